@@ -1,0 +1,111 @@
+# vsw - top-level entry: `make` builds, `make check` tests, `make bench` measures.
+#
+#   make                 library, tools and tests into build/
+#   make check           unit, hostile and stress tests; then the unit tests
+#                        again under ASan+UBSan (build/asan)
+#   make bench           ring benchmark (docs/PERFORMANCE.md)
+#   make fuzz            libFuzzer targets with clang (build/fuzz)
+#   make fuzz-run        a short run of every fuzz target over its seed corpus
+#
+# CC=clang works too; SAN=1 builds with ASan+UBSan; BUILD=dir picks the output.
+# Missing Debian packages are installed by scripts/install-deps.sh first.
+
+CC ?= cc
+BUILD ?= build
+SAN ?=
+FUZZ_SECONDS ?= 30
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wpointer-arith -Wvla -Wformat=2 -Wundef -Wno-unused-parameter
+CFLAGS ?= -O2 -g
+ALL_CFLAGS := -std=gnu11 -pthread -D_GNU_SOURCE -Iinclude -Isrc $(WARN) $(CFLAGS)
+LDLIBS := -pthread
+ifeq ($(SAN),1)
+ALL_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+LDLIBS += -fsanitize=address,undefined
+endif
+
+LIB_SRCS := $(sort $(wildcard src/*/*.c))
+LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
+LIB := $(BUILD)/libvsw.a
+
+TEST_LIB_SRCS := $(sort $(wildcard tests/lib/*.c))
+TEST_LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(TEST_LIB_SRCS))
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(sort $(wildcard tests/unit/test_*.c)))
+STRESS_TESTS := $(patsubst tests/stress/%.c,$(BUILD)/tests/%,$(sort $(wildcard tests/stress/*.c)))
+BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(sort $(wildcard bench/*.c)))
+FUZZERS := $(patsubst fuzz/%.c,build/fuzz/%,$(sort $(wildcard fuzz/fuzz_*.c)))
+
+.PHONY: all deps check check-unit check-asan bench fuzz fuzz-run clean
+.DEFAULT_GOAL := all
+
+all: deps
+	@$(MAKE) --no-print-directory binaries
+
+.PHONY: binaries
+binaries: $(LIB) $(UNIT_TESTS) $(STRESS_TESTS) $(BENCHES)
+
+deps:
+	@scripts/install-deps.sh
+
+# V=1 shows the full command lines.
+ifeq ($(V),1)
+Q :=
+say = @true
+else
+Q := @
+say = @printf '  %-6s %s\n' $(1) $(2)
+endif
+
+.SECONDARY:
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(TEST_LIB_OBJS) $(LIB)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/stress/%.o $(TEST_LIB_OBJS) $(LIB)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+# Everything the test runner needs, plus the ASan+UBSan unit tests.
+check: deps
+	@$(MAKE) --no-print-directory binaries
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 binaries
+	@scripts/run-tests.sh $(BUILD) build/asan
+
+bench: deps
+	@$(MAKE) --no-print-directory binaries
+	@scripts/run-bench.sh $(BUILD)
+
+# libFuzzer targets: clang, ASan+UBSan, the library compiled in.
+FUZZ_CFLAGS := -std=gnu11 -pthread -D_GNU_SOURCE -Iinclude -Isrc $(WARN) -O1 -g \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+build/fuzz/%: fuzz/%.c $(LIB_SRCS) $(wildcard include/vsw/*.h src/*/*.h)
+	@mkdir -p $(dir $@)
+	$(call say,FUZZ,$@)
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS)
+
+fuzz: deps
+	@$(MAKE) --no-print-directory $(FUZZERS)
+
+fuzz-run: fuzz
+	@scripts/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZERS)
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

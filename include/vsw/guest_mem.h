@@ -1,0 +1,82 @@
+/* guest_mem.h - the map from guest physical addresses to this process's mappings. */
+#ifndef VSW_GUEST_MEM_H
+#define VSW_GUEST_MEM_H
+
+/*
+ * Every access vsw makes to a guest's (or a front end's) memory goes
+ * through this map.  A region says "guest physical [gpa, gpa + size) is
+ * mapped here at host address hva".  Regions never overlap and are kept
+ * sorted by gpa, so translation is a binary search.
+ *
+ *   guest physical                     this process
+ *   0x0000_0000 +------------+         +------------+ hva of region 0
+ *               | region 0   | ------> |            |
+ *   0x1000_0000 +------------+         +------------+
+ *                  (hole)
+ *   0x1_0000_0000 +----------+         +------------+ hva of region 1
+ *               | region 1   | ------> |            |
+ *               +------------+         +------------+
+ *
+ * A buffer described by the guest may straddle two regions that are
+ * adjacent in guest physical space but not in ours; gmem_to_iov() splits
+ * it into one iovec per piece.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+/* vhost-user allows up to 509 slots with CONFIGURE_MEM_SLOTS; keep room. */
+#define GMEM_MAX_REGIONS 512
+
+struct gmem_region {
+	uint64_t gpa;	  /* guest physical address of the first byte */
+	uint64_t size;	  /* bytes, > 0 */
+	uint8_t *hva;	  /* where the first byte is mapped here */
+};
+
+struct gmem {
+	unsigned nregions;
+	struct gmem_region regions[GMEM_MAX_REGIONS];
+};
+
+/* Empty the map (the mappings themselves belong to the caller). */
+void gmem_init(struct gmem *m);
+
+/*
+ * Add a region.  Returns 0, -EINVAL for a zero size or a range that wraps
+ * the 64-bit address space, -EEXIST when it overlaps a region already
+ * present, -ENOSPC when the map is full.
+ */
+int gmem_add(struct gmem *m, uint64_t gpa, uint64_t size, void *hva);
+
+/* Remove the region that starts at @gpa with @size; 0 or -ENOENT. */
+int gmem_remove(struct gmem *m, uint64_t gpa, uint64_t size);
+
+/*
+ * Translate @gpa.  Returns the host pointer for it and stores in *@avail
+ * how many bytes, at most @len, are contiguous there (the rest of the
+ * region).  Returns NULL when @gpa is in no region.
+ */
+void *gmem_translate(const struct gmem *m, uint64_t gpa, uint64_t len, uint64_t *avail);
+
+/*
+ * Translate [@gpa, @gpa + @len) only if it is contiguous here: the host
+ * pointer, or NULL when any byte is unmapped or the range straddles regions.
+ */
+void *gmem_translate_whole(const struct gmem *m, uint64_t gpa, uint64_t len);
+
+/*
+ * Describe [@gpa, @gpa + @len) as iovecs appended at @iov[*@niov], at most
+ * @iov_max in all.  Returns 0, -EFAULT when a byte is outside the map or
+ * the range wraps, -E2BIG when more than @iov_max entries would be needed.
+ * On error *@niov is unspecified.
+ */
+int gmem_to_iov(const struct gmem *m, uint64_t gpa, uint64_t len,
+		struct iovec *iov, unsigned iov_max, unsigned *niov);
+
+/* Copy @len bytes at @gpa into @dst across regions; 0 or -EFAULT. */
+int gmem_read(const struct gmem *m, uint64_t gpa, void *dst, uint64_t len);
+
+#endif

@@ -1,0 +1,168 @@
+/* virtq.h - the device side of a virtqueue: pop chains, push used buffers, notify. */
+#ifndef VSW_VIRTQ_H
+#define VSW_VIRTQ_H
+
+/*
+ * This is what a virtio back end does with a queue (QEMU's virtqueue_pop /
+ * virtqueue_push, the vhost-net worker's vhost_get_vq_desc / vhost_add_used):
+ *
+ *   vq_kick_enable() ---- driver kicks ----> worker wakes
+ *   loop:  vq_pop()   -> one descriptor chain as iovecs (readable, then writable)
+ *          ... process the buffer ...
+ *          vq_push()  -> stage a used element (not yet visible)
+ *   vq_flush()        -> publish every staged element at once
+ *   vq_need_notify()  -> did the driver ask for a used-buffer notification?
+ *
+ * Both ring layouts (split, virtio 1.3 2.7; packed, 2.8) sit behind these
+ * entry points; each operation has a _split and a _packed twin inside.
+ *
+ * The driver is untrusted.  Every index, descriptor and address it wrote is
+ * read from shared memory exactly once into private memory, validated, and
+ * only then used.  A violation returns an error and latches the queue broken:
+ * every later call fails with -EIO until vq_init() again.  vq_error() gives
+ * the reason for the caller's single log line.
+ *
+ * One thread at a time may use a struct vq.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "vsw/guest_mem.h"
+#include "vsw/virtio_spec.h"
+
+/* Where the rings are and what was negotiated; all addresses are guest physical. */
+struct vq_config {
+	unsigned num;		/* queue size; a power of 2 for split */
+	bool packed;		/* VIRTIO_F_RING_PACKED */
+	bool event_idx;		/* VIRTIO_F_EVENT_IDX */
+	bool indirect;		/* VIRTIO_F_INDIRECT_DESC */
+	bool in_order;		/* VIRTIO_F_IN_ORDER */
+	uint64_t desc_gpa;	/* descriptor table / descriptor ring */
+	uint64_t driver_gpa;	/* split: available ring; packed: driver event suppression */
+	uint64_t device_gpa;	/* split: used ring; packed: device event suppression */
+	const struct gmem *mem;	/* guest memory; must outlive the queue */
+};
+
+/* One popped descriptor chain. */
+struct vq_elem {
+	uint16_t id;		/* head index (split) or buffer id (packed) */
+	uint16_t ndesc;		/* ring descriptors the chain took (packed bookkeeping) */
+	uint16_t out_num;	/* iov[0 .. out_num) are device-readable */
+	uint16_t in_num;	/* iov[out_num .. out_num + in_num) are device-writable */
+	uint32_t out_len;	/* bytes readable */
+	uint32_t in_len;	/* bytes writable */
+};
+
+/* Device-side queue state.  Fields are private to src/virtio. */
+struct vq {
+	unsigned num;
+	bool packed, event_idx, indirect, in_order;
+	bool broken;
+	const char *error;		/* why it broke */
+	const struct gmem *mem;
+
+	/* Host views of the rings, checked to lie inside mem at vq_init(). */
+	union {
+		struct {
+			struct virtq_desc *desc;
+			struct virtq_avail *avail;
+			struct virtq_used *used;
+		} split;
+		struct {
+			struct pvirtq_desc *desc;
+			struct pvirtq_event_suppress *driver_event;
+			struct pvirtq_event_suppress *device_event;
+		} packed;
+	} ring;
+
+	/* Consumer side of the available buffers. */
+	uint16_t last_avail;		/* split: free-running; packed: position */
+	bool avail_wrap;		/* packed: wrap counter of last_avail */
+	uint16_t avail_idx_cache;	/* split: last avail->idx read (validated) */
+
+	/* Producer side of used buffers: staged and published state. */
+	uint16_t used_idx;		/* split: free-running; packed: position of next used write */
+	bool used_wrap;			/* packed: wrap counter of used_idx */
+	uint16_t staged;		/* split: used entries staged since the last flush */
+	struct {			/* packed: head of the staged batch, flags withheld */
+		uint16_t pos;
+		uint16_t flags;
+		bool pending;
+	} batch_head;
+	struct {			/* in-order coalescing of complete buffers */
+		uint16_t id;
+		uint32_t len;
+		uint16_t count;		/* buffers in the run */
+		uint32_t ndesc;		/* descriptors in the run */
+	} run;
+
+	/* Used-buffer notification state (what was last checked). */
+	uint16_t signalled_used;	/* split: used idx at the last vq_need_notify */
+	bool signalled_wrap;		/* packed: wrap of signalled_used */
+	bool signalled_valid;
+	uint32_t used_since_signal;	/* packed: descriptors used since then */
+};
+
+/*
+ * Set up @q over the rings in @cfg.  Checks the size (1..32768, a power of
+ * 2 for split) and that each ring area is aligned as 2.7 / 2.8 require and
+ * lies contiguous in guest memory.  Returns 0 or -EINVAL / -EFAULT.
+ */
+int vq_init(struct vq *q, const struct vq_config *cfg);
+
+/*
+ * Resume from a saved position (vhost-user SET_VRING_BASE).  Split: @base
+ * is the next available index to process, and the used index.  Packed, as
+ * QEMU encodes it: bits 0-14 the available position, bit 15 its wrap
+ * counter, bits 16-30 and 31 the same for the used side.
+ */
+void vq_set_base(struct vq *q, uint32_t base);
+
+/* The position to save (vhost-user GET_VRING_BASE), same encoding. */
+uint32_t vq_get_base(const struct vq *q);
+
+/*
+ * Pop the next available descriptor chain into @iov (capacity @iov_max).
+ * Returns 0 with @elem filled, -EAGAIN when no buffer is available, -EIO
+ * when the queue is broken, or another -errno for the violation that just
+ * broke it.
+ */
+int vq_pop(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigned iov_max);
+
+/*
+ * Stage @elem as used with @len bytes written into its writable part
+ * (clamped to elem->in_len).  Elements must be pushed in the order they
+ * were popped.  Nothing is visible to the driver before vq_flush().
+ */
+void vq_push(struct vq *q, const struct vq_elem *elem, uint32_t len);
+
+/* Publish everything staged: one used index (split) or head flags (packed) store. */
+void vq_flush(struct vq *q);
+
+/*
+ * After vq_flush(): does the driver want a used-buffer notification for
+ * what was published since the last call?  Honours VIRTQ_AVAIL_F_NO_INTERRUPT,
+ * used_event (EVENT_IDX) or the packed driver event suppression structure.
+ * Records the current used position for the next call.
+ */
+bool vq_need_notify(struct vq *q);
+
+/* Ask the driver not to kick (we are polling). */
+void vq_kick_disable(struct vq *q);
+
+/*
+ * Ask the driver to kick when it adds buffers, then look again: returns
+ * true when buffers became available in between, in which case the caller
+ * must keep processing (the kick it asked for may never come).
+ */
+bool vq_kick_enable(struct vq *q);
+
+/* Is a buffer available right now? (A broken queue has none.) */
+bool vq_has_avail(struct vq *q);
+
+static inline bool vq_broken(const struct vq *q) { return q->broken; }
+static inline const char *vq_error(const struct vq *q) { return q->error; }
+
+#endif

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# install-deps.sh - install the Debian packages vsw builds and tests with; idempotent.
+set -euo pipefail
+
+PKGS=(
+	make gcc clang llvm libclang-rt-14-dev	# compilers, sanitizers, libFuzzer
+	pkg-config libcmocka-dev		# unit-test framework
+	python3					# seed corpus generator
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps: installing ${missing[*]}"
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# run-tests.sh - run every test binary and print one closing line "N passed, N failed".
+#
+#   scripts/run-tests.sh BUILD [ASAN_BUILD]
+#
+# BUILD holds the normal build: its unit tests (tests/test_*) and stress
+# tests (every other binary in tests/) run at full size.  ASAN_BUILD, when
+# given, holds the ASan+UBSan build: its unit tests run, and its stress tests
+# run with VSW_STRESS_COUNT buffers (default 200000) per combination.
+# Each binary's own count is read from its closing line (cmocka's
+# "[  PASSED  ] N test(s)." / "[  FAILED  ] N test(s)" or "N passed, N failed");
+# a binary that prints neither counts as one test, judged by its exit code.
+set -u
+
+build=$1
+asan=${2:-}
+passed=0
+failed=0
+failed_names=()
+logdir=$(mktemp -d /tmp/vsw-tests.XXXXXX)
+
+run_one() {		# label, binary, args...
+	local label=$1 bin=$2; shift 2
+	local log="$logdir/$(echo "$label" | tr '/ ' '__').log"
+	local start=$SECONDS rc p f
+	"$bin" "$@" >"$log" 2>&1
+	rc=$?
+	p=$(sed -nE 's/^\[  PASSED  \] ([0-9]+) test\(s\)\..*/\1/p' "$log" | tail -1)
+	f=$(sed -nE 's/^\[  FAILED  \] ([0-9]+) test\(s\).*/\1/p' "$log" | tail -1)
+	if [ -z "$p$f" ]; then
+		p=$(sed -nE 's/^([a-z-]+: )?([0-9]+) passed, ([0-9]+) failed.*/\2/p' "$log" | tail -1)
+		f=$(sed -nE 's/^([a-z-]+: )?([0-9]+) passed, ([0-9]+) failed.*/\3/p' "$log" | tail -1)
+	fi
+	p=${p:-0}; f=${f:-0}
+	if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
+		if [ $rc -eq 0 ]; then p=1; else f=1; fi
+	elif [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1	# crashed or failed after its counts
+	fi
+	passed=$((passed + p)); failed=$((failed + f))
+	printf '%-40s %4d passed %4d failed  (%ds)\n' "$label" "$p" "$f" $((SECONDS - start))
+	if [ "$f" -ne 0 ]; then
+		failed_names+=("$label")
+		echo "---- output of $label (last 40 lines; full log $log)"
+		tail -40 "$log"
+		echo "----"
+	fi
+}
+
+for t in "$build"/tests/test_*; do
+	[ -x "$t" ] && run_one "unit/$(basename "$t")" "$t"
+done
+for t in "$build"/tests/*; do
+	case $(basename "$t") in test_*|*.o|*.d) continue ;; esac
+	[ -f "$t" ] && [ -x "$t" ] && run_one "stress/$(basename "$t")" "$t"
+done
+if [ -n "$asan" ]; then
+	for t in "$asan"/tests/test_*; do
+		[ -x "$t" ] && run_one "asan/unit/$(basename "$t")" "$t"
+	done
+	for t in "$asan"/tests/*; do
+		case $(basename "$t") in test_*|*.o|*.d) continue ;; esac
+		[ -f "$t" ] && [ -x "$t" ] && \
+			VSW_STRESS_COUNT=${VSW_STRESS_COUNT_ASAN:-200000} run_one "asan/stress/$(basename "$t")" "$t"
+	done
+fi
+
+[ ${#failed_names[@]} -gt 0 ] && echo "failed: ${failed_names[*]}"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,195 @@
+/* virtq.c - device-side virtqueue entry points: dispatch to the split or packed twin, chain building shared by both. */
+#include <errno.h>
+#include <string.h>
+
+#include "virtio/virtq_internal.h"
+
+int vq_fail(struct vq *q, int err, const char *why)
+{
+	if (!q->broken) {
+		q->broken = true;
+		q->error = why;
+	}
+	return err;
+}
+
+/*
+ * Every descriptor of a chain, direct or from an indirect table, lands
+ * here after its fields were copied out of shared memory.
+ */
+int vq_chain_add(struct vq *q, struct vq_chain *c, uint64_t addr, uint32_t len, bool writable)
+{
+	struct vq_elem *e = c->elem;
+	unsigned before = c->niov;
+	int rc;
+
+	/* QEMU refuses zero-sized buffers too (virtqueue_map_desc). */
+	if (len == 0)
+		return vq_fail(q, -EINVAL, "zero-length descriptor");
+	/*
+	 * 2.7.4.2 / 2.8.17.1: "The driver MUST place any device-writable
+	 * descriptor elements after any device-readable descriptor elements."
+	 */
+	if (!writable && e->in_num)
+		return vq_fail(q, -EINVAL, "device-readable descriptor after a device-writable one");
+	/*
+	 * 2.7.5.2: "Drivers MUST NOT add a descriptor chain longer than 2^32
+	 * bytes in total"; used lengths are 32 bits, so the sum must fit them.
+	 */
+	c->total += len;
+	if (c->total > UINT32_MAX)
+		return vq_fail(q, -EINVAL, "descriptor chain longer than 4 GiB");
+
+	rc = gmem_to_iov(q->mem, addr, len, c->iov, c->iov_max, &c->niov);
+	if (rc == -EFAULT)
+		return vq_fail(q, rc, "descriptor buffer outside guest memory");
+	if (rc < 0)
+		return vq_fail(q, rc, "descriptor chain needs more iovecs than the device allows");
+
+	if (writable) {
+		e->in_num += c->niov - before;
+		e->in_len += len;
+	} else {
+		e->out_num += c->niov - before;
+		e->out_len += len;
+	}
+	return 0;
+}
+
+int vq_indirect_entries(struct vq *q, uint32_t table_len)
+{
+	if (!q->indirect)
+		return vq_fail(q, -EINVAL, "indirect descriptor without VIRTIO_F_INDIRECT_DESC");
+	if (table_len == 0 || table_len % 16)
+		return vq_fail(q, -EINVAL, "indirect table length is not a non-zero multiple of 16");
+	/* 2.7.5.3.1: "A driver MUST NOT create a descriptor chain longer than the Queue Size". */
+	if (table_len / 16 > q->num)
+		return vq_fail(q, -EINVAL, "indirect table longer than the queue size");
+	return (int)(table_len / 16);
+}
+
+int vq_init(struct vq *q, const struct vq_config *cfg)
+{
+	memset(q, 0, sizeof(*q));
+	if (cfg->num == 0 || cfg->num > VIRTQ_MAX_SIZE || !cfg->mem)
+		return -EINVAL;
+	q->num = cfg->num;
+	q->packed = cfg->packed;
+	q->event_idx = cfg->event_idx;
+	q->indirect = cfg->indirect;
+	q->in_order = cfg->in_order;
+	q->mem = cfg->mem;
+	return q->packed ? vq_init_packed(q, cfg) : vq_init_split(q, cfg);
+}
+
+int vq_pop(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigned iov_max)
+{
+	if (q->broken)
+		return -EIO;
+	memset(elem, 0, sizeof(*elem));
+	return q->packed ? vq_pop_packed(q, elem, iov, iov_max) : vq_pop_split(q, elem, iov, iov_max);
+}
+
+/*
+ * Staging.  Without IN_ORDER every element is written at once (still
+ * invisible until vq_flush()).  With it, complete buffers are held back in
+ * a run and written as one used entry for the whole run, per 2.7.9 (split)
+ * and 2.8.11 (packed): "The skipped buffers (for which no used ring entry
+ * was written) are assumed to have been used (read or written) by the
+ * device completely."  So only a buffer used completely may be skipped; one
+ * written short ends the run and carries its own length.
+ */
+void vq_push(struct vq *q, const struct vq_elem *elem, uint32_t len)
+{
+	if (q->broken)
+		return;
+	if (len > elem->in_len)
+		len = elem->in_len;
+	q->run.id = elem->id;
+	q->run.len = len;
+	q->run.count++;
+	q->run.ndesc += elem->ndesc;
+	if (q->in_order && len == elem->in_len)
+		return;
+	if (q->packed)
+		vq_emit_packed(q);
+	else
+		vq_emit_split(q);
+}
+
+void vq_flush(struct vq *q)
+{
+	if (q->broken)
+		return;
+	if (q->run.count) {
+		if (q->packed)
+			vq_emit_packed(q);
+		else
+			vq_emit_split(q);
+	}
+	if (q->packed)
+		vq_publish_packed(q);
+	else
+		vq_publish_split(q);
+}
+
+bool vq_need_notify(struct vq *q)
+{
+	if (q->broken)
+		return false;
+	return q->packed ? vq_need_notify_packed(q) : vq_need_notify_split(q);
+}
+
+void vq_kick_disable(struct vq *q)
+{
+	if (q->broken)
+		return;
+	if (q->packed)
+		vq_kick_disable_packed(q);
+	else
+		vq_kick_disable_split(q);
+}
+
+bool vq_kick_enable(struct vq *q)
+{
+	if (q->broken)
+		return false;
+	return q->packed ? vq_kick_enable_packed(q) : vq_kick_enable_split(q);
+}
+
+bool vq_has_avail(struct vq *q)
+{
+	if (q->broken)
+		return false;
+	return q->packed ? vq_has_avail_packed(q) : vq_has_avail_split(q);
+}
+
+void vq_set_base(struct vq *q, uint32_t base)
+{
+	if (q->packed) {
+		q->last_avail = (base & 0x7fff) % q->num;
+		q->avail_wrap = base & 0x8000;
+		q->used_idx = ((base >> 16) & 0x7fff) % q->num;
+		q->used_wrap = base & 0x80000000u;
+		q->signalled_used = q->used_idx;
+		q->signalled_wrap = q->used_wrap;
+	} else {
+		q->last_avail = (uint16_t)base;
+		q->avail_idx_cache = (uint16_t)base;
+		q->used_idx = (uint16_t)base;
+		q->signalled_used = (uint16_t)base;
+	}
+	q->signalled_valid = false;
+	q->used_since_signal = 0;
+	memset(&q->run, 0, sizeof(q->run));
+	q->batch_head.pending = false;
+	q->staged = 0;
+}
+
+uint32_t vq_get_base(const struct vq *q)
+{
+	if (q->packed)
+		return (uint32_t)q->last_avail | (uint32_t)q->avail_wrap << 15 |
+		       (uint32_t)q->used_idx << 16 | (uint32_t)q->used_wrap << 31;
+	return q->last_avail;
+}

@@ -1,0 +1,251 @@
+/* virtq_packed.c - device side of the packed virtqueue (virtio 1.3 section 2.8). */
+#include <errno.h>
+
+#include "virtio/virtq_internal.h"
+
+/*
+ * 2.8.1: a descriptor is available when its AVAIL bit matches the driver's
+ * wrap counter and its USED bit does not.
+ */
+static bool desc_is_avail(uint16_t flags, bool wrap)
+{
+	return !!(flags & VIRTQ_DESC_F_AVAIL) == wrap && !!(flags & VIRTQ_DESC_F_USED) != wrap;
+}
+
+static void advance(unsigned num, uint16_t *pos, bool *wrap, unsigned n)
+{
+	unsigned p = *pos + n;
+
+	while (p >= num) {
+		p -= num;
+		*wrap = !*wrap;
+	}
+	*pos = (uint16_t)p;
+}
+
+int vq_init_packed(struct vq *q, const struct vq_config *cfg)
+{
+	/* 2.8.10.1: alignment 16 for the descriptor ring, 4 for the event structures. */
+	if ((cfg->desc_gpa & 15) || (cfg->driver_gpa & 3) || (cfg->device_gpa & 3))
+		return -EINVAL;
+	q->ring.packed.desc = gmem_translate_whole(cfg->mem, cfg->desc_gpa, 16ull * cfg->num);
+	q->ring.packed.driver_event = gmem_translate_whole(cfg->mem, cfg->driver_gpa, 4);
+	q->ring.packed.device_event = gmem_translate_whole(cfg->mem, cfg->device_gpa, 4);
+	if (!q->ring.packed.desc || !q->ring.packed.driver_event || !q->ring.packed.device_event)
+		return -EFAULT;
+	/* 2.8.1: both wrap counters start at 1. */
+	q->avail_wrap = true;
+	q->used_wrap = true;
+	q->signalled_wrap = true;
+	return 0;
+}
+
+/* Walk an indirect table: entries are sequential; only WRITE is meaningful (2.8.x, Indirect Flag). */
+static int walk_indirect(struct vq *q, struct vq_chain *c, uint64_t table_gpa, uint32_t table_len)
+{
+	int n = vq_indirect_entries(q, table_len);
+	const uint8_t *table;
+
+	if (n < 0)
+		return n;
+	table = gmem_translate_whole(q->mem, table_gpa, table_len);
+	for (int i = 0; i < n; i++) {
+		struct raw_desc d;
+		uint16_t flags;
+		int rc;
+
+		if (table)
+			d = sh_load_desc(table + (size_t)i * 16);
+		else if (gmem_read(q->mem, table_gpa + (uint64_t)i * 16, &d, sizeof(d)) < 0)
+			return vq_fail(q, -EFAULT, "indirect table outside guest memory");
+		flags = raw_hi16b(d);
+		/* "The driver MUST NOT set any flags except DESC_F_WRITE within an indirect descriptor." */
+		if (flags & VIRTQ_DESC_F_INDIRECT)
+			return vq_fail(q, -EINVAL, "nested indirect descriptor");
+		rc = vq_chain_add(q, c, d.addr, raw_len(d), flags & VIRTQ_DESC_F_WRITE);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int vq_pop_packed(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigned iov_max)
+{
+	struct vq_chain c = { .elem = elem, .iov = iov, .iov_max = iov_max };
+	struct pvirtq_desc *ring = q->ring.packed.desc;
+	uint16_t pos = q->last_avail, flags, id;
+	bool wrap = q->avail_wrap;
+	unsigned ndesc = 0;
+	struct raw_desc d;
+	int rc;
+
+	/*
+	 * Acquire: orders the read of the head's flags before the reads of
+	 * its other fields and of the rest of the chain, which the driver
+	 * wrote before making the head available (2.8.21.3.1).
+	 */
+	flags = sh_load16_acquire(&ring[pos].flags);
+	if (!desc_is_avail(flags, wrap))
+		return -EAGAIN;
+	for (;;) {
+		d = sh_load_desc(&ring[pos]);
+		ndesc++;
+		if (ndesc > 1) {
+			/* Later descriptors: take their flags from the same single read. */
+			flags = raw_hi16b(d);
+			/* 2.8.6: "all flags ... must be set/cleared correctly in all descriptors in the list". */
+			if (!desc_is_avail(flags, wrap))
+				return vq_fail(q, -EINVAL, "descriptor chain runs into a descriptor that is not available");
+		}
+		if (flags & VIRTQ_DESC_F_INDIRECT) {
+			/*
+			 * 2.8.x: "A driver MUST NOT write direct descriptors with
+			 * VIRTQ_DESC_F_INDIRECT set in a scatter-gather list linked by
+			 * VIRTQ_DESC_F_NEXT."
+			 */
+			if (flags & VIRTQ_DESC_F_NEXT)
+				return vq_fail(q, -EINVAL, "descriptor has both INDIRECT and NEXT");
+			if (ndesc > 1)
+				return vq_fail(q, -EINVAL, "indirect descriptor inside a descriptor chain");
+			rc = walk_indirect(q, &c, d.addr, raw_len(d));
+		} else {
+			rc = vq_chain_add(q, &c, d.addr, raw_len(d), flags & VIRTQ_DESC_F_WRITE);
+		}
+		if (rc < 0)
+			return rc;
+		if (!(flags & VIRTQ_DESC_F_NEXT))
+			break;
+		/* 2.8.18.1: "A driver MUST NOT create a descriptor list longer than the Queue Size." */
+		if (ndesc >= q->num)
+			return vq_fail(q, -ELOOP, "descriptor chain longer than the queue size");
+		advance(q->num, &pos, &wrap, 1);
+	}
+	/* 2.8.6: "Buffer ID is included in the last descriptor in the list." */
+	id = raw_hi16a(d);
+	advance(q->num, &pos, &wrap, 1);
+	q->last_avail = pos;
+	q->avail_wrap = wrap;
+	elem->id = id;
+	elem->ndesc = (uint16_t)ndesc;
+	return 0;
+}
+
+/*
+ * Write the staged run as one used descriptor at the next used position and
+ * skip past all descriptors it stands for (2.8.6: "The device only writes
+ * out a single used descriptor for the whole list. It then skips forward").
+ * The first used descriptor of a batch keeps its flags back: they are
+ * stored last, in vq_publish_packed(), so the driver never sees a partial
+ * batch.
+ */
+void vq_emit_packed(struct vq *q)
+{
+	struct pvirtq_desc *u = &q->ring.packed.desc[q->used_idx];
+	uint16_t flags = q->used_wrap ? VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED : 0;
+
+	/* 2.8.4: in a used descriptor WRITE says whether data was written. */
+	if (q->run.len)
+		flags |= VIRTQ_DESC_F_WRITE;
+	sh_store16(&u->id, q->run.id);
+	sh_store32(&u->len, q->run.len);
+	if (!q->batch_head.pending) {
+		q->batch_head.pos = q->used_idx;
+		q->batch_head.flags = flags;
+		q->batch_head.pending = true;
+	} else {
+		/* Invisible until the head's release store below orders it. */
+		sh_store16(&u->flags, flags);
+	}
+	q->used_since_signal += q->run.ndesc;
+	advance(q->num, &q->used_idx, &q->used_wrap, q->run.ndesc);
+	q->run.count = 0;
+	q->run.ndesc = 0;
+}
+
+void vq_publish_packed(struct vq *q)
+{
+	if (!q->batch_head.pending)
+		return;
+	/*
+	 * Release: orders our writes into the buffers and every used
+	 * descriptor of the batch before the first one's flags, which is the
+	 * only location the driver polls.
+	 */
+	sh_store16_release(&q->ring.packed.desc[q->batch_head.pos].flags, q->batch_head.flags);
+	q->batch_head.pending = false;
+}
+
+/* The event suppression structure as one untorn 32-bit read: off_wrap and flags together. */
+static struct pvirtq_event_suppress load_event(const struct pvirtq_event_suppress *e)
+{
+	uint32_t v = sh_load32((const uint32_t *)e);
+
+	return (struct pvirtq_event_suppress){ .off_wrap = (uint16_t)v, .flags = (uint16_t)(v >> 16) };
+}
+
+static void store_event(struct pvirtq_event_suppress *e, uint16_t off_wrap, uint16_t flags)
+{
+	sh_store32((uint32_t *)e, (uint32_t)flags << 16 | off_wrap);
+}
+
+bool vq_need_notify_packed(struct vq *q)
+{
+	struct pvirtq_event_suppress ev;
+	int old = q->signalled_used, off;
+	uint32_t since = q->used_since_signal;
+	bool valid = q->signalled_valid;
+
+	/*
+	 * Full fence: orders the used flags we published before the read of
+	 * the driver event suppression structure; pairs with the driver's
+	 * fence between writing it and re-checking the ring.
+	 */
+	sh_fence_store_load();
+	ev = load_event(q->ring.packed.driver_event);
+	if (q->signalled_wrap != q->used_wrap)
+		old -= (int)q->num;	/* the last check was one lap back */
+	q->signalled_used = q->used_idx;
+	q->signalled_wrap = q->used_wrap;
+	q->signalled_valid = true;
+	q->used_since_signal = 0;
+
+	if (since == 0)
+		return false;
+	if (ev.flags == RING_EVENT_FLAGS_DISABLE)
+		return false;
+	if (ev.flags != RING_EVENT_FLAGS_DESC || !q->event_idx)
+		return true;
+	if (!valid || since >= q->num)
+		return true;	/* lapped since the last check: cannot tell, so notify */
+	/* The event position, relative to the current lap like @old. */
+	off = ev.off_wrap & 0x7fff;
+	if (!!(ev.off_wrap & 0x8000) != q->used_wrap)
+		off -= (int)q->num;
+	return vring_need_event((uint16_t)off, q->used_idx, (uint16_t)old);
+}
+
+void vq_kick_disable_packed(struct vq *q)
+{
+	store_event(q->ring.packed.device_event, 0, RING_EVENT_FLAGS_DISABLE);
+}
+
+bool vq_kick_enable_packed(struct vq *q)
+{
+	if (q->event_idx)
+		store_event(q->ring.packed.device_event,
+			    (uint16_t)(q->last_avail | (uint16_t)q->avail_wrap << 15), RING_EVENT_FLAGS_DESC);
+	else
+		store_event(q->ring.packed.device_event, 0, RING_EVENT_FLAGS_ENABLE);
+	/*
+	 * Full fence: orders the store above before re-reading the next
+	 * descriptor's flags; pairs with the driver's fence between making a
+	 * descriptor available and reading this structure.
+	 */
+	sh_fence_store_load();
+	return vq_has_avail_packed(q);
+}
+
+bool vq_has_avail_packed(struct vq *q)
+{
+	return desc_is_avail(sh_load16_acquire(&q->ring.packed.desc[q->last_avail].flags), q->avail_wrap);
+}

@@ -1,0 +1,205 @@
+/* virtq_split.c - device side of the split virtqueue (virtio 1.3 section 2.7). */
+#include <errno.h>
+
+#include "virtio/virtq_internal.h"
+
+/* avail->ring[num] is used_event; used->ring[num] is avail_event (2.7.6, 2.7.8). */
+static uint16_t *used_event_of(struct vq *q) { return &q->ring.split.avail->ring[q->num]; }
+static uint16_t *avail_event_of(struct vq *q) { return (uint16_t *)&q->ring.split.used->ring[q->num]; }
+
+int vq_init_split(struct vq *q, const struct vq_config *cfg)
+{
+	unsigned num = cfg->num;
+
+	/* 2.7: "Queue Size value is always a power of 2" for split rings. */
+	if (num & (num - 1))
+		return -EINVAL;
+	/* 2.7.1: alignment 16 for the descriptor table, 2 available, 4 used. */
+	if ((cfg->desc_gpa & 15) || (cfg->driver_gpa & 1) || (cfg->device_gpa & 3))
+		return -EINVAL;
+	q->ring.split.desc = gmem_translate_whole(cfg->mem, cfg->desc_gpa, virtq_split_desc_size(num));
+	q->ring.split.avail = gmem_translate_whole(cfg->mem, cfg->driver_gpa, virtq_split_avail_size(num));
+	q->ring.split.used = gmem_translate_whole(cfg->mem, cfg->device_gpa, virtq_split_used_size(num));
+	if (!q->ring.split.desc || !q->ring.split.avail || !q->ring.split.used)
+		return -EFAULT;
+	return 0;
+}
+
+/*
+ * Walk one chain starting at @head in the descriptor table, following
+ * `next`, possibly ending in one indirect table (2.7.5.3.2: "The device
+ * MUST handle the case of zero or more normal chained descriptors followed
+ * by a single descriptor with flags&VIRTQ_DESC_F_INDIRECT").
+ */
+static int walk_chain(struct vq *q, struct vq_chain *c, uint16_t head)
+{
+	const struct gmem *mem = q->mem;
+	const uint8_t *table = (const uint8_t *)q->ring.split.desc;
+	uint64_t table_gpa = 0;		/* indirect table not contiguous here: read piecewise */
+	unsigned table_n = q->num, hops = 0, i = head;
+	bool in_indirect = false;
+
+	for (;;) {
+		struct raw_desc d;
+		uint16_t flags;
+
+		/* Bounded by the table size: a longer walk must revisit a descriptor. */
+		if (++hops > table_n)
+			return vq_fail(q, -ELOOP, "descriptor chain loops or is longer than the queue size");
+		if (table) {
+			d = sh_load_desc(table + (size_t)i * 16);
+		} else if (gmem_read(mem, table_gpa + (uint64_t)i * 16, &d, sizeof(d)) < 0) {
+			return vq_fail(q, -EFAULT, "indirect table outside guest memory");
+		}
+		flags = raw_hi16a(d);
+
+		if (flags & VIRTQ_DESC_F_INDIRECT) {
+			int n;
+
+			/* 2.7.5.3.1: "MUST NOT set the VIRTQ_DESC_F_INDIRECT flag within an indirect descriptor". */
+			if (in_indirect)
+				return vq_fail(q, -EINVAL, "nested indirect descriptor");
+			/* 2.7.5.3.1: "MUST NOT set both VIRTQ_DESC_F_INDIRECT and VIRTQ_DESC_F_NEXT". */
+			if (flags & VIRTQ_DESC_F_NEXT)
+				return vq_fail(q, -EINVAL, "descriptor has both INDIRECT and NEXT");
+			n = vq_indirect_entries(q, raw_len(d));
+			if (n < 0)
+				return n;
+			/* 2.7.5.3.2: "The device MUST ignore the write-only flag" here. */
+			table = gmem_translate_whole(mem, d.addr, raw_len(d));
+			table_gpa = d.addr;
+			if (d.addr + raw_len(d) < d.addr)
+				return vq_fail(q, -EFAULT, "indirect table outside guest memory");
+			table_n = (unsigned)n;
+			in_indirect = true;
+			hops = 0;
+			i = 0;
+			continue;
+		}
+
+		int rc = vq_chain_add(q, c, d.addr, raw_len(d), flags & VIRTQ_DESC_F_WRITE);
+		if (rc < 0)
+			return rc;
+		if (!(flags & VIRTQ_DESC_F_NEXT))
+			return 0;
+		i = raw_hi16b(d);
+		if (i >= table_n)
+			return vq_fail(q, -EINVAL, "descriptor next index out of range");
+	}
+}
+
+int vq_pop_split(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigned iov_max)
+{
+	struct vq_chain c = { .elem = elem, .iov = iov, .iov_max = iov_max };
+	uint16_t head;
+	int rc;
+
+	if (q->last_avail == q->avail_idx_cache) {
+		/*
+		 * Acquire: orders this read of avail->idx before our reads of the
+		 * ring entries and descriptors it publishes (the driver's write
+		 * barrier before its idx update, 2.7.13.3.1).  Read once per batch.
+		 */
+		uint16_t idx = sh_load16_acquire(&q->ring.split.avail->idx);
+
+		if ((uint16_t)(idx - q->last_avail) > q->num)
+			return vq_fail(q, -EINVAL, "available index moved more than the queue size ahead");
+		q->avail_idx_cache = idx;
+		if (idx == q->last_avail)
+			return -EAGAIN;
+	}
+	head = sh_load16(&q->ring.split.avail->ring[q->last_avail & (q->num - 1)]);
+	if (head >= q->num)
+		return vq_fail(q, -EINVAL, "available ring entry out of range");
+	rc = walk_chain(q, &c, head);
+	if (rc < 0)
+		return rc;
+	elem->id = head;
+	elem->ndesc = 1;
+	q->last_avail++;
+	return 0;
+}
+
+/*
+ * Write the staged run as one used element at the next slot and advance the
+ * used index by the buffers it stands for (1 unless IN_ORDER coalesced).
+ * 2.7.8.2: "The device MUST set len prior to updating the used idx": the
+ * element is written here, the index only in vq_publish_split().
+ */
+void vq_emit_split(struct vq *q)
+{
+	struct virtq_used_elem *u = &q->ring.split.used->ring[q->used_idx & (q->num - 1)];
+
+	sh_store64((uint64_t *)u, (uint64_t)q->run.len << 32 | q->run.id);
+	q->used_idx += q->run.count;
+	q->staged += q->run.count;
+	q->run.count = 0;
+	q->run.ndesc = 0;
+}
+
+void vq_publish_split(struct vq *q)
+{
+	if (!q->staged)
+		return;
+	/*
+	 * Release: orders our writes into the buffers and the used elements
+	 * before the used index the driver polls.
+	 */
+	sh_store16_release(&q->ring.split.used->idx, q->used_idx);
+	q->staged = 0;
+}
+
+bool vq_need_notify_split(struct vq *q)
+{
+	uint16_t old = q->signalled_used, new_idx = q->used_idx;
+	bool valid = q->signalled_valid;
+
+	/*
+	 * Full fence: orders our used->idx store before the load of
+	 * used_event / avail->flags below; pairs with the driver's fence
+	 * between writing used_event and re-reading used->idx, so one of us
+	 * sees the other's write and no notification is lost.
+	 */
+	sh_fence_store_load();
+	q->signalled_used = new_idx;
+	q->signalled_valid = true;
+	if (valid && old == new_idx)
+		return false;
+	if (!q->event_idx)
+		/* 2.7.10.1: if flags is 1 the device SHOULD NOT send a notification. */
+		return !(sh_load16(&q->ring.split.avail->flags) & VIRTQ_AVAIL_F_NO_INTERRUPT);
+	/*
+	 * 2.7.10.1: "If the idx field in the used ring was equal to used_event,
+	 * the device MUST send a notification."
+	 */
+	return !valid || vring_need_event(sh_load16(used_event_of(q)), new_idx, old);
+}
+
+void vq_kick_disable_split(struct vq *q)
+{
+	/* With EVENT_IDX the driver ignores the flag; a stale avail_event is enough. */
+	if (!q->event_idx)
+		sh_store16(&q->ring.split.used->flags, VIRTQ_USED_F_NO_NOTIFY);
+}
+
+bool vq_kick_enable_split(struct vq *q)
+{
+	if (q->event_idx)
+		sh_store16(avail_event_of(q), q->last_avail);
+	else
+		sh_store16(&q->ring.split.used->flags, 0);
+	/*
+	 * Full fence: orders the store above before re-reading avail->idx;
+	 * pairs with the driver's fence between its avail->idx store and its
+	 * read of avail_event / used->flags (2.7.13.4.1).
+	 */
+	sh_fence_store_load();
+	return sh_load16_acquire(&q->ring.split.avail->idx) != q->last_avail;
+}
+
+bool vq_has_avail_split(struct vq *q)
+{
+	if (q->last_avail != q->avail_idx_cache)
+		return true;
+	return sh_load16_acquire(&q->ring.split.avail->idx) != q->last_avail;
+}

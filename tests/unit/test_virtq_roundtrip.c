@@ -1,0 +1,397 @@
+/* test_virtq_roundtrip.c - driver and device sides against each other in one thread: data, batching, notifications. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "vsw/guest_mem.h"
+#include "vsw/virtq.h"
+#include "vsw/virtq_driver.h"
+
+/*
+ * Guest memory layout of the fixture (one region at GPA_BASE):
+ *   0x0000 descriptors | 0x2000 driver area | 0x3000 device area |
+ *   0x4000 indirect tables | 0x10000 buffers, BUF_SIZE each
+ */
+#define NUM 16
+#define GPA_BASE 0x40000000ull
+#define MEM_SIZE (1u << 20)
+#define OFF_DESC 0x0
+#define OFF_DRIVER 0x2000
+#define OFF_DEVICE 0x3000
+#define OFF_INDIRECT 0x4000
+#define INDIRECT_MAX 4
+#define OFF_BUF 0x10000
+#define BUF_SIZE 256
+
+struct fx {
+	uint8_t *mem;
+	struct gmem gm;
+	struct vq q;
+	struct vq_drv d;
+	struct iovec iov[8];
+	unsigned combo;
+};
+
+static bool combo_packed(unsigned c) { return c & 1; }
+static bool combo_indirect(unsigned c) { return c & 2; }
+static bool combo_event_idx(unsigned c) { return c & 4; }
+static bool combo_in_order(unsigned c) { return c & 8; }
+
+static void fx_setup(struct fx *f, unsigned combo)
+{
+	struct vq_config qc = {
+		.num = NUM, .packed = combo_packed(combo), .indirect = combo_indirect(combo),
+		.event_idx = combo_event_idx(combo), .in_order = combo_in_order(combo),
+		.desc_gpa = GPA_BASE + OFF_DESC, .driver_gpa = GPA_BASE + OFF_DRIVER,
+		.device_gpa = GPA_BASE + OFF_DEVICE, .mem = &f->gm,
+	};
+	struct vq_drv_config dc = {
+		.num = NUM, .packed = qc.packed, .indirect = qc.indirect, .event_idx = qc.event_idx,
+		.in_order = qc.in_order,
+	};
+
+	f->combo = combo;
+	f->mem = aligned_alloc(4096, MEM_SIZE);
+	assert_non_null(f->mem);
+	memset(f->mem, 0, MEM_SIZE);
+	gmem_init(&f->gm);
+	assert_int_equal(gmem_add(&f->gm, GPA_BASE, MEM_SIZE, f->mem), 0);
+	dc.desc = f->mem + OFF_DESC;
+	dc.driver_area = f->mem + OFF_DRIVER;
+	dc.device_area = f->mem + OFF_DEVICE;
+	dc.indirect_hva = f->mem + OFF_INDIRECT;
+	dc.indirect_gpa = GPA_BASE + OFF_INDIRECT;
+	dc.indirect_max = INDIRECT_MAX;
+	assert_int_equal(vq_drv_init(&f->d, &dc), 0);
+	assert_int_equal(vq_init(&f->q, &qc), 0);
+}
+
+static void fx_teardown(struct fx *f)
+{
+	vq_drv_fini(&f->d);
+	free(f->mem);
+}
+
+static uint8_t *buf_hva(struct fx *f, unsigned slot) { return f->mem + OFF_BUF + slot * BUF_SIZE; }
+static uint64_t buf_gpa(unsigned slot) { return GPA_BASE + OFF_BUF + slot * BUF_SIZE; }
+
+/* Add a buffer of 2 readable segments (8 + 24 bytes) and one 64-byte writable one. */
+static int add_buf(struct fx *f, unsigned slot, uint32_t seq)
+{
+	uint8_t *b = buf_hva(f, slot);
+	struct vq_seg segs[3] = {
+		{ buf_gpa(slot), 8 }, { buf_gpa(slot) + 8, 24 }, { buf_gpa(slot) + 64, 64 },
+	};
+
+	for (int i = 0; i < 32; i++)
+		b[i] = (uint8_t)(seq * 7 + i);
+	memset(b + 64, 0, 64);
+	return vq_drv_add(&f->d, segs, 2, 1, (void *)(uintptr_t)(slot + 1));
+}
+
+/* Device: pop one chain, check its content against @seq, write @wlen bytes back. */
+static struct vq_elem dev_serve(struct fx *f, uint32_t seq, uint32_t wlen)
+{
+	struct vq_elem e;
+	uint8_t flat[32];
+	size_t got = 0;
+
+	assert_int_equal(vq_pop(&f->q, &e, f->iov, 8), 0);
+	assert_int_equal(e.out_len, 32);
+	assert_int_equal(e.in_len, 64);
+	for (unsigned i = 0; i < e.out_num; i++) {
+		memcpy(flat + got, f->iov[i].iov_base, f->iov[i].iov_len);
+		got += f->iov[i].iov_len;
+	}
+	for (int i = 0; i < 32; i++)
+		assert_int_equal(flat[i], (uint8_t)(seq * 7 + i));
+	assert_int_equal(e.in_num, 1);
+	memset(f->iov[e.out_num].iov_base, (int)(seq & 0xff), wlen);
+	return e;
+}
+
+/* Every combination moves several laps of buffers in varying batches, content checked both ways. */
+static void test_all_combinations(void **state)
+{
+	for (unsigned combo = 0; combo < 16; combo++) {
+		struct fx f;
+		uint32_t seq_add = 0, seq_dev = 0, seq_reap = 0;
+		unsigned batch = 1;
+
+		fx_setup(&f, combo);
+		while (seq_reap < 10 * NUM) {
+			/* driver fills up to @batch buffers */
+			for (unsigned k = 0; k < batch && vq_drv_free_slots(&f.d) >= 3; k++) {
+				assert_int_equal(add_buf(&f, seq_add % NUM, seq_add), 0);
+				seq_add++;
+			}
+			vq_drv_kick_prepare(&f.d);
+			/* device serves all; every 5th buffer written short */
+			while (seq_dev < seq_add) {
+				uint32_t wlen = seq_dev % 5 == 4 ? 10 : 64;
+				struct vq_elem e = dev_serve(&f, seq_dev, wlen);
+
+				vq_push(&f.q, &e, wlen);
+				seq_dev++;
+			}
+			{
+				struct vq_elem e;
+				assert_int_equal(vq_pop(&f.q, &e, f.iov, 8), -EAGAIN);
+			}
+			vq_flush(&f.q);
+			/* driver reaps and checks */
+			for (;;) {
+				void *tok;
+				uint32_t len;
+				int rc = vq_drv_get_used(&f.d, &tok, &len);
+
+				if (rc == -EAGAIN)
+					break;
+				assert_int_equal(rc, 0);
+				assert_int_equal((uintptr_t)tok, seq_reap % NUM + 1);
+				assert_int_equal(len, seq_reap % 5 == 4 ? 10 : 64);
+				assert_int_equal(buf_hva(&f, seq_reap % NUM)[64], (uint8_t)(seq_reap & 0xff));
+				seq_reap++;
+			}
+			assert_int_equal(seq_reap, seq_add);
+			batch = batch % 7 + 1;
+		}
+		assert_false(vq_broken(&f.q));
+		assert_false(f.d.broken);
+		fx_teardown(&f);
+	}
+}
+
+/* Without EVENT_IDX, kick suppression is the flag: disabled means no kick, enabled means kick. */
+static void test_kick_flags(void **state)
+{
+	for (unsigned combo = 0; combo < 2; combo++) {
+		struct fx f;
+
+		fx_setup(&f, combo);
+		vq_kick_disable(&f.q);
+		assert_int_equal(add_buf(&f, 0, 0), 0);
+		assert_false(vq_drv_kick_prepare(&f.d));
+		/* enable-then-recheck sees the buffer that came in while disabled */
+		assert_true(vq_kick_enable(&f.q));
+		assert_int_equal(add_buf(&f, 1, 1), 0);
+		assert_true(vq_drv_kick_prepare(&f.d));
+		fx_teardown(&f);
+	}
+}
+
+/* With EVENT_IDX the driver kicks once when it passes avail_event, then not again. */
+static void test_kick_event_idx(void **state)
+{
+	for (unsigned combo = 4; combo < 6; combo++) {
+		struct fx f;
+
+		fx_setup(&f, combo);
+		assert_false(vq_kick_enable(&f.q)); /* empty: nothing to recheck */
+		assert_int_equal(add_buf(&f, 0, 0), 0);
+		assert_true(vq_drv_kick_prepare(&f.d));
+		assert_int_equal(add_buf(&f, 1, 1), 0);
+		assert_false(vq_drv_kick_prepare(&f.d)); /* device has not caught up: no second kick */
+		{
+			struct vq_elem e = dev_serve(&f, 0, 64);
+			vq_push(&f.q, &e, 64);
+			e = dev_serve(&f, 1, 64);
+			vq_push(&f.q, &e, 64);
+		}
+		assert_false(vq_kick_enable(&f.q)); /* re-armed at the current position */
+		assert_int_equal(add_buf(&f, 2, 2), 0);
+		assert_true(vq_drv_kick_prepare(&f.d));
+		fx_teardown(&f);
+	}
+}
+
+/* Used-buffer notifications follow the driver's enable/disable in every layout and mode. */
+static void test_call_suppression(void **state)
+{
+	for (unsigned combo = 0; combo < 16; combo++) {
+		struct fx f;
+		struct vq_elem e;
+		void *tok;
+		uint32_t len;
+
+		fx_setup(&f, combo);
+		for (unsigned i = 0; i < 4; i++)
+			assert_int_equal(add_buf(&f, i, i), 0);
+		vq_drv_kick_prepare(&f.d);
+
+		assert_false(vq_drv_call_enable(&f.d)); /* nothing used yet */
+		e = dev_serve(&f, 0, 20);
+		vq_push(&f.q, &e, 20);
+		vq_flush(&f.q);
+		assert_true(vq_need_notify(&f.q));
+		assert_false(vq_need_notify(&f.q)); /* nothing new since */
+
+		vq_drv_call_disable(&f.d);
+		e = dev_serve(&f, 1, 20);
+		vq_push(&f.q, &e, 20);
+		vq_flush(&f.q);
+		assert_false(vq_need_notify(&f.q));
+
+		/* re-enable: the recheck reports what is already there */
+		assert_true(vq_drv_call_enable(&f.d));
+		assert_int_equal(vq_drv_get_used(&f.d, &tok, &len), 0);
+		assert_int_equal(vq_drv_get_used(&f.d, &tok, &len), 0);
+		assert_int_equal(vq_drv_get_used(&f.d, &tok, &len), -EAGAIN);
+		assert_false(vq_drv_call_enable(&f.d));
+		e = dev_serve(&f, 2, 20);
+		vq_push(&f.q, &e, 20);
+		vq_flush(&f.q);
+		assert_true(vq_need_notify(&f.q));
+		fx_teardown(&f);
+	}
+}
+
+/* IN_ORDER: complete buffers are written as one used entry for the batch (2.7.9). */
+static void test_in_order_batches_split(void **state)
+{
+	struct fx f;
+	struct virtq_used *used;
+	void *tok;
+	uint32_t len;
+
+	fx_setup(&f, 8); /* split, in-order */
+	used = (struct virtq_used *)(f.mem + OFF_DEVICE);
+	for (unsigned i = 0; i < 5; i++)
+		assert_int_equal(add_buf(&f, i, i), 0);
+	vq_drv_kick_prepare(&f.d);
+	for (unsigned i = 0; i < 5; i++) {
+		struct vq_elem e = dev_serve(&f, i, i == 4 ? 7 : 64);
+		vq_push(&f.q, &e, i == 4 ? 7 : 64);
+	}
+	vq_flush(&f.q);
+	/* one entry, at the slot of the first buffer, naming the last one; idx moved by 5 */
+	assert_int_equal(used->idx, 5);
+	assert_int_equal(used->ring[0].id, 4 * 3); /* heads are 0, 3, 6, 9, 12: 3 descriptors each */
+	assert_int_equal(used->ring[0].len, 7);
+	assert_int_equal(used->ring[1].id, 0);
+	for (unsigned i = 0; i < 5; i++) {
+		assert_int_equal(vq_drv_get_used(&f.d, &tok, &len), 0);
+		assert_int_equal((uintptr_t)tok, i + 1);
+		assert_int_equal(len, i == 4 ? 7 : 64);
+	}
+	assert_int_equal(vq_drv_get_used(&f.d, &tok, &len), -EAGAIN);
+	fx_teardown(&f);
+}
+
+/* IN_ORDER packed: one used descriptor for the batch, the rest skipped (2.8.11). */
+static void test_in_order_batches_packed(void **state)
+{
+	struct fx f;
+	struct pvirtq_desc *ring;
+	void *tok;
+	uint32_t len;
+
+	fx_setup(&f, 9); /* packed, in-order */
+	ring = (struct pvirtq_desc *)(f.mem + OFF_DESC);
+	for (unsigned i = 0; i < 4; i++)
+		assert_int_equal(add_buf(&f, i, i), 0);
+	vq_drv_kick_prepare(&f.d);
+	for (unsigned i = 0; i < 4; i++) {
+		struct vq_elem e = dev_serve(&f, i, 64);
+		vq_push(&f.q, &e, 64);
+	}
+	vq_flush(&f.q);
+	/* used descriptor at position 0 with the last buffer's id; position 3 untouched (still available) */
+	assert_true((ring[0].flags & (VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED)) ==
+		    (VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED));
+	assert_int_equal(ring[0].len, 64);
+	assert_int_equal(ring[3].flags & VIRTQ_DESC_F_USED, 0);
+	for (unsigned i = 0; i < 4; i++) {
+		assert_int_equal(vq_drv_get_used(&f.d, &tok, &len), 0);
+		assert_int_equal((uintptr_t)tok, i + 1);
+		assert_int_equal(len, 64);
+	}
+	assert_int_equal(vq_drv_get_used(&f.d, &tok, &len), -EAGAIN);
+	fx_teardown(&f);
+}
+
+/* A device naming a buffer that is not in flight breaks the driver side. */
+static void test_driver_rejects_bad_used_id(void **state)
+{
+	struct fx f;
+	struct virtq_used *used;
+	void *tok;
+	uint32_t len;
+
+	fx_setup(&f, 0);
+	used = (struct virtq_used *)(f.mem + OFF_DEVICE);
+	assert_int_equal(add_buf(&f, 0, 0), 0);
+	vq_drv_kick_prepare(&f.d);
+	used->ring[0].id = 5; /* never added */
+	used->ring[0].len = 1;
+	used->idx = 1;
+	assert_int_equal(vq_drv_get_used(&f.d, &tok, &len), -EIO);
+	assert_true(f.d.broken);
+	assert_int_equal(vq_drv_add(&f.d, &(struct vq_seg){ buf_gpa(1), 8 }, 1, 0, &f), -EIO);
+	fx_teardown(&f);
+}
+
+/* The saved position round-trips, and a queue resumed there continues with the driver. */
+static void test_base_roundtrip(void **state)
+{
+	for (unsigned combo = 0; combo < 2; combo++) {
+		struct fx f;
+		struct vq q2;
+		struct vq_config qc = {
+			.num = NUM, .packed = combo_packed(combo),
+			.desc_gpa = GPA_BASE + OFF_DESC, .driver_gpa = GPA_BASE + OFF_DRIVER,
+			.device_gpa = GPA_BASE + OFF_DEVICE,
+		};
+		void *tok;
+		uint32_t len;
+
+		fx_setup(&f, combo);
+		qc.mem = &f.gm;
+		for (uint32_t i = 0; i < NUM + 3; i++) { /* past one lap */
+			struct vq_elem e;
+
+			assert_int_equal(add_buf(&f, i % NUM, i), 0);
+			vq_drv_kick_prepare(&f.d);
+			e = dev_serve(&f, i, 64);
+			vq_push(&f.q, &e, 64);
+			vq_flush(&f.q);
+			assert_int_equal(vq_drv_get_used(&f.d, &tok, &len), 0);
+		}
+		assert_int_equal(vq_init(&q2, &qc), 0);
+		vq_set_base(&q2, vq_get_base(&f.q));
+		assert_int_equal(vq_get_base(&q2), vq_get_base(&f.q));
+		f.q = q2;
+		assert_int_equal(add_buf(&f, 0, 99), 0);
+		vq_drv_kick_prepare(&f.d);
+		{
+			struct vq_elem e = dev_serve(&f, 99, 64);
+			vq_push(&f.q, &e, 64);
+			vq_flush(&f.q);
+		}
+		assert_int_equal(vq_drv_get_used(&f.d, &tok, &len), 0);
+		assert_int_equal(len, 64);
+		fx_teardown(&f);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_all_combinations),
+		cmocka_unit_test(test_kick_flags),
+		cmocka_unit_test(test_kick_event_idx),
+		cmocka_unit_test(test_call_suppression),
+		cmocka_unit_test(test_in_order_batches_split),
+		cmocka_unit_test(test_in_order_batches_packed),
+		cmocka_unit_test(test_driver_rejects_bad_used_id),
+		cmocka_unit_test(test_base_roundtrip),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
