@@ -34,6 +34,8 @@ TEST_LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(TEST_LIB_SRCS))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(sort $(wildcard tests/unit/test_*.c)))
 STRESS_TESTS := $(patsubst tests/stress/%.c,$(BUILD)/tests/%,$(sort $(wildcard tests/stress/*.c)))
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(sort $(wildcard bench/*.c)))
+TOOLS := $(patsubst tools/%.c,$(BUILD)/%,$(sort $(wildcard tools/*.c)))
+JSON_LIBS := -ljson-c
 FUZZERS := $(patsubst fuzz/%.c,build/fuzz/%,$(sort $(wildcard fuzz/fuzz_*.c)))
 
 .PHONY: all deps check check-unit check-asan bench fuzz fuzz-run clean
@@ -43,7 +45,7 @@ all: deps
 	@$(MAKE) --no-print-directory binaries
 
 .PHONY: binaries
-binaries: $(LIB) $(UNIT_TESTS) $(STRESS_TESTS) $(BENCHES)
+binaries: $(LIB) $(TOOLS) $(UNIT_TESTS) $(STRESS_TESTS) $(BENCHES)
 
 deps:
 	@scripts/install-deps.sh
@@ -71,7 +73,11 @@ $(LIB): $(LIB_OBJS)
 
 $(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(TEST_LIB_OBJS) $(LIB)
 	$(call say,LD,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ -lcmocka $(JSON_LIBS) $(LDLIBS)
+
+$(BUILD)/vsw%: $(BUILD)/tools/vsw%.o $(LIB)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(JSON_LIBS) $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/stress/%.o $(TEST_LIB_OBJS) $(LIB)
 	$(call say,LD,$@)
@@ -97,7 +103,7 @@ FUZZ_CFLAGS := -std=gnu11 -pthread -D_GNU_SOURCE -Iinclude -Isrc $(WARN) -O1 -g 
 build/fuzz/%: fuzz/%.c $(LIB_SRCS) $(wildcard include/vsw/*.h src/*/*.h)
 	@mkdir -p $(dir $@)
 	$(call say,FUZZ,$@)
-	$(Q)clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS)
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(JSON_LIBS)
 
 fuzz: deps
 	@$(MAKE) --no-print-directory $(FUZZERS)

@@ -5,6 +5,7 @@ set -euo pipefail
 PKGS=(
 	make gcc clang llvm libclang-rt-14-dev	# compilers, sanitizers, libFuzzer
 	pkg-config libcmocka-dev		# unit-test framework
+	libjson-c-dev				# control protocol and config files
 	python3					# seed corpus generator
 )
 

@@ -138,6 +138,13 @@ int vq_pop(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigned iov_m
  */
 void vq_push(struct vq *q, const struct vq_elem *elem, uint32_t len);
 
+/*
+ * Give back the most recently popped chain, unused and unpushed (a frame
+ * that did not fit): the next vq_pop() returns it again.  Chains must be
+ * given back in the reverse order of popping, before any vq_push() of them.
+ */
+void vq_unpop(struct vq *q, const struct vq_elem *elem);
+
 /* Publish everything staged: one used index (split) or head flags (packed) store. */
 void vq_flush(struct vq *q);
 

@@ -117,6 +117,22 @@ void vq_push(struct vq *q, const struct vq_elem *elem, uint32_t len)
 		vq_emit_split(q);
 }
 
+void vq_unpop(struct vq *q, const struct vq_elem *elem)
+{
+	if (q->broken)
+		return;
+	if (!q->packed) {
+		q->last_avail--;
+		return;
+	}
+	if (q->last_avail < elem->ndesc) {
+		q->last_avail = (uint16_t)(q->last_avail + q->num - elem->ndesc);
+		q->avail_wrap = !q->avail_wrap;
+	} else {
+		q->last_avail = (uint16_t)(q->last_avail - elem->ndesc);
+	}
+}
+
 void vq_flush(struct vq *q)
 {
 	if (q->broken)

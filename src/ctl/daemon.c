@@ -1,0 +1,603 @@
+/* daemon.c - vswd's control thread: ports, the control socket, the once-a-second tick. */
+#include "ctl/daemon.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "ctl/log.h"
+#include "port/port_vhost.h"
+
+/* One client of the control socket: newline-delimited JSON requests, one response line each. */
+struct ctl_conn {
+	struct vswd *v;
+	int fd;
+	struct ev_handler h;
+	size_t len;
+	char buf[CTL_REQUEST_MAX];
+};
+
+void vswd_config_default(struct vswd_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->workers = 1;
+	for (unsigned i = 0; i < DP_WORKERS_MAX; i++)
+		c->cpus[i] = -1;
+	c->mode = SWITCH_LEARNING;
+	c->aging_s = FDB_DEFAULT_AGING_S;
+}
+
+/* ---- small JSON helpers; every field is checked for type and range ---- */
+
+static int json_get_uint(struct json_object *o, const char *key, unsigned lo, unsigned hi, unsigned *out,
+			 char *err, size_t errlen)
+{
+	struct json_object *f;
+	int64_t v;
+
+	if (!json_object_object_get_ex(o, key, &f))
+		return 0;
+	if (!json_object_is_type(f, json_type_int) || (v = json_object_get_int64(f)) < lo || v > hi) {
+		snprintf(err, errlen, "\"%s\" must be an integer from %u to %u", key, lo, hi);
+		return -1;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
+static const char *json_get_str(struct json_object *o, const char *key)
+{
+	struct json_object *f;
+
+	if (!json_object_object_get_ex(o, key, &f) || !json_object_is_type(f, json_type_string))
+		return NULL;
+	return json_object_get_string(f);
+}
+
+int vswd_config_from_json(struct vswd_config *c, struct json_object *o, char *err, size_t errlen)
+{
+	struct json_object *f;
+	const char *mode;
+
+	if (!json_object_is_type(o, json_type_object)) {
+		snprintf(err, errlen, "configuration must be a JSON object");
+		return -1;
+	}
+	if (json_get_uint(o, "workers", 1, DP_WORKERS_MAX, &c->workers, err, errlen) < 0 ||
+	    json_get_uint(o, "aging", 1, 86400, &c->aging_s, err, errlen) < 0)
+		return -1;
+	if (json_object_object_get_ex(o, "busy_poll", &f)) {
+		if (!json_object_is_type(f, json_type_boolean)) {
+			snprintf(err, errlen, "\"busy_poll\" must be true or false");
+			return -1;
+		}
+		c->busy_poll = json_object_get_boolean(f);
+	}
+	mode = json_get_str(o, "mode");
+	if (mode && strcmp(mode, "learning") == 0)
+		c->mode = SWITCH_LEARNING;
+	else if (mode && strcmp(mode, "hub") == 0)
+		c->mode = SWITCH_HUB;
+	else if (mode || json_object_object_get_ex(o, "mode", NULL)) {
+		snprintf(err, errlen, "\"mode\" must be \"learning\" or \"hub\"");
+		return -1;
+	}
+	if (json_object_object_get_ex(o, "cpus", &f)) {
+		size_t n;
+
+		if (!json_object_is_type(f, json_type_array) || (n = json_object_array_length(f)) > DP_WORKERS_MAX) {
+			snprintf(err, errlen, "\"cpus\" must be an array of at most %d CPU numbers", DP_WORKERS_MAX);
+			return -1;
+		}
+		for (size_t i = 0; i < n; i++) {
+			struct json_object *e = json_object_array_get_idx(f, i);
+
+			if (!json_object_is_type(e, json_type_int) || json_object_get_int(e) < 0 ||
+			    json_object_get_int(e) >= CPU_SETSIZE) {
+				snprintf(err, errlen, "\"cpus\" entries must be CPU numbers");
+				return -1;
+			}
+			c->cpus[i] = json_object_get_int(e);
+		}
+	}
+	return 0;
+}
+
+/* ---- ports ---- */
+
+static int port_slot(struct vswd *v, const char *name)
+{
+	for (unsigned i = 0; i < PORT_MAX; i++) {
+		struct port *p = atomic_load(&v->sw->ports[i]);
+
+		if (p && strcmp(p->name, name) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+static bool valid_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n >= PORT_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!(name[i] == '-' || name[i] == '_' || name[i] == '.' || (name[i] >= '0' && name[i] <= '9') ||
+		      (name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z')))
+			return false;
+	return true;
+}
+
+/* Add the port a request or config entry describes. */
+static int port_add(struct vswd *v, struct json_object *o, char *err, size_t errlen)
+{
+	const char *name = json_get_str(o, "name"), *type = json_get_str(o, "type");
+	struct port_env env = { .loop = &v->loop, .dp = &v->dp, .sw = v->sw };
+	struct port *p = NULL;
+	int slot = -1;
+
+	if (!name || !valid_name(name)) {
+		snprintf(err, errlen, "a port needs a \"name\" of 1 to %d letters, digits, '-', '_' or '.'",
+			 PORT_NAME_MAX - 1);
+		return -1;
+	}
+	if (port_slot(v, name) >= 0) {
+		snprintf(err, errlen, "port %s exists", name);
+		return -1;
+	}
+	for (unsigned i = 0; i < PORT_MAX && slot < 0; i++)
+		if (!atomic_load(&v->sw->ports[i]))
+			slot = (int)i;
+	if (slot < 0) {
+		snprintf(err, errlen, "no room for more than %d ports", PORT_MAX);
+		return -1;
+	}
+	if (type && strcmp(type, "vhost-user") == 0) {
+		const char *mode = json_get_str(o, "mode");
+		struct vhost_port_config pc = { .name = name, .path = json_get_str(o, "path"), .queues = 1 };
+
+		if (mode && strcmp(mode, "client") != 0 && strcmp(mode, "server") != 0) {
+			snprintf(err, errlen, "mode must be server or client");
+			return -1;
+		}
+		pc.client = mode && strcmp(mode, "client") == 0;
+		if (json_get_uint(o, "queues", 1, PORT_QUEUES_MAX, &pc.queues, err, errlen) < 0)
+			return -1;
+		p = port_vhost_create(&pc, &env, err, errlen);
+	} else {
+		snprintf(err, errlen, "unknown port type %s (known: vhost-user)", type ? type : "(none)");
+		return -1;
+	}
+	if (!p)
+		return -1;
+	p->id = (unsigned)slot;
+	fdb_flush_port(&v->sw->fdb, p->id);
+	atomic_store_explicit(&v->sw->ports[slot], p, memory_order_release);
+	dp_rebuild(&v->dp);
+	log_info("port %s added (%s)", name, p->ops->type);
+	return 0;
+}
+
+static int port_del(struct vswd *v, const char *name, char *err, size_t errlen)
+{
+	int slot = name ? port_slot(v, name) : -1;
+	struct port *p;
+
+	if (slot < 0) {
+		snprintf(err, errlen, "no port %s", name ? name : "(none)");
+		return -1;
+	}
+	p = atomic_load(&v->sw->ports[slot]);
+	atomic_store(&v->sw->ports[slot], NULL);
+	dp_rebuild(&v->dp); /* includes a grace period: no worker holds p now */
+	fdb_flush_port(&v->sw->fdb, (unsigned)slot);
+	v->graveyard[v->ngrave++] = p;
+	log_info("port %s deleted", name);
+	return 0;
+}
+
+int vswd_add_config_ports(struct vswd *v, struct json_object *o, char *err, size_t errlen)
+{
+	struct json_object *ports;
+
+	if (!json_object_object_get_ex(o, "ports", &ports))
+		return 0;
+	if (!json_object_is_type(ports, json_type_array)) {
+		snprintf(err, errlen, "\"ports\" must be an array");
+		return -1;
+	}
+	for (size_t i = 0; i < json_object_array_length(ports); i++) {
+		struct json_object *p = json_object_array_get_idx(ports, i);
+
+		if (!json_object_is_type(p, json_type_object) || port_add(v, p, err, errlen) < 0) {
+			if (!json_object_is_type(p, json_type_object))
+				snprintf(err, errlen, "ports[%zu] must be an object", i);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* ---- requests ---- */
+
+static struct json_object *reply_error(const char *msg)
+{
+	struct json_object *r = json_object_new_object();
+
+	json_object_object_add(r, "ok", json_object_new_boolean(0));
+	json_object_object_add(r, "error", json_object_new_string(msg));
+	return r;
+}
+
+static struct json_object *reply_ok(void)
+{
+	struct json_object *r = json_object_new_object();
+
+	json_object_object_add(r, "ok", json_object_new_boolean(1));
+	return r;
+}
+
+static struct json_object *req_show(struct vswd *v)
+{
+	struct json_object *r = reply_ok(), *ports = json_object_new_array();
+
+	json_object_object_add(r, "mode", json_object_new_string(v->sw->mode == SWITCH_HUB ? "hub" : "learning"));
+	json_object_object_add(r, "workers", json_object_new_int((int)v->cfg.workers));
+	json_object_object_add(r, "busy_poll", json_object_new_boolean(v->cfg.busy_poll));
+	json_object_object_add(r, "aging", json_object_new_int((int)v->cfg.aging_s));
+	for (unsigned i = 0; i < PORT_MAX; i++) {
+		struct port *p = atomic_load(&v->sw->ports[i]);
+		struct json_object *o;
+		char state[256];
+
+		if (!p)
+			continue;
+		p->ops->describe(p, state, sizeof(state));
+		o = json_object_new_object();
+		json_object_object_add(o, "name", json_object_new_string(p->name));
+		json_object_object_add(o, "id", json_object_new_int((int)i));
+		json_object_object_add(o, "type", json_object_new_string(p->ops->type));
+		json_object_object_add(o, "state", json_object_new_string(state));
+		json_object_array_add(ports, o);
+	}
+	json_object_object_add(r, "ports", ports);
+	return r;
+}
+
+static struct json_object *u64_json(atomic_uint_least64_t *c)
+{
+	return json_object_new_int64((int64_t)atomic_load_explicit(c, memory_order_relaxed));
+}
+
+static struct json_object *req_stats(struct vswd *v)
+{
+	struct json_object *r = reply_ok(), *ports = json_object_new_array(), *workers = json_object_new_array();
+
+	for (unsigned i = 0; i < PORT_MAX; i++) {
+		struct port *p = atomic_load(&v->sw->ports[i]);
+		struct json_object *o, *drops;
+
+		if (!p)
+			continue;
+		o = json_object_new_object();
+		drops = json_object_new_object();
+		json_object_object_add(o, "name", json_object_new_string(p->name));
+		json_object_object_add(o, "rx_packets", u64_json(&p->stats.rx_packets));
+		json_object_object_add(o, "rx_bytes", u64_json(&p->stats.rx_bytes));
+		json_object_object_add(o, "tx_packets", u64_json(&p->stats.tx_packets));
+		json_object_object_add(o, "tx_bytes", u64_json(&p->stats.tx_bytes));
+		for (unsigned d = 0; d < DROP__COUNT; d++)
+			json_object_object_add(drops, port_drop_names[d], u64_json(&p->stats.drops[d]));
+		json_object_object_add(o, "drops", drops);
+		json_object_array_add(ports, o);
+	}
+	for (unsigned i = 0; i < v->dp.nworkers; i++) {
+		struct dp_worker *w = &v->dp.workers[i];
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "id", json_object_new_int((int)i));
+		json_object_object_add(o, "rounds", u64_json(&w->rounds));
+		json_object_object_add(o, "sleeps", u64_json(&w->sleeps));
+		json_object_object_add(o, "frames", u64_json(&w->frames));
+		json_object_array_add(workers, o);
+	}
+	json_object_object_add(r, "ports", ports);
+	json_object_object_add(r, "workers", workers);
+	return r;
+}
+
+static struct json_object *req_fdb_show(struct vswd *v)
+{
+	static struct fdb_entry entries[FDB_BUCKETS * FDB_WAYS];
+	struct json_object *r = reply_ok(), *arr = json_object_new_array();
+	unsigned n = fdb_dump(&v->sw->fdb, entries, FDB_BUCKETS * FDB_WAYS, atomic_load(&v->sw->now_s));
+
+	for (unsigned i = 0; i < n; i++) {
+		struct port *p = atomic_load(&v->sw->ports[entries[i].port]);
+		struct json_object *o = json_object_new_object();
+		char mac[18];
+
+		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", entries[i].mac[0], entries[i].mac[1],
+			 entries[i].mac[2], entries[i].mac[3], entries[i].mac[4], entries[i].mac[5]);
+		json_object_object_add(o, "mac", json_object_new_string(mac));
+		json_object_object_add(o, "port", json_object_new_string(p ? p->name : "?"));
+		json_object_object_add(o, "age", json_object_new_int((int)entries[i].age_s));
+		json_object_array_add(arr, o);
+	}
+	json_object_object_add(r, "entries", arr);
+	return r;
+}
+
+struct json_object *vswd_handle_request(struct vswd *v, struct json_object *req)
+{
+	const char *cmd = json_object_is_type(req, json_type_object) ? json_get_str(req, "cmd") : NULL;
+	char err[256] = "";
+
+	if (!cmd)
+		return reply_error("a request is a JSON object with a \"cmd\" string");
+	if (strcmp(cmd, "port-add") == 0)
+		return port_add(v, req, err, sizeof(err)) < 0 ? reply_error(err) : reply_ok();
+	if (strcmp(cmd, "port-del") == 0)
+		return port_del(v, json_get_str(req, "name"), err, sizeof(err)) < 0 ? reply_error(err) : reply_ok();
+	if (strcmp(cmd, "show") == 0)
+		return req_show(v);
+	if (strcmp(cmd, "stats") == 0)
+		return req_stats(v);
+	if (strcmp(cmd, "fdb-show") == 0)
+		return req_fdb_show(v);
+	snprintf(err, sizeof(err), "unknown command \"%.64s\" (port-add, port-del, show, stats, fdb-show)", cmd);
+	return reply_error(err);
+}
+
+/* ---- control socket ---- */
+
+static void conn_close(struct ctl_conn *c)
+{
+	struct vswd *v = c->v;
+
+	for (unsigned i = 0; i < CTL_CONN_MAX; i++)
+		if (v->conns[i] == c)
+			v->conns[i] = NULL;
+	evloop_del(&v->loop, c->fd);
+	close(c->fd);
+	free(c);
+}
+
+static int conn_send(struct ctl_conn *c, struct json_object *resp)
+{
+	const char *s = json_object_to_json_string_ext(resp, JSON_C_TO_STRING_PLAIN);
+	size_t len = strlen(s);
+	int rc = 0;
+
+	/* Replies are small; a client that does not read them is dropped. */
+	if (send(c->fd, s, len, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)len ||
+	    send(c->fd, "\n", 1, MSG_NOSIGNAL | MSG_DONTWAIT) != 1)
+		rc = -1;
+	json_object_put(resp);
+	return rc;
+}
+
+static void conn_on_readable(struct ev_handler *h, uint32_t events)
+{
+	struct ctl_conn *c = (struct ctl_conn *)((char *)h - offsetof(struct ctl_conn, h));
+	ssize_t n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, MSG_DONTWAIT);
+	char *nl;
+
+	if (n <= 0) {
+		if (n == 0 || (errno != EAGAIN && errno != EINTR))
+			conn_close(c);
+		return;
+	}
+	c->len += (size_t)n;
+	while ((nl = memchr(c->buf, '\n', c->len))) {
+		size_t line = (size_t)(nl - c->buf);
+		struct json_tokener *tok = json_tokener_new();
+		struct json_object *req = json_tokener_parse_ex(tok, c->buf, (int)line);
+		struct json_object *resp;
+
+		if (!req || json_tokener_get_parse_end(tok) != line)
+			resp = reply_error("request is not one JSON value on one line");
+		else
+			resp = c->v->stop ? reply_error("shutting down") : vswd_handle_request(c->v, req);
+		json_object_put(req);
+		json_tokener_free(tok);
+		memmove(c->buf, nl + 1, c->len - line - 1);
+		c->len -= line + 1;
+		if (conn_send(c, resp) < 0) {
+			conn_close(c);
+			return;
+		}
+	}
+	if (c->len == sizeof(c->buf)) {
+		conn_send(c, reply_error("request longer than 64 KiB"));
+		conn_close(c);
+	}
+}
+
+static void ctl_on_accept(struct ev_handler *h, uint32_t events)
+{
+	struct vswd *v = (struct vswd *)((char *)h - offsetof(struct vswd, ctl_h));
+	int fd = accept4(v->ctl_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	struct ctl_conn *c;
+	int slot = -1;
+
+	if (fd < 0)
+		return;
+	for (int i = 0; i < CTL_CONN_MAX && slot < 0; i++)
+		if (!v->conns[i])
+			slot = i;
+	c = slot >= 0 ? calloc(1, sizeof(*c)) : NULL;
+	if (!c) {
+		close(fd);
+		return;
+	}
+	c->v = v;
+	c->fd = fd;
+	c->h.fn = conn_on_readable;
+	v->conns[slot] = c;
+	if (evloop_add(&v->loop, fd, EPOLLIN, &c->h) < 0)
+		conn_close(c);
+}
+
+static void on_timer(struct ev_handler *h, uint32_t events)
+{
+	struct vswd *v = (struct vswd *)((char *)h - offsetof(struct vswd, timer_h));
+	uint64_t ticks;
+
+	if (read(v->timer_fd, &ticks, sizeof(ticks)) != sizeof(ticks))
+		return;
+	v->uptime_s += (unsigned)ticks;
+	atomic_store_explicit(&v->sw->now_s, v->uptime_s, memory_order_relaxed);
+	fdb_age(&v->sw->fdb, v->uptime_s);
+	for (unsigned i = 0; i < PORT_MAX; i++) {
+		struct port *p = atomic_load(&v->sw->ports[i]);
+
+		if (p && p->ops->tick)
+			p->ops->tick(p);
+	}
+}
+
+static void on_signal(struct ev_handler *h, uint32_t events)
+{
+	struct vswd *v = (struct vswd *)((char *)h - offsetof(struct vswd, signal_h));
+	struct signalfd_siginfo si;
+
+	if (read(v->signal_fd, &si, sizeof(si)) == sizeof(si)) {
+		log_info("signal %u: shutting down", si.ssi_signo);
+		v->stop = true;
+	}
+}
+
+static int ctl_listen(struct vswd *v, const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char dir[sizeof(sa.sun_path)];
+	char *slash;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "control socket path too long");
+		return -1;
+	}
+	strcpy(sa.sun_path, path);
+	strcpy(v->ctl_path, path);
+	strcpy(dir, path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		mkdir(dir, 0755); /* /run/vsw on a fresh machine */
+	}
+	v->ctl_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (v->ctl_fd < 0)
+		goto out_errno;
+	unlink(path);
+	if (bind(v->ctl_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(v->ctl_fd, 16) < 0)
+		goto out_errno;
+	v->ctl_h.fn = ctl_on_accept;
+	return evloop_add(&v->loop, v->ctl_fd, EPOLLIN, &v->ctl_h);
+
+out_errno:
+	snprintf(err, errlen, "control socket %s: %s", path, strerror(errno));
+	return -1;
+}
+
+int vswd_start(struct vswd *v, const struct vswd_config *c, const char *ctl_path, char *err, size_t errlen)
+{
+	struct itimerspec its = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
+	sigset_t mask;
+
+	memset(v, 0, sizeof(*v));
+	v->cfg = *c;
+	/* Before any thread starts, so that only the signalfd sees SIGINT/SIGTERM. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	v->ctl_fd = v->timer_fd = v->signal_fd = -1;
+	v->sw = malloc(sizeof(*v->sw));
+	if (!v->sw || evloop_init(&v->loop) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	switch_init(v->sw, c->mode, c->aging_s);
+	if (dp_start(&v->dp, v->sw, c->workers, c->cpus, c->busy_poll) < 0) {
+		snprintf(err, errlen, "cannot start %u workers", c->workers);
+		return -1;
+	}
+	v->dp_started = true;
+
+	v->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	v->timer_h.fn = on_timer;
+	if (v->timer_fd < 0 || timerfd_settime(v->timer_fd, 0, &its, NULL) < 0 ||
+	    evloop_add(&v->loop, v->timer_fd, EPOLLIN, &v->timer_h) < 0) {
+		snprintf(err, errlen, "timer: %s", strerror(errno));
+		return -1;
+	}
+	v->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	v->signal_h.fn = on_signal;
+	if (v->signal_fd < 0 || evloop_add(&v->loop, v->signal_fd, EPOLLIN, &v->signal_h) < 0) {
+		snprintf(err, errlen, "signals: %s", strerror(errno));
+		return -1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	return ctl_listen(v, ctl_path, err, errlen);
+}
+
+/* Ports deleted during an event batch are destroyed after it, when no pending event can name them. */
+static void free_graveyard(struct vswd *v)
+{
+	while (v->ngrave) {
+		struct port *p = v->graveyard[--v->ngrave];
+
+		p->ops->destroy(p);
+	}
+}
+
+void vswd_run(struct vswd *v)
+{
+	while (!v->stop) {
+		evloop_run_once(&v->loop, 1000);
+		free_graveyard(v);
+	}
+}
+
+void vswd_shutdown(struct vswd *v)
+{
+	for (unsigned i = 0; i < PORT_MAX && v->sw; i++) {
+		struct port *p = atomic_load(&v->sw->ports[i]);
+
+		if (p)
+			atomic_store(&v->sw->ports[i], NULL);
+		if (p && v->dp_started)
+			dp_rebuild(&v->dp);
+		if (p)
+			p->ops->destroy(p);
+	}
+	free_graveyard(v);
+	if (v->dp_started)
+		dp_stop(&v->dp);
+	for (unsigned i = 0; i < CTL_CONN_MAX; i++)
+		if (v->conns[i])
+			conn_close(v->conns[i]);
+	if (v->ctl_fd >= 0) {
+		close(v->ctl_fd);
+		unlink(v->ctl_path);
+	}
+	if (v->timer_fd >= 0)
+		close(v->timer_fd);
+	if (v->signal_fd >= 0)
+		close(v->signal_fd);
+	if (v->loop.epfd >= 0)
+		close(v->loop.epfd);
+	free(v->sw);
+	v->sw = NULL;
+}

@@ -1,0 +1,12 @@
+/* port.c - names shared by every port type. */
+#include "port/port.h"
+
+const char *const port_drop_names[DROP__COUNT] = {
+	[DROP_NO_RX_BUFFER] = "no_rx_buffer",
+	[DROP_TOO_BIG] = "too_big",
+	[DROP_PORT_DOWN] = "port_down",
+	[DROP_PORT_BROKEN] = "port_broken",
+	[DROP_BAD_HEADER] = "bad_header",
+	[DROP_RUNT] = "runt",
+	[DROP_NO_DESTINATION] = "no_destination",
+};

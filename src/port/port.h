@@ -1,0 +1,102 @@
+/* port.h - what every port type offers the switch: bursts in and out, a wake-up fd, counters. */
+#ifndef VSW_PORT_PORT_H
+#define VSW_PORT_PORT_H
+
+/*
+ * A frame enters the switch through a port's rx_burst() and leaves through
+ * other ports' tx_burst():
+ *
+ *   worker:  port A rx_burst() --> struct pkt views (into A's memory)
+ *            switch_forward()  --> learn, look up, group by destination
+ *            port B tx_burst() --> B copies each frame once into its own memory
+ *            port A rx_done()  --> A releases what the views pointed to
+ *
+ * A pkt is a view: iovecs into memory the source port owns (for a
+ * vhost-user port, the guest's own tx buffers), so a frame between two
+ * VMs is copied exactly once, guest to guest.  The switch never learns
+ * which port types exist.
+ */
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#define PORT_NAME_MAX 32
+#define PORT_MAX 64		/* ports on one switch */
+#define PORT_QUEUES_MAX 8	/* rx queues per port */
+#define PKT_BURST 32		/* frames per rx_burst: the budget per queue per round */
+#define PKT_BURST_BYTES (256u * 1024) /* and the byte budget */
+#define PKT_MAX_FRAME 65535u	/* largest frame anything here carries */
+
+/* Why a frame was dropped; every drop is counted under one. */
+enum port_drop {
+	DROP_NO_RX_BUFFER,	/* destination had no (or not enough) receive buffers */
+	DROP_TOO_BIG,		/* larger than the destination can take */
+	DROP_PORT_DOWN,		/* destination not connected or not ready */
+	DROP_PORT_BROKEN,	/* source or destination broke its ring */
+	DROP_BAD_HEADER,	/* a virtio-net header asking for what was not negotiated */
+	DROP_RUNT,		/* shorter than an Ethernet header */
+	DROP_NO_DESTINATION,	/* flooded with no other port up, or unicast back to its own port */
+	DROP__COUNT
+};
+extern const char *const port_drop_names[DROP__COUNT];
+
+struct port_stats {
+	atomic_uint_least64_t rx_packets, rx_bytes;	/* into the switch from this port */
+	atomic_uint_least64_t tx_packets, tx_bytes;	/* out of the switch into this port */
+	atomic_uint_least64_t drops[DROP__COUNT];
+};
+
+/* One frame in flight: a view of memory the source port owns until rx_done(). */
+struct pkt {
+	struct iovec *iov;
+	uint16_t niov;
+	uint16_t in_port;
+	uint32_t len;		/* frame bytes (no virtio-net header) */
+	uint8_t eth[14];	/* private copy of the Ethernet header: switching decisions use only this */
+};
+
+struct port;
+struct dp_ctx;
+
+struct port_ops {
+	const char *type;
+	/* Frames from queue @q into the switch: at most @max, views valid until rx_done(). */
+	unsigned (*rx_burst)(struct port *p, unsigned q, struct dp_ctx *ctx, struct pkt *pkts, unsigned max);
+	void (*rx_done)(struct port *p, unsigned q, struct dp_ctx *ctx);
+	/* Frames out of the switch into the port: copy each, count every drop. */
+	void (*tx_burst)(struct port *p, struct dp_ctx *ctx, struct pkt *const *pkts, unsigned n);
+	/* Number of rx queues a worker may poll now. */
+	unsigned (*rx_queues)(struct port *p);
+	/* fd readable when queue @q has frames, or -1 when it must be polled. */
+	int (*rx_fd)(struct port *p, unsigned q);
+	/* Ask for a wake-up on queue @q; true when frames are already waiting. */
+	bool (*rx_arm)(struct port *p, unsigned q);
+	void (*rx_disarm)(struct port *p, unsigned q);
+	/* Control plane: one line of state ("connected", "broken: ...") into @buf. */
+	void (*describe)(struct port *p, char *buf, size_t len);
+	/* Control plane, once a second: reconnect, report what the data path found. */
+	void (*tick)(struct port *p);
+	void (*destroy)(struct port *p);
+};
+
+struct port {
+	char name[PORT_NAME_MAX];
+	unsigned id;			/* slot on the switch */
+	const struct port_ops *ops;
+	struct port_stats stats;
+};
+
+static inline void port_count_drop(struct port *p, enum port_drop why, unsigned n)
+{
+	atomic_fetch_add_explicit(&p->stats.drops[why], n, memory_order_relaxed);
+}
+
+static inline void port_count(atomic_uint_least64_t *ctr, uint64_t n)
+{
+	atomic_fetch_add_explicit(ctr, n, memory_order_relaxed);
+}
+
+#endif

@@ -1,0 +1,75 @@
+/* switch.c - per-batch forwarding: learn, look up, group by destination, one tx_burst per destination. */
+#include "switch/switch.h"
+
+#include <string.h>
+
+#include "dp/dp.h"
+
+void switch_init(struct vswitch *sw, enum switch_mode mode, unsigned aging_s)
+{
+	sw->mode = mode;
+	for (unsigned i = 0; i < PORT_MAX; i++)
+		atomic_init(&sw->ports[i], NULL);
+	atomic_init(&sw->now_s, 0);
+	fdb_init(&sw->fdb, aging_s);
+}
+
+static void enqueue(struct dp_ctx *ctx, unsigned port, struct pkt *p)
+{
+	if (ctx->out_n[port] == 0)
+		ctx->touched[ctx->ntouched++] = (uint8_t)port;
+	ctx->out[port][ctx->out_n[port]++] = p;
+}
+
+/* Every port but the ingress one; returns how many got the frame. */
+static unsigned flood(struct vswitch *sw, struct dp_ctx *ctx, unsigned in, struct pkt *p)
+{
+	unsigned n = 0;
+
+	for (unsigned j = 0; j < PORT_MAX; j++) {
+		if (j == in || !atomic_load_explicit(&sw->ports[j], memory_order_acquire))
+			continue;
+		enqueue(ctx, j, p);
+		n++;
+	}
+	return n;
+}
+
+void switch_forward(struct vswitch *sw, struct dp_ctx *ctx, struct port *in, struct pkt *pkts, unsigned n)
+{
+	uint32_t now = atomic_load_explicit(&sw->now_s, memory_order_relaxed);
+	unsigned nowhere = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct pkt *p = &pkts[i];
+		const uint8_t *dst = p->eth, *src = p->eth + 6;
+		int out;
+
+		if (sw->mode == SWITCH_HUB) {
+			nowhere += flood(sw, ctx, in->id, p) == 0;
+			continue;
+		}
+		/* A multicast source address is invalid: never learn it. */
+		if (!(src[0] & 1))
+			fdb_learn(&sw->fdb, src, in->id, now);
+		out = dst[0] & 1 ? -1 : fdb_lookup(&sw->fdb, dst, now);
+		if (out < 0 || !atomic_load_explicit(&sw->ports[out], memory_order_acquire))
+			nowhere += flood(sw, ctx, in->id, p) == 0;
+		else if ((unsigned)out == in->id)
+			nowhere++; /* destination behind the port it came from: filtered */
+		else
+			enqueue(ctx, (unsigned)out, p);
+	}
+	if (nowhere)
+		port_count_drop(in, DROP_NO_DESTINATION, nowhere);
+
+	for (unsigned t = 0; t < ctx->ntouched; t++) {
+		unsigned j = ctx->touched[t];
+		struct port *out = atomic_load_explicit(&sw->ports[j], memory_order_acquire);
+
+		if (out)
+			out->ops->tx_burst(out, ctx, ctx->out[j], ctx->out_n[j]);
+		ctx->out_n[j] = 0;
+	}
+	ctx->ntouched = 0;
+}

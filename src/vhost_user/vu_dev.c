@@ -1,0 +1,522 @@
+/* vu_dev.c - vhost-user message handlers: features, guest memory, vrings and their state. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vhost_user/vu_dev.h"
+#include "vsw/virtio_net.h"
+#include "vsw/virtio_spec.h"
+
+int vu_dev_fail(struct vu_dev *d, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!d->error[0]) {
+		va_start(ap, fmt);
+		vsnprintf(d->error, sizeof(d->error), fmt, ap);
+		va_end(ap);
+	}
+	return -EPROTO;
+}
+
+static void vring_reset(struct vu_vring *vr)
+{
+	vr->num = 0;
+	vr->addr_set = false;
+	vr->base = 0;
+	vr->kick_fd = vr->call_fd = vr->err_fd = -1;
+	vr->started = vr->enabled = false;
+	atomic_store(&vr->live, false);
+}
+
+int vu_dev_init(struct vu_dev *d, const char *name, uint64_t features, unsigned max_queue_pairs,
+		const struct vu_dev_ops *ops, void *ops_arg)
+{
+	memset(d, 0, sizeof(*d));
+	d->mem = calloc(1, sizeof(*d->mem));
+	if (!d->mem)
+		return -ENOMEM;
+	gmem_init(d->mem);
+	d->name = name;
+	d->fd = -1;
+	d->ops = ops;
+	d->ops_arg = ops_arg;
+	d->features_offered = features | (1ull << VHOST_USER_F_PROTOCOL_FEATURES);
+	d->protocol_offered = 1ull << VHOST_USER_PROTOCOL_F_MQ | 1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK |
+			      1ull << VHOST_USER_PROTOCOL_F_NET_MTU |
+			      1ull << VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS |
+			      1ull << VHOST_USER_PROTOCOL_F_STATUS;
+	d->max_queue_pairs = max_queue_pairs < 1 ? 1 : max_queue_pairs > VU_MAX_QUEUE_PAIRS ? VU_MAX_QUEUE_PAIRS
+											      : max_queue_pairs;
+	for (unsigned i = 0; i < VU_MAX_VRINGS; i++)
+		vring_reset(&d->vrings[i]);
+	return 0;
+}
+
+void vu_dev_fini(struct vu_dev *d)
+{
+	free(d->mem);
+	d->mem = NULL;
+}
+
+unsigned vu_dev_net_hdr_len(const struct vu_dev *d)
+{
+	return vu_has_feature(d, VIRTIO_F_VERSION_1) || vu_has_feature(d, VIRTIO_NET_F_MRG_RXBUF) ? 12 : 10;
+}
+
+/* Take every vring off the data path and wait for the workers to let go. */
+static void dp_stop(struct vu_dev *d)
+{
+	bool any = false;
+
+	for (unsigned i = 0; i < VU_MAX_VRINGS; i++)
+		any |= atomic_exchange(&d->vrings[i].live, false);
+	if (any && d->ops)
+		d->ops->quiesce(d->ops_arg);
+}
+
+/* Translate a front-end user address (ring addresses are those) to guest physical. */
+static int uaddr_to_gpa(const struct vu_dev *d, uint64_t uaddr, uint64_t *gpa)
+{
+	for (unsigned i = 0; i < d->nregions; i++) {
+		const struct vu_region *r = &d->regions[i];
+
+		if (uaddr >= r->uaddr && uaddr - r->uaddr < r->size) {
+			*gpa = r->gpa + (uaddr - r->uaddr);
+			return 0;
+		}
+	}
+	return -EFAULT;
+}
+
+/* (Re)build the device-side queue of a started vring from its addresses, at its saved base. */
+static int vring_setup_vq(struct vu_dev *d, unsigned idx, uint32_t base)
+{
+	struct vu_vring *vr = &d->vrings[idx];
+	struct vq_config cfg = {
+		.num = vr->num,
+		.packed = vu_has_feature(d, VIRTIO_F_RING_PACKED),
+		.event_idx = vu_has_feature(d, VIRTIO_F_EVENT_IDX),
+		.indirect = vu_has_feature(d, VIRTIO_F_INDIRECT_DESC),
+		.in_order = vu_has_feature(d, VIRTIO_F_IN_ORDER),
+		.mem = d->mem,
+	};
+	int rc;
+
+	if (!vr->addr_set || vr->num == 0)
+		return vu_dev_fail(d, "vring %u started before its size and addresses were set", idx);
+	if (uaddr_to_gpa(d, vr->addr.desc_uaddr, &cfg.desc_gpa) < 0 ||
+	    uaddr_to_gpa(d, vr->addr.avail_uaddr, &cfg.driver_gpa) < 0 ||
+	    uaddr_to_gpa(d, vr->addr.used_uaddr, &cfg.device_gpa) < 0)
+		return vu_dev_fail(d, "vring %u addresses outside guest memory", idx);
+	rc = vq_init(&vr->vq, &cfg);
+	if (rc < 0)
+		return vu_dev_fail(d, "vring %u rejected: %s (size %u)", idx,
+				   rc == -EFAULT ? "ring not inside guest memory" : "bad size or alignment", vr->num);
+	vq_set_base(&vr->vq, base);
+	return 0;
+}
+
+/* Recompute which vrings the workers may use, then tell the owner. */
+static void dp_start(struct vu_dev *d)
+{
+	bool mem = d->nregions > 0;
+
+	for (unsigned i = 0; i < 2 * d->max_queue_pairs; i++) {
+		struct vu_vring *vr = &d->vrings[i];
+
+		atomic_store(&vr->live, mem && vr->started && vr->enabled && !vq_broken(&vr->vq));
+	}
+	if (d->ops)
+		d->ops->rings_changed(d->ops_arg);
+}
+
+/* After the memory map changed: started rings point into new mappings. */
+static int rings_remap(struct vu_dev *d)
+{
+	for (unsigned i = 0; i < 2 * d->max_queue_pairs; i++) {
+		struct vu_vring *vr = &d->vrings[i];
+
+		if (vr->started && d->nregions) {
+			int rc = vring_setup_vq(d, i, vq_get_base(&vr->vq));
+
+			if (rc < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static void regions_rebuild_gmem(struct vu_dev *d)
+{
+	gmem_init(d->mem);
+	for (unsigned i = 0; i < d->nregions; i++)
+		gmem_add(d->mem, d->regions[i].gpa, d->regions[i].size, d->regions[i].hva);
+}
+
+static void region_unmap(struct vu_region *r)
+{
+	if (r->mmap_base)
+		munmap(r->mmap_base, r->mmap_len);
+	memset(r, 0, sizeof(*r));
+}
+
+static void regions_unmap_all(struct vu_dev *d)
+{
+	for (unsigned i = 0; i < d->nregions; i++)
+		region_unmap(&d->regions[i]);
+	d->nregions = 0;
+	gmem_init(d->mem);
+}
+
+/*
+ * Map one region after checking it: non-empty, no overflow, no overlap
+ * with the regions we have (guest or user addresses), and an fd at least
+ * as large as offset + size, so no access through the mapping can fault.
+ */
+static int region_map(struct vu_dev *d, const struct vhost_user_mem_region *in, int fd, struct vu_region *out)
+{
+	struct stat st;
+	uint64_t end;
+	void *base;
+
+	if (in->size == 0 || __builtin_add_overflow(in->gpa, in->size, &end) ||
+	    __builtin_add_overflow(in->uaddr, in->size, &end) ||
+	    __builtin_add_overflow(in->mmap_offset, in->size, &end) || end > SIZE_MAX)
+		return vu_dev_fail(d, "memory region with bad size or offset");
+	for (unsigned i = 0; i < d->nregions; i++) {
+		const struct vu_region *r = &d->regions[i];
+
+		if (in->gpa < r->gpa + r->size && r->gpa < in->gpa + in->size)
+			return vu_dev_fail(d, "memory regions overlap in guest physical space");
+		if (in->uaddr < r->uaddr + r->size && r->uaddr < in->uaddr + in->size)
+			return vu_dev_fail(d, "memory regions overlap in user address space");
+	}
+	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size < in->mmap_offset + in->size)
+		return vu_dev_fail(d, "memory region larger than its file");
+	base = mmap(NULL, (size_t)(in->mmap_offset + in->size), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (base == MAP_FAILED)
+		return vu_dev_fail(d, "cannot map memory region: %s", strerror(errno));
+	*out = (struct vu_region){
+		.gpa = in->gpa, .size = in->size, .uaddr = in->uaddr,
+		.mmap_base = base, .mmap_len = (size_t)(in->mmap_offset + in->size),
+		.hva = (uint8_t *)base + in->mmap_offset,
+	};
+	return 0;
+}
+
+void vu_dev_attach(struct vu_dev *d, int fd)
+{
+	d->fd = fd;
+	d->error[0] = '\0';
+	d->have = 0;
+	d->nfds = 0;
+}
+
+/* Back to the state of a fresh connection (keeps the socket). */
+static void dev_reset_state(struct vu_dev *d)
+{
+	dp_stop(d);
+	for (unsigned i = 0; i < VU_MAX_VRINGS; i++) {
+		struct vu_vring *vr = &d->vrings[i];
+		int fds[3] = { vr->kick_fd, vr->call_fd, vr->err_fd };
+
+		vu_close_fds(fds, 3);
+		vring_reset(vr);
+	}
+	regions_unmap_all(d);
+	d->features = 0;
+	d->protocol = 0;
+	d->features_set = false;
+	d->mtu = 0;
+	d->status = 0;
+	if (d->ops)
+		d->ops->rings_changed(d->ops_arg);
+}
+
+void vu_dev_detach(struct vu_dev *d)
+{
+	dev_reset_state(d);
+	vu_close_fds(d->fds, d->nfds);
+	d->nfds = 0;
+	d->have = 0;
+	if (d->fd >= 0)
+		close(d->fd);
+	d->fd = -1;
+}
+
+/* ---- handlers, in request order; the table in vu_msg.c checked sizes, fds and indexes ---- */
+
+int vu_get_features(struct vu_dev *d, struct vhost_user_msg *m, int *fds, unsigned nfds)
+{
+	return vu_msg_reply(d, m, &d->features_offered, sizeof(uint64_t));
+}
+
+int vu_set_features(struct vu_dev *d, struct vhost_user_msg *m, int *fds, unsigned nfds)
+{
+	uint64_t f = m->payload.u64;
+	int rc;
+
+	if (f & ~d->features_offered)
+		return vu_dev_fail(d, "SET_FEATURES 0x%llx asks for features not offered (0x%llx)",
+				   (unsigned long long)f, (unsigned long long)d->features_offered);
+	dp_stop(d);
+	d->features = f;
+	d->features_set = true;
+	/*
+	 * vhost-user.rst: without PROTOCOL_FEATURES "the ring starts directly
+	 * in the enabled state".
+	 */
+	if (!(f & (1ull << VHOST_USER_F_PROTOCOL_FEATURES)))
+		for (unsigned i = 0; i < VU_MAX_VRINGS; i++)
+			d->vrings[i].enabled = true;
+	rc = rings_remap(d);
+	dp_start(d);
+	return rc;
+}
+
+int vu_set_owner(struct vu_dev *d, struct vhost_user_msg *m, int *fds, unsigned nfds)
+{
+	return 0;
+}
+
+/* Deprecated; vhost-user.rst recommends ignoring it or disabling all rings: we disable. */
+int vu_reset_owner(struct vu_dev *d, struct vhost_user_msg *m, int *fds, unsigned nfds)
+{
+	dp_stop(d);
+	for (unsigned i = 0; i < VU_MAX_VRINGS; i++)
+		d->vrings[i].enabled = false;
+	dp_start(d);
+	return 0;
+}
+
+int vu_reset_device(struct vu_dev *d, struct vhost_user_msg *m, int *fds, unsigned nfds)
+{
+	dev_reset_state(d);
+	return 0;
+}
+
+int vu_set_mem_table(struct vu_dev *d, struct vhost_user_msg *m, int *fds, unsigned nfds)
+{
+	const struct vhost_user_memory *mt = &m->payload.memory;
+	struct vu_region fresh[VHOST_USER_MEM_TABLE_MAX];
+	unsigned n = mt->nregions;
+	int rc = 0;
+
+	if (n == 0 || n > VHOST_USER_MEM_TABLE_MAX || n != nfds ||
+	    m->hdr.size < 2 * sizeof(uint32_t) + n * sizeof(struct vhost_user_mem_region))
+		return vu_dev_fail(d, "SET_MEM_TABLE: %u regions with %u fds in %u bytes", n, nfds, m->hdr.size);
+	dp_stop(d);
+	regions_unmap_all(d);
+	for (unsigned i = 0; i < n && rc == 0; i++) {
+		rc = region_map(d, &mt->regions[i], fds[i], &fresh[i]);
+		if (rc == 0)
+			d->regions[d->nregions++] = fresh[i];
+	}
+	if (rc < 0)
+		regions_unmap_all(d);
+	regions_rebuild_gmem(d);
+	if (rc == 0)
+		rc = rings_remap(d);
+	dp_start(d);
+	return rc;
+}
+
+int vu_get_max_mem_slots(struct vu_dev *d, struct vhost_user_msg *m, int *fds, unsigned nfds)
+{
+	uint64_t slots = VU_MAX_MEM_SLOTS;
+
+	return vu_msg_reply(d, m, &slots, sizeof(slots));
+}
+
+int vu_add_mem_reg(struct vu_dev *d, struct vhost_user_msg *m, int *fds, unsigned nfds)
+{
+	struct vu_region r;
+	int rc;
+
+	if (d->nregions == VU_MAX_MEM_SLOTS)
+		return vu_dev_fail(d, "ADD_MEM_REG beyond %d slots", VU_MAX_MEM_SLOTS);
+	rc = region_map(d, &m->payload.mem_single.region, fds[0], &r);
+	if (rc < 0)
+		return rc;
+	dp_stop(d);
+	d->regions[d->nregions++] = r;
+	regions_rebuild_gmem(d);
+	rc = rings_remap(d);
+	dp_start(d);
+	return rc;
+}
+
+int vu_rem_mem_reg(struct vu_dev *d, struct vhost_user_msg *m, int *fds, unsigned nfds)
+{
+	const struct vhost_user_mem_region *in = &m->payload.mem_single.region;
+	int rc;
+
+	/* "identified by its guest address, user address and size. The mmap offset is ignored." */
+	for (unsigned i = 0; i < d->nregions; i++) {
+		struct vu_region *r = &d->regions[i];
+
+		if (r->gpa != in->gpa || r->uaddr != in->uaddr || r->size != in->size)
+			continue;
+		dp_stop(d);
+		region_unmap(r);
+		d->regions[i] = d->regions[--d->nregions];
+		regions_rebuild_gmem(d);
+		rc = rings_remap(d);
+		dp_start(d);
+		return rc;
+	}
+	return vu_dev_fail(d, "REM_MEM_REG of a region that is not mapped");
+}
+
+int vu_set_vring_num(struct vu_dev *d, struct vhost_user_msg *m, int *fds, unsigned nfds)
+{
+	struct vu_vring *vr = &d->vrings[m->payload.state.index];
+	uint32_t num = m->payload.state.num;
+
+	if (num == 0 || num > VIRTQ_MAX_SIZE)
+		return vu_dev_fail(d, "SET_VRING_NUM: size %u", num);
+	if (vr->started)
+		return vu_dev_fail(d, "SET_VRING_NUM on a started vring");
+	vr->num = num;
+	return 0;
+}
+
+int vu_set_vring_addr(struct vu_dev *d, struct vhost_user_msg *m, int *fds, unsigned nfds)
+{
+	unsigned idx = m->payload.addr.index;
+	struct vu_vring *vr = &d->vrings[idx];
+	int rc = 0;
+
+	dp_stop(d);
+	vr->addr = m->payload.addr;
+	vr->addr_set = true;
+	if (vr->started)
+		rc = vring_setup_vq(d, idx, vq_get_base(&vr->vq));
+	dp_start(d);
+	return rc;
+}
+
+int vu_set_vring_base(struct vu_dev *d, struct vhost_user_msg *m, int *fds, unsigned nfds)
+{
+	struct vu_vring *vr = &d->vrings[m->payload.state.index];
+
+	if (vr->started)
+		return vu_dev_fail(d, "SET_VRING_BASE on a started vring");
+	vr->base = m->payload.state.num;
+	return 0;
+}
+
+/* Stops the ring (vhost-user.rst: "stop ring upon receiving VHOST_USER_GET_VRING_BASE"). */
+int vu_get_vring_base(struct vu_dev *d, struct vhost_user_msg *m, int *fds, unsigned nfds)
+{
+	unsigned idx = m->payload.state.index;
+	struct vu_vring *vr = &d->vrings[idx];
+	struct vhost_user_vring_state st = { .index = idx, .num = vr->base };
+
+	dp_stop(d);
+	if (vr->started) {
+		st.num = vq_get_base(&vr->vq);
+		vr->base = st.num;
+		vr->started = false;
+	}
+	if (vr->kick_fd >= 0)
+		close(vr->kick_fd);
+	vr->kick_fd = -1;
+	dp_start(d);
+	return vu_msg_reply(d, m, &st, sizeof(st));
+}
+
+/* SET_VRING_KICK, _CALL and _ERR: an eventfd, or none (bit 8: polling). */
+int vu_set_vring_fd(struct vu_dev *d, struct vhost_user_msg *m, int *fds, unsigned nfds)
+{
+	unsigned idx = (unsigned)(m->payload.u64 & VHOST_USER_VRING_IDX_MASK);
+	struct vu_vring *vr = &d->vrings[idx];
+	int fd = nfds ? fds[0] : -1, *slot;
+	int rc = 0;
+
+	if (nfds)
+		fds[0] = -1; /* taken */
+	dp_stop(d);
+	switch (m->hdr.request) {
+	case VHOST_USER_SET_VRING_KICK:
+		slot = &vr->kick_fd;
+		break;
+	case VHOST_USER_SET_VRING_CALL:
+		slot = &vr->call_fd;
+		break;
+	default:
+		slot = &vr->err_fd;
+		break;
+	}
+	if (*slot >= 0)
+		close(*slot);
+	*slot = fd;
+	/* The ring starts with its kick fd (vhost-user.rst "Ring states"). */
+	if (m->hdr.request == VHOST_USER_SET_VRING_KICK && !vr->started) {
+		if (d->nregions == 0)
+			rc = vu_dev_fail(d, "vring %u started before the memory table", idx);
+		else
+			rc = vring_setup_vq(d, idx, vr->base);
+		vr->started = rc == 0;
+	}
+	dp_start(d);
+	return rc;
+}
+
+int vu_get_protocol_features(struct vu_dev *d, struct vhost_user_msg *m, int *fds, unsigned nfds)
+{
+	return vu_msg_reply(d, m, &d->protocol_offered, sizeof(uint64_t));
+}
+
+int vu_set_protocol_features(struct vu_dev *d, struct vhost_user_msg *m, int *fds, unsigned nfds)
+{
+	if (m->payload.u64 & ~d->protocol_offered)
+		return vu_dev_fail(d, "SET_PROTOCOL_FEATURES asks for features not offered");
+	d->protocol = m->payload.u64;
+	return 0;
+}
+
+int vu_get_queue_num(struct vu_dev *d, struct vhost_user_msg *m, int *fds, unsigned nfds)
+{
+	uint64_t n = d->max_queue_pairs;
+
+	return vu_msg_reply(d, m, &n, sizeof(n));
+}
+
+int vu_set_vring_enable(struct vu_dev *d, struct vhost_user_msg *m, int *fds, unsigned nfds)
+{
+	struct vu_vring *vr = &d->vrings[m->payload.state.index];
+
+	if (m->payload.state.num > 1)
+		return vu_dev_fail(d, "SET_VRING_ENABLE with %u", m->payload.state.num);
+	dp_stop(d);
+	vr->enabled = m->payload.state.num;
+	dp_start(d);
+	return 0;
+}
+
+int vu_net_set_mtu(struct vu_dev *d, struct vhost_user_msg *m, int *fds, unsigned nfds)
+{
+	/* 68: the IPv4 minimum; 65535: what the virtio-net config field can hold. */
+	if (m->payload.u64 < 68 || m->payload.u64 > 65535)
+		return vu_dev_fail(d, "NET_SET_MTU %llu out of range", (unsigned long long)m->payload.u64);
+	d->mtu = (uint32_t)m->payload.u64;
+	return 0;
+}
+
+int vu_set_status(struct vu_dev *d, struct vhost_user_msg *m, int *fds, unsigned nfds)
+{
+	d->status = m->payload.u64 & 0xff;
+	return 0;
+}
+
+int vu_get_status(struct vu_dev *d, struct vhost_user_msg *m, int *fds, unsigned nfds)
+{
+	return vu_msg_reply(d, m, &d->status, sizeof(uint64_t));
+}

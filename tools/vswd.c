@@ -1,0 +1,91 @@
+/* vswd.c - the vsw daemon: vhost-user ports for VMs joined by a learning switch. */
+#include <getopt.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctl/daemon.h"
+#include "ctl/log.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: vswd [--ctl PATH] [--config FILE] [--foreground]\n"
+		   "  --ctl PATH      control socket (default " VSWD_DEFAULT_CTL ")\n"
+		   "  --config FILE   JSON: {\"workers\":N, \"cpus\":[...], \"busy_poll\":false,\n"
+		   "                  \"mode\":\"learning\"|\"hub\", \"aging\":300, \"ports\":[{\"name\":...,\n"
+		   "                  \"type\":\"vhost-user\", \"path\":..., \"mode\":\"server\"|\"client\", \"queues\":N}]}\n"
+		   "  --foreground    do not detach from the terminal\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "ctl", required_argument, NULL, 'c' },
+		{ "config", required_argument, NULL, 'f' },
+		{ "foreground", no_argument, NULL, 'F' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *ctl = VSWD_DEFAULT_CTL, *config = NULL;
+	struct json_object *conf = NULL;
+	struct vswd_config cfg;
+	bool foreground = false;
+	static struct vswd v;
+	char err[256];
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "c:f:Fh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			ctl = optarg;
+			break;
+		case 'f':
+			config = optarg;
+			break;
+		case 'F':
+			foreground = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	vswd_config_default(&cfg);
+	if (config) {
+		conf = json_object_from_file(config);
+		if (!conf) {
+			fprintf(stderr, "vswd: %s: %s\n", config, json_util_get_last_err());
+			return 1;
+		}
+		if (vswd_config_from_json(&cfg, conf, err, sizeof(err)) < 0) {
+			fprintf(stderr, "vswd: %s: %s\n", config, err);
+			return 1;
+		}
+	}
+	if (!foreground && daemon(1, 1) < 0) {
+		perror("vswd: daemon");
+		return 1;
+	}
+	if (vswd_start(&v, &cfg, ctl, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		vswd_shutdown(&v);
+		return 1;
+	}
+	if (conf && vswd_add_config_ports(&v, conf, err, sizeof(err)) < 0) {
+		log_err("%s: %s", config, err);
+		vswd_shutdown(&v);
+		return 1;
+	}
+	json_object_put(conf);
+	log_info("ready: control socket %s, %u worker(s), %s", ctl, cfg.workers,
+		 cfg.busy_poll ? "busy polling" : "event-driven");
+	vswd_run(&v);
+	vswd_shutdown(&v);
+	log_info("stopped");
+	return 0;
+}
