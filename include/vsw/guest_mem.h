@@ -76,6 +76,9 @@ void *gmem_translate_whole(const struct gmem *m, uint64_t gpa, uint64_t len);
 int gmem_to_iov(const struct gmem *m, uint64_t gpa, uint64_t len,
 		struct iovec *iov, unsigned iov_max, unsigned *niov);
 
+/* Is every byte of [@gpa, @gpa + @len) in some region (possibly several)? */
+bool gmem_is_mapped(const struct gmem *m, uint64_t gpa, uint64_t len);
+
 /* Copy @len bytes at @gpa into @dst across regions; 0 or -EFAULT. */
 int gmem_read(const struct gmem *m, uint64_t gpa, void *dst, uint64_t len);
 

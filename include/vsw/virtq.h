@@ -127,7 +127,10 @@ uint32_t vq_get_base(const struct vq *q);
  * Pop the next available descriptor chain into @iov (capacity @iov_max).
  * Returns 0 with @elem filled, -EAGAIN when no buffer is available, -EIO
  * when the queue is broken, or another -errno for the violation that just
- * broke it.
+ * broke it.  A chain needing more than @iov_max iovecs is such a violation
+ * (-E2BIG): @iov_max is the device's chain limit (2.7.4.1 "The device MAY
+ * have a reasonable limit of descriptors"), so size it for the largest
+ * chain an honest driver builds.  @elem is overwritten on every call.
  */
 int vq_pop(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigned iov_max);
 

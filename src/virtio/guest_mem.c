@@ -121,3 +121,18 @@ int gmem_read(const struct gmem *m, uint64_t gpa, void *dst, uint64_t len)
 	}
 	return 0;
 }
+
+bool gmem_is_mapped(const struct gmem *m, uint64_t gpa, uint64_t len)
+{
+	if (gpa + len < gpa)
+		return false;
+	while (len > 0) {
+		uint64_t avail;
+
+		if (!gmem_translate(m, gpa, len, &avail))
+			return false;
+		gpa += avail;
+		len -= avail;
+	}
+	return true;
+}

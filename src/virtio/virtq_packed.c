@@ -48,6 +48,8 @@ static int walk_indirect(struct vq *q, struct vq_chain *c, uint64_t table_gpa, u
 
 	if (n < 0)
 		return n;
+	if (!gmem_is_mapped(q->mem, table_gpa, table_len))
+		return vq_fail(q, -EFAULT, "indirect table outside guest memory");
 	table = gmem_translate_whole(q->mem, table_gpa, table_len);
 	for (int i = 0; i < n; i++) {
 		struct raw_desc d;

@@ -66,10 +66,11 @@ static int walk_chain(struct vq *q, struct vq_chain *c, uint16_t head)
 			if (n < 0)
 				return n;
 			/* 2.7.5.3.2: "The device MUST ignore the write-only flag" here. */
+			if (!gmem_is_mapped(mem, d.addr, raw_len(d)))
+				return vq_fail(q, -EFAULT, "indirect table outside guest memory");
+			/* Contiguous here: read in place; straddling regions: piecewise. */
 			table = gmem_translate_whole(mem, d.addr, raw_len(d));
 			table_gpa = d.addr;
-			if (d.addr + raw_len(d) < d.addr)
-				return vq_fail(q, -EFAULT, "indirect table outside guest memory");
 			table_n = (unsigned)n;
 			in_indirect = true;
 			hops = 0;
