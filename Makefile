@@ -1,5 +1,6 @@
 # vsw - top-level entry: `make` builds, `make check` tests, `make bench` measures.
 #
+#   make run             vswd on a built-in default: two QEMU guests ping through it
 #   make                 library, tools and tests into build/
 #   make check           unit, hostile and stress tests; then the unit tests
 #                        again under ASan+UBSan (build/asan)
@@ -38,7 +39,7 @@ TOOLS := $(patsubst tools/%.c,$(BUILD)/%,$(sort $(wildcard tools/*.c)))
 JSON_LIBS := -ljson-c
 FUZZERS := $(patsubst fuzz/%.c,build/fuzz/%,$(sort $(wildcard fuzz/fuzz_*.c)))
 
-.PHONY: all deps check check-unit check-asan bench fuzz fuzz-run clean
+.PHONY: all deps run check bench fuzz fuzz-run clean
 .DEFAULT_GOAL := all
 
 all: deps
@@ -86,6 +87,11 @@ $(BUILD)/tests/%: $(BUILD)/tests/stress/%.o $(TEST_LIB_OBJS) $(LIB)
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+run: deps
+	@$(MAKE) --no-print-directory binaries
+	@scripts/install-deps.sh --scenarios
+	@python3 scripts/demo.py --build $(BUILD)
 
 # Everything the test runner needs, plus the ASan+UBSan unit tests.
 check: deps

@@ -9,6 +9,12 @@ PKGS=(
 	python3					# seed corpus generator
 )
 
+# Scenario tests against real peers need more (QEMU guests, DPDK, iperf3).
+if [ "${1:-}" = --scenarios ]; then
+	PKGS+=(qemu-system-x86 busybox-static cpio zstd xz-utils iperf3 python3
+	       dpdk-dev librte-net-virtio23 librte-net-vhost23 librte-net-tap23 librte-mempool-ring23)
+fi
+
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -3,6 +3,10 @@
 #
 #   scripts/run-tests.sh BUILD [ASAN_BUILD]
 #
+# Then the scenario tests against real peers (tests/scenario/*.py: QEMU
+# guests, DPDK testpmd, hostile front ends), which need root; VSW_SCENARIOS=0
+# skips them, VSW_SCENARIOS=name1,name2 picks some.
+#
 # BUILD holds the normal build: its unit tests (tests/test_*) and stress
 # tests (every other binary in tests/) run at full size.  ASAN_BUILD, when
 # given, holds the ASan+UBSan build: its unit tests run, and its stress tests
@@ -63,6 +67,22 @@ if [ -n "$asan" ]; then
 		[ -f "$t" ] && [ -x "$t" ] && \
 			VSW_STRESS_COUNT=${VSW_STRESS_COUNT_ASAN:-200000} run_one "asan/stress/$(basename "$t")" "$t"
 	done
+fi
+
+if [ "${VSW_SCENARIOS:-1}" != 0 ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "scenario tests need root: skipped"
+	else
+		"$(dirname "$0")/install-deps.sh" --scenarios
+		for t in tests/scenario/*.py; do
+			name=$(basename "$t" .py)
+			case $name in _*|*_lib) continue ;; esac
+			if [ "${VSW_SCENARIOS:-1}" != 1 ] && ! echo ",$VSW_SCENARIOS," | grep -q ",$name,"; then
+				continue
+			fi
+			run_one "scenario/$name" python3 "$t" --build "$build"
+		done
+	fi
 fi
 
 [ ${#failed_names[@]} -gt 0 ] && echo "failed: ${failed_names[*]}"
