@@ -214,6 +214,7 @@ void vu_dev_attach(struct vu_dev *d, int fd)
 {
 	d->fd = fd;
 	d->error[0] = '\0';
+	d->messages = 0;
 	d->have = 0;
 	d->nfds = 0;
 }

@@ -14,7 +14,9 @@ Steps, per configuration:
   3. ping g1 -> g2 and g2 -> g1 (at MTU 9000 with 8000-byte payloads): no loss;
   4. iperf3 TCP g1 -> g2 for 2 s: completes, reports a rate;
   5. vswd's counters: frames moved both ways, the FDB knows both MACs,
-     and every frame vm1 sent reached vm2 or is counted as a drop.
+     and every frame vm1 sent reached vm2 or is counted as a drop;
+  6. (client configuration) vswd is the vhost-user client of vm1's socket:
+     QEMU g1 is stopped and started again, vswd reconnects, ping again.
 Closing line: "qemu-pair: N passed, M failed".  All waits are bounded and
 every process is killed at exit.
 """
@@ -33,13 +35,13 @@ sys.path.insert(0, os.path.join(REPO, "tests", "guest"))
 
 import guest  # noqa: E402
 
-# (name, packed, mrg_rxbuf, mtu): every value of each property appears, in mixed company.
+# (name, packed, mrg_rxbuf, mtu, vm1 in client mode): every value of each property appears.
 CONFIGS = [
-    ("split-mrg-1500", False, True, None),
-    ("packed-mrg-1500", True, True, None),
-    ("split-nomrg-1500", False, False, None),
-    ("packed-nomrg-9000", True, False, 9000),
-    ("split-mrg-9000", False, True, 9000),
+    ("split-mrg-1500", False, True, None, False),
+    ("packed-mrg-1500-client", True, True, None, True),
+    ("split-nomrg-1500", False, False, None, False),
+    ("packed-nomrg-9000", True, False, 9000, False),
+    ("split-mrg-9000", False, True, 9000, False),
 ]
 
 VIRTIO_F_RING_PACKED = 34
@@ -55,12 +57,13 @@ def check(name, ok, detail=""):
 
 
 class Vswd:
-    def __init__(self, build, workdir):
+    def __init__(self, build, workdir, client=False):
         self.workdir = workdir
         self.ctl = os.path.join(workdir, "ctl.sock")
         self.vswctl = os.path.join(build, "vswctl")
         conf = {"workers": 1, "ports": [
-            {"name": "vm1", "type": "vhost-user", "path": os.path.join(workdir, "vm1.sock")},
+            {"name": "vm1", "type": "vhost-user", "path": os.path.join(workdir, "vm1.sock"),
+             "mode": "client" if client else "server"},
             {"name": "vm2", "type": "vhost-user", "path": os.path.join(workdir, "vm2.sock")}]}
         path = os.path.join(workdir, "vswd.json")
         with open(path, "w") as f:
@@ -89,13 +92,16 @@ class Vswd:
         self.log.close()
 
 
-def run_config(build, name, packed, mrg, mtu):
+def run_config(build, name, packed, mrg, mtu, client):
     wd = tempfile.mkdtemp(prefix="vsw-qemu-%s-" % name)
-    sw = Vswd(build, wd)
+    sw = Vswd(build, wd, client)
     g1 = g2 = None
+
+    def boot_g1():
+        return guest.Guest("g1", os.path.join(wd, "vm1.sock"), "10.0.0.1/24", "52:54:00:00:00:01",
+                           packed=packed, mrg_rxbuf=mrg, mtu=mtu, server=client, workdir=wd)
     try:
-        g1 = guest.Guest("g1", os.path.join(wd, "vm1.sock"), "10.0.0.1/24", "52:54:00:00:00:01",
-                         packed=packed, mrg_rxbuf=mrg, mtu=mtu, workdir=wd)
+        g1 = boot_g1()
         g2 = guest.Guest("g2", os.path.join(wd, "vm2.sock"), "10.0.0.2/24", "52:54:00:00:00:02",
                          packed=packed, mrg_rxbuf=mrg, mtu=mtu, workdir=wd)
         g1.wait_ready(240)
@@ -123,6 +129,15 @@ def run_config(build, name, packed, mrg, mtu):
               "vm1 rx %d -> vm2 tx %d drops %s; vm2 rx %d -> vm1 tx %d drops %s" % (
                   vm1["rx_packets"], vm2["tx_packets"], vm2["drops"], vm2["rx_packets"],
                   vm1["tx_packets"], vm1["drops"]))
+        if client:
+            g1.stop()
+            g1 = boot_g1()
+            g1.wait_ready(240)
+            deadline = time.time() + 10
+            while time.time() < deadline and "connected (client" not in \
+                    [p["state"] for p in sw.call("show")["ports"] if p["name"] == "vm1"][0]:
+                time.sleep(0.2)
+            check(name + ": vswd reconnected, ping again", guest.ping(g1, "10.0.0.2", count=3) == 0.0)
     except Exception as e:  # a guest that does not boot or answer fails this configuration
         check(name + ": ran to the end", False, repr(e))
     finally:
@@ -138,10 +153,10 @@ def main():
     ap.add_argument("--only", help="run only this configuration")
     args = ap.parse_args()
     guest.ensure_built()
-    for name, packed, mrg, mtu in CONFIGS:
+    for name, packed, mrg, mtu, client in CONFIGS:
         if args.only and args.only != name:
             continue
-        run_config(os.path.abspath(args.build), name, packed, mrg, mtu)
+        run_config(os.path.abspath(args.build), name, packed, mrg, mtu, client)
     failed = sum(1 for _, ok in results if not ok)
     print("qemu-pair: %d passed, %d failed" % (len(results) - failed, failed))
     sys.exit(1 if failed else 0)
