@@ -1,0 +1,74 @@
+/* vuser.h - vsw's virtio-net front end over vhost-user (the role of DPDK's virtio-user). */
+#ifndef VSW_VUSER_H
+#define VSW_VUSER_H
+
+/*
+ * A program becomes the "guest" of any vhost-user back end (vswd, DPDK's
+ * vhost library, OVS): it shares a memfd as guest memory (guest physical
+ * address = our virtual address), lays out split or packed rings in it,
+ * negotiates features and protocol features, and then moves frames:
+ *
+ *   vuser_tx_burst()  frame bytes -> tx buffer (one copy) -> tx vring -> kick if asked
+ *   vuser_rx_burst()  rx vring used buffers -> frames (mergeable buffers joined) -> refill
+ *
+ * As in the guest's virtio_net driver (start_xmit / virtnet_poll /
+ * try_fill_recv), transmit buffers are reclaimed lazily and the rx ring is
+ * refilled after each burst.  Busy polling by default; vuser_wait() blocks
+ * on the call eventfd with used-buffer notifications enabled.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define VUSER_MAX_QUEUE_PAIRS 8
+
+struct vuser_config {
+	const char *path;	/* vhost-user socket */
+	bool server;		/* listen on path and wait for the back end to connect */
+	unsigned queue_pairs;	/* default 1 */
+	unsigned queue_size;	/* default 256 */
+	bool packed;		/* VIRTIO_F_RING_PACKED */
+	bool no_mrg_rxbuf;	/* turn VIRTIO_NET_F_MRG_RXBUF off */
+	bool no_event_idx;	/* turn VIRTIO_F_EVENT_IDX off */
+	bool indirect;		/* offer VIRTIO_F_INDIRECT_DESC (frames are one segment: unused) */
+	bool in_order;		/* offer VIRTIO_F_IN_ORDER */
+	uint32_t mtu;		/* largest frame payload expected (default 1500); sizes rx buffers without mrg */
+	unsigned connect_timeout_ms;	/* default 5000 */
+};
+
+struct vuser_frame {
+	const uint8_t *data;	/* valid until the next vuser_rx_burst() on the queue pair */
+	uint32_t len;
+};
+
+struct vuser;
+
+/* Connect (or accept), negotiate, set up rings and fill rx.  NULL with @err on failure. */
+struct vuser *vuser_open(const struct vuser_config *cfg, char *err, size_t errlen);
+
+/* Send up to @n frames on queue pair @qp; returns how many were queued (ring full: fewer). */
+unsigned vuser_tx_burst(struct vuser *u, unsigned qp, const struct vuser_frame *frames, unsigned n);
+
+/* Receive up to @max frames from queue pair @qp; returns the count. */
+unsigned vuser_rx_burst(struct vuser *u, unsigned qp, struct vuser_frame *frames, unsigned max);
+
+/* Block up to @timeout_ms for a used-buffer notification on @qp's rx ring; 1 ready, 0 timeout. */
+int vuser_wait_rx(struct vuser *u, unsigned qp, int timeout_ms);
+
+/* Negotiated virtio feature bits. */
+uint64_t vuser_features(const struct vuser *u);
+
+/* The reason the session failed (broken ring, back end gone), or NULL. */
+const char *vuser_error(const struct vuser *u);
+
+/* Counters: frames the ring could not take on tx, kicks sent. */
+struct vuser_stats {
+	uint64_t tx_frames, tx_full, rx_frames, kicks;
+};
+void vuser_get_stats(const struct vuser *u, struct vuser_stats *s);
+
+/* Stop and free everything (GET_VRING_BASE on each ring, then close). */
+void vuser_close(struct vuser *u);
+
+#endif

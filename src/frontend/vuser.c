@@ -1,0 +1,585 @@
+/* vuser.c - virtio-net front end over vhost-user: negotiation, shared memory layout, tx and rx bursts. */
+#include "vsw/vuser.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vsw/vhost_user.h"
+#include "vsw/virtio_net.h"
+#include "vsw/virtio_spec.h"
+#include "vsw/virtq_driver.h"
+
+/*
+ * Shared memory (one memfd, one vhost-user region, guest physical = our
+ * virtual address), per queue pair:
+ *
+ *   | rx ring | tx ring | rx buffers (size x rx_buf) | tx buffers (size x tx_buf) |
+ *
+ * Every area starts on a 4 KiB boundary.
+ */
+
+#define VHOST_USER_F_PROTOCOL_FEATURES_BIT (1ull << VHOST_USER_F_PROTOCOL_FEATURES)
+#define RX_BUF_MRG 2048u	/* like Linux's mergeable buffers: ~a page fraction each */
+#define REASM_MAX (65536u + 64)
+
+struct vuser_queue {
+	struct vq_drv rx, tx;
+	int rx_kick, rx_call, tx_kick, tx_call;
+	uint8_t *rx_bufs, *tx_bufs;
+	uint16_t *tx_free;
+	unsigned tx_nfree;
+	uint16_t *refill;		/* rx buffers handed out by the last rx burst */
+	unsigned nrefill;
+	uint8_t *reasm;			/* a frame spread over several mergeable buffers, joined */
+};
+
+struct vuser {
+	int sock, memfd;
+	uint8_t *mem;
+	size_t mem_size;
+	uint64_t features, protocol;
+	unsigned nqp, qsize, hdr_len;
+	uint32_t rx_buf, tx_buf;
+	bool mrg;
+	struct vuser_queue q[VUSER_MAX_QUEUE_PAIRS];
+	struct vuser_stats stats;
+	char error[160];
+};
+
+static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static uint64_t gpa_of(const void *p) { return (uint64_t)(uintptr_t)p; }
+static void *tok_of(unsigned idx) { return (void *)(uintptr_t)(idx + 1); }
+static unsigned idx_of(void *tok) { return (unsigned)((uintptr_t)tok - 1); }
+static size_t align_up(size_t v, size_t a) { return (v + a - 1) & ~(a - 1); }
+
+/* ---- vhost-user messages ---- */
+
+static int msg_send(struct vuser *u, uint32_t req, const void *payload, uint32_t size, const int *fds,
+		    unsigned nfds, bool need_reply)
+{
+	union {
+		char buf[CMSG_SPACE(VHOST_USER_MAX_FDS * sizeof(int))];
+		struct cmsghdr align;
+	} ctrl;
+	uint8_t wire[VHOST_USER_HDR_SIZE + VHOST_USER_PAYLOAD_MAX];
+	struct vhost_user_hdr hdr = { .request = req, .flags = VHOST_USER_VERSION, .size = size };
+	struct iovec iov = { .iov_base = wire, .iov_len = VHOST_USER_HDR_SIZE + size };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (need_reply)
+		hdr.flags |= VHOST_USER_NEED_REPLY_MASK;
+	memcpy(wire, &hdr, sizeof(hdr));
+	memcpy(wire + VHOST_USER_HDR_SIZE, payload, size);
+	if (nfds) {
+		struct cmsghdr *c;
+
+		mh.msg_control = ctrl.buf;
+		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+		memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
+	}
+	return sendmsg(u->sock, &mh, MSG_NOSIGNAL) == (ssize_t)iov.iov_len ? 0 : -EIO;
+}
+
+static int read_full(int fd, void *buf, size_t len, int timeout_ms)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&p, 1, timeout_ms) <= 0)
+			return -ETIMEDOUT;
+		n = read(fd, (char *)buf + got, len - got);
+		if (n <= 0)
+			return n == 0 ? -ECONNRESET : -errno;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+/* Read the reply to @req into @payload (@size bytes exactly). */
+static int msg_reply(struct vuser *u, uint32_t req, void *payload, uint32_t size)
+{
+	struct vhost_user_hdr hdr;
+	uint8_t body[VHOST_USER_PAYLOAD_MAX];
+	int rc = read_full(u->sock, &hdr, sizeof(hdr), 5000);
+
+	if (rc < 0)
+		return rc;
+	if (hdr.request != req || !(hdr.flags & VHOST_USER_REPLY_MASK) || hdr.size != size || size > sizeof(body))
+		return -EPROTO;
+	rc = read_full(u->sock, body, size, 5000);
+	if (rc == 0)
+		memcpy(payload, body, size);
+	return rc;
+}
+
+/* A request without a reply of its own: with REPLY_ACK, wait for the ack. */
+static int msg_call(struct vuser *u, uint32_t req, const void *payload, uint32_t size, const int *fds, unsigned nfds)
+{
+	bool ack = u->protocol & (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK);
+	uint64_t result = 0;
+	int rc = msg_send(u, req, payload, size, fds, nfds, ack);
+
+	if (rc == 0 && ack)
+		rc = msg_reply(u, req, &result, sizeof(result));
+	return rc < 0 ? rc : result ? -EREMOTEIO : 0;
+}
+
+static int msg_get_u64(struct vuser *u, uint32_t req, uint64_t *v)
+{
+	int rc = msg_send(u, req, NULL, 0, NULL, 0, false);
+
+	return rc < 0 ? rc : msg_reply(u, req, v, sizeof(*v));
+}
+
+static int msg_set_u64(struct vuser *u, uint32_t req, uint64_t v)
+{
+	return msg_call(u, req, &v, sizeof(v), NULL, 0);
+}
+
+/* ---- connection ---- */
+
+static int sock_open(const struct vuser_config *cfg, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	unsigned waited = 0, limit = cfg->connect_timeout_ms ? cfg->connect_timeout_ms : 5000;
+	int fd;
+
+	if (strlen(cfg->path) >= sizeof(sa.sun_path))
+		return fail(err, errlen, "socket path too long");
+	strcpy(sa.sun_path, cfg->path);
+	if (cfg->server) {
+		struct pollfd p;
+		int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		unlink(cfg->path);
+		if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 1) < 0)
+			return fail(err, errlen, "listen on %s: %s", cfg->path, strerror(errno));
+		p = (struct pollfd){ .fd = lfd, .events = POLLIN };
+		fd = poll(&p, 1, (int)limit) == 1 ? accept4(lfd, NULL, NULL, SOCK_CLOEXEC) : -1;
+		close(lfd);
+		unlink(cfg->path);
+		return fd >= 0 ? fd : fail(err, errlen, "no back end connected to %s", cfg->path);
+	}
+	for (;;) {
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			return fd;
+		if (fd >= 0)
+			close(fd);
+		if (waited >= limit)
+			return fail(err, errlen, "connect %s: %s", cfg->path, strerror(errno));
+		usleep(20000);
+		waited += 20;
+	}
+}
+
+/* ---- rings ---- */
+
+struct arena {
+	uint8_t *base;
+	size_t off;
+};
+
+static void *arena_take(struct arena *a, size_t size)
+{
+	void *p;
+
+	a->off = align_up(a->off, 4096);
+	p = a->base + a->off;
+	a->off += size;
+	return p;
+}
+
+static size_t ring_bytes(unsigned num, bool packed)
+{
+	if (packed)
+		return 16ull * num + 8;
+	return 4096 + align_up(virtq_split_desc_size(num) + virtq_split_avail_size(num), 4096) +
+	       virtq_split_used_size(num);
+}
+
+static int ring_setup(struct vuser *u, struct vq_drv *d, struct arena *a, unsigned idx, int kick, int call)
+{
+	bool packed = u->features & VIRTIO_BIT(VIRTIO_F_RING_PACKED);
+	uint8_t *base = arena_take(a, ring_bytes(u->qsize, packed));
+	struct vq_drv_config c = {
+		.num = u->qsize, .packed = packed,
+		.event_idx = u->features & VIRTIO_BIT(VIRTIO_F_EVENT_IDX),
+		.in_order = u->features & VIRTIO_BIT(VIRTIO_F_IN_ORDER),
+		.desc = base,
+	};
+	struct vhost_user_vring_state num = { .index = idx, .num = u->qsize }, vbase = { .index = idx, .num = 0 };
+	struct vhost_user_vring_addr addr = { .index = idx };
+	uint64_t kick_arg = idx, call_arg = idx;
+	int rc;
+
+	if (packed) {
+		/* As QEMU does: the driver area goes in "avail", the device area in "used". */
+		c.driver_area = base + 16ull * u->qsize;
+		c.device_area = (uint8_t *)c.driver_area + 4;
+		vbase.num = 1u << 15 | 1u << 31; /* both wrap counters start at 1 */
+	} else {
+		c.driver_area = base + virtq_split_desc_size(u->qsize);
+		c.device_area = base + align_up(virtq_split_desc_size(u->qsize) + virtq_split_avail_size(u->qsize), 4096);
+	}
+	rc = vq_drv_init(d, &c);
+	if (rc < 0)
+		return rc;
+	addr.desc_uaddr = gpa_of(c.desc);
+	addr.avail_uaddr = gpa_of(c.driver_area);
+	addr.used_uaddr = gpa_of(c.device_area);
+	if ((rc = msg_call(u, VHOST_USER_SET_VRING_NUM, &num, sizeof(num), NULL, 0)) < 0 ||
+	    (rc = msg_call(u, VHOST_USER_SET_VRING_BASE, &vbase, sizeof(vbase), NULL, 0)) < 0 ||
+	    (rc = msg_call(u, VHOST_USER_SET_VRING_ADDR, &addr, sizeof(addr), NULL, 0)) < 0 ||
+	    (rc = msg_call(u, VHOST_USER_SET_VRING_KICK, &kick_arg, sizeof(kick_arg), &kick, 1)) < 0 ||
+	    (rc = msg_call(u, VHOST_USER_SET_VRING_CALL, &call_arg, sizeof(call_arg), &call, 1)) < 0)
+		return rc;
+	return 0;
+}
+
+static void kick(int fd, struct vuser *u)
+{
+	uint64_t one = 1;
+
+	if (write(fd, &one, sizeof(one)) == sizeof(one))
+		u->stats.kicks++;
+}
+
+/* Give back the rx buffers of the last burst (and, at start, all of them). */
+static void rx_refill(struct vuser *u, struct vuser_queue *q)
+{
+	for (unsigned i = 0; i < q->nrefill; i++) {
+		unsigned b = q->refill[i];
+		struct vq_seg seg = { gpa_of(q->rx_bufs + (size_t)b * u->rx_buf), u->rx_buf };
+
+		if (vq_drv_add(&q->rx, &seg, 0, 1, tok_of(b)) < 0)
+			break;
+	}
+	q->nrefill = 0;
+	if (vq_drv_kick_prepare(&q->rx))
+		kick(q->rx_kick, u);
+}
+
+struct vuser *vuser_open(const struct vuser_config *cfg, char *err, size_t errlen)
+{
+	struct vuser *u = calloc(1, sizeof(*u));
+	uint64_t offered, want, proto = 0;
+	struct vhost_user_memory mt = { .nregions = 1 };
+	struct arena a;
+	int rc;
+
+	if (!u) {
+		fail(err, errlen, "out of memory");
+		return NULL;
+	}
+	u->sock = u->memfd = -1;
+	u->nqp = cfg->queue_pairs ? cfg->queue_pairs : 1;
+	u->qsize = cfg->queue_size ? cfg->queue_size : 256;
+	if (u->nqp > VUSER_MAX_QUEUE_PAIRS || u->qsize > VIRTQ_MAX_SIZE ||
+	    (!cfg->packed && (u->qsize & (u->qsize - 1)))) {
+		fail(err, errlen, "bad queue count or size");
+		goto out_free;
+	}
+	for (unsigned i = 0; i < VUSER_MAX_QUEUE_PAIRS; i++)
+		u->q[i].rx_kick = u->q[i].rx_call = u->q[i].tx_kick = u->q[i].tx_call = -1;
+
+	u->sock = sock_open(cfg, err, errlen);
+	if (u->sock < 0)
+		goto out_free;
+	if ((rc = msg_get_u64(u, VHOST_USER_GET_FEATURES, &offered)) < 0) {
+		fail(err, errlen, "GET_FEATURES: %s", strerror(-rc));
+		goto out_free;
+	}
+	want = VIRTIO_BIT(VIRTIO_F_VERSION_1) | VHOST_USER_F_PROTOCOL_FEATURES_BIT;
+	if (!cfg->no_mrg_rxbuf)
+		want |= VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF);
+	if (!cfg->no_event_idx)
+		want |= VIRTIO_BIT(VIRTIO_F_EVENT_IDX);
+	if (cfg->packed)
+		want |= VIRTIO_BIT(VIRTIO_F_RING_PACKED);
+	if (cfg->indirect)
+		want |= VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC);
+	if (cfg->in_order)
+		want |= VIRTIO_BIT(VIRTIO_F_IN_ORDER);
+	u->features = want & offered;
+	if (!(u->features & VIRTIO_BIT(VIRTIO_F_VERSION_1)) ||
+	    (cfg->packed && !(u->features & VIRTIO_BIT(VIRTIO_F_RING_PACKED)))) {
+		fail(err, errlen, "back end lacks VERSION_1%s (offers 0x%llx)", cfg->packed ? " or RING_PACKED" : "",
+		     (unsigned long long)offered);
+		goto out_free;
+	}
+	if (offered & VHOST_USER_F_PROTOCOL_FEATURES_BIT) {
+		uint64_t p;
+
+		if ((rc = msg_get_u64(u, VHOST_USER_GET_PROTOCOL_FEATURES, &p)) < 0)
+			goto out_proto;
+		proto = p & (1ull << VHOST_USER_PROTOCOL_F_MQ | 1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK);
+		if ((rc = msg_set_u64(u, VHOST_USER_SET_PROTOCOL_FEATURES, proto)) < 0)
+			goto out_proto;
+		u->protocol = proto;
+	}
+	if (u->nqp > 1) {
+		uint64_t max = 1;
+
+		if (!(proto & (1ull << VHOST_USER_PROTOCOL_F_MQ)) ||
+		    msg_get_u64(u, VHOST_USER_GET_QUEUE_NUM, &max) < 0 || max < u->nqp) {
+			fail(err, errlen, "back end supports %llu queue pairs, %u asked", (unsigned long long)max, u->nqp);
+			goto out_free;
+		}
+	}
+	if ((rc = msg_call(u, VHOST_USER_SET_OWNER, NULL, 0, NULL, 0)) < 0 ||
+	    (rc = msg_set_u64(u, VHOST_USER_SET_FEATURES, u->features)) < 0)
+		goto out_proto;
+
+	/* Memory: rings and buffers of every queue pair in one memfd. */
+	u->mrg = u->features & VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF);
+	u->hdr_len = sizeof(struct virtio_net_hdr_v1);
+	u->tx_buf = (uint32_t)align_up(u->hdr_len + (cfg->mtu ? cfg->mtu : 1500) + 18, 64);
+	u->rx_buf = u->mrg ? RX_BUF_MRG : u->tx_buf;
+	u->mem_size = 4096 + u->nqp * (2 * align_up(ring_bytes(u->qsize, true) + ring_bytes(u->qsize, false), 4096) +
+				       (size_t)u->qsize * (u->rx_buf + u->tx_buf) + 3 * 4096);
+	u->mem_size = align_up(u->mem_size, 2 << 20);
+	u->memfd = memfd_create("vuser", MFD_CLOEXEC);
+	if (u->memfd < 0 || ftruncate(u->memfd, (off_t)u->mem_size) < 0 ||
+	    (u->mem = mmap(NULL, u->mem_size, PROT_READ | PROT_WRITE, MAP_SHARED, u->memfd, 0)) == MAP_FAILED) {
+		u->mem = NULL;
+		fail(err, errlen, "shared memory: %s", strerror(errno));
+		goto out_free;
+	}
+	mt.regions[0] = (struct vhost_user_mem_region){
+		.gpa = gpa_of(u->mem), .size = u->mem_size, .uaddr = gpa_of(u->mem), .mmap_offset = 0,
+	};
+	if ((rc = msg_call(u, VHOST_USER_SET_MEM_TABLE, &mt, 8 + sizeof(mt.regions[0]), &u->memfd, 1)) < 0)
+		goto out_proto;
+
+	a = (struct arena){ .base = u->mem };
+	for (unsigned i = 0; i < u->nqp; i++) {
+		struct vuser_queue *q = &u->q[i];
+
+		q->rx_kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		q->rx_call = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		q->tx_kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		q->tx_call = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		q->tx_free = calloc(u->qsize, sizeof(*q->tx_free));
+		q->refill = calloc(u->qsize, sizeof(*q->refill));
+		q->reasm = malloc(REASM_MAX);
+		if (q->rx_kick < 0 || q->rx_call < 0 || q->tx_kick < 0 || q->tx_call < 0 || !q->tx_free || !q->refill ||
+		    !q->reasm) {
+			fail(err, errlen, "out of memory or eventfds");
+			goto out_free;
+		}
+		if ((rc = ring_setup(u, &q->rx, &a, virtio_net_rxq(i), q->rx_kick, q->rx_call)) < 0 ||
+		    (rc = ring_setup(u, &q->tx, &a, virtio_net_txq(i), q->tx_kick, q->tx_call)) < 0)
+			goto out_proto;
+		q->rx_bufs = arena_take(&a, (size_t)u->qsize * u->rx_buf);
+		q->tx_bufs = arena_take(&a, (size_t)u->qsize * u->tx_buf);
+		for (unsigned b = 0; b < u->qsize; b++)
+			q->tx_free[q->tx_nfree++] = (uint16_t)b;
+		/* Busy polling: no used-buffer notifications until vuser_wait_rx(). */
+		vq_drv_call_disable(&q->rx);
+		vq_drv_call_disable(&q->tx);
+		for (unsigned b = 0; b < u->qsize; b++)
+			q->refill[q->nrefill++] = (uint16_t)b;
+		rx_refill(u, q);
+	}
+	if (a.off > u->mem_size) {
+		fail(err, errlen, "internal: memory layout overflow");
+		goto out_free;
+	}
+	if (u->features & VHOST_USER_F_PROTOCOL_FEATURES_BIT)
+		for (unsigned i = 0; i < 2 * u->nqp; i++) {
+			struct vhost_user_vring_state en = { .index = i, .num = 1 };
+
+			if ((rc = msg_call(u, VHOST_USER_SET_VRING_ENABLE, &en, sizeof(en), NULL, 0)) < 0)
+				goto out_proto;
+		}
+	return u;
+
+out_proto:
+	fail(err, errlen, "vhost-user setup failed: %s", strerror(-rc));
+out_free:
+	vuser_close(u);
+	return NULL;
+}
+
+/* ---- data path ---- */
+
+unsigned vuser_tx_burst(struct vuser *u, unsigned qp, const struct vuser_frame *frames, unsigned n)
+{
+	struct vuser_queue *q = &u->q[qp];
+	unsigned sent = 0;
+	void *tok;
+	uint32_t len;
+	int rc;
+
+	/* Reclaim what the back end is done with (len is meaningless for tx). */
+	while ((rc = vq_drv_get_used(&q->tx, &tok, &len)) == 0)
+		q->tx_free[q->tx_nfree++] = (uint16_t)idx_of(tok);
+	if (rc == -EIO && !u->error[0])
+		snprintf(u->error, sizeof(u->error), "tx ring: %s", q->tx.error);
+	for (; sent < n; sent++) {
+		const struct vuser_frame *f = &frames[sent];
+		unsigned b;
+		uint8_t *buf;
+		struct vq_seg seg;
+
+		if (!q->tx_nfree || f->len + u->hdr_len > u->tx_buf)
+			break;
+		b = q->tx_free[--q->tx_nfree];
+		buf = q->tx_bufs + (size_t)b * u->tx_buf;
+		memset(buf, 0, u->hdr_len);
+		memcpy(buf + u->hdr_len, f->data, f->len);
+		seg = (struct vq_seg){ gpa_of(buf), u->hdr_len + f->len };
+		if (vq_drv_add(&q->tx, &seg, 1, 0, tok_of(b)) < 0) {
+			q->tx_free[q->tx_nfree++] = (uint16_t)b;
+			break;
+		}
+	}
+	if (sent && vq_drv_kick_prepare(&q->tx))
+		kick(q->tx_kick, u);
+	u->stats.tx_frames += sent;
+	u->stats.tx_full += n - sent;
+	return sent;
+}
+
+unsigned vuser_rx_burst(struct vuser *u, unsigned qp, struct vuser_frame *frames, unsigned max)
+{
+	struct vuser_queue *q = &u->q[qp];
+	bool reasm_used = false;
+	unsigned n = 0;
+
+	rx_refill(u, q);
+	while (n < max) {
+		struct virtio_net_hdr_v1 h;
+		void *tok;
+		uint32_t len;
+		uint8_t *buf;
+		unsigned b;
+		int rc = vq_drv_get_used(&q->rx, &tok, &len);
+
+		if (rc < 0) {
+			if (rc == -EIO && !u->error[0])
+				snprintf(u->error, sizeof(u->error), "rx ring: %s", q->rx.error);
+			break;
+		}
+		b = idx_of(tok);
+		q->refill[q->nrefill++] = (uint16_t)b;
+		buf = q->rx_bufs + (size_t)b * u->rx_buf;
+		if (len < u->hdr_len)
+			continue;
+		memcpy(&h, buf, sizeof(h));
+		if (!u->mrg || h.num_buffers <= 1) {
+			frames[n++] = (struct vuser_frame){ buf + u->hdr_len, len - u->hdr_len };
+			continue;
+		}
+		/* Mergeable: the rest of the frame is in the next num_buffers - 1 used buffers. */
+		if (reasm_used)
+			break; /* one joined frame per burst: it lives in q->reasm */
+		{
+			uint32_t total = len - u->hdr_len;
+
+			memcpy(q->reasm, buf + u->hdr_len, total);
+			for (unsigned k = 1; k < h.num_buffers; k++) {
+				if (vq_drv_get_used(&q->rx, &tok, &len) < 0)
+					break;
+				b = idx_of(tok);
+				q->refill[q->nrefill++] = (uint16_t)b;
+				if (total + len > REASM_MAX)
+					len = REASM_MAX - total;
+				memcpy(q->reasm + total, q->rx_bufs + (size_t)b * u->rx_buf, len);
+				total += len;
+			}
+			frames[n++] = (struct vuser_frame){ q->reasm, total };
+			reasm_used = true;
+		}
+	}
+	u->stats.rx_frames += n;
+	return n;
+}
+
+int vuser_wait_rx(struct vuser *u, unsigned qp, int timeout_ms)
+{
+	struct vuser_queue *q = &u->q[qp];
+	struct pollfd p = { .fd = q->rx_call, .events = POLLIN };
+	uint64_t v;
+	int rc;
+
+	if (vq_drv_call_enable(&q->rx)) {
+		vq_drv_call_disable(&q->rx);
+		return 1;
+	}
+	rc = poll(&p, 1, timeout_ms);
+	if (rc > 0 && read(q->rx_call, &v, sizeof(v)) < 0) {
+		/* already drained */
+	}
+	vq_drv_call_disable(&q->rx);
+	return rc > 0 ? 1 : 0;
+}
+
+uint64_t vuser_features(const struct vuser *u)
+{
+	return u->features;
+}
+
+const char *vuser_error(const struct vuser *u)
+{
+	return u->error[0] ? u->error : NULL;
+}
+
+void vuser_get_stats(const struct vuser *u, struct vuser_stats *s)
+{
+	*s = u->stats;
+}
+
+void vuser_close(struct vuser *u)
+{
+	if (!u)
+		return;
+	for (unsigned i = 0; i < VUSER_MAX_QUEUE_PAIRS; i++) {
+		struct vuser_queue *q = &u->q[i];
+		int fds[4] = { q->rx_kick, q->rx_call, q->tx_kick, q->tx_call };
+
+		for (unsigned k = 0; k < 4; k++)
+			if (fds[k] >= 0)
+				close(fds[k]);
+		vq_drv_fini(&q->rx);
+		vq_drv_fini(&q->tx);
+		free(q->tx_free);
+		free(q->refill);
+		free(q->reasm);
+	}
+	if (u->sock >= 0)
+		close(u->sock);
+	if (u->mem)
+		munmap(u->mem, u->mem_size);
+	if (u->memfd >= 0)
+		close(u->memfd);
+	free(u);
+}

@@ -1,0 +1,332 @@
+/* vsw-bench.c - load generator and sink on vsw's virtio-net front end: throughput, loss, round-trip latency. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "vsw/vuser.h"
+
+/*
+ * Two front-end ports, A and B, attached to a switch (or any two vhost-user
+ * back ends that join them).  One thread:
+ *
+ *   throughput:  A sends UDP frames (N flows) flat out or at --rate, B counts
+ *                them; loss = sent - received after a drain, by sequence number
+ *   ping-pong:   A sends one frame, B answers it, A receives the answer:
+ *                round-trip percentiles
+ *
+ * B first sends one broadcast so a learning switch knows where B is.
+ */
+
+#define BURST 32
+#define MAX_FRAME 9018
+
+struct opts {
+	const char *a, *b;
+	unsigned size, flows, seconds, samples;
+	double rate;
+	bool pingpong, json, packed, no_mrg, server;
+	unsigned queue_size;
+};
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int s) { stop = 1; }
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static const uint8_t MAC_A[6] = { 0x02, 0x76, 0x73, 0x77, 0x00, 0x0a };
+static const uint8_t MAC_B[6] = { 0x02, 0x76, 0x73, 0x77, 0x00, 0x0b };
+
+static uint16_t ip_checksum(const uint8_t *h, unsigned len)
+{
+	uint32_t sum = 0;
+
+	for (unsigned i = 0; i < len; i += 2)
+		sum += (uint32_t)h[i] << 8 | h[i + 1];
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/*
+ * An Ethernet/IPv4/UDP frame of @size bytes (no FCS) for flow @flow:
+ * the flow picks the source MAC, IP and UDP port.  Payload: sequence and
+ * send time, 8 bytes each, at offset 42.
+ */
+static void frame_build(uint8_t *f, unsigned size, const uint8_t dst[6], const uint8_t src[6], unsigned flow)
+{
+	unsigned ip_len = size - 14;
+
+	memset(f, 0, size);
+	memcpy(f, dst, 6);
+	memcpy(f + 6, src, 6);
+	f[10] ^= (uint8_t)(flow >> 8);
+	f[11] ^= (uint8_t)flow;
+	f[12] = 0x08;
+	f[13] = 0x00;
+	f[14] = 0x45;
+	f[16] = (uint8_t)(ip_len >> 8);
+	f[17] = (uint8_t)ip_len;
+	f[22] = 64;
+	f[23] = 17;
+	/* 198.18.0.0/15, the benchmarking range (RFC 2544): never routed anywhere */
+	f[26] = 198, f[27] = 18, f[28] = (uint8_t)(flow >> 8), f[29] = (uint8_t)flow;
+	f[30] = 198, f[31] = 19, f[32] = 0, f[33] = 1;
+	{
+		uint16_t c = ip_checksum(f + 14, 20);
+
+		f[24] = (uint8_t)(c >> 8);
+		f[25] = (uint8_t)c;
+	}
+	f[34] = (uint8_t)((1024 + flow) >> 8), f[35] = (uint8_t)(1024 + flow);
+	f[36] = 0x04, f[37] = 0xd2;
+	f[38] = (uint8_t)((ip_len - 20) >> 8), f[39] = (uint8_t)(ip_len - 20);
+}
+
+static void frame_stamp(uint8_t *f, uint64_t seq, uint64_t t)
+{
+	memcpy(f + 42, &seq, 8);
+	memcpy(f + 50, &t, 8);
+}
+
+static struct vuser *open_port(const struct opts *o, const char *path, char *err, size_t errlen)
+{
+	struct vuser_config c = {
+		.path = path, .server = o->server, .packed = o->packed, .no_mrg_rxbuf = o->no_mrg,
+		.queue_size = o->queue_size, .mtu = o->size > 1500 ? o->size : 1500, .connect_timeout_ms = 10000,
+	};
+
+	return vuser_open(&c, err, errlen);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int run_pingpong(const struct opts *o, struct vuser *a, struct vuser *b)
+{
+	uint64_t *rtt = calloc(o->samples, sizeof(*rtt));
+	uint8_t ping[MAX_FRAME], pong[MAX_FRAME];
+	struct vuser_frame f;
+	unsigned got = 0, lost = 0;
+
+	frame_build(ping, o->size, MAC_B, MAC_A, 0);
+	frame_build(pong, o->size, MAC_A, MAC_B, 0);
+	for (unsigned i = 0; i < o->samples && !stop; i++) {
+		uint64_t t0 = now_ns(), deadline = t0 + 1000000000ull;
+		struct vuser_frame out = { ping, o->size }, back = { pong, o->size };
+		bool ok = false;
+
+		frame_stamp(ping, i, t0);
+		if (vuser_tx_burst(a, 0, &out, 1) != 1)
+			break;
+		while (now_ns() < deadline && !ok)
+			ok = vuser_rx_burst(b, 0, &f, 1) == 1;
+		if (ok) {
+			ok = false;
+			vuser_tx_burst(b, 0, &back, 1);
+			while (now_ns() < deadline && !ok)
+				ok = vuser_rx_burst(a, 0, &f, 1) == 1;
+		}
+		if (ok)
+			rtt[got++] = now_ns() - t0;
+		else
+			lost++;
+	}
+	qsort(rtt, got, sizeof(*rtt), cmp_u64);
+#define PCT(p) (got ? rtt[(size_t)((got - 1) * (p))] / 1000.0 : 0.0)
+	if (o->json)
+		printf("{\"mode\":\"pingpong\",\"size\":%u,\"samples\":%u,\"lost\":%u,\"p50_us\":%.2f,"
+		       "\"p99_us\":%.2f,\"p999_us\":%.2f,\"min_us\":%.2f,\"max_us\":%.2f}\n",
+		       o->size, got, lost, PCT(0.5), PCT(0.99), PCT(0.999), PCT(0.0), PCT(1.0));
+	else
+		printf("pingpong %u B: %u samples, %u lost; round trip p50 %.2f us, p99 %.2f us, p99.9 %.2f us "
+		       "(min %.2f, max %.2f)\n",
+		       o->size, got, lost, PCT(0.5), PCT(0.99), PCT(0.999), PCT(0.0), PCT(1.0));
+#undef PCT
+	free(rtt);
+	return got ? 0 : 1;
+}
+
+static int run_throughput(const struct opts *o, struct vuser *a, struct vuser *b)
+{
+	static uint8_t frames[BURST][MAX_FRAME];
+	struct vuser_frame out[BURST], in[BURST];
+	uint64_t seq = 0, rx = 0, rx_bytes = 0, start = now_ns(), next_report = start + 1000000000ull;
+	uint64_t end = start + (uint64_t)o->seconds * 1000000000ull, last_tx = 0, last_rx = 0, out_of_order = 0;
+	uint64_t expect = 0;
+	double credit = 0;
+	uint64_t last_credit = start;
+	unsigned second = 0;
+
+	for (unsigned i = 0; i < BURST; i++) {
+		frame_build(frames[i], o->size, MAC_B, MAC_A, 0);
+		out[i] = (struct vuser_frame){ frames[i], o->size };
+	}
+	while (!stop) {
+		uint64_t t = now_ns();
+		unsigned want = BURST, n;
+
+		if (t >= end)
+			break;
+		if (o->rate > 0) {
+			credit += (double)(t - last_credit) * o->rate / 1e9;
+			last_credit = t;
+			if (credit > BURST * 4)
+				credit = BURST * 4;
+			want = credit < BURST ? (unsigned)credit : BURST;
+		}
+		for (unsigned i = 0; i < want; i++) {
+			unsigned flow = (unsigned)((seq + i) % o->flows);
+
+			if (o->flows > 1)
+				frame_build(frames[i], o->size, MAC_B, MAC_A, flow);
+			frame_stamp(frames[i], seq + i, 0);
+		}
+		n = want ? vuser_tx_burst(a, 0, out, want) : 0;
+		seq += n;
+		credit -= n;
+		n = vuser_rx_burst(b, 0, in, BURST);
+		for (unsigned i = 0; i < n; i++) {
+			uint64_t s;
+
+			if (in[i].len >= 50) {
+				memcpy(&s, in[i].data + 42, 8);
+				out_of_order += s < expect;
+				expect = s + 1;
+			}
+			rx_bytes += in[i].len;
+		}
+		rx += n;
+		if (t >= next_report) {
+			if (!o->json)
+				printf("%3u s: tx %.3f Mpps, rx %.3f Mpps\n", ++second, (seq - last_tx) / 1e6,
+				       (rx - last_rx) / 1e6);
+			fflush(stdout);
+			last_tx = seq;
+			last_rx = rx;
+			next_report += 1000000000ull;
+		}
+	}
+	/* Drain: what is still in flight arrives within a few milliseconds. */
+	for (uint64_t d = now_ns() + 200000000ull; now_ns() < d;)
+		rx += vuser_rx_burst(b, 0, in, BURST);
+	{
+		double secs = (double)(now_ns() - start) / 1e9 - 0.2;
+		uint64_t lost = seq > rx ? seq - rx : 0;
+
+		if (o->json)
+			printf("{\"mode\":\"throughput\",\"size\":%u,\"flows\":%u,\"seconds\":%.3f,\"tx\":%" PRIu64
+			       ",\"rx\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"out_of_order\":%" PRIu64
+			       ",\"tx_mpps\":%.4f,\"rx_mpps\":%.4f,\"rx_gbps\":%.4f}\n",
+			       o->size, o->flows, secs, seq, rx, lost, out_of_order, seq / secs / 1e6, rx / secs / 1e6,
+			       rx_bytes * 8 / secs / 1e9);
+		else
+			printf("summary: %u B, %u flows, %.1f s: tx %" PRIu64 " (%.3f Mpps), rx %" PRIu64
+			       " (%.3f Mpps, %.3f Gbit/s), lost %" PRIu64 " (%.4f %%), out of order %" PRIu64 "\n",
+			       o->size, o->flows, secs, seq, seq / secs / 1e6, rx, rx / secs / 1e6,
+			       rx_bytes * 8 / secs / 1e9, lost, seq ? 100.0 * (double)lost / (double)seq : 0.0,
+			       out_of_order);
+	}
+	return rx ? 0 : 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: vsw-bench --a SOCK --b SOCK [options]\n"
+		   "  --a SOCK, --b SOCK   the two vhost-user sockets (A sends, B receives)\n"
+		   "  --server             listen on the sockets (the back end connects as client)\n"
+		   "  --size BYTES         frame size without FCS (60..9018, default 64)\n"
+		   "  --flows N            distinct MAC/IP/UDP sources (default 1)\n"
+		   "  --rate PPS           transmit rate (default: flat out)\n"
+		   "  --seconds S          duration (default 5)\n"
+		   "  --pingpong [N]       round-trip latency over N samples (default 10000)\n"
+		   "  --packed, --no-mrg   ring layout / mergeable rx buffers off\n"
+		   "  --queue-size N       ring size (default 256)\n"
+		   "  --json               one JSON summary line\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "a", required_argument, NULL, 'a' }, { "b", required_argument, NULL, 'b' },
+		{ "size", required_argument, NULL, 's' }, { "flows", required_argument, NULL, 'f' },
+		{ "rate", required_argument, NULL, 'r' }, { "seconds", required_argument, NULL, 't' },
+		{ "pingpong", optional_argument, NULL, 'p' }, { "packed", no_argument, NULL, 'P' },
+		{ "no-mrg", no_argument, NULL, 'M' }, { "json", no_argument, NULL, 'j' },
+		{ "server", no_argument, NULL, 'S' }, { "queue-size", required_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' }, { 0 },
+	};
+	struct opts o = { .size = 64, .flows = 1, .seconds = 5, .samples = 10000, .queue_size = 256 };
+	struct vuser *a = NULL, *b = NULL;
+	uint8_t hello[64];
+	struct vuser_frame hf = { hello, sizeof(hello) };
+	char err[256];
+	int opt, rc;
+
+	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (opt) {
+		case 'a': o.a = optarg; break;
+		case 'b': o.b = optarg; break;
+		case 's': o.size = (unsigned)atoi(optarg); break;
+		case 'f': o.flows = (unsigned)atoi(optarg); break;
+		case 'r': o.rate = atof(optarg); break;
+		case 't': o.seconds = (unsigned)atoi(optarg); break;
+		case 'p': o.pingpong = true; if (optarg) o.samples = (unsigned)atoi(optarg); break;
+		case 'P': o.packed = true; break;
+		case 'M': o.no_mrg = true; break;
+		case 'j': o.json = true; break;
+		case 'S': o.server = true; break;
+		case 'q': o.queue_size = (unsigned)atoi(optarg); break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (!o.a || !o.b || o.size < 60 || o.size > MAX_FRAME || o.flows < 1 || o.flows > 65535 || o.samples < 1) {
+		usage(stderr);
+		return 2;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	a = open_port(&o, o.a, err, sizeof(err));
+	if (!a) {
+		fprintf(stderr, "vsw-bench: %s: %s\n", o.a, err);
+		return 1;
+	}
+	b = open_port(&o, o.b, err, sizeof(err));
+	if (!b) {
+		fprintf(stderr, "vsw-bench: %s: %s\n", o.b, err);
+		vuser_close(a);
+		return 1;
+	}
+	/* Let a learning switch see B, then let the rings settle. */
+	frame_build(hello, sizeof(hello), (const uint8_t[6]){ 0xff, 0xff, 0xff, 0xff, 0xff, 0xff }, MAC_B, 0);
+	vuser_tx_burst(b, 0, &hf, 1);
+	for (uint64_t d = now_ns() + 100000000ull; now_ns() < d;) {
+		struct vuser_frame f[BURST];
+
+		vuser_rx_burst(a, 0, f, BURST);
+	}
+	rc = o.pingpong ? run_pingpong(&o, a, b) : run_throughput(&o, a, b);
+	if (vuser_error(a) || vuser_error(b)) {
+		fprintf(stderr, "vsw-bench: %s\n", vuser_error(a) ? vuser_error(a) : vuser_error(b));
+		rc = 1;
+	}
+	vuser_close(a);
+	vuser_close(b);
+	return rc;
+}
