@@ -45,8 +45,9 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static const uint8_t MAC_A[6] = { 0x02, 0x76, 0x73, 0x77, 0x00, 0x0a };
-static const uint8_t MAC_B[6] = { 0x02, 0x76, 0x73, 0x77, 0x00, 0x0b };
+/* Locally administered; A's flows vary the last two bytes, which B's prefix never shares. */
+static const uint8_t MAC_A[6] = { 0x02, 0x76, 0x73, 0x0a, 0x00, 0x00 };
+static const uint8_t MAC_B[6] = { 0x02, 0x76, 0x73, 0x0b, 0x00, 0x00 };
 
 static uint16_t ip_checksum(const uint8_t *h, unsigned len)
 {
@@ -71,8 +72,8 @@ static void frame_build(uint8_t *f, unsigned size, const uint8_t dst[6], const u
 	memset(f, 0, size);
 	memcpy(f, dst, 6);
 	memcpy(f + 6, src, 6);
-	f[10] ^= (uint8_t)(flow >> 8);
-	f[11] ^= (uint8_t)flow;
+	f[10] = (uint8_t)(flow >> 8);
+	f[11] = (uint8_t)flow;
 	f[12] = 0x08;
 	f[13] = 0x00;
 	f[14] = 0x45;

@@ -30,7 +30,8 @@
 
 #define VHOST_USER_F_PROTOCOL_FEATURES_BIT (1ull << VHOST_USER_F_PROTOCOL_FEATURES)
 #define RX_BUF_MRG 2048u	/* like Linux's mergeable buffers: ~a page fraction each */
-#define REASM_MAX (65536u + 64)
+#define REASM_MAX (65536u + 64)		/* largest joined frame */
+#define REASM_ARENA (8 * REASM_MAX)		/* joined frames of one burst */
 
 struct vuser_queue {
 	struct vq_drv rx, tx;
@@ -40,7 +41,10 @@ struct vuser_queue {
 	unsigned tx_nfree;
 	uint16_t *refill;		/* rx buffers handed out by the last rx burst */
 	unsigned nrefill;
-	uint8_t *reasm;			/* a frame spread over several mergeable buffers, joined */
+	uint8_t *reasm;			/* frames spread over several mergeable buffers, joined, this burst */
+	bool has_pending;		/* a used head buffer taken but left for the next burst */
+	uint16_t pending_b;
+	uint32_t pending_len;
 };
 
 struct vuser {
@@ -389,7 +393,7 @@ struct vuser *vuser_open(const struct vuser_config *cfg, char *err, size_t errle
 		q->tx_call = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		q->tx_free = calloc(u->qsize, sizeof(*q->tx_free));
 		q->refill = calloc(u->qsize, sizeof(*q->refill));
-		q->reasm = malloc(REASM_MAX);
+		q->reasm = malloc(REASM_ARENA);
 		if (q->rx_kick < 0 || q->rx_call < 0 || q->tx_kick < 0 || q->tx_call < 0 || !q->tx_free || !q->refill ||
 		    !q->reasm) {
 			fail(err, errlen, "out of memory or eventfds");
@@ -472,7 +476,7 @@ unsigned vuser_tx_burst(struct vuser *u, unsigned qp, const struct vuser_frame *
 unsigned vuser_rx_burst(struct vuser *u, unsigned qp, struct vuser_frame *frames, unsigned max)
 {
 	struct vuser_queue *q = &u->q[qp];
-	bool reasm_used = false;
+	size_t reasm_off = 0;
 	unsigned n = 0;
 
 	rx_refill(u, q);
@@ -482,42 +486,66 @@ unsigned vuser_rx_burst(struct vuser *u, unsigned qp, struct vuser_frame *frames
 		uint32_t len;
 		uint8_t *buf;
 		unsigned b;
-		int rc = vq_drv_get_used(&q->rx, &tok, &len);
 
-		if (rc < 0) {
-			if (rc == -EIO && !u->error[0])
-				snprintf(u->error, sizeof(u->error), "rx ring: %s", q->rx.error);
-			break;
+		if (q->has_pending) {
+			b = q->pending_b;
+			len = q->pending_len;
+			q->has_pending = false;
+		} else {
+			int rc = vq_drv_get_used(&q->rx, &tok, &len);
+
+			if (rc < 0) {
+				if (rc == -EIO && !u->error[0])
+					snprintf(u->error, sizeof(u->error), "rx ring: %s", q->rx.error);
+				break;
+			}
+			b = idx_of(tok);
 		}
-		b = idx_of(tok);
-		q->refill[q->nrefill++] = (uint16_t)b;
 		buf = q->rx_bufs + (size_t)b * u->rx_buf;
-		if (len < u->hdr_len)
+		if (len < u->hdr_len) {
+			q->refill[q->nrefill++] = (uint16_t)b;
 			continue;
+		}
 		memcpy(&h, buf, sizeof(h));
 		if (!u->mrg || h.num_buffers <= 1) {
+			q->refill[q->nrefill++] = (uint16_t)b;
 			frames[n++] = (struct vuser_frame){ buf + u->hdr_len, len - u->hdr_len };
 			continue;
 		}
 		/* Mergeable: the rest of the frame is in the next num_buffers - 1 used buffers. */
-		if (reasm_used)
-			break; /* one joined frame per burst: it lives in q->reasm */
+		if ((size_t)h.num_buffers * u->rx_buf > REASM_MAX + u->rx_buf) {
+			/* No frame is that large: the back end is broken; drop the head, say so. */
+			if (!u->error[0])
+				snprintf(u->error, sizeof(u->error), "rx: num_buffers %u", h.num_buffers);
+			q->refill[q->nrefill++] = (uint16_t)b;
+			continue;
+		}
+		if (reasm_off + (size_t)h.num_buffers * u->rx_buf > REASM_ARENA) {
+			/* No room left to join it in this burst: keep this head for the next. */
+			q->has_pending = true;
+			q->pending_b = (uint16_t)b;
+			q->pending_len = len;
+			break;
+		}
+		q->refill[q->nrefill++] = (uint16_t)b;
 		{
+			uint8_t *dst = q->reasm + reasm_off;
 			uint32_t total = len - u->hdr_len;
 
-			memcpy(q->reasm, buf + u->hdr_len, total);
+			memcpy(dst, buf + u->hdr_len, total);
+			/* 5.1.6.4.2: the device makes all num_buffers used together, so they are all here. */
 			for (unsigned k = 1; k < h.num_buffers; k++) {
 				if (vq_drv_get_used(&q->rx, &tok, &len) < 0)
 					break;
 				b = idx_of(tok);
 				q->refill[q->nrefill++] = (uint16_t)b;
-				if (total + len > REASM_MAX)
-					len = REASM_MAX - total;
-				memcpy(q->reasm + total, q->rx_bufs + (size_t)b * u->rx_buf, len);
+				if (total + len > (size_t)h.num_buffers * u->rx_buf)
+					len = h.num_buffers * u->rx_buf - total;
+				memcpy(dst + total, q->rx_bufs + (size_t)b * u->rx_buf, len);
 				total += len;
 			}
-			frames[n++] = (struct vuser_frame){ q->reasm, total };
-			reasm_used = true;
+			frames[n++] = (struct vuser_frame){ dst, total };
+			reasm_off += align_up(total, 64);
 		}
 	}
 	u->stats.rx_frames += n;
