@@ -116,7 +116,8 @@ int vq_init(struct vq *q, const struct vq_config *cfg);
  * Resume from a saved position (vhost-user SET_VRING_BASE).  Split: @base
  * is the next available index to process, and the used index.  Packed, as
  * QEMU encodes it: bits 0-14 the available position, bit 15 its wrap
- * counter, bits 16-30 and 31 the same for the used side.
+ * counter, bits 16-30 and 31 the same for the used side (when bits 16-31
+ * are all zero, as DPDK's virtio-user sends it, used starts at available).
  */
 void vq_set_base(struct vq *q, uint32_t base);
 

@@ -185,8 +185,18 @@ void vq_set_base(struct vq *q, uint32_t base)
 	if (q->packed) {
 		q->last_avail = (base & 0x7fff) % q->num;
 		q->avail_wrap = base & 0x8000;
-		q->used_idx = ((base >> 16) & 0x7fff) % q->num;
-		q->used_wrap = base & 0x80000000u;
+		/*
+		 * QEMU sends the used side in bits 16-31; DPDK's virtio-user and
+		 * SPDK send only the available side.  Without a used half, start
+		 * used where available starts, as DPDK's vhost library does.
+		 */
+		if (base >> 16) {
+			q->used_idx = ((base >> 16) & 0x7fff) % q->num;
+			q->used_wrap = base & 0x80000000u;
+		} else {
+			q->used_idx = q->last_avail;
+			q->used_wrap = q->avail_wrap;
+		}
 		q->signalled_used = q->used_idx;
 		q->signalled_wrap = q->used_wrap;
 	} else {
