@@ -36,7 +36,8 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(sort $(wildcard tests
 STRESS_TESTS := $(patsubst tests/stress/%.c,$(BUILD)/tests/%,$(sort $(wildcard tests/stress/*.c)))
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(sort $(wildcard bench/*.c)))
 TOOLS := $(patsubst tools/%.c,$(BUILD)/%,$(sort $(wildcard tools/*.c)))
-JSON_LIBS := -ljson-c
+# Control plane and port types: JSON, libpcap (capture, pcap ports), libxdp/libbpf (AF_XDP).
+JSON_LIBS := -ljson-c -lpcap -lxdp -lbpf
 FUZZERS := $(patsubst fuzz/%.c,build/fuzz/%,$(sort $(wildcard fuzz/fuzz_*.c)))
 
 .PHONY: all deps run check bench fuzz fuzz-run clean

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "ctl/log.h"
+#include "port/port_types.h"
 #include "port/port_vhost.h"
 
 /* One client of the control socket: newline-delimited JSON requests, one response line each. */
@@ -143,6 +144,7 @@ static int port_add(struct vswd *v, struct json_object *o, char *err, size_t err
 {
 	const char *name = json_get_str(o, "name"), *type = json_get_str(o, "type");
 	struct port_env env = { .loop = &v->loop, .dp = &v->dp, .sw = v->sw };
+	const struct port_type *pt;
 	struct port *p = NULL;
 	int slot = -1;
 
@@ -162,22 +164,12 @@ static int port_add(struct vswd *v, struct json_object *o, char *err, size_t err
 		snprintf(err, errlen, "no room for more than %d ports", PORT_MAX);
 		return -1;
 	}
-	if (type && strcmp(type, "vhost-user") == 0) {
-		const char *mode = json_get_str(o, "mode");
-		struct vhost_port_config pc = { .name = name, .path = json_get_str(o, "path"), .queues = 1 };
-
-		if (mode && strcmp(mode, "client") != 0 && strcmp(mode, "server") != 0) {
-			snprintf(err, errlen, "mode must be server or client");
-			return -1;
-		}
-		pc.client = mode && strcmp(mode, "client") == 0;
-		if (json_get_uint(o, "queues", 1, PORT_QUEUES_MAX, &pc.queues, err, errlen) < 0)
-			return -1;
-		p = port_vhost_create(&pc, &env, err, errlen);
-	} else {
-		snprintf(err, errlen, "unknown port type %s (known: vhost-user)", type ? type : "(none)");
+	pt = port_type_find(type);
+	if (!pt) {
+		snprintf(err, errlen, "unknown port type %s (known: %s)", type ? type : "(none)", port_type_names());
 		return -1;
 	}
+	p = pt->create(name, o, &env, err, errlen);
 	if (!p)
 		return -1;
 	p->id = (unsigned)slot;

@@ -60,6 +60,16 @@ struct pkt {
 
 struct port;
 struct dp_ctx;
+struct evloop;
+struct dp;
+struct vswitch;
+
+/* What a port needs from the daemon around it (control plane). */
+struct port_env {
+	struct evloop *loop;
+	struct dp *dp;
+	struct vswitch *sw;
+};
 
 struct port_ops {
 	const char *type;

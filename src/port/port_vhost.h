@@ -7,17 +7,6 @@
 
 #include "port/port.h"
 
-struct evloop;
-struct dp;
-struct vswitch;
-
-/* What a port needs from the daemon around it. */
-struct port_env {
-	struct evloop *loop;
-	struct dp *dp;
-	struct vswitch *sw;
-};
-
 struct vhost_port_config {
 	const char *name;
 	const char *path;	/* the vhost-user socket */
