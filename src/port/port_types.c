@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "port/port_tap.h"
 #include "port/port_vhost.h"
 
 static struct port *vhost_from_params(const char *name, struct json_object *params, const struct port_env *env,
@@ -25,6 +26,7 @@ static struct port *vhost_from_params(const char *name, struct json_object *para
 
 static const struct port_type types[] = {
 	{ "vhost-user", vhost_from_params },
+	{ "tap", port_tap_create },
 };
 
 const struct port_type *port_type_find(const char *name)
