@@ -30,7 +30,7 @@ static void vring_reset(struct vu_vring *vr)
 	vr->addr_set = false;
 	vr->base = 0;
 	vr->kick_fd = vr->call_fd = vr->err_fd = -1;
-	vr->started = vr->enabled = false;
+	vr->started = vr->enabled = vr->mapped = false;
 	atomic_store(&vr->live, false);
 }
 
@@ -94,7 +94,13 @@ static int uaddr_to_gpa(const struct vu_dev *d, uint64_t uaddr, uint64_t *gpa)
 	return -EFAULT;
 }
 
-/* (Re)build the device-side queue of a started vring from its addresses, at its saved base. */
+/*
+ * (Re)build the device-side queue of a vring from its addresses, at @base.
+ * Returns 0, -ENXIO when a ring address is in no region, -EFAULT when a
+ * ring does not lie whole inside guest memory, or -EINVAL for sizes and
+ * alignment; on failure the vring is not
+ * mapped, so no worker can use a half-built queue.
+ */
 static int vring_setup_vq(struct vu_dev *d, unsigned idx, uint32_t base)
 {
 	struct vu_vring *vr = &d->vrings[idx];
@@ -108,18 +114,33 @@ static int vring_setup_vq(struct vu_dev *d, unsigned idx, uint32_t base)
 	};
 	int rc;
 
+	vr->mapped = false;
 	if (!vr->addr_set || vr->num == 0)
-		return vu_dev_fail(d, "vring %u started before its size and addresses were set", idx);
+		return -EINVAL;
 	if (uaddr_to_gpa(d, vr->addr.desc_uaddr, &cfg.desc_gpa) < 0 ||
 	    uaddr_to_gpa(d, vr->addr.avail_uaddr, &cfg.driver_gpa) < 0 ||
 	    uaddr_to_gpa(d, vr->addr.used_uaddr, &cfg.device_gpa) < 0)
-		return vu_dev_fail(d, "vring %u addresses outside guest memory", idx);
+		return -ENXIO;
 	rc = vq_init(&vr->vq, &cfg);
 	if (rc < 0)
-		return vu_dev_fail(d, "vring %u rejected: %s (size %u)", idx,
-				   rc == -EFAULT ? "ring not inside guest memory" : "bad size or alignment", vr->num);
+		return rc;
 	vq_set_base(&vr->vq, base);
+	vr->mapped = true;
 	return 0;
+}
+
+/* The reason for a vring_setup_vq() failure, as the session's error. */
+static int vring_setup_fail(struct vu_dev *d, unsigned idx, int rc)
+{
+	struct vu_vring *vr = &d->vrings[idx];
+
+	if (!vr->addr_set || vr->num == 0)
+		return vu_dev_fail(d, "vring %u started before its size and addresses were set", idx);
+	if (rc == -ENXIO)
+		return vu_dev_fail(d, "vring %u addresses outside guest memory", idx);
+	if (rc == -EFAULT)
+		return vu_dev_fail(d, "vring %u rejected: ring not inside guest memory", idx);
+	return vu_dev_fail(d, "vring %u rejected: bad size or alignment (size %u)", idx, vr->num);
 }
 
 /* Recompute which vrings the workers may use, then tell the owner. */
@@ -130,26 +151,36 @@ static void dp_start(struct vu_dev *d)
 	for (unsigned i = 0; i < 2 * d->max_queue_pairs; i++) {
 		struct vu_vring *vr = &d->vrings[i];
 
-		atomic_store(&vr->live, mem && vr->started && vr->enabled && !vq_broken(&vr->vq));
+		atomic_store(&vr->live, mem && vr->started && vr->mapped && vr->enabled && !vq_broken(&vr->vq));
 	}
 	if (d->ops)
 		d->ops->rings_changed(d->ops_arg);
 }
 
-/* After the memory map changed: started rings point into new mappings. */
-static int rings_remap(struct vu_dev *d)
+/*
+ * After the memory map changed: started rings point into new mappings.
+ * With ADD/REM_MEM_REG (@strict false) a ring whose memory is gone waits,
+ * unmapped, until a region brings it back (hot-unplug and re-plug); a whole
+ * new table (SET_MEM_TABLE, @strict) must hold every started ring.  A ring
+ * that no longer passes vq_init's checks is an error either way.
+ */
+static int rings_remap(struct vu_dev *d, bool strict)
 {
+	int first = 0;
+
 	for (unsigned i = 0; i < 2 * d->max_queue_pairs; i++) {
 		struct vu_vring *vr = &d->vrings[i];
+		uint32_t base = vr->mapped ? vq_get_base(&vr->vq) : vr->base;
+		int rc;
 
-		if (vr->started && d->nregions) {
-			int rc = vring_setup_vq(d, i, vq_get_base(&vr->vq));
-
-			if (rc < 0)
-				return rc;
-		}
+		if (!vr->started)
+			continue;
+		vr->base = base;
+		rc = vring_setup_vq(d, i, base);
+		if (rc < 0 && (strict || (rc != -EFAULT && rc != -ENXIO)) && !first)
+			first = vring_setup_fail(d, i, rc);
 	}
-	return 0;
+	return first;
 }
 
 static void regions_rebuild_gmem(struct vu_dev *d)
@@ -185,6 +216,12 @@ static int region_map(struct vu_dev *d, const struct vhost_user_mem_region *in, 
 	uint64_t end;
 	void *base;
 
+	/*
+	 * QEMU and DPDK send page-aligned regions; anything else would put rings
+	 * at host addresses whose alignment differs from the guest's.
+	 */
+	if ((in->gpa | in->uaddr | in->mmap_offset) & 4095)
+		return vu_dev_fail(d, "memory region not page aligned");
 	if (in->size == 0 || __builtin_add_overflow(in->gpa, in->size, &end) ||
 	    __builtin_add_overflow(in->uaddr, in->size, &end) ||
 	    __builtin_add_overflow(in->mmap_offset, in->size, &end) || end > SIZE_MAX)
@@ -276,7 +313,7 @@ int vu_set_features(struct vu_dev *d, struct vhost_user_msg *m, int *fds, unsign
 	if (!(f & (1ull << VHOST_USER_F_PROTOCOL_FEATURES)))
 		for (unsigned i = 0; i < VU_MAX_VRINGS; i++)
 			d->vrings[i].enabled = true;
-	rc = rings_remap(d);
+	rc = rings_remap(d, true);
 	dp_start(d);
 	return rc;
 }
@@ -323,7 +360,7 @@ int vu_set_mem_table(struct vu_dev *d, struct vhost_user_msg *m, int *fds, unsig
 		regions_unmap_all(d);
 	regions_rebuild_gmem(d);
 	if (rc == 0)
-		rc = rings_remap(d);
+		rc = rings_remap(d, true);
 	dp_start(d);
 	return rc;
 }
@@ -348,7 +385,7 @@ int vu_add_mem_reg(struct vu_dev *d, struct vhost_user_msg *m, int *fds, unsigne
 	dp_stop(d);
 	d->regions[d->nregions++] = r;
 	regions_rebuild_gmem(d);
-	rc = rings_remap(d);
+	rc = rings_remap(d, false);
 	dp_start(d);
 	return rc;
 }
@@ -368,7 +405,7 @@ int vu_rem_mem_reg(struct vu_dev *d, struct vhost_user_msg *m, int *fds, unsigne
 		region_unmap(r);
 		d->regions[i] = d->regions[--d->nregions];
 		regions_rebuild_gmem(d);
-		rc = rings_remap(d);
+		rc = rings_remap(d, false);
 		dp_start(d);
 		return rc;
 	}
@@ -395,10 +432,15 @@ int vu_set_vring_addr(struct vu_dev *d, struct vhost_user_msg *m, int *fds, unsi
 	int rc = 0;
 
 	dp_stop(d);
+	if (vr->mapped)
+		vr->base = vq_get_base(&vr->vq);
 	vr->addr = m->payload.addr;
 	vr->addr_set = true;
-	if (vr->started)
-		rc = vring_setup_vq(d, idx, vq_get_base(&vr->vq));
+	if (vr->started) {
+		rc = vring_setup_vq(d, idx, vr->base);
+		if (rc < 0)
+			rc = vring_setup_fail(d, idx, rc);
+	}
 	dp_start(d);
 	return rc;
 }
@@ -421,11 +463,11 @@ int vu_get_vring_base(struct vu_dev *d, struct vhost_user_msg *m, int *fds, unsi
 	struct vhost_user_vring_state st = { .index = idx, .num = vr->base };
 
 	dp_stop(d);
-	if (vr->started) {
-		st.num = vq_get_base(&vr->vq);
-		vr->base = st.num;
-		vr->started = false;
-	}
+	if (vr->started && vr->mapped)
+		vr->base = vq_get_base(&vr->vq);
+	st.num = vr->base;
+	vr->started = false;
+	vr->mapped = false;
 	if (vr->kick_fd >= 0)
 		close(vr->kick_fd);
 	vr->kick_fd = -1;
@@ -460,11 +502,14 @@ int vu_set_vring_fd(struct vu_dev *d, struct vhost_user_msg *m, int *fds, unsign
 	*slot = fd;
 	/* The ring starts with its kick fd (vhost-user.rst "Ring states"). */
 	if (m->hdr.request == VHOST_USER_SET_VRING_KICK && !vr->started) {
-		if (d->nregions == 0)
+		if (d->nregions == 0) {
 			rc = vu_dev_fail(d, "vring %u started before the memory table", idx);
-		else
+		} else {
 			rc = vring_setup_vq(d, idx, vr->base);
-		vr->started = rc == 0;
+			if (rc < 0)
+				rc = vring_setup_fail(d, idx, rc);
+			vr->started = rc == 0;
+		}
 	}
 	dp_start(d);
 	return rc;

@@ -16,7 +16,9 @@
  *     stopped --SET_VRING_KICK--> started --GET_VRING_BASE--> stopped
  *     enabled: by SET_VRING_ENABLE when PROTOCOL_FEATURES was negotiated,
  *              from the start otherwise
- *     live = started && enabled && memory mapped && vq_init() accepted it
+ *     mapped: vq_init() accepted the ring over the current memory map; a
+ *             started ring whose memory goes away waits, unmapped, for it
+ *     live = started && enabled && mapped
  */
 
 #include <stdatomic.h>
@@ -45,6 +47,7 @@ struct vu_vring {
 	uint32_t base;
 	int kick_fd, call_fd, err_fd;	/* -1: none */
 	bool started, enabled;
+	bool mapped;			/* vq set up over the current memory map */
 	atomic_bool live;
 	struct vq vq;
 };

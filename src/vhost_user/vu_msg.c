@@ -182,7 +182,7 @@ static int take_fds(struct vu_dev *d, struct msghdr *mh)
  * whole message is in d->msg (fds in d->fds), 0 when more bytes are needed,
  * or a -errno.
  */
-static int recv_some(struct vu_dev *d)
+static int recv_chunk(struct vu_dev *d)
 {
 	union {
 		char buf[CMSG_SPACE(VHOST_USER_MAX_FDS * sizeof(int))];
@@ -226,6 +226,18 @@ static int recv_some(struct vu_dev *d)
 	return 1;
 }
 
+/* Header, then payload, in as many reads as it takes while bytes are waiting. */
+static int recv_some(struct vu_dev *d)
+{
+	for (;;) {
+		size_t before = d->have;
+		int rc = recv_chunk(d);
+
+		if (rc != 0 || d->have == before)
+			return rc;
+	}
+}
+
 int vu_dev_on_readable(struct vu_dev *d)
 {
 	for (int budget = 64; budget > 0; budget--) {
@@ -239,16 +251,20 @@ int vu_dev_on_readable(struct vu_dev *d)
 		}
 		rc = vu_msg_validate(d, &d->msg, d->nfds);
 		if (rc == 0) {
-			uint32_t result;
+			bool ack;
 
 			r = vu_msg_rule(d->msg.hdr.request);
+			/*
+			 * REPLY_ACK: a u64 of 0 (success) or 1 unless the message has its
+			 * own reply; decided before the handler, which may reset the
+			 * protocol features (RESET_DEVICE).
+			 */
+			ack = !r->reply && (d->msg.hdr.flags & VHOST_USER_NEED_REPLY_MASK) &&
+			      (d->protocol & (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK));
 			rc = r->handle(d, &d->msg, d->fds, d->nfds);
 			d->messages++;
-			/* REPLY_ACK: a u64 of 0 (success) or 1 unless the message has its own reply. */
-			result = rc < 0;
-			if (!r->reply && (d->msg.hdr.flags & VHOST_USER_NEED_REPLY_MASK) &&
-			    (d->protocol & (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK))) {
-				uint64_t v = result;
+			if (ack) {
+				uint64_t v = rc < 0;
 				int rrc = vu_msg_reply(d, &d->msg, &v, sizeof(v));
 
 				if (rc == 0)

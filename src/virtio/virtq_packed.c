@@ -33,6 +33,10 @@ int vq_init_packed(struct vq *q, const struct vq_config *cfg)
 	q->ring.packed.device_event = gmem_translate_whole(cfg->mem, cfg->device_gpa, 4);
 	if (!q->ring.packed.desc || !q->ring.packed.driver_event || !q->ring.packed.device_event)
 		return -EFAULT;
+	/* The same alignment where we map them, or our untorn loads would not be. */
+	if (((uintptr_t)q->ring.packed.desc & 15) || ((uintptr_t)q->ring.packed.driver_event & 3) ||
+	    ((uintptr_t)q->ring.packed.device_event & 3))
+		return -EINVAL;
 	/* 2.8.1: both wrap counters start at 1. */
 	q->avail_wrap = true;
 	q->used_wrap = true;

@@ -22,6 +22,10 @@ int vq_init_split(struct vq *q, const struct vq_config *cfg)
 	q->ring.split.used = gmem_translate_whole(cfg->mem, cfg->device_gpa, virtq_split_used_size(num));
 	if (!q->ring.split.desc || !q->ring.split.avail || !q->ring.split.used)
 		return -EFAULT;
+	/* The same alignment where we map them, or our untorn loads would not be. */
+	if (((uintptr_t)q->ring.split.desc & 15) || ((uintptr_t)q->ring.split.avail & 1) ||
+	    ((uintptr_t)q->ring.split.used & 3))
+		return -EINVAL;
 	return 0;
 }
 
