@@ -443,6 +443,10 @@ static void vp_tick(struct port *p)
 		vu_dev_fail(&vp->dev, "%s", vp->dp_error_msg);
 		vp_end_session(vp, -EPROTO);
 	}
+	if (vp->dev.fd >= 0 && vu_dev_mem_faulted(&vp->dev)) {
+		vu_dev_fail(&vp->dev, "guest memory shrank under its mapping (the front end truncated its file)");
+		vp_end_session(vp, -EPROTO);
+	}
 	if (vp->client && vp->dev.fd < 0)
 		vp_try_connect(vp);
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "vhost_user/vu_dev.h"
+#include "vhost_user/vu_memguard.h"
 #include "vsw/virtio_net.h"
 #include "vsw/virtio_spec.h"
 
@@ -192,6 +193,7 @@ static void regions_rebuild_gmem(struct vu_dev *d)
 
 static void region_unmap(struct vu_region *r)
 {
+	vu_memguard_unwatch(r->guard);
 	if (r->mmap_base)
 		munmap(r->mmap_base, r->mmap_len);
 	memset(r, 0, sizeof(*r));
@@ -243,8 +245,17 @@ static int region_map(struct vu_dev *d, const struct vhost_user_mem_region *in, 
 		.gpa = in->gpa, .size = in->size, .uaddr = in->uaddr,
 		.mmap_base = base, .mmap_len = (size_t)(in->mmap_offset + in->size),
 		.hva = (uint8_t *)base + in->mmap_offset,
+		.guard = vu_memguard_watch(base, (size_t)(in->mmap_offset + in->size)),
 	};
 	return 0;
+}
+
+bool vu_dev_mem_faulted(const struct vu_dev *d)
+{
+	for (unsigned i = 0; i < d->nregions; i++)
+		if (vu_memguard_faulted(d->regions[i].guard))
+			return true;
+	return false;
 }
 
 void vu_dev_attach(struct vu_dev *d, int fd)

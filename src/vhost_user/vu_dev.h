@@ -38,6 +38,7 @@ struct vu_region {
 	void *mmap_base;	/* what munmap() gets back */
 	size_t mmap_len;
 	uint8_t *hva;		/* mmap_base + mmap_offset */
+	int guard;		/* vu_memguard slot */
 };
 
 struct vu_vring {
@@ -115,6 +116,9 @@ void vu_dev_fini(struct vu_dev *d);
 
 /* Record why the session broke (first reason wins); returns -EPROTO. */
 int vu_dev_fail(struct vu_dev *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Did guest memory shrink under one of our mappings (the front end truncated its file)? */
+bool vu_dev_mem_faulted(const struct vu_dev *d);
 
 /* Header length the negotiated features imply (5.1.6). */
 unsigned vu_dev_net_hdr_len(const struct vu_dev *d);
