@@ -522,8 +522,9 @@ static void set_base(struct harness *h, uint32_t base)
 	vq_set_base(&h->q, base);
 	if (!h->cfg.packed && vq_get_base(&h->q) != (uint16_t)base)
 		fail("split: vq_get_base after vq_set_base differs");
-	if (h->cfg.packed && (base & 0x7fff) < h->cfg.num &&
-	    (base >> 16 & 0x7fff) < h->cfg.num && vq_get_base(&h->q) != base)
+	/* Packed without a used half (DPDK virtio-user): used starts where available starts. */
+	if (h->cfg.packed && (base & 0x7fff) < h->cfg.num && (base >> 16 & 0x7fff) < h->cfg.num &&
+	    vq_get_base(&h->q) != ((base >> 16) ? base : (base & 0xffff) | (base & 0xffff) << 16))
 		fail("packed: vq_get_base after vq_set_base differs");
 }
 

@@ -66,7 +66,7 @@ import time
 
 sys.dont_write_bytecode = True   # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vhost_user_frontend import (  # noqa: E402
+from vhost_user_lib import (  # noqa: E402
     ADD_MEM_REG, GET_FEATURES, GET_PROTOCOL_FEATURES, NEED_REPLY, PROTOCOL_F_CONFIGURE_MEM_SLOTS,
     PROTOCOL_F_REPLY_ACK, REM_MEM_REG, SET_FEATURES, SET_MEM_TABLE, SET_OWNER, SET_PROTOCOL_FEATURES,
     SET_VRING_ADDR, SET_VRING_BASE, SET_VRING_CALL, SET_VRING_ENABLE, SET_VRING_KICK, SET_VRING_NUM, VERSION,

@@ -59,7 +59,7 @@ import traceback
 
 sys.dont_write_bytecode = True  # no __pycache__ in the work tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from testpmd_util import TestPmd, Vswd, cleanup_prefix, log  # noqa: E402
+from testpmd_lib import TestPmd, Vswd, cleanup_prefix, log  # noqa: E402
 
 MAC = ["02:76:73:77:00:00", "02:76:73:77:00:01"]
 UNKNOWN_MAC = "02:76:73:77:00:99"

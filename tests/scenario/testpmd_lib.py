@@ -1,4 +1,4 @@
-"""testpmd_util.py - drive dpdk-testpmd interactively and vswd through vswctl (python3 stdlib only).
+"""testpmd_lib.py - drive dpdk-testpmd interactively and vswd through vswctl (python3 stdlib only).
 
 Used by testpmd_pair.py.  Everything here is bounded: every read has a
 timeout, and every process started here is killed by close().

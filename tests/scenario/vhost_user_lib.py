@@ -1,4 +1,4 @@
-"""vhost_user_frontend.py - a scriptable vhost-user front end for scenario tests, well-behaved or hostile.
+"""vhost_user_lib.py - a scriptable vhost-user front end for scenario tests, well-behaved or hostile.
 
     fe = Frontend("/run/vsw/bad.sock")          # connects
     feats = fe.call(GET_FEATURES)               # send, wait for the u64 reply
