@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "port/port_afpacket.h"
+#include "port/port_afxdp.h"
+#include "port/port_pcap.h"
 #include "port/port_tap.h"
 #include "port/port_vhost.h"
 
@@ -27,6 +30,9 @@ static struct port *vhost_from_params(const char *name, struct json_object *para
 static const struct port_type types[] = {
 	{ "vhost-user", vhost_from_params },
 	{ "tap", port_tap_create },
+	{ "afpacket", port_afpacket_create },
+	{ "pcap", port_pcap_create },
+	{ "afxdp", port_afxdp_create },
 };
 
 const struct port_type *port_type_find(const char *name)

@@ -1,0 +1,318 @@
+/* port_afpacket.c - AF_PACKET port: attach an existing interface (a container's veth end) through a TPACKET_V3 ring. */
+#include "port/port_afpacket.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "port/port_types.h"
+#include "vsw/virtio_net.h"
+
+/*
+ * The fallback that works on any interface.  Receive: the kernel fills
+ * blocks of a TPACKET_V3 ring mapped into our memory (tpacket_rcv), each
+ * frame preceded by a 10-byte virtio_net_hdr (PACKET_VNET_HDR); frames go
+ * to the switch as views into the ring, and a block goes back to the
+ * kernel when every frame in it was forwarded.  Transmit: one sendmmsg()
+ * per burst, each message the header plus the source's iovecs.
+ *
+ *   ring:  | block 0 | block 1 | ... |   block: hdr, frame, frame, ...
+ *            ^ rx_block (next to read), rx_frame (position inside it)
+ *
+ * A frame whose checksum the sender left to offload (NEEDS_CSUM, from the
+ * container's own stack) is completed here in software, in our ring copy;
+ * segmentation offload (GSO) is not handled yet: such frames are dropped
+ * as bad_header, so containers attached this way need TSO/GSO off.
+ */
+
+#define AFP_BLOCK_SIZE (1u << 20)
+#define AFP_BLOCKS 8
+#define AFP_FRAME_SIZE 2048u
+#define AFP_HDR_LEN 10u		/* struct virtio_net_hdr, without num_buffers */
+#define AFP_TX_IOV 64
+
+struct afp_port {
+	struct port port;
+	int fd;
+	char ifname[IFNAMSIZ];
+	uint8_t *ring;
+	size_t ring_len;
+	unsigned rx_block;		/* next block to read */
+	unsigned rx_frame;		/* frames already taken from it */
+	uint8_t *rx_next;		/* next frame header in it */
+	unsigned rx_done_blocks;	/* blocks fully consumed by the last burst, to release */
+	bool pending;			/* the last burst stopped on budget */
+	struct iovec rx_iov[PKT_BURST];
+	pthread_spinlock_t tx_lock;
+	struct mmsghdr msgs[PKT_BURST];
+	struct iovec tx_iov[PKT_BURST][AFP_TX_IOV + 1];
+};
+
+static struct afp_port *afp_of(struct port *p) { return (struct afp_port *)p; }
+
+static struct tpacket_block_desc *block(struct afp_port *a, unsigned i)
+{
+	return (struct tpacket_block_desc *)(a->ring + (size_t)i * AFP_BLOCK_SIZE);
+}
+
+static bool block_ready(struct tpacket_block_desc *b)
+{
+	/* Acquire: the kernel wrote the frames before handing the block to user space. */
+	return __atomic_load_n(&b->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER;
+}
+
+/*
+ * Complete a partial checksum (5.1.6.2): the sender put the pseudo-header
+ * sum in the checksum field; the one's complement of the sum from csum_start
+ * to the end, that field included, goes into it.
+ */
+static bool finish_csum(uint8_t *frame, uint32_t len, const struct virtio_net_hdr_v1 *h)
+{
+	uint32_t start = h->csum_start, at = start + h->csum_offset, sum = 0;
+
+	if (start >= len || at + 2 > len)
+		return false;
+	for (uint32_t i = start; i + 1 < len; i += 2)
+		sum += (uint32_t)frame[i] << 8 | frame[i + 1];
+	if ((len - start) & 1)
+		sum += (uint32_t)frame[len - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	sum = ~sum & 0xffff;
+	frame[at] = (uint8_t)(sum >> 8);
+	frame[at + 1] = (uint8_t)sum;
+	return true;
+}
+
+static unsigned afp_rx_burst(struct port *p, unsigned q, struct dp_ctx *ctx, struct pkt *pkts, unsigned max)
+{
+	struct afp_port *a = afp_of(p);
+	unsigned n = 0;
+	uint64_t bytes = 0;
+
+	a->rx_done_blocks = 0;
+	a->pending = false;
+	while (n < max && bytes < PKT_BURST_BYTES) {
+		struct tpacket_block_desc *b = block(a, a->rx_block);
+		struct tpacket3_hdr *f;
+		struct virtio_net_hdr_v1 h = { 0 };
+		uint8_t *frame;
+		uint32_t len;
+
+		if (!block_ready(b))
+			break;
+		if (a->rx_frame == b->hdr.bh1.num_pkts) {
+			/* Block done: released in rx_done, after the views into it are used. */
+			a->rx_done_blocks++;
+			a->rx_block = (a->rx_block + 1) % AFP_BLOCKS;
+			a->rx_frame = 0;
+			a->rx_next = NULL;
+			if (a->rx_done_blocks == AFP_BLOCKS)
+				break;
+			continue;
+		}
+		if (!a->rx_next)
+			a->rx_next = (uint8_t *)b + b->hdr.bh1.offset_to_first_pkt;
+		f = (struct tpacket3_hdr *)a->rx_next;
+		a->rx_next += f->tp_next_offset;
+		a->rx_frame++;
+		frame = (uint8_t *)f + f->tp_mac;
+		len = f->tp_snaplen;
+		if (f->tp_mac < AFP_HDR_LEN || len < f->tp_len || len < 14) {
+			port_count_drop(p, len < 14 ? DROP_RUNT : DROP_TOO_BIG, 1);
+			continue;
+		}
+		memcpy(&h, frame - AFP_HDR_LEN, AFP_HDR_LEN);
+		if (h.gso_type != VIRTIO_NET_HDR_GSO_NONE ||
+		    ((h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && !finish_csum(frame, len, &h))) {
+			port_count_drop(p, DROP_BAD_HEADER, 1);
+			continue;
+		}
+		a->rx_iov[n] = (struct iovec){ frame, len };
+		pkts[n] = (struct pkt){ .iov = &a->rx_iov[n], .niov = 1, .in_port = (uint16_t)p->id, .len = len };
+		memcpy(pkts[n].eth, frame, sizeof(pkts[n].eth));
+		bytes += len;
+		n++;
+	}
+	a->pending = n == max || bytes >= PKT_BURST_BYTES;
+	port_count(&p->stats.rx_packets, n);
+	port_count(&p->stats.rx_bytes, bytes);
+	return n;
+}
+
+static void afp_rx_done(struct port *p, unsigned q, struct dp_ctx *ctx)
+{
+	struct afp_port *a = afp_of(p);
+	unsigned first = (a->rx_block + AFP_BLOCKS - a->rx_done_blocks) % AFP_BLOCKS;
+
+	/* Release: our reads of the frames happen before the kernel may refill the block. */
+	for (unsigned i = 0; i < a->rx_done_blocks; i++)
+		__atomic_store_n(&block(a, (first + i) % AFP_BLOCKS)->hdr.bh1.block_status, TP_STATUS_KERNEL,
+				 __ATOMIC_RELEASE);
+	a->rx_done_blocks = 0;
+}
+
+static void afp_tx_burst(struct port *p, struct dp_ctx *ctx, struct pkt *const *pkts, unsigned n)
+{
+	static const uint8_t hdr[AFP_HDR_LEN];
+	struct afp_port *a = afp_of(p);
+	unsigned m = 0, sent = 0, too_big = 0;
+	uint64_t bytes = 0;
+	int rc = 0;
+
+	pthread_spin_lock(&a->tx_lock);
+	for (unsigned i = 0; i < n; i++) {
+		if (pkts[i]->niov > AFP_TX_IOV) {
+			too_big++;
+			continue;
+		}
+		a->tx_iov[m][0] = (struct iovec){ (void *)hdr, AFP_HDR_LEN };
+		memcpy(&a->tx_iov[m][1], pkts[i]->iov, pkts[i]->niov * sizeof(struct iovec));
+		a->msgs[m].msg_hdr = (struct msghdr){ .msg_iov = a->tx_iov[m], .msg_iovlen = pkts[i]->niov + 1u };
+		bytes += pkts[i]->len;
+		m++;
+	}
+	if (m) {
+		rc = sendmmsg(a->fd, a->msgs, m, MSG_DONTWAIT);
+		sent = rc > 0 ? (unsigned)rc : 0;
+	}
+	pthread_spin_unlock(&a->tx_lock);
+	if (sent < m) {
+		/* What the kernel did not take (queue full, link down) is counted, not retried. */
+		bytes = 0;
+		for (unsigned i = 0; i < sent; i++)
+			bytes += a->msgs[i].msg_len - AFP_HDR_LEN;
+		port_count_drop(p, rc < 0 && errno == ENETDOWN ? DROP_PORT_DOWN : DROP_NO_RX_BUFFER, m - sent);
+	}
+	if (too_big)
+		port_count_drop(p, DROP_TOO_BIG, too_big);
+	port_count(&p->stats.tx_packets, sent);
+	port_count(&p->stats.tx_bytes, bytes);
+}
+
+static unsigned afp_rx_queues(struct port *p) { return 1; }
+static int afp_rx_fd(struct port *p, unsigned q) { return afp_of(p)->fd; }
+
+static bool afp_rx_arm(struct port *p, unsigned q)
+{
+	struct afp_port *a = afp_of(p);
+
+	/* A ready block already signalled: look at it rather than wait. */
+	return a->pending || block_ready(block(a, a->rx_block));
+}
+
+static void afp_rx_disarm(struct port *p, unsigned q) {}
+
+static void afp_describe(struct port *p, char *buf, size_t len)
+{
+	snprintf(buf, len, "af_packet %s (TPACKET_V3, %u x %u KiB blocks)", afp_of(p)->ifname, AFP_BLOCKS,
+		 AFP_BLOCK_SIZE / 1024);
+}
+
+static void afp_destroy(struct port *p)
+{
+	struct afp_port *a = afp_of(p);
+
+	if (a->ring)
+		munmap(a->ring, a->ring_len);
+	if (a->fd >= 0)
+		close(a->fd);
+	pthread_spin_destroy(&a->tx_lock);
+	free(a);
+}
+
+static const struct port_ops afp_port_ops = {
+	.type = "afpacket",
+	.rx_burst = afp_rx_burst,
+	.rx_done = afp_rx_done,
+	.tx_burst = afp_tx_burst,
+	.rx_queues = afp_rx_queues,
+	.rx_fd = afp_rx_fd,
+	.rx_arm = afp_rx_arm,
+	.rx_disarm = afp_rx_disarm,
+	.describe = afp_describe,
+	.destroy = afp_destroy,
+};
+
+struct port *port_afpacket_create(const char *name, struct json_object *params, const struct port_env *env,
+				  char *err, size_t errlen)
+{
+	const char *ifname = port_param_str(params, "ifname");
+	struct tpacket_req3 req = {
+		.tp_block_size = AFP_BLOCK_SIZE, .tp_block_nr = AFP_BLOCKS,
+		.tp_frame_size = AFP_FRAME_SIZE, .tp_frame_nr = AFP_BLOCK_SIZE / AFP_FRAME_SIZE * AFP_BLOCKS,
+		.tp_retire_blk_tov = 1, /* ms: a partly filled block still reaches us promptly */
+	};
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
+	struct packet_mreq mr = { .mr_type = PACKET_MR_PROMISC };
+	int one = 1, v3 = TPACKET_V3;
+	struct afp_port *a;
+	const char *what;
+
+	if (!ifname || strlen(ifname) >= IFNAMSIZ || !(sll.sll_ifindex = (int)if_nametoindex(ifname))) {
+		snprintf(err, errlen, "afpacket: no interface %s (ifname=)", ifname ? ifname : "given");
+		return NULL;
+	}
+	a = calloc(1, sizeof(*a));
+	if (!a) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	snprintf(a->port.name, sizeof(a->port.name), "%s", name);
+	snprintf(a->ifname, sizeof(a->ifname), "%s", ifname);
+	a->port.ops = &afp_port_ops;
+	pthread_spin_init(&a->tx_lock, PTHREAD_PROCESS_PRIVATE);
+	mr.mr_ifindex = sll.sll_ifindex;
+	a->fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ALL));
+	if (a->fd < 0) {
+		what = "socket";
+		goto out_errno;
+	}
+	/* The order matters: the vnet header and version before the ring. */
+	if (setsockopt(a->fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) < 0) {
+		what = "PACKET_VNET_HDR";
+		goto out_errno;
+	}
+	if (setsockopt(a->fd, SOL_PACKET, PACKET_VERSION, &v3, sizeof(v3)) < 0 ||
+	    setsockopt(a->fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)) < 0) {
+		what = "TPACKET_V3 ring";
+		goto out_errno;
+	}
+	a->ring_len = (size_t)AFP_BLOCK_SIZE * AFP_BLOCKS;
+	a->ring = mmap(NULL, a->ring_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_LOCKED, a->fd, 0);
+	if (a->ring == MAP_FAILED)
+		a->ring = mmap(NULL, a->ring_len, PROT_READ | PROT_WRITE, MAP_SHARED, a->fd, 0);
+	if (a->ring == MAP_FAILED) {
+		a->ring = NULL;
+		what = "mmap";
+		goto out_errno;
+	}
+	/* Our own transmissions must not come back in: the switch already has them. */
+	if (setsockopt(a->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one)) < 0) {
+		what = "PACKET_IGNORE_OUTGOING";
+		goto out_errno;
+	}
+	if (bind(a->fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+		what = "bind";
+		goto out_errno;
+	}
+	if (setsockopt(a->fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof(mr)) < 0) {
+		what = "promiscuous mode";
+		goto out_errno;
+	}
+	return &a->port;
+
+out_errno:
+	snprintf(err, errlen, "afpacket %s: %s: %s", ifname, what, strerror(errno));
+	afp_destroy(&a->port);
+	return NULL;
+}
