@@ -108,6 +108,20 @@ struct pvirtq_event_suppress {
 	uint16_t flags;
 };
 
+/* Where the three areas of a queue are mapped, for either layout. */
+union virtq_rings {
+	struct {
+		struct virtq_desc *desc;
+		struct virtq_avail *avail;
+		struct virtq_used *used;
+	} split;
+	struct {
+		struct pvirtq_desc *desc;
+		struct pvirtq_event_suppress *driver_event;
+		struct pvirtq_event_suppress *device_event;
+	} packed;
+};
+
 _Static_assert(sizeof(struct virtq_desc) == 16, "virtq_desc is 16 bytes");
 _Static_assert(sizeof(struct pvirtq_desc) == 16, "pvirtq_desc is 16 bytes");
 

@@ -64,18 +64,7 @@ struct vq {
 	const struct gmem *mem;
 
 	/* Host views of the rings, checked to lie inside mem at vq_init(). */
-	union {
-		struct {
-			struct virtq_desc *desc;
-			struct virtq_avail *avail;
-			struct virtq_used *used;
-		} split;
-		struct {
-			struct pvirtq_desc *desc;
-			struct pvirtq_event_suppress *driver_event;
-			struct pvirtq_event_suppress *device_event;
-		} packed;
-	} ring;
+	union virtq_rings ring;
 
 	/* Consumer side of the available buffers. */
 	uint16_t last_avail;		/* split: free-running; packed: position */

@@ -58,18 +58,7 @@ struct vq_drv {
 	bool packed, event_idx, indirect, in_order;
 	bool broken;
 	const char *error;
-	union {
-		struct {
-			struct virtq_desc *desc;
-			struct virtq_avail *avail;
-			struct virtq_used *used;
-		} split;
-		struct {
-			struct pvirtq_desc *desc;
-			struct pvirtq_event_suppress *driver_event;
-			struct pvirtq_event_suppress *device_event;
-		} packed;
-	} ring;
+	union virtq_rings ring;
 	uint8_t *indirect_hva;
 	uint64_t indirect_gpa;
 	unsigned indirect_max;

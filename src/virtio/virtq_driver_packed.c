@@ -10,17 +10,6 @@ static uint16_t avail_flags(bool wrap)
 	return wrap ? VIRTQ_DESC_F_AVAIL : VIRTQ_DESC_F_USED;
 }
 
-static void advance(unsigned num, uint16_t *pos, bool *wrap, unsigned n)
-{
-	unsigned p = *pos + n;
-
-	while (p >= num) {
-		p -= num;
-		*wrap = !*wrap;
-	}
-	*pos = (uint16_t)p;
-}
-
 void vq_drv_init_packed(struct vq_drv *d)
 {
 	/* 2.8.13: "The descriptor ring is zero-initialized." */
@@ -73,7 +62,7 @@ int vq_drv_add_packed(struct vq_drv *d, const struct vq_seg *segs, unsigned out_
 		head_flags = VIRTQ_DESC_F_INDIRECT | avail_flags(wrap);
 		write_desc(&d->ring.packed.desc[pos], d->indirect_gpa + (uint64_t)id * d->indirect_max * 16,
 			   n * 16, id, head_flags, false);
-		advance(d->num, &pos, &wrap, 1);
+		packed_advance(d->num, &pos, &wrap, 1);
 	} else {
 		for (unsigned k = 0; k < n; k++) {
 			uint16_t f = (k >= out_num ? VIRTQ_DESC_F_WRITE : 0) |
@@ -83,7 +72,7 @@ int vq_drv_add_packed(struct vq_drv *d, const struct vq_seg *segs, unsigned out_
 			write_desc(&d->ring.packed.desc[pos], segs[k].addr, segs[k].len, id, f, k > 0);
 			if (k == 0)
 				head_flags = f;
-			advance(d->num, &pos, &wrap, 1);
+			packed_advance(d->num, &pos, &wrap, 1);
 		}
 	}
 
@@ -179,7 +168,7 @@ int vq_drv_get_used_packed(struct vq_drv *d, void **token, uint32_t *len)
 	if (rc < 0)
 		return rc;
 	/* 2.8.6: skip past every descriptor of the list to the next used one. */
-	advance(d->num, &d->last_used, &d->used_wrap, d->slot[id].ndesc);
+	packed_advance(d->num, &d->last_used, &d->used_wrap, d->slot[id].ndesc);
 	d->nfree += d->slot[id].ndesc;
 	d->free_next[id] = d->free_head;
 	d->free_head = id;

@@ -60,6 +60,18 @@ static inline uint32_t raw_len(struct raw_desc d) { return (uint32_t)d.rest; }
 static inline uint16_t raw_hi16a(struct raw_desc d) { return (uint16_t)(d.rest >> 32); } /* split flags, packed id */
 static inline uint16_t raw_hi16b(struct raw_desc d) { return (uint16_t)(d.rest >> 48); } /* split next, packed flags */
 
+/* Packed ring: move position @pos (wrap counter @wrap) forward by @n descriptors. */
+static inline void packed_advance(unsigned num, uint16_t *pos, bool *wrap, unsigned n)
+{
+	unsigned p = *pos + n;
+
+	while (p >= num) {
+		p -= num;
+		*wrap = !*wrap;
+	}
+	*pos = (uint16_t)p;
+}
+
 /* Device side: latch the queue broken with @why; returns @err for the caller to pass up. */
 int vq_fail(struct vq *q, int err, const char *why);
 

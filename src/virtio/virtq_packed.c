@@ -12,17 +12,6 @@ static bool desc_is_avail(uint16_t flags, bool wrap)
 	return !!(flags & VIRTQ_DESC_F_AVAIL) == wrap && !!(flags & VIRTQ_DESC_F_USED) != wrap;
 }
 
-static void advance(unsigned num, uint16_t *pos, bool *wrap, unsigned n)
-{
-	unsigned p = *pos + n;
-
-	while (p >= num) {
-		p -= num;
-		*wrap = !*wrap;
-	}
-	*pos = (uint16_t)p;
-}
-
 int vq_init_packed(struct vq *q, const struct vq_config *cfg)
 {
 	/* 2.8.10.1: alignment 16 for the descriptor ring, 4 for the event structures. */
@@ -124,11 +113,11 @@ int vq_pop_packed(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigne
 		/* 2.8.18.1: "A driver MUST NOT create a descriptor list longer than the Queue Size." */
 		if (ndesc >= q->num)
 			return vq_fail(q, -ELOOP, "descriptor chain longer than the queue size");
-		advance(q->num, &pos, &wrap, 1);
+		packed_advance(q->num, &pos, &wrap, 1);
 	}
 	/* 2.8.6: "Buffer ID is included in the last descriptor in the list." */
 	id = raw_hi16a(d);
-	advance(q->num, &pos, &wrap, 1);
+	packed_advance(q->num, &pos, &wrap, 1);
 	q->last_avail = pos;
 	q->avail_wrap = wrap;
 	elem->id = id;
@@ -163,7 +152,7 @@ void vq_emit_packed(struct vq *q)
 		sh_store16(&u->flags, flags);
 	}
 	q->used_since_signal += q->run.ndesc;
-	advance(q->num, &q->used_idx, &q->used_wrap, q->run.ndesc);
+	packed_advance(q->num, &q->used_idx, &q->used_wrap, q->run.ndesc);
 	q->run.count = 0;
 	q->run.ndesc = 0;
 }
