@@ -3,11 +3,14 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <json-c/json.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctl/daemon.h"
@@ -16,10 +19,13 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: vswctl [--ctl PATH] [--json] COMMAND\n"
 		   "  port add NAME vhost-user path=SOCK [mode=server|client] [queues=N]\n"
+		   "  port add NAME pcap [read=FILE.pcap [loop=0|1] [pps=N]] [write=FILE.pcap]\n"
 		   "  port del NAME\n"
 		   "  show\n"
 		   "  stats [--json]\n"
-		   "  fdb show\n");
+		   "  fdb show\n"
+		   "  capture PORT [--dir rx|tx|both] [--count N] [--seconds S] [BPF-FILTER...] -w FILE.pcap\n"
+		   "  capture PORT --stop          end a capture whose vswctl went away\n");
 }
 
 /* Send one request line, read one response line. */
@@ -180,6 +186,185 @@ static struct json_object *build(int argc, char **argv, int *kind, bool *json)
 	return req;
 }
 
+/* ---- capture: start, wait for the count, the time limit or ^C, stop ---- */
+
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig)
+{
+	got_signal = sig;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A request {"cmd":@cmd, "port":@port}. */
+static struct json_object *capture_req(const char *cmd, const char *port)
+{
+	struct json_object *req = json_object_new_object();
+
+	json_object_object_add(req, "cmd", json_object_new_string(cmd));
+	json_object_object_add(req, "port", json_object_new_string(port));
+	return req;
+}
+
+/* Send @req (consumed); the response, or NULL after a message when there is none or it says not ok. */
+static struct json_object *capture_call(const char *ctl, struct json_object *req)
+{
+	struct json_object *resp, *ok;
+	sigset_t stop, old;
+
+	/* ^C waits until the reply is in (it would cut the read short): it is seen after. */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigprocmask(SIG_BLOCK, &stop, &old);
+	resp = call(ctl, req);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	json_object_put(req);
+	if (!resp) {
+		fprintf(stderr, "vswctl: no valid response from vswd\n");
+		return NULL;
+	}
+	if (!json_object_object_get_ex(resp, "ok", &ok) || !json_object_get_boolean(ok)) {
+		fprintf(stderr, "vswctl: %s\n", str(resp, "error"));
+		json_object_put(resp);
+		return NULL;
+	}
+	return resp;
+}
+
+static int capture_usage(void)
+{
+	usage(stderr);
+	return 2;
+}
+
+/* vswctl capture PORT [--dir D] [--count N] [--seconds S] [--stop] [FILTER...] -w FILE: 0, 1 on failure, 2 on usage. */
+static int cmd_capture(const char *ctl, int argc, char **argv, bool json)
+{
+	const char *port, *file = NULL, *dir = "both";
+	char filter[CTL_REQUEST_MAX / 2] = "", path[PATH_MAX];
+	struct json_object *req, *resp = NULL;
+	struct sigaction sa = { .sa_handler = on_signal };
+	unsigned long long count = 0;
+	double seconds = 0, deadline;
+	bool stop_only = false, filter_only = false;
+
+	if (argc < 2)
+		return capture_usage();
+	port = argv[1];
+	for (int i = 2; i < argc; i++) {
+		const char *a = argv[i];
+		bool has_val = i + 1 < argc;
+		char *end;
+
+		if (!filter_only && strcmp(a, "--") == 0) {
+			filter_only = true;
+		} else if (!filter_only && strcmp(a, "-w") == 0 && has_val) {
+			file = argv[++i];
+		} else if (!filter_only && strcmp(a, "--dir") == 0 && has_val) {
+			dir = argv[++i];
+			if (strcmp(dir, "rx") != 0 && strcmp(dir, "tx") != 0 && strcmp(dir, "both") != 0)
+				return capture_usage();
+		} else if (!filter_only && strcmp(a, "--count") == 0 && has_val) {
+			errno = 0;
+			count = strtoull(argv[++i], &end, 10);
+			if (errno || *end || count == 0 || count > UINT32_MAX || argv[i][0] == '-') {
+				fprintf(stderr, "vswctl: --count wants a number from 1 to %u\n", UINT32_MAX);
+				return 2;
+			}
+		} else if (!filter_only && strcmp(a, "--seconds") == 0 && has_val) {
+			seconds = strtod(argv[++i], &end);
+			if (*end || !(seconds > 0)) {
+				fprintf(stderr, "vswctl: --seconds wants a positive number\n");
+				return 2;
+			}
+		} else if (!filter_only && strcmp(a, "--stop") == 0) {
+			stop_only = true;
+		} else if (!filter_only && strcmp(a, "--json") == 0) {
+			json = true;
+		} else if (!filter_only && a[0] == '-') {
+			return capture_usage();
+		} else {
+			if (strlen(filter) + strlen(a) + 2 > sizeof(filter)) {
+				fprintf(stderr, "vswctl: filter too long\n");
+				return 2;
+			}
+			if (filter[0])
+				strcat(filter, " ");
+			strcat(filter, a);
+		}
+	}
+	if (stop_only)
+		goto stop;
+	if (!file)
+		return capture_usage();
+	/* The daemon opens the file: make the name independent of our working directory. */
+	if (file[0] != '/') {
+		char cwd[PATH_MAX];
+
+		if (!getcwd(cwd, sizeof(cwd)) ||
+		    snprintf(path, sizeof(path), "%s/%s", cwd, file) >= (int)sizeof(path)) {
+			fprintf(stderr, "vswctl: %s: path too long\n", file);
+			return 1;
+		}
+		file = path;
+	}
+	req = capture_req("capture-start", port);
+	json_object_object_add(req, "file", json_object_new_string(file));
+	json_object_object_add(req, "dir", json_object_new_string(dir));
+	json_object_object_add(req, "filter", json_object_new_string(filter));
+	if (count)
+		json_object_object_add(req, "count", json_object_new_int64((int64_t)count));
+	/* Installed before the start: a ^C from here on still stops the capture. */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	resp = capture_call(ctl, req);
+	if (!resp)
+		return 1;
+	json_object_put(resp);
+	resp = NULL;
+	fprintf(stderr, "vswctl: capturing %s of %s into %s%s%s; ^C stops\n", dir, port, file,
+		filter[0] ? ", filter: " : "", filter);
+	deadline = seconds > 0 ? now_s() + seconds : 0;
+	while (!got_signal && !(deadline && now_s() >= deadline)) {
+		struct timespec tick = { 0, 50 * 1000 * 1000 };
+
+		nanosleep(&tick, NULL); /* a signal cuts it short */
+		if (got_signal)
+			continue;
+		/* Done when the count is reached or the file failed; an error when the port went away. */
+		req = capture_req("capture-stop", port);
+		json_object_object_add(req, "if_done", json_object_new_boolean(1));
+		resp = capture_call(ctl, req);
+		if (!resp)
+			return 1; /* vswd gone, or the port deleted (which closed the file) */
+		if (json_object_get_boolean(json_object_object_get(resp, "stopped")))
+			break;
+		json_object_put(resp);
+		resp = NULL;
+	}
+stop:
+	if (!resp) {
+		resp = capture_call(ctl, capture_req("capture-stop", port));
+		if (!resp)
+			return 1;
+	}
+	if (json)
+		printf("%s\n", json_object_to_json_string_ext(resp, JSON_C_TO_STRING_PRETTY));
+	else
+		printf("%" PRId64 " frames written%s%s, %" PRId64 " dropped\n", num(resp, "captured"),
+		       file ? " to " : "", file ? file : "", num(resp, "dropped"));
+	json_object_put(resp);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -209,6 +394,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (argc - optind >= 1 && strcmp(argv[optind], "capture") == 0)
+		return cmd_capture(ctl, argc - optind, argv + optind, json);
 	req = build(argc - optind, argv + optind, &kind, &json);
 	if (!req)
 		return 2;

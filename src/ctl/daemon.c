@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "ctl/log.h"
+#include "port/capture.h"
 #include "port/port_types.h"
 #include "port/port_vhost.h"
 
@@ -330,6 +331,105 @@ static struct json_object *req_fdb_show(struct vswd *v)
 	return r;
 }
 
+/* ---- capture: a port's frames into a pcap file (port/capture.h) ---- */
+
+/* {"cmd":"capture-start", "port":P, "file":F, "dir":"rx"|"tx"|"both", "count":N, "filter":BPF} */
+static int req_capture_start(struct vswd *v, struct json_object *req, char *err, size_t errlen)
+{
+	const char *name = json_get_str(req, "port"), *dir = json_get_str(req, "dir");
+	struct capture_config cc = { .path = json_get_str(req, "file"), .filter = json_get_str(req, "filter"),
+				     .dir = CAPTURE_BOTH };
+	int slot = name ? port_slot(v, name) : -1;
+	unsigned count = 0;
+	struct capture *c;
+	struct port *p;
+
+	if (slot < 0) {
+		snprintf(err, errlen, "no port %s", name ? name : "(none)");
+		return -1;
+	}
+	p = atomic_load(&v->sw->ports[slot]);
+	if (atomic_load(&p->capture)) {
+		snprintf(err, errlen, "port %s is already capturing", name);
+		return -1;
+	}
+	if (dir && strcmp(dir, "rx") == 0)
+		cc.dir = CAPTURE_RX;
+	else if (dir && strcmp(dir, "tx") == 0)
+		cc.dir = CAPTURE_TX;
+	else if (dir ? strcmp(dir, "both") != 0 : json_object_object_get_ex(req, "dir", NULL)) {
+		snprintf(err, errlen, "\"dir\" must be \"rx\", \"tx\" or \"both\"");
+		return -1;
+	}
+	if (json_get_uint(req, "count", 0, UINT32_MAX, &count, err, errlen) < 0)
+		return -1;
+	cc.count = count;
+	c = capture_open(&cc, err, errlen);
+	if (!c)
+		return -1;
+	/* Release: the capture's filter and file before the pointer (pairs with the hooks' acquire). */
+	atomic_store_explicit(&p->capture, c, memory_order_release);
+	log_info("port %s: capturing %s into %s", name, cc.dir == CAPTURE_BOTH ? "rx and tx" : dir, cc.path);
+	return 0;
+}
+
+/*
+ * {"cmd":"capture-stop", "port":P, "if_done":false}: stop, close the file,
+ * report the counts.  With "if_done":true only a capture that reached its
+ * count is stopped; otherwise the reply is its progress ("stopped":false).
+ */
+static struct json_object *req_capture_stop(struct vswd *v, struct json_object *req)
+{
+	const char *name = json_get_str(req, "port");
+	int slot = name ? port_slot(v, name) : -1;
+	struct json_object *r, *f;
+	struct capture_stats st;
+	char err[256];
+	struct capture *c;
+	struct port *p;
+	bool stopped = true;
+
+	if (slot < 0) {
+		snprintf(err, sizeof(err), "no port %s", name ? name : "(none)");
+		return reply_error(err);
+	}
+	p = atomic_load(&v->sw->ports[slot]);
+	c = atomic_load(&p->capture);
+	if (!c) {
+		snprintf(err, sizeof(err), "port %s is not capturing", name);
+		return reply_error(err);
+	}
+	if (json_object_object_get_ex(req, "if_done", &f) && json_object_get_boolean(f) && !capture_done(c)) {
+		capture_get_stats(c, &st);
+		r = reply_ok();
+		stopped = false;
+	} else {
+		atomic_store(&p->capture, NULL);
+		dp_sync(&v->dp); /* no worker holds c any more */
+		r = capture_close(c, &st, err, sizeof(err)) < 0 ? reply_error(err) : reply_ok();
+		log_info("port %s: capture stopped, %llu frames written, %llu dropped", name,
+			 (unsigned long long)st.captured, (unsigned long long)st.dropped);
+	}
+	json_object_object_add(r, "stopped", json_object_new_boolean(stopped));
+	json_object_object_add(r, "captured", json_object_new_int64((int64_t)st.captured));
+	json_object_object_add(r, "dropped", json_object_new_int64((int64_t)st.dropped));
+	return r;
+}
+
+/* A port going away ends its capture; no worker may hold the port any more. */
+static void capture_end_with_port(struct port *p)
+{
+	struct capture *c = atomic_exchange(&p->capture, NULL);
+	struct capture_stats st;
+	char err[256];
+
+	if (!c)
+		return;
+	if (capture_close(c, &st, err, sizeof(err)) < 0)
+		log_warn("port %s: %s", p->name, err);
+	log_info("port %s: capture ended with the port, %llu frames written", p->name, (unsigned long long)st.captured);
+}
+
 struct json_object *vswd_handle_request(struct vswd *v, struct json_object *req)
 {
 	const char *cmd = json_object_is_type(req, json_type_object) ? json_get_str(req, "cmd") : NULL;
@@ -347,7 +447,13 @@ struct json_object *vswd_handle_request(struct vswd *v, struct json_object *req)
 		return req_stats(v);
 	if (strcmp(cmd, "fdb-show") == 0)
 		return req_fdb_show(v);
-	snprintf(err, sizeof(err), "unknown command \"%.64s\" (port-add, port-del, show, stats, fdb-show)", cmd);
+	if (strcmp(cmd, "capture-start") == 0)
+		return req_capture_start(v, req, err, sizeof(err)) < 0 ? reply_error(err) : reply_ok();
+	if (strcmp(cmd, "capture-stop") == 0)
+		return req_capture_stop(v, req);
+	snprintf(err, sizeof(err),
+		 "unknown command \"%.64s\" (port-add, port-del, show, stats, fdb-show, capture-start, capture-stop)",
+		 cmd);
 	return reply_error(err);
 }
 
@@ -550,6 +656,7 @@ static void free_graveyard(struct vswd *v)
 	while (v->ngrave) {
 		struct port *p = v->graveyard[--v->ngrave];
 
+		capture_end_with_port(p);
 		p->ops->destroy(p);
 	}
 }
@@ -571,8 +678,10 @@ void vswd_shutdown(struct vswd *v)
 			atomic_store(&v->sw->ports[i], NULL);
 		if (p && v->dp_started)
 			dp_rebuild(&v->dp);
-		if (p)
+		if (p) {
+			capture_end_with_port(p);
 			p->ops->destroy(p);
+		}
 	}
 	free_graveyard(v);
 	if (v->dp_started)

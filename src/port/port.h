@@ -59,6 +59,7 @@ struct pkt {
 };
 
 struct port;
+struct capture;
 struct dp_ctx;
 struct evloop;
 struct dp;
@@ -97,6 +98,7 @@ struct port {
 	unsigned id;			/* slot on the switch */
 	const struct port_ops *ops;
 	struct port_stats stats;
+	_Atomic(struct capture *) capture;	/* NULL, or what the switch records this port's frames into (capture.h) */
 };
 
 static inline void port_count_drop(struct port *p, enum port_drop why, unsigned n)

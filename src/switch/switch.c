@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "dp/dp.h"
+#include "port/capture.h"
 
 void switch_init(struct vswitch *sw, enum switch_mode mode, unsigned aging_s)
 {
@@ -40,6 +41,7 @@ void switch_forward(struct vswitch *sw, struct dp_ctx *ctx, struct port *in, str
 	uint32_t now = atomic_load_explicit(&sw->now_s, memory_order_relaxed);
 	unsigned nowhere = 0;
 
+	capture_port_rx(in, pkts, n); /* what the port handed us, before any decision */
 	for (unsigned i = 0; i < n; i++) {
 		struct pkt *p = &pkts[i];
 		const uint8_t *dst = p->eth, *src = p->eth + 6;
@@ -67,8 +69,10 @@ void switch_forward(struct vswitch *sw, struct dp_ctx *ctx, struct port *in, str
 		unsigned j = ctx->touched[t];
 		struct port *out = atomic_load_explicit(&sw->ports[j], memory_order_acquire);
 
-		if (out)
+		if (out) {
+			capture_port_tx(out, ctx->out[j], ctx->out_n[j]);
 			out->ops->tx_burst(out, ctx, ctx->out[j], ctx->out_n[j]);
+		}
 		ctx->out_n[j] = 0;
 	}
 	ctx->ntouched = 0;
