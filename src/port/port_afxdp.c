@@ -1,0 +1,969 @@
+/* port_afxdp.c - AF_XDP port: one receive queue of an existing interface (a container's veth) as a switch port. */
+#include "port/port_afxdp.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <json-c/json.h>
+#include <linux/if_link.h>
+#include <xdp/libxdp.h>
+#include <xdp/xsk.h>
+
+#include "ctl/log.h"
+#include "packet/iov.h"
+#include "port/port_types.h"
+
+/*
+ * The port owns one AF_XDP socket bound to one queue of the interface, and
+ * one UMEM: a single anonymous mapping of AFX_FRAMES frames that the kernel
+ * pins and the four rings point into.  The frames are split once, at
+ * creation, between the two directions, so the receive and transmit sides
+ * never share a free list:
+ *
+ *   UMEM   frame 0 ........................ 2047 | 2048 ...................... 4095
+ *          receive side                          | transmit side
+ *          fill ring -> kernel writes a frame    | free stack -> tx_burst copies a frame
+ *          -> rx ring -> rx_burst: pkt views     | -> tx ring -> sendto() kick: kernel sends
+ *          -> rx_done -> fill ring               | -> completion ring -> free stack
+ *
+ * Receive (one worker, the one that polls queue 0 of this port):
+ *   1. libxdp's default XDP program redirects what arrives on the queue
+ *      to the socket; the kernel copies it (copy mode) or DMAs it
+ *      (zero-copy) into a frame taken from the fill ring and posts
+ *      (addr, len) on the rx ring, then wakes the socket's waiters: the
+ *      worker's edge-triggered epoll.
+ *      The kernel writes each frame 256 bytes (XDP_PACKET_HEADROOM) into
+ *      its UMEM frame, so frames up to 3840 bytes arrive; it drops longer
+ *      ones (describe() shows its counters).
+ *   2. rx_burst takes at most PKT_BURST descriptors, copies each (addr,
+ *      len) into private memory once, releases the rx ring slots,
+ *      completes TCP/UDP checksums the sender left partial (see
+ *      afx_csum_complete) and hands the switch one-iovec views of the
+ *      frames in place.  At most 32 frames of at most 4 KiB stay well
+ *      inside PKT_BURST_BYTES.
+ *   3. rx_done, after the switch copied the frames out, gives every frame
+ *      of the burst back to the fill ring in one submit.
+ *
+ * Transmit (any worker, serialized by tx_lock taken once per burst):
+ *   1. Reap the completion ring onto the free stack.
+ *   2. Copy each frame once from its pkt iovecs into a free frame, fill a
+ *      tx descriptor; submit them all at once.
+ *   3. Kick once: sendto(MSG_DONTWAIT).  In copy mode the kernel builds
+ *      the skbs and hands them to the driver inside that call; in
+ *      zero-copy mode only when the ring asks for a wake-up.
+ *   4. Reap again: in copy mode most completions are already there.
+ *
+ * The XDP program is libxdp's default one, attached by us through a
+ * bpf_link and shared by the ports on one interface (see afx_prog_get).
+ *
+ * No allocation and no syscall per frame; one sendto per transmit burst
+ * (more only while the device drops frames, see afx_kick) and a recvfrom
+ * per receive burst only when a zero-copy driver asks for a fill-ring
+ * wake-up.
+ */
+
+#define AFX_FRAME_BYTES 4096u	/* one UMEM frame (chunk): the largest frame this port moves */
+#define AFX_FRAMES 4096u	/* frames in the UMEM: 16 MiB per port */
+#define AFX_RX_FRAMES 2048u	/* frames 0 .. AFX_RX_FRAMES-1 are the receive side's */
+#define AFX_TX_FRAMES (AFX_FRAMES - AFX_RX_FRAMES)
+#define AFX_RING 2048u		/* entries in each of the fill, completion, rx and tx rings */
+#define AFX_UMEM_BYTES ((size_t)AFX_FRAMES * AFX_FRAME_BYTES)
+#define AFX_ETH_OVERHEAD 18u	/* Ethernet header and one VLAN tag on top of the MTU */
+#define AFX_QUEUES_MAX 256u	/* entries in the program's socket map: queue= is below this */
+#define AFX_BUSY_TRIES 50	/* a busy queue is retried this often ... */
+#define AFX_BUSY_WAIT_US 10000	/* ... this far apart (control thread, creation only) */
+
+_Static_assert(AFX_RING >= AFX_RX_FRAMES, "the fill ring must hold every receive frame at once");
+_Static_assert(AFX_RING >= AFX_TX_FRAMES, "the completion ring must hold every transmit frame at once");
+_Static_assert((AFX_RING & (AFX_RING - 1)) == 0, "ring sizes are powers of two");
+
+enum afx_mode { AFX_MODE_AUTO, AFX_MODE_NATIVE, AFX_MODE_SKB };
+enum afx_zc { AFX_ZC_AUTO, AFX_ZC_ON, AFX_ZC_OFF };
+
+struct afx_prog;
+
+static const char *const afx_mode_names[] = { "auto", "native", "skb" };
+static const char *const afx_zc_names[] = { "auto", "on", "off" };
+
+struct afx_port {
+	struct port port;
+	char ifname[IF_NAMESIZE];
+	unsigned ifindex;
+	unsigned queue;
+	bool zerocopy;			/* the kernel took XDP_ZEROCOPY for this socket */
+	struct afx_prog *prog;		/* the interface's XDP program, shared with ports on its other queues */
+	char *umem_area;		/* AFX_UMEM_BYTES, page aligned */
+	struct xsk_umem *umem;
+	struct xsk_socket *xsk;
+	int fd;				/* the AF_XDP socket */
+	int ioctl_fd;			/* a datagram socket to read the interface's MTU */
+	atomic_uint tx_max_bytes;	/* largest frame the interface takes: MTU + 18, at most a frame */
+	atomic_int tx_errno;		/* the last kick's lasting error (ENETDOWN, ENXIO), or 0: tx drops all */
+
+	/* Receive side: only the worker that polls queue 0.  Each side starts a cache line of its own. */
+	_Alignas(64) struct xsk_ring_prod fill;
+	struct xsk_ring_cons rx;
+	unsigned rx_held;		/* frames of the current burst, to go back to the fill ring */
+	uint64_t rx_frame[PKT_BURST];
+	struct iovec rx_iov[PKT_BURST];
+
+	/* Transmit side: any worker, under tx_lock. */
+	_Alignas(64) pthread_spinlock_t tx_lock;
+	struct xsk_ring_prod tx;
+	struct xsk_ring_cons comp;
+	unsigned tx_nfree;
+	uint64_t tx_free[AFX_TX_FRAMES];	/* UMEM offsets of free transmit frames (a stack) */
+};
+
+static struct afx_port *afx_of(struct port *p) { return (struct afx_port *)p; }
+
+/* ---- what libxdp and libbpf say ---- */
+
+/*
+ * libxdp and libbpf report through print callbacks.  While a port is being
+ * created (control thread) their last warning is kept, to explain a
+ * failure in the one line the caller gets; otherwise warnings go to the log.
+ */
+static struct {
+	bool capturing;
+	char last_warn[160];
+} afx_lib;
+
+__attribute__((format(printf, 2, 0))) static void afx_lib_line(bool warn, const char *fmt, va_list ap)
+{
+	char line[256];
+	size_t len;
+
+	if (!warn)
+		return;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	len = strlen(line);
+	while (len && (line[len - 1] == '\n' || line[len - 1] == ' '))
+		line[--len] = '\0';
+	if (afx_lib.capturing)
+		snprintf(afx_lib.last_warn, sizeof(afx_lib.last_warn), "%s", line);
+	else
+		log_warn("afxdp: %s", line);
+}
+
+__attribute__((format(printf, 2, 0))) static int afx_libxdp_print(enum libxdp_print_level level, const char *fmt,
+								   va_list ap)
+{
+	afx_lib_line(level == LIBXDP_WARN, fmt, ap);
+	return 0;
+}
+
+__attribute__((format(printf, 2, 0))) static int afx_libbpf_print(enum libbpf_print_level level, const char *fmt,
+								   va_list ap)
+{
+	afx_lib_line(level == LIBBPF_WARN, fmt, ap);
+	return 0;
+}
+
+/* Start (@on) or stop keeping what the libraries say; starting forgets what was said before. */
+static void afx_lib_capture(bool on)
+{
+	static bool hooked;
+
+	if (!hooked) {
+		libxdp_set_print(afx_libxdp_print);
+		libbpf_set_print(afx_libbpf_print);
+		hooked = true;
+	}
+	afx_lib.capturing = on;
+	if (on)
+		afx_lib.last_warn[0] = '\0';
+}
+
+/* " (what the library said)", or "" when it said nothing. */
+static const char *afx_lib_reason(char *buf, size_t len)
+{
+	if (afx_lib.last_warn[0])
+		snprintf(buf, len, " (%s)", afx_lib.last_warn);
+	else
+		buf[0] = '\0';
+	return buf;
+}
+
+/* ---- the XDP program ---- */
+
+/*
+ * libxdp's default AF_XDP program (xsk_def_xdp_prog.o, from libxdp's
+ * object directory) sends each frame to the socket that xsks_map holds for
+ * the frame's receive queue, and passes it to the stack when there is none.
+ * One program serves every queue of an interface, so the ports on one
+ * interface share it: the first loads and attaches it, the last detaches it.
+ *
+ * We attach it through a bpf_link instead of letting xsk_socket__create()
+ * do it: the link fd owns the attachment, so the kernel detaches the
+ * program when vswd exits or dies, and libxdp 1.3's own load and unload
+ * leak two fds per socket (its refcount map and a program fd).
+ */
+struct afx_prog {
+	struct afx_prog *next;
+	unsigned ifindex;
+	unsigned users;			/* ports with a socket in xsks_map */
+	bool native;			/* attached in the driver (XDP_FLAGS_DRV_MODE), not the generic hook */
+	struct xdp_program *xp;		/* owns the loaded object: program and maps */
+	int prog_fd;
+	int map_fd;			/* xsks_map: queue index -> AF_XDP socket */
+	int link_fd;			/* the attachment; closing it detaches the program */
+};
+
+static struct afx_prog *afx_progs;	/* control thread only */
+
+/* Open and load libxdp's default program, its socket map sized for AFX_QUEUES_MAX queues.  0 or -errno. */
+static int afx_prog_load(struct afx_prog *pg)
+{
+	/* The second is libxdp's variant for kernels whose bpf_redirect_map() takes no default action. */
+	static const char *const files[] = { "xsk_def_xdp_prog.o", "xsk_def_xdp_prog_5.3.o" };
+	int rc = -ENOENT;
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		struct xdp_program *xp = xdp_program__find_file(files[i], NULL, NULL);
+		struct bpf_object *obj;
+		struct bpf_program *prog;
+		struct bpf_map *map;
+
+		if (!xp || libxdp_get_error(xp)) {
+			rc = xp ? (int)libxdp_get_error(xp) : -ENOENT;
+			continue;
+		}
+		obj = xdp_program__bpf_obj(xp);
+		map = obj ? bpf_object__find_map_by_name(obj, "xsks_map") : NULL;
+		prog = obj ? bpf_object__find_program_by_name(obj, "xsk_def_prog") : NULL;
+		rc = !map || !prog ? -ENOENT : bpf_map__set_max_entries(map, AFX_QUEUES_MAX);
+		if (rc == 0)
+			rc = bpf_object__load(obj);
+		if (rc == 0) {
+			pg->xp = xp;
+			pg->prog_fd = bpf_program__fd(prog);
+			pg->map_fd = bpf_map__fd(map);
+			return 0;
+		}
+		xdp_program__close(xp);
+	}
+	return rc < 0 ? rc : -rc;
+}
+
+/* Attach the loaded program to the interface, in the driver (@native) or the generic hook.  0 or -errno. */
+static int afx_prog_attach(struct afx_prog *pg, bool native)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = native ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE);
+	int fd = bpf_link_create(pg->prog_fd, (int)pg->ifindex, BPF_XDP, &lo);
+
+	if (fd < 0)
+		return fd; /* -errno */
+	pg->link_fd = fd;
+	pg->native = native;
+	return 0;
+}
+
+/* One port less on the program; the last one out detaches and unloads it. */
+static void afx_prog_put(struct afx_prog *pg)
+{
+	if (--pg->users)
+		return;
+	for (struct afx_prog **pp = &afx_progs; *pp; pp = &(*pp)->next)
+		if (*pp == pg) {
+			*pp = pg->next;
+			break;
+		}
+	if (pg->link_fd >= 0)
+		close(pg->link_fd);
+	xdp_program__close(pg->xp);
+	free(pg);
+}
+
+/* Why attaching failed, as the one line for @err. */
+static void afx_attach_error(const char *ifname, bool native, enum afx_mode req, int rc, char *err, size_t errlen)
+{
+	if (rc == -EBUSY || rc == -EEXIST)
+		snprintf(err, errlen, "afxdp %s: another XDP program is attached to it: %s; detach it first", ifname,
+			 strerror(-rc));
+	else if (native)
+		snprintf(err, errlen, "afxdp %s: XDP native mode not supported: %s%s", ifname, strerror(-rc),
+			 req == AFX_MODE_NATIVE ? "; try mode=skb" : "");
+	else
+		snprintf(err, errlen, "afxdp %s: cannot attach the XDP program in skb mode: %s", ifname, strerror(-rc));
+}
+
+/*
+ * The program on @ifindex for one more port: the one already there, or a
+ * newly loaded and attached one (mode=auto: native, then skb).  NULL with
+ * the reason in @err.
+ */
+static struct afx_prog *afx_prog_get(unsigned ifindex, const char *ifname, enum afx_mode req, char *err,
+				     size_t errlen)
+{
+	struct afx_prog *pg;
+	char why[200], native_err[160];
+	bool native;
+	int rc;
+
+	for (pg = afx_progs; pg; pg = pg->next)
+		if (pg->ifindex == ifindex) {
+			if ((req == AFX_MODE_NATIVE && !pg->native) || (req == AFX_MODE_SKB && pg->native)) {
+				const char *m = pg->native ? "native" : "skb";
+
+				snprintf(err, errlen,
+					 "afxdp %s: its XDP program already runs in %s mode for another port; use mode=%s or mode=auto",
+					 ifname, m, m);
+				return NULL;
+			}
+			pg->users++;
+			return pg;
+		}
+	pg = calloc(1, sizeof(*pg));
+	if (!pg) {
+		snprintf(err, errlen, "afxdp %s: out of memory", ifname);
+		return NULL;
+	}
+	pg->ifindex = ifindex;
+	pg->link_fd = -1;
+	afx_lib_capture(true);
+	rc = afx_prog_load(pg);
+	afx_lib_capture(false);
+	if (rc < 0) {
+		snprintf(err, errlen, "afxdp %s: cannot load libxdp's AF_XDP program: %s%s", ifname, strerror(-rc),
+			 afx_lib_reason(why, sizeof(why)));
+		free(pg);
+		return NULL;
+	}
+	native = req != AFX_MODE_SKB;
+	rc = afx_prog_attach(pg, native);
+	if (rc < 0 && req == AFX_MODE_AUTO && rc != -EBUSY && rc != -EEXIST) {
+		afx_attach_error(ifname, true, req, rc, native_err, sizeof(native_err));
+		native = false;
+		rc = afx_prog_attach(pg, false);
+		if (rc == 0)
+			log_info("%s; using skb mode", native_err);
+	}
+	if (rc < 0) {
+		afx_attach_error(ifname, native, req, rc, err, errlen);
+		xdp_program__close(pg->xp);
+		free(pg);
+		return NULL;
+	}
+	pg->users = 1;
+	pg->next = afx_progs;
+	afx_progs = pg;
+	return pg;
+}
+
+/* ---- data path ---- */
+
+/*
+ * Checksums the sender left to "hardware".  A container's stack hands its
+ * veth TCP and UDP frames with CHECKSUM_PARTIAL: the checksum field holds
+ * only the folded pseudo-header sum, and whoever transmits is to finish
+ * it.  XDP sees the bytes without that mark, so without help such frames
+ * reach the other side with a wrong checksum and are dropped there (ping
+ * works, TCP does not).  So for each IPv4/IPv6 TCP/UDP frame whose field
+ * equals its pseudo-header sum, the sum is completed here, in the UMEM
+ * frame this port owns until rx_done.  Completing a field that held a
+ * full checksum by coincidence yields the same value again, so frames
+ * with correct checksums are never changed.
+ */
+
+/* Ones'-complement sum of @len bytes at @p, read in host byte order (RFC 1071: the order does not matter). */
+static uint64_t afx_sum(uint64_t sum, const uint8_t *p, size_t len)
+{
+	uint32_t w;
+
+	for (; len >= 4; p += 4, len -= 4) {
+		memcpy(&w, p, 4);
+		sum += w;
+	}
+	if (len) {
+		w = 0;
+		memcpy(&w, p, len);
+		sum += w;
+	}
+	return sum;
+}
+
+static uint16_t afx_fold(uint64_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+/* Complete a TCP/UDP checksum left partial in the @len bytes of @f (bounds-checked against @len). */
+static void afx_csum_complete(uint8_t *f, uint32_t len)
+{
+	uint8_t pseudo[40];
+	size_t l3 = 14, l4, l4_len, pseudo_len, check_off;
+	uint16_t type, have, want;
+	uint8_t proto;
+	uint64_t sum;
+
+	memcpy(&type, f + 12, 2);
+	type = ntohs(type);
+	if ((type == 0x8100 || type == 0x88a8) && len >= 18) {
+		memcpy(&type, f + 16, 2);
+		type = ntohs(type);
+		l3 = 18;
+	}
+	if (type == 0x0800 && len >= l3 + 20 && (f[l3] >> 4) == 4) {
+		size_t ihl = (size_t)(f[l3] & 0xf) * 4;
+		uint16_t tot, frag;
+
+		memcpy(&tot, f + l3 + 2, 2);
+		memcpy(&frag, f + l3 + 6, 2);
+		tot = ntohs(tot);
+		if (ihl < 20 || tot < ihl || l3 + tot > len || (ntohs(frag) & 0x3fff))
+			return; /* malformed, or a fragment: never partial */
+		proto = f[l3 + 9];
+		l4 = l3 + ihl;
+		l4_len = tot - ihl;
+		memcpy(pseudo, f + l3 + 12, 8);
+		pseudo[8] = 0;
+		pseudo[9] = proto;
+		pseudo[10] = (uint8_t)(l4_len >> 8);
+		pseudo[11] = (uint8_t)l4_len;
+		pseudo_len = 12;
+	} else if (type == 0x86dd && len >= l3 + 40 && (f[l3] >> 4) == 6) {
+		uint16_t plen;
+
+		memcpy(&plen, f + l3 + 4, 2);
+		plen = ntohs(plen);
+		if (l3 + 40 + plen > len)
+			return;
+		proto = f[l3 + 6]; /* extension headers: not followed, left alone */
+		l4 = l3 + 40;
+		l4_len = plen;
+		memcpy(pseudo, f + l3 + 8, 32);
+		memset(pseudo + 32, 0, 8);
+		pseudo[34] = (uint8_t)(l4_len >> 8);
+		pseudo[35] = (uint8_t)l4_len;
+		pseudo[39] = proto;
+		pseudo_len = 40;
+	} else {
+		return;
+	}
+	if (proto == 6 && l4_len >= 20)
+		check_off = l4 + 16;
+	else if (proto == 17 && l4_len >= 8)
+		check_off = l4 + 6;
+	else
+		return;
+	memcpy(&have, f + check_off, 2);
+	want = afx_fold(afx_sum(0, pseudo, pseudo_len));
+	if (have != want || have == 0)
+		return;
+	sum = ~afx_fold(afx_sum(0, f + l4, l4_len)) & 0xffff;
+	if (proto == 17 && sum == 0)
+		sum = 0xffff; /* RFC 768: a computed zero is sent as all ones */
+	have = (uint16_t)sum;
+	memcpy(f + check_off, &have, 2);
+}
+
+static unsigned afx_rx_burst(struct port *p, unsigned q, struct dp_ctx *ctx, struct pkt *pkts, unsigned max)
+{
+	struct afx_port *ap = afx_of(p);
+	unsigned runts = 0, broken = 0, n = 0;
+	uint32_t idx = 0, got;
+	uint64_t bytes = 0;
+
+	ap->rx_held = 0;
+	if (max > PKT_BURST)
+		max = PKT_BURST;
+	/* peek's acquire load of the producer orders our reads of descriptors and frames after the kernel's writes. */
+	got = xsk_ring_cons__peek(&ap->rx, max, &idx);
+	for (uint32_t i = 0; i < got; i++) {
+		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&ap->rx, idx + i);
+		uint64_t addr = d->addr, frame = addr & ~(uint64_t)(AFX_FRAME_BYTES - 1);
+		uint32_t len = d->len;
+		struct pkt *pk = &pkts[n];
+		struct iovec *iov = &ap->rx_iov[n];
+
+		/* Each descriptor is read once, above; only the private copies are used. */
+		if (frame >= (uint64_t)AFX_RX_FRAMES * AFX_FRAME_BYTES) {
+			broken++; /* not one of our receive frames: never recycle it */
+			continue;
+		}
+		ap->rx_frame[ap->rx_held++] = frame;
+		if (addr - frame + len > AFX_FRAME_BYTES) {
+			broken++;
+			continue;
+		}
+		if (len < sizeof(pk->eth)) {
+			runts++;
+			continue;
+		}
+		iov->iov_base = ap->umem_area + addr;
+		iov->iov_len = len;
+		afx_csum_complete(iov->iov_base, len);
+		pk->iov = iov;
+		pk->niov = 1;
+		pk->len = len;
+		pk->in_port = (uint16_t)p->id;
+		memcpy(pk->eth, iov->iov_base, sizeof(pk->eth));
+		bytes += len;
+		n++;
+	}
+	/* The release store orders our descriptor reads before the kernel reuses the slots; frames stay ours until rx_done. */
+	if (got)
+		xsk_ring_cons__release(&ap->rx, got);
+	if (runts)
+		port_count_drop(p, DROP_RUNT, runts);
+	if (broken)
+		port_count_drop(p, DROP_PORT_BROKEN, broken);
+	port_count(&p->stats.rx_packets, n);
+	port_count(&p->stats.rx_bytes, bytes);
+	return n;
+}
+
+static void afx_rx_done(struct port *p, unsigned q, struct dp_ctx *ctx)
+{
+	struct afx_port *ap = afx_of(p);
+	uint32_t idx = 0, got;
+
+	if (!ap->rx_held)
+		return;
+	/*
+	 * Every receive frame is in the fill ring, in the rx ring or in this
+	 * burst, and the fill ring holds AFX_RX_FRAMES: room for this burst.
+	 */
+	got = xsk_ring_prod__reserve(&ap->fill, ap->rx_held, &idx);
+	assert(got == ap->rx_held);
+	for (uint32_t i = 0; i < got; i++)
+		*xsk_ring_prod__fill_addr(&ap->fill, idx + i) = ap->rx_frame[i];
+	/* The release store of the producer orders the addresses above before the kernel sees them. */
+	xsk_ring_prod__submit(&ap->fill, got);
+	ap->rx_held = 0;
+	/* Zero-copy drivers may sleep on an empty fill ring; copy mode never sets this. */
+	if (xsk_ring_prod__needs_wakeup(&ap->fill))
+		recvfrom(ap->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
+}
+
+/* Descriptors in the tx ring the kernel has not taken yet (tx_lock held). */
+static unsigned afx_tx_pending(struct afx_port *ap)
+{
+	return AFX_RING - xsk_prod_nb_free(&ap->tx, AFX_RING);
+}
+
+/* Move sent frames from the completion ring to the free stack (tx_lock held). */
+static void afx_reap(struct afx_port *ap)
+{
+	uint32_t idx = 0, got = xsk_ring_cons__peek(&ap->comp, AFX_RING, &idx);
+
+	for (uint32_t i = 0; i < got; i++) {
+		uint64_t frame = *xsk_ring_cons__comp_addr(&ap->comp, idx + i) & ~(uint64_t)(AFX_FRAME_BYTES - 1);
+
+		/* Only transmit frames were ever handed out; anything else would be a kernel bug. */
+		if (frame >= (uint64_t)AFX_RX_FRAMES * AFX_FRAME_BYTES && frame < AFX_UMEM_BYTES &&
+		    ap->tx_nfree < AFX_TX_FRAMES)
+			ap->tx_free[ap->tx_nfree++] = frame;
+	}
+	if (got)
+		xsk_ring_cons__release(&ap->comp, got);
+}
+
+/*
+ * Have the kernel send what the tx ring holds (tx_lock held).  In copy
+ * mode sendto() transmits right here, up to the socket's budget (32
+ * frames), and stops at the first frame the device drops (EBUSY: that
+ * frame still completes); then the rest waits for the next kick.  So
+ * after EBUSY we kick again, at most @max_kicks times: a peer that drops
+ * everything costs a syscall per frame, but stale frames do not pile up
+ * in the ring.  In zero-copy mode the driver sends; it only needs a
+ * wake-up when the ring says so.
+ */
+static void afx_kick(struct afx_port *ap, unsigned max_kicks)
+{
+	if (ap->zerocopy && !xsk_ring_prod__needs_wakeup(&ap->tx) &&
+	    !atomic_load_explicit(&ap->tx_errno, memory_order_relaxed))
+		return;
+	for (unsigned k = 0; k < max_kicks; k++) {
+		if (sendto(ap->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0) {
+			if (atomic_load_explicit(&ap->tx_errno, memory_order_relaxed))
+				atomic_store_explicit(&ap->tx_errno, 0, memory_order_relaxed);
+			return;
+		}
+		if (errno == EBUSY && afx_tx_pending(ap))
+			continue;
+		/* Down (ENETDOWN) or gone (ENXIO) lasts; the rest (budget, socket buffer full) the next kick resolves. */
+		if (errno == ENETDOWN || errno == ENXIO)
+			atomic_store_explicit(&ap->tx_errno, errno, memory_order_relaxed);
+		return;
+	}
+}
+
+static void afx_tx_burst(struct port *p, struct dp_ctx *ctx, struct pkt *const *pkts, unsigned n)
+{
+	struct afx_port *ap = afx_of(p);
+	uint32_t max_bytes = atomic_load_explicit(&ap->tx_max_bytes, memory_order_relaxed);
+	unsigned fit = 0, want, placed = 0, too_big = 0, no_room = 0;
+	uint32_t idx = 0;
+	uint64_t bytes = 0;
+
+	/* The interface is down or gone (the last kick said so): nothing would leave; the tick probes again. */
+	if (atomic_load_explicit(&ap->tx_errno, memory_order_relaxed)) {
+		port_count_drop(p, DROP_PORT_DOWN, n);
+		return;
+	}
+	for (unsigned i = 0; i < n; i++)
+		fit += pkts[i]->len <= max_bytes;
+	pthread_spin_lock(&ap->tx_lock);
+	afx_reap(ap);
+	/* Capacity once, before the loop: free frames and free tx ring slots. */
+	want = fit < ap->tx_nfree ? fit : ap->tx_nfree;
+	if (want) {
+		uint32_t slots = xsk_prod_nb_free(&ap->tx, want);
+
+		if (want > slots)
+			want = slots;
+		if (want && xsk_ring_prod__reserve(&ap->tx, want, &idx) != want)
+			want = 0;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		const struct pkt *pk = pkts[i];
+		struct xdp_desc *d;
+		uint64_t frame;
+
+		if (pk->len > max_bytes) {
+			too_big++;
+			continue;
+		}
+		if (placed == want) {
+			no_room++;
+			continue;
+		}
+		frame = ap->tx_free[--ap->tx_nfree];
+		d = xsk_ring_prod__tx_desc(&ap->tx, idx + placed);
+		d->addr = frame;
+		d->len = (uint32_t)iov_to_buf(pk->iov, pk->niov, 0, ap->umem_area + frame, pk->len);
+		d->options = 0;
+		bytes += d->len;
+		placed++;
+	}
+	/* The release store of the producer orders the descriptors and frame contents before the kernel reads them. */
+	if (placed)
+		xsk_ring_prod__submit(&ap->tx, placed);
+	if (placed || afx_tx_pending(ap)) {
+		afx_kick(ap, placed + 1);
+		afx_reap(ap);
+	}
+	pthread_spin_unlock(&ap->tx_lock);
+	port_count(&p->stats.tx_packets, placed);
+	port_count(&p->stats.tx_bytes, bytes);
+	if (too_big)
+		port_count_drop(p, DROP_TOO_BIG, too_big);
+	if (no_room)
+		port_count_drop(p, DROP_NO_RX_BUFFER, no_room);
+}
+
+static unsigned afx_rx_queues(struct port *p)
+{
+	return 1;
+}
+
+static int afx_rx_fd(struct port *p, unsigned q)
+{
+	return afx_of(p)->fd;
+}
+
+/*
+ * The socket's fd is registered edge-triggered: the kernel wakes it each
+ * time it posts to the rx ring, not for frames already there.  So: true
+ * when the rx ring is not empty (the producer is re-read; nothing is
+ * consumed).
+ */
+static bool afx_rx_arm(struct port *p, unsigned q)
+{
+	return xsk_cons_nb_avail(&afx_of(p)->rx, 1) > 0;
+}
+
+static void afx_rx_disarm(struct port *p, unsigned q)
+{
+}
+
+/* ---- control plane ---- */
+
+/* Read the interface's MTU again: frames longer than it plus a tagged Ethernet header are too big. */
+static void afx_refresh_mtu(struct afx_port *ap)
+{
+	struct ifreq ifr = { 0 };
+	unsigned max;
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ap->ifname);
+	if (ap->ioctl_fd < 0 || ioctl(ap->ioctl_fd, SIOCGIFMTU, &ifr) < 0 || ifr.ifr_mtu <= 0)
+		return;
+	max = (unsigned)ifr.ifr_mtu + AFX_ETH_OVERHEAD;
+	atomic_store_explicit(&ap->tx_max_bytes, max < AFX_FRAME_BYTES ? max : AFX_FRAME_BYTES,
+			      memory_order_relaxed);
+}
+
+static void afx_tick(struct port *p)
+{
+	struct afx_port *ap = afx_of(p);
+
+	afx_refresh_mtu(ap);
+	/*
+	 * Frames a kick left in the tx ring (budget, device busy) go out at
+	 * least once a second; and while the interface is down, a kick finds
+	 * out when it is back (an empty ring sends nothing).
+	 */
+	pthread_spin_lock(&ap->tx_lock);
+	afx_reap(ap);
+	if (afx_tx_pending(ap) || atomic_load_explicit(&ap->tx_errno, memory_order_relaxed))
+		afx_kick(ap, 1);
+	pthread_spin_unlock(&ap->tx_lock);
+}
+
+static void afx_describe(struct port *p, char *buf, size_t len)
+{
+	struct afx_port *ap = afx_of(p);
+	struct xdp_statistics st = { 0 };
+	socklen_t sl = sizeof(st);
+	int tx_err = atomic_load(&ap->tx_errno);
+	size_t off;
+
+	off = (size_t)snprintf(buf, len, "%s queue %u, XDP %s, %s", ap->ifname, ap->queue,
+			       ap->prog->native ? "native" : "skb", ap->zerocopy ? "zero-copy" : "copy mode");
+	if (off < len && if_nametoindex(ap->ifname) != ap->ifindex)
+		off += (size_t)snprintf(buf + off, len - off, "; interface gone");
+	else if (off < len && tx_err)
+		off += (size_t)snprintf(buf + off, len - off, "; tx: %s", strerror(tx_err));
+	if (off < len && getsockopt(ap->fd, SOL_XDP, XDP_STATISTICS, &st, &sl) == 0 &&
+	    (st.rx_dropped | st.rx_ring_full | st.rx_fill_ring_empty_descs | st.tx_invalid_descs))
+		snprintf(buf + off, len - off, "; kernel: rx_dropped %llu, rx_ring_full %llu, fill_empty %llu, tx_invalid %llu",
+			 (unsigned long long)st.rx_dropped, (unsigned long long)st.rx_ring_full,
+			 (unsigned long long)st.rx_fill_ring_empty_descs, (unsigned long long)st.tx_invalid_descs);
+}
+
+/* Tear down in the reverse order of port_afxdp_create; every field may still be unset. */
+static void afx_free(struct afx_port *ap)
+{
+	/* Closing the socket also takes it out of xsks_map. */
+	if (ap->xsk)
+		xsk_socket__delete(ap->xsk);
+	if (ap->umem)
+		xsk_umem__delete(ap->umem);
+	if (ap->prog)
+		afx_prog_put(ap->prog);
+	if (ap->umem_area)
+		munmap(ap->umem_area, AFX_UMEM_BYTES);
+	if (ap->ioctl_fd >= 0)
+		close(ap->ioctl_fd);
+	pthread_spin_destroy(&ap->tx_lock);
+	free(ap);
+}
+
+static void afx_destroy(struct port *p)
+{
+	struct afx_port *ap = afx_of(p);
+
+	log_info("port %s: detaching from %s", p->name, ap->ifname);
+	afx_free(ap);
+}
+
+static const struct port_ops afxdp_port_ops = {
+	.type = "afxdp",
+	.rx_burst = afx_rx_burst,
+	.rx_done = afx_rx_done,
+	.tx_burst = afx_tx_burst,
+	.rx_queues = afx_rx_queues,
+	.rx_fd = afx_rx_fd,
+	.rx_arm = afx_rx_arm,
+	.rx_disarm = afx_rx_disarm,
+	.describe = afx_describe,
+	.tick = afx_tick,
+	.destroy = afx_destroy,
+};
+
+/* One attempt: a fresh UMEM and a socket bound to the queue.  0 or -errno. */
+static int afx_open(struct afx_port *ap, uint16_t bind_flags)
+{
+	const struct xsk_umem_config uc = {
+		.fill_size = AFX_RING,
+		.comp_size = AFX_RING,
+		.frame_size = AFX_FRAME_BYTES,
+		.frame_headroom = 0,
+		.flags = 0,
+	};
+	const struct xsk_socket_config sc = {
+		.rx_size = AFX_RING,
+		.tx_size = AFX_RING,
+		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD, /* the program is ours: afx_prog_get() */
+		.bind_flags = (uint16_t)(bind_flags | XDP_USE_NEED_WAKEUP),
+	};
+	int rc;
+
+	rc = xsk_umem__create(&ap->umem, ap->umem_area, AFX_UMEM_BYTES, &ap->fill, &ap->comp, &uc);
+	if (rc) {
+		ap->umem = NULL;
+		return rc < 0 ? rc : -rc;
+	}
+	/* A failed bind leaves the UMEM's socket unusable, so every attempt starts from a new UMEM. */
+	rc = xsk_socket__create(&ap->xsk, ap->ifname, ap->queue, ap->umem, &ap->rx, &ap->tx, &sc);
+	if (rc) {
+		ap->xsk = NULL;
+		xsk_umem__delete(ap->umem);
+		ap->umem = NULL;
+		return rc < 0 ? rc : -rc;
+	}
+	return 0;
+}
+
+/*
+ * afx_open, retried while the queue is busy: a socket closed a moment ago
+ * (a port just deleted) lets go of its queue only when a kernel workqueue
+ * gets to it.
+ */
+static int afx_open_retry(struct afx_port *ap, uint16_t bind_flags)
+{
+	int rc;
+
+	for (unsigned tries = 0;; tries++) {
+		rc = afx_open(ap, bind_flags);
+		if (rc != -EBUSY || tries == AFX_BUSY_TRIES)
+			return rc;
+		usleep(AFX_BUSY_WAIT_US);
+	}
+}
+
+/* The one line for a socket that could not be bound. */
+static void afx_open_error(struct afx_port *ap, enum afx_zc zc, int rc, char *err, size_t errlen)
+{
+	if (rc == -EBUSY)
+		snprintf(err, errlen, "afxdp %s: queue %u is already bound by another AF_XDP socket: %s", ap->ifname,
+			 ap->queue, strerror(-rc));
+	else if (zc == AFX_ZC_ON && rc == -EOPNOTSUPP)
+		snprintf(err, errlen, "afxdp %s: zero-copy not supported by this driver: %s; try zerocopy=auto",
+			 ap->ifname, strerror(-rc));
+	else if (rc == -EPERM)
+		snprintf(err, errlen, "afxdp %s: %s (needs CAP_NET_ADMIN, CAP_NET_RAW and CAP_BPF)", ap->ifname,
+			 strerror(-rc));
+	else if (rc == -EINVAL && ap->queue > 0)
+		snprintf(err, errlen, "afxdp %s: cannot bind an AF_XDP socket to queue %u: %s (does it have %u queues?)",
+			 ap->ifname, ap->queue, strerror(-rc), ap->queue + 1);
+	else
+		snprintf(err, errlen, "afxdp %s: cannot bind an AF_XDP socket to queue %u: %s", ap->ifname, ap->queue,
+			 strerror(-rc));
+}
+
+/* A string parameter that must be one of @names (@n of them); @dflt when absent. */
+static int afx_param_choice(struct json_object *params, const char *key, const char *const *names, unsigned n,
+			    unsigned dflt, unsigned *out, char *err, size_t errlen)
+{
+	struct json_object *f;
+	const char *s;
+
+	*out = dflt;
+	if (!json_object_object_get_ex(params, key, &f))
+		return 0;
+	s = json_object_is_type(f, json_type_string) ? json_object_get_string(f) : "";
+	for (unsigned i = 0; i < n; i++)
+		if (strcmp(s, names[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+	snprintf(err, errlen, "afxdp: %s must be %s, %s or %s", key, names[0], names[1], names[2]);
+	return -1;
+}
+
+struct port *port_afxdp_create(const char *name, struct json_object *params, const struct port_env *env, char *err,
+			       size_t errlen)
+{
+	const char *ifname = port_param_str(params, "ifname");
+	struct xdp_options opts = { 0 };
+	socklen_t optlen = sizeof(opts);
+	unsigned queue, mode, zc;
+	struct afx_port *ap;
+	uint32_t idx = 0;
+	int rc;
+
+	if (!ifname || !ifname[0] || strlen(ifname) >= IF_NAMESIZE) {
+		snprintf(err, errlen, "afxdp port needs ifname= (an interface name of at most %d bytes)", IF_NAMESIZE - 1);
+		return NULL;
+	}
+	if (port_param_uint(params, "queue", 0, AFX_QUEUES_MAX - 1, 0, &queue, err, errlen) < 0 ||
+	    afx_param_choice(params, "mode", afx_mode_names, 3, AFX_MODE_AUTO, &mode, err, errlen) < 0 ||
+	    afx_param_choice(params, "zerocopy", afx_zc_names, 3, AFX_ZC_AUTO, &zc, err, errlen) < 0)
+		return NULL;
+	if (!if_nametoindex(ifname)) {
+		snprintf(err, errlen, "afxdp %s: no such interface", ifname);
+		return NULL;
+	}
+	ap = aligned_alloc(_Alignof(struct afx_port), sizeof(*ap));
+	if (!ap) {
+		snprintf(err, errlen, "afxdp %s: out of memory", ifname);
+		return NULL;
+	}
+	memset(ap, 0, sizeof(*ap));
+	ap->ioctl_fd = -1;
+	ap->fd = -1;
+	pthread_spin_init(&ap->tx_lock, PTHREAD_PROCESS_PRIVATE);
+	snprintf(ap->port.name, sizeof(ap->port.name), "%s", name);
+	ap->port.ops = &afxdp_port_ops;
+	snprintf(ap->ifname, sizeof(ap->ifname), "%s", ifname);
+	ap->ifindex = if_nametoindex(ifname);
+	ap->queue = queue;
+
+	ap->umem_area = mmap(NULL, AFX_UMEM_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (ap->umem_area == MAP_FAILED) {
+		ap->umem_area = NULL;
+		snprintf(err, errlen, "afxdp %s: cannot map %zu MiB of UMEM: %s", ifname, AFX_UMEM_BYTES >> 20,
+			 strerror(errno));
+		goto out_free;
+	}
+	ap->ioctl_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ap->prog = afx_prog_get(ap->ifindex, ifname, (enum afx_mode)mode, err, errlen);
+	if (!ap->prog)
+		goto out_free;
+	rc = afx_open_retry(ap, zc == AFX_ZC_ON ? XDP_ZEROCOPY : zc == AFX_ZC_OFF ? XDP_COPY : 0);
+	if (rc < 0) {
+		afx_open_error(ap, (enum afx_zc)zc, rc, err, errlen);
+		goto out_free;
+	}
+	ap->fd = xsk_socket__fd(ap->xsk);
+	ap->zerocopy = getsockopt(ap->fd, SOL_XDP, XDP_OPTIONS, &opts, &optlen) == 0 &&
+		       (opts.flags & XDP_OPTIONS_ZEROCOPY);
+
+	/* Every receive frame into the fill ring; every transmit frame onto the free stack. */
+	if (xsk_ring_prod__reserve(&ap->fill, AFX_RX_FRAMES, &idx) != AFX_RX_FRAMES) {
+		snprintf(err, errlen, "afxdp %s: fill ring smaller than expected", ifname);
+		goto out_free;
+	}
+	for (uint32_t i = 0; i < AFX_RX_FRAMES; i++)
+		*xsk_ring_prod__fill_addr(&ap->fill, idx + i) = (uint64_t)i * AFX_FRAME_BYTES;
+	xsk_ring_prod__submit(&ap->fill, AFX_RX_FRAMES);
+	for (uint32_t i = 0; i < AFX_TX_FRAMES; i++)
+		ap->tx_free[i] = (uint64_t)(AFX_RX_FRAMES + i) * AFX_FRAME_BYTES;
+	ap->tx_nfree = AFX_TX_FRAMES;
+	atomic_init(&ap->tx_max_bytes, AFX_FRAME_BYTES);
+	afx_refresh_mtu(ap);
+
+	/* Last: from here the program sends the queue's frames to this socket instead of the stack. */
+	if (bpf_map_update_elem(ap->prog->map_fd, &queue, &ap->fd, BPF_ANY) < 0) {
+		snprintf(err, errlen, "afxdp %s: cannot enter the socket in the XDP program's map: %s", ifname,
+			 strerror(errno));
+		goto out_free;
+	}
+	log_info("port %s: attached to %s queue %u, XDP %s, %s", name, ifname, queue,
+		 ap->prog->native ? "native" : "skb", ap->zerocopy ? "zero-copy" : "copy mode");
+	return &ap->port;
+
+out_free:
+	afx_free(ap);
+	return NULL;
+}
