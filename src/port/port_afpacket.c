@@ -165,38 +165,52 @@ static void afp_tx_burst(struct port *p, struct dp_ctx *ctx, struct pkt *const *
 {
 	static const uint8_t hdr[AFP_HDR_LEN];
 	struct afp_port *a = afp_of(p);
-	unsigned m = 0, sent = 0, too_big = 0;
+	unsigned drops[DROP__COUNT] = { 0 }, m = 0, off = 0, sent = 0;
 	uint64_t bytes = 0;
-	int rc = 0;
 
 	pthread_spin_lock(&a->tx_lock);
 	for (unsigned i = 0; i < n; i++) {
 		if (pkts[i]->niov > AFP_TX_IOV) {
-			too_big++;
+			drops[DROP_TOO_BIG]++;
 			continue;
 		}
 		a->tx_iov[m][0] = (struct iovec){ (void *)hdr, AFP_HDR_LEN };
 		memcpy(&a->tx_iov[m][1], pkts[i]->iov, pkts[i]->niov * sizeof(struct iovec));
 		a->msgs[m].msg_hdr = (struct msghdr){ .msg_iov = a->tx_iov[m], .msg_iovlen = pkts[i]->niov + 1u };
-		bytes += pkts[i]->len;
 		m++;
 	}
-	if (m) {
-		rc = sendmmsg(a->fd, a->msgs, m, MSG_DONTWAIT);
-		sent = rc > 0 ? (unsigned)rc : 0;
+	/*
+	 * sendmmsg() stops at the first frame the kernel refuses: count that one
+	 * by its reason and go on with the rest.  Each round sends or skips at
+	 * least one frame, so this ends; a full queue or a link down ends it at once.
+	 */
+	while (off < m) {
+		int rc = sendmmsg(a->fd, a->msgs + off, m - off, MSG_DONTWAIT);
+
+		if (rc > 0) {
+			for (unsigned i = off; i < off + (unsigned)rc; i++)
+				bytes += a->msgs[i].msg_len - AFP_HDR_LEN;
+			sent += (unsigned)rc;
+			off += (unsigned)rc;
+			continue;
+		}
+		if (rc < 0 && (errno == EAGAIN || errno == ENOBUFS)) {
+			drops[DROP_NO_RX_BUFFER] += m - off;
+			break;
+		}
+		if (rc < 0 && (errno == ENETDOWN || errno == ENXIO)) {
+			drops[DROP_PORT_DOWN] += m - off;
+			break;
+		}
+		drops[rc < 0 && errno == EMSGSIZE ? DROP_TOO_BIG : DROP_PORT_BROKEN]++;
+		off++;
 	}
 	pthread_spin_unlock(&a->tx_lock);
-	if (sent < m) {
-		/* What the kernel did not take (queue full, link down) is counted, not retried. */
-		bytes = 0;
-		for (unsigned i = 0; i < sent; i++)
-			bytes += a->msgs[i].msg_len - AFP_HDR_LEN;
-		port_count_drop(p, rc < 0 && errno == ENETDOWN ? DROP_PORT_DOWN : DROP_NO_RX_BUFFER, m - sent);
-	}
-	if (too_big)
-		port_count_drop(p, DROP_TOO_BIG, too_big);
 	port_count(&p->stats.tx_packets, sent);
 	port_count(&p->stats.tx_bytes, bytes);
+	for (unsigned r = 0; r < DROP__COUNT; r++)
+		if (drops[r])
+			port_count_drop(p, (enum port_drop)r, drops[r]);
 }
 
 static unsigned afp_rx_queues(struct port *p) { return 1; }

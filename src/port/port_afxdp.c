@@ -478,7 +478,7 @@ static void afx_csum_complete(uint8_t *f, uint32_t len)
 static unsigned afx_rx_burst(struct port *p, unsigned q, struct dp_ctx *ctx, struct pkt *pkts, unsigned max)
 {
 	struct afx_port *ap = afx_of(p);
-	unsigned runts = 0, broken = 0, n = 0;
+	unsigned runts = 0, too_big = 0, broken = 0, n = 0;
 	uint32_t idx = 0, got;
 	uint64_t bytes = 0;
 
@@ -508,6 +508,14 @@ static unsigned afx_rx_burst(struct port *p, unsigned q, struct dp_ctx *ctx, str
 			runts++;
 			continue;
 		}
+		/*
+		 * Longer than the interface's MTU allows: an aggregated (GSO) frame
+		 * from skb mode, which nothing downstream could take as one frame.
+		 */
+		if (len > atomic_load_explicit(&ap->tx_max_bytes, memory_order_relaxed)) {
+			too_big++;
+			continue;
+		}
 		iov->iov_base = ap->umem_area + addr;
 		iov->iov_len = len;
 		afx_csum_complete(iov->iov_base, len);
@@ -524,6 +532,8 @@ static unsigned afx_rx_burst(struct port *p, unsigned q, struct dp_ctx *ctx, str
 		xsk_ring_cons__release(&ap->rx, got);
 	if (runts)
 		port_count_drop(p, DROP_RUNT, runts);
+	if (too_big)
+		port_count_drop(p, DROP_TOO_BIG, too_big);
 	if (broken)
 		port_count_drop(p, DROP_PORT_BROKEN, broken);
 	port_count(&p->stats.rx_packets, n);
