@@ -58,6 +58,9 @@ for t in "$build"/tests/*; do
 	case $(basename "$t") in test_*|*.o|*.d) continue ;; esac
 	[ -f "$t" ] && [ -x "$t" ] && run_one "stress/$(basename "$t")" "$t"
 done
+# Smoke run of the benchmarks' code paths (figures are not judged here: make bench measures).
+[ -x "$build/bench/bench_ring" ] && run_one "smoke/bench_ring" "$build/bench/bench_ring" --seconds 0.3 --samples 1 --all --retakes 0
+
 if [ -n "$asan" ]; then
 	for t in "$asan"/tests/test_*; do
 		[ -x "$t" ] && run_one "asan/unit/$(basename "$t")" "$t"
