@@ -120,6 +120,8 @@ struct afx_port {
 	struct xsk_ring_cons rx;
 	unsigned rx_held;		/* frames of the current burst, to go back to the fill ring */
 	uint64_t rx_frame[PKT_BURST];
+	unsigned refill_n;		/* frames waiting for room in the fill ring */
+	uint64_t refill[AFX_RX_FRAMES];
 	struct iovec rx_iov[PKT_BURST];
 
 	/* Transmit side: any worker, under tx_lock. */
@@ -544,21 +546,31 @@ static unsigned afx_rx_burst(struct port *p, unsigned q, struct dp_ctx *ctx, str
 static void afx_rx_done(struct port *p, unsigned q, struct dp_ctx *ctx)
 {
 	struct afx_port *ap = afx_of(p);
-	uint32_t idx = 0, got;
+	uint32_t idx = 0, room;
 
-	if (!ap->rx_held)
+	if (!ap->rx_held && !ap->refill_n)
 		return;
 	/*
-	 * Every receive frame is in the fill ring, in the rx ring or in this
-	 * burst, and the fill ring holds AFX_RX_FRAMES: room for this burst.
+	 * The frames of this burst go back to the fill ring.  Every frame is
+	 * in the fill ring, the rx ring, this burst or refill[], but the kernel
+	 * publishes its fill-ring consumer index lazily, so the ring can look
+	 * fuller than it is: what does not fit now waits in refill[] for the
+	 * next burst.
 	 */
-	got = xsk_ring_prod__reserve(&ap->fill, ap->rx_held, &idx);
-	assert(got == ap->rx_held);
-	for (uint32_t i = 0; i < got; i++)
-		*xsk_ring_prod__fill_addr(&ap->fill, idx + i) = ap->rx_frame[i];
-	/* The release store of the producer orders the addresses above before the kernel sees them. */
-	xsk_ring_prod__submit(&ap->fill, got);
+	memcpy(&ap->refill[ap->refill_n], ap->rx_frame, ap->rx_held * sizeof(ap->rx_frame[0]));
+	ap->refill_n += ap->rx_held;
 	ap->rx_held = 0;
+	room = xsk_prod_nb_free(&ap->fill, ap->refill_n);
+	if (room > ap->refill_n)
+		room = ap->refill_n;
+	if (room == 0 || xsk_ring_prod__reserve(&ap->fill, room, &idx) != room)
+		return;
+	for (uint32_t i = 0; i < room; i++)
+		*xsk_ring_prod__fill_addr(&ap->fill, idx + i) = ap->refill[i];
+	/* The release store of the producer orders the addresses above before the kernel sees them. */
+	xsk_ring_prod__submit(&ap->fill, room);
+	ap->refill_n -= room;
+	memmove(ap->refill, &ap->refill[room], ap->refill_n * sizeof(ap->refill[0]));
 	/* Zero-copy drivers may sleep on an empty fill ring; copy mode never sets this. */
 	if (xsk_ring_prod__needs_wakeup(&ap->fill))
 		recvfrom(ap->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
@@ -699,7 +711,10 @@ static int afx_rx_fd(struct port *p, unsigned q)
  */
 static bool afx_rx_arm(struct port *p, unsigned q)
 {
-	return xsk_cons_nb_avail(&afx_of(p)->rx, 1) > 0;
+	struct afx_port *ap = afx_of(p);
+
+	/* Frames still owed to the fill ring: keep polling until it takes them. */
+	return ap->refill_n > 0 || xsk_cons_nb_avail(&ap->rx, 1) > 0;
 }
 
 static void afx_rx_disarm(struct port *p, unsigned q)
