@@ -1,0 +1,1154 @@
+#!/usr/bin/env python3
+"""bench-containers.py - container to container through vswd (AF_XDP, AF_PACKET ports) and a Linux bridge.
+
+    python3 scripts/bench-containers.py [--build build] [--rounds N] [--seconds S] [--tcp-seconds T]
+                                        [--systems NAME,...] [--gen af_xdp|af_packet] [--quick]
+                                        [--wait-load L] [--wait-max S] [--quiet-load L]
+                                        [--doc docs/PERFORMANCE.md | --no-doc] [--json FILE] [--keep]
+
+Two "containers" (network namespaces c1, c2, each with a veth eth0) are
+joined by the system under test, whose interfaces live in a third
+namespace (sw), so nothing touches the host's own networking:
+
+    netns c1: eth0 10.0.0.1 ==veth== p1 ]                 [ p2 ==veth== eth0 10.0.0.2 :netns c2
+                                          netns sw: vswd or br0
+
+Systems (--systems, default all but the extras):
+  vsw-xdp         vswd, ports `afxdp ifname=p1|p2` (mode auto: native on veth), busy polling
+  vsw-xdp-ev      the same, event-driven (busy_poll false)
+  vsw-pkt         vswd, ports `afpacket ifname=p1|p2`, busy polling; TSO/GSO off in both containers
+  vsw-pkt-ev      the same, event-driven
+  bridge          a Linux bridge br0 in netns sw, container offloads as the kernel sets them
+  bridge-rps      the same, with receive packet steering of p1 and p2 to CPU 0 (the bridge's work
+                  moves off the generator's CPU onto the switch's CPU, as vswd's does)
+  bridge-nooff    (TCP only) the bridge with TSO/GSO off in both containers, the vsw-pkt settings
+extras (only when named):
+  vsw-xdp-skb     vswd, `afxdp ... mode=skb` (generic XDP), TSO/GSO off in both containers
+
+For every system and round a fresh topology is built (namespaces, veths,
+vswd or the bridge), then: one ping c1 -> c2 (connectivity, and the switch
+learns both MACs), TCP with iperf3 (c1 -> c2, both ends on CPU 1), then
+64-byte frames one way: dpdk-testpmd txonly in c1 (on CPU 1) sends 60-byte
+UDP frames (64 with the FCS) 10.0.0.1 -> 10.0.0.2 to c2's MAC, and the rate
+is what c2's eth0 received (its rx_packets over the window).  vswd runs
+under `taskset -c 0` with "cpus":[0].  The order of the systems rotates
+from round to round; medians, min-max and ratios to the bridge (median /
+median, in parentheses the range of per-round ratios) are printed as
+markdown.  A full run (no --quick, default systems, >= 3 rounds) rewrites the
+"Containers" section of docs/PERFORMANCE.md unless --no-doc.
+
+Needs root, ip, ethtool, iperf3, busybox (ping), dpdk-testpmd (dpdk), build/vswd, build/vswctl.
+Exit status 1 when a vsw sample failed (no connectivity, vswd died), else 0.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SW_CPU, GEN_CPU = 0, 1
+TAG = "%04x" % (os.getpid() & 0xffff)
+NS = {"c1": "vbc%sc1" % TAG, "c2": "vbc%sc2" % TAG, "sw": "vbc%ssw" % TAG}
+IP = {"c1": "10.0.0.1", "c2": "10.0.0.2"}
+MAC = {"c1": "02:76:73:64:00:01", "c2": "02:76:73:64:00:02"}
+HOST_END = {"c1": "p1", "c2": "p2"}
+FRAME = 60                    # bytes without the FCS: a 64-byte Ethernet frame
+
+# name: (label, kind, params)
+SYSTEMS = {
+    "vsw-xdp": ("vsw AF_XDP, busy poll", "vsw", {"type": "afxdp", "busy": True, "offloads": None}),
+    "vsw-xdp-ev": ("vsw AF_XDP, event-driven", "vsw", {"type": "afxdp", "busy": False, "offloads": None}),
+    "vsw-pkt": ("vsw AF_PACKET, busy poll", "vsw", {"type": "afpacket", "busy": True, "offloads": "off"}),
+    "vsw-pkt-ev": ("vsw AF_PACKET, event-driven", "vsw", {"type": "afpacket", "busy": False, "offloads": "off"}),
+    "bridge": ("Linux bridge", "bridge", {"rps": None, "offloads": None}),
+    "bridge-rps": ("Linux bridge, RPS to CPU 0", "bridge", {"rps": SW_CPU, "offloads": None}),
+    "bridge-nooff": ("Linux bridge, TSO/GSO off", "bridge", {"rps": None, "offloads": "off", "tcp_only": True}),
+    "vsw-xdp-skb": ("vsw AF_XDP skb mode, busy poll", "vsw",
+                    {"type": "afxdp", "mode": "skb", "busy": True, "offloads": "off"}),
+}
+DEFAULT_SYSTEMS = ["vsw-xdp", "vsw-xdp-ev", "vsw-pkt", "vsw-pkt-ev", "bridge", "bridge-rps", "bridge-nooff"]
+REFERENCE = "bridge"
+FOREIGN_MAX = 0.05            # other tasks' user time above this share of CPU 0 or 1: a disturbed sample
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+class BenchError(Exception):
+    pass
+
+
+# ---------------------------------------------------------------- processes
+
+_children = []
+_cleanups = []
+
+
+def run(argv, timeout=20, check=True, ns=None, input=None):
+    """A short command (in netns @ns), bounded; returns the CompletedProcess."""
+    argv = [str(a) for a in argv]
+    if ns:
+        argv = ["ip", "netns", "exec", ns] + argv
+    try:
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, input=input)
+    except subprocess.TimeoutExpired:
+        raise BenchError("`%s`: no answer within %d s" % (" ".join(argv), timeout))
+    if check and r.returncode != 0:
+        raise BenchError("`%s`: exit %d: %s" % (" ".join(argv), r.returncode, (r.stderr or r.stdout).strip()[-600:]))
+    return r
+
+
+class Proc:
+    """A child in its own session (killed by its process group id); output to @logpath and a buffer."""
+
+    def __init__(self, argv, logpath, ns=None, stdin=False, name=None):
+        self.argv = [str(a) for a in argv]
+        if ns:
+            self.argv = ["ip", "netns", "exec", ns] + self.argv
+        self.name = name or os.path.basename(argv[0])
+        self.logf = open(logpath, "a", buffering=1)
+        self.logf.write("$ %s\n" % " ".join(self.argv))
+        self.buf = ""
+        self.cond = threading.Condition()
+        self.p = subprocess.Popen(self.argv, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+        _children.append(self)
+        self.t = threading.Thread(target=self._reader, daemon=True)
+        self.t.start()
+
+    @property
+    def pid(self):
+        return self.p.pid
+
+    def _reader(self):
+        fd = self.p.stdout.fileno()
+        while True:
+            try:
+                data = os.read(fd, 65536)
+            except OSError:
+                data = b""
+            if not data:
+                break
+            s = data.decode("utf-8", "replace")
+            try:
+                self.logf.write(s)
+            except ValueError:
+                pass
+            with self.cond:
+                self.buf = (self.buf + s)[-(1 << 20):]
+                self.cond.notify_all()
+        with self.cond:
+            self.cond.notify_all()
+
+    def wait_for(self, pattern, timeout):
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                m = rx.search(self.buf)
+                if m:
+                    return m
+                left = deadline - time.monotonic()
+                exited = self.p.poll() is not None and not self.t.is_alive()
+                if left <= 0 or exited:
+                    raise BenchError("%s: no %r within %.0f s (%s); last output: %s" % (
+                        self.name, pattern, timeout, "exit status %s" % self.p.poll() if exited else "running",
+                        self.buf[-800:].strip()))
+                self.cond.wait(min(left, 0.2))
+
+    def alive(self):
+        return self.p.poll() is None
+
+    def tail(self, n=600):
+        with self.cond:
+            return self.buf[-n:].strip()
+
+    def wait(self, timeout):
+        try:
+            return self.p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def close(self, term_timeout=5.0):
+        if self.p.poll() is None:
+            for sig, wait in ((signal.SIGTERM, term_timeout), (signal.SIGKILL, 5.0)):
+                try:
+                    os.killpg(self.p.pid, sig)
+                except (ProcessLookupError, PermissionError):
+                    pass
+                if self.wait(wait) is not None:
+                    break
+        for f in (self.p.stdin, self.p.stdout):
+            try:
+                f and f.close()
+            except OSError:
+                pass
+        self.t.join(2)
+        try:
+            self.logf.close()
+        except (OSError, ValueError):
+            pass
+        if self in _children:
+            _children.remove(self)
+
+
+def close_all():
+    for c in list(reversed(_children)):
+        try:
+            c.close(term_timeout=3.0)
+        except Exception as e:  # noqa: BLE001 - cleanup goes on
+            print("cleanup: %s: %s" % (c.name, e), file=sys.stderr)
+    while _cleanups:
+        fn = _cleanups.pop()
+        try:
+            fn()
+        except Exception as e:  # noqa: BLE001
+            print("cleanup: %s" % e, file=sys.stderr)
+
+
+def _on_signal(signum, frame):
+    close_all()
+    os._exit(128 + signum)
+
+
+# ---------------------------------------------------------------- machine
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return [float(x) for x in f.read().split()[:3]]
+
+
+def cpu_ticks():
+    res = {}
+    with open("/proc/stat") as f:
+        for line in f:
+            m = re.match(r"cpu(\d+) (.*)", line)
+            if m:
+                v = [int(x) for x in m.group(2).split()]
+                idle = v[3] + v[4]
+                res[int(m.group(1))] = (sum(v[:8]) - idle, sum(v[:8]), v[0] + v[1])
+    return res
+
+
+def cpu_user(a, b):
+    """Per CPU: the share of user (and nice) time between two cpu_ticks() snapshots."""
+    return {c: (b[c][2] - a[c][2]) / max(1, b[c][1] - a[c][1]) for c in b if c in a}
+
+
+def cpu_busy(a, b):
+    return {c: (b[c][0] - a[c][0]) / max(1, b[c][1] - a[c][1]) for c in b if c in a}
+
+
+def proc_cpu_seconds(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_utime(pid):
+    """User time of process @pid (all threads), in seconds, or None."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return int(fields[11]) / os.sysconf("SC_CLK_TCK")
+
+
+def foreign_user(cpu_a, cpu_b, cpu, own_a, own_b, dt):
+    """The share of @cpu's time spent in user mode by tasks other than ours (own_a/b: our user seconds there)."""
+    share = cpu_user(cpu_a, cpu_b).get(cpu)
+    if share is None:
+        return None
+    own = (own_b - own_a) / dt if own_a is not None and own_b is not None else 0.0
+    return max(0.0, share - own)
+
+
+def machine_notes():
+    model = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    debian = "?"
+    if os.path.exists("/etc/debian_version"):
+        with open("/etc/debian_version") as f:
+            debian = f.read().strip()
+
+    def ver(p):
+        return subprocess.run(["dpkg-query", "-W", "-f=${Version}", p], capture_output=True, text=True).stdout or "?"
+    virt = subprocess.run(["systemd-detect-virt"], capture_output=True, text=True).stdout.strip() \
+        if shutil.which("systemd-detect-virt") else "?"
+    hz = irqt = "?"
+    for path in ("/boot/config-" + platform.release(), "/proc/config.gz"):
+        try:
+            if path.endswith(".gz"):
+                import gzip
+                with gzip.open(path, "rt") as f:
+                    text = f.read()
+            else:
+                with open(path) as f:
+                    text = f.read()
+        except OSError:
+            continue
+        m = re.search(r"^CONFIG_HZ=(\d+)", text, re.M)
+        hz = m.group(1) if m else "?"
+        irqt = "on" if re.search(r"^CONFIG_IRQ_TIME_ACCOUNTING=y", text, re.M) else "off"
+        break
+    return {"cpu": model, "cpus": os.cpu_count(), "kernel": platform.release(), "debian": debian,
+            "dpdk": ver("dpdk"), "iperf3": ver("iperf3"), "virt": virt, "hz": hz, "irq_time": irqt}
+
+
+def vsw_source(build):
+    """The repository's commit, whether src/ include/ had uncommitted changes, and when vswd was built."""
+    r = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    d = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--", "src", "include"], capture_output=True,
+                       text=True)
+    try:
+        built = datetime.datetime.fromtimestamp(os.path.getmtime(os.path.join(build, "vswd")),
+                                                datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    except OSError:
+        built = "?"
+    return "commit %s%s, vswd built %s" % (r.stdout.strip() or "?",
+                                           " + uncommitted src/include changes" if d.stdout.strip() else "", built)
+
+
+# ---------------------------------------------------------------- topology
+
+def link_stats(ns, dev=None):
+    """{ifname: stats64 dict} of @ns (or just @dev)."""
+    argv = ["ip", "-n", ns, "-s", "-j", "link", "show"] + (["dev", dev] if dev else [])
+    out = run(argv, timeout=10).stdout
+    return {e["ifname"]: e.get("stats64", {}) for e in json.loads(out)}
+
+
+def offload_state(ns, dev="eth0"):
+    """'tso on, gso on' as ethtool -k shows them ('[fixed]' kept)."""
+    out = run(["ethtool", "-k", dev], ns=ns, timeout=10, check=False).stdout
+    res = []
+    for key, short in (("tcp-segmentation-offload", "tso"), ("generic-segmentation-offload", "gso")):
+        m = re.search(r"^%s: (\w+)( \[fixed\])?" % key, out, re.M)
+        res.append("%s %s%s" % (short, m.group(1), " fixed" if m and m.group(2) else "") if m else short + " ?")
+    fixed = re.search(r"^\s+tx-tcp-segmentation: off \[fixed\]", out, re.M)
+    if fixed and "tso off" in res[0] and "fixed" not in res[0]:
+        res[0] = "tso off (fixed)"
+    return ", ".join(res)
+
+
+class Topo:
+    """Namespaces c1, c2, sw; veth c1:eth0 -- sw:p1 and c2:eth0 -- sw:p2; IPv6 off; addresses in c1/c2 only."""
+
+    def __init__(self):
+        self.made = []
+        try:
+            for k in ("c1", "c2", "sw"):
+                run(["ip", "netns", "add", NS[k]])
+                self.made.append(NS[k])
+                run(["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"],
+                    ns=NS[k])
+                run(["ip", "-n", NS[k], "link", "set", "lo", "up"])
+            for k in ("c1", "c2"):
+                run(["ip", "-n", NS[k], "link", "add", "eth0", "address", MAC[k], "type", "veth", "peer", "name",
+                     HOST_END[k], "netns", NS["sw"]])
+                run(["ip", "-n", NS[k], "addr", "add", IP[k] + "/24", "dev", "eth0"])
+                run(["ip", "-n", NS[k], "link", "set", "eth0", "up"])
+                run(["ip", "-n", NS["sw"], "link", "set", HOST_END[k], "up"])
+            # Static neighbours: no ARP during the windows.  c2 sends no ICMP errors back for the generator's
+            # frames (UDP port 9, no socket): the reverse direction stays quiet.
+            run(["ip", "-n", NS["c1"], "neigh", "replace", IP["c2"], "lladdr", MAC["c2"], "dev", "eth0", "nud",
+                 "permanent"])
+            run(["ip", "-n", NS["c2"], "neigh", "replace", IP["c1"], "lladdr", MAC["c1"], "dev", "eth0", "nud",
+                 "permanent"])
+            run(["sysctl", "-qw", "net.ipv4.icmp_msgs_per_sec=0", "net.ipv4.icmp_msgs_burst=0"], ns=NS["c2"],
+                check=False)
+        except Exception:
+            self.delete()
+            raise
+
+    def offloads_off(self):
+        for k in ("c1", "c2"):
+            run(["ethtool", "-K", "eth0", "tso", "off", "gso", "off"], ns=NS[k])
+
+    def delete(self):
+        for ns in reversed(self.made):
+            run(["ip", "netns", "del", ns], check=False, timeout=30)
+        self.made = []
+
+
+def leftover_netns():
+    out = run(["ip", "netns", "list"], check=False).stdout
+    return [line.split()[0] for line in out.splitlines() if line.startswith("vbc%s" % TAG)]
+
+
+# ---------------------------------------------------------------- systems under test
+
+class Vswd:
+    def __init__(self, ctx, params):
+        self.ctx = ctx
+        self.ctl = os.path.join(ctx.dir, "ctl.sock")
+        if os.path.exists(self.ctl):
+            os.unlink(self.ctl)
+        ports = []
+        for k in ("c1", "c2"):
+            p = {"name": k, "type": params["type"], "ifname": HOST_END[k]}
+            if params.get("mode"):
+                p["mode"] = params["mode"]
+            ports.append(p)
+        conf = {"workers": 1, "cpus": [SW_CPU], "busy_poll": params["busy"], "ports": ports}
+        self.conf_path = os.path.join(ctx.dir, "vswd.json")
+        with open(self.conf_path, "w") as f:
+            json.dump(conf, f)
+        self.conf = conf
+        self.proc = Proc(["taskset", "-c", SW_CPU, ctx.vswd, "--foreground", "--ctl", self.ctl, "--config",
+                          self.conf_path], ctx.logpath("vswd"), ns=NS["sw"], name="vswd")
+        self.proc.wait_for(r"ready: control socket", 15)
+        self.show = self.call("show")
+        names = [p["name"] for p in self.show.get("ports", [])]
+        if sorted(names) != ["c1", "c2"]:
+            raise BenchError("vswd: ports %s, wanted c1 and c2" % names)
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def call(self, *args):
+        r = run([self.ctx.vswctl, "--ctl", self.ctl, "--json"] + list(args), timeout=10, check=False)
+        try:
+            return json.loads(r.stdout)
+        except ValueError:
+            raise BenchError("vswctl %s: exit %d, no JSON: %s" % (" ".join(args), r.returncode,
+                                                                  (r.stderr or r.stdout).strip()[-400:]))
+
+    def died(self):
+        """None while vswd runs, else why it is gone (its last log line)."""
+        if self.proc.alive():
+            return None
+        time.sleep(0.2)
+        lines = [ln for ln in self.proc.tail(2000).splitlines() if ln.strip()]
+        return "vswd exited (status %s): %s" % (self.proc.p.poll(), lines[-1] if lines else "no output")
+
+    def port_counters(self):
+        """{port: {"rx_packets", "tx_packets"}} from vswctl stats, or None."""
+        try:
+            t0 = time.monotonic()
+            st = self.call("stats")
+            res = {p["name"]: {"rx_packets": p["rx_packets"], "tx_packets": p["tx_packets"]}
+                   for p in st.get("ports", [])}
+            res["t"] = (t0 + time.monotonic()) / 2
+            return res
+        except (BenchError, KeyError):
+            return None
+
+    def port_states(self):
+        return {p["name"]: p.get("state", "") for p in self.show.get("ports", [])}
+
+    def close(self):
+        self.proc.close(term_timeout=10)
+
+
+class Bridge:
+    def __init__(self, ctx, params):
+        sw = NS["sw"]
+        run(["ip", "-n", sw, "link", "add", "br0", "type", "bridge", "stp_state", "0", "forward_delay", "0",
+             "mcast_snooping", "0"])
+        for k in ("c1", "c2"):
+            run(["ip", "-n", sw, "link", "set", HOST_END[k], "master", "br0"])
+        run(["ip", "-n", sw, "link", "set", "br0", "up"])
+        if params.get("rps") is not None:
+            mask = "%x" % (1 << params["rps"])
+            for k in ("c1", "c2"):
+                run(["sh", "-c", "echo %s > /sys/class/net/%s/queues/rx-0/rps_cpus" % (mask, HOST_END[k])], ns=sw)
+        self.pid = None
+
+    def port_counters(self):
+        return None
+
+    def died(self):
+        return None
+
+    def close(self):
+        pass
+
+
+# ---------------------------------------------------------------- traffic
+
+def ping(timeout=5.0):
+    """One echo c1 -> c2 answered within @timeout seconds (retries each second)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        r = run(["busybox", "ping", "-c", "1", "-W", "1", IP["c2"]], ns=NS["c1"], check=False, timeout=5)
+        if r.returncode == 0:
+            return True
+        if time.monotonic() > deadline:
+            return False
+
+
+def ping_rtt(count):
+    """@count echoes c1 -> c2, 20 ms apart; (avg, max) round trip in ms, or None when some were lost."""
+    r = run(["busybox", "ping", "-q", "-c", count, "-i", "0.02", "-W", "1", IP["c2"]], ns=NS["c1"], check=False,
+            timeout=count * 0.02 + 10)
+    m = re.search(r"(\d+) packets received.*?round-trip min/avg/max = ([\d.]+)/([\d.]+)/([\d.]+)", r.stdout, re.S)
+    if not m or int(m.group(1)) != count:
+        return None
+    return float(m.group(3)), float(m.group(4))
+
+
+def tcp_test(ctx, sut, seconds, omit):
+    """iperf3 c1 -> c2, both ends on the generator's CPU; returns (Gbit/s received, retransmits, foreign user
+    share of CPU 0 while it ran)."""
+    srv = Proc(["iperf3", "-s", "-1", "-A", GEN_CPU, "--forceflush", "-B", IP["c2"]], ctx.logpath("iperf3-server"),
+               ns=NS["c2"], name="iperf3 -s")
+    try:
+        srv.wait_for(r"Server listening", 10)
+        u0, k0, t0 = proc_utime(sut.pid) if sut.pid else None, cpu_ticks(), time.monotonic()
+        r = run(["iperf3", "-c", IP["c2"], "-t", seconds, "-O", omit, "-A", GEN_CPU, "-J", "--connect-timeout",
+                 "3000"], ns=NS["c1"], timeout=seconds + omit + 20, check=False)
+        u1, k1, t1 = proc_utime(sut.pid) if sut.pid else None, cpu_ticks(), time.monotonic()
+        foreign0 = foreign_user(k0, k1, SW_CPU, u0, u1, t1 - t0)
+        with open(ctx.logpath("iperf3-client"), "a") as f:
+            f.write(r.stdout[-20000:] + r.stderr)
+        try:
+            j = json.loads(r.stdout)
+        except ValueError:
+            raise BenchError("iperf3: exit %d, no JSON: %s" % (r.returncode, (r.stderr or r.stdout)[-300:]))
+        if "error" in j:
+            raise BenchError("iperf3: %s" % j["error"])
+        end = j["end"]
+        return end["sum_received"]["bits_per_second"] / 1e9, end["sum_sent"].get("retransmits"), foreign0
+    finally:
+        if srv.wait(5) is None:
+            srv.close()
+        else:
+            srv.close()
+
+
+class Generator:
+    """dpdk-testpmd txonly in c1 on CPU 1 (two lcores, both on CPU 1: the main one only waits for Enter)."""
+
+    def __init__(self, ctx):
+        a = ctx.args
+        vdev = {"af_xdp": "net_af_xdp0,iface=eth0", "af_packet": "net_af_packet0,iface=eth0,qdisc_bypass=1"}[a.gen]
+        argv = ["stdbuf", "-oL", "dpdk-testpmd", "--lcores=0@%d,1@%d" % (GEN_CPU, GEN_CPU), "--no-huge", "-m", "512",
+                "--no-shconf", "--file-prefix", "vbc" + TAG, "--no-pci", "--vdev", vdev,
+                "--log-level=lib.eal:warning", "--", "--forward-mode=txonly", "--txpkts=%d" % FRAME,
+                "--tx-ip=%s,%s" % (IP["c1"], IP["c2"]), "--eth-peer=0,%s" % MAC["c2"], "--burst=32",
+                "--nb-cores=1", "--total-num-mbufs=16384", "--txd=1024", "--rxd=1024"]
+        self.proc = Proc(argv, ctx.logpath("testpmd"), ns=NS["c1"], stdin=True, name="testpmd")
+        self.proc.wait_for(r"Press enter to exit", 60)
+
+    def stop(self):
+        try:
+            self.proc.p.stdin.write(b"\n")
+            self.proc.p.stdin.flush()
+        except OSError:
+            pass
+        self.proc.wait(15)
+        self.proc.close()
+
+
+def counters():
+    """Counters for one end of a window: generator side, receiver side, the switch's interfaces, CPU."""
+    t0 = time.monotonic()
+    c1 = link_stats(NS["c1"], "eth0")["eth0"]
+    t1 = time.monotonic()
+    c2 = link_stats(NS["c2"], "eth0")["eth0"]
+    t2 = time.monotonic()
+    sw = link_stats(NS["sw"])
+    return {"t_c1": (t0 + t1) / 2, "t_c2": (t1 + t2) / 2, "c1": c1, "c2": c2, "sw": sw, "cpu": cpu_ticks()}
+
+
+def delta(a, b, *path):
+    def get(s):
+        for p in path:
+            s = s.get(p, {}) if isinstance(s, dict) else {}
+        return s if isinstance(s, int) else 0
+    return get(b) - get(a)
+
+
+def mpps_test(ctx, sut, warmup, seconds):
+    gen = Generator(ctx)
+    try:
+        time.sleep(warmup)
+        pid, gpid = sut.pid, gen.proc.pid
+        v0 = sut.port_counters()
+        c0 = proc_cpu_seconds(pid) if pid else None
+        su0, gu0 = proc_utime(pid) if pid else None, proc_utime(gpid)
+        a = counters()
+        time.sleep(seconds)
+        b = counters()
+        c1 = proc_cpu_seconds(pid) if pid else None
+        su1, gu1 = proc_utime(pid) if pid else None, proc_utime(gpid)
+        v1 = sut.port_counters()
+    finally:
+        gen.stop()
+    dt = b["t_c2"] - a["t_c2"]
+    rx = delta(a, b, "c2", "rx", "packets")
+    offered = delta(a, b, "c1", "tx", "packets") + delta(a, b, "c1", "tx", "dropped")
+    busy = cpu_busy(a["cpu"], b["cpu"])
+    res = {"mpps": rx / dt / 1e6, "offered_mpps": offered / (b["t_c1"] - a["t_c1"]) / 1e6, "window_s": dt,
+           "cpu0_busy": busy.get(SW_CPU), "cpu1_busy": busy.get(GEN_CPU),
+           "c1_tx_dropped": delta(a, b, "c1", "tx", "dropped"), "c1_rx": delta(a, b, "c1", "rx", "packets"), "c2_rx_dropped": delta(a, b, "c2", "rx", "dropped")}
+    for k in ("p1", "p2"):
+        res[k + "_rx_dropped"] = delta(a["sw"], b["sw"], k, "rx", "dropped")
+        res[k + "_tx_dropped"] = delta(a["sw"], b["sw"], k, "tx", "dropped")
+    if c0 is not None and c1 is not None:
+        res["sut_cpu"] = (c1 - c0) / dt
+    # Other tasks on our CPUs (other benchmarks on the machine): user time that is not vswd's or testpmd's.
+    res["foreign_cpu0"] = foreign_user(a["cpu"], b["cpu"], SW_CPU, su0, su1, dt)
+    res["foreign_cpu1"] = foreign_user(a["cpu"], b["cpu"], GEN_CPU, gu0, gu1, dt)
+    if v0 and v1:
+        # Where frames were lost: before vswd (p1 took them, port c1 did not receive them: the socket's ring)
+        # and after it (port c2 sent them, c2's eth0 did not receive them).
+        # Rates, each over its own interval: vswctl is asked just before and after the link counters.
+        vdt = v1["t"] - v0["t"]
+        vrx = (v1["c1"]["rx_packets"] - v0["c1"]["rx_packets"]) / vdt
+        vtx = (v1["c2"]["tx_packets"] - v0["c2"]["tx_packets"]) / vdt
+        p1rx = delta(a["sw"], b["sw"], "p1", "rx", "packets") / (b["t_c2"] - a["t_c2"])
+        res["vsw_rx_mpps"], res["vsw_tx_mpps"] = vrx / 1e6, vtx / 1e6
+        res["lost_before_vsw"] = max(0.0, 1 - vrx / p1rx) if p1rx else 0.0
+        res["lost_after_vsw"] = max(0.0, 1 - (rx / dt) / vtx) if vtx else 0.0
+    return res
+
+
+# ---------------------------------------------------------------- one sample
+
+class Ctx:
+    def __init__(self, args):
+        self.args = args
+        self.dir = tempfile.mkdtemp(prefix="vsw-bct-")
+        self.logdir = os.path.join(self.dir, "logs")
+        os.makedirs(self.logdir)
+        self.cur = "setup"
+        # Private copies: others may rebuild build/ while we run.
+        self.vswd = os.path.join(self.dir, "vswd")
+        self.vswctl = os.path.join(self.dir, "vswctl")
+        for src, dst in ((os.path.join(args.build, "vswd"), self.vswd),
+                         (os.path.join(args.build, "vswctl"), self.vswctl)):
+            if not os.access(src, os.X_OK):
+                raise BenchError("%s missing: build vsw first (make)" % src)
+            shutil.copy2(src, dst)
+
+    def logpath(self, what):
+        return os.path.join(self.logdir, "%s.%s.log" % (self.cur, what))
+
+
+def sample(ctx, system, rnd):
+    """Build, measure, tear down one system; returns a dict (with "error" when it failed)."""
+    a = ctx.args
+    label, kind, params = SYSTEMS[system]
+    ctx.cur = "r%d-%s" % (rnd, system)
+    s = {"system": system, "round": rnd, "load": loadavg()[0]}
+    topo = sut = None
+    try:
+        topo = Topo()
+        if params.get("offloads") == "off":
+            topo.offloads_off()
+        sut = Vswd(ctx, params) if kind == "vsw" else Bridge(ctx, params)
+        if kind == "vsw":
+            s["ports"] = sut.port_states()
+        s["offloads_c1"] = offload_state(NS["c1"])
+        s["offloads_c2"] = offload_state(NS["c2"])
+        if not ping():
+            raise BenchError("no ping reply c1 -> c2 within 5 s")
+        if a.pings:
+            rtt = ping_rtt(a.pings)
+            if rtt is None:
+                raise BenchError("ping: lost echoes of %d" % a.pings)
+            s["rtt_avg_ms"], s["rtt_max_ms"] = rtt
+        if not a.no_tcp:
+            s["gbps"], s["retrans"], s["tcp_foreign_cpu0"] = tcp_test(ctx, sut, a.tcp_seconds, a.tcp_omit)
+            why = sut.died()
+            if why:
+                raise BenchError("during TCP: " + why)
+        if not params.get("tcp_only") and not a.no_mpps:
+            s.update(mpps_test(ctx, sut, a.warmup, a.seconds))
+            why = sut.died()
+            if why:
+                raise BenchError("during 64-byte frames: " + why)
+        if kind == "vsw":
+            st = sut.call("stats")
+            s["vsw_drops"] = {p["name"]: {k: v for k, v in p.get("drops", {}).items() if v}
+                              for p in st.get("ports", [])}
+            sh = sut.call("show")
+            s["ports_after"] = {p["name"]: p.get("state", "") for p in sh.get("ports", [])}
+    except BenchError as e:
+        s["error"] = str(e)
+        if sut is not None and kind == "vsw":
+            why = sut.died()
+            if why and why not in s["error"]:
+                s["error"] += "; " + why
+    finally:
+        if sut is not None:
+            sut.close()
+        if topo is not None:
+            topo.delete()
+    return s
+
+
+def describe(s):
+    parts = []
+    if s.get("rtt_avg_ms") is not None:
+        parts.append("ping %.3f/%.3f ms" % (s["rtt_avg_ms"], s["rtt_max_ms"]))
+    if s.get("gbps") is not None:
+        parts.append("TCP %.2f Gbit/s (%s retr)" % (s["gbps"], s.get("retrans")))
+    if s.get("mpps") is not None:
+        parts.append("64 B %.3f Mpps of %.3f offered" % (s["mpps"], s["offered_mpps"]))
+        if s.get("lost_before_vsw") is not None:
+            parts.append("lost before vswd %.0f%%, after %.0f%%" % (100 * s["lost_before_vsw"],
+                                                                   100 * s["lost_after_vsw"]))
+        if s.get("sut_cpu") is not None:
+            parts.append("vswd %.0f%% CPU" % (100 * s["sut_cpu"]))
+        parts.append("CPU0 %.0f%% CPU1 %.0f%%" % (100 * (s["cpu0_busy"] or 0), 100 * (s["cpu1_busy"] or 0)))
+    if s.get("vsw_drops") and any(s["vsw_drops"].values()):
+        parts.append("drops %s" % s["vsw_drops"])
+    if foreign(s) > 0.01:
+        parts.append("other tasks %.0f%%%s" % (100 * foreign(s), " DISTURBED" if disturbed(s) else ""))
+    if s.get("error"):
+        parts.append("FAILED: " + s["error"])
+    return "; ".join(parts)
+
+
+# ---------------------------------------------------------------- report
+
+def med(xs):
+    return statistics.median(xs) if xs else None
+
+
+def vals(samples, system, field):
+    return [s[field] for s in samples if s["system"] == system and s.get(field) is not None and not s.get("error")]
+
+
+def spread(xs, prec):
+    if not xs:
+        return "—"
+    f = "%%.%df" % prec
+    if len(xs) == 1:
+        return f % xs[0]
+    return (f + " (" + f + "–" + f + ")") % (med(xs), min(xs), max(xs))
+
+
+def ratio(samples, system, ref, field):
+    va, vb = vals(samples, system, field), vals(samples, ref, field)
+    if not va or not vb or system == ref:
+        return "—"
+    r = med(va) / med(vb)
+    a = {s["round"]: s[field] for s in samples if s["system"] == system and s.get(field) is not None
+         and not s.get("error")}
+    b = {s["round"]: s[field] for s in samples if s["system"] == ref and s.get(field) is not None
+         and not s.get("error")}
+    pr = [a[k] / b[k] for k in sorted(a) if k in b and b[k]]
+    if len(pr) > 1:
+        return "%.2fx (%.2f–%.2f)" % (r, min(pr), max(pr))
+    return "%.2fx" % r
+
+
+def foreign(s):
+    """The largest share of CPU 0 or 1 other tasks' user time took during the sample's windows (0 if unknown)."""
+    return max([s.get(k) or 0.0 for k in ("foreign_cpu0", "foreign_cpu1", "tcp_foreign_cpu0")])
+
+
+def disturbed(s):
+    return foreign(s) > FOREIGN_MAX
+
+
+def table(samples, systems, ref):
+    out = ["| system | 64 B Mpps at c2 | vs bridge | offered Mpps | delivered | TCP Gbit/s | vs bridge "
+           "| TCP retr | ping avg ms | vswd CPU | CPU 0 busy | CPU 1 busy | samples |",
+           "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for system in systems:
+        ss = [s for s in samples if s["system"] == system]
+        ok = [s for s in ss if not s.get("error")]
+        mp = vals(samples, system, "mpps")
+        dl = [s["mpps"] / s["offered_mpps"] for s in ok if s.get("mpps") is not None and s.get("offered_mpps")]
+        rt = vals(samples, system, "retrans")
+        sut = vals(samples, system, "sut_cpu")
+        cpu0 = vals(samples, system, "cpu0_busy")
+        cpu1 = vals(samples, system, "cpu1_busy")
+        rtt = vals(samples, system, "rtt_avg_ms")
+        nfail = len(ss) - len(ok)
+        out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            SYSTEMS[system][0], spread(mp, 3), ratio(samples, system, ref, "mpps") if ref else "—",
+            spread(vals(samples, system, "offered_mpps"), 3), "%.0f%%" % (100 * med(dl)) if dl else "—",
+            spread(vals(samples, system, "gbps"), 2), ratio(samples, system, ref, "gbps") if ref else "—",
+            "%.0f" % med(rt) if rt else "—", "%.3f" % med(rtt) if rtt else "—",
+            "%.0f%%" % (100 * med(sut)) if sut else "—", "%.0f%%" % (100 * med(cpu0)) if cpu0 else "—",
+            "%.0f%%" % (100 * med(cpu1)) if cpu1 else "—",
+            "%d" % len(ok) + (" (+%d failed)" % nfail if nfail else "")))
+    return out
+
+
+def build_report(args, samples, systems, meta):
+    out = []
+    ref = REFERENCE if REFERENCE in systems else None
+    n_rounds = max([s["round"] for s in samples] or [0])
+    mc = meta["machine"]
+    out.append("%s, `%s`; %s, %s CPUs, %s, kernel %s (HZ %s, IRQ time accounting %s), Debian %s; dpdk %s, "
+               "iperf3 %s; vsw %s." % (
+                   meta["date"], meta["command"], mc["cpu"], mc["cpus"], mc["virt"], mc["kernel"], mc.get("hz", "?"),
+                   mc.get("irq_time", "?"), mc["debian"], mc["dpdk"], mc["iperf3"], meta["vsw"]))
+    out.append("")
+    out.append("%d round(s); 64-byte frames: %.0f s windows after %.1f s of warm-up, generator %s; TCP: iperf3 "
+               "-t %d -O %d.  Load average (1 min) %.2f before, %.2f after, at most %.2f at a round's start (the run's "
+               "own spinning processes add up to 2)." % (
+                   n_rounds, args.seconds, args.warmup, args.gen, args.tcp_seconds, args.tcp_omit,
+                   meta["load_before"][0], meta["load_after"][0], meta["max_load"]))
+    if meta.get("preliminary"):
+        out.append("")
+        out.append("**Preliminary:** %s" % meta["preliminary"])
+    quiet = [s for s in samples if not disturbed(s)]
+    noisy = [s for s in samples if disturbed(s)]
+    if noisy:
+        out.append("")
+        out.append("Other tasks ran on CPU 0 or 1 during %d of the %d samples (their user time above %.0f%% of the "
+                   "CPU in a window; up to %.0f%%).  First the samples without them (the figures to quote), then "
+                   "all samples." % (len(noisy), len(samples), 100 * FOREIGN_MAX, 100 * max(foreign(s) for s in noisy)))
+        out.append("")
+        out.append("Undisturbed samples:")
+        out.append("")
+        out.extend(table(quiet, systems, ref))
+        out.append("")
+        out.append("All samples:")
+    out.append("")
+    out.extend(table(samples, systems, ref))
+    out.append("")
+    out.append("Medians, min–max in parentheses; \"vs bridge\": ratio of medians, in parentheses the range of the "
+               "per-round ratios.  \"delivered\": frames c2 received / frames the generator handed to c1's eth0 "
+               "(near 100%%: the generator, not the switch, set the rate).  \"vswd CPU\": vswd's utime+stime per "
+               "second of the 64-byte window (100%% = one core); \"CPU 0/1 busy\": the CPUs' busy shares over the "
+               "window from /proc/stat (CPU 0: vswd, or the bridge's RPS work, plus any other task on the machine; "
+               "CPU 1: the generator and the kernel work done in its context).  TCP retr: iperf3's "
+               "retransmits, median per run.  ping avg: busybox ping c1 -> c2, %d echoes 20 ms apart, the average "
+               "round trip (median over rounds).  \"samples\": successful samples (failed ones are left out of "
+               "every column)." % args.pings)
+    # What the kernel did, per system (first sample that recorded it).
+    notes = []
+    for system in systems:
+        ss = [s for s in samples if s["system"] == system]
+        ports = next((s["ports"] for s in ss if s.get("ports")), None)
+        offl = next(((s["offloads_c1"], s["offloads_c2"]) for s in ss if s.get("offloads_c1")), None)
+        line = "- %s:" % SYSTEMS[system][0]
+        if ports:
+            line += " ports %s;" % "; ".join("%s: %s" % (k, v) for k, v in sorted(ports.items()))
+        if offl:
+            line += " offloads in c1 eth0: %s; c2 eth0: %s." % offl
+        lb, la = vals(quiet, system, "lost_before_vsw"), vals(quiet, system, "lost_after_vsw")
+        if lb:
+            line += " 64-byte frames lost (median of undisturbed samples): %.0f%% between p1 and vswd's port c1 " \
+                    "(the socket's ring), %.0f%% between vswd's port c2 and c2's eth0." % (100 * med(lb),
+                                                                                        100 * med(la))
+        drops = {}
+        for s in ss:
+            for p, d in (s.get("vsw_drops") or {}).items():
+                for k, v in d.items():
+                    drops["%s %s" % (p, k)] = drops.get("%s %s" % (p, k), 0) + v
+        if drops:
+            line += " vswd drop counters over all samples: %s." % ", ".join("%s %d" % kv for kv in sorted(drops.items()))
+        kstats = [s["ports_after"] for s in ss if s.get("ports_after")
+                  and any("kernel:" in v for v in s["ports_after"].values())]
+        if kstats:
+            line += " AF_XDP socket counters at the end of the last sample: %s." % "; ".join(
+                "%s: %s" % (k, v[v.index("kernel:"):]) for k, v in sorted(kstats[-1].items()) if "kernel:" in v)
+        errs = [s for s in ss if s.get("error")]
+        if errs:
+            line += " **Failed %d of %d:** %s" % (len(errs), len(ss), "; ".join(
+                "round %d: %s" % (s["round"], s["error"]) for s in errs[:4]))
+        notes.append(line)
+    out.append("")
+    out.extend(notes)
+    return "\n".join(out)
+
+
+SECTION_TEMPLATE = """## Containers
+
+Two containers on one switch: network namespaces with a veth eth0 each,
+the other ends attached to vswd (`afxdp` or `afpacket` ports), next to the
+same two containers joined by a Linux bridge, in one run on the same
+machine.
+
+### Run it
+
+    python3 scripts/bench-containers.py [--rounds N] [--seconds S] [--tcp-seconds T] [--pings N]
+                                        [--systems NAME,...] [--gen af_xdp|af_packet] [--quick]
+                                        [--wait-load L [--wait-max S]] [--doc FILE | --no-doc]
+                                        [--json FILE] [--report FILE] [--keep]
+
+Root; ip, ethtool, iperf3, busybox, dpdk-testpmd, build/vswd and
+build/vswctl (copied to a private directory first: others may rebuild
+build/).  A full run (7 rounds of the 7 default systems) takes about 10
+minutes and rewrites this section; `--quick` (1 round, 1 s windows, 1 s
+TCP) is the smoke test and writes nothing.  `--wait-load 1.5` first waits
+(up to `--wait-max` seconds, polling each minute) for the 1-minute load
+average to drop below 1.5.  A run is marked preliminary when the load was
+above `--quiet-load` (1.5) before it started, or when the busy-polling
+vswd got less than 90% of its CPU in some sample (another task ran
+there).  `--json` keeps every sample; `--report FILE` prints the tables of
+such a file again.  `scripts/run-bench.sh` (`make bench`) runs the script
+with its defaults.  Logs stay in /tmp/vsw-bct-* with `--keep` or when a
+sample failed.
+
+Systems (`--systems`): `vsw-xdp`, `vsw-xdp-ev` (AF_XDP ports, busy
+polling / event-driven), `vsw-pkt`, `vsw-pkt-ev` (AF_PACKET ports),
+`bridge`, `bridge-rps`, `bridge-nooff` (TCP only); `vsw-xdp-skb` (AF_XDP
+in skb mode) only when named.
+
+### Set-up
+
+    netns c1                     netns sw                               netns c2
+    eth0 10.0.0.1 ==veth== p1 -- vswd (CPU 0) or br0 -- p2 ==veth== eth0 10.0.0.2
+    testpmd txonly (CPU 1)                                              rx_packets counted
+    iperf3 -c (CPU 1)                                                   iperf3 -s (CPU 1)
+
+- **Topology.**  Three namespaces the script creates and deletes; nothing
+  in the root namespace.  A fresh set (namespaces, veths, vswd or the
+  bridge) for every system and round.  IPv6 is off, neighbours are
+  static, and c2 sends no ICMP errors (`net.ipv4.icmp_msgs_per_sec=0`), so
+  the only traffic is the test's.
+- **vswd.**  `taskset -c 0 vswd --foreground --config F` with
+  `{"workers":1,"cpus":[0],"busy_poll":true|false,"ports":[{"name":"c1",
+  "type":"afxdp"|"afpacket","ifname":"p1"},{"name":"c2",...,"ifname":"p2"}]}`;
+  AF_XDP in mode auto (which takes native XDP on veth).
+- **Bridge.**  `br0` (STP off) in netns sw with p1 and p2.  The bridge has
+  no thread: a frame is bridged in the softirq of the CPU that sent it,
+  so with the generator on CPU 1 the bridge shares CPU 1 with the
+  generator and is bounded by it ("delivered" 100%).  "RPS to CPU 0" sets
+  `rps_cpus` of p1 and p2 to CPU 0: the bridging and c2's receive path
+  then run on CPU 0, the switch's core, as vswd's transmit path does.
+- **64-byte frames.**  dpdk-testpmd in c1 (`--no-huge`, both lcores on
+  CPU 1, `net_af_xdp` on eth0, or `net_af_packet` with `--gen
+  af_packet`), txonly, 60-byte UDP frames (64 with the FCS) 10.0.0.1:9 ->
+  10.0.0.2:9 to c2's MAC, one way.  After the warm-up, the rate is c2
+  eth0's rx_packets over the window (frames that reached c2's stack,
+  which drops them: no socket); "offered" is c1 eth0's tx_packets +
+  tx_dropped over the same window.  For vswd the notes say where the
+  rest was lost: between p1 and vswd's port (the socket's ring: AF_XDP's
+  fill ring ran empty, or the TPACKET_V3 ring was full) or after it.
+- **TCP.**  `iperf3 -c 10.0.0.2 -t 4 -O 1 -A 1` in c1 against `iperf3 -s
+  -1 -A 1` in c2: both ends on CPU 1; the receiver's figure.
+- **Round trip.**  `busybox ping -c 30 -i 0.02` c1 -> c2 before the
+  TCP test; the average.
+- **Offloads.**  The containers keep the kernel's defaults except where
+  noted.  AF_PACKET ports need `ethtool -K eth0 tso off gso off` in both
+  containers (the port drops GSO frames as bad_header until offloads are
+  implemented), and so does AF_XDP in skb mode.  With a native XDP
+  program on the veth host end the kernel itself turns TSO off (fixed) on
+  the container's eth0; GSO stays on, the container's stack segments in
+  software, and vswd's AF_XDP port completes the partial checksums.  The
+  bridge passes 64 KiB GSO frames through unsegmented; "bridge, TSO/GSO
+  off" shows it with the AF_PACKET settings.  The notes below give the
+  state ethtool reported in each system.
+- **Where the work runs.**  With vswd, CPU 1 runs the generator (or both
+  iperf3 ends) and the container's transmit path up to the veth,
+  including p1's native XDP program and the copy into vswd's UMEM (veth
+  runs XDP in the sender's NAPI context) or the copy into the TPACKET
+  ring; CPU 0 runs vswd and, inside its `sendto()`/`sendmmsg()`, c2's
+  receive path.  Without IRQ time accounting in the kernel (see the
+  results' first line), softirq work done while vswd runs counts as
+  vswd's system time.
+- **Sampling.**  Each round runs every system once, in an order rotated
+  from round to round.  Medians, min–max, and ratios to the bridge
+  (ratio of medians; in parentheses the range of per-round ratios).
+
+### Results
+
+"""
+
+
+def write_doc(path, section):
+    """Replace the "## Containers" section of @path (up to the next "## " heading), or append it."""
+    with open(path) as f:
+        text = f.read()
+    m = re.search(r"^## Containers\s*$", text, re.M)
+    if m:
+        nxt = re.search(r"^## (?!#)", text[m.end():], re.M)
+        end = m.end() + nxt.start() if nxt else len(text)
+        text = text[:m.start()] + section.rstrip() + "\n" + ("\n" + text[end:] if nxt else "")
+    else:
+        text = text.rstrip() + "\n\n" + section.rstrip() + "\n"
+    with open(path, "w") as f:
+        f.write(text)
+
+
+# ---------------------------------------------------------------- main
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default=os.path.join(REPO, "build"), help="directory with vswd and vswctl")
+    ap.add_argument("--rounds", type=int, default=7, help="rounds: samples per system (default 7)")
+    ap.add_argument("--seconds", type=float, default=3.0, help="64-byte window per sample (default 3)")
+    ap.add_argument("--warmup", type=float, default=1.0, help="seconds of traffic before the window (default 1)")
+    ap.add_argument("--tcp-seconds", type=int, default=4, help="iperf3 -t (default 4)")
+    ap.add_argument("--tcp-omit", type=int, default=1, help="iperf3 -O (default 1)")
+    ap.add_argument("--systems", default=",".join(DEFAULT_SYSTEMS),
+                    help="comma-separated, from: %s (default all but vsw-xdp-skb)" % ",".join(SYSTEMS))
+    ap.add_argument("--gen", choices=["af_xdp", "af_packet"], default="af_xdp",
+                    help="testpmd driver of the generator in c1 (default af_xdp)")
+    ap.add_argument("--pings", type=int, default=30, help="echoes c1 -> c2 for the round trip (0: none)")
+    ap.add_argument("--no-tcp", action="store_true", help="skip iperf3")
+    ap.add_argument("--no-mpps", action="store_true", help="skip the 64-byte frames")
+    ap.add_argument("--quick", action="store_true", help="1 round, 1 s windows and TCP; no doc")
+    ap.add_argument("--wait-load", type=float, default=0.0,
+                    help="first wait until the 1-minute load average is below this (0: do not wait)")
+    ap.add_argument("--wait-max", type=float, default=1200.0, help="longest wait for --wait-load, s (default 1200)")
+    ap.add_argument("--quiet-load", type=float, default=1.5,
+                    help="load average above which results are marked preliminary (default 1.5)")
+    ap.add_argument("--doc", default=None, help="file whose Containers section to rewrite "
+                    "(default docs/PERFORMANCE.md on full runs)")
+    ap.add_argument("--no-doc", action="store_true", help="never write the doc")
+    ap.add_argument("--json", default=None, help="write every sample as JSON to this file")
+    ap.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
+    ap.add_argument("--report", metavar="JSON", default=None,
+                    help="measure nothing: print (and with --doc write) the report of an earlier --json FILE")
+    a = ap.parse_args(argv)
+    names = [s.strip() for s in a.systems.split(",") if s.strip()]
+    bad = [s for s in names if s not in SYSTEMS]
+    if bad or not names:
+        ap.error("--systems: unknown %s (known: %s)" % (",".join(bad), ",".join(SYSTEMS)))
+    a.systems = [s for s in SYSTEMS if s in names]
+    full = not a.quick and a.systems == [s for s in SYSTEMS if s in DEFAULT_SYSTEMS] and a.rounds >= 3 \
+        and not a.no_tcp and not a.no_mpps and not a.report
+    if a.quick:
+        a.rounds, a.seconds, a.warmup, a.tcp_seconds, a.tcp_omit = 1, 1.0, 0.5, 1, 0
+    if a.rounds < 1 or a.seconds <= 0 or a.tcp_seconds < 1:
+        ap.error("--rounds, --seconds and --tcp-seconds must be positive")
+    if a.no_doc:
+        a.doc = None
+    elif a.doc is None and full:
+        a.doc = os.path.join(REPO, "docs", "PERFORMANCE.md")
+    a.full = full
+    return a
+
+
+def wait_for_quiet(limit, max_s):
+    """Poll the 1-minute load average every minute until it is below @limit or @max_s passed."""
+    t0 = time.monotonic()
+    while True:
+        la = loadavg()[0]
+        if la < limit:
+            log("bench-containers: load %.2f < %.2f, starting" % (la, limit))
+            return True
+        if time.monotonic() - t0 >= max_s:
+            log("bench-containers: load still %.2f after %.0f s, starting anyway (preliminary)" % (la, max_s))
+            return False
+        log("bench-containers: load %.2f >= %.2f, waiting (%.0f s so far)" % (la, limit, time.monotonic() - t0))
+        time.sleep(min(60.0, max(1.0, max_s - (time.monotonic() - t0))))
+
+
+def report_only(a):
+    with open(a.report) as f:
+        j = json.load(f)
+    for k in ("seconds", "warmup", "gen", "tcp_seconds", "tcp_omit", "pings"):
+        setattr(a, k, j["args"].get(k, 0))
+    report = build_report(a, j["samples"], j["args"]["systems"], j["meta"])
+    log(report)
+    if a.doc:
+        write_doc(a.doc, SECTION_TEMPLATE + report)
+        log("bench-containers: wrote the Containers section of %s" % a.doc)
+    return 0
+
+
+def main(argv):
+    a = parse_args(argv)
+    if a.report:
+        return report_only(a)
+    if os.geteuid() != 0:
+        print("bench-containers: needs root (network namespaces, XDP)", file=sys.stderr)
+        return 2
+    if (os.cpu_count() or 0) < 2:
+        print("bench-containers: needs 2 CPUs", file=sys.stderr)
+        return 2
+    for tool in ("ip", "ethtool", "iperf3", "busybox", "dpdk-testpmd", "taskset", "stdbuf"):
+        if not shutil.which(tool):
+            print("bench-containers: %s not found" % tool, file=sys.stderr)
+            return 2
+    import atexit
+    atexit.register(close_all)
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, _on_signal)
+    ctx = Ctx(a)
+    ok = False
+
+    def tidy():
+        for ns in leftover_netns():
+            run(["ip", "netns", "del", ns], check=False, timeout=30)
+        if ok and not a.keep:
+            shutil.rmtree(ctx.dir, ignore_errors=True)
+        else:
+            log("bench-containers: logs kept in %s" % ctx.dir)
+    _cleanups.append(tidy)
+    # The orchestrator stays off the switch's CPU; children are pinned explicitly.
+    os.sched_setaffinity(0, {GEN_CPU})
+
+    if a.wait_load > 0:
+        wait_for_quiet(a.wait_load, a.wait_max)
+    meta = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "command": "make bench" if os.environ.get("VSW_FROM_MAKE_BENCH") and a.full else
+            "python3 scripts/bench-containers.py" + ("" if not argv else " " + " ".join(argv)),
+            "machine": machine_notes(), "vsw": vsw_source(a.build), "load_before": loadavg()}
+    log("## containers: %s, load %s, work dir %s" % (meta["date"], " ".join("%.2f" % x for x in meta["load_before"]),
+                                                     ctx.dir))
+    samples = []
+    t_start = time.monotonic()
+    max_load = meta["load_before"][0]
+    systems = a.systems
+    for rnd in range(1, a.rounds + 1):
+        k = (rnd - 1) % len(systems)
+        order = systems[k:] + systems[:k]
+        max_load = max(max_load, loadavg()[0])
+        for system in order:
+            s = sample(ctx, system, rnd)
+            samples.append(s)
+            log("  r%d %-13s %s" % (rnd, system, describe(s)))
+        log("  round %d done, %.0f s so far, load %.2f" % (rnd, time.monotonic() - t_start, loadavg()[0]))
+    meta["load_after"] = loadavg()
+    meta["max_load"] = max_load
+    meta["seconds"] = time.monotonic() - t_start
+    why = []
+    if meta["load_before"][0] > a.quiet_load:
+        why.append("the 1-minute load average was %.2f before the run (other work on the machine), above %.1f"
+                   % (meta["load_before"][0], a.quiet_load))
+    noisy = [s for s in samples if disturbed(s)]
+    quiet_systems = {s["system"] for s in samples if not disturbed(s) and not s.get("error")}
+    if len(noisy) * 2 > len(samples) or quiet_systems != set(systems):
+        why.append("other tasks ran on CPU 0 or 1 during %d of the %d samples" % (len(noisy), len(samples)))
+    if why:
+        meta["preliminary"] = "; ".join(why) + "; repeat on a quiet machine."
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"meta": meta, "args": vars(a), "samples": samples}, f, indent=1)
+    report = build_report(a, samples, systems, meta)
+    log("")
+    log(report)
+    if a.doc:
+        write_doc(a.doc, SECTION_TEMPLATE + report)
+        log("bench-containers: wrote the Containers section of %s" % a.doc)
+    failed = [s for s in samples if s.get("error")]
+    vsw_failed = [s for s in failed if SYSTEMS[s["system"]][1] == "vsw"]
+    ok = not failed
+    log("bench-containers: %.0f s; %d sample(s), %d failed%s" % (
+        meta["seconds"], len(samples), len(failed), "; vsw failed" if vsw_failed else ""))
+    return 1 if vsw_failed else 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except BenchError as e:
+        print("bench-containers: %s" % e, file=sys.stderr)
+        sys.exit(1)

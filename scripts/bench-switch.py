@@ -1,0 +1,1256 @@
+#!/usr/bin/env python3
+"""bench-switch.py - vswd next to DPDK vhost io-fwd, OVS-DPDK and the Linux bridge, same run, same generator.
+
+    python3 scripts/bench-switch.py [--build build] [--samples N] [--seconds S] [--only SYSTEM,...]
+                                    [--sizes 64,1518] [--rings split,packed] [--quick] [--perf]
+                                    [--doc docs/PERFORMANCE.md | --no-doc] [--json FILE] [--keep]
+
+On a 2-CPU machine: the switch under test on CPU 0, the generator on CPU 1.
+Systems (--only): vsw (vswd, busy polling, 1 worker), dpdk (testpmd, two
+net_vhost ports, io forwarding), ovs (ovs-vswitchd with DPDK, netdev bridge,
+two dpdkvhostuserclient ports, port-to-port flows), kernel (two taps in a
+network namespace joined by a Linux bridge).  The generator is dpdk-testpmd
+with two virtio-user ports (two tap ports for the kernel) in mac forwarding,
+looped through the switch and started with `start tx_first`; vsw-bench gives
+the round-trip latency and a second throughput figure.  Samples are taken in
+rounds, each round running every configuration once in a rotated order, so
+that drift of the machine spreads over all systems.  Finally the idle CPU of
+vswd in event-driven mode.  See docs/PERFORMANCE.md, "Switching".
+
+Needs root (hugepages, network namespace, taps) and Debian packages it
+installs when missing (dpdk, its vhost/virtio/tap drivers, openvswitch-switch-dpdk).
+Prints markdown tables; a full run (no --quick, no --only, default sizes and
+rings) also rewrites the "Switching" section of docs/PERFORMANCE.md.
+Exit status 1 when a vsw sample failed (the switch did not forward), else 0.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_procs import (BenchError, Proc, TestPmd, close_all, close_new, cpu_busy, cpu_ticks,  # noqa: E402
+                         ensure_hugepages, install_cleanup, live_children, loadavg, log, on_exit, proc_cpu_seconds,
+                         run)
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SYSTEMS = ["vsw", "dpdk", "ovs", "kernel"]
+VHOST_SYSTEMS = ["vsw", "dpdk", "ovs"]
+LABEL = {"vsw": "vsw", "dpdk": "DPDK vhost io-fwd", "ovs": "OVS-DPDK", "kernel": "Linux bridge"}
+SHORT = {"vsw": "vsw", "dpdk": "DPDK", "ovs": "OVS", "kernel": "bridge"}
+RINGS = ["split", "packed"]
+SIZES = [64, 1518]            # Ethernet frame sizes with FCS (RFC 2544); virtio buffers carry size - 4
+GEN_MAC = ["02:76:73:62:00:0a", "02:76:73:62:00:0b"]
+TAP_KMAC = ["02:76:73:62:01:0a", "02:76:73:62:01:0b"]   # the kernel side of the taps: never a frame's address
+OVS_VSWITCHD = "/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk"
+OVS_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
+APT_PKGS = ["dpdk", "librte-net-vhost23", "librte-net-virtio23", "librte-net-tap23", "librte-mempool-ring23",
+            "openvswitch-switch-dpdk", "iproute2", "util-linux", "coreutils", "linux-perf"]
+GEN_BUSY_LIMIT = 0.90         # a generator busier than this may be what limits the rate
+
+
+# ---------------------------------------------------------------- set-up
+
+def ensure_packages(want_perf):
+    pkgs = [p for p in APT_PKGS if want_perf or p != "linux-perf"]
+    missing = []
+    for p in pkgs:
+        r = subprocess.run(["dpkg-query", "-W", "-f=${Status}", p], capture_output=True, text=True)
+        if "install ok installed" not in r.stdout:
+            missing.append(p)
+    if not missing:
+        return
+    log("bench-switch: installing %s" % " ".join(missing))
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    subprocess.run(["apt-get", "update", "-qq"], env=env, timeout=600, check=False)
+    r = subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends"] + missing, env=env,
+                       timeout=1200)
+    if r.returncode != 0:
+        raise BenchError("apt-get install %s failed" % " ".join(missing))
+
+
+def pkg_version(p):
+    r = subprocess.run(["dpkg-query", "-W", "-f=${Version}", p], capture_output=True, text=True)
+    return r.stdout.strip() or "?"
+
+
+def machine_notes():
+    model = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    debian = "?"
+    try:
+        with open("/etc/debian_version") as f:
+            debian = f.read().strip()
+    except OSError:
+        pass
+    mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / (1 << 30)
+    hyper = False
+    try:
+        with open("/proc/cpuinfo") as f:
+            hyper = any(line.startswith("flags") and " hypervisor" in line for line in f)
+    except OSError:
+        pass
+    return {"cpu": model, "cpus": os.cpu_count(), "kernel": platform.release(), "debian": debian,
+            "mem_gib": round(mem_gib), "hypervisor": hyper, "dpdk": pkg_version("dpdk"), "ovs": pkg_version("openvswitch-switch-dpdk"),
+            "virt": subprocess.run(["systemd-detect-virt"], capture_output=True, text=True).stdout.strip()
+            if shutil.which("systemd-detect-virt") else "?"}
+
+
+class Ctx:
+    def __init__(self, args):
+        self.args = args
+        self.sut_cpu = 0
+        self.gen_cpu = 1
+        self.dir = tempfile.mkdtemp(prefix="vsw-bsw-")
+        self.logdir = os.path.join(self.dir, "logs")
+        os.makedirs(self.logdir)
+        self.bin = os.path.join(self.dir, "bin")
+        os.makedirs(self.bin)
+        # Private copies: others may rebuild build/ while we run.
+        for b in ("vswd", "vswctl", "vsw-bench"):
+            src = os.path.join(args.build, b)
+            if not os.path.exists(src):
+                raise BenchError("%s missing: build first (make)" % src)
+            shutil.copy2(src, os.path.join(self.bin, b))
+        self.netns = "vswb%d" % os.getpid()
+        self.netns_made = False
+        self.seq = 0
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def logpath(self, name):
+        return os.path.join(self.logdir, name + ".log")
+
+    def next_tag(self):
+        self.seq += 1
+        return "%d" % self.seq
+
+
+# ---------------------------------------------------------------- systems under test (CPU 0)
+
+class VswSut:
+    """vswd with two vhost-user server ports; the front ends connect as clients."""
+    gen_server = False
+
+    def __init__(self, ctx, tag, busy_poll=True):
+        d = ctx.path("v" + tag)
+        os.makedirs(d)
+        self.ctx = ctx
+        self.socks = [os.path.join(d, "p0.sock"), os.path.join(d, "p1.sock")]
+        self.ctl = os.path.join(d, "ctl.sock")
+        conf = {"workers": 1, "cpus": [ctx.sut_cpu], "busy_poll": busy_poll,
+                "ports": [{"name": "p%d" % i, "type": "vhost-user", "path": s, "mode": "server"}
+                          for i, s in enumerate(self.socks)]}
+        cpath = os.path.join(d, "vswd.json")
+        with open(cpath, "w") as f:
+            json.dump(conf, f)
+        self.proc = Proc(["taskset", "-c", ctx.sut_cpu, os.path.join(ctx.bin, "vswd"), "--foreground",
+                          "--ctl", self.ctl, "--config", cpath], ctx.logpath("vswd-" + tag), name="vswd")
+        self.proc.wait_for(r"ready: control socket", 0, 15)
+        self.pid = self.proc.pid
+
+    def stats(self):
+        r = run([os.path.join(self.ctx.bin, "vswctl"), "--ctl", self.ctl, "--json", "stats"], timeout=10)
+        return json.loads(r.stdout)
+
+    def diag(self):
+        try:
+            return json.dumps(self.stats())
+        except Exception as e:  # noqa: BLE001
+            return "vswctl stats: %s" % e
+
+    def close(self):
+        self.proc.close()
+
+
+class DpdkSut:
+    """dpdk-testpmd with two net_vhost (server) ports in io forwarding: the vhost library, no switching."""
+    gen_server = False
+
+    def __init__(self, ctx, tag):
+        d = ctx.path("d" + tag)
+        os.makedirs(d)
+        self.socks = [os.path.join(d, "p0.sock"), os.path.join(d, "p1.sock")]
+        c = ctx.sut_cpu
+        # lcore 0 (main: sleeps in the command line reader) and lcore 1 (forwarding) both on CPU c;
+        # taskset keeps the EAL's control threads there too.
+        argv = ["taskset", "-c", c, "dpdk-testpmd", "--no-pci", "--in-memory", "--single-file-segments",
+                "-m", "256", "--lcores", "0@%d,1@%d" % (c, c), "--main-lcore", "0", "--log-level=lib.eal,notice",
+                "--vdev", "net_vhost0,iface=%s,queues=1" % self.socks[0],
+                "--vdev", "net_vhost1,iface=%s,queues=1" % self.socks[1],
+                "--", "-i", "--nb-cores=1", "--forward-mode=io", "--total-num-mbufs=32768"]
+        self.tp = TestPmd(argv, ctx.logpath("sut-testpmd-" + tag), name="testpmd-vhost")
+        self.tp.cmd_ok("start")
+        self.pid = self.tp.pid
+
+    def diag(self):
+        try:
+            return self.tp.cmd("show port stats all")[-1200:]
+        except Exception as e:  # noqa: BLE001
+            return str(e)
+
+    def close(self):
+        self.tp.close()
+
+
+class OvsSut:
+    """ovsdb-server + ovs-vswitchd (DPDK) in a private directory; netdev bridge, two dpdkvhostuserclient ports."""
+    gen_server = True
+
+    def __init__(self, ctx, tag):
+        d = ctx.path("o" + tag)
+        os.makedirs(d)
+        self.ctx, self.d, self.procs = ctx, d, []
+        self.socks = [os.path.join(d, "v0.sock"), os.path.join(d, "v1.sock")]
+        self.env = dict(os.environ, OVS_RUNDIR=d, OVS_LOGDIR=d, OVS_DBDIR=d, OVS_SYSCONFDIR=d)
+        c = ctx.sut_cpu
+        mask = "0x%x" % (1 << c)
+        db = os.path.join(d, "conf.db")
+        run(["ovsdb-tool", "create", db, OVS_SCHEMA], env=self.env)
+        self.procs.append(Proc(["taskset", "-c", c, "ovsdb-server", db, "--remote=punix:" + d + "/db.sock",
+                                "--unixctl=" + d + "/ovsdb.ctl", "--no-chdir", "--log-file=" + d + "/ovsdb.log"],
+                               ctx.logpath("ovsdb-" + tag), env=self.env, name="ovsdb-server"))
+        deadline = time.monotonic() + 15
+        while not os.path.exists(d + "/db.sock"):
+            if time.monotonic() > deadline or not self.procs[0].alive():
+                raise BenchError("ovsdb-server did not start: see %s" % ctx.logpath("ovsdb-" + tag))
+            time.sleep(0.05)
+        self.vsctl = ["ovs-vsctl", "--db=unix:" + d + "/db.sock", "--timeout=30"]
+        run(self.vsctl + ["--no-wait", "init"], env=self.env, timeout=40)
+        run(self.vsctl + ["--no-wait", "set", "Open_vSwitch", ".", "other_config:dpdk-init=true",
+                          "other_config:dpdk-lcore-mask=" + mask, "other_config:pmd-cpu-mask=" + mask,
+                          "other_config:dpdk-socket-mem=512", "other_config:per-port-memory=true",
+                          "other_config:dpdk-extra=--no-pci --in-memory"], env=self.env, timeout=40)
+        self.vswitchd = Proc(["taskset", "-c", c, OVS_VSWITCHD, "unix:" + d + "/db.sock",
+                              "--unixctl=" + d + "/vswitchd.ctl", "--no-chdir", "--log-file=" + d + "/vswitchd.log"],
+                             ctx.logpath("ovs-vswitchd-" + tag), env=self.env, name="ovs-vswitchd")
+        self.procs.append(self.vswitchd)
+        self.pid = self.vswitchd.pid
+        self.vswitchd.wait_for(r"DPDK Enabled - initialized|EAL: .*([Cc]annot|[Ee]rror|[Ff]ail)", 0, 60)
+        if not re.search(r"DPDK Enabled - initialized", self.vswitchd.buf):
+            raise BenchError("ovs-vswitchd: DPDK did not initialise:\n" + self.vswitchd.buf[-1500:])
+        run(self.vsctl + ["add-br", "br0", "--", "set", "bridge", "br0", "datapath_type=netdev"], env=self.env,
+            timeout=40)
+        for i, s in enumerate(self.socks):
+            run(self.vsctl + ["add-port", "br0", "vhu%d" % i, "--", "set", "Interface", "vhu%d" % i,
+                              "type=dpdkvhostuserclient", "options:vhost-server-path=" + s,
+                              "ofport_request=%d" % (i + 1)], env=self.env, timeout=40)
+        run(["ovs-ofctl", "del-flows", "br0"], env=self.env)
+        run(["ovs-ofctl", "add-flow", "br0", "in_port=1,actions=output:2"], env=self.env)
+        run(["ovs-ofctl", "add-flow", "br0", "in_port=2,actions=output:1"], env=self.env)
+
+    def appctl(self, *words):
+        r = run(["ovs-appctl", "-t", self.d + "/vswitchd.ctl"] + list(words), env=self.env, check=False, timeout=15)
+        return r.stdout + r.stderr
+
+    def diag(self):
+        return self.appctl("dpif-netdev/pmd-stats-show")[-1500:]
+
+    def close(self):
+        for p in reversed(self.procs):
+            p.close()
+
+
+class Netns:
+    def __init__(self, name):
+        self.name = name
+        run(["ip", "netns", "add", name])
+        on_exit(self.delete)
+        self.ex(["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"])
+        self.ex(["ip", "link", "set", "lo", "up"])
+
+    def ex(self, argv, check=True):
+        return run(["ip", "netns", "exec", self.name] + argv, check=check)
+
+    def delete(self):
+        run(["ip", "netns", "delete", self.name], check=False)
+
+
+class KernelSut:
+    """A Linux bridge in our namespace; the generator's two tap ports are enslaved once testpmd has created them."""
+    gen_server = None
+
+    def __init__(self, ctx, tag):
+        if not ctx.netns_made:
+            ctx.ns = Netns(ctx.netns)
+            ctx.netns_made = True
+        self.ns = ctx.ns
+        self.pid = None
+        self.taps = ["vswbt0", "vswbt1"]
+        self.ns.ex(["ip", "link", "del", "vswbr"], check=False)
+        self.ns.ex(["ip", "link", "add", "vswbr", "type", "bridge", "stp_state", "0", "forward_delay", "0",
+                    "mcast_snooping", "0"])
+        self.ns.ex(["ip", "link", "set", "vswbr", "up"])
+
+    def attach(self):
+        """After testpmd started its ports: new kernel-side MACs (the tap PMD gives them the port's own MAC,
+        which the bridge would take as local), enslave, up."""
+        for t, mac in zip(self.taps, TAP_KMAC):
+            self.ns.ex(["ip", "link", "set", t, "address", mac])
+            self.ns.ex(["ip", "link", "set", t, "master", "vswbr"])
+            self.ns.ex(["ip", "link", "set", t, "up"])
+
+    def set_rps(self, cpu):
+        """Receive packet steering of both taps to @cpu (None: off, the bridge runs in the sender's context)."""
+        mask = "0" if cpu is None else "%x" % (1 << cpu)
+        for t in self.taps:
+            self.ns.ex(["sh", "-c", "echo %s > /sys/class/net/%s/queues/rx-0/rps_cpus" % (mask, t)])
+
+    def diag(self):
+        r = self.ns.ex(["ip", "-s", "link"], check=False)
+        return r.stdout[-1500:]
+
+    def close(self):
+        self.ns.ex(["ip", "link", "del", "vswbr"], check=False)
+
+
+# ---------------------------------------------------------------- the generator (CPU 1)
+
+class Generator:
+    """dpdk-testpmd on the generator CPU: two virtio-user ports (or taps), mac forwarding in a loop."""
+
+    def __init__(self, ctx, tag, socks=None, ring="split", server=False, taps=None, netns=None):
+        self.ctx, self.args = ctx, ctx.args
+        c = ctx.gen_cpu
+        vdevs = []
+        if taps:
+            for i, t in enumerate(taps):
+                vdevs += ["--vdev", "net_tap%d,iface=%s,mac=%s" % (i, t, GEN_MAC[i])]
+        else:
+            for i, s in enumerate(socks):
+                vdevs += ["--vdev", "net_virtio_user%d,path=%s,queues=1,queue_size=256,%s,packed_vq=%d,mac=%s%s" % (
+                    i, s, self.args.gen_devargs, ring == "packed", GEN_MAC[i], ",server=1" if server else "")]
+        argv = ["taskset", "-c", c, "dpdk-testpmd", "--no-pci", "--in-memory", "--single-file-segments",
+                "-m", "128", "--lcores", "0@%d,1@%d" % (c, c), "--main-lcore", "0", "--log-level=lib.eal,notice"]
+        argv += vdevs + ["--", "-i", "--nb-cores=1", "--forward-mode=mac", "--record-core-cycles",
+                         "--eth-peer=0," + GEN_MAC[1], "--eth-peer=1," + GEN_MAC[0], "--total-num-mbufs=16384"]
+        self.tp = TestPmd(argv, ctx.logpath("gen-testpmd-" + tag), start_timeout=60, netns=netns, name="testpmd-gen")
+
+    def measure(self, size, warmup, seconds, sut_pid=None):
+        """One sample: frames of @size bytes (with FCS) looping; rate over @seconds after @warmup."""
+        tp = self.tp
+        tp.cmd_ok("set txpkts %d" % (size - 4))
+        tp.cmd("start tx_first %d" % self.args.txfirst)
+        time.sleep(warmup)
+        pids = {"gen": tp.pid}
+        if sut_pid:
+            pids["sut"] = sut_pid
+        p0 = {k: proc_cpu_seconds(v) for k, v in pids.items()}
+        c0, s0 = cpu_ticks(), tp.fwd_stats()
+        time.sleep(seconds)
+        s1, c1 = tp.fwd_stats(), cpu_ticks()
+        p1 = {k: proc_cpu_seconds(v) for k, v in pids.items()}
+        tp.cmd("stop")
+        # Drain what is still in flight so that the next sample starts from empty rings.
+        tp.cmd("set fwd rxonly")
+        tp.cmd("start")
+        time.sleep(0.2)
+        tp.cmd("stop")
+        tp.cmd("set fwd mac")
+        dt = s1["t"] - s0["t"]
+        rx, tx = s1["rx"] - s0["rx"], s1["tx"] - s0["tx"]
+        res = {"size": size, "seconds": dt, "rx": rx, "tx": tx, "mpps": rx / dt / 1e6,
+               "gbps": rx * size * 8 / dt / 1e9, "tx_dropped": s1["tx_dropped"] - s0["tx_dropped"],
+               "cpu_busy": {str(k): round(v, 3) for k, v in cpu_busy(c0, c1).items()}}
+        # The share of a CPU our busy-polling processes got: below 1, something else ran there.
+        for k in pids:
+            res[k + "_cpu_share"] = (p1[k] - p0[k]) / dt
+        if s1["cycles"] is not None and s0["cycles"] is not None and rx > 0:
+            cyc = s1["cycles"] - s0["cycles"]
+            hz = s1["mhz"] * 1e6
+            res["gen_busy"] = cyc / (dt * hz)
+            res["gen_cycles_per_frame"] = cyc / rx
+            res["gen_ceiling_mpps"] = hz / (cyc / rx) / 1e6 if cyc else None
+        if rx < 1000 * dt:
+            raise BenchError("no traffic: %d frames in %.1f s (generator tx %d, tx dropped %d)" % (
+                rx, dt, tx, res["tx_dropped"]))
+        return res
+
+    def idle_connected(self):
+        """A little traffic, drained, then the ports stay connected and nothing is sent."""
+        self.measure(64, 0.3, 0.5)
+
+    def close(self):
+        self.tp.close()
+
+
+def vsw_bench(ctx, socks, ring, server, size, seconds=None, pingpong=None):
+    argv = ["taskset", "-c", ctx.gen_cpu, os.path.join(ctx.bin, "vsw-bench"), "--a", socks[0], "--b", socks[1],
+            "--size", size - 4, "--json"]
+    if ring == "packed":
+        argv.append("--packed")
+    if server:
+        argv.append("--server")
+    if pingpong:
+        argv.append("--pingpong=%d" % pingpong)
+        limit = 60 + pingpong / 1000
+    else:
+        argv += ["--seconds", seconds]
+        limit = 60 + seconds
+    r = run(argv, timeout=limit, check=False)
+    with open(ctx.logpath("vsw-bench"), "a") as f:
+        f.write("$ %s\n%s%s(exit %d)\n" % (" ".join(map(str, argv)), r.stdout, r.stderr, r.returncode))
+    line = next((x for x in reversed(r.stdout.splitlines()) if x.startswith("{")), None)
+    if r.returncode != 0 or not line:
+        raise BenchError("vsw-bench exit %d: %s" % (r.returncode, (r.stderr or r.stdout).strip()[-400:]))
+    res = json.loads(line)
+    res["buffer_bytes"] = res.pop("size", None)
+    if pingpong is None:
+        res["mpps"] = res["rx_mpps"]
+        if res["rx"] == 0:
+            raise BenchError("vsw-bench: nothing received (tx %d)" % res["tx"])
+    elif res["samples"] == 0:
+        raise BenchError("vsw-bench ping-pong: every ping lost")
+    return res
+
+
+# ---------------------------------------------------------------- sessions
+
+class Results:
+    def __init__(self):
+        self.samples = {}     # (kind, system, ring, size) -> [sample]
+        self.failures = {}    # (kind, system, ring, size) -> [message]
+
+    def add(self, key, sample, rnd):
+        sample["round"] = rnd
+        self.samples.setdefault(key, []).append(sample)
+
+    def fail(self, key, msg, rnd):
+        self.failures.setdefault(key, []).append("round %d: %s" % (rnd, msg))
+        log("    FAILED %s: %s" % ("/".join(map(str, key)), msg.splitlines()[0][:300]))
+
+
+def start_sut(ctx, system, tag):
+    if system == "vsw":
+        return VswSut(ctx, tag)
+    if system == "dpdk":
+        return DpdkSut(ctx, tag)
+    if system == "ovs":
+        return OvsSut(ctx, tag)
+    return KernelSut(ctx, tag)
+
+
+def session(ctx, res, system, ring, rnd, sizes):
+    """One configuration, from a fresh switch: testpmd throughput for each size, then vsw-bench."""
+    args = ctx.args
+    tag = ctx.next_tag()
+    ring_key = ring if system != "kernel" else "tap"
+    log("  [round %d] %-6s %-6s" % (rnd, system, ring_key))
+    before = live_children()
+    try:
+        sut = start_sut(ctx, system, tag)
+    except Exception as e:  # noqa: BLE001
+        close_new(before)
+        for s in sizes:
+            res.fail(("tput", system, ring_key, s), "start: %s" % e, rnd)
+        return
+    try:
+        gen = None
+        before_gen = live_children()
+        try:
+            if system == "kernel":
+                gen = Generator(ctx, tag, taps=sut.taps, netns=ctx.netns)
+                sut.attach()
+                time.sleep(0.3)
+            else:
+                gen = Generator(ctx, tag, socks=sut.socks, ring=ring, server=sut.gen_server)
+        except Exception as e:  # noqa: BLE001
+            close_new(before_gen)
+            gen = None
+            for s in sizes:
+                res.fail(("tput", system, ring_key, s), "generator: %s" % e, rnd)
+        if gen:
+            # The bridge twice: in the sending system call's context (CPU 1), then steered to CPU 0 by RPS.
+            variants = [(ring_key, None), ("tap-rps", ctx.sut_cpu)] if system == "kernel" else [(ring_key, None)]
+            try:
+                for rk, rps in variants:
+                    if system == "kernel":
+                        sut.set_rps(rps)
+                    for s in sizes:
+                        try:
+                            r, best = None, -1.0
+                            for attempt in range(1 + args.retries):
+                                x = gen.measure(s, args.warmup, args.seconds, sut_pid=sut.pid)
+                                q = min(x.get("sut_cpu_share", 1.0), x["gen_cpu_share"])
+                                x["attempts"] = attempt + 1
+                                if q > best:
+                                    r, best = x, q
+                                if q >= 0.9:
+                                    break
+                                log("    %-7s %4d B  %7.3f Mpps  disturbed (switch got %s, generator %.0f%%): again" % (
+                                    rk, s, x["mpps"], "%.0f%%" % (100 * x["sut_cpu_share"]) if "sut_cpu_share" in x
+                                    else "-", 100 * x["gen_cpu_share"]))
+                            res.add(("tput", system, rk, s), r, rnd)
+                            log("    %-7s %4d B  %7.3f Mpps  gen busy %3.0f%%  CPU got: switch %s, generator %3.0f%%" % (
+                                rk, s, r["mpps"], 100 * r.get("gen_busy", 0),
+                                "%3.0f%%" % (100 * r["sut_cpu_share"]) if "sut_cpu_share" in r else "  - ",
+                                100 * r["gen_cpu_share"]))
+                        except Exception as e:  # noqa: BLE001
+                            res.fail(("tput", system, rk, s), "%s; switch: %s" % (e, sut.diag()), rnd)
+                            if not gen.tp.proc.alive():
+                                break
+            finally:
+                gen.close()
+        if system == "kernel":
+            return
+        if args.pingpong:
+            try:
+                r = vsw_bench(ctx, sut.socks, ring, sut.gen_server, 64, pingpong=args.pingpong)
+                res.add(("lat", system, ring, 64), r, rnd)
+                log("    ping-pong 64 B  p50 %.2f us  p99 %.2f us  p99.9 %.2f us" % (
+                    r["p50_us"], r["p99_us"], r["p999_us"]))
+            except Exception as e:  # noqa: BLE001
+                res.fail(("lat", system, ring, 64), str(e), rnd)
+        if args.bench_seconds:
+            for s in sizes:
+                try:
+                    r = vsw_bench(ctx, sut.socks, ring, sut.gen_server, s, seconds=args.bench_seconds)
+                    res.add(("vbtput", system, ring, s), r, rnd)
+                    log("    vsw-bench %4d B  rx %7.3f Mpps  lost %d" % (s, r["mpps"], r["lost"]))
+                except Exception as e:  # noqa: BLE001
+                    res.fail(("vbtput", system, ring, s), str(e), rnd)
+    finally:
+        sut.close()
+        close_new(before)
+
+
+def idle_phase(ctx, res, seconds):
+    """vswd in event-driven mode with both ports connected and quiet: CPU time over @seconds."""
+    log("  idle vswd (busy_poll false), %g s" % seconds)
+    tag = ctx.next_tag()
+    before = live_children()
+    try:
+        sut = VswSut(ctx, tag, busy_poll=False)
+    except Exception as e:  # noqa: BLE001
+        close_new(before)
+        res.fail(("idle", "vsw", "split", 0), str(e), 0)
+        return
+    try:
+        gen = Generator(ctx, tag, socks=sut.socks, ring="split")
+        try:
+            gen.idle_connected()
+            time.sleep(1.0)
+            w0 = sut.stats()["workers"][0]
+            t0, c0 = time.monotonic(), proc_cpu_seconds(sut.pid)
+            time.sleep(seconds)
+            t1, c1 = time.monotonic(), proc_cpu_seconds(sut.pid)
+            w1 = sut.stats()["workers"][0]
+            r = {"seconds": t1 - t0, "cpu_seconds": c1 - c0, "pct": 100 * (c1 - c0) / (t1 - t0),
+                 "wakeups_per_s": (w1["sleeps"] - w0["sleeps"]) / (t1 - t0),
+                 "frames": w1["frames"] - w0["frames"], "clk_tck": os.sysconf("SC_CLK_TCK")}
+            res.add(("idle", "vsw", "split", 0), r, 0)
+            log("    vswd idle: %.2f %% of a core (%.2f s CPU in %.1f s), %.1f wake-ups/s" % (
+                r["pct"], r["cpu_seconds"], r["seconds"], r["wakeups_per_s"]))
+        finally:
+            gen.close()
+    except Exception as e:  # noqa: BLE001
+        res.fail(("idle", "vsw", "split", 0), str(e), 0)
+    finally:
+        sut.close()
+        close_new(before)
+
+
+def perf_phase(ctx, seconds):
+    """perf record of vswd (busy polling) forwarding 64-byte frames on split rings; prints the top symbols."""
+    if not shutil.which("perf"):
+        log("  perf: not installed")
+        return None
+    log("  perf record of vswd, 64 B split, %g s" % seconds)
+    tag = ctx.next_tag()
+    out = None
+    before = live_children()
+    try:
+        sut = VswSut(ctx, tag)
+    except Exception as e:  # noqa: BLE001
+        close_new(before)
+        log("  perf: %s" % e)
+        return None
+    try:
+        gen = Generator(ctx, tag, socks=sut.socks, ring="split")
+        try:
+            gen.tp.cmd_ok("set txpkts 60")
+            gen.tp.cmd("start tx_first %d" % ctx.args.txfirst)
+            time.sleep(1)
+            data = ctx.path("perf.data")
+            run(["perf", "record", "-q", "-F", "2999", "-g", "-p", sut.pid, "-o", data, "--", "sleep", seconds],
+                timeout=seconds + 60, check=False)
+            gen.tp.cmd("stop")
+            r = run(["perf", "report", "-i", data, "--stdio", "--no-children", "--sort", "symbol",
+                     "--percent-limit", "1", "-g", "none"], timeout=120, check=False)
+            out = "\n".join(re.sub(r"(\s+-)+\s*$", "", x) for x in r.stdout.splitlines()
+                            if x.strip() and not x.startswith("#"))
+            log(out)
+        finally:
+            gen.close()
+    except Exception as e:  # noqa: BLE001
+        log("  perf: %s" % e)
+    finally:
+        sut.close()
+        close_new(before)
+    return out
+
+
+# ---------------------------------------------------------------- statistics and report
+
+def med(xs):
+    return statistics.median(xs) if xs else None
+
+
+def fmt_spread(xs, prec=2):
+    if not xs:
+        return None
+    f = "%%.%df" % prec
+    if len(xs) == 1:
+        return f % xs[0]
+    return (f + " (" + f + "–" + f + ")") % (med(xs), min(xs), max(xs))
+
+
+def values(res, key, field="mpps"):
+    return [s[field] for s in res.samples.get(key, []) if s.get(field) is not None]
+
+
+def paired_ratios(res, key_a, key_b, field="mpps"):
+    """Per-round ratios a/b over the rounds where both have a sample."""
+    a = {s["round"]: s[field] for s in res.samples.get(key_a, [])}
+    b = {s["round"]: s[field] for s in res.samples.get(key_b, [])}
+    return [a[r] / b[r] for r in sorted(a) if r in b and b[r]]
+
+
+def ratio_cell(res, key_a, key_b, field="mpps"):
+    va, vb = values(res, key_a, field), values(res, key_b, field)
+    if not va or not vb:
+        return None, "—"
+    r = med(va) / med(vb)
+    pr = paired_ratios(res, key_a, key_b, field)
+    if len(pr) > 1:
+        return r, "%.2fx (%.2f–%.2f)" % (r, min(pr), max(pr))
+    return r, "%.2fx" % r
+
+
+def cell(res, key, field="mpps", prec=2):
+    xs = values(res, key, field)
+    if xs:
+        s = fmt_spread(xs, prec)
+        nf = len(res.failures.get(key, []))
+        return s + (" [%d failed]" % nf if nf else "")
+    if key in res.failures:
+        return "FAILED"
+    return "—"
+
+
+def preliminary_note(res, meta, quiet_load):
+    """Why these figures are not from a quiet machine, or None."""
+    tput = [x for k, v in res.samples.items() if k[0] == "tput" for x in v]
+    disturbed = sum(1 for x in tput if x.get("sut_cpu_share", 1) < 0.9 or x.get("gen_cpu_share", 1) < 0.9)
+    why = []
+    if meta["load_before"][0] > quiet_load:
+        why.append("the 1-minute load average was %.2f when the run started (other work on the machine), "
+                   "above %.1f" % (meta["load_before"][0], quiet_load))
+    if tput and disturbed > 0.1 * len(tput):
+        why.append("in %d of %d throughput samples the switch or the generator got less than 90 %% of its CPU"
+                   % (disturbed, len(tput)))
+    if not why:
+        return None
+    note = "; ".join(why)
+    if len(why) == 1 and tput and disturbed <= 0.1 * len(tput):
+        note += "; the switch and the generator still got at least 90 %% of their CPUs in %d of %d throughput " \
+            "samples" % (len(tput) - disturbed, len(tput))
+    return note + ".  Repeat on a quiet machine."
+
+
+def build_report(ctx, res, meta):
+    a = ctx.args
+    meta["preliminary"] = preliminary_note(res, meta, getattr(a, "quiet_load", 1.5))
+    systems = a.only
+    L = []
+    sz = a.sizes
+    rings = a.rings
+    L.append("Measured %s with `%s`; %d round(s), %g s windows after %g s warm-up; testpmd `start tx_first %d` "
+             "(%d frames in flight per direction)." % (
+                 meta["date"], meta["command"], a.samples, a.seconds, a.warmup, a.txfirst, 32 * a.txfirst))
+    m = meta["machine"]
+    L.append("Machine: %s, %d CPUs, %d GiB, %s (systemd-detect-virt: %s), Debian %s, kernel %s; DPDK %s, "
+             "Open vSwitch %s.  1-minute load average %.2f before the run, %.2f after (the benchmark itself keeps "
+             "two CPUs busy)." % (
+                 m["cpu"], m["cpus"], m["mem_gib"],
+                 "virtual machine (hypervisor CPU flag)" if m.get("hypervisor") else "no hypervisor CPU flag",
+                 m["virt"] or "?", m["debian"], m["kernel"], m["dpdk"], m["ovs"], meta["load_before"][0],
+                 meta["load_after"][0]))
+    if meta.get("load_during"):
+        L[-1] += "  At the start of each session: %.2f (median), %.2f–%.2f." % (
+            meta["load_during"][1], meta["load_during"][0], meta["load_during"][2])
+    if meta.get("preliminary"):
+        L.append("")
+        L.append("**Preliminary:** %s" % meta["preliminary"])
+    L.append("")
+
+    # throughput
+    L.append("#### Throughput: testpmd generator, Mpps forwarded (both directions), median (min–max)")
+    L.append("")
+    hdr = ["frame", "ring"] + [LABEL[s] for s in systems]
+    peers = [s for s in systems if s != "vsw"]
+    if "vsw" in systems:
+        hdr += ["vsw ÷ %s" % SHORT[p] for p in peers]
+    L.append("| " + " | ".join(hdr) + " |")
+    L.append("|" + "---|" * len(hdr))
+    for s in sz:
+        for ring in rings:
+            row = ["%d B" % s, ring]
+            for sysn in systems:
+                rk = "tap" if sysn == "kernel" else ring
+                row.append(cell(res, ("tput", sysn, rk, s)))
+            if "vsw" in systems:
+                for p in peers:
+                    rk = "tap" if p == "kernel" else ring
+                    row.append(ratio_cell(res, ("tput", "vsw", ring, s), ("tput", p, rk, s))[1])
+            L.append("| " + " | ".join(row) + " |")
+    if "kernel" in systems:
+        L.append("")
+        rps = ", ".join("%d B %s Mpps" % (s, cell(res, ("tput", "kernel", "tap-rps", s))) for s in sz)
+        L.append("The Linux bridge has no virtio ring: its figure (tap ports) stands in both rows.  It is the "
+                 "bridge running in the generator's `write()` on CPU 1, Linux's default; with the taps' receive "
+                 "packet steering sending the bridge to CPU 0 (`rps_cpus`, so that it has the switch's CPU to "
+                 "itself), the same sessions gave %s." % rps)
+    L.append("")
+
+    # generator headroom
+    L.append("#### Is the generator the bottleneck?")
+    L.append("")
+    L.append("testpmd's `--record-core-cycles` counts the generator's cycles in polls that found frames. "
+             "*busy* = those cycles ÷ all cycles of the window; *ceiling* = the rate the generator would reach "
+             "if it never polled an empty ring (CPU Hz ÷ busy cycles per frame).  A busy share near 100 %% means "
+             "the generator, not the switch, set the pace (flagged ⚠ above %d %%)." % (100 * GEN_BUSY_LIMIT))
+    L.append("")
+    L.append("| frame | ring | " + " | ".join("%s: busy, ceiling Mpps" % SHORT[x] for x in systems) + " |")
+    L.append("|---|---|" + "---|" * len(systems))
+    for s in sz:
+        for ring in rings:
+            row = ["%d B" % s, ring]
+            for sysn in systems:
+                rk = "tap" if sysn == "kernel" else ring
+                key = ("tput", sysn, rk, s)
+                b, c = values(res, key, "gen_busy"), values(res, key, "gen_ceiling_mpps")
+                if b:
+                    flag = " ⚠" if med(b) > GEN_BUSY_LIMIT else ""
+                    row.append("%.0f %%%s, %.2f" % (100 * med(b), flag, med(c) if c else float("nan")))
+                else:
+                    row.append("—")
+            L.append("| " + " | ".join(row) + " |")
+    L.append("")
+    # disturbance: the CPU share our own processes got during the windows
+    L.append("CPU time the processes got during the windows (utime+stime from /proc/PID/stat ÷ window; a "
+             "busy-polling process alone on its CPU gets 100 %%), median (min), and the samples in which the "
+             "switch or the generator got less than 90 %% (something else ran on its CPU) even after "
+             "%d repeat(s) of the window:" % a.retries)
+    L.append("")
+    L.append("| system | switch | generator | disturbed samples |")
+    L.append("|---|---|---|---|")
+    for sysn in systems:
+        ss = [x for ring in (["tap", "tap-rps"] if sysn == "kernel" else rings) for s in sz
+              for x in res.samples.get(("tput", sysn, ring, s), [])]
+        if not ss:
+            continue
+        sut = [x["sut_cpu_share"] for x in ss if "sut_cpu_share" in x]
+        gen = [x["gen_cpu_share"] for x in ss if "gen_cpu_share" in x]
+        bad = sum(1 for x in ss if x.get("sut_cpu_share", 1) < 0.9 or x.get("gen_cpu_share", 1) < 0.9)
+        L.append("| %s | %s | %s | %d of %d |" % (
+            LABEL[sysn], "%.0f %% (%.0f %%)" % (100 * med(sut), 100 * min(sut)) if sut else "kernel",
+            "%.0f %% (%.0f %%)" % (100 * med(gen), 100 * min(gen)) if gen else "—", bad, len(ss)))
+    L.append("")
+    if "kernel" in systems:
+        kl = []
+        for rk in ("tap", "tap-rps"):
+            c0 = [x["cpu_busy"].get("0", 0) for s in sz for x in res.samples.get(("tput", "kernel", rk, s), [])]
+            if c0:
+                kl.append("%s CPU 0 %.0f %% busy" % ("bridge in the sender's context:" if rk == "tap"
+                                                      else "with RPS to CPU 0:", 100 * med(c0)))
+        if kl:
+            L.append("For the bridge, /proc/stat (all processes, median): %s." % "; ".join(kl))
+            L.append("")
+
+    # latency
+    lat_sys = [x for x in systems if x != "kernel"]
+    if a.pingpong and lat_sys:
+        L.append("#### Round trip: vsw-bench ping-pong, 64 B, %d pings per sample; µs, median over samples "
+                 "(min–max)" % a.pingpong)
+        L.append("")
+        L.append("| system | ring | p50 | p99 | p99.9 |")
+        L.append("|---|---|---|---|---|")
+        for sysn in lat_sys:
+            for ring in rings:
+                key = ("lat", sysn, ring, 64)
+                L.append("| %s | %s | %s | %s | %s |" % (LABEL[sysn], ring, cell(res, key, "p50_us"),
+                                                         cell(res, key, "p99_us"), cell(res, key, "p999_us")))
+        L.append("")
+        if "kernel" in systems:
+            L.append("vsw-bench speaks vhost-user only: no round trip for the Linux bridge.")
+            L.append("")
+
+    # vsw-bench throughput
+    if a.bench_seconds and lat_sys:
+        L.append("#### Second opinion: vsw-bench throughput, A → B only, Mpps received, median (min–max)")
+        L.append("")
+        L.append("One thread on CPU 1 sends on A and receives on B (%d s per sample); it is slower than testpmd, "
+                 "so these figures bound the switch from below." % a.bench_seconds)
+        L.append("")
+        hdr = ["frame", "ring"] + [LABEL[x] for x in lat_sys]
+        vpeers = [x for x in lat_sys if x != "vsw"]
+        if "vsw" in lat_sys:
+            hdr += ["vsw ÷ %s" % SHORT[p] for p in vpeers]
+        L.append("| " + " | ".join(hdr) + " |")
+        L.append("|" + "---|" * len(hdr))
+        for s in sz:
+            for ring in rings:
+                row = ["%d B" % s, ring] + [cell(res, ("vbtput", x, ring, s)) for x in lat_sys]
+                if "vsw" in lat_sys:
+                    row += [ratio_cell(res, ("vbtput", "vsw", ring, s), ("vbtput", p, ring, s))[1] for p in vpeers]
+                L.append("| " + " | ".join(row) + " |")
+        L.append("")
+
+    # idle
+    idle = res.samples.get(("idle", "vsw", "split", 0))
+    if idle:
+        i = idle[0]
+        L.append("#### Idle")
+        L.append("")
+        L.append("vswd event-driven (`busy_poll` false), both ports connected to testpmd and quiet, %.0f s: "
+                 "**%.2f %% of a core** (%.2f s of utime+stime from /proc/PID/stat, %d ticks/s), "
+                 "%.1f worker wake-ups/s." % (i["seconds"], i["pct"], i["cpu_seconds"], i["clk_tck"],
+                                              i["wakeups_per_s"]))
+        L.append("")
+    elif ("idle", "vsw", "split", 0) in res.failures:
+        L.append("#### Idle")
+        L.append("")
+        L.append("FAILED: " + "; ".join(res.failures[("idle", "vsw", "split", 0)]))
+        L.append("")
+
+    if meta.get("perf"):
+        L.append("#### Where vswd spends its time")
+        L.append("")
+        L.append("`perf record -g` of vswd (busy polling, split rings, 64 B frames from the generator), self time "
+                 "per symbol, entries of 1 % or more (`--perf`):")
+        L.append("")
+        L.append("```")
+        L.extend(line.rstrip() for line in meta["perf"].splitlines())
+        L.append("```")
+        L.append("")
+
+    # targets
+    t = targets(res, a)
+    if t:
+        L.append("#### Targets (issue 4)")
+        L.append("")
+        L.append("| target | measured | |")
+        L.append("|---|---|---|")
+        for name, measured, ok in t:
+            L.append("| %s | %s | %s |" % (name, measured, "met" if ok else ("**missed**" if ok is False
+                                                                            else "not measured")))
+        L.append("")
+
+    # failures
+    if res.failures:
+        L.append("#### Failures")
+        L.append("")
+        for key in sorted(res.failures, key=str):
+            msgs = res.failures[key]
+            first = msgs[0].splitlines()[0][:400]
+            L.append("- %s %s %s: %d of %d samples failed; first: %s" % (
+                key[1], key[2], ("%d B" % key[3]) if key[3] else "", len(msgs),
+                len(msgs) + len(res.samples.get(key, [])), first.replace("|", "\\|")))
+        L.append("")
+    return "\n".join(L)
+
+
+def targets(res, a):
+    t = []
+    if "vsw" not in a.only:
+        return t
+    for ring in a.rings:
+        if "dpdk" in a.only and 64 in a.sizes:
+            r, txt = ratio_cell(res, ("tput", "vsw", ring, 64), ("tput", "dpdk", ring, 64))
+            t.append(("64 B %s: vsw ≥ 1.3x DPDK io-fwd" % ring, txt, None if r is None else r >= 1.3))
+        if "ovs" in a.only and 64 in a.sizes:
+            r, txt = ratio_cell(res, ("tput", "vsw", ring, 64), ("tput", "ovs", ring, 64))
+            t.append(("64 B %s: vsw ≥ 2x OVS-DPDK" % ring, txt, None if r is None else r >= 2.0))
+        if "dpdk" in a.only and 1518 in a.sizes:
+            r, txt = ratio_cell(res, ("tput", "vsw", ring, 1518), ("tput", "dpdk", ring, 1518))
+            t.append(("1518 B %s: vsw ≥ 1.2x DPDK io-fwd" % ring, txt, None if r is None else r >= 1.2))
+        if "dpdk" in a.only and a.pingpong:
+            v, d = values(res, ("lat", "vsw", ring, 64), "p50_us"), values(res, ("lat", "dpdk", ring, 64), "p50_us")
+            if v and d:
+                t.append(("round trip p50 %s: vsw ≤ DPDK" % ring, "%.2f µs vs %.2f µs" % (med(v), med(d)),
+                          med(v) <= med(d)))
+            else:
+                t.append(("round trip p50 %s: vsw ≤ DPDK" % ring, "—", None))
+    idle = res.samples.get(("idle", "vsw", "split", 0))
+    if idle:
+        t.append(("idle vswd < 1 % of a core", "%.2f %%" % idle[0]["pct"], idle[0]["pct"] < 1.0))
+    elif a.idle_seconds:
+        t.append(("idle vswd < 1 % of a core", "—", None))
+    return t
+
+
+SECTION_TEMPLATE = """## Switching
+
+How fast vswd forwards frames between two vhost-user ports, measured next
+to the DPDK vhost library with no switching at all (testpmd io forwarding),
+Open vSwitch with DPDK and the Linux bridge, in the same run on the same
+machine, with the same generator.
+
+### Run it
+
+    make bench          # the ring benchmark, then scripts/bench-switch.py with its defaults
+    python3 scripts/bench-switch.py [--samples N] [--seconds S] [--only vsw,dpdk,ovs,kernel]
+                                    [--sizes 64,1518] [--rings split,packed] [--quick] [--perf]
+                                    [--doc FILE | --no-doc] [--json FILE] [--keep]
+
+It needs root (hugepages, a network namespace, taps) and installs what it
+lacks with apt-get (dpdk and its vhost, virtio and tap drivers,
+openvswitch-switch-dpdk).  A full run (7 rounds, 3 s windows) takes about
+15 minutes and rewrites this section; `--quick` (1 round, 1 s windows,
+every mode once) is the smoke test and writes nothing.  Two runs never
+overlap: a second one waits for the first.  `--json FILE` saves every
+sample; `--from-json FILE` prints the tables of a saved run again.  Logs of
+every process are kept under /tmp/vsw-bsw-* with `--keep` or when
+something failed.  The exit status is 1 when vswd failed to forward in
+some sample.
+
+### Set-up
+
+    CPU 0: the switch under test                 CPU 1: the generator
+    vswd        1 worker, busy_poll, cpus [0]     dpdk-testpmd, 2 x virtio-user (split or packed,
+    testpmd     2 x net_vhost, io forwarding        mrg_rxbuf=1, in_order=1, 256 entries),
+    OVS-DPDK    netdev bridge, 2 x                  mac forwarding, port 0 -> port 1 and back,
+                dpdkvhostuserclient, PMD on 0       looped through the switch
+    bridge      2 taps in a netns (see below)     (bridge: 2 x net_tap in the netns)
+
+- **Pinning.**  vswd runs under `taskset -c 0` with `"cpus":[0]`.  testpmd
+  needs a main lcore besides its forwarding lcore: the switch under test
+  gets `taskset -c 0 ... --lcores 0@0,1@0 --main-lcore 0`, so both lcores
+  (and the EAL's control threads) sit on CPU 0, where the main lcore only
+  sleeps in the command-line reader; the generator gets the same on CPU 1
+  (`--lcores 0@1,1@1`).  ovs-vswitchd runs under `taskset -c 0` with
+  `pmd-cpu-mask=0x1` and `dpdk-lcore-mask=0x1` (`dpdk-extra="--no-pci
+  --in-memory"`, `per-port-memory=true`), started by hand with its own
+  ovsdb-server in a private directory, not the system service.  The
+  Linux bridge has no thread to pin: a frame written to a tap is bridged
+  in the writer's system call, here on the generator's CPU 1, which is
+  what the table shows; each session then measures again with the taps'
+  receive packet steering (`rps_cpus`) sending the bridge's work to CPU 0
+  (reported below the table).  Either way the copies into and out of the
+  taps are the generator's system calls on CPU 1, so the bridge's figure
+  is bounded by the generator (its busy share shows it).  vsw-bench and
+  this script run on CPU 1.
+- **Forwarding.**  vswd learns the generator's two MAC addresses (each
+  port sends to the other's); testpmd io forwarding pairs its ports;
+  OVS has the flows `in_port=1,actions=output:2` and `in_port=2,actions=output:1`;
+  the bridge learns.  The generator's ports connect as vhost-user clients
+  (vswd and testpmd listen); OVS's ports are clients, so there the
+  generator listens (`server=1`, `vsw-bench --server`).
+- **Frames.**  64 and 1518 bytes are Ethernet frame sizes with the FCS
+  (RFC 2544); virtio carries no FCS, so the buffers hold 60 and 1514 bytes
+  (`set txpkts 60`, `vsw-bench --size 60`).  Gbit/s in the JSON output
+  count 64 or 1518 bytes per frame.
+- **Rate.**  `start tx_first 4` puts 4 x 32 frames per direction in the
+  loop (more changes nothing measurable; with 8 x 32, a full ring per
+  port, DPDK's own virtio-user/vhost pair stalls on packed rings, so the
+  default stays at 4); after a warm-up, the frames the generator received during the
+  window (`show fwd stats all` before and after, both ports summed) divided
+  by the window: the frames the switch forwarded per second, both
+  directions together.  After each window the generator drains the rings
+  (rxonly) before the next frame size.
+- **Generator check.**  The generator runs with `--record-core-cycles`;
+  its busy share and ceiling are in the results: a switch that leaves the
+  generator mostly polling empty rings is what limits the rate.  vsw-bench
+  (one thread, A sends, B receives, no loop) is a second, independent
+  opinion on throughput.  For the bridge the generator uses two tap ports
+  (`--vdev net_tap0,iface=vswbt0 --vdev net_tap1,iface=vswbt1`, run inside
+  the namespace); every frame costs it a `write()` and a `read()`, so there
+  the generator is the bottleneck and the figure is what the kernel path
+  costs end to end.
+- **Latency.**  `vsw-bench --pingpong`: one 64-byte frame A -> switch -> B,
+  answered B -> switch -> A, timed with CLOCK_MONOTONIC; p50/p99/p99.9 of
+  each sample, median over samples.  The switches busy-poll (vswd's
+  busy_poll true), so this is the polling path.
+- **Sampling.**  Samples are taken in rounds.  A round runs every
+  configuration (system x ring layout; the bridge once) as a session from a
+  fresh start of the switch: the generator connects, measures each frame
+  size, disconnects, then vsw-bench measures the round trip and its own
+  throughput.  The order of the sessions rotates from round to round, so
+  drift of the machine (or another process) falls on all systems alike.
+  Ratios are ratios of medians; in parentheses the range of the per-round
+  ratios.
+- **Disturbance.**  Around each window the script reads the CPU time of
+  the switch's and the generator's processes: busy pollers alone on their
+  CPU get 100 % of it.  A window in which either got less than 90 % (some
+  other process ran there) is measured again, up to `--retries` times
+  (default 2), and the least disturbed attempt is kept; the results say
+  how many samples stayed disturbed.
+- **Idle.**  vswd with `busy_poll` false, both ports connected to the
+  generator (which sent a little traffic, then nothing), utime+stime from
+  /proc/PID/stat over 10 s.
+
+### Results
+
+"""
+
+
+def write_doc(path, section):
+    try:
+        with open(path) as f:
+            text = f.read()
+    except FileNotFoundError:
+        text = "# Performance\n"
+    m = re.search(r"^## Switching\s*$", text, re.M)
+    if m:
+        nxt = re.search(r"^## (?!#)", text[m.end():], re.M)
+        end = m.end() + nxt.start() if nxt else len(text)
+        text = text[:m.start()] + section.rstrip() + "\n" + ("\n" + text[end:] if nxt else "")
+    else:
+        text = text.rstrip() + "\n\n" + section.rstrip() + "\n"
+    with open(path, "w") as f:
+        f.write(text)
+
+
+# ---------------------------------------------------------------- main
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default=os.path.join(REPO, "build"), help="directory with vswd, vswctl, vsw-bench")
+    ap.add_argument("--samples", type=int, default=7, help="rounds: samples per configuration (default 7)")
+    ap.add_argument("--seconds", type=float, default=3.0, help="measurement window per sample (default 3)")
+    ap.add_argument("--warmup", type=float, default=1.0, help="seconds of traffic before each window (default 1)")
+    ap.add_argument("--only", default=",".join(SYSTEMS), help="systems: vsw,dpdk,ovs,kernel (default all)")
+    ap.add_argument("--sizes", default="64,1518", help="Ethernet frame sizes with FCS (default 64,1518)")
+    ap.add_argument("--rings", default="split,packed", help="ring layouts (default split,packed)")
+    ap.add_argument("--txfirst", type=int, default=4, help="bursts of 32 per port put in the loop (default 4)")
+    ap.add_argument("--gen-devargs", default="mrg_rxbuf=1,in_order=1",
+                    help="extra virtio-user devargs of the generator (default mrg_rxbuf=1,in_order=1)")
+    ap.add_argument("--pingpong", type=int, default=20000, help="pings per latency sample (0: none)")
+    ap.add_argument("--bench-seconds", type=int, default=2, help="vsw-bench throughput seconds (0: none)")
+    ap.add_argument("--idle-seconds", type=float, default=10.0, help="idle measurement (0: none)")
+    ap.add_argument("--retries", type=int, default=2,
+                    help="repeat a window in which the switch or the generator got < 90 %% of its CPU, "
+                    "keeping the least disturbed (default 2)")
+    ap.add_argument("--quick", action="store_true", help="1 round, 1 s windows, every mode once; no doc")
+    ap.add_argument("--perf", action="store_true", help="also perf-record vswd at 64 B and print its top symbols")
+    ap.add_argument("--doc", default=None, help="file whose Switching section to rewrite "
+                    "(default docs/PERFORMANCE.md on full runs)")
+    ap.add_argument("--no-doc", action="store_true", help="never write the doc")
+    ap.add_argument("--json", default=None, help="write every sample as JSON to this file")
+    ap.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
+    ap.add_argument("--from-json", default=None, metavar="FILE",
+                    help="measure nothing: print the report of a run saved with --json (and write the doc "
+                    "if that run was a full one, or with --doc)")
+    ap.add_argument("--lock-wait", type=int, default=3600,
+                    help="seconds to wait for another bench-switch run to finish (default 3600)")
+    ap.add_argument("--quiet-load", type=float, default=1.5,
+                    help="load average above which results are marked preliminary (default 1.5)")
+    a = ap.parse_args(argv)
+    only = [s.strip() for s in a.only.split(",") if s.strip()]
+    bad = [s for s in only if s not in SYSTEMS]
+    a.only = [s for s in SYSTEMS if s in only]
+    a.sizes = [int(x) for x in a.sizes.split(",") if x.strip()]
+    a.rings = [r.strip() for r in a.rings.split(",") if r.strip()]
+    if bad or not a.only:
+        ap.error("--only: unknown system(s) %s (known: %s)" % (",".join(bad), ",".join(SYSTEMS)))
+    if any(r not in RINGS for r in a.rings) or not a.rings:
+        ap.error("--rings: split and/or packed")
+    if any(s < 64 or s > 1518 for s in a.sizes) or not a.sizes:
+        ap.error("--sizes: frame sizes from 64 to 1518")
+    full = (not a.quick and sorted(a.only) == sorted(SYSTEMS) and a.sizes == SIZES and a.rings == RINGS
+            and a.samples >= 7)
+    if a.quick:
+        a.samples, a.seconds, a.warmup, a.retries = 1, 1.0, 0.5, 0
+        a.pingpong = min(a.pingpong, 2000) if a.pingpong else 0
+        a.bench_seconds = min(a.bench_seconds, 1) if a.bench_seconds else 0
+        a.idle_seconds = min(a.idle_seconds, 2.0) if a.idle_seconds else 0
+    a.doc_given = a.doc
+    if a.no_doc:
+        a.doc = None
+    elif a.doc is None and full:
+        a.doc = os.path.join(REPO, "docs", "PERFORMANCE.md")
+    a.full = full
+    return a
+
+
+def other_instances():
+    """PIDs of other bench-switch.py processes on the machine (read from /proc; never touched)."""
+    me, res = os.getpid(), []
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or int(d) == me:
+            continue
+        try:
+            with open("/proc/%s/cmdline" % d, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if any(x.endswith(b"bench-switch.py") for x in argv[:3]) and b"python" in os.path.basename(argv[0]):
+            res.append(int(d))
+    return res
+
+
+def wait_turn(wait_s):
+    """Two runs at once would measure each other: take the lock, and wait for any other instance to end."""
+    import fcntl
+    fd = os.open("/run/lock/vsw-bench-switch.lock" if os.path.isdir("/run/lock") else "/tmp/vsw-bench-switch.lock",
+                 os.O_RDWR | os.O_CREAT, 0o644)
+    deadline, said = time.monotonic() + wait_s, False
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            others = other_instances()
+            if not others:
+                return fd
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        except BlockingIOError:
+            others = other_instances()
+        if time.monotonic() > deadline:
+            raise BenchError("another bench-switch run (pid %s) still going after %d s of waiting" % (
+                ",".join(map(str, others)) or "?", wait_s))
+        if not said:
+            log("bench-switch: another run is going (pid %s): waiting for it, at most %d s" % (
+                ",".join(map(str, others)) or "?", wait_s))
+            said = True
+        time.sleep(2)
+
+
+def report_from_json(a):
+    """--from-json: the tables (and the doc section) again from a saved run, without measuring."""
+    with open(a.from_json) as f:
+        saved = json.load(f)
+    for k in ("samples", "seconds", "warmup", "txfirst", "pingpong", "bench_seconds", "idle_seconds", "only",
+              "sizes", "rings", "retries", "full"):
+        if k in saved["args"]:
+            setattr(a, k, saved["args"][k])
+    res = Results()
+    for x in saved["samples"]:
+        key = (x.pop("kind"), x.pop("system"), x.pop("ring"), x.pop("size"))
+        res.samples.setdefault(key, []).append(x)
+    for x in saved["failures"]:
+        res.failures[(x["kind"], x["system"], x["ring"], x["size"])] = x["messages"]
+    ctx = type("Ctx", (), {"args": a})()
+    report = build_report(ctx, res, saved["meta"])
+    log(report)
+    if a.no_doc:
+        return 0
+    doc = a.doc_given or (os.path.join(REPO, "docs", "PERFORMANCE.md") if saved["args"].get("full") else None)
+    if doc:
+        write_doc(doc, SECTION_TEMPLATE + report)
+        log("bench-switch: wrote the Switching section of %s" % doc)
+    return 0
+
+
+def main(argv):
+    a = parse_args(argv)
+    if a.from_json:
+        return report_from_json(a)
+    if os.geteuid() != 0:
+        print("bench-switch: needs root (hugepages, network namespace, taps)", file=sys.stderr)
+        return 2
+    if (os.cpu_count() or 0) < 2:
+        print("bench-switch: needs 2 CPUs", file=sys.stderr)
+        return 2
+    lock_fd = wait_turn(a.lock_wait)  # noqa: F841 - held until exit
+    install_cleanup()
+    ensure_packages(a.perf)
+    if "ovs" in a.only and not os.path.exists(OVS_VSWITCHD):
+        raise BenchError("%s missing after installing openvswitch-switch-dpdk" % OVS_VSWITCHD)
+    ensure_hugepages(768)
+    ctx = Ctx(a)
+    # The orchestrator stays off the switch's CPU; children are pinned explicitly.
+    os.sched_setaffinity(0, {ctx.gen_cpu})
+    ok = False
+
+    def tidy():
+        if ok and not a.keep:
+            shutil.rmtree(ctx.dir, ignore_errors=True)
+        else:
+            log("bench-switch: logs kept in %s" % ctx.dir)
+    on_exit(tidy)
+
+    meta = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "command": "make bench" if os.environ.get("VSW_FROM_MAKE_BENCH") and a.full else
+            "python3 scripts/bench-switch.py" + ("" if not argv else " " + " ".join(argv)),
+            "machine": machine_notes(), "load_before": loadavg()}
+    log("## switching: %s, load %s, work dir %s" % (meta["date"], " ".join("%.2f" % x for x in meta["load_before"]),
+                                                    ctx.dir))
+    res = Results()
+    vhost = [s for s in VHOST_SYSTEMS if s in a.only]
+    configs = [(s, r) for r in a.rings for s in vhost]
+    if "kernel" in a.only:
+        configs.append(("kernel", "tap"))
+    t_start = time.monotonic()
+    max_load = meta["load_before"][0]
+    loads = []
+    for rnd in range(1, a.samples + 1):
+        k = (rnd - 1) % len(configs)
+        order = configs[k:] + configs[:k]
+        sizes = a.sizes if rnd % 2 else list(reversed(a.sizes))
+        for system, ring in order:
+            loads.append(loadavg()[0])
+            session(ctx, res, system, ring, rnd, sizes)
+        max_load = max(max_load, loadavg()[0])
+        log("  round %d done, %.0f s so far, load %.2f" % (rnd, time.monotonic() - t_start, loadavg()[0]))
+    if a.idle_seconds and "vsw" in a.only:
+        idle_phase(ctx, res, a.idle_seconds)
+    perf_out = perf_phase(ctx, 5 if not a.quick else 2) if a.perf and "vsw" in a.only else None
+    meta["load_after"] = loadavg()
+    if perf_out:
+        meta["perf"] = perf_out
+    if loads:
+        meta["load_during"] = [min(loads), med(loads), max(loads)]
+    meta["seconds"] = time.monotonic() - t_start
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"meta": meta, "args": {k: v for k, v in vars(a).items()},
+                       "samples": [{**s, "kind": k[0], "system": k[1], "ring": k[2], "size": k[3]}
+                                   for k, ss in res.samples.items() for s in ss],
+                       "failures": [{"kind": k[0], "system": k[1], "ring": k[2], "size": k[3], "messages": m}
+                                    for k, m in res.failures.items()]}, f, indent=1)
+    report = build_report(ctx, res, meta)
+    log("")
+    log(report)
+    if perf_out:
+        log("perf report (vswd, 64 B split, self time):\n" + perf_out)
+    if a.doc:
+        write_doc(a.doc, SECTION_TEMPLATE + report)
+        log("bench-switch: wrote the Switching section of %s" % a.doc)
+    vsw_failed = any(k[1] == "vsw" for k in res.failures)
+    ok = not res.failures
+    log("bench-switch: %.0f s; %d sample(s), %d failure(s)%s" % (
+        meta["seconds"], sum(len(v) for v in res.samples.values()), sum(len(v) for v in res.failures.values()),
+        "; vsw failed" if vsw_failed else ""))
+    return 1 if vsw_failed else 0
+
+
+if __name__ == "__main__":
+    try:
+        rc = main(sys.argv[1:])
+    except BenchError as e:
+        print("bench-switch: %s" % e, file=sys.stderr)
+        rc = 1
+    except Exception:  # noqa: BLE001
+        traceback.print_exc()
+        rc = 1
+    close_all()
+    sys.exit(rc)

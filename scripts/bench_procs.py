@@ -1,0 +1,318 @@
+"""bench_procs.py - processes for scripts/bench-switch.py: children we own, testpmd over stdin, CPU counters.
+
+python3 stdlib only.  Every child is started in its own session and
+registered; close_all() (run at exit and on SIGINT/SIGTERM) ends each one by
+its process group id, SIGTERM then SIGKILL.  Every wait has a timeout.
+"""
+
+import atexit
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+_children = []
+_children_lock = threading.Lock()
+_cleanups = []
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+class BenchError(Exception):
+    pass
+
+
+class Proc:
+    """A child in its own session; its stdout+stderr go to @logpath and to a buffer we can wait on."""
+
+    def __init__(self, argv, logpath, stdin=False, env=None, keep_buf=True, name=None):
+        self.argv = [str(a) for a in argv]
+        self.name = name or os.path.basename(self.argv[0])
+        self.logf = open(logpath, "a", buffering=1)
+        self.logf.write("$ %s\n" % " ".join(self.argv))
+        self.buf = ""
+        self.keep_buf = keep_buf
+        self.cond = threading.Condition()
+        self.p = subprocess.Popen(self.argv, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  start_new_session=True, env=env)
+        with _children_lock:
+            _children.append(self)
+        self.t = threading.Thread(target=self._reader, daemon=True)
+        self.t.start()
+
+    @property
+    def pid(self):
+        return self.p.pid
+
+    def _reader(self):
+        fd = self.p.stdout.fileno()
+        while True:
+            try:
+                data = os.read(fd, 65536)
+            except OSError:
+                data = b""
+            if not data:
+                break
+            s = data.decode("utf-8", "replace")
+            try:
+                self.logf.write(s)
+            except ValueError:
+                pass
+            with self.cond:
+                self.buf += s
+                if len(self.buf) > 4 << 20 and not self.keep_buf:
+                    self.buf = self.buf[-(1 << 20):]
+                self.cond.notify_all()
+        with self.cond:
+            self.cond.notify_all()
+
+    def mark(self):
+        with self.cond:
+            return len(self.buf)
+
+    def wait_for(self, pattern, start=0, timeout=30.0):
+        """Wait until regex @pattern matches the output from offset @start; returns the match."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                m = rx.search(self.buf, start)
+                if m:
+                    return m
+                left = deadline - time.monotonic()
+                exited = self.p.poll() is not None and not self.t.is_alive()
+                if left <= 0 or exited:
+                    raise BenchError("%s: no %r within %.0f s (%s); last output:\n%s" % (
+                        self.name, pattern, timeout,
+                        "exit status %s" % self.p.poll() if exited else "still running",
+                        self.buf[-1500:]))
+                self.cond.wait(min(left, 0.2))
+
+    def alive(self):
+        return self.p.poll() is None
+
+    def close(self, term_timeout=5.0):
+        if self.p.poll() is None:
+            for sig, wait in ((signal.SIGTERM, term_timeout), (signal.SIGKILL, 5.0)):
+                try:
+                    os.killpg(self.p.pid, sig)
+                except (ProcessLookupError, PermissionError):
+                    pass
+                try:
+                    self.p.wait(wait)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+        try:
+            self.p.stdin and self.p.stdin.close()
+        except OSError:
+            pass
+        self.t.join(2)
+        try:
+            self.logf.close()
+        except OSError:
+            pass
+        with _children_lock:
+            if self in _children:
+                _children.remove(self)
+
+
+def live_children():
+    with _children_lock:
+        return list(_children)
+
+
+def close_new(before):
+    """Close the children started since live_children() returned @before (a half-started set-up)."""
+    for c in reversed(live_children()):
+        if c not in before:
+            c.close(term_timeout=3.0)
+
+
+def on_exit(fn):
+    """Run @fn (no arguments) at exit, after the children are gone; the last registered runs first."""
+    _cleanups.append(fn)
+
+
+def close_all():
+    with _children_lock:
+        kids = list(_children)
+    for c in reversed(kids):
+        try:
+            c.close(term_timeout=3.0)
+        except Exception as e:  # noqa: BLE001 - cleanup must go on
+            print("cleanup: %s: %s" % (c.name, e), file=sys.stderr)
+    while _cleanups:
+        fn = _cleanups.pop()
+        try:
+            fn()
+        except Exception as e:  # noqa: BLE001
+            print("cleanup: %s" % e, file=sys.stderr)
+
+
+def _on_signal(signum, frame):
+    close_all()
+    os._exit(128 + signum)
+
+
+def install_cleanup():
+    atexit.register(close_all)
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGHUP, _on_signal)
+
+
+def run(argv, timeout=30, check=True, env=None, input=None):
+    """A short command, bounded; returns its CompletedProcess (text)."""
+    try:
+        r = subprocess.run([str(a) for a in argv], capture_output=True, text=True, timeout=timeout, env=env,
+                           input=input)
+    except subprocess.TimeoutExpired:
+        raise BenchError("%s: no answer within %d s" % (" ".join(map(str, argv)), timeout))
+    if check and r.returncode != 0:
+        raise BenchError("%s: exit %d: %s%s" % (" ".join(map(str, argv)), r.returncode, r.stdout[-800:],
+                                                r.stderr[-800:]))
+    return r
+
+
+# ---- testpmd ----
+
+PROMPT = "testpmd> "
+
+
+class TestPmd:
+    """dpdk-testpmd -i driven over stdin (stdbuf -oL: its output is line-buffered), one command at a time."""
+
+    FWD_PORT = re.compile(r"Forward statistics for port (\d+)\s+-+\s+RX-packets:\s*(\d+)\s+RX-dropped:\s*(\d+)"
+                          r"\s+RX-total:\s*\d+\s+TX-packets:\s*(\d+)\s+TX-dropped:\s*(\d+)")
+    CYCLES = re.compile(r"CPU cycles/packet=[0-9.]+ \((?:total|busy) cycles=(\d+) / total \w+ packets=(\d+)\)"
+                        r" at (\d+) MHz")
+
+    def __init__(self, argv, logpath, start_timeout=60.0, netns=None, name="testpmd"):
+        pre = ["ip", "netns", "exec", netns] if netns else []
+        self.proc = Proc(pre + ["stdbuf", "-oL"] + argv, logpath, stdin=True, name=name)
+        self.proc.wait_for(re.escape(PROMPT), 0, start_timeout)
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def cmd(self, line, timeout=20.0):
+        """Send one command; return what it printed up to the next prompt."""
+        start = self.proc.mark()
+        try:
+            self.proc.p.stdin.write((line + "\n").encode())
+            self.proc.p.stdin.flush()
+        except (BrokenPipeError, OSError) as e:
+            raise BenchError("testpmd stdin closed (%s) sending %r" % (e, line))
+        m = self.proc.wait_for(re.escape(PROMPT), start, timeout)
+        with self.proc.cond:
+            return self.proc.buf[start:m.start()]
+
+    def cmd_ok(self, line, timeout=20.0):
+        out = self.cmd(line, timeout)
+        if re.search(r"(Bad arguments|Invalid|invalid|[Ee]rror|[Ff]ail|not supported|[Cc]annot)", out):
+            raise BenchError("testpmd %r: %s" % (line, out.strip()[-600:]))
+        return out
+
+    def fwd_stats(self):
+        """Forwarding counters since the last start: {'rx','tx','tx_dropped','cycles','mhz','t'} (ports summed)."""
+        t0 = time.monotonic()
+        out = self.cmd("show fwd stats all")
+        t1 = time.monotonic()
+        ports = self.FWD_PORT.findall(out)
+        if not ports:
+            raise BenchError("cannot parse testpmd fwd stats:\n" + out[-1500:])
+        s = {"t": (t0 + t1) / 2, "rx": 0, "tx": 0, "tx_dropped": 0, "rx_dropped": 0, "cycles": None, "mhz": None}
+        for _, rx, rxd, tx, txd in ports:
+            s["rx"] += int(rx)
+            s["rx_dropped"] += int(rxd)
+            s["tx"] += int(tx)
+            s["tx_dropped"] += int(txd)
+        m = self.CYCLES.search(out)
+        if m:
+            s["cycles"], s["mhz"] = int(m.group(1)), int(m.group(3))
+        return s
+
+    def close(self):
+        if self.proc.alive():
+            try:
+                self.proc.p.stdin.write(b"stop\nquit\n")
+                self.proc.p.stdin.flush()
+                self.proc.p.stdin.close()
+                self.proc.p.wait(15)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        self.proc.close()
+
+
+# ---- CPU accounting ----
+
+def proc_cpu_seconds(pid):
+    """utime + stime of process @pid (all its threads), in seconds."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    # after the command name: state(0) ... utime is field 14 of the line = index 11 here, stime index 12
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_ticks():
+    """{cpu: (busy, total)} from /proc/stat, in clock ticks."""
+    res = {}
+    with open("/proc/stat") as f:
+        for line in f:
+            m = re.match(r"cpu(\d+) (.*)", line)
+            if m:
+                v = [int(x) for x in m.group(2).split()]
+                idle = v[3] + (v[4] if len(v) > 4 else 0)
+                total = sum(v[:8])
+                res[int(m.group(1))] = (total - idle, total)
+    return res
+
+
+def cpu_busy(before, after):
+    """Busy fraction per CPU between two cpu_ticks() snapshots."""
+    res = {}
+    for c in after:
+        if c in before:
+            db = after[c][0] - before[c][0]
+            dt = after[c][1] - before[c][1]
+            res[c] = db / dt if dt > 0 else 0.0
+    return res
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return [float(x) for x in f.read().split()[:3]]
+
+
+# ---- hugepages ----
+
+def meminfo():
+    res = {}
+    with open("/proc/meminfo") as f:
+        for line in f:
+            k, v = line.split(":", 1)
+            res[k] = int(v.split()[0])
+    return res
+
+
+def ensure_hugepages(free_pages_wanted):
+    """Raise vm.nr_hugepages (never lower it) until @free_pages_wanted 2 MiB pages are free; returns the free count."""
+    mi = meminfo()
+    free = mi.get("HugePages_Free", 0)
+    if free >= free_pages_wanted:
+        return free
+    total = mi.get("HugePages_Total", 0)
+    try:
+        with open("/proc/sys/vm/nr_hugepages", "w") as f:
+            f.write(str(total + free_pages_wanted - free))
+    except OSError as e:
+        raise BenchError("cannot raise vm.nr_hugepages: %s" % e)
+    return meminfo().get("HugePages_Free", 0)

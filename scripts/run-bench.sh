@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# run-bench.sh - run every benchmark with its defaults and print its table (docs/PERFORMANCE.md).
+#
+#   scripts/run-bench.sh BUILD
+#
+# BUILD holds the normal (optimised, unsanitized) build.  Benchmarks run one
+# after the other, each printing its own table; add new ones at the end.
+# Exits non-zero when any benchmark failed (a benchmark that finds a broken
+# ring fails `make bench`), after running the rest.
+set -u
+build=${1:?usage: run-bench.sh BUILD}
+failed=0
+
+echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $(uname -sr), load $(cut -d' ' -f1-3 /proc/loadavg)"
+
+echo "## ring: 64-byte buffers driver -> device"
+"$build/bench/bench_ring" || failed=1
+VSW_FROM_MAKE_BENCH=1 python3 "$(dirname "$0")/bench-switch.py" --build "$build" || failed=1
+VSW_FROM_MAKE_BENCH=1 python3 "$(dirname "$0")/bench-containers.py" --build "$build" || failed=1
+
+exit "$failed"
