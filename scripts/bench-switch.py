@@ -4,6 +4,7 @@
     python3 scripts/bench-switch.py [--build build] [--samples N] [--seconds S] [--only SYSTEM,...]
                                     [--sizes 64,1518] [--rings split,packed] [--quick] [--perf]
                                     [--doc docs/PERFORMANCE.md | --no-doc] [--json FILE] [--keep]
+                                    [--from-json FILE] ... (--help)
 
 On a 2-CPU machine: the switch under test on CPU 0, the generator on CPU 1.
 Systems (--only): vsw (vswd, busy polling, 1 worker), dpdk (testpmd, two
@@ -920,7 +921,8 @@ machine, with the same generator.
     make bench          # the ring benchmark, then scripts/bench-switch.py with its defaults
     python3 scripts/bench-switch.py [--samples N] [--seconds S] [--only vsw,dpdk,ovs,kernel]
                                     [--sizes 64,1518] [--rings split,packed] [--quick] [--perf]
-                                    [--doc FILE | --no-doc] [--json FILE] [--keep]
+                                    [--retries N] [--doc FILE | --no-doc] [--json FILE]
+                                    [--from-json FILE] [--keep]      (--help: all options)
 
 It needs root (hugepages, a network namespace, taps) and installs what it
 lacks with apt-get (dpdk and its vhost, virtio and tap drivers,
@@ -970,13 +972,13 @@ some sample.
   (`set txpkts 60`, `vsw-bench --size 60`).  Gbit/s in the JSON output
   count 64 or 1518 bytes per frame.
 - **Rate.**  `start tx_first 4` puts 4 x 32 frames per direction in the
-  loop (more changes nothing measurable; with 8 x 32, a full ring per
-  port, DPDK's own virtio-user/vhost pair stalls on packed rings, so the
-  default stays at 4); after a warm-up, the frames the generator received during the
-  window (`show fwd stats all` before and after, both ports summed) divided
-  by the window: the frames the switch forwarded per second, both
-  directions together.  After each window the generator drains the rings
-  (rxonly) before the next frame size.
+  loop (2 to 6 bursts gave the same rate for vswd; with 8, a full ring per
+  port, DPDK's own virtio-user/vhost pair stalls on packed rings).  After a
+  warm-up, the frames the generator received during the window (`show fwd
+  stats all` before and after, both ports summed) divided by the window:
+  the frames the switch forwarded per second, both directions together.
+  After each window the generator drains the rings (rxonly) before the
+  next frame size.
 - **Generator check.**  The generator runs with `--record-core-cycles`;
   its busy share and ceiling are in the results: a switch that leaves the
   generator mostly polling empty rings is what limits the rate.  vsw-bench

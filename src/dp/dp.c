@@ -57,6 +57,7 @@ static void *worker_main(void *arg)
 	struct dp_worker *w = arg;
 	struct dp *dp = w->dp;
 	bool armed = false;
+	unsigned disarmed_gen = ~0u;
 
 	if (w->cpu >= 0) {
 		cpu_set_t set;
@@ -84,6 +85,11 @@ static void *worker_main(void *arg)
 			continue;
 		}
 		if (dp->busy_poll) {
+			/* Polling: ask every (new) queue's driver not to kick us, once per change. */
+			if (disarmed_gen != atomic_load_explicit(&w->seen_gen, memory_order_relaxed)) {
+				worker_disarm(l);
+				disarmed_gen = atomic_load_explicit(&w->seen_gen, memory_order_relaxed);
+			}
 			cpu_relax();
 			continue;
 		}
