@@ -40,29 +40,16 @@ void vswd_config_default(struct vswd_config *c)
 
 /* ---- small JSON helpers; every field is checked for type and range ---- */
 
+/* Config keys are read with the same checked helpers as port parameters (port_types.h). */
 static int json_get_uint(struct json_object *o, const char *key, unsigned lo, unsigned hi, unsigned *out,
 			 char *err, size_t errlen)
 {
-	struct json_object *f;
-	int64_t v;
-
-	if (!json_object_object_get_ex(o, key, &f))
-		return 0;
-	if (!json_object_is_type(f, json_type_int) || (v = json_object_get_int64(f)) < lo || v > hi) {
-		snprintf(err, errlen, "\"%s\" must be an integer from %u to %u", key, lo, hi);
-		return -1;
-	}
-	*out = (unsigned)v;
-	return 0;
+	return port_param_uint(o, key, lo, hi, *out, out, err, errlen);
 }
 
 static const char *json_get_str(struct json_object *o, const char *key)
 {
-	struct json_object *f;
-
-	if (!json_object_object_get_ex(o, key, &f) || !json_object_is_type(f, json_type_string))
-		return NULL;
-	return json_object_get_string(f);
+	return port_param_str(o, key);
 }
 
 int vswd_config_from_json(struct vswd_config *c, struct json_object *o, char *err, size_t errlen)

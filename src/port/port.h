@@ -106,6 +106,14 @@ static inline void port_count_drop(struct port *p, enum port_drop why, unsigned 
 	atomic_fetch_add_explicit(&p->stats.drops[why], n, memory_order_relaxed);
 }
 
+/* Add a burst's drops, counted per reason in @drops, to the port's counters. */
+static inline void port_count_drops(struct port *p, const unsigned drops[DROP__COUNT])
+{
+	for (unsigned r = 0; r < DROP__COUNT; r++)
+		if (drops[r])
+			port_count_drop(p, (enum port_drop)r, drops[r]);
+}
+
 static inline void port_count(atomic_uint_least64_t *ctr, uint64_t n)
 {
 	atomic_fetch_add_explicit(ctr, n, memory_order_relaxed);

@@ -208,9 +208,7 @@ static void afp_tx_burst(struct port *p, struct dp_ctx *ctx, struct pkt *const *
 	pthread_spin_unlock(&a->tx_lock);
 	port_count(&p->stats.tx_packets, sent);
 	port_count(&p->stats.tx_bytes, bytes);
-	for (unsigned r = 0; r < DROP__COUNT; r++)
-		if (drops[r])
-			port_count_drop(p, (enum port_drop)r, drops[r]);
+	port_count_drops(p, drops);
 }
 
 static unsigned afp_rx_queues(struct port *p) { return 1; }

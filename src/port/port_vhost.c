@@ -282,9 +282,7 @@ static void vp_tx_burst(struct port *p, struct dp_ctx *ctx, struct pkt *const *p
 	pthread_spin_unlock(&qs->tx_lock);
 	port_count(&p->stats.tx_packets, sent);
 	port_count(&p->stats.tx_bytes, bytes);
-	for (unsigned r = 0; r < DROP__COUNT; r++)
-		if (drops[r])
-			port_count_drop(p, (enum port_drop)r, drops[r]);
+	port_count_drops(p, drops);
 }
 
 static unsigned vp_rx_queues(struct port *p)
