@@ -510,17 +510,22 @@ def ping_rtt(count):
 
 
 def tcp_test(ctx, sut, seconds, omit):
-    """iperf3 c1 -> c2, both ends on the generator's CPU; returns (Gbit/s received, retransmits, foreign user
-    share of CPU 0 while it ran)."""
+    """iperf3 c1 -> c2, both ends on the generator's CPU; returns (Gbit/s received, retransmits, other tasks'
+    user share of CPU 0 and of CPU 1 while it ran)."""
     srv = Proc(["iperf3", "-s", "-1", "-A", GEN_CPU, "--forceflush", "-B", IP["c2"]], ctx.logpath("iperf3-server"),
                ns=NS["c2"], name="iperf3 -s")
     try:
         srv.wait_for(r"Server listening", 10)
-        u0, k0, t0 = proc_utime(sut.pid) if sut.pid else None, cpu_ticks(), time.monotonic()
+        u0, k0, t0, c0 = proc_utime(sut.pid) if sut.pid else None, cpu_ticks(), time.monotonic(), os.times()
         r = run(["iperf3", "-c", IP["c2"], "-t", seconds, "-O", omit, "-A", GEN_CPU, "-J", "--connect-timeout",
                  "3000"], ns=NS["c1"], timeout=seconds + omit + 20, check=False)
         u1, k1, t1 = proc_utime(sut.pid) if sut.pid else None, cpu_ticks(), time.monotonic()
         foreign0 = foreign_user(k0, k1, SW_CPU, u0, u1, t1 - t0)
+        srv.wait(5)
+        # Both iperf3 ends are our children (ip netns exec execs them): once reaped, their user time is in
+        # os.times(); the server's last second after the client ended is not in the window, a small error.
+        c1 = os.times()
+        foreign1 = foreign_user(k0, k1, GEN_CPU, c0.children_user, c1.children_user, t1 - t0)
         with open(ctx.logpath("iperf3-client"), "a") as f:
             f.write(r.stdout[-20000:] + r.stderr)
         try:
@@ -530,7 +535,7 @@ def tcp_test(ctx, sut, seconds, omit):
         if "error" in j:
             raise BenchError("iperf3: %s" % j["error"])
         end = j["end"]
-        return end["sum_received"]["bits_per_second"] / 1e9, end["sum_sent"].get("retransmits"), foreign0
+        return end["sum_received"]["bits_per_second"] / 1e9, end["sum_sent"].get("retransmits"), foreign0, foreign1
     finally:
         if srv.wait(5) is None:
             srv.close()
@@ -672,7 +677,8 @@ def sample(ctx, system, rnd):
                 raise BenchError("ping: lost echoes of %d" % a.pings)
             s["rtt_avg_ms"], s["rtt_max_ms"] = rtt
         if not a.no_tcp:
-            s["gbps"], s["retrans"], s["tcp_foreign_cpu0"] = tcp_test(ctx, sut, a.tcp_seconds, a.tcp_omit)
+            s["gbps"], s["retrans"], s["tcp_foreign_cpu0"], s["tcp_foreign_cpu1"] = tcp_test(
+                ctx, sut, a.tcp_seconds, a.tcp_omit)
             why = sut.died()
             if why:
                 raise BenchError("during TCP: " + why)
@@ -759,8 +765,12 @@ def ratio(samples, system, ref, field):
 
 
 def foreign(s):
-    """The largest share of CPU 0 or 1 other tasks' user time took during the sample's windows (0 if unknown)."""
-    return max([s.get(k) or 0.0 for k in ("foreign_cpu0", "foreign_cpu1", "tcp_foreign_cpu0")])
+    """The largest share of a CPU the system uses that other tasks' user time took during the sample's windows
+    (0 if unknown).  The bridge without RPS does not use CPU 0."""
+    keys = ["foreign_cpu1", "tcp_foreign_cpu1"]
+    if SYSTEMS[s["system"]][1] == "vsw" or SYSTEMS[s["system"]][2].get("rps") is not None:
+        keys += ["foreign_cpu0", "tcp_foreign_cpu0"]
+    return max([s.get(k) or 0.0 for k in keys])
 
 
 def disturbed(s):
@@ -807,7 +817,8 @@ def build_report(args, samples, systems, meta):
                "-t %d -O %d.  Load average (1 min) %.2f before, %.2f after, at most %.2f at a round's start (the run's "
                "own spinning processes add up to 2)." % (
                    n_rounds, args.seconds, args.warmup, args.gen, args.tcp_seconds, args.tcp_omit,
-                   meta["load_before"][0], meta["load_after"][0], meta["max_load"]))
+                   meta["load_before"][0], meta.get("load_after", [float("nan")])[0],
+                   meta.get("max_load", float("nan"))))
     if meta.get("preliminary"):
         out.append("")
         out.append("**Preliminary:** %s" % meta["preliminary"])
@@ -963,6 +974,13 @@ in skb mode) only when named.
 - **Sampling.**  Each round runs every system once, in an order rotated
   from round to round.  Medians, min–max, and ratios to the bridge
   (ratio of medians; in parentheses the range of per-round ratios).
+- **Other tasks.**  Other benchmarks may share the machine.  For every
+  window the script takes the user time /proc/stat gives each CPU and
+  subtracts that of its own processes there (vswd on CPU 0; testpmd or
+  both iperf3 ends on CPU 1); a sample where the rest exceeds 5% of a CPU
+  the system uses (CPU 1 for the bridge, both otherwise) is disturbed.
+  When some are, the results show a table of the undisturbed samples
+  first; those are the figures to quote.
 
 ### Results
 
@@ -1033,6 +1051,19 @@ def parse_args(argv):
         a.doc = os.path.join(REPO, "docs", "PERFORMANCE.md")
     a.full = full
     return a
+
+
+def save_json(a, meta, samples):
+    """Write what was measured so far to --json (after every round: a crash keeps the earlier rounds)."""
+    if not a.json:
+        return
+    try:
+        tmp = a.json + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump({"meta": meta, "args": vars(a), "samples": samples}, f, indent=1)
+        os.replace(tmp, a.json)
+    except OSError as e:
+        log("bench-containers: cannot write %s: %s" % (a.json, e))
 
 
 def wait_for_quiet(limit, max_s):
@@ -1116,6 +1147,7 @@ def main(argv):
             samples.append(s)
             log("  r%d %-13s %s" % (rnd, system, describe(s)))
         log("  round %d done, %.0f s so far, load %.2f" % (rnd, time.monotonic() - t_start, loadavg()[0]))
+        save_json(a, meta, samples)
     meta["load_after"] = loadavg()
     meta["max_load"] = max_load
     meta["seconds"] = time.monotonic() - t_start
@@ -1129,9 +1161,7 @@ def main(argv):
         why.append("other tasks ran on CPU 0 or 1 during %d of the %d samples" % (len(noisy), len(samples)))
     if why:
         meta["preliminary"] = "; ".join(why) + "; repeat on a quiet machine."
-    if a.json:
-        with open(a.json, "w") as f:
-            json.dump({"meta": meta, "args": vars(a), "samples": samples}, f, indent=1)
+    save_json(a, meta, samples)
     report = build_report(a, samples, systems, meta)
     log("")
     log(report)
