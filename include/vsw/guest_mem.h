@@ -76,6 +76,14 @@ void *gmem_translate_whole(const struct gmem *m, uint64_t gpa, uint64_t len);
 int gmem_to_iov(const struct gmem *m, uint64_t gpa, uint64_t len,
 		struct iovec *iov, unsigned iov_max, unsigned *niov);
 
+/*
+ * gmem_to_iov() trying region *@hint first, the one the previous lookup
+ * found (buffers of one ring mostly sit in one region); *@hint is updated.
+ * Any value is a safe hint: a wrong one costs the binary search.
+ */
+int gmem_to_iov_hinted(const struct gmem *m, unsigned *hint, uint64_t gpa, uint64_t len,
+		       struct iovec *iov, unsigned iov_max, unsigned *niov);
+
 /* Is every byte of [@gpa, @gpa + @len) in some region (possibly several)? */
 bool gmem_is_mapped(const struct gmem *m, uint64_t gpa, uint64_t len);
 

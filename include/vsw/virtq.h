@@ -32,6 +32,8 @@
 #include "vsw/guest_mem.h"
 #include "vsw/virtio_spec.h"
 
+#define VQ_PENDING_MAX 64	/* used elements staged before they are written out */
+
 /* Where the rings are and what was negotiated; all addresses are guest physical. */
 struct vq_config {
 	unsigned num;		/* queue size; a power of 2 for split */
@@ -62,6 +64,7 @@ struct vq {
 	bool broken;
 	const char *error;		/* why it broke */
 	const struct gmem *mem;
+	unsigned mem_hint;		/* region of the last buffer translated */
 
 	/* Host views of the rings, checked to lie inside mem at vq_init(). */
 	union virtq_rings ring;
@@ -86,6 +89,15 @@ struct vq {
 		uint16_t count;		/* buffers in the run */
 		uint32_t ndesc;		/* descriptors in the run */
 	} run;
+
+	/* Used elements staged but not yet written to the ring: a burst's used writes go out together. */
+	struct vq_used_pending {
+		uint16_t id;
+		uint16_t count;		/* buffers it stands for */
+		uint32_t len;
+		uint32_t ndesc;		/* descriptors it stands for */
+	} pending[VQ_PENDING_MAX];
+	unsigned npending;
 
 	/* Used-buffer notification state (what was last checked). */
 	uint16_t signalled_used;	/* split: used idx at the last vq_need_notify */
@@ -123,6 +135,14 @@ uint32_t vq_get_base(const struct vq *q);
  * chain an honest driver builds.  @elem is overwritten on every call.
  */
 int vq_pop(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigned iov_max);
+
+/*
+ * A hint before popping up to @n chains: start loading their descriptors
+ * into the cache so the pops that follow do not wait for each in turn (on
+ * a ring another CPU writes, every descriptor line is a cache miss).
+ * Nothing read here is acted on; vq_pop() reads and checks everything again.
+ */
+void vq_prefetch(struct vq *q, unsigned n);
 
 /*
  * Stage @elem as used with @len bytes written into its writable part

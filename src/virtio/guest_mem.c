@@ -55,18 +55,31 @@ int gmem_remove(struct gmem *m, uint64_t gpa, uint64_t size)
 	return 0;
 }
 
-void *gmem_translate(const struct gmem *m, uint64_t gpa, uint64_t len, uint64_t *avail)
+/* gmem_translate() trying region *@hint first (where the last lookup landed); updates *@hint. */
+static void *translate_hinted(const struct gmem *m, unsigned *hint, uint64_t gpa, uint64_t len, uint64_t *avail)
 {
-	unsigned i = gmem_lower_bound(m, gpa);
+	unsigned i = *hint;
 	const struct gmem_region *r;
 	uint64_t off;
 
-	if (i == m->nregions || m->regions[i].gpa > gpa)
-		return NULL;
+	/* Unsigned wrap makes this one test of gpa >= r->gpa && gpa < r->gpa + r->size. */
+	if (i >= m->nregions || gpa - m->regions[i].gpa >= m->regions[i].size) {
+		i = gmem_lower_bound(m, gpa);
+		if (i == m->nregions || m->regions[i].gpa > gpa)
+			return NULL;
+		*hint = i;
+	}
 	r = &m->regions[i];
 	off = gpa - r->gpa;
 	*avail = r->size - off < len ? r->size - off : len;
 	return r->hva + off;
+}
+
+void *gmem_translate(const struct gmem *m, uint64_t gpa, uint64_t len, uint64_t *avail)
+{
+	unsigned hint = GMEM_MAX_REGIONS;
+
+	return translate_hinted(m, &hint, gpa, len, avail);
 }
 
 void *gmem_translate_whole(const struct gmem *m, uint64_t gpa, uint64_t len)
@@ -83,11 +96,19 @@ void *gmem_translate_whole(const struct gmem *m, uint64_t gpa, uint64_t len)
 int gmem_to_iov(const struct gmem *m, uint64_t gpa, uint64_t len,
 		struct iovec *iov, unsigned iov_max, unsigned *niov)
 {
+	unsigned hint = GMEM_MAX_REGIONS;
+
+	return gmem_to_iov_hinted(m, &hint, gpa, len, iov, iov_max, niov);
+}
+
+int gmem_to_iov_hinted(const struct gmem *m, unsigned *hint, uint64_t gpa, uint64_t len,
+		       struct iovec *iov, unsigned iov_max, unsigned *niov)
+{
 	if (gpa + len < gpa)
 		return -EFAULT;
 	while (len > 0) {
 		uint64_t avail;
-		void *p = gmem_translate(m, gpa, len, &avail);
+		void *p = translate_hinted(m, hint, gpa, len, &avail);
 
 		if (!p)
 			return -EFAULT;

@@ -40,7 +40,7 @@ int vq_chain_add(struct vq *q, struct vq_chain *c, uint64_t addr, uint32_t len, 
 	if (c->total > UINT32_MAX)
 		return vq_fail(q, -EINVAL, "descriptor chain longer than 4 GiB");
 
-	rc = gmem_to_iov(q->mem, addr, len, c->iov, c->iov_max, &c->niov);
+	rc = gmem_to_iov_hinted(q->mem, &q->mem_hint, addr, len, c->iov, c->iov_max, &c->niov);
 	if (rc == -EFAULT)
 		return vq_fail(q, rc, "descriptor buffer outside guest memory");
 	if (rc < 0)
@@ -90,6 +90,16 @@ int vq_pop(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigned iov_m
 	return q->packed ? vq_pop_packed(q, elem, iov, iov_max) : vq_pop_split(q, elem, iov, iov_max);
 }
 
+void vq_prefetch(struct vq *q, unsigned n)
+{
+	if (q->broken || n == 0)
+		return;
+	if (q->packed)
+		vq_prefetch_packed(q, n);
+	else
+		vq_prefetch_split(q, n);
+}
+
 /*
  * Staging.  Without IN_ORDER every element is written at once (still
  * invisible until vq_flush()).  With it, complete buffers are held back in
@@ -99,6 +109,30 @@ int vq_pop(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigned iov_m
  * device completely."  So only a buffer used completely may be skipped; one
  * written short ends the run and carries its own length.
  */
+/* Write out every staged element (still unpublished): one pass over the ring's used area. */
+static void write_pending(struct vq *q)
+{
+	for (unsigned i = 0; i < q->npending; i++) {
+		if (q->packed)
+			vq_write_used_packed(q, &q->pending[i]);
+		else
+			vq_write_used_split(q, &q->pending[i]);
+	}
+	q->npending = 0;
+}
+
+/* End the current run: it becomes one staged used element. */
+static void stage_run(struct vq *q)
+{
+	if (q->npending == VQ_PENDING_MAX)
+		write_pending(q);
+	q->pending[q->npending++] = (struct vq_used_pending){
+		.id = q->run.id, .count = q->run.count, .len = q->run.len, .ndesc = q->run.ndesc,
+	};
+	q->run.count = 0;
+	q->run.ndesc = 0;
+}
+
 void vq_push(struct vq *q, const struct vq_elem *elem, uint32_t len)
 {
 	if (q->broken)
@@ -111,10 +145,7 @@ void vq_push(struct vq *q, const struct vq_elem *elem, uint32_t len)
 	q->run.ndesc += elem->ndesc;
 	if (q->in_order && len == elem->in_len)
 		return;
-	if (q->packed)
-		vq_emit_packed(q);
-	else
-		vq_emit_split(q);
+	stage_run(q);
 }
 
 void vq_unpop(struct vq *q, const struct vq_elem *elem)
@@ -137,12 +168,9 @@ void vq_flush(struct vq *q)
 {
 	if (q->broken)
 		return;
-	if (q->run.count) {
-		if (q->packed)
-			vq_emit_packed(q);
-		else
-			vq_emit_split(q);
-	}
+	if (q->run.count)
+		stage_run(q);
+	write_pending(q);
 	if (q->packed)
 		vq_publish_packed(q);
 	else
@@ -208,6 +236,7 @@ void vq_set_base(struct vq *q, uint32_t base)
 	q->signalled_valid = false;
 	q->used_since_signal = 0;
 	memset(&q->run, 0, sizeof(q->run));
+	q->npending = 0;
 	q->batch_head.pending = false;
 	q->staged = 0;
 }

@@ -90,7 +90,8 @@ int vq_indirect_entries(struct vq *q, uint32_t table_len);
 
 int vq_init_split(struct vq *q, const struct vq_config *cfg);
 int vq_pop_split(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigned iov_max);
-void vq_emit_split(struct vq *q);
+void vq_prefetch_split(struct vq *q, unsigned n);
+void vq_write_used_split(struct vq *q, const struct vq_used_pending *u);
 void vq_publish_split(struct vq *q);
 bool vq_need_notify_split(struct vq *q);
 void vq_kick_disable_split(struct vq *q);
@@ -99,7 +100,8 @@ bool vq_has_avail_split(struct vq *q);
 
 int vq_init_packed(struct vq *q, const struct vq_config *cfg);
 int vq_pop_packed(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigned iov_max);
-void vq_emit_packed(struct vq *q);
+void vq_prefetch_packed(struct vq *q, unsigned n);
+void vq_write_used_packed(struct vq *q, const struct vq_used_pending *u);
 void vq_publish_packed(struct vq *q);
 bool vq_need_notify_packed(struct vq *q);
 void vq_kick_disable_packed(struct vq *q);

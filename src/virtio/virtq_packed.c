@@ -125,24 +125,38 @@ int vq_pop_packed(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigne
 	return 0;
 }
 
+void vq_prefetch_packed(struct vq *q, unsigned n)
+{
+	unsigned pos = q->last_avail;
+
+	/* Chains are consecutive in the ring: one prefetch per cache line of descriptors (4), wrapping. */
+	if (n > q->num)
+		n = q->num;
+	for (unsigned i = 0; i < n; i += 4, pos += 4) {
+		if (pos >= q->num)
+			pos -= q->num;
+		__builtin_prefetch(&q->ring.packed.desc[pos]);
+	}
+}
+
 /*
- * Write the staged run as one used descriptor at the next used position and
- * skip past all descriptors it stands for (2.8.6: "The device only writes
- * out a single used descriptor for the whole list. It then skips forward").
- * The first used descriptor of a batch keeps its flags back: they are
- * stored last, in vq_publish_packed(), so the driver never sees a partial
- * batch.
+ * Write one staged used element as one used descriptor at the next used
+ * position and skip past all descriptors it stands for (2.8.6: "The device
+ * only writes out a single used descriptor for the whole list. It then
+ * skips forward").  The first used descriptor of a batch keeps its flags
+ * back: they are stored last, in vq_publish_packed(), so the driver never
+ * sees a partial batch.
  */
-void vq_emit_packed(struct vq *q)
+void vq_write_used_packed(struct vq *q, const struct vq_used_pending *p)
 {
 	struct pvirtq_desc *u = &q->ring.packed.desc[q->used_idx];
 	uint16_t flags = q->used_wrap ? VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED : 0;
 
 	/* 2.8.4: in a used descriptor WRITE says whether data was written. */
-	if (q->run.len)
+	if (p->len)
 		flags |= VIRTQ_DESC_F_WRITE;
-	sh_store16(&u->id, q->run.id);
-	sh_store32(&u->len, q->run.len);
+	sh_store16(&u->id, p->id);
+	sh_store32(&u->len, p->len);
 	if (!q->batch_head.pending) {
 		q->batch_head.pos = q->used_idx;
 		q->batch_head.flags = flags;
@@ -151,10 +165,8 @@ void vq_emit_packed(struct vq *q)
 		/* Invisible until the head's release store below orders it. */
 		sh_store16(&u->flags, flags);
 	}
-	q->used_since_signal += q->run.ndesc;
-	packed_advance(q->num, &q->used_idx, &q->used_wrap, q->run.ndesc);
-	q->run.count = 0;
-	q->run.ndesc = 0;
+	q->used_since_signal += p->ndesc;
+	packed_advance(q->num, &q->used_idx, &q->used_wrap, p->ndesc);
 }
 
 void vq_publish_packed(struct vq *q)

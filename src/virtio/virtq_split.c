@@ -125,21 +125,42 @@ int vq_pop_split(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigned
 	return 0;
 }
 
+void vq_prefetch_split(struct vq *q, unsigned n)
+{
+	uint16_t ready = (uint16_t)(q->avail_idx_cache - q->last_avail);
+
+	if (ready < n) {
+		/* Same acquire as in vq_pop_split(); a bad index is left for it to report. */
+		uint16_t idx = sh_load16_acquire(&q->ring.split.avail->idx);
+
+		if ((uint16_t)(idx - q->last_avail) > q->num)
+			return;
+		q->avail_idx_cache = idx;
+		ready = (uint16_t)(idx - q->last_avail);
+	}
+	if (n > ready)
+		n = ready;
+	for (unsigned i = 0; i < n; i++) {
+		/* Masked into the table; a head out of range is refused by the pop. */
+		uint16_t head = sh_load16(&q->ring.split.avail->ring[(uint16_t)(q->last_avail + i) & (q->num - 1)]);
+
+		__builtin_prefetch(&q->ring.split.desc[head & (q->num - 1)]);
+	}
+}
+
 /*
- * Write the staged run as one used element at the next slot and advance the
- * used index by the buffers it stands for (1 unless IN_ORDER coalesced).
+ * Write one staged used element at the next slot and advance the used
+ * index by the buffers it stands for (1 unless IN_ORDER coalesced).
  * 2.7.8.2: "The device MUST set len prior to updating the used idx": the
  * element is written here, the index only in vq_publish_split().
  */
-void vq_emit_split(struct vq *q)
+void vq_write_used_split(struct vq *q, const struct vq_used_pending *p)
 {
 	struct virtq_used_elem *u = &q->ring.split.used->ring[q->used_idx & (q->num - 1)];
 
-	sh_store64((uint64_t *)u, (uint64_t)q->run.len << 32 | q->run.id);
-	q->used_idx += q->run.count;
-	q->staged += q->run.count;
-	q->run.count = 0;
-	q->run.ndesc = 0;
+	sh_store64((uint64_t *)u, (uint64_t)p->len << 32 | p->id);
+	q->used_idx += p->count;
+	q->staged += p->count;
 }
 
 void vq_publish_split(struct vq *q)
