@@ -34,6 +34,7 @@
 #define VP_CHAIN_IOV 256	/* iovecs one chain may need */
 #define VP_IOV_POOL 4096	/* iovecs per burst */
 #define VP_MERGE_MAX 96		/* receive buffers one frame may span */
+#define VP_TX_ELEMS (PKT_BURST + VP_MERGE_MAX) /* receive buffers taken per chunk of a tx burst */
 
 /*
  * The features this device offers; checksum and segmentation offloads come
@@ -52,10 +53,12 @@ struct vp_queue {
 	/* guest -> switch, owned by one worker */
 	unsigned rx_popped;
 	struct vq_elem rx_elems[PKT_BURST];
+	uint16_t rx_iov_at[PKT_BURST];		/* where each chain's iovecs start in rx_iov */
 	struct iovec rx_iov[VP_IOV_POOL];
 	/* switch -> guest, under tx_lock */
 	pthread_spinlock_t tx_lock;
-	struct vq_elem tx_elems[VP_MERGE_MAX];
+	struct vq_elem tx_elems[VP_TX_ELEMS];
+	uint16_t tx_iov_at[VP_TX_ELEMS];
 	struct iovec tx_iov[VP_IOV_POOL];
 };
 
@@ -98,26 +101,80 @@ static void vp_notify(struct vu_vring *vr)
 	}
 }
 
+/* Read the first @len bytes of a chain's readable part: in place when the first iovec holds them. */
+static void vp_peek(const struct iovec *iov, unsigned n, void *buf, size_t len)
+{
+	if (iov[0].iov_len >= len)
+		memcpy(buf, iov[0].iov_base, len);
+	else
+		iov_to_buf(iov, n, 0, buf, len);
+}
+
+/* Start loading the cache lines of the first @len bytes of a chain's first iovec (two lines at most). */
+static inline void vp_prefetch_head(const struct iovec *iov, size_t len)
+{
+	const char *b = iov->iov_base;
+
+	if (len > iov->iov_len)
+		len = iov->iov_len;
+	__builtin_prefetch(b);
+	if (len > 1)
+		__builtin_prefetch(b + len - 1);
+}
+
+/*
+ * The same for a receive buffer about to take a frame of @need bytes with
+ * its header: the header's line for reading (vp_put_hdr() writes it only if
+ * it changed), the first lines of the frame for writing.
+ */
+static inline void vp_prefetch_rx_buf(const struct iovec *iov, unsigned hdr_len, size_t need)
+{
+	const char *b = iov->iov_base;
+
+	if (need > iov->iov_len)
+		need = iov->iov_len;
+	__builtin_prefetch(b);
+	if (need > hdr_len)
+		__builtin_prefetch(b + hdr_len, 1);
+	if (need > 64)
+		__builtin_prefetch(b + need - 1, 1);
+}
+
+/*
+ * Write a virtio-net header into a receive buffer, but only if it differs
+ * from what is there: drivers recycle their buffers, the header is mostly
+ * the same as last time, and a line we never write stays shared with the
+ * driver's cache instead of bouncing between the two CPUs on every frame.
+ */
+static inline void vp_put_hdr(void *dst, const struct virtio_net_hdr_v1 *h, unsigned hdr_len)
+{
+	if (memcmp(dst, h, hdr_len) != 0)
+		memcpy(dst, h, hdr_len);
+}
+
+/*
+ * Guest tx vring -> switch.  Two passes over the burst so that the cache
+ * misses overlap instead of queueing: the first pops every chain (its
+ * descriptors were prefetched) and starts loading each frame's first
+ * line; the second reads the headers, which have arrived by then.
+ */
 static unsigned vp_rx_burst(struct port *p, unsigned q, struct dp_ctx *ctx, struct pkt *pkts, unsigned max)
 {
 	struct vhost_port *vp = vp_of(p);
 	struct vp_queue *qs = &vp->qs[q];
-	unsigned idx = virtio_net_txq(q), hdr_len, used = 0, n = 0;
+	unsigned idx = virtio_net_txq(q), hdr_len, used = 0, n = 0, popped = 0;
 	struct vu_vring *vr = &vp->dev.vrings[idx];
-	uint64_t bytes = 0;
+	unsigned drops[DROP__COUNT] = { 0 };
+	uint64_t budget = 0, bytes = 0;
 
 	qs->rx_popped = 0;
 	if (!atomic_load_explicit(&vr->live, memory_order_acquire))
 		return 0;
 	hdr_len = vu_dev_net_hdr_len(&vp->dev);
-	while (qs->rx_popped < max && bytes < PKT_BURST_BYTES && VP_IOV_POOL - used >= VP_CHAIN_IOV) {
-		struct vq_elem *e = &qs->rx_elems[qs->rx_popped];
-		struct iovec *iov = &qs->rx_iov[used];
-		struct virtio_net_hdr_v1 h = { 0 };
-		struct pkt *pk = &pkts[n];
-		size_t skip = hdr_len;
-		unsigned k = 0;
-		int rc = vq_pop(&vr->vq, e, iov, VP_CHAIN_IOV);
+	vq_prefetch(&vr->vq, max);
+	while (popped < max && budget < PKT_BURST_BYTES && VP_IOV_POOL - used >= VP_CHAIN_IOV) {
+		struct vq_elem *e = &qs->rx_elems[popped];
+		int rc = vq_pop(&vr->vq, e, &qs->rx_iov[used], VP_CHAIN_IOV);
 
 		if (rc == -EAGAIN)
 			break;
@@ -125,20 +182,34 @@ static unsigned vp_rx_burst(struct port *p, unsigned q, struct dp_ctx *ctx, stru
 			vp_dp_error(vp, idx, vq_error(&vr->vq));
 			break;
 		}
-		qs->rx_popped++;
+		if (e->out_num)
+			vp_prefetch_head(&qs->rx_iov[used], hdr_len + 14);
+		qs->rx_iov_at[popped++] = (uint16_t)used;
 		used += e->out_num + e->in_num;
+		budget += e->out_len;
+	}
+	qs->rx_popped = popped;
+
+	for (unsigned i = 0; i < popped; i++) {
+		const struct vq_elem *e = &qs->rx_elems[i];
+		struct iovec *iov = &qs->rx_iov[qs->rx_iov_at[i]];
+		struct virtio_net_hdr_v1 h = { 0 };
+		struct pkt *pk = &pkts[n];
+		size_t skip = hdr_len;
+		unsigned k = 0;
+
 		if (e->out_len < hdr_len + 14) {
-			port_count_drop(p, DROP_RUNT, 1);
+			drops[DROP_RUNT]++;
 			continue;
 		}
 		/* The header, copied once into private memory (5.1.6.2). */
-		iov_to_buf(iov, e->out_num, 0, &h, hdr_len);
+		vp_peek(iov, e->out_num, &h, hdr_len);
 		if (h.gso_type != VIRTIO_NET_HDR_GSO_NONE || (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)) {
-			port_count_drop(p, DROP_BAD_HEADER, 1); /* offloads were not negotiated */
+			drops[DROP_BAD_HEADER]++; /* offloads were not negotiated */
 			continue;
 		}
 		if (e->out_len - hdr_len > PKT_MAX_FRAME) {
-			port_count_drop(p, DROP_TOO_BIG, 1);
+			drops[DROP_TOO_BIG]++;
 			continue;
 		}
 		/* The view starts after the header, in place. */
@@ -152,12 +223,16 @@ static unsigned vp_rx_burst(struct port *p, unsigned q, struct dp_ctx *ctx, stru
 		pk->niov = (uint16_t)(e->out_num - k);
 		pk->len = e->out_len - hdr_len;
 		pk->in_port = (uint16_t)p->id;
-		iov_to_buf(pk->iov, pk->niov, 0, pk->eth, sizeof(pk->eth));
+		vp_peek(pk->iov, pk->niov, pk->eth, sizeof(pk->eth));
 		bytes += pk->len;
 		n++;
 	}
-	port_count(&p->stats.rx_packets, n);
-	port_count(&p->stats.rx_bytes, bytes);
+	if (n) {
+		port_count(&p->stats.rx_packets, n);
+		port_count(&p->stats.rx_bytes, bytes);
+	}
+	if (n != popped)
+		port_count_drops(p, drops);
 	return n;
 }
 
@@ -178,81 +253,115 @@ static void vp_rx_done(struct port *p, unsigned q, struct dp_ctx *ctx)
 }
 
 /*
- * Copy one frame into the guest's receive buffers: one buffer without
- * VIRTIO_NET_F_MRG_RXBUF, as many as it takes with it (all but the last
- * filled completely, 5.1.6.4.2).  Returns 0, or the drop reason.
+ * Switch -> guest rx vring, in chunks of two passes: take receive buffers
+ * for each frame of the chunk (their descriptors prefetched, each first
+ * buffer line prefetched for writing as it is popped), then copy the
+ * frames.  Only a frame's own buffers are ever given back (vq_unpop), and
+ * always before anything is pushed.
  */
-static int vp_deliver(struct vhost_port *vp, struct vp_queue *qs, struct vu_vring *vr, const struct pkt *pk,
-		      unsigned idx)
+struct vp_fill {
+	unsigned hdr_len;
+	bool mrg;
+	uint32_t max_frame;
+	unsigned ne, used;	/* tx_elems and tx_iov taken in this chunk */
+};
+
+enum vp_take { VP_TAKEN, VP_CHUNK_FULL, VP_DROPPED };
+
+/* Pop the receive buffers frame @pk needs into the chunk; VP_DROPPED says why in *@why. */
+static enum vp_take vp_fill_take(struct vhost_port *vp, struct vp_queue *qs, struct vu_vring *vr, unsigned idx,
+				 struct vp_fill *f, const struct pkt *pk, enum port_drop *why)
 {
-	struct vu_dev *d = &vp->dev;
-	bool mrg = vu_has_feature(d, VIRTIO_NET_F_MRG_RXBUF);
-	unsigned hdr_len = vu_dev_net_hdr_len(d), nb = 0, used = 0;
-	uint32_t max_frame = d->mtu ? d->mtu + 18 : PKT_MAX_FRAME;
-	uint64_t need = hdr_len + pk->len, got = 0;
-	struct virtio_net_hdr_v1 h = { .gso_type = VIRTIO_NET_HDR_GSO_NONE };
-	size_t copied = 0;
+	uint64_t need = f->hdr_len + pk->len, got = 0;
+	unsigned first = f->ne, used0 = f->used;
+	enum vp_take rc = VP_DROPPED;
 
-	if (pk->len > max_frame)
-		return DROP_TOO_BIG;
+	*why = DROP_TOO_BIG;
+	if (pk->len > f->max_frame)
+		return VP_DROPPED;
 	while (got < need) {
-		struct vq_elem *e = &qs->tx_elems[nb];
-		int rc;
+		struct vq_elem *e = &qs->tx_elems[f->ne];
+		int err;
 
-		if (nb == VP_MERGE_MAX || VP_IOV_POOL - used < VP_CHAIN_IOV)
-			goto out_unpop_no_buffer;
-		rc = vq_pop(&vr->vq, e, &qs->tx_iov[used], VP_CHAIN_IOV);
-		if (rc == -EAGAIN)
-			goto out_unpop_no_buffer;
-		if (rc < 0) {
+		*why = DROP_NO_RX_BUFFER;
+		if (f->ne - first == VP_MERGE_MAX)
+			goto out_unpop;
+		if (f->ne == VP_TX_ELEMS || VP_IOV_POOL - f->used < VP_CHAIN_IOV) {
+			/* The chunk is full: finish it and come back, unless this frame alone fills it. */
+			if (first)
+				rc = VP_CHUNK_FULL;
+			goto out_unpop;
+		}
+		err = vq_pop(&vr->vq, e, &qs->tx_iov[f->used], VP_CHAIN_IOV);
+		if (err == -EAGAIN)
+			goto out_unpop;
+		*why = DROP_PORT_BROKEN;
+		if (err < 0) {
 			vp_dp_error(vp, idx, vq_error(&vr->vq));
-			return DROP_PORT_BROKEN;
+			return VP_DROPPED;
 		}
 		if (e->in_len == 0) {
 			vp_dp_error(vp, idx, "receive buffer with no device-writable part");
-			return DROP_PORT_BROKEN;
+			return VP_DROPPED;
 		}
+		if (f->ne == first)
+			vp_prefetch_rx_buf(&qs->tx_iov[f->used + e->out_num], f->hdr_len, need);
+		qs->tx_iov_at[f->ne++] = (uint16_t)f->used;
+		f->used += e->out_num + e->in_num;
 		got += e->in_len;
-		used += e->out_num + e->in_num;
-		nb++;
-		if (!mrg)
+		if (!f->mrg)
 			break;
 	}
 	if (got < need) {
-		while (nb)
-			vq_unpop(&vr->vq, &qs->tx_elems[--nb]);
-		return DROP_TOO_BIG;
+		*why = DROP_TOO_BIG;
+		goto out_unpop;
 	}
-	/* 5.1.6.4.2: "the device MUST set num_buffers to ... the number of buffers the packet is spread over". */
-	h.num_buffers = (uint16_t)nb;
-	used = 0;
-	for (unsigned b = 0; b < nb; b++) {
-		struct vq_elem *e = &qs->tx_elems[b];
-		struct iovec *in = &qs->tx_iov[used + e->out_num];
-		size_t off = b == 0 ? hdr_len : 0, take = e->in_len - off;
+	return VP_TAKEN;
 
+out_unpop:
+	while (f->ne > first)
+		vq_unpop(&vr->vq, &qs->tx_elems[--f->ne]);
+	f->used = used0;
+	return rc;
+}
+
+/* Copy frame @pk into buffers tx_elems[first, first + nb) and push them. */
+static void vp_fill_copy(struct vp_queue *qs, struct vu_vring *vr, const struct vp_fill *f, const struct pkt *pk,
+			 unsigned first, unsigned nb)
+{
+	/* 5.1.6.4.2: "the device MUST set num_buffers to ... the number of buffers the packet is spread over". */
+	struct virtio_net_hdr_v1 h = { .gso_type = VIRTIO_NET_HDR_GSO_NONE, .num_buffers = (uint16_t)nb };
+	const struct vq_elem *e = &qs->tx_elems[first];
+	struct iovec *in = &qs->tx_iov[qs->tx_iov_at[first] + e->out_num];
+	size_t copied = 0;
+
+	if (nb == 1 && pk->niov == 1 && in[0].iov_len >= f->hdr_len + pk->len) {
+		/* The common case: one flat frame into one flat buffer. */
+		vp_put_hdr(in[0].iov_base, &h, f->hdr_len);
+		memcpy((char *)in[0].iov_base + f->hdr_len, pk->iov[0].iov_base, pk->len);
+		vq_push(&vr->vq, e, f->hdr_len + pk->len);
+		return;
+	}
+	for (unsigned b = 0; b < nb; b++, e++) {
+		size_t off = b == 0 ? f->hdr_len : 0, take = e->in_len - off;
+
+		in = &qs->tx_iov[qs->tx_iov_at[first + b] + e->out_num];
 		if (take > pk->len - copied)
 			take = pk->len - copied;
 		if (b == 0)
-			iov_from_buf(in, e->in_num, 0, &h, hdr_len);
+			iov_from_buf(in, e->in_num, 0, &h, f->hdr_len);
 		copied += iov_copy(in, e->in_num, off, pk->iov, pk->niov, copied, take);
 		vq_push(&vr->vq, e, (uint32_t)(off + take));
-		used += e->out_num + e->in_num;
 	}
-	return -1;
-
-out_unpop_no_buffer:
-	while (nb)
-		vq_unpop(&vr->vq, &qs->tx_elems[--nb]);
-	return DROP_NO_RX_BUFFER;
 }
 
 static void vp_tx_burst(struct port *p, struct dp_ctx *ctx, struct pkt *const *pkts, unsigned n)
 {
 	struct vhost_port *vp = vp_of(p);
-	unsigned qp = ctx->worker_id % vp->queues, idx = virtio_net_rxq(qp), sent = 0;
+	unsigned qp = ctx->worker_id % vp->queues, idx = virtio_net_rxq(qp), sent = 0, i = 0;
 	struct vu_vring *vr = &vp->dev.vrings[idx];
 	unsigned drops[DROP__COUNT] = { 0 };
+	struct vp_fill f;
 	uint64_t bytes = 0;
 	struct vp_queue *qs;
 
@@ -266,23 +375,51 @@ static void vp_tx_burst(struct port *p, struct dp_ctx *ctx, struct pkt *const *p
 		}
 	}
 	qs = &vp->qs[qp];
+	f.hdr_len = vu_dev_net_hdr_len(&vp->dev);
+	f.mrg = vu_has_feature(&vp->dev, VIRTIO_NET_F_MRG_RXBUF);
+	f.max_frame = vp->dev.mtu ? vp->dev.mtu + 18 : PKT_MAX_FRAME;
 	pthread_spin_lock(&qs->tx_lock);
-	for (unsigned i = 0; i < n; i++) {
-		int why = vq_broken(&vr->vq) ? DROP_PORT_BROKEN : vp_deliver(vp, qs, vr, pkts[i], idx);
+	vq_prefetch(&vr->vq, n);
+	while (i < n) {
+		unsigned start = i, first[PKT_BURST], nb[PKT_BURST];
+		bool ok[PKT_BURST];
 
-		if (why >= 0) {
-			drops[why]++;
-			continue;
+		f.ne = 0;
+		f.used = 0;
+		for (; i < n; i++) {
+			enum port_drop why = DROP_PORT_BROKEN;
+			unsigned ne0 = f.ne;
+			enum vp_take rc = vq_broken(&vr->vq) ? VP_DROPPED : vp_fill_take(vp, qs, vr, idx, &f, pkts[i], &why);
+
+			if (rc == VP_CHUNK_FULL)
+				break;
+			ok[i - start] = rc == VP_TAKEN;
+			if (rc == VP_DROPPED)
+				drops[why]++;
+			first[i - start] = ne0;
+			nb[i - start] = f.ne - ne0;
 		}
-		sent++;
-		bytes += pkts[i]->len;
+		for (unsigned j = start; j < i; j++) {
+			if (!ok[j - start])
+				continue;
+			if (vq_broken(&vr->vq)) {
+				drops[DROP_PORT_BROKEN]++; /* broken by a later frame's buffers */
+				continue;
+			}
+			vp_fill_copy(qs, vr, &f, pkts[j], first[j - start], nb[j - start]);
+			sent++;
+			bytes += pkts[j]->len;
+		}
 	}
 	vq_flush(&vr->vq);
 	vp_notify(vr);
 	pthread_spin_unlock(&qs->tx_lock);
-	port_count(&p->stats.tx_packets, sent);
-	port_count(&p->stats.tx_bytes, bytes);
-	port_count_drops(p, drops);
+	if (sent) {
+		port_count(&p->stats.tx_packets, sent);
+		port_count(&p->stats.tx_bytes, bytes);
+	}
+	if (sent != n)
+		port_count_drops(p, drops);
 }
 
 static unsigned vp_rx_queues(struct port *p)
