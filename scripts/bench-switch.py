@@ -341,7 +341,7 @@ class Generator:
                     i, s, self.args.gen_devargs, ring == "packed", GEN_MAC[i], ",server=1" if server else "")]
         argv = ["taskset", "-c", c, "dpdk-testpmd", "--no-pci", "--in-memory", "--single-file-segments",
                 "-m", "128", "--lcores", "0@%d,1@%d" % (c, c), "--main-lcore", "0", "--log-level=lib.eal,notice"]
-        argv += vdevs + ["--", "-i", "--nb-cores=1", "--forward-mode=mac", "--record-core-cycles",
+        argv += vdevs + ["--", "-i", "--nb-cores=1", "--forward-mode=" + self.args.gen_fwd, "--record-core-cycles",
                          "--eth-peer=0," + GEN_MAC[1], "--eth-peer=1," + GEN_MAC[0], "--total-num-mbufs=16384"]
         self.tp = TestPmd(argv, ctx.logpath("gen-testpmd-" + tag), start_timeout=60, netns=netns, name="testpmd-gen")
 
@@ -365,7 +365,7 @@ class Generator:
         tp.cmd("start")
         time.sleep(0.2)
         tp.cmd("stop")
-        tp.cmd("set fwd mac")
+        tp.cmd("set fwd " + self.args.gen_fwd)
         dt = s1["t"] - s0["t"]
         rx, tx = s1["rx"] - s0["rx"], s1["tx"] - s0["tx"]
         res = {"size": size, "seconds": dt, "rx": rx, "tx": tx, "mpps": rx / dt / 1e6,
@@ -1045,6 +1045,9 @@ def parse_args(argv):
     ap.add_argument("--sizes", default="64,1518", help="Ethernet frame sizes with FCS (default 64,1518)")
     ap.add_argument("--rings", default="split,packed", help="ring layouts (default split,packed)")
     ap.add_argument("--txfirst", type=int, default=4, help="bursts of 32 per port put in the loop (default 4)")
+    ap.add_argument("--gen-fwd", choices=("mac", "io"), default="mac",
+                    help="generator forwarding mode: mac rewrites each frame's addresses (the issue's loop), io "
+                         "sends frames back untouched (each source MAC still enters through its own port)")
     ap.add_argument("--gen-devargs", default="mrg_rxbuf=1,in_order=1",
                     help="extra virtio-user devargs of the generator (default mrg_rxbuf=1,in_order=1)")
     ap.add_argument("--pingpong", type=int, default=20000, help="pings per latency sample (0: none)")

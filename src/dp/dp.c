@@ -52,12 +52,18 @@ static void worker_disarm(const struct dp_rxq_list *l)
 		l->rxq[i].port->ops->rx_disarm(l->rxq[i].port, l->rxq[i].q);
 }
 
+/* A counter only this worker writes: a plain add, no locked instruction; readers see it whole. */
+static inline void worker_count(atomic_uint_least64_t *c, uint64_t n)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n, memory_order_relaxed);
+}
+
 static void *worker_main(void *arg)
 {
 	struct dp_worker *w = arg;
 	struct dp *dp = w->dp;
 	bool armed = false;
-	unsigned disarmed_gen = ~0u;
+	unsigned seen = ~0u, disarmed_gen = ~0u;
 
 	if (w->cpu >= 0) {
 		cpu_set_t set;
@@ -71,24 +77,35 @@ static void *worker_main(void *arg)
 		struct epoll_event ev[16];
 		unsigned moved;
 
-		/* Quiescent point: nothing from earlier rounds is held past here. */
-		atomic_store_explicit(&w->seen_gen, atomic_load(&dp->gen), memory_order_seq_cst);
+		/*
+		 * Quiescent point: nothing from earlier rounds is held past here.
+		 * Announced only when a new grace period started (the acquire
+		 * pairs with dp_sync()'s increment, so the lists published before
+		 * it are the ones loaded below); the release store keeps every
+		 * access of the earlier rounds before the announcement.
+		 */
+		unsigned gen = atomic_load_explicit(&dp->gen, memory_order_acquire);
+
+		if (gen != seen) {
+			atomic_store_explicit(&w->seen_gen, gen, memory_order_release);
+			seen = gen;
+		}
 		l = atomic_load_explicit(&w->list, memory_order_acquire);
 		if (armed) {
 			worker_disarm(l);
 			armed = false;
 		}
-		atomic_fetch_add_explicit(&w->rounds, 1, memory_order_relaxed);
+		worker_count(&w->rounds, 1);
 		moved = worker_round(w, l);
 		if (moved) {
-			atomic_fetch_add_explicit(&w->frames, moved, memory_order_relaxed);
+			worker_count(&w->frames, moved);
 			continue;
 		}
 		if (dp->busy_poll) {
 			/* Polling: ask every (new) queue's driver not to kick us, once per change. */
-			if (disarmed_gen != atomic_load_explicit(&w->seen_gen, memory_order_relaxed)) {
+			if (disarmed_gen != seen) {
 				worker_disarm(l);
-				disarmed_gen = atomic_load_explicit(&w->seen_gen, memory_order_relaxed);
+				disarmed_gen = seen;
 			}
 			cpu_relax();
 			continue;
@@ -102,7 +119,7 @@ static void *worker_main(void *arg)
 		 * read from them, so a stale list cannot make us touch an fd.
 		 */
 		atomic_store(&w->offline, true);
-		atomic_fetch_add_explicit(&w->sleeps, 1, memory_order_relaxed);
+		worker_count(&w->sleeps, 1);
 		epoll_wait(w->epfd, ev, 16, 1000);
 		atomic_store(&w->offline, false);
 		/* Pairs with dp_sync(): what it unpublished before seeing us offline is visible now. */

@@ -5,14 +5,6 @@
 
 #define KEY_MAC_MASK 0xffffffffffffull
 
-static uint64_t mac_bits(const uint8_t mac[6])
-{
-	uint64_t v = 0;
-
-	memcpy(&v, mac, 6);
-	return v;
-}
-
 static struct fdb_bucket *bucket_of(struct fdb *f, uint64_t mac)
 {
 	/* Fibonacci hashing of the 48 MAC bits. */
@@ -34,7 +26,7 @@ static bool expired(const struct fdb *f, uint32_t seen, uint32_t now)
 
 void fdb_learn(struct fdb *f, const uint8_t mac[6], unsigned port, uint32_t now)
 {
-	uint64_t m = mac_bits(mac), key = m | (uint64_t)(port + 1) << 48;
+	uint64_t m = fdb_mac(mac), key = m | (uint64_t)(port + 1) << 48;
 	struct fdb_bucket *b = bucket_of(f, m);
 	int empty = -1, oldest = 0;
 	uint32_t oldest_seen = UINT32_MAX;
@@ -71,7 +63,7 @@ void fdb_learn(struct fdb *f, const uint8_t mac[6], unsigned port, uint32_t now)
 
 int fdb_lookup(struct fdb *f, const uint8_t mac[6], uint32_t now)
 {
-	uint64_t m = mac_bits(mac);
+	uint64_t m = fdb_mac(mac);
 	struct fdb_bucket *b = bucket_of(f, m);
 
 	for (int i = 0; i < FDB_WAYS; i++) {

@@ -40,6 +40,9 @@ void switch_forward(struct vswitch *sw, struct dp_ctx *ctx, struct port *in, str
 {
 	uint32_t now = atomic_load_explicit(&sw->now_s, memory_order_relaxed);
 	unsigned nowhere = 0;
+	/* Frames of a burst mostly share addresses: remember the last source learned and destination looked up. */
+	uint64_t learned = ~0ull, looked_up = ~0ull;
+	int looked_up_out = -1;
 
 	capture_port_rx(in, pkts, n); /* what the port handed us, before any decision */
 	for (unsigned i = 0; i < n; i++) {
@@ -52,9 +55,20 @@ void switch_forward(struct vswitch *sw, struct dp_ctx *ctx, struct port *in, str
 			continue;
 		}
 		/* A multicast source address is invalid: never learn it. */
-		if (!(src[0] & 1))
+		if (!(src[0] & 1) && fdb_mac(src) != learned) {
 			fdb_learn(&sw->fdb, src, in->id, now);
-		out = dst[0] & 1 ? -1 : fdb_lookup(&sw->fdb, dst, now);
+			learned = fdb_mac(src);
+			looked_up = ~0ull; /* what we just learned may be a destination */
+		}
+		if (dst[0] & 1) {
+			out = -1;
+		} else if (fdb_mac(dst) == looked_up) {
+			out = looked_up_out;
+		} else {
+			out = fdb_lookup(&sw->fdb, dst, now);
+			looked_up = fdb_mac(dst);
+			looked_up_out = out;
+		}
 		if (out < 0 || !atomic_load_explicit(&sw->ports[out], memory_order_acquire))
 			nowhere += flood(sw, ctx, in->id, p) == 0;
 		else if ((unsigned)out == in->id)
