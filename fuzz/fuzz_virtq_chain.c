@@ -4,7 +4,7 @@
  * The fuzzer plays a hostile driver: it writes every byte of a small guest
  * memory (rings, indirect tables, buffers) and picks the negotiated
  * features, the queue size and where the rings sit.  The device side
- * (vq_init, vq_set_base, vq_pop, vq_unpop, vq_push, vq_flush,
+ * (vq_init, vq_set_base, vq_prefetch, vq_pop, vq_unpop, vq_push, vq_flush,
  * vq_need_notify, vq_kick_disable/enable) must then never touch memory
  * outside the guest regions, never hand out an iovec outside them, never
  * write past the caller's iovec array, and latch the queue broken on every
@@ -343,6 +343,7 @@ static int pop(struct harness *h, struct vq_elem *e)
 
 	h->iov[h->iov_max].iov_base = (void *)&h->sink;
 	h->iov[h->iov_max].iov_len = 0x5a5a;
+	vq_prefetch(&h->q, 32); /* the data path's hint before each burst: reads the rings too */
 	rc = vq_pop(&h->q, e, h->iov, h->iov_max);
 	trace("pop %d id %u ndesc %u out %u/%u in %u/%u%s%s\n", rc, e->id, e->ndesc,
 	      e->out_num, e->out_len, e->in_num, e->in_len,

@@ -130,13 +130,19 @@ void vq_prefetch_split(struct vq *q, unsigned n)
 	uint16_t ready = (uint16_t)(q->avail_idx_cache - q->last_avail);
 
 	if (ready < n) {
-		/* Same acquire as in vq_pop_split(); a bad index is left for it to report. */
+		/*
+		 * Same acquire as in vq_pop_split().  An index that is bad, or
+		 * behind what was already seen (a driver may only move it
+		 * forward), is left alone: vq_pop_split() pops what it saw and
+		 * then reports the index.
+		 */
 		uint16_t idx = sh_load16_acquire(&q->ring.split.avail->idx);
+		uint16_t now = (uint16_t)(idx - q->last_avail);
 
-		if ((uint16_t)(idx - q->last_avail) > q->num)
+		if (now > q->num || now < ready)
 			return;
 		q->avail_idx_cache = idx;
-		ready = (uint16_t)(idx - q->last_avail);
+		ready = now;
 	}
 	if (n > ready)
 		n = ready;

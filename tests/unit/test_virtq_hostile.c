@@ -763,6 +763,67 @@ static void test_split_head_out_of_range(void **state)
 	}
 }
 
+/*
+ * vq_prefetch() reads the rings but acts on nothing it reads: a bad index or
+ * head leaves the queue working until vq_pop() refuses it, and on an honest
+ * ring the hint (asking for more than is there) changes nothing popped.
+ */
+static void test_prefetch_is_only_a_hint(void **state)
+{
+	struct fx *f = *state;
+	unsigned i;
+
+	ring_up(f, false, false);
+	rr_split_desc(&f->r, 0, BUF(0), 16, 0, 0);
+	plant_split_desc(f, 0xFFFF);
+	rr_split_avail(&f->r, 0xFFFF);
+	vq_prefetch(&f->q, 32);
+	assert_false(vq_broken(&f->q));
+	expect_violation(f, "split head >= num after a prefetch");
+
+	ring_up(f, false, false);
+	for (i = 0; i < NUM; i++) {
+		rr_split_desc(&f->r, i, BUF(i), 16, 0, 0);
+		rr_split_set_slot(&f->r, i, (uint16_t)i);
+	}
+	rr_split_set_idx(&f->r, (uint16_t)(NUM + 1));
+	vq_prefetch(&f->q, 32);
+	assert_false(vq_broken(&f->q));
+	expect_violation(f, "split avail idx num+1 ahead after a prefetch");
+
+	ring_up(f, false, false);
+	for (i = 0; i < 4; i++) {
+		rr_split_desc(&f->r, i, BUF(i), 16, 0, 0);
+		rr_split_avail(&f->r, (uint16_t)i);
+	}
+	vq_prefetch(&f->q, 32);
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(pop(f), 0);
+		assert_int_equal(f->e.id, i);
+	}
+	assert_int_equal(pop(f), -EAGAIN);
+
+	/* An index moved back after it was read: the hint keeps what was seen, the pops then refuse it. */
+	ring_up(f, false, false);
+	for (i = 0; i < 4; i++) {
+		rr_split_desc(&f->r, i, BUF(i), 16, 0, 0);
+		rr_split_avail(&f->r, (uint16_t)i);
+	}
+	assert_int_equal(pop(f), 0);
+	rr_split_set_idx(&f->r, 1);
+	vq_prefetch(&f->q, 32);
+	for (i = 1; i < 4; i++) {
+		assert_int_equal(pop(f), 0);
+		assert_int_equal(f->e.id, i);
+	}
+	expect_violation(f, "split avail idx moved back after a prefetch");
+
+	ring_up(f, true, false);
+	vq_prefetch(&f->q, 4 * NUM);	/* more than the ring: wraps, reads nothing outside it */
+	assert_int_equal(pop(f), -EAGAIN);
+	assert_false(vq_broken(&f->q));
+}
+
 /* Packed: a chain whose next descriptor is not marked available breaks the queue. */
 static void test_packed_next_not_available(void **state)
 {
@@ -1440,6 +1501,7 @@ int main(void)
 		T(test_split_indirect_loop_and_next),
 		T(test_split_avail_idx_jump),
 		T(test_split_head_out_of_range),
+	T(test_prefetch_is_only_a_hint),
 		T(test_packed_next_not_available),
 		T(test_nested_indirect),
 		T(test_indirect_with_next),
