@@ -84,6 +84,23 @@ int gmem_to_iov(const struct gmem *m, uint64_t gpa, uint64_t len,
 int gmem_to_iov_hinted(const struct gmem *m, unsigned *hint, uint64_t gpa, uint64_t len,
 		       struct iovec *iov, unsigned iov_max, unsigned *niov);
 
+/* The same, inline for the common case: the whole range inside the hinted region. */
+static inline int gmem_to_iov_fast(const struct gmem *m, unsigned *hint, uint64_t gpa, uint64_t len,
+				   struct iovec *iov, unsigned iov_max, unsigned *niov)
+{
+	unsigned i = *hint;
+
+	/* Unsigned wrap makes each test also refuse gpa below the region and len past its end. */
+	if (i < m->nregions && *niov < iov_max && gpa - m->regions[i].gpa < m->regions[i].size &&
+	    len <= m->regions[i].size - (gpa - m->regions[i].gpa) && len > 0) {
+		iov[*niov].iov_base = m->regions[i].hva + (gpa - m->regions[i].gpa);
+		iov[*niov].iov_len = len;
+		(*niov)++;
+		return 0;
+	}
+	return gmem_to_iov_hinted(m, hint, gpa, len, iov, iov_max, niov);
+}
+
 /* Is every byte of [@gpa, @gpa + @len) in some region (possibly several)? */
 bool gmem_is_mapped(const struct gmem *m, uint64_t gpa, uint64_t len);
 

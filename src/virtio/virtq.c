@@ -40,7 +40,7 @@ int vq_chain_add(struct vq *q, struct vq_chain *c, uint64_t addr, uint32_t len, 
 	if (c->total > UINT32_MAX)
 		return vq_fail(q, -EINVAL, "descriptor chain longer than 4 GiB");
 
-	rc = gmem_to_iov_hinted(q->mem, &q->mem_hint, addr, len, c->iov, c->iov_max, &c->niov);
+	rc = gmem_to_iov_fast(q->mem, &q->mem_hint, addr, len, c->iov, c->iov_max, &c->niov);
 	if (rc == -EFAULT)
 		return vq_fail(q, rc, "descriptor buffer outside guest memory");
 	if (rc < 0)

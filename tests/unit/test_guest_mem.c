@@ -82,6 +82,59 @@ static void test_to_iov(void **state)
 	free(m);
 }
 
+/* The hinted forms: any hint is safe, the answer is the unhinted one, the hint follows the lookups. */
+static void test_to_iov_hinted(void **state)
+{
+	static const unsigned hints[] = { 0, 1, 2, GMEM_MAX_REGIONS, ~0u };
+	static const struct { uint64_t gpa, len; int rc; unsigned n; } cases[] = {
+		{ 0x1000, 4096, 0, 1 },		/* all of region a */
+		{ 0x1fff, 1, 0, 1 },		/* its last byte */
+		{ 0x1ff0, 32, 0, 2 },		/* across into region b */
+		{ 0x2000, 4097, -EFAULT, 0 },	/* one byte past b, into the hole */
+		{ 0x0fff, 2, -EFAULT, 0 },	/* starts below a */
+		{ 0x3000, 1, -EFAULT, 0 },	/* in the hole */
+		{ 0x1000, 0, 0, 0 },		/* nothing */
+		{ UINT64_MAX - 4, 16, -EFAULT, 0 },
+	};
+	struct gmem *m = malloc(sizeof(*m));
+	struct iovec iov[4], want[4];
+
+	gmem_init(m);
+	assert_int_equal(gmem_add(m, 0x1000, 4096, host_a), 0);
+	assert_int_equal(gmem_add(m, 0x2000, 4096, host_b), 0);
+	for (unsigned c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		unsigned wn = 0;
+
+		assert_int_equal(gmem_to_iov(m, cases[c].gpa, cases[c].len, want, 4, &wn), cases[c].rc);
+		for (unsigned h = 0; h < sizeof(hints) / sizeof(hints[0]); h++) {
+			unsigned hint = hints[h], n = 0, n2 = 0, hint2 = hints[h];
+
+			assert_int_equal(gmem_to_iov_fast(m, &hint, cases[c].gpa, cases[c].len, iov, 4, &n), cases[c].rc);
+			assert_int_equal(gmem_to_iov_hinted(m, &hint2, cases[c].gpa, cases[c].len, iov, 4, &n2),
+					 cases[c].rc);
+			if (cases[c].rc)
+				continue;
+			assert_int_equal(n, cases[c].n);
+			assert_int_equal(n2, cases[c].n);
+			assert_memory_equal(iov, want, n * sizeof(iov[0]));
+		}
+	}
+	/* iov_max is honoured on the fast path too. */
+	{
+		unsigned hint = 0, n = 1;
+
+		assert_int_equal(gmem_to_iov_fast(m, &hint, 0x1000, 16, iov, 1, &n), -E2BIG);
+	}
+	/* After a lookup in b the hint names b. */
+	{
+		unsigned hint = 0, n = 0;
+
+		assert_int_equal(gmem_to_iov_fast(m, &hint, 0x2010, 16, iov, 4, &n), 0);
+		assert_int_equal(hint, 1);
+	}
+	free(m);
+}
+
 /* gmem_read copies across the region boundary. */
 static void test_read(void **state)
 {
@@ -123,6 +176,7 @@ int main(void)
 		cmocka_unit_test(test_add_remove),
 		cmocka_unit_test(test_translate),
 		cmocka_unit_test(test_to_iov),
+		cmocka_unit_test(test_to_iov_hinted),
 		cmocka_unit_test(test_read),
 		cmocka_unit_test(test_many_regions),
 	};
