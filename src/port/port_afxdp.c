@@ -54,8 +54,8 @@
  *      len) into private memory once, releases the rx ring slots,
  *      completes TCP/UDP checksums the sender left partial (see
  *      afx_csum_complete) and hands the switch one-iovec views of the
- *      frames in place.  At most 32 frames of at most 4 KiB stay well
- *      inside PKT_BURST_BYTES.
+ *      frames in place.  At most PKT_BURST (64) frames of at most 4 KiB
+ *      stay within PKT_BURST_BYTES (256 KiB).
  *   3. rx_done, after the switch copied the frames out, gives every frame
  *      of the burst back to the fill ring in one submit.
  *
