@@ -73,6 +73,7 @@ struct vq {
 	uint16_t last_avail;		/* split: free-running; packed: position */
 	bool avail_wrap;		/* packed: wrap counter of last_avail */
 	uint16_t avail_idx_cache;	/* split: last avail->idx read (validated) */
+	uint16_t popped_since_hint;	/* packed: chains popped since the last vq_prefetch */
 
 	/* Producer side of used buffers: staged and published state. */
 	uint16_t used_idx;		/* split: free-running; packed: position of next used write */

@@ -122,14 +122,24 @@ int vq_pop_packed(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigne
 	q->avail_wrap = wrap;
 	elem->id = id;
 	elem->ndesc = (uint16_t)ndesc;
+	q->popped_since_hint++;
 	return 0;
 }
 
 void vq_prefetch_packed(struct vq *q, unsigned n)
 {
-	unsigned pos = q->last_avail;
+	unsigned pos = q->last_avail, want = q->popped_since_hint + 4u;
 
-	/* Chains are consecutive in the ring: one prefetch per cache line of descriptors (4), wrapping. */
+	/*
+	 * Chains are consecutive in the ring: one prefetch per cache line of
+	 * descriptors (4), wrapping.  Which are available cannot be known
+	 * without reading them, and a line the driver has yet to write is
+	 * better left alone (pulling it here makes its write wait for us), so
+	 * ask for about as many as the last burst took.
+	 */
+	q->popped_since_hint = 0;
+	if (n > want)
+		n = want;
 	if (n > q->num)
 		n = q->num;
 	for (unsigned i = 0; i < n; i += 4, pos += 4) {
