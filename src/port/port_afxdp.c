@@ -85,6 +85,7 @@
 #define AFX_UMEM_BYTES ((size_t)AFX_FRAMES * AFX_FRAME_BYTES)
 #define AFX_ETH_OVERHEAD 18u	/* Ethernet header and one VLAN tag on top of the MTU */
 #define AFX_QUEUES_MAX 256u	/* entries in the program's socket map: queue= is below this */
+#define AFX_KERNEL_TX_BATCH 32u	/* frames one copy-mode sendto() sends at most (the kernel's TX_BATCH_SIZE) */
 #define AFX_BUSY_TRIES 50	/* a busy queue is retried this often ... */
 #define AFX_BUSY_WAIT_US 10000	/* ... this far apart (control thread, creation only) */
 
@@ -601,26 +602,32 @@ static void afx_reap(struct afx_port *ap)
 
 /*
  * Have the kernel send what the tx ring holds (tx_lock held).  In copy
- * mode sendto() transmits right here, up to the socket's budget (32
- * frames), and stops at the first frame the device drops (EBUSY: that
- * frame still completes); then the rest waits for the next kick.  So
- * after EBUSY we kick again, at most @max_kicks times: a peer that drops
- * everything costs a syscall per frame, but stale frames do not pile up
- * in the ring.  In zero-copy mode the driver sends; it only needs a
- * wake-up when the ring says so.
+ * mode sendto() transmits right here, up to the socket's budget
+ * (AFX_KERNEL_TX_BATCH frames: then EAGAIN), and stops at the first frame
+ * the device drops (EBUSY: that frame still completes); the rest waits for
+ * the next kick.  So we kick again while frames are pending: after EBUSY
+ * at most once per frame (a peer that drops everything costs a syscall per
+ * frame, but stale frames do not pile up in the ring), after EAGAIN once
+ * per budget's worth of the @frames just placed (more would only spin on a
+ * full socket buffer).  In zero-copy mode the driver sends; it only needs
+ * a wake-up when the ring says so.
  */
-static void afx_kick(struct afx_port *ap, unsigned max_kicks)
+static void afx_kick(struct afx_port *ap, unsigned frames)
 {
+	unsigned busy = frames + 1, again = frames / AFX_KERNEL_TX_BATCH + 1;
+
 	if (ap->zerocopy && !xsk_ring_prod__needs_wakeup(&ap->tx) &&
 	    !atomic_load_explicit(&ap->tx_errno, memory_order_relaxed))
 		return;
-	for (unsigned k = 0; k < max_kicks; k++) {
+	for (;;) {
 		if (sendto(ap->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0) {
 			if (atomic_load_explicit(&ap->tx_errno, memory_order_relaxed))
 				atomic_store_explicit(&ap->tx_errno, 0, memory_order_relaxed);
 			return;
 		}
-		if (errno == EBUSY && afx_tx_pending(ap))
+		if (errno == EBUSY && --busy > 0 && afx_tx_pending(ap))
+			continue;
+		if (errno == EAGAIN && --again > 0 && afx_tx_pending(ap))
 			continue;
 		/* Down (ENETDOWN) or gone (ENXIO) lasts; the rest (budget, socket buffer full) the next kick resolves. */
 		if (errno == ENETDOWN || errno == ENXIO)
@@ -681,7 +688,7 @@ static void afx_tx_burst(struct port *p, struct dp_ctx *ctx, struct pkt *const *
 	if (placed)
 		xsk_ring_prod__submit(&ap->tx, placed);
 	if (placed || afx_tx_pending(ap)) {
-		afx_kick(ap, placed + 1);
+		afx_kick(ap, placed);
 		afx_reap(ap);
 	}
 	pthread_spin_unlock(&ap->tx_lock);
@@ -750,7 +757,7 @@ static void afx_tick(struct port *p)
 	pthread_spin_lock(&ap->tx_lock);
 	afx_reap(ap);
 	if (afx_tx_pending(ap) || atomic_load_explicit(&ap->tx_errno, memory_order_relaxed))
-		afx_kick(ap, 1);
+		afx_kick(ap, 0);
 	pthread_spin_unlock(&ap->tx_lock);
 }
 

@@ -446,6 +446,58 @@ static void test_tx(void **state)
 	free(ctx);
 }
 
+/*
+ * A whole burst leaves in the tx_burst that placed it: copy mode's sendto()
+ * sends at most 32 frames per call, and nothing else (no tick here) would
+ * kick the rest out.
+ */
+static void test_tx_full_burst(void **state)
+{
+	static uint8_t frames[PKT_BURST][64];
+	static struct iovec iov[PKT_BURST];
+	static struct pkt pkts[PKT_BURST];
+	struct pkt *list[PKT_BURST];
+	struct dp_ctx *ctx = calloc(1, sizeof(*ctx));
+	char err[256];
+	struct port *p;
+	unsigned seen = 0;
+	int rfd;
+
+	NEED_NET();
+	p = port_new(err, sizeof(err), "ifname=" IF_PORT, NULL);
+	assert_non_null(p);
+	rfd = packet_socket(ETH_TX_TEST);
+	for (unsigned i = 0; i < PKT_BURST; i++) {
+		make_frame(frames[i], ETH_TX_TEST, 60, (uint8_t)i);
+		iov[i] = (struct iovec){ frames[i], 60 };
+		pkts[i] = (struct pkt){ .iov = &iov[i], .niov = 1, .len = 60 };
+		memcpy(pkts[i].eth, frames[i], 14);
+		list[i] = &pkts[i];
+	}
+	for (int round = 0; round < 3; round++) {
+		p->ops->tx_burst(p, ctx, list, PKT_BURST);
+		for (unsigned i = 0; i < PKT_BURST; i++) {
+			struct sockaddr_ll from;
+			socklen_t fl = sizeof(from);
+			uint8_t got[128];
+			ssize_t n;
+
+			do
+				n = recvfrom(rfd, got, sizeof(got), 0, (struct sockaddr *)&from, &fl);
+			while (n > 0 && from.sll_pkttype == PACKET_OUTGOING);
+			if (n != 60)
+				fail_msg("round %d: frame %u of %u never left (recvfrom %zd)", round, i, PKT_BURST, n);
+			seen++;
+		}
+	}
+	assert_int_equal(seen, 3 * PKT_BURST);
+	assert_int_equal(atomic_load(&p->stats.tx_packets), 3 * PKT_BURST);
+	assert_int_equal(atomic_load(&p->stats.drops[DROP_NO_RX_BUFFER]), 0);
+	close(rfd);
+	p->ops->destroy(p);
+	free(ctx);
+}
+
 /* A TCP checksum the sender left partial is completed; a full one is left alone. */
 static void test_rx_checksum(void **state)
 {
@@ -493,7 +545,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_create_destroy), cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_two_queues),     cmocka_unit_test(test_rx),
-		cmocka_unit_test(test_tx),	       cmocka_unit_test(test_rx_checksum),
+		cmocka_unit_test(test_tx),	       cmocka_unit_test(test_tx_full_burst),
+		cmocka_unit_test(test_rx_checksum),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);
