@@ -55,6 +55,8 @@ struct afp_port {
 	pthread_spinlock_t tx_lock;
 	struct mmsghdr msgs[PKT_BURST];
 	struct iovec tx_iov[PKT_BURST][AFP_TX_IOV + 1];
+	/* Control thread: what the kernel counted on the socket (reading resets it), summed. */
+	uint64_t kernel_packets, kernel_drops, kernel_freezes;
 };
 
 static struct afp_port *afp_of(struct port *p) { return (struct afp_port *)p; }
@@ -224,10 +226,35 @@ static bool afp_rx_arm(struct port *p, unsigned q)
 
 static void afp_rx_disarm(struct port *p, unsigned q) {}
 
+/*
+ * Once a second (control thread): collect the socket's counters.  Frames
+ * the kernel dropped because the ring had no room (vswd fell behind) never
+ * reach the switch, so they are not among its drops; `vswctl show` gives
+ * them here, as the afxdp port gives its socket's.
+ */
+static void afp_tick(struct port *p)
+{
+	struct afp_port *a = afp_of(p);
+	struct tpacket_stats_v3 st;
+	socklen_t sl = sizeof(st);
+
+	if (getsockopt(a->fd, SOL_PACKET, PACKET_STATISTICS, &st, &sl) == 0) {
+		a->kernel_packets += st.tp_packets;
+		a->kernel_drops += st.tp_drops;
+		a->kernel_freezes += st.tp_freeze_q_cnt;
+	}
+}
+
 static void afp_describe(struct port *p, char *buf, size_t len)
 {
-	snprintf(buf, len, "af_packet %s (TPACKET_V3, %u x %u KiB blocks)", afp_of(p)->ifname, AFP_BLOCKS,
-		 AFP_BLOCK_SIZE / 1024);
+	struct afp_port *a = afp_of(p);
+	int off = snprintf(buf, len, "af_packet %s (TPACKET_V3, %u x %u KiB blocks)", a->ifname, AFP_BLOCKS,
+			   AFP_BLOCK_SIZE / 1024);
+
+	if (off >= 0 && (size_t)off < len && a->kernel_drops)
+		snprintf(buf + off, len - off, "; kernel: ring full, %llu of %llu frames dropped (%llu freezes)",
+			 (unsigned long long)a->kernel_drops, (unsigned long long)a->kernel_packets,
+			 (unsigned long long)a->kernel_freezes);
 }
 
 static void afp_destroy(struct port *p)
@@ -252,6 +279,7 @@ static const struct port_ops afp_port_ops = {
 	.rx_arm = afp_rx_arm,
 	.rx_disarm = afp_rx_disarm,
 	.describe = afp_describe,
+	.tick = afp_tick,
 	.destroy = afp_destroy,
 };
 

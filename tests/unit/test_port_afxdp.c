@@ -40,6 +40,7 @@
 
 #include "dp/dp.h"
 #include "port/port_afxdp.h"
+#include "../lib/veth_ns.h"
 
 #define IF_PORT "vsw-ut0"	/* the port attaches here */
 #define IF_PEER "vsw-ut1"	/* the test sends and receives here */
@@ -51,40 +52,9 @@ static char net_why[256];
 
 /* ---- helpers ---- */
 
-static int run(const char *cmd)
-{
-	char line[300];
-
-	snprintf(line, sizeof(line), "%s >/dev/null 2>&1", cmd);
-	return system(line);
-}
-
-static void write_file(const char *path, const char *s)
-{
-	FILE *f = fopen(path, "w");
-
-	if (f) {
-		fputs(s, f);
-		fclose(f);
-	}
-}
-
 static int group_setup(void **state)
 {
-	if (unshare(CLONE_NEWNET) < 0) {
-		snprintf(net_why, sizeof(net_why), "cannot make a network namespace: %s", strerror(errno));
-		return 0;
-	}
-	/* No IPv6 chatter (router solicitations, MLD) on the pair. */
-	write_file("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1");
-	write_file("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1");
-	if (run("ip link add " IF_PORT " numtxqueues 2 numrxqueues 2 type veth peer name " IF_PEER
-		" numtxqueues 2 numrxqueues 2") != 0 ||
-	    run("ip link set " IF_PORT " up") != 0 || run("ip link set " IF_PEER " up") != 0) {
-		snprintf(net_why, sizeof(net_why), "cannot make a veth pair with ip(8)");
-		return 0;
-	}
-	net_ready = true;
+	net_ready = veth_ns_up(IF_PORT, IF_PEER, 2, net_why, sizeof(net_why));
 	return 0;
 }
 
