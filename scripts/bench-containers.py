@@ -43,18 +43,25 @@ Exit status 1 when a vsw sample failed (no connectivity, vswd died), else 0.
 
 import argparse
 import datetime
+import functools
 import json
 import os
 import platform
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_procs import (BenchError, Proc, cpu_busy, cpu_ticks, install_cleanup, loadavg,  # noqa: E402
+                         log, on_exit, proc_cpu_seconds, set_autogroup_nice, set_nice, write_doc_section)
+import bench_procs  # noqa: E402
+
+# Short commands here get 20 s unless they say otherwise.
+run = functools.partial(bench_procs.run, timeout=20)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SW_CPU, GEN_CPU = 0, 1
@@ -82,194 +89,11 @@ REFERENCE = "bridge"
 FOREIGN_MAX = 0.10            # one of our tasks waited for its CPU longer than this share of a window: disturbed
 
 
-def log(msg):
-    print(msg, flush=True)
-
-
-class BenchError(Exception):
-    pass
-
-
-# ---------------------------------------------------------------- processes
-
-_children = []
-_cleanups = []
-NICE = 0                      # --nice: for our processes and the scheduler autogroups of their sessions
-
-
-def set_autogroup_nice(pid):
-    """With autogroups, nice only ranks tasks within a session: give @pid's session group our nice value too."""
-    if NICE:
-        try:
-            with open("/proc/%s/autogroup" % pid, "w") as f:
-                f.write(str(NICE))
-        except OSError:
-            pass
-
-
-def run(argv, timeout=20, check=True, ns=None, input=None):
-    """A short command (in netns @ns), bounded; returns the CompletedProcess."""
-    argv = [str(a) for a in argv]
-    if ns:
-        argv = ["ip", "netns", "exec", ns] + argv
-    try:
-        r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, input=input)
-    except subprocess.TimeoutExpired:
-        raise BenchError("`%s`: no answer within %d s" % (" ".join(argv), timeout))
-    if check and r.returncode != 0:
-        raise BenchError("`%s`: exit %d: %s" % (" ".join(argv), r.returncode, (r.stderr or r.stdout).strip()[-600:]))
-    return r
-
-
-class Proc:
-    """A child in its own session (killed by its process group id); output to @logpath and a buffer."""
-
-    def __init__(self, argv, logpath, ns=None, stdin=False, name=None):
-        self.argv = [str(a) for a in argv]
-        if ns:
-            self.argv = ["ip", "netns", "exec", ns] + self.argv
-        self.name = name or os.path.basename(argv[0])
-        self.logf = open(logpath, "a", buffering=1)
-        self.logf.write("$ %s\n" % " ".join(self.argv))
-        self.buf = ""
-        self.cond = threading.Condition()
-        self.p = subprocess.Popen(self.argv, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
-        set_autogroup_nice(self.p.pid)
-        _children.append(self)
-        self.t = threading.Thread(target=self._reader, daemon=True)
-        self.t.start()
-
-    @property
-    def pid(self):
-        return self.p.pid
-
-    def _reader(self):
-        fd = self.p.stdout.fileno()
-        while True:
-            try:
-                data = os.read(fd, 65536)
-            except OSError:
-                data = b""
-            if not data:
-                break
-            s = data.decode("utf-8", "replace")
-            try:
-                self.logf.write(s)
-            except ValueError:
-                pass
-            with self.cond:
-                self.buf = (self.buf + s)[-(1 << 20):]
-                self.cond.notify_all()
-        with self.cond:
-            self.cond.notify_all()
-
-    def wait_for(self, pattern, timeout):
-        rx = re.compile(pattern)
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                m = rx.search(self.buf)
-                if m:
-                    return m
-                left = deadline - time.monotonic()
-                exited = self.p.poll() is not None and not self.t.is_alive()
-                if left <= 0 or exited:
-                    raise BenchError("%s: no %r within %.0f s (%s); last output: %s" % (
-                        self.name, pattern, timeout, "exit status %s" % self.p.poll() if exited else "running",
-                        self.buf[-800:].strip()))
-                self.cond.wait(min(left, 0.2))
-
-    def alive(self):
-        return self.p.poll() is None
-
-    def tail(self, n=600):
-        with self.cond:
-            return self.buf[-n:].strip()
-
-    def wait(self, timeout):
-        try:
-            return self.p.wait(timeout)
-        except subprocess.TimeoutExpired:
-            return None
-
-    def close(self, term_timeout=5.0):
-        if self.p.poll() is None:
-            for sig, wait in ((signal.SIGTERM, term_timeout), (signal.SIGKILL, 5.0)):
-                try:
-                    os.killpg(self.p.pid, sig)
-                except (ProcessLookupError, PermissionError):
-                    pass
-                if self.wait(wait) is not None:
-                    break
-        for f in (self.p.stdin, self.p.stdout):
-            try:
-                f and f.close()
-            except OSError:
-                pass
-        self.t.join(2)
-        try:
-            self.logf.close()
-        except (OSError, ValueError):
-            pass
-        if self in _children:
-            _children.remove(self)
-
-
-def close_all():
-    for c in list(reversed(_children)):
-        try:
-            c.close(term_timeout=3.0)
-        except Exception as e:  # noqa: BLE001 - cleanup goes on
-            print("cleanup: %s: %s" % (c.name, e), file=sys.stderr)
-    while _cleanups:
-        fn = _cleanups.pop()
-        try:
-            fn()
-        except Exception as e:  # noqa: BLE001
-            print("cleanup: %s" % e, file=sys.stderr)
-
-
-def _on_signal(signum, frame):
-    close_all()
-    os._exit(128 + signum)
-
-
 # ---------------------------------------------------------------- machine
-
-def loadavg():
-    with open("/proc/loadavg") as f:
-        return [float(x) for x in f.read().split()[:3]]
-
-
-def cpu_ticks():
-    res = {}
-    with open("/proc/stat") as f:
-        for line in f:
-            m = re.match(r"cpu(\d+) (.*)", line)
-            if m:
-                v = [int(x) for x in m.group(2).split()]
-                idle = v[3] + v[4]
-                res[int(m.group(1))] = (sum(v[:8]) - idle, sum(v[:8]), v[0] + v[1])
-    return res
-
 
 def cpu_user(a, b):
     """Per CPU: the share of user (and nice) time between two cpu_ticks() snapshots."""
     return {c: (b[c][2] - a[c][2]) / max(1, b[c][1] - a[c][1]) for c in b if c in a}
-
-
-def cpu_busy(a, b):
-    return {c: (b[c][0] - a[c][0]) / max(1, b[c][1] - a[c][1]) for c in b if c in a}
-
-
-def proc_cpu_seconds(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def proc_utime(pid):
@@ -457,8 +281,9 @@ class Vswd:
             json.dump(conf, f)
         self.conf = conf
         self.proc = Proc(["taskset", "-c", SW_CPU, ctx.vswd, "--foreground", "--ctl", self.ctl, "--config",
-                          self.conf_path], ctx.logpath("vswd"), ns=NS["sw"], name="vswd")
-        self.proc.wait_for(r"ready: control socket", 15)
+                          self.conf_path], ctx.logpath("vswd"), ns=NS["sw"], name="vswd",
+                         keep_buf=False)
+        self.proc.wait_for(r"ready: control socket", timeout=15)
         self.show = self.call("show")
         names = [p["name"] for p in self.show.get("ports", [])]
         if sorted(names) != ["c1", "c2"]:
@@ -554,9 +379,10 @@ def tcp_test(ctx, sut, seconds, omit):
     """iperf3 c1 -> c2, both ends on the generator's CPU; returns (Gbit/s received, retransmits, other tasks'
     user share of CPU 0 and of CPU 1 while it ran)."""
     srv = Proc(["iperf3", "-s", "-1", "-A", GEN_CPU, "--forceflush", "-B", IP["c2"]], ctx.logpath("iperf3-server"),
+               keep_buf=False,
                ns=NS["c2"], name="iperf3 -s")
     try:
-        srv.wait_for(r"Server listening", 10)
+        srv.wait_for(r"Server listening", timeout=10)
         w0 = run_delay(sut.pid) if sut.pid else None
         p0 = proc_cpu_seconds(sut.pid) if sut.pid else None
         u0, k0, t0, c0 = proc_utime(sut.pid) if sut.pid else None, cpu_ticks(), time.monotonic(), os.times()
@@ -603,8 +429,8 @@ class Generator:
                 "--log-level=lib.eal:warning", "--", "--forward-mode=txonly", "--txpkts=%d" % FRAME,
                 "--tx-ip=%s,%s" % (IP["c1"], IP["c2"]), "--eth-peer=0,%s" % MAC["c2"], "--burst=32",
                 "--nb-cores=1", "--total-num-mbufs=16384", "--txd=1024", "--rxd=1024"]
-        self.proc = Proc(argv, ctx.logpath("testpmd"), ns=NS["c1"], stdin=True, name="testpmd")
-        self.proc.wait_for(r"Press enter to exit", 60)
+        self.proc = Proc(argv, ctx.logpath("testpmd"), ns=NS["c1"], stdin=True, name="testpmd", keep_buf=False)
+        self.proc.wait_for(r"Press enter to exit", timeout=60)
 
     def stop(self):
         try:
@@ -1061,18 +887,7 @@ in skb mode) only when named.
 
 
 def write_doc(path, section):
-    """Replace the "## Containers" section of @path (up to the next "## " heading), or append it."""
-    with open(path) as f:
-        text = f.read()
-    m = re.search(r"^## Containers\s*$", text, re.M)
-    if m:
-        nxt = re.search(r"^## (?!#)", text[m.end():], re.M)
-        end = m.end() + nxt.start() if nxt else len(text)
-        text = text[:m.start()] + section.rstrip() + "\n" + ("\n" + text[end:] if nxt else "")
-    else:
-        text = text.rstrip() + "\n\n" + section.rstrip() + "\n"
-    with open(path, "w") as f:
-        f.write(text)
+    write_doc_section(path, "Containers", section)
 
 
 # ---------------------------------------------------------------- main
@@ -1184,10 +999,7 @@ def main(argv):
         if not shutil.which(tool):
             print("bench-containers: %s not found" % tool, file=sys.stderr)
             return 2
-    import atexit
-    atexit.register(close_all)
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, _on_signal)
+    install_cleanup()
     ctx = Ctx(a)
     ok = False
 
@@ -1198,12 +1010,10 @@ def main(argv):
             shutil.rmtree(ctx.dir, ignore_errors=True)
         else:
             log("bench-containers: logs kept in %s" % ctx.dir)
-    _cleanups.append(tidy)
     # The orchestrator stays off the switch's CPU; children are pinned explicitly.
     os.sched_setaffinity(0, {GEN_CPU})
     if a.nice:
-        global NICE
-        NICE = a.nice
+        set_nice(a.nice)
         os.setpriority(os.PRIO_PROCESS, 0, a.nice)      # inherited by every child
         try:
             with open("/proc/self/autogroup") as f:
@@ -1215,7 +1025,8 @@ def main(argv):
             def restore():
                 with open("/proc/self/autogroup", "w") as f:
                     f.write(old_nice)
-            _cleanups.insert(0, restore)
+            on_exit(restore)                            # registered first: runs last
+    on_exit(tidy)
 
     if a.wait_load > 0:
         wait_for_quiet(a.wait_load, a.wait_max)

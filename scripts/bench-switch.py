@@ -42,7 +42,7 @@ import traceback
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_procs import (BenchError, Proc, TestPmd, close_all, close_new, cpu_busy, cpu_ticks,  # noqa: E402
                          ensure_hugepages, install_cleanup, live_children, loadavg, log, on_exit, proc_cpu_seconds,
-                         run)
+                         run, write_doc_section)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SYSTEMS = ["vsw", "dpdk", "ovs", "kernel"]
@@ -1016,20 +1016,7 @@ some sample.
 
 
 def write_doc(path, section):
-    try:
-        with open(path) as f:
-            text = f.read()
-    except FileNotFoundError:
-        text = "# Performance\n"
-    m = re.search(r"^## Switching\s*$", text, re.M)
-    if m:
-        nxt = re.search(r"^## (?!#)", text[m.end():], re.M)
-        end = m.end() + nxt.start() if nxt else len(text)
-        text = text[:m.start()] + section.rstrip() + "\n" + ("\n" + text[end:] if nxt else "")
-    else:
-        text = text.rstrip() + "\n\n" + section.rstrip() + "\n"
-    with open(path, "w") as f:
-        f.write(text)
+    write_doc_section(path, "Switching", section)
 
 
 # ---------------------------------------------------------------- main

@@ -1,4 +1,5 @@
-"""bench_procs.py - processes for scripts/bench-switch.py: children we own, testpmd over stdin, CPU counters.
+"""bench_procs.py - processes for scripts/bench-switch.py and bench-containers.py: children we own,
+testpmd over stdin, CPU counters.
 
 python3 stdlib only.  Every child is started in its own session and
 registered; close_all() (run at exit and on SIGINT/SIGTERM) ends each one by
@@ -17,6 +18,23 @@ import time
 _children = []
 _children_lock = threading.Lock()
 _cleanups = []
+_nice = 0                     # set_nice(): for the scheduler autogroups of our children's sessions
+
+
+def set_nice(value):
+    """Give the autogroup of every child started from now on this nice value (0: leave them alone)."""
+    global _nice
+    _nice = value
+
+
+def set_autogroup_nice(pid):
+    """With autogroups, nice only ranks tasks within a session: give @pid's session group our nice value too."""
+    if _nice:
+        try:
+            with open("/proc/%s/autogroup" % pid, "w") as f:
+                f.write(str(_nice))
+        except OSError:
+            pass
 
 
 def log(msg):
@@ -27,12 +45,17 @@ class BenchError(Exception):
     pass
 
 
-class Proc:
-    """A child in its own session; its stdout+stderr go to @logpath and to a buffer we can wait on."""
+def _in_netns(argv, ns):
+    argv = [str(a) for a in argv]
+    return ["ip", "netns", "exec", ns] + argv if ns else argv
 
-    def __init__(self, argv, logpath, stdin=False, env=None, keep_buf=True, name=None):
-        self.argv = [str(a) for a in argv]
-        self.name = name or os.path.basename(self.argv[0])
+
+class Proc:
+    """A child in its own session (in netns @ns); its stdout+stderr go to @logpath and to a buffer we can wait on."""
+
+    def __init__(self, argv, logpath, stdin=False, env=None, keep_buf=True, name=None, ns=None):
+        self.name = name or os.path.basename(str(argv[0]))
+        self.argv = _in_netns(argv, ns)
         self.logf = open(logpath, "a", buffering=1)
         self.logf.write("$ %s\n" % " ".join(self.argv))
         self.buf = ""
@@ -41,6 +64,7 @@ class Proc:
         self.p = subprocess.Popen(self.argv, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                   start_new_session=True, env=env)
+        set_autogroup_nice(self.p.pid)
         with _children_lock:
             _children.append(self)
         self.t = threading.Thread(target=self._reader, daemon=True)
@@ -97,6 +121,17 @@ class Proc:
     def alive(self):
         return self.p.poll() is None
 
+    def tail(self, n=600):
+        with self.cond:
+            return self.buf[-n:].strip()
+
+    def wait(self, timeout):
+        """The exit status, or None if still running after @timeout seconds."""
+        try:
+            return self.p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
     def close(self, term_timeout=5.0):
         if self.p.poll() is None:
             for sig, wait in ((signal.SIGTERM, term_timeout), (signal.SIGKILL, 5.0)):
@@ -104,19 +139,17 @@ class Proc:
                     os.killpg(self.p.pid, sig)
                 except (ProcessLookupError, PermissionError):
                     pass
-                try:
-                    self.p.wait(wait)
+                if self.wait(wait) is not None:
                     break
-                except subprocess.TimeoutExpired:
-                    continue
-        try:
-            self.p.stdin and self.p.stdin.close()
-        except OSError:
-            pass
+        for f in (self.p.stdin, self.p.stdout):
+            try:
+                f and f.close()
+            except OSError:
+                pass
         self.t.join(2)
         try:
             self.logf.close()
-        except OSError:
+        except (OSError, ValueError):
             pass
         with _children_lock:
             if self in _children:
@@ -168,11 +201,11 @@ def install_cleanup():
     signal.signal(signal.SIGHUP, _on_signal)
 
 
-def run(argv, timeout=30, check=True, env=None, input=None):
-    """A short command, bounded; returns its CompletedProcess (text)."""
+def run(argv, timeout=30, check=True, env=None, input=None, ns=None):
+    """A short command (in netns @ns), bounded; returns its CompletedProcess (text)."""
+    argv = _in_netns(argv, ns)
     try:
-        r = subprocess.run([str(a) for a in argv], capture_output=True, text=True, timeout=timeout, env=env,
-                           input=input)
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env, input=input)
     except subprocess.TimeoutExpired:
         raise BenchError("%s: no answer within %d s" % (" ".join(map(str, argv)), timeout))
     if check and r.returncode != 0:
@@ -255,15 +288,18 @@ class TestPmd:
 # ---- CPU accounting ----
 
 def proc_cpu_seconds(pid):
-    """utime + stime of process @pid (all its threads), in seconds."""
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
+    """utime + stime of process @pid (all its threads), in seconds; None once it is gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
     # after the command name: state(0) ... utime is field 14 of the line = index 11 here, stime index 12
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def cpu_ticks():
-    """{cpu: (busy, total)} from /proc/stat, in clock ticks."""
+    """{cpu: (busy, total, user + nice)} from /proc/stat, in clock ticks."""
     res = {}
     with open("/proc/stat") as f:
         for line in f:
@@ -272,7 +308,7 @@ def cpu_ticks():
                 v = [int(x) for x in m.group(2).split()]
                 idle = v[3] + (v[4] if len(v) > 4 else 0)
                 total = sum(v[:8])
-                res[int(m.group(1))] = (total - idle, total)
+                res[int(m.group(1))] = (total - idle, total, v[0] + v[1])
     return res
 
 
@@ -316,3 +352,23 @@ def ensure_hugepages(free_pages_wanted):
     except OSError as e:
         raise BenchError("cannot raise vm.nr_hugepages: %s" % e)
     return meminfo().get("HugePages_Free", 0)
+
+
+# ---- the document ----
+
+def write_doc_section(path, heading, section):
+    """Replace the "## @heading" section of @path (up to the next "## " heading) with @section, or append it."""
+    try:
+        with open(path) as f:
+            text = f.read()
+    except FileNotFoundError:
+        text = "# Performance\n"
+    m = re.search(r"^## %s\s*$" % re.escape(heading), text, re.M)
+    if m:
+        nxt = re.search(r"^## (?!#)", text[m.end():], re.M)
+        end = m.end() + nxt.start() if nxt else len(text)
+        text = text[:m.start()] + section.rstrip() + "\n" + ("\n" + text[end:] if nxt else "")
+    else:
+        text = text.rstrip() + "\n\n" + section.rstrip() + "\n"
+    with open(path, "w") as f:
+        f.write(text)
