@@ -13,49 +13,6 @@ int vq_fail(struct vq *q, int err, const char *why)
 	return err;
 }
 
-/*
- * Every descriptor of a chain, direct or from an indirect table, lands
- * here after its fields were copied out of shared memory.
- */
-int vq_chain_add(struct vq *q, struct vq_chain *c, uint64_t addr, uint32_t len, bool writable)
-{
-	struct vq_elem *e = c->elem;
-	unsigned before = c->niov;
-	int rc;
-
-	/* QEMU refuses zero-sized buffers too (virtqueue_map_desc). */
-	if (len == 0)
-		return vq_fail(q, -EINVAL, "zero-length descriptor");
-	/*
-	 * 2.7.4.2 / 2.8.17.1: "The driver MUST place any device-writable
-	 * descriptor elements after any device-readable descriptor elements."
-	 */
-	if (!writable && e->in_num)
-		return vq_fail(q, -EINVAL, "device-readable descriptor after a device-writable one");
-	/*
-	 * 2.7.5.2: "Drivers MUST NOT add a descriptor chain longer than 2^32
-	 * bytes in total"; used lengths are 32 bits, so the sum must fit them.
-	 */
-	c->total += len;
-	if (c->total > UINT32_MAX)
-		return vq_fail(q, -EINVAL, "descriptor chain longer than 4 GiB");
-
-	rc = gmem_to_iov_fast(q->mem, &q->mem_hint, addr, len, c->iov, c->iov_max, &c->niov);
-	if (rc == -EFAULT)
-		return vq_fail(q, rc, "descriptor buffer outside guest memory");
-	if (rc < 0)
-		return vq_fail(q, rc, "descriptor chain needs more iovecs than the device allows");
-
-	if (writable) {
-		e->in_num += c->niov - before;
-		e->in_len += len;
-	} else {
-		e->out_num += c->niov - before;
-		e->out_len += len;
-	}
-	return 0;
-}
-
 int vq_indirect_entries(struct vq *q, uint32_t table_len)
 {
 	if (!q->indirect)
