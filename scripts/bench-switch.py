@@ -342,7 +342,8 @@ class Generator:
         argv = ["taskset", "-c", c, "dpdk-testpmd", "--no-pci", "--in-memory", "--single-file-segments",
                 "-m", "128", "--lcores", "0@%d,1@%d" % (c, c), "--main-lcore", "0", "--log-level=lib.eal,notice"]
         argv += vdevs + ["--", "-i", "--nb-cores=1", "--forward-mode=" + self.args.gen_fwd, "--record-core-cycles",
-                         "--eth-peer=0," + GEN_MAC[1], "--eth-peer=1," + GEN_MAC[0], "--total-num-mbufs=16384"]
+                         "--eth-peer=0," + GEN_MAC[1], "--eth-peer=1," + GEN_MAC[0], "--total-num-mbufs=16384",
+                         "--burst=%d" % self.args.gen_burst]
         self.tp = TestPmd(argv, ctx.logpath("gen-testpmd-" + tag), start_timeout=60, netns=netns, name="testpmd-gen")
 
     def measure(self, size, warmup, seconds, sut_pid=None):
@@ -1035,6 +1036,8 @@ def parse_args(argv):
     ap.add_argument("--gen-fwd", choices=("mac", "io"), default="mac",
                     help="generator forwarding mode: mac rewrites each frame's addresses (the issue's loop), io "
                          "sends frames back untouched (each source MAC still enters through its own port)")
+    ap.add_argument("--gen-burst", type=int, default=32,
+                    help="frames per rx/tx burst of the generator (testpmd --burst; default 32, testpmd's own)")
     ap.add_argument("--gen-devargs", default="mrg_rxbuf=1,in_order=1",
                     help="extra virtio-user devargs of the generator (default mrg_rxbuf=1,in_order=1)")
     ap.add_argument("--pingpong", type=int, default=20000, help="pings per latency sample (0: none)")

@@ -11,12 +11,6 @@
 
 #include "switch/switch.h"
 
-static void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
-}
 
 /* One pass over the worker's queues; returns the frames it moved. */
 static unsigned worker_round(struct dp_worker *w, const struct dp_rxq_list *l)
@@ -107,7 +101,13 @@ static void *worker_main(void *arg)
 				worker_disarm(l);
 				disarmed_gen = seen;
 			}
-			cpu_relax();
+			/*
+			 * No pause here: a busy-polling worker owns its core, and
+			 * PAUSE lasts about 140 cycles on recent Xeons, which a frame
+			 * arriving meanwhile waits out (about 0.06 us of round trip at
+			 * 64 B, packed).  DPDK's and OVS's poll loops do not pause
+			 * either.
+			 */
 			continue;
 		}
 		armed = true;
