@@ -14,6 +14,7 @@
 #include "ctl/evloop.h"
 #include "ctl/log.h"
 #include "dp/dp.h"
+#include "dp/prefetch.h"
 #include "packet/iov.h"
 #include "switch/switch.h"
 #include "vhost_user/vu_dev.h"
@@ -117,9 +118,9 @@ static inline void vp_prefetch_head(const struct iovec *iov, size_t len)
 
 	if (len > iov->iov_len)
 		len = iov->iov_len;
-	__builtin_prefetch(b);
+	prefetch_r(b);
 	if (len > 1)
-		__builtin_prefetch(b + len - 1);
+		prefetch_r(b + len - 1);
 }
 
 /*
@@ -133,11 +134,11 @@ static inline void vp_prefetch_rx_buf(const struct iovec *iov, unsigned hdr_len,
 
 	if (need > iov->iov_len)
 		need = iov->iov_len;
-	__builtin_prefetch(b);
+	prefetch_r(b);
 	if (need > hdr_len)
-		__builtin_prefetch(b + hdr_len, 1);
+		prefetch_w(b + hdr_len);
 	if (need > 64)
-		__builtin_prefetch(b + need - 1, 1);
+		prefetch_w(b + need - 1);
 }
 
 /*
