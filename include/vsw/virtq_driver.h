@@ -113,6 +113,13 @@ int vq_drv_add(struct vq_drv *d, const struct vq_seg *segs, unsigned out_num,
 	       unsigned in_num, void *token);
 
 /*
+ * A hint before adding @n one-segment buffers: start taking the ring lines
+ * they will be written to (descriptors; split: available ring entries) for
+ * writing.  The device last read them from its CPU.  No state changes.
+ */
+void vq_drv_prefetch_add(const struct vq_drv *d, unsigned n);
+
+/*
  * Publish every buffer added since the last call with one index (split) or
  * head flags (packed) store, and say whether the device asked to be kicked.
  */

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dp/prefetch.h"
 #include "vsw/vhost_user.h"
 #include "vsw/virtio_net.h"
 #include "vsw/virtio_spec.h"
@@ -32,6 +33,7 @@
 #define RX_BUF_MRG 2048u	/* like Linux's mergeable buffers: ~a page fraction each */
 #define REASM_MAX (65536u + 64)		/* largest joined frame */
 #define REASM_ARENA (8 * REASM_MAX)		/* joined frames of one burst */
+#define VUSER_RX_HOLD 64			/* used rx buffers reaped ahead of parsing */
 
 struct vuser_queue {
 	struct vq_drv rx, tx;
@@ -42,9 +44,11 @@ struct vuser_queue {
 	uint16_t *refill;		/* rx buffers handed out by the last rx burst */
 	unsigned nrefill;
 	uint8_t *reasm;			/* frames spread over several mergeable buffers, joined, this burst */
-	bool has_pending;		/* a used head buffer taken but left for the next burst */
-	uint16_t pending_b;
-	uint32_t pending_len;
+	struct {			/* used rx buffers reaped and not yet turned into frames */
+		uint16_t b;
+		uint32_t len;
+	} held[VUSER_RX_HOLD];
+	unsigned held_at, nheld;	/* next to take, count */
 };
 
 struct vuser {
@@ -279,6 +283,7 @@ static void kick(int fd, struct vuser *u)
 /* Give back the rx buffers of the last burst (and, at start, all of them). */
 static void rx_refill(struct vuser *u, struct vuser_queue *q)
 {
+	vq_drv_prefetch_add(&q->rx, q->nrefill);
 	for (unsigned i = 0; i < q->nrefill; i++) {
 		unsigned b = q->refill[i];
 		struct vq_seg seg = { gpa_of(q->rx_bufs + (size_t)b * u->rx_buf), u->rx_buf };
@@ -448,6 +453,10 @@ unsigned vuser_tx_burst(struct vuser *u, unsigned qp, const struct vuser_frame *
 		q->tx_free[q->tx_nfree++] = (uint16_t)idx_of(tok);
 	if (rc == -EIO && !u->error[0])
 		snprintf(u->error, sizeof(u->error), "tx ring: %s", q->tx.error);
+	/* The buffers and ring lines this burst writes: the back end read them last, from its CPU. */
+	vq_drv_prefetch_add(&q->tx, n);
+	for (unsigned k = 0; k < n && k < q->tx_nfree; k++)
+		prefetch_w(q->tx_bufs + (size_t)q->tx_free[q->tx_nfree - 1 - k] * u->tx_buf);
 	for (; sent < n; sent++) {
 		const struct vuser_frame *f = &frames[sent];
 		unsigned b;
@@ -473,34 +482,72 @@ unsigned vuser_tx_burst(struct vuser *u, unsigned qp, const struct vuser_frame *
 	return sent;
 }
 
+/* Reap one used rx buffer into the hold; false when none (or the ring broke). */
+static bool rx_reap(struct vuser *u, struct vuser_queue *q)
+{
+	void *tok;
+	uint32_t len;
+	unsigned b;
+	int rc = vq_drv_get_used(&q->rx, &tok, &len);
+
+	if (rc < 0) {
+		if (rc == -EIO && !u->error[0])
+			snprintf(u->error, sizeof(u->error), "rx ring: %s", q->rx.error);
+		return false;
+	}
+	b = idx_of(tok);
+	q->held[q->nheld].b = (uint16_t)b;
+	q->held[q->nheld].len = len;
+	q->nheld++;
+	/* The back end just wrote this line from its CPU: start the miss now. */
+	prefetch_r(q->rx_bufs + (size_t)b * u->rx_buf);
+	return true;
+}
+
+/* The next used rx buffer: reaped earlier, else from the ring. */
+static bool rx_take(struct vuser *u, struct vuser_queue *q, unsigned *b, uint32_t *len)
+{
+	if (q->held_at == q->nheld) {
+		q->held_at = q->nheld = 0;
+		if (!rx_reap(u, q))
+			return false;
+	}
+	*b = q->held[q->held_at].b;
+	*len = q->held[q->held_at].len;
+	q->held_at++;
+	return true;
+}
+
+/*
+ * Two passes, as the guest's virtnet_poll cannot but a poll-mode driver
+ * can: first reap every used buffer there is (up to the hold), prefetching
+ * each one's header line, then read the headers and hand the frames out.
+ * The misses of a burst overlap instead of queueing one behind the other.
+ */
 unsigned vuser_rx_burst(struct vuser *u, unsigned qp, struct vuser_frame *frames, unsigned max)
 {
 	struct vuser_queue *q = &u->q[qp];
+	unsigned room = max < VUSER_RX_HOLD ? max : VUSER_RX_HOLD;
 	size_t reasm_off = 0;
 	unsigned n = 0;
 
 	rx_refill(u, q);
+	if (q->held_at) {
+		/* A head left by the last burst (no room to join it then) goes first. */
+		memmove(q->held, q->held + q->held_at, (q->nheld - q->held_at) * sizeof(q->held[0]));
+		q->nheld -= q->held_at;
+		q->held_at = 0;
+	}
+	while (q->nheld < room && rx_reap(u, q))
+		;
 	while (n < max) {
 		struct virtio_net_hdr_v1 h;
-		void *tok;
 		uint32_t len;
 		uint8_t *buf;
 		unsigned b;
 
-		if (q->has_pending) {
-			b = q->pending_b;
-			len = q->pending_len;
-			q->has_pending = false;
-		} else {
-			int rc = vq_drv_get_used(&q->rx, &tok, &len);
-
-			if (rc < 0) {
-				if (rc == -EIO && !u->error[0])
-					snprintf(u->error, sizeof(u->error), "rx ring: %s", q->rx.error);
-				break;
-			}
-			b = idx_of(tok);
-		}
+		if (!rx_take(u, q, &b, &len))
+			break;
 		buf = q->rx_bufs + (size_t)b * u->rx_buf;
 		if (len < u->hdr_len) {
 			q->refill[q->nrefill++] = (uint16_t)b;
@@ -522,9 +569,7 @@ unsigned vuser_rx_burst(struct vuser *u, unsigned qp, struct vuser_frame *frames
 		}
 		if (reasm_off + (size_t)h.num_buffers * u->rx_buf > REASM_ARENA) {
 			/* No room left to join it in this burst: keep this head for the next. */
-			q->has_pending = true;
-			q->pending_b = (uint16_t)b;
-			q->pending_len = len;
+			q->held_at--;
 			break;
 		}
 		q->refill[q->nrefill++] = (uint16_t)b;
@@ -535,9 +580,8 @@ unsigned vuser_rx_burst(struct vuser *u, unsigned qp, struct vuser_frame *frames
 			memcpy(dst, buf + u->hdr_len, total);
 			/* 5.1.6.4.2: the device makes all num_buffers used together, so they are all here. */
 			for (unsigned k = 1; k < h.num_buffers; k++) {
-				if (vq_drv_get_used(&q->rx, &tok, &len) < 0)
+				if (!rx_take(u, q, &b, &len))
 					break;
-				b = idx_of(tok);
 				q->refill[q->nrefill++] = (uint16_t)b;
 				if (total + len > (size_t)h.num_buffers * u->rx_buf)
 					len = h.num_buffers * u->rx_buf - total;

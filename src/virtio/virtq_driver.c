@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dp/prefetch.h"
 #include "virtio/virtq_internal.h"
 
 int vq_drv_fail(struct vq_drv *d, const char *why)
@@ -86,6 +87,31 @@ int vq_drv_add(struct vq_drv *d, const struct vq_seg *segs, unsigned out_num, un
 			return -EINVAL;
 	return d->packed ? vq_drv_add_packed(d, segs, out_num, in_num, token)
 			 : vq_drv_add_split(d, segs, out_num, in_num, token);
+}
+
+void vq_drv_prefetch_add(const struct vq_drv *d, unsigned n)
+{
+	unsigned pos = d->avail_idx;
+
+	if (d->broken || n == 0)
+		return;
+	if (n > d->num)
+		n = d->num;
+	if (d->packed) {
+		/* Consecutive positions, four descriptors to a line. */
+		pos %= d->num;
+		for (unsigned k = 0; k < n; k += 4, pos += 4)
+			prefetch_w(&d->ring.packed.desc[pos >= d->num ? pos - d->num : pos]);
+		return;
+	}
+	/* Descriptors from the free list (sequential when buffers come back in order). */
+	for (unsigned k = 0, i = d->free_head; k < n && k < d->nfree; k++, i = d->free_next[i])
+		if (k == 0 || (i & 3) == 0)
+			prefetch_w(&d->ring.split.desc[i]);
+	/* Available ring entries, 32 to a line. */
+	for (unsigned k = 0; k < n; k += 32)
+		prefetch_w(&d->ring.split.avail->ring[(pos + k) & (d->num - 1)]);
+	prefetch_w(&d->ring.split.avail->ring[(pos + n - 1) & (d->num - 1)]);
 }
 
 bool vq_drv_kick_prepare(struct vq_drv *d)
