@@ -394,6 +394,9 @@ class Generator:
         self.tp.close()
 
 
+PINGPONG_WARMUP = 512   # rounds not counted: every buffer of both 256-entry rings used twice
+
+
 def vsw_bench(ctx, socks, ring, server, size, seconds=None, pingpong=None):
     argv = ["taskset", "-c", ctx.gen_cpu, os.path.join(ctx.bin, "vsw-bench"), "--a", socks[0], "--b", socks[1],
             "--size", size - 4, "--json"]
@@ -402,7 +405,7 @@ def vsw_bench(ctx, socks, ring, server, size, seconds=None, pingpong=None):
     if server:
         argv.append("--server")
     if pingpong:
-        argv.append("--pingpong=%d" % pingpong)
+        argv += ["--pingpong=%d" % pingpong, "--warmup", PINGPONG_WARMUP]
         limit = 60 + pingpong / 1000
     else:
         argv += ["--seconds", seconds]
@@ -801,6 +804,10 @@ def build_report(ctx, res, meta):
                 key = ("lat", sysn, ring, 64)
                 L.append("| %s | %s | %s | %s | %s |" % (LABEL[sysn], ring, cell(res, key, "p50_us"),
                                                          cell(res, key, "p99_us"), cell(res, key, "p999_us")))
+        L.append("")
+        L.append("Each sample is a new vsw-bench connection; its first %d rounds (every buffer of both "
+                 "rings used twice) are not counted: until then the back end may be taking first-touch page "
+                 "faults on the new guest memory (vswd and DPDK map it on demand)." % PINGPONG_WARMUP)
         L.append("")
         if "kernel" in systems:
             L.append("vsw-bench speaks vhost-user only: no round trip for the Linux bridge.")

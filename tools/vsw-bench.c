@@ -31,6 +31,7 @@ struct opts {
 	double rate;
 	bool pingpong, json, packed, no_mrg, server;
 	unsigned queue_size;
+	int warmup;			/* ping-pong: rounds not counted; -1: two rings' worth */
 };
 
 static volatile sig_atomic_t stop;
@@ -127,7 +128,15 @@ static int run_pingpong(const struct opts *o, struct vuser *a, struct vuser *b)
 
 	frame_build(ping, o->size, MAC_B, MAC_A, 0);
 	frame_build(pong, o->size, MAC_A, MAC_B, 0);
-	for (unsigned i = 0; i < o->samples && !stop; i++) {
+	/*
+	 * Warm-up rounds first, not counted: until every buffer of both rings
+	 * went round once, a back end may still be taking first-touch page
+	 * faults on guest memory (vswd maps it on demand, as DPDK does), which
+	 * is start-up, not the steady state the percentiles describe.
+	 */
+	unsigned warmup = o->warmup >= 0 ? (unsigned)o->warmup : 2 * o->queue_size;
+
+	for (unsigned i = 0; i < warmup + o->samples && !stop; i++) {
 		uint64_t t0 = now_ns(), deadline = t0 + 1000000000ull;
 		struct vuser_frame out = { ping, o->size }, back = { pong, o->size };
 		bool ok = false;
@@ -143,6 +152,8 @@ static int run_pingpong(const struct opts *o, struct vuser *a, struct vuser *b)
 			while (now_ns() < deadline && !ok)
 				ok = vuser_rx_burst(a, 0, &f, 1) == 1;
 		}
+		if (i < warmup)
+			continue;
 		if (ok)
 			rtt[got++] = now_ns() - t0;
 		else
@@ -151,9 +162,9 @@ static int run_pingpong(const struct opts *o, struct vuser *a, struct vuser *b)
 	qsort(rtt, got, sizeof(*rtt), cmp_u64);
 #define PCT(p) (got ? rtt[(size_t)((got - 1) * (p))] / 1000.0 : 0.0)
 	if (o->json)
-		printf("{\"mode\":\"pingpong\",\"size\":%u,\"samples\":%u,\"lost\":%u,\"p50_us\":%.2f,"
+		printf("{\"mode\":\"pingpong\",\"size\":%u,\"warmup\":%u,\"samples\":%u,\"lost\":%u,\"p50_us\":%.2f,"
 		       "\"p99_us\":%.2f,\"p999_us\":%.2f,\"min_us\":%.2f,\"max_us\":%.2f}\n",
-		       o->size, got, lost, PCT(0.5), PCT(0.99), PCT(0.999), PCT(0.0), PCT(1.0));
+		       o->size, warmup, got, lost, PCT(0.5), PCT(0.99), PCT(0.999), PCT(0.0), PCT(1.0));
 	else
 		printf("pingpong %u B: %u samples, %u lost; round trip p50 %.2f us, p99 %.2f us, p99.9 %.2f us "
 		       "(min %.2f, max %.2f)\n",
@@ -256,6 +267,8 @@ static void usage(FILE *f)
 		   "  --rate PPS           transmit rate (default: flat out)\n"
 		   "  --seconds S          duration (default 5)\n"
 		   "  --pingpong [N]       round-trip latency over N samples (default 10000)\n"
+		   "  --warmup N           ping-pong rounds before the samples, not counted\n"
+		   "                       (default: twice the queue size)\n"
 		   "  --packed, --no-mrg   ring layout / mergeable rx buffers off\n"
 		   "  --queue-size N       ring size (default 256)\n"
 		   "  --json               one JSON summary line\n");
@@ -270,9 +283,9 @@ int main(int argc, char **argv)
 		{ "pingpong", optional_argument, NULL, 'p' }, { "packed", no_argument, NULL, 'P' },
 		{ "no-mrg", no_argument, NULL, 'M' }, { "json", no_argument, NULL, 'j' },
 		{ "server", no_argument, NULL, 'S' }, { "queue-size", required_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' }, { 0 },
+		{ "warmup", required_argument, NULL, 'w' }, { "help", no_argument, NULL, 'h' }, { 0 },
 	};
-	struct opts o = { .size = 64, .flows = 1, .seconds = 5, .samples = 10000, .queue_size = 256 };
+	struct opts o = { .size = 64, .flows = 1, .seconds = 5, .samples = 10000, .queue_size = 256, .warmup = -1 };
 	struct vuser *a = NULL, *b = NULL;
 	uint8_t hello[64];
 	struct vuser_frame hf = { hello, sizeof(hello) };
@@ -293,6 +306,7 @@ int main(int argc, char **argv)
 		case 'j': o.json = true; break;
 		case 'S': o.server = true; break;
 		case 'q': o.queue_size = (unsigned)atoi(optarg); break;
+		case 'w': o.warmup = atoi(optarg) < 0 ? 0 : atoi(optarg); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

@@ -107,8 +107,11 @@ def against_vswd(build):
                     check(name, ok, "tx %d rx %d lost %d, vswd rx(a) %d drops %d, %.2f Mpps" % (
                         r["tx"], r["rx"], r["lost"], rx_a, drops, r["rx_mpps"]))
         r, p = bench(build, wd, "--pingpong=2000")
-        check("vswd ping-pong", bool(r) and r["lost"] == 0 and r["p50_us"] > 0,
-              "p50 %.1f us p99 %.1f us" % (r["p50_us"], r["p99_us"]) if r else p.stderr[-300:])
+        # 2000 counted rounds after the default warm-up of twice the queue size (256).
+        check("vswd ping-pong", bool(r) and r["lost"] == 0 and r["p50_us"] > 0 and r["samples"] == 2000 and
+              r["warmup"] == 512,
+              "p50 %.1f us p99 %.1f us, %d samples after %d warm-up rounds" % (
+                  r["p50_us"], r["p99_us"], r["samples"], r["warmup"]) if r else p.stderr[-300:])
     finally:
         sw.stop()
     # vsw-bench listens, vswd connects (and retries every second until it can).
