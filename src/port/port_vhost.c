@@ -126,7 +126,9 @@ static inline void vp_prefetch_head(const struct iovec *iov, size_t len)
 /*
  * The same for a receive buffer about to take a frame of @need bytes with
  * its header: the header's line for reading (vp_put_hdr() writes it only if
- * it changed), the first lines of the frame for writing.
+ * it changed) unless the frame starts on it too, the frame's lines for
+ * writing.  A read prefetch and then a write one of the same line would
+ * cost two transfers from the driver's CPU.
  */
 static inline void vp_prefetch_rx_buf(const struct iovec *iov, unsigned hdr_len, size_t need)
 {
@@ -134,9 +136,14 @@ static inline void vp_prefetch_rx_buf(const struct iovec *iov, unsigned hdr_len,
 
 	if (need > iov->iov_len)
 		need = iov->iov_len;
-	prefetch_r(b);
-	if (need > hdr_len)
-		prefetch_w(b + hdr_len);
+	if (need > hdr_len && ((uintptr_t)b >> 6) == ((uintptr_t)(b + hdr_len) >> 6)) {
+		/* The frame starts on the header's line: it is written anyway, take it once, to own. */
+		prefetch_w(b);
+	} else {
+		prefetch_r(b);
+		if (need > hdr_len)
+			prefetch_w(b + hdr_len);
+	}
 	if (need > 64)
 		prefetch_w(b + need - 1);
 }
