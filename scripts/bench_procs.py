@@ -1,5 +1,5 @@
-"""bench_procs.py - processes for scripts/bench-switch.py and bench-containers.py: children we own,
-testpmd over stdin, CPU counters.
+"""bench_procs.py - processes for scripts/bench-switch.py and bench-containers.py (and the testpmd
+scenario tests, through tests/scenario/testpmd_lib.py): children we own, testpmd over stdin, CPU counters.
 
 python3 stdlib only.  Every child is started in its own session and
 registered; close_all() (run at exit and on SIGINT/SIGTERM) ends each one by
@@ -7,6 +7,7 @@ its process group id, SIGTERM then SIGKILL.  Every wait has a timeout.
 """
 
 import atexit
+import ctypes
 import os
 import re
 import signal
@@ -45,6 +46,14 @@ class BenchError(Exception):
     pass
 
 
+def _die_with_parent():
+    """In the child before exec: SIGTERM when we die, however we die (PR_SET_PDEATHSIG)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)
+    except Exception:
+        pass
+
+
 def _in_netns(argv, ns):
     argv = [str(a) for a in argv]
     return ["ip", "netns", "exec", ns] + argv if ns else argv
@@ -53,7 +62,8 @@ def _in_netns(argv, ns):
 class Proc:
     """A child in its own session (in netns @ns); its stdout+stderr go to @logpath and to a buffer we can wait on."""
 
-    def __init__(self, argv, logpath, stdin=False, env=None, keep_buf=True, name=None, ns=None):
+    def __init__(self, argv, logpath, stdin=False, env=None, keep_buf=True, name=None, ns=None,
+                 die_with_parent=False):
         self.name = name or os.path.basename(str(argv[0]))
         self.argv = _in_netns(argv, ns)
         self.logf = open(logpath, "a", buffering=1)
@@ -63,7 +73,8 @@ class Proc:
         self.cond = threading.Condition()
         self.p = subprocess.Popen(self.argv, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                  start_new_session=True, env=env)
+                                  start_new_session=True, env=env,
+                                  preexec_fn=_die_with_parent if die_with_parent else None)
         set_autogroup_nice(self.p.pid)
         with _children_lock:
             _children.append(self)
@@ -227,10 +238,15 @@ class TestPmd:
     CYCLES = re.compile(r"CPU cycles/packet=[0-9.]+ \((?:total|busy) cycles=(\d+) / total \w+ packets=(\d+)\)"
                         r" at (\d+) MHz")
 
-    def __init__(self, argv, logpath, start_timeout=60.0, netns=None, name="testpmd"):
+    def __init__(self, argv, logpath, start_timeout=60.0, netns=None, name="testpmd", die_with_parent=False):
         pre = ["ip", "netns", "exec", netns] if netns else []
-        self.proc = Proc(pre + ["stdbuf", "-oL"] + argv, logpath, stdin=True, name=name)
-        self.proc.wait_for(re.escape(PROMPT), 0, start_timeout)
+        self.proc = Proc(pre + ["stdbuf", "-oL"] + argv, logpath, stdin=True, name=name,
+                         die_with_parent=die_with_parent)
+        try:
+            self.proc.wait_for(re.escape(PROMPT), 0, start_timeout)
+        except BaseException:
+            self.close()
+            raise
 
     @property
     def pid(self):
