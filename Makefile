@@ -107,10 +107,12 @@ bench: deps
 # libFuzzer targets: clang, ASan+UBSan, the library compiled in.
 FUZZ_CFLAGS := -std=gnu11 -pthread -D_GNU_SOURCE -Iinclude -Isrc $(WARN) -O1 -g \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-build/fuzz/%: fuzz/%.c $(LIB_SRCS) $(wildcard include/vsw/*.h src/*/*.h)
+# What the targets share with the unit tests (leak counts, device checks).
+FUZZ_TEST_LIB := tests/lib/proc_counts.c
+build/fuzz/%: fuzz/%.c $(LIB_SRCS) $(FUZZ_TEST_LIB) $(wildcard include/vsw/*.h src/*/*.h tests/lib/*.h)
 	@mkdir -p $(dir $@)
 	$(call say,FUZZ,$@)
-	$(Q)clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(JSON_LIBS)
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(FUZZ_TEST_LIB) $(JSON_LIBS)
 
 fuzz: deps
 	@$(MAKE) --no-print-directory $(FUZZERS)

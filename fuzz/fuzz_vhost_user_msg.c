@@ -63,7 +63,6 @@
  * fuzz/make_corpus_vhost_user_msg.py writes the seed corpus in this format.
  */
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -80,6 +79,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../tests/lib/proc_counts.h"
+#include "../tests/lib/vu_regions.h"
 #include "vhost_user/vu_dev.h"
 #include "vsw/virtio_net.h"
 #include "vsw/virtio_spec.h"
@@ -126,49 +127,24 @@ __attribute__((noreturn, format(printf, 1, 2))) static void fail(const char *fmt
 
 static int count_fds(void)
 {
-	DIR *dir = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
+	int n = proc_count_fds();
 
-	if (!dir)
-		fail("opendir /proc/self/fd: %s", strerror(errno));
-	while ((e = readdir(dir)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(dir);
-	return n - 1;
+	if (n < 0)
+		fail("cannot list /proc/self/fd: %s", strerror(errno));
+	return n;
 }
 
 /* Mappings of the fuzzer's memfds (the device's; the harness maps none), in the whole process. */
 static int count_maps(void)
 {
-	FILE *f = fopen("/proc/self/maps", "r");
-	char line[512];
-	int n = 0;
+	int n = proc_count_memfd_maps("fuzz-vu-mem");
 
-	if (!f)
-		fail("fopen /proc/self/maps: %s", strerror(errno));
-	while (fgets(line, sizeof(line), f))
-		if (strstr(line, "memfd:fuzz-vu-mem"))
-			n++;
-	fclose(f);
+	if (n < 0)
+		fail("cannot read /proc/self/maps: %s", strerror(errno));
 	return n;
 }
 
 /* ---- checks of the device state ---- */
-
-static bool in_regions(const struct vu_dev *d, const void *p, uint64_t len)
-{
-	const uint8_t *b = p;
-
-	for (unsigned i = 0; i < d->nregions; i++) {
-		const struct vu_region *r = &d->regions[i];
-
-		if (b && b >= r->hva && len <= r->size && (uint64_t)(b - r->hva) <= r->size - len)
-			return true;
-	}
-	return false;
-}
 
 static bool aligned(const void *p, uintptr_t a)
 {
@@ -196,12 +172,12 @@ static void check_live_ring(const struct vu_dev *d, unsigned i)
 		fail("vring %u live but started %d enabled %d regions %u broken %d", i, vr->started, vr->enabled,
 		     d->nregions, vq_broken(q));
 	if (q->packed)
-		inside = in_regions(d, q->ring.packed.desc, 16ull * q->num) &&
-			 in_regions(d, q->ring.packed.driver_event, 4) && in_regions(d, q->ring.packed.device_event, 4);
+		inside = vu_regions_hold(d, q->ring.packed.desc, 16ull * q->num) &&
+			 vu_regions_hold(d, q->ring.packed.driver_event, 4) && vu_regions_hold(d, q->ring.packed.device_event, 4);
 	else
-		inside = in_regions(d, q->ring.split.desc, 16ull * q->num) &&
-			 in_regions(d, q->ring.split.avail, 6 + 2ull * q->num) &&
-			 in_regions(d, q->ring.split.used, 6 + 8ull * q->num);
+		inside = vu_regions_hold(d, q->ring.split.desc, 16ull * q->num) &&
+			 vu_regions_hold(d, q->ring.split.avail, 6 + 2ull * q->num) &&
+			 vu_regions_hold(d, q->ring.split.used, 6 + 8ull * q->num);
 	if (!inside)
 		fail("vring %u live with rings outside the mapped memory", i);
 	if (!H.skip_align && !ring_aligned(q))

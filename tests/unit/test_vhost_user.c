@@ -20,7 +20,6 @@
  * and a refused memory table must not leave a mapping behind.
  */
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -38,6 +37,8 @@
 
 #include <cmocka.h>
 
+#include "../lib/proc_counts.h"
+#include "../lib/vu_regions.h"
 #include "vhost_user/vu_dev.h"
 #include "vsw/virtio_net.h"
 #include "vsw/virtio_spec.h"
@@ -88,30 +89,18 @@ struct fx {
 
 static int count_fds(void)
 {
-	DIR *dir = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
+	int n = proc_count_fds();
 
-	assert_non_null(dir);
-	while ((e = readdir(dir)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(dir);
-	return n - 1; /* the directory's own fd */
+	assert_true(n >= 0);
+	return n;
 }
 
 /* Mappings of the test memfds in this process (the device's and the test's). */
 static int count_maps(void)
 {
-	FILE *f = fopen("/proc/self/maps", "r");
-	char line[512];
-	int n = 0;
+	int n = proc_count_memfd_maps(MEMFD_NAME);
 
-	assert_non_null(f);
-	while (fgets(line, sizeof(line), f))
-		if (strstr(line, "memfd:" MEMFD_NAME))
-			n++;
-	fclose(f);
+	assert_true(n >= 0);
 	return n;
 }
 
@@ -152,31 +141,17 @@ static void op_quiesce(void *arg)
 	f->quiesces++;
 }
 
-/* [p, p + len) lies inside one mapped region of the device's current memory table. */
-static bool in_regions(const struct vu_dev *d, const void *p, uint64_t len)
-{
-	const uint8_t *b = p;
-
-	for (unsigned i = 0; i < d->nregions; i++) {
-		const struct vu_region *r = &d->regions[i];
-
-		if (b && b >= r->hva && len <= r->size && (uint64_t)(b - r->hva) <= r->size - len)
-			return true;
-	}
-	return false;
-}
-
 /* Every ring area of a live vring is inside the current mappings (workers and the owner touch them). */
 static bool live_vq_inside(const struct vu_dev *d, unsigned i)
 {
 	const struct vq *q = &d->vrings[i].vq;
 
 	if (q->packed)
-		return in_regions(d, q->ring.packed.desc, 16ull * q->num) &&
-		       in_regions(d, q->ring.packed.driver_event, 4) && in_regions(d, q->ring.packed.device_event, 4);
-	return in_regions(d, q->ring.split.desc, 16ull * q->num) &&
-	       in_regions(d, q->ring.split.avail, 6 + 2ull * q->num) &&
-	       in_regions(d, q->ring.split.used, 6 + 8ull * q->num);
+		return vu_regions_hold(d, q->ring.packed.desc, 16ull * q->num) &&
+		       vu_regions_hold(d, q->ring.packed.driver_event, 4) && vu_regions_hold(d, q->ring.packed.device_event, 4);
+	return vu_regions_hold(d, q->ring.split.desc, 16ull * q->num) &&
+	       vu_regions_hold(d, q->ring.split.avail, 6 + 2ull * q->num) &&
+	       vu_regions_hold(d, q->ring.split.used, 6 + 8ull * q->num);
 }
 
 static void op_rings_changed(void *arg)
