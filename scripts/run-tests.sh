@@ -85,6 +85,11 @@ if [ "${VSW_SCENARIOS:-1}" != 0 ]; then
 			fi
 			run_one "scenario/$name" python3 "$t" --build "$build"
 		done
+		# Smoke runs of `make bench` (every system and mode once, 1 s windows, no doc written).
+		if [ "${VSW_SCENARIOS:-1}" = 1 ]; then
+			run_one "smoke/bench-switch" python3 scripts/bench-switch.py --quick --build "$build"
+			run_one "smoke/bench-containers" python3 scripts/bench-containers.py --quick --build "$build"
+		fi
 	fi
 fi
 
