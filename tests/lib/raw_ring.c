@@ -238,3 +238,29 @@ void rr_packed_table(struct rr_mem *m, uint64_t table_gpa, unsigned i, uint64_t 
 
 	rr_write(m, table_gpa + 16ull * i, &d, sizeof(d));
 }
+
+const char *rr_elem_problem(const struct rr_mem *m, const struct vq_elem *e, const struct iovec *iov, unsigned cap)
+{
+	uint64_t out = 0, in = 0;
+	unsigned i, n = (unsigned)e->out_num + e->in_num;
+
+	if (n == 0)
+		return "element without iovecs";
+	if (n > cap)
+		return "more iovecs than iov_max";
+	for (i = 0; i < n; i++) {
+		if (iov[i].iov_len == 0)
+			return "empty iovec";
+		if (!rr_inside(m, iov[i].iov_base, iov[i].iov_len))
+			return "iovec outside guest memory";
+		if (i < e->out_num)
+			out += iov[i].iov_len;
+		else
+			in += iov[i].iov_len;
+	}
+	if (out != e->out_len)
+		return "out_len is not the sum of the readable iovecs";
+	if (in != e->in_len)
+		return "in_len is not the sum of the writable iovecs";
+	return NULL;
+}

@@ -88,6 +88,13 @@ void *rr_hva_any(const struct rr_mem *m, uint64_t gpa);
 /* Does [@base, @base + @len) lie inside one region's host mapping? */
 bool rr_inside(const struct rr_mem *m, const void *base, size_t len);
 
+/*
+ * Is a popped element sane: iovec count within @cap, each iovec non-empty
+ * and inside one region's mapping, lengths summing to out_len / in_len?
+ * Returns NULL or what is wrong.
+ */
+const char *rr_elem_problem(const struct rr_mem *m, const struct vq_elem *e, const struct iovec *iov, unsigned cap);
+
 /* A ring laid out at RR_DESC_GPA / RR_DRIVER_GPA / RR_DEVICE_GPA. */
 struct rr_ring {
 	struct rr_mem *mem;
