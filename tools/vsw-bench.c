@@ -306,7 +306,7 @@ int main(int argc, char **argv)
 		case 'j': o.json = true; break;
 		case 'S': o.server = true; break;
 		case 'q': o.queue_size = (unsigned)atoi(optarg); break;
-		case 'w': o.warmup = atoi(optarg) < 0 ? 0 : atoi(optarg); break;
+		case 'w': o.warmup = atoi(optarg); if (o.warmup < 0) o.warmup = 0; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

@@ -11,7 +11,6 @@
 
 #include "switch/switch.h"
 
-
 /* One pass over the worker's queues; returns the frames it moved. */
 static unsigned worker_round(struct dp_worker *w, const struct dp_rxq_list *l)
 {

@@ -1,6 +1,7 @@
 /* virtq_packed.c - device side of the packed virtqueue (virtio 1.3 section 2.8). */
 #include <errno.h>
 
+#include "dp/prefetch.h"
 #include "virtio/virtq_internal.h"
 
 /*
@@ -145,7 +146,7 @@ void vq_prefetch_packed(struct vq *q, unsigned n)
 	for (unsigned i = 0; i < n; i += 4, pos += 4) {
 		if (pos >= q->num)
 			pos -= q->num;
-		__builtin_prefetch(&q->ring.packed.desc[pos]);
+		prefetch_r(&q->ring.packed.desc[pos]);
 	}
 }
 

@@ -1,6 +1,7 @@
 /* virtq_split.c - device side of the split virtqueue (virtio 1.3 section 2.7). */
 #include <errno.h>
 
+#include "dp/prefetch.h"
 #include "virtio/virtq_internal.h"
 
 /* avail->ring[num] is used_event; used->ring[num] is avail_event (2.7.6, 2.7.8). */
@@ -150,7 +151,7 @@ void vq_prefetch_split(struct vq *q, unsigned n)
 		/* Masked into the table; a head out of range is refused by the pop. */
 		uint16_t head = sh_load16(&q->ring.split.avail->ring[(uint16_t)(q->last_avail + i) & (q->num - 1)]);
 
-		__builtin_prefetch(&q->ring.split.desc[head & (q->num - 1)]);
+		prefetch_r(&q->ring.split.desc[head & (q->num - 1)]);
 	}
 }
 
