@@ -41,7 +41,7 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_procs import (BenchError, Proc, TestPmd, close_all, close_new, cpu_busy, cpu_ticks,  # noqa: E402
-                         ensure_hugepages, install_cleanup, live_children, loadavg, log, on_exit, proc_cpu_seconds,
+                         reserve_hugepages, install_cleanup, live_children, loadavg, log, on_exit, proc_cpu_seconds,
                          run, write_doc_section)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -55,29 +55,17 @@ GEN_MAC = ["02:76:73:62:00:0a", "02:76:73:62:00:0b"]
 TAP_KMAC = ["02:76:73:62:01:0a", "02:76:73:62:01:0b"]   # the kernel side of the taps: never a frame's address
 OVS_VSWITCHD = "/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk"
 OVS_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
-APT_PKGS = ["dpdk", "librte-net-vhost23", "librte-net-virtio23", "librte-net-tap23", "librte-mempool-ring23",
-            "openvswitch-switch-dpdk", "iproute2", "util-linux", "coreutils", "linux-perf"]
 GEN_BUSY_LIMIT = 0.90         # a generator busier than this may be what limits the rate
 
 
 # ---------------------------------------------------------------- set-up
 
 def ensure_packages(want_perf):
-    pkgs = [p for p in APT_PKGS if want_perf or p != "linux-perf"]
-    missing = []
-    for p in pkgs:
-        r = subprocess.run(["dpkg-query", "-W", "-f=${Status}", p], capture_output=True, text=True)
-        if "install ok installed" not in r.stdout:
-            missing.append(p)
-    if not missing:
-        return
-    log("bench-switch: installing %s" % " ".join(missing))
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    subprocess.run(["apt-get", "update", "-qq"], env=env, timeout=600, check=False)
-    r = subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends"] + missing, env=env,
-                       timeout=1200)
+    """What the run needs, from scripts/install-deps.sh's bench (and perf) lists."""
+    argv = [os.path.join(REPO, "scripts", "install-deps.sh"), "--bench"] + (["--perf"] if want_perf else [])
+    r = subprocess.run(argv, timeout=1800)
     if r.returncode != 0:
-        raise BenchError("apt-get install %s failed" % " ".join(missing))
+        raise BenchError("%s failed" % " ".join(argv))
 
 
 def pkg_version(p):
@@ -1178,7 +1166,7 @@ def main(argv):
     ensure_packages(a.perf)
     if "ovs" in a.only and not os.path.exists(OVS_VSWITCHD):
         raise BenchError("%s missing after installing openvswitch-switch-dpdk" % OVS_VSWITCHD)
-    ensure_hugepages(768)
+    reserve_hugepages(768)
     ctx = Ctx(a)
     # The orchestrator stays off the switch's CPU; children are pinned explicitly.
     os.sched_setaffinity(0, {ctx.gen_cpu})

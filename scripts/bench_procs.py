@@ -16,6 +16,9 @@ import sys
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import hugepages  # noqa: E402
+
 _children = []
 _children_lock = threading.Lock()
 _cleanups = []
@@ -205,8 +208,18 @@ def _on_signal(signum, frame):
     os._exit(128 + signum)
 
 
+_close_all_at_exit = False
+
+
+def _close_all_at_exit_once():
+    global _close_all_at_exit
+    if not _close_all_at_exit:
+        atexit.register(close_all)
+        _close_all_at_exit = True
+
+
 def install_cleanup():
-    atexit.register(close_all)
+    _close_all_at_exit_once()
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGHUP, _on_signal)
@@ -346,28 +359,16 @@ def loadavg():
 
 # ---- hugepages ----
 
-def meminfo():
-    res = {}
-    with open("/proc/meminfo") as f:
-        for line in f:
-            k, v = line.split(":", 1)
-            res[k] = int(v.split()[0])
-    return res
-
-
-def ensure_hugepages(free_pages_wanted):
-    """Raise vm.nr_hugepages (never lower it) until @free_pages_wanted 2 MiB pages are free; returns the free count."""
-    mi = meminfo()
-    free = mi.get("HugePages_Free", 0)
-    if free >= free_pages_wanted:
-        return free
-    total = mi.get("HugePages_Total", 0)
+def reserve_hugepages(free_pages_wanted):
+    """@free_pages_wanted 2 MiB pages and a hugetlbfs mount until exit (on_exit puts back what was changed)."""
+    hp = hugepages.Hugepages(free_pages_wanted, log=log)
     try:
-        with open("/proc/sys/vm/nr_hugepages", "w") as f:
-            f.write(str(total + free_pages_wanted - free))
-    except OSError as e:
-        raise BenchError("cannot raise vm.nr_hugepages: %s" % e)
-    return meminfo().get("HugePages_Free", 0)
+        hp.setup()
+    except hugepages.HugepagesError as e:
+        raise BenchError(str(e))
+    on_exit(hp.restore)
+    _close_all_at_exit_once()
+    return hp
 
 
 # ---- the document ----

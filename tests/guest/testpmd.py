@@ -14,7 +14,11 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
+import hugepages  # noqa: E402
 
 TESTPMD = os.environ.get("VSW_TESTPMD", "dpdk-testpmd")
 
@@ -28,30 +32,6 @@ def _stop_all():
             t.stop(5)
         except Exception:
             pass
-
-
-def ensure_hugepages(pages=1024):
-    """Reserve at least `pages` 2 MiB hugepages and mount hugetlbfs if needed.
-
-    Returns the number of free hugepages afterwards (0 when none could be had).
-    """
-    try:
-        with open("/proc/sys/vm/nr_hugepages") as f:
-            have = int(f.read())
-        if have < pages:
-            with open("/proc/sys/vm/nr_hugepages", "w") as f:
-                f.write(str(pages))
-        with open("/proc/mounts") as f:
-            mounted = any(line.split()[2] == "hugetlbfs" for line in f)
-        if not mounted:
-            os.makedirs("/dev/hugepages", exist_ok=True)
-            subprocess.run(["mount", "-t", "hugetlbfs", "nodev", "/dev/hugepages"],
-                           check=True, timeout=30)
-        with open("/proc/meminfo") as f:
-            m = re.search(r"HugePages_Free:\s+(\d+)", f.read())
-        return int(m.group(1)) if m else 0
-    except (OSError, subprocess.SubprocessError):
-        return 0
 
 
 def have_testpmd():
@@ -76,8 +56,6 @@ class TestPmd:
         self.log_path = os.path.join(workdir, name + ".log")
         os.makedirs(workdir, exist_ok=True)
         eal = [TESTPMD, "--no-pci", "--in-memory", "-l", lcores, "--log-level=pmd.net.vhost,info"]
-        if ensure_hugepages() < 256:
-            eal += ["--no-huge", "-m", "512"]
         for i, s in enumerate(self.socks):
             vdev = "net_vhost%d,iface=%s" % (i, s)
             if client:
@@ -88,12 +66,18 @@ class TestPmd:
         self.cmdline = eal + ["--"] + app
         self.proc = None
         self._log = None
+        self._hp = None
 
     def start(self, timeout=60):
         """Start testpmd; in server mode wait until every socket exists.  Returns self."""
         for s in self.socks:
             if not self.client and os.path.exists(s):
                 os.unlink(s)
+        if self._hp is None:
+            try:
+                self._hp = hugepages.Hugepages(512).setup()
+            except hugepages.HugepagesError as e:
+                raise RuntimeError("testpmd: %s" % e)
         self._log = open(self.log_path, "wb")
         self._log.write(("+ " + " ".join(self.cmdline) + "\n").encode())
         self._log.flush()
@@ -150,6 +134,9 @@ class TestPmd:
         if self._log:
             self._log.close()
             self._log = None
+        if self._hp is not None:
+            self._hp.restore()
+            self._hp = None
         _live.discard(self)
         return self.stats_text()
 

@@ -27,6 +27,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(REPO, "scripts"))
+import hugepages  # noqa: E402
 
 results = []
 
@@ -127,41 +129,44 @@ def against_vswd(build):
 
 def against_testpmd(build):
     wd = tempfile.mkdtemp(prefix="vsw-frontend-testpmd-")
-    with open("/proc/sys/vm/nr_hugepages", "w") as f:
-        f.write("1024")
-    for packed in (False, True):
-        name = "testpmd net_vhost %s" % ("packed" if packed else "split")
-        for s in ("a.sock", "b.sock"):
-            if os.path.exists(os.path.join(wd, s)):
-                os.unlink(os.path.join(wd, s))
-        log = open(os.path.join(wd, "testpmd.log"), "w")
-        tp = subprocess.Popen(
-            ["dpdk-testpmd", "--no-pci", "--in-memory", "-l", "0-1",
-             "--vdev", "net_vhost0,iface=%s/a.sock" % wd, "--vdev", "net_vhost1,iface=%s/b.sock" % wd,
-             "--", "--forward-mode=io", "--nb-cores=1", "--total-num-mbufs=32768", "--stats-period=100", "-a"],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+    with hugepages.Hugepages(1024):
+        for packed in (False, True):
+            against_testpmd_once(build, wd, packed)
+
+
+def against_testpmd_once(build, wd, packed):
+    name = "testpmd net_vhost %s" % ("packed" if packed else "split")
+    for s in ("a.sock", "b.sock"):
+        if os.path.exists(os.path.join(wd, s)):
+            os.unlink(os.path.join(wd, s))
+    log = open(os.path.join(wd, "testpmd.log"), "w")
+    tp = subprocess.Popen(
+        ["dpdk-testpmd", "--no-pci", "--in-memory", "-l", "0-1",
+         "--vdev", "net_vhost0,iface=%s/a.sock" % wd, "--vdev", "net_vhost1,iface=%s/b.sock" % wd,
+         "--", "--forward-mode=io", "--nb-cores=1", "--total-num-mbufs=32768", "--stats-period=100", "-a"],
+        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.time() + 30
+        while not (os.path.exists(wd + "/a.sock") and os.path.exists(wd + "/b.sock")):
+            if time.time() > deadline or tp.poll() is not None:
+                raise RuntimeError("testpmd did not start; see %s/testpmd.log" % wd)
+            time.sleep(0.1)
+        layout = ["--packed"] if packed else []
+        r, p = bench(build, wd, "--seconds", "1", *layout)
+        check(name + " throughput", bool(r) and r["rx"] > 0,
+              "tx %d rx %d %.2f Mpps" % (r["tx"], r["rx"], r["rx_mpps"]) if r else p.stderr[-300:])
+        r, p = bench(build, wd, "--pingpong=1000", *layout)
+        check(name + " ping-pong", bool(r) and r["lost"] == 0,
+              "p50 %.1f us" % r["p50_us"] if r else p.stderr[-300:])
+    except Exception as e:
+        check(name, False, repr(e))
+    finally:
+        tp.terminate()
         try:
-            deadline = time.time() + 30
-            while not (os.path.exists(wd + "/a.sock") and os.path.exists(wd + "/b.sock")):
-                if time.time() > deadline or tp.poll() is not None:
-                    raise RuntimeError("testpmd did not start; see %s/testpmd.log" % wd)
-                time.sleep(0.1)
-            layout = ["--packed"] if packed else []
-            r, p = bench(build, wd, "--seconds", "1", *layout)
-            check(name + " throughput", bool(r) and r["rx"] > 0,
-                  "tx %d rx %d %.2f Mpps" % (r["tx"], r["rx"], r["rx_mpps"]) if r else p.stderr[-300:])
-            r, p = bench(build, wd, "--pingpong=1000", *layout)
-            check(name + " ping-pong", bool(r) and r["lost"] == 0,
-                  "p50 %.1f us" % r["p50_us"] if r else p.stderr[-300:])
-        except Exception as e:
-            check(name, False, repr(e))
-        finally:
-            tp.terminate()
-            try:
-                tp.wait(15)
-            except subprocess.TimeoutExpired:
-                tp.kill()
-            log.close()
+            tp.wait(15)
+        except subprocess.TimeoutExpired:
+            tp.kill()
+        log.close()
 
 
 def main():

@@ -53,6 +53,7 @@ dpdk-testpmd (Debian package dpdk-dev).  Python 3.10+ standard library.
 """
 
 import argparse
+import atexit
 import json
 import os
 import random
@@ -66,6 +67,8 @@ import time
 
 sys.dont_write_bytecode = True   # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
+import hugepages  # noqa: E402
 from vhost_user_lib import (  # noqa: E402
     ADD_MEM_REG, GET_FEATURES, GET_PROTOCOL_FEATURES, NEED_REPLY, PROTOCOL_F_CONFIGURE_MEM_SLOTS,
     PROTOCOL_F_REPLY_ACK, REM_MEM_REG, SET_FEATURES, SET_MEM_TABLE, SET_OWNER, SET_PROTOCOL_FEATURES,
@@ -292,16 +295,14 @@ class TestPmd:
 
 
 def ensure_hugepages(pages=1024):
-    """At least `pages` 2 MiB hugepages reserved (the brief's `echo 1024 > nr_hugepages`)."""
+    """At least `pages` free 2 MiB hugepages and a hugetlbfs mount, put back at exit."""
     try:
-        with open("/proc/sys/vm/nr_hugepages") as f:
-            have = int(f.read())
-        if have < pages:
-            with open("/proc/sys/vm/nr_hugepages", "w") as f:
-                f.write(str(pages))
-        return True
-    except OSError:
+        hp = hugepages.Hugepages(pages).setup()
+    except (hugepages.HugepagesError, OSError) as e:
+        print("hostile-frontend: %s" % e, flush=True)
         return False
+    atexit.register(hp.restore)
+    return True
 
 
 class Env:

@@ -15,7 +15,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
 import bench_procs  # noqa: E402
-from bench_procs import BenchError, log  # noqa: E402,F401  (log: for the tests)
+from bench_procs import BenchError, log, reserve_hugepages  # noqa: E402,F401  (for the tests)
 
 TimeoutError_ = BenchError
 

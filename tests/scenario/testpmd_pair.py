@@ -41,7 +41,7 @@ and last (peer-gone) testpmd closes port 1: vswd must forget port 1's MAC
 and count every frame port 0 then sends as p1 port_down.
 
 vswd and vswctl are copied out of --build first (others may relink them).
-Needs root (hugepages: nr_hugepages is raised to 1024 if lower), dpdk-testpmd
+Needs root (1024 free hugepages and a hugetlbfs mount, set up here and put back at exit), dpdk-testpmd
 (Debian: dpdk-dev) and stdbuf; about a minute with everything passing.
 
 Usage: python3 tests/scenario/testpmd_pair.py --build build [--configs split,packed] [--sizes 64,1500]
@@ -59,7 +59,7 @@ import traceback
 
 sys.dont_write_bytecode = True  # no __pycache__ in the work tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from testpmd_lib import TestPmd, Vswd, cleanup_prefix, log  # noqa: E402
+from testpmd_lib import BenchError, TestPmd, Vswd, cleanup_prefix, log, reserve_hugepages  # noqa: E402
 
 MAC = ["02:76:73:77:00:00", "02:76:73:77:00:01"]
 UNKNOWN_MAC = "02:76:73:77:00:99"
@@ -442,12 +442,11 @@ def main():
         print("testpmd-pair: 0 passed, 1 failed")
         return 1
     try:
-        with open("/proc/sys/vm/nr_hugepages") as f:
-            if int(f.read()) < 1024:
-                with open("/proc/sys/vm/nr_hugepages", "w") as g:
-                    g.write("1024\n")
-    except OSError as e:
-        log("testpmd-pair: cannot reserve hugepages: %s" % e)
+        reserve_hugepages(1024)   # put back at exit
+    except BenchError as e:
+        print("testpmd-pair: %s" % e)
+        print("testpmd-pair: 0 passed, 1 failed")
+        return 1
 
     workdir = tempfile.mkdtemp(prefix="vsw-testpmd-pair-")
     log("testpmd-pair: logs in %s" % workdir)
