@@ -996,6 +996,9 @@ def main(argv):
     if (os.cpu_count() or 0) < 2:
         print("bench-containers: needs 2 CPUs", file=sys.stderr)
         return 2
+    if subprocess.run([os.path.join(REPO, "scripts", "install-deps.sh"), "--bench"], timeout=1800).returncode:
+        print("bench-containers: scripts/install-deps.sh --bench failed", file=sys.stderr)
+        return 2
     for tool in ("ip", "ethtool", "iperf3", "busybox", "dpdk-testpmd", "taskset", "stdbuf"):
         if not shutil.which(tool):
             print("bench-containers: %s not found" % tool, file=sys.stderr)
