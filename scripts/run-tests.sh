@@ -13,6 +13,7 @@
 # run with VSW_STRESS_COUNT buffers (default 200000) per combination.
 # Each binary's own count is read from its closing line (cmocka's
 # "[  PASSED  ] N test(s)." / "[  FAILED  ] N test(s)" or "N passed, N failed");
+# cmocka's "[  SKIPPED ] N test(s)" count as failed: nothing may pass by not running;
 # a binary that prints neither counts as one test, judged by its exit code.
 set -u
 
@@ -35,7 +36,9 @@ run_one() {		# label, binary, args...
 		p=$(sed -nE 's/^([a-z-]+: )?([0-9]+) passed, ([0-9]+) failed.*/\2/p' "$log" | tail -1)
 		f=$(sed -nE 's/^([a-z-]+: )?([0-9]+) passed, ([0-9]+) failed.*/\3/p' "$log" | tail -1)
 	fi
-	p=${p:-0}; f=${f:-0}
+	# A skipped test did not run: it counts as failed (a missing prerequisite must show).
+	sk=$(sed -nE 's/^\[  SKIPPED \] ([0-9]+) test\(s\).*/\1/p' "$log" | tail -1)
+	p=${p:-0}; f=$(( ${f:-0} + ${sk:-0} ))
 	if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
 		if [ $rc -eq 0 ]; then p=1; else f=1; fi
 	elif [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
@@ -74,9 +77,10 @@ fi
 
 if [ "${VSW_SCENARIOS:-1}" != 0 ]; then
 	if [ "$(id -u)" -ne 0 ]; then
-		echo "scenario tests need root: skipped"
+		echo "scenario tests need root (VSW_SCENARIOS=0 leaves them out on purpose)"
+		failed=$((failed + 1)); failed_names+=("scenarios (not root)")
 	else
-		"$(dirname "$0")/install-deps.sh" --scenarios
+		"$(dirname "$0")/install-deps.sh" --scenarios --bench
 		for t in tests/scenario/*.py; do
 			name=$(basename "$t" .py)
 			case $name in _*|*_lib) continue ;; esac

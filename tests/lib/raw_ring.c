@@ -51,12 +51,16 @@ int rr_mem_init(struct rr_mem *m, bool huge)
 		void *p = mmap(NULL, RR_HUGE_SIZE, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
-		if (p != MAP_FAILED) {
-			m->huge = p;
-			rc = gmem_add(&m->gmem, RR_HUGE_GPA, RR_HUGE_SIZE, m->huge);
-			if (rc)
-				goto out_unmap;
+		if (p == MAP_FAILED) {
+			rc = -errno;
+			fprintf(stderr, "raw_ring: cannot reserve the %llu-byte sparse region: %s\n",
+				(unsigned long long)RR_HUGE_SIZE, strerror(errno));
+			goto out_unmap;
 		}
+		m->huge = p;
+		rc = gmem_add(&m->gmem, RR_HUGE_GPA, RR_HUGE_SIZE, m->huge);
+		if (rc)
+			goto out_unmap;
 	}
 	return 0;
 
