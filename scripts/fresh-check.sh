@@ -119,6 +119,8 @@ set +e
 VSW_APT_CACHE="$cache/apt-archives" unshare --mount --pid --fork --propagation private -- bash -euo pipefail -c '
 	root=$1; shift
 	devices=$1; shift
+	# The root must be a mount point: `ip netns exec` makes "/" a slave mount.
+	mount --bind "$root" "$root"
 	mount -t proc -o nosuid,nodev,noexec proc "$root/proc"
 	mount -t sysfs -o nosuid,nodev,noexec sysfs "$root/sys"
 	mount -t tmpfs -o mode=0755,nosuid,size=64k dev "$root/dev"
