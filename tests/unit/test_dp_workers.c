@@ -15,7 +15,9 @@
  *
  * Stalled worker: the port's rx_burst() write()s a blocking eventfd whose
  * counter is one below its maximum, which blocks; dp_sync() must still
- * return within a few seconds and name the port that held it up.
+ * return within DP_STALL_MS and a bit, tell the port that named itself in
+ * ctx->blame (dp_blame.stalled), and the worker must go on; dp_watchdog()
+ * must do the same with no grace period pending.
  */
 
 #include <errno.h>
@@ -44,8 +46,22 @@ struct fake_port {
 	int fd;			/* what rx_fd() reports */
 	int block_fd;		/* rx_burst() writes 1 here once when armed_block */
 	atomic_bool armed_block;
+	bool blames;		/* names itself in ctx->blame around that write, as port_vhost.c does */
 	atomic_bool in_write, write_returned;
+	struct dp_blame blame;
+	atomic_uint stalled_calls;
+	unsigned stalled_worker, stalled_ms;
 };
+
+/* dp_blame.stalled: what port_vhost.c would turn into "broken: ..." */
+static void fake_stalled(const struct dp_blame *b, unsigned worker, unsigned ms)
+{
+	struct fake_port *f = (struct fake_port *)b->port;
+
+	f->stalled_worker = worker;
+	f->stalled_ms = ms;
+	atomic_fetch_add(&f->stalled_calls, 1);
+}
 
 static unsigned fake_rx_burst(struct port *p, unsigned q, struct dp_ctx *ctx, struct pkt *pkts, unsigned max)
 {
@@ -54,9 +70,12 @@ static unsigned fake_rx_burst(struct port *p, unsigned q, struct dp_ctx *ctx, st
 
 	if (atomic_exchange(&f->armed_block, false)) {
 		atomic_store(&f->in_write, true);
+		if (f->blames)
+			atomic_store_explicit(&ctx->blame, &f->blame, memory_order_relaxed);
 		if (write(f->block_fd, &one, sizeof(one)) < 0) {
 			/* EINTR once the watchdog interrupted us */
 		}
+		atomic_store_explicit(&ctx->blame, NULL, memory_order_relaxed);
 		atomic_store(&f->write_returned, true);
 	}
 	return 0;
@@ -98,6 +117,7 @@ static int fx_setup(void **state)
 	f->port.port.ops = &fake_ops;
 	f->port.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	f->port.block_fd = -1;
+	f->port.blame = (struct dp_blame){ &f->port.port, fake_stalled };
 	assert_true(f->port.fd >= 0);
 	atomic_store(&f->sw.ports[0], &f->port.port);
 	assert_int_equal(dp_start(&f->dp, &f->sw, 1, NULL, false), 0);
@@ -227,17 +247,15 @@ static void *sync_thread(void *arg)
 	return NULL;
 }
 
-static void test_blocked_worker_does_not_hang_dp_sync(void **state)
+/* Make the worker block in the fake port's write() of a full blocking eventfd. */
+static void block_worker(struct fx *f, bool blames)
 {
-	struct fx *f = *state;
-	struct sync_call c = { .dp = &f->dp };
-	uint64_t one = 1, v;
-	pthread_t t;
-	double t0, waited;
+	uint64_t one = 1;
 
 	f->port.block_fd = eventfd(0, EFD_CLOEXEC); /* blocking, like a hostile front end's call fd */
 	assert_true(f->port.block_fd >= 0);
 	assert_int_equal(eventfd_write(f->port.block_fd, FULL), 0);
+	f->port.blames = blames;
 	atomic_store(&f->port.armed_block, true);
 	assert_int_equal(write(f->port.fd, &one, sizeof(one)), (ssize_t)sizeof(one));
 	for (int i = 0; i < 200 && !atomic_load(&f->port.in_write); i++)
@@ -245,8 +263,16 @@ static void test_blocked_worker_does_not_hang_dp_sync(void **state)
 	assert_true(atomic_load(&f->port.in_write));
 	sleep_ms(50);
 	assert_false(atomic_load(&f->port.write_returned)); /* it really blocks */
+}
 
-	t0 = now_s();
+/* dp_sync() on a thread of its own; how long it took, or fail (after unblocking the worker) past 5 s. */
+static double timed_dp_sync(struct fx *f)
+{
+	struct sync_call c = { .dp = &f->dp };
+	double t0 = now_s(), waited;
+	pthread_t t;
+	uint64_t v;
+
 	assert_int_equal(pthread_create(&t, NULL, sync_thread, &c), 0);
 	while (!atomic_load(&c.done) && now_s() - t0 < 5)
 		sleep_ms(10);
@@ -258,8 +284,68 @@ static void test_blocked_worker_does_not_hang_dp_sync(void **state)
 		fail_msg("dp_sync() still waiting after %.1f s for a worker blocked in a port's write()", waited);
 	}
 	pthread_join(t, NULL);
+	return waited;
+}
+
+/* Blocked in a syscall nobody is blamed for: dp_sync() still returns, within DP_STALL_MS and a bit. */
+static void test_blocked_worker_does_not_hang_dp_sync(void **state)
+{
+	struct fx *f = *state;
+	double waited;
+
+	block_worker(f, false);
+	waited = timed_dp_sync(f);
 	print_message("dp_sync() returned after %.2f s\n", waited);
+	assert_true(waited < 2.5);
 	assert_true(atomic_load(&f->port.write_returned));
+	assert_int_equal(atomic_load(&f->port.stalled_calls), 0);
+}
+
+/* Blocked in a syscall the port named itself for: that port is told, once, with the worker and how long. */
+static void test_blocked_worker_blames_its_port(void **state)
+{
+	struct fx *f = *state;
+	double waited;
+
+	block_worker(f, true);
+	waited = timed_dp_sync(f);
+	print_message("dp_sync() returned after %.2f s, port told after %u ms\n", waited, f->port.stalled_ms);
+	assert_true(waited < 2.5);
+	assert_true(atomic_load(&f->port.write_returned));
+	assert_int_equal(atomic_load(&f->port.stalled_calls), 1);
+	assert_int_equal(f->port.stalled_worker, 0);
+	assert_true(f->port.stalled_ms >= DP_STALL_MS && f->port.stalled_ms < 2500);
+	/* The worker goes on: kicks wake it again. */
+	assert_true(rounds_during_kicks(f, f->port.fd, 10) >= 8);
+}
+
+/* With no grace period pending, dp_watchdog() (the daemon's tick) finds the stuck worker all the same. */
+static void test_watchdog_unsticks_without_dp_sync(void **state)
+{
+	struct fx *f = *state;
+	double t0;
+
+	block_worker(f, true);
+	t0 = now_s();
+	while (!atomic_load(&f->port.write_returned) && now_s() - t0 < 5) {
+		dp_watchdog(&f->dp);
+		sleep_ms(100);
+	}
+	if (!atomic_load(&f->port.write_returned)) {
+		uint64_t v;
+
+		assert_int_equal(eventfd_read(f->port.block_fd, &v), 0);
+		fail_msg("dp_watchdog() left the worker blocked for %.1f s", now_s() - t0);
+	}
+	print_message("unblocked after %.2f s\n", now_s() - t0);
+	assert_true(now_s() - t0 < 2.5);
+	assert_int_equal(atomic_load(&f->port.stalled_calls), 1);
+	/* A worker that sleeps or makes rounds is never touched. */
+	for (int i = 0; i < 15; i++) {
+		dp_watchdog(&f->dp);
+		sleep_ms(100);
+	}
+	assert_int_equal(atomic_load(&f->port.stalled_calls), 1);
 }
 
 int main(void)
@@ -268,6 +354,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_replaced_kick_fd_no_longer_wakes, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_replaced_kick_fd_number_reused, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_blocked_worker_does_not_hang_dp_sync, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_blocked_worker_blames_its_port, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_watchdog_unsticks_without_dp_sync, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
