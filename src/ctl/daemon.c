@@ -544,6 +544,8 @@ static void on_timer(struct ev_handler *h, uint32_t events)
 	v->uptime_s += (unsigned)ticks;
 	atomic_store_explicit(&v->sw->now_s, v->uptime_s, memory_order_relaxed);
 	fdb_age(&v->sw->fdb, v->uptime_s);
+	if (v->dp_started)
+		dp_watchdog(&v->dp); /* before the ports' ticks, which close what it marks broken */
 	for (unsigned i = 0; i < PORT_MAX; i++) {
 		struct port *p = atomic_load(&v->sw->ports[i]);
 

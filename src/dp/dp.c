@@ -2,13 +2,16 @@
 #include "dp/dp.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "ctl/log.h"
 #include "switch/switch.h"
 
 /* One pass over the worker's queues; returns the frames it moved. */
@@ -51,13 +54,30 @@ static inline void worker_count(atomic_uint_least64_t *c, uint64_t n)
 	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n, memory_order_relaxed);
 }
 
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Does nothing: its delivery is what ends a stuck worker's syscall with EINTR. */
+static void worker_unstick_handler(int sig)
+{
+}
+
 static void *worker_main(void *arg)
 {
 	struct dp_worker *w = arg;
 	struct dp *dp = w->dp;
 	bool armed = false;
 	unsigned seen = ~0u, disarmed_gen = ~0u;
+	sigset_t unstick;
 
+	sigemptyset(&unstick);
+	sigaddset(&unstick, DP_UNSTICK_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &unstick, NULL);
 	if (w->cpu >= 0) {
 		cpu_set_t set;
 
@@ -128,8 +148,14 @@ static void *worker_main(void *arg)
 
 int dp_start(struct dp *dp, struct vswitch *sw, unsigned nworkers, const int *cpus, bool busy_poll)
 {
+	/* No SA_RESTART: the syscall the signal interrupts must return, not start over. */
+	struct sigaction sa = { .sa_handler = worker_unstick_handler };
+
 	if (nworkers == 0 || nworkers > DP_WORKERS_MAX)
 		return -EINVAL;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(DP_UNSTICK_SIGNAL, &sa, NULL) < 0)
+		return -errno;
 	dp->sw = sw;
 	dp->busy_poll = busy_poll;
 	dp->nworkers = nworkers;
@@ -145,6 +171,7 @@ int dp_start(struct dp *dp, struct vswitch *sw, unsigned nworkers, const int *cp
 		w->id = i;
 		w->ctx.worker_id = i;
 		w->cpu = cpus ? cpus[i] : -1;
+		w->wd_since_ms = now_ms();
 		atomic_init(&w->list, &w->lists[0]);
 		w->epfd = epoll_create1(EPOLL_CLOEXEC);
 		w->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -165,6 +192,25 @@ static void worker_wake(struct dp_worker *w)
 	}
 }
 
+/* Close our dups of a list's wake-up fds, taking them out of the worker's epoll first. */
+static void rxq_list_release(struct dp_worker *w, struct dp_rxq_list *l)
+{
+	for (unsigned i = 0; i < l->n; i++) {
+		if (l->rxq[i].fd < 0)
+			continue;
+		/*
+		 * An epoll registration belongs to the open file, not to the fd
+		 * number: closing a number first would leave it live for as long
+		 * as anyone (the front end) holds the file, and every kick on it
+		 * would still wake this worker.
+		 */
+		epoll_ctl(w->epfd, EPOLL_CTL_DEL, l->rxq[i].fd, NULL);
+		close(l->rxq[i].fd);
+		l->rxq[i].fd = -1;
+	}
+	l->n = 0;
+}
+
 void dp_stop(struct dp *dp)
 {
 	for (unsigned i = 0; i < dp->nworkers; i++) {
@@ -175,6 +221,8 @@ void dp_stop(struct dp *dp)
 		struct dp_worker *w = &dp->workers[i];
 
 		pthread_join(w->thread, NULL);
+		rxq_list_release(w, &w->lists[0]);
+		rxq_list_release(w, &w->lists[1]);
 		close(w->epfd);
 		close(w->wakefd);
 	}
@@ -183,16 +231,95 @@ void dp_stop(struct dp *dp)
 	dp->nworkers = 0;
 }
 
+/*
+ * Worker @w has been stuck for @ms: break the port it blames (once per
+ * stall, with a log line naming it), and interrupt its syscall.  A stuck
+ * worker that blames nobody is only logged (once) and signalled: what it
+ * holds cannot be taken from it safely.
+ */
+static void worker_unstick(struct dp_worker *w, unsigned ms)
+{
+	const struct dp_blame *b = atomic_load_explicit(&w->ctx.blame, memory_order_acquire);
+
+	if (b && b != w->wd_blamed) {
+		log_warn("worker %u: blocked %u ms in a syscall of port %s: marking the port broken", w->id, ms,
+			 b->port->name);
+		b->stalled(b, w->id, ms);
+		w->wd_blamed = b;
+	} else if (!b && !w->wd_logged) {
+		log_warn("worker %u: no progress for %u ms, and in no port's syscall", w->id, ms);
+		w->wd_logged = true;
+	}
+	pthread_kill(w->thread, DP_UNSTICK_SIGNAL);
+}
+
+/* The worker made progress: a later stall is a new one. */
+static void worker_unstuck(struct dp_worker *w)
+{
+	w->wd_blamed = NULL;
+	w->wd_logged = false;
+}
+
 void dp_sync(struct dp *dp)
 {
 	unsigned gen = atomic_fetch_add(&dp->gen, 1) + 1;
 
 	for (unsigned i = 0; i < dp->nworkers; i++) {
 		struct dp_worker *w = &dp->workers[i];
+		uint64_t t0 = 0, next = 0;
+		unsigned spins = 0;
+		bool stalled = false;
 
-		while (!atomic_load(&w->offline) && atomic_load(&w->seen_gen) != gen)
+		while (!atomic_load(&w->offline) && atomic_load(&w->seen_gen) != gen) {
+			uint64_t now;
+
 			sched_yield();
+			if (++spins % 64)
+				continue; /* the clock only now and then: a grace period is usually microseconds */
+			now = now_ms();
+			if (!t0) {
+				t0 = now;
+				next = now + DP_STALL_MS;
+			} else if (now >= next) {
+				worker_unstick(w, (unsigned)(now - t0));
+				stalled = true;
+				next = now + 100; /* again, in case the signal came just before the syscall */
+			}
+		}
+		if (stalled)
+			worker_unstuck(w);
 	}
+}
+
+void dp_watchdog(struct dp *dp)
+{
+	uint64_t now = now_ms();
+
+	for (unsigned i = 0; i < dp->nworkers; i++) {
+		struct dp_worker *w = &dp->workers[i];
+		uint64_t r = atomic_load_explicit(&w->rounds, memory_order_relaxed);
+
+		if (r != w->wd_rounds || atomic_load(&w->offline)) {
+			w->wd_rounds = r;
+			w->wd_since_ms = now;
+			worker_unstuck(w);
+		} else if (now - w->wd_since_ms >= DP_STALL_MS) {
+			worker_unstick(w, (unsigned)(now - w->wd_since_ms));
+		}
+	}
+}
+
+/* Our own dup of a port's wake-up fd (see rxq_list_release); -1 for none. */
+static int rxq_fd(struct port *p, unsigned q)
+{
+	int fd = p->ops->rx_fd(p, q), dup_fd;
+
+	if (fd < 0)
+		return -1;
+	dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (dup_fd < 0)
+		log_warn("port %s: queue %u polled without wake-ups: cannot dup its fd: %s", p->name, q, strerror(errno));
+	return dup_fd;
 }
 
 void dp_rebuild(struct dp *dp)
@@ -213,7 +340,7 @@ void dp_rebuild(struct dp *dp)
 			for (unsigned q = 0; q < p->ops->rx_queues(p) && next->n < DP_RXQ_MAX; q++) {
 				if ((j + q) % dp->nworkers != wi)
 					continue;
-				next->rxq[next->n++] = (struct dp_rxq){ .port = p, .q = q, .fd = p->ops->rx_fd(p, q) };
+				next->rxq[next->n++] = (struct dp_rxq){ .port = p, .q = q, .fd = rxq_fd(p, q) };
 			}
 		}
 		atomic_store_explicit(&w->list, next, memory_order_release);
@@ -225,16 +352,13 @@ void dp_rebuild(struct dp *dp)
 		struct dp_rxq_list *cur = atomic_load(&w->list);
 		struct dp_rxq_list *old = cur == &w->lists[0] ? &w->lists[1] : &w->lists[0];
 
-		for (unsigned i = 0; i < old->n; i++)
-			if (old->rxq[i].fd >= 0)
-				epoll_ctl(w->epfd, EPOLL_CTL_DEL, old->rxq[i].fd, NULL);
+		rxq_list_release(w, old);
 		for (unsigned i = 0; i < cur->n; i++) {
 			struct epoll_event ev = { .events = EPOLLIN | EPOLLET };
 
 			if (cur->rxq[i].fd >= 0)
 				epoll_ctl(w->epfd, EPOLL_CTL_ADD, cur->rxq[i].fd, &ev);
 		}
-		old->n = 0;
 		worker_wake(w);
 	}
 }

@@ -15,23 +15,47 @@
  * it unpublishes the thing, bumps `gen`, and waits until every worker has
  * either passed the top of its loop since (seen_gen == gen) or is asleep
  * (offline).  dp_sync() is that wait.
+ *
+ * A worker must never block, yet a notification is a write() on an fd the
+ * peer controls (a vhost-user call eventfd), and the peer can make that
+ * fd blocking behind our back (the file description is shared).  So a
+ * port names itself in ctx->blame around such a syscall, and a watchdog
+ * checks that every online worker makes progress: dp_sync() while it
+ * waits, dp_watchdog() from the control thread's tick.  A worker stuck
+ * for DP_STALL_MS gets its port marked broken (dp_blame.stalled) and a
+ * signal that ends the syscall with EINTR; the grace period then passes.
  */
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "port/port.h"
 
 #define DP_WORKERS_MAX 16
 #define DP_RXQ_MAX (PORT_MAX * 2)
+#define DP_STALL_MS 1000	/* a worker stuck this long in one place is unstuck */
+#define DP_UNSTICK_SIGNAL SIGURG /* ignored by default: harmless if one arrives from elsewhere */
 
 struct vswitch;
 
 struct dp_rxq {
 	struct port *port;
 	unsigned q;
-	int fd;			/* registered in the worker's epoll, or -1 */
+	int fd;			/* our own dup of the port's wake-up fd, registered in the worker's epoll; or -1 */
+};
+
+/*
+ * What a port sets ctx->blame to around a syscall on an fd its peer
+ * controls.  ->stalled runs on the control thread (inside dp_sync() or
+ * dp_watchdog()) while the worker is still in that syscall: it marks the
+ * port broken and returns; no locks, no waiting.
+ */
+struct dp_blame {
+	struct port *port;
+	void (*stalled)(const struct dp_blame *b, unsigned worker, unsigned ms);
 };
 
 struct dp_rxq_list {
@@ -47,6 +71,7 @@ struct dp_ctx {
 	uint16_t out_n[PORT_MAX];
 	uint8_t touched[PORT_MAX];		/* destinations with frames, in order */
 	unsigned ntouched;
+	_Atomic(const struct dp_blame *) blame;	/* set around a syscall that might block; see dp_blame */
 };
 
 struct dp;
@@ -64,6 +89,10 @@ struct dp_worker {
 	atomic_bool stop;
 	atomic_uint_least64_t rounds, sleeps, frames;
 	struct dp_ctx ctx;
+	/* the watchdog's (control thread only) */
+	uint64_t wd_rounds, wd_since_ms;	/* rounds last seen, and since when unchanged */
+	const struct dp_blame *wd_blamed;	/* already told, this stall */
+	bool wd_logged;
 };
 
 struct dp {
@@ -78,8 +107,13 @@ struct dp {
 int dp_start(struct dp *dp, struct vswitch *sw, unsigned nworkers, const int *cpus, bool busy_poll);
 /* Stop and join the workers. */
 void dp_stop(struct dp *dp);
-/* Grace period: return once no worker can still use anything unpublished before the call. */
+/*
+ * Grace period: return once no worker can still use anything unpublished
+ * before the call.  A worker stuck for DP_STALL_MS is unstuck (see above).
+ */
 void dp_sync(struct dp *dp);
+/* Control thread, about once a second: unstick a worker that made no round for DP_STALL_MS. */
+void dp_watchdog(struct dp *dp);
 /* Recompute every worker's queue list from the switch's ports (control thread). */
 void dp_rebuild(struct dp *dp);
 

@@ -30,6 +30,13 @@
  * One read or write per frame: tap has no batched interface.
  */
 
+/*
+ * A slot: the header, the largest frame anything here carries, and one
+ * byte more.  The kernel copies at most the slot and returns at most what
+ * it copied (tun_chr_read_iter), so a read that fills the spare byte was a
+ * frame too big for us, cut short: tap_rx_burst() drops it.  (At the tap's
+ * largest MTU, 65521, a VLAN-tagged frame is 65539 bytes.)
+ */
 #define TAP_HDR_LEN 12u
 #define TAP_SLOT (TAP_HDR_LEN + PKT_MAX_FRAME + 1)
 #define TAP_TX_IOV 64
@@ -65,6 +72,11 @@ static unsigned tap_rx_burst(struct port *p, unsigned q, struct dp_ctx *ctx, str
 		}
 		if ((size_t)len < TAP_HDR_LEN + 14) {
 			port_count_drop(p, DROP_RUNT, 1);
+			continue;
+		}
+		if ((size_t)len > TAP_HDR_LEN + PKT_MAX_FRAME) {
+			/* Truncated at the slot's end (or, from a kernel that said more, past it): never a view. */
+			port_count_drop(p, DROP_TOO_BIG, 1);
 			continue;
 		}
 		memcpy(&h, slot, sizeof(h));

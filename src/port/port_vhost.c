@@ -30,6 +30,14 @@
  * rx_burst/rx_done of queue q run on the one worker that polls q.  tx_burst
  * may come from any worker, so each rx vring has a spinlock, taken once per
  * burst, never per frame.
+ *
+ * Notifications: one write() of the vring's call eventfd per burst, when
+ * the driver asked for one, and never under the spinlock.  vu_dev.c takes
+ * only eventfds and makes them non-blocking; a front end can still make
+ * its eventfd blocking again (the file description is shared), so the
+ * write is bracketed by ctx->blame: if it blocks, the data path watchdog
+ * (dp.h) breaks the port and interrupts the write, and a broken port is
+ * never notified again.
  */
 
 #define VP_CHAIN_IOV 256	/* iovecs one chain may need */
@@ -63,6 +71,13 @@ struct vp_queue {
 	struct iovec tx_iov[VP_IOV_POOL];
 };
 
+/* What the watchdog blames when a notification of vring idx blocks (dp.h). */
+struct vp_blame {
+	struct dp_blame b;
+	struct vhost_port *vp;
+	unsigned idx;
+};
+
 struct vhost_port {
 	struct port port;
 	struct port_env env;
@@ -77,6 +92,7 @@ struct vhost_port {
 	atomic_bool dp_error;		/* a worker found a broken ring */
 	atomic_bool dp_error_claimed;
 	char dp_error_msg[160];
+	struct vp_blame blame[VU_MAX_VRINGS];
 	struct vp_queue *qs;
 };
 
@@ -92,14 +108,45 @@ static void vp_dp_error(struct vhost_port *vp, unsigned idx, const char *why)
 	}
 }
 
-static void vp_notify(struct vu_vring *vr)
+/* The watchdog found a worker blocked in our notification (dp_blame.stalled, control thread). */
+static void vp_stalled(const struct dp_blame *b, unsigned worker, unsigned ms)
+{
+	const struct vp_blame *vb = (const struct vp_blame *)b;
+	char why[80];
+
+	snprintf(why, sizeof(why), "call fd blocked worker %u for %u ms", worker, ms);
+	vp_dp_error(vb->vp, vb->idx, why);
+}
+
+/*
+ * The call fd to notify after a burst on @vr, or -1: only when the driver
+ * asked (EVENT_IDX or flags), and never for a broken port.  Under the
+ * vring's lock when there is one (vq_need_notify() tracks what was
+ * signalled); the write comes after, by vp_notify().
+ */
+static int vp_notify_fd(struct vhost_port *vp, struct vu_vring *vr)
+{
+	if (vr->call_fd < 0 || !vq_need_notify(&vr->vq) || atomic_load_explicit(&vp->dp_error, memory_order_relaxed))
+		return -1;
+	return vr->call_fd;
+}
+
+/* One eventfd write, outside any lock, named in ctx->blame while it lasts. */
+static void vp_notify(struct vhost_port *vp, struct dp_ctx *ctx, unsigned idx, int fd)
 {
 	uint64_t one = 1;
 
-	/* At most one eventfd write per burst, and only when the driver asked (EVENT_IDX or flags). */
-	if (vr->call_fd >= 0 && vq_need_notify(&vr->vq) && write(vr->call_fd, &one, sizeof(one)) < 0) {
-		/* EAGAIN: the counter is saturated, the guest will see it anyway. */
+	if (fd < 0)
+		return;
+	atomic_store_explicit(&ctx->blame, &vp->blame[idx].b, memory_order_relaxed);
+	if (write(fd, &one, sizeof(one)) < 0) {
+		/*
+		 * EAGAIN: the counter is saturated, so the driver has a
+		 * notification pending anyway.  EINTR: the watchdog interrupted
+		 * a write that blocked, and broke the port.
+		 */
 	}
+	atomic_store_explicit(&ctx->blame, NULL, memory_order_relaxed);
 }
 
 /* Read the first @len bytes of a chain's readable part: in place when the first iovec holds them. */
@@ -268,7 +315,8 @@ static void vp_rx_done(struct port *p, unsigned q, struct dp_ctx *ctx)
 {
 	struct vhost_port *vp = vp_of(p);
 	struct vp_queue *qs = &vp->qs[q];
-	struct vu_vring *vr = &vp->dev.vrings[virtio_net_txq(q)];
+	unsigned idx = virtio_net_txq(q);
+	struct vu_vring *vr = &vp->dev.vrings[idx];
 
 	if (!qs->rx_popped)
 		return;
@@ -276,7 +324,7 @@ static void vp_rx_done(struct port *p, unsigned q, struct dp_ctx *ctx)
 	for (unsigned i = 0; i < qs->rx_popped; i++)
 		vq_push(&vr->vq, &qs->rx_elems[i], 0);
 	vq_flush(&vr->vq);
-	vp_notify(vr);
+	vp_notify(vp, ctx, idx, vp_notify_fd(vp, vr));
 	qs->rx_popped = 0;
 }
 
@@ -392,6 +440,7 @@ static void vp_tx_burst(struct port *p, struct dp_ctx *ctx, struct pkt *const *p
 	struct vp_fill f;
 	uint64_t bytes = 0;
 	struct vp_queue *qs;
+	int call_fd;
 
 	if (!atomic_load_explicit(&vr->live, memory_order_acquire)) {
 		qp = 0;
@@ -440,8 +489,9 @@ static void vp_tx_burst(struct port *p, struct dp_ctx *ctx, struct pkt *const *p
 		}
 	}
 	vq_flush(&vr->vq);
-	vp_notify(vr);
+	call_fd = vp_notify_fd(vp, vr);
 	pthread_spin_unlock(&qs->tx_lock);
+	vp_notify(vp, ctx, idx, call_fd);
 	if (sent) {
 		port_count(&p->stats.tx_packets, sent);
 		port_count(&p->stats.tx_bytes, bytes);
@@ -720,6 +770,8 @@ struct port *port_vhost_create(const struct vhost_port_config *cfg, const struct
 	vp->conn_h.fn = vp_on_conn;
 	for (unsigned q = 0; q < queues; q++)
 		pthread_spin_init(&vp->qs[q].tx_lock, PTHREAD_PROCESS_PRIVATE);
+	for (unsigned i = 0; i < VU_MAX_VRINGS; i++)
+		vp->blame[i] = (struct vp_blame){ { &vp->port, vp_stalled }, vp, i };
 	if (!vp->client && vp_listen(vp, err, errlen) < 0) {
 		vp_destroy(&vp->port);
 		return NULL;

@@ -1,5 +1,6 @@
 /* vu_dev.c - vhost-user message handlers: features, guest memory, vrings and their state. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ctl/log.h"
 #include "vhost_user/vu_dev.h"
 #include "vhost_user/vu_memguard.h"
 #include "vsw/virtio_net.h"
@@ -262,6 +264,7 @@ void vu_dev_attach(struct vu_dev *d, int fd)
 {
 	d->fd = fd;
 	d->error[0] = '\0';
+	d->told_blocking_call = false;
 	d->messages = 0;
 	d->have = 0;
 	d->nfds = 0;
@@ -486,6 +489,52 @@ int vu_get_vring_base(struct vu_dev *d, struct vhost_user_msg *m, int *fds, unsi
 	return vu_msg_reply(d, m, &st, sizeof(st));
 }
 
+/*
+ * Check a vring fd before taking it: an eventfd, nothing else.  A worker
+ * write()s the call fd to notify the driver and epoll watches the kick
+ * fd; a pipe the front end never reads (or a socket, a FIFO, a tty) would
+ * block that worker, and with it every grace period.
+ *
+ * A call eventfd must also not block when its counter is full
+ * (0xfffffffffffffffe): it is made non-blocking here.  O_NONBLOCK lives in
+ * the file description, which we share with the front end, so the front
+ * end sees the flag too.  That is the lesser evil: QEMU, DPDK and
+ * rust-vmm front ends create their eventfds non-blocking anyway (no
+ * change for them), a front end reads its call fd when poll() says so,
+ * and the kernel's own vhost never blocks on it either (eventfd_signal()).
+ * Nothing else gives a write that cannot block: RWF_NOWAIT is refused on
+ * eventfds, a dup shares the description, and a reopen through /proc is
+ * not the same eventfd.  A front end can clear the flag again; the data
+ * path watchdog (dp.h) covers that.  Kick and err fds are never written,
+ * so they are left as they are.
+ */
+static int vring_fd_check(struct vu_dev *d, const char *req, unsigned idx, int fd)
+{
+	char path[40], target[64];
+	ssize_t n;
+	int fl;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0)
+		return vu_dev_fail(d, "%s: vring %u: cannot tell what its fd is (%s): %s", req, idx, path,
+				   strerror(errno));
+	target[n] = '\0';
+	if (strcmp(target, "anon_inode:[eventfd]") != 0)
+		return vu_dev_fail(d, "%s: vring %u: fd is not an eventfd (%s)", req, idx, target);
+	if (strcmp(req, "SET_VRING_CALL") != 0)
+		return 0;
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0))
+		return vu_dev_fail(d, "%s: vring %u: cannot make the eventfd non-blocking: %s", req, idx, strerror(errno));
+	if (!(fl & O_NONBLOCK) && !d->told_blocking_call) {
+		log_info("port %s: vring %u: the call eventfd was blocking: made non-blocking (shared with the front end)",
+			 d->name, idx);
+		d->told_blocking_call = true; /* once a session */
+	}
+	return 0;
+}
+
 /* SET_VRING_KICK, _CALL and _ERR: an eventfd, or none (bit 8: polling). */
 int vu_set_vring_fd(struct vu_dev *d, struct vhost_user_msg *m, int *fds, unsigned nfds)
 {
@@ -494,6 +543,9 @@ int vu_set_vring_fd(struct vu_dev *d, struct vhost_user_msg *m, int *fds, unsign
 	int fd = nfds ? fds[0] : -1, *slot;
 	int rc = 0;
 
+	/* Refused: the fd stays in @fds, and the caller closes it. */
+	if (fd >= 0 && (rc = vring_fd_check(d, vu_msg_rule(m->hdr.request)->name, idx, fd)) < 0)
+		return rc;
 	if (nfds)
 		fds[0] = -1; /* taken */
 	dp_stop(d);
@@ -508,6 +560,7 @@ int vu_set_vring_fd(struct vu_dev *d, struct vhost_user_msg *m, int *fds, unsign
 		slot = &vr->err_fd;
 		break;
 	}
+	/* The workers' epoll watches its own dup of a kick fd (dp.c): closing ours first is fine. */
 	if (*slot >= 0)
 		close(*slot);
 	*slot = fd;

@@ -89,6 +89,7 @@ struct vu_dev {
 	int fds[VHOST_USER_MAX_FDS];
 	unsigned nfds;
 
+	bool told_blocking_call;	/* logged that a call eventfd was made non-blocking, this session */
 	char error[160];		/* why the session was broken, "" if not */
 	uint64_t messages;		/* handled, for stats */
 };

@@ -41,12 +41,24 @@ Steps:
      address, REM_MEM_REG of the region under live rings, and the memfd
      truncated under live rings (the next access would be SIGBUS); vswd
      must survive each with bad broken and the good pair forwarding
+  6. call fds that could block the worker that notifies them (a worker
+     write()s the call fd; one blocked worker used to stall its traffic
+     and, at the next grace period, the control thread): (a) a blocking
+     eventfd pre-loaded to 0xfffffffffffffffe, (b) the write end of a full
+     pipe, (c) as (a) with O_NONBLOCK cleared again by the front end after
+     the handover; each with 16 receive buffers posted on vring 0 (so the
+     switch floods the good pair's frames there) and a frame on vring 1.
+     For 4 s, and again after the front end hangs up, `vswctl show` must
+     answer within 1 s; the good pair must forward; bad must end (a)
+     connected with "made non-blocking" logged, (b) broken with "not an
+     eventfd", (c) broken with "blocked worker"
 Each check prints PASS or FAIL; the last line is
 "hostile-frontend: N passed, M failed"; the exit code is non-zero on any
 failure.  Every wait has a timeout and every process started here is
 killed at exit.
 
     python3 tests/scenario/hostile_frontend.py --build build [--cycles 1000] [--keep]
+        [--no-ring-attacks] [--no-call-fd-attacks]
 
 Needs root (hugepages for testpmd), build/vswd, build/vswctl and
 dpdk-testpmd (Debian package dpdk-dev).  Python 3.10+ standard library.
@@ -60,6 +72,7 @@ import random
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -785,11 +798,229 @@ def run_ring_attack(env, steps, name, attack, breaks=True):
                                             "; " + "; ".join(problems) if problems else ""))
 
 
+# ---- call fds that could block a worker (a notification is a write() on the front end's fd) ----
+
+FULL = 0xFFFFFFFFFFFFFFFE     # an eventfd counter one below its maximum: the next write of 1 blocks
+RX_BUFS = 16                  # receive buffers the hostile front end posts on vring 0
+BUF_GPA = GPA + 0x8000        # ...in the upper half of its memory, 2 KiB each
+
+
+def blocking_full_eventfd():
+    """A blocking eventfd whose counter is at FULL: any write() of 1 to it blocks until someone reads."""
+    ev = os.eventfd(0, os.EFD_CLOEXEC)
+    os.eventfd_write(ev, FULL)
+    return ev
+
+
+def full_pipe():
+    """(read end, write end) of a pipe whose buffer is full; the write end blocks again once sent."""
+    r, w = os.pipe2(os.O_CLOEXEC)
+    os.set_blocking(w, False)
+    try:
+        while True:
+            os.write(w, bytes(4096))
+    except BlockingIOError:
+        pass
+    os.set_blocking(w, True)
+    return r, w
+
+
+def post_rx_buffers(mem):
+    """RX_BUFS device-writable 2 KiB buffers on vring 0 (split, desc at +0, avail at +0x1000)."""
+    for i in range(RX_BUFS):
+        struct.pack_into("=QIHH", mem.map, i * 16, BUF_GPA + i * 2048, 2048, 2, 0)   # VRING_DESC_F_WRITE
+        struct.pack_into("=H", mem.map, 0x1000 + 4 + 2 * i, i)
+    struct.pack_into("=H", mem.map, 0x1000 + 2, RX_BUFS)   # avail idx, after the entries
+
+
+def post_tx_frame(mem, kick):
+    """One broadcast frame (12-byte virtio-net header first) on vring 1, and a kick."""
+    base, buf = 0x4000, 0xF000
+    frame = bytes(12) + b"\xff" * 6 + bytes.fromhex("02000000bad0") + b"\x88\xb5" + bytes(46)
+    mem.map[buf:buf + len(frame)] = frame
+    struct.pack_into("=QIHH", mem.map, base, GPA + buf, len(frame), 0, 0)
+    struct.pack_into("=H", mem.map, base + 0x1000 + 4, 0)
+    struct.pack_into("=H", mem.map, base + 0x1000 + 2, 1)
+    os.write(kick, (1).to_bytes(8, "little"))
+
+
+def call_fd_session(env, call):
+    """A session on bad.sock with vrings 0 and 1 live and `call` as both call fds; returns (fe, mem, kick fds)."""
+    fe = Frontend(env.vswd.socks["bad"])
+    mem = Memory(MEM)
+    kicks = []
+    fe.call(GET_FEATURES)
+    fe.send(SET_OWNER)
+    fe.send(SET_FEATURES, u64(1 << VIRTIO_F_VERSION_1))   # no PROTOCOL_FEATURES: rings enabled at once
+    fe.send(SET_MEM_TABLE, mem_table([(GPA, MEM, UADDR, 0)]), fds=[mem.fd])
+    for i in (0, 1):
+        base = UADDR + i * 0x4000
+        kick = eventfd()
+        kicks.append(kick)
+        fe.send(SET_VRING_NUM, state(i, 256))
+        fe.send(SET_VRING_ADDR, vring_addr(i, base, base + 0x2000, base + 0x1000))
+        fe.send(SET_VRING_BASE, state(i, 0))
+        fe.send(SET_VRING_CALL, u64(i), fds=[call])
+        fe.send(SET_VRING_KICK, u64(i), fds=[kick])
+    return fe, mem, kicks
+
+
+def call_blocking_eventfd(env):
+    """(a) A blocking eventfd at FULL as call fd, then receive buffers and a frame: each notification would block."""
+    ev = blocking_full_eventfd()
+    try:
+        fe, mem, kicks = call_fd_session(env, ev)
+        try:
+            fe.call(GET_FEATURES)   # everything before it handled
+        except FrontendError:
+            pass
+        post_rx_buffers(mem)
+        post_tx_frame(mem, kicks[1])
+    finally:
+        os.close(ev)
+    return fe, mem, kicks, "blocking eventfd at 0x%x as call fd of vrings 0 and 1, 16 rx buffers, 1 frame" % FULL
+
+
+def call_pipe(env):
+    """(b) The write end of a full pipe nobody reads as call fd."""
+    r, w = full_pipe()
+    try:
+        fe, mem, kicks = call_fd_session(env, w)
+        try:
+            fe.call(GET_FEATURES)
+        except FrontendError:
+            pass
+        post_rx_buffers(mem)
+        post_tx_frame(mem, kicks[1])
+    except BaseException:
+        os.close(r)
+        raise
+    finally:
+        os.close(w)
+    # The read end stays open (closed with the kick fds) but is never read: a write would block, not fail.
+    return fe, mem, kicks + [r], "the write end of a full pipe as call fd of vrings 0 and 1, 16 rx buffers, 1 frame"
+
+
+def call_eventfd_made_blocking_again(env):
+    """(c) As (a), but the front end clears O_NONBLOCK on its (shared) file description after handing it over."""
+    ev = blocking_full_eventfd()
+    try:
+        fe, mem, kicks = call_fd_session(env, ev)
+        try:
+            fe.call(GET_FEATURES)
+        except FrontendError:
+            pass
+        os.set_blocking(ev, True)   # whatever vswd set on the description, undone
+        post_rx_buffers(mem)
+        post_tx_frame(mem, kicks[1])
+    finally:
+        os.close(ev)
+    return fe, mem, kicks, "as (a), and O_NONBLOCK cleared again on the shared description after the handover"
+
+
+# (name, attack, what bad's state must become, the log line that must say why)
+CALL_FD_ATTACKS = [
+    ("(a) blocking eventfd pre-loaded to 0xfffffffffffffffe as call fd", call_blocking_eventfd,
+     "connected", "made non-blocking"),
+    ("(b) a full pipe as call fd", call_pipe, "broken:", "not an eventfd"),
+    ("(c) call eventfd made blocking again after the handover", call_eventfd_made_blocking_again,
+     "broken:", "blocked worker"),
+]
+
+
+def timed_show(v, limit_s=1.0):
+    """Seconds `vswctl show` took to answer, or None if it did not within limit_s."""
+    t = time.monotonic()
+    r = v.ctl_json("show", timeout=limit_s)
+    return time.monotonic() - t if r and r.get("ok") else None
+
+
+def run_call_fd_attack(env, steps, name, attack, want_state, want_log):
+    """A call fd that could block: good pair keeps forwarding, `show` answers within 1 s, bad ends as want_state."""
+    if not env.vswd.alive():
+        try:
+            print("  (restarting vswd and testpmd: %s)" % env.start(), flush=True)
+        except RuntimeError as e:
+            return steps.result(False, "call fd: " + name, "cannot restart: %s" % e)
+    v = env.vswd
+    clean_session(env)
+    base_fds = v.fd_count()
+    problems = []
+    fe = mem = None
+    kicks = []
+    what = ""
+    before = v.counters()
+    slow = []
+    try:
+        fe, mem, kicks, what = attack(env)
+        # 4 s of probes: `show` must answer within a second every time.
+        t_end = time.monotonic() + 4
+        while time.monotonic() < t_end:
+            dt = timed_show(v)
+            if dt is None:
+                slow.append("no answer within 1 s")
+                break
+            time.sleep(0.2)
+        st = v.wait_bad_state(lambda s: s.startswith(want_state), 3)
+        if not st or not st.startswith(want_state):
+            problems.append("bad shows %r, expected %r" % (st, want_state))
+        mid = v.counters()
+        time.sleep(1)
+        after = v.counters()
+        if not good_grew(before, mid, after):
+            problems.append("good pair stopped: %s then %s" % (traffic_detail(before, mid), traffic_detail(mid, after)))
+    except (FrontendError, OSError) as e:
+        problems.append("attack failed: %s" % e)
+        st = None
+    finally:
+        for fd in kicks:
+            os.close(fd)
+        if fe:
+            fe.close()
+        if mem:
+            mem.close()
+    # The hangup makes vswd stop the rings: a grace period, which a blocked worker would hold up for ever.
+    time.sleep(0.2)
+    dt = timed_show(v)
+    if dt is None:
+        slow.append("no answer within 1 s after the front end hung up")
+    if slow:
+        problems.append("vswctl show: " + "; ".join(slow))
+    if not v.alive():
+        problems.append("vswd %s" % v.death())
+    log = ""
+    try:
+        with open(v.log_path, errors="replace") as f:
+            log = f.read()
+    except OSError:
+        pass
+    lines = [ln for ln in log.splitlines() if "port bad" in ln and want_log in ln]
+    if not lines:
+        problems.append("no log line on port bad saying %r" % want_log)
+    fds = v.fd_count() if v.alive() and not slow else base_fds
+    if fds != base_fds:
+        problems.append("vswd has %d fds, %d before" % (fds, base_fds))
+    return steps.result(not problems, "call fd: " + name,
+                        "%s -> %s; log: %s%s" % (what, st, lines[-1].strip() if lines else "-",
+                                                 "; " + "; ".join(problems) if problems else ""))
+
+
+def run_call_fd_attacks(env, steps):
+    """Step 6: call fds that could block a worker; a vswd left hanging is killed before the next case."""
+    for name, attack, want_state, want_log in CALL_FD_ATTACKS:
+        ok = run_call_fd_attack(env, steps, name, attack, want_state, want_log)
+        if not ok and env.vswd.alive() and timed_show(env.vswd) is None:
+            print("  (vswd hangs: killing it)", flush=True)
+            env.vswd.proc.kill()
+            env.vswd.proc.wait(5)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default="build", help="where vswd and vswctl are (default build)")
     ap.add_argument("--cycles", type=int, default=1000, help="connect/disconnect cycles (default 1000)")
     ap.add_argument("--no-ring-attacks", action="store_true", help="skip step 5")
+    ap.add_argument("--no-call-fd-attacks", action="store_true", help="skip step 6")
     ap.add_argument("--workdir", help="where sockets and logs go (default: a new temp dir)")
     ap.add_argument("--keep", action="store_true", help="keep the workdir after a pass")
     ap.add_argument("--deadline", type=int, default=900, help="seconds before the run is aborted")
@@ -849,6 +1080,8 @@ def run_all(env, steps, args):
     if not args.no_ring_attacks:
         for name, attack, breaks in RING_ATTACKS:
             run_ring_attack(env, steps, name, attack, breaks)
+    if not args.no_call_fd_attacks:
+        run_call_fd_attacks(env, steps)
     if env.tp and not env.tp.alive():
         steps.result(False, "testpmd still running at the end", "exited with %s" % env.tp.proc.returncode)
 

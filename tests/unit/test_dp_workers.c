@@ -1,0 +1,362 @@
+/* test_dp_workers.c - unit tests of the worker threads: kick fd registrations follow the ports, and a worker blocked in a port's syscall cannot hang grace periods. */
+
+/*
+ * One real worker (dp_start) polls fake ports whose queues never have
+ * frames; what is measured is how often the worker wakes (its `rounds`
+ * counter, which `vswctl stats` shows) and whether dp_sync() returns.
+ *
+ *   fake port: rx_fd() = an eventfd the "front end" also holds a copy of
+ *   worker:    epoll_wait on it, one round per kick
+ *
+ * Kick fd replaced: the port swaps its fd and closes the old one before
+ * dp_rebuild() (vu_dev.c does exactly that), while the front end keeps
+ * its copy of the old one.  Kicks through that copy must no longer wake
+ * the worker.
+ *
+ * Stalled worker: the port's rx_burst() write()s a blocking eventfd whose
+ * counter is one below its maximum, which blocks; dp_sync() must still
+ * return within DP_STALL_MS and a bit, tell the port that named itself in
+ * ctx->blame (dp_blame.stalled), and the worker must go on; dp_watchdog()
+ * must do the same with no grace period pending.
+ */
+
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "../lib/proc_counts.h"
+#include "dp/dp.h"
+#include "switch/switch.h"
+
+#define FULL 0xfffffffffffffffeull
+
+struct fake_port {
+	struct port port;
+	int fd;			/* what rx_fd() reports */
+	int block_fd;		/* rx_burst() writes 1 here once when armed_block */
+	atomic_bool armed_block;
+	bool blames;		/* names itself in ctx->blame around that write, as port_vhost.c does */
+	atomic_bool in_write, write_returned;
+	struct dp_blame blame;
+	atomic_uint stalled_calls;
+	unsigned stalled_worker, stalled_ms;
+};
+
+/* dp_blame.stalled: what port_vhost.c would turn into "broken: ..." */
+static void fake_stalled(const struct dp_blame *b, unsigned worker, unsigned ms)
+{
+	struct fake_port *f = (struct fake_port *)b->port;
+
+	f->stalled_worker = worker;
+	f->stalled_ms = ms;
+	atomic_fetch_add(&f->stalled_calls, 1);
+}
+
+static unsigned fake_rx_burst(struct port *p, unsigned q, struct dp_ctx *ctx, struct pkt *pkts, unsigned max)
+{
+	struct fake_port *f = (struct fake_port *)p;
+	uint64_t one = 1;
+
+	if (atomic_exchange(&f->armed_block, false)) {
+		atomic_store(&f->in_write, true);
+		if (f->blames)
+			atomic_store_explicit(&ctx->blame, &f->blame, memory_order_relaxed);
+		if (write(f->block_fd, &one, sizeof(one)) < 0) {
+			/* EINTR once the watchdog interrupted us */
+		}
+		atomic_store_explicit(&ctx->blame, NULL, memory_order_relaxed);
+		atomic_store(&f->write_returned, true);
+	}
+	return 0;
+}
+
+static void fake_rx_done(struct port *p, unsigned q, struct dp_ctx *ctx) {}
+static void fake_tx_burst(struct port *p, struct dp_ctx *ctx, struct pkt *const *pkts, unsigned n) {}
+static unsigned fake_rx_queues(struct port *p) { return 1; }
+static int fake_rx_fd(struct port *p, unsigned q) { return ((struct fake_port *)p)->fd; }
+static bool fake_rx_arm(struct port *p, unsigned q) { return false; }
+static void fake_rx_disarm(struct port *p, unsigned q) {}
+
+static const struct port_ops fake_ops = {
+	.type = "fake",
+	.rx_burst = fake_rx_burst,
+	.rx_done = fake_rx_done,
+	.tx_burst = fake_tx_burst,
+	.rx_queues = fake_rx_queues,
+	.rx_fd = fake_rx_fd,
+	.rx_arm = fake_rx_arm,
+	.rx_disarm = fake_rx_disarm,
+};
+
+struct fx {
+	struct vswitch sw;
+	struct dp dp;
+	struct fake_port port;
+	int base_fds;
+};
+
+static int fx_setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	f->base_fds = proc_count_fds();
+	switch_init(&f->sw, SWITCH_LEARNING, 300);
+	snprintf(f->port.port.name, sizeof(f->port.port.name), "fake0");
+	f->port.port.ops = &fake_ops;
+	f->port.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	f->port.block_fd = -1;
+	f->port.blame = (struct dp_blame){ &f->port.port, fake_stalled };
+	assert_true(f->port.fd >= 0);
+	atomic_store(&f->sw.ports[0], &f->port.port);
+	assert_int_equal(dp_start(&f->dp, &f->sw, 1, NULL, false), 0);
+	dp_rebuild(&f->dp);
+	*state = f;
+	return 0;
+}
+
+static int fx_teardown(void **state)
+{
+	struct fx *f = *state;
+	int base = f->base_fds;
+
+	atomic_store(&f->sw.ports[0], NULL);
+	dp_rebuild(&f->dp);
+	dp_stop(&f->dp);
+	close(f->port.fd);
+	if (f->port.block_fd >= 0)
+		close(f->port.block_fd);
+	free(f);
+	assert_int_equal(proc_count_fds(), base);
+	return 0;
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint64_t rounds(struct fx *f)
+{
+	return atomic_load(&f->dp.workers[0].rounds);
+}
+
+/* Rounds the worker made while @n kicks were written to @fd, 5 ms apart. */
+static uint64_t rounds_during_kicks(struct fx *f, int fd, unsigned n)
+{
+	uint64_t r0, one = 1;
+
+	sleep_ms(20); /* let the worker go back to sleep */
+	r0 = rounds(f);
+	for (unsigned i = 0; i < n; i++) {
+		assert_int_equal(write(fd, &one, sizeof(one)), (ssize_t)sizeof(one));
+		sleep_ms(5);
+	}
+	return rounds(f) - r0;
+}
+
+/* ---- kick fd replaced ---- */
+
+static void test_replaced_kick_fd_no_longer_wakes(void **state)
+{
+	struct fx *f = *state;
+	int front_copy = dup(f->port.fd), fresh = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	uint64_t woke;
+
+	assert_true(front_copy >= 0 && fresh >= 0);
+	/* The registration works: each kick is a round (plus the odd 1 s timeout). */
+	woke = rounds_during_kicks(f, front_copy, 40);
+	if (woke < 30)
+		fail_msg("40 kicks on the port's fd woke the worker %llu times: the test cannot see wake-ups",
+			 (unsigned long long)woke);
+
+	/* The port gets a new kick fd and closes its old one first, then the worker lists are rebuilt. */
+	close(f->port.fd);
+	f->port.fd = fresh;
+	dp_rebuild(&f->dp);
+
+	woke = rounds_during_kicks(f, front_copy, 40);
+	if (woke > 5)
+		fail_msg("40 kicks on the replaced (closed) kick fd still woke the worker %llu times: "
+			 "its epoll registration outlived the rebuild", (unsigned long long)woke);
+	woke = rounds_during_kicks(f, fresh, 40);
+	if (woke < 30)
+		fail_msg("40 kicks on the new kick fd woke the worker only %llu times", (unsigned long long)woke);
+	close(front_copy);
+}
+
+/* The same when the old fd's number is reused at once for something else (the usual case in vswd). */
+static void test_replaced_kick_fd_number_reused(void **state)
+{
+	struct fx *f = *state;
+	int front_copy = dup(f->port.fd), fresh, reuse;
+	uint64_t woke;
+
+	assert_true(front_copy >= 0);
+	close(f->port.fd);
+	fresh = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); /* takes the old number */
+	assert_true(fresh >= 0);
+	reuse = fresh;
+	f->port.fd = fresh;
+	dp_rebuild(&f->dp);
+	woke = rounds_during_kicks(f, front_copy, 40);
+	if (woke > 5)
+		fail_msg("40 kicks on the replaced kick fd (its number reused by the new one, %d) woke the worker "
+			 "%llu times", reuse, (unsigned long long)woke);
+	woke = rounds_during_kicks(f, fresh, 40);
+	if (woke < 30)
+		fail_msg("40 kicks on the new kick fd woke the worker only %llu times", (unsigned long long)woke);
+	close(front_copy);
+}
+
+/* ---- a worker blocked in a port's syscall ---- */
+
+struct sync_call {
+	struct dp *dp;
+	atomic_bool done;
+};
+
+static void *sync_thread(void *arg)
+{
+	struct sync_call *c = arg;
+
+	dp_sync(c->dp);
+	atomic_store(&c->done, true);
+	return NULL;
+}
+
+/* Make the worker block in the fake port's write() of a full blocking eventfd. */
+static void block_worker(struct fx *f, bool blames)
+{
+	uint64_t one = 1;
+
+	f->port.block_fd = eventfd(0, EFD_CLOEXEC); /* blocking, like a hostile front end's call fd */
+	assert_true(f->port.block_fd >= 0);
+	assert_int_equal(eventfd_write(f->port.block_fd, FULL), 0);
+	f->port.blames = blames;
+	atomic_store(&f->port.armed_block, true);
+	assert_int_equal(write(f->port.fd, &one, sizeof(one)), (ssize_t)sizeof(one));
+	for (int i = 0; i < 200 && !atomic_load(&f->port.in_write); i++)
+		sleep_ms(5);
+	assert_true(atomic_load(&f->port.in_write));
+	sleep_ms(50);
+	assert_false(atomic_load(&f->port.write_returned)); /* it really blocks */
+}
+
+/* dp_sync() on a thread of its own; how long it took, or fail (after unblocking the worker) past 5 s. */
+static double timed_dp_sync(struct fx *f)
+{
+	struct sync_call c = { .dp = &f->dp };
+	double t0 = now_s(), waited;
+	pthread_t t;
+	uint64_t v;
+
+	assert_int_equal(pthread_create(&t, NULL, sync_thread, &c), 0);
+	while (!atomic_load(&c.done) && now_s() - t0 < 5)
+		sleep_ms(10);
+	waited = now_s() - t0;
+	if (!atomic_load(&c.done)) {
+		/* Unblock the worker ourselves so that the test can end, then fail. */
+		assert_int_equal(eventfd_read(f->port.block_fd, &v), 0);
+		pthread_join(t, NULL);
+		fail_msg("dp_sync() still waiting after %.1f s for a worker blocked in a port's write()", waited);
+	}
+	pthread_join(t, NULL);
+	return waited;
+}
+
+/* Blocked in a syscall nobody is blamed for: dp_sync() still returns, within DP_STALL_MS and a bit. */
+static void test_blocked_worker_does_not_hang_dp_sync(void **state)
+{
+	struct fx *f = *state;
+	double waited;
+
+	block_worker(f, false);
+	waited = timed_dp_sync(f);
+	print_message("dp_sync() returned after %.2f s\n", waited);
+	assert_true(waited < 2.5);
+	assert_true(atomic_load(&f->port.write_returned));
+	assert_int_equal(atomic_load(&f->port.stalled_calls), 0);
+}
+
+/* Blocked in a syscall the port named itself for: that port is told, once, with the worker and how long. */
+static void test_blocked_worker_blames_its_port(void **state)
+{
+	struct fx *f = *state;
+	double waited;
+
+	block_worker(f, true);
+	waited = timed_dp_sync(f);
+	print_message("dp_sync() returned after %.2f s, port told after %u ms\n", waited, f->port.stalled_ms);
+	assert_true(waited < 2.5);
+	assert_true(atomic_load(&f->port.write_returned));
+	assert_int_equal(atomic_load(&f->port.stalled_calls), 1);
+	assert_int_equal(f->port.stalled_worker, 0);
+	assert_true(f->port.stalled_ms >= DP_STALL_MS && f->port.stalled_ms < 2500);
+	/* The worker goes on: kicks wake it again. */
+	assert_true(rounds_during_kicks(f, f->port.fd, 10) >= 8);
+}
+
+/* With no grace period pending, dp_watchdog() (the daemon's tick) finds the stuck worker all the same. */
+static void test_watchdog_unsticks_without_dp_sync(void **state)
+{
+	struct fx *f = *state;
+	double t0;
+
+	block_worker(f, true);
+	t0 = now_s();
+	while (!atomic_load(&f->port.write_returned) && now_s() - t0 < 5) {
+		dp_watchdog(&f->dp);
+		sleep_ms(100);
+	}
+	if (!atomic_load(&f->port.write_returned)) {
+		uint64_t v;
+
+		assert_int_equal(eventfd_read(f->port.block_fd, &v), 0);
+		fail_msg("dp_watchdog() left the worker blocked for %.1f s", now_s() - t0);
+	}
+	print_message("unblocked after %.2f s\n", now_s() - t0);
+	assert_true(now_s() - t0 < 2.5);
+	assert_int_equal(atomic_load(&f->port.stalled_calls), 1);
+	/* A worker that sleeps or makes rounds is never touched. */
+	for (int i = 0; i < 15; i++) {
+		dp_watchdog(&f->dp);
+		sleep_ms(100);
+	}
+	assert_int_equal(atomic_load(&f->port.stalled_calls), 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_replaced_kick_fd_no_longer_wakes, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_replaced_kick_fd_number_reused, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_blocked_worker_does_not_hang_dp_sync, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_blocked_worker_blames_its_port, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_watchdog_unsticks_without_dp_sync, fx_setup, fx_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
