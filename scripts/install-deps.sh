@@ -8,13 +8,14 @@ PKGS=(
 	libjson-c-dev				# control protocol and config files
 	libpcap-dev libxdp-dev libbpf-dev	# capture and pcap ports, AF_XDP ports
 	python3					# seed corpus generator
+	iproute2				# ip(8): the veth pairs of the AF_XDP and AF_PACKET unit tests
 )
 
 # Scenario tests against real peers need more (QEMU guests, DPDK, iperf3).
 if [ "${1:-}" = --scenarios ]; then
 	PKGS+=(qemu-system-x86 busybox-static cpio zstd xz-utils iperf3 python3
 	       dpdk-dev librte-net-virtio23 librte-net-vhost23 librte-net-tap23 librte-mempool-ring23
-	       iproute2 tcpdump tshark xdp-tools)
+	       tcpdump tshark xdp-tools ethtool)
 fi
 
 missing=()
