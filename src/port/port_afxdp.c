@@ -1112,12 +1112,12 @@ static int afx_param_choice(struct json_object *params, const char *key, const c
 }
 
 /*
- * How many sockets, from which queue: queue=N alone, else every rx queue
- * the interface has (queue 0 alone when it does not say how many, with a
- * warning).  0, or -1 with the reason in @err.
+ * Which queues get a socket: *@first and the @nq after it.  queue=N alone,
+ * else every rx queue the interface has (queue 0 alone when it does not
+ * say how many, with a warning).  0, or -1 with the reason in @err.
  */
-static int afx_pick_queues(struct afx_port *ap, struct json_object *params, unsigned *first, char *err,
-			   size_t errlen)
+static int afx_pick_queues(struct afx_port *ap, struct json_object *params, unsigned *first, unsigned *nq,
+			   char *err, size_t errlen)
 {
 	ap->if_queues = afx_if_rx_queues(ap->ioctl_fd, ap->ifname, ap->ifindex);
 	atomic_init(&ap->if_queues_now, ap->if_queues);
@@ -1125,7 +1125,7 @@ static int afx_pick_queues(struct afx_port *ap, struct json_object *params, unsi
 	if (ap->one_queue) {
 		if (port_param_uint(params, "queue", 0, AFX_QUEUES_MAX - 1, 0, first, err, errlen) < 0)
 			return -1;
-		ap->nq = 1;
+		*nq = 1;
 		return 0;
 	}
 	*first = 0;
@@ -1137,7 +1137,7 @@ static int afx_pick_queues(struct afx_port *ap, struct json_object *params, unsi
 	}
 	if (!ap->if_queues)
 		log_warn("afxdp %s: cannot tell how many rx queues it has: serving queue 0 only", ap->ifname);
-	ap->nq = ap->if_queues ? ap->if_queues : 1;
+	*nq = ap->if_queues ? ap->if_queues : 1;
 	return 0;
 }
 
@@ -1170,14 +1170,13 @@ struct port *port_afxdp_create(const char *name, struct json_object *params, con
 	snprintf(ap->ifname, sizeof(ap->ifname), "%s", ifname);
 	ap->ifindex = if_nametoindex(ifname);
 	atomic_init(&ap->tx_max_bytes, AFX_FRAME_BYTES);
-	if (afx_pick_queues(ap, params, &first, err, errlen) < 0)
+	if (afx_pick_queues(ap, params, &first, &nq, err, errlen) < 0)
 		goto out_free;
-	nq = ap->nq;
-	ap->nq = 0; /* counts the queues made so far, for afx_free */
 
 	ap->prog = afx_prog_get(ap->ifindex, ifname, (enum afx_mode)mode, err, errlen);
 	if (!ap->prog)
 		goto out_free;
+	/* ap->nq counts the queues made so far: afx_free releases those. */
 	for (unsigned i = 0; i < nq; i++) {
 		ap->q[i] = afx_queue_new(ap, first + i, nq, (enum afx_zc)zc, err, errlen);
 		if (!ap->q[i])
