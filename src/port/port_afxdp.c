@@ -1,9 +1,10 @@
-/* port_afxdp.c - AF_XDP port: one receive queue of an existing interface (a container's veth) as a switch port. */
+/* port_afxdp.c - AF_XDP port: the receive queues of an existing interface (a container's veth) as a switch port. */
 #include "port/port_afxdp.h"
 
 #include <assert.h>
 #include <errno.h>
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <net/if.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -20,33 +21,56 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <json-c/json.h>
+#include <linux/ethtool.h>
 #include <linux/if_link.h>
+#include <linux/sockios.h>
 #include <xdp/libxdp.h>
 #include <xdp/xsk.h>
 
 #include "ctl/log.h"
+#include "dp/dp.h"
 #include "packet/iov.h"
 #include "port/port_types.h"
 
 /*
- * The port owns one AF_XDP socket bound to one queue of the interface, and
- * one UMEM: a single anonymous mapping of AFX_FRAMES frames that the kernel
- * pins and the four rings point into.  The frames are split once, at
- * creation, between the two directions, so the receive and transmit sides
- * never share a free list:
+ * The port owns one AF_XDP socket per receive queue it serves: by default
+ * every rx queue of the interface (a veth made with numrxqueues 4 has
+ * four, and the kernel steers each frame to one of them by its sender's
+ * tx queue), with queue=N only that one.  The kernel hands a socket only
+ * the frames of the queue it is bound to, so a port with fewer sockets
+ * than the interface has queues would miss the others' frames.
  *
- *   UMEM   frame 0 ........................ 2047 | 2048 ...................... 4095
- *          receive side                          | transmit side
- *          fill ring -> kernel writes a frame    | free stack -> tx_burst copies a frame
- *          -> rx ring -> rx_burst: pkt views     | -> tx ring -> sendto() kick: kernel sends
- *          -> rx_done -> fill ring               | -> completion ring -> free stack
+ *   interface rx queue 0 ---XDP: xsks_map[0]---> socket q[0] (UMEM 0) --> rx queue 0 of the port
+ *   interface rx queue 1 ---XDP: xsks_map[1]---> socket q[1] (UMEM 1) --> rx queue 1 of the port
+ *   ...                                                                   (each polled by one worker)
+ *   tx_burst of worker w ---------------------> socket q[w % nq] --> interface tx queue q[w % nq]
  *
- * Receive (one worker, the one that polls queue 0 of this port):
- *   1. libxdp's default XDP program redirects what arrives on the queue
- *      to the socket; the kernel copies it (copy mode) or DMAs it
- *      (zero-copy) into a frame taken from the fill ring and posts
- *      (addr, len) on the rx ring, then wakes the socket's waiters: the
- *      worker's edge-triggered epoll.
+ * Each socket has a UMEM of its own: one anonymous mapping that the kernel
+ * pins and the socket's four rings point into.  A port's UMEMs hold
+ * AFX_PORT_FRAMES frames in all (16 MiB), at least AFX_QUEUE_FRAMES_MIN per
+ * queue.  A queue's frames are split once, at creation, between the two
+ * directions, so the receive and transmit sides never share a free list:
+ *
+ *   UMEM   frame 0 ................. side - 1 | side ............... 2 * side - 1
+ *          receive side                      | transmit side
+ *          fill ring -> kernel writes a frame| free stack -> tx_burst copies a frame
+ *          -> rx ring -> rx_burst: pkt views | -> tx ring -> sendto() kick: kernel sends
+ *          -> rx_done -> fill ring           | -> completion ring -> free stack
+ *
+ * (side: 2048 frames for one queue, 1024 for two, 512 for four or more;
+ * every ring holds `side` entries.)
+ *
+ * Which queue a frame arrives on is the driver's choice (RSS hash, flow
+ * rules); a veth uses the tx queue its peer sent it on, but in skb mode
+ * the kernel numbers that queue one lower (queue 0 for 0 and 1): so the
+ * default, every queue, is what a port normally wants.
+ *
+ * Receive (port rx queue i: one worker, the one that polls it):
+ *   1. libxdp's default XDP program redirects what arrives on interface
+ *      queue q[i]->qid to that queue's socket; the kernel copies it (copy
+ *      mode) or DMAs it (zero-copy) into a frame taken from the fill ring
+ *      and posts (addr, len) on the rx ring, then wakes the socket's
+ *      waiters: the worker's edge-triggered epoll.
  *      The kernel writes each frame 256 bytes (XDP_PACKET_HEADROOM) into
  *      its UMEM frame, so frames up to 3840 bytes arrive; it drops longer
  *      ones (describe() shows its counters).
@@ -59,17 +83,24 @@
  *   3. rx_done, after the switch copied the frames out, gives every frame
  *      of the burst back to the fill ring in one submit.
  *
- * Transmit (any worker, serialized by tx_lock taken once per burst):
+ * Transmit (any worker; worker w uses socket w % nq, so with no more
+ * workers than queues each worker has a socket and a tx queue of its own;
+ * the socket's tx_lock, taken once per burst, serializes the rest):
  *   1. Reap the completion ring onto the free stack.
  *   2. Copy each frame once from its pkt iovecs into a free frame, fill a
  *      tx descriptor; submit them all at once.
  *   3. Kick once: sendto(MSG_DONTWAIT).  In copy mode the kernel builds
- *      the skbs and hands them to the driver inside that call; in
- *      zero-copy mode only when the ring asks for a wake-up.
+ *      the skbs and hands them to the driver's tx queue the socket is
+ *      bound to, inside that call; in zero-copy mode only when the ring
+ *      asks for a wake-up.
  *   4. Reap again: in copy mode most completions are already there.
  *
  * The XDP program is libxdp's default one, attached by us through a
  * bpf_link and shared by the ports on one interface (see afx_prog_get).
+ *
+ * The number of queues is read once, at creation (ETHTOOL_GCHANNELS, see
+ * afx_if_rx_queues); the tick reads it again and describe() says when the
+ * interface changed it (the port must then be added again).
  *
  * No allocation and no syscall per frame; one sendto per transmit burst
  * (more only while the device drops frames, see afx_kick) and a recvfrom
@@ -78,20 +109,20 @@
  */
 
 #define AFX_FRAME_BYTES 4096u	/* one UMEM frame (chunk): the largest frame this port moves */
-#define AFX_FRAMES 4096u	/* frames in the UMEM: 16 MiB per port */
-#define AFX_RX_FRAMES 2048u	/* frames 0 .. AFX_RX_FRAMES-1 are the receive side's */
-#define AFX_TX_FRAMES (AFX_FRAMES - AFX_RX_FRAMES)
-#define AFX_RING 2048u		/* entries in each of the fill, completion, rx and tx rings */
-#define AFX_UMEM_BYTES ((size_t)AFX_FRAMES * AFX_FRAME_BYTES)
+#define AFX_PORT_FRAMES 4096u	/* UMEM frames of a port, split between its queues: 16 MiB ... */
+#define AFX_QUEUE_FRAMES_MIN 1024u /* ... but at least this many per queue (4 MiB) */
+#define AFX_SIDE_MAX (AFX_PORT_FRAMES / 2) /* frames of one direction of one queue, at most */
 #define AFX_ETH_OVERHEAD 18u	/* Ethernet header and one VLAN tag on top of the MTU */
 #define AFX_QUEUES_MAX 256u	/* entries in the program's socket map: queue= is below this */
 #define AFX_KERNEL_TX_BATCH 32u	/* frames one copy-mode sendto() sends at most (the kernel's TX_BATCH_SIZE) */
 #define AFX_BUSY_TRIES 50	/* a busy queue is retried this often ... */
 #define AFX_BUSY_WAIT_US 10000	/* ... this far apart (control thread, creation only) */
 
-_Static_assert(AFX_RING >= AFX_RX_FRAMES, "the fill ring must hold every receive frame at once");
-_Static_assert(AFX_RING >= AFX_TX_FRAMES, "the completion ring must hold every transmit frame at once");
-_Static_assert((AFX_RING & (AFX_RING - 1)) == 0, "ring sizes are powers of two");
+_Static_assert((AFX_PORT_FRAMES & (AFX_PORT_FRAMES - 1)) == 0 &&
+		       (AFX_QUEUE_FRAMES_MIN & (AFX_QUEUE_FRAMES_MIN - 1)) == 0,
+	       "frame counts are powers of two: each side's count is a ring size");
+_Static_assert(AFX_QUEUE_FRAMES_MIN / 2 >= 2 * PKT_BURST, "a receive side holds more than a burst in flight");
+_Static_assert(PORT_QUEUES_MAX <= AFX_QUEUES_MAX, "every queue a port serves has an entry in xsks_map");
 
 enum afx_mode { AFX_MODE_AUTO, AFX_MODE_NATIVE, AFX_MODE_SKB };
 enum afx_zc { AFX_ZC_AUTO, AFX_ZC_ON, AFX_ZC_OFF };
@@ -101,28 +132,26 @@ struct afx_prog;
 static const char *const afx_mode_names[] = { "auto", "native", "skb" };
 static const char *const afx_zc_names[] = { "auto", "on", "off" };
 
-struct afx_port {
-	struct port port;
-	char ifname[IF_NAMESIZE];
-	unsigned ifindex;
-	unsigned queue;
+/* One AF_XDP socket, bound to one rx queue of the interface, and its UMEM. */
+struct afx_queue {
+	/* Set at creation, read-only after. */
+	unsigned qid;			/* the interface's queue the socket is bound to */
+	unsigned side;			/* frames per direction, and entries in each ring */
+	size_t umem_bytes;		/* 2 * side frames */
 	bool zerocopy;			/* the kernel took XDP_ZEROCOPY for this socket */
-	struct afx_prog *prog;		/* the interface's XDP program, shared with ports on its other queues */
-	char *umem_area;		/* AFX_UMEM_BYTES, page aligned */
+	char *umem_area;		/* umem_bytes, page aligned */
 	struct xsk_umem *umem;
 	struct xsk_socket *xsk;
 	int fd;				/* the AF_XDP socket */
-	int ioctl_fd;			/* a datagram socket to read the interface's MTU */
-	atomic_uint tx_max_bytes;	/* largest frame the interface takes: MTU + 18, at most a frame */
 	atomic_int tx_errno;		/* the last kick's lasting error (ENETDOWN, ENXIO), or 0: tx drops all */
 
-	/* Receive side: only the worker that polls queue 0.  Each side starts a cache line of its own. */
+	/* Receive side: only the worker that polls this queue.  Each side starts a cache line of its own. */
 	_Alignas(64) struct xsk_ring_prod fill;
 	struct xsk_ring_cons rx;
 	unsigned rx_held;		/* frames of the current burst, to go back to the fill ring */
 	uint64_t rx_frame[PKT_BURST];
 	unsigned refill_n;		/* frames waiting for room in the fill ring */
-	uint64_t refill[AFX_RX_FRAMES];
+	uint64_t refill[AFX_SIDE_MAX];
 	struct iovec rx_iov[PKT_BURST];
 
 	/* Transmit side: any worker, under tx_lock. */
@@ -130,7 +159,22 @@ struct afx_port {
 	struct xsk_ring_prod tx;
 	struct xsk_ring_cons comp;
 	unsigned tx_nfree;
-	uint64_t tx_free[AFX_TX_FRAMES];	/* UMEM offsets of free transmit frames (a stack) */
+	uint64_t tx_free[AFX_SIDE_MAX];	/* UMEM offsets of free transmit frames (a stack) */
+};
+
+struct afx_port {
+	struct port port;
+	char ifname[IF_NAMESIZE];
+	unsigned ifindex;
+	bool one_queue;			/* queue= given: that queue only; else every rx queue of the interface */
+	unsigned if_queues;		/* rx queues the interface had at creation; 0: it did not say */
+	atomic_uint if_queues_now;	/* ... and at the last tick */
+	bool warned_queues;		/* the tick logged that the interface changed its queues (control thread) */
+	struct afx_prog *prog;		/* the interface's XDP program, shared with ports on its other queues */
+	int ioctl_fd;			/* a datagram socket to read the interface's MTU and channels */
+	atomic_uint tx_max_bytes;	/* largest frame the interface takes: MTU + 18, at most a frame */
+	unsigned nq;			/* sockets in q[]: the port's rx queues */
+	struct afx_queue *q[PORT_QUEUES_MAX];
 };
 
 static struct afx_port *afx_of(struct port *p) { return (struct afx_port *)p; }
@@ -481,28 +525,31 @@ static void afx_csum_complete(uint8_t *f, uint32_t len)
 static unsigned afx_rx_burst(struct port *p, unsigned q, struct dp_ctx *ctx, struct pkt *pkts, unsigned max)
 {
 	struct afx_port *ap = afx_of(p);
+	struct afx_queue *aq = ap->q[q];
+	const uint64_t rx_bytes = (uint64_t)aq->side * AFX_FRAME_BYTES;
+	const uint32_t max_bytes = atomic_load_explicit(&ap->tx_max_bytes, memory_order_relaxed);
 	unsigned runts = 0, too_big = 0, broken = 0, n = 0;
 	uint32_t idx = 0, got;
 	uint64_t bytes = 0;
 
-	ap->rx_held = 0;
+	aq->rx_held = 0;
 	if (max > PKT_BURST)
 		max = PKT_BURST;
 	/* peek's acquire load of the producer orders our reads of descriptors and frames after the kernel's writes. */
-	got = xsk_ring_cons__peek(&ap->rx, max, &idx);
+	got = xsk_ring_cons__peek(&aq->rx, max, &idx);
 	for (uint32_t i = 0; i < got; i++) {
-		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&ap->rx, idx + i);
+		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&aq->rx, idx + i);
 		uint64_t addr = d->addr, frame = addr & ~(uint64_t)(AFX_FRAME_BYTES - 1);
 		uint32_t len = d->len;
 		struct pkt *pk = &pkts[n];
-		struct iovec *iov = &ap->rx_iov[n];
+		struct iovec *iov = &aq->rx_iov[n];
 
 		/* Each descriptor is read once, above; only the private copies are used. */
-		if (frame >= (uint64_t)AFX_RX_FRAMES * AFX_FRAME_BYTES) {
+		if (frame >= rx_bytes) {
 			broken++; /* not one of our receive frames: never recycle it */
 			continue;
 		}
-		ap->rx_frame[ap->rx_held++] = frame;
+		aq->rx_frame[aq->rx_held++] = frame;
 		if (addr - frame + len > AFX_FRAME_BYTES) {
 			broken++;
 			continue;
@@ -515,11 +562,11 @@ static unsigned afx_rx_burst(struct port *p, unsigned q, struct dp_ctx *ctx, str
 		 * Longer than the interface's MTU allows: an aggregated (GSO) frame
 		 * from skb mode, which nothing downstream could take as one frame.
 		 */
-		if (len > atomic_load_explicit(&ap->tx_max_bytes, memory_order_relaxed)) {
+		if (len > max_bytes) {
 			too_big++;
 			continue;
 		}
-		iov->iov_base = ap->umem_area + addr;
+		iov->iov_base = aq->umem_area + addr;
 		iov->iov_len = len;
 		afx_csum_complete(iov->iov_base, len);
 		pk->iov = iov;
@@ -532,7 +579,7 @@ static unsigned afx_rx_burst(struct port *p, unsigned q, struct dp_ctx *ctx, str
 	}
 	/* The release store orders our descriptor reads before the kernel reuses the slots; frames stay ours until rx_done. */
 	if (got)
-		xsk_ring_cons__release(&ap->rx, got);
+		xsk_ring_cons__release(&aq->rx, got);
 	if (runts)
 		port_count_drop(p, DROP_RUNT, runts);
 	if (too_big)
@@ -546,10 +593,10 @@ static unsigned afx_rx_burst(struct port *p, unsigned q, struct dp_ctx *ctx, str
 
 static void afx_rx_done(struct port *p, unsigned q, struct dp_ctx *ctx)
 {
-	struct afx_port *ap = afx_of(p);
+	struct afx_queue *aq = afx_of(p)->q[q];
 	uint32_t idx = 0, room;
 
-	if (!ap->rx_held && !ap->refill_n)
+	if (!aq->rx_held && !aq->refill_n)
 		return;
 	/*
 	 * The frames of this burst go back to the fill ring.  Every frame is
@@ -558,46 +605,45 @@ static void afx_rx_done(struct port *p, unsigned q, struct dp_ctx *ctx)
 	 * fuller than it is: what does not fit now waits in refill[] for the
 	 * next burst.
 	 */
-	memcpy(&ap->refill[ap->refill_n], ap->rx_frame, ap->rx_held * sizeof(ap->rx_frame[0]));
-	ap->refill_n += ap->rx_held;
-	ap->rx_held = 0;
-	room = xsk_prod_nb_free(&ap->fill, ap->refill_n);
-	if (room > ap->refill_n)
-		room = ap->refill_n;
-	if (room == 0 || xsk_ring_prod__reserve(&ap->fill, room, &idx) != room)
+	memcpy(&aq->refill[aq->refill_n], aq->rx_frame, aq->rx_held * sizeof(aq->rx_frame[0]));
+	aq->refill_n += aq->rx_held;
+	aq->rx_held = 0;
+	room = xsk_prod_nb_free(&aq->fill, aq->refill_n);
+	if (room > aq->refill_n)
+		room = aq->refill_n;
+	if (room == 0 || xsk_ring_prod__reserve(&aq->fill, room, &idx) != room)
 		return;
 	for (uint32_t i = 0; i < room; i++)
-		*xsk_ring_prod__fill_addr(&ap->fill, idx + i) = ap->refill[i];
+		*xsk_ring_prod__fill_addr(&aq->fill, idx + i) = aq->refill[i];
 	/* The release store of the producer orders the addresses above before the kernel sees them. */
-	xsk_ring_prod__submit(&ap->fill, room);
-	ap->refill_n -= room;
-	memmove(ap->refill, &ap->refill[room], ap->refill_n * sizeof(ap->refill[0]));
+	xsk_ring_prod__submit(&aq->fill, room);
+	aq->refill_n -= room;
+	memmove(aq->refill, &aq->refill[room], aq->refill_n * sizeof(aq->refill[0]));
 	/* Zero-copy drivers may sleep on an empty fill ring; copy mode never sets this. */
-	if (xsk_ring_prod__needs_wakeup(&ap->fill))
-		recvfrom(ap->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
+	if (xsk_ring_prod__needs_wakeup(&aq->fill))
+		recvfrom(aq->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
 }
 
 /* Descriptors in the tx ring the kernel has not taken yet (tx_lock held). */
-static unsigned afx_tx_pending(struct afx_port *ap)
+static unsigned afx_tx_pending(struct afx_queue *aq)
 {
-	return AFX_RING - xsk_prod_nb_free(&ap->tx, AFX_RING);
+	return aq->side - xsk_prod_nb_free(&aq->tx, aq->side);
 }
 
 /* Move sent frames from the completion ring to the free stack (tx_lock held). */
-static void afx_reap(struct afx_port *ap)
+static void afx_reap(struct afx_queue *aq)
 {
-	uint32_t idx = 0, got = xsk_ring_cons__peek(&ap->comp, AFX_RING, &idx);
+	uint32_t idx = 0, got = xsk_ring_cons__peek(&aq->comp, aq->side, &idx);
 
 	for (uint32_t i = 0; i < got; i++) {
-		uint64_t frame = *xsk_ring_cons__comp_addr(&ap->comp, idx + i) & ~(uint64_t)(AFX_FRAME_BYTES - 1);
+		uint64_t frame = *xsk_ring_cons__comp_addr(&aq->comp, idx + i) & ~(uint64_t)(AFX_FRAME_BYTES - 1);
 
 		/* Only transmit frames were ever handed out; anything else would be a kernel bug. */
-		if (frame >= (uint64_t)AFX_RX_FRAMES * AFX_FRAME_BYTES && frame < AFX_UMEM_BYTES &&
-		    ap->tx_nfree < AFX_TX_FRAMES)
-			ap->tx_free[ap->tx_nfree++] = frame;
+		if (frame >= (uint64_t)aq->side * AFX_FRAME_BYTES && frame < aq->umem_bytes && aq->tx_nfree < aq->side)
+			aq->tx_free[aq->tx_nfree++] = frame;
 	}
 	if (got)
-		xsk_ring_cons__release(&ap->comp, got);
+		xsk_ring_cons__release(&aq->comp, got);
 }
 
 /*
@@ -612,26 +658,26 @@ static void afx_reap(struct afx_port *ap)
  * full socket buffer).  In zero-copy mode the driver sends; it only needs
  * a wake-up when the ring says so.
  */
-static void afx_kick(struct afx_port *ap, unsigned frames)
+static void afx_kick(struct afx_queue *aq, unsigned frames)
 {
 	unsigned busy = frames + 1, again = frames / AFX_KERNEL_TX_BATCH + 1;
 
-	if (ap->zerocopy && !xsk_ring_prod__needs_wakeup(&ap->tx) &&
-	    !atomic_load_explicit(&ap->tx_errno, memory_order_relaxed))
+	if (aq->zerocopy && !xsk_ring_prod__needs_wakeup(&aq->tx) &&
+	    !atomic_load_explicit(&aq->tx_errno, memory_order_relaxed))
 		return;
 	for (;;) {
-		if (sendto(ap->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0) {
-			if (atomic_load_explicit(&ap->tx_errno, memory_order_relaxed))
-				atomic_store_explicit(&ap->tx_errno, 0, memory_order_relaxed);
+		if (sendto(aq->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0) {
+			if (atomic_load_explicit(&aq->tx_errno, memory_order_relaxed))
+				atomic_store_explicit(&aq->tx_errno, 0, memory_order_relaxed);
 			return;
 		}
-		if (errno == EBUSY && --busy > 0 && afx_tx_pending(ap))
+		if (errno == EBUSY && --busy > 0 && afx_tx_pending(aq))
 			continue;
-		if (errno == EAGAIN && --again > 0 && afx_tx_pending(ap))
+		if (errno == EAGAIN && --again > 0 && afx_tx_pending(aq))
 			continue;
 		/* Down (ENETDOWN) or gone (ENXIO) lasts; the rest (budget, socket buffer full) the next kick resolves. */
 		if (errno == ENETDOWN || errno == ENXIO)
-			atomic_store_explicit(&ap->tx_errno, errno, memory_order_relaxed);
+			atomic_store_explicit(&aq->tx_errno, errno, memory_order_relaxed);
 		return;
 	}
 }
@@ -639,28 +685,30 @@ static void afx_kick(struct afx_port *ap, unsigned frames)
 static void afx_tx_burst(struct port *p, struct dp_ctx *ctx, struct pkt *const *pkts, unsigned n)
 {
 	struct afx_port *ap = afx_of(p);
+	/* Worker w sends through socket w % nq: its own when there are as many queues as workers. */
+	struct afx_queue *aq = ap->q[ap->nq == 1 ? 0 : ctx->worker_id % ap->nq];
 	uint32_t max_bytes = atomic_load_explicit(&ap->tx_max_bytes, memory_order_relaxed);
 	unsigned fit = 0, want, placed = 0, too_big = 0, no_room = 0;
 	uint32_t idx = 0;
 	uint64_t bytes = 0;
 
 	/* The interface is down or gone (the last kick said so): nothing would leave; the tick probes again. */
-	if (atomic_load_explicit(&ap->tx_errno, memory_order_relaxed)) {
+	if (atomic_load_explicit(&aq->tx_errno, memory_order_relaxed)) {
 		port_count_drop(p, DROP_PORT_DOWN, n);
 		return;
 	}
 	for (unsigned i = 0; i < n; i++)
 		fit += pkts[i]->len <= max_bytes;
-	pthread_spin_lock(&ap->tx_lock);
-	afx_reap(ap);
+	pthread_spin_lock(&aq->tx_lock);
+	afx_reap(aq);
 	/* Capacity once, before the loop: free frames and free tx ring slots. */
-	want = fit < ap->tx_nfree ? fit : ap->tx_nfree;
+	want = fit < aq->tx_nfree ? fit : aq->tx_nfree;
 	if (want) {
-		uint32_t slots = xsk_prod_nb_free(&ap->tx, want);
+		uint32_t slots = xsk_prod_nb_free(&aq->tx, want);
 
 		if (want > slots)
 			want = slots;
-		if (want && xsk_ring_prod__reserve(&ap->tx, want, &idx) != want)
+		if (want && xsk_ring_prod__reserve(&aq->tx, want, &idx) != want)
 			want = 0;
 	}
 	for (unsigned i = 0; i < n; i++) {
@@ -676,22 +724,22 @@ static void afx_tx_burst(struct port *p, struct dp_ctx *ctx, struct pkt *const *
 			no_room++;
 			continue;
 		}
-		frame = ap->tx_free[--ap->tx_nfree];
-		d = xsk_ring_prod__tx_desc(&ap->tx, idx + placed);
+		frame = aq->tx_free[--aq->tx_nfree];
+		d = xsk_ring_prod__tx_desc(&aq->tx, idx + placed);
 		d->addr = frame;
-		d->len = (uint32_t)iov_to_buf(pk->iov, pk->niov, 0, ap->umem_area + frame, pk->len);
+		d->len = (uint32_t)iov_to_buf(pk->iov, pk->niov, 0, aq->umem_area + frame, pk->len);
 		d->options = 0;
 		bytes += d->len;
 		placed++;
 	}
 	/* The release store of the producer orders the descriptors and frame contents before the kernel reads them. */
 	if (placed)
-		xsk_ring_prod__submit(&ap->tx, placed);
-	if (placed || afx_tx_pending(ap)) {
-		afx_kick(ap, placed);
-		afx_reap(ap);
+		xsk_ring_prod__submit(&aq->tx, placed);
+	if (placed || afx_tx_pending(aq)) {
+		afx_kick(aq, placed);
+		afx_reap(aq);
 	}
-	pthread_spin_unlock(&ap->tx_lock);
+	pthread_spin_unlock(&aq->tx_lock);
 	port_count(&p->stats.tx_packets, placed);
 	port_count(&p->stats.tx_bytes, bytes);
 	if (too_big)
@@ -700,14 +748,15 @@ static void afx_tx_burst(struct port *p, struct dp_ctx *ctx, struct pkt *const *
 		port_count_drop(p, DROP_NO_RX_BUFFER, no_room);
 }
 
+/* One rx queue of the port per socket: q[i] serves the interface's queue q[i]->qid. */
 static unsigned afx_rx_queues(struct port *p)
 {
-	return 1;
+	return afx_of(p)->nq;
 }
 
 static int afx_rx_fd(struct port *p, unsigned q)
 {
-	return afx_of(p)->fd;
+	return afx_of(p)->q[q]->fd;
 }
 
 /*
@@ -718,10 +767,10 @@ static int afx_rx_fd(struct port *p, unsigned q)
  */
 static bool afx_rx_arm(struct port *p, unsigned q)
 {
-	struct afx_port *ap = afx_of(p);
+	struct afx_queue *aq = afx_of(p)->q[q];
 
 	/* Frames still owed to the fill ring: keep polling until it takes them. */
-	return ap->refill_n > 0 || xsk_cons_nb_avail(&ap->rx, 1) > 0;
+	return aq->refill_n > 0 || xsk_cons_nb_avail(&aq->rx, 1) > 0;
 }
 
 static void afx_rx_disarm(struct port *p, unsigned q)
@@ -744,59 +793,143 @@ static void afx_refresh_mtu(struct afx_port *ap)
 			      memory_order_relaxed);
 }
 
+/*
+ * The rx queues @ifname has now: its channels (ETHTOOL_GCHANNELS: combined
+ * plus rx-only ones; veth reports its real_num_rx_queues as rx), else the
+ * rx-N entries of /sys/class/net/IF/queues when that sysfs shows this
+ * namespace's interface (same ifindex: sysfs shows the namespace it was
+ * mounted in).  0 when neither says.
+ */
+static unsigned afx_if_rx_queues(int ioctl_fd, const char *ifname, unsigned ifindex)
+{
+	struct ethtool_channels ch = { .cmd = ETHTOOL_GCHANNELS };
+	struct ifreq ifr = { 0 };
+	char path[80];
+	unsigned n = 0, sys_ifindex = 0;
+	struct dirent *de;
+	FILE *f;
+	DIR *d;
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = (void *)&ch;
+	if (ioctl_fd >= 0 && ioctl(ioctl_fd, SIOCETHTOOL, &ifr) == 0 && ch.combined_count + ch.rx_count > 0)
+		return ch.combined_count + ch.rx_count;
+	snprintf(path, sizeof(path), "/sys/class/net/%s/ifindex", ifname);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%u", &sys_ifindex) != 1)
+		sys_ifindex = 0;
+	fclose(f);
+	if (sys_ifindex != ifindex)
+		return 0;
+	snprintf(path, sizeof(path), "/sys/class/net/%s/queues", ifname);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while ((de = readdir(d)) != NULL)
+		n += strncmp(de->d_name, "rx-", 3) == 0;
+	closedir(d);
+	return n;
+}
+
 static void afx_tick(struct port *p)
 {
 	struct afx_port *ap = afx_of(p);
+	unsigned now;
 
 	afx_refresh_mtu(ap);
+	/* Queues added or removed (ethtool -L) after creation: say so, once; describe() says it every time. */
+	now = afx_if_rx_queues(ap->ioctl_fd, ap->ifname, ap->ifindex);
+	atomic_store_explicit(&ap->if_queues_now, now, memory_order_relaxed);
+	if (!ap->one_queue && ap->if_queues && now && now != ap->if_queues && !ap->warned_queues) {
+		log_warn("port %s: %s now has %u rx queues, the port serves %u: delete and add it again", p->name,
+			 ap->ifname, now, ap->nq);
+		ap->warned_queues = true;
+	}
 	/*
-	 * Frames a kick left in the tx ring (budget, device busy) go out at
+	 * Frames a kick left in a tx ring (budget, device busy) go out at
 	 * least once a second; and while the interface is down, a kick finds
 	 * out when it is back (an empty ring sends nothing).
 	 */
-	pthread_spin_lock(&ap->tx_lock);
-	afx_reap(ap);
-	if (afx_tx_pending(ap) || atomic_load_explicit(&ap->tx_errno, memory_order_relaxed))
-		afx_kick(ap, 0);
-	pthread_spin_unlock(&ap->tx_lock);
+	for (unsigned i = 0; i < ap->nq; i++) {
+		struct afx_queue *aq = ap->q[i];
+
+		pthread_spin_lock(&aq->tx_lock);
+		afx_reap(aq);
+		if (afx_tx_pending(aq) || atomic_load_explicit(&aq->tx_errno, memory_order_relaxed))
+			afx_kick(aq, 0);
+		pthread_spin_unlock(&aq->tx_lock);
+	}
 }
 
+/* "IF queues 0-3, XDP native, copy mode[; ...]": which queues, how, and what went wrong. */
 static void afx_describe(struct port *p, char *buf, size_t len)
 {
 	struct afx_port *ap = afx_of(p);
-	struct xdp_statistics st = { 0 };
-	socklen_t sl = sizeof(st);
-	int tx_err = atomic_load(&ap->tx_errno);
+	struct xdp_statistics sum = { 0 };
+	unsigned zc = 0, now = atomic_load_explicit(&ap->if_queues_now, memory_order_relaxed);
+	int tx_err = 0;
 	size_t off;
 
-	off = (size_t)snprintf(buf, len, "%s queue %u, XDP %s, %s", ap->ifname, ap->queue,
-			       ap->prog->native ? "native" : "skb", ap->zerocopy ? "zero-copy" : "copy mode");
+	for (unsigned i = 0; i < ap->nq; i++) {
+		struct xdp_statistics st = { 0 };
+		socklen_t sl = sizeof(st);
+
+		zc += ap->q[i]->zerocopy;
+		if (!tx_err)
+			tx_err = atomic_load(&ap->q[i]->tx_errno);
+		if (getsockopt(ap->q[i]->fd, SOL_XDP, XDP_STATISTICS, &st, &sl) < 0)
+			continue;
+		sum.rx_dropped += st.rx_dropped;
+		sum.rx_ring_full += st.rx_ring_full;
+		sum.rx_fill_ring_empty_descs += st.rx_fill_ring_empty_descs;
+		sum.tx_invalid_descs += st.tx_invalid_descs;
+	}
+	if (ap->nq == 1)
+		off = (size_t)snprintf(buf, len, "%s queue %u", ap->ifname, ap->q[0]->qid);
+	else
+		off = (size_t)snprintf(buf, len, "%s queues %u-%u", ap->ifname, ap->q[0]->qid, ap->q[ap->nq - 1]->qid);
+	if (off < len)
+		off += (size_t)snprintf(buf + off, len - off, ", XDP %s, %s", ap->prog->native ? "native" : "skb",
+					zc == 0 ? "copy mode" : zc == ap->nq ? "zero-copy" : "zero-copy on some queues");
 	if (off < len && if_nametoindex(ap->ifname) != ap->ifindex)
 		off += (size_t)snprintf(buf + off, len - off, "; interface gone");
 	else if (off < len && tx_err)
 		off += (size_t)snprintf(buf + off, len - off, "; tx: %s", strerror(tx_err));
-	if (off < len && getsockopt(ap->fd, SOL_XDP, XDP_STATISTICS, &st, &sl) == 0 &&
-	    (st.rx_dropped | st.rx_ring_full | st.rx_fill_ring_empty_descs | st.tx_invalid_descs))
+	if (off < len && !ap->one_queue && ap->if_queues && now && now != ap->if_queues)
+		off += (size_t)snprintf(buf + off, len - off, "; the interface now has %u rx queues: add the port again",
+					now);
+	if (off < len && (sum.rx_dropped | sum.rx_ring_full | sum.rx_fill_ring_empty_descs | sum.tx_invalid_descs))
 		snprintf(buf + off, len - off, "; kernel: rx_dropped %llu, rx_ring_full %llu, fill_empty %llu, tx_invalid %llu",
-			 (unsigned long long)st.rx_dropped, (unsigned long long)st.rx_ring_full,
-			 (unsigned long long)st.rx_fill_ring_empty_descs, (unsigned long long)st.tx_invalid_descs);
+			 (unsigned long long)sum.rx_dropped, (unsigned long long)sum.rx_ring_full,
+			 (unsigned long long)sum.rx_fill_ring_empty_descs, (unsigned long long)sum.tx_invalid_descs);
+}
+
+/* Tear down in the reverse order of afx_queue_new; every field may still be unset. */
+static void afx_queue_free(struct afx_queue *aq)
+{
+	/* Closing the socket also takes it out of xsks_map. */
+	if (aq->xsk)
+		xsk_socket__delete(aq->xsk);
+	if (aq->umem)
+		xsk_umem__delete(aq->umem);
+	if (aq->umem_area)
+		munmap(aq->umem_area, aq->umem_bytes);
+	pthread_spin_destroy(&aq->tx_lock);
+	free(aq);
 }
 
 /* Tear down in the reverse order of port_afxdp_create; every field may still be unset. */
 static void afx_free(struct afx_port *ap)
 {
-	/* Closing the socket also takes it out of xsks_map. */
-	if (ap->xsk)
-		xsk_socket__delete(ap->xsk);
-	if (ap->umem)
-		xsk_umem__delete(ap->umem);
+	/* The sockets first: the program may go only once no socket is in its map. */
+	for (unsigned i = 0; i < ap->nq; i++)
+		afx_queue_free(ap->q[i]);
 	if (ap->prog)
 		afx_prog_put(ap->prog);
-	if (ap->umem_area)
-		munmap(ap->umem_area, AFX_UMEM_BYTES);
 	if (ap->ioctl_fd >= 0)
 		close(ap->ioctl_fd);
-	pthread_spin_destroy(&ap->tx_lock);
 	free(ap);
 }
 
@@ -822,35 +955,35 @@ static const struct port_ops afxdp_port_ops = {
 	.destroy = afx_destroy,
 };
 
-/* One attempt: a fresh UMEM and a socket bound to the queue.  0 or -errno. */
-static int afx_open(struct afx_port *ap, uint16_t bind_flags)
+/* One attempt: a fresh UMEM and a socket bound to queue aq->qid of @ifname.  0 or -errno. */
+static int afx_open(struct afx_queue *aq, const char *ifname, uint16_t bind_flags)
 {
 	const struct xsk_umem_config uc = {
-		.fill_size = AFX_RING,
-		.comp_size = AFX_RING,
+		.fill_size = aq->side,
+		.comp_size = aq->side,
 		.frame_size = AFX_FRAME_BYTES,
 		.frame_headroom = 0,
 		.flags = 0,
 	};
 	const struct xsk_socket_config sc = {
-		.rx_size = AFX_RING,
-		.tx_size = AFX_RING,
+		.rx_size = aq->side,
+		.tx_size = aq->side,
 		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD, /* the program is ours: afx_prog_get() */
 		.bind_flags = (uint16_t)(bind_flags | XDP_USE_NEED_WAKEUP),
 	};
 	int rc;
 
-	rc = xsk_umem__create(&ap->umem, ap->umem_area, AFX_UMEM_BYTES, &ap->fill, &ap->comp, &uc);
+	rc = xsk_umem__create(&aq->umem, aq->umem_area, aq->umem_bytes, &aq->fill, &aq->comp, &uc);
 	if (rc) {
-		ap->umem = NULL;
+		aq->umem = NULL;
 		return rc < 0 ? rc : -rc;
 	}
 	/* A failed bind leaves the UMEM's socket unusable, so every attempt starts from a new UMEM. */
-	rc = xsk_socket__create(&ap->xsk, ap->ifname, ap->queue, ap->umem, &ap->rx, &ap->tx, &sc);
+	rc = xsk_socket__create(&aq->xsk, ifname, aq->qid, aq->umem, &aq->rx, &aq->tx, &sc);
 	if (rc) {
-		ap->xsk = NULL;
-		xsk_umem__delete(ap->umem);
-		ap->umem = NULL;
+		aq->xsk = NULL;
+		xsk_umem__delete(aq->umem);
+		aq->umem = NULL;
 		return rc < 0 ? rc : -rc;
 	}
 	return 0;
@@ -861,36 +994,101 @@ static int afx_open(struct afx_port *ap, uint16_t bind_flags)
  * (a port just deleted) lets go of its queue only when a kernel workqueue
  * gets to it.
  */
-static int afx_open_retry(struct afx_port *ap, uint16_t bind_flags)
+static int afx_open_retry(struct afx_queue *aq, const char *ifname, uint16_t bind_flags)
 {
 	int rc;
 
 	for (unsigned tries = 0;; tries++) {
-		rc = afx_open(ap, bind_flags);
+		rc = afx_open(aq, ifname, bind_flags);
 		if (rc != -EBUSY || tries == AFX_BUSY_TRIES)
 			return rc;
 		usleep(AFX_BUSY_WAIT_US);
 	}
 }
 
-/* The one line for a socket that could not be bound. */
-static void afx_open_error(struct afx_port *ap, enum afx_zc zc, int rc, char *err, size_t errlen)
+/* The one line for a socket that could not be bound to queue @qid. */
+static void afx_open_error(const struct afx_port *ap, unsigned qid, enum afx_zc zc, int rc, char *err, size_t errlen)
 {
 	if (rc == -EBUSY)
 		snprintf(err, errlen, "afxdp %s: queue %u is already bound by another AF_XDP socket: %s", ap->ifname,
-			 ap->queue, strerror(-rc));
+			 qid, strerror(-rc));
 	else if (zc == AFX_ZC_ON && rc == -EOPNOTSUPP)
 		snprintf(err, errlen, "afxdp %s: zero-copy not supported by this driver: %s; try zerocopy=auto",
 			 ap->ifname, strerror(-rc));
 	else if (rc == -EPERM)
 		snprintf(err, errlen, "afxdp %s: %s (needs CAP_NET_ADMIN, CAP_NET_RAW and CAP_BPF)", ap->ifname,
 			 strerror(-rc));
-	else if (rc == -EINVAL && ap->queue > 0)
+	else if (rc == -EINVAL && ap->one_queue && ap->if_queues)
+		snprintf(err, errlen, "afxdp %s: cannot bind an AF_XDP socket to queue %u: %s (it has %u rx queues)",
+			 ap->ifname, qid, strerror(-rc), ap->if_queues);
+	else if (rc == -EINVAL && ap->one_queue && qid > 0)
 		snprintf(err, errlen, "afxdp %s: cannot bind an AF_XDP socket to queue %u: %s (does it have %u queues?)",
-			 ap->ifname, ap->queue, strerror(-rc), ap->queue + 1);
+			 ap->ifname, qid, strerror(-rc), qid + 1);
 	else
-		snprintf(err, errlen, "afxdp %s: cannot bind an AF_XDP socket to queue %u: %s", ap->ifname, ap->queue,
+		snprintf(err, errlen, "afxdp %s: cannot bind an AF_XDP socket to queue %u: %s", ap->ifname, qid,
 			 strerror(-rc));
+}
+
+/*
+ * A queue of @nq on interface queue @qid: its UMEM, its socket (retried
+ * while busy), every receive frame in the fill ring and every transmit
+ * frame on the free stack.  NULL with the reason in @err.
+ */
+static struct afx_queue *afx_queue_new(const struct afx_port *ap, unsigned qid, unsigned nq, enum afx_zc zc,
+				       char *err, size_t errlen)
+{
+	struct xdp_options opts = { 0 };
+	socklen_t optlen = sizeof(opts);
+	unsigned frames = AFX_PORT_FRAMES;
+	struct afx_queue *aq;
+	uint32_t idx = 0;
+	int rc;
+
+	while (frames > AFX_QUEUE_FRAMES_MIN && frames * nq > AFX_PORT_FRAMES)
+		frames /= 2;
+	aq = aligned_alloc(_Alignof(struct afx_queue), sizeof(*aq));
+	if (!aq) {
+		snprintf(err, errlen, "afxdp %s: out of memory", ap->ifname);
+		return NULL;
+	}
+	memset(aq, 0, sizeof(*aq));
+	pthread_spin_init(&aq->tx_lock, PTHREAD_PROCESS_PRIVATE);
+	aq->fd = -1;
+	aq->qid = qid;
+	aq->side = frames / 2;
+	aq->umem_bytes = (size_t)frames * AFX_FRAME_BYTES;
+	aq->umem_area = mmap(NULL, aq->umem_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (aq->umem_area == MAP_FAILED) {
+		aq->umem_area = NULL;
+		snprintf(err, errlen, "afxdp %s: cannot map %zu MiB of UMEM for queue %u: %s", ap->ifname,
+			 aq->umem_bytes >> 20, qid, strerror(errno));
+		goto out_free;
+	}
+	rc = afx_open_retry(aq, ap->ifname, zc == AFX_ZC_ON ? XDP_ZEROCOPY : zc == AFX_ZC_OFF ? XDP_COPY : 0);
+	if (rc < 0) {
+		afx_open_error(ap, qid, zc, rc, err, errlen);
+		goto out_free;
+	}
+	aq->fd = xsk_socket__fd(aq->xsk);
+	aq->zerocopy = getsockopt(aq->fd, SOL_XDP, XDP_OPTIONS, &opts, &optlen) == 0 &&
+		       (opts.flags & XDP_OPTIONS_ZEROCOPY);
+
+	/* Every receive frame into the fill ring; every transmit frame onto the free stack. */
+	if (xsk_ring_prod__reserve(&aq->fill, aq->side, &idx) != aq->side) {
+		snprintf(err, errlen, "afxdp %s: fill ring smaller than expected", ap->ifname);
+		goto out_free;
+	}
+	for (uint32_t i = 0; i < aq->side; i++)
+		*xsk_ring_prod__fill_addr(&aq->fill, idx + i) = (uint64_t)i * AFX_FRAME_BYTES;
+	xsk_ring_prod__submit(&aq->fill, aq->side);
+	for (uint32_t i = 0; i < aq->side; i++)
+		aq->tx_free[i] = (uint64_t)(aq->side + i) * AFX_FRAME_BYTES;
+	aq->tx_nfree = aq->side;
+	return aq;
+
+out_free:
+	afx_queue_free(aq);
+	return NULL;
 }
 
 /* A string parameter that must be one of @names (@n of them); @dflt when absent. */
@@ -913,86 +1111,94 @@ static int afx_param_choice(struct json_object *params, const char *key, const c
 	return -1;
 }
 
+/*
+ * Which queues get a socket: *@first and the @nq after it.  queue=N alone,
+ * else every rx queue the interface has (queue 0 alone when it does not
+ * say how many, with a warning).  0, or -1 with the reason in @err.
+ */
+static int afx_pick_queues(struct afx_port *ap, struct json_object *params, unsigned *first, unsigned *nq,
+			   char *err, size_t errlen)
+{
+	ap->if_queues = afx_if_rx_queues(ap->ioctl_fd, ap->ifname, ap->ifindex);
+	atomic_init(&ap->if_queues_now, ap->if_queues);
+	ap->one_queue = json_object_object_get_ex(params, "queue", NULL);
+	if (ap->one_queue) {
+		if (port_param_uint(params, "queue", 0, AFX_QUEUES_MAX - 1, 0, first, err, errlen) < 0)
+			return -1;
+		*nq = 1;
+		return 0;
+	}
+	*first = 0;
+	if (ap->if_queues > PORT_QUEUES_MAX) {
+		snprintf(err, errlen,
+			 "afxdp %s: it has %u rx queues, more than the %u one port serves; give queue=N per port, or fewer channels (ethtool -L)",
+			 ap->ifname, ap->if_queues, PORT_QUEUES_MAX);
+		return -1;
+	}
+	if (!ap->if_queues)
+		log_warn("afxdp %s: cannot tell how many rx queues it has: serving queue 0 only", ap->ifname);
+	*nq = ap->if_queues ? ap->if_queues : 1;
+	return 0;
+}
+
 struct port *port_afxdp_create(const char *name, struct json_object *params, const struct port_env *env, char *err,
 			       size_t errlen)
 {
 	const char *ifname = port_param_str(params, "ifname");
-	struct xdp_options opts = { 0 };
-	socklen_t optlen = sizeof(opts);
-	unsigned queue, mode, zc;
+	unsigned first, nq, mode, zc, zc_n = 0;
 	struct afx_port *ap;
-	uint32_t idx = 0;
-	int rc;
 
 	if (!ifname || !ifname[0] || strlen(ifname) >= IF_NAMESIZE) {
 		snprintf(err, errlen, "afxdp port needs ifname= (an interface name of at most %d bytes)", IF_NAMESIZE - 1);
 		return NULL;
 	}
-	if (port_param_uint(params, "queue", 0, AFX_QUEUES_MAX - 1, 0, &queue, err, errlen) < 0 ||
-	    afx_param_choice(params, "mode", afx_mode_names, 3, AFX_MODE_AUTO, &mode, err, errlen) < 0 ||
+	if (afx_param_choice(params, "mode", afx_mode_names, 3, AFX_MODE_AUTO, &mode, err, errlen) < 0 ||
 	    afx_param_choice(params, "zerocopy", afx_zc_names, 3, AFX_ZC_AUTO, &zc, err, errlen) < 0)
 		return NULL;
 	if (!if_nametoindex(ifname)) {
 		snprintf(err, errlen, "afxdp %s: no such interface", ifname);
 		return NULL;
 	}
-	ap = aligned_alloc(_Alignof(struct afx_port), sizeof(*ap));
+	ap = calloc(1, sizeof(*ap));
 	if (!ap) {
 		snprintf(err, errlen, "afxdp %s: out of memory", ifname);
 		return NULL;
 	}
-	memset(ap, 0, sizeof(*ap));
-	ap->ioctl_fd = -1;
-	ap->fd = -1;
-	pthread_spin_init(&ap->tx_lock, PTHREAD_PROCESS_PRIVATE);
+	ap->ioctl_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	snprintf(ap->port.name, sizeof(ap->port.name), "%s", name);
 	ap->port.ops = &afxdp_port_ops;
 	snprintf(ap->ifname, sizeof(ap->ifname), "%s", ifname);
 	ap->ifindex = if_nametoindex(ifname);
-	ap->queue = queue;
-
-	ap->umem_area = mmap(NULL, AFX_UMEM_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (ap->umem_area == MAP_FAILED) {
-		ap->umem_area = NULL;
-		snprintf(err, errlen, "afxdp %s: cannot map %zu MiB of UMEM: %s", ifname, AFX_UMEM_BYTES >> 20,
-			 strerror(errno));
+	atomic_init(&ap->tx_max_bytes, AFX_FRAME_BYTES);
+	if (afx_pick_queues(ap, params, &first, &nq, err, errlen) < 0)
 		goto out_free;
-	}
-	ap->ioctl_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
 	ap->prog = afx_prog_get(ap->ifindex, ifname, (enum afx_mode)mode, err, errlen);
 	if (!ap->prog)
 		goto out_free;
-	rc = afx_open_retry(ap, zc == AFX_ZC_ON ? XDP_ZEROCOPY : zc == AFX_ZC_OFF ? XDP_COPY : 0);
-	if (rc < 0) {
-		afx_open_error(ap, (enum afx_zc)zc, rc, err, errlen);
-		goto out_free;
+	/* ap->nq counts the queues made so far: afx_free releases those. */
+	for (unsigned i = 0; i < nq; i++) {
+		ap->q[i] = afx_queue_new(ap, first + i, nq, (enum afx_zc)zc, err, errlen);
+		if (!ap->q[i])
+			goto out_free;
+		ap->nq++;
+		zc_n += ap->q[i]->zerocopy;
 	}
-	ap->fd = xsk_socket__fd(ap->xsk);
-	ap->zerocopy = getsockopt(ap->fd, SOL_XDP, XDP_OPTIONS, &opts, &optlen) == 0 &&
-		       (opts.flags & XDP_OPTIONS_ZEROCOPY);
-
-	/* Every receive frame into the fill ring; every transmit frame onto the free stack. */
-	if (xsk_ring_prod__reserve(&ap->fill, AFX_RX_FRAMES, &idx) != AFX_RX_FRAMES) {
-		snprintf(err, errlen, "afxdp %s: fill ring smaller than expected", ifname);
-		goto out_free;
-	}
-	for (uint32_t i = 0; i < AFX_RX_FRAMES; i++)
-		*xsk_ring_prod__fill_addr(&ap->fill, idx + i) = (uint64_t)i * AFX_FRAME_BYTES;
-	xsk_ring_prod__submit(&ap->fill, AFX_RX_FRAMES);
-	for (uint32_t i = 0; i < AFX_TX_FRAMES; i++)
-		ap->tx_free[i] = (uint64_t)(AFX_RX_FRAMES + i) * AFX_FRAME_BYTES;
-	ap->tx_nfree = AFX_TX_FRAMES;
-	atomic_init(&ap->tx_max_bytes, AFX_FRAME_BYTES);
 	afx_refresh_mtu(ap);
 
-	/* Last: from here the program sends the queue's frames to this socket instead of the stack. */
-	if (bpf_map_update_elem(ap->prog->map_fd, &queue, &ap->fd, BPF_ANY) < 0) {
-		snprintf(err, errlen, "afxdp %s: cannot enter the socket in the XDP program's map: %s", ifname,
-			 strerror(errno));
-		goto out_free;
-	}
-	log_info("port %s: attached to %s queue %u, XDP %s, %s", name, ifname, queue,
-		 ap->prog->native ? "native" : "skb", ap->zerocopy ? "zero-copy" : "copy mode");
+	/* Last: from here the program sends each queue's frames to its socket instead of the stack. */
+	for (unsigned i = 0; i < nq; i++)
+		if (bpf_map_update_elem(ap->prog->map_fd, &ap->q[i]->qid, &ap->q[i]->fd, BPF_ANY) < 0) {
+			snprintf(err, errlen, "afxdp %s: cannot enter the socket of queue %u in the XDP program's map: %s",
+				 ifname, ap->q[i]->qid, strerror(errno));
+			goto out_free;
+		}
+	if (nq == 1)
+		log_info("port %s: attached to %s queue %u, XDP %s, %s", name, ifname, first,
+			 ap->prog->native ? "native" : "skb", zc_n ? "zero-copy" : "copy mode");
+	else
+		log_info("port %s: attached to %s queues %u-%u, XDP %s, %s", name, ifname, first, first + nq - 1,
+			 ap->prog->native ? "native" : "skb", zc_n == nq ? "zero-copy" : zc_n ? "some zero-copy" : "copy mode");
 	return &ap->port;
 
 out_free:

@@ -2,22 +2,39 @@
 
 /*
  * The test process moves itself into a fresh network namespace
- * (unshare(CLONE_NEWNET), so it needs root, as CI has) and makes a veth
- * pair there:
+ * (unshare(CLONE_NEWNET), so it needs root, as CI has) and makes veth
+ * pairs there: vsw-ut0/vsw-ut1 with 4 queues, vsw-us0/vsw-us1 with 1.
  *
  *   AF_PACKET socket --> vsw-ut1 ==veth==> vsw-ut0 --XDP--> afxdp port --rx_burst--> test
  *   AF_PACKET socket <-- vsw-ut1 <==veth== vsw-ut0 <--sendto-- afxdp port <--tx_burst-- test
  *
+ * A veth delivers a frame on the rx queue whose index is the tx queue the
+ * peer sent it on.  To land a frame on a chosen queue, the test sends it
+ * from a second afxdp port on the peer (vsw-ut1): an AF_XDP socket
+ * transmits on the tx queue it is bound to, and the port sends through
+ * socket ctx->worker_id % queues.  (An AF_PACKET socket's frames go
+ * wherever the flow hash puts them; this kernel has no tc skbedit.)
+ *
+ *   peer port, worker_id q --> vsw-ut1 tx queue q ==veth==> vsw-ut0 rx queue q --> port rx queue q
+ *
+ * In native XDP mode, rx queue q is exactly that; in skb (generic) mode
+ * the kernel reads a veth frame's tx queue q as rx queue q - 1 (queue 0
+ * for q = 0): so skb-mode tests only check that every frame arrives.
+ *
  * The port is driven the way a worker drives it (rx_burst, rx_done,
- * tx_burst, rx_arm).  When the namespace or the pair cannot be made, every
- * test is skipped with the reason; the namespace, the pair and the XDP
- * program vanish with the process.
+ * tx_burst, rx_arm).  When the namespace or a pair cannot be made, every
+ * test fails with the reason.  Each test registers the ports and sockets
+ * it makes; the teardown releases whatever a failing test left, so the
+ * next test starts clean.  The namespace, the pairs and the XDP programs
+ * vanish with the process.
  */
 
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <linux/ethtool.h>
 #include <linux/if_packet.h>
+#include <linux/sockios.h>
 #include <net/ethernet.h>
 #include <net/if.h>
 #include <poll.h>
@@ -29,6 +46,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -42,29 +60,90 @@
 #include "port/port_afxdp.h"
 #include "../lib/veth_ns.h"
 
-#define IF_PORT "vsw-ut0"	/* the port attaches here */
+#define IF_PORT "vsw-ut0"	/* the port attaches here: 4 queues */
 #define IF_PEER "vsw-ut1"	/* the test sends and receives here */
+#define IF_PORT1 "vsw-us0"	/* a pair with a single queue */
+#define IF_PEER1 "vsw-us1"
+#define QUEUES 4		/* of IF_PORT and IF_PEER */
 #define ETH_RX_TEST 0x88b5	/* local experimental ethertypes: nothing else sends them */
 #define ETH_TX_TEST 0x88b6
+#define LIVE_MAX 8		/* ports and sockets one test holds at once */
 
 static bool net_ready;
 static char net_why[256];
+
+/* What the running test holds; teardown() releases what a failed test left. */
+static struct port *live_port[LIVE_MAX];
+static int live_fd[LIVE_MAX];
+static struct dp_ctx *ctx;
 
 /* ---- helpers ---- */
 
 static int group_setup(void **state)
 {
-	net_ready = veth_ns_up(IF_PORT, IF_PEER, 2, net_why, sizeof(net_why));
+	for (int i = 0; i < LIVE_MAX; i++)
+		live_fd[i] = -1;
+	ctx = calloc(1, sizeof(*ctx));
+	net_ready = veth_ns_up(IF_PORT, IF_PEER, QUEUES, net_why, sizeof(net_why)) &&
+		    veth_ns_pair(IF_PORT1, IF_PEER1, 1, net_why, sizeof(net_why));
+	return ctx ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+	free(ctx);
 	return 0;
 }
 
-#define NEED_NET()                                                        \
-	do {                                                              \
-		if (!net_ready) {                                         \
-			print_message("skipped: %s\n", net_why);          \
-			skip();                                           \
-		}                                                         \
-	} while (0)
+/* Every test: fail with the reason when the namespace or the pairs could not be made. */
+static int setup(void **state)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	if (!net_ready)
+		fail_msg("cannot run: %s", net_why);
+	return 0;
+}
+
+/* Destroy the ports and close the sockets a test did not (it failed half way). */
+static int teardown(void **state)
+{
+	for (int i = 0; i < LIVE_MAX; i++) {
+		if (live_port[i])
+			live_port[i]->ops->destroy(live_port[i]);
+		live_port[i] = NULL;
+		if (live_fd[i] >= 0)
+			close(live_fd[i]);
+		live_fd[i] = -1;
+	}
+	return 0;
+}
+
+static void port_del(struct port *p)
+{
+	for (int i = 0; i < LIVE_MAX; i++)
+		if (live_port[i] == p)
+			live_port[i] = NULL;
+	p->ops->destroy(p);
+}
+
+static int fd_track(int fd)
+{
+	for (int i = 0; i < LIVE_MAX && fd >= 0; i++)
+		if (live_fd[i] < 0) {
+			live_fd[i] = fd;
+			return fd;
+		}
+	fail_msg("more than %d sockets in one test", LIVE_MAX);
+	return -1;
+}
+
+static void fd_close(int fd)
+{
+	for (int i = 0; i < LIVE_MAX; i++)
+		if (live_fd[i] == fd)
+			live_fd[i] = -1;
+	close(fd);
+}
 
 static int count_fds(void)
 {
@@ -115,27 +194,35 @@ static struct port *port_new(char *err, size_t errlen, ...)
 	err[0] = '\0';
 	p = port_afxdp_create("t0", o, &env, err, errlen);
 	json_object_put(o);
-	if (p)
-		p->id = 3;
-	return p;
+	if (!p)
+		return NULL;
+	p->id = 3;
+	for (int i = 0; i < LIVE_MAX; i++)
+		if (!live_port[i]) {
+			live_port[i] = p;
+			return p;
+		}
+	p->ops->destroy(p);
+	fail_msg("more than %d ports in one test", LIVE_MAX);
+	return NULL;
 }
 
-static int packet_socket(uint16_t ethertype)
+/* An AF_PACKET socket on @ifname for @ethertype, receiving with a 1 s timeout. */
+static int packet_socket(const char *ifname, uint16_t ethertype)
 {
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ethertype) };
 	struct timeval tv = { .tv_sec = 1 };
-	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ethertype));
+	int fd = fd_track(socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ethertype)));
 
-	assert_true(fd >= 0);
-	sll.sll_ifindex = (int)if_nametoindex(IF_PEER);
+	sll.sll_ifindex = (int)if_nametoindex(ifname);
 	assert_int_equal(bind(fd, (struct sockaddr *)&sll, sizeof(sll)), 0);
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	return fd;
 }
 
-static void peer_send(int fd, const void *frame, size_t len)
+static void peer_send(int fd, const char *ifname, const void *frame, size_t len)
 {
-	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_ifindex = (int)if_nametoindex(IF_PEER), .sll_halen = 6 };
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_ifindex = (int)if_nametoindex(ifname), .sll_halen = 6 };
 
 	assert_int_equal(sendto(fd, frame, len, 0, (struct sockaddr *)&sll, sizeof(sll)), (ssize_t)len);
 }
@@ -153,36 +240,121 @@ static size_t make_frame(uint8_t *f, uint16_t ethertype, size_t len, uint8_t see
 	return len;
 }
 
-/* Wait for a frame of @ethertype on the port; copy it to @out.  Returns its length, 0 on timeout. */
-static size_t port_receive(struct port *p, struct dp_ctx *ctx, uint16_t ethertype, uint8_t *out, size_t cap)
+/* The checks every received frame passes; true when it is of @ethertype. */
+static bool pkt_check(const struct pkt *pk, uint16_t ethertype)
 {
-	struct pollfd pfd = { .fd = p->ops->rx_fd(p, 0), .events = POLLIN };
+	uint16_t t;
 
+	memcpy(&t, pk->eth + 12, 2);
+	assert_int_equal(pk->in_port, 3);
+	assert_int_equal(pk->niov, 1);
+	assert_int_equal(pk->iov[0].iov_len, pk->len);
+	assert_memory_equal(pk->eth, pk->iov[0].iov_base, 14);
+	return ntohs(t) == ethertype;
+}
+
+/* Poll the fds of every rx queue of @p for up to @ms. */
+static void port_wait(struct port *p, int ms)
+{
+	struct pollfd pfd[PORT_QUEUES_MAX];
+	unsigned nq = p->ops->rx_queues(p);
+
+	assert_true(nq >= 1 && nq <= PORT_QUEUES_MAX);
+	for (unsigned q = 0; q < nq; q++)
+		pfd[q] = (struct pollfd){ .fd = p->ops->rx_fd(p, q), .events = POLLIN };
+	poll(pfd, nq, ms);
+}
+
+/*
+ * Wait for a frame of @ethertype on any rx queue of the port; copy it to
+ * @out and its queue to *@queue (when not NULL).  Returns its length, 0 on
+ * timeout (1 s).
+ */
+static size_t port_receive(struct port *p, uint16_t ethertype, uint8_t *out, size_t cap, unsigned *queue)
+{
 	for (int tries = 0; tries < 100; tries++) {
-		unsigned n = p->ops->rx_burst(p, 0, ctx, ctx->pkts, PKT_BURST);
+		unsigned moved = 0;
 		size_t got = 0;
 
-		for (unsigned i = 0; i < n && !got; i++) {
-			struct pkt *pk = &ctx->pkts[i];
-			uint16_t t;
+		for (unsigned q = 0; q < p->ops->rx_queues(p); q++) {
+			unsigned n = p->ops->rx_burst(p, q, ctx, ctx->pkts, PKT_BURST);
 
-			memcpy(&t, pk->eth + 12, 2);
-			assert_int_equal(pk->in_port, 3);
-			assert_int_equal(pk->niov, 1);
-			assert_int_equal(pk->iov[0].iov_len, pk->len);
-			assert_memory_equal(pk->eth, pk->iov[0].iov_base, 14);
-			if (ntohs(t) == ethertype && pk->len <= cap) {
-				memcpy(out, pk->iov[0].iov_base, pk->len);
-				got = pk->len;
-			}
+			for (unsigned i = 0; i < n; i++)
+				if (pkt_check(&ctx->pkts[i], ethertype) && !got && ctx->pkts[i].len <= cap) {
+					memcpy(out, ctx->pkts[i].iov[0].iov_base, ctx->pkts[i].len);
+					got = ctx->pkts[i].len;
+					if (queue)
+						*queue = q;
+				}
+			p->ops->rx_done(p, q, ctx);
+			moved += n;
 		}
-		p->ops->rx_done(p, 0, ctx);
 		if (got)
 			return got;
-		if (!n)
-			poll(&pfd, 1, 10);
+		if (!moved)
+			port_wait(p, 10);
 	}
 	return 0;
+}
+
+/*
+ * Every frame of @ethertype the port receives within @ms: the rx queue of
+ * the frame tagged t (byte 14) goes to @queue_of[t] (which starts at -1; a
+ * second frame with one tag fails the test).  Returns how many arrived;
+ * stops early once @want did.
+ */
+static unsigned port_collect(struct port *p, uint16_t ethertype, int queue_of[256], unsigned want, int ms)
+{
+	unsigned seen = 0;
+
+	for (int i = 0; i < 256; i++)
+		queue_of[i] = -1;
+	for (int waited = 0; waited < ms && seen < want;) {
+		unsigned moved = 0;
+
+		for (unsigned q = 0; q < p->ops->rx_queues(p); q++) {
+			unsigned n = p->ops->rx_burst(p, q, ctx, ctx->pkts, PKT_BURST);
+
+			for (unsigned i = 0; i < n; i++) {
+				const uint8_t *f = ctx->pkts[i].iov[0].iov_base;
+
+				if (!pkt_check(&ctx->pkts[i], ethertype))
+					continue;
+				if (queue_of[f[14]] >= 0)
+					fail_msg("frame %u arrived twice: rx queues %d and %u", f[14], queue_of[f[14]], q);
+				queue_of[f[14]] = (int)q;
+				seen++;
+			}
+			p->ops->rx_done(p, q, ctx);
+			moved += n;
+		}
+		if (!moved) {
+			port_wait(p, 10);
+			waited += 10;
+		}
+	}
+	return seen;
+}
+
+/*
+ * Send one ETH_RX_TEST frame tagged @tag through @peer as worker @worker:
+ * out of the peer's socket @worker % its queues, so onto that tx queue of
+ * the peer interface and that rx queue of the other end.
+ */
+static void queue_send(struct port *peer, unsigned worker, uint8_t tag)
+{
+	uint8_t f[60];
+	struct iovec iov = { f, sizeof(f) };
+	struct pkt pk = { .iov = &iov, .niov = 1, .len = sizeof(f) }, *list = &pk;
+	uint64_t before = atomic_load(&peer->stats.tx_packets);
+
+	make_frame(f, ETH_RX_TEST, sizeof(f), tag);
+	f[14] = tag;
+	memcpy(pk.eth, f, 14);
+	ctx->worker_id = worker;
+	peer->ops->tx_burst(peer, ctx, &list, 1);
+	ctx->worker_id = 0;
+	assert_int_equal(atomic_load(&peer->stats.tx_packets), before + 1);
 }
 
 /* Ones'-complement sum of @len bytes, big-endian words, written plainly (not the port's code). */
@@ -252,29 +424,53 @@ static bool tcp_checksum_ok(const uint8_t *f, size_t len)
 
 /* ---- tests ---- */
 
-/* Create and destroy leave no fd and no XDP program behind; an immediate re-create waits for the queue. */
+/*
+ * Create and destroy leave no fd and no XDP program behind; an immediate
+ * re-create waits for the queues.  A port serves every rx queue of its
+ * interface, or the one queue= names, and says which.
+ */
 static void test_create_destroy(void **state)
 {
 	char err[256], desc[256];
+	struct port *p;
 	int fds;
 
-	NEED_NET();
 	fds = count_fds();
 	for (int i = 0; i < 3; i++) {
-		struct port *p = port_new(err, sizeof(err), "ifname=" IF_PORT, NULL);
-
+		p = port_new(err, sizeof(err), "ifname=" IF_PORT, NULL);
 		assert_non_null(p);
 		assert_string_equal(err, "");
-		assert_int_equal(p->ops->rx_queues(p), 1);
-		assert_true(p->ops->rx_fd(p, 0) >= 0);
+		assert_int_equal(p->ops->rx_queues(p), QUEUES);
+		for (unsigned q = 0; q < QUEUES; q++) {
+			assert_true(p->ops->rx_fd(p, q) >= 0);
+			if (q)
+				assert_int_not_equal(p->ops->rx_fd(p, q), p->ops->rx_fd(p, q - 1));
+		}
 		assert_int_not_equal(xdp_prog_id(IF_PORT), 0);
 		p->ops->describe(p, desc, sizeof(desc));
 		print_message("describe: %s\n", desc);
-		assert_non_null(strstr(desc, IF_PORT " queue 0, XDP "));
+		assert_non_null(strstr(desc, IF_PORT " queues 0-3, XDP "));
 		assert_true(strstr(desc, "copy mode") || strstr(desc, "zero-copy"));
-		p->ops->destroy(p);
+		port_del(p);
 		assert_int_equal(xdp_prog_id(IF_PORT), 0);
 	}
+
+	p = port_new(err, sizeof(err), "ifname=" IF_PORT1, NULL);
+	assert_non_null(p);
+	assert_int_equal(p->ops->rx_queues(p), 1);
+	p->ops->describe(p, desc, sizeof(desc));
+	print_message("describe: %s\n", desc);
+	assert_non_null(strstr(desc, IF_PORT1 " queue 0, XDP "));
+	port_del(p);
+
+	p = port_new(err, sizeof(err), "ifname=" IF_PORT, "queue=2", NULL);
+	assert_non_null(p);
+	assert_int_equal(p->ops->rx_queues(p), 1);
+	p->ops->describe(p, desc, sizeof(desc));
+	print_message("describe: %s\n", desc);
+	assert_non_null(strstr(desc, IF_PORT " queue 2, XDP "));
+	port_del(p);
+	assert_int_equal(xdp_prog_id(IF_PORT), 0);
 	assert_int_equal(count_fds(), fds);
 }
 
@@ -285,7 +481,8 @@ static void test_errors(void **state)
 	struct port *p;
 	int fds;
 
-	NEED_NET();
+	if (!veth_ns_pair("vsw-uw0", "vsw-uw1", PORT_QUEUES_MAX + 1, err, sizeof(err)))
+		fail_msg("%s", err);
 	fds = count_fds();
 	assert_null(port_new(err, sizeof(err), "queue=0", NULL));
 	assert_non_null(strstr(err, "ifname"));
@@ -294,40 +491,64 @@ static void test_errors(void **state)
 	assert_null(port_new(err, sizeof(err), "ifname=" IF_PORT, "mode=fast", NULL));
 	assert_non_null(strstr(err, "mode must be"));
 	assert_null(port_new(err, sizeof(err), "ifname=" IF_PORT, "queue=7", NULL));
+	print_message("queue=7: %s\n", err);
 	assert_non_null(strstr(err, "queue 7"));
+	assert_non_null(strstr(err, "it has 4 rx queues"));
+	assert_null(port_new(err, sizeof(err), "ifname=" IF_PORT, "queue=256", NULL));
+	assert_non_null(strstr(err, "queue"));
+	/* More queues than a port serves: refused, not served in part. */
+	assert_null(port_new(err, sizeof(err), "ifname=vsw-uw0", NULL));
+	print_message("9 queues: %s\n", err);
+	assert_non_null(strstr(err, "afxdp vsw-uw0: it has 9 rx queues, more than the 8"));
+	p = port_new(err, sizeof(err), "ifname=vsw-uw0", "queue=8", NULL);
+	assert_non_null(p);
+	port_del(p);
 	assert_null(port_new(err, sizeof(err), "ifname=lo", "mode=native", NULL));
 	assert_non_null(strstr(err, "afxdp lo: XDP native mode not supported"));
 	assert_non_null(strstr(err, "try mode=skb"));
 	/* veth has no zero-copy support; a driver that had it would simply give us a port. */
 	p = port_new(err, sizeof(err), "ifname=" IF_PORT, "zerocopy=on", NULL);
 	if (p)
-		p->ops->destroy(p);
+		port_del(p);
 	else
 		assert_non_null(strstr(err, "zero-copy not supported"));
 	assert_null(strchr(err, '\n'));
 	assert_int_equal(xdp_prog_id(IF_PORT), 0);
+	assert_int_equal(xdp_prog_id("vsw-uw0"), 0);
 	assert_int_equal(xdp_prog_id("lo"), 0);
 	assert_int_equal(count_fds(), fds);
 }
 
-/* Ports on two queues of one interface share its program; the last one out detaches it. */
-static void test_two_queues(void **state)
+/*
+ * Ports on queues of one interface share its program; the last one out
+ * detaches it.  A port for every queue cannot have one another port holds,
+ * and gives back the ones it took.
+ */
+static void test_queue_ports(void **state)
 {
 	char err[256];
 	struct port *p0, *p1;
+	int fds;
 
-	NEED_NET();
 	p0 = port_new(err, sizeof(err), "ifname=" IF_PORT, "queue=0", "mode=native", NULL);
 	assert_non_null(p0);
 	assert_null(port_new(err, sizeof(err), "ifname=" IF_PORT, "queue=0", NULL));
 	assert_non_null(strstr(err, "queue 0 is already bound"));
 	assert_null(port_new(err, sizeof(err), "ifname=" IF_PORT, "queue=1", "mode=skb", NULL));
 	assert_non_null(strstr(err, "already runs in native mode"));
-	p1 = port_new(err, sizeof(err), "ifname=" IF_PORT, "queue=1", NULL);
+	p1 = port_new(err, sizeof(err), "ifname=" IF_PORT, "queue=2", NULL);
 	assert_non_null(p1);
-	p0->ops->destroy(p0);
+	port_del(p0);
 	assert_int_not_equal(xdp_prog_id(IF_PORT), 0);
-	p1->ops->destroy(p1);
+	/* Queues 0 and 1 are free, 2 is not: the all-queues port fails at 2 and lets 0 and 1 go. */
+	fds = count_fds();
+	assert_null(port_new(err, sizeof(err), "ifname=" IF_PORT, NULL));
+	assert_non_null(strstr(err, "queue 2 is already bound"));
+	assert_int_equal(count_fds(), fds);
+	p0 = port_new(err, sizeof(err), "ifname=" IF_PORT, "queue=0", NULL);
+	assert_non_null(p0);
+	port_del(p0);
+	port_del(p1);
 	assert_int_equal(xdp_prog_id(IF_PORT), 0);
 }
 
@@ -335,36 +556,185 @@ static void test_two_queues(void **state)
 static void test_rx(void **state)
 {
 	uint8_t frame[1500], got[1500];
-	struct dp_ctx *ctx = calloc(1, sizeof(*ctx));
 	char err[256];
 	struct port *p;
 	int sfd;
 
-	NEED_NET();
 	for (int mode = 0; mode < 2; mode++) {
 		p = port_new(err, sizeof(err), "ifname=" IF_PORT, mode ? "mode=skb" : "mode=native", NULL);
 		assert_non_null(p);
-		sfd = packet_socket(ETH_RX_TEST);
+		sfd = packet_socket(IF_PEER, ETH_RX_TEST);
 		/* Nothing waiting: arming reports nothing. */
-		while (p->ops->rx_burst(p, 0, ctx, ctx->pkts, PKT_BURST))
-			p->ops->rx_done(p, 0, ctx);
-		p->ops->rx_done(p, 0, ctx);
-		assert_false(p->ops->rx_arm(p, 0));
+		for (unsigned q = 0; q < QUEUES; q++) {
+			while (p->ops->rx_burst(p, q, ctx, ctx->pkts, PKT_BURST))
+				p->ops->rx_done(p, q, ctx);
+			p->ops->rx_done(p, q, ctx);
+			assert_false(p->ops->rx_arm(p, q));
+		}
 		for (size_t len = 60; len <= 1500; len += 720) {
-			struct pollfd pfd = { .fd = p->ops->rx_fd(p, 0), .events = POLLIN };
+			struct pollfd pfd[QUEUES];
+			unsigned ready = 0, q_got = QUEUES;
 
-			peer_send(sfd, frame, make_frame(frame, ETH_RX_TEST, len, (uint8_t)len));
-			assert_int_equal(poll(&pfd, 1, 1000), 1);
-			assert_true(p->ops->rx_arm(p, 0));
+			for (unsigned q = 0; q < QUEUES; q++)
+				pfd[q] = (struct pollfd){ .fd = p->ops->rx_fd(p, q), .events = POLLIN };
+			peer_send(sfd, IF_PEER, frame, make_frame(frame, ETH_RX_TEST, len, (uint8_t)len));
+			assert_int_equal(poll(pfd, QUEUES, 1000), 1);
+			while (!pfd[ready].revents)
+				ready++;
+			assert_true(p->ops->rx_arm(p, ready));
 			memset(got, 0, sizeof(got));
-			assert_int_equal(port_receive(p, ctx, ETH_RX_TEST, got, sizeof(got)), len);
+			assert_int_equal(port_receive(p, ETH_RX_TEST, got, sizeof(got), &q_got), len);
 			assert_memory_equal(got, frame, len);
+			assert_int_equal(q_got, ready);
 		}
 		assert_true(atomic_load(&p->stats.rx_packets) >= 3);
-		close(sfd);
-		p->ops->destroy(p);
+		fd_close(sfd);
+		port_del(p);
 	}
-	free(ctx);
+}
+
+/*
+ * Frames steered to each rx queue of the interface all reach the port, on
+ * that queue (native mode; skb mode's veth numbering is off by one, see
+ * the top); on a single-queue interface, on its one queue.  The peer sends
+ * as workers 0 .. 2 * QUEUES - 1: worker w through tx queue w % QUEUES.
+ */
+static void test_rx_every_queue(void **state)
+{
+	static const char *const modes[] = { "mode=native", "mode=skb" };
+	int queue_of[256];
+	char err[256], desc[256];
+	struct port *p, *peer;
+
+	for (int m = 0; m < 2; m++) {
+		p = port_new(err, sizeof(err), "ifname=" IF_PORT, modes[m], NULL);
+		assert_non_null(p);
+		peer = port_new(err, sizeof(err), "ifname=" IF_PEER, "mode=skb", NULL);
+		assert_non_null(peer);
+		assert_int_equal(peer->ops->rx_queues(peer), QUEUES);
+		p->ops->describe(p, desc, sizeof(desc));
+		print_message("%s: %s\n", modes[m], desc);
+		for (unsigned w = 0; w < 2 * QUEUES; w++)
+			queue_send(peer, w, (uint8_t)w);
+		assert_int_equal(port_collect(p, ETH_RX_TEST, queue_of, 2 * QUEUES, 2000), 2 * QUEUES);
+		for (unsigned w = 0; w < 2 * QUEUES; w++) {
+			print_message("%s: frame sent on tx queue %u arrived on rx queue %d\n", modes[m], w % QUEUES,
+				      queue_of[w]);
+			if (m == 0)
+				assert_int_equal(queue_of[w], w % QUEUES);
+		}
+		assert_int_equal(atomic_load(&p->stats.rx_packets), 2 * QUEUES);
+		port_del(peer);
+		port_del(p);
+	}
+
+	p = port_new(err, sizeof(err), "ifname=" IF_PORT1, NULL);
+	assert_non_null(p);
+	peer = port_new(err, sizeof(err), "ifname=" IF_PEER1, "mode=skb", NULL);
+	assert_non_null(peer);
+	assert_int_equal(p->ops->rx_queues(p), 1);
+	assert_int_equal(peer->ops->rx_queues(peer), 1);
+	for (unsigned w = 0; w < 3; w++)
+		queue_send(peer, w, (uint8_t)w);
+	assert_int_equal(port_collect(p, ETH_RX_TEST, queue_of, 3, 2000), 3);
+	for (unsigned w = 0; w < 3; w++)
+		assert_int_equal(queue_of[w], 0);
+	port_del(peer);
+	port_del(p);
+}
+
+/*
+ * queue=2 receives what arrives on queue 2 and nothing else: the frames of
+ * the other queues pass to the kernel's stack (an AF_PACKET socket on the
+ * interface sees them, so they were sent).
+ */
+static void test_queue_restricts(void **state)
+{
+	int queue_of[256];
+	uint8_t got[128];
+	bool stack_saw[QUEUES] = { false };
+	char err[256], desc[256];
+	struct port *p, *peer;
+	int wfd;
+
+	p = port_new(err, sizeof(err), "ifname=" IF_PORT, "queue=2", "mode=native", NULL);
+	assert_non_null(p);
+	assert_int_equal(p->ops->rx_queues(p), 1);
+	p->ops->describe(p, desc, sizeof(desc));
+	assert_non_null(strstr(desc, IF_PORT " queue 2, XDP native"));
+	peer = port_new(err, sizeof(err), "ifname=" IF_PEER, "mode=skb", NULL);
+	assert_non_null(peer);
+	wfd = packet_socket(IF_PORT, ETH_RX_TEST);
+	for (unsigned q = 0; q < QUEUES; q++)
+		queue_send(peer, q, (uint8_t)q);
+	assert_int_equal(port_collect(p, ETH_RX_TEST, queue_of, QUEUES, 500), 1);
+	assert_int_equal(queue_of[2], 0);
+	for (unsigned q = 0; q < QUEUES - 1; q++) {
+		ssize_t n = recv(wfd, got, sizeof(got), 0);
+
+		if (n < 15)
+			fail_msg("the stack saw %u of the %u frames of the other queues (recv %zd)", q, QUEUES - 1, n);
+		assert_true(got[14] < QUEUES);
+		stack_saw[got[14]] = true;
+	}
+	assert_true(stack_saw[0] && stack_saw[1] && !stack_saw[2] && stack_saw[3]);
+	fd_close(wfd);
+	port_del(peer);
+	port_del(p);
+}
+
+/* Set @ifname's rx and tx channels to @n (as ethtool -L IF rx N tx N does).  0 or -errno. */
+static int set_channels(const char *ifname, unsigned n)
+{
+	struct ethtool_channels ch = { .cmd = ETHTOOL_SCHANNELS, .rx_count = n, .tx_count = n };
+	struct ifreq ifr = { 0 };
+	int fd = fd_track(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)), rc;
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = (void *)&ch;
+	rc = ioctl(fd, SIOCETHTOOL, &ifr) < 0 ? -errno : 0;
+	fd_close(fd);
+	return rc;
+}
+
+/*
+ * The port serves the queues the interface has when it is added; when the
+ * interface gets more later, describe() says so after the next tick (the
+ * port must be added again).
+ */
+static void test_queues_change(void **state)
+{
+	char err[256], desc[300];
+	struct port *p;
+	int rc;
+
+	if (!veth_ns_pair("vsw-uc0", "vsw-uc1", 8, err, sizeof(err)))
+		fail_msg("%s", err);
+	rc = set_channels("vsw-uc0", 2);
+	if (rc == 0)
+		rc = set_channels("vsw-uc1", 2);
+	if (rc < 0)
+		fail_msg("ETHTOOL_SCHANNELS on a veth: %s", strerror(-rc));
+	p = port_new(err, sizeof(err), "ifname=vsw-uc0", NULL);
+	assert_non_null(p);
+	assert_int_equal(p->ops->rx_queues(p), 2);
+	p->ops->tick(p);
+	p->ops->describe(p, desc, sizeof(desc));
+	assert_non_null(strstr(desc, "vsw-uc0 queues 0-1, XDP "));
+	assert_null(strstr(desc, "now has"));
+	/* The port's end first: veth refuses more tx queues than an XDP peer has rx queues. */
+	assert_int_equal(set_channels("vsw-uc0", 4), 0);
+	assert_int_equal(set_channels("vsw-uc1", 4), 0);
+	p->ops->tick(p);
+	p->ops->describe(p, desc, sizeof(desc));
+	print_message("describe: %s\n", desc);
+	assert_non_null(strstr(desc, "vsw-uc0 queues 0-1, XDP "));
+	assert_non_null(strstr(desc, "; the interface now has 4 rx queues: add the port again"));
+	port_del(p);
+	p = port_new(err, sizeof(err), "ifname=vsw-uc0", NULL);
+	assert_non_null(p);
+	assert_int_equal(p->ops->rx_queues(p), 4);
+	port_del(p);
 }
 
 /* tx_burst puts frames on the wire once each; too big ones are counted, not sent. */
@@ -374,16 +744,14 @@ static void test_tx(void **state)
 	struct iovec iov[3][2];
 	struct pkt pkts[3];
 	struct pkt *list[3] = { &pkts[0], &pkts[1], &pkts[2] };
-	struct dp_ctx *ctx = calloc(1, sizeof(*ctx));
 	size_t lens[3] = { 60, 1514, 1600 }; /* the last is larger than MTU 1500 + 18 */
 	char err[256];
 	struct port *p;
 	int rfd;
 
-	NEED_NET();
 	p = port_new(err, sizeof(err), "ifname=" IF_PORT, NULL);
 	assert_non_null(p);
-	rfd = packet_socket(ETH_TX_TEST);
+	rfd = packet_socket(IF_PEER, ETH_TX_TEST);
 	for (int i = 0; i < 3; i++) {
 		make_frame(frames[i], ETH_TX_TEST, lens[i], (uint8_t)(i * 40));
 		/* Two iovecs per frame: the port must gather them. */
@@ -407,13 +775,29 @@ static void test_tx(void **state)
 	assert_int_equal(atomic_load(&p->stats.tx_packets), 2);
 	assert_int_equal(atomic_load(&p->stats.tx_bytes), 60 + 1514);
 	assert_int_equal(atomic_load(&p->stats.drops[DROP_TOO_BIG]), 1);
-	/* Many bursts: the transmit frames come back through the completion ring. */
-	for (int b = 0; b < 200; b++)
+	/*
+	 * Many bursts, from every worker (worker w through socket w % 4): each
+	 * leaves, and its frames come back through that socket's completion ring.
+	 */
+	for (int b = 0; b < 200; b++) {
+		ctx->worker_id = (unsigned)b % (QUEUES + 1);
 		p->ops->tx_burst(p, ctx, list, 2);
+		for (int i = 0; i < 2; i++) {
+			struct sockaddr_ll from;
+			socklen_t fl = sizeof(from);
+			ssize_t n;
+
+			do
+				n = recvfrom(rfd, got, sizeof(got), 0, (struct sockaddr *)&from, &fl);
+			while (n > 0 && from.sll_pkttype == PACKET_OUTGOING);
+			if (n != (ssize_t)lens[i])
+				fail_msg("burst %d from worker %u: frame %d: recvfrom %zd", b, ctx->worker_id, i, n);
+		}
+	}
 	assert_int_equal(atomic_load(&p->stats.drops[DROP_NO_RX_BUFFER]), 0);
-	close(rfd);
-	p->ops->destroy(p);
-	free(ctx);
+	assert_int_equal(atomic_load(&p->stats.tx_packets), 2 + 400);
+	fd_close(rfd);
+	port_del(p);
 }
 
 /*
@@ -427,16 +811,14 @@ static void test_tx_full_burst(void **state)
 	static struct iovec iov[PKT_BURST];
 	static struct pkt pkts[PKT_BURST];
 	struct pkt *list[PKT_BURST];
-	struct dp_ctx *ctx = calloc(1, sizeof(*ctx));
 	char err[256];
 	struct port *p;
 	unsigned seen = 0;
 	int rfd;
 
-	NEED_NET();
 	p = port_new(err, sizeof(err), "ifname=" IF_PORT, NULL);
 	assert_non_null(p);
-	rfd = packet_socket(ETH_TX_TEST);
+	rfd = packet_socket(IF_PEER, ETH_TX_TEST);
 	for (unsigned i = 0; i < PKT_BURST; i++) {
 		make_frame(frames[i], ETH_TX_TEST, 60, (uint8_t)i);
 		iov[i] = (struct iovec){ frames[i], 60 };
@@ -463,32 +845,29 @@ static void test_tx_full_burst(void **state)
 	assert_int_equal(seen, 3 * PKT_BURST);
 	assert_int_equal(atomic_load(&p->stats.tx_packets), 3 * PKT_BURST);
 	assert_int_equal(atomic_load(&p->stats.drops[DROP_NO_RX_BUFFER]), 0);
-	close(rfd);
-	p->ops->destroy(p);
-	free(ctx);
+	fd_close(rfd);
+	port_del(p);
 }
 
 /* A TCP checksum the sender left partial is completed; a full one is left alone. */
 static void test_rx_checksum(void **state)
 {
 	uint8_t frame[200], got[200];
-	struct dp_ctx *ctx = calloc(1, sizeof(*ctx));
 	char err[256];
 	struct port *p;
 	size_t len;
 	int sfd;
 
-	NEED_NET();
 	p = port_new(err, sizeof(err), "ifname=" IF_PORT, NULL);
 	assert_non_null(p);
-	sfd = packet_socket(0x0800);
+	sfd = packet_socket(IF_PEER, 0x0800);
 
 	len = make_tcp(frame, 33, 0);
 	frame[50] = tcp_pseudo(frame) >> 8;
 	frame[51] = (uint8_t)tcp_pseudo(frame);
 	assert_false(tcp_checksum_ok(frame, len));
-	peer_send(sfd, frame, len);
-	assert_int_equal(port_receive(p, ctx, 0x0800, got, sizeof(got)), len);
+	peer_send(sfd, IF_PEER, frame, len);
+	assert_int_equal(port_receive(p, 0x0800, got, sizeof(got), NULL), len);
 	assert_true(tcp_checksum_ok(got, len));
 	assert_memory_equal(got, frame, 50); /* only the checksum field changed */
 	assert_memory_equal(got + 52, frame + 52, len - 52);
@@ -501,23 +880,28 @@ static void test_rx_checksum(void **state)
 		frame[51] = (uint8_t)c;
 	}
 	assert_true(tcp_checksum_ok(frame, len));
-	peer_send(sfd, frame, len);
-	assert_int_equal(port_receive(p, ctx, 0x0800, got, sizeof(got)), len);
+	peer_send(sfd, IF_PEER, frame, len);
+	assert_int_equal(port_receive(p, 0x0800, got, sizeof(got), NULL), len);
 	assert_memory_equal(got, frame, len);
 
-	close(sfd);
-	p->ops->destroy(p);
-	free(ctx);
+	fd_close(sfd);
+	port_del(p);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_create_destroy), cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_two_queues),     cmocka_unit_test(test_rx),
-		cmocka_unit_test(test_tx),	       cmocka_unit_test(test_tx_full_burst),
-		cmocka_unit_test(test_rx_checksum),
+		cmocka_unit_test_setup_teardown(test_create_destroy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queue_ports, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rx, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rx_every_queue, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queue_restricts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queues_change, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tx, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tx_full_burst, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rx_checksum, setup, teardown),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, NULL);
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
