@@ -25,6 +25,8 @@
 
 #define DP_WORKERS_MAX 16
 #define DP_RXQ_MAX (PORT_MAX * 2)
+#define PKT_HDR_COPY 64		/* bytes of a secured port's frame the switch checks and copies */
+#define PKT_HDR_IOV 32		/* pieces such a frame may come in (more: a `scattered` drop) */
 
 struct vswitch;
 
@@ -47,6 +49,9 @@ struct dp_ctx {
 	uint16_t out_n[PORT_MAX];
 	uint8_t touched[PORT_MAX];		/* destinations with frames, in order */
 	unsigned ntouched;
+	/* Secured ports (switch.h): each checked frame's first bytes, and its view starting with them. */
+	uint8_t hdr_copy[PKT_BURST][PKT_HDR_COPY];
+	struct iovec hdr_iov[PKT_BURST][PKT_HDR_IOV];
 };
 
 struct dp;

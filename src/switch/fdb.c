@@ -24,7 +24,7 @@ static bool expired(const struct fdb *f, uint32_t seen, uint32_t now)
 	return now - seen > f->aging_s;
 }
 
-void fdb_learn(struct fdb *f, const uint8_t mac[6], unsigned port, uint32_t now)
+enum fdb_learn_result fdb_learn(struct fdb *f, const uint8_t mac[6], unsigned port, uint32_t now)
 {
 	uint64_t m = fdb_mac(mac), key = m | (uint64_t)(port + 1) << 48;
 	struct fdb_bucket *b = bucket_of(f, m);
@@ -41,7 +41,7 @@ void fdb_learn(struct fdb *f, const uint8_t mac[6], unsigned port, uint32_t now)
 				atomic_compare_exchange_strong(&b->key[i], &k, key);
 			if (s != now)
 				atomic_store_explicit(&b->seen[i], now, memory_order_relaxed);
-			return;
+			return FDB_KNOWN;
 		}
 		if (!k && empty < 0)
 			empty = i;
@@ -55,10 +55,36 @@ void fdb_learn(struct fdb *f, const uint8_t mac[6], unsigned port, uint32_t now)
 
 		if (atomic_compare_exchange_strong(&b->key[empty], &zero, key))
 			atomic_store_explicit(&b->seen[empty], now, memory_order_relaxed);
-		return;
+		return FDB_ADDED;
 	}
 	atomic_store_explicit(&b->key[oldest], key, memory_order_relaxed);
 	atomic_store_explicit(&b->seen[oldest], now, memory_order_relaxed);
+	return FDB_ADDED;
+}
+
+/* ---- stubs: the API of the security work, not implemented yet ---- */
+void fdb_seed(struct fdb *f, const uint64_t key[4])
+{
+	memcpy(f->hash_key, key, sizeof(f->hash_key));
+}
+
+unsigned fdb_bucket_index(const struct fdb *f, const uint8_t mac[6])
+{
+	return (unsigned)((fdb_mac(mac) * 0x9e3779b97f4a7c15ull) >> (64 - 12));
+}
+
+void fdb_set_limit(struct fdb *f, unsigned port, unsigned max)
+{
+}
+
+unsigned fdb_port_entries(struct fdb *f, unsigned port)
+{
+	return 0;
+}
+
+int fdb_lock(struct fdb *f, const uint8_t mac[6], unsigned port, unsigned *owner)
+{
+	return 0;
 }
 
 int fdb_lookup(struct fdb *f, const uint8_t mac[6], uint32_t now)

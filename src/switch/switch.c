@@ -12,7 +12,32 @@ void switch_init(struct vswitch *sw, enum switch_mode mode, unsigned aging_s)
 	for (unsigned i = 0; i < PORT_MAX; i++)
 		atomic_init(&sw->ports[i], NULL);
 	atomic_init(&sw->now_s, 0);
+	memset(sw->sp, 0, sizeof(sw->sp));
 	fdb_init(&sw->fdb, aging_s);
+}
+
+const char *const switch_counter_names[SWC__COUNT] = {
+	[SWC_MAC_MOVES] = "mac_moves",
+	[SWC_LEARN_LIMIT] = "learn_limit",
+};
+
+/* ---- stubs: the API of the security work, not implemented yet ---- */
+void switch_port_cfg_default(struct switch_port_cfg *c)
+{
+	memset(c, 0, sizeof(*c));
+}
+
+int switch_port_attach(struct vswitch *sw, unsigned port, const struct switch_port_cfg *c, char *err,
+		       size_t errlen)
+{
+	fdb_flush_port(&sw->fdb, port);
+	sw->sp[port].cfg = *c;
+	return 0;
+}
+
+void switch_port_detach(struct vswitch *sw, unsigned port)
+{
+	fdb_flush_port(&sw->fdb, port);
 }
 
 static void enqueue(struct dp_ctx *ctx, unsigned port, struct pkt *p)
