@@ -40,7 +40,7 @@ struct fdb_bucket {
 
 struct fdb {
 	unsigned aging_s;
-	uint64_t hash_key[4];			/* random, drawn by fdb_init() */
+	uint64_t hash_key[2];			/* random, drawn by fdb_init() */
 	uint32_t port_limit[FDB_PORTS];		/* learned entries a port may own; 0 = no limit */
 	_Atomic uint32_t port_entries[FDB_PORTS];	/* learned (not locked) entries each port owns */
 	struct fdb_bucket buckets[FDB_BUCKETS];
@@ -77,8 +77,6 @@ static inline uint64_t fdb_mac(const uint8_t mac[6])
 
 /* An empty table with fresh random hash keys. */
 void fdb_init(struct fdb *f, unsigned aging_s);
-/* Replace the hash keys (tests); only on an empty table. */
-void fdb_seed(struct fdb *f, const uint64_t key[4]);
 /* The bucket @mac falls in (tests, benchmarks). */
 unsigned fdb_bucket_index(const struct fdb *f, const uint8_t mac[6]);
 /* Remember that @mac was seen behind @port at second @now. */
