@@ -135,3 +135,33 @@ int port_opts_parse(struct json_object *o, struct switch_port_cfg *c, char *err,
 	c->ip_lock = json_object_object_get_ex(o, "ip", NULL);
 	return 0;
 }
+
+struct json_object *port_opts_json(const struct switch_port_cfg *c)
+{
+	struct json_object *o = json_object_new_object();
+	char a[INET6_ADDRSTRLEN];
+
+	if (c->n_macs) {
+		struct json_object *macs = json_object_new_array();
+
+		for (unsigned i = 0; i < c->n_macs; i++) {
+			const uint8_t *m = c->macs[i];
+
+			snprintf(a, sizeof(a), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+			json_object_array_add(macs, json_object_new_string(a));
+		}
+		json_object_object_add(o, "mac", macs);
+	}
+	if (c->ip_lock) {
+		struct json_object *ips = json_object_new_array();
+
+		for (unsigned i = 0; i < c->n_ip4; i++)
+			json_object_array_add(ips, json_object_new_string(inet_ntop(AF_INET, c->ip4[i], a, sizeof(a))));
+		for (unsigned i = 0; i < c->n_ip6; i++)
+			json_object_array_add(ips, json_object_new_string(inet_ntop(AF_INET6, c->ip6[i], a, sizeof(a))));
+		json_object_object_add(o, "ip", ips);
+	}
+	json_object_object_add(o, "mac_limit", json_object_new_int64(c->mac_limit));
+	json_object_object_add(o, "flood_rate", json_object_new_int64(c->flood_rate_pps));
+	return o;
+}

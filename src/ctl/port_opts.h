@@ -18,4 +18,7 @@ extern const char *const port_opts_keys[];
  */
 int port_opts_parse(struct json_object *o, struct switch_port_cfg *c, char *err, size_t errlen);
 
+/* @c as the keys port_opts_parse() reads ("mac" and "ip" as arrays, only when set). */
+struct json_object *port_opts_json(const struct switch_port_cfg *c);
+
 #endif
