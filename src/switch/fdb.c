@@ -7,12 +7,11 @@
 #include <time.h>
 
 #define KEY_MAC_MASK 0xffffffffffffull
-#define KEY_PORT_SHIFT 48
-#define KEY_PORT_MASK 0x7fffu
-#define KEY_LOCKED (1ull << 63)
+#define KEY_LOCKED (1ull << 48)
+#define KEY_PORT_SHIFT 49
 
 _Static_assert(FDB_BUCKETS == 1 << 12, "bucket_index() takes 12 bits");
-_Static_assert(FDB_PORTS < KEY_PORT_MASK, "port + 1 fits in bits 48-62");
+_Static_assert(FDB_PORTS < 1 << (64 - KEY_PORT_SHIFT), "port + 1 fits in bits 49-63");
 
 /* The high and low halves of a 64 x 64 -> 128-bit product, folded: every input bit reaches every output bit. */
 static inline uint64_t fold_mul(uint64_t a, uint64_t b)
@@ -44,7 +43,7 @@ static struct fdb_bucket *bucket_of(struct fdb *f, uint64_t mac)
 
 static inline unsigned key_port(uint64_t k)
 {
-	return (unsigned)((k >> KEY_PORT_SHIFT) & KEY_PORT_MASK) - 1;
+	return (unsigned)(k >> KEY_PORT_SHIFT) - 1;
 }
 
 static inline uint64_t make_key(uint64_t mac, unsigned port)
@@ -172,14 +171,18 @@ int fdb_lookup(struct fdb *f, const uint8_t mac[6], uint32_t now)
 	uint64_t m = fdb_mac(mac);
 	struct fdb_bucket *b = bucket_of(f, m);
 
-	/* No "k != 0" test: an empty entry matches only the all-zero MAC, which is never learned, and says -1. */
+	/*
+	 * No "k != 0" test: an empty entry matches only the all-zero MAC, which
+	 * is never learned, and says -1.  No test of the locked bit either:
+	 * fdb_age() keeps locked entries' last-seen second current.
+	 */
 	for (int i = 0; i < FDB_WAYS; i++) {
 		uint64_t k = atomic_load_explicit(&b->key[i], memory_order_relaxed);
 
 		if (((k ^ m) & KEY_MAC_MASK) == 0) {
-			if (!(k & KEY_LOCKED) && expired(f, atomic_load_explicit(&b->seen[i], memory_order_relaxed), now))
+			if (expired(f, atomic_load_explicit(&b->seen[i], memory_order_relaxed), now))
 				return -1;
-			return (int)key_port(k);
+			return (int)(k >> KEY_PORT_SHIFT) - 1;
 		}
 	}
 	return -1;
@@ -207,10 +210,15 @@ unsigned fdb_age(struct fdb *f, uint32_t now)
 		for (int i = 0; i < FDB_WAYS; i++) {
 			uint64_t k = atomic_load_explicit(&b->key[i], memory_order_relaxed);
 
-			/* A learned twin of a locked MAC (learned while it was being locked) goes too. */
-			if (k & KEY_LOCKED)
+			/*
+			 * A locked entry is kept current (lookups do not test the
+			 * bit), and a learned twin of it (learned while it was
+			 * being locked) goes.
+			 */
+			if (k & KEY_LOCKED) {
+				atomic_store_explicit(&b->seen[i], now, memory_order_relaxed);
 				drop_learned_twins(f, b, k & KEY_MAC_MASK, i);
-			else if (k && expired(f, atomic_load_explicit(&b->seen[i], memory_order_relaxed), now) &&
+			} else if (k && expired(f, atomic_load_explicit(&b->seen[i], memory_order_relaxed), now) &&
 				 atomic_compare_exchange_strong(&b->key[i], &k, 0)) {
 				key_released(f, k);
 				n++;
@@ -268,7 +276,7 @@ unsigned fdb_port_entries(struct fdb *f, unsigned port)
 	return atomic_load_explicit(&f->port_entries[port], memory_order_relaxed);
 }
 
-int fdb_lock(struct fdb *f, const uint8_t mac[6], unsigned port, unsigned *owner)
+int fdb_lock(struct fdb *f, const uint8_t mac[6], unsigned port, uint32_t now, unsigned *owner)
 {
 	uint64_t m = fdb_mac(mac), key = make_key(m, port) | KEY_LOCKED;
 	struct fdb_bucket *b = bucket_of(f, m);
@@ -302,6 +310,8 @@ int fdb_lock(struct fdb *f, const uint8_t mac[6], unsigned port, unsigned *owner
 		slot = same >= 0 ? same : empty >= 0 ? empty : oldest;
 		if (slot < 0)
 			return -ENOSPC;
+		/* Current first: a lookup may find the key as soon as it is stored. */
+		atomic_store_explicit(&b->seen[slot], now, memory_order_relaxed);
 		if (atomic_compare_exchange_strong(&b->key[slot], &saw[slot], key)) {
 			key_released(f, saw[slot]);
 			drop_learned_twins(f, b, m, slot);

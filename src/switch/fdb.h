@@ -7,8 +7,8 @@
  * Each entry is one 64-bit word so a lookup never sees a MAC with half of
  * another's port, plus a last-seen second:
  *
- *   63     62 ........ 48 47 ................................. 0
- *   locked   port + 1      MAC (0 in bits 48-63 = empty entry)
+ *   63 ........ 49   48    47 ................................. 0
+ *     port + 1      locked  MAC                (0 = empty entry)
  *
  * Workers learn and look up concurrently with CAS and relaxed loads; the
  * control thread ages and flushes the same way.  A full bucket gives up its
@@ -19,8 +19,9 @@
  * share a victim's bucket and push it out.  Each port may own at most its
  * limit of learned entries (counted exactly: every change of an entry's
  * port is a successful CAS, and the counts follow it).  A locked entry
- * (a port's configured MAC) never ages, is never evicted and never moves:
- * a frame from another port with that source is refused.
+ * (a port's configured MAC) never ages (fdb_age() keeps its second
+ * current, so lookups need not test the bit), is never evicted and never
+ * moves: a frame from another port with that source is refused.
  */
 
 #include <stdatomic.h>
@@ -99,6 +100,6 @@ unsigned fdb_port_entries(struct fdb *f, unsigned port);
  * 0; -EEXIST when locked to another port (that port in *@owner); -ENOSPC
  * when every entry of its bucket is locked.
  */
-int fdb_lock(struct fdb *f, const uint8_t mac[6], unsigned port, unsigned *owner);
+int fdb_lock(struct fdb *f, const uint8_t mac[6], unsigned port, uint32_t now, unsigned *owner);
 
 #endif

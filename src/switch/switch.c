@@ -109,7 +109,6 @@ void switch_forward(struct vswitch *sw, struct dp_ctx *ctx, struct port *in, str
 	/* Frames of a burst mostly share addresses: remember the last source learned and destination looked up. */
 	uint64_t learned = ~0ull, looked_up = ~0ull, now_ns = 0;
 	int looked_up_out = -1;
-	bool learned_ok = true;
 
 	capture_port_rx(in, pkts, n); /* what the port handed us, before any decision */
 	if (sp->secured) /* a separate pass, chosen once per batch: other ports pay nothing */
@@ -123,15 +122,18 @@ void switch_forward(struct vswitch *sw, struct dp_ctx *ctx, struct port *in, str
 			nowhere += flood(sw, ctx, in->id, p) == 0;
 			continue;
 		}
-		/* A multicast source address is invalid: never learn it. */
+		/*
+		 * A multicast source address is invalid: never learn it.  A source
+		 * locked to another port is not remembered as learned, so each of
+		 * its frames comes back here and is dropped.
+		 */
 		if (!(src[0] & 1) && fdb_mac(src) != learned) {
+			if (!learn(sw, sp, src, in->id, now)) {
+				locked++;
+				continue;
+			}
 			learned = fdb_mac(src);
-			learned_ok = learn(sw, sp, src, in->id, now);
 			looked_up = ~0ull; /* what we just learned may be a destination */
-		}
-		if (!learned_ok && fdb_mac(src) == learned) {
-			locked++;
-			continue;
 		}
 		if (dst[0] & 1) {
 			out = -1;

@@ -43,7 +43,7 @@ int switch_port_attach(struct vswitch *sw, unsigned port, const struct switch_po
 	fdb_flush_port(&sw->fdb, port);
 	for (unsigned i = 0; i < c->n_macs; i++) {
 		unsigned owner = 0;
-		int rc = fdb_lock(&sw->fdb, c->macs[i], port, &owner);
+		int rc = fdb_lock(&sw->fdb, c->macs[i], port, atomic_load(&sw->now_s), &owner);
 		char mac[18];
 
 		if (rc == 0)

@@ -698,6 +698,56 @@ static void test_fdb_lookup_cost(void **state)
 	free(t);
 }
 
+static void null_tx_burst(struct port *p, struct dp_ctx *ctx, struct pkt *const *pkts, unsigned n)
+{
+}
+
+static const struct port_ops null_ops = { .type = "null", .tx_burst = null_tx_burst };
+
+/*
+ * Not a pass/fail test: cycles per frame through switch_forward for ports
+ * without options, bursts of 64 unicast frames from one source to 8 known
+ * destinations in turn (a lookup per frame, the worst case of the burst
+ * cache), and the same with one destination (the benchmarks' case).
+ */
+static void test_forward_cost(void **state)
+{
+	struct fx *f = fx_new(SWITCH_LEARNING);
+	static struct pkt p[PKT_BURST];
+	uint8_t dsts[8][6];
+
+	for (unsigned i = 0; i < 3; i++)
+		f->ports[i].port.ops = &null_ops;
+	for (unsigned d = 0; d < 8; d++) {
+		uint8_t m[6] = { 0x02, 0, 0, 0, 2, (uint8_t)d };
+
+		memcpy(dsts[d], m, 6);
+		send_frame(f, 1 + d % 2, BCAST, m);
+	}
+	for (unsigned spread = 8; spread >= 1; spread /= 8) {
+		double best = 1e30;
+
+		for (unsigned i = 0; i < PKT_BURST; i++) {
+			memcpy(p[i].eth, dsts[i % spread], 6);
+			memcpy(p[i].eth + 6, MAC_A, 6);
+			p[i].len = 60;
+		}
+		for (unsigned rep = 0; rep < COST_REPEATS; rep++) {
+			uint64_t t0 = cycles();
+
+			for (unsigned r = 0; r < 2000; r++)
+				switch_forward(f->sw, f->ctx, &f->ports[0].port, p, PKT_BURST);
+			double c = (double)(cycles() - t0) / (2000.0 * PKT_BURST);
+
+			if (c < best)
+				best = c;
+		}
+		print_message("switch_forward, cycles per frame (best of %d), %u destination(s) per burst: %.1f\n",
+			      COST_REPEATS, spread, best);
+	}
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -717,6 +767,7 @@ int main(void)
 		cmocka_unit_test(test_flood_rate),
 		cmocka_unit_test(test_port_opts),
 		cmocka_unit_test(test_fdb_lookup_cost),
+		cmocka_unit_test(test_forward_cost),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
