@@ -20,6 +20,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: vswctl [--ctl PATH] [--json] COMMAND\n"
 		   "  port add NAME vhost-user path=SOCK [mode=server|client] [queues=N]\n"
 		   "  port add NAME pcap [read=FILE.pcap [loop=0|1] [pps=N]] [write=FILE.pcap]\n"
+		   "    any type: [mac=MAC[,MAC..]] [ip=ADDR[,ADDR..]] [mac_limit=N] [flood_rate=PPS]\n"
 		   "  port del NAME\n"
 		   "  show\n"
 		   "  stats [--json]\n"
@@ -80,6 +81,26 @@ static int64_t num(struct json_object *o, const char *k)
 	return json_object_object_get_ex(o, k, &f) ? json_object_get_int64(f) : 0;
 }
 
+/* A port's generic options under its line: "  mac=... ip=... mac_limit=N flood_rate=N". */
+static void print_options(struct json_object *p)
+{
+	struct json_object *o, *a;
+
+	if (!json_object_object_get_ex(p, "options", &o))
+		return;
+	printf("%-16s", "");
+	for (int k = 0; k < 2; k++) {
+		const char *key = k ? "ip" : "mac";
+
+		if (!json_object_object_get_ex(o, key, &a))
+			continue;
+		printf(" %s=", key);
+		for (size_t i = 0; i < json_object_array_length(a); i++)
+			printf("%s%s", i ? "," : "", json_object_get_string(json_object_array_get_idx(a, i)));
+	}
+	printf(" mac_limit=%" PRId64 " flood_rate=%" PRId64 "\n", num(o, "mac_limit"), num(o, "flood_rate"));
+}
+
 static void print_show(struct json_object *r)
 {
 	struct json_object *ports;
@@ -94,6 +115,7 @@ static void print_show(struct json_object *r)
 			struct json_object *p = json_object_array_get_idx(ports, i);
 
 			printf("%-16s %-12s %s\n", str(p, "name"), str(p, "type"), str(p, "state"));
+			print_options(p);
 		}
 }
 
@@ -119,7 +141,16 @@ static void print_stats(struct json_object *r)
 				}
 			}
 		}
-		printf("%s\n", any ? "" : "-");
+		printf("%s", any ? "" : "-");
+		/* FDB figures that are not drops, when there are any: learned entries, moves, refusals. */
+		if (json_object_object_get_ex(p, "fdb", &drops)) {
+			json_object_object_foreach(drops, what, count)
+			{
+				if (json_object_get_int64(count))
+					printf(" fdb.%s=%" PRId64, what, json_object_get_int64(count));
+			}
+		}
+		printf("\n");
 	}
 }
 
@@ -132,7 +163,10 @@ static void print_fdb(struct json_object *r)
 		for (size_t i = 0; i < json_object_array_length(e); i++) {
 			struct json_object *x = json_object_array_get_idx(e, i);
 
-			printf("%-18s %-16s %" PRId64 "\n", str(x, "mac"), str(x, "port"), num(x, "age"));
+			if (json_object_get_boolean(json_object_object_get(x, "locked")))
+				printf("%-18s %-16s locked\n", str(x, "mac"), str(x, "port"));
+			else
+				printf("%-18s %-16s %" PRId64 "\n", str(x, "mac"), str(x, "port"), num(x, "age"));
 		}
 }
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "ctl/log.h"
+#include "ctl/port_opts.h"
 #include "port/capture.h"
 #include "port/port_types.h"
 #include "port/port_vhost.h"
@@ -133,6 +134,7 @@ static int port_add(struct vswd *v, struct json_object *o, char *err, size_t err
 	const char *name = json_get_str(o, "name"), *type = json_get_str(o, "type");
 	struct port_env env = { .loop = &v->loop, .dp = &v->dp, .sw = v->sw };
 	const struct port_type *pt;
+	struct switch_port_cfg opts;
 	struct port *p = NULL;
 	int slot = -1;
 
@@ -157,11 +159,15 @@ static int port_add(struct vswd *v, struct json_object *o, char *err, size_t err
 		snprintf(err, errlen, "unknown port type %s (known: %s)", type ? type : "(none)", port_type_names());
 		return -1;
 	}
-	p = pt->create(name, o, &env, err, errlen);
-	if (!p)
+	/* The generic options (MAC/IP locking, limits): the slot is set up before the port exists. */
+	if (port_opts_parse(o, &opts, err, errlen) < 0 || switch_port_attach(v->sw, (unsigned)slot, &opts, err, errlen) < 0)
 		return -1;
+	p = pt->create(name, o, &env, err, errlen);
+	if (!p) {
+		switch_port_detach(v->sw, (unsigned)slot);
+		return -1;
+	}
 	p->id = (unsigned)slot;
-	fdb_flush_port(&v->sw->fdb, p->id);
 	atomic_store_explicit(&v->sw->ports[slot], p, memory_order_release);
 	dp_rebuild(&v->dp);
 	log_info("port %s added (%s)", name, p->ops->type);
@@ -180,7 +186,7 @@ static int port_del(struct vswd *v, const char *name, char *err, size_t errlen)
 	p = atomic_load(&v->sw->ports[slot]);
 	atomic_store(&v->sw->ports[slot], NULL);
 	dp_rebuild(&v->dp); /* includes a grace period: no worker holds p now */
-	fdb_flush_port(&v->sw->fdb, (unsigned)slot);
+	switch_port_detach(v->sw, (unsigned)slot);
 	v->graveyard[v->ngrave++] = p;
 	log_info("port %s deleted", name);
 	return 0;
@@ -248,6 +254,7 @@ static struct json_object *req_show(struct vswd *v)
 		json_object_object_add(o, "id", json_object_new_int((int)i));
 		json_object_object_add(o, "type", json_object_new_string(p->ops->type));
 		json_object_object_add(o, "state", json_object_new_string(state));
+		json_object_object_add(o, "options", port_opts_json(&v->sw->sp[i].cfg));
 		json_object_array_add(ports, o);
 	}
 	json_object_object_add(r, "ports", ports);
@@ -257,6 +264,17 @@ static struct json_object *req_show(struct vswd *v)
 static struct json_object *u64_json(atomic_uint_least64_t *c)
 {
 	return json_object_new_int64((int64_t)atomic_load_explicit(c, memory_order_relaxed));
+}
+
+/* A port's FDB figures: learned entries, the events that are not drops (moves, refusals). */
+static struct json_object *switch_port_json(struct vswitch *sw, unsigned port)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "entries", json_object_new_int64(fdb_port_entries(&sw->fdb, port)));
+	for (unsigned c = 0; c < SWC__COUNT; c++)
+		json_object_object_add(o, switch_counter_names[c], u64_json(&sw->sp[port].counters[c]));
+	return o;
 }
 
 static struct json_object *req_stats(struct vswd *v)
@@ -279,6 +297,7 @@ static struct json_object *req_stats(struct vswd *v)
 		for (unsigned d = 0; d < DROP__COUNT; d++)
 			json_object_object_add(drops, port_drop_names[d], u64_json(&p->stats.drops[d]));
 		json_object_object_add(o, "drops", drops);
+		json_object_object_add(o, "fdb", switch_port_json(v->sw, i));
 		json_object_array_add(ports, o);
 	}
 	for (unsigned i = 0; i < v->dp.nworkers; i++) {
@@ -312,6 +331,7 @@ static struct json_object *req_fdb_show(struct vswd *v)
 		json_object_object_add(o, "mac", json_object_new_string(mac));
 		json_object_object_add(o, "port", json_object_new_string(p ? p->name : "?"));
 		json_object_object_add(o, "age", json_object_new_int((int)entries[i].age_s));
+		json_object_object_add(o, "locked", json_object_new_boolean(entries[i].locked));
 		json_object_array_add(arr, o);
 	}
 	json_object_object_add(r, "entries", arr);

@@ -38,6 +38,8 @@
 #define DP_RXQ_MAX (PORT_MAX * 2)
 #define DP_STALL_MS 1000	/* a worker stuck this long in one place is unstuck */
 #define DP_UNSTICK_SIGNAL SIGURG /* ignored by default: harmless if one arrives from elsewhere */
+#define PKT_HDR_COPY 64		/* bytes of a secured port's frame the switch checks and copies */
+#define PKT_HDR_IOV 32		/* pieces such a frame may come in (more: a `scattered` drop) */
 
 struct vswitch;
 
@@ -72,6 +74,9 @@ struct dp_ctx {
 	uint8_t touched[PORT_MAX];		/* destinations with frames, in order */
 	unsigned ntouched;
 	_Atomic(const struct dp_blame *) blame;	/* set around a syscall that might block; see dp_blame */
+	/* Secured ports (switch.h): each checked frame's first bytes, and its view starting with them. */
+	uint8_t hdr_copy[PKT_BURST][PKT_HDR_COPY];
+	struct iovec hdr_iov[PKT_BURST][PKT_HDR_IOV];
 };
 
 struct dp;

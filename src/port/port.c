@@ -9,4 +9,10 @@ const char *const port_drop_names[DROP__COUNT] = {
 	[DROP_BAD_HEADER] = "bad_header",
 	[DROP_RUNT] = "runt",
 	[DROP_NO_DESTINATION] = "no_destination",
+	[DROP_SRC_MAC] = "src_mac",
+	[DROP_MAC_LOCKED] = "mac_locked",
+	[DROP_SRC_IP] = "src_ip",
+	[DROP_ETHERTYPE] = "ethertype",
+	[DROP_FLOOD_RATE] = "flood_rate",
+	[DROP_SCATTERED] = "scattered",
 };

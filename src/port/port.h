@@ -39,6 +39,12 @@ enum port_drop {
 	DROP_BAD_HEADER,	/* a virtio-net header asking for what was not negotiated */
 	DROP_RUNT,		/* shorter than an Ethernet header */
 	DROP_NO_DESTINATION,	/* flooded with no other port up, or unicast back to its own port */
+	DROP_SRC_MAC,		/* source MAC not in the ingress port's mac= list (or ARP sender MAC not its source) */
+	DROP_MAC_LOCKED,	/* source MAC locked to another port */
+	DROP_SRC_IP,		/* IPv4/IPv6 source or ARP sender address not in the port's ip= list */
+	DROP_ETHERTYPE,		/* from a port with ip=: neither IPv4, ARP, RARP nor IPv6, or too short for its header */
+	DROP_FLOOD_RATE,	/* broadcast, multicast or unknown unicast over the port's flood_rate */
+	DROP_SCATTERED,		/* from a port with mac=/ip=: in more pieces than the switch's check re-points */
 	DROP__COUNT
 };
 extern const char *const port_drop_names[DROP__COUNT];

@@ -1,10 +1,27 @@
-/* switch.c - per-batch forwarding: learn, look up, group by destination, one tx_burst per destination. */
+/* switch.c - per-batch forwarding: check, learn, look up, group by destination, one tx_burst per destination. */
 #include "switch/switch.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "dp/dp.h"
 #include "port/capture.h"
+#include "switch/switch_sec.h"
+
+_Static_assert(FDB_PORTS == PORT_MAX, "the FDB keeps a count per port");
+
+const char *const switch_counter_names[SWC__COUNT] = {
+	[SWC_MAC_MOVES] = "mac_moves",
+	[SWC_LEARN_LIMIT] = "learn_limit",
+};
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* vDSO: no syscall */
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 void switch_init(struct vswitch *sw, enum switch_mode mode, unsigned aging_s)
 {
@@ -12,6 +29,8 @@ void switch_init(struct vswitch *sw, enum switch_mode mode, unsigned aging_s)
 	for (unsigned i = 0; i < PORT_MAX; i++)
 		atomic_init(&sw->ports[i], NULL);
 	atomic_init(&sw->now_s, 0);
+	sw->clock_ns = monotonic_ns;
+	memset(sw->sp, 0, sizeof(sw->sp));
 	fdb_init(&sw->fdb, aging_s);
 }
 
@@ -36,15 +55,64 @@ static unsigned flood(struct vswitch *sw, struct dp_ctx *ctx, unsigned in, struc
 	return n;
 }
 
+/*
+ * May @sp flood one more frame?  A token bucket kept as one word (GCRA):
+ * the time the bucket is empty again; each frame pushes it one interval
+ * on, and it may run at most flood_burst_ns ahead of now.  The clock is
+ * read once per batch, at the first flood frame of a limited port.  Several
+ * workers may serve one port's queues: the update is a CAS.
+ */
+static bool flood_admit(struct vswitch *sw, struct switch_port *sp, uint64_t *now_ns)
+{
+	uint64_t tat, next;
+
+	if (!*now_ns)
+		*now_ns = sw->clock_ns();
+	tat = atomic_load_explicit(&sp->flood_tat_ns, memory_order_relaxed);
+	do {
+		uint64_t start = tat > *now_ns ? tat : *now_ns;
+
+		if (start - *now_ns > sp->flood_burst_ns)
+			return false;
+		next = start + sp->flood_interval_ns;
+	} while (!atomic_compare_exchange_weak_explicit(&sp->flood_tat_ns, &tat, next, memory_order_relaxed,
+							memory_order_relaxed));
+	return true;
+}
+
+/* Learn @src behind @in; false when the frame must not pass (its source is locked to another port). */
+static bool learn(struct vswitch *sw, struct switch_port *sp, const uint8_t *src, unsigned in, uint32_t now)
+{
+	switch (fdb_learn(&sw->fdb, src, in, now)) {
+	case FDB_KNOWN:
+	case FDB_ADDED:
+		return true;
+	case FDB_MOVED:
+		atomic_fetch_add_explicit(&sp->counters[SWC_MAC_MOVES], 1, memory_order_relaxed);
+		return true;
+	case FDB_REFUSED_LIMIT:
+		atomic_fetch_add_explicit(&sp->counters[SWC_LEARN_LIMIT], 1, memory_order_relaxed);
+		return true;
+	case FDB_REFUSED_FULL:
+		return true; /* a bucket of locked entries: forwarded, not learned */
+	case FDB_REFUSED_LOCKED:
+		break;
+	}
+	return false;
+}
+
 void switch_forward(struct vswitch *sw, struct dp_ctx *ctx, struct port *in, struct pkt *pkts, unsigned n)
 {
+	struct switch_port *sp = &sw->sp[in->id];
 	uint32_t now = atomic_load_explicit(&sw->now_s, memory_order_relaxed);
-	unsigned nowhere = 0;
+	unsigned nowhere = 0, locked = 0, over_rate = 0;
 	/* Frames of a burst mostly share addresses: remember the last source learned and destination looked up. */
-	uint64_t learned = ~0ull, looked_up = ~0ull;
+	uint64_t learned = ~0ull, looked_up = ~0ull, now_ns = 0;
 	int looked_up_out = -1;
 
 	capture_port_rx(in, pkts, n); /* what the port handed us, before any decision */
+	if (sp->secured) /* a separate pass, chosen once per batch: other ports pay nothing */
+		n = switch_sec_filter(sp, ctx, in, pkts, n);
 	for (unsigned i = 0; i < n; i++) {
 		struct pkt *p = &pkts[i];
 		const uint8_t *dst = p->eth, *src = p->eth + 6;
@@ -54,9 +122,16 @@ void switch_forward(struct vswitch *sw, struct dp_ctx *ctx, struct port *in, str
 			nowhere += flood(sw, ctx, in->id, p) == 0;
 			continue;
 		}
-		/* A multicast source address is invalid: never learn it. */
+		/*
+		 * A multicast source address is invalid: never learn it.  A source
+		 * locked to another port is not remembered as learned, so each of
+		 * its frames comes back here and is dropped.
+		 */
 		if (!(src[0] & 1) && fdb_mac(src) != learned) {
-			fdb_learn(&sw->fdb, src, in->id, now);
+			if (!learn(sw, sp, src, in->id, now)) {
+				locked++;
+				continue;
+			}
 			learned = fdb_mac(src);
 			looked_up = ~0ull; /* what we just learned may be a destination */
 		}
@@ -69,15 +144,23 @@ void switch_forward(struct vswitch *sw, struct dp_ctx *ctx, struct port *in, str
 			looked_up = fdb_mac(dst);
 			looked_up_out = out;
 		}
-		if (out < 0 || !atomic_load_explicit(&sw->ports[out], memory_order_acquire))
-			nowhere += flood(sw, ctx, in->id, p) == 0;
-		else if ((unsigned)out == in->id)
+		if (out < 0 || !atomic_load_explicit(&sw->ports[out], memory_order_acquire)) {
+			if (sp->flood_interval_ns && !flood_admit(sw, sp, &now_ns))
+				over_rate++;
+			else
+				nowhere += flood(sw, ctx, in->id, p) == 0;
+		} else if ((unsigned)out == in->id) {
 			nowhere++; /* destination behind the port it came from: filtered */
-		else
+		} else {
 			enqueue(ctx, (unsigned)out, p);
+		}
 	}
 	if (nowhere)
 		port_count_drop(in, DROP_NO_DESTINATION, nowhere);
+	if (locked | over_rate) {
+		port_count_drop(in, DROP_MAC_LOCKED, locked);
+		port_count_drop(in, DROP_FLOOD_RATE, over_rate);
+	}
 
 	for (unsigned t = 0; t < ctx->ntouched; t++) {
 		unsigned j = ctx->touched[t];

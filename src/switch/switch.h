@@ -1,8 +1,31 @@
-/* switch.h - the learning bridge (or hub) between ports. */
+/* switch.h - the learning bridge (or hub) between ports, with per-port security. */
 #ifndef VSW_SWITCH_SWITCH_H
 #define VSW_SWITCH_SWITCH_H
 
+/*
+ * Per-port security (the port's generic options, parsed in ctl/port_opts.c):
+ *
+ *   mac=M[,M..]     the source MACs the port may use (locked in the FDB:
+ *                   never learned elsewhere, never aged, never moved);
+ *                   frames from other sources are `src_mac` drops, and the
+ *                   port learns nothing else
+ *   ip=A[,A..]      the IPv4/IPv6 sources the port may use: IPv4 source,
+ *                   ARP sender and IPv6 source must be listed (or be the
+ *                   unspecified address); other ethertypes but RARP are
+ *                   `ethertype` drops
+ *   mac_limit=N     learned FDB entries the port may own (0 = no limit)
+ *   flood_rate=PPS  broadcast + multicast + unknown-unicast frames per
+ *                   second the port may send (token bucket; 0 = no limit)
+ *
+ * A port with mac= or ip= is "secured": its frames go through a check
+ * (switch_sec.c) that copies their first bytes into worker memory, checks
+ * that copy, and re-points the frame at it, so a guest rewriting its
+ * buffer after the check cannot change what is delivered.  A port without
+ * them pays nothing for it.
+ */
+
 #include <stdatomic.h>
+#include <stdbool.h>
 
 #include "port/port.h"
 #include "switch/fdb.h"
@@ -14,19 +37,70 @@ enum switch_mode {
 	SWITCH_HUB,		/* QEMU's hub: every frame to every other port */
 };
 
+#define SWITCH_MACS_MAX 8
+#define SWITCH_IPS_MAX 8
+#define SWITCH_DEFAULT_MAC_LIMIT 1024
+#define SWITCH_DEFAULT_FLOOD_RATE 10000	/* frames/s; ARP, ND, DHCP and mDNS need a few */
+
+/* A port's security options (what the port-add request asked for). */
+struct switch_port_cfg {
+	unsigned mac_limit;			/* 0: no limit */
+	unsigned flood_rate_pps;		/* 0: no limit */
+	unsigned n_macs, n_ip4, n_ip6;
+	bool ip_lock;				/* ip= given: IP sources are checked */
+	uint8_t macs[SWITCH_MACS_MAX][6];
+	uint8_t ip4[SWITCH_IPS_MAX][4];
+	uint8_t ip6[SWITCH_IPS_MAX][16];
+};
+
+/* Per-port events that are not drops. */
+enum switch_counter {
+	SWC_MAC_MOVES,		/* MACs this port took over from another port */
+	SWC_LEARN_LIMIT,	/* learning refused: the port owns mac_limit entries */
+	SWC__COUNT
+};
+extern const char *const switch_counter_names[SWC__COUNT];
+
+/* What the switch keeps for one port slot (written by the control thread while the slot is unpublished). */
+struct switch_port {
+	bool secured;				/* mac= or ip= set: frames go through switch_sec_check() */
+	struct switch_port_cfg cfg;
+	uint64_t flood_interval_ns;		/* 0: unlimited */
+	uint64_t flood_burst_ns;		/* how far ahead of now the bucket may run */
+	_Atomic uint64_t flood_tat_ns;		/* when the bucket is next empty (GCRA) */
+	atomic_uint_least64_t counters[SWC__COUNT];
+};
+
 struct vswitch {
 	enum switch_mode mode;
 	_Atomic(struct port *) ports[PORT_MAX];	/* published by the control thread, read by workers */
 	atomic_uint now_s;			/* coarse clock for aging, ticked by the control thread */
+	uint64_t (*clock_ns)(void);		/* monotonic; read at most once per batch, for flood_rate */
+	struct switch_port sp[PORT_MAX];
 	struct fdb fdb;
 };
 
 void switch_init(struct vswitch *sw, enum switch_mode mode, unsigned aging_s);
 
+/* Defaults for a port that asked for nothing: no locking, default limits. */
+void switch_port_cfg_default(struct switch_port_cfg *c);
+
 /*
- * Forward @n frames that entered through @in: learn their sources, find
- * their destinations (never @in itself), and hand each destination its
- * frames in one tx_burst.  Every frame that goes nowhere is counted.
+ * Control thread, before the port in slot @port is published: forget the
+ * slot's FDB entries and counters, apply @c, lock its MACs.  0, or -1 with
+ * @err (a MAC is locked to another port; then nothing is applied).
+ */
+int switch_port_attach(struct vswitch *sw, unsigned port, const struct switch_port_cfg *c, char *err,
+		       size_t errlen);
+
+/* Control thread, once the port is unpublished and a grace period passed: forget the slot. */
+void switch_port_detach(struct vswitch *sw, unsigned port);
+
+/*
+ * Forward @n frames that entered through @in: check them (secured ports),
+ * learn their sources, find their destinations (never @in itself), and
+ * hand each destination its frames in one tx_burst.  Every frame that goes
+ * nowhere is counted.
  */
 void switch_forward(struct vswitch *sw, struct dp_ctx *ctx, struct port *in, struct pkt *pkts, unsigned n);
 

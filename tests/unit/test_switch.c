@@ -7,8 +7,15 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <json-c/json.h>
+#include <time.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#endif
 
+#include "ctl/port_opts.h"
 #include "dp/dp.h"
+#include "packet/iov.h"
 #include "switch/fdb.h"
 #include "switch/switch.h"
 
@@ -23,14 +30,24 @@ struct fake_port {
 	struct port port;
 	unsigned got;
 	uint8_t last_dst[6];
+	uint8_t last_frame[128];	/* the bytes a real port would copy out of the last frame's view */
+	uint32_t last_len;
+	void (*before_copy)(void);	/* runs before the copy: a guest rewriting its buffer meanwhile */
 };
 
 static void fake_tx_burst(struct port *p, struct dp_ctx *ctx, struct pkt *const *pkts, unsigned n)
 {
 	struct fake_port *f = (struct fake_port *)p;
+	const struct pkt *last = pkts[n - 1];
 
 	f->got += n;
-	memcpy(f->last_dst, pkts[n - 1]->eth, 6);
+	memcpy(f->last_dst, last->eth, 6);
+	if (f->before_copy)
+		f->before_copy();
+	f->last_len = last->len;
+	if (last->niov)
+		iov_to_buf(last->iov, last->niov, 0, f->last_frame,
+			   last->len < sizeof(f->last_frame) ? last->len : sizeof(f->last_frame));
 }
 
 static const struct port_ops fake_ops = { .type = "fake", .tx_burst = fake_tx_burst };
@@ -65,16 +82,96 @@ static void fx_free(struct fx *f)
 
 static void send_frame(struct fx *f, unsigned in, const uint8_t dst[6], const uint8_t src[6])
 {
-	struct pkt p = { .len = 60, .in_port = (uint16_t)in };
+	uint8_t buf[60] = { 0 };
+	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+	struct pkt p = { .iov = &iov, .niov = 1, .len = sizeof(buf), .in_port = (uint16_t)in };
 
-	memcpy(p.eth, dst, 6);
-	memcpy(p.eth + 6, src, 6);
+	memcpy(buf, dst, 6);
+	memcpy(buf + 6, src, 6);
+	memcpy(p.eth, buf, sizeof(p.eth));
 	switch_forward(f->sw, f->ctx, &f->ports[in].port, &p, 1);
 }
 
 static uint64_t drops(struct fx *f, unsigned port, enum port_drop why)
 {
 	return atomic_load(&f->ports[port].port.stats.drops[why]);
+}
+
+static uint64_t counter(struct fx *f, unsigned port, enum switch_counter c)
+{
+	return atomic_load(&f->sw->sp[port].counters[c]);
+}
+
+/* A frame whose bytes are @buf: the switch sees a view of them, as of a guest's buffer. */
+static void send_buf(struct fx *f, unsigned in, uint8_t *buf, uint32_t len)
+{
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct pkt p = { .iov = &iov, .niov = 1, .len = len, .in_port = (uint16_t)in };
+
+	memcpy(p.eth, buf, sizeof(p.eth));
+	switch_forward(f->sw, f->ctx, &f->ports[in].port, &p, 1);
+}
+
+/* Ethernet header into @buf; returns the header length. */
+static uint32_t eth_hdr(uint8_t *buf, const uint8_t dst[6], const uint8_t src[6], uint16_t type)
+{
+	memcpy(buf, dst, 6);
+	memcpy(buf + 6, src, 6);
+	buf[12] = (uint8_t)(type >> 8);
+	buf[13] = (uint8_t)type;
+	return 14;
+}
+
+/* A 60-byte IPv4 frame from @sip. */
+static uint32_t ip4_frame(uint8_t *buf, const uint8_t dst[6], const uint8_t src[6], const uint8_t sip[4])
+{
+	memset(buf, 0, 60);
+	eth_hdr(buf, dst, src, 0x0800);
+	buf[14] = 0x45;
+	buf[14 + 9] = 17;
+	memcpy(buf + 14 + 12, sip, 4);
+	memcpy(buf + 14 + 16, (const uint8_t[4]){ 10, 0, 0, 99 }, 4);
+	return 60;
+}
+
+/* An ARP request: sender @sha/@spa. */
+static uint32_t arp_frame(uint8_t *buf, const uint8_t src[6], const uint8_t sha[6], const uint8_t spa[4])
+{
+	static const uint8_t arp_head[8] = { 0, 1, 8, 0, 6, 4, 0, 1 };
+
+	memset(buf, 0, 60);
+	eth_hdr(buf, BCAST, src, 0x0806);
+	memcpy(buf + 14, arp_head, 8);
+	memcpy(buf + 22, sha, 6);
+	memcpy(buf + 28, spa, 4);
+	memcpy(buf + 38, (const uint8_t[4]){ 10, 0, 0, 99 }, 4);
+	return 60;
+}
+
+/* An 80-byte IPv6 frame from @sip. */
+static uint32_t ip6_frame(uint8_t *buf, const uint8_t dst[6], const uint8_t src[6], const uint8_t sip[16])
+{
+	memset(buf, 0, 80);
+	eth_hdr(buf, dst, src, 0x86dd);
+	buf[14] = 0x60;
+	buf[14 + 6] = 17;
+	memcpy(buf + 14 + 8, sip, 16);
+	return 80;
+}
+
+static struct switch_port_cfg cfg_none(void)
+{
+	struct switch_port_cfg c;
+
+	memset(&c, 0, sizeof(c)); /* no locking, no limits */
+	return c;
+}
+
+static void attach(struct fx *f, unsigned port, const struct switch_port_cfg *c)
+{
+	char err[128] = "";
+
+	assert_int_equal(switch_port_attach(f->sw, port, c, err, sizeof(err)), 0);
 }
 
 /* Learn, look up, move, age out, flush by port. */
@@ -217,6 +314,440 @@ static void test_batch_grouping(void **state)
 	fx_free(f);
 }
 
+/* The FDB's hash before keying: Fibonacci hashing of the 48 MAC bits, the same for every vswd. */
+static unsigned fixed_bucket(const uint8_t mac[6])
+{
+	return (unsigned)((fdb_mac(mac) * 0x9e3779b97f4a7c15ull) >> (64 - 12));
+}
+
+/*
+ * With a fixed multiplier anyone can compute, 8 MACs crafted to share a
+ * victim's bucket evict it; with keys drawn at startup they land anywhere.
+ */
+static void test_fdb_crafted_macs_do_not_evict(void **state)
+{
+	static const uint8_t victim[6] = { 0x02, 0, 0, 0, 0, 0x01 };
+	uint8_t crafted[FDB_WAYS][6];
+	unsigned found = 0, same_bucket = 0;
+	struct fdb *t = malloc(sizeof(*t)), *u = malloc(sizeof(*u));
+
+	for (uint32_t i = 2; found < FDB_WAYS; i++) {
+		uint8_t m[6] = { 0x02, 0, (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i, 0x01 };
+
+		if (fixed_bucket(m) == fixed_bucket(victim))
+			memcpy(crafted[found++], m, 6);
+	}
+	fdb_init(t, 300);
+	fdb_learn(t, victim, 0, 10);
+	for (unsigned i = 0; i < FDB_WAYS; i++) {
+		fdb_learn(t, crafted[i], 1, 11);
+		same_bucket += fdb_bucket_index(t, crafted[i]) == fdb_bucket_index(t, victim);
+	}
+	print_message("crafted MACs in the victim's bucket: %u of %u\n", same_bucket, FDB_WAYS);
+	assert_int_equal(fdb_lookup(t, victim, 12), 0);
+	/* The keys are random: two tables disagree on where a MAC goes. */
+	fdb_init(u, 300);
+	assert_memory_not_equal(t->hash_key, u->hash_key, sizeof(t->hash_key));
+	free(t);
+	free(u);
+}
+
+/* A MAC taken over by another port moves (live migration), but is counted on the port that took it. */
+static void test_mac_move_counted(void **state)
+{
+	struct fx *f = fx_new(SWITCH_LEARNING);
+
+	send_frame(f, 0, BCAST, MAC_A);
+	send_frame(f, 1, BCAST, MAC_A);
+	assert_int_equal(fdb_lookup(&f->sw->fdb, MAC_A, 0), 1);
+	assert_int_equal(counter(f, 1, SWC_MAC_MOVES), 1);
+	assert_int_equal(counter(f, 0, SWC_MAC_MOVES), 0);
+	send_frame(f, 1, BCAST, MAC_A); /* refresh: not a move */
+	assert_int_equal(counter(f, 1, SWC_MAC_MOVES), 1);
+	fx_free(f);
+}
+
+/* mac=A: A is port 0's from the start, for good; port 0 sends from nothing else. */
+static void test_mac_lock(void **state)
+{
+	struct fx *f = fx_new(SWITCH_LEARNING);
+	struct switch_port_cfg c = cfg_none();
+	char err[128] = "";
+
+	c.n_macs = 1;
+	memcpy(c.macs[0], MAC_A, 6);
+	attach(f, 0, &c);
+	assert_int_equal(fdb_lookup(&f->sw->fdb, MAC_A, 0), 0); /* before it sent anything */
+
+	send_frame(f, 1, BCAST, MAC_A); /* port 1 takes over A? */
+	assert_int_equal(drops(f, 1, DROP_MAC_LOCKED), 1);
+	assert_int_equal(f->ports[0].got + f->ports[2].got, 0);
+	assert_int_equal(fdb_lookup(&f->sw->fdb, MAC_A, 0), 0);
+	assert_int_equal(counter(f, 1, SWC_MAC_MOVES), 0);
+
+	send_frame(f, 0, BCAST, MAC_B); /* port 0 from another MAC */
+	assert_int_equal(drops(f, 0, DROP_SRC_MAC), 1);
+	assert_int_equal(f->ports[1].got + f->ports[2].got, 0);
+	assert_int_equal(fdb_lookup(&f->sw->fdb, MAC_B, 0), -1);
+
+	send_frame(f, 0, BCAST, MAC_A);
+	assert_int_equal(f->ports[1].got, 1);
+	assert_int_equal(f->ports[2].got, 1);
+	send_frame(f, 2, MAC_A, MAC_C);
+	assert_int_equal(f->ports[0].got, 1);
+
+	/* never ages, is never evicted */
+	assert_int_equal(fdb_age(&f->sw->fdb, 100000), 1); /* C */
+	assert_int_equal(fdb_lookup(&f->sw->fdb, MAC_A, 100000), 0);
+	assert_int_equal(fdb_port_entries(&f->sw->fdb, 0), 0); /* locked entries are not learned ones */
+
+	/* nobody else may lock it; once port 0 is gone, it is free */
+	assert_int_equal(switch_port_attach(f->sw, 2, &c, err, sizeof(err)), -1);
+	print_message("attach: %s\n", err);
+	switch_port_detach(f->sw, 0);
+	assert_int_equal(fdb_lookup(&f->sw->fdb, MAC_A, 0), -1);
+	send_frame(f, 1, BCAST, MAC_A);
+	assert_int_equal(fdb_lookup(&f->sw->fdb, MAC_A, 0), 1);
+	fx_free(f);
+}
+
+/* ip=10.0.0.1,fd00::1 with mac=A: IPv4 and IPv6 sources and ARP senders are checked. */
+static void test_ip_lock(void **state)
+{
+	static const uint8_t IP1[4] = { 10, 0, 0, 1 }, IP2[4] = { 10, 0, 0, 2 }, ANY4[4] = { 0 };
+	static const uint8_t IP6_1[16] = { 0xfd, 0, [15] = 1 }, IP6_2[16] = { 0xfd, 0, [15] = 2 };
+	struct fx *f = fx_new(SWITCH_LEARNING);
+	struct switch_port_cfg c = cfg_none();
+	uint8_t buf[128];
+	unsigned got = 0;
+
+	c.n_macs = 1;
+	memcpy(c.macs[0], MAC_A, 6);
+	c.ip_lock = true;
+	c.n_ip4 = c.n_ip6 = 1;
+	memcpy(c.ip4[0], IP1, 4);
+	memcpy(c.ip6[0], IP6_1, 16);
+	attach(f, 0, &c);
+
+	send_buf(f, 0, buf, ip4_frame(buf, BCAST, MAC_A, IP1));
+	assert_int_equal(f->ports[1].got, ++got);
+	send_buf(f, 0, buf, ip4_frame(buf, BCAST, MAC_A, ANY4)); /* DHCP discover */
+	assert_int_equal(f->ports[1].got, ++got);
+	send_buf(f, 0, buf, ip4_frame(buf, BCAST, MAC_A, IP2));
+	assert_int_equal(drops(f, 0, DROP_SRC_IP), 1);
+	send_buf(f, 0, buf, arp_frame(buf, MAC_A, MAC_A, IP1));
+	assert_int_equal(f->ports[1].got, ++got);
+	send_buf(f, 0, buf, arp_frame(buf, MAC_A, MAC_A, IP2)); /* ARP spoofing */
+	assert_int_equal(drops(f, 0, DROP_SRC_IP), 2);
+	send_buf(f, 0, buf, arp_frame(buf, MAC_A, MAC_B, IP1)); /* ARP claiming another MAC */
+	assert_int_equal(drops(f, 0, DROP_SRC_MAC), 1);
+	send_buf(f, 0, buf, ip6_frame(buf, BCAST, MAC_A, IP6_1));
+	assert_int_equal(f->ports[1].got, ++got);
+	send_buf(f, 0, buf, ip6_frame(buf, BCAST, MAC_A, IP6_2));
+	assert_int_equal(drops(f, 0, DROP_SRC_IP), 3);
+	eth_hdr(buf, BCAST, MAC_A, 0x88cc); /* LLDP */
+	send_buf(f, 0, buf, 60);
+	assert_int_equal(drops(f, 0, DROP_ETHERTYPE), 1);
+	ip4_frame(buf, BCAST, MAC_A, IP1);
+	send_buf(f, 0, buf, 14 + 10); /* too short to hold the source it claims */
+	assert_int_equal(drops(f, 0, DROP_ETHERTYPE), 2);
+	assert_int_equal(f->ports[1].got, got);
+
+	/* ip= without mac=: sources are still learned */
+	c = cfg_none();
+	c.ip_lock = true;
+	c.n_ip4 = 1;
+	memcpy(c.ip4[0], IP2, 4);
+	attach(f, 1, &c);
+	send_buf(f, 1, buf, ip4_frame(buf, BCAST, MAC_B, IP2));
+	assert_int_equal(fdb_lookup(&f->sw->fdb, MAC_B, 0), 1);
+	send_buf(f, 1, buf, ip6_frame(buf, BCAST, MAC_B, IP6_1)); /* no IPv6 address listed */
+	assert_int_equal(drops(f, 1, DROP_SRC_IP), 1);
+	fx_free(f);
+}
+
+static uint8_t *toctou_buf;
+
+/* A guest writing another source MAC into its transmit buffer once the switch has checked it. */
+static void rewrite_source(void)
+{
+	memcpy(toctou_buf + 6, MAC_C, 6);
+}
+
+/* What a port delivers from a secured port is the copy the switch checked, not the guest's buffer again. */
+static void test_checked_header_is_delivered(void **state)
+{
+	struct fx *f = fx_new(SWITCH_LEARNING);
+	struct switch_port_cfg c = cfg_none();
+	uint8_t buf[128];
+	uint32_t len;
+
+	c.n_macs = 1;
+	memcpy(c.macs[0], MAC_A, 6);
+	attach(f, 0, &c);
+	toctou_buf = buf;
+	f->ports[1].before_copy = rewrite_source;
+	len = ip4_frame(buf, BCAST, MAC_A, (const uint8_t[4]){ 10, 0, 0, 1 });
+	memset(buf + 34, 0x5a, len - 34);
+	send_buf(f, 0, buf, len);
+	assert_int_equal(f->ports[1].got, 1);
+	assert_int_equal(f->ports[1].last_len, len);
+	assert_memory_equal(f->ports[1].last_frame + 6, MAC_A, 6);
+	assert_memory_equal(f->ports[1].last_frame + 34, buf + 34, len - 34); /* the rest, from the view */
+	fx_free(f);
+}
+
+/* mac_limit=4: the fifth new source is not learned (but forwarded), and counted. */
+static void test_mac_limit(void **state)
+{
+	struct fx *f = fx_new(SWITCH_LEARNING);
+	struct switch_port_cfg c = cfg_none();
+
+	c.mac_limit = 4;
+	attach(f, 0, &c);
+	for (unsigned i = 0; i < 10; i++) {
+		uint8_t m[6] = { 0x02, 0, 0, 0, 1, (uint8_t)i };
+
+		send_frame(f, 0, BCAST, m);
+	}
+	assert_int_equal(f->ports[1].got, 10);
+	assert_int_equal(fdb_port_entries(&f->sw->fdb, 0), 4);
+	assert_int_equal(counter(f, 0, SWC_LEARN_LIMIT), 6);
+	assert_int_equal(fdb_lookup(&f->sw->fdb, (const uint8_t[6]){ 0x02, 0, 0, 0, 1, 4 }, 0), -1);
+	/* a MAC moving to a port at its limit stays where it was */
+	send_frame(f, 1, BCAST, MAC_B);
+	send_frame(f, 0, BCAST, MAC_B);
+	assert_int_equal(fdb_lookup(&f->sw->fdb, MAC_B, 0), 1);
+	/* aged out: room again */
+	assert_int_equal(fdb_age(&f->sw->fdb, 1000), 5);
+	assert_int_equal(fdb_port_entries(&f->sw->fdb, 0), 0);
+	atomic_store(&f->sw->now_s, 1000);
+	send_frame(f, 0, BCAST, MAC_C);
+	assert_int_equal(fdb_lookup(&f->sw->fdb, MAC_C, 1000), 0);
+	fx_free(f);
+}
+
+static uint64_t fake_ns;
+
+static uint64_t fake_clock(void)
+{
+	return fake_ns;
+}
+
+/* flood_rate=1000: a burst of 100 floods passes (a tenth of a second), the rest is counted; unicast is free. */
+static void test_flood_rate(void **state)
+{
+	struct fx *f = fx_new(SWITCH_LEARNING);
+	struct switch_port_cfg c = cfg_none();
+	struct pkt p[50] = { 0 };
+
+	f->sw->clock_ns = fake_clock;
+	fake_ns = 5000000000ull;
+	c.flood_rate_pps = 1000;
+	attach(f, 0, &c);
+	send_frame(f, 1, BCAST, MAC_B);
+	f->ports[1].got = f->ports[2].got = 0;
+	for (unsigned i = 0; i < 50; i++) {
+		memcpy(p[i].eth, BCAST, 6);
+		memcpy(p[i].eth + 6, MAC_A, 6);
+	}
+	for (unsigned r = 0; r < 3; r++) /* 150 broadcasts at one instant */
+		switch_forward(f->sw, f->ctx, &f->ports[0].port, p, 50);
+	assert_int_equal(f->ports[2].got, 100);
+	assert_int_equal(drops(f, 0, DROP_FLOOD_RATE), 50);
+	for (unsigned i = 0; i < 20; i++)
+		send_frame(f, 0, MAC_B, MAC_A); /* known unicast: not limited */
+	assert_int_equal(f->ports[1].got, 120);
+	fake_ns += 10000000; /* 10 ms: 10 more */
+	switch_forward(f->sw, f->ctx, &f->ports[0].port, p, 50);
+	assert_int_equal(f->ports[2].got, 110);
+	assert_int_equal(drops(f, 0, DROP_FLOOD_RATE), 90);
+	/* port 2 has no limit */
+	for (unsigned i = 0; i < 500; i++)
+		send_frame(f, 2, BCAST, MAC_C);
+	assert_int_equal(f->ports[1].got, 130 + 500);
+	assert_int_equal(drops(f, 2, DROP_FLOOD_RATE), 0);
+	fx_free(f);
+}
+
+static int parse(const char *json, struct switch_port_cfg *c, char *err, size_t errlen)
+{
+	struct json_object *o = json_tokener_parse(json);
+	int rc;
+
+	assert_non_null(o);
+	rc = port_opts_parse(o, c, err, errlen);
+	json_object_put(o);
+	return rc;
+}
+
+/* The generic port options, as vswctl and a config file spell them. */
+static void test_port_opts(void **state)
+{
+	struct switch_port_cfg c;
+	char err[256];
+
+	assert_int_equal(parse("{}", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.mac_limit, SWITCH_DEFAULT_MAC_LIMIT);
+	assert_int_equal(c.flood_rate_pps, SWITCH_DEFAULT_FLOOD_RATE);
+	assert_false(c.ip_lock);
+	assert_int_equal(c.n_macs, 0);
+
+	assert_int_equal(parse("{\"mac\":\"02:00:00:00:00:0A,02:00:00:00:00:0b\",\"ip\":\"10.0.0.1, fd00::1\","
+			       "\"mac_limit\":5,\"flood_rate\":0}",
+			       &c, err, sizeof(err)),
+			 0);
+	assert_int_equal(c.n_macs, 2);
+	assert_memory_equal(c.macs[1], MAC_B, 6);
+	assert_true(c.ip_lock);
+	assert_int_equal(c.n_ip4, 1);
+	assert_int_equal(c.ip4[0][3], 1);
+	assert_int_equal(c.n_ip6, 1);
+	assert_int_equal(c.ip6[0][0], 0xfd);
+	assert_int_equal(c.mac_limit, 5);
+	assert_int_equal(c.flood_rate_pps, 0);
+
+	assert_int_equal(parse("{\"mac\":[\"02:00:00:00:00:0a\"],\"ip\":[\"10.0.0.1\",\"10.0.0.2\"]}", &c, err,
+			       sizeof(err)),
+			 0);
+	assert_int_equal(c.n_macs, 1);
+	assert_int_equal(c.n_ip4, 2);
+
+	static const char *const bad[] = {
+		"{\"mac\":\"01:00:5e:00:00:01\"}",	/* multicast */
+		"{\"mac\":\"00:00:00:00:00:00\"}",
+		"{\"mac\":\"02:00:00:00:00\"}",
+		"{\"mac\":\"02:00:00:00:00:0a,\"}",
+		"{\"mac\":\"02:00:00:00:00:0a:\"}",
+		"{\"mac\":5}",
+		"{\"ip\":\"10.0.0.256\"}",
+		"{\"ip\":\"\"}",
+		"{\"ip\":\"10.0.0.1,10.0.0.2,10.0.0.3,10.0.0.4,10.0.0.5,10.0.0.6,10.0.0.7,10.0.0.8,10.0.0.9\"}",
+		"{\"mac_limit\":-1}",
+		"{\"flood_rate\":\"fast\"}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(parse(bad[i], &c, err, sizeof(err)), -1);
+		print_message("%s -> %s\n", bad[i], err);
+		assert_true(err[0] != '\0');
+	}
+}
+
+static uint64_t cycles(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	return __rdtsc();
+#else
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+#endif
+}
+
+enum { COST_MACS = 1024, COST_ROUNDS = 200, COST_REPEATS = 9 };
+
+static uint8_t cost_macs[2][COST_MACS][6];	/* [0] learned, [1] never seen */
+
+/* Cycles per lookup of the fastest of a few runs: independent lookups (throughput) or each after the last (latency). */
+static double lookup_cycles(struct fdb *t, unsigned set, bool chained)
+{
+	double best = 1e30;
+	long sum = 0;
+
+	for (unsigned rep = 0; rep < COST_REPEATS; rep++) {
+		unsigned idx = 0;
+		uint64_t t0 = cycles();
+
+		for (unsigned r = 0; r < COST_ROUNDS; r++)
+			for (unsigned i = 0; i < COST_MACS; i++) {
+				int port = fdb_lookup(t, cost_macs[set][chained ? idx : i], 2);
+
+				/* chained: the next MAC depends on this result, so lookups cannot overlap */
+				idx = (idx + 1 + (unsigned)(port & 0x10000)) % COST_MACS;
+				sum += port;
+			}
+		double c = (double)(cycles() - t0) / (COST_ROUNDS * COST_MACS);
+
+		if (c < best)
+			best = c;
+	}
+	assert_true(sum != 0);
+	return best;
+}
+
+/* Not a pass/fail test: the cost of a lookup (hash, bucket scan) in cycles (ns off x86), hits and misses. */
+static void test_fdb_lookup_cost(void **state)
+{
+	struct fdb *t = malloc(sizeof(*t));
+
+	fdb_init(t, 300);
+	for (unsigned i = 0; i < COST_MACS; i++) {
+		uint8_t m[6] = { 0x02, 0x76, 0, (uint8_t)(i >> 8), (uint8_t)i, 1 };
+
+		memcpy(cost_macs[0][i], m, 6);
+		m[1] = 0x77;
+		memcpy(cost_macs[1][i], m, 6);
+		fdb_learn(t, cost_macs[0][i], i % 7, 1);
+	}
+	print_message("fdb_lookup, cycles (best of %d, %d MACs): hit %.1f, miss %.1f; one after another: hit %.1f, "
+		      "miss %.1f\n",
+		      COST_REPEATS, COST_MACS, lookup_cycles(t, 0, false), lookup_cycles(t, 1, false),
+		      lookup_cycles(t, 0, true), lookup_cycles(t, 1, true));
+	free(t);
+}
+
+static void null_tx_burst(struct port *p, struct dp_ctx *ctx, struct pkt *const *pkts, unsigned n)
+{
+}
+
+static const struct port_ops null_ops = { .type = "null", .tx_burst = null_tx_burst };
+
+/*
+ * Not a pass/fail test: cycles per frame through switch_forward for ports
+ * without options, bursts of 64 unicast frames from one source to 8 known
+ * destinations in turn (a lookup per frame, the worst case of the burst
+ * cache), and the same with one destination (the benchmarks' case).
+ */
+static void test_forward_cost(void **state)
+{
+	struct fx *f = fx_new(SWITCH_LEARNING);
+	static struct pkt p[PKT_BURST];
+	uint8_t dsts[8][6];
+
+	for (unsigned i = 0; i < 3; i++)
+		f->ports[i].port.ops = &null_ops;
+	for (unsigned d = 0; d < 8; d++) {
+		uint8_t m[6] = { 0x02, 0, 0, 0, 2, (uint8_t)d };
+
+		memcpy(dsts[d], m, 6);
+		send_frame(f, 1 + d % 2, BCAST, m);
+	}
+	for (unsigned spread = 8; spread >= 1; spread /= 8) {
+		double best = 1e30;
+
+		for (unsigned i = 0; i < PKT_BURST; i++) {
+			memcpy(p[i].eth, dsts[i % spread], 6);
+			memcpy(p[i].eth + 6, MAC_A, 6);
+			p[i].len = 60;
+		}
+		for (unsigned rep = 0; rep < COST_REPEATS; rep++) {
+			uint64_t t0 = cycles();
+
+			for (unsigned r = 0; r < 2000; r++)
+				switch_forward(f->sw, f->ctx, &f->ports[0].port, p, PKT_BURST);
+			double c = (double)(cycles() - t0) / (2000.0 * PKT_BURST);
+
+			if (c < best)
+				best = c;
+		}
+		print_message("switch_forward, cycles per frame (best of %d), %u destination(s) per burst: %.1f\n",
+			      COST_REPEATS, spread, best);
+	}
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -227,6 +758,16 @@ int main(void)
 		cmocka_unit_test(test_hub),
 		cmocka_unit_test(test_alone_counts_no_destination),
 		cmocka_unit_test(test_batch_grouping),
+		cmocka_unit_test(test_fdb_crafted_macs_do_not_evict),
+		cmocka_unit_test(test_mac_move_counted),
+		cmocka_unit_test(test_mac_lock),
+		cmocka_unit_test(test_ip_lock),
+		cmocka_unit_test(test_checked_header_is_delivered),
+		cmocka_unit_test(test_mac_limit),
+		cmocka_unit_test(test_flood_rate),
+		cmocka_unit_test(test_port_opts),
+		cmocka_unit_test(test_fdb_lookup_cost),
+		cmocka_unit_test(test_forward_cost),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

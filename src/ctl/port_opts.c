@@ -1,0 +1,167 @@
+/* port_opts.c - the options every port takes whatever its type: MAC/IP locking, FDB and flood limits. */
+#include "ctl/port_opts.h"
+
+#include <arpa/inet.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "port/port_types.h"
+
+#define FLOOD_RATE_MAX 10000000u /* frames/s: an interval of 100 ns */
+#define ADDR_TEXT_MAX 64
+
+const char *const port_opts_keys[] = { "mac", "ip", "mac_limit", "flood_rate", NULL };
+
+/* "02:00:00:00:00:0a" (hex digits, either case) into @mac. */
+static bool parse_mac(const char *s, uint8_t mac[6])
+{
+	for (int i = 0; i < 6; i++) {
+		unsigned v = 0;
+
+		for (int d = 0; d < 2; d++, s++) {
+			char c = *s;
+
+			if (c >= '0' && c <= '9')
+				v = v * 16 + (unsigned)(c - '0');
+			else if (c >= 'a' && c <= 'f')
+				v = v * 16 + (unsigned)(c - 'a' + 10);
+			else if (c >= 'A' && c <= 'F')
+				v = v * 16 + (unsigned)(c - 'A' + 10);
+			else
+				return false;
+		}
+		mac[i] = (uint8_t)v;
+		if (*s != (i < 5 ? ':' : '\0'))
+			return false;
+		s += i < 5;
+	}
+	return true;
+}
+
+/* One address of @key's list into @c. */
+static int add_addr(struct switch_port_cfg *c, bool is_mac, const char *a, char *err, size_t errlen)
+{
+	static const uint8_t zero[6];
+
+	if (is_mac) {
+		if (c->n_macs == SWITCH_MACS_MAX) {
+			snprintf(err, errlen, "\"mac\": at most %d addresses", SWITCH_MACS_MAX);
+			return -1;
+		}
+		if (!parse_mac(a, c->macs[c->n_macs]) || (c->macs[c->n_macs][0] & 1) ||
+		    memcmp(c->macs[c->n_macs], zero, 6) == 0) {
+			snprintf(err, errlen, "\"mac\": \"%.40s\" is not a unicast MAC address like 02:00:00:00:00:01", a);
+			return -1;
+		}
+		c->n_macs++;
+		return 0;
+	}
+	if (c->n_ip4 < SWITCH_IPS_MAX && inet_pton(AF_INET, a, c->ip4[c->n_ip4]) == 1) {
+		c->n_ip4++;
+		return 0;
+	}
+	if (c->n_ip6 < SWITCH_IPS_MAX && inet_pton(AF_INET6, a, c->ip6[c->n_ip6]) == 1) {
+		c->n_ip6++;
+		return 0;
+	}
+	snprintf(err, errlen, "\"ip\": \"%.40s\" is not an IPv4 or IPv6 address, or more than %d of its kind", a,
+		 SWITCH_IPS_MAX);
+	return -1;
+}
+
+/* "a,b, c" into addresses, each trimmed of blanks; an empty item is an error. */
+static int add_list(struct switch_port_cfg *c, bool is_mac, const char *list, char *err, size_t errlen)
+{
+	const char *key = is_mac ? "mac" : "ip";
+
+	for (const char *s = list;; s++) {
+		const char *end = strchr(s, ',');
+		size_t len = end ? (size_t)(end - s) : strlen(s);
+		char a[ADDR_TEXT_MAX];
+
+		while (len && (*s == ' ' || *s == '\t'))
+			s++, len--;
+		while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+			len--;
+		if (len == 0 || len >= sizeof(a)) {
+			snprintf(err, errlen, "\"%s\": an empty or overlong address in \"%.60s\"", key, list);
+			return -1;
+		}
+		memcpy(a, s, len);
+		a[len] = '\0';
+		if (add_addr(c, is_mac, a, err, errlen) < 0)
+			return -1;
+		if (!end)
+			return 0;
+		s = end;
+	}
+}
+
+/* @key as a comma-separated string or an array of such strings; absent is fine. */
+static int parse_addrs(struct json_object *o, const char *key, struct switch_port_cfg *c, char *err, size_t errlen)
+{
+	struct json_object *f;
+	bool is_mac = strcmp(key, "mac") == 0;
+
+	if (!json_object_object_get_ex(o, key, &f))
+		return 0;
+	if (json_object_is_type(f, json_type_string))
+		return add_list(c, is_mac, json_object_get_string(f), err, errlen);
+	if (json_object_is_type(f, json_type_array) && json_object_array_length(f) > 0) {
+		for (size_t i = 0; i < json_object_array_length(f); i++) {
+			struct json_object *e = json_object_array_get_idx(f, i);
+
+			if (!json_object_is_type(e, json_type_string)) {
+				snprintf(err, errlen, "\"%s\" entries must be strings", key);
+				return -1;
+			}
+			if (add_list(c, is_mac, json_object_get_string(e), err, errlen) < 0)
+				return -1;
+		}
+		return 0;
+	}
+	snprintf(err, errlen, "\"%s\" must be a comma-separated string or an array of addresses", key);
+	return -1;
+}
+
+int port_opts_parse(struct json_object *o, struct switch_port_cfg *c, char *err, size_t errlen)
+{
+	switch_port_cfg_default(c);
+	if (parse_addrs(o, "mac", c, err, errlen) < 0 || parse_addrs(o, "ip", c, err, errlen) < 0 ||
+	    port_param_uint(o, "mac_limit", 0, FDB_BUCKETS * FDB_WAYS, c->mac_limit, &c->mac_limit, err, errlen) < 0 ||
+	    port_param_uint(o, "flood_rate", 0, FLOOD_RATE_MAX, c->flood_rate_pps, &c->flood_rate_pps, err, errlen) < 0)
+		return -1;
+	c->ip_lock = json_object_object_get_ex(o, "ip", NULL);
+	return 0;
+}
+
+struct json_object *port_opts_json(const struct switch_port_cfg *c)
+{
+	struct json_object *o = json_object_new_object();
+	char a[INET6_ADDRSTRLEN];
+
+	if (c->n_macs) {
+		struct json_object *macs = json_object_new_array();
+
+		for (unsigned i = 0; i < c->n_macs; i++) {
+			const uint8_t *m = c->macs[i];
+
+			snprintf(a, sizeof(a), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+			json_object_array_add(macs, json_object_new_string(a));
+		}
+		json_object_object_add(o, "mac", macs);
+	}
+	if (c->ip_lock) {
+		struct json_object *ips = json_object_new_array();
+
+		for (unsigned i = 0; i < c->n_ip4; i++)
+			json_object_array_add(ips, json_object_new_string(inet_ntop(AF_INET, c->ip4[i], a, sizeof(a))));
+		for (unsigned i = 0; i < c->n_ip6; i++)
+			json_object_array_add(ips, json_object_new_string(inet_ntop(AF_INET6, c->ip6[i], a, sizeof(a))));
+		json_object_object_add(o, "ip", ips);
+	}
+	json_object_object_add(o, "mac_limit", json_object_new_int64(c->mac_limit));
+	json_object_object_add(o, "flood_rate", json_object_new_int64(c->flood_rate_pps));
+	return o;
+}

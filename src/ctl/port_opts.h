@@ -1,0 +1,24 @@
+/* port_opts.h - the options every port takes whatever its type: MAC/IP locking, FDB and flood limits. */
+#ifndef VSW_CTL_PORT_OPTS_H
+#define VSW_CTL_PORT_OPTS_H
+
+#include <stddef.h>
+
+#include "switch/switch.h"
+
+struct json_object;
+
+/* The generic keys port_opts_parse() reads, NULL-terminated (for the check of unknown keys). */
+extern const char *const port_opts_keys[];
+
+/*
+ * Read "mac", "ip" (a comma-separated string or an array of strings),
+ * "mac_limit" and "flood_rate" from a port-add request or config entry
+ * into @c (defaults for absent keys).  0, or -1 with a one-line @err.
+ */
+int port_opts_parse(struct json_object *o, struct switch_port_cfg *c, char *err, size_t errlen);
+
+/* @c as the keys port_opts_parse() reads ("mac" and "ip" as arrays, only when set). */
+struct json_object *port_opts_json(const struct switch_port_cfg *c);
+
+#endif
