@@ -46,7 +46,8 @@ Steps:
      is shorter than its 2 MiB page, and a sparse 1 TiB memfd, each
      truncated under live rings (vswd survives, bad broken); 50 sessions
      with a 4 KiB region of a 2 MiB hugetlb memfd (no mapping left in vswd,
-     the 2 MiB pool's free pages back where they were); every guest mapping
+     the 2 MiB pool's free pages back, give or take what other processes
+     took meanwhile: a leak takes one per session); every guest mapping
      of vswd marked MADV_DONTDUMP ("dd" in its smaps VmFlags).  Hugepages
      short of what these need are added and taken back after.
 Each check prints PASS or FAIL; the last line is
@@ -990,7 +991,8 @@ def run_hugetlb_sessions(env, steps, n=50):
         problems.append("vswd %s" % v.death())
     if maps != 0:
         problems.append("vswd still maps %d of them" % maps)
-    if pool1 != pool0:
+    # Host-wide: another process (a testpmd) may take pages meanwhile; a leak takes one per session.
+    if pool1 <= pool0 - n // 2:
         problems.append("2 MiB pages available: %d before, %d after" % (pool0, pool1))
     detail = "memfd mappings in vswd %d -> %d; 2 MiB pages available %d -> %d" % (maps0, maps, pool0, pool1)
     return steps.result(not problems, name, detail + ("; " + "; ".join(problems) if problems else ""))
