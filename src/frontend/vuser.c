@@ -2,6 +2,7 @@
 #include "vsw/vuser.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -97,7 +98,8 @@ static int msg_send(struct vuser *u, uint32_t req, const void *payload, uint32_t
 	if (need_reply)
 		hdr.flags |= VHOST_USER_NEED_REPLY_MASK;
 	memcpy(wire, &hdr, sizeof(hdr));
-	memcpy(wire + VHOST_USER_HDR_SIZE, payload, size);
+	if (size)
+		memcpy(wire + VHOST_USER_HDR_SIZE, payload, size);
 	if (nfds) {
 		struct cmsghdr *c;
 
@@ -375,8 +377,14 @@ struct vuser *vuser_open(const struct vuser_config *cfg, char *err, size_t errle
 	u->mem_size = 4096 + u->nqp * (2 * align_up(ring_bytes(u->qsize, true) + ring_bytes(u->qsize, false), 4096) +
 				       (size_t)u->qsize * (u->rx_buf + u->tx_buf) + 3 * 4096);
 	u->mem_size = align_up(u->mem_size, 2 << 20);
-	u->memfd = memfd_create("vuser", MFD_CLOEXEC);
+	/*
+	 * Sealed once sized: the back end maps this file, and one that shrank
+	 * under its mappings would fault there (SIGBUS); nor can it grow or be
+	 * unsealed by whoever else gets the fd.
+	 */
+	u->memfd = memfd_create("vuser", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (u->memfd < 0 || ftruncate(u->memfd, (off_t)u->mem_size) < 0 ||
+	    fcntl(u->memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0 ||
 	    (u->mem = mmap(NULL, u->mem_size, PROT_READ | PROT_WRITE, MAP_SHARED, u->memfd, 0)) == MAP_FAILED) {
 		u->mem = NULL;
 		fail(err, errlen, "shared memory: %s", strerror(errno));

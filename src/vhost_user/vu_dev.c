@@ -193,32 +193,57 @@ static void regions_rebuild_gmem(struct vu_dev *d)
 		gmem_add(d->mem, d->regions[i].gpa, d->regions[i].size, d->regions[i].hva);
 }
 
-static void region_unmap(struct vu_region *r)
+/* Unwatch and unmap one region; a mapping munmap() refuses is logged (it stays, leaked). */
+static void region_unmap(struct vu_dev *d, struct vu_region *r)
 {
 	vu_memguard_unwatch(r->guard);
-	if (r->mmap_base)
-		munmap(r->mmap_base, r->mmap_len);
+	if (r->mmap_base && munmap(r->mmap_base, r->mmap_len) < 0)
+		log_warn("vhost-user %s: cannot unmap guest memory at %p (%zu bytes): %s", d->name, r->mmap_base,
+			 r->mmap_len, strerror(errno));
 	memset(r, 0, sizeof(*r));
 }
 
 static void regions_unmap_all(struct vu_dev *d)
 {
 	for (unsigned i = 0; i < d->nregions; i++)
-		region_unmap(&d->regions[i]);
+		region_unmap(d, &d->regions[i]);
 	d->nregions = 0;
 	gmem_init(d->mem);
 }
 
 /*
+ * The unit a mapping of this file is made of: st_blksize, which is the
+ * huge page size for hugetlbfs and hugetlb memfds (the kernel maps, and
+ * can only unmap or replace, whole huge pages there), else the page size.
+ * Values that are no power of two or beyond the largest huge page (16 GiB
+ * on ppc64) come from file systems whose mappings split anywhere: pages.
+ */
+static size_t map_block(const struct stat *st)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), b = (size_t)st->st_blksize;
+
+	if (st->st_blksize <= 0 || b < page || (b & (b - 1)) || b > (16ull << 30))
+		return page;
+	return b;
+}
+
+/*
  * Map one region after checking it: non-empty, no overflow, no overlap
  * with the regions we have (guest or user addresses), and an fd at least
- * as large as offset + size, so no access through the mapping can fault.
+ * as large as offset + size, so no access through the mapping can fault
+ * unless the front end shrinks the file later; vu_memguard turns that
+ * fault into a broken session, and a region it cannot watch is refused.
+ * The mapping runs from offset 0 to offset + size rounded up to the
+ * file's block (map_block()), which is what munmap() and the guard take
+ * back, and is left out of core dumps (MADV_DONTDUMP).
  */
 static int region_map(struct vu_dev *d, const struct vhost_user_mem_region *in, int fd, struct vu_region *out)
 {
 	struct stat st;
-	uint64_t end;
+	uint64_t end, len;
+	size_t block;
 	void *base;
+	int guard;
 
 	/*
 	 * QEMU and DPDK send page-aligned regions; anything else would put rings
@@ -240,16 +265,36 @@ static int region_map(struct vu_dev *d, const struct vhost_user_mem_region *in, 
 	}
 	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size < in->mmap_offset + in->size)
 		return vu_dev_fail(d, "memory region larger than its file");
-	base = mmap(NULL, (size_t)(in->mmap_offset + in->size), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	block = map_block(&st);
+	len = (in->mmap_offset + in->size + block - 1) & ~(uint64_t)(block - 1);
+	if (len < in->mmap_offset + in->size || len > SIZE_MAX)
+		return vu_dev_fail(d, "memory region with bad size or offset");
+	base = mmap(NULL, (size_t)len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (base == MAP_FAILED)
 		return vu_dev_fail(d, "cannot map memory region: %s", strerror(errno));
+	/* Guest memory is the guests' data: not ours to put in a core file. */
+	if (madvise(base, (size_t)len, MADV_DONTDUMP) < 0) {
+		vu_dev_fail(d, "cannot keep memory region out of core dumps: %s", strerror(errno));
+		goto out_unmap;
+	}
+	guard = vu_memguard_watch(base, (size_t)len);
+	if (guard < 0) {
+		vu_dev_fail(d, "cannot guard memory region against truncation: %s",
+			    guard == -ENOSPC ? "all guard slots in use" : strerror(-guard));
+		goto out_unmap;
+	}
 	*out = (struct vu_region){
 		.gpa = in->gpa, .size = in->size, .uaddr = in->uaddr,
-		.mmap_base = base, .mmap_len = (size_t)(in->mmap_offset + in->size),
+		.mmap_base = base, .mmap_len = (size_t)len,
 		.hva = (uint8_t *)base + in->mmap_offset,
-		.guard = vu_memguard_watch(base, (size_t)(in->mmap_offset + in->size)),
+		.guard = guard,
 	};
 	return 0;
+
+out_unmap:
+	if (munmap(base, (size_t)len) < 0)
+		log_warn("vhost-user %s: cannot unmap refused memory region: %s", d->name, strerror(errno));
+	return -EPROTO;
 }
 
 bool vu_dev_mem_faulted(const struct vu_dev *d)
@@ -416,7 +461,7 @@ int vu_rem_mem_reg(struct vu_dev *d, struct vhost_user_msg *m, int *fds, unsigne
 		if (r->gpa != in->gpa || r->uaddr != in->uaddr || r->size != in->size)
 			continue;
 		dp_stop(d);
-		region_unmap(r);
+		region_unmap(d, r);
 		d->regions[i] = d->regions[--d->nregions];
 		regions_rebuild_gmem(d);
 		rc = rings_remap(d, false);

@@ -36,7 +36,7 @@
 struct vu_region {
 	uint64_t gpa, size, uaddr;
 	void *mmap_base;	/* what munmap() gets back */
-	size_t mmap_len;
+	size_t mmap_len;	/* offset + size rounded up to the file's block (huge page for hugetlb) */
 	uint8_t *hva;		/* mmap_base + mmap_offset */
 	int guard;		/* vu_memguard slot */
 };

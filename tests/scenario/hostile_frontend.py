@@ -52,6 +52,15 @@ Steps:
      answer within 1 s; the good pair must forward; bad must end (a)
      connected with "made non-blocking" logged, (b) broken with "not an
      eventfd", (c) broken with "blocked worker"
+  7. guest memory the kernel handles differently (each with vswd and the
+     good pair checked as in step 5): a hugetlb memfd whose 64 KiB region
+     is shorter than its 2 MiB page, and a sparse 1 TiB memfd, each
+     truncated under live rings (vswd survives, bad broken); 50 sessions
+     with a 4 KiB region of a 2 MiB hugetlb memfd (no mapping left in vswd,
+     the 2 MiB pool's free pages back, give or take what other processes
+     took meanwhile: a leak takes one per session); every guest mapping
+     of vswd marked MADV_DONTDUMP ("dd" in its smaps VmFlags).  Hugepages
+     short of what these need are added and taken back after.
 Each check prints PASS or FAIL; the last line is
 "hostile-frontend: N passed, M failed"; the exit code is non-zero on any
 failure.  Every wait has a timeout and every process started here is
@@ -67,6 +76,7 @@ dpdk-testpmd (Debian package dpdk-dev).  Python 3.10+ standard library.
 import argparse
 import atexit
 import json
+import mmap
 import os
 import random
 import shutil
@@ -1060,8 +1070,231 @@ def main():
     return 0 if steps.failed == 0 else 1
 
 
+# ---- guest memory the kernel maps differently: hugetlb pages, sparse files; core dumps ----
+
+HUGE_PAGE = 2 << 20
+HUGE_DIR = "/sys/kernel/mm/hugepages/hugepages-2048kB/"
+MFD_HUGE_2MB = 21 << 26   # linux/memfd.h: log2(2 MiB) << MFD_HUGE_SHIFT
+
+
+class FileMemory:
+    """Guest memory on a memfd made by `make_fd`, `file_size` bytes, with a region of `size` bytes at offset 0.
+
+    Quacks like vhost_user_lib.Memory for setup_rings (fd, size, truncate, close), without a mapping here:
+    a hugetlb file's pages and a 1 TiB sparse file are not for Python's mmap to touch.
+    """
+
+    def __init__(self, size, file_size, hugetlb=False):
+        flags = os.MFD_CLOEXEC | (os.MFD_HUGETLB | MFD_HUGE_2MB if hugetlb else 0)
+        self.size = size
+        self.fd = os.memfd_create("vsw-scenario-mem", flags)
+        os.ftruncate(self.fd, file_size)
+        self.map = None
+
+    def truncate(self, size):
+        os.ftruncate(self.fd, size)
+
+    def close(self):
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def huge_read(name):
+    with open(HUGE_DIR + name) as f:
+        return int(f.read())
+
+
+def huge_available():
+    """2 MiB pages free and not reserved, host-wide."""
+    return huge_read("free_hugepages") - huge_read("resv_hugepages")
+
+
+class HugepagesNeeded:
+    """At least `pages` 2 MiB pages available inside the block: nr_hugepages raised by the shortfall, lowered back."""
+
+    def __init__(self, pages):
+        self.pages = pages
+        self.raised = 0
+
+    def __enter__(self):
+        short = self.pages - huge_available()
+        if short > 0:
+            nr = huge_read("nr_hugepages")
+            with open(HUGE_DIR + "nr_hugepages", "w") as f:
+                f.write(str(nr + short))
+            self.raised = max(0, huge_read("nr_hugepages") - nr)
+            if huge_available() < self.pages:
+                raise OSError("%d 2 MiB hugepages available after raising nr_hugepages by %d, %d needed"
+                              % (huge_available(), self.raised, self.pages))
+        return self
+
+    def __exit__(self, *exc):
+        if self.raised:
+            nr = huge_read("nr_hugepages")
+            with open(HUGE_DIR + "nr_hugepages", "w") as f:
+                f.write(str(max(0, nr - self.raised)))
+            self.raised = 0
+
+
+def truncated_live(env, mem, what):
+    """Vrings 0 and 1 live on `mem`, the file truncated to 0, vring 1 kicked (vswd touches the rings)."""
+    fe = Frontend(env.vswd.socks["bad"])
+    try:
+        fds = setup_rings(fe, mem, F_BASIC)
+    except (FrontendError, OSError):
+        fe.close()
+        mem.close()
+        raise
+    mem.truncate(0)
+    os.write(fds[2], (1).to_bytes(8, "little"))
+    return fe, mem, fds, what + " truncated to 0 bytes under live rings, vring 1 kicked"
+
+
+def ring_hugetlb_short_region_truncated(env):
+    mem = FileMemory(MEM, HUGE_PAGE, hugetlb=True)
+    return truncated_live(env, mem, "hugetlb memfd (2 MiB page) with a 64 KiB region")
+
+
+def ring_sparse_terabyte_truncated(env):
+    return truncated_live(env, FileMemory(1 << 40, 1 << 40), "sparse 1 TiB memfd, all of it one region")
+
+
+MEMORY_ATTACKS = [
+    ("hugetlb guest memory, region shorter than its page, truncated", ring_hugetlb_short_region_truncated),
+    ("sparse 1 TiB guest memory truncated", ring_sparse_terabyte_truncated),
+]
+
+
+def hugetlb_session(path, mem, i):
+    """One session mapping a 4 KiB region of `mem`; True if vswd took it (acked SET_MEM_TABLE)."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            with Frontend(path, timeout=2) as fe:
+                fe.call(GET_FEATURES)
+                fe.call(GET_PROTOCOL_FEATURES)
+                fe.send(SET_PROTOCOL_FEATURES, u64(1 << PROTOCOL_F_REPLY_ACK))
+                fe.send(SET_OWNER)
+                fe.send(SET_FEATURES, u64(F_BASIC))
+                return fe.call(SET_MEM_TABLE, mem_table([(GPA, 0x1000, UADDR, 0)]), flags=VERSION | NEED_REPLY,
+                               fds=[mem.fd]) == 0
+        except FrontendError:
+            time.sleep(0.01)   # refused: the previous session is still being torn down
+    return False
+
+
+def run_hugetlb_sessions(env, steps, n=50):
+    """n sessions, each a 4 KiB region of its own 2 MiB hugetlb memfd (page touched): nothing left after."""
+    v = env.vswd
+    name = "%d sessions with a 4 KiB region of a 2 MiB hugetlb memfd" % n
+    problems = []
+    try:
+        clean_session(env)
+        pool0, maps0 = huge_available(), v.memfd_maps()
+        refused = 0
+        for i in range(n):
+            with FileMemory(0x1000, HUGE_PAGE, hugetlb=True) as mem:
+                with mmap.mmap(mem.fd, HUGE_PAGE) as m:
+                    m[0] = i + 1   # the front end writes its memory: the page is allocated
+                if not hugetlb_session(v.socks["bad"], mem, i):
+                    refused += 1
+            v.wait_bad_state(lambda s: not s.startswith("connected"), 5)
+            if not v.alive():
+                break
+        time.sleep(0.5)
+        maps = v.memfd_maps()
+        pool1 = huge_available()
+        deadline = time.monotonic() + 3
+        while pool1 != pool0 and time.monotonic() < deadline:   # the pool is host-wide: let it settle
+            time.sleep(0.1)
+            pool1 = huge_available()
+    except OSError as e:
+        return steps.result(False, name, "cannot run: %s" % e)
+    if refused:
+        problems.append("%d sessions refused" % refused)
+    if not v.alive():
+        problems.append("vswd %s" % v.death())
+    if maps != 0:
+        problems.append("vswd still maps %d of them" % maps)
+    # Host-wide: another process (a testpmd) may take pages meanwhile; a leak takes one per session.
+    if pool1 <= pool0 - n // 2:
+        problems.append("2 MiB pages available: %d before, %d after" % (pool0, pool1))
+    detail = "memfd mappings in vswd %d -> %d; 2 MiB pages available %d -> %d" % (maps0, maps, pool0, pool1)
+    return steps.result(not problems, name, detail + ("; " + "; ".join(problems) if problems else ""))
+
+
+def vswd_vmflags(pid, name):
+    """[(address range, VmFlags)] of vswd's mappings of memfds called `name`."""
+    out, cur = [], None
+    with open("/proc/%d/smaps" % pid) as f:
+        for line in f:
+            head = line.split()
+            if head and "-" in head[0] and not head[0].endswith(":"):
+                cur = head[0] if "memfd:" + name in line else None
+            elif cur and line.startswith("VmFlags:"):
+                out.append((cur, line.split()[1:]))
+    return out
+
+
+def run_memory_not_dumped(env, steps):
+    """A live session's guest memory (4 KiB pages and hugetlb) is MADV_DONTDUMP in vswd."""
+    v = env.vswd
+    problems = []
+    seen = []
+    for hugetlb in (False, True):
+        clean_session(env)
+        fe = None
+        fds = []
+        try:
+            before = {rng for rng, _ in vswd_vmflags(v.proc.pid, "vsw-scenario-mem")}
+            with FileMemory(MEM, HUGE_PAGE if hugetlb else MEM, hugetlb) as mem:
+                fe = Frontend(v.socks["bad"])
+                fds = setup_rings(fe, mem, F_BASIC)
+                maps = [m for m in vswd_vmflags(v.proc.pid, "vsw-scenario-mem") if m[0] not in before]
+        except (FrontendError, OSError) as e:
+            problems.append("%s: %s" % ("hugetlb" if hugetlb else "memfd", e))
+            maps = []
+        finally:
+            for fd in fds:
+                os.close(fd)
+            if fe:
+                fe.close()
+        kind = "hugetlb" if hugetlb else "memfd"
+        if not maps:
+            problems.append("%s: no guest mapping found in vswd's smaps" % kind)
+        for rng, flags in maps:
+            seen.append("%s %s: %s" % (kind, rng, " ".join(flags)))
+            if "dd" not in flags:
+                problems.append("%s mapping %s lacks dd (VmFlags %s)" % (kind, rng, " ".join(flags)))
+    if not v.alive():
+        problems.append("vswd %s" % v.death())
+    return steps.result(not problems, "guest memory left out of vswd's core dumps (MADV_DONTDUMP)",
+                        "; ".join(problems or seen))
+
+
+def run_memory_cases(env, steps):
+    """Step 6, with 4 hugepages available (more than any case holds at once when vswd unmaps)."""
+    try:
+        with HugepagesNeeded(4):
+            for name, attack in MEMORY_ATTACKS:
+                run_ring_attack(env, steps, name, attack)
+            if not env.vswd.alive():
+                print("  (restarting vswd and testpmd: %s)" % env.start(), flush=True)
+            run_hugetlb_sessions(env, steps)
+            run_memory_not_dumped(env, steps)
+    except (OSError, RuntimeError) as e:
+        steps.result(False, "guest memory cases", "cannot run: %s" % e)
+
+
 def run_all(env, steps, args):
-    """Steps 2 to 5 (step 1, vswd, starts inside env.start())."""
+    """Steps 2 to 6 (step 1, vswd, starts inside env.start())."""
     try:
         detail = env.start()
     except (RuntimeError, OSError) as e:
@@ -1082,6 +1315,7 @@ def run_all(env, steps, args):
             run_ring_attack(env, steps, name, attack, breaks)
     if not args.no_call_fd_attacks:
         run_call_fd_attacks(env, steps)
+    run_memory_cases(env, steps)
     if env.tp and not env.tp.alive():
         steps.result(False, "testpmd still running at the end", "exited with %s" % env.tp.proc.returncode)
 
