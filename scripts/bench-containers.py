@@ -182,16 +182,20 @@ def machine_notes():
 
 def vsw_source(build):
     """The repository's commit, whether src/ include/ had uncommitted changes, and when vswd was built."""
-    r = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    d = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--", "src", "include"], capture_output=True,
-                       text=True)
+    if shutil.which("git") is None:   # a source tree without git (a tarball, a fresh root): say so
+        r = d = subprocess.CompletedProcess([], 0, "? (no git)", "")
+    else:
+        r = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+        d = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--", "src", "include"],
+                           capture_output=True, text=True)
     try:
         built = datetime.datetime.fromtimestamp(os.path.getmtime(os.path.join(build, "vswd")),
                                                 datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     except OSError:
         built = "?"
+    dirty = d is not r and d.stdout.strip()
     return "commit %s%s, vswd built %s" % (r.stdout.strip() or "?",
-                                           " + uncommitted src/include changes" if d.stdout.strip() else "", built)
+                                           " + uncommitted src/include changes" if dirty else "", built)
 
 
 # ---------------------------------------------------------------- topology
