@@ -635,14 +635,18 @@ void vswd_free_graveyard(struct vswd *v)
 	}
 }
 
+void vswd_run_once(struct vswd *v, int timeout_ms)
+{
+	/* Connections waiting for room in the graveyard: do not sleep, it is freed after this batch. */
+	evloop_run_once(&v->loop, v->conns_deferred ? 0 : timeout_ms);
+	vswd_free_graveyard(v);
+	ctl_sock_resume(v);
+}
+
 void vswd_run(struct vswd *v)
 {
-	while (!v->stop) {
-		/* Connections waiting for room in the graveyard: do not sleep, it is freed after this batch. */
-		evloop_run_once(&v->loop, v->conns_deferred ? 0 : 1000);
-		vswd_free_graveyard(v);
-		ctl_sock_resume(v);
-	}
+	while (!v->stop)
+		vswd_run_once(v, 1000);
 }
 
 void vswd_shutdown(struct vswd *v)

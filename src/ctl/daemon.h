@@ -127,6 +127,9 @@ void ctl_sock_resume(struct vswd *v);
 /* Close every connection and the socket, unlink it if it is still ours. */
 void ctl_sock_close(struct vswd *v);
 
+/* One batch of events (waiting up to @timeout_ms), then free the deleted ports and resume deferred clients. */
+void vswd_run_once(struct vswd *v, int timeout_ms);
+
 /* Run until SIGINT/SIGTERM or v->stop. */
 void vswd_run(struct vswd *v);
 
