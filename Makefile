@@ -121,7 +121,7 @@ bench: deps
 FUZZ_CFLAGS := -std=gnu11 -pthread -D_GNU_SOURCE -Iinclude -Isrc $(WARN) -O1 -g \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 # What the targets share with the unit tests (leak counts, device checks).
-FUZZ_TEST_LIB := tests/lib/proc_counts.c
+FUZZ_TEST_LIB := tests/lib/proc_counts.c tests/lib/stub_port.c
 build/fuzz/%: fuzz/%.c $(LIB_SRCS) $(FUZZ_TEST_LIB) $(wildcard include/vsw/*.h src/*/*.h tests/lib/*.h)
 	@mkdir -p $(dir $@)
 	$(call say,FUZZ,$@)
