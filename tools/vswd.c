@@ -71,12 +71,14 @@ int main(int argc, char **argv)
 		}
 		if (vswd_config_from_json(&cfg, conf, err, sizeof(err)) < 0) {
 			fprintf(stderr, "vswd: %s: %s\n", config, err);
+			json_object_put(conf);
 			return 1;
 		}
 	}
 	if (group) {
 		if (!group[0] || strlen(group) >= sizeof(cfg.ctl_group)) {
 			fprintf(stderr, "vswd: --ctl-group: a group name of 1 to %zu bytes\n", sizeof(cfg.ctl_group) - 1);
+			json_object_put(conf);
 			return 2;
 		}
 		snprintf(cfg.ctl_group, sizeof(cfg.ctl_group), "%s", group);
@@ -87,13 +89,11 @@ int main(int argc, char **argv)
 	}
 	if (vswd_start(&v, &cfg, ctl, err, sizeof(err)) < 0) {
 		log_err("%s", err);
-		vswd_shutdown(&v);
-		return 1;
+		goto out_shutdown;
 	}
 	if (conf && vswd_add_config_ports(&v, conf, err, sizeof(err)) < 0) {
 		log_err("%s: %s", config, err);
-		vswd_shutdown(&v);
-		return 1;
+		goto out_shutdown;
 	}
 	json_object_put(conf);
 	log_info("ready: control socket %s, %u worker(s), %s", ctl, cfg.workers,
@@ -102,4 +102,9 @@ int main(int argc, char **argv)
 	vswd_shutdown(&v);
 	log_info("stopped");
 	return 0;
+
+out_shutdown:
+	vswd_shutdown(&v);
+	json_object_put(conf);
+	return 1;
 }

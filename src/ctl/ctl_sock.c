@@ -43,6 +43,7 @@ struct ctl_conn {
 	gid_t gid;
 	bool privileged;
 	bool deferred;		/* waiting for room in the graveyard (daemon.h) */
+	bool eof;		/* the client sent everything: answer what is buffered, then close */
 	uint32_t events;	/* what epoll watches now */
 	double last_s;		/* last request bytes or reply progress (monotonic) */
 	int passed_fd;		/* -1, or the fd that came with the bytes at buf[fd_off] */
@@ -79,7 +80,7 @@ static void conn_close(struct ctl_conn *c)
 /* Watch for what the connection waits for: its reply to drain, room in the graveyard, or requests. */
 static int conn_watch(struct ctl_conn *c)
 {
-	uint32_t want = c->out_off < c->out_len ? EPOLLOUT : c->deferred ? 0 : EPOLLIN;
+	uint32_t want = c->out_off < c->out_len ? EPOLLOUT : c->deferred || c->eof ? 0 : EPOLLIN;
 
 	if (want == c->events)
 		return 0;
@@ -198,7 +199,11 @@ static int conn_process(struct ctl_conn *c)
 		conn_close(c);
 		return -1;
 	}
-	return 0;
+	if (c->eof && c->out_off == c->out_len) {
+		conn_close(c); /* every complete request answered; a partial last line is dropped */
+		return -1;
+	}
+	return conn_watch(c) < 0 ? (conn_close(c), -1) : 0;
 }
 
 /* Read request bytes and at most one passed fd per request. 0, or -1 when @c was closed. */
@@ -237,9 +242,13 @@ static int conn_read(struct ctl_conn *c)
 			}
 		}
 	}
-	if (n <= 0) {
+	if (n < 0) {
 		conn_close(c);
 		return -1;
+	}
+	if (n == 0) {
+		c->eof = true; /* the requests already in the buffer are still answered */
+		return 0;
 	}
 	if (too_many || (mh.msg_flags & MSG_CTRUNC)) {
 		send_refusal(c->fd, "at most one file per request");

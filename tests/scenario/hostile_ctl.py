@@ -546,6 +546,12 @@ def main():
                 fn(build, workdir, steps)
             except Exception as e:    # a crash of one step is its failure, the others still run
                 steps.result(False, "%s: the step ran to its end" % name, "%s: %s" % (type(e).__name__, e))
+        for v in STARTED:
+            if v.proc.poll() is None:
+                v.stop()
+        reports = [v.log_path for v in STARTED if "Sanitizer" in v.log_text() or "runtime error" in v.log_text()]
+        steps.result(not reports, "no sanitizer report in any vswd log (run with --build build/asan)",
+                     ", ".join(reports))
     finally:
         signal.alarm(0)
         for v in STARTED:
