@@ -1,4 +1,4 @@
-/* fuzz_ctl_config.c - libFuzzer target for vswd's config file: JSON, the top-level keys, the ports and their parameters. */
+/* fuzz_ctl_config.c - libFuzzer target for vswd's config file: JSON, top-level keys, ports and their parameters. */
 
 /*
  * The input is a config file's text.  It is parsed as vswd reads it (one

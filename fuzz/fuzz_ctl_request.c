@@ -1,4 +1,4 @@
-/* fuzz_ctl_request.c - libFuzzer target for vswd's control requests: line splitting, JSON, the command table, every handler. */
+/* fuzz_ctl_request.c - libFuzzer target for vswd's control requests: lines, JSON, the command table, the handlers. */
 
 /*
  * The fuzzer plays a control client of the control group (not privileged:

@@ -267,7 +267,7 @@ static struct json_object *capture_req(const char *cmd, const char *port)
 	return req;
 }
 
-/* Send @req (consumed) with @fd_pass (-1: none); the response, or NULL after a message when there is none or it says not ok. */
+/* Send @req (consumed) with @fd_pass (-1: none); the response, or NULL after a message when none or not ok. */
 static struct json_object *capture_call_fd(const char *ctl, struct json_object *req, int fd_pass)
 {
 	struct json_object *resp, *ok;

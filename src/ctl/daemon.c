@@ -44,10 +44,10 @@ static const char *json_get_str(struct json_object *o, const char *key)
 
 int vswd_config_from_json(struct vswd_config *c, struct json_object *o, char *err, size_t errlen)
 {
+	static const char *const keys[] = { "workers", "cpus", "busy_poll", "mode", "aging", "ctl_group", "ports",
+					    NULL };
 	struct json_object *f;
 	const char *mode;
-
-	static const char *const keys[] = { "workers", "cpus", "busy_poll", "mode", "aging", "ctl_group", "ports", NULL };
 
 	if (!json_object_is_type(o, json_type_object)) {
 		snprintf(err, errlen, "configuration must be a JSON object");
@@ -161,7 +161,10 @@ static int port_add(struct vswd *v, struct json_object *o, bool privileged, char
 	}
 	if (port_type_check(pt, o, privileged, err, errlen) < 0)
 		return -1;
-	p = v->create_hook ? v->create_hook(name, pt->name, o, &env, err, errlen) : pt->create(name, o, &env, err, errlen);
+	if (v->create_hook)
+		p = v->create_hook(name, pt->name, o, &env, err, errlen);
+	else
+		p = pt->create(name, o, &env, err, errlen);
 	if (!p)
 		return -1;
 	p->id = (unsigned)slot;
@@ -204,7 +207,6 @@ int vswd_add_config_ports(struct vswd *v, struct json_object *o, char *err, size
 	}
 	for (size_t i = 0; i < json_object_array_length(ports); i++) {
 		struct json_object *p = json_object_array_get_idx(ports, i);
-
 		char why[256];
 
 		if (!json_object_is_type(p, json_type_object)) {

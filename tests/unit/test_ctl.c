@@ -1,4 +1,4 @@
-/* test_ctl.c - the control plane against careless and hostile clients: keys, files, sockets, the graveyard, big replies, log lines. */
+/* test_ctl.c - the control plane against careless and hostile clients: keys, files, sockets, big replies, log lines. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
