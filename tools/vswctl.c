@@ -1,5 +1,6 @@
 /* vswctl.c - command-line client of vswd's control socket. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <json-c/json.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,8 +31,55 @@ static void usage(FILE *f)
 		   "  capture PORT --stop          end a capture whose vswctl went away\n");
 }
 
-/* Send one request line, read one response line. */
-static struct json_object *call(const char *ctl, struct json_object *req)
+/*
+ * Write @s and a newline on @fd; @fd_pass (when >= 0) travels with the
+ * first byte (SCM_RIGHTS): vswd gives it to this request.  0 or -1.
+ */
+static int send_line(int fd, const char *s, int fd_pass)
+{
+	size_t len = strlen(s), off = 0;
+	char *line = malloc(len + 1);
+	int rc = 0;
+
+	if (!line)
+		return -1;
+	memcpy(line, s, len);
+	line[len++] = '\n';
+	while (off < len && rc == 0) {
+		union {
+			char buf[CMSG_SPACE(sizeof(int))];
+			struct cmsghdr align;
+		} cbuf;
+		struct iovec iov = { .iov_base = line + off, .iov_len = len - off };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+		ssize_t n;
+
+		if (off == 0 && fd_pass >= 0) {
+			struct cmsghdr *cm;
+
+			memset(&cbuf, 0, sizeof(cbuf));
+			mh.msg_control = cbuf.buf;
+			mh.msg_controllen = sizeof(cbuf.buf);
+			cm = CMSG_FIRSTHDR(&mh);
+			cm->cmsg_level = SOL_SOCKET;
+			cm->cmsg_type = SCM_RIGHTS;
+			cm->cmsg_len = CMSG_LEN(sizeof(int));
+			memcpy(CMSG_DATA(cm), &fd_pass, sizeof(int));
+		}
+		n = sendmsg(fd, &mh, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			rc = -1;
+		else
+			off += (size_t)n;
+	}
+	free(line);
+	return rc;
+}
+
+/* Send one request line (with @fd passed along when >= 0), read one response line. */
+static struct json_object *call_fd(const char *ctl, struct json_object *req, int fd_pass)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	const char *s = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
@@ -48,7 +97,7 @@ static struct json_object *call(const char *ctl, struct json_object *req)
 		fprintf(stderr, "vswctl: cannot reach vswd at %s: %s\n", ctl, strerror(errno));
 		return NULL;
 	}
-	if (write(fd, s, strlen(s)) != (ssize_t)strlen(s) || write(fd, "\n", 1) != 1) {
+	if (send_line(fd, s, fd_pass) < 0) {
 		fprintf(stderr, "vswctl: write: %s\n", strerror(errno));
 		close(fd);
 		return NULL;
@@ -65,6 +114,11 @@ static struct json_object *call(const char *ctl, struct json_object *req)
 	close(fd);
 	buf[len] = '\0';
 	return json_tokener_parse(buf);
+}
+
+static struct json_object *call(const char *ctl, struct json_object *req)
+{
+	return call_fd(ctl, req, -1);
 }
 
 static const char *str(struct json_object *o, const char *k)
@@ -247,8 +301,8 @@ static struct json_object *capture_req(const char *cmd, const char *port)
 	return req;
 }
 
-/* Send @req (consumed); the response, or NULL after a message when there is none or it says not ok. */
-static struct json_object *capture_call(const char *ctl, struct json_object *req)
+/* Send @req (consumed) with @fd_pass (-1: none); the response, or NULL after a message when none or not ok. */
+static struct json_object *capture_call_fd(const char *ctl, struct json_object *req, int fd_pass)
 {
 	struct json_object *resp, *ok;
 	sigset_t stop, old;
@@ -258,7 +312,7 @@ static struct json_object *capture_call(const char *ctl, struct json_object *req
 	sigaddset(&stop, SIGINT);
 	sigaddset(&stop, SIGTERM);
 	sigprocmask(SIG_BLOCK, &stop, &old);
-	resp = call(ctl, req);
+	resp = call_fd(ctl, req, fd_pass);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	json_object_put(req);
 	if (!resp) {
@@ -271,6 +325,47 @@ static struct json_object *capture_call(const char *ctl, struct json_object *req
 		return NULL;
 	}
 	return resp;
+}
+
+static struct json_object *capture_call(const char *ctl, struct json_object *req)
+{
+	return capture_call_fd(ctl, req, -1);
+}
+
+/*
+ * Open the capture file as the user running vswctl, to pass to vswd: a new
+ * file, or an existing regular file of this user (truncated); never through
+ * a symlink, never another user's file.  The fd, or -1 after a message;
+ * *@created says whether it is new (removed again if vswd refuses).
+ */
+static int capture_file_open(const char *path, bool *created)
+{
+	struct stat st;
+	int fd;
+
+	*created = false;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		*created = true;
+		return fd;
+	}
+	if (errno == EEXIST)
+		fd = open(path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "vswctl: %s: %s\n", path, errno == ELOOP ? "a symlink: not followed" : strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+		fprintf(stderr, "vswctl: %s: not a regular file of yours: not reused\n", path);
+		close(fd);
+		return -1;
+	}
+	if (ftruncate(fd, 0) < 0) {
+		fprintf(stderr, "vswctl: %s: %s\n", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 static int capture_usage(void)
@@ -288,7 +383,8 @@ static int cmd_capture(const char *ctl, int argc, char **argv, bool json)
 	struct sigaction sa = { .sa_handler = on_signal };
 	unsigned long long count = 0;
 	double seconds = 0, deadline;
-	bool stop_only = false, filter_only = false;
+	bool stop_only = false, filter_only = false, created = false;
+	int file_fd;
 
 	if (argc < 2)
 		return capture_usage();
@@ -339,7 +435,7 @@ static int cmd_capture(const char *ctl, int argc, char **argv, bool json)
 		goto stop;
 	if (!file)
 		return capture_usage();
-	/* The daemon opens the file: make the name independent of our working directory. */
+	/* The name is for vswd's log and messages (vswctl opens the file): an absolute one. */
 	if (file[0] != '/') {
 		char cwd[PATH_MAX];
 
@@ -350,6 +446,9 @@ static int cmd_capture(const char *ctl, int argc, char **argv, bool json)
 		}
 		file = path;
 	}
+	file_fd = capture_file_open(file, &created);
+	if (file_fd < 0)
+		return 1;
 	req = capture_req("capture-start", port);
 	json_object_object_add(req, "file", json_object_new_string(file));
 	json_object_object_add(req, "dir", json_object_new_string(dir));
@@ -359,9 +458,13 @@ static int cmd_capture(const char *ctl, int argc, char **argv, bool json)
 	/* Installed before the start: a ^C from here on still stops the capture. */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	resp = capture_call(ctl, req);
-	if (!resp)
+	resp = capture_call_fd(ctl, req, file_fd);
+	close(file_fd); /* vswd has its own copy now */
+	if (!resp) {
+		if (created)
+			unlink(file);
 		return 1;
+	}
 	json_object_put(resp);
 	resp = NULL;
 	fprintf(stderr, "vswctl: capturing %s of %s into %s%s%s; ^C stops\n", dir, port, file,

@@ -11,10 +11,13 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: vswd [--ctl PATH] [--config FILE] [--foreground]\n"
-		   "  --ctl PATH      control socket (default " VSWD_DEFAULT_CTL ")\n"
+	fprintf(f, "usage: vswd [--ctl PATH] [--ctl-group GROUP] [--config FILE] [--foreground]\n"
+		   "  --ctl PATH      control socket (default " VSWD_DEFAULT_CTL "), mode 0600: root and vswd's\n"
+		   "                  user may connect\n"
+		   "  --ctl-group GROUP  mode 0660 and this group: its members may connect too (but not name\n"
+		   "                  files for vswd to open); overrides the config's \"ctl_group\"\n"
 		   "  --config FILE   JSON: {\"workers\":N, \"cpus\":[...], \"busy_poll\":false,\n"
-		   "                  \"mode\":\"learning\"|\"hub\", \"aging\":300, \"ports\":[{\"name\":...,\n"
+		   "                  \"mode\":\"learning\"|\"hub\", \"aging\":300, \"ctl_group\":GROUP, \"ports\":[{\"name\":...,\n"
 		   "                  \"type\":\"vhost-user\", \"path\":..., \"mode\":\"server\"|\"client\", \"queues\":N}]}\n"
 		   "                  any port: \"mac\", \"ip\" (lists), \"mac_limit\":1024, \"flood_rate\":10000\n"
 		   "  --foreground    do not detach from the terminal\n");
@@ -24,12 +27,13 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "ctl", required_argument, NULL, 'c' },
+		{ "ctl-group", required_argument, NULL, 'g' },
 		{ "config", required_argument, NULL, 'f' },
 		{ "foreground", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *ctl = VSWD_DEFAULT_CTL, *config = NULL;
+	const char *ctl = VSWD_DEFAULT_CTL, *config = NULL, *group = NULL;
 	struct json_object *conf = NULL;
 	struct vswd_config cfg;
 	bool foreground = false;
@@ -37,10 +41,13 @@ int main(int argc, char **argv)
 	char err[256];
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "c:f:Fh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:g:f:Fh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			ctl = optarg;
+			break;
+		case 'g':
+			group = optarg;
 			break;
 		case 'f':
 			config = optarg;
@@ -65,8 +72,17 @@ int main(int argc, char **argv)
 		}
 		if (vswd_config_from_json(&cfg, conf, err, sizeof(err)) < 0) {
 			fprintf(stderr, "vswd: %s: %s\n", config, err);
+			json_object_put(conf);
 			return 1;
 		}
+	}
+	if (group) {
+		if (!group[0] || strlen(group) >= sizeof(cfg.ctl_group)) {
+			fprintf(stderr, "vswd: --ctl-group: a group name of 1 to %zu bytes\n", sizeof(cfg.ctl_group) - 1);
+			json_object_put(conf);
+			return 2;
+		}
+		snprintf(cfg.ctl_group, sizeof(cfg.ctl_group), "%s", group);
 	}
 	if (!foreground && daemon(1, 1) < 0) {
 		perror("vswd: daemon");
@@ -74,13 +90,11 @@ int main(int argc, char **argv)
 	}
 	if (vswd_start(&v, &cfg, ctl, err, sizeof(err)) < 0) {
 		log_err("%s", err);
-		vswd_shutdown(&v);
-		return 1;
+		goto out_shutdown;
 	}
 	if (conf && vswd_add_config_ports(&v, conf, err, sizeof(err)) < 0) {
 		log_err("%s: %s", config, err);
-		vswd_shutdown(&v);
-		return 1;
+		goto out_shutdown;
 	}
 	json_object_put(conf);
 	log_info("ready: control socket %s, %u worker(s), %s", ctl, cfg.workers,
@@ -89,4 +103,9 @@ int main(int argc, char **argv)
 	vswd_shutdown(&v);
 	log_info("stopped");
 	return 0;
+
+out_shutdown:
+	vswd_shutdown(&v);
+	json_object_put(conf);
+	return 1;
 }

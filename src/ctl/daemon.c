@@ -1,17 +1,16 @@
-/* daemon.c - vswd's control thread: ports, the control socket, the once-a-second tick. */
+/* daemon.c - vswd's control thread: the configuration, ports, control requests, the once-a-second tick. */
 #include "ctl/daemon.h"
 
+#include <assert.h>
 #include <errno.h>
+#include <grp.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/timerfd.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "ctl/log.h"
@@ -19,15 +18,6 @@
 #include "port/capture.h"
 #include "port/port_types.h"
 #include "port/port_vhost.h"
-
-/* One client of the control socket: newline-delimited JSON requests, one response line each. */
-struct ctl_conn {
-	struct vswd *v;
-	int fd;
-	struct ev_handler h;
-	size_t len;
-	char buf[CTL_REQUEST_MAX];
-};
 
 void vswd_config_default(struct vswd_config *c)
 {
@@ -55,12 +45,24 @@ static const char *json_get_str(struct json_object *o, const char *key)
 
 int vswd_config_from_json(struct vswd_config *c, struct json_object *o, char *err, size_t errlen)
 {
+	static const char *const keys[] = { "workers", "cpus", "busy_poll", "mode", "aging", "ctl_group", "ports",
+					    NULL };
 	struct json_object *f;
 	const char *mode;
 
 	if (!json_object_is_type(o, json_type_object)) {
 		snprintf(err, errlen, "configuration must be a JSON object");
 		return -1;
+	}
+	if (json_check_keys(o, keys, "the configuration", err, errlen) < 0)
+		return -1;
+	if (json_object_object_get_ex(o, "ctl_group", &f)) {
+		if (!json_object_is_type(f, json_type_string) || !json_object_get_string_len(f) ||
+		    json_object_get_string_len(f) >= CTL_GROUP_MAX) {
+			snprintf(err, errlen, "\"ctl_group\" must be a group name");
+			return -1;
+		}
+		snprintf(c->ctl_group, sizeof(c->ctl_group), "%s", json_object_get_string(f));
 	}
 	if (json_get_uint(o, "workers", 1, DP_WORKERS_MAX, &c->workers, err, errlen) < 0 ||
 	    json_get_uint(o, "aging", 1, 86400, &c->aging_s, err, errlen) < 0)
@@ -128,8 +130,8 @@ static bool valid_name(const char *name)
 	return true;
 }
 
-/* Add the port a request or config entry describes. */
-static int port_add(struct vswd *v, struct json_object *o, char *err, size_t errlen)
+/* Add the port a request or config entry describes; @privileged: the sender may name files. */
+static int port_add(struct vswd *v, struct json_object *o, bool privileged, char *err, size_t errlen)
 {
 	const char *name = json_get_str(o, "name"), *type = json_get_str(o, "type");
 	struct port_env env = { .loop = &v->loop, .dp = &v->dp, .sw = v->sw };
@@ -156,13 +158,18 @@ static int port_add(struct vswd *v, struct json_object *o, char *err, size_t err
 	}
 	pt = port_type_find(type);
 	if (!pt) {
-		snprintf(err, errlen, "unknown port type %s (known: %s)", type ? type : "(none)", port_type_names());
+		snprintf(err, errlen, "unknown port type %.32s (known: %s)", type ? type : "(none)", port_type_names());
 		return -1;
 	}
+	if (port_type_check(pt, o, port_opts_keys, privileged, err, errlen) < 0)
+		return -1;
 	/* The generic options (MAC/IP locking, limits): the slot is set up before the port exists. */
 	if (port_opts_parse(o, &opts, err, errlen) < 0 || switch_port_attach(v->sw, (unsigned)slot, &opts, err, errlen) < 0)
 		return -1;
-	p = pt->create(name, o, &env, err, errlen);
+	if (v->create_hook)
+		p = v->create_hook(name, pt->name, o, &env, err, errlen);
+	else
+		p = pt->create(name, o, &env, err, errlen);
 	if (!p) {
 		switch_port_detach(v->sw, (unsigned)slot);
 		return -1;
@@ -180,13 +187,15 @@ static int port_del(struct vswd *v, const char *name, char *err, size_t errlen)
 	struct port *p;
 
 	if (slot < 0) {
-		snprintf(err, errlen, "no port %s", name ? name : "(none)");
+		snprintf(err, errlen, "no port %.64s", name ? name : "(none)");
 		return -1;
 	}
 	p = atomic_load(&v->sw->ports[slot]);
 	atomic_store(&v->sw->ports[slot], NULL);
 	dp_rebuild(&v->dp); /* includes a grace period: no worker holds p now */
 	switch_port_detach(v->sw, (unsigned)slot);
+	/* Room is guaranteed: connections stop taking requests while the graveyard is full (ctl_sock.c). */
+	assert(v->ngrave < PORT_MAX);
 	v->graveyard[v->ngrave++] = p;
 	log_info("port %s deleted", name);
 	return 0;
@@ -204,10 +213,14 @@ int vswd_add_config_ports(struct vswd *v, struct json_object *o, char *err, size
 	}
 	for (size_t i = 0; i < json_object_array_length(ports); i++) {
 		struct json_object *p = json_object_array_get_idx(ports, i);
+		char why[256];
 
-		if (!json_object_is_type(p, json_type_object) || port_add(v, p, err, errlen) < 0) {
-			if (!json_object_is_type(p, json_type_object))
-				snprintf(err, errlen, "ports[%zu] must be an object", i);
+		if (!json_object_is_type(p, json_type_object)) {
+			snprintf(err, errlen, "ports[%zu] must be an object", i);
+			return -1;
+		}
+		if (port_add(v, p, true, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "ports[%zu]: %s", i, why);
 			return -1;
 		}
 	}
@@ -340,19 +353,25 @@ static struct json_object *req_fdb_show(struct vswd *v)
 
 /* ---- capture: a port's frames into a pcap file (port/capture.h) ---- */
 
-/* {"cmd":"capture-start", "port":P, "file":F, "dir":"rx"|"tx"|"both", "count":N, "filter":BPF} */
-static int req_capture_start(struct vswd *v, struct json_object *req, char *err, size_t errlen)
+/*
+ * {"cmd":"capture-start", "port":P, "file":F, "dir":"rx"|"tx"|"both", "count":N, "filter":BPF}
+ * With a file passed along (SCM_RIGHTS, what vswctl does) F only names it;
+ * without, vswd creates F itself, a new file only, and only for a
+ * privileged peer (port/capture.h: capture_file_create).
+ */
+static int req_capture_start(struct vswd *v, struct json_object *req, struct ctl_peer *peer, char *err,
+			     size_t errlen)
 {
 	const char *name = json_get_str(req, "port"), *dir = json_get_str(req, "dir");
 	struct capture_config cc = { .path = json_get_str(req, "file"), .filter = json_get_str(req, "filter"),
-				     .dir = CAPTURE_BOTH };
+				     .dir = CAPTURE_BOTH, .use_fd = peer->fd >= 0, .fd = peer->fd };
 	int slot = name ? port_slot(v, name) : -1;
 	unsigned count = 0;
 	struct capture *c;
 	struct port *p;
 
 	if (slot < 0) {
-		snprintf(err, errlen, "no port %s", name ? name : "(none)");
+		snprintf(err, errlen, "no port %.64s", name ? name : "(none)");
 		return -1;
 	}
 	p = atomic_load(&v->sw->ports[slot]);
@@ -370,13 +389,21 @@ static int req_capture_start(struct vswd *v, struct json_object *req, char *err,
 	}
 	if (json_get_uint(req, "count", 0, UINT32_MAX, &count, err, errlen) < 0)
 		return -1;
+	if (!cc.use_fd && !peer->privileged) {
+		snprintf(err, errlen, "only root or vswd's own user may name a file for vswd to create: pass an open "
+				      "file (vswctl capture -w does)");
+		return -1;
+	}
 	cc.count = count;
 	c = capture_open(&cc, err, errlen);
 	if (!c)
 		return -1;
+	if (cc.use_fd)
+		peer->fd = -1; /* the capture's now */
 	/* Release: the capture's filter and file before the pointer (pairs with the hooks' acquire). */
 	atomic_store_explicit(&p->capture, c, memory_order_release);
-	log_info("port %s: capturing %s into %s", name, cc.dir == CAPTURE_BOTH ? "rx and tx" : dir, cc.path);
+	log_info("port %s: capturing %s into %s%s", name, cc.dir == CAPTURE_BOTH ? "rx and tx" : dir,
+		 cc.path ? cc.path : "a file", cc.use_fd ? " (opened by the client)" : "");
 	return 0;
 }
 
@@ -389,7 +416,7 @@ static struct json_object *req_capture_stop(struct vswd *v, struct json_object *
 {
 	const char *name = json_get_str(req, "port");
 	int slot = name ? port_slot(v, name) : -1;
-	struct json_object *r, *f;
+	struct json_object *r, *f = NULL;
 	struct capture_stats st;
 	char err[256];
 	struct capture *c;
@@ -397,7 +424,7 @@ static struct json_object *req_capture_stop(struct vswd *v, struct json_object *
 	bool stopped = true;
 
 	if (slot < 0) {
-		snprintf(err, sizeof(err), "no port %s", name ? name : "(none)");
+		snprintf(err, sizeof(err), "no port %.64s", name ? name : "(none)");
 		return reply_error(err);
 	}
 	p = atomic_load(&v->sw->ports[slot]);
@@ -406,7 +433,9 @@ static struct json_object *req_capture_stop(struct vswd *v, struct json_object *
 		snprintf(err, sizeof(err), "port %s is not capturing", name);
 		return reply_error(err);
 	}
-	if (json_object_object_get_ex(req, "if_done", &f) && json_object_get_boolean(f) && !capture_done(c)) {
+	if (json_object_object_get_ex(req, "if_done", &f) && !json_object_is_type(f, json_type_boolean))
+		return reply_error("\"if_done\" must be true or false");
+	if (f && json_object_get_boolean(f) && !capture_done(c)) {
 		capture_get_stats(c, &st);
 		r = reply_ok();
 		stopped = false;
@@ -437,122 +466,94 @@ static void capture_end_with_port(struct port *p)
 	log_info("port %s: capture ended with the port, %llu frames written", p->name, (unsigned long long)st.captured);
 }
 
-struct json_object *vswd_handle_request(struct vswd *v, struct json_object *req)
+/* ---- the command table: every request's fields checked before its handler runs ---- */
+
+static struct json_object *cmd_port_add(struct vswd *v, struct json_object *req, struct ctl_peer *peer)
+{
+	char err[256] = "";
+
+	return port_add(v, req, peer->privileged, err, sizeof(err)) < 0 ? reply_error(err) : reply_ok();
+}
+
+static struct json_object *cmd_port_del(struct vswd *v, struct json_object *req, struct ctl_peer *peer)
+{
+	char err[256] = "";
+
+	return port_del(v, json_get_str(req, "name"), err, sizeof(err)) < 0 ? reply_error(err) : reply_ok();
+}
+
+static struct json_object *cmd_show(struct vswd *v, struct json_object *req, struct ctl_peer *peer)
+{
+	return req_show(v);
+}
+
+static struct json_object *cmd_stats(struct vswd *v, struct json_object *req, struct ctl_peer *peer)
+{
+	return req_stats(v);
+}
+
+static struct json_object *cmd_fdb_show(struct vswd *v, struct json_object *req, struct ctl_peer *peer)
+{
+	return req_fdb_show(v);
+}
+
+static struct json_object *cmd_capture_start(struct vswd *v, struct json_object *req, struct ctl_peer *peer)
+{
+	char err[256] = "";
+
+	return req_capture_start(v, req, peer, err, sizeof(err)) < 0 ? reply_error(err) : reply_ok();
+}
+
+static struct json_object *cmd_capture_stop(struct vswd *v, struct json_object *req, struct ctl_peer *peer)
+{
+	return req_capture_stop(v, req);
+}
+
+struct ctl_cmd {
+	const char *name;
+	/* The request's keys ("cmd" included); NULL: checked by the handler (port-add: per port type). */
+	const char *const *keys;
+	struct json_object *(*fn)(struct vswd *v, struct json_object *req, struct ctl_peer *peer);
+};
+
+static const char *const keys_cmd[] = { "cmd", NULL };
+static const char *const keys_port_del[] = { "cmd", "name", NULL };
+static const char *const keys_capture_start[] = { "cmd", "port", "file", "dir", "count", "filter", NULL };
+static const char *const keys_capture_stop[] = { "cmd", "port", "if_done", NULL };
+
+static const struct ctl_cmd ctl_cmds[] = {
+	{ "port-add", NULL, cmd_port_add },
+	{ "port-del", keys_port_del, cmd_port_del },
+	{ "show", keys_cmd, cmd_show },
+	{ "stats", keys_cmd, cmd_stats },
+	{ "fdb-show", keys_cmd, cmd_fdb_show },
+	{ "capture-start", keys_capture_start, cmd_capture_start },
+	{ "capture-stop", keys_capture_stop, cmd_capture_stop },
+};
+
+struct json_object *vswd_handle_request(struct vswd *v, struct json_object *req, struct ctl_peer *peer)
 {
 	const char *cmd = json_object_is_type(req, json_type_object) ? json_get_str(req, "cmd") : NULL;
-	char err[256] = "";
+	char err[256] = "", names[160] = "";
 
 	if (!cmd)
 		return reply_error("a request is a JSON object with a \"cmd\" string");
-	if (strcmp(cmd, "port-add") == 0)
-		return port_add(v, req, err, sizeof(err)) < 0 ? reply_error(err) : reply_ok();
-	if (strcmp(cmd, "port-del") == 0)
-		return port_del(v, json_get_str(req, "name"), err, sizeof(err)) < 0 ? reply_error(err) : reply_ok();
-	if (strcmp(cmd, "show") == 0)
-		return req_show(v);
-	if (strcmp(cmd, "stats") == 0)
-		return req_stats(v);
-	if (strcmp(cmd, "fdb-show") == 0)
-		return req_fdb_show(v);
-	if (strcmp(cmd, "capture-start") == 0)
-		return req_capture_start(v, req, err, sizeof(err)) < 0 ? reply_error(err) : reply_ok();
-	if (strcmp(cmd, "capture-stop") == 0)
-		return req_capture_stop(v, req);
-	snprintf(err, sizeof(err),
-		 "unknown command \"%.64s\" (port-add, port-del, show, stats, fdb-show, capture-start, capture-stop)",
-		 cmd);
+	for (size_t i = 0; i < sizeof(ctl_cmds) / sizeof(ctl_cmds[0]); i++) {
+		const struct ctl_cmd *c = &ctl_cmds[i];
+
+		if (strcmp(cmd, c->name) != 0)
+			continue;
+		if (c->keys && json_check_keys(req, c->keys, c->name, err, sizeof(err)) < 0)
+			return reply_error(err);
+		return c->fn(v, req, peer);
+	}
+	for (size_t i = 0; i < sizeof(ctl_cmds) / sizeof(ctl_cmds[0]); i++)
+		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", i ? ", " : "", ctl_cmds[i].name);
+	snprintf(err, sizeof(err), "unknown command \"%.64s\" (%s)", cmd, names);
 	return reply_error(err);
 }
 
-/* ---- control socket ---- */
-
-static void conn_close(struct ctl_conn *c)
-{
-	struct vswd *v = c->v;
-
-	for (unsigned i = 0; i < CTL_CONN_MAX; i++)
-		if (v->conns[i] == c)
-			v->conns[i] = NULL;
-	evloop_del(&v->loop, c->fd);
-	close(c->fd);
-	free(c);
-}
-
-static int conn_send(struct ctl_conn *c, struct json_object *resp)
-{
-	const char *s = json_object_to_json_string_ext(resp, JSON_C_TO_STRING_PLAIN);
-	size_t len = strlen(s);
-	int rc = 0;
-
-	/* Replies are small; a client that does not read them is dropped. */
-	if (send(c->fd, s, len, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)len ||
-	    send(c->fd, "\n", 1, MSG_NOSIGNAL | MSG_DONTWAIT) != 1)
-		rc = -1;
-	json_object_put(resp);
-	return rc;
-}
-
-static void conn_on_readable(struct ev_handler *h, uint32_t events)
-{
-	struct ctl_conn *c = (struct ctl_conn *)((char *)h - offsetof(struct ctl_conn, h));
-	ssize_t n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, MSG_DONTWAIT);
-	char *nl;
-
-	if (n <= 0) {
-		if (n == 0 || (errno != EAGAIN && errno != EINTR))
-			conn_close(c);
-		return;
-	}
-	c->len += (size_t)n;
-	while ((nl = memchr(c->buf, '\n', c->len))) {
-		size_t line = (size_t)(nl - c->buf);
-		struct json_tokener *tok = json_tokener_new();
-		struct json_object *req = json_tokener_parse_ex(tok, c->buf, (int)line);
-		struct json_object *resp;
-
-		if (!req || json_tokener_get_parse_end(tok) != line)
-			resp = reply_error("request is not one JSON value on one line");
-		else
-			resp = c->v->stop ? reply_error("shutting down") : vswd_handle_request(c->v, req);
-		json_object_put(req);
-		json_tokener_free(tok);
-		memmove(c->buf, nl + 1, c->len - line - 1);
-		c->len -= line + 1;
-		if (conn_send(c, resp) < 0) {
-			conn_close(c);
-			return;
-		}
-	}
-	if (c->len == sizeof(c->buf)) {
-		conn_send(c, reply_error("request longer than 64 KiB"));
-		conn_close(c);
-	}
-}
-
-static void ctl_on_accept(struct ev_handler *h, uint32_t events)
-{
-	struct vswd *v = (struct vswd *)((char *)h - offsetof(struct vswd, ctl_h));
-	int fd = accept4(v->ctl_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	struct ctl_conn *c;
-	int slot = -1;
-
-	if (fd < 0)
-		return;
-	for (int i = 0; i < CTL_CONN_MAX && slot < 0; i++)
-		if (!v->conns[i])
-			slot = i;
-	c = slot >= 0 ? calloc(1, sizeof(*c)) : NULL;
-	if (!c) {
-		close(fd);
-		return;
-	}
-	c->v = v;
-	c->fd = fd;
-	c->h.fn = conn_on_readable;
-	v->conns[slot] = c;
-	if (evloop_add(&v->loop, fd, EPOLLIN, &c->h) < 0)
-		conn_close(c);
-}
+/* ---- the control thread ---- */
 
 static void on_timer(struct ev_handler *h, uint32_t events)
 {
@@ -572,6 +573,7 @@ static void on_timer(struct ev_handler *h, uint32_t events)
 		if (p && p->ops->tick)
 			p->ops->tick(p);
 	}
+	ctl_sock_tick(v);
 }
 
 static void on_signal(struct ev_handler *h, uint32_t events)
@@ -585,36 +587,31 @@ static void on_signal(struct ev_handler *h, uint32_t events)
 	}
 }
 
-static int ctl_listen(struct vswd *v, const char *path, char *err, size_t errlen)
+int vswd_init(struct vswd *v, const struct vswd_config *c, char *err, size_t errlen)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char dir[sizeof(sa.sun_path)];
-	char *slash;
-
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		snprintf(err, errlen, "control socket path too long");
+	memset(v, 0, sizeof(*v));
+	v->cfg = *c;
+	v->ctl_fd = v->timer_fd = v->signal_fd = -1;
+	v->loop.epfd = -1;
+	v->sw = malloc(sizeof(*v->sw));
+	if (!v->sw || evloop_init(&v->loop) < 0) {
+		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	strcpy(sa.sun_path, path);
-	strcpy(v->ctl_path, path);
-	strcpy(dir, path);
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		mkdir(dir, 0755); /* /run/vsw on a fresh machine */
-	}
-	v->ctl_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (v->ctl_fd < 0)
-		goto out_errno;
-	unlink(path);
-	if (bind(v->ctl_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(v->ctl_fd, 16) < 0)
-		goto out_errno;
-	v->ctl_h.fn = ctl_on_accept;
-	return evloop_add(&v->loop, v->ctl_fd, EPOLLIN, &v->ctl_h);
+	switch_init(v->sw, c->mode, c->aging_s);
+	v->dp.sw = v->sw;
+	if (c->ctl_group[0]) {
+		struct group gr, *res = NULL;
+		char buf[4096];
 
-out_errno:
-	snprintf(err, errlen, "control socket %s: %s", path, strerror(errno));
-	return -1;
+		if (getgrnam_r(c->ctl_group, &gr, buf, sizeof(buf), &res) != 0 || !res) {
+			snprintf(err, errlen, "control group %.64s: no such group", c->ctl_group);
+			return -1;
+		}
+		v->has_ctl_gid = true;
+		v->ctl_gid = gr.gr_gid;
+	}
+	return 0;
 }
 
 int vswd_start(struct vswd *v, const struct vswd_config *c, const char *ctl_path, char *err, size_t errlen)
@@ -622,20 +619,13 @@ int vswd_start(struct vswd *v, const struct vswd_config *c, const char *ctl_path
 	struct itimerspec its = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
 	sigset_t mask;
 
-	memset(v, 0, sizeof(*v));
-	v->cfg = *c;
+	if (vswd_init(v, c, err, errlen) < 0)
+		return -1;
 	/* Before any thread starts, so that only the signalfd sees SIGINT/SIGTERM. */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
-	v->ctl_fd = v->timer_fd = v->signal_fd = -1;
-	v->sw = malloc(sizeof(*v->sw));
-	if (!v->sw || evloop_init(&v->loop) < 0) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	switch_init(v->sw, c->mode, c->aging_s);
 	if (dp_start(&v->dp, v->sw, c->workers, c->cpus, c->busy_poll) < 0) {
 		snprintf(err, errlen, "cannot start %u workers", c->workers);
 		return -1;
@@ -656,11 +646,10 @@ int vswd_start(struct vswd *v, const struct vswd_config *c, const char *ctl_path
 		return -1;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	return ctl_listen(v, ctl_path, err, errlen);
+	return ctl_sock_listen(v, ctl_path, err, errlen);
 }
 
-/* Ports deleted during an event batch are destroyed after it, when no pending event can name them. */
-static void free_graveyard(struct vswd *v)
+void vswd_free_graveyard(struct vswd *v)
 {
 	while (v->ngrave) {
 		struct port *p = v->graveyard[--v->ngrave];
@@ -670,12 +659,18 @@ static void free_graveyard(struct vswd *v)
 	}
 }
 
+void vswd_run_once(struct vswd *v, int timeout_ms)
+{
+	/* Connections waiting for room in the graveyard: do not sleep, it is freed after this batch. */
+	evloop_run_once(&v->loop, v->conns_deferred ? 0 : timeout_ms);
+	vswd_free_graveyard(v);
+	ctl_sock_resume(v);
+}
+
 void vswd_run(struct vswd *v)
 {
-	while (!v->stop) {
-		evloop_run_once(&v->loop, 1000);
-		free_graveyard(v);
-	}
+	while (!v->stop)
+		vswd_run_once(v, 1000);
 }
 
 void vswd_shutdown(struct vswd *v)
@@ -692,16 +687,10 @@ void vswd_shutdown(struct vswd *v)
 			p->ops->destroy(p);
 		}
 	}
-	free_graveyard(v);
+	vswd_free_graveyard(v);
 	if (v->dp_started)
 		dp_stop(&v->dp);
-	for (unsigned i = 0; i < CTL_CONN_MAX; i++)
-		if (v->conns[i])
-			conn_close(v->conns[i]);
-	if (v->ctl_fd >= 0) {
-		close(v->ctl_fd);
-		unlink(v->ctl_path);
-	}
+	ctl_sock_close(v);
 	if (v->timer_fd >= 0)
 		close(v->timer_fd);
 	if (v->signal_fd >= 0)

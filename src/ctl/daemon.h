@@ -13,8 +13,10 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "ctl/evloop.h"
+#include "ctl/unix_sock.h"
 #include "dp/dp.h"
 #include "port/port.h"
 #include "switch/switch.h"
@@ -22,6 +24,8 @@
 #define VSWD_DEFAULT_CTL "/run/vsw/vswd.sock"
 #define CTL_CONN_MAX 32
 #define CTL_REQUEST_MAX 65536
+#define CTL_IDLE_S 10		/* a control connection with no request and no reply progress for this long is closed */
+#define CTL_GROUP_MAX 64
 
 struct json_object;
 
@@ -31,9 +35,27 @@ struct vswd_config {
 	bool busy_poll;
 	enum switch_mode mode;
 	unsigned aging_s;
+	char ctl_group[CTL_GROUP_MAX];	/* "": only root and vswd's user may use the control socket */
+};
+
+/*
+ * Who sent a control request (SO_PEERCRED of its connection), and the file
+ * it passed along (SCM_RIGHTS), if any.  A privileged peer is root or
+ * vswd's own user: it may name files for vswd to open.  A member of the
+ * control group is not: it passes open files instead (vswctl capture -w).
+ * A config file is privileged.
+ */
+struct ctl_peer {
+	uid_t uid;
+	gid_t gid;
+	bool privileged;
+	int fd;		/* -1, or a passed fd; a handler that keeps it sets -1 */
 };
 
 struct ctl_conn;
+struct port_env;
+typedef struct port *(*port_create_hook_fn)(const char *name, const char *type, struct json_object *params,
+					      const struct port_env *env, char *err, size_t errlen);
 
 struct vswd {
 	struct vswd_config cfg;
@@ -42,29 +64,71 @@ struct vswd {
 	struct dp dp;
 	bool dp_started;
 	char ctl_path[108];
+	struct unix_sock_id ctl_id;	/* the socket bound at ctl_path: the only one shutdown unlinks */
+	bool has_ctl_gid;
+	gid_t ctl_gid;
 	int ctl_fd, timer_fd, signal_fd;
 	struct ev_handler ctl_h, timer_h, signal_h;
 	struct ctl_conn *conns[CTL_CONN_MAX];
-	struct port *graveyard[PORT_MAX];	/* deleted ports, freed after the current event batch */
+	bool conns_deferred;		/* a connection has requests waiting for room in the graveyard */
+	/*
+	 * Deleted ports, freed after the current event batch.  Full, the
+	 * connections stop taking requests until the next batch has freed it.
+	 */
+	struct port *graveyard[PORT_MAX];
 	unsigned ngrave;
+	unsigned refused_peers;		/* connections refused by the peer check, for the rate-limited log */
+	double refused_logged_s;
 	bool stop;
 	unsigned uptime_s;
+	/* Tests and fuzzers: called instead of a type's constructor, after the parameters were checked. */
+	port_create_hook_fn create_hook;
 };
 
 /* Defaults: one worker, event-driven, learning, 300 s aging. */
 void vswd_config_default(struct vswd_config *c);
 
-/* Read the "workers", "cpus", "busy_poll", "mode", "aging" keys of a config object. 0 or -1 with @err. */
+/*
+ * Read the "workers", "cpus", "busy_poll", "mode", "aging", "ctl_group"
+ * keys of a config object ("ports" is read by vswd_add_config_ports); any
+ * other key is refused.  0 or -1 with @err.
+ */
 int vswd_config_from_json(struct vswd_config *c, struct json_object *o, char *err, size_t errlen);
 
-/* Start the switch, the workers and the control socket. 0 or -1 with @err. */
+/*
+ * The switch and the event loop, no workers, no sockets: enough for
+ * vswd_handle_request() and vswd_add_config_ports() (unit tests, fuzzers).
+ * 0 or -1 with @err.
+ */
+int vswd_init(struct vswd *v, const struct vswd_config *c, char *err, size_t errlen);
+
+/* vswd_init, then the workers, the timer, the signals and the control socket. 0 or -1 with @err. */
 int vswd_start(struct vswd *v, const struct vswd_config *c, const char *ctl_path, char *err, size_t errlen);
 
 /* Add the ports of a config object's "ports" array. 0 or -1 with @err. */
 int vswd_add_config_ports(struct vswd *v, struct json_object *o, char *err, size_t errlen);
 
-/* Handle one control request; returns the response object (caller puts it). */
-struct json_object *vswd_handle_request(struct vswd *v, struct json_object *req);
+/*
+ * Handle one control request from @peer; returns the response object
+ * (caller puts it).  Every field of the request is checked against the
+ * command's table first.
+ */
+struct json_object *vswd_handle_request(struct vswd *v, struct json_object *req, struct ctl_peer *peer);
+
+/* Destroy the ports deleted so far (no event of the current batch may name them any more). */
+void vswd_free_graveyard(struct vswd *v);
+
+/* Control socket (ctl_sock.c): listen on @path, mode 0600 or 0660 with the group. 0 or -1 with @err. */
+int ctl_sock_listen(struct vswd *v, const char *path, char *err, size_t errlen);
+/* Once a second: close idle connections. */
+void ctl_sock_tick(struct vswd *v);
+/* Give deferred connections their turn (after the graveyard was freed). */
+void ctl_sock_resume(struct vswd *v);
+/* Close every connection and the socket, unlink it if it is still ours. */
+void ctl_sock_close(struct vswd *v);
+
+/* One batch of events (waiting up to @timeout_ms), then free the deleted ports and resume deferred clients. */
+void vswd_run_once(struct vswd *v, int timeout_ms);
 
 /* Run until SIGINT/SIGTERM or v->stop. */
 void vswd_run(struct vswd *v);

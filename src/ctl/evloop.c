@@ -18,6 +18,13 @@ int evloop_add(struct evloop *l, int fd, uint32_t events, struct ev_handler *h)
 	return epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
+int evloop_mod(struct evloop *l, int fd, uint32_t events, struct ev_handler *h)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = h };
+
+	return epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 ? -errno : 0;
+}
+
 void evloop_del(struct evloop *l, int fd)
 {
 	epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);

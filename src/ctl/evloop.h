@@ -15,6 +15,8 @@ struct evloop {
 int evloop_init(struct evloop *l);
 /* Watch @fd for @events (EPOLLIN...), calling @h->fn. 0 or -errno. */
 int evloop_add(struct evloop *l, int fd, uint32_t events, struct ev_handler *h);
+/* Change what @fd is watched for (0: only errors and hang-ups). 0 or -errno. */
+int evloop_mod(struct evloop *l, int fd, uint32_t events, struct ev_handler *h);
 void evloop_del(struct evloop *l, int fd);
 /* Wait up to @timeout_ms and dispatch what fired; returns events handled or -errno. */
 int evloop_run_once(struct evloop *l, int timeout_ms);

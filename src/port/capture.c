@@ -30,32 +30,48 @@ struct capture {
 
 FILE *capture_file_create(const char *path, char *err, size_t errlen)
 {
-	struct stat st;
 	FILE *f;
 	int fd;
 
 	/*
-	 * Non-blocking and not truncated until it is known to be a regular
-	 * file: a FIFO with no reader must not hang the control thread.
+	 * A new file only: an existing one (perhaps another user's, who could
+	 * read what vswd writes) is not reused, and a symlink in its place is
+	 * not followed (it could name any file vswd may write).
 	 */
-	fd = open(path, O_WRONLY | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0600);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		snprintf(err, errlen, "%s: %s%s", path, strerror(errno),
+			 errno == EEXIST ? " (vswd writes only new files: remove it first)" : "");
 		return NULL;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
-		goto out_close;
-	}
-	if (ftruncate(fd, 0) < 0 || !(f = fdopen(fd, "w"))) {
+	f = fdopen(fd, "w");
+	if (!f) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto out_close;
+		close(fd);
+		unlink(path);
 	}
 	return f;
+}
 
-out_close:
-	close(fd);
-	return NULL;
+FILE *capture_file_adopt(int fd, const char *name, char *err, size_t errlen)
+{
+	struct stat st;
+	int fl = fcntl(fd, F_GETFL);
+	FILE *f;
+
+	/* What the client opened: a regular file (a FIFO would block the worker), open for writing. */
+	if (fl < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (fl & O_ACCMODE) == O_RDONLY) {
+		snprintf(err, errlen, "%s: the file passed is not a regular file open for writing", name);
+		return NULL;
+	}
+	if (fl & O_APPEND) {
+		snprintf(err, errlen, "%s: the file passed is in append mode", name);
+		return NULL;
+	}
+	f = fdopen(fd, "w");
+	if (!f)
+		snprintf(err, errlen, "%s: %s", name, strerror(errno));
+	return f;
 }
 
 struct capture *capture_open(const struct capture_config *cfg, char *err, size_t errlen)
@@ -63,7 +79,7 @@ struct capture *capture_open(const struct capture_config *cfg, char *err, size_t
 	struct capture *c;
 	FILE *f;
 
-	if (!cfg->path || !cfg->path[0]) {
+	if (!cfg->use_fd && (!cfg->path || !cfg->path[0])) {
 		snprintf(err, errlen, "capture needs a file");
 		return NULL;
 	}
@@ -86,7 +102,8 @@ struct capture *capture_open(const struct capture_config *cfg, char *err, size_t
 		}
 		c->filtered = true;
 	}
-	f = capture_file_create(cfg->path, err, errlen);
+	f = cfg->use_fd ? capture_file_adopt(cfg->fd, cfg->path ? cfg->path : "capture file", err, errlen)
+			 : capture_file_create(cfg->path, err, errlen);
 	if (!f)
 		goto out_free_prog;
 	/* On failure libpcap has closed f (it could not write the file header). */

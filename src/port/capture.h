@@ -41,7 +41,9 @@ enum capture_dir {
 };
 
 struct capture_config {
-	const char *path;	/* the pcap file to create (replaced if it exists) */
+	const char *path;	/* the pcap file to create (a new file: see capture_file_create); with @fd, its name */
+	bool use_fd;		/* write into @fd (a file the client opened) instead of creating @path */
+	int fd;			/* with @use_fd: owned by the capture once capture_open() succeeded */
 	const char *filter;	/* a BPF expression (pcap-filter(7)); NULL or "" takes every frame */
 	unsigned dir;		/* enum capture_dir bits */
 	uint64_t count;		/* stop recording after this many frames; 0: no limit */
@@ -55,13 +57,23 @@ struct capture_stats {
 struct capture;
 
 /*
- * Create (or truncate) @path for writing, mode 0600: captures hold other
- * machines' traffic.  Refuses what is not a regular file (a FIFO would
- * block).  NULL with a one-line reason in @err.
+ * Create @path for writing, mode 0600 (captures hold other machines'
+ * traffic), as O_CREAT|O_EXCL|O_NOFOLLOW: an existing file is never
+ * reused, a symlink never followed.  NULL with a one-line reason in @err.
  */
 FILE *capture_file_create(const char *path, char *err, size_t errlen);
 
-/* Compile the filter and create the file.  NULL with a one-line reason in @err. */
+/*
+ * A stream on @fd, a file a client opened and passed (SCM_RIGHTS): it
+ * must be a regular file open for writing, not in append mode.  Takes
+ * @fd only on success; NULL with a reason (naming @name) in @err.
+ */
+FILE *capture_file_adopt(int fd, const char *name, char *err, size_t errlen);
+
+/*
+ * Compile the filter and create the file (or adopt @cfg->fd).  NULL with a
+ * one-line reason in @err; @cfg->fd is then still the caller's.
+ */
 struct capture *capture_open(const struct capture_config *cfg, char *err, size_t errlen);
 
 /*

@@ -27,13 +27,99 @@ static struct port *vhost_from_params(const char *name, struct json_object *para
 	return port_vhost_create(&pc, env, err, errlen);
 }
 
-static const struct port_type types[] = {
-	{ "vhost-user", vhost_from_params },
-	{ "tap", port_tap_create },
-	{ "afpacket", port_afpacket_create },
-	{ "pcap", port_pcap_create },
-	{ "afxdp", port_afxdp_create },
+/*
+ * The keys each type reads: one table, checked before any constructor runs
+ * (port_type_check), so that a typo ("mdoe=client") is refused instead of
+ * silently meaning the default.  A constructor that reads a new key adds
+ * it here.
+ */
+static const struct port_param vhost_params[] = { { "path", 0 }, { "mode", 0 }, { "queues", 0 }, { NULL, 0 } };
+static const struct port_param tap_params[] = { { "ifname", 0 }, { NULL, 0 } };
+static const struct port_param afpacket_params[] = { { "ifname", 0 }, { NULL, 0 } };
+static const struct port_param pcap_params[] = {
+	{ "read", PORT_PARAM_FILE }, { "write", PORT_PARAM_FILE }, { "loop", 0 }, { "pps", 0 }, { NULL, 0 },
 };
+static const struct port_param afxdp_params[] = {
+	{ "ifname", 0 }, { "queue", 0 }, { "mode", 0 }, { "zerocopy", 0 }, { NULL, 0 },
+};
+
+/* Keys of every port-add request and config entry, whatever the type (the switch's own settings: port_type_check). */
+static const char *const common_keys[] = { "cmd", "name", "type", NULL };
+
+static const struct port_type types[] = {
+	{ "vhost-user", vhost_from_params, vhost_params },
+	{ "tap", port_tap_create, tap_params },
+	{ "afpacket", port_afpacket_create, afpacket_params },
+	{ "pcap", port_pcap_create, pcap_params },
+	{ "afxdp", port_afxdp_create, afxdp_params },
+};
+
+static bool key_in(const char *key, const char *const *keys)
+{
+	for (size_t i = 0; keys[i]; i++)
+		if (strcmp(keys[i], key) == 0)
+			return true;
+	return false;
+}
+
+/* Append ", KEY" (or "KEY" first) to @buf without overflowing it. */
+static void list_add(char *buf, size_t len, const char *key)
+{
+	size_t used = strlen(buf);
+
+	if (used < len)
+		snprintf(buf + used, len - used, "%s%s", used ? ", " : "", key);
+}
+
+int json_check_keys(struct json_object *o, const char *const *keys, const char *what, char *err, size_t errlen)
+{
+	json_object_object_foreach(o, key, val)
+	{
+		char valid[160] = "";
+
+		(void)val;
+		if (key_in(key, keys))
+			continue;
+		for (size_t i = 0; keys[i]; i++)
+			if (strcmp(keys[i], "cmd") != 0)
+				list_add(valid, sizeof(valid), keys[i]);
+		snprintf(err, errlen, "unknown key \"%.40s\" in %s (valid: %s)", key, what, valid[0] ? valid : "none");
+		return -1;
+	}
+	return 0;
+}
+
+int port_type_check(const struct port_type *pt, struct json_object *params, const char *const *switch_keys,
+		    bool privileged, char *err, size_t errlen)
+{
+	json_object_object_foreach(params, key, val)
+	{
+		const struct port_param *pp = NULL;
+		char valid[160] = "";
+
+		(void)val;
+		if (key_in(key, common_keys) || (switch_keys && key_in(key, switch_keys)))
+			continue;
+		for (size_t i = 0; pt->params[i].key && !pp; i++)
+			if (strcmp(pt->params[i].key, key) == 0)
+				pp = &pt->params[i];
+		if (!pp) {
+			for (size_t i = 1; common_keys[i]; i++)
+				list_add(valid, sizeof(valid), common_keys[i]);
+			for (size_t i = 0; pt->params[i].key; i++)
+				list_add(valid, sizeof(valid), pt->params[i].key);
+			for (size_t i = 0; switch_keys && switch_keys[i]; i++)
+				list_add(valid, sizeof(valid), switch_keys[i]);
+			snprintf(err, errlen, "unknown key \"%.40s\" for port type %s (valid: %s)", key, pt->name, valid);
+			return -1;
+		}
+		if ((pp->flags & PORT_PARAM_FILE) && !privileged) {
+			snprintf(err, errlen, "%s= names a file vswd would open: only root or vswd's own user may", key);
+			return -1;
+		}
+	}
+	return 0;
+}
 
 const struct port_type *port_type_find(const char *name)
 {

@@ -2,6 +2,7 @@
 #ifndef VSW_PORT_PORT_TYPES_H
 #define VSW_PORT_PORT_TYPES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "port/port.h"
@@ -18,13 +19,40 @@ struct port_env;
 typedef struct port *(*port_create_fn)(const char *name, struct json_object *params, const struct port_env *env,
 				       char *err, size_t errlen);
 
+/* One parameter a port type accepts. */
+struct port_param {
+	const char *key;
+	unsigned flags;		/* PORT_PARAM_* */
+};
+
+/* The value names a file vswd opens: only a privileged client (root, vswd's user) may name one. */
+#define PORT_PARAM_FILE 1u
+
 struct port_type {
 	const char *name;
 	port_create_fn create;
+	const struct port_param *params;	/* every key the type reads, ending with { NULL } */
 };
 
 /* The type called @name, or NULL. */
 const struct port_type *port_type_find(const char *name);
+
+/*
+ * Check a port-add request or config entry against @pt's table before its
+ * constructor runs: every key must be a common one (cmd, name, type), one
+ * of the switch's own port settings (@switch_keys, NULL-terminated, may be
+ * NULL) or one of the type's, and a PORT_PARAM_FILE key needs @privileged.
+ * 0, or -1 with a message naming the key and the valid ones in @err.
+ */
+int port_type_check(const struct port_type *pt, struct json_object *params, const char *const *switch_keys,
+		    bool privileged, char *err, size_t errlen);
+
+/*
+ * Every key of the JSON object @o must be in the NULL-terminated @keys:
+ * 0, or -1 with "unknown key "K" in WHAT (valid: ...)" in @err.  Control
+ * requests and config files use it too.
+ */
+int json_check_keys(struct json_object *o, const char *const *keys, const char *what, char *err, size_t errlen);
 
 /* "vhost-user, tap, ..." for error messages. */
 const char *port_type_names(void);

@@ -13,6 +13,7 @@
 
 #include "ctl/evloop.h"
 #include "ctl/log.h"
+#include "ctl/unix_sock.h"
 #include "dp/dp.h"
 #include "dp/prefetch.h"
 #include "packet/iov.h"
@@ -86,6 +87,7 @@ struct vhost_port {
 	bool client;
 	unsigned queues;
 	int listen_fd;
+	struct unix_sock_id listen_id;	/* the inode bound at path: the only one destroy unlinks */
 	struct ev_handler listen_h, conn_h;
 	uint64_t sessions;
 	char last_error[200];
@@ -689,7 +691,7 @@ static void vp_destroy(struct port *p)
 	if (vp->listen_fd >= 0) {
 		evloop_del(vp->env.loop, vp->listen_fd);
 		close(vp->listen_fd);
-		unlink(vp->path);
+		unix_sock_unlink(vp->path, &vp->listen_id); /* only the socket this port bound */
 	}
 	vu_dev_fini(&vp->dev);
 	for (unsigned q = 0; q < vp->queues; q++)
@@ -712,30 +714,20 @@ static const struct port_ops vhost_port_ops = {
 	.destroy = vp_destroy,
 };
 
+/* Listen on path=: a stale socket there is replaced, a file or a live socket refused (ctl/unix_sock.h). */
 static int vp_listen(struct vhost_port *vp, char *err, size_t errlen)
 {
-	struct sockaddr_un sa;
-
-	if (unix_addr(&sa, vp->path) < 0) {
-		snprintf(err, errlen, "socket path too long");
+	vp->listen_fd = unix_sock_listen(vp->path, 4, 0, &vp->listen_id, err, errlen);
+	if (vp->listen_fd < 0)
+		return -1;
+	if (evloop_add(vp->env.loop, vp->listen_fd, EPOLLIN, &vp->listen_h) < 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s", vp->path, strerror(errno));
+		close(vp->listen_fd);
+		unix_sock_unlink(vp->path, &vp->listen_id);
+		vp->listen_fd = -1;
 		return -1;
 	}
-	vp->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (vp->listen_fd < 0)
-		goto out_errno;
-	unlink(vp->path); /* a stale socket of an earlier run */
-	if (bind(vp->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(vp->listen_fd, 4) < 0)
-		goto out_errno;
-	if (evloop_add(vp->env.loop, vp->listen_fd, EPOLLIN, &vp->listen_h) < 0)
-		goto out_errno;
 	return 0;
-
-out_errno:
-	snprintf(err, errlen, "cannot listen on %s: %s", vp->path, strerror(errno));
-	if (vp->listen_fd >= 0)
-		close(vp->listen_fd);
-	vp->listen_fd = -1;
-	return -1;
 }
 
 struct port *port_vhost_create(const struct vhost_port_config *cfg, const struct port_env *env, char *err,

@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""make_corpus_ctl_request.py - write the seed corpus of fuzz_ctl_request.
+
+    fuzz/make_corpus_ctl_request.py [OUTDIR]   (default fuzz/corpus/ctl_request)
+
+Each seed is one input in the format described at the top of
+fuzz/fuzz_ctl_request.c: an options byte (bit 0: pass a file with
+capture-start, bit 1: MACs in the FDB), then request lines as vswctl sends
+them: every command with good fields, each port type with its parameters,
+typos, wrong types and ranges, pipelined add/delete pairs past the
+graveyard's size, captures started and stopped, and broken JSON.
+Python 3 standard library only; deterministic.
+"""
+
+import json
+import os
+import sys
+
+PASS_FD, MACS = 1, 2
+
+
+def req(**kw):
+    return json.dumps(kw, separators=(",", ":"))
+
+
+def port_add(name, type_, **params):
+    return req(cmd="port-add", name=name, type=type_, **params)
+
+
+SEEDS = {
+    "show": (0, [req(cmd="show")]),
+    "stats": (0, [req(cmd="stats")]),
+    "fdb_show": (MACS, [req(cmd="fdb-show")]),
+    "vhost_server": (0, [port_add("vm1", "vhost-user", path="/run/vsw/vm1.sock"), req(cmd="show"),
+                         req(cmd="port-del", name="vm1")]),
+    "vhost_client_mq": (0, [port_add("vm2", "vhost-user", path="/x.sock", mode="client", queues=4)]),
+    "vhost_typo": (0, [port_add("vm1", "vhost-user", path="/x.sock", mdoe="client")]),
+    "vhost_bad_queues": (0, [port_add("vm1", "vhost-user", path="/x.sock", queues=99),
+                             port_add("vm1", "vhost-user", path="/x.sock", queues="2")]),
+    "tap": (0, [port_add("h0", "tap", ifname="vsw-h0"), port_add("h1", "tap", ifname="x", tag=10, bogus=1)]),
+    "afpacket": (0, [port_add("c1", "afpacket", ifname="veth-c1"), req(cmd="stats")]),
+    "afxdp": (0, [port_add("c2", "afxdp", ifname="veth-c2", queue=1, mode="skb", zerocopy="off"),
+                  port_add("c3", "afxdp", ifname="veth-c3", queue=-1)]),
+    "pcap_files_unprivileged": (0, [port_add("r1", "pcap", read="/tmp/in.pcap", loop=1, pps=100),
+                                    port_add("w1", "pcap", write="/etc/x.pcap")]),
+    "pcap_no_file": (0, [port_add("r1", "pcap", loop=1, pps=100)]),
+    "capture_fd": (PASS_FD, [port_add("p1", "vhost-user", path="/x"),
+                             req(cmd="capture-start", port="p1", file="/tmp/cap.pcap", dir="rx", count=10,
+                                 filter="icmp"),
+                             req(cmd="capture-start", port="p1", file="/tmp/cap2.pcap"),
+                             req(cmd="capture-stop", port="p1", if_done=True),
+                             req(cmd="capture-stop", port="p1")]),
+    "capture_no_fd": (0, [port_add("p1", "vhost-user", path="/x"),
+                          req(cmd="capture-start", port="p1", file="/etc/passwd")]),
+    "capture_bad_filter": (PASS_FD, [port_add("p1", "vhost-user", path="/x"),
+                                     req(cmd="capture-start", port="p1", file="f", filter="icmp and and"),
+                                     req(cmd="capture-start", port="p1", file="f", dir="up"),
+                                     req(cmd="capture-start", port="p1", file="f", count=-1)]),
+    "capture_port_deleted": (PASS_FD, [port_add("p1", "tap"),
+                                       req(cmd="capture-start", port="p1", file="f"),
+                                       req(cmd="port-del", name="p1"),
+                                       req(cmd="capture-stop", port="p1")]),
+    "pipelined_pairs": (0, [l for i in range(70) for l in (port_add("p%d" % i, "vhost-user", path="/p%d" % i),
+                                                           req(cmd="port-del", name="p%d" % i))]),
+    "too_many_ports": (0, [port_add("p%d" % i, "tap") for i in range(66)]),
+    "names": (0, [port_add("", "tap"), port_add("a" * 40, "tap"), port_add("bad name", "tap"),
+                  port_add("dup", "tap"), port_add("dup", "tap"), req(cmd="port-add", type="tap")]),
+    "unknown": (0, [req(cmd="shwo"), req(cmd="show", verbose=True), req(cmd="port-del", nmae="x"),
+                    req(cmd=5), "[1,2,3]", "\"show\"", "{}"]),
+    "broken_json": (0, ['{"cmd":"show"', '{"cmd":"show"} trailing', "\x00\x01\x02", "", "{" * 40 + "}" * 40,
+                        '{"cmd":"show","cmd":"stats"}']),
+    "log_forging": (PASS_FD, [port_add("p1", "tap"),
+                              req(cmd="capture-start", port="p1", file="x\n2099-01-01 vswd info: forged")]),
+}
+
+
+def main():
+    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                             "corpus", "ctl_request")
+    os.makedirs(out, exist_ok=True)
+    for name, (opts, lines) in sorted(SEEDS.items()):
+        with open(os.path.join(out, name), "wb") as f:
+            f.write(bytes([opts]) + "\n".join(lines).encode() + b"\n")
+    print("%d seeds in %s" % (len(SEEDS), out))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,425 @@
+/* test_ctl.c - the control plane against careless and hostile clients: keys, files, sockets, big replies, log lines. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl/daemon.h"
+#include "ctl/log.h"
+#include "ctl/unix_sock.h"
+#include "port/port_types.h"
+#include "../lib/proc_counts.h"
+#include "../lib/stub_port.h"
+
+static char dir[64];
+
+static const char *tmp_path(const char *name)
+{
+	static char bufs[4][192];
+	static unsigned next;
+	char *b = bufs[next++ % 4];
+
+	snprintf(b, sizeof(bufs[0]), "%s/%s", dir, name);
+	return b;
+}
+
+static int setup_dir(void **state)
+{
+	snprintf(dir, sizeof(dir), "/tmp/vsw-test-ctl.XXXXXX");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown_dir(void **state)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* A vswd with no workers and no socket; ports are stubs (tests/lib/stub_port.c). */
+static struct vswd *offline_vswd(void)
+{
+	static struct vswd v;
+	struct vswd_config cfg;
+	char err[256];
+
+	vswd_config_default(&cfg);
+	assert_int_equal(vswd_init(&v, &cfg, err, sizeof(err)), 0);
+	v.create_hook = stub_port_create;
+	return &v;
+}
+
+/* Handle the request text @json from @peer; returns "ok" or the error (static buffer). */
+static const char *ask(struct vswd *v, const char *json, struct ctl_peer *peer)
+{
+	static char out[512];
+	struct ctl_peer root = { .privileged = true, .fd = -1 };
+	struct json_object *req = json_tokener_parse(json), *resp, *f;
+
+	assert_non_null(req);
+	resp = vswd_handle_request(v, req, peer ? peer : &root);
+	if (json_object_object_get_ex(resp, "ok", &f) && json_object_get_boolean(f))
+		snprintf(out, sizeof(out), "ok");
+	else
+		snprintf(out, sizeof(out), "%s", json_object_get_string(json_object_object_get(resp, "error")));
+	json_object_put(resp);
+	json_object_put(req);
+	return out;
+}
+
+static void assert_refused_naming(const char *got, const char *key)
+{
+	if (strcmp(got, "ok") == 0 || !strstr(got, key) || !strstr(got, "valid"))
+		fail_msg("expected a refusal naming \"%s\" and the valid keys, got: %s", key, got);
+}
+
+/* ---- log lines ---- */
+
+static void test_log_escape(void **state)
+{
+	char out[64];
+
+	log_escape(out, sizeof(out), "a\nb\x1b[31m\\c\x7f");
+	assert_string_equal(out, "a\\x0ab\\x1b[31m\\\\c\\x7f");
+	/* Cut at a whole escape, always terminated. */
+	assert_int_equal(log_escape(out, 6, "ab\ncd"), 2);
+	assert_string_equal(out, "ab");
+}
+
+/* A message holding a newline and a fake timestamp stays one line. */
+static void test_log_one_line(void **state)
+{
+	int fds[2], saved = dup(2);
+	char buf[2048];
+	ssize_t n;
+	int lines = 0;
+
+	assert_int_equal(pipe(fds), 0);
+	fflush(stderr);
+	dup2(fds[1], 2);
+	log_info("capture into %s", "/tmp/x\n2099-01-01T00:00:00.000Z vswd info: FORGED\r");
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	close(fds[1]);
+	n = read(fds[0], buf, sizeof(buf) - 1);
+	close(fds[0]);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	for (ssize_t i = 0; i < n; i++)
+		lines += buf[i] == '\n';
+	assert_int_equal(lines, 1);
+	assert_non_null(strstr(buf, "\\x0a2099-01-01"));
+	assert_null(strchr(buf, '\r'));
+}
+
+/* ---- keys: requests, port types, config files ---- */
+
+static void test_request_keys(void **state)
+{
+	struct vswd *v = offline_vswd();
+
+	assert_refused_naming(ask(v, "{\"cmd\":\"show\",\"verbose\":true}", NULL), "verbose");
+	assert_refused_naming(ask(v, "{\"cmd\":\"stats\",\"x\":1}", NULL), "\"x\"");
+	assert_refused_naming(ask(v, "{\"cmd\":\"fdb-show\",\"port\":\"a\"}", NULL), "port");
+	assert_refused_naming(ask(v, "{\"cmd\":\"port-del\",\"nmae\":\"a\"}", NULL), "nmae");
+	assert_refused_naming(ask(v, "{\"cmd\":\"capture-start\",\"port\":\"a\",\"cuont\":1}", NULL), "cuont");
+	assert_refused_naming(ask(v, "{\"cmd\":\"capture-stop\",\"port\":\"a\",\"if_dnoe\":true}", NULL), "if_dnoe");
+	assert_non_null(strstr(ask(v, "{\"cmd\":\"shwo\"}", NULL), "unknown command"));
+	assert_string_equal(ask(v, "{\"cmd\":\"show\"}", NULL), "ok");
+	vswd_shutdown(v);
+}
+
+static void test_port_type_keys(void **state)
+{
+	struct vswd *v = offline_vswd();
+	static const char *const typos[][2] = {
+		{ "{\"cmd\":\"port-add\",\"name\":\"a\",\"type\":\"vhost-user\",\"path\":\"/x\",\"mdoe\":\"client\"}", "mdoe" },
+		{ "{\"cmd\":\"port-add\",\"name\":\"a\",\"type\":\"tap\",\"ifname\":\"x\",\"tag\":10,\"bogus\":1}", "tag" },
+		{ "{\"cmd\":\"port-add\",\"name\":\"a\",\"type\":\"afpacket\",\"ifnmae\":\"lo\"}", "ifnmae" },
+		{ "{\"cmd\":\"port-add\",\"name\":\"a\",\"type\":\"afxdp\",\"ifname\":\"lo\",\"qeue\":0}", "qeue" },
+		{ "{\"cmd\":\"port-add\",\"name\":\"a\",\"type\":\"pcap\",\"read\":\"/x\",\"wirte\":\"/y\"}", "wirte" },
+	};
+
+	for (size_t i = 0; i < sizeof(typos) / sizeof(typos[0]); i++)
+		assert_refused_naming(ask(v, typos[i][0], NULL), typos[i][1]);
+	assert_int_equal(stub_ports_live, 0);
+	/* The same without the typo reaches the constructor (the stub). */
+	assert_string_equal(ask(v, "{\"cmd\":\"port-add\",\"name\":\"a\",\"type\":\"vhost-user\",\"path\":\"/x\","
+				   "\"mode\":\"client\",\"queues\":2}", NULL), "ok");
+	assert_string_equal(ask(v, "{\"cmd\":\"port-add\",\"name\":\"b\",\"type\":\"afxdp\",\"ifname\":\"lo\","
+				   "\"queue\":1,\"mode\":\"skb\",\"zerocopy\":\"off\"}", NULL), "ok");
+	assert_int_equal(stub_ports_live, 2);
+	assert_string_equal(ask(v, "{\"cmd\":\"port-del\",\"name\":\"a\"}", NULL), "ok");
+	assert_string_equal(ask(v, "{\"cmd\":\"port-del\",\"name\":\"b\"}", NULL), "ok");
+	vswd_free_graveyard(v);
+	assert_int_equal(stub_ports_live, 0);
+	vswd_shutdown(v);
+}
+
+static void test_config_keys(void **state)
+{
+	struct vswd_config cfg;
+	struct json_object *o;
+	char err[256];
+	struct vswd *v;
+
+	vswd_config_default(&cfg);
+	o = json_tokener_parse("{\"wokers\":2}");
+	assert_int_equal(vswd_config_from_json(&cfg, o, err, sizeof(err)), -1);
+	assert_refused_naming(err, "wokers");
+	json_object_put(o);
+	o = json_tokener_parse("{\"workers\":2,\"ctl_group\":\"nogroup\",\"ports\":[]}");
+	assert_int_equal(vswd_config_from_json(&cfg, o, err, sizeof(err)), 0);
+	assert_string_equal(cfg.ctl_group, "nogroup");
+	assert_int_equal(cfg.workers, 2);
+	json_object_put(o);
+	o = json_tokener_parse("{\"ctl_group\":5}");
+	assert_int_equal(vswd_config_from_json(&cfg, o, err, sizeof(err)), -1);
+	json_object_put(o);
+
+	v = offline_vswd();
+	o = json_tokener_parse("{\"ports\":[{\"name\":\"c1\",\"type\":\"vhost-user\",\"path\":\"/x\",\"qeueus\":2}]}");
+	assert_int_equal(vswd_add_config_ports(v, o, err, sizeof(err)), -1);
+	assert_refused_naming(err, "qeueus");
+	assert_non_null(strstr(err, "ports[0]"));
+	json_object_put(o);
+	vswd_shutdown(v);
+}
+
+/* ---- files: only a privileged peer names them; a passed fd must be a writable regular file ---- */
+
+static void test_file_params_need_privilege(void **state)
+{
+	struct vswd *v = offline_vswd();
+	struct ctl_peer member = { .uid = 4242, .gid = 4242, .privileged = false, .fd = -1 };
+	const char *got;
+	char req[512];
+	int fds0 = proc_count_fds(), pfd[2], fd;
+
+	got = ask(v, "{\"cmd\":\"port-add\",\"name\":\"w\",\"type\":\"pcap\",\"write\":\"/etc/x.pcap\"}", &member);
+	assert_non_null(strstr(got, "write= names a file"));
+	assert_string_equal(ask(v, "{\"cmd\":\"port-add\",\"name\":\"s\",\"type\":\"vhost-user\",\"path\":\"/x\"}",
+				&member), "ok");
+	snprintf(req, sizeof(req), "{\"cmd\":\"capture-start\",\"port\":\"s\",\"file\":\"%s\"}", tmp_path("m.pcap"));
+	got = ask(v, req, &member);
+	assert_non_null(strstr(got, "only root"));
+	assert_int_equal(access(tmp_path("m.pcap"), F_OK), -1);
+
+	/* A pipe passed along: refused, and closed by whoever owns it (here the test, as ctl_sock.c would). */
+	assert_int_equal(pipe(pfd), 0);
+	member.fd = pfd[1];
+	got = ask(v, req, &member);
+	assert_non_null(strstr(got, "not a regular file"));
+	assert_int_equal(member.fd, pfd[1]);
+	close(pfd[0]);
+	close(pfd[1]);
+	/* A read-only file: refused. */
+	fd = open(tmp_path("ro.pcap"), O_RDONLY | O_CREAT, 0600);
+	member.fd = fd;
+	assert_non_null(strstr(ask(v, req, &member), "open for writing"));
+	close(fd);
+	/* A file the client opened for writing: taken by the capture. */
+	fd = open(tmp_path("m.pcap"), O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	member.fd = fd;
+	assert_string_equal(ask(v, req, &member), "ok");
+	assert_int_equal(member.fd, -1);
+	assert_string_equal(ask(v, "{\"cmd\":\"capture-stop\",\"port\":\"s\"}", &member), "ok");
+	assert_int_equal(proc_count_fds(), fds0);
+
+	/* A privileged peer may name a file: a new one only, never through a symlink. */
+	assert_int_equal(symlink(tmp_path("target"), tmp_path("link.pcap")), 0);
+	snprintf(req, sizeof(req), "{\"cmd\":\"capture-start\",\"port\":\"s\",\"file\":\"%s\"}", tmp_path("link.pcap"));
+	assert_non_null(strstr(ask(v, req, NULL), "File exists"));
+	assert_int_equal(access(tmp_path("target"), F_OK), -1);
+	snprintf(req, sizeof(req), "{\"cmd\":\"capture-start\",\"port\":\"s\",\"file\":\"%s\"}", tmp_path("m.pcap"));
+	assert_non_null(strstr(ask(v, req, NULL), "File exists"));
+	snprintf(req, sizeof(req), "{\"cmd\":\"capture-start\",\"port\":\"s\",\"file\":\"%s\"}", tmp_path("new.pcap"));
+	assert_string_equal(ask(v, req, NULL), "ok");
+	assert_string_equal(ask(v, "{\"cmd\":\"capture-stop\",\"port\":\"s\"}", NULL), "ok");
+	vswd_shutdown(v);
+}
+
+/* ---- unix sockets at a path ---- */
+
+static void test_unix_sock(void **state)
+{
+	struct unix_sock_id id, id2;
+	char err[256];
+	struct stat st;
+	mode_t old;
+	int fd, fd2, f;
+
+	/* A regular file is not replaced. */
+	f = open(tmp_path("file"), O_WRONLY | O_CREAT, 0600);
+	assert_int_equal(write(f, "x", 1), 1);
+	close(f);
+	assert_int_equal(unix_sock_listen(tmp_path("file"), 4, 0, &id, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "not a socket"));
+	assert_int_equal(stat(tmp_path("file"), &st), 0);
+	assert_true(S_ISREG(st.st_mode) && st.st_size == 1);
+	/* A symlink is not followed nor replaced. */
+	assert_int_equal(symlink(tmp_path("file"), tmp_path("link")), 0);
+	assert_int_equal(unix_sock_listen(tmp_path("link"), 4, 0, &id, err, sizeof(err)), -1);
+
+	/* 0600 whatever the umask. */
+	old = umask(0);
+	fd = unix_sock_listen(tmp_path("s"), 4, 0600, &id, err, sizeof(err));
+	umask(old);
+	assert_true(fd >= 0);
+	assert_int_equal(stat(tmp_path("s"), &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	/* A live socket is not taken over. */
+	assert_int_equal(unix_sock_listen(tmp_path("s"), 4, 0, &id2, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "another process listens"));
+	/* Stale (closed): replaced. */
+	close(fd);
+	fd = unix_sock_listen(tmp_path("s"), 4, 0, &id, err, sizeof(err));
+	assert_true(fd >= 0);
+	/* The path now names another socket: ours is not the one unlinked. */
+	assert_int_equal(rename(tmp_path("s"), tmp_path("s.old")), 0);
+	fd2 = unix_sock_listen(tmp_path("s"), 4, 0, &id2, err, sizeof(err));
+	assert_true(fd2 >= 0);
+	unix_sock_unlink(tmp_path("s"), &id);
+	assert_int_equal(access(tmp_path("s"), F_OK), 0);
+	unix_sock_unlink(tmp_path("s"), &id2);
+	assert_int_equal(access(tmp_path("s"), F_OK), -1);
+	close(fd);
+	close(fd2);
+}
+
+/* ---- a running control socket: pipelined deletes, a reply larger than the socket buffer ---- */
+
+static int ctl_connect(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+/* Run vswd's loop and read replies until @want lines arrived or 10 s passed; returns the lines (malloc'd). */
+static char *pump(struct vswd *v, int fd, unsigned want, size_t *len)
+{
+	size_t cap = 1 << 20, n = 0;
+	char *buf = malloc(cap);
+	unsigned lines = 0;
+	time_t end = time(NULL) + 10;
+
+	while (lines < want && time(NULL) < end) {
+		ssize_t r;
+
+		vswd_run_once(v, 10);
+		while ((r = recv(fd, buf + n, cap - n - 1, MSG_DONTWAIT)) > 0) {
+			for (ssize_t i = 0; i < r; i++)
+				lines += buf[n + i] == '\n';
+			n += (size_t)r;
+			if (cap - n < 65536)
+				buf = realloc(buf, cap *= 2);
+		}
+		if (r == 0)
+			break;
+	}
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+static void test_running_socket(void **state)
+{
+	static struct vswd v;
+	struct vswd_config cfg;
+	const char *path = tmp_path("ctl.sock");
+	char err[256], *out, *req = malloc(1 << 16), *line;
+	size_t len = 0, n;
+	unsigned oks = 0, pairs = 70;
+	struct stat st;
+	mode_t old;
+	int fd;
+
+	vswd_config_default(&cfg);
+	old = umask(0);
+	assert_int_equal(vswd_start(&v, &cfg, path, err, sizeof(err)), 0);
+	umask(old);
+	v.create_hook = stub_port_create;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+
+	/*
+	 * 70 pairs in one write: more deletes than the graveyard holds, in one
+	 * batch; and the client's end shut at once: every request still answered.
+	 */
+	for (unsigned i = 0; i < pairs; i++)
+		len += (size_t)snprintf(req + len, (1 << 16) - len,
+					"{\"cmd\":\"port-add\",\"name\":\"p%u\",\"type\":\"vhost-user\",\"path\":\"/x\"}\n"
+					"{\"cmd\":\"port-del\",\"name\":\"p%u\"}\n", i, i);
+	fd = ctl_connect(path);
+	assert_int_equal(send(fd, req, len, 0), (ssize_t)len);
+	assert_int_equal(shutdown(fd, SHUT_WR), 0);
+	out = pump(&v, fd, 2 * pairs, &n);
+	for (line = strstr(out, "\"ok\":true"); line; line = strstr(line + 1, "\"ok\":true"))
+		oks++;
+	assert_int_equal(oks, 2 * pairs);
+	free(out);
+	vswd_run_once(&v, 0);
+	assert_int_equal(stub_ports_live, 0);
+	close(fd);
+
+	/* 8000 MACs: a reply of ~400 KB, more than the socket buffer. */
+	for (unsigned i = 0; i < 8000; i++) {
+		uint8_t mac[6] = { 0x02, 0, 0, (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i };
+
+		fdb_learn(&v.sw->fdb, mac, 0, 0);
+	}
+	fd = ctl_connect(path);
+	assert_int_equal(send(fd, "{\"cmd\":\"fdb-show\"}\n", 19, 0), 19);
+	out = pump(&v, fd, 1, &n);
+	assert_true(n > 300000);
+	{
+		struct json_object *r = json_tokener_parse(out), *e;
+
+		assert_non_null(r);
+		assert_true(json_object_object_get_ex(r, "entries", &e));
+		assert_int_equal(json_object_array_length(e), 8000);
+		json_object_put(r);
+	}
+	free(out);
+	close(fd);
+	free(req);
+	vswd_shutdown(&v);
+	assert_int_equal(access(path, F_OK), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_log_escape),
+		cmocka_unit_test(test_log_one_line),
+		cmocka_unit_test(test_request_keys),
+		cmocka_unit_test(test_port_type_keys),
+		cmocka_unit_test(test_config_keys),
+		cmocka_unit_test(test_file_params_need_privilege),
+		cmocka_unit_test(test_unix_sock),
+		cmocka_unit_test(test_running_socket),
+	};
+
+	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
+}
