@@ -19,7 +19,7 @@ static void usage(FILE *f)
 		   "  --config FILE   JSON: {\"workers\":N, \"cpus\":[...], \"busy_poll\":false,\n"
 		   "                  \"mode\":\"learning\"|\"hub\", \"aging\":300, \"ctl_group\":GROUP, \"ports\":[{\"name\":...,\n"
 		   "                  \"type\":\"vhost-user\", \"path\":..., \"mode\":\"server\"|\"client\", \"queues\":N}]}\n"
-		   "                  any port: \"mac\", \"ip\" (lists), \"mac_limit\":1024, \"flood_rate\":10000\n"
+		   "                  any port: \"mac\", \"ip\" (lists), \"mac_limit\":N, \"flood_rate\":PPS (0: none)\n"
 		   "  --foreground    do not detach from the terminal\n");
 }
 

@@ -39,8 +39,14 @@ enum switch_mode {
 
 #define SWITCH_MACS_MAX 8
 #define SWITCH_IPS_MAX 8
-#define SWITCH_DEFAULT_MAC_LIMIT 1024
-#define SWITCH_DEFAULT_FLOOD_RATE 10000	/* frames/s; ARP, ND, DHCP and mDNS need a few */
+/*
+ * Off unless asked for, as in Open vSwitch and the Linux bridge: an uplink
+ * has thousands of MACs behind it, and a limit that drops unknown unicast
+ * breaks traffic to a silent host (testpmd's io forwarding, a one-way UDP
+ * stream).  Tenant ports set them (docs/VSWD.md, "Port security").
+ */
+#define SWITCH_DEFAULT_MAC_LIMIT 0
+#define SWITCH_DEFAULT_FLOOD_RATE 0
 
 /* A port's security options (what the port-add request asked for). */
 struct switch_port_cfg {
