@@ -206,11 +206,12 @@ class DpdkSut:
         s = self.tp.fwd_stats()
         thr = thread_cpu_seconds(self.pid)
         if s["cycles"] is None:
-            raise BenchError("testpmd (switch) printed no \"CPU cycles/packet=... (busy cycles=...\" line: "
+            raise BenchError("testpmd (switch) printed no \"CPU cycles/packet=... (total cycles=...\" line: "
                              "--record-core-cycles not honoured?")
         return {"frames": s["rx"], "busy": s["cycles"], "hz": s["mhz"] * 1e6, "threads": thr,
                 "t": time.monotonic(), "pick": (("rte-worker-", "lcore-worker-"), 1),
-                "busy_method": "testpmd --record-core-cycles (busy cycles of the forwarding lcore)"}
+                "busy_method": "testpmd --record-core-cycles (cycles of the forwarding lcore's polls that received "
+                               "frames)"}
 
     def diag(self):
         try:
@@ -610,6 +611,64 @@ class Results:
     def fail(self, key, msg, rnd):
         self.failures.setdefault(key, []).append("round %d: %s" % (rnd, msg))
         log("    FAILED %s: %s" % ("/".join(map(str, key)), msg.splitlines()[0][:300]))
+
+
+OVS_SAMPLE = """pmd thread numa_id 0 core_id 0:
+  packets received: 1000
+  packet recirculations: 0
+  avg. datapath passes per packet: 1.00
+  emc hits: 990
+  megaflow hits: 10
+  miss with success upcall: 0
+  avg. packets per output batch: 31.00
+  idle cycles: 400000 (40.00%)
+  processing cycles: 600000 (60.00%)
+  avg cycles per packet: 1000.00 (1000000/1000)
+  avg processing cycles per packet: 600.00 (600000/1000)
+main thread:
+  packets received: 7
+  packet recirculations: 0
+"""
+
+
+def cycles_self_test(vswd_knows_busy):
+    """The counter parsers against the formats they read (vswd's schema with and without busy_cycles,
+    OVS 3.1's pmd-stats-show, DPDK 22.11 testpmd's cycles line); raises BenchError on a mismatch."""
+    def expect_error(fn, *args):
+        try:
+            fn(*args)
+        except BenchError:
+            return
+        raise BenchError("cycles self-test: %s%r parsed what it must refuse" % (fn.__name__, args))
+    new = {"ports": [], "workers": [{"id": 0, "rounds": 9, "sleeps": 0, "frames": 1000, "busy_cycles": 250000,
+                                     "tsc_hz": 2100000000}, {"id": 1, "frames": 500, "busy_cycles": 150000,
+                                                             "tsc_hz": 2100000000}]}
+    c = vsw_cycles_counters(new, True)
+    if (c["frames"], c["busy"], c["hz"], c["nworkers"]) != (1500, 400000, 2.1e9, 2):
+        raise BenchError("cycles self-test: vswd stats with busy_cycles gave %r" % c)
+    old = {"ports": [], "workers": [{"id": 0, "rounds": 9, "sleeps": 0, "frames": 1000}]}
+    c = vsw_cycles_counters(old, False)
+    if c["busy"] is not None or c.get("busy_missing") != VSW_TOO_OLD:
+        raise BenchError("cycles self-test: vswd stats without busy_cycles gave %r" % c)
+    expect_error(vsw_cycles_counters, old, True)
+    expect_error(vsw_cycles_counters, {"ports": []}, False)
+    half = {"workers": [new["workers"][0], old["workers"][0]]}
+    expect_error(vsw_cycles_counters, half, True)
+    expect_error(vsw_cycles_counters, {"workers": [dict(new["workers"][0], busy_cycles="x")]}, True)
+    c = ovs_cycles_counters(OVS_SAMPLE)
+    if (c["frames"], c["busy"], c["idle"], c["npmd"]) != (1000, 600000, 400000, 1):
+        raise BenchError("cycles self-test: pmd-stats-show gave %r" % c)
+    expect_error(ovs_cycles_counters, "main thread:\n  packets received: 7\n")
+    expect_error(ovs_cycles_counters, OVS_SAMPLE.replace("  processing cycles: 600000 (60.00%)\n", ""))
+    m = TestPmd.CYCLES.search("  CPU cycles/packet=545.47 (total cycles=800319660 / total io packets=1467200) "
+                              "at 2100 MHz Clock\n")
+    if not m or (m.group(1), m.group(2), m.group(3)) != ("800319660", "1467200", "2100"):
+        raise BenchError("cycles self-test: testpmd's cycles line not parsed")
+    if vswd_knows_busy is False:
+        log("  cycles self-test: passed; note: this vswd's stats have no busy_cycles (%s): its busy cycles per "
+            "frame will be missing, its CPU-time figure stands" % VSW_TOO_OLD)
+    else:
+        log("  cycles self-test: passed")
 
 
 def cycles_note(r):
@@ -1283,8 +1342,10 @@ some sample.
   `busy_cycles`, the TSC cycles of rounds that moved frames, `frames` and
   `tsc_hz`, summed over the workers); the switching testpmd, started with
   `--record-core-cycles`, from `show fwd stats all` ("CPU cycles/packet=...
-  (busy cycles=N / total io packets=M) at F MHz Clock": the forwarding
-  lcore's cycles in polls that received frames, and the frames received);
+  (total cycles=N / total io packets=M) at F MHz Clock"; in DPDK 22.11
+  the io engine returns before it counts when a poll received nothing, so
+  N is the forwarding lcore's cycles in polls that received frames, and M
+  the frames received);
   OVS from `ovs-appctl dpif-netdev/pmd-stats-show` ("processing cycles"
   and "packets received" of the PMD threads; read before and after the
   window rather than cleared with `pmd-stats-clear`, which the PMD thread
@@ -1482,6 +1543,8 @@ def main(argv):
         raise BenchError("%s missing after installing openvswitch-switch-dpdk" % OVS_VSWITCHD)
     reserve_hugepages(768)
     ctx = Ctx(a)
+    if a.quick:
+        cycles_self_test(ctx.vswd_knows_busy)
     # The orchestrator stays off the switch's CPU; children are pinned explicitly.
     os.sched_setaffinity(0, {ctx.gen_cpu})
     ok = False
