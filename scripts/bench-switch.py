@@ -979,8 +979,10 @@ def cycles_report(res, a):
              "the pace, so Mpps alone does not rank the switches; cycles per frame do.  *Busy*: TSC cycles of "
              "the forwarding thread's polls that moved frames (each switch's own counter) ÷ frames it took in "
              "during the window.  *CPU time*: utime+stime of the forwarding thread (/proc/PID/task/TID/stat) "
-             "× TSC Hz ÷ the same frames, so empty polls count too (a busy poller's whole window).  "
-             "Fewer is better: a ratio below 1 means vsw spends fewer cycles per frame.")
+             "× TSC Hz ÷ the same frames: every cycle the thread ran, empty polls too, none it was preempted "
+             "for (the busy counters read the TSC, so a poll that lost its CPU counts the time it waited: on a "
+             "disturbed run busy can exceed CPU time).  Fewer is better: a ratio below 1 means vsw spends "
+             "fewer cycles per frame.")
     L.append("")
     peers = [x for x in systems if x != "vsw"]
     for title, field in (("busy", "sut_busy_cpf"), ("CPU time", "sut_cpu_cpf")):
@@ -1338,28 +1340,30 @@ some sample.
   pace, so Mpps cannot rank the switches; what each switch spends per
   frame can.  Around each window the script reads the switch's own
   counters and divides the growth of its busy cycles by the growth of the
-  frames it took in: vswd's `vswctl stats --json` (per worker
-  `busy_cycles`, the TSC cycles of rounds that moved frames, `frames` and
-  `tsc_hz`, summed over the workers); the switching testpmd, started with
-  `--record-core-cycles`, from `show fwd stats all` ("CPU cycles/packet=...
-  (total cycles=N / total io packets=M) at F MHz Clock"; in DPDK 22.11
-  the io engine returns before it counts when a poll received nothing, so
-  N is the forwarding lcore's cycles in polls that received frames, and M
-  the frames received);
-  OVS from `ovs-appctl dpif-netdev/pmd-stats-show` ("processing cycles"
-  and "packets received" of the PMD threads; read before and after the
-  window rather than cleared with `pmd-stats-clear`, which the PMD thread
-  carries out later, on its own).  All three count TSC cycles.  A second
-  figure needs no counter of the switch: utime+stime of its forwarding
-  thread (vswd's worker, testpmd's `rte-worker-1`, OVS's `pmd-*`) from
-  /proc/PID/task/TID/stat, times the TSC rate DPDK measured (the
-  generator's "at F MHz Clock"), over the same frames.  It counts every
-  cycle of a busy poller, empty polls too, so it is higher than the busy
-  figure, and the same method for all three.  The frames each switch
+  frames it took in.  vswd: `vswctl stats --json`, per worker
+  `busy_cycles` (TSC cycles of the rounds that moved frames), `frames`
+  and `tsc_hz`, summed over the workers.  testpmd (the switching one,
+  started with `--record-core-cycles`): `show fwd stats all`, "CPU
+  cycles/packet=... (total cycles=N / total io packets=M) at F MHz
+  Clock"; in DPDK 22.11 the io engine returns before it counts when a
+  poll received nothing, so N is the forwarding lcore's cycles in polls
+  that received frames and M the frames received.  OVS: `ovs-appctl
+  dpif-netdev/pmd-stats-show`, "processing cycles" (iterations that
+  received packets) and "packets received" of the PMD threads, read
+  before and after the window (not cleared with `pmd-stats-clear`, which
+  the PMD thread carries out later, on its own).  All three count TSC
+  cycles, including any time the thread lost its CPU in the middle of a
+  busy poll.  A second figure needs no counter of the switch: utime+stime
+  of its forwarding thread (vswd's worker, testpmd's `rte-worker-1`,
+  OVS's `pmd-*`) from /proc/PID/task/TID/stat, times the TSC rate DPDK
+  measured (the generator's "at F MHz Clock"), over the same frames.  It
+  counts every cycle the poller ran, empty polls too, and none it was
+  preempted for: the same method for all three.  The frames a switch
   counted must agree with what the generator received (within 20 %), or
-  the figure is refused.  A vswd whose stats have no `busy_cycles` gets no
-  busy figure ("vswd too old"), only the CPU-time one; a `--quick` run
-  fails when a figure cannot be read.
+  the figure is refused.  A vswd whose stats have no `busy_cycles` gets
+  no busy figure ("vswd too old"), only the CPU-time one; a `--quick` run
+  checks the parsers on canned output first and fails when a figure
+  cannot be read.
 - **Latency.**  `vsw-bench --pingpong`: one 64-byte frame A -> switch -> B,
   answered B -> switch -> A, timed with CLOCK_MONOTONIC; p50/p99/p99.9 of
   each sample, median over samples.  The switches busy-poll (vswd's
