@@ -1367,8 +1367,8 @@ some sample.
   no busy figure ("vswd too old"), only the CPU-time one; a `--quick` run
   checks the parsers on canned output first and fails when a figure
   cannot be read.
-  (`--record-core-cycles` costs testpmd two TSC reads per poll that
-  received frames, as vswd's `busy_cycles` costs vswd.)
+  (`--record-core-cycles` adds a TSC read to each of testpmd's polls and
+  one more to each poll that received frames.)
 - **Latency.**  `vsw-bench --pingpong`: one 64-byte frame A -> switch -> B,
   answered B -> switch -> A, timed with CLOCK_MONOTONIC; p50/p99/p99.9 of
   each sample, median over samples.  The switches busy-poll (vswd's
