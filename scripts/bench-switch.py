@@ -745,7 +745,8 @@ def session(ctx, res, system, ring, rnd, sizes):
                             res.add(("tput", system, rk, s), r, rnd)
                             if r.get("cycles_error"):
                                 res.fail(("cycles", system, rk, s), r["cycles_error"], rnd)
-                            log("    %-7s %4d B  %7.3f Mpps  gen busy %3.0f%%  CPU got: switch %s, generator %3.0f%%%s" % (
+                            log(("    %-7s %4d B  %7.3f Mpps  gen busy %3.0f%%  CPU got: switch %s, "
+                                 "generator %3.0f%%%s") % (
                                 rk, s, r["mpps"], 100 * r.get("gen_busy", 0),
                                 "%3.0f%%" % (100 * r["sut_cpu_share"]) if "sut_cpu_share" in r else "  - ",
                                 100 * r["gen_cpu_share"], cycles_note(r)))
@@ -1224,8 +1225,8 @@ def build_report(ctx, res, meta):
             msgs = res.failures[key]
             first = msgs[0].splitlines()[0][:400]
             L.append("- %s%s %s %s: %d of %d samples failed; first: %s" % (
-                "cycles per frame, " if key[0] == "cycles" else "", key[1], key[2], ("%d B" % key[3]) if key[3] else "", len(msgs),
-                len(msgs) + len(res.samples.get(key, [])), first.replace("|", "\\|")))
+                "cycles per frame, " if key[0] == "cycles" else "", key[1], key[2],
+                ("%d B" % key[3]) if key[3] else "", len(msgs), len(msgs) + len(res.samples.get(key, [])), first.replace("|", "\\|")))
         L.append("")
     return "\n".join(L)
 
