@@ -1226,7 +1226,8 @@ def build_report(ctx, res, meta):
             first = msgs[0].splitlines()[0][:400]
             L.append("- %s%s %s %s: %d of %d samples failed; first: %s" % (
                 "cycles per frame, " if key[0] == "cycles" else "", key[1], key[2],
-                ("%d B" % key[3]) if key[3] else "", len(msgs), len(msgs) + len(res.samples.get(key, [])), first.replace("|", "\\|")))
+                ("%d B" % key[3]) if key[3] else "", len(msgs), len(msgs) + len(res.samples.get(key, [])),
+                first.replace("|", "\\|")))
         L.append("")
     return "\n".join(L)
 
