@@ -22,7 +22,8 @@ Needs root (hugepages, network namespace, taps) and Debian packages it
 installs when missing (dpdk, its vhost/virtio/tap drivers, openvswitch-switch-dpdk).
 Prints markdown tables; a full run (no --quick, no --only, default sizes and
 rings) also rewrites the "Switching" section of docs/PERFORMANCE.md.
-Exit status 1 when a vsw sample failed (the switch did not forward), else 0.
+Exit status 1 when a vsw sample failed (the switch did not forward), else 0;
+a --quick run also fails when any sample or cycles-per-frame figure failed.
 """
 
 import argparse
@@ -41,8 +42,8 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_procs import (BenchError, Proc, TestPmd, close_all, close_new, cpu_busy, cpu_ticks,  # noqa: E402
-                         reserve_hugepages, install_cleanup, live_children, loadavg, log, on_exit, proc_cpu_seconds,
-                         run, write_doc_section)
+                         cpuinfo_hz, reserve_hugepages, install_cleanup, live_children, loadavg, log, on_exit,
+                         proc_cpu_seconds, run, thread_cpu_seconds, write_doc_section)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SYSTEMS = ["vsw", "dpdk", "ovs", "kernel"]
@@ -118,6 +119,9 @@ class Ctx:
             if not os.path.exists(src):
                 raise BenchError("%s missing: build first (make)" % src)
             shutil.copy2(src, os.path.join(self.bin, b))
+        # A vswd whose stats name busy_cycles has the JSON key in its read-only data.
+        with open(os.path.join(self.bin, "vswd"), "rb") as f:
+            self.vswd_knows_busy = b"busy_cycles" in f.read()
         self.netns = "vswb%d" % os.getpid()
         self.netns_made = False
         self.seq = 0
@@ -156,6 +160,13 @@ class VswSut:
         self.proc.wait_for(r"ready: control socket", 0, 15)
         self.pid = self.proc.pid
 
+    def cycles_counters(self):
+        """The workers' counters (vswctl stats) and the CPU time of vswd's threads, read back to back."""
+        c = vsw_cycles_counters(self.stats(), self.ctx.vswd_knows_busy)
+        c["threads"], c["t"] = thread_cpu_seconds(self.pid), time.monotonic()
+        c["pick"] = (None, c.pop("nworkers"))
+        return c
+
     def stats(self):
         r = run([os.path.join(self.ctx.bin, "vswctl"), "--ctl", self.ctl, "--json", "stats"], timeout=10)
         return json.loads(r.stdout)
@@ -185,10 +196,23 @@ class DpdkSut:
                 "-m", "256", "--lcores", "0@%d,1@%d" % (c, c), "--main-lcore", "0", "--log-level=lib.eal,notice",
                 "--vdev", "net_vhost0,iface=%s,queues=1" % self.socks[0],
                 "--vdev", "net_vhost1,iface=%s,queues=1" % self.socks[1],
-                "--", "-i", "--nb-cores=1", "--forward-mode=io", "--total-num-mbufs=32768"]
+                "--", "-i", "--nb-cores=1", "--forward-mode=io", "--total-num-mbufs=32768",
+                "--record-core-cycles"]
         self.tp = TestPmd(argv, ctx.logpath("sut-testpmd-" + tag), name="testpmd-vhost")
         self.tp.cmd_ok("start")
         self.pid = self.tp.pid
+
+    def cycles_counters(self):
+        """The forwarding lcore's busy cycles and frames received (`show fwd stats all`), its thread's CPU time."""
+        s = self.tp.fwd_stats()
+        thr = thread_cpu_seconds(self.pid)
+        if s["cycles"] is None:
+            raise BenchError("testpmd (switch) printed no \"CPU cycles/packet=... (total cycles=...\" line: "
+                             "--record-core-cycles not honoured?")
+        return {"frames": s["rx"], "busy": s["cycles"], "hz": s["mhz"] * 1e6, "threads": thr,
+                "t": time.monotonic(), "pick": (("rte-worker-", "lcore-worker-"), 1),
+                "busy_method": "testpmd --record-core-cycles (cycles of the forwarding lcore's polls that received "
+                               "frames)"}
 
     def diag(self):
         try:
@@ -250,12 +274,149 @@ class OvsSut:
         r = run(["ovs-appctl", "-t", self.d + "/vswitchd.ctl"] + list(words), env=self.env, check=False, timeout=15)
         return r.stdout + r.stderr
 
+    def cycles_counters(self):
+        """The PMD threads' processing cycles and packets received (pmd-stats-show), their CPU time."""
+        c = ovs_cycles_counters(self.appctl("dpif-netdev/pmd-stats-show"))
+        c["threads"], c["t"] = thread_cpu_seconds(self.pid), time.monotonic()
+        c["pick"] = (("pmd",), c.pop("npmd"))
+        return c
+
     def diag(self):
         return self.appctl("dpif-netdev/pmd-stats-show")[-1500:]
 
     def close(self):
         for p in reversed(self.procs):
             p.close()
+
+
+# ---------------------------------------------------------------- cycles per frame, switch side
+
+VSW_TOO_OLD = "vswd stats has no busy_cycles: vswd too old"
+
+
+def vsw_cycles_counters(st, binary_knows_busy):
+    """vswctl stats --json -> {frames, busy, hz, nworkers, busy_method | busy_missing}: the workers summed.
+
+    The schema: a top-level "workers" array, each worker with "frames" (frames
+    it took from its queues), "busy_cycles" (TSC cycles of the rounds that
+    moved frames) and "tsc_hz".  A vswd without busy_cycles gives no busy
+    figure (busy None, busy_missing says why) unless its binary names the key,
+    which makes the stats malformed: an error.
+    """
+    ws = st.get("workers") if isinstance(st, dict) else None
+    if not isinstance(ws, list) or not ws or not all(isinstance(w, dict) for w in ws):
+        raise BenchError("vswd stats: no \"workers\" array: %s" % json.dumps(st)[:300])
+    try:
+        frames = sum(int(w["frames"]) for w in ws)
+    except (KeyError, TypeError, ValueError) as e:
+        raise BenchError("vswd stats: a worker without a frames count (%s): %s" % (e, json.dumps(ws)[:300]))
+    res = {"frames": frames, "busy": None, "hz": None, "nworkers": len(ws)}
+    have = [w for w in ws if "busy_cycles" in w]
+    if not have:
+        if binary_knows_busy:
+            raise BenchError("vswd stats: no busy_cycles in %s, although the vswd binary names the key" %
+                             json.dumps(ws)[:300])
+        res["busy_missing"] = VSW_TOO_OLD
+        return res
+    if len(have) != len(ws):
+        raise BenchError("vswd stats: busy_cycles in %d of %d workers" % (len(have), len(ws)))
+    try:
+        res["busy"] = sum(int(w["busy_cycles"]) for w in ws)
+        hz = [float(w.get("tsc_hz", st.get("tsc_hz"))) for w in ws]
+    except (TypeError, ValueError) as e:
+        raise BenchError("vswd stats: busy_cycles or tsc_hz not a number (%s): %s" % (e, json.dumps(ws)[:300]))
+    if min(hz) <= 0 or max(hz) > 1.01 * min(hz):
+        raise BenchError("vswd stats: tsc_hz %s" % hz)
+    res["hz"] = hz[0]
+    res["busy_method"] = "vswd busy_cycles (TSC cycles of the worker rounds that moved frames)"
+    return res
+
+
+OVS_PMD_BLOCK = re.compile(r"^pmd thread numa_id \S+ core_id \S+:\n((?:[ \t]+.*\n?)*)", re.M)
+
+
+def ovs_cycles_counters(text):
+    """dpif-netdev/pmd-stats-show -> {frames, busy, idle, npmd, busy_method}: the PMD threads summed.
+
+    Per PMD thread OVS prints "packets received: N", then, once the thread
+    has counted cycles, "idle cycles: N (x%)" and "processing cycles: N (x%)"
+    (TSC cycles of iterations that did / did not receive packets).  The
+    "main thread:" block (non-PMD ports) is left out.
+    """
+    blocks = OVS_PMD_BLOCK.findall(text)
+    if not blocks:
+        raise BenchError("ovs pmd-stats-show: no \"pmd thread numa_id ... core_id ...:\" block:\n" + text[-800:])
+    res = {"frames": 0, "busy": 0, "idle": 0, "npmd": len(blocks),
+           "busy_method": "OVS pmd-stats-show processing cycles (PMD iterations that received packets)"}
+    for b in blocks:
+        rx = re.search(r"^\s*packets received:\s*(\d+)\s*$", b, re.M)
+        busy = re.search(r"^\s*processing cycles:\s*(\d+)\s", b, re.M)
+        idle = re.search(r"^\s*idle cycles:\s*(\d+)\s", b, re.M)
+        if not rx:
+            raise BenchError("ovs pmd-stats-show: no \"packets received:\" in a PMD block:\n" + b[-800:])
+        res["frames"] += int(rx.group(1))
+        if busy and idle:
+            res["busy"] += int(busy.group(1))
+            res["idle"] += int(idle.group(1))
+        elif int(rx.group(1)):
+            raise BenchError("ovs pmd-stats-show: packets but no \"processing cycles:\" line:\n" + b[-800:])
+    return res
+
+
+def fwd_thread_cpu(k0, k1, pid, pick):
+    """CPU seconds of the forwarding threads between two cycles_counters() snapshots, and their names.
+
+    @pick is (name prefixes, n): the threads whose name starts with one of
+    the prefixes (DPDK 22.11 "rte-worker-N", later "lcore-worker-N"; OVS
+    "pmd-..."), or, prefixes None, the n busiest threads besides the main
+    one (vswd's workers are not named).
+    """
+    prefix, n = pick
+    common = [t for t in k1["threads"] if t in k0["threads"]]
+    delta = {t: k1["threads"][t][1] - k0["threads"][t][1] for t in common}
+    if prefix:
+        tids = [t for t in common if k1["threads"][t][0].startswith(tuple(prefix))]
+        if len(tids) != n:
+            raise BenchError("%d thread(s) named %s (want %d) among %s" % (
+                len(tids), " or ".join(x + "*" for x in prefix), n,
+                sorted(set(v[0] for v in k1["threads"].values()))))
+    else:
+        tids = sorted((t for t in common if t != pid), key=lambda t: -delta[t])[:n]
+        if len(tids) != n:
+            raise BenchError("%d thread(s) besides the main one (want %d)" % (len(tids), n))
+    return sum(delta[t] for t in tids), sorted(set(k1["threads"][t][0] for t in tids))
+
+
+def switch_cycles(sut, k0, k1, tsc_hz, gen_rx):
+    """The switch side of one window: busy cycles per frame from the switch's own counters, and all the
+    cycles of its forwarding threads (CPU time x TSC Hz) per frame.  Raises BenchError with the reason."""
+    frames = k1["frames"] - k0["frames"]
+    dt = k1["t"] - k0["t"]
+    if frames <= 0:
+        raise BenchError("the switch counted %d frames in the window" % frames)
+    r = {"sut_frames": frames, "sut_frames_per_gen_rx": frames / gen_rx if gen_rx else None}
+    if k1.get("busy") is not None and k0.get("busy") is not None:
+        busy = k1["busy"] - k0["busy"]
+        if busy <= 0:
+            raise BenchError("busy cycles did not grow in the window (%d)" % busy)
+        r["sut_busy_cpf"] = busy / frames
+        r["sut_busy_method"] = k1["busy_method"]
+        hz = k1.get("hz") or tsc_hz
+        r["sut_busy_share"] = busy / (dt * hz)
+    else:
+        r["sut_busy_missing"] = k1.get("busy_missing") or k0.get("busy_missing") or "no busy cycles"
+    if r["sut_frames_per_gen_rx"] is None or not 0.8 <= r["sut_frames_per_gen_rx"] <= 1.25:
+        raise BenchError("the switch counted %d frames, the generator received %d: the counters disagree" % (
+            frames, gen_rx))
+    try:
+        cpu, names = fwd_thread_cpu(k0, k1, sut.pid, k1["pick"])
+    except BenchError as e:
+        r["cycles_error"] = "CPU time of the forwarding thread: %s" % e   # the busy figure stands
+        return r
+    r["sut_cpu_cpf"] = cpu * tsc_hz / frames
+    r["sut_fwd_threads"] = names
+    r["sut_fwd_cpu_share"] = cpu / dt
+    return r
 
 
 class Netns:
@@ -334,18 +495,31 @@ class Generator:
                          "--burst=%d" % self.args.gen_burst]
         self.tp = TestPmd(argv, ctx.logpath("gen-testpmd-" + tag), start_timeout=60, netns=netns, name="testpmd-gen")
 
-    def measure(self, size, warmup, seconds, sut_pid=None):
-        """One sample: frames of @size bytes (with FCS) looping; rate over @seconds after @warmup."""
+    def measure(self, size, warmup, seconds, sut=None):
+        """One sample: frames of @size bytes (with FCS) looping; rate over @seconds after @warmup.
+        With a @sut that has cycles_counters(), also its cycles per frame (or "cycles_error": why not)."""
         tp = self.tp
         tp.cmd_ok("set txpkts %d" % (size - 4))
         tp.cmd("start tx_first %d" % self.args.txfirst)
         time.sleep(warmup)
         pids = {"gen": tp.pid}
-        if sut_pid:
-            pids["sut"] = sut_pid
+        if sut is not None and sut.pid:
+            pids["sut"] = sut.pid
+        counted = hasattr(sut, "cycles_counters")
+        k0 = k1 = cycles_error = None
         p0 = {k: proc_cpu_seconds(v) for k, v in pids.items()}
+        try:
+            k0 = sut.cycles_counters() if counted else None
+        except Exception as e:  # noqa: BLE001 - the rate is still measured
+            cycles_error = "reading the switch's counters: %s" % e
         c0, s0 = cpu_ticks(), tp.fwd_stats()
         time.sleep(seconds)
+        # The switch's counters just before the generator's, as at the start: the same window, shifted by
+        # the time one read takes.
+        try:
+            k1 = sut.cycles_counters() if counted and k0 else None
+        except Exception as e:  # noqa: BLE001
+            cycles_error = "reading the switch's counters: %s" % e
         s1, c1 = tp.fwd_stats(), cpu_ticks()
         p1 = {k: proc_cpu_seconds(v) for k, v in pids.items()}
         tp.cmd("stop")
@@ -369,6 +543,17 @@ class Generator:
             res["gen_busy"] = cyc / (dt * hz)
             res["gen_cycles_per_frame"] = cyc / rx
             res["gen_ceiling_mpps"] = hz / (cyc / rx) / 1e6 if cyc else None
+        # One TSC rate for the machine: DPDK's (rte_get_tsc_hz, the generator's "at N MHz Clock").
+        res["tsc_hz"], res["tsc_hz_source"] = ((s1["mhz"] * 1e6, "DPDK rte_get_tsc_hz") if s1["mhz"]
+                                               else (cpuinfo_hz(), "/proc/cpuinfo cpu MHz"))
+        if k0 and k1:
+            try:
+                res.update(switch_cycles(sut, k0, k1, res["tsc_hz"], rx))
+            except Exception as e:  # noqa: BLE001
+                cycles_error = str(e)
+            cycles_error = res.pop("cycles_error", None) or cycles_error
+        if cycles_error:
+            res["cycles_error"] = cycles_error
         if rx < 1000 * dt:
             raise BenchError("no traffic: %d frames in %.1f s (generator tx %d, tx dropped %d)" % (
                 rx, dt, tx, res["tx_dropped"]))
@@ -431,6 +616,72 @@ class Results:
         log("    FAILED %s: %s" % ("/".join(map(str, key)), msg.splitlines()[0][:300]))
 
 
+OVS_SAMPLE = """pmd thread numa_id 0 core_id 0:
+  packets received: 1000
+  packet recirculations: 0
+  avg. datapath passes per packet: 1.00
+  emc hits: 990
+  megaflow hits: 10
+  miss with success upcall: 0
+  avg. packets per output batch: 31.00
+  idle cycles: 400000 (40.00%)
+  processing cycles: 600000 (60.00%)
+  avg cycles per packet: 1000.00 (1000000/1000)
+  avg processing cycles per packet: 600.00 (600000/1000)
+main thread:
+  packets received: 7
+  packet recirculations: 0
+"""
+
+
+def cycles_self_test(vswd_knows_busy):
+    """The counter parsers against the formats they read (vswd's schema with and without busy_cycles,
+    OVS 3.1's pmd-stats-show, DPDK 22.11 testpmd's cycles line); raises BenchError on a mismatch."""
+    def expect_error(fn, *args):
+        try:
+            fn(*args)
+        except BenchError:
+            return
+        raise BenchError("cycles self-test: %s%r parsed what it must refuse" % (fn.__name__, args))
+    new = {"ports": [], "workers": [{"id": 0, "rounds": 9, "sleeps": 0, "frames": 1000, "busy_cycles": 250000,
+                                     "tsc_hz": 2100000000}, {"id": 1, "frames": 500, "busy_cycles": 150000,
+                                                             "tsc_hz": 2100000000}]}
+    c = vsw_cycles_counters(new, True)
+    if (c["frames"], c["busy"], c["hz"], c["nworkers"]) != (1500, 400000, 2.1e9, 2):
+        raise BenchError("cycles self-test: vswd stats with busy_cycles gave %r" % c)
+    old = {"ports": [], "workers": [{"id": 0, "rounds": 9, "sleeps": 0, "frames": 1000}]}
+    c = vsw_cycles_counters(old, False)
+    if c["busy"] is not None or c.get("busy_missing") != VSW_TOO_OLD:
+        raise BenchError("cycles self-test: vswd stats without busy_cycles gave %r" % c)
+    expect_error(vsw_cycles_counters, old, True)
+    expect_error(vsw_cycles_counters, {"ports": []}, False)
+    half = {"workers": [new["workers"][0], old["workers"][0]]}
+    expect_error(vsw_cycles_counters, half, True)
+    expect_error(vsw_cycles_counters, {"workers": [dict(new["workers"][0], busy_cycles="x")]}, True)
+    c = ovs_cycles_counters(OVS_SAMPLE)
+    if (c["frames"], c["busy"], c["idle"], c["npmd"]) != (1000, 600000, 400000, 1):
+        raise BenchError("cycles self-test: pmd-stats-show gave %r" % c)
+    expect_error(ovs_cycles_counters, "main thread:\n  packets received: 7\n")
+    expect_error(ovs_cycles_counters, OVS_SAMPLE.replace("  processing cycles: 600000 (60.00%)\n", ""))
+    m = TestPmd.CYCLES.search("  CPU cycles/packet=545.47 (total cycles=800319660 / total io packets=1467200) "
+                              "at 2100 MHz Clock\n")
+    if not m or (m.group(1), m.group(2), m.group(3)) != ("800319660", "1467200", "2100"):
+        raise BenchError("cycles self-test: testpmd's cycles line not parsed")
+    if vswd_knows_busy is False:
+        log("  cycles self-test: passed; note: this vswd's stats have no busy_cycles (%s): its busy cycles per "
+            "frame will be missing, its CPU-time figure stands" % VSW_TOO_OLD)
+    else:
+        log("  cycles self-test: passed")
+
+
+def cycles_note(r):
+    """The switch-side cycles of a sample, for the progress log."""
+    if "sut_cpu_cpf" not in r:
+        return ""
+    busy = "%.0f busy" % r["sut_busy_cpf"] if "sut_busy_cpf" in r else "busy n/a"
+    return "  switch cycles/frame: %s, %.0f CPU time" % (busy, r["sut_cpu_cpf"])
+
+
 def start_sut(ctx, system, tag):
     if system == "vsw":
         return VswSut(ctx, tag)
@@ -481,7 +732,7 @@ def session(ctx, res, system, ring, rnd, sizes):
                         try:
                             r, best = None, -1.0
                             for attempt in range(1 + args.retries):
-                                x = gen.measure(s, args.warmup, args.seconds, sut_pid=sut.pid)
+                                x = gen.measure(s, args.warmup, args.seconds, sut=sut)
                                 q = min(x.get("sut_cpu_share", 1.0), x["gen_cpu_share"])
                                 x["attempts"] = attempt + 1
                                 if q > best:
@@ -492,10 +743,13 @@ def session(ctx, res, system, ring, rnd, sizes):
                                     rk, s, x["mpps"], "%.0f%%" % (100 * x["sut_cpu_share"]) if "sut_cpu_share" in x
                                     else "-", 100 * x["gen_cpu_share"]))
                             res.add(("tput", system, rk, s), r, rnd)
-                            log("    %-7s %4d B  %7.3f Mpps  gen busy %3.0f%%  CPU got: switch %s, generator %3.0f%%" % (
+                            if r.get("cycles_error"):
+                                res.fail(("cycles", system, rk, s), r["cycles_error"], rnd)
+                            log(("    %-7s %4d B  %7.3f Mpps  gen busy %3.0f%%  CPU got: switch %s, "
+                                 "generator %3.0f%%%s") % (
                                 rk, s, r["mpps"], 100 * r.get("gen_busy", 0),
                                 "%3.0f%%" % (100 * r["sut_cpu_share"]) if "sut_cpu_share" in r else "  - ",
-                                100 * r["gen_cpu_share"]))
+                                100 * r["gen_cpu_share"], cycles_note(r)))
                         except Exception as e:  # noqa: BLE001
                             res.fail(("tput", system, rk, s), "%s; switch: %s" % (e, sut.diag()), rnd)
                             if not gen.tp.proc.alive():
@@ -622,8 +876,8 @@ def values(res, key, field="mpps"):
 
 def paired_ratios(res, key_a, key_b, field="mpps"):
     """Per-round ratios a/b over the rounds where both have a sample."""
-    a = {s["round"]: s[field] for s in res.samples.get(key_a, [])}
-    b = {s["round"]: s[field] for s in res.samples.get(key_b, [])}
+    a = {s["round"]: s[field] for s in res.samples.get(key_a, []) if s.get(field) is not None}
+    b = {s["round"]: s[field] for s in res.samples.get(key_b, []) if s.get(field) is not None}
     return [a[r] / b[r] for r in sorted(a) if r in b and b[r]]
 
 
@@ -667,6 +921,105 @@ def preliminary_note(res, meta, quiet_load):
         note += "; the switch and the generator still got at least 90 %% of their CPUs in %d of %d throughput " \
             "samples" % (len(tput) - disturbed, len(tput))
     return note + ".  Repeat on a quiet machine."
+
+
+CYCLE_FIELDS = (("busy", "sut_busy_cpf"), ("cpu_time", "sut_cpu_cpf"))
+
+
+def cycles_cell(res, system, ring, size, field):
+    """One system's cycles per frame in the report: median (min–max), or why there is none."""
+    key = ("tput", system, ring, size)
+    xs = values(res, key, field)
+    if xs:
+        nf = len(res.failures.get(("cycles", system, ring, size), []))
+        return fmt_spread(xs, 0) + (" [%d failed]" % nf if nf else "")
+    if ("cycles", system, ring, size) in res.failures or key in res.failures:
+        return "FAILED"
+    missing = sorted(set(x["sut_busy_missing"] for x in res.samples.get(key, []) if x.get("sut_busy_missing")))
+    if missing:
+        return "n/a: " + "; ".join("vswd too old" if m == VSW_TOO_OLD else m for m in missing)
+    return "—"
+
+
+def cycles_summary(res, a):
+    """The cycles-per-frame table as data (the JSON output's "cycles_per_frame"): per frame size and ring,
+    each switch's busy and CPU-time cycles per frame (median, min, max, samples, method), vsw's ratios."""
+    systems = [x for x in a.only if x in VHOST_SYSTEMS]
+    rows = []
+    for size in a.sizes:
+        for ring in a.rings:
+            row = {"size": size, "ring": ring}
+            for name, field in CYCLE_FIELDS:
+                per = {}
+                for sysn in systems:
+                    ss = [x for x in res.samples.get(("tput", sysn, ring, size), []) if x.get(field) is not None]
+                    if ss:
+                        xs = [x[field] for x in ss]
+                        per[sysn] = {"median": med(xs), "min": min(xs), "max": max(xs), "samples": len(xs),
+                                     "method": ss[0].get("sut_busy_method") if name == "busy" else
+                                     "CPU time of %s x TSC Hz" % ",".join(ss[0].get("sut_fwd_threads", []))}
+                    else:
+                        why = [x.get("sut_busy_missing") for x in res.samples.get(("tput", sysn, ring, size), [])]
+                        fails = res.failures.get(("cycles", sysn, ring, size), [])
+                        per[sysn] = {"missing": next((w for w in why if w), None) or
+                                     (fails[0] if fails else "no sample")}
+                row[name] = per
+                if "vsw" in systems:
+                    for p in systems:
+                        if p != "vsw":
+                            r, _ = ratio_cell(res, ("tput", "vsw", ring, size), ("tput", p, ring, size), field)
+                            row.setdefault(name + "_ratio", {})["vsw/" + p] = r
+            rows.append(row)
+    return rows
+
+
+def cycles_report(res, a):
+    """Markdown: the switch side's cycles per frame, busy and CPU time, with vsw's ratios."""
+    systems = [x for x in a.only if x in VHOST_SYSTEMS]
+    if not systems:
+        return []
+    L = ["#### Cycles per frame, switch side: busy cycles and CPU time per forwarded frame, median (min–max)", ""]
+    L.append("What the switch spends per frame, whatever rate the generator reached: at 64 B the generator sets "
+             "the pace, so Mpps alone does not rank the switches; cycles per frame do.  *Busy*: TSC cycles of "
+             "the forwarding thread's polls that moved frames (each switch's own counter) ÷ frames it took in "
+             "during the window.  *CPU time*: utime+stime of the forwarding thread (/proc/PID/task/TID/stat) "
+             "× TSC Hz ÷ the same frames: every cycle the thread ran, empty polls too, none it was preempted "
+             "for (the busy counters read the TSC, so a poll that lost its CPU counts the time it waited: on a "
+             "disturbed run busy can exceed CPU time).  Fewer is better: a ratio below 1 means vsw spends "
+             "fewer cycles per frame.")
+    L.append("")
+    peers = [x for x in systems if x != "vsw"]
+    for title, field in (("busy", "sut_busy_cpf"), ("CPU time", "sut_cpu_cpf")):
+        hdr = ["frame", "ring"] + ["%s (%s)" % (LABEL[x], title) for x in systems]
+        if "vsw" in systems:
+            hdr += ["vsw ÷ %s" % SHORT[p] for p in peers]
+        L.append("| " + " | ".join(hdr) + " |")
+        L.append("|" + "---|" * len(hdr))
+        for size in a.sizes:
+            for ring in a.rings:
+                row = ["%d B" % size, ring] + [cycles_cell(res, x, ring, size, field) for x in systems]
+                if "vsw" in systems:
+                    row += [ratio_cell(res, ("tput", "vsw", ring, size), ("tput", p, ring, size), field)[1]
+                            for p in peers]
+                L.append("| " + " | ".join(row).replace("\n", " ") + " |")
+        L.append("")
+    src = []
+    for sysn in systems:
+        ss = [x for k, v in res.samples.items() if k[0] == "tput" and k[1] == sysn for x in v]
+        meth = next((x["sut_busy_method"] for x in ss if x.get("sut_busy_method")), None)
+        busy_ok = meth is not None
+        meth = meth or next((x["sut_busy_missing"] for x in ss if x.get("sut_busy_missing")), "not read")
+        thr = next((x["sut_fwd_threads"] for x in ss if x.get("sut_fwd_threads")), None)
+        share = [x["sut_busy_share"] for x in ss if x.get("sut_busy_share") is not None]
+        src.append("%s: %s%s; CPU time of thread(s) %s" % (
+            LABEL[sysn], ("busy from " + meth) if busy_ok else "no busy figure (%s)" % meth,
+            ", busy %.0f %% of the window (median)" % (100 * med(share)) if share else "",
+            ", ".join("`%s`" % t for t in thr) if thr else "—"))
+    hz = [(x["tsc_hz"], x.get("tsc_hz_source")) for v in res.samples.values() for x in v if x.get("tsc_hz")]
+    L.append("Sources: " + "; ".join(src) + "." + (
+        "  TSC: %.0f MHz (%s)." % (hz[0][0] / 1e6, hz[0][1]) if hz else ""))
+    L.append("")
+    return L
 
 
 def build_report(ctx, res, meta):
@@ -779,6 +1132,8 @@ def build_report(ctx, res, meta):
             L.append("For the bridge, /proc/stat (all processes, median): %s." % "; ".join(kl))
             L.append("")
 
+    L.extend(cycles_report(res, a))
+
     # latency
     lat_sys = [x for x in systems if x != "kernel"]
     if a.pingpong and lat_sys:
@@ -869,9 +1224,10 @@ def build_report(ctx, res, meta):
         for key in sorted(res.failures, key=str):
             msgs = res.failures[key]
             first = msgs[0].splitlines()[0][:400]
-            L.append("- %s %s %s: %d of %d samples failed; first: %s" % (
-                key[1], key[2], ("%d B" % key[3]) if key[3] else "", len(msgs),
-                len(msgs) + len(res.samples.get(key, [])), first.replace("|", "\\|")))
+            L.append("- %s%s %s %s: %d of %d samples failed; first: %s" % (
+                "cycles per frame, " if key[0] == "cycles" else "", key[1], key[2],
+                ("%d B" % key[3]) if key[3] else "", len(msgs), len(msgs) + len(res.samples.get(key, [])),
+                first.replace("|", "\\|")))
         L.append("")
     return "\n".join(L)
 
@@ -985,6 +1341,36 @@ some sample.
   the namespace); every frame costs it a `write()` and a `read()`, so there
   the generator is the bottleneck and the figure is what the kernel path
   costs end to end.
+- **Cycles per frame (switch side).**  At 64 B the generator sets the
+  pace, so Mpps cannot rank the switches; what each switch spends per
+  frame can.  Around each window the script reads the switch's own
+  counters and divides the growth of its busy cycles by the growth of the
+  frames it took in.  vswd: `vswctl stats --json`, per worker
+  `busy_cycles` (TSC cycles of the rounds that moved frames), `frames`
+  and `tsc_hz`, summed over the workers.  testpmd (the switching one,
+  started with `--record-core-cycles`): `show fwd stats all`, "CPU
+  cycles/packet=... (total cycles=N / total io packets=M) at F MHz
+  Clock"; in DPDK 22.11 the io engine returns before it counts when a
+  poll received nothing, so N is the forwarding lcore's cycles in polls
+  that received frames and M the frames received.  OVS: `ovs-appctl
+  dpif-netdev/pmd-stats-show`, "processing cycles" (iterations that
+  received packets) and "packets received" of the PMD threads, read
+  before and after the window (not cleared with `pmd-stats-clear`, which
+  the PMD thread carries out later, on its own).  All three count TSC
+  cycles, including any time the thread lost its CPU in the middle of a
+  busy poll.  A second figure needs no counter of the switch: utime+stime
+  of its forwarding thread (vswd's worker, testpmd's `rte-worker-1`,
+  OVS's `pmd-*`) from /proc/PID/task/TID/stat, times the TSC rate DPDK
+  measured (the generator's "at F MHz Clock"), over the same frames.  It
+  counts every cycle the poller ran, empty polls too, and none it was
+  preempted for: the same method for all three.  The frames a switch
+  counted must agree with what the generator received (within 20 %), or
+  the figure is refused.  A vswd whose stats have no `busy_cycles` gets
+  no busy figure ("vswd too old"), only the CPU-time one; a `--quick` run
+  checks the parsers on canned output first and fails when a figure
+  cannot be read.
+  (`--record-core-cycles` adds a TSC read to each of testpmd's polls and
+  one more to each poll that received frames.)
 - **Latency.**  `vsw-bench --pingpong`: one 64-byte frame A -> switch -> B,
   answered B -> switch -> A, timed with CLOCK_MONOTONIC; p50/p99/p99.9 of
   each sample, median over samples.  The switches busy-poll (vswd's
@@ -1168,6 +1554,8 @@ def main(argv):
         raise BenchError("%s missing after installing openvswitch-switch-dpdk" % OVS_VSWITCHD)
     reserve_hugepages(768)
     ctx = Ctx(a)
+    if a.quick:
+        cycles_self_test(ctx.vswd_knows_busy)
     # The orchestrator stays off the switch's CPU; children are pinned explicitly.
     os.sched_setaffinity(0, {ctx.gen_cpu})
     ok = False
@@ -1216,6 +1604,7 @@ def main(argv):
             json.dump({"meta": meta, "args": {k: v for k, v in vars(a).items()},
                        "samples": [{**s, "kind": k[0], "system": k[1], "ring": k[2], "size": k[3]}
                                    for k, ss in res.samples.items() for s in ss],
+                       "cycles_per_frame": cycles_summary(res, a),
                        "failures": [{"kind": k[0], "system": k[1], "ring": k[2], "size": k[3], "messages": m}
                                     for k, m in res.failures.items()]}, f, indent=1)
     report = build_report(ctx, res, meta)
@@ -1226,7 +1615,7 @@ def main(argv):
     if a.doc:
         write_doc(a.doc, SECTION_TEMPLATE + report)
         log("bench-switch: wrote the Switching section of %s" % a.doc)
-    vsw_failed = any(k[1] == "vsw" for k in res.failures)
+    vsw_failed = any(k[1] == "vsw" and k[0] != "cycles" for k in res.failures)
     ok = not res.failures
     log("bench-switch: %.0f s; %d sample(s), %d failure(s)%s" % (
         meta["seconds"], sum(len(v) for v in res.samples.values()), sum(len(v) for v in res.failures.values()),

@@ -327,6 +327,37 @@ def proc_cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def thread_cpu_seconds(pid):
+    """{tid: (name, utime + stime in seconds)} of every thread of process @pid; {} once it is gone."""
+    res, tck = {}, os.sysconf("SC_CLK_TCK")
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return res
+    for tid in tids:
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                line = f.read()
+        except OSError:
+            continue                      # the thread ended meanwhile
+        name = line[line.find("(") + 1:line.rfind(")")]
+        fields = line.rsplit(")", 1)[1].split()
+        res[int(tid)] = (name, (int(fields[11]) + int(fields[12])) / tck)
+    return res
+
+
+def cpuinfo_hz():
+    """The CPU clock /proc/cpuinfo reports ("cpu MHz" of the first CPU), in Hz; None when absent."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("cpu MHz"):
+                    return float(line.split(":", 1)[1]) * 1e6
+    except (OSError, ValueError):
+        pass
+    return None
+
+
 def cpu_ticks():
     """{cpu: (busy, total, user + nice)} from /proc/stat, in clock ticks."""
     res = {}
