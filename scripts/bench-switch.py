@@ -266,6 +266,13 @@ class OvsSut:
             run(self.vsctl + ["add-port", "br0", "vhu%d" % i, "--", "set", "Interface", "vhu%d" % i,
                               "type=dpdkvhostuserclient", "options:vhost-server-path=" + s,
                               "ofport_request=%d" % (i + 1)], env=self.env, timeout=40)
+        # add-br returns once the database has the bridge; its OpenFlow socket may come a moment later.
+        deadline = time.monotonic() + 20
+        while not os.path.exists(d + "/br0.mgmt"):
+            if time.monotonic() > deadline or not self.vswitchd.alive():
+                raise BenchError("ovs-vswitchd made no %s/br0.mgmt within 20 s: see %s" %
+                                 (d, ctx.logpath("ovs-vswitchd-" + tag)))
+            time.sleep(0.05)
         run(["ovs-ofctl", "del-flows", "br0"], env=self.env)
         run(["ovs-ofctl", "add-flow", "br0", "in_port=1,actions=output:2"], env=self.env)
         run(["ovs-ofctl", "add-flow", "br0", "in_port=2,actions=output:1"], env=self.env)
