@@ -78,13 +78,13 @@ class Vswd:
                              text=True, timeout=10).stdout
         return {p["name"]: p for p in json.loads(out)["ports"]}
 
-    def ctl(self, *words):
+    def call(self, *words):
         out = subprocess.run([self.vswctl, "--ctl", self.ctl, "--json"] + list(words), capture_output=True,
                              text=True, timeout=10).stdout
         return json.loads(out)
 
     def workers(self):
-        return self.ctl("stats")["workers"]
+        return self.call("stats")["workers"]
 
     def stop(self):
         self.proc.terminate()
@@ -97,7 +97,7 @@ class Vswd:
 
 def check_perf(sw):
     """After traffic: every stage of a vhost-user to vhost-user batch was timed, and reset empties it."""
-    r = sw.ctl("perf", "show")
+    r = sw.call("perf", "show")
     t = r["total"]["stages"]
     want = ["round", "rx.vhost-user", "parse", "lookup", "action.output", "tx.vhost-user", "used_publish",
             "rx_done"]
@@ -113,8 +113,8 @@ def check_perf(sw):
           0 < w["busy_frames"] <= w["frames"],
           "%d cycles for %d frames: %.1f cycles/frame" % (
               w["busy_cycles"], w["busy_frames"], w["busy_cycles"] / max(w["busy_frames"], 1)))
-    sw.ctl("perf", "reset")
-    t = sw.ctl("perf", "show")["total"]["stages"]
+    sw.call("perf", "reset")
+    t = sw.call("perf", "show")["total"]["stages"]
     check("vswd perf reset", all(t[k]["packets"] == 0 for k in want), "")
 
 
@@ -144,8 +144,8 @@ def against_vswd(build):
                     check(name, ok, "tx %d rx %d lost %d, vswd rx(a) %d drops %d, %.2f Mpps" % (
                         r["tx"], r["rx"], r["lost"], rx_a, drops, r["rx_mpps"]))
         check_perf(sw)
-        sw.ctl("perf", "reset")
-        off = sw.ctl("perf", "disable")
+        sw.call("perf", "reset")
+        off = sw.call("perf", "disable")
         frames0 = sw.workers()[0]["frames"]
         r, p = bench(build, wd, "--pingpong=2000")
         # 2000 counted rounds after the default warm-up of twice the queue size (256).
@@ -153,12 +153,12 @@ def against_vswd(build):
               r["warmup"] == 512,
               "p50 %.1f us p99 %.1f us, %d samples after %d warm-up rounds" % (
                   r["p50_us"], r["p99_us"], r["samples"], r["warmup"]) if r else p.stderr[-300:])
-        t = sw.ctl("perf", "show")["total"]["stages"]
+        t = sw.call("perf", "show")["total"]["stages"]
         moved = sw.workers()[0]["frames"] - frames0
         check("vswd perf disable: nothing timed", off.get("ok") is True and moved > 0 and
               t["lookup"]["packets"] == 0 and t["round"]["batches"] == 0,
               "%d frames moved, lookup packets %d" % (moved, t["lookup"]["packets"]))
-        sw.ctl("perf", "enable")
+        sw.call("perf", "enable")
     finally:
         sw.stop()
     # vsw-bench listens, vswd connects (and retries every second until it can).
