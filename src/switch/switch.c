@@ -93,6 +93,7 @@ void switch_decide(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *b)
 	unsigned n_out = 0, n_flood = 0, n_drop = 0;
 
 	if (secured) { /* a separate pass, chosen once per batch: other ports pay nothing */
+		b->n_drop = 0;
 		switch_sec_check(sp, ctx, b);
 		n_drop = b->n_drop;
 	}
