@@ -23,10 +23,13 @@
  *
  * Each point counts cycles, frames and batches, and keeps a log2
  * histogram of cycles per frame (one sample per batch).  The latency of
- * a batch, from the start of its rx pop to the end of its last tx_burst
- * (used ring published, guest notified), is recorded for every batch,
- * weighted by its frames, in a log-linear histogram: 8 sub-buckets per
- * power of two, so a percentile is off by at most 12.5 %.
+ * a batch, from the mark before its rx pop (the round's start, or the
+ * previous batch's rx done: polls of empty queues in between count, the
+ * frames waited through them) to the end of its last tx_burst (used ring
+ * published, guest notified), is recorded for every batch, not a sample:
+ * the counter was read there anyway.  It is weighted by the batch's
+ * frames, in a log-linear histogram: 8 sub-buckets per power of two, so
+ * a percentile is off by at most 12.5 %.
  *
  * Every counter has one writer (its worker): a plain add, read whole by
  * the control thread.  Reset is the reader's: it keeps a snapshot and
@@ -86,7 +89,6 @@ struct dp_point_stats {
 /* One worker's timing: written only by that worker. */
 struct dp_perf {
 	uint64_t last;				/* the counter at the previous mark */
-	uint64_t batch_start;			/* the counter when the current batch's rx pop began */
 	struct dp_point_stats pt[DP_PT__COUNT];
 	atomic_uint_least64_t lat[DP_LAT_BUCKETS];	/* batch latency in cycles, weighted by frames */
 };
