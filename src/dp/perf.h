@@ -28,7 +28,8 @@
  * frames waited through them) to the end of its last tx_burst (used ring
  * published, guest notified), is recorded for every batch, not a sample:
  * the counter was read there anyway.  It is weighted by the batch's
- * frames, in a log-linear histogram: 8 sub-buckets per power of two, so
+ * frames that went somewhere (dropped ones were never published), in a
+ * log-linear histogram: 8 sub-buckets per power of two, so
  * a percentile is off by at most 12.5 %.
  *
  * Every counter has one writer (its worker): a plain add, read whole by

@@ -65,8 +65,9 @@ unsigned dp_process_batch(struct vswitch *sw, struct dp_ctx *ctx, struct port *i
 		if (pf)
 			dp_perf_mark(pf, (enum dp_point)(DP_PT_RX_VHOST + dp_port_kind_of(in)), n);
 		dp_forward(sw, ctx, in, ctx->pkts, n);
-		if (pf)
-			dp_perf_latency(pf, pf->last - start, n);
+		/* Only frames that went somewhere have a latency: a dropped one was never published. */
+		if (pf && ctx->batch.n_out + ctx->batch.n_flood)
+			dp_perf_latency(pf, pf->last - start, ctx->batch.n_out + ctx->batch.n_flood);
 	}
 	in->ops->rx_done(in, q, ctx);
 	if (n)

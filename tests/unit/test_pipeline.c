@@ -458,13 +458,23 @@ static void test_process_batch_timed(void **state)
 	assert_int_equal(atomic_load(&pf->pt[DP_PT_RX_DONE].batches), 2);
 	assert_int_equal(f->rx_done_calls, 3);
 
+	/* A batch that is all drops has no latency: nothing of it was published. */
+	lat = 0;
+	frame(f, 0, MAC_A, MAC_A); /* A is behind port 0 now: back to its own port */
+	f->rx_n = 1;
+	assert_int_equal(dp_process_batch(f->sw, f->ctx, &f->ports[0], 0), 1);
+	assert_int_equal(atomic_load(&pf->pt[DP_PT_ACT_DROP].pkts), 1);
+	for (unsigned b = 0; b < DP_LAT_BUCKETS; b++)
+		lat += atomic_load(&pf->lat[b]);
+	assert_int_equal(lat, 9 + 8);
+
 	/* Timing off: nothing charged, frames still go. */
 	f->ctx->perf = NULL;
 	f->rx_n = 8;
 	f->nlog = 0;
 	assert_int_equal(dp_process_batch(f->sw, f->ctx, &f->ports[0], 0), 8);
 	assert_int_equal(f->nlog, 1);
-	assert_int_equal(atomic_load(&pf->pt[DP_PT_LOOKUP].batches), 2);
+	assert_int_equal(atomic_load(&pf->pt[DP_PT_LOOKUP].batches), 3);
 	free(pf);
 }
 
