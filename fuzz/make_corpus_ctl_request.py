@@ -31,6 +31,8 @@ SEEDS = {
     "show": (0, [req(cmd="show")]),
     "stats": (0, [req(cmd="stats")]),
     "fdb_show": (MACS, [req(cmd="fdb-show")]),
+    "perf": (0, [req(cmd="perf-show"), req(cmd="perf-set", enabled=False), req(cmd="perf-reset"),
+                 req(cmd="perf-set", enabled="yes"), req(cmd="perf-set"), req(cmd="perf-show", json=True)]),
     "vhost_server": (0, [port_add("vm1", "vhost-user", path="/run/vsw/vm1.sock"), req(cmd="show"),
                          req(cmd="port-del", name="vm1")]),
     "vhost_client_mq": (0, [port_add("vm2", "vhost-user", path="/x.sock", mode="client", queues=4)]),

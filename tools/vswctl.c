@@ -27,6 +27,8 @@ static void usage(FILE *f)
 		   "  show\n"
 		   "  stats [--json]\n"
 		   "  fdb show\n"
+		   "  perf show [--json]            data path stage timing, per worker and summed\n"
+		   "  perf reset | enable | disable\n"
 		   "  capture PORT [--dir rx|tx|both] [--count N] [--seconds S] [BPF-FILTER...] -w FILE.pcap\n"
 		   "  capture PORT --stop          end a capture whose vswctl went away\n");
 }
@@ -224,6 +226,56 @@ static void print_fdb(struct json_object *r)
 		}
 }
 
+static double dnum(struct json_object *o, const char *k)
+{
+	struct json_object *f;
+
+	return json_object_object_get_ex(o, k, &f) ? json_object_get_double(f) : 0;
+}
+
+/* One view of perf-show (a worker's, or the total): the points that saw batches, then the latency. */
+static void print_perf_view(const char *title, struct json_object *v)
+{
+	struct json_object *stages, *lat;
+
+	printf("%s\n", title);
+	printf("  %-16s %12s %10s %10s %9s %8s %8s %8s\n", "STAGE", "PACKETS", "BATCHES", "CYC/PKT", "NS/PKT",
+	       "P50", "P99", "P99.9");
+	if (json_object_object_get_ex(v, "stages", &stages)) {
+		json_object_object_foreach(stages, name, s)
+		{
+			if (!num(s, "batches"))
+				continue;
+			printf("  %-16s %12" PRId64 " %10" PRId64 " %10.1f %9.2f %8" PRId64 " %8" PRId64 " %8" PRId64 "\n",
+			       name, num(s, "packets"), num(s, "batches"), dnum(s, "cycles_per_packet"),
+			       dnum(s, "ns_per_packet"), num(s, "cycles_per_packet_p50"), num(s, "cycles_per_packet_p99"),
+			       num(s, "cycles_per_packet_p99.9"));
+		}
+	}
+	if (json_object_object_get_ex(v, "latency_us", &lat))
+		printf("  latency rx pop -> tx publish (us): p50 %.2f  p99 %.2f  p99.9 %.2f  (%" PRId64 " packets)\n",
+		       dnum(lat, "p50"), dnum(lat, "p99"), dnum(lat, "p99.9"), num(lat, "packets"));
+}
+
+static void print_perf(struct json_object *r)
+{
+	struct json_object *workers, *total;
+
+	printf("stage timing %s, counter %.3f GHz; percentiles of cycles per packet are bucket upper bounds\n",
+	       json_object_get_boolean(json_object_object_get(r, "enabled")) ? "on" : "off",
+	       (double)num(r, "tsc_hz") / 1e9);
+	if (json_object_object_get_ex(r, "workers", &workers))
+		for (size_t i = 0; i < json_object_array_length(workers); i++) {
+			struct json_object *w = json_object_array_get_idx(workers, i);
+			char title[32];
+
+			snprintf(title, sizeof(title), "worker %" PRId64, num(w, "id"));
+			print_perf_view(title, w);
+		}
+	if (json_object_object_get_ex(r, "total", &total))
+		print_perf_view("all workers", total);
+}
+
 /* Build a request from the command words; NULL (after a message) when they are wrong. */
 static struct json_object *build(int argc, char **argv, int *kind, bool *json)
 {
@@ -242,6 +294,15 @@ static struct json_object *build(int argc, char **argv, int *kind, bool *json)
 	} else if (argc == 2 && strcmp(argv[0], "fdb") == 0 && strcmp(argv[1], "show") == 0) {
 		json_object_object_add(req, "cmd", json_object_new_string("fdb-show"));
 		*kind = 3;
+	} else if (argc == 2 && strcmp(argv[0], "perf") == 0 && strcmp(argv[1], "show") == 0) {
+		json_object_object_add(req, "cmd", json_object_new_string("perf-show"));
+		*kind = 4;
+	} else if (argc == 2 && strcmp(argv[0], "perf") == 0 && strcmp(argv[1], "reset") == 0) {
+		json_object_object_add(req, "cmd", json_object_new_string("perf-reset"));
+	} else if (argc == 2 && strcmp(argv[0], "perf") == 0 &&
+		   (strcmp(argv[1], "enable") == 0 || strcmp(argv[1], "disable") == 0)) {
+		json_object_object_add(req, "cmd", json_object_new_string("perf-set"));
+		json_object_object_add(req, "enabled", json_object_new_boolean(strcmp(argv[1], "enable") == 0));
 	} else if (argc == 3 && strcmp(argv[0], "port") == 0 && strcmp(argv[1], "del") == 0) {
 		json_object_object_add(req, "cmd", json_object_new_string("port-del"));
 		json_object_object_add(req, "name", json_object_new_string(argv[2]));
@@ -553,6 +614,8 @@ int main(int argc, char **argv)
 		print_stats(resp);
 	else if (kind == 3)
 		print_fdb(resp);
+	else if (kind == 4)
+		print_perf(resp);
 	json_object_put(resp);
 	return rc;
 }

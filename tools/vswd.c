@@ -16,7 +16,7 @@ static void usage(FILE *f)
 		   "                  user may connect\n"
 		   "  --ctl-group GROUP  mode 0660 and this group: its members may connect too (but not name\n"
 		   "                  files for vswd to open); overrides the config's \"ctl_group\"\n"
-		   "  --config FILE   JSON: {\"workers\":N, \"cpus\":[...], \"busy_poll\":false,\n"
+		   "  --config FILE   JSON: {\"workers\":N, \"cpus\":[...], \"busy_poll\":false, \"perf\":true,\n"
 		   "                  \"mode\":\"learning\"|\"hub\", \"aging\":300, \"ctl_group\":GROUP, \"ports\":[{\"name\":...,\n"
 		   "                  \"type\":\"vhost-user\", \"path\":..., \"mode\":\"server\"|\"client\", \"queues\":N}]}\n"
 		   "                  any port: \"mac\", \"ip\" (lists), \"mac_limit\":N, \"flood_rate\":PPS (0: none)\n"

@@ -13,6 +13,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "ctl/ctl_perf.h"
 #include "ctl/log.h"
 #include "ctl/port_opts.h"
 #include "port/capture.h"
@@ -23,6 +24,7 @@ void vswd_config_default(struct vswd_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->workers = 1;
+	c->perf = DP_PERF_DEFAULT;
 	for (unsigned i = 0; i < DP_WORKERS_MAX; i++)
 		c->cpus[i] = -1;
 	c->mode = SWITCH_LEARNING;
@@ -45,8 +47,8 @@ static const char *json_get_str(struct json_object *o, const char *key)
 
 int vswd_config_from_json(struct vswd_config *c, struct json_object *o, char *err, size_t errlen)
 {
-	static const char *const keys[] = { "workers", "cpus", "busy_poll", "mode", "aging", "ctl_group", "ports",
-					    NULL };
+	static const char *const keys[] = { "workers", "cpus", "busy_poll", "perf", "mode", "aging", "ctl_group",
+					    "ports", NULL };
 	struct json_object *f;
 	const char *mode;
 
@@ -73,6 +75,13 @@ int vswd_config_from_json(struct vswd_config *c, struct json_object *o, char *er
 			return -1;
 		}
 		c->busy_poll = json_object_get_boolean(f);
+	}
+	if (json_object_object_get_ex(o, "perf", &f)) {
+		if (!json_object_is_type(f, json_type_boolean)) {
+			snprintf(err, errlen, "\"perf\" must be true or false");
+			return -1;
+		}
+		c->perf = json_object_get_boolean(f);
 	}
 	mode = json_get_str(o, "mode");
 	if (mode && strcmp(mode, "learning") == 0)
@@ -321,6 +330,10 @@ static struct json_object *req_stats(struct vswd *v)
 		json_object_object_add(o, "rounds", u64_json(&w->rounds));
 		json_object_object_add(o, "sleeps", u64_json(&w->sleeps));
 		json_object_object_add(o, "frames", u64_json(&w->frames));
+		/* Stage timing (dp/perf.h): cycles of the rounds that moved frames, and their frames, while it was on. */
+		json_object_object_add(o, "busy_cycles", u64_json(&w->perf.pt[DP_PT_ROUND].cycles));
+		json_object_object_add(o, "busy_frames", u64_json(&w->busy_frames));
+		json_object_object_add(o, "tsc_hz", json_object_new_int64((int64_t)v->dp.tsc_hz));
 		json_object_array_add(workers, o);
 	}
 	json_object_object_add(r, "ports", ports);
@@ -509,6 +522,21 @@ static struct json_object *cmd_capture_stop(struct vswd *v, struct json_object *
 	return req_capture_stop(v, req);
 }
 
+static struct json_object *cmd_perf_show(struct vswd *v, struct json_object *req, struct ctl_peer *peer)
+{
+	return ctl_perf_show(v);
+}
+
+static struct json_object *cmd_perf_reset(struct vswd *v, struct json_object *req, struct ctl_peer *peer)
+{
+	return ctl_perf_reset(v);
+}
+
+static struct json_object *cmd_perf_set(struct vswd *v, struct json_object *req, struct ctl_peer *peer)
+{
+	return ctl_perf_set(v, req);
+}
+
 struct ctl_cmd {
 	const char *name;
 	/* The request's keys ("cmd" included); NULL: checked by the handler (port-add: per port type). */
@@ -520,6 +548,7 @@ static const char *const keys_cmd[] = { "cmd", NULL };
 static const char *const keys_port_del[] = { "cmd", "name", NULL };
 static const char *const keys_capture_start[] = { "cmd", "port", "file", "dir", "count", "filter", NULL };
 static const char *const keys_capture_stop[] = { "cmd", "port", "if_done", NULL };
+static const char *const keys_perf_set[] = { "cmd", "enabled", NULL };
 
 static const struct ctl_cmd ctl_cmds[] = {
 	{ "port-add", NULL, cmd_port_add },
@@ -529,6 +558,9 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "fdb-show", keys_cmd, cmd_fdb_show },
 	{ "capture-start", keys_capture_start, cmd_capture_start },
 	{ "capture-stop", keys_capture_stop, cmd_capture_stop },
+	{ "perf-show", keys_cmd, cmd_perf_show },
+	{ "perf-reset", keys_cmd, cmd_perf_reset },
+	{ "perf-set", keys_perf_set, cmd_perf_set },
 };
 
 struct json_object *vswd_handle_request(struct vswd *v, struct json_object *req, struct ctl_peer *peer)
@@ -631,6 +663,7 @@ int vswd_start(struct vswd *v, const struct vswd_config *c, const char *ctl_path
 		return -1;
 	}
 	v->dp_started = true;
+	dp_perf_set(&v->dp, c->perf);
 
 	v->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	v->timer_h.fn = on_timer;

@@ -33,6 +33,7 @@ struct vswd_config {
 	unsigned workers;
 	int cpus[DP_WORKERS_MAX];	/* -1: not pinned */
 	bool busy_poll;
+	bool perf;			/* data path stage timing (dp/perf.h); default on, `vswctl perf enable|disable` */
 	enum switch_mode mode;
 	unsigned aging_s;
 	char ctl_group[CTL_GROUP_MAX];	/* "": only root and vswd's user may use the control socket */
@@ -85,11 +86,11 @@ struct vswd {
 	port_create_hook_fn create_hook;
 };
 
-/* Defaults: one worker, event-driven, learning, 300 s aging. */
+/* Defaults: one worker, event-driven, stage timing on, learning, 300 s aging. */
 void vswd_config_default(struct vswd_config *c);
 
 /*
- * Read the "workers", "cpus", "busy_poll", "mode", "aging", "ctl_group"
+ * Read the "workers", "cpus", "busy_poll", "perf", "mode", "aging", "ctl_group"
  * keys of a config object ("ports" is read by vswd_add_config_ports); any
  * other key is refused.  0 or -1 with @err.
  */

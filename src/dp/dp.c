@@ -12,22 +12,32 @@
 #include <unistd.h>
 
 #include "ctl/log.h"
+#include "dp/pipeline.h"
 #include "switch/switch.h"
 
-/* One pass over the worker's queues; returns the frames it moved. */
+/* A counter only this worker writes: a plain add, no locked instruction; readers see it whole. */
+static inline void worker_count(atomic_uint_least64_t *c, uint64_t n)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n, memory_order_relaxed);
+}
+
+/* One pass over the worker's queues, one batch each (pipeline.c); returns the frames it moved. */
 static unsigned worker_round(struct dp_worker *w, const struct dp_rxq_list *l)
 {
 	struct vswitch *sw = w->dp->sw;
+	struct dp_perf *pf = atomic_load_explicit(&w->dp->perf_on, memory_order_relaxed) ? &w->perf : NULL;
+	uint64_t t0;
 	unsigned moved = 0;
 
-	for (unsigned i = 0; i < l->n; i++) {
-		const struct dp_rxq *r = &l->rxq[i];
-		unsigned n = r->port->ops->rx_burst(r->port, r->q, &w->ctx, w->ctx.pkts, PKT_BURST);
-
-		if (n)
-			switch_forward(sw, &w->ctx, r->port, w->ctx.pkts, n);
-		r->port->ops->rx_done(r->port, r->q, &w->ctx);
-		moved += n;
+	w->ctx.perf = pf;
+	dp_perf_start(pf);
+	t0 = pf ? pf->last : 0;
+	for (unsigned i = 0; i < l->n; i++)
+		moved += dp_process_batch(sw, &w->ctx, l->rxq[i].port, l->rxq[i].q);
+	if (pf && moved) {
+		/* The round as a whole: only rounds that moved frames (the worker's busy cycles). */
+		dp_perf_add(pf, DP_PT_ROUND, dp_tsc() - t0, moved);
+		worker_count(&w->busy_frames, moved);
 	}
 	return moved;
 }
@@ -46,12 +56,6 @@ static void worker_disarm(const struct dp_rxq_list *l)
 {
 	for (unsigned i = 0; i < l->n; i++)
 		l->rxq[i].port->ops->rx_disarm(l->rxq[i].port, l->rxq[i].q);
-}
-
-/* A counter only this worker writes: a plain add, no locked instruction; readers see it whole. */
-static inline void worker_count(atomic_uint_least64_t *c, uint64_t n)
-{
-	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n, memory_order_relaxed);
 }
 
 static uint64_t now_ms(void)
@@ -160,8 +164,11 @@ int dp_start(struct dp *dp, struct vswitch *sw, unsigned nworkers, const int *cp
 	dp->busy_poll = busy_poll;
 	dp->nworkers = nworkers;
 	atomic_init(&dp->gen, 0);
+	atomic_init(&dp->perf_on, DP_PERF_DEFAULT);
+	dp->tsc_hz = dp_tsc_hz();
 	dp->workers = calloc(nworkers, sizeof(*dp->workers));
-	if (!dp->workers)
+	dp->perf_base = calloc(nworkers, sizeof(*dp->perf_base));
+	if (!dp->workers || !dp->perf_base)
 		return -ENOMEM;
 	for (unsigned i = 0; i < nworkers; i++) {
 		struct dp_worker *w = &dp->workers[i];
@@ -228,6 +235,8 @@ void dp_stop(struct dp *dp)
 	}
 	free(dp->workers);
 	dp->workers = NULL;
+	free(dp->perf_base);
+	dp->perf_base = NULL;
 	dp->nworkers = 0;
 }
 
@@ -361,4 +370,38 @@ void dp_rebuild(struct dp *dp)
 		}
 		worker_wake(w);
 	}
+}
+
+void dp_perf_set(struct dp *dp, bool on)
+{
+	atomic_store_explicit(&dp->perf_on, on, memory_order_relaxed);
+}
+
+/* @dst = @a - @b, counter by counter (@b may be NULL: a plain copy). */
+static void perf_diff(struct dp_perf *dst, const struct dp_perf *a, const struct dp_perf *b)
+{
+#define PERF_SUB(f) \
+	atomic_init(&dst->f, atomic_load_explicit(&a->f, memory_order_relaxed) - \
+				     (b ? atomic_load_explicit(&b->f, memory_order_relaxed) : 0))
+	for (unsigned p = 0; p < DP_PT__COUNT; p++) {
+		PERF_SUB(pt[p].cycles);
+		PERF_SUB(pt[p].pkts);
+		PERF_SUB(pt[p].batches);
+		for (unsigned h = 0; h < DP_HIST_LOG2; h++)
+			PERF_SUB(pt[p].hist[h]);
+	}
+	for (unsigned h = 0; h < DP_LAT_BUCKETS; h++)
+		PERF_SUB(lat[h]);
+#undef PERF_SUB
+}
+
+void dp_perf_reset(struct dp *dp)
+{
+	for (unsigned i = 0; i < dp->nworkers; i++)
+		perf_diff(&dp->perf_base[i], &dp->workers[i].perf, NULL);
+}
+
+void dp_perf_read(struct dp *dp, unsigned w, struct dp_perf *out)
+{
+	perf_diff(out, &dp->workers[w].perf, &dp->perf_base[w]);
 }

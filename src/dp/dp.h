@@ -4,9 +4,10 @@
 
 /*
  * Each worker owns a list of (port, queue) pairs, each polled by exactly one
- * worker.  A round: for every queue, rx_burst (at most PKT_BURST frames or
- * PKT_BURST_BYTES, the budget that keeps one guest from starving the
- * others), switch_forward, rx_done.  With nothing to do a worker either
+ * worker.  A round: for every queue, one batch through the pipeline
+ * (pipeline.c: rx_burst of at most PKT_BURST frames or PKT_BURST_BYTES, the
+ * budget that keeps one guest from starving the others; parse; lookup;
+ * actions; tx; rx_done), timed between stages when timing is on (perf.h).  With nothing to do a worker either
  * spins (busy_poll) or arms every queue's notification (enable, then
  * re-check) and sleeps in epoll_wait on their fds: an idle switch uses no CPU.
  *
@@ -32,6 +33,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "dp/batch.h"
+#include "dp/perf.h"
 #include "port/port.h"
 
 #define DP_WORKERS_MAX 16
@@ -69,6 +72,8 @@ struct dp_rxq_list {
 struct dp_ctx {
 	unsigned worker_id;
 	struct pkt pkts[PKT_BURST];
+	struct dp_batch batch;			/* the verdicts on pkts (batch.h) */
+	struct dp_perf *perf;			/* the worker's timing, or NULL when off (set once per round) */
 	struct pkt *out[PORT_MAX][PKT_BURST];	/* frames grouped by destination port */
 	uint16_t out_n[PORT_MAX];
 	uint8_t touched[PORT_MAX];		/* destinations with frames, in order */
@@ -93,7 +98,9 @@ struct dp_worker {
 	atomic_bool offline;
 	atomic_bool stop;
 	atomic_uint_least64_t rounds, sleeps, frames;
+	atomic_uint_least64_t busy_frames;	/* frames of the rounds timed (perf.h DP_PT_ROUND counts their cycles) */
 	struct dp_ctx ctx;
+	struct dp_perf perf;
 	/* the watchdog's (control thread only) */
 	uint64_t wd_rounds, wd_since_ms;	/* rounds last seen, and since when unchanged */
 	const struct dp_blame *wd_blamed;	/* already told, this stall */
@@ -106,10 +113,15 @@ struct dp {
 	unsigned nworkers;
 	struct dp_worker *workers;
 	atomic_uint gen;
+	atomic_bool perf_on;		/* stage timing (perf.h); workers look once per round */
+	uint64_t tsc_hz;		/* the cycle counter's rate */
+	struct dp_perf *perf_base;	/* control thread: each worker's counters at the last dp_perf_reset() */
 };
 
 /* Start @nworkers threads (pinned to @cpus[i] when >= 0).  0 or -errno. */
 int dp_start(struct dp *dp, struct vswitch *sw, unsigned nworkers, const int *cpus, bool busy_poll);
+/* Stage timing on or off from the start (default on); before dp_start, or dp_perf_set() after. */
+#define DP_PERF_DEFAULT true
 /* Stop and join the workers. */
 void dp_stop(struct dp *dp);
 /*
@@ -119,6 +131,15 @@ void dp_stop(struct dp *dp);
 void dp_sync(struct dp *dp);
 /* Control thread, about once a second: unstick a worker that made no round for DP_STALL_MS. */
 void dp_watchdog(struct dp *dp);
+/* Switch stage timing on or off (any thread); workers follow from their next round. */
+void dp_perf_set(struct dp *dp, bool on);
+/* Control thread: start the shown counters from zero (keeps a snapshot; the workers' own counters go on). */
+void dp_perf_reset(struct dp *dp);
+/*
+ * Control thread: worker @w's counters since the last reset into @out
+ * (a consistent-enough copy: each counter is read whole).
+ */
+void dp_perf_read(struct dp *dp, unsigned w, struct dp_perf *out);
 /* Recompute every worker's queue list from the switch's ports (control thread). */
 void dp_rebuild(struct dp *dp);
 

@@ -4,10 +4,10 @@
 
 /*
  * A capture hangs off one port (struct port.capture) and is fed by the
- * switch, not by the port, so every port type is covered:
+ * datapath (dp/pipeline.c), not by the port, so every port type is covered:
  *
- *   port A rx_burst --> switch_forward --capture_port_rx(A)--> learn, look up
- *                                      --capture_port_tx(B)--> port B tx_burst
+ *   port A rx_burst --> parse --capture_port_rx(A)--> lookup: learn, decide
+ *                       tx    --capture_port_tx(B)--> port B tx_burst
  *
  * Each hook is one acquire load of a pointer that is NULL unless someone
  * captures.  Enabled, a burst takes the capture's mutex once (several

@@ -7,7 +7,7 @@
  * other ports' tx_burst():
  *
  *   worker:  port A rx_burst() --> struct pkt views (into A's memory)
- *            switch_forward()  --> learn, look up, group by destination
+ *            dp pipeline       --> parse, look up (learn), group by destination
  *            port B tx_burst() --> B copies each frame once into its own memory
  *            port A rx_done()  --> A releases what the views pointed to
  *

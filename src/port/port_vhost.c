@@ -133,13 +133,14 @@ static int vp_notify_fd(struct vhost_port *vp, struct vu_vring *vr)
 	return vr->call_fd;
 }
 
-/* One eventfd write, outside any lock, named in ctx->blame while it lasts. */
-static void vp_notify(struct vhost_port *vp, struct dp_ctx *ctx, unsigned idx, int fd)
+/* One eventfd write for @frames, outside any lock, named in ctx->blame while it lasts (timed: perf.h). */
+static void vp_notify(struct vhost_port *vp, struct dp_ctx *ctx, unsigned idx, int fd, unsigned frames)
 {
-	uint64_t one = 1;
+	uint64_t one = 1, t0;
 
 	if (fd < 0)
 		return;
+	t0 = dp_perf_note_start(ctx->perf);
 	atomic_store_explicit(&ctx->blame, &vp->blame[idx].b, memory_order_relaxed);
 	if (write(fd, &one, sizeof(one)) < 0) {
 		/*
@@ -149,6 +150,7 @@ static void vp_notify(struct vhost_port *vp, struct dp_ctx *ctx, unsigned idx, i
 		 */
 	}
 	atomic_store_explicit(&ctx->blame, NULL, memory_order_relaxed);
+	dp_perf_note(ctx->perf, DP_PT_NOTIFY, t0, frames);
 }
 
 /* Read the first @len bytes of a chain's readable part: in place when the first iovec holds them. */
@@ -319,14 +321,17 @@ static void vp_rx_done(struct port *p, unsigned q, struct dp_ctx *ctx)
 	struct vp_queue *qs = &vp->qs[q];
 	unsigned idx = virtio_net_txq(q);
 	struct vu_vring *vr = &vp->dev.vrings[idx];
+	uint64_t t0;
 
 	if (!qs->rx_popped)
 		return;
 	/* Transmit buffers are only read: used length 0. */
 	for (unsigned i = 0; i < qs->rx_popped; i++)
 		vq_push(&vr->vq, &qs->rx_elems[i], 0);
+	t0 = dp_perf_note_start(ctx->perf);
 	vq_flush(&vr->vq);
-	vp_notify(vp, ctx, idx, vp_notify_fd(vp, vr));
+	dp_perf_note(ctx->perf, DP_PT_PUBLISH, t0, qs->rx_popped);
+	vp_notify(vp, ctx, idx, vp_notify_fd(vp, vr), qs->rx_popped);
 	qs->rx_popped = 0;
 }
 
@@ -442,6 +447,7 @@ static void vp_tx_burst(struct port *p, struct dp_ctx *ctx, struct pkt *const *p
 	struct vp_fill f;
 	uint64_t bytes = 0;
 	struct vp_queue *qs;
+	uint64_t t0;
 	int call_fd;
 
 	if (!atomic_load_explicit(&vr->live, memory_order_acquire)) {
@@ -490,10 +496,12 @@ static void vp_tx_burst(struct port *p, struct dp_ctx *ctx, struct pkt *const *p
 			bytes += pkts[j]->len;
 		}
 	}
+	t0 = dp_perf_note_start(ctx->perf);
 	vq_flush(&vr->vq);
+	dp_perf_note(ctx->perf, DP_PT_PUBLISH, t0, sent);
 	call_fd = vp_notify_fd(vp, vr);
 	pthread_spin_unlock(&qs->tx_lock);
-	vp_notify(vp, ctx, idx, call_fd);
+	vp_notify(vp, ctx, idx, call_fd, sent);
 	if (sent) {
 		port_count(&p->stats.tx_packets, sent);
 		port_count(&p->stats.tx_bytes, bytes);

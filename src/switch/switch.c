@@ -1,11 +1,10 @@
-/* switch.c - per-batch forwarding: check, learn, look up, group by destination, one tx_burst per destination. */
+/* switch.c - the learning bridge as the `normal` action: per batch, check, learn, look up, and decide (no tx). */
 #include "switch/switch.h"
 
 #include <string.h>
 #include <time.h>
 
 #include "dp/dp.h"
-#include "port/capture.h"
 #include "switch/switch_sec.h"
 
 _Static_assert(FDB_PORTS == PORT_MAX, "the FDB keeps a count per port");
@@ -32,27 +31,6 @@ void switch_init(struct vswitch *sw, enum switch_mode mode, unsigned aging_s)
 	sw->clock_ns = monotonic_ns;
 	memset(sw->sp, 0, sizeof(sw->sp));
 	fdb_init(&sw->fdb, aging_s);
-}
-
-static void enqueue(struct dp_ctx *ctx, unsigned port, struct pkt *p)
-{
-	if (ctx->out_n[port] == 0)
-		ctx->touched[ctx->ntouched++] = (uint8_t)port;
-	ctx->out[port][ctx->out_n[port]++] = p;
-}
-
-/* Every port but the ingress one; returns how many got the frame. */
-static unsigned flood(struct vswitch *sw, struct dp_ctx *ctx, unsigned in, struct pkt *p)
-{
-	unsigned n = 0;
-
-	for (unsigned j = 0; j < PORT_MAX; j++) {
-		if (j == in || !atomic_load_explicit(&sw->ports[j], memory_order_acquire))
-			continue;
-		enqueue(ctx, j, p);
-		n++;
-	}
-	return n;
 }
 
 /*
@@ -101,25 +79,33 @@ static bool learn(struct vswitch *sw, struct switch_port *sp, const uint8_t *src
 	return false;
 }
 
-void switch_forward(struct vswitch *sw, struct dp_ctx *ctx, struct port *in, struct pkt *pkts, unsigned n)
+void switch_decide(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *b)
 {
+	struct port *in = b->in;
 	struct switch_port *sp = &sw->sp[in->id];
 	uint32_t now = atomic_load_explicit(&sw->now_s, memory_order_relaxed);
-	unsigned nowhere = 0, locked = 0, over_rate = 0;
 	/* Frames of a burst mostly share addresses: remember the last source learned and destination looked up. */
 	uint64_t learned = ~0ull, looked_up = ~0ull, now_ns = 0;
 	int looked_up_out = -1;
+	bool secured = sp->secured;
+	/* Verdicts and their counts in locals: the FDB calls would otherwise make the counts round-trip memory. */
+	uint16_t *dest = b->dest;
+	unsigned n_out = 0, n_flood = 0, n_drop = 0;
 
-	capture_port_rx(in, pkts, n); /* what the port handed us, before any decision */
-	if (sp->secured) /* a separate pass, chosen once per batch: other ports pay nothing */
-		n = switch_sec_filter(sp, ctx, in, pkts, n);
-	for (unsigned i = 0; i < n; i++) {
-		struct pkt *p = &pkts[i];
-		const uint8_t *dst = p->eth, *src = p->eth + 6;
+	if (secured) { /* a separate pass, chosen once per batch: other ports pay nothing */
+		b->n_drop = 0;
+		switch_sec_check(sp, ctx, b);
+		n_drop = b->n_drop;
+	}
+	for (unsigned i = 0; i < b->n; i++) {
+		const uint8_t *dst = b->pkts[i].eth, *src = b->pkts[i].eth + 6;
 		int out;
 
+		if (secured && dest[i] != DP_DEST_UNSET)
+			continue; /* dropped by the check */
 		if (sw->mode == SWITCH_HUB) {
-			nowhere += flood(sw, ctx, in->id, p) == 0;
+			dest[i] = DP_DEST_FLOOD;
+			n_flood++;
 			continue;
 		}
 		/*
@@ -129,7 +115,8 @@ void switch_forward(struct vswitch *sw, struct dp_ctx *ctx, struct port *in, str
 		 */
 		if (!(src[0] & 1) && fdb_mac(src) != learned) {
 			if (!learn(sw, sp, src, in->id, now)) {
-				locked++;
+				dest[i] = DP_DEST_DROP_WHY(DROP_MAC_LOCKED);
+				n_drop++;
 				continue;
 			}
 			learned = fdb_mac(src);
@@ -145,32 +132,23 @@ void switch_forward(struct vswitch *sw, struct dp_ctx *ctx, struct port *in, str
 			looked_up_out = out;
 		}
 		if (out < 0 || !atomic_load_explicit(&sw->ports[out], memory_order_acquire)) {
-			if (sp->flood_interval_ns && !flood_admit(sw, sp, &now_ns))
-				over_rate++;
-			else
-				nowhere += flood(sw, ctx, in->id, p) == 0;
+			if (sp->flood_interval_ns && !flood_admit(sw, sp, &now_ns)) {
+				dest[i] = DP_DEST_DROP_WHY(DROP_FLOOD_RATE);
+				n_drop++;
+			} else {
+				dest[i] = DP_DEST_FLOOD;
+				n_flood++;
+			}
 		} else if ((unsigned)out == in->id) {
-			nowhere++; /* destination behind the port it came from: filtered */
+			/* destination behind the port it came from: filtered */
+			dest[i] = DP_DEST_DROP_WHY(DROP_NO_DESTINATION);
+			n_drop++;
 		} else {
-			enqueue(ctx, (unsigned)out, p);
+			dest[i] = (uint16_t)out;
+			n_out++;
 		}
 	}
-	if (nowhere)
-		port_count_drop(in, DROP_NO_DESTINATION, nowhere);
-	if (locked | over_rate) {
-		port_count_drop(in, DROP_MAC_LOCKED, locked);
-		port_count_drop(in, DROP_FLOOD_RATE, over_rate);
-	}
-
-	for (unsigned t = 0; t < ctx->ntouched; t++) {
-		unsigned j = ctx->touched[t];
-		struct port *out = atomic_load_explicit(&sw->ports[j], memory_order_acquire);
-
-		if (out) {
-			capture_port_tx(out, ctx->out[j], ctx->out_n[j]);
-			out->ops->tx_burst(out, ctx, ctx->out[j], ctx->out_n[j]);
-		}
-		ctx->out_n[j] = 0;
-	}
-	ctx->ntouched = 0;
+	b->n_out = n_out;
+	b->n_flood = n_flood;
+	b->n_drop = n_drop;
 }

@@ -31,6 +31,7 @@
 #include "switch/fdb.h"
 
 struct dp_ctx;
+struct dp_batch;
 
 enum switch_mode {
 	SWITCH_LEARNING,	/* MAC learning; flood broadcast, multicast and unknown unicast */
@@ -103,11 +104,15 @@ int switch_port_attach(struct vswitch *sw, unsigned port, const struct switch_po
 void switch_port_detach(struct vswitch *sw, unsigned port);
 
 /*
- * Forward @n frames that entered through @in: check them (secured ports),
- * learn their sources, find their destinations (never @in itself), and
- * hand each destination its frames in one tx_burst.  Every frame that goes
- * nowhere is counted.
+ * The `normal` action, the lookup stage of the pipeline (dp/pipeline.c):
+ * decide where each frame of @b goes, without sending anything.  Checks
+ * the frames of a secured port (switch_sec.c), learns their sources, looks
+ * up their destinations, and writes one verdict per frame (dp/batch.h):
+ * one port, flood (hub mode: always), or a drop with its reason (locked
+ * source, over the flood rate, unicast back to the ingress port, or the
+ * security check's).  Counts learning events (SWC_*); the datapath counts
+ * the drops and sends.  No allocation, no lock.
  */
-void switch_forward(struct vswitch *sw, struct dp_ctx *ctx, struct port *in, struct pkt *pkts, unsigned n);
+void switch_decide(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *b);
 
 #endif

@@ -159,14 +159,11 @@ static enum port_drop sec_repoint(struct iovec *v, uint8_t *h, uint32_t hlen, st
 	return PASS;
 }
 
-unsigned switch_sec_filter(const struct switch_port *sp, struct dp_ctx *ctx, struct port *in, struct pkt *pkts,
-			   unsigned n)
+void switch_sec_check(const struct switch_port *sp, struct dp_ctx *ctx, struct dp_batch *b)
 {
-	unsigned drops[DROP__COUNT] = { 0 }, kept = 0;
-
-	for (unsigned i = 0; i < n; i++) {
-		struct pkt *p = &pkts[i];
-		uint8_t *h = ctx->hdr_copy[kept];
+	for (unsigned i = 0; i < b->n; i++) {
+		struct pkt *p = &b->pkts[i];
+		uint8_t *h = ctx->hdr_copy[i];
 		uint32_t hlen = p->len < PKT_HDR_COPY ? p->len : PKT_HDR_COPY;
 		enum port_drop why;
 
@@ -176,16 +173,10 @@ unsigned switch_sec_filter(const struct switch_port *sp, struct dp_ctx *ctx, str
 			hlen = ETH_HLEN + (uint32_t)iov_to_buf(p->iov, p->niov, ETH_HLEN, h + ETH_HLEN, hlen - ETH_HLEN);
 		why = sec_check(&sp->cfg, h, hlen);
 		if (why == PASS)
-			why = sec_repoint(ctx->hdr_iov[kept], h, hlen, p);
-		if (why != PASS) {
-			drops[why]++;
-			continue;
-		}
-		if (kept != i)
-			pkts[kept] = *p;
-		kept++;
+			why = sec_repoint(ctx->hdr_iov[i], h, hlen, p);
+		if (why != PASS)
+			dp_batch_drop(b, i, why);
+		else
+			b->dest[i] = DP_DEST_UNSET;
 	}
-	if (kept != n)
-		port_count_drops(in, drops);
-	return kept;
 }

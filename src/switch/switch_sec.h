@@ -5,13 +5,12 @@
 #include "switch/switch.h"
 
 /*
- * Keep the frames of @pkts[0..n) that a secured port may send (its mac=
- * and ip= lists), moved to the front in order; count the others by reason
- * on @in.  Each kept frame now starts with a private copy of its first
- * PKT_HDR_COPY bytes (in @ctx), the bytes that were checked.  Returns the
- * number kept.
+ * Check the frames of @b, from a secured port, against its mac= and ip=
+ * lists: a frame it may not send gets a drop verdict with the reason
+ * (dp/batch.h), the others DP_DEST_UNSET, and each of those now starts
+ * with a private copy of its first PKT_HDR_COPY bytes (in @ctx), the bytes
+ * that were checked.
  */
-unsigned switch_sec_filter(const struct switch_port *sp, struct dp_ctx *ctx, struct port *in, struct pkt *pkts,
-			   unsigned n);
+void switch_sec_check(const struct switch_port *sp, struct dp_ctx *ctx, struct dp_batch *b);
 
 #endif

@@ -10,9 +10,13 @@ Steps:
      packed rings, mergeable buffers on and off, 64/1518/9000-byte frames,
      4 flows: frames arrive, in order, and every frame vsw-bench lost is a
      drop vswd counted (sent = received + vswd's drops);
-  2. vsw-bench ping-pong through vswd: all answered, percentiles reported;
-  3. vsw-bench in server mode with vswd ports in client mode;
-  4. dpdk-testpmd (net_vhost x2, io forwarding) as the back end: throughput
+  2. vswd's stage timing after that traffic (`vswctl perf show --json`):
+     packets at the rx, parse, lookup, action, tx, used-ring publish and
+     rx-done points, a latency, and busy cycles in `vswctl stats`; then
+     reset to zero, and switched off for step 3 (no packets counted);
+  3. vsw-bench ping-pong through vswd: all answered, percentiles reported;
+  4. vsw-bench in server mode with vswd ports in client mode;
+  5. dpdk-testpmd (net_vhost x2, io forwarding) as the back end: throughput
      and ping-pong, split and packed.
 Closing line: "frontend: N passed, M failed".
 """
@@ -74,6 +78,14 @@ class Vswd:
                              text=True, timeout=10).stdout
         return {p["name"]: p for p in json.loads(out)["ports"]}
 
+    def call(self, *words):
+        out = subprocess.run([self.vswctl, "--ctl", self.ctl, "--json"] + list(words), capture_output=True,
+                             text=True, timeout=10).stdout
+        return json.loads(out)
+
+    def workers(self):
+        return self.call("stats")["workers"]
+
     def stop(self):
         self.proc.terminate()
         try:
@@ -81,6 +93,29 @@ class Vswd:
         except subprocess.TimeoutExpired:
             self.proc.kill()
         self.log.close()
+
+
+def check_perf(sw):
+    """After traffic: every stage of a vhost-user to vhost-user batch was timed, and reset empties it."""
+    r = sw.call("perf", "show")
+    t = r["total"]["stages"]
+    want = ["round", "rx.vhost-user", "parse", "lookup", "action.output", "tx.vhost-user", "used_publish",
+            "rx_done"]
+    empty = [k for k in want if t[k]["packets"] == 0 or t[k]["cycles"] == 0]
+    lat = r["total"]["latency_us"]
+    w = sw.workers()[0]
+    check("vswd perf show: every stage timed", r.get("enabled") is True and not empty and
+          lat["packets"] > 0 and 0 < lat["p50"] <= lat["p99"] <= lat["p99.9"],
+          "untimed %s; lookup %d pkts %.1f cyc/pkt, tx %.1f cyc/pkt, latency p50 %.2f us p99 %.2f us" % (
+              empty, t["lookup"]["packets"], t["lookup"]["cycles_per_packet"],
+              t["tx.vhost-user"]["cycles_per_packet"], lat["p50"], lat["p99"]))
+    check("vswd stats: worker busy_cycles", w["busy_cycles"] > 0 and w["tsc_hz"] > 0 and
+          0 < w["busy_frames"] <= w["frames"],
+          "%d cycles for %d frames: %.1f cycles/frame" % (
+              w["busy_cycles"], w["busy_frames"], w["busy_cycles"] / max(w["busy_frames"], 1)))
+    sw.call("perf", "reset")
+    t = sw.call("perf", "show")["total"]["stages"]
+    check("vswd perf reset", all(t[k]["packets"] == 0 for k in want), "")
 
 
 def against_vswd(build):
@@ -108,12 +143,22 @@ def against_vswd(build):
                           r["tx"] == r["rx"] + drops and nowhere == 0)
                     check(name, ok, "tx %d rx %d lost %d, vswd rx(a) %d drops %d, %.2f Mpps" % (
                         r["tx"], r["rx"], r["lost"], rx_a, drops, r["rx_mpps"]))
+        check_perf(sw)
+        sw.call("perf", "reset")
+        off = sw.call("perf", "disable")
+        frames0 = sw.workers()[0]["frames"]
         r, p = bench(build, wd, "--pingpong=2000")
         # 2000 counted rounds after the default warm-up of twice the queue size (256).
         check("vswd ping-pong", bool(r) and r["lost"] == 0 and r["p50_us"] > 0 and r["samples"] == 2000 and
               r["warmup"] == 512,
               "p50 %.1f us p99 %.1f us, %d samples after %d warm-up rounds" % (
                   r["p50_us"], r["p99_us"], r["samples"], r["warmup"]) if r else p.stderr[-300:])
+        t = sw.call("perf", "show")["total"]["stages"]
+        moved = sw.workers()[0]["frames"] - frames0
+        check("vswd perf disable: nothing timed", off.get("ok") is True and moved > 0 and
+              t["lookup"]["packets"] == 0 and t["round"]["batches"] == 0,
+              "%d frames moved, lookup packets %d" % (moved, t["lookup"]["packets"]))
+        sw.call("perf", "enable")
     finally:
         sw.stop()
     # vsw-bench listens, vswd connects (and retries every second until it can).

@@ -168,7 +168,10 @@ class Vswd:
         self._log = None
 
     def start(self, timeout=15):
-        conf = {"workers": 1, "ports": [{"name": n, "type": "vhost-user", "path": p, "mode": "server"}
+        # testpmd's frames go to MACs nobody sends from: all floods, circulating through io forwarding.
+        # The default flood_rate would drain them within a second; it is not this test's subject.
+        conf = {"workers": 1, "ports": [{"name": n, "type": "vhost-user", "path": p, "mode": "server",
+                                         "flood_rate": 0}
                                         for n, p in self.socks.items()]}
         conf_path = os.path.join(self.dir, "vswd.json")
         with open(conf_path, "w") as f:

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "dp/dp.h"
+#include "dp/pipeline.h"
 #include "packet/iov.h"
 #include "port/capture.h"
 #include "port/port_pcap.h"
@@ -348,7 +349,7 @@ static void test_capture_concurrent(void **state)
 		assert_int_equal(seen[i], CONC_BURSTS * CONC_BURST);
 }
 
-/* ---- the hooks in switch_forward ---- */
+/* ---- the hooks in the pipeline (dp_forward) ---- */
 
 struct fake_port {
 	struct port port;
@@ -387,15 +388,15 @@ static void test_switch_hooks(void **state)
 	atomic_store_explicit(&ports[0].port.capture, crx, memory_order_release);
 	atomic_store_explicit(&ports[1].port.capture, ctx1, memory_order_release);
 
-	switch_forward(sw, ctx, &ports[0].port, m.pkts, 4); /* hub: to ports 1 and 2 */
+	dp_forward(sw, ctx, &ports[0].port, m.pkts, 4); /* hub: to ports 1 and 2 */
 	for (unsigned i = 0; i < 4; i++)
 		m.pkts[i].in_port = 2;
-	switch_forward(sw, ctx, &ports[2].port, m.pkts, 2); /* to 0 and 1: port 0's tx is not captured */
+	dp_forward(sw, ctx, &ports[2].port, m.pkts, 2); /* to 0 and 1: port 0's tx is not captured */
 	assert_int_equal(ports[1].got, 6);
 
 	atomic_store(&ports[0].port.capture, NULL);
 	atomic_store(&ports[1].port.capture, NULL);
-	switch_forward(sw, ctx, &ports[0].port, m.pkts, 4); /* unhooked: nothing more */
+	dp_forward(sw, ctx, &ports[0].port, m.pkts, 4); /* unhooked: nothing more */
 
 	assert_int_equal(capture_close(crx, &st, err, sizeof(err)), 0);
 	assert_int_equal(st.captured, 2);
@@ -660,7 +661,7 @@ static void test_pcap_through_switch(void **state)
 		unsigned got = r->ops->rx_burst(r, 0, ctx, ctx->pkts, PKT_BURST);
 
 		if (got)
-			switch_forward(sw, ctx, r, ctx->pkts, got);
+			dp_forward(sw, ctx, r, ctx->pkts, got);
 		r->ops->rx_done(r, 0, ctx);
 	}
 	atomic_store(&w->capture, NULL);

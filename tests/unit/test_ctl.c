@@ -140,6 +140,17 @@ static void test_request_keys(void **state)
 	assert_refused_naming(ask(v, "{\"cmd\":\"port-del\",\"nmae\":\"a\"}", NULL), "nmae");
 	assert_refused_naming(ask(v, "{\"cmd\":\"capture-start\",\"port\":\"a\",\"cuont\":1}", NULL), "cuont");
 	assert_refused_naming(ask(v, "{\"cmd\":\"capture-stop\",\"port\":\"a\",\"if_dnoe\":true}", NULL), "if_dnoe");
+	assert_refused_naming(ask(v, "{\"cmd\":\"perf-show\",\"json\":true}", NULL), "json");
+	assert_refused_naming(ask(v, "{\"cmd\":\"perf-reset\",\"worker\":0}", NULL), "worker");
+	assert_refused_naming(ask(v, "{\"cmd\":\"perf-set\",\"enable\":true}", NULL), "enable");
+	assert_non_null(strstr(ask(v, "{\"cmd\":\"perf-set\",\"enabled\":1}", NULL), "true or false"));
+	assert_non_null(strstr(ask(v, "{\"cmd\":\"perf-set\"}", NULL), "true or false"));
+	assert_string_equal(ask(v, "{\"cmd\":\"perf-set\",\"enabled\":false}", NULL), "ok");
+	assert_false(atomic_load(&v->dp.perf_on));
+	assert_string_equal(ask(v, "{\"cmd\":\"perf-set\",\"enabled\":true}", NULL), "ok");
+	assert_true(atomic_load(&v->dp.perf_on));
+	assert_string_equal(ask(v, "{\"cmd\":\"perf-show\"}", NULL), "ok");
+	assert_string_equal(ask(v, "{\"cmd\":\"perf-reset\"}", NULL), "ok");
 	assert_non_null(strstr(ask(v, "{\"cmd\":\"shwo\"}", NULL), "unknown command"));
 	assert_string_equal(ask(v, "{\"cmd\":\"show\"}", NULL), "ok");
 	vswd_shutdown(v);
@@ -188,6 +199,14 @@ static void test_config_keys(void **state)
 	assert_int_equal(vswd_config_from_json(&cfg, o, err, sizeof(err)), 0);
 	assert_string_equal(cfg.ctl_group, "nogroup");
 	assert_int_equal(cfg.workers, 2);
+	json_object_put(o);
+	assert_true(cfg.perf); /* on by default */
+	o = json_tokener_parse("{\"perf\":false}");
+	assert_int_equal(vswd_config_from_json(&cfg, o, err, sizeof(err)), 0);
+	assert_false(cfg.perf);
+	json_object_put(o);
+	o = json_tokener_parse("{\"perf\":\"off\"}");
+	assert_int_equal(vswd_config_from_json(&cfg, o, err, sizeof(err)), -1);
 	json_object_put(o);
 	o = json_tokener_parse("{\"ctl_group\":5}");
 	assert_int_equal(vswd_config_from_json(&cfg, o, err, sizeof(err)), -1);

@@ -1,0 +1,76 @@
+/* pipeline.c - the dispatcher: a batch through rx, parse, lookup, actions, tx and rx done, timed between stages. */
+#include "dp/pipeline.h"
+
+#include "dp/egress.h"
+#include "port/capture.h"
+#include "switch/switch.h"
+
+/*
+ * The stages are functions over a batch; none sends (but tx), none reads
+ * the clock.  Only this file knows their order, and it marks the time
+ * after each one (perf.h: one counter read per stage per batch, none when
+ * ctx->perf is NULL).  A flow table would be a different lookup function
+ * here, filling the same verdicts; ports never see the difference.
+ */
+
+/* Parse: the frames as the port handed them go to an rx capture; the verdicts start empty. */
+static void stage_parse(struct dp_ctx *ctx, struct dp_batch *b)
+{
+	capture_port_rx(b->in, b->pkts, b->n);
+	b->n_out = b->n_flood = b->n_drop = 0;
+}
+
+void dp_forward(struct vswitch *sw, struct dp_ctx *ctx, struct port *in, struct pkt *pkts, unsigned n)
+{
+	struct dp_perf *pf = ctx->perf;
+	struct dp_batch *b = &ctx->batch;
+	unsigned sent = 0;
+
+	b->in = in;
+	b->pkts = pkts;
+	b->n = n;
+	stage_parse(ctx, b);
+	dp_perf_mark(pf, DP_PT_PARSE, n);
+
+	switch_decide(sw, ctx, b);
+	dp_perf_mark(pf, DP_PT_LOOKUP, n);
+
+	if (b->n_drop) {
+		dp_act_drop(b);
+		dp_perf_mark(pf, DP_PT_ACT_DROP, b->n_drop);
+	}
+	if (b->n_out + b->n_flood) {
+		dp_act_gather(sw, ctx, b);
+		/* A batch with any flood frame is timed as a flood: they cost a pass over every port. */
+		dp_perf_mark(pf, b->n_flood ? DP_PT_ACT_FLOOD : DP_PT_ACT_OUTPUT, b->n_out + b->n_flood);
+	}
+
+	for (unsigned t = 0; t < ctx->ntouched; t++) {
+		struct port *out = dp_egress_send(sw, ctx, t, &sent);
+
+		if (pf && out)
+			dp_perf_mark(pf, (enum dp_point)(DP_PT_TX_VHOST + dp_port_kind_of(out)), sent);
+	}
+	dp_egress_done(ctx);
+}
+
+unsigned dp_process_batch(struct vswitch *sw, struct dp_ctx *ctx, struct port *in, unsigned q)
+{
+	struct dp_perf *pf = ctx->perf;
+	uint64_t start = pf ? pf->last : 0;
+	unsigned n = in->ops->rx_burst(in, q, ctx, ctx->pkts, PKT_BURST);
+
+	if (n) {
+		/* Charged the polls of empty queues before it in this round too: the cost of finding frames. */
+		if (pf)
+			dp_perf_mark(pf, (enum dp_point)(DP_PT_RX_VHOST + dp_port_kind_of(in)), n);
+		dp_forward(sw, ctx, in, ctx->pkts, n);
+		/* Only frames that went somewhere have a latency: a dropped one was never published. */
+		if (pf && ctx->batch.n_out + ctx->batch.n_flood)
+			dp_perf_latency(pf, pf->last - start, ctx->batch.n_out + ctx->batch.n_flood);
+	}
+	in->ops->rx_done(in, q, ctx);
+	if (n)
+		dp_perf_mark(pf, DP_PT_RX_DONE, n);
+	return n;
+}
