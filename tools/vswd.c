@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "ctl/daemon.h"
-#include "ctl/log.h"
+#include "lib/log.h"
 
 static void usage(FILE *f)
 {

@@ -13,7 +13,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include "ctl/log.h"
+#include "lib/log.h"
 #include "ctl/port_opts.h"
 #include "port/capture.h"
 #include "port/port_types.h"

@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ctl/log.h"
+#include "lib/log.h"
 #include "switch/switch.h"
 
 /* One pass over the worker's queues; returns the frames it moved. */

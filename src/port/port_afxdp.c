@@ -27,7 +27,7 @@
 #include <xdp/libxdp.h>
 #include <xdp/xsk.h>
 
-#include "ctl/log.h"
+#include "lib/log.h"
 #include "dp/dp.h"
 #include "packet/iov.h"
 #include "port/port_types.h"

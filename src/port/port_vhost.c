@@ -11,11 +11,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "ctl/evloop.h"
-#include "ctl/log.h"
-#include "ctl/unix_sock.h"
+#include "lib/evloop.h"
+#include "lib/log.h"
+#include "lib/unix_sock.h"
 #include "dp/dp.h"
-#include "dp/prefetch.h"
+#include "lib/prefetch.h"
 #include "packet/iov.h"
 #include "switch/switch.h"
 #include "vhost_user/vu_dev.h"
@@ -714,7 +714,7 @@ static const struct port_ops vhost_port_ops = {
 	.destroy = vp_destroy,
 };
 
-/* Listen on path=: a stale socket there is replaced, a file or a live socket refused (ctl/unix_sock.h). */
+/* Listen on path=: a stale socket there is replaced, a file or a live socket refused (lib/unix_sock.h). */
 static int vp_listen(struct vhost_port *vp, char *err, size_t errlen)
 {
 	vp->listen_fd = unix_sock_listen(vp->path, 4, 0, &vp->listen_id, err, errlen);

@@ -19,8 +19,8 @@
 #include <unistd.h>
 
 #include "ctl/daemon.h"
-#include "ctl/log.h"
-#include "ctl/unix_sock.h"
+#include "lib/log.h"
+#include "lib/unix_sock.h"
 #include "port/port_types.h"
 #include "../lib/proc_counts.h"
 #include "../lib/stub_port.h"

@@ -1,5 +1,5 @@
 /* evloop.c - epoll-based event loop of the control thread. */
-#include "ctl/evloop.h"
+#include "lib/evloop.h"
 
 #include <errno.h>
 #include <sys/epoll.h>

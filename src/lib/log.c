@@ -1,5 +1,5 @@
 /* log.c - timestamped log lines on stderr, one line per message whatever the message holds. */
-#include "ctl/log.h"
+#include "lib/log.h"
 
 #include <stdarg.h>
 #include <stdio.h>

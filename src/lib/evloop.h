@@ -1,6 +1,6 @@
 /* evloop.h - the control thread's event loop: epoll over sockets, one callback per fd. */
-#ifndef VSW_CTL_EVLOOP_H
-#define VSW_CTL_EVLOOP_H
+#ifndef VSW_LIB_EVLOOP_H
+#define VSW_LIB_EVLOOP_H
 
 #include <stdint.h>
 

@@ -1,6 +1,6 @@
 /* prefetch.h - cache line prefetches for the data path: to read, and to write. */
-#ifndef VSW_DP_PREFETCH_H
-#define VSW_DP_PREFETCH_H
+#ifndef VSW_LIB_PREFETCH_H
+#define VSW_LIB_PREFETCH_H
 
 /* Start loading the line holding @p, to read it. */
 static inline void prefetch_r(const void *p)

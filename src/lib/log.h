@@ -1,6 +1,6 @@
 /* log.h - one-line log messages of the daemon, to stderr. */
-#ifndef VSW_CTL_LOG_H
-#define VSW_CTL_LOG_H
+#ifndef VSW_LIB_LOG_H
+#define VSW_LIB_LOG_H
 
 #include <stddef.h>
 

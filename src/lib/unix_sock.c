@@ -1,5 +1,5 @@
 /* unix_sock.c - listening unix sockets at a path that replace only stale sockets and remove only their own. */
-#include "ctl/unix_sock.h"
+#include "lib/unix_sock.h"
 
 #include <errno.h>
 #include <fcntl.h>

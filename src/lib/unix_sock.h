@@ -1,6 +1,6 @@
 /* unix_sock.h - listening unix sockets at a path: never replace a file or a live socket, remove only our own. */
-#ifndef VSW_CTL_UNIX_SOCK_H
-#define VSW_CTL_UNIX_SOCK_H
+#ifndef VSW_LIB_UNIX_SOCK_H
+#define VSW_LIB_UNIX_SOCK_H
 
 #include <stddef.h>
 #include <sys/types.h>
