@@ -17,6 +17,7 @@
 #include "dp/dp.h"
 #include "lib/prefetch.h"
 #include "packet/iov.h"
+#include "packet/vnet_hdr.h"
 #include "switch/switch.h"
 #include "vhost_user/vu_dev.h"
 #include "vsw/virtio_net.h"
@@ -271,6 +272,7 @@ static unsigned vp_rx_burst(struct port *p, unsigned q, struct dp_ctx *ctx, stru
 		const struct vq_elem *e = &qs->rx_elems[i];
 		struct iovec *iov = &qs->rx_iov[qs->rx_iov_at[i]];
 		struct virtio_net_hdr_v1 h = { 0 };
+		struct vnet_info vi;
 		struct pkt *pk = &pkts[n];
 		size_t skip = hdr_len;
 		unsigned k = 0;
@@ -281,8 +283,8 @@ static unsigned vp_rx_burst(struct port *p, unsigned q, struct dp_ctx *ctx, stru
 		}
 		/* The header, copied once into private memory (5.1.6.2). */
 		vp_peek(iov, e->out_num, &h, hdr_len);
-		if (h.gso_type != VIRTIO_NET_HDR_GSO_NONE || (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)) {
-			drops[DROP_BAD_HEADER]++; /* offloads were not negotiated */
+		if (vnet_hdr_parse(&h, e->out_len - hdr_len, 0, &vi) != VNET_OK) {
+			drops[DROP_BAD_HEADER]++; /* offloads were not negotiated: no flag, no GSO */
 			continue;
 		}
 		if (e->out_len - hdr_len > PKT_MAX_FRAME) {
