@@ -130,11 +130,32 @@ static bool valid_name(const char *name)
 	return true;
 }
 
+/*
+ * What a port reports (port_env.changed, control thread): the daemon owns
+ * the switch and the data path, so it is the one that acts.
+ */
+static void port_changed(void *opaque, struct port *p, enum port_change what)
+{
+	struct vswd *v = opaque;
+
+	switch (what) {
+	case PORT_QUIESCE:
+		dp_sync(&v->dp);
+		break;
+	case PORT_RINGS_CHANGED:
+		dp_rebuild(&v->dp);
+		break;
+	case PORT_LINK_DOWN:
+		fdb_flush_port(&v->sw->fdb, p->id);
+		break;
+	}
+}
+
 /* Add the port a request or config entry describes; @privileged: the sender may name files. */
 static int port_add(struct vswd *v, struct json_object *o, bool privileged, char *err, size_t errlen)
 {
 	const char *name = json_get_str(o, "name"), *type = json_get_str(o, "type");
-	struct port_env env = { .loop = &v->loop, .dp = &v->dp, .sw = v->sw };
+	struct port_env env = { .loop = &v->loop, .changed = port_changed, .opaque = v };
 	const struct port_type *pt;
 	struct switch_port_cfg opts;
 	struct port *p = NULL;

@@ -22,11 +22,11 @@ static unsigned worker_round(struct dp_worker *w, const struct dp_rxq_list *l)
 
 	for (unsigned i = 0; i < l->n; i++) {
 		const struct dp_rxq *r = &l->rxq[i];
-		unsigned n = r->port->ops->rx_burst(r->port, r->q, &w->ctx, w->ctx.pkts, PKT_BURST);
+		unsigned n = r->port->ops->rx_burst(r->port, r->q, &w->ctx.io, w->ctx.pkts, PKT_BURST);
 
 		if (n)
 			switch_forward(sw, &w->ctx, r->port, w->ctx.pkts, n);
-		r->port->ops->rx_done(r->port, r->q, &w->ctx);
+		r->port->ops->rx_done(r->port, r->q, &w->ctx.io);
 		moved += n;
 	}
 	return moved;
@@ -169,7 +169,7 @@ int dp_start(struct dp *dp, struct vswitch *sw, unsigned nworkers, const int *cp
 
 		w->dp = dp;
 		w->id = i;
-		w->ctx.worker_id = i;
+		w->ctx.io.worker_id = i;
 		w->cpu = cpus ? cpus[i] : -1;
 		w->wd_since_ms = now_ms();
 		atomic_init(&w->list, &w->lists[0]);
@@ -239,7 +239,7 @@ void dp_stop(struct dp *dp)
  */
 static void worker_unstick(struct dp_worker *w, unsigned ms)
 {
-	const struct dp_blame *b = atomic_load_explicit(&w->ctx.blame, memory_order_acquire);
+	const struct port_blame *b = atomic_load_explicit(&w->ctx.io.blame, memory_order_acquire);
 
 	if (b && b != w->wd_blamed) {
 		log_warn("worker %u: blocked %u ms in a syscall of port %s: marking the port broken", w->id, ms,

@@ -74,7 +74,7 @@ static bool block_ready(struct tpacket_block_desc *b)
 	return __atomic_load_n(&b->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER;
 }
 
-static unsigned afp_rx_burst(struct port *p, unsigned q, struct dp_ctx *ctx, struct pkt *pkts, unsigned max)
+static unsigned afp_rx_burst(struct port *p, unsigned q, struct port_io *io, struct pkt *pkts, unsigned max)
 {
 	struct afp_port *a = afp_of(p);
 	unsigned n = 0;
@@ -132,7 +132,7 @@ static unsigned afp_rx_burst(struct port *p, unsigned q, struct dp_ctx *ctx, str
 	return n;
 }
 
-static void afp_rx_done(struct port *p, unsigned q, struct dp_ctx *ctx)
+static void afp_rx_done(struct port *p, unsigned q, struct port_io *io)
 {
 	struct afp_port *a = afp_of(p);
 	unsigned first = (a->rx_block + AFP_BLOCKS - a->rx_done_blocks) % AFP_BLOCKS;
@@ -144,7 +144,7 @@ static void afp_rx_done(struct port *p, unsigned q, struct dp_ctx *ctx)
 	a->rx_done_blocks = 0;
 }
 
-static void afp_tx_burst(struct port *p, struct dp_ctx *ctx, struct pkt *const *pkts, unsigned n)
+static void afp_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, unsigned n)
 {
 	static const uint8_t hdr[AFP_HDR_LEN];
 	struct afp_port *a = afp_of(p);

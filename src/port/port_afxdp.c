@@ -28,7 +28,6 @@
 #include <xdp/xsk.h>
 
 #include "lib/log.h"
-#include "dp/dp.h"
 #include "packet/csum.h"
 #include "packet/iov.h"
 #include "port/port_types.h"
@@ -429,7 +428,7 @@ static struct afx_prog *afx_prog_get(unsigned ifindex, const char *ifname, enum 
  * with correct checksums are never changed (csum_complete_guess, packet/csum.h).
  */
 
-static unsigned afx_rx_burst(struct port *p, unsigned q, struct dp_ctx *ctx, struct pkt *pkts, unsigned max)
+static unsigned afx_rx_burst(struct port *p, unsigned q, struct port_io *io, struct pkt *pkts, unsigned max)
 {
 	struct afx_port *ap = afx_of(p);
 	struct afx_queue *aq = ap->q[q];
@@ -498,7 +497,7 @@ static unsigned afx_rx_burst(struct port *p, unsigned q, struct dp_ctx *ctx, str
 	return n;
 }
 
-static void afx_rx_done(struct port *p, unsigned q, struct dp_ctx *ctx)
+static void afx_rx_done(struct port *p, unsigned q, struct port_io *io)
 {
 	struct afx_queue *aq = afx_of(p)->q[q];
 	uint32_t idx = 0, room;
@@ -589,11 +588,11 @@ static void afx_kick(struct afx_queue *aq, unsigned frames)
 	}
 }
 
-static void afx_tx_burst(struct port *p, struct dp_ctx *ctx, struct pkt *const *pkts, unsigned n)
+static void afx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, unsigned n)
 {
 	struct afx_port *ap = afx_of(p);
 	/* Worker w sends through socket w % nq: its own when there are as many queues as workers. */
-	struct afx_queue *aq = ap->q[ap->nq == 1 ? 0 : ctx->worker_id % ap->nq];
+	struct afx_queue *aq = ap->q[ap->nq == 1 ? 0 : io->worker_id % ap->nq];
 	uint32_t max_bytes = atomic_load_explicit(&ap->tx_max_bytes, memory_order_relaxed);
 	unsigned fit = 0, want, placed = 0, too_big = 0, no_room = 0;
 	uint32_t idx = 0;

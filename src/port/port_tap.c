@@ -55,7 +55,7 @@ struct tap_port {
 
 static struct tap_port *tap_of(struct port *p) { return (struct tap_port *)p; }
 
-static unsigned tap_rx_burst(struct port *p, unsigned q, struct dp_ctx *ctx, struct pkt *pkts, unsigned max)
+static unsigned tap_rx_burst(struct port *p, unsigned q, struct port_io *io, struct pkt *pkts, unsigned max)
 {
 	struct tap_port *t = tap_of(p);
 	unsigned n = 0, i = 0;
@@ -97,12 +97,12 @@ static unsigned tap_rx_burst(struct port *p, unsigned q, struct dp_ctx *ctx, str
 	return n;
 }
 
-static void tap_rx_done(struct port *p, unsigned q, struct dp_ctx *ctx)
+static void tap_rx_done(struct port *p, unsigned q, struct port_io *io)
 {
 	/* The slots are ours and reused by the next burst. */
 }
 
-static void tap_tx_burst(struct port *p, struct dp_ctx *ctx, struct pkt *const *pkts, unsigned n)
+static void tap_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, unsigned n)
 {
 	static const uint8_t hdr[TAP_HDR_LEN];
 	struct tap_port *t = tap_of(p);

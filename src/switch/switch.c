@@ -168,7 +168,7 @@ void switch_forward(struct vswitch *sw, struct dp_ctx *ctx, struct port *in, str
 
 		if (out) {
 			capture_port_tx(out, ctx->out[j], ctx->out_n[j]);
-			out->ops->tx_burst(out, ctx, ctx->out[j], ctx->out_n[j]);
+			out->ops->tx_burst(out, &ctx->io, ctx->out[j], ctx->out_n[j]);
 		}
 		ctx->out_n[j] = 0;
 	}

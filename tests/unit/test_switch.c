@@ -35,7 +35,7 @@ struct fake_port {
 	void (*before_copy)(void);	/* runs before the copy: a guest rewriting its buffer meanwhile */
 };
 
-static void fake_tx_burst(struct port *p, struct dp_ctx *ctx, struct pkt *const *pkts, unsigned n)
+static void fake_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, unsigned n)
 {
 	struct fake_port *f = (struct fake_port *)p;
 	const struct pkt *last = pkts[n - 1];
@@ -698,7 +698,7 @@ static void test_fdb_lookup_cost(void **state)
 	free(t);
 }
 
-static void null_tx_burst(struct port *p, struct dp_ctx *ctx, struct pkt *const *pkts, unsigned n)
+static void null_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, unsigned n)
 {
 }
 
