@@ -2,6 +2,7 @@
 #include "port/port_types.h"
 
 #include <json-c/json.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -33,25 +34,29 @@ static struct port *vhost_from_params(const char *name, struct json_object *para
  * silently meaning the default.  A constructor that reads a new key adds
  * it here.
  */
-static const struct port_param vhost_params[] = { { "path", 0 }, { "mode", 0 }, { "queues", 0 }, { NULL, 0 } };
-static const struct port_param tap_params[] = { { "ifname", 0 }, { NULL, 0 } };
-static const struct port_param afpacket_params[] = { { "ifname", 0 }, { NULL, 0 } };
+static const struct port_param vhost_params[] = {
+	{ "path", PORT_PARAM_REQUIRED, "SOCK" }, { "mode", 0, "server|client" }, { "queues", 0, "N" }, { NULL, 0, NULL },
+};
+static const struct port_param tap_params[] = { { "ifname", PORT_PARAM_REQUIRED, "IFNAME" }, { NULL, 0, NULL } };
+static const struct port_param afpacket_params[] = { { "ifname", PORT_PARAM_REQUIRED, "IFNAME" }, { NULL, 0, NULL } };
 static const struct port_param pcap_params[] = {
-	{ "read", PORT_PARAM_FILE }, { "write", PORT_PARAM_FILE }, { "loop", 0 }, { "pps", 0 }, { NULL, 0 },
+	{ "read", PORT_PARAM_FILE, "FILE.pcap" }, { "loop", 0, "0|1" }, { "pps", 0, "N" },
+	{ "write", PORT_PARAM_FILE, "FILE.pcap" }, { NULL, 0, NULL },
 };
 static const struct port_param afxdp_params[] = {
-	{ "ifname", 0 }, { "queue", 0 }, { "mode", 0 }, { "zerocopy", 0 }, { NULL, 0 },
+	{ "ifname", PORT_PARAM_REQUIRED, "IFNAME" }, { "queue", 0, "N" }, { "mode", 0, "auto|native|skb" },
+	{ "zerocopy", 0, "auto|on|off" }, { NULL, 0, NULL },
 };
 
 /* Keys of every port-add request and config entry, whatever the type (the switch's own settings: port_type_check). */
 static const char *const common_keys[] = { "cmd", "name", "type", NULL };
 
 static const struct port_type types[] = {
-	{ "vhost-user", vhost_from_params, vhost_params },
-	{ "tap", port_tap_create, tap_params },
-	{ "afpacket", port_afpacket_create, afpacket_params },
-	{ "pcap", port_pcap_create, pcap_params },
-	{ "afxdp", port_afxdp_create, afxdp_params },
+	{ "vhost-user", vhost_from_params, vhost_params, "a VM's virtio-net device over a vhost-user socket" },
+	{ "tap", port_tap_create, tap_params, "a tap interface, created or attached by name" },
+	{ "afpacket", port_afpacket_create, afpacket_params, "an existing interface through an AF_PACKET ring" },
+	{ "pcap", port_pcap_create, pcap_params, "replays a pcap file (read=) and/or records into one (write=)" },
+	{ "afxdp", port_afxdp_create, afxdp_params, "an existing interface's rx queues through AF_XDP sockets" },
 };
 
 static bool key_in(const char *key, const char *const *keys)
@@ -127,6 +132,40 @@ const struct port_type *port_type_find(const char *name)
 		if (strcmp(types[i].name, name) == 0)
 			return &types[i];
 	return NULL;
+}
+
+const struct port_type *port_type_at(size_t i)
+{
+	return i < sizeof(types) / sizeof(types[0]) ? &types[i] : NULL;
+}
+
+/* snprintf() that appends at *@used, counting what did not fit too. */
+__attribute__((format(printf, 4, 5))) static void help_add(char *buf, size_t len, size_t *used, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(*used < len ? buf + *used : NULL, *used < len ? len - *used : 0, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*used += (size_t)n;
+}
+
+size_t port_types_help(char *buf, size_t len, const char *prefix)
+{
+	size_t used = 0;
+
+	if (len)
+		buf[0] = 0;
+	for (const struct port_type *t = types; t < types + sizeof(types) / sizeof(types[0]); t++) {
+		help_add(buf, len, &used, "%s%s", prefix, t->name);
+		for (const struct port_param *pp = t->params; pp->key; pp++)
+			help_add(buf, len, &used, pp->flags & PORT_PARAM_REQUIRED ? " %s=%s" : " [%s=%s]", pp->key,
+				 pp->value ? pp->value : "VALUE");
+		help_add(buf, len, &used, "\n%s    %s\n", prefix, t->summary);
+	}
+	return used;
 }
 
 const char *port_type_names(void)

@@ -23,19 +23,34 @@ typedef struct port *(*port_create_fn)(const char *name, struct json_object *par
 struct port_param {
 	const char *key;
 	unsigned flags;		/* PORT_PARAM_* */
+	const char *value;	/* what the value looks like, for --help: "SOCK", "server|client", "N" */
 };
 
 /* The value names a file vswd opens: only a privileged client (root, vswd's user) may name one. */
 #define PORT_PARAM_FILE 1u
+/* The type needs this key (for --help; the constructor checks). */
+#define PORT_PARAM_REQUIRED 2u
 
 struct port_type {
 	const char *name;
 	port_create_fn create;
 	const struct port_param *params;	/* every key the type reads, ending with { NULL } */
+	const char *summary;			/* one line for --help: what the port connects to */
 };
 
 /* The type called @name, or NULL. */
 const struct port_type *port_type_find(const char *name);
+
+/* The @i-th registered type, or NULL past the last: for listings. */
+const struct port_type *port_type_at(size_t i);
+
+/*
+ * The port types for --help, from the table: per type one line
+ * "@prefix NAME KEY=VALUE [KEY=VALUE]..." (optional keys in brackets) and
+ * one with its summary.  Like snprintf(): writes at most @len bytes (NUL included) into @buf and
+ * returns the length the whole text needs.
+ */
+size_t port_types_help(char *buf, size_t len, const char *prefix);
 
 /*
  * Check a port-add request or config entry against @pt's table before its
