@@ -3,7 +3,6 @@
 
 #include <assert.h>
 #include <errno.h>
-#include <arpa/inet.h>
 #include <dirent.h>
 #include <net/if.h>
 #include <pthread.h>
