@@ -13,8 +13,9 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include "lib/log.h"
 #include "ctl/port_opts.h"
+#include "lib/json_param.h"
+#include "lib/log.h"
 #include "port/capture.h"
 #include "port/port_types.h"
 #include "port/port_vhost.h"
@@ -31,16 +32,16 @@ void vswd_config_default(struct vswd_config *c)
 
 /* ---- small JSON helpers; every field is checked for type and range ---- */
 
-/* Config keys are read with the same checked helpers as port parameters (port_types.h). */
+/* Config keys are read with the same checked helpers as port parameters (lib/json_param.h). */
 static int json_get_uint(struct json_object *o, const char *key, unsigned lo, unsigned hi, unsigned *out,
 			 char *err, size_t errlen)
 {
-	return port_param_uint(o, key, lo, hi, *out, out, err, errlen);
+	return json_param_uint(o, key, lo, hi, *out, out, err, errlen);
 }
 
 static const char *json_get_str(struct json_object *o, const char *key)
 {
-	return port_param_str(o, key);
+	return json_param_str(o, key);
 }
 
 int vswd_config_from_json(struct vswd_config *c, struct json_object *o, char *err, size_t errlen)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/json_param.h"
 #include "port/port_afpacket.h"
 #include "port/port_afxdp.h"
 #include "port/port_pcap.h"
@@ -59,41 +60,6 @@ static const struct port_type types[] = {
 	{ "afxdp", port_afxdp_create, afxdp_params, "an existing interface's rx queues through AF_XDP sockets" },
 };
 
-static bool key_in(const char *key, const char *const *keys)
-{
-	for (size_t i = 0; keys[i]; i++)
-		if (strcmp(keys[i], key) == 0)
-			return true;
-	return false;
-}
-
-/* Append ", KEY" (or "KEY" first) to @buf without overflowing it. */
-static void list_add(char *buf, size_t len, const char *key)
-{
-	size_t used = strlen(buf);
-
-	if (used < len)
-		snprintf(buf + used, len - used, "%s%s", used ? ", " : "", key);
-}
-
-int json_check_keys(struct json_object *o, const char *const *keys, const char *what, char *err, size_t errlen)
-{
-	json_object_object_foreach(o, key, val)
-	{
-		char valid[160] = "";
-
-		(void)val;
-		if (key_in(key, keys))
-			continue;
-		for (size_t i = 0; keys[i]; i++)
-			if (strcmp(keys[i], "cmd") != 0)
-				list_add(valid, sizeof(valid), keys[i]);
-		snprintf(err, errlen, "unknown key \"%.40s\" in %s (valid: %s)", key, what, valid[0] ? valid : "none");
-		return -1;
-	}
-	return 0;
-}
-
 int port_type_check(const struct port_type *pt, struct json_object *params, const char *const *switch_keys,
 		    bool privileged, char *err, size_t errlen)
 {
@@ -103,18 +69,18 @@ int port_type_check(const struct port_type *pt, struct json_object *params, cons
 		char valid[160] = "";
 
 		(void)val;
-		if (key_in(key, common_keys) || (switch_keys && key_in(key, switch_keys)))
+		if (json_key_in(key, common_keys) || (switch_keys && json_key_in(key, switch_keys)))
 			continue;
 		for (size_t i = 0; pt->params[i].key && !pp; i++)
 			if (strcmp(pt->params[i].key, key) == 0)
 				pp = &pt->params[i];
 		if (!pp) {
 			for (size_t i = 1; common_keys[i]; i++)
-				list_add(valid, sizeof(valid), common_keys[i]);
+				json_list_add(valid, sizeof(valid), common_keys[i]);
 			for (size_t i = 0; pt->params[i].key; i++)
-				list_add(valid, sizeof(valid), pt->params[i].key);
+				json_list_add(valid, sizeof(valid), pt->params[i].key);
 			for (size_t i = 0; switch_keys && switch_keys[i]; i++)
-				list_add(valid, sizeof(valid), switch_keys[i]);
+				json_list_add(valid, sizeof(valid), switch_keys[i]);
 			snprintf(err, errlen, "unknown key \"%.40s\" for port type %s (valid: %s)", key, pt->name, valid);
 			return -1;
 		}
@@ -176,30 +142,4 @@ const char *port_type_names(void)
 		for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
 			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s", i ? ", " : "", types[i].name);
 	return buf;
-}
-
-const char *port_param_str(struct json_object *params, const char *key)
-{
-	struct json_object *f;
-
-	if (!json_object_object_get_ex(params, key, &f) || !json_object_is_type(f, json_type_string))
-		return NULL;
-	return json_object_get_string(f);
-}
-
-int port_param_uint(struct json_object *params, const char *key, unsigned lo, unsigned hi, unsigned dflt,
-		    unsigned *out, char *err, size_t errlen)
-{
-	struct json_object *f;
-	int64_t v;
-
-	*out = dflt;
-	if (!json_object_object_get_ex(params, key, &f))
-		return 0;
-	if (!json_object_is_type(f, json_type_int) || (v = json_object_get_int64(f)) < lo || v > hi) {
-		snprintf(err, errlen, "\"%s\" must be an integer from %u to %u", key, lo, hi);
-		return -1;
-	}
-	*out = (unsigned)v;
-	return 0;
 }

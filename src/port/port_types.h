@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "lib/json_param.h"
 #include "port/port.h"
 
 struct json_object;
@@ -62,20 +63,20 @@ size_t port_types_help(char *buf, size_t len, const char *prefix);
 int port_type_check(const struct port_type *pt, struct json_object *params, const char *const *switch_keys,
 		    bool privileged, char *err, size_t errlen);
 
-/*
- * Every key of the JSON object @o must be in the NULL-terminated @keys:
- * 0, or -1 with "unknown key "K" in WHAT (valid: ...)" in @err.  Control
- * requests and config files use it too.
- */
-int json_check_keys(struct json_object *o, const char *const *keys, const char *what, char *err, size_t errlen);
-
 /* "vhost-user, tap, ..." for error messages. */
 const char *port_type_names(void);
 
-/* Parameter helpers for constructors: a string, or NULL when absent or not a string. */
-const char *port_param_str(struct json_object *params, const char *key);
+/* Parameter helpers for constructors (lib/json_param.h): a string, or NULL when absent or not a string. */
+static inline const char *port_param_str(struct json_object *params, const char *key)
+{
+	return json_param_str(params, key);
+}
+
 /* An unsigned in [lo, hi], @dflt when absent; -1 with @err when present and wrong. */
-int port_param_uint(struct json_object *params, const char *key, unsigned lo, unsigned hi, unsigned dflt,
-		    unsigned *out, char *err, size_t errlen);
+static inline int port_param_uint(struct json_object *params, const char *key, unsigned lo, unsigned hi,
+				  unsigned dflt, unsigned *out, char *err, size_t errlen)
+{
+	return json_param_uint(params, key, lo, hi, dflt, out, err, errlen);
+}
 
 #endif
