@@ -53,7 +53,7 @@ TOOLS := $(patsubst tools/%.c,$(BUILD)/%,$(sort $(wildcard tools/*.c)))
 JSON_LIBS := -ljson-c -lpcap -lxdp -lbpf
 FUZZERS := $(patsubst fuzz/%.c,build/fuzz/%,$(sort $(wildcard fuzz/fuzz_*.c)))
 
-.PHONY: all deps run check check-includes bench fuzz fuzz-run clean
+.PHONY: all deps run check bench fuzz fuzz-run clean
 .DEFAULT_GOAL := all
 
 all: deps
@@ -114,6 +114,7 @@ check: deps
 	@scripts/run-tests.sh $(BUILD) build/asan
 
 # Includes point one way between the folders of src/ (also one test of `make check`).
+.PHONY: check-includes
 check-includes:
 	@scripts/check-includes.sh
 
