@@ -113,6 +113,11 @@ check: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 binaries
 	@scripts/run-tests.sh $(BUILD) build/asan
 
+# Includes point one way between the folders of src/ (also one test of `make check`).
+.PHONY: check-includes
+check-includes:
+	@scripts/check-includes.sh
+
 bench: deps
 	@$(MAKE) --no-print-directory binaries
 	@scripts/run-bench.sh $(BUILD)

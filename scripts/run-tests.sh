@@ -54,6 +54,9 @@ run_one() {		# label, binary, args...
 	fi
 }
 
+# Includes point one way (tools -> ctl -> dp -> switch -> port -> ... -> lib).
+run_one "check/includes" "$(dirname "$0")/check-includes.sh"
+
 for t in "$build"/tests/test_*; do
 	[ -x "$t" ] && run_one "unit/$(basename "$t")" "$t"
 done

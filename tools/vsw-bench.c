@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "packet/csum.h"
 #include "vsw/vuser.h"
 
 /*
@@ -50,17 +51,6 @@ static uint64_t now_ns(void)
 static const uint8_t MAC_A[6] = { 0x02, 0x76, 0x73, 0x0a, 0x00, 0x00 };
 static const uint8_t MAC_B[6] = { 0x02, 0x76, 0x73, 0x0b, 0x00, 0x00 };
 
-static uint16_t ip_checksum(const uint8_t *h, unsigned len)
-{
-	uint32_t sum = 0;
-
-	for (unsigned i = 0; i < len; i += 2)
-		sum += (uint32_t)h[i] << 8 | h[i + 1];
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
 /*
  * An Ethernet/IPv4/UDP frame of @size bytes (no FCS) for flow @flow:
  * the flow picks the source MAC, IP and UDP port.  Payload: sequence and
@@ -86,10 +76,9 @@ static void frame_build(uint8_t *f, unsigned size, const uint8_t dst[6], const u
 	f[26] = 198, f[27] = 18, f[28] = (uint8_t)(flow >> 8), f[29] = (uint8_t)flow;
 	f[30] = 198, f[31] = 19, f[32] = 0, f[33] = 1;
 	{
-		uint16_t c = ip_checksum(f + 14, 20);
+		uint16_t c = csum_ipv4_hdr(f + 14, 20);
 
-		f[24] = (uint8_t)(c >> 8);
-		f[25] = (uint8_t)c;
+		memcpy(f + 24, &c, 2); /* memory byte order, as csum.h returns it */
 	}
 	f[34] = (uint8_t)((1024 + flow) >> 8), f[35] = (uint8_t)(1024 + flow);
 	f[36] = 0x04, f[37] = 0xd2;

@@ -16,12 +16,17 @@
 #include <unistd.h>
 
 #include "ctl/daemon.h"
+#include "port/port_types.h"
 
 static void usage(FILE *f)
 {
+	char types[2048];
+
+	/* The port types and their keys come from the type table (port_types.c), never from text here. */
+	port_types_help(types, sizeof(types), "    ");
 	fprintf(f, "usage: vswctl [--ctl PATH] [--json] COMMAND\n"
-		   "  port add NAME vhost-user path=SOCK [mode=server|client] [queues=N]\n"
-		   "  port add NAME pcap [read=FILE.pcap [loop=0|1] [pps=N]] [write=FILE.pcap]\n"
+		   "  port add NAME TYPE KEY=VALUE..., TYPE one of:\n"
+		   "%s"
 		   "    any type: [mac=MAC[,MAC..]] [ip=ADDR[,ADDR..]] [mac_limit=N] [flood_rate=PPS]\n"
 		   "  port del NAME\n"
 		   "  show\n"
@@ -30,7 +35,8 @@ static void usage(FILE *f)
 		   "  perf show [--json]            data path stage timing, per worker and summed\n"
 		   "  perf reset | enable | disable\n"
 		   "  capture PORT [--dir rx|tx|both] [--count N] [--seconds S] [BPF-FILTER...] -w FILE.pcap\n"
-		   "  capture PORT --stop          end a capture whose vswctl went away\n");
+		   "  capture PORT --stop          end a capture whose vswctl went away\n",
+		types);
 }
 
 /*

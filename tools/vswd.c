@@ -7,10 +7,15 @@
 #include <unistd.h>
 
 #include "ctl/daemon.h"
-#include "ctl/log.h"
+#include "lib/log.h"
+#include "port/port_types.h"
 
 static void usage(FILE *f)
 {
+	char types[2048];
+
+	/* The port types and their keys come from the type table (port_types.c), never from text here. */
+	port_types_help(types, sizeof(types), "                    ");
 	fprintf(f, "usage: vswd [--ctl PATH] [--ctl-group GROUP] [--config FILE] [--foreground]\n"
 		   "  --ctl PATH      control socket (default " VSWD_DEFAULT_CTL "), mode 0600: root and vswd's\n"
 		   "                  user may connect\n"
@@ -18,9 +23,11 @@ static void usage(FILE *f)
 		   "                  files for vswd to open); overrides the config's \"ctl_group\"\n"
 		   "  --config FILE   JSON: {\"workers\":N, \"cpus\":[...], \"busy_poll\":false, \"perf\":true,\n"
 		   "                  \"mode\":\"learning\"|\"hub\", \"aging\":300, \"ctl_group\":GROUP, \"ports\":[{\"name\":...,\n"
-		   "                  \"type\":\"vhost-user\", \"path\":..., \"mode\":\"server\"|\"client\", \"queues\":N}]}\n"
+		   "                  \"type\":TYPE, KEY:VALUE...}]}, TYPE and its KEYs one of:\n"
+		   "%s"
 		   "                  any port: \"mac\", \"ip\" (lists), \"mac_limit\":N, \"flood_rate\":PPS (0: none)\n"
-		   "  --foreground    do not detach from the terminal\n");
+		   "  --foreground    do not detach from the terminal\n",
+		types);
 }
 
 int main(int argc, char **argv)

@@ -29,8 +29,17 @@ struct virtio_net_hdr_v1 {
 	uint16_t num_buffers;
 };
 
-#define VIRTIO_NET_HDR_F_NEEDS_CSUM 1
+/* flags (5.1.6) */
+#define VIRTIO_NET_HDR_F_NEEDS_CSUM 1	/* csum_start/csum_offset name a checksum to complete */
+#define VIRTIO_NET_HDR_F_DATA_VALID 2	/* device to driver only: the checksum was checked */
+#define VIRTIO_NET_HDR_F_RSC_INFO 4	/* device to driver only: coalesced segments */
+/* gso_type (5.1.6) */
 #define VIRTIO_NET_HDR_GSO_NONE 0
+#define VIRTIO_NET_HDR_GSO_TCPV4 1
+#define VIRTIO_NET_HDR_GSO_UDP 3
+#define VIRTIO_NET_HDR_GSO_TCPV6 4
+#define VIRTIO_NET_HDR_GSO_UDP_L4 5
+#define VIRTIO_NET_HDR_GSO_ECN 0x80	/* or-ed into the above: the segments carry ECN CWR */
 
 /* Queue numbering (5.1.2): receiveq1, transmitq1, receiveq2, ... */
 static inline unsigned virtio_net_rxq(unsigned pair) { return 2 * pair; }

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "ctl/daemon.h"
-#include "dp/perf.h"
+#include "lib/perf.h"
 
 /* One worker's (or the sum's) counters, as plain numbers. */
 struct perf_view {

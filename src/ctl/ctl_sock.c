@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "ctl/daemon.h"
-#include "ctl/log.h"
+#include "lib/log.h"
 
 /*
  * Who may connect: root, vswd's own user, and members of the control group

@@ -14,8 +14,9 @@
 #include <unistd.h>
 
 #include "ctl/ctl_perf.h"
-#include "ctl/log.h"
 #include "ctl/port_opts.h"
+#include "lib/json_param.h"
+#include "lib/log.h"
 #include "port/capture.h"
 #include "port/port_types.h"
 #include "port/port_vhost.h"
@@ -33,16 +34,16 @@ void vswd_config_default(struct vswd_config *c)
 
 /* ---- small JSON helpers; every field is checked for type and range ---- */
 
-/* Config keys are read with the same checked helpers as port parameters (port_types.h). */
+/* Config keys are read with the same checked helpers as port parameters (lib/json_param.h). */
 static int json_get_uint(struct json_object *o, const char *key, unsigned lo, unsigned hi, unsigned *out,
 			 char *err, size_t errlen)
 {
-	return port_param_uint(o, key, lo, hi, *out, out, err, errlen);
+	return json_param_uint(o, key, lo, hi, *out, out, err, errlen);
 }
 
 static const char *json_get_str(struct json_object *o, const char *key)
 {
-	return port_param_str(o, key);
+	return json_param_str(o, key);
 }
 
 int vswd_config_from_json(struct vswd_config *c, struct json_object *o, char *err, size_t errlen)
@@ -139,11 +140,32 @@ static bool valid_name(const char *name)
 	return true;
 }
 
+/*
+ * What a port reports (port_env.changed, control thread): the daemon owns
+ * the switch and the data path, so it is the one that acts.
+ */
+static void port_changed(void *opaque, struct port *p, enum port_change what)
+{
+	struct vswd *v = opaque;
+
+	switch (what) {
+	case PORT_QUIESCE:
+		dp_sync(&v->dp);
+		break;
+	case PORT_RINGS_CHANGED:
+		dp_rebuild(&v->dp);
+		break;
+	case PORT_LINK_DOWN:
+		fdb_flush_port(&v->sw->fdb, p->id);
+		break;
+	}
+}
+
 /* Add the port a request or config entry describes; @privileged: the sender may name files. */
 static int port_add(struct vswd *v, struct json_object *o, bool privileged, char *err, size_t errlen)
 {
 	const char *name = json_get_str(o, "name"), *type = json_get_str(o, "type");
-	struct port_env env = { .loop = &v->loop, .dp = &v->dp, .sw = v->sw };
+	struct port_env env = { .loop = &v->loop, .changed = port_changed, .opaque = v };
 	const struct port_type *pt;
 	struct switch_port_cfg opts;
 	struct port *p = NULL;

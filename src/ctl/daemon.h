@@ -15,9 +15,9 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "ctl/evloop.h"
-#include "ctl/unix_sock.h"
 #include "dp/dp.h"
+#include "lib/evloop.h"
+#include "lib/unix_sock.h"
 #include "port/port.h"
 #include "switch/switch.h"
 

@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ctl/log.h"
+#include "lib/log.h"
 #include "dp/pipeline.h"
 #include "switch/switch.h"
 
@@ -29,7 +29,7 @@ static unsigned worker_round(struct dp_worker *w, const struct dp_rxq_list *l)
 	uint64_t t0;
 	unsigned moved = 0;
 
-	w->ctx.perf = pf;
+	w->ctx.io.perf = pf;
 	dp_perf_start(pf);
 	t0 = pf ? pf->last : 0;
 	for (unsigned i = 0; i < l->n; i++)
@@ -176,7 +176,7 @@ int dp_start(struct dp *dp, struct vswitch *sw, unsigned nworkers, const int *cp
 
 		w->dp = dp;
 		w->id = i;
-		w->ctx.worker_id = i;
+		w->ctx.io.worker_id = i;
 		w->cpu = cpus ? cpus[i] : -1;
 		w->wd_since_ms = now_ms();
 		atomic_init(&w->list, &w->lists[0]);
@@ -248,7 +248,7 @@ void dp_stop(struct dp *dp)
  */
 static void worker_unstick(struct dp_worker *w, unsigned ms)
 {
-	const struct dp_blame *b = atomic_load_explicit(&w->ctx.blame, memory_order_acquire);
+	const struct port_blame *b = atomic_load_explicit(&w->ctx.io.blame, memory_order_acquire);
 
 	if (b && b != w->wd_blamed) {
 		log_warn("worker %u: blocked %u ms in a syscall of port %s: marking the port broken", w->id, ms,

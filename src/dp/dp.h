@@ -20,10 +20,10 @@
  * A worker must never block, yet a notification is a write() on an fd the
  * peer controls (a vhost-user call eventfd), and the peer can make that
  * fd blocking behind our back (the file description is shared).  So a
- * port names itself in ctx->blame around such a syscall, and a watchdog
+ * port names itself in ctx->io.blame around such a syscall, and a watchdog
  * checks that every online worker makes progress: dp_sync() while it
  * waits, dp_watchdog() from the control thread's tick.  A worker stuck
- * for DP_STALL_MS gets its port marked broken (dp_blame.stalled) and a
+ * for DP_STALL_MS gets its port marked broken (port_blame.stalled, port.h) and a
  * signal that ends the syscall with EINTR; the grace period then passes.
  */
 
@@ -34,7 +34,7 @@
 #include <stdint.h>
 
 #include "dp/batch.h"
-#include "dp/perf.h"
+#include "lib/perf.h"
 #include "port/port.h"
 
 #define DP_WORKERS_MAX 16
@@ -52,17 +52,6 @@ struct dp_rxq {
 	int fd;			/* our own dup of the port's wake-up fd, registered in the worker's epoll; or -1 */
 };
 
-/*
- * What a port sets ctx->blame to around a syscall on an fd its peer
- * controls.  ->stalled runs on the control thread (inside dp_sync() or
- * dp_watchdog()) while the worker is still in that syscall: it marks the
- * port broken and returns; no locks, no waiting.
- */
-struct dp_blame {
-	struct port *port;
-	void (*stalled)(const struct dp_blame *b, unsigned worker, unsigned ms);
-};
-
 struct dp_rxq_list {
 	unsigned n;
 	struct dp_rxq rxq[DP_RXQ_MAX];
@@ -70,15 +59,13 @@ struct dp_rxq_list {
 
 /* Per-worker scratch for one forwarding round. */
 struct dp_ctx {
-	unsigned worker_id;
+	struct port_io io;			/* worker id, blame, timing (port.h): what port ops get */
 	struct pkt pkts[PKT_BURST];
 	struct dp_batch batch;			/* the verdicts on pkts (batch.h) */
-	struct dp_perf *perf;			/* the worker's timing, or NULL when off (set once per round) */
 	struct pkt *out[PORT_MAX][PKT_BURST];	/* frames grouped by destination port */
 	uint16_t out_n[PORT_MAX];
 	uint8_t touched[PORT_MAX];		/* destinations with frames, in order */
 	unsigned ntouched;
-	_Atomic(const struct dp_blame *) blame;	/* set around a syscall that might block; see dp_blame */
 	/* Secured ports (switch.h): each checked frame's first bytes, and its view starting with them. */
 	uint8_t hdr_copy[PKT_BURST][PKT_HDR_COPY];
 	struct iovec hdr_iov[PKT_BURST][PKT_HDR_IOV];
@@ -103,7 +90,7 @@ struct dp_worker {
 	struct dp_perf perf;
 	/* the watchdog's (control thread only) */
 	uint64_t wd_rounds, wd_since_ms;	/* rounds last seen, and since when unchanged */
-	const struct dp_blame *wd_blamed;	/* already told, this stall */
+	const struct port_blame *wd_blamed;	/* already told, this stall */
 	bool wd_logged;
 };
 

@@ -75,7 +75,7 @@ struct port *dp_egress_send(struct vswitch *sw, struct dp_ctx *ctx, unsigned t, 
 	*n = ctx->out_n[j];
 	if (out) {
 		capture_port_tx(out, ctx->out[j], ctx->out_n[j]);
-		out->ops->tx_burst(out, ctx, ctx->out[j], ctx->out_n[j]);
+		out->ops->tx_burst(out, &ctx->io, ctx->out[j], ctx->out_n[j]);
 	}
 	ctx->out_n[j] = 0;
 	return out;

@@ -1,5 +1,5 @@
 /* perf.c - stage timing: counter calibration, histogram buckets and percentiles, point names (see perf.h). */
-#include "dp/perf.h"
+#include "lib/perf.h"
 
 #include <pthread.h>
 #include <string.h>

@@ -9,7 +9,7 @@
  * The stages are functions over a batch; none sends (but tx), none reads
  * the clock.  Only this file knows their order, and it marks the time
  * after each one (perf.h: one counter read per stage per batch, none when
- * ctx->perf is NULL).  A flow table would be a different lookup function
+ * ctx->io.perf is NULL).  A flow table would be a different lookup function
  * here, filling the same verdicts; ports never see the difference.
  */
 
@@ -22,7 +22,7 @@ static void stage_parse(struct dp_ctx *ctx, struct dp_batch *b)
 
 void dp_forward(struct vswitch *sw, struct dp_ctx *ctx, struct port *in, struct pkt *pkts, unsigned n)
 {
-	struct dp_perf *pf = ctx->perf;
+	struct dp_perf *pf = ctx->io.perf;
 	struct dp_batch *b = &ctx->batch;
 	unsigned sent = 0;
 
@@ -56,9 +56,9 @@ void dp_forward(struct vswitch *sw, struct dp_ctx *ctx, struct port *in, struct 
 
 unsigned dp_process_batch(struct vswitch *sw, struct dp_ctx *ctx, struct port *in, unsigned q)
 {
-	struct dp_perf *pf = ctx->perf;
+	struct dp_perf *pf = ctx->io.perf;
 	uint64_t start = pf ? pf->last : 0;
-	unsigned n = in->ops->rx_burst(in, q, ctx, ctx->pkts, PKT_BURST);
+	unsigned n = in->ops->rx_burst(in, q, &ctx->io, ctx->pkts, PKT_BURST);
 
 	if (n) {
 		/* Charged the polls of empty queues before it in this round too: the cost of finding frames. */
@@ -69,7 +69,7 @@ unsigned dp_process_batch(struct vswitch *sw, struct dp_ctx *ctx, struct port *i
 		if (pf && ctx->batch.n_out + ctx->batch.n_flood)
 			dp_perf_latency(pf, pf->last - start, ctx->batch.n_out + ctx->batch.n_flood);
 	}
-	in->ops->rx_done(in, q, ctx);
+	in->ops->rx_done(in, q, &ctx->io);
 	if (n)
 		dp_perf_mark(pf, DP_PT_RX_DONE, n);
 	return n;

@@ -13,7 +13,7 @@ struct vswitch;
  *     -> actions (drop counts; gather per destination)
  *     -> tx (one tx_burst per destination) -> rx done (source buffers back)
  *
- * with a timing mark after each stage when ctx->perf is set (perf.h).
+ * with a timing mark after each stage when ctx->io.perf is set (perf.h).
  * Returns the frames the port handed over.
  */
 unsigned dp_process_batch(struct vswitch *sw, struct dp_ctx *ctx, struct port *in, unsigned q);

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dp/prefetch.h"
+#include "lib/prefetch.h"
 #include "vsw/vhost_user.h"
 #include "vsw/virtio_net.h"
 #include "vsw/virtio_spec.h"

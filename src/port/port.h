@@ -66,25 +66,58 @@ struct pkt {
 
 struct port;
 struct capture;
-struct dp_ctx;
 struct evloop;
-struct dp;
-struct vswitch;
+
+/*
+ * What a port names in port_io.blame around a syscall on an fd its peer
+ * controls (a vhost-user call eventfd the peer may have made blocking).
+ * The data path's watchdog calls ->stalled on the control thread while
+ * the worker is still in that syscall: it marks the port broken and
+ * returns; no locks, no waiting.
+ */
+struct port_blame {
+	struct port *port;
+	void (*stalled)(const struct port_blame *b, unsigned worker, unsigned ms);
+};
+
+/* What a port op learns about the worker calling it: the worker's own, read by the port and the watchdog. */
+struct dp_perf;
+
+struct port_io {
+	unsigned worker_id;			/* picks the port's tx queue: worker_id % queues */
+	_Atomic(const struct port_blame *) blame; /* set around a syscall that might block; see port_blame */
+	struct dp_perf *perf;			/* the worker's stage timing (lib/perf.h), or NULL when off */
+};
+
+/* A port's news for the control plane (port_env.changed), on the control thread. */
+enum port_change {
+	PORT_QUIESCE,		/* about to change rings or memory the workers use: wait until none can (grace period) */
+	PORT_RINGS_CHANGED,	/* queues appeared, went or moved: recompute which worker polls what */
+	PORT_LINK_DOWN,		/* the peer went away: forget the MAC addresses learned on the port */
+};
 
 /* What a port needs from the daemon around it (control plane). */
 struct port_env {
 	struct evloop *loop;
-	struct dp *dp;
-	struct vswitch *sw;
+	/* Called for every enum port_change; the daemon owns the switch and the data path and acts on them. */
+	void (*changed)(void *opaque, struct port *p, enum port_change what);
+	void *opaque;
 };
+
+/* Tell the daemon (a no-op when nobody listens: unit tests of one port). */
+static inline void port_env_changed(const struct port_env *env, struct port *p, enum port_change what)
+{
+	if (env->changed)
+		env->changed(env->opaque, p, what);
+}
 
 struct port_ops {
 	const char *type;
 	/* Frames from queue @q into the switch: at most @max, views valid until rx_done(). */
-	unsigned (*rx_burst)(struct port *p, unsigned q, struct dp_ctx *ctx, struct pkt *pkts, unsigned max);
-	void (*rx_done)(struct port *p, unsigned q, struct dp_ctx *ctx);
-	/* Frames out of the switch into the port: copy each, count every drop. */
-	void (*tx_burst)(struct port *p, struct dp_ctx *ctx, struct pkt *const *pkts, unsigned n);
+	unsigned (*rx_burst)(struct port *p, unsigned q, struct port_io *io, struct pkt *pkts, unsigned max);
+	void (*rx_done)(struct port *p, unsigned q, struct port_io *io);
+	/* Frames out of the switch into the port: copy each, count every drop; the tx queue is io->worker_id's. */
+	void (*tx_burst)(struct port *p, struct port_io *io, struct pkt *const *pkts, unsigned n);
 	/* Number of rx queues a worker may poll now. */
 	unsigned (*rx_queues)(struct port *p);
 	/* fd readable when queue @q has frames, or -1 when it must be polled. */

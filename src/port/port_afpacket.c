@@ -14,6 +14,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "packet/csum.h"
+#include "packet/vnet_hdr.h"
 #include "port/port_types.h"
 #include "vsw/virtio_net.h"
 
@@ -37,7 +39,7 @@
 #define AFP_BLOCK_SIZE (1u << 20)
 #define AFP_BLOCKS 8
 #define AFP_FRAME_SIZE 2048u
-#define AFP_HDR_LEN 10u		/* struct virtio_net_hdr, without num_buffers */
+#define AFP_HDR_LEN VNET_HDR_LEN	/* struct virtio_net_hdr, without num_buffers */
 #define AFP_TX_IOV 64
 
 struct afp_port {
@@ -72,30 +74,7 @@ static bool block_ready(struct tpacket_block_desc *b)
 	return __atomic_load_n(&b->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER;
 }
 
-/*
- * Complete a partial checksum (5.1.6.2): the sender put the pseudo-header
- * sum in the checksum field; the one's complement of the sum from csum_start
- * to the end, that field included, goes into it.
- */
-static bool finish_csum(uint8_t *frame, uint32_t len, const struct virtio_net_hdr_v1 *h)
-{
-	uint32_t start = h->csum_start, at = start + h->csum_offset, sum = 0;
-
-	if (start >= len || at + 2 > len)
-		return false;
-	for (uint32_t i = start; i + 1 < len; i += 2)
-		sum += (uint32_t)frame[i] << 8 | frame[i + 1];
-	if ((len - start) & 1)
-		sum += (uint32_t)frame[len - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	sum = ~sum & 0xffff;
-	frame[at] = (uint8_t)(sum >> 8);
-	frame[at + 1] = (uint8_t)sum;
-	return true;
-}
-
-static unsigned afp_rx_burst(struct port *p, unsigned q, struct dp_ctx *ctx, struct pkt *pkts, unsigned max)
+static unsigned afp_rx_burst(struct port *p, unsigned q, struct port_io *io, struct pkt *pkts, unsigned max)
 {
 	struct afp_port *a = afp_of(p);
 	unsigned n = 0;
@@ -106,7 +85,8 @@ static unsigned afp_rx_burst(struct port *p, unsigned q, struct dp_ctx *ctx, str
 	while (n < max && bytes < PKT_BURST_BYTES) {
 		struct tpacket_block_desc *b = block(a, a->rx_block);
 		struct tpacket3_hdr *f;
-		struct virtio_net_hdr_v1 h = { 0 };
+		struct vnet_info vi;
+		uint8_t hdr[VNET_HDR_LEN];
 		uint8_t *frame;
 		uint32_t len;
 
@@ -133,9 +113,10 @@ static unsigned afp_rx_burst(struct port *p, unsigned q, struct dp_ctx *ctx, str
 			port_count_drop(p, len < 14 ? DROP_RUNT : DROP_TOO_BIG, 1);
 			continue;
 		}
-		memcpy(&h, frame - AFP_HDR_LEN, AFP_HDR_LEN);
-		if (h.gso_type != VIRTIO_NET_HDR_GSO_NONE ||
-		    ((h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && !finish_csum(frame, len, &h))) {
+		memcpy(hdr, frame - AFP_HDR_LEN, AFP_HDR_LEN);
+		/* The kernel fills it: a checksum left partial is completed here, no segmentation (offloads off). */
+		if (vnet_hdr_parse(hdr, len, VNET_ACCEPT_CSUM | VNET_ACCEPT_DATA_VALID, &vi) != VNET_OK ||
+		    ((vi.flags & VNET_NEEDS_CSUM) && csum_complete_buf(frame, len, vi.csum_start, vi.csum_offset) < 0)) {
 			port_count_drop(p, DROP_BAD_HEADER, 1);
 			continue;
 		}
@@ -151,7 +132,7 @@ static unsigned afp_rx_burst(struct port *p, unsigned q, struct dp_ctx *ctx, str
 	return n;
 }
 
-static void afp_rx_done(struct port *p, unsigned q, struct dp_ctx *ctx)
+static void afp_rx_done(struct port *p, unsigned q, struct port_io *io)
 {
 	struct afp_port *a = afp_of(p);
 	unsigned first = (a->rx_block + AFP_BLOCKS - a->rx_done_blocks) % AFP_BLOCKS;
@@ -163,7 +144,7 @@ static void afp_rx_done(struct port *p, unsigned q, struct dp_ctx *ctx)
 	a->rx_done_blocks = 0;
 }
 
-static void afp_tx_burst(struct port *p, struct dp_ctx *ctx, struct pkt *const *pkts, unsigned n)
+static void afp_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, unsigned n)
 {
 	static const uint8_t hdr[AFP_HDR_LEN];
 	struct afp_port *a = afp_of(p);

@@ -3,7 +3,6 @@
 
 #include <assert.h>
 #include <errno.h>
-#include <arpa/inet.h>
 #include <dirent.h>
 #include <net/if.h>
 #include <pthread.h>
@@ -27,8 +26,8 @@
 #include <xdp/libxdp.h>
 #include <xdp/xsk.h>
 
-#include "ctl/log.h"
-#include "dp/dp.h"
+#include "lib/log.h"
+#include "packet/csum.h"
 #include "packet/iov.h"
 #include "port/port_types.h"
 
@@ -77,7 +76,7 @@
  *   2. rx_burst takes at most PKT_BURST descriptors, copies each (addr,
  *      len) into private memory once, releases the rx ring slots,
  *      completes TCP/UDP checksums the sender left partial (see
- *      afx_csum_complete) and hands the switch one-iovec views of the
+ *      csum_complete_guess) and hands the switch one-iovec views of the
  *      frames in place.  At most PKT_BURST (64) frames of at most 4 KiB
  *      stay within PKT_BURST_BYTES (256 KiB).
  *   3. rx_done, after the switch copied the frames out, gives every frame
@@ -425,104 +424,10 @@ static struct afx_prog *afx_prog_get(unsigned ifindex, const char *ifname, enum 
  * equals its pseudo-header sum, the sum is completed here, in the UMEM
  * frame this port owns until rx_done.  Completing a field that held a
  * full checksum by coincidence yields the same value again, so frames
- * with correct checksums are never changed.
+ * with correct checksums are never changed (csum_complete_guess, packet/csum.h).
  */
 
-/* Ones'-complement sum of @len bytes at @p, read in host byte order (RFC 1071: the order does not matter). */
-static uint64_t afx_sum(uint64_t sum, const uint8_t *p, size_t len)
-{
-	uint32_t w;
-
-	for (; len >= 4; p += 4, len -= 4) {
-		memcpy(&w, p, 4);
-		sum += w;
-	}
-	if (len) {
-		w = 0;
-		memcpy(&w, p, len);
-		sum += w;
-	}
-	return sum;
-}
-
-static uint16_t afx_fold(uint64_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
-}
-
-/* Complete a TCP/UDP checksum left partial in the @len bytes of @f (bounds-checked against @len). */
-static void afx_csum_complete(uint8_t *f, uint32_t len)
-{
-	uint8_t pseudo[40];
-	size_t l3 = 14, l4, l4_len, pseudo_len, check_off;
-	uint16_t type, have, want;
-	uint8_t proto;
-	uint64_t sum;
-
-	memcpy(&type, f + 12, 2);
-	type = ntohs(type);
-	if ((type == 0x8100 || type == 0x88a8) && len >= 18) {
-		memcpy(&type, f + 16, 2);
-		type = ntohs(type);
-		l3 = 18;
-	}
-	if (type == 0x0800 && len >= l3 + 20 && (f[l3] >> 4) == 4) {
-		size_t ihl = (size_t)(f[l3] & 0xf) * 4;
-		uint16_t tot, frag;
-
-		memcpy(&tot, f + l3 + 2, 2);
-		memcpy(&frag, f + l3 + 6, 2);
-		tot = ntohs(tot);
-		if (ihl < 20 || tot < ihl || l3 + tot > len || (ntohs(frag) & 0x3fff))
-			return; /* malformed, or a fragment: never partial */
-		proto = f[l3 + 9];
-		l4 = l3 + ihl;
-		l4_len = tot - ihl;
-		memcpy(pseudo, f + l3 + 12, 8);
-		pseudo[8] = 0;
-		pseudo[9] = proto;
-		pseudo[10] = (uint8_t)(l4_len >> 8);
-		pseudo[11] = (uint8_t)l4_len;
-		pseudo_len = 12;
-	} else if (type == 0x86dd && len >= l3 + 40 && (f[l3] >> 4) == 6) {
-		uint16_t plen;
-
-		memcpy(&plen, f + l3 + 4, 2);
-		plen = ntohs(plen);
-		if (l3 + 40 + plen > len)
-			return;
-		proto = f[l3 + 6]; /* extension headers: not followed, left alone */
-		l4 = l3 + 40;
-		l4_len = plen;
-		memcpy(pseudo, f + l3 + 8, 32);
-		memset(pseudo + 32, 0, 8);
-		pseudo[34] = (uint8_t)(l4_len >> 8);
-		pseudo[35] = (uint8_t)l4_len;
-		pseudo[39] = proto;
-		pseudo_len = 40;
-	} else {
-		return;
-	}
-	if (proto == 6 && l4_len >= 20)
-		check_off = l4 + 16;
-	else if (proto == 17 && l4_len >= 8)
-		check_off = l4 + 6;
-	else
-		return;
-	memcpy(&have, f + check_off, 2);
-	want = afx_fold(afx_sum(0, pseudo, pseudo_len));
-	if (have != want || have == 0)
-		return;
-	sum = ~afx_fold(afx_sum(0, f + l4, l4_len)) & 0xffff;
-	if (proto == 17 && sum == 0)
-		sum = 0xffff; /* RFC 768: a computed zero is sent as all ones */
-	have = (uint16_t)sum;
-	memcpy(f + check_off, &have, 2);
-}
-
-static unsigned afx_rx_burst(struct port *p, unsigned q, struct dp_ctx *ctx, struct pkt *pkts, unsigned max)
+static unsigned afx_rx_burst(struct port *p, unsigned q, struct port_io *io, struct pkt *pkts, unsigned max)
 {
 	struct afx_port *ap = afx_of(p);
 	struct afx_queue *aq = ap->q[q];
@@ -568,7 +473,7 @@ static unsigned afx_rx_burst(struct port *p, unsigned q, struct dp_ctx *ctx, str
 		}
 		iov->iov_base = aq->umem_area + addr;
 		iov->iov_len = len;
-		afx_csum_complete(iov->iov_base, len);
+		csum_complete_guess(iov->iov_base, len);
 		pk->iov = iov;
 		pk->niov = 1;
 		pk->len = len;
@@ -591,7 +496,7 @@ static unsigned afx_rx_burst(struct port *p, unsigned q, struct dp_ctx *ctx, str
 	return n;
 }
 
-static void afx_rx_done(struct port *p, unsigned q, struct dp_ctx *ctx)
+static void afx_rx_done(struct port *p, unsigned q, struct port_io *io)
 {
 	struct afx_queue *aq = afx_of(p)->q[q];
 	uint32_t idx = 0, room;
@@ -682,11 +587,11 @@ static void afx_kick(struct afx_queue *aq, unsigned frames)
 	}
 }
 
-static void afx_tx_burst(struct port *p, struct dp_ctx *ctx, struct pkt *const *pkts, unsigned n)
+static void afx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, unsigned n)
 {
 	struct afx_port *ap = afx_of(p);
 	/* Worker w sends through socket w % nq: its own when there are as many queues as workers. */
-	struct afx_queue *aq = ap->q[ap->nq == 1 ? 0 : ctx->worker_id % ap->nq];
+	struct afx_queue *aq = ap->q[ap->nq == 1 ? 0 : io->worker_id % ap->nq];
 	uint32_t max_bytes = atomic_load_explicit(&ap->tx_max_bytes, memory_order_relaxed);
 	unsigned fit = 0, want, placed = 0, too_big = 0, no_room = 0;
 	uint32_t idx = 0;

@@ -116,7 +116,7 @@ static bool pp_end_of_pass(struct pcap_port *pp, int rc)
 	return true;
 }
 
-static unsigned pp_rx_burst(struct port *p, unsigned q, struct dp_ctx *ctx, struct pkt *pkts, unsigned max)
+static unsigned pp_rx_burst(struct port *p, unsigned q, struct port_io *io, struct pkt *pkts, unsigned max)
 {
 	struct pcap_port *pp = pp_of(p);
 	unsigned n = 0, budget = max, truncated = 0;
@@ -168,7 +168,7 @@ static unsigned pp_rx_burst(struct port *p, unsigned q, struct dp_ctx *ctx, stru
 	return n;
 }
 
-static void pp_rx_done(struct port *p, unsigned q, struct dp_ctx *ctx)
+static void pp_rx_done(struct port *p, unsigned q, struct port_io *io)
 {
 	pp_of(p)->pool_used = 0; /* the views are gone: the pool is free for the next burst */
 }
@@ -188,7 +188,7 @@ static void pp_rx_disarm(struct port *p, unsigned q) {}
 
 /* ---- data path: record ---- */
 
-static void pp_tx_burst(struct port *p, struct dp_ctx *ctx, struct pkt *const *pkts, unsigned n)
+static void pp_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, unsigned n)
 {
 	struct pcap_port *pp = pp_of(p);
 	struct pcap_pkthdr h = { 0 };

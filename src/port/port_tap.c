@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "packet/iov.h"
+#include "packet/vnet_hdr.h"
 #include "port/port_types.h"
 #include "vsw/virtio_net.h"
 
@@ -54,7 +55,7 @@ struct tap_port {
 
 static struct tap_port *tap_of(struct port *p) { return (struct tap_port *)p; }
 
-static unsigned tap_rx_burst(struct port *p, unsigned q, struct dp_ctx *ctx, struct pkt *pkts, unsigned max)
+static unsigned tap_rx_burst(struct port *p, unsigned q, struct port_io *io, struct pkt *pkts, unsigned max)
 {
 	struct tap_port *t = tap_of(p);
 	unsigned n = 0, i = 0;
@@ -63,7 +64,7 @@ static unsigned tap_rx_burst(struct port *p, unsigned q, struct dp_ctx *ctx, str
 	t->drained = false;
 	for (; i < max && bytes < PKT_BURST_BYTES; i++) {
 		uint8_t *slot = t->slots + (size_t)n * TAP_SLOT;
-		struct virtio_net_hdr_v1 h;
+		struct vnet_info vi;
 		ssize_t len = read(t->fd, slot, TAP_SLOT);
 
 		if (len < 0) {
@@ -79,9 +80,9 @@ static unsigned tap_rx_burst(struct port *p, unsigned q, struct dp_ctx *ctx, str
 			port_count_drop(p, DROP_TOO_BIG, 1);
 			continue;
 		}
-		memcpy(&h, slot, sizeof(h));
-		if (h.gso_type != VIRTIO_NET_HDR_GSO_NONE || (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)) {
-			port_count_drop(p, DROP_BAD_HEADER, 1); /* offloads are off: should not happen */
+		/* The slot is ours: the header is read from private memory.  Offloads are off, so no partial checksums. */
+		if (vnet_hdr_parse(slot, (size_t)len - TAP_HDR_LEN, VNET_ACCEPT_DATA_VALID, &vi) != VNET_OK) {
+			port_count_drop(p, DROP_BAD_HEADER, 1); /* should not happen */
 			continue;
 		}
 		t->rx_iov[n] = (struct iovec){ slot + TAP_HDR_LEN, (size_t)len - TAP_HDR_LEN };
@@ -96,12 +97,12 @@ static unsigned tap_rx_burst(struct port *p, unsigned q, struct dp_ctx *ctx, str
 	return n;
 }
 
-static void tap_rx_done(struct port *p, unsigned q, struct dp_ctx *ctx)
+static void tap_rx_done(struct port *p, unsigned q, struct port_io *io)
 {
 	/* The slots are ours and reused by the next burst. */
 }
 
-static void tap_tx_burst(struct port *p, struct dp_ctx *ctx, struct pkt *const *pkts, unsigned n)
+static void tap_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, unsigned n)
 {
 	static const uint8_t hdr[TAP_HDR_LEN];
 	struct tap_port *t = tap_of(p);

@@ -2,9 +2,11 @@
 #include "port/port_types.h"
 
 #include <json-c/json.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/json_param.h"
 #include "port/port_afpacket.h"
 #include "port/port_afxdp.h"
 #include "port/port_pcap.h"
@@ -33,61 +35,30 @@ static struct port *vhost_from_params(const char *name, struct json_object *para
  * silently meaning the default.  A constructor that reads a new key adds
  * it here.
  */
-static const struct port_param vhost_params[] = { { "path", 0 }, { "mode", 0 }, { "queues", 0 }, { NULL, 0 } };
-static const struct port_param tap_params[] = { { "ifname", 0 }, { NULL, 0 } };
-static const struct port_param afpacket_params[] = { { "ifname", 0 }, { NULL, 0 } };
+static const struct port_param vhost_params[] = {
+	{ "path", PORT_PARAM_REQUIRED, "SOCK" }, { "mode", 0, "server|client" }, { "queues", 0, "N" }, { NULL, 0, NULL },
+};
+static const struct port_param tap_params[] = { { "ifname", PORT_PARAM_REQUIRED, "IFNAME" }, { NULL, 0, NULL } };
+static const struct port_param afpacket_params[] = { { "ifname", PORT_PARAM_REQUIRED, "IFNAME" }, { NULL, 0, NULL } };
 static const struct port_param pcap_params[] = {
-	{ "read", PORT_PARAM_FILE }, { "write", PORT_PARAM_FILE }, { "loop", 0 }, { "pps", 0 }, { NULL, 0 },
+	{ "read", PORT_PARAM_FILE, "FILE.pcap" }, { "loop", 0, "0|1" }, { "pps", 0, "N" },
+	{ "write", PORT_PARAM_FILE, "FILE.pcap" }, { NULL, 0, NULL },
 };
 static const struct port_param afxdp_params[] = {
-	{ "ifname", 0 }, { "queue", 0 }, { "mode", 0 }, { "zerocopy", 0 }, { NULL, 0 },
+	{ "ifname", PORT_PARAM_REQUIRED, "IFNAME" }, { "queue", 0, "N" }, { "mode", 0, "auto|native|skb" },
+	{ "zerocopy", 0, "auto|on|off" }, { NULL, 0, NULL },
 };
 
 /* Keys of every port-add request and config entry, whatever the type (the switch's own settings: port_type_check). */
 static const char *const common_keys[] = { "cmd", "name", "type", NULL };
 
 static const struct port_type types[] = {
-	{ "vhost-user", vhost_from_params, vhost_params },
-	{ "tap", port_tap_create, tap_params },
-	{ "afpacket", port_afpacket_create, afpacket_params },
-	{ "pcap", port_pcap_create, pcap_params },
-	{ "afxdp", port_afxdp_create, afxdp_params },
+	{ "vhost-user", vhost_from_params, vhost_params, "a VM's virtio-net device over a vhost-user socket" },
+	{ "tap", port_tap_create, tap_params, "a tap interface, created or attached by name" },
+	{ "afpacket", port_afpacket_create, afpacket_params, "an existing interface through an AF_PACKET ring" },
+	{ "pcap", port_pcap_create, pcap_params, "replays a pcap file (read=) and/or records into one (write=)" },
+	{ "afxdp", port_afxdp_create, afxdp_params, "an existing interface's rx queues through AF_XDP sockets" },
 };
-
-static bool key_in(const char *key, const char *const *keys)
-{
-	for (size_t i = 0; keys[i]; i++)
-		if (strcmp(keys[i], key) == 0)
-			return true;
-	return false;
-}
-
-/* Append ", KEY" (or "KEY" first) to @buf without overflowing it. */
-static void list_add(char *buf, size_t len, const char *key)
-{
-	size_t used = strlen(buf);
-
-	if (used < len)
-		snprintf(buf + used, len - used, "%s%s", used ? ", " : "", key);
-}
-
-int json_check_keys(struct json_object *o, const char *const *keys, const char *what, char *err, size_t errlen)
-{
-	json_object_object_foreach(o, key, val)
-	{
-		char valid[160] = "";
-
-		(void)val;
-		if (key_in(key, keys))
-			continue;
-		for (size_t i = 0; keys[i]; i++)
-			if (strcmp(keys[i], "cmd") != 0)
-				list_add(valid, sizeof(valid), keys[i]);
-		snprintf(err, errlen, "unknown key \"%.40s\" in %s (valid: %s)", key, what, valid[0] ? valid : "none");
-		return -1;
-	}
-	return 0;
-}
 
 int port_type_check(const struct port_type *pt, struct json_object *params, const char *const *switch_keys,
 		    bool privileged, char *err, size_t errlen)
@@ -98,18 +69,18 @@ int port_type_check(const struct port_type *pt, struct json_object *params, cons
 		char valid[160] = "";
 
 		(void)val;
-		if (key_in(key, common_keys) || (switch_keys && key_in(key, switch_keys)))
+		if (json_key_in(key, common_keys) || (switch_keys && json_key_in(key, switch_keys)))
 			continue;
 		for (size_t i = 0; pt->params[i].key && !pp; i++)
 			if (strcmp(pt->params[i].key, key) == 0)
 				pp = &pt->params[i];
 		if (!pp) {
 			for (size_t i = 1; common_keys[i]; i++)
-				list_add(valid, sizeof(valid), common_keys[i]);
+				json_list_add(valid, sizeof(valid), common_keys[i]);
 			for (size_t i = 0; pt->params[i].key; i++)
-				list_add(valid, sizeof(valid), pt->params[i].key);
+				json_list_add(valid, sizeof(valid), pt->params[i].key);
 			for (size_t i = 0; switch_keys && switch_keys[i]; i++)
-				list_add(valid, sizeof(valid), switch_keys[i]);
+				json_list_add(valid, sizeof(valid), switch_keys[i]);
 			snprintf(err, errlen, "unknown key \"%.40s\" for port type %s (valid: %s)", key, pt->name, valid);
 			return -1;
 		}
@@ -129,6 +100,40 @@ const struct port_type *port_type_find(const char *name)
 	return NULL;
 }
 
+const struct port_type *port_type_at(size_t i)
+{
+	return i < sizeof(types) / sizeof(types[0]) ? &types[i] : NULL;
+}
+
+/* snprintf() that appends at *@used, counting what did not fit too. */
+__attribute__((format(printf, 4, 5))) static void help_add(char *buf, size_t len, size_t *used, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(*used < len ? buf + *used : NULL, *used < len ? len - *used : 0, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*used += (size_t)n;
+}
+
+size_t port_types_help(char *buf, size_t len, const char *prefix)
+{
+	size_t used = 0;
+
+	if (len)
+		buf[0] = 0;
+	for (const struct port_type *t = types; t < types + sizeof(types) / sizeof(types[0]); t++) {
+		help_add(buf, len, &used, "%s%s", prefix, t->name);
+		for (const struct port_param *pp = t->params; pp->key; pp++)
+			help_add(buf, len, &used, pp->flags & PORT_PARAM_REQUIRED ? " %s=%s" : " [%s=%s]", pp->key,
+				 pp->value ? pp->value : "VALUE");
+		help_add(buf, len, &used, "\n%s    %s\n", prefix, t->summary);
+	}
+	return used;
+}
+
 const char *port_type_names(void)
 {
 	static char buf[128];
@@ -137,30 +142,4 @@ const char *port_type_names(void)
 		for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
 			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s", i ? ", " : "", types[i].name);
 	return buf;
-}
-
-const char *port_param_str(struct json_object *params, const char *key)
-{
-	struct json_object *f;
-
-	if (!json_object_object_get_ex(params, key, &f) || !json_object_is_type(f, json_type_string))
-		return NULL;
-	return json_object_get_string(f);
-}
-
-int port_param_uint(struct json_object *params, const char *key, unsigned lo, unsigned hi, unsigned dflt,
-		    unsigned *out, char *err, size_t errlen)
-{
-	struct json_object *f;
-	int64_t v;
-
-	*out = dflt;
-	if (!json_object_object_get_ex(params, key, &f))
-		return 0;
-	if (!json_object_is_type(f, json_type_int) || (v = json_object_get_int64(f)) < lo || v > hi) {
-		snprintf(err, errlen, "\"%s\" must be an integer from %u to %u", key, lo, hi);
-		return -1;
-	}
-	*out = (unsigned)v;
-	return 0;
 }

@@ -11,13 +11,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "ctl/evloop.h"
-#include "ctl/log.h"
-#include "ctl/unix_sock.h"
-#include "dp/dp.h"
-#include "dp/prefetch.h"
+#include "lib/evloop.h"
+#include "lib/log.h"
+#include "lib/perf.h"
+#include "lib/prefetch.h"
+#include "lib/unix_sock.h"
 #include "packet/iov.h"
-#include "switch/switch.h"
+#include "packet/vnet_hdr.h"
 #include "vhost_user/vu_dev.h"
 #include "vsw/virtio_net.h"
 #include "vsw/virtio_spec.h"
@@ -36,7 +36,7 @@
  * the driver asked for one, and never under the spinlock.  vu_dev.c takes
  * only eventfds and makes them non-blocking; a front end can still make
  * its eventfd blocking again (the file description is shared), so the
- * write is bracketed by ctx->blame: if it blocks, the data path watchdog
+ * write is bracketed by io->blame: if it blocks, the data path watchdog
  * (dp.h) breaks the port and interrupts the write, and a broken port is
  * never notified again.
  */
@@ -72,9 +72,9 @@ struct vp_queue {
 	struct iovec tx_iov[VP_IOV_POOL];
 };
 
-/* What the watchdog blames when a notification of vring idx blocks (dp.h). */
+/* What the watchdog blames when a notification of vring idx blocks (port.h, dp.h). */
 struct vp_blame {
-	struct dp_blame b;
+	struct port_blame b;
 	struct vhost_port *vp;
 	unsigned idx;
 };
@@ -110,8 +110,8 @@ static void vp_dp_error(struct vhost_port *vp, unsigned idx, const char *why)
 	}
 }
 
-/* The watchdog found a worker blocked in our notification (dp_blame.stalled, control thread). */
-static void vp_stalled(const struct dp_blame *b, unsigned worker, unsigned ms)
+/* The watchdog found a worker blocked in our notification (port_blame.stalled, control thread). */
+static void vp_stalled(const struct port_blame *b, unsigned worker, unsigned ms)
 {
 	const struct vp_blame *vb = (const struct vp_blame *)b;
 	char why[80];
@@ -133,15 +133,15 @@ static int vp_notify_fd(struct vhost_port *vp, struct vu_vring *vr)
 	return vr->call_fd;
 }
 
-/* One eventfd write for @frames, outside any lock, named in ctx->blame while it lasts (timed: perf.h). */
-static void vp_notify(struct vhost_port *vp, struct dp_ctx *ctx, unsigned idx, int fd, unsigned frames)
+/* One eventfd write for @frames, outside any lock, named in io->blame while it lasts (timed: lib/perf.h). */
+static void vp_notify(struct vhost_port *vp, struct port_io *io, unsigned idx, int fd, unsigned frames)
 {
 	uint64_t one = 1, t0;
 
 	if (fd < 0)
 		return;
-	t0 = dp_perf_note_start(ctx->perf);
-	atomic_store_explicit(&ctx->blame, &vp->blame[idx].b, memory_order_relaxed);
+	t0 = dp_perf_note_start(io->perf);
+	atomic_store_explicit(&io->blame, &vp->blame[idx].b, memory_order_relaxed);
 	if (write(fd, &one, sizeof(one)) < 0) {
 		/*
 		 * EAGAIN: the counter is saturated, so the driver has a
@@ -149,8 +149,8 @@ static void vp_notify(struct vhost_port *vp, struct dp_ctx *ctx, unsigned idx, i
 		 * a write that blocked, and broke the port.
 		 */
 	}
-	atomic_store_explicit(&ctx->blame, NULL, memory_order_relaxed);
-	dp_perf_note(ctx->perf, DP_PT_NOTIFY, t0, frames);
+	atomic_store_explicit(&io->blame, NULL, memory_order_relaxed);
+	dp_perf_note(io->perf, DP_PT_NOTIFY, t0, frames);
 }
 
 /* Read the first @len bytes of a chain's readable part: in place when the first iovec holds them. */
@@ -237,7 +237,7 @@ static inline void vp_put_hdr(void *dst, const struct virtio_net_hdr_v1 *h, unsi
  * descriptors were prefetched) and starts loading each frame's first
  * line; the second reads the headers, which have arrived by then.
  */
-static unsigned vp_rx_burst(struct port *p, unsigned q, struct dp_ctx *ctx, struct pkt *pkts, unsigned max)
+static unsigned vp_rx_burst(struct port *p, unsigned q, struct port_io *io, struct pkt *pkts, unsigned max)
 {
 	struct vhost_port *vp = vp_of(p);
 	struct vp_queue *qs = &vp->qs[q];
@@ -273,6 +273,7 @@ static unsigned vp_rx_burst(struct port *p, unsigned q, struct dp_ctx *ctx, stru
 		const struct vq_elem *e = &qs->rx_elems[i];
 		struct iovec *iov = &qs->rx_iov[qs->rx_iov_at[i]];
 		struct virtio_net_hdr_v1 h = { 0 };
+		struct vnet_info vi;
 		struct pkt *pk = &pkts[n];
 		size_t skip = hdr_len;
 		unsigned k = 0;
@@ -283,8 +284,8 @@ static unsigned vp_rx_burst(struct port *p, unsigned q, struct dp_ctx *ctx, stru
 		}
 		/* The header, copied once into private memory (5.1.6.2). */
 		vp_peek(iov, e->out_num, &h, hdr_len);
-		if (h.gso_type != VIRTIO_NET_HDR_GSO_NONE || (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)) {
-			drops[DROP_BAD_HEADER]++; /* offloads were not negotiated */
+		if (vnet_hdr_parse(&h, e->out_len - hdr_len, 0, &vi) != VNET_OK) {
+			drops[DROP_BAD_HEADER]++; /* offloads were not negotiated: no flag, no GSO */
 			continue;
 		}
 		if (e->out_len - hdr_len > PKT_MAX_FRAME) {
@@ -315,7 +316,7 @@ static unsigned vp_rx_burst(struct port *p, unsigned q, struct dp_ctx *ctx, stru
 	return n;
 }
 
-static void vp_rx_done(struct port *p, unsigned q, struct dp_ctx *ctx)
+static void vp_rx_done(struct port *p, unsigned q, struct port_io *io)
 {
 	struct vhost_port *vp = vp_of(p);
 	struct vp_queue *qs = &vp->qs[q];
@@ -328,10 +329,10 @@ static void vp_rx_done(struct port *p, unsigned q, struct dp_ctx *ctx)
 	/* Transmit buffers are only read: used length 0. */
 	for (unsigned i = 0; i < qs->rx_popped; i++)
 		vq_push(&vr->vq, &qs->rx_elems[i], 0);
-	t0 = dp_perf_note_start(ctx->perf);
+	t0 = dp_perf_note_start(io->perf);
 	vq_flush(&vr->vq);
-	dp_perf_note(ctx->perf, DP_PT_PUBLISH, t0, qs->rx_popped);
-	vp_notify(vp, ctx, idx, vp_notify_fd(vp, vr), qs->rx_popped);
+	dp_perf_note(io->perf, DP_PT_PUBLISH, t0, qs->rx_popped);
+	vp_notify(vp, io, idx, vp_notify_fd(vp, vr), qs->rx_popped);
 	qs->rx_popped = 0;
 }
 
@@ -438,16 +439,15 @@ static void vp_fill_copy(struct vp_queue *qs, struct vu_vring *vr, const struct 
 	}
 }
 
-static void vp_tx_burst(struct port *p, struct dp_ctx *ctx, struct pkt *const *pkts, unsigned n)
+static void vp_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, unsigned n)
 {
 	struct vhost_port *vp = vp_of(p);
-	unsigned qp = ctx->worker_id % vp->queues, idx = virtio_net_rxq(qp), sent = 0, i = 0;
+	unsigned qp = io->worker_id % vp->queues, idx = virtio_net_rxq(qp), sent = 0, i = 0;
 	struct vu_vring *vr = &vp->dev.vrings[idx];
 	unsigned drops[DROP__COUNT] = { 0 };
 	struct vp_fill f;
-	uint64_t bytes = 0;
+	uint64_t bytes = 0, t0;
 	struct vp_queue *qs;
-	uint64_t t0;
 	int call_fd;
 
 	if (!atomic_load_explicit(&vr->live, memory_order_acquire)) {
@@ -496,12 +496,12 @@ static void vp_tx_burst(struct port *p, struct dp_ctx *ctx, struct pkt *const *p
 			bytes += pkts[j]->len;
 		}
 	}
-	t0 = dp_perf_note_start(ctx->perf);
+	t0 = dp_perf_note_start(io->perf);
 	vq_flush(&vr->vq);
-	dp_perf_note(ctx->perf, DP_PT_PUBLISH, t0, sent);
+	dp_perf_note(io->perf, DP_PT_PUBLISH, t0, sent);
 	call_fd = vp_notify_fd(vp, vr);
 	pthread_spin_unlock(&qs->tx_lock);
-	vp_notify(vp, ctx, idx, call_fd, sent);
+	vp_notify(vp, io, idx, call_fd, sent);
 	if (sent) {
 		port_count(&p->stats.tx_packets, sent);
 		port_count(&p->stats.tx_bytes, bytes);
@@ -547,7 +547,7 @@ static void vp_quiesce(void *arg)
 {
 	struct vhost_port *vp = arg;
 
-	dp_sync(vp->env.dp);
+	port_env_changed(&vp->env, &vp->port, PORT_QUIESCE);
 }
 
 static void vp_rings_changed(void *arg)
@@ -563,7 +563,7 @@ static void vp_rings_changed(void *arg)
 			vq_kick_disable(&vr->vq);
 		pthread_spin_unlock(&vp->qs[q].tx_lock);
 	}
-	dp_rebuild(vp->env.dp);
+	port_env_changed(&vp->env, &vp->port, PORT_RINGS_CHANGED);
 }
 
 static const struct vu_dev_ops vp_dev_ops = {
@@ -584,7 +584,7 @@ static void vp_end_session(struct vhost_port *vp, int rc)
 	}
 	evloop_del(vp->env.loop, vp->dev.fd);
 	vu_dev_detach(&vp->dev);
-	fdb_flush_port(&vp->env.sw->fdb, vp->port.id);
+	port_env_changed(&vp->env, &vp->port, PORT_LINK_DOWN);
 	atomic_store(&vp->dp_error, false);
 	atomic_store(&vp->dp_error_claimed, false);
 }
@@ -722,7 +722,7 @@ static const struct port_ops vhost_port_ops = {
 	.destroy = vp_destroy,
 };
 
-/* Listen on path=: a stale socket there is replaced, a file or a live socket refused (ctl/unix_sock.h). */
+/* Listen on path=: a stale socket there is replaced, a file or a live socket refused (lib/unix_sock.h). */
 static int vp_listen(struct vhost_port *vp, char *err, size_t errlen)
 {
 	vp->listen_fd = unix_sock_listen(vp->path, 4, 0, &vp->listen_id, err, errlen);

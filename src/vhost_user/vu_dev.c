@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ctl/log.h"
+#include "lib/log.h"
 #include "vhost_user/vu_dev.h"
 #include "vhost_user/vu_memguard.h"
 #include "vsw/virtio_net.h"

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dp/prefetch.h"
+#include "lib/prefetch.h"
 #include "virtio/virtq_internal.h"
 
 int vq_drv_fail(struct vq_drv *d, const char *why)

@@ -1,7 +1,7 @@
 /* virtq_packed.c - device side of the packed virtqueue (virtio 1.3 section 2.8). */
 #include <errno.h>
 
-#include "dp/prefetch.h"
+#include "lib/prefetch.h"
 #include "virtio/virtq_internal.h"
 
 /*

@@ -1,7 +1,7 @@
 /* virtq_split.c - device side of the split virtqueue (virtio 1.3 section 2.7). */
 #include <errno.h>
 
-#include "dp/prefetch.h"
+#include "lib/prefetch.h"
 #include "virtio/virtq_internal.h"
 
 /* avail->ring[num] is used_event; used->ring[num] is avail_event (2.7.6, 2.7.8). */

@@ -10,16 +10,16 @@
 
 int stub_ports_live;
 
-static unsigned stub_rx_burst(struct port *p, unsigned q, struct dp_ctx *ctx, struct pkt *pkts, unsigned max)
+static unsigned stub_rx_burst(struct port *p, unsigned q, struct port_io *io, struct pkt *pkts, unsigned max)
 {
 	return 0;
 }
 
-static void stub_rx_done(struct port *p, unsigned q, struct dp_ctx *ctx)
+static void stub_rx_done(struct port *p, unsigned q, struct port_io *io)
 {
 }
 
-static void stub_tx_burst(struct port *p, struct dp_ctx *ctx, struct pkt *const *pkts, unsigned n)
+static void stub_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, unsigned n)
 {
 	port_count_drop(p, DROP_PORT_DOWN, n);
 }

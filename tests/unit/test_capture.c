@@ -356,7 +356,7 @@ struct fake_port {
 	unsigned got;
 };
 
-static void fake_tx_burst(struct port *p, struct dp_ctx *ctx, struct pkt *const *pkts, unsigned n)
+static void fake_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, unsigned n)
 {
 	((struct fake_port *)p)->got += n;
 }
@@ -443,7 +443,7 @@ static void replay_frames(struct frame *f, int n)
 /* The next burst's frames must be @want[*next...] (wrapping at @n) as views, whole and in order. */
 static unsigned check_burst(struct port *p, struct dp_ctx *ctx, const struct frame *want, int n, int *next)
 {
-	unsigned got = p->ops->rx_burst(p, 0, ctx, ctx->pkts, PKT_BURST);
+	unsigned got = p->ops->rx_burst(p, 0, &ctx->io, ctx->pkts, PKT_BURST);
 
 	for (unsigned i = 0; i < got; i++) {
 		const struct pkt *pk = &ctx->pkts[i];
@@ -461,7 +461,7 @@ static unsigned check_burst(struct port *p, struct dp_ctx *ctx, const struct fra
 	/* The views stay valid until rx_done: check the whole burst again after reading it. */
 	for (unsigned i = 0; i < got; i++)
 		assert_int_equal(ctx->pkts[i].len, want[(*next - (int)got + (int)i) % n].len);
-	p->ops->rx_done(p, 0, ctx);
+	p->ops->rx_done(p, 0, &ctx->io);
 	return got;
 }
 
@@ -487,14 +487,14 @@ static void test_pcap_replay(void **state)
 		check_burst(p, ctx, f, 50, &next);
 	assert_int_equal(next, 50);
 	assert_false(p->ops->rx_arm(p, 0));
-	assert_int_equal(p->ops->rx_burst(p, 0, ctx, ctx->pkts, PKT_BURST), 0);
+	assert_int_equal(p->ops->rx_burst(p, 0, &ctx->io, ctx->pkts, PKT_BURST), 0);
 	assert_int_equal(atomic_load(&p->stats.rx_packets), 50);
 	p->ops->describe(p, desc, sizeof(desc));
 	assert_non_null(strstr(desc, "50 frames"));
 	assert_non_null(strstr(desc, "done"));
 	assert_non_null(strstr(desc, "replay.pcap"));
 	/* A replay-only port takes no frames: counted, not lost silently. */
-	p->ops->tx_burst(p, ctx, (struct pkt *const[]){ &ctx->pkts[0] }, 1);
+	p->ops->tx_burst(p, &ctx->io, (struct pkt *const[]){ &ctx->pkts[0] }, 1);
 	assert_int_equal(atomic_load(&p->stats.drops[DROP_PORT_DOWN]), 1);
 	p->ops->destroy(p);
 	free(ctx);
@@ -558,7 +558,7 @@ static void test_pcap_loop(void **state)
 	ctx = calloc(1, sizeof(*ctx));
 	p = pcap_port(tmp_path("empty.pcap"), NULL, 1, -1, err, sizeof(err));
 	assert_non_null(p);
-	assert_int_equal(p->ops->rx_burst(p, 0, ctx, ctx->pkts, PKT_BURST), 0);
+	assert_int_equal(p->ops->rx_burst(p, 0, &ctx->io, ctx->pkts, PKT_BURST), 0);
 	assert_false(p->ops->rx_arm(p, 0));
 	p->ops->destroy(p);
 	free(ctx);
@@ -611,8 +611,8 @@ static void test_pcap_write(void **state)
 	assert_int_equal(p->ops->rx_queues(p), 0);
 	assert_false(p->ops->rx_arm(p, 0));
 	make_mix(&m);
-	p->ops->tx_burst(p, ctx, m.ps, 4);
-	p->ops->tx_burst(p, ctx, m.ps + 1, 2);
+	p->ops->tx_burst(p, &ctx->io, m.ps, 4);
+	p->ops->tx_burst(p, &ctx->io, m.ps + 1, 2);
 	p->ops->tick(p);
 	assert_int_equal(read_back(path, back, MAX_FRAMES, NULL), 6); /* flushed by the tick */
 	assert_int_equal(atomic_load(&p->stats.tx_packets), 6);
@@ -658,11 +658,11 @@ static void test_pcap_through_switch(void **state)
 	c = open_capture(cap, "udp", CAPTURE_TX, 0);
 	atomic_store_explicit(&w->capture, c, memory_order_release);
 	while (r->ops->rx_arm(r, 0) && rounds++ < 100) {
-		unsigned got = r->ops->rx_burst(r, 0, ctx, ctx->pkts, PKT_BURST);
+		unsigned got = r->ops->rx_burst(r, 0, &ctx->io, ctx->pkts, PKT_BURST);
 
 		if (got)
 			dp_forward(sw, ctx, r, ctx->pkts, got);
-		r->ops->rx_done(r, 0, ctx);
+		r->ops->rx_done(r, 0, &ctx->io);
 	}
 	atomic_store(&w->capture, NULL);
 	assert_int_equal(capture_close(c, &st, err, sizeof(err)), 0);

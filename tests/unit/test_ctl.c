@@ -19,8 +19,8 @@
 #include <unistd.h>
 
 #include "ctl/daemon.h"
-#include "ctl/log.h"
-#include "ctl/unix_sock.h"
+#include "lib/log.h"
+#include "lib/unix_sock.h"
 #include "port/port_types.h"
 #include "../lib/proc_counts.h"
 #include "../lib/stub_port.h"
@@ -427,6 +427,67 @@ static void test_running_socket(void **state)
 	assert_int_equal(access(path, F_OK), -1);
 }
 
+/* The output of @tool --help, next to this test's binary (BUILD/tests/test_ctl -> BUILD/@tool); fails when it cannot run. */
+static char *tool_help(const char *tool)
+{
+	char exe[4096], cmd[4200], *out = calloc(1, 16384);
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	size_t got = 0;
+	char *slash;
+	FILE *f;
+
+	assert_non_null(out);
+	assert_true(n > 0);
+	exe[n] = 0;
+	slash = strrchr(exe, '/');
+	assert_non_null(slash);
+	*slash = 0; /* BUILD/tests */
+	snprintf(cmd, sizeof(cmd), "%s/../%s", exe, tool);
+	if (access(cmd, X_OK) != 0)
+		fail_msg("%s not built (make binaries): cannot check its --help", cmd);
+	snprintf(cmd, sizeof(cmd), "'%s/../%s' --help 2>&1", exe, tool);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	while (got < 16383 && (n = (ssize_t)fread(out + got, 1, 16383 - got, f)) > 0)
+		got += (size_t)n;
+	assert_int_equal(pclose(f), 0);
+	return out;
+}
+
+/* Every registered port type, with each of its keys, appears in vswctl --help and vswd --help (generated from the table). */
+static void test_help_lists_port_types(void **state)
+{
+	static const char *const tools[] = { "vswctl", "vswd" };
+
+	for (size_t t = 0; t < 2; t++) {
+		char *help = tool_help(tools[t]);
+		size_t ntypes = 0;
+
+		for (const struct port_type *pt; (pt = port_type_at(ntypes)); ntypes++) {
+			char line[256], *at;
+
+			snprintf(line, sizeof(line), " %s ", pt->name);
+			at = strstr(help, line);
+			if (!at)
+				fail_msg("%s --help does not list port type %s:\n%s", tools[t], pt->name, help);
+			assert_non_null(pt->summary);
+			if (!strstr(help, pt->summary))
+				fail_msg("%s --help lacks the summary of %s", tools[t], pt->name);
+			for (const struct port_param *pp = pt->params; pp->key; pp++) {
+				char key[64], *eol = strchr(at, '\n');
+
+				snprintf(key, sizeof(key), "%s=", pp->key);
+				at = strstr(at, key);
+				if (!at || (eol && at > eol))
+					fail_msg("%s --help: port type %s without its key %s", tools[t], pt->name, pp->key);
+			}
+		}
+		assert_true(ntypes >= 5);
+		assert_non_null(port_type_find(port_type_at(0)->name));
+		free(help);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -434,6 +495,7 @@ int main(void)
 		cmocka_unit_test(test_log_one_line),
 		cmocka_unit_test(test_request_keys),
 		cmocka_unit_test(test_port_type_keys),
+		cmocka_unit_test(test_help_lists_port_types),
 		cmocka_unit_test(test_config_keys),
 		cmocka_unit_test(test_file_params_need_privilege),
 		cmocka_unit_test(test_unix_sock),

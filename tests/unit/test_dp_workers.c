@@ -16,7 +16,7 @@
  * Stalled worker: the port's rx_burst() write()s a blocking eventfd whose
  * counter is one below its maximum, which blocks; dp_sync() must still
  * return within DP_STALL_MS and a bit, tell the port that named itself in
- * ctx->blame (dp_blame.stalled), and the worker must go on; dp_watchdog()
+ * io->blame (port_blame.stalled), and the worker must go on; dp_watchdog()
  * must do the same with no grace period pending.
  */
 
@@ -46,15 +46,15 @@ struct fake_port {
 	int fd;			/* what rx_fd() reports */
 	int block_fd;		/* rx_burst() writes 1 here once when armed_block */
 	atomic_bool armed_block;
-	bool blames;		/* names itself in ctx->blame around that write, as port_vhost.c does */
+	bool blames;		/* names itself in io->blame around that write, as port_vhost.c does */
 	atomic_bool in_write, write_returned;
-	struct dp_blame blame;
+	struct port_blame blame;
 	atomic_uint stalled_calls;
 	unsigned stalled_worker, stalled_ms;
 };
 
-/* dp_blame.stalled: what port_vhost.c would turn into "broken: ..." */
-static void fake_stalled(const struct dp_blame *b, unsigned worker, unsigned ms)
+/* port_blame.stalled: what port_vhost.c would turn into "broken: ..." */
+static void fake_stalled(const struct port_blame *b, unsigned worker, unsigned ms)
 {
 	struct fake_port *f = (struct fake_port *)b->port;
 
@@ -63,7 +63,7 @@ static void fake_stalled(const struct dp_blame *b, unsigned worker, unsigned ms)
 	atomic_fetch_add(&f->stalled_calls, 1);
 }
 
-static unsigned fake_rx_burst(struct port *p, unsigned q, struct dp_ctx *ctx, struct pkt *pkts, unsigned max)
+static unsigned fake_rx_burst(struct port *p, unsigned q, struct port_io *io, struct pkt *pkts, unsigned max)
 {
 	struct fake_port *f = (struct fake_port *)p;
 	uint64_t one = 1;
@@ -71,18 +71,18 @@ static unsigned fake_rx_burst(struct port *p, unsigned q, struct dp_ctx *ctx, st
 	if (atomic_exchange(&f->armed_block, false)) {
 		atomic_store(&f->in_write, true);
 		if (f->blames)
-			atomic_store_explicit(&ctx->blame, &f->blame, memory_order_relaxed);
+			atomic_store_explicit(&io->blame, &f->blame, memory_order_relaxed);
 		if (write(f->block_fd, &one, sizeof(one)) < 0) {
 			/* EINTR once the watchdog interrupted us */
 		}
-		atomic_store_explicit(&ctx->blame, NULL, memory_order_relaxed);
+		atomic_store_explicit(&io->blame, NULL, memory_order_relaxed);
 		atomic_store(&f->write_returned, true);
 	}
 	return 0;
 }
 
-static void fake_rx_done(struct port *p, unsigned q, struct dp_ctx *ctx) {}
-static void fake_tx_burst(struct port *p, struct dp_ctx *ctx, struct pkt *const *pkts, unsigned n) {}
+static void fake_rx_done(struct port *p, unsigned q, struct port_io *io) {}
+static void fake_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, unsigned n) {}
 static unsigned fake_rx_queues(struct port *p) { return 1; }
 static int fake_rx_fd(struct port *p, unsigned q) { return ((struct fake_port *)p)->fd; }
 static bool fake_rx_arm(struct port *p, unsigned q) { return false; }
@@ -117,7 +117,7 @@ static int fx_setup(void **state)
 	f->port.port.ops = &fake_ops;
 	f->port.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	f->port.block_fd = -1;
-	f->port.blame = (struct dp_blame){ &f->port.port, fake_stalled };
+	f->port.blame = (struct port_blame){ &f->port.port, fake_stalled };
 	assert_true(f->port.fd >= 0);
 	atomic_store(&f->sw.ports[0], &f->port.port);
 	assert_int_equal(dp_start(&f->dp, &f->sw, 1, NULL, false), 0);

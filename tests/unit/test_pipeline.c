@@ -52,7 +52,7 @@ struct fx {
 
 static struct fx *cur;
 
-static void fake_tx_burst(struct port *p, struct dp_ctx *ctx, struct pkt *const *pkts, unsigned n)
+static void fake_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, unsigned n)
 {
 	struct tx_call *c = &cur->log[cur->nlog++];
 
@@ -63,7 +63,7 @@ static void fake_tx_burst(struct port *p, struct dp_ctx *ctx, struct pkt *const 
 		c->idx[i] = (int)(pkts[i] - cur->pkts);
 }
 
-static unsigned fake_rx_burst(struct port *p, unsigned q, struct dp_ctx *ctx, struct pkt *pkts, unsigned max)
+static unsigned fake_rx_burst(struct port *p, unsigned q, struct port_io *io, struct pkt *pkts, unsigned max)
 {
 	unsigned n = cur->rx_n < max ? cur->rx_n : max;
 
@@ -71,7 +71,7 @@ static unsigned fake_rx_burst(struct port *p, unsigned q, struct dp_ctx *ctx, st
 	return n;
 }
 
-static void fake_rx_done(struct port *p, unsigned q, struct dp_ctx *ctx)
+static void fake_rx_done(struct port *p, unsigned q, struct port_io *io)
 {
 	cur->rx_done_calls++;
 }
@@ -428,7 +428,7 @@ static void test_process_batch_timed(void **state)
 		frame(f, i, MAC_B, MAC_A);
 	frame(f, 8, MAC_C, MAC_A);	/* unknown: flooded */
 	f->rx_n = 9;
-	f->ctx->perf = pf;
+	f->ctx->io.perf = pf;
 	dp_perf_start(pf);
 	assert_int_equal(dp_process_batch(f->sw, f->ctx, &f->ports[0], 0), 9);
 	assert_int_equal(f->rx_done_calls, 1);
@@ -469,7 +469,7 @@ static void test_process_batch_timed(void **state)
 	assert_int_equal(lat, 9 + 8);
 
 	/* Timing off: nothing charged, frames still go. */
-	f->ctx->perf = NULL;
+	f->ctx->io.perf = NULL;
 	f->rx_n = 8;
 	f->nlog = 0;
 	assert_int_equal(dp_process_batch(f->sw, f->ctx, &f->ports[0], 0), 8);

@@ -12,7 +12,7 @@
  * peer sent it on.  To land a frame on a chosen queue, the test sends it
  * from a second afxdp port on the peer (vsw-ut1): an AF_XDP socket
  * transmits on the tx queue it is bound to, and the port sends through
- * socket ctx->worker_id % queues.  (An AF_PACKET socket's frames go
+ * socket ctx->io.worker_id % queues.  (An AF_PACKET socket's frames go
  * wherever the flow hash puts them; this kernel has no tc skbedit.)
  *
  *   peer port, worker_id q --> vsw-ut1 tx queue q ==veth==> vsw-ut0 rx queue q --> port rx queue q
@@ -277,7 +277,7 @@ static size_t port_receive(struct port *p, uint16_t ethertype, uint8_t *out, siz
 		size_t got = 0;
 
 		for (unsigned q = 0; q < p->ops->rx_queues(p); q++) {
-			unsigned n = p->ops->rx_burst(p, q, ctx, ctx->pkts, PKT_BURST);
+			unsigned n = p->ops->rx_burst(p, q, &ctx->io, ctx->pkts, PKT_BURST);
 
 			for (unsigned i = 0; i < n; i++)
 				if (pkt_check(&ctx->pkts[i], ethertype) && !got && ctx->pkts[i].len <= cap) {
@@ -286,7 +286,7 @@ static size_t port_receive(struct port *p, uint16_t ethertype, uint8_t *out, siz
 					if (queue)
 						*queue = q;
 				}
-			p->ops->rx_done(p, q, ctx);
+			p->ops->rx_done(p, q, &ctx->io);
 			moved += n;
 		}
 		if (got)
@@ -313,7 +313,7 @@ static unsigned port_collect(struct port *p, uint16_t ethertype, int queue_of[25
 		unsigned moved = 0;
 
 		for (unsigned q = 0; q < p->ops->rx_queues(p); q++) {
-			unsigned n = p->ops->rx_burst(p, q, ctx, ctx->pkts, PKT_BURST);
+			unsigned n = p->ops->rx_burst(p, q, &ctx->io, ctx->pkts, PKT_BURST);
 
 			for (unsigned i = 0; i < n; i++) {
 				const uint8_t *f = ctx->pkts[i].iov[0].iov_base;
@@ -325,7 +325,7 @@ static unsigned port_collect(struct port *p, uint16_t ethertype, int queue_of[25
 				queue_of[f[14]] = (int)q;
 				seen++;
 			}
-			p->ops->rx_done(p, q, ctx);
+			p->ops->rx_done(p, q, &ctx->io);
 			moved += n;
 		}
 		if (!moved) {
@@ -351,9 +351,9 @@ static void queue_send(struct port *peer, unsigned worker, uint8_t tag)
 	make_frame(f, ETH_RX_TEST, sizeof(f), tag);
 	f[14] = tag;
 	memcpy(pk.eth, f, 14);
-	ctx->worker_id = worker;
-	peer->ops->tx_burst(peer, ctx, &list, 1);
-	ctx->worker_id = 0;
+	ctx->io.worker_id = worker;
+	peer->ops->tx_burst(peer, &ctx->io, &list, 1);
+	ctx->io.worker_id = 0;
 	assert_int_equal(atomic_load(&peer->stats.tx_packets), before + 1);
 }
 
@@ -566,9 +566,9 @@ static void test_rx(void **state)
 		sfd = packet_socket(IF_PEER, ETH_RX_TEST);
 		/* Nothing waiting: arming reports nothing. */
 		for (unsigned q = 0; q < QUEUES; q++) {
-			while (p->ops->rx_burst(p, q, ctx, ctx->pkts, PKT_BURST))
-				p->ops->rx_done(p, q, ctx);
-			p->ops->rx_done(p, q, ctx);
+			while (p->ops->rx_burst(p, q, &ctx->io, ctx->pkts, PKT_BURST))
+				p->ops->rx_done(p, q, &ctx->io);
+			p->ops->rx_done(p, q, &ctx->io);
 			assert_false(p->ops->rx_arm(p, q));
 		}
 		for (size_t len = 60; len <= 1500; len += 720) {
@@ -760,7 +760,7 @@ static void test_tx(void **state)
 		pkts[i] = (struct pkt){ .iov = iov[i], .niov = 2, .len = (uint32_t)lens[i] };
 		memcpy(pkts[i].eth, frames[i], 14);
 	}
-	p->ops->tx_burst(p, ctx, list, 3);
+	p->ops->tx_burst(p, &ctx->io, list, 3);
 	for (int i = 0; i < 2; i++) {
 		struct sockaddr_ll from;
 		socklen_t fl = sizeof(from);
@@ -780,8 +780,8 @@ static void test_tx(void **state)
 	 * leaves, and its frames come back through that socket's completion ring.
 	 */
 	for (int b = 0; b < 200; b++) {
-		ctx->worker_id = (unsigned)b % (QUEUES + 1);
-		p->ops->tx_burst(p, ctx, list, 2);
+		ctx->io.worker_id = (unsigned)b % (QUEUES + 1);
+		p->ops->tx_burst(p, &ctx->io, list, 2);
 		for (int i = 0; i < 2; i++) {
 			struct sockaddr_ll from;
 			socklen_t fl = sizeof(from);
@@ -791,7 +791,7 @@ static void test_tx(void **state)
 				n = recvfrom(rfd, got, sizeof(got), 0, (struct sockaddr *)&from, &fl);
 			while (n > 0 && from.sll_pkttype == PACKET_OUTGOING);
 			if (n != (ssize_t)lens[i])
-				fail_msg("burst %d from worker %u: frame %d: recvfrom %zd", b, ctx->worker_id, i, n);
+				fail_msg("burst %d from worker %u: frame %d: recvfrom %zd", b, ctx->io.worker_id, i, n);
 		}
 	}
 	assert_int_equal(atomic_load(&p->stats.drops[DROP_NO_RX_BUFFER]), 0);
@@ -827,7 +827,7 @@ static void test_tx_full_burst(void **state)
 		list[i] = &pkts[i];
 	}
 	for (int round = 0; round < 3; round++) {
-		p->ops->tx_burst(p, ctx, list, PKT_BURST);
+		p->ops->tx_burst(p, &ctx->io, list, PKT_BURST);
 		for (unsigned i = 0; i < PKT_BURST; i++) {
 			struct sockaddr_ll from;
 			socklen_t fl = sizeof(from);

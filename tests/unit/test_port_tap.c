@@ -120,14 +120,14 @@ static void test_max_frame_stays_in_its_slot(void **state)
 	ps = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
 	assert_true(ps >= 0);
 	/* Drain whatever the kernel sent on its own when the tap came up. */
-	while (p->ops->rx_burst(p, 0, ctx, ctx->pkts, PKT_BURST) > 0)
-		p->ops->rx_done(p, 0, ctx);
+	while (p->ops->rx_burst(p, 0, &ctx->io, ctx->pkts, PKT_BURST) > 0)
+		p->ops->rx_done(p, 0, &ctx->io);
 
 	for (unsigned i = 0; i < PKT_BURST - 1; i++)
 		send_frame(ps, ifindex, buf, 60, false);
 	send_frame(ps, ifindex, buf, big, true);
 
-	n = p->ops->rx_burst(p, 0, ctx, ctx->pkts, PKT_BURST);
+	n = p->ops->rx_burst(p, 0, &ctx->io, ctx->pkts, PKT_BURST);
 	assert_true(n >= PKT_BURST - 1);
 	for (unsigned i = 0; i < n; i++) {
 		const struct pkt *pk = &ctx->pkts[i];
@@ -145,7 +145,7 @@ static void test_max_frame_stays_in_its_slot(void **state)
 		assert_int_equal(off, pk->len);
 		got_big += pk->len > 60;
 	}
-	p->ops->rx_done(p, 0, ctx);
+	p->ops->rx_done(p, 0, &ctx->io);
 	/* The frame larger than PKT_MAX_FRAME does not fit anything here: dropped and counted, not truncated. */
 	assert_int_equal(got_big, 0);
 	assert_int_equal(n, PKT_BURST - 1);
@@ -153,11 +153,11 @@ static void test_max_frame_stays_in_its_slot(void **state)
 
 	/* The largest frame that fits (65535 bytes) still passes whole. */
 	send_frame(ps, ifindex, buf, PKT_MAX_FRAME, true);
-	n = p->ops->rx_burst(p, 0, ctx, ctx->pkts, PKT_BURST);
+	n = p->ops->rx_burst(p, 0, &ctx->io, ctx->pkts, PKT_BURST);
 	assert_int_equal(n, 1);
 	assert_int_equal(ctx->pkts[0].len, PKT_MAX_FRAME);
 	assert_memory_equal(ctx->pkts[0].iov[0].iov_base, buf, PKT_MAX_FRAME);
-	p->ops->rx_done(p, 0, ctx);
+	p->ops->rx_done(p, 0, &ctx->io);
 
 	close(ps);
 	p->ops->destroy(p);

@@ -36,7 +36,7 @@ struct fake_port {
 	void (*before_copy)(void);	/* runs before the copy: a guest rewriting its buffer meanwhile */
 };
 
-static void fake_tx_burst(struct port *p, struct dp_ctx *ctx, struct pkt *const *pkts, unsigned n)
+static void fake_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, unsigned n)
 {
 	struct fake_port *f = (struct fake_port *)p;
 	const struct pkt *last = pkts[n - 1];
@@ -699,7 +699,7 @@ static void test_fdb_lookup_cost(void **state)
 	free(t);
 }
 
-static void null_tx_burst(struct port *p, struct dp_ctx *ctx, struct pkt *const *pkts, unsigned n)
+static void null_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, unsigned n)
 {
 }
 
@@ -732,8 +732,8 @@ static void test_forward_cost(void **state)
 		double best = 1e30;
 
 		if (pass == 2) {
-			f->ctx->perf = calloc(1, sizeof(*f->ctx->perf));
-			dp_perf_start(f->ctx->perf);
+			f->ctx->io.perf = calloc(1, sizeof(*f->ctx->io.perf));
+			dp_perf_start(f->ctx->io.perf);
 		}
 
 		for (unsigned i = 0; i < PKT_BURST; i++) {
@@ -754,7 +754,7 @@ static void test_forward_cost(void **state)
 		print_message("dp_forward, cycles per frame (best of %d), %u destination(s) per burst%s: %.1f\n",
 			      COST_REPEATS, spread, pass == 2 ? ", timing on" : "", best);
 	}
-	free(f->ctx->perf);
+	free(f->ctx->io.perf);
 	fx_free(f);
 }
 

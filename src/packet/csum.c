@@ -1,0 +1,210 @@
+/* csum.c - the Internet checksum: partial sums in memory byte order, folding, completion of partial frames. */
+#include "packet/csum.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "packet/iov.h"
+
+/* Sum of the 16-bit words at @p (the last one padded with a zero byte), unfolded, in memory order. */
+static uint64_t sum_words(uint64_t acc, const uint8_t *p, size_t len)
+{
+	uint32_t w;
+	uint16_t h;
+
+	/* Four bytes at a time: 2^16 = 1 (mod 2^16 - 1), so 32-bit words fold to the same 16-bit sum. */
+	for (; len >= 4; p += 4, len -= 4) {
+		memcpy(&w, p, 4);
+		acc += w;
+	}
+	if (len >= 2) {
+		memcpy(&h, p, 2);
+		acc += h;
+		p += 2;
+		len -= 2;
+	}
+	if (len) {
+		h = 0;
+		memcpy(&h, p, 1); /* the byte in the first half of its word, in memory order */
+		acc += h;
+	}
+	return acc;
+}
+
+static uint32_t fold64(uint64_t acc)
+{
+	acc = (acc & 0xffffffffu) + (acc >> 32);
+	acc = (acc & 0xffffffffu) + (acc >> 32);
+	return (uint32_t)acc;
+}
+
+uint16_t csum_fold(uint32_t sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+uint32_t csum_add(uint32_t sum, const void *buf, size_t len)
+{
+	return fold64(sum_words(sum, buf, len));
+}
+
+uint32_t csum_add_at(uint32_t sum, const void *buf, size_t len, size_t pos)
+{
+	uint16_t s;
+
+	if (!(pos & 1))
+		return csum_add(sum, buf, len);
+	/* Shifted by one byte: every word's halves are swapped, and so is their one's-complement sum. */
+	s = csum_fold(fold64(sum_words(0, buf, len)));
+	s = (uint16_t)(s << 8 | s >> 8);
+	return fold64((uint64_t)sum + s);
+}
+
+uint32_t csum_add_iov(uint32_t sum, const struct iovec *iov, unsigned n, size_t off, size_t len, size_t *done)
+{
+	size_t pos = 0;
+
+	for (unsigned i = 0; i < n && pos < len; i++) {
+		size_t take;
+
+		if (off >= iov[i].iov_len) {
+			off -= iov[i].iov_len;
+			continue;
+		}
+		take = iov[i].iov_len - off;
+		if (take > len - pos)
+			take = len - pos;
+		sum = csum_add_at(sum, (const uint8_t *)iov[i].iov_base + off, take, pos);
+		pos += take;
+		off = 0;
+	}
+	if (done)
+		*done = pos;
+	return sum;
+}
+
+uint16_t csum_ipv4_hdr(const void *hdr, size_t len)
+{
+	const uint8_t *h = hdr;
+	uint32_t sum;
+
+	if (len < 12)
+		return csum_finish(csum_add(0, h, len));
+	sum = csum_add(0, h, 10);			/* up to the checksum field, */
+	sum = csum_add(sum, h + 12, len - 12);		/* and after it */
+	return csum_finish(sum);
+}
+
+uint32_t csum_pseudo_ipv4(const void *saddr, const void *daddr, uint8_t proto, uint32_t l4_len)
+{
+	uint8_t ph[12];
+
+	memcpy(ph, saddr, 4);
+	memcpy(ph + 4, daddr, 4);
+	ph[8] = 0;
+	ph[9] = proto;
+	ph[10] = (uint8_t)(l4_len >> 8);
+	ph[11] = (uint8_t)l4_len;
+	return csum_add(0, ph, sizeof(ph));
+}
+
+uint32_t csum_pseudo_ipv6(const void *saddr, const void *daddr, uint8_t proto, uint32_t l4_len)
+{
+	uint8_t ph[40];
+
+	memcpy(ph, saddr, 16);
+	memcpy(ph + 16, daddr, 16);
+	ph[32] = (uint8_t)(l4_len >> 24);
+	ph[33] = (uint8_t)(l4_len >> 16);
+	ph[34] = (uint8_t)(l4_len >> 8);
+	ph[35] = (uint8_t)l4_len;
+	ph[36] = ph[37] = ph[38] = 0;
+	ph[39] = proto;
+	return csum_add(0, ph, sizeof(ph));
+}
+
+int csum_complete(const struct iovec *iov, unsigned n, size_t len, size_t csum_start, size_t csum_offset)
+{
+	size_t got;
+	uint32_t sum;
+	uint16_t c;
+
+	if (csum_start > len || csum_offset > len - csum_start || len - csum_start - csum_offset < 2)
+		return -EINVAL;
+	sum = csum_add_iov(0, iov, n, csum_start, len - csum_start, &got);
+	if (got != len - csum_start)
+		return -EINVAL;
+	c = csum_finish(sum);
+	if (c == 0)
+		c = 0xffff;
+	/* The field may straddle two iovecs: one bounded copy writes it either way. */
+	iov_from_buf(iov, n, csum_start + csum_offset, &c, 2);
+	return 0;
+}
+
+int csum_complete_buf(void *frame, size_t len, size_t csum_start, size_t csum_offset)
+{
+	struct iovec v = { frame, len };
+
+	return csum_complete(&v, 1, len, csum_start, csum_offset);
+}
+
+/* A big-endian 16-bit field. */
+static uint16_t be16_at(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+bool csum_complete_guess(uint8_t *f, size_t len)
+{
+	size_t l3 = 14, l4, l4_len, check_off;
+	uint16_t type, have, want, c;
+	uint32_t pseudo;
+	uint8_t proto;
+
+	if (len < 14)
+		return false;
+	type = be16_at(f + 12);
+	if ((type == 0x8100 || type == 0x88a8) && len >= 18) {
+		type = be16_at(f + 16);
+		l3 = 18;
+	}
+	if (type == 0x0800 && len >= l3 + 20 && (f[l3] >> 4) == 4) {
+		size_t ihl = (size_t)(f[l3] & 0xf) * 4, tot = be16_at(f + l3 + 2);
+
+		if (ihl < 20 || tot < ihl || l3 + tot > len || (be16_at(f + l3 + 6) & 0x3fff))
+			return false; /* malformed, or a fragment: never partial */
+		proto = f[l3 + 9];
+		l4 = l3 + ihl;
+		l4_len = tot - ihl;
+		pseudo = csum_pseudo_ipv4(f + l3 + 12, f + l3 + 16, proto, (uint32_t)l4_len);
+	} else if (type == 0x86dd && len >= l3 + 40 && (f[l3] >> 4) == 6) {
+		size_t plen = be16_at(f + l3 + 4);
+
+		if (l3 + 40 + plen > len)
+			return false;
+		proto = f[l3 + 6]; /* extension headers: not followed, left alone */
+		l4 = l3 + 40;
+		l4_len = plen;
+		pseudo = csum_pseudo_ipv6(f + l3 + 8, f + l3 + 24, proto, (uint32_t)l4_len);
+	} else {
+		return false;
+	}
+	if (proto == 6 && l4_len >= 20)
+		check_off = 16;
+	else if (proto == 17 && l4_len >= 8)
+		check_off = 6;
+	else
+		return false;
+	memcpy(&have, f + l4 + check_off, 2);
+	want = csum_fold(pseudo);
+	if (have != want || have == 0)
+		return false;
+	c = csum_finish(csum_add(0, f + l4, l4_len));
+	if (c == 0)
+		c = 0xffff; /* RFC 768: a computed zero is sent as all ones */
+	memcpy(f + l4 + check_off, &c, 2);
+	return true;
+}

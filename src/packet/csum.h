@@ -1,0 +1,84 @@
+/* csum.h - the Internet checksum (RFC 1071): partial sums over buffers and iovecs, completion, IPv4 and pseudo-headers. */
+#ifndef VSW_PACKET_CSUM_H
+#define VSW_PACKET_CSUM_H
+
+/*
+ * One checksum module for every path (ports, tools, tests).
+ *
+ * A partial sum is a uint32_t that callers only pass along: start from 0,
+ * add buffers with csum_add(), fold at the end.  Sums are kept in memory
+ * byte order (RFC 1071 section 2(B): the one's-complement sum does not
+ * depend on byte order), so a folded value is stored into a frame with
+ * memcpy() as is, and a 16-bit field read with memcpy() compares with it
+ * directly; no ntohs anywhere.
+ *
+ * Checksummed data is a sequence of 16-bit words counted from its first
+ * byte; a piece that starts at an odd offset of that sequence is added with
+ * csum_add_at(), which is what lets one sum run across iovecs split anywhere:
+ *
+ *   frame:   | eth | ip | tcp hdr ... payload |
+ *                       ^csum_start   ^ csum_start + csum_offset: the field
+ *   iovecs:  [ 0      ][ 1   ][ 2        ]       (any split, odd ones too)
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+/* @sum plus the @len bytes at @buf, which start at an even offset of the summed data. */
+uint32_t csum_add(uint32_t sum, const void *buf, size_t len);
+
+/* @sum plus the @len bytes at @buf, which start at offset @pos of the summed data (odd or even). */
+uint32_t csum_add_at(uint32_t sum, const void *buf, size_t len, size_t pos);
+
+/*
+ * @sum plus @len bytes of the @n iovecs starting @off bytes in (offset 0
+ * of the summed data).  Stops early where the iovecs end; *@done, when not
+ * NULL, gets the bytes summed.
+ */
+uint32_t csum_add_iov(uint32_t sum, const struct iovec *iov, unsigned n, size_t off, size_t len, size_t *done);
+
+/* @sum folded to 16 bits, in memory byte order (not complemented). */
+uint16_t csum_fold(uint32_t sum);
+
+/* The checksum field's value for @sum: the folded sum complemented, in memory byte order. */
+static inline uint16_t csum_finish(uint32_t sum)
+{
+	return (uint16_t)~csum_fold(sum);
+}
+
+/* The checksum of the IPv4 header at @hdr (@len bytes: 4 * IHL), its checksum field counted as zero. */
+uint16_t csum_ipv4_hdr(const void *hdr, size_t len);
+
+/* The TCP/UDP pseudo-header sums (RFC 793, RFC 768; RFC 8200 section 8.1), addresses as in the frame. */
+uint32_t csum_pseudo_ipv4(const void *saddr, const void *daddr, uint8_t proto, uint32_t l4_len);
+uint32_t csum_pseudo_ipv6(const void *saddr, const void *daddr, uint8_t proto, uint32_t l4_len);
+
+/*
+ * Complete a CHECKSUM_PARTIAL frame (virtio 1.3 section 5.1.6.2: "the
+ * checksum on the packet is incomplete"): the field at @csum_start +
+ * @csum_offset holds the pseudo-header sum; the complemented sum of the
+ * bytes from @csum_start to the frame's end (@len bytes in @n iovecs),
+ * that field included, replaces it.  A result of zero is stored as 0xffff
+ * (the same in one's complement; for UDP zero would mean "no checksum").
+ * 0, or -EINVAL when the field is not inside the frame or the iovecs hold
+ * less than @len bytes (nothing is written then).
+ */
+int csum_complete(const struct iovec *iov, unsigned n, size_t len, size_t csum_start, size_t csum_offset);
+
+/* csum_complete() on the flat @len bytes at @frame. */
+int csum_complete_buf(void *frame, size_t len, size_t csum_start, size_t csum_offset);
+
+/*
+ * A frame that arrived without its CHECKSUM_PARTIAL mark (AF_XDP): if
+ * @frame (@len bytes: Ethernet, one optional VLAN tag, IPv4 or IPv6
+ * without extension headers, TCP or UDP) has a checksum field equal to its
+ * pseudo-header sum, complete it.  A field that held a full checksum equal
+ * to that sum by coincidence gets the same value again, so a correct frame
+ * is never changed.  Every offset is checked against @len; true when the
+ * field was rewritten.
+ */
+bool csum_complete_guess(uint8_t *frame, size_t len);
+
+#endif
