@@ -1087,36 +1087,11 @@ def main():
 # ---- guest memory the kernel maps differently: hugetlb pages, sparse files; core dumps ----
 
 HUGE_PAGE = 2 << 20
-MFD_HUGE_2MB = 21 << 26   # linux/memfd.h: log2(2 MiB) << MFD_HUGE_SHIFT
 
 
-class FileMemory:
-    """Guest memory on a memfd made by `make_fd`, `file_size` bytes, with a region of `size` bytes at offset 0.
-
-    Quacks like vhost_user_lib.Memory for setup_rings (fd, size, truncate, close), without a mapping here:
-    a hugetlb file's pages and a 1 TiB sparse file are not for Python's mmap to touch.
-    """
-
-    def __init__(self, size, file_size, hugetlb=False):
-        flags = os.MFD_CLOEXEC | (os.MFD_HUGETLB | MFD_HUGE_2MB if hugetlb else 0)
-        self.size = size
-        self.fd = os.memfd_create("vsw-scenario-mem", flags)
-        os.ftruncate(self.fd, file_size)
-        self.map = None
-
-    def truncate(self, size):
-        os.ftruncate(self.fd, size)
-
-    def close(self):
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
+def file_memory(size, file_size, hugetlb=False):
+    """Guest memory for setup_rings with no mapping here: a region of `size` bytes of a `file_size`-byte memfd."""
+    return Memory(size, file_size=file_size, hugetlb=hugetlb, mapped=False)
 
 
 def truncated_live(env, mem, what):
@@ -1134,12 +1109,12 @@ def truncated_live(env, mem, what):
 
 
 def ring_hugetlb_short_region_truncated(env):
-    mem = FileMemory(MEM, HUGE_PAGE, hugetlb=True)
+    mem = file_memory(MEM, HUGE_PAGE, hugetlb=True)
     return truncated_live(env, mem, "hugetlb memfd (2 MiB page) with a 64 KiB region")
 
 
 def ring_sparse_terabyte_truncated(env):
-    return truncated_live(env, FileMemory(1 << 40, 1 << 40), "sparse 1 TiB memfd, all of it one region")
+    return truncated_live(env, file_memory(1 << 40, 1 << 40), "sparse 1 TiB memfd, all of it one region")
 
 
 MEMORY_ATTACKS = [
@@ -1176,7 +1151,7 @@ def run_hugetlb_sessions(env, steps, n=50):
         pool0, maps0 = v.hugetlb_kb(), v.memfd_maps()
         refused = 0
         for i in range(n):
-            with FileMemory(0x1000, HUGE_PAGE, hugetlb=True) as mem:
+            with file_memory(0x1000, HUGE_PAGE, hugetlb=True) as mem:
                 with mmap.mmap(mem.fd, HUGE_PAGE) as m:
                     m[0] = i + 1   # the front end writes its memory: the page is allocated
                 if not hugetlb_session(v.socks["bad"], mem, i):
@@ -1226,7 +1201,7 @@ def run_memory_not_dumped(env, steps):
         fds = []
         try:
             before = {rng for rng, _ in vswd_vmflags(v.proc.pid, "vsw-scenario-mem")}
-            with FileMemory(MEM, HUGE_PAGE if hugetlb else MEM, hugetlb) as mem:
+            with file_memory(MEM, HUGE_PAGE if hugetlb else MEM, hugetlb) as mem:
                 fe = Frontend(v.socks["bad"])
                 fds = setup_rings(fe, mem, F_BASIC)
                 maps = [m for m in vswd_vmflags(v.proc.pid, "vsw-scenario-mem") if m[0] not in before]

@@ -85,14 +85,22 @@ def message(request, payload=b"", flags=VERSION, size=None):
     return HDR.pack(request, flags, len(payload) if size is None else size) + payload
 
 
-class Memory:
-    """A memfd of `size` bytes standing for guest memory; also mapped here (self.map)."""
+MFD_HUGE_2MB = 21 << 26   # linux/memfd.h: log2(2 MiB) << MFD_HUGE_SHIFT
 
-    def __init__(self, size, name="vsw-scenario-mem"):
+
+class Memory:
+    """A memfd standing for guest memory, a region of `size` bytes at offset 0; mapped here (self.map).
+
+    file_size: the file's length when it differs from the region's (a region shorter than its hugetlb page,
+    a sparse file); hugetlb: 2 MiB pages; mapped=False leaves self.map None (a hugetlb file's pages and a
+    1 TiB sparse file are not for Python's mmap to touch).
+    """
+
+    def __init__(self, size, name="vsw-scenario-mem", file_size=None, hugetlb=False, mapped=True):
         self.size = size
-        self.fd = os.memfd_create(name, os.MFD_CLOEXEC)
-        os.ftruncate(self.fd, size)
-        self.map = mmap.mmap(self.fd, size)
+        self.fd = os.memfd_create(name, os.MFD_CLOEXEC | (os.MFD_HUGETLB | MFD_HUGE_2MB if hugetlb else 0))
+        os.ftruncate(self.fd, size if file_size is None else file_size)
+        self.map = mmap.mmap(self.fd, size) if mapped else None
 
     def truncate(self, size):
         """Shrink (or grow) the file under the back end's mapping."""
