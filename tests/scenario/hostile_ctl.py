@@ -56,28 +56,14 @@ import sys
 import tempfile
 import time
 
-sys.dont_write_bytecode = True
+sys.dont_write_bytecode = True   # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from steps_lib import Steps  # noqa: E402
 
 NETNS = "vsw-hctl"
 PYTHON = "/usr/bin/python3"   # reachable by other users (sys.executable may be under /root)
 STARTED = []             # every Vswd, stopped at exit
 CTL_IDLE_S = 10          # vswd's idle timeout for control connections (src/ctl/daemon.h)
-
-
-class Steps:
-    """Counts and prints PASS/FAIL lines."""
-
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def result(self, ok, name, detail=""):
-        print("%s %s%s" % ("PASS" if ok else "FAIL", name, (": " + detail) if detail else ""), flush=True)
-        if ok:
-            self.passed += 1
-        else:
-            self.failed += 1
-        return ok
 
 
 class Vswd:

@@ -92,6 +92,7 @@ sys.dont_write_bytecode = True   # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
 import hugepages  # noqa: E402
+from steps_lib import Steps  # noqa: E402
 from vhost_user_lib import (  # noqa: E402
     ADD_MEM_REG, GET_FEATURES, GET_PROTOCOL_FEATURES, NEED_REPLY, PROTOCOL_F_CONFIGURE_MEM_SLOTS,
     PROTOCOL_F_REPLY_ACK, REM_MEM_REG, SET_FEATURES, SET_MEM_TABLE, SET_OWNER, SET_PROTOCOL_FEATURES,
@@ -105,22 +106,6 @@ UADDR = 0x7F0000000000
 MEM = 0x10000
 F_BASIC = (1 << VIRTIO_F_VERSION_1) | (1 << VHOST_USER_F_PROTOCOL_FEATURES)
 RSS_SLACK_KB = 2048
-
-
-class Steps:
-    """Counts and prints PASS/FAIL lines."""
-
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def result(self, ok, name, detail=""):
-        print("%s %s%s" % ("PASS" if ok else "FAIL", name, (": " + detail) if detail else ""), flush=True)
-        if ok:
-            self.passed += 1
-        else:
-            self.failed += 1
-        return ok
 
 
 def stop_process(proc, name, stdin_newline=False, timeout=10):
