@@ -1,9 +1,11 @@
 /* vswd.c - the vsw daemon: vhost-user ports for VMs joined by a learning switch. */
+#include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "ctl/daemon.h"
@@ -28,6 +30,22 @@ static void usage(FILE *f)
 		   "                  any port: \"mac\", \"ip\" (lists), \"mac_limit\":N, \"flood_rate\":PPS (0: none)\n"
 		   "  --foreground    do not detach from the terminal\n",
 		types);
+}
+
+/*
+ * A vhost-user port holds about eight fds (its sockets, kick and call
+ * eventfds, the workers' dups of the kicks, guest memory): a thousand
+ * ports need more than the usual soft limit of 1024.  Up to the hard one.
+ */
+static void raise_fd_limit(void)
+{
+	struct rlimit lim;
+
+	if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+		lim.rlim_cur = lim.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &lim) < 0)
+			log_warn("cannot raise the open file limit: %s", strerror(errno));
+	}
 }
 
 int main(int argc, char **argv)
@@ -91,6 +109,7 @@ int main(int argc, char **argv)
 		}
 		snprintf(cfg.ctl_group, sizeof(cfg.ctl_group), "%s", group);
 	}
+	raise_fd_limit();
 	if (!foreground && daemon(1, 1) < 0) {
 		perror("vswd: daemon");
 		return 1;

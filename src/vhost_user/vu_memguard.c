@@ -12,11 +12,11 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#define GUARD_SLOTS 1024
+#define GUARD_SLOTS 8192	/* two regions for each of PORT_MAX (4096) vhost-user ports */
 /*
  * Each slot's range of the stand-in file: 128 TiB, all the user address
- * space of x86-64 with 4-level page tables, so any mapping fits; 1,024 of
- * them make a sparse file of 2^57 bytes (tmpfs allows 2^63).  Less under
+ * space of x86-64 with 4-level page tables, so any mapping fits; 8,192 of
+ * them make a sparse file of 2^60 bytes (tmpfs allows 2^63).  Less under
  * a file size limit (RLIMIT_FSIZE): a larger ftruncate would raise SIGXFSZ.
  */
 #define SLOT_SPAN_MAX (1ull << 47)

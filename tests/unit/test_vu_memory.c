@@ -578,21 +578,21 @@ static void test_standin_emptied_between_sessions(void **state)
 /* Every guard slot taken: the region is refused (and not mapped), never mapped unguarded. */
 static void test_guard_slots_exhausted(void **state)
 {
-	static int slots[4096];
+	static int slots[16384];
 	struct mx *f = *state;
 	int memfd = new_memfd(MEM_SIZE), rc;
 	unsigned n = 0;
 
 	negotiate(f);
 	/* Ranges nothing maps: they only fill the table. */
-	while (n < 4096 && (slots[n] = vu_memguard_watch((void *)(uintptr_t)(0x10000ull * (n + 1)), 0x1000)) >= 0)
+	while (n < 16384 && (slots[n] = vu_memguard_watch((void *)(uintptr_t)(0x10000ull * (n + 1)), 0x1000)) >= 0)
 		n++;
 	rc = mem_table(f, memfd, MEM_SIZE);
 	for (unsigned i = 0; i < n; i++)
 		vu_memguard_unwatch(slots[i]);
 	close(memfd);
-	if (n == 4096)
-		fail_msg("the guard took 4096 ranges: no limit to test");
+	if (n == 16384)
+		fail_msg("the guard took 16384 ranges: no limit to test");
 	if (rc == 0)
 		fail_msg("with all %u guard slots in use the region was mapped anyway (unguarded)", n);
 	assert_int_equal(rc, -EPROTO);
