@@ -31,7 +31,7 @@ static void reset(void)
 		struct port *p = atomic_load(&v.sw->ports[i]);
 
 		if (p) {
-			atomic_store(&v.sw->ports[i], NULL);
+			switch_port_set(v.sw, i, NULL);
 			p->ops->destroy(p);
 		}
 	}

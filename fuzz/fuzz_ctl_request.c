@@ -58,7 +58,7 @@ static void handle_line(const char *line, size_t len, bool pass_fd)
 
 	if (req && json_tokener_get_parse_end(tok) == len) {
 		/* As ctl_sock.c: no request while the graveyard is full; the next batch frees it. */
-		if (v.ngrave >= PORT_MAX)
+		if (v.ngrave >= VSWD_GRAVE_MAX)
 			vswd_free_graveyard(&v);
 		if (pass_fd)
 			peer.fd = memfd_create("fuzz-capture", MFD_CLOEXEC);
@@ -82,7 +82,7 @@ static void reset(void)
 
 		if (!p)
 			continue;
-		if (v.ngrave >= PORT_MAX)
+		if (v.ngrave >= VSWD_GRAVE_MAX)
 			vswd_free_graveyard(&v);
 		req = json_object_new_object();
 		json_object_object_add(req, "cmd", json_object_new_string("port-del"));

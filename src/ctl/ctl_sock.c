@@ -166,7 +166,7 @@ static int conn_process(struct ctl_conn *c)
 		struct json_tokener *tok;
 		struct json_object *req, *resp;
 
-		if (v->ngrave >= PORT_MAX) {
+		if (v->ngrave >= VSWD_GRAVE_MAX) {
 			c->deferred = v->conns_deferred = true;
 			return conn_watch(c) < 0 ? (conn_close(c), -1) : 0;
 		}

@@ -30,6 +30,7 @@ void vswd_config_default(struct vswd_config *c)
 		c->cpus[i] = -1;
 	c->mode = SWITCH_LEARNING;
 	c->aging_s = FDB_DEFAULT_AGING_S;
+	c->flood_budget = SWITCH_DEFAULT_FLOOD_BUDGET;
 }
 
 /* ---- small JSON helpers; every field is checked for type and range ---- */
@@ -48,8 +49,8 @@ static const char *json_get_str(struct json_object *o, const char *key)
 
 int vswd_config_from_json(struct vswd_config *c, struct json_object *o, char *err, size_t errlen)
 {
-	static const char *const keys[] = { "workers", "cpus", "busy_poll", "perf", "mode", "aging", "ctl_group",
-					    "ports", NULL };
+	static const char *const keys[] = { "workers", "cpus", "busy_poll", "perf", "mode", "aging", "flood_budget",
+					    "ctl_group", "ports", NULL };
 	struct json_object *f;
 	const char *mode;
 
@@ -68,7 +69,8 @@ int vswd_config_from_json(struct vswd_config *c, struct json_object *o, char *er
 		snprintf(c->ctl_group, sizeof(c->ctl_group), "%s", json_object_get_string(f));
 	}
 	if (json_get_uint(o, "workers", 1, DP_WORKERS_MAX, &c->workers, err, errlen) < 0 ||
-	    json_get_uint(o, "aging", 1, 86400, &c->aging_s, err, errlen) < 0)
+	    json_get_uint(o, "aging", 1, 86400, &c->aging_s, err, errlen) < 0 ||
+	    json_get_uint(o, "flood_budget", 0, 1u << 24, &c->flood_budget, err, errlen) < 0)
 		return -1;
 	if (json_object_object_get_ex(o, "busy_poll", &f)) {
 		if (!json_object_is_type(f, json_type_boolean)) {
@@ -153,7 +155,7 @@ static void port_changed(void *opaque, struct port *p, enum port_change what)
 		dp_sync(&v->dp);
 		break;
 	case PORT_RINGS_CHANGED:
-		dp_rebuild(&v->dp);
+		dp_rebuild_port(&v->dp, p);
 		break;
 	case PORT_LINK_DOWN:
 		fdb_flush_port(&v->sw->fdb, p->id);
@@ -206,8 +208,8 @@ static int port_add(struct vswd *v, struct json_object *o, bool privileged, char
 		return -1;
 	}
 	p->id = (unsigned)slot;
-	atomic_store_explicit(&v->sw->ports[slot], p, memory_order_release);
-	dp_rebuild(&v->dp);
+	switch_port_set(v->sw, (unsigned)slot, p);
+	dp_rebuild_port(&v->dp, p); /* includes a grace period: the next switch_port_set may come */
 	log_info("port %s added (%s)", name, p->ops->type);
 	return 0;
 }
@@ -222,11 +224,11 @@ static int port_del(struct vswd *v, const char *name, char *err, size_t errlen)
 		return -1;
 	}
 	p = atomic_load(&v->sw->ports[slot]);
-	atomic_store(&v->sw->ports[slot], NULL);
-	dp_rebuild(&v->dp); /* includes a grace period: no worker holds p now */
+	switch_port_set(v->sw, (unsigned)slot, NULL);
+	dp_rebuild_port(&v->dp, p); /* includes a grace period: no worker holds p now */
 	switch_port_detach(v->sw, (unsigned)slot);
 	/* Room is guaranteed: connections stop taking requests while the graveyard is full (ctl_sock.c). */
-	assert(v->ngrave < PORT_MAX);
+	assert(v->ngrave < VSWD_GRAVE_MAX);
 	v->graveyard[v->ngrave++] = p;
 	log_info("port %s deleted", name);
 	return 0;
@@ -285,6 +287,7 @@ static struct json_object *req_show(struct vswd *v)
 	json_object_object_add(r, "workers", json_object_new_int((int)v->cfg.workers));
 	json_object_object_add(r, "busy_poll", json_object_new_boolean(v->cfg.busy_poll));
 	json_object_object_add(r, "aging", json_object_new_int((int)v->cfg.aging_s));
+	json_object_object_add(r, "flood_budget", json_object_new_int64(v->cfg.flood_budget));
 	for (unsigned i = 0; i < PORT_MAX; i++) {
 		struct port *p = atomic_load(&v->sw->ports[i]);
 		struct json_object *o;
@@ -653,6 +656,7 @@ int vswd_init(struct vswd *v, const struct vswd_config *c, char *err, size_t err
 		return -1;
 	}
 	switch_init(v->sw, c->mode, c->aging_s);
+	v->sw->flood_budget = c->flood_budget;
 	v->dp.sw = v->sw;
 	if (c->ctl_group[0]) {
 		struct group gr, *res = NULL;
@@ -734,9 +738,9 @@ void vswd_shutdown(struct vswd *v)
 		struct port *p = atomic_load(&v->sw->ports[i]);
 
 		if (p)
-			atomic_store(&v->sw->ports[i], NULL);
+			switch_port_set(v->sw, i, NULL);
 		if (p && v->dp_started)
-			dp_rebuild(&v->dp);
+			dp_rebuild_port(&v->dp, p);
 		if (p) {
 			capture_end_with_port(p);
 			p->ops->destroy(p);

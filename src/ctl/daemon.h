@@ -26,6 +26,7 @@
 #define CTL_REQUEST_MAX 65536
 #define CTL_IDLE_S 10		/* a control connection with no request and no reply progress for this long is closed */
 #define CTL_GROUP_MAX 64
+#define VSWD_GRAVE_MAX 64	/* deleted ports awaiting destruction (see graveyard) */
 
 struct json_object;
 
@@ -36,6 +37,7 @@ struct vswd_config {
 	bool perf;			/* data path stage timing (dp/perf.h); default on, `vswctl perf enable|disable` */
 	enum switch_mode mode;
 	unsigned aging_s;
+	unsigned flood_budget;		/* flood copies per worker round (switch.h); 0: no limit */
 	char ctl_group[CTL_GROUP_MAX];	/* "": only root and vswd's user may use the control socket */
 };
 
@@ -76,7 +78,7 @@ struct vswd {
 	 * Deleted ports, freed after the current event batch.  Full, the
 	 * connections stop taking requests until the next batch has freed it.
 	 */
-	struct port *graveyard[PORT_MAX];
+	struct port *graveyard[VSWD_GRAVE_MAX];
 	unsigned ngrave;
 	unsigned refused_peers;		/* connections refused by the peer check, for the rate-limited log */
 	double refused_logged_s;
@@ -86,12 +88,12 @@ struct vswd {
 	port_create_hook_fn create_hook;
 };
 
-/* Defaults: one worker, event-driven, stage timing on, learning, 300 s aging. */
+/* Defaults: one worker, event-driven, stage timing on, learning, 300 s aging, a flood budget of 4096. */
 void vswd_config_default(struct vswd_config *c);
 
 /*
- * Read the "workers", "cpus", "busy_poll", "perf", "mode", "aging", "ctl_group"
- * keys of a config object ("ports" is read by vswd_add_config_ports); any
+ * Read the "workers", "cpus", "busy_poll", "perf", "mode", "aging",
+ * "flood_budget", "ctl_group" keys of a config object ("ports" is read by vswd_add_config_ports); any
  * other key is refused.  0 or -1 with @err.
  */
 int vswd_config_from_json(struct vswd_config *c, struct json_object *o, char *err, size_t errlen);

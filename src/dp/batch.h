@@ -5,27 +5,41 @@
 /*
  * The lookup stage (today the learning bridge, the `normal` action; later
  * a flow table) decides and does not send: it writes one verdict per
- * frame, and the datapath's actions carry them out (egress.c):
+ * frame, and the datapath's actions carry them out (egress.c).  A verdict
+ * is 16 bits, a port's slot below the special values:
  *
- *   dest[i] <  DP_DEST_FLOOD      one port, its slot number
- *   dest[i] == DP_DEST_FLOOD      every port but the ingress one
- *   dest[i] &  DP_DEST_DROP       nowhere, for reason dest[i] & 0xff (enum port_drop)
+ *   0 .. PORT_MAX - 1                    one port, its slot number
+ *   DP_DEST_FLOOD   (0xfe00)             every port but the ingress one
+ *   DP_DEST_UNSET   (0xfe01)             no verdict yet (a secured port's frame that passed its check)
+ *   DP_DEST_DROP | why  (0xff00 + why)   nowhere, for reason why (enum port_drop)
  *
  * and counts them by kind, so the actions stage picks its passes once per
  * batch.
  */
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "port/port.h"
 
-#define DP_DEST_FLOOD 0x100u
-#define DP_DEST_DROP 0x200u
-#define DP_DEST_UNSET 0x400u	/* no verdict yet (a secured port's frame that passed its check) */
+#define DP_DEST_FLOOD 0xfe00u
+#define DP_DEST_UNSET 0xfe01u
+#define DP_DEST_DROP 0xff00u
 #define DP_DEST_DROP_WHY(why) (DP_DEST_DROP | (unsigned)(why))
 
 _Static_assert(PORT_MAX <= DP_DEST_FLOOD, "a port's slot is a verdict below DP_DEST_FLOOD");
 _Static_assert(DROP__COUNT <= 0xff, "a drop reason fits a verdict's low byte");
+
+/* Is verdict @d a drop (its reason: dp_dest_drop_why)? */
+static inline bool dp_dest_is_drop(unsigned d)
+{
+	return d >= DP_DEST_DROP;
+}
+
+static inline enum port_drop dp_dest_drop_why(unsigned d)
+{
+	return (enum port_drop)(d & 0xff);
+}
 
 struct dp_batch {
 	struct port *in;		/* where every frame of the batch came from */

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
-#include "dp/pipeline.h"
+#include "dp/poll.h"
 #include "switch/switch.h"
 
 /* A counter only this worker writes: a plain add, no locked instruction; readers see it whole. */
@@ -21,41 +21,27 @@ static inline void worker_count(atomic_uint_least64_t *c, uint64_t n)
 	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n, memory_order_relaxed);
 }
 
-/* One pass over the worker's queues, one batch each (pipeline.c); returns the frames it moved. */
-static unsigned worker_round(struct dp_worker *w, const struct dp_rxq_list *l)
+/* One pass over the worker's hot queues, one batch each (pipeline.c), and the cold ones' check when due. */
+static unsigned worker_round(struct dp_worker *w, uint64_t now)
 {
 	struct vswitch *sw = w->dp->sw;
 	struct dp_perf *pf = atomic_load_explicit(&w->dp->perf_on, memory_order_relaxed) ? &w->perf : NULL;
 	uint64_t t0;
-	unsigned moved = 0;
+	unsigned moved;
 
 	w->ctx.io.perf = pf;
 	dp_perf_start(pf);
 	t0 = pf ? pf->last : 0;
-	for (unsigned i = 0; i < l->n; i++)
-		moved += dp_process_batch(sw, &w->ctx, l->rxq[i].port, l->rxq[i].q);
+	dp_round_start(&w->ctx);
+	moved = dp_poll_round(&w->poll, sw, &w->ctx, now);
+	if (now >= w->poll.next_check)
+		moved += dp_poll_check(&w->poll, sw, &w->ctx, w->epfd, now);
 	if (pf && moved) {
 		/* The round as a whole: only rounds that moved frames (the worker's busy cycles). */
 		dp_perf_add(pf, DP_PT_ROUND, dp_tsc() - t0, moved);
 		worker_count(&w->busy_frames, moved);
 	}
 	return moved;
-}
-
-/* Enable every queue's notification, re-checking each; true when one already has work. */
-static bool worker_arm(const struct dp_rxq_list *l)
-{
-	bool pending = false;
-
-	for (unsigned i = 0; i < l->n; i++)
-		pending |= l->rxq[i].port->ops->rx_arm(l->rxq[i].port, l->rxq[i].q);
-	return pending;
-}
-
-static void worker_disarm(const struct dp_rxq_list *l)
-{
-	for (unsigned i = 0; i < l->n; i++)
-		l->rxq[i].port->ops->rx_disarm(l->rxq[i].port, l->rxq[i].q);
 }
 
 static uint64_t now_ms(void)
@@ -75,8 +61,9 @@ static void *worker_main(void *arg)
 {
 	struct dp_worker *w = arg;
 	struct dp *dp = w->dp;
+	struct dp_poll *ps = &w->poll;
 	bool armed = false;
-	unsigned seen = ~0u, disarmed_gen = ~0u;
+	unsigned seen = ~0u;
 	sigset_t unstick;
 
 	sigemptyset(&unstick);
@@ -91,8 +78,10 @@ static void *worker_main(void *arg)
 	}
 	while (!atomic_load_explicit(&w->stop, memory_order_relaxed)) {
 		const struct dp_rxq_list *l;
-		struct epoll_event ev[16];
+		struct epoll_event ev[DP_WAKE_EVENTS];
+		uint64_t now;
 		unsigned moved;
+		int n;
 
 		/*
 		 * Quiescent point: nothing from earlier rounds is held past here.
@@ -108,22 +97,25 @@ static void *worker_main(void *arg)
 			seen = gen;
 		}
 		l = atomic_load_explicit(&w->list, memory_order_acquire);
-		if (armed) {
-			worker_disarm(l);
+		now = dp_tsc();
+		if (l != ps->list || l->seq != ps->seq) {
+			/* A new list: every queue hot, notifications off; what woke us is about the old one. */
+			dp_poll_reset(ps, l, now);
 			armed = false;
+		} else {
+			if (armed) {
+				dp_poll_disarm(ps);
+				armed = false;
+			}
+			dp_poll_warm_woken(ps, now);
 		}
 		worker_count(&w->rounds, 1);
-		moved = worker_round(w, l);
+		moved = worker_round(w, now);
 		if (moved) {
 			worker_count(&w->frames, moved);
 			continue;
 		}
 		if (dp->busy_poll) {
-			/* Polling: ask every (new) queue's driver not to kick us, once per change. */
-			if (disarmed_gen != seen) {
-				worker_disarm(l);
-				disarmed_gen = seen;
-			}
 			/*
 			 * No PAUSE here: a busy-polling worker owns its core, and a
 			 * frame arriving during one waits it out (about 11 ns on
@@ -133,7 +125,7 @@ static void *worker_main(void *arg)
 			continue;
 		}
 		armed = true;
-		if (worker_arm(l))
+		if (dp_poll_arm(ps))
 			continue;
 		/*
 		 * Go offline for the grace period logic, then sleep.  The fds are
@@ -142,10 +134,11 @@ static void *worker_main(void *arg)
 		 */
 		atomic_store(&w->offline, true);
 		worker_count(&w->sleeps, 1);
-		epoll_wait(w->epfd, ev, 16, 1000);
+		n = epoll_wait(w->epfd, ev, DP_WAKE_EVENTS, 1000);
 		atomic_store(&w->offline, false);
 		/* Pairs with dp_sync(): what it unpublished before seeing us offline is visible now. */
 		atomic_thread_fence(memory_order_seq_cst);
+		dp_poll_woken(ps, ev, n);
 	}
 	return NULL;
 }
@@ -179,9 +172,14 @@ int dp_start(struct dp *dp, struct vswitch *sw, unsigned nworkers, const int *cp
 		w->ctx.io.worker_id = i;
 		w->cpu = cpus ? cpus[i] : -1;
 		w->wd_since_ms = now_ms();
+		memset(w->lists[0].first, 0xff, sizeof(w->lists[0].first));
+		memset(w->lists[1].first, 0xff, sizeof(w->lists[1].first));
 		atomic_init(&w->list, &w->lists[0]);
+		w->poll.cold_after = dp->tsc_hz / 1000000 * DP_COLD_AFTER_US;
+		w->poll.check_every = dp->tsc_hz / 1000000 * DP_COLD_CHECK_US;
 		w->epfd = epoll_create1(EPOLL_CLOEXEC);
 		w->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		ev.data.u64 = DP_POLL_KEY_WAKE;
 		if (w->epfd < 0 || w->wakefd < 0 || epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wakefd, &ev) < 0)
 			return -errno;
 		if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
@@ -331,45 +329,108 @@ static int rxq_fd(struct port *p, unsigned q)
 	return dup_fd;
 }
 
-void dp_rebuild(struct dp *dp)
+/* Append @p's queues that worker @wi polls to @l, each with its own dup of the port's wake-up fd. */
+static void list_add_port(struct dp *dp, unsigned wi, struct dp_rxq_list *l, struct port *p)
 {
+	unsigned nq = p->ops->rx_queues(p);
+
+	for (unsigned q = 0; q < nq && q < PORT_QUEUES_MAX; q++) {
+		int fd;
+
+		if ((p->id + q) % dp->nworkers != wi)
+			continue;
+		if (l->n == DP_RXQ_MAX) {
+			log_warn("worker %u polls %u queues already: port %s queue %u is not polled", wi, DP_RXQ_MAX,
+				 p->name, q);
+			continue;
+		}
+		fd = rxq_fd(p, q);
+		if (l->first[p->id] == DP_RXQ_NONE)
+			l->first[p->id] = (uint16_t)l->n;
+		l->rxq[l->n++] = (struct dp_rxq){
+			.port = p, .q = (uint8_t)q, .slot = (uint16_t)p->id, .fd = fd,
+		};
+	}
+}
+
+/*
+ * Worker @wi's next list.  @p NULL: every published port, fds anew.
+ * Otherwise the current list's queues but @p's (they move over with their
+ * fds, which stay registered), then @p's anew if it is published: a
+ * port's queues stay adjacent either way (first[]).
+ */
+static struct dp_rxq_list *list_build(struct dp *dp, unsigned wi, struct port *p)
+{
+	struct dp_worker *w = &dp->workers[wi];
+	struct dp_rxq_list *cur = atomic_load(&w->list);
+	struct dp_rxq_list *next = cur == &w->lists[0] ? &w->lists[1] : &w->lists[0];
 	struct vswitch *sw = dp->sw;
 
+	next->n = 0;
+	memset(next->first, 0xff, sizeof(next->first));
+	if (p) {
+		for (unsigned i = 0; i < cur->n; i++) {
+			struct dp_rxq *e = &cur->rxq[i];
+
+			/* @p's are done anew below; a port no longer published (nobody told us) goes with its fds. */
+			if (e->port == p || atomic_load(&sw->ports[e->slot]) != e->port)
+				continue;
+			if (next->first[e->slot] == DP_RXQ_NONE)
+				next->first[e->slot] = (uint16_t)next->n;
+			next->rxq[next->n++] = *e;
+			/* The fd is the next list's now: releasing the old one must not close it (workers never read it). */
+			e->fd = -1;
+		}
+		next->fresh = next->n;
+		if (atomic_load(&sw->ports[p->id]) == p)
+			list_add_port(dp, wi, next, p);
+	} else {
+		next->fresh = 0;
+		for (unsigned j = 0; j < PORT_MAX; j++) {
+			struct port *q = atomic_load(&sw->ports[j]);
+
+			if (q)
+				list_add_port(dp, wi, next, q);
+		}
+	}
+	next->seq = cur->seq + 1;
+	return next;
+}
+
+/* Publish every worker's next list, wait until none holds the old one, then move the epoll registrations. */
+static void rebuild(struct dp *dp, struct port *p)
+{
 	for (unsigned wi = 0; wi < dp->nworkers; wi++) {
 		struct dp_worker *w = &dp->workers[wi];
-		struct dp_rxq_list *cur = atomic_load(&w->list);
-		struct dp_rxq_list *next = cur == &w->lists[0] ? &w->lists[1] : &w->lists[0];
 
-		next->n = 0;
-		for (unsigned j = 0; j < PORT_MAX; j++) {
-			struct port *p = atomic_load(&sw->ports[j]);
-
-			if (!p)
-				continue;
-			for (unsigned q = 0; q < p->ops->rx_queues(p) && next->n < DP_RXQ_MAX; q++) {
-				if ((j + q) % dp->nworkers != wi)
-					continue;
-				next->rxq[next->n++] = (struct dp_rxq){ .port = p, .q = q, .fd = rxq_fd(p, q) };
-			}
-		}
-		atomic_store_explicit(&w->list, next, memory_order_release);
+		atomic_store_explicit(&w->list, list_build(dp, wi, p), memory_order_release);
 	}
 	dp_sync(dp);
-	/* No worker holds the old lists now: move the epoll registrations over. */
 	for (unsigned wi = 0; wi < dp->nworkers; wi++) {
 		struct dp_worker *w = &dp->workers[wi];
 		struct dp_rxq_list *cur = atomic_load(&w->list);
 		struct dp_rxq_list *old = cur == &w->lists[0] ? &w->lists[1] : &w->lists[0];
 
 		rxq_list_release(w, old);
-		for (unsigned i = 0; i < cur->n; i++) {
-			struct epoll_event ev = { .events = EPOLLIN | EPOLLET };
+		for (unsigned i = cur->fresh; i < cur->n; i++) {
+			struct epoll_event ev = { .events = EPOLLIN | EPOLLET,
+						  .data.u64 = dp_poll_key(cur->rxq[i].slot, cur->rxq[i].q) };
 
 			if (cur->rxq[i].fd >= 0)
 				epoll_ctl(w->epfd, EPOLL_CTL_ADD, cur->rxq[i].fd, &ev);
 		}
 		worker_wake(w);
 	}
+}
+
+void dp_rebuild(struct dp *dp)
+{
+	rebuild(dp, NULL);
+}
+
+void dp_rebuild_port(struct dp *dp, struct port *p)
+{
+	rebuild(dp, p);
 }
 
 void dp_perf_set(struct dp *dp, bool on)

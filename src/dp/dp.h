@@ -4,18 +4,34 @@
 
 /*
  * Each worker owns a list of (port, queue) pairs, each polled by exactly one
- * worker.  A round: for every queue, one batch through the pipeline
+ * worker.  A round: for every hot queue, one batch through the pipeline
  * (pipeline.c: rx_burst of at most PKT_BURST frames or PKT_BURST_BYTES, the
  * budget that keeps one guest from starving the others; parse; lookup;
- * actions; tx; rx_done), timed between stages when timing is on (perf.h).  With nothing to do a worker either
- * spins (busy_poll) or arms every queue's notification (enable, then
- * re-check) and sleeps in epoll_wait on their fds: an idle switch uses no CPU.
+ * actions; tx; rx_done), timed between stages when timing is on (perf.h).
+ *
+ * Hot and cold queues (poll.c), so that idle ports cost a round nothing:
+ *
+ *   hot   polled every round; one with no frame for DP_COLD_AFTER_US turns
+ *         cold: its notifications are enabled (enable, then re-check)
+ *   cold  not polled; its driver kicks on its next frame.  Every
+ *         DP_COLD_CHECK_US a worker reads its epoll set without waiting
+ *         (one syscall for all its cold queues) and a queue that was
+ *         kicked turns hot again; one cold queue is polled as well, in
+ *         turn, in case a kick went missing
+ *
+ * With nothing to do a worker either spins (busy_poll) or arms its hot
+ * queues too and sleeps in epoll_wait on their fds: an idle switch uses no
+ * CPU.  Every epoll registration names its queue (slot and queue number),
+ * so a kick wakes that queue, not a pass over all of them.
  *
  * The control thread changes what workers see (port list, queue lists,
  * rings, guest memory) only between grace periods, quiescent-state based:
  * it unpublishes the thing, bumps `gen`, and waits until every worker has
  * either passed the top of its loop since (seen_gen == gen) or is asleep
- * (offline).  dp_sync() is that wait.
+ * (offline).  dp_sync() is that wait.  A port added, deleted or whose
+ * rings changed costs a copy of each worker's list and syscalls for that
+ * port's queues only (dp_rebuild_port): the other queues keep their fds
+ * and their epoll registrations.
  *
  * A worker must never block, yet a notification is a write() on an fd the
  * peer controls (a vhost-user call eventfd), and the peer can make that
@@ -38,7 +54,11 @@
 #include "port/port.h"
 
 #define DP_WORKERS_MAX 16
-#define DP_RXQ_MAX (PORT_MAX * 2)
+#define DP_RXQ_MAX (PORT_MAX * 2)	/* queues one worker polls */
+#define DP_RXQ_NONE 0xffffu
+#define DP_COLD_AFTER_US 1000	/* a queue without frames for this long is polled only when kicked */
+#define DP_COLD_CHECK_US 100	/* how often a busy worker looks for kicks on its cold queues */
+#define DP_WAKE_EVENTS 64	/* epoll events taken at once */
 #define DP_STALL_MS 1000	/* a worker stuck this long in one place is unstuck */
 #define DP_UNSTICK_SIGNAL SIGURG /* ignored by default: harmless if one arrives from elsewhere */
 #define PKT_HDR_COPY 64		/* bytes of a secured port's frame the switch checks and copies */
@@ -48,30 +68,75 @@ struct vswitch;
 
 struct dp_rxq {
 	struct port *port;
-	unsigned q;
-	int fd;			/* our own dup of the port's wake-up fd, registered in the worker's epoll; or -1 */
+	uint8_t q;
+	uint16_t slot;		/* the port's */
+	int fd;			/* our own dup of that fd (control thread only: moves to the next list); or -1 */
 };
+_Static_assert(PORT_QUEUES_MAX <= 256, "a queue number fits dp_rxq.q");
 
+/* A worker's queues; the control thread builds the next one while the worker reads this one. */
 struct dp_rxq_list {
 	unsigned n;
+	unsigned seq;			/* one more with every build: a worker's poll state is about one list */
+	unsigned fresh;			/* rxq[fresh..n) got new fds in this build (control thread only) */
+	uint16_t first[PORT_MAX];	/* slot -> index of its first queue here (a port's are adjacent), or DP_RXQ_NONE */
 	struct dp_rxq rxq[DP_RXQ_MAX];
 };
+
+/* The frames of a batch for one destination port. */
+struct dp_group {
+	uint16_t port;
+	uint16_t n;
+	struct pkt *pkts[PKT_BURST];
+};
+
+struct switch_portlist;
 
 /* Per-worker scratch for one forwarding round. */
 struct dp_ctx {
 	struct port_io io;			/* worker id, blame, timing (port.h): what port ops get */
 	struct pkt pkts[PKT_BURST];
 	struct dp_batch batch;			/* the verdicts on pkts (batch.h) */
-	struct pkt *out[PORT_MAX][PKT_BURST];	/* frames grouped by destination port */
-	uint16_t out_n[PORT_MAX];
-	uint8_t touched[PORT_MAX];		/* destinations with frames, in order */
-	unsigned ntouched;
+	/*
+	 * Egress grouping (egress.c), sized by the batch, not by the switch:
+	 * a batch has at most PKT_BURST unicast destinations.
+	 */
+	struct dp_group grp[PKT_BURST];		/* unicast destinations, in first-frame order (flood frames merged in) */
+	unsigned ngrp;
+	uint8_t grp_of[PORT_MAX];		/* slot -> 1 + its index in grp[]; 0: no group this batch */
+	struct pkt *flood[PKT_BURST];		/* the batch's flood frames within the budget, in batch order */
+	unsigned nflood;
+	const struct switch_portlist *flood_list; /* the ports they go to (but the ingress and grouped ones) */
+	unsigned flood_in;			/* the ingress port's slot */
+	unsigned flood_copies;			/* flood copies made this round (dp_round_start zeroes) */
+	bool flood_starved;			/* a batch had every flood frame refused for the budget this round */
 	/* Secured ports (switch.h): each checked frame's first bytes, and its view starting with them. */
 	uint8_t hdr_copy[PKT_BURST][PKT_HDR_COPY];
 	struct iovec hdr_iov[PKT_BURST][PKT_HDR_IOV];
 };
 
 struct dp;
+
+/*
+ * Which of its queues a worker polls (poll.c): its own, no other thread's.
+ * hot[] and cold[] hold indexes into the list; at[] says where each one is.
+ */
+struct dp_poll {
+	const struct dp_rxq_list *list;	/* the list this state is about, and its seq */
+	unsigned seq;
+	unsigned nhot, ncold;
+	unsigned start;			/* the round begins at hot[start]: where the flood budget ran out last */
+	unsigned sweep;			/* next cold queue polled in case its kick went missing */
+	uint64_t next_check;		/* cycle counter: cool idle queues, look for kicks */
+	uint64_t cold_after, check_every;	/* DP_COLD_AFTER_US, DP_COLD_CHECK_US in counter ticks */
+	unsigned nwake;			/* queues woken in epoll_wait, seen at the next round */
+	uint64_t wake[DP_WAKE_EVENTS];
+	uint16_t hot[DP_RXQ_MAX], cold[DP_RXQ_MAX];
+	uint16_t at[DP_RXQ_MAX];	/* index in hot[], or DP_POLL_COLD | index in cold[] */
+	uint64_t last[DP_RXQ_MAX];	/* counter at a hot queue's last frame (or since it is hot) */
+};
+#define DP_POLL_COLD 0x8000u
+_Static_assert(DP_RXQ_MAX <= DP_POLL_COLD, "a queue's index leaves the cold bit free");
 
 struct dp_worker {
 	struct dp *dp;
@@ -81,6 +146,7 @@ struct dp_worker {
 	int epfd, wakefd;
 	struct dp_rxq_list lists[2];	/* published one, and the one being built */
 	_Atomic(struct dp_rxq_list *) list;
+	struct dp_poll poll;		/* the worker's own */
 	atomic_uint seen_gen;
 	atomic_bool offline;
 	atomic_bool stop;
@@ -127,7 +193,20 @@ void dp_perf_reset(struct dp *dp);
  * (a consistent-enough copy: each counter is read whole).
  */
 void dp_perf_read(struct dp *dp, unsigned w, struct dp_perf *out);
-/* Recompute every worker's queue list from the switch's ports (control thread). */
+/* Recompute every worker's queue list from the switch's ports, every fd anew (control thread). */
 void dp_rebuild(struct dp *dp);
+/*
+ * The same after port @p was published, unpublished or changed its queues
+ * or their fds: only @p's queues are looked at again, the others keep
+ * their fds (control thread).  O(ports) work, syscalls for @p's queues.
+ */
+void dp_rebuild_port(struct dp *dp, struct port *p);
+
+/* A worker round begins: the flood budget starts again (dp.c; tests that call dp_forward() directly too). */
+static inline void dp_round_start(struct dp_ctx *ctx)
+{
+	ctx->flood_copies = 0;
+	ctx->flood_starved = false;
+}
 
 #endif

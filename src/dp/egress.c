@@ -1,87 +1,168 @@
-/* egress.c - the actions stage (drop counts, gather per destination) and the tx stage (one tx_burst each). */
+/* egress.c - the actions stage (drop counts, groups per destination, floods within budget) and the tx stage. */
 #include "dp/egress.h"
 
 #include "port/capture.h"
 #include "switch/switch.h"
+
+_Static_assert(PKT_BURST < 256, "a group's number fits grp_of[]'s byte");
 
 void dp_act_drop(const struct dp_batch *b)
 {
 	unsigned drops[DROP__COUNT] = { 0 };
 
 	for (unsigned i = 0; i < b->n; i++)
-		if (b->dest[i] & DP_DEST_DROP)
-			drops[b->dest[i] & 0xff]++;
+		if (dp_dest_is_drop(b->dest[i]))
+			drops[dp_dest_drop_why(b->dest[i])]++;
 	port_count_drops(b->in, drops);
 }
 
-static inline void enqueue(struct dp_ctx *ctx, unsigned port, struct pkt *p)
+/* A new group for slot @d at the end of the batch's groups. */
+static inline struct dp_group *group_new(struct dp_ctx *ctx, unsigned d)
 {
-	if (ctx->out_n[port] == 0)
-		ctx->touched[ctx->ntouched++] = (uint8_t)port;
-	ctx->out[port][ctx->out_n[port]++] = p;
+	struct dp_group *grp = &ctx->grp[ctx->ngrp++];
+
+	ctx->grp_of[d] = (uint8_t)ctx->ngrp;
+	grp->port = (uint16_t)d;
+	return grp;
 }
 
-/* Every port but the ingress one; returns how many got the frame. */
-static unsigned flood(struct vswitch *sw, struct dp_ctx *ctx, unsigned in, struct pkt *p)
+/* Copies a flood frame from @in costs: every port on @l but @in (which is on it while it is published). */
+static unsigned fan_out(struct vswitch *sw, const struct switch_portlist *l, const struct port *in)
 {
-	unsigned n = 0;
+	return l->n - (atomic_load_explicit(&sw->ports[in->id], memory_order_relaxed) == in);
+}
 
-	for (unsigned j = 0; j < PORT_MAX; j++) {
-		if (j == in || !atomic_load_explicit(&sw->ports[j], memory_order_acquire))
-			continue;
-		enqueue(ctx, j, p);
-		n++;
+/* May one more flood frame of @fan copies go out this round?  The round's first always may (egress.h). */
+static bool flood_admit(struct vswitch *sw, struct dp_ctx *ctx, unsigned fan)
+{
+	unsigned budget = sw->flood_budget;
+
+	if (!budget)
+		return true;
+	if (ctx->flood_copies && ctx->flood_copies + fan > budget)
+		return false;
+	ctx->flood_copies += fan;
+	return true;
+}
+
+/*
+ * Merge the flood frames @fl into group @g.  Both lists are in batch
+ * order, which is the order of the frames' addresses in the batch's
+ * array: merged from the back, in place (the group has room, since every
+ * frame of the batch is in at most one of the two).
+ */
+static void merge_flood(struct dp_group *g, struct pkt *const *fl, unsigned nf)
+{
+	unsigned a = g->n, k = a + nf;
+
+	g->n = (uint16_t)k;
+	while (nf) {
+		if (a && g->pkts[a - 1] > fl[nf - 1])
+			g->pkts[--k] = g->pkts[--a];
+		else
+			g->pkts[--k] = fl[--nf];
 	}
-	return n;
 }
 
 void dp_act_gather(struct vswitch *sw, struct dp_ctx *ctx, const struct dp_batch *b)
 {
-	unsigned nowhere = 0, in = b->in->id, i = 0;
+	unsigned nowhere = 0, refused = 0, fan = 0, i = 0;
 
+	if (b->n_flood) {
+		ctx->flood_list = atomic_load_explicit(&sw->flood_list, memory_order_acquire);
+		ctx->flood_in = b->in->id;
+		fan = fan_out(sw, ctx->flood_list, b->in);
+	}
 	while (i < b->n) {
 		unsigned d = b->dest[i], k;
+		struct dp_group *g;
 		struct pkt **o;
 
 		if (d >= DP_DEST_FLOOD) {
-			if (d == DP_DEST_FLOOD)
-				nowhere += flood(sw, ctx, in, &b->pkts[i]) == 0;
+			if (d == DP_DEST_FLOOD) {
+				if (!fan)
+					nowhere++;
+				else if (flood_admit(sw, ctx, fan))
+					ctx->flood[ctx->nflood++] = &b->pkts[i];
+				else
+					refused++;
+			}
 			i++;
 			continue;
 		}
 		/*
 		 * A run of frames to one port (a loaded switch's usual batch) with
 		 * its count in a register: a count kept in memory would put a
-		 * store-to-load forwarding delay on every frame.
+		 * store-to-load forwarding delay on every frame (and a new group's
+		 * count starts in one).
 		 */
-		k = ctx->out_n[d];
-		if (k == 0)
-			ctx->touched[ctx->ntouched++] = (uint8_t)d;
-		o = ctx->out[d];
+		if (ctx->grp_of[d]) {
+			g = &ctx->grp[ctx->grp_of[d] - 1];
+			k = g->n;
+		} else {
+			g = group_new(ctx, d);
+			k = 0;
+		}
+		o = g->pkts;
 		do
 			o[k++] = &b->pkts[i++];
 		while (i < b->n && b->dest[i] == d);
-		ctx->out_n[d] = (uint16_t)k;
+		g->n = (uint16_t)k;
 	}
+	/* A grouped port is a flood target too (it is published and not the ingress): its floods go in its group. */
+	if (ctx->nflood)
+		for (unsigned t = 0; t < ctx->ngrp; t++)
+			merge_flood(&ctx->grp[t], ctx->flood, ctx->nflood);
 	if (nowhere)
 		port_count_drop(b->in, DROP_NO_DESTINATION, nowhere);
+	if (refused) {
+		port_count_drop(b->in, DROP_FLOOD_BUDGET, refused);
+		/* None of its floods went out: its queue goes first next round (dp_poll_round). */
+		if (!ctx->nflood)
+			ctx->flood_starved = true;
+	}
 }
 
 struct port *dp_egress_send(struct vswitch *sw, struct dp_ctx *ctx, unsigned t, unsigned *n)
 {
-	unsigned j = ctx->touched[t];
-	struct port *out = atomic_load_explicit(&sw->ports[j], memory_order_acquire);
+	struct dp_group *g = &ctx->grp[t];
+	struct port *out = atomic_load_explicit(&sw->ports[g->port], memory_order_acquire);
 
-	*n = ctx->out_n[j];
+	*n = g->n;
 	if (out) {
-		capture_port_tx(out, ctx->out[j], ctx->out_n[j]);
-		out->ops->tx_burst(out, &ctx->io, ctx->out[j], ctx->out_n[j]);
+		capture_port_tx(out, g->pkts, g->n);
+		out->ops->tx_burst(out, &ctx->io, g->pkts, g->n);
 	}
-	ctx->out_n[j] = 0;
 	return out;
+}
+
+struct port *dp_egress_flood_next(struct vswitch *sw, struct dp_ctx *ctx, unsigned *cursor)
+{
+	const struct switch_portlist *l = ctx->flood_list;
+
+	if (!ctx->nflood)
+		return NULL;
+	while (*cursor < l->n) {
+		unsigned s = l->slot[(*cursor)++];
+		struct port *out;
+
+		if (s == ctx->flood_in || ctx->grp_of[s])
+			continue;
+		/* NULL: on its way out (unpublished before the list that drops it). */
+		out = atomic_load_explicit(&sw->ports[s], memory_order_acquire);
+		if (!out)
+			continue;
+		capture_port_tx(out, ctx->flood, ctx->nflood);
+		out->ops->tx_burst(out, &ctx->io, ctx->flood, ctx->nflood);
+		return out;
+	}
+	return NULL;
 }
 
 void dp_egress_done(struct dp_ctx *ctx)
 {
-	ctx->ntouched = 0;
+	for (unsigned t = 0; t < ctx->ngrp; t++)
+		ctx->grp_of[ctx->grp[t].port] = 0;
+	ctx->ngrp = 0;
+	ctx->nflood = 0;
 }

@@ -7,19 +7,41 @@
  * (batch.h).  The actions carry them out without sending:
  *
  *   dp_act_drop()    count the dropped frames on the ingress port, by reason
- *   dp_act_gather()  in batch order, append each frame to its destination's
- *                    list (ctx->out[port]); a flood frame to every port but
- *                    the ingress one, and one that reaches none is a
- *                    `no_destination` drop
+ *   dp_act_gather()  in batch order, append each unicast frame to its
+ *                    destination's group (ctx->grp, at most one group per
+ *                    frame); put each flood frame the round's budget allows
+ *                    on the flood list (ctx->flood) and merge it into every
+ *                    group, in batch order
  *
- * then the tx stage hands each destination its list (VALE: gather, then
+ * then the tx stage hands each destination its frames (VALE: gather, then
  * one reserve/copy/commit per destination ring):
  *
- *   dp_egress_send() one destination: the capture hook, one tx_burst
- *   dp_egress_done() forget the lists
+ *   dp_egress_send()        one group: the capture hook, one tx_burst
+ *   dp_egress_flood_next()  the flood list to the next port that had no
+ *                           group: every published port but the ingress one
+ *   dp_egress_done()        forget the groups
  *
- * Destinations are served in the order their first frame came in; a
- * destination's frames keep their batch order.
+ * Nothing here is sized or looped by the number of ports on the switch,
+ * but the flood pass, which is the flood itself:
+ *
+ *   slot -> group    ctx->grp_of[slot], one byte per slot, cleared group by group
+ *   flood targets    the switch's flood list (switch_port_set): the ports
+ *                    that exist, not the slots that could
+ *
+ * Groups are served in the order their first frame came in, then the
+ * flood-only ports in slot order; a destination's frames keep their batch
+ * order.
+ *
+ * The flood budget (sw->flood_budget, copies per worker round): a flood
+ * frame costs one copy per destination port (its fan-out).  A round's
+ * first flood frame always passes; a later one passes if the round's
+ * copies stay within the budget with it, else it is a `flood_budget`
+ * drop on the ingress port and the rest of the batch goes on.  So a
+ * round makes at most max(budget, one fan-out) flood copies, unicast
+ * frames of the same batch and of every other queue of the round are
+ * served as usual, and the worker starts its next round at the first
+ * queue whose every flood frame was refused (poll.c), so that flooding
+ * ports take turns.
  */
 
 #include "dp/dp.h"
@@ -29,17 +51,29 @@ struct vswitch;
 /* Count @b's drop verdicts on its ingress port, by reason. */
 void dp_act_drop(const struct dp_batch *b);
 
-/* Append @b's output and flood frames to their destinations' lists in @ctx (frames in batch order). */
+/*
+ * Group @b's unicast frames by destination and put its flood frames,
+ * within the round's budget, on the flood list and into every group
+ * (frames in batch order).  Counts `no_destination` (a flood that would
+ * reach nobody) and `flood_budget` drops on the ingress port.
+ */
 void dp_act_gather(struct vswitch *sw, struct dp_ctx *ctx, const struct dp_batch *b);
 
 /*
- * Send the @t-th destination's list (0 <= @t < ctx->ntouched): capture
- * hook, tx_burst.  Returns the port, or NULL when it went away meanwhile
- * (the frames are then nobody's: the port was deleted).  *@n: the frames.
+ * Send the @t-th group (0 <= @t < ctx->ngrp): capture hook, tx_burst.
+ * Returns the port, or NULL when it went away meanwhile (the frames are
+ * then nobody's: the port was deleted).  *@n: the frames.
  */
 struct port *dp_egress_send(struct vswitch *sw, struct dp_ctx *ctx, unsigned t, unsigned *n);
 
-/* Every list sent: empty them for the next batch. */
+/*
+ * Send the flood list to the next port of the flood pass, from *@cursor
+ * (0 to start; the call moves it on): capture hook, tx_burst of the
+ * ctx->nflood frames.  Returns that port, or NULL when none is left.
+ */
+struct port *dp_egress_flood_next(struct vswitch *sw, struct dp_ctx *ctx, unsigned *cursor);
+
+/* Every group sent: empty them for the next batch. */
 void dp_egress_done(struct dp_ctx *ctx);
 
 #endif

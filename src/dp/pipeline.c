@@ -41,15 +41,23 @@ void dp_forward(struct vswitch *sw, struct dp_ctx *ctx, struct port *in, struct 
 	}
 	if (b->n_out + b->n_flood) {
 		dp_act_gather(sw, ctx, b);
-		/* A batch with any flood frame is timed as a flood: they cost a pass over every port. */
+		/* A batch with any flood frame is timed as a flood: it costs a pass over the flood list. */
 		dp_perf_mark(pf, b->n_flood ? DP_PT_ACT_FLOOD : DP_PT_ACT_OUTPUT, b->n_out + b->n_flood);
 	}
 
-	for (unsigned t = 0; t < ctx->ntouched; t++) {
+	for (unsigned t = 0; t < ctx->ngrp; t++) {
 		struct port *out = dp_egress_send(sw, ctx, t, &sent);
 
 		if (pf && out)
 			dp_perf_mark(pf, (enum dp_point)(DP_PT_TX_VHOST + dp_port_kind_of(out)), sent);
+	}
+	for (unsigned cursor = 0; ctx->nflood;) {
+		struct port *out = dp_egress_flood_next(sw, ctx, &cursor);
+
+		if (!out)
+			break;
+		if (pf)
+			dp_perf_mark(pf, (enum dp_point)(DP_PT_TX_VHOST + dp_port_kind_of(out)), ctx->nflood);
 	}
 	dp_egress_done(ctx);
 }

@@ -24,7 +24,7 @@
 #include <sys/uio.h>
 
 #define PORT_NAME_MAX 32
-#define PORT_MAX 64		/* ports on one switch */
+#define PORT_MAX 4096		/* ports on one switch: slots 0..4095 (nothing on the data path loops over them) */
 #define PORT_QUEUES_MAX 8	/* rx queues per port */
 #define PKT_BURST 64		/* frames per rx_burst: the budget per queue per round (32 -> 64: +7 % at 64 B) */
 #define PKT_BURST_BYTES (256u * 1024) /* and the byte budget */
@@ -45,6 +45,7 @@ enum port_drop {
 	DROP_ETHERTYPE,		/* from a port with ip=: neither IPv4, ARP, RARP nor IPv6, or too short for its header */
 	DROP_FLOOD_RATE,	/* broadcast, multicast or unknown unicast over the port's flood_rate */
 	DROP_SCATTERED,		/* from a port with mac=/ip=: in more pieces than the switch's check re-points */
+	DROP_FLOOD_BUDGET,	/* a flood over its worker round's copy budget (the switch's flood_budget) */
 	DROP__COUNT
 };
 extern const char *const port_drop_names[DROP__COUNT];

@@ -31,7 +31,7 @@
 
 #define FDB_BUCKETS 4096
 #define FDB_WAYS 8
-#define FDB_PORTS 64		/* port numbers 0..63 (PORT_MAX) */
+#define FDB_PORTS 4096		/* port numbers 0..4095 (PORT_MAX); an entry's 15-bit port field would take 32766 */
 #define FDB_DEFAULT_AGING_S 300
 
 struct fdb_bucket {

@@ -7,7 +7,7 @@
 #include "dp/dp.h"
 #include "switch/switch_sec.h"
 
-_Static_assert(FDB_PORTS == PORT_MAX, "the FDB keeps a count per port");
+_Static_assert(FDB_PORTS >= PORT_MAX, "the FDB keeps a count per port");
 
 const char *const switch_counter_names[SWC__COUNT] = {
 	[SWC_MAC_MOVES] = "mac_moves",
@@ -27,10 +27,40 @@ void switch_init(struct vswitch *sw, enum switch_mode mode, unsigned aging_s)
 	sw->mode = mode;
 	for (unsigned i = 0; i < PORT_MAX; i++)
 		atomic_init(&sw->ports[i], NULL);
+	sw->lists[0].n = sw->lists[1].n = 0;
+	atomic_init(&sw->flood_list, &sw->lists[0]);
+	sw->flood_budget = SWITCH_DEFAULT_FLOOD_BUDGET;
 	atomic_init(&sw->now_s, 0);
 	sw->clock_ns = monotonic_ns;
 	memset(sw->sp, 0, sizeof(sw->sp));
 	fdb_init(&sw->fdb, aging_s);
+}
+
+void switch_port_set(struct vswitch *sw, unsigned slot, struct port *p)
+{
+	const struct switch_portlist *cur = atomic_load_explicit(&sw->flood_list, memory_order_relaxed);
+	struct switch_portlist *next = cur == &sw->lists[0] ? &sw->lists[1] : &sw->lists[0];
+	bool placed = !p;
+
+	/*
+	 * The port first, then the list naming it: a worker that finds a slot
+	 * in the list finds its port (or NULL, for a port on its way out, which
+	 * it skips).  Release: the port's setup before it is seen.
+	 */
+	atomic_store_explicit(&sw->ports[slot], p, memory_order_release);
+	next->n = 0;
+	for (unsigned i = 0; i < cur->n; i++) {
+		if (cur->slot[i] == slot)
+			continue;
+		if (!placed && cur->slot[i] > slot) {
+			next->slot[next->n++] = (uint16_t)slot;
+			placed = true;
+		}
+		next->slot[next->n++] = cur->slot[i];
+	}
+	if (!placed)
+		next->slot[next->n++] = (uint16_t)slot;
+	atomic_store_explicit(&sw->flood_list, next, memory_order_release);
 }
 
 /*

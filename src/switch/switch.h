@@ -48,6 +48,12 @@ enum switch_mode {
  */
 #define SWITCH_DEFAULT_MAC_LIMIT 0
 #define SWITCH_DEFAULT_FLOOD_RATE 0
+/*
+ * Flood copies (frames x destination ports) a worker makes per round, at
+ * most (dp/egress.c): one full batch of broadcasts on a switch of 64 ports
+ * fits, a broadcast to 1,000 ports leaves room for three more.  0: no limit.
+ */
+#define SWITCH_DEFAULT_FLOOD_BUDGET 4096
 
 /* A port's security options (what the port-add request asked for). */
 struct switch_port_cfg {
@@ -78,9 +84,18 @@ struct switch_port {
 	atomic_uint_least64_t counters[SWC__COUNT];
 };
 
+/* The slots a flood goes to: every published port, in slot order. */
+struct switch_portlist {
+	unsigned n;
+	uint16_t slot[PORT_MAX];
+};
+
 struct vswitch {
 	enum switch_mode mode;
-	_Atomic(struct port *) ports[PORT_MAX];	/* published by the control thread, read by workers */
+	_Atomic(struct port *) ports[PORT_MAX];	/* published by the control thread (switch_port_set), read by workers */
+	_Atomic(const struct switch_portlist *) flood_list;	/* one of lists[], republished with every change */
+	struct switch_portlist lists[2];
+	unsigned flood_budget;			/* flood copies per worker round (dp/egress.c); 0: no limit */
 	atomic_uint now_s;			/* coarse clock for aging, ticked by the control thread */
 	uint64_t (*clock_ns)(void);		/* monotonic; read at most once per batch, for flood_rate */
 	struct switch_port sp[PORT_MAX];
@@ -88,6 +103,14 @@ struct vswitch {
 };
 
 void switch_init(struct vswitch *sw, enum switch_mode mode, unsigned aging_s);
+
+/*
+ * Control thread: publish @p in slot @slot (NULL: empty the slot) and the
+ * flood list that follows, in O(ports).  Two lists take turns, so while
+ * workers run, a grace period (dp_sync) must pass before the next call:
+ * a worker may still read the list this call replaced.
+ */
+void switch_port_set(struct vswitch *sw, unsigned slot, struct port *p);
 
 /* Defaults for a port that asked for nothing: no locking, default limits. */
 void switch_port_cfg_default(struct switch_port_cfg *c);

@@ -380,7 +380,7 @@ static void test_switch_hooks(void **state)
 		memset(&ports[i], 0, sizeof(ports[i]));
 		ports[i].port.id = i;
 		ports[i].port.ops = &fake_ops;
-		atomic_store(&sw->ports[i], &ports[i].port);
+		switch_port_set(sw, i, &ports[i].port);
 	}
 	make_mix(&m);
 	crx = open_capture(tmp_path("hook_rx.pcap"), "udp or arp", CAPTURE_RX, 0);
@@ -653,8 +653,8 @@ static void test_pcap_through_switch(void **state)
 	assert_non_null(w);
 	r->id = 0;
 	w->id = 1;
-	atomic_store(&sw->ports[0], r);
-	atomic_store(&sw->ports[1], w);
+	switch_port_set(sw, 0, r);
+	switch_port_set(sw, 1, w);
 	c = open_capture(cap, "udp", CAPTURE_TX, 0);
 	atomic_store_explicit(&w->capture, c, memory_order_release);
 	while (r->ops->rx_arm(r, 0) && rounds++ < 100) {

@@ -183,6 +183,84 @@ static void test_port_type_keys(void **state)
 	vswd_shutdown(v);
 }
 
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * PORT_MAX (4,096) ports on one switch: every slot taken, the next one
+ * refused, one in the middle deleted and its slot reused.  No control
+ * operation may cost in proportion to the ports squared: the adds take
+ * a median well under a millisecond (no workers here: the switch's part).
+ */
+static void test_ports_at_scale(void **state)
+{
+	struct vswd *v = offline_vswd();
+	static double add_ms[PORT_MAX];
+	char req[160];
+	struct json_object *r = NULL, *ports, *f;
+	struct ctl_peer root = { .privileged = true, .fd = -1 };
+	double t0;
+	bool found = false;
+
+	assert_true(PORT_MAX >= 4096);
+	for (unsigned i = 0; i < PORT_MAX; i++) {
+		snprintf(req, sizeof(req), "{\"cmd\":\"port-add\",\"name\":\"p%u\",\"type\":\"vhost-user\",\"path\":\"/x\"}", i);
+		t0 = now_ms();
+		assert_string_equal(ask(v, req, NULL), "ok");
+		add_ms[i] = now_ms() - t0;
+	}
+	assert_int_equal(atomic_load(&v->sw->flood_list)->n, PORT_MAX);
+	snprintf(req, sizeof(req), "no room for more than %d ports", PORT_MAX);
+	assert_string_equal(ask(v, "{\"cmd\":\"port-add\",\"name\":\"one-more\",\"type\":\"vhost-user\",\"path\":\"/x\"}",
+				NULL), req);
+	t0 = now_ms();
+	assert_string_equal(ask(v, "{\"cmd\":\"port-del\",\"name\":\"p2048\"}", NULL), "ok");
+	print_message("port-del at %d ports: %.3f ms\n", PORT_MAX, now_ms() - t0);
+	assert_int_equal(atomic_load(&v->sw->flood_list)->n, PORT_MAX - 1);
+	assert_string_equal(ask(v, "{\"cmd\":\"port-add\",\"name\":\"again\",\"type\":\"vhost-user\",\"path\":\"/x\"}", NULL),
+			    "ok");
+	req[0] = 0;
+	{
+		struct json_object *q = json_tokener_parse("{\"cmd\":\"show\"}");
+
+		r = vswd_handle_request(v, q, &root);
+		json_object_put(q);
+	}
+	assert_true(json_object_object_get_ex(r, "ports", &ports));
+	assert_int_equal(json_object_array_length(ports), PORT_MAX);
+	for (size_t i = 0; i < json_object_array_length(ports); i++) {
+		struct json_object *o = json_object_array_get_idx(ports, i);
+
+		if (strcmp(json_object_get_string(json_object_object_get(o, "name")), "again") == 0) {
+			assert_int_equal(json_object_get_int(json_object_object_get(o, "id")), 2048);
+			found = true;
+		}
+	}
+	assert_true(found);
+	assert_true(json_object_object_get_ex(r, "flood_budget", &f));
+	assert_int_equal(json_object_get_int(f), SWITCH_DEFAULT_FLOOD_BUDGET);
+	json_object_put(r);
+	qsort(add_ms, PORT_MAX, sizeof(add_ms[0]), cmp_double);
+	print_message("port-add up to %d ports: median %.3f ms, max %.3f ms\n", PORT_MAX, add_ms[PORT_MAX / 2],
+		      add_ms[PORT_MAX - 1]);
+	assert_true(add_ms[PORT_MAX / 2] < 1.0);
+	vswd_free_graveyard(v);
+	vswd_shutdown(v);
+	assert_int_equal(stub_ports_live, 0);
+}
+
 static void test_config_keys(void **state)
 {
 	struct vswd_config cfg;
@@ -210,6 +288,15 @@ static void test_config_keys(void **state)
 	json_object_put(o);
 	o = json_tokener_parse("{\"ctl_group\":5}");
 	assert_int_equal(vswd_config_from_json(&cfg, o, err, sizeof(err)), -1);
+	json_object_put(o);
+	assert_int_equal(cfg.flood_budget, SWITCH_DEFAULT_FLOOD_BUDGET);
+	o = json_tokener_parse("{\"flood_budget\":0}");
+	assert_int_equal(vswd_config_from_json(&cfg, o, err, sizeof(err)), 0);
+	assert_int_equal(cfg.flood_budget, 0);
+	json_object_put(o);
+	o = json_tokener_parse("{\"flood_budget\":-1}");
+	assert_int_equal(vswd_config_from_json(&cfg, o, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "\"flood_budget\" must be an integer"));
 	json_object_put(o);
 
 	v = offline_vswd();
@@ -497,6 +584,7 @@ int main(void)
 		cmocka_unit_test(test_port_type_keys),
 		cmocka_unit_test(test_help_lists_port_types),
 		cmocka_unit_test(test_config_keys),
+		cmocka_unit_test(test_ports_at_scale),
 		cmocka_unit_test(test_file_params_need_privilege),
 		cmocka_unit_test(test_unix_sock),
 		cmocka_unit_test(test_running_socket),

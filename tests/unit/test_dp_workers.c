@@ -13,6 +13,13 @@
  * its copy of the old one.  Kicks through that copy must no longer wake
  * the worker.
  *
+ * Many idle ports (MANY of them, each with its own kick eventfd): once
+ * they have been idle a while, a busy-polling worker's rounds poll none
+ * of them (the old worker polled every queue every round), and in
+ * event-driven mode a kick costs a poll or two of the kicked queue, not a
+ * pass over all of them (the old worker armed, polled and disarmed every
+ * queue per wake-up).  A kicked idle queue is polled again at once.
+ *
  * Stalled worker: the port's rx_burst() write()s a blocking eventfd whose
  * counter is one below its maximum, which blocks; dp_sync() must still
  * return within DP_STALL_MS and a bit, tell the port that named itself in
@@ -119,7 +126,7 @@ static int fx_setup(void **state)
 	f->port.block_fd = -1;
 	f->port.blame = (struct port_blame){ &f->port.port, fake_stalled };
 	assert_true(f->port.fd >= 0);
-	atomic_store(&f->sw.ports[0], &f->port.port);
+	switch_port_set(&f->sw, 0, &f->port.port);
 	assert_int_equal(dp_start(&f->dp, &f->sw, 1, NULL, false), 0);
 	dp_rebuild(&f->dp);
 	*state = f;
@@ -131,7 +138,7 @@ static int fx_teardown(void **state)
 	struct fx *f = *state;
 	int base = f->base_fds;
 
-	atomic_store(&f->sw.ports[0], NULL);
+	switch_port_set(&f->sw, 0, NULL);
 	dp_rebuild(&f->dp);
 	dp_stop(&f->dp);
 	close(f->port.fd);
@@ -229,6 +236,159 @@ static void test_replaced_kick_fd_number_reused(void **state)
 	if (woke < 30)
 		fail_msg("40 kicks on the new kick fd woke the worker only %llu times", (unsigned long long)woke);
 	close(front_copy);
+}
+
+/* ---- many idle ports ---- */
+
+#define MANY 400	/* x 2 fds (the port's, the worker's dup): below the usual soft limit of 1024 */
+
+struct many_port {
+	struct port port;
+	int fd;
+	atomic_uint polls, arms;
+};
+
+static unsigned many_rx_burst(struct port *p, unsigned q, struct port_io *io, struct pkt *pkts, unsigned max)
+{
+	atomic_fetch_add(&((struct many_port *)p)->polls, 1);
+	return 0;
+}
+
+static int many_rx_fd(struct port *p, unsigned q) { return ((struct many_port *)p)->fd; }
+
+static bool many_rx_arm(struct port *p, unsigned q)
+{
+	atomic_fetch_add(&((struct many_port *)p)->arms, 1);
+	return false;
+}
+
+static const struct port_ops many_ops = {
+	.type = "many",
+	.rx_burst = many_rx_burst,
+	.rx_done = fake_rx_done,
+	.tx_burst = fake_tx_burst,
+	.rx_queues = fake_rx_queues,
+	.rx_fd = many_rx_fd,
+	.rx_arm = many_rx_arm,
+	.rx_disarm = fake_rx_disarm,
+};
+
+struct many {
+	struct vswitch *sw;
+	struct dp dp;
+	struct many_port ports[MANY];
+	int base_fds;
+};
+
+static struct many *many_start(bool busy_poll)
+{
+	struct many *m = calloc(1, sizeof(*m));
+
+	assert_non_null(m);
+	m->base_fds = proc_count_fds();
+	m->sw = malloc(sizeof(*m->sw));
+	assert_non_null(m->sw);
+	switch_init(m->sw, SWITCH_LEARNING, 300);
+	for (unsigned i = 0; i < MANY; i++) {
+		struct many_port *mp = &m->ports[i];
+
+		snprintf(mp->port.name, sizeof(mp->port.name), "idle%u", i);
+		mp->port.id = i;
+		mp->port.ops = &many_ops;
+		mp->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		assert_true(mp->fd >= 0);
+		switch_port_set(m->sw, i, &mp->port);
+	}
+	assert_int_equal(dp_start(&m->dp, m->sw, 1, NULL, busy_poll), 0);
+	dp_rebuild(&m->dp);
+	return m;
+}
+
+static void many_stop(struct many *m)
+{
+	int base = m->base_fds;
+
+	dp_stop(&m->dp);
+	for (unsigned i = 0; i < MANY; i++)
+		close(m->ports[i].fd);
+	free(m->sw);
+	free(m);
+	assert_int_equal(proc_count_fds(), base);
+}
+
+static uint64_t many_sum(struct many *m, bool arms)
+{
+	uint64_t n = 0;
+
+	for (unsigned i = 0; i < MANY; i++)
+		n += atomic_load(arms ? &m->ports[i].arms : &m->ports[i].polls);
+	return n;
+}
+
+static uint64_t many_rounds(struct many *m)
+{
+	return atomic_load(&m->dp.workers[0].rounds);
+}
+
+/* Busy polling: idle queues turn cold (armed once) and rounds stop polling them; a kick warms one at once. */
+static void test_idle_ports_cost_busy_rounds_nothing(void **state)
+{
+	struct many *m = many_start(true);
+	uint64_t r0, p0, rounds, polls, one = 1;
+	unsigned kicked = MANY / 3, before;
+
+	sleep_ms(50); /* well past DP_COLD_AFTER_US */
+	r0 = many_rounds(m);
+	p0 = many_sum(m, false);
+	sleep_ms(100);
+	rounds = many_rounds(m) - r0;
+	polls = many_sum(m, false) - p0;
+	print_message("%d idle ports, 100 ms: %llu rounds, %llu polls of idle queues\n", MANY,
+		      (unsigned long long)rounds, (unsigned long long)polls);
+	if (rounds < 1000)
+		fail_msg("the busy-polling worker made only %llu rounds in 100 ms: cannot tell", (unsigned long long)rounds);
+	/* One cold queue per check (every DP_COLD_CHECK_US): about 1,000 in 100 ms; polling every queue would be rounds x MANY. */
+	if (polls > rounds / 4 || polls > 100000 / DP_COLD_CHECK_US * 3)
+		fail_msg("%llu polls of idle queues in %llu rounds: idle ports still cost every round",
+			 (unsigned long long)polls, (unsigned long long)rounds);
+	assert_true(atomic_load(&m->ports[7].arms) >= 1); /* cold ones are armed: a kick is how they come back */
+
+	before = atomic_load(&m->ports[kicked].polls);
+	assert_int_equal(write(m->ports[kicked].fd, &one, sizeof(one)), (ssize_t)sizeof(one));
+	sleep_ms(20);
+	if (atomic_load(&m->ports[kicked].polls) < before + 10)
+		fail_msg("a kicked cold queue was polled %u times in 20 ms", atomic_load(&m->ports[kicked].polls) - before);
+	many_stop(m);
+}
+
+/* Event-driven: a kick on one of many idle queues costs a poll or two of that queue, not a pass over all. */
+static void test_kick_wakes_only_its_queue(void **state)
+{
+	struct many *m = many_start(false);
+	uint64_t r0, p0, a0, one = 1;
+	unsigned k = MANY - 5;
+
+	/* The first wake-up after the list was built finds every queue idle for long: they turn cold. */
+	sleep_ms(20);
+	assert_int_equal(write(m->ports[0].fd, &one, sizeof(one)), (ssize_t)sizeof(one));
+	sleep_ms(20);
+	r0 = many_rounds(m);
+	p0 = many_sum(m, false);
+	a0 = many_sum(m, true);
+	for (unsigned i = 0; i < 20; i++) {
+		assert_int_equal(write(m->ports[k].fd, &one, sizeof(one)), (ssize_t)sizeof(one));
+		sleep_ms(5);
+	}
+	print_message("20 kicks among %d idle queues: %llu rounds, %llu polls, %llu arms\n", MANY,
+		      (unsigned long long)(many_rounds(m) - r0), (unsigned long long)(many_sum(m, false) - p0),
+		      (unsigned long long)(many_sum(m, true) - a0));
+	if (many_rounds(m) - r0 < 15)
+		fail_msg("20 kicks woke the worker %llu times", (unsigned long long)(many_rounds(m) - r0));
+	if (many_sum(m, false) - p0 > 20 * 10 || many_sum(m, true) - a0 > 20 * 10)
+		fail_msg("20 kicks cost %llu polls and %llu arms among %d queues: each wake-up is a pass over all",
+			 (unsigned long long)(many_sum(m, false) - p0), (unsigned long long)(many_sum(m, true) - a0), MANY);
+	assert_true(atomic_load(&m->ports[k].polls) >= 15);
+	many_stop(m);
 }
 
 /* ---- a worker blocked in a port's syscall ---- */
@@ -356,6 +516,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_blocked_worker_does_not_hang_dp_sync, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_blocked_worker_blames_its_port, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_watchdog_unsticks_without_dp_sync, fx_setup, fx_teardown),
+		cmocka_unit_test(test_idle_ports_cost_busy_rounds_nothing),
+		cmocka_unit_test(test_kick_wakes_only_its_queue),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -22,6 +22,7 @@
 
 #include "dp/dp.h"
 #include "dp/pipeline.h"
+#include "dp/poll.h"
 #include "switch/switch.h"
 
 static const uint8_t MAC_A[6] = { 0x02, 0, 0, 0, 0, 0xa };
@@ -76,8 +77,13 @@ static void fake_rx_done(struct port *p, unsigned q, struct port_io *io)
 	cur->rx_done_calls++;
 }
 
+static void fake_rx_disarm(struct port *p, unsigned q)
+{
+}
+
 static const struct port_ops fake_ops = {
-	.type = "fake", .rx_burst = fake_rx_burst, .rx_done = fake_rx_done, .tx_burst = fake_tx_burst
+	.type = "fake", .rx_burst = fake_rx_burst, .rx_done = fake_rx_done, .tx_burst = fake_tx_burst,
+	.rx_disarm = fake_rx_disarm,
 };
 
 static int fx_setup_mode(void **state, enum switch_mode mode)
@@ -90,7 +96,7 @@ static int fx_setup_mode(void **state, enum switch_mode mode)
 	for (unsigned i = 0; i < NPORTS; i++) {
 		f->ports[i].id = i;
 		f->ports[i].ops = &fake_ops;
-		atomic_store(&f->sw->ports[i], &f->ports[i]);
+		switch_port_set(f->sw, i, &f->ports[i]);
 	}
 	cur = f;
 	*state = f;
@@ -175,7 +181,7 @@ static void test_decide_only(void **state)
 	assert_int_equal(b->n_drop, 1);
 	assert_int_equal(f->nlog, 0);			/* no tx_burst */
 	assert_int_equal(all_drops(f, 0), 0);		/* the datapath counts drops, not the switch */
-	assert_int_equal(f->ctx->ntouched, 0);		/* nor gathers */
+	assert_int_equal(f->ctx->ngrp + f->ctx->nflood, 0);	/* nor gathers */
 }
 
 /* One tx_burst per destination, destinations in first-frame order, frames in batch order. */
@@ -205,9 +211,9 @@ static void test_egress_grouping(void **state)
 	assert_int_equal(f->log[1].idx[0], 1);
 	assert_int_equal(f->log[1].idx[1], 3);
 	assert_int_equal(f->log[1].idx[2], 4);
-	assert_int_equal(f->ctx->ntouched, 0);		/* the lists are empty again */
-	for (unsigned j = 0; j < NPORTS; j++)
-		assert_int_equal(f->ctx->out_n[j], 0);
+	assert_int_equal(f->ctx->ngrp + f->ctx->nflood, 0);	/* the groups are empty again */
+	for (unsigned j = 0; j < PORT_MAX; j++)
+		assert_int_equal(f->ctx->grp_of[j], 0);
 	assert_int_equal(all_drops(f, 0), 0);
 
 	/* The next batch starts from empty lists. */
@@ -279,8 +285,8 @@ static void test_drops_by_reason(void **state)
 	assert_int_equal(drops(f, 0, DROP_FLOOD_RATE), PKT_BURST);
 
 	/* Alone on the switch, a flood reaches nobody: `no_destination`, counted by the datapath. */
-	atomic_store(&f->sw->ports[0], NULL);
-	atomic_store(&f->sw->ports[2], NULL);
+	switch_port_set(f->sw, 0, NULL);
+	switch_port_set(f->sw, 2, NULL);
 	frame(f, 0, BCAST, MAC_B);
 	dp_forward(f->sw, f->ctx, &f->ports[1], f->pkts, 1);
 	assert_int_equal(drops(f, 1, DROP_NO_DESTINATION), 1);
@@ -308,6 +314,64 @@ static void test_secured_port(void **state)
 	assert_int_equal(f->log[0].n, 2);
 	assert_int_equal(f->log[0].idx[0], 0);
 	assert_int_equal(f->log[0].idx[1], 2);
+}
+
+/*
+ * Floods mixed with unicast in one batch: each grouped port gets its
+ * frames and the floods merged in batch order, in one burst; the other
+ * ports get the floods, in slot order, after the groups.
+ */
+static void test_flood_merged_in_order(void **state)
+{
+	struct fx *f = *state;
+
+	teach(f, MAC_C, 2);
+	frame(f, 0, MAC_C, MAC_A);
+	frame(f, 1, BCAST, MAC_A);
+	frame(f, 2, MAC_C, MAC_A);
+	frame(f, 3, BCAST, MAC_A);
+	dp_forward(f->sw, f->ctx, &f->ports[0], f->pkts, 4);
+	assert_int_equal(f->nlog, 2);
+	assert_int_equal(f->log[0].port, 2);
+	assert_int_equal(f->log[0].n, 4);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(f->log[0].idx[i], i);
+	assert_int_equal(f->log[1].port, 1);
+	assert_int_equal(f->log[1].n, 2);
+	assert_int_equal(f->log[1].idx[0], 1);
+	assert_int_equal(f->log[1].idx[1], 3);
+}
+
+/*
+ * Two ports flooding, a budget of one broadcast per round: they take
+ * turns, since a queue whose floods were all refused goes first in the
+ * next round (poll.c).  Taken in list order every round, port 1 would
+ * never get a broadcast through.
+ */
+static void test_flood_budget_turns(void **state)
+{
+	struct fx *f = *state;
+	static struct dp_rxq_list l;
+	static struct dp_poll ps;
+
+	f->sw->flood_budget = NPORTS - 1; /* the copies of one broadcast */
+	for (unsigned i = 0; i < 4; i++)
+		frame(f, i, BCAST, MAC_A);
+	f->rx_n = 4;
+	l.n = 2;
+	l.seq = 1;
+	for (unsigned i = 0; i < 2; i++)
+		l.rxq[i] = (struct dp_rxq){ .port = &f->ports[i], .q = 0, .slot = (uint16_t)i, .fd = -1 };
+	dp_poll_reset(&ps, &l, 0);
+	for (unsigned r = 0; r < 10; r++) {
+		f->nlog = 0;
+		dp_round_start(f->ctx);
+		assert_int_equal(dp_poll_round(&ps, f->sw, f->ctx, 0), 8);
+		assert_int_equal(f->nlog, 2); /* one broadcast, to the two other ports */
+	}
+	/* 40 broadcasts from each, 10 of the 80 admitted: 5 from each. */
+	assert_int_equal(drops(f, 0, DROP_FLOOD_BUDGET), 35);
+	assert_int_equal(drops(f, 1, DROP_FLOOD_BUDGET), 35);
 }
 
 /* ---- timing ---- */
@@ -502,6 +566,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hub, fx_setup_hub, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_drops_by_reason, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_secured_port, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_flood_merged_in_order, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_flood_budget_turns, fx_setup, fx_teardown),
 		cmocka_unit_test(test_hist_log2),
 		cmocka_unit_test(test_hist_loglinear),
 		cmocka_unit_test(test_percentiles),

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,7 +70,7 @@ static struct fx *fx_new(enum switch_mode mode)
 	for (unsigned i = 0; i < 3; i++) {
 		f->ports[i].port.id = i;
 		f->ports[i].port.ops = &fake_ops;
-		atomic_store(&f->sw->ports[i], &f->ports[i].port);
+		switch_port_set(f->sw, i, &f->ports[i].port);
 	}
 	return f;
 }
@@ -287,8 +288,8 @@ static void test_alone_counts_no_destination(void **state)
 {
 	struct fx *f = fx_new(SWITCH_LEARNING);
 
-	atomic_store(&f->sw->ports[1], NULL);
-	atomic_store(&f->sw->ports[2], NULL);
+	switch_port_set(f->sw, 1, NULL);
+	switch_port_set(f->sw, 2, NULL);
 	send_frame(f, 0, BCAST, MAC_A);
 	assert_int_equal(drops(f, 0, DROP_NO_DESTINATION), 1);
 	fx_free(f);
@@ -311,7 +312,7 @@ static void test_batch_grouping(void **state)
 	assert_int_equal(f->ports[1].got, 2);
 	assert_int_equal(f->ports[2].got, 2);
 	assert_memory_equal(f->ports[1].last_dst, MAC_B, 6);
-	assert_int_equal(f->ctx->ntouched, 0);
+	assert_int_equal(f->ctx->ngrp, 0);
 	fx_free(f);
 }
 
@@ -571,6 +572,189 @@ static void test_flood_rate(void **state)
 	fx_free(f);
 }
 
+/* ---- thousands of ports: every slot published ---- */
+
+struct big {
+	struct vswitch *sw;
+	struct dp_ctx *ctx;
+	struct fake_port *ports;	/* PORT_MAX of them, slot i in ports[i] */
+};
+
+static struct big *big_new(void)
+{
+	struct big *b = calloc(1, sizeof(*b));
+
+	assert_non_null(b);
+	b->sw = malloc(sizeof(*b->sw));
+	b->ctx = calloc(1, sizeof(*b->ctx));
+	b->ports = calloc(PORT_MAX, sizeof(*b->ports));
+	assert_true(b->sw && b->ctx && b->ports);
+	switch_init(b->sw, SWITCH_LEARNING, 300);
+	for (unsigned i = 0; i < PORT_MAX; i++) {
+		b->ports[i].port.id = i;
+		b->ports[i].port.ops = &fake_ops;
+		snprintf(b->ports[i].port.name, sizeof(b->ports[i].port.name), "p%u", i);
+		switch_port_set(b->sw, i, &b->ports[i].port);
+	}
+	return b;
+}
+
+static void big_free(struct big *b)
+{
+	free(b->ports);
+	free(b->ctx);
+	free(b->sw);
+	free(b);
+}
+
+/* A frame per entry of @dst (each from @src), in one batch, into slot @in. */
+static void big_send(struct big *b, unsigned in, const uint8_t (*dst)[6], unsigned n, const uint8_t src[6])
+{
+	static uint8_t buf[PKT_BURST][60];
+	static struct iovec iov[PKT_BURST];
+	static struct pkt p[PKT_BURST];
+
+	for (unsigned i = 0; i < n; i++) {
+		memset(buf[i], 0, sizeof(buf[i]));
+		memcpy(buf[i], dst[i], 6);
+		memcpy(buf[i] + 6, src, 6);
+		iov[i] = (struct iovec){ .iov_base = buf[i], .iov_len = sizeof(buf[i]) };
+		p[i] = (struct pkt){ .iov = &iov[i], .niov = 1, .len = sizeof(buf[i]), .in_port = (uint16_t)in };
+		memcpy(p[i].eth, buf[i], sizeof(p[i].eth));
+	}
+	dp_forward(b->sw, b->ctx, &b->ports[in].port, p, n);
+}
+
+/* Frames every port received, and how many ports received none. */
+static uint64_t big_got(struct big *b, unsigned *silent)
+{
+	uint64_t n = 0;
+
+	*silent = 0;
+	for (unsigned i = 0; i < PORT_MAX; i++) {
+		n += b->ports[i].got;
+		*silent += b->ports[i].got == 0;
+	}
+	return n;
+}
+
+static uint64_t big_drops(struct big *b, unsigned port, enum port_drop why)
+{
+	return atomic_load(&b->ports[port].port.stats.drops[why]);
+}
+
+static void big_zero(struct big *b)
+{
+	for (unsigned i = 0; i < PORT_MAX; i++)
+		b->ports[i].got = 0;
+}
+
+/* 4,096 ports: a broadcast from the last reaches every other one once; unicast goes first <-> last only. */
+static void test_scale_first_to_last(void **state)
+{
+	struct big *b = big_new();
+	const unsigned last = PORT_MAX - 1;
+	unsigned silent;
+
+	assert_true(PORT_MAX >= 4096);
+	big_send(b, last, &BCAST, 1, MAC_B);
+	assert_int_equal(big_got(b, &silent), PORT_MAX - 1);
+	assert_int_equal(silent, 1);
+	assert_int_equal(b->ports[last].got, 0);
+	assert_int_equal(b->ports[0].got, 1);
+	assert_int_equal(fdb_lookup(&b->sw->fdb, MAC_B, 0), (int)last);
+	big_send(b, 0, &BCAST, 1, MAC_A);
+	big_zero(b);
+
+	big_send(b, 0, &MAC_B, 1, MAC_A);
+	assert_int_equal(b->ports[last].got, 1);
+	assert_memory_equal(b->ports[last].last_dst, MAC_B, 6);
+	big_send(b, last, (const uint8_t[][6]){ { 0x02, 0, 0, 0, 0, 0xa }, { 0x02, 0, 0, 0, 0, 0xa } }, 2, MAC_B);
+	assert_int_equal(b->ports[0].got, 2);
+	assert_int_equal(big_got(b, &silent), 3);
+	assert_int_equal(b->ctx->ngrp, 0);
+	big_free(b);
+}
+
+/*
+ * The flood budget at 4,096 ports (default 4,096 copies per round): the
+ * round's first broadcast reaches all 4,095 other ports, the next ones are
+ * `flood_budget` drops, and unicast in the same batch is served.  A new
+ * round has a new budget; budget 0 is no limit.
+ */
+static void test_scale_flood_budget(void **state)
+{
+	struct big *b = big_new();
+	const unsigned last = PORT_MAX - 1;
+	const uint8_t dst[4][6] = { { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff }, { 0x02, 0, 0, 0, 0, 0xb },
+				    { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff }, { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff } };
+	unsigned silent;
+
+	assert_int_equal(b->sw->flood_budget, SWITCH_DEFAULT_FLOOD_BUDGET);
+	assert_string_equal(port_drop_names[DROP_FLOOD_BUDGET], "flood_budget");
+	big_send(b, last, &BCAST, 1, MAC_B); /* MAC_B behind the last port: 4095 copies */
+	dp_round_start(b->ctx);
+	big_zero(b);
+
+	big_send(b, 0, dst, 4, MAC_A);
+	assert_int_equal(big_drops(b, 0, DROP_FLOOD_BUDGET), 2);
+	assert_int_equal(b->ports[last].got, 2);		/* the broadcast and the unicast, in one burst */
+	assert_int_equal(big_got(b, &silent), PORT_MAX - 1 + 1);
+	assert_int_equal(silent, 1);				/* the ingress port */
+	assert_int_equal(b->ctx->flood_copies, PORT_MAX - 1);
+
+	/* Same round: nothing left. */
+	big_send(b, 5, &BCAST, 1, MAC_C);
+	assert_int_equal(big_drops(b, 5, DROP_FLOOD_BUDGET), 1);
+	assert_true(b->ctx->flood_starved);
+	/* Next round: one more. */
+	dp_round_start(b->ctx);
+	big_zero(b);
+	big_send(b, 5, &BCAST, 1, MAC_C);
+	assert_int_equal(big_got(b, &silent), PORT_MAX - 1);
+	assert_int_equal(b->ports[5].got, 0);
+
+	/* No budget: every frame goes everywhere. */
+	b->sw->flood_budget = 0;
+	big_zero(b);
+	big_send(b, 0, dst, 4, MAC_A);
+	assert_int_equal(big_got(b, &silent), 3 * (PORT_MAX - 1) + 1);
+	assert_int_equal(big_drops(b, 0, DROP_FLOOD_BUDGET), 2);
+	big_free(b);
+}
+
+/* A port deleted in the middle of 4,096: floods skip it, its MACs are forgotten; back again, it is reached. */
+static void test_scale_port_del_middle(void **state)
+{
+	struct big *b = big_new();
+	const unsigned mid = PORT_MAX / 2;
+	unsigned silent;
+
+	b->sw->flood_budget = 0;
+	big_send(b, mid, &BCAST, 1, MAC_C);
+	assert_int_equal(fdb_lookup(&b->sw->fdb, MAC_C, 0), (int)mid);
+	switch_port_set(b->sw, mid, NULL);
+	switch_port_detach(b->sw, mid);
+	assert_int_equal(atomic_load(&b->sw->flood_list)->n, PORT_MAX - 1);
+	big_zero(b);
+	big_send(b, 0, &BCAST, 1, MAC_A);
+	assert_int_equal(big_got(b, &silent), PORT_MAX - 2);
+	assert_int_equal(b->ports[mid].got, 0);
+	big_send(b, 0, &MAC_C, 1, MAC_A); /* forgotten: flooded, but not to the deleted port */
+	assert_int_equal(b->ports[mid].got, 0);
+	assert_int_equal(big_got(b, &silent), 2 * (PORT_MAX - 2));
+
+	switch_port_set(b->sw, mid, &b->ports[mid].port);
+	assert_int_equal(atomic_load(&b->sw->flood_list)->n, PORT_MAX);
+	for (unsigned i = 1; i < PORT_MAX; i++)
+		assert_true(atomic_load(&b->sw->flood_list)->slot[i - 1] < atomic_load(&b->sw->flood_list)->slot[i]);
+	big_zero(b);
+	big_send(b, 0, &BCAST, 1, MAC_A);
+	assert_int_equal(b->ports[mid].got, 1);
+	assert_int_equal(big_got(b, &silent), PORT_MAX - 1);
+	big_free(b);
+}
+
 static int parse(const char *json, struct switch_port_cfg *c, char *err, size_t errlen)
 {
 	struct json_object *o = json_tokener_parse(json);
@@ -775,6 +959,9 @@ int main(void)
 		cmocka_unit_test(test_checked_header_is_delivered),
 		cmocka_unit_test(test_mac_limit),
 		cmocka_unit_test(test_flood_rate),
+		cmocka_unit_test(test_scale_first_to_last),
+		cmocka_unit_test(test_scale_flood_budget),
+		cmocka_unit_test(test_scale_port_del_middle),
 		cmocka_unit_test(test_port_opts),
 		cmocka_unit_test(test_fdb_lookup_cost),
 		cmocka_unit_test(test_forward_cost),

@@ -1,0 +1,195 @@
+/* poll.c - a worker's hot and cold queues: idle ports cost a round nothing, a kick warms its queue (see poll.h). */
+#include "dp/poll.h"
+
+#include "dp/pipeline.h"
+
+static inline void rxq_disarm(const struct dp_rxq *r)
+{
+	r->port->ops->rx_disarm(r->port, r->q);
+}
+
+void dp_poll_reset(struct dp_poll *ps, const struct dp_rxq_list *l, uint64_t now)
+{
+	ps->list = l;
+	ps->seq = l->seq;
+	ps->nhot = l->n;
+	ps->ncold = 0;
+	ps->start = 0;
+	ps->sweep = 0;
+	ps->nwake = 0;
+	ps->next_check = now + ps->check_every;
+	for (unsigned x = 0; x < l->n; x++) {
+		ps->hot[x] = (uint16_t)x;
+		ps->at[x] = (uint16_t)x;
+		ps->last[x] = now;
+		/* Carried over from the last list armed, or new: polled from now on, so no kicks. */
+		rxq_disarm(&l->rxq[x]);
+	}
+}
+
+unsigned dp_poll_round(struct dp_poll *ps, struct vswitch *sw, struct dp_ctx *ctx, uint64_t now)
+{
+	const struct dp_rxq_list *l = ps->list;
+	unsigned moved = 0, nhot = ps->nhot, i = ps->start < nhot ? ps->start : 0;
+	bool starved = false;
+
+	for (unsigned c = 0; c < nhot; c++) {
+		unsigned x = ps->hot[i];
+		const struct dp_rxq *r = &l->rxq[x];
+		unsigned m = dp_process_batch(sw, ctx, r->port, r->q);
+
+		if (m) {
+			ps->last[x] = now;
+			moved += m;
+		}
+		/* The first queue whose floods were all refused begins the next round: flooding ports take turns. */
+		if (ctx->flood_starved && !starved) {
+			starved = true;
+			ps->start = i;
+		}
+		if (++i == nhot)
+			i = 0;
+	}
+	return moved;
+}
+
+/* Take hot[i] out of the hot set (the last one fills its place). */
+static void hot_remove(struct dp_poll *ps, unsigned i)
+{
+	unsigned last = ps->hot[--ps->nhot];
+
+	ps->hot[i] = (uint16_t)last;
+	ps->at[last] = (uint16_t)i;
+}
+
+/* Queue @x turns hot: notifications off, polled every round. */
+static void warm(struct dp_poll *ps, unsigned x, uint64_t now)
+{
+	unsigned a = ps->at[x], c, last;
+
+	if (!(a & DP_POLL_COLD))
+		return;
+	c = a & ~DP_POLL_COLD;
+	last = ps->cold[--ps->ncold];
+	ps->cold[c] = (uint16_t)last;
+	ps->at[last] = (uint16_t)(DP_POLL_COLD | c);
+	rxq_disarm(&ps->list->rxq[x]);
+	ps->at[x] = (uint16_t)ps->nhot;
+	ps->hot[ps->nhot++] = (uint16_t)x;
+	ps->last[x] = now;
+}
+
+/* Hot queues idle for cold_after turn cold, armed; one that has frames after all stays (disarmed again). */
+static void cool(struct dp_poll *ps, uint64_t now)
+{
+	const struct dp_rxq_list *l = ps->list;
+
+	for (unsigned i = 0; i < ps->nhot;) {
+		unsigned x = ps->hot[i];
+		const struct dp_rxq *r = &l->rxq[x];
+
+		if (now - ps->last[x] < ps->cold_after) {
+			i++;
+			continue;
+		}
+		/*
+		 * Enable, then re-check (rx_arm): a frame that came meanwhile is
+		 * seen here or kicks.  True also means "poll me, no kick will
+		 * come" (a port without a wake-up fd that has frames to give).
+		 */
+		if (r->port->ops->rx_arm(r->port, r->q)) {
+			rxq_disarm(r);
+			ps->last[x] = now;
+			i++;
+			continue;
+		}
+		hot_remove(ps, i);
+		ps->at[x] = (uint16_t)(DP_POLL_COLD | ps->ncold);
+		ps->cold[ps->ncold++] = (uint16_t)x;
+	}
+	if (ps->start >= ps->nhot)
+		ps->start = 0;
+}
+
+/* The queue a kick named, if it is on this list. */
+static void warm_key(struct dp_poll *ps, uint64_t key, uint64_t now)
+{
+	const struct dp_rxq_list *l = ps->list;
+	unsigned slot = (unsigned)(key >> 32), q = (unsigned)key;
+
+	if (key == DP_POLL_KEY_WAKE || slot >= PORT_MAX)
+		return;
+	/*
+	 * An event may name a queue of an older list (read before a rebuild):
+	 * it then warms whatever has that name now, or nothing; one needless
+	 * poll at worst.
+	 */
+	for (unsigned x = l->first[slot]; x < l->n && l->rxq[x].slot == slot; x++)
+		if (l->rxq[x].q == q) {
+			warm(ps, x, now);
+			return;
+		}
+}
+
+unsigned dp_poll_check(struct dp_poll *ps, struct vswitch *sw, struct dp_ctx *ctx, int epfd, uint64_t now)
+{
+	struct epoll_event ev[DP_WAKE_EVENTS];
+	unsigned moved = 0;
+	int n;
+
+	ps->next_check = now + ps->check_every;
+	cool(ps, now);
+	if (!ps->ncold)
+		return 0;
+	/* One syscall for every cold queue: which of them were kicked (the rest stay queued for the next check). */
+	n = epoll_wait(epfd, ev, DP_WAKE_EVENTS, 0);
+	for (int k = 0; k < n; k++)
+		warm_key(ps, ev[k].data.u64, now);
+	/* And one in turn, polled: a kick lost (a driver that missed our enable) delays it, never strands it. */
+	if (ps->ncold) {
+		unsigned x, m;
+
+		if (ps->sweep >= ps->ncold)
+			ps->sweep = 0;
+		x = ps->cold[ps->sweep++];
+		m = dp_process_batch(sw, ctx, ps->list->rxq[x].port, ps->list->rxq[x].q);
+		if (m) {
+			warm(ps, x, now);
+			moved += m;
+		}
+	}
+	return moved;
+}
+
+bool dp_poll_arm(struct dp_poll *ps)
+{
+	const struct dp_rxq_list *l = ps->list;
+	bool pending = false;
+
+	for (unsigned i = 0; i < ps->nhot; i++) {
+		const struct dp_rxq *r = &l->rxq[ps->hot[i]];
+
+		pending |= r->port->ops->rx_arm(r->port, r->q);
+	}
+	return pending;
+}
+
+void dp_poll_disarm(struct dp_poll *ps)
+{
+	for (unsigned i = 0; i < ps->nhot; i++)
+		rxq_disarm(&ps->list->rxq[ps->hot[i]]);
+}
+
+void dp_poll_woken(struct dp_poll *ps, const struct epoll_event *ev, int n)
+{
+	for (int k = 0; k < n && ps->nwake < DP_WAKE_EVENTS; k++)
+		if (ev[k].data.u64 != DP_POLL_KEY_WAKE)
+			ps->wake[ps->nwake++] = ev[k].data.u64;
+}
+
+void dp_poll_warm_woken(struct dp_poll *ps, uint64_t now)
+{
+	for (unsigned k = 0; k < ps->nwake; k++)
+		warm_key(ps, ps->wake[k], now);
+	ps->nwake = 0;
+}
