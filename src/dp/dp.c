@@ -15,6 +15,9 @@
 #include "dp/poll.h"
 #include "switch/switch.h"
 
+#define DP_SYNC_SPIN_NS 20000	/* dp_sync() spins this long for a worker, then naps */
+#define DP_SYNC_NAP_NS 20000
+
 /* A counter only this worker writes: a plain add, no locked instruction; readers see it whole. */
 static inline void worker_count(atomic_uint_least64_t *c, uint64_t n)
 {
@@ -42,6 +45,14 @@ static unsigned worker_round(struct dp_worker *w, uint64_t now)
 		worker_count(&w->busy_frames, moved);
 	}
 	return moved;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static uint64_t now_ms(void)
@@ -273,17 +284,27 @@ void dp_sync(struct dp *dp)
 
 	for (unsigned i = 0; i < dp->nworkers; i++) {
 		struct dp_worker *w = &dp->workers[i];
-		uint64_t t0 = 0, next = 0;
-		unsigned spins = 0;
+		uint64_t t0 = 0, next = 0, spin_end = 0;
 		bool stalled = false;
 
 		while (!atomic_load(&w->offline) && atomic_load(&w->seen_gen) != gen) {
-			uint64_t now;
+			struct timespec nap = { 0, DP_SYNC_NAP_NS };
+			uint64_t now = now_ns();
 
-			sched_yield();
-			if (++spins % 64)
-				continue; /* the clock only now and then: a grace period is usually microseconds */
-			now = now_ms();
+			/*
+			 * A worker on a core of its own passes the top of its loop
+			 * within microseconds: spin that long.  One that shares our
+			 * core (a small machine, vswd pinned to one CPU) runs only
+			 * while we do not: then sleep a little, and waking we take
+			 * the core back.  (sched_yield() would hand a busy-polling
+			 * worker its whole time slice, milliseconds, every time.)
+			 */
+			if (!spin_end)
+				spin_end = now + DP_SYNC_SPIN_NS;
+			if (now < spin_end)
+				continue;
+			nanosleep(&nap, NULL);
+			now /= 1000000;
 			if (!t0) {
 				t0 = now;
 				next = now + DP_STALL_MS;
