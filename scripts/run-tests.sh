@@ -96,6 +96,7 @@ if [ "${VSW_SCENARIOS:-1}" != 0 ]; then
 		if [ "${VSW_SCENARIOS:-1}" = 1 ]; then
 			run_one "smoke/bench-switch" python3 scripts/bench-switch.py --quick --build "$build"
 			run_one "smoke/bench-containers" python3 scripts/bench-containers.py --quick --build "$build"
+			run_one "smoke/bench-scale" python3 scripts/bench-scale.py --smoke --build "$build"
 		fi
 	fi
 fi

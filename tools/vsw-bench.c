@@ -2,11 +2,14 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "packet/csum.h"
 #include "vsw/vuser.h"
@@ -21,6 +24,18 @@
  *                round-trip percentiles
  *
  * B first sends one broadcast so a learning switch knows where B is.
+ *
+ * At scale (--idle FMT --idle-count N): N more ports on sockets FMT % i,
+ * small rings (--idle-queue-size, default 64) and a small memfd each,
+ * opened before the run and kept idle (a switch with N + 2 ports, two of
+ * them busy), or put to work:
+ *
+ *   --flood          A sends broadcasts; B and every idle port are drained
+ *                    in turn and counted (min and max per port)
+ *   --flood-rate R   during a throughput run, the first idle port sends R
+ *                    broadcasts per second (nobody drains the others)
+ *   --hold           connect everything, print one line, wait for SIGTERM
+ *                    (a switch at scale for a control-plane benchmark)
  */
 
 #define BURST 32
@@ -33,7 +48,15 @@ struct opts {
 	bool pingpong, json, packed, no_mrg, server;
 	unsigned queue_size;
 	int warmup;			/* ping-pong: rounds not counted; -1: two rings' worth */
+	const char *idle_fmt;		/* printf pattern of the idle ports' sockets (one %u) */
+	unsigned idle_count, idle_first, idle_queue_size;
+	bool flood, hold;
+	double flood_rate;		/* throughput: broadcasts per second from the first idle port */
 };
+
+/* The idle ports (--idle), opened after A and B. */
+static struct vuser **idle;
+static unsigned nidle;
 
 static volatile sig_atomic_t stop;
 
@@ -50,6 +73,7 @@ static uint64_t now_ns(void)
 /* Locally administered; A's flows vary the last two bytes, which B's prefix never shares. */
 static const uint8_t MAC_A[6] = { 0x02, 0x76, 0x73, 0x0a, 0x00, 0x00 };
 static const uint8_t MAC_B[6] = { 0x02, 0x76, 0x73, 0x0b, 0x00, 0x00 };
+static const uint8_t MAC_C[6] = { 0x02, 0x76, 0x73, 0x0c, 0x00, 0x00 };	/* the first idle port's broadcasts */
 
 /*
  * An Ethernet/IPv4/UDP frame of @size bytes (no FCS) for flow @flow:
@@ -91,14 +115,62 @@ static void frame_stamp(uint8_t *f, uint64_t seq, uint64_t t)
 	memcpy(f + 50, &t, 8);
 }
 
-static struct vuser *open_port(const struct opts *o, const char *path, char *err, size_t errlen)
+static struct vuser *open_port_sized(const struct opts *o, const char *path, unsigned queue_size, char *err,
+				     size_t errlen)
 {
 	struct vuser_config c = {
 		.path = path, .server = o->server, .packed = o->packed, .no_mrg_rxbuf = o->no_mrg,
-		.queue_size = o->queue_size, .mtu = o->size > 1500 ? o->size : 1500, .connect_timeout_ms = 10000,
+		.queue_size = queue_size, .mtu = o->size > 1500 ? o->size : 1500, .connect_timeout_ms = 10000,
 	};
 
 	return vuser_open(&c, err, errlen);
+}
+
+static struct vuser *open_port(const struct opts *o, const char *path, char *err, size_t errlen)
+{
+	return open_port_sized(o, path, o->queue_size, err, errlen);
+}
+
+/* The --idle ports, on FMT % (first + i); 0, or 1 with a message. */
+static int open_idle(const struct opts *o)
+{
+	char path[256], err[256];
+
+	idle = calloc(o->idle_count ? o->idle_count : 1, sizeof(*idle));
+	if (!idle)
+		return 1;
+	for (nidle = 0; nidle < o->idle_count && !stop; nidle++) {
+		const char *at = strstr(o->idle_fmt, "%u");
+
+		/* FMT is the user's: its %u filled in by hand, never used as a format. */
+		snprintf(path, sizeof(path), "%.*s%u%s", (int)(at - o->idle_fmt), o->idle_fmt, o->idle_first + nidle,
+			 at + 2);
+		idle[nidle] = open_port_sized(o, path, o->idle_queue_size, err, sizeof(err));
+		if (!idle[nidle]) {
+			fprintf(stderr, "vsw-bench: idle port %u, %s: %s\n", nidle, path, err);
+			return 1;
+		}
+	}
+	return stop;
+}
+
+static void close_idle(void)
+{
+	for (unsigned i = 0; i < nidle; i++)
+		vuser_close(idle[i]);
+	free(idle);
+}
+
+/* Each port holds a socket, a memfd and four eventfds: a thousand need more than the usual 1024. */
+static void raise_fd_limit(void)
+{
+	struct rlimit lim;
+
+	if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+		lim.rlim_cur = lim.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &lim) < 0)
+			fprintf(stderr, "vsw-bench: cannot raise the open file limit: %s\n", strerror(errno));
+	}
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -169,15 +241,19 @@ static int run_throughput(const struct opts *o, struct vuser *a, struct vuser *b
 	struct vuser_frame out[BURST], in[BURST];
 	uint64_t seq = 0, rx = 0, rx_bytes = 0, start = now_ns(), next_report = start + 1000000000ull;
 	uint64_t end = start + (uint64_t)o->seconds * 1000000000ull, last_tx = 0, last_rx = 0, out_of_order = 0;
-	uint64_t expect = 0;
-	double credit = 0;
-	uint64_t last_credit = start;
+	uint64_t expect = 0, flooded = 0;
+	double credit = 0, flood_credit = 0;
+	uint64_t last_credit = start, last_flood = start;
 	unsigned second = 0;
+	static uint8_t bcast[MAX_FRAME];
+	struct vuser_frame fl[BURST];
 
 	for (unsigned i = 0; i < BURST; i++) {
 		frame_build(frames[i], o->size, MAC_B, MAC_A, 0);
 		out[i] = (struct vuser_frame){ frames[i], o->size };
+		fl[i] = (struct vuser_frame){ bcast, o->size };
 	}
+	frame_build(bcast, o->size, (const uint8_t[6]){ 0xff, 0xff, 0xff, 0xff, 0xff, 0xff }, MAC_C, 0);
 	while (!stop) {
 		uint64_t t = now_ns();
 		unsigned want = BURST, n;
@@ -201,6 +277,20 @@ static int run_throughput(const struct opts *o, struct vuser *a, struct vuser *b
 		n = want ? vuser_tx_burst(a, 0, out, want) : 0;
 		seq += n;
 		credit -= n;
+		if (o->flood_rate > 0 && nidle) {
+			unsigned k;
+
+			flood_credit += (double)(t - last_flood) * o->flood_rate / 1e9;
+			last_flood = t;
+			if (flood_credit > BURST)
+				flood_credit = BURST;
+			k = (unsigned)flood_credit;
+			if (k) {
+				k = vuser_tx_burst(idle[0], 0, fl, k);
+				flooded += k;
+				flood_credit -= k;
+			}
+		}
 		n = vuser_rx_burst(b, 0, in, BURST);
 		for (unsigned i = 0; i < n; i++) {
 			uint64_t s;
@@ -233,9 +323,9 @@ static int run_throughput(const struct opts *o, struct vuser *a, struct vuser *b
 		if (o->json)
 			printf("{\"mode\":\"throughput\",\"size\":%u,\"flows\":%u,\"seconds\":%.3f,\"tx\":%" PRIu64
 			       ",\"rx\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"out_of_order\":%" PRIu64
-			       ",\"tx_mpps\":%.4f,\"rx_mpps\":%.4f,\"rx_gbps\":%.4f}\n",
+			       ",\"tx_mpps\":%.4f,\"rx_mpps\":%.4f,\"rx_gbps\":%.4f,\"idle\":%u,\"flooded\":%" PRIu64 "}\n",
 			       o->size, o->flows, secs, seq, rx, lost, out_of_order, seq / secs / 1e6, rx / secs / 1e6,
-			       rx_bytes * 8 / secs / 1e9);
+			       rx_bytes * 8 / secs / 1e9, nidle, flooded);
 		else
 			printf("summary: %u B, %u flows, %.1f s: tx %" PRIu64 " (%.3f Mpps), rx %" PRIu64
 			       " (%.3f Mpps, %.3f Gbit/s), lost %" PRIu64 " (%.4f %%), out of order %" PRIu64 "\n",
@@ -244,6 +334,89 @@ static int run_throughput(const struct opts *o, struct vuser *a, struct vuser *b
 			       out_of_order);
 	}
 	return rx ? 0 : 1;
+}
+
+/* Receive what is there on port @u; returns the frames. */
+static unsigned drain(struct vuser *u)
+{
+	struct vuser_frame in[BURST];
+	unsigned n, got = 0;
+
+	while ((n = vuser_rx_burst(u, 0, in, BURST)) > 0 && got < 4 * BURST)
+		got += n;
+	return got;
+}
+
+/* A floods broadcasts (flat out or at --rate); B and the idle ports are drained in turn. */
+static int run_flood(const struct opts *o, struct vuser *a, struct vuser *b)
+{
+	static uint8_t frame[MAX_FRAME];
+	struct vuser_frame out[BURST];
+	unsigned nrx = 1 + nidle;
+	uint64_t *got = calloc(nrx, sizeof(*got)), tx = 0, rx = 0, start = now_ns(), last_credit = start;
+	uint64_t end = start + (uint64_t)o->seconds * 1000000000ull, min = UINT64_MAX, max = 0;
+	double credit = 0, secs;
+
+	if (!got)
+		return 1;
+	frame_build(frame, o->size, (const uint8_t[6]){ 0xff, 0xff, 0xff, 0xff, 0xff, 0xff }, MAC_A, 0);
+	for (unsigned i = 0; i < BURST; i++)
+		out[i] = (struct vuser_frame){ frame, o->size };
+	while (!stop) {
+		uint64_t t = now_ns();
+		unsigned want = BURST;
+
+		if (t >= end)
+			break;
+		if (o->rate > 0) {
+			credit += (double)(t - last_credit) * o->rate / 1e9;
+			last_credit = t;
+			if (credit > BURST * 4)
+				credit = BURST * 4;
+			want = credit < BURST ? (unsigned)credit : BURST;
+		}
+		if (want) {
+			unsigned n = vuser_tx_burst(a, 0, out, want);
+
+			tx += n;
+			credit -= n;
+		}
+		for (unsigned r = 0; r < nrx; r++)
+			got[r] += drain(r ? idle[r - 1] : b);
+	}
+	for (uint64_t d = now_ns() + 200000000ull; now_ns() < d;)
+		for (unsigned r = 0; r < nrx; r++)
+			got[r] += drain(r ? idle[r - 1] : b);
+	secs = (double)(now_ns() - start) / 1e9 - 0.2;
+	for (unsigned r = 0; r < nrx; r++) {
+		rx += got[r];
+		min = got[r] < min ? got[r] : min;
+		max = got[r] > max ? got[r] : max;
+	}
+	if (o->json)
+		printf("{\"mode\":\"flood\",\"size\":%u,\"seconds\":%.3f,\"receivers\":%u,\"tx\":%" PRIu64
+		       ",\"rx\":%" PRIu64 ",\"rx_min\":%" PRIu64 ",\"rx_max\":%" PRIu64
+		       ",\"tx_pps\":%.1f,\"rx_pps\":%.1f}\n",
+		       o->size, secs, nrx, tx, rx, min, max, tx / secs, rx / secs);
+	else
+		printf("flood %u B to %u ports, %.1f s: sent %" PRIu64 " (%.0f/s), received %" PRIu64
+		       " copies (%.0f/s), per port %" PRIu64 " .. %" PRIu64 "\n",
+		       o->size, nrx, secs, tx, tx / secs, rx, rx / secs, min, max);
+	free(got);
+	return tx && rx ? 0 : 1;
+}
+
+/* Everything connected: say so, then wait for SIGTERM or SIGINT. */
+static int run_hold(const struct opts *o)
+{
+	if (o->json)
+		printf("{\"mode\":\"hold\",\"ports\":%u}\n", 2 + nidle);
+	else
+		printf("holding %u ports\n", 2 + nidle);
+	fflush(stdout);
+	while (!stop)
+		pause();
+	return 0;
 }
 
 static void usage(FILE *f)
@@ -260,6 +433,12 @@ static void usage(FILE *f)
 		   "                       (default: twice the queue size)\n"
 		   "  --packed, --no-mrg   ring layout / mergeable rx buffers off\n"
 		   "  --queue-size N       ring size (default 256)\n"
+		   "  --idle FMT           more ports, on sockets FMT %% i (one %%u), kept idle\n"
+		   "  --idle-count N       how many (default 0), i from --idle-first (default 0)\n"
+		   "  --idle-queue-size N  their ring size (default 64)\n"
+		   "  --flood              A sends broadcasts; B and the idle ports receive them\n"
+		   "  --flood-rate PPS     throughput: the first idle port floods at this rate meanwhile\n"
+		   "  --hold               connect every port, print one line, wait for SIGTERM\n"
 		   "  --json               one JSON summary line\n");
 }
 
@@ -272,9 +451,14 @@ int main(int argc, char **argv)
 		{ "pingpong", optional_argument, NULL, 'p' }, { "packed", no_argument, NULL, 'P' },
 		{ "no-mrg", no_argument, NULL, 'M' }, { "json", no_argument, NULL, 'j' },
 		{ "server", no_argument, NULL, 'S' }, { "queue-size", required_argument, NULL, 'q' },
-		{ "warmup", required_argument, NULL, 'w' }, { "help", no_argument, NULL, 'h' }, { 0 },
+		{ "warmup", required_argument, NULL, 'w' }, { "help", no_argument, NULL, 'h' },
+		{ "idle", required_argument, NULL, 'i' }, { "idle-count", required_argument, NULL, 'n' },
+		{ "idle-first", required_argument, NULL, 'F' }, { "idle-queue-size", required_argument, NULL, 'Q' },
+		{ "flood", no_argument, NULL, 'L' }, { "flood-rate", required_argument, NULL, 'R' },
+		{ "hold", no_argument, NULL, 'H' }, { 0 },
 	};
-	struct opts o = { .size = 64, .flows = 1, .seconds = 5, .samples = 10000, .queue_size = 256, .warmup = -1 };
+	struct opts o = { .size = 64, .flows = 1, .seconds = 5, .samples = 10000, .queue_size = 256, .warmup = -1,
+			  .idle_queue_size = 64 };
 	struct vuser *a = NULL, *b = NULL;
 	uint8_t hello[64];
 	struct vuser_frame hf = { hello, sizeof(hello) };
@@ -296,16 +480,25 @@ int main(int argc, char **argv)
 		case 'S': o.server = true; break;
 		case 'q': o.queue_size = (unsigned)atoi(optarg); break;
 		case 'w': o.warmup = atoi(optarg); if (o.warmup < 0) o.warmup = 0; break;
+		case 'i': o.idle_fmt = optarg; break;
+		case 'n': o.idle_count = (unsigned)atoi(optarg); break;
+		case 'F': o.idle_first = (unsigned)atoi(optarg); break;
+		case 'Q': o.idle_queue_size = (unsigned)atoi(optarg); break;
+		case 'L': o.flood = true; break;
+		case 'R': o.flood_rate = atof(optarg); break;
+		case 'H': o.hold = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (!o.a || !o.b || o.size < 60 || o.size > MAX_FRAME || o.flows < 1 || o.flows > 65535 || o.samples < 1) {
+	if (!o.a || !o.b || o.size < 60 || o.size > MAX_FRAME || o.flows < 1 || o.flows > 65535 || o.samples < 1 ||
+	    (o.idle_count && (!o.idle_fmt || !strstr(o.idle_fmt, "%u"))) || o.pingpong + o.flood + o.hold > 1) {
 		usage(stderr);
 		return 2;
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	raise_fd_limit();
 	a = open_port(&o, o.a, err, sizeof(err));
 	if (!a) {
 		fprintf(stderr, "vsw-bench: %s: %s\n", o.a, err);
@@ -317,6 +510,12 @@ int main(int argc, char **argv)
 		vuser_close(a);
 		return 1;
 	}
+	if (o.idle_count && open_idle(&o)) {
+		close_idle();
+		vuser_close(a);
+		vuser_close(b);
+		return 1;
+	}
 	/* Let a learning switch see B, then let the rings settle. */
 	frame_build(hello, sizeof(hello), (const uint8_t[6]){ 0xff, 0xff, 0xff, 0xff, 0xff, 0xff }, MAC_B, 0);
 	vuser_tx_burst(b, 0, &hf, 1);
@@ -325,11 +524,18 @@ int main(int argc, char **argv)
 
 		vuser_rx_burst(a, 0, f, BURST);
 	}
-	rc = o.pingpong ? run_pingpong(&o, a, b) : run_throughput(&o, a, b);
+	rc = o.hold ? run_hold(&o) : o.flood ? run_flood(&o, a, b) : o.pingpong ? run_pingpong(&o, a, b)
+									    : run_throughput(&o, a, b);
 	if (vuser_error(a) || vuser_error(b)) {
 		fprintf(stderr, "vsw-bench: %s\n", vuser_error(a) ? vuser_error(a) : vuser_error(b));
 		rc = 1;
 	}
+	for (unsigned i = 0; i < nidle; i++)
+		if (vuser_error(idle[i])) {
+			fprintf(stderr, "vsw-bench: idle port %u: %s\n", i, vuser_error(idle[i]));
+			rc = 1;
+		}
+	close_idle();
 	vuser_close(a);
 	vuser_close(b);
 	return rc;
