@@ -4,7 +4,7 @@
 #   make                 library, tools and tests into build/
 #   make check           unit, hostile and stress tests; then the unit tests
 #                        again under ASan+UBSan (build/asan)
-#   make bench           ring benchmark (docs/PERFORMANCE.md)
+#   make bench           the benchmarks: rings, switching, containers, scale (docs/PERFORMANCE.md)
 #   make fuzz            libFuzzer targets with clang (build/fuzz)
 #   make fuzz-run        a short run of every fuzz target over its seed corpus
 #
