@@ -33,8 +33,10 @@ static unsigned worker_round(struct dp_worker *w, uint64_t now)
 	unsigned moved;
 
 	w->ctx.io.perf = pf;
-	dp_perf_start(pf);
-	t0 = pf ? pf->last : 0;
+	/* The round starts at @now, read by the caller: dp_perf_start() without a second read. */
+	if (pf)
+		pf->last = now;
+	t0 = now;
 	dp_round_start(&w->ctx);
 	moved = dp_poll_round(&w->poll, sw, &w->ctx, now);
 	if (now >= w->poll.next_check)
