@@ -125,7 +125,7 @@ struct dp_poll {
 	const struct dp_rxq_list *list;	/* the list this state is about, and its seq */
 	unsigned seq;
 	unsigned nhot, ncold;
-	unsigned start;			/* the round begins at hot[start]: where the flood budget ran out last */
+	unsigned start;			/* the round begins at hot[start]: the queue last refused every flood */
 	unsigned sweep;			/* next cold queue polled in case its kick went missing */
 	uint64_t next_check;		/* cycle counter: cool idle queues, look for kicks */
 	uint64_t cold_after, check_every;	/* DP_COLD_AFTER_US, DP_COLD_CHECK_US in counter ticks */
