@@ -106,13 +106,17 @@ int vswd_init(struct vswd *v, const struct vswd_config *c, char *err, size_t err
 /* vswd_init, then the workers, the timer, the signals and the control socket. 0 or -1 with @err. */
 int vswd_start(struct vswd *v, const struct vswd_config *c, const char *ctl_path, char *err, size_t errlen);
 
-/* Add the ports of a config object's "ports" array. 0 or -1 with @err. */
+/* Add the ports of a config object's "ports" array (ctl_ports.c). 0 or -1 with @err. */
 int vswd_add_config_ports(struct vswd *v, struct json_object *o, char *err, size_t errlen);
+
+/* The slot of the port called @name, or -1 (ctl_ports.c). */
+int vswd_port_slot(struct vswd *v, const char *name);
 
 /*
  * Handle one control request from @peer; returns the response object
- * (caller puts it).  Every field of the request is checked against the
- * command's table first.
+ * (caller puts it).  The request is checked against its command's row of
+ * the table first (commands.c: keys, types, ranges, lengths), then handed
+ * to the row's handler.
  */
 struct json_object *vswd_handle_request(struct vswd *v, struct json_object *req, struct ctl_peer *peer);
 
