@@ -22,15 +22,16 @@
  * frames; its cycles are the worker's busy_cycles.
  *
  * Each point counts cycles, frames and batches, and keeps a log2
- * histogram of cycles per frame (one sample per batch).  The latency of
- * a batch, from the mark before its rx pop (the round's start, or the
- * previous batch's rx done: polls of empty queues in between count, the
- * frames waited through them) to the end of its last tx_burst (used ring
- * published, guest notified), is recorded for every batch, not a sample:
- * the counter was read there anyway.  It is weighted by the batch's
- * frames that went somewhere (dropped ones were never published), in a
- * log-linear histogram: 8 sub-buckets per power of two, so
- * a percentile is off by at most 12.5 %.
+ * histogram of cycles per frame (one sample per batch).  Latency is
+ * sampled per frame: one frame of each batch that went somewhere (its
+ * position rotates from batch to batch), from the mark before its rx pop
+ * (the round's start, or the previous batch's rx done: polls of empty
+ * queues in between count, the frame may have waited through them) to the
+ * mark after the tx_burst that published it (a flood frame: its last
+ * destination's).  The sample stands for the batch's delivered frames, so
+ * it is weighted by them and the percentiles are per frame, not per batch;
+ * a log-linear histogram (8 sub-buckets per power of two) keeps them
+ * within 12.5 %.  No counter read is added: those marks exist anyway.
  *
  * Every counter has one writer (its worker): a plain add, read whole by
  * the control thread.  Reset is the reader's: it keeps a snapshot and
@@ -90,8 +91,10 @@ struct dp_point_stats {
 /* One worker's timing: written only by that worker. */
 struct dp_perf {
 	uint64_t last;				/* the counter at the previous mark */
+	uint64_t rx_t0;				/* the mark before the current batch's rx pop (dp_process_batch) */
+	unsigned sample_next;			/* batch position of the next latency sample (rotates) */
 	struct dp_point_stats pt[DP_PT__COUNT];
-	atomic_uint_least64_t lat[DP_LAT_BUCKETS];	/* batch latency in cycles, weighted by frames */
+	atomic_uint_least64_t lat[DP_LAT_BUCKETS];	/* sampled frame latency in cycles, weighted by frames */
 };
 
 /* The cycle counter: the TSC on x86 (invariant on every CPU vsw runs on), CLOCK_MONOTONIC ns elsewhere. */
@@ -134,7 +137,7 @@ static inline void dp_perf_count(atomic_uint_least64_t *c, uint64_t n)
 
 /* Charge @cycles for @pkts frames (one batch) to point @pt. */
 void dp_perf_add(struct dp_perf *pf, enum dp_point pt, uint64_t cycles, unsigned pkts);
-/* A batch of @pkts frames took @cycles from rx pop to the end of tx. */
+/* A sampled frame took @cycles from rx pop to tx publish; it stands for @pkts frames. */
 void dp_perf_latency(struct dp_perf *pf, uint64_t cycles, unsigned pkts);
 
 /* Dispatcher: a round (or a stretch timed as a whole) starts now. */
