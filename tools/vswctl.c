@@ -267,8 +267,9 @@ static void print_perf(struct json_object *r)
 {
 	struct json_object *workers, *total;
 
-	printf("stage timing %s, counter %.3f GHz; percentiles of cycles per packet are bucket upper bounds\n",
-	       json_object_get_boolean(json_object_object_get(r, "enabled")) ? "on" : "off",
+	printf("stage timing %s (stages of 1 batch poll in %" PRId64 ", rounds all), counter %.3f GHz; "
+	       "percentiles of cycles per packet are bucket upper bounds\n",
+	       json_object_get_boolean(json_object_object_get(r, "enabled")) ? "on" : "off", num(r, "every"),
 	       (double)num(r, "tsc_hz") / 1e9);
 	if (json_object_object_get_ex(r, "workers", &workers))
 		for (size_t i = 0; i < json_object_array_length(workers); i++) {

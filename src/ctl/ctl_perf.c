@@ -104,6 +104,7 @@ struct json_object *ctl_perf_show(struct vswd *v)
 	}
 	json_object_object_add(r, "ok", json_object_new_boolean(1));
 	json_object_object_add(r, "enabled", json_object_new_boolean(atomic_load(&v->dp.perf_on)));
+	json_object_object_add(r, "every", u64(atomic_load(&v->dp.perf_every)));
 	json_object_object_add(r, "tsc_hz", u64(hz));
 	for (unsigned i = 0; i < v->dp.nworkers; i++) {
 		struct json_object *w;

@@ -83,11 +83,16 @@ void dp_forward(struct vswitch *sw, struct dp_ctx *ctx, struct port *in, struct 
 unsigned dp_process_batch(struct vswitch *sw, struct dp_ctx *ctx, struct port *in, unsigned q)
 {
 	struct dp_perf *pf = ctx->io.perf;
-	uint64_t start = pf ? pf->last : 0;
-	unsigned n = in->ops->rx_burst(in, q, &ctx->io, ctx->pkts, PKT_BURST);
+	uint64_t start = 0;
+	unsigned n;
+
+	if (pf) {
+		dp_perf_start(pf);
+		start = pf->last;
+	}
+	n = in->ops->rx_burst(in, q, &ctx->io, ctx->pkts, PKT_BURST);
 
 	if (n) {
-		/* Charged the polls of empty queues before it in this round too: the cost of finding frames. */
 		if (pf) {
 			pf->rx_t0 = start;
 			dp_perf_mark(pf, (enum dp_point)(DP_PT_RX_VHOST + dp_port_kind_of(in)), n);
