@@ -518,8 +518,8 @@ class Generator:
                 vdevs += ["--vdev", "net_tap%d,iface=%s,mac=%s" % (i, t, GEN_MAC[i])]
         else:
             for i, s in enumerate(socks):
-                vdevs += ["--vdev", "net_virtio_user%d,path=%s,queues=1,queue_size=256,%s,packed_vq=%d,mac=%s%s" % (
-                    i, s, self.args.gen_devargs, ring == "packed", GEN_MAC[i], ",server=1" if server else "")]
+                vdevs += ["--vdev", "net_virtio_user%d,path=%s,queues=1,queue_size=%d,%s,packed_vq=%d,mac=%s%s" % (
+                    i, s, self.args.queue_size, self.args.gen_devargs, ring == "packed", GEN_MAC[i], ",server=1" if server else "")]
         argv = ["taskset", "-c", c, "dpdk-testpmd", "--no-pci", "--in-memory", "--single-file-segments",
                 "-m", "128", "--lcores", "0@%d,1@%d" % (c, c), "--main-lcore", "0", "--log-level=lib.eal,notice"]
         argv += vdevs + ["--", "-i", "--nb-cores=1", "--forward-mode=" + self.args.gen_fwd, "--record-core-cycles",
@@ -1066,8 +1066,9 @@ def build_report(ctx, res, meta):
     sz = a.sizes
     rings = a.rings
     L.append("Measured %s with `%s`; %d round(s), %g s windows after %g s warm-up; testpmd `start tx_first %d` "
-             "(%d frames in flight per direction)." % (
-                 meta["date"], meta["command"], a.samples, a.seconds, a.warmup, a.txfirst, 32 * a.txfirst))
+             "(%d frames in flight per direction), rings of %d descriptors." % (
+                 meta["date"], meta["command"], a.samples, a.seconds, a.warmup, a.txfirst, 32 * a.txfirst,
+                 getattr(a, "queue_size", 256)))
     m = meta["machine"]
     L.append("Machine: %s, %d CPUs, %d GiB, %s (systemd-detect-virt: %s), Debian %s, kernel %s; DPDK %s, "
              "Open vSwitch %s.  1-minute load average %.2f before the run, %.2f after (the benchmark itself keeps "
@@ -1454,6 +1455,8 @@ def parse_args(argv):
     ap.add_argument("--sizes", default="64,1518", help="Ethernet frame sizes with FCS (default 64,1518)")
     ap.add_argument("--rings", default="split,packed", help="ring layouts (default split,packed)")
     ap.add_argument("--txfirst", type=int, default=4, help="bursts of 32 per port put in the loop (default 4)")
+    ap.add_argument("--queue-size", type=int, default=256, choices=(256, 512, 1024),
+                    help="descriptors per ring of the generator's virtio-user ports (default 256)")
     ap.add_argument("--gen-fwd", choices=("mac", "io"), default="mac",
                     help="generator forwarding mode: mac rewrites each frame's addresses (the issue's loop), io "
                          "sends frames back untouched (each source MAC still enters through its own port)")
@@ -1496,6 +1499,7 @@ def parse_args(argv):
     if any(s < 64 or s > 1518 for s in a.sizes) or not a.sizes:
         ap.error("--sizes: frame sizes from 64 to 1518")
     full = (not a.quick and sorted(a.only) == sorted(SYSTEMS) and a.sizes == SIZES and a.rings == RINGS
+            and a.txfirst == 4 and a.queue_size == 256
             and a.samples >= 7)
     if a.quick:
         a.samples, a.seconds, a.warmup, a.retries = 1, 1.0, 0.5, 0
@@ -1556,7 +1560,7 @@ def report_from_json(a):
     """--from-json: the tables (and the doc section) again from a saved run, without measuring."""
     with open(a.from_json) as f:
         saved = json.load(f)
-    for k in ("samples", "seconds", "warmup", "txfirst", "pingpong", "bench_seconds", "idle_seconds", "only",
+    for k in ("samples", "seconds", "warmup", "txfirst", "queue_size", "pingpong", "bench_seconds", "idle_seconds", "only",
               "sizes", "rings", "retries", "full"):
         if k in saved["args"]:
             setattr(a, k, saved["args"][k])
