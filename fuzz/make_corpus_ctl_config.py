@@ -27,6 +27,8 @@ SEEDS = {
                              {"name": "r1", "type": "pcap", "read": "/tmp/in.pcap", "loop": True, "pps": 50},
                              {"name": "w1", "type": "pcap", "write": "/tmp/out.pcap"}]},
     "hub": {"mode": "hub", "busy_poll": True, "perf": False},
+    "perf_every": {"perf_every": 64},
+    "perf_every_bad": {"perf_every": 48},
     "typo_top": {"wokers": 2},
     "typo_port": {"ports": [{"name": "vm1", "type": "vhost-user", "path": "/x", "qeueus": 2}]},
     "bad_values": {"workers": 0, "aging": 0, "mode": "router", "cpus": [-1], "busy_poll": 1},

@@ -103,6 +103,7 @@ struct json_object *ctl_perf_show(struct vswd *v, struct json_object *req, struc
 		return ctl_reply_error("out of memory");
 	}
 	json_object_object_add(r, "enabled", json_object_new_boolean(atomic_load(&v->dp.perf_on)));
+	json_object_object_add(r, "every", u64(atomic_load(&v->dp.perf_every)));
 	json_object_object_add(r, "tsc_hz", u64(hz));
 	for (unsigned i = 0; i < v->dp.nworkers; i++) {
 		struct json_object *w;
@@ -172,8 +173,9 @@ void ctl_perf_show_print(struct json_object *r)
 {
 	struct json_object *workers, *total;
 
-	printf("stage timing %s, counter %.3f GHz; percentiles of cycles per packet are bucket upper bounds\n",
-	       json_object_get_boolean(json_object_object_get(r, "enabled")) ? "on" : "off",
+	printf("stage timing %s (stages of 1 batch poll in %" PRId64 ", rounds all), counter %.3f GHz; "
+	       "percentiles of cycles per packet are bucket upper bounds\n",
+	       json_object_get_boolean(json_object_object_get(r, "enabled")) ? "on" : "off", ctl_reply_int(r, "every"),
 	       (double)ctl_reply_int(r, "tsc_hz") / 1e9);
 	if (json_object_object_get_ex(r, "workers", &workers))
 		for (size_t i = 0; i < json_object_array_length(workers); i++) {

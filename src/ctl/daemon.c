@@ -21,6 +21,7 @@ void vswd_config_default(struct vswd_config *c)
 	memset(c, 0, sizeof(*c));
 	c->workers = 1;
 	c->perf = DP_PERF_DEFAULT;
+	c->perf_every = DP_PERF_EVERY_DEFAULT;
 	for (unsigned i = 0; i < DP_WORKERS_MAX; i++)
 		c->cpus[i] = -1;
 	c->mode = SWITCH_LEARNING;
@@ -43,8 +44,8 @@ static const char *json_get_str(struct json_object *o, const char *key)
 
 int vswd_config_from_json(struct vswd_config *c, struct json_object *o, char *err, size_t errlen)
 {
-	static const char *const keys[] = { "workers", "cpus", "busy_poll", "perf", "mode", "aging", "ctl_group",
-					    "ports", NULL };
+	static const char *const keys[] = { "workers", "cpus", "busy_poll", "perf", "perf_every", "mode", "aging",
+					    "ctl_group", "ports", NULL };
 	struct json_object *f;
 	const char *mode;
 
@@ -63,8 +64,13 @@ int vswd_config_from_json(struct vswd_config *c, struct json_object *o, char *er
 		snprintf(c->ctl_group, sizeof(c->ctl_group), "%s", json_object_get_string(f));
 	}
 	if (json_get_uint(o, "workers", 1, DP_WORKERS_MAX, &c->workers, err, errlen) < 0 ||
-	    json_get_uint(o, "aging", 1, 86400, &c->aging_s, err, errlen) < 0)
+	    json_get_uint(o, "aging", 1, 86400, &c->aging_s, err, errlen) < 0 ||
+	    json_get_uint(o, "perf_every", 1, DP_PERF_EVERY_MAX, &c->perf_every, err, errlen) < 0)
 		return -1;
+	if (c->perf_every & (c->perf_every - 1)) {
+		snprintf(err, errlen, "\"perf_every\" must be a power of two");
+		return -1;
+	}
 	if (json_object_object_get_ex(o, "busy_poll", &f)) {
 		if (!json_object_is_type(f, json_type_boolean)) {
 			snprintf(err, errlen, "\"busy_poll\" must be true or false");
@@ -188,6 +194,7 @@ int vswd_start(struct vswd *v, const struct vswd_config *c, const char *ctl_path
 	}
 	v->dp_started = true;
 	dp_perf_set(&v->dp, c->perf);
+	dp_perf_every(&v->dp, c->perf_every);	/* checked when the configuration was read */
 
 	v->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	v->timer_h.fn = on_timer;

@@ -34,6 +34,7 @@ struct vswd_config {
 	int cpus[DP_WORKERS_MAX];	/* -1: not pinned */
 	bool busy_poll;
 	bool perf;			/* data path stage timing (dp/perf.h); default on, `vswctl perf enable|disable` */
+	unsigned perf_every;		/* stages timed in one batch poll of this many (a power of two) */
 	enum switch_mode mode;
 	unsigned aging_s;
 	char ctl_group[CTL_GROUP_MAX];	/* "": only root and vswd's user may use the control socket */
@@ -90,7 +91,7 @@ struct vswd {
 void vswd_config_default(struct vswd_config *c);
 
 /*
- * Read the "workers", "cpus", "busy_poll", "perf", "mode", "aging", "ctl_group"
+ * Read the "workers", "cpus", "busy_poll", "perf", "perf_every", "mode", "aging", "ctl_group"
  * keys of a config object ("ports" is read by vswd_add_config_ports); any
  * other key is refused.  0 or -1 with @err.
  */

@@ -21,19 +21,26 @@ static inline void worker_count(atomic_uint_least64_t *c, uint64_t n)
 	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n, memory_order_relaxed);
 }
 
-/* One pass over the worker's queues, one batch each (pipeline.c); returns the frames it moved. */
+/*
+ * One pass over the worker's queues, one batch each (pipeline.c); returns
+ * the frames it moved.  With timing on, the round is timed as a whole and
+ * the stages of every perf_every-th batch poll (pipeline.c reads the
+ * counter only when ctx.io.perf is set): a sample independent of what the
+ * batch holds, so the per-stage figures are unbiased estimates.
+ */
 static unsigned worker_round(struct dp_worker *w, const struct dp_rxq_list *l)
 {
 	struct vswitch *sw = w->dp->sw;
 	struct dp_perf *pf = atomic_load_explicit(&w->dp->perf_on, memory_order_relaxed) ? &w->perf : NULL;
-	uint64_t t0;
+	unsigned mask = atomic_load_explicit(&w->dp->perf_every, memory_order_relaxed) - 1;
+	uint64_t t0 = pf ? dp_tsc() : 0;
 	unsigned moved = 0;
 
-	w->ctx.io.perf = pf;
-	dp_perf_start(pf);
-	t0 = pf ? pf->last : 0;
-	for (unsigned i = 0; i < l->n; i++)
+	for (unsigned i = 0; i < l->n; i++) {
+		w->ctx.io.perf = pf && !(++w->perf_tick & mask) ? pf : NULL;
 		moved += dp_process_batch(sw, &w->ctx, l->rxq[i].port, l->rxq[i].q);
+	}
+	w->ctx.io.perf = NULL;
 	if (pf && moved) {
 		/* The round as a whole: only rounds that moved frames (the worker's busy cycles). */
 		dp_perf_add(pf, DP_PT_ROUND, dp_tsc() - t0, moved);
@@ -165,6 +172,7 @@ int dp_start(struct dp *dp, struct vswitch *sw, unsigned nworkers, const int *cp
 	dp->nworkers = nworkers;
 	atomic_init(&dp->gen, 0);
 	atomic_init(&dp->perf_on, DP_PERF_DEFAULT);
+	atomic_init(&dp->perf_every, DP_PERF_EVERY_DEFAULT);
 	dp->tsc_hz = dp_tsc_hz();
 	dp->workers = calloc(nworkers, sizeof(*dp->workers));
 	dp->perf_base = calloc(nworkers, sizeof(*dp->perf_base));
@@ -375,6 +383,14 @@ void dp_rebuild(struct dp *dp)
 void dp_perf_set(struct dp *dp, bool on)
 {
 	atomic_store_explicit(&dp->perf_on, on, memory_order_relaxed);
+}
+
+bool dp_perf_every(struct dp *dp, unsigned every)
+{
+	if (!every || every > DP_PERF_EVERY_MAX || (every & (every - 1)))
+		return false;
+	atomic_store_explicit(&dp->perf_every, every, memory_order_relaxed);
+	return true;
 }
 
 /* @dst = @a - @b, counter by counter (@b may be NULL: a plain copy). */

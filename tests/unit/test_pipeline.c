@@ -48,6 +48,8 @@ struct fx {
 	struct tx_call log[LOG_MAX];
 	unsigned nlog;
 	unsigned rx_n, rx_done_calls;	/* what the fake rx_burst hands over */
+	unsigned slow_port;		/* this port's tx_burst spins slow_cycles (0: none) */
+	uint64_t slow_cycles;
 };
 
 static struct fx *cur;
@@ -59,6 +61,12 @@ static void fake_tx_burst(struct port *p, struct port_io *io, struct pkt *const 
 	assert_true(cur->nlog <= LOG_MAX);
 	c->port = p->id;
 	c->n = n;
+	if (cur->slow_cycles && p->id == cur->slow_port) {
+		uint64_t t0 = dp_tsc();
+
+		while (dp_tsc() - t0 < cur->slow_cycles)
+			;
+	}
 	for (unsigned i = 0; i < n; i++)
 		c->idx[i] = (int)(pkts[i] - cur->pkts);
 }
@@ -478,6 +486,53 @@ static void test_process_batch_timed(void **state)
 	free(pf);
 }
 
+/* The sum of the latency histogram's buckets [@from, @to). */
+static uint64_t lat_count(const struct dp_perf *pf, unsigned from, unsigned to)
+{
+	uint64_t n = 0;
+
+	for (unsigned b = from; b < to; b++)
+		n += atomic_load(&pf->lat[b]);
+	return n;
+}
+
+/*
+ * Latency is a frame's, not its batch's: the sampled frame's time ends
+ * when its own destination's burst is published.  Port 2's tx_burst is
+ * slow; a frame to port 1, served first, is published before it.  The
+ * sample rotates over the batch, skips dropped frames, and stands for
+ * every delivered frame of its batch.
+ */
+static void test_latency_per_frame(void **state)
+{
+	struct fx *f = *state;
+	struct dp_perf *pf = calloc(1, sizeof(*pf));
+	const uint64_t slow = dp_tsc_hz() / 200; /* 5 ms */
+	const unsigned slow_b = dp_lat_index(slow);
+
+	teach(f, MAC_B, 1);
+	teach(f, MAC_C, 2);
+	f->slow_port = 2;
+	f->slow_cycles = slow;
+	f->ctx->io.perf = pf;
+	frame(f, 0, MAC_B, MAC_A);
+	frame(f, 1, MAC_C, MAC_A);
+	f->rx_n = 2;
+	dp_perf_start(pf);
+	assert_int_equal(dp_process_batch(f->sw, f->ctx, &f->ports[0], 0), 2);
+	assert_int_equal(lat_count(pf, 0, slow_b), 2);	/* frame 0, published before port 2's burst */
+	assert_int_equal(lat_count(pf, slow_b, DP_LAT_BUCKETS), 0);
+	assert_int_equal(dp_process_batch(f->sw, f->ctx, &f->ports[0], 0), 2);
+	assert_int_equal(lat_count(pf, slow_b, DP_LAT_BUCKETS), 2);	/* frame 1: after it */
+
+	/* Position 0 again, but a drop (back to its own port): the sample moves on to frame 1. */
+	frame(f, 0, MAC_A, MAC_A);
+	assert_int_equal(dp_process_batch(f->sw, f->ctx, &f->ports[0], 0), 2);
+	assert_int_equal(lat_count(pf, 0, slow_b), 2);
+	assert_int_equal(lat_count(pf, slow_b, DP_LAT_BUCKETS), 3);	/* weighted by the one delivered frame */
+	free(pf);
+}
+
 static void test_port_kind(void **state)
 {
 	static const struct port_ops ops[] = { { .type = "vhost-user" }, { .type = "tap" }, { .type = "afxdp" },
@@ -508,6 +563,7 @@ int main(void)
 		cmocka_unit_test(test_perf_add),
 		cmocka_unit_test(test_perf_reset),
 		cmocka_unit_test_setup_teardown(test_process_batch_timed, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_latency_per_frame, fx_setup, fx_teardown),
 		cmocka_unit_test(test_port_kind),
 	};
 
