@@ -41,8 +41,6 @@
 #define DP_RXQ_MAX (PORT_MAX * 2)
 #define DP_STALL_MS 1000	/* a worker stuck this long in one place is unstuck */
 #define DP_UNSTICK_SIGNAL SIGURG /* ignored by default: harmless if one arrives from elsewhere */
-#define PKT_HDR_COPY 64		/* bytes of a secured port's frame the switch checks and copies */
-#define PKT_HDR_IOV 32		/* pieces such a frame may come in (more: a `scattered` drop) */
 
 struct vswitch;
 
@@ -60,15 +58,12 @@ struct dp_rxq_list {
 /* Per-worker scratch for one forwarding round. */
 struct dp_ctx {
 	struct port_io io;			/* worker id, blame, timing (port.h): what port ops get */
-	struct pkt pkts[PKT_BURST];
+	struct pkt pkts[PKT_BURST];		/* the batch: views, heads (packet/pkt.h); line-aligned */
 	struct dp_batch batch;			/* the verdicts on pkts (batch.h) */
 	struct pkt *out[PORT_MAX][PKT_BURST];	/* frames grouped by destination port */
 	uint16_t out_n[PORT_MAX];
 	uint8_t touched[PORT_MAX];		/* destinations with frames, in order */
 	unsigned ntouched;
-	/* Secured ports (switch.h): each checked frame's first bytes, and its view starting with them. */
-	uint8_t hdr_copy[PKT_BURST][PKT_HDR_COPY];
-	struct iovec hdr_iov[PKT_BURST][PKT_HDR_IOV];
 };
 
 struct dp;

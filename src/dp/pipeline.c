@@ -13,9 +13,14 @@
  * here, filling the same verdicts; ports never see the difference.
  */
 
-/* Parse: the frames as the port handed them go to an rx capture; the verdicts start empty. */
+/*
+ * Parse: each frame's first bytes copied once from the source into its
+ * head and parsed there (packet/pkt.h); every later stage reads the head.
+ * The frames go to an rx capture as they came; the verdicts start empty.
+ */
 static void stage_parse(struct dp_ctx *ctx, struct dp_batch *b)
 {
+	pkt_load_burst(b->pkts, b->n);
 	capture_port_rx(b->in, b->pkts, b->n);
 	b->n_out = b->n_flood = b->n_drop = 0;
 }

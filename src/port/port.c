@@ -14,5 +14,4 @@ const char *const port_drop_names[DROP__COUNT] = {
 	[DROP_SRC_IP] = "src_ip",
 	[DROP_ETHERTYPE] = "ethertype",
 	[DROP_FLOOD_RATE] = "flood_rate",
-	[DROP_SCATTERED] = "scattered",
 };

@@ -94,11 +94,11 @@ void switch_decide(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *b)
 
 	if (secured) { /* a separate pass, chosen once per batch: other ports pay nothing */
 		b->n_drop = 0;
-		switch_sec_check(sp, ctx, b);
+		switch_sec_check(sp, b);
 		n_drop = b->n_drop;
 	}
 	for (unsigned i = 0; i < b->n; i++) {
-		const uint8_t *dst = b->pkts[i].eth, *src = b->pkts[i].eth + 6;
+		const uint8_t *dst = pkt_head(&b->pkts[i]), *src = dst + 6; /* the private copy (packet/pkt.h) */
 		int out;
 
 		if (secured && dest[i] != DP_DEST_UNSET)

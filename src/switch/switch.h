@@ -18,10 +18,10 @@
  *                   second the port may send (token bucket; 0 = no limit)
  *
  * A port with mac= or ip= is "secured": its frames go through a check
- * (switch_sec.c) that copies their first bytes into worker memory, checks
- * that copy, and re-points the frame at it, so a guest rewriting its
- * buffer after the check cannot change what is delivered.  A port without
- * them pays nothing for it.
+ * (switch_sec.c) of their heads, the private copies of their first bytes
+ * that the parse stage made and that the ports deliver (packet/pkt.h), so
+ * a guest rewriting its buffer after the check cannot change what is
+ * delivered.  A port without them pays nothing for it.
  */
 
 #include <stdatomic.h>

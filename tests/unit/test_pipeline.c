@@ -23,6 +23,7 @@
 #include "dp/dp.h"
 #include "dp/pipeline.h"
 #include "switch/switch.h"
+#include "../lib/zalloc.h"
 
 static const uint8_t MAC_A[6] = { 0x02, 0, 0, 0, 0, 0xa };
 static const uint8_t MAC_B[6] = { 0x02, 0, 0, 0, 0, 0xb };
@@ -90,10 +91,10 @@ static const struct port_ops fake_ops = {
 
 static int fx_setup_mode(void **state, enum switch_mode mode)
 {
-	struct fx *f = calloc(1, sizeof(*f));
+	struct fx *f = zalloc64(sizeof(*f)); /* holds packets: aligned as they are */
 
 	f->sw = malloc(sizeof(*f->sw));
-	f->ctx = calloc(1, sizeof(*f->ctx));
+	f->ctx = zalloc64(sizeof(*f->ctx));
 	switch_init(f->sw, mode, 300);
 	for (unsigned i = 0; i < NPORTS; i++) {
 		f->ports[i].id = i;
@@ -131,8 +132,7 @@ static void frame(struct fx *f, unsigned i, const uint8_t dst[6], const uint8_t 
 	memcpy(f->bufs[i], dst, 6);
 	memcpy(f->bufs[i] + 6, src, 6);
 	f->iov[i] = (struct iovec){ .iov_base = f->bufs[i], .iov_len = sizeof(f->bufs[i]) };
-	f->pkts[i] = (struct pkt){ .iov = &f->iov[i], .niov = 1, .len = sizeof(f->bufs[i]) };
-	memcpy(f->pkts[i].eth, f->bufs[i], sizeof(f->pkts[i].eth));
+	pkt_rx_init(&f->pkts[i], &f->iov[i], 1, sizeof(f->bufs[i]), 0);
 }
 
 /* Teach the switch that @mac is behind @port (one broadcast from it), and forget the tx it caused. */
@@ -171,6 +171,7 @@ static void test_decide_only(void **state)
 	frame(f, 3, MAC_A, MAC_A);		/* back to its own port */
 	frame(f, 4, MAC_B, MAC_A);
 	*b = (struct dp_batch){ .in = &f->ports[0], .pkts = f->pkts, .n = 5 };
+	pkt_load_burst(f->pkts, 5); /* the parse stage's part: the heads the switch reads */
 	switch_decide(f->sw, f->ctx, b);
 
 	assert_int_equal(b->dest[0], 1);
@@ -408,7 +409,7 @@ static void test_perf_reset(void **state)
 	struct dp dp = { .nworkers = 1 };
 	struct dp_perf *out = calloc(1, sizeof(*out));
 
-	dp.workers = calloc(1, sizeof(*dp.workers));
+	dp.workers = zalloc64(sizeof(*dp.workers));
 	dp.perf_base = calloc(1, sizeof(*dp.perf_base));
 	dp_perf_add(&dp.workers[0].perf, DP_PT_PARSE, 100, 10);
 	dp_perf_reset(&dp);

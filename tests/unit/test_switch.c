@@ -19,6 +19,7 @@
 #include "packet/iov.h"
 #include "switch/fdb.h"
 #include "switch/switch.h"
+#include "../lib/zalloc.h"
 
 static const uint8_t MAC_A[6] = { 0x02, 0, 0, 0, 0, 0xa };
 static const uint8_t MAC_B[6] = { 0x02, 0, 0, 0, 0, 0xb };
@@ -31,7 +32,7 @@ struct fake_port {
 	struct port port;
 	unsigned got;
 	uint8_t last_dst[6];
-	uint8_t last_frame[128];	/* the bytes a real port would copy out of the last frame's view */
+	uint8_t last_frame[256];	/* the bytes a real port would copy out of the last frame's view */
 	uint32_t last_len;
 	void (*before_copy)(void);	/* runs before the copy: a guest rewriting its buffer meanwhile */
 };
@@ -42,13 +43,11 @@ static void fake_tx_burst(struct port *p, struct port_io *io, struct pkt *const 
 	const struct pkt *last = pkts[n - 1];
 
 	f->got += n;
-	memcpy(f->last_dst, last->eth, 6);
+	memcpy(f->last_dst, pkt_head(last), 6);
 	if (f->before_copy)
 		f->before_copy();
 	f->last_len = last->len;
-	if (last->niov)
-		iov_to_buf(last->iov, last->niov, 0, f->last_frame,
-			   last->len < sizeof(f->last_frame) ? last->len : sizeof(f->last_frame));
+	pkt_to_buf(last, f->last_frame, sizeof(f->last_frame));
 }
 
 static const struct port_ops fake_ops = { .type = "fake", .tx_burst = fake_tx_burst };
@@ -64,7 +63,7 @@ static struct fx *fx_new(enum switch_mode mode)
 	struct fx *f = calloc(1, sizeof(*f));
 
 	f->sw = malloc(sizeof(*f->sw));
-	f->ctx = calloc(1, sizeof(*f->ctx));
+	f->ctx = zalloc64(sizeof(*f->ctx));
 	switch_init(f->sw, mode, 300);
 	for (unsigned i = 0; i < 3; i++) {
 		f->ports[i].port.id = i;
@@ -81,18 +80,6 @@ static void fx_free(struct fx *f)
 	free(f);
 }
 
-static void send_frame(struct fx *f, unsigned in, const uint8_t dst[6], const uint8_t src[6])
-{
-	uint8_t buf[60] = { 0 };
-	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
-	struct pkt p = { .iov = &iov, .niov = 1, .len = sizeof(buf), .in_port = (uint16_t)in };
-
-	memcpy(buf, dst, 6);
-	memcpy(buf + 6, src, 6);
-	memcpy(p.eth, buf, sizeof(p.eth));
-	dp_forward(f->sw, f->ctx, &f->ports[in].port, &p, 1);
-}
-
 static uint64_t drops(struct fx *f, unsigned port, enum port_drop why)
 {
 	return atomic_load(&f->ports[port].port.stats.drops[why]);
@@ -107,10 +94,32 @@ static uint64_t counter(struct fx *f, unsigned port, enum switch_counter c)
 static void send_buf(struct fx *f, unsigned in, uint8_t *buf, uint32_t len)
 {
 	struct iovec iov = { .iov_base = buf, .iov_len = len };
-	struct pkt p = { .iov = &iov, .niov = 1, .len = len, .in_port = (uint16_t)in };
+	struct pkt p;
 
-	memcpy(p.eth, buf, sizeof(p.eth));
+	pkt_rx_init(&p, &iov, 1, len, in);
 	dp_forward(f->sw, f->ctx, &f->ports[in].port, &p, 1);
+}
+
+static void send_frame(struct fx *f, unsigned in, const uint8_t dst[6], const uint8_t src[6])
+{
+	uint8_t buf[60] = { 0 };
+
+	memcpy(buf, dst, 6);
+	memcpy(buf + 6, src, 6);
+	send_buf(f, in, buf, sizeof(buf));
+}
+
+/* @n 60-byte frames in @bufs, frame i from @src to @dsts[i % @ndst], as views in @p for dp_forward(). */
+static void burst(struct pkt *p, struct iovec *iov, uint8_t (*bufs)[60], unsigned n, const uint8_t (*dsts)[6],
+		  unsigned ndst, const uint8_t src[6])
+{
+	for (unsigned i = 0; i < n; i++) {
+		memset(bufs[i], 0, 60);
+		memcpy(bufs[i], dsts[i % ndst], 6);
+		memcpy(bufs[i] + 6, src, 6);
+		iov[i] = (struct iovec){ .iov_base = bufs[i], .iov_len = 60 };
+		pkt_rx_init(&p[i], &iov[i], 1, 60, 0);
+	}
 }
 
 /* Ethernet header into @buf; returns the header length. */
@@ -298,15 +307,15 @@ static void test_alone_counts_no_destination(void **state)
 static void test_batch_grouping(void **state)
 {
 	struct fx *f = fx_new(SWITCH_LEARNING);
-	struct pkt p[4] = { 0 };
+	static const uint8_t dsts[2][6] = { { 0x02, 0, 0, 0, 0, 0xc }, { 0x02, 0, 0, 0, 0, 0xb } }; /* C, B */
+	struct pkt p[4];
+	uint8_t buf[4][60];
+	struct iovec iov[4];
 
 	send_frame(f, 1, BCAST, MAC_B);
 	send_frame(f, 2, BCAST, MAC_C);
 	f->ports[0].got = f->ports[1].got = f->ports[2].got = 0;
-	for (int i = 0; i < 4; i++) {
-		memcpy(p[i].eth, i % 2 ? MAC_B : MAC_C, 6);
-		memcpy(p[i].eth + 6, MAC_A, 6);
-	}
+	burst(p, iov, buf, 4, dsts, 2, MAC_A);
 	dp_forward(f->sw, f->ctx, &f->ports[0].port, p, 4);
 	assert_int_equal(f->ports[1].got, 2);
 	assert_int_equal(f->ports[2].got, 2);
@@ -498,6 +507,98 @@ static void test_checked_header_is_delivered(void **state)
 	fx_free(f);
 }
 
+/* A guest pointing a later destination elsewhere once the lookup is done: another destination MAC and IPv4 source. */
+static void rewrite_dst_and_ip(void)
+{
+	memcpy(toctou_buf, MAC_B, 6);
+	memcpy(toctou_buf + 14 + 12, (const uint8_t[4]){ 10, 0, 0, 66 }, 4);
+}
+
+/* A 200-byte IPv4 broadcast from MAC_A, 10.0.0.1, with a payload past any header copy; a copy in @orig. */
+static uint32_t toctou_frame(uint8_t *buf, uint8_t *orig)
+{
+	uint32_t len = 200;
+
+	ip4_frame(buf, BCAST, MAC_A, (const uint8_t[4]){ 10, 0, 0, 1 });
+	for (uint32_t i = 34; i < len; i++)
+		buf[i] = (uint8_t)(i * 7);
+	memcpy(orig, buf, len);
+	return len;
+}
+
+/*
+ * Headers are delivered from what the lookup saw: port 1, first in the
+ * egress order, rewrites the source's buffer (destination MAC, IPv4
+ * source) as a guest could; it and port 2 still get the frame as it was
+ * looked up, the bytes past the headers from the view.
+ */
+static void test_rewritten_after_lookup(void **state)
+{
+	struct fx *f = fx_new(SWITCH_LEARNING);
+	uint8_t buf[256], orig[256];
+	uint32_t len = toctou_frame(buf, orig);
+
+	toctou_buf = buf;
+	f->ports[1].before_copy = rewrite_dst_and_ip;
+	send_buf(f, 0, buf, len);
+	assert_memory_equal(buf, MAC_B, 6); /* the rewrite happened */
+	for (unsigned j = 1; j < 3; j++) {
+		assert_int_equal(f->ports[j].got, 1);
+		assert_int_equal(f->ports[j].last_len, len);
+		assert_memory_equal(f->ports[j].last_frame, orig, len);
+	}
+	fx_free(f);
+}
+
+/*
+ * ip=10.0.0.1: the frame delivered carries the source address that was
+ * checked, however many pieces the guest cut it into (a descriptor chain
+ * of 120 buffers, 119 of one byte) and whatever it writes into them after
+ * the check.
+ */
+static void test_checked_ip_is_delivered(void **state)
+{
+	struct fx *f = fx_new(SWITCH_LEARNING);
+	struct switch_port_cfg c = cfg_none();
+	uint8_t buf[256], orig[256];
+	struct iovec iov[120];
+	uint32_t len = toctou_frame(buf, orig), at = 0;
+	struct pkt p;
+
+	c.ip_lock = true;
+	c.n_ip4 = 1;
+	memcpy(c.ip4[0], (const uint8_t[4]){ 10, 0, 0, 1 }, 4);
+	attach(f, 0, &c);
+	toctou_buf = buf;
+	f->ports[1].before_copy = rewrite_dst_and_ip;
+
+	/* In one piece. */
+	send_buf(f, 0, buf, len);
+	for (unsigned j = 1; j < 3; j++) {
+		assert_int_equal(f->ports[j].got, 1);
+		assert_memory_equal(f->ports[j].last_frame, orig, len);
+	}
+
+	/* In 120: 119 of one byte, then the rest. */
+	memcpy(buf, orig, len);
+	for (unsigned i = 0; i < 120; i++) {
+		uint32_t take = i < 119 ? 1 : len - at;
+
+		iov[i] = (struct iovec){ .iov_base = buf + at, .iov_len = take };
+		at += take;
+	}
+	pkt_rx_init(&p, iov, 120, len, 0);
+	dp_forward(f->sw, f->ctx, &f->ports[0].port, &p, 1);
+	for (unsigned j = 1; j < 3; j++) {
+		assert_int_equal(f->ports[j].got, 2);
+		assert_int_equal(f->ports[j].last_len, len);
+		assert_memory_equal(f->ports[j].last_frame, orig, len);
+	}
+	assert_int_equal(buf[26 + 3], 66); /* the rewrite happened */
+	assert_int_equal(drops(f, 0, DROP_SRC_IP), 0);
+	fx_free(f);
+}
+
 /* mac_limit=4: the fifth new source is not learned (but forwarded), and counted. */
 static void test_mac_limit(void **state)
 {
@@ -540,7 +641,9 @@ static void test_flood_rate(void **state)
 {
 	struct fx *f = fx_new(SWITCH_LEARNING);
 	struct switch_port_cfg c = cfg_none();
-	struct pkt p[50] = { 0 };
+	struct pkt p[50];
+	uint8_t buf[50][60];
+	struct iovec iov[50];
 
 	f->sw->clock_ns = fake_clock;
 	fake_ns = 5000000000ull;
@@ -548,10 +651,7 @@ static void test_flood_rate(void **state)
 	attach(f, 0, &c);
 	send_frame(f, 1, BCAST, MAC_B);
 	f->ports[1].got = f->ports[2].got = 0;
-	for (unsigned i = 0; i < 50; i++) {
-		memcpy(p[i].eth, BCAST, 6);
-		memcpy(p[i].eth + 6, MAC_A, 6);
-	}
+	burst(p, iov, buf, 50, &BCAST, 1, MAC_A);
 	for (unsigned r = 0; r < 3; r++) /* 150 broadcasts at one instant */
 		dp_forward(f->sw, f->ctx, &f->ports[0].port, p, 50);
 	assert_int_equal(f->ports[2].got, 100);
@@ -706,16 +806,18 @@ static void null_tx_burst(struct port *p, struct port_io *io, struct pkt *const 
 static const struct port_ops null_ops = { .type = "null", .tx_burst = null_tx_burst };
 
 /*
- * Not a pass/fail test: cycles per frame through dp_forward (decide,
- * gather, tx) for ports without options, bursts of 64 unicast frames from
- * one source to 8 known destinations in turn (a lookup per frame, the
- * worst case of the burst cache), the same with one destination (the
- * benchmarks' case), and that again with stage timing on.
+ * Not a pass/fail test: cycles per frame through dp_forward (parse,
+ * decide, gather, tx) for ports without options, bursts of 64 unicast
+ * frames from one source to 8 known destinations in turn (a lookup per
+ * frame, the worst case of the burst cache), the same with one destination
+ * (the benchmarks' case), and that again with stage timing on.
  */
 static void test_forward_cost(void **state)
 {
 	struct fx *f = fx_new(SWITCH_LEARNING);
 	static struct pkt p[PKT_BURST];
+	static uint8_t bufs[PKT_BURST][60];
+	static struct iovec iov[PKT_BURST];
 	uint8_t dsts[8][6];
 
 	for (unsigned i = 0; i < 3; i++)
@@ -736,11 +838,7 @@ static void test_forward_cost(void **state)
 			dp_perf_start(f->ctx->io.perf);
 		}
 
-		for (unsigned i = 0; i < PKT_BURST; i++) {
-			memcpy(p[i].eth, dsts[i % spread], 6);
-			memcpy(p[i].eth + 6, MAC_A, 6);
-			p[i].len = 60;
-		}
+		burst(p, iov, bufs, PKT_BURST, (const uint8_t(*)[6])dsts, spread, MAC_A);
 		for (unsigned rep = 0; rep < COST_REPEATS; rep++) {
 			uint64_t t0 = cycles();
 
@@ -773,6 +871,8 @@ int main(void)
 		cmocka_unit_test(test_mac_lock),
 		cmocka_unit_test(test_ip_lock),
 		cmocka_unit_test(test_checked_header_is_delivered),
+		cmocka_unit_test(test_rewritten_after_lookup),
+		cmocka_unit_test(test_checked_ip_is_delivered),
 		cmocka_unit_test(test_mac_limit),
 		cmocka_unit_test(test_flood_rate),
 		cmocka_unit_test(test_port_opts),
