@@ -75,8 +75,7 @@ static unsigned fake_rx_burst(struct port *p, unsigned q, struct port_io *io, st
 
 	if (left) {
 		atomic_store(&f->frames_left, left - 1);
-		pkts[0] = (struct pkt){ .iov = &bcast_iov, .niov = 1, .len = sizeof(bcast_frame) };
-		memcpy(pkts[0].eth, bcast_frame, sizeof(pkts[0].eth));
+		pkt_rx_init(&pkts[0], &bcast_iov, 1, sizeof(bcast_frame), p->id);
 		return 1;
 	}
 	if (atomic_exchange(&f->armed_block, false)) {
