@@ -31,12 +31,12 @@ static void usage(FILE *f)
 		   "  port del NAME\n"
 		   "  show\n"
 		   "  stats [--json]\n"
-		   "  fdb show\n"
+		   "  fdb show [--limit N]          the first N entries (default %d, at most %d; 0: the count)\n"
 		   "  perf show [--json]            data path stage timing, per worker and summed\n"
 		   "  perf reset | enable | disable\n"
 		   "  capture PORT [--dir rx|tx|both] [--count N] [--seconds S] [BPF-FILTER...] -w FILE.pcap\n"
 		   "  capture PORT --stop          end a capture whose vswctl went away\n",
-		types);
+		types, FDB_SHOW_DEFAULT, FDB_SHOW_MAX);
 }
 
 /*
@@ -167,10 +167,10 @@ static void print_show(struct json_object *r)
 {
 	struct json_object *ports;
 
-	printf("vsw: %s switch, %" PRId64 " worker(s), %s, FDB aging %" PRId64 " s\n", str(r, "mode"),
-	       num(r, "workers"), json_object_get_boolean(json_object_object_get(r, "busy_poll")) ? "busy polling"
-												   : "event-driven",
-	       num(r, "aging"));
+	printf("vsw: %s switch, %" PRId64 " worker(s), %s, FDB aging %" PRId64 " s, sized for %" PRId64 " MACs\n",
+	       str(r, "mode"), num(r, "workers"),
+	       json_object_get_boolean(json_object_object_get(r, "busy_poll")) ? "busy polling" : "event-driven",
+	       num(r, "aging"), num(r, "fdb_size"));
 	printf("%-16s %-12s %s\n", "PORT", "TYPE", "STATE");
 	if (json_object_object_get_ex(r, "ports", &ports))
 		for (size_t i = 0; i < json_object_array_length(ports); i++) {
@@ -219,17 +219,21 @@ static void print_stats(struct json_object *r)
 static void print_fdb(struct json_object *r)
 {
 	struct json_object *e;
+	size_t n = 0;
 
 	printf("%-18s %-16s %s\n", "MAC", "PORT", "AGE");
 	if (json_object_object_get_ex(r, "entries", &e))
-		for (size_t i = 0; i < json_object_array_length(e); i++) {
-			struct json_object *x = json_object_array_get_idx(e, i);
+		for (n = 0; n < json_object_array_length(e); n++) {
+			struct json_object *x = json_object_array_get_idx(e, n);
 
 			if (json_object_get_boolean(json_object_object_get(x, "locked")))
 				printf("%-18s %-16s locked\n", str(x, "mac"), str(x, "port"));
 			else
 				printf("%-18s %-16s %" PRId64 "\n", str(x, "mac"), str(x, "port"), num(x, "age"));
 		}
+	/* Only when some were left out: a table under the limit prints as it always did. */
+	if ((int64_t)n < num(r, "total"))
+		printf("(%zu of %" PRId64 " entries; fdb show --limit N for more)\n", n, num(r, "total"));
 }
 
 static double dnum(struct json_object *o, const char *k)
@@ -297,8 +301,20 @@ static struct json_object *build(int argc, char **argv, int *kind, bool *json)
 	} else if (argc == 1 && strcmp(argv[0], "stats") == 0) {
 		json_object_object_add(req, "cmd", json_object_new_string("stats"));
 		*kind = 2;
-	} else if (argc == 2 && strcmp(argv[0], "fdb") == 0 && strcmp(argv[1], "show") == 0) {
+	} else if ((argc == 2 || (argc == 4 && strcmp(argv[2], "--limit") == 0)) && strcmp(argv[0], "fdb") == 0 &&
+		   strcmp(argv[1], "show") == 0) {
 		json_object_object_add(req, "cmd", json_object_new_string("fdb-show"));
+		if (argc == 4) {
+			char *end;
+			long n = strtol(argv[3], &end, 10);
+
+			if (*end || end == argv[3] || n < 0 || n > FDB_SHOW_MAX) {
+				fprintf(stderr, "vswctl: --limit: a count from 0 to %d\n", FDB_SHOW_MAX);
+				json_object_put(req);
+				return NULL;
+			}
+			json_object_object_add(req, "limit", json_object_new_int64(n));
+		}
 		*kind = 3;
 	} else if (argc == 2 && strcmp(argv[0], "perf") == 0 && strcmp(argv[1], "show") == 0) {
 		json_object_object_add(req, "cmd", json_object_new_string("perf-show"));

@@ -30,6 +30,7 @@ void vswd_config_default(struct vswd_config *c)
 		c->cpus[i] = -1;
 	c->mode = SWITCH_LEARNING;
 	c->aging_s = FDB_DEFAULT_AGING_S;
+	c->fdb_size = FDB_DEFAULT_SIZE;
 }
 
 /* ---- small JSON helpers; every field is checked for type and range ---- */
@@ -48,8 +49,8 @@ static const char *json_get_str(struct json_object *o, const char *key)
 
 int vswd_config_from_json(struct vswd_config *c, struct json_object *o, char *err, size_t errlen)
 {
-	static const char *const keys[] = { "workers", "cpus", "busy_poll", "perf", "mode", "aging", "ctl_group",
-					    "ports", NULL };
+	static const char *const keys[] = { "workers", "cpus", "busy_poll", "perf", "mode", "aging", "fdb_size",
+					    "ctl_group", "ports", NULL };
 	struct json_object *f;
 	const char *mode;
 
@@ -68,7 +69,8 @@ int vswd_config_from_json(struct vswd_config *c, struct json_object *o, char *er
 		snprintf(c->ctl_group, sizeof(c->ctl_group), "%s", json_object_get_string(f));
 	}
 	if (json_get_uint(o, "workers", 1, DP_WORKERS_MAX, &c->workers, err, errlen) < 0 ||
-	    json_get_uint(o, "aging", 1, 86400, &c->aging_s, err, errlen) < 0)
+	    json_get_uint(o, "aging", 1, 86400, &c->aging_s, err, errlen) < 0 ||
+	    json_get_uint(o, "fdb_size", FDB_SIZE_MIN, FDB_SIZE_MAX, &c->fdb_size, err, errlen) < 0)
 		return -1;
 	if (json_object_object_get_ex(o, "busy_poll", &f)) {
 		if (!json_object_is_type(f, json_type_boolean)) {
@@ -285,6 +287,7 @@ static struct json_object *req_show(struct vswd *v)
 	json_object_object_add(r, "workers", json_object_new_int((int)v->cfg.workers));
 	json_object_object_add(r, "busy_poll", json_object_new_boolean(v->cfg.busy_poll));
 	json_object_object_add(r, "aging", json_object_new_int((int)v->cfg.aging_s));
+	json_object_object_add(r, "fdb_size", json_object_new_int64(v->cfg.fdb_size));
 	for (unsigned i = 0; i < PORT_MAX; i++) {
 		struct port *p = atomic_load(&v->sw->ports[i]);
 		struct json_object *o;
@@ -363,11 +366,28 @@ static struct json_object *req_stats(struct vswd *v)
 	return r;
 }
 
-static struct json_object *req_fdb_show(struct vswd *v)
+/*
+ * {"cmd":"fdb-show", "limit":N}: the first N live entries (default
+ * FDB_SHOW_DEFAULT) and "total", the live entries all told.  One walk of
+ * the table on the control thread, reading it as lookups do: workers never
+ * wait for it.  The limit keeps a million-MAC table's reply (and the JSON
+ * built for it) in bounds; "limit":0 asks for the count alone.
+ */
+static struct json_object *req_fdb_show(struct vswd *v, struct json_object *req)
 {
-	static struct fdb_entry entries[FDB_BUCKETS * FDB_WAYS];
-	struct json_object *r = reply_ok(), *arr = json_object_new_array();
-	unsigned n = fdb_dump(&v->sw->fdb, entries, FDB_BUCKETS * FDB_WAYS, atomic_load(&v->sw->now_s));
+	struct json_object *r, *arr;
+	unsigned limit = FDB_SHOW_DEFAULT, total = 0, n;
+	struct fdb_entry *entries;
+	char err[256];
+
+	if (json_get_uint(req, "limit", 0, FDB_SHOW_MAX, &limit, err, sizeof(err)) < 0)
+		return reply_error(err);
+	entries = malloc((limit ? limit : 1) * sizeof(*entries));
+	if (!entries)
+		return reply_error("out of memory");
+	n = fdb_dump(&v->sw->fdb, entries, limit, atomic_load(&v->sw->now_s), &total);
+	r = reply_ok();
+	arr = json_object_new_array();
 
 	for (unsigned i = 0; i < n; i++) {
 		struct port *p = atomic_load(&v->sw->ports[entries[i].port]);
@@ -382,7 +402,9 @@ static struct json_object *req_fdb_show(struct vswd *v)
 		json_object_object_add(o, "locked", json_object_new_boolean(entries[i].locked));
 		json_object_array_add(arr, o);
 	}
+	free(entries);
 	json_object_object_add(r, "entries", arr);
+	json_object_object_add(r, "total", json_object_new_int64(total));
 	return r;
 }
 
@@ -529,7 +551,7 @@ static struct json_object *cmd_stats(struct vswd *v, struct json_object *req, st
 
 static struct json_object *cmd_fdb_show(struct vswd *v, struct json_object *req, struct ctl_peer *peer)
 {
-	return req_fdb_show(v);
+	return req_fdb_show(v, req);
 }
 
 static struct json_object *cmd_capture_start(struct vswd *v, struct json_object *req, struct ctl_peer *peer)
@@ -568,6 +590,7 @@ struct ctl_cmd {
 
 static const char *const keys_cmd[] = { "cmd", NULL };
 static const char *const keys_port_del[] = { "cmd", "name", NULL };
+static const char *const keys_fdb_show[] = { "cmd", "limit", NULL };
 static const char *const keys_capture_start[] = { "cmd", "port", "file", "dir", "count", "filter", NULL };
 static const char *const keys_capture_stop[] = { "cmd", "port", "if_done", NULL };
 static const char *const keys_perf_set[] = { "cmd", "enabled", NULL };
@@ -577,7 +600,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "port-del", keys_port_del, cmd_port_del },
 	{ "show", keys_cmd, cmd_show },
 	{ "stats", keys_cmd, cmd_stats },
-	{ "fdb-show", keys_cmd, cmd_fdb_show },
+	{ "fdb-show", keys_fdb_show, cmd_fdb_show },
 	{ "capture-start", keys_capture_start, cmd_capture_start },
 	{ "capture-stop", keys_capture_stop, cmd_capture_stop },
 	{ "perf-show", keys_cmd, cmd_perf_show },
@@ -618,7 +641,7 @@ static void on_timer(struct ev_handler *h, uint32_t events)
 		return;
 	v->uptime_s += (unsigned)ticks;
 	atomic_store_explicit(&v->sw->now_s, v->uptime_s, memory_order_relaxed);
-	fdb_age(&v->sw->fdb, v->uptime_s);
+	fdb_age_tick(&v->sw->fdb, v->uptime_s); /* a slice of the table: see fdb.h, "Aging" */
 	if (v->dp_started)
 		dp_watchdog(&v->dp); /* before the ports' ticks, which close what it marks broken */
 	for (unsigned i = 0; i < PORT_MAX; i++) {
@@ -652,7 +675,12 @@ int vswd_init(struct vswd *v, const struct vswd_config *c, char *err, size_t err
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	switch_init(v->sw, c->mode, c->aging_s);
+	if (switch_init(v->sw, c->mode, c->aging_s, c->fdb_size) < 0) {
+		snprintf(err, errlen, "cannot allocate an FDB for %u MACs", c->fdb_size);
+		free(v->sw);
+		v->sw = NULL;
+		return -1;
+	}
 	v->dp.sw = v->sw;
 	if (c->ctl_group[0]) {
 		struct group gr, *res = NULL;
@@ -752,6 +780,8 @@ void vswd_shutdown(struct vswd *v)
 		close(v->signal_fd);
 	if (v->loop.epfd >= 0)
 		close(v->loop.epfd);
+	if (v->sw)
+		switch_destroy(v->sw);
 	free(v->sw);
 	v->sw = NULL;
 }
