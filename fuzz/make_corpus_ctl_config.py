@@ -16,7 +16,7 @@ import sys
 SEEDS = {
     "empty_object": {},
     "full": {"workers": 2, "cpus": [0, 1], "busy_poll": False, "mode": "learning", "aging": 300,
-             "ctl_group": "vsw",
+             "fdb_size": 1000000, "ctl_group": "vsw",
              "ports": [{"name": "vm1", "type": "vhost-user", "path": "/run/vsw/vm1.sock"},
                        {"name": "vm2", "type": "vhost-user", "path": "/run/vsw/vm2.sock", "mode": "client",
                         "queues": 2}]},
@@ -33,6 +33,7 @@ SEEDS = {
     "typo_port": {"ports": [{"name": "vm1", "type": "vhost-user", "path": "/x", "qeueus": 2}]},
     "bad_values": {"workers": 0, "aging": 0, "mode": "router", "cpus": [-1], "busy_poll": 1},
     "bad_cpus": {"cpus": "0-3"},
+    "bad_fdb_size": {"fdb_size": 1 << 30},
     "bad_group": {"ctl_group": 5},
     "long_group": {"ctl_group": "g" * 100},
     "ports_not_array": {"ports": {"name": "x"}},

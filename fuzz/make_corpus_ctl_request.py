@@ -31,6 +31,8 @@ SEEDS = {
     "show": (0, [req(cmd="show")]),
     "stats": (0, [req(cmd="stats")]),
     "fdb_show": (MACS, [req(cmd="fdb-show")]),
+    "fdb_show_limit": (MACS, [req(cmd="fdb-show", limit=3), req(cmd="fdb-show", limit=0),
+                              req(cmd="fdb-show", limit=-1)]),
     "perf": (0, [req(cmd="perf-show"), req(cmd="perf-set", enabled=False), req(cmd="perf-reset"),
                  req(cmd="perf-set", enabled="yes"), req(cmd="perf-set"), req(cmd="perf-show", json=True)]),
     "vhost_server": (0, [port_add("vm1", "vhost-user", path="/run/vsw/vm1.sock"), req(cmd="show"),

@@ -58,6 +58,11 @@ static const struct ctl_arg port_del_args[] = {
 	{ 0 },
 };
 
+static const struct ctl_arg fdb_show_args[] = {
+	{ "limit", CTL_UINT, 0, "--limit", "N", 0, FDB_SHOW_MAX, NULL },
+	{ 0 },
+};
+
 static const struct ctl_arg perf_set_args[] = {
 	{ "enabled", CTL_BOOL, CTL_ARG_REQUIRED, NULL, NULL, 0, 0, perf_words },
 	{ 0 },
@@ -88,7 +93,8 @@ const struct ctl_command ctl_commands[] = {
 	{ "show", "show", no_args, ctl_show, ctl_show_print, 0, "the switch, its ports: type, state, options" },
 	{ "stats", "stats", no_args, ctl_stats, ctl_stats_print, 0,
 	  "per port: frames, bytes, drops, FDB events;\nper worker: rounds, busy cycles and frames" },
-	{ "fdb-show", "fdb show", no_args, ctl_fdb_show, ctl_fdb_show_print, 0, "the MAC table: address, port, age" },
+	{ "fdb-show", "fdb show", fdb_show_args, ctl_fdb_show, ctl_fdb_show_print, 0,
+	  "the MAC table: address, port, age (the first N entries: default 65536, 0 for the count alone)" },
 	{ "perf-show", "perf show", no_args, ctl_perf_show, ctl_perf_show_print, 0,
 	  "data path stage timing per worker and summed" },
 	{ "perf-reset", "perf reset", no_args, ctl_perf_reset, NULL, 0, "stage timing counters start from zero" },

@@ -181,6 +181,7 @@ struct json_object *ctl_show(struct vswd *v, struct json_object *req, struct ctl
 	json_object_object_add(r, "workers", json_object_new_int((int)v->cfg.workers));
 	json_object_object_add(r, "busy_poll", json_object_new_boolean(v->cfg.busy_poll));
 	json_object_object_add(r, "aging", json_object_new_int((int)v->cfg.aging_s));
+	json_object_object_add(r, "fdb_size", json_object_new_int64(v->cfg.fdb_size));
 	for (unsigned i = 0; i < PORT_MAX; i++) {
 		struct port *p = atomic_load(&v->sw->ports[i]);
 		struct json_object *o;
@@ -228,10 +229,10 @@ void ctl_show_print(struct json_object *r)
 {
 	struct json_object *ports;
 
-	printf("vsw: %s switch, %" PRId64 " worker(s), %s, FDB aging %" PRId64 " s\n", ctl_reply_str(r, "mode"),
-	       ctl_reply_int(r, "workers"),
+	printf("vsw: %s switch, %" PRId64 " worker(s), %s, FDB aging %" PRId64 " s, sized for %" PRId64 " MACs\n",
+	       ctl_reply_str(r, "mode"), ctl_reply_int(r, "workers"),
 	       json_object_get_boolean(json_object_object_get(r, "busy_poll")) ? "busy polling" : "event-driven",
-	       ctl_reply_int(r, "aging"));
+	       ctl_reply_int(r, "aging"), ctl_reply_int(r, "fdb_size"));
 	printf("%-16s %-12s %s\n", "PORT", "TYPE", "STATE");
 	if (json_object_object_get_ex(r, "ports", &ports))
 		for (size_t i = 0; i < json_object_array_length(ports); i++) {

@@ -65,11 +65,28 @@ struct json_object *ctl_stats(struct vswd *v, struct json_object *req, struct ct
 	return r;
 }
 
+/*
+ * {"cmd":"fdb-show", "limit":N}: the first N live entries (default
+ * FDB_SHOW_DEFAULT) and "total", the live entries all told.  One walk of
+ * the table on the control thread, reading it as lookups do: workers never
+ * wait for it.  The limit keeps a million-MAC table's reply (and the JSON
+ * built for it) in bounds; "limit":0 asks for the count alone.  The
+ * command table has checked "limit"'s type and range.
+ */
 struct json_object *ctl_fdb_show(struct vswd *v, struct json_object *req, struct ctl_peer *peer)
 {
-	static struct fdb_entry entries[FDB_BUCKETS * FDB_WAYS];
-	struct json_object *r = ctl_reply_ok(), *arr = json_object_new_array();
-	unsigned n = fdb_dump(&v->sw->fdb, entries, FDB_BUCKETS * FDB_WAYS, atomic_load(&v->sw->now_s));
+	struct json_object *r, *arr, *f;
+	unsigned limit = FDB_SHOW_DEFAULT, total = 0, n;
+	struct fdb_entry *entries;
+
+	if (json_object_object_get_ex(req, "limit", &f))
+		limit = (unsigned)json_object_get_int64(f);
+	entries = malloc((limit ? limit : 1) * sizeof(*entries));
+	if (!entries)
+		return ctl_reply_error("out of memory");
+	n = fdb_dump(&v->sw->fdb, entries, limit, atomic_load(&v->sw->now_s), &total);
+	r = ctl_reply_ok();
+	arr = json_object_new_array();
 
 	for (unsigned i = 0; i < n; i++) {
 		struct port *p = atomic_load(&v->sw->ports[entries[i].port]);
@@ -84,7 +101,9 @@ struct json_object *ctl_fdb_show(struct vswd *v, struct json_object *req, struct
 		json_object_object_add(o, "locked", json_object_new_boolean(entries[i].locked));
 		json_object_array_add(arr, o);
 	}
+	free(entries);
 	json_object_object_add(r, "entries", arr);
+	json_object_object_add(r, "total", json_object_new_int64(total));
 	return r;
 }
 
@@ -129,11 +148,12 @@ void ctl_stats_print(struct json_object *r)
 void ctl_fdb_show_print(struct json_object *r)
 {
 	struct json_object *e;
+	size_t n = 0;
 
 	printf("%-18s %-16s %s\n", "MAC", "PORT", "AGE");
 	if (json_object_object_get_ex(r, "entries", &e))
-		for (size_t i = 0; i < json_object_array_length(e); i++) {
-			struct json_object *x = json_object_array_get_idx(e, i);
+		for (n = 0; n < json_object_array_length(e); n++) {
+			struct json_object *x = json_object_array_get_idx(e, n);
 
 			if (json_object_get_boolean(json_object_object_get(x, "locked")))
 				printf("%-18s %-16s locked\n", ctl_reply_str(x, "mac"), ctl_reply_str(x, "port"));
@@ -141,4 +161,7 @@ void ctl_fdb_show_print(struct json_object *r)
 				printf("%-18s %-16s %" PRId64 "\n", ctl_reply_str(x, "mac"), ctl_reply_str(x, "port"),
 				       ctl_reply_int(x, "age"));
 		}
+	/* Only when some were left out: a table under the limit prints as it always did. */
+	if ((int64_t)n < ctl_reply_int(r, "total"))
+		printf("(%zu of %" PRId64 " entries; fdb show --limit N for more)\n", n, ctl_reply_int(r, "total"));
 }

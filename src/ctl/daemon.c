@@ -26,6 +26,7 @@ void vswd_config_default(struct vswd_config *c)
 		c->cpus[i] = -1;
 	c->mode = SWITCH_LEARNING;
 	c->aging_s = FDB_DEFAULT_AGING_S;
+	c->fdb_size = FDB_DEFAULT_SIZE;
 }
 
 /* ---- small JSON helpers; every field is checked for type and range ---- */
@@ -45,7 +46,7 @@ static const char *json_get_str(struct json_object *o, const char *key)
 int vswd_config_from_json(struct vswd_config *c, struct json_object *o, char *err, size_t errlen)
 {
 	static const char *const keys[] = { "workers", "cpus", "busy_poll", "perf", "perf_every", "mode", "aging",
-					    "ctl_group", "ports", NULL };
+					    "fdb_size", "ctl_group", "ports", NULL };
 	struct json_object *f;
 	const char *mode;
 
@@ -65,7 +66,8 @@ int vswd_config_from_json(struct vswd_config *c, struct json_object *o, char *er
 	}
 	if (json_get_uint(o, "workers", 1, DP_WORKERS_MAX, &c->workers, err, errlen) < 0 ||
 	    json_get_uint(o, "aging", 1, 86400, &c->aging_s, err, errlen) < 0 ||
-	    json_get_uint(o, "perf_every", 1, DP_PERF_EVERY_MAX, &c->perf_every, err, errlen) < 0)
+	    json_get_uint(o, "perf_every", 1, DP_PERF_EVERY_MAX, &c->perf_every, err, errlen) < 0 ||
+	    json_get_uint(o, "fdb_size", FDB_SIZE_MIN, FDB_SIZE_MAX, &c->fdb_size, err, errlen) < 0)
 		return -1;
 	if (c->perf_every & (c->perf_every - 1)) {
 		snprintf(err, errlen, "\"perf_every\" must be a power of two");
@@ -126,7 +128,7 @@ static void on_timer(struct ev_handler *h, uint32_t events)
 		return;
 	v->uptime_s += (unsigned)ticks;
 	atomic_store_explicit(&v->sw->now_s, v->uptime_s, memory_order_relaxed);
-	fdb_age(&v->sw->fdb, v->uptime_s);
+	fdb_age_tick(&v->sw->fdb, v->uptime_s); /* a slice of the table: see fdb.h, "Aging" */
 	if (v->dp_started)
 		dp_watchdog(&v->dp); /* before the ports' ticks, which close what it marks broken */
 	for (unsigned i = 0; i < PORT_MAX; i++) {
@@ -160,7 +162,12 @@ int vswd_init(struct vswd *v, const struct vswd_config *c, char *err, size_t err
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	switch_init(v->sw, c->mode, c->aging_s);
+	if (switch_init(v->sw, c->mode, c->aging_s, c->fdb_size) < 0) {
+		snprintf(err, errlen, "cannot allocate an FDB for %u MACs", c->fdb_size);
+		free(v->sw);
+		v->sw = NULL;
+		return -1;
+	}
 	v->dp.sw = v->sw;
 	if (c->ctl_group[0]) {
 		struct group gr, *res = NULL;
@@ -261,6 +268,8 @@ void vswd_shutdown(struct vswd *v)
 		close(v->signal_fd);
 	if (v->loop.epfd >= 0)
 		close(v->loop.epfd);
+	if (v->sw)
+		switch_destroy(v->sw);
 	free(v->sw);
 	v->sw = NULL;
 }

@@ -26,6 +26,8 @@
 #define CTL_REQUEST_MAX 65536
 #define CTL_IDLE_S 10		/* a control connection with no request and no reply progress for this long is closed */
 #define CTL_GROUP_MAX 64
+#define FDB_SHOW_DEFAULT 65536	/* fdb-show's entries unless "limit" says otherwise (~5 MB of JSON) */
+#define FDB_SHOW_MAX 262144	/* and the most it sends (~20 MB, under ctl_sock.c's CTL_REPLY_MAX) */
 
 struct json_object;
 
@@ -37,6 +39,7 @@ struct vswd_config {
 	unsigned perf_every;		/* stages timed in one batch poll of this many (a power of two) */
 	enum switch_mode mode;
 	unsigned aging_s;
+	unsigned fdb_size;		/* MACs the FDB is sized for (fdb.h), allocated at start */
 	char ctl_group[CTL_GROUP_MAX];	/* "": only root and vswd's user may use the control socket */
 };
 
@@ -87,12 +90,12 @@ struct vswd {
 	port_create_hook_fn create_hook;
 };
 
-/* Defaults: one worker, event-driven, stage timing on, learning, 300 s aging. */
+/* Defaults: one worker, event-driven, stage timing on, learning, 300 s aging, an FDB for 256K MACs. */
 void vswd_config_default(struct vswd_config *c);
 
 /*
- * Read the "workers", "cpus", "busy_poll", "perf", "perf_every", "mode", "aging", "ctl_group"
- * keys of a config object ("ports" is read by vswd_add_config_ports); any
+ * Read the "workers", "cpus", "busy_poll", "perf", "perf_every", "mode", "aging",
+ * "fdb_size", "ctl_group" keys of a config object ("ports" is read by vswd_add_config_ports); any
  * other key is refused.  0 or -1 with @err.
  */
 int vswd_config_from_json(struct vswd_config *c, struct json_object *o, char *err, size_t errlen);

@@ -87,7 +87,11 @@ struct vswitch {
 	struct fdb fdb;
 };
 
-void switch_init(struct vswitch *sw, enum switch_mode mode, unsigned aging_s);
+/* A switch with no port and an empty FDB for @fdb_size MACs (fdb.h).  0, -EINVAL or -ENOMEM. */
+int switch_init(struct vswitch *sw, enum switch_mode mode, unsigned aging_s, unsigned fdb_size);
+
+/* Free the FDB (no worker may use the switch any more). */
+void switch_destroy(struct vswitch *sw);
 
 /* Defaults for a port that asked for nothing: no locking, default limits. */
 void switch_port_cfg_default(struct switch_port_cfg *c);
@@ -107,7 +111,8 @@ void switch_port_detach(struct vswitch *sw, unsigned port);
  * The `normal` action, the lookup stage of the pipeline (dp/pipeline.c):
  * decide where each frame of @b goes, without sending anything.  Checks
  * the frames of a secured port (switch_sec.c), learns their sources, looks
- * up their destinations, and writes one verdict per frame (dp/batch.h):
+ * up their destinations (the batch's buckets prefetched first, so their
+ * cache misses overlap), and writes one verdict per frame (dp/batch.h):
  * one port, flood (hub mode: always), or a drop with its reason (locked
  * source, over the flood rate, unicast back to the ingress port, or the
  * security check's).  Counts learning events (SWC_*); the datapath counts

@@ -33,13 +33,26 @@ static void mac_str(char *buf, size_t len, const uint8_t m[6])
 	snprintf(buf, len, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
 }
 
+/*
+ * Forget slot @port's FDB entries: a walk of the whole table (milliseconds
+ * at a million MACs), skipped when the slot owns none, no learned entry
+ * counted and no MAC locked to it by its configuration.  Only the control
+ * thread locks MACs, and no worker learns for a slot being attached or
+ * detached, so the counts are exact here.
+ */
+static void flush_slot(struct vswitch *sw, unsigned port)
+{
+	if (fdb_port_entries(&sw->fdb, port) || sw->sp[port].cfg.n_macs)
+		fdb_flush_port(&sw->fdb, port);
+}
+
 int switch_port_attach(struct vswitch *sw, unsigned port, const struct switch_port_cfg *c, char *err,
 		       size_t errlen)
 {
 	struct switch_port *sp = &sw->sp[port];
 	uint64_t depth;
 
-	fdb_flush_port(&sw->fdb, port);
+	flush_slot(sw, port);
 	for (unsigned i = 0; i < c->n_macs; i++) {
 		unsigned owner = 0;
 		int rc = fdb_lock(&sw->fdb, c->macs[i], port, atomic_load(&sw->now_s), &owner);
@@ -75,7 +88,7 @@ void switch_port_detach(struct vswitch *sw, unsigned port)
 {
 	struct switch_port *sp = &sw->sp[port];
 
-	fdb_flush_port(&sw->fdb, port);
+	flush_slot(sw, port);
 	fdb_set_limit(&sw->fdb, port, 0);
 	sp->secured = false;
 	memset(&sp->cfg, 0, sizeof(sp->cfg));

@@ -376,7 +376,7 @@ static void test_switch_hooks(void **state)
 	char err[128];
 	struct mix m;
 
-	switch_init(sw, SWITCH_HUB, 300);
+	assert_int_equal(switch_init(sw, SWITCH_HUB, 300, 4096), 0);
 	for (unsigned i = 0; i < 3; i++) {
 		memset(&ports[i], 0, sizeof(ports[i]));
 		ports[i].port.id = i;
@@ -409,6 +409,7 @@ static void test_switch_hooks(void **state)
 	assert_int_equal(read_back(tmp_path("hook_tx.pcap"), back, MAX_FRAMES, NULL), 6);
 	for (int i = 0; i < 6; i++)
 		assert_same(&back[i], &m.f[i % 4]);
+	switch_destroy(sw);
 	free(sw);
 	free(ctx);
 }
@@ -649,7 +650,7 @@ static void test_pcap_through_switch(void **state)
 
 	replay_frames(f, 40);
 	write_file(in, f, 40, DLT_EN10MB, NULL);
-	switch_init(sw, SWITCH_LEARNING, 300);
+	assert_int_equal(switch_init(sw, SWITCH_LEARNING, 300, 4096), 0);
 	r = pcap_port(in, NULL, -1, -1, err, sizeof(err));
 	w = pcap_port(NULL, out, -1, -1, err, sizeof(err));
 	assert_non_null(r);
@@ -678,6 +679,7 @@ static void test_pcap_through_switch(void **state)
 	assert_int_equal(read_back(cap, back, MAX_FRAMES, NULL), 13);
 	for (int i = 1; i < 40; i += 3)
 		assert_same(&back[n++], &f[i]);
+	switch_destroy(sw);
 	free(sw);
 	free(ctx);
 }

@@ -138,6 +138,9 @@ static void test_request_keys(void **state)
 	assert_refused_naming(ask(v, "{\"cmd\":\"show\",\"verbose\":true}", NULL), "verbose");
 	assert_refused_naming(ask(v, "{\"cmd\":\"stats\",\"x\":1}", NULL), "\"x\"");
 	assert_refused_naming(ask(v, "{\"cmd\":\"fdb-show\",\"port\":\"a\"}", NULL), "port");
+	assert_non_null(strstr(ask(v, "{\"cmd\":\"fdb-show\",\"limit\":-1}", NULL), "\"limit\" must be"));
+	assert_non_null(strstr(ask(v, "{\"cmd\":\"fdb-show\",\"limit\":1000000}", NULL), "\"limit\" must be"));
+	assert_string_equal(ask(v, "{\"cmd\":\"fdb-show\",\"limit\":0}", NULL), "ok");
 	assert_refused_naming(ask(v, "{\"cmd\":\"port-del\",\"nmae\":\"a\"}", NULL), "nmae");
 	assert_refused_naming(ask(v, "{\"cmd\":\"capture-start\",\"port\":\"a\",\"cuont\":1}", NULL), "cuont");
 	assert_refused_naming(ask(v, "{\"cmd\":\"capture-stop\",\"port\":\"a\",\"if_dnoe\":true}", NULL), "if_dnoe");
@@ -212,6 +215,31 @@ static void test_config_keys(void **state)
 	o = json_tokener_parse("{\"ctl_group\":5}");
 	assert_int_equal(vswd_config_from_json(&cfg, o, err, sizeof(err)), -1);
 	json_object_put(o);
+
+	/* The FDB's size: checked, allocated at start, shown. */
+	assert_int_equal(cfg.fdb_size, FDB_DEFAULT_SIZE);
+	o = json_tokener_parse("{\"fdb_size\":16}");
+	assert_int_equal(vswd_config_from_json(&cfg, o, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "\"fdb_size\" must be"));
+	json_object_put(o);
+	o = json_tokener_parse("{\"fdb_size\":1000000}");
+	assert_int_equal(vswd_config_from_json(&cfg, o, err, sizeof(err)), 0);
+	assert_int_equal(cfg.fdb_size, 1000000);
+	json_object_put(o);
+	{
+		static struct vswd w;
+		struct ctl_peer root = { .privileged = true, .fd = -1 };
+		struct json_object *req = json_tokener_parse("{\"cmd\":\"show\"}"), *r, *f;
+
+		assert_int_equal(vswd_init(&w, &cfg, err, sizeof(err)), 0);
+		assert_int_equal(w.sw->fdb.n_buckets, 1u << 19);
+		r = vswd_handle_request(&w, req, &root);
+		assert_true(json_object_object_get_ex(r, "fdb_size", &f));
+		assert_int_equal(json_object_get_int64(f), 1000000);
+		json_object_put(r);
+		json_object_put(req);
+		vswd_shutdown(&w);
+	}
 
 	v = offline_vswd();
 	o = json_tokener_parse("{\"ports\":[{\"name\":\"c1\",\"type\":\"vhost-user\",\"path\":\"/x\",\"qeueus\":2}]}");
@@ -669,9 +697,26 @@ static void test_running_socket(void **state)
 		assert_non_null(r);
 		assert_true(json_object_object_get_ex(r, "entries", &e));
 		assert_int_equal(json_object_array_length(e), 8000);
+		assert_true(json_object_object_get_ex(r, "total", &e));
+		assert_int_equal(json_object_get_int64(e), 8000);
 		json_object_put(r);
 	}
 	free(out);
+	/* A limit: the first entries and the count of all; 0: the count alone. */
+	for (unsigned limit = 0; limit <= 10; limit += 10) {
+		struct ctl_peer root = { .privileged = true, .fd = -1 };
+		struct json_object *q = json_object_new_object(), *r, *e;
+
+		json_object_object_add(q, "cmd", json_object_new_string("fdb-show"));
+		json_object_object_add(q, "limit", json_object_new_int((int)limit));
+		r = vswd_handle_request(&v, q, &root);
+		assert_true(json_object_object_get_ex(r, "entries", &e));
+		assert_int_equal(json_object_array_length(e), limit);
+		assert_true(json_object_object_get_ex(r, "total", &e));
+		assert_int_equal(json_object_get_int64(e), 8000);
+		json_object_put(r);
+		json_object_put(q);
+	}
 	close(fd);
 	free(req);
 	vswd_shutdown(&v);

@@ -122,7 +122,7 @@ static int fx_setup(void **state)
 
 	assert_non_null(f);
 	f->base_fds = proc_count_fds();
-	switch_init(&f->sw, SWITCH_LEARNING, 300);
+	assert_int_equal(switch_init(&f->sw, SWITCH_LEARNING, 300, 4096), 0);
 	snprintf(f->port.port.name, sizeof(f->port.port.name), "fake0");
 	f->port.port.ops = &fake_ops;
 	f->port.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -147,6 +147,7 @@ static int fx_teardown(void **state)
 	close(f->port.fd);
 	if (f->port.block_fd >= 0)
 		close(f->port.block_fd);
+	switch_destroy(&f->sw);
 	free(f);
 	assert_int_equal(proc_count_fds(), base);
 	return 0;

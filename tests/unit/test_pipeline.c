@@ -95,7 +95,7 @@ static int fx_setup_mode(void **state, enum switch_mode mode)
 
 	f->sw = malloc(sizeof(*f->sw));
 	f->ctx = zalloc64(sizeof(*f->ctx));
-	switch_init(f->sw, mode, 300);
+	assert_int_equal(switch_init(f->sw, mode, 300, 4096), 0);
 	for (unsigned i = 0; i < NPORTS; i++) {
 		f->ports[i].id = i;
 		f->ports[i].ops = &fake_ops;
@@ -120,6 +120,7 @@ static int fx_teardown(void **state)
 {
 	struct fx *f = *state;
 
+	switch_destroy(f->sw);
 	free(f->sw);
 	free(f->ctx);
 	free(f);
