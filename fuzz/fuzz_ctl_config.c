@@ -47,6 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!v.sw) {
 		vswd_config_default(&cfg);
+		cfg.fdb_size = 1024; /* every port add and delete walks the FDB */
 		if (vswd_init(&v, &cfg, err, sizeof(err)) < 0)
 			abort();
 		v.create_hook = stub_port_create;
@@ -58,7 +59,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	vswd_config_default(&cfg);
 	if (vswd_config_from_json(&cfg, o, err, sizeof(err)) == 0) {
-		if (cfg.workers < 1 || cfg.workers > DP_WORKERS_MAX || cfg.aging_s < 1 ||
+		if (cfg.workers < 1 || cfg.workers > DP_WORKERS_MAX || cfg.aging_s < 1 || cfg.fdb_size < FDB_SIZE_MIN ||
+		    cfg.fdb_size > FDB_SIZE_MAX ||
 		    (cfg.mode != SWITCH_LEARNING && cfg.mode != SWITCH_HUB) || strlen(cfg.ctl_group) >= CTL_GROUP_MAX)
 			abort();
 		if (vswd_add_config_ports(&v, o, err, sizeof(err)) < 0 && !err[0])

@@ -36,6 +36,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* A small FDB: every port add and delete walks it, and reset() maps a fresh one per input. */
+#define FUZZ_FDB_SIZE 1024
+
 static struct vswd v;
 
 static void check_reply(struct json_object *r)
@@ -92,7 +95,9 @@ static void reset(void)
 		json_object_put(req);
 	}
 	vswd_free_graveyard(&v);
-	fdb_init(&v.sw->fdb, v.cfg.aging_s);
+	fdb_destroy(&v.sw->fdb);
+	if (fdb_init(&v.sw->fdb, v.cfg.aging_s, v.cfg.fdb_size) < 0)
+		abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -105,6 +110,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		char err[256];
 
 		vswd_config_default(&cfg);
+		cfg.fdb_size = FUZZ_FDB_SIZE;
 		if (vswd_init(&v, &cfg, err, sizeof(err)) < 0)
 			abort();
 		v.create_hook = stub_port_create;

@@ -47,9 +47,14 @@ from bench_procs import (BenchError, Proc, TestPmd, close_all, close_new, cpu_bu
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SYSTEMS = ["vsw", "dpdk", "ovs", "kernel"]
-VHOST_SYSTEMS = ["vsw", "dpdk", "ovs"]
-LABEL = {"vsw": "vsw", "dpdk": "DPDK vhost io-fwd", "ovs": "OVS-DPDK", "kernel": "Linux bridge"}
-SHORT = {"vsw": "vsw", "dpdk": "DPDK", "ovs": "OVS", "kernel": "bridge"}
+# Not in a default run: vsw with stage timing switched off (the A/B of its
+# cost), and the vswd of another build (--base-build: before/after a change).
+AB_SYSTEMS = ["vsw-off", "vsw-base"]
+ALL_SYSTEMS = SYSTEMS[:1] + AB_SYSTEMS + SYSTEMS[1:]
+VHOST_SYSTEMS = ["vsw", "vsw-off", "vsw-base", "dpdk", "ovs"]
+LABEL = {"vsw": "vsw", "vsw-off": "vsw, timing off", "vsw-base": "vsw, base build", "dpdk": "DPDK vhost io-fwd",
+         "ovs": "OVS-DPDK", "kernel": "Linux bridge"}
+SHORT = {"vsw": "vsw", "vsw-off": "vsw-off", "vsw-base": "base", "dpdk": "DPDK", "ovs": "OVS", "kernel": "bridge"}
 RINGS = ["split", "packed"]
 SIZES = [64, 1518]            # Ethernet frame sizes with FCS (RFC 2544); virtio buffers carry size - 4
 GEN_MAC = ["02:76:73:62:00:0a", "02:76:73:62:00:0b"]
@@ -119,12 +124,25 @@ class Ctx:
             if not os.path.exists(src):
                 raise BenchError("%s missing: build first (make)" % src)
             shutil.copy2(src, os.path.join(self.bin, b))
-        # A vswd whose stats name busy_cycles has the JSON key in its read-only data.
-        with open(os.path.join(self.bin, "vswd"), "rb") as f:
-            self.vswd_knows_busy = b"busy_cycles" in f.read()
+        self.bin_base = None
+        if "vsw-base" in args.only:
+            self.bin_base = os.path.join(self.dir, "bin-base")
+            os.makedirs(self.bin_base)
+            for b in ("vswd", "vswctl"):
+                src = os.path.join(args.base_build, b)
+                if not os.path.exists(src):
+                    raise BenchError("%s missing: build the base first (make BUILD=...)" % src)
+                shutil.copy2(src, os.path.join(self.bin_base, b))
+        self.vswd_knows_busy = self.knows_busy(self.bin)
         self.netns = "vswb%d" % os.getpid()
         self.netns_made = False
         self.seq = 0
+
+    @staticmethod
+    def knows_busy(bindir):
+        """A vswd whose stats name busy_cycles has the JSON key in its read-only data."""
+        with open(os.path.join(bindir, "vswd"), "rb") as f:
+            return b"busy_cycles" in f.read()
 
     def path(self, name):
         return os.path.join(self.dir, name)
@@ -143,32 +161,39 @@ class VswSut:
     """vswd with two vhost-user server ports; the front ends connect as clients."""
     gen_server = False
 
-    def __init__(self, ctx, tag, busy_poll=True):
+    def __init__(self, ctx, tag, busy_poll=True, timing=True, bindir=None):
         d = ctx.path("v" + tag)
         os.makedirs(d)
         self.ctx = ctx
+        self.bin = bindir or ctx.bin
+        self.timing = timing
+        self.knows_busy = Ctx.knows_busy(self.bin)
         self.socks = [os.path.join(d, "p0.sock"), os.path.join(d, "p1.sock")]
         self.ctl = os.path.join(d, "ctl.sock")
         conf = {"workers": 1, "cpus": [ctx.sut_cpu], "busy_poll": busy_poll,
                 "ports": [{"name": "p%d" % i, "type": "vhost-user", "path": s, "mode": "server"}
                           for i, s in enumerate(self.socks)]}
+        if not timing:
+            conf["perf"] = False      # compiled in, switched off: the A/B of the timing points' cost
         cpath = os.path.join(d, "vswd.json")
         with open(cpath, "w") as f:
             json.dump(conf, f)
-        self.proc = Proc(["taskset", "-c", ctx.sut_cpu, os.path.join(ctx.bin, "vswd"), "--foreground",
+        self.proc = Proc(["taskset", "-c", ctx.sut_cpu, os.path.join(self.bin, "vswd"), "--foreground",
                           "--ctl", self.ctl, "--config", cpath], ctx.logpath("vswd-" + tag), name="vswd")
         self.proc.wait_for(r"ready: control socket", 0, 15)
         self.pid = self.proc.pid
 
     def cycles_counters(self):
         """The workers' counters (vswctl stats) and the CPU time of vswd's threads, read back to back."""
-        c = vsw_cycles_counters(self.stats(), self.ctx.vswd_knows_busy)
+        c = vsw_cycles_counters(self.stats(), self.knows_busy)
+        if not self.timing:     # busy_cycles only grow while timing is on
+            c["busy"], c["busy_missing"] = None, "vswd stage timing switched off"
         c["threads"], c["t"] = thread_cpu_seconds(self.pid), time.monotonic()
         c["pick"] = (None, c.pop("nworkers"))
         return c
 
     def stats(self):
-        r = run([os.path.join(self.ctx.bin, "vswctl"), "--ctl", self.ctl, "--json", "stats"], timeout=10)
+        r = run([os.path.join(self.bin, "vswctl"), "--ctl", self.ctl, "--json", "stats"], timeout=10)
         return json.loads(r.stdout)
 
     def diag(self):
@@ -493,8 +518,8 @@ class Generator:
                 vdevs += ["--vdev", "net_tap%d,iface=%s,mac=%s" % (i, t, GEN_MAC[i])]
         else:
             for i, s in enumerate(socks):
-                vdevs += ["--vdev", "net_virtio_user%d,path=%s,queues=1,queue_size=256,%s,packed_vq=%d,mac=%s%s" % (
-                    i, s, self.args.gen_devargs, ring == "packed", GEN_MAC[i], ",server=1" if server else "")]
+                vdevs += ["--vdev", "net_virtio_user%d,path=%s,queues=1,queue_size=%d,%s,packed_vq=%d,mac=%s%s" % (
+                    i, s, self.args.queue_size, self.args.gen_devargs, ring == "packed", GEN_MAC[i], ",server=1" if server else "")]
         argv = ["taskset", "-c", c, "dpdk-testpmd", "--no-pci", "--in-memory", "--single-file-segments",
                 "-m", "128", "--lcores", "0@%d,1@%d" % (c, c), "--main-lcore", "0", "--log-level=lib.eal,notice"]
         argv += vdevs + ["--", "-i", "--nb-cores=1", "--forward-mode=" + self.args.gen_fwd, "--record-core-cycles",
@@ -692,6 +717,10 @@ def cycles_note(r):
 def start_sut(ctx, system, tag):
     if system == "vsw":
         return VswSut(ctx, tag)
+    if system == "vsw-off":
+        return VswSut(ctx, tag, timing=False)
+    if system == "vsw-base":
+        return VswSut(ctx, tag, bindir=ctx.bin_base)
     if system == "dpdk":
         return DpdkSut(ctx, tag)
     if system == "ovs":
@@ -1037,8 +1066,9 @@ def build_report(ctx, res, meta):
     sz = a.sizes
     rings = a.rings
     L.append("Measured %s with `%s`; %d round(s), %g s windows after %g s warm-up; testpmd `start tx_first %d` "
-             "(%d frames in flight per direction)." % (
-                 meta["date"], meta["command"], a.samples, a.seconds, a.warmup, a.txfirst, 32 * a.txfirst))
+             "(%d frames in flight per direction), rings of %d descriptors." % (
+                 meta["date"], meta["command"], a.samples, a.seconds, a.warmup, a.txfirst, 32 * a.txfirst,
+                 getattr(a, "queue_size", 256)))
     m = meta["machine"]
     L.append("Machine: %s, %d CPUs, %d GiB, %s (systemd-detect-virt: %s), Debian %s, kernel %s; DPDK %s, "
              "Open vSwitch %s.  1-minute load average %.2f before the run, %.2f after (the benchmark itself keeps "
@@ -1418,10 +1448,15 @@ def parse_args(argv):
     ap.add_argument("--samples", type=int, default=7, help="rounds: samples per configuration (default 7)")
     ap.add_argument("--seconds", type=float, default=3.0, help="measurement window per sample (default 3)")
     ap.add_argument("--warmup", type=float, default=1.0, help="seconds of traffic before each window (default 1)")
-    ap.add_argument("--only", default=",".join(SYSTEMS), help="systems: vsw,dpdk,ovs,kernel (default all)")
+    ap.add_argument("--only", default=",".join(SYSTEMS),
+                    help="systems: vsw,dpdk,ovs,kernel (default all), and vsw-off (vsw with stage timing switched "
+                    "off) and vsw-base (the vswd of --base-build) for A/B runs")
+    ap.add_argument("--base-build", default=None, help="build directory of the vswd that vsw-base runs")
     ap.add_argument("--sizes", default="64,1518", help="Ethernet frame sizes with FCS (default 64,1518)")
     ap.add_argument("--rings", default="split,packed", help="ring layouts (default split,packed)")
     ap.add_argument("--txfirst", type=int, default=4, help="bursts of 32 per port put in the loop (default 4)")
+    ap.add_argument("--queue-size", type=int, default=256, choices=(256, 512, 1024),
+                    help="descriptors per ring of the generator's virtio-user ports (default 256)")
     ap.add_argument("--gen-fwd", choices=("mac", "io"), default="mac",
                     help="generator forwarding mode: mac rewrites each frame's addresses (the issue's loop), io "
                          "sends frames back untouched (each source MAC still enters through its own port)")
@@ -1451,17 +1486,20 @@ def parse_args(argv):
                     help="load average above which results are marked preliminary (default 1.5)")
     a = ap.parse_args(argv)
     only = [s.strip() for s in a.only.split(",") if s.strip()]
-    bad = [s for s in only if s not in SYSTEMS]
-    a.only = [s for s in SYSTEMS if s in only]
+    bad = [s for s in only if s not in ALL_SYSTEMS]
+    a.only = [s for s in ALL_SYSTEMS if s in only]
     a.sizes = [int(x) for x in a.sizes.split(",") if x.strip()]
     a.rings = [r.strip() for r in a.rings.split(",") if r.strip()]
     if bad or not a.only:
-        ap.error("--only: unknown system(s) %s (known: %s)" % (",".join(bad), ",".join(SYSTEMS)))
+        ap.error("--only: unknown system(s) %s (known: %s)" % (",".join(bad), ",".join(ALL_SYSTEMS)))
+    if "vsw-base" in a.only and not a.base_build:
+        ap.error("--only vsw-base needs --base-build DIR")
     if any(r not in RINGS for r in a.rings) or not a.rings:
         ap.error("--rings: split and/or packed")
     if any(s < 64 or s > 1518 for s in a.sizes) or not a.sizes:
         ap.error("--sizes: frame sizes from 64 to 1518")
     full = (not a.quick and sorted(a.only) == sorted(SYSTEMS) and a.sizes == SIZES and a.rings == RINGS
+            and a.txfirst == 4 and a.queue_size == 256
             and a.samples >= 7)
     if a.quick:
         a.samples, a.seconds, a.warmup, a.retries = 1, 1.0, 0.5, 0
@@ -1522,7 +1560,7 @@ def report_from_json(a):
     """--from-json: the tables (and the doc section) again from a saved run, without measuring."""
     with open(a.from_json) as f:
         saved = json.load(f)
-    for k in ("samples", "seconds", "warmup", "txfirst", "pingpong", "bench_seconds", "idle_seconds", "only",
+    for k in ("samples", "seconds", "warmup", "txfirst", "queue_size", "pingpong", "bench_seconds", "idle_seconds", "only",
               "sizes", "rings", "retries", "full"):
         if k in saved["args"]:
             setattr(a, k, saved["args"][k])

@@ -17,6 +17,8 @@ echo "## ring: 64-byte buffers driver -> device"
 "$build/bench/bench_ring" || failed=1
 VSW_FROM_MAKE_BENCH=1 python3 "$(dirname "$0")/bench-switch.py" --build "$build" || failed=1
 VSW_FROM_MAKE_BENCH=1 python3 "$(dirname "$0")/bench-containers.py" --build "$build" || failed=1
+echo "## fdb: the lookup stage with 1 MAC and 1M MACs"
+"$build/bench/bench_fdb" || failed=1
 VSW_FROM_MAKE_BENCH=1 python3 "$(dirname "$0")/bench-scale.py" --build "$build" || failed=1
 
 exit "$failed"

@@ -66,6 +66,7 @@ for t in "$build"/tests/*; do
 done
 # Smoke run of the benchmarks' code paths (figures are not judged here: make bench measures).
 [ -x "$build/bench/bench_ring" ] && run_one "smoke/bench_ring" "$build/bench/bench_ring" --seconds 0.3 --samples 1 --all --retakes 0
+[ -x "$build/bench/bench_fdb" ] && run_one "smoke/bench_fdb" "$build/bench/bench_fdb" --macs 20000 --small 1024 --batches 100 --samples 1
 
 if [ -n "$asan" ]; then
 	for t in "$asan"/tests/test_*; do

@@ -15,28 +15,24 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctl/commands.h"
 #include "ctl/daemon.h"
-#include "port/port_types.h"
+#include "lib/json_param.h"
 
+/* The commands, their arguments and the port types come from the tables (commands.c, port_types.c). */
 static void usage(FILE *f)
 {
-	char types[2048];
+	size_t need = ctl_commands_help(NULL, 0, "  ");
+	char *cmds = malloc(need + 1);
 
-	/* The port types and their keys come from the type table (port_types.c), never from text here. */
-	port_types_help(types, sizeof(types), "    ");
-	fprintf(f, "usage: vswctl [--ctl PATH] [--json] COMMAND\n"
-		   "  port add NAME TYPE KEY=VALUE..., TYPE one of:\n"
-		   "%s"
-		   "    any type: [mac=MAC[,MAC..]] [ip=ADDR[,ADDR..]] [mac_limit=N] [flood_rate=PPS]\n"
-		   "  port del NAME\n"
-		   "  show\n"
-		   "  stats [--json]\n"
-		   "  fdb show\n"
-		   "  perf show [--json]            data path stage timing, per worker and summed\n"
-		   "  perf reset | enable | disable\n"
-		   "  capture PORT [--dir rx|tx|both] [--count N] [--seconds S] [BPF-FILTER...] -w FILE.pcap\n"
-		   "  capture PORT --stop          end a capture whose vswctl went away\n",
-		types);
+	if (cmds)
+		ctl_commands_help(cmds, need + 1, "  ");
+	fprintf(f, "usage: vswctl [--ctl PATH] [--json] COMMAND [ARG...]\n"
+		   "  --ctl PATH  vswd's control socket (default " VSWD_DEFAULT_CTL ")\n"
+		   "  --json      print vswd's reply as JSON (also taken among a command's words)\n"
+		   "commands:\n%s",
+		cmds ? cmds : "  (out of memory)\n");
+	free(cmds);
 }
 
 /*
@@ -129,218 +125,6 @@ static struct json_object *call(const char *ctl, struct json_object *req)
 	return call_fd(ctl, req, -1);
 }
 
-static const char *str(struct json_object *o, const char *k)
-{
-	struct json_object *f;
-
-	return json_object_object_get_ex(o, k, &f) ? json_object_get_string(f) : "";
-}
-
-static int64_t num(struct json_object *o, const char *k)
-{
-	struct json_object *f;
-
-	return json_object_object_get_ex(o, k, &f) ? json_object_get_int64(f) : 0;
-}
-
-/* A port's generic options under its line: "  mac=... ip=... mac_limit=N flood_rate=N". */
-static void print_options(struct json_object *p)
-{
-	struct json_object *o, *a;
-
-	if (!json_object_object_get_ex(p, "options", &o))
-		return;
-	printf("%-16s", "");
-	for (int k = 0; k < 2; k++) {
-		const char *key = k ? "ip" : "mac";
-
-		if (!json_object_object_get_ex(o, key, &a))
-			continue;
-		printf(" %s=", key);
-		for (size_t i = 0; i < json_object_array_length(a); i++)
-			printf("%s%s", i ? "," : "", json_object_get_string(json_object_array_get_idx(a, i)));
-	}
-	printf(" mac_limit=%" PRId64 " flood_rate=%" PRId64 "\n", num(o, "mac_limit"), num(o, "flood_rate"));
-}
-
-static void print_show(struct json_object *r)
-{
-	struct json_object *ports;
-
-	printf("vsw: %s switch, %" PRId64 " worker(s), %s, FDB aging %" PRId64 " s\n", str(r, "mode"),
-	       num(r, "workers"), json_object_get_boolean(json_object_object_get(r, "busy_poll")) ? "busy polling"
-												   : "event-driven",
-	       num(r, "aging"));
-	printf("%-16s %-12s %s\n", "PORT", "TYPE", "STATE");
-	if (json_object_object_get_ex(r, "ports", &ports))
-		for (size_t i = 0; i < json_object_array_length(ports); i++) {
-			struct json_object *p = json_object_array_get_idx(ports, i);
-
-			printf("%-16s %-12s %s\n", str(p, "name"), str(p, "type"), str(p, "state"));
-			print_options(p);
-		}
-}
-
-static void print_stats(struct json_object *r)
-{
-	struct json_object *ports;
-
-	printf("%-16s %12s %14s %12s %14s  %s\n", "PORT", "RX_PKTS", "RX_BYTES", "TX_PKTS", "TX_BYTES", "DROPS");
-	if (!json_object_object_get_ex(r, "ports", &ports))
-		return;
-	for (size_t i = 0; i < json_object_array_length(ports); i++) {
-		struct json_object *p = json_object_array_get_idx(ports, i), *drops;
-		int any = 0;
-
-		printf("%-16s %12" PRId64 " %14" PRId64 " %12" PRId64 " %14" PRId64 "  ", str(p, "name"),
-		       num(p, "rx_packets"), num(p, "rx_bytes"), num(p, "tx_packets"), num(p, "tx_bytes"));
-		if (json_object_object_get_ex(p, "drops", &drops)) {
-			json_object_object_foreach(drops, reason, count)
-			{
-				if (json_object_get_int64(count)) {
-					printf("%s%s=%" PRId64, any ? " " : "", reason, json_object_get_int64(count));
-					any = 1;
-				}
-			}
-		}
-		printf("%s", any ? "" : "-");
-		/* FDB figures that are not drops, when there are any: learned entries, moves, refusals. */
-		if (json_object_object_get_ex(p, "fdb", &drops)) {
-			json_object_object_foreach(drops, what, count)
-			{
-				if (json_object_get_int64(count))
-					printf(" fdb.%s=%" PRId64, what, json_object_get_int64(count));
-			}
-		}
-		printf("\n");
-	}
-}
-
-static void print_fdb(struct json_object *r)
-{
-	struct json_object *e;
-
-	printf("%-18s %-16s %s\n", "MAC", "PORT", "AGE");
-	if (json_object_object_get_ex(r, "entries", &e))
-		for (size_t i = 0; i < json_object_array_length(e); i++) {
-			struct json_object *x = json_object_array_get_idx(e, i);
-
-			if (json_object_get_boolean(json_object_object_get(x, "locked")))
-				printf("%-18s %-16s locked\n", str(x, "mac"), str(x, "port"));
-			else
-				printf("%-18s %-16s %" PRId64 "\n", str(x, "mac"), str(x, "port"), num(x, "age"));
-		}
-}
-
-static double dnum(struct json_object *o, const char *k)
-{
-	struct json_object *f;
-
-	return json_object_object_get_ex(o, k, &f) ? json_object_get_double(f) : 0;
-}
-
-/* One view of perf-show (a worker's, or the total): the points that saw batches, then the latency. */
-static void print_perf_view(const char *title, struct json_object *v)
-{
-	struct json_object *stages, *lat;
-
-	printf("%s\n", title);
-	printf("  %-16s %12s %10s %10s %9s %8s %8s %8s\n", "STAGE", "PACKETS", "BATCHES", "CYC/PKT", "NS/PKT",
-	       "P50", "P99", "P99.9");
-	if (json_object_object_get_ex(v, "stages", &stages)) {
-		json_object_object_foreach(stages, name, s)
-		{
-			if (!num(s, "batches"))
-				continue;
-			printf("  %-16s %12" PRId64 " %10" PRId64 " %10.1f %9.2f %8" PRId64 " %8" PRId64 " %8" PRId64 "\n",
-			       name, num(s, "packets"), num(s, "batches"), dnum(s, "cycles_per_packet"),
-			       dnum(s, "ns_per_packet"), num(s, "cycles_per_packet_p50"), num(s, "cycles_per_packet_p99"),
-			       num(s, "cycles_per_packet_p99.9"));
-		}
-	}
-	if (json_object_object_get_ex(v, "latency_us", &lat))
-		printf("  latency rx pop -> tx publish (us): p50 %.2f  p99 %.2f  p99.9 %.2f  (%" PRId64 " packets)\n",
-		       dnum(lat, "p50"), dnum(lat, "p99"), dnum(lat, "p99.9"), num(lat, "packets"));
-}
-
-static void print_perf(struct json_object *r)
-{
-	struct json_object *workers, *total;
-
-	printf("stage timing %s, counter %.3f GHz; percentiles of cycles per packet are bucket upper bounds\n",
-	       json_object_get_boolean(json_object_object_get(r, "enabled")) ? "on" : "off",
-	       (double)num(r, "tsc_hz") / 1e9);
-	if (json_object_object_get_ex(r, "workers", &workers))
-		for (size_t i = 0; i < json_object_array_length(workers); i++) {
-			struct json_object *w = json_object_array_get_idx(workers, i);
-			char title[32];
-
-			snprintf(title, sizeof(title), "worker %" PRId64, num(w, "id"));
-			print_perf_view(title, w);
-		}
-	if (json_object_object_get_ex(r, "total", &total))
-		print_perf_view("all workers", total);
-}
-
-/* Build a request from the command words; NULL (after a message) when they are wrong. */
-static struct json_object *build(int argc, char **argv, int *kind, bool *json)
-{
-	struct json_object *req = json_object_new_object();
-
-	if (argc >= 1 && strcmp(argv[argc - 1], "--json") == 0) {
-		*json = true;
-		argc--;
-	}
-	if (argc == 1 && strcmp(argv[0], "show") == 0) {
-		json_object_object_add(req, "cmd", json_object_new_string("show"));
-		*kind = 1;
-	} else if (argc == 1 && strcmp(argv[0], "stats") == 0) {
-		json_object_object_add(req, "cmd", json_object_new_string("stats"));
-		*kind = 2;
-	} else if (argc == 2 && strcmp(argv[0], "fdb") == 0 && strcmp(argv[1], "show") == 0) {
-		json_object_object_add(req, "cmd", json_object_new_string("fdb-show"));
-		*kind = 3;
-	} else if (argc == 2 && strcmp(argv[0], "perf") == 0 && strcmp(argv[1], "show") == 0) {
-		json_object_object_add(req, "cmd", json_object_new_string("perf-show"));
-		*kind = 4;
-	} else if (argc == 2 && strcmp(argv[0], "perf") == 0 && strcmp(argv[1], "reset") == 0) {
-		json_object_object_add(req, "cmd", json_object_new_string("perf-reset"));
-	} else if (argc == 2 && strcmp(argv[0], "perf") == 0 &&
-		   (strcmp(argv[1], "enable") == 0 || strcmp(argv[1], "disable") == 0)) {
-		json_object_object_add(req, "cmd", json_object_new_string("perf-set"));
-		json_object_object_add(req, "enabled", json_object_new_boolean(strcmp(argv[1], "enable") == 0));
-	} else if (argc == 3 && strcmp(argv[0], "port") == 0 && strcmp(argv[1], "del") == 0) {
-		json_object_object_add(req, "cmd", json_object_new_string("port-del"));
-		json_object_object_add(req, "name", json_object_new_string(argv[2]));
-	} else if (argc >= 4 && strcmp(argv[0], "port") == 0 && strcmp(argv[1], "add") == 0) {
-		json_object_object_add(req, "cmd", json_object_new_string("port-add"));
-		json_object_object_add(req, "name", json_object_new_string(argv[2]));
-		json_object_object_add(req, "type", json_object_new_string(argv[3]));
-		for (int i = 4; i < argc; i++) {
-			char *eq = strchr(argv[i], '=');
-			char *end;
-			long v;
-
-			if (!eq || eq == argv[i]) {
-				fprintf(stderr, "vswctl: expected key=value, got %s\n", argv[i]);
-				json_object_put(req);
-				return NULL;
-			}
-			*eq = '\0';
-			v = strtol(eq + 1, &end, 10);
-			if (*end == '\0' && end != eq + 1)
-				json_object_object_add(req, argv[i], json_object_new_int64(v));
-			else
-				json_object_object_add(req, argv[i], json_object_new_string(eq + 1));
-		}
-	} else {
-		usage(stderr);
-		json_object_put(req);
-		return NULL;
-	}
-	return req;
-}
-
 /* ---- capture: start, wait for the count, the time limit or ^C, stop ---- */
 
 static volatile sig_atomic_t got_signal;
@@ -387,7 +171,7 @@ static struct json_object *capture_call_fd(const char *ctl, struct json_object *
 		return NULL;
 	}
 	if (!json_object_object_get_ex(resp, "ok", &ok) || !json_object_get_boolean(ok)) {
-		fprintf(stderr, "vswctl: %s\n", str(resp, "error"));
+		fprintf(stderr, "vswctl: %s\n", ctl_reply_str(resp, "error"));
 		json_object_put(resp);
 		return NULL;
 	}
@@ -435,73 +219,32 @@ static int capture_file_open(const char *path, bool *created)
 	return fd;
 }
 
-static int capture_usage(void)
+/*
+ * vswctl capture: the request @cl built (capture-start's keys, --seconds
+ * and --stop among the local ones) is sent with the file opened here, then
+ * capture-stop with "if_done" polls until the count is reached, the time
+ * is up or ^C; capture-stop ends it.  --stop only sends capture-stop.
+ * 0, 1 on failure, 2 on usage.
+ */
+static int cmd_capture(const char *ctl, struct ctl_call *cl, bool json)
 {
-	usage(stderr);
-	return 2;
-}
-
-/* vswctl capture PORT [--dir D] [--count N] [--seconds S] [--stop] [FILTER...] -w FILE: 0, 1 on failure, 2 on usage. */
-static int cmd_capture(const char *ctl, int argc, char **argv, bool json)
-{
-	const char *port, *file = NULL, *dir = "both";
-	char filter[CTL_REQUEST_MAX / 2] = "", path[PATH_MAX];
-	struct json_object *req, *resp = NULL;
+	const char *port = json_param_str(cl->req, "port"), *file = json_param_str(cl->req, "file");
+	const char *dir = json_param_str(cl->req, "dir"), *filter = json_param_str(cl->req, "filter");
+	struct json_object *req, *resp = NULL, *f;
 	struct sigaction sa = { .sa_handler = on_signal };
-	unsigned long long count = 0;
 	double seconds = 0, deadline;
-	bool stop_only = false, filter_only = false, created = false;
+	char path[PATH_MAX];
+	bool created = false;
 	int file_fd;
 
-	if (argc < 2)
-		return capture_usage();
-	port = argv[1];
-	for (int i = 2; i < argc; i++) {
-		const char *a = argv[i];
-		bool has_val = i + 1 < argc;
-		char *end;
-
-		if (!filter_only && strcmp(a, "--") == 0) {
-			filter_only = true;
-		} else if (!filter_only && strcmp(a, "-w") == 0 && has_val) {
-			file = argv[++i];
-		} else if (!filter_only && strcmp(a, "--dir") == 0 && has_val) {
-			dir = argv[++i];
-			if (strcmp(dir, "rx") != 0 && strcmp(dir, "tx") != 0 && strcmp(dir, "both") != 0)
-				return capture_usage();
-		} else if (!filter_only && strcmp(a, "--count") == 0 && has_val) {
-			errno = 0;
-			count = strtoull(argv[++i], &end, 10);
-			if (errno || *end || count == 0 || count > UINT32_MAX || argv[i][0] == '-') {
-				fprintf(stderr, "vswctl: --count wants a number from 1 to %u\n", UINT32_MAX);
-				return 2;
-			}
-		} else if (!filter_only && strcmp(a, "--seconds") == 0 && has_val) {
-			seconds = strtod(argv[++i], &end);
-			if (*end || !(seconds > 0)) {
-				fprintf(stderr, "vswctl: --seconds wants a positive number\n");
-				return 2;
-			}
-		} else if (!filter_only && strcmp(a, "--stop") == 0) {
-			stop_only = true;
-		} else if (!filter_only && strcmp(a, "--json") == 0) {
-			json = true;
-		} else if (!filter_only && a[0] == '-') {
-			return capture_usage();
-		} else {
-			if (strlen(filter) + strlen(a) + 2 > sizeof(filter)) {
-				fprintf(stderr, "vswctl: filter too long\n");
-				return 2;
-			}
-			if (filter[0])
-				strcat(filter, " ");
-			strcat(filter, a);
-		}
-	}
-	if (stop_only)
+	if (json_object_object_get_ex(cl->local, "seconds", &f))
+		seconds = json_object_get_double(f);
+	if (json_object_object_get_ex(cl->local, "stop", &f) && json_object_get_boolean(f))
 		goto stop;
-	if (!file)
-		return capture_usage();
+	if (!file) {
+		fprintf(stderr, "vswctl: capture: missing -w FILE.pcap\n");
+		return 2;
+	}
 	/* The name is for vswd's log and messages (vswctl opens the file): an absolute one. */
 	if (file[0] != '/') {
 		char cwd[PATH_MAX];
@@ -511,21 +254,16 @@ static int cmd_capture(const char *ctl, int argc, char **argv, bool json)
 			fprintf(stderr, "vswctl: %s: path too long\n", file);
 			return 1;
 		}
-		file = path;
+		json_object_object_add(cl->req, "file", json_object_new_string(path));
+		file = json_param_str(cl->req, "file");
 	}
 	file_fd = capture_file_open(file, &created);
 	if (file_fd < 0)
 		return 1;
-	req = capture_req("capture-start", port);
-	json_object_object_add(req, "file", json_object_new_string(file));
-	json_object_object_add(req, "dir", json_object_new_string(dir));
-	json_object_object_add(req, "filter", json_object_new_string(filter));
-	if (count)
-		json_object_object_add(req, "count", json_object_new_int64((int64_t)count));
 	/* Installed before the start: a ^C from here on still stops the capture. */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	resp = capture_call_fd(ctl, req, file_fd);
+	resp = capture_call_fd(ctl, json_object_get(cl->req), file_fd);
 	close(file_fd); /* vswd has its own copy now */
 	if (!resp) {
 		if (created)
@@ -534,8 +272,8 @@ static int cmd_capture(const char *ctl, int argc, char **argv, bool json)
 	}
 	json_object_put(resp);
 	resp = NULL;
-	fprintf(stderr, "vswctl: capturing %s of %s into %s%s%s; ^C stops\n", dir, port, file,
-		filter[0] ? ", filter: " : "", filter);
+	fprintf(stderr, "vswctl: capturing %s of %s into %s%s%s; ^C stops\n", dir ? dir : "both", port, file,
+		filter && filter[0] ? ", filter: " : "", filter ? filter : "");
 	deadline = seconds > 0 ? now_s() + seconds : 0;
 	while (!got_signal && !(deadline && now_s() >= deadline)) {
 		struct timespec tick = { 0, 50 * 1000 * 1000 };
@@ -563,8 +301,8 @@ stop:
 	if (json)
 		printf("%s\n", json_object_to_json_string_ext(resp, JSON_C_TO_STRING_PRETTY));
 	else
-		printf("%" PRId64 " frames written%s%s, %" PRId64 " dropped\n", num(resp, "captured"),
-		       file ? " to " : "", file ? file : "", num(resp, "dropped"));
+		printf("%" PRId64 " frames written%s%s, %" PRId64 " dropped\n", ctl_reply_int(resp, "captured"),
+		       file ? " to " : "", file ? file : "", ctl_reply_int(resp, "dropped"));
 	json_object_put(resp);
 	return 0;
 }
@@ -578,9 +316,11 @@ int main(int argc, char **argv)
 		{ 0 },
 	};
 	const char *ctl = VSWD_DEFAULT_CTL;
-	struct json_object *req, *resp, *ok;
+	struct json_object *resp, *ok;
+	struct ctl_call cl;
 	bool json = false;
-	int opt, kind = 0, rc;
+	char err[512];
+	int opt, rc;
 
 	while ((opt = getopt_long(argc, argv, "+c:jh", opts, NULL)) != -1) {
 		switch (opt) {
@@ -598,30 +338,38 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (argc - optind >= 1 && strcmp(argv[optind], "capture") == 0)
-		return cmd_capture(ctl, argc - optind, argv + optind, json);
-	req = build(argc - optind, argv + optind, &kind, &json);
-	if (!req)
+	/* The words become a request by the command table; what it refuses vswd would refuse too. */
+	if (ctl_build(argc - optind, argv + optind, &cl, err, sizeof(err)) < 0) {
+		char syn[512];
+
+		fprintf(stderr, "vswctl: %s\n", err);
+		if (cl.cmd && ctl_command_synopsis(cl.cmd, syn, sizeof(syn)) < sizeof(syn))
+			fprintf(stderr, "usage: vswctl [--ctl PATH] [--json] %s\n", syn);
+		else
+			usage(stderr);
+		ctl_call_free(&cl);
 		return 2;
-	resp = call(ctl, req);
-	json_object_put(req);
+	}
+	json |= cl.json;
+	if (cl.cmd->flags & CTL_CMD_CAPTURE) {
+		rc = cmd_capture(ctl, &cl, json);
+		ctl_call_free(&cl);
+		return rc;
+	}
+	resp = call(ctl, cl.req);
 	if (!resp) {
 		fprintf(stderr, "vswctl: no valid response from vswd\n");
+		ctl_call_free(&cl);
 		return 1;
 	}
 	rc = json_object_object_get_ex(resp, "ok", &ok) && json_object_get_boolean(ok) ? 0 : 1;
 	if (json)
 		printf("%s\n", json_object_to_json_string_ext(resp, JSON_C_TO_STRING_PRETTY));
 	else if (rc)
-		fprintf(stderr, "vswctl: %s\n", str(resp, "error"));
-	else if (kind == 1)
-		print_show(resp);
-	else if (kind == 2)
-		print_stats(resp);
-	else if (kind == 3)
-		print_fdb(resp);
-	else if (kind == 4)
-		print_perf(resp);
+		fprintf(stderr, "vswctl: %s\n", ctl_reply_str(resp, "error"));
+	else if (cl.cmd->print)
+		cl.cmd->print(resp);
 	json_object_put(resp);
+	ctl_call_free(&cl);
 	return rc;
 }

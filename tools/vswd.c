@@ -18,19 +18,22 @@ static void usage(FILE *f)
 
 	/* The port types and their keys come from the type table (port_types.c), never from text here. */
 	port_types_help(types, sizeof(types), "                    ");
-	fprintf(f, "usage: vswd [--ctl PATH] [--ctl-group GROUP] [--config FILE] [--foreground]\n"
+	fprintf(f, "usage: vswd [--ctl PATH] [--ctl-group GROUP] [--config FILE] [--fdb-size MACS] [--foreground]\n"
 		   "  --ctl PATH      control socket (default " VSWD_DEFAULT_CTL "), mode 0600: root and vswd's\n"
 		   "                  user may connect\n"
 		   "  --ctl-group GROUP  mode 0660 and this group: its members may connect too (but not name\n"
 		   "                  files for vswd to open); overrides the config's \"ctl_group\"\n"
 		   "  --config FILE   JSON: {\"workers\":N, \"cpus\":[...], \"busy_poll\":false, \"perf\":true,\n"
-		   "                  \"mode\":\"learning\"|\"hub\", \"aging\":300, \"flood_budget\":4096 (flood copies\n"
-		   "                  per worker round, 0: none), \"ctl_group\":GROUP, \"ports\":[{\"name\":...,\n"
+		   "                  \"mode\":\"learning\"|\"hub\", \"aging\":300, \"fdb_size\":%u, \"flood_budget\":4096\n"
+		   "                  (flood copies per worker round, 0: none), \"ctl_group\":GROUP,\n"
+		   "                  \"ports\":[{\"name\":...,\n"
 		   "                  \"type\":TYPE, KEY:VALUE...}]}, TYPE and its KEYs one of:\n"
 		   "%s"
 		   "                  any port: \"mac\", \"ip\" (lists), \"mac_limit\":N, \"flood_rate\":PPS (0: none)\n"
+		   "  --fdb-size MACS  the MACs the FDB is sized for (%u to %u, about 32 bytes each, allocated\n"
+		   "                  at start); overrides the config's \"fdb_size\"\n"
 		   "  --foreground    do not detach from the terminal\n",
-		types);
+		FDB_DEFAULT_SIZE, types, FDB_SIZE_MIN, FDB_SIZE_MAX);
 }
 
 /*
@@ -55,11 +58,12 @@ int main(int argc, char **argv)
 		{ "ctl", required_argument, NULL, 'c' },
 		{ "ctl-group", required_argument, NULL, 'g' },
 		{ "config", required_argument, NULL, 'f' },
+		{ "fdb-size", required_argument, NULL, 's' },
 		{ "foreground", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *ctl = VSWD_DEFAULT_CTL, *config = NULL, *group = NULL;
+	const char *ctl = VSWD_DEFAULT_CTL, *config = NULL, *group = NULL, *fdb_size = NULL;
 	struct json_object *conf = NULL;
 	struct vswd_config cfg;
 	bool foreground = false;
@@ -67,7 +71,7 @@ int main(int argc, char **argv)
 	char err[256];
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "c:g:f:Fh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:g:f:s:Fh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			ctl = optarg;
@@ -77,6 +81,9 @@ int main(int argc, char **argv)
 			break;
 		case 'f':
 			config = optarg;
+			break;
+		case 's':
+			fdb_size = optarg;
 			break;
 		case 'F':
 			foreground = true;
@@ -109,6 +116,17 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		snprintf(cfg.ctl_group, sizeof(cfg.ctl_group), "%s", group);
+	}
+	if (fdb_size) {
+		char *end;
+		unsigned long n = strtoul(fdb_size, &end, 10);
+
+		if (*end || end == fdb_size || fdb_size[0] == '-' || n < FDB_SIZE_MIN || n > FDB_SIZE_MAX) {
+			fprintf(stderr, "vswd: --fdb-size: a count of MACs from %u to %u\n", FDB_SIZE_MIN, FDB_SIZE_MAX);
+			json_object_put(conf);
+			return 2;
+		}
+		cfg.fdb_size = (unsigned)n;
 	}
 	raise_fd_limit();
 	if (!foreground && daemon(1, 1) < 0) {

@@ -1,12 +1,13 @@
-/* ctl_perf.c - the `perf` control commands: stage timing per worker and summed, as JSON (see dp/perf.h). */
-#include "ctl/ctl_perf.h"
-
+/* ctl_perf.c - the `perf` control commands: stage timing per worker and summed, as JSON and as text (lib/perf.h). */
+#include <inttypes.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl/commands.h"
 #include "ctl/daemon.h"
+#include "ctl/handlers.h"
 #include "lib/perf.h"
 
 /* One worker's (or the sum's) counters, as plain numbers. */
@@ -86,9 +87,9 @@ static struct json_object *view_json(const struct perf_view *v, uint64_t hz)
 	return o;
 }
 
-struct json_object *ctl_perf_show(struct vswd *v)
+struct json_object *ctl_perf_show(struct vswd *v, struct json_object *req, struct ctl_peer *peer)
 {
-	struct json_object *r = json_object_new_object(), *workers = json_object_new_array();
+	struct json_object *r = ctl_reply_ok(), *workers = json_object_new_array();
 	struct perf_view *sum = calloc(1, sizeof(*sum)), *one = calloc(1, sizeof(*one));
 	struct dp_perf *snap = malloc(sizeof(*snap));
 	uint64_t hz = v->dp.tsc_hz;
@@ -98,12 +99,11 @@ struct json_object *ctl_perf_show(struct vswd *v)
 		free(one);
 		free(snap);
 		json_object_put(workers);
-		json_object_object_add(r, "ok", json_object_new_boolean(0));
-		json_object_object_add(r, "error", json_object_new_string("out of memory"));
-		return r;
+		json_object_put(r);
+		return ctl_reply_error("out of memory");
 	}
-	json_object_object_add(r, "ok", json_object_new_boolean(1));
 	json_object_object_add(r, "enabled", json_object_new_boolean(atomic_load(&v->dp.perf_on)));
+	json_object_object_add(r, "every", u64(atomic_load(&v->dp.perf_every)));
 	json_object_object_add(r, "tsc_hz", u64(hz));
 	for (unsigned i = 0; i < v->dp.nworkers; i++) {
 		struct json_object *w;
@@ -124,26 +124,67 @@ struct json_object *ctl_perf_show(struct vswd *v)
 	return r;
 }
 
-struct json_object *ctl_perf_reset(struct vswd *v)
+struct json_object *ctl_perf_reset(struct vswd *v, struct json_object *req, struct ctl_peer *peer)
 {
-	struct json_object *r = json_object_new_object();
-
 	dp_perf_reset(&v->dp);
-	json_object_object_add(r, "ok", json_object_new_boolean(1));
+	return ctl_reply_ok();
+}
+
+/* {"cmd":"perf-set","enabled":B} (a boolean: the table in commands.c checked it). */
+struct json_object *ctl_perf_set(struct vswd *v, struct json_object *req, struct ctl_peer *peer)
+{
+	bool on = json_object_get_boolean(json_object_object_get(req, "enabled"));
+	struct json_object *r = ctl_reply_ok();
+
+	dp_perf_set(&v->dp, on);
+	json_object_object_add(r, "enabled", json_object_new_boolean(on));
 	return r;
 }
 
-struct json_object *ctl_perf_set(struct vswd *v, struct json_object *req)
-{
-	struct json_object *r = json_object_new_object(), *f;
+/* ---- vswctl: perf show as text ---- */
 
-	if (!json_object_object_get_ex(req, "enabled", &f) || !json_object_is_type(f, json_type_boolean)) {
-		json_object_object_add(r, "ok", json_object_new_boolean(0));
-		json_object_object_add(r, "error", json_object_new_string("\"enabled\" must be true or false"));
-		return r;
+/* One view (a worker's, or the total): the points that saw batches, then the latency. */
+static void print_view(const char *title, struct json_object *v)
+{
+	struct json_object *stages, *lat;
+
+	printf("%s\n", title);
+	printf("  %-16s %12s %10s %10s %9s %8s %8s %8s\n", "STAGE", "PACKETS", "BATCHES", "CYC/PKT", "NS/PKT",
+	       "P50", "P99", "P99.9");
+	if (json_object_object_get_ex(v, "stages", &stages)) {
+		json_object_object_foreach(stages, name, s)
+		{
+			if (!ctl_reply_int(s, "batches"))
+				continue;
+			printf("  %-16s %12" PRId64 " %10" PRId64 " %10.1f %9.2f %8" PRId64 " %8" PRId64 " %8" PRId64 "\n",
+			       name, ctl_reply_int(s, "packets"), ctl_reply_int(s, "batches"),
+			       ctl_reply_double(s, "cycles_per_packet"), ctl_reply_double(s, "ns_per_packet"),
+			       ctl_reply_int(s, "cycles_per_packet_p50"), ctl_reply_int(s, "cycles_per_packet_p99"),
+			       ctl_reply_int(s, "cycles_per_packet_p99.9"));
+		}
 	}
-	dp_perf_set(&v->dp, json_object_get_boolean(f));
-	json_object_object_add(r, "ok", json_object_new_boolean(1));
-	json_object_object_add(r, "enabled", json_object_new_boolean(json_object_get_boolean(f)));
-	return r;
+	if (json_object_object_get_ex(v, "latency_us", &lat))
+		printf("  latency rx pop -> tx publish (us): p50 %.2f  p99 %.2f  p99.9 %.2f  (%" PRId64 " packets)\n",
+		       ctl_reply_double(lat, "p50"), ctl_reply_double(lat, "p99"), ctl_reply_double(lat, "p99.9"),
+		       ctl_reply_int(lat, "packets"));
+}
+
+void ctl_perf_show_print(struct json_object *r)
+{
+	struct json_object *workers, *total;
+
+	printf("stage timing %s (stages of 1 batch poll in %" PRId64 ", rounds all), counter %.3f GHz; "
+	       "percentiles of cycles per packet are bucket upper bounds\n",
+	       json_object_get_boolean(json_object_object_get(r, "enabled")) ? "on" : "off", ctl_reply_int(r, "every"),
+	       (double)ctl_reply_int(r, "tsc_hz") / 1e9);
+	if (json_object_object_get_ex(r, "workers", &workers))
+		for (size_t i = 0; i < json_object_array_length(workers); i++) {
+			struct json_object *w = json_object_array_get_idx(workers, i);
+			char title[32];
+
+			snprintf(title, sizeof(title), "worker %" PRId64, ctl_reply_int(w, "id"));
+			print_view(title, w);
+		}
+	if (json_object_object_get_ex(r, "total", &total))
+		print_view("all workers", total);
 }

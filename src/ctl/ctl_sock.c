@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctl/commands.h"
 #include "ctl/daemon.h"
 #include "lib/log.h"
 
@@ -131,19 +132,10 @@ static int conn_reply(struct ctl_conn *c, struct json_object *resp)
 	return conn_flush(c);
 }
 
-static struct json_object *reply_error(const char *msg)
-{
-	struct json_object *r = json_object_new_object();
-
-	json_object_object_add(r, "ok", json_object_new_boolean(0));
-	json_object_object_add(r, "error", json_object_new_string(msg));
-	return r;
-}
-
 /* Best effort: one error line to a client about to be dropped. */
 static void send_refusal(int fd, const char *msg)
 {
-	struct json_object *r = reply_error(msg);
+	struct json_object *r = ctl_reply_error(msg);
 	const char *s = json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN);
 
 	if (send(fd, s, strlen(s), MSG_NOSIGNAL | MSG_DONTWAIT) > 0)
@@ -177,9 +169,9 @@ static int conn_process(struct ctl_conn *c)
 		tok = json_tokener_new();
 		req = tok ? json_tokener_parse_ex(tok, c->buf, (int)line) : NULL;
 		if (!req || json_tokener_get_parse_end(tok) != line)
-			resp = reply_error("request is not one JSON value on one line");
+			resp = ctl_reply_error("request is not one JSON value on one line");
 		else
-			resp = v->stop ? reply_error("shutting down") : vswd_handle_request(v, req, &peer);
+			resp = v->stop ? ctl_reply_error("shutting down") : vswd_handle_request(v, req, &peer);
 		json_object_put(req);
 		if (tok)
 			json_tokener_free(tok);

@@ -27,6 +27,8 @@
 #define CTL_IDLE_S 10		/* a control connection with no request and no reply progress for this long is closed */
 #define CTL_GROUP_MAX 64
 #define VSWD_GRAVE_MAX 64	/* deleted ports awaiting destruction (see graveyard) */
+#define FDB_SHOW_DEFAULT 65536	/* fdb-show's entries unless "limit" says otherwise (~5 MB of JSON) */
+#define FDB_SHOW_MAX 262144	/* and the most it sends (~20 MB, under ctl_sock.c's CTL_REPLY_MAX) */
 
 struct json_object;
 
@@ -35,9 +37,11 @@ struct vswd_config {
 	int cpus[DP_WORKERS_MAX];	/* -1: not pinned */
 	bool busy_poll;
 	bool perf;			/* data path stage timing (dp/perf.h); default on, `vswctl perf enable|disable` */
+	unsigned perf_every;		/* stages timed in one batch poll of this many (a power of two) */
 	enum switch_mode mode;
 	unsigned aging_s;
 	unsigned flood_budget;		/* flood copies per worker round (switch.h); 0: no limit */
+	unsigned fdb_size;		/* MACs the FDB is sized for (fdb.h), allocated at start */
 	char ctl_group[CTL_GROUP_MAX];	/* "": only root and vswd's user may use the control socket */
 };
 
@@ -88,12 +92,12 @@ struct vswd {
 	port_create_hook_fn create_hook;
 };
 
-/* Defaults: one worker, event-driven, stage timing on, learning, 300 s aging, a flood budget of 4096. */
+/* Defaults: one worker, event-driven, stage timing on, learning, 300 s aging, an FDB for 256K MACs, a flood budget of 4096. */
 void vswd_config_default(struct vswd_config *c);
 
 /*
- * Read the "workers", "cpus", "busy_poll", "perf", "mode", "aging",
- * "flood_budget", "ctl_group" keys of a config object ("ports" is read by vswd_add_config_ports); any
+ * Read the "workers", "cpus", "busy_poll", "perf", "perf_every", "mode", "aging",
+ * "fdb_size", "flood_budget", "ctl_group" keys of a config object ("ports" is read by vswd_add_config_ports); any
  * other key is refused.  0 or -1 with @err.
  */
 int vswd_config_from_json(struct vswd_config *c, struct json_object *o, char *err, size_t errlen);
@@ -108,13 +112,17 @@ int vswd_init(struct vswd *v, const struct vswd_config *c, char *err, size_t err
 /* vswd_init, then the workers, the timer, the signals and the control socket. 0 or -1 with @err. */
 int vswd_start(struct vswd *v, const struct vswd_config *c, const char *ctl_path, char *err, size_t errlen);
 
-/* Add the ports of a config object's "ports" array. 0 or -1 with @err. */
+/* Add the ports of a config object's "ports" array (ctl_ports.c). 0 or -1 with @err. */
 int vswd_add_config_ports(struct vswd *v, struct json_object *o, char *err, size_t errlen);
+
+/* The slot of the port called @name, or -1 (ctl_ports.c). */
+int vswd_port_slot(struct vswd *v, const char *name);
 
 /*
  * Handle one control request from @peer; returns the response object
- * (caller puts it).  Every field of the request is checked against the
- * command's table first.
+ * (caller puts it).  The request is checked against its command's row of
+ * the table first (commands.c: keys, types, ranges, lengths), then handed
+ * to the row's handler.
  */
 struct json_object *vswd_handle_request(struct vswd *v, struct json_object *req, struct ctl_peer *peer);
 

@@ -129,7 +129,7 @@ int port_opts_parse(struct json_object *o, struct switch_port_cfg *c, char *err,
 {
 	switch_port_cfg_default(c);
 	if (parse_addrs(o, "mac", c, err, errlen) < 0 || parse_addrs(o, "ip", c, err, errlen) < 0 ||
-	    port_param_uint(o, "mac_limit", 0, FDB_BUCKETS * FDB_WAYS, c->mac_limit, &c->mac_limit, err, errlen) < 0 ||
+	    port_param_uint(o, "mac_limit", 0, FDB_SIZE_MAX, c->mac_limit, &c->mac_limit, err, errlen) < 0 ||
 	    port_param_uint(o, "flood_rate", 0, FLOOD_RATE_MAX, c->flood_rate_pps, &c->flood_rate_pps, err, errlen) < 0)
 		return -1;
 	c->ip_lock = json_object_object_get_ex(o, "ip", NULL);

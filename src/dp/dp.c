@@ -24,26 +24,31 @@ static inline void worker_count(atomic_uint_least64_t *c, uint64_t n)
 	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n, memory_order_relaxed);
 }
 
-/* One pass over the worker's hot queues, one batch each (pipeline.c), and the cold ones' check when due. */
+/*
+ * One pass over the worker's hot queues, one batch each (pipeline.c), and
+ * the cold ones' check when due; returns the frames it moved.  With timing
+ * on, the round is timed as a whole (from @now, read by the caller: no
+ * second read) and the stages of every perf_every-th batch poll
+ * (dp_perf_pick() before each: pipeline.c reads the counter only when
+ * ctx.io.perf is set), a sample independent of what the batch holds, so
+ * the per-stage figures are unbiased estimates.
+ */
 static unsigned worker_round(struct dp_worker *w, uint64_t now)
 {
 	struct vswitch *sw = w->dp->sw;
 	struct dp_perf *pf = atomic_load_explicit(&w->dp->perf_on, memory_order_relaxed) ? &w->perf : NULL;
-	uint64_t t0;
 	unsigned moved;
 
-	w->ctx.io.perf = pf;
-	/* The round starts at @now, read by the caller: dp_perf_start() without a second read. */
-	if (pf)
-		pf->last = now;
-	t0 = now;
+	w->ctx.perf_round = pf;
+	w->ctx.perf_mask = atomic_load_explicit(&w->dp->perf_every, memory_order_relaxed) - 1;
 	dp_round_start(&w->ctx);
 	moved = dp_poll_round(&w->poll, sw, &w->ctx, now);
 	if (now >= w->poll.next_check)
 		moved += dp_poll_check(&w->poll, sw, &w->ctx, w->epfd, now);
+	w->ctx.io.perf = NULL;
 	if (pf && moved) {
 		/* The round as a whole: only rounds that moved frames (the worker's busy cycles). */
-		dp_perf_add(pf, DP_PT_ROUND, dp_tsc() - t0, moved);
+		dp_perf_add(pf, DP_PT_ROUND, dp_tsc() - now, moved);
 		worker_count(&w->busy_frames, moved);
 	}
 	return moved;
@@ -171,8 +176,12 @@ int dp_start(struct dp *dp, struct vswitch *sw, unsigned nworkers, const int *cp
 	dp->nworkers = nworkers;
 	atomic_init(&dp->gen, 0);
 	atomic_init(&dp->perf_on, DP_PERF_DEFAULT);
+	atomic_init(&dp->perf_every, DP_PERF_EVERY_DEFAULT);
 	dp->tsc_hz = dp_tsc_hz();
-	dp->workers = calloc(nworkers, sizeof(*dp->workers));
+	/* Aligned as its packets are (a cache line); zeroed as calloc would. */
+	dp->workers = aligned_alloc(_Alignof(struct dp_worker), nworkers * sizeof(*dp->workers));
+	if (dp->workers)
+		memset(dp->workers, 0, nworkers * sizeof(*dp->workers));
 	dp->perf_base = calloc(nworkers, sizeof(*dp->perf_base));
 	if (!dp->workers || !dp->perf_base)
 		return -ENOMEM;
@@ -459,6 +468,14 @@ void dp_rebuild_port(struct dp *dp, struct port *p)
 void dp_perf_set(struct dp *dp, bool on)
 {
 	atomic_store_explicit(&dp->perf_on, on, memory_order_relaxed);
+}
+
+bool dp_perf_every(struct dp *dp, unsigned every)
+{
+	if (!every || every > DP_PERF_EVERY_MAX || (every & (every - 1)))
+		return false;
+	atomic_store_explicit(&dp->perf_every, every, memory_order_relaxed);
+	return true;
 }
 
 /* @dst = @a - @b, counter by counter (@b may be NULL: a plain copy). */

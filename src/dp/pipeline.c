@@ -13,18 +13,41 @@
  * here, filling the same verdicts; ports never see the difference.
  */
 
-/* Parse: the frames as the port handed them go to an rx capture; the verdicts start empty. */
+/*
+ * Parse: each frame's first bytes copied once from the source into its
+ * head and parsed there (packet/pkt.h); every later stage reads the head.
+ * The frames go to an rx capture as they came; the verdicts start empty.
+ */
 static void stage_parse(struct dp_ctx *ctx, struct dp_batch *b)
 {
+	pkt_load_burst(b->pkts, b->n);
 	capture_port_rx(b->in, b->pkts, b->n);
 	b->n_out = b->n_flood = b->n_drop = 0;
+}
+
+/*
+ * The frame of @b whose latency is sampled: the next position in rotation,
+ * or the first delivered one after it (a dropped frame is never
+ * published); -1 when nothing of the batch goes anywhere.
+ */
+static int latency_pick(struct dp_perf *pf, const struct dp_batch *b)
+{
+	unsigned s = pf->sample_next < b->n ? pf->sample_next : 0;
+
+	pf->sample_next = s + 1;
+	if (!(b->n_out + b->n_flood))
+		return -1;
+	while (b->dest[s] > DP_DEST_FLOOD)
+		s = s + 1 < b->n ? s + 1 : 0;
+	return (int)s;
 }
 
 void dp_forward(struct vswitch *sw, struct dp_ctx *ctx, struct port *in, struct pkt *pkts, unsigned n)
 {
 	struct dp_perf *pf = ctx->io.perf;
 	struct dp_batch *b = &ctx->batch;
-	unsigned sent = 0;
+	unsigned sent = 0, sample_dest = 0;
+	int sample = -1;
 
 	b->in = in;
 	b->pkts = pkts;
@@ -34,6 +57,8 @@ void dp_forward(struct vswitch *sw, struct dp_ctx *ctx, struct port *in, struct 
 
 	switch_decide(sw, ctx, b);
 	dp_perf_mark(pf, DP_PT_LOOKUP, n);
+	if (pf && (sample = latency_pick(pf, b)) >= 0)
+		sample_dest = b->dest[sample];
 
 	if (b->n_drop) {
 		dp_act_drop(b);
@@ -48,8 +73,14 @@ void dp_forward(struct vswitch *sw, struct dp_ctx *ctx, struct port *in, struct 
 	for (unsigned t = 0; t < ctx->ngrp; t++) {
 		struct port *out = dp_egress_send(sw, ctx, t, &sent);
 
-		if (pf && out)
-			dp_perf_mark(pf, (enum dp_point)(DP_PT_TX_VHOST + dp_port_kind_of(out)), sent);
+		if (!pf || !out)
+			continue;
+		dp_perf_mark(pf, (enum dp_point)(DP_PT_TX_VHOST + dp_port_kind_of(out)), sent);
+		/* The sampled frame is published with its destination's burst. */
+		if (sample >= 0 && sample_dest == out->id) {
+			dp_perf_latency(pf, pf->last - pf->rx_t0, b->n_out + b->n_flood);
+			sample = -1;
+		}
 	}
 	for (unsigned cursor = 0; ctx->nflood;) {
 		struct port *out = dp_egress_flood_next(sw, ctx, &cursor);
@@ -59,23 +90,30 @@ void dp_forward(struct vswitch *sw, struct dp_ctx *ctx, struct port *in, struct 
 		if (pf)
 			dp_perf_mark(pf, (enum dp_point)(DP_PT_TX_VHOST + dp_port_kind_of(out)), ctx->nflood);
 	}
+	/* A flood frame is published with its last copy: at the end of the tx stage. */
+	if (sample >= 0 && sample_dest == DP_DEST_FLOOD)
+		dp_perf_latency(pf, pf->last - pf->rx_t0, b->n_out + b->n_flood);
 	dp_egress_done(ctx);
 }
 
 unsigned dp_process_batch(struct vswitch *sw, struct dp_ctx *ctx, struct port *in, unsigned q)
 {
 	struct dp_perf *pf = ctx->io.perf;
-	uint64_t start = pf ? pf->last : 0;
-	unsigned n = in->ops->rx_burst(in, q, &ctx->io, ctx->pkts, PKT_BURST);
+	uint64_t start = 0;
+	unsigned n;
+
+	if (pf) {
+		dp_perf_start(pf);
+		start = pf->last;
+	}
+	n = in->ops->rx_burst(in, q, &ctx->io, ctx->pkts, PKT_BURST);
 
 	if (n) {
-		/* Charged the polls of empty queues before it in this round too: the cost of finding frames. */
-		if (pf)
+		if (pf) {
+			pf->rx_t0 = start;
 			dp_perf_mark(pf, (enum dp_point)(DP_PT_RX_VHOST + dp_port_kind_of(in)), n);
+		}
 		dp_forward(sw, ctx, in, ctx->pkts, n);
-		/* Only frames that went somewhere have a latency: a dropped one was never published. */
-		if (pf && ctx->batch.n_out + ctx->batch.n_flood)
-			dp_perf_latency(pf, pf->last - start, ctx->batch.n_out + ctx->batch.n_flood);
 	}
 	in->ops->rx_done(in, q, &ctx->io);
 	if (n)

@@ -36,7 +36,10 @@ unsigned dp_poll_round(struct dp_poll *ps, struct vswitch *sw, struct dp_ctx *ct
 	for (unsigned c = 0; c < nhot; c++) {
 		unsigned x = ps->hot[i];
 		const struct dp_rxq *r = &l->rxq[x];
-		unsigned m = dp_process_batch(sw, ctx, r->port, r->q);
+		unsigned m;
+
+		dp_perf_pick(ctx);
+		m = dp_process_batch(sw, ctx, r->port, r->q);
 
 		if (m) {
 			ps->last[x] = now;
@@ -152,6 +155,7 @@ unsigned dp_poll_check(struct dp_poll *ps, struct vswitch *sw, struct dp_ctx *ct
 		if (ps->sweep >= ps->ncold)
 			ps->sweep = 0;
 		x = ps->cold[ps->sweep++];
+		dp_perf_pick(ctx);
 		m = dp_process_batch(sw, ctx, ps->list->rxq[x].port, ps->list->rxq[x].q);
 		if (m) {
 			warm(ps, x, now);

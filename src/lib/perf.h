@@ -1,36 +1,39 @@
-/* perf.h - stage timing of the data path: per-worker cycle counts, per-stage histograms, batch latency. */
+/* perf.h - stage timing of the data path: per-worker cycle counts, per-stage histograms, frame latency. */
 #ifndef VSW_DP_PERF_H
 #define VSW_DP_PERF_H
 
 /*
  * The dispatcher (pipeline.c), not the stages, reads the cycle counter:
- * once when a worker round starts, then once after each stage of a batch
+ * once before a timed batch's rx_burst, then once after each stage of it
  * (a "mark"), and each mark charges the cycles since the previous one to
  * its point:
  *
- *   round start      rx_burst   parse   lookup   actions      tx (per destination)       rx_done
- *   |-----------------------|-------|--------|---------|-----------|-----------|----------|
- *   t0                  mark rx  mark      mark     mark act   mark tx.<type> ...       mark rx_done
- *                      (per source                  (drop pass,
- *                       port type)                   then output or flood)
+ *   rx_burst   parse   lookup   actions      tx (per destination)       rx_done
+ *   |---------|-------|--------|---------|-----------|-----------|----------|
+ *   t0    mark rx  mark      mark     mark act   mark tx.<type> ...       mark rx_done
+ *        (per source                  (drop pass,
+ *         port type)                   then output or flood)
  *
- * So a batch costs about eight counter reads (one more per extra
+ * So a timed batch costs about eight counter reads (one more per extra
  * destination), none per frame.  Two points lie inside a port and are
  * noted by it through ctx->io.perf (NULL-gated, two reads each, nested in the
  * tx and rx_done points they happen in): the used-ring publish and the
- * call eventfd write.  The round point covers whole rounds that moved
- * frames; its cycles are the worker's busy_cycles.
+ * call eventfd write.  A counter read costs ~25 cycles (CI machine), a
+ * 64-byte frame ~200, so the worker times the stages of one batch poll in
+ * dp->perf_every (16 by default; dp.c), chosen by count, not by content:
+ * the per-stage figures are a sample.  The round point is read twice per
+ * round, every round, and covers whole rounds that moved frames: its
+ * cycles are the worker's busy_cycles, exact.
  *
  * Each point counts cycles, frames and batches, and keeps a log2
- * histogram of cycles per frame (one sample per batch).  The latency of
- * a batch, from the mark before its rx pop (the round's start, or the
- * previous batch's rx done: polls of empty queues in between count, the
- * frames waited through them) to the end of its last tx_burst (used ring
- * published, guest notified), is recorded for every batch, not a sample:
- * the counter was read there anyway.  It is weighted by the batch's
- * frames that went somewhere (dropped ones were never published), in a
- * log-linear histogram: 8 sub-buckets per power of two, so
- * a percentile is off by at most 12.5 %.
+ * histogram of cycles per frame (one sample per batch).  Latency is
+ * sampled per frame: one frame of each timed batch that went somewhere
+ * (its position rotates from batch to batch), from the read before its
+ * rx_burst (the rx pop) to the mark after the tx_burst that published it
+ * (a flood frame: its last destination's).  The sample stands for the batch's delivered frames, so
+ * it is weighted by them and the percentiles are per frame, not per batch;
+ * a log-linear histogram (8 sub-buckets per power of two) keeps them
+ * within 12.5 %.  No counter read is added: those marks exist anyway.
  *
  * Every counter has one writer (its worker): a plain add, read whole by
  * the control thread.  Reset is the reader's: it keeps a snapshot and
@@ -90,8 +93,10 @@ struct dp_point_stats {
 /* One worker's timing: written only by that worker. */
 struct dp_perf {
 	uint64_t last;				/* the counter at the previous mark */
+	uint64_t rx_t0;				/* the mark before the current batch's rx pop (dp_process_batch) */
+	unsigned sample_next;			/* batch position of the next latency sample (rotates) */
 	struct dp_point_stats pt[DP_PT__COUNT];
-	atomic_uint_least64_t lat[DP_LAT_BUCKETS];	/* batch latency in cycles, weighted by frames */
+	atomic_uint_least64_t lat[DP_LAT_BUCKETS];	/* sampled frame latency in cycles, weighted by frames */
 };
 
 /* The cycle counter: the TSC on x86 (invariant on every CPU vsw runs on), CLOCK_MONOTONIC ns elsewhere. */
@@ -134,7 +139,7 @@ static inline void dp_perf_count(atomic_uint_least64_t *c, uint64_t n)
 
 /* Charge @cycles for @pkts frames (one batch) to point @pt. */
 void dp_perf_add(struct dp_perf *pf, enum dp_point pt, uint64_t cycles, unsigned pkts);
-/* A batch of @pkts frames took @cycles from rx pop to the end of tx. */
+/* A sampled frame took @cycles from rx pop to tx publish; it stands for @pkts frames. */
 void dp_perf_latency(struct dp_perf *pf, uint64_t cycles, unsigned pkts);
 
 /* Dispatcher: a round (or a stretch timed as a whole) starts now. */

@@ -65,19 +65,3 @@ size_t iov_to_buf(const struct iovec *src, unsigned sn, size_t soff, void *buf, 
 
 	return iov_copy(&dst, 1, 0, src, sn, soff, len);
 }
-
-int iov_skip(struct iovec *out, unsigned out_max, const struct iovec *src, unsigned sn, size_t skip)
-{
-	unsigned i = iov_seek(src, sn, &skip), n = 0;
-
-	for (; i < sn; i++) {
-		if (n == out_max)
-			return -1;
-		out[n].iov_base = (char *)src[i].iov_base + skip;
-		out[n].iov_len = src[i].iov_len - skip;
-		skip = 0;
-		if (out[n].iov_len)
-			n++;
-	}
-	return (int)n;
-}

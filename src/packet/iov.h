@@ -22,10 +22,4 @@ size_t iov_from_buf(const struct iovec *dst, unsigned dn, size_t doff, const voi
 /* Copy up to @len bytes from @src at @soff into @buf; returns bytes copied. */
 size_t iov_to_buf(const struct iovec *src, unsigned sn, size_t soff, void *buf, size_t len);
 
-/*
- * Make @out (capacity @out_max) describe @src minus its first @skip bytes.
- * Returns the number of entries, or -1 when @out_max is too small.
- */
-int iov_skip(struct iovec *out, unsigned out_max, const struct iovec *src, unsigned sn, size_t skip);
-
 #endif

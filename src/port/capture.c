@@ -12,8 +12,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "packet/iov.h"
-
 struct capture {
 	pthread_mutex_t lock;		/* serialises the workers feeding this capture */
 	pcap_t *dead;			/* no device: link type and snap length for pcap_compile and pcap_dump */
@@ -184,8 +182,8 @@ static void capture_one(struct capture *c, const struct pkt *p, const struct tim
 	struct pcap_pkthdr h = { .ts = *ts, .len = p->len };
 	size_t want = p->len < CAPTURE_SNAPLEN ? p->len : CAPTURE_SNAPLEN;
 
-	/* Less than the frame when a source's iovecs are short: recorded as a truncated frame. */
-	h.caplen = (bpf_u_int32)iov_to_buf(p->iov, p->niov, 0, c->frame, want);
+	/* The head from the packet, the rest from the view; less than the frame when a source's iovecs are short. */
+	h.caplen = (bpf_u_int32)pkt_to_buf(p, c->frame, want);
 	if (c->filtered && !pcap_offline_filter(&c->prog, &h, c->frame))
 		return;
 	if (c->write_errno) {

@@ -14,6 +14,5 @@ const char *const port_drop_names[DROP__COUNT] = {
 	[DROP_SRC_IP] = "src_ip",
 	[DROP_ETHERTYPE] = "ethertype",
 	[DROP_FLOOD_RATE] = "flood_rate",
-	[DROP_SCATTERED] = "scattered",
 	[DROP_FLOOD_BUDGET] = "flood_budget",
 };

@@ -6,15 +6,19 @@
  * A frame enters the switch through a port's rx_burst() and leaves through
  * other ports' tx_burst():
  *
- *   worker:  port A rx_burst() --> struct pkt views (into A's memory)
- *            dp pipeline       --> parse, look up (learn), group by destination
- *            port B tx_burst() --> B copies each frame once into its own memory
+ *   worker:  port A rx_burst() --> struct pkt: a view into A's memory (packet/pkt.h)
+ *            dp pipeline       --> parse: the first bytes copied into the pkt's head;
+ *                                  look up (learn), group by destination: on the head only
+ *            port B tx_burst() --> B copies each frame once into its own memory:
+ *                                  the head from the pkt, the rest from A's memory
  *            port A rx_done()  --> A releases what the views pointed to
  *
- * A pkt is a view: iovecs into memory the source port owns (for a
- * vhost-user port, the guest's own tx buffers), so a frame between two
- * VMs is copied exactly once, guest to guest.  The switch never learns
- * which port types exist.
+ * The view is iovecs into memory the source port owns (for a vhost-user
+ * port, the guest's own tx buffers), so the bulk of a frame between two
+ * VMs is copied exactly once, guest to guest; only its first bytes (at
+ * most PKT_HEAD_COPY) are copied twice, and those are what the switch
+ * decided on and what is delivered, whatever the source writes into its
+ * buffer meanwhile.  The switch never learns which port types exist.
  */
 
 #include <stdatomic.h>
@@ -22,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
+
+#include "packet/pkt.h"
 
 #define PORT_NAME_MAX 32
 #define PORT_MAX 4096		/* ports on one switch: slots 0..4095 (nothing on the data path loops over them) */
@@ -44,7 +50,6 @@ enum port_drop {
 	DROP_SRC_IP,		/* IPv4/IPv6 source or ARP sender address not in the port's ip= list */
 	DROP_ETHERTYPE,		/* from a port with ip=: neither IPv4, ARP, RARP nor IPv6, or too short for its header */
 	DROP_FLOOD_RATE,	/* broadcast, multicast or unknown unicast over the port's flood_rate */
-	DROP_SCATTERED,		/* from a port with mac=/ip=: in more pieces than the switch's check re-points */
 	DROP_FLOOD_BUDGET,	/* a flood over its worker round's copy budget (the switch's flood_budget) */
 	DROP__COUNT
 };
@@ -54,15 +59,6 @@ struct port_stats {
 	atomic_uint_least64_t rx_packets, rx_bytes;	/* into the switch from this port */
 	atomic_uint_least64_t tx_packets, tx_bytes;	/* out of the switch into this port */
 	atomic_uint_least64_t drops[DROP__COUNT];
-};
-
-/* One frame in flight: a view of memory the source port owns until rx_done(). */
-struct pkt {
-	struct iovec *iov;
-	uint16_t niov;
-	uint16_t in_port;
-	uint32_t len;		/* frame bytes (no virtio-net header) */
-	uint8_t eth[14];	/* private copy of the Ethernet header: switching decisions use only this */
 };
 
 struct port;
@@ -114,10 +110,19 @@ static inline void port_env_changed(const struct port_env *env, struct port *p, 
 
 struct port_ops {
 	const char *type;
-	/* Frames from queue @q into the switch: at most @max, views valid until rx_done(). */
+	/*
+	 * Frames from queue @q into the switch: at most @max, each of at least
+	 * PKT_ETH_HLEN bytes (shorter ones are the port's `runt` drops), set
+	 * with pkt_rx_init(); views valid until rx_done().
+	 */
 	unsigned (*rx_burst)(struct port *p, unsigned q, struct port_io *io, struct pkt *pkts, unsigned max);
 	void (*rx_done)(struct port *p, unsigned q, struct port_io *io);
-	/* Frames out of the switch into the port: copy each, count every drop; the tx queue is io->worker_id's. */
+	/*
+	 * Frames out of the switch into the port: copy each through
+	 * pkt_to_buf(), pkt_copy() or pkt_segs() (the head from the pkt, never
+	 * the source's first bytes again), count every drop; the tx queue is
+	 * io->worker_id's.
+	 */
 	void (*tx_burst)(struct port *p, struct port_io *io, struct pkt *const *pkts, unsigned n);
 	/* Number of rx queues a worker may poll now. */
 	unsigned (*rx_queues)(struct port *p);

@@ -109,8 +109,8 @@ static unsigned afp_rx_burst(struct port *p, unsigned q, struct port_io *io, str
 		a->rx_frame++;
 		frame = (uint8_t *)f + f->tp_mac;
 		len = f->tp_snaplen;
-		if (f->tp_mac < AFP_HDR_LEN || len < f->tp_len || len < 14) {
-			port_count_drop(p, len < 14 ? DROP_RUNT : DROP_TOO_BIG, 1);
+		if (f->tp_mac < AFP_HDR_LEN || len < f->tp_len || len < PKT_ETH_HLEN) {
+			port_count_drop(p, len < PKT_ETH_HLEN ? DROP_RUNT : DROP_TOO_BIG, 1);
 			continue;
 		}
 		memcpy(hdr, frame - AFP_HDR_LEN, AFP_HDR_LEN);
@@ -121,8 +121,7 @@ static unsigned afp_rx_burst(struct port *p, unsigned q, struct port_io *io, str
 			continue;
 		}
 		a->rx_iov[n] = (struct iovec){ frame, len };
-		pkts[n] = (struct pkt){ .iov = &a->rx_iov[n], .niov = 1, .in_port = (uint16_t)p->id, .len = len };
-		memcpy(pkts[n].eth, frame, sizeof(pkts[n].eth));
+		pkt_rx_init(&pkts[n], &a->rx_iov[n], 1, len, p->id);
 		bytes += len;
 		n++;
 	}
@@ -153,13 +152,14 @@ static void afp_tx_burst(struct port *p, struct port_io *io, struct pkt *const *
 
 	pthread_spin_lock(&a->tx_lock);
 	for (unsigned i = 0; i < n; i++) {
-		if (pkts[i]->niov > AFP_TX_IOV) {
+		int nseg = pkt_segs(pkts[i], &a->tx_iov[m][1], AFP_TX_IOV); /* the head, then the rest of the view */
+
+		if (nseg < 0) {
 			drops[DROP_TOO_BIG]++;
 			continue;
 		}
 		a->tx_iov[m][0] = (struct iovec){ (void *)hdr, AFP_HDR_LEN };
-		memcpy(&a->tx_iov[m][1], pkts[i]->iov, pkts[i]->niov * sizeof(struct iovec));
-		a->msgs[m].msg_hdr = (struct msghdr){ .msg_iov = a->tx_iov[m], .msg_iovlen = pkts[i]->niov + 1u };
+		a->msgs[m].msg_hdr = (struct msghdr){ .msg_iov = a->tx_iov[m], .msg_iovlen = (size_t)nseg + 1 };
 		m++;
 	}
 	/*

@@ -28,7 +28,6 @@
 
 #include "lib/log.h"
 #include "packet/csum.h"
-#include "packet/iov.h"
 #include "port/port_types.h"
 
 /*
@@ -459,7 +458,7 @@ static unsigned afx_rx_burst(struct port *p, unsigned q, struct port_io *io, str
 			broken++;
 			continue;
 		}
-		if (len < sizeof(pk->eth)) {
+		if (len < PKT_ETH_HLEN) {
 			runts++;
 			continue;
 		}
@@ -474,11 +473,7 @@ static unsigned afx_rx_burst(struct port *p, unsigned q, struct port_io *io, str
 		iov->iov_base = aq->umem_area + addr;
 		iov->iov_len = len;
 		csum_complete_guess(iov->iov_base, len);
-		pk->iov = iov;
-		pk->niov = 1;
-		pk->len = len;
-		pk->in_port = (uint16_t)p->id;
-		memcpy(pk->eth, iov->iov_base, sizeof(pk->eth));
+		pkt_rx_init(pk, iov, 1, len, p->id);
 		bytes += len;
 		n++;
 	}
@@ -632,7 +627,7 @@ static void afx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *
 		frame = aq->tx_free[--aq->tx_nfree];
 		d = xsk_ring_prod__tx_desc(&aq->tx, idx + placed);
 		d->addr = frame;
-		d->len = (uint32_t)iov_to_buf(pk->iov, pk->niov, 0, aq->umem_area + frame, pk->len);
+		d->len = (uint32_t)pkt_to_buf(pk, aq->umem_area + frame, pk->len);
 		d->options = 0;
 		bytes += d->len;
 		placed++;

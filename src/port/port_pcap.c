@@ -13,7 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "packet/iov.h"
 #include "port/capture.h"
 #include "port/port_types.h"
 
@@ -139,7 +138,7 @@ static unsigned pp_rx_burst(struct port *p, unsigned q, struct port_io *io, stru
 			continue;
 		}
 		pp->pass_records++;
-		if (h->caplen < sizeof(pkts[n].eth)) {
+		if (h->caplen < PKT_ETH_HLEN) {
 			port_count_drop(p, DROP_RUNT, 1);
 			continue;
 		}
@@ -151,9 +150,7 @@ static unsigned pp_rx_burst(struct port *p, unsigned q, struct port_io *io, stru
 		truncated += h->caplen < h->len;
 		memcpy(pp->pool + pp->pool_used, data, h->caplen);
 		pp->rx_iov[n] = (struct iovec){ pp->pool + pp->pool_used, h->caplen };
-		pkts[n] = (struct pkt){ .iov = &pp->rx_iov[n], .niov = 1, .in_port = (uint16_t)p->id,
-					.len = h->caplen };
-		memcpy(pkts[n].eth, data, sizeof(pkts[n].eth));
+		pkt_rx_init(&pkts[n], &pp->rx_iov[n], 1, h->caplen, p->id);
 		pp->pool_used += h->caplen;
 		bytes += h->caplen;
 		n++;
@@ -208,8 +205,7 @@ static void pp_tx_burst(struct port *p, struct port_io *io, struct pkt *const *p
 		const struct pkt *pk = pkts[i];
 
 		h.len = pk->len;
-		h.caplen = (bpf_u_int32)iov_to_buf(pk->iov, pk->niov, 0, pp->wr_frame,
-						   pk->len < PKT_MAX_FRAME ? pk->len : PKT_MAX_FRAME);
+		h.caplen = (bpf_u_int32)pkt_to_buf(pk, pp->wr_frame, PKT_MAX_FRAME);
 		/* Into the stdio buffer; a full buffer is one write(2). */
 		pcap_dump((u_char *)pp->wr, &h, pp->wr_frame);
 		if (ferror(pcap_dump_file(pp->wr))) {

@@ -14,7 +14,6 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "packet/iov.h"
 #include "packet/vnet_hdr.h"
 #include "port/port_types.h"
 #include "vsw/virtio_net.h"
@@ -26,7 +25,7 @@
  * yet (TUNSETOFFLOAD 0), so the host stack hands us finished frames.
  *
  *   host stack -> tap -> read() into a slot -> pkt view -> switch
- *   switch -> writev(header, frame iovecs) -> tap -> host stack (netif_rx)
+ *   switch -> writev(header, pkt head, rest of the view) -> tap -> host stack (netif_rx)
  *
  * One read or write per frame: tap has no batched interface.
  */
@@ -71,7 +70,7 @@ static unsigned tap_rx_burst(struct port *p, unsigned q, struct port_io *io, str
 			t->drained = true; /* EAGAIN, or the device went away: nothing more now */
 			break;
 		}
-		if ((size_t)len < TAP_HDR_LEN + 14) {
+		if ((size_t)len < TAP_HDR_LEN + PKT_ETH_HLEN) {
 			port_count_drop(p, DROP_RUNT, 1);
 			continue;
 		}
@@ -86,9 +85,7 @@ static unsigned tap_rx_burst(struct port *p, unsigned q, struct port_io *io, str
 			continue;
 		}
 		t->rx_iov[n] = (struct iovec){ slot + TAP_HDR_LEN, (size_t)len - TAP_HDR_LEN };
-		pkts[n] = (struct pkt){ .iov = &t->rx_iov[n], .niov = 1, .in_port = (uint16_t)p->id,
-					.len = (uint32_t)(len - TAP_HDR_LEN) };
-		memcpy(pkts[n].eth, slot + TAP_HDR_LEN, sizeof(pkts[n].eth));
+		pkt_rx_init(&pkts[n], &t->rx_iov[n], 1, (uint32_t)(len - TAP_HDR_LEN), p->id);
 		bytes += pkts[n].len;
 		n++;
 	}
@@ -113,15 +110,15 @@ static void tap_tx_burst(struct port *p, struct port_io *io, struct pkt *const *
 	pthread_spin_lock(&t->tx_lock);
 	for (unsigned i = 0; i < n; i++) {
 		const struct pkt *pk = pkts[i];
+		int nseg = pkt_segs(pk, &iov[1], TAP_TX_IOV); /* the head, then the rest of the view */
 		ssize_t w;
 
-		if (pk->niov > TAP_TX_IOV) {
+		if (nseg < 0) {
 			drops[DROP_TOO_BIG]++;
 			continue;
 		}
 		iov[0] = (struct iovec){ (void *)hdr, TAP_HDR_LEN };
-		memcpy(&iov[1], pk->iov, pk->niov * sizeof(*iov));
-		w = writev(t->fd, iov, pk->niov + 1);
+		w = writev(t->fd, iov, nseg + 1);
 		if (w < 0) {
 			drops[errno == EAGAIN || errno == ENOBUFS ? DROP_NO_RX_BUFFER
 				: errno == EIO		    ? DROP_PORT_DOWN /* link down */

@@ -26,7 +26,8 @@
  * Data path, per queue pair q (virtio-net numbering: rx vring 2q, tx vring 2q+1):
  *
  *   guest tx vring --rx_burst--> pkt views into the guest's buffers --> switch
- *   switch --tx_burst--> copy into guest rx vring buffers (mergeable: num_buffers)
+ *   switch --tx_burst--> copy into guest rx vring buffers (mergeable: num_buffers):
+ *                        the pkt's head (private), then the rest of its view
  *
  * rx_burst/rx_done of queue q run on the one worker that polls q.  tx_burst
  * may come from any worker, so each rx vring has a spinlock, taken once per
@@ -162,7 +163,11 @@ static void vp_peek(const struct iovec *iov, unsigned n, void *buf, size_t len)
 		iov_to_buf(iov, n, 0, buf, len);
 }
 
-/* Start loading the cache lines of the first @len bytes of a chain's first iovec (two lines at most). */
+/*
+ * Start loading the cache lines of the first @len bytes of a chain's first
+ * iovec: the virtio-net header, and the frame's bytes the parse stage
+ * copies into the head (three lines at most: 12 + PKT_HEAD_COPY bytes).
+ */
 static inline void vp_prefetch_head(const struct iovec *iov, size_t len)
 {
 	const char *b = iov->iov_base;
@@ -172,6 +177,8 @@ static inline void vp_prefetch_head(const struct iovec *iov, size_t len)
 	prefetch_r(b);
 	if (len > 1)
 		prefetch_r(b + len - 1);
+	if (len > 64)
+		prefetch_r(b + 64); /* the middle line when there are three */
 }
 
 /*
@@ -262,7 +269,7 @@ static unsigned vp_rx_burst(struct port *p, unsigned q, struct port_io *io, stru
 			break;
 		}
 		if (e->out_num)
-			vp_prefetch_head(&qs->rx_iov[used], hdr_len + 14);
+			vp_prefetch_head(&qs->rx_iov[used], hdr_len + PKT_HEAD_COPY);
 		qs->rx_iov_at[popped++] = (uint16_t)used;
 		used += e->out_num + e->in_num;
 		budget += e->out_len;
@@ -278,7 +285,7 @@ static unsigned vp_rx_burst(struct port *p, unsigned q, struct port_io *io, stru
 		size_t skip = hdr_len;
 		unsigned k = 0;
 
-		if (e->out_len < hdr_len + 14) {
+		if (e->out_len < hdr_len + PKT_ETH_HLEN) {
 			drops[DROP_RUNT]++;
 			continue;
 		}
@@ -299,11 +306,8 @@ static unsigned vp_rx_burst(struct port *p, unsigned q, struct port_io *io, stru
 		}
 		iov[k].iov_base = (char *)iov[k].iov_base + skip;
 		iov[k].iov_len -= skip;
-		pk->iov = &iov[k];
-		pk->niov = (uint16_t)(e->out_num - k);
-		pk->len = e->out_len - hdr_len;
-		pk->in_port = (uint16_t)p->id;
-		vp_peek(pk->iov, pk->niov, pk->eth, sizeof(pk->eth));
+		/* Its first bytes are copied once, by the parse stage, into the packet's head. */
+		pkt_rx_init(pk, &iov[k], e->out_num - k, e->out_len - hdr_len, p->id);
 		bytes += pk->len;
 		n++;
 	}
@@ -419,10 +423,10 @@ static void vp_fill_copy(struct vp_queue *qs, struct vu_vring *vr, const struct 
 	struct iovec *in = &qs->tx_iov[qs->tx_iov_at[first] + e->out_num];
 	size_t copied = 0;
 
-	if (nb == 1 && pk->niov == 1 && in[0].iov_len >= f->hdr_len + pk->len) {
-		/* The common case: one flat frame into one flat buffer. */
+	if (nb == 1 && in[0].iov_len >= f->hdr_len + pk->len) {
+		/* The common case: the frame into one flat buffer (head from the packet, the rest from the view). */
 		vp_put_hdr(in[0].iov_base, &h, f->hdr_len, burst);
-		memcpy((char *)in[0].iov_base + f->hdr_len, pk->iov[0].iov_base, pk->len);
+		pkt_to_buf(pk, (char *)in[0].iov_base + f->hdr_len, pk->len);
 		vq_push(&vr->vq, e, f->hdr_len + pk->len);
 		return;
 	}
@@ -434,7 +438,7 @@ static void vp_fill_copy(struct vp_queue *qs, struct vu_vring *vr, const struct 
 			take = pk->len - copied;
 		if (b == 0)
 			iov_from_buf(in, e->in_num, 0, &h, f->hdr_len);
-		copied += iov_copy(in, e->in_num, off, pk->iov, pk->niov, copied, take);
+		copied += pkt_copy(pk, copied, in, e->in_num, off, take);
 		vq_push(&vr->vq, e, (uint32_t)(off + take));
 	}
 }

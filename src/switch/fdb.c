@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <time.h>
 
@@ -10,36 +11,9 @@
 #define KEY_LOCKED (1ull << 48)
 #define KEY_PORT_SHIFT 49
 
-_Static_assert(FDB_BUCKETS == 1 << 12, "bucket_index() takes 12 bits");
 _Static_assert(FDB_PORTS < 1 << (64 - KEY_PORT_SHIFT), "port + 1 fits in bits 49-63");
 
-/* The high and low halves of a 64 x 64 -> 128-bit product, folded: every input bit reaches every output bit. */
-static inline uint64_t fold_mul(uint64_t a, uint64_t b)
-{
-	unsigned __int128 r = (unsigned __int128)a * b;
-
-	return (uint64_t)r ^ (uint64_t)(r >> 64);
-}
-
-/*
- * The bucket of a MAC: one folded multiplication with two random 64-bit
- * keys (the mixing step of wyhash, keyed; the Linux bridge salts jhash and
- * OVS seeds its MAC hash the same way).  Its output never leaves the
- * process, so an attacker would have to infer collisions from evictions
- * to aim MACs at a bucket, and the keys change with every start.  Cost
- * measured by test_fdb_lookup_cost: about half a cycle per lookup more
- * than the fixed Fibonacci multiplier it replaces, with which anyone could
- * compute 8 MACs that evict a victim; a second round would cost 2.5 more.
- */
-static inline unsigned bucket_index(const struct fdb *f, uint64_t mac)
-{
-	return (unsigned)(fold_mul(mac ^ f->hash_key[0], f->hash_key[1]) >> (64 - 12));
-}
-
-static struct fdb_bucket *bucket_of(struct fdb *f, uint64_t mac)
-{
-	return &f->buckets[bucket_index(f, mac)];
-}
+#define HUGE_PAGE (2u << 20)	/* x86-64's and arm64's (4K granule) transparent huge page */
 
 static inline unsigned key_port(uint64_t k)
 {
@@ -52,28 +26,83 @@ static inline uint64_t make_key(uint64_t mac, unsigned port)
 }
 
 /* Keys from getrandom(); should it fail (no entropy source at all), from the clock and addresses. */
-static void draw_keys(uint64_t key[2])
+static void draw_keys(uint64_t key[3])
 {
-	if (getrandom(key, 2 * sizeof(key[0]), 0) != 2 * (ssize_t)sizeof(key[0])) {
+	if (getrandom(key, 3 * sizeof(key[0]), 0) != 3 * (ssize_t)sizeof(key[0])) {
 		struct timespec ts;
 
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		key[0] = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^ (uint64_t)(uintptr_t)key;
-		key[1] = fold_mul(key[0], 0xbf58476d1ce4e5b9ull ^ (uint64_t)ts.tv_sec);
+		key[1] = fdb_fold_mul(key[0], 0xbf58476d1ce4e5b9ull ^ (uint64_t)ts.tv_sec);
+		key[2] = fdb_fold_mul(key[1], 0x94d049bb133111ebull);
 	}
-	key[1] |= 1; /* an odd multiplier: no input bit is shifted out of the product */
+	/* Odd multipliers: no input bit is shifted out of a product. */
+	key[1] |= 1;
+	key[2] |= 1;
 }
 
-void fdb_init(struct fdb *f, unsigned aging_s)
+/*
+ * @bytes of zeroes, on huge page boundaries when it is worth a huge page:
+ * the kernel backs an madvise(MADV_HUGEPAGE) range with huge pages only
+ * where they fit whole, and a lookup over a big table would otherwise
+ * miss the TLB about as often as the cache.  Every page is touched here,
+ * at start: a page's first touch allocates and zeroes it (2 MiB of it
+ * with huge pages, tens of microseconds), which must not happen inside a
+ * worker's learn.  NULL when out of memory.
+ */
+static void *map_zeroed(size_t bytes)
 {
+	size_t extra = bytes >= HUGE_PAGE ? HUGE_PAGE : 0, head;
+	char *p = mmap(NULL, bytes + extra, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	if (extra) {
+		head = (HUGE_PAGE - (uintptr_t)p % HUGE_PAGE) % HUGE_PAGE;
+		if (head)
+			munmap(p, head);
+		if (extra - head)
+			munmap(p + head + bytes, extra - head);
+		p += head;
+		madvise(p, bytes, MADV_HUGEPAGE); /* a hint: without THP (or with it off) small pages do */
+	}
+	for (size_t off = 0; off < bytes; off += 4096)
+		((volatile char *)p)[off] = 0;
+	return p;
+}
+
+int fdb_init(struct fdb *f, unsigned aging_s, unsigned size)
+{
+	unsigned n = 1;
+
 	memset(f, 0, sizeof(*f));
+	if (size < FDB_SIZE_MIN || size > FDB_SIZE_MAX)
+		return -EINVAL;
+	/* 2.5 entries a MAC at least (fdb.h, sizing): a power of two of buckets >= size / 2. */
+	while (n < (size + 1) / 2)
+		n <<= 1;
+	f->map_bytes = (size_t)n * sizeof(struct fdb_bucket);
+	f->buckets = map_zeroed(f->map_bytes);
+	if (!f->buckets)
+		return -ENOMEM;
+	f->n_buckets = n;
+	f->bucket_shift = 64 - (unsigned)__builtin_ctz(n);
 	f->aging_s = aging_s;
 	draw_keys(f->hash_key);
+	return 0;
+}
+
+void fdb_destroy(struct fdb *f)
+{
+	if (f->buckets)
+		munmap(f->buckets, f->map_bytes);
+	f->buckets = NULL;
+	f->n_buckets = 0;
 }
 
 unsigned fdb_bucket_index(const struct fdb *f, const uint8_t mac[6])
 {
-	return bucket_index(f, fdb_mac(mac));
+	return (unsigned)(fdb_bucket_of(f, fdb_mac(mac)) - f->buckets);
 }
 
 static bool expired(const struct fdb *f, uint32_t seen, uint32_t now)
@@ -121,16 +150,49 @@ static enum fdb_learn_result learn_move(struct fdb *f, struct fdb_bucket *b, int
 	return FDB_MOVED;
 }
 
-enum fdb_learn_result fdb_learn(struct fdb *f, const uint8_t mac[6], unsigned port, uint32_t now)
+/*
+ * The ways of @b holding @m (bit i: way i), and among them those whose key
+ * is @key; @k gets the keys as read.  No branch on what the ways hold: with
+ * addresses spread over a big table the matching way is anyone's guess, and
+ * a loop leaving at the first match would pay a mispredicted branch a MAC.
+ */
+static inline unsigned ways_matching(const struct fdb_bucket *b, uint64_t m, uint64_t key, uint64_t k[FDB_WAYS],
+				     unsigned *exact)
 {
-	uint64_t m = fdb_mac(mac), key = make_key(m, port), victim;
-	struct fdb_bucket *b = bucket_of(f, m);
+	unsigned same = 0, ex = 0;
+
+	for (int i = 0; i < FDB_WAYS; i++) {
+		k[i] = atomic_load_explicit(&b->key[i], memory_order_relaxed);
+		same |= (unsigned)(((k[i] ^ m) & KEY_MAC_MASK) == 0) << i;
+		ex |= (unsigned)(k[i] == key) << i;
+	}
+	*exact = ex;
+	return same;
+}
+
+enum fdb_learn_result fdb_learn_in(struct fdb *f, struct fdb_bucket *b, uint64_t m, unsigned port, uint32_t now)
+{
+	uint64_t key = make_key(m, port), victim, ks[FDB_WAYS];
 	int empty = -1, oldest = -1, slot;
 	uint32_t oldest_seen = UINT32_MAX;
+	unsigned same, exact;
 
 	if (!m)
 		return FDB_KNOWN; /* 00:00:00:00:00:00 is no station's address (and would look like an empty entry) */
 
+	/*
+	 * Known here, the usual case: refresh, a store only when the second
+	 * changed.  Taken only when the first way holding the MAC is this
+	 * port's learned entry, as the walk below would find it.
+	 */
+	same = ways_matching(b, m, key, ks, &exact);
+	if (same & -same & exact) {
+		int i = __builtin_ctz(same);
+
+		if (atomic_load_explicit(&b->seen[i], memory_order_relaxed) != now)
+			atomic_store_explicit(&b->seen[i], now, memory_order_relaxed);
+		return FDB_KNOWN;
+	}
 	for (int i = 0; i < FDB_WAYS; i++) {
 		uint64_t k = atomic_load_explicit(&b->key[i], memory_order_relaxed);
 		uint32_t s = atomic_load_explicit(&b->seen[i], memory_order_relaxed);
@@ -166,26 +228,39 @@ enum fdb_learn_result fdb_learn(struct fdb *f, const uint8_t mac[6], unsigned po
 	return FDB_ADDED;
 }
 
+enum fdb_learn_result fdb_learn(struct fdb *f, const uint8_t mac[6], unsigned port, uint32_t now)
+{
+	uint64_t m = fdb_mac(mac);
+
+	return fdb_learn_in(f, fdb_bucket_of(f, m), m, port, now);
+}
+
+int fdb_lookup_in(const struct fdb *f, const struct fdb_bucket *b, uint64_t m, uint32_t now)
+{
+	uint64_t ks[FDB_WAYS];
+	unsigned same, exact;
+	int i;
+
+	/*
+	 * The first way holding @m.  No "k != 0" test: an empty entry matches
+	 * only the all-zero MAC, which is never learned, and says -1.  No test
+	 * of the locked bit either: aging keeps locked entries' last-seen
+	 * second current.
+	 */
+	same = ways_matching(b, m, 0, ks, &exact);
+	if (!same)
+		return -1;
+	i = __builtin_ctz(same);
+	if (expired(f, atomic_load_explicit(&b->seen[i], memory_order_relaxed), now))
+		return -1;
+	return (int)(ks[i] >> KEY_PORT_SHIFT) - 1;
+}
+
 int fdb_lookup(struct fdb *f, const uint8_t mac[6], uint32_t now)
 {
 	uint64_t m = fdb_mac(mac);
-	struct fdb_bucket *b = bucket_of(f, m);
 
-	/*
-	 * No "k != 0" test: an empty entry matches only the all-zero MAC, which
-	 * is never learned, and says -1.  No test of the locked bit either:
-	 * fdb_age() keeps locked entries' last-seen second current.
-	 */
-	for (int i = 0; i < FDB_WAYS; i++) {
-		uint64_t k = atomic_load_explicit(&b->key[i], memory_order_relaxed);
-
-		if (((k ^ m) & KEY_MAC_MASK) == 0) {
-			if (expired(f, atomic_load_explicit(&b->seen[i], memory_order_relaxed), now))
-				return -1;
-			return (int)(k >> KEY_PORT_SHIFT) - 1;
-		}
-	}
-	return -1;
+	return fdb_lookup_in(f, fdb_bucket_of(f, m), m, now);
 }
 
 /* Remove learned entries of @m other than way @keep (one a worker added while @m was being locked). */
@@ -200,11 +275,12 @@ static void drop_learned_twins(struct fdb *f, struct fdb_bucket *b, uint64_t m, 
 	}
 }
 
-unsigned fdb_age(struct fdb *f, uint32_t now)
+/* Age buckets @first to @first + @count - 1 (no wrap); returns the entries dropped. */
+static unsigned age_buckets(struct fdb *f, unsigned first, unsigned count, uint32_t now)
 {
 	unsigned n = 0;
 
-	for (unsigned bi = 0; bi < FDB_BUCKETS; bi++) {
+	for (unsigned bi = first; bi < first + count; bi++) {
 		struct fdb_bucket *b = &f->buckets[bi];
 
 		for (int i = 0; i < FDB_WAYS; i++) {
@@ -228,9 +304,34 @@ unsigned fdb_age(struct fdb *f, uint32_t now)
 	return n;
 }
 
+unsigned fdb_age(struct fdb *f, uint32_t now)
+{
+	return age_buckets(f, 0, f->n_buckets, now);
+}
+
+unsigned fdb_age_tick(struct fdb *f, uint32_t now)
+{
+	uint32_t pass_s = f->aging_s / FDB_AGE_PASSES ? f->aging_s / FDB_AGE_PASSES : 1;
+	uint64_t due = ((uint64_t)f->n_buckets * (now - f->age_last_s) + pass_s - 1) / pass_s;
+	unsigned n = 0;
+
+	/* A late tick (a busy control thread) catches up, up to one whole pass. */
+	f->age_last_s = now;
+	if (due > f->n_buckets)
+		due = f->n_buckets;
+	while (due) {
+		unsigned count = f->n_buckets - f->age_next < due ? f->n_buckets - f->age_next : (unsigned)due;
+
+		n += age_buckets(f, f->age_next, count, now);
+		f->age_next = (f->age_next + count) & (f->n_buckets - 1);
+		due -= count;
+	}
+	return n;
+}
+
 void fdb_flush_port(struct fdb *f, unsigned port)
 {
-	for (unsigned bi = 0; bi < FDB_BUCKETS; bi++) {
+	for (unsigned bi = 0; bi < f->n_buckets; bi++) {
 		struct fdb_bucket *b = &f->buckets[bi];
 
 		for (int i = 0; i < FDB_WAYS; i++) {
@@ -242,19 +343,22 @@ void fdb_flush_port(struct fdb *f, unsigned port)
 	}
 }
 
-unsigned fdb_dump(struct fdb *f, struct fdb_entry *out, unsigned max, uint32_t now)
+unsigned fdb_dump(struct fdb *f, struct fdb_entry *out, unsigned max, uint32_t now, unsigned *live)
 {
-	unsigned n = 0;
+	unsigned n = 0, all = 0;
 
-	for (unsigned bi = 0; bi < FDB_BUCKETS && n < max; bi++) {
+	for (unsigned bi = 0; bi < f->n_buckets && (n < max || live); bi++) {
 		struct fdb_bucket *b = &f->buckets[bi];
 
-		for (int i = 0; i < FDB_WAYS && n < max; i++) {
+		for (int i = 0; i < FDB_WAYS; i++) {
 			uint64_t k = atomic_load_explicit(&b->key[i], memory_order_relaxed);
 			uint32_t s = atomic_load_explicit(&b->seen[i], memory_order_relaxed);
 			bool locked = k & KEY_LOCKED;
 
 			if (!k || (!locked && expired(f, s, now)))
+				continue;
+			all++;
+			if (n == max)
 				continue;
 			memcpy(out[n].mac, &k, 6);
 			out[n].locked = locked;
@@ -263,6 +367,8 @@ unsigned fdb_dump(struct fdb *f, struct fdb_entry *out, unsigned max, uint32_t n
 			n++;
 		}
 	}
+	if (live)
+		*live = all;
 	return n;
 }
 
@@ -279,7 +385,7 @@ unsigned fdb_port_entries(struct fdb *f, unsigned port)
 int fdb_lock(struct fdb *f, const uint8_t mac[6], unsigned port, uint32_t now, unsigned *owner)
 {
 	uint64_t m = fdb_mac(mac), key = make_key(m, port) | KEY_LOCKED;
-	struct fdb_bucket *b = bucket_of(f, m);
+	struct fdb_bucket *b = fdb_bucket_of(f, m);
 
 	/* Workers may be learning into this bucket meanwhile: every change is a CAS, retried until one lands. */
 	for (;;) {

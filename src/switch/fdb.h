@@ -3,7 +3,24 @@
 #define VSW_SWITCH_FDB_H
 
 /*
- * A fixed array of buckets, 8 entries each, no allocation after init.
+ * A power-of-two array of buckets, one cache line each, allocated once
+ * by fdb_init() (mmap, transparent huge pages asked for when large) and
+ * never after; the data path allocates nothing and walks nothing:
+ *
+ *   buckets[fdb_bucket_index(mac)], 64 bytes:
+ *   +-------+-------+-------+-------+-------+------+------+------+------+------+-----+
+ *   | key 0 | key 1 | key 2 | key 3 | key 4 |seen 0|seen 1|seen 2|seen 3|seen 4| pad |
+ *   +-------+-------+-------+-------+-------+------+------+------+------+------+-----+
+ *     8 bytes each (below)                    last-seen second, 4 bytes each
+ *
+ * Sizing: fdb_init() takes the MACs the table is for (vswd's "fdb_size")
+ * and gives it at least 2.5 entries per MAC, rounded up to a power of two
+ * of buckets: at that load (<= 0.4) a table holding its size of random
+ * MACs finds at most about 1 % of them in a full bucket (Poisson), against
+ * 18 % with one entry per MAC.  32 to 64 bytes a MAC; 1M MACs: 2^19
+ * buckets, 32 MiB, all resident from the start (no worker takes the page
+ * fault of a page's first touch).
+ *
  * Each entry is one 64-bit word so a lookup never sees a MAC with half of
  * another's port, plus a last-seen second:
  *
@@ -12,39 +29,61 @@
  *
  * Workers learn and look up concurrently with CAS and relaxed loads; the
  * control thread ages and flushes the same way.  A full bucket gives up its
- * oldest learned entry.
+ * oldest learned entry.  A batch hashes its MACs and prefetches their
+ * buckets first (fdb_bucket_of(), then fdb_learn_in() and fdb_lookup_in()
+ * on them), so its cache misses overlap.
+ *
+ * Aging: a lookup ignores an entry older than the aging time by itself;
+ * removing it (and freeing its port's count) is the control thread's, a
+ * slice of buckets each second (fdb_age_tick()), FDB_AGE_PASSES passes
+ * over the table per aging period: no step walks the whole table of a big
+ * FDB, and an expired entry is gone at most aging / FDB_AGE_PASSES (+1 s)
+ * after it expired.
  *
  * Hostile sources: the bucket of a MAC comes from a keyed hash whose keys
  * are drawn at startup (getrandom), so nobody outside can craft MACs that
  * share a victim's bucket and push it out.  Each port may own at most its
  * limit of learned entries (counted exactly: every change of an entry's
  * port is a successful CAS, and the counts follow it).  A locked entry
- * (a port's configured MAC) never ages (fdb_age() keeps its second
- * current, so lookups need not test the bit), is never evicted and never
+ * (a port's configured MAC) never ages (aging keeps its second current,
+ * so lookups need not test the bit), is never evicted and never
  * moves: a frame from another port with that source is refused.
  */
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
-#define FDB_BUCKETS 4096
-#define FDB_WAYS 8
+#define FDB_WAYS 5			/* entries per bucket: 5 keys and their seconds fill a cache line */
 #define FDB_PORTS 4096		/* port numbers 0..4095 (PORT_MAX); an entry's 15-bit port field would take 32766 */
 #define FDB_DEFAULT_AGING_S 300
+#define FDB_SIZE_MIN 64
+#define FDB_SIZE_MAX (1u << 24)	/* 512 MiB of buckets */
+#define FDB_DEFAULT_SIZE (1u << 18) /* MACs: a host's ports and an uplink's segment; 8 MiB */
+#define FDB_AGE_PASSES 4	/* passes of fdb_age_tick() over the table per aging period */
 
 struct fdb_bucket {
 	_Atomic uint64_t key[FDB_WAYS];
 	_Atomic uint32_t seen[FDB_WAYS];
-};
+} __attribute__((aligned(64)));
+
+_Static_assert(sizeof(struct fdb_bucket) == 64, "a bucket is one cache line");
 
 struct fdb {
+	/* What workers read for every MAC, one line. */
+	struct fdb_bucket *buckets;		/* n_buckets of them, mmap'ed by fdb_init() */
+	unsigned bucket_shift;			/* 64 - log2(n_buckets): the hash's top bits index */
 	unsigned aging_s;
-	uint64_t hash_key[2];			/* random, drawn by fdb_init() */
+	uint64_t hash_key[3];			/* random, drawn by fdb_init() */
+	unsigned n_buckets;
+	size_t map_bytes;
+	/* The control thread's aging cursor (fdb_age_tick()). */
+	unsigned age_next;			/* the next bucket to age */
+	uint32_t age_last_s;			/* the second of the last tick */
 	uint32_t port_limit[FDB_PORTS];		/* learned entries a port may own; 0 = no limit */
 	_Atomic uint32_t port_entries[FDB_PORTS];	/* learned (not locked) entries each port owns */
-	struct fdb_bucket buckets[FDB_BUCKETS];
 };
 
 struct fdb_entry {
@@ -76,20 +115,69 @@ static inline uint64_t fdb_mac(const uint8_t mac[6])
 	return lo | (uint64_t)hi << 32;
 }
 
-/* An empty table with fresh random hash keys. */
-void fdb_init(struct fdb *f, unsigned aging_s);
+/* The high and low halves of a 64 x 64 -> 128-bit product, folded: every input bit reaches every output bit. */
+static inline uint64_t fdb_fold_mul(uint64_t a, uint64_t b)
+{
+	unsigned __int128 r = (unsigned __int128)a * b;
+
+	return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+/*
+ * The bucket of a MAC (fdb_mac() form): a folded multiplication with a
+ * random key, an xor-shift, another with a second key, the top bits (the
+ * mixing step of wyhash, keyed, twice; the Linux bridge salts jhash and
+ * OVS seeds its MAC hash the same way).  Its output never leaves the
+ * process, so an attacker would have to infer collisions from evictions
+ * to aim MACs at a bucket, and the keys change with every start.
+ *
+ * One round is not enough: the product of a 48-bit MAC and a key has a
+ * high half that hardly varies, so the index came from the low half
+ * alone, a multiplicative hash whose runs of MACs (52:54:00:..:01, :02,
+ * ...) fall in few buckets for some keys: up to half of 1M sequential
+ * MACs lost to full buckets, against 1 % for random ones
+ * (test_fdb_hash_spreads_sequential_macs).  The second round costs a
+ * few cycles of latency, which a batch overlaps.
+ */
+static inline struct fdb_bucket *fdb_bucket_of(const struct fdb *f, uint64_t mac)
+{
+	uint64_t h = fdb_fold_mul(mac ^ f->hash_key[0], f->hash_key[1]);
+
+	h ^= h >> 29;
+	return &f->buckets[fdb_fold_mul(h, f->hash_key[2]) >> f->bucket_shift];
+}
+
+/*
+ * An empty table for @size MACs (FDB_SIZE_MIN..FDB_SIZE_MAX; see the
+ * sizing above), with fresh random hash keys.  0, -EINVAL or -ENOMEM.
+ */
+int fdb_init(struct fdb *f, unsigned aging_s, unsigned size);
+/* Unmap the buckets (no worker may use the table any more). */
+void fdb_destroy(struct fdb *f);
 /* The bucket @mac falls in (tests, benchmarks). */
 unsigned fdb_bucket_index(const struct fdb *f, const uint8_t mac[6]);
 /* Remember that @mac was seen behind @port at second @now. */
 enum fdb_learn_result fdb_learn(struct fdb *f, const uint8_t mac[6], unsigned port, uint32_t now);
 /* The port behind @mac, or -1 when unknown or aged out. */
 int fdb_lookup(struct fdb *f, const uint8_t mac[6], uint32_t now);
-/* Drop learned entries older than the aging time; returns how many. */
+/* The same for a MAC in fdb_mac() form whose bucket @b (fdb_bucket_of()) a batch computed and prefetched. */
+enum fdb_learn_result fdb_learn_in(struct fdb *f, struct fdb_bucket *b, uint64_t mac, unsigned port, uint32_t now);
+int fdb_lookup_in(const struct fdb *f, const struct fdb_bucket *b, uint64_t mac, uint32_t now);
+/* Drop learned entries older than the aging time, the whole table at once (tests); returns how many. */
 unsigned fdb_age(struct fdb *f, uint32_t now);
+/*
+ * Control thread, once a second: age the buckets due since the last tick
+ * (a pass over the table every aging / FDB_AGE_PASSES seconds, at least
+ * one a second); returns the entries dropped.
+ */
+unsigned fdb_age_tick(struct fdb *f, uint32_t now);
 /* Drop every entry of @port, locked ones too (port deleted or reconnected). */
 void fdb_flush_port(struct fdb *f, unsigned port);
-/* Copy up to @max live entries into @out; returns the count. */
-unsigned fdb_dump(struct fdb *f, struct fdb_entry *out, unsigned max, uint32_t now);
+/*
+ * Copy up to @max live entries into @out; returns the count copied.  With
+ * @live, the table's live entries all told (the walk goes on past @max).
+ */
+unsigned fdb_dump(struct fdb *f, struct fdb_entry *out, unsigned max, uint32_t now, unsigned *live);
 
 /* Control thread: at most @max learned entries for @port (0 = no limit). */
 void fdb_set_limit(struct fdb *f, unsigned port, unsigned max);

@@ -5,9 +5,12 @@
 #include <time.h>
 
 #include "dp/dp.h"
+#include "lib/prefetch.h"
 #include "switch/switch_sec.h"
 
 _Static_assert(FDB_PORTS >= PORT_MAX, "the FDB keeps a count per port");
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+	       "fdb_mac() puts a MAC's first byte, and its group bit, in the word's low bits");
 
 const char *const switch_counter_names[SWC__COUNT] = {
 	[SWC_MAC_MOVES] = "mac_moves",
@@ -22,7 +25,7 @@ static uint64_t monotonic_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-void switch_init(struct vswitch *sw, enum switch_mode mode, unsigned aging_s)
+int switch_init(struct vswitch *sw, enum switch_mode mode, unsigned aging_s, unsigned fdb_size)
 {
 	sw->mode = mode;
 	for (unsigned i = 0; i < PORT_MAX; i++)
@@ -33,7 +36,12 @@ void switch_init(struct vswitch *sw, enum switch_mode mode, unsigned aging_s)
 	atomic_init(&sw->now_s, 0);
 	sw->clock_ns = monotonic_ns;
 	memset(sw->sp, 0, sizeof(sw->sp));
-	fdb_init(&sw->fdb, aging_s);
+	return fdb_init(&sw->fdb, aging_s, fdb_size);
+}
+
+void switch_destroy(struct vswitch *sw)
+{
+	fdb_destroy(&sw->fdb);
 }
 
 void switch_port_set(struct vswitch *sw, unsigned slot, struct port *p)
@@ -88,10 +96,11 @@ static bool flood_admit(struct vswitch *sw, struct switch_port *sp, uint64_t *no
 	return true;
 }
 
-/* Learn @src behind @in; false when the frame must not pass (its source is locked to another port). */
-static bool learn(struct vswitch *sw, struct switch_port *sp, const uint8_t *src, unsigned in, uint32_t now)
+/* Learn @src (in bucket @bk) behind @in; false when the frame must not pass (its source is locked to another port). */
+static bool learn(struct vswitch *sw, struct switch_port *sp, struct fdb_bucket *bk, uint64_t src, unsigned in,
+		  uint32_t now)
 {
-	switch (fdb_learn(&sw->fdb, src, in, now)) {
+	switch (fdb_learn_in(&sw->fdb, bk, src, in, now)) {
 	case FDB_KNOWN:
 	case FDB_ADDED:
 		return true;
@@ -109,6 +118,44 @@ static bool learn(struct vswitch *sw, struct switch_port *sp, const uint8_t *src
 	return false;
 }
 
+/*
+ * The FDB buckets of the batch's sources and destinations, into @sb and
+ * @db, each one's load started before the first is read: with a big table
+ * each is a cache (often a TLB) miss, and asked for together they overlap
+ * instead of queueing one behind the other.  Frames of a burst mostly
+ * share addresses: a MAC like the frame before's is not hashed again.
+ * What will not be learned or looked up (multicast: the group bit, bit 0
+ * of the word) is left out.  @sm and @dm get the addresses as words.
+ */
+static void batch_buckets(const struct fdb *f, const struct dp_batch *b, bool secured, uint64_t *sm, uint64_t *dm,
+			  struct fdb_bucket **sb, struct fdb_bucket **db)
+{
+	uint64_t last_src = ~0ull, last_dst = ~0ull;
+	struct fdb_bucket *s = NULL, *d = NULL;
+
+	for (unsigned i = 0; i < b->n; i++) {
+		const uint8_t *h = pkt_head(&b->pkts[i]); /* the private copy (packet/pkt.h) */
+		uint64_t src = fdb_mac(h + 6), dst = fdb_mac(h);
+
+		sm[i] = src;
+		dm[i] = dst;
+		if (secured && b->dest[i] != DP_DEST_UNSET)
+			continue; /* dropped by the check */
+		if (!(src & 1) && src != last_src) {
+			last_src = src;
+			s = fdb_bucket_of(f, last_src);
+			prefetch_r(s);
+		}
+		if (!(dst & 1) && dst != last_dst) {
+			last_dst = dst;
+			d = fdb_bucket_of(f, last_dst);
+			prefetch_r(d);
+		}
+		sb[i] = s;
+		db[i] = d;
+	}
+}
+
 void switch_decide(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *b)
 {
 	struct port *in = b->in;
@@ -121,14 +168,18 @@ void switch_decide(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *b)
 	/* Verdicts and their counts in locals: the FDB calls would otherwise make the counts round-trip memory. */
 	uint16_t *dest = b->dest;
 	unsigned n_out = 0, n_flood = 0, n_drop = 0;
+	struct fdb_bucket *sb[PKT_BURST], *db[PKT_BURST];
+	uint64_t sm[PKT_BURST], dm[PKT_BURST];
 
 	if (secured) { /* a separate pass, chosen once per batch: other ports pay nothing */
 		b->n_drop = 0;
-		switch_sec_check(sp, ctx, b);
+		switch_sec_check(sp, b);
 		n_drop = b->n_drop;
 	}
+	if (sw->mode != SWITCH_HUB)
+		batch_buckets(&sw->fdb, b, secured, sm, dm, sb, db);
 	for (unsigned i = 0; i < b->n; i++) {
-		const uint8_t *dst = b->pkts[i].eth, *src = b->pkts[i].eth + 6;
+		uint64_t src, dst;
 		int out;
 
 		if (secured && dest[i] != DP_DEST_UNSET)
@@ -143,22 +194,24 @@ void switch_decide(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *b)
 		 * locked to another port is not remembered as learned, so each of
 		 * its frames comes back here and is dropped.
 		 */
-		if (!(src[0] & 1) && fdb_mac(src) != learned) {
-			if (!learn(sw, sp, src, in->id, now)) {
+		src = sm[i];
+		dst = dm[i];
+		if (!(src & 1) && src != learned) {
+			if (!learn(sw, sp, sb[i], src, in->id, now)) {
 				dest[i] = DP_DEST_DROP_WHY(DROP_MAC_LOCKED);
 				n_drop++;
 				continue;
 			}
-			learned = fdb_mac(src);
+			learned = src;
 			looked_up = ~0ull; /* what we just learned may be a destination */
 		}
-		if (dst[0] & 1) {
+		if (dst & 1) {
 			out = -1;
-		} else if (fdb_mac(dst) == looked_up) {
+		} else if (dst == looked_up) {
 			out = looked_up_out;
 		} else {
-			out = fdb_lookup(&sw->fdb, dst, now);
-			looked_up = fdb_mac(dst);
+			out = fdb_lookup_in(&sw->fdb, db[i], dst, now);
+			looked_up = dst;
 			looked_up_out = out;
 		}
 		if (out < 0 || !atomic_load_explicit(&sw->ports[out], memory_order_acquire)) {

@@ -18,10 +18,10 @@
  *                   second the port may send (token bucket; 0 = no limit)
  *
  * A port with mac= or ip= is "secured": its frames go through a check
- * (switch_sec.c) that copies their first bytes into worker memory, checks
- * that copy, and re-points the frame at it, so a guest rewriting its
- * buffer after the check cannot change what is delivered.  A port without
- * them pays nothing for it.
+ * (switch_sec.c) of their heads, the private copies of their first bytes
+ * that the parse stage made and that the ports deliver (packet/pkt.h), so
+ * a guest rewriting its buffer after the check cannot change what is
+ * delivered.  A port without them pays nothing for it.
  */
 
 #include <stdatomic.h>
@@ -102,7 +102,11 @@ struct vswitch {
 	struct fdb fdb;
 };
 
-void switch_init(struct vswitch *sw, enum switch_mode mode, unsigned aging_s);
+/* A switch with no port and an empty FDB for @fdb_size MACs (fdb.h).  0, -EINVAL or -ENOMEM. */
+int switch_init(struct vswitch *sw, enum switch_mode mode, unsigned aging_s, unsigned fdb_size);
+
+/* Free the FDB (no worker may use the switch any more). */
+void switch_destroy(struct vswitch *sw);
 
 /*
  * Control thread: publish @p in slot @slot (NULL: empty the slot) and the
@@ -130,7 +134,8 @@ void switch_port_detach(struct vswitch *sw, unsigned port);
  * The `normal` action, the lookup stage of the pipeline (dp/pipeline.c):
  * decide where each frame of @b goes, without sending anything.  Checks
  * the frames of a secured port (switch_sec.c), learns their sources, looks
- * up their destinations, and writes one verdict per frame (dp/batch.h):
+ * up their destinations (the batch's buckets prefetched first, so their
+ * cache misses overlap), and writes one verdict per frame (dp/batch.h):
  * one port, flood (hub mode: always), or a drop with its reason (locked
  * source, over the flood rate, unicast back to the ingress port, or the
  * security check's).  Counts learning events (SWC_*); the datapath counts

@@ -6,9 +6,8 @@
 #include <string.h>
 
 #include "dp/dp.h"
-#include "packet/iov.h"
 
-#define ETH_HLEN 14
+#define ETH_HLEN PKT_ETH_HLEN
 #define ETHERTYPE_IPV4 0x0800
 #define ETHERTYPE_ARP 0x0806
 #define ETHERTYPE_RARP 0x8035	/* QEMU's announcement after a migration */
@@ -20,7 +19,7 @@
 #define ARP_END (ETH_HLEN + 28)
 #define PASS DROP__COUNT	/* "no drop" where a drop reason is expected */
 
-_Static_assert(PKT_HDR_COPY >= ARP_END && PKT_HDR_COPY >= IPV6_SRC + 16, "the copy holds every field checked");
+_Static_assert(PKT_HEAD_COPY >= ARP_END && PKT_HEAD_COPY >= IPV6_SRC + 16, "the head holds every field checked");
 
 void switch_port_cfg_default(struct switch_port_cfg *c)
 {
@@ -34,13 +33,26 @@ static void mac_str(char *buf, size_t len, const uint8_t m[6])
 	snprintf(buf, len, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
 }
 
+/*
+ * Forget slot @port's FDB entries: a walk of the whole table (milliseconds
+ * at a million MACs), skipped when the slot owns none, no learned entry
+ * counted and no MAC locked to it by its configuration.  Only the control
+ * thread locks MACs, and no worker learns for a slot being attached or
+ * detached, so the counts are exact here.
+ */
+static void flush_slot(struct vswitch *sw, unsigned port)
+{
+	if (fdb_port_entries(&sw->fdb, port) || sw->sp[port].cfg.n_macs)
+		fdb_flush_port(&sw->fdb, port);
+}
+
 int switch_port_attach(struct vswitch *sw, unsigned port, const struct switch_port_cfg *c, char *err,
 		       size_t errlen)
 {
 	struct switch_port *sp = &sw->sp[port];
 	uint64_t depth;
 
-	fdb_flush_port(&sw->fdb, port);
+	flush_slot(sw, port);
 	for (unsigned i = 0; i < c->n_macs; i++) {
 		unsigned owner = 0;
 		int rc = fdb_lock(&sw->fdb, c->macs[i], port, atomic_load(&sw->now_s), &owner);
@@ -76,7 +88,7 @@ void switch_port_detach(struct vswitch *sw, unsigned port)
 {
 	struct switch_port *sp = &sw->sp[port];
 
-	fdb_flush_port(&sw->fdb, port);
+	flush_slot(sw, port);
 	fdb_set_limit(&sw->fdb, port, 0);
 	sp->secured = false;
 	memset(&sp->cfg, 0, sizeof(sp->cfg));
@@ -143,37 +155,13 @@ static enum port_drop sec_check(const struct switch_port_cfg *c, const uint8_t *
 	return DROP_ETHERTYPE;
 }
 
-/* Make @p start with its checked copy @h (@hlen bytes), then the rest of its view. */
-static enum port_drop sec_repoint(struct iovec *v, uint8_t *h, uint32_t hlen, struct pkt *p)
-{
-	int tail = 0;
-
-	if (p->len > hlen) {
-		tail = iov_skip(v + 1, PKT_HDR_IOV - 1, p->iov, p->niov, hlen);
-		if (tail < 0)
-			return DROP_SCATTERED;
-	}
-	v[0] = (struct iovec){ .iov_base = h, .iov_len = hlen };
-	p->iov = v;
-	p->niov = (uint16_t)(1 + tail);
-	return PASS;
-}
-
-void switch_sec_check(const struct switch_port *sp, struct dp_ctx *ctx, struct dp_batch *b)
+void switch_sec_check(const struct switch_port *sp, struct dp_batch *b)
 {
 	for (unsigned i = 0; i < b->n; i++) {
-		struct pkt *p = &b->pkts[i];
-		uint8_t *h = ctx->hdr_copy[i];
-		uint32_t hlen = p->len < PKT_HDR_COPY ? p->len : PKT_HDR_COPY;
-		enum port_drop why;
+		const struct pkt *p = &b->pkts[i];
+		/* The head: at least the Ethernet header (ports hand over no runt), at most PKT_HEAD_COPY. */
+		enum port_drop why = sec_check(&sp->cfg, pkt_head(p), p->head_len);
 
-		/* One read of the peer's memory: the switch decides on the Ethernet header it already copied. */
-		memcpy(h, p->eth, ETH_HLEN);
-		if (hlen > ETH_HLEN)
-			hlen = ETH_HLEN + (uint32_t)iov_to_buf(p->iov, p->niov, ETH_HLEN, h + ETH_HLEN, hlen - ETH_HLEN);
-		why = sec_check(&sp->cfg, h, hlen);
-		if (why == PASS)
-			why = sec_repoint(ctx->hdr_iov[i], h, hlen, p);
 		if (why != PASS)
 			dp_batch_drop(b, i, why);
 		else

@@ -6,11 +6,10 @@
 
 /*
  * Check the frames of @b, from a secured port, against its mac= and ip=
- * lists: a frame it may not send gets a drop verdict with the reason
- * (dp/batch.h), the others DP_DEST_UNSET, and each of those now starts
- * with a private copy of its first PKT_HDR_COPY bytes (in @ctx), the bytes
- * that were checked.
+ * lists, on their heads (the private copies the parse stage made, which
+ * are also what is delivered): a frame it may not send gets a drop verdict
+ * with the reason (dp/batch.h), the others DP_DEST_UNSET.
  */
-void switch_sec_check(const struct switch_port *sp, struct dp_ctx *ctx, struct dp_batch *b);
+void switch_sec_check(const struct switch_port *sp, struct dp_batch *b);
 
 #endif

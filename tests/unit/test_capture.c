@@ -22,6 +22,7 @@
 #include "port/capture.h"
 #include "port/port_pcap.h"
 #include "switch/switch.h"
+#include "../lib/zalloc.h"
 
 #define MAX_FRAMES 64
 
@@ -77,8 +78,8 @@ static void make_view(struct view *v, struct frame *f, unsigned in_port)
 	v->iov[0] = (struct iovec){ f->b, a };
 	v->iov[1] = (struct iovec){ f->b + a, b - a };
 	v->iov[2] = (struct iovec){ f->b + b, f->len - b };
-	v->pkt = (struct pkt){ .iov = v->iov, .niov = 3, .in_port = (uint16_t)in_port, .len = f->len };
-	memcpy(v->pkt.eth, f->b, 14);
+	pkt_rx_init(&v->pkt, v->iov, 3, f->len, in_port);
+	pkt_load(&v->pkt); /* the parse stage's part: the head the capture and the ports take the first bytes from */
 }
 
 /* ---- files ---- */
@@ -367,7 +368,7 @@ static const struct port_ops fake_ops = { .type = "fake", .tx_burst = fake_tx_bu
 static void test_switch_hooks(void **state)
 {
 	struct vswitch *sw = malloc(sizeof(*sw));
-	struct dp_ctx *ctx = calloc(1, sizeof(*ctx));
+	struct dp_ctx *ctx = zalloc64(sizeof(*ctx));
 	static struct fake_port ports[3];
 	static struct frame back[MAX_FRAMES];
 	struct capture_stats st;
@@ -375,7 +376,7 @@ static void test_switch_hooks(void **state)
 	char err[128];
 	struct mix m;
 
-	switch_init(sw, SWITCH_HUB, 300);
+	assert_int_equal(switch_init(sw, SWITCH_HUB, 300, 4096), 0);
 	for (unsigned i = 0; i < 3; i++) {
 		memset(&ports[i], 0, sizeof(ports[i]));
 		ports[i].port.id = i;
@@ -408,6 +409,7 @@ static void test_switch_hooks(void **state)
 	assert_int_equal(read_back(tmp_path("hook_tx.pcap"), back, MAX_FRAMES, NULL), 6);
 	for (int i = 0; i < 6; i++)
 		assert_same(&back[i], &m.f[i % 4]);
+	switch_destroy(sw);
 	free(sw);
 	free(ctx);
 }
@@ -446,7 +448,7 @@ static unsigned check_burst(struct port *p, struct dp_ctx *ctx, const struct fra
 	unsigned got = p->ops->rx_burst(p, 0, &ctx->io, ctx->pkts, PKT_BURST);
 
 	for (unsigned i = 0; i < got; i++) {
-		const struct pkt *pk = &ctx->pkts[i];
+		struct pkt *pk = &ctx->pkts[i];
 		const struct frame *w = &want[*next % n];
 		uint8_t buf[1600];
 
@@ -455,7 +457,9 @@ static unsigned check_burst(struct port *p, struct dp_ctx *ctx, const struct fra
 		assert_int_equal(iov_size(pk->iov, pk->niov), w->len);
 		assert_int_equal(iov_to_buf(pk->iov, pk->niov, 0, buf, sizeof(buf)), w->len);
 		assert_memory_equal(buf, w->b, w->len);
-		assert_memory_equal(pk->eth, w->b, 14);
+		pkt_load(pk);
+		assert_int_equal(pk->head_len, w->len < PKT_HEAD_COPY ? w->len : PKT_HEAD_COPY);
+		assert_memory_equal(pkt_head(pk), w->b, pk->head_len);
 		(*next)++;
 	}
 	/* The views stay valid until rx_done: check the whole burst again after reading it. */
@@ -469,7 +473,7 @@ static unsigned check_burst(struct port *p, struct dp_ctx *ctx, const struct fra
 static void test_pcap_replay(void **state)
 {
 	static struct frame f[MAX_FRAMES];
-	struct dp_ctx *ctx = calloc(1, sizeof(*ctx));
+	struct dp_ctx *ctx = zalloc64(sizeof(*ctx));
 	const char *path = tmp_path("replay.pcap");
 	char err[256] = "", desc[256];
 	int next = 0, rounds = 0;
@@ -504,7 +508,7 @@ static void test_pcap_replay(void **state)
 static void test_pcap_replay_runt_truncated(void **state)
 {
 	static struct frame f[4], want[3];
-	struct dp_ctx *ctx = calloc(1, sizeof(*ctx));
+	struct dp_ctx *ctx = zalloc64(sizeof(*ctx));
 	const char *path = tmp_path("runt.pcap");
 	uint32_t wire[4] = { 98, 10, 1000, 60 };
 	char err[256] = "", desc[256];
@@ -534,7 +538,7 @@ static void test_pcap_replay_runt_truncated(void **state)
 static void test_pcap_loop(void **state)
 {
 	static struct frame f[MAX_FRAMES];
-	struct dp_ctx *ctx = calloc(1, sizeof(*ctx));
+	struct dp_ctx *ctx = zalloc64(sizeof(*ctx));
 	const char *path = tmp_path("loop.pcap");
 	char err[256] = "", desc[256];
 	int next = 0;
@@ -555,7 +559,7 @@ static void test_pcap_loop(void **state)
 
 	/* An empty file with loop=1 ends instead of spinning. */
 	write_file(tmp_path("empty.pcap"), f, 0, DLT_EN10MB, NULL);
-	ctx = calloc(1, sizeof(*ctx));
+	ctx = zalloc64(sizeof(*ctx));
 	p = pcap_port(tmp_path("empty.pcap"), NULL, 1, -1, err, sizeof(err));
 	assert_non_null(p);
 	assert_int_equal(p->ops->rx_burst(p, 0, &ctx->io, ctx->pkts, PKT_BURST), 0);
@@ -575,7 +579,7 @@ static void sleep_ms(unsigned ms)
 static void test_pcap_pps(void **state)
 {
 	static struct frame f[MAX_FRAMES];
-	struct dp_ctx *ctx = calloc(1, sizeof(*ctx));
+	struct dp_ctx *ctx = zalloc64(sizeof(*ctx));
 	const char *path = tmp_path("pps.pcap");
 	char err[256] = "";
 	int next = 0;
@@ -601,7 +605,7 @@ static void test_pcap_write(void **state)
 {
 	const char *path = tmp_path("write.pcap");
 	static struct frame back[MAX_FRAMES];
-	struct dp_ctx *ctx = calloc(1, sizeof(*ctx));
+	struct dp_ctx *ctx = zalloc64(sizeof(*ctx));
 	char err[256] = "", desc[256];
 	struct mix m;
 	struct port *p = pcap_port(NULL, path, -1, -1, err, sizeof(err));
@@ -636,7 +640,7 @@ static void test_pcap_through_switch(void **state)
 {
 	static struct frame f[MAX_FRAMES], back[MAX_FRAMES];
 	struct vswitch *sw = malloc(sizeof(*sw));
-	struct dp_ctx *ctx = calloc(1, sizeof(*ctx));
+	struct dp_ctx *ctx = zalloc64(sizeof(*ctx));
 	const char *in = tmp_path("sw_in.pcap"), *out = tmp_path("sw_out.pcap"), *cap = tmp_path("sw_cap.pcap");
 	char err[256] = "";
 	struct capture_stats st;
@@ -646,7 +650,7 @@ static void test_pcap_through_switch(void **state)
 
 	replay_frames(f, 40);
 	write_file(in, f, 40, DLT_EN10MB, NULL);
-	switch_init(sw, SWITCH_LEARNING, 300);
+	assert_int_equal(switch_init(sw, SWITCH_LEARNING, 300, 4096), 0);
 	r = pcap_port(in, NULL, -1, -1, err, sizeof(err));
 	w = pcap_port(NULL, out, -1, -1, err, sizeof(err));
 	assert_non_null(r);
@@ -675,6 +679,7 @@ static void test_pcap_through_switch(void **state)
 	assert_int_equal(read_back(cap, back, MAX_FRAMES, NULL), 13);
 	for (int i = 1; i < 40; i += 3)
 		assert_same(&back[n++], &f[i]);
+	switch_destroy(sw);
 	free(sw);
 	free(ctx);
 }

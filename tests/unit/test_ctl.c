@@ -1,4 +1,4 @@
-/* test_ctl.c - the control plane against careless and hostile clients: keys, files, sockets, big replies, log lines. */
+/* test_ctl.c - the control plane against careless and hostile clients: the command table, keys, files, sockets, replies, logs. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctl/commands.h"
 #include "ctl/daemon.h"
 #include "lib/log.h"
 #include "lib/unix_sock.h"
@@ -137,6 +138,9 @@ static void test_request_keys(void **state)
 	assert_refused_naming(ask(v, "{\"cmd\":\"show\",\"verbose\":true}", NULL), "verbose");
 	assert_refused_naming(ask(v, "{\"cmd\":\"stats\",\"x\":1}", NULL), "\"x\"");
 	assert_refused_naming(ask(v, "{\"cmd\":\"fdb-show\",\"port\":\"a\"}", NULL), "port");
+	assert_non_null(strstr(ask(v, "{\"cmd\":\"fdb-show\",\"limit\":-1}", NULL), "\"limit\" must be"));
+	assert_non_null(strstr(ask(v, "{\"cmd\":\"fdb-show\",\"limit\":1000000}", NULL), "\"limit\" must be"));
+	assert_string_equal(ask(v, "{\"cmd\":\"fdb-show\",\"limit\":0}", NULL), "ok");
 	assert_refused_naming(ask(v, "{\"cmd\":\"port-del\",\"nmae\":\"a\"}", NULL), "nmae");
 	assert_refused_naming(ask(v, "{\"cmd\":\"capture-start\",\"port\":\"a\",\"cuont\":1}", NULL), "cuont");
 	assert_refused_naming(ask(v, "{\"cmd\":\"capture-stop\",\"port\":\"a\",\"if_dnoe\":true}", NULL), "if_dnoe");
@@ -299,12 +303,287 @@ static void test_config_keys(void **state)
 	assert_non_null(strstr(err, "\"flood_budget\" must be an integer"));
 	json_object_put(o);
 
+	/* The FDB's size: checked, allocated at start, shown. */
+	assert_int_equal(cfg.fdb_size, FDB_DEFAULT_SIZE);
+	o = json_tokener_parse("{\"fdb_size\":16}");
+	assert_int_equal(vswd_config_from_json(&cfg, o, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "\"fdb_size\" must be"));
+	json_object_put(o);
+	o = json_tokener_parse("{\"fdb_size\":1000000}");
+	assert_int_equal(vswd_config_from_json(&cfg, o, err, sizeof(err)), 0);
+	assert_int_equal(cfg.fdb_size, 1000000);
+	json_object_put(o);
+	{
+		static struct vswd w;
+		struct ctl_peer root = { .privileged = true, .fd = -1 };
+		struct json_object *req = json_tokener_parse("{\"cmd\":\"show\"}"), *r, *f;
+
+		assert_int_equal(vswd_init(&w, &cfg, err, sizeof(err)), 0);
+		assert_int_equal(w.sw->fdb.n_buckets, 1u << 19);
+		r = vswd_handle_request(&w, req, &root);
+		assert_true(json_object_object_get_ex(r, "fdb_size", &f));
+		assert_int_equal(json_object_get_int64(f), 1000000);
+		json_object_put(r);
+		json_object_put(req);
+		vswd_shutdown(&w);
+	}
+
 	v = offline_vswd();
 	o = json_tokener_parse("{\"ports\":[{\"name\":\"c1\",\"type\":\"vhost-user\",\"path\":\"/x\",\"qeueus\":2}]}");
 	assert_int_equal(vswd_add_config_ports(v, o, err, sizeof(err)), -1);
 	assert_refused_naming(err, "qeueus");
 	assert_non_null(strstr(err, "ports[0]"));
 	json_object_put(o);
+	vswd_shutdown(v);
+}
+
+/* ---- the command table: vswctl's builder and vswd's check agree ---- */
+
+/* Every row has a handler and help; its arguments are well formed; words name one row each. */
+static void test_table_rows(void **state)
+{
+	for (size_t i = 0; i < ctl_ncommands; i++) {
+		const struct ctl_command *c = &ctl_commands[i];
+		bool open_ended = false;
+
+		assert_non_null(c->cmd);
+		if (!c->handle)
+			fail_msg("command %s has no handler", c->cmd);
+		assert_non_null(c->help);
+		assert_ptr_equal(ctl_command_find(c->cmd), c);
+		for (size_t j = 0; j < i; j++)
+			if (c->words && ctl_commands[j].words && strcmp(c->words, ctl_commands[j].words) == 0)
+				fail_msg("words \"%s\" name two commands", c->words);
+		for (const struct ctl_arg *a = c->args; a->key; a++) {
+			if (a->type == CTL_ENUM)
+				assert_non_null(a->choices);
+			if (a->type == CTL_STR || a->type == CTL_WORDS)
+				assert_true(a->max >= a->min && a->max > 0 && a->max < CTL_REQUEST_MAX);
+			if (a->opt)
+				assert_true(a->opt[0] == '-' && a->type != CTL_WORDS && a->type != CTL_PORT_PARAMS);
+			/* A positional after one that takes the remaining words would never be reached. */
+			if (!a->opt && open_ended)
+				fail_msg("%s: positional %s after the remaining words", c->cmd, a->key);
+			open_ended |= !a->opt && (a->type == CTL_WORDS || a->type == CTL_PORT_PARAMS);
+		}
+	}
+	assert_null(ctl_command_find("bogus"));
+	assert_null(ctl_command_find(NULL));
+}
+
+/* Build @argv (NULL-ended) into @call; fails the test when the builder refuses. */
+static void build_ok(struct ctl_call *call, const char *const *argv)
+{
+	char err[512];
+	int argc = 0;
+
+	while (argv[argc])
+		argc++;
+	if (ctl_build(argc, (char *const *)argv, call, err, sizeof(err)) < 0)
+		fail_msg("vswctl %s ...: refused: %s", argv[0], err);
+}
+
+/*
+ * For each command vswctl knows, a command line: what the builder makes of
+ * it passes vswd's check and its handler answers "ok".  A new command
+ * without a line here fails the test.
+ */
+static void test_built_requests_accepted(void **state)
+{
+	static const char *const lines[][16] = {
+		{ "port", "add", "a", "vhost-user", "path=/x", "mode=client", "queues=2", "mac=02:00:00:00:00:01",
+		  "mac_limit=5", NULL },
+		{ "show", NULL },
+		{ "stats", "--json", NULL },
+		{ "fdb", "show", NULL },
+		{ "perf", "show", NULL },
+		{ "perf", "reset", NULL },
+		{ "perf", "disable", NULL },
+		{ "capture", "a", "--dir", "rx", "--count", "3", "--seconds", "1.5", "icmp", "-w", "c.pcap", "or", "udp",
+		  NULL },
+		{ "port", "del", "a", NULL },
+	};
+	struct vswd *v = offline_vswd();
+	bool covered[64] = { false };
+	struct ctl_call call;
+	char path[256];
+
+	assert_true(ctl_ncommands <= 64);
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		struct ctl_peer root = { .privileged = true, .fd = -1 };
+		struct json_object *resp;
+		char err[256];
+
+		build_ok(&call, lines[i]);
+		covered[call.cmd - ctl_commands] = true;
+		if (ctl_request_check(call.cmd, call.req, false, err, sizeof(err)) < 0)
+			fail_msg("%s: the built request %s is refused: %s", lines[i][0],
+				 json_object_to_json_string(call.req), err);
+		if (call.cmd->flags & CTL_CMD_CAPTURE) {
+			/* As vswctl does: the file opened by the client, passed along. */
+			snprintf(path, sizeof(path), "%s", tmp_path("built.pcap"));
+			root.fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+			assert_true(root.fd >= 0);
+		}
+		resp = vswd_handle_request(v, call.req, &root);
+		if (!json_object_get_boolean(json_object_object_get(resp, "ok")))
+			fail_msg("%s: %s", json_object_to_json_string(call.req), json_object_to_json_string(resp));
+		assert_int_equal(root.fd, -1);
+		json_object_put(resp);
+		ctl_call_free(&call);
+		/* capture-stop has no words of its own: vswctl's capture sends it, these two ways. */
+		if (strcmp(lines[i][0], "capture") == 0) {
+			assert_string_equal(ask(v, "{\"cmd\":\"capture-stop\",\"port\":\"a\",\"if_done\":true}", NULL),
+					    "ok");
+			assert_string_equal(ask(v, "{\"cmd\":\"capture-stop\",\"port\":\"a\"}", NULL), "ok");
+		}
+	}
+	assert_string_equal(ask(v, "{\"cmd\":\"capture-stop\",\"port\":\"a\"}", NULL), "no port a");
+	for (size_t i = 0; i < ctl_ncommands; i++)
+		if (ctl_commands[i].words && !covered[i])
+			fail_msg("no command line here for \"%s\": add one", ctl_commands[i].words);
+	vswd_free_graveyard(v);
+	assert_int_equal(stub_ports_live, 0);
+	vswd_shutdown(v);
+}
+
+/* What the builder puts where: positionals, options, the filter's words, port parameters, local arguments. */
+static void test_build_fields(void **state)
+{
+	static const char *const add[] = { "port", "add", "a", "tap", "ifname=x", "flood_rate=10", "ip=10.0.0.1",
+					    "--json", NULL };
+	static const char *const cap[] = { "capture", "a", "--stop", "--", "-x", "or", "icmp", NULL };
+	static const char *const perf[] = { "perf", "enable", NULL };
+	struct ctl_call call;
+	struct json_object *f;
+
+	build_ok(&call, add);
+	assert_string_equal(call.cmd->cmd, "port-add");
+	assert_true(call.json);
+	assert_string_equal(json_object_get_string(json_object_object_get(call.req, "name")), "a");
+	assert_string_equal(json_object_get_string(json_object_object_get(call.req, "ifname")), "x");
+	assert_true(json_object_is_type(json_object_object_get(call.req, "flood_rate"), json_type_int));
+	assert_string_equal(json_object_get_string(json_object_object_get(call.req, "ip")), "10.0.0.1");
+	ctl_call_free(&call);
+
+	build_ok(&call, cap);
+	assert_string_equal(call.cmd->cmd, "capture-start");
+	assert_false(call.json);
+	assert_string_equal(json_object_get_string(json_object_object_get(call.req, "filter")), "-x or icmp");
+	assert_false(json_object_object_get_ex(call.req, "stop", NULL)); /* vswctl's own: never sent */
+	assert_true(json_object_object_get_ex(call.local, "stop", &f) && json_object_get_boolean(f));
+	ctl_call_free(&call);
+
+	build_ok(&call, perf);
+	assert_string_equal(call.cmd->cmd, "perf-set");
+	assert_true(json_object_get_boolean(json_object_object_get(call.req, "enabled")));
+	ctl_call_free(&call);
+}
+
+/* Command lines vswctl refuses before sending, each with a message naming what is wrong. */
+static void test_build_refusals(void **state)
+{
+	static const struct {
+		const char *argv[8];
+		const char *says;
+	} bad[] = {
+		{ { NULL }, "no command" },
+		{ { "shwo", NULL }, "unknown command" },
+		{ { "port", NULL }, "unknown command" },
+		{ { "show", "extra", NULL }, "unexpected \"extra\"" },
+		{ { "port", "del", NULL }, "missing NAME" },
+		{ { "port", "add", "a", NULL }, "missing TYPE" },
+		{ { "port", "add", "a", "tap", "ifname", NULL }, "KEY=VALUE" },
+		{ { "port", "add", "a", "tap", "name=b", NULL }, "name= is not a port parameter" },
+		{ { "port", "add", "a", "tap", "ifname=x", "mdoe=1", NULL }, "mdoe" },
+		{ { "port", "add", "a", "bogus", NULL }, "unknown port type bogus" },
+		{ { "port", "add", "a234567890123456789012345678901234", "tap", NULL }, "\"name\"" },
+		{ { "perf", NULL }, "missing enable or disable" },
+		{ { "perf", "on", NULL }, "not enable or disable" },
+		{ { "capture", "a", "--dir", "up", NULL }, "--dir" },
+		{ { "capture", "a", "--count", "-1", NULL }, "--count" },
+		{ { "capture", "a", "--count", "4294967296", NULL }, "--count" },
+		{ { "capture", "a", "--seconds", "0", NULL }, "--seconds" },
+		{ { "capture", "a", "--bogus", NULL }, "unknown option --bogus" },
+		{ { "capture", "a", "-w", NULL }, "-w wants a value" },
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct ctl_call call;
+		char err[512] = "";
+		int argc = 0;
+
+		while (bad[i].argv[argc])
+			argc++;
+		if (ctl_build(argc, (char *const *)bad[i].argv, &call, err, sizeof(err)) == 0)
+			fail_msg("line %zu (%s ...) accepted", i, bad[i].argv[0] ? bad[i].argv[0] : "");
+		if (!strstr(err, bad[i].says))
+			fail_msg("line %zu (%s ...): \"%s\" does not say \"%s\"", i, bad[i].argv[0] ? bad[i].argv[0] : "",
+				 err, bad[i].says);
+		ctl_call_free(&call);
+	}
+}
+
+/* Malformed requests never reach a handler, and the refusal names the field. */
+static void test_malformed_requests(void **state)
+{
+	static const struct {
+		const char *req, *names;
+	} bad[] = {
+		{ "[1,2]", "JSON object" },
+		{ "{\"cmd\":5}", "\"cmd\" string" },
+		{ "{\"name\":\"a\"}", "\"cmd\" string" },
+		{ "{\"cmd\":\"port-remove\",\"name\":\"a\"}", "unknown command \"port-remove\"" },
+		/* missing */
+		{ "{\"cmd\":\"port-del\"}", "\"name\" is missing" },
+		{ "{\"cmd\":\"port-add\",\"type\":\"tap\",\"ifname\":\"x\"}", "\"name\" is missing" },
+		{ "{\"cmd\":\"port-add\",\"name\":\"a\",\"ifname\":\"x\"}", "\"type\" is missing" },
+		{ "{\"cmd\":\"capture-start\",\"file\":\"/x\"}", "\"port\" is missing" },
+		{ "{\"cmd\":\"capture-stop\"}", "\"port\" is missing" },
+		{ "{\"cmd\":\"perf-set\"}", "\"enabled\" is missing" },
+		/* wrong type or range */
+		{ "{\"cmd\":\"port-del\",\"name\":5}", "\"name\" must be a string" },
+		{ "{\"cmd\":\"port-add\",\"name\":\"a\",\"type\":[\"tap\"],\"ifname\":\"x\"}", "\"type\" must be" },
+		{ "{\"cmd\":\"capture-start\",\"port\":\"a\",\"count\":\"3\"}", "\"count\" must be an integer" },
+		{ "{\"cmd\":\"capture-start\",\"port\":\"a\",\"count\":4294967296}", "\"count\" must be an integer" },
+		{ "{\"cmd\":\"capture-start\",\"port\":\"a\",\"dir\":\"up\"}", "\"dir\" must be one of" },
+		{ "{\"cmd\":\"capture-start\",\"port\":\"a\",\"filter\":7}", "\"filter\" must be a string" },
+		{ "{\"cmd\":\"capture-stop\",\"port\":\"a\",\"if_done\":1}", "\"if_done\" must be true or false" },
+		{ "{\"cmd\":\"perf-set\",\"enabled\":\"yes\"}", "\"enabled\" must be true or false" },
+		/* length, NUL */
+		{ "{\"cmd\":\"port-del\",\"name\":\"\"}", "\"name\" must be a string of 1 to" },
+		{ "{\"cmd\":\"port-del\",\"name\":\"a\\u0000b\"}", "\"name\" must be a string" },
+		{ "{\"cmd\":\"capture-start\",\"port\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}", "\"port\" must be" },
+		/* unknown keys */
+		{ "{\"cmd\":\"port-add\",\"name\":\"a\",\"type\":\"tap\",\"ifname\":\"x\",\"bogus\":1}", "\"bogus\"" },
+		{ "{\"cmd\":\"stats\",\"ports\":[]}", "\"ports\"" },
+		{ "{\"cmd\":\"perf-reset\",\"stop\":true}", "\"stop\"" }, /* a local argument of another row */
+		{ "{\"cmd\":\"capture-start\",\"port\":\"a\",\"seconds\":1}", "\"seconds\"" }, /* vswctl's own */
+	};
+	struct vswd *v = offline_vswd();
+	size_t big_len = CTL_REQUEST_MAX;
+	char *big = malloc(big_len), *req = malloc(big_len + 256);
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *got = ask(v, bad[i].req, NULL);
+
+		if (strcmp(got, "ok") == 0 || !strstr(got, bad[i].names))
+			fail_msg("%s: expected a refusal saying %s, got: %s", bad[i].req, bad[i].names, got);
+	}
+	assert_int_equal(stub_ports_live, 0);
+	/* Over-long file name and filter: refused by the table, before the port is even looked up. */
+	assert_non_null(big);
+	assert_non_null(req);
+	memset(big, 'x', 5000);
+	big[5000] = '\0';
+	snprintf(req, big_len + 256, "{\"cmd\":\"capture-start\",\"port\":\"a\",\"file\":\"/%s\"}", big);
+	assert_non_null(strstr(ask(v, req, NULL), "\"file\" must be a string of 1 to"));
+	memset(big, 'x', big_len - 1);
+	big[big_len - 1] = '\0';
+	snprintf(req, big_len + 256, "{\"cmd\":\"capture-start\",\"port\":\"a\",\"filter\":\"%s\"}", big);
+	assert_non_null(strstr(ask(v, req, NULL), "\"filter\" must be a string of 0 to"));
+	free(big);
+	free(req);
 	vswd_shutdown(v);
 }
 
@@ -505,9 +784,26 @@ static void test_running_socket(void **state)
 		assert_non_null(r);
 		assert_true(json_object_object_get_ex(r, "entries", &e));
 		assert_int_equal(json_object_array_length(e), 8000);
+		assert_true(json_object_object_get_ex(r, "total", &e));
+		assert_int_equal(json_object_get_int64(e), 8000);
 		json_object_put(r);
 	}
 	free(out);
+	/* A limit: the first entries and the count of all; 0: the count alone. */
+	for (unsigned limit = 0; limit <= 10; limit += 10) {
+		struct ctl_peer root = { .privileged = true, .fd = -1 };
+		struct json_object *q = json_object_new_object(), *r, *e;
+
+		json_object_object_add(q, "cmd", json_object_new_string("fdb-show"));
+		json_object_object_add(q, "limit", json_object_new_int((int)limit));
+		r = vswd_handle_request(&v, q, &root);
+		assert_true(json_object_object_get_ex(r, "entries", &e));
+		assert_int_equal(json_object_array_length(e), limit);
+		assert_true(json_object_object_get_ex(r, "total", &e));
+		assert_int_equal(json_object_get_int64(e), 8000);
+		json_object_put(r);
+		json_object_put(q);
+	}
 	close(fd);
 	free(req);
 	vswd_shutdown(&v);
@@ -539,6 +835,34 @@ static char *tool_help(const char *tool)
 		got += (size_t)n;
 	assert_int_equal(pclose(f), 0);
 	return out;
+}
+
+/* Every command of the table with words appears in vswctl --help: its synopsis and help, generated from the row. */
+static void test_help_lists_commands(void **state)
+{
+	char *help = tool_help("vswctl");
+	size_t n = 0;
+
+	for (size_t i = 0; i < ctl_ncommands; i++) {
+		const struct ctl_command *c = &ctl_commands[i];
+		char syn[512], line[600], first[128];
+
+		if (!c->words)
+			continue;
+		n++;
+		ctl_command_synopsis(c, syn, sizeof(syn));
+		snprintf(line, sizeof(line), "\n  %s ", syn);
+		if (!strstr(help, line) && (snprintf(line, sizeof(line), "\n  %s\n", syn), !strstr(help, line)))
+			fail_msg("vswctl --help lacks \"%s\":\n%s", syn, help);
+		for (const struct ctl_arg *a = c->args; a->key; a++)
+			if (a->opt && !strstr(syn, a->opt))
+				fail_msg("the synopsis of %s lacks %s", c->words, a->opt);
+		snprintf(first, sizeof(first), "%.*s", (int)strcspn(c->help, "\n"), c->help);
+		if (!strstr(strstr(help, line), first))
+			fail_msg("vswctl --help lacks the help of %s (%s)", c->words, first);
+	}
+	assert_true(n >= 9);
+	free(help);
 }
 
 /* Every registered port type, with each of its keys, appears in vswctl --help and vswd --help (generated from the table). */
@@ -583,6 +907,12 @@ int main(void)
 		cmocka_unit_test(test_request_keys),
 		cmocka_unit_test(test_port_type_keys),
 		cmocka_unit_test(test_help_lists_port_types),
+		cmocka_unit_test(test_table_rows),
+		cmocka_unit_test(test_built_requests_accepted),
+		cmocka_unit_test(test_build_fields),
+		cmocka_unit_test(test_build_refusals),
+		cmocka_unit_test(test_malformed_requests),
+		cmocka_unit_test(test_help_lists_commands),
 		cmocka_unit_test(test_config_keys),
 		cmocka_unit_test(test_ports_at_scale),
 		cmocka_unit_test(test_file_params_need_privilege),

@@ -58,7 +58,11 @@ struct fake_port {
 	struct port_blame blame;
 	atomic_uint stalled_calls;
 	unsigned stalled_worker, stalled_ms;
+	atomic_uint frames_left;	/* rx_burst hands out one broadcast frame per call while this lasts */
 };
+
+static uint8_t bcast_frame[60] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 0, 0x0a };
+static struct iovec bcast_iov = { bcast_frame, sizeof(bcast_frame) };
 
 /* port_blame.stalled: what port_vhost.c would turn into "broken: ..." */
 static void fake_stalled(const struct port_blame *b, unsigned worker, unsigned ms)
@@ -74,7 +78,13 @@ static unsigned fake_rx_burst(struct port *p, unsigned q, struct port_io *io, st
 {
 	struct fake_port *f = (struct fake_port *)p;
 	uint64_t one = 1;
+	unsigned left = atomic_load(&f->frames_left);
 
+	if (left) {
+		atomic_store(&f->frames_left, left - 1);
+		pkt_rx_init(&pkts[0], &bcast_iov, 1, sizeof(bcast_frame), p->id);
+		return 1;
+	}
 	if (atomic_exchange(&f->armed_block, false)) {
 		atomic_store(&f->in_write, true);
 		if (f->blames)
@@ -119,7 +129,7 @@ static int fx_setup(void **state)
 
 	assert_non_null(f);
 	f->base_fds = proc_count_fds();
-	switch_init(&f->sw, SWITCH_LEARNING, 300);
+	assert_int_equal(switch_init(&f->sw, SWITCH_LEARNING, 300, 4096), 0);
 	snprintf(f->port.port.name, sizeof(f->port.port.name), "fake0");
 	f->port.port.ops = &fake_ops;
 	f->port.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -144,6 +154,7 @@ static int fx_teardown(void **state)
 	close(f->port.fd);
 	if (f->port.block_fd >= 0)
 		close(f->port.block_fd);
+	switch_destroy(&f->sw);
 	free(f);
 	assert_int_equal(proc_count_fds(), base);
 	return 0;
@@ -288,7 +299,7 @@ static struct many *many_start(bool busy_poll)
 	m->base_fds = proc_count_fds();
 	m->sw = malloc(sizeof(*m->sw));
 	assert_non_null(m->sw);
-	switch_init(m->sw, SWITCH_LEARNING, 300);
+	assert_int_equal(switch_init(m->sw, SWITCH_LEARNING, 300, 4096), 0);
 	for (unsigned i = 0; i < MANY; i++) {
 		struct many_port *mp = &m->ports[i];
 
@@ -311,6 +322,7 @@ static void many_stop(struct many *m)
 	dp_stop(&m->dp);
 	for (unsigned i = 0; i < MANY; i++)
 		close(m->ports[i].fd);
+	switch_destroy(m->sw);
 	free(m->sw);
 	free(m);
 	assert_int_equal(proc_count_fds(), base);
@@ -508,6 +520,51 @@ static void test_watchdog_unsticks_without_dp_sync(void **state)
 	assert_int_equal(atomic_load(&f->port.stalled_calls), 1);
 }
 
+/* ---- stage timing sampled by count ---- */
+
+/*
+ * 64 batch polls in a row with a frame each (one port: each frame is a
+ * flood to nobody).  Rounds are all timed (busy cycles); the stages of
+ * exactly one poll in perf_every, whatever the phase of the count.
+ */
+static void run_polls(struct fx *f, unsigned every, uint64_t *parse, uint64_t *round)
+{
+	struct dp_perf *pf = &f->dp.workers[0].perf;
+	uint64_t p0 = atomic_load(&pf->pt[DP_PT_PARSE].pkts), r0 = atomic_load(&pf->pt[DP_PT_ROUND].pkts);
+	uint64_t one = 1;
+
+	assert_true(dp_perf_every(&f->dp, every));
+	sleep_ms(20);
+	atomic_store(&f->port.frames_left, 64);
+	assert_int_equal(write(f->port.fd, &one, sizeof(one)), (ssize_t)sizeof(one));
+	for (unsigned i = 0; i < 200 && atomic_load(&f->port.frames_left); i++)
+		sleep_ms(5);
+	sleep_ms(20);
+	assert_int_equal(atomic_load(&f->port.frames_left), 0);
+	*parse = atomic_load(&pf->pt[DP_PT_PARSE].pkts) - p0;
+	*round = atomic_load(&pf->pt[DP_PT_ROUND].pkts) - r0;
+}
+
+static void test_stage_timing_sampled(void **state)
+{
+	struct fx *f = *state;
+	uint64_t parse, round;
+
+	assert_false(dp_perf_every(&f->dp, 0));
+	assert_false(dp_perf_every(&f->dp, 6));
+	assert_false(dp_perf_every(&f->dp, DP_PERF_EVERY_MAX * 2));
+	run_polls(f, 4, &parse, &round);
+	assert_int_equal(round, 64);
+	assert_int_equal(parse, 16);
+	run_polls(f, 1, &parse, &round);
+	assert_int_equal(round, 64);
+	assert_int_equal(parse, 64);
+	dp_perf_set(&f->dp, false);
+	run_polls(f, 1, &parse, &round);
+	assert_int_equal(round, 0);
+	assert_int_equal(parse, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -518,6 +575,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_watchdog_unsticks_without_dp_sync, fx_setup, fx_teardown),
 		cmocka_unit_test(test_idle_ports_cost_busy_rounds_nothing),
 		cmocka_unit_test(test_kick_wakes_only_its_queue),
+		cmocka_unit_test_setup_teardown(test_stage_timing_sampled, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

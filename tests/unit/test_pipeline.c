@@ -24,6 +24,7 @@
 #include "dp/pipeline.h"
 #include "dp/poll.h"
 #include "switch/switch.h"
+#include "../lib/zalloc.h"
 
 static const uint8_t MAC_A[6] = { 0x02, 0, 0, 0, 0, 0xa };
 static const uint8_t MAC_B[6] = { 0x02, 0, 0, 0, 0, 0xb };
@@ -49,6 +50,8 @@ struct fx {
 	struct tx_call log[LOG_MAX];
 	unsigned nlog;
 	unsigned rx_n, rx_done_calls;	/* what the fake rx_burst hands over */
+	unsigned slow_port;		/* this port's tx_burst spins slow_cycles (0: none) */
+	uint64_t slow_cycles;
 };
 
 static struct fx *cur;
@@ -60,6 +63,12 @@ static void fake_tx_burst(struct port *p, struct port_io *io, struct pkt *const 
 	assert_true(cur->nlog <= LOG_MAX);
 	c->port = p->id;
 	c->n = n;
+	if (cur->slow_cycles && p->id == cur->slow_port) {
+		uint64_t t0 = dp_tsc();
+
+		while (dp_tsc() - t0 < cur->slow_cycles)
+			;
+	}
 	for (unsigned i = 0; i < n; i++)
 		c->idx[i] = (int)(pkts[i] - cur->pkts);
 }
@@ -88,11 +97,11 @@ static const struct port_ops fake_ops = {
 
 static int fx_setup_mode(void **state, enum switch_mode mode)
 {
-	struct fx *f = calloc(1, sizeof(*f));
+	struct fx *f = zalloc64(sizeof(*f)); /* holds packets: aligned as they are */
 
 	f->sw = malloc(sizeof(*f->sw));
-	f->ctx = calloc(1, sizeof(*f->ctx));
-	switch_init(f->sw, mode, 300);
+	f->ctx = zalloc64(sizeof(*f->ctx));
+	assert_int_equal(switch_init(f->sw, mode, 300, 4096), 0);
 	for (unsigned i = 0; i < NPORTS; i++) {
 		f->ports[i].id = i;
 		f->ports[i].ops = &fake_ops;
@@ -117,6 +126,7 @@ static int fx_teardown(void **state)
 {
 	struct fx *f = *state;
 
+	switch_destroy(f->sw);
 	free(f->sw);
 	free(f->ctx);
 	free(f);
@@ -129,8 +139,7 @@ static void frame(struct fx *f, unsigned i, const uint8_t dst[6], const uint8_t 
 	memcpy(f->bufs[i], dst, 6);
 	memcpy(f->bufs[i] + 6, src, 6);
 	f->iov[i] = (struct iovec){ .iov_base = f->bufs[i], .iov_len = sizeof(f->bufs[i]) };
-	f->pkts[i] = (struct pkt){ .iov = &f->iov[i], .niov = 1, .len = sizeof(f->bufs[i]) };
-	memcpy(f->pkts[i].eth, f->bufs[i], sizeof(f->pkts[i].eth));
+	pkt_rx_init(&f->pkts[i], &f->iov[i], 1, sizeof(f->bufs[i]), 0);
 }
 
 /* Teach the switch that @mac is behind @port (one broadcast from it), and forget the tx it caused. */
@@ -169,6 +178,7 @@ static void test_decide_only(void **state)
 	frame(f, 3, MAC_A, MAC_A);		/* back to its own port */
 	frame(f, 4, MAC_B, MAC_A);
 	*b = (struct dp_batch){ .in = &f->ports[0], .pkts = f->pkts, .n = 5 };
+	pkt_load_burst(f->pkts, 5); /* the parse stage's part: the heads the switch reads */
 	switch_decide(f->sw, f->ctx, b);
 
 	assert_int_equal(b->dest[0], 1);
@@ -464,7 +474,7 @@ static void test_perf_reset(void **state)
 	struct dp dp = { .nworkers = 1 };
 	struct dp_perf *out = calloc(1, sizeof(*out));
 
-	dp.workers = calloc(1, sizeof(*dp.workers));
+	dp.workers = zalloc64(sizeof(*dp.workers));
 	dp.perf_base = calloc(1, sizeof(*dp.perf_base));
 	dp_perf_add(&dp.workers[0].perf, DP_PT_PARSE, 100, 10);
 	dp_perf_reset(&dp);
@@ -542,6 +552,53 @@ static void test_process_batch_timed(void **state)
 	free(pf);
 }
 
+/* The sum of the latency histogram's buckets [@from, @to). */
+static uint64_t lat_count(const struct dp_perf *pf, unsigned from, unsigned to)
+{
+	uint64_t n = 0;
+
+	for (unsigned b = from; b < to; b++)
+		n += atomic_load(&pf->lat[b]);
+	return n;
+}
+
+/*
+ * Latency is a frame's, not its batch's: the sampled frame's time ends
+ * when its own destination's burst is published.  Port 2's tx_burst is
+ * slow; a frame to port 1, served first, is published before it.  The
+ * sample rotates over the batch, skips dropped frames, and stands for
+ * every delivered frame of its batch.
+ */
+static void test_latency_per_frame(void **state)
+{
+	struct fx *f = *state;
+	struct dp_perf *pf = calloc(1, sizeof(*pf));
+	const uint64_t slow = dp_tsc_hz() / 200; /* 5 ms */
+	const unsigned slow_b = dp_lat_index(slow);
+
+	teach(f, MAC_B, 1);
+	teach(f, MAC_C, 2);
+	f->slow_port = 2;
+	f->slow_cycles = slow;
+	f->ctx->io.perf = pf;
+	frame(f, 0, MAC_B, MAC_A);
+	frame(f, 1, MAC_C, MAC_A);
+	f->rx_n = 2;
+	dp_perf_start(pf);
+	assert_int_equal(dp_process_batch(f->sw, f->ctx, &f->ports[0], 0), 2);
+	assert_int_equal(lat_count(pf, 0, slow_b), 2);	/* frame 0, published before port 2's burst */
+	assert_int_equal(lat_count(pf, slow_b, DP_LAT_BUCKETS), 0);
+	assert_int_equal(dp_process_batch(f->sw, f->ctx, &f->ports[0], 0), 2);
+	assert_int_equal(lat_count(pf, slow_b, DP_LAT_BUCKETS), 2);	/* frame 1: after it */
+
+	/* Position 0 again, but a drop (back to its own port): the sample moves on to frame 1. */
+	frame(f, 0, MAC_A, MAC_A);
+	assert_int_equal(dp_process_batch(f->sw, f->ctx, &f->ports[0], 0), 2);
+	assert_int_equal(lat_count(pf, 0, slow_b), 2);
+	assert_int_equal(lat_count(pf, slow_b, DP_LAT_BUCKETS), 3);	/* weighted by the one delivered frame */
+	free(pf);
+}
+
 static void test_port_kind(void **state)
 {
 	static const struct port_ops ops[] = { { .type = "vhost-user" }, { .type = "tap" }, { .type = "afxdp" },
@@ -574,6 +631,7 @@ int main(void)
 		cmocka_unit_test(test_perf_add),
 		cmocka_unit_test(test_perf_reset),
 		cmocka_unit_test_setup_teardown(test_process_batch_timed, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_latency_per_frame, fx_setup, fx_teardown),
 		cmocka_unit_test(test_port_kind),
 	};
 

@@ -59,6 +59,7 @@
 #include "dp/dp.h"
 #include "port/port_afxdp.h"
 #include "../lib/veth_ns.h"
+#include "../lib/zalloc.h"
 
 #define IF_PORT "vsw-ut0"	/* the port attaches here: 4 queues */
 #define IF_PEER "vsw-ut1"	/* the test sends and receives here */
@@ -83,7 +84,7 @@ static int group_setup(void **state)
 {
 	for (int i = 0; i < LIVE_MAX; i++)
 		live_fd[i] = -1;
-	ctx = calloc(1, sizeof(*ctx));
+	ctx = zalloc64(sizeof(*ctx));
 	net_ready = veth_ns_up(IF_PORT, IF_PEER, QUEUES, net_why, sizeof(net_why)) &&
 		    veth_ns_pair(IF_PORT1, IF_PEER1, 1, net_why, sizeof(net_why));
 	return ctx ? 0 : -1;
@@ -240,16 +241,17 @@ static size_t make_frame(uint8_t *f, uint16_t ethertype, size_t len, uint8_t see
 	return len;
 }
 
-/* The checks every received frame passes; true when it is of @ethertype. */
-static bool pkt_check(const struct pkt *pk, uint16_t ethertype)
+/* The checks every received frame passes (its head loaded, as the parse stage would); true when it is of @ethertype. */
+static bool pkt_check(struct pkt *pk, uint16_t ethertype)
 {
 	uint16_t t;
 
-	memcpy(&t, pk->eth + 12, 2);
 	assert_int_equal(pk->in_port, 3);
 	assert_int_equal(pk->niov, 1);
 	assert_int_equal(pk->iov[0].iov_len, pk->len);
-	assert_memory_equal(pk->eth, pk->iov[0].iov_base, 14);
+	pkt_load(pk);
+	assert_memory_equal(pkt_head(pk), pk->iov[0].iov_base, pk->head_len);
+	memcpy(&t, pkt_head(pk) + 12, 2);
 	return ntohs(t) == ethertype;
 }
 
@@ -345,12 +347,13 @@ static void queue_send(struct port *peer, unsigned worker, uint8_t tag)
 {
 	uint8_t f[60];
 	struct iovec iov = { f, sizeof(f) };
-	struct pkt pk = { .iov = &iov, .niov = 1, .len = sizeof(f) }, *list = &pk;
+	struct pkt pk, *list = &pk;
 	uint64_t before = atomic_load(&peer->stats.tx_packets);
 
 	make_frame(f, ETH_RX_TEST, sizeof(f), tag);
 	f[14] = tag;
-	memcpy(pk.eth, f, 14);
+	pkt_rx_init(&pk, &iov, 1, sizeof(f), 0);
+	pkt_load(&pk);
 	ctx->io.worker_id = worker;
 	peer->ops->tx_burst(peer, &ctx->io, &list, 1);
 	ctx->io.worker_id = 0;
@@ -757,8 +760,8 @@ static void test_tx(void **state)
 		/* Two iovecs per frame: the port must gather them. */
 		iov[i][0] = (struct iovec){ frames[i], 20 };
 		iov[i][1] = (struct iovec){ frames[i] + 20, lens[i] - 20 };
-		pkts[i] = (struct pkt){ .iov = iov[i], .niov = 2, .len = (uint32_t)lens[i] };
-		memcpy(pkts[i].eth, frames[i], 14);
+		pkt_rx_init(&pkts[i], iov[i], 2, (uint32_t)lens[i], 0);
+		pkt_load(&pkts[i]);
 	}
 	p->ops->tx_burst(p, &ctx->io, list, 3);
 	for (int i = 0; i < 2; i++) {
@@ -822,8 +825,8 @@ static void test_tx_full_burst(void **state)
 	for (unsigned i = 0; i < PKT_BURST; i++) {
 		make_frame(frames[i], ETH_TX_TEST, 60, (uint8_t)i);
 		iov[i] = (struct iovec){ frames[i], 60 };
-		pkts[i] = (struct pkt){ .iov = &iov[i], .niov = 1, .len = 60 };
-		memcpy(pkts[i].eth, frames[i], 14);
+		pkt_rx_init(&pkts[i], &iov[i], 1, 60, 0);
+		pkt_load(&pkts[i]);
 		list[i] = &pkts[i];
 	}
 	for (int round = 0; round < 3; round++) {

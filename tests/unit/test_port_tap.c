@@ -42,6 +42,7 @@
 #include "dp/dp.h"
 #include "port/port.h"
 #include "port/port_tap.h"
+#include "../lib/zalloc.h"
 
 #define IF_TAP "vsw-dpc-tap"
 #define ETH_TEST 0x88b5		/* local experimental ethertype */
@@ -92,7 +93,7 @@ static void send_frame(int ps, unsigned ifindex, uint8_t *buf, size_t len, bool 
 static void test_max_frame_stays_in_its_slot(void **state)
 {
 	struct port_env env = { 0 };
-	struct dp_ctx *ctx = calloc(1, sizeof(*ctx));
+	struct dp_ctx *ctx = zalloc64(sizeof(*ctx));
 	uint8_t *buf = malloc(MAX_TAGGED), *copy = malloc(MAX_TAGGED + 64);
 	unsigned ifindex, n, got_big = 0;
 	size_t big;

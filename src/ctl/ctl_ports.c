@@ -1,0 +1,246 @@
+/* ctl_ports.c - the `port` commands and `show`: ports added from requests and the config file, deleted, listed. */
+#include <assert.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl/commands.h"
+#include "ctl/daemon.h"
+#include "ctl/handlers.h"
+#include "ctl/port_opts.h"
+#include "lib/json_param.h"
+#include "lib/log.h"
+#include "port/port_types.h"
+
+/* ---- the ports of the switch: added, deleted (the config file's too) ---- */
+
+int vswd_port_slot(struct vswd *v, const char *name)
+{
+	for (unsigned i = 0; i < PORT_MAX; i++) {
+		struct port *p = atomic_load(&v->sw->ports[i]);
+
+		if (p && strcmp(p->name, name) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+static bool valid_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n >= PORT_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!(name[i] == '-' || name[i] == '_' || name[i] == '.' || (name[i] >= '0' && name[i] <= '9') ||
+		      (name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z')))
+			return false;
+	return true;
+}
+
+/*
+ * What a port reports (port_env.changed, control thread): the daemon owns
+ * the switch and the data path, so it is the one that acts.
+ */
+static void port_changed(void *opaque, struct port *p, enum port_change what)
+{
+	struct vswd *v = opaque;
+
+	switch (what) {
+	case PORT_QUIESCE:
+		dp_sync(&v->dp);
+		break;
+	case PORT_RINGS_CHANGED:
+		dp_rebuild_port(&v->dp, p);
+		break;
+	case PORT_LINK_DOWN:
+		fdb_flush_port(&v->sw->fdb, p->id);
+		break;
+	}
+}
+
+/* Add the port a request or config entry describes; @privileged: the sender may name files. */
+static int port_add(struct vswd *v, struct json_object *o, bool privileged, char *err, size_t errlen)
+{
+	const char *name = json_param_str(o, "name"), *type = json_param_str(o, "type");
+	struct port_env env = { .loop = &v->loop, .changed = port_changed, .opaque = v };
+	const struct port_type *pt;
+	struct switch_port_cfg opts;
+	struct port *p = NULL;
+	int slot = -1;
+
+	if (!name || !valid_name(name)) {
+		snprintf(err, errlen, "a port needs a \"name\" of 1 to %d letters, digits, '-', '_' or '.'",
+			 PORT_NAME_MAX - 1);
+		return -1;
+	}
+	if (vswd_port_slot(v, name) >= 0) {
+		snprintf(err, errlen, "port %s exists", name);
+		return -1;
+	}
+	for (unsigned i = 0; i < PORT_MAX && slot < 0; i++)
+		if (!atomic_load(&v->sw->ports[i]))
+			slot = (int)i;
+	if (slot < 0) {
+		snprintf(err, errlen, "no room for more than %d ports", PORT_MAX);
+		return -1;
+	}
+	pt = port_type_find(type);
+	if (!pt) {
+		snprintf(err, errlen, "unknown port type %.32s (known: %s)", type ? type : "(none)", port_type_names());
+		return -1;
+	}
+	if (port_type_check(pt, o, port_opts_keys, privileged, err, errlen) < 0)
+		return -1;
+	/* The generic options (MAC/IP locking, limits): the slot is set up before the port exists. */
+	if (port_opts_parse(o, &opts, err, errlen) < 0 || switch_port_attach(v->sw, (unsigned)slot, &opts, err, errlen) < 0)
+		return -1;
+	if (v->create_hook)
+		p = v->create_hook(name, pt->name, o, &env, err, errlen);
+	else
+		p = pt->create(name, o, &env, err, errlen);
+	if (!p) {
+		switch_port_detach(v->sw, (unsigned)slot);
+		return -1;
+	}
+	p->id = (unsigned)slot;
+	switch_port_set(v->sw, (unsigned)slot, p);
+	dp_rebuild_port(&v->dp, p); /* includes a grace period: the next switch_port_set may come */
+	log_info("port %s added (%s)", name, p->ops->type);
+	return 0;
+}
+
+static int port_del(struct vswd *v, const char *name, char *err, size_t errlen)
+{
+	int slot = name ? vswd_port_slot(v, name) : -1;
+	struct port *p;
+
+	if (slot < 0) {
+		snprintf(err, errlen, "no port %.64s", name ? name : "(none)");
+		return -1;
+	}
+	p = atomic_load(&v->sw->ports[slot]);
+	switch_port_set(v->sw, (unsigned)slot, NULL);
+	dp_rebuild_port(&v->dp, p); /* includes a grace period: no worker holds p now */
+	switch_port_detach(v->sw, (unsigned)slot);
+	/* Room is guaranteed: connections stop taking requests while the graveyard is full (ctl_sock.c). */
+	assert(v->ngrave < VSWD_GRAVE_MAX);
+	v->graveyard[v->ngrave++] = p;
+	log_info("port %s deleted", name);
+	return 0;
+}
+
+int vswd_add_config_ports(struct vswd *v, struct json_object *o, char *err, size_t errlen)
+{
+	struct json_object *ports;
+
+	if (!json_object_object_get_ex(o, "ports", &ports))
+		return 0;
+	if (!json_object_is_type(ports, json_type_array)) {
+		snprintf(err, errlen, "\"ports\" must be an array");
+		return -1;
+	}
+	for (size_t i = 0; i < json_object_array_length(ports); i++) {
+		struct json_object *p = json_object_array_get_idx(ports, i);
+		char why[256];
+
+		if (!json_object_is_type(p, json_type_object)) {
+			snprintf(err, errlen, "ports[%zu] must be an object", i);
+			return -1;
+		}
+		if (port_add(v, p, true, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "ports[%zu]: %s", i, why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* ---- the handlers ---- */
+
+struct json_object *ctl_port_add(struct vswd *v, struct json_object *req, struct ctl_peer *peer)
+{
+	char err[256] = "";
+
+	return port_add(v, req, peer->privileged, err, sizeof(err)) < 0 ? ctl_reply_error(err) : ctl_reply_ok();
+}
+
+struct json_object *ctl_port_del(struct vswd *v, struct json_object *req, struct ctl_peer *peer)
+{
+	char err[256] = "";
+
+	return port_del(v, json_param_str(req, "name"), err, sizeof(err)) < 0 ? ctl_reply_error(err) : ctl_reply_ok();
+}
+
+struct json_object *ctl_show(struct vswd *v, struct json_object *req, struct ctl_peer *peer)
+{
+	struct json_object *r = ctl_reply_ok(), *ports = json_object_new_array();
+
+	json_object_object_add(r, "mode", json_object_new_string(v->sw->mode == SWITCH_HUB ? "hub" : "learning"));
+	json_object_object_add(r, "workers", json_object_new_int((int)v->cfg.workers));
+	json_object_object_add(r, "busy_poll", json_object_new_boolean(v->cfg.busy_poll));
+	json_object_object_add(r, "aging", json_object_new_int((int)v->cfg.aging_s));
+	json_object_object_add(r, "flood_budget", json_object_new_int64(v->cfg.flood_budget));
+	json_object_object_add(r, "fdb_size", json_object_new_int64(v->cfg.fdb_size));
+	for (unsigned i = 0; i < PORT_MAX; i++) {
+		struct port *p = atomic_load(&v->sw->ports[i]);
+		struct json_object *o;
+		char state[256];
+
+		if (!p)
+			continue;
+		p->ops->describe(p, state, sizeof(state));
+		o = json_object_new_object();
+		json_object_object_add(o, "name", json_object_new_string(p->name));
+		json_object_object_add(o, "id", json_object_new_int((int)i));
+		json_object_object_add(o, "type", json_object_new_string(p->ops->type));
+		json_object_object_add(o, "state", json_object_new_string(state));
+		json_object_object_add(o, "options", port_opts_json(&v->sw->sp[i].cfg));
+		json_object_array_add(ports, o);
+	}
+	json_object_object_add(r, "ports", ports);
+	return r;
+}
+
+/* ---- vswctl: the show reply as text ---- */
+
+/* A port's generic options under its line: "  mac=... ip=... mac_limit=N flood_rate=N". */
+static void print_options(struct json_object *p)
+{
+	struct json_object *o, *a;
+
+	if (!json_object_object_get_ex(p, "options", &o))
+		return;
+	printf("%-16s", "");
+	for (int k = 0; k < 2; k++) {
+		const char *key = k ? "ip" : "mac";
+
+		if (!json_object_object_get_ex(o, key, &a))
+			continue;
+		printf(" %s=", key);
+		for (size_t i = 0; i < json_object_array_length(a); i++)
+			printf("%s%s", i ? "," : "", json_object_get_string(json_object_array_get_idx(a, i)));
+	}
+	printf(" mac_limit=%" PRId64 " flood_rate=%" PRId64 "\n", ctl_reply_int(o, "mac_limit"),
+	       ctl_reply_int(o, "flood_rate"));
+}
+
+void ctl_show_print(struct json_object *r)
+{
+	struct json_object *ports;
+
+	printf("vsw: %s switch, %" PRId64 " worker(s), %s, FDB aging %" PRId64 " s, sized for %" PRId64 " MACs\n",
+	       ctl_reply_str(r, "mode"), ctl_reply_int(r, "workers"),
+	       json_object_get_boolean(json_object_object_get(r, "busy_poll")) ? "busy polling" : "event-driven",
+	       ctl_reply_int(r, "aging"), ctl_reply_int(r, "fdb_size"));
+	printf("%-16s %-12s %s\n", "PORT", "TYPE", "STATE");
+	if (json_object_object_get_ex(r, "ports", &ports))
+		for (size_t i = 0; i < json_object_array_length(ports); i++) {
+			struct json_object *p = json_object_array_get_idx(ports, i);
+
+			printf("%-16s %-12s %s\n", ctl_reply_str(p, "name"), ctl_reply_str(p, "type"),
+			       ctl_reply_str(p, "state"));
+			print_options(p);
+		}
+}

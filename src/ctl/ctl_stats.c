@@ -1,0 +1,167 @@
+/* ctl_stats.c - `stats` and `fdb show`: what the switch counted per port and worker, and its MAC table. */
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <stdio.h>
+
+#include "ctl/commands.h"
+#include "ctl/daemon.h"
+#include "ctl/handlers.h"
+
+static struct json_object *u64_json(atomic_uint_least64_t *c)
+{
+	return json_object_new_int64((int64_t)atomic_load_explicit(c, memory_order_relaxed));
+}
+
+/* A port's FDB figures: learned entries, the events that are not drops (moves, refusals). */
+static struct json_object *switch_port_json(struct vswitch *sw, unsigned port)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "entries", json_object_new_int64(fdb_port_entries(&sw->fdb, port)));
+	for (unsigned c = 0; c < SWC__COUNT; c++)
+		json_object_object_add(o, switch_counter_names[c], u64_json(&sw->sp[port].counters[c]));
+	return o;
+}
+
+struct json_object *ctl_stats(struct vswd *v, struct json_object *req, struct ctl_peer *peer)
+{
+	struct json_object *r = ctl_reply_ok(), *ports = json_object_new_array(), *workers = json_object_new_array();
+
+	for (unsigned i = 0; i < PORT_MAX; i++) {
+		struct port *p = atomic_load(&v->sw->ports[i]);
+		struct json_object *o, *drops;
+
+		if (!p)
+			continue;
+		o = json_object_new_object();
+		drops = json_object_new_object();
+		json_object_object_add(o, "name", json_object_new_string(p->name));
+		json_object_object_add(o, "rx_packets", u64_json(&p->stats.rx_packets));
+		json_object_object_add(o, "rx_bytes", u64_json(&p->stats.rx_bytes));
+		json_object_object_add(o, "tx_packets", u64_json(&p->stats.tx_packets));
+		json_object_object_add(o, "tx_bytes", u64_json(&p->stats.tx_bytes));
+		for (unsigned d = 0; d < DROP__COUNT; d++)
+			json_object_object_add(drops, port_drop_names[d], u64_json(&p->stats.drops[d]));
+		json_object_object_add(o, "drops", drops);
+		json_object_object_add(o, "fdb", switch_port_json(v->sw, i));
+		json_object_array_add(ports, o);
+	}
+	for (unsigned i = 0; i < v->dp.nworkers; i++) {
+		struct dp_worker *w = &v->dp.workers[i];
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "id", json_object_new_int((int)i));
+		json_object_object_add(o, "rounds", u64_json(&w->rounds));
+		json_object_object_add(o, "sleeps", u64_json(&w->sleeps));
+		json_object_object_add(o, "frames", u64_json(&w->frames));
+		/* Stage timing (dp/perf.h): cycles of the rounds that moved frames, and their frames, while it was on. */
+		json_object_object_add(o, "busy_cycles", u64_json(&w->perf.pt[DP_PT_ROUND].cycles));
+		json_object_object_add(o, "busy_frames", u64_json(&w->busy_frames));
+		json_object_object_add(o, "tsc_hz", json_object_new_int64((int64_t)v->dp.tsc_hz));
+		json_object_array_add(workers, o);
+	}
+	json_object_object_add(r, "ports", ports);
+	json_object_object_add(r, "workers", workers);
+	return r;
+}
+
+/*
+ * {"cmd":"fdb-show", "limit":N}: the first N live entries (default
+ * FDB_SHOW_DEFAULT) and "total", the live entries all told.  One walk of
+ * the table on the control thread, reading it as lookups do: workers never
+ * wait for it.  The limit keeps a million-MAC table's reply (and the JSON
+ * built for it) in bounds; "limit":0 asks for the count alone.  The
+ * command table has checked "limit"'s type and range.
+ */
+struct json_object *ctl_fdb_show(struct vswd *v, struct json_object *req, struct ctl_peer *peer)
+{
+	struct json_object *r, *arr, *f;
+	unsigned limit = FDB_SHOW_DEFAULT, total = 0, n;
+	struct fdb_entry *entries;
+
+	if (json_object_object_get_ex(req, "limit", &f))
+		limit = (unsigned)json_object_get_int64(f);
+	entries = malloc((limit ? limit : 1) * sizeof(*entries));
+	if (!entries)
+		return ctl_reply_error("out of memory");
+	n = fdb_dump(&v->sw->fdb, entries, limit, atomic_load(&v->sw->now_s), &total);
+	r = ctl_reply_ok();
+	arr = json_object_new_array();
+
+	for (unsigned i = 0; i < n; i++) {
+		struct port *p = atomic_load(&v->sw->ports[entries[i].port]);
+		struct json_object *o = json_object_new_object();
+		char mac[18];
+
+		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", entries[i].mac[0], entries[i].mac[1],
+			 entries[i].mac[2], entries[i].mac[3], entries[i].mac[4], entries[i].mac[5]);
+		json_object_object_add(o, "mac", json_object_new_string(mac));
+		json_object_object_add(o, "port", json_object_new_string(p ? p->name : "?"));
+		json_object_object_add(o, "age", json_object_new_int((int)entries[i].age_s));
+		json_object_object_add(o, "locked", json_object_new_boolean(entries[i].locked));
+		json_object_array_add(arr, o);
+	}
+	free(entries);
+	json_object_object_add(r, "entries", arr);
+	json_object_object_add(r, "total", json_object_new_int64(total));
+	return r;
+}
+
+/* ---- vswctl: the replies as text ---- */
+
+void ctl_stats_print(struct json_object *r)
+{
+	struct json_object *ports;
+
+	printf("%-16s %12s %14s %12s %14s  %s\n", "PORT", "RX_PKTS", "RX_BYTES", "TX_PKTS", "TX_BYTES", "DROPS");
+	if (!json_object_object_get_ex(r, "ports", &ports))
+		return;
+	for (size_t i = 0; i < json_object_array_length(ports); i++) {
+		struct json_object *p = json_object_array_get_idx(ports, i), *drops;
+		int any = 0;
+
+		printf("%-16s %12" PRId64 " %14" PRId64 " %12" PRId64 " %14" PRId64 "  ", ctl_reply_str(p, "name"),
+		       ctl_reply_int(p, "rx_packets"), ctl_reply_int(p, "rx_bytes"), ctl_reply_int(p, "tx_packets"),
+		       ctl_reply_int(p, "tx_bytes"));
+		if (json_object_object_get_ex(p, "drops", &drops)) {
+			json_object_object_foreach(drops, reason, count)
+			{
+				if (json_object_get_int64(count)) {
+					printf("%s%s=%" PRId64, any ? " " : "", reason, json_object_get_int64(count));
+					any = 1;
+				}
+			}
+		}
+		printf("%s", any ? "" : "-");
+		/* FDB figures that are not drops, when there are any: learned entries, moves, refusals. */
+		if (json_object_object_get_ex(p, "fdb", &drops)) {
+			json_object_object_foreach(drops, what, count)
+			{
+				if (json_object_get_int64(count))
+					printf(" fdb.%s=%" PRId64, what, json_object_get_int64(count));
+			}
+		}
+		printf("\n");
+	}
+}
+
+void ctl_fdb_show_print(struct json_object *r)
+{
+	struct json_object *e;
+	size_t n = 0;
+
+	printf("%-18s %-16s %s\n", "MAC", "PORT", "AGE");
+	if (json_object_object_get_ex(r, "entries", &e))
+		for (n = 0; n < json_object_array_length(e); n++) {
+			struct json_object *x = json_object_array_get_idx(e, n);
+
+			if (json_object_get_boolean(json_object_object_get(x, "locked")))
+				printf("%-18s %-16s locked\n", ctl_reply_str(x, "mac"), ctl_reply_str(x, "port"));
+			else
+				printf("%-18s %-16s %" PRId64 "\n", ctl_reply_str(x, "mac"), ctl_reply_str(x, "port"),
+				       ctl_reply_int(x, "age"));
+		}
+	/* Only when some were left out: a table under the limit prints as it always did. */
+	if ((int64_t)n < ctl_reply_int(r, "total"))
+		printf("(%zu of %" PRId64 " entries; fdb show --limit N for more)\n", n, ctl_reply_int(r, "total"));
+}

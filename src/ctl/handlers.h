@@ -1,0 +1,47 @@
+/* handlers.h - the command handlers and reply printers of each family file, for the table in commands.c. */
+#ifndef VSW_CTL_HANDLERS_H
+#define VSW_CTL_HANDLERS_H
+
+/*
+ * A handler runs on the control thread once its request passed the
+ * table's check (commands.c): its keys are known, typed and bounded; a
+ * handler checks meaning (does the port exist, is the filter valid).  A
+ * printer gets an "ok" reply and prints it as text (vswctl).
+ */
+
+struct json_object;
+struct port;
+struct vswd;
+struct ctl_peer;
+
+/* ctl_ports.c: port-add, port-del, show. */
+struct json_object *ctl_port_add(struct vswd *v, struct json_object *req, struct ctl_peer *peer);
+struct json_object *ctl_port_del(struct vswd *v, struct json_object *req, struct ctl_peer *peer);
+struct json_object *ctl_show(struct vswd *v, struct json_object *req, struct ctl_peer *peer);
+void ctl_show_print(struct json_object *reply);
+
+/* ctl_stats.c: stats, fdb-show. */
+struct json_object *ctl_stats(struct vswd *v, struct json_object *req, struct ctl_peer *peer);
+void ctl_stats_print(struct json_object *reply);
+struct json_object *ctl_fdb_show(struct vswd *v, struct json_object *req, struct ctl_peer *peer);
+void ctl_fdb_show_print(struct json_object *reply);
+
+/* ctl_capture.c: capture-start, capture-stop (vswctl's side of `capture` is in vswctl.c: it streams). */
+struct json_object *ctl_capture_start(struct vswd *v, struct json_object *req, struct ctl_peer *peer);
+struct json_object *ctl_capture_stop(struct vswd *v, struct json_object *req, struct ctl_peer *peer);
+/* A port going away ends its capture; no worker may hold the port any more. */
+void ctl_capture_end_with_port(struct port *p);
+
+/*
+ * ctl_perf.c: perf-show (per worker and summed over the workers, per
+ * timing point of lib/perf.h: packets, batches, cycles, cycles and ns per
+ * packet, percentiles of cycles per packet; the latency percentiles in
+ * µs), perf-reset (the shown counters start from zero), perf-set (timing
+ * on or off).
+ */
+struct json_object *ctl_perf_show(struct vswd *v, struct json_object *req, struct ctl_peer *peer);
+void ctl_perf_show_print(struct json_object *reply);
+struct json_object *ctl_perf_reset(struct vswd *v, struct json_object *req, struct ctl_peer *peer);
+struct json_object *ctl_perf_set(struct vswd *v, struct json_object *req, struct ctl_peer *peer);
+
+#endif

@@ -1,0 +1,260 @@
+/* pkt.h - the packet: a private copy of a frame's first bytes with headroom, parsed offsets, offload and tunnel metadata, and a view of the rest. */
+#ifndef VSW_PACKET_PKT_H
+#define VSW_PACKET_PKT_H
+
+/*
+ * One frame between its source port's rx_burst() and rx_done():
+ *
+ *   struct pkt: 384 bytes, six cache lines, 64-byte aligned
+ *
+ *   line 0    view, head bounds, parsed offsets, offload      every frame
+ *   line 1    tunnel metadata                                 only under PKT_F_TUNNEL
+ *   line 2-3  headroom (PKT_HEADROOM)                         only after a push
+ *   line 4-5  head: the frame's first min(len, PKT_HEAD_COPY)  every frame (a 64-byte one: line 4 only)
+ *
+ *   buf:     [ headroom ............ | head: frame's first bytes |  (unused) ]
+ *                                    ^ buf + head_off  (PKT_HEADROOM, less after a push)
+ *                                    |<--- head_len --->|
+ *   frame:   [ head bytes (private) ][ view bytes from view_off on ........ ]
+ *   view:    [ iov[0..niov) in the source port's memory .................... ]
+ *            |<--- view_off --->|
+ *
+ * The frame as delivered is the head, then the view past the view_off
+ * bytes the head already holds; len counts both.  A push (a VLAN tag, an
+ * outer VXLAN header) grows the head into the headroom and leaves the view
+ * alone.
+ *
+ * Who fills what:
+ *   - the source port's rx_burst: the view (pkt_rx_init()), and the offload
+ *     fields when its medium says something (zero: a finished frame);
+ *   - the parse stage (pkt_load_burst()): the head, copied once from the
+ *     view, and the parsed offsets, from the head only;
+ *   - the lookup and the actions read and change the head only: a guest
+ *     rewriting its buffer after the lookup cannot change what was decided
+ *     nor the headers delivered;
+ *   - every tx path and the capture take the bytes through pkt_to_buf(),
+ *     pkt_copy() or pkt_segs(): head bytes from the private copy, the rest
+ *     from the view.  No port reads the view's first bytes again.
+ *
+ * Sizes:
+ *   - PKT_HEAD_COPY 128: Ethernet (14) + a VLAN tag (4) + IPv6 (40) + TCP
+ *     with the most options (60) = 118, so the lookup never needs the view;
+ *     two whole cache lines.  A 64-byte frame fits in one line, copied
+ *     with fixed-size moves (pkt_copy_small()), never a memcpy of a length
+ *     known only at run time.
+ *   - PKT_HEADROOM 128: a VLAN tag (4) and an outer Ethernet + IPv6 + UDP +
+ *     VXLAN header (14 + 40 + 8 + 8 = 70) make 74; with an outer tag, 78.
+ *     The next multiple of a cache line keeps the head line-aligned, so a
+ *     64-byte frame's head is one line, not two.
+ *   - The tunnel metadata has a line of its own, read only under
+ *     PKT_F_TUNNEL, so frames that never saw a tunnel never touch it (and
+ *     nothing zeroes it: whoever sets the flag fills every field).
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#include "packet/iov.h"
+
+#define PKT_HEAD_COPY 128u	/* frame bytes the parse stage copies into the head (see above) */
+#define PKT_HEADROOM 128u	/* room to push headers in front of them (see above) */
+#define PKT_ETH_HLEN 14u	/* an Ethernet header: the least a port hands the switch */
+#define PKT_VLAN_HLEN 4u
+#define PKT_VXLAN6_HLEN (14u + 40u + 8u + 8u) /* outer Ethernet + IPv6 + UDP + VXLAN */
+
+_Static_assert(PKT_HEADROOM >= 2 * PKT_VLAN_HLEN + PKT_VXLAN6_HLEN, "headroom for a tag and a tagged VXLAN header");
+_Static_assert(PKT_HEAD_COPY >= PKT_ETH_HLEN + PKT_VLAN_HLEN + 40 + 60, "head holds Eth + VLAN + IPv6 + TCP");
+_Static_assert(PKT_HEADROOM % 64 == 0 && PKT_HEAD_COPY % 64 == 0, "the head starts and ends on a cache line");
+
+/* pkt.flags: what pkt_parse() found (and PKT_F_TUNNEL, which it keeps). */
+#define PKT_F_VLAN 0x01u	/* an 802.1Q / 802.1ad tag after the MACs: vlan_tci is its TCI */
+#define PKT_F_IPV4 0x02u	/* a consistent IPv4 header at l3_off, whole in the head */
+#define PKT_F_IPV6 0x04u	/* a consistent IPv6 header at l3_off, whole in the head */
+#define PKT_F_L4 0x08u		/* ip_proto's header (TCP, UDP, SCTP, ICMP, ICMPv6) whole in the head at l4_off */
+#define PKT_F_FRAG 0x10u	/* an IP fragment but the first: ip_proto known, no L4 header */
+#define PKT_F_TUNNEL 0x80u	/* pkt.tun describes the outer header the frame came in */
+
+/* pkt.csum: what is known of the frame's L4 checksum. */
+enum pkt_csum {
+	PKT_CSUM_NONE,		/* nothing: the frame is finished as it is */
+	PKT_CSUM_PARTIAL,	/* to be completed: csum_start, csum_offset (virtio NEEDS_CSUM) */
+	PKT_CSUM_VERIFIED,	/* checked by the medium (virtio DATA_VALID) */
+};
+
+/* Outer header of a decapsulated frame (valid under PKT_F_TUNNEL). */
+struct pkt_tun {
+	uint64_t id;		/* tunnel key: a VXLAN VNI in the low 24 bits */
+	union {
+		uint32_t v4;	/* network byte order */
+		uint8_t v6[16];
+	} src, dst;		/* outer IP addresses */
+	bool ipv6;		/* src, dst are IPv6 */
+};
+
+struct pkt {
+	/* line 0: the view (the source port's) */
+	struct iovec *iov;	/* the frame in the source port's memory, until its rx_done() */
+	uint16_t niov;
+	uint16_t in_port;
+	uint32_t len;		/* frame bytes as delivered: head_len + the view's bytes from view_off */
+	/* the head (the parse stage's) */
+	uint16_t view_off;	/* view bytes the head already holds: the rest starts there */
+	uint16_t head_off;	/* the frame's first byte in buf[]: PKT_HEADROOM, less after a push */
+	uint16_t head_len;	/* frame bytes in the head */
+	/* parsed from the head (pkt_parse()) */
+	uint16_t ethertype;	/* after the VLAN tag if any; below 0x600: an 802.3 length */
+	uint16_t vlan_tci;	/* under PKT_F_VLAN */
+	uint16_t l3_off;	/* from the frame's start: the header after the Ethernet header (and tag) */
+	uint16_t l4_off;	/* ip_proto's header (PKT_F_L4: whole in the head), or 0: not known */
+	uint8_t ip_proto;	/* under PKT_F_IPV4 / PKT_F_IPV6: the transport protocol */
+	uint8_t flags;		/* PKT_F_* */
+	/* offload (the source port's; zero unless its medium says more) */
+	uint8_t csum;		/* enum pkt_csum */
+	uint8_t gso_type;	/* enum vnet_gso (vnet_hdr.h): segment into gso_size payload bytes */
+	uint16_t gso_size;
+	uint16_t csum_start;	/* under PKT_CSUM_PARTIAL: the sum starts here, ... */
+	uint16_t csum_offset;	/* ... and goes csum_offset bytes after it */
+	/* line 1 */
+	_Alignas(64) struct pkt_tun tun;
+	/* lines 2-5 */
+	_Alignas(64) uint8_t buf[PKT_HEADROOM + PKT_HEAD_COPY];
+};
+
+_Static_assert(offsetof(struct pkt, csum_offset) + 2 <= 64, "what every frame uses is one line");
+_Static_assert(sizeof(struct pkt) == 6 * 64, "six lines: arrays of packets stay line-aligned");
+
+/* The frame's first byte, in the head (the private copy). */
+static inline uint8_t *pkt_head(const struct pkt *p)
+{
+	return (uint8_t *)p->buf + p->head_off;
+}
+
+/*
+ * A port's rx_burst: frame of @len bytes (at least PKT_ETH_HLEN) in @niov
+ * iovecs @iov of its memory, from port slot @in_port.  Sets the view and
+ * clears the flags and offload fields; the parse stage fills the rest.
+ */
+static inline void pkt_rx_init(struct pkt *p, struct iovec *iov, unsigned niov, uint32_t len, unsigned in_port)
+{
+	p->iov = iov;
+	p->niov = (uint16_t)niov;
+	p->in_port = (uint16_t)in_port;
+	p->len = len;
+	p->flags = 0;
+	p->csum = PKT_CSUM_NONE;
+	p->gso_type = 0; /* VNET_GSO_NONE */
+	p->gso_size = 0;
+	p->csum_start = 0;
+	p->csum_offset = 0;
+}
+
+/*
+ * Copy @n bytes, at most a whole buffer (PKT_HEADROOM + PKT_HEAD_COPY: a
+ * head after pushes), with moves of a size known at compile time: two that
+ * may overlap cover any length from one size to twice it (a 64-byte frame:
+ * one 64-byte move, done twice).  No call, no loop.
+ */
+static inline void pkt_copy_small(void *dst, const void *src, uint32_t n)
+{
+	uint8_t *d = dst;
+	const uint8_t *s = src;
+
+	if (n >= 64) {
+		if (n <= 128) {
+			memcpy(d, s, 64);
+			memcpy(d + n - 64, s + n - 64, 64);
+		} else {
+			memcpy(d, s, 128);
+			memcpy(d + n - 128, s + n - 128, 128);
+		}
+	} else if (n >= 32) {
+		memcpy(d, s, 32);
+		memcpy(d + n - 32, s + n - 32, 32);
+	} else if (n >= 16) {
+		memcpy(d, s, 16);
+		memcpy(d + n - 16, s + n - 16, 16);
+	} else {
+		memcpy(d, s, n);
+	}
+}
+
+/*
+ * Make room for @n more bytes in front of the frame (a VLAN tag, an outer
+ * header): the head grows into the headroom, the view stays.  Returns the
+ * new first byte, for the caller to fill, or NULL when the headroom is
+ * short (only a bug of ours: PKT_HEADROOM holds what vsw pushes).
+ */
+static inline uint8_t *pkt_push(struct pkt *p, unsigned n)
+{
+	if (n > p->head_off)
+		return NULL;
+	p->head_off = (uint16_t)(p->head_off - n);
+	p->head_len = (uint16_t)(p->head_len + n);
+	p->len += n;
+	return pkt_head(p);
+}
+
+/*
+ * The parse stage, one frame: copy its first min(len, PKT_HEAD_COPY) bytes
+ * from the view into the head (the only read of them from the source) and
+ * parse them.
+ */
+void pkt_load(struct pkt *p);
+
+/* pkt_load() for a burst. */
+void pkt_load_burst(struct pkt *pkts, unsigned n);
+
+/*
+ * Fill ethertype, vlan_tci, l3_off, l4_off, ip_proto and the PKT_F_* flags
+ * (PKT_F_TUNNEL kept) from the head alone.  The head is untrusted: every
+ * read is checked against head_len and every length field against the
+ * frame's; a header that is truncated or inconsistent ends the parse at
+ * the layer before it (its flag stays clear).  Returns the flags.
+ */
+unsigned pkt_parse(struct pkt *p);
+
+/*
+ * The frame's bytes [@off, @off + @len) into @dst (@dn iovecs) from @doff
+ * on: what the head holds from the private copy, the rest from the view.
+ * Returns the bytes copied: less than @len only where @dst or the frame
+ * ends.  Every tx path copies through this or pkt_to_buf(); this and
+ * pkt_segs() are one walk over the frame's segments (pkt.c).
+ */
+size_t pkt_copy(const struct pkt *p, size_t off, const struct iovec *dst, unsigned dn, size_t doff, size_t len);
+
+/*
+ * The frame as a list of segments, for a port that hands the kernel
+ * iovecs (writev, sendmmsg): the head, then the view from view_off, cut at
+ * the frame's end.  Into @out (room for @max); returns the count, or -1
+ * when @max is too small.
+ */
+int pkt_segs(const struct pkt *p, struct iovec *out, unsigned max);
+
+/*
+ * The frame's first @len bytes (at most its length) into @buf; returns the
+ * bytes copied.  pkt_copy() into one flat buffer, with the usual case
+ * inline: the whole head, then the rest from the view's first iovec.
+ */
+static inline size_t pkt_to_buf(const struct pkt *p, void *buf, size_t len)
+{
+	size_t rest;
+
+	if (len > p->len)
+		len = p->len;
+	if (len < p->head_len)
+		return pkt_copy(p, 0, &(struct iovec){ .iov_base = buf, .iov_len = len }, 1, 0, len);
+	pkt_copy_small(buf, pkt_head(p), p->head_len);
+	rest = len - p->head_len;
+	if (rest == 0)
+		return len;
+	if (p->iov[0].iov_len >= p->view_off + rest) {
+		memcpy((uint8_t *)buf + p->head_len, (const uint8_t *)p->iov[0].iov_base + p->view_off, rest);
+		return len;
+	}
+	return p->head_len + iov_to_buf(p->iov, p->niov, p->view_off, (uint8_t *)buf + p->head_len, rest);
+}
+
+#endif
