@@ -55,7 +55,7 @@ from bench_procs import BenchError, Proc, install_cleanup, loadavg, log, run, wr
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FRAME = 60                    # bytes without the FCS: a 64-byte Ethernet frame
 INGRESS_DROPS = ("flood_budget", "no_destination", "flood_rate", "bad_header", "runt", "src_mac", "mac_locked",
-                 "src_ip", "ethertype", "scattered")
+                 "src_ip", "ethertype")
 DEST_DROPS = ("no_rx_buffer", "too_big", "port_down", "port_broken")
 PHASES = ["forward", "control", "flood", "fair"]
 
