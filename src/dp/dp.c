@@ -28,10 +28,11 @@ static inline void worker_count(atomic_uint_least64_t *c, uint64_t n)
  * One pass over the worker's hot queues, one batch each (pipeline.c), and
  * the cold ones' check when due; returns the frames it moved.  With timing
  * on, the round is timed as a whole (from @now, read by the caller: no
- * second read) and the stages of every perf_every-th batch poll
- * (dp_perf_pick() before each: pipeline.c reads the counter only when
- * ctx.io.perf is set), a sample independent of what the batch holds, so
- * the per-stage figures are unbiased estimates.
+ * second read) and the stages of one batch poll in perf_every
+ * (dp_perf_pick() before each, drawn at random: pipeline.c reads the
+ * counter only when ctx.io.perf is set), a sample independent of what the
+ * batch holds and of which queue it came from, so the per-stage figures
+ * are unbiased estimates.
  */
 static unsigned worker_round(struct dp_worker *w, uint64_t now)
 {
@@ -192,6 +193,7 @@ int dp_start(struct dp *dp, struct vswitch *sw, unsigned nworkers, const int *cp
 		w->dp = dp;
 		w->id = i;
 		w->ctx.io.worker_id = i;
+		w->ctx.perf_rng = 0x9e3779b9u + i; /* any nonzero seed */
 		w->cpu = cpus ? cpus[i] : -1;
 		w->wd_since_ms = now_ms();
 		memset(w->lists[0].first, 0xff, sizeof(w->lists[0].first));

@@ -111,13 +111,24 @@ struct dp_ctx {
 	/* Stage timing (perf.h): the worker's counters this round (NULL: off), sampled by dp_perf_pick(). */
 	struct dp_perf *perf_round;
 	unsigned perf_mask;			/* dp->perf_every - 1 */
-	unsigned perf_tick;			/* batch polls so far: every perf_every-th one has its stages timed */
+	uint32_t perf_rng;			/* xorshift32 state (never 0): which batch polls have their stages timed */
 };
 
-/* Before each batch poll: time its stages (ctx->io.perf set) if it is the perf_every-th, by count alone. */
+/*
+ * Before each batch poll: time its stages (ctx->io.perf set) with
+ * probability 1 / perf_every, drawn, not counted: with a count, a period
+ * that the round's number of queues divides would time the same queue
+ * every time (two ports, one in 16: always the second one's polls).
+ */
 static inline void dp_perf_pick(struct dp_ctx *ctx)
 {
-	ctx->io.perf = ctx->perf_round && !(++ctx->perf_tick & ctx->perf_mask) ? ctx->perf_round : NULL;
+	uint32_t x = ctx->perf_rng;
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	ctx->perf_rng = x;
+	ctx->io.perf = ctx->perf_round && !(x & ctx->perf_mask) ? ctx->perf_round : NULL;
 }
 
 struct dp;

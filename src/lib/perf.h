@@ -20,7 +20,7 @@
  * tx and rx_done points they happen in): the used-ring publish and the
  * call eventfd write.  A counter read costs ~25 cycles (CI machine), a
  * 64-byte frame ~200, so the worker times the stages of one batch poll in
- * dp->perf_every (16 by default; dp.c), chosen by count, not by content:
+ * dp->perf_every (16 by default; dp.c), drawn at random (dp.h, dp_perf_pick()):
  * the per-stage figures are a sample.  The round point is read twice per
  * round, every round, and covers whole rounds that moved frames: its
  * cycles are the worker's busy_cycles, exact.

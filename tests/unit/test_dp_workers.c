@@ -59,6 +59,9 @@ struct fake_port {
 	atomic_uint stalled_calls;
 	unsigned stalled_worker, stalled_ms;
 	atomic_uint frames_left;	/* rx_burst hands out one broadcast frame per call while this lasts */
+	atomic_uint frames_left1;	/* queue 1 (with two queues): two frames per call */
+	unsigned queues;		/* rx queues (0: one) */
+	int fd1;			/* queue 1's rx_fd: a dup of fd, its own epoll registration */
 };
 
 static uint8_t bcast_frame[60] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 0, 0x0a };
@@ -80,6 +83,15 @@ static unsigned fake_rx_burst(struct port *p, unsigned q, struct port_io *io, st
 	uint64_t one = 1;
 	unsigned left = atomic_load(&f->frames_left);
 
+	if (q == 1) {
+		left = atomic_load(&f->frames_left1);
+		if (!left)
+			return 0;
+		atomic_store(&f->frames_left1, left - 1);
+		pkt_rx_init(&pkts[0], &bcast_iov, 1, sizeof(bcast_frame), p->id);
+		pkt_rx_init(&pkts[1], &bcast_iov, 1, sizeof(bcast_frame), p->id);
+		return 2;
+	}
 	if (left) {
 		atomic_store(&f->frames_left, left - 1);
 		pkt_rx_init(&pkts[0], &bcast_iov, 1, sizeof(bcast_frame), p->id);
@@ -100,8 +112,8 @@ static unsigned fake_rx_burst(struct port *p, unsigned q, struct port_io *io, st
 
 static void fake_rx_done(struct port *p, unsigned q, struct port_io *io) {}
 static void fake_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, unsigned n) {}
-static unsigned fake_rx_queues(struct port *p) { return 1; }
-static int fake_rx_fd(struct port *p, unsigned q) { return ((struct fake_port *)p)->fd; }
+static unsigned fake_rx_queues(struct port *p) { return ((struct fake_port *)p)->queues ? ((struct fake_port *)p)->queues : 1; }
+static int fake_rx_fd(struct port *p, unsigned q) { return q ? ((struct fake_port *)p)->fd1 : ((struct fake_port *)p)->fd; }
 static bool fake_rx_arm(struct port *p, unsigned q) { return false; }
 static void fake_rx_disarm(struct port *p, unsigned q) {}
 
@@ -520,14 +532,15 @@ static void test_watchdog_unsticks_without_dp_sync(void **state)
 	assert_int_equal(atomic_load(&f->port.stalled_calls), 1);
 }
 
-/* ---- stage timing sampled by count ---- */
+/* ---- stage timing sampled at random ---- */
 
 /*
- * 64 batch polls in a row with a frame each (one port: each frame is a
- * flood to nobody).  Rounds are all timed (busy cycles); the stages of
- * exactly one poll in perf_every, whatever the phase of the count.
+ * @n batch polls of queue 0 with one frame each and, with two queues, @n
+ * of queue 1 with two frames each (each frame a flood to nobody), both
+ * queues kept busy together.  Rounds are all timed (busy cycles); the
+ * stages of about one poll in perf_every, from either queue alike.
  */
-static void run_polls(struct fx *f, unsigned every, uint64_t *parse, uint64_t *round)
+static void run_polls(struct fx *f, unsigned every, unsigned n, uint64_t *parse, uint64_t *round)
 {
 	struct dp_perf *pf = &f->dp.workers[0].perf;
 	uint64_t p0 = atomic_load(&pf->pt[DP_PT_PARSE].pkts), r0 = atomic_load(&pf->pt[DP_PT_ROUND].pkts);
@@ -535,12 +548,16 @@ static void run_polls(struct fx *f, unsigned every, uint64_t *parse, uint64_t *r
 
 	assert_true(dp_perf_every(&f->dp, every));
 	sleep_ms(20);
-	atomic_store(&f->port.frames_left, 64);
+	atomic_store(&f->port.frames_left1, f->port.queues == 2 ? n : 0);
+	atomic_store(&f->port.frames_left, n);
 	assert_int_equal(write(f->port.fd, &one, sizeof(one)), (ssize_t)sizeof(one));
-	for (unsigned i = 0; i < 200 && atomic_load(&f->port.frames_left); i++)
+	if (f->port.queues == 2)
+		assert_int_equal(write(f->port.fd1, &one, sizeof(one)), (ssize_t)sizeof(one));
+	for (unsigned i = 0; i < 400 && (atomic_load(&f->port.frames_left) || atomic_load(&f->port.frames_left1)); i++)
 		sleep_ms(5);
 	sleep_ms(20);
 	assert_int_equal(atomic_load(&f->port.frames_left), 0);
+	assert_int_equal(atomic_load(&f->port.frames_left1), 0);
 	*parse = atomic_load(&pf->pt[DP_PT_PARSE].pkts) - p0;
 	*round = atomic_load(&pf->pt[DP_PT_ROUND].pkts) - r0;
 }
@@ -553,16 +570,39 @@ static void test_stage_timing_sampled(void **state)
 	assert_false(dp_perf_every(&f->dp, 0));
 	assert_false(dp_perf_every(&f->dp, 6));
 	assert_false(dp_perf_every(&f->dp, DP_PERF_EVERY_MAX * 2));
-	run_polls(f, 4, &parse, &round);
-	assert_int_equal(round, 64);
-	assert_int_equal(parse, 16);
-	run_polls(f, 1, &parse, &round);
+	/* 4096 polls, one in 4: 1024 expected, standard deviation 28. */
+	run_polls(f, 4, 4096, &parse, &round);
+	assert_int_equal(round, 4096);
+	assert_in_range(parse, 1024 - 200, 1024 + 200);
+	run_polls(f, 1, 64, &parse, &round);
 	assert_int_equal(round, 64);
 	assert_int_equal(parse, 64);
 	dp_perf_set(&f->dp, false);
-	run_polls(f, 1, &parse, &round);
+	run_polls(f, 1, 64, &parse, &round);
 	assert_int_equal(round, 0);
 	assert_int_equal(parse, 0);
+}
+
+/*
+ * Two busy queues, one in two polls timed: a count would time the same
+ * queue every time (frames parsed: 2048 x 1 or 2048 x 2); a draw times
+ * half of each, 1024 x 1 + 1024 x 2 = 3072 frames.
+ */
+static void test_stage_timing_no_aliasing(void **state)
+{
+	struct fx *f = *state;
+	uint64_t parse, round;
+
+	f->port.fd1 = dup(f->port.fd);
+	assert_true(f->port.fd1 >= 0);
+	f->port.queues = 2;
+	dp_rebuild(&f->dp);
+	run_polls(f, 2, 2048, &parse, &round);
+	assert_int_equal(round, 3 * 2048);
+	assert_in_range(parse, 3072 - 400, 3072 + 400);
+	f->port.queues = 1;
+	dp_rebuild(&f->dp);
+	close(f->port.fd1);
 }
 
 int main(void)
@@ -576,6 +616,7 @@ int main(void)
 		cmocka_unit_test(test_idle_ports_cost_busy_rounds_nothing),
 		cmocka_unit_test(test_kick_wakes_only_its_queue),
 		cmocka_unit_test_setup_teardown(test_stage_timing_sampled, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_stage_timing_no_aliasing, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
