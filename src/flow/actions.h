@@ -180,6 +180,7 @@ enum flow_cnt {
 	FLOW_CNT_OUT_FULL,		/* more than FLOW_OUT_MAX outputs: the rest dropped */
 	FLOW_CNT_SNAP_FULL,		/* more than FLOW_SNAP_MAX header versions: processing ended */
 	FLOW_CNT_HDR_TOO_BIG,		/* len > FLOW_HDR_MAX: not run */
+	FLOW_CNT_CUT_SKIP,		/* a header write skipped: its bytes, or a checksum over them, are past the copy */
 	FLOW_CNT__COUNT
 };
 

@@ -636,7 +636,8 @@ static int do_output(struct parser *p, char *arg, const char *what)
 	uint16_t port;
 	int special, rc;
 
-	if (strchr(arg, '[') || flow_field_by_name(arg, strlen(arg))) {
+	/* "in_port" is the port of that name (ovs-actions(7)); the field is written in_port[] or NXM_OF_IN_PORT[]. */
+	if (strchr(arg, '[') || (flow_field_by_name(arg, strlen(arg)) && strcasecmp(arg, "in_port"))) {
 		const struct flow_field *f;
 		unsigned start, n;
 

@@ -288,6 +288,22 @@ static void test_action_values(void **state)
 	free(m.actions);
 }
 
+/* "in_port" as an action or an output port is the input port, not a field to read a port from. */
+static void test_in_port_word(void **state)
+{
+	struct flow_mod m;
+
+	parse_ok("actions=in_port,output:in_port,IN_PORT,output:in_port[],output:NXM_OF_IN_PORT[]", FLOW_CMD_ADD, &m);
+	assert_int_equal(m.actions->n, 5);
+	assert_int_equal(m.actions->a[0].type, FA_IN_PORT);
+	assert_int_equal(m.actions->a[1].type, FA_IN_PORT);
+	assert_int_equal(m.actions->a[2].type, FA_IN_PORT);
+	assert_int_equal(m.actions->a[3].type, FA_OUTPUT_FIELD);
+	assert_int_equal(m.actions->a[4].type, FA_OUTPUT_FIELD);
+	assert_int_equal(m.actions->a[4].field, FF_IN_PORT);
+	free(m.actions);
+}
+
 static void test_refusals(void **state)
 {
 	static const struct {
@@ -442,6 +458,7 @@ int main(void)
 		cmocka_unit_test(test_match_values),
 		cmocka_unit_test(test_keywords),
 		cmocka_unit_test(test_action_values),
+		cmocka_unit_test(test_in_port_word),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_parse_actions_only),
