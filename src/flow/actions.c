@@ -300,12 +300,16 @@ static void vlan_pop(struct flow_pkt *pkt)
 		pkt->ofs.l4 -= 4;
 }
 
-static bool frame_tagged(struct flow_pkt *pkt)
+/* The Ethertype field says a tag follows (@whole: and the tag is in the copy). */
+static bool frame_tagged(struct flow_pkt *pkt, bool whole)
 {
 	const uint8_t *f = frame_of(pkt);
-	uint16_t type = (uint16_t)(f[12] << 8 | f[13]);
+	uint16_t type;
 
-	return pkt->len >= 18 && (type == ETH_P_8021Q || type == ETH_P_8021AD);
+	if (pkt->len < (whole ? 18 : 14))
+		return false;
+	type = (uint16_t)(f[12] << 8 | f[13]);
+	return type == ETH_P_8021Q || type == ETH_P_8021AD;
 }
 
 /*
@@ -330,14 +334,14 @@ static void key_reparse(struct flow_pkt *pkt, struct flow_key *k)
 static bool vlan_sync(struct flow_exec *x, struct flow_pkt *pkt, struct flow_key *k)
 {
 	uint16_t tci = ntohs(k->vlan_tci);
-	bool have = frame_tagged(pkt);
+	bool have = frame_tagged(pkt, true);
 
 	if (!(tci & FLOW_TCI_PRESENT)) {
 		k->vlan_tci = 0;
 		if (have) {
 			vlan_pop(pkt);
-			if (frame_tagged(pkt))
-				key_reparse(pkt, k);	/* an inner tag is the outer one now */
+			if (frame_tagged(pkt, false))
+				key_reparse(pkt, k);	/* an inner tag (or part of one) is the outer one now */
 		}
 		return true;
 	}
@@ -348,7 +352,12 @@ static bool vlan_sync(struct flow_exec *x, struct flow_pkt *pkt, struct flow_key
 		memcpy(frame_of(pkt) + 14, &wire, 2);
 		return true;
 	}
-	return vlan_push(x, pkt, ETH_P_8021Q, tci & ~FLOW_TCI_PRESENT);
+	have = frame_tagged(pkt, false);	/* part of a tag the key could not parse: it becomes the inner one */
+	if (!vlan_push(x, pkt, ETH_P_8021Q, tci & ~FLOW_TCI_PRESENT))
+		return false;
+	if (have)
+		key_reparse(pkt, k);
+	return true;
 }
 
 /* The key's value of slot @s into the frame (slot_present() said it is there). */
@@ -651,7 +660,7 @@ static void set_vlan(struct flow_exec *x, struct flow_pkt *pkt, struct flow_key 
 
 static void push_vlan(struct flow_exec *x, struct flow_pkt *pkt, struct flow_key *k, uint16_t tpid)
 {
-	bool had = frame_tagged(pkt);
+	bool had = frame_tagged(pkt, false);	/* even part of a tag: the key saw no tag, but no IP either */
 
 	if (pkt->len < 14 || !prepare_write(x, pkt))
 		return;

@@ -490,7 +490,7 @@ static int match_keyword(struct parser *p, const char *name, char *value, const 
 				m = UINT64_MAX;
 			else if (!parse_uint(slash, UINT64_MAX, &m))
 				return fail(p, "%s: bad cookie mask", token);
-			mod->cookie_match = c;
+			mod->cookie_match = c & m;	/* only the masked bits mean anything */
 			mod->cookie_mask = m;
 		} else {
 			if (del)
@@ -1021,8 +1021,13 @@ static int parse_action(struct parser *p, char *s)
 {
 	size_t i = strcspn(s, ":(");
 	char *arg = NULL;
-	bool paren = false;
+	bool paren = false, known = false;
 
+	for (size_t k = 0; k < sizeof(action_defs) / sizeof(action_defs[0]); k++)
+		if (strlen(action_defs[k].name) == i && !strncasecmp(s, action_defs[k].name, i))
+			known = true;
+	if (!known && s[i])
+		return fail(p, "unsupported action \"%.*s\"", (int)i, s);	/* ct(...), learn(...), push:... */
 	if (s[i] == '(') {
 		size_t len = strlen(s);
 

@@ -325,6 +325,8 @@ static void test_refusals(void **state)
 		{ "actions=output:LOCAL", FLOW_CMD_ADD, "LOCAL" },
 		{ "actions=ct(commit)", FLOW_CMD_ADD, "\"ct\"" },
 		{ "actions=learn(table=1)", FLOW_CMD_ADD, "learn" },
+		{ "actions=check_pkt_larger(1500)->reg0[0]", FLOW_CMD_ADD, "\"check_pkt_larger\"" },
+		{ "actions=push:in_port,load:0->in_port,2,pop:in_port", FLOW_CMD_ADD, "\"push\"" },
 		{ "actions=foo", FLOW_CMD_ADD, "foo" },
 		{ "actions=output(port=1,max_len=100)", FLOW_CMD_ADD, "max_len" },
 		{ "actions=set_field:1.2.3.4->nw_dst", FLOW_CMD_ADD, "needs ip" },
