@@ -652,6 +652,90 @@ static void test_short_headers(void **state)
 	fx_free(f);
 }
 
+/*
+ * The VLAN pipeline of Open vSwitch's advanced tutorial (ovs-advanced.rst),
+ * as written there, with its learned table 10 given as fixed rules: port
+ * 1 a trunk, port 2 an access port in VLAN 20, ports 3 and 4 in VLAN 30.
+ */
+static void test_ovs_vlan_tutorial(void **state)
+{
+	static const char *const flows[] = {
+		"table=0, dl_src=01:00:00:00:00:00/01:00:00:00:00:00, actions=drop",
+		"table=0, dl_dst=01:80:c2:00:00:00/ff:ff:ff:ff:ff:f0, actions=drop",
+		"table=0, priority=0, actions=resubmit(,1)",
+		"table=1, priority=0, actions=drop",
+		"table=1, priority=99, in_port=1, actions=resubmit(,2)",
+		"table=1, priority=99, in_port=2, vlan_tci=0, actions=mod_vlan_vid:20, resubmit(,2)",
+		"table=1, priority=99, in_port=3, vlan_tci=0, actions=mod_vlan_vid:30, resubmit(,2)",
+		"table=1, priority=99, in_port=4, vlan_tci=0, actions=mod_vlan_vid:30, resubmit(,2)",
+		"table=2 actions=resubmit(,3)",	/* learn(...) in the tutorial: table 10 below is what it learned */
+		"table=3 priority=50 actions=resubmit(,10), resubmit(,4)",
+		"table=3 priority=99 dl_dst=01:00:00:00:00:00/01:00:00:00:00:00 actions=resubmit(,4)",
+		"table=10, vlan_tci=0x0014/0x0fff,dl_dst=50:00:00:00:00:02 actions=load:0x2->NXM_NX_REG0[0..15]",
+		"table=10, vlan_tci=0x001e/0x0fff,dl_dst=50:00:00:00:00:01 actions=load:0x1->NXM_NX_REG0[0..15]",
+		"table=4 reg0=1 actions=1",
+		"table=4 reg0=2 actions=strip_vlan,2",
+		"table=4 reg0=3 actions=strip_vlan,3",
+		"table=4 reg0=4 actions=strip_vlan,4",
+		"table=4 reg0=0 priority=99 dl_vlan=20 actions=1,strip_vlan,2",
+		"table=4 reg0=0 priority=99 dl_vlan=30 actions=1,strip_vlan,3,4",
+		"table=4 reg0=0 priority=50            actions=1",
+	};
+	struct fx *f = fx_new();
+	struct frame_spec s = frame_tcp4();
+	uint8_t fr[2048];
+	size_t len;
+
+	for (size_t i = 0; i < sizeof(flows) / sizeof(flows[0]); i++)
+		add(f, flows[i]);
+
+	/* A broadcast from access port 2: to the trunk tagged 20, not back to 2, never to VLAN 30. */
+	memset(s.dst, 0xff, 6);
+	load(f, &s, HEADROOM, 0, 2);
+	assert_int_equal(run(f), 1);
+	check_out(f, 0, FLOW_OUT_PORT, 1, fr, &len);
+	assert_int_equal(fr_get16(fr + 12), 0x8100);
+	assert_int_equal(fr_get16(fr + 14) & 0xfff, 20);
+
+	/* A broadcast on the trunk in VLAN 30: untagged to 3 and 4, not back to 1. */
+	s.vlan = 30;
+	load(f, &s, HEADROOM, 0, 1);
+	assert_int_equal(run(f), 2);
+	check_out(f, 0, FLOW_OUT_PORT, 3, fr, &len);
+	assert_int_equal(fr_get16(fr + 12), 0x0800);
+	check_out(f, 1, FLOW_OUT_PORT, 4, fr, &len);
+	assert_memory_equal(fr + 12, f->orig + 16, len - 12);
+
+	/* A tagged frame on an access port: dropped at ingress. A multicast source: dropped. */
+	load(f, &s, HEADROOM, 0, 3);
+	assert_int_equal(run(f), 0);
+	s.vlan = -1;
+	s.src[0] = 1;
+	load(f, &s, HEADROOM, 0, 2);
+	assert_int_equal(run(f), 0);
+	s.src[0] = 2;
+
+	/* Known unicast: from the trunk in VLAN 20 to the learned port 2, untagged; to 50:..:01 in VLAN 30, port 1. */
+	memcpy(s.dst, "\x50\0\0\0\0\x02", 6);
+	s.vlan = 20;
+	load(f, &s, HEADROOM, 0, 1);
+	assert_int_equal(run(f), 1);
+	check_out(f, 0, FLOW_OUT_PORT, 2, fr, &len);
+	assert_int_equal(len, f->orig_len - 4);
+	s.vlan = -1;
+	memcpy(s.dst, "\x50\0\0\0\0\x01", 6);
+	load(f, &s, HEADROOM, 0, 4);
+	assert_int_equal(run(f), 1);
+	check_out(f, 0, FLOW_OUT_PORT, 1, fr, &len);
+	assert_int_equal(fr_get16(fr + 14), 30);
+	/* The same destination from VLAN 20 is not known there: flooded in VLAN 20 only. */
+	load(f, &s, HEADROOM, 0, 2);
+	assert_int_equal(run(f), 1);
+	check_out(f, 0, FLOW_OUT_PORT, 1, fr, &len);
+	assert_int_equal(fr_get16(fr + 14), 20);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -669,6 +753,7 @@ int main(void)
 		cmocka_unit_test(test_csum_partial),
 		cmocka_unit_test(test_counters),
 		cmocka_unit_test(test_short_headers),
+		cmocka_unit_test(test_ovs_vlan_tutorial),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
