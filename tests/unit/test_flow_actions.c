@@ -399,7 +399,7 @@ static void test_registers_and_pipeline(void **state)
 
 	/* Table 0 classifies into reg0 and metadata, table 1 forwards on them; resubmit:PORT looks up as that port. */
 	add(f, "table=0,in_port=1,ip,actions=load:0x2a->reg0[0..15],write_metadata:0x5/0xff,"
-	       "move:NXM_OF_IP_SRC[24..31]->reg1[0..7],set_field:0x77->tun_id,goto_table:1");
+	       "move:NXM_OF_IP_SRC[24..31]->reg1[0..7],set_tunnel:0x77,goto_table:1");
 	add(f, "table=1,reg0=0x2a,metadata=0x5/0xff,reg1=0x0a,tun_id=0x77,actions=resubmit:9,output:2");
 	add(f, "table=1,priority=40000,in_port=9,reg0=0x2a,actions=output:3");
 	load(f, &s, HEADROOM, 0, 1);
