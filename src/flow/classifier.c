@@ -69,16 +69,6 @@ static inline const struct flow_rule *st_find(const struct flow_subtable *st, co
 	}
 }
 
-uint16_t flow_subtable_max_priority(const struct flow_subtable *st)
-{
-	return st->max_priority;
-}
-
-unsigned flow_subtable_rules(const struct flow_subtable *st)
-{
-	return st->n_rules;
-}
-
 struct flow_subtable *flow_subtable_build(const struct flow_key *mask, struct flow_rule *const *rules, unsigned n,
 					  uint64_t seed)
 {

@@ -121,8 +121,6 @@ static inline void flow_rule_count(const struct flow_rule *r, uint64_t packets, 
 struct flow_subtable *flow_subtable_build(const struct flow_key *mask, struct flow_rule *const *rules, unsigned n,
 					  uint64_t seed);
 void flow_subtable_free(struct flow_subtable *st);
-uint16_t flow_subtable_max_priority(const struct flow_subtable *st);
-unsigned flow_subtable_rules(const struct flow_subtable *st);
 
 /* A classifier over @n subtables (sorted here); NULL when out of memory. */
 struct flow_cls *flow_cls_build(const struct flow_subtable *const *st, unsigned n);

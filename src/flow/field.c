@@ -245,18 +245,6 @@ uint64_t flow_field_get_bits(const struct flow_field *f, const struct flow_key *
 	return (uint64_t)get128(f, k, start, n);
 }
 
-void flow_field_set_bits(const struct flow_field *f, struct flow_key *k, unsigned start, unsigned n, uint64_t v)
-{
-	set128(f, k, start, n, v);
-}
-
-void flow_field_mask_bits(const struct flow_field *f, struct flow_key *mask, unsigned start, unsigned n)
-{
-	unsigned __int128 m = ones(n) << (f->shift + start);
-
-	store_be(mask->b + f->ofs, f->len, load_be(mask->b + f->ofs, f->len) | m);
-}
-
 void flow_field_copy_bits(const struct flow_field *src, const struct flow_key *from, unsigned src_start,
 			  const struct flow_field *dst, struct flow_key *to, unsigned dst_start, unsigned n)
 {

@@ -125,15 +125,6 @@ bool flow_prereq_in_key(enum flow_prereq p, const struct flow_key *k);
 /* What a flow must match for @p, in words for an error message ("tcp or udp"). */
 const char *flow_prereq_name(enum flow_prereq p);
 
-/* Bit @bit (0 = least significant) of field @f in the key bytes @k. */
-static inline unsigned flow_field_bit_pos(const struct flow_field *f, unsigned bit, unsigned *byte)
-{
-	unsigned pos = f->shift + bit;
-
-	*byte = f->ofs + f->len - 1u - pos / 8u;
-	return pos % 8u;
-}
-
 /* A field's value, for fields up to 128 bits (IPv6 addresses). */
 typedef unsigned __int128 flow_u128;
 
@@ -146,10 +137,6 @@ flow_u128 flow_field_valid(const struct flow_field *f);
 
 /* Bits [@start, @start + @n) of field @f of @k, as a number (@n <= 64). */
 uint64_t flow_field_get_bits(const struct flow_field *f, const struct flow_key *k, unsigned start, unsigned n);
-/* Store the @n low bits of @v into bits [@start, @start + @n) of field @f of @k (@n <= 64). */
-void flow_field_set_bits(const struct flow_field *f, struct flow_key *k, unsigned start, unsigned n, uint64_t v);
-/* The key-byte mask of bits [@start, @start + @n) of @f: ORed into @mask (a whole key's worth). */
-void flow_field_mask_bits(const struct flow_field *f, struct flow_key *mask, unsigned start, unsigned n);
 /* Copy @n bits from @src bit @src_start of @from to @dst bit @dst_start of @to (any widths, fields up to 128 bits). */
 void flow_field_copy_bits(const struct flow_field *src, const struct flow_key *from, unsigned src_start,
 			  const struct flow_field *dst, struct flow_key *to, unsigned dst_start, unsigned n);
