@@ -13,6 +13,7 @@
 # flow (key, classifier, actions) works on header bytes and knows no port,
 # switch or data path: the data path hands it headers and turns its
 # outputs into tx.
+#
 # switch sits above port because a switch decision is about ports (it
 # reads struct port and struct pkt); ports are leaves that know neither the
 # switch nor the data path.  A new folder under src/ must be placed here,
