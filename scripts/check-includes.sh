@@ -7,7 +7,12 @@
 # public include/vsw/ ones, and those of every folder it reaches below):
 #
 #   tools -> ctl -> dp -> switch -> port -> { vhost_user, packet } -> virtio -> lib
+#                     dp -> flow -> packet -> lib
 #   frontend -> virtio, lib
+#
+# flow (key, classifier, actions) works on header bytes and knows no port,
+# switch or data path: the data path hands it headers and turns its
+# outputs into tx.
 #
 # switch sits above port because a switch decision is about ports (it
 # reads struct port and struct pkt); ports are leaves that know neither the
@@ -23,12 +28,13 @@ declare -A may=(
 	[lib]=""
 	[virtio]="lib"
 	[packet]="lib"
+	[flow]="packet lib"
 	[vhost_user]="virtio lib"
 	[port]="vhost_user packet virtio lib"
 	[switch]="port vhost_user packet virtio lib"
-	[dp]="switch port vhost_user packet virtio lib"
-	[ctl]="dp switch port vhost_user packet virtio lib"
-	[tools]="ctl dp switch port vhost_user packet virtio lib"
+	[dp]="flow switch port vhost_user packet virtio lib"
+	[ctl]="dp flow switch port vhost_user packet virtio lib"
+	[tools]="ctl dp flow switch port vhost_user packet virtio lib"
 	[frontend]="virtio lib"
 )
 

@@ -1,0 +1,319 @@
+/* fuzz_flow_exec.c - libFuzzer target: flow key extraction and action execution on hostile frames. */
+
+/*
+ * A frame from a guest or the wire goes through flow_key_extract() and a
+ * rule's actions (flow_exec_run): every read and write must stay inside
+ * the copy of its first bytes and the headroom, and the result must still
+ * be a frame the key describes.  Checks after each run:
+ *
+ *   - every output's bytes are a live buffer inside the caller's buffer or
+ *     a snapshot no longer than FLOW_HDR_MAX, and its length plus the
+ *     untouched rest of the frame is the frame length it reports;
+ *   - the key equals what flow_key_extract() makes of the final frame
+ *     (packet fields; metadata and registers are the key's own);
+ *   - when the copy is the whole frame and its checksums were right before
+ *     (verified the same way: IPv4 header, TCP/UDP/ICMP/ICMPv6 with their
+ *     pseudo-headers), they are right in every output.
+ *
+ * Input format:
+ *
+ *   byte 0: the program (in_port; % PROGRAMS): which rules run, see rules[]
+ *   byte 1: bit 0: the L4 checksum is partial (FLOW_PKT_CSUM_PARTIAL; the
+ *           checksum check is skipped); bits 1-2: headroom 0, 2, 4, 16;
+ *           bit 3: fix the frame's checksums first; bits 4-7: copy only
+ *           the first 14 + 16 * v bytes (0: all)
+ *   then the frame (at most FRAME_MAX bytes).
+ *
+ * fuzz/make_corpus_flow_exec.py writes the seed corpus.
+ */
+#include <arpa/inet.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../tests/lib/csum_ref.h"
+#include "flow/parse.h"
+
+#define FRAME_MAX 1600
+#define PROGRAMS 16
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Rules by in_port (the program), and the tables they resubmit to. */
+static const char *const rules[] = {
+	"in_port=0,actions=output:1",
+	"in_port=1,actions=mod_dl_src:02:00:00:00:00:aa,mod_dl_dst:02:00:00:00:00:bb,output:2,in_port",
+	"in_port=2,ip,actions=mod_nw_src:192.0.2.1,mod_nw_dst:198.51.100.2,mod_nw_tos:32,mod_nw_ecn:1,output:3,"
+	"mod_nw_ttl:7,dec_ttl,output:1",
+	"in_port=2,ipv6,actions=set_field:2001:db8::1->ipv6_src,set_field:2001:db8::2->ipv6_dst,mod_nw_tos:8,"
+	"dec_ttl,output:1",
+	"in_port=2,arp,actions=set_field:10.0.0.9->arp_spa,move:arp_sha[]->arp_tha[],load:2->arp_op,"
+	"set_field:02:00:00:00:00:09->arp_sha,set_field:10.0.0.1->arp_tpa,in_port",
+	"in_port=3,tcp,actions=mod_tp_src:1,mod_tp_dst:2,output:1",
+	"in_port=3,udp,actions=mod_tp_src:3,set_field:4->udp_dst,output:1",
+	"in_port=3,tcp6,actions=set_field:5->tcp_src,mod_tp_dst:6,output:1",
+	"in_port=3,udp6,actions=mod_tp_src:7,output:1",
+	"in_port=3,icmp,actions=set_field:0->icmp_type,set_field:1->icmp_code,mod_nw_dst:10.1.1.1,output:1",
+	"in_port=3,icmp6,actions=set_field:129->icmpv6_type,set_field:2001:db8::3->ipv6_dst,output:1",
+	"in_port=4,actions=push_vlan:0x8100,mod_vlan_vid:5,output:1,strip_vlan,output:2,mod_vlan_pcp:3,output:3,"
+	"push_vlan:0x88a8,output:4,load:0->vlan_tci,output:5",
+	"in_port=5,actions=clone(mod_dl_dst:02:00:00:00:00:01,push_vlan:0x8100,output:1),mod_vlan_vid:9,output:2,"
+	"clone(strip_vlan,output:3),output:4",
+	"in_port=6,actions=load:6->reg0[],resubmit(,1),resubmit(,2)",
+	"table=1,reg0=6,ip,actions=dec_ttl,mod_nw_dst:10.6.6.6,output:7",
+	"table=1,reg0=6,ipv6,actions=dec_ttl,output:7",
+	"table=2,reg0=6,actions=move:reg0[0..15]->reg1[0..15],output:reg1[0..15]",
+	"in_port=7,actions=set_field:0x1005->vlan_vid,output:1,set_field:3->vlan_pcp,output:2,"
+	"set_field:5->vlan_vid,output:3,set_field:9->dl_vlan,output:4",
+	"in_port=8,actions=move:eth_src[]->eth_dst[],load:0xffff->reg2[0..15],move:reg2[0..15]->vlan_tci,output:1",
+	"in_port=8,tcp,actions=move:tp_src[]->tp_dst[],move:eth_src[]->eth_dst[],output:1",
+	"in_port=9,actions=normal,flood,all,output:9",
+	"in_port=10,actions=resubmit(,0)",
+	"in_port=11,actions=output:1,resubmit(,0)",
+	"in_port=12,ip,actions=move:nw_src[]->nw_dst[],move:nw_dst[0..7]->nw_src[24..31],set_field:0x10->nw_tos,"
+	"output:1",
+	"in_port=12,ipv6,actions=move:ipv6_src[0..63]->ipv6_dst[64..127],move:nw_ttl[]->reg3[0..7],output:1",
+	"in_port=13,actions=goto_table:3",
+	"table=4,actions=push_vlan:0x8100,push_vlan:0x8100,output:1,pop_vlan,output:2,pop_vlan,pop_vlan,output:3",
+	"in_port=14,actions=mod_vlan_vid:1,mod_vlan_pcp:1,clone(clone(mod_dl_src:02:00:00:00:00:0e,output:1),"
+	"strip_vlan,output:2),output:3,dec_ttl,output:4",
+	"in_port=15,actions=set_field:0x77->tun_id,write_metadata:0x5/0xff,mod_dl_dst:ff:ff:ff:ff:ff:ff,flood",
+};
+
+static struct flow_db *db;
+static struct flow_exec x;
+
+/* A broken invariant: say which, then abort (libFuzzer keeps the input). */
+#define check(cond)                                                                      \
+	do {                                                                             \
+		if (!(cond)) {                                                           \
+			fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #cond);      \
+			abort();                                                         \
+		}                                                                        \
+	} while (0)
+
+static void setup(void)
+{
+	char err[FLOW_ERR_MAX];
+
+	db = flow_db_create();
+	check(db != NULL);
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+		struct flow_mod mod;
+
+		if (flow_parse(rules[i], FLOW_CMD_ADD, NULL, &mod, err, sizeof(err))) {
+			fprintf(stderr, "%s: %s\n", rules[i], err);
+			abort();
+		}
+		check(flow_db_add(db, &mod) == 0);
+	}
+	check(flow_db_set_miss(db, 3, FLOW_MISS_NEXT) == 0);	/* goto_table:3 misses into table 4 */
+	check(flow_db_commit(db) > 0);
+	flow_exec_init(&x);
+}
+
+static uint16_t rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* The L4 checksum field of what @k and @o describe, and whether a pseudo-header counts; NULL when none. */
+static uint8_t *l4_field(uint8_t *f, const struct flow_key *k, const struct flow_ofs *o, bool *pseudo)
+{
+	*pseudo = k->nw_proto != 1;
+	if (o->l4 == FLOW_OFS_NONE)
+		return NULL;
+	switch (k->nw_proto) {
+	case 6:
+		return f + o->l4 + 16;
+	case 17:
+		return f + o->l4 + 6;
+	case 1:
+	case 58:
+		return f + o->l4 + 2;
+	}
+	return NULL;
+}
+
+/* The pseudo-header sum (big-endian, folded) of the packet @k and @o describe. */
+static uint16_t pseudo_sum(const uint8_t *f, const struct flow_key *k, const struct flow_ofs *o)
+{
+	uint8_t ph[40];
+
+	if (k->dl_type == htons(0x86dd)) {
+		memcpy(ph, f + o->l3 + 8, 32);
+		ph[32] = (uint8_t)(o->l4_len >> 24);
+		ph[33] = (uint8_t)(o->l4_len >> 16);
+		ph[34] = (uint8_t)(o->l4_len >> 8);
+		ph[35] = (uint8_t)o->l4_len;
+		ph[36] = ph[37] = ph[38] = 0;
+		ph[39] = k->nw_proto;
+		return ref_sum(ph, 40);
+	}
+	memcpy(ph, f + o->l3 + 12, 8);
+	ph[8] = 0;
+	ph[9] = k->nw_proto;
+	ph[10] = (uint8_t)(o->l4_len >> 8);
+	ph[11] = (uint8_t)o->l4_len;
+	return ref_sum(ph, 12);
+}
+
+/*
+ * The checksums of the @len-byte frame @f as its own parse sees them
+ * once every VLAN tag is taken out (a tag the key does not parse, the
+ * second of two, must not hide a wrong checksum that a pop later
+ * exposes): fix them (@fix) or say whether they are right.  Only headers
+ * wholly in the frame count; a UDP/IPv4 checksum of zero means none.
+ */
+static bool csums_untagged(uint8_t *f, size_t len, bool fix);
+
+static bool csums(uint8_t *f, size_t len, bool fix)
+{
+	static uint8_t s[FRAME_MAX + 64];
+	size_t tags = 0;
+	bool ok;
+
+	while (tags < 8 && 12 + 4 * (tags + 1) + 2 <= len) {
+		uint16_t type = rd16(f + 12 + 4 * tags);
+
+		if (type != 0x8100 && type != 0x88a8)
+			break;
+		tags++;
+	}
+	if (!tags)
+		return csums_untagged(f, len, fix);
+	memcpy(s, f, 12);
+	memcpy(s + 12, f + 12 + 4 * tags, len - 12 - 4 * tags);
+	ok = csums_untagged(s, len - 4 * tags, fix);
+	if (fix)
+		memcpy(f + 12 + 4 * tags, s + 12, len - 12 - 4 * tags);
+	return ok;
+}
+
+static bool csums_untagged(uint8_t *f, size_t len, bool fix)
+{
+	struct flow_key k;
+	struct flow_ofs o;
+	bool pseudo, ok = true;
+	uint8_t *c;
+
+	flow_key_extract(&k, f, len, len, 0, &o);
+	if (k.dl_type == htons(0x0800) && o.l3 != FLOW_OFS_NONE) {
+		size_t ihl = (f[o.l3] & 15u) * 4;
+
+		if (fix) {
+			f[o.l3 + 10] = f[o.l3 + 11] = 0;
+			ref_put(f + o.l3 + 10, (uint16_t)~ref_sum(f + o.l3, ihl));
+		}
+		ok = ref_sum(f + o.l3, ihl) == 0xffff;
+	}
+	c = l4_field(f, &k, &o, &pseudo);
+	if (!c || (size_t)o.l4 + o.l4_len > len)
+		return ok;
+	if (k.nw_proto == 17 && k.dl_type == htons(0x0800) && rd16(c) == 0)
+		return ok;
+	if (fix) {
+		uint16_t s;
+
+		c[0] = c[1] = 0;
+		s = ref_sum(f + o.l4, o.l4_len);
+		if (pseudo)
+			s = ref_add(s, pseudo_sum(f, &k, &o));
+		s = (uint16_t)~s;
+		if (k.nw_proto == 17 && s == 0)
+			s = 0xffff;
+		ref_put(c, s);
+	}
+	{
+		uint16_t s = ref_sum(f + o.l4, o.l4_len);
+
+		if (pseudo)
+			s = ref_add(s, pseudo_sum(f, &k, &o));
+		return ok && s == 0xffff;
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const unsigned headrooms[4] = { 0, 2, 4, 16 };
+	static uint8_t whole[FRAME_MAX + 64];
+	uint8_t *buf;
+	const struct flow_tables *t;
+	struct flow_pkt pkt;
+	struct flow_key key, again;
+	size_t frame_len, hdr_len, rest;
+	unsigned headroom, cap, n;
+	bool partial, valid;
+	uint8_t prog;
+
+	if (!db)
+		setup();
+	if (size < 2)
+		return 0;
+	prog = data[0] % PROGRAMS;
+	partial = data[1] & 1;
+	headroom = headrooms[(data[1] >> 1) & 3];
+	frame_len = size - 2 < FRAME_MAX ? size - 2 : FRAME_MAX;
+	memcpy(whole, data + 2, frame_len);
+	if (data[1] & 8)
+		csums(whole, frame_len, true);
+	valid = csums(whole, frame_len, false);
+	hdr_len = data[1] >> 4 ? 14 + 16u * (data[1] >> 4) : frame_len;
+	if (hdr_len > frame_len)
+		hdr_len = frame_len;
+	if (hdr_len > FLOW_HDR_MAX)
+		hdr_len = FLOW_HDR_MAX;
+	rest = frame_len - hdr_len;
+
+	/* Exactly headroom + the copy on the heap, so ASan sees a step outside. */
+	cap = headroom + (unsigned)hdr_len;
+	buf = malloc(cap ? cap : 1);
+	check(buf != NULL);
+	memcpy(buf + headroom, whole, hdr_len);
+	pkt = (struct flow_pkt){ .buf = buf, .cap = (uint16_t)cap, .head = (uint16_t)headroom,
+				 .len = (uint16_t)hdr_len, .flags = partial ? FLOW_PKT_CSUM_PARTIAL : 0,
+				 .frame_len = (uint32_t)frame_len };
+	flow_key_extract(&key, buf + headroom, hdr_len, frame_len, prog, &pkt.ofs);
+
+	t = flow_db_tables(db);
+	flow_exec_begin(&x, t, 1);
+	n = flow_exec_run(&x, &pkt, &key, 0, flow_tables_lookup(t, 0, &key));
+	flow_exec_end(&x);
+
+	check(n == x.n_out && n <= FLOW_OUT_MAX && x.n_snap <= FLOW_SNAP_MAX);
+	check(pkt.head + (unsigned)pkt.len <= cap && pkt.len <= FLOW_HDR_MAX);
+	check(pkt.frame_len == pkt.len + rest);
+	for (unsigned i = 0; i < n; i++) {
+		const struct flow_out *o = &x.out[i];
+		static uint8_t out[FRAME_MAX + 64];
+		const uint8_t *hdr;
+		size_t len;
+
+		if (o->snap == FLOW_SNAP_LIVE) {
+			hdr = buf + pkt.head;
+			len = pkt.len;
+		} else {
+			check(o->snap < x.n_snap);
+			hdr = x.snap[o->snap].bytes;
+			len = x.snap[o->snap].len;
+			check(len <= FLOW_HDR_MAX && x.snap[o->snap].frame_len == len + rest);
+		}
+		if (!rest && valid && !partial) {
+			memcpy(out, hdr, len);
+			check(csums(out, len, false));
+		}
+	}
+
+	/* The key describes the final frame (its own fields: metadata and registers aside). */
+	flow_key_extract(&again, buf + pkt.head, pkt.len, pkt.frame_len, ntohs(key.in_port), NULL);
+	again.tun_id = key.tun_id;
+	again.tun_src = key.tun_src;
+	again.tun_dst = key.tun_dst;
+	again.metadata = key.metadata;
+	memcpy(again.regs, key.regs, sizeof(again.regs));
+	if (!x.stop)
+		check(memcmp(&again, &key, sizeof(key)) == 0);
+	free(buf);
+	return 0;
+}

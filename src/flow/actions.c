@@ -1,0 +1,807 @@
+/* actions.c - running compiled actions on a header buffer and its key: rewrites with incremental checksums, VLAN tags, control flow, outputs. */
+#include "flow/actions.h"
+
+#include <arpa/inet.h>
+#include <string.h>
+
+#include "flow/classifier.h"
+#include "flow/field.h"
+#include "packet/csum.h"
+
+#define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86dd
+#define ETH_P_ARP 0x0806
+#define ETH_P_RARP 0x8035
+#define ETH_P_8021Q 0x8100
+#define ETH_P_8021AD 0x88a8
+
+const char *const flow_cnt_names[FLOW_CNT__COUNT] = {
+	[FLOW_CNT_PACKETS] = "packets",
+	[FLOW_CNT_MISS_DROP] = "table_miss_drop",
+	[FLOW_CNT_NO_OUTPUT] = "no_output",
+	[FLOW_CNT_TTL] = "ttl_exceeded",
+	[FLOW_CNT_DEPTH] = "too_deep",
+	[FLOW_CNT_RESUBMITS] = "too_many_resubmits",
+	[FLOW_CNT_HEADROOM] = "no_headroom",
+	[FLOW_CNT_OUT_FULL] = "too_many_outputs",
+	[FLOW_CNT_SNAP_FULL] = "too_many_header_versions",
+	[FLOW_CNT_HDR_TOO_BIG] = "headers_too_big",
+	[FLOW_CNT_CUT_SKIP] = "write_past_copy_skipped",
+};
+
+/* ---- checksums (RFC 1624) ---- */
+
+/*
+ * The checksum field at @field after the @len bytes (even, at an even
+ * offset of the summed data) @old became @new: HC' = ~(~HC + ~m + m')
+ * (RFC 1624 eqn. 3), sums in memory byte order as csum.h keeps them.
+ * @partial: the field holds an uncomplemented pseudo-header sum
+ * (CHECKSUM_PARTIAL), updated without the complements.
+ */
+static void csum_replace(uint8_t *field, const void *old, const void *new, size_t len, bool partial)
+{
+	uint16_t hc, so = csum_fold(csum_add(0, old, len)), r;
+	uint32_t sum;
+
+	memcpy(&hc, field, 2);
+	sum = partial ? hc : (uint16_t)~hc;
+	sum += (uint16_t)~so;
+	sum = csum_add(sum, new, len);
+	r = partial ? csum_fold(sum) : (uint16_t)~csum_fold(sum);
+	memcpy(field, &r, 2);
+}
+
+static inline uint8_t *frame_of(struct flow_pkt *pkt)
+{
+	return pkt->buf + pkt->head;
+}
+
+static inline bool fits(const struct flow_pkt *pkt, unsigned at, unsigned len)
+{
+	return at != FLOW_OFS_NONE && (unsigned)at + len <= pkt->len;
+}
+
+/*
+ * Where the L4 checksum of the packet is, when it covers a pseudo-header
+ * (TCP, UDP, ICMPv6) or just the L4 data (ICMP): NULL when there is none
+ * to update (no L4 header, a UDP datagram without checksum).
+ */
+static uint8_t *l4_csum(struct flow_pkt *pkt, const struct flow_key *k, bool *pseudo)
+{
+	unsigned l4 = pkt->ofs.l4;
+	uint8_t *p;
+
+	*pseudo = true;
+	switch (k->nw_proto) {
+	case 6:
+		if (!fits(pkt, l4, 20))
+			return NULL;
+		return frame_of(pkt) + l4 + 16;
+	case 17:
+		if (!fits(pkt, l4, 8))
+			return NULL;
+		p = frame_of(pkt) + l4 + 6;
+		/* IPv4 UDP without checksum stays without (RFC 768); IPv6 UDP always has one (RFC 8200 8.1). */
+		return p[0] == 0 && p[1] == 0 && k->dl_type == htons(ETH_P_IP) && !(pkt->flags & FLOW_PKT_CSUM_PARTIAL)
+			       ? NULL
+			       : p;
+	case 1:
+		*pseudo = false;
+		return k->dl_type == htons(ETH_P_IP) && fits(pkt, l4, 8) ? frame_of(pkt) + l4 + 2 : NULL;
+	case 58:
+		return k->dl_type == htons(ETH_P_IPV6) && fits(pkt, l4, 4) ? frame_of(pkt) + l4 + 2 : NULL;
+	default:
+		return NULL;
+	}
+}
+
+/* A UDP checksum that came out as zero is sent as 0xffff (zero means "none"). */
+static void udp_zero_fixup(uint8_t *csum, const struct flow_key *k, const struct flow_pkt *pkt)
+{
+	if (k->nw_proto == 17 && !(pkt->flags & FLOW_PKT_CSUM_PARTIAL) && csum[0] == 0 && csum[1] == 0)
+		csum[0] = csum[1] = 0xff;
+}
+
+/* An address of the pseudo-header changed from @old to @new (@len bytes): the L4 checksum follows. */
+static void l4_pseudo_replace(struct flow_pkt *pkt, const struct flow_key *k, const void *old, const void *new,
+			      size_t len)
+{
+	bool pseudo;
+	uint8_t *c = l4_csum(pkt, k, &pseudo);
+
+	if (c && pseudo) {
+		csum_replace(c, old, new, len, pkt->flags & FLOW_PKT_CSUM_PARTIAL);
+		udp_zero_fixup(c, k, pkt);
+	}
+}
+
+/* Bytes of the L4 header changed: the L4 checksum follows, unless the sender left it for later (partial). */
+static void l4_data_replace(struct flow_pkt *pkt, const struct flow_key *k, const void *old, const void *new,
+			    size_t len)
+{
+	bool pseudo;
+	uint8_t *c = l4_csum(pkt, k, &pseudo);
+
+	if (c && !(pkt->flags & FLOW_PKT_CSUM_PARTIAL)) {
+		csum_replace(c, old, new, len, false);
+		udp_zero_fixup(c, k, pkt);
+	}
+}
+
+/* ---- header writes: the key's value of one storage slot into the frame ---- */
+
+enum slot {
+	SL_META,		/* no packet bytes: in_port, metadata, registers, tunnel */
+	SL_DL_DST,
+	SL_DL_SRC,
+	SL_VLAN,
+	SL_NW_SRC,
+	SL_NW_DST,
+	SL_IPV6_SRC,
+	SL_IPV6_DST,
+	SL_NW_PROTO,		/* only ARP's opcode is writable */
+	SL_NW_TOS,
+	SL_NW_TTL,
+	SL_TP_SRC,
+	SL_TP_DST,
+	SL_ARP_SHA,
+	SL_ARP_THA,
+};
+
+static enum slot slot_of(const struct flow_field *f)
+{
+	switch (f->ofs) {
+	case offsetof(struct flow_key, dl_dst):
+		return SL_DL_DST;
+	case offsetof(struct flow_key, dl_src):
+		return SL_DL_SRC;
+	case offsetof(struct flow_key, vlan_tci):
+		return SL_VLAN;
+	case offsetof(struct flow_key, nw_src):
+		return SL_NW_SRC;
+	case offsetof(struct flow_key, nw_dst):
+		return SL_NW_DST;
+	case offsetof(struct flow_key, ipv6_src):
+		return SL_IPV6_SRC;
+	case offsetof(struct flow_key, ipv6_dst):
+		return SL_IPV6_DST;
+	case offsetof(struct flow_key, nw_proto):
+		return SL_NW_PROTO;
+	case offsetof(struct flow_key, nw_tos):
+		return SL_NW_TOS;
+	case offsetof(struct flow_key, nw_ttl):
+		return SL_NW_TTL;
+	case offsetof(struct flow_key, tp_src):
+		return SL_TP_SRC;
+	case offsetof(struct flow_key, tp_dst):
+		return SL_TP_DST;
+	case offsetof(struct flow_key, arp_sha):
+		return SL_ARP_SHA;
+	case offsetof(struct flow_key, arp_tha):
+		return SL_ARP_THA;
+	default:
+		return SL_META;
+	}
+}
+
+static bool is_ipv4(const struct flow_pkt *pkt, const struct flow_key *k)
+{
+	return k->dl_type == htons(ETH_P_IP) && fits(pkt, pkt->ofs.l3, 20);
+}
+
+static bool is_ipv6(const struct flow_pkt *pkt, const struct flow_key *k)
+{
+	return k->dl_type == htons(ETH_P_IPV6) && fits(pkt, pkt->ofs.l3, 40);
+}
+
+static bool is_arp(const struct flow_pkt *pkt, const struct flow_key *k)
+{
+	return (k->dl_type == htons(ETH_P_ARP) || k->dl_type == htons(ETH_P_RARP)) && fits(pkt, pkt->ofs.l3, 28);
+}
+
+static bool is_l4(const struct flow_pkt *pkt, const struct flow_key *k)
+{
+	return (is_ipv4(pkt, k) || is_ipv6(pkt, k)) && pkt->ofs.l4 != FLOW_OFS_NONE;
+}
+
+/*
+ * An address of the pseudo-header may change only if the L4 checksum that
+ * covers it is in the copy too: when the copy was cut before the L4
+ * header (flow_ofs.truncated), rewriting the address would leave a wrong
+ * checksum in the part of the frame the executor never sees.
+ */
+static bool l4_csum_reachable(const struct flow_pkt *pkt, const struct flow_key *k)
+{
+	return !pkt->ofs.truncated || pkt->ofs.l4 != FLOW_OFS_NONE || (k->nw_frag & FLOW_FRAG_LATER);
+}
+
+/* True when the frame has the bytes slot @s lives in, so a write to it can go to both key and frame. */
+static bool slot_present(const struct flow_pkt *pkt, const struct flow_key *k, enum slot s)
+{
+	switch (s) {
+	case SL_META:
+		return true;
+	case SL_DL_DST:
+	case SL_DL_SRC:
+	case SL_VLAN:
+		return pkt->len >= 14;
+	case SL_NW_SRC:
+	case SL_NW_DST:
+		return is_arp(pkt, k) || (is_ipv4(pkt, k) && l4_csum_reachable(pkt, k));
+	case SL_IPV6_SRC:
+	case SL_IPV6_DST:
+		return is_ipv6(pkt, k) && l4_csum_reachable(pkt, k);
+	case SL_NW_PROTO:
+	case SL_ARP_SHA:
+	case SL_ARP_THA:
+		return is_arp(pkt, k);
+	case SL_NW_TOS:
+	case SL_NW_TTL:
+		return is_ipv4(pkt, k) || is_ipv6(pkt, k);
+	case SL_TP_SRC:
+	case SL_TP_DST:
+		return is_l4(pkt, k) && fits(pkt, pkt->ofs.l4, 4);
+	}
+	return false;
+}
+
+/* IPv4 header bytes at @off (even) changed to @new (@len, even): header checksum follows, then the bytes. */
+static void ipv4_write(struct flow_pkt *pkt, unsigned off, const void *new, size_t len)
+{
+	uint8_t *ip = frame_of(pkt) + pkt->ofs.l3;
+
+	csum_replace(ip + 10, ip + off, new, len, false);
+	memcpy(ip + off, new, len);
+}
+
+/* A VLAN tag: push one in front of the Ethertype (the headroom takes the MAC addresses). */
+static bool vlan_push(struct flow_exec *x, struct flow_pkt *pkt, uint16_t tpid, uint16_t tci)
+{
+	uint8_t *f;
+
+	/* Either way the key already says "tagged" and the frame cannot follow: processing ends. */
+	if (pkt->head < 4) {
+		x->cnt[FLOW_CNT_HEADROOM]++;
+		x->stop = x->counted = true;
+		return false;
+	}
+	if (pkt->len + 4u > FLOW_HDR_MAX) {
+		x->cnt[FLOW_CNT_HDR_TOO_BIG]++;
+		x->stop = x->counted = true;
+		return false;
+	}
+	pkt->head -= 4;
+	f = frame_of(pkt);
+	memmove(f, f + 4, 12);
+	tpid = htons(tpid);
+	tci = htons(tci);
+	memcpy(f + 12, &tpid, 2);
+	memcpy(f + 14, &tci, 2);
+	pkt->len += 4;
+	pkt->frame_len += 4;
+	if (pkt->ofs.l3 != FLOW_OFS_NONE)
+		pkt->ofs.l3 += 4;
+	if (pkt->ofs.l4 != FLOW_OFS_NONE)
+		pkt->ofs.l4 += 4;
+	return true;
+}
+
+static void vlan_pop(struct flow_pkt *pkt)
+{
+	uint8_t *f = frame_of(pkt);
+
+	memmove(f + 4, f, 12);
+	pkt->head += 4;
+	pkt->len -= 4;
+	pkt->frame_len -= 4;
+	if (pkt->ofs.l3 != FLOW_OFS_NONE)
+		pkt->ofs.l3 -= 4;
+	if (pkt->ofs.l4 != FLOW_OFS_NONE)
+		pkt->ofs.l4 -= 4;
+}
+
+/* The Ethertype field says a tag follows (@whole: and the tag is in the copy). */
+static bool frame_tagged(struct flow_pkt *pkt, bool whole)
+{
+	const uint8_t *f = frame_of(pkt);
+	uint16_t type;
+
+	if (pkt->len < (whole ? 18 : 14))
+		return false;
+	type = (uint16_t)(f[12] << 8 | f[13]);
+	return type == ETH_P_8021Q || type == ETH_P_8021AD;
+}
+
+/*
+ * The key's packet fields again from the frame, metadata kept: after a
+ * tag change that exposed or hid another tag (the key follows one tag, as
+ * flow_key_extract() does).
+ */
+static void key_reparse(struct flow_pkt *pkt, struct flow_key *k)
+{
+	struct flow_key old = *k;
+
+	flow_key_extract(k, frame_of(pkt), pkt->len, pkt->frame_len, ntohs(old.in_port), &pkt->ofs);
+	k->in_port = old.in_port;
+	k->tun_id = old.tun_id;
+	k->tun_src = old.tun_src;
+	k->tun_dst = old.tun_dst;
+	k->metadata = old.metadata;
+	memcpy(k->regs, old.regs, sizeof(k->regs));
+}
+
+/* Make the frame's outer tag what the key's vlan_tci says: rewrite, pop or push. */
+static bool vlan_sync(struct flow_exec *x, struct flow_pkt *pkt, struct flow_key *k)
+{
+	uint16_t tci = ntohs(k->vlan_tci);
+	bool have = frame_tagged(pkt, true);
+
+	if (!(tci & FLOW_TCI_PRESENT)) {
+		k->vlan_tci = 0;
+		if (have) {
+			vlan_pop(pkt);
+			if (frame_tagged(pkt, false))
+				key_reparse(pkt, k);	/* an inner tag (or part of one) is the outer one now */
+		}
+		return true;
+	}
+	/* The CFI/DEI bit carries "present" in the key; the frame gets 0 there, as from Open vSwitch. */
+	if (have) {
+		uint16_t wire = htons(tci & ~FLOW_TCI_PRESENT);
+
+		memcpy(frame_of(pkt) + 14, &wire, 2);
+		return true;
+	}
+	have = frame_tagged(pkt, false);	/* part of a tag the key could not parse: it becomes the inner one */
+	if (!vlan_push(x, pkt, ETH_P_8021Q, tci & ~FLOW_TCI_PRESENT))
+		return false;
+	if (have)
+		key_reparse(pkt, k);
+	return true;
+}
+
+/* The key's value of slot @s into the frame (slot_present() said it is there). */
+static bool slot_write(struct flow_exec *x, struct flow_pkt *pkt, struct flow_key *k, enum slot s)
+{
+	uint8_t *f = frame_of(pkt), *l3 = f + (pkt->ofs.l3 == FLOW_OFS_NONE ? 0 : pkt->ofs.l3);
+	uint8_t *l4 = f + (pkt->ofs.l4 == FLOW_OFS_NONE ? 0 : pkt->ofs.l4);
+
+	switch (s) {
+	case SL_META:
+		return true;
+	case SL_DL_DST:
+		memcpy(f, k->dl_dst, 6);
+		return true;
+	case SL_DL_SRC:
+		memcpy(f + 6, k->dl_src, 6);
+		return true;
+	case SL_VLAN:
+		return vlan_sync(x, pkt, k);
+	case SL_NW_SRC:
+	case SL_NW_DST: {
+		const uint32_t *v = s == SL_NW_SRC ? &k->nw_src : &k->nw_dst;
+
+		if (is_arp(pkt, k)) {
+			memcpy(l3 + (s == SL_NW_SRC ? 14 : 24), v, 4);
+			return true;
+		}
+		l4_pseudo_replace(pkt, k, l3 + (s == SL_NW_SRC ? 12 : 16), v, 4);
+		ipv4_write(pkt, s == SL_NW_SRC ? 12 : 16, v, 4);
+		return true;
+	}
+	case SL_IPV6_SRC:
+	case SL_IPV6_DST: {
+		const uint8_t *v = s == SL_IPV6_SRC ? k->ipv6_src : k->ipv6_dst;
+		uint8_t *at = l3 + (s == SL_IPV6_SRC ? 8 : 24);
+
+		l4_pseudo_replace(pkt, k, at, v, 16);
+		memcpy(at, v, 16);
+		return true;
+	}
+	case SL_NW_PROTO: {
+		uint8_t op[2] = { 0, k->nw_proto };	/* ARP opcodes above 255 are not kept (key.h) */
+
+		memcpy(l3 + 6, op, 2);
+		return true;
+	}
+	case SL_NW_TOS:
+		if (is_ipv4(pkt, k)) {
+			uint8_t w[2] = { l3[0], k->nw_tos };
+
+			ipv4_write(pkt, 0, w, 2);
+		} else {
+			/* IPv6 traffic class: the low nibble of byte 0, the high one of byte 1; no checksum covers it. */
+			l3[0] = (uint8_t)((l3[0] & 0xf0) | k->nw_tos >> 4);
+			l3[1] = (uint8_t)((l3[1] & 0x0f) | (k->nw_tos & 0x0f) << 4);
+		}
+		return true;
+	case SL_NW_TTL:
+		if (is_ipv4(pkt, k)) {
+			uint8_t w[2] = { k->nw_ttl, l3[9] };
+
+			ipv4_write(pkt, 8, w, 2);
+		} else {
+			l3[7] = k->nw_ttl;
+		}
+		return true;
+	case SL_TP_SRC:
+	case SL_TP_DST: {
+		uint16_t v = s == SL_TP_SRC ? k->tp_src : k->tp_dst;
+
+		if (k->nw_proto == 1 || k->nw_proto == 58) {
+			/* ICMP type and code: one word, the low byte of each key slot. */
+			uint8_t w[2] = { (uint8_t)ntohs(k->tp_src), (uint8_t)ntohs(k->tp_dst) };
+
+			l4_data_replace(pkt, k, l4, w, 2);
+			memcpy(l4, w, 2);
+		} else {
+			uint8_t *at = l4 + (s == SL_TP_SRC ? 0 : 2);
+
+			l4_data_replace(pkt, k, at, &v, 2);
+			memcpy(at, &v, 2);
+		}
+		return true;
+	}
+	case SL_ARP_SHA:
+		memcpy(l3 + 8, k->arp_sha, 6);
+		return true;
+	case SL_ARP_THA:
+		memcpy(l3 + 18, k->arp_tha, 6);
+		return true;
+	}
+	return true;
+}
+
+/* ---- outputs and header versions ---- */
+
+/*
+ * About to change the frame: if an output took it as it is, keep those
+ * bytes for it in a snapshot first (copy on write).  False when no
+ * snapshot is left: the packet's processing ends.
+ */
+static bool prepare_write(struct flow_exec *x, struct flow_pkt *pkt)
+{
+	struct flow_snap *s;
+
+	if (!x->live_taken)
+		return true;
+	if (x->n_snap == FLOW_SNAP_MAX) {
+		x->cnt[FLOW_CNT_SNAP_FULL]++;
+		x->stop = x->counted = true;
+		return false;
+	}
+	s = &x->snap[x->n_snap];
+	s->len = pkt->len;
+	s->frame_len = pkt->frame_len;
+	s->ofs = pkt->ofs;
+	memcpy(s->bytes, frame_of(pkt), pkt->len);
+	for (unsigned i = 0; i < x->n_out; i++)
+		if (x->out[i].snap == FLOW_SNAP_LIVE)
+			x->out[i].snap = (uint8_t)x->n_snap;
+	x->n_snap++;
+	x->live_taken = false;
+	return true;
+}
+
+static void emit(struct flow_exec *x, enum flow_out_kind kind, uint16_t port, const struct flow_key *k)
+{
+	if (x->n_out == FLOW_OUT_MAX) {
+		x->cnt[FLOW_CNT_OUT_FULL]++;
+		return;
+	}
+	x->out[x->n_out++] = (struct flow_out){ (uint8_t)kind, FLOW_SNAP_LIVE, port, ntohs(k->in_port), 0 };
+	x->live_taken = true;
+}
+
+static void output_port(struct flow_exec *x, uint16_t port, const struct flow_key *k)
+{
+	/* OpenFlow: output to the input port is dropped; in_port is the way to send it back. */
+	if (port != ntohs(k->in_port))
+		emit(x, FLOW_OUT_PORT, port, k);
+}
+
+/* ---- counters ---- */
+
+static void stats_flush(struct flow_exec *x)
+{
+	for (unsigned i = 0; i < x->n_stats; i++)
+		flow_rule_count(x->stats[i].rule, x->stats[i].packets, x->stats[i].bytes, x->now_ms);
+	x->n_stats = 0;
+}
+
+static void stats_add(struct flow_exec *x, const struct flow_rule *r, uint32_t bytes)
+{
+	for (unsigned i = 0; i < x->n_stats; i++)
+		if (x->stats[i].rule == r) {
+			x->stats[i].packets++;
+			x->stats[i].bytes += bytes;
+			return;
+		}
+	if (x->n_stats == FLOW_STATS_SLOTS)
+		stats_flush(x);
+	x->stats[x->n_stats++] = (struct flow_stats_slot){ r, 1, bytes };
+}
+
+/* ---- control flow ---- */
+
+static bool push_frame(struct flow_exec *x, const struct flow_act *a, unsigned n, uint8_t table, bool clone)
+{
+	if (x->n_frames == FLOW_DEPTH_MAX) {
+		x->cnt[FLOW_CNT_DEPTH]++;
+		x->stop = x->counted = true;
+		return false;
+	}
+	x->frames[x->n_frames++] = (struct flow_exec_frame){ a, (uint16_t)n, 0, table, clone };
+	return true;
+}
+
+/*
+ * Run @rule, what @table gave for @k (NULL: a miss).  @honor_miss: the
+ * table's miss behaviour applies (the first table, goto_table); a
+ * resubmit's miss does nothing.  @tail: the current frame is done and
+ * is replaced rather than nested.
+ */
+static void enter_table(struct flow_exec *x, struct flow_pkt *pkt, struct flow_key *k, unsigned table,
+			const struct flow_rule *rule, bool honor_miss, bool tail)
+{
+	if (tail)
+		x->n_frames--;
+	while (!rule) {
+		if (!honor_miss)
+			return;
+		switch (x->tables->miss[table]) {
+		case FLOW_MISS_NORMAL:
+			emit(x, FLOW_OUT_NORMAL, 0, k);
+			return;
+		case FLOW_MISS_NEXT:
+			if (table + 1 < FLOW_N_TABLES) {
+				table++;
+				rule = flow_tables_lookup(x->tables, table, k);
+				continue;
+			}
+			/* no table after the last one: a drop */
+			__attribute__((fallthrough));
+		default:
+			x->cnt[FLOW_CNT_MISS_DROP]++;
+			x->counted = true;
+			return;
+		}
+	}
+	stats_add(x, rule, pkt->frame_len);
+	push_frame(x, rule->actions->a, rule->actions->n, (uint8_t)table, false);
+}
+
+static void clone_begin(struct flow_exec *x, struct flow_pkt *pkt, struct flow_key *k, struct flow_exec_frame *f,
+			const struct flow_act *a)
+{
+	struct flow_exec_save *s;
+
+	f->i = (uint16_t)(f->i + a->n);		/* the body runs in its own frame */
+	if (x->n_clone == FLOW_CLONE_MAX) {
+		x->cnt[FLOW_CNT_DEPTH]++;
+		x->stop = x->counted = true;
+		return;
+	}
+	s = &x->saves[x->n_clone];
+	s->key = *k;
+	s->pkt = *pkt;
+	memcpy(s->bytes, frame_of(pkt), pkt->len);
+	if (push_frame(x, a + 1, a->n, f->table, true))
+		x->n_clone++;
+}
+
+static void clone_end(struct flow_exec *x, struct flow_pkt *pkt, struct flow_key *k)
+{
+	struct flow_exec_save *s = &x->saves[--x->n_clone];
+
+	if (!prepare_write(x, pkt))
+		return;
+	*k = s->key;
+	*pkt = s->pkt;
+	memcpy(frame_of(pkt), s->bytes, pkt->len);
+}
+
+static bool dec_ttl(struct flow_exec *x, struct flow_pkt *pkt, struct flow_key *k)
+{
+	if (!is_ipv4(pkt, k) && !is_ipv6(pkt, k))
+		return true;	/* not IP: nothing to decrement */
+	if (k->nw_ttl <= 1)
+		return false;
+	if (!prepare_write(x, pkt))
+		return true;
+	k->nw_ttl--;
+	return slot_write(x, pkt, k, SL_NW_TTL);
+}
+
+/* FA_SET and FA_MOVE: the field in the key, then in the frame. */
+static void write_field(struct flow_exec *x, struct flow_pkt *pkt, struct flow_key *k, const struct flow_act *a)
+{
+	const struct flow_field *f = &flow_fields[a->field];
+	enum slot s = slot_of(f);
+
+	if (!flow_prereq_in_key((enum flow_prereq)f->prereq, k))
+		return;		/* the packet has no such field: ovs-actions(7) ignores the write */
+	if (!slot_present(pkt, k, s)) {
+		if (pkt->ofs.truncated)
+			x->cnt[FLOW_CNT_CUT_SKIP]++;
+		return;
+	}
+	if (a->type == FA_MOVE &&
+	    !flow_prereq_in_key((enum flow_prereq)flow_fields[a->src_field].prereq, k))
+		return;
+	if (s != SL_META && !prepare_write(x, pkt))
+		return;
+	if (a->type == FA_SET) {
+		for (unsigned i = 0; i < f->len; i++)
+			k->b[f->ofs + i] = (uint8_t)((k->b[f->ofs + i] & ~a->mask[i]) | a->val[i]);
+	} else {
+		flow_field_copy_bits(&flow_fields[a->src_field], k, a->src_start, f, k, a->start, a->n_bits);
+	}
+	if (f->flags & FF_SETS_TAG)
+		k->vlan_tci |= htons(FLOW_TCI_PRESENT);
+	slot_write(x, pkt, k, s);
+}
+
+static void set_vlan(struct flow_exec *x, struct flow_pkt *pkt, struct flow_key *k, const struct flow_act *a)
+{
+	uint16_t tci = ntohs(k->vlan_tci);
+
+	if (pkt->len < 14 || !prepare_write(x, pkt))
+		return;
+	if (!(tci & FLOW_TCI_PRESENT))
+		tci = FLOW_TCI_PRESENT;		/* mod_vlan_*: push a tag (VID 0, priority 0) first */
+	if (a->type == FA_SET_VLAN_VID)
+		tci = (uint16_t)((tci & ~FLOW_TCI_VID) | a->port);
+	else
+		tci = (uint16_t)((tci & ~FLOW_TCI_PCP) | a->port << 13);
+	k->vlan_tci = htons(tci);
+	vlan_sync(x, pkt, k);
+}
+
+static void push_vlan(struct flow_exec *x, struct flow_pkt *pkt, struct flow_key *k, uint16_t tpid)
+{
+	bool had = frame_tagged(pkt, false);	/* even part of a tag: the key saw no tag, but no IP either */
+
+	if (pkt->len < 14 || !prepare_write(x, pkt))
+		return;
+	if (!vlan_push(x, pkt, tpid, 0))
+		return;
+	if (had)
+		key_reparse(pkt, k);	/* the old tag is the inner one now: the key follows the outer */
+	else
+		k->vlan_tci = htons(FLOW_TCI_PRESENT);
+}
+
+/* One action of frame @f. */
+static void step(struct flow_exec *x, struct flow_pkt *pkt, struct flow_key *k, struct flow_exec_frame *f,
+		 const struct flow_act *a)
+{
+	bool tail = f->i == f->n && !f->clone;
+	unsigned table;
+
+	switch ((enum flow_act_type)a->type) {
+	case FA_OUTPUT:
+		output_port(x, a->port, k);
+		break;
+	case FA_OUTPUT_FIELD:
+		output_port(x, (uint16_t)flow_field_get_bits(&flow_fields[a->field], k, a->start, a->n_bits), k);
+		break;
+	case FA_IN_PORT:
+		emit(x, FLOW_OUT_PORT, ntohs(k->in_port), k);
+		break;
+	case FA_NORMAL:
+		emit(x, FLOW_OUT_NORMAL, 0, k);
+		break;
+	case FA_FLOOD:
+		emit(x, FLOW_OUT_FLOOD, 0, k);
+		break;
+	case FA_ALL:
+		emit(x, FLOW_OUT_ALL, 0, k);
+		break;
+	case FA_SET:
+	case FA_MOVE:
+		write_field(x, pkt, k, a);
+		break;
+	case FA_PUSH_VLAN:
+		push_vlan(x, pkt, k, a->port);
+		break;
+	case FA_POP_VLAN:
+		if ((k->vlan_tci & htons(FLOW_TCI_PRESENT)) && pkt->len >= 18 && prepare_write(x, pkt)) {
+			k->vlan_tci = 0;
+			vlan_sync(x, pkt, k);
+		}
+		break;
+	case FA_SET_VLAN_VID:
+	case FA_SET_VLAN_PCP:
+		set_vlan(x, pkt, k, a);
+		break;
+	case FA_DEC_TTL:
+		if (!dec_ttl(x, pkt, k)) {
+			/* ovs-actions(7): no decrement; the current action list stops, outer ones go on. */
+			x->cnt[FLOW_CNT_TTL]++;
+			x->counted = true;
+			f->i = f->n;
+		}
+		break;
+	case FA_RESUBMIT:
+	case FA_GOTO_TABLE: {
+		const struct flow_rule *r;
+
+		if (++x->resubmits > FLOW_RESUBMIT_MAX) {
+			x->cnt[FLOW_CNT_RESUBMITS]++;
+			x->stop = x->counted = true;
+			break;
+		}
+		table = a->table == FLOW_TABLE_ANY ? f->table : a->table;
+		if (a->type == FA_RESUBMIT && a->port != FLOW_PORT_NONE) {
+			/* The port stands in for in_port in this lookup only (ovs-actions(7), resubmit). */
+			uint16_t in_port = k->in_port;
+
+			k->in_port = htons(a->port);
+			r = flow_tables_lookup(x->tables, table, k);
+			k->in_port = in_port;
+		} else {
+			r = flow_tables_lookup(x->tables, table, k);
+		}
+		/* @f may move when frames are pushed: nothing of it is used after this. */
+		enter_table(x, pkt, k, table, r, a->type == FA_GOTO_TABLE, tail);
+		break;
+	}
+	case FA_CLONE:
+		clone_begin(x, pkt, k, f, a);
+		break;
+	case FA_NOTE:
+		break;
+	}
+}
+
+void flow_exec_init(struct flow_exec *x)
+{
+	memset(x, 0, sizeof(*x));
+}
+
+void flow_exec_begin(struct flow_exec *x, const struct flow_tables *tables, uint64_t now_ms)
+{
+	x->tables = tables;
+	x->now_ms = now_ms;
+	x->n_stats = 0;
+}
+
+unsigned flow_exec_run(struct flow_exec *x, struct flow_pkt *pkt, struct flow_key *key, uint8_t table,
+		       const struct flow_rule *rule)
+{
+	x->n_out = 0;
+	x->n_snap = 0;
+	x->live_taken = false;
+	x->stop = false;
+	x->counted = false;
+	x->resubmits = 0;
+	x->n_frames = 0;
+	x->n_clone = 0;
+	x->cnt[FLOW_CNT_PACKETS]++;
+	if (pkt->len > FLOW_HDR_MAX || table >= FLOW_N_TABLES) {
+		x->cnt[FLOW_CNT_HDR_TOO_BIG]++;
+		return 0;
+	}
+	enter_table(x, pkt, key, table, rule, true, false);
+	while (x->n_frames && !x->stop) {
+		struct flow_exec_frame *f = &x->frames[x->n_frames - 1];
+
+		if (f->i >= f->n) {
+			if (f->clone)
+				clone_end(x, pkt, key);
+			x->n_frames--;
+			continue;
+		}
+		f->i++;
+		step(x, pkt, key, f, &f->a[f->i - 1]);
+	}
+	if (!x->n_out && !x->counted)
+		x->cnt[FLOW_CNT_NO_OUTPUT]++;
+	return x->n_out;
+}
+
+void flow_exec_end(struct flow_exec *x)
+{
+	stats_flush(x);
+}

@@ -1,0 +1,260 @@
+/* actions.h - compiled flow actions and their execution over a header buffer: rewrites, VLAN tags, TTL, registers, resubmit, outputs. */
+#ifndef VSW_FLOW_ACTIONS_H
+#define VSW_FLOW_ACTIONS_H
+
+/*
+ * A rule's actions are a flat array of struct flow_act compiled once by
+ * the parser (control thread).  flow_exec_run() runs them on one packet:
+ *
+ *   headroom       head                            head + len          cap
+ *   |..............|<- frame's first bytes (copy) ->|.................|
+ *        >= 4 for a push_vlan         rest of the frame: elsewhere, never touched
+ *
+ * Header rewrites change the copy and the key together (later lookups
+ * after resubmit see the new values, as in Open vSwitch) and patch the
+ * IPv4, TCP, UDP and ICMP checksums incrementally (RFC 1624).  A VLAN push
+ * moves the MAC addresses 4 bytes into the headroom; a pop moves them
+ * back.  Nothing is transmitted: every output (a port, in_port, normal,
+ * flood, all) is appended to the executor's output list, which the caller
+ * turns into tx.  When a header changes after an output already took the
+ * packet, the bytes that output saw are first copied into a snapshot
+ * (copy on write), so each output refers either to the final state of
+ * the buffer (FLOW_SNAP_LIVE) or to one of FLOW_SNAP_MAX snapshots.
+ *
+ * Control flow follows ovs-actions(7): resubmit looks a table up and runs
+ * the rule found (a miss does nothing), then continues; goto_table is a
+ * resubmit that ends the list and honours the table's miss behaviour;
+ * clone() runs its actions on a copy of the packet state and restores it;
+ * dec_ttl on a TTL of 0 or 1 stops the current action list (outer lists
+ * continue after their resubmit) and counts FLOW_CNT_TTL.  Limits: 64
+ * nested lists (a resubmit or goto_table that ends its list replaces its
+ * frame instead of nesting, so forward pipelines of any length fit: Open
+ * vSwitch instead exempts resubmits to a later table), 4096 resubmits per
+ * packet, FLOW_CLONE_MAX nested clones; past a limit the packet's
+ * processing ends, outputs made so far stay.
+ *
+ * The data path part (flow_exec_*) allocates nothing, takes no lock and
+ * calls only libc.
+ */
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flow/key.h"
+
+#define FLOW_N_TABLES 254		/* tables 0 .. 253 */
+#define FLOW_TABLE_ANY 0xff		/* "every table" (del, dump) / "the current table" (resubmit) */
+#define FLOW_PORT_NONE 0xffff		/* resubmit without a port; out_port filter off */
+
+enum flow_act_type {
+	FA_OUTPUT,		/* .port */
+	FA_OUTPUT_FIELD,	/* the port in bits .start/.n_bits of .field */
+	FA_IN_PORT,		/* back out of the input port */
+	FA_NORMAL,
+	FA_FLOOD,
+	FA_ALL,
+	FA_SET,			/* key bytes of .field: (old & ~mask) | val (set_field, load, mod_*, set_tunnel, write_metadata) */
+	FA_MOVE,		/* .n_bits from .src_field bit .src_start to .field bit .start */
+	FA_PUSH_VLAN,		/* TPID in .port */
+	FA_POP_VLAN,
+	FA_SET_VLAN_VID,	/* VID in .port; pushes a tag when there is none (mod_vlan_vid) */
+	FA_SET_VLAN_PCP,	/* PCP in .port; likewise (mod_vlan_pcp) */
+	FA_DEC_TTL,
+	FA_RESUBMIT,		/* .table (FLOW_TABLE_ANY: the rule's own), .port (FLOW_PORT_NONE: the packet's) */
+	FA_GOTO_TABLE,		/* .table; always the last action */
+	FA_CLONE,		/* the next .n actions are the body */
+	FA_NOTE,		/* .n bytes at .note_ofs of the note area; does nothing */
+};
+
+/* How an FA_SET or FA_POP_VLAN was written, so the formatter prints it back the same way. */
+enum flow_act_syntax {
+	FAS_DEFAULT,
+	FAS_SET_FIELD,
+	FAS_LOAD,
+	FAS_MOD_DL_SRC,
+	FAS_MOD_DL_DST,
+	FAS_MOD_NW_SRC,
+	FAS_MOD_NW_DST,
+	FAS_MOD_NW_TOS,
+	FAS_MOD_NW_ECN,
+	FAS_MOD_NW_TTL,
+	FAS_MOD_TP_SRC,
+	FAS_MOD_TP_DST,
+	FAS_SET_TUNNEL,
+	FAS_SET_TUNNEL64,
+	FAS_WRITE_METADATA,
+	FAS_STRIP_VLAN,
+};
+
+struct flow_act {
+	uint8_t type;		/* enum flow_act_type */
+	uint8_t syntax;		/* enum flow_act_syntax */
+	uint8_t field;		/* enum flow_field_id: written (SET, MOVE) or read (OUTPUT_FIELD) */
+	uint8_t src_field;	/* MOVE */
+	uint8_t start;		/* first bit of .field used */
+	uint8_t n_bits;		/* bits used (SET: of a load's subfield; MOVE; OUTPUT_FIELD) */
+	uint8_t src_start;	/* MOVE */
+	uint8_t table;
+	uint16_t port;
+	uint16_t n;
+	uint32_t note_ofs;
+	uint8_t val[16];	/* SET: the field's key bytes (big-endian, shifted in place) */
+	uint8_t mask[16];
+};
+
+/* A compiled action list: @n actions, then @n_note bytes of notes. Immutable once published. */
+struct flow_actions {
+	uint32_t n;
+	uint32_t n_note;
+	struct flow_act a[];
+};
+
+static inline const uint8_t *flow_actions_notes(const struct flow_actions *acts)
+{
+	return (const uint8_t *)(acts->a + acts->n);
+}
+
+/* True when @a and @b are the same list (the parser's output compared, e.g. for round trips). */
+bool flow_actions_equal(const struct flow_actions *a, const struct flow_actions *b);
+
+/* ---- execution ---- */
+
+#define FLOW_HDR_MAX 256		/* frame bytes (from head) an executor rewrites and snapshots */
+#define FLOW_OUT_MAX 64			/* outputs per packet */
+#define FLOW_SNAP_MAX 4			/* header versions per packet besides the live buffer */
+#define FLOW_DEPTH_MAX 64		/* nested action lists (Open vSwitch's recursion limit) */
+#define FLOW_RESUBMIT_MAX 4096		/* resubmits and goto_tables per packet (Open vSwitch's limit) */
+#define FLOW_CLONE_MAX 4		/* nested clone() */
+#define FLOW_STATS_SLOTS 16		/* rules whose counts an executor gathers before flushing */
+
+#define FLOW_PKT_CSUM_PARTIAL 0x01	/* the L4 checksum field holds the pseudo-header sum (virtio NEEDS_CSUM) */
+
+/* One packet as the actions see it. */
+struct flow_pkt {
+	uint8_t *buf;			/* headroom, then the frame's first bytes */
+	uint16_t cap;			/* bytes at buf */
+	uint16_t head;			/* the frame's first byte, buf + head (headroom before it) */
+	uint16_t len;			/* frame bytes held from head on (<= FLOW_HDR_MAX) */
+	uint16_t flags;			/* FLOW_PKT_* */
+	uint32_t frame_len;		/* the whole frame: len bytes here, the rest wherever the caller keeps it */
+	struct flow_ofs ofs;		/* from flow_key_extract(), relative to head; kept in step by the actions */
+};
+
+enum flow_out_kind {
+	FLOW_OUT_PORT,
+	FLOW_OUT_NORMAL,		/* the learning bridge decides */
+	FLOW_OUT_FLOOD,			/* every port but in_port (and those with flooding off) */
+	FLOW_OUT_ALL,			/* every port but in_port */
+};
+
+#define FLOW_SNAP_LIVE 0xff
+
+struct flow_out {
+	uint8_t kind;			/* enum flow_out_kind */
+	uint8_t snap;			/* FLOW_SNAP_LIVE: the packet as it is now; else an index into snap[] */
+	uint16_t port;			/* FLOW_OUT_PORT: the destination */
+	uint16_t in_port;		/* the in_port field then: normal, flood and all leave it out */
+	uint16_t pad;
+};
+
+/* The headers an earlier output saw, before a later action changed them. */
+struct flow_snap {
+	uint16_t len;			/* bytes */
+	uint16_t pad;
+	uint32_t frame_len;
+	struct flow_ofs ofs;
+	uint8_t bytes[FLOW_HDR_MAX];
+};
+
+/* Events and drops of the executor, one counter each (flow_cnt_names). */
+enum flow_cnt {
+	FLOW_CNT_PACKETS,		/* packets run */
+	FLOW_CNT_MISS_DROP,		/* table miss, the table drops */
+	FLOW_CNT_NO_OUTPUT,		/* the actions sent the packet nowhere (drop, or no output action) */
+	FLOW_CNT_TTL,			/* dec_ttl on a TTL of 0 or 1: the action list stopped */
+	FLOW_CNT_DEPTH,			/* more than FLOW_DEPTH_MAX nested lists or FLOW_CLONE_MAX clones */
+	FLOW_CNT_RESUBMITS,		/* more than FLOW_RESUBMIT_MAX resubmits */
+	FLOW_CNT_HEADROOM,		/* push_vlan without 4 bytes of headroom or room past len */
+	FLOW_CNT_OUT_FULL,		/* more than FLOW_OUT_MAX outputs: the rest dropped */
+	FLOW_CNT_SNAP_FULL,		/* more than FLOW_SNAP_MAX header versions: processing ended */
+	FLOW_CNT_HDR_TOO_BIG,		/* len > FLOW_HDR_MAX: not run */
+	FLOW_CNT_CUT_SKIP,		/* a header write skipped: its bytes, or a checksum over them, are past the copy */
+	FLOW_CNT__COUNT
+};
+
+extern const char *const flow_cnt_names[FLOW_CNT__COUNT];
+
+struct flow_rule;
+struct flow_tables;
+
+/* What one executor gathered for one rule since the last flush. */
+struct flow_stats_slot {
+	const struct flow_rule *rule;
+	uint64_t packets, bytes;
+};
+
+struct flow_exec_frame {
+	const struct flow_act *a;	/* the list */
+	uint16_t n, i;			/* its length, the next action */
+	uint8_t table;			/* the table its rule is in (resubmit's default) */
+	uint8_t clone;			/* 1: a clone body, whose end restores saves[n_clone - 1] */
+};
+
+/* What a clone() restores: the key, the packet's state and its header bytes as they were. */
+struct flow_exec_save {
+	struct flow_key key;
+	struct flow_pkt pkt;
+	uint8_t bytes[FLOW_HDR_MAX];		/* buf[head .. head + len) when the clone began */
+};
+
+/*
+ * One per worker, preallocated; flow_exec_begin() once per batch,
+ * flow_exec_run() per packet (its outputs are valid until the next run),
+ * flow_exec_end() after the batch to publish rule counters.
+ */
+struct flow_exec {
+	const struct flow_tables *tables;	/* the version this batch looks rules up in */
+	uint64_t now_ms;			/* the batch's time: rules used now */
+	uint64_t cnt[FLOW_CNT__COUNT];		/* cumulative, this worker's */
+
+	unsigned n_out;
+	struct flow_out out[FLOW_OUT_MAX];
+	unsigned n_snap;
+	struct flow_snap snap[FLOW_SNAP_MAX];
+
+	/* Internal. */
+	bool live_taken;			/* an output refers to the live buffer as it is */
+	bool stop;				/* processing of this packet ended (a limit) */
+	bool counted;				/* this packet's fate is counted already (no FLOW_CNT_NO_OUTPUT) */
+	unsigned resubmits;
+	unsigned n_frames, n_clone;
+	struct flow_exec_frame frames[FLOW_DEPTH_MAX];
+	struct flow_exec_save saves[FLOW_CLONE_MAX];
+	unsigned n_stats;
+	struct flow_stats_slot stats[FLOW_STATS_SLOTS];
+};
+
+/* Zero @x (its counters too). */
+void flow_exec_init(struct flow_exec *x);
+
+/*
+ * Start a batch on the published version @tables (read once by the
+ * caller: every packet of the batch sees it) at time @now_ms (the clock
+ * of flow_db_set_clock()).
+ */
+void flow_exec_begin(struct flow_exec *x, const struct flow_tables *tables, uint64_t now_ms);
+
+/*
+ * Run one packet: @rule is what the lookup of @key in @table found (NULL:
+ * a miss, handled by the table's miss behaviour).  @pkt and @key change
+ * as the actions say; returns the outputs in x->out[0 .. x->n_out).
+ */
+unsigned flow_exec_run(struct flow_exec *x, struct flow_pkt *pkt, struct flow_key *key, uint8_t table,
+		       const struct flow_rule *rule);
+
+/* After a batch: add the gathered packet and byte counts to their rules, and mark them used. */
+void flow_exec_end(struct flow_exec *x);
+
+#endif

@@ -1,0 +1,164 @@
+/* key.h - the flow key: every field a flow can match, as 64-bit words for masked compare, and its extraction from a frame's first bytes. */
+#ifndef VSW_FLOW_KEY_H
+#define VSW_FLOW_KEY_H
+
+/*
+ * One key per packet, built once from a private copy of the frame's first
+ * bytes (flow_key_extract) and kept in step with the headers by the
+ * actions.  Every field is stored in network byte order, metadata and
+ * registers too, so that a field is "n bytes big-endian at an offset"
+ * for every reader (the classifier, the parser, load/move/set_field),
+ * and a mask is the same thing with 1-bits where the key must match.
+ *
+ *   word  bytes
+ *     0   in_port(2) vlan_tci(2) dl_type(2) nw_proto(1) nw_frag(1)
+ *     1   dl_dst(6) tp_src(2)
+ *     2   dl_src(6) tp_dst(2)
+ *     3   nw_src(4) nw_dst(4)          IPv4 addresses, or ARP spa/tpa
+ *     4   nw_tos(1) nw_ttl(1) arp_sha(6)
+ *     5   arp_tha(6) pad(2)
+ *   6-7   ipv6_src
+ *   8-9   ipv6_dst
+ *    10   tun_id
+ *    11   tun_src(4) tun_dst(4)
+ *    12   metadata
+ * 13-16   reg0 .. reg7
+ *
+ * Shared slots, as in Open vSwitch's struct flow: an ARP frame keeps its
+ * opcode (low 8 bits; larger opcodes read as 0) in nw_proto and its
+ * sender/target IPv4 addresses in nw_src/nw_dst; ICMP type and code sit in
+ * the low byte of tp_src and tp_dst.  vlan_tci has bit 12 (CFI/DEI in the
+ * frame) forced to 1 when a tag is present and is 0 without one.  nw_tos is
+ * the whole ToS/traffic-class byte (DSCP and ECN); nw_frag has bit 0 for
+ * "a fragment" and bit 1 for "not the first fragment".
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define FLOW_KEY_WORDS 17
+
+/* nw_frag bits (NXM_NX_IP_FRAG). */
+#define FLOW_FRAG_ANY 0x01
+#define FLOW_FRAG_LATER 0x02
+
+/* vlan_tci: the "tag present" bit and the fields of the TCI. */
+#define FLOW_TCI_PRESENT 0x1000
+#define FLOW_TCI_VID 0x0fff
+#define FLOW_TCI_PCP 0xe000
+
+/* dl_type of a frame with an 802.2 length field and no SNAP Ethertype (OVS's OFP_DL_TYPE_NOT_ETH_TYPE). */
+#define FLOW_DL_TYPE_NONE 0x05ff
+
+struct flow_key {
+	union {
+		struct {
+			uint16_t in_port;
+			uint16_t vlan_tci;
+			uint16_t dl_type;
+			uint8_t nw_proto;
+			uint8_t nw_frag;
+
+			uint8_t dl_dst[6];
+			uint16_t tp_src;
+
+			uint8_t dl_src[6];
+			uint16_t tp_dst;
+
+			uint32_t nw_src;
+			uint32_t nw_dst;
+
+			uint8_t nw_tos;
+			uint8_t nw_ttl;
+			uint8_t arp_sha[6];
+
+			uint8_t arp_tha[6];
+			uint8_t pad[2];
+
+			uint8_t ipv6_src[16];
+			uint8_t ipv6_dst[16];
+
+			uint64_t tun_id;
+			uint32_t tun_src;
+			uint32_t tun_dst;
+
+			uint64_t metadata;
+			uint32_t regs[8];
+		};
+		uint64_t w[FLOW_KEY_WORDS];
+		uint8_t b[FLOW_KEY_WORDS * 8];
+	};
+};
+
+_Static_assert(sizeof(struct flow_key) == FLOW_KEY_WORDS * 8, "flow_key is whole words");
+_Static_assert(offsetof(struct flow_key, tp_src) == 14, "tp_src closes word 1");
+_Static_assert(offsetof(struct flow_key, nw_src) == 24, "nw_src opens word 3");
+_Static_assert(offsetof(struct flow_key, ipv6_src) == 48, "ipv6_src opens word 6");
+_Static_assert(offsetof(struct flow_key, tun_id) == 80, "tun_id is word 10");
+_Static_assert(offsetof(struct flow_key, metadata) == 96, "metadata is word 12");
+_Static_assert(offsetof(struct flow_key, regs) == 104, "registers are words 13-16");
+
+/* A match: the key bits a rule looks at (mask) and their values (value, no bit outside the mask). */
+struct flow_match {
+	struct flow_key value;
+	struct flow_key mask;
+};
+
+/*
+ * Where the layers of a frame start, from its first byte (what the actions
+ * need to rewrite headers).  FLOW_OFS_NONE when the layer was not parsed.
+ */
+#define FLOW_OFS_NONE 0xffff
+
+struct flow_ofs {
+	uint16_t l3;		/* IPv4, IPv6 or ARP header */
+	uint16_t l4;		/* TCP, UDP, ICMP or ICMPv6 header (only of a first or only fragment) */
+	uint16_t l4_len;	/* the IP payload's length from l4 on, as its IP header says (for checksums) */
+	uint8_t truncated;	/* the copy ended before a header the frame has: the key holds what came before */
+	uint8_t pad;
+};
+
+/*
+ * Build @key from the @hdr_len bytes at @hdr, a copy of the first bytes of
+ * a frame of @frame_len bytes received on @in_port; where the layers
+ * start goes to @ofs (may be NULL).  Every read is bounded by both
+ * lengths: the frame is untrusted.  What cannot be parsed (a header cut
+ * short, an IPv4 header with a bad IHL or total length, an unknown
+ * Ethertype) leaves the fields from that layer on at zero, as Open
+ * vSwitch does.  Parsed: Ethernet, one 802.1Q/802.1ad tag (a second tag's
+ * TPID becomes dl_type), 802.2 SNAP, IPv4 with options, IPv6 with its
+ * hop-by-hop, routing, fragment, destination options and AH extension
+ * headers (at most FLOW_IPV6_EXT_MAX of them), ARP/RARP over Ethernet and
+ * IPv4, TCP, UDP, ICMP, ICMPv6.  Tunnel fields, metadata and registers
+ * are zero.
+ */
+void flow_key_extract(struct flow_key *key, const uint8_t *hdr, size_t hdr_len, size_t frame_len, uint16_t in_port,
+		      struct flow_ofs *ofs);
+
+#define FLOW_IPV6_EXT_MAX 8
+
+/* True when @key falls under @m. */
+static inline bool flow_match_hit(const struct flow_match *m, const struct flow_key *key)
+{
+	uint64_t diff = 0;
+
+	for (unsigned i = 0; i < FLOW_KEY_WORDS; i++)
+		diff |= (key->w[i] & m->mask.w[i]) ^ m->value.w[i];
+	return diff == 0;
+}
+
+/* @m with every value bit outside its mask cleared (the form every match is kept in). */
+static inline void flow_match_normalize(struct flow_match *m)
+{
+	for (unsigned i = 0; i < FLOW_KEY_WORDS; i++)
+		m->value.w[i] &= m->mask.w[i];
+}
+
+/* True when @a and @b match exactly the same keys (both normalized). */
+bool flow_match_equal(const struct flow_match *a, const struct flow_match *b);
+
+/* True when every key that @narrow matches is matched by @wide too (OpenFlow's non-strict modify and delete). */
+bool flow_match_covers(const struct flow_match *wide, const struct flow_match *narrow);
+
+#endif

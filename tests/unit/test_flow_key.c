@@ -1,0 +1,380 @@
+/* test_flow_key.c - unit tests of flow/key: extraction of every layer, tags, fragments, cut and malformed headers, match comparisons. */
+#include <arpa/inet.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../lib/flow_frames.h"
+#include "flow/key.h"
+
+static uint8_t buf[2048];
+
+/* Extract from an exact-size heap copy, so ASan sees any read past @hdr_len. */
+static void extract(struct flow_key *k, struct flow_ofs *ofs, const uint8_t *f, size_t hdr_len, size_t frame_len,
+		    uint16_t in_port)
+{
+	uint8_t *copy = malloc(hdr_len ? hdr_len : 1);
+
+	assert_non_null(copy);
+	memcpy(copy, f, hdr_len);
+	flow_key_extract(k, copy, hdr_len, frame_len, in_port, ofs);
+	free(copy);
+}
+
+static void test_tcp4(void **state)
+{
+	struct frame_spec s = frame_tcp4();
+	struct flow_key k;
+	struct flow_ofs o;
+	size_t n;
+
+	s.tos = 0xb9;
+	n = frame_build(buf, &s);
+	extract(&k, &o, buf, n, n, 7);
+	assert_int_equal(ntohs(k.in_port), 7);
+	assert_memory_equal(k.dl_dst, s.dst, 6);
+	assert_memory_equal(k.dl_src, s.src, 6);
+	assert_int_equal(ntohs(k.dl_type), 0x0800);
+	assert_int_equal(k.vlan_tci, 0);
+	assert_int_equal(ntohl(k.nw_src), 0x0a000001);
+	assert_int_equal(ntohl(k.nw_dst), 0x0a000002);
+	assert_int_equal(k.nw_proto, 6);
+	assert_int_equal(k.nw_tos, 0xb9);
+	assert_int_equal(k.nw_ttl, 64);
+	assert_int_equal(k.nw_frag, 0);
+	assert_int_equal(ntohs(k.tp_src), 1234);
+	assert_int_equal(ntohs(k.tp_dst), 80);
+	assert_int_equal(o.l3, 14);
+	assert_int_equal(o.l4, 34);
+	assert_int_equal(o.l4_len, 30);
+	assert_int_equal(o.truncated, 0);
+	/* Nothing outside the parsed layers. */
+	assert_int_equal(k.tun_id | k.metadata | k.regs[0] | k.regs[7], 0);
+	for (int i = 0; i < 16; i++)
+		assert_int_equal(k.ipv6_src[i] | k.ipv6_dst[i], 0);
+}
+
+static void test_udp_icmp_options(void **state)
+{
+	struct frame_spec s = frame_tcp4();
+	struct flow_key k;
+	struct flow_ofs o;
+	size_t n;
+
+	s.proto = 17;
+	s.sport = 53;
+	s.dport = 5353;
+	s.ip_opts = 12;
+	n = frame_build(buf, &s);
+	extract(&k, &o, buf, n, n, 1);
+	assert_int_equal(k.nw_proto, 17);
+	assert_int_equal(o.l4, 14 + 32);
+	assert_int_equal(ntohs(k.tp_src), 53);
+	assert_int_equal(ntohs(k.tp_dst), 5353);
+
+	s.proto = 1;
+	s.icmp_type = 8;
+	s.icmp_code = 3;
+	s.ip_opts = 40;		/* the largest IHL */
+	n = frame_build(buf, &s);
+	extract(&k, &o, buf, n, n, 1);
+	assert_int_equal(k.nw_proto, 1);
+	assert_int_equal(o.l4, 14 + 60);
+	assert_int_equal(ntohs(k.tp_src), 8);	/* ICMP type and code in the port slots' low byte */
+	assert_int_equal(ntohs(k.tp_dst), 3);
+}
+
+static void test_vlan(void **state)
+{
+	struct frame_spec s = frame_tcp4();
+	struct flow_key k;
+	struct flow_ofs o;
+	size_t n;
+
+	s.vlan = 0xa00a;	/* PCP 5, CFI 0, VID 10 */
+	n = frame_build(buf, &s);
+	extract(&k, &o, buf, n, n, 1);
+	assert_int_equal(ntohs(k.vlan_tci), 0xb00a);	/* CFI position carries "present" */
+	assert_int_equal(ntohs(k.dl_type), 0x0800);
+	assert_int_equal(o.l3, 18);
+	assert_int_equal(ntohs(k.tp_dst), 80);
+
+	s.vlan = 0x0000;	/* a priority tag: VID 0, still a tag */
+	s.vlan_tpid = 0x88a8;
+	n = frame_build(buf, &s);
+	extract(&k, &o, buf, n, n, 1);
+	assert_int_equal(ntohs(k.vlan_tci), 0x1000);
+	assert_int_equal(k.nw_proto, 6);
+
+	/* Two tags: the outer one is matched, the inner TPID is dl_type and parsing stops. */
+	s.vlan = 5;
+	s.vlan2 = 6;
+	n = frame_build(buf, &s);
+	extract(&k, &o, buf, n, n, 1);
+	assert_int_equal(ntohs(k.vlan_tci), 0x1005);
+	assert_int_equal(ntohs(k.dl_type), 0x8100);
+	assert_int_equal(k.nw_src, 0);
+	assert_int_equal(o.l3, FLOW_OFS_NONE);
+
+	/* Half a tag. */
+	s.vlan2 = -1;
+	n = frame_build(buf, &s);
+	extract(&k, &o, buf, 16, 16, 1);
+	assert_int_equal(k.vlan_tci, 0);
+	assert_int_equal(k.dl_type, 0);
+	assert_memory_equal(k.dl_src, s.src, 6);
+}
+
+static void test_arp(void **state)
+{
+	struct frame_spec s = frame_tcp4();
+	struct flow_key k;
+	struct flow_ofs o;
+	size_t n;
+
+	s.type = 0x0806;
+	s.arp_op = 2;
+	memcpy(s.sha, "\x0a\x0b\x0c\x0d\x0e\x0f", 6);
+	memcpy(s.tha, "\x1a\x1b\x1c\x1d\x1e\x1f", 6);
+	s.spa = 0xc0a80001;
+	s.tpa = 0xc0a80002;
+	n = frame_build(buf, &s);
+	extract(&k, &o, buf, n, n, 3);
+	assert_int_equal(ntohs(k.dl_type), 0x0806);
+	assert_int_equal(k.nw_proto, 2);
+	assert_int_equal(ntohl(k.nw_src), 0xc0a80001);
+	assert_int_equal(ntohl(k.nw_dst), 0xc0a80002);
+	assert_memory_equal(k.arp_sha, s.sha, 6);
+	assert_memory_equal(k.arp_tha, s.tha, 6);
+	assert_int_equal(o.l3, 14);
+	assert_int_equal(o.l4, FLOW_OFS_NONE);
+
+	s.arp_op = 0x101;	/* above 255: reads as 0 (Open vSwitch) */
+	n = frame_build(buf, &s);
+	extract(&k, &o, buf, n, n, 3);
+	assert_int_equal(k.nw_proto, 0);
+	assert_int_equal(ntohl(k.nw_src), 0xc0a80001);
+
+	buf[14 + 4] = 8;	/* hln 8: not Ethernet/IPv4 ARP, nothing past dl_type */
+	extract(&k, &o, buf, n, n, 3);
+	assert_int_equal(ntohs(k.dl_type), 0x0806);
+	assert_int_equal(k.nw_src, 0);
+	assert_int_equal(o.l3, FLOW_OFS_NONE);
+}
+
+static void test_ipv6(void **state)
+{
+	struct frame_spec s = frame_tcp4();
+	struct flow_key k;
+	struct flow_ofs o;
+	size_t n;
+
+	s.type = 0x86dd;
+	s.tos = 0x2e;
+	s.ttl = 9;
+	n = frame_build(buf, &s);
+	extract(&k, &o, buf, n, n, 1);
+	assert_int_equal(ntohs(k.dl_type), 0x86dd);
+	assert_memory_equal(k.ipv6_src, s.src6, 16);
+	assert_memory_equal(k.ipv6_dst, s.dst6, 16);
+	assert_int_equal(k.nw_tos, 0x2e);
+	assert_int_equal(k.nw_ttl, 9);
+	assert_int_equal(k.nw_proto, 6);
+	assert_int_equal(ntohs(k.tp_dst), 80);
+	assert_int_equal(o.l4, 54);
+	assert_int_equal(k.nw_src, 0);
+
+	/* Extension headers and a first fragment: walked, L4 found. */
+	s.ext_hdrs = 2;
+	s.frag6 = true;
+	s.proto = 17;
+	n = frame_build(buf, &s);
+	extract(&k, &o, buf, n, n, 1);
+	assert_int_equal(k.nw_proto, 17);
+	assert_int_equal(k.nw_frag, FLOW_FRAG_ANY);
+	assert_int_equal(o.l4, 54 + 24);
+	assert_int_equal(ntohs(k.tp_src), 1234);
+
+	/* A later fragment: nw_proto 44, no L4 (Open vSwitch). */
+	fr_put16(buf + 54 + 16 + 2, 0x0100);
+	extract(&k, &o, buf, n, n, 1);
+	assert_int_equal(k.nw_proto, 44);
+	assert_int_equal(k.nw_frag, FLOW_FRAG_ANY | FLOW_FRAG_LATER);
+	assert_int_equal(k.tp_src, 0);
+	assert_int_equal(o.l4, FLOW_OFS_NONE);
+
+	/* More extension headers than FLOW_IPV6_EXT_MAX: no L4, the last next-header seen. */
+	s.ext_hdrs = FLOW_IPV6_EXT_MAX + 1;
+	s.frag6 = false;
+	n = frame_build(buf, &s);
+	extract(&k, &o, buf, n, n, 1);
+	assert_int_equal(k.nw_proto, 60);
+	assert_int_equal(o.l4, FLOW_OFS_NONE);
+
+	s.ext_hdrs = 0;
+	s.proto = 58;
+	s.icmp_type = 135;
+	n = frame_build(buf, &s);
+	extract(&k, &o, buf, n, n, 1);
+	assert_int_equal(ntohs(k.tp_src), 135);
+	assert_int_equal(k.tp_dst, 0);
+}
+
+static void test_ipv4_fragments(void **state)
+{
+	struct frame_spec s = frame_tcp4();
+	struct flow_key k;
+	struct flow_ofs o;
+	size_t n;
+
+	s.frag = 0x2000;	/* MF, offset 0: the first fragment has ports */
+	n = frame_build(buf, &s);
+	extract(&k, &o, buf, n, n, 1);
+	assert_int_equal(k.nw_frag, FLOW_FRAG_ANY);
+	assert_int_equal(ntohs(k.tp_dst), 80);
+
+	s.frag = 0x0010;	/* a later fragment */
+	n = frame_build(buf, &s);
+	extract(&k, &o, buf, n, n, 1);
+	assert_int_equal(k.nw_frag, FLOW_FRAG_ANY | FLOW_FRAG_LATER);
+	assert_int_equal(k.nw_proto, 6);
+	assert_int_equal(k.tp_dst, 0);
+	assert_int_equal(o.l4, FLOW_OFS_NONE);
+}
+
+static void test_malformed_ipv4(void **state)
+{
+	struct frame_spec s = frame_tcp4();
+	struct flow_key k;
+	struct flow_ofs o;
+	size_t n = frame_build(buf, &s);
+
+	buf[14] = 0x44;		/* IHL 4 */
+	extract(&k, &o, buf, n, n, 1);
+	assert_int_equal(ntohs(k.dl_type), 0x0800);
+	assert_int_equal(k.nw_src | k.nw_proto | k.tp_src, 0);
+	buf[14] = 0x45;
+	fr_put16(buf + 16, (uint16_t)(n - 14 + 1));	/* total length past the frame */
+	extract(&k, &o, buf, n, n, 1);
+	assert_int_equal(k.nw_src, 0);
+	fr_put16(buf + 16, 19);				/* shorter than its header */
+	extract(&k, &o, buf, n, n, 1);
+	assert_int_equal(k.nw_src, 0);
+	fr_put16(buf + 16, 20 + 10);			/* the TCP header does not fit in the IP payload */
+	extract(&k, &o, buf, n, n, 1);
+	assert_int_equal(ntohl(k.nw_src), 0x0a000001);
+	assert_int_equal(k.tp_src, 0);
+	fr_put16(buf + 16, (uint16_t)(n - 14));
+	buf[14 + 20 + 12] = 0x40;			/* TCP data offset 4 */
+	extract(&k, &o, buf, n, n, 1);
+	assert_int_equal(k.nw_proto, 6);
+	assert_int_equal(k.tp_src, 0);
+	buf[14] = 0x65;		/* version 6 in an IPv4 Ethertype */
+	extract(&k, &o, buf, n, n, 1);
+	assert_int_equal(k.nw_proto, 0);
+}
+
+/* Every cut of the copy: no read past it, the layers before the cut as in the whole frame, a flag when cut. */
+static void test_every_cut(void **state)
+{
+	struct frame_spec specs[4] = { frame_tcp4(), frame_tcp4(), frame_tcp4(), frame_tcp4() };
+
+	specs[1].vlan = 3;
+	specs[1].ip_opts = 8;
+	specs[2].type = 0x86dd;
+	specs[2].ext_hdrs = 1;
+	specs[3].type = 0x0806;
+	for (int i = 0; i < 4; i++) {
+		struct flow_key full, k;
+		struct flow_ofs fo, o;
+		size_t n = frame_build(buf, &specs[i]);
+
+		extract(&full, &fo, buf, n, n, 2);
+		for (size_t cut = 0; cut <= n; cut++) {
+			extract(&k, &o, buf, cut, n, 2);
+			if (cut < 14) {
+				assert_int_equal(k.dl_type, 0);
+				assert_int_equal(o.truncated, 1);
+				continue;
+			}
+			assert_memory_equal(k.dl_src, full.dl_src, 6);
+			if (fo.l4 != FLOW_OFS_NONE && cut >= (size_t)fo.l4 + 20u) {
+				assert_memory_equal(&k, &full, sizeof(k));
+				assert_int_equal(o.truncated, 0);
+			}
+			if (memcmp(&k, &full, sizeof(k)))
+				assert_int_equal(o.truncated, 1);
+		}
+		/* A copy longer than the frame: only frame_len bytes count. */
+		extract(&k, &o, buf, n, n - 1, 2);
+		assert_true(memcmp(&k, &full, sizeof(k)) != 0 || i == 3);
+	}
+}
+
+static void test_llc_snap(void **state)
+{
+	static const uint8_t snap[] = { 0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x06 };
+	struct flow_key k;
+	struct flow_ofs o;
+
+	memset(buf, 0, 64);
+	fr_put16(buf + 12, 46);		/* an 802.3 length */
+	extract(&k, &o, buf, 60, 60, 1);
+	assert_int_equal(ntohs(k.dl_type), FLOW_DL_TYPE_NONE);
+	memcpy(buf + 14, snap, sizeof(snap));
+	extract(&k, &o, buf, 60, 60, 1);
+	assert_int_equal(ntohs(k.dl_type), 0x0806);
+}
+
+static void test_match_ops(void **state)
+{
+	struct flow_match wide, narrow;
+	struct flow_key k;
+
+	memset(&wide, 0, sizeof(wide));
+	memset(&narrow, 0, sizeof(narrow));
+	wide.mask.dl_type = 0xffff;
+	wide.value.dl_type = htons(0x0800);
+	narrow = wide;
+	narrow.mask.nw_dst = htonl(0xff000000);
+	narrow.value.nw_dst = htonl(0x0a000000);
+	assert_true(flow_match_covers(&wide, &narrow));
+	assert_false(flow_match_covers(&narrow, &wide));
+	assert_true(flow_match_covers(&wide, &wide));
+	assert_true(flow_match_equal(&wide, &wide));
+	assert_false(flow_match_equal(&wide, &narrow));
+
+	memset(&k, 0, sizeof(k));
+	k.dl_type = htons(0x0800);
+	k.nw_dst = htonl(0x0a010203);
+	assert_true(flow_match_hit(&narrow, &k));
+	k.nw_dst = htonl(0x0b010203);
+	assert_false(flow_match_hit(&narrow, &k));
+	assert_true(flow_match_hit(&wide, &k));
+
+	narrow.value.nw_src = htonl(1);	/* a value bit outside the mask: normalize drops it */
+	flow_match_normalize(&narrow);
+	assert_int_equal(narrow.value.nw_src, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tcp4),
+		cmocka_unit_test(test_udp_icmp_options),
+		cmocka_unit_test(test_vlan),
+		cmocka_unit_test(test_arp),
+		cmocka_unit_test(test_ipv6),
+		cmocka_unit_test(test_ipv4_fragments),
+		cmocka_unit_test(test_malformed_ipv4),
+		cmocka_unit_test(test_every_cut),
+		cmocka_unit_test(test_llc_snap),
+		cmocka_unit_test(test_match_ops),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
