@@ -15,7 +15,8 @@
 
 /*
  * Parse: each frame's first bytes copied once from the source into its
- * head and parsed there (packet/pkt.h); every later stage reads the head.
+ * head (packet/pkt.h); every later stage reads the head, and the first
+ * one that needs the offsets parses them there (pkt_parsed()).
  * The frames go to an rx capture as they came; the verdicts start empty.
  */
 static void stage_parse(struct dp_ctx *ctx, struct dp_batch *b)

@@ -130,6 +130,7 @@ unsigned pkt_parse(struct pkt *p)
 		p->ethertype = 0;
 		p->l3_off = 0;
 		p->flags = (uint8_t)flags;
+		p->parsed = true;
 		return flags;
 	}
 	type = rd16(h + 12);
@@ -147,10 +148,11 @@ unsigned pkt_parse(struct pkt *p)
 	else if (type == ETHERTYPE_IPV6)
 		flags |= parse_ipv6(p, h, off, hl);
 	p->flags = (uint8_t)flags;
+	p->parsed = true;
 	return flags;
 }
 
-/* pkt_load(), inline in the burst's loop. */
+/* The head, copied from the view: pkt_load() without the parse, inline in the burst's loop. */
 static inline void load(struct pkt *p)
 {
 	uint32_t n = p->len < PKT_HEAD_COPY ? p->len : PKT_HEAD_COPY;
@@ -164,12 +166,13 @@ static inline void load(struct pkt *p)
 		pkt_copy_small(h, p->iov[0].iov_base, n);
 	else
 		iov_to_buf(p->iov, p->niov, 0, h, n);
-	pkt_parse(p);
+	p->parsed = false;
 }
 
 void pkt_load(struct pkt *p)
 {
 	load(p);
+	pkt_parse(p);
 }
 
 void pkt_load_burst(struct pkt *pkts, unsigned n)

@@ -28,7 +28,9 @@
  *   - the source port's rx_burst: the view (pkt_rx_init()), and the offload
  *     fields when its medium says something (zero: a finished frame);
  *   - the parse stage (pkt_load_burst()): the head, copied once from the
- *     view, and the parsed offsets, from the head only;
+ *     view; the parsed offsets, from the head only, by pkt_parsed() in the
+ *     stage that first needs them (the learning bridge reads only the MACs:
+ *     parsing every frame up to L4 cost it ~19 cycles of ~220 at 64 B);
  *   - the lookup and the actions read and change the head only: a guest
  *     rewriting its buffer after the lookup cannot change what was decided
  *     nor the headers delivered;
@@ -111,6 +113,7 @@ struct pkt {
 	uint16_t l4_off;	/* ip_proto's header (PKT_F_L4: whole in the head), or 0: not known */
 	uint8_t ip_proto;	/* under PKT_F_IPV4 / PKT_F_IPV6: the transport protocol */
 	uint8_t flags;		/* PKT_F_* */
+	bool parsed;		/* the offsets and flags above are pkt_parse()'s (pkt_parsed()) */
 	/* offload (the source port's; zero unless its medium says more) */
 	uint8_t csum;		/* enum pkt_csum */
 	uint8_t gso_type;	/* enum vnet_gso (vnet_hdr.h): segment into gso_size payload bytes */
@@ -144,6 +147,7 @@ static inline void pkt_rx_init(struct pkt *p, struct iovec *iov, unsigned niov, 
 	p->in_port = (uint16_t)in_port;
 	p->len = len;
 	p->flags = 0;
+	p->parsed = false;
 	p->csum = PKT_CSUM_NONE;
 	p->gso_type = 0; /* VNET_GSO_NONE */
 	p->gso_size = 0;
@@ -198,13 +202,15 @@ static inline uint8_t *pkt_push(struct pkt *p, unsigned n)
 }
 
 /*
- * The parse stage, one frame: copy its first min(len, PKT_HEAD_COPY) bytes
- * from the view into the head (the only read of them from the source) and
- * parse them.
+ * One frame: copy its first min(len, PKT_HEAD_COPY) bytes from the view
+ * into the head (the only read of them from the source) and parse them.
  */
 void pkt_load(struct pkt *p);
 
-/* pkt_load() for a burst. */
+/*
+ * The parse stage: pkt_load() for a burst, but the parse left to
+ * pkt_parsed() in whichever stage first reads an offset.
+ */
 void pkt_load_burst(struct pkt *pkts, unsigned n);
 
 /*
@@ -215,6 +221,12 @@ void pkt_load_burst(struct pkt *pkts, unsigned n);
  * the layer before it (its flag stays clear).  Returns the flags.
  */
 unsigned pkt_parse(struct pkt *p);
+
+/* The flags, parsing the head first if nobody has since it was loaded. */
+static inline unsigned pkt_parsed(struct pkt *p)
+{
+	return p->parsed ? p->flags : pkt_parse(p);
+}
 
 /*
  * The frame's bytes [@off, @off + @len) into @dst (@dn iovecs) from @doff

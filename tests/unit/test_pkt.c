@@ -129,6 +129,38 @@ static void assert_parsed(const struct pkt *p, unsigned flags, unsigned type, un
 	assert_int_equal(p->ip_proto, proto);
 }
 
+/*
+ * The parse stage's burst load copies the heads and leaves the parse to
+ * the first reader of an offset (pkt_parsed()), once; a new frame in the
+ * same packet is not taken for parsed.
+ */
+static void test_burst_load_parses_on_demand(void **state)
+{
+	struct fb f;
+	struct pkt p[2];
+	struct iovec iov[2];
+
+	fb_eth(&f, 0x0800, -1);
+	fb_ipv4(&f, 20, 6, 32);
+	fb_tcp(&f, 32);
+	for (unsigned i = 0; i < 2; i++) {
+		iov[i] = (struct iovec){ .iov_base = (void *)f.b, .iov_len = f.len };
+		pkt_rx_init(&p[i], &iov[i], 1, f.len, 0);
+	}
+	pkt_load_burst(p, 2);
+	assert_false(p[0].parsed);
+	assert_memory_equal(pkt_head(&p[0]), f.b, f.len);
+	assert_int_equal(pkt_parsed(&p[0]), PKT_F_IPV4 | PKT_F_L4);
+	assert_true(p[0].parsed);
+	assert_parsed(&p[0], PKT_F_IPV4 | PKT_F_L4, 0x0800, 14, 34, 6);
+	p[0].flags = PKT_F_VLAN;	/* a stage's own change is not parsed over */
+	assert_int_equal(pkt_parsed(&p[0]), PKT_F_VLAN);
+	pkt_rx_init(&p[0], &iov[0], 1, f.len, 0);
+	pkt_load_burst(p, 1);
+	assert_false(p[0].parsed);
+	assert_int_equal(pkt_parsed(&p[0]), PKT_F_IPV4 | PKT_F_L4);
+}
+
 /* Ethernet + IPv4 + TCP with options: every layer found. */
 static void test_parse_ipv4_tcp(void **state)
 {
@@ -580,6 +612,7 @@ int main(void)
 		cmocka_unit_test(test_parse_garbage),
 		cmocka_unit_test(test_copy_small),
 		cmocka_unit_test(test_load_and_copy_out),
+		cmocka_unit_test(test_burst_load_parses_on_demand),
 		cmocka_unit_test(test_push),
 	};
 
