@@ -250,3 +250,11 @@ void flow_field_copy_bits(const struct flow_field *src, const struct flow_key *f
 {
 	set128(dst, to, dst_start, n, get128(src, from, src_start, n));
 }
+
+const struct flow_frag_name flow_frag_names[FLOW_FRAG_NAMES] = {
+	{ "no", 0, FLOW_FRAG_ANY },
+	{ "yes", FLOW_FRAG_ANY, FLOW_FRAG_ANY },
+	{ "first", FLOW_FRAG_ANY, FLOW_FRAG_ANY | FLOW_FRAG_LATER },
+	{ "later", FLOW_FRAG_ANY | FLOW_FRAG_LATER, FLOW_FRAG_ANY | FLOW_FRAG_LATER },
+	{ "not_later", 0, FLOW_FRAG_LATER },
+};

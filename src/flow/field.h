@@ -137,6 +137,14 @@ flow_u128 flow_field_valid(const struct flow_field *f);
 
 /* Bits [@start, @start + @n) of field @f of @k, as a number (@n <= 64). */
 uint64_t flow_field_get_bits(const struct flow_field *f, const struct flow_key *k, unsigned start, unsigned n);
+/* ip_frag's keywords (ovs-fields(7)): each a value and a mask of the frag bits. */
+struct flow_frag_name {
+	const char *name;
+	uint8_t v, m;
+};
+#define FLOW_FRAG_NAMES 5
+extern const struct flow_frag_name flow_frag_names[FLOW_FRAG_NAMES];
+
 /* Copy @n bits from @src bit @src_start of @from to @dst bit @dst_start of @to (any widths, fields up to 128 bits). */
 void flow_field_copy_bits(const struct flow_field *src, const struct flow_key *from, unsigned src_start,
 			  const struct flow_field *dst, struct flow_key *to, unsigned dst_start, unsigned n);

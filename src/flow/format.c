@@ -131,18 +131,9 @@ static void put_value(struct sbuf *b, const struct flow_field *f, flow_u128 v, f
 		put_port(b, names, (uint16_t)v);
 		return;
 	case FS_FRAG: {
-		static const struct {
-			const char *name;
-			uint8_t v, m;
-		} frags[] = {
-			{ "no", 0, FLOW_FRAG_ANY },
-			{ "yes", FLOW_FRAG_ANY, FLOW_FRAG_ANY },
-			{ "first", FLOW_FRAG_ANY, FLOW_FRAG_ANY | FLOW_FRAG_LATER },
-			{ "later", FLOW_FRAG_ANY | FLOW_FRAG_LATER, FLOW_FRAG_ANY | FLOW_FRAG_LATER },
-			{ "not_later", 0, FLOW_FRAG_LATER },
-		};
+		const struct flow_frag_name *frags = flow_frag_names;
 
-		for (size_t i = 0; i < sizeof(frags) / sizeof(frags[0]); i++)
+		for (size_t i = 0; i < FLOW_FRAG_NAMES; i++)
 			if (v == frags[i].v && m == frags[i].m) {
 				put(b, "%s", frags[i].name);
 				return;

@@ -200,18 +200,9 @@ int flowp_field_value(struct parser *p, const struct flow_field *f, char *s, flo
 		return 0;
 	}
 	case FS_FRAG: {
-		static const struct {
-			const char *name;
-			uint8_t v, m;
-		} frags[] = {
-			{ "no", 0, FLOW_FRAG_ANY },
-			{ "yes", FLOW_FRAG_ANY, FLOW_FRAG_ANY },
-			{ "first", FLOW_FRAG_ANY, FLOW_FRAG_ANY | FLOW_FRAG_LATER },
-			{ "later", FLOW_FRAG_ANY | FLOW_FRAG_LATER, FLOW_FRAG_ANY | FLOW_FRAG_LATER },
-			{ "not_later", 0, FLOW_FRAG_LATER },
-		};
+		const struct flow_frag_name *frags = flow_frag_names;
 
-		for (size_t i = 0; i < sizeof(frags) / sizeof(frags[0]); i++)
+		for (size_t i = 0; i < FLOW_FRAG_NAMES; i++)
 			if (!slash && strcmp(s, frags[i].name) == 0) {
 				*v = frags[i].v;
 				*m = frags[i].m;
