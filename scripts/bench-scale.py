@@ -50,7 +50,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_procs import BenchError, Proc, install_cleanup, loadavg, log, run, write_doc_section  # noqa: E402
+from bench_procs import (BenchError, Proc, install_cleanup, loadavg, log, run, wait_turn,  # noqa: E402
+                         write_doc_section)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FRAME = 60                    # bytes without the FCS: a 64-byte Ethernet frame
@@ -366,26 +367,6 @@ def report(ctx, res):
     return "\n".join(lines)
 
 
-def wait_turn(wait_s):
-    """The lock bench-switch.py takes: two benchmarks at once would measure each other."""
-    import fcntl
-    fd = os.open("/run/lock/vsw-bench-switch.lock" if os.path.isdir("/run/lock") else "/tmp/vsw-bench-switch.lock",
-                 os.O_RDWR | os.O_CREAT, 0o644)
-    deadline, said = time.monotonic() + wait_s, False
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return fd
-        except BlockingIOError:
-            pass
-        if time.monotonic() > deadline:
-            raise BenchError("another benchmark still holds the lock after %d s" % wait_s)
-        if not said:
-            log("bench-scale: another benchmark is running: waiting for it, at most %d s" % wait_s)
-            said = True
-        time.sleep(2)
-
-
 def parse_args(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -429,7 +410,7 @@ def main(argv):
     a = parse_args(argv)
     install_cleanup()
     try:
-        lock = wait_turn(a.lock_wait)
+        lock = wait_turn(a.lock_wait, "bench-scale")
     except BenchError as e:
         log("FAILED: %s" % e)
         return 1

@@ -43,7 +43,7 @@ import traceback
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_procs import (BenchError, Proc, TestPmd, close_all, close_new, cpu_busy, cpu_ticks,  # noqa: E402
                          cpuinfo_hz, reserve_hugepages, install_cleanup, live_children, loadavg, log, on_exit,
-                         proc_cpu_seconds, run, thread_cpu_seconds, write_doc_section)
+                         proc_cpu_seconds, run, thread_cpu_seconds, write_doc_section, bench_instances, wait_turn)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SYSTEMS = ["vsw", "dpdk", "ovs", "kernel"]
@@ -1515,47 +1515,6 @@ def parse_args(argv):
     return a
 
 
-def other_instances():
-    """PIDs of other bench-switch.py processes on the machine (read from /proc; never touched)."""
-    me, res = os.getpid(), []
-    for d in os.listdir("/proc"):
-        if not d.isdigit() or int(d) == me:
-            continue
-        try:
-            with open("/proc/%s/cmdline" % d, "rb") as f:
-                argv = f.read().split(b"\0")
-        except OSError:
-            continue
-        if any(x.endswith(b"bench-switch.py") for x in argv[:3]) and b"python" in os.path.basename(argv[0]):
-            res.append(int(d))
-    return res
-
-
-def wait_turn(wait_s):
-    """Two runs at once would measure each other: take the lock, and wait for any other instance to end."""
-    import fcntl
-    fd = os.open("/run/lock/vsw-bench-switch.lock" if os.path.isdir("/run/lock") else "/tmp/vsw-bench-switch.lock",
-                 os.O_RDWR | os.O_CREAT, 0o644)
-    deadline, said = time.monotonic() + wait_s, False
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            others = other_instances()
-            if not others:
-                return fd
-            fcntl.flock(fd, fcntl.LOCK_UN)
-        except BlockingIOError:
-            others = other_instances()
-        if time.monotonic() > deadline:
-            raise BenchError("another bench-switch run (pid %s) still going after %d s of waiting" % (
-                ",".join(map(str, others)) or "?", wait_s))
-        if not said:
-            log("bench-switch: another run is going (pid %s): waiting for it, at most %d s" % (
-                ",".join(map(str, others)) or "?", wait_s))
-            said = True
-        time.sleep(2)
-
-
 def report_from_json(a):
     """--from-json: the tables (and the doc section) again from a saved run, without measuring."""
     with open(a.from_json) as f:
@@ -1592,7 +1551,7 @@ def main(argv):
     if (os.cpu_count() or 0) < 2:
         print("bench-switch: needs 2 CPUs", file=sys.stderr)
         return 2
-    lock_fd = wait_turn(a.lock_wait)  # noqa: F841 - held until exit
+    lock_fd = wait_turn(a.lock_wait, "bench-switch", lambda: bench_instances("bench-switch.py"))  # noqa: F841
     install_cleanup()
     ensure_packages(a.perf)
     if "ovs" in a.only and not os.path.exists(OVS_VSWITCHD):

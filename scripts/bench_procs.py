@@ -420,3 +420,45 @@ def write_doc_section(path, heading, section):
         text = text.rstrip() + "\n\n" + section.rstrip() + "\n"
     with open(path, "w") as f:
         f.write(text)
+
+
+def bench_instances(script):
+    """PIDs of other python processes running @script (a file name) on the machine, from /proc; never touched."""
+    me, res, name = os.getpid(), [], script.encode()
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or int(d) == me:
+            continue
+        try:
+            with open("/proc/%s/cmdline" % d, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if any(x.endswith(name) for x in argv[:3]) and b"python" in os.path.basename(argv[0]):
+            res.append(int(d))
+    return res
+
+
+def wait_turn(wait_s, who, others=lambda: []):
+    """The benchmarks' one lock: two at once would measure each other.  Take it, wait (at most @wait_s) while
+    another holds it or while @others() names a process still running; @who names us in the log."""
+    import fcntl
+    fd = os.open("/run/lock/vsw-bench-switch.lock" if os.path.isdir("/run/lock") else "/tmp/vsw-bench-switch.lock",
+                 os.O_RDWR | os.O_CREAT, 0o644)
+    deadline, said = time.monotonic() + wait_s, False
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            busy = others()
+            if not busy:
+                return fd
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        except BlockingIOError:
+            busy = others()
+        if time.monotonic() > deadline:
+            raise BenchError("another benchmark (pid %s) still going after %d s of waiting" % (
+                ",".join(map(str, busy)) or "?", wait_s))
+        if not said:
+            log("%s: another benchmark is going (pid %s): waiting for it, at most %d s" % (
+                who, ",".join(map(str, busy)) or "?", wait_s))
+            said = True
+        time.sleep(2)
