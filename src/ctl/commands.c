@@ -14,6 +14,7 @@
 #include "ctl/handlers.h"
 #include "ctl/port_opts.h"
 #include "lib/json_param.h"
+#include "lib/strbuf.h"
 #include "port/port_types.h"
 
 /*
@@ -154,19 +155,6 @@ double ctl_reply_double(struct json_object *o, const char *k)
 	return json_object_object_get_ex(o, k, &f) ? json_object_get_double(f) : 0;
 }
 
-/* snprintf() that appends at *@used, counting what did not fit too. */
-__attribute__((format(printf, 4, 5))) static void add(char *buf, size_t len, size_t *used, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(*used < len ? buf + *used : NULL, *used < len ? len - *used : 0, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		*used += (size_t)n;
-}
-
 /* ---- the check: every request, before its handler ---- */
 
 /* Is @a a key of the request (not vswctl's own, not the port parameters' placeholder)? */
@@ -193,24 +181,24 @@ static void arg_want(const struct ctl_arg *a, char *buf, size_t len)
 	switch (a->type) {
 	case CTL_STR:
 	case CTL_WORDS:
-		add(buf, len, &used, "a string of %u to %u bytes, no NUL", a->min, a->max);
+		strbuf_addf(buf, len, &used, "a string of %u to %u bytes, no NUL", a->min, a->max);
 		break;
 	case CTL_UINT:
-		add(buf, len, &used, "an integer from %u to %u", a->min, a->max);
+		strbuf_addf(buf, len, &used, "an integer from %u to %u", a->min, a->max);
 		break;
 	case CTL_BOOL:
-		add(buf, len, &used, "true or false");
+		strbuf_addf(buf, len, &used, "true or false");
 		break;
 	case CTL_ENUM:
-		add(buf, len, &used, "one of");
+		strbuf_addf(buf, len, &used, "one of");
 		for (size_t i = 0; a->choices[i]; i++)
-			add(buf, len, &used, "%s \"%s\"", i ? "," : "", a->choices[i]);
+			strbuf_addf(buf, len, &used, "%s \"%s\"", i ? "," : "", a->choices[i]);
 		break;
 	case CTL_SECONDS:
-		add(buf, len, &used, "a positive number of seconds");
+		strbuf_addf(buf, len, &used, "a positive number of seconds");
 		break;
 	case CTL_PORT_PARAMS:
-		add(buf, len, &used, "KEY=VALUE");
+		strbuf_addf(buf, len, &used, "KEY=VALUE");
 		break;
 	}
 }
@@ -559,21 +547,21 @@ size_t ctl_command_synopsis(const struct ctl_command *c, char *buf, size_t len)
 
 	if (len)
 		buf[0] = '\0';
-	add(buf, len, &used, "%s", c->words ? c->words : c->cmd);
+	strbuf_addf(buf, len, &used, "%s", c->words ? c->words : c->cmd);
 	for (const struct ctl_arg *a = c->args; a->key; a++) {
 		bool req = a->flags & CTL_ARG_REQUIRED;
 
-		add(buf, len, &used, " %s", req ? "" : "[");
+		strbuf_addf(buf, len, &used, " %s", req ? "" : "[");
 		if (a->opt)
-			add(buf, len, &used, "%s%s", a->opt, a->type == CTL_BOOL ? "" : " ");
+			strbuf_addf(buf, len, &used, "%s%s", a->opt, a->type == CTL_BOOL ? "" : " ");
 		if (a->type == CTL_BOOL && a->choices)
-			add(buf, len, &used, "%s|%s", a->choices[1], a->choices[0]);
+			strbuf_addf(buf, len, &used, "%s|%s", a->choices[1], a->choices[0]);
 		else if (a->type == CTL_ENUM)
 			for (size_t i = 0; a->choices[i]; i++)
-				add(buf, len, &used, "%s%s", i ? "|" : "", a->choices[i]);
+				strbuf_addf(buf, len, &used, "%s%s", i ? "|" : "", a->choices[i]);
 		else if (a->type != CTL_BOOL)
-			add(buf, len, &used, "%s", a->meta ? a->meta : "VALUE");
-		add(buf, len, &used, "%s%s", a->type == CTL_WORDS || a->type == CTL_PORT_PARAMS ? "..." : "",
+			strbuf_addf(buf, len, &used, "%s", a->meta ? a->meta : "VALUE");
+		strbuf_addf(buf, len, &used, "%s%s", a->type == CTL_WORDS || a->type == CTL_PORT_PARAMS ? "..." : "",
 		    req ? "" : "]");
 	}
 	return used;
@@ -593,17 +581,17 @@ size_t ctl_commands_help(char *buf, size_t len, const char *prefix)
 		if (!c->words)
 			continue;
 		ctl_command_synopsis(c, syn, sizeof(syn));
-		add(buf, len, &used, "%s%-32s", prefix, syn);
+		strbuf_addf(buf, len, &used, "%s%-32s", prefix, syn);
 		for (const char *h = c->help; *h;) {
 			int n = (int)strcspn(h, "\n");
 
 			/* After a long synopsis, the help starts on the next line. */
 			if (h != c->help || strlen(syn) > 32)
-				add(buf, len, &used, "\n%s%-32s", prefix, "");
-			add(buf, len, &used, "  %.*s", n, h);
+				strbuf_addf(buf, len, &used, "\n%s%-32s", prefix, "");
+			strbuf_addf(buf, len, &used, "  %.*s", n, h);
 			h += n + (h[n] == '\n');
 		}
-		add(buf, len, &used, "\n");
+		strbuf_addf(buf, len, &used, "\n");
 		for (const struct ctl_arg *a = c->args; a->key; a++) {
 			if (a->type != CTL_PORT_PARAMS)
 				continue;
@@ -611,7 +599,7 @@ size_t ctl_commands_help(char *buf, size_t len, const char *prefix)
 			snprintf(types_prefix, sizeof(types_prefix), "%s    ", prefix);
 			need = port_types_help(used < len ? buf + used : NULL, used < len ? len - used : 0, types_prefix);
 			used += need;
-			add(buf, len, &used, "%sany type: [mac=MAC[,MAC..]] [ip=ADDR[,ADDR..]] [mac_limit=N] "
+			strbuf_addf(buf, len, &used, "%sany type: [mac=MAC[,MAC..]] [ip=ADDR[,ADDR..]] [mac_limit=N] "
 			    "[flood_rate=PPS]\n", types_prefix);
 		}
 	}

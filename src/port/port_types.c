@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "lib/json_param.h"
+#include "lib/strbuf.h"
 #include "port/port_afpacket.h"
 #include "port/port_afxdp.h"
 #include "port/port_pcap.h"
@@ -105,19 +106,6 @@ const struct port_type *port_type_at(size_t i)
 	return i < sizeof(types) / sizeof(types[0]) ? &types[i] : NULL;
 }
 
-/* snprintf() that appends at *@used, counting what did not fit too. */
-__attribute__((format(printf, 4, 5))) static void help_add(char *buf, size_t len, size_t *used, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(*used < len ? buf + *used : NULL, *used < len ? len - *used : 0, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		*used += (size_t)n;
-}
-
 size_t port_types_help(char *buf, size_t len, const char *prefix)
 {
 	size_t used = 0;
@@ -125,11 +113,11 @@ size_t port_types_help(char *buf, size_t len, const char *prefix)
 	if (len)
 		buf[0] = 0;
 	for (const struct port_type *t = types; t < types + sizeof(types) / sizeof(types[0]); t++) {
-		help_add(buf, len, &used, "%s%s", prefix, t->name);
+		strbuf_addf(buf, len, &used, "%s%s", prefix, t->name);
 		for (const struct port_param *pp = t->params; pp->key; pp++)
-			help_add(buf, len, &used, pp->flags & PORT_PARAM_REQUIRED ? " %s=%s" : " [%s=%s]", pp->key,
+			strbuf_addf(buf, len, &used, pp->flags & PORT_PARAM_REQUIRED ? " %s=%s" : " [%s=%s]", pp->key,
 				 pp->value ? pp->value : "VALUE");
-		help_add(buf, len, &used, "\n%s    %s\n", prefix, t->summary);
+		strbuf_addf(buf, len, &used, "\n%s    %s\n", prefix, t->summary);
 	}
 	return used;
 }
