@@ -235,6 +235,29 @@ static int run_pingpong(const struct opts *o, struct vuser *a, struct vuser *b)
 	return got ? 0 : 1;
 }
 
+/* A token bucket of frames at @rate per second (0: none), holding at most @cap. */
+struct pace {
+	double rate, credit, cap;
+	uint64_t last;
+};
+
+/* At time @t: how many frames (up to @most) may go now; pace_sent() takes back what did. */
+static unsigned pace_want(struct pace *p, uint64_t t, unsigned most)
+{
+	if (p->rate <= 0)
+		return most;
+	p->credit += (double)(t - p->last) * p->rate / 1e9;
+	p->last = t;
+	if (p->credit > p->cap)
+		p->credit = p->cap;
+	return p->credit < most ? (unsigned)p->credit : most;
+}
+
+static void pace_sent(struct pace *p, unsigned n)
+{
+	p->credit -= n;
+}
+
 static int run_throughput(const struct opts *o, struct vuser *a, struct vuser *b)
 {
 	static uint8_t frames[BURST][MAX_FRAME];
@@ -242,8 +265,7 @@ static int run_throughput(const struct opts *o, struct vuser *a, struct vuser *b
 	uint64_t seq = 0, rx = 0, rx_bytes = 0, start = now_ns(), next_report = start + 1000000000ull;
 	uint64_t end = start + (uint64_t)o->seconds * 1000000000ull, last_tx = 0, last_rx = 0, out_of_order = 0;
 	uint64_t expect = 0, flooded = 0;
-	double credit = 0, flood_credit = 0;
-	uint64_t last_credit = start, last_flood = start;
+	struct pace pace = { o->rate, 0, BURST * 4, start }, flood_pace = { o->flood_rate, 0, BURST, start };
 	unsigned second = 0;
 	static uint8_t bcast[MAX_FRAME];
 	struct vuser_frame fl[BURST];
@@ -256,17 +278,11 @@ static int run_throughput(const struct opts *o, struct vuser *a, struct vuser *b
 	frame_build(bcast, o->size, (const uint8_t[6]){ 0xff, 0xff, 0xff, 0xff, 0xff, 0xff }, MAC_C, 0);
 	while (!stop) {
 		uint64_t t = now_ns();
-		unsigned want = BURST, n;
+		unsigned want, n;
 
 		if (t >= end)
 			break;
-		if (o->rate > 0) {
-			credit += (double)(t - last_credit) * o->rate / 1e9;
-			last_credit = t;
-			if (credit > BURST * 4)
-				credit = BURST * 4;
-			want = credit < BURST ? (unsigned)credit : BURST;
-		}
+		want = pace_want(&pace, t, BURST);
 		for (unsigned i = 0; i < want; i++) {
 			unsigned flow = (unsigned)((seq + i) % o->flows);
 
@@ -276,19 +292,14 @@ static int run_throughput(const struct opts *o, struct vuser *a, struct vuser *b
 		}
 		n = want ? vuser_tx_burst(a, 0, out, want) : 0;
 		seq += n;
-		credit -= n;
+		pace_sent(&pace, n);
 		if (o->flood_rate > 0 && nidle) {
-			unsigned k;
+			unsigned k = pace_want(&flood_pace, t, BURST);
 
-			flood_credit += (double)(t - last_flood) * o->flood_rate / 1e9;
-			last_flood = t;
-			if (flood_credit > BURST)
-				flood_credit = BURST;
-			k = (unsigned)flood_credit;
 			if (k) {
 				k = vuser_tx_burst(idle[0], 0, fl, k);
 				flooded += k;
-				flood_credit -= k;
+				pace_sent(&flood_pace, k);
 			}
 		}
 		n = vuser_rx_burst(b, 0, in, BURST);
@@ -353,9 +364,10 @@ static int run_flood(const struct opts *o, struct vuser *a, struct vuser *b)
 	static uint8_t frame[MAX_FRAME];
 	struct vuser_frame out[BURST];
 	unsigned nrx = 1 + nidle;
-	uint64_t *got = calloc(nrx, sizeof(*got)), tx = 0, rx = 0, start = now_ns(), last_credit = start;
+	uint64_t *got = calloc(nrx, sizeof(*got)), tx = 0, rx = 0, start = now_ns();
 	uint64_t end = start + (uint64_t)o->seconds * 1000000000ull, min = UINT64_MAX, max = 0;
-	double credit = 0, secs;
+	struct pace pace = { o->rate, 0, BURST * 4, start };
+	double secs;
 
 	if (!got)
 		return 1;
@@ -364,22 +376,16 @@ static int run_flood(const struct opts *o, struct vuser *a, struct vuser *b)
 		out[i] = (struct vuser_frame){ frame, o->size };
 	while (!stop) {
 		uint64_t t = now_ns();
-		unsigned want = BURST;
+		unsigned want;
 
 		if (t >= end)
 			break;
-		if (o->rate > 0) {
-			credit += (double)(t - last_credit) * o->rate / 1e9;
-			last_credit = t;
-			if (credit > BURST * 4)
-				credit = BURST * 4;
-			want = credit < BURST ? (unsigned)credit : BURST;
-		}
+		want = pace_want(&pace, t, BURST);
 		if (want) {
 			unsigned n = vuser_tx_burst(a, 0, out, want);
 
 			tx += n;
-			credit -= n;
+			pace_sent(&pace, n);
 		}
 		for (unsigned r = 0; r < nrx; r++)
 			got[r] += drain(r ? idle[r - 1] : b);
