@@ -277,6 +277,7 @@ static unsigned many_rx_burst(struct port *p, unsigned q, struct port_io *io, st
 	return 0;
 }
 
+static unsigned many_rx_queues(struct port *p) { return 1; }
 static int many_rx_fd(struct port *p, unsigned q) { return ((struct many_port *)p)->fd; }
 
 static bool many_rx_arm(struct port *p, unsigned q)
@@ -290,7 +291,7 @@ static const struct port_ops many_ops = {
 	.rx_burst = many_rx_burst,
 	.rx_done = fake_rx_done,
 	.tx_burst = fake_tx_burst,
-	.rx_queues = fake_rx_queues,
+	.rx_queues = many_rx_queues,
 	.rx_fd = many_rx_fd,
 	.rx_arm = many_rx_arm,
 	.rx_disarm = fake_rx_disarm,
