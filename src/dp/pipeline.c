@@ -100,20 +100,17 @@ void dp_forward(struct vswitch *sw, struct dp_ctx *ctx, struct port *in, struct 
 unsigned dp_process_batch(struct vswitch *sw, struct dp_ctx *ctx, struct port *in, unsigned q)
 {
 	struct dp_perf *pf = ctx->io.perf;
-	uint64_t start = 0;
 	unsigned n;
 
 	if (pf) {
 		dp_perf_start(pf);
-		start = pf->last;
+		pf->rx_t0 = pf->last;
 	}
 	n = in->ops->rx_burst(in, q, &ctx->io, ctx->pkts, PKT_BURST);
 
 	if (n) {
-		if (pf) {
-			pf->rx_t0 = start;
+		if (pf)
 			dp_perf_mark(pf, (enum dp_point)(DP_PT_RX_VHOST + dp_port_kind_of(in)), n);
-		}
 		dp_forward(sw, ctx, in, ctx->pkts, n);
 	}
 	in->ops->rx_done(in, q, &ctx->io);

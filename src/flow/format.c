@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "flow/field.h"
+#include "lib/strbuf.h"
 
 /* Text into a caller's buffer, snprintf-style: what does not fit is counted, not written. */
 struct sbuf {
@@ -16,15 +17,11 @@ struct sbuf {
 
 __attribute__((format(printf, 2, 3))) static void put(struct sbuf *b, const char *fmt, ...)
 {
-	size_t room = b->len < b->size ? b->size - b->len : 0;
 	va_list ap;
-	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(room ? b->buf + b->len : NULL, room, fmt, ap);
+	strbuf_vaddf(b->buf, b->size, &b->len, fmt, ap);
 	va_end(ap);
-	if (n > 0)
-		b->len += (size_t)n;
 }
 
 static size_t done(struct sbuf *b)
