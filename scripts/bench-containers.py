@@ -49,7 +49,6 @@ import os
 import platform
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -57,7 +56,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_procs import (BenchError, Proc, cpu_busy, cpu_ticks, install_cleanup, loadavg,  # noqa: E402
-                         log, on_exit, proc_cpu_seconds, set_autogroup_nice, set_nice, write_doc_section)
+                         log, med, on_exit, proc_cpu_seconds, set_autogroup_nice, set_nice, write_doc_section)
 import bench_procs  # noqa: E402
 
 # Short commands here get 20 s unless they say otherwise.
@@ -623,9 +622,6 @@ def describe(s):
 
 
 # ---------------------------------------------------------------- report
-
-def med(xs):
-    return statistics.median(xs) if xs else None
 
 
 def vals(samples, system, field):

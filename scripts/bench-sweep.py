@@ -23,21 +23,17 @@ import argparse
 import datetime
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_procs import log, write_doc_section  # noqa: E402
+from bench_procs import log, med, write_doc_section  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHORT = {"vsw": "vsw", "dpdk": "DPDK", "ovs": "OVS"}
 GEN_BUSY_LIMIT = 0.90
 
-
-def med(xs):
-    return statistics.median(xs) if xs else None
 
 
 def fmt(x, prec=2):

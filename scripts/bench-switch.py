@@ -33,7 +33,6 @@ import os
 import platform
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -43,7 +42,7 @@ import traceback
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_procs import (BenchError, Proc, TestPmd, close_all, close_new, cpu_busy, cpu_ticks,  # noqa: E402
                          cpuinfo_hz, reserve_hugepages, install_cleanup, live_children, loadavg, log, on_exit,
-                         proc_cpu_seconds, run, thread_cpu_seconds, write_doc_section, bench_instances, wait_turn)
+                         proc_cpu_seconds, run, thread_cpu_seconds, write_doc_section, bench_instances, wait_turn, med)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SYSTEMS = ["vsw", "dpdk", "ovs", "kernel"]
@@ -892,9 +891,6 @@ def perf_phase(ctx, seconds):
 
 
 # ---------------------------------------------------------------- statistics and report
-
-def med(xs):
-    return statistics.median(xs) if xs else None
 
 
 def fmt_spread(xs, prec=2):

@@ -12,6 +12,7 @@ import os
 import re
 import signal
 import subprocess
+import statistics
 import sys
 import threading
 import time
@@ -462,3 +463,8 @@ def wait_turn(wait_s, who, others=lambda: []):
                 who, ",".join(map(str, busy)) or "?", wait_s))
             said = True
         time.sleep(2)
+
+
+def med(xs):
+    """The median of @xs, or None for no samples."""
+    return statistics.median(xs) if xs else None
