@@ -15,4 +15,7 @@ const char *const port_drop_names[DROP__COUNT] = {
 	[DROP_ETHERTYPE] = "ethertype",
 	[DROP_FLOOD_RATE] = "flood_rate",
 	[DROP_FLOOD_BUDGET] = "flood_budget",
+	[DROP_FLOW_MISS] = "flow_miss",
+	[DROP_FLOW_DROP] = "flow_drop",
+	[DROP_FLOW_COPIES] = "flow_copies",
 };
