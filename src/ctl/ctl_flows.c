@@ -193,9 +193,12 @@ static int flows_load_text(struct vswd *v, char *text, bool replace, const char 
 	char perr[FLOW_ERR_MAX];
 	int rc = -1;
 
-	for (char *save = NULL, *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+	for (char *l = text, *eol; l; l = eol ? eol + 1 : NULL) {
 		char *s = l + strspn(l, " \t\r");
 
+		eol = strchr(l, '\n');
+		if (eol)
+			*eol = '\0';
 		line++;
 		if (!*s || *s == '#')
 			continue;
