@@ -56,7 +56,7 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, unsign
 		if (!live[i])
 			continue;
 		e = &f->emc[emc_index(&f->keys[i])];
-		if (e->gen == tag && !memcmp(&e->key, &f->keys[i], sizeof(e->key))) {
+		if (e->gen == tag && e->tables == t && !memcmp(&e->key, &f->keys[i], sizeof(e->key))) {
 			f->rules[i] = e->rule;
 			continue;
 		}
@@ -77,6 +77,7 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, unsign
 
 		f->rules[i] = f->found[j];
 		e->gen = tag;
+		e->tables = t;
 		e->rule = f->found[j];
 		e->key = f->keys[i];
 	}

@@ -66,7 +66,8 @@ struct vswitch;
 
 /* One exact-match cache entry: the key as table 0 saw it, and the rule found (NULL: a miss). */
 struct dp_flow_emc {
-	uint64_t gen;				/* the version it is from; 0: empty */
+	uint64_t gen;				/* the version it is from (generation + 1; 0: empty) ... */
+	const struct flow_tables *tables;	/* ... and its address: a new db counts generations from the start again */
 	const struct flow_rule *rule;
 	struct flow_key key;
 };
