@@ -802,7 +802,8 @@ int flow_db_foreach(const struct flow_db *db, const struct flow_mod *filter,
 
 	if (n < 0)
 		return -ENOMEM;
-	qsort(v, (size_t)n, sizeof(*v), dump_order);
+	if (n > 1) /* qsort wants a non-NULL array even for none */
+		qsort(v, (size_t)n, sizeof(*v), dump_order);
 	for (long i = 0; i < n && !rc; i++)
 		rc = fn(arg, v[i]);
 	free(v);
