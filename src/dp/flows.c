@@ -201,6 +201,16 @@ void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *b, 
 
 	f->normal = (struct dp_batch){ .in = in, .pkts = f->normal_pkts };
 	f->extra = (struct dp_batch){ .in = in, .pkts = f->extra_pkts };
+	if (t->only_normal && !sp->secured) {
+		/* `priority=0,actions=normal` alone: the bridge, and the rule's counts (a secured port takes the long way: its check's drops run no rule) */
+		uint64_t bytes = 0;
+
+		for (unsigned i = 0; i < b->n; i++)
+			bytes += b->pkts[i].len;
+		switch_decide(sw, ctx, b);
+		flow_rule_count(t->only_normal, b->n, bytes, sw->clock_ns() / 1000000);
+		return;
+	}
 	if (sp->secured) {
 		switch_sec_check(sp, b);
 		for (unsigned i = 0; i < b->n; i++)

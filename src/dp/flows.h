@@ -34,6 +34,10 @@
  * changed after it.  Past a pool's DP_FLOW_COPIES copies in a batch, an
  * output is a `flow_copies` drop.
  *
+ * A version whose only rule is table 0's match-all `actions=normal`
+ * (flow_tables.only_normal) is the learning bridge on the batch plus one
+ * counter update per batch: no key, no lookup, no action runs.
+ *
  * `normal` needs the learning bridge per frame (switch_decide(), which
  * also applies per-VLAN learning and port security) over a batch: when
  * every frame of a batch goes to `normal` alone (a `priority=0,

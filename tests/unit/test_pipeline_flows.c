@@ -295,6 +295,16 @@ static void test_normal(void **state)
 	assert_int_equal(f->nlog, 1);
 	assert_int_equal(f->log[0].port, 3);
 	assert_int_equal(f->ctx->flow->normal.n, 0); /* all normal: the batch itself, no copy */
+	/* the only rule, match-all normal: the bridge without keys or lookups, and the rule counts */
+	assert_non_null(atomic_load(&f->sw->flows)->only_normal);
+	assert_int_equal(f->ctx->flow->stats.emc_misses, 0);
+	{
+		uint64_t packets, bytes;
+
+		flow_db_rule_stats(atomic_load(&f->sw->flows)->only_normal, &packets, &bytes);
+		assert_int_equal(packets, 2);
+		assert_int_equal(bytes, 2 * f->iov[0].iov_len);
+	}
 
 	add(f, "priority=5,udp,nw_dst=10.0.0.7,actions=output:2,normal");
 	frame(f, 0, 1, 3, 2, 0);
@@ -304,6 +314,13 @@ static void test_normal(void **state)
 	assert_int_equal(sent_to(f, 3), 3);
 	assert_int_equal(sent_to(f, 2), 1);
 	assert_int_equal(f->ctx->flow->normal.n, 3);
+	assert_null(atomic_load(&f->sw->flows)->only_normal);
+	/* all three go to normal alone again: the batch itself */
+	for (unsigned i = 0; i < 3; i++)
+		frame(f, i, 1, 3, 2, 0);
+	forward(f, 0, 3);
+	assert_int_equal(sent_to(f, 3), 3);
+	assert_int_equal(f->ctx->flow->normal.n, 0);
 }
 
 /* clone(output:P) mirrors; flood and all go everywhere but the ingress port. */
