@@ -48,7 +48,7 @@ static inline unsigned emc_index(const struct flow_key *k)
 static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, unsigned n, const bool *live)
 {
 	uint64_t tag = t->gen + 1; /* 0 is an empty entry */
-	unsigned m = 0;
+	unsigned m = 0, hits = 0;
 
 	for (unsigned i = 0; i < n; i++) {
 		struct dp_flow_emc *e;
@@ -58,13 +58,17 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, unsign
 		e = &f->emc[emc_index(&f->keys[i])];
 		if (e->gen == tag && e->tables == t && !memcmp(&e->key, &f->keys[i], sizeof(e->key))) {
 			f->rules[i] = e->rule;
+			hits++;
 			continue;
 		}
 		f->kp[m] = &f->keys[i];
 		f->miss_idx[m++] = i;
 	}
-	f->stats.emc_misses += m;
-	f->stats.emc_hits += n - m;
+	/* one writer: a relaxed load and store, no locked add */
+	atomic_store_explicit(&f->stats.emc_misses, atomic_load_explicit(&f->stats.emc_misses, memory_order_relaxed) + m,
+			      memory_order_relaxed);
+	atomic_store_explicit(&f->stats.emc_hits,
+			      atomic_load_explicit(&f->stats.emc_hits, memory_order_relaxed) + hits, memory_order_relaxed);
 	if (!m)
 		return;
 	if (t->cls[0])

@@ -57,6 +57,7 @@
  * and the control thread frees an old version only after dp_sync().
  */
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "dp/dp.h"
@@ -76,9 +77,9 @@ struct dp_flow_emc {
 	struct flow_key key;
 };
 
-/* Counters of the cache, this worker's. */
+/* Counters of the cache, this worker's: it alone writes them (once per batch), `vswctl stats` reads them. */
 struct dp_flow_stats {
-	uint64_t emc_hits, emc_misses;
+	atomic_uint_least64_t emc_hits, emc_misses;
 };
 
 /* A worker's flow state: made once at startup (dp_flow_ctx_new), never allocated on the data path. */

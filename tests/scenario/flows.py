@@ -254,6 +254,12 @@ def scenario(build, wd, state):
     for f in REWRITE_FLOWS:
         sw.ok("flow", "add", f)
     check(ping(GHOST), "mod_nw_dst/mod_nw_src: c1's pings to %s are answered by c2" % GHOST)
+    rc, out, err = sw.ctl_run("--json", "stats")
+    w = json.loads(out)["workers"] if rc == 0 else []
+    hits = sum(x.get("flow_cache_hits", 0) for x in w)
+    misses = sum(x.get("flow_cache_misses", 0) for x in w)
+    check(hits > 0 and misses > 0, "stats: the workers' flow cache answered frames, the classifier others",
+          "hits %d, misses %d" % (hits, misses))
 
     # 6. trace
     rc, out, err = sw.ctl_run("trace", "in_port=c1,dl_src=%s,dl_dst=%s,ip,nw_dst=%s" % (MAC["c1"], MAC["c2"], GHOST))
