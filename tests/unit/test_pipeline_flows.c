@@ -340,6 +340,23 @@ static void test_mirror_flood(void **state)
 	assert_int_equal(sent_to(f, 1), 0);
 }
 
+/* in_port sends back out the ingress port, and a flood of the same batch still leaves that port out. */
+static void test_in_port_and_flood(void **state)
+{
+	struct fx *f = *state;
+
+	add(f, "in_port=0,udp,nw_dst=10.0.0.2,actions=in_port");
+	add(f, "in_port=0,udp,nw_dst=10.0.0.3,actions=flood");
+	frame(f, 0, 1, 2, 2, 0);
+	frame(f, 1, 1, 2, 3, 0);
+	forward(f, 0, 2);
+	assert_int_equal(sent_to(f, 0), 1);
+	assert_int_equal(first_to(f, 0)->bytes[14 + 19], 2); /* the in_port frame, not the flood */
+	assert_int_equal(sent_to(f, 1), 1);
+	assert_int_equal(sent_to(f, 2), 1);
+	assert_int_equal(sent_to(f, 3), 1);
+}
+
 /* Per-rule packets, bytes and used time. */
 static void test_counters(void **state)
 {
@@ -421,6 +438,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_push_vlan, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_normal, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_mirror_flood, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_in_port_and_flood, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_counters, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_cache_invalidation, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_copy_pool_full, fx_setup, fx_teardown),
