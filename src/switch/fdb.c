@@ -1,4 +1,4 @@
-/* fdb.c - MAC learning table with aging, keyed bucket hash, per-port limits and locked entries (see fdb.h). */
+/* fdb.c - (VLAN, MAC) learning table with aging, keyed bucket hash, per-port limits and locked entries (see fdb.h). */
 #include "switch/fdb.h"
 
 #include <errno.h>
@@ -20,9 +20,47 @@ static inline unsigned key_port(uint64_t k)
 	return (unsigned)(k >> KEY_PORT_SHIFT) - 1;
 }
 
-static inline uint64_t make_key(uint64_t mac, unsigned port)
+static inline uint64_t make_key(uint64_t mac_vlan, unsigned port)
 {
-	return mac | (uint64_t)(port + 1) << KEY_PORT_SHIFT;
+	return (mac_vlan & KEY_MAC_MASK) | (uint64_t)(port + 1) << KEY_PORT_SHIFT;
+}
+
+/* The VLAN ID of an fdb_mac_vlan() word, as the seen word holds it. */
+static inline uint32_t mv_vlan(uint64_t mac_vlan)
+{
+	return (uint32_t)(mac_vlan >> 48) & (FDB_VLANS - 1);
+}
+
+/* A seen word: VLAN @vid, second @now. */
+static inline uint32_t make_seen(uint32_t vid, uint32_t now)
+{
+	return vid << FDB_SEEN_SHIFT | (now & FDB_SEEN_SEC_MASK);
+}
+
+/* Seconds from seen word @seen to @now (modulo 2^20: see fdb.h). */
+static inline uint32_t seen_age(uint32_t seen, uint32_t now)
+{
+	return (now - seen) & FDB_SEEN_SEC_MASK;
+}
+
+/*
+ * Put @key with seen word @seen into way @i of @b, which held @old (0:
+ * empty): empty the way, write the seen word, then the key (fdb.h: a
+ * lookup that reads the key twice the same has that key's VLAN).  False
+ * when another thread changed the way meanwhile; *@removed then says
+ * whether @old went all the same (its port's count is the caller's).
+ */
+static bool way_install(struct fdb_bucket *b, int i, uint64_t old, uint64_t key, uint32_t seen, bool *removed)
+{
+	uint64_t empty = 0;
+
+	*removed = false;
+	if (old && !atomic_compare_exchange_strong(&b->key[i], &old, 0))
+		return false;
+	*removed = old != 0;
+	atomic_store_explicit(&b->seen[i], seen, memory_order_relaxed);
+	/* seq_cst: the seen word is stored before the key can be seen. */
+	return atomic_compare_exchange_strong(&b->key[i], &empty, key);
 }
 
 /* Keys from getrandom(); should it fail (no entropy source at all), from the clock and addresses. */
@@ -76,7 +114,7 @@ int fdb_init(struct fdb *f, unsigned aging_s, unsigned size)
 	unsigned n = 1;
 
 	memset(f, 0, sizeof(*f));
-	if (size < FDB_SIZE_MIN || size > FDB_SIZE_MAX)
+	if (size < FDB_SIZE_MIN || size > FDB_SIZE_MAX || aging_s > FDB_AGING_MAX)
 		return -EINVAL;
 	/* 2.5 entries a MAC at least (fdb.h, sizing): a power of two of buckets >= size / 2. */
 	while (n < (size + 1) / 2)
@@ -107,7 +145,7 @@ unsigned fdb_bucket_index(const struct fdb *f, const uint8_t mac[6])
 
 static bool expired(const struct fdb *f, uint32_t seen, uint32_t now)
 {
-	return now - seen > f->aging_s;
+	return seen_age(seen, now) > f->aging_s;
 }
 
 /* Reserve one learned entry for @port; false when it owns its limit already. */
@@ -135,7 +173,7 @@ static void key_released(struct fdb *f, uint64_t old)
 
 /* The entry of @mac in @b is @k (another port's): move it to @key, within @port's limit. */
 static enum fdb_learn_result learn_move(struct fdb *f, struct fdb_bucket *b, int i, uint64_t k, uint64_t key,
-					unsigned port, uint32_t now)
+					unsigned port, uint32_t seen)
 {
 	if (k & KEY_LOCKED)
 		return key_port(k) == port ? FDB_KNOWN : FDB_REFUSED_LOCKED;
@@ -146,69 +184,84 @@ static enum fdb_learn_result learn_move(struct fdb *f, struct fdb_bucket *b, int
 		return FDB_KNOWN;
 	}
 	key_released(f, k);
-	atomic_store_explicit(&b->seen[i], now, memory_order_relaxed);
+	atomic_store_explicit(&b->seen[i], seen, memory_order_relaxed); /* the same VLAN: only the second changes */
 	return FDB_MOVED;
 }
 
 /*
- * The ways of @b holding @m (bit i: way i), and among them those whose key
- * is @key; @k gets the keys as read.  No branch on what the ways hold: with
- * addresses spread over a big table the matching way is anyone's guess, and
- * a loop leaving at the first match would pay a mispredicted branch a MAC.
+ * The ways of @b holding (VLAN, MAC) @mv (bit i: way i), and among them
+ * those whose key is @key; @k and @sn get the keys and seen words as read.
+ * No branch on what the ways hold: with addresses spread over a big table
+ * the matching way is anyone's guess, and a loop leaving at the first
+ * match would pay a mispredicted branch a MAC.
  */
-static inline unsigned ways_matching(const struct fdb_bucket *b, uint64_t m, uint64_t key, uint64_t k[FDB_WAYS],
-				     unsigned *exact)
+static inline unsigned ways_matching(const struct fdb_bucket *b, uint64_t mv, uint64_t key, uint64_t k[FDB_WAYS],
+				     uint32_t sn[FDB_WAYS], unsigned *exact)
 {
+	uint32_t vid = mv_vlan(mv);
 	unsigned same = 0, ex = 0;
 
-	for (int i = 0; i < FDB_WAYS; i++) {
+	for (int i = 0; i < FDB_WAYS; i++)
 		k[i] = atomic_load_explicit(&b->key[i], memory_order_relaxed);
-		same |= (unsigned)(((k[i] ^ m) & KEY_MAC_MASK) == 0) << i;
-		ex |= (unsigned)(k[i] == key) << i;
+	/* The keys before the seen words: way_install() stores them the other way round (fdb.h). */
+	atomic_thread_fence(memory_order_acquire);
+	for (int i = 0; i < FDB_WAYS; i++) {
+		unsigned hit;
+
+		sn[i] = atomic_load_explicit(&b->seen[i], memory_order_relaxed);
+		hit = ((k[i] ^ mv) & KEY_MAC_MASK) == 0 && sn[i] >> FDB_SEEN_SHIFT == vid;
+		same |= hit << i;
+		ex |= (unsigned)(hit && k[i] == key) << i;
 	}
 	*exact = ex;
 	return same;
 }
 
-enum fdb_learn_result fdb_learn_in(struct fdb *f, struct fdb_bucket *b, uint64_t m, unsigned port, uint32_t now)
+enum fdb_learn_result fdb_learn_in(struct fdb *f, struct fdb_bucket *b, uint64_t mv, unsigned port, uint32_t now)
 {
-	uint64_t key = make_key(m, port), victim, ks[FDB_WAYS];
+	uint64_t key = make_key(mv, port), m = mv & KEY_MAC_MASK, victim, ks[FDB_WAYS];
+	uint32_t vid = mv_vlan(mv), seen = make_seen(vid, now), oldest_age = 0, sn[FDB_WAYS];
 	int empty = -1, oldest = -1, slot;
-	uint32_t oldest_seen = UINT32_MAX;
 	unsigned same, exact;
+	bool removed;
 
 	if (!m)
 		return FDB_KNOWN; /* 00:00:00:00:00:00 is no station's address (and would look like an empty entry) */
 
 	/*
 	 * Known here, the usual case: refresh, a store only when the second
-	 * changed.  Taken only when the first way holding the MAC is this
-	 * port's learned entry, as the walk below would find it.
+	 * changed.  Taken only when the first way holding the (VLAN, MAC) is
+	 * this port's learned entry, as the walk below would find it.
 	 */
-	same = ways_matching(b, m, key, ks, &exact);
+	same = ways_matching(b, mv, key, ks, sn, &exact);
 	if (same & -same & exact) {
 		int i = __builtin_ctz(same);
 
-		if (atomic_load_explicit(&b->seen[i], memory_order_relaxed) != now)
-			atomic_store_explicit(&b->seen[i], now, memory_order_relaxed);
+		if (sn[i] != seen)
+			atomic_store_explicit(&b->seen[i], seen, memory_order_relaxed);
 		return FDB_KNOWN;
 	}
 	for (int i = 0; i < FDB_WAYS; i++) {
-		uint64_t k = atomic_load_explicit(&b->key[i], memory_order_relaxed);
-		uint32_t s = atomic_load_explicit(&b->seen[i], memory_order_relaxed);
+		uint64_t k = ks[i];
+		uint32_t s = sn[i];
 
-		if (k == key) {
-			/* Known here: refresh, a store only when the second changed. */
-			if (s != now)
-				atomic_store_explicit(&b->seen[i], now, memory_order_relaxed);
-			return FDB_KNOWN;
+		if (k && (k & KEY_MAC_MASK) == m) {
+			if (s >> FDB_SEEN_SHIFT == vid) {
+				if (k == key) {
+					if (s != seen)
+						atomic_store_explicit(&b->seen[i], seen, memory_order_relaxed);
+					return FDB_KNOWN;
+				}
+				return learn_move(f, b, i, k, key, port, seen);
+			}
+			/* The MAC in another VLAN: its own entry, unless locked to another port. */
+			if ((k & KEY_LOCKED) && key_port(k) != port)
+				return FDB_REFUSED_LOCKED;
 		}
-		if (k && (k & KEY_MAC_MASK) == m)
-			return learn_move(f, b, i, k, key, port, now);
 		if (!k && empty < 0)
 			empty = i;
-		if (k && !(k & KEY_LOCKED) && s < oldest_seen) {
-			oldest_seen = s;
+		if (k && !(k & KEY_LOCKED) && (oldest < 0 || seen_age(s, now) > oldest_age)) {
+			oldest_age = seen_age(s, now);
 			oldest = i;
 		}
 	}
@@ -218,13 +271,14 @@ enum fdb_learn_result fdb_learn_in(struct fdb *f, struct fdb_bucket *b, uint64_t
 		return FDB_REFUSED_FULL;
 	if (!port_reserve(f, port))
 		return FDB_REFUSED_LIMIT;
-	victim = empty >= 0 ? 0 : atomic_load_explicit(&b->key[slot], memory_order_relaxed);
-	if ((victim & KEY_LOCKED) || !atomic_compare_exchange_strong(&b->key[slot], &victim, key)) {
+	victim = empty >= 0 ? 0 : ks[slot];
+	if (!way_install(b, slot, victim, key, seen, &removed)) {
 		port_release(f, port); /* lost a race for the entry: a later frame learns */
+		if (removed)
+			key_released(f, victim);
 		return FDB_KNOWN;
 	}
 	key_released(f, victim);
-	atomic_store_explicit(&b->seen[slot], now, memory_order_relaxed);
 	return FDB_ADDED;
 }
 
@@ -235,23 +289,28 @@ enum fdb_learn_result fdb_learn(struct fdb *f, const uint8_t mac[6], unsigned po
 	return fdb_learn_in(f, fdb_bucket_of(f, m), m, port, now);
 }
 
-int fdb_lookup_in(const struct fdb *f, const struct fdb_bucket *b, uint64_t m, uint32_t now)
+int fdb_lookup_in(const struct fdb *f, const struct fdb_bucket *b, uint64_t mv, uint32_t now)
 {
 	uint64_t ks[FDB_WAYS];
+	uint32_t sn[FDB_WAYS];
 	unsigned same, exact;
 	int i;
 
 	/*
-	 * The first way holding @m.  No "k != 0" test: an empty entry matches
+	 * The first way holding @mv.  No "k != 0" test: an empty entry matches
 	 * only the all-zero MAC, which is never learned, and says -1.  No test
 	 * of the locked bit either: aging keeps locked entries' last-seen
 	 * second current.
 	 */
-	same = ways_matching(b, m, 0, ks, &exact);
+	same = ways_matching(b, mv, 0, ks, sn, &exact);
 	if (!same)
 		return -1;
 	i = __builtin_ctz(same);
-	if (expired(f, atomic_load_explicit(&b->seen[i], memory_order_relaxed), now))
+	if (expired(f, sn[i], now))
+		return -1;
+	/* The key again, after the seen word: unchanged, the VLAN read was its own (fdb.h). */
+	atomic_thread_fence(memory_order_acquire);
+	if (atomic_load_explicit(&b->key[i], memory_order_relaxed) != ks[i])
 		return -1;
 	return (int)(ks[i] >> KEY_PORT_SHIFT) - 1;
 }
@@ -263,13 +322,14 @@ int fdb_lookup(struct fdb *f, const uint8_t mac[6], uint32_t now)
 	return fdb_lookup_in(f, fdb_bucket_of(f, m), m, now);
 }
 
-/* Remove learned entries of @m other than way @keep (one a worker added while @m was being locked). */
-static void drop_learned_twins(struct fdb *f, struct fdb_bucket *b, uint64_t m, int keep)
+/* Remove learned entries of @m in VLAN @vid other than way @keep (one a worker added while @m was being locked). */
+static void drop_learned_twins(struct fdb *f, struct fdb_bucket *b, uint64_t m, uint32_t vid, int keep)
 {
 	for (int i = 0; i < FDB_WAYS; i++) {
 		uint64_t k = atomic_load_explicit(&b->key[i], memory_order_relaxed);
+		uint32_t s = atomic_load_explicit(&b->seen[i], memory_order_relaxed);
 
-		if (i != keep && k && !(k & KEY_LOCKED) && (k & KEY_MAC_MASK) == m &&
+		if (i != keep && k && !(k & KEY_LOCKED) && (k & KEY_MAC_MASK) == m && s >> FDB_SEEN_SHIFT == vid &&
 		    atomic_compare_exchange_strong(&b->key[i], &k, 0))
 			key_released(f, k);
 	}
@@ -292,8 +352,10 @@ static unsigned age_buckets(struct fdb *f, unsigned first, unsigned count, uint3
 			 * being locked) goes.
 			 */
 			if (k & KEY_LOCKED) {
-				atomic_store_explicit(&b->seen[i], now, memory_order_relaxed);
-				drop_learned_twins(f, b, k & KEY_MAC_MASK, i);
+				uint32_t vid = atomic_load_explicit(&b->seen[i], memory_order_relaxed) >> FDB_SEEN_SHIFT;
+
+				atomic_store_explicit(&b->seen[i], make_seen(vid, now), memory_order_relaxed);
+				drop_learned_twins(f, b, k & KEY_MAC_MASK, vid, i);
 			} else if (k && expired(f, atomic_load_explicit(&b->seen[i], memory_order_relaxed), now) &&
 				 atomic_compare_exchange_strong(&b->key[i], &k, 0)) {
 				key_released(f, k);
@@ -361,9 +423,10 @@ unsigned fdb_dump(struct fdb *f, struct fdb_entry *out, unsigned max, uint32_t n
 			if (n == max)
 				continue;
 			memcpy(out[n].mac, &k, 6);
+			out[n].vlan = (uint16_t)(s >> FDB_SEEN_SHIFT);
 			out[n].locked = locked;
 			out[n].port = key_port(k);
-			out[n].age_s = locked ? 0 : now - s;
+			out[n].age_s = locked ? 0 : seen_age(s, now);
 			n++;
 		}
 	}
@@ -384,44 +447,53 @@ unsigned fdb_port_entries(struct fdb *f, unsigned port)
 
 int fdb_lock(struct fdb *f, const uint8_t mac[6], unsigned port, uint32_t now, unsigned *owner)
 {
-	uint64_t m = fdb_mac(mac), key = make_key(m, port) | KEY_LOCKED;
-	struct fdb_bucket *b = fdb_bucket_of(f, m);
+	return fdb_lock_vlan(f, mac, 0, port, now, owner);
+}
+
+int fdb_lock_vlan(struct fdb *f, const uint8_t mac[6], unsigned vid, unsigned port, uint32_t now, unsigned *owner)
+{
+	uint64_t m = fdb_mac(mac), mv = fdb_mac_vlan(m, vid), key = make_key(mv, port) | KEY_LOCKED;
+	struct fdb_bucket *b = fdb_bucket_of(f, mv);
+	uint32_t seen = make_seen(mv_vlan(mv), now);
 
 	/* Workers may be learning into this bucket meanwhile: every change is a CAS, retried until one lands. */
 	for (;;) {
 		int same = -1, empty = -1, oldest = -1, slot;
-		uint32_t oldest_seen = UINT32_MAX;
+		uint32_t oldest_age = 0;
 		uint64_t saw[FDB_WAYS];
+		bool removed;
 
 		for (int i = 0; i < FDB_WAYS; i++) {
 			uint32_t s = atomic_load_explicit(&b->seen[i], memory_order_relaxed);
 			uint64_t k = atomic_load_explicit(&b->key[i], memory_order_relaxed);
 
 			saw[i] = k;
-			if (k && (k & KEY_MAC_MASK) == m) {
-				if (k & KEY_LOCKED) {
-					*owner = key_port(k);
-					return key_port(k) == port ? 0 : -EEXIST;
-				}
+			if (k && (k & KEY_MAC_MASK) == m && (k & KEY_LOCKED)) {
+				*owner = key_port(k);
+				if (key_port(k) != port)
+					return -EEXIST; /* locked to another port, in this VLAN or another */
+				if (s >> FDB_SEEN_SHIFT == mv_vlan(mv))
+					return 0;
+			} else if (k && (k & KEY_MAC_MASK) == m && s >> FDB_SEEN_SHIFT == mv_vlan(mv)) {
 				if (same < 0)
 					same = i; /* learned somewhere: becomes the locked entry */
 			} else if (!k) {
 				if (empty < 0)
 					empty = i;
-			} else if (!(k & KEY_LOCKED) && s < oldest_seen) {
-				oldest_seen = s;
+			} else if (!(k & KEY_LOCKED) && (oldest < 0 || seen_age(s, now) > oldest_age)) {
+				oldest_age = seen_age(s, now);
 				oldest = i;
 			}
 		}
 		slot = same >= 0 ? same : empty >= 0 ? empty : oldest;
 		if (slot < 0)
 			return -ENOSPC;
-		/* Current first: a lookup may find the key as soon as it is stored. */
-		atomic_store_explicit(&b->seen[slot], now, memory_order_relaxed);
-		if (atomic_compare_exchange_strong(&b->key[slot], &saw[slot], key)) {
+		if (way_install(b, slot, saw[slot], key, seen, &removed)) {
 			key_released(f, saw[slot]);
-			drop_learned_twins(f, b, m, slot);
+			drop_learned_twins(f, b, m, mv_vlan(mv), slot);
 			return 0;
 		}
+		if (removed)
+			key_released(f, saw[slot]);
 	}
 }
