@@ -245,18 +245,13 @@ enum fdb_learn_result fdb_learn_in(struct fdb *f, struct fdb_bucket *b, uint64_t
 		uint64_t k = ks[i];
 		uint32_t s = sn[i];
 
-		if (k && (k & KEY_MAC_MASK) == m) {
-			if (s >> FDB_SEEN_SHIFT == vid) {
-				if (k == key) {
-					if (s != seen)
-						atomic_store_explicit(&b->seen[i], seen, memory_order_relaxed);
-					return FDB_KNOWN;
-				}
-				return learn_move(f, b, i, k, key, port, seen);
+		if (k && (k & KEY_MAC_MASK) == m && s >> FDB_SEEN_SHIFT == vid) {
+			if (k == key) {
+				if (s != seen)
+					atomic_store_explicit(&b->seen[i], seen, memory_order_relaxed);
+				return FDB_KNOWN;
 			}
-			/* The MAC in another VLAN: its own entry, unless locked to another port. */
-			if ((k & KEY_LOCKED) && key_port(k) != port)
-				return FDB_REFUSED_LOCKED;
+			return learn_move(f, b, i, k, key, port, seen);
 		}
 		if (!k && empty < 0)
 			empty = i;
@@ -468,13 +463,11 @@ int fdb_lock_vlan(struct fdb *f, const uint8_t mac[6], unsigned vid, unsigned po
 			uint64_t k = atomic_load_explicit(&b->key[i], memory_order_relaxed);
 
 			saw[i] = k;
-			if (k && (k & KEY_MAC_MASK) == m && (k & KEY_LOCKED)) {
-				*owner = key_port(k);
-				if (key_port(k) != port)
-					return -EEXIST; /* locked to another port, in this VLAN or another */
-				if (s >> FDB_SEEN_SHIFT == mv_vlan(mv))
-					return 0;
-			} else if (k && (k & KEY_MAC_MASK) == m && s >> FDB_SEEN_SHIFT == mv_vlan(mv)) {
+			if (k && (k & KEY_MAC_MASK) == m && s >> FDB_SEEN_SHIFT == mv_vlan(mv)) {
+				if (k & KEY_LOCKED) {
+					*owner = key_port(k);
+					return key_port(k) == port ? 0 : -EEXIST;
+				}
 				if (same < 0)
 					same = i; /* learned somewhere: becomes the locked entry */
 			} else if (!k) {

@@ -58,7 +58,7 @@
  * port is a successful CAS, and the counts follow it).  A locked entry
  * (a port's configured MAC) never ages (aging keeps its second current,
  * so lookups need not test the bit), is never evicted and never
- * moves: a frame from another port with that source, in any VLAN, is
+ * moves: a frame from another port with that source, in that VLAN, is
  * refused.
  */
 
@@ -216,7 +216,7 @@ unsigned fdb_port_entries(struct fdb *f, unsigned port);
  * when every entry of its bucket is locked.
  */
 int fdb_lock(struct fdb *f, const uint8_t mac[6], unsigned port, uint32_t now, unsigned *owner);
-/* The same in VLAN @vid (a locked MAC is refused to other ports in every VLAN). */
+/* The same in VLAN @vid (locks are per (VLAN, MAC), as entries are). */
 int fdb_lock_vlan(struct fdb *f, const uint8_t mac[6], unsigned vid, unsigned port, uint32_t now, unsigned *owner);
 
 #endif

@@ -57,7 +57,7 @@ int switch_port_attach(struct vswitch *sw, unsigned port, const struct switch_po
 	flush_slot(sw, port);
 	for (unsigned i = 0; i < c->n_macs; i++) {
 		unsigned owner = 0;
-		/* An access or native port's MACs are locked in its VLAN (a trunk's in VLAN 0; in any VLAN to others). */
+		/* An access or native port's MACs are locked in its VLAN, a trunk's in VLAN 0 (its untagged frames'). */
 		int rc = fdb_lock_vlan(&sw->fdb, c->macs[i], c->vlan_mode == SWITCH_VLAN_TRUNK ? 0 : c->tag, port,
 				       atomic_load(&sw->now_s), &owner);
 		char mac[18];
