@@ -20,9 +20,29 @@ static inline unsigned key_port(uint64_t k)
 	return (unsigned)(k >> KEY_PORT_SHIFT) - 1;
 }
 
-static inline uint64_t make_key(uint64_t mac_vlan, unsigned port)
+/*
+ * The 48 bits a key holds for (VLAN, MAC) @mv: the MAC xor the VLAN's
+ * mask, 0 for VLAN 0 and otherwise (2 x VLAN x an odd random) with bit 0
+ * set (fdb.h).  Distinct VLANs have distinct masks, so with the VLAN ID
+ * of the seen word the pair is exact; and a unicast MAC never gives 0, the
+ * empty entry's bits (VLAN 0: the MAC; any other: bit 0 set).
+ */
+static inline uint64_t key_mac(const struct fdb *f, uint64_t mv)
 {
-	return (mac_vlan & KEY_MAC_MASK) | (uint64_t)(port + 1) << KEY_PORT_SHIFT;
+	uint64_t vid = mv >> 48;
+
+	return (mv ^ (vid * f->vlan_mul << 1) ^ (uint64_t)(vid != 0)) & KEY_MAC_MASK;
+}
+
+/* The MAC of key @k whose seen word says VLAN @vid: key_mac() undone. */
+static inline uint64_t key_mac_undo(const struct fdb *f, uint64_t k, uint32_t vid)
+{
+	return (k ^ ((uint64_t)vid * f->vlan_mul << 1) ^ (uint64_t)(vid != 0)) & KEY_MAC_MASK;
+}
+
+static inline uint64_t make_key(const struct fdb *f, uint64_t mac_vlan, unsigned port)
+{
+	return key_mac(f, mac_vlan) | (uint64_t)(port + 1) << KEY_PORT_SHIFT;
 }
 
 /* The VLAN ID of an fdb_mac_vlan() word, as the seen word holds it. */
@@ -45,22 +65,19 @@ static inline uint32_t seen_age(uint32_t seen, uint32_t now)
 
 /*
  * Put @key with seen word @seen into way @i of @b, which held @old (0:
- * empty): empty the way, write the seen word, then the key (fdb.h: a
- * lookup that reads the key twice the same has that key's VLAN).  False
- * when another thread changed the way meanwhile; *@removed then says
- * whether @old went all the same (its port's count is the caller's).
+ * empty): the seen word first, then the key (a lookup that finds the key
+ * finds its VLAN).  False when another thread changed the way meanwhile.
+ * A reader of @old that meets the new seen word meanwhile finds another
+ * VLAN there (a miss: the frame floods) or @old's own (an entry about to
+ * go, as without VLANs).  Two learners racing for one way may leave the
+ * winner's key with the loser's seen word: its lookups miss (flood) until
+ * it is learned again beside it and ages out, as a lost race does.
  */
-static bool way_install(struct fdb_bucket *b, int i, uint64_t old, uint64_t key, uint32_t seen, bool *removed)
+static bool way_install(struct fdb_bucket *b, int i, uint64_t old, uint64_t key, uint32_t seen)
 {
-	uint64_t empty = 0;
-
-	*removed = false;
-	if (old && !atomic_compare_exchange_strong(&b->key[i], &old, 0))
-		return false;
-	*removed = old != 0;
 	atomic_store_explicit(&b->seen[i], seen, memory_order_relaxed);
 	/* seq_cst: the seen word is stored before the key can be seen. */
-	return atomic_compare_exchange_strong(&b->key[i], &empty, key);
+	return atomic_compare_exchange_strong(&b->key[i], &old, key);
 }
 
 /* Keys from getrandom(); should it fail (no entropy source at all), from the clock and addresses. */
@@ -127,6 +144,7 @@ int fdb_init(struct fdb *f, unsigned aging_s, unsigned size)
 	f->bucket_shift = 64 - (unsigned)__builtin_ctz(n);
 	f->aging_s = aging_s;
 	draw_keys(f->hash_key);
+	f->vlan_mul = fdb_fold_mul(f->hash_key[1], f->hash_key[2]) | 1; /* odd: 2 x VLAN x it differs for every VLAN */
 	return 0;
 }
 
@@ -189,41 +207,40 @@ static enum fdb_learn_result learn_move(struct fdb *f, struct fdb_bucket *b, int
 }
 
 /*
- * The ways of @b holding (VLAN, MAC) @mv (bit i: way i), and among them
- * those whose key is @key; @k and @sn get the keys and seen words as read.
- * No branch on what the ways hold: with addresses spread over a big table
- * the matching way is anyone's guess, and a loop leaving at the first
- * match would pay a mispredicted branch a MAC.
+ * The ways of @b whose key holds @km (key_mac()'s bits: the MAC in its
+ * VLAN; bit i: way i), and among them those whose key is @key; @k gets
+ * the keys as read.  No branch on what the ways hold: with addresses
+ * spread over a big table the matching way is anyone's guess, and a loop
+ * leaving at the first match would pay a mispredicted branch a MAC.  The
+ * caller checks the VLAN ID in the seen word of the way it takes.
  */
-static inline unsigned ways_matching(const struct fdb_bucket *b, uint64_t mv, uint64_t key, uint64_t k[FDB_WAYS],
-				     uint32_t sn[FDB_WAYS], unsigned *exact)
+static inline unsigned ways_matching(const struct fdb_bucket *b, uint64_t km, uint64_t key, uint64_t k[FDB_WAYS],
+				     unsigned *exact)
 {
-	uint32_t vid = mv_vlan(mv);
 	unsigned same = 0, ex = 0;
 
-	for (int i = 0; i < FDB_WAYS; i++)
-		k[i] = atomic_load_explicit(&b->key[i], memory_order_relaxed);
-	/* The keys before the seen words: way_install() stores them the other way round (fdb.h). */
-	atomic_thread_fence(memory_order_acquire);
 	for (int i = 0; i < FDB_WAYS; i++) {
-		unsigned hit;
-
-		sn[i] = atomic_load_explicit(&b->seen[i], memory_order_relaxed);
-		hit = ((k[i] ^ mv) & KEY_MAC_MASK) == 0 && sn[i] >> FDB_SEEN_SHIFT == vid;
-		same |= hit << i;
-		ex |= (unsigned)(hit && k[i] == key) << i;
+		k[i] = atomic_load_explicit(&b->key[i], memory_order_relaxed);
+		same |= (unsigned)(((k[i] ^ km) & KEY_MAC_MASK) == 0) << i;
+		ex |= (unsigned)(k[i] == key) << i;
 	}
 	*exact = ex;
 	return same;
 }
 
+/* Way @i's seen word, read after its key @k was (way_install() stores them the other way round: fdb.h). */
+static inline uint32_t seen_after_key(const struct fdb_bucket *b, int i)
+{
+	atomic_thread_fence(memory_order_acquire);
+	return atomic_load_explicit(&b->seen[i], memory_order_relaxed);
+}
+
 enum fdb_learn_result fdb_learn_in(struct fdb *f, struct fdb_bucket *b, uint64_t mv, unsigned port, uint32_t now)
 {
-	uint64_t key = make_key(mv, port), m = mv & KEY_MAC_MASK, victim, ks[FDB_WAYS];
-	uint32_t vid = mv_vlan(mv), seen = make_seen(vid, now), oldest_age = 0, sn[FDB_WAYS];
+	uint64_t key = make_key(f, mv, port), km = key_mac(f, mv), m = mv & KEY_MAC_MASK, victim, ks[FDB_WAYS];
+	uint32_t vid = mv_vlan(mv), seen = make_seen(vid, now), oldest_age = 0;
 	int empty = -1, oldest = -1, slot;
 	unsigned same, exact;
-	bool removed;
 
 	if (!m)
 		return FDB_KNOWN; /* 00:00:00:00:00:00 is no station's address (and would look like an empty entry) */
@@ -233,19 +250,22 @@ enum fdb_learn_result fdb_learn_in(struct fdb *f, struct fdb_bucket *b, uint64_t
 	 * changed.  Taken only when the first way holding the (VLAN, MAC) is
 	 * this port's learned entry, as the walk below would find it.
 	 */
-	same = ways_matching(b, mv, key, ks, sn, &exact);
+	same = ways_matching(b, km, key, ks, &exact);
 	if (same & -same & exact) {
 		int i = __builtin_ctz(same);
+		uint32_t s = seen_after_key(b, i);
 
-		if (sn[i] != seen)
-			atomic_store_explicit(&b->seen[i], seen, memory_order_relaxed);
-		return FDB_KNOWN;
+		if (s >> FDB_SEEN_SHIFT == vid) {
+			if (s != seen)
+				atomic_store_explicit(&b->seen[i], seen, memory_order_relaxed);
+			return FDB_KNOWN;
+		}
 	}
 	for (int i = 0; i < FDB_WAYS; i++) {
 		uint64_t k = ks[i];
-		uint32_t s = sn[i];
+		uint32_t s = atomic_load_explicit(&b->seen[i], memory_order_relaxed);
 
-		if (k && (k & KEY_MAC_MASK) == m && s >> FDB_SEEN_SHIFT == vid) {
+		if (k && (k & KEY_MAC_MASK) == km && s >> FDB_SEEN_SHIFT == vid) {
 			if (k == key) {
 				if (s != seen)
 					atomic_store_explicit(&b->seen[i], seen, memory_order_relaxed);
@@ -267,10 +287,8 @@ enum fdb_learn_result fdb_learn_in(struct fdb *f, struct fdb_bucket *b, uint64_t
 	if (!port_reserve(f, port))
 		return FDB_REFUSED_LIMIT;
 	victim = empty >= 0 ? 0 : ks[slot];
-	if (!way_install(b, slot, victim, key, seen, &removed)) {
+	if ((victim & KEY_LOCKED) || !way_install(b, slot, victim, key, seen)) {
 		port_release(f, port); /* lost a race for the entry: a later frame learns */
-		if (removed)
-			key_released(f, victim);
 		return FDB_KNOWN;
 	}
 	key_released(f, victim);
@@ -287,8 +305,8 @@ enum fdb_learn_result fdb_learn(struct fdb *f, const uint8_t mac[6], unsigned po
 int fdb_lookup_in(const struct fdb *f, const struct fdb_bucket *b, uint64_t mv, uint32_t now)
 {
 	uint64_t ks[FDB_WAYS];
-	uint32_t sn[FDB_WAYS];
 	unsigned same, exact;
+	uint32_t s;
 	int i;
 
 	/*
@@ -297,15 +315,13 @@ int fdb_lookup_in(const struct fdb *f, const struct fdb_bucket *b, uint64_t mv, 
 	 * of the locked bit either: aging keeps locked entries' last-seen
 	 * second current.
 	 */
-	same = ways_matching(b, mv, 0, ks, sn, &exact);
+	same = ways_matching(b, key_mac(f, mv), 0, ks, &exact);
 	if (!same)
 		return -1;
 	i = __builtin_ctz(same);
-	if (expired(f, sn[i], now))
-		return -1;
-	/* The key again, after the seen word: unchanged, the VLAN read was its own (fdb.h). */
-	atomic_thread_fence(memory_order_acquire);
-	if (atomic_load_explicit(&b->key[i], memory_order_relaxed) != ks[i])
+	s = seen_after_key(b, i);
+	/* Another VLAN's key with the same bits would need its MAC to differ by exactly the masks' xor: checked all the same. */
+	if (s >> FDB_SEEN_SHIFT != mv_vlan(mv) || expired(f, s, now))
 		return -1;
 	return (int)(ks[i] >> KEY_PORT_SHIFT) - 1;
 }
@@ -317,14 +333,14 @@ int fdb_lookup(struct fdb *f, const uint8_t mac[6], uint32_t now)
 	return fdb_lookup_in(f, fdb_bucket_of(f, m), m, now);
 }
 
-/* Remove learned entries of @m in VLAN @vid other than way @keep (one a worker added while @m was being locked). */
-static void drop_learned_twins(struct fdb *f, struct fdb_bucket *b, uint64_t m, uint32_t vid, int keep)
+/* Remove learned entries of key bits @km in VLAN @vid other than way @keep (one a worker added while it was being locked). */
+static void drop_learned_twins(struct fdb *f, struct fdb_bucket *b, uint64_t km, uint32_t vid, int keep)
 {
 	for (int i = 0; i < FDB_WAYS; i++) {
 		uint64_t k = atomic_load_explicit(&b->key[i], memory_order_relaxed);
 		uint32_t s = atomic_load_explicit(&b->seen[i], memory_order_relaxed);
 
-		if (i != keep && k && !(k & KEY_LOCKED) && (k & KEY_MAC_MASK) == m && s >> FDB_SEEN_SHIFT == vid &&
+		if (i != keep && k && !(k & KEY_LOCKED) && (k & KEY_MAC_MASK) == km && s >> FDB_SEEN_SHIFT == vid &&
 		    atomic_compare_exchange_strong(&b->key[i], &k, 0))
 			key_released(f, k);
 	}
@@ -417,7 +433,9 @@ unsigned fdb_dump(struct fdb *f, struct fdb_entry *out, unsigned max, uint32_t n
 			all++;
 			if (n == max)
 				continue;
-			memcpy(out[n].mac, &k, 6);
+			uint64_t mac = key_mac_undo(f, k, s >> FDB_SEEN_SHIFT);
+
+			memcpy(out[n].mac, &mac, 6);
 			out[n].vlan = (uint16_t)(s >> FDB_SEEN_SHIFT);
 			out[n].locked = locked;
 			out[n].port = key_port(k);
@@ -447,7 +465,7 @@ int fdb_lock(struct fdb *f, const uint8_t mac[6], unsigned port, uint32_t now, u
 
 int fdb_lock_vlan(struct fdb *f, const uint8_t mac[6], unsigned vid, unsigned port, uint32_t now, unsigned *owner)
 {
-	uint64_t m = fdb_mac(mac), mv = fdb_mac_vlan(m, vid), key = make_key(mv, port) | KEY_LOCKED;
+	uint64_t mv = fdb_mac_vlan(fdb_mac(mac), vid), km = key_mac(f, mv), key = make_key(f, mv, port) | KEY_LOCKED;
 	struct fdb_bucket *b = fdb_bucket_of(f, mv);
 	uint32_t seen = make_seen(mv_vlan(mv), now);
 
@@ -456,14 +474,13 @@ int fdb_lock_vlan(struct fdb *f, const uint8_t mac[6], unsigned vid, unsigned po
 		int same = -1, empty = -1, oldest = -1, slot;
 		uint32_t oldest_age = 0;
 		uint64_t saw[FDB_WAYS];
-		bool removed;
 
 		for (int i = 0; i < FDB_WAYS; i++) {
 			uint32_t s = atomic_load_explicit(&b->seen[i], memory_order_relaxed);
 			uint64_t k = atomic_load_explicit(&b->key[i], memory_order_relaxed);
 
 			saw[i] = k;
-			if (k && (k & KEY_MAC_MASK) == m && s >> FDB_SEEN_SHIFT == mv_vlan(mv)) {
+			if (k && (k & KEY_MAC_MASK) == km && s >> FDB_SEEN_SHIFT == mv_vlan(mv)) {
 				if (k & KEY_LOCKED) {
 					*owner = key_port(k);
 					return key_port(k) == port ? 0 : -EEXIST;
@@ -481,12 +498,10 @@ int fdb_lock_vlan(struct fdb *f, const uint8_t mac[6], unsigned vid, unsigned po
 		slot = same >= 0 ? same : empty >= 0 ? empty : oldest;
 		if (slot < 0)
 			return -ENOSPC;
-		if (way_install(b, slot, saw[slot], key, seen, &removed)) {
+		if (way_install(b, slot, saw[slot], key, seen)) {
 			key_released(f, saw[slot]);
-			drop_learned_twins(f, b, m, mv_vlan(mv), slot);
+			drop_learned_twins(f, b, km, mv_vlan(mv), slot);
 			return 0;
 		}
-		if (removed)
-			key_released(f, saw[slot]);
 	}
 }

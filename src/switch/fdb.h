@@ -25,18 +25,21 @@
  * another's port, plus a word with its VLAN and last-seen second:
  *
  *   key   63 ........ 49   48    47 ................................. 0
- *           port + 1      locked  MAC                (0 = empty entry)
+ *           port + 1      locked  MAC ^ mask(VLAN)     (0 = empty entry)
  *   seen  31 ...... 20   19 .............. 0
  *           VLAN ID        second, modulo 2^20 (12 days; aging is at most 1 day)
  *
  * The table is keyed by (VLAN, MAC), as 802.1Q's filtering database with
  * independent learning: the same MAC in two VLANs is two entries, and a
- * lookup in one VLAN never finds the other's.  The VLAN goes into the hash
- * (fdb_mac_vlan(): the ID above the MAC's 48 bits) and into the seen word,
- * so the entry stays 12 bytes and a bucket one line.  A learner that puts a
- * new (VLAN, MAC) into a way empties it first, then writes the seen word,
- * then the key; a lookup reads the key, the seen word, and the key again:
- * a key read twice the same is the one the VLAN belongs to.
+ * lookup in one VLAN never finds the other's.  The VLAN goes into the
+ * hash (fdb_mac_vlan(): the ID above the MAC's 48 bits), into the key (the
+ * MAC xor a mask of the VLAN: 0 for VLAN 0, else distinct per VLAN with
+ * the group bit set, so no unicast MAC gives an empty key), and into the
+ * seen word.  A lookup compares keys as it did before there were VLANs,
+ * then checks the VLAN ID in the seen word it reads anyway for the age:
+ * exact, and the entry stays 12 bytes and a bucket one line.  A learner
+ * writes a new entry's seen word before its key, and a lookup reads them
+ * the other way round (fdb.c, way_install()).
  *
  * Workers learn and look up concurrently with CAS and relaxed loads; the
  * control thread ages and flushes the same way.  A full bucket gives up its
@@ -93,6 +96,7 @@ struct fdb {
 	unsigned bucket_shift;			/* 64 - log2(n_buckets): the hash's top bits index */
 	unsigned aging_s;
 	uint64_t hash_key[3];			/* random, drawn by fdb_init() */
+	uint64_t vlan_mul;			/* odd: a key's VLAN mask is 2 x VLAN x it (fdb.c key_mac()) */
 	unsigned n_buckets;
 	size_t map_bytes;
 	/* The control thread's aging cursor (fdb_age_tick()). */
