@@ -34,6 +34,9 @@
  *   - the lookup and the actions read and change the head only: a guest
  *     rewriting its buffer after the lookup cannot change what was decided
  *     nor the headers delivered;
+ *   - the tx stage, on a switch with VLAN ports, pushes, rewrites or pops
+ *     the 802.1Q tag in the head for each destination just before its
+ *     burst (pkt_vlan_push(), pkt_vlan_pop(); switch/switch_vlan.h);
  *   - every tx path and the capture take the bytes through pkt_to_buf(),
  *     pkt_copy() or pkt_segs(): head bytes from the private copy, the rest
  *     from the view.  No port reads the view's first bytes again.
