@@ -120,6 +120,26 @@ static bool learn(struct vswitch *sw, struct switch_port *sp, struct fdb_bucket 
 	return false;
 }
 
+/*
+ * VLANs on the switch: each frame of @b from port @sp that no earlier check
+ * dropped (with @checked, those whose verdict is DP_DEST_UNSET) gets its
+ * VLAN and DP_DEST_UNSET, or a drop verdict (switch_vlan.h).
+ */
+static void vlan_classify(const struct switch_port *sp, struct dp_batch *b, bool checked)
+{
+	b->vlan = true;
+	for (unsigned i = 0; i < b->n; i++) {
+		enum port_drop why;
+
+		if (checked && b->dest[i] != DP_DEST_UNSET)
+			continue; /* dropped by the security check */
+		if (switch_vlan_ingress(sp, &b->pkts[i], &why))
+			b->dest[i] = DP_DEST_UNSET;
+		else
+			dp_batch_drop(b, i, why);
+	}
+}
+
 /* The VLAN ID the FDB files @p under: pkt.vlan's when VLANs are on, else its tag's (802.1Q), or 0. */
 static inline unsigned fdb_vid(const struct pkt *p, bool vlans)
 {
@@ -195,7 +215,7 @@ void switch_decide(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *b)
 		if (secured)
 			switch_sec_check(sp, b);
 		if (vlans)
-			switch_vlan_classify(sp, b, secured);
+			vlan_classify(sp, b, secured);
 		n_drop = b->n_drop;
 	}
 	if (sw->mode != SWITCH_HUB)

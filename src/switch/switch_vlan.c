@@ -1,11 +1,9 @@
 /* switch_vlan.c - 802.1Q VLANs on ports: a batch's frames into VLANs on ingress, each egress port's frames and tags. */
 #include "switch/switch_vlan.h"
 
-#include "dp/dp.h"
-
 #define TCI_PRIO 0xf000u	/* PCP and DEI: kept when a priority-tagged frame joins the port's VLAN */
 
-/* The frame's VLAN TCI on ingress through @c, or a drop reason (>= SWITCH_VLANS << 4: none fits a TCI). */
+/* The frame's VLAN TCI on ingress through @c, or PKT_VLAN_NONE with the drop reason in *@why. */
 static unsigned classify(const struct switch_port_cfg *c, const struct pkt *p, enum port_drop *why)
 {
 	const uint8_t *h = pkt_head(p);
@@ -37,25 +35,15 @@ static unsigned classify(const struct switch_port_cfg *c, const struct pkt *p, e
 	return tci;
 }
 
-void switch_vlan_classify(const struct switch_port *sp, struct dp_batch *b, bool checked)
+bool switch_vlan_ingress(const struct switch_port *sp, struct pkt *p, enum port_drop *why)
 {
-	b->vlan = true;
-	for (unsigned i = 0; i < b->n; i++) {
-		struct pkt *p = &b->pkts[i];
-		enum port_drop why = DROP__COUNT;
-		unsigned tci;
+	unsigned tci = classify(&sp->cfg, p, why);
 
-		if (checked && b->dest[i] != DP_DEST_UNSET)
-			continue; /* dropped by the security check */
-		tci = classify(&sp->cfg, p, &why);
-		if (tci == PKT_VLAN_NONE) {
-			dp_batch_drop(b, i, why);
-			continue;
-		}
-		p->vlan = (uint16_t)tci;
-		p->vlan_head = pkt_vlan_tagged(p);
-		b->dest[i] = DP_DEST_UNSET;
-	}
+	if (tci == PKT_VLAN_NONE)
+		return false;
+	p->vlan = (uint16_t)tci;
+	p->vlan_head = pkt_vlan_tagged(p);
+	return true;
 }
 
 /* Is VLAN @vid sent tagged by @c? */

@@ -22,7 +22,7 @@
  *
  * Where the work happens, and why there:
  *
- *   ingress  switch_vlan_classify(): one pass over the batch, chosen once
+ *   ingress  switch_vlan_ingress(), one pass over the batch chosen once
  *            per batch, only while a port of the switch has VLAN options
  *            (sw->vlan_ports): the VLAN goes into pkt.vlan (its TCI); the
  *            head is left as it came.  The FDB learns and looks up
@@ -76,12 +76,11 @@ static inline bool switch_vlan_cfg_on(const struct switch_port_cfg *c)
 }
 
 /*
- * Ingress, for every frame of @b from port @sp that no earlier check
- * dropped (with @checked, those whose verdict is DP_DEST_UNSET): its VLAN
- * into pkt.vlan and DP_DEST_UNSET, or a drop (`vlan_tagged`,
- * `vlan_denied`).  Sets b->vlan.
+ * Ingress of frame @p through port @sp (switch.c runs it over a batch):
+ * its VLAN into pkt.vlan (and pkt.vlan_head), true; or false with the drop
+ * reason (`vlan_tagged`, `vlan_denied`) in *@why.
  */
-void switch_vlan_classify(const struct switch_port *sp, struct dp_batch *b, bool checked);
+bool switch_vlan_ingress(const struct switch_port *sp, struct pkt *p, enum port_drop *why);
 
 /*
  * Egress to port @out: of the @n frames @in, those @out carries, each in
