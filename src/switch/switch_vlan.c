@@ -3,9 +3,10 @@
 
 #define TCI_PRIO 0xf000u	/* PCP and DEI: kept when a priority-tagged frame joins the port's VLAN */
 
-/* The frame's VLAN TCI on ingress through @c, or PKT_VLAN_NONE with the drop reason in *@why. */
-static unsigned classify(const struct switch_port_cfg *c, const struct pkt *p, enum port_drop *why)
+/* The frame's VLAN TCI on ingress through @sp, or PKT_VLAN_NONE with the drop reason in *@why. */
+static unsigned classify(const struct switch_port *sp, const struct pkt *p, enum port_drop *why)
 {
+	const struct switch_port_cfg *c = &sp->cfg;
 	const uint8_t *h = pkt_head(p);
 	unsigned tci = 0, vid = 0;
 
@@ -27,8 +28,7 @@ static unsigned classify(const struct switch_port_cfg *c, const struct pkt *p, e
 		*why = DROP_VLAN_TAGGED;
 		return PKT_VLAN_NONE;
 	}
-	if (c->vlan_mode != SWITCH_VLAN_ACCESS && c->trunks_only && !(c->trunks[vid / 64] >> (vid % 64) & 1) &&
-	    (c->vlan_mode == SWITCH_VLAN_TRUNK || vid != c->tag)) {
+	if (!switch_vlan_carries(sp, vid)) {
 		*why = DROP_VLAN_DENIED;
 		return PKT_VLAN_NONE;
 	}
@@ -37,7 +37,7 @@ static unsigned classify(const struct switch_port_cfg *c, const struct pkt *p, e
 
 bool switch_vlan_ingress(const struct switch_port *sp, struct pkt *p, enum port_drop *why)
 {
-	unsigned tci = classify(&sp->cfg, p, why);
+	unsigned tci = classify(sp, p, why);
 
 	if (tci == PKT_VLAN_NONE)
 		return false;
