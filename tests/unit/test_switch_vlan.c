@@ -328,6 +328,63 @@ static void test_vlan_off_transparent(void **state)
 	fx_free(f);
 }
 
+/*
+ * One batch from the trunk mixing VLANs, floods and a unicast: each port
+ * gets the frames of its VLANs only, each in its form, in batch order
+ * (the groups filtered in place, the flood list per port).
+ */
+static void test_vlan_mixed_batch(void **state)
+{
+	struct fx *f = fx_new(TENANTS);
+	uint8_t bufs[5][FRAME_MAX];
+	struct iovec iov[5];
+	struct pkt *p = zalloc64(5 * sizeof(*p));
+	uint32_t len[5];
+
+	send(f, 0, BCAST, MAC_A, false, 0, 60); /* A learned in VLAN 10 on port 0 */
+	clear(f);
+	len[0] = frame(bufs[0], BCAST, MAC_T, true, 10, 60);
+	len[1] = frame(bufs[1], BCAST, MAC_T, true, 20, 60);
+	len[2] = frame(bufs[2], MAC_A, MAC_T, true, 10, 60);
+	len[3] = frame(bufs[3], BCAST, MAC_T, true, 30, 60); /* not trunked: dropped */
+	len[4] = frame(bufs[4], BCAST, MAC_T, true, 20, 100);
+	for (unsigned i = 0; i < 5; i++) {
+		iov[i] = (struct iovec){ .iov_base = bufs[i], .iov_len = len[i] };
+		pkt_rx_init(&p[i], &iov[i], 1, len[i], 3);
+	}
+	dp_round_start(f->ctx);
+	dp_forward(f->sw, f->ctx, &f->ports[3].port, p, 5);
+	assert_int_equal(drops(f, 3, DROP_VLAN_DENIED), 1);
+	assert_int_equal(f->ports[0].got, 2); /* the VLAN 10 flood and the unicast, untagged */
+	assert_int_equal(f->ports[0].last_len, 60);
+	assert_memory_equal(f->ports[0].last, MAC_A, 6);
+	assert_int_equal(f->ports[1].got, 1); /* the VLAN 10 flood */
+	assert_int_equal(f->ports[2].got, 2); /* the VLAN 20 floods, untagged */
+	assert_int_equal(f->ports[2].last_len, 100);
+	assert_int_equal(f->ports[3].got, 0);
+	got_nothing(f, 3);
+	assert_int_equal(f->ports[4].got, 3); /* every flood, tagged */
+	assert_int_equal(f->ports[4].last_len, 104);
+	assert_int_equal(f->ports[4].last[15], 20);
+	free(p);
+	fx_free(f);
+}
+
+/* A hub floods within the VLAN too. */
+static void test_vlan_hub(void **state)
+{
+	struct fx *f = fx_new(TENANTS);
+
+	f->sw->mode = SWITCH_HUB;
+	send(f, 0, MAC_B, MAC_A, false, 0, 60);
+	got_frame(f, 1, MAC_B, MAC_A, false, 0, 60);
+	got_nothing(f, 2);
+	got_frame(f, 3, MAC_B, MAC_A, true, 10, 60);
+	send(f, 0, MAC_B, MAC_A, true, 20, 60);
+	assert_int_equal(drops(f, 0, DROP_VLAN_TAGGED), 1);
+	fx_free(f);
+}
+
 /* The FDB's (VLAN, MAC) keys: the same MAC in two VLANs is two entries, dumped with their VLANs; locks too. */
 static void test_fdb_vlan_keys(void **state)
 {
@@ -433,6 +490,8 @@ int main(void)
 		cmocka_unit_test(test_vlan_ingress_drops),
 		cmocka_unit_test(test_vlan_native),
 		cmocka_unit_test(test_vlan_off_transparent),
+		cmocka_unit_test(test_vlan_mixed_batch),
+		cmocka_unit_test(test_vlan_hub),
 		cmocka_unit_test(test_fdb_vlan_keys),
 		cmocka_unit_test(test_vlan_port_opts),
 	};
