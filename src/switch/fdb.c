@@ -228,7 +228,7 @@ static inline unsigned ways_matching(const struct fdb_bucket *b, uint64_t km, ui
 	return same;
 }
 
-/* Way @i's seen word, read after its key @k was (way_install() stores them the other way round: fdb.h). */
+/* Way @i's seen word, read after its key was (way_install() stores them the other way round). */
 static inline uint32_t seen_after_key(const struct fdb_bucket *b, int i)
 {
 	atomic_thread_fence(memory_order_acquire);
@@ -261,6 +261,7 @@ enum fdb_learn_result fdb_learn_in(struct fdb *f, struct fdb_bucket *b, uint64_t
 			return FDB_KNOWN;
 		}
 	}
+	atomic_thread_fence(memory_order_acquire); /* the seen words after the keys, as seen_after_key() */
 	for (int i = 0; i < FDB_WAYS; i++) {
 		uint64_t k = ks[i];
 		uint32_t s = atomic_load_explicit(&b->seen[i], memory_order_relaxed);
@@ -311,7 +312,8 @@ int fdb_lookup_in(const struct fdb *f, const struct fdb_bucket *b, uint64_t mv, 
 
 	/*
 	 * The first way holding @mv.  No "k != 0" test: an empty entry matches
-	 * only the all-zero MAC, which is never learned, and says -1.  No test
+	 * only key bits 0, which no unicast MAC gives in any VLAN (key_mac()),
+	 * and says -1.  No test
 	 * of the locked bit either: aging keeps locked entries' last-seen
 	 * second current.
 	 */
@@ -424,7 +426,7 @@ unsigned fdb_dump(struct fdb *f, struct fdb_entry *out, unsigned max, uint32_t n
 		struct fdb_bucket *b = &f->buckets[bi];
 
 		for (int i = 0; i < FDB_WAYS; i++) {
-			uint64_t k = atomic_load_explicit(&b->key[i], memory_order_relaxed);
+			uint64_t k = atomic_load_explicit(&b->key[i], memory_order_relaxed), mac;
 			uint32_t s = atomic_load_explicit(&b->seen[i], memory_order_relaxed);
 			bool locked = k & KEY_LOCKED;
 
@@ -433,8 +435,7 @@ unsigned fdb_dump(struct fdb *f, struct fdb_entry *out, unsigned max, uint32_t n
 			all++;
 			if (n == max)
 				continue;
-			uint64_t mac = key_mac_undo(f, k, s >> FDB_SEEN_SHIFT);
-
+			mac = key_mac_undo(f, k, s >> FDB_SEEN_SHIFT);
 			memcpy(out[n].mac, &mac, 6);
 			out[n].vlan = (uint16_t)(s >> FDB_SEEN_SHIFT);
 			out[n].locked = locked;
