@@ -1,5 +1,6 @@
 /* test_switch_vlan.c - unit tests of VLANs on ports: options, per-VLAN learning, flooding within a VLAN, tags per egress port. */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -429,6 +430,82 @@ static void test_fdb_vlan_keys(void **state)
 	free(t);
 }
 
+enum { RACE_MACS = 64, RACE_ROUNDS = 20000 };
+
+struct race {
+	struct fdb *t;
+	unsigned vid, port;
+	atomic_bool stop;
+	atomic_uint wrong;
+};
+
+static uint64_t race_mac(unsigned i)
+{
+	uint8_t m[6] = { 0x02, 0, 0, 0, (uint8_t)(i >> 8), (uint8_t)i };
+
+	return fdb_mac(m);
+}
+
+/* Learn every MAC of the set in one VLAN on one port, over and over, the seconds moving on (evictions, refreshes). */
+static void *race_learner(void *arg)
+{
+	struct race *r = arg;
+
+	for (unsigned round = 0; round < RACE_ROUNDS / 10; round++)
+		for (unsigned i = 0; i < RACE_MACS; i++) {
+			uint64_t mv = fdb_mac_vlan(race_mac(i), r->vid);
+
+			fdb_learn_in(r->t, fdb_bucket_of(r->t, mv), mv, r->port, round / 50);
+		}
+	return NULL;
+}
+
+/*
+ * Two workers learn the same MACs, one in VLAN 10 behind port 1, the
+ * other in VLAN 20 behind port 2, into a table too small for them (ways
+ * evicted and refilled under the lookups); a lookup in VLAN 10 must never
+ * say port 2, nor one in VLAN 20 port 1; the ports' counts match the
+ * table at the end.
+ */
+static void test_fdb_vlan_race(void **state)
+{
+	struct fdb *t = malloc(sizeof(*t));
+	struct race a = { .vid = 10, .port = 1 }, b = { .vid = 20, .port = 2 };
+	struct fdb_entry *e = calloc(1024, sizeof(*e));
+	pthread_t ta, tb;
+	unsigned wrong = 0, n, live, per[3] = { 0 };
+
+	assert_int_equal(fdb_init(t, 300, FDB_SIZE_MIN), 0);
+	a.t = b.t = t;
+	assert_int_equal(pthread_create(&ta, NULL, race_learner, &a), 0);
+	assert_int_equal(pthread_create(&tb, NULL, race_learner, &b), 0);
+	for (unsigned round = 0; round < RACE_ROUNDS; round++)
+		for (unsigned i = 0; i < RACE_MACS; i += 7) {
+			uint64_t m10 = fdb_mac_vlan(race_mac(i), 10), m20 = fdb_mac_vlan(race_mac(i), 20);
+			int p10 = fdb_lookup_in(t, fdb_bucket_of(t, m10), m10, RACE_ROUNDS / 500);
+			int p20 = fdb_lookup_in(t, fdb_bucket_of(t, m20), m20, RACE_ROUNDS / 500);
+
+			wrong += (p10 != -1 && p10 != 1) + (p20 != -1 && p20 != 2);
+		}
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	assert_int_equal(wrong, 0);
+	n = fdb_dump(t, e, 1024, RACE_ROUNDS / 500, &live);
+	assert_int_equal(n, live);
+	for (unsigned i = 0; i < n; i++) {
+		assert_true(e[i].port == 1 || e[i].port == 2);
+		assert_int_equal(e[i].vlan, e[i].port == 1 ? 10 : 20);
+		per[e[i].port]++;
+	}
+	assert_true(per[1] > 0 && per[2] > 0);
+	assert_int_equal(fdb_port_entries(t, 1), per[1]);
+	assert_int_equal(fdb_port_entries(t, 2), per[2]);
+	print_message("race: %u entries in VLAN 10, %u in VLAN 20 (of %u MACs each)\n", per[1], per[2], RACE_MACS);
+	free(e);
+	fdb_destroy(t);
+	free(t);
+}
+
 /* tag=, trunks= and vlan_mode= as a config entry and vswctl spell them, and what is refused. */
 static void test_vlan_port_opts(void **state)
 {
@@ -493,6 +570,7 @@ int main(void)
 		cmocka_unit_test(test_vlan_mixed_batch),
 		cmocka_unit_test(test_vlan_hub),
 		cmocka_unit_test(test_fdb_vlan_keys),
+		cmocka_unit_test(test_fdb_vlan_race),
 		cmocka_unit_test(test_vlan_port_opts),
 	};
 
