@@ -29,7 +29,8 @@ static void usage(FILE *f)
 		   "                  \"ports\":[{\"name\":...,\n"
 		   "                  \"type\":TYPE, KEY:VALUE...}]}, TYPE and its KEYs one of:\n"
 		   "%s"
-		   "                  any port: \"mac\", \"ip\" (lists), \"mac_limit\":N, \"flood_rate\":PPS (0: none)\n"
+		   "                  any port: \"mac\", \"ip\" (lists), \"mac_limit\":N, \"flood_rate\":PPS (0: none),\n"
+		   "                  \"tag\":VLAN, \"trunks\":\"10,20,30-40\", \"vlan_mode\":access|trunk|native-tagged|native-untagged\n"
 		   "  --fdb-size MACS  the MACs the FDB is sized for (%u to %u, about 32 bytes each, allocated\n"
 		   "                  at start); overrides the config's \"fdb_size\"\n"
 		   "  --foreground    do not detach from the terminal\n",

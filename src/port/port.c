@@ -15,4 +15,6 @@ const char *const port_drop_names[DROP__COUNT] = {
 	[DROP_ETHERTYPE] = "ethertype",
 	[DROP_FLOOD_RATE] = "flood_rate",
 	[DROP_FLOOD_BUDGET] = "flood_budget",
+	[DROP_VLAN_TAGGED] = "vlan_tagged",
+	[DROP_VLAN_DENIED] = "vlan_denied",
 };
