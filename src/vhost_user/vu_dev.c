@@ -418,6 +418,9 @@ int vu_set_features(struct vu_dev *d, struct vhost_user_msg *m, int *fds, unsign
 		return vu_dev_fail(d, "SET_FEATURES: VHOST_F_LOG_ALL with a log of %llu bytes, guest memory needs %llu",
 				   (unsigned long long)d->log.size_bytes, (unsigned long long)log_bytes_needed(d));
 	dp_stop(d);
+	if ((f ^ d->features) & (1ull << VHOST_F_LOG_ALL))
+		log_info("port %s: dirty page logging %s (live migration)", d->name,
+			 f & (1ull << VHOST_F_LOG_ALL) ? "on" : "off");
 	d->features = f;
 	d->features_set = true;
 	/*
