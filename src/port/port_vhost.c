@@ -107,6 +107,7 @@ struct vhost_port {
 	uint8_t rarp_mac[6];		/* written before rarp_pending is set */
 	atomic_bool rarp_pending;
 	bool fault_skip_rx_log;		/* tests only: VSW_FAULT_SKIP_RX_LOG, must break migration */
+	bool told_log_missed;		/* warned that pages fell outside the dirty log, this log */
 };
 
 static struct vhost_port *vp_of(struct port *p) { return (struct vhost_port *)p; }
@@ -743,6 +744,15 @@ static void vp_tick(struct port *p)
 	if (vp->dev.fd >= 0 && vu_dev_mem_faulted(&vp->dev)) {
 		vu_dev_fail(&vp->dev, "guest memory shrank under its mapping (the front end truncated its file)");
 		vp_end_session(vp, -EPROTO);
+	}
+	/* The front end's log stopped covering guest memory (vu_dev.c checks it when logging starts). */
+	if (vp->dev.log.bits && __atomic_load_n(&vp->dev.log.missed, __ATOMIC_RELAXED)) {
+		if (!vp->told_log_missed)
+			log_warn("port %s: pages written beyond the dirty log (%llu so far): the migration may lose them",
+				 vp->port.name, (unsigned long long)__atomic_load_n(&vp->dev.log.missed, __ATOMIC_RELAXED));
+		vp->told_log_missed = true;
+	} else {
+		vp->told_log_missed = false;
 	}
 	if (vp->client && vp->dev.fd < 0)
 		vp_try_connect(vp);

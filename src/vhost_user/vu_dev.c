@@ -346,6 +346,7 @@ static void log_unmap(struct vu_dev *d)
 	d->log_map_len = 0;
 	d->log.bits = NULL;
 	d->log.size_bytes = 0;
+	d->log.missed = 0;
 }
 
 /* Bytes of log the current memory map needs: one bit per page up to the highest region end. */

@@ -1278,6 +1278,39 @@ static void test_log_all_log_too_small(void **state)
 	expect_broken(f, xfer(f, VHOST_USER_SET_FEATURES, V, &feat, sizeof(feat), NULL, 0), "guest memory needs 34");
 }
 
+static uint8_t rarp_mac[6];
+static unsigned rarps;
+
+static void op_send_rarp(void *arg, const uint8_t mac[6])
+{
+	memcpy(rarp_mac, mac, sizeof(rarp_mac));
+	rarps++;
+}
+
+/* An owner that can announce gets the RARP protocol feature offered, and SEND_RARP hands it the MAC. */
+static void test_send_rarp(void **state)
+{
+	static const struct vu_dev_ops ops_rarp = {
+		.quiesce = op_quiesce, .rings_changed = op_rings_changed, .send_rarp = op_send_rarp,
+	};
+	struct fx *f = *state;
+	uint64_t proto = PROTO_OFFERED | P(RARP), mac = 0;
+
+	vu_dev_detach(&f->d);
+	vu_dev_fini(&f->d);
+	close(f->peer);
+	assert_int_equal(vu_dev_init(&f->d, "t", OFFERED, QUEUE_PAIRS, &ops_rarp, f), 0);
+	fx_connect(f);
+	assert_int_equal(get_u64(f, VHOST_USER_GET_PROTOCOL_FEATURES), proto);
+	assert_int_equal(xfer(f, VHOST_USER_SET_PROTOCOL_FEATURES, V, &proto, sizeof(proto), NULL, 0), 0);
+	/* QEMU's vhost_user_migration_done(): the MAC in the first 6 bytes of the u64. */
+	memcpy(&mac, "\x52\x54\x00\x12\x34\x56", 6);
+	rarps = 0;
+	ok_u64(f, VHOST_USER_SEND_RARP, mac);
+	assert_int_equal(rarps, 1);
+	assert_memory_equal(rarp_mac, "\x52\x54\x00\x12\x34\x56", 6);
+}
+
 /* A refused message's fds are closed at once, not only at detach. */
 static void test_refused_fds_closed_at_once(void **state)
 {
@@ -1513,6 +1546,7 @@ int main(void)
 		T(test_odd_mmap_offset),
 		T(test_dirty_log_session),
 		T(test_log_all_log_too_small),
+		T(test_send_rarp),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, group_setup, NULL);
