@@ -18,7 +18,7 @@
  * Guest memory of the fixture: one region at GPA_BASE, each ring area on a
  * page of its own so a set bit names the kind of write that set it:
  *
- *   page 0 descriptors | 2 driver area | 3 device area | 4 indirect tables |
+ *   page 0 descriptors | 2 driver area | 3 device area | 5 indirect tables |
  *   9 "log_guest_addr" stand-in | 16.. buffers, BUF_SIZE each, buffer 1
  *   straddling pages 16 and 17
  *
@@ -31,7 +31,7 @@
 #define OFF_DESC 0x0
 #define OFF_DRIVER 0x2000
 #define OFF_DEVICE 0x3000
-#define OFF_INDIRECT 0x4000
+#define OFF_INDIRECT 0x5000
 #define OFF_LOG_USED 0x9000
 #define OFF_BUF 0x10000
 #define BUF_SIZE 0xc00			/* buffer 1 runs from 0x10c00 to 0x11800: two pages */
@@ -47,6 +47,9 @@ struct fx {
 	uint8_t *bits;			/* LOG_BYTES + 64 canary bytes */
 	struct vq_log log;
 };
+
+/* Where the fixture puts the descriptors and the device area (tests move them onto page boundaries). */
+static uint64_t desc_off = OFF_DESC, device_off = OFF_DEVICE;
 
 static uint64_t page_of(uint64_t off) { return (GPA_BASE + off) >> 12; }
 
@@ -76,8 +79,8 @@ static void fx_setup(struct fx *f, bool packed, bool event_idx, bool logging, ui
 {
 	struct vq_config qc = {
 		.num = NUM, .packed = packed, .event_idx = event_idx,
-		.desc_gpa = GPA_BASE + OFF_DESC, .driver_gpa = GPA_BASE + OFF_DRIVER,
-		.device_gpa = GPA_BASE + OFF_DEVICE, .mem = &f->gm,
+		.desc_gpa = GPA_BASE + desc_off, .driver_gpa = GPA_BASE + OFF_DRIVER,
+		.device_gpa = GPA_BASE + device_off, .mem = &f->gm,
 		.log = logging ? &f->log : NULL, .log_used_gpa = GPA_BASE + log_used_off,
 	};
 	struct vq_drv_config dc = { .num = NUM, .packed = packed, .event_idx = event_idx };
@@ -92,9 +95,9 @@ static void fx_setup(struct fx *f, bool packed, bool event_idx, bool logging, ui
 	f->log = (struct vq_log){ .bits = f->bits, .size_bytes = LOG_BYTES };
 	gmem_init(&f->gm);
 	assert_int_equal(gmem_add(&f->gm, GPA_BASE, MEM_SIZE, f->mem), 0);
-	dc.desc = f->mem + OFF_DESC;
+	dc.desc = f->mem + desc_off;
 	dc.driver_area = f->mem + OFF_DRIVER;
-	dc.device_area = f->mem + OFF_DEVICE;
+	dc.device_area = f->mem + device_off;
 	dc.indirect_hva = f->mem + OFF_INDIRECT;
 	dc.indirect_gpa = GPA_BASE + OFF_INDIRECT;
 	dc.indirect_max = 4;
@@ -262,6 +265,59 @@ static void test_wrap_batches(void **state)
 	}
 }
 
+/*
+ * The used entries themselves, apart from what else the publish writes:
+ * a split used ring whose idx ends one page and whose entries start across
+ * the boundary (log_guest_addr placed the same way), and a packed ring
+ * whose first descriptor (the batch head, written last) ends a page.
+ */
+static void test_used_entries_across_pages(void **state)
+{
+	struct fx f;
+	struct vq_elem e[3];
+
+	device_off = 0x3ff8; /* flags, idx: page 3; ring[0] straddles pages 3 and 4 */
+	fx_setup(&f, false, false, true, 0x9ff8);
+	for (unsigned i = 0; i < 3; i++)
+		offer(&f, i);
+	for (unsigned i = 0; i < 3; i++)
+		e[i] = fill(&f, 8);
+	clear_log(&f);
+	for (unsigned i = 0; i < 3; i++)
+		vq_push(&f.q, &e[i], 8);
+	vq_flush(&f.q);
+	assert_true(dirty(&f, 0x9ff8));
+	assert_true(dirty(&f, 0xa000));
+	assert_int_equal(ndirty(&f), 2);
+	/* One more: its entry (slot 3) lies wholly on the second page, the idx on the first. */
+	offer(&f, 3);
+	e[0] = fill(&f, 8);
+	clear_log(&f);
+	vq_push(&f.q, &e[0], 8);
+	vq_flush(&f.q);
+	assert_true(dirty(&f, 0x9ff8));
+	assert_true(dirty(&f, 0xa000));
+	assert_int_equal(ndirty(&f), 2);
+	fx_teardown(&f);
+	device_off = OFF_DEVICE;
+
+	desc_off = 0xff0; /* descriptor 0 ends page 0, 1 and 2 are on page 1 */
+	fx_setup(&f, true, false, true, OFF_DEVICE);
+	for (unsigned i = 0; i < 3; i++)
+		offer(&f, i);
+	for (unsigned i = 0; i < 3; i++)
+		e[i] = fill(&f, 8);
+	clear_log(&f);
+	for (unsigned i = 0; i < 3; i++)
+		vq_push(&f.q, &e[i], 8);
+	vq_flush(&f.q);
+	assert_true(dirty(&f, 0xff0));
+	assert_true(dirty(&f, 0x1000));
+	assert_int_equal(ndirty(&f), 2);
+	fx_teardown(&f);
+	desc_off = OFF_DESC;
+}
+
 /* Logging off (no log given): the same operations mark nothing. */
 static void test_off_marks_nothing(void **state)
 {
@@ -334,6 +390,7 @@ int main(void)
 		cmocka_unit_test(test_buffer_pages),
 		cmocka_unit_test(test_packed_each_write_kind),
 		cmocka_unit_test(test_wrap_batches),
+		cmocka_unit_test(test_used_entries_across_pages),
 		cmocka_unit_test(test_off_marks_nothing),
 		cmocka_unit_test(test_log_too_small),
 		cmocka_unit_test(test_mark_edges),
