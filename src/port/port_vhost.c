@@ -745,6 +745,10 @@ static void vp_tick(struct port *p)
 		vu_dev_fail(&vp->dev, "guest memory shrank under its mapping (the front end truncated its file)");
 		vp_end_session(vp, -EPROTO);
 	}
+	if (vp->dev.fd >= 0 && vu_dev_log_faulted(&vp->dev)) {
+		vu_dev_fail(&vp->dev, "the dirty log shrank under its mapping (the front end truncated its file)");
+		vp_end_session(vp, -EPROTO);
+	}
 	/* The front end's log stopped covering guest memory (vu_dev.c checks it when logging starts). */
 	if (vp->dev.log.bits && __atomic_load_n(&vp->dev.log.missed, __ATOMIC_RELAXED)) {
 		if (!vp->told_log_missed)

@@ -314,10 +314,13 @@ out_unmap:
 	return -EPROTO;
 }
 
+bool vu_dev_log_faulted(const struct vu_dev *d)
+{
+	return d->log_guard >= 0 && vu_memguard_faulted(d->log_guard);
+}
+
 bool vu_dev_mem_faulted(const struct vu_dev *d)
 {
-	if (d->log_guard >= 0 && vu_memguard_faulted(d->log_guard))
-		return true;
 	for (unsigned i = 0; i < d->nregions; i++)
 		if (vu_memguard_faulted(d->regions[i].guard))
 			return true;

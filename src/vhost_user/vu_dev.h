@@ -133,6 +133,9 @@ int vu_dev_fail(struct vu_dev *d, const char *fmt, ...) __attribute__((format(pr
 /* Did guest memory shrink under one of our mappings (the front end truncated its file)? */
 bool vu_dev_mem_faulted(const struct vu_dev *d);
 
+/* The same for the dirty log's mapping. */
+bool vu_dev_log_faulted(const struct vu_dev *d);
+
 /* Header length the negotiated features imply (5.1.6). */
 unsigned vu_dev_net_hdr_len(const struct vu_dev *d);
 
