@@ -63,15 +63,8 @@ void vq_prefetch(struct vq *q, unsigned n)
 		vq_prefetch_split(q, n);
 }
 
-/*
- * Staging.  Without IN_ORDER every element is written at once (still
- * invisible until vq_flush()).  With it, complete buffers are held back in
- * a run and written as one used entry for the whole run, per 2.7.9 (split)
- * and 2.8.11 (packed): "The skipped buffers (for which no used ring entry
- * was written) are assumed to have been used (read or written) by the
- * device completely."  So only a buffer used completely may be skipped; one
- * written short ends the run and carries its own length.
- */
+/* ---- dirty page logging (live migration): see struct vq_log in virtq.h ---- */
+
 void vq_log_mark(struct vq_log *log, uint64_t gpa, uint64_t len)
 {
 	uint64_t first, last;
@@ -114,6 +107,15 @@ static void log_ring_range(struct vq *q, uint64_t base, unsigned pos, unsigned n
 		vq_log_mark(q->log, base, (uint64_t)(n - first) * entry_bytes);
 }
 
+/*
+ * Staging.  Without IN_ORDER every element is written at once (still
+ * invisible until vq_flush()).  With it, complete buffers are held back in
+ * a run and written as one used entry for the whole run, per 2.7.9 (split)
+ * and 2.8.11 (packed): "The skipped buffers (for which no used ring entry
+ * was written) are assumed to have been used (read or written) by the
+ * device completely."  So only a buffer used completely may be skipped; one
+ * written short ends the run and carries its own length.
+ */
 /* Write out every staged element (still unpublished): one pass over the ring's used area. */
 static void write_pending(struct vq *q)
 {
