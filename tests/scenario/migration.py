@@ -26,7 +26,7 @@ and once with the fault):
   3. in the guest, `nc -l | sha256sum`; from the namespace, ping every
      10 ms and a TCP stream of pseudo-random bytes at full speed;
   4. pause the sender (its receive buffers sit posted and empty in the
-     guest); migrate with max-bandwidth throttled so that several pre-copy
+     guest), keep the guest dirtying a little memory; migrate with max-bandwidth throttled so that several pre-copy
      passes run (dirty-sync-count reported); when the second pass starts,
      pause the reader and resume the sender: vswd writes the stream into
      buffers whose pages were already copied, the guest checks and queues
@@ -51,6 +51,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -230,31 +231,63 @@ def ping_summary(out):
     return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
 
 
-def migrate(src, uri, on_second_pass, timeout_s=150):
-    """Start the migration and wait for its end; returns the last query-migrate answer.
+class PingLog:
+    """Reads ping's output as it comes, stamping each reply with the time it arrived."""
+
+    def __init__(self, proc):
+        self.proc, self.replies, self.lines = proc, [], []
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.append(line)
+            if "seq=" in line:
+                self.replies.append(time.time())
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.thread.join(10)
+        return "".join(self.lines)
+
+    def longest_gap(self, start, end):
+        """The longest time without a reply between start and end: (seconds, when it began)."""
+        t = [start] + [r for r in self.replies if start < r < end] + [end]
+        return max(((b - a, a) for a, b in zip(t, t[1:])), default=(0.0, start))
+
+
+def migrate(src, uri, on_second_pass, on_second_pass_done, timeout_s=150):
+    """Start the migration and wait for its end; returns (the last query-migrate answer, the pass
+    at which on_second_pass() ran or None).
 
     When the second pre-copy pass starts (every page was sent once), the
     bandwidth drops to a crawl while on_second_pass() runs and for 1 s
     after, so that what the guest receives then lands in pages already
     sent: only the dirty log brings them to the destination.
     """
-    # A 1 ms downtime limit cannot be met while the guest runs: no switchover
-    # before the second pass has run the hook; then 300 ms, QEMU's default.
+    # A 1 ms downtime limit cannot be met while the guest dirties pages (the
+    # caller keeps it busy): no switchover before the second pass has run
+    # the hook; then 300 ms, QEMU's default.
     src.qmp("migrate-set-parameters", **{"max-bandwidth": MAX_BANDWIDTH, "downtime-limit": 1})
     src.qmp("migrate", uri=uri)
     deadline = time.time() + timeout_s
-    boosted = hooked = False
+    boosted = False
+    hooked = None
     info = {}
     while time.time() < deadline:
         info = src.qmp("query-migrate")
         if info.get("status") in ("completed", "failed", "cancelled"):
-            return info
-        if not hooked and info.get("status") == "active" and info.get("ram", {}).get("dirty-sync-count", 0) >= 2:
-            hooked = True
+            return info, hooked
+        if hooked is None and info.get("status") == "active" and info.get("ram", {}).get("dirty-sync-count", 0) >= 2:
+            hooked = info["ram"]["dirty-sync-count"]
             src.qmp("migrate-set-parameters", **{"max-bandwidth": 1 << 20})
             on_second_pass()
-            note("pass %d: reader paused" % src.qmp("query-migrate").get("ram", {}).get("dirty-sync-count", 0))
             time.sleep(1)
+            on_second_pass_done()
             src.qmp("migrate-set-parameters", **{"max-bandwidth": MAX_BANDWIDTH, "downtime-limit": 300})
         # Bounded: a guest that dirties faster than the throttle forever gets the bandwidth to finish.
         if not boosted and time.time() > deadline - timeout_s / 2:
@@ -262,7 +295,7 @@ def migrate(src, uri, on_second_pass, timeout_s=150):
             src.qmp("migrate-set-parameters", **{"max-bandwidth": 1 << 30, "downtime-limit": 300})
             boosted = True
         time.sleep(0.05)
-    return info
+    return info, hooked
 
 
 def run_config(build, name, packed, mrg, announce, fault):
@@ -297,12 +330,17 @@ def run_config(build, name, packed, mrg, announce, fault):
                   "i=$((i+1)); done; exit 1" % PORT, timeout=20)
         ping = subprocess.Popen(["ip", "netns", "exec", NS] + PING + ["-i", "0.01", GUEST_IP],
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        plog = PingLog(ping)
         sender = subprocess.Popen(["ip", "netns", "exec", NS, "python3", "-c", SENDER, GUEST_IP, str(PORT)],
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(2)   # the stream at full speed
         # The sender pauses: the guest's receive ring fills with fresh empty
         # buffers that then sit still, and the first pass copies their pages.
         sender.send_signal(signal.SIGSTOP)
+        # Meanwhile the guest rewrites 512 KiB of tmpfs every 50 ms: QEMU
+        # cannot converge (1 ms downtime limit) before the second pass.
+        src.check("(while :; do dd if=/dev/zero of=/tmp/dirt bs=64k count=8 2>/dev/null; usleep 50000; done) "
+                  "</dev/null >/dev/null 2>&1 & echo $! >/tmp/dirt.pid", timeout=10)
         time.sleep(1)
 
         def second_pass():
@@ -313,9 +351,12 @@ def run_config(build, name, packed, mrg, announce, fault):
             src.check("kill -STOP $(pidof nc)", timeout=10)
             sender.send_signal(signal.SIGCONT)
         t0 = time.time()
-        info = migrate(src, mig_uri, second_pass)
+        info, hooked = migrate(src, mig_uri, second_pass,
+                               lambda: src.check("kill $(cat /tmp/dirt.pid)", timeout=10))
         t_done = time.time()
         ram = info.get("ram", {})
+        check(name + ": reader paused and stream resumed during pre-copy", hooked is not None,
+              "at pass %s" % hooked)
         check(name + ": migration completed", info.get("status") == "completed",
               "%s in %.1f s, %s pre-copy passes, downtime %s ms, %s MiB sent" % (
                   info.get("status"), t_done - t0, ram.get("dirty-sync-count"), info.get("downtime"),
@@ -347,16 +388,16 @@ def run_config(build, name, packed, mrg, announce, fault):
         except subprocess.TimeoutExpired:
             sender.kill()
             s_out, s_err = sender.communicate()
-        ping.send_signal(signal.SIGINT)
-        try:
-            p_out, _ = ping.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            ping.kill()
-            p_out, _ = ping.communicate()
+        t_end = time.time()
+        p_out = plog.stop()
         sent, recv = ping_summary(p_out)
         if sent:
-            note("ping every 10 ms: %d sent, %d received, %d lost (%.1f %%; at 10 ms a lost reply is 10 ms of outage)"
-                 % (sent, recv, sent - recv, 100.0 * (sent - recv) / sent))
+            gap, gap_at = plog.longest_gap(t0, t_end)
+            gap_sw, gap_sw_at = plog.longest_gap(t_done - 1, t_done + 1)
+            note("ping every 10 ms: %d sent, %d received, %d lost (%.1f %%); longest time without a reply "
+                 "%.0f ms (from %+.1f s of completion); within 1 s of completion %.0f ms (from %+.2f s)"
+                 % (sent, recv, sent - recv, 100.0 * (sent - recv) / sent, gap * 1000, gap_at - t_done,
+                    gap_sw * 1000, gap_sw_at - t_done))
         check(name + ": ping continues after migration", sent > 0 and recv > 0 and
               "64 bytes" in p_out[-2000:], "%d/%d replies" % (recv, sent))
         parts = s_out.split()
