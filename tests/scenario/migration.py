@@ -24,7 +24,8 @@ and once with the fault):
      migrated guest whose RAM is a multiple of 256 KiB); start the
      destination QEMU with -incoming on the other port;
   3. in the guest, `nc -l | sha256sum`; from the namespace, ping every
-     10 ms and a TCP stream of pseudo-random bytes at full speed;
+     10 ms and a TCP stream of pseudo-random bytes at full speed (and,
+     where QEMU will send SEND_RARP, tcpdump waits for a RARP there);
   4. pause the sender (its receive buffers sit posted and empty in the
      guest), keep the guest dirtying a little memory; migrate with max-bandwidth throttled so that several pre-copy
      passes run (dirty-sync-count reported); when the second pass starts,
@@ -33,7 +34,8 @@ and once with the fault):
      it on the source, and the reader reads it on the destination
      (SIGCONT) -- only vswd's dirty log can have brought those bytes;
   5. right after completion: the FDB has the guest's MAC on vm-dst (the
-     delay is reported); traffic goes on 3 s, then the stream ends;
+     delay is reported); the RARP vswd injected for SEND_RARP reached the
+     peer; traffic goes on 3 s, then the stream ends;
   6. the receiver's hash (read on the destination) equals the sender's;
      ping loss reported; no virtio error in the guest's kernel log; vswd
      alive with vm-dst connected;
@@ -301,7 +303,7 @@ def migrate(src, uri, on_second_pass, on_second_pass_done, timeout_s=150):
 def run_config(build, name, packed, mrg, announce, fault):
     wd = tempfile.mkdtemp(prefix="vsw-migration-%s-" % name)
     mig_uri = "unix:" + os.path.join(wd, "mig.sock")
-    src = dst = ping = sender = None
+    src = dst = ping = sender = rarp_cap = None
     sw = None
     opts = "" if announce else "guest_announce=off"
     try:
@@ -350,6 +352,11 @@ def run_config(build, name, packed, mrg, announce, fault):
             # on the destination, where only the dirty log brought it.
             src.check("kill -STOP $(pidof nc)", timeout=10)
             sender.send_signal(signal.SIGCONT)
+        if not announce:
+            # QEMU's SEND_RARP becomes a broadcast RARP from the guest's MAC, flooded to the peer too.
+            rarp_cap = subprocess.Popen(["ip", "netns", "exec", NS, "timeout", "120", "tcpdump", "-i", "eth0", "-n",
+                                         "-e", "-c", "1", "rarp"], stdout=subprocess.PIPE,
+                                        stderr=subprocess.DEVNULL, text=True)
         t0 = time.time()
         info, hooked = migrate(src, mig_uri, second_pass,
                                lambda: src.check("kill $(cat /tmp/dirt.pid)", timeout=10))
@@ -376,6 +383,14 @@ def run_config(build, name, packed, mrg, announce, fault):
                   "SEND_RARP" not in sw.log_text())
         else:
             check(name + ": SEND_RARP from QEMU for the guest's MAC", "SEND_RARP for " + GUEST_MAC in sw.log_text())
+            try:
+                cap, _ = rarp_cap.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                rarp_cap.kill()
+                cap, _ = rarp_cap.communicate()
+            check(name + ": the RARP reached the peer, from the guest's MAC",
+                  cap.strip().startswith(tuple("0123456789")) and GUEST_MAC + " > ff:ff:ff:ff:ff:ff" in cap,
+                  cap.strip()[:160])
 
         if info.get("status") == "completed":
             rc, out = dst.run("netstat -tn | grep ':%d '" % PORT, timeout=20)
@@ -420,7 +435,7 @@ def run_config(build, name, packed, mrg, announce, fault):
     except Exception as e:  # a guest that does not boot or answer fails this configuration
         check(name + ": ran to the end", False, repr(e))
     finally:
-        for p in (ping, sender):
+        for p in (ping, sender, rarp_cap):
             if p and p.poll() is None:
                 p.kill()
                 p.wait()
