@@ -14,10 +14,10 @@ VSW_FAULT_SKIP_RX_LOG) is caught by the same check.
                                             vswd ---- vm-src <- QEMU source   (10.0.0.1)
                                                  \\--- vm-dst <- QEMU -incoming
 
-Steps, per configuration (split ring with GUEST_ANNOUNCE; packed ring
-without mergeable buffers at MTU 9000 and guest_announce=off, so QEMU
-sends SEND_RARP; split ring the same way with GUEST_ANNOUNCE, once as is
-and once with the fault):
+Steps, per configuration (split and packed rings with GUEST_ANNOUNCE;
+packed ring without mergeable buffers at MTU 9000 and guest_announce=off,
+so QEMU sends SEND_RARP; split ring the same way with GUEST_ANNOUNCE, once
+as is and once with the fault):
   1. vswd with two vhost-user server ports and the afpacket peer port;
      the peer namespace with checksum and segmentation offloads off;
   2. boot the source guest (RAM 262136 KiB: QEMU 7.2 TCG can corrupt a
@@ -82,6 +82,7 @@ PING = ["busybox", "ping"]
 # the page in QEMU's own tracking, so skipping our log goes unnoticed there.
 CONFIGS = [
     ("split", False, True, True, False),
+    ("packed", True, True, True, False),
     ("packed-nomrg-9000", True, False, False, False),
     ("split-nomrg-9000", False, False, True, False),
     ("split-nomrg-9000-fault", False, False, True, True),
