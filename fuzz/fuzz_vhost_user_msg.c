@@ -36,9 +36,10 @@
  *          12   header: request, flags, size (what the device sees)
  *          n    payload: min(size, 4096, what is left of the input) bytes
  *
- *   The fd kind follows the header: SET_MEM_TABLE, ADD_MEM_REG and
- *   REM_MEM_REG get the memfd, everything else an eventfd (bit 4 swaps
- *   them).  Every fd of a record is the same file, so a SET_MEM_TABLE may
+ *   The fd kind follows the header: SET_MEM_TABLE, ADD_MEM_REG,
+ *   REM_MEM_REG and SET_LOG_BASE get the memfd (the dirty log may then
+ *   share the file with guest memory), everything else an eventfd (bit 4
+ *   swaps them).  Every fd of a record is the same file, so a SET_MEM_TABLE may
  *   map the one memfd several times at different guest addresses: rings can
  *   be placed in it by the region and vring addresses alone.
  *
@@ -347,7 +348,8 @@ static void peer_write(const uint8_t *buf, size_t len, int fd, unsigned nfds)
 
 static bool wants_memfd(uint32_t req)
 {
-	return req == VHOST_USER_SET_MEM_TABLE || req == VHOST_USER_ADD_MEM_REG || req == VHOST_USER_REM_MEM_REG;
+	return req == VHOST_USER_SET_MEM_TABLE || req == VHOST_USER_ADD_MEM_REG || req == VHOST_USER_REM_MEM_REG ||
+	       req == VHOST_USER_SET_LOG_BASE;
 }
 
 /* Write one record's bytes as @mode says; returns how much of the input it used. */

@@ -24,16 +24,16 @@ SET_LOG_BASE = 6
 SET_VRING_NUM, SET_VRING_ADDR, SET_VRING_BASE, GET_VRING_BASE = 8, 9, 10, 11
 SET_VRING_KICK, SET_VRING_CALL, SET_VRING_ERR = 12, 13, 14
 GET_PROTOCOL_FEATURES, SET_PROTOCOL_FEATURES, GET_QUEUE_NUM, SET_VRING_ENABLE = 15, 16, 17, 18
-NET_SET_MTU = 20
+SEND_RARP, NET_SET_MTU = 19, 20
 RESET_DEVICE, GET_MAX_MEM_SLOTS, ADD_MEM_REG, REM_MEM_REG, SET_STATUS, GET_STATUS = 34, 36, 37, 38, 39, 40
 
 VERSION, REPLY, NEED_REPLY = 1, 4, 8
 NOFD = 1 << 8
 
 # Feature bits.
-F_MTU, F_MRG_RXBUF, F_STATUS, F_CTRL_VQ, F_MQ = 3, 15, 16, 17, 22
+F_MTU, F_MRG_RXBUF, F_STATUS, F_CTRL_VQ, F_MQ, F_LOG_ALL = 3, 15, 16, 17, 22, 26
 F_INDIRECT, F_EVENT_IDX, F_PROTOCOL, F_VERSION_1, F_PACKED, F_IN_ORDER = 28, 29, 30, 32, 34, 35
-P_MQ, P_REPLY_ACK, P_NET_MTU, P_MEM_SLOTS, P_STATUS = 0, 3, 4, 15, 16
+P_MQ, P_LOG_SHMFD, P_RARP, P_REPLY_ACK, P_NET_MTU, P_MEM_SLOTS, P_STATUS = 0, 1, 2, 3, 4, 15, 16
 PROTOCOL = (1 << P_MQ) | (1 << P_REPLY_ACK) | (1 << P_NET_MTU) | (1 << P_MEM_SLOTS) | (1 << P_STATUS)
 
 # Config byte.
@@ -183,6 +183,42 @@ def qemu_split():
     s.msg(SET_STATUS, u64(0x0F), flags=VERSION | NEED_REPLY)
     s.msg(GET_STATUS)
     return stop_rings(s, 4)
+
+
+def log_base(size, offset=0):
+    return struct.pack("=QQ", size, offset)
+
+
+@seed
+def qemu_migration_split():
+    """QEMU's source side of a live migration: the log, LOG_ALL, the used rings' log addresses, and back."""
+    s = negotiate(Seed(), SPLIT, protocol=PROTOCOL | bit(P_LOG_SHMFD))
+    one_region(s)
+    for i in range(4):
+        start_ring(s, i)
+    # The log shares the memfd with guest memory (the harness has one file): its last 256 bytes.
+    s.msg(SET_LOG_BASE, log_base(MEM // 4096 // 8 + (GPA >> 15) + 8, MEM - 256), nfds=1)
+    s.msg(SET_FEATURES, u64(SPLIT | bit(F_LOG_ALL)), flags=VERSION | NEED_REPLY)
+    for i in range(4):
+        b = ring_at(i)
+        s.msg(SET_VRING_ADDR, vring_addr(i, b[0], b[1], b[2], flags=1, log=GPA + i * 0x4000 + 0x2000),
+              flags=VERSION | NEED_REPLY)
+    s.msg(SET_LOG_BASE, log_base(64, MEM - 128), nfds=1)
+    s.msg(SET_FEATURES, u64(SPLIT), flags=VERSION | NEED_REPLY)
+    return stop_rings(s, 4)
+
+
+@seed
+def log_base_hostile():
+    s = negotiate(Seed(), SPLIT, protocol=PROTOCOL | bit(P_LOG_SHMFD))
+    one_region(s)
+    s.msg(SET_LOG_BASE, log_base(0x1000, 2**64 - 0x800), nfds=1)
+    return s
+
+
+@seed
+def log_all_without_log():
+    return negotiate(Seed(), SPLIT | bit(F_LOG_ALL), protocol=PROTOCOL | bit(P_LOG_SHMFD))
 
 
 @seed

@@ -104,6 +104,14 @@ static inline int gmem_to_iov_fast(const struct gmem *m, unsigned *hint, uint64_
 /* Is every byte of [@gpa, @gpa + @len) in some region (possibly several)? */
 bool gmem_is_mapped(const struct gmem *m, uint64_t gpa, uint64_t len);
 
+/*
+ * The guest physical address of host address @hva (a pointer gmem_to_iov()
+ * gave out): true and *@gpa, or false when it lies in no region.  Regions
+ * are separate mappings, so the answer is unique.  Linear in the regions:
+ * for the migration path only.
+ */
+bool gmem_gpa_of(const struct gmem *m, const void *hva, uint64_t *gpa);
+
 /* Copy @len bytes at @gpa into @dst across regions; 0 or -EFAULT. */
 int gmem_read(const struct gmem *m, uint64_t gpa, void *dst, uint64_t len);
 

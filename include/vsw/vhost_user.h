@@ -73,6 +73,11 @@ enum vhost_user_request {
 	VHOST_USER_REQUEST_MAX = 41,
 };
 
+/* Feature bit 26: the back end can log its writes to guest memory (live migration). */
+#define VHOST_F_LOG_ALL 26
+/* SET_VRING_ADDR flags: log used ring writes at log_gaddr. */
+#define VHOST_VRING_F_LOG 0
+
 /* SET_VRING_KICK/CALL/ERR payload: bits 0-7 vring index, bit 8 "no fd". */
 #define VHOST_USER_VRING_IDX_MASK 0xffu
 #define VHOST_USER_VRING_NOFD_MASK (1u << 8)
@@ -119,12 +124,19 @@ struct vhost_user_mem_single {
 	struct vhost_user_mem_region region;
 };
 
+/* SET_LOG_BASE with LOG_SHMFD: the log is [mmap_offset, mmap_offset + mmap_size) of the fd sent along. */
+struct vhost_user_log {
+	uint64_t mmap_size;
+	uint64_t mmap_offset;
+};
+
 union vhost_user_payload {
 	uint64_t u64;
 	struct vhost_user_vring_state state;
 	struct vhost_user_vring_addr addr;
 	struct vhost_user_memory memory;
 	struct vhost_user_mem_single mem_single;
+	struct vhost_user_log log;
 };
 
 /*

@@ -34,6 +34,27 @@
 
 #define VQ_PENDING_MAX 64	/* used elements staged before they are written out */
 
+/*
+ * The dirty page log of live migration (vhost-user.rst "Migration"): one
+ * bit per 4 KiB page of guest physical memory, bit (gpa / 4096) % 8 of byte
+ * gpa / 4096 / 8, shared with the front end, which reads and clears it
+ * while it copies guest memory to the destination.
+ *
+ *   bits:  byte 0            byte 1
+ *          [p7 ... p1 p0]    [p15 ... p8]    ...   size_bytes * 8 pages
+ *
+ * A queue holds a pointer to it only while logging is on; NULL costs one
+ * predictable branch per batch (Linux vhost's vq->log).  A page beyond the
+ * log is counted in `missed`, never written.
+ */
+#define VQ_LOG_PAGE_SHIFT 12
+
+struct vq_log {
+	uint8_t *bits;
+	uint64_t size_bytes;
+	uint64_t missed;	/* pages written that the log could not hold (atomic) */
+};
+
 /* Where the rings are and what was negotiated; all addresses are guest physical. */
 struct vq_config {
 	unsigned num;		/* queue size; a power of 2 for split */
@@ -45,6 +66,8 @@ struct vq_config {
 	uint64_t driver_gpa;	/* split: available ring; packed: driver event suppression */
 	uint64_t device_gpa;	/* split: used ring; packed: device event suppression */
 	const struct gmem *mem;	/* guest memory; must outlive the queue */
+	struct vq_log *log;	/* dirty log while migrating, else NULL; must outlive the queue */
+	uint64_t log_used_gpa;	/* split: where used ring writes are logged (vhost's log_guest_addr) */
 };
 
 /* One popped descriptor chain. */
@@ -68,6 +91,10 @@ struct vq {
 
 	/* Host views of the rings, checked to lie inside mem at vq_init(). */
 	union virtq_rings ring;
+
+	/* Dirty logging (NULL: off) and the guest physical addresses its marks need. */
+	struct vq_log *log;
+	uint64_t desc_gpa, driver_gpa, device_gpa, log_used_gpa;
 
 	/* Consumer side of the available buffers. */
 	uint16_t last_avail;		/* split: free-running; packed: position */
@@ -182,6 +209,24 @@ bool vq_kick_enable(struct vq *q);
 
 /* Is a buffer available right now? (A broken queue has none.) */
 bool vq_has_avail(struct vq *q);
+
+/*
+ * Mark the pages of [@gpa, @gpa + @len) dirty in @log, after the bytes were
+ * written.  Each mark is an atomic OR with release ordering: our writes to
+ * the page come before the bit the front end reads, so a page it copies
+ * after clearing the bit holds them.
+ */
+void vq_log_mark(struct vq_log *log, uint64_t gpa, uint64_t len);
+
+/*
+ * Log what the device wrote into a popped chain's writable part: the first
+ * @len bytes of @iov[0 .. @niov), host addresses from vq_pop(), translated
+ * back to guest physical.  No-op when logging is off.
+ */
+void vq_log_iov(struct vq *q, const struct iovec *iov, unsigned niov, uint64_t len);
+
+/* The queue's dirty log, NULL when off: test once per batch. */
+static inline struct vq_log *vq_logging(const struct vq *q) { return q->log; }
 
 static inline bool vq_broken(const struct vq *q) { return q->broken; }
 static inline const char *vq_error(const struct vq *q) { return q->error; }

@@ -639,6 +639,8 @@ size_t ctl_commands_help(char *buf, size_t len, const char *prefix)
 			used += need;
 			strbuf_addf(buf, len, &used, "%sany type: [mac=MAC[,MAC..]] [ip=ADDR[,ADDR..]] [mac_limit=N] "
 			    "[flood_rate=PPS]\n", types_prefix);
+			strbuf_addf(buf, len, &used, "%s          [tag=VLAN] [trunks=VLAN[,LO-HI..]] "
+			    "[vlan_mode=access|trunk|native-tagged|native-untagged]\n", types_prefix);
 		}
 	}
 	return used;

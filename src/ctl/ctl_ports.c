@@ -205,7 +205,7 @@ struct json_object *ctl_show(struct vswd *v, struct json_object *req, struct ctl
 
 /* ---- vswctl: the show reply as text ---- */
 
-/* A port's generic options under its line: "  mac=... ip=... mac_limit=N flood_rate=N". */
+/* A port's generic options under its line: "  mac=... ip=... mac_limit=N flood_rate=N [vlan_mode=M tag=N trunks=L]". */
 static void print_options(struct json_object *p)
 {
 	struct json_object *o, *a;
@@ -222,8 +222,14 @@ static void print_options(struct json_object *p)
 		for (size_t i = 0; i < json_object_array_length(a); i++)
 			printf("%s%s", i ? "," : "", json_object_get_string(json_object_array_get_idx(a, i)));
 	}
-	printf(" mac_limit=%" PRId64 " flood_rate=%" PRId64 "\n", ctl_reply_int(o, "mac_limit"),
-	       ctl_reply_int(o, "flood_rate"));
+	printf(" mac_limit=%" PRId64 " flood_rate=%" PRId64, ctl_reply_int(o, "mac_limit"), ctl_reply_int(o, "flood_rate"));
+	if (json_object_object_get_ex(o, "vlan_mode", &a))
+		printf(" vlan_mode=%s", json_object_get_string(a));
+	if (json_object_object_get_ex(o, "tag", &a))
+		printf(" tag=%d", json_object_get_int(a));
+	if (json_object_object_get_ex(o, "trunks", &a))
+		printf(" trunks=%s", json_object_get_string(a));
+	printf("\n");
 }
 
 void ctl_show_print(struct json_object *r)

@@ -100,6 +100,7 @@ struct json_object *ctl_fdb_show(struct vswd *v, struct json_object *req, struct
 		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", entries[i].mac[0], entries[i].mac[1],
 			 entries[i].mac[2], entries[i].mac[3], entries[i].mac[4], entries[i].mac[5]);
 		json_object_object_add(o, "mac", json_object_new_string(mac));
+		json_object_object_add(o, "vlan", json_object_new_int(entries[i].vlan));
 		json_object_object_add(o, "port", json_object_new_string(p ? p->name : "?"));
 		json_object_object_add(o, "age", json_object_new_int((int)entries[i].age_s));
 		json_object_object_add(o, "locked", json_object_new_boolean(entries[i].locked));
@@ -154,11 +155,12 @@ void ctl_fdb_show_print(struct json_object *r)
 	struct json_object *e;
 	size_t n = 0;
 
-	printf("%-18s %-16s %s\n", "MAC", "PORT", "AGE");
+	printf("%-5s %-18s %-16s %s\n", "VLAN", "MAC", "PORT", "AGE");
 	if (json_object_object_get_ex(r, "entries", &e))
 		for (n = 0; n < json_object_array_length(e); n++) {
 			struct json_object *x = json_object_array_get_idx(e, n);
 
+			printf("%-5" PRId64 " ", ctl_reply_int(x, "vlan"));
 			if (json_object_get_boolean(json_object_object_get(x, "locked")))
 				printf("%-18s %-16s locked\n", ctl_reply_str(x, "mac"), ctl_reply_str(x, "port"));
 			else

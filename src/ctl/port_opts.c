@@ -1,17 +1,27 @@
-/* port_opts.c - the options every port takes whatever its type: MAC/IP locking, FDB and flood limits. */
+/* port_opts.c - the options every port takes whatever its type: MAC/IP locking, FDB and flood limits, VLANs. */
 #include "ctl/port_opts.h"
 
 #include <arpa/inet.h>
 #include <json-c/json.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "lib/strbuf.h"
 #include "port/port_types.h"
 
 #define FLOOD_RATE_MAX 10000000u /* frames/s: an interval of 100 ns */
 #define ADDR_TEXT_MAX 64
 
-const char *const port_opts_keys[] = { "mac", "ip", "mac_limit", "flood_rate", NULL };
+const char *const port_opts_keys[] = { "mac", "ip", "mac_limit", "flood_rate", "tag", "trunks", "vlan_mode", NULL };
+
+/* vlan_mode= values, by enum switch_vlan_mode (OVS's names; its dot1q-tunnel is not supported). */
+static const char *const vlan_mode_names[] = {
+	[SWITCH_VLAN_TRUNK] = "trunk",
+	[SWITCH_VLAN_ACCESS] = "access",
+	[SWITCH_VLAN_NATIVE_TAGGED] = "native-tagged",
+	[SWITCH_VLAN_NATIVE_UNTAGGED] = "native-untagged",
+};
 
 /* "02:00:00:00:00:0a" (hex digits, either case) into @mac. */
 static bool parse_mac(const char *s, uint8_t mac[6])
@@ -125,12 +135,134 @@ static int parse_addrs(struct json_object *o, const char *key, struct switch_por
 	return -1;
 }
 
+/* VLAN @v into @c's trunks; -1 with @err when out of range. */
+static int add_trunk(struct switch_port_cfg *c, long long v, char *err, size_t errlen)
+{
+	if (v < 0 || v > SWITCH_VLAN_TAG_MAX) {
+		snprintf(err, errlen, "\"trunks\": VLAN %lld is not from 0 to %d", v, SWITCH_VLAN_TAG_MAX);
+		return -1;
+	}
+	c->trunks[v / 64] |= 1ull << (v % 64);
+	return 0;
+}
+
+/* "10,20,30-40" (blanks allowed around items) into @c's trunks. */
+static int add_trunk_list(struct switch_port_cfg *c, const char *list, char *err, size_t errlen)
+{
+	const char *s = list;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (!*s)
+		return 0; /* an empty list: OVS's "every VLAN" */
+	for (;;) {
+		char *end;
+		long long lo, hi;
+
+		while (*s == ' ' || *s == '\t')
+			s++;
+		lo = hi = strtoll(s, &end, 10);
+		if (end == s || *s == '-' || *s == '+')
+			goto bad;
+		s = end;
+		if (*s == '-') {
+			s++;
+			hi = strtoll(s, &end, 10);
+			if (end == s || *s == '-' || *s == '+' || hi < lo)
+				goto bad;
+			s = end;
+		}
+		if (lo < 0 || hi > SWITCH_VLAN_TAG_MAX)
+			return add_trunk(c, lo < 0 ? lo : hi, err, errlen);
+		for (long long v = lo; v <= hi; v++)
+			add_trunk(c, v, err, errlen);
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (!*s)
+			return 0;
+		if (*s++ != ',')
+			goto bad;
+	}
+bad:
+	snprintf(err, errlen, "\"trunks\": \"%.60s\" is not a list of VLANs like 10,20,30-40", list);
+	return -1;
+}
+
+/* tag=, trunks= and vlan_mode= into @c, checked against each other as ovs-vswitchd.conf.db(5) says. */
+static int parse_vlan(struct json_object *o, struct switch_port_cfg *c, char *err, size_t errlen)
+{
+	struct json_object *f;
+	const char *mode = json_object_object_get_ex(o, "vlan_mode", &f) ? json_object_get_string(f) : NULL;
+	unsigned tag;
+
+	if (port_param_uint(o, "tag", 0, SWITCH_VLAN_TAG_MAX, 0, &tag, err, errlen) < 0)
+		return -1;
+	c->has_tag = json_object_object_get_ex(o, "tag", NULL);
+	c->tag = (uint16_t)tag;
+	if (json_object_object_get_ex(o, "trunks", &f)) {
+		c->trunks_only = true;
+		if (json_object_is_type(f, json_type_int)) {
+			if (add_trunk(c, json_object_get_int64(f), err, errlen) < 0)
+				return -1;
+		} else if (json_object_is_type(f, json_type_string)) {
+			if (add_trunk_list(c, json_object_get_string(f), err, errlen) < 0)
+				return -1;
+		} else if (json_object_is_type(f, json_type_array)) {
+			for (size_t i = 0; i < json_object_array_length(f); i++) {
+				struct json_object *e = json_object_array_get_idx(f, i);
+				int rc = json_object_is_type(e, json_type_int)
+						 ? add_trunk(c, json_object_get_int64(e), err, errlen)
+					 : json_object_is_type(e, json_type_string)
+						 ? add_trunk_list(c, json_object_get_string(e), err, errlen)
+						 : (snprintf(err, errlen, "\"trunks\" entries must be VLANs"), -1);
+
+				if (rc < 0)
+					return -1;
+			}
+		} else {
+			snprintf(err, errlen, "\"trunks\" must be a list of VLANs like \"10,20,30-40\"");
+			return -1;
+		}
+		c->trunks_only = false;
+		for (unsigned w = 0; w < SWITCH_VLANS / 64; w++)
+			c->trunks_only |= c->trunks[w] != 0; /* empty: every VLAN, as in OVS */
+	}
+	/* OVS: no vlan_mode is access with a tag, trunk without one. */
+	c->vlan_mode = c->has_tag ? SWITCH_VLAN_ACCESS : SWITCH_VLAN_TRUNK;
+	if (mode) {
+		unsigned m = 0;
+
+		while (m < sizeof(vlan_mode_names) / sizeof(vlan_mode_names[0]) && strcmp(mode, vlan_mode_names[m]) != 0)
+			m++;
+		if (m == sizeof(vlan_mode_names) / sizeof(vlan_mode_names[0])) {
+			snprintf(err, errlen, "\"vlan_mode\": \"%.40s\" is not access, trunk, native-tagged or native-untagged",
+				 mode);
+			return -1;
+		}
+		c->vlan_mode = (uint8_t)m;
+	}
+	if (c->vlan_mode == SWITCH_VLAN_ACCESS && c->trunks_only) {
+		snprintf(err, errlen, "an access port (tag=) takes no trunks=");
+		return -1;
+	}
+	if (c->vlan_mode == SWITCH_VLAN_TRUNK && c->has_tag) {
+		snprintf(err, errlen, "vlan_mode=trunk takes no tag= (a native VLAN: vlan_mode=native-tagged or native-untagged)");
+		return -1;
+	}
+	if (c->vlan_mode != SWITCH_VLAN_TRUNK && !c->has_tag) {
+		snprintf(err, errlen, "vlan_mode=%s needs tag=", vlan_mode_names[c->vlan_mode]);
+		return -1;
+	}
+	return 0;
+}
+
 int port_opts_parse(struct json_object *o, struct switch_port_cfg *c, char *err, size_t errlen)
 {
 	switch_port_cfg_default(c);
 	if (parse_addrs(o, "mac", c, err, errlen) < 0 || parse_addrs(o, "ip", c, err, errlen) < 0 ||
 	    port_param_uint(o, "mac_limit", 0, FDB_SIZE_MAX, c->mac_limit, &c->mac_limit, err, errlen) < 0 ||
-	    port_param_uint(o, "flood_rate", 0, FLOOD_RATE_MAX, c->flood_rate_pps, &c->flood_rate_pps, err, errlen) < 0)
+	    port_param_uint(o, "flood_rate", 0, FLOOD_RATE_MAX, c->flood_rate_pps, &c->flood_rate_pps, err, errlen) < 0 ||
+	    parse_vlan(o, c, err, errlen) < 0)
 		return -1;
 	c->ip_lock = json_object_object_get_ex(o, "ip", NULL);
 	return 0;
@@ -163,5 +295,34 @@ struct json_object *port_opts_json(const struct switch_port_cfg *c)
 	}
 	json_object_object_add(o, "mac_limit", json_object_new_int64(c->mac_limit));
 	json_object_object_add(o, "flood_rate", json_object_new_int64(c->flood_rate_pps));
+	/* VLAN options only when set: a plain port (a trunk of every VLAN) says nothing. */
+	if (c->vlan_mode != SWITCH_VLAN_TRUNK || c->trunks_only)
+		json_object_object_add(o, "vlan_mode", json_object_new_string(vlan_mode_names[c->vlan_mode]));
+	if (c->has_tag)
+		json_object_object_add(o, "tag", json_object_new_int(c->tag));
+	if (c->trunks_only) {
+		/* Every other VLAN listed: 2,048 items of up to 5 characters. */
+		size_t used = 0, room = SWITCH_VLANS / 2 * 6 + 1;
+		char *list = malloc(room);
+
+		if (!list)
+			return o;
+		list[0] = '\0';
+		for (unsigned v = 0; v < SWITCH_VLANS; v++) {
+			unsigned e = v;
+
+			if (!(c->trunks[v / 64] >> (v % 64) & 1))
+				continue;
+			while (e + 1 < SWITCH_VLANS && (c->trunks[(e + 1) / 64] >> ((e + 1) % 64) & 1))
+				e++;
+			if (e > v)
+				strbuf_addf(list, room, &used, "%s%u-%u", used ? "," : "", v, e);
+			else
+				strbuf_addf(list, room, &used, "%s%u", used ? "," : "", v);
+			v = e;
+		}
+		json_object_object_add(o, "trunks", json_object_new_string(list));
+		free(list);
+	}
 	return o;
 }

@@ -48,6 +48,7 @@ struct dp_batch {
 	struct pkt *pkts;
 	unsigned n;
 	unsigned n_out, n_flood, n_drop;	/* verdicts of each kind (lookup fills them) */
+	bool vlan;			/* frames have pkt.vlan (the switch has VLAN ports): tx makes each port's form */
 	uint16_t dest[PKT_BURST];
 };
 

@@ -3,6 +3,7 @@
 
 #include "port/capture.h"
 #include "switch/switch.h"
+#include "switch/switch_vlan.h"
 
 _Static_assert(PKT_BURST < 256, "a group's number fits grp_of[]'s byte");
 
@@ -135,8 +136,13 @@ struct port *dp_egress_send(struct vswitch *sw, struct dp_ctx *ctx, unsigned t, 
 
 	*n = g->n;
 	if (out) {
-		capture_port_tx(out, g->pkts, g->n);
-		out->ops->tx_burst(out, &ctx->io, g->pkts, g->n);
+		/* VLANs: the group's frames the port carries, in its form (switch_vlan.h), in place. */
+		if (ctx->batch.vlan)
+			*n = switch_vlan_egress(sw, out, g->pkts, g->n, g->pkts);
+		if (!*n)
+			return out;
+		capture_port_tx(out, g->pkts, *n);
+		out->ops->tx_burst(out, &ctx->io, g->pkts, *n);
 	}
 	return out;
 }
@@ -144,6 +150,8 @@ struct port *dp_egress_send(struct vswitch *sw, struct dp_ctx *ctx, unsigned t, 
 struct port *dp_egress_flood_next(struct vswitch *sw, struct dp_ctx *ctx, unsigned *cursor)
 {
 	const struct switch_portlist *l = ctx->flood_list;
+	struct pkt *vlan_sel[PKT_BURST], *const *fl = ctx->flood;
+	unsigned n = ctx->nflood;
 
 	if (!ctx->nflood)
 		return NULL;
@@ -157,8 +165,15 @@ struct port *dp_egress_flood_next(struct vswitch *sw, struct dp_ctx *ctx, unsign
 		out = atomic_load_explicit(&sw->ports[s], memory_order_acquire);
 		if (!out)
 			continue;
-		capture_port_tx(out, ctx->flood, ctx->nflood);
-		out->ops->tx_burst(out, &ctx->io, ctx->flood, ctx->nflood);
+		/* VLANs: the flood stays in its VLANs, in each port's form (switch_vlan.h). */
+		if (ctx->batch.vlan) {
+			n = switch_vlan_egress(sw, out, ctx->flood, ctx->nflood, vlan_sel);
+			fl = vlan_sel;
+			if (!n)
+				continue;
+		}
+		capture_port_tx(out, fl, n);
+		out->ops->tx_burst(out, &ctx->io, fl, n);
 		return out;
 	}
 	return NULL;

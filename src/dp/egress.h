@@ -19,6 +19,11 @@
  *   dp_egress_send()        one group: the capture hook, one tx_burst
  *   dp_egress_flood_next()  the flood list to the next port that had no
  *                           group: every published port but the ingress one
+ *
+ * On a switch with VLAN ports (b->vlan), each destination's frames are
+ * first those of the VLANs it carries, with the tag in its form
+ * (switch/switch_vlan.h: filtered and pushed/popped in the heads just
+ * before that destination's burst, so the capture sees what it sends).
  *   dp_egress_done()        forget the groups
  *
  * Nothing here is sized or looped by the number of ports on the switch,
@@ -62,14 +67,17 @@ void dp_act_gather(struct vswitch *sw, struct dp_ctx *ctx, const struct dp_batch
 /*
  * Send the @t-th group (0 <= @t < ctx->ngrp): capture hook, tx_burst.
  * Returns the port, or NULL when it went away meanwhile (the frames are
- * then nobody's: the port was deleted).  *@n: the frames.
+ * then nobody's: the port was deleted).  *@n: the frames sent (with
+ * VLANs, those of the port's VLANs; none: no tx_burst).
  */
 struct port *dp_egress_send(struct vswitch *sw, struct dp_ctx *ctx, unsigned t, unsigned *n);
 
 /*
  * Send the flood list to the next port of the flood pass, from *@cursor
  * (0 to start; the call moves it on): capture hook, tx_burst of the
- * ctx->nflood frames.  Returns that port, or NULL when none is left.
+ * ctx->nflood frames (with VLANs, those of the port's VLANs; a port that
+ * carries none of them is passed over).  Returns that port, or NULL when
+ * none is left.
  */
 struct port *dp_egress_flood_next(struct vswitch *sw, struct dp_ctx *ctx, unsigned *cursor);
 

@@ -285,6 +285,8 @@ void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *b, 
 		switch_decide(sw, ctx, b);
 		return;
 	}
+	/* Explicit outputs send frames as the flows left them: no VLAN of the bridge's (pkt.vlan) to apply. */
+	b->vlan = false;
 	batch_count(b);
 	if (f->normal.n)
 		switch_decide(sw, ctx, &f->normal);

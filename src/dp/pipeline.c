@@ -56,6 +56,8 @@ static void flow_copies_tx(struct vswitch *sw, struct dp_ctx *ctx, struct dp_bat
 	struct dp_perf *pf = ctx->io.perf;
 	unsigned sent = 0;
 
+	/* The tx stage reads the batch's VLAN flag from ctx->batch (egress.c); the copies' is their own (the batch's tx is done). */
+	ctx->batch.vlan = c->vlan;
 	if (c->n_drop) {
 		dp_act_drop(c);
 		dp_perf_mark(pf, DP_PT_ACT_DROP, c->n_drop);

@@ -34,6 +34,9 @@
  *   - the lookup and the actions read and change the head only: a guest
  *     rewriting its buffer after the lookup cannot change what was decided
  *     nor the headers delivered;
+ *   - the tx stage, on a switch with VLAN ports, pushes, rewrites or pops
+ *     the 802.1Q tag in the head for each destination just before its
+ *     burst (pkt_vlan_push(), pkt_vlan_pop(); switch/switch_vlan.h);
  *   - every tx path and the capture take the bytes through pkt_to_buf(),
  *     pkt_copy() or pkt_segs(): head bytes from the private copy, the rest
  *     from the view.  No port reads the view's first bytes again.
@@ -66,6 +69,8 @@
 #define PKT_ETH_HLEN 14u	/* an Ethernet header: the least a port hands the switch */
 #define PKT_VLAN_HLEN 4u
 #define PKT_VXLAN6_HLEN (14u + 40u + 8u + 8u) /* outer Ethernet + IPv6 + UDP + VXLAN */
+#define PKT_TPID_8021Q 0x8100u	/* the tag the switch's VLANs use (switch/switch_vlan.c) */
+#define PKT_VLAN_NONE 0xffffu	/* pkt.vlan: no VLAN given (VID 4095 is reserved: no frame of ours carries it) */
 
 _Static_assert(PKT_HEADROOM >= 2 * PKT_VLAN_HLEN + PKT_VXLAN6_HLEN, "headroom for a tag and a tagged VXLAN header");
 _Static_assert(PKT_HEAD_COPY >= PKT_ETH_HLEN + PKT_VLAN_HLEN + 40 + 60, "head holds Eth + VLAN + IPv6 + TCP");
@@ -120,13 +125,16 @@ struct pkt {
 	uint16_t gso_size;
 	uint16_t csum_start;	/* under PKT_CSUM_PARTIAL: the sum starts here, ... */
 	uint16_t csum_offset;	/* ... and goes csum_offset bytes after it */
+	/* the `normal` action's (switch/switch_vlan.c) */
+	uint16_t vlan;		/* 802.1Q TCI of the frame's VLAN on a switch with VLAN ports, or PKT_VLAN_NONE */
+	bool vlan_head;		/* under a VLAN: the head's first tag is that VLAN's (it came tagged, or was pushed) */
 	/* line 1 */
 	_Alignas(64) struct pkt_tun tun;
 	/* lines 2-5 */
 	_Alignas(64) uint8_t buf[PKT_HEADROOM + PKT_HEAD_COPY];
 };
 
-_Static_assert(offsetof(struct pkt, csum_offset) + 2 <= 64, "what every frame uses is one line");
+_Static_assert(offsetof(struct pkt, vlan_head) + 1 <= 64, "what every frame uses is one line");
 _Static_assert(sizeof(struct pkt) == 6 * 64, "six lines: arrays of packets stay line-aligned");
 
 /* The frame's first byte, in the head (the private copy). */
@@ -153,6 +161,7 @@ static inline void pkt_rx_init(struct pkt *p, struct iovec *iov, unsigned niov, 
 	p->gso_size = 0;
 	p->csum_start = 0;
 	p->csum_offset = 0;
+	p->vlan = PKT_VLAN_NONE;
 }
 
 /*
@@ -199,6 +208,51 @@ static inline uint8_t *pkt_push(struct pkt *p, unsigned n)
 	p->head_len = (uint16_t)(p->head_len + n);
 	p->len += n;
 	return pkt_head(p);
+}
+
+/* Does the head carry an 802.1Q tag after the MACs (whole in the head)? */
+static inline bool pkt_vlan_tagged(const struct pkt *p)
+{
+	const uint8_t *h = pkt_head(p);
+
+	return p->head_len >= PKT_ETH_HLEN + PKT_VLAN_HLEN && (h[12] << 8 | h[13]) == PKT_TPID_8021Q;
+}
+
+/*
+ * Insert an 802.1Q tag with @tci after the MACs, in the head (the view is
+ * left alone); a partial checksum's start moves with the bytes, and the
+ * parsed offsets are parsed again when next asked for.  0, or -1 when the
+ * headroom is short.
+ */
+static inline int pkt_vlan_push(struct pkt *p, uint16_t tci)
+{
+	uint8_t *h = pkt_push(p, PKT_VLAN_HLEN);
+
+	if (!h)
+		return -1;
+	memmove(h, h + PKT_VLAN_HLEN, 12);
+	h[12] = PKT_TPID_8021Q >> 8;
+	h[13] = PKT_TPID_8021Q & 0xff;
+	h[14] = (uint8_t)(tci >> 8);
+	h[15] = (uint8_t)tci;
+	if (p->csum == PKT_CSUM_PARTIAL)
+		p->csum_start = (uint16_t)(p->csum_start + PKT_VLAN_HLEN);
+	p->parsed = false;
+	return 0;
+}
+
+/* Remove the head's 802.1Q tag (pkt_vlan_tagged() must hold): pkt_vlan_push() undone. */
+static inline void pkt_vlan_pop(struct pkt *p)
+{
+	uint8_t *h = pkt_head(p);
+
+	memmove(h + PKT_VLAN_HLEN, h, 12);
+	p->head_off = (uint16_t)(p->head_off + PKT_VLAN_HLEN);
+	p->head_len = (uint16_t)(p->head_len - PKT_VLAN_HLEN);
+	p->len -= PKT_VLAN_HLEN;
+	if (p->csum == PKT_CSUM_PARTIAL && p->csum_start >= PKT_ETH_HLEN + PKT_VLAN_HLEN)
+		p->csum_start = (uint16_t)(p->csum_start - PKT_VLAN_HLEN);
+	p->parsed = false;
 }
 
 /*

@@ -34,6 +34,12 @@
  * container's own stack) is completed here in software, in our ring copy;
  * segmentation offload (GSO) is not handled yet: such frames are dropped
  * as bad_header, so containers attached this way need TSO/GSO off.
+ *
+ * VLAN tags: the kernel takes a frame's 802.1Q tag off before packet
+ * sockets see it (skb_vlan_untag() in netif_receive_skb, or the sender's
+ * VLAN offload on a veth) and reports it in tp_vlan_tci; the frame is
+ * whole only with the tag put back, in front of the frame, over the
+ * virtio-net header we already copied out (see afp_rx_burst).
  */
 
 #define AFP_BLOCK_SIZE (1u << 20)
@@ -119,6 +125,19 @@ static unsigned afp_rx_burst(struct port *p, unsigned q, struct port_io *io, str
 		    ((vi.flags & VNET_NEEDS_CSUM) && csum_complete_buf(frame, len, vi.csum_start, vi.csum_offset) < 0)) {
 			port_count_drop(p, DROP_BAD_HEADER, 1);
 			continue;
+		}
+		if (f->tp_status & TP_STATUS_VLAN_VALID) {
+			/* The tag the kernel took off, back after the MACs (above); the header's bytes are spare now. */
+			unsigned tpid = f->tp_status & TP_STATUS_VLAN_TPID_VALID ? f->hv1.tp_vlan_tpid : ETH_P_8021Q;
+
+			_Static_assert(AFP_HDR_LEN >= 4, "room for a tag in front of the frame");
+			memmove(frame - 4, frame, 12);
+			frame -= 4;
+			frame[12] = (uint8_t)(tpid >> 8);
+			frame[13] = (uint8_t)tpid;
+			frame[14] = (uint8_t)(f->hv1.tp_vlan_tci >> 8);
+			frame[15] = (uint8_t)f->hv1.tp_vlan_tci;
+			len += 4;
 		}
 		a->rx_iov[n] = (struct iovec){ frame, len };
 		pkt_rx_init(&pkts[n], &a->rx_iov[n], 1, len, p->id);

@@ -50,14 +50,18 @@
 /*
  * The features this device offers; checksum and segmentation offloads come
  * later.  MQ (which needs CTRL_VQ; the front end serves the control queue
- * itself) only with more than one queue pair.
+ * itself) only with more than one queue pair.  GUEST_ANNOUNCE needs CTRL_VQ
+ * too, which QEMU offers and serves itself for vhost-user (it is not among
+ * the bits the back end masks): after a migration QEMU then asks the guest
+ * to announce itself (gratuitous ARP on the data path) instead of sending
+ * us SEND_RARP (QEMU's vhost_user_migration_done).
  */
 #define VIRTIO_F_ANY_LAYOUT 27
 #define VP_FEATURES                                                                                     \
 	(VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_ANY_LAYOUT) | VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF) | \
 	 VIRTIO_BIT(VIRTIO_F_EVENT_IDX) | VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC) |                          \
 	 VIRTIO_BIT(VIRTIO_F_RING_PACKED) | VIRTIO_BIT(VIRTIO_F_IN_ORDER) | VIRTIO_BIT(VIRTIO_NET_F_MTU) | \
-	 VIRTIO_BIT(VIRTIO_NET_F_STATUS))
+	 VIRTIO_BIT(VIRTIO_NET_F_STATUS) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_ANNOUNCE))
 #define VP_FEATURES_MQ (VIRTIO_BIT(VIRTIO_NET_F_MQ) | VIRTIO_BIT(VIRTIO_NET_F_CTRL_VQ))
 
 struct vp_queue {
@@ -71,6 +75,9 @@ struct vp_queue {
 	struct vq_elem tx_elems[VP_TX_ELEMS];
 	uint16_t tx_iov_at[VP_TX_ELEMS];
 	struct iovec tx_iov[VP_IOV_POOL];
+	/* SEND_RARP's frame, built by the worker that emits it (queue 0) */
+	uint8_t rarp[60];
+	struct iovec rarp_iov;
 };
 
 /* What the watchdog blames when a notification of vring idx blocks (port.h, dp.h). */
@@ -97,6 +104,10 @@ struct vhost_port {
 	char dp_error_msg[160];
 	struct vp_blame blame[VU_MAX_VRINGS];
 	struct vp_queue *qs;
+	uint8_t rarp_mac[6];		/* written before rarp_pending is set */
+	atomic_bool rarp_pending;
+	bool fault_skip_rx_log;		/* tests only: VSW_FAULT_SKIP_RX_LOG, must break migration */
+	bool told_log_missed;		/* warned that pages fell outside the dirty log, this log */
 };
 
 static struct vhost_port *vp_of(struct port *p) { return (struct vhost_port *)p; }
@@ -239,6 +250,28 @@ static inline void vp_put_hdr(void *dst, const struct virtio_net_hdr_v1 *h, unsi
 }
 
 /*
+ * The frame QEMU sends itself for a back end without SEND_RARP (RFC 903
+ * reverse request, "I am @mac"): broadcast, so every switch on the way
+ * learns @mac on the port it came from.
+ */
+static void vp_rarp_build(struct vp_queue *qs, const uint8_t mac[6])
+{
+	uint8_t *f = qs->rarp;
+
+	memset(f, 0, sizeof(qs->rarp));
+	memset(f, 0xff, 6);			/* destination: broadcast */
+	memcpy(f + 6, mac, 6);			/* source: the guest */
+	f[12] = 0x80, f[13] = 0x35;		/* ethertype RARP */
+	f[14] = 0, f[15] = 1;			/* hardware type: Ethernet */
+	f[16] = 0x08, f[17] = 0x00;		/* protocol type: IPv4 */
+	f[18] = 6, f[19] = 4;			/* address lengths */
+	f[20] = 0, f[21] = 3;			/* operation: reverse request */
+	memcpy(f + 22, mac, 6);			/* sender hardware address; sender IP 0 */
+	memcpy(f + 32, mac, 6);			/* target hardware address; target IP 0 */
+	qs->rarp_iov = (struct iovec){ .iov_base = f, .iov_len = sizeof(qs->rarp) };
+}
+
+/*
  * Guest tx vring -> switch.  Two passes over the burst so that the cache
  * misses overlap instead of queueing: the first pops every chain (its
  * descriptors were prefetched) and starts loading each frame's first
@@ -248,7 +281,7 @@ static unsigned vp_rx_burst(struct port *p, unsigned q, struct port_io *io, stru
 {
 	struct vhost_port *vp = vp_of(p);
 	struct vp_queue *qs = &vp->qs[q];
-	unsigned idx = virtio_net_txq(q), hdr_len, used = 0, n = 0, popped = 0;
+	unsigned idx = virtio_net_txq(q), hdr_len, used = 0, n = 0, popped = 0, rarp;
 	struct vu_vring *vr = &vp->dev.vrings[idx];
 	unsigned drops[DROP__COUNT] = { 0 };
 	uint64_t budget = 0, bytes = 0;
@@ -257,6 +290,15 @@ static unsigned vp_rx_burst(struct port *p, unsigned q, struct port_io *io, stru
 	if (!atomic_load_explicit(&vr->live, memory_order_acquire))
 		return 0;
 	hdr_len = vu_dev_net_hdr_len(&vp->dev);
+	/* Acquire (the exchange): rarp_mac was written before the flag was set. */
+	if (q == 0 && max > 0 && atomic_load_explicit(&vp->rarp_pending, memory_order_relaxed) &&
+	    atomic_exchange_explicit(&vp->rarp_pending, false, memory_order_acquire)) {
+		vp_rarp_build(qs, vp->rarp_mac);
+		pkt_rx_init(&pkts[n++], &qs->rarp_iov, 1, sizeof(qs->rarp), p->id);
+		bytes += sizeof(qs->rarp);
+		max--;
+	}
+	rarp = n;
 	vq_prefetch(&vr->vq, max);
 	while (popped < max && budget < PKT_BURST_BYTES && VP_IOV_POOL - used >= VP_CHAIN_IOV) {
 		struct vq_elem *e = &qs->rx_elems[popped];
@@ -315,7 +357,7 @@ static unsigned vp_rx_burst(struct port *p, unsigned q, struct port_io *io, stru
 		port_count(&p->stats.rx_packets, n);
 		port_count(&p->stats.rx_bytes, bytes);
 	}
-	if (n != popped)
+	if (n - rarp != popped)
 		port_count_drops(p, drops);
 	return n;
 }
@@ -415,7 +457,7 @@ out_unpop:
 
 /* Copy frame @pk into buffers tx_elems[first, first + nb) and push them. */
 static void vp_fill_copy(struct vp_queue *qs, struct vu_vring *vr, const struct vp_fill *f, const struct pkt *pk,
-			 unsigned first, unsigned nb, bool burst)
+			 unsigned first, unsigned nb, bool burst, bool log)
 {
 	/* 5.1.6.4.2: "the device MUST set num_buffers to ... the number of buffers the packet is spread over". */
 	struct virtio_net_hdr_v1 h = { .gso_type = VIRTIO_NET_HDR_GSO_NONE, .num_buffers = (uint16_t)nb };
@@ -427,6 +469,8 @@ static void vp_fill_copy(struct vp_queue *qs, struct vu_vring *vr, const struct 
 		/* The common case: the frame into one flat buffer (head from the packet, the rest from the view). */
 		vp_put_hdr(in[0].iov_base, &h, f->hdr_len, burst);
 		pkt_to_buf(pk, (char *)in[0].iov_base + f->hdr_len, pk->len);
+		if (log)
+			vq_log_iov(&vr->vq, in, 1, f->hdr_len + pk->len);
 		vq_push(&vr->vq, e, f->hdr_len + pk->len);
 		return;
 	}
@@ -439,6 +483,8 @@ static void vp_fill_copy(struct vp_queue *qs, struct vu_vring *vr, const struct 
 		if (b == 0)
 			iov_from_buf(in, e->in_num, 0, &h, f->hdr_len);
 		copied += pkt_copy(pk, copied, in, e->in_num, off, take);
+		if (log)
+			vq_log_iov(&vr->vq, in, e->in_num, off + take);
 		vq_push(&vr->vq, e, (uint32_t)(off + take));
 	}
 }
@@ -452,6 +498,7 @@ static void vp_tx_burst(struct port *p, struct port_io *io, struct pkt *const *p
 	struct vp_fill f;
 	uint64_t bytes = 0, t0;
 	struct vp_queue *qs;
+	bool log;
 	int call_fd;
 
 	if (!atomic_load_explicit(&vr->live, memory_order_acquire)) {
@@ -468,6 +515,8 @@ static void vp_tx_burst(struct port *p, struct port_io *io, struct pkt *const *p
 	f.mrg = vu_has_feature(&vp->dev, VIRTIO_NET_F_MRG_RXBUF);
 	f.max_frame = vp->dev.mtu ? vp->dev.mtu + 18 : PKT_MAX_FRAME;
 	pthread_spin_lock(&qs->tx_lock);
+	/* Migrating: log the buffers we fill (the rings log themselves); read once per burst. */
+	log = vq_logging(&vr->vq) && !vp->fault_skip_rx_log;
 	vq_prefetch(&vr->vq, n);
 	while (i < n) {
 		unsigned start = i, first[PKT_BURST], nb[PKT_BURST];
@@ -495,7 +544,7 @@ static void vp_tx_burst(struct port *p, struct port_io *io, struct pkt *const *p
 				drops[DROP_PORT_BROKEN]++; /* broken by a later frame's buffers */
 				continue;
 			}
-			vp_fill_copy(qs, vr, &f, pkts[j], first[j - start], nb[j - start], n > 1);
+			vp_fill_copy(qs, vr, &f, pkts[j], first[j - start], nb[j - start], n > 1, log);
 			sent++;
 			bytes += pkts[j]->len;
 		}
@@ -570,9 +619,31 @@ static void vp_rings_changed(void *arg)
 	port_env_changed(&vp->env, &vp->port, PORT_RINGS_CHANGED);
 }
 
+/*
+ * SEND_RARP (control thread): queue the frame for queue 0's worker and wake
+ * it through the kick eventfd, as a guest kick would (a spurious kick only
+ * costs one empty poll).  Without a started ring it waits for the first poll.
+ */
+static void vp_send_rarp(void *arg, const uint8_t mac[6])
+{
+	struct vhost_port *vp = arg;
+	struct vu_vring *vr = &vp->dev.vrings[virtio_net_txq(0)];
+	uint64_t one = 1;
+
+	memcpy(vp->rarp_mac, mac, sizeof(vp->rarp_mac));
+	/* Release: the MAC before the flag the worker reads. */
+	atomic_store_explicit(&vp->rarp_pending, true, memory_order_release);
+	log_info("port %s: SEND_RARP for %02x:%02x:%02x:%02x:%02x:%02x", vp->port.name, mac[0], mac[1], mac[2],
+		 mac[3], mac[4], mac[5]);
+	if (vr->kick_fd >= 0 && write(vr->kick_fd, &one, sizeof(one)) < 0) {
+		/* EAGAIN: the counter is full, so a wake-up is pending anyway. */
+	}
+}
+
 static const struct vu_dev_ops vp_dev_ops = {
 	.quiesce = vp_quiesce,
 	.rings_changed = vp_rings_changed,
+	.send_rarp = vp_send_rarp,
 };
 
 static void vp_end_session(struct vhost_port *vp, int rc)
@@ -674,6 +745,19 @@ static void vp_tick(struct port *p)
 		vu_dev_fail(&vp->dev, "guest memory shrank under its mapping (the front end truncated its file)");
 		vp_end_session(vp, -EPROTO);
 	}
+	if (vp->dev.fd >= 0 && vu_dev_log_faulted(&vp->dev)) {
+		vu_dev_fail(&vp->dev, "the dirty log shrank under its mapping (the front end truncated its file)");
+		vp_end_session(vp, -EPROTO);
+	}
+	/* The front end's log stopped covering guest memory (vu_dev.c checks it when logging starts). */
+	if (vp->dev.log.bits && __atomic_load_n(&vp->dev.log.missed, __ATOMIC_RELAXED)) {
+		if (!vp->told_log_missed)
+			log_warn("port %s: pages written beyond the dirty log (%llu so far): the migration may lose them",
+				 vp->port.name, (unsigned long long)__atomic_load_n(&vp->dev.log.missed, __ATOMIC_RELAXED));
+		vp->told_log_missed = true;
+	} else {
+		vp->told_log_missed = false;
+	}
 	if (vp->client && vp->dev.fd < 0)
 		vp_try_connect(vp);
 }
@@ -769,6 +853,12 @@ struct port *port_vhost_create(const struct vhost_port_config *cfg, const struct
 	strcpy(vp->path, cfg->path);
 	vp->client = cfg->client;
 	vp->queues = queues;
+	/* A fault injected for the migration scenario only: it must make that test fail. */
+	if (getenv("VSW_FAULT_SKIP_RX_LOG")) {
+		vp->fault_skip_rx_log = true;
+		log_warn("port %s: VSW_FAULT_SKIP_RX_LOG set: receive buffers are NOT dirty-logged (a test's fault)",
+			 cfg->name);
+	}
 	vp->listen_fd = -1;
 	vp->listen_h.fn = vp_on_listen;
 	vp->conn_h.fn = vp_on_conn;

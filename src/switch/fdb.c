@@ -1,4 +1,4 @@
-/* fdb.c - MAC learning table with aging, keyed bucket hash, per-port limits and locked entries (see fdb.h). */
+/* fdb.c - (VLAN, MAC) learning table with aging, keyed bucket hash, per-port limits and locked entries (see fdb.h). */
 #include "switch/fdb.h"
 
 #include <errno.h>
@@ -20,9 +20,64 @@ static inline unsigned key_port(uint64_t k)
 	return (unsigned)(k >> KEY_PORT_SHIFT) - 1;
 }
 
-static inline uint64_t make_key(uint64_t mac, unsigned port)
+/*
+ * The 48 bits a key holds for (VLAN, MAC) @mv: the MAC xor the VLAN's
+ * mask, 0 for VLAN 0 and otherwise (2 x VLAN x an odd random) with bit 0
+ * set (fdb.h).  Distinct VLANs have distinct masks, so with the VLAN ID
+ * of the seen word the pair is exact; and a unicast MAC never gives 0, the
+ * empty entry's bits (VLAN 0: the MAC; any other: bit 0 set).
+ */
+static inline uint64_t key_mac(const struct fdb *f, uint64_t mv)
 {
-	return mac | (uint64_t)(port + 1) << KEY_PORT_SHIFT;
+	uint64_t vid = mv >> 48;
+
+	return (mv ^ (vid * f->vlan_mul << 1) ^ (uint64_t)(vid != 0)) & KEY_MAC_MASK;
+}
+
+/* The MAC of key @k whose seen word says VLAN @vid: key_mac() undone. */
+static inline uint64_t key_mac_undo(const struct fdb *f, uint64_t k, uint32_t vid)
+{
+	return (k ^ ((uint64_t)vid * f->vlan_mul << 1) ^ (uint64_t)(vid != 0)) & KEY_MAC_MASK;
+}
+
+static inline uint64_t make_key(const struct fdb *f, uint64_t mac_vlan, unsigned port)
+{
+	return key_mac(f, mac_vlan) | (uint64_t)(port + 1) << KEY_PORT_SHIFT;
+}
+
+/* The VLAN ID of an fdb_mac_vlan() word, as the seen word holds it. */
+static inline uint32_t mv_vlan(uint64_t mac_vlan)
+{
+	return (uint32_t)(mac_vlan >> 48) & (FDB_VLANS - 1);
+}
+
+/* A seen word: VLAN @vid, second @now. */
+static inline uint32_t make_seen(uint32_t vid, uint32_t now)
+{
+	return vid << FDB_SEEN_SHIFT | (now & FDB_SEEN_SEC_MASK);
+}
+
+/* Seconds from seen word @seen to @now (modulo 2^20: see fdb.h). */
+static inline uint32_t seen_age(uint32_t seen, uint32_t now)
+{
+	return (now - seen) & FDB_SEEN_SEC_MASK;
+}
+
+/*
+ * Put @key with seen word @seen into way @i of @b, which held @old (0:
+ * empty): the seen word first, then the key (a lookup that finds the key
+ * finds its VLAN).  False when another thread changed the way meanwhile.
+ * A reader of @old that meets the new seen word meanwhile finds another
+ * VLAN there (a miss: the frame floods) or @old's own (an entry about to
+ * go, as without VLANs).  Two learners racing for one way may leave the
+ * winner's key with the loser's seen word: its lookups miss (flood) until
+ * it is learned again beside it and ages out, as a lost race does.
+ */
+static bool way_install(struct fdb_bucket *b, int i, uint64_t old, uint64_t key, uint32_t seen)
+{
+	atomic_store_explicit(&b->seen[i], seen, memory_order_relaxed);
+	/* seq_cst: the seen word is stored before the key can be seen. */
+	return atomic_compare_exchange_strong(&b->key[i], &old, key);
 }
 
 /* Keys from getrandom(); should it fail (no entropy source at all), from the clock and addresses. */
@@ -76,7 +131,7 @@ int fdb_init(struct fdb *f, unsigned aging_s, unsigned size)
 	unsigned n = 1;
 
 	memset(f, 0, sizeof(*f));
-	if (size < FDB_SIZE_MIN || size > FDB_SIZE_MAX)
+	if (size < FDB_SIZE_MIN || size > FDB_SIZE_MAX || aging_s > FDB_AGING_MAX)
 		return -EINVAL;
 	/* 2.5 entries a MAC at least (fdb.h, sizing): a power of two of buckets >= size / 2. */
 	while (n < (size + 1) / 2)
@@ -89,6 +144,7 @@ int fdb_init(struct fdb *f, unsigned aging_s, unsigned size)
 	f->bucket_shift = 64 - (unsigned)__builtin_ctz(n);
 	f->aging_s = aging_s;
 	draw_keys(f->hash_key);
+	f->vlan_mul = fdb_fold_mul(f->hash_key[1], f->hash_key[2]) | 1; /* odd: 2 x VLAN x it differs for every VLAN */
 	return 0;
 }
 
@@ -107,7 +163,7 @@ unsigned fdb_bucket_index(const struct fdb *f, const uint8_t mac[6])
 
 static bool expired(const struct fdb *f, uint32_t seen, uint32_t now)
 {
-	return now - seen > f->aging_s;
+	return seen_age(seen, now) > f->aging_s;
 }
 
 /* Reserve one learned entry for @port; false when it owns its limit already. */
@@ -135,7 +191,7 @@ static void key_released(struct fdb *f, uint64_t old)
 
 /* The entry of @mac in @b is @k (another port's): move it to @key, within @port's limit. */
 static enum fdb_learn_result learn_move(struct fdb *f, struct fdb_bucket *b, int i, uint64_t k, uint64_t key,
-					unsigned port, uint32_t now)
+					unsigned port, uint32_t seen)
 {
 	if (k & KEY_LOCKED)
 		return key_port(k) == port ? FDB_KNOWN : FDB_REFUSED_LOCKED;
@@ -146,35 +202,44 @@ static enum fdb_learn_result learn_move(struct fdb *f, struct fdb_bucket *b, int
 		return FDB_KNOWN;
 	}
 	key_released(f, k);
-	atomic_store_explicit(&b->seen[i], now, memory_order_relaxed);
+	atomic_store_explicit(&b->seen[i], seen, memory_order_relaxed); /* the same VLAN: only the second changes */
 	return FDB_MOVED;
 }
 
 /*
- * The ways of @b holding @m (bit i: way i), and among them those whose key
- * is @key; @k gets the keys as read.  No branch on what the ways hold: with
- * addresses spread over a big table the matching way is anyone's guess, and
- * a loop leaving at the first match would pay a mispredicted branch a MAC.
+ * The ways of @b whose key holds @km (key_mac()'s bits: the MAC in its
+ * VLAN; bit i: way i), and among them those whose key is @key; @k gets
+ * the keys as read.  No branch on what the ways hold: with addresses
+ * spread over a big table the matching way is anyone's guess, and a loop
+ * leaving at the first match would pay a mispredicted branch a MAC.  The
+ * caller checks the VLAN ID in the seen word of the way it takes.
  */
-static inline unsigned ways_matching(const struct fdb_bucket *b, uint64_t m, uint64_t key, uint64_t k[FDB_WAYS],
+static inline unsigned ways_matching(const struct fdb_bucket *b, uint64_t km, uint64_t key, uint64_t k[FDB_WAYS],
 				     unsigned *exact)
 {
 	unsigned same = 0, ex = 0;
 
 	for (int i = 0; i < FDB_WAYS; i++) {
 		k[i] = atomic_load_explicit(&b->key[i], memory_order_relaxed);
-		same |= (unsigned)(((k[i] ^ m) & KEY_MAC_MASK) == 0) << i;
+		same |= (unsigned)(((k[i] ^ km) & KEY_MAC_MASK) == 0) << i;
 		ex |= (unsigned)(k[i] == key) << i;
 	}
 	*exact = ex;
 	return same;
 }
 
-enum fdb_learn_result fdb_learn_in(struct fdb *f, struct fdb_bucket *b, uint64_t m, unsigned port, uint32_t now)
+/* Way @i's seen word, read after its key was (way_install() stores them the other way round). */
+static inline uint32_t seen_after_key(const struct fdb_bucket *b, int i)
 {
-	uint64_t key = make_key(m, port), victim, ks[FDB_WAYS];
+	atomic_thread_fence(memory_order_acquire);
+	return atomic_load_explicit(&b->seen[i], memory_order_relaxed);
+}
+
+enum fdb_learn_result fdb_learn_in(struct fdb *f, struct fdb_bucket *b, uint64_t mv, unsigned port, uint32_t now)
+{
+	uint64_t key = make_key(f, mv, port), km = key_mac(f, mv), m = mv & KEY_MAC_MASK, victim, ks[FDB_WAYS];
+	uint32_t vid = mv_vlan(mv), seen = make_seen(vid, now), oldest_age = 0;
 	int empty = -1, oldest = -1, slot;
-	uint32_t oldest_seen = UINT32_MAX;
 	unsigned same, exact;
 
 	if (!m)
@@ -182,33 +247,37 @@ enum fdb_learn_result fdb_learn_in(struct fdb *f, struct fdb_bucket *b, uint64_t
 
 	/*
 	 * Known here, the usual case: refresh, a store only when the second
-	 * changed.  Taken only when the first way holding the MAC is this
-	 * port's learned entry, as the walk below would find it.
+	 * changed.  Taken only when the first way holding the (VLAN, MAC) is
+	 * this port's learned entry, as the walk below would find it.
 	 */
-	same = ways_matching(b, m, key, ks, &exact);
+	same = ways_matching(b, km, key, ks, &exact);
 	if (same & -same & exact) {
 		int i = __builtin_ctz(same);
+		uint32_t s = seen_after_key(b, i);
 
-		if (atomic_load_explicit(&b->seen[i], memory_order_relaxed) != now)
-			atomic_store_explicit(&b->seen[i], now, memory_order_relaxed);
-		return FDB_KNOWN;
-	}
-	for (int i = 0; i < FDB_WAYS; i++) {
-		uint64_t k = atomic_load_explicit(&b->key[i], memory_order_relaxed);
-		uint32_t s = atomic_load_explicit(&b->seen[i], memory_order_relaxed);
-
-		if (k == key) {
-			/* Known here: refresh, a store only when the second changed. */
-			if (s != now)
-				atomic_store_explicit(&b->seen[i], now, memory_order_relaxed);
+		if (s >> FDB_SEEN_SHIFT == vid) {
+			if (s != seen)
+				atomic_store_explicit(&b->seen[i], seen, memory_order_relaxed);
 			return FDB_KNOWN;
 		}
-		if (k && (k & KEY_MAC_MASK) == m)
-			return learn_move(f, b, i, k, key, port, now);
+	}
+	atomic_thread_fence(memory_order_acquire); /* the seen words after the keys, as seen_after_key() */
+	for (int i = 0; i < FDB_WAYS; i++) {
+		uint64_t k = ks[i];
+		uint32_t s = atomic_load_explicit(&b->seen[i], memory_order_relaxed);
+
+		if (k && (k & KEY_MAC_MASK) == km && s >> FDB_SEEN_SHIFT == vid) {
+			if (k == key) {
+				if (s != seen)
+					atomic_store_explicit(&b->seen[i], seen, memory_order_relaxed);
+				return FDB_KNOWN;
+			}
+			return learn_move(f, b, i, k, key, port, seen);
+		}
 		if (!k && empty < 0)
 			empty = i;
-		if (k && !(k & KEY_LOCKED) && s < oldest_seen) {
-			oldest_seen = s;
+		if (k && !(k & KEY_LOCKED) && (oldest < 0 || seen_age(s, now) > oldest_age)) {
+			oldest_age = seen_age(s, now);
 			oldest = i;
 		}
 	}
@@ -218,13 +287,12 @@ enum fdb_learn_result fdb_learn_in(struct fdb *f, struct fdb_bucket *b, uint64_t
 		return FDB_REFUSED_FULL;
 	if (!port_reserve(f, port))
 		return FDB_REFUSED_LIMIT;
-	victim = empty >= 0 ? 0 : atomic_load_explicit(&b->key[slot], memory_order_relaxed);
-	if ((victim & KEY_LOCKED) || !atomic_compare_exchange_strong(&b->key[slot], &victim, key)) {
+	victim = empty >= 0 ? 0 : ks[slot];
+	if ((victim & KEY_LOCKED) || !way_install(b, slot, victim, key, seen)) {
 		port_release(f, port); /* lost a race for the entry: a later frame learns */
 		return FDB_KNOWN;
 	}
 	key_released(f, victim);
-	atomic_store_explicit(&b->seen[slot], now, memory_order_relaxed);
 	return FDB_ADDED;
 }
 
@@ -235,23 +303,27 @@ enum fdb_learn_result fdb_learn(struct fdb *f, const uint8_t mac[6], unsigned po
 	return fdb_learn_in(f, fdb_bucket_of(f, m), m, port, now);
 }
 
-int fdb_lookup_in(const struct fdb *f, const struct fdb_bucket *b, uint64_t m, uint32_t now)
+int fdb_lookup_in(const struct fdb *f, const struct fdb_bucket *b, uint64_t mv, uint32_t now)
 {
 	uint64_t ks[FDB_WAYS];
 	unsigned same, exact;
+	uint32_t s;
 	int i;
 
 	/*
-	 * The first way holding @m.  No "k != 0" test: an empty entry matches
-	 * only the all-zero MAC, which is never learned, and says -1.  No test
+	 * The first way holding @mv.  No "k != 0" test: an empty entry matches
+	 * only key bits 0, which no unicast MAC gives in any VLAN (key_mac()),
+	 * and says -1.  No test
 	 * of the locked bit either: aging keeps locked entries' last-seen
 	 * second current.
 	 */
-	same = ways_matching(b, m, 0, ks, &exact);
+	same = ways_matching(b, key_mac(f, mv), 0, ks, &exact);
 	if (!same)
 		return -1;
 	i = __builtin_ctz(same);
-	if (expired(f, atomic_load_explicit(&b->seen[i], memory_order_relaxed), now))
+	s = seen_after_key(b, i);
+	/* Another VLAN's key with the same bits would need its MAC to differ by exactly the masks' xor: checked all the same. */
+	if (s >> FDB_SEEN_SHIFT != mv_vlan(mv) || expired(f, s, now))
 		return -1;
 	return (int)(ks[i] >> KEY_PORT_SHIFT) - 1;
 }
@@ -263,13 +335,14 @@ int fdb_lookup(struct fdb *f, const uint8_t mac[6], uint32_t now)
 	return fdb_lookup_in(f, fdb_bucket_of(f, m), m, now);
 }
 
-/* Remove learned entries of @m other than way @keep (one a worker added while @m was being locked). */
-static void drop_learned_twins(struct fdb *f, struct fdb_bucket *b, uint64_t m, int keep)
+/* Remove learned entries of key bits @km in VLAN @vid other than way @keep (one a worker added while it was being locked). */
+static void drop_learned_twins(struct fdb *f, struct fdb_bucket *b, uint64_t km, uint32_t vid, int keep)
 {
 	for (int i = 0; i < FDB_WAYS; i++) {
 		uint64_t k = atomic_load_explicit(&b->key[i], memory_order_relaxed);
+		uint32_t s = atomic_load_explicit(&b->seen[i], memory_order_relaxed);
 
-		if (i != keep && k && !(k & KEY_LOCKED) && (k & KEY_MAC_MASK) == m &&
+		if (i != keep && k && !(k & KEY_LOCKED) && (k & KEY_MAC_MASK) == km && s >> FDB_SEEN_SHIFT == vid &&
 		    atomic_compare_exchange_strong(&b->key[i], &k, 0))
 			key_released(f, k);
 	}
@@ -292,8 +365,10 @@ static unsigned age_buckets(struct fdb *f, unsigned first, unsigned count, uint3
 			 * being locked) goes.
 			 */
 			if (k & KEY_LOCKED) {
-				atomic_store_explicit(&b->seen[i], now, memory_order_relaxed);
-				drop_learned_twins(f, b, k & KEY_MAC_MASK, i);
+				uint32_t vid = atomic_load_explicit(&b->seen[i], memory_order_relaxed) >> FDB_SEEN_SHIFT;
+
+				atomic_store_explicit(&b->seen[i], make_seen(vid, now), memory_order_relaxed);
+				drop_learned_twins(f, b, k & KEY_MAC_MASK, vid, i);
 			} else if (k && expired(f, atomic_load_explicit(&b->seen[i], memory_order_relaxed), now) &&
 				 atomic_compare_exchange_strong(&b->key[i], &k, 0)) {
 				key_released(f, k);
@@ -351,7 +426,7 @@ unsigned fdb_dump(struct fdb *f, struct fdb_entry *out, unsigned max, uint32_t n
 		struct fdb_bucket *b = &f->buckets[bi];
 
 		for (int i = 0; i < FDB_WAYS; i++) {
-			uint64_t k = atomic_load_explicit(&b->key[i], memory_order_relaxed);
+			uint64_t k = atomic_load_explicit(&b->key[i], memory_order_relaxed), mac;
 			uint32_t s = atomic_load_explicit(&b->seen[i], memory_order_relaxed);
 			bool locked = k & KEY_LOCKED;
 
@@ -360,10 +435,12 @@ unsigned fdb_dump(struct fdb *f, struct fdb_entry *out, unsigned max, uint32_t n
 			all++;
 			if (n == max)
 				continue;
-			memcpy(out[n].mac, &k, 6);
+			mac = key_mac_undo(f, k, s >> FDB_SEEN_SHIFT);
+			memcpy(out[n].mac, &mac, 6);
+			out[n].vlan = (uint16_t)(s >> FDB_SEEN_SHIFT);
 			out[n].locked = locked;
 			out[n].port = key_port(k);
-			out[n].age_s = locked ? 0 : now - s;
+			out[n].age_s = locked ? 0 : seen_age(s, now);
 			n++;
 		}
 	}
@@ -384,13 +461,19 @@ unsigned fdb_port_entries(struct fdb *f, unsigned port)
 
 int fdb_lock(struct fdb *f, const uint8_t mac[6], unsigned port, uint32_t now, unsigned *owner)
 {
-	uint64_t m = fdb_mac(mac), key = make_key(m, port) | KEY_LOCKED;
-	struct fdb_bucket *b = fdb_bucket_of(f, m);
+	return fdb_lock_vlan(f, mac, 0, port, now, owner);
+}
+
+int fdb_lock_vlan(struct fdb *f, const uint8_t mac[6], unsigned vid, unsigned port, uint32_t now, unsigned *owner)
+{
+	uint64_t mv = fdb_mac_vlan(fdb_mac(mac), vid), km = key_mac(f, mv), key = make_key(f, mv, port) | KEY_LOCKED;
+	struct fdb_bucket *b = fdb_bucket_of(f, mv);
+	uint32_t seen = make_seen(mv_vlan(mv), now);
 
 	/* Workers may be learning into this bucket meanwhile: every change is a CAS, retried until one lands. */
 	for (;;) {
 		int same = -1, empty = -1, oldest = -1, slot;
-		uint32_t oldest_seen = UINT32_MAX;
+		uint32_t oldest_age = 0;
 		uint64_t saw[FDB_WAYS];
 
 		for (int i = 0; i < FDB_WAYS; i++) {
@@ -398,7 +481,7 @@ int fdb_lock(struct fdb *f, const uint8_t mac[6], unsigned port, uint32_t now, u
 			uint64_t k = atomic_load_explicit(&b->key[i], memory_order_relaxed);
 
 			saw[i] = k;
-			if (k && (k & KEY_MAC_MASK) == m) {
+			if (k && (k & KEY_MAC_MASK) == km && s >> FDB_SEEN_SHIFT == mv_vlan(mv)) {
 				if (k & KEY_LOCKED) {
 					*owner = key_port(k);
 					return key_port(k) == port ? 0 : -EEXIST;
@@ -408,19 +491,17 @@ int fdb_lock(struct fdb *f, const uint8_t mac[6], unsigned port, uint32_t now, u
 			} else if (!k) {
 				if (empty < 0)
 					empty = i;
-			} else if (!(k & KEY_LOCKED) && s < oldest_seen) {
-				oldest_seen = s;
+			} else if (!(k & KEY_LOCKED) && (oldest < 0 || seen_age(s, now) > oldest_age)) {
+				oldest_age = seen_age(s, now);
 				oldest = i;
 			}
 		}
 		slot = same >= 0 ? same : empty >= 0 ? empty : oldest;
 		if (slot < 0)
 			return -ENOSPC;
-		/* Current first: a lookup may find the key as soon as it is stored. */
-		atomic_store_explicit(&b->seen[slot], now, memory_order_relaxed);
-		if (atomic_compare_exchange_strong(&b->key[slot], &saw[slot], key)) {
+		if (way_install(b, slot, saw[slot], key, seen)) {
 			key_released(f, saw[slot]);
-			drop_learned_twins(f, b, m, slot);
+			drop_learned_twins(f, b, km, mv_vlan(mv), slot);
 			return 0;
 		}
 	}

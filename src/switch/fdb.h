@@ -1,4 +1,4 @@
-/* fdb.h - the MAC learning table: MAC address -> port, with aging; lock-free for the workers. */
+/* fdb.h - the MAC learning table: (VLAN, MAC address) -> port, with aging; lock-free for the workers. */
 #ifndef VSW_SWITCH_FDB_H
 #define VSW_SWITCH_FDB_H
 
@@ -7,7 +7,7 @@
  * by fdb_init() (mmap, transparent huge pages asked for when large) and
  * never after; the data path allocates nothing and walks nothing:
  *
- *   buckets[fdb_bucket_index(mac)], 64 bytes:
+ *   buckets[fdb_bucket_index(mac)] (VLAN 0; any VLAN: fdb_bucket_of()), 64 bytes:
  *   +-------+-------+-------+-------+-------+------+------+------+------+------+-----+
  *   | key 0 | key 1 | key 2 | key 3 | key 4 |seen 0|seen 1|seen 2|seen 3|seen 4| pad |
  *   +-------+-------+-------+-------+-------+------+------+------+------+------+-----+
@@ -22,10 +22,24 @@
  * fault of a page's first touch).
  *
  * Each entry is one 64-bit word so a lookup never sees a MAC with half of
- * another's port, plus a last-seen second:
+ * another's port, plus a word with its VLAN and last-seen second:
  *
- *   63 ........ 49   48    47 ................................. 0
- *     port + 1      locked  MAC                (0 = empty entry)
+ *   key   63 ........ 49   48    47 ................................. 0
+ *           port + 1      locked  MAC ^ mask(VLAN)     (0 = empty entry)
+ *   seen  31 ...... 20   19 .............. 0
+ *           VLAN ID        second, modulo 2^20 (12 days; aging is at most 1 day)
+ *
+ * The table is keyed by (VLAN, MAC), as 802.1Q's filtering database with
+ * independent learning: the same MAC in two VLANs is two entries, and a
+ * lookup in one VLAN never finds the other's.  The VLAN goes into the
+ * hash (fdb_mac_vlan(): the ID above the MAC's 48 bits), into the key (the
+ * MAC xor a mask of the VLAN: 0 for VLAN 0, else distinct per VLAN with
+ * the group bit set, so no unicast MAC gives an empty key), and into the
+ * seen word.  A lookup compares keys as it did before there were VLANs,
+ * then checks the VLAN ID in the seen word it reads anyway for the age:
+ * exact, and the entry stays 12 bytes and a bucket one line.  A learner
+ * writes a new entry's seen word before its key, and a lookup reads them
+ * the other way round (fdb.c, way_install()).
  *
  * Workers learn and look up concurrently with CAS and relaxed loads; the
  * control thread ages and flushes the same way.  A full bucket gives up its
@@ -47,7 +61,8 @@
  * port is a successful CAS, and the counts follow it).  A locked entry
  * (a port's configured MAC) never ages (aging keeps its second current,
  * so lookups need not test the bit), is never evicted and never
- * moves: a frame from another port with that source is refused.
+ * moves: a frame from another port with that source, in that VLAN, is
+ * refused.
  */
 
 #include <stdatomic.h>
@@ -63,6 +78,10 @@
 #define FDB_SIZE_MAX (1u << 24)	/* 512 MiB of buckets */
 #define FDB_DEFAULT_SIZE (1u << 18) /* MACs: a host's ports and an uplink's segment; 8 MiB */
 #define FDB_AGE_PASSES 4	/* passes of fdb_age_tick() over the table per aging period */
+#define FDB_VLANS 4096		/* 802.1Q VLAN IDs 0..4095 */
+#define FDB_SEEN_SHIFT 20	/* seen word: VLAN ID above, second (modulo 2^20) below */
+#define FDB_SEEN_SEC_MASK ((1u << FDB_SEEN_SHIFT) - 1)
+#define FDB_AGING_MAX (FDB_SEEN_SEC_MASK / 2)	/* ages compare modulo 2^20 */
 
 struct fdb_bucket {
 	_Atomic uint64_t key[FDB_WAYS];
@@ -77,6 +96,7 @@ struct fdb {
 	unsigned bucket_shift;			/* 64 - log2(n_buckets): the hash's top bits index */
 	unsigned aging_s;
 	uint64_t hash_key[3];			/* random, drawn by fdb_init() */
+	uint64_t vlan_mul;			/* odd: a key's VLAN mask is 2 x VLAN x it (fdb.c key_mac()) */
 	unsigned n_buckets;
 	size_t map_bytes;
 	/* The control thread's aging cursor (fdb_age_tick()). */
@@ -88,6 +108,7 @@ struct fdb {
 
 struct fdb_entry {
 	uint8_t mac[6];
+	uint16_t vlan;
 	bool locked;
 	unsigned port;
 	uint32_t age_s;
@@ -115,6 +136,12 @@ static inline uint64_t fdb_mac(const uint8_t mac[6])
 	return lo | (uint64_t)hi << 32;
 }
 
+/* (VLAN @vid, MAC @mac in fdb_mac() form) as one word: the form the bucket hash, learn and lookup take. */
+static inline uint64_t fdb_mac_vlan(uint64_t mac, unsigned vid)
+{
+	return mac | (uint64_t)(vid & (FDB_VLANS - 1)) << 48;
+}
+
 /* The high and low halves of a 64 x 64 -> 128-bit product, folded: every input bit reaches every output bit. */
 static inline uint64_t fdb_fold_mul(uint64_t a, uint64_t b)
 {
@@ -124,7 +151,7 @@ static inline uint64_t fdb_fold_mul(uint64_t a, uint64_t b)
 }
 
 /*
- * The bucket of a MAC (fdb_mac() form): a folded multiplication with a
+ * The bucket of a (VLAN, MAC) (fdb_mac_vlan() form; VLAN 0: fdb_mac()'s): a folded multiplication with a
  * random key, an xor-shift, another with a second key, the top bits (the
  * mixing step of wyhash, keyed, twice; the Linux bridge salts jhash and
  * OVS seeds its MAC hash the same way).  Its output never leaves the
@@ -154,15 +181,19 @@ static inline struct fdb_bucket *fdb_bucket_of(const struct fdb *f, uint64_t mac
 int fdb_init(struct fdb *f, unsigned aging_s, unsigned size);
 /* Unmap the buckets (no worker may use the table any more). */
 void fdb_destroy(struct fdb *f);
-/* The bucket @mac falls in (tests, benchmarks). */
+/* The bucket @mac falls in, in VLAN 0 (tests, benchmarks). */
 unsigned fdb_bucket_index(const struct fdb *f, const uint8_t mac[6]);
-/* Remember that @mac was seen behind @port at second @now. */
+/* Remember that @mac was seen behind @port at second @now, in VLAN 0. */
 enum fdb_learn_result fdb_learn(struct fdb *f, const uint8_t mac[6], unsigned port, uint32_t now);
-/* The port behind @mac, or -1 when unknown or aged out. */
+/* The port behind @mac in VLAN 0, or -1 when unknown or aged out. */
 int fdb_lookup(struct fdb *f, const uint8_t mac[6], uint32_t now);
-/* The same for a MAC in fdb_mac() form whose bucket @b (fdb_bucket_of()) a batch computed and prefetched. */
-enum fdb_learn_result fdb_learn_in(struct fdb *f, struct fdb_bucket *b, uint64_t mac, unsigned port, uint32_t now);
-int fdb_lookup_in(const struct fdb *f, const struct fdb_bucket *b, uint64_t mac, uint32_t now);
+/*
+ * The same for a (VLAN, MAC) in fdb_mac_vlan() form whose bucket @b
+ * (fdb_bucket_of()) a batch computed and prefetched.
+ */
+enum fdb_learn_result fdb_learn_in(struct fdb *f, struct fdb_bucket *b, uint64_t mac_vlan, unsigned port,
+				   uint32_t now);
+int fdb_lookup_in(const struct fdb *f, const struct fdb_bucket *b, uint64_t mac_vlan, uint32_t now);
 /* Drop learned entries older than the aging time, the whole table at once (tests); returns how many. */
 unsigned fdb_age(struct fdb *f, uint32_t now);
 /*
@@ -189,5 +220,7 @@ unsigned fdb_port_entries(struct fdb *f, unsigned port);
  * when every entry of its bucket is locked.
  */
 int fdb_lock(struct fdb *f, const uint8_t mac[6], unsigned port, uint32_t now, unsigned *owner);
+/* The same in VLAN @vid (locks are per (VLAN, MAC), as entries are). */
+int fdb_lock_vlan(struct fdb *f, const uint8_t mac[6], unsigned vid, unsigned port, uint32_t now, unsigned *owner);
 
 #endif

@@ -7,6 +7,7 @@
 #include "dp/dp.h"
 #include "lib/prefetch.h"
 #include "switch/switch_sec.h"
+#include "switch/switch_vlan.h"
 
 _Static_assert(FDB_PORTS >= PORT_MAX, "the FDB keeps a count per port");
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
@@ -34,6 +35,7 @@ int switch_init(struct vswitch *sw, enum switch_mode mode, unsigned aging_s, uns
 	atomic_init(&sw->flood_list, &sw->lists[0]);
 	sw->flood_budget = SWITCH_DEFAULT_FLOOD_BUDGET;
 	atomic_init(&sw->now_s, 0);
+	atomic_init(&sw->vlan_ports, 0);
 	sw->clock_ns = monotonic_ns;
 	memset(sw->sp, 0, sizeof(sw->sp));
 	atomic_init(&sw->flows, NULL);
@@ -120,27 +122,60 @@ static bool learn(struct vswitch *sw, struct switch_port *sp, struct fdb_bucket 
 }
 
 /*
+ * VLANs on the switch: each frame of @b from port @sp that no earlier check
+ * dropped (with @checked, those whose verdict is DP_DEST_UNSET) gets its
+ * VLAN and DP_DEST_UNSET, or a drop verdict (switch_vlan.h).
+ */
+static void vlan_classify(const struct switch_port *sp, struct dp_batch *b, bool checked)
+{
+	b->vlan = true;
+	for (unsigned i = 0; i < b->n; i++) {
+		enum port_drop why;
+
+		if (checked && b->dest[i] != DP_DEST_UNSET)
+			continue; /* dropped by the security check */
+		if (switch_vlan_ingress(sp, &b->pkts[i], &why))
+			b->dest[i] = DP_DEST_UNSET;
+		else
+			dp_batch_drop(b, i, why);
+	}
+}
+
+/* The VLAN ID the FDB files @p under: pkt.vlan's when VLANs are on, else its tag's (802.1Q), or 0. */
+static inline unsigned fdb_vid(const struct pkt *p, bool vlans)
+{
+	const uint8_t *h = pkt_head(p);
+
+	if (vlans)
+		return SWITCH_VID(p->vlan);
+	return pkt_vlan_tagged(p) ? ((unsigned)h[14] << 8 | h[15]) & 0xfffu : 0;
+}
+
+/*
  * The FDB buckets of the batch's sources and destinations, into @sb and
  * @db, each one's load started before the first is read: with a big table
  * each is a cache (often a TLB) miss, and asked for together they overlap
  * instead of queueing one behind the other.  Frames of a burst mostly
- * share addresses: a MAC like the frame before's is not hashed again.
- * What will not be learned or looked up (multicast: the group bit, bit 0
- * of the word) is left out.  @sm and @dm get the addresses as words.
+ * share addresses: a (VLAN, MAC) like the frame before's is not hashed
+ * again.  What will not be learned or looked up (multicast: the group
+ * bit, bit 0 of the word) is left out.  @sm and @dm get the addresses
+ * with their VLAN as words (fdb_mac_vlan()).
  */
-static void batch_buckets(const struct fdb *f, const struct dp_batch *b, bool secured, uint64_t *sm, uint64_t *dm,
-			  struct fdb_bucket **sb, struct fdb_bucket **db)
+static void batch_buckets(const struct fdb *f, const struct dp_batch *b, bool checked, bool vlans, uint64_t *sm,
+			  uint64_t *dm, struct fdb_bucket **sb, struct fdb_bucket **db)
 {
 	uint64_t last_src = ~0ull, last_dst = ~0ull;
 	struct fdb_bucket *s = NULL, *d = NULL;
 
 	for (unsigned i = 0; i < b->n; i++) {
-		const uint8_t *h = pkt_head(&b->pkts[i]); /* the private copy (packet/pkt.h) */
-		uint64_t src = fdb_mac(h + 6), dst = fdb_mac(h);
+		const struct pkt *p = &b->pkts[i];
+		const uint8_t *h = pkt_head(p); /* the private copy (packet/pkt.h) */
+		unsigned vid = fdb_vid(p, vlans);
+		uint64_t src = fdb_mac_vlan(fdb_mac(h + 6), vid), dst = fdb_mac_vlan(fdb_mac(h), vid);
 
 		sm[i] = src;
 		dm[i] = dst;
-		if (secured && b->dest[i] != DP_DEST_UNSET)
+		if (checked && b->dest[i] != DP_DEST_UNSET)
 			continue; /* dropped by the check */
 		if (!(src & 1) && src != last_src) {
 			last_src = src;
@@ -166,24 +201,31 @@ void switch_decide(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *b)
 	uint64_t learned = ~0ull, looked_up = ~0ull, now_ns = 0;
 	int looked_up_out = -1;
 	bool secured = sp->secured;
+	/* VLANs on the data path: one load a batch (a switch without VLAN options pays nothing else). */
+	bool vlans = atomic_load_explicit(&sw->vlan_ports, memory_order_relaxed) != 0;
+	bool checked = secured || vlans;	/* frames that pass a check have DP_DEST_UNSET, the rest a drop */
 	/* Verdicts and their counts in locals: the FDB calls would otherwise make the counts round-trip memory. */
 	uint16_t *dest = b->dest;
 	unsigned n_out = 0, n_flood = 0, n_drop = 0;
 	struct fdb_bucket *sb[PKT_BURST], *db[PKT_BURST];
 	uint64_t sm[PKT_BURST], dm[PKT_BURST];
 
-	if (secured) { /* a separate pass, chosen once per batch: other ports pay nothing */
+	b->vlan = false;
+	if (checked) { /* separate passes, chosen once per batch: other ports pay nothing */
 		b->n_drop = 0;
-		switch_sec_check(sp, b);
+		if (secured)
+			switch_sec_check(sp, b);
+		if (vlans)
+			vlan_classify(sp, b, secured);
 		n_drop = b->n_drop;
 	}
 	if (sw->mode != SWITCH_HUB)
-		batch_buckets(&sw->fdb, b, secured, sm, dm, sb, db);
+		batch_buckets(&sw->fdb, b, checked, vlans, sm, dm, sb, db);
 	for (unsigned i = 0; i < b->n; i++) {
 		uint64_t src, dst;
 		int out;
 
-		if (secured && dest[i] != DP_DEST_UNSET)
+		if (checked && dest[i] != DP_DEST_UNSET)
 			continue; /* dropped by the check */
 		if (sw->mode == SWITCH_HUB) {
 			dest[i] = DP_DEST_FLOOD;
@@ -215,6 +257,9 @@ void switch_decide(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *b)
 			looked_up = dst;
 			looked_up_out = out;
 		}
+		/* A port that no longer carries the VLAN (its options changed) is no destination in it: flood within it. */
+		if (vlans && out >= 0 && !switch_vlan_carries(&sw->sp[out], (unsigned)(dst >> 48) & 0xfffu))
+			out = -1;
 		if (out < 0 || !atomic_load_explicit(&sw->ports[out], memory_order_acquire)) {
 			if (sp->flood_interval_ns && !flood_admit(sw, sp, &now_ns)) {
 				dest[i] = DP_DEST_DROP_WHY(DROP_FLOOD_RATE);

@@ -1,4 +1,4 @@
-/* switch.h - the learning bridge (or hub) between ports, with per-port security. */
+/* switch.h - the learning bridge (or hub) between ports, with per-port security and VLANs. */
 #ifndef VSW_SWITCH_SWITCH_H
 #define VSW_SWITCH_SWITCH_H
 
@@ -16,6 +16,12 @@
  *   mac_limit=N     learned FDB entries the port may own (0 = no limit)
  *   flood_rate=PPS  broadcast + multicast + unknown-unicast frames per
  *                   second the port may send (token bucket; 0 = no limit)
+ *
+ * VLANs (switch_vlan.h), as Open vSwitch ports' tag, trunks and vlan_mode:
+ *
+ *   tag=N           access port of VLAN N (native VLAN with vlan_mode=native-*)
+ *   trunks=L        the VLANs a trunk carries, "10,20,30-40" (empty: all)
+ *   vlan_mode=M     access, trunk, native-tagged or native-untagged
  *
  * A port with mac= or ip= is "secured": its frames go through a check
  * (switch_sec.c) of their heads, the private copies of their first bytes
@@ -56,7 +62,18 @@ enum switch_mode {
  */
 #define SWITCH_DEFAULT_FLOOD_BUDGET 4096
 
-/* A port's security options (what the port-add request asked for). */
+/* How a port maps frames to VLANs (ovs-vswitchd.conf.db(5), Port table, vlan_mode). */
+enum switch_vlan_mode {
+	SWITCH_VLAN_TRUNK,		/* the VLAN of the 802.1Q header, or 0; sent tagged but VLAN 0 */
+	SWITCH_VLAN_ACCESS,		/* VLAN tag=, never sent tagged; a tag with a VLAN ID is a drop */
+	SWITCH_VLAN_NATIVE_TAGGED,	/* a trunk whose untagged frames are in VLAN tag= */
+	SWITCH_VLAN_NATIVE_UNTAGGED,	/* the same, and VLAN tag= is sent untagged */
+};
+
+#define SWITCH_VLANS 4096
+#define SWITCH_VLAN_TAG_MAX 4094	/* 4095 is reserved (802.1Q) */
+
+/* A port's security and VLAN options (what the port-add request asked for). */
 struct switch_port_cfg {
 	unsigned mac_limit;			/* 0: no limit */
 	unsigned flood_rate_pps;		/* 0: no limit */
@@ -65,6 +82,11 @@ struct switch_port_cfg {
 	uint8_t macs[SWITCH_MACS_MAX][6];
 	uint8_t ip4[SWITCH_IPS_MAX][4];
 	uint8_t ip6[SWITCH_IPS_MAX][16];
+	uint8_t vlan_mode;			/* enum switch_vlan_mode */
+	bool has_tag;				/* tag= given */
+	uint16_t tag;				/* access: the port's VLAN; native-*: the native VLAN */
+	bool trunks_only;			/* trunks= given: only its VLANs (else every VLAN; zeroed: a plain port) */
+	uint64_t trunks[SWITCH_VLANS / 64];	/* trunks=, one bit a VLAN */
 };
 
 /* Per-port events that are not drops. */
@@ -78,6 +100,7 @@ extern const char *const switch_counter_names[SWC__COUNT];
 /* What the switch keeps for one port slot (written by the control thread while the slot is unpublished). */
 struct switch_port {
 	bool secured;				/* mac= or ip= set: frames go through switch_sec_check() */
+	bool vlan;				/* not a trunk of every VLAN: frames go through switch_vlan_classify() */
 	struct switch_port_cfg cfg;
 	uint64_t flood_interval_ns;		/* 0: unlimited */
 	uint64_t flood_burst_ns;		/* how far ahead of now the bucket may run */
@@ -98,6 +121,7 @@ struct vswitch {
 	struct switch_portlist lists[2];
 	unsigned flood_budget;			/* flood copies per worker round (dp/egress.c); 0: no limit */
 	atomic_uint now_s;			/* coarse clock for aging, ticked by the control thread */
+	atomic_uint vlan_ports;			/* attached ports with switch_port.vlan: VLANs on the data path when not 0 */
 	uint64_t (*clock_ns)(void);		/* monotonic; read at most once per batch, for flood_rate */
 	struct switch_port sp[PORT_MAX];
 	struct fdb fdb;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "dp/dp.h"
+#include "switch/switch_vlan.h"
 
 #define ETH_HLEN PKT_ETH_HLEN
 #define ETHERTYPE_IPV4 0x0800
@@ -26,6 +27,7 @@ void switch_port_cfg_default(struct switch_port_cfg *c)
 	memset(c, 0, sizeof(*c));
 	c->mac_limit = SWITCH_DEFAULT_MAC_LIMIT;
 	c->flood_rate_pps = SWITCH_DEFAULT_FLOOD_RATE;
+	c->vlan_mode = SWITCH_VLAN_TRUNK; /* 0: also what memset gave */
 }
 
 static void mac_str(char *buf, size_t len, const uint8_t m[6])
@@ -55,7 +57,9 @@ int switch_port_attach(struct vswitch *sw, unsigned port, const struct switch_po
 	flush_slot(sw, port);
 	for (unsigned i = 0; i < c->n_macs; i++) {
 		unsigned owner = 0;
-		int rc = fdb_lock(&sw->fdb, c->macs[i], port, atomic_load(&sw->now_s), &owner);
+		/* An access or native port's MACs are locked in its VLAN, a trunk's in VLAN 0 (its untagged frames'). */
+		int rc = fdb_lock_vlan(&sw->fdb, c->macs[i], c->vlan_mode == SWITCH_VLAN_TRUNK ? 0 : c->tag, port,
+				       atomic_load(&sw->now_s), &owner);
 		char mac[18];
 
 		if (rc == 0)
@@ -74,6 +78,10 @@ int switch_port_attach(struct vswitch *sw, unsigned port, const struct switch_po
 	fdb_set_limit(&sw->fdb, port, c->mac_limit);
 	sp->cfg = *c;
 	sp->secured = c->n_macs || c->ip_lock;
+	/* Counted before the port is published: a worker that sees the port sees VLANs on. */
+	if (sp->vlan != switch_vlan_cfg_on(c))
+		atomic_fetch_add(&sw->vlan_ports, sp->vlan ? -1u : 1u);
+	sp->vlan = switch_vlan_cfg_on(c);
 	/* GCRA: each frame pushes the bucket's "empty at" time one interval on; depth frames may be in flight. */
 	depth = c->flood_rate_pps / 10 > PKT_BURST ? c->flood_rate_pps / 10 : PKT_BURST;
 	sp->flood_interval_ns = c->flood_rate_pps ? 1000000000ull / c->flood_rate_pps : 0;
@@ -91,6 +99,9 @@ void switch_port_detach(struct vswitch *sw, unsigned port)
 	flush_slot(sw, port);
 	fdb_set_limit(&sw->fdb, port, 0);
 	sp->secured = false;
+	if (sp->vlan)
+		atomic_fetch_sub(&sw->vlan_ports, 1);
+	sp->vlan = false;
 	memset(&sp->cfg, 0, sizeof(sp->cfg));
 	sp->flood_interval_ns = 0;
 }

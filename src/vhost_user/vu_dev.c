@@ -49,11 +49,15 @@ int vu_dev_init(struct vu_dev *d, const char *name, uint64_t features, unsigned 
 	d->fd = -1;
 	d->ops = ops;
 	d->ops_arg = ops_arg;
-	d->features_offered = features | (1ull << VHOST_USER_F_PROTOCOL_FEATURES);
+	d->log_guard = -1;
+	/* Every write into guest memory goes through src/virtio, which logs it: LOG_ALL with LOG_SHMFD. */
+	d->features_offered = features | (1ull << VHOST_USER_F_PROTOCOL_FEATURES) | (1ull << VHOST_F_LOG_ALL);
 	d->protocol_offered = 1ull << VHOST_USER_PROTOCOL_F_MQ | 1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK |
 			      1ull << VHOST_USER_PROTOCOL_F_NET_MTU |
 			      1ull << VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS |
-			      1ull << VHOST_USER_PROTOCOL_F_STATUS;
+			      1ull << VHOST_USER_PROTOCOL_F_STATUS | 1ull << VHOST_USER_PROTOCOL_F_LOG_SHMFD;
+	if (ops && ops->send_rarp)
+		d->protocol_offered |= 1ull << VHOST_USER_PROTOCOL_F_RARP;
 	d->max_queue_pairs = max_queue_pairs < 1 ? 1 : max_queue_pairs > VU_MAX_QUEUE_PAIRS ? VU_MAX_QUEUE_PAIRS
 											      : max_queue_pairs;
 	for (unsigned i = 0; i < VU_MAX_VRINGS; i++)
@@ -70,6 +74,11 @@ void vu_dev_fini(struct vu_dev *d)
 unsigned vu_dev_net_hdr_len(const struct vu_dev *d)
 {
 	return vu_has_feature(d, VIRTIO_F_VERSION_1) || vu_has_feature(d, VIRTIO_NET_F_MRG_RXBUF) ? 12 : 10;
+}
+
+bool vu_dev_logging(const struct vu_dev *d)
+{
+	return vu_has_feature(d, VHOST_F_LOG_ALL) && d->log.bits;
 }
 
 /* Take every vring off the data path and wait for the workers to let go. */
@@ -114,6 +123,7 @@ static int vring_setup_vq(struct vu_dev *d, unsigned idx, uint32_t base)
 		.indirect = vu_has_feature(d, VIRTIO_F_INDIRECT_DESC),
 		.in_order = vu_has_feature(d, VIRTIO_F_IN_ORDER),
 		.mem = d->mem,
+		.log = vu_dev_logging(d) ? &d->log : NULL,
 	};
 	int rc;
 
@@ -124,6 +134,13 @@ static int vring_setup_vq(struct vu_dev *d, unsigned idx, uint32_t base)
 	    uaddr_to_gpa(d, vr->addr.avail_uaddr, &cfg.driver_gpa) < 0 ||
 	    uaddr_to_gpa(d, vr->addr.used_uaddr, &cfg.device_gpa) < 0)
 		return -ENXIO;
+	/*
+	 * vhost-user.rst, SET_VRING_ADDR: with VHOST_VRING_F_LOG "the back-end
+	 * logs its writes to the used ring" at log_guest_addr, the guest
+	 * physical address QEMU gives (its used_phys); without it the address
+	 * we derived from the user address stands in.
+	 */
+	cfg.log_used_gpa = vr->addr.flags & (1u << VHOST_VRING_F_LOG) ? vr->addr.log_gaddr : cfg.device_gpa;
 	rc = vq_init(&vr->vq, &cfg);
 	if (rc < 0)
 		return rc;
@@ -297,6 +314,11 @@ out_unmap:
 	return -EPROTO;
 }
 
+bool vu_dev_log_faulted(const struct vu_dev *d)
+{
+	return d->log_guard >= 0 && vu_memguard_faulted(d->log_guard);
+}
+
 bool vu_dev_mem_faulted(const struct vu_dev *d)
 {
 	for (unsigned i = 0; i < d->nregions; i++)
@@ -315,6 +337,32 @@ void vu_dev_attach(struct vu_dev *d, int fd)
 	d->nfds = 0;
 }
 
+/* Drop the dirty log mapping (queues must not be using it: after dp_stop()). */
+static void log_unmap(struct vu_dev *d)
+{
+	if (d->log_guard >= 0)
+		vu_memguard_unwatch(d->log_guard);
+	if (d->log_map && munmap(d->log_map, d->log_map_len) < 0)
+		log_warn("vhost-user %s: cannot unmap the dirty log: %s", d->name, strerror(errno));
+	d->log_guard = -1;
+	d->log_map = NULL;
+	d->log_map_len = 0;
+	d->log.bits = NULL;
+	d->log.size_bytes = 0;
+	d->log.missed = 0;
+}
+
+/* Bytes of log the current memory map needs: one bit per page up to the highest region end. */
+static uint64_t log_bytes_needed(const struct vu_dev *d)
+{
+	uint64_t end = 0;
+
+	for (unsigned i = 0; i < d->nregions; i++)
+		if (d->regions[i].gpa + d->regions[i].size > end)
+			end = d->regions[i].gpa + d->regions[i].size;
+	return (((end + (1ull << VQ_LOG_PAGE_SHIFT) - 1) >> VQ_LOG_PAGE_SHIFT) + 7) / 8;
+}
+
 /* Back to the state of a fresh connection (keeps the socket). */
 static void dev_reset_state(struct vu_dev *d)
 {
@@ -327,6 +375,7 @@ static void dev_reset_state(struct vu_dev *d)
 		vring_reset(vr);
 	}
 	regions_unmap_all(d);
+	log_unmap(d);
 	d->features = 0;
 	d->protocol = 0;
 	d->features_set = false;
@@ -362,7 +411,20 @@ int vu_set_features(struct vu_dev *d, struct vhost_user_msg *m, int *fds, unsign
 	if (f & ~d->features_offered)
 		return vu_dev_fail(d, "SET_FEATURES 0x%llx asks for features not offered (0x%llx)",
 				   (unsigned long long)f, (unsigned long long)d->features_offered);
+	/*
+	 * QEMU maps the log (SET_LOG_BASE) before it asks for LOG_ALL
+	 * (vhost_dev_set_log); a log that misses part of guest memory would
+	 * let pages we write go uncopied: refuse rather than corrupt the guest.
+	 */
+	if ((f & (1ull << VHOST_F_LOG_ALL)) && !d->log.bits)
+		return vu_dev_fail(d, "SET_FEATURES: VHOST_F_LOG_ALL without a log (SET_LOG_BASE)");
+	if ((f & (1ull << VHOST_F_LOG_ALL)) && d->log.size_bytes < log_bytes_needed(d))
+		return vu_dev_fail(d, "SET_FEATURES: VHOST_F_LOG_ALL with a log of %llu bytes, guest memory needs %llu",
+				   (unsigned long long)d->log.size_bytes, (unsigned long long)log_bytes_needed(d));
 	dp_stop(d);
+	if ((f ^ d->features) & (1ull << VHOST_F_LOG_ALL))
+		log_info("port %s: dirty page logging %s (live migration)", d->name,
+			 f & (1ull << VHOST_F_LOG_ALL) ? "on" : "off");
 	d->features = f;
 	d->features_set = true;
 	/*
@@ -674,4 +736,65 @@ int vu_set_status(struct vu_dev *d, struct vhost_user_msg *m, int *fds, unsigned
 int vu_get_status(struct vu_dev *d, struct vhost_user_msg *m, int *fds, unsigned nfds)
 {
 	return vu_msg_reply(d, m, &d->status, sizeof(uint64_t));
+}
+
+/*
+ * SET_LOG_BASE with LOG_SHMFD: map the dirty log.  vhost-user.rst: "the
+ * log memory fd is provided in the ancillary data ... the size and offset
+ * of shared memory area provided in the message"; "the back-end must
+ * respond with zero when ready for the log to be used".  Checked like a
+ * memory region: size, overflow, the file's size, the mapping, the guard
+ * against truncation.  A new log replaces the old one with the rings
+ * quiesced (QEMU resizes the log when memory grows).
+ */
+int vu_set_log_base(struct vu_dev *d, struct vhost_user_msg *m, int *fds, unsigned nfds)
+{
+	const struct vhost_user_log *in = &m->payload.log;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	uint64_t end, len, zero = 0;
+	struct stat st;
+	void *base;
+	int guard;
+
+	if (in->mmap_size == 0 || __builtin_add_overflow(in->mmap_size, in->mmap_offset, &end) ||
+	    end > SIZE_MAX - page)
+		return vu_dev_fail(d, "SET_LOG_BASE: bad size %llu or offset %llu", (unsigned long long)in->mmap_size,
+				   (unsigned long long)in->mmap_offset);
+	if (vu_has_feature(d, VHOST_F_LOG_ALL) && in->mmap_size < log_bytes_needed(d))
+		return vu_dev_fail(d, "SET_LOG_BASE: log of %llu bytes while logging, guest memory needs %llu",
+				   (unsigned long long)in->mmap_size, (unsigned long long)log_bytes_needed(d));
+	if (fstat(fds[0], &st) < 0 || (uint64_t)st.st_size < end)
+		return vu_dev_fail(d, "SET_LOG_BASE: log larger than its file");
+	len = (end + page - 1) & ~(uint64_t)(page - 1);
+	base = mmap(NULL, (size_t)len, PROT_READ | PROT_WRITE, MAP_SHARED, fds[0], 0);
+	if (base == MAP_FAILED)
+		return vu_dev_fail(d, "SET_LOG_BASE: cannot map the log: %s", strerror(errno));
+	guard = vu_memguard_watch(base, (size_t)len);
+	if (guard < 0) {
+		if (munmap(base, (size_t)len) < 0)
+			log_warn("vhost-user %s: cannot unmap refused log: %s", d->name, strerror(errno));
+		return vu_dev_fail(d, "SET_LOG_BASE: cannot guard the log against truncation: %s",
+				   guard == -ENOSPC ? "all guard slots in use" : strerror(-guard));
+	}
+	dp_stop(d);
+	log_unmap(d);
+	d->log_map = base;
+	d->log_map_len = (size_t)len;
+	d->log_guard = guard;
+	d->log.bits = (uint8_t *)base + in->mmap_offset;
+	d->log.size_bytes = in->mmap_size;
+	/* Queues that log point at d->log, not at its bits: they see the new log when they go live again. */
+	dp_start(d);
+	return vu_msg_reply(d, m, &zero, sizeof(zero));
+}
+
+/* SEND_RARP: the MAC is in the first 6 bytes of the u64 (QEMU's vhost_user_migration_done). */
+int vu_send_rarp(struct vu_dev *d, struct vhost_user_msg *m, int *fds, unsigned nfds)
+{
+	uint8_t mac[6];
+
+	memcpy(mac, &m->payload.u64, sizeof(mac));
+	if (d->ops && d->ops->send_rarp)
+		d->ops->send_rarp(d->ops_arg, mac);
+	return 0;
 }

@@ -61,6 +61,8 @@ struct vu_dev_ops {
 	void (*quiesce)(void *arg);
 	/* Rings became live or stopped, or their fds changed: re-arm workers. */
 	void (*rings_changed)(void *arg);
+	/* SEND_RARP: announce @mac from the guest's port (may be NULL: not offered). */
+	void (*send_rarp)(void *arg, const uint8_t mac[6]);
 };
 
 struct vu_dev {
@@ -81,6 +83,16 @@ struct vu_dev {
 	struct gmem *mem;		/* rebuilt from regions; read by workers */
 
 	struct vu_vring vrings[VU_MAX_VRINGS];
+
+	/*
+	 * Dirty page log (SET_LOG_BASE): the mapping, and what the queues get
+	 * while VHOST_F_LOG_ALL is negotiated (vring_setup_vq).  log.bits is
+	 * NULL when there is none.
+	 */
+	struct vq_log log;
+	void *log_map;
+	size_t log_map_len;
+	int log_guard;			/* vu_memguard slot, -1 none */
 
 	/* Partly received message: wire bytes, then the aligned copy handlers get. */
 	uint8_t wire[VHOST_USER_HDR_SIZE + VHOST_USER_PAYLOAD_MAX];
@@ -120,6 +132,9 @@ int vu_dev_fail(struct vu_dev *d, const char *fmt, ...) __attribute__((format(pr
 
 /* Did guest memory shrink under one of our mappings (the front end truncated its file)? */
 bool vu_dev_mem_faulted(const struct vu_dev *d);
+
+/* The same for the dirty log's mapping. */
+bool vu_dev_log_faulted(const struct vu_dev *d);
 
 /* Header length the negotiated features imply (5.1.6). */
 unsigned vu_dev_net_hdr_len(const struct vu_dev *d);
@@ -163,5 +178,10 @@ int vu_add_mem_reg(struct vu_dev *d, struct vhost_user_msg *m, int *fds, unsigne
 int vu_rem_mem_reg(struct vu_dev *d, struct vhost_user_msg *m, int *fds, unsigned nfds);
 int vu_set_status(struct vu_dev *d, struct vhost_user_msg *m, int *fds, unsigned nfds);
 int vu_get_status(struct vu_dev *d, struct vhost_user_msg *m, int *fds, unsigned nfds);
+int vu_set_log_base(struct vu_dev *d, struct vhost_user_msg *m, int *fds, unsigned nfds);
+int vu_send_rarp(struct vu_dev *d, struct vhost_user_msg *m, int *fds, unsigned nfds);
+
+/* Is the device logging its writes now (LOG_ALL negotiated and a log mapped)? */
+bool vu_dev_logging(const struct vu_dev *d);
 
 #endif

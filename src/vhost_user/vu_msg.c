@@ -33,6 +33,7 @@
 #define STATE sizeof(struct vhost_user_vring_state)
 #define ADDR sizeof(struct vhost_user_vring_addr)
 #define SINGLE sizeof(struct vhost_user_mem_single)
+#define LOG sizeof(struct vhost_user_log)
 #define MEMTAB_MIN (2 * sizeof(uint32_t))
 #define MEMTAB_MAX sizeof(struct vhost_user_memory)
 
@@ -43,6 +44,9 @@ static const struct vu_msg_rule rules[VHOST_USER_REQUEST_MAX] = {
 	[VHOST_USER_RESET_OWNER] = { "RESET_OWNER", 0, U64, 0, 0, VU_IDX_NONE, false, -1, vu_reset_owner },
 	[VHOST_USER_SET_MEM_TABLE] = { "SET_MEM_TABLE", MEMTAB_MIN, MEMTAB_MAX, 1, VHOST_USER_MEM_TABLE_MAX,
 				       VU_IDX_NONE, false, -1, vu_set_mem_table },
+	/* Only the shared-memory form (LOG_SHMFD): the legacy one names a front-end address we cannot reach. */
+	[VHOST_USER_SET_LOG_BASE] = { "SET_LOG_BASE", LOG, LOG, 1, 1, VU_IDX_NONE, true,
+				      VHOST_USER_PROTOCOL_F_LOG_SHMFD, vu_set_log_base },
 	[VHOST_USER_SET_VRING_NUM] = { "SET_VRING_NUM", STATE, STATE, 0, 0, VU_IDX_STATE, false, -1, vu_set_vring_num },
 	[VHOST_USER_SET_VRING_ADDR] = { "SET_VRING_ADDR", ADDR, ADDR, 0, 0, VU_IDX_ADDR, false, -1, vu_set_vring_addr },
 	[VHOST_USER_SET_VRING_BASE] = { "SET_VRING_BASE", STATE, STATE, 0, 0, VU_IDX_STATE, false, -1, vu_set_vring_base },
@@ -58,6 +62,8 @@ static const struct vu_msg_rule rules[VHOST_USER_REQUEST_MAX] = {
 				       VHOST_USER_PROTOCOL_F_MQ, vu_get_queue_num },
 	[VHOST_USER_SET_VRING_ENABLE] = { "SET_VRING_ENABLE", STATE, STATE, 0, 0, VU_IDX_STATE, false, -1,
 					  vu_set_vring_enable },
+	[VHOST_USER_SEND_RARP] = { "SEND_RARP", U64, U64, 0, 0, VU_IDX_NONE, false,
+				   VHOST_USER_PROTOCOL_F_RARP, vu_send_rarp },
 	[VHOST_USER_NET_SET_MTU] = { "NET_SET_MTU", U64, U64, 0, 0, VU_IDX_NONE, false,
 				     VHOST_USER_PROTOCOL_F_NET_MTU, vu_net_set_mtu },
 	[VHOST_USER_RESET_DEVICE] = { "RESET_DEVICE", 0, U64, 0, 0, VU_IDX_NONE, false, -1, vu_reset_device },

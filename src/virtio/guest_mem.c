@@ -157,3 +157,18 @@ bool gmem_is_mapped(const struct gmem *m, uint64_t gpa, uint64_t len)
 	}
 	return true;
 }
+
+bool gmem_gpa_of(const struct gmem *m, const void *hva, uint64_t *gpa)
+{
+	uintptr_t h = (uintptr_t)hva;
+
+	for (unsigned i = 0; i < m->nregions; i++) {
+		const struct gmem_region *r = &m->regions[i];
+
+		if (h - (uintptr_t)r->hva < r->size) {
+			*gpa = r->gpa + (h - (uintptr_t)r->hva);
+			return true;
+		}
+	}
+	return false;
+}

@@ -1,5 +1,6 @@
 /* virtq.c - device-side virtqueue entry points: dispatch to the split or packed twin, chain building shared by both. */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "virtio/virtq_internal.h"
@@ -36,6 +37,11 @@ int vq_init(struct vq *q, const struct vq_config *cfg)
 	q->indirect = cfg->indirect;
 	q->in_order = cfg->in_order;
 	q->mem = cfg->mem;
+	q->log = cfg->log;
+	q->desc_gpa = cfg->desc_gpa;
+	q->driver_gpa = cfg->driver_gpa;
+	q->device_gpa = cfg->device_gpa;
+	q->log_used_gpa = cfg->log_used_gpa;
 	return q->packed ? vq_init_packed(q, cfg) : vq_init_split(q, cfg);
 }
 
@@ -57,6 +63,50 @@ void vq_prefetch(struct vq *q, unsigned n)
 		vq_prefetch_split(q, n);
 }
 
+/* ---- dirty page logging (live migration): see struct vq_log in virtq.h ---- */
+
+void vq_log_mark(struct vq_log *log, uint64_t gpa, uint64_t len)
+{
+	uint64_t first, last;
+
+	if (len == 0)
+		return;
+	first = gpa >> VQ_LOG_PAGE_SHIFT;
+	last = (len - 1 > UINT64_MAX - gpa ? UINT64_MAX : gpa + len - 1) >> VQ_LOG_PAGE_SHIFT;
+	for (uint64_t page = first; page <= last; page++) {
+		if (page / 8 >= log->size_bytes) {
+			__atomic_fetch_add(&log->missed, last - page + 1, __ATOMIC_RELAXED);
+			return;
+		}
+		/* Release: the bytes written to this page come before its bit (see virtq.h). */
+		__atomic_fetch_or(&log->bits[page / 8], (uint8_t)(1u << (page % 8)), __ATOMIC_RELEASE);
+	}
+}
+
+void vq_log_iov(struct vq *q, const struct iovec *iov, unsigned niov, uint64_t len)
+{
+	if (!q->log)
+		return;
+	for (unsigned i = 0; i < niov && len > 0; i++) {
+		uint64_t n = iov[i].iov_len < len ? iov[i].iov_len : len, gpa;
+
+		/* Every iovec came from gmem_to_iov() over the same map: always found. */
+		if (gmem_gpa_of(q->mem, iov[i].iov_base, &gpa))
+			vq_log_mark(q->log, gpa, n);
+		len -= n;
+	}
+}
+
+/* Log ring entries [@pos, @pos + @n) of @entry_bytes each starting at @base, wrapping at the queue size. */
+static void log_ring_range(struct vq *q, uint64_t base, unsigned pos, unsigned n, unsigned entry_bytes)
+{
+	unsigned first = n < q->num - pos ? n : q->num - pos;
+
+	vq_log_mark(q->log, base + (uint64_t)pos * entry_bytes, (uint64_t)first * entry_bytes);
+	if (n > first)
+		vq_log_mark(q->log, base, (uint64_t)(n - first) * entry_bytes);
+}
+
 /*
  * Staging.  Without IN_ORDER every element is written at once (still
  * invisible until vq_flush()).  With it, complete buffers are held back in
@@ -69,11 +119,30 @@ void vq_prefetch(struct vq *q, unsigned n)
 /* Write out every staged element (still unpublished): one pass over the ring's used area. */
 static void write_pending(struct vq *q)
 {
+	uint16_t start = q->used_idx;
+	bool wrap0 = q->used_wrap;
+
 	for (unsigned i = 0; i < q->npending; i++) {
 		if (q->packed)
 			vq_write_used_packed(q, &q->pending[i]);
 		else
 			vq_write_used_split(q, &q->pending[i]);
+	}
+	/* Migrating: the entries just written, once per batch (used ring of split, descriptors of packed). */
+	if (q->log && q->npending) {
+		if (q->packed) {
+			unsigned n = (unsigned)q->used_idx + (wrap0 != q->used_wrap ? q->num : 0) - start;
+
+			if (n == 0 || n > q->num)
+				n = q->num; /* a whole lap */
+			log_ring_range(q, q->desc_gpa, start, n, sizeof(struct pvirtq_desc));
+		} else {
+			unsigned n = (uint16_t)(q->used_idx - start);
+
+			/* A batch of num or more entries rewrote the whole ring. */
+			log_ring_range(q, q->log_used_gpa + offsetof(struct virtq_used, ring), start & (q->num - 1),
+				       n < q->num ? n : q->num, sizeof(struct virtq_used_elem));
+		}
 	}
 	q->npending = 0;
 }

@@ -191,6 +191,9 @@ void vq_publish_packed(struct vq *q)
 	 */
 	sh_store16_release(&q->ring.packed.desc[q->batch_head.pos].flags, q->batch_head.flags);
 	q->batch_head.pending = false;
+	if (q->log)
+		vq_log_mark(q->log, q->desc_gpa + (uint64_t)q->batch_head.pos * sizeof(struct pvirtq_desc),
+			    sizeof(struct pvirtq_desc));
 }
 
 /* The event suppression structure as one untorn 32-bit read: off_wrap and flags together. */
@@ -245,6 +248,8 @@ bool vq_need_notify_packed(struct vq *q)
 void vq_kick_disable_packed(struct vq *q)
 {
 	store_event(q->ring.packed.device_event, 0, RING_EVENT_FLAGS_DISABLE);
+	if (q->log)
+		vq_log_mark(q->log, q->device_gpa, sizeof(struct pvirtq_event_suppress));
 }
 
 bool vq_kick_enable_packed(struct vq *q)
@@ -254,6 +259,8 @@ bool vq_kick_enable_packed(struct vq *q)
 			    (uint16_t)(q->last_avail | (uint16_t)q->avail_wrap << 15), RING_EVENT_FLAGS_DESC);
 	else
 		store_event(q->ring.packed.device_event, 0, RING_EVENT_FLAGS_ENABLE);
+	if (q->log)
+		vq_log_mark(q->log, q->device_gpa, sizeof(struct pvirtq_event_suppress));
 	/*
 	 * Full fence: orders the store above before re-reading the next
 	 * descriptor's flags; pairs with the driver's fence between making a

@@ -1,5 +1,6 @@
 /* virtq_split.c - device side of the split virtqueue (virtio 1.3 section 2.7). */
 #include <errno.h>
+#include <stddef.h>
 
 #include "lib/prefetch.h"
 #include "virtio/virtq_internal.h"
@@ -180,6 +181,8 @@ void vq_publish_split(struct vq *q)
 	 */
 	sh_store16_release(&q->ring.split.used->idx, q->used_idx);
 	q->staged = 0;
+	if (q->log)
+		vq_log_mark(q->log, q->log_used_gpa + offsetof(struct virtq_used, idx), sizeof(uint16_t));
 }
 
 bool vq_need_notify_split(struct vq *q)
@@ -211,8 +214,11 @@ bool vq_need_notify_split(struct vq *q)
 void vq_kick_disable_split(struct vq *q)
 {
 	/* With EVENT_IDX the driver ignores the flag; a stale avail_event is enough. */
-	if (!q->event_idx)
+	if (!q->event_idx) {
 		sh_store16(&q->ring.split.used->flags, VIRTQ_USED_F_NO_NOTIFY);
+		if (q->log)
+			vq_log_mark(q->log, q->log_used_gpa + offsetof(struct virtq_used, flags), sizeof(uint16_t));
+	}
 }
 
 bool vq_kick_enable_split(struct vq *q)
@@ -221,6 +227,9 @@ bool vq_kick_enable_split(struct vq *q)
 		sh_store16(avail_event_of(q), q->last_avail);
 	else
 		sh_store16(&q->ring.split.used->flags, 0);
+	if (q->log)
+		vq_log_mark(q->log, q->log_used_gpa + (q->event_idx ? virtq_split_used_size(q->num) - 2 : 0),
+			    sizeof(uint16_t));
 	/*
 	 * Full fence: orders the store above before re-reading avail->idx;
 	 * pairs with the driver's fence between its avail->idx store and its

@@ -101,6 +101,9 @@ class Guest:
     workdir    where logs and the QMP socket go (default: a new temp dir)
     guest_dir  where vmlinuz and initramfs.cpio.gz are (default build/guest)
     mem_mb     guest memory, all of it shared memfd (vhost-user needs that)
+    mem_kib    the same in KiB, instead of mem_mb (migration tests: QEMU 7.2 TCG
+               can corrupt a migrated guest whose RAM is a multiple of 256 KiB)
+    extra_args more QEMU arguments (e.g. ["-incoming", "unix:PATH"])
     device_opts  extra ",key=value" options for -device virtio-net-pci
     ipv6       False disables IPv6 in the guest (a quieter wire: no DAD,
                router solicitation or MLD packets)
@@ -113,7 +116,7 @@ class Guest:
 
     def __init__(self, name, sock, ip=None, mac=None, packed=False, mrg_rxbuf=True,
                  mtu=None, server=False, workdir=None, guest_dir=None, mem_mb=256,
-                 reconnect_s=None, ipv6=True, device_opts="", append=""):
+                 reconnect_s=None, ipv6=True, device_opts="", append="", mem_kib=None, extra_args=()):
         self.name = name
         self.sock = sock
         self.ip = ip
@@ -158,8 +161,8 @@ class Guest:
         self.cmdline = [
             QEMU, "-name", name, "-accel", "tcg", "-smp", "1",
             "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
-            "-m", "%dM" % mem_mb,
-            "-object", "memory-backend-memfd,id=mem0,size=%dM,share=on" % mem_mb,
+            "-m", "%dK" % (mem_kib or mem_mb * 1024),
+            "-object", "memory-backend-memfd,id=mem0,size=%dK,share=on" % (mem_kib or mem_mb * 1024),
             "-numa", "node,memdev=mem0",
             "-chardev", chardev,
             "-netdev", "vhost-user,id=net0,chardev=vu0",
@@ -171,7 +174,7 @@ class Guest:
             "-serial", "chardev:con0",
             "-monitor", "none",
             "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path,
-        ]
+        ] + list(extra_args)
         for f in ("vmlinuz", "initramfs.cpio.gz"):
             if not os.path.exists(os.path.join(guest_dir, f)):
                 raise GuestError("%s/%s missing: run %s" % (guest_dir, f, BUILD_SCRIPT))

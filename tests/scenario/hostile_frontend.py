@@ -38,9 +38,11 @@ Steps:
      vswd's fd count is unchanged and its VmRSS grew by less than 2 MiB
   5. attacks on live rings (each on a fresh vswd + testpmd if the last one
      killed vswd): SET_VRING_ADDR moving a live ring to a misaligned
-     address, REM_MEM_REG of the region under live rings, and the memfd
-     truncated under live rings (the next access would be SIGBUS); vswd
-     must survive each with bad broken and the good pair forwarding
+     address, REM_MEM_REG of the region under live rings, the memfd
+     truncated under live rings (the next access would be SIGBUS), and
+     the dirty log's memfd truncated while logging (SET_LOG_BASE, LOG_ALL;
+     the next mark would be SIGBUS); vswd must survive each with bad
+     broken and the good pair forwarding
   6. call fds that could block the worker that notifies them (a worker
      write()s the call fd; one blocked worker used to stall its traffic
      and, at the next grace period, the control thread): (a) a blocking
@@ -95,7 +97,7 @@ import hugepages  # noqa: E402
 from steps_lib import Steps  # noqa: E402
 from vhost_user_lib import (  # noqa: E402
     ADD_MEM_REG, GET_FEATURES, GET_PROTOCOL_FEATURES, NEED_REPLY, PROTOCOL_F_CONFIGURE_MEM_SLOTS,
-    PROTOCOL_F_REPLY_ACK, REM_MEM_REG, SET_FEATURES, SET_MEM_TABLE, SET_OWNER, SET_PROTOCOL_FEATURES,
+    PROTOCOL_F_LOG_SHMFD, PROTOCOL_F_REPLY_ACK, REM_MEM_REG, SET_LOG_BASE, VHOST_F_LOG_ALL, SET_FEATURES, SET_MEM_TABLE, SET_OWNER, SET_PROTOCOL_FEATURES,
     SET_VRING_ADDR, SET_VRING_BASE, SET_VRING_CALL, SET_VRING_ENABLE, SET_VRING_KICK, SET_VRING_NUM, VERSION,
     VHOST_USER_F_PROTOCOL_FEATURES, VIRTIO_F_VERSION_1, Frontend, FrontendError, Memory, eventfd,
     mem_single, mem_table, message, setup_rings, state, u64, vring_addr)
@@ -742,6 +744,37 @@ def ring_memory_truncated(env):
     return fe, mem, fds, "live session, then the memfd truncated to 0 bytes and vring 1 kicked"
 
 
+class _Both:
+    """Guest memory and the dirty log, closed together by run_ring_attack."""
+
+    def __init__(self, *mems):
+        self.mems = mems
+
+    def close(self):
+        for m in self.mems:
+            m.close()
+
+
+def log_truncated(env):
+    fe = Frontend(env.vswd.socks["bad"])
+    mem = Memory(MEM)
+    log = Memory(4096, name="vsw-scenario-log")
+    fe.call(GET_FEATURES)
+    fe.call(GET_PROTOCOL_FEATURES)
+    fe.send(SET_PROTOCOL_FEATURES, u64(1 << PROTOCOL_F_LOG_SHMFD))
+    fe.send(SET_OWNER)
+    # QEMU's order (vhost_dev_set_log): the log, then LOG_ALL; "respond with zero when ready".
+    fe.send(SET_LOG_BASE, struct.pack("=QQ", 4096, 0), fds=[log.fd])
+    if fe.recv_reply(SET_LOG_BASE) != u64(0):
+        raise FrontendError("SET_LOG_BASE not answered with 0")
+    fe.send(SET_FEATURES, u64(F_BASIC | 1 << VHOST_F_LOG_ALL))
+    fe.send(SET_MEM_TABLE, mem_table([(GPA, MEM, UADDR, 0)]), fds=[mem.fd])
+    fds = setup_rings_no_table(fe)
+    log.truncate(0)
+    os.write(fds[2], (1).to_bytes(8, "little"))   # kick vring 1: vswd writes its used flags, and logs them
+    return fe, _Both(mem, log), fds, "live session logging dirty pages, then the log's memfd truncated to 0"
+
+
 # (name, attack, whether vswd must end the session).  Removing the region
 # under live rings with REM_MEM_REG is memory hot-unplug: the rings leave the
 # data path and wait for their memory (see vu_dev.c rings_remap), so the
@@ -750,6 +783,7 @@ RING_ATTACKS = [
     ("live ring moved to a misaligned address", ring_misaligned, True),
     ("region under live rings removed", ring_region_removed, False),
     ("guest memory truncated under live rings", ring_memory_truncated, True),
+    ("dirty log truncated while logging", log_truncated, True),
 ]
 
 

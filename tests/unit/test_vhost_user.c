@@ -55,7 +55,9 @@
 #define NVRINGS (2 * QUEUE_PAIRS)
 
 #define P(bit) (1ull << VHOST_USER_PROTOCOL_F_##bit)
-#define PROTO_OFFERED (P(MQ) | P(REPLY_ACK) | P(NET_MTU) | P(CONFIGURE_MEM_SLOTS) | P(STATUS))
+#define PROTO_OFFERED (P(MQ) | P(REPLY_ACK) | P(NET_MTU) | P(CONFIGURE_MEM_SLOTS) | P(STATUS) | P(LOG_SHMFD))
+/* Every device offers dirty logging (vu_dev.c) on top of what its port offers. */
+#define F_LOG_ALL VIRTIO_BIT(VHOST_F_LOG_ALL)
 
 /* Flags of a request, and of a reply. */
 #define V VHOST_USER_VERSION
@@ -418,7 +420,7 @@ static void negotiate(struct fx *f, uint64_t features, uint64_t protocol)
 {
 	uint64_t p = protocol;
 
-	assert_int_equal(get_u64(f, VHOST_USER_GET_FEATURES), OFFERED | F_PROTO);
+	assert_int_equal(get_u64(f, VHOST_USER_GET_FEATURES), OFFERED | F_PROTO | F_LOG_ALL);
 	if (features & F_PROTO) {
 		assert_int_equal(get_u64(f, VHOST_USER_GET_PROTOCOL_FEATURES), PROTO_OFFERED);
 		/* No need_reply: REPLY_ACK is not negotiated before this message is handled. */
@@ -812,7 +814,7 @@ static void test_reply_ack_rules(void **state)
 
 	negotiate(f, full_features(), PROTO_OFFERED);
 	assert_int_equal(xfer(f, VHOST_USER_GET_FEATURES, ACK, NULL, 0, NULL, 0), 0);
-	assert_int_equal(expect_u64_reply(f, VHOST_USER_GET_FEATURES), OFFERED | F_PROTO);
+	assert_int_equal(expect_u64_reply(f, VHOST_USER_GET_FEATURES), OFFERED | F_PROTO | F_LOG_ALL);
 	expect_no_reply(f);
 	/* The front end learns of the failure from the ack before the session ends. */
 	assert_int_equal(xfer(f, VHOST_USER_NET_SET_MTU, ACK, &mtu, 8, NULL, 0), -EPROTO);
@@ -884,7 +886,7 @@ static void test_many_messages_one_write(void **state)
 	expect_no_reply(f);
 	assert_int_equal(vu_dev_on_readable(&f->d), 0);
 	assert_int_equal(f->d.messages - before, 100);
-	assert_int_equal(expect_u64_reply(f, VHOST_USER_GET_FEATURES), OFFERED | F_PROTO);
+	assert_int_equal(expect_u64_reply(f, VHOST_USER_GET_FEATURES), OFFERED | F_PROTO | F_LOG_ALL);
 	assert_int_equal(vu_dev_on_readable(&f->d), 0); /* nothing left: EAGAIN is not an error */
 }
 
@@ -972,13 +974,14 @@ struct hostile {
 #define MT_SIZE(n) (8 + 32 * (n))
 #define ST(i, n) { .state = { .index = (i), .num = (n) } }
 #define U(v) { .u64 = (v) }
+#define LOG(sz, off) { .log = { .mmap_size = (sz), .mmap_offset = (off) } }
 
 static const struct hostile hostile[] = {
 	/* the header */
 	{ "unknown request 99", PRE_NONE, 99, V, 0, U(0), FD_NONE, 0, 0, "unsupported request 99" },
 	{ "request 0", PRE_NONE, 0, V, 0, U(0), FD_NONE, 0, 0, "unsupported request 0" },
-	{ "SET_LOG_BASE (not implemented)", PRE_NONE, VHOST_USER_SET_LOG_BASE, V, 8, U(0), FD_MEM, 1, 0,
-	  "unsupported request 6" },
+	{ "SET_LOG_FD (not implemented)", PRE_NONE, VHOST_USER_SET_LOG_FD, V, 0, U(0), FD_EVENT, 1, 0,
+	  "unsupported request 7" },
 	{ "request 0xffffffff", PRE_NONE, 0xffffffffu, V, 0, U(0), FD_NONE, 0, 0, "unsupported" },
 	{ "version 0", PRE_NONE, VHOST_USER_GET_FEATURES, 0, 0, U(0), FD_NONE, 0, 0, "bad header flags" },
 	{ "version 2", PRE_NONE, VHOST_USER_GET_FEATURES, 2, 0, U(0), FD_NONE, 0, 0, "bad header flags" },
@@ -1030,8 +1033,33 @@ static const struct hostile hostile[] = {
 	  U(VIRTIO_BIT(VIRTIO_NET_F_CSUM)), FD_NONE, 0, 0, "not offered" },
 	{ "SET_FEATURES not offered (bit 63)", PRE_NONE, VHOST_USER_SET_FEATURES, V, 8, U(1ull << 63), FD_NONE, 0, 0,
 	  "not offered" },
-	{ "SET_PROTOCOL_FEATURES LOG_SHMFD", PRE_NONE, VHOST_USER_SET_PROTOCOL_FEATURES, V, 8, U(P(LOG_SHMFD)),
+	{ "SET_PROTOCOL_FEATURES BACKEND_REQ", PRE_NONE, VHOST_USER_SET_PROTOCOL_FEATURES, V, 8, U(P(BACKEND_REQ)),
 	  FD_NONE, 0, 0, "not offered" },
+	{ "SET_PROTOCOL_FEATURES RARP (owner has no send_rarp)", PRE_NONE, VHOST_USER_SET_PROTOCOL_FEATURES, V, 8,
+	  U(P(RARP)), FD_NONE, 0, 0, "not offered" },
+	/* the dirty log */
+	{ "SET_LOG_BASE without LOG_SHMFD", PRE_NONE, VHOST_USER_SET_LOG_BASE, V, 16, LOG(4096, 0), FD_MEM, 1, 0,
+	  "without its protocol feature" },
+	{ "SET_LOG_BASE legacy u64 payload", PRE_NEGOTIATED, VHOST_USER_SET_LOG_BASE, V, 8, U(0x1000), FD_MEM, 1, 0,
+	  "payload of 8 bytes" },
+	{ "SET_LOG_BASE without fd", PRE_NEGOTIATED, VHOST_USER_SET_LOG_BASE, V, 16, LOG(4096, 0), FD_NONE, 0, 0,
+	  "0 file descriptors" },
+	{ "SET_LOG_BASE size 0", PRE_NEGOTIATED, VHOST_USER_SET_LOG_BASE, V, 16, LOG(0, 0), FD_MEM, 1, 0,
+	  "bad size" },
+	{ "SET_LOG_BASE offset+size overflows", PRE_NEGOTIATED, VHOST_USER_SET_LOG_BASE, V, 16,
+	  LOG(0x1000, UINT64_MAX - 0xfff), FD_MEM, 1, 0, "bad size" },
+	{ "SET_LOG_BASE size 2^64-1", PRE_NEGOTIATED, VHOST_USER_SET_LOG_BASE, V, 16, LOG(UINT64_MAX, 0), FD_MEM, 1,
+	  0, "bad size" },
+	{ "SET_LOG_BASE larger than its memfd", PRE_NEGOTIATED, VHOST_USER_SET_LOG_BASE, V, 16,
+	  LOG(2 * MEM_SIZE, 0), FD_MEM, 1, 0, "larger than its file" },
+	{ "SET_LOG_BASE offset past its memfd", PRE_NEGOTIATED, VHOST_USER_SET_LOG_BASE, V, 16,
+	  LOG(0x1000, MEM_SIZE), FD_MEM, 1, 0, "larger than its file" },
+	{ "SET_LOG_BASE on an eventfd", PRE_NEGOTIATED, VHOST_USER_SET_LOG_BASE, V, 16, LOG(4096, 0), FD_EVENT, 1,
+	  0, "larger than its file" },
+	{ "SET_FEATURES LOG_ALL without a log", PRE_NONE, VHOST_USER_SET_FEATURES, V, 8, U(F_LOG_ALL), FD_NONE, 0, 0,
+	  "without a log" },
+	{ "SEND_RARP without RARP", PRE_NEGOTIATED, VHOST_USER_SEND_RARP, V, 8, U(0x0102030405), FD_NONE, 0, 0,
+	  "without its protocol feature" },
 	{ "SET_PROTOCOL_FEATURES RESET_DEVICE", PRE_NONE, VHOST_USER_SET_PROTOCOL_FEATURES, V, 8,
 	  U(P(RESET_DEVICE)), FD_NONE, 0, 0, "not offered" },
 	{ "GET_QUEUE_NUM without MQ", PRE_NONE, VHOST_USER_GET_QUEUE_NUM, V, 0, U(0), FD_NONE, 0, 0,
@@ -1156,6 +1184,131 @@ static void test_hostile_table(void **state)
 		close(f->peer);
 		fx_connect(f);
 	}
+}
+
+/* SET_LOG_BASE (mmap size and offset, memfd): mapped, replied 0; the log length is checked against memory. */
+static int log_base(struct fx *f, uint64_t size, uint64_t offset, uint64_t file_size)
+{
+	struct vhost_user_log l = { .mmap_size = size, .mmap_offset = offset };
+	int fd = new_memfd(file_size), rc;
+
+	rc = xfer(f, VHOST_USER_SET_LOG_BASE, V, &l, sizeof(l), &fd, 1);
+	close(fd);
+	return rc;
+}
+
+/* Is guest physical @gpa's page marked in the log the device maps (the test reads it through the device)? */
+static bool log_dirty(const struct fx *f, uint64_t gpa)
+{
+	uint64_t p = gpa >> 12;
+
+	return f->d.log.bits[p / 8] >> (p % 8) & 1;
+}
+
+/*
+ * QEMU's migration sequence (vhost_dev_set_log): SET_LOG_BASE, SET_FEATURES
+ * with LOG_ALL, SET_VRING_ADDR with VHOST_VRING_F_LOG; and back.  Writes
+ * are logged only in between; the used ring's at log_guest_addr.
+ */
+static void test_dirty_log_session(void **state)
+{
+	struct fx *f = *state;
+	struct vhost_user_vring_addr a = {
+		.index = 0, .flags = 1u << VHOST_VRING_F_LOG, .desc_uaddr = RING(0), .avail_uaddr = RING(0) + 0x1000,
+		.used_uaddr = RING(0) + 0x2000, .log_gaddr = GPA + 0xe000, /* a page no ring uses */
+	};
+	uint64_t used_gpa = GPA + 0x2000;
+	int maps;
+
+	session_live(f, full_features());
+	maps = count_maps();
+	/* A log too small for guest memory is fine until logging starts. */
+	assert_int_equal(log_base(f, 1, 0, 4096), 0);
+	assert_int_equal(expect_u64_reply(f, VHOST_USER_SET_LOG_BASE), 0);
+	/* 34 bytes cover 0x110000 bytes of guest physical space; QEMU's log sits at offset 0, ours at 64. */
+	assert_int_equal(log_base(f, 34, 64, 4096), 0);
+	assert_int_equal(expect_u64_reply(f, VHOST_USER_SET_LOG_BASE), 0);
+	assert_int_equal(count_maps(), maps + 1); /* the first log was unmapped */
+	assert_int_equal(f->d.log.size_bytes, 34);
+
+	/* Mapped but LOG_ALL not negotiated: nothing is logged. */
+	assert_null(vq_logging(&f->d.vrings[0].vq));
+	assert_false(vq_kick_enable(&f->d.vrings[0].vq)); /* writes avail_event into the used ring */
+	for (unsigned i = 0; i < 34; i++)
+		assert_int_equal(f->d.log.bits[i], 0);
+
+	ok_u64(f, VHOST_USER_SET_FEATURES, full_features() | F_LOG_ALL);
+	assert_true(vu_dev_logging(&f->d));
+	assert_non_null(vq_logging(&f->d.vrings[0].vq));
+	assert_false(vq_kick_enable(&f->d.vrings[0].vq));
+	assert_true(log_dirty(f, used_gpa)); /* no VHOST_VRING_F_LOG yet: the used ring's own address */
+	memset(f->d.log.bits, 0, 34);
+	assert_int_equal(xfer(f, VHOST_USER_SET_VRING_ADDR, ACK, &a, sizeof(a), NULL, 0), 0);
+	assert_int_equal(expect_u64_reply(f, VHOST_USER_SET_VRING_ADDR), 0);
+	assert_true(atomic_load(&f->d.vrings[0].live));
+	assert_false(vq_kick_enable(&f->d.vrings[0].vq));
+	assert_true(log_dirty(f, GPA + 0xe000));
+	assert_false(log_dirty(f, used_gpa));
+
+	/* While logging, a log that no longer covers memory is refused. */
+	assert_int_equal(log_base(f, 1, 0, 4096), -EPROTO);
+	assert_non_null(strstr(f->d.error, "guest memory needs 34"));
+	expect_no_reply(f);
+	f->d.error[0] = '\0';
+
+	/* Migration over (or cancelled): LOG_ALL cleared, nothing logged any more. */
+	ok_u64(f, VHOST_USER_SET_FEATURES, full_features());
+	assert_null(vq_logging(&f->d.vrings[0].vq));
+	memset(f->d.log.bits, 0, 34);
+	assert_false(vq_kick_enable(&f->d.vrings[0].vq));
+	for (unsigned i = 0; i < 34; i++)
+		assert_int_equal(f->d.log.bits[i], 0);
+	/* The teardown checks the log's mapping goes with the session. */
+}
+
+/* LOG_ALL with a log that does not reach the end of guest memory is refused (pages would go uncopied). */
+static void test_log_all_log_too_small(void **state)
+{
+	struct fx *f = *state;
+	uint64_t feat = full_features() | F_LOG_ALL;
+
+	session_live(f, full_features());
+	assert_int_equal(log_base(f, 33, 0, 4096), 0);
+	assert_int_equal(expect_u64_reply(f, VHOST_USER_SET_LOG_BASE), 0);
+	expect_broken(f, xfer(f, VHOST_USER_SET_FEATURES, V, &feat, sizeof(feat), NULL, 0), "guest memory needs 34");
+}
+
+static uint8_t rarp_mac[6];
+static unsigned rarps;
+
+static void op_send_rarp(void *arg, const uint8_t mac[6])
+{
+	memcpy(rarp_mac, mac, sizeof(rarp_mac));
+	rarps++;
+}
+
+/* An owner that can announce gets the RARP protocol feature offered, and SEND_RARP hands it the MAC. */
+static void test_send_rarp(void **state)
+{
+	static const struct vu_dev_ops ops_rarp = {
+		.quiesce = op_quiesce, .rings_changed = op_rings_changed, .send_rarp = op_send_rarp,
+	};
+	struct fx *f = *state;
+	uint64_t proto = PROTO_OFFERED | P(RARP), mac = 0;
+
+	vu_dev_detach(&f->d);
+	vu_dev_fini(&f->d);
+	close(f->peer);
+	assert_int_equal(vu_dev_init(&f->d, "t", OFFERED, QUEUE_PAIRS, &ops_rarp, f), 0);
+	fx_connect(f);
+	assert_int_equal(get_u64(f, VHOST_USER_GET_PROTOCOL_FEATURES), proto);
+	assert_int_equal(xfer(f, VHOST_USER_SET_PROTOCOL_FEATURES, V, &proto, sizeof(proto), NULL, 0), 0);
+	/* QEMU's vhost_user_migration_done(): the MAC in the first 6 bytes of the u64. */
+	memcpy(&mac, "\x52\x54\x00\x12\x34\x56", 6);
+	rarps = 0;
+	ok_u64(f, VHOST_USER_SEND_RARP, mac);
+	assert_int_equal(rarps, 1);
+	assert_memory_equal(rarp_mac, "\x52\x54\x00\x12\x34\x56", 6);
 }
 
 /* A refused message's fds are closed at once, not only at detach. */
@@ -1391,6 +1544,9 @@ int main(void)
 		T(test_started_ring_moved_out),
 		T(test_rem_ring_region_keeps_other),
 		T(test_odd_mmap_offset),
+		T(test_dirty_log_session),
+		T(test_log_all_log_too_small),
+		T(test_send_rarp),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, group_setup, NULL);

@@ -1,0 +1,578 @@
+/* test_switch_vlan.c - unit tests of VLANs on ports: options, per-VLAN learning, flooding within a VLAN, tags per egress port. */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <json-c/json.h>
+
+#include "ctl/port_opts.h"
+#include "dp/dp.h"
+#include "dp/pipeline.h"
+#include "switch/fdb.h"
+#include "switch/switch.h"
+#include "../lib/zalloc.h"
+
+static const uint8_t MAC_A[6] = { 0x02, 0, 0, 0, 0, 0xa };
+static const uint8_t MAC_B[6] = { 0x02, 0, 0, 0, 0, 0xb };
+static const uint8_t MAC_C[6] = { 0x02, 0, 0, 0, 0, 0xc };
+static const uint8_t MAC_T[6] = { 0x02, 0, 0, 0, 0, 0x7 };
+static const uint8_t BCAST[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+#define NPORTS 5
+#define FRAME_MAX 512
+
+/* A port that keeps a copy of the last frame the switch sent it, as a real port's tx would copy it. */
+struct fake_port {
+	struct port port;
+	unsigned got;
+	uint8_t last[FRAME_MAX];
+	uint32_t last_len;
+};
+
+static void fake_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, unsigned n)
+{
+	struct fake_port *f = (struct fake_port *)p;
+
+	assert_true(n > 0); /* the datapath never hands a port an empty burst */
+	f->got += n;
+	f->last_len = (uint32_t)pkt_to_buf(pkts[n - 1], f->last, sizeof(f->last));
+	assert_int_equal(f->last_len, pkts[n - 1]->len);
+}
+
+static const struct port_ops fake_ops = { .type = "fake", .tx_burst = fake_tx_burst };
+
+struct fx {
+	struct vswitch *sw;
+	struct dp_ctx *ctx;
+	struct fake_port ports[NPORTS];
+};
+
+static int parse(const char *json, struct switch_port_cfg *c, char *err, size_t errlen)
+{
+	struct json_object *o = json_tokener_parse(json);
+	int rc;
+
+	assert_non_null(o);
+	rc = port_opts_parse(o, c, err, errlen);
+	json_object_put(o);
+	return rc;
+}
+
+/* A switch of NPORTS ports, port i with the options @opts[i] (JSON, as a config entry spells them). */
+static struct fx *fx_new(const char *const opts[NPORTS])
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	char err[256] = "";
+
+	f->sw = malloc(sizeof(*f->sw));
+	f->ctx = zalloc64(sizeof(*f->ctx));
+	assert_int_equal(switch_init(f->sw, SWITCH_LEARNING, 300, 4096), 0);
+	for (unsigned i = 0; i < NPORTS; i++) {
+		struct switch_port_cfg c;
+
+		assert_int_equal(parse(opts[i], &c, err, sizeof(err)), 0);
+		assert_int_equal(switch_port_attach(f->sw, i, &c, err, sizeof(err)), 0);
+		f->ports[i].port.id = i;
+		f->ports[i].port.ops = &fake_ops;
+		switch_port_set(f->sw, i, &f->ports[i].port);
+	}
+	return f;
+}
+
+static void fx_free(struct fx *f)
+{
+	for (unsigned i = 0; i < NPORTS; i++)
+		switch_port_detach(f->sw, i);
+	assert_int_equal(atomic_load(&f->sw->vlan_ports), 0);
+	switch_destroy(f->sw);
+	free(f->sw);
+	free(f->ctx);
+	free(f);
+}
+
+static void clear(struct fx *f)
+{
+	for (unsigned i = 0; i < NPORTS; i++) {
+		f->ports[i].got = 0;
+		f->ports[i].last_len = 0;
+	}
+}
+
+static uint64_t drops(struct fx *f, unsigned port, enum port_drop why)
+{
+	return atomic_load(&f->ports[port].port.stats.drops[why]);
+}
+
+/*
+ * A frame of @len bytes from @src to @dst, tagged with @tci when @tagged,
+ * then an IPv4 ethertype and a byte pattern, into @buf (the tests compare
+ * what comes out against the same frame built with another tag).
+ */
+static uint32_t frame(uint8_t *buf, const uint8_t dst[6], const uint8_t src[6], bool tagged, uint16_t tci,
+		      uint32_t len)
+{
+	uint32_t off = 12;
+
+	memcpy(buf, dst, 6);
+	memcpy(buf + 6, src, 6);
+	if (tagged) {
+		buf[off++] = 0x81;
+		buf[off++] = 0x00;
+		buf[off++] = (uint8_t)(tci >> 8);
+		buf[off++] = (uint8_t)tci;
+		len += 4;
+	}
+	buf[off++] = 0x08;
+	buf[off++] = 0x00;
+	for (uint32_t i = off; i < len; i++)
+		buf[i] = (uint8_t)(i - off + 0x11);
+	return len;
+}
+
+/* The frame @buf of @len bytes into the switch from port @in, a view of it as a guest buffer would be. */
+static void send_buf(struct fx *f, unsigned in, uint8_t *buf, uint32_t len)
+{
+	struct iovec iov[2] = { { .iov_base = buf, .iov_len = len / 2 }, { .iov_base = buf + len / 2, .iov_len = len - len / 2 } };
+	struct pkt p;
+
+	pkt_rx_init(&p, iov, 2, len, in);
+	dp_round_start(f->ctx);
+	dp_forward(f->sw, f->ctx, &f->ports[in].port, &p, 1);
+}
+
+/* Send a frame of @len payload bytes; tagged with @tci when @tagged. */
+static void send(struct fx *f, unsigned in, const uint8_t dst[6], const uint8_t src[6], bool tagged, uint16_t tci,
+		 uint32_t len)
+{
+	uint8_t buf[FRAME_MAX];
+
+	clear(f);
+	send_buf(f, in, buf, frame(buf, dst, src, tagged, tci, len));
+}
+
+/* Port @port got exactly one frame, equal to the frame from @src to @dst with (or without) tag @tci. */
+static void got_frame(struct fx *f, unsigned port, const uint8_t dst[6], const uint8_t src[6], bool tagged,
+		      uint16_t tci, uint32_t len)
+{
+	uint8_t want[FRAME_MAX];
+	uint32_t n = frame(want, dst, src, tagged, tci, len);
+
+	assert_int_equal(f->ports[port].got, 1);
+	assert_int_equal(f->ports[port].last_len, n);
+	assert_memory_equal(f->ports[port].last, want, n);
+}
+
+static void got_nothing(struct fx *f, unsigned port)
+{
+	assert_int_equal(f->ports[port].got, 0);
+}
+
+/*
+ * Ports: 0, 1 access VLAN 10; 2 access VLAN 20; 3 a trunk of 10 and 20;
+ * 4 a plain port (a trunk of every VLAN).
+ */
+static const char *const TENANTS[NPORTS] = {
+	"{\"tag\":10}", "{\"tag\":10}", "{\"tag\":20}", "{\"trunks\":\"10,20\"}", "{}",
+};
+
+/* Two tenants on access ports: a broadcast stays in its VLAN, untagged on access ports and tagged on trunks. */
+static void test_vlan_access_flood_stays_in_vlan(void **state)
+{
+	struct fx *f = fx_new(TENANTS);
+
+	/* A 200-byte frame: the head (128 bytes) and the view's rest both go out. */
+	send(f, 0, BCAST, MAC_A, false, 0, 200);
+	got_frame(f, 1, BCAST, MAC_A, false, 0, 200);
+	got_nothing(f, 2);
+	got_frame(f, 3, BCAST, MAC_A, true, 10, 200);
+	got_frame(f, 4, BCAST, MAC_A, true, 10, 200);
+
+	send(f, 2, BCAST, MAC_C, false, 0, 60);
+	got_nothing(f, 0);
+	got_nothing(f, 1);
+	got_frame(f, 3, BCAST, MAC_C, true, 20, 60);
+	got_frame(f, 4, BCAST, MAC_C, true, 20, 60);
+	fx_free(f);
+}
+
+/* Learning is per VLAN: a MAC known in VLAN 10 is unknown in VLAN 20, and a tenant cannot reach the other. */
+static void test_vlan_tenants_isolated(void **state)
+{
+	struct fx *f = fx_new(TENANTS);
+
+	send(f, 0, BCAST, MAC_A, false, 0, 60); /* A learned in VLAN 10 on port 0 */
+	send(f, 1, MAC_A, MAC_B, false, 0, 60);
+	got_frame(f, 0, MAC_A, MAC_B, false, 0, 60);
+	for (unsigned i = 2; i < NPORTS; i++)
+		got_nothing(f, i); /* unicast: only A's port */
+
+	/* From VLAN 20 to A: unknown there, flooded in VLAN 20 only (never to ports 0 and 1). */
+	send(f, 2, MAC_A, MAC_C, false, 0, 60);
+	got_nothing(f, 0);
+	got_nothing(f, 1);
+	got_frame(f, 3, MAC_A, MAC_C, true, 20, 60);
+	assert_int_equal(fdb_lookup_in(&f->sw->fdb, fdb_bucket_of(&f->sw->fdb, fdb_mac_vlan(fdb_mac(MAC_A), 10)),
+				       fdb_mac_vlan(fdb_mac(MAC_A), 10), 0),
+			 0);
+	assert_int_equal(fdb_lookup_in(&f->sw->fdb, fdb_bucket_of(&f->sw->fdb, fdb_mac_vlan(fdb_mac(MAC_A), 20)),
+				       fdb_mac_vlan(fdb_mac(MAC_A), 20), 0),
+			 -1);
+
+	/* The same MAC in VLAN 20 behind port 2: its own entry; VLAN 10's still goes to port 0. */
+	send(f, 2, BCAST, MAC_A, false, 0, 60);
+	send(f, 3, MAC_A, MAC_B, true, 20, 60);
+	got_frame(f, 2, MAC_A, MAC_B, false, 0, 60);
+	got_nothing(f, 0);
+	send(f, 3, MAC_A, MAC_B, true, 10, 60);
+	got_frame(f, 0, MAC_A, MAC_B, false, 0, 60);
+	got_nothing(f, 2);
+	fx_free(f);
+}
+
+/* A trunk's tagged frames go to access ports untagged, and a unicast reply goes back tagged. */
+static void test_vlan_trunk_to_access(void **state)
+{
+	struct fx *f = fx_new(TENANTS);
+
+	send(f, 3, BCAST, MAC_T, true, 10, 200);
+	got_frame(f, 0, BCAST, MAC_T, false, 0, 200);
+	got_frame(f, 1, BCAST, MAC_T, false, 0, 200);
+	got_nothing(f, 2);
+	got_frame(f, 4, BCAST, MAC_T, true, 10, 200);
+	send(f, 0, MAC_T, MAC_A, false, 0, 60);
+	got_frame(f, 3, MAC_T, MAC_A, true, 10, 60);
+	got_nothing(f, 4);
+	/* The priority of a tagged frame survives the trunk: PCP 5 in, PCP 5 out. */
+	send(f, 3, BCAST, MAC_T, true, 0xa014, 60);
+	got_frame(f, 2, BCAST, MAC_T, false, 0, 60);
+	got_frame(f, 4, BCAST, MAC_T, true, 0xa014, 60);
+	fx_free(f);
+}
+
+/* Drops by reason: a tag on an access port, a VLAN a trunk does not carry, untagged on such a trunk, VID 4095. */
+static void test_vlan_ingress_drops(void **state)
+{
+	struct fx *f = fx_new(TENANTS);
+
+	send(f, 0, BCAST, MAC_A, true, 10, 60); /* OVS: dropped even with the port's own VLAN */
+	assert_int_equal(drops(f, 0, DROP_VLAN_TAGGED), 1);
+	send(f, 3, BCAST, MAC_T, true, 30, 60);
+	assert_int_equal(drops(f, 3, DROP_VLAN_DENIED), 1);
+	send(f, 3, BCAST, MAC_T, false, 0, 60); /* VLAN 0, not in trunks=10,20 */
+	assert_int_equal(drops(f, 3, DROP_VLAN_DENIED), 2);
+	send(f, 4, BCAST, MAC_T, true, 0xfff, 60);
+	assert_int_equal(drops(f, 4, DROP_VLAN_DENIED), 1);
+	for (unsigned i = 0; i < NPORTS; i++)
+		assert_int_equal(f->ports[i].got, 0);
+
+	/* Priority-tagged (VID 0) on an access port: in its VLAN, the priority kept where it is sent tagged. */
+	send(f, 0, BCAST, MAC_A, true, 0xa000, 60);
+	assert_int_equal(drops(f, 0, DROP_VLAN_TAGGED), 1);
+	got_frame(f, 1, BCAST, MAC_A, false, 0, 60);
+	got_frame(f, 3, BCAST, MAC_A, true, 0xa00a, 60);
+	fx_free(f);
+}
+
+/* native-untagged and native-tagged: untagged ingress is the native VLAN; its egress form is the mode's. */
+static void test_vlan_native(void **state)
+{
+	static const char *const opts[NPORTS] = {
+		"{\"tag\":10}", "{\"tag\":20}", "{\"vlan_mode\":\"native-untagged\",\"tag\":10,\"trunks\":[20]}",
+		"{\"vlan_mode\":\"native-tagged\",\"tag\":10,\"trunks\":\"20\"}", "{\"tag\":30}",
+	};
+	struct fx *f = fx_new(opts);
+
+	send(f, 2, BCAST, MAC_T, false, 0, 60); /* native VLAN 10 */
+	got_frame(f, 0, BCAST, MAC_T, false, 0, 60);
+	got_nothing(f, 1);
+	got_frame(f, 3, BCAST, MAC_T, true, 10, 60);
+	got_nothing(f, 4);
+
+	send(f, 0, BCAST, MAC_A, false, 0, 60);
+	got_frame(f, 2, BCAST, MAC_A, false, 0, 60); /* native-untagged: VLAN 10 leaves untagged */
+	got_frame(f, 3, BCAST, MAC_A, true, 10, 60);
+
+	send(f, 1, BCAST, MAC_B, false, 0, 60);
+	got_frame(f, 2, BCAST, MAC_B, true, 20, 60); /* another trunked VLAN: tagged */
+	got_frame(f, 3, BCAST, MAC_B, true, 20, 60);
+	got_nothing(f, 0);
+
+	send(f, 3, BCAST, MAC_C, true, 30, 60); /* not trunked */
+	assert_int_equal(drops(f, 3, DROP_VLAN_DENIED), 1);
+	fx_free(f);
+}
+
+/* Without any VLAN option frames pass as they came, and the FDB still keeps VLANs apart. */
+static void test_vlan_off_transparent(void **state)
+{
+	static const char *const opts[NPORTS] = { "{}", "{}", "{}", "{}", "{}" };
+	struct fx *f = fx_new(opts);
+
+	assert_int_equal(atomic_load(&f->sw->vlan_ports), 0);
+	send(f, 0, BCAST, MAC_A, true, 10, 60);
+	got_frame(f, 1, BCAST, MAC_A, true, 10, 60);
+	send(f, 1, BCAST, MAC_A, true, 20, 60);
+	send(f, 2, MAC_A, MAC_B, true, 10, 60);
+	got_frame(f, 0, MAC_A, MAC_B, true, 10, 60);
+	got_nothing(f, 1);
+	got_nothing(f, 3);
+	send(f, 2, MAC_A, MAC_B, true, 20, 60);
+	got_frame(f, 1, MAC_A, MAC_B, true, 20, 60);
+	got_nothing(f, 0);
+	fx_free(f);
+}
+
+/*
+ * One batch from the trunk mixing VLANs, floods and a unicast: each port
+ * gets the frames of its VLANs only, each in its form, in batch order
+ * (the groups filtered in place, the flood list per port).
+ */
+static void test_vlan_mixed_batch(void **state)
+{
+	struct fx *f = fx_new(TENANTS);
+	uint8_t bufs[5][FRAME_MAX];
+	struct iovec iov[5];
+	struct pkt *p = zalloc64(5 * sizeof(*p));
+	uint32_t len[5];
+
+	send(f, 0, BCAST, MAC_A, false, 0, 60); /* A learned in VLAN 10 on port 0 */
+	clear(f);
+	len[0] = frame(bufs[0], BCAST, MAC_T, true, 10, 60);
+	len[1] = frame(bufs[1], BCAST, MAC_T, true, 20, 60);
+	len[2] = frame(bufs[2], MAC_A, MAC_T, true, 10, 60);
+	len[3] = frame(bufs[3], BCAST, MAC_T, true, 30, 60); /* not trunked: dropped */
+	len[4] = frame(bufs[4], BCAST, MAC_T, true, 20, 100);
+	for (unsigned i = 0; i < 5; i++) {
+		iov[i] = (struct iovec){ .iov_base = bufs[i], .iov_len = len[i] };
+		pkt_rx_init(&p[i], &iov[i], 1, len[i], 3);
+	}
+	dp_round_start(f->ctx);
+	dp_forward(f->sw, f->ctx, &f->ports[3].port, p, 5);
+	assert_int_equal(drops(f, 3, DROP_VLAN_DENIED), 1);
+	assert_int_equal(f->ports[0].got, 2); /* the VLAN 10 flood and the unicast, untagged */
+	assert_int_equal(f->ports[0].last_len, 60);
+	assert_memory_equal(f->ports[0].last, MAC_A, 6);
+	assert_int_equal(f->ports[1].got, 1); /* the VLAN 10 flood */
+	assert_int_equal(f->ports[2].got, 2); /* the VLAN 20 floods, untagged */
+	assert_int_equal(f->ports[2].last_len, 100);
+	assert_int_equal(f->ports[3].got, 0);
+	got_nothing(f, 3);
+	assert_int_equal(f->ports[4].got, 3); /* every flood, tagged */
+	assert_int_equal(f->ports[4].last_len, 104);
+	assert_int_equal(f->ports[4].last[15], 20);
+	free(p);
+	fx_free(f);
+}
+
+/* A hub floods within the VLAN too. */
+static void test_vlan_hub(void **state)
+{
+	struct fx *f = fx_new(TENANTS);
+
+	f->sw->mode = SWITCH_HUB;
+	send(f, 0, MAC_B, MAC_A, false, 0, 60);
+	got_frame(f, 1, MAC_B, MAC_A, false, 0, 60);
+	got_nothing(f, 2);
+	got_frame(f, 3, MAC_B, MAC_A, true, 10, 60);
+	send(f, 0, MAC_B, MAC_A, true, 20, 60);
+	assert_int_equal(drops(f, 0, DROP_VLAN_TAGGED), 1);
+	fx_free(f);
+}
+
+/* The FDB's (VLAN, MAC) keys: the same MAC in two VLANs is two entries, dumped with their VLANs; locks too. */
+static void test_fdb_vlan_keys(void **state)
+{
+	struct fdb *t = malloc(sizeof(*t));
+	struct fdb_entry e[4];
+	uint64_t m = fdb_mac(MAC_A), a10 = fdb_mac_vlan(m, 10), a20 = fdb_mac_vlan(m, 20);
+	uint64_t b10 = fdb_mac_vlan(fdb_mac(MAC_B), 10), b20 = fdb_mac_vlan(fdb_mac(MAC_B), 20);
+	unsigned owner = 0, n;
+
+	assert_int_equal(fdb_init(t, 300, 4096), 0);
+	assert_int_equal(fdb_learn_in(t, fdb_bucket_of(t, a10), a10, 1, 100), FDB_ADDED);
+	assert_int_equal(fdb_learn_in(t, fdb_bucket_of(t, a20), a20, 2, 100), FDB_ADDED);
+	assert_int_equal(fdb_learn_in(t, fdb_bucket_of(t, a20), a20, 2, 101), FDB_KNOWN);
+	assert_int_equal(fdb_lookup_in(t, fdb_bucket_of(t, a10), a10, 101), 1);
+	assert_int_equal(fdb_lookup_in(t, fdb_bucket_of(t, a20), a20, 101), 2);
+	assert_int_equal(fdb_lookup(t, MAC_A, 101), -1); /* VLAN 0 */
+	n = fdb_dump(t, e, 4, 101, NULL);
+	assert_int_equal(n, 2);
+	assert_int_equal(e[0].vlan + e[1].vlan, 30);
+	assert_int_equal(e[0].vlan == 10 ? e[0].port : e[1].port, 1);
+	assert_int_equal(fdb_port_entries(t, 1), 1);
+	assert_int_equal(fdb_port_entries(t, 2), 1);
+	/* Moving within a VLAN moves that entry only. */
+	assert_int_equal(fdb_learn_in(t, fdb_bucket_of(t, a10), a10, 3, 102), FDB_MOVED);
+	assert_int_equal(fdb_lookup_in(t, fdb_bucket_of(t, a20), a20, 102), 2);
+	assert_int_equal(fdb_port_entries(t, 1), 0);
+	/* Aging is per entry, and seconds wrap around 2^20 without aging anything early. */
+	assert_int_equal(fdb_age(t, 101 + 300), 0);
+	assert_int_equal(fdb_age(t, 103 + 300), 2);
+	assert_int_equal(fdb_learn_in(t, fdb_bucket_of(t, a10), a10, 1, (1u << 20) - 1), FDB_ADDED);
+	assert_int_equal(fdb_lookup_in(t, fdb_bucket_of(t, a10), a10, (1u << 20) + 5), 1);
+	assert_int_equal(fdb_age(t, (1u << 20) + 5), 0);
+	/* Locks are per (VLAN, MAC): port 4's MAC in VLAN 10 is refused to port 5 there, not in VLAN 20. */
+	assert_int_equal(fdb_lock_vlan(t, MAC_B, 10, 4, 200, &owner), 0);
+	assert_int_equal(fdb_lock_vlan(t, MAC_B, 10, 5, 200, &owner), -EEXIST);
+	assert_int_equal(owner, 4);
+	assert_int_equal(fdb_learn_in(t, fdb_bucket_of(t, b10), b10, 5, 200), FDB_REFUSED_LOCKED);
+	assert_int_equal(fdb_learn_in(t, fdb_bucket_of(t, b20), b20, 5, 200), FDB_ADDED);
+	assert_int_equal(fdb_lookup_in(t, fdb_bucket_of(t, b10), b10, 200), 4);
+	assert_int_equal(fdb_lookup_in(t, fdb_bucket_of(t, b20), b20, 200), 5);
+	fdb_destroy(t);
+	free(t);
+}
+
+enum { RACE_MACS = 64, RACE_ROUNDS = 20000 };
+
+struct race {
+	struct fdb *t;
+	unsigned vid, port;
+	atomic_bool stop;
+	atomic_uint wrong;
+};
+
+static uint64_t race_mac(unsigned i)
+{
+	uint8_t m[6] = { 0x02, 0, 0, 0, (uint8_t)(i >> 8), (uint8_t)i };
+
+	return fdb_mac(m);
+}
+
+/* Learn every MAC of the set in one VLAN on one port, over and over, the seconds moving on (evictions, refreshes). */
+static void *race_learner(void *arg)
+{
+	struct race *r = arg;
+
+	for (unsigned round = 0; round < RACE_ROUNDS / 10; round++)
+		for (unsigned i = 0; i < RACE_MACS; i++) {
+			uint64_t mv = fdb_mac_vlan(race_mac(i), r->vid);
+
+			fdb_learn_in(r->t, fdb_bucket_of(r->t, mv), mv, r->port, round / 50);
+		}
+	return NULL;
+}
+
+/*
+ * Two workers learn the same MACs, one in VLAN 10 behind port 1, the
+ * other in VLAN 20 behind port 2, into a table too small for them (ways
+ * evicted and refilled under the lookups); a lookup in VLAN 10 must never
+ * say port 2, nor one in VLAN 20 port 1; the ports' counts match the
+ * table at the end.
+ */
+static void test_fdb_vlan_race(void **state)
+{
+	struct fdb *t = malloc(sizeof(*t));
+	struct race a = { .vid = 10, .port = 1 }, b = { .vid = 20, .port = 2 };
+	struct fdb_entry *e = calloc(1024, sizeof(*e));
+	pthread_t ta, tb;
+	unsigned wrong = 0, n, live, per[3] = { 0 };
+
+	assert_int_equal(fdb_init(t, 300, FDB_SIZE_MIN), 0);
+	a.t = b.t = t;
+	assert_int_equal(pthread_create(&ta, NULL, race_learner, &a), 0);
+	assert_int_equal(pthread_create(&tb, NULL, race_learner, &b), 0);
+	for (unsigned round = 0; round < RACE_ROUNDS; round++)
+		for (unsigned i = 0; i < RACE_MACS; i += 7) {
+			uint64_t m10 = fdb_mac_vlan(race_mac(i), 10), m20 = fdb_mac_vlan(race_mac(i), 20);
+			int p10 = fdb_lookup_in(t, fdb_bucket_of(t, m10), m10, RACE_ROUNDS / 500);
+			int p20 = fdb_lookup_in(t, fdb_bucket_of(t, m20), m20, RACE_ROUNDS / 500);
+
+			wrong += (p10 != -1 && p10 != 1) + (p20 != -1 && p20 != 2);
+		}
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	assert_int_equal(wrong, 0);
+	n = fdb_dump(t, e, 1024, RACE_ROUNDS / 500, &live);
+	assert_int_equal(n, live);
+	for (unsigned i = 0; i < n; i++) {
+		assert_true(e[i].port == 1 || e[i].port == 2);
+		assert_int_equal(e[i].vlan, e[i].port == 1 ? 10 : 20);
+		per[e[i].port]++;
+	}
+	assert_true(per[1] > 0 && per[2] > 0);
+	assert_int_equal(fdb_port_entries(t, 1), per[1]);
+	assert_int_equal(fdb_port_entries(t, 2), per[2]);
+	print_message("race: %u entries in VLAN 10, %u in VLAN 20 (of %u MACs each)\n", per[1], per[2], RACE_MACS);
+	free(e);
+	fdb_destroy(t);
+	free(t);
+}
+
+/* tag=, trunks= and vlan_mode= as a config entry and vswctl spell them, and what is refused. */
+static void test_vlan_port_opts(void **state)
+{
+	static const char *const bad[] = {
+		"{\"tag\":4095}", "{\"tag\":\"10\"}", "{\"trunks\":\"10-\"}", "{\"trunks\":\"20-10\"}",
+		"{\"trunks\":\"1,,2\"}", "{\"trunks\":\"4095\"}", "{\"trunks\":-1}", "{\"trunks\":{}}",
+		"{\"tag\":10,\"trunks\":\"20\"}", "{\"vlan_mode\":\"trunk\",\"tag\":10}",
+		"{\"vlan_mode\":\"native-tagged\"}", "{\"vlan_mode\":\"access\"}",
+		"{\"vlan_mode\":\"dot1q-tunnel\",\"tag\":10}",
+	};
+	struct switch_port_cfg c;
+	struct json_object *j;
+	char err[256];
+
+	assert_int_equal(parse("{}", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.vlan_mode, SWITCH_VLAN_TRUNK);
+	assert_false(c.trunks_only);
+	j = port_opts_json(&c);
+	assert_false(json_object_object_get_ex(j, "vlan_mode", NULL)); /* a plain port shows no VLAN options */
+	json_object_put(j);
+
+	assert_int_equal(parse("{\"tag\":10}", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.vlan_mode, SWITCH_VLAN_ACCESS);
+	assert_int_equal(c.tag, 10);
+
+	assert_int_equal(parse("{\"trunks\":\" 10, 20,30-40 ,4094\"}", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.vlan_mode, SWITCH_VLAN_TRUNK);
+	assert_true(c.trunks_only);
+	j = port_opts_json(&c);
+	assert_string_equal(json_object_get_string(json_object_object_get(j, "trunks")), "10,20,30-40,4094");
+	assert_string_equal(json_object_get_string(json_object_object_get(j, "vlan_mode")), "trunk");
+	json_object_put(j);
+	assert_int_equal(parse("{\"trunks\":\"\"}", &c, err, sizeof(err)), 0);
+	assert_false(c.trunks_only); /* empty: every VLAN, as OVS */
+
+	assert_int_equal(parse("{\"vlan_mode\":\"native-untagged\",\"tag\":5,\"trunks\":[6,\"7-8\"]}", &c, err,
+			       sizeof(err)),
+			 0);
+	assert_int_equal(c.vlan_mode, SWITCH_VLAN_NATIVE_UNTAGGED);
+	j = port_opts_json(&c);
+	assert_string_equal(json_object_get_string(json_object_object_get(j, "trunks")), "6-8");
+	assert_int_equal(json_object_get_int(json_object_object_get(j, "tag")), 5);
+	json_object_put(j);
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(parse(bad[i], &c, err, sizeof(err)), -1);
+		printf("%s -> %s\n", bad[i], err);
+		assert_true(err[0] != '\0');
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_vlan_access_flood_stays_in_vlan),
+		cmocka_unit_test(test_vlan_tenants_isolated),
+		cmocka_unit_test(test_vlan_trunk_to_access),
+		cmocka_unit_test(test_vlan_ingress_drops),
+		cmocka_unit_test(test_vlan_native),
+		cmocka_unit_test(test_vlan_off_transparent),
+		cmocka_unit_test(test_vlan_mixed_batch),
+		cmocka_unit_test(test_vlan_hub),
+		cmocka_unit_test(test_fdb_vlan_keys),
+		cmocka_unit_test(test_fdb_vlan_race),
+		cmocka_unit_test(test_vlan_port_opts),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
