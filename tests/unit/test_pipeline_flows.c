@@ -18,7 +18,9 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <json-c/json.h>
 
+#include "ctl/port_opts.h"
 #include "dp/dp.h"
 #include "dp/flows.h"
 #include "dp/pipeline.h"
@@ -357,6 +359,55 @@ static void test_in_port_and_flood(void **state)
 	assert_int_equal(sent_to(f, 3), 1);
 }
 
+/* Port @port's VLAN options (JSON, as a config entry spells them), attached while its slot is unpublished. */
+static void vlan_opts(struct fx *f, unsigned port, const char *json)
+{
+	struct json_object *o = json_tokener_parse(json);
+	struct switch_port_cfg c;
+	char err[256];
+
+	assert_non_null(o);
+	assert_int_equal(port_opts_parse(o, &c, err, sizeof(err)), 0);
+	json_object_put(o);
+	switch_port_set(f->sw, port, NULL);
+	assert_int_equal(switch_port_attach(f->sw, port, &c, err, sizeof(err)), 0);
+	switch_port_set(f->sw, port, &f->ports[port]);
+}
+
+/*
+ * VLAN ports: `normal` keeps a frame in its VLAN, tagged on a trunk (the
+ * normal pool's frames, in a batch mixed with an explicit output); the
+ * explicit output sends its frame as the flow left it, across VLANs.
+ */
+static void test_vlans(void **state)
+{
+	struct fx *f = *state;
+	const struct tx_frame *t;
+
+	vlan_opts(f, 0, "{\"tag\":10}");
+	vlan_opts(f, 1, "{\"tag\":10}");
+	vlan_opts(f, 2, "{\"trunks\":\"10,20\"}");
+	vlan_opts(f, 3, "{\"tag\":20}");
+	add(f, "priority=0,actions=normal");
+	add(f, "priority=10,in_port=0,udp,nw_dst=10.0.0.7,actions=output:3");
+	frame(f, 0, 1, 0xff, 2, 0);
+	frame(f, 1, 1, 2, 7, 0);
+	forward(f, 0, 2);
+	assert_int_equal(sent_to(f, 1), 1);
+	assert_int_equal(first_to(f, 1)->len, f->iov[0].iov_len);
+	t = first_to(f, 2);
+	assert_int_equal(sent_to(f, 2), 1);
+	assert_int_equal(t->len, f->iov[0].iov_len + 4);
+	assert_int_equal(fr_get16(t->bytes + 12), 0x8100);
+	assert_int_equal(fr_get16(t->bytes + 14) & 0xfff, 10);
+	t = first_to(f, 3);
+	assert_int_equal(sent_to(f, 3), 1);
+	assert_int_equal(t->len, f->iov[1].iov_len);
+	assert_memory_equal(t->bytes, f->bufs[1], 60);
+	for (unsigned i = 0; i < NPORTS; i++)
+		switch_port_detach(f->sw, i);
+}
+
 /* Per-rule packets, bytes and used time. */
 static void test_counters(void **state)
 {
@@ -439,6 +490,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_normal, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_mirror_flood, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_in_port_and_flood, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_vlans, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_counters, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_cache_invalidation, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_copy_pool_full, fx_setup, fx_teardown),
