@@ -95,6 +95,16 @@ static void reset(void)
 		json_object_put(req);
 	}
 	vswd_free_graveyard(&v);
+	{
+		/* No flow rule carries over to the next input. */
+		struct ctl_peer root = { .privileged = true, .fd = -1 };
+		struct json_object *req = json_object_new_object(), *resp;
+
+		json_object_object_add(req, "cmd", json_object_new_string("flow-del"));
+		resp = vswd_handle_request(&v, req, &root);
+		json_object_put(resp);
+		json_object_put(req);
+	}
 	fdb_destroy(&v.sw->fdb);
 	if (fdb_init(&v.sw->fdb, v.cfg.aging_s, v.cfg.fdb_size) < 0)
 		abort();

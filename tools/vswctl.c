@@ -356,7 +356,21 @@ int main(int argc, char **argv)
 		ctl_call_free(&cl);
 		return rc;
 	}
-	resp = call(ctl, cl.req);
+	if (cl.cmd->flags & CTL_CMD_FILE_IN) {
+		/* Read with our own rights and passed open: vswd opens no path for a peer (commands.h). */
+		const char *file = ctl_reply_str(cl.req, "file");
+		int fd = open(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+		if (fd < 0) {
+			fprintf(stderr, "vswctl: %s: %s\n", file, strerror(errno));
+			ctl_call_free(&cl);
+			return 1;
+		}
+		resp = call_fd(ctl, cl.req, fd);
+		close(fd);
+	} else {
+		resp = call(ctl, cl.req);
+	}
 	if (!resp) {
 		fprintf(stderr, "vswctl: no valid response from vswd\n");
 		ctl_call_free(&cl);

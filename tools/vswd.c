@@ -18,14 +18,15 @@ static void usage(FILE *f)
 
 	/* The port types and their keys come from the type table (port_types.c), never from text here. */
 	port_types_help(types, sizeof(types), "                    ");
-	fprintf(f, "usage: vswd [--ctl PATH] [--ctl-group GROUP] [--config FILE] [--fdb-size MACS] [--foreground]\n"
+	fprintf(f, "usage: vswd [--ctl PATH] [--ctl-group GROUP] [--config FILE] [--fdb-size MACS] [--flows FILE]\n"
+		   "            [--foreground]\n"
 		   "  --ctl PATH      control socket (default " VSWD_DEFAULT_CTL "), mode 0600: root and vswd's\n"
 		   "                  user may connect\n"
 		   "  --ctl-group GROUP  mode 0660 and this group: its members may connect too (but not name\n"
 		   "                  files for vswd to open); overrides the config's \"ctl_group\"\n"
 		   "  --config FILE   JSON: {\"workers\":N, \"cpus\":[...], \"busy_poll\":false, \"perf\":true,\n"
 		   "                  \"mode\":\"learning\"|\"hub\", \"aging\":300, \"fdb_size\":%u, \"flood_budget\":4096\n"
-		   "                  (flood copies per worker round, 0: none), \"ctl_group\":GROUP,\n"
+		   "                  (flood copies per worker round, 0: none), \"ctl_group\":GROUP, \"flows\":FILE,\n"
 		   "                  \"ports\":[{\"name\":...,\n"
 		   "                  \"type\":TYPE, KEY:VALUE...}]}, TYPE and its KEYs one of:\n"
 		   "%s"
@@ -33,6 +34,8 @@ static void usage(FILE *f)
 		   "                  \"tag\":VLAN, \"trunks\":\"10,20,30-40\", \"vlan_mode\":access|trunk|native-tagged|native-untagged\n"
 		   "  --fdb-size MACS  the MACs the FDB is sized for (%u to %u, about 32 bytes each, allocated\n"
 		   "                  at start); overrides the config's \"fdb_size\"\n"
+		   "  --flows FILE    flow rules (docs/FLOWS.md) loaded at start and rewritten on every change;\n"
+		   "                  overrides the config's \"flows\"\n"
 		   "  --foreground    do not detach from the terminal\n",
 		FDB_DEFAULT_SIZE, types, FDB_SIZE_MIN, FDB_SIZE_MAX);
 }
@@ -60,11 +63,12 @@ int main(int argc, char **argv)
 		{ "ctl-group", required_argument, NULL, 'g' },
 		{ "config", required_argument, NULL, 'f' },
 		{ "fdb-size", required_argument, NULL, 's' },
+		{ "flows", required_argument, NULL, 'w' },
 		{ "foreground", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *ctl = VSWD_DEFAULT_CTL, *config = NULL, *group = NULL, *fdb_size = NULL;
+	const char *ctl = VSWD_DEFAULT_CTL, *config = NULL, *group = NULL, *fdb_size = NULL, *flows = NULL;
 	struct json_object *conf = NULL;
 	struct vswd_config cfg;
 	bool foreground = false;
@@ -72,7 +76,7 @@ int main(int argc, char **argv)
 	char err[256];
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "c:g:f:s:Fh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:g:f:s:w:Fh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			ctl = optarg;
@@ -85,6 +89,9 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			fdb_size = optarg;
+			break;
+		case 'w':
+			flows = optarg;
 			break;
 		case 'F':
 			foreground = true;
@@ -129,6 +136,14 @@ int main(int argc, char **argv)
 		}
 		cfg.fdb_size = (unsigned)n;
 	}
+	if (flows) {
+		if (!flows[0] || strlen(flows) >= sizeof(cfg.flows_path)) {
+			fprintf(stderr, "vswd: --flows: a file path\n");
+			json_object_put(conf);
+			return 2;
+		}
+		snprintf(cfg.flows_path, sizeof(cfg.flows_path), "%s", flows);
+	}
 	raise_fd_limit();
 	if (!foreground && daemon(1, 1) < 0) {
 		perror("vswd: daemon");
@@ -140,6 +155,11 @@ int main(int argc, char **argv)
 	}
 	if (conf && vswd_add_config_ports(&v, conf, err, sizeof(err)) < 0) {
 		log_err("%s: %s", config, err);
+		goto out_shutdown;
+	}
+	/* After the config's ports: the flows name them. */
+	if (vswd_flows_load(&v, err, sizeof(err)) < 0) {
+		log_err("flows: %s", err);
 		goto out_shutdown;
 	}
 	json_object_put(conf);

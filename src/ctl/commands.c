@@ -87,6 +87,29 @@ static const struct ctl_arg capture_stop_args[] = {
 	{ 0 },
 };
 
+#define CTL_FLOW_MAX 8191
+
+static const struct ctl_arg flow_args[] = {
+	{ "flow", CTL_WORDS, CTL_ARG_REQUIRED, NULL, "FLOW", 1, CTL_FLOW_MAX, NULL },
+	{ 0 },
+};
+
+static const struct ctl_arg flow_filter_args[] = {
+	{ "flow", CTL_WORDS, 0, NULL, "FLOW", 0, CTL_FLOW_MAX, NULL },
+	{ 0 },
+};
+
+static const struct ctl_arg flow_dump_args[] = {
+	{ "table", CTL_UINT, 0, "--table", "N", 0, 253, NULL },
+	{ "flow", CTL_WORDS, 0, NULL, "FLOW", 0, CTL_FLOW_MAX, NULL },
+	{ 0 },
+};
+
+static const struct ctl_arg flow_replace_args[] = {
+	{ "file", CTL_STR, CTL_ARG_REQUIRED, NULL, "FILE", 1, PATH_MAX - 1, NULL },
+	{ 0 },
+};
+
 /* Help lines: at most 44 characters each (they start at column 36); '\n' starts the next. */
 const struct ctl_command ctl_commands[] = {
 	{ "port-add", "port add", port_add_args, ctl_port_add, NULL, 0, "add a port: TYPE and its KEYs one of" },
@@ -103,6 +126,21 @@ const struct ctl_command ctl_commands[] = {
 	{ "capture-start", "capture", capture_start_args, ctl_capture_start, NULL, CTL_CMD_CAPTURE,
 	  "record PORT's frames matching FILTER\n(pcap-filter(7)) into FILE.pcap until N\nframes (0: no limit), "
 	  "S seconds or ^C;\n--stop ends a capture whose vswctl is gone" },
+	{ "flow-add", "flow add", flow_args, ctl_flow_edit, NULL, 0,
+	  "add a flow (ovs-ofctl add-flow syntax,\ndocs/FLOWS.md); ports by name or id" },
+	{ "flow-mod", "flow mod", flow_args, ctl_flow_edit, NULL, 0, "new actions for the flows FLOW covers" },
+	{ "flow-mod-strict", "flow mod-strict", flow_args, ctl_flow_edit, NULL, 0,
+	  "new actions for the flow of FLOW's\npriority and match" },
+	{ "flow-del", "flow del", flow_filter_args, ctl_flow_edit, NULL, 0,
+	  "delete the flows FLOW covers (none: all)" },
+	{ "flow-del-strict", "flow del-strict", flow_args, ctl_flow_edit, NULL, 0,
+	  "delete the flow of FLOW's priority\nand match" },
+	{ "flow-dump", "flow dump", flow_dump_args, ctl_flow_dump, ctl_flow_dump_print, 0,
+	  "the flows (FLOW covers; table N) with\ntheir counters" },
+	{ "flow-replace", "flow replace", flow_replace_args, ctl_flow_replace, NULL, CTL_CMD_FILE_IN,
+	  "every flow replaced by FILE's, one\nadd-flow line each, in one commit" },
+	{ "trace", "trace", flow_args, ctl_trace, ctl_trace_print, 0,
+	  "the tables, rules and actions a frame\nwith FLOW's fields goes through" },
 	{ "capture-stop", NULL, capture_stop_args, ctl_capture_stop, NULL, 0,
 	  "stop a capture and report its counts;\n\"if_done\": only once it reached its count" },
 };

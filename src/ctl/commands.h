@@ -56,6 +56,8 @@ typedef void (*ctl_print_fn)(struct json_object *reply);
 
 /* vswctl runs it as a capture: opens the file, passes it along, polls capture-stop until done (vswctl.c). */
 #define CTL_CMD_CAPTURE 1u
+/* vswctl opens the request's "file" for reading and passes it along (flow replace): vswd never opens it for the peer. */
+#define CTL_CMD_FILE_IN 2u
 
 struct ctl_command {
 	const char *cmd;		/* the request's "cmd" */

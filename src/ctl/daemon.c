@@ -47,7 +47,7 @@ static const char *json_get_str(struct json_object *o, const char *key)
 int vswd_config_from_json(struct vswd_config *c, struct json_object *o, char *err, size_t errlen)
 {
 	static const char *const keys[] = { "workers", "cpus", "busy_poll", "perf", "perf_every", "mode", "aging",
-					    "fdb_size", "flood_budget", "ctl_group", "ports", NULL };
+					    "fdb_size", "flood_budget", "ctl_group", "flows", "ports", NULL };
 	struct json_object *f;
 	const char *mode;
 
@@ -64,6 +64,14 @@ int vswd_config_from_json(struct vswd_config *c, struct json_object *o, char *er
 			return -1;
 		}
 		snprintf(c->ctl_group, sizeof(c->ctl_group), "%s", json_object_get_string(f));
+	}
+	if (json_object_object_get_ex(o, "flows", &f)) {
+		if (!json_object_is_type(f, json_type_string) || !json_object_get_string_len(f) ||
+		    json_object_get_string_len(f) >= (int)sizeof(c->flows_path)) {
+			snprintf(err, errlen, "\"flows\" must be a file path");
+			return -1;
+		}
+		snprintf(c->flows_path, sizeof(c->flows_path), "%s", json_object_get_string(f));
 	}
 	if (json_get_uint(o, "workers", 1, DP_WORKERS_MAX, &c->workers, err, errlen) < 0 ||
 	    json_get_uint(o, "aging", 1, 86400, &c->aging_s, err, errlen) < 0 ||
@@ -131,6 +139,7 @@ static void on_timer(struct ev_handler *h, uint32_t events)
 	v->uptime_s += (unsigned)ticks;
 	atomic_store_explicit(&v->sw->now_s, v->uptime_s, memory_order_relaxed);
 	fdb_age_tick(&v->sw->fdb, v->uptime_s); /* a slice of the table: see fdb.h, "Aging" */
+	vswd_flows_tick(v); /* idle and hard timeouts */
 	if (v->dp_started)
 		dp_watchdog(&v->dp); /* before the ports' ticks, which close what it marks broken */
 	for (unsigned i = 0; i < PORT_MAX; i++) {
@@ -172,6 +181,8 @@ int vswd_init(struct vswd *v, const struct vswd_config *c, char *err, size_t err
 	}
 	v->sw->flood_budget = c->flood_budget;
 	v->dp.sw = v->sw;
+	if (vswd_flows_init(v, err, errlen) < 0)
+		return -1;
 	if (c->ctl_group[0]) {
 		struct group gr, *res = NULL;
 		char buf[4096];
@@ -264,6 +275,7 @@ void vswd_shutdown(struct vswd *v)
 	vswd_free_graveyard(v);
 	if (v->dp_started)
 		dp_stop(&v->dp);
+	vswd_flows_destroy(v);
 	ctl_sock_close(v);
 	if (v->timer_fd >= 0)
 		close(v->timer_fd);

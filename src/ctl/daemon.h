@@ -11,6 +11,7 @@
  *   signals: SIGINT/SIGTERM end the loop
  */
 
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <sys/types.h>
@@ -31,6 +32,7 @@
 #define FDB_SHOW_MAX 262144	/* and the most it sends (~20 MB, under ctl_sock.c's CTL_REPLY_MAX) */
 
 struct json_object;
+struct flow_db;
 
 struct vswd_config {
 	unsigned workers;
@@ -43,6 +45,7 @@ struct vswd_config {
 	unsigned flood_budget;		/* flood copies per worker round (switch.h); 0: no limit */
 	unsigned fdb_size;		/* MACs the FDB is sized for (fdb.h), allocated at start */
 	char ctl_group[CTL_GROUP_MAX];	/* "": only root and vswd's user may use the control socket */
+	char flows_path[PATH_MAX];	/* "": flows are not saved; else loaded at start, rewritten on every change */
 };
 
 /*
@@ -88,6 +91,7 @@ struct vswd {
 	double refused_logged_s;
 	bool stop;
 	unsigned uptime_s;
+	struct flow_db *flows;		/* the flow tables (ctl_flows.c); published to the workers as sw->flows */
 	/* Tests and fuzzers: called instead of a type's constructor, after the parameters were checked. */
 	port_create_hook_fn create_hook;
 };
@@ -97,7 +101,7 @@ void vswd_config_default(struct vswd_config *c);
 
 /*
  * Read the "workers", "cpus", "busy_poll", "perf", "perf_every", "mode", "aging",
- * "fdb_size", "flood_budget", "ctl_group" keys of a config object ("ports" is read by vswd_add_config_ports); any
+ * "fdb_size", "flood_budget", "ctl_group", "flows" keys of a config object ("ports" is read by vswd_add_config_ports); any
  * other key is refused.  0 or -1 with @err.
  */
 int vswd_config_from_json(struct vswd_config *c, struct json_object *o, char *err, size_t errlen);
@@ -114,6 +118,12 @@ int vswd_start(struct vswd *v, const struct vswd_config *c, const char *ctl_path
 
 /* Add the ports of a config object's "ports" array (ctl_ports.c). 0 or -1 with @err. */
 int vswd_add_config_ports(struct vswd *v, struct json_object *o, char *err, size_t errlen);
+
+/* ctl_flows.c: the flow db (vswd_init), the rules of cfg.flows_path (after the config's ports), timeouts (the tick). 0 or -1 with @err. */
+int vswd_flows_init(struct vswd *v, char *err, size_t errlen);
+int vswd_flows_load(struct vswd *v, char *err, size_t errlen);
+void vswd_flows_tick(struct vswd *v);
+void vswd_flows_destroy(struct vswd *v);
 
 /* The slot of the port called @name, or -1 (ctl_ports.c). */
 int vswd_port_slot(struct vswd *v, const char *name);

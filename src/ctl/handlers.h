@@ -33,6 +33,17 @@ struct json_object *ctl_capture_stop(struct vswd *v, struct json_object *req, st
 void ctl_capture_end_with_port(struct port *p);
 
 /*
+ * ctl_flows.c: flow-add, flow-mod[-strict], flow-del[-strict] (one handler
+ * by "cmd"), flow-dump, flow-replace (the file passed open), trace.
+ */
+struct json_object *ctl_flow_edit(struct vswd *v, struct json_object *req, struct ctl_peer *peer);
+struct json_object *ctl_flow_dump(struct vswd *v, struct json_object *req, struct ctl_peer *peer);
+void ctl_flow_dump_print(struct json_object *reply);
+struct json_object *ctl_flow_replace(struct vswd *v, struct json_object *req, struct ctl_peer *peer);
+struct json_object *ctl_trace(struct vswd *v, struct json_object *req, struct ctl_peer *peer);
+void ctl_trace_print(struct json_object *reply);
+
+/*
  * ctl_perf.c: perf-show (per worker and summed over the workers, per
  * timing point of lib/perf.h: packets, batches, cycles, cycles and ns per
  * packet, percentiles of cycles per packet; the latency percentiles in

@@ -11,6 +11,7 @@
  *   0 .. PORT_MAX - 1                    one port, its slot number
  *   DP_DEST_FLOOD   (0xfe00)             every port but the ingress one
  *   DP_DEST_UNSET   (0xfe01)             no verdict yet (a secured port's frame that passed its check)
+ *   DP_DEST_COPIED  (0xfe02)             sent only as copies (flow outputs: dp/flows.h), not a drop
  *   DP_DEST_DROP | why  (0xff00 + why)   nowhere, for reason why (enum port_drop)
  *
  * and counts them by kind, so the actions stage picks its passes once per
@@ -24,6 +25,7 @@
 
 #define DP_DEST_FLOOD 0xfe00u
 #define DP_DEST_UNSET 0xfe01u
+#define DP_DEST_COPIED 0xfe02u
 #define DP_DEST_DROP 0xff00u
 #define DP_DEST_DROP_WHY(why) (DP_DEST_DROP | (unsigned)(why))
 

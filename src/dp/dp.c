@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "dp/flows.h"
 #include "dp/poll.h"
 #include "switch/switch.h"
 
@@ -194,6 +195,9 @@ int dp_start(struct dp *dp, struct vswitch *sw, unsigned nworkers, const int *cp
 		w->id = i;
 		w->ctx.io.worker_id = i;
 		w->ctx.perf_rng = 0x9e3779b9u + i; /* any nonzero seed */
+		w->ctx.flow = dp_flow_ctx_new();
+		if (!w->ctx.flow)
+			return -ENOMEM;
 		w->cpu = cpus ? cpus[i] : -1;
 		w->wd_since_ms = now_ms();
 		memset(w->lists[0].first, 0xff, sizeof(w->lists[0].first));
@@ -254,6 +258,7 @@ void dp_stop(struct dp *dp)
 		rxq_list_release(w, &w->lists[1]);
 		close(w->epfd);
 		close(w->wakefd);
+		free(w->ctx.flow);
 	}
 	free(dp->workers);
 	dp->workers = NULL;

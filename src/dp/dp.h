@@ -89,6 +89,7 @@ struct dp_group {
 };
 
 struct switch_portlist;
+struct dp_flow;
 
 /* Per-worker scratch for one forwarding round. */
 struct dp_ctx {
@@ -108,6 +109,7 @@ struct dp_ctx {
 	unsigned flood_in;			/* the ingress port's slot */
 	unsigned flood_copies;			/* flood copies made this round (dp_round_start zeroes) */
 	bool flood_starved;			/* a batch had every flood frame refused for the budget this round */
+	struct dp_flow *flow;			/* the flow tables' scratch and copies (flows.h), made at dp_start */
 	/* Stage timing (perf.h): the worker's counters this round (NULL: off), sampled by dp_perf_pick(). */
 	struct dp_perf *perf_round;
 	unsigned perf_mask;			/* dp->perf_every - 1 */

@@ -110,10 +110,15 @@ void dp_act_gather(struct vswitch *sw, struct dp_ctx *ctx, const struct dp_batch
 		while (i < b->n && b->dest[i] == d);
 		g->n = (uint16_t)k;
 	}
-	/* A grouped port is a flood target too (it is published and not the ingress): its floods go in its group. */
+	/*
+	 * A grouped port is a flood target too (it is published): its floods go
+	 * in its group.  But the ingress port, which has a group only when a
+	 * flow's in_port action sent a frame back (dp/flows.h).
+	 */
 	if (ctx->nflood)
 		for (unsigned t = 0; t < ctx->ngrp; t++)
-			merge_flood(&ctx->grp[t], ctx->flood, ctx->nflood);
+			if (ctx->grp[t].port != ctx->flood_in)
+				merge_flood(&ctx->grp[t], ctx->flood, ctx->nflood);
 	if (nowhere)
 		port_count_drop(b->in, DROP_NO_DESTINATION, nowhere);
 	if (refused) {

@@ -2,6 +2,7 @@
 #include "dp/pipeline.h"
 
 #include "dp/egress.h"
+#include "dp/flows.h"
 #include "port/capture.h"
 #include "switch/switch.h"
 
@@ -9,8 +10,10 @@
  * The stages are functions over a batch; none sends (but tx), none reads
  * the clock.  Only this file knows their order, and it marks the time
  * after each one (perf.h: one counter read per stage per batch, none when
- * ctx->io.perf is NULL).  A flow table would be a different lookup function
- * here, filling the same verdicts; ports never see the difference.
+ * ctx->io.perf is NULL).  With flow tables published (sw->flows), the
+ * lookup is dp_flow_lookup() instead of the bridge alone: the same
+ * verdicts, plus the copies a frame with several outputs needs, which go
+ * out after the batch (flow_copies_tx); ports never see the difference.
  */
 
 /*
@@ -43,8 +46,47 @@ static int latency_pick(struct dp_perf *pf, const struct dp_batch *b)
 	return (int)s;
 }
 
+/*
+ * The actions and tx stages for a batch of copies the flow lookup made
+ * (the frames for `normal`, then every other extra output): the same
+ * passes as the batch's own, timed the same way, without latency sample.
+ */
+static void flow_copies_tx(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *c)
+{
+	struct dp_perf *pf = ctx->io.perf;
+	unsigned sent = 0;
+
+	/* The tx stage reads the batch's VLAN flag from ctx->batch (egress.c); the copies' is their own (the batch's tx is done). */
+	ctx->batch.vlan = c->vlan;
+	if (c->n_drop) {
+		dp_act_drop(c);
+		dp_perf_mark(pf, DP_PT_ACT_DROP, c->n_drop);
+	}
+	if (!(c->n_out + c->n_flood))
+		return;
+	dp_act_gather(sw, ctx, c);
+	dp_perf_mark(pf, c->n_flood ? DP_PT_ACT_FLOOD : DP_PT_ACT_OUTPUT, c->n_out + c->n_flood);
+	for (unsigned t = 0; t < ctx->ngrp; t++) {
+		struct port *out = dp_egress_send(sw, ctx, t, &sent);
+
+		if (pf && out)
+			dp_perf_mark(pf, (enum dp_point)(DP_PT_TX_VHOST + dp_port_kind_of(out)), sent);
+	}
+	for (unsigned cursor = 0; ctx->nflood;) {
+		struct port *out = dp_egress_flood_next(sw, ctx, &cursor);
+
+		if (!out)
+			break;
+		if (pf)
+			dp_perf_mark(pf, (enum dp_point)(DP_PT_TX_VHOST + dp_port_kind_of(out)), ctx->nflood);
+	}
+	dp_egress_done(ctx);
+}
+
 void dp_forward(struct vswitch *sw, struct dp_ctx *ctx, struct port *in, struct pkt *pkts, unsigned n)
 {
+	/* Read once: the whole batch, copies included, sees one version of the flow tables. */
+	const struct flow_tables *flows = atomic_load_explicit(&sw->flows, memory_order_acquire);
 	struct dp_perf *pf = ctx->io.perf;
 	struct dp_batch *b = &ctx->batch;
 	unsigned sent = 0, sample_dest = 0;
@@ -56,7 +98,10 @@ void dp_forward(struct vswitch *sw, struct dp_ctx *ctx, struct port *in, struct 
 	stage_parse(ctx, b);
 	dp_perf_mark(pf, DP_PT_PARSE, n);
 
-	switch_decide(sw, ctx, b);
+	if (!flows)
+		switch_decide(sw, ctx, b);
+	else
+		dp_flow_lookup(sw, ctx, b, flows);
 	dp_perf_mark(pf, DP_PT_LOOKUP, n);
 	if (pf && (sample = latency_pick(pf, b)) >= 0)
 		sample_dest = b->dest[sample];
@@ -95,6 +140,12 @@ void dp_forward(struct vswitch *sw, struct dp_ctx *ctx, struct port *in, struct 
 	if (sample >= 0 && sample_dest == DP_DEST_FLOOD)
 		dp_perf_latency(pf, pf->last - pf->rx_t0, b->n_out + b->n_flood);
 	dp_egress_done(ctx);
+	if (flows) {
+		if (ctx->flow->normal.n)
+			flow_copies_tx(sw, ctx, &ctx->flow->normal);
+		if (ctx->flow->extra.n)
+			flow_copies_tx(sw, ctx, &ctx->flow->extra);
+	}
 }
 
 unsigned dp_process_batch(struct vswitch *sw, struct dp_ctx *ctx, struct port *in, unsigned q)

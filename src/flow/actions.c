@@ -546,7 +546,11 @@ static void enter_table(struct flow_exec *x, struct flow_pkt *pkt, struct flow_k
 {
 	if (tail)
 		x->n_frames--;
-	while (!rule) {
+	for (;;) {
+		if (x->trace)
+			x->trace(x->trace_arg, table, rule, k);
+		if (rule)
+			break;
 		if (!honor_miss)
 			return;
 		switch (x->tables->miss[table]) {

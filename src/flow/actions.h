@@ -224,6 +224,13 @@ struct flow_exec {
 	unsigned n_snap;
 	struct flow_snap snap[FLOW_SNAP_MAX];
 
+	/*
+	 * Tracing (vswctl trace; NULL on the data path): called at each table
+	 * a packet enters, with the rule found there (NULL: a miss).
+	 */
+	void (*trace)(void *arg, unsigned table, const struct flow_rule *rule, const struct flow_key *k);
+	void *trace_arg;
+
 	/* Internal. */
 	bool live_taken;			/* an output refers to the live buffer as it is */
 	bool stop;				/* processing of this packet ended (a limit) */

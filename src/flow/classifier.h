@@ -89,6 +89,14 @@ struct flow_tables {
 	uint64_t gen;				/* commit that made it */
 	const struct flow_cls *cls[FLOW_N_TABLES];	/* NULL: no rule */
 	uint8_t miss[FLOW_N_TABLES];		/* enum flow_miss */
+	/*
+	 * The version's only rule when it is table 0's match-all
+	 * `actions=normal` (what a bridge that should just learn gets, as Open
+	 * vSwitch installs on a new bridge); NULL otherwise.  The data path
+	 * then runs the learning bridge on the batch and counts the rule,
+	 * without keys, lookups or actions.
+	 */
+	const struct flow_rule *only_normal;
 };
 
 /* The highest priority rule of @c matching @k, or NULL (@c may be NULL). */

@@ -737,6 +737,15 @@ int64_t flow_db_commit(struct flow_db *db)
 		nt->cls[t] = tb->cls;
 	}
 	db->miss_dirty = false;
+	nt->only_normal = NULL;
+	if (flow_db_count(db, FLOW_TABLE_ANY) == 1 && db->t[0].n_groups == 1 && db->t[0].groups[0]->n == 1) {
+		const struct flow_rule *r = db->t[0].groups[0]->rules[0];
+		static const struct flow_key any;
+
+		if (!memcmp(&r->match.mask, &any, sizeof(any)) && r->actions->n == 1 &&
+		    r->actions->a[0].type == FA_NORMAL)
+			nt->only_normal = r;
+	}
 	/* Release: a worker that reads the new pointer sees every structure it leads to complete. */
 	atomic_store_explicit(&db->cur, nt, memory_order_release);
 	retire(db, RET_TABLES, old);
@@ -802,7 +811,8 @@ int flow_db_foreach(const struct flow_db *db, const struct flow_mod *filter,
 
 	if (n < 0)
 		return -ENOMEM;
-	qsort(v, (size_t)n, sizeof(*v), dump_order);
+	if (n > 1) /* qsort wants a non-NULL array even for none */
+		qsort(v, (size_t)n, sizeof(*v), dump_order);
 	for (long i = 0; i < n && !rc; i++)
 		rc = fn(arg, v[i]);
 	free(v);

@@ -17,4 +17,7 @@ const char *const port_drop_names[DROP__COUNT] = {
 	[DROP_FLOOD_BUDGET] = "flood_budget",
 	[DROP_VLAN_TAGGED] = "vlan_tagged",
 	[DROP_VLAN_DENIED] = "vlan_denied",
+	[DROP_FLOW_MISS] = "flow_miss",
+	[DROP_FLOW_DROP] = "flow_drop",
+	[DROP_FLOW_COPIES] = "flow_copies",
 };

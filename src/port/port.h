@@ -53,6 +53,9 @@ enum port_drop {
 	DROP_FLOOD_BUDGET,	/* a flood over its worker round's copy budget (the switch's flood_budget) */
 	DROP_VLAN_TAGGED,	/* an 802.1Q tag with a VLAN ID on an access port (tag=) */
 	DROP_VLAN_DENIED,	/* in a VLAN its port does not trunk (trunks=), or tagged with the reserved VID 4095 */
+	DROP_FLOW_MISS,		/* flow tables: a table miss where the table drops */
+	DROP_FLOW_DROP,		/* flow tables: the actions sent the frame nowhere (drop, or a limit of the executor) */
+	DROP_FLOW_COPIES,	/* flow tables: an output past the worker's pool of frame copies (dp/flows.h) */
 	DROP__COUNT
 };
 extern const char *const port_drop_names[DROP__COUNT];

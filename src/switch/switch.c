@@ -38,6 +38,7 @@ int switch_init(struct vswitch *sw, enum switch_mode mode, unsigned aging_s, uns
 	atomic_init(&sw->vlan_ports, 0);
 	sw->clock_ns = monotonic_ns;
 	memset(sw->sp, 0, sizeof(sw->sp));
+	atomic_init(&sw->flows, NULL);
 	return fdb_init(&sw->fdb, aging_s, fdb_size);
 }
 

@@ -38,6 +38,7 @@
 
 struct dp_ctx;
 struct dp_batch;
+struct flow_tables;
 
 enum switch_mode {
 	SWITCH_LEARNING,	/* MAC learning; flood broadcast, multicast and unknown unicast */
@@ -124,6 +125,8 @@ struct vswitch {
 	uint64_t (*clock_ns)(void);		/* monotonic; read at most once per batch, for flood_rate */
 	struct switch_port sp[PORT_MAX];
 	struct fdb fdb;
+	/* The flow tables the workers use (dp/flows.h), published by the control thread; NULL: no rule, the bridge alone. */
+	_Atomic(const struct flow_tables *) flows;
 };
 
 /* A switch with no port and an empty FDB for @fdb_size MACs (fdb.h).  0, -EINVAL or -ENOMEM. */

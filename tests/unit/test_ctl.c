@@ -20,6 +20,7 @@
 
 #include "ctl/commands.h"
 #include "ctl/daemon.h"
+#include "flow/table.h"
 #include "lib/log.h"
 #include "lib/unix_sock.h"
 #include "port/port_types.h"
@@ -401,6 +402,14 @@ static void test_built_requests_accepted(void **state)
 		{ "perf", "disable", NULL },
 		{ "capture", "a", "--dir", "rx", "--count", "3", "--seconds", "1.5", "icmp", "-w", "c.pcap", "or", "udp",
 		  NULL },
+		{ "flow", "add", "table=1,priority=7,in_port=a,ip", "actions=output:a", NULL },
+		{ "flow", "mod", "in_port=a", "actions=drop", NULL },
+		{ "flow", "mod-strict", "table=1,priority=7,in_port=a,ip,actions=normal", NULL },
+		{ "flow", "dump", "--table", "1", "in_port=a", NULL },
+		{ "trace", "in_port=a,ip,nw_dst=10.0.0.1", NULL },
+		{ "flow", "del-strict", "table=1,priority=7,in_port=a,ip", NULL },
+		{ "flow", "replace", "flows.txt", NULL },
+		{ "flow", "del", NULL },
 		{ "port", "del", "a", NULL },
 	};
 	struct vswd *v = offline_vswd();
@@ -425,9 +434,24 @@ static void test_built_requests_accepted(void **state)
 			root.fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
 			assert_true(root.fd >= 0);
 		}
+		if (call.cmd->flags & CTL_CMD_FILE_IN) {
+			/* As vswctl does: the file opened for reading by the client, passed along; not kept. */
+			FILE *f = fopen(tmp_path("flows.txt"), "w");
+
+			assert_non_null(f);
+			fprintf(f, "in_port=a,actions=flood\n");
+			fclose(f);
+			root.fd = open(tmp_path("flows.txt"), O_RDONLY);
+			assert_true(root.fd >= 0);
+		}
 		resp = vswd_handle_request(v, call.req, &root);
 		if (!json_object_get_boolean(json_object_object_get(resp, "ok")))
 			fail_msg("%s: %s", json_object_to_json_string(call.req), json_object_to_json_string(resp));
+		if (call.cmd->flags & CTL_CMD_FILE_IN) {
+			assert_true(root.fd >= 0);
+			close(root.fd);
+			root.fd = -1;
+		}
 		assert_int_equal(root.fd, -1);
 		json_object_put(resp);
 		ctl_call_free(&call);
@@ -639,6 +663,178 @@ static void test_file_params_need_privilege(void **state)
 	assert_string_equal(ask(v, req, NULL), "ok");
 	assert_string_equal(ask(v, "{\"cmd\":\"capture-stop\",\"port\":\"s\"}", NULL), "ok");
 	vswd_shutdown(v);
+}
+
+/* ---- flows ---- */
+
+/* The reply of @json from a privileged peer, which the caller puts. */
+static struct json_object *ask_reply(struct vswd *v, const char *json)
+{
+	struct ctl_peer root = { .privileged = true, .fd = -1 };
+	struct json_object *req = json_tokener_parse(json), *resp;
+
+	assert_non_null(req);
+	resp = vswd_handle_request(v, req, &root);
+	json_object_put(req);
+	return resp;
+}
+
+static uint64_t test_clock_ns;
+
+static uint64_t test_clock(void)
+{
+	return test_clock_ns;
+}
+
+/*
+ * The flow commands on a vswd: port names both ways, errors naming the
+ * token, the published pointer NULL with no rule, replace all or nothing
+ * and only through a file the peer opened (unless privileged), idle
+ * timeouts from the tick, the flows file rewritten on every change and
+ * loaded by the next vswd, trace naming tables, rules and outputs.
+ */
+static void test_flows(void **state)
+{
+	static const char add_vm2[] = "{\"cmd\":\"flow-add\",\"flow\":\"priority=10,in_port=vm1,ip,nw_dst=10.0.0.2 "
+				      "actions=mod_nw_dst:10.0.0.3,resubmit(,1)\"}";
+	struct ctl_peer member = { .uid = 4242, .gid = 4242, .privileged = false, .fd = -1 };
+	struct vswd_config cfg;
+	struct json_object *r, *a;
+	struct vswd *v;
+	char err[256], req[512];
+	int fds0 = proc_count_fds(), pfd[2], fd;
+	FILE *f;
+
+	vswd_config_default(&cfg);
+	snprintf(cfg.flows_path, sizeof(cfg.flows_path), "%s", tmp_path("saved.flows"));
+	v = offline_vswd();
+	vswd_shutdown(v);
+	assert_int_equal(vswd_init(v, &cfg, err, sizeof(err)), 0);
+	v->create_hook = stub_port_create;
+	v->sw->clock_ns = test_clock;
+	test_clock_ns = 1000000000ull;
+	assert_string_equal(ask(v, "{\"cmd\":\"port-add\",\"name\":\"vm1\",\"type\":\"vhost-user\",\"path\":\"/x\"}",
+				NULL), "ok");
+	assert_string_equal(ask(v, "{\"cmd\":\"port-add\",\"name\":\"vm2\",\"type\":\"vhost-user\",\"path\":\"/y\"}",
+				NULL), "ok");
+	assert_null(atomic_load(&v->sw->flows));
+
+	/* errors name the token; nothing changes */
+	assert_non_null(strstr(ask(v, "{\"cmd\":\"flow-add\",\"flow\":\"ct_state=+trk,actions=drop\"}", NULL), "ct_state"));
+	assert_non_null(strstr(ask(v, "{\"cmd\":\"flow-add\",\"flow\":\"in_port=vm9,actions=drop\"}", NULL), "vm9"));
+	assert_non_null(strstr(ask(v, "{\"cmd\":\"flow-add\",\"flow\":\"actions=controller\"}", NULL), "controller"));
+	assert_null(atomic_load(&v->sw->flows));
+	assert_int_equal(access(cfg.flows_path, F_OK), -1);
+
+	assert_string_equal(ask(v, add_vm2, NULL), "ok");
+	assert_string_equal(ask(v, "{\"cmd\":\"flow-add\",\"flow\":\"table=1,idle_timeout=5,actions=output:vm2\"}", NULL),
+			    "ok");
+	assert_non_null(atomic_load(&v->sw->flows));
+	r = ask_reply(v, "{\"cmd\":\"flow-dump\"}");
+	assert_true(json_object_object_get_ex(r, "flows", &a));
+	assert_int_equal(json_object_array_length(a), 2);
+	assert_non_null(strstr(json_object_get_string(json_object_array_get_idx(a, 0)), "in_port=vm1"));
+	assert_non_null(strstr(json_object_get_string(json_object_array_get_idx(a, 0)), "n_packets=0"));
+	json_object_put(r);
+	r = ask_reply(v, "{\"cmd\":\"flow-dump\",\"table\":1}");
+	assert_true(json_object_object_get_ex(r, "flows", &a));
+	assert_int_equal(json_object_array_length(a), 1);
+	json_object_put(r);
+
+	/* trace: each table, its rule, the rewrite, the output by name */
+	r = ask_reply(v, "{\"cmd\":\"trace\",\"flow\":\"in_port=vm1,dl_src=02:00:00:00:00:01,"
+			 "dl_dst=02:00:00:00:00:02,ip,nw_dst=10.0.0.2\"}");
+	{
+		const char *t = ctl_reply_str(r, "trace");
+
+		if (!strstr(t, " 0. ip,in_port=vm1,nw_dst=10.0.0.2, priority 10") || !strstr(t, " 1. (any), priority 32768") ||
+		    !strstr(t, "actions=output:vm2") || !strstr(t, "Final flow: nw_dst=10.0.0.3") ||
+		    !strstr(t, "Datapath actions: output:vm2"))
+			fail_msg("trace:\n%s", t);
+	}
+	json_object_put(r);
+	r = ask_reply(v, "{\"cmd\":\"trace\",\"flow\":\"in_port=vm2,arp\"}");
+	if (!strstr(ctl_reply_str(r, "trace"), " 0. No match: the table's miss: drop.") ||
+	    !strstr(ctl_reply_str(r, "trace"), "Datapath actions: drop"))
+		fail_msg("trace:\n%s", ctl_reply_str(r, "trace"));
+	json_object_put(r);
+
+	/* saved on every change, by name, and loaded by the next vswd */
+	f = fopen(cfg.flows_path, "r");
+	assert_non_null(f);
+	{
+		char all[2048];
+		size_t n = fread(all, 1, sizeof(all) - 1, f);
+
+		all[n] = '\0';
+		assert_non_null(strstr(all, "in_port=vm1"));
+		assert_non_null(strstr(all, "idle_timeout=5"));
+	}
+	fclose(f);
+
+	/* replace: all or nothing, through a file the peer opened */
+	snprintf(req, sizeof(req), "{\"cmd\":\"flow-replace\",\"file\":\"%s\"}", tmp_path("new.flows"));
+	f = fopen(tmp_path("new.flows"), "w");
+	fprintf(f, "# two flows\nin_port=vm1,actions=output:vm2\n\nin_port=vm2,actions=output:vm1\nfoo=1,actions=drop\n");
+	fclose(f);
+	assert_non_null(strstr(ask(v, req, &member), "unprivileged"));
+	assert_int_equal(pipe(pfd), 0);
+	member.fd = pfd[0];
+	assert_non_null(strstr(ask(v, req, &member), "not a regular file"));
+	close(pfd[0]);
+	close(pfd[1]);
+	member.fd = fd = open(tmp_path("new.flows"), O_RDONLY);
+	{
+		const char *got = ask(v, req, &member);
+
+		if (!strstr(got, "line 5") || !strstr(got, "foo"))
+			fail_msg("replace: %s", got);
+	}
+	assert_int_equal(flow_db_count(v->flows, FLOW_TABLE_ANY), 2); /* the old set, whole */
+	close(fd);
+	f = fopen(tmp_path("new.flows"), "w");
+	fprintf(f, "in_port=vm1,actions=output:vm2\nin_port=vm2,actions=output:vm1\ntable=3,actions=drop\n");
+	fclose(f);
+	member.fd = fd = open(tmp_path("new.flows"), O_RDONLY);
+	assert_string_equal(ask(v, req, &member), "ok");
+	close(fd);
+	assert_int_equal(flow_db_count(v->flows, FLOW_TABLE_ANY), 3);
+	assert_int_equal(flow_db_count(v->flows, 1), 0);
+
+	/* del by filter, strict, idle timeout by the tick */
+	assert_string_equal(ask(v, "{\"cmd\":\"flow-del-strict\",\"flow\":\"table=3\"}", NULL), "ok");
+	assert_int_equal(flow_db_count(v->flows, FLOW_TABLE_ANY), 2);
+	assert_string_equal(ask(v, "{\"cmd\":\"flow-mod\",\"flow\":\"in_port=vm2,actions=drop\"}", NULL), "ok");
+	assert_string_equal(ask(v, "{\"cmd\":\"flow-add\",\"flow\":\"table=2,idle_timeout=2,actions=drop\"}", NULL), "ok");
+	test_clock_ns += 1500000000ull;
+	vswd_flows_tick(v);
+	assert_int_equal(flow_db_count(v->flows, 2), 1);
+	test_clock_ns += 1000000000ull;
+	vswd_flows_tick(v);
+	assert_int_equal(flow_db_count(v->flows, 2), 0);
+	assert_int_equal(flow_db_count(v->flows, FLOW_TABLE_ANY), 2);
+
+	/* a restart: the same rules from the file, port names resolved again */
+	vswd_shutdown(v);
+	assert_int_equal(vswd_init(v, &cfg, err, sizeof(err)), 0);
+	v->create_hook = stub_port_create;
+	assert_string_equal(ask(v, "{\"cmd\":\"port-add\",\"name\":\"vm1\",\"type\":\"vhost-user\",\"path\":\"/x\"}",
+				NULL), "ok");
+	assert_string_equal(ask(v, "{\"cmd\":\"port-add\",\"name\":\"vm2\",\"type\":\"vhost-user\",\"path\":\"/y\"}",
+				NULL), "ok");
+	assert_int_equal(vswd_flows_load(v, err, sizeof(err)), 0);
+	assert_int_equal(flow_db_count(v->flows, FLOW_TABLE_ANY), 2);
+	assert_non_null(atomic_load(&v->sw->flows));
+	r = ask_reply(v, "{\"cmd\":\"flow-dump\",\"flow\":\"in_port=vm2\"}");
+	assert_true(json_object_object_get_ex(r, "flows", &a));
+	assert_int_equal(json_object_array_length(a), 1);
+	assert_non_null(strstr(json_object_get_string(json_object_array_get_idx(a, 0)), "actions=drop"));
+	json_object_put(r);
+	/* every rule deleted: the bridge alone again */
+	assert_string_equal(ask(v, "{\"cmd\":\"flow-del\"}", NULL), "ok");
+	assert_null(atomic_load(&v->sw->flows));
+	vswd_shutdown(v);
+	assert_int_equal(proc_count_fds(), fds0);
 }
 
 /* ---- unix sockets at a path ---- */
@@ -916,6 +1112,7 @@ int main(void)
 		cmocka_unit_test(test_config_keys),
 		cmocka_unit_test(test_ports_at_scale),
 		cmocka_unit_test(test_file_params_need_privilege),
+		cmocka_unit_test(test_flows),
 		cmocka_unit_test(test_unix_sock),
 		cmocka_unit_test(test_running_socket),
 	};

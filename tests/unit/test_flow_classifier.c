@@ -475,7 +475,8 @@ static void *reader(void *arg)
 			rule = flow_tables_lookup(t, 0, &k);
 			if (rule && rule->cookie != t->gen)
 				atomic_fetch_add(&r->mixed, 1);
-			if (i < 8 && !rule)
+			/* version 0, the empty one, is what the reader sees until the writer's first commit */
+			if (i < 8 && !rule && t->gen)
 				atomic_fetch_add(&r->mixed, 1);
 		}
 		atomic_fetch_add_explicit(&r->batches, 1, memory_order_release);

@@ -1,0 +1,671 @@
+/* ctl_flows.c - the `flow` commands and `trace`: edits of vswd's flow db, one commit each, published to the workers and saved. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+
+#include "ctl/commands.h"
+#include "ctl/daemon.h"
+#include "ctl/handlers.h"
+#include "flow/field.h"
+#include "flow/parse.h"
+#include "flow/table.h"
+#include "lib/log.h"
+#include "lib/strbuf.h"
+
+/*
+ * Every change goes the same way (flows_commit):
+ *
+ *   edit the db (flow_db_add/modify/delete/clear/expire)
+ *   flow_db_commit()          a new version, nothing freed yet
+ *   sw->flows = that version, or NULL when no rule is left (the workers
+ *                             are then the learning bridge alone)
+ *   dp_sync()                 no worker still holds the old version
+ *   flow_db_reclaim(gen)      free what the commit retired
+ *   save the flows file       (when configured: tmp, fsync, rename)
+ *
+ * so a command's edits are in force for every batch that begins after it
+ * returns, and `flow replace` (clear + adds + one commit) is atomic.
+ * Ports are named by their vswd names in flows, both ways; a number is a
+ * port slot (what `show` prints as the id).
+ */
+
+#define FLOWS_FILE_MAX (16u << 20)	/* bytes of a flows file read (replace, load) */
+#define TRACE_MAX 16384
+
+/* ---- port names ---- */
+
+static int names_port_by_name(void *arg, const char *name, uint16_t *port)
+{
+	int slot = vswd_port_slot(arg, name);
+
+	if (slot < 0)
+		return -ENOENT;
+	*port = (uint16_t)slot;
+	return 0;
+}
+
+static const char *names_port_name(void *arg, uint16_t port)
+{
+	struct vswd *v = arg;
+	struct port *p = port < PORT_MAX ? atomic_load(&v->sw->ports[port]) : NULL;
+
+	return p ? p->name : NULL;
+}
+
+static struct flow_names vswd_names(struct vswd *v)
+{
+	return (struct flow_names){ names_port_by_name, names_port_name, v };
+}
+
+/* ---- the db, its clock, publishing, the file ---- */
+
+static uint64_t flows_clock_ms(void *arg)
+{
+	struct vswitch *sw = arg;
+
+	return sw->clock_ns() / 1000000; /* the workers' clock for the rules' used time (dp/flows.c) */
+}
+
+int vswd_flows_init(struct vswd *v, char *err, size_t errlen)
+{
+	v->flows = flow_db_create();
+	if (!v->flows) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	flow_db_set_clock(v->flows, flows_clock_ms, v->sw);
+	return 0;
+}
+
+void vswd_flows_destroy(struct vswd *v)
+{
+	if (v->sw)
+		atomic_store(&v->sw->flows, NULL);
+	if (v->flows)
+		flow_db_destroy(v->flows); /* the workers are stopped */
+	v->flows = NULL;
+}
+
+struct save_ctx {
+	struct vswd *v;
+	FILE *f;
+};
+
+static int save_one(void *arg, const struct flow_rule *r)
+{
+	struct save_ctx *s = arg;
+	struct flow_names names = vswd_names(s->v);
+	struct flow_mod mod;
+	char buf[8192];
+
+	flow_rule_to_mod(r, &mod);
+	if (flow_format(&mod, true, &names, buf, sizeof(buf)) >= sizeof(buf))
+		return -E2BIG;
+	return fprintf(s->f, "%s\n", buf) < 0 ? -EIO : 0;
+}
+
+/* Every rule into @path as flow syntax, one a line: a temporary file, fsync, rename.  0 or -errno. */
+static int flows_save(struct vswd *v, const char *path)
+{
+	char tmp[PATH_MAX];
+	struct save_ctx s = { v, NULL };
+	int fd, rc;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	s.f = fdopen(fd, "w");
+	if (!s.f) {
+		rc = -errno;
+		close(fd);
+		goto out_unlink;
+	}
+	rc = fprintf(s.f, "# vswd flows: one ovs-ofctl add-flow line each; rewritten on every change\n") < 0 ? -EIO : 0;
+	if (!rc)
+		rc = flow_db_foreach(v->flows, NULL, save_one, &s);
+	if (!rc && (fflush(s.f) || fsync(fileno(s.f))))
+		rc = -errno;
+	if (fclose(s.f) && !rc)
+		rc = -EIO;
+	if (!rc && rename(tmp, path) < 0)
+		rc = -errno;
+	if (!rc)
+		return 0;
+out_unlink:
+	unlink(tmp);
+	return rc;
+}
+
+/* Commit the edits, publish them, wait out the old version, free it, save.  0, or -1 with @err. */
+static int flows_commit(struct vswd *v, char *err, size_t errlen)
+{
+	int64_t gen = flow_db_commit(v->flows);
+	int rc;
+
+	if (gen < 0) {
+		snprintf(err, errlen, "out of memory: the change is not in force");
+		return -1;
+	}
+	/* release: a worker that sees the pointer sees the version it points to */
+	atomic_store_explicit(&v->sw->flows, flow_db_count(v->flows, FLOW_TABLE_ANY) ? flow_db_tables(v->flows) : NULL,
+			      memory_order_release);
+	if (v->dp_started)
+		dp_sync(&v->dp);
+	flow_db_reclaim(v->flows, (uint64_t)gen);
+	if (v->cfg.flows_path[0] && (rc = flows_save(v, v->cfg.flows_path)) < 0) {
+		log_err("flows file %s: %s", v->cfg.flows_path, strerror(-rc));
+		snprintf(err, errlen, "in force, but not saved to %.200s: %s", v->cfg.flows_path, strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
+
+void vswd_flows_tick(struct vswd *v)
+{
+	char err[256];
+
+	if (v->flows && flow_db_expire(v->flows, flows_clock_ms(v->sw)) > 0 && flows_commit(v, err, sizeof(err)) < 0)
+		log_err("flow timeouts: %s", err);
+}
+
+/*
+ * Parse every line of @text (blank lines and lines starting with '#'
+ * skipped) as an add, and only then put them in the db, replacing every
+ * rule (@replace) or besides them: all or nothing.  0, or -1 with @err
+ * naming the line.
+ */
+static int flows_load_text(struct vswd *v, char *text, bool replace, const char *what, char *err, size_t errlen)
+{
+	struct flow_names names = vswd_names(v);
+	struct flow_mod *mods = NULL;
+	size_t n = 0, cap = 0, line = 0;
+	char perr[FLOW_ERR_MAX];
+	int rc = -1;
+
+	for (char *l = text, *eol; l; l = eol ? eol + 1 : NULL) {
+		char *s = l + strspn(l, " \t\r");
+
+		eol = strchr(l, '\n');
+		if (eol)
+			*eol = '\0';
+		line++;
+		if (!*s || *s == '#')
+			continue;
+		if (n == cap) {
+			struct flow_mod *m = realloc(mods, (cap = cap ? 2 * cap : 64) * sizeof(*mods));
+
+			if (!m) {
+				snprintf(err, errlen, "out of memory");
+				goto out_free;
+			}
+			mods = m;
+		}
+		if (flow_parse(s, FLOW_CMD_ADD, &names, &mods[n], perr, sizeof(perr)) < 0) {
+			snprintf(err, errlen, "%s, line %zu: %s", what, line, perr);
+			goto out_free;
+		}
+		n++;
+	}
+	if (replace)
+		flow_db_clear(v->flows);
+	rc = 0;
+	for (size_t i = 0; i < n; i++) {
+		/* the db owns each add's actions, even on error: every one goes either there or to free() */
+		if (rc == 0 && flow_db_add(v->flows, &mods[i]) < 0) {
+			snprintf(err, errlen, "out of memory");
+			rc = -1;
+		} else if (rc != 0) {
+			free(mods[i].actions);
+		}
+	}
+	n = 0;
+	if (rc == 0)
+		rc = flows_commit(v, err, errlen);
+out_free:
+	for (size_t i = 0; i < n; i++)
+		free(mods[i].actions);
+	free(mods);
+	return rc;
+}
+
+/* The contents of @fd (a regular file, at most FLOWS_FILE_MAX bytes), NUL-terminated; NULL with @err. */
+static char *read_flows_fd(int fd, const char *what, char *err, size_t errlen)
+{
+	struct stat st;
+	char *buf;
+	size_t len = 0;
+
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > FLOWS_FILE_MAX) {
+		snprintf(err, errlen, "%.200s: not a regular file of at most %u bytes", what, FLOWS_FILE_MAX);
+		return NULL;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	while (len < (size_t)st.st_size) {
+		ssize_t r = pread(fd, buf + len, (size_t)st.st_size - len, (off_t)len);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break; /* the file shrank: what was there */
+		len += (size_t)r;
+	}
+	buf[len] = '\0';
+	if (strlen(buf) != len) {
+		snprintf(err, errlen, "%.200s: a NUL byte in the file", what);
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+int vswd_flows_load(struct vswd *v, char *err, size_t errlen)
+{
+	const char *path = v->cfg.flows_path;
+	char *text;
+	int fd, rc;
+
+	if (!path[0])
+		return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0 && errno == ENOENT)
+		return 0; /* nothing saved yet: the first change creates it */
+	if (fd < 0) {
+		snprintf(err, errlen, "%.200s: %s", path, strerror(errno));
+		return -1;
+	}
+	text = read_flows_fd(fd, path, err, errlen);
+	close(fd);
+	if (!text)
+		return -1;
+	rc = flows_load_text(v, text, true, path, err, errlen);
+	free(text);
+	return rc;
+}
+
+/* ---- the commands ---- */
+
+static struct json_object *reply_count(const char *key, int n)
+{
+	struct json_object *r = ctl_reply_ok();
+
+	json_object_object_add(r, key, json_object_new_int(n));
+	return r;
+}
+
+static const char *req_str(struct json_object *req, const char *key)
+{
+	struct json_object *f;
+
+	return json_object_object_get_ex(req, key, &f) ? json_object_get_string(f) : "";
+}
+
+struct json_object *ctl_flow_edit(struct vswd *v, struct json_object *req, struct ctl_peer *peer)
+{
+	const char *cmd = req_str(req, "cmd");
+	bool add = !strcmp(cmd, "flow-add"), del = !strncmp(cmd, "flow-del", 8);
+	bool strict = strstr(cmd, "-strict") != NULL;
+	struct flow_names names = vswd_names(v);
+	struct flow_mod mod;
+	char err[FLOW_ERR_MAX + 64];
+	int n;
+
+	(void)peer;
+	if (flow_parse(req_str(req, "flow"), add ? FLOW_CMD_ADD : del ? FLOW_CMD_DELETE : FLOW_CMD_MODIFY, &names,
+		       &mod, err, sizeof(err)) < 0)
+		return ctl_reply_error(err);
+	if (add)
+		n = flow_db_add(v->flows, &mod) < 0 ? -ENOMEM : 1;
+	else if (del)
+		n = flow_db_delete(v->flows, &mod, strict);
+	else
+		n = flow_db_modify(v->flows, &mod, strict);
+	if (n < 0)
+		return ctl_reply_error("out of memory");
+	if (flows_commit(v, err, sizeof(err)) < 0)
+		return ctl_reply_error(err);
+	return reply_count("rules", n);
+}
+
+struct json_object *ctl_flow_replace(struct vswd *v, struct json_object *req, struct ctl_peer *peer)
+{
+	const char *file = req_str(req, "file");
+	char err[FLOW_ERR_MAX + 300], *text;
+	int fd = peer->fd;
+
+	/* The file is read through the descriptor the peer opened; vswd opens a path only for a privileged one. */
+	if (fd < 0 && !peer->privileged)
+		return ctl_reply_error("flow replace: pass the file open (vswctl does), an unprivileged peer may not name one");
+	if (fd < 0 && (fd = open(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0) {
+		snprintf(err, sizeof(err), "%.200s: %s", file, strerror(errno));
+		return ctl_reply_error(err);
+	}
+	text = read_flows_fd(fd, file, err, sizeof(err));
+	if (fd != peer->fd)
+		close(fd);
+	if (!text)
+		return ctl_reply_error(err);
+	if (flows_load_text(v, text, true, file, err, sizeof(err)) < 0) {
+		free(text);
+		return ctl_reply_error(err);
+	}
+	free(text);
+	return reply_count("rules", (int)flow_db_count(v->flows, FLOW_TABLE_ANY));
+}
+
+struct dump_ctx {
+	struct vswd *v;
+	struct json_object *flows;
+	uint64_t now_ms;
+};
+
+static int dump_one(void *arg, const struct flow_rule *r)
+{
+	struct dump_ctx *d = arg;
+	struct flow_names names = vswd_names(d->v);
+	struct flow_mod mod;
+	uint64_t packets, bytes, used;
+	char head[160], buf[8192];
+
+	flow_rule_to_mod(r, &mod);
+	flow_db_rule_stats(r, &packets, &bytes);
+	used = atomic_load_explicit(&((struct flow_rule *)r)->used_ms, memory_order_relaxed);
+	if (used < r->modified_ms)
+		used = r->modified_ms;
+	snprintf(head, sizeof(head), "duration=%.3fs, n_packets=%" PRIu64 ", n_bytes=%" PRIu64 ", idle_age=%" PRIu64 ", ",
+		 (double)(d->now_ms - r->created_ms) / 1000.0, packets, bytes, (d->now_ms - used) / 1000);
+	if (flow_format(&mod, true, &names, buf, sizeof(buf)) >= sizeof(buf))
+		snprintf(buf, sizeof(buf), "table=%u, priority=%u (too long to print)", r->table, r->priority);
+	{
+		size_t hl = strlen(head), bl = strlen(buf);
+		char *line = malloc(hl + bl + 1);
+
+		if (!line)
+			return -ENOMEM;
+		memcpy(line, head, hl);
+		memcpy(line + hl, buf, bl + 1);
+		json_object_array_add(d->flows, json_object_new_string(line));
+		free(line);
+	}
+	return 0;
+}
+
+struct json_object *ctl_flow_dump(struct vswd *v, struct json_object *req, struct ctl_peer *peer)
+{
+	struct flow_names names = vswd_names(v);
+	struct dump_ctx d = { v, json_object_new_array(), flows_clock_ms(v->sw) };
+	const char *filter = req_str(req, "flow");
+	struct flow_mod mod;
+	struct json_object *f, *r;
+	char err[FLOW_ERR_MAX];
+
+	(void)peer;
+	if (flow_parse(filter, FLOW_CMD_DELETE, &names, &mod, err, sizeof(err)) < 0) {
+		json_object_put(d.flows);
+		return ctl_reply_error(err);
+	}
+	if (json_object_object_get_ex(req, "table", &f))
+		mod.table = (uint8_t)json_object_get_int(f);
+	if (flow_db_foreach(v->flows, &mod, dump_one, &d) < 0) {
+		json_object_put(d.flows);
+		return ctl_reply_error("out of memory");
+	}
+	r = ctl_reply_ok();
+	json_object_object_add(r, "flows", d.flows);
+	return r;
+}
+
+void ctl_flow_dump_print(struct json_object *reply)
+{
+	struct json_object *a;
+
+	if (!json_object_object_get_ex(reply, "flows", &a))
+		return;
+	for (size_t i = 0; i < json_object_array_length(a); i++)
+		printf(" %s\n", json_object_get_string(json_object_array_get_idx(a, i)));
+}
+
+/* ---- trace ---- */
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+/* The IPv4 header checksum of the 20 bytes at @ip. */
+static uint16_t ip4_csum(const uint8_t *ip)
+{
+	uint32_t s = 0;
+
+	for (unsigned i = 0; i < 20; i += 2)
+		s += (uint32_t)(ip[i] << 8 | ip[i + 1]);
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)~s;
+}
+
+/* The L4 header bytes of @proto the trace frame carries. */
+static unsigned l4_bytes(uint8_t proto)
+{
+	return proto == 6 ? 20 : proto == 17 || proto == 1 || proto == 58 ? 8 : 0;
+}
+
+static void put_l4(uint8_t *l4, const struct flow_key *k)
+{
+	if (k->nw_proto == 1 || k->nw_proto == 58) {
+		l4[0] = (uint8_t)ntohs(k->tp_src);
+		l4[1] = (uint8_t)ntohs(k->tp_dst);
+		return;
+	}
+	memcpy(l4, &k->tp_src, 2);
+	memcpy(l4 + 2, &k->tp_dst, 2);
+	if (k->nw_proto == 6)
+		l4[12] = 0x50;
+	else if (k->nw_proto == 17)
+		put16(l4 + 4, 8);
+}
+
+/* A frame with the header values of @k (what a trace's match gave), into @f (128 bytes); its length. */
+static size_t trace_frame(const struct flow_key *k, uint8_t *f)
+{
+	uint16_t tci = ntohs(k->vlan_tci), type = ntohs(k->dl_type);
+	size_t o = 12;
+
+	memset(f, 0, 128);
+	memcpy(f, k->dl_dst, 6);
+	memcpy(f + 6, k->dl_src, 6);
+	if (tci & FLOW_TCI_PRESENT) {
+		put16(f + o, 0x8100);
+		put16(f + o + 2, tci & (uint16_t)~FLOW_TCI_PRESENT);
+		o += 4;
+	}
+	put16(f + o, type);
+	o += 2;
+	if (type == 0x0800) {
+		uint8_t *ip = f + o;
+		unsigned l4 = l4_bytes(k->nw_proto);
+
+		ip[0] = 0x45;
+		ip[1] = k->nw_tos;
+		put16(ip + 2, (uint16_t)(20 + l4));
+		ip[8] = k->nw_ttl ? k->nw_ttl : 64;
+		ip[9] = k->nw_proto;
+		memcpy(ip + 12, &k->nw_src, 4);
+		memcpy(ip + 16, &k->nw_dst, 4);
+		put16(ip + 10, ip4_csum(ip));
+		put_l4(ip + 20, k);
+		o += 20 + l4;
+	} else if (type == 0x86dd) {
+		uint8_t *ip = f + o;
+		unsigned l4 = l4_bytes(k->nw_proto);
+
+		ip[0] = (uint8_t)(0x60 | k->nw_tos >> 4);
+		ip[1] = (uint8_t)(k->nw_tos << 4);
+		put16(ip + 4, (uint16_t)l4);
+		ip[6] = k->nw_proto;
+		ip[7] = k->nw_ttl ? k->nw_ttl : 64;
+		memcpy(ip + 8, k->ipv6_src, 16);
+		memcpy(ip + 24, k->ipv6_dst, 16);
+		put_l4(ip + 40, k);
+		o += 40 + l4;
+	} else if (type == 0x0806) {
+		uint8_t *a = f + o;
+
+		put16(a, 1);
+		put16(a + 2, 0x0800);
+		a[4] = 6;
+		a[5] = 4;
+		put16(a + 6, k->nw_proto);
+		memcpy(a + 8, k->arp_sha, 6);
+		memcpy(a + 14, &k->nw_src, 4);
+		memcpy(a + 18, k->arp_tha, 6);
+		memcpy(a + 24, &k->nw_dst, 4);
+		o += 28;
+	}
+	return o < 60 ? 60 : o;
+}
+
+struct trace_ctx {
+	struct vswd *v;
+	char *buf;
+	size_t len, used;
+};
+
+static const char *const miss_words[] = { "drop", "continue in the next table", "normal" };
+
+static void trace_table(void *arg, unsigned table, const struct flow_rule *rule, const struct flow_key *k)
+{
+	struct trace_ctx *t = arg;
+	struct flow_names names = vswd_names(t->v);
+	struct flow_mod mod;
+	char buf[8192];
+
+	(void)k;
+	if (!rule) {
+		const struct flow_tables *ft = flow_db_tables(t->v->flows);
+
+		strbuf_addf(t->buf, t->len, &t->used, "%2u. No match: the table's miss: %s.\n", table,
+			    miss_words[ft->miss[table] < 3 ? ft->miss[table] : 0]);
+		return;
+	}
+	flow_rule_to_mod(rule, &mod);
+	flow_format_match(&rule->match, &names, buf, sizeof(buf));
+	strbuf_addf(t->buf, t->len, &t->used, "%2u. %s, priority %u, cookie %#" PRIx64 "\n", table, buf[0] ? buf : "(any)",
+		    rule->priority, rule->cookie);
+	flow_format_actions(rule->actions, &names, buf, sizeof(buf));
+	strbuf_addf(t->buf, t->len, &t->used, "    actions=%s\n", buf);
+}
+
+/* The fields of @b that differ from @a, as a match text ("" when none). */
+static void key_diff(const struct flow_key *a, const struct flow_key *b, const struct flow_names *names, char *buf,
+		     size_t len)
+{
+	struct flow_match m;
+
+	memset(&m, 0, sizeof(m));
+	for (unsigned i = 0; i < FF__COUNT; i++) {
+		const struct flow_field *f = &flow_fields[i];
+
+		if (f->len && memcmp(a->b + f->ofs, b->b + f->ofs, f->len)) {
+			memset(m.mask.b + f->ofs, 0xff, f->len);
+			memcpy(m.value.b + f->ofs, b->b + f->ofs, f->len);
+		}
+	}
+	flow_format_match(&m, names, buf, len);
+}
+
+struct json_object *ctl_trace(struct vswd *v, struct json_object *req, struct ctl_peer *peer)
+{
+	struct flow_names names = vswd_names(v);
+	const struct flow_tables *ft = flow_db_tables(v->flows);
+	struct trace_ctx t = { v, NULL, TRACE_MAX, 0 };
+	struct flow_exec *x;
+	struct flow_mod mod;
+	struct flow_key key, key0;
+	struct flow_pkt fp;
+	uint8_t frame[128 + 64], buf[FLOW_HDR_MAX + 64];
+	char err[FLOW_ERR_MAX], text[8192];
+	struct json_object *r;
+	size_t len;
+
+	(void)peer;
+	if (flow_parse(req_str(req, "flow"), FLOW_CMD_DELETE, &names, &mod, err, sizeof(err)) < 0)
+		return ctl_reply_error(err);
+	x = malloc(sizeof(*x));
+	t.buf = malloc(TRACE_MAX);
+	if (!x || !t.buf) {
+		free(x);
+		free(t.buf);
+		return ctl_reply_error("out of memory");
+	}
+	t.buf[0] = '\0';
+	/* The frame the match describes, and its key as the data path would extract it, with the metadata given. */
+	len = trace_frame(&mod.match.value, frame);
+	memset(buf, 0, sizeof(buf));
+	memcpy(buf + 64, frame, len);
+	fp = (struct flow_pkt){ .buf = buf, .cap = sizeof(buf), .head = 64, .len = (uint16_t)len, .frame_len = (uint32_t)len };
+	flow_key_extract(&key, buf + 64, len, len, ntohs(mod.match.value.in_port), &fp.ofs);
+	memcpy(&key.tun_id, &mod.match.value.tun_id, sizeof(key) - offsetof(struct flow_key, tun_id));
+	key0 = key;
+	flow_format_match(&(struct flow_match){ .value = key, .mask = mod.match.mask }, &names, text, sizeof(text));
+	strbuf_addf(t.buf, t.len, &t.used, "Flow: %s\n\nbridge(\"vsw\")\n-------------\n", text);
+	if (!flow_db_count(v->flows, FLOW_TABLE_ANY)) {
+		strbuf_addf(t.buf, t.len, &t.used, "No flow rule: the learning bridge (normal) for every frame.\n\n"
+						   "Datapath actions: normal\n");
+		goto out_reply;
+	}
+	flow_exec_init(x);
+	x->trace = trace_table;
+	x->trace_arg = &t;
+	flow_exec_begin(x, ft, flows_clock_ms(v->sw));
+	flow_exec_run(x, &fp, &key, 0, flow_tables_lookup(ft, 0, &key));
+	/* no flow_exec_end(): a trace counts on no rule */
+	key_diff(&key0, &key, &names, text, sizeof(text));
+	strbuf_addf(t.buf, t.len, &t.used, "\nFinal flow: %s\n", text[0] ? text : "unchanged");
+	strbuf_addf(t.buf, t.len, &t.used, "Datapath actions: ");
+	for (unsigned i = 0; i < x->n_out; i++) {
+		const struct flow_out *o = &x->out[i];
+		const char *pn = o->kind == FLOW_OUT_PORT ? names_port_name(v, o->port) : NULL;
+
+		strbuf_addf(t.buf, t.len, &t.used, "%s", i ? "," : "");
+		if (o->kind == FLOW_OUT_NORMAL)
+			strbuf_addf(t.buf, t.len, &t.used, "normal");
+		else if (o->kind == FLOW_OUT_FLOOD)
+			strbuf_addf(t.buf, t.len, &t.used, "flood");
+		else if (o->kind == FLOW_OUT_ALL)
+			strbuf_addf(t.buf, t.len, &t.used, "all");
+		else if (pn)
+			strbuf_addf(t.buf, t.len, &t.used, "output:%s", pn);
+		else
+			strbuf_addf(t.buf, t.len, &t.used, "output:%u", o->port);
+		if (o->snap != FLOW_SNAP_LIVE)
+			strbuf_addf(t.buf, t.len, &t.used, "(headers before the later rewrites)");
+	}
+	strbuf_addf(t.buf, t.len, &t.used, "%s\n", x->n_out ? "" : "drop");
+out_reply:
+	r = ctl_reply_ok();
+	json_object_object_add(r, "trace", json_object_new_string(t.buf));
+	free(t.buf);
+	free(x);
+	return r;
+}
+
+void ctl_trace_print(struct json_object *reply)
+{
+	fputs(ctl_reply_str(reply, "trace"), stdout);
+}

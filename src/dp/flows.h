@@ -1,0 +1,111 @@
+/* flows.h - the lookup stage when flow tables are published: keys, cache, classifier, actions, verdicts and frame copies. */
+#ifndef VSW_DP_FLOWS_H
+#define VSW_DP_FLOWS_H
+
+/*
+ * The switch publishes the flow tables by one pointer, sw->flows (NULL
+ * while the db holds no rule: the lookup stage is then the learning
+ * bridge alone, as before flows existed, for the cost of one load and
+ * one branch per batch).  With tables, the lookup stage is dp_flow_lookup():
+ *
+ *   per frame   flow_key_extract() from the head (the private copy)
+ *   per batch   the exact-match cache (per worker, tagged with the
+ *               version's generation), then flow_cls_lookup_batch() of
+ *               table 0 for the frames it missed
+ *   per frame   flow_exec_run() on the head in place (it has PKT_HEADROOM
+ *               for a push_vlan); the outputs become verdicts:
+ *
+ *     output:P, in_port   the port's slot (a port that is not there: a
+ *                         `no_destination` drop)
+ *     flood, all          DP_DEST_FLOOD (every port but the ingress one)
+ *     normal              the learning bridge: switch_decide() on the
+ *                         frames that went there (see below)
+ *     nothing             `flow_miss` (the table drops misses) or
+ *                         `flow_drop` (the actions output nothing)
+ *
+ * One frame, several outputs (mirror through clone(), output:1,output:2,
+ * rewrites between outputs): the first output that sees the frame's final
+ * headers takes the frame itself (b->dest[i]); every other one takes a
+ * copy from the worker's pools, made at startup: the packet's first line
+ * and its head, with the header version that output saw (the executor's
+ * snapshot, or the final head), sharing the read-only view of the rest of
+ * the frame, which stays valid until rx_done.  A copy is about 64 + the
+ * head's bytes of memcpy; no output ever sees headers another output
+ * changed after it.  Past a pool's DP_FLOW_COPIES copies in a batch, an
+ * output is a `flow_copies` drop.
+ *
+ * A version whose only rule is table 0's match-all `actions=normal`
+ * (flow_tables.only_normal) is the learning bridge on the batch plus one
+ * counter update per batch: no key, no lookup, no action runs.
+ *
+ * `normal` needs the learning bridge per frame (switch_decide(), which
+ * also applies per-VLAN learning and port security) over a batch: when
+ * every frame of a batch goes to `normal` alone (a `priority=0,
+ * actions=normal` table, or one whose rules only rewrite), the bridge
+ * decides for the batch itself and nothing is copied; otherwise the frames
+ * for `normal` are copied into the normal pool and it decides for those.
+ * The pipeline then sends the batch, then the normal pool, then the other
+ * copies (dp_flow_batches()): three rounds of tx at most.
+ *
+ * A frame from a secured port (mac=, ip=) goes through the port's check
+ * before the flow tables: a frame the port may not send is dropped for
+ * that reason whatever the flows say.
+ *
+ * Rule counters (packets, bytes, used time) are gathered per batch and
+ * added at its end (flow_exec_end()).  The version is read once per
+ * batch: no frame is handled by a rule deleted before its batch began,
+ * and the control thread frees an old version only after dp_sync().
+ */
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "dp/dp.h"
+#include "flow/actions.h"
+#include "flow/classifier.h"
+
+#define DP_FLOW_COPIES PKT_BURST	/* frame copies per pool (normal, other outputs) per batch */
+#define DP_FLOW_EMC_ENTRIES 1024	/* exact-match cache entries per worker (a power of two) */
+
+struct vswitch;
+
+/* One exact-match cache entry: the key as table 0 saw it, and the rule found (NULL: a miss). */
+struct dp_flow_emc {
+	uint64_t gen;				/* the version it is from (generation + 1; 0: empty) ... */
+	const struct flow_tables *tables;	/* ... and its address: a new db counts generations from the start again */
+	const struct flow_rule *rule;
+	struct flow_key key;
+};
+
+/* Counters of the cache, this worker's: it alone writes them (once per batch), `vswctl stats` reads them. */
+struct dp_flow_stats {
+	atomic_uint_least64_t emc_hits, emc_misses;
+};
+
+/* A worker's flow state: made once at startup (dp_flow_ctx_new), never allocated on the data path. */
+struct dp_flow {
+	struct flow_exec x;
+	struct flow_key keys[PKT_BURST];
+	struct flow_ofs ofs[PKT_BURST];
+	const struct flow_key *kp[PKT_BURST];
+	const struct flow_rule *rules[PKT_BURST];
+	const struct flow_rule *found[PKT_BURST];
+	unsigned miss_idx[PKT_BURST];
+	struct dp_flow_stats stats;
+	/* The copies of this batch: frames for `normal`, then for every other output. */
+	struct dp_batch normal, extra;
+	_Alignas(64) struct pkt normal_pkts[DP_FLOW_COPIES];
+	struct pkt extra_pkts[DP_FLOW_COPIES];
+	struct dp_flow_emc emc[DP_FLOW_EMC_ENTRIES];
+};
+
+/* A worker's flow state, zeroed, cache-line aligned; NULL when out of memory.  Free with free(). */
+struct dp_flow *dp_flow_ctx_new(void);
+
+/*
+ * The lookup stage with tables @t (sw->flows, read once by the caller):
+ * fills @b's verdicts and ctx->flow's pools as described above.
+ */
+void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *b, const struct flow_tables *t);
+
+#endif
