@@ -23,6 +23,26 @@ static struct json_object *switch_port_json(struct vswitch *sw, unsigned port)
 	return o;
 }
 
+/*
+ * A worker's stage timing counters as they only grow (`perf reset` moves
+ * perf show's base, not these): frames, batches and cycles per stage.
+ * Monitoring takes rates of them; perf show gives the percentiles.
+ */
+static struct json_object *stages_json(struct dp_perf *pf)
+{
+	struct json_object *stages = json_object_new_object();
+
+	for (unsigned p = 0; p < DP_PT__COUNT; p++) {
+		struct json_object *s = json_object_new_object();
+
+		json_object_object_add(s, "packets", u64_json(&pf->pt[p].pkts));
+		json_object_object_add(s, "batches", u64_json(&pf->pt[p].batches));
+		json_object_object_add(s, "cycles", u64_json(&pf->pt[p].cycles));
+		json_object_object_add(stages, dp_point_names[p], s);
+	}
+	return stages;
+}
+
 struct json_object *ctl_stats(struct vswd *v, struct json_object *req, struct ctl_peer *peer)
 {
 	struct json_object *r = ctl_reply_ok(), *ports = json_object_new_array(), *workers = json_object_new_array();
@@ -58,6 +78,7 @@ struct json_object *ctl_stats(struct vswd *v, struct json_object *req, struct ct
 		json_object_object_add(o, "busy_cycles", u64_json(&w->perf.pt[DP_PT_ROUND].cycles));
 		json_object_object_add(o, "busy_frames", u64_json(&w->busy_frames));
 		json_object_object_add(o, "tsc_hz", json_object_new_int64((int64_t)v->dp.tsc_hz));
+		json_object_object_add(o, "stages", stages_json(&w->perf));
 		json_object_array_add(workers, o);
 	}
 	json_object_object_add(r, "ports", ports);
