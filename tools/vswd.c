@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "ctl/config_load.h"
 #include "ctl/daemon.h"
 #include "lib/log.h"
 #include "port/port_types.h"
@@ -98,9 +99,9 @@ int main(int argc, char **argv)
 	}
 	vswd_config_default(&cfg);
 	if (config) {
-		conf = json_object_from_file(config);
+		conf = config_load(config, err, sizeof(err));
 		if (!conf) {
-			fprintf(stderr, "vswd: %s: %s\n", config, json_util_get_last_err());
+			fprintf(stderr, "vswd: %s\n", err);
 			return 1;
 		}
 		if (vswd_config_from_json(&cfg, conf, err, sizeof(err)) < 0) {
