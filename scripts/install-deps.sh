@@ -17,6 +17,7 @@ PKGS=(
 	libpcap-dev libxdp-dev libbpf-dev	# capture and pcap ports, AF_XDP ports
 	python3					# seed corpus generators, test runners
 	iproute2				# ip: veth pairs for the afxdp/afpacket unit tests
+	mandoc					# the manual pages' lint (scripts/check-man.py)
 )
 
 # Scenario tests against real peers: QEMU guests (scripts/guest builds their
