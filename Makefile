@@ -94,6 +94,9 @@ $(BUILD)/vsw%: $(BUILD)/tools/vsw%.o $(LIB)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(JSON_LIBS) $(LDLIBS)
 
+# vswd tells systemd when it is ready, reloading and stopping (sd_notify; nothing without NOTIFY_SOCKET).
+$(BUILD)/vswd: JSON_LIBS += -lsystemd
+
 $(BUILD)/tests/%: $(BUILD)/tests/stress/%.o $(TEST_LIB_OBJS) $(LIB)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(JSON_LIBS) $(LDLIBS)

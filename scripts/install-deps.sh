@@ -14,6 +14,7 @@ PKGS=(
 	make gcc clang llvm libclang-rt-14-dev	# compilers, sanitizers, libFuzzer
 	pkg-config libcmocka-dev		# unit-test framework
 	libjson-c-dev				# control protocol and config files
+	libsystemd-dev				# vswd: sd_notify (Type=notify service)
 	libpcap-dev libxdp-dev libbpf-dev	# capture and pcap ports, AF_XDP ports
 	python3					# seed corpus generators, test runners
 	iproute2				# ip: veth pairs for the afxdp/afpacket unit tests

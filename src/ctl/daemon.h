@@ -87,6 +87,7 @@ struct vswd {
 	unsigned refused_peers;		/* connections refused by the peer check, for the rate-limited log */
 	double refused_logged_s;
 	bool stop;
+	bool reload;			/* SIGHUP came: vswd's main loop reads the config again (ctl/reload.h) */
 	unsigned uptime_s;
 	/* Tests and fuzzers: called instead of a type's constructor, after the parameters were checked. */
 	port_create_hook_fn create_hook;
