@@ -27,7 +27,7 @@ SCENARIO_PKGS=(
 	qemu-system-x86 busybox-static cpio zstd xz-utils gzip	# guests and their initramfs
 	iperf3 ethtool iproute2 xdp-tools			# containers (veth, offload settings)
 	tcpdump tshark						# capture files read by real readers
-	python3-prometheus-client				# stats --openmetrics read by a real parser
+	python3-prometheus-client prometheus-node-exporter	# stats --openmetrics read by a real parser and node_exporter
 	dpdk-dev librte-net-virtio23 librte-net-vhost23 librte-net-tap23 librte-mempool-ring23
 	procps							# sysctl
 )

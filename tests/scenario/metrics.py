@@ -23,13 +23,18 @@ Steps:
      readings; counter families are typed counter, gauge ones gauge
   5. spot checks: runt drops of "in" are 3, the _bytes families carry
      unit bytes, every stage of every worker is there, HELP is not empty
+  6. node_exporter (Debian's prometheus-node-exporter) with only its
+     textfile collector, on a loopback port, reads the text as a .prom
+     file: no scrape error, every sample served with its value (to it the
+     counters are untyped series named ..._total, # UNIT and # EOF comments)
 Each check prints PASS or FAIL; the last line is "metrics: N passed, M
 failed"; the exit code is non-zero on any failure.
 
     python3 tests/scenario/metrics.py --build build
 
-Needs build/vswd, build/vswctl and /usr/bin/python3 with
-python3-prometheus-client (scripts/install-deps.sh --scenarios). No root.
+Needs build/vswd, build/vswctl, /usr/bin/python3 with
+python3-prometheus-client and prometheus-node-exporter
+(scripts/install-deps.sh --scenarios). No root.
 """
 
 import argparse
@@ -266,8 +271,55 @@ def main():
         steps.result(reasons == set(before["ports"][0]["drops"]), "one reason label per drop reason",
                      str(sorted(reasons)))
 
+        node_exporter_reads(wd, text, got, steps)
+
     print("metrics: %d passed, %d failed" % (steps.passed, steps.failed))
     return 1 if steps.failed else 0
+
+
+def node_exporter_reads(wd, text, got, steps):
+    """Step 6: node_exporter's textfile collector reads the file, every sample with its value (untyped to it)."""
+    import socket
+    import urllib.request
+    exe = "/usr/bin/prometheus-node-exporter"
+    if not steps.result(os.path.exists(exe), "node_exporter is installed (apt-get install prometheus-node-exporter)"):
+        return
+    tdir = os.path.join(wd, "textfile")
+    os.mkdir(tdir)
+    with open(os.path.join(tdir, "vsw.prom"), "w") as f:
+        f.write(text)
+    with socket.socket() as s:   # a free port on loopback
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    p = subprocess.Popen([exe, "--collector.disable-defaults", "--collector.textfile",
+                          "--collector.textfile.directory=" + tdir, "--web.listen-address=127.0.0.1:%d" % port],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    page = ""
+    try:
+        deadline = time.time() + 10
+        while time.time() < deadline and not page:
+            try:
+                page = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=2).read().decode()
+            except OSError:
+                time.sleep(0.2)
+    finally:
+        p.terminate()
+        p.wait(10)
+    steps.result("node_textfile_scrape_error 0" in page, "node_exporter's textfile collector reads it without error",
+                 page[:200] if "node_textfile_scrape_error" not in page else
+                 [l for l in page.splitlines() if "scrape_error" in l][-1])
+    seen = {}
+    for line in page.splitlines():
+        if line.startswith("vsw_"):
+            key, value = line.rsplit(" ", 1)
+            seen[key] = float(value)
+    missing = []
+    for (name, labels), value in got.items():
+        key = name + ("{" + ",".join('%s="%s"' % kv for kv in sorted(labels)) + "}" if labels else "")
+        if seen.get(key) != float(value):
+            missing.append(key)
+    steps.result(not missing and len(seen) == len(got), "node_exporter serves every sample with its value (%d)"
+                 % len(got), "; ".join(missing[:5]))
 
 
 if __name__ == "__main__":
