@@ -7,6 +7,7 @@
 #   make bench           the benchmarks: rings, switching, containers, scale (docs/PERFORMANCE.md)
 #   make fuzz            libFuzzer targets with clang (build/fuzz)
 #   make fuzz-run        a short run of every fuzz target over its seed corpus
+#   make install         tools, man pages, systemd unit, config, completion (PREFIX, DESTDIR)
 #
 # CC=clang works too; SAN=1 builds with ASan+UBSan; BUILD=dir picks the output.
 # Missing Debian packages are installed by scripts/install-deps.sh first.
@@ -94,6 +95,9 @@ $(BUILD)/vsw%: $(BUILD)/tools/vsw%.o $(LIB)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(JSON_LIBS) $(LDLIBS)
 
+# vswd tells systemd when it is ready, reloading and stopping (sd_notify; nothing without NOTIFY_SOCKET).
+$(BUILD)/vswd: JSON_LIBS += -lsystemd
+
 $(BUILD)/tests/%: $(BUILD)/tests/stress/%.o $(TEST_LIB_OBJS) $(LIB)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(JSON_LIBS) $(LDLIBS)
@@ -140,6 +144,46 @@ fuzz: deps
 
 fuzz-run: fuzz
 	@scripts/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZERS)
+
+# make install [PREFIX=/usr/local] [DESTDIR=] - the tools, manual pages, systemd unit, default
+# configuration (kept when one is there, unless DESTDIR stages a package) and bash completion.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/vsw
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
+
+.PHONY: tools install uninstall
+tools: $(TOOLS)
+
+install: $(TOOLS)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/vsw $(DESTDIR)$(COMPLETIONDIR) \
+		$(DESTDIR)$(DOCDIR)
+	install -m 0755 $(BUILD)/vswd $(BUILD)/vswctl $(DESTDIR)$(SBINDIR)/
+	install -m 0755 $(BUILD)/vsw-bench $(DESTDIR)$(BINDIR)/
+	install -m 0644 docs/man/vsw-bench.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 docs/man/vsw.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 docs/man/vswd.8 docs/man/vswctl.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 docs/VSWD.md docs/FLOWS.md $(DESTDIR)$(DOCDIR)/
+	sed 's|@SBINDIR@|$(SBINDIR)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' dist/vswd.service.in \
+		> $(DESTDIR)$(UNITDIR)/vswd.service && chmod 0644 $(DESTDIR)$(UNITDIR)/vswd.service
+	install -m 0644 dist/vswctl.bash $(DESTDIR)$(COMPLETIONDIR)/vswctl
+	@if [ -n "$(DESTDIR)" ] || [ ! -e $(SYSCONFDIR)/vsw/vswd.json ]; then \
+		install -m 0644 dist/vswd.json $(DESTDIR)$(SYSCONFDIR)/vsw/vswd.json; \
+	else echo "  keeping $(SYSCONFDIR)/vsw/vswd.json"; fi
+	@[ -n "$(DESTDIR)" ] || getent group vsw >/dev/null || \
+		echo "  the service's control group is missing: groupadd --system vsw (then systemctl daemon-reload)"
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/vswd $(DESTDIR)$(SBINDIR)/vswctl $(DESTDIR)$(BINDIR)/vsw-bench \
+		$(DESTDIR)$(MANDIR)/man1/vsw-bench.1 $(DESTDIR)$(MANDIR)/man5/vsw.conf.5 \
+		$(DESTDIR)$(MANDIR)/man8/vswd.8 $(DESTDIR)$(MANDIR)/man8/vswctl.8 $(DESTDIR)$(UNITDIR)/vswd.service \
+		$(DESTDIR)$(COMPLETIONDIR)/vswctl
+	rm -rf $(DESTDIR)$(DOCDIR)
 
 clean:
 	rm -rf build

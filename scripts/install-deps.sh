@@ -14,9 +14,11 @@ PKGS=(
 	make gcc clang llvm libclang-rt-14-dev	# compilers, sanitizers, libFuzzer
 	pkg-config libcmocka-dev		# unit-test framework
 	libjson-c-dev				# control protocol and config files
+	libsystemd-dev				# vswd: sd_notify (Type=notify service)
 	libpcap-dev libxdp-dev libbpf-dev	# capture and pcap ports, AF_XDP ports
 	python3					# seed corpus generators, test runners
 	iproute2				# ip: veth pairs for the afxdp/afpacket unit tests
+	mandoc					# the manual pages' lint (scripts/check-man.py)
 )
 
 # Scenario tests against real peers: QEMU guests (scripts/guest builds their
@@ -25,6 +27,7 @@ SCENARIO_PKGS=(
 	qemu-system-x86 busybox-static cpio zstd xz-utils gzip	# guests and their initramfs
 	iperf3 ethtool iproute2 xdp-tools			# containers (veth, offload settings)
 	tcpdump tshark						# capture files read by real readers
+	python3-prometheus-client prometheus-node-exporter	# stats --openmetrics read by a real parser and node_exporter
 	dpdk-dev librte-net-virtio23 librte-net-vhost23 librte-net-tap23 librte-mempool-ring23
 	procps							# sysctl
 )

@@ -56,6 +56,8 @@ run_one() {		# label, binary, args...
 
 # Includes point one way (tools -> ctl -> dp -> switch -> port -> ... -> lib).
 run_one "check/includes" "$(dirname "$0")/check-includes.sh"
+# The manual pages: mandoc's lint, and every command, option and port key of --help in them.
+run_one "check/man" python3 "$(dirname "$0")/check-man.py" "$build"
 
 for t in "$build"/tests/test_*; do
 	[ -x "$t" ] && run_one "unit/$(basename "$t")" "$t"

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "ctl/commands.h"
+#include "ctl/ctl_metrics.h"
 #include "ctl/daemon.h"
 #include "lib/json_param.h"
 
@@ -82,12 +83,13 @@ static int send_line(int fd, const char *s, int fd_pass)
 	return rc;
 }
 
-/* Send one request line (with @fd passed along when >= 0), read one response line. */
+/* Send one request line (with @fd passed along when >= 0), read one response line; NULL after one message. */
 static struct json_object *call_fd(const char *ctl, struct json_object *req, int fd_pass)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	const char *s = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
 	static char buf[1 << 22];
+	struct json_object *resp;
 	size_t len = 0;
 	int fd;
 
@@ -98,7 +100,12 @@ static struct json_object *call_fd(const char *ctl, struct json_object *req, int
 	strcpy(sa.sun_path, ctl);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		fprintf(stderr, "vswctl: cannot reach vswd at %s: %s\n", ctl, strerror(errno));
+		int e = errno;
+
+		fprintf(stderr, "vswctl: cannot reach vswd at %s: %s%s\n", ctl, strerror(e),
+			e == ENOENT || e == ECONNREFUSED ? " (is vswd running? systemctl status vswd)" : "");
+		if (fd >= 0)
+			close(fd);
 		return NULL;
 	}
 	if (send_line(fd, s, fd_pass) < 0) {
@@ -117,7 +124,11 @@ static struct json_object *call_fd(const char *ctl, struct json_object *req, int
 	}
 	close(fd);
 	buf[len] = '\0';
-	return json_tokener_parse(buf);
+	resp = json_tokener_parse(buf);
+	if (!resp)
+		fprintf(stderr, "vswctl: %s: %s\n", ctl,
+			len ? "the reply is not JSON (is vswd listening there?)" : "vswd closed the connection without a reply");
+	return resp;
 }
 
 static struct json_object *call(const char *ctl, struct json_object *req)
@@ -166,10 +177,8 @@ static struct json_object *capture_call_fd(const char *ctl, struct json_object *
 	resp = call_fd(ctl, req, fd_pass);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	json_object_put(req);
-	if (!resp) {
-		fprintf(stderr, "vswctl: no valid response from vswd\n");
-		return NULL;
-	}
+	if (!resp)
+		return NULL; /* call_fd said why */
 	if (!json_object_object_get_ex(resp, "ok", &ok) || !json_object_get_boolean(ok)) {
 		fprintf(stderr, "vswctl: %s\n", ctl_reply_str(resp, "error"));
 		json_object_put(resp);
@@ -372,12 +381,16 @@ int main(int argc, char **argv)
 		resp = call(ctl, cl.req);
 	}
 	if (!resp) {
-		fprintf(stderr, "vswctl: no valid response from vswd\n");
-		ctl_call_free(&cl);
+		ctl_call_free(&cl); /* call_fd said why, once */
 		return 1;
 	}
 	rc = json_object_object_get_ex(resp, "ok", &ok) && json_object_get_boolean(ok) ? 0 : 1;
-	if (json)
+	if (!rc && json_object_get_boolean(json_object_object_get(cl.local, "openmetrics"))) {
+		if (ctl_stats_openmetrics(resp, stdout) < 0) {
+			fprintf(stderr, "vswctl: out of memory\n");
+			rc = 1;
+		}
+	} else if (json)
 		printf("%s\n", json_object_to_json_string_ext(resp, JSON_C_TO_STRING_PRETTY));
 	else if (rc)
 		fprintf(stderr, "vswctl: %s\n", ctl_reply_str(resp, "error"));

@@ -6,9 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "ctl/config_load.h"
 #include "ctl/daemon.h"
+#include "ctl/reload.h"
 #include "lib/log.h"
 #include "port/port_types.h"
 
@@ -54,6 +58,46 @@ static void raise_fd_limit(void)
 		if (setrlimit(RLIMIT_NOFILE, &lim) < 0)
 			log_warn("cannot raise the open file limit: %s", strerror(errno));
 	}
+}
+
+/*
+ * SIGHUP: read @config again and apply its port list (ctl/reload.h);
+ * *@conf, what was applied last, becomes the new file.  A file that does
+ * not read or check changes nothing.  systemd hears RELOADING=1 first and
+ * READY=1 after, whatever came of it.
+ */
+static void reload(struct vswd *v, const char *config, struct json_object **conf)
+{
+	struct vswd_config check;
+	struct json_object *fresh;
+	struct timespec ts;
+	char err[512];
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+		   (unsigned long long)ts.tv_sec * 1000000ull + (unsigned long long)ts.tv_nsec / 1000);
+	if (!config) {
+		log_warn("reload: started without --config: nothing to read");
+		goto out_ready;
+	}
+	log_info("reload: reading %s", config);
+	fresh = config_load(config, err, sizeof(err));
+	if (!fresh) {
+		log_err("reload: %s; nothing changed", err);
+		goto out_ready;
+	}
+	vswd_config_default(&check);
+	if (vswd_config_from_json(&check, fresh, err, sizeof(err)) < 0) {
+		log_err("reload: %s: %s; nothing changed", config, err);
+		json_object_put(fresh);
+		goto out_ready;
+	}
+	if (vswd_reload_ports(v, *conf, fresh, err, sizeof(err)) < 0)
+		log_err("reload: %s: %s", config, err);
+	json_object_put(*conf);
+	*conf = fresh;
+out_ready:
+	sd_notify(0, "READY=1");
 }
 
 int main(int argc, char **argv)
@@ -106,9 +150,9 @@ int main(int argc, char **argv)
 	}
 	vswd_config_default(&cfg);
 	if (config) {
-		conf = json_object_from_file(config);
+		conf = config_load(config, err, sizeof(err));
 		if (!conf) {
-			fprintf(stderr, "vswd: %s: %s\n", config, json_util_get_last_err());
+			fprintf(stderr, "vswd: %s\n", err);
 			return 1;
 		}
 		if (vswd_config_from_json(&cfg, conf, err, sizeof(err)) < 0) {
@@ -162,10 +206,19 @@ int main(int argc, char **argv)
 		log_err("flows: %s", err);
 		goto out_shutdown;
 	}
-	json_object_put(conf);
 	log_info("ready: control socket %s, %u worker(s), %s", ctl, cfg.workers,
 		 cfg.busy_poll ? "busy polling" : "event-driven");
-	vswd_run(&v);
+	/* systemd (Type=notify): the socket listens and the configured ports are there. */
+	sd_notifyf(0, "READY=1\nSTATUS=control socket %s, %u worker(s)", ctl, cfg.workers);
+	while (!v.stop) {
+		vswd_run_once(&v, 1000);
+		if (v.reload) {
+			v.reload = false;
+			reload(&v, config, &conf);
+		}
+	}
+	sd_notify(0, "STOPPING=1");
+	json_object_put(conf);
 	vswd_shutdown(&v);
 	log_info("stopped");
 	return 0;

@@ -64,6 +64,12 @@ static const struct ctl_arg fdb_show_args[] = {
 	{ 0 },
 };
 
+/* vswctl's own: the reply as OpenMetrics text (ctl_metrics.c) instead of a table. */
+static const struct ctl_arg stats_args[] = {
+	{ "openmetrics", CTL_BOOL, CTL_ARG_LOCAL, "--openmetrics", NULL, 0, 0, NULL },
+	{ 0 },
+};
+
 static const struct ctl_arg perf_set_args[] = {
 	{ "enabled", CTL_BOOL, CTL_ARG_REQUIRED, NULL, NULL, 0, 0, perf_words },
 	{ 0 },
@@ -115,8 +121,9 @@ const struct ctl_command ctl_commands[] = {
 	{ "port-add", "port add", port_add_args, ctl_port_add, NULL, 0, "add a port: TYPE and its KEYs one of" },
 	{ "port-del", "port del", port_del_args, ctl_port_del, NULL, 0, "delete a port (ends its capture)" },
 	{ "show", "show", no_args, ctl_show, ctl_show_print, 0, "the switch, its ports: type, state, options" },
-	{ "stats", "stats", no_args, ctl_stats, ctl_stats_print, 0,
-	  "per port: frames, bytes, drops, FDB events;\nper worker: rounds, busy cycles and frames" },
+	{ "stats", "stats", stats_args, ctl_stats, ctl_stats_print, 0,
+	  "per port: frames, bytes, drops, FDB events;\nper worker: rounds, busy cycles and frames,\n"
+	  "stage timing; --openmetrics: for Prometheus" },
 	{ "fdb-show", "fdb show", fdb_show_args, ctl_fdb_show, ctl_fdb_show_print, 0,
 	  "the MAC table: address, port, age (the first N entries: default 65536, 0 for the count alone)" },
 	{ "perf-show", "perf show", no_args, ctl_perf_show, ctl_perf_show_print, 0,

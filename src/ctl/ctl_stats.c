@@ -24,6 +24,26 @@ static struct json_object *switch_port_json(struct vswitch *sw, unsigned port)
 	return o;
 }
 
+/*
+ * A worker's stage timing counters as they only grow (`perf reset` moves
+ * perf show's base, not these): frames, batches and cycles per stage.
+ * Monitoring takes rates of them; perf show gives the percentiles.
+ */
+static struct json_object *stages_json(struct dp_perf *pf)
+{
+	struct json_object *stages = json_object_new_object();
+
+	for (unsigned p = 0; p < DP_PT__COUNT; p++) {
+		struct json_object *s = json_object_new_object();
+
+		json_object_object_add(s, "packets", u64_json(&pf->pt[p].pkts));
+		json_object_object_add(s, "batches", u64_json(&pf->pt[p].batches));
+		json_object_object_add(s, "cycles", u64_json(&pf->pt[p].cycles));
+		json_object_object_add(stages, dp_point_names[p], s);
+	}
+	return stages;
+}
+
 struct json_object *ctl_stats(struct vswd *v, struct json_object *req, struct ctl_peer *peer)
 {
 	struct json_object *r = ctl_reply_ok(), *ports = json_object_new_array(), *workers = json_object_new_array();
@@ -62,6 +82,7 @@ struct json_object *ctl_stats(struct vswd *v, struct json_object *req, struct ct
 		/* The flow tables' exact-match cache (dp/flows.h): frames it answered, frames the classifier did. */
 		json_object_object_add(o, "flow_cache_hits", u64_json(&w->ctx.flow->stats.emc_hits));
 		json_object_object_add(o, "flow_cache_misses", u64_json(&w->ctx.flow->stats.emc_misses));
+		json_object_object_add(o, "stages", stages_json(&w->perf));
 		json_object_array_add(workers, o);
 	}
 	json_object_object_add(r, "ports", ports);

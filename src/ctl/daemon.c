@@ -156,10 +156,14 @@ static void on_signal(struct ev_handler *h, uint32_t events)
 	struct vswd *v = (struct vswd *)((char *)h - offsetof(struct vswd, signal_h));
 	struct signalfd_siginfo si;
 
-	if (read(v->signal_fd, &si, sizeof(si)) == sizeof(si)) {
-		log_info("signal %u: shutting down", si.ssi_signo);
-		v->stop = true;
+	if (read(v->signal_fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	if (si.ssi_signo == SIGHUP) {
+		v->reload = true; /* the main loop's, after this batch of events */
+		return;
 	}
+	log_info("signal %u: shutting down", si.ssi_signo);
+	v->stop = true;
 }
 
 int vswd_init(struct vswd *v, const struct vswd_config *c, char *err, size_t errlen)
@@ -204,10 +208,11 @@ int vswd_start(struct vswd *v, const struct vswd_config *c, const char *ctl_path
 
 	if (vswd_init(v, c, err, errlen) < 0)
 		return -1;
-	/* Before any thread starts, so that only the signalfd sees SIGINT/SIGTERM. */
+	/* Before any thread starts, so that only the signalfd sees SIGINT/SIGTERM/SIGHUP. */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 	if (dp_start(&v->dp, v->sw, c->workers, c->cpus, c->busy_poll) < 0) {
 		snprintf(err, errlen, "cannot start %u workers", c->workers);

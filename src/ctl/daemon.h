@@ -90,6 +90,7 @@ struct vswd {
 	unsigned refused_peers;		/* connections refused by the peer check, for the rate-limited log */
 	double refused_logged_s;
 	bool stop;
+	bool reload;			/* SIGHUP came: vswd's main loop reads the config again (ctl/reload.h) */
 	unsigned uptime_s;
 	struct flow_db *flows;		/* the flow tables (ctl_flows.c); published to the workers as sw->flows */
 	/* Tests and fuzzers: called instead of a type's constructor, after the parameters were checked. */

@@ -1,0 +1,326 @@
+#!/usr/bin/env python3
+"""metrics.py - scenario: `vswctl stats --openmetrics` is OpenMetrics a real parser reads, and says what `stats --json` says.
+
+Objective: every number of the stats reply (per port, per drop reason, FDB
+events, per worker, per stage and worker) is one sample of a vsw_... family
+with the right type (counters with _total, gauges without), unit and
+labels (port, reason, worker, stage, queue), and its value is the JSON's;
+the text ends with "# EOF" and Python's prometheus_client OpenMetrics
+parser (Debian's python3-prometheus-client) accepts it.
+
+Steps:
+  1. vswd --foreground with two workers and three pcap ports from a config
+     file: "out" records, "in" replays 40 frames from 5 MACs (broadcast,
+     unicast to a known and an unknown MAC) and 3 runts, "idle" records
+     nothing; wait until the counters stop moving
+  2. stats --json, stats --openmetrics, stats --json again
+  3. parse the text with prometheus_client.openmetrics.parser (it refuses
+     what breaks the format: a family split in two, a counter sample
+     without _total, a unit not in the name, a missing # EOF)
+  4. the samples expected from the JSON (by the mapping in
+     src/ctl/ctl_metrics.c, coded again here) and the samples parsed are
+     the same set of (name, labels); each value lies between the two JSON
+     readings; counter families are typed counter, gauge ones gauge
+  5. spot checks: runt drops of "in" are 3, the _bytes families carry
+     unit bytes, every stage of every worker is there, HELP is not empty
+  6. node_exporter (Debian's prometheus-node-exporter) with only its
+     textfile collector, on a loopback port, reads the text as a .prom
+     file: no scrape error, every sample served with its value (to it the
+     counters are untyped series named ..._total, # UNIT and # EOF comments)
+Each check prints PASS or FAIL; the last line is "metrics: N passed, M
+failed"; the exit code is non-zero on any failure.
+
+    python3 tests/scenario/metrics.py --build build
+
+Needs build/vswd, build/vswctl, /usr/bin/python3 with
+python3-prometheus-client and prometheus-node-exporter
+(scripts/install-deps.sh --scenarios). No root.
+"""
+
+import argparse
+import json
+import os
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.dont_write_bytecode = True   # no __pycache__ in the source tree
+DEBIAN_PYTHON = "/usr/bin/python3"
+
+# The parser is Debian's package, installed for Debian's python: run under it.
+if os.path.realpath(sys.executable) != os.path.realpath(DEBIAN_PYTHON) and os.path.exists(DEBIAN_PYTHON) \
+        and not os.environ.get("VSW_METRICS_REEXEC"):
+    os.environ["VSW_METRICS_REEXEC"] = "1"
+    os.execv(DEBIAN_PYTHON, [DEBIAN_PYTHON] + sys.argv)
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from steps_lib import Steps  # noqa: E402
+
+GAUGE_KEYS = {"entries", "tsc_hz", "id"}
+
+
+def frame(dst, src, length=64):
+    return bytes.fromhex(dst.replace(":", "")) + bytes.fromhex(src.replace(":", "")) + b"\x08\x00" + \
+        bytes(length - 14)
+
+
+def write_pcap(path, frames):
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        for i, fr in enumerate(frames):
+            f.write(struct.pack("<IIII", i, 0, len(fr), len(fr)) + fr)
+
+
+def name_part(s):
+    return "".join(c if c.isalnum() and c.isascii() else "_" for c in s)
+
+
+def sample(out, prefix, key, labels, value):
+    """What ctl_metrics.c makes of one number: (family, sample name, labels) -> (value, counter, unit)."""
+    part = name_part(key)
+    unit = None
+    if key == "tsc_hz":
+        part, unit = "tsc_hertz", "hertz"
+    fam = prefix + "_" + part
+    if fam.endswith("_bytes"):
+        unit = "bytes"
+    counter = key not in GAUGE_KEYS
+    out[(fam + ("_total" if counter else ""), tuple(sorted(labels.items())))] = (value, counter, unit, fam)
+
+
+def nested(out, prefix, obj, labels):
+    for k, v in obj.items():
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            sample(out, prefix, k, labels, v)
+        elif isinstance(v, dict):
+            nested(out, prefix + "_" + name_part(k), v, labels)
+
+
+def expected(reply):
+    """Every number of the stats reply as the sample it must become."""
+    out = {}
+    for p in reply.get("ports", []):
+        lab = {"port": p["name"]}
+        for k, v in p.items():
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                sample(out, "vsw_port", k, lab, v)
+            elif k == "drops":
+                for reason, n in v.items():
+                    sample(out, "vsw_port", "drops", dict(lab, reason=reason), n)
+            elif k == "queues":
+                for q, qo in enumerate(v):
+                    nested(out, "vsw_queue", qo, dict(lab, queue=str(q)))
+            elif isinstance(v, dict):
+                nested(out, "vsw_port_" + name_part(k), v, lab)
+    for w in reply.get("workers", []):
+        lab = {"worker": str(w["id"])}
+        for k, v in w.items():
+            if k == "id":
+                continue
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                sample(out, "vsw_worker", k, lab, v)
+            elif k == "stages":
+                for stage, counts in v.items():
+                    nested(out, "vsw_stage", counts, dict(lab, stage=stage))
+            elif isinstance(v, dict):
+                nested(out, "vsw_worker_" + name_part(k), v, lab)
+    return out
+
+
+class Vswd:
+    def __init__(self, build, wd):
+        self.build = build
+        self.ctl = os.path.join(wd, "vswd.sock")
+        conf = os.path.join(wd, "vswd.json")
+        write_pcap(os.path.join(wd, "in.pcap"), self.frames())
+        with open(conf, "w") as f:
+            json.dump({"workers": 2, "ports": [
+                {"name": "out", "type": "pcap", "write": os.path.join(wd, "out.pcap")},
+                {"name": "idle", "type": "pcap", "write": os.path.join(wd, "idle.pcap")},
+                {"name": "in", "type": "pcap", "read": os.path.join(wd, "in.pcap")}]}, f)
+        self.log = open(os.path.join(wd, "vswd.log"), "w")
+        self.proc = subprocess.Popen([os.path.join(build, "vswd"), "--foreground", "--ctl", self.ctl,
+                                      "--config", conf], stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 10
+        while not os.path.exists(self.ctl) and time.time() < deadline and self.proc.poll() is None:
+            time.sleep(0.05)
+
+    @staticmethod
+    def frames():
+        macs = ["02:00:00:00:00:%02x" % i for i in range(1, 6)]
+        fr = []
+        for i in range(40):
+            src = macs[i % 5]
+            dst = ["ff:ff:ff:ff:ff:ff", macs[(i + 1) % 5], "02:99:00:00:00:01"][i % 3]
+            fr.append(frame(dst, src, 64 + i))
+        return fr + [b"\x01\x02\x03"] * 3
+
+    def ctl_cmd(self, *args):
+        r = subprocess.run([os.path.join(self.build, "vswctl"), "--ctl", self.ctl, *args], capture_output=True,
+                           text=True, timeout=20)
+        return r.returncode, r.stdout, r.stderr
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+def settled(sw):
+    """The stats reply once "in" has replayed its file and the port counters stopped moving (10 s at most)."""
+    last = None
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        rc, out, _ = sw.ctl_cmd("stats", "--json")
+        if rc == 0:
+            ports = {p["name"]: p for p in json.loads(out)["ports"]}
+            now = json.dumps(ports, sort_keys=True)
+            if now == last and ports["in"]["rx_packets"] > 0:
+                return True
+            last = now
+        time.sleep(0.3)
+    return False
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--build", default="build")
+    args = ap.parse_args()
+    build = os.path.abspath(args.build)
+    steps = Steps()
+    try:
+        from prometheus_client.openmetrics.parser import text_string_to_metric_families
+    except ImportError as e:
+        steps.result(False, "prometheus_client's OpenMetrics parser (apt-get install python3-prometheus-client)",
+                     str(e))
+        print("metrics: %d passed, %d failed" % (steps.passed, steps.failed))
+        return 1
+
+    with tempfile.TemporaryDirectory(prefix="vsw-metrics.") as wd:
+        sw = Vswd(build, wd)
+        try:
+            if not steps.result(sw.proc.poll() is None and os.path.exists(sw.ctl), "vswd starts with three pcap ports"):
+                sw.stop()
+                print(open(os.path.join(wd, "vswd.log")).read())
+                print("metrics: %d passed, %d failed" % (steps.passed, steps.failed + 1))
+                return 1
+            steps.result(settled(sw), "the counters settle after the replay")
+            rc1, j1, _ = sw.ctl_cmd("stats", "--json")
+            rc, text, err = sw.ctl_cmd("stats", "--openmetrics")
+            rc2, j2, _ = sw.ctl_cmd("stats", "--json")
+            steps.result(rc == 0 and rc1 == 0 and rc2 == 0, "stats --openmetrics and --json succeed", err.strip())
+        finally:
+            sw.stop()
+        before, after = json.loads(j1), json.loads(j2)
+
+        steps.result(text.endswith("# EOF\n") and text.count("# EOF") == 1, "the text ends with one \"# EOF\"")
+        try:
+            families = list(text_string_to_metric_families(text))
+            steps.result(True, "prometheus_client's OpenMetrics parser accepts it (%d families)" % len(families))
+        except Exception as e:  # the parser says what broke the format
+            steps.result(False, "prometheus_client's OpenMetrics parser accepts it", repr(e))
+            families = []
+
+        got = {}
+        types = {}
+        for fam in families:
+            types[fam.name] = (fam.type, fam.unit, fam.documentation)
+            for s in fam.samples:
+                got[(s.name, tuple(sorted(s.labels.items())))] = s.value
+        want_lo, want_hi = expected(before), expected(after)
+        steps.result(all(f.startswith("vsw_") for f in types), "every family is named vsw_...",
+                     ", ".join(f for f in types if not f.startswith("vsw_")))
+        missing = sorted(set(want_lo) - set(got))
+        extra = sorted(set(got) - set(want_lo))
+        steps.result(not missing and not extra and len(got) > 100,
+                     "one sample per number of stats --json (%d), no other" % len(want_lo),
+                     "missing %s extra %s" % (missing[:5], extra[:5]))
+        off = []
+        for key, (lo, counter, unit, fam) in want_lo.items():
+            hi = want_hi.get(key, (lo,))[0]
+            v = got.get(key)
+            if v is None or not (min(lo, hi) <= v <= max(lo, hi)):
+                off.append("%s=%s (json %s..%s)" % (key, v, lo, hi))
+        steps.result(not off, "every value is the JSON's (between the readings before and after)", "; ".join(off[:5]))
+        wrong = []
+        for key, (lo, counter, unit, fam) in want_lo.items():
+            t = types.get(fam)
+            if not t or t[0] != ("counter" if counter else "gauge") or (t[1] or None) != unit or not t[2]:
+                wrong.append("%s: %s" % (fam, t))
+        steps.result(not wrong, "types, units and help: counters with _total, gauges, bytes and hertz units",
+                     "; ".join(sorted(set(wrong))[:5]))
+
+        runt = got.get(("vsw_port_drops_total", (("port", "in"), ("reason", "runt"))))
+        steps.result(runt == 3, "vsw_port_drops_total{port=\"in\",reason=\"runt\"} is 3", str(runt))
+        rx = got.get(("vsw_port_rx_packets_total", (("port", "in"),)))
+        steps.result(rx == 40, "vsw_port_rx_packets_total{port=\"in\"} is 40", str(rx))
+        stages = {dict(k[1]).get("stage") for k in got if k[0] == "vsw_stage_cycles_total"}
+        workers = {dict(k[1]).get("worker") for k in got if k[0] == "vsw_stage_cycles_total"}
+        steps.result(len(stages) >= 10 and "round" in stages and workers == {"0", "1"},
+                     "vsw_stage_cycles_total for every stage (%d) of both workers" % len(stages),
+                     str(sorted(workers)))
+        reasons = {dict(k[1]).get("reason") for k in got if k[0] == "vsw_port_drops_total"}
+        steps.result(reasons == set(before["ports"][0]["drops"]), "one reason label per drop reason",
+                     str(sorted(reasons)))
+
+        node_exporter_reads(wd, text, got, steps)
+
+    print("metrics: %d passed, %d failed" % (steps.passed, steps.failed))
+    return 1 if steps.failed else 0
+
+
+def node_exporter_reads(wd, text, got, steps):
+    """Step 6: node_exporter's textfile collector reads the file, every sample with its value (untyped to it)."""
+    import socket
+    import urllib.request
+    exe = "/usr/bin/prometheus-node-exporter"
+    if not steps.result(os.path.exists(exe), "node_exporter is installed (apt-get install prometheus-node-exporter)"):
+        return
+    tdir = os.path.join(wd, "textfile")
+    os.mkdir(tdir)
+    with open(os.path.join(tdir, "vsw.prom"), "w") as f:
+        f.write(text)
+    with socket.socket() as s:   # a free port on loopback
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    p = subprocess.Popen([exe, "--collector.disable-defaults", "--collector.textfile",
+                          "--collector.textfile.directory=" + tdir, "--web.listen-address=127.0.0.1:%d" % port],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    page = ""
+    try:
+        deadline = time.time() + 10
+        while time.time() < deadline and not page:
+            try:
+                page = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=2).read().decode()
+            except OSError:
+                time.sleep(0.2)
+    finally:
+        p.terminate()
+        p.wait(10)
+    steps.result("node_textfile_scrape_error 0" in page, "node_exporter's textfile collector reads it without error",
+                 page[:200] if "node_textfile_scrape_error" not in page else
+                 [l for l in page.splitlines() if "scrape_error" in l][-1])
+    seen = {}
+    for line in page.splitlines():
+        if line.startswith("vsw_"):
+            key, value = line.rsplit(" ", 1)
+            seen[key] = float(value)
+    missing = []
+    for (name, labels), value in got.items():
+        key = name + ("{" + ",".join('%s="%s"' % kv for kv in sorted(labels)) + "}" if labels else "")
+        if seen.get(key) != float(value):
+            missing.append(key)
+    steps.result(not missing and len(seen) == len(got), "node_exporter serves every sample with its value (%d)"
+                 % len(got), "; ".join(missing[:5]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
