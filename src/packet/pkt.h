@@ -86,6 +86,9 @@ enum pkt_csum {
 	PKT_CSUM_VERIFIED,	/* checked by the medium (virtio DATA_VALID) */
 };
 
+/* pkt.gso_type: an enum vnet_gso, and this bit: the TCP header carries CWR (virtio GSO_ECN). */
+#define PKT_GSO_ECN 0x80u
+
 /* Outer header of a decapsulated frame (valid under PKT_F_TUNNEL). */
 struct pkt_tun {
 	uint64_t id;		/* tunnel key: a VXLAN VNI in the low 24 bits */
@@ -116,7 +119,7 @@ struct pkt {
 	bool parsed;		/* the offsets and flags above are pkt_parse()'s (pkt_parsed()) */
 	/* offload (the source port's; zero unless its medium says more) */
 	uint8_t csum;		/* enum pkt_csum */
-	uint8_t gso_type;	/* enum vnet_gso (vnet_hdr.h): segment into gso_size payload bytes */
+	uint8_t gso_type;	/* enum vnet_gso (vnet_hdr.h) | PKT_GSO_ECN: segment into gso_size payload bytes */
 	uint16_t gso_size;
 	uint16_t csum_start;	/* under PKT_CSUM_PARTIAL: the sum starts here, ... */
 	uint16_t csum_offset;	/* ... and goes csum_offset bytes after it */
