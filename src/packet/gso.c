@@ -102,6 +102,8 @@ enum gso_bad gso_check(struct pkt *p)
 
 	if (p->csum == PKT_CSUM_PARTIAL && (size_t)p->csum_start + p->csum_offset + 2 > p->len)
 		return GSO_BAD_CSUM_RANGE;
+	if (p->gso_type == PKT_GSO_ECN)
+		return GSO_BAD_TYPE; /* ECN on top of no segmentation */
 	if (segmenting(p)) {
 		pkt_parsed(p);
 		return geom_of(p, &g);

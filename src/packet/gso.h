@@ -63,13 +63,13 @@ extern const char *const gso_bad_names[GSO_BAD__COUNT];
 /* The GSO_TX_* bits @p's offload request needs of a destination that takes it whole (0: a finished frame). */
 static inline unsigned gso_needs(const struct pkt *p)
 {
-	static const uint8_t by_type[8] = {
+	static const uint8_t by_type[5] = {
 		[1] = GSO_TX_CSUM | GSO_TX_TSO4,	/* VNET_GSO_TCPV4 */
 		[2] = GSO_TX_CSUM | GSO_TX_TSO6,	/* VNET_GSO_TCPV6 */
 		[3] = 0xff,				/* VNET_GSO_UDP (UFO): nobody here takes it */
 		[4] = GSO_TX_CSUM | GSO_TX_USO,		/* VNET_GSO_UDP_L4 */
 	};
-	unsigned n = by_type[p->gso_type & 7u];
+	unsigned t = p->gso_type & ~PKT_GSO_ECN, n = t < 5 ? by_type[t] : 0xff; /* 0xff: no port takes it */
 
 	if (p->gso_type & PKT_GSO_ECN)
 		n |= GSO_TX_ECN;

@@ -200,6 +200,10 @@ static void test_rejects(void **state)
 	assert_int_equal(gso_check(&src), GSO_BAD_TYPE);
 	set_offload(&g, VNET_GSO_UDP, 1000);
 	assert_int_equal(gso_check(&src), GSO_BAD_TYPE);
+	set_offload(&g, PKT_GSO_ECN, 1000);
+	assert_int_equal(gso_check(&src), GSO_BAD_TYPE);
+	set_offload(&g, 9, 1000);
+	assert_int_equal(gso_check(&src), GSO_BAD_TYPE);
 	/* Segmentation without the partial checksum, or with it elsewhere. */
 	set_offload(&g, VNET_GSO_TCPV4, 1000);
 	src.csum = PKT_CSUM_NONE;
