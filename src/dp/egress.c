@@ -1,6 +1,7 @@
 /* egress.c - the actions stage (drop counts, groups per destination, floods within budget) and the tx stage. */
 #include "dp/egress.h"
 
+#include "dp/offload.h"
 #include "port/capture.h"
 #include "switch/switch.h"
 
@@ -130,8 +131,7 @@ struct port *dp_egress_send(struct vswitch *sw, struct dp_ctx *ctx, unsigned t, 
 
 	*n = g->n;
 	if (out) {
-		capture_port_tx(out, g->pkts, g->n);
-		out->ops->tx_burst(out, &ctx->io, g->pkts, g->n);
+		dp_offload_tx(&ctx->offload, ctx->batch.in, out, &ctx->io, g->pkts, g->n);
 	}
 	return out;
 }
@@ -152,8 +152,7 @@ struct port *dp_egress_flood_next(struct vswitch *sw, struct dp_ctx *ctx, unsign
 		out = atomic_load_explicit(&sw->ports[s], memory_order_acquire);
 		if (!out)
 			continue;
-		capture_port_tx(out, ctx->flood, ctx->nflood);
-		out->ops->tx_burst(out, &ctx->io, ctx->flood, ctx->nflood);
+		dp_offload_tx(&ctx->offload, ctx->batch.in, out, &ctx->io, ctx->flood, ctx->nflood);
 		return out;
 	}
 	return NULL;

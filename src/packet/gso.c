@@ -10,13 +10,13 @@
 
 const char *const gso_bad_names[GSO_BAD__COUNT] = {
 	[GSO_OK] = "ok",
-	[GSO_BAD_CSUM_RANGE] = "csum range",
-	[GSO_BAD_CSUM_FIELD] = "csum field past head",
+	[GSO_BAD_CSUM_RANGE] = "csum_range",
+	[GSO_BAD_CSUM_FIELD] = "csum_field",
 	[GSO_BAD_HEADERS] = "headers",
-	[GSO_BAD_TYPE] = "gso type",
-	[GSO_BAD_SIZE] = "gso size",
-	[GSO_BAD_CSUM_PLACE] = "csum place",
-	[GSO_BAD_IP_LEN] = "ip length",
+	[GSO_BAD_TYPE] = "gso_type",
+	[GSO_BAD_SIZE] = "gso_size",
+	[GSO_BAD_CSUM_PLACE] = "csum_place",
+	[GSO_BAD_IP_LEN] = "ip_length",
 	[GSO_BAD_VIEW] = "view",
 };
 

@@ -15,4 +15,5 @@ const char *const port_drop_names[DROP__COUNT] = {
 	[DROP_ETHERTYPE] = "ethertype",
 	[DROP_FLOOD_RATE] = "flood_rate",
 	[DROP_FLOOD_BUDGET] = "flood_budget",
+	[DROP_BAD_OFFLOAD] = "bad_offload",
 };
