@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+"""offload.py - scenario: containers with TSO/GSO left on, through afpacket and afxdp, and the host through tap.
+
+Objective (issue 15, items 3 and 4): a container's stack hands vsw 64 KiB
+TCP frames with partial checksums; vsw forwards them whole where the
+destination takes them (afpacket to afpacket) and as finished segments
+where it does not (afxdp, tap), and every receiver's stack counts no
+checksum error:
+
+    netns c1 (eth0 10.0.0.1, TSO/GSO on)  --veth--> vxc1T --(c1: afpacket)--+
+    netns c2 (eth0 10.0.0.2, TSO/GSO on)  --veth--> vxc2T --(c2: afpacket)--+-- vswd
+    netns c3 (eth0 10.0.0.3, TSO/GSO on)  --veth--> vxc3T --(c3: afxdp)-----+
+    netns h  (vswt-hT 10.0.0.254)         --tap----------- (h0: tap)--------+
+
+Steps:
+  1. start vswd --foreground (2 workers) on its own control socket; make
+     the three container namespaces and the host's (IPv6 off), no offload
+     turned off anywhere; ethtool -k shows tcp-segmentation-offload on in
+     c1 and c2;
+  2. add c1, c2 (afpacket), c3 (afxdp; if refused: a failure, and c3 goes
+     through afpacket so the rest still runs), h0 (tap, moved into netns h);
+  3. each pair pings once each way (3 echo requests, no loss);
+  4. iperf3 TCP, one stream, 2 s, each way: c1 <-> c2 (frames whole),
+     c1 <-> c3 and c2 <-> c3 (segmented for afxdp), c1 <-> host (segmented
+     for the tap); each completes at MIN_MBPS or more;
+  5. in every namespace `nstat -asz`: TcpInCsumErrors and UdpInCsumErrors
+     are 0 (the checksums vsw completed are right);
+  6. `vswctl stats --json`: no bad_header nor bad_offload drop on any
+     port; c1's and c2's ports received frames larger than an MTU (the
+     average rx frame is over 1514 bytes: TSO frames came in whole);
+  7. cleanup: vswd (SIGTERM, exit 0), namespaces, interfaces.
+
+Each check prints PASS or FAIL; the last line is "offload: N passed, M
+failed"; non-zero exit on any failure.  All waits are bounded; about 30 s.
+
+    python3 tests/scenario/offload.py --build build
+
+Needs root, build/vswd, build/vswctl, ip, ethtool, busybox, iperf3, nstat.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import sys
+import tempfile
+
+sys.dont_write_bytecode = True
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import containers as C  # noqa: E402  (its namespaces, veth pairs, vswd and iperf3 helpers)
+
+ENDPOINTS = ("c1", "c2", "c3", "h")
+
+
+def nstat_errors(name):
+    """{counter: value} of the checksum error counters in netns NS[name], or None."""
+    rc, out, err = C.run(["nstat", "-asz", "TcpInCsumErrors", "UdpInCsumErrors"], ns=C.NS[name])
+    if rc != 0:
+        return None
+    vals = {}
+    for ln in out.splitlines():
+        m = re.match(r"(\w+)\s+(\d+)", ln)
+        if m:
+            vals[m.group(1)] = int(m.group(2))
+    return vals
+
+
+def scenario(build, wd, state):
+    sw = state["sw"] = C.Vswd(build, wd)
+    C.note("vswd started (pid %d)" % sw.proc.pid)
+    for n in ("c1", "c2", "c3"):
+        C.make_container(n, [])
+    C.quiet_ns(C.NS["h"])
+    for n in ("c1", "c2"):
+        rc, out, _ = C.run(["ethtool", "-k", "eth0"], ns=C.NS[n])
+        C.check(rc == 0 and "tcp-segmentation-offload: on" in out, "%s: TSO on in its eth0" % n,
+                "" if "tcp-segmentation-offload: on" in out else out[:300])
+
+    for n in ("c1", "c2"):
+        rc, out, err = sw.ctl_run("port", "add", n, "afpacket", "ifname=" + C.VETH[n])
+        C.check(rc == 0, "port add %s afpacket ifname=%s" % (n, C.VETH[n]), (err or out).strip())
+    C.add_afxdp(sw, "c3")
+    rc, out, err = sw.ctl_run("port", "add", "h0", "tap", "ifname=" + C.TAP)
+    if C.check(rc == 0, "port add h0 tap ifname=%s" % C.TAP, (err or out).strip()):
+        C.must(["ip", "link", "set", C.TAP, "netns", C.NS["h"]])
+        C.must(["ip", "link", "set", C.TAP, "address", C.MAC["h"]], ns=C.NS["h"])
+        C.must(["ip", "addr", "add", C.IP["h"] + "/24", "dev", C.TAP], ns=C.NS["h"])
+        C.must(["ip", "link", "set", C.TAP, "up"], ns=C.NS["h"])
+
+    for a, b in (("c1", "c2"), ("c1", "c3"), ("c2", "c3"), ("h", "c1")):
+        for src, dst in ((a, b), (b, a)):
+            st = C.ns_ping(src, C.IP[dst])
+            C.check(st["transmitted"] == C.PING_COUNT and st["received"] == C.PING_COUNT,
+                    "ping %s -> %s" % (src, dst), "%d/%d" % (st["received"], st["transmitted"]))
+
+    rates = state["rates"] = {}
+    for server, client in (("c2", "c1"), ("c3", "c1"), ("c3", "c2"), ("h", "c1")):
+        for reverse in (False, True):
+            what = "iperf3 TCP %s -> %s" % ((server, client) if reverse else (client, server))
+            ok, mbps, detail = C.iperf3_ns(server, client, reverse, streams=1, seconds=2)
+            rates[what] = mbps
+            C.check(ok, what, detail)
+
+    for n in ENDPOINTS:
+        errs = nstat_errors(n)
+        C.check(errs is not None and errs.get("TcpInCsumErrors", -1) == 0 and errs.get("UdpInCsumErrors", -1) == 0,
+                "nstat in %s: no TcpInCsumErrors, no UdpInCsumErrors" % n, str(errs))
+
+    stats = {p["name"]: p for p in sw.call("stats")["ports"]}
+    for n in ("c1", "c2", "c3", "h0"):
+        p = stats.get(n, {})
+        bad = {k: v for k, v in p.get("drops", {}).items() if v and k in ("bad_header", "bad_offload")}
+        bad.update({"offload_bad." + k: v for k, v in p.get("offload_bad", {}).items() if v})
+        C.check(not bad, "stats: port %s dropped nothing as bad_header or bad_offload" % n, str(bad) if bad else "")
+    for n in ("c1", "c2"):
+        p = stats.get(n, {})
+        avg = p.get("rx_bytes", 0) / max(1, p.get("rx_packets", 0))
+        C.check(avg > 1514, "stats: port %s received TSO frames whole" % n, "average rx frame %.0f bytes" % avg)
+    C.check(sw.proc.poll() is None, "vswd alive after the traffic")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--build", default=os.path.join(C.REPO, "build"))
+    args = ap.parse_args()
+    build = os.path.abspath(args.build)
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, C.on_signal)
+    missing = [t for t in ("ip", "ss", "ethtool", "busybox", "iperf3", "nstat") if not shutil.which(t)]
+    missing += [p for p in (os.path.join(build, "vswd"), os.path.join(build, "vswctl")) if not os.path.exists(p)]
+    if os.geteuid() != 0 or missing:
+        C.check(False, "prerequisites", "needs root" if os.geteuid() else "missing: %s" % ", ".join(missing))
+        print("offload: %d passed, %d failed" % (C.PASSED, C.FAILED))
+        sys.exit(1)
+    wd = tempfile.mkdtemp(prefix="vsw-offload-")
+    state = {}
+    try:
+        scenario(build, wd, state)
+    except C.Terminated as e:
+        C.check(False, "ran to the end", "interrupted by %s" % e)
+    except Exception as e:
+        C.check(False, "ran to the end", "%s: %s" % (type(e).__name__, e))
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)
+        if state.get("sw"):
+            rc = state["sw"].stop()
+            C.check(rc == 0, "vswd exits 0 on SIGTERM", "exit code %s; log %s" % (rc, state["sw"].log_path))
+        left = C.cleanup_net()
+        C.check(not left, "cleanup: no netns, veth or tap of the test left", ", ".join(left))
+    for what, mbps in state.get("rates", {}).items():
+        print("     rate: %-28s %s" % (what, "%.1f Mbit/s" % mbps if mbps else "-"))
+    if C.FAILED:
+        print("     logs kept in %s" % wd)
+    else:
+        shutil.rmtree(wd, ignore_errors=True)
+    print("offload: %d passed, %d failed" % (C.PASSED, C.FAILED), flush=True)
+    sys.exit(1 if C.FAILED else 0)
+
+
+if __name__ == "__main__":
+    main()
