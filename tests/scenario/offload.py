@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""offload.py - scenario: containers with TSO/GSO left on, through afpacket and afxdp, and the host through tap.
+"""offload.py - scenario: containers with TSO/GSO left on (afpacket, afxdp), the host (tap), QEMU guests with offloads on and off.
 
 Objective (issue 15, items 3 and 4): a container's stack hands vsw 64 KiB
 TCP frames with partial checksums; vsw forwards them whole where the
@@ -11,6 +11,8 @@ checksum error:
     netns c2 (eth0 10.0.0.2, TSO/GSO on)  --veth--> vxc2T --(c2: afpacket)--+-- vswd
     netns c3 (eth0 10.0.0.3, TSO/GSO on)  --veth--> vxc3T --(c3: afxdp)-----+
     netns h  (vswt-hT 10.0.0.254)         --tap----------- (h0: tap)--------+
+    QEMU vm    (10.0.0.10, offloads on: QEMU's default) --(vm: vhost-user)--+
+    QEMU vmoff (10.0.0.11, csum=off,guest_csum=off,...)  --(vmoff: vhost-user)+
 
 Steps:
   1. start vswd --foreground (2 workers) on its own control socket; make
@@ -28,14 +30,24 @@ Steps:
   6. `vswctl stats --json`: no bad_header nor bad_offload drop on any
      port; c1's and c2's ports received frames larger than an MTU (the
      average rx frame is over 1514 bytes: TSO frames came in whole);
-  7. cleanup: vswd (SIGTERM, exit 0), namespaces, interfaces.
+  7. the guests (booted during steps 1-6): vm negotiated CSUM, GUEST_CSUM,
+     HOST_TSO4/6, GUEST_TSO4/6 and the ECN bits, vmoff none of them;
+     iperf3 TCP 2 s each way vm <-> c1 (TSO frames whole both ways),
+     vmoff <-> c1 (c1's TSO frames segmented and completed for vmoff),
+     vm <-> vmoff (vm's TSO frames segmented for vmoff), vm <-> host (tap);
+     in each guest /proc/net/snmp's Tcp InCsumErrors and Udp InCsumErrors
+     are 0 and the kernel log has no "bad gso"; then steps 5 and 6 again
+     (nstat, no bad_header/bad_offload drop, on vm and vmoff too);
+  8. cleanup: guests, vswd (SIGTERM, exit 0), namespaces, interfaces.
 
 Each check prints PASS or FAIL; the last line is "offload: N passed, M
-failed"; non-zero exit on any failure.  All waits are bounded; about 30 s.
+failed"; non-zero exit on any failure.  All waits are bounded; about 2
+minutes here (TCG guests).
 
     python3 tests/scenario/offload.py --build build
 
-Needs root, build/vswd, build/vswctl, ip, ethtool, busybox, iperf3, nstat.
+Needs root, build/vswd, build/vswctl, ip, ethtool, busybox, iperf3, nstat,
+QEMU and the guest image (scripts/guest/build-guest.sh).
 """
 
 import argparse
@@ -51,8 +63,39 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import containers as C  # noqa: E402  (its namespaces, veth pairs, vswd and iperf3 helpers)
+import guest  # noqa: E402  (on the path containers.py set)
 
 ENDPOINTS = ("c1", "c2", "c3", "h")
+GUESTS = {"vm": ("10.0.0.10", "52:54:00:76:73:0a", ""),
+          "vmoff": ("10.0.0.11", "52:54:00:76:73:0b",
+                    ",csum=off,guest_csum=off,host_tso4=off,host_tso6=off,host_ecn=off,host_ufo=off,"
+                    "guest_tso4=off,guest_tso6=off,guest_ecn=off,guest_ufo=off")}
+OFFLOAD_BITS = {"CSUM": 0, "GUEST_CSUM": 1, "GUEST_TSO4": 7, "GUEST_TSO6": 8, "GUEST_ECN": 9,
+                "HOST_TSO4": 11, "HOST_TSO6": 12, "HOST_ECN": 13}
+
+
+def guest_csum_errors(g):
+    """{"Tcp InCsumErrors": n, "Udp InCsumErrors": n} from the guest's /proc/net/snmp, or None."""
+    rc, out = g.run("cat /proc/net/snmp", timeout=30)
+    if rc != 0:
+        return None
+    res, heads = {}, {}
+    for ln in out.splitlines():
+        proto, _, rest = ln.partition(":")
+        words = rest.split()
+        if proto in heads:
+            for k, v in zip(heads.pop(proto), words):
+                if k == "InCsumErrors":
+                    res[proto + " " + k] = int(v)
+        elif words and not words[0].lstrip("-").isdigit():
+            heads[proto] = words
+    return res
+
+
+def iperf3_guest_ns(g, ns_name, reverse):
+    """containers.iperf3 (server in the guest, client in netns ns_name) for guest g."""
+    C.IP["vm"] = g.addr
+    return C.iperf3(g, ns_name, reverse, seconds=2)
 
 
 def nstat_errors(name):
@@ -68,9 +111,50 @@ def nstat_errors(name):
     return vals
 
 
+def guest_part(guests, rates):
+    """Step 7: negotiated bits, TCP each way through whole, segmented and completed paths, no bad sums."""
+    vm, vmoff = guests.get("vm"), guests.get("vmoff")
+    if not vm or not vmoff:
+        C.check(False, "both guests attached", str(list(guests)))
+        return
+    for g, want in ((vm, True), (vmoff, False)):
+        f = g.features()
+        have = {k: bool(f >> b & 1) for k, b in OFFLOAD_BITS.items()}
+        C.check(all(v == want for v in have.values()), "%s: offload bits %s" % (g.name, "all acked" if want else "none"),
+                "features 0x%x: %s" % (f, have))
+    for g in (vm, vmoff):
+        for reverse in (False, True):
+            what = "iperf3 TCP %s -> %s" % ((g.name, "c1") if reverse else ("c1", g.name))
+            ok, mbps, retr, detail = iperf3_guest_ns(g, "c1", reverse)
+            rates[what] = mbps
+            C.check(ok, what, "%.1f Mbit/s" % mbps if ok else detail)
+    for a, b in ((vm, vmoff), (vmoff, vm)):
+        r = guest.iperf3(a, b, seconds=2)
+        what = "iperf3 TCP %s -> %s" % (a.name, b.name)
+        rates[what] = r["receiver_mbps"]
+        C.check(r["rc"] == 0 and (r["receiver_mbps"] or 0) >= C.MIN_MBPS, what, "%s Mbit/s" % r["receiver_mbps"])
+    for reverse in (False, True):
+        what = "iperf3 TCP %s -> %s" % (("vm", "h") if reverse else ("h", "vm"))
+        ok, mbps, retr, detail = iperf3_guest_ns(vm, "h", reverse)
+        rates[what] = mbps
+        C.check(ok, what, "%.1f Mbit/s" % mbps if ok else detail)
+    for g in (vm, vmoff):
+        errs = guest_csum_errors(g)
+        C.check(errs is not None and errs.get("Tcp InCsumErrors", -1) == 0 and errs.get("Udp InCsumErrors", -1) == 0,
+                "%s: /proc/net/snmp shows no checksum errors" % g.name, str(errs))
+        rc, out = g.run("dmesg | grep -ci 'bad gso'", timeout=30)
+        C.check(out.strip() == "0", "%s: no \"bad gso\" in the kernel log" % g.name, out.strip())
+
+
 def scenario(build, wd, state):
     sw = state["sw"] = C.Vswd(build, wd)
     C.note("vswd started (pid %d)" % sw.proc.pid)
+    guests = state["guests"] = {}
+    for name, (ip, mac, opts) in GUESTS.items():
+        sock = os.path.join(wd, name + ".sock")
+        rc, out, err = sw.ctl_run("port", "add", name, "vhost-user", "path=" + sock)
+        if C.check(rc == 0, "port add %s vhost-user" % name, (err or out).strip()):
+            guests[name] = guest.Guest(name, sock, ip + "/24", mac, ipv6=False, workdir=wd, device_opts=opts)
     for n in ("c1", "c2", "c3"):
         C.make_container(n, [])
     C.quiet_ns(C.NS["h"])
@@ -109,8 +193,16 @@ def scenario(build, wd, state):
         C.check(errs is not None and errs.get("TcpInCsumErrors", -1) == 0 and errs.get("UdpInCsumErrors", -1) == 0,
                 "nstat in %s: no TcpInCsumErrors, no UdpInCsumErrors" % n, str(errs))
 
+    for name, g in guests.items():
+        g.wait_ready(180)
+    guest_part(guests, rates)
+    for n in ENDPOINTS:
+        errs = nstat_errors(n)
+        C.check(errs is not None and errs.get("TcpInCsumErrors", -1) == 0 and errs.get("UdpInCsumErrors", -1) == 0,
+                "nstat in %s after the guests' traffic: no checksum errors" % n, str(errs))
+
     stats = {p["name"]: p for p in sw.call("stats")["ports"]}
-    for n in ("c1", "c2", "c3", "h0"):
+    for n in ("c1", "c2", "c3", "h0") + tuple(guests):
         p = stats.get(n, {})
         bad = {k: v for k, v in p.get("drops", {}).items() if v and k in ("bad_header", "bad_offload")}
         bad.update({"offload_bad." + k: v for k, v in p.get("offload_bad", {}).items() if v})
@@ -129,12 +221,13 @@ def main():
     build = os.path.abspath(args.build)
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, C.on_signal)
-    missing = [t for t in ("ip", "ss", "ethtool", "busybox", "iperf3", "nstat") if not shutil.which(t)]
+    missing = [t for t in ("ip", "ss", "ethtool", "busybox", "iperf3", "nstat", guest.QEMU) if not shutil.which(t)]
     missing += [p for p in (os.path.join(build, "vswd"), os.path.join(build, "vswctl")) if not os.path.exists(p)]
     if os.geteuid() != 0 or missing:
         C.check(False, "prerequisites", "needs root" if os.geteuid() else "missing: %s" % ", ".join(missing))
         print("offload: %d passed, %d failed" % (C.PASSED, C.FAILED))
         sys.exit(1)
+    guest.ensure_built()
     wd = tempfile.mkdtemp(prefix="vsw-offload-")
     state = {}
     try:
@@ -146,6 +239,8 @@ def main():
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, signal.SIG_IGN)
+        for g in state.get("guests", {}).values():
+            g.stop()
         if state.get("sw"):
             rc = state["sw"].stop()
             C.check(rc == 0, "vswd exits 0 on SIGTERM", "exit code %s; log %s" % (rc, state["sw"].log_path))
