@@ -25,20 +25,26 @@ Steps:
   4. iperf3 TCP, one stream, 2 s, each way: c1 <-> c2 (frames whole),
      c1 <-> c3 and c2 <-> c3 (segmented for afxdp), c1 <-> host (segmented
      for the tap); each completes at MIN_MBPS or more;
-  5. in every namespace `nstat -asz`: TcpInCsumErrors and UdpInCsumErrors
+  5. USO: c1 sends UDP with UDP_SEGMENT (32 datagrams of 1000 bytes per
+     send) to c2 (whole), c3 (segmented by vsw for afxdp) and the host
+     (whole through the tap where the kernel has USO, else segmented):
+     each receiver gets at least half of the datagrams, every one of them
+     1000 bytes with its pattern, and c1's port received the sends whole
+     (average rx frame over 1514 bytes while they ran);
+  6. in every namespace `nstat -asz`: TcpInCsumErrors and UdpInCsumErrors
      are 0 (the checksums vsw completed are right);
-  6. `vswctl stats --json`: no bad_header nor bad_offload drop on any
+  7. `vswctl stats --json`: no bad_header nor bad_offload drop on any
      port; c1's and c2's ports received frames larger than an MTU (the
      average rx frame is over 1514 bytes: TSO frames came in whole);
-  7. the guests (booted during steps 1-6): vm negotiated CSUM, GUEST_CSUM,
+  8. the guests (booted during steps 1-7): vm negotiated CSUM, GUEST_CSUM,
      HOST_TSO4/6, GUEST_TSO4/6 and the ECN bits, vmoff none of them;
      iperf3 TCP 2 s each way vm <-> c1 (TSO frames whole both ways),
      vmoff <-> c1 (c1's TSO frames segmented and completed for vmoff),
      vm <-> vmoff (vm's TSO frames segmented for vmoff), vm <-> host (tap);
      in each guest /proc/net/snmp's Tcp InCsumErrors and Udp InCsumErrors
-     are 0 and the kernel log has no "bad gso"; then steps 5 and 6 again
+     are 0 and the kernel log has no "bad gso"; then steps 6 and 7 again
      (nstat, no bad_header/bad_offload drop, on vm and vmoff too);
-  8. cleanup: guests, vswd (SIGTERM, exit 0), namespaces, interfaces.
+  9. cleanup: guests, vswd (SIGTERM, exit 0), namespaces, interfaces.
 
 Each check prints PASS or FAIL; the last line is "offload: N passed, M
 failed"; non-zero exit on any failure.  All waits are bounded; about 2
@@ -51,10 +57,12 @@ QEMU and the guest image (scripts/guest/build-guest.sh).
 """
 
 import argparse
+import json
 import os
 import re
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 
@@ -90,6 +98,67 @@ def guest_csum_errors(g):
         elif words and not words[0].lstrip("-").isdigit():
             heads[proto] = words
     return res
+
+
+USO_SENDS, USO_SEGS, USO_SIZE, USO_PORT = 200, 32, 1000, 5300
+UDP_SEGMENT = 103       # linux/udp.h: a send cut into gso_size datagrams (USO)
+
+USO_RECV = r"""
+import json, socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+s.bind(("0.0.0.0", %d))
+s.settimeout(1.0)
+print("ready", flush=True)
+got = bad = 0
+end = time.monotonic() + 20
+while time.monotonic() < end:
+    try:
+        d = s.recv(65536)
+    except socket.timeout:
+        if got:
+            break
+        continue
+    seq = int.from_bytes(d[:4], "big")
+    if len(d) != %d or d[4:] != bytes([seq & 0xff]) * (len(d) - 4):
+        bad += 1
+    else:
+        got += 1
+print(json.dumps({"got": got, "bad": bad}), flush=True)
+""" % (USO_PORT, USO_SIZE)
+
+USO_SEND = r"""
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_UDP, %d, %d)
+s.connect((sys.argv[1], %d))
+for i in range(%d):
+    buf = b"".join((i * %d + k).to_bytes(4, "big") + bytes([(i * %d + k) & 0xff]) * %d for k in range(%d))
+    s.send(buf)
+    time.sleep(0.002)
+""" % (UDP_SEGMENT, USO_SIZE, USO_PORT, USO_SENDS, USO_SEGS, USO_SEGS, USO_SIZE - 4, USO_SEGS)
+
+
+def uso(src, dst):
+    """UDP_SEGMENT sends from netns src to dst; (received, bad, detail)."""
+    rx = subprocess.Popen(["ip", "netns", "exec", C.NS[dst], sys.executable, "-c", USO_RECV],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        if rx.stdout.readline().strip() != "ready":
+            return None, None, "receiver did not start: " + rx.stderr.read()[:300]
+        rc, out, err = C.run([sys.executable, "-c", USO_SEND, C.IP[dst]], timeout=60, ns=C.NS[src])
+        if rc != 0:
+            return None, None, "sender rc %d: %s" % (rc, err.strip()[-300:])
+        out, err = rx.communicate(timeout=40)
+    finally:
+        if rx.poll() is None:
+            rx.kill()
+            rx.wait(5)
+    try:
+        res = json.loads(out.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return None, None, "receiver: %s %s" % (out[:200], err[:300])
+    return res["got"], res["bad"], "%d of %d datagrams, %d bad" % (res["got"], USO_SENDS * USO_SEGS, res["bad"])
 
 
 def iperf3_guest_ns(g, ns_name, reverse):
@@ -187,6 +256,16 @@ def scenario(build, wd, state):
             ok, mbps, detail = C.iperf3_ns(server, client, reverse, streams=1, seconds=2)
             rates[what] = mbps
             C.check(ok, what, detail)
+
+    before = {p["name"]: p for p in sw.call("stats")["ports"]}["c1"]
+    for dst in ("c2", "c3", "h"):
+        got, bad, detail = uso("c1", dst)
+        C.check(got is not None and got * 2 >= USO_SENDS * USO_SEGS and bad == 0,
+                "USO c1 -> %s: datagrams whole and intact" % dst, detail)
+    after = {p["name"]: p for p in sw.call("stats")["ports"]}["c1"]
+    d_pk, d_by = after["rx_packets"] - before["rx_packets"], after["rx_bytes"] - before["rx_bytes"]
+    C.check(d_pk and d_by / d_pk > 1514, "stats: port c1 received the UDP_SEGMENT sends whole",
+            "%d frames, %.0f bytes each" % (d_pk, d_by / max(1, d_pk)))
 
     for n in ENDPOINTS:
         errs = nstat_errors(n)
