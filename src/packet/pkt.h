@@ -26,7 +26,10 @@
  *
  * Who fills what:
  *   - the source port's rx_burst: the view (pkt_rx_init()), and the offload
- *     fields when its medium says something (zero: a finished frame);
+ *     fields when its medium says something (zero: a finished frame;
+ *     vnet_to_pkt(), then checked against the frame by port_offload_rx_ok());
+ *   - the tx stage, for a destination that does not take a request whole:
+ *     finished frames of their own (packet/gso.h, dp/offload.h);
  *   - the parse stage (pkt_load_burst()): the head, copied once from the
  *     view; the parsed offsets, from the head only, by pkt_parsed() in the
  *     stage that first needs them (the learning bridge reads only the MACs:
