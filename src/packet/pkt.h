@@ -27,7 +27,9 @@
  * Who fills what:
  *   - the source port's rx_burst: the view (pkt_rx_init()), and the offload
  *     fields when its medium says something (zero: a finished frame;
- *     vnet_to_pkt(), then checked against the frame by port_offload_rx_ok());
+ *     vnet_to_pkt(), then port_offload_rx_ok(), which loads the head and
+ *     checks the request against it: the parse stage does not load such a
+ *     frame again, so what was checked is what is forwarded);
  *   - the tx stage, for a destination that does not take a request whole:
  *     finished frames of their own (packet/gso.h, dp/offload.h);
  *   - the parse stage (pkt_load_burst()): the head, copied once from the
