@@ -145,9 +145,9 @@ class Driver:
         os.write(self.kicks[0], (1).to_bytes(8, "little"))
 
     def send(self, data):
-        """One frame (header included) on vring 1, in the tx area past the rx buffers, and a kick."""
-        base, at = 0x4000, MEM - 0x20000
+        """One frame (header included) on vring 1, in a tx slot of its own (4 of 32 KiB at the end), and a kick."""
         d = self.tx_n % NUM
+        base, at = 0x4000, MEM - 0x20000 + (self.tx_n % 4) * 0x8000
         self.mem.map[at:at + len(data)] = data
         struct.pack_into("=QIHH", self.mem.map, base + d * 16, GPA + at, len(data), 0, 0)
         struct.pack_into("=H", self.mem.map, base + 0x1000 + 4 + 2 * d, d)
@@ -264,7 +264,8 @@ def main():
         d_off = after["drops"]["bad_offload"] - before["drops"]["bad_offload"]
         d_type = after["offload_bad"]["gso_type"] - before["offload_bad"]["gso_type"]
         check(d_hdr == 1 and d_off == 1 and d_type == 1, "a: GSO_TCPV6 is bad_header, TCPV4 on IPv6 bad_offload gso_type",
-              "bad_header +%d, bad_offload +%d (gso_type +%d)" % (d_hdr, d_off, d_type))
+              "bad_header +%d, bad_offload +%d (gso_type +%d); %s" % (d_hdr, d_off, d_type, {
+                  k: v - before["offload_bad"][k] for k, v in after["offload_bad"].items() if v != before["offload_bad"][k]}))
         check(not drivers["b"].recv(0, 0.2) and not drivers["c"].recv(0, 0.2), "b and c got nothing of them")
         check(vswd.poll() is None, "vswd alive")
     except Exception as e:
