@@ -64,6 +64,11 @@ struct json_object *ctl_stats(struct vswd *v, struct json_object *req, struct ct
 		for (unsigned d = 0; d < DROP__COUNT; d++)
 			json_object_object_add(drops, port_drop_names[d], u64_json(&p->stats.drops[d]));
 		json_object_object_add(o, "drops", drops);
+		/* bad_offload by gso_check()'s reason (packet/gso.h). */
+		drops = json_object_new_object();
+		for (unsigned why = 1; why < GSO_BAD__COUNT; why++)
+			json_object_object_add(drops, gso_bad_names[why], u64_json(&p->stats.offload_bad[why]));
+		json_object_object_add(o, "offload_bad", drops);
 		json_object_object_add(o, "fdb", switch_port_json(v->sw, i));
 		json_object_array_add(ports, o);
 	}
@@ -159,6 +164,13 @@ void ctl_stats_print(struct json_object *r)
 			}
 		}
 		printf("%s", any ? "" : "-");
+		if (json_object_object_get_ex(p, "offload_bad", &drops)) {
+			json_object_object_foreach(drops, why, count)
+			{
+				if (json_object_get_int64(count))
+					printf(" bad_offload.%s=%" PRId64, why, json_object_get_int64(count));
+			}
+		}
 		/* FDB figures that are not drops, when there are any: learned entries, moves, refusals. */
 		if (json_object_object_get_ex(p, "fdb", &drops)) {
 			json_object_object_foreach(drops, what, count)

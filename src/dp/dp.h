@@ -50,6 +50,7 @@
 #include <stdint.h>
 
 #include "dp/batch.h"
+#include "dp/offload.h"
 #include "lib/perf.h"
 #include "port/port.h"
 
@@ -110,6 +111,7 @@ struct dp_ctx {
 	unsigned flood_copies;			/* flood copies made this round (dp_round_start zeroes) */
 	bool flood_starved;			/* a batch had every flood frame refused for the budget this round */
 	struct dp_flow *flow;			/* the flow tables' scratch and copies (flows.h), made at dp_start */
+	struct dp_offload offload;		/* the tx stage's segments for a destination without offloads (offload.h) */
 	/* Stage timing (perf.h): the worker's counters this round (NULL: off), sampled by dp_perf_pick(). */
 	struct dp_perf *perf_round;
 	unsigned perf_mask;			/* dp->perf_every - 1 */

@@ -1,6 +1,7 @@
 /* egress.c - the actions stage (drop counts, groups per destination, floods within budget) and the tx stage. */
 #include "dp/egress.h"
 
+#include "dp/offload.h"
 #include "port/capture.h"
 #include "switch/switch.h"
 #include "switch/switch_vlan.h"
@@ -141,8 +142,7 @@ struct port *dp_egress_send(struct vswitch *sw, struct dp_ctx *ctx, unsigned t, 
 			*n = switch_vlan_egress(sw, out, g->pkts, g->n, g->pkts);
 		if (!*n)
 			return out;
-		capture_port_tx(out, g->pkts, *n);
-		out->ops->tx_burst(out, &ctx->io, g->pkts, *n);
+		dp_offload_tx(&ctx->offload, ctx->batch.in, out, &ctx->io, g->pkts, *n);
 	}
 	return out;
 }
@@ -172,8 +172,7 @@ struct port *dp_egress_flood_next(struct vswitch *sw, struct dp_ctx *ctx, unsign
 			if (!n)
 				continue;
 		}
-		capture_port_tx(out, fl, n);
-		out->ops->tx_burst(out, &ctx->io, fl, n);
+		dp_offload_tx(&ctx->offload, ctx->batch.in, out, &ctx->io, fl, n);
 		return out;
 	}
 	return NULL;

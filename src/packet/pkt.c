@@ -178,7 +178,9 @@ void pkt_load(struct pkt *p)
 void pkt_load_burst(struct pkt *pkts, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++)
-		load(&pkts[i]);
+		/* A frame with an offload request was loaded and checked at rx: its head is never read twice. */
+		if (!(pkts[i].gso_type | (pkts[i].csum == PKT_CSUM_PARTIAL)))
+			load(&pkts[i]);
 }
 
 /*

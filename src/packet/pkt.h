@@ -26,7 +26,12 @@
  *
  * Who fills what:
  *   - the source port's rx_burst: the view (pkt_rx_init()), and the offload
- *     fields when its medium says something (zero: a finished frame);
+ *     fields when its medium says something (zero: a finished frame;
+ *     vnet_to_pkt(), then port_offload_rx_ok(), which loads the head and
+ *     checks the request against it: the parse stage does not load such a
+ *     frame again, so what was checked is what is forwarded);
+ *   - the tx stage, for a destination that does not take a request whole:
+ *     finished frames of their own (packet/gso.h, dp/offload.h);
  *   - the parse stage (pkt_load_burst()): the head, copied once from the
  *     view; the parsed offsets, from the head only, by pkt_parsed() in the
  *     stage that first needs them (the learning bridge reads only the MACs:
@@ -91,6 +96,9 @@ enum pkt_csum {
 	PKT_CSUM_VERIFIED,	/* checked by the medium (virtio DATA_VALID) */
 };
 
+/* pkt.gso_type: an enum vnet_gso, and this bit: the TCP header carries CWR (virtio GSO_ECN). */
+#define PKT_GSO_ECN 0x80u
+
 /* Outer header of a decapsulated frame (valid under PKT_F_TUNNEL). */
 struct pkt_tun {
 	uint64_t id;		/* tunnel key: a VXLAN VNI in the low 24 bits */
@@ -121,7 +129,7 @@ struct pkt {
 	bool parsed;		/* the offsets and flags above are pkt_parse()'s (pkt_parsed()) */
 	/* offload (the source port's; zero unless its medium says more) */
 	uint8_t csum;		/* enum pkt_csum */
-	uint8_t gso_type;	/* enum vnet_gso (vnet_hdr.h): segment into gso_size payload bytes */
+	uint8_t gso_type;	/* enum vnet_gso (vnet_hdr.h) | PKT_GSO_ECN: segment into gso_size payload bytes */
 	uint16_t gso_size;
 	uint16_t csum_start;	/* under PKT_CSUM_PARTIAL: the sum starts here, ... */
 	uint16_t csum_offset;	/* ... and goes csum_offset bytes after it */

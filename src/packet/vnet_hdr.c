@@ -2,6 +2,7 @@
 #include "packet/vnet_hdr.h"
 
 #include <endian.h>
+#include <netinet/in.h>
 #include <string.h>
 
 const char *const vnet_bad_names[VNET_BAD__COUNT] = {
@@ -100,4 +101,37 @@ void vnet_hdr_build(void *hdr, const struct vnet_info *in)
 	le16_put(h + 4, in->gso_size);
 	le16_put(h + 6, in->csum_start);
 	le16_put(h + 8, in->csum_offset);
+}
+
+void vnet_to_pkt(const struct vnet_info *vi, struct pkt *p)
+{
+	if (vi->flags & VNET_NEEDS_CSUM) {
+		p->csum = PKT_CSUM_PARTIAL;
+		p->csum_start = vi->csum_start;
+		p->csum_offset = vi->csum_offset;
+	} else if (vi->flags & VNET_DATA_VALID) {
+		p->csum = PKT_CSUM_VERIFIED;
+	}
+	p->gso_type = (uint8_t)(vi->gso | (vi->gso_ecn ? PKT_GSO_ECN : 0));
+	p->gso_size = vi->gso != VNET_GSO_NONE ? vi->gso_size : 0;
+}
+
+void vnet_from_pkt(struct pkt *p, bool valid_ok, struct vnet_info *vi)
+{
+	*vi = (struct vnet_info){ .gso = VNET_GSO_NONE };
+	if (p->csum == PKT_CSUM_PARTIAL) {
+		vi->flags = VNET_NEEDS_CSUM;
+		vi->csum_start = p->csum_start;
+		vi->csum_offset = p->csum_offset;
+	} else if (p->csum == PKT_CSUM_VERIFIED && valid_ok) {
+		vi->flags = VNET_DATA_VALID;
+	}
+	if ((p->gso_type & ~PKT_GSO_ECN) == VNET_GSO_NONE)
+		return;
+	vi->gso = (enum vnet_gso)(p->gso_type & ~PKT_GSO_ECN);
+	vi->gso_ecn = p->gso_type & PKT_GSO_ECN;
+	vi->gso_size = p->gso_size;
+	/* Checked at rx (gso_check()): the L4 header is whole in the head. */
+	pkt_parsed(p);
+	vi->hdr_len = (uint16_t)(p->l4_off + (p->ip_proto == IPPROTO_TCP ? (pkt_head(p)[p->l4_off + 12] >> 4) * 4u : 8u));
 }

@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "packet/pkt.h"
 #include "vsw/virtio_net.h"
 
 #define VNET_HDR_LEN 10u	/* struct virtio_net_hdr without num_buffers */
@@ -103,5 +104,30 @@ static inline enum vnet_bad vnet_hdr_parse(const void *hdr, size_t frame_len, un
 
 /* Write @in as a VNET_HDR_LEN-byte header at @hdr (num_buffers, if any, is the caller's). */
 void vnet_hdr_build(void *hdr, const struct vnet_info *in);
+
+/*
+ * The conversion between a header and a packet's offload fields (pkt.h),
+ * both ways, for every port that speaks the header (vhost-user, tap,
+ * AF_PACKET):
+ *
+ *   NEEDS_CSUM, csum_start/offset  <->  PKT_CSUM_PARTIAL, csum_start/offset
+ *   DATA_VALID                     <->  PKT_CSUM_VERIFIED (to a receiver: @valid_ok)
+ *   gso_type | GSO_ECN, gso_size   <->  gso_type | PKT_GSO_ECN, gso_size
+ *   hdr_len                         ->  ignored (a hint; vsw parses the headers itself)
+ *                                  <-   the end of the L4 header (pkt_parsed())
+ *
+ * vnet_to_pkt() takes a header vnet_hdr_parse() accepted; a request it
+ * sets is still to be checked against the frame (port_offload_rx_ok()).
+ */
+void vnet_to_pkt(const struct vnet_info *vi, struct pkt *p);
+
+/* Fill @vi for @p as it leaves through a port that took its requests whole; DATA_VALID only if @valid_ok. */
+void vnet_from_pkt(struct pkt *p, bool valid_ok, struct vnet_info *vi);
+
+/* True when the header asks for anything (the frame then goes through port_offload_rx_ok()). */
+static inline bool vnet_requests(const struct vnet_info *vi)
+{
+	return (vi->flags & VNET_NEEDS_CSUM) || vi->gso != VNET_GSO_NONE;
+}
 
 #endif

@@ -20,4 +20,5 @@ const char *const port_drop_names[DROP__COUNT] = {
 	[DROP_FLOW_MISS] = "flow_miss",
 	[DROP_FLOW_DROP] = "flow_drop",
 	[DROP_FLOW_COPIES] = "flow_copies",
+	[DROP_BAD_OFFLOAD] = "bad_offload",
 };

@@ -27,6 +27,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "packet/gso.h"
 #include "packet/pkt.h"
 
 #define PORT_NAME_MAX 32
@@ -56,6 +57,7 @@ enum port_drop {
 	DROP_FLOW_MISS,		/* flow tables: a table miss where the table drops */
 	DROP_FLOW_DROP,		/* flow tables: the actions sent the frame nowhere (drop, or a limit of the executor) */
 	DROP_FLOW_COPIES,	/* flow tables: an output past the worker's pool of frame copies (dp/flows.h) */
+	DROP_BAD_OFFLOAD,	/* an offload request (checksum, segmentation) its frame does not match: by reason in offload_bad[] */
 	DROP__COUNT
 };
 extern const char *const port_drop_names[DROP__COUNT];
@@ -64,6 +66,7 @@ struct port_stats {
 	atomic_uint_least64_t rx_packets, rx_bytes;	/* into the switch from this port */
 	atomic_uint_least64_t tx_packets, tx_bytes;	/* out of the switch into this port */
 	atomic_uint_least64_t drops[DROP__COUNT];
+	atomic_uint_least64_t offload_bad[GSO_BAD__COUNT];	/* DROP_BAD_OFFLOAD, by gso_check()'s reason */
 };
 
 struct port;
@@ -149,6 +152,14 @@ struct port {
 	const struct port_ops *ops;
 	struct port_stats stats;
 	_Atomic(struct capture *) capture;	/* NULL, or what the switch records this port's frames into (capture.h) */
+	/*
+	 * Offloads (packet/gso.h): the GSO_TX_* requests its tx_burst takes
+	 * whole (what a frame needs beyond them is done in software just
+	 * before it, dp/offload.c), and whether its rx_burst hands frames with
+	 * requests at all (false: the tx stage never looks).
+	 */
+	atomic_uint tx_offload;
+	bool rx_offload;
 };
 
 static inline void port_count_drop(struct port *p, enum port_drop why, unsigned n)
@@ -162,6 +173,25 @@ static inline void port_count_drops(struct port *p, const unsigned drops[DROP__C
 	for (unsigned r = 0; r < DROP__COUNT; r++)
 		if (drops[r])
 			port_count_drop(p, (enum port_drop)r, drops[r]);
+}
+
+/*
+ * A port's rx_burst, for a frame @pk (set with pkt_rx_init()) whose medium
+ * asked for an offload: copy its head and check the request against it
+ * (gso_check(): the one check at the boundary, for whatever the source
+ * is).  False, the drop counted by reason, when the frame is to go.
+ */
+static inline bool port_offload_rx_ok(struct port *p, struct pkt *pk)
+{
+	enum gso_bad why;
+
+	pkt_load(pk);
+	why = gso_check(pk);
+	if (why == GSO_OK)
+		return true;
+	atomic_fetch_add_explicit(&p->stats.offload_bad[why], 1, memory_order_relaxed);
+	port_count_drop(p, DROP_BAD_OFFLOAD, 1);
+	return false;
 }
 
 static inline void port_count(atomic_uint_least64_t *ctr, uint64_t n)

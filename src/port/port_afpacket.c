@@ -14,7 +14,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "packet/csum.h"
 #include "packet/vnet_hdr.h"
 #include "port/port_types.h"
 #include "vsw/virtio_net.h"
@@ -30,16 +29,20 @@
  *   ring:  | block 0 | block 1 | ... |   block: hdr, frame, frame, ...
  *            ^ rx_block (next to read), rx_frame (position inside it)
  *
- * A frame whose checksum the sender left to offload (NEEDS_CSUM, from the
- * container's own stack) is completed here in software, in our ring copy;
- * segmentation offload (GSO) is not handled yet: such frames are dropped
- * as bad_header, so containers attached this way need TSO/GSO off.
+ * Offloads: the socket takes and hands over frames whole, as the
+ * container's stack made them: a checksum left partial (NEEDS_CSUM) and
+ * TCP/UDP segmentation (GSO, up to 64 KiB) come in as the packet's offload
+ * request (vnet_to_pkt(), checked by port_offload_rx_ok()) and go out the
+ * same way (vnet_from_pkt()); the kernel segments or completes them where
+ * its own path needs it.  Every request is taken whole (tx_offload: all);
+ * a destination that takes less gets finished frames (dp/offload.h).
  *
  * VLAN tags: the kernel takes a frame's 802.1Q tag off before packet
  * sockets see it (skb_vlan_untag() in netif_receive_skb, or the sender's
  * VLAN offload on a veth) and reports it in tp_vlan_tci; the frame is
  * whole only with the tag put back, in front of the frame, over the
- * virtio-net header we already copied out (see afp_rx_burst).
+ * virtio-net header we already copied out (see afp_rx_burst).  The
+ * header's csum_start counted from the untagged frame: it moves with it.
  */
 
 #define AFP_BLOCK_SIZE (1u << 20)
@@ -47,6 +50,9 @@
 #define AFP_FRAME_SIZE 2048u
 #define AFP_HDR_LEN VNET_HDR_LEN	/* struct virtio_net_hdr, without num_buffers */
 #define AFP_TX_IOV 64
+/* What the socket takes from the kernel's virtio_net_hdr (virtio_net_hdr_from_skb()): all it can say but UFO. */
+#define AFP_ACCEPT (VNET_ACCEPT_CSUM | VNET_ACCEPT_DATA_VALID | VNET_ACCEPT_TSO4 | VNET_ACCEPT_TSO6 | \
+		    VNET_ACCEPT_ECN | VNET_ACCEPT_USO)
 
 struct afp_port {
 	struct port port;
@@ -63,6 +69,7 @@ struct afp_port {
 	pthread_spinlock_t tx_lock;
 	struct mmsghdr msgs[PKT_BURST];
 	struct iovec tx_iov[PKT_BURST][AFP_TX_IOV + 1];
+	uint8_t tx_hdr[PKT_BURST][AFP_HDR_LEN];
 	/* Control thread: what the kernel counted on the socket (reading resets it), summed. */
 	uint64_t kernel_packets, kernel_drops, kernel_freezes;
 };
@@ -120,9 +127,7 @@ static unsigned afp_rx_burst(struct port *p, unsigned q, struct port_io *io, str
 			continue;
 		}
 		memcpy(hdr, frame - AFP_HDR_LEN, AFP_HDR_LEN);
-		/* The kernel fills it: a checksum left partial is completed here, no segmentation (offloads off). */
-		if (vnet_hdr_parse(hdr, len, VNET_ACCEPT_CSUM | VNET_ACCEPT_DATA_VALID, &vi) != VNET_OK ||
-		    ((vi.flags & VNET_NEEDS_CSUM) && csum_complete_buf(frame, len, vi.csum_start, vi.csum_offset) < 0)) {
+		if (vnet_hdr_parse(hdr, len, AFP_ACCEPT, &vi) != VNET_OK) {
 			port_count_drop(p, DROP_BAD_HEADER, 1);
 			continue;
 		}
@@ -138,9 +143,17 @@ static unsigned afp_rx_burst(struct port *p, unsigned q, struct port_io *io, str
 			frame[14] = (uint8_t)(f->hv1.tp_vlan_tci >> 8);
 			frame[15] = (uint8_t)f->hv1.tp_vlan_tci;
 			len += 4;
+			/* The header's offsets were the untagged frame's (virtio_net_hdr_from_skb() with no vlan_hlen). */
+			if (vi.flags & VNET_NEEDS_CSUM)
+				vi.csum_start += 4;
+			if (vi.hdr_len)
+				vi.hdr_len += 4;
 		}
 		a->rx_iov[n] = (struct iovec){ frame, len };
 		pkt_rx_init(&pkts[n], &a->rx_iov[n], 1, len, p->id);
+		vnet_to_pkt(&vi, &pkts[n]);
+		if (vnet_requests(&vi) && !port_offload_rx_ok(p, &pkts[n]))
+			continue;
 		bytes += len;
 		n++;
 	}
@@ -164,9 +177,9 @@ static void afp_rx_done(struct port *p, unsigned q, struct port_io *io)
 
 static void afp_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, unsigned n)
 {
-	static const uint8_t hdr[AFP_HDR_LEN];
 	struct afp_port *a = afp_of(p);
 	unsigned drops[DROP__COUNT] = { 0 }, m = 0, off = 0, sent = 0;
+	struct vnet_info vi;
 	uint64_t bytes = 0;
 
 	pthread_spin_lock(&a->tx_lock);
@@ -177,7 +190,10 @@ static void afp_tx_burst(struct port *p, struct port_io *io, struct pkt *const *
 			drops[DROP_TOO_BIG]++;
 			continue;
 		}
-		a->tx_iov[m][0] = (struct iovec){ (void *)hdr, AFP_HDR_LEN };
+		/* The frame's requests, whole (its checksum and segments are the kernel's to finish). */
+		vnet_from_pkt(pkts[i], false, &vi);
+		vnet_hdr_build(a->tx_hdr[m], &vi);
+		a->tx_iov[m][0] = (struct iovec){ a->tx_hdr[m], AFP_HDR_LEN };
 		a->msgs[m].msg_hdr = (struct msghdr){ .msg_iov = a->tx_iov[m], .msg_iovlen = (size_t)nseg + 1 };
 		m++;
 	}
@@ -310,6 +326,8 @@ struct port *port_afpacket_create(const char *name, struct json_object *params, 
 	snprintf(a->port.name, sizeof(a->port.name), "%s", name);
 	snprintf(a->ifname, sizeof(a->ifname), "%s", ifname);
 	a->port.ops = &afp_port_ops;
+	a->port.rx_offload = true;
+	atomic_init(&a->port.tx_offload, GSO_TX_ALL);
 	pthread_spin_init(&a->tx_lock, PTHREAD_PROCESS_PRIVATE);
 	mr.mr_ifindex = sll.sll_ifindex;
 	a->fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ALL));

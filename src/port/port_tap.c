@@ -20,9 +20,13 @@
 
 /*
  * The kernel's tun_get_user / tun_put_user are the other side: every frame
- * read or written is preceded by a 12-byte virtio-net header (TUNSETVNETHDRSZ),
- * kept so that offloads can pass through later.  No offloads are enabled
- * yet (TUNSETOFFLOAD 0), so the host stack hands us finished frames.
+ * read or written is preceded by a 12-byte virtio-net header (TUNSETVNETHDRSZ).
+ * Offloads pass through it whole: TUNSETOFFLOAD says what we read from the
+ * host stack (partial checksums, TSO4/6 with ECN, and USO4/6 where the
+ * kernel knows them), and the kernel takes every request we write
+ * (tun_get_user: virtio_net_hdr_to_skb()), so the port takes them all
+ * (tx_offload; USO only with USO read offloads, the mark of a kernel that
+ * knows GSO_UDP_L4).
  *
  *   host stack -> tap -> read() into a slot -> pkt view -> switch
  *   switch -> writev(header, pkt head, rest of the view) -> tap -> host stack (netif_rx)
@@ -40,6 +44,11 @@
 #define TAP_HDR_LEN 12u
 #define TAP_SLOT (TAP_HDR_LEN + PKT_MAX_FRAME + 1)
 #define TAP_TX_IOV 64
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20		/* linux/if_tun.h since 6.2 */
+#define TUN_F_USO6 0x40
+#endif
+#define TAP_OFFLOADS (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN)
 
 struct tap_port {
 	struct port port;
@@ -49,7 +58,9 @@ struct tap_port {
 	bool drained;			/* the last rx burst ended on EAGAIN */
 	uint8_t *slots;			/* PKT_BURST receive slots */
 	struct iovec rx_iov[PKT_BURST];
+	unsigned rx_accept;		/* VNET_ACCEPT_*: what TUNSETOFFLOAD lets the kernel hand us */
 	pthread_spinlock_t tx_lock;
+	uint8_t tx_hdr[TAP_HDR_LEN];
 };
 
 static struct tap_port *tap_of(struct port *p) { return (struct tap_port *)p; }
@@ -79,13 +90,16 @@ static unsigned tap_rx_burst(struct port *p, unsigned q, struct port_io *io, str
 			port_count_drop(p, DROP_TOO_BIG, 1);
 			continue;
 		}
-		/* The slot is ours: the header is read from private memory.  Offloads are off, so no partial checksums. */
-		if (vnet_hdr_parse(slot, (size_t)len - TAP_HDR_LEN, VNET_ACCEPT_DATA_VALID, &vi) != VNET_OK) {
+		/* The slot is ours: the header is read from private memory. */
+		if (vnet_hdr_parse(slot, (size_t)len - TAP_HDR_LEN, t->rx_accept, &vi) != VNET_OK) {
 			port_count_drop(p, DROP_BAD_HEADER, 1); /* should not happen */
 			continue;
 		}
 		t->rx_iov[n] = (struct iovec){ slot + TAP_HDR_LEN, (size_t)len - TAP_HDR_LEN };
 		pkt_rx_init(&pkts[n], &t->rx_iov[n], 1, (uint32_t)(len - TAP_HDR_LEN), p->id);
+		vnet_to_pkt(&vi, &pkts[n]);
+		if (vnet_requests(&vi) && !port_offload_rx_ok(p, &pkts[n]))
+			continue;
 		bytes += pkts[n].len;
 		n++;
 	}
@@ -101,7 +115,6 @@ static void tap_rx_done(struct port *p, unsigned q, struct port_io *io)
 
 static void tap_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, unsigned n)
 {
-	static const uint8_t hdr[TAP_HDR_LEN];
 	struct tap_port *t = tap_of(p);
 	unsigned drops[DROP__COUNT] = { 0 }, sent = 0;
 	struct iovec iov[TAP_TX_IOV + 1];
@@ -109,15 +122,19 @@ static void tap_tx_burst(struct port *p, struct port_io *io, struct pkt *const *
 
 	pthread_spin_lock(&t->tx_lock);
 	for (unsigned i = 0; i < n; i++) {
-		const struct pkt *pk = pkts[i];
+		struct pkt *pk = pkts[i];
 		int nseg = pkt_segs(pk, &iov[1], TAP_TX_IOV); /* the head, then the rest of the view */
+		struct vnet_info vi;
 		ssize_t w;
 
 		if (nseg < 0) {
 			drops[DROP_TOO_BIG]++;
 			continue;
 		}
-		iov[0] = (struct iovec){ (void *)hdr, TAP_HDR_LEN };
+		/* The frame's requests, whole: the host stack finishes them (num_buffers stays 0). */
+		vnet_from_pkt(pk, false, &vi);
+		vnet_hdr_build(t->tx_hdr, &vi);
+		iov[0] = (struct iovec){ t->tx_hdr, TAP_HDR_LEN };
 		w = writev(t->fd, iov, nseg + 1);
 		if (w < 0) {
 			drops[errno == EAGAIN || errno == ENOBUFS ? DROP_NO_RX_BUFFER
@@ -230,10 +247,22 @@ struct port *port_tap_create(const char *name, struct json_object *params, const
 			 errno == EBUSY ? " (in use by another process, or not a single-queue tap)" : "");
 		goto out_close;
 	}
-	if (ioctl(t->fd, TUNSETVNETHDRSZ, &hdr_len) < 0 || ioctl(t->fd, TUNSETOFFLOAD, 0) < 0) {
+	if (ioctl(t->fd, TUNSETVNETHDRSZ, &hdr_len) < 0) {
 		snprintf(err, errlen, "tap %s: vnet header setup: %s", ifname, strerror(errno));
 		goto out_close;
 	}
+	/* USO where the kernel has it (EINVAL before 6.2), else the TCP offloads alone. */
+	t->rx_accept = VNET_ACCEPT_DATA_VALID | VNET_ACCEPT_CSUM | VNET_ACCEPT_TSO4 | VNET_ACCEPT_TSO6 | VNET_ACCEPT_ECN;
+	if (ioctl(t->fd, TUNSETOFFLOAD, TAP_OFFLOADS | TUN_F_USO4 | TUN_F_USO6) == 0) {
+		t->rx_accept |= VNET_ACCEPT_USO;
+		atomic_init(&t->port.tx_offload, GSO_TX_ALL);
+	} else if (ioctl(t->fd, TUNSETOFFLOAD, TAP_OFFLOADS) == 0) {
+		atomic_init(&t->port.tx_offload, GSO_TX_ALL & ~GSO_TX_USO);
+	} else {
+		snprintf(err, errlen, "tap %s: TUNSETOFFLOAD: %s", ifname, strerror(errno));
+		goto out_close;
+	}
+	t->port.rx_offload = true;
 	if (t->created && link_up(ifname) < 0) {
 		snprintf(err, errlen, "tap %s: cannot bring it up: %s", ifname, strerror(errno));
 		goto out_close;

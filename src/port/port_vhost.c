@@ -48,13 +48,24 @@
 #define VP_TX_ELEMS (PKT_BURST + VP_MERGE_MAX) /* receive buffers taken per chunk of a tx burst */
 
 /*
- * The features this device offers; checksum and segmentation offloads come
- * later.  MQ (which needs CTRL_VQ; the front end serves the control queue
- * itself) only with more than one queue pair.  GUEST_ANNOUNCE needs CTRL_VQ
- * too, which QEMU offers and serves itself for vhost-user (it is not among
- * the bits the back end masks): after a migration QEMU then asks the guest
- * to announce itself (gratuitous ARP on the data path) instead of sending
- * us SEND_RARP (QEMU's vhost_user_migration_done).
+ * The features this device offers.  MQ (which needs CTRL_VQ; the front
+ * end serves the control queue itself) only with more than one queue pair.
+ * Offloads (VP_FEATURES_OFFLOAD), each direction obeying what the driver
+ * acked (vp_offloads()):
+ *   driver -> device: CSUM (NEEDS_CSUM), HOST_TSO4/6, HOST_ECN, HOST_USO:
+ *     the requests vnet_hdr_parse() lets through, then checked against the
+ *     frame (port_offload_rx_ok());
+ *   device -> driver: GUEST_CSUM (NEEDS_CSUM, DATA_VALID), GUEST_TSO4/6,
+ *     GUEST_ECN, GUEST_USO4 + GUEST_USO6: what the port takes whole
+ *     (port.tx_offload); the rest is done before it (dp/offload.h).
+ * UFO neither way (IP fragments: deprecated in Linux).  QEMU 7.2 knows no
+ * USO bit: its virtio-net never offers one to the guest, so the USO bits
+ * here are only ever acked by newer front ends.
+ * GUEST_ANNOUNCE needs CTRL_VQ too, which QEMU offers and serves itself for
+ * vhost-user (it is not among the bits the back end masks): after a
+ * migration QEMU then asks the guest to announce itself (gratuitous ARP on
+ * the data path) instead of sending us SEND_RARP (QEMU's
+ * vhost_user_migration_done).
  */
 #define VIRTIO_F_ANY_LAYOUT 27
 #define VP_FEATURES                                                                                     \
@@ -63,6 +74,12 @@
 	 VIRTIO_BIT(VIRTIO_F_RING_PACKED) | VIRTIO_BIT(VIRTIO_F_IN_ORDER) | VIRTIO_BIT(VIRTIO_NET_F_MTU) | \
 	 VIRTIO_BIT(VIRTIO_NET_F_STATUS) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_ANNOUNCE))
 #define VP_FEATURES_MQ (VIRTIO_BIT(VIRTIO_NET_F_MQ) | VIRTIO_BIT(VIRTIO_NET_F_CTRL_VQ))
+#define VP_FEATURES_OFFLOAD                                                                                  \
+	(VIRTIO_BIT(VIRTIO_NET_F_CSUM) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) | VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4) | \
+	 VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO6) | VIRTIO_BIT(VIRTIO_NET_F_HOST_ECN) | VIRTIO_BIT(VIRTIO_NET_F_HOST_USO) | \
+	 VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO6) |                               \
+	 VIRTIO_BIT(VIRTIO_NET_F_GUEST_ECN) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_USO4) |                                \
+	 VIRTIO_BIT(VIRTIO_NET_F_GUEST_USO6))
 
 struct vp_queue {
 	/* guest -> switch, owned by one worker */
@@ -108,6 +125,9 @@ struct vhost_port {
 	atomic_bool rarp_pending;
 	bool fault_skip_rx_log;		/* tests only: VSW_FAULT_SKIP_RX_LOG, must break migration */
 	bool told_log_missed;		/* warned that pages fell outside the dirty log, this log */
+	/* What the driver acked, as the data path uses it (vp_offloads(), while the rings are off). */
+	unsigned rx_accept;		/* VNET_ACCEPT_*: requests taken from the driver's headers */
+	bool guest_csum;		/* DATA_VALID may go to the driver */
 };
 
 static struct vhost_port *vp_of(struct port *p) { return (struct vhost_port *)p; }
@@ -333,8 +353,8 @@ static unsigned vp_rx_burst(struct port *p, unsigned q, struct port_io *io, stru
 		}
 		/* The header, copied once into private memory (5.1.6.2). */
 		vp_peek(iov, e->out_num, &h, hdr_len);
-		if (vnet_hdr_parse(&h, e->out_len - hdr_len, 0, &vi) != VNET_OK) {
-			drops[DROP_BAD_HEADER]++; /* offloads were not negotiated: no flag, no GSO */
+		if (vnet_hdr_parse(&h, e->out_len - hdr_len, vp->rx_accept, &vi) != VNET_OK) {
+			drops[DROP_BAD_HEADER]++; /* a flag or GSO type that was not negotiated */
 			continue;
 		}
 		if (e->out_len - hdr_len > PKT_MAX_FRAME) {
@@ -350,6 +370,11 @@ static unsigned vp_rx_burst(struct port *p, unsigned q, struct port_io *io, stru
 		iov[k].iov_len -= skip;
 		/* Its first bytes are copied once, by the parse stage, into the packet's head. */
 		pkt_rx_init(pk, &iov[k], e->out_num - k, e->out_len - hdr_len, p->id);
+		if (vnet_requests(&vi)) {
+			vnet_to_pkt(&vi, pk);
+			if (!port_offload_rx_ok(p, pk))
+				continue; /* counted there, by reason */
+		}
 		bytes += pk->len;
 		n++;
 	}
@@ -391,7 +416,7 @@ static void vp_rx_done(struct port *p, unsigned q, struct port_io *io)
  */
 struct vp_fill {
 	unsigned hdr_len;
-	bool mrg;
+	bool mrg, guest_csum;
 	uint32_t max_frame;
 	unsigned ne, used;	/* tx_elems and tx_iov taken in this chunk */
 };
@@ -407,7 +432,7 @@ static enum vp_take vp_fill_take(struct vhost_port *vp, struct vp_queue *qs, str
 	enum vp_take rc = VP_DROPPED;
 
 	*why = DROP_TOO_BIG;
-	if (pk->len > f->max_frame)
+	if (pk->len > f->max_frame && !pk->gso_type) /* a TSO frame the driver takes whole may pass the MTU */
 		return VP_DROPPED;
 	while (got < need) {
 		struct vq_elem *e = &qs->tx_elems[f->ne];
@@ -456,7 +481,7 @@ out_unpop:
 }
 
 /* Copy frame @pk into buffers tx_elems[first, first + nb) and push them. */
-static void vp_fill_copy(struct vp_queue *qs, struct vu_vring *vr, const struct vp_fill *f, const struct pkt *pk,
+static void vp_fill_copy(struct vp_queue *qs, struct vu_vring *vr, const struct vp_fill *f, struct pkt *pk,
 			 unsigned first, unsigned nb, bool burst, bool log)
 {
 	/* 5.1.6.4.2: "the device MUST set num_buffers to ... the number of buffers the packet is spread over". */
@@ -464,6 +489,14 @@ static void vp_fill_copy(struct vp_queue *qs, struct vu_vring *vr, const struct 
 	const struct vq_elem *e = &qs->tx_elems[first];
 	struct iovec *in = &qs->tx_iov[qs->tx_iov_at[first] + e->out_num];
 	size_t copied = 0;
+
+	if (pk->csum != PKT_CSUM_NONE || pk->gso_type) {
+		/* Requests the driver acked (the rest was done before tx_burst), or DATA_VALID under GUEST_CSUM. */
+		struct vnet_info vi;
+
+		vnet_from_pkt(pk, f->guest_csum, &vi);
+		vnet_hdr_build(&h, &vi);
+	}
 
 	if (nb == 1 && in[0].iov_len >= f->hdr_len + pk->len) {
 		/* The common case: the frame into one flat buffer (head from the packet, the rest from the view). */
@@ -513,6 +546,7 @@ static void vp_tx_burst(struct port *p, struct port_io *io, struct pkt *const *p
 	qs = &vp->qs[qp];
 	f.hdr_len = vu_dev_net_hdr_len(&vp->dev);
 	f.mrg = vu_has_feature(&vp->dev, VIRTIO_NET_F_MRG_RXBUF);
+	f.guest_csum = vp->guest_csum;
 	f.max_frame = vp->dev.mtu ? vp->dev.mtu + 18 : PKT_MAX_FRAME;
 	pthread_spin_lock(&qs->tx_lock);
 	/* Migrating: log the buffers we fill (the rings log themselves); read once per burst. */
@@ -600,13 +634,50 @@ static void vp_quiesce(void *arg)
 {
 	struct vhost_port *vp = arg;
 
+	/* Until the rings are back, nothing but finished frames (features may change meanwhile). */
+	atomic_store(&vp->port.tx_offload, 0);
 	port_env_changed(&vp->env, &vp->port, PORT_QUIESCE);
+}
+
+/*
+ * The offloads the driver acked, for the data path, with the rings off
+ * or just started (rings_changed): what its headers may ask (rx_accept)
+ * and what the port takes whole (tx_offload).  5.1.3.1: the driver
+ * "MUST NOT negotiate VIRTIO_NET_F_HOST_TSO4 ... without VIRTIO_NET_F_CSUM"
+ * (and GUEST_TSO* without GUEST_CSUM): a driver that does gets the
+ * segmentation taken away rather than trusted.
+ */
+static void vp_offloads(struct vhost_port *vp)
+{
+	const struct vu_dev *d = &vp->dev;
+	unsigned acc = 0, tx = 0;
+
+	if (vu_has_feature(d, VIRTIO_NET_F_CSUM)) {
+		acc = VNET_ACCEPT_CSUM;
+		acc |= vu_has_feature(d, VIRTIO_NET_F_HOST_TSO4) ? VNET_ACCEPT_TSO4 : 0;
+		acc |= vu_has_feature(d, VIRTIO_NET_F_HOST_TSO6) ? VNET_ACCEPT_TSO6 : 0;
+		acc |= vu_has_feature(d, VIRTIO_NET_F_HOST_ECN) ? VNET_ACCEPT_ECN : 0;
+		acc |= vu_has_feature(d, VIRTIO_NET_F_HOST_USO) ? VNET_ACCEPT_USO : 0;
+	}
+	if (vu_has_feature(d, VIRTIO_NET_F_GUEST_CSUM)) {
+		tx = GSO_TX_CSUM;
+		tx |= vu_has_feature(d, VIRTIO_NET_F_GUEST_TSO4) ? GSO_TX_TSO4 : 0;
+		tx |= vu_has_feature(d, VIRTIO_NET_F_GUEST_TSO6) ? GSO_TX_TSO6 : 0;
+		tx |= vu_has_feature(d, VIRTIO_NET_F_GUEST_ECN) ? GSO_TX_ECN : 0;
+		tx |= vu_has_feature(d, VIRTIO_NET_F_GUEST_USO4) && vu_has_feature(d, VIRTIO_NET_F_GUEST_USO6) ?
+			      GSO_TX_USO : 0;
+	}
+	vp->rx_accept = acc;
+	vp->guest_csum = tx & GSO_TX_CSUM;
+	vp->port.rx_offload = acc != 0;
+	atomic_store(&vp->port.tx_offload, tx);
 }
 
 static void vp_rings_changed(void *arg)
 {
 	struct vhost_port *vp = arg;
 
+	vp_offloads(vp);
 	/* We never wait for receive buffers: ask the guest not to kick its rx vrings. */
 	for (unsigned q = 0; q < vp->queues; q++) {
 		struct vu_vring *vr = &vp->dev.vrings[virtio_net_rxq(q)];
@@ -844,8 +915,9 @@ struct port *port_vhost_create(const struct vhost_port_config *cfg, const struct
 	if (!vp)
 		goto out_nomem;
 	vp->qs = calloc(queues, sizeof(*vp->qs));
-	if (!vp->qs || vu_dev_init(&vp->dev, vp->port.name, VP_FEATURES | (queues > 1 ? VP_FEATURES_MQ : 0), queues,
-					&vp_dev_ops, vp) < 0)
+	if (!vp->qs || vu_dev_init(&vp->dev, vp->port.name,
+				   VP_FEATURES | VP_FEATURES_OFFLOAD | (queues > 1 ? VP_FEATURES_MQ : 0), queues,
+				   &vp_dev_ops, vp) < 0)
 		goto out_nomem;
 	snprintf(vp->port.name, sizeof(vp->port.name), "%s", cfg->name);
 	vp->port.ops = &vhost_port_ops;

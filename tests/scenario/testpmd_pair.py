@@ -27,7 +27,7 @@ After every phase testpmd is put in rxonly on both ports until everything in
 flight has landed, then, with d() the change over the phase, for A->B in
 (0->1, 1->0):
 
-  tp.TX[A]     == vs[pA].rx_packets + vs[pA].drops{runt,bad_header}
+  tp.TX[A]     == vs[pA].rx_packets + vs[pA].drops{runt,bad_header,bad_offload}
   vs[pA].rx    == vs[pB].tx_packets + vs[pB].drops{no_rx_buffer,too_big,port_down,port_broken}
                   + vs[pA].drops{no_destination}
   vs[pB].tx    == tp.RX[B] + tp.RX-missed[B] + tp.RX-errors[B]
@@ -75,7 +75,7 @@ CONFIGS = {
     "packed-inorder": "packed_vq=1,in_order=1",
 }
 
-INGRESS_DROPS = ("runt", "bad_header")
+INGRESS_DROPS = ("runt", "bad_header", "bad_offload")
 EGRESS_DROPS = ("no_rx_buffer", "too_big", "port_down", "port_broken")
 
 

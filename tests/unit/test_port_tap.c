@@ -17,8 +17,9 @@
  * (after 63 small ones) and reads every view the way a tx port would: a
  * view longer than PKT_MAX_FRAME fails, and under ASan a view past the
  * slots would be a heap-buffer-overflow.  Then a frame of exactly
- * PKT_MAX_FRAME must pass whole.  Needs root for the namespace; fails with
- * the reason otherwise.
+ * PKT_MAX_FRAME must pass whole.  A TSO frame with a partial checksum
+ * comes in whole with its request (TUNSETOFFLOAD) and goes out whole with
+ * it.  Needs root for the namespace; fails with the reason otherwise.
  */
 
 #include <arpa/inet.h>
@@ -33,13 +34,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "../lib/gso_ref.h"
 #include "../lib/veth_ns.h"
 #include "dp/dp.h"
+#include "packet/vnet_hdr.h"
 #include "port/port.h"
 #include "port/port_tap.h"
 #include "../lib/zalloc.h"
@@ -167,10 +173,79 @@ static void test_max_frame_stays_in_its_slot(void **state)
 	free(copy);
 }
 
+/* A 20 KB TSO frame from the host stack's side in and out whole: the request is the packet's, then the header's. */
+static void test_gso_whole_both_ways(void **state)
+{
+	static uint8_t frame[20000], back[VNET_HDR_LEN + 65536];
+	struct dp_ctx *ctx = zalloc64(sizeof(*ctx));
+	struct port_env env = { 0 };
+	struct vnet_info vi = { .flags = VNET_NEEDS_CSUM, .gso = VNET_GSO_TCPV6, .gso_size = 1200 }, got;
+	struct ref_geom g;
+	size_t len = ref_frame(frame, &g, true, false, false, 0, 0, 0x10, 20000 - 74, 3);
+	uint8_t hdr[VNET_HDR_LEN];
+	struct iovec out[2] = { { hdr, sizeof(hdr) }, { frame, len } };
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(0x86dd) };
+	struct pkt *pp;
+	unsigned n = 0;
+	int one = 1, ps;
+	char err[256];
+	struct port *p;
+
+	if (!net_ready)
+		fail_msg("cannot run: %s", net_why);
+	p = port_tap_create("vsw-dpc-tso", NULL, &env, err, sizeof(err));
+	if (!p)
+		fail_msg("cannot make the tap port: %s", err);
+	assert_true(atomic_load(&p->tx_offload) & (GSO_TX_CSUM | GSO_TX_TSO4 | GSO_TX_TSO6));
+	ps = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(0x86dd));
+	assert_true(ps >= 0);
+	sll.sll_ifindex = (int)if_nametoindex("vsw-dpc-tso");
+	assert_int_equal(setsockopt(ps, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)), 0);
+	assert_int_equal(setsockopt(ps, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one)), 0);
+	assert_int_equal(bind(ps, (struct sockaddr *)&sll, sizeof(sll)), 0);
+	while (p->ops->rx_burst(p, 0, &ctx->io, ctx->pkts, PKT_BURST) > 0)
+		p->ops->rx_done(p, 0, &ctx->io);
+
+	vi.hdr_len = (uint16_t)g.hdr;
+	vi.csum_start = (uint16_t)g.l4;
+	vi.csum_offset = 16;
+	vnet_hdr_build(hdr, &vi);
+	assert_int_equal(writev(ps, out, 2), (ssize_t)(sizeof(hdr) + len));
+	for (int t = 0; t < 1000 && !n; t++) {
+		n = p->ops->rx_burst(p, 0, &ctx->io, ctx->pkts, PKT_BURST);
+		if (!n)
+			nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+	}
+	assert_int_equal(n, 1);
+	assert_int_equal(ctx->pkts[0].len, len);
+	assert_int_equal(ctx->pkts[0].gso_type, VNET_GSO_TCPV6);
+	assert_int_equal(ctx->pkts[0].gso_size, 1200);
+	assert_int_equal(ctx->pkts[0].csum, PKT_CSUM_PARTIAL);
+	assert_int_equal(ctx->pkts[0].csum_start, g.l4);
+
+	pkt_load(&ctx->pkts[0]);
+	pp = &ctx->pkts[0];
+	p->ops->tx_burst(p, &ctx->io, &pp, 1);
+	p->ops->rx_done(p, 0, &ctx->io);
+	assert_int_equal(atomic_load(&p->stats.tx_packets), 1);
+	assert_true(poll(&(struct pollfd){ .fd = ps, .events = POLLIN }, 1, 1000) == 1);
+	assert_int_equal(recv(ps, back, sizeof(back), 0), (ssize_t)(VNET_HDR_LEN + len));
+	assert_int_equal(vnet_hdr_parse(back, len, VNET_ACCEPT_CSUM | VNET_ACCEPT_DATA_VALID | VNET_ACCEPT_TSO6, &got),
+			 VNET_OK);
+	assert_int_equal(got.gso, VNET_GSO_TCPV6);
+	assert_int_equal(got.gso_size, 1200);
+	memcpy(back + VNET_HDR_LEN + g.l4 + 16, frame + g.l4 + 16, 2);
+	assert_memory_equal(back + VNET_HDR_LEN, frame, len);
+	close(ps);
+	p->ops->destroy(p);
+	free(ctx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_max_frame_stays_in_its_slot),
+		cmocka_unit_test(test_gso_whole_both_ways),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);

@@ -1,0 +1,266 @@
+/* gso.c - software segmentation and checksum completion: the checks an offload request passes, segments built as private heads over the source's view. */
+#include "packet/gso.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+
+#include "packet/csum.h"
+#include "packet/iov.h"
+#include "packet/vnet_hdr.h"
+
+const char *const gso_bad_names[GSO_BAD__COUNT] = {
+	[GSO_OK] = "ok",
+	[GSO_BAD_CSUM_RANGE] = "csum_range",
+	[GSO_BAD_CSUM_FIELD] = "csum_field",
+	[GSO_BAD_HEADERS] = "headers",
+	[GSO_BAD_TYPE] = "gso_type",
+	[GSO_BAD_SIZE] = "gso_size",
+	[GSO_BAD_CSUM_PLACE] = "csum_place",
+	[GSO_BAD_IP_LEN] = "ip_length",
+	[GSO_BAD_VIEW] = "view",
+};
+
+#define TCP_CSUM_OFF 16u
+#define UDP_CSUM_OFF 6u
+#define TCP_FIN 0x01u
+#define TCP_PSH 0x08u
+#define TCP_CWR 0x80u
+
+/* Where a checked segmentation request's headers lie. */
+struct geom {
+	unsigned l3, l4;	/* from the frame's start */
+	unsigned hdr;		/* headers' end: the payload starts here */
+	unsigned mss;		/* payload bytes per segment */
+	unsigned nseg;
+	bool v6, udp;
+};
+
+static unsigned rd16(const uint8_t *b)
+{
+	return (unsigned)b[0] << 8 | b[1];
+}
+
+static void wr16(uint8_t *b, unsigned v)
+{
+	b[0] = (uint8_t)(v >> 8);
+	b[1] = (uint8_t)v;
+}
+
+static bool segmenting(const struct pkt *p)
+{
+	return (p->gso_type & ~PKT_GSO_ECN) != VNET_GSO_NONE;
+}
+
+/* The geometry of @p's segmentation request, from its parsed head (pkt_parse()); GSO_OK or why not. */
+static enum gso_bad geom_of(const struct pkt *p, struct geom *g)
+{
+	const uint8_t *h = pkt_head(p);
+	unsigned type = p->gso_type & ~PKT_GSO_ECN, payload;
+
+	if (!(p->flags & (PKT_F_IPV4 | PKT_F_IPV6)) || (p->flags & PKT_F_FRAG) || !(p->flags & PKT_F_L4))
+		return GSO_BAD_HEADERS;
+	g->l3 = p->l3_off;
+	g->l4 = p->l4_off;
+	g->v6 = p->flags & PKT_F_IPV6;
+	g->udp = p->ip_proto == IPPROTO_UDP;
+	switch (type) {
+	case VNET_GSO_TCPV4:
+	case VNET_GSO_TCPV6:
+		if (p->ip_proto != IPPROTO_TCP || g->v6 != (type == VNET_GSO_TCPV6))
+			return GSO_BAD_TYPE;
+		g->hdr = g->l4 + (h[g->l4 + 12] >> 4) * 4u; /* PKT_F_L4: the whole TCP header is in the head */
+		break;
+	case VNET_GSO_UDP_L4:
+		if (!g->udp || (p->gso_type & PKT_GSO_ECN))
+			return GSO_BAD_TYPE;
+		g->hdr = g->l4 + 8;
+		break;
+	default:
+		return GSO_BAD_TYPE; /* UFO (IP fragments of one datagram): not taken anywhere here */
+	}
+	/* A segment's IP length is computed from the frame's: the frame must end where the IP datagram does. */
+	if (g->v6 ? rd16(h + g->l3 + 4) + 40u != p->len - g->l3 : rd16(h + g->l3 + 2) != p->len - g->l3)
+		return GSO_BAD_IP_LEN;
+	if (p->csum != PKT_CSUM_PARTIAL || p->csum_start != g->l4 ||
+	    p->csum_offset != (g->udp ? UDP_CSUM_OFF : TCP_CSUM_OFF))
+		return GSO_BAD_CSUM_PLACE;
+	if (g->hdr > p->len)
+		return GSO_BAD_HEADERS;
+	g->mss = p->gso_size;
+	if (g->mss == 0)
+		return GSO_BAD_SIZE;
+	payload = p->len - g->hdr;
+	g->nseg = payload ? (payload + g->mss - 1) / g->mss : 1;
+	if (g->nseg > GSO_SEGS_MAX)
+		return GSO_BAD_SIZE;
+	return GSO_OK;
+}
+
+enum gso_bad gso_check(struct pkt *p)
+{
+	struct geom g;
+
+	if (p->csum == PKT_CSUM_PARTIAL && (size_t)p->csum_start + p->csum_offset + 2 > p->len)
+		return GSO_BAD_CSUM_RANGE;
+	if (p->gso_type == PKT_GSO_ECN)
+		return GSO_BAD_TYPE; /* ECN on top of no segmentation */
+	if (segmenting(p)) {
+		pkt_parsed(p);
+		return geom_of(p, &g);
+	}
+	if (p->csum == PKT_CSUM_PARTIAL && (size_t)p->csum_start + p->csum_offset + 2 > p->head_len)
+		return GSO_BAD_CSUM_FIELD;
+	return GSO_OK;
+}
+
+unsigned gso_count(const struct pkt *p)
+{
+	struct geom g;
+
+	if (!segmenting(p))
+		return 1;
+	return geom_of(p, &g) == GSO_OK ? g.nseg : 0;
+}
+
+bool gso_pkt_sum(const struct pkt *p, size_t off, size_t len, uint32_t *sum)
+{
+	size_t end = off + len, in_head, got;
+	uint32_t s = 0;
+	uint16_t v;
+
+	if (end > p->len)
+		return false;
+	in_head = off < p->head_len ? (end < p->head_len ? end : p->head_len) - off : 0;
+	if (in_head)
+		s = csum_add(0, pkt_head(p) + off, in_head);
+	if (in_head == len) {
+		*sum = s;
+		return true;
+	}
+	/* The rest from the view: frame byte f >= head_len is view byte view_off + (f - head_len). */
+	off += in_head;
+	v = csum_fold(csum_add_iov(0, p->iov, p->niov, p->view_off + (off - p->head_len), end - off, &got));
+	if (got != end - off)
+		return false;
+	if (in_head & 1)
+		v = (uint16_t)(v << 8 | v >> 8); /* it starts at an odd position of the summed bytes */
+	*sum = csum_add(s, &v, 2);
+	return true;
+}
+
+/* @s: a copy of @p's metadata (line 0, and the tunnel line under PKT_F_TUNNEL), nothing left to offload. */
+static void meta_copy(struct pkt *s, const struct pkt *p)
+{
+	memcpy(s, p, offsetof(struct pkt, tun));
+	if (p->flags & PKT_F_TUNNEL)
+		s->tun = p->tun;
+	s->csum = PKT_CSUM_NONE;
+	s->gso_type = VNET_GSO_NONE;
+	s->gso_size = 0;
+	s->csum_start = 0;
+	s->csum_offset = 0;
+}
+
+/* Complete the checksum of @s at @start + @off (inside its head) over the bytes from @start, with @seed in the field. */
+static bool finish_l4(struct pkt *s, unsigned start, unsigned off, uint32_t seed)
+{
+	uint8_t *field = pkt_head(s) + start + off;
+	uint16_t c = csum_fold(seed);
+	uint32_t sum;
+
+	memcpy(field, &c, 2);
+	if (!gso_pkt_sum(s, start, s->len - start, &sum))
+		return false;
+	c = csum_finish(sum);
+	if (c == 0)
+		c = 0xffff;
+	memcpy(field, &c, 2);
+	return true;
+}
+
+/* A clone of @p (a partial checksum, no segmentation) with the checksum completed in its own head. */
+static int complete_one(const struct pkt *p, struct pkt *s)
+{
+	uint8_t *field;
+	uint32_t sum;
+	uint16_t c;
+
+	meta_copy(s, p);
+	memcpy(pkt_head(s), pkt_head(p), p->head_len);
+	field = pkt_head(s) + p->csum_start + p->csum_offset;
+	/* The field holds the sender's seed (the pseudo-header sum): it is summed as it is (csum.h). */
+	if (!gso_pkt_sum(s, p->csum_start, s->len - p->csum_start, &sum))
+		return -EINVAL;
+	c = csum_finish(sum);
+	if (c == 0)
+		c = 0xffff;
+	memcpy(field, &c, 2);
+	return 1;
+}
+
+/* Segment @k of @p (geometry @g) into @s. */
+static bool build_seg(const struct pkt *p, const struct geom *g, unsigned k, struct pkt *s)
+{
+	size_t ps = g->hdr + (size_t)k * g->mss, pe = ps + g->mss < p->len ? ps + g->mss : p->len;
+	size_t in_head = ps < p->head_len ? (pe < p->head_len ? pe : p->head_len) - ps : 0;
+	size_t hl = g->hdr + in_head, l4_len;
+	bool last = k + 1 == g->nseg;
+	uint8_t *h, *l4;
+	uint32_t seed;
+
+	meta_copy(s, p);
+	s->len = (uint32_t)(g->hdr + (pe - ps));
+	s->head_len = (uint16_t)hl;
+	/* Where the source's head sat, or lower when it is longer than a head (a pushed header and payload). */
+	s->head_off = (uint16_t)(hl <= sizeof(s->buf) - PKT_HEADROOM ? PKT_HEADROOM : sizeof(s->buf) - hl);
+	s->view_off = (uint16_t)(p->view_off + (ps > p->head_len ? ps - p->head_len : 0));
+	h = pkt_head(s);
+	memcpy(h, pkt_head(p), g->hdr);
+	memcpy(h + g->hdr, pkt_head(p) + ps, in_head);
+	l4 = h + g->l4;
+	l4_len = s->len - g->l4;
+	if (g->v6) {
+		wr16(h + g->l3 + 4, (unsigned)(s->len - g->l3 - 40));
+		seed = csum_pseudo_ipv6(h + g->l3 + 8, h + g->l3 + 24, p->ip_proto, (uint32_t)l4_len);
+	} else {
+		uint16_t ipc;
+
+		wr16(h + g->l3 + 2, (unsigned)(s->len - g->l3));
+		wr16(h + g->l3 + 4, (rd16(h + g->l3 + 4) + k) & 0xffff); /* no fixed ids in virtio: one per segment */
+		ipc = csum_ipv4_hdr(h + g->l3, g->l4 - g->l3);
+		memcpy(h + g->l3 + 10, &ipc, 2);
+		seed = csum_pseudo_ipv4(h + g->l3 + 12, h + g->l3 + 16, p->ip_proto, (uint32_t)l4_len);
+	}
+	if (g->udp) {
+		wr16(l4 + 4, (unsigned)l4_len);
+		return finish_l4(s, g->l4, UDP_CSUM_OFF, seed);
+	}
+	{
+		uint32_t seq = (uint32_t)rd16(l4 + 4) << 16 | rd16(l4 + 6);
+
+		seq += (uint32_t)k * g->mss;
+		wr16(l4 + 4, seq >> 16);
+		wr16(l4 + 6, seq & 0xffff);
+	}
+	/* What the sender's stack would have sent: CWR on the first segment only, FIN and PSH on the last. */
+	if (k)
+		l4[13] &= (uint8_t)~TCP_CWR;
+	if (!last)
+		l4[13] &= (uint8_t)~(TCP_FIN | TCP_PSH);
+	return finish_l4(s, g->l4, TCP_CSUM_OFF, seed);
+}
+
+int gso_segment(const struct pkt *p, unsigned first, struct pkt *out, unsigned max)
+{
+	struct geom g;
+	unsigned n = 0;
+
+	if (!segmenting(p))
+		return first == 0 && max ? complete_one(p, out) : 0;
+	if (geom_of(p, &g) != GSO_OK)
+		return -EINVAL;
+	for (unsigned k = first; k < g.nseg && n < max; k++, n++)
+		if (!build_seg(p, &g, k, &out[n]))
+			return -EINVAL;
+	return (int)n;
+}

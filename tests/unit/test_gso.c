@@ -1,0 +1,271 @@
+/* test_gso.c - unit tests of packet/gso: segments and completed checksums against the plain reference (tests/lib/gso_ref.h), every refusal by its reason. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../lib/gso_ref.h"
+#include "packet/gso.h"
+#include "packet/vnet_hdr.h"
+
+#define FRAME_MAX 65535u
+#define ROUNDS 400
+
+static uint64_t rng_state = 0x243f6a8885a308d3ull;
+
+static uint32_t rnd(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (uint32_t)(rng_state >> 16);
+}
+
+static uint8_t frame[FRAME_MAX], saved[FRAME_MAX], want[FRAME_MAX], got[FRAME_MAX];
+static struct iovec iov[40];
+static struct pkt src, segs[8];
+
+/* @len bytes of frame[] as a packet whose view is cut into up to 32 random pieces (odd ones too). */
+static void load(size_t len, bool cut)
+{
+	unsigned n = 0;
+	size_t at = 0;
+
+	while (cut && at < len && n < 31) {
+		size_t take = rnd() % 3 == 0 ? rnd() % 5 : rnd() % (len - at + 1) / 4;
+
+		iov[n++] = (struct iovec){ frame + at, take };
+		at += take;
+	}
+	iov[n++] = (struct iovec){ frame + at, len - at };
+	pkt_rx_init(&src, iov, n, (uint32_t)len, 3);
+	pkt_load(&src);
+}
+
+static void set_offload(const struct ref_geom *g, unsigned gso, unsigned mss)
+{
+	src.csum = PKT_CSUM_PARTIAL;
+	src.csum_start = (uint16_t)g->l4;
+	src.csum_offset = g->udp ? 6 : 16;
+	src.gso_type = (uint8_t)gso;
+	src.gso_size = (uint16_t)mss;
+}
+
+/* Every segment of src, taken @chunk at a time, equal to the reference's, with correct sums. */
+static void check_segments(const struct ref_geom *g, size_t len, unsigned mss, unsigned chunk)
+{
+	unsigned nseg = gso_count(&src), k = 0;
+	uint8_t head_before[sizeof(src.buf)];
+
+	memcpy(head_before, src.buf, sizeof(src.buf));
+	while (k < nseg) {
+		int n = gso_segment(&src, k, segs, chunk);
+
+		assert_true(n > 0);
+		for (int i = 0; i < n; i++, k++) {
+			size_t wl = ref_segment(frame, len, g, mss, k, want);
+
+			assert_int_not_equal(wl, 0);
+			assert_int_equal(segs[i].len, wl);
+			assert_int_equal(pkt_to_buf(&segs[i], got, sizeof(got)), wl);
+			if (memcmp(got, want, wl))
+				fail_msg("segment %u of %u differs (len %zu mss %u v6 %d udp %d)", k, nseg, len, mss,
+					 g->v6, g->udp);
+			assert_true(ref_csums_ok(got, wl, g));
+			assert_int_equal(segs[i].gso_type, 0);
+			assert_int_equal(segs[i].csum, PKT_CSUM_NONE);
+		}
+	}
+	assert_int_equal(ref_segment(frame, len, g, mss, k, want), 0);
+	assert_int_equal(gso_segment(&src, k, segs, chunk), 0);
+	/* The source's head (shared by its other destinations) and its memory are untouched. */
+	assert_memory_equal(head_before, src.buf, sizeof(src.buf));
+	assert_memory_equal(frame, saved, len);
+}
+
+static void test_segment_random(void **state)
+{
+	for (unsigned r = 0; r < ROUNDS; r++) {
+		bool v6 = rnd() & 1, udp = rnd() % 3 == 0, vlan = rnd() % 4 == 0;
+		unsigned ip_opt = v6 ? 0 : (rnd() % 3) * 4, tcp_opt = udp ? 0 : (rnd() % 11) * 4;
+		size_t payload = rnd() % 4 == 0 ? rnd() % 65000 : rnd() % 9000, max_payload;
+		unsigned mss = rnd() % 4 == 0 ? 1 + rnd() % 200 : 500 + rnd() % 9000, flags = rnd() & 0xff;
+		struct ref_geom g;
+		size_t len;
+
+		max_payload = FRAME_MAX - 18 - 60 - 60 - 8;
+		if (payload > max_payload)
+			payload = max_payload;
+		if (payload / mss >= GSO_SEGS_MAX)
+			mss = (unsigned)(payload / GSO_SEGS_MAX + 1);
+		len = ref_frame(frame, &g, v6, udp, vlan, ip_opt, tcp_opt, udp ? 0 : flags, payload, rnd());
+		memcpy(saved, frame, len);
+		load(len, rnd() & 1);
+		set_offload(&g, udp ? VNET_GSO_UDP_L4 : v6 ? VNET_GSO_TCPV6 : VNET_GSO_TCPV4, mss);
+		if (!udp && (flags & 0x80) && rnd() % 2)
+			src.gso_type |= PKT_GSO_ECN;
+		assert_int_equal(gso_check(&src), GSO_OK);
+		assert_int_equal(gso_count(&src), payload ? (payload + mss - 1) / mss : 1);
+		check_segments(&g, len, mss, 1 + rnd() % 8);
+	}
+}
+
+/* A 64 KiB TSO frame (the usual one) cut by a 1448-byte MSS: 46 segments, CWR first, PSH and FIN last. */
+static void test_segment_64k(void **state)
+{
+	struct ref_geom g;
+	size_t len = ref_frame(frame, &g, false, false, false, 0, 12, 0x80 | 0x18 | 0x01, 65535 - 14 - 20 - 32 - 1, 7);
+	unsigned n = 0;
+
+	memcpy(saved, frame, len);
+	load(len, false);
+	set_offload(&g, VNET_GSO_TCPV4 | PKT_GSO_ECN, 1448);
+	assert_int_equal(gso_check(&src), GSO_OK);
+	assert_int_equal(gso_count(&src), 46);
+	check_segments(&g, len, 1448, 8);
+	/* Flags seen through the segments themselves. */
+	for (unsigned k = 0; k < 46; k += (unsigned)n) {
+		n = (unsigned)gso_segment(&src, k, segs, 8);
+		for (unsigned i = 0; i < n; i++) {
+			uint8_t fl = pkt_head(&segs[i])[g.l4 + 13];
+
+			assert_int_equal(!!(fl & 0x80), k + i == 0);
+			assert_int_equal(!!(fl & 0x09), k + i == 45);
+		}
+	}
+}
+
+/* A partial checksum alone: one clone, completed in its own head; the source's head stays partial. */
+static void test_complete_clone(void **state)
+{
+	for (unsigned r = 0; r < 200; r++) {
+		bool v6 = rnd() & 1, udp = rnd() & 1;
+		struct ref_geom g;
+		size_t len = ref_frame(frame, &g, v6, udp, rnd() & 1, 0, 0, 0x10, rnd() % 3000, rnd());
+		uint8_t head_before[sizeof(src.buf)];
+
+		memcpy(saved, frame, len);
+		load(len, true);
+		set_offload(&g, VNET_GSO_NONE, 0);
+		memcpy(head_before, src.buf, sizeof(src.buf));
+		assert_int_equal(gso_check(&src), GSO_OK);
+		assert_int_equal(gso_count(&src), 1);
+		assert_int_equal(gso_segment(&src, 0, segs, 4), 1);
+		assert_int_equal(pkt_to_buf(&segs[0], got, sizeof(got)), len);
+		assert_true(ref_csums_ok(got, len, &g));
+		/* Only the checksum field differs from the sender's frame. */
+		{
+			unsigned at = g.l4 + (udp ? 6 : 16);
+
+			memcpy(want, frame, len);
+			memcpy(want + at, got + at, 2);
+			assert_memory_equal(got, want, len);
+		}
+		assert_memory_equal(head_before, src.buf, sizeof(src.buf));
+		assert_int_equal(gso_segment(&src, 1, segs, 4), 0);
+	}
+}
+
+/* Each malformed request refused with its reason (and the reasons named). */
+static void test_rejects(void **state)
+{
+	struct ref_geom g;
+	size_t len = ref_frame(frame, &g, false, false, false, 0, 0, 0x10, 3000, 1);
+
+	/* A field past the frame. */
+	load(len, false);
+	set_offload(&g, VNET_GSO_NONE, 0);
+	src.csum_start = (uint16_t)(len - 1);
+	src.csum_offset = 0;
+	assert_int_equal(gso_check(&src), GSO_BAD_CSUM_RANGE);
+	/* Inside the frame, past the private head. */
+	src.csum_start = 1000;
+	assert_int_equal(gso_check(&src), GSO_BAD_CSUM_FIELD);
+	/* gso_size 0, and one cutting into more than GSO_SEGS_MAX. */
+	set_offload(&g, VNET_GSO_TCPV4, 0);
+	assert_int_equal(gso_check(&src), GSO_BAD_SIZE);
+	set_offload(&g, VNET_GSO_TCPV4, 2);
+	assert_int_equal(gso_check(&src), GSO_BAD_SIZE);
+	assert_int_equal(gso_count(&src), 0);
+	assert_int_equal(gso_segment(&src, 0, segs, 8), -EINVAL);
+	/* Type against protocol: TCPV6 on IPv4, UDP_L4 on TCP, UFO, ECN on UDP. */
+	set_offload(&g, VNET_GSO_TCPV6, 1000);
+	assert_int_equal(gso_check(&src), GSO_BAD_TYPE);
+	set_offload(&g, VNET_GSO_UDP_L4, 1000);
+	assert_int_equal(gso_check(&src), GSO_BAD_TYPE);
+	set_offload(&g, VNET_GSO_UDP, 1000);
+	assert_int_equal(gso_check(&src), GSO_BAD_TYPE);
+	set_offload(&g, PKT_GSO_ECN, 1000);
+	assert_int_equal(gso_check(&src), GSO_BAD_TYPE);
+	set_offload(&g, 9, 1000);
+	assert_int_equal(gso_check(&src), GSO_BAD_TYPE);
+	/* Segmentation without the partial checksum, or with it elsewhere. */
+	set_offload(&g, VNET_GSO_TCPV4, 1000);
+	src.csum = PKT_CSUM_NONE;
+	assert_int_equal(gso_check(&src), GSO_BAD_CSUM_PLACE);
+	set_offload(&g, VNET_GSO_TCPV4, 1000);
+	src.csum_offset = 6;
+	assert_int_equal(gso_check(&src), GSO_BAD_CSUM_PLACE);
+	/* Padding after the datagram. */
+	len = ref_frame(frame, &g, false, false, false, 0, 0, 0x10, 3000, 1);
+	load(len + 4, false);
+	set_offload(&g, VNET_GSO_TCPV4, 1000);
+	assert_int_equal(gso_check(&src), GSO_BAD_IP_LEN);
+	/* Headers that do not parse: an IPv4 version nibble of 5, a fragment. */
+	frame[g.l3] = 0x55;
+	load(len, false);
+	set_offload(&g, VNET_GSO_TCPV4, 1000);
+	assert_int_equal(gso_check(&src), GSO_BAD_HEADERS);
+	len = ref_frame(frame, &g, false, false, false, 0, 0, 0x10, 3000, 1);
+	ref_wr16(frame + g.l3 + 6, 0x2010);
+	load(len, false);
+	set_offload(&g, VNET_GSO_TCPV4, 1000);
+	assert_int_equal(gso_check(&src), GSO_BAD_HEADERS);
+	/* A view shorter than the frame claims: refused at segmentation, nothing read past it. */
+	len = ref_frame(frame, &g, true, true, false, 0, 0, 0, 3000, 1);
+	load(len, false);
+	set_offload(&g, VNET_GSO_UDP_L4, 1000);
+	assert_int_equal(gso_check(&src), GSO_OK);
+	iov[0].iov_len = len - 10;
+	assert_int_equal(gso_segment(&src, 0, segs, 8), -EINVAL);
+	for (unsigned r = 0; r < GSO_BAD__COUNT; r++)
+		assert_non_null(gso_bad_names[r]);
+}
+
+/* What a frame needs of its destination. */
+static void test_needs(void **state)
+{
+	struct pkt p = { 0 };
+
+	assert_int_equal(gso_needs(&p), 0);
+	p.csum = PKT_CSUM_VERIFIED;
+	assert_int_equal(gso_needs(&p), 0);
+	p.csum = PKT_CSUM_PARTIAL;
+	assert_int_equal(gso_needs(&p), GSO_TX_CSUM);
+	p.gso_type = VNET_GSO_TCPV4 | PKT_GSO_ECN;
+	assert_int_equal(gso_needs(&p), GSO_TX_CSUM | GSO_TX_TSO4 | GSO_TX_ECN);
+	p.gso_type = VNET_GSO_TCPV6;
+	assert_int_equal(gso_needs(&p), GSO_TX_CSUM | GSO_TX_TSO6);
+	p.gso_type = VNET_GSO_UDP_L4;
+	assert_int_equal(gso_needs(&p), GSO_TX_CSUM | GSO_TX_USO);
+	p.gso_type = VNET_GSO_UDP;
+	assert_true(gso_needs(&p) & ~GSO_TX_ALL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_segment_random),
+		cmocka_unit_test(test_segment_64k),
+		cmocka_unit_test(test_complete_clone),
+		cmocka_unit_test(test_rejects),
+		cmocka_unit_test(test_needs),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
