@@ -65,19 +65,37 @@ static inline uint32_t seen_age(uint32_t seen, uint32_t now)
 
 /*
  * Put @key with seen word @seen into way @i of @b, which held @old (0:
- * empty): the seen word first, then the key (a lookup that finds the key
- * finds its VLAN).  False when another thread changed the way meanwhile.
- * A reader of @old that meets the new seen word meanwhile finds another
- * VLAN there (a miss: the frame floods) or @old's own (an entry about to
- * go, as without VLANs).  Two learners racing for one way may leave the
- * winner's key with the loser's seen word: its lookups miss (flood) until
- * it is learned again beside it and ages out, as a lost race does.
+ * empty) with seen word @old_seen: the seen word first, then the key (a
+ * lookup that finds the key finds its VLAN).  False when another thread
+ * changed the way meanwhile.  Both stores are compare-and-swaps: of two
+ * learners racing for one way, the one whose seen word lands first is the
+ * only one that may store its key, so a key never sits beside another
+ * learner's seen word (another VLAN's: a key nobody could find again).  A
+ * refresh of the way's old entry is a compare-and-swap too (seen_refresh()),
+ * so it cannot overwrite the new seen word either.  A reader of @old that
+ * meets the new seen word meanwhile finds another VLAN there (a miss: the
+ * frame floods) or @old's own (an entry about to go, as without VLANs).
  */
-static bool way_install(struct fdb_bucket *b, int i, uint64_t old, uint64_t key, uint32_t seen)
+static bool way_install(struct fdb_bucket *b, int i, uint64_t old, uint32_t old_seen, uint64_t key, uint32_t seen)
 {
-	atomic_store_explicit(&b->seen[i], seen, memory_order_relaxed);
+	uint32_t ours = seen;
+
+	if (!atomic_compare_exchange_strong(&b->seen[i], &old_seen, seen))
+		return false;
 	/* seq_cst: the seen word is stored before the key can be seen. */
-	return atomic_compare_exchange_strong(&b->key[i], &old, key);
+	if (atomic_compare_exchange_strong(&b->key[i], &old, key))
+		return true;
+	/* The key changed under us (a move, a delete): its seen word back, unless that changed too. */
+	atomic_compare_exchange_strong(&b->seen[i], &ours, old_seen);
+	return false;
+}
+
+/* A known entry's second moves on: only from the seen word read with its key (not over a new owner's). */
+static inline void seen_refresh(struct fdb_bucket *b, int i, uint32_t was, uint32_t seen)
+{
+	if (was != seen)
+		atomic_compare_exchange_strong_explicit(&b->seen[i], &was, seen, memory_order_relaxed,
+							memory_order_relaxed);
 }
 
 /* Keys from getrandom(); should it fail (no entropy source at all), from the clock and addresses. */
@@ -238,7 +256,7 @@ static inline uint32_t seen_after_key(const struct fdb_bucket *b, int i)
 enum fdb_learn_result fdb_learn_in(struct fdb *f, struct fdb_bucket *b, uint64_t mv, unsigned port, uint32_t now)
 {
 	uint64_t key = make_key(f, mv, port), km = key_mac(f, mv), m = mv & KEY_MAC_MASK, victim, ks[FDB_WAYS];
-	uint32_t vid = mv_vlan(mv), seen = make_seen(vid, now), oldest_age = 0;
+	uint32_t vid = mv_vlan(mv), seen = make_seen(vid, now), oldest_age = 0, ss[FDB_WAYS];
 	int empty = -1, oldest = -1, slot;
 	unsigned same, exact;
 
@@ -256,20 +274,18 @@ enum fdb_learn_result fdb_learn_in(struct fdb *f, struct fdb_bucket *b, uint64_t
 		uint32_t s = seen_after_key(b, i);
 
 		if (s >> FDB_SEEN_SHIFT == vid) {
-			if (s != seen)
-				atomic_store_explicit(&b->seen[i], seen, memory_order_relaxed);
+			seen_refresh(b, i, s, seen);
 			return FDB_KNOWN;
 		}
 	}
 	atomic_thread_fence(memory_order_acquire); /* the seen words after the keys, as seen_after_key() */
 	for (int i = 0; i < FDB_WAYS; i++) {
 		uint64_t k = ks[i];
-		uint32_t s = atomic_load_explicit(&b->seen[i], memory_order_relaxed);
+		uint32_t s = ss[i] = atomic_load_explicit(&b->seen[i], memory_order_relaxed);
 
 		if (k && (k & KEY_MAC_MASK) == km && s >> FDB_SEEN_SHIFT == vid) {
 			if (k == key) {
-				if (s != seen)
-					atomic_store_explicit(&b->seen[i], seen, memory_order_relaxed);
+				seen_refresh(b, i, s, seen);
 				return FDB_KNOWN;
 			}
 			return learn_move(f, b, i, k, key, port, seen);
@@ -288,7 +304,7 @@ enum fdb_learn_result fdb_learn_in(struct fdb *f, struct fdb_bucket *b, uint64_t
 	if (!port_reserve(f, port))
 		return FDB_REFUSED_LIMIT;
 	victim = empty >= 0 ? 0 : ks[slot];
-	if ((victim & KEY_LOCKED) || !way_install(b, slot, victim, key, seen)) {
+	if ((victim & KEY_LOCKED) || !way_install(b, slot, victim, ss[slot], key, seen)) {
 		port_release(f, port); /* lost a race for the entry: a later frame learns */
 		return FDB_KNOWN;
 	}
@@ -475,12 +491,16 @@ int fdb_lock_vlan(struct fdb *f, const uint8_t mac[6], unsigned vid, unsigned po
 		int same = -1, empty = -1, oldest = -1, slot;
 		uint32_t oldest_age = 0;
 		uint64_t saw[FDB_WAYS];
+		uint32_t saw_seen[FDB_WAYS];
 
 		for (int i = 0; i < FDB_WAYS; i++) {
-			uint32_t s = atomic_load_explicit(&b->seen[i], memory_order_relaxed);
 			uint64_t k = atomic_load_explicit(&b->key[i], memory_order_relaxed);
+			uint32_t s;
 
+			atomic_thread_fence(memory_order_acquire); /* the seen word after the key, as seen_after_key() */
+			s = atomic_load_explicit(&b->seen[i], memory_order_relaxed);
 			saw[i] = k;
+			saw_seen[i] = s;
 			if (k && (k & KEY_MAC_MASK) == km && s >> FDB_SEEN_SHIFT == mv_vlan(mv)) {
 				if (k & KEY_LOCKED) {
 					*owner = key_port(k);
@@ -499,7 +519,7 @@ int fdb_lock_vlan(struct fdb *f, const uint8_t mac[6], unsigned vid, unsigned po
 		slot = same >= 0 ? same : empty >= 0 ? empty : oldest;
 		if (slot < 0)
 			return -ENOSPC;
-		if (way_install(b, slot, saw[slot], key, seen)) {
+		if (way_install(b, slot, saw[slot], saw_seen[slot], key, seen)) {
 			key_released(f, saw[slot]);
 			drop_learned_twins(f, b, km, mv_vlan(mv), slot);
 			return 0;
