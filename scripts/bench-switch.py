@@ -185,8 +185,10 @@ class Ctx:
 # generator's port 0 side) and p1.  OVS's ports are vhu0 and vhu1 with
 # OpenFlow port numbers 1 and 2 (ofport_request).
 FLOW_PORT = re.compile(r"\b(in_port=|output:|output\(port=)p(\d+)\b")
-# Tokens ovs-ofctl refuses under OpenFlow 1.0 (its default): the file then goes with -O OpenFlow13.
-OF13_TOKENS = re.compile(r"\b(goto_table|write_metadata|write_actions|clear_actions|meter|push_mpls|pop_mpls)\b")
+# Tokens that need more than ovs-ofctl's default OpenFlow 1.0: the file then goes with -O OpenFlow13.  table=
+# is one: an OpenFlow 1.0 flow_mod carries a table only with NXM+table_id, which replace-flows cannot also use to
+# dump the switch's flows (OVS 3.1: "switch does not support any of the usable flow formats (OXM,NXM+table_id)").
+OF13_TOKENS = re.compile(r"\b(table=|goto_table|write_metadata|write_actions|clear_actions|meter|push_mpls|pop_mpls)")
 
 
 def flows_for_ovs(text):
@@ -211,19 +213,24 @@ def flows_self_test():
     out, opts = flows_for_ovs("# p0 to p1\npriority=5,in_port=p0,ip,actions=output:p1\n"
                               "table=1,in_port=p1,actions=output(port=p0)\n")
     want = "# p0 to p1\npriority=5,in_port=1,ip,actions=output:2\ntable=1,in_port=2,actions=output(port=1)\n"
-    if out != want or opts:
+    if out != want or opts != ["-O", "OpenFlow13"]:
         raise BenchError("flows self-test: mapped to %r %r" % (out, opts))
-    if flows_for_ovs("in_port=p0,actions=goto_table:1\n")[1] != ["-O", "OpenFlow13"]:
-        raise BenchError("flows self-test: goto_table did not ask for OpenFlow 1.3")
+    if flows_for_ovs("in_port=p1,actions=output:p0\n") != ("in_port=2,actions=output:1\n", []):
+        raise BenchError("flows self-test: a single-table rule asked for OpenFlow 1.3")
+    for of13 in ("in_port=p0,actions=goto_table:1\n", "table=1,in_port=p0,actions=output:p1\n"):
+        if flows_for_ovs(of13)[1] != ["-O", "OpenFlow13"]:
+            raise BenchError("flows self-test: %r did not ask for OpenFlow 1.3" % of13)
     for bad in ("in_port=p2,actions=output:p0\n", "in_port=p0,actions=mod_dl_src:p1,output:p1\n"):
         try:
             flows_for_ovs(bad)
         except BenchError:
             continue
         raise BenchError("flows self-test: %r mapped, it must be refused" % bad)
-    for name in ("pipeline.flows", "normal.flows"):
+    for name, want_opts in (("pipeline.flows", ["-O", "OpenFlow13"]), ("normal.flows", [])):
         with open(os.path.join(FLOWS_DIR, name)) as f:
             text, opts = flows_for_ovs(f.read())
+        if opts != want_opts:
+            raise BenchError("flows self-test: %s gave ovs-ofctl options %r, want %r" % (name, opts, want_opts))
         if shutil.which("ovs-ofctl"):
             with tempfile.NamedTemporaryFile("w", suffix=".flows") as t:
                 t.write(text)
@@ -386,6 +393,9 @@ class OvsSut:
             mapped = os.path.join(d, "bench.flows")
             with open(mapped, "w") as f:
                 f.write(text)
+            if opts:
+                # OVS enables OpenFlow 1.0 to 1.5 unless told otherwise; say so, a distribution may differ.
+                run(self.vsctl + ["set", "bridge", "br0", "protocols=OpenFlow10,OpenFlow13"], env=self.env, timeout=40)
             run(["ovs-ofctl"] + opts + ["replace-flows", "br0", mapped], env=self.env, timeout=60)
             return
         run(["ovs-ofctl", "del-flows", "br0"], env=self.env)
@@ -1590,7 +1600,8 @@ does the same.
   (instead of the learning bridge), into OVS with `ovs-ofctl
   replace-flows br0` after `in_port=pN` and `output:pN` became OVS's
   port numbers N+1 (instead of the two in_port flows; `-O OpenFlow13`
-  only when a token needs it, such as goto_table).  The default,
+  only when a token needs it: goto_table, or `table=`, since under
+  OpenFlow 1.0 replace-flows cannot dump several tables).  The default,
   `scripts/bench-flows/pipeline.flows`, has two tables: table 0 an ACL
   (drops of other subnets, of TCP ports, of multicast, each with its own
   mask; the generator's UDP frames resubmit to table 1), table 1 port to
