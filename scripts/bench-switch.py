@@ -1580,7 +1580,7 @@ the one of "Switching" above; what differs is below.
 
 ### Run it
 
-    python3 scripts/bench-switch.py --flow-sweep      # about 20 minutes; rewrites this section
+    python3 scripts/bench-switch.py --flow-sweep      # 15-25 minutes; rewrites this section
     python3 scripts/bench-switch.py --flows scripts/bench-flows/pipeline.flows --flows-n 1,1000000 \\
                                     [--only vsw,ovs] [--samples N] [--seconds S] [--json FILE]
     python3 scripts/bench-switch.py --only vsw,vsw-normal --sizes 64 --rings split
