@@ -207,6 +207,15 @@ def flows_for_ovs(text):
     return "\n".join(lines) + "\n", opts
 
 
+FLOW_DUMP_FWD = re.compile(r"n_packets=(\d+).*actions=.*\b(output|normal|NORMAL)\b")
+
+
+def rule_packets(dump):
+    """`vswctl flow dump` or `ovs-ofctl dump-flows` -> packets counted by the rules that forward (output,
+    normal): proof that the rule set, not a default, moved the frames."""
+    return sum(int(m.group(1)) for m in map(FLOW_DUMP_FWD.search, dump.splitlines()) if m)
+
+
 def flows_self_test():
     """The port mapping for OVS, and the shipped rule sets: they map, and (when ovs-ofctl is installed) it
     parses them; raises BenchError on a mismatch."""
@@ -217,6 +226,13 @@ def flows_self_test():
         raise BenchError("flows self-test: mapped to %r %r" % (out, opts))
     if flows_for_ovs("in_port=p1,actions=output:p0\n") != ("in_port=2,actions=output:1\n", []):
         raise BenchError("flows self-test: a single-table rule asked for OpenFlow 1.3")
+    dump = (" duration=1.2s, n_packets=7, n_bytes=420, idle_age=0, table=1,priority=200,ip,in_port=p0 "
+            "actions=output:p1\n"
+            " cookie=0x0, duration=1.2s, table=1, n_packets=5, n_bytes=300, priority=100,in_port=1 actions=output:2\n"
+            " cookie=0x0, duration=1.2s, table=0, n_packets=9, n_bytes=540, priority=0 actions=drop\n"
+            " duration=1.2s, n_packets=3, n_bytes=180, priority=0 actions=normal\n")
+    if rule_packets(dump) != 15:
+        raise BenchError("flows self-test: rule_packets gave %d, want 15" % rule_packets(dump))
     for of13 in ("in_port=p0,actions=goto_table:1\n", "table=1,in_port=p0,actions=output:p1\n"):
         if flows_for_ovs(of13)[1] != ["-O", "OpenFlow13"]:
             raise BenchError("flows self-test: %r did not ask for OpenFlow 1.3" % of13)
@@ -270,9 +286,14 @@ class VswSut:
                           "--ctl", self.ctl, "--config", cpath], ctx.logpath("vswd-" + tag), name="vswd")
         self.proc.wait_for(r"ready: control socket", 0, 15)
         self.pid = self.proc.pid
+        self.flows = flows
         if flows:
             # The rule set in place of the learning bridge, before the generator connects.
             run([os.path.join(self.bin, "vswctl"), "--ctl", self.ctl, "flow", "replace", flows], timeout=30)
+
+    def rule_packets(self):
+        return rule_packets(run([os.path.join(self.bin, "vswctl"), "--ctl", self.ctl, "flow", "dump"],
+                                timeout=30).stdout)
 
     def cycles_counters(self):
         """The workers' counters (vswctl stats) and the CPU time of vswd's threads, read back to back."""
@@ -347,7 +368,7 @@ class OvsSut:
     def __init__(self, ctx, tag, flows=None):
         d = ctx.path("o" + tag)
         os.makedirs(d)
-        self.ctx, self.d, self.procs = ctx, d, []
+        self.ctx, self.d, self.procs, self.flows, self.of_opts = ctx, d, [], flows, []
         self.socks = [os.path.join(d, "v0.sock"), os.path.join(d, "v1.sock")]
         self.env = dict(os.environ, OVS_RUNDIR=d, OVS_LOGDIR=d, OVS_DBDIR=d, OVS_SYSCONFDIR=d)
         c = ctx.sut_cpu
@@ -399,10 +420,14 @@ class OvsSut:
                 # OVS enables OpenFlow 1.0 to 1.5 unless told otherwise; say so, a distribution may differ.
                 run(self.vsctl + ["set", "bridge", "br0", "protocols=OpenFlow10,OpenFlow13"], env=self.env, timeout=40)
             run(["ovs-ofctl"] + opts + ["replace-flows", "br0", mapped], env=self.env, timeout=60)
+            self.of_opts = opts
             return
         run(["ovs-ofctl", "del-flows", "br0"], env=self.env)
         run(["ovs-ofctl", "add-flow", "br0", "in_port=1,actions=output:2"], env=self.env)
         run(["ovs-ofctl", "add-flow", "br0", "in_port=2,actions=output:1"], env=self.env)
+
+    def rule_packets(self):
+        return rule_packets(run(["ovs-ofctl"] + self.of_opts + ["dump-flows", "br0"], env=self.env, timeout=30).stdout)
 
     def appctl(self, *words):
         r = run(["ovs-appctl", "-t", self.d + "/vswitchd.ctl"] + list(words), env=self.env, check=False, timeout=15)
@@ -914,6 +939,16 @@ def session(ctx, res, system, ring, rnd, sizes, flows_n=None):
                                 break
             finally:
                 gen.close()
+        if getattr(sut, "flows", None):
+            # The frames went through the rule set: its forwarding rules counted them.
+            try:
+                n = sut.rule_packets()
+                log("    rules that forward counted %d packets" % n)
+                if n == 0:
+                    raise BenchError("the rule set's forwarding rules counted no packet")
+            except Exception as e:  # noqa: BLE001
+                res.fail(("rules", system, ring_key, 0) + (() if flows_n is None else (flows_n,)),
+                         "%s; switch: %s" % (e, sut.diag()), rnd)
         if system == "kernel" or flows_n is not None:
             return
         if args.pingpong:
@@ -1728,8 +1763,9 @@ def flow_report(ctx, res, meta):
         L.append("")
         for key in sorted(res.failures, key=str):
             msgs = res.failures[key]
-            L.append("- %s%s %s %d B%s: %d of %d samples failed; first: %s" % (
-                "cycles per frame, " if key[0].endswith("cycles") else "", key[1], key[2], key[3],
+            L.append("- %s%s %s%s%s: %d of %d samples failed; first: %s" % (
+                {"fcycles": "cycles per frame, ", "rules": "rule counters, "}.get(key[0], ""), key[1], key[2],
+                " %d B" % key[3] if key[3] else "",
                 ", %s flows" % "{:,}".format(key[4]) if len(key) > 4 else "", len(msgs),
                 len(msgs) + len(res.samples.get(key, [])), msgs[0].splitlines()[0][:400].replace("|", "\\|")))
         L.append("")
