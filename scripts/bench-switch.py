@@ -1644,7 +1644,10 @@ does the same.
   mask; the generator's UDP frames resubmit to table 1), table 1 port to
   port by `in_port` (IPv4, then anything).  None of the drop rules
   matches the generator's frames, but both classifiers must rule them
-  out: 11 distinct masks in table 0, 3 in table 1.
+  out: 11 distinct masks in table 0, 3 in table 1.  After each session the
+  packet counters of the rules that forward (`vswctl flow dump`,
+  `ovs-ofctl dump-flows`) must have grown, or the session counts as
+  failed: the rule set, not a default, moved the frames.
 - **Generator.**  testpmd's flowgen engine (`--forward-mode=flowgen
   --flowgen-flows=N`), the same for both switches: on each of its two
   virtio-user ports it sends UDP/IPv4 frames flat out (DPDK 22.11:
