@@ -5,6 +5,8 @@
                                     [--sizes 64,1518] [--rings split,packed] [--quick] [--perf]
                                     [--doc docs/PERFORMANCE.md | --no-doc] [--json FILE] [--keep]
                                     [--from-json FILE] ... (--help)
+    python3 scripts/bench-switch.py --flow-sweep          (issue 14: flow tables vs OVS-DPDK, N flows)
+    python3 scripts/bench-switch.py [--flows FILE] [--flows-n N,...] [--only vsw,vsw-normal,ovs,...]
 
 On a 2-CPU machine: the switch under test on CPU 0, the generator on CPU 1.
 Systems (--only): vsw (vswd, busy polling, 1 worker), dpdk (testpmd, two
@@ -17,6 +19,21 @@ the round-trip latency and a second throughput figure.  Samples are taken in
 rounds, each round running every configuration once in a rotated order, so
 that drift of the machine spreads over all systems.  Finally the idle CPU of
 vswd in event-driven mode.  See docs/PERFORMANCE.md, "Switching".
+
+Flow tables (issue 14): --flows FILE loads one rule set (ovs-ofctl syntax,
+ports p0 and p1) into vswd (`vswctl flow replace`) and OVS-DPDK (`ovs-ofctl
+replace-flows`, p0/p1 mapped to OpenFlow ports 1/2) in place of the learning
+bridge and OVS's in_port flows; scripts/bench-flows/pipeline.flows is the
+default rule set (2 tables, 14 masks).  --flows-n N,... switches the
+generator to testpmd's flowgen engine with --flowgen-flows=N: an open loop,
+since flowgen builds every frame and frees what it receives, so the rate
+is the frames the generator received back on its two ports, i.e. what
+the switch forwarded; the same generator for every system (vsw-bench's
+flows vary MACs in one direction only).  --flow-sweep runs N = 1, 1k, 10k,
+100k, 1M with pipeline.flows for vsw and ovs and, in full, rewrites the
+"Flow tables (issue 14)" section of docs/PERFORMANCE.md.  vsw-normal is
+vswd with scripts/bench-flows/normal.flows (`priority=0,actions=normal`),
+to run next to vsw in the mac loop (the normal-only table within 5 %).
 
 Needs root (hugepages, network namespace, taps) and Debian packages it
 installs when missing (dpdk, its vhost/virtio/tap drivers, openvswitch-switch-dpdk).
@@ -47,13 +64,18 @@ from bench_procs import (BenchError, Proc, TestPmd, close_all, close_new, cpu_bu
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SYSTEMS = ["vsw", "dpdk", "ovs", "kernel"]
 # Not in a default run: vsw with stage timing switched off (the A/B of its
-# cost), and the vswd of another build (--base-build: before/after a change).
-AB_SYSTEMS = ["vsw-off", "vsw-base"]
+# cost), the vswd of another build (--base-build: before/after a change), and
+# vsw-normal: vswd whose flow table is only `priority=0,actions=normal`
+# (scripts/bench-flows/normal.flows), the learning bridge through the flow
+# tables, to compare with plain vsw (issue 14: within 5 %).
+AB_SYSTEMS = ["vsw-off", "vsw-base", "vsw-normal"]
 ALL_SYSTEMS = SYSTEMS[:1] + AB_SYSTEMS + SYSTEMS[1:]
-VHOST_SYSTEMS = ["vsw", "vsw-off", "vsw-base", "dpdk", "ovs"]
-LABEL = {"vsw": "vsw", "vsw-off": "vsw, timing off", "vsw-base": "vsw, base build", "dpdk": "DPDK vhost io-fwd",
+VHOST_SYSTEMS = ["vsw", "vsw-off", "vsw-base", "vsw-normal", "dpdk", "ovs"]
+LABEL = {"vsw": "vsw", "vsw-off": "vsw, timing off", "vsw-base": "vsw, base build",
+         "vsw-normal": "vsw, normal-only flow table", "dpdk": "DPDK vhost io-fwd",
          "ovs": "OVS-DPDK", "kernel": "Linux bridge"}
-SHORT = {"vsw": "vsw", "vsw-off": "vsw-off", "vsw-base": "base", "dpdk": "DPDK", "ovs": "OVS", "kernel": "bridge"}
+SHORT = {"vsw": "vsw", "vsw-off": "vsw-off", "vsw-base": "base", "vsw-normal": "normal", "dpdk": "DPDK", "ovs": "OVS",
+         "kernel": "bridge"}
 RINGS = ["split", "packed"]
 SIZES = [64, 1518]            # Ethernet frame sizes with FCS (RFC 2544); virtio buffers carry size - 4
 GEN_MAC = ["02:76:73:62:00:0a", "02:76:73:62:00:0b"]
@@ -61,6 +83,9 @@ TAP_KMAC = ["02:76:73:62:01:0a", "02:76:73:62:01:0b"]   # the kernel side of the
 OVS_VSWITCHD = "/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk"
 OVS_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
 GEN_BUSY_LIMIT = 0.90         # a generator busier than this may be what limits the rate
+FLOWS_DIR = os.path.join(REPO, "scripts", "bench-flows")
+FLOW_SWEEP_N = [1, 1000, 10000, 100000, 1000000]
+FLOW_SECTION = "Flow tables (issue 14)"
 
 
 # ---------------------------------------------------------------- set-up
@@ -154,13 +179,93 @@ class Ctx:
         return "%d" % self.seq
 
 
+# ---------------------------------------------------------------- flow files
+
+# A rule set names the switch's ports as vswd's config does here: p0 (the
+# generator's port 0 side) and p1.  OVS's ports are vhu0 and vhu1 with
+# OpenFlow port numbers 1 and 2 (ofport_request).
+FLOW_PORT = re.compile(r"\b(in_port=|output:|output\(port=)p(\d+)\b")
+# Tokens that need more than ovs-ofctl's default OpenFlow 1.0: the file then goes with -O OpenFlow13.  table=
+# is one: an OpenFlow 1.0 flow_mod carries a table only with NXM+table_id, which replace-flows cannot also use to
+# dump the switch's flows (OVS 3.1: "switch does not support any of the usable flow formats (OXM,NXM+table_id)").
+OF13_TOKENS = re.compile(r"\b(table=|goto_table|write_metadata|write_actions|clear_actions|meter|push_mpls|pop_mpls)")
+
+
+def flows_for_ovs(text):
+    """A rule set in vswd's port names -> (the same for ovs-ofctl, with OVS's port numbers; extra ovs-ofctl
+    arguments).  Raises BenchError for a port the bench does not have."""
+    def num(m):
+        i = int(m.group(2))
+        if i > 1:
+            raise BenchError("flows: port p%d: the bench has p0 and p1 only" % i)
+        return "%s%d" % (m.group(1), i + 1)
+    lines = [FLOW_PORT.sub(num, x) for x in text.splitlines()]
+    left = [x for x in lines if not x.lstrip().startswith("#") and re.search(r"\bp\d+\b", x)]
+    if left:
+        raise BenchError("flows: a port name outside in_port=, output: (only those are mapped for OVS): %s" % left[0])
+    opts = ["-O", "OpenFlow13"] if any(OF13_TOKENS.search(x) for x in lines if not x.lstrip().startswith("#")) else []
+    return "\n".join(lines) + "\n", opts
+
+
+FLOW_DUMP_FWD = re.compile(r"n_packets=(\d+).*actions=.*\b(output|normal|NORMAL)\b")
+
+
+def rule_packets(dump):
+    """`vswctl flow dump` or `ovs-ofctl dump-flows` -> packets counted by the rules that forward (output,
+    normal): proof that the rule set, not a default, moved the frames."""
+    return sum(int(m.group(1)) for m in map(FLOW_DUMP_FWD.search, dump.splitlines()) if m)
+
+
+def flows_self_test():
+    """The port mapping for OVS, and the shipped rule sets: they map, and (when ovs-ofctl is installed) it
+    parses them; raises BenchError on a mismatch."""
+    out, opts = flows_for_ovs("# p0 to p1\npriority=5,in_port=p0,ip,actions=output:p1\n"
+                              "table=1,in_port=p1,actions=output(port=p0)\n")
+    want = "# p0 to p1\npriority=5,in_port=1,ip,actions=output:2\ntable=1,in_port=2,actions=output(port=1)\n"
+    if out != want or opts != ["-O", "OpenFlow13"]:
+        raise BenchError("flows self-test: mapped to %r %r" % (out, opts))
+    if flows_for_ovs("in_port=p1,actions=output:p0\n") != ("in_port=2,actions=output:1\n", []):
+        raise BenchError("flows self-test: a single-table rule asked for OpenFlow 1.3")
+    dump = (" duration=1.2s, n_packets=7, n_bytes=420, idle_age=0, table=1,priority=200,ip,in_port=p0 "
+            "actions=output:p1\n"
+            " cookie=0x0, duration=1.2s, table=1, n_packets=5, n_bytes=300, priority=100,in_port=1 actions=output:2\n"
+            " cookie=0x0, duration=1.2s, table=0, n_packets=9, n_bytes=540, priority=0 actions=drop\n"
+            " duration=1.2s, n_packets=3, n_bytes=180, priority=0 actions=normal\n")
+    if rule_packets(dump) != 15:
+        raise BenchError("flows self-test: rule_packets gave %d, want 15" % rule_packets(dump))
+    for of13 in ("in_port=p0,actions=goto_table:1\n", "table=1,in_port=p0,actions=output:p1\n"):
+        if flows_for_ovs(of13)[1] != ["-O", "OpenFlow13"]:
+            raise BenchError("flows self-test: %r did not ask for OpenFlow 1.3" % of13)
+    for bad in ("in_port=p2,actions=output:p0\n", "in_port=p0,actions=mod_dl_src:p1,output:p1\n"):
+        try:
+            flows_for_ovs(bad)
+        except BenchError:
+            continue
+        raise BenchError("flows self-test: %r mapped, it must be refused" % bad)
+    for name, want_opts in (("pipeline.flows", ["-O", "OpenFlow13"]), ("normal.flows", [])):
+        with open(os.path.join(FLOWS_DIR, name)) as f:
+            text, opts = flows_for_ovs(f.read())
+        if opts != want_opts:
+            raise BenchError("flows self-test: %s gave ovs-ofctl options %r, want %r" % (name, opts, want_opts))
+        if not shutil.which("ovs-ofctl"):
+            log("  flows self-test: no ovs-ofctl (openvswitch-common): %s mapped, not parsed by OVS" % name)
+        else:
+            with tempfile.NamedTemporaryFile("w", suffix=".flows") as t:
+                t.write(text)
+                t.flush()
+                r = subprocess.run(["ovs-ofctl"] + opts + ["parse-flows", t.name], capture_output=True, text=True)
+                if r.returncode != 0:
+                    raise BenchError("flows self-test: ovs-ofctl parse-flows %s: %s" % (name, r.stderr.strip()))
+    log("  flows self-test: passed")
+
+
 # ---------------------------------------------------------------- systems under test (CPU 0)
 
 class VswSut:
     """vswd with two vhost-user server ports; the front ends connect as clients."""
     gen_server = False
 
-    def __init__(self, ctx, tag, busy_poll=True, timing=True, bindir=None):
+    def __init__(self, ctx, tag, busy_poll=True, timing=True, bindir=None, flows=None):
         d = ctx.path("v" + tag)
         os.makedirs(d)
         self.ctx = ctx
@@ -181,6 +286,14 @@ class VswSut:
                           "--ctl", self.ctl, "--config", cpath], ctx.logpath("vswd-" + tag), name="vswd")
         self.proc.wait_for(r"ready: control socket", 0, 15)
         self.pid = self.proc.pid
+        self.flows = flows
+        if flows:
+            # The rule set in place of the learning bridge, before the generator connects.
+            run([os.path.join(self.bin, "vswctl"), "--ctl", self.ctl, "flow", "replace", flows], timeout=30)
+
+    def rule_packets(self):
+        return rule_packets(run([os.path.join(self.bin, "vswctl"), "--ctl", self.ctl, "flow", "dump"],
+                                timeout=30).stdout)
 
     def cycles_counters(self):
         """The workers' counters (vswctl stats) and the CPU time of vswd's threads, read back to back."""
@@ -252,10 +365,10 @@ class OvsSut:
     """ovsdb-server + ovs-vswitchd (DPDK) in a private directory; netdev bridge, two dpdkvhostuserclient ports."""
     gen_server = True
 
-    def __init__(self, ctx, tag):
+    def __init__(self, ctx, tag, flows=None):
         d = ctx.path("o" + tag)
         os.makedirs(d)
-        self.ctx, self.d, self.procs = ctx, d, []
+        self.ctx, self.d, self.procs, self.flows, self.of_opts = ctx, d, [], flows, []
         self.socks = [os.path.join(d, "v0.sock"), os.path.join(d, "v1.sock")]
         self.env = dict(os.environ, OVS_RUNDIR=d, OVS_LOGDIR=d, OVS_DBDIR=d, OVS_SYSCONFDIR=d)
         c = ctx.sut_cpu
@@ -297,9 +410,24 @@ class OvsSut:
                 raise BenchError("ovs-vswitchd made no %s/br0.mgmt within 20 s: see %s" %
                                  (d, ctx.logpath("ovs-vswitchd-" + tag)))
             time.sleep(0.05)
+        if flows:
+            with open(flows) as f:
+                text, opts = flows_for_ovs(f.read())
+            mapped = os.path.join(d, "bench.flows")
+            with open(mapped, "w") as f:
+                f.write(text)
+            if opts:
+                # OVS enables OpenFlow 1.0 to 1.5 unless told otherwise; say so, a distribution may differ.
+                run(self.vsctl + ["set", "bridge", "br0", "protocols=OpenFlow10,OpenFlow13"], env=self.env, timeout=40)
+            run(["ovs-ofctl"] + opts + ["replace-flows", "br0", mapped], env=self.env, timeout=60)
+            self.of_opts = opts
+            return
         run(["ovs-ofctl", "del-flows", "br0"], env=self.env)
         run(["ovs-ofctl", "add-flow", "br0", "in_port=1,actions=output:2"], env=self.env)
         run(["ovs-ofctl", "add-flow", "br0", "in_port=2,actions=output:1"], env=self.env)
+
+    def rule_packets(self):
+        return rule_packets(run(["ovs-ofctl"] + self.of_opts + ["dump-flows", "br0"], env=self.env, timeout=30).stdout)
 
     def appctl(self, *words):
         r = run(["ovs-appctl", "-t", self.d + "/vswitchd.ctl"] + list(words), env=self.env, check=False, timeout=15)
@@ -506,10 +634,13 @@ class KernelSut:
 # ---------------------------------------------------------------- the generator (CPU 1)
 
 class Generator:
-    """dpdk-testpmd on the generator CPU: two virtio-user ports (or taps), mac forwarding in a loop."""
+    """dpdk-testpmd on the generator CPU: two virtio-user ports (or taps), mac forwarding in a loop; or, with
+    @flows_n, flowgen: each port sends frames of @flows_n distinct flows flat out and counts what comes back."""
 
-    def __init__(self, ctx, tag, socks=None, ring="split", server=False, taps=None, netns=None):
+    def __init__(self, ctx, tag, socks=None, ring="split", server=False, taps=None, netns=None, flows_n=None):
         self.ctx, self.args = ctx, ctx.args
+        self.flows_n = flows_n
+        self.fwd = "flowgen" if flows_n else self.args.gen_fwd
         c = ctx.gen_cpu
         vdevs = []
         if taps:
@@ -521,17 +652,24 @@ class Generator:
                     i, s, self.args.queue_size, self.args.gen_devargs, ring == "packed", GEN_MAC[i], ",server=1" if server else "")]
         argv = ["taskset", "-c", c, "dpdk-testpmd", "--no-pci", "--in-memory", "--single-file-segments",
                 "-m", "128", "--lcores", "0@%d,1@%d" % (c, c), "--main-lcore", "0", "--log-level=lib.eal,notice"]
-        argv += vdevs + ["--", "-i", "--nb-cores=1", "--forward-mode=" + self.args.gen_fwd, "--record-core-cycles",
+        argv += vdevs + ["--", "-i", "--nb-cores=1", "--forward-mode=" + self.fwd, "--record-core-cycles",
                          "--eth-peer=0," + GEN_MAC[1], "--eth-peer=1," + GEN_MAC[0], "--total-num-mbufs=16384",
                          "--burst=%d" % self.args.gen_burst]
+        if flows_n:
+            argv.append("--flowgen-flows=%d" % flows_n)
         self.tp = TestPmd(argv, ctx.logpath("gen-testpmd-" + tag), start_timeout=60, netns=netns, name="testpmd-gen")
 
     def measure(self, size, warmup, seconds, sut=None):
         """One sample: frames of @size bytes (with FCS) looping; rate over @seconds after @warmup.
         With a @sut that has cycles_counters(), also its cycles per frame (or "cycles_error": why not)."""
         tp = self.tp
-        tp.cmd_ok("set txpkts %d" % (size - 4))
-        tp.cmd("start tx_first %d" % self.args.txfirst)
+        if self.flows_n:
+            # DPDK 22.11's flowgen takes the length with the FCS (it subtracts 4 itself); open loop, no tx_first.
+            tp.cmd_ok("set txpkts %d" % size)
+            tp.cmd("start")
+        else:
+            tp.cmd_ok("set txpkts %d" % (size - 4))
+            tp.cmd("start tx_first %d" % self.args.txfirst)
         time.sleep(warmup)
         pids = {"gen": tp.pid}
         if sut is not None and sut.pid:
@@ -559,10 +697,10 @@ class Generator:
         tp.cmd("start")
         time.sleep(0.2)
         tp.cmd("stop")
-        tp.cmd("set fwd " + self.args.gen_fwd)
+        tp.cmd("set fwd " + self.fwd)
         dt = s1["t"] - s0["t"]
         rx, tx = s1["rx"] - s0["rx"], s1["tx"] - s0["tx"]
-        res = {"size": size, "seconds": dt, "rx": rx, "tx": tx, "mpps": rx / dt / 1e6,
+        res = {"size": size, "seconds": dt, "rx": rx, "tx": tx, "mpps": rx / dt / 1e6, "flows_n": self.flows_n,
                "gbps": rx * size * 8 / dt / 1e9, "tx_dropped": s1["tx_dropped"] - s0["tx_dropped"],
                "cpu_busy": {str(k): round(v, 3) for k, v in cpu_busy(c0, c1).items()}}
         # The share of a CPU our busy-polling processes got: below 1, something else ran there.
@@ -714,8 +852,11 @@ def cycles_note(r):
 
 
 def start_sut(ctx, system, tag):
+    flows = ctx.args.flows
     if system == "vsw":
-        return VswSut(ctx, tag)
+        return VswSut(ctx, tag, flows=flows)
+    if system == "vsw-normal":
+        return VswSut(ctx, tag, flows=os.path.join(FLOWS_DIR, "normal.flows"))
     if system == "vsw-off":
         return VswSut(ctx, tag, timing=False)
     if system == "vsw-base":
@@ -723,39 +864,45 @@ def start_sut(ctx, system, tag):
     if system == "dpdk":
         return DpdkSut(ctx, tag)
     if system == "ovs":
-        return OvsSut(ctx, tag)
+        return OvsSut(ctx, tag, flows=flows)
     return KernelSut(ctx, tag)
 
 
-def session(ctx, res, system, ring, rnd, sizes):
-    """One configuration, from a fresh switch: testpmd throughput for each size, then vsw-bench."""
+def tput_key(system, ring, size, flows_n):
+    """Results key of a throughput sample: the mac loop's, or flowgen's with its number of flows."""
+    return ("tput", system, ring, size) if flows_n is None else ("ftput", system, ring, size, flows_n)
+
+
+def session(ctx, res, system, ring, rnd, sizes, flows_n=None):
+    """One configuration, from a fresh switch: testpmd throughput for each size, then vsw-bench (not with
+    @flows_n: flowgen with that many flows, throughput only)."""
     args = ctx.args
     tag = ctx.next_tag()
     ring_key = ring if system != "kernel" else "tap"
-    log("  [round %d] %-6s %-6s" % (rnd, system, ring_key))
+    log("  [round %d] %-6s %-6s%s" % (rnd, system, ring_key, "" if flows_n is None else "  %d flows" % flows_n))
     before = live_children()
     try:
         sut = start_sut(ctx, system, tag)
     except Exception as e:  # noqa: BLE001
         close_new(before)
         for s in sizes:
-            res.fail(("tput", system, ring_key, s), "start: %s" % e, rnd)
+            res.fail(tput_key(system, ring_key, s, flows_n), "start: %s" % e, rnd)
         return
     try:
         gen = None
         before_gen = live_children()
         try:
             if system == "kernel":
-                gen = Generator(ctx, tag, taps=sut.taps, netns=ctx.netns)
+                gen = Generator(ctx, tag, taps=sut.taps, netns=ctx.netns, flows_n=flows_n)
                 sut.attach()
                 time.sleep(0.3)
             else:
-                gen = Generator(ctx, tag, socks=sut.socks, ring=ring, server=sut.gen_server)
+                gen = Generator(ctx, tag, socks=sut.socks, ring=ring, server=sut.gen_server, flows_n=flows_n)
         except Exception as e:  # noqa: BLE001
             close_new(before_gen)
             gen = None
             for s in sizes:
-                res.fail(("tput", system, ring_key, s), "generator: %s" % e, rnd)
+                res.fail(tput_key(system, ring_key, s, flows_n), "generator: %s" % e, rnd)
         if gen:
             # The bridge twice: in the sending system call's context (CPU 1), then steered to CPU 0 by RPS.
             variants = [(ring_key, None), ("tap-rps", ctx.sut_cpu)] if system == "kernel" else [(ring_key, None)]
@@ -777,21 +924,32 @@ def session(ctx, res, system, ring, rnd, sizes):
                                 log("    %-7s %4d B  %7.3f Mpps  disturbed (switch got %s, generator %.0f%%): again" % (
                                     rk, s, x["mpps"], "%.0f%%" % (100 * x["sut_cpu_share"]) if "sut_cpu_share" in x
                                     else "-", 100 * x["gen_cpu_share"]))
-                            res.add(("tput", system, rk, s), r, rnd)
+                            res.add(tput_key(system, rk, s, flows_n), r, rnd)
                             if r.get("cycles_error"):
-                                res.fail(("cycles", system, rk, s), r["cycles_error"], rnd)
+                                res.fail(("cycles", system, rk, s) if flows_n is None else
+                                         ("fcycles", system, rk, s, flows_n), r["cycles_error"], rnd)
                             log(("    %-7s %4d B  %7.3f Mpps  gen busy %3.0f%%  CPU got: switch %s, "
                                  "generator %3.0f%%%s") % (
                                 rk, s, r["mpps"], 100 * r.get("gen_busy", 0),
                                 "%3.0f%%" % (100 * r["sut_cpu_share"]) if "sut_cpu_share" in r else "  - ",
                                 100 * r["gen_cpu_share"], cycles_note(r)))
                         except Exception as e:  # noqa: BLE001
-                            res.fail(("tput", system, rk, s), "%s; switch: %s" % (e, sut.diag()), rnd)
+                            res.fail(tput_key(system, rk, s, flows_n), "%s; switch: %s" % (e, sut.diag()), rnd)
                             if not gen.tp.proc.alive():
                                 break
             finally:
                 gen.close()
-        if system == "kernel":
+        if getattr(sut, "flows", None):
+            # The frames went through the rule set: its forwarding rules counted them.
+            try:
+                n = sut.rule_packets()
+                log("    rules that forward counted %d packets" % n)
+                if n == 0:
+                    raise BenchError("the rule set's forwarding rules counted no packet")
+            except Exception as e:  # noqa: BLE001
+                res.fail(("rules", system, ring_key, 0) + (() if flows_n is None else (flows_n,)),
+                         "%s; switch: %s" % (e, sut.diag()), rnd)
+        if system == "kernel" or flows_n is not None:
             return
         if args.pingpong:
             try:
@@ -937,7 +1095,7 @@ def cell(res, key, field="mpps", prec=2):
 
 def preliminary_note(res, meta, quiet_load):
     """Why these figures are not from a quiet machine, or None."""
-    tput = [x for k, v in res.samples.items() if k[0] == "tput" for x in v]
+    tput = [x for k, v in res.samples.items() if k[0] in ("tput", "ftput") for x in v]
     disturbed = sum(1 for x in tput if x.get("sut_cpu_share", 1) < 0.9 or x.get("gen_cpu_share", 1) < 0.9)
     why = []
     if meta["load_before"][0] > quiet_load:
@@ -1054,6 +1212,26 @@ def cycles_report(res, a):
     return L
 
 
+def machine_lines(meta):
+    """The machine, the load around the run, and why the figures are preliminary (if they are)."""
+    m = meta["machine"]
+    L = ["Machine: %s, %d CPUs, %d GiB, %s (systemd-detect-virt: %s), Debian %s, kernel %s; DPDK %s, "
+         "Open vSwitch %s.  1-minute load average %.2f before the run, %.2f after (the benchmark itself keeps "
+         "two CPUs busy)." % (
+             m["cpu"], m["cpus"], m["mem_gib"],
+             "virtual machine (hypervisor CPU flag)" if m.get("hypervisor") else "no hypervisor CPU flag",
+             m["virt"] or "?", m["debian"], m["kernel"], m["dpdk"], m["ovs"], meta["load_before"][0],
+             meta["load_after"][0])]
+    if meta.get("load_during"):
+        L[-1] += "  At the start of each session: %.2f (median), %.2f–%.2f." % (
+            meta["load_during"][1], meta["load_during"][0], meta["load_during"][2])
+    if meta.get("preliminary"):
+        L.append("")
+        L.append("**Preliminary:** %s" % meta["preliminary"])
+    L.append("")
+    return L
+
+
 def build_report(ctx, res, meta):
     a = ctx.args
     meta["preliminary"] = preliminary_note(res, meta, getattr(a, "quiet_load", 1.5))
@@ -1065,21 +1243,7 @@ def build_report(ctx, res, meta):
              "(%d frames in flight per direction), rings of %d descriptors." % (
                  meta["date"], meta["command"], a.samples, a.seconds, a.warmup, a.txfirst, 32 * a.txfirst,
                  getattr(a, "queue_size", 256)))
-    m = meta["machine"]
-    L.append("Machine: %s, %d CPUs, %d GiB, %s (systemd-detect-virt: %s), Debian %s, kernel %s; DPDK %s, "
-             "Open vSwitch %s.  1-minute load average %.2f before the run, %.2f after (the benchmark itself keeps "
-             "two CPUs busy)." % (
-                 m["cpu"], m["cpus"], m["mem_gib"],
-                 "virtual machine (hypervisor CPU flag)" if m.get("hypervisor") else "no hypervisor CPU flag",
-                 m["virt"] or "?", m["debian"], m["kernel"], m["dpdk"], m["ovs"], meta["load_before"][0],
-                 meta["load_after"][0]))
-    if meta.get("load_during"):
-        L[-1] += "  At the start of each session: %.2f (median), %.2f–%.2f." % (
-            meta["load_during"][1], meta["load_during"][0], meta["load_during"][2])
-    if meta.get("preliminary"):
-        L.append("")
-        L.append("**Preliminary:** %s" % meta["preliminary"])
-    L.append("")
+    L.extend(machine_lines(meta))
 
     # throughput
     L.append("#### Throughput: testpmd generator, Mpps forwarded (both directions), median (min–max)")
@@ -1241,7 +1405,7 @@ def build_report(ctx, res, meta):
     # targets
     t = targets(res, a)
     if t:
-        L.append("#### Targets (issue 4)")
+        L.append("#### Targets (issue 4%s)" % (", issue 14" if "vsw-normal" in a.only else ""))
         L.append("")
         L.append("| target | measured | |")
         L.append("|---|---|---|")
@@ -1286,6 +1450,13 @@ def targets(res, a):
                           med(v) <= med(d)))
             else:
                 t.append(("round trip p50 %s: vsw ≤ DPDK" % ring, "—", None))
+    for ring in a.rings:
+        for size in a.sizes:
+            if "vsw-normal" in a.only:
+                r, txt = ratio_cell(res, ("tput", "vsw-normal", ring, size), ("tput", "vsw", ring, size))
+                t.append(("%d B %s: normal-only flow table ≥ 0.95x vsw%s" % (
+                    size, ring, " (vsw with --flows: not the learning bridge)" if a.flows else ""), txt,
+                    None if r is None or a.flows else r >= 0.95))
     idle = res.samples.get(("idle", "vsw", "split", 0))
     if idle:
         t.append(("idle vswd < 1 % of a core", "%.2f %%" % idle[0]["pct"], idle[0]["pct"] < 1.0))
@@ -1435,6 +1606,185 @@ def write_doc(path, section):
     write_doc_section(path, "Switching", section)
 
 
+# ---------------------------------------------------------------- flow tables (issue 14)
+
+FLOW_SECTION_TEMPLATE = """## Flow tables (issue 14)
+
+vswd with flow tables next to OVS-DPDK: the same rule set loaded into
+both, the same generator sending N distinct flows, for N from 1 to a
+million.  The set-up (pinning, vhost-user ports, OVS started by hand) is
+the one of "Switching" above; what differs is below.
+
+### Run it
+
+    python3 scripts/bench-switch.py --flow-sweep      # 15-25 minutes; rewrites this section
+    python3 scripts/bench-switch.py --flows scripts/bench-flows/pipeline.flows --flows-n 1,1000000 \\
+                                    [--only vsw,ovs] [--samples N] [--seconds S] [--json FILE]
+    python3 scripts/bench-switch.py --only vsw,vsw-normal --sizes 64 --rings split
+                                    # the normal-only flow table next to the learning bridge
+
+`--flow-sweep` is `--flows scripts/bench-flows/pipeline.flows --flows-n
+1,1000,10000,100000,1000000 --only vsw,ovs --sizes 64 --rings split`,
+7 rounds of 3 s windows; only such a run (not `--quick`, at least 7
+rounds) rewrites this section, and `--from-json` of its saved samples
+does the same.
+
+### Method
+
+- **Rules.**  `--flows FILE` loads one rule set, written in ovs-ofctl
+  syntax with vswd's port names `p0` and `p1`, into both switches in
+  place of their defaults: into vswd with `vswctl flow replace FILE`
+  (instead of the learning bridge), into OVS with `ovs-ofctl
+  replace-flows br0` after `in_port=pN` and `output:pN` became OVS's
+  port numbers N+1 (instead of the two in_port flows; `-O OpenFlow13`
+  only when a token needs it: goto_table, or `table=`, since under
+  OpenFlow 1.0 replace-flows cannot dump several tables).  The default,
+  `scripts/bench-flows/pipeline.flows`, has two tables: table 0 an ACL
+  (drops of other subnets, of TCP ports, of multicast, each with its own
+  mask; the generator's UDP frames resubmit to table 1), table 1 port to
+  port by `in_port` (IPv4, then anything).  None of the drop rules
+  matches the generator's frames, but both classifiers must rule them
+  out: 11 distinct masks in table 0, 3 in table 1.  After each session the
+  packet counters of the rules that forward (`vswctl flow dump`,
+  `ovs-ofctl dump-flows`) must have grown, or the session counts as
+  failed: the rule set, not a default, moved the frames.
+- **Generator.**  testpmd's flowgen engine (`--forward-mode=flowgen
+  --flowgen-flows=N`), the same for both switches: on each of its two
+  virtio-user ports it sends UDP/IPv4 frames flat out (DPDK 22.11:
+  source 00:01:02:03:04:00, 10.254.0.0, port 1000; destination
+  00:01:02:03:04:01, port 1001 and 10.253.0.0 + i for flow i = 0..N-1,
+  so a million flows reach 11.12.66.63), and it frees what it receives.
+  It does not loop frames as mac forwarding does (every frame is built
+  anew: a loop of a few hundred frames in flight cannot carry a million
+  flows), so the rate is the frames the generator received back on both
+  ports during the window (`show fwd stats all`), that is what the
+  switch forwarded; what the switch could not take the generator counts
+  as TX-dropped (its ring was full).  `set txpkts 64` (flowgen subtracts
+  the FCS itself: 60-byte buffers, as in the mac loop).  vsw-bench is not
+  used: its flows vary MAC addresses, in one direction only, and OVS would
+  need the same generator.
+- **Reading it.**  Each N is a session of its own from a fresh switch
+  (rules loaded before the generator connects); rounds rotate the
+  systems and the order of N.  *vsw at N ÷ at 1* is vsw's median rate
+  at N over its median at one flow (target: ≥ 0.70 at a million);
+  *vsw ÷ OVS* the ratio of medians (target: ≥ 2 at every N), in
+  parentheses the range of the per-round ratios.  flowgen never polls
+  idle, so its busy share is near 100 % whatever the switch does; what
+  shows that the switch set the pace is the generator's TX-dropped (the
+  switch's ring was full): near 0, the switch kept up and the
+  generator may be the limit.  `--flows-n` without `--flows` loads
+  pipeline.flows: flowgen's frames carry one source MAC on both ports,
+  which a learning bridge would see move with every frame.
+- **normal-only.**  `--only vsw,vsw-normal` runs the mac loop of
+  "Switching" through vswd twice per round: as the learning bridge
+  (`vsw`) and with `scripts/bench-flows/normal.flows`
+  (`priority=0,actions=normal`) loaded (`vsw-normal`); the target is
+  vsw-normal ≥ 0.95 x vsw.  (flowgen's frames carry the same source
+  MAC from both ports, so the learning bridge is measured with the mac
+  loop, not with flowgen.)
+
+### Results
+
+"""
+
+
+def flow_report(ctx, res, meta):
+    """Markdown: the rate per number of flows, per system; vsw's ratios; the issue's targets."""
+    a = ctx.args
+    meta["preliminary"] = preliminary_note(res, meta, getattr(a, "quiet_load", 1.5))
+    systems = a.only
+    peers = [x for x in systems if x != "vsw"]
+    L = ["Figures from a run: measured %s with `%s`; %d round(s), %g s windows after %g s warm-up; rule set `%s`." % (
+        meta["date"], meta["command"], a.samples, a.seconds, a.warmup,
+        os.path.relpath(a.flows, REPO) if a.flows else "none (the switches' defaults)")]
+    L.extend(machine_lines(meta))
+    targets14 = []
+    for size in a.sizes:
+        for ring in a.rings:
+            rk = {x: "tap" if x == "kernel" else ring for x in systems}
+            L.append("#### %d B, %s rings: Mpps the generator received back (both ports), median (min–max)" % (
+                size, ring))
+            L.append("")
+            hdr = ["flows"] + [LABEL[x] for x in systems]
+            if "vsw" in systems:
+                hdr += ["vsw ÷ %s" % SHORT[p] for p in peers]
+                if 1 in a.flows_n:
+                    hdr.append("vsw at N ÷ vsw at 1")
+            L.append("| " + " | ".join(hdr) + " |")
+            L.append("|" + "---|" * len(hdr))
+            one = values(res, tput_key("vsw", ring, size, 1)) if 1 in a.flows_n else []
+            for n in a.flows_n:
+                row = ["{:,}".format(n)] + [cell(res, tput_key(x, rk[x], size, n)) for x in systems]
+                if "vsw" in systems:
+                    for p in peers:
+                        r, txt = ratio_cell(res, tput_key("vsw", ring, size, n), tput_key(p, rk[p], size, n))
+                        row.append(txt)
+                        if p == "ovs":
+                            targets14.append(("%s flow%s, %d B %s: vsw ≥ 2x OVS-DPDK" % (
+                                "{:,}".format(n), "" if n == 1 else "s", size, ring), txt,
+                                None if r is None else r >= 2.0))
+                    if 1 in a.flows_n:
+                        v = values(res, tput_key("vsw", ring, size, n))
+                        row.append("%.2f" % (med(v) / med(one)) if v and one and med(one) else "—")
+                        if n == 1000000:
+                            targets14.append(("1,000,000 flows, %d B %s: vsw ≥ 0.70x its rate at 1 flow" % (
+                                size, ring), row[-1], None if row[-1] == "—" else med(v) / med(one) >= 0.70))
+                L.append("| " + " | ".join(row) + " |")
+            L.append("")
+            L.append("Generator and switch, median: the generator's busy share (flowgen never polls idle: near "
+                     "100 %% whatever the switch does), the frames it could not send because the switch's ring was "
+                     "full per frame sent (⚠ below 0.05: the switch kept up with the generator, which may then be "
+                     "what set the pace), the CPU share the switch's process got.")
+            L.append("")
+            L.append("| flows | " + " | ".join("%s: gen busy, tx dropped, switch CPU" % SHORT[x] for x in systems)
+                     + " |")
+            L.append("|---|" + "---|" * len(systems))
+            for n in a.flows_n:
+                row = ["{:,}".format(n)]
+                for x in systems:
+                    ss = res.samples.get(tput_key(x, rk[x], size, n), [])
+                    b = [y["gen_busy"] for y in ss if y.get("gen_busy") is not None]
+                    d = [y["tx_dropped"] / y["tx"] for y in ss if y.get("tx")]
+                    c = [y["sut_cpu_share"] for y in ss if y.get("sut_cpu_share") is not None]
+                    row.append("%s, %s, %s" % (
+                        "%.0f %%" % (100 * med(b)) if b else "—",
+                        "%.2f%s" % (med(d), " ⚠" if med(d) < 0.05 else "") if d else "—",
+                        "%.0f %%" % (100 * med(c)) if c else "—"))
+                L.append("| " + " | ".join(row) + " |")
+            L.append("")
+    if targets14:
+        L.append("#### Targets (issue 14)")
+        L.append("")
+        L.append("| target | measured | |")
+        L.append("|---|---|---|")
+        for name, measured, ok in targets14:
+            L.append("| %s | %s | %s |" % (name, measured, "met" if ok else ("**missed**" if ok is False
+                                                                            else "not measured")))
+        L.append("")
+    if res.failures:
+        L.append("#### Failures")
+        L.append("")
+        for key in sorted(res.failures, key=str):
+            msgs = res.failures[key]
+            L.append("- %s%s %s%s%s: %d of %d samples failed; first: %s" % (
+                {"fcycles": "cycles per frame, ", "rules": "rule counters, "}.get(key[0], ""), key[1], key[2],
+                " %d B" % key[3] if key[3] else "",
+                ", %s flows" % "{:,}".format(key[4]) if len(key) > 4 else "", len(msgs),
+                len(msgs) + len(res.samples.get(key, [])), msgs[0].splitlines()[0][:400].replace("|", "\\|")))
+        L.append("")
+    return "\n".join(L)
+
+
+def flow_finish(ctx, a, res, meta):
+    """The flow report: printed, and written as the "Flow tables (issue 14)" section when a.doc is set."""
+    report = flow_report(ctx, res, meta)
+    log("")
+    log(report)
+    if a.doc:
+        write_doc_section(a.doc, FLOW_SECTION, FLOW_SECTION_TEMPLATE + report)
+        log("bench-switch: wrote the %s section of %s" % (FLOW_SECTION, a.doc))
+
+
 # ---------------------------------------------------------------- main
 
 def parse_args(argv):
@@ -1444,12 +1794,28 @@ def parse_args(argv):
     ap.add_argument("--samples", type=int, default=7, help="rounds: samples per configuration (default 7)")
     ap.add_argument("--seconds", type=float, default=3.0, help="measurement window per sample (default 3)")
     ap.add_argument("--warmup", type=float, default=1.0, help="seconds of traffic before each window (default 1)")
-    ap.add_argument("--only", default=",".join(SYSTEMS),
-                    help="systems: vsw,dpdk,ovs,kernel (default all), and vsw-off (vsw with stage timing switched "
-                    "off) and vsw-base (the vswd of --base-build) for A/B runs")
+    ap.add_argument("--only", default=None,
+                    help="systems: vsw,dpdk,ovs,kernel (default all; vsw,ovs with --flows-n), and vsw-off (vsw with "
+                    "stage timing switched off), vsw-base (the vswd of --base-build) and vsw-normal (vswd with "
+                    "scripts/bench-flows/normal.flows) for A/B runs")
     ap.add_argument("--base-build", default=None, help="build directory of the vswd that vsw-base runs")
-    ap.add_argument("--sizes", default="64,1518", help="Ethernet frame sizes with FCS (default 64,1518)")
-    ap.add_argument("--rings", default="split,packed", help="ring layouts (default split,packed)")
+    ap.add_argument("--sizes", default=None, help="Ethernet frame sizes with FCS (default 64,1518; 64 with "
+                    "--flow-sweep)")
+    ap.add_argument("--rings", default=None, help="ring layouts (default split,packed; split with --flow-sweep)")
+    ap.add_argument("--flows", default=None, metavar="FILE",
+                    help="rule set (ovs-ofctl syntax, ports p0 and p1) loaded into vswd (vswctl flow replace) and "
+                    "OVS-DPDK (ovs-ofctl replace-flows, ports mapped to 1 and 2) instead of the learning bridge "
+                    "and OVS's in_port flows; e.g. scripts/bench-flows/pipeline.flows")
+    ap.add_argument("--flows-n", default=None, metavar="N,...",
+                    help="generator: testpmd flowgen with N distinct flows (1k, 1M allowed), each N a session; "
+                    "throughput only (no ping-pong, vsw-bench, idle); reported per N; --flows defaults to "
+                    "scripts/bench-flows/pipeline.flows")
+    ap.add_argument("--flow-sweep", action="store_true",
+                    help="issue 14: --flows scripts/bench-flows/pipeline.flows --flows-n 1,1k,10k,100k,1M "
+                    "--only vsw,ovs --sizes 64 --rings split; a full run (>= 7 rounds, not --quick) rewrites the "
+                    "\"%s\" section of docs/PERFORMANCE.md" % FLOW_SECTION)
+    ap.add_argument("--self-test", action="store_true",
+                    help="check the counter parsers and the flow files' port mapping, then exit (no root needed)")
     ap.add_argument("--txfirst", type=int, default=4, help="bursts of 32 per port put in the loop (default 4)")
     ap.add_argument("--queue-size", type=int, default=256, choices=(256, 512, 1024),
                     help="descriptors per ring of the generator's virtio-user ports (default 256)")
@@ -1481,6 +1847,32 @@ def parse_args(argv):
     ap.add_argument("--quiet-load", type=float, default=1.5,
                     help="load average above which results are marked preliminary (default 1.5)")
     a = ap.parse_args(argv)
+    if a.flow_sweep:
+        a.flows = a.flows or os.path.join(FLOWS_DIR, "pipeline.flows")
+        a.flows_n = ",".join(str(n) for n in FLOW_SWEEP_N)
+        a.only = a.only or "vsw,ovs"
+        a.sizes = a.sizes or "64"
+        a.rings = a.rings or "split"
+    if a.flows_n is not None:
+        try:
+            a.flows_n = [int(float(x.strip().lower().replace("k", "e3").replace("m", "e6")))
+                         for x in a.flows_n.split(",") if x.strip()]
+        except ValueError:
+            ap.error("--flows-n: numbers of flows, e.g. 1,1k,10k,100k,1M")
+        if not a.flows_n or min(a.flows_n) < 1:
+            ap.error("--flows-n: numbers of flows >= 1")
+        a.only = a.only or "vsw,ovs"
+        a.pingpong = a.bench_seconds = a.idle_seconds = 0
+        # flowgen's frames carry one source MAC on both ports: a learning bridge would see it move with every
+        # frame.  So flowgen runs go through a rule set, pipeline.flows unless --flows names another.
+        a.flows = a.flows or os.path.join(FLOWS_DIR, "pipeline.flows")
+    if a.flows:
+        a.flows = os.path.abspath(a.flows)
+        if not os.path.isfile(a.flows):
+            ap.error("--flows: %s: no such file" % a.flows)
+    a.only = a.only or ",".join(SYSTEMS)
+    a.sizes = a.sizes or "64,1518"
+    a.rings = a.rings or "split,packed"
     only = [s.strip() for s in a.only.split(",") if s.strip()]
     bad = [s for s in only if s not in ALL_SYSTEMS]
     a.only = [s for s in ALL_SYSTEMS if s in only]
@@ -1496,7 +1888,10 @@ def parse_args(argv):
         ap.error("--sizes: frame sizes from 64 to 1518")
     full = (not a.quick and sorted(a.only) == sorted(SYSTEMS) and a.sizes == SIZES and a.rings == RINGS
             and a.txfirst == 4 and a.queue_size == 256
-            and a.samples >= 7)
+            and a.samples >= 7 and not a.flows and not a.flows_n)
+    # The flow section only from the sweep as --flow-sweep defines it.
+    a.flow_full = (a.flow_sweep and not a.quick and a.samples >= 7 and a.only == ["vsw", "ovs"]
+                   and a.flows == os.path.join(FLOWS_DIR, "pipeline.flows"))
     if a.quick:
         a.samples, a.seconds, a.warmup, a.retries = 1, 1.0, 0.5, 0
         a.pingpong = min(a.pingpong, 2000) if a.pingpong else 0
@@ -1505,7 +1900,7 @@ def parse_args(argv):
     a.doc_given = a.doc
     if a.no_doc:
         a.doc = None
-    elif a.doc is None and full:
+    elif a.doc is None and (full or a.flow_full):
         a.doc = os.path.join(REPO, "docs", "PERFORMANCE.md")
     a.full = full
     return a
@@ -1516,16 +1911,25 @@ def report_from_json(a):
     with open(a.from_json) as f:
         saved = json.load(f)
     for k in ("samples", "seconds", "warmup", "txfirst", "queue_size", "pingpong", "bench_seconds", "idle_seconds", "only",
-              "sizes", "rings", "retries", "full"):
+              "sizes", "rings", "retries", "full", "flows_n", "flows", "flow_full"):
         if k in saved["args"]:
             setattr(a, k, saved["args"][k])
     res = Results()
     for x in saved["samples"]:
         key = (x.pop("kind"), x.pop("system"), x.pop("ring"), x.pop("size"))
+        if key[0] in ("ftput", "fcycles"):
+            key += (x["flows_n"],)
         res.samples.setdefault(key, []).append(x)
     for x in saved["failures"]:
-        res.failures[(x["kind"], x["system"], x["ring"], x["size"])] = x["messages"]
+        key = (x["kind"], x["system"], x["ring"], x["size"])
+        res.failures[key + ((x["flows_n"],) if "flows_n" in x else ())] = x["messages"]
     ctx = type("Ctx", (), {"args": a})()
+    if a.flows_n:
+        a.doc = a.doc_given if not a.no_doc else None
+        if a.doc is None and a.flow_full and not a.no_doc:
+            a.doc = os.path.join(REPO, "docs", "PERFORMANCE.md")
+        flow_finish(ctx, a, res, saved["meta"])
+        return 0
     report = build_report(ctx, res, saved["meta"])
     log(report)
     if a.no_doc:
@@ -1539,6 +1943,10 @@ def report_from_json(a):
 
 def main(argv):
     a = parse_args(argv)
+    if a.self_test:
+        cycles_self_test(None)
+        flows_self_test()
+        return 0
     if a.from_json:
         return report_from_json(a)
     if os.geteuid() != 0:
@@ -1556,6 +1964,7 @@ def main(argv):
     ctx = Ctx(a)
     if a.quick:
         cycles_self_test(ctx.vswd_knows_busy)
+        flows_self_test()
     # The orchestrator stays off the switch's CPU; children are pinned explicitly.
     os.sched_setaffinity(0, {ctx.gen_cpu})
     ok = False
@@ -1581,13 +1990,17 @@ def main(argv):
     t_start = time.monotonic()
     max_load = meta["load_before"][0]
     loads = []
+    # With --flows-n, every round runs each N (in a rotated order too) for each configuration.
     for rnd in range(1, a.samples + 1):
         k = (rnd - 1) % len(configs)
         order = configs[k:] + configs[:k]
         sizes = a.sizes if rnd % 2 else list(reversed(a.sizes))
-        for system, ring in order:
-            loads.append(loadavg()[0])
-            session(ctx, res, system, ring, rnd, sizes)
+        ns = a.flows_n or [None]
+        j = (rnd - 1) % len(ns)
+        for n in ns[j:] + ns[:j]:
+            for system, ring in order:
+                loads.append(loadavg()[0])
+                session(ctx, res, system, ring, rnd, sizes, flows_n=n)
         max_load = max(max_load, loadavg()[0])
         log("  round %d done, %.0f s so far, load %.2f" % (rnd, time.monotonic() - t_start, loadavg()[0]))
     if a.idle_seconds and "vsw" in a.only:
@@ -1602,20 +2015,25 @@ def main(argv):
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"meta": meta, "args": {k: v for k, v in vars(a).items()},
-                       "samples": [{**s, "kind": k[0], "system": k[1], "ring": k[2], "size": k[3]}
+                       "samples": [{**s, "kind": k[0], "system": k[1], "ring": k[2], "size": k[3],
+                                    **({"flows_n": k[4]} if len(k) > 4 else {})}
                                    for k, ss in res.samples.items() for s in ss],
-                       "cycles_per_frame": cycles_summary(res, a),
-                       "failures": [{"kind": k[0], "system": k[1], "ring": k[2], "size": k[3], "messages": m}
+                       "cycles_per_frame": cycles_summary(res, a) if not a.flows_n else None,
+                       "failures": [{"kind": k[0], "system": k[1], "ring": k[2], "size": k[3], "messages": m,
+                                     **({"flows_n": k[4]} if len(k) > 4 else {})}
                                     for k, m in res.failures.items()]}, f, indent=1)
-    report = build_report(ctx, res, meta)
-    log("")
-    log(report)
-    if perf_out:
-        log("perf report (vswd, 64 B split, self time):\n" + perf_out)
-    if a.doc:
-        write_doc(a.doc, SECTION_TEMPLATE + report)
-        log("bench-switch: wrote the Switching section of %s" % a.doc)
-    vsw_failed = any(k[1] == "vsw" and k[0] != "cycles" for k in res.failures)
+    if a.flows_n:
+        flow_finish(ctx, a, res, meta)
+    else:
+        report = build_report(ctx, res, meta)
+        log("")
+        log(report)
+        if perf_out:
+            log("perf report (vswd, 64 B split, self time):\n" + perf_out)
+        if a.doc:
+            write_doc(a.doc, SECTION_TEMPLATE + report)
+            log("bench-switch: wrote the Switching section of %s" % a.doc)
+    vsw_failed = any(k[1] == "vsw" and not k[0].endswith("cycles") for k in res.failures)
     ok = not res.failures
     log("bench-switch: %.0f s; %d sample(s), %d failure(s)%s" % (
         meta["seconds"], sum(len(v) for v in res.samples.values()), sum(len(v) for v in res.failures.values()),
