@@ -23,9 +23,11 @@ Steps, per mode:
      boot both guests; g1 pings g2 in the background (-i 0.05);
   2. N times: kill -9 vswd; start it again; poll `vswctl stats` every
      10 ms until frames moved both ways (g1 -> g2 and g2 -> g1) through the
-     new vswd: the recovery time (from the new vswd's start; target < 1 s);
+     new vswd: the recovery time (from the new vswd's start): under 1 s in
+     client mode; in server mode QEMU's own retry (reconnect=1, whole
+     seconds) comes on top, so under 2.5 s;
   3. M times the same with SIGTERM (graceful restart): the pause from the
-     signal to traffic flowing again;
+     signal to traffic flowing again (the same bounds);
   4. both guests still answer a ping, their kernel logs no virtio or
      netdev watchdog error.
 Printed: the recovery time of every cycle, min/median/max per mode and
@@ -175,8 +177,11 @@ def run_mode(build, mode, crashes, graceful, guest_dir):
                 ts = times[kind]
                 check(len(ts) == n, "%s: %s x%d, traffic resumed every time: min %.0f ms, median %.0f ms, max %.0f ms"
                       % (mode, kind, n, min(ts) * 1000, statistics.median(ts) * 1000, max(ts) * 1000))
-                check(max(ts) < 1.0 or kind == "SIGTERM",
-                      "%s: %s: traffic within 1 s of the restart every time" % (mode, kind),
+                # vswd the client connects at once: the target, 1 s.  vswd the server
+                # waits for QEMU's next attempt (reconnect=1: whole seconds, QEMU's
+                # minimum) after QEMU saw the close: 1 s more at most.
+                limit = 1.0 if mode == "client" else 2.5
+                check(max(ts) < limit, "%s: %s: traffic within %.1f s every time" % (mode, kind, limit),
                       "max %.0f ms" % (max(ts) * 1000))
         g1.run("kill %1 2>/dev/null; killall ping 2>/dev/null; true")
         check(guest.ping(g1, "10.0.0.2", count=3) == 0.0 and guest.ping(g2, "10.0.0.1", count=3) == 0.0,
