@@ -96,8 +96,6 @@ static void *worker_main(void *arg)
 		CPU_SET(w->cpu, &set);
 		pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 	}
-	uint64_t wary_until = 0;	/* see the epoll_wait below */
-
 	while (!atomic_load_explicit(&w->stop, memory_order_relaxed)) {
 		const struct dp_rxq_list *l;
 		struct epoll_event ev[DP_WAKE_EVENTS];
@@ -124,7 +122,6 @@ static void *worker_main(void *arg)
 			/* A new list: every queue hot, notifications off; what woke us is about the old one. */
 			dp_poll_reset(ps, l, now);
 			armed = false;
-			wary_until = now + dp->tsc_hz / 1000 * DP_WARY_MS;
 		} else {
 			if (armed) {
 				dp_poll_disarm(ps);
@@ -157,16 +154,7 @@ static void *worker_main(void *arg)
 		 */
 		atomic_store(&w->offline, true);
 		worker_count(&w->sleeps, 1);
-		/*
-		 * The timeout is the safety net for a kick that never comes.
-		 * Right after a ring (re)started one does go missing: after a
-		 * vswd restart, the tx ring of a QEMU 7.2 guest pinging every
-		 * 50 ms stayed unread until this timeout in 7 restarts of 10
-		 * (tests/scenario/crash_restart.py; cause not found, see
-		 * docs/VSWD.md).  So for DP_WARY_MS after a new list, sleep
-		 * DP_WARY_SLEEP_MS at most; an idle switch still sleeps 1 s.
-		 */
-		n = epoll_wait(w->epfd, ev, DP_WAKE_EVENTS, now < wary_until ? DP_WARY_SLEEP_MS : 1000);
+		n = epoll_wait(w->epfd, ev, DP_WAKE_EVENTS, 1000);
 		atomic_store(&w->offline, false);
 		/* Pairs with dp_sync(): what it unpublished before seeing us offline is visible now. */
 		atomic_thread_fence(memory_order_seq_cst);

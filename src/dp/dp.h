@@ -59,8 +59,6 @@
 #define DP_RXQ_NONE 0xffffu
 #define DP_COLD_AFTER_US 1000	/* a queue without frames for this long is polled only when kicked */
 #define DP_COLD_CHECK_US 100	/* how often a busy worker looks for kicks on its cold queues */
-#define DP_WARY_MS 3000		/* after a new queue list (a ring started), a sleeping worker ... */
-#define DP_WARY_SLEEP_MS 20	/* ... wakes this often to poll anyway (a lost kick, dp.c) */
 #define DP_WAKE_EVENTS 64	/* epoll events taken at once */
 #define DP_STALL_MS 1000	/* a worker stuck this long in one place is unstuck */
 #define DP_UNSTICK_SIGNAL SIGURG /* ignored by default: harmless if one arrives from elsewhere */
