@@ -23,7 +23,7 @@ static void usage(FILE *f)
 	/* The port types and their keys come from the type table (port_types.c), never from text here. */
 	port_types_help(types, sizeof(types), "                    ");
 	fprintf(f, "usage: vswd [--ctl PATH] [--ctl-group GROUP] [--config FILE] [--fdb-size MACS] [--flows FILE]\n"
-		   "            [--foreground]\n"
+		   "            [--state-dir DIR] [--foreground]\n"
 		   "  --ctl PATH      control socket (default " VSWD_DEFAULT_CTL "), mode 0600: root and vswd's\n"
 		   "                  user may connect\n"
 		   "  --ctl-group GROUP  mode 0660 and this group: its members may connect too (but not name\n"
@@ -31,6 +31,7 @@ static void usage(FILE *f)
 		   "  --config FILE   JSON: {\"workers\":N, \"cpus\":[...], \"busy_poll\":false, \"perf\":true,\n"
 		   "                  \"mode\":\"learning\"|\"hub\", \"aging\":300, \"fdb_size\":%u, \"flood_budget\":4096\n"
 		   "                  (flood copies per worker round, 0: none), \"ctl_group\":GROUP, \"flows\":FILE,\n"
+		   "                  \"state_dir\":DIR,\n"
 		   "                  \"ports\":[{\"name\":...,\n"
 		   "                  \"type\":TYPE, KEY:VALUE...}]}, TYPE and its KEYs one of:\n"
 		   "%s"
@@ -40,6 +41,9 @@ static void usage(FILE *f)
 		   "                  at start); overrides the config's \"fdb_size\"\n"
 		   "  --flows FILE    flow rules (docs/FLOWS.md) loaded at start and rewritten on every change;\n"
 		   "                  overrides the config's \"flows\"\n"
+		   "  --state-dir DIR  save what vswctl configures (ports, flows) to DIR/state.json on every\n"
+		   "                  change and restore it at start, after the config's ports (the config wins\n"
+		   "                  a name both have); overrides the config's \"state_dir\"\n"
 		   "  --foreground    do not detach from the terminal\n",
 		FDB_DEFAULT_SIZE, types, FDB_SIZE_MIN, FDB_SIZE_MAX);
 }
@@ -108,11 +112,12 @@ int main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'f' },
 		{ "fdb-size", required_argument, NULL, 's' },
 		{ "flows", required_argument, NULL, 'w' },
+		{ "state-dir", required_argument, NULL, 'S' },
 		{ "foreground", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *ctl = VSWD_DEFAULT_CTL, *config = NULL, *group = NULL, *fdb_size = NULL, *flows = NULL;
+	const char *ctl = VSWD_DEFAULT_CTL, *config = NULL, *group = NULL, *fdb_size = NULL, *flows = NULL, *state_dir = NULL;
 	struct json_object *conf = NULL;
 	struct vswd_config cfg;
 	bool foreground = false;
@@ -120,7 +125,7 @@ int main(int argc, char **argv)
 	char err[256];
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "c:g:f:s:w:Fh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:g:f:s:w:S:Fh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			ctl = optarg;
@@ -136,6 +141,9 @@ int main(int argc, char **argv)
 			break;
 		case 'w':
 			flows = optarg;
+			break;
+		case 'S':
+			state_dir = optarg;
 			break;
 		case 'F':
 			foreground = true;
@@ -188,6 +196,14 @@ int main(int argc, char **argv)
 		}
 		snprintf(cfg.flows_path, sizeof(cfg.flows_path), "%s", flows);
 	}
+	if (state_dir) {
+		if (!state_dir[0] || strlen(state_dir) >= sizeof(cfg.state_dir) - 32) {
+			fprintf(stderr, "vswd: --state-dir: a directory path\n");
+			json_object_put(conf);
+			return 2;
+		}
+		snprintf(cfg.state_dir, sizeof(cfg.state_dir), "%s", state_dir);
+	}
 	raise_fd_limit();
 	if (!foreground && daemon(1, 1) < 0) {
 		perror("vswd: daemon");
@@ -206,6 +222,12 @@ int main(int argc, char **argv)
 		log_err("flows: %s", err);
 		goto out_shutdown;
 	}
+	/*
+	 * Last, what vswctl configured before the stop: it may name the
+	 * config's ports in its flows.  A refused file was moved aside and a
+	 * port that failed was left out (both logged): vswd runs with the rest.
+	 */
+	vswd_state_restore(&v, err, sizeof(err));
 	log_info("ready: control socket %s, %u worker(s), %s", ctl, cfg.workers,
 		 cfg.busy_poll ? "busy polling" : "event-driven");
 	/* systemd (Type=notify): the socket listens and the configured ports are there. */

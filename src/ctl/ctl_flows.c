@@ -18,6 +18,7 @@
 #include "flow/field.h"
 #include "flow/parse.h"
 #include "flow/table.h"
+#include "lib/atomic_file.h"
 #include "lib/log.h"
 #include "lib/strbuf.h"
 
@@ -113,38 +114,52 @@ static int save_one(void *arg, const struct flow_rule *r)
 	return fprintf(s->f, "%s\n", buf) < 0 ? -EIO : 0;
 }
 
-/* Every rule into @path as flow syntax, one a line: a temporary file, fsync, rename.  0 or -errno. */
+static int flows_fill(void *arg, FILE *f)
+{
+	struct save_ctx *s = arg;
+
+	s->f = f;
+	if (fprintf(f, "# vswd flows: one ovs-ofctl add-flow line each; rewritten on every change\n") < 0)
+		return -EIO;
+	return flow_db_foreach(s->v->flows, NULL, save_one, s);
+}
+
+/* Every rule into @path as flow syntax, one a line, replaced atomically (lib/atomic_file.h).  0 or -errno. */
 static int flows_save(struct vswd *v, const char *path)
 {
-	char tmp[PATH_MAX];
 	struct save_ctx s = { v, NULL };
-	int fd, rc;
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return -errno;
-	s.f = fdopen(fd, "w");
-	if (!s.f) {
-		rc = -errno;
-		close(fd);
-		goto out_unlink;
+	return atomic_file_write(path, flows_fill, &s);
+}
+
+struct lines_ctx {
+	struct vswd *v;
+	struct json_object *a;
+};
+
+static int line_one(void *arg, const struct flow_rule *r)
+{
+	struct lines_ctx *l = arg;
+	struct flow_names names = vswd_names(l->v);
+	struct flow_mod mod;
+	char buf[8192];
+
+	flow_rule_to_mod(r, &mod);
+	if (flow_format(&mod, true, &names, buf, sizeof(buf)) >= sizeof(buf))
+		return -E2BIG;
+	json_object_array_add(l->a, json_object_new_string(buf));
+	return 0;
+}
+
+struct json_object *vswd_flows_lines(struct vswd *v)
+{
+	struct lines_ctx l = { v, json_object_new_array() };
+
+	if (!l.a || flow_db_foreach(v->flows, NULL, line_one, &l) < 0) {
+		json_object_put(l.a);
+		return NULL;
 	}
-	rc = fprintf(s.f, "# vswd flows: one ovs-ofctl add-flow line each; rewritten on every change\n") < 0 ? -EIO : 0;
-	if (!rc)
-		rc = flow_db_foreach(v->flows, NULL, save_one, &s);
-	if (!rc && (fflush(s.f) || fsync(fileno(s.f))))
-		rc = -errno;
-	if (fclose(s.f) && !rc)
-		rc = -EIO;
-	if (!rc && rename(tmp, path) < 0)
-		rc = -errno;
-	if (!rc)
-		return 0;
-out_unlink:
-	unlink(tmp);
-	return rc;
+	return l.a;
 }
 
 /* Commit the edits, publish them, wait out the old version, free it, save.  0, or -1 with @err. */
@@ -168,7 +183,7 @@ static int flows_commit(struct vswd *v, char *err, size_t errlen)
 		snprintf(err, errlen, "in force, but not saved to %.200s: %s", v->cfg.flows_path, strerror(-rc));
 		return -1;
 	}
-	return 0;
+	return vswd_state_changed(v, err, errlen);
 }
 
 void vswd_flows_tick(struct vswd *v)
@@ -293,6 +308,33 @@ int vswd_flows_load(struct vswd *v, char *err, size_t errlen)
 	if (!text)
 		return -1;
 	rc = flows_load_text(v, text, true, path, err, errlen);
+	free(text);
+	return rc;
+}
+
+int vswd_flows_restore(struct vswd *v, struct json_object *lines, const char *what, char *err, size_t errlen)
+{
+	size_t len = 1, n = json_object_array_length(lines);
+	char *text, *at;
+	int rc;
+
+	for (size_t i = 0; i < n; i++)
+		len += strlen(json_object_get_string(json_object_array_get_idx(lines, i))) + 1;
+	text = at = malloc(len);
+	if (!text) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *l = json_object_get_string(json_object_array_get_idx(lines, i));
+		size_t ll = strlen(l);
+
+		memcpy(at, l, ll);
+		at[ll] = '\n';
+		at += ll + 1;
+	}
+	*at = '\0';
+	rc = flows_load_text(v, text, true, what, err, errlen);
 	free(text);
 	return rc;
 }

@@ -2,6 +2,7 @@
 #include <assert.h>
 #include <inttypes.h>
 #include <json-c/json.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -60,7 +61,7 @@ static void port_changed(void *opaque, struct port *p, enum port_change what)
 	}
 }
 
-/* Add the port a request or config entry describes; @privileged: the sender may name files. */
+/* Add the port a request or config entry describes; @privileged: the sender may name files.  Its slot, or -1 with @err. */
 static int port_add(struct vswd *v, struct json_object *o, bool privileged, char *err, size_t errlen)
 {
 	const char *name = json_param_str(o, "name"), *type = json_param_str(o, "type");
@@ -108,7 +109,7 @@ static int port_add(struct vswd *v, struct json_object *o, bool privileged, char
 	switch_port_set(v->sw, (unsigned)slot, p);
 	dp_rebuild_port(&v->dp, p); /* includes a grace period: the next switch_port_set may come */
 	log_info("port %s added (%s)", name, p->ops->type);
-	return 0;
+	return slot;
 }
 
 static int port_del(struct vswd *v, const char *name, char *err, size_t errlen)
@@ -127,6 +128,7 @@ static int port_del(struct vswd *v, const char *name, char *err, size_t errlen)
 	/* Room is guaranteed: connections stop taking requests while the graveyard is full (ctl_sock.c). */
 	assert(v->ngrave < VSWD_GRAVE_MAX);
 	v->graveyard[v->ngrave++] = p;
+	vswd_state_port_set(v, (unsigned)slot, NULL);
 	log_info("port %s deleted", name);
 	return 0;
 }
@@ -159,18 +161,25 @@ int vswd_add_config_ports(struct vswd *v, struct json_object *o, char *err, size
 
 /* ---- the handlers ---- */
 
+/* Ports added by request are the run-time configuration (state.c); the config file's are not. */
 struct json_object *ctl_port_add(struct vswd *v, struct json_object *req, struct ctl_peer *peer)
 {
-	char err[256] = "";
+	char err[PATH_MAX + 128] = "";
+	int slot = port_add(v, req, peer->privileged, err, sizeof(err));
 
-	return port_add(v, req, peer->privileged, err, sizeof(err)) < 0 ? ctl_reply_error(err) : ctl_reply_ok();
+	if (slot < 0)
+		return ctl_reply_error(err);
+	vswd_state_port_set(v, (unsigned)slot, req);
+	return vswd_state_changed(v, err, sizeof(err)) < 0 ? ctl_reply_error(err) : ctl_reply_ok();
 }
 
 struct json_object *ctl_port_del(struct vswd *v, struct json_object *req, struct ctl_peer *peer)
 {
-	char err[256] = "";
+	char err[PATH_MAX + 128] = "";
 
-	return port_del(v, json_param_str(req, "name"), err, sizeof(err)) < 0 ? ctl_reply_error(err) : ctl_reply_ok();
+	if (port_del(v, json_param_str(req, "name"), err, sizeof(err)) < 0)
+		return ctl_reply_error(err);
+	return vswd_state_changed(v, err, sizeof(err)) < 0 ? ctl_reply_error(err) : ctl_reply_ok();
 }
 
 struct json_object *ctl_show(struct vswd *v, struct json_object *req, struct ctl_peer *peer)

@@ -47,7 +47,7 @@ static const char *json_get_str(struct json_object *o, const char *key)
 int vswd_config_from_json(struct vswd_config *c, struct json_object *o, char *err, size_t errlen)
 {
 	static const char *const keys[] = { "workers", "cpus", "busy_poll", "perf", "perf_every", "mode", "aging",
-					    "fdb_size", "flood_budget", "ctl_group", "flows", "ports", NULL };
+					    "fdb_size", "flood_budget", "ctl_group", "flows", "state_dir", "ports", NULL };
 	struct json_object *f;
 	const char *mode;
 
@@ -72,6 +72,14 @@ int vswd_config_from_json(struct vswd_config *c, struct json_object *o, char *er
 			return -1;
 		}
 		snprintf(c->flows_path, sizeof(c->flows_path), "%s", json_object_get_string(f));
+	}
+	if (json_object_object_get_ex(o, "state_dir", &f)) {
+		if (!json_object_is_type(f, json_type_string) || !json_object_get_string_len(f) ||
+		    json_object_get_string_len(f) >= (int)sizeof(c->state_dir) - 32) {
+			snprintf(err, errlen, "\"state_dir\" must be a directory path");
+			return -1;
+		}
+		snprintf(c->state_dir, sizeof(c->state_dir), "%s", json_object_get_string(f));
 	}
 	if (json_get_uint(o, "workers", 1, DP_WORKERS_MAX, &c->workers, err, errlen) < 0 ||
 	    json_get_uint(o, "aging", 1, 86400, &c->aging_s, err, errlen) < 0 ||
@@ -276,6 +284,8 @@ void vswd_shutdown(struct vswd *v)
 			ctl_capture_end_with_port(p);
 			p->ops->destroy(p);
 		}
+		json_object_put(v->state_ports[i]);
+		v->state_ports[i] = NULL;
 	}
 	vswd_free_graveyard(v);
 	if (v->dp_started)

@@ -46,6 +46,7 @@ struct vswd_config {
 	unsigned fdb_size;		/* MACs the FDB is sized for (fdb.h), allocated at start */
 	char ctl_group[CTL_GROUP_MAX];	/* "": only root and vswd's user may use the control socket */
 	char flows_path[PATH_MAX];	/* "": flows are not saved; else loaded at start, rewritten on every change */
+	char state_dir[PATH_MAX];	/* "": nothing saved; else DIR/state.json, restored at start, rewritten on every change (state.c) */
 };
 
 /*
@@ -93,6 +94,9 @@ struct vswd {
 	bool reload;			/* SIGHUP came: vswd's main loop reads the config again (ctl/reload.h) */
 	unsigned uptime_s;
 	struct flow_db *flows;		/* the flow tables (ctl_flows.c); published to the workers as sw->flows */
+	/* Per slot, the port-add request of a port added at run time, as given (state.c saves them); NULL: none or the config's. */
+	struct json_object *state_ports[PORT_MAX];
+	bool state_restoring;		/* state.c is applying the saved state: no save until it is done */
 	/* Tests and fuzzers: called instead of a type's constructor, after the parameters were checked. */
 	port_create_hook_fn create_hook;
 };
@@ -125,6 +129,27 @@ int vswd_flows_init(struct vswd *v, char *err, size_t errlen);
 int vswd_flows_load(struct vswd *v, char *err, size_t errlen);
 void vswd_flows_tick(struct vswd *v);
 void vswd_flows_destroy(struct vswd *v);
+
+/*
+ * state.c: the run-time configuration (ports added by request, flows)
+ * saved to cfg.state_dir/state.json on every change, restored at start.
+ * vswd_state_changed: save now (nothing without a state dir or while
+ * restoring); 0 or -1 with @err ("in force, but not saved").
+ * vswd_state_restore: after the config's ports; a file that does not
+ * check is moved aside whole and nothing of it is applied; a port or the
+ * flows that fail to apply are each logged, the rest applied, and the
+ * file kept as state.json.unapplied-TIME.  Returns the failures counted
+ * (0: all applied or nothing to apply), or -1 with @err when the file was
+ * refused (moved aside, see the log).
+ */
+int vswd_state_changed(struct vswd *v, char *err, size_t errlen);
+int vswd_state_restore(struct vswd *v, char *err, size_t errlen);
+/* Record @req (copied, without "cmd") as the run-time request of the port in @slot; NULL forgets it. */
+void vswd_state_port_set(struct vswd *v, unsigned slot, struct json_object *req);
+
+/* ctl_flows.c for state.c: every rule as a flow line (a new array, NULL: out of memory); replace the rules with @lines, all or nothing. */
+struct json_object *vswd_flows_lines(struct vswd *v);
+int vswd_flows_restore(struct vswd *v, struct json_object *lines, const char *what, char *err, size_t errlen);
 
 /* The slot of the port called @name, or -1 (ctl_ports.c). */
 int vswd_port_slot(struct vswd *v, const char *name);

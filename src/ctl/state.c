@@ -1,0 +1,380 @@
+/* state.c - the run-time configuration (ports added by request, flows) saved to STATE_DIR/state.json on every change and restored at start. */
+#include <errno.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl/config_load.h"
+#include "ctl/daemon.h"
+#include "ctl/port_opts.h"
+#include "lib/atomic_file.h"
+#include "lib/json_param.h"
+#include "lib/log.h"
+#include "port/port_types.h"
+
+/*
+ * The file (docs/VSWD.md, "State directory"), pretty-printed, every key
+ * and every port in a stable order so that two versions diff line by line:
+ *
+ *   {
+ *     "format": "vsw-state",
+ *     "version": 1,
+ *     "checksum": "fnv1a64:<16 hex digits>",
+ *     "ports": [ { port-add request as given, keys sorted }, ... sorted by name ],
+ *     "flows": [ "flow line", ... in the flow db's order ]
+ *   }
+ *
+ * The checksum covers {"ports":...,"flows":...} printed plain (json-c,
+ * no spaces, '/' unescaped), so that a bit flipped or a hand edit is
+ * caught; a cut file is caught by the parser first (the object is never
+ * closed).  Writes go through lib/atomic_file.h: a crash leaves the old
+ * file or the new one.
+ *
+ * Restore is two phases.  Check: parse, format and version, the keys,
+ * every port entry against its type's table (port_type_check, as a
+ * privileged request), no duplicate name, then the checksum; any failure
+ * and the file is renamed state.json.corrupt-TIME and nothing of it is
+ * applied.  Apply: each port as a port-add request, then the flows
+ * (replacing those of the flows file, all or nothing); a port whose
+ * creation fails (its interface is gone, its socket path is taken) or
+ * that the config file already has (the config wins) is logged and left
+ * out, the others come back; then the file is kept as
+ * state.json.unapplied-TIME and rewritten with what is in force.
+ */
+
+#define STATE_FORMAT "vsw-state"
+#define STATE_VERSION 1
+#define STATE_FILE "state.json"
+
+static int state_path(const struct vswd *v, const char *suffix, char *buf, size_t len)
+{
+	return (size_t)snprintf(buf, len, "%s/" STATE_FILE "%s", v->cfg.state_dir, suffix) < len ? 0 : -ENAMETOOLONG;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void vswd_state_port_set(struct vswd *v, unsigned slot, struct json_object *req)
+{
+	struct json_object *o = NULL;
+
+	if (slot >= PORT_MAX)
+		return;
+	if (req) {
+		const char *keys[128];
+		size_t n = 0;
+
+		/* The request's keys sorted (a port has a dozen at most; commands.c bounds a request's size). */
+		o = json_object_new_object();
+		json_object_object_foreach(req, key, val)
+		{
+			(void)val;
+			if (strcmp(key, "cmd") != 0 && n < sizeof(keys) / sizeof(keys[0]))
+				keys[n++] = key;
+		}
+		qsort(keys, n, sizeof(keys[0]), cmp_str);
+		for (size_t i = 0; i < n; i++) {
+			struct json_object *copy = NULL;
+
+			json_object_deep_copy(json_object_object_get(req, keys[i]), &copy, NULL);
+			json_object_object_add(o, keys[i], copy);
+		}
+	}
+	json_object_put(v->state_ports[slot]);
+	v->state_ports[slot] = o;
+}
+
+static uint64_t fnv1a64(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+/* The checksum of @ports and @flows as the file records it, into @buf (32 bytes). */
+static void state_checksum(struct json_object *ports, struct json_object *flows, char *buf, size_t len)
+{
+	struct json_object *body = json_object_new_object();
+
+	json_object_object_add(body, "ports", json_object_get(ports));
+	json_object_object_add(body, "flows", json_object_get(flows));
+	snprintf(buf, len, "fnv1a64:%016" PRIx64,
+		 fnv1a64(json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)));
+	json_object_put(body);
+}
+
+static int cmp_port_name(const void *a, const void *b)
+{
+	return strcmp(json_param_str(*(struct json_object *const *)a, "name"),
+		      json_param_str(*(struct json_object *const *)b, "name"));
+}
+
+/* The whole file as an object (NULL: out of memory). */
+static struct json_object *state_build(struct vswd *v)
+{
+	struct json_object **sorted, *o, *ports, *flows;
+	char sum[32];
+	size_t n = 0;
+
+	flows = vswd_flows_lines(v);
+	sorted = malloc(PORT_MAX * sizeof(*sorted));
+	if (!flows || !sorted) {
+		json_object_put(flows);
+		free(sorted);
+		return NULL;
+	}
+	for (unsigned i = 0; i < PORT_MAX; i++)
+		if (v->state_ports[i])
+			sorted[n++] = v->state_ports[i];
+	qsort(sorted, n, sizeof(*sorted), cmp_port_name);
+	ports = json_object_new_array();
+	for (size_t i = 0; i < n; i++)
+		json_object_array_add(ports, json_object_get(sorted[i]));
+	free(sorted);
+	state_checksum(ports, flows, sum, sizeof(sum));
+	o = json_object_new_object();
+	json_object_object_add(o, "format", json_object_new_string(STATE_FORMAT));
+	json_object_object_add(o, "version", json_object_new_int(STATE_VERSION));
+	json_object_object_add(o, "checksum", json_object_new_string(sum));
+	json_object_object_add(o, "ports", ports);
+	json_object_object_add(o, "flows", flows);
+	return o;
+}
+
+static int state_fill(void *arg, FILE *f)
+{
+	const char *text = json_object_to_json_string_ext(arg, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+								  JSON_C_TO_STRING_NOSLASHESCAPE);
+
+	return fprintf(f, "%s\n", text) < 0 ? -EIO : 0;
+}
+
+int vswd_state_changed(struct vswd *v, char *err, size_t errlen)
+{
+	struct json_object *o;
+	char path[PATH_MAX];
+	int rc;
+
+	if (!v->cfg.state_dir[0] || v->state_restoring)
+		return 0;
+	rc = state_path(v, "", path, sizeof(path));
+	o = rc ? NULL : state_build(v);
+	if (!rc && !o)
+		rc = -ENOMEM;
+	if (!rc)
+		rc = atomic_file_write(path, state_fill, o);
+	json_object_put(o);
+	if (rc < 0) {
+		log_err("state %s/" STATE_FILE ": not saved: %s", v->cfg.state_dir, strerror(-rc));
+		snprintf(err, errlen, "in force, but not saved to %.200s/" STATE_FILE ": %s", v->cfg.state_dir,
+			 strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- restore ---- */
+
+/* Check the parsed file @o whole: format, version, keys, every port entry, the checksum.  0 or -1 with @err. */
+static int state_check(struct json_object *o, char *err, size_t errlen)
+{
+	static const char *const keys[] = { "format", "version", "checksum", "ports", "flows", NULL };
+	struct json_object *f, *ports, *flows;
+	const char *s;
+	char sum[32];
+
+	if (!json_object_is_type(o, json_type_object)) {
+		snprintf(err, errlen, "not a JSON object");
+		return -1;
+	}
+	if (json_check_keys(o, keys, "the state file", err, errlen) < 0)
+		return -1;
+	s = json_param_str(o, "format");
+	if (!s || strcmp(s, STATE_FORMAT) != 0) {
+		snprintf(err, errlen, "\"format\" is not \"" STATE_FORMAT "\": not a vsw state file");
+		return -1;
+	}
+	if (!json_object_object_get_ex(o, "version", &f) || !json_object_is_type(f, json_type_int) ||
+	    json_object_get_int(f) != STATE_VERSION) {
+		snprintf(err, errlen, "\"version\" is not %d: written by another vswd version", STATE_VERSION);
+		return -1;
+	}
+	if (!json_object_object_get_ex(o, "ports", &ports) || !json_object_is_type(ports, json_type_array) ||
+	    !json_object_object_get_ex(o, "flows", &flows) || !json_object_is_type(flows, json_type_array)) {
+		snprintf(err, errlen, "\"ports\" and \"flows\" must both be arrays");
+		return -1;
+	}
+	for (size_t i = 0; i < json_object_array_length(ports); i++) {
+		struct json_object *p = json_object_array_get_idx(ports, i);
+		const char *name = json_object_is_type(p, json_type_object) ? json_param_str(p, "name") : NULL;
+		const struct port_type *pt;
+		char why[256];
+
+		if (!name || json_object_object_get_ex(p, "cmd", NULL)) {
+			snprintf(err, errlen, "ports[%zu]: a port-add request with a \"name\" (and no \"cmd\") expected", i);
+			return -1;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(name, json_param_str(json_object_array_get_idx(ports, j), "name")) == 0) {
+				snprintf(err, errlen, "ports[%zu]: port %.64s listed twice", i, name);
+				return -1;
+			}
+		pt = port_type_find(json_param_str(p, "type"));
+		if (!pt) {
+			snprintf(err, errlen, "ports[%zu] (%.64s): unknown port type (known: %s)", i, name,
+				 port_type_names());
+			return -1;
+		}
+		if (port_type_check(pt, p, port_opts_keys, true, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "ports[%zu] (%.64s): %s", i, name, why);
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < json_object_array_length(flows); i++) {
+		struct json_object *l = json_object_array_get_idx(flows, i);
+
+		if (!json_object_is_type(l, json_type_string) || strchr(json_object_get_string(l), '\n')) {
+			snprintf(err, errlen, "flows[%zu]: a flow line (a string of one line) expected", i);
+			return -1;
+		}
+	}
+	s = json_param_str(o, "checksum");
+	state_checksum(ports, flows, sum, sizeof(sum));
+	if (!s || strcmp(s, sum) != 0) {
+		snprintf(err, errlen, "checksum mismatch (file says %.40s, contents give %s): changed or damaged after it "
+			 "was written", s ? s : "nothing", sum);
+		return -1;
+	}
+	return 0;
+}
+
+/* Keep @path as PATH.@what-TIME (UTC, a counter if taken), by @rename or by a hard link.  The new name into @aside. */
+static int state_set_aside(const char *path, const char *what, bool move, char *aside, size_t len)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	char stamp[32];
+
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	for (unsigned n = 0; n < 100; n++) {
+		if (n)
+			snprintf(aside, len, "%s.%s-%s.%u", path, what, stamp, n);
+		else
+			snprintf(aside, len, "%s.%s-%s", path, what, stamp);
+		if (access(aside, F_OK) == 0)
+			continue;
+		if (move ? rename(path, aside) : link(path, aside))
+			return -errno;
+		return 0;
+	}
+	return -EEXIST;
+}
+
+/* Add the port entry @p as a privileged port-add request; 0 or -1 with @err. */
+static int state_port_add(struct vswd *v, struct json_object *p, char *err, size_t errlen)
+{
+	struct ctl_peer peer = { .uid = 0, .gid = 0, .privileged = true, .fd = -1 };
+	struct json_object *req = NULL, *r;
+	int rc;
+
+	json_object_deep_copy(p, &req, NULL);
+	json_object_object_add(req, "cmd", json_object_new_string("port-add"));
+	r = vswd_handle_request(v, req, &peer);
+	rc = json_object_get_boolean(json_object_object_get(r, "ok")) ? 0 : -1;
+	if (rc < 0)
+		snprintf(err, errlen, "%s", json_object_get_string(json_object_object_get(r, "error")));
+	json_object_put(r);
+	json_object_put(req);
+	return rc;
+}
+
+int vswd_state_restore(struct vswd *v, char *err, size_t errlen)
+{
+	struct json_object *o, *ports, *flows;
+	char path[PATH_MAX], aside[PATH_MAX + 64], why[512];
+	unsigned failed = 0, added = 0;
+	size_t nflows = 0;
+	struct stat st;
+	int rc;
+
+	if (!v->cfg.state_dir[0])
+		return 0;
+	if (state_path(v, "", path, sizeof(path)) < 0) {
+		snprintf(err, errlen, "state directory %.200s: path too long", v->cfg.state_dir);
+		return -1;
+	}
+	if (mkdir(v->cfg.state_dir, 0750) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "state directory %.200s: %s", v->cfg.state_dir, strerror(errno));
+		return -1;
+	}
+	if (stat(path, &st) < 0 && errno == ENOENT) {
+		log_info("state %s: none saved yet: the first change writes it", path);
+		return 0;
+	}
+	o = config_load(path, why, sizeof(why));
+	if (o && state_check(o, why, sizeof(why)) < 0) {
+		json_object_put(o);
+		o = NULL;
+	}
+	if (!o) {
+		rc = state_set_aside(path, "corrupt", true, aside, sizeof(aside));
+		if (rc < 0)
+			snprintf(aside, sizeof(aside), "nowhere (%s)", strerror(-rc));
+		log_err("state %s: refused, nothing of it applied: %s; moved to %s", path, why, aside);
+		snprintf(err, errlen, "state %.200s refused: %.300s", path, why);
+		return -1;
+	}
+	json_object_object_get_ex(o, "ports", &ports);
+	json_object_object_get_ex(o, "flows", &flows);
+	v->state_restoring = true;
+	for (size_t i = 0; i < json_object_array_length(ports); i++) {
+		struct json_object *p = json_object_array_get_idx(ports, i);
+		const char *name = json_param_str(p, "name");
+
+		if (vswd_port_slot(v, name) >= 0) {
+			log_warn("state %s: port %s: the config file has it too, and wins: the saved one is left out", path,
+				 name);
+			failed++;
+		} else if (state_port_add(v, p, why, sizeof(why)) < 0) {
+			log_err("state %s: port %s not restored: %s", path, name, why);
+			failed++;
+		} else {
+			added++;
+		}
+	}
+	if (vswd_flows_restore(v, flows, path, why, sizeof(why)) < 0) {
+		log_err("state %s: the %zu flow(s) not restored (none of them): %s", path, json_object_array_length(flows),
+			why);
+		failed++;
+	} else {
+		nflows = json_object_array_length(flows);
+	}
+	v->state_restoring = false;
+	log_info("state %s: %u port(s) and %zu flow(s) restored%s", path, added, nflows,
+		 failed ? ", with failures (above)" : "");
+	json_object_put(o);
+	if (failed) {
+		/* What could not be applied is not lost with the rewrite below. */
+		rc = state_set_aside(path, "unapplied", false, aside, sizeof(aside));
+		if (rc < 0)
+			log_err("state %s: cannot keep a copy: %s", path, strerror(-rc));
+		else
+			log_warn("state %s: %u failure(s): the file as it was is kept as %s", path, failed, aside);
+	}
+	if (vswd_state_changed(v, why, sizeof(why)) < 0)
+		failed++;
+	return (int)failed;
+}

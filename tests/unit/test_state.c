@@ -1,0 +1,376 @@
+/* test_state.c - vswd's state file: saved on every change, restored whole or refused whole, the config winning a name, failures kept. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctl/daemon.h"
+#include "flow/table.h"
+#include "../lib/proc_counts.h"
+#include "../lib/stub_port.h"
+
+static char dir[64];
+
+static int setup_dir(void **state)
+{
+	snprintf(dir, sizeof(dir), "/tmp/vsw-test-state.XXXXXX");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown_dir(void **state)
+{
+	char cmd[128];
+
+	if (getenv("TEST_KEEP"))
+		return 0;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Ports called "gone*" fail to be created, as a tap port whose interface vanished would. */
+static struct port *hook(const char *name, const char *type, struct json_object *params, const struct port_env *env,
+			 char *err, size_t errlen)
+{
+	if (strncmp(name, "gone", 4) == 0) {
+		snprintf(err, errlen, "interface %s: No such device", name);
+		return NULL;
+	}
+	return stub_port_create(name, type, params, env, err, errlen);
+}
+
+static struct vswd v;
+
+/* A fresh offline vswd saving to DIR/st; the state not restored yet. */
+static void start(const char *sub)
+{
+	struct vswd_config cfg;
+	char err[256];
+
+	vswd_config_default(&cfg);
+	cfg.fdb_size = 64;
+	snprintf(cfg.state_dir, sizeof(cfg.state_dir), "%s/%s", dir, sub);
+	assert_int_equal(vswd_init(&v, &cfg, err, sizeof(err)), 0);
+	v.create_hook = hook;
+}
+
+static const char *ask(const char *json)
+{
+	static char out[512];
+	struct ctl_peer root = { .privileged = true, .fd = -1 };
+	struct json_object *req = json_tokener_parse(json), *resp, *f;
+
+	assert_non_null(req);
+	resp = vswd_handle_request(&v, req, &root);
+	if (json_object_object_get_ex(resp, "ok", &f) && json_object_get_boolean(f))
+		snprintf(out, sizeof(out), "ok");
+	else
+		snprintf(out, sizeof(out), "%s", json_object_get_string(json_object_object_get(resp, "error")));
+	json_object_put(resp);
+	json_object_put(req);
+	return out;
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = malloc(4 << 20);
+	size_t n;
+
+	assert_non_null(f);
+	n = fread(buf, 1, (4 << 20) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	if (len)
+		*len = n;
+	return buf;
+}
+
+static void spit(const char *path, const char *text, size_t len)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(text, 1, len, f), len);
+	fclose(f);
+}
+
+/* Files in DIR/@sub whose name starts with @prefix; removed when @remove. */
+static int count_files(const char *sub, const char *prefix, bool remove)
+{
+	char path[600];
+	struct dirent *e;
+	DIR *d;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, sub);
+	d = opendir(path);
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		if (strncmp(e->d_name, prefix, strlen(prefix)) == 0) {
+			n++;
+			if (remove) {
+				snprintf(path, sizeof(path), "%s/%s/%s", dir, sub, e->d_name);
+				unlink(path);
+			}
+		}
+	closedir(d);
+	return n;
+}
+
+static unsigned nports(void)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < PORT_MAX; i++)
+		n += atomic_load(&v.sw->ports[i]) != NULL;
+	return n;
+}
+
+static const char add_b[] = "{\"cmd\":\"port-add\",\"name\":\"b\",\"type\":\"vhost-user\",\"path\":\"/b\",\"tag\":10,"
+			    "\"mac_limit\":5}";
+static const char add_a[] = "{\"cmd\":\"port-add\",\"name\":\"a\",\"type\":\"vhost-user\",\"path\":\"/a\",\"mode\":\"client\"}";
+static const char add_flow[] = "{\"cmd\":\"flow-add\",\"flow\":\"priority=7,in_port=a,actions=output:b\"}";
+
+/*
+ * Saved on every change (pretty, ports sorted by name, keys sorted, no
+ * "cmd"), restored by the next vswd with the options as given, a deleted
+ * port gone from the file; the config's ports are not in it.
+ */
+static void test_save_restore(void **state)
+{
+	char err[256], path[256];
+	struct json_object *o, *ports;
+	char *text;
+	int fds0 = proc_count_fds();
+
+	start("st1");
+	assert_int_equal(vswd_state_restore(&v, err, sizeof(err)), 0); /* nothing saved yet: creates the dir */
+	snprintf(path, sizeof(path), "%s/st1/state.json", dir);
+	assert_int_equal(access(path, F_OK), -1);
+	o = json_tokener_parse("{\"ports\":[{\"name\":\"cfg\",\"type\":\"vhost-user\",\"path\":\"/c\"}]}");
+	assert_int_equal(vswd_add_config_ports(&v, o, err, sizeof(err)), 0);
+	json_object_put(o);
+	assert_string_equal(ask(add_b), "ok");
+	assert_string_equal(ask(add_a), "ok");
+	assert_string_equal(ask(add_flow), "ok");
+	assert_string_equal(ask("{\"cmd\":\"port-add\",\"name\":\"c\",\"type\":\"vhost-user\",\"path\":\"/x\"}"), "ok");
+	assert_string_equal(ask("{\"cmd\":\"port-del\",\"name\":\"c\"}"), "ok");
+	vswd_free_graveyard(&v);
+	text = slurp(path, NULL);
+	{
+		const char *a = strstr(text, "\"name\": \"a\""), *b = strstr(text, "\"name\": \"b\"");
+
+		if (!a || !b || a > b || strstr(text, "\"cmd\"") || strstr(text, "\"c\"") || strstr(text, "\"/c\"") ||
+		    !strstr(text, "\"format\": \"vsw-state\"") || !strstr(text, "\"version\": 1") ||
+		    !strstr(text, "\n  \"ports\": [\n") || !strstr(text, "in_port=a actions=output:b") ||
+		    strstr(text, "\"mac_limit\": 5") > strstr(text, "\"name\": \"b\""))
+			fail_msg("state file:\n%s", text);
+	}
+	free(text);
+	assert_int_equal(access(strcat(strcpy(err, path), ".tmp"), F_OK), -1);
+	vswd_shutdown(&v);
+
+	start("st1");
+	o = json_tokener_parse("{\"ports\":[{\"name\":\"cfg\",\"type\":\"vhost-user\",\"path\":\"/c\"}]}");
+	assert_int_equal(vswd_add_config_ports(&v, o, err, sizeof(err)), 0);
+	json_object_put(o);
+	assert_int_equal(vswd_state_restore(&v, err, sizeof(err)), 0);
+	assert_int_equal(nports(), 3);
+	assert_true(vswd_port_slot(&v, "a") >= 0 && vswd_port_slot(&v, "b") >= 0 && vswd_port_slot(&v, "c") < 0);
+	assert_int_equal(v.sw->sp[vswd_port_slot(&v, "b")].cfg.tag, 10);
+	assert_int_equal(flow_db_count(v.flows, FLOW_TABLE_ANY), 1);
+	assert_null(v.state_ports[vswd_port_slot(&v, "cfg")]);
+	ports = v.state_ports[vswd_port_slot(&v, "a")];
+	assert_string_equal(json_object_get_string(json_object_object_get(ports, "mode")), "client");
+	assert_int_equal(count_files("st1", "state.json.", false), 0);
+	vswd_shutdown(&v);
+	assert_int_equal(proc_count_fds(), fds0);
+}
+
+/*
+ * The config names a port the state has too: the config's stays, the
+ * saved one is left out with a log line, the file as it was kept aside
+ * (.unapplied-TIME) and rewritten.  A port that cannot be created is left
+ * out the same way, the rest restored; flows naming it are refused whole.
+ */
+static void test_conflicts_and_failures(void **state)
+{
+	char err[256], path[256];
+	struct json_object *o;
+	char *text;
+
+	start("st2");
+	assert_int_equal(vswd_state_restore(&v, err, sizeof(err)), 0);
+	assert_string_equal(ask(add_a), "ok");
+	assert_string_equal(ask(add_b), "ok");
+	assert_string_equal(ask(add_flow), "ok");
+	vswd_shutdown(&v);
+
+	start("st2");
+	o = json_tokener_parse("{\"ports\":[{\"name\":\"b\",\"type\":\"vhost-user\",\"path\":\"/config-b\"}]}");
+	assert_int_equal(vswd_add_config_ports(&v, o, err, sizeof(err)), 0);
+	json_object_put(o);
+	assert_int_equal(vswd_state_restore(&v, err, sizeof(err)), 1);
+	assert_int_equal(nports(), 2);
+	assert_null(v.state_ports[vswd_port_slot(&v, "b")]); /* the config's */
+	assert_int_equal(flow_db_count(v.flows, FLOW_TABLE_ANY), 1);	/* b exists (the config's) */
+	assert_int_equal(count_files("st2", "state.json.unapplied-", true), 1);
+	snprintf(path, sizeof(path), "%s/st2/state.json", dir);
+	text = slurp(path, NULL);
+	assert_null(strstr(text, "\"/b\""));
+	free(text);
+	vswd_shutdown(&v);
+
+	/* a port that fails: the others back, the flows naming it refused whole, the file kept */
+	start("st3");
+	assert_int_equal(vswd_state_restore(&v, err, sizeof(err)), 0);
+	v.create_hook = stub_port_create; /* "gone" can be created now ... */
+	assert_string_equal(ask("{\"cmd\":\"port-add\",\"name\":\"gone0\",\"type\":\"vhost-user\",\"path\":\"/g\"}"), "ok");
+	assert_string_equal(ask(add_a), "ok");
+	assert_string_equal(ask("{\"cmd\":\"flow-add\",\"flow\":\"in_port=gone0,actions=output:a\"}"), "ok");
+	vswd_shutdown(&v);
+	start("st3"); /* ... and no more */
+	assert_int_equal(vswd_state_restore(&v, err, sizeof(err)), 2);
+	assert_int_equal(nports(), 1);
+	assert_true(vswd_port_slot(&v, "a") >= 0);
+	assert_int_equal(flow_db_count(v.flows, FLOW_TABLE_ANY), 0);
+	assert_int_equal(count_files("st3", "state.json.unapplied-", false), 1);
+	vswd_shutdown(&v);
+}
+
+/* Restore @text as DIR/@sub/state.json into a fresh vswd; its return, the ports there after. */
+static int restore_text(const char *sub, const char *text, size_t len, unsigned *ports)
+{
+	char err[512], path[256];
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/%s/state.json", dir, sub);
+	spit(path, text, len);
+	start(sub);
+	rc = vswd_state_restore(&v, err, sizeof(err));
+	*ports = nports();
+	vswd_shutdown(&v);
+	return rc;
+}
+
+/*
+ * The file cut at every byte offset (a crash of a writer that did not
+ * rename, a full disk, a copy gone wrong): never a partial load.  Cut
+ * before its closing brace, it is refused, moved aside with a log line,
+ * nothing applied; from the brace on, it is whole.  A changed value, a
+ * version or format not ours, a bad entry: refused the same way.
+ */
+static void test_corrupt_never_partial(void **state)
+{
+	char err[256], path[256], logpath[256], *full, *text, *close_at;
+	size_t len, refused = 0;
+	unsigned ports;
+	int saved = dup(2), logfd;
+
+	start("st4");
+	assert_int_equal(vswd_state_restore(&v, err, sizeof(err)), 0);
+	assert_string_equal(ask(add_a), "ok");
+	assert_string_equal(ask(add_b), "ok");
+	assert_string_equal(ask(add_flow), "ok");
+	vswd_shutdown(&v);
+	snprintf(path, sizeof(path), "%s/st4/state.json", dir);
+	full = slurp(path, &len);
+	close_at = strrchr(full, '}');
+	assert_non_null(close_at);
+
+	snprintf(logpath, sizeof(logpath), "%s/restore.log", dir);
+	logfd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	fflush(stderr);
+	dup2(logfd, 2);
+	for (size_t cut = 0; cut <= len; cut++) {
+		int rc = restore_text("st4", full, cut, &ports);
+
+		if (cut <= (size_t)(close_at - full)) {
+			if (rc != -1 || ports != 0 || count_files("st4", "state.json.corrupt-", true) != 1 ||
+			    access(path, F_OK) == 0) {
+				dup2(saved, 2);
+				fail_msg("cut at %zu of %zu: restore %d, %u ports", cut, len, rc, ports);
+			}
+			refused++;
+		} else if (rc != 0 || ports != 2) {
+			dup2(saved, 2);
+			fail_msg("whole file (%zu of %zu bytes): restore %d, %u ports", cut, len, rc, ports);
+		}
+	}
+	fflush(stderr);
+	text = slurp(logpath, NULL);
+	{
+		size_t lines = 0;
+
+		for (const char *at = text; (at = strstr(at, "refused, nothing of it applied")); at++)
+			lines++;
+		assert_int_equal(lines, refused);
+		/* a cut file says where */
+		assert_non_null(strstr(text, "state.json:") );
+		assert_non_null(strstr(text, "is the file cut short?"));
+	}
+	free(text);
+
+	/* one value changed by hand: the checksum */
+	text = strdup(full);
+	*strstr(text, "\"/a\"") = '\0';
+	{
+		char *edited;
+
+		assert_true(asprintf(&edited, "%s\"/z\"%s", text, strstr(full, "\"/a\"") + 4) > 0);
+		assert_int_equal(restore_text("st4", edited, strlen(edited), &ports), -1);
+		assert_int_equal(ports, 0);
+		free(edited);
+	}
+	free(text);
+	assert_int_equal(count_files("st4", "state.json.corrupt-", true), 1);
+	/* not ours, or not this version, or a bad entry (checked before the checksum) */
+	{
+		static const char *const bad[] = {
+			"{\"format\":\"vsw-state\",\"version\":2,\"checksum\":\"\",\"ports\":[],\"flows\":[]}",
+			"{\"format\":\"ovs\",\"version\":1,\"checksum\":\"\",\"ports\":[],\"flows\":[]}",
+			"{\"format\":\"vsw-state\",\"version\":1,\"checksum\":\"\",\"ports\":[],\"flows\":[],\"x\":1}",
+			"{\"format\":\"vsw-state\",\"version\":1,\"checksum\":\"\",\"ports\":[{\"name\":\"a\",\"type\":\"nope\"}],"
+			"\"flows\":[]}",
+			"{\"format\":\"vsw-state\",\"version\":1,\"checksum\":\"\",\"ports\":[{\"name\":\"a\","
+			"\"type\":\"vhost-user\",\"path\":\"/a\",\"bogus\":1}],\"flows\":[]}",
+			"{\"format\":\"vsw-state\",\"version\":1,\"checksum\":\"\",\"ports\":[],\"flows\":[\"a\\nb\"]}",
+			"[]",
+		};
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			if (restore_text("st4", bad[i], strlen(bad[i]), &ports) != -1 || ports) {
+				dup2(saved, 2);
+				fail_msg("accepted: %s", bad[i]);
+			}
+			assert_int_equal(count_files("st4", "state.json.corrupt-", true), 1);
+		}
+	}
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	close(logfd);
+	free(full);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_save_restore),
+		cmocka_unit_test(test_conflicts_and_failures),
+		cmocka_unit_test(test_corrupt_never_partial),
+	};
+
+	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
+}
