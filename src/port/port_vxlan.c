@@ -91,7 +91,8 @@ struct vx_port {
 	uint32_t vni;
 	uint16_t dstport, sport_lo, sport_hi;
 	int ttl, tos;
-	union vx_addr local, remote;
+	union vx_addr local, remote;	/* remote: port dstport, for the receive check */
+	union vx_addr remote_raw;	/* remote, port 0: a raw IPv6 socket takes 0 or its protocol there */
 	socklen_t alen;
 	char local_str[INET6_ADDRSTRLEN], remote_str[INET6_ADDRSTRLEN];
 	int rx_fd, tx_fd;
@@ -250,7 +251,7 @@ static bool vx_encap(struct vx_port *v, unsigned m, struct pkt *pk)
 	h[6] = h[7] = 0; /* zero: no checksum (csum=off), or the kernel's to fill (IPv6), or below (IPv4) */
 	vxlan_hdr_build(h + VXLAN_UDP_HLEN, v->vni);
 	iov[0] = (struct iovec){ h, VX_HDR_LEN };
-	*mh = (struct msghdr){ .msg_name = &v->remote, .msg_namelen = v->alen, .msg_iov = iov,
+	*mh = (struct msghdr){ .msg_name = &v->remote_raw, .msg_namelen = v->alen, .msg_iov = iov,
 			       .msg_iovlen = (size_t)nseg + 1 };
 	if (v->csum && !v->ipv6) {
 		uint32_t sum = csum_pseudo_ipv4(&v->local.v4.sin_addr, &v->remote.v4.sin_addr, IPPROTO_UDP, udp_len);
@@ -413,6 +414,7 @@ static int vx_parse(struct vx_port *v, struct json_object *params, char *err, si
 	}
 	fl = vx_parse_addr(local, 0, &v->local);
 	fr = vx_parse_addr(remote, (uint16_t)dstport, &v->remote);
+	(void)vx_parse_addr(remote, 0, &v->remote_raw);
 	if (fl < 0 || fr < 0) {
 		snprintf(err, errlen, "vxlan: %s= must be an IPv4 or IPv6 address", fl < 0 ? "local" : "remote");
 		return -1;
