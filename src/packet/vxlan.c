@@ -32,6 +32,15 @@ enum vxlan_bad vxlan_hdr_check(const uint8_t *b, size_t len, uint32_t vni, uint3
 	return got == vni ? VXLAN_OK : VXLAN_BAD_VNI;
 }
 
+enum vxlan_bad vxlan_decap(const uint8_t *d, size_t len, uint32_t vni, struct iovec *inner)
+{
+	enum vxlan_bad why = vxlan_hdr_check(d, len, vni, NULL);
+
+	if (why == VXLAN_OK)
+		*inner = (struct iovec){ (uint8_t *)d + VXLAN_HLEN, len - VXLAN_HLEN };
+	return why;
+}
+
 /* One round of a 32-bit mix (murmur3's finalizer): every input bit reaches every output bit. */
 static uint32_t mix32(uint32_t h)
 {

@@ -20,6 +20,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #define VXLAN_HLEN 8u
 #define VXLAN_UDP_HLEN 8u
@@ -53,6 +54,13 @@ void vxlan_hdr_build(uint8_t out[VXLAN_HLEN], uint32_t vni);
  * (for VXLAN_OK and VXLAN_BAD_VNI).
  */
 enum vxlan_bad vxlan_hdr_check(const uint8_t *b, size_t len, uint32_t vni, uint32_t *vni_out);
+
+/*
+ * Decapsulate a received UDP payload (@len bytes at @d, untrusted):
+ * vxlan_hdr_check(), and on VXLAN_OK the inner frame as *@inner (inside
+ * @d, at least an Ethernet header).  *@inner is left alone otherwise.
+ */
+enum vxlan_bad vxlan_decap(const uint8_t *d, size_t len, uint32_t vni, struct iovec *inner);
 
 /*
  * The outer UDP source port for a frame, in [@lo, @hi] (RFC 7348: "it is

@@ -177,7 +177,7 @@ static unsigned vx_rx_burst(struct port *p, unsigned q, struct port_io *io, stru
 			bad[VX_RX_REMOTE]++;
 			continue;
 		}
-		switch (vxlan_hdr_check(d, len, v->vni, NULL)) {
+		switch (vxlan_decap(d, len, v->vni, &v->rx_view[n])) {
 		case VXLAN_OK:
 			break;
 		case VXLAN_BAD_SHORT:
@@ -190,8 +190,7 @@ static unsigned vx_rx_burst(struct port *p, unsigned q, struct port_io *io, stru
 			bad[VX_RX_VNI]++;
 			continue;
 		}
-		v->rx_view[n] = (struct iovec){ (uint8_t *)d + VXLAN_HLEN, len - VXLAN_HLEN };
-		pkt_rx_init(&pkts[n], &v->rx_view[n], 1, (uint32_t)(len - VXLAN_HLEN), p->id);
+		pkt_rx_init(&pkts[n], &v->rx_view[n], 1, (uint32_t)v->rx_view[n].iov_len, p->id);
 		vx_tun_meta(v, &pkts[n]);
 		bytes += len - VXLAN_HLEN;
 		n++;
