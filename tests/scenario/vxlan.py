@@ -33,15 +33,18 @@ Steps:
          source port in src_ports when two flows ran (ping and TCP);
        - `vswctl fdb show`: cB's MAC on t0;
      then `port del t0`, vx0 deleted;
-  3. hostile datagrams to hA:4789 from hB (a UDP socket): I flag clear,
+  3. vsw <-> vsw: hB's container moved from br0 to a second vswd in hB
+     (afpacket vB + vxlan, IPv6 underlay, tos=inherit): ping and iperf3 both
+     ways, the second vswd learns cA's MAC on its tunnel port;
+  4. hostile datagrams to hA:4789 from hB (a UDP socket): I flag clear,
      another VNI, too short; and from a third address (not remote): each
      is a drop on t0 (`bad_header`, `src_ip`) and named in its state;
-  4. never fragment: cA's MTU raised to 1500, a 1500-byte IPv4 ping from
+  5. never fragment: cA's MTU raised to 1500, a 1500-byte IPv4 ping from
      cA (vsw fragments no outer packet, DF or not): no reply, `too_big` drops on t0 (the outer packet would
      be 1550 bytes on a 1500-byte underlay);
-  5. bad options are refused with a message (vni out of range, mixed
+  6. bad options are refused with a message (vni out of range, mixed
      families, csum=maybe, src_ports=9-1);
-  6. cleanup: vswd (SIGTERM, exit 0), namespaces.  Also on SIGTERM/SIGINT.
+  7. cleanup: vswd (SIGTERM, exit 0), namespaces.  Also on SIGTERM/SIGINT.
 
 Each check prints PASS or FAIL (nothing is skipped); the last line is
 "vxlan: N passed, M failed"; non-zero exit on any failure.  Bounded waits;
@@ -279,11 +282,12 @@ def iperf(reverse):
 
 
 class Capture:
-    """tcpdump -w on uB in hB (UDP 4789 only)."""
+    """tcpdump -w on uB in hB (UDP 4789 only): the first 3000 datagrams (pings and the start of the TCP
+    runs both ways), whole, so tshark can verify checksums and read them all in a few seconds."""
 
     def __init__(self, wd, name):
         self.path = os.path.join(wd, name + ".pcap")
-        self.proc = subprocess.Popen(["ip", "netns", "exec", NS["hB"], "tcpdump", "-U", "-n", "-s", "160", "-i", "uB", "-w",
+        self.proc = subprocess.Popen(["ip", "netns", "exec", NS["hB"], "tcpdump", "-U", "-n", "-s", "2000", "-c", "3000", "-i", "uB", "-w",
                                       self.path, "udp", "port", "4789"],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 5
@@ -302,15 +306,17 @@ class Capture:
 
     def fields(self, v6):
         ip = "ipv6" if v6 else "ip"
-        rc, out, err = run(["tshark", "-r", self.path, "-Y", "vxlan", "-T", "fields", "-E", "occurrence=f", "-e", ip + ".src",
-                            "-e", "udp.srcport", "-e", "udp.checksum", "-e", "vxlan.vni", "-e", "vxlan.flags"],
-                           timeout=60)
+        rc, out, err = run(["tshark", "-r", self.path, "-o", "udp.check_checksum:TRUE", "-Y", "vxlan", "-T", "fields",
+                            "-E", "occurrence=f", "-e", ip + ".src", "-e", "udp.srcport", "-e", "udp.checksum",
+                            "-e", "vxlan.vni", "-e", "udp.checksum.status"], timeout=60)
         rows = []
+        if rc != 0:
+            return rows, "tshark exited %d: %s" % (rc, err[-300:])
         for ln in out.splitlines():
             f = ln.split("\t")
             if len(f) >= 4 and f[3]:
                 rows.append({"src": f[0], "sport": int(f[1]), "csum": int(f[2], 16) if f[2].startswith("0x")
-                             else int(f[2] or 0), "vni": int(f[3])})
+                             else int(f[2] or 0), "vni": int(f[3]), "status": f[4] if len(f) > 4 else ""})
         return rows, err
 
 
@@ -342,12 +348,13 @@ def one_case(sw, wd, v6, csum):
     bad_vni = [r for r in rows if r["vni"] != VNI]
     check(rows and not bad_vni, "%s: every VXLAN datagram has VNI %d" % (what, VNI), bad_vni[:3])
     if csum:
-        ok_vsw = all(r["csum"] != 0 for r in from_vsw)
+        # tshark's udp.checksum.status: 1 good, 0 bad (2: not verified); the snap length keeps whole datagrams
+        ok_vsw = all(r["csum"] != 0 and r["status"] == "1" for r in from_vsw)
         ok_krn = all(r["csum"] != 0 for r in from_krn)
     else:
         ok_vsw = all(r["csum"] == 0 for r in from_vsw)
         ok_krn = all(r["csum"] == 0 for r in from_krn)
-    check(from_vsw and ok_vsw, "%s: vsw's outer UDP checksums are %s" % (what, "set" if csum else "zero"),
+    check(from_vsw and ok_vsw, "%s: vsw's outer UDP checksums are %s" % (what, "set and right (tshark)" if csum else "zero"),
           from_vsw[:3])
     check(from_krn and ok_krn, "%s: the kernel's outer UDP checksums are %s (vsw took them)"
           % (what, "set" if csum else "zero"), from_krn[:3])
@@ -412,6 +419,36 @@ def too_big(sw):
           % (after - before), detail)
 
 
+def vsw_pair(build, wd, sw):
+    """vsw <-> vsw: hB's container on a second vswd (afpacket + vxlan) instead of the kernel's bridge."""
+    wd2 = os.path.join(wd, "b")
+    os.mkdir(wd2)
+    must(["ip", "link", "set", "vB", "nomaster"], ns=NS["hB"])
+    sw2 = Vswd(build, wd2, NS["hB"])
+    try:
+        must([sw2.vswctl, "--ctl", sw2.ctl, "port", "add", "b", "afpacket", "ifname=vB"])
+        for s_, l, r in ((sw, "A", "B"), (sw2, "B", "A")):
+            must([s_.vswctl, "--ctl", s_.ctl, "port", "add", "t0", "vxlan", "local=" + UL6[l], "remote=" + UL6[r],
+                  "vni=%d" % VNI, "tos=inherit"])
+        got, detail = ping("cA", IN4["cB"])
+        check(got == 3, "vsw <-> vsw (IPv6 underlay): ping cA -> cB (%d/3)" % got, detail if got != 3 else "")
+        got, detail = ping("cB", IN4["cA"])
+        check(got == 3, "vsw <-> vsw (IPv6 underlay): ping cB -> cA (%d/3)" % got, detail if got != 3 else "")
+        for rev in (False, True):
+            nbytes, bps, detail = iperf(rev)
+            check(nbytes > 0, "vsw <-> vsw: iperf3 TCP %s (%.0f Mbit/s)" % ("cB -> cA" if rev else "cA -> cB",
+                                                                          bps / 1e6), detail)
+        fdb = sw2.call("fdb", "show").get("entries", [])
+        check(any(e["mac"] == MAC["cA"] and e["port"] == "t0" for e in fdb),
+              "vsw <-> vsw: the second vswd learned cA's MAC on its t0", fdb)
+        for s_, n in ((sw, "A"), (sw2, "B")):
+            must([s_.vswctl, "--ctl", s_.ctl, "port", "del", "t0"])
+    finally:
+        rc = sw2.stop()
+        check(rc == 0, "vsw <-> vsw: the second vswd exits 0 on SIGTERM (%s)" % rc)
+        must(["ip", "link", "set", "vB", "master", "br0"], ns=NS["hB"])
+
+
 def bad_options(sw):
     cases = [
         (["vni=16777216"], "vni"),
@@ -450,6 +487,7 @@ def main():
         for v6 in (False, True):
             for csum in (True, False):
                 one_case(sw, wd, v6, csum)
+        vsw_pair(build, wd, sw)
         hostile(sw)
         too_big(sw)
         bad_options(sw)
