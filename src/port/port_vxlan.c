@@ -282,15 +282,18 @@ static void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *p
 	unsigned drops[DROP__COUNT] = { 0 }, m = 0, off = 0, sent = 0;
 	uint64_t bytes = 0;
 
+	unsigned i;
+
 	pthread_spin_lock(&v->tx_lock);
-	for (unsigned i = 0; i < n && m < PKT_BURST; i++) {
+	for (i = 0; i < n && m < PKT_BURST; i++) {
 		if (!vx_encap(v, m, pkts[i])) {
 			drops[DROP_TOO_BIG]++;
 			continue;
 		}
 		m++;
 	}
-	drops[DROP_NO_RX_BUFFER] += n > PKT_BURST ? n - PKT_BURST : 0;
+	/* The tx stage hands at most a burst; anything past the messages we have is counted, not sent. */
+	drops[DROP_NO_RX_BUFFER] += n - i;
 	/*
 	 * sendmmsg() stops at the first datagram the kernel refuses: count that
 	 * one (EMSGSIZE: over the path MTU, never fragmented) and go on.  Each
@@ -300,8 +303,8 @@ static void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *p
 		int rc = sendmmsg(v->tx_fd, v->msgs + off, m - off, MSG_DONTWAIT);
 
 		if (rc > 0) {
-			for (unsigned i = off; i < off + (unsigned)rc; i++)
-				bytes += v->msgs[i].msg_len - VX_HDR_LEN;
+			for (unsigned j = off; j < off + (unsigned)rc; j++)
+				bytes += v->msgs[j].msg_len - VX_HDR_LEN;
 			sent += (unsigned)rc;
 			off += (unsigned)rc;
 			continue;
