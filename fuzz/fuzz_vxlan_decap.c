@@ -1,0 +1,98 @@
+/* fuzz_vxlan_decap.c - libFuzzer target: packet/vxlan's decap of hostile UDP payloads, then the inner frame's load, parse and source-port hash. */
+
+/*
+ * What a vxlan port's UDP socket hands it is any bytes from any sender.
+ * vxlan_decap() must read nothing before checking the length, accept
+ * exactly the payloads with the I flag and the port's VNI (reserved bits
+ * ignored) and at least an Ethernet header behind, and give an inner view
+ * that is the payload past 8 bytes, inside it.  The inner frame then goes
+ * through what the switch does to it (pkt_load(), pkt_parse()) and, on the
+ * way out of another vxlan port, vxlan_src_port(), which must stay in its
+ * range and read only the head.
+ *
+ * Input format:
+ *
+ *   off  size  field
+ *     0   u8[3] vni     the port's VNI (big endian)
+ *     3   u8[4] range   source port range: lo, hi (big endian u16 each; swapped when lo > hi)
+ *     7   ...   payload the UDP payload (at most 65535 bytes used)
+ *
+ * The payload is one heap allocation of exactly its length, so ASan sees a
+ * read one byte past it.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "packet/pkt.h"
+#include "packet/vxlan.h"
+
+#define HDR 7
+
+static void check(int cond)
+{
+	if (!cond)
+		abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct pkt p;
+	struct iovec inner = { NULL, 0 };
+	uint32_t vni;
+	unsigned lo, hi;
+	size_t len;
+	uint8_t *d;
+	enum vxlan_bad why;
+	int ref;
+
+	if (size < HDR)
+		return 0;
+	vni = (uint32_t)data[0] << 16 | (uint32_t)data[1] << 8 | data[2];
+	lo = (unsigned)data[3] << 8 | data[4];
+	hi = (unsigned)data[5] << 8 | data[6];
+	if (lo > hi) {
+		unsigned t = lo;
+
+		lo = hi;
+		hi = t;
+	}
+	len = size - HDR;
+	if (len > 65535)
+		len = 65535;
+	d = malloc(len ? len : 1);
+	check(d != NULL);
+	memcpy(d, data + HDR, len);
+
+	why = vxlan_decap(d, len, vni, &inner);
+	/* The reference, the plain way. */
+	if (len < VXLAN_HLEN + PKT_ETH_HLEN)
+		ref = VXLAN_BAD_SHORT;
+	else if (!(d[0] & 0x08))
+		ref = VXLAN_BAD_FLAGS;
+	else if (((uint32_t)d[4] << 16 | (uint32_t)d[5] << 8 | d[6]) != vni)
+		ref = VXLAN_BAD_VNI;
+	else
+		ref = VXLAN_OK;
+	check((int)why == ref);
+	if (why != VXLAN_OK) {
+		check(inner.iov_base == NULL);
+		free(d);
+		return 0;
+	}
+	check(inner.iov_base == d + VXLAN_HLEN && inner.iov_len == len - VXLAN_HLEN);
+
+	pkt_rx_init(&p, &inner, 1, (uint32_t)inner.iov_len, 1);
+	pkt_load(&p);
+	check(p.head_len <= p.len && p.len == inner.iov_len);
+	{
+		uint16_t sp = vxlan_src_port(&p, (uint16_t)lo, (uint16_t)hi);
+
+		check(sp >= lo && sp <= (hi > lo ? hi : lo));
+		check(sp == vxlan_src_port(&p, (uint16_t)lo, (uint16_t)hi));
+	}
+	free(d);
+	return 0;
+}

@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""make_corpus_vxlan_decap.py - write the seed corpus of fuzz_vxlan_decap.
+
+    fuzz/make_corpus_vxlan_decap.py [OUTDIR]     (default fuzz/corpus/vxlan_decap)
+
+Each seed is one input in the format described at the top of
+fuzz/fuzz_vxlan_decap.c: the port's VNI, a source port range, then a UDP
+payload: good VXLAN datagrams around inner ARP, IPv4/UDP, IPv4/TCP,
+IPv6/TCP and tagged frames; the same with reserved bits set, the I flag
+clear, another VNI, cut at every length up to 22 bytes; plus random
+bytes.  Deterministic: running it twice writes the same bytes.
+"""
+
+import hashlib
+import os
+import random
+import struct
+import sys
+
+MACS = bytes.fromhex("02000000000b02000000000a")
+
+
+def seed(vni, payload, lo=49152, hi=65535):
+    return struct.pack("!I", vni)[1:] + struct.pack("!HH", lo, hi) + payload
+
+
+def vxlan(vni, flags=0x08, rsv=b"\0\0\0", rsv2=0):
+    return bytes([flags]) + rsv + struct.pack("!I", vni)[1:] + bytes([rsv2])
+
+
+def inner_frames():
+    ip4 = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 28, 1, 0x4000, 64, 17, 0, bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2]))
+    udp = struct.pack("!HHHH", 1234, 4789, 8, 0)
+    tcp = struct.pack("!HHIIBBHHH", 40000, 80, 1, 0, 0x50, 0x02, 65535, 0, 0)
+    ip4t = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40, 1, 0x4000, 64, 6, 0, bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2]))
+    ip6 = struct.pack("!IHBB16s16s", 0x60000000, 20, 6, 64, bytes(15) + b"\1", bytes(15) + b"\2")
+    arp = struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, MACS[6:], bytes([10, 0, 0, 1]), bytes(6),
+                      bytes([10, 0, 0, 2]))
+    return [
+        MACS + b"\x08\x06" + arp + bytes(18),
+        MACS + b"\x08\x00" + ip4 + udp + bytes(18),
+        MACS + b"\x08\x00" + ip4t + tcp + bytes(6),
+        MACS + b"\x86\xdd" + ip6 + tcp,
+        MACS + b"\x81\x00\x00\x0a\x08\x00" + ip4 + udp + bytes(14),
+        MACS + b"\x88\xb5",
+    ]
+
+
+def main():
+    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "corpus", "vxlan_decap")
+    os.makedirs(out, exist_ok=True)
+    rng = random.Random(16)
+    seeds = []
+    for vni in (0, 42, 0xffffff):
+        for fr in inner_frames():
+            seeds.append(seed(vni, vxlan(vni) + fr))
+            seeds.append(seed(vni, vxlan(vni, flags=0xff, rsv=b"\xff\xff\xff", rsv2=0xff) + fr))
+            seeds.append(seed(vni, vxlan(vni, flags=0x00) + fr))
+            seeds.append(seed(vni, vxlan(vni ^ 1) + fr, lo=4789, hi=4789))
+    good = vxlan(42) + inner_frames()[1]
+    for cut in range(23):
+        seeds.append(seed(42, good[:cut]))
+    for _ in range(16):
+        n = rng.randrange(0, 200)
+        seeds.append(seed(rng.randrange(1 << 24), bytes(rng.randrange(256) for _ in range(n)),
+                          rng.randrange(65536), rng.randrange(65536)))
+    for s in seeds:
+        name = hashlib.sha1(s).hexdigest()
+        with open(os.path.join(out, name), "wb") as fh:
+            fh.write(s)
+    print("%d seeds in %s" % (len(seeds), out))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,560 @@
+/* port_vxlan.c - VXLAN port: frames to and from one remote VTEP in one VNI, over the kernel's UDP/IP (RFC 7348). */
+#include "port/port_vxlan.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/filter.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "packet/csum.h"
+#include "packet/vxlan.h"
+#include "port/port_types.h"
+
+/*
+ * The kernel owns the underlay: its addresses, routes and neighbours pick
+ * the outer Ethernet header and the interface; vsw never answers or sends
+ * an ARP or a neighbour solicitation of its own.
+ *
+ *   switch --tx_burst--> [UDP hdr | VXLAN hdr] + the frame's segments --sendmmsg--> raw IP socket (proto UDP)
+ *                                                                                  kernel: IP header, route, neighbour
+ *   switch <--rx_burst-- frame = datagram past 8 bytes <--recvmmsg-- UDP socket bound to local:dstport
+ *
+ * Two sockets, because a UDP socket sends from the one port it is bound
+ * to, and RFC 7348 wants the outer source port to vary with the inner
+ * flow (section 5: "a hash of fields from the inner packet", so that ECMP
+ * on the underlay spreads flows).  Transmit therefore writes its own
+ * 8-byte UDP header through a raw socket of protocol UDP (the kernel still
+ * builds the IP header, routes and resolves, and refuses to fragment:
+ * IP_PMTUDISC_DO / IPV6_DONTFRAG, so an outer packet over the path MTU is
+ * an EMSGSIZE, counted too_big); the raw socket's own receive side drops
+ * everything through a one-instruction socket filter.  Receive is an
+ * ordinary UDP socket, so the kernel checks the outer UDP checksum (and
+ * accepts zero: always for IPv4, UDP_NO_CHECK6_RX for IPv6, RFC 7348
+ * section 5 "the UDP checksum ... SHOULD be transmitted as zero. When a
+ * packet is received with a UDP checksum of zero, it MUST be accepted").
+ *
+ * Outer UDP checksum on transmit (csum=on, the default): IPv4 sums in
+ * software here (pseudo header, UDP + VXLAN header, the inner frame's
+ * segments); IPv6 asks the kernel (IPV6_CHECKSUM at offset 6).  csum=off
+ * sends zero (for IPv6 the receiver must allow it: Linux's udp6zerocsumrx).
+ *
+ * One socket per port bound to local:dstport: a second port on the same
+ * local address and UDP port is refused (EADDRINUSE).  SO_REUSEPORT would
+ * not help: unconnected members of a group are picked by a hash of the
+ * datagram, not by its VNI, and connect() would also filter on the remote's
+ * source port, which varies.  Many VNIs or remotes behind one address is a
+ * shared socket demultiplexed by VNI, the next step (docs/VSWD.md).
+ *
+ * Receive checks, on the datagram (untrusted): its source address is the
+ * remote (else `remote` drop), it holds a VXLAN header with the I flag and
+ * this port's VNI and an inner Ethernet header (vxlan_hdr_check(); else
+ * `short`, `flags` or `vni`).  The inner frame goes to the switch as a view
+ * into the datagram's slot, with the outer addresses and VNI as the
+ * packet's tunnel metadata (PKT_F_TUNNEL).
+ *
+ * Offloads: none either way (tx_offload 0): the egress fallback hands
+ * finished frames (segmented, checksums complete); UDP GSO/GRO is for later.
+ */
+
+#define VX_RX_SLOT 65536u	/* a datagram: at most 65535 bytes of UDP payload */
+#define VX_TX_IOV 64		/* segments of one inner frame */
+#define VX_HDR_LEN (VXLAN_UDP_HLEN + VXLAN_HLEN)
+
+/* Drops of received datagrams by reason, for describe (each is also a port drop). */
+enum vx_rx_bad {
+	VX_RX_SHORT,	/* no room for VXLAN + Ethernet headers */
+	VX_RX_FLAGS,	/* I flag clear */
+	VX_RX_VNI,	/* another VNI */
+	VX_RX_REMOTE,	/* not from the remote VTEP */
+	VX_RX_TRUNC,	/* larger than a slot (cannot be: a UDP payload fits) */
+	VX_RX__COUNT
+};
+static const char *const vx_rx_bad_names[VX_RX__COUNT] = { "short", "flags", "vni", "remote", "truncated" };
+
+union vx_addr {
+	struct sockaddr sa;
+	struct sockaddr_in v4;
+	struct sockaddr_in6 v6;
+};
+
+struct vx_port {
+	struct port port;
+	/* configuration (fixed after create) */
+	bool ipv6, csum, tos_inherit;
+	uint32_t vni;
+	uint16_t dstport, sport_lo, sport_hi;
+	int ttl, tos;
+	union vx_addr local, remote;	/* remote: port dstport, for the receive check */
+	union vx_addr remote_raw;	/* remote, port 0: a raw IPv6 socket takes 0 or its protocol there */
+	socklen_t alen;
+	char local_str[INET6_ADDRSTRLEN], remote_str[INET6_ADDRSTRLEN];
+	int rx_fd, tx_fd;
+	/* receive: the worker polling queue 0 */
+	bool drained;		/* the last burst found the socket empty: the next datagram signals */
+	uint8_t *rx_slots;	/* PKT_BURST x VX_RX_SLOT */
+	struct mmsghdr rx_msgs[PKT_BURST];
+	struct iovec rx_iov[PKT_BURST];	/* the slots, for recvmmsg */
+	struct iovec rx_view[PKT_BURST];	/* the inner frames, for the switch */
+	union vx_addr rx_from[PKT_BURST];
+	atomic_uint_least64_t rx_bad[VX_RX__COUNT];
+	/* transmit: any worker, one at a time */
+	pthread_spinlock_t tx_lock;
+	struct mmsghdr msgs[PKT_BURST];
+	struct iovec tx_iov[PKT_BURST][VX_TX_IOV + 1];
+	uint8_t tx_hdr[PKT_BURST][VX_HDR_LEN];
+	union {
+		struct cmsghdr align;
+		uint8_t buf[CMSG_SPACE(sizeof(int))];
+	} tx_cmsg[PKT_BURST];
+};
+
+static struct vx_port *vx_of(struct port *p) { return (struct vx_port *)p; }
+
+static bool vx_from_remote(const struct vx_port *v, const union vx_addr *a, socklen_t len)
+{
+	if (v->ipv6)
+		return len >= sizeof(struct sockaddr_in6) && a->v6.sin6_family == AF_INET6 &&
+		       memcmp(&a->v6.sin6_addr, &v->remote.v6.sin6_addr, 16) == 0;
+	return len >= sizeof(struct sockaddr_in) && a->v4.sin_family == AF_INET &&
+	       a->v4.sin_addr.s_addr == v->remote.v4.sin_addr.s_addr;
+}
+
+/* The tunnel metadata of a frame that came in (PKT_F_TUNNEL): whoever sets the flag fills every field. */
+static void vx_tun_meta(const struct vx_port *v, struct pkt *pk)
+{
+	pk->flags |= PKT_F_TUNNEL;
+	pk->tun.id = v->vni;
+	pk->tun.ipv6 = v->ipv6;
+	if (v->ipv6) {
+		memcpy(pk->tun.src.v6, &v->remote.v6.sin6_addr, 16);
+		memcpy(pk->tun.dst.v6, &v->local.v6.sin6_addr, 16);
+	} else {
+		memset(&pk->tun.src, 0, sizeof(pk->tun.src));
+		memset(&pk->tun.dst, 0, sizeof(pk->tun.dst));
+		pk->tun.src.v4 = v->remote.v4.sin_addr.s_addr;
+		pk->tun.dst.v4 = v->local.v4.sin_addr.s_addr;
+	}
+}
+
+static unsigned vx_rx_burst(struct port *p, unsigned q, struct port_io *io, struct pkt *pkts, unsigned max)
+{
+	struct vx_port *v = vx_of(p);
+	unsigned bad[VX_RX__COUNT] = { 0 }, n = 0;
+	uint64_t bytes = 0;
+	int got;
+
+	if (max > PKT_BURST)
+		max = PKT_BURST;
+	for (unsigned i = 0; i < max; i++) {
+		v->rx_msgs[i].msg_hdr = (struct msghdr){
+			.msg_name = &v->rx_from[i], .msg_namelen = sizeof(v->rx_from[i]),
+			.msg_iov = &v->rx_iov[i], .msg_iovlen = 1,
+		};
+	}
+	got = recvmmsg(v->rx_fd, v->rx_msgs, max, MSG_DONTWAIT, NULL);
+	if (got <= 0) {
+		v->drained = true;
+		return 0;
+	}
+	v->drained = (unsigned)got < max;
+	for (unsigned i = 0; i < (unsigned)got; i++) {
+		const struct msghdr *mh = &v->rx_msgs[i].msg_hdr;
+		const uint8_t *d = v->rx_iov[i].iov_base;
+		size_t len = v->rx_msgs[i].msg_len;
+
+		if (mh->msg_flags & MSG_TRUNC) {
+			bad[VX_RX_TRUNC]++;
+			continue;
+		}
+		if (!vx_from_remote(v, &v->rx_from[i], mh->msg_namelen)) {
+			bad[VX_RX_REMOTE]++;
+			continue;
+		}
+		switch (vxlan_decap(d, len, v->vni, &v->rx_view[n])) {
+		case VXLAN_OK:
+			break;
+		case VXLAN_BAD_SHORT:
+			bad[VX_RX_SHORT]++;
+			continue;
+		case VXLAN_BAD_FLAGS:
+			bad[VX_RX_FLAGS]++;
+			continue;
+		default:
+			bad[VX_RX_VNI]++;
+			continue;
+		}
+		pkt_rx_init(&pkts[n], &v->rx_view[n], 1, (uint32_t)v->rx_view[n].iov_len, p->id);
+		vx_tun_meta(v, &pkts[n]);
+		bytes += len - VXLAN_HLEN;
+		n++;
+	}
+	for (unsigned r = 0; r < VX_RX__COUNT; r++) {
+		if (!bad[r])
+			continue;
+		port_count(&v->rx_bad[r], bad[r]);
+		port_count_drop(p, r == VX_RX_REMOTE ? DROP_SRC_IP : r == VX_RX_TRUNC ? DROP_TOO_BIG : DROP_BAD_HEADER,
+				bad[r]);
+	}
+	port_count(&p->stats.rx_packets, n);
+	port_count(&p->stats.rx_bytes, bytes);
+	return n;
+}
+
+static void vx_rx_done(struct port *p, unsigned q, struct port_io *io)
+{
+	/* The slots are read again by the next burst only: nothing to give back. */
+}
+
+/* The outer TOS for tos=inherit: the inner IPv4 TOS or IPv6 traffic class (DSCP and ECN), else 0. */
+static int vx_inner_tos(struct pkt *pk)
+{
+	const uint8_t *h = pkt_head(pk);
+	unsigned flags = pkt_parsed(pk);
+
+	if (flags & PKT_F_IPV4)
+		return h[pk->l3_off + 1];
+	if (flags & PKT_F_IPV6)
+		return (h[pk->l3_off] & 0x0f) << 4 | h[pk->l3_off + 1] >> 4;
+	return 0;
+}
+
+/*
+ * Message @m for frame @pk: the UDP + VXLAN header in front of the frame's
+ * segments.  False when the frame cannot go (too many segments, too big
+ * for one datagram).
+ */
+static bool vx_encap(struct vx_port *v, unsigned m, struct pkt *pk)
+{
+	uint8_t *h = v->tx_hdr[m];
+	struct iovec *iov = v->tx_iov[m];
+	int nseg = pkt_segs(pk, &iov[1], VX_TX_IOV);
+	uint32_t udp_len = VX_HDR_LEN + pk->len;
+	uint16_t sport = vxlan_src_port(pk, v->sport_lo, v->sport_hi);
+	struct msghdr *mh = &v->msgs[m].msg_hdr;
+
+	if (nseg < 0 || udp_len > 65535)
+		return false;
+	h[0] = (uint8_t)(sport >> 8);
+	h[1] = (uint8_t)sport;
+	h[2] = (uint8_t)(v->dstport >> 8);
+	h[3] = (uint8_t)v->dstport;
+	h[4] = (uint8_t)(udp_len >> 8);
+	h[5] = (uint8_t)udp_len;
+	h[6] = h[7] = 0; /* zero: no checksum (csum=off), or the kernel's to fill (IPv6), or below (IPv4) */
+	vxlan_hdr_build(h + VXLAN_UDP_HLEN, v->vni);
+	iov[0] = (struct iovec){ h, VX_HDR_LEN };
+	*mh = (struct msghdr){ .msg_name = &v->remote_raw, .msg_namelen = v->alen, .msg_iov = iov,
+			       .msg_iovlen = (size_t)nseg + 1 };
+	if (v->csum && !v->ipv6) {
+		uint32_t sum = csum_pseudo_ipv4(&v->local.v4.sin_addr, &v->remote.v4.sin_addr, IPPROTO_UDP, udp_len);
+		uint16_t c;
+
+		sum = csum_add_iov(sum, iov, (unsigned)nseg + 1, 0, udp_len, NULL);
+		c = csum_finish(sum);
+		if (c == 0)
+			c = 0xffff; /* RFC 768: a computed zero is sent as all ones (zero means "none") */
+		memcpy(h + 6, &c, 2);
+	}
+	if (v->tos_inherit) {
+		struct cmsghdr *cm = (struct cmsghdr *)v->tx_cmsg[m].buf;
+		int tos = vx_inner_tos(pk);
+
+		mh->msg_control = v->tx_cmsg[m].buf;
+		mh->msg_controllen = sizeof(v->tx_cmsg[m].buf);
+		cm->cmsg_level = v->ipv6 ? IPPROTO_IPV6 : IPPROTO_IP;
+		cm->cmsg_type = v->ipv6 ? IPV6_TCLASS : IP_TOS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &tos, sizeof(int));
+	}
+	return true;
+}
+
+static void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, unsigned n)
+{
+	struct vx_port *v = vx_of(p);
+	unsigned drops[DROP__COUNT] = { 0 }, m = 0, off = 0, sent = 0;
+	uint64_t bytes = 0;
+
+	unsigned i;
+
+	pthread_spin_lock(&v->tx_lock);
+	for (i = 0; i < n && m < PKT_BURST; i++) {
+		if (!vx_encap(v, m, pkts[i])) {
+			drops[DROP_TOO_BIG]++;
+			continue;
+		}
+		m++;
+	}
+	/* The tx stage hands at most a burst; anything past the messages we have is counted, not sent. */
+	drops[DROP_NO_RX_BUFFER] += n - i;
+	/*
+	 * sendmmsg() stops at the first datagram the kernel refuses: count that
+	 * one (EMSGSIZE: over the path MTU, never fragmented) and go on.  Each
+	 * round sends or skips at least one, so this ends.
+	 */
+	while (off < m) {
+		int rc = sendmmsg(v->tx_fd, v->msgs + off, m - off, MSG_DONTWAIT);
+
+		if (rc > 0) {
+			for (unsigned j = off; j < off + (unsigned)rc; j++)
+				bytes += v->msgs[j].msg_len - VX_HDR_LEN;
+			sent += (unsigned)rc;
+			off += (unsigned)rc;
+			continue;
+		}
+		if (rc < 0 && (errno == EAGAIN || errno == ENOBUFS)) {
+			drops[DROP_NO_RX_BUFFER] += m - off;
+			break;
+		}
+		if (rc < 0 && (errno == ENETDOWN || errno == ENETUNREACH || errno == EHOSTUNREACH)) {
+			drops[DROP_PORT_DOWN] += m - off;
+			break;
+		}
+		drops[rc < 0 && errno == EMSGSIZE ? DROP_TOO_BIG : DROP_PORT_BROKEN]++;
+		off++;
+	}
+	pthread_spin_unlock(&v->tx_lock);
+	port_count(&p->stats.tx_packets, sent);
+	port_count(&p->stats.tx_bytes, bytes);
+	port_count_drops(p, drops);
+}
+
+static unsigned vx_rx_queues(struct port *p) { return 1; }
+static int vx_rx_fd(struct port *p, unsigned q) { return vx_of(p)->rx_fd; }
+
+static bool vx_rx_arm(struct port *p, unsigned q)
+{
+	/* Edge-triggered: only an emptied socket signals the next datagram. */
+	return !vx_of(p)->drained;
+}
+
+static void vx_rx_disarm(struct port *p, unsigned q) {}
+
+static void vx_describe(struct port *p, char *buf, size_t len)
+{
+	struct vx_port *v = vx_of(p);
+	int off = snprintf(buf, len, "vxlan vni %u local %s remote %s dstport %u src_ports %u-%u csum %s",
+			   (unsigned)v->vni, v->local_str, v->remote_str, (unsigned)v->dstport, (unsigned)v->sport_lo,
+			   (unsigned)v->sport_hi, v->csum ? "on" : "off");
+
+	for (unsigned r = 0; r < VX_RX__COUNT && off >= 0 && (size_t)off < len; r++) {
+		uint64_t c = atomic_load_explicit(&v->rx_bad[r], memory_order_relaxed);
+
+		if (c)
+			off += snprintf(buf + off, len - (size_t)off, "; rx %s: %llu", vx_rx_bad_names[r],
+					(unsigned long long)c);
+	}
+}
+
+static void vx_destroy(struct port *p)
+{
+	struct vx_port *v = vx_of(p);
+
+	if (v->rx_fd >= 0)
+		close(v->rx_fd);
+	if (v->tx_fd >= 0)
+		close(v->tx_fd);
+	free(v->rx_slots);
+	pthread_spin_destroy(&v->tx_lock);
+	free(v);
+}
+
+static const struct port_ops vx_port_ops = {
+	.type = "vxlan",
+	.rx_burst = vx_rx_burst,
+	.rx_done = vx_rx_done,
+	.tx_burst = vx_tx_burst,
+	.rx_queues = vx_rx_queues,
+	.rx_fd = vx_rx_fd,
+	.rx_arm = vx_rx_arm,
+	.rx_disarm = vx_rx_disarm,
+	.describe = vx_describe,
+	.destroy = vx_destroy,
+};
+
+/* @s as an IPv4 or IPv6 address into @a (port @port); its family, or -1. */
+static int vx_parse_addr(const char *s, uint16_t port, union vx_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (s && inet_pton(AF_INET, s, &a->v4.sin_addr) == 1) {
+		a->v4.sin_family = AF_INET;
+		a->v4.sin_port = htons(port);
+		return AF_INET;
+	}
+	if (s && inet_pton(AF_INET6, s, &a->v6.sin6_addr) == 1) {
+		a->v6.sin6_family = AF_INET6;
+		a->v6.sin6_port = htons(port);
+		return AF_INET6;
+	}
+	return -1;
+}
+
+/* The options into @v; 0, or -1 with @err. */
+static int vx_parse(struct vx_port *v, struct json_object *params, char *err, size_t errlen)
+{
+	const char *local = port_param_str(params, "local"), *remote = port_param_str(params, "remote");
+	const char *csum = port_param_str(params, "csum"), *tos = port_param_str(params, "tos");
+	const char *range = port_param_str(params, "src_ports");
+	unsigned vni, dstport, ttl, lo = 49152, hi = 65535, tosv = 0;
+	int fl, fr;
+	char tail;
+
+	if (port_param_uint(params, "vni", 0, VXLAN_VNI_MAX, VXLAN_VNI_MAX + 1, &vni, err, errlen) < 0 ||
+	    port_param_uint(params, "dstport", 1, 65535, VXLAN_PORT, &dstport, err, errlen) < 0 ||
+	    port_param_uint(params, "ttl", 1, 255, 64, &ttl, err, errlen) < 0)
+		return -1;
+	if (vni > VXLAN_VNI_MAX) {
+		snprintf(err, errlen, "vxlan: vni= is required (0..%u)", VXLAN_VNI_MAX);
+		return -1;
+	}
+	fl = vx_parse_addr(local, 0, &v->local);
+	fr = vx_parse_addr(remote, (uint16_t)dstport, &v->remote);
+	(void)vx_parse_addr(remote, 0, &v->remote_raw);
+	if (fl < 0 || fr < 0) {
+		snprintf(err, errlen, "vxlan: %s= must be an IPv4 or IPv6 address", fl < 0 ? "local" : "remote");
+		return -1;
+	}
+	if (fl != fr) {
+		snprintf(err, errlen, "vxlan: local= and remote= must be of one family (IPv4 or IPv6)");
+		return -1;
+	}
+	if (csum && strcmp(csum, "on") != 0 && strcmp(csum, "off") != 0) {
+		snprintf(err, errlen, "vxlan: csum= must be on or off");
+		return -1;
+	}
+	if (tos && strcmp(tos, "inherit") != 0 && (sscanf(tos, "%u%c", &tosv, &tail) != 1 || tosv > 255)) {
+		snprintf(err, errlen, "vxlan: tos= must be 0..255 or inherit");
+		return -1;
+	}
+	if (range && (sscanf(range, "%u-%u%c", &lo, &hi, &tail) != 2 || lo < 1 || lo > hi || hi > 65535)) {
+		snprintf(err, errlen, "vxlan: src_ports= must be LO-HI with 1 <= LO <= HI <= 65535");
+		return -1;
+	}
+	v->ipv6 = fl == AF_INET6;
+	v->alen = v->ipv6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	v->vni = vni;
+	v->dstport = (uint16_t)dstport;
+	v->ttl = (int)ttl;
+	v->csum = !csum || strcmp(csum, "on") == 0;
+	v->tos_inherit = tos && strcmp(tos, "inherit") == 0;
+	v->tos = (int)tosv;
+	v->sport_lo = (uint16_t)lo;
+	v->sport_hi = (uint16_t)hi;
+	inet_ntop(fl, v->ipv6 ? (void *)&v->local.v6.sin6_addr : (void *)&v->local.v4.sin_addr, v->local_str,
+		  sizeof(v->local_str));
+	inet_ntop(fl, v->ipv6 ? (void *)&v->remote.v6.sin6_addr : (void *)&v->remote.v4.sin_addr, v->remote_str,
+		  sizeof(v->remote_str));
+	return 0;
+}
+
+static int setopt(int fd, int level, int name, int val)
+{
+	return setsockopt(fd, level, name, &val, sizeof(val));
+}
+
+/* The receive socket: UDP, bound to local:dstport, zero checksums accepted. NULL @what on success. */
+static const char *vx_open_rx(struct vx_port *v)
+{
+	union vx_addr bind_to = v->local;
+
+	v->rx_fd = socket(v->ipv6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+	if (v->rx_fd < 0)
+		return "UDP socket";
+	if (v->ipv6) {
+		bind_to.v6.sin6_port = htons(v->dstport);
+		if (setopt(v->rx_fd, IPPROTO_IPV6, IPV6_V6ONLY, 1) < 0)
+			return "IPV6_V6ONLY";
+		if (setopt(v->rx_fd, IPPROTO_UDP, UDP_NO_CHECK6_RX, 1) < 0)
+			return "UDP_NO_CHECK6_RX";
+	} else {
+		bind_to.v4.sin_port = htons(v->dstport);
+	}
+	/* A burst of 64 full datagrams and more: the kernel's default (~200 KiB) drops under a TCP window. */
+	(void)setopt(v->rx_fd, SOL_SOCKET, SO_RCVBUF, 4 << 20);
+	if (bind(v->rx_fd, &bind_to.sa, v->alen) < 0)
+		return "bind local:dstport";
+	return NULL;
+}
+
+/* The transmit socket: raw IP, protocol UDP, our UDP header, never fragmented. NULL @what on success. */
+static const char *vx_open_tx(struct vx_port *v)
+{
+	/* Accept nothing: this socket only sends (its receive side would get a copy of every UDP datagram). */
+	struct sock_filter drop_all = BPF_STMT(BPF_RET | BPF_K, 0);
+	struct sock_fprog prog = { .len = 1, .filter = &drop_all };
+	union vx_addr bind_to = v->local;
+
+	v->tx_fd = socket(v->ipv6 ? AF_INET6 : AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+	if (v->tx_fd < 0)
+		return "raw socket (needs CAP_NET_RAW)";
+	if (setsockopt(v->tx_fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0)
+		return "SO_ATTACH_FILTER";
+	(void)setopt(v->tx_fd, SOL_SOCKET, SO_SNDBUF, 4 << 20);
+	if (v->ipv6) {
+		if (setopt(v->tx_fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, IPV6_PMTUDISC_DO) < 0 ||
+		    setopt(v->tx_fd, IPPROTO_IPV6, IPV6_DONTFRAG, 1) < 0)
+			return "IPV6_DONTFRAG";
+		if (setopt(v->tx_fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, v->ttl) < 0 ||
+		    setopt(v->tx_fd, IPPROTO_IPV6, IPV6_TCLASS, v->tos) < 0)
+			return "IPV6_UNICAST_HOPS/IPV6_TCLASS";
+		/* The kernel fills the UDP checksum at offset 6 (a computed zero goes out as 0xffff). */
+		if (v->csum && setopt(v->tx_fd, IPPROTO_IPV6, IPV6_CHECKSUM, 6) < 0)
+			return "IPV6_CHECKSUM";
+	} else {
+		if (setopt(v->tx_fd, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO) < 0)
+			return "IP_MTU_DISCOVER";
+		if (setopt(v->tx_fd, IPPROTO_IP, IP_TTL, v->ttl) < 0 || setopt(v->tx_fd, IPPROTO_IP, IP_TOS, v->tos) < 0)
+			return "IP_TTL/IP_TOS";
+	}
+	/* The outer source address: local= (the kernel then routes from it). */
+	if (bind(v->tx_fd, &bind_to.sa, v->alen) < 0)
+		return "bind local";
+	return NULL;
+}
+
+struct port *port_vxlan_create(const char *name, struct json_object *params, const struct port_env *env, char *err,
+			       size_t errlen)
+{
+	struct vx_port *v = calloc(1, sizeof(*v));
+	const char *what;
+
+	if (!v) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	v->rx_fd = v->tx_fd = -1;
+	pthread_spin_init(&v->tx_lock, PTHREAD_PROCESS_PRIVATE);
+	snprintf(v->port.name, sizeof(v->port.name), "%s", name);
+	v->port.ops = &vx_port_ops;
+	v->port.rx_offload = false;
+	atomic_init(&v->port.tx_offload, 0);
+	if (vx_parse(v, params, err, errlen) < 0)
+		goto out_free;
+	v->rx_slots = malloc((size_t)PKT_BURST * VX_RX_SLOT);
+	if (!v->rx_slots) {
+		snprintf(err, errlen, "out of memory");
+		goto out_free;
+	}
+	for (unsigned i = 0; i < PKT_BURST; i++)
+		v->rx_iov[i] = (struct iovec){ v->rx_slots + (size_t)i * VX_RX_SLOT, VX_RX_SLOT };
+	v->drained = false;
+	what = vx_open_rx(v);
+	if (!what)
+		what = vx_open_tx(v);
+	if (what) {
+		snprintf(err, errlen, "vxlan %s:%u: %s: %s", v->local_str, (unsigned)v->dstport, what, strerror(errno));
+		goto out_free;
+	}
+	return &v->port;
+
+out_free:
+	vx_destroy(&v->port);
+	return NULL;
+}

@@ -1,0 +1,511 @@
+#!/usr/bin/env python3
+"""vxlan.py - scenario: vsw's vxlan port against the Linux kernel's vxlan device, across two "hosts".
+
+Objective (issue 16, items 1, 4 and 5, first cut): a container behind vswd
+on host A and one behind a kernel VXLAN device bridged on host B share one
+L2 segment over an IPv4 or IPv6 underlay, with the outer UDP checksum on
+and off, each way; vsw's VXLAN framing is what the kernel and tshark
+expect (RFC 7348, the right VNI), it learns the remote container's MAC on
+the tunnel port, drops what is not its VTEP's traffic, and never
+fragments:
+
+    netns cA (eth0 10.77.0.1)                       netns cB (eth0 10.77.0.2)
+        | veth                                          | veth
+    netns hA: vA --(afpacket)-- vswd --(vxlan t0)     netns hB: vB -- br0 -- vx0 (kernel vxlan)
+        uA 192.168.77.1 / fd77::1  ======= veth underlay =======  uB 192.168.77.2 / fd77::2
+
+vswd runs inside hA (`ip netns exec`), so its sockets, routes and
+neighbours are hA's; its control socket is a file in a temp dir.
+
+Steps:
+  1. namespaces, veths, underlay addresses (IPv6 without DAD), bridge br0
+     in hB, tx checksum offload off on uB (see setup_net); start vswd in hA; `port add a afpacket ifname=vA`; inner MTU
+     1430 (the IPv6 underlay's 1500 - 70);
+  2. for each underlay (IPv4, IPv6) and outer checksum (on, off): kernel
+     vx0 (id VNI, dstport 4789, udpcsum/noudpcsum, udp6zerocsumtx/rx) into
+     br0, `port add t0 vxlan local= remote= vni= csum=`; tcpdump -w on uB;
+       - ping cA -> cB and cB -> cA (3 echo requests each, no loss);
+       - iperf3 TCP cA -> cB and cB -> cA (-R), 2 s each, more than 0 bytes;
+       - tshark on the capture: every VXLAN datagram has VNI VNI, both
+         directions are there, vsw's outer UDP checksum is non-zero with
+         csum=on and zero with csum=off; the kernel's likewise per its
+         option (so vsw accepted both); vsw's datagrams use more than one
+         source port in src_ports when two flows ran (ping and TCP);
+       - `vswctl fdb show`: cB's MAC on t0;
+     then `port del t0`, vx0 deleted;
+  3. vsw <-> vsw: hB's container moved from br0 to a second vswd in hB
+     (afpacket vB + vxlan, IPv6 underlay, tos=inherit): ping and iperf3 both
+     ways, the second vswd learns cA's MAC on its tunnel port;
+  4. hostile datagrams to hA:4789 from hB (a UDP socket): I flag clear,
+     another VNI, too short; and from a third address (not remote): each
+     is a drop on t0 (`bad_header`, `src_ip`) and named in its state;
+  5. never fragment: cA's MTU raised to 1500, a 1500-byte IPv4 ping from
+     cA (vsw fragments no outer packet, DF or not): no reply, `too_big` drops on t0 (the outer packet would
+     be 1550 bytes on a 1500-byte underlay);
+  6. bad options are refused with a message (vni out of range, mixed
+     families, csum=maybe, src_ports=9-1);
+  7. cleanup: vswd (SIGTERM, exit 0), namespaces.  Also on SIGTERM/SIGINT.
+
+Each check prints PASS or FAIL (nothing is skipped); the last line is
+"vxlan: N passed, M failed"; non-zero exit on any failure.  Bounded waits;
+a run takes about 40 s.
+
+    python3 tests/scenario/vxlan.py --build build [--keep]
+
+Needs root, build/vswd, build/vswctl, ip, ethtool, busybox (ping), iperf3, tcpdump, tshark, a kernel with vxlan and bridge.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.dont_write_bytecode = True
+
+TAG = "%04x" % (os.getpid() & 0xffff)
+NS = {h: "vswx-%s-%s" % (h, TAG) for h in ("hA", "hB", "cA", "cB")}
+VNI = 4000 + (os.getpid() % 1000)
+UL4 = {"A": "192.168.77.1", "B": "192.168.77.2", "X": "192.168.77.3"}
+UL6 = {"A": "fd77::1", "B": "fd77::2", "X": "fd77::3"}
+IN4 = {"cA": "10.77.0.1", "cB": "10.77.0.2"}
+MAC = {"cA": "02:77:78:00:00:0a", "cB": "02:77:78:00:00:0b"}
+INNER_MTU = 1430
+
+PASSED = 0
+FAILED = 0
+T0 = time.monotonic()
+
+
+def check(ok, what, detail=""):
+    global PASSED, FAILED
+    if ok:
+        PASSED += 1
+        print("PASS %s" % what)
+    else:
+        FAILED += 1
+        print("FAIL %s%s" % (what, ": " + str(detail)[:600] if detail else ""))
+    sys.stdout.flush()
+    return ok
+
+
+def note(msg):
+    print("     [%5.1f s] %s" % (time.monotonic() - T0, msg), flush=True)
+
+
+class Terminated(Exception):
+    pass
+
+
+def on_signal(sig, frame):
+    raise Terminated("signal %d" % sig)
+
+
+def run(argv, timeout=20, ns=None):
+    """Run argv (in netns ns); return (rc, stdout, stderr); rc 124 on timeout."""
+    if ns:
+        argv = ["ip", "netns", "exec", ns] + list(argv)
+    try:
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+        return p.returncode, p.stdout, p.stderr
+    except subprocess.TimeoutExpired as e:
+        def s(x):
+            return x.decode(errors="replace") if isinstance(x, bytes) else (x or "")
+        return 124, s(e.stdout), s(e.stderr) + "\n(timed out after %s s)" % timeout
+
+
+def must(argv, timeout=20, ns=None):
+    rc, out, err = run(argv, timeout, ns)
+    if rc != 0:
+        raise RuntimeError("`%s`%s exited %d: %s" % (" ".join(argv), " in " + ns if ns else "", rc,
+                                                     (err or out).strip()[:400]))
+    return out
+
+
+class Vswd:
+    """vswd --foreground inside netns @ns, its control socket in @wd."""
+
+    def __init__(self, build, wd, ns):
+        self.vswctl = os.path.join(build, "vswctl")
+        self.ctl = os.path.join(wd, "ctl.sock")
+        self.log_path = os.path.join(wd, "vswd.log")
+        self.log = open(self.log_path, "w")
+        conf = os.path.join(wd, "vswd.json")
+        with open(conf, "w") as f:
+            json.dump({"workers": 1}, f)
+        self.proc = subprocess.Popen(["ip", "netns", "exec", ns, os.path.join(build, "vswd"), "--foreground",
+                                      "--ctl", self.ctl, "--config", conf],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 10
+        while not os.path.exists(self.ctl):
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise RuntimeError("vswd did not start; see %s" % self.log_path)
+            time.sleep(0.05)
+
+    def ctl_run(self, *args, timeout=10):
+        return run([self.vswctl, "--ctl", self.ctl] + list(args), timeout=timeout)
+
+    def call(self, *args):
+        rc, out, err = self.ctl_run("--json", *args)
+        try:
+            return json.loads(out)
+        except ValueError:
+            raise RuntimeError("vswctl %s: rc %d, no JSON: %s %s" % (" ".join(args), rc, out, err))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.log.close()
+        return self.proc.returncode
+
+
+def port_stat(sw, name):
+    for p in sw.call("stats").get("ports", []):
+        if p["name"] == name:
+            return p
+    return {}
+
+
+def port_state(sw, name):
+    for p in sw.call("show").get("ports", []):
+        if p["name"] == name:
+            return p.get("state", "")
+    return ""
+
+
+# ---- namespaces ---------------------------------------------------------------
+
+def setup_net():
+    for ns in NS.values():
+        must(["ip", "netns", "add", ns])
+        must(["ip", "link", "set", "lo", "up"], ns=ns)
+    # containers: IPv6 off (a quiet wire), one veth each into their host
+    for c, h, v in (("cA", "hA", "vA"), ("cB", "hB", "vB")):
+        must(["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"], ns=NS[c])
+        must(["ip", "link", "add", v, "netns", NS[h], "type", "veth", "peer", "name", "eth0", "netns", NS[c]])
+        must(["ip", "link", "set", "eth0", "address", MAC[c], "mtu", str(INNER_MTU)], ns=NS[c])
+        must(["ip", "addr", "add", IN4[c] + "/24", "dev", "eth0"], ns=NS[c])
+        must(["ip", "link", "set", "eth0", "up"], ns=NS[c])
+        must(["sysctl", "-qw", "net.ipv6.conf.%s.disable_ipv6=1" % v], ns=NS[h])
+        must(["ip", "link", "set", v, "up"], ns=NS[h])
+    # the underlay
+    must(["ip", "link", "add", "uA", "netns", NS["hA"], "type", "veth", "peer", "name", "uB", "netns", NS["hB"]])
+    for h, u, k in (("hA", "uA", "A"), ("hB", "uB", "B")):
+        must(["ip", "addr", "add", UL4[k] + "/24", "dev", u], ns=NS[h])
+        must(["ip", "addr", "add", UL6[k] + "/64", "dev", u, "nodad"], ns=NS[h])
+        must(["ip", "link", "set", u, "up"], ns=NS[h])
+    # Frames that never leave the machine keep the sender's unfinished checksum (CHECKSUM_PARTIAL) across
+    # a veth: the kernel's vxlan on hB would hand hA inner TCP checksums that only its skb metadata says are
+    # to be completed, and a UDP socket gets the bytes.  A real NIC completes them; so does tx off on uB.
+    must(["ethtool", "-K", "uB", "tx", "off"], ns=NS["hB"])
+    # a third address on hB: the source of datagrams that are not the remote's
+    must(["ip", "addr", "add", UL4["X"] + "/24", "dev", "uB"], ns=NS["hB"])
+    must(["ip", "addr", "add", UL6["X"] + "/64", "dev", "uB", "nodad"], ns=NS["hB"])
+    # host B: a Linux bridge with the container's veth
+    must(["ip", "link", "add", "br0", "type", "bridge"], ns=NS["hB"])
+    must(["ip", "link", "set", "vB", "master", "br0"], ns=NS["hB"])
+    must(["ip", "link", "set", "br0", "up"], ns=NS["hB"])
+
+
+def cleanup_net():
+    for ns in NS.values():
+        if os.path.exists("/run/netns/" + ns):
+            rc, out, _ = run(["ip", "netns", "pids", ns], timeout=5)
+            for pid in out.split():
+                try:
+                    os.kill(int(pid), signal.SIGKILL)   # our own tcpdump/iperf3, started in our namespace
+                except (ProcessLookupError, ValueError):
+                    pass
+            run(["ip", "netns", "del", ns], timeout=10)
+    return [ns for ns in NS.values() if os.path.exists("/run/netns/" + ns)]
+
+
+def kernel_vxlan(v6, csum):
+    ul = UL6 if v6 else UL4
+    argv = ["ip", "link", "add", "vx0", "type", "vxlan", "id", str(VNI), "local", ul["B"], "remote", ul["A"],
+            "dstport", "4789"]
+    if v6:
+        argv += ["noudp6zerocsumtx", "noudp6zerocsumrx"] if csum else ["udp6zerocsumtx", "udp6zerocsumrx"]
+    else:
+        argv += ["udpcsum"] if csum else ["noudpcsum"]
+    must(argv, ns=NS["hB"])
+    must(["ip", "link", "set", "vx0", "master", "br0"], ns=NS["hB"])
+    must(["ip", "link", "set", "vx0", "up"], ns=NS["hB"])
+
+
+def ping(src, dst, count=3, size=None):
+    argv = ["busybox", "ping", "-q", "-c", str(count), "-i", "0.2", "-W", "1"]
+    if size is not None:
+        argv += ["-s", str(size)]
+    argv += [dst]
+    rc, out, err = run(argv, timeout=count + 10, ns=NS[src])
+    got = 0
+    for ln in out.splitlines():
+        if "received" in ln:
+            try:
+                got = int(ln.split(",")[1].split()[0])
+            except (IndexError, ValueError):
+                pass
+    return got, (out + err).strip().replace("\n", " | ")[-300:]
+
+
+def iperf(reverse):
+    srv = subprocess.Popen(["ip", "netns", "exec", NS["cB"], "iperf3", "-s", "-1", "-B", IN4["cB"]],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.5)
+        argv = ["iperf3", "-c", IN4["cB"], "-t", "2", "-J", "--connect-timeout", "3000"] + (["-R"] if reverse else [])
+        rc, out, err = run(argv, timeout=20, ns=NS["cA"])
+        try:
+            res = json.loads(out)
+            bps = res["end"]["sum_received"]["bits_per_second"]
+            got = res["end"]["sum_received"]["bytes"]
+        except (ValueError, KeyError):
+            return 0, 0, (out + err)[-300:]
+        return got, bps, ""
+    finally:
+        try:
+            srv.wait(5)
+        except subprocess.TimeoutExpired:
+            srv.kill()
+            srv.wait(5)
+
+
+class Capture:
+    """tcpdump -w on uB in hB (UDP 4789 only): the first 3000 datagrams (pings and the start of the TCP
+    runs both ways), whole, so tshark can verify checksums and read them all in a few seconds."""
+
+    def __init__(self, wd, name):
+        self.path = os.path.join(wd, name + ".pcap")
+        self.proc = subprocess.Popen(["ip", "netns", "exec", NS["hB"], "tcpdump", "-U", "-n", "-s", "2000", "-c", "3000", "-i", "uB", "-w",
+                                      self.path, "udp", "port", "4789"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            if "listening on" in self.proc.stderr.readline():
+                break
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+    def fields(self, v6):
+        ip = "ipv6" if v6 else "ip"
+        rc, out, err = run(["tshark", "-r", self.path, "-o", "udp.check_checksum:TRUE", "-Y", "vxlan", "-T", "fields",
+                            "-E", "occurrence=f", "-e", ip + ".src", "-e", "udp.srcport", "-e", "udp.checksum",
+                            "-e", "vxlan.vni", "-e", "udp.checksum.status"], timeout=60)
+        rows = []
+        if rc != 0:
+            return rows, "tshark exited %d: %s" % (rc, err[-300:])
+        for ln in out.splitlines():
+            f = ln.split("\t")
+            if len(f) >= 4 and f[3]:
+                rows.append({"src": f[0], "sport": int(f[1]), "csum": int(f[2], 16) if f[2].startswith("0x")
+                             else int(f[2] or 0), "vni": int(f[3]), "status": f[4] if len(f) > 4 else ""})
+        return rows, err
+
+
+def one_case(sw, wd, v6, csum):
+    ul = UL6 if v6 else UL4
+    what = "%s underlay, csum %s" % ("IPv6" if v6 else "IPv4", "on" if csum else "off")
+    note(what)
+    kernel_vxlan(v6, csum)
+    rc, out, err = sw.ctl_run("port", "add", "t0", "vxlan", "local=" + ul["A"], "remote=" + ul["B"],
+                              "vni=%d" % VNI, "csum=" + ("on" if csum else "off"))
+    if not check(rc == 0, "%s: port add t0 vxlan" % what, (out + err).strip()):
+        must(["ip", "link", "del", "vx0"], ns=NS["hB"])
+        return
+    cap = Capture(wd, "ul-%s-%s" % ("6" if v6 else "4", "on" if csum else "off"))
+    got, detail = ping("cA", IN4["cB"])
+    check(got == 3, "%s: ping cA -> cB (%d/3)" % (what, got), detail if got != 3 else "")
+    got, detail = ping("cB", IN4["cA"])
+    check(got == 3, "%s: ping cB -> cA (%d/3)" % (what, got), detail if got != 3 else "")
+    for rev in (False, True):
+        nbytes, bps, detail = iperf(rev)
+        check(nbytes > 0, "%s: iperf3 TCP %s (%.0f Mbit/s)" % (what, "cB -> cA" if rev else "cA -> cB", bps / 1e6),
+              detail or port_stat(sw, "t0"))
+    cap.stop()
+    rows, terr = cap.fields(v6)
+    from_vsw = [r for r in rows if r["src"] == ul["A"]]
+    from_krn = [r for r in rows if r["src"] == ul["B"]]
+    check(from_vsw and from_krn, "%s: tshark decodes VXLAN both ways (%d from vsw, %d from the kernel)"
+          % (what, len(from_vsw), len(from_krn)), terr)
+    bad_vni = [r for r in rows if r["vni"] != VNI]
+    check(rows and not bad_vni, "%s: every VXLAN datagram has VNI %d" % (what, VNI), bad_vni[:3])
+    if csum:
+        # tshark's udp.checksum.status: 1 good, 0 bad (2: not verified); the snap length keeps whole datagrams
+        ok_vsw = all(r["csum"] != 0 and r["status"] == "1" for r in from_vsw)
+        ok_krn = all(r["csum"] != 0 for r in from_krn)
+    else:
+        ok_vsw = all(r["csum"] == 0 for r in from_vsw)
+        ok_krn = all(r["csum"] == 0 for r in from_krn)
+    check(from_vsw and ok_vsw, "%s: vsw's outer UDP checksums are %s" % (what, "set and right (tshark)" if csum else "zero"),
+          from_vsw[:3])
+    check(from_krn and ok_krn, "%s: the kernel's outer UDP checksums are %s (vsw took them)"
+          % (what, "set" if csum else "zero"), from_krn[:3])
+    sports = {r["sport"] for r in from_vsw}
+    check(len(sports) >= 2 and all(49152 <= s <= 65535 for s in sports),
+          "%s: vsw's outer source ports vary with the inner flow, in 49152-65535 (%s)" % (what, sorted(sports)[:6]))
+    fdb = sw.call("fdb", "show").get("entries", [])
+    check(any(e["mac"] == MAC["cB"] and e["port"] == "t0" for e in fdb),
+          "%s: fdb show: cB's MAC learned on t0" % what, fdb)
+    st = port_stat(sw, "t0")
+    drops = {k: v for k, v in st.get("drops", {}).items() if v}
+    check(not drops, "%s: no drops on t0" % what, drops)
+    must([sw.vswctl, "--ctl", sw.ctl, "port", "del", "t0"])
+    must(["ip", "link", "del", "vx0"], ns=NS["hB"])
+
+
+def hostile(sw):
+    """Datagrams to hA:4789 that are not vsw's to take: each a drop with its reason."""
+    ul = UL4
+    must([sw.vswctl, "--ctl", sw.ctl, "port", "add", "t0", "vxlan", "local=" + ul["A"], "remote=" + ul["B"],
+          "vni=%d" % VNI])
+    inner = bytes.fromhex(MAC["cA"].replace(":", "") + "02aabbccddee") + b"\x88\xb5" + bytes(46)
+    vni = VNI.to_bytes(3, "big")
+    script = ("import socket,sys\n"
+              "def tx(src, data):\n"
+              "    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+              "    s.bind((src, 0)); s.sendto(data, (%r, 4789)); s.close()\n"
+              "b = bytes.fromhex(sys.argv[1]); v = bytes.fromhex(sys.argv[2])\n"
+              "tx(%r, b'\\x00\\x00\\x00\\x00' + v + b'\\x00' + b)\n"            # I flag clear
+              "tx(%r, b'\\x08\\x00\\x00\\x00' + bytes([0, 0, 1]) + b'\\x00' + b)\n"  # another VNI
+              "tx(%r, b'\\x08\\x00\\x00\\x00' + v + b'\\x00' + b[:10])\n"        # too short
+              "tx(%r, b'\\x08\\x00\\x00\\x00' + v + b'\\x00' + b)\n"            # not from the remote
+              % (ul["A"], ul["B"], ul["B"], ul["B"], ul["X"]))
+    before = port_stat(sw, "t0")
+    must(["python3", "-c", script, inner.hex(), vni.hex()], ns=NS["hB"])
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        st = port_stat(sw, "t0")
+        d = st.get("drops", {})
+        if d.get("bad_header", 0) >= 3 and d.get("src_ip", 0) >= 1:
+            break
+        time.sleep(0.1)
+    d = st.get("drops", {})
+    check(d.get("bad_header", 0) == 3 and d.get("src_ip", 0) == 1 and
+          st.get("rx_packets", 0) == before.get("rx_packets", 0),
+          "hostile datagrams: 3 bad_header drops (flags, vni, short), 1 src_ip drop (not the remote), none taken",
+          st)
+    state = port_state(sw, "t0")
+    check(all(w in state for w in ("rx flags: 1", "rx vni: 1", "rx short: 1", "rx remote: 1")),
+          "hostile datagrams: each reason named in t0's state", state)
+
+
+def too_big(sw):
+    """cA's MTU over what the tunnel can carry: a DF ping is dropped as too_big, never fragmented."""
+    before = port_stat(sw, "t0").get("drops", {}).get("too_big", 0)
+    must(["ip", "link", "set", "eth0", "mtu", "1500"], ns=NS["cA"])
+    got, detail = ping("cA", IN4["cB"], count=2, size=1472)
+    after = port_stat(sw, "t0").get("drops", {}).get("too_big", 0)
+    must(["ip", "link", "set", "eth0", "mtu", str(INNER_MTU)], ns=NS["cA"])
+    check(got == 0 and after - before >= 2,
+          "an inner frame of 1514 bytes over a 1500-byte IPv4 underlay: too_big drops on t0 (%d), no reply"
+          % (after - before), detail)
+
+
+def vsw_pair(build, wd, sw):
+    """vsw <-> vsw: hB's container on a second vswd (afpacket + vxlan) instead of the kernel's bridge."""
+    wd2 = os.path.join(wd, "b")
+    os.mkdir(wd2)
+    must(["ip", "link", "set", "vB", "nomaster"], ns=NS["hB"])
+    sw2 = Vswd(build, wd2, NS["hB"])
+    try:
+        must([sw2.vswctl, "--ctl", sw2.ctl, "port", "add", "b", "afpacket", "ifname=vB"])
+        for s_, l, r in ((sw, "A", "B"), (sw2, "B", "A")):
+            must([s_.vswctl, "--ctl", s_.ctl, "port", "add", "t0", "vxlan", "local=" + UL6[l], "remote=" + UL6[r],
+                  "vni=%d" % VNI, "tos=inherit"])
+        got, detail = ping("cA", IN4["cB"])
+        check(got == 3, "vsw <-> vsw (IPv6 underlay): ping cA -> cB (%d/3)" % got, detail if got != 3 else "")
+        got, detail = ping("cB", IN4["cA"])
+        check(got == 3, "vsw <-> vsw (IPv6 underlay): ping cB -> cA (%d/3)" % got, detail if got != 3 else "")
+        for rev in (False, True):
+            nbytes, bps, detail = iperf(rev)
+            check(nbytes > 0, "vsw <-> vsw: iperf3 TCP %s (%.0f Mbit/s)" % ("cB -> cA" if rev else "cA -> cB",
+                                                                          bps / 1e6), detail)
+        fdb = sw2.call("fdb", "show").get("entries", [])
+        check(any(e["mac"] == MAC["cA"] and e["port"] == "t0" for e in fdb),
+              "vsw <-> vsw: the second vswd learned cA's MAC on its t0", fdb)
+        for s_, n in ((sw, "A"), (sw2, "B")):
+            must([s_.vswctl, "--ctl", s_.ctl, "port", "del", "t0"])
+    finally:
+        rc = sw2.stop()
+        check(rc == 0, "vsw <-> vsw: the second vswd exits 0 on SIGTERM (%s)" % rc)
+        must(["ip", "link", "set", "vB", "master", "br0"], ns=NS["hB"])
+
+
+def bad_options(sw):
+    cases = [
+        (["vni=16777216"], "vni"),
+        (["local=" + UL4["A"], "remote=" + UL6["B"], "vni=1"], "one family"),
+        (["csum=maybe", "vni=1"], "csum"),
+        (["src_ports=9-1", "vni=1"], "src_ports"),
+    ]
+    for extra, want in cases:
+        argv = ["port", "add", "bad", "vxlan"]
+        if not any(e.startswith("local=") for e in extra):
+            argv += ["local=" + UL4["A"], "remote=" + UL4["B"]]
+        rc, out, err = sw.ctl_run(*(argv + extra))
+        msg = (out + err).strip()
+        check(rc != 0 and want in msg, "port add vxlan %s refused: %s" % (" ".join(extra), msg[:120]), msg)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--keep", action="store_true", help="keep the temp dir (logs, captures)")
+    args = ap.parse_args()
+    build = os.path.abspath(args.build)
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, on_signal)
+    missing = [t for t in ("ip", "ethtool", "busybox", "iperf3", "tcpdump", "tshark") if not shutil.which(t)]
+    if os.geteuid() != 0 or missing:
+        check(False, "vxlan scenario needs root and %s" % ", ".join(missing or ["(nothing else)"]))
+        print("vxlan: %d passed, %d failed" % (PASSED, FAILED))
+        return 1
+    wd = tempfile.mkdtemp(prefix="vsw-vxlan-")
+    sw = None
+    try:
+        setup_net()
+        sw = Vswd(build, wd, NS["hA"])
+        must([sw.vswctl, "--ctl", sw.ctl, "port", "add", "a", "afpacket", "ifname=vA"])
+        for v6 in (False, True):
+            for csum in (True, False):
+                one_case(sw, wd, v6, csum)
+        vsw_pair(build, wd, sw)
+        hostile(sw)
+        too_big(sw)
+        bad_options(sw)
+    except (RuntimeError, Terminated) as e:
+        check(False, "scenario ran to its end", e)
+    finally:
+        if sw:
+            rc = sw.stop()
+            check(rc == 0, "vswd exits 0 on SIGTERM (%s)" % rc)
+        left = cleanup_net()
+        check(not left, "cleanup: no namespace of the test left", left)
+        if args.keep:
+            note("kept %s" % wd)
+        else:
+            shutil.rmtree(wd, ignore_errors=True)
+    print("vxlan: %d passed, %d failed" % (PASSED, FAILED))
+    return 0 if FAILED == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,245 @@
+/* test_vxlan.c - unit tests of packet/vxlan (the RFC 7348 header, the outer source port) and of the vxlan port over loopback. */
+
+/*
+ * The header: built with the I flag, the VNI and every reserved bit zero;
+ * checked on receive with nothing read before its length is known, the I
+ * flag required, the reserved bits ignored (RFC 7348 section 5: "MUST be
+ * set to zero on transmission and ignored on receipt"), another VNI a
+ * drop.  The source port: in the configured range, one per inner flow,
+ * spread over flows.  The port: two vxlan ports on 127.0.0.1 and
+ * 127.0.0.2 (one UDP port, two local addresses) carry a frame each way,
+ * whole, with the tunnel metadata, the outer checksum on and off; a frame
+ * too big for one datagram is a too_big drop.  The port test needs root
+ * (a raw socket) and fails with the reason otherwise.
+ */
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "../lib/zalloc.h"
+#include "packet/pkt.h"
+#include "packet/vxlan.h"
+#include "port/port.h"
+#include "port/port_vxlan.h"
+
+static void test_hdr_build(void **state)
+{
+	static const uint32_t vnis[] = { 0, 1, 0x123456, VXLAN_VNI_MAX };
+	uint8_t h[VXLAN_HLEN];
+
+	for (size_t i = 0; i < sizeof(vnis) / sizeof(vnis[0]); i++) {
+		const uint8_t want[VXLAN_HLEN] = { 0x08, 0, 0, 0, (uint8_t)(vnis[i] >> 16), (uint8_t)(vnis[i] >> 8),
+						   (uint8_t)vnis[i], 0 };
+
+		memset(h, 0xff, sizeof(h));
+		vxlan_hdr_build(h, vnis[i]);
+		assert_memory_equal(h, want, VXLAN_HLEN);
+	}
+}
+
+static void test_hdr_check(void **state)
+{
+	uint8_t d[VXLAN_HLEN + PKT_ETH_HLEN] = { 0 };
+	uint32_t got = 0;
+
+	vxlan_hdr_build(d, 0xabcdef);
+	assert_int_equal(vxlan_hdr_check(d, sizeof(d), 0xabcdef, &got), VXLAN_OK);
+	assert_int_equal(got, 0xabcdef);
+	/* Every length short of the header and an Ethernet header: short, whatever the bytes say. */
+	for (size_t len = 0; len < sizeof(d); len++)
+		assert_int_equal(vxlan_hdr_check(d, len, 0xabcdef, NULL), VXLAN_BAD_SHORT);
+	/* Another VNI: a drop, and which one it was. */
+	assert_int_equal(vxlan_hdr_check(d, sizeof(d), 0xabcdee, &got), VXLAN_BAD_VNI);
+	assert_int_equal(got, 0xabcdef);
+	/* Reserved bits and bytes set: ignored on receipt. */
+	d[0] = 0xff;
+	d[1] = d[2] = d[3] = d[7] = 0xff;
+	assert_int_equal(vxlan_hdr_check(d, sizeof(d), 0xabcdef, NULL), VXLAN_OK);
+	/* The I flag clear: a drop, even with every other bit set. */
+	d[0] = 0xf7;
+	assert_int_equal(vxlan_hdr_check(d, sizeof(d), 0xabcdef, NULL), VXLAN_BAD_FLAGS);
+}
+
+/* An Ethernet + IPv4 + UDP frame from 10.0.0.1:@sport to 10.0.0.2:53, loaded into @p (its bytes in @b). */
+static void udp4_frame(struct pkt *p, struct iovec *iov, uint8_t *b, uint16_t sport)
+{
+	static const uint8_t hdr[] = {
+		0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00,
+		0x45, 0, 0, 28, 0, 0, 0x40, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+		0, 0, 0, 53, 0, 8, 0, 0,
+	};
+
+	memset(b, 0, 64);
+	memcpy(b, hdr, sizeof(hdr));
+	b[34] = (uint8_t)(sport >> 8);
+	b[35] = (uint8_t)sport;
+	*iov = (struct iovec){ b, 64 };
+	pkt_rx_init(p, iov, 1, 64, 0);
+	pkt_load(p);
+}
+
+static void test_src_port(void **state)
+{
+	struct pkt *p = zalloc64(sizeof(*p));
+	struct iovec iov;
+	uint8_t b[64];
+	bool seen[16] = { false };
+	unsigned distinct = 0;
+
+	for (unsigned f = 0; f < 256; f++) {
+		uint16_t a, again;
+
+		udp4_frame(p, &iov, b, (uint16_t)(1000 + f));
+		a = vxlan_src_port(p, 49152, 49167);
+		assert_in_range(a, 49152, 49167);
+		again = vxlan_src_port(p, 49152, 49167);
+		assert_int_equal(a, again); /* one flow, one port */
+		if (!seen[a - 49152]) {
+			seen[a - 49152] = true;
+			distinct++;
+		}
+		assert_int_equal(vxlan_src_port(p, 4789, 4789), 4789);
+	}
+	/* 256 flows over 16 ports: a hash that spreads reaches them all. */
+	assert_int_equal(distinct, 16);
+	/* Not IP: the MACs decide, still in range. */
+	b[12] = 0x88;
+	b[13] = 0xb5;
+	pkt_rx_init(p, &iov, 1, 64, 0);
+	pkt_load(p);
+	assert_in_range(vxlan_src_port(p, 60000, 60009), 60000, 60009);
+	free(p);
+}
+
+/* ---- the port, over loopback ---------------------------------------------------------- */
+
+static struct port *vx_port(const char *local, const char *remote, const char *csum, char *err, size_t errlen)
+{
+	struct json_object *o = json_object_new_object();
+	struct port_env env = { 0 };
+	struct port *p;
+
+	json_object_object_add(o, "local", json_object_new_string(local));
+	json_object_object_add(o, "remote", json_object_new_string(remote));
+	json_object_object_add(o, "vni", json_object_new_int(0x4242));
+	json_object_object_add(o, "dstport", json_object_new_int(47890));
+	json_object_object_add(o, "csum", json_object_new_string(csum));
+	p = port_vxlan_create(csum, o, &env, err, errlen);
+	json_object_put(o);
+	return p;
+}
+
+/* Up to 1 s for a frame on @p's queue 0: the count received into @pkts. */
+static unsigned rx_wait(struct port *p, struct pkt *pkts)
+{
+	struct port_io io = { 0 };
+	struct pollfd pfd = { .fd = p->ops->rx_fd(p, 0), .events = POLLIN };
+
+	for (int i = 0; i < 20; i++) {
+		unsigned n = p->ops->rx_burst(p, 0, &io, pkts, PKT_BURST);
+
+		if (n)
+			return n;
+		(void)poll(&pfd, 1, 50);
+	}
+	return 0;
+}
+
+static void one_way(struct port *a, struct port *b, unsigned len)
+{
+	struct pkt *tx = zalloc64(sizeof(*tx)), *rx = zalloc64(PKT_BURST * sizeof(*rx));
+	struct port_io io = { 0 };
+	uint8_t *frame = malloc(len), *out = malloc(len);
+	struct iovec iov = { frame, len };
+	struct pkt *one = tx;
+	unsigned n;
+
+	assert_non_null(frame);
+	assert_non_null(out);
+	for (unsigned i = 0; i < len; i++)
+		frame[i] = (uint8_t)(i * 7 + len);
+	pkt_rx_init(tx, &iov, 1, len, 0);
+	pkt_load(tx);
+	a->ops->tx_burst(a, &io, &one, 1);
+	assert_int_equal(atomic_load(&a->stats.tx_packets), 1);
+	n = rx_wait(b, rx);
+	assert_int_equal(n, 1);
+	assert_int_equal(rx[0].len, len);
+	assert_true(rx[0].flags & PKT_F_TUNNEL);
+	assert_int_equal(rx[0].tun.id, 0x4242);
+	assert_false(rx[0].tun.ipv6);
+	assert_int_equal(pkt_to_buf(&rx[0], out, len), len);
+	assert_memory_equal(out, frame, len);
+	b->ops->rx_done(b, 0, &io);
+	atomic_store(&a->stats.tx_packets, 0);
+	free(out);
+	free(frame);
+	free(rx);
+	free(tx);
+}
+
+static void test_port_loopback(void **state)
+{
+	char err[256] = "";
+	struct port *a, *b, *c, *d;
+	struct pkt *big = zalloc64(sizeof(*big));
+	struct port_io io = { 0 };
+	static uint8_t huge[65535 - 16 + 1];
+	struct iovec iov = { huge, sizeof(huge) };
+
+	if (geteuid() != 0)
+		fail_msg("the vxlan port test needs root (a raw socket for its transmit side)");
+	a = vx_port("127.0.0.1", "127.0.0.2", "on", err, sizeof(err));
+	if (!a)
+		fail_msg("port a: %s", err);
+	b = vx_port("127.0.0.2", "127.0.0.1", "on", err, sizeof(err));
+	if (!b)
+		fail_msg("port b: %s", err);
+	one_way(a, b, 60);
+	one_way(b, a, 1400);
+	one_way(a, b, 9000);
+	/* A second port on a local address and UDP port in use: refused, not silently sharing. */
+	c = vx_port("127.0.0.1", "127.0.0.3", "on", err, sizeof(err));
+	assert_null(c);
+	assert_non_null(strstr(err, "bind"));
+	b->ops->destroy(b);
+	/* The checksum off: zero on the wire, accepted. */
+	d = vx_port("127.0.0.2", "127.0.0.1", "off", err, sizeof(err));
+	if (!d)
+		fail_msg("port d: %s", err);
+	one_way(d, a, 200);
+	one_way(a, d, 200);
+	/* An inner frame that cannot fit one UDP datagram with the headers: too_big, nothing sent. */
+	huge[12] = 0x88;
+	pkt_rx_init(big, &iov, 1, sizeof(huge), 0);
+	pkt_load(big);
+	a->ops->tx_burst(a, &io, &big, 1);
+	assert_int_equal(atomic_load(&a->stats.drops[DROP_TOO_BIG]), 1);
+	assert_int_equal(atomic_load(&a->stats.tx_packets), 0);
+	d->ops->destroy(d);
+	a->ops->destroy(a);
+	free(big);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hdr_build),
+		cmocka_unit_test(test_hdr_check),
+		cmocka_unit_test(test_src_port),
+		cmocka_unit_test(test_port_loopback),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
