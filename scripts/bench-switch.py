@@ -1732,7 +1732,7 @@ def flow_report(ctx, res, meta):
                 L.append("| " + " | ".join(row) + " |")
             L.append("")
             L.append("Generator and switch, median: the generator's busy share (flowgen never polls idle: near "
-                     "100 %% whatever the switch does), the frames it could not send because the switch's ring was "
+                     "100 % whatever the switch does), the frames it could not send because the switch's ring was "
                      "full per frame sent (⚠ below 0.05: the switch kept up with the generator, which may then be "
                      "what set the pace), the CPU share the switch's process got.")
             L.append("")
