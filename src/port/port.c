@@ -1,5 +1,8 @@
-/* port.c - names shared by every port type. */
+/* port.c - names and helpers shared by every port type. */
 #include "port/port.h"
+
+#include <errno.h>
+#include <sys/socket.h>
 
 const char *const port_drop_names[DROP__COUNT] = {
 	[DROP_NO_RX_BUFFER] = "no_rx_buffer",
@@ -22,3 +25,32 @@ const char *const port_drop_names[DROP__COUNT] = {
 	[DROP_FLOW_COPIES] = "flow_copies",
 	[DROP_BAD_OFFLOAD] = "bad_offload",
 };
+
+unsigned port_sendmmsg(int fd, struct mmsghdr *msgs, unsigned m, size_t hdr_len, uint64_t *bytes,
+		       unsigned drops[DROP__COUNT])
+{
+	unsigned off = 0, sent = 0;
+
+	while (off < m) {
+		int rc = sendmmsg(fd, msgs + off, m - off, MSG_DONTWAIT);
+
+		if (rc > 0) {
+			for (unsigned j = off; j < off + (unsigned)rc; j++)
+				*bytes += msgs[j].msg_len - hdr_len;
+			sent += (unsigned)rc;
+			off += (unsigned)rc;
+			continue;
+		}
+		if (rc < 0 && (errno == EAGAIN || errno == ENOBUFS)) {
+			drops[DROP_NO_RX_BUFFER] += m - off;
+			break;
+		}
+		if (rc < 0 && (errno == ENETDOWN || errno == ENXIO || errno == ENETUNREACH || errno == EHOSTUNREACH)) {
+			drops[DROP_PORT_DOWN] += m - off;
+			break;
+		}
+		drops[rc < 0 && errno == EMSGSIZE ? DROP_TOO_BIG : DROP_PORT_BROKEN]++;
+		off++;
+	}
+	return sent;
+}

@@ -168,6 +168,19 @@ static inline void port_count_drop(struct port *p, enum port_drop why, unsigned 
 }
 
 /* Add a burst's drops, counted per reason in @drops, to the port's counters. */
+/*
+ * Send @m prepared messages through @fd with sendmmsg(), each headed by
+ * @hdr_len bytes of our own (not counted in @bytes).  sendmmsg() stops at
+ * the first message the kernel refuses: that one is counted by its reason
+ * (EMSGSIZE: too_big, never fragmented; else port_broken) and the rest go
+ * on; a full socket (no_rx_buffer) or a link or route down (port_down)
+ * ends the burst, the rest counted so.  Each round sends or skips at
+ * least one, so this ends.  Returns the messages sent.
+ */
+struct mmsghdr;
+unsigned port_sendmmsg(int fd, struct mmsghdr *msgs, unsigned m, size_t hdr_len, uint64_t *bytes,
+		       unsigned drops[DROP__COUNT]);
+
 static inline void port_count_drops(struct port *p, const unsigned drops[DROP__COUNT])
 {
 	for (unsigned r = 0; r < DROP__COUNT; r++)

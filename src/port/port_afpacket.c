@@ -178,7 +178,7 @@ static void afp_rx_done(struct port *p, unsigned q, struct port_io *io)
 static void afp_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, unsigned n)
 {
 	struct afp_port *a = afp_of(p);
-	unsigned drops[DROP__COUNT] = { 0 }, m = 0, off = 0, sent = 0;
+	unsigned drops[DROP__COUNT] = { 0 }, m = 0, sent;
 	struct vnet_info vi;
 	uint64_t bytes = 0;
 
@@ -197,32 +197,7 @@ static void afp_tx_burst(struct port *p, struct port_io *io, struct pkt *const *
 		a->msgs[m].msg_hdr = (struct msghdr){ .msg_iov = a->tx_iov[m], .msg_iovlen = (size_t)nseg + 1 };
 		m++;
 	}
-	/*
-	 * sendmmsg() stops at the first frame the kernel refuses: count that one
-	 * by its reason and go on with the rest.  Each round sends or skips at
-	 * least one frame, so this ends; a full queue or a link down ends it at once.
-	 */
-	while (off < m) {
-		int rc = sendmmsg(a->fd, a->msgs + off, m - off, MSG_DONTWAIT);
-
-		if (rc > 0) {
-			for (unsigned i = off; i < off + (unsigned)rc; i++)
-				bytes += a->msgs[i].msg_len - AFP_HDR_LEN;
-			sent += (unsigned)rc;
-			off += (unsigned)rc;
-			continue;
-		}
-		if (rc < 0 && (errno == EAGAIN || errno == ENOBUFS)) {
-			drops[DROP_NO_RX_BUFFER] += m - off;
-			break;
-		}
-		if (rc < 0 && (errno == ENETDOWN || errno == ENXIO)) {
-			drops[DROP_PORT_DOWN] += m - off;
-			break;
-		}
-		drops[rc < 0 && errno == EMSGSIZE ? DROP_TOO_BIG : DROP_PORT_BROKEN]++;
-		off++;
-	}
+	sent = port_sendmmsg(a->fd, a->msgs, m, AFP_HDR_LEN, &bytes, drops);
 	pthread_spin_unlock(&a->tx_lock);
 	port_count(&p->stats.tx_packets, sent);
 	port_count(&p->stats.tx_bytes, bytes);

@@ -279,7 +279,7 @@ static bool vx_encap(struct vx_port *v, unsigned m, struct pkt *pk)
 static void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, unsigned n)
 {
 	struct vx_port *v = vx_of(p);
-	unsigned drops[DROP__COUNT] = { 0 }, m = 0, off = 0, sent = 0;
+	unsigned drops[DROP__COUNT] = { 0 }, m = 0, sent;
 	uint64_t bytes = 0;
 
 	unsigned i;
@@ -294,32 +294,7 @@ static void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *p
 	}
 	/* The tx stage hands at most a burst; anything past the messages we have is counted, not sent. */
 	drops[DROP_NO_RX_BUFFER] += n - i;
-	/*
-	 * sendmmsg() stops at the first datagram the kernel refuses: count that
-	 * one (EMSGSIZE: over the path MTU, never fragmented) and go on.  Each
-	 * round sends or skips at least one, so this ends.
-	 */
-	while (off < m) {
-		int rc = sendmmsg(v->tx_fd, v->msgs + off, m - off, MSG_DONTWAIT);
-
-		if (rc > 0) {
-			for (unsigned j = off; j < off + (unsigned)rc; j++)
-				bytes += v->msgs[j].msg_len - VX_HDR_LEN;
-			sent += (unsigned)rc;
-			off += (unsigned)rc;
-			continue;
-		}
-		if (rc < 0 && (errno == EAGAIN || errno == ENOBUFS)) {
-			drops[DROP_NO_RX_BUFFER] += m - off;
-			break;
-		}
-		if (rc < 0 && (errno == ENETDOWN || errno == ENETUNREACH || errno == EHOSTUNREACH)) {
-			drops[DROP_PORT_DOWN] += m - off;
-			break;
-		}
-		drops[rc < 0 && errno == EMSGSIZE ? DROP_TOO_BIG : DROP_PORT_BROKEN]++;
-		off++;
-	}
+	sent = port_sendmmsg(v->tx_fd, v->msgs, m, VX_HDR_LEN, &bytes, drops);
 	pthread_spin_unlock(&v->tx_lock);
 	port_count(&p->stats.tx_packets, sent);
 	port_count(&p->stats.tx_bytes, bytes);
