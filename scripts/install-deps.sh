@@ -30,7 +30,7 @@ SCENARIO_PKGS=(
 	python3-prometheus-client prometheus-node-exporter	# stats --openmetrics read by a real parser and node_exporter
 	dpdk-dev librte-net-virtio23 librte-net-vhost23 librte-net-tap23 librte-mempool-ring23
 	procps							# sysctl
-	systemd							# systemd-analyze: scenario/install verifies vswd.service
+	systemd bash-completion					# scenario/install: systemd-analyze verify of vswd.service, the completion
 )
 
 # Benchmarks (make bench, and the smoke runs of them in make check): DPDK
