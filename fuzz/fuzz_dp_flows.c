@@ -172,7 +172,7 @@ static struct port *ingress(unsigned id)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	unsigned in, n;
+	unsigned in, n, m = 0;
 	bool partial;
 	uint64_t before = 0, after = 0;
 	struct port *p;
@@ -189,21 +189,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(frame, data + 2, frame_len);
 	iov = (struct iovec){ frame, frame_len };
 	p = ingress(in);
-	for (unsigned i = 0; i < n; i++) {
-		pkt_rx_init(&pkts[i], &iov, 1, (uint32_t)frame_len, in);
-		if (partial) {
-			pkts[i].csum = PKT_CSUM_PARTIAL;
-			pkts[i].csum_start = 34;
-			pkts[i].csum_offset = 16;
-		}
-	}
-	atomic_store(&sw.flows, flow_db_tables(dbs[lengths_fixed]));
 	for (unsigned i = 0; i < DROP__COUNT; i++)
 		before += atomic_load(&p->stats.drops[i]);
 	for (unsigned i = 0; i < 4; i++)
 		before += ports[i].sent;
+	/* As a port does: a frame with an offload request is loaded and checked at rx, or dropped there. */
+	for (unsigned i = 0; i < n; i++) {
+		pkt_rx_init(&pkts[m], &iov, 1, (uint32_t)frame_len, in);
+		if (partial) {
+			pkts[m].csum = PKT_CSUM_PARTIAL;
+			pkts[m].csum_start = 34;
+			pkts[m].csum_offset = 16;
+			if (!port_offload_rx_ok(p, &pkts[m]))
+				continue;
+		}
+		m++;
+	}
+	atomic_store(&sw.flows, flow_db_tables(dbs[lengths_fixed]));
 	dp_round_start(ctx);
-	dp_forward(&sw, ctx, p, pkts, n);
+	if (m)
+		dp_forward(&sw, ctx, p, pkts, m);
 	for (unsigned i = 0; i < DROP__COUNT; i++)
 		after += atomic_load(&p->stats.drops[i]);
 	for (unsigned i = 0; i < 4; i++)
