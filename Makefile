@@ -1,6 +1,7 @@
 # vsw - top-level entry: `make` builds, `make check` tests, `make bench` measures.
 #
 #   make run             vswd on a built-in default: two QEMU guests ping through it
+#                        (KEEP=1: leave them running for a look with vswctl)
 #   make                 library, tools and tests into build/
 #   make check           unit, hostile and stress tests; then the unit tests
 #                        again under ASan+UBSan (build/asan)
@@ -109,7 +110,7 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 run: deps
 	@$(MAKE) --no-print-directory binaries
 	@scripts/install-deps.sh --scenarios
-	@python3 scripts/demo.py --build $(BUILD)
+	@python3 scripts/demo.py --build $(BUILD) $(if $(KEEP),--keep)
 
 # Everything the test runner needs, plus the ASan+UBSan unit tests.
 check: deps

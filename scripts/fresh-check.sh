@@ -52,35 +52,39 @@ done
 
 log() { echo "fresh-check: $*"; }
 die() { echo "fresh-check: $*" >&2; exit 1; }
+. "$here/scripts/progress.sh"
+progress_begin fresh-check 3
 
 [ "$(id -u)" -eq 0 ] || die "needs root (namespaces, chroot, mounts)"
 for tool in mmdebstrap unshare chroot git; do
 	if ! command -v "$tool" >/dev/null; then
 		log "installing mmdebstrap on the host (needed to build the root)"
-		DEBIAN_FRONTEND=noninteractive apt-get update -qq
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mmdebstrap git util-linux
+		export DEBIAN_FRONTEND=noninteractive
+		progress_run "apt-get update" apt-get update -qq
+		progress_run "apt-get install mmdebstrap" apt-get install -y -qq --no-install-recommends mmdebstrap git util-linux
 		break
 	fi
 done
 
 # --- 1. the cached root tarball ----------------------------------------------
+progress_step "the Debian 12 root (a cached tarball, or a bootstrap of a few minutes)"
 mkdir -p "$cache/apt-archives/partial"
 tarball=$cache/bookworm-minbase.tar
 if [ $refresh -eq 1 ] || [ ! -s "$tarball" ] ||
    [ -n "$(find "$tarball" -mtime +"$max_age_days" 2>/dev/null)" ]; then
 	log "bootstrapping Debian 12 (mmdebstrap, minbase + make) into $tarball"
-	start=$SECONDS
-	mmdebstrap --quiet --mode=root --format=tar --variant=minbase --include=make bookworm "$tarball.tmp" \
+	progress_run "mmdebstrap bookworm" \
+		mmdebstrap --quiet --mode=root --format=tar --variant=minbase --include=make bookworm "$tarball.tmp" \
 		"deb $mirror/debian bookworm main" \
 		"deb $mirror/debian bookworm-updates main" \
 		"deb $mirror/debian-security bookworm-security main"
 	mv "$tarball.tmp" "$tarball"
-	log "bootstrapped in $((SECONDS - start)) s"
 else
 	log "using the cached root $tarball ($(date -r "$tarball" '+%F %R'))"
 fi
 
 # --- 2. a new root with a clone of HEAD --------------------------------------
+progress_step "a new root with a clone of HEAD"
 root=$(mktemp -d "${VSW_FRESH_DIR:-/var/tmp}/vsw-fresh.XXXXXX")
 head=$(git -C "$here" rev-parse HEAD)
 
@@ -113,7 +117,7 @@ DEVICES="null zero full random urandom tty net/tun"
 # the suite's processes, and they all end with it.  Mounts are made on the
 # root's paths inside the new mount namespace, so the host never sees them.
 hugepages_before=$(cat /proc/sys/vm/nr_hugepages)
-log "running: ${cmd[*]}"
+progress_step "running: ${cmd[*]} (its own lines follow; make check: an hour or more)"
 start=$SECONDS
 set +e
 VSW_APT_CACHE="$cache/apt-archives" unshare --mount --pid --fork --propagation private -- bash -euo pipefail -c '
@@ -151,6 +155,7 @@ VSW_APT_CACHE="$cache/apt-archives" unshare --mount --pid --fork --propagation p
 rc=$?
 set -e
 log "command exited $rc after $((SECONDS - start)) s"
+progress_end
 
 # Kernel state is shared: whatever the suite reserved must have been put back.
 hugepages_after=$(cat /proc/sys/vm/nr_hugepages)

@@ -13,12 +13,22 @@ failed=0
 
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $(uname -sr), load $(cut -d' ' -f1-3 /proc/loadavg)"
 
+. "$(dirname "$0")/progress.sh"
+# One progress line per benchmark (what runs now, i of n, time so far, a rough estimate left).
+progress_begin bench 5
+
+progress_step "bench_ring: virtqueue rings, 64-byte buffers"
 echo "## ring: 64-byte buffers driver -> device"
 "$build/bench/bench_ring" || failed=1
+progress_step "bench-switch: vswd next to DPDK vhost, OVS-DPDK and the Linux bridge"
 VSW_FROM_MAKE_BENCH=1 python3 "$(dirname "$0")/bench-switch.py" --build "$build" || failed=1
+progress_step "bench-containers: container to container (AF_XDP, AF_PACKET ports, a Linux bridge)"
 VSW_FROM_MAKE_BENCH=1 python3 "$(dirname "$0")/bench-containers.py" --build "$build" || failed=1
+progress_step "bench_fdb: the lookup stage with 1 MAC and 1M MACs"
 echo "## fdb: the lookup stage with 1 MAC and 1M MACs"
 "$build/bench/bench_fdb" || failed=1
+progress_step "bench-scale: vswd at a thousand vhost-user ports"
 VSW_FROM_MAKE_BENCH=1 python3 "$(dirname "$0")/bench-scale.py" --build "$build" || failed=1
+progress_end
 
 exit "$failed"

@@ -58,6 +58,8 @@ run_one() {		# label, binary, args...
 run_one "check/includes" "$(dirname "$0")/check-includes.sh"
 # The manual pages: mandoc's lint, and every command, option and port key of --help in them.
 run_one "check/man" python3 "$(dirname "$0")/check-man.py" "$build"
+# Progress lines (scripts/progress.sh, .py) on a pipe and a terminal, and the scripts that print them.
+run_one "check/progress" python3 "$(dirname "$0")/progress.py" --self-test
 # bench-switch's parsers and flow files (the issue 14 rule sets map to OVS's ports and parse); no root, no traffic.
 run_one "check/bench-switch" python3 "$(dirname "$0")/bench-switch.py" --self-test
 

@@ -26,8 +26,11 @@ MODULES=(virtio virtio_ring virtio_pci_legacy_dev virtio_pci_modern_dev virtio_p
 	 failover net_failover virtio_net)
 
 log() { echo "build-guest: $*"; }
+. "$here/../progress.sh"
+progress_begin build-guest 3
 
 # --- 1. host packages -------------------------------------------------------
+progress_step "host packages (qemu, busybox, iperf3...)"
 PKGS=(qemu-system-x86 busybox-static cpio iperf3 xz-utils zstd gzip)
 missing=()
 for p in "${PKGS[@]}"; do
@@ -36,11 +39,12 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
 	log "installing ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends "${missing[@]}"
+	progress_run "apt-get update" apt-get update -qq
+	progress_run "apt-get install" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
 # --- 2. kernel package ------------------------------------------------------
+progress_step "the guest kernel (Debian's cloud kernel package)"
 kpkg=${VSW_GUEST_KERNEL_PKG:-}
 if [ -z "$kpkg" ]; then
 	resolve() { apt-cache depends linux-image-cloud-amd64 2>/dev/null |
@@ -60,19 +64,17 @@ fi
 kroot=$out/kernel-root
 if [ "$(cat "$out/kernel.version" 2>/dev/null)" != "$kpkg" ] || [ ! -s "$out/vmlinuz" ] ||
    [ ! -d "$kroot/lib/modules" ]; then
-	log "downloading $kpkg"
 	dl=$(mktemp -d "$out/dl.XXXXXX")
 	# apt-get download writes into the current directory (and warns that it
 	# downloads as root when _apt cannot write there: harmless).
 	# A stale package list may name a file the mirror dropped: update, retry once.
-	if ! (cd "$dl" && apt-get download -q "$kpkg") >"$dl.log" 2>&1 &&
-	   ! { apt-get update -qq && (cd "$dl" && apt-get download -q "$kpkg"); } >>"$dl.log" 2>&1; then
-		cat "$dl.log"
+	download() { (cd "$dl" && apt-get download -q "$kpkg") ||
+		     { apt-get update -qq && (cd "$dl" && apt-get download -q "$kpkg"); }; }
+	if ! progress_run "downloading $kpkg" download; then
 		log "apt-get download $kpkg failed"
-		rm -rf "$dl" "$dl.log"
+		rm -rf "$dl"
 		exit 1
 	fi
-	rm -f "$dl.log"
 	debs=("$dl"/*.deb)
 	deb=${debs[0]}
 	[ -f "$deb" ] || { log "apt-get download $kpkg left no .deb"; rm -rf "$dl"; exit 1; }
@@ -90,11 +92,12 @@ fi
 initrd=$out/initramfs.cpio.gz
 if [ -s "$initrd" ] && [ "$initrd" -nt "$here/init" ] && [ "$initrd" -nt "$0" ] &&
    [ "$initrd" -nt /usr/bin/iperf3 ] && [ "$initrd" -nt /bin/busybox ]; then
-	log "initramfs up to date: $initrd"
+	progress_step "initramfs up to date: $initrd"
+	progress_end
 	exit 0
 fi
 
-log "building $initrd"
+progress_step "building $initrd"
 stage=$(mktemp -d "$out/stage.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage"/{bin,sbin,etc,proc,sys,dev,tmp,run,root,lib/modules,usr/bin,usr/sbin}
@@ -156,3 +159,4 @@ install -m 0755 "$here/init" "$stage/init"
 	cpio --null -o -H newc --quiet --owner=0:0) | gzip -6 >"$initrd.tmp"
 mv "$initrd.tmp" "$initrd"
 log "done: $out/vmlinuz $initrd ($(du -h "$initrd" | cut -f1))"
+progress_end
