@@ -1,5 +1,6 @@
-# vswctl.bash - bash completion for vswctl: commands, options and port types read from `vswctl --help`,
-# which prints vswctl's command table, so it stays in step with the installed binary.
+# vswctl.bash - bash completion for vswctl: commands and options read from `vswctl --help`, which
+# prints vswctl's command table, port types and keys from `vswctl complete` (one word a line, from
+# the port tables), so it stays in step with the installed binary.
 
 _vswctl_help()
 {
@@ -68,12 +69,12 @@ _vswctl()
 		COMPREPLY=($(compgen -W "$(grep -oE -- '(^|[ [])--?[a-z][a-z-]*' <<<"$match" | tr -d ' [') --json" -- "$cur"))
 	elif [[ $match == "port add "* ]]; then
 		if ((nwords == 3)); then
-			# The type table's lines under port add: "      vhost-user path=SOCK ..."
-			COMPREPLY=($(compgen -W "$(_vswctl_help | sed -n 's/^      \([a-z][a-z0-9-]*\) .*=.*/\1/p' | grep -vx any)" -- "$cur"))
+			COMPREPLY=($(compgen -W "$(vswctl complete port-types 2>/dev/null)" -- "$cur"))
 		elif ((nwords >= 4)); then
 			local type
 			type=$(awk '{print $4}' <<<"$typed")	# port add NAME TYPE
-			COMPREPLY=($(compgen -W "$(_vswctl_help | sed -n "s/^      $type \(.*\)/\1/p" | grep -o '[a-z_]*=') mac= ip= mac_limit= flood_rate=" -- "$cur"))
+			# The type's keys and every type's (mac=, tag=, vlan_mode=...), from vswctl's tables.
+			COMPREPLY=($(compgen -W "$(vswctl complete port-keys "$type" 2>/dev/null)" -- "$cur"))
 			compopt -o nospace
 		fi
 	elif [[ $match == *" NAME"* || $match == *" PORT"* ]]; then

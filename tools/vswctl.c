@@ -18,7 +18,9 @@
 #include "ctl/commands.h"
 #include "ctl/ctl_metrics.h"
 #include "ctl/daemon.h"
+#include "ctl/port_opts.h"
 #include "lib/json_param.h"
+#include "port/port_types.h"
 
 /* The commands, their arguments and the port types come from the tables (commands.c, port_types.c). */
 static void usage(FILE *f)
@@ -316,6 +318,37 @@ stop:
 	return 0;
 }
 
+/*
+ * `vswctl complete port-types` and `vswctl complete port-keys TYPE`: one
+ * word a line from the tables (port_types.c, port_opts.c), for the bash
+ * completion (dist/vswctl.bash), which so never parses --help's layout.
+ * Not a command of vswd: no socket.  0, or 2 with a message.
+ */
+static int cmd_complete(int argc, char **argv)
+{
+	const struct port_type *pt;
+
+	if (argc == 2 && strcmp(argv[1], "port-types") == 0) {
+		for (size_t i = 0; (pt = port_type_at(i)); i++)
+			printf("%s\n", pt->name);
+		return 0;
+	}
+	if (argc == 3 && strcmp(argv[1], "port-keys") == 0) {
+		pt = port_type_find(argv[2]);
+		if (!pt) {
+			fprintf(stderr, "vswctl: complete: no port type %s (%s)\n", argv[2], port_type_names());
+			return 2;
+		}
+		for (const struct port_param *pp = pt->params; pp->key; pp++)
+			printf("%s=\n", pp->key);
+		for (const char *const *k = port_opts_keys; *k; k++)
+			printf("%s=\n", *k);
+		return 0;
+	}
+	fprintf(stderr, "usage: vswctl complete port-types | port-keys TYPE\n");
+	return 2;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -347,6 +380,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (optind < argc && strcmp(argv[optind], "complete") == 0)
+		return cmd_complete(argc - optind, argv + optind);
 	/* The words become a request by the command table; what it refuses vswd would refuse too. */
 	if (ctl_build(argc - optind, argv + optind, &cl, err, sizeof(err)) < 0) {
 		char syn[512];

@@ -15,7 +15,10 @@ Steps:
   3. D/etc/vsw/vswd.json: the installed vswd --help runs; the file parses
      (vswd with it and ctl_group removed starts and stops)
   4. the completion, sourced with D/usr/sbin on PATH: "vswctl st" -> stats,
-     "vswctl port add x pcap " -> write= among the keys
+     "vswctl port add x pcap " -> write= among the keys, "port add x
+     vhost-user " -> its keys and every type's (mac= ... tag= trunks=
+     vlan_mode=), "port add x " -> the port types; `vswctl complete` refuses
+     an unknown type
   5. make install DESTDIR=D2 PREFIX=/usr/local: the config under
      /usr/local/etc, the unit's ExecStart /usr/local/sbin/vswd
   6. make uninstall DESTDIR=D PREFIX=/usr leaves only the configuration
@@ -123,6 +126,24 @@ def main():
         got = complete(dest, ["vswctl", "port", "add", "x", "pcap", ""])
         steps.result("write=" in got and "read=" in got and "mac=" in got,
                      "completion: port add x pcap -> its keys", repr(got))
+        # Every type's keys, the VLAN ones too (--help prints them on a line of their own).
+        got = complete(dest, ["vswctl", "port", "add", "x", "vhost-user", ""])
+        want = ["path=", "mode=", "queues=", "mac=", "ip=", "mac_limit=", "flood_rate=", "tag=", "trunks=",
+                "vlan_mode="]
+        steps.result(all(k in got for k in want),
+                     "completion: port add x vhost-user -> its keys and mac= ip= ... tag= trunks= vlan_mode=",
+                     "missing %r in %r" % ([k for k in want if k not in got], got))
+        got = complete(dest, ["vswctl", "port", "add", "x", "tap", "ifname=t0", "t"])
+        steps.result(sorted(got) == ["tag=", "trunks="], "completion: port add x tap ifname=t0 t -> tag= trunks=",
+                     repr(got))
+        got = complete(dest, ["vswctl", "port", "add", "x", ""])
+        steps.result(all(t in got for t in ("vhost-user", "tap", "afpacket", "afxdp", "pcap", "vxlan")) and
+                     all("=" not in t and t != "any" for t in got), "completion: port add x -> the port types",
+                     repr(got))
+        r = subprocess.run([os.path.join(dest, "usr/sbin/vswctl"), "complete", "port-keys", "nosuch"],
+                           capture_output=True, text=True, timeout=10)
+        steps.result(r.returncode == 2 and "no port type nosuch" in r.stderr and "vhost-user" in r.stderr,
+                     "vswctl complete port-keys nosuch: exit 2, naming the types", r.stderr)
 
         dest2 = os.path.join(wd, "local")
         r = make(build, "install", "DESTDIR=" + dest2, "PREFIX=/usr/local")
