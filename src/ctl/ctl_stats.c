@@ -44,13 +44,40 @@ static struct json_object *stages_json(struct dp_perf *pf)
 	return stages;
 }
 
+/*
+ * A port's queues, for the port types that keep counters per queue
+ * (port_ops.queue_stats): [{rx_packets, rx_bytes, tx_packets, tx_bytes}]
+ * by the port's queue number; NULL for the others.
+ */
+static struct json_object *queues_json(struct port *p)
+{
+	struct port_queue_stats qs[PORT_QUEUES_MAX];
+	struct json_object *arr;
+	unsigned n;
+
+	if (!p->ops->queue_stats)
+		return NULL;
+	n = p->ops->queue_stats(p, qs, PORT_QUEUES_MAX);
+	arr = json_object_new_array();
+	for (unsigned q = 0; q < n; q++) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "rx_packets", json_object_new_int64((int64_t)qs[q].rx_packets));
+		json_object_object_add(o, "rx_bytes", json_object_new_int64((int64_t)qs[q].rx_bytes));
+		json_object_object_add(o, "tx_packets", json_object_new_int64((int64_t)qs[q].tx_packets));
+		json_object_object_add(o, "tx_bytes", json_object_new_int64((int64_t)qs[q].tx_bytes));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
 struct json_object *ctl_stats(struct vswd *v, struct json_object *req, struct ctl_peer *peer)
 {
 	struct json_object *r = ctl_reply_ok(), *ports = json_object_new_array(), *workers = json_object_new_array();
 
 	for (unsigned i = 0; i < PORT_MAX; i++) {
 		struct port *p = atomic_load(&v->sw->ports[i]);
-		struct json_object *o, *drops;
+		struct json_object *o, *drops, *queues;
 
 		if (!p)
 			continue;
@@ -70,6 +97,9 @@ struct json_object *ctl_stats(struct vswd *v, struct json_object *req, struct ct
 			json_object_object_add(drops, gso_bad_names[why], u64_json(&p->stats.offload_bad[why]));
 		json_object_object_add(o, "offload_bad", drops);
 		json_object_object_add(o, "fdb", switch_port_json(v->sw, i));
+		queues = queues_json(p);
+		if (queues)
+			json_object_object_add(o, "queues", queues);
 		json_object_array_add(ports, o);
 	}
 	for (unsigned i = 0; i < v->dp.nworkers; i++) {

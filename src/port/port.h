@@ -69,6 +69,24 @@ struct port_stats {
 	atomic_uint_least64_t offload_bad[GSO_BAD__COUNT];	/* DROP_BAD_OFFLOAD, by gso_check()'s reason */
 };
 
+/*
+ * One direction of one queue of a port with queues (a vhost-user port's
+ * queue pairs, an afxdp port's sockets), kept in the port's own per-queue
+ * struct next to what it counts.  Its writer is one thread at a time: rx
+ * the worker that polls the queue, tx whoever holds the queue's tx lock;
+ * so port_count_owned() adds without a locked instruction.  The port's
+ * stats stay the totals.
+ */
+struct port_queue_count {
+	atomic_uint_least64_t packets, bytes;
+};
+
+/* A queue's counters as the control thread reads them (port_ops.queue_stats). */
+struct port_queue_stats {
+	uint64_t rx_packets, rx_bytes;	/* into the switch from this queue */
+	uint64_t tx_packets, tx_bytes;	/* out of the switch into it */
+};
+
 struct port;
 struct capture;
 struct evloop;
@@ -143,6 +161,11 @@ struct port_ops {
 	void (*describe)(struct port *p, char *buf, size_t len);
 	/* Control plane, once a second: reconnect, report what the data path found. */
 	void (*tick)(struct port *p);
+	/*
+	 * Control plane, optional (NULL: a port without queues of its own):
+	 * each queue's counters into @out, at most @max; returns the queues.
+	 */
+	unsigned (*queue_stats)(struct port *p, struct port_queue_stats *out, unsigned max);
 	void (*destroy)(struct port *p);
 };
 
@@ -210,6 +233,25 @@ static inline bool port_offload_rx_ok(struct port *p, struct pkt *pk)
 static inline void port_count(atomic_uint_least64_t *ctr, uint64_t n)
 {
 	atomic_fetch_add_explicit(ctr, n, memory_order_relaxed);
+}
+
+/* Add to a counter of one writer at a time (struct port_queue_count): a plain load and store, no locked add. */
+static inline void port_count_owned(atomic_uint_least64_t *ctr, uint64_t n)
+{
+	atomic_store_explicit(ctr, atomic_load_explicit(ctr, memory_order_relaxed) + n, memory_order_relaxed);
+}
+
+/* A burst of @pkts frames and @bytes bytes through one queue's direction @c. */
+static inline void port_queue_count(struct port_queue_count *c, unsigned pkts, uint64_t bytes)
+{
+	port_count_owned(&c->packets, pkts);
+	port_count_owned(&c->bytes, bytes);
+}
+
+/* What a port_queue_count holds now (control thread). */
+static inline uint64_t port_queue_read(atomic_uint_least64_t *ctr)
+{
+	return atomic_load_explicit(ctr, memory_order_relaxed);
 }
 
 #endif

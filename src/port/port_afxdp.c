@@ -151,9 +151,11 @@ struct afx_queue {
 	unsigned refill_n;		/* frames waiting for room in the fill ring */
 	uint64_t refill[AFX_SIDE_MAX];
 	struct iovec rx_iov[PKT_BURST];
+	struct port_queue_count rx_count;
 
 	/* Transmit side: any worker, under tx_lock. */
 	_Alignas(64) pthread_spinlock_t tx_lock;
+	struct port_queue_count tx_count;
 	struct xsk_ring_prod tx;
 	struct xsk_ring_cons comp;
 	unsigned tx_nfree;
@@ -488,6 +490,8 @@ static unsigned afx_rx_burst(struct port *p, unsigned q, struct port_io *io, str
 		port_count_drop(p, DROP_PORT_BROKEN, broken);
 	port_count(&p->stats.rx_packets, n);
 	port_count(&p->stats.rx_bytes, bytes);
+	if (n)
+		port_queue_count(&aq->rx_count, n, bytes);
 	return n;
 }
 
@@ -639,6 +643,8 @@ static void afx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *
 		afx_kick(aq, placed);
 		afx_reap(aq);
 	}
+	if (placed)
+		port_queue_count(&aq->tx_count, placed, bytes);
 	pthread_spin_unlock(&aq->tx_lock);
 	port_count(&p->stats.tx_packets, placed);
 	port_count(&p->stats.tx_bytes, bytes);
@@ -652,6 +658,25 @@ static void afx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *
 static unsigned afx_rx_queues(struct port *p)
 {
 	return afx_of(p)->nq;
+}
+
+/* Each socket's counters (control thread), in the order of q[]: the interface's queues q[0]->qid on. */
+static unsigned afx_queue_stats(struct port *p, struct port_queue_stats *out, unsigned max)
+{
+	struct afx_port *ap = afx_of(p);
+	unsigned q;
+
+	for (q = 0; q < ap->nq && q < max; q++) {
+		struct afx_queue *aq = ap->q[q];
+
+		out[q] = (struct port_queue_stats){
+			.rx_packets = port_queue_read(&aq->rx_count.packets),
+			.rx_bytes = port_queue_read(&aq->rx_count.bytes),
+			.tx_packets = port_queue_read(&aq->tx_count.packets),
+			.tx_bytes = port_queue_read(&aq->tx_count.bytes),
+		};
+	}
+	return q;
 }
 
 static int afx_rx_fd(struct port *p, unsigned q)
@@ -847,6 +872,7 @@ static const struct port_ops afxdp_port_ops = {
 	.rx_done = afx_rx_done,
 	.tx_burst = afx_tx_burst,
 	.rx_queues = afx_rx_queues,
+	.queue_stats = afx_queue_stats,
 	.rx_fd = afx_rx_fd,
 	.rx_arm = afx_rx_arm,
 	.rx_disarm = afx_rx_disarm,

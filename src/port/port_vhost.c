@@ -87,8 +87,10 @@ struct vp_queue {
 	struct vq_elem rx_elems[PKT_BURST];
 	uint16_t rx_iov_at[PKT_BURST];		/* where each chain's iovecs start in rx_iov */
 	struct iovec rx_iov[VP_IOV_POOL];
+	struct port_queue_count rx_count;	/* the guest's frames taken from this pair's tx vring */
 	/* switch -> guest, under tx_lock */
 	pthread_spinlock_t tx_lock;
+	struct port_queue_count tx_count;	/* frames put in this pair's rx vring */
 	struct vq_elem tx_elems[VP_TX_ELEMS];
 	uint16_t tx_iov_at[VP_TX_ELEMS];
 	struct iovec tx_iov[VP_IOV_POOL];
@@ -381,6 +383,7 @@ static unsigned vp_rx_burst(struct port *p, unsigned q, struct port_io *io, stru
 	if (n) {
 		port_count(&p->stats.rx_packets, n);
 		port_count(&p->stats.rx_bytes, bytes);
+		port_queue_count(&qs->rx_count, n, bytes);
 	}
 	if (n - rarp != popped)
 		port_count_drops(p, drops);
@@ -587,6 +590,8 @@ static void vp_tx_burst(struct port *p, struct port_io *io, struct pkt *const *p
 	vq_flush(&vr->vq);
 	dp_perf_note(io->perf, DP_PT_PUBLISH, t0, sent);
 	call_fd = vp_notify_fd(vp, vr);
+	if (sent)
+		port_queue_count(&qs->tx_count, sent, bytes);
 	pthread_spin_unlock(&qs->tx_lock);
 	vp_notify(vp, io, idx, call_fd, sent);
 	if (sent) {
@@ -600,6 +605,25 @@ static void vp_tx_burst(struct port *p, struct port_io *io, struct pkt *const *p
 static unsigned vp_rx_queues(struct port *p)
 {
 	return vp_of(p)->queues;
+}
+
+/* Each queue pair's counters (control thread): rx from its tx vring, tx into its rx vring. */
+static unsigned vp_queue_stats(struct port *p, struct port_queue_stats *out, unsigned max)
+{
+	struct vhost_port *vp = vp_of(p);
+	unsigned q;
+
+	for (q = 0; q < vp->queues && q < max; q++) {
+		struct vp_queue *qs = &vp->qs[q];
+
+		out[q] = (struct port_queue_stats){
+			.rx_packets = port_queue_read(&qs->rx_count.packets),
+			.rx_bytes = port_queue_read(&qs->rx_count.bytes),
+			.tx_packets = port_queue_read(&qs->tx_count.packets),
+			.tx_bytes = port_queue_read(&qs->tx_count.bytes),
+		};
+	}
+	return q;
 }
 
 static int vp_rx_fd(struct port *p, unsigned q)
@@ -873,6 +897,7 @@ static const struct port_ops vhost_port_ops = {
 	.rx_done = vp_rx_done,
 	.tx_burst = vp_tx_burst,
 	.rx_queues = vp_rx_queues,
+	.queue_stats = vp_queue_stats,
 	.rx_fd = vp_rx_fd,
 	.rx_arm = vp_rx_arm,
 	.rx_disarm = vp_rx_disarm,

@@ -12,7 +12,11 @@ Steps:
   1. vswd --foreground with two workers and three pcap ports from a config
      file: "out" records, "in" replays 40 frames from 5 MACs (broadcast,
      unicast to a known and an unknown MAC) and 3 runts, "idle" records
-     nothing; wait until the counters stop moving
+     nothing; and "vm", a vhost-user port with two queue pairs, whose front
+     end (tests/scenario/vhost_user_lib.py) posts receive buffers on both
+     pairs and sends 2 frames on pair 0 and 5 on pair 1; then "in2" is added
+     and replays 6 broadcasts, which reach vm; wait until the counters stop
+     moving
   2. stats --json, stats --openmetrics, stats --json again
   3. parse the text with prometheus_client.openmetrics.parser (it refuses
      what breaks the format: a family split in two, a counter sample
@@ -22,7 +26,10 @@ Steps:
      the same set of (name, labels); each value lies between the two JSON
      readings; counter families are typed counter, gauge ones gauge
   5. spot checks: runt drops of "in" are 3, the _bytes families carry
-     unit bytes, every stage of every worker is there, HELP is not empty
+     unit bytes, every stage of every worker is there, HELP is not empty;
+     vm's queues: vsw_queue_rx_packets_total{port="vm",queue="0"} 2,
+     {queue="1"} 5, their bytes; per direction the queues sum to the port
+     (tx: the 6 broadcasts on whichever pair the worker's number picks)
   6. node_exporter (Debian's prometheus-node-exporter) with only its
      textfile collector, on a loopback port, reads the text as a .prom
      file: no scrape error, every sample served with its value (to it the
@@ -58,6 +65,7 @@ if os.path.realpath(sys.executable) != os.path.realpath(DEBIAN_PYTHON) and os.pa
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from steps_lib import Steps  # noqa: E402
+import vhost_user_lib as vu  # noqa: E402
 
 GAUGE_KEYS = {"entries", "tsc_hz", "id"}
 
@@ -130,6 +138,47 @@ def expected(reply):
     return out
 
 
+# The vhost-user front end of port "vm": its memory (rings of vring i at +i*0x4000, buffers from BUF_OFF).
+VM_MEM, VM_UADDR, VM_GPA, VM_BUF_OFF = 1 << 20, 0x7F0000000000, 0x100000, 0x20000
+VM_RX_BUFS = 32                 # receive buffers per rx vring (0 and 2), 2 KiB each
+VM_TX_FRAMES = {0: 2, 1: 5}     # frames the front end sends per queue pair
+VM_FRAME_LEN = 64
+
+
+class VmFrontend:
+    """Port vm's peer: two queue pairs, receive buffers on both, VM_TX_FRAMES sent (split rings, no offloads)."""
+
+    def __init__(self, sock):
+        self.fe = vu.Frontend(sock)
+        self.mem = vu.Memory(VM_MEM)
+        feats = (1 << vu.VIRTIO_F_VERSION_1) | (1 << vu.VHOST_USER_F_PROTOCOL_FEATURES)
+        self.fds = vu.setup_rings(self.fe, self.mem, feats, uaddr=VM_UADDR, gpa=VM_GPA, vrings=(0, 1, 2, 3))
+        buf = VM_BUF_OFF
+        for rx in (0, 2):            # rx vring of pair q: 2q; device-writable buffers
+            base = rx * 0x4000
+            for i in range(VM_RX_BUFS):
+                struct.pack_into("=QIHH", self.mem.map, base + i * 16, VM_GPA + buf, 2048, 2, 0)
+                struct.pack_into("=H", self.mem.map, base + 0x1000 + 4 + 2 * i, i)
+                buf += 2048
+            struct.pack_into("=H", self.mem.map, base + 0x1000 + 2, VM_RX_BUFS)
+        for q, n in VM_TX_FRAMES.items():
+            base = (2 * q + 1) * 0x4000  # tx vring of pair q: 2q + 1
+            for i in range(n):
+                fr = bytes(12) + frame("02:99:00:00:00:02", "02:00:00:00:01:%02x" % q, VM_FRAME_LEN)
+                self.mem.map[buf:buf + len(fr)] = fr
+                struct.pack_into("=QIHH", self.mem.map, base + i * 16, VM_GPA + buf, len(fr), 0, 0)
+                struct.pack_into("=H", self.mem.map, base + 0x1000 + 4 + 2 * i, i)
+                buf += 2048
+            struct.pack_into("=H", self.mem.map, base + 0x1000 + 2, n)
+            os.write(self.fds[2 * (2 * q + 1)], (1).to_bytes(8, "little"))   # its kick fd
+
+    def close(self):
+        for fd in self.fds:
+            os.close(fd)
+        self.fe.close()
+        self.mem.close()
+
+
 class Vswd:
     def __init__(self, build, wd):
         self.build = build
@@ -140,7 +189,11 @@ class Vswd:
             json.dump({"workers": 2, "ports": [
                 {"name": "out", "type": "pcap", "write": os.path.join(wd, "out.pcap")},
                 {"name": "idle", "type": "pcap", "write": os.path.join(wd, "idle.pcap")},
-                {"name": "in", "type": "pcap", "read": os.path.join(wd, "in.pcap")}]}, f)
+                {"name": "in", "type": "pcap", "read": os.path.join(wd, "in.pcap")},
+                {"name": "vm", "type": "vhost-user", "path": os.path.join(wd, "vm.sock"), "mode": "server",
+                 "queues": 2}]}, f)
+        write_pcap(os.path.join(wd, "in2.pcap"),
+                   [frame("ff:ff:ff:ff:ff:ff", "02:00:00:00:02:01", 80) for _ in range(6)])
         self.log = open(os.path.join(wd, "vswd.log"), "w")
         self.proc = subprocess.Popen([os.path.join(build, "vswd"), "--foreground", "--ctl", self.ctl,
                                       "--config", conf], stdout=self.log, stderr=subprocess.STDOUT)
@@ -174,8 +227,8 @@ class Vswd:
         self.log.close()
 
 
-def settled(sw):
-    """The stats reply once "in" has replayed its file and the port counters stopped moving (10 s at most)."""
+def settled(sw, port="in"):
+    """The stats reply once `port` has replayed its file and the port counters stopped moving (10 s at most)."""
     last = None
     deadline = time.time() + 10
     while time.time() < deadline:
@@ -183,7 +236,7 @@ def settled(sw):
         if rc == 0:
             ports = {p["name"]: p for p in json.loads(out)["ports"]}
             now = json.dumps(ports, sort_keys=True)
-            if now == last and ports["in"]["rx_packets"] > 0:
+            if now == last and ports.get(port, {}).get("rx_packets", 0) > 0:
                 return True
             last = now
         time.sleep(0.3)
@@ -207,18 +260,29 @@ def main():
     with tempfile.TemporaryDirectory(prefix="vsw-metrics.") as wd:
         sw = Vswd(build, wd)
         try:
-            if not steps.result(sw.proc.poll() is None and os.path.exists(sw.ctl), "vswd starts with three pcap ports"):
+            if not steps.result(sw.proc.poll() is None and os.path.exists(sw.ctl), "vswd starts with three pcap ports and a vhost-user one"):
                 sw.stop()
                 print(open(os.path.join(wd, "vswd.log")).read())
                 print("metrics: %d passed, %d failed" % (steps.passed, steps.failed + 1))
                 return 1
+            try:
+                fe = VmFrontend(os.path.join(wd, "vm.sock"))
+                steps.result(True, "a front end with two queue pairs on vm sends its frames")
+            except (OSError, vu.FrontendError) as e:
+                fe = None
+                steps.result(False, "a front end with two queue pairs on vm sends its frames", repr(e))
             steps.result(settled(sw), "the counters settle after the replay")
+            rc, _, err = sw.ctl_cmd("port", "add", "in2", "pcap", "read=" + os.path.join(wd, "in2.pcap"))
+            steps.result(rc == 0, "port add in2 (6 broadcasts, flooded to vm)", err.strip())
+            steps.result(settled(sw, "in2"), "the counters settle after in2's replay")
             rc1, j1, _ = sw.ctl_cmd("stats", "--json")
             rc, text, err = sw.ctl_cmd("stats", "--openmetrics")
             rc2, j2, _ = sw.ctl_cmd("stats", "--json")
             steps.result(rc == 0 and rc1 == 0 and rc2 == 0, "stats --openmetrics and --json succeed", err.strip())
         finally:
             sw.stop()
+            if fe:
+                fe.close()
         before, after = json.loads(j1), json.loads(j2)
 
         steps.result(text.endswith("# EOF\n") and text.count("# EOF") == 1, "the text ends with one \"# EOF\"")
@@ -267,6 +331,7 @@ def main():
         steps.result(len(stages) >= 10 and "round" in stages and workers == {"0", "1"},
                      "vsw_stage_cycles_total for every stage (%d) of both workers" % len(stages),
                      str(sorted(workers)))
+        vm_queues(got, steps)
         reasons = {dict(k[1]).get("reason") for k in got if k[0] == "vsw_port_drops_total"}
         steps.result(reasons == set(before["ports"][0]["drops"]), "one reason label per drop reason",
                      str(sorted(reasons)))
@@ -275,6 +340,26 @@ def main():
 
     print("metrics: %d passed, %d failed" % (steps.passed, steps.failed))
     return 1 if steps.failed else 0
+
+
+def vm_queues(got, steps):
+    """Step 5, port vm: each queue pair's counters, labelled by queue, and the queues summing to the port."""
+    def q(name, queue):
+        return got.get(("vsw_queue_%s_total" % name, (("port", "vm"), ("queue", str(queue)))))
+
+    have = [(q("rx_packets", n), q("rx_bytes", n)) for n in (0, 1)]
+    want = [(VM_TX_FRAMES[n], VM_TX_FRAMES[n] * VM_FRAME_LEN) for n in (0, 1)]
+    steps.result(have == want, "vsw_queue_rx_packets/bytes_total{port=\"vm\",queue=0|1}: 2 and 5 frames of %d B"
+                 % VM_FRAME_LEN, "got %r want %r" % (have, want))
+    labels = {k[1] for k in got if k[0].startswith("vsw_queue_")}
+    steps.result(labels == {(("port", "vm"), ("queue", "0")), (("port", "vm"), ("queue", "1"))},
+                 "queue labels only on the port with queues (vm: 0 and 1)", repr(sorted(labels)))
+    for d in ("rx_packets", "rx_bytes", "tx_packets", "tx_bytes"):
+        port = got.get(("vsw_port_%s_total" % d, (("port", "vm"),)))
+        qsum = (q(d, 0) or 0) + (q(d, 1) or 0)
+        floor = 6 if d == "tx_packets" else 1
+        steps.result(port is not None and port == qsum and port >= floor,
+                     "vm: vsw_queue_%s_total sums to vsw_port_%s_total (%s)" % (d, d, port), "queues %s" % qsum)
 
 
 def node_exporter_reads(wd, text, got, steps):

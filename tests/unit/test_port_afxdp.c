@@ -605,6 +605,7 @@ static void test_rx(void **state)
 static void test_rx_every_queue(void **state)
 {
 	static const char *const modes[] = { "mode=native", "mode=skb" };
+	struct port_queue_stats qs[PORT_QUEUES_MAX], peer_qs[PORT_QUEUES_MAX];
 	int queue_of[256];
 	char err[256], desc[256];
 	struct port *p, *peer;
@@ -627,6 +628,19 @@ static void test_rx_every_queue(void **state)
 				assert_int_equal(queue_of[w], w % QUEUES);
 		}
 		assert_int_equal(atomic_load(&p->stats.rx_packets), 2 * QUEUES);
+		/* Per queue (stats --json "queues"): rx where each frame arrived, tx by the sender's worker. */
+		assert_int_equal(p->ops->queue_stats(p, qs, PORT_QUEUES_MAX), QUEUES);
+		assert_int_equal(peer->ops->queue_stats(peer, peer_qs, PORT_QUEUES_MAX), QUEUES);
+		for (unsigned q = 0; q < QUEUES; q++) {
+			unsigned arrived = 0;
+
+			for (unsigned w = 0; w < 2 * QUEUES; w++)
+				arrived += queue_of[w] == (int)q;
+			assert_int_equal(qs[q].rx_packets, arrived);
+			assert_int_equal(qs[q].tx_packets, 0);
+			assert_int_equal(peer_qs[q].tx_packets, 2);
+			assert_true(peer_qs[q].tx_bytes >= 2 * 60);
+		}
 		port_del(peer);
 		port_del(p);
 	}
