@@ -179,6 +179,7 @@ class Libvirtd:
             if r.returncode == 0:
                 break
             if self.proc.poll() is not None or time.time() > deadline:
+                self.stop()
                 raise RuntimeError("libvirtd did not answer within 30 s (rc %s): %s; see %s"
                                    % (self.proc.poll(), r.stderr.strip(), self.log_path))
             time.sleep(0.2)
