@@ -31,6 +31,7 @@ SCENARIO_PKGS=(
 	dpdk-dev librte-net-virtio23 librte-net-vhost23 librte-net-tap23 librte-mempool-ring23
 	procps							# sysctl
 	systemd bash-completion					# scenario/install: systemd-analyze verify of vswd.service, the completion
+	libvirt-daemon-system libvirt-clients util-linux	# scenario/libvirt: guests defined with virsh, its own namespace (unshare)
 )
 
 # Benchmarks (make bench, and the smoke runs of them in make check): DPDK

@@ -862,9 +862,17 @@ static void vp_describe(struct port *p, char *buf, size_t len)
 	struct vhost_port *vp = vp_of(p);
 	const char *mode = vp->client ? "client" : "server";
 
-	if (vp->dev.fd >= 0)
-		snprintf(buf, len, "connected (%s %s, %llu messages)", mode, vp->path,
-			 (unsigned long long)vp->dev.messages);
+	if (vp->dev.fd >= 0) {
+		/* A pair is live when the front end started and enabled both its rings
+		 * (a guest using fewer queues than offered leaves the others off). */
+		unsigned live = 0;
+
+		for (unsigned q = 0; q < vp->queues; q++)
+			live += atomic_load(&vp->dev.vrings[virtio_net_rxq(q)].live) &&
+				atomic_load(&vp->dev.vrings[virtio_net_txq(q)].live);
+		snprintf(buf, len, "connected (%s %s, %u of %u queue pairs live, %llu messages)", mode, vp->path,
+			 live, vp->queues, (unsigned long long)vp->dev.messages);
+	}
 	else if (vp->last_error[0])
 		snprintf(buf, len, "%s (%s %s, waiting)", vp->last_error, mode, vp->path);
 	else

@@ -305,6 +305,7 @@ static int region_map(struct vu_dev *d, const struct vhost_user_mem_region *in, 
 		.mmap_base = base, .mmap_len = (size_t)len,
 		.hva = (uint8_t *)base + in->mmap_offset,
 		.guard = guard,
+		.adds = 1,
 	};
 	return 0;
 
@@ -493,11 +494,38 @@ int vu_get_max_mem_slots(struct vu_dev *d, struct vhost_user_msg *m, int *fds, u
 	return vu_msg_reply(d, m, &slots, sizeof(slots));
 }
 
+/*
+ * The mapped region ADD_MEM_REG or REM_MEM_REG @in names: same guest and user
+ * address, size and (@with_offset) offset in its file; NULL if none.
+ */
+static struct vu_region *region_find(struct vu_dev *d, const struct vhost_user_mem_region *in, bool with_offset)
+{
+	for (unsigned i = 0; i < d->nregions; i++) {
+		struct vu_region *r = &d->regions[i];
+
+		if (r->gpa == in->gpa && r->uaddr == in->uaddr && r->size == in->size &&
+		    (!with_offset || (uint64_t)(r->hva - (uint8_t *)r->mmap_base) == in->mmap_offset))
+			return r;
+	}
+	return NULL;
+}
+
+/*
+ * QEMU 7.2 (Debian 12) sends ADD_MEM_REG and REM_MEM_REG once per queue
+ * pair: each of its per-pair vhost devices keeps its own copy of the table
+ * (later QEMU sends them once per device).  A region added again exactly as
+ * it is mapped only counts one more add, and is unmapped when the last
+ * REM_MEM_REG for it comes; any other overlap still ends the session.
+ */
 int vu_add_mem_reg(struct vu_dev *d, struct vhost_user_msg *m, int *fds, unsigned nfds)
 {
-	struct vu_region r;
+	struct vu_region r, *same = region_find(d, &m->payload.mem_single.region, true);
 	int rc;
 
+	if (same) {
+		same->adds++;
+		return 0;
+	}
 	if (d->nregions == VU_MAX_MEM_SLOTS)
 		return vu_dev_fail(d, "ADD_MEM_REG beyond %d slots", VU_MAX_MEM_SLOTS);
 	rc = region_map(d, &m->payload.mem_single.region, fds[0], &r);
@@ -513,24 +541,21 @@ int vu_add_mem_reg(struct vu_dev *d, struct vhost_user_msg *m, int *fds, unsigne
 
 int vu_rem_mem_reg(struct vu_dev *d, struct vhost_user_msg *m, int *fds, unsigned nfds)
 {
-	const struct vhost_user_mem_region *in = &m->payload.mem_single.region;
+	/* "identified by its guest address, user address and size. The mmap offset is ignored." */
+	struct vu_region *r = region_find(d, &m->payload.mem_single.region, false);
 	int rc;
 
-	/* "identified by its guest address, user address and size. The mmap offset is ignored." */
-	for (unsigned i = 0; i < d->nregions; i++) {
-		struct vu_region *r = &d->regions[i];
-
-		if (r->gpa != in->gpa || r->uaddr != in->uaddr || r->size != in->size)
-			continue;
-		dp_stop(d);
-		region_unmap(d, r);
-		d->regions[i] = d->regions[--d->nregions];
-		regions_rebuild_gmem(d);
-		rc = rings_remap(d, false);
-		dp_start(d);
-		return rc;
-	}
-	return vu_dev_fail(d, "REM_MEM_REG of a region that is not mapped");
+	if (!r)
+		return vu_dev_fail(d, "REM_MEM_REG of a region that is not mapped");
+	if (--r->adds > 0)
+		return 0; /* added once per queue pair by QEMU 7.2 (vu_add_mem_reg) */
+	dp_stop(d);
+	region_unmap(d, r);
+	*r = d->regions[--d->nregions];
+	regions_rebuild_gmem(d);
+	rc = rings_remap(d, false);
+	dp_start(d);
+	return rc;
 }
 
 int vu_set_vring_num(struct vu_dev *d, struct vhost_user_msg *m, int *fds, unsigned nfds)

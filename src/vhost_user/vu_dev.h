@@ -39,6 +39,7 @@ struct vu_region {
 	size_t mmap_len;	/* offset + size rounded up to the file's block (huge page for hugetlb) */
 	uint8_t *hva;		/* mmap_base + mmap_offset */
 	int guard;		/* vu_memguard slot */
+	unsigned adds;		/* ADD_MEM_REGs naming it, less REM_MEM_REGs (1 from SET_MEM_TABLE) */
 };
 
 struct vu_vring {

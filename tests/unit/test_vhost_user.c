@@ -755,6 +755,39 @@ static void test_add_mem_reg_overlap(void **state)
 	close(fd);
 }
 
+/*
+ * QEMU 7.2 sends ADD_MEM_REG and REM_MEM_REG once per queue pair: the same
+ * region added twice is mapped once and stays until the second removal.
+ */
+static void test_add_mem_reg_per_queue_pair(void **state)
+{
+	struct fx *f = *state;
+	struct vhost_user_mem_single one = { .region = { GPA + 0x100000, MEM_SIZE, UADDR + 0x100000, 0 } };
+	int fd = new_memfd(MEM_SIZE), maps;
+
+	session_live(f, full_features());
+	maps = count_maps();
+	for (int pair = 0; pair < 2; pair++) {
+		assert_int_equal(xfer(f, VHOST_USER_ADD_MEM_REG, ACK, &one, sizeof(one), &fd, 1), 0);
+		assert_int_equal(expect_u64_reply(f, VHOST_USER_ADD_MEM_REG), 0);
+		assert_int_equal(f->d.nregions, 2);
+		assert_int_equal(count_maps(), maps + 1);
+	}
+	assert_int_equal(xfer(f, VHOST_USER_REM_MEM_REG, ACK, &one, sizeof(one), NULL, 0), 0);
+	assert_int_equal(expect_u64_reply(f, VHOST_USER_REM_MEM_REG), 0);
+	assert_int_equal(f->d.nregions, 2);
+	assert_int_equal(xfer(f, VHOST_USER_REM_MEM_REG, ACK, &one, sizeof(one), NULL, 0), 0);
+	assert_int_equal(expect_u64_reply(f, VHOST_USER_REM_MEM_REG), 0);
+	assert_int_equal(f->d.nregions, 1);
+	assert_int_equal(count_maps(), maps);
+	assert_true(atomic_load(&f->d.vrings[0].live));
+	/* The same addresses at another offset of the file are another region: an overlap. */
+	assert_int_equal(xfer(f, VHOST_USER_ADD_MEM_REG, V, &one, sizeof(one), &fd, 1), 0);
+	one.region.mmap_offset = 0x1000;
+	expect_broken(f, xfer(f, VHOST_USER_ADD_MEM_REG, V, &one, sizeof(one), &fd, 1), "overlap");
+	close(fd);
+}
+
 /* RESET_DEVICE: back to a fresh connection, every fd closed and the memory unmapped. */
 static void test_reset_device(void **state)
 {
@@ -1525,6 +1558,7 @@ int main(void)
 		T(test_add_rem_mem_reg),
 		T(test_rem_mem_reg_unknown),
 		T(test_add_mem_reg_overlap),
+		T(test_add_mem_reg_per_queue_pair),
 		T(test_reset_device),
 		T(test_reset_device_acked),
 		T(test_reset_owner),
