@@ -164,6 +164,9 @@ unsigned icmp_pmtu_build(struct pkt *p, unsigned mtu, uint8_t *out)
 	/* Untagged or one tag: what the answer's room holds (ICMP_PMTU_FRAME_MAX). */
 	if (p->l3_off < PKT_ETH_HLEN || p->l3_off > PKT_ETH_HLEN + PKT_VLAN_HLEN)
 		return 0;
+	/* The answer's source MAC is the frame's destination: not a group address (a flood to the tunnel). */
+	if (pkt_head(p)[0] & 1)
+		return 0;
 	if (flags & PKT_F_IPV4)
 		return build_v4(p, flags, mtu, out);
 	if (flags & PKT_F_IPV6)

@@ -31,7 +31,7 @@
  * the protocol's minimum (576 / 1280: the sender would not go below it);
  * a source that cannot be answered (unspecified, multicast, broadcast,
  * loopback); an inner destination that cannot be a source (multicast,
- * broadcast); an ICMP or ICMPv6 error itself (RFC 1122 3.2.2, RFC 4443
+ * broadcast, at the IP or the Ethernet layer); an ICMP or ICMPv6 error itself (RFC 1122 3.2.2, RFC 4443
  * 2.4(e)); a frame whose headers do not parse whole from the head.
  */
 

@@ -8,7 +8,7 @@
  * tests/lib/csum_ref.h), the original packet quoted from its IP header on
  * and the answer cut at 576 / 1280 bytes; a VLAN tag stays.  No answer
  * without DF, to a fragment, below the minimum MTU, to an ICMP error, to
- * a multicast source or destination.
+ * a multicast source or destination, from a group MAC address.
  */
 
 #include <setjmp.h>
@@ -169,6 +169,12 @@ static void test_ipv4_no_answer(void **state)
 	b[30] = 239;
 	ref_put(b + 24, 0);
 	ref_put(b + 24, (uint16_t)~ref_sum(b + 14, 20));
+	p = load(b, FRAME_LEN, &iov);
+	assert_int_equal(icmp_pmtu_build(p, 1400, out), 0);
+	free(p);
+	/* A broadcast MAC (a frame flooded to the tunnel): the answer would come from it. */
+	v4_frame(b, FRAME_LEN, false, 0x4000, 6);
+	memset(b, 0xff, 6);
 	p = load(b, FRAME_LEN, &iov);
 	assert_int_equal(icmp_pmtu_build(p, 1400, out), 0);
 	free(p);
