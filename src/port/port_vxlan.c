@@ -322,7 +322,7 @@ static void vx_describe(struct port *p, char *buf, size_t len)
 			   (unsigned)v->sport_hi, v->csum ? "on" : "off");
 
 	if (off >= 0 && (size_t)off < len)
-		off += snprintf(buf + off, len - (size_t)off, " mtu %u (route %u%s) frame_max %u", vxlan_mtu_read(&v->mtu),
+		off += snprintf(buf + off, len - (size_t)off, " mtu %u (route %u%s) frame_max %u", v->mtu.used,
 				v->mtu.route, v->mtu.conf ? ", mtu= set" : "",
 				atomic_load_explicit(&p->tx_frame_max, memory_order_relaxed));
 	for (unsigned r = 0; r < VX_RX__COUNT && off >= 0 && (size_t)off < len; r++) {

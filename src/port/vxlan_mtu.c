@@ -64,6 +64,7 @@ void vxlan_mtu_apply(struct vxlan_mtu *m, struct port *p)
 {
 	unsigned mtu = vxlan_mtu_read(m), outer = m->ipv6 ? VXLAN6_OVERHEAD : VXLAN4_OVERHEAD, max = 0;
 
+	m->used = mtu;
 	if (mtu > outer + PKT_ETH_HLEN)
 		max = mtu - outer;
 	/* A datagram holds at most 65535 - 8 bytes of UDP payload: the port refuses more anyway. */

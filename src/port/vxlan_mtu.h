@@ -32,6 +32,7 @@ struct vxlan_mtu {
 	bool ipv6;
 	unsigned conf;		/* mtu= (0: none) */
 	unsigned route;		/* the kernel's, last read (0: unknown) */
+	unsigned used;		/* the underlay MTU last applied: the smaller of route and conf (0: none known) */
 	struct sockaddr_storage local, remote;
 	socklen_t alen;
 };
