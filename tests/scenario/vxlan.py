@@ -42,7 +42,9 @@ Steps:
      1430: t0 reads 1400 from the kernel's route; iperf3 TCP cA -> cB completes
      (cA's too-big segments are answered with ICMP frag-needed, MTU 1350; cA's
      route learns it); a 1350-byte DF echo crosses, a 1351-byte one gets
-     frag-needed 1350 from cB's address; tshark on vA sees the ICMP;
+     frag-needed 1350 from cB's address; tshark on vA sees the ICMP; then
+     inner IPv6 on for a moment: a 1350-byte ICMPv6 echo crosses, a 1351-byte
+     one gets packet too big, MTU 1350, from cB's IPv6 address;
   3b. jumbo (item 5): underlay 9000, inner 8950 (cA's own MTU 9000): DF echoes
      of 8922 payload bytes cross both ways, 8923 get frag-needed 8950; iperf3
      TCP both ways;
@@ -85,6 +87,7 @@ VNI = 4000 + (os.getpid() % 1000)
 UL4 = {"A": "192.168.77.1", "B": "192.168.77.2", "X": "192.168.77.3"}
 UL6 = {"A": "fd77::1", "B": "fd77::2", "X": "fd77::3"}
 IN4 = {"cA": "10.77.0.1", "cB": "10.77.0.2"}
+IN6 = {"cA": "fd78::1", "cB": "fd78::2"}
 MAC = {"cA": "02:77:78:00:00:0a", "cB": "02:77:78:00:00:0b"}
 INNER_MTU = 1430
 UDP_LOSS_MAX = 5        # per cent: a loaded 2-core CI machine loses a little at 20 Mbit/s, a broken path all
@@ -329,6 +332,40 @@ for seq in range(count):
 """
 
 
+# The same over IPv6: an echo request that is never fragmented (IPV6_DONTFRAG, IPV6_PMTUDISC_PROBE); one line
+# per probe: "reply", "too-big MTU from ADDR" (an ICMPv6 packet too big quoting this probe) or "timeout".
+PROBE6 = r"""
+import os, socket, struct, sys, time
+dst, size, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+s.setsockopt(socket.IPPROTO_IPV6, 23, 3)  # IPV6_MTU_DISCOVER = IPV6_PMTUDISC_PROBE
+s.setsockopt(socket.IPPROTO_IPV6, 62, 1)  # IPV6_DONTFRAG
+ident = os.getpid() & 0xffff
+for seq in range(count):
+    mine = struct.pack("!HH", ident, seq)
+    s.sendto(struct.pack("!BBH", 128, 0, 0) + mine + bytes(size), (dst, 0))  # the kernel sums ICMPv6
+    res, end = "timeout", time.monotonic() + 1.5
+    while res == "timeout" and time.monotonic() < end:
+        s.settimeout(max(0.01, end - time.monotonic()))
+        try:
+            d, addr = s.recvfrom(65535)
+        except socket.timeout:
+            break
+        if d[0] == 129 and d[4:8] == mine:
+            res = "reply"
+        elif d[0] == 2 and d[8 + 40] == 128 and d[8 + 44:8 + 48] == mine:
+            res = "too-big %d from %s" % (struct.unpack("!I", d[4:8])[0], addr[0])
+    print(res, flush=True)
+"""
+
+
+def df_probe6(src, dst, size, count=1):
+    """ICMPv6 echoes of @size payload bytes, never fragmented, from netns @src: the list of outcomes (see PROBE6)."""
+    rc, out, err = run(["python3", "-c", PROBE6, dst, str(size), str(count)], timeout=count * 2 + 10, ns=NS[src])
+    res = out.split("\n")[:count] if rc == 0 else []
+    return [r for r in res if r], (err or out).strip()[-300:]
+
+
 def df_probe(src, dst, size, count=2):
     """ICMP echoes of @size payload bytes with DF from netns @src: the list of outcomes (see PROBE)."""
     rc, out, err = run(["python3", "-c", PROBE, dst, str(size), str(count)], timeout=count * 2 + 10, ns=NS[src])
@@ -509,6 +546,17 @@ def pmtu_tcp(sw, wd):
               rows[:3] or terr)
         _, out, _ = run(["ip", "route", "get", IN4["cB"]], ns=NS["cA"])
         check("mtu 1350" in out, "%s: cA's route to cB learned the path MTU 1350" % what, out.strip())
+        # Inner IPv6: packet too big, MTU 1350 (1400 - 50), from cB's address.
+        for c in ("cA", "cB"):
+            must(["sysctl", "-qw", "net.ipv6.conf.eth0.disable_ipv6=0"], ns=NS[c])
+            must(["ip", "addr", "add", IN6[c] + "/64", "dev", "eth0", "nodad"], ns=NS[c])
+        res, pdetail = df_probe6("cA", IN6["cB"], 1302)
+        if res != ["reply"]:        # the first one may wait for neighbour discovery across the tunnel
+            res, pdetail = df_probe6("cA", IN6["cB"], 1302)
+        check(res == ["reply"], "%s: a 1350-byte IPv6 packet crosses (%s)" % (what, res), pdetail)
+        res, pdetail = df_probe6("cA", IN6["cB"], 1303)
+        check(res == ["too-big 1350 from %s" % IN6["cB"]],
+              "%s: a 1351-byte IPv6 one is answered with packet too big, MTU 1350 (%s)" % (what, res), pdetail)
         st = port_stat(sw, "t0")
         check(st.get("drops", {}).get("too_big", 0) >= 2 and st.get("tx_pmtu_icmp", 0) >= 2,
               "%s: too_big drops on t0 answered (tx_pmtu_icmp %s)" % (what, st.get("tx_pmtu_icmp")), st)
@@ -517,6 +565,8 @@ def pmtu_tcp(sw, wd):
         run(["ip", "link", "del", "vx0"], ns=NS["hB"])
         set_mtus({("hA", "uA"): 1500, ("hB", "uB"): 1500})
         forget_pmtu()
+        for c in ("cA", "cB"):
+            run(["sysctl", "-qw", "net.ipv6.conf.eth0.disable_ipv6=1"], ns=NS[c])
 
 
 def jumbo(sw, wd):
