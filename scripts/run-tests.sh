@@ -62,6 +62,8 @@ run_one "check/man" python3 "$(dirname "$0")/check-man.py" "$build"
 run_one "check/progress" python3 "$(dirname "$0")/progress.py" --self-test
 # bench-switch's parsers and flow files (the issue 14 rule sets map to OVS's ports and parse); no root, no traffic.
 run_one "check/bench-switch" python3 "$(dirname "$0")/bench-switch.py" --self-test
+# bench-vxlan's report and perf reader on canned samples; no root, no traffic.
+run_one "check/bench-vxlan" python3 "$(dirname "$0")/bench-vxlan.py" --self-test
 
 for t in "$build"/tests/test_*; do
 	[ -x "$t" ] && run_one "unit/$(basename "$t")" "$t"

@@ -96,6 +96,7 @@ struct json_object *ctl_stats(struct vswd *v, struct json_object *req, struct ct
 		for (unsigned why = 1; why < GSO_BAD__COUNT; why++)
 			json_object_object_add(drops, gso_bad_names[why], u64_json(&p->stats.offload_bad[why]));
 		json_object_object_add(o, "offload_bad", drops);
+		json_object_object_add(o, "tx_pmtu_icmp", u64_json(&p->stats.tx_pmtu_icmp));
 		json_object_object_add(o, "fdb", switch_port_json(v->sw, i));
 		queues = queues_json(p);
 		if (queues)

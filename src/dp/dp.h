@@ -51,6 +51,7 @@
 
 #include "dp/batch.h"
 #include "dp/offload.h"
+#include "dp/pmtu.h"
 #include "lib/perf.h"
 #include "port/port.h"
 
@@ -112,6 +113,7 @@ struct dp_ctx {
 	bool flood_starved;			/* a batch had every flood frame refused for the budget this round */
 	struct dp_flow *flow;			/* the flow tables' scratch and copies (flows.h), made at dp_start */
 	struct dp_offload offload;		/* the tx stage's segments for a destination without offloads (offload.h) */
+	struct dp_pmtu pmtu;			/* the tx stage's answers to frames too big for a tunnel (pmtu.h) */
 	/* Stage timing (perf.h): the worker's counters this round (NULL: off), sampled by dp_perf_pick(). */
 	struct dp_perf *perf_round;
 	unsigned perf_mask;			/* dp->perf_every - 1 */

@@ -134,6 +134,7 @@ struct port *dp_egress_send(struct vswitch *sw, struct dp_ctx *ctx, unsigned t, 
 {
 	struct dp_group *g = &ctx->grp[t];
 	struct port *out = atomic_load_explicit(&sw->ports[g->port], memory_order_acquire);
+	struct pkt *const *pkts = g->pkts;
 
 	*n = g->n;
 	if (out) {
@@ -142,7 +143,9 @@ struct port *dp_egress_send(struct vswitch *sw, struct dp_ctx *ctx, unsigned t, 
 			*n = switch_vlan_egress(sw, out, g->pkts, g->n, g->pkts);
 		if (!*n)
 			return out;
-		dp_offload_tx(&ctx->offload, ctx->batch.in, out, &ctx->io, g->pkts, *n);
+		pkts = dp_pmtu_fit(&ctx->pmtu, out, pkts, n);
+		if (*n)
+			dp_offload_tx(&ctx->offload, ctx->batch.in, out, &ctx->io, pkts, *n);
 	}
 	return out;
 }
@@ -156,7 +159,8 @@ struct port *dp_egress_flood_next(struct vswitch *sw, struct dp_ctx *ctx, unsign
 	if (!ctx->nflood)
 		return NULL;
 	while (*cursor < l->n) {
-		unsigned s = l->slot[(*cursor)++];
+		unsigned s = l->slot[(*cursor)++], nsend;
+		struct pkt *const *send;
 		struct port *out;
 
 		if (s == ctx->flood_in || ctx->grp_of[s])
@@ -172,7 +176,11 @@ struct port *dp_egress_flood_next(struct vswitch *sw, struct dp_ctx *ctx, unsign
 			if (!n)
 				continue;
 		}
-		dp_offload_tx(&ctx->offload, ctx->batch.in, out, &ctx->io, fl, n);
+		nsend = n;
+		/* The flood list itself stays whole for the next port: what fits this one is a list of its own. */
+		send = dp_pmtu_fit(&ctx->pmtu, out, fl, &nsend);
+		if (nsend)
+			dp_offload_tx(&ctx->offload, ctx->batch.in, out, &ctx->io, send, nsend);
 		return out;
 	}
 	return NULL;

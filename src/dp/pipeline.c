@@ -83,6 +83,32 @@ static void flow_copies_tx(struct vswitch *sw, struct dp_ctx *ctx, struct dp_bat
 	dp_egress_done(ctx);
 }
 
+/*
+ * The answers the tx stage made to frames too big for a tunnel (pmtu.h):
+ * each a frame received on that tunnel's port, toward the sender, through
+ * every stage like one (learning, flows, VLANs), after the batch that
+ * caused it.  None is made meanwhile (pm->answering): their slots are the
+ * frames going through.
+ */
+static void pmtu_answers(struct vswitch *sw, struct dp_ctx *ctx)
+{
+	struct dp_pmtu *pm = &ctx->pmtu;
+	unsigned n = pm->n;
+
+	pm->answering = true;
+	for (unsigned i = 0, k; i < n; i = k) {
+		unsigned from = pm->pkts[i].in_port;
+		struct port *t = atomic_load_explicit(&sw->ports[from], memory_order_acquire);
+
+		for (k = i + 1; k < n && pm->pkts[k].in_port == from; k++)
+			;
+		if (t)
+			dp_forward(sw, ctx, t, &pm->pkts[i], k - i);
+	}
+	pm->n = 0;
+	pm->answering = false;
+}
+
 void dp_forward(struct vswitch *sw, struct dp_ctx *ctx, struct port *in, struct pkt *pkts, unsigned n)
 {
 	/* Read once: the whole batch, copies included, sees one version of the flow tables. */
@@ -146,6 +172,8 @@ void dp_forward(struct vswitch *sw, struct dp_ctx *ctx, struct port *in, struct 
 		if (ctx->flow->extra.n)
 			flow_copies_tx(sw, ctx, &ctx->flow->extra);
 	}
+	if (ctx->pmtu.n && !ctx->pmtu.answering)
+		pmtu_answers(sw, ctx);
 }
 
 unsigned dp_process_batch(struct vswitch *sw, struct dp_ctx *ctx, struct port *in, unsigned q)

@@ -67,6 +67,7 @@ struct port_stats {
 	atomic_uint_least64_t tx_packets, tx_bytes;	/* out of the switch into this port */
 	atomic_uint_least64_t drops[DROP__COUNT];
 	atomic_uint_least64_t offload_bad[GSO_BAD__COUNT];	/* DROP_BAD_OFFLOAD, by gso_check()'s reason */
+	atomic_uint_least64_t tx_pmtu_icmp;	/* its too_big drops answered with ICMP (dp/pmtu.h) */
 };
 
 /*
@@ -183,6 +184,12 @@ struct port {
 	 */
 	atomic_uint tx_offload;
 	bool rx_offload;
+	/*
+	 * The largest frame its tx_burst can send (0: no limit): the tx stage
+	 * drops bigger ones (too_big) and answers their IP senders with ICMP
+	 * (dp/pmtu.h).  A tunnel's underlay MTU less its outer headers.
+	 */
+	atomic_uint tx_frame_max;
 };
 
 static inline void port_count_drop(struct port *p, enum port_drop why, unsigned n)

@@ -54,7 +54,7 @@ static const struct port_param afxdp_params[] = {
 static const struct port_param vxlan_params[] = {
 	{ "local", PORT_PARAM_REQUIRED, "IP" }, { "remote", PORT_PARAM_REQUIRED, "IP" },
 	{ "vni", PORT_PARAM_REQUIRED, "N" }, { "dstport", 0, "4789" }, { "csum", 0, "on|off" }, { "ttl", 0, "N" },
-	{ "tos", 0, "N|inherit" }, { "src_ports", 0, "LO-HI" }, { NULL, 0, NULL },
+	{ "tos", 0, "N|inherit" }, { "src_ports", 0, "LO-HI" }, { "mtu", 0, "N" }, { NULL, 0, NULL },
 };
 
 /* Keys of every port-add request and config entry, whatever the type (the switch's own settings: port_type_check). */

@@ -16,6 +16,7 @@
 #include "packet/csum.h"
 #include "packet/vxlan.h"
 #include "port/port_types.h"
+#include "port/vxlan_mtu.h"
 
 /*
  * The kernel owns the underlay: its addresses, routes and neighbours pick
@@ -96,6 +97,7 @@ struct vx_port {
 	socklen_t alen;
 	char local_str[INET6_ADDRSTRLEN], remote_str[INET6_ADDRSTRLEN];
 	int rx_fd, tx_fd;
+	struct vxlan_mtu mtu;	/* the underlay MTU: port.tx_frame_max from it (vxlan_mtu.h) */
 	/* receive: the worker polling queue 0 */
 	bool drained;		/* the last burst found the socket empty: the next datagram signals */
 	uint8_t *rx_slots;	/* PKT_BURST x VX_RX_SLOT */
@@ -319,6 +321,10 @@ static void vx_describe(struct port *p, char *buf, size_t len)
 			   (unsigned)v->vni, v->local_str, v->remote_str, (unsigned)v->dstport, (unsigned)v->sport_lo,
 			   (unsigned)v->sport_hi, v->csum ? "on" : "off");
 
+	if (off >= 0 && (size_t)off < len)
+		off += snprintf(buf + off, len - (size_t)off, " mtu %u (route %u%s) frame_max %u", v->mtu.used,
+				v->mtu.route, v->mtu.conf ? ", mtu= set" : "",
+				atomic_load_explicit(&p->tx_frame_max, memory_order_relaxed));
 	for (unsigned r = 0; r < VX_RX__COUNT && off >= 0 && (size_t)off < len; r++) {
 		uint64_t c = atomic_load_explicit(&v->rx_bad[r], memory_order_relaxed);
 
@@ -328,10 +334,17 @@ static void vx_describe(struct port *p, char *buf, size_t len)
 	}
 }
 
+/* Control plane, once a second: the underlay MTU again (a route or a path MTU may have changed). */
+static void vx_tick(struct port *p)
+{
+	vxlan_mtu_apply(&vx_of(p)->mtu, p);
+}
+
 static void vx_destroy(struct port *p)
 {
 	struct vx_port *v = vx_of(p);
 
+	vxlan_mtu_close(&v->mtu);
 	if (v->rx_fd >= 0)
 		close(v->rx_fd);
 	if (v->tx_fd >= 0)
@@ -351,6 +364,7 @@ static const struct port_ops vx_port_ops = {
 	.rx_arm = vx_rx_arm,
 	.rx_disarm = vx_rx_disarm,
 	.describe = vx_describe,
+	.tick = vx_tick,
 	.destroy = vx_destroy,
 };
 
@@ -377,14 +391,16 @@ static int vx_parse(struct vx_port *v, struct json_object *params, char *err, si
 	const char *local = port_param_str(params, "local"), *remote = port_param_str(params, "remote");
 	const char *csum = port_param_str(params, "csum"), *tos = port_param_str(params, "tos");
 	const char *range = port_param_str(params, "src_ports");
-	unsigned vni, dstport, ttl, lo = 49152, hi = 65535, tosv = 0;
+	unsigned vni, dstport, ttl, mtu, lo = 49152, hi = 65535, tosv = 0;
 	int fl, fr;
 	char tail;
 
 	if (port_param_uint(params, "vni", 0, VXLAN_VNI_MAX, VXLAN_VNI_MAX + 1, &vni, err, errlen) < 0 ||
 	    port_param_uint(params, "dstport", 1, 65535, VXLAN_PORT, &dstport, err, errlen) < 0 ||
-	    port_param_uint(params, "ttl", 1, 255, 64, &ttl, err, errlen) < 0)
+	    port_param_uint(params, "ttl", 1, 255, 64, &ttl, err, errlen) < 0 ||
+	    port_param_uint(params, "mtu", 576, 65535, 0, &mtu, err, errlen) < 0)
 		return -1;
+	v->mtu.conf = mtu;
 	if (vni > VXLAN_VNI_MAX) {
 		snprintf(err, errlen, "vxlan: vni= is required (0..%u)", VXLAN_VNI_MAX);
 		return -1;
@@ -504,7 +520,7 @@ struct port *port_vxlan_create(const char *name, struct json_object *params, con
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	v->rx_fd = v->tx_fd = -1;
+	v->rx_fd = v->tx_fd = v->mtu.fd = -1;
 	pthread_spin_init(&v->tx_lock, PTHREAD_PROCESS_PRIVATE);
 	snprintf(v->port.name, sizeof(v->port.name), "%s", name);
 	v->port.ops = &vx_port_ops;
@@ -523,6 +539,13 @@ struct port *port_vxlan_create(const char *name, struct json_object *params, con
 	what = vx_open_rx(v);
 	if (!what)
 		what = vx_open_tx(v);
+	if (!what) {
+		int e = vxlan_mtu_open(&v->mtu, &v->local.sa, &v->remote.sa, v->alen, v->ipv6, v->mtu.conf);
+
+		errno = -e;
+		what = e < 0 ? "MTU probe socket" : NULL;
+		vxlan_mtu_apply(&v->mtu, &v->port);
+	}
 	if (what) {
 		snprintf(err, errlen, "vxlan %s:%u: %s: %s", v->local_str, (unsigned)v->dstport, what, strerror(errno));
 		goto out_free;

@@ -10,7 +10,7 @@ struct port_env;
 
 /*
  * `port add NAME vxlan local=IP remote=IP vni=N [dstport=4789] [csum=on|off]
- * [ttl=N] [tos=N|inherit] [src_ports=LO-HI]`: IPv4 or IPv6 underlay (local
+ * [ttl=N] [tos=N|inherit] [src_ports=LO-HI] [mtu=N]`: IPv4 or IPv6 underlay (local
  * and remote of one family).  NULL with a reason in @err.
  */
 struct port *port_vxlan_create(const char *name, struct json_object *params, const struct port_env *env, char *err,

@@ -232,6 +232,45 @@ static void test_port_loopback(void **state)
 	free(big);
 }
 
+/*
+ * The frame limit the tx stage checks (port.tx_frame_max, dp/pmtu.h): the
+ * route's MTU to the remote less the outer IP + UDP + VXLAN headers; over
+ * loopback (MTU 65536, an IPv4 route's at most 65535); mtu= lowers it.
+ */
+static void test_port_frame_max(void **state)
+{
+	struct json_object *o = json_object_new_object();
+	struct port_env env = { 0 };
+	char err[256], desc[512];
+	struct port *p;
+
+	json_object_object_add(o, "local", json_object_new_string("127.0.0.1"));
+	json_object_object_add(o, "remote", json_object_new_string("127.0.0.2"));
+	json_object_object_add(o, "vni", json_object_new_int(7));
+	json_object_object_add(o, "dstport", json_object_new_int(47891));
+	p = port_vxlan_create("mtu", o, &env, err, sizeof(err));
+	if (!p)
+		fail_msg("port: %s", err);
+	assert_int_equal(atomic_load(&p->tx_frame_max), 65535 - VXLAN4_OVERHEAD); /* lo: 65536, IPv4 caps at 65535 */
+	p->ops->destroy(p);
+
+	json_object_object_add(o, "mtu", json_object_new_int(1400));
+	p = port_vxlan_create("mtu", o, &env, err, sizeof(err));
+	if (!p)
+		fail_msg("port: %s", err);
+	assert_int_equal(atomic_load(&p->tx_frame_max), 1400 - VXLAN4_OVERHEAD);
+	p->ops->describe(p, desc, sizeof(desc));
+	assert_non_null(strstr(desc, "mtu 1400 (route 65535, mtu= set) frame_max 1364"));
+	p->ops->tick(p);
+	assert_int_equal(atomic_load(&p->tx_frame_max), 1364);
+	p->ops->destroy(p);
+
+	/* Below the IPv4 minimum: refused. */
+	json_object_object_add(o, "mtu", json_object_new_int(500));
+	assert_null(port_vxlan_create("mtu", o, &env, err, sizeof(err)));
+	json_object_put(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -239,6 +278,7 @@ int main(void)
 		cmocka_unit_test(test_hdr_check),
 		cmocka_unit_test(test_src_port),
 		cmocka_unit_test(test_port_loopback),
+		cmocka_unit_test(test_port_frame_max),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,381 @@
+#!/usr/bin/env python3
+"""bench-vxlan.py - one L2 overlay across two "hosts": vsw <-> vsw against kernel vxlan <-> kernel vxlan (issue 16, item 6).
+
+    python3 scripts/bench-vxlan.py [--build build] [--rounds N] [--seconds S] [--tcp-seconds T]
+                                   [--systems vsw,kernel] [--quick] [--doc docs/PERFORMANCE.md | --no-doc]
+                                   [--json FILE] [--keep]
+    python3 scripts/bench-vxlan.py --self-test
+
+For every system and round a fresh topology is built:
+
+    netns cA            netns hA                                   netns hB            netns cB
+    eth0 10.78.0.1 ==== vA [switch] uA 192.168.78.1 ==underlay== uB 192.168.78.2 [switch] vB ==== eth0 10.78.0.2
+
+    vsw     the switch on each host is a vswd (`afpacket ifname=vA|vB` + `vxlan local= remote= vni=`),
+            one worker each on CPU 0, event-driven (the two share the CPU)
+    kernel  a Linux bridge br0 with vA|vB and a kernel `vxlan` device (same VNI, dstport 4789)
+
+The underlay is a 1600-byte veth (so the inner MTU is 1500 with room to
+spare), outer UDP checksums on for both.  Each sample:
+
+  - Mpps: dpdk-testpmd txonly in cA (CPU 1) sends 60-byte UDP frames (64 with
+    the FCS) to cB's MAC; the rate is what cB's eth0 received over the
+    window: every frame is encapsulated on hA and decapsulated on hB;
+  - TCP: iperf3 cA -> cB (both ends on CPU 1), Gbit/s received;
+  - vsw only, during the Mpps window with stage timing on (`vswctl perf
+    enable`, then `perf show --json`): cycles per packet of `tx.other` on hA
+    (encap: the vxlan port's tx_burst, sendmmsg included) and of `rx.other`
+    on hB (decap: recvmmsg and the checks).  Targets (issue 16): TCP >= 1.0x
+    the kernel's, <= 25 cycles for each stage (the syscalls are in them:
+    the figure says how far off that is).
+
+Medians over the rounds (min-max in parentheses); the ratio is vsw's median
+over the kernel's.  A full run (no --quick, both systems, >= 3 rounds)
+rewrites the "VXLAN" section of docs/PERFORMANCE.md unless --no-doc.
+--self-test needs no root and sends nothing: the report from canned
+samples, the perf JSON reader, the argument checks.
+
+Needs root, ip, ethtool, iperf3, dpdk-testpmd, taskset, stdbuf, build/vswd, build/vswctl, a kernel with vxlan.
+Exit status 1 when a sample failed, else 0.
+"""
+
+import argparse
+import functools
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_procs import BenchError, Proc, install_cleanup, log, med, on_exit, write_doc_section  # noqa: E402
+import bench_procs  # noqa: E402
+
+run = functools.partial(bench_procs.run, timeout=20)
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SW_CPU, GEN_CPU = 0, 1
+TAG = "%04x" % (os.getpid() & 0xffff)
+NS = {k: "vbx%s%s" % (TAG, k) for k in ("cA", "hA", "hB", "cB")}
+IN4 = {"cA": "10.78.0.1", "cB": "10.78.0.2"}
+UL4 = {"hA": "192.168.78.1", "hB": "192.168.78.2"}
+MAC = {"cA": "02:78:78:00:00:0a", "cB": "02:78:78:00:00:0b"}
+VNI = 4242
+UNDERLAY_MTU = 1600
+FRAME = 60
+SYSTEMS = {"vsw": "vsw <-> vsw (afpacket + vxlan ports)", "kernel": "kernel vxlan <-> kernel vxlan (bridged)"}
+DOC_HEADING = "VXLAN"
+
+
+# ---------------------------------------------------------------- topology
+
+def build_net(system, ctx):
+    for ns in NS.values():
+        run(["ip", "netns", "add", ns])
+        run(["ip", "link", "set", "lo", "up"], ns=ns)
+    on_exit(lambda: [bench_procs.run(["ip", "netns", "del", ns], check=False, timeout=10) for ns in NS.values()])
+    for c, h, v in (("cA", "hA", "vA"), ("cB", "hB", "vB")):
+        run(["ip", "link", "add", v, "netns", NS[h], "type", "veth", "peer", "name", "eth0", "netns", NS[c]])
+        run(["ip", "link", "set", "eth0", "address", MAC[c], "mtu", "1500", "up"], ns=NS[c])
+        run(["ip", "addr", "add", IN4[c] + "/24", "dev", "eth0"], ns=NS[c])
+        run(["ip", "link", "set", v, "up"], ns=NS[h])
+    run(["ip", "link", "add", "uA", "netns", NS["hA"], "type", "veth", "peer", "name", "uB", "netns", NS["hB"]])
+    for h, u in (("hA", "uA"), ("hB", "uB")):
+        run(["ip", "addr", "add", UL4[h] + "/24", "dev", u], ns=NS[h])
+        run(["ip", "link", "set", u, "mtu", str(UNDERLAY_MTU), "up"], ns=NS[h])
+        # Outer checksums finished before the peer's UDP socket sees them (see tests/scenario/vxlan.py).
+        run(["ethtool", "-K", u, "tx", "off"], ns=NS[h])
+    peer = {"hA": "hB", "hB": "hA"}
+    sws = {}
+    for h, v in (("hA", "vA"), ("hB", "vB")):
+        if system == "kernel":
+            run(["ip", "link", "add", "br0", "type", "bridge"], ns=NS[h])
+            run(["ip", "link", "add", "vx0", "type", "vxlan", "id", str(VNI), "local", UL4[h], "remote",
+                 UL4[peer[h]], "dstport", "4789", "udpcsum"], ns=NS[h])
+            for dev in (v, "vx0"):
+                run(["ip", "link", "set", dev, "master", "br0"], ns=NS[h])
+            run(["ip", "link", "set", "vx0", "up"], ns=NS[h])
+            run(["ip", "link", "set", "br0", "up"], ns=NS[h])
+        else:
+            sws[h] = Vswd(ctx, h, [{"name": "a", "type": "afpacket", "ifname": v},
+                                   {"name": "t0", "type": "vxlan", "local": UL4[h], "remote": UL4[peer[h]],
+                                    "vni": VNI}])
+    return sws
+
+
+class Vswd:
+    """vswd in netns hA or hB: one worker on SW_CPU, event-driven, the ports given."""
+
+    def __init__(self, ctx, host, ports):
+        self.ctx = ctx
+        d = os.path.join(ctx.dir, host)
+        os.makedirs(d, exist_ok=True)
+        self.ctl = os.path.join(d, "ctl.sock")
+        conf = os.path.join(d, "vswd.json")
+        with open(conf, "w") as f:
+            json.dump({"workers": 1, "cpus": [SW_CPU], "busy_poll": False, "ports": ports}, f)
+        self.proc = Proc(["taskset", "-c", str(SW_CPU), ctx.vswd, "--foreground", "--ctl", self.ctl, "--config", conf],
+                         ctx.logpath("vswd-" + host), ns=NS[host], name="vswd-" + host, keep_buf=False)
+        self.proc.wait_for(r"ready: control socket", timeout=15)
+
+    def call(self, *args):
+        r = run([self.ctx.vswctl, "--ctl", self.ctl, "--json"] + list(args), check=False)
+        try:
+            return json.loads(r.stdout)
+        except ValueError:
+            raise BenchError("vswctl %s: exit %d: %s" % (" ".join(args), r.returncode, (r.stderr or r.stdout)[-300:]))
+
+    def close(self):
+        self.proc.close()
+
+
+def link_rx(ns, dev="eth0"):
+    """@dev's received packets in netns @ns."""
+    r = run(["ip", "-s", "-j", "link", "show", dev], ns=ns)
+    return json.loads(r.stdout)[0]["stats64"]["rx"]["packets"]
+
+
+# ---------------------------------------------------------------- measurements
+
+def perf_stage(show, stage):
+    """Cycles per packet of @stage in a `vswctl perf show --json` answer (its "total"), or None when no frame."""
+    s = (show or {}).get("total", {}).get("stages", {}).get(stage, {})
+    return s.get("cycles_per_packet") if s.get("packets") else None
+
+
+def mpps_test(ctx, sws, warmup, seconds):
+    argv = ["stdbuf", "-oL", "dpdk-testpmd", "--lcores=0@%d,1@%d" % (GEN_CPU, GEN_CPU), "--no-huge", "-m", "512",
+            "--no-shconf", "--file-prefix", "vbx" + TAG, "--no-pci", "--vdev",
+            "net_af_packet0,iface=eth0,qdisc_bypass=1", "--log-level=lib.eal:warning", "--",
+            "--forward-mode=txonly", "--txpkts=%d" % FRAME, "--tx-ip=%s,%s" % (IN4["cA"], IN4["cB"]),
+            "--eth-peer=0,%s" % MAC["cB"], "--burst=32", "--nb-cores=1", "--total-num-mbufs=16384"]
+    gen = Proc(argv, ctx.logpath("testpmd"), ns=NS["cA"], stdin=True, name="testpmd", keep_buf=False)
+    res = {}
+    try:
+        gen.wait_for(r"Press enter to exit", timeout=60)
+        time.sleep(warmup)
+        for sw in sws.values():
+            sw.call("perf", "reset")
+            sw.call("perf", "enable")
+        a, ta = link_rx(NS["cB"]), time.monotonic()
+        time.sleep(seconds)
+        b, tb = link_rx(NS["cB"]), time.monotonic()
+        res["mpps"] = (b - a) / (tb - ta) / 1e6
+        if sws:
+            res["encap_cycles"] = perf_stage(sws["hA"].call("perf", "show"), "tx.other")
+            res["decap_cycles"] = perf_stage(sws["hB"].call("perf", "show"), "rx.other")
+            for sw in sws.values():
+                sw.call("perf", "disable")
+    finally:
+        try:
+            gen.p.stdin.write(b"\n")
+            gen.p.stdin.flush()
+        except OSError:
+            pass
+        if gen.wait(15) is None:
+            gen.close()
+    return res
+
+
+def tcp_test(ctx, seconds):
+    srv = Proc(["iperf3", "-s", "-1", "-A", str(GEN_CPU), "-B", IN4["cB"]], ctx.logpath("iperf3-server"),
+               ns=NS["cB"], name="iperf3 -s", keep_buf=False)
+    try:
+        srv.wait_for(r"Server listening", timeout=10)
+        r = run(["iperf3", "-c", IN4["cB"], "-t", str(seconds), "-A", str(GEN_CPU), "-J", "--connect-timeout",
+                 "3000"], ns=NS["cA"], timeout=seconds + 20, check=False)
+        try:
+            j = json.loads(r.stdout)
+            return j["end"]["sum_received"]["bits_per_second"] / 1e9
+        except (ValueError, KeyError):
+            raise BenchError("iperf3: exit %d: %s" % (r.returncode, (r.stderr or r.stdout)[-300:]))
+    finally:
+        if srv.wait(5) is None:
+            srv.close()
+
+
+def sample(ctx, system, rnd):
+    """One round of @system: a fresh topology, Mpps, TCP; the sample dict (error: the reason)."""
+    before = bench_procs.live_children()
+    s = {"system": system, "round": rnd}
+    try:
+        sws = build_net(system, ctx)
+        r = run(["ping", "-c", "1", "-W", "2", IN4["cB"]], ns=NS["cA"], check=False) if shutil.which("ping") else \
+            run(["busybox", "ping", "-c", "1", "-W", "2", IN4["cB"]], ns=NS["cA"], check=False)
+        if r.returncode:
+            raise BenchError("no connectivity cA -> cB across the tunnel")
+        s.update(mpps_test(ctx, sws, ctx.args.warmup, ctx.args.seconds))
+        s["tcp_gbps"] = tcp_test(ctx, ctx.args.tcp_seconds)
+    except BenchError as e:
+        s["error"] = str(e)
+    finally:
+        bench_procs.close_new(before)
+        for ns in NS.values():
+            bench_procs.run(["ip", "netns", "del", ns], check=False, timeout=10)
+    log("%s round %d: %s" % (system, rnd, describe(s)))
+    return s
+
+
+# ---------------------------------------------------------------- report
+
+def describe(s):
+    if "error" in s:
+        return "failed: " + s["error"]
+    out = "%.3f Mpps, TCP %.2f Gbit/s" % (s.get("mpps", 0), s.get("tcp_gbps", 0))
+    if s.get("encap_cycles") is not None:
+        out += ", encap %.0f / decap %.0f cycles per packet" % (s["encap_cycles"], s.get("decap_cycles") or 0)
+    return out
+
+
+def vals(samples, system, field):
+    return [s[field] for s in samples if s["system"] == system and s.get(field) is not None and "error" not in s]
+
+
+def cell(xs, prec):
+    if not xs:
+        return "-"
+    return "%.*f (%.*f-%.*f)" % (prec, med(xs), prec, min(xs), prec, max(xs)) if len(xs) > 1 else "%.*f" % (prec, xs[0])
+
+
+def ratio(samples, field):
+    a, b = vals(samples, "vsw", field), vals(samples, "kernel", field)
+    return "%.2fx" % (med(a) / med(b)) if a and b and med(b) else "-"
+
+
+def build_report(args, samples, meta):
+    out = ["## %s" % DOC_HEADING, "",
+           "`scripts/bench-vxlan.py` (%s): %s rounds, %s s Mpps windows, %s s TCP; underlay a %d-byte veth, "
+           "outer checksums on." % (meta.get("date", "?"), args.rounds, args.seconds, args.tcp_seconds, UNDERLAY_MTU),
+           "",
+           "| system | 64 B inner, Mpps (encap + decap) | TCP cA -> cB, Gbit/s | encap cycles/pkt | decap cycles/pkt |",
+           "|---|---|---|---|---|"]
+    for system in args.systems:
+        out.append("| %s | %s | %s | %s | %s |" % (
+            SYSTEMS[system], cell(vals(samples, system, "mpps"), 3), cell(vals(samples, system, "tcp_gbps"), 2),
+            cell(vals(samples, system, "encap_cycles"), 0), cell(vals(samples, system, "decap_cycles"), 0)))
+    out += ["", "vsw / kernel: Mpps %s, TCP %s (target >= 1.0x); encap and decap target <= 25 cycles each "
+            "(`tx.other` on hA, `rx.other` on hB: the vxlan port's burst with its sendmmsg / recvmmsg)."
+            % (ratio(samples, "mpps"), ratio(samples, "tcp_gbps"))]
+    failed = [s for s in samples if "error" in s]
+    if failed:
+        out += ["", "Failed samples: %s." % "; ".join("%s round %d: %s" % (s["system"], s["round"], s["error"])
+                                                      for s in failed)]
+    out.append("")
+    out.append("Machine: %s." % meta.get("machine", "?"))
+    return "\n".join(out) + "\n"
+
+
+# ---------------------------------------------------------------- main
+
+class Ctx:
+    def __init__(self, args):
+        self.args = args
+        self.dir = tempfile.mkdtemp(prefix="vsw-bench-vxlan-")
+        self.vswd = os.path.join(os.path.abspath(args.build), "vswd")
+        self.vswctl = os.path.join(os.path.abspath(args.build), "vswctl")
+
+    def logpath(self, what):
+        return os.path.join(self.dir, what + ".log")
+
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--seconds", type=float, default=5.0)
+    ap.add_argument("--warmup", type=float, default=1.0)
+    ap.add_argument("--tcp-seconds", type=int, default=10)
+    ap.add_argument("--systems", default="vsw,kernel")
+    ap.add_argument("--quick", action="store_true", help="1 round, 1 s windows and TCP; no doc")
+    ap.add_argument("--doc", default=os.path.join(REPO, "docs", "PERFORMANCE.md"))
+    ap.add_argument("--no-doc", action="store_true")
+    ap.add_argument("--json")
+    ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--self-test", action="store_true", help="no root, no traffic: the report and parsers")
+    a = ap.parse_args(argv)
+    a.systems = [s for s in a.systems.split(",") if s]
+    bad = [s for s in a.systems if s not in SYSTEMS]
+    if bad or not a.systems:
+        ap.error("--systems: %s (known: %s)" % (",".join(bad) or "none", ",".join(SYSTEMS)))
+    if a.rounds < 1 or a.seconds <= 0 or a.tcp_seconds < 1:
+        ap.error("--rounds, --seconds and --tcp-seconds must be positive")
+    if a.quick:
+        a.rounds, a.seconds, a.warmup, a.tcp_seconds, a.no_doc = 1, 1.0, 0.5, 1, True
+    return a
+
+
+def self_test():
+    """The pure parts, on canned data: the perf reader, the report, the argument checks."""
+    fails = []
+
+    def expect(ok, what):
+        print("%s %s" % ("PASS" if ok else "FAIL", what))
+        if not ok:
+            fails.append(what)
+
+    show = {"total": {"stages": {"tx.other": {"packets": 640, "cycles_per_packet": 412.5},
+                                 "rx.other": {"packets": 0, "cycles_per_packet": 0}}}}
+    expect(perf_stage(show, "tx.other") == 412.5, "perf_stage reads a stage's cycles per packet")
+    expect(perf_stage(show, "rx.other") is None, "perf_stage: a stage without frames is no figure")
+    expect(perf_stage({}, "tx.other") is None, "perf_stage: an empty answer is no figure")
+    a = parse_args(["--no-doc"])
+    samples = [{"system": "vsw", "round": r, "mpps": 1.0 + r / 10, "tcp_gbps": 4.0, "encap_cycles": 400.0 + r,
+                "decap_cycles": 300.0} for r in range(3)]
+    samples += [{"system": "kernel", "round": r, "mpps": 2.0, "tcp_gbps": 8.0} for r in range(3)]
+    samples.append({"system": "kernel", "round": 3, "error": "no connectivity"})
+    rep = build_report(a, samples, {"date": "today", "machine": "test"})
+    expect(rep.startswith("## VXLAN\n"), "the report is the doc section")
+    expect("| 1.100 (1.000-1.200) | 4.00 (4.00-4.00) | 401 (400-402) | 300 (300-300) |" in rep,
+           "vsw's row: medians and ranges")
+    expect("Mpps 0.55x, TCP 0.50x" in rep, "ratios vsw / kernel")
+    expect("kernel round 3: no connectivity" in rep, "failed samples are named")
+    q = parse_args(["--quick"])
+    expect(q.rounds == 1 and q.no_doc, "--quick: one round, no doc")
+    try:
+        parse_args(["--systems", "ovs"])
+        expect(False, "an unknown system is refused")
+    except SystemExit:
+        expect(True, "an unknown system is refused")
+    print("bench-vxlan self-test: %d failed" % len(fails))
+    return 1 if fails else 0
+
+
+def main(argv):
+    if "--self-test" in argv:
+        return self_test()
+    a = parse_args(argv)
+    if os.geteuid() != 0:
+        print("bench-vxlan: needs root (network namespaces)", file=sys.stderr)
+        return 2
+    for tool in ("ip", "ethtool", "iperf3", "dpdk-testpmd", "taskset", "stdbuf"):
+        if not shutil.which(tool):
+            print("bench-vxlan: %s not found" % tool, file=sys.stderr)
+            return 2
+    install_cleanup()
+    ctx = Ctx(a)
+    samples = []
+    for rnd in range(a.rounds):
+        order = a.systems if rnd % 2 == 0 else list(reversed(a.systems))
+        for system in order:
+            samples.append(sample(ctx, system, rnd))
+    meta = {"date": time.strftime("%Y-%m-%d"), "machine": "%s, %d CPUs, kernel %s" % (
+        platform.processor() or platform.machine(), os.cpu_count() or 0, platform.release())}
+    rep = build_report(a, samples, meta)
+    print(rep)
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"samples": samples, "meta": meta}, f, indent=1)
+    full = not a.quick and a.rounds >= 3 and sorted(a.systems) == sorted(SYSTEMS)
+    if full and not a.no_doc and not any("error" in s for s in samples):
+        write_doc_section(a.doc, DOC_HEADING, rep)
+    if not a.keep:
+        shutil.rmtree(ctx.dir, ignore_errors=True)
+    else:
+        log("kept %s" % ctx.dir)
+    return 1 if any("error" in s for s in samples) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,76 @@
+/* pmtu.c - the tx stage's size check for a destination with a frame limit, and the ICMP answers (see pmtu.h). */
+#include "dp/pmtu.h"
+
+#include <time.h>
+
+/* The bytes the largest frame @p makes goes out as: itself, or one segment of its segmentation request. */
+static unsigned wire_len(struct pkt *p)
+{
+	unsigned flags, hdr;
+
+	if (!p->gso_type)
+		return p->len;
+	/* Checked at rx (gso_check()): the L4 header is whole in the head. */
+	flags = pkt_parsed(p);
+	if (!(flags & PKT_F_L4))
+		return p->len;
+	hdr = p->ip_proto == 6 ? p->l4_off + (pkt_head(p)[p->l4_off + 12] >> 4) * 4u : p->l4_off + 8u;
+	return hdr + p->gso_size < p->len ? hdr + p->gso_size : p->len;
+}
+
+/* May one more answer go (DP_PMTU_RATE a second, bursts of DP_PMTU_MAX)?  Reads the clock: too-big frames only. */
+static bool rate_admit(struct dp_pmtu *pm)
+{
+	struct timespec ts;
+	uint64_t now_ms, gained;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts); /* vDSO: no syscall */
+	now_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	gained = (now_ms - pm->refill_ms) * DP_PMTU_RATE / 1000u;
+	if (gained) {
+		pm->tokens = gained >= DP_PMTU_MAX - pm->tokens ? DP_PMTU_MAX : pm->tokens + (unsigned)gained;
+		pm->refill_ms = now_ms;
+	}
+	if (!pm->tokens)
+		return false;
+	pm->tokens--;
+	return true;
+}
+
+/* Answer @p, too big for @out's limit @max, if one is due and allowed. */
+static void answer(struct dp_pmtu *pm, struct port *out, unsigned max, struct pkt *p)
+{
+	unsigned len, a = pm->n;
+
+	if (pm->answering || a == DP_PMTU_MAX)
+		return;
+	(void)pkt_parsed(p);
+	if (max <= p->l3_off)
+		return;
+	len = icmp_pmtu_build(p, max - p->l3_off, pm->buf[a]);
+	if (!len || !rate_admit(pm))
+		return;
+	pm->iov[a] = (struct iovec){ pm->buf[a], len };
+	pkt_rx_init(&pm->pkts[a], &pm->iov[a], 1, len, out->id);
+	pm->n = a + 1;
+	atomic_fetch_add_explicit(&out->stats.tx_pmtu_icmp, 1, memory_order_relaxed);
+}
+
+unsigned dp_pmtu_filter(struct dp_pmtu *pm, struct port *out, unsigned max, struct pkt *const *pkts, unsigned n)
+{
+	unsigned k = 0, big = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct pkt *p = pkts[i];
+
+		if (p->len <= max || wire_len(p) <= max) {
+			pm->keep[k++] = p;
+			continue;
+		}
+		big++;
+		answer(pm, out, max, p);
+	}
+	if (big)
+		port_count_drop(out, DROP_TOO_BIG, big);
+	return k;
+}

@@ -1,0 +1,81 @@
+/* vxlan_mtu.c - a VXLAN port's largest inner frame from the kernel's route MTU and mtu= (see vxlan_mtu.h). */
+#include "port/vxlan_mtu.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "packet/vxlan.h"
+#include "port/port.h"
+
+int vxlan_mtu_open(struct vxlan_mtu *m, const struct sockaddr *local, const struct sockaddr *remote, socklen_t alen,
+		   bool ipv6, unsigned conf)
+{
+	struct sockaddr_storage l;
+
+	memset(m, 0, sizeof(*m));
+	m->ipv6 = ipv6;
+	m->conf = conf;
+	m->alen = alen;
+	memcpy(&m->local, local, alen);
+	memcpy(&m->remote, remote, alen);
+	m->fd = socket(ipv6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
+	if (m->fd < 0)
+		return -errno;
+	/* From local=, any port: the route the tunnel's packets take (a source-based rule picks it too). */
+	memcpy(&l, local, alen);
+	if (ipv6)
+		((struct sockaddr_in6 *)&l)->sin6_port = 0;
+	else
+		((struct sockaddr_in *)&l)->sin_port = 0;
+	if (bind(m->fd, (struct sockaddr *)&l, alen) < 0) {
+		int e = -errno;
+
+		close(m->fd);
+		m->fd = -1;
+		return e;
+	}
+	return 0;
+}
+
+unsigned vxlan_mtu_read(struct vxlan_mtu *m)
+{
+	int val = 0;
+	socklen_t len = sizeof(val);
+	unsigned mtu;
+
+	/*
+	 * connect() routes again (a UDP connect sends nothing): the socket's
+	 * cached route would not see a new route or a path MTU learned since.
+	 */
+	m->route = 0;
+	if (m->fd >= 0 && connect(m->fd, (struct sockaddr *)&m->remote, m->alen) == 0 &&
+	    getsockopt(m->fd, m->ipv6 ? IPPROTO_IPV6 : IPPROTO_IP, m->ipv6 ? IPV6_MTU : IP_MTU, &val, &len) == 0 &&
+	    val > 0)
+		m->route = (unsigned)val;
+	mtu = m->route;
+	if (m->conf && (!mtu || m->conf < mtu))
+		mtu = m->conf;
+	return mtu;
+}
+
+void vxlan_mtu_apply(struct vxlan_mtu *m, struct port *p)
+{
+	unsigned mtu = vxlan_mtu_read(m), outer = m->ipv6 ? VXLAN6_OVERHEAD : VXLAN4_OVERHEAD, max = 0;
+
+	m->used = mtu;
+	if (mtu > outer + PKT_ETH_HLEN)
+		max = mtu - outer;
+	/* A datagram holds at most 65535 - 8 bytes of UDP payload: the port refuses more anyway. */
+	if (max > 65535u - VXLAN_UDP_HLEN - VXLAN_HLEN)
+		max = 65535u - VXLAN_UDP_HLEN - VXLAN_HLEN;
+	atomic_store_explicit(&p->tx_frame_max, max, memory_order_relaxed);
+}
+
+void vxlan_mtu_close(struct vxlan_mtu *m)
+{
+	if (m->fd >= 0)
+		close(m->fd);
+	m->fd = -1;
+}

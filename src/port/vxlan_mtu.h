@@ -1,0 +1,52 @@
+/* vxlan_mtu.h - a VXLAN port's largest inner frame: the kernel's route MTU to the remote VTEP (or mtu=), less the outer headers. */
+#ifndef VSW_PORT_VXLAN_MTU_H
+#define VSW_PORT_VXLAN_MTU_H
+
+/*
+ * RFC 7348 4.3: "VTEPs MUST NOT fragment VXLAN packets."  The outer packet
+ * is IP + UDP + VXLAN + the inner frame, so the largest inner frame is the
+ * underlay path MTU less 36 (IPv4) or 56 (IPv6) bytes, and the inner IP
+ * MTU of an untagged frame 14 less: the usual 50 and 70.
+ *
+ *   underlay MTU   where it comes from
+ *   route          the kernel's: IP_MTU / IPV6_MTU of a UDP socket connected
+ *                  to the remote from local= (the egress device's MTU, a
+ *                  route's mtu, or a path MTU the kernel learned from ICMP
+ *                  on the underlay), read again every second (port tick)
+ *   mtu=N          the port's option: a smaller MTU somewhere on the path
+ *                  the kernel cannot know (a provider's tunnel); the
+ *                  smaller of the two is used
+ *
+ * The result goes into port.tx_frame_max, where the tx stage checks it
+ * and answers the frames over it with ICMP (dp/pmtu.h); the kernel's
+ * EMSGSIZE (too_big) still catches what changed in between.
+ */
+
+#include <stdbool.h>
+#include <sys/socket.h>
+
+struct port;
+
+struct vxlan_mtu {
+	int fd;			/* UDP, connected to the remote from local (never sends), or -1 */
+	bool ipv6;
+	unsigned conf;		/* mtu= (0: none) */
+	unsigned route;		/* the kernel's, last read (0: unknown) */
+	unsigned used;		/* the underlay MTU last applied: the smaller of route and conf (0: none known) */
+	struct sockaddr_storage local, remote;
+	socklen_t alen;
+};
+
+/* Open the probe for @local -> @remote (one family, @alen bytes each) with mtu= @conf (0: none); 0 or -errno. */
+int vxlan_mtu_open(struct vxlan_mtu *m, const struct sockaddr *local, const struct sockaddr *remote, socklen_t alen,
+		   bool ipv6, unsigned conf);
+
+/* The underlay MTU now: the route's (read again) and mtu=, the smaller; 0 when neither is known. */
+unsigned vxlan_mtu_read(struct vxlan_mtu *m);
+
+/* vxlan_mtu_read(), and @p's tx_frame_max from it (0 when unknown: no limit but the kernel's). */
+void vxlan_mtu_apply(struct vxlan_mtu *m, struct port *p);
+
+void vxlan_mtu_close(struct vxlan_mtu *m);
+
+#endif
