@@ -7,9 +7,9 @@
 #include <sys/random.h>
 #include <time.h>
 
-#define KEY_MAC_MASK 0xffffffffffffull
-#define KEY_LOCKED (1ull << 48)
-#define KEY_PORT_SHIFT 49
+#define KEY_MAC_MASK FDB_KEY_MAC_MASK
+#define KEY_LOCKED FDB_KEY_LOCKED
+#define KEY_PORT_SHIFT FDB_KEY_PORT_SHIFT
 
 _Static_assert(FDB_PORTS < 1 << (64 - KEY_PORT_SHIFT), "port + 1 fits in bits 49-63");
 
@@ -20,18 +20,9 @@ static inline unsigned key_port(uint64_t k)
 	return (unsigned)(k >> KEY_PORT_SHIFT) - 1;
 }
 
-/*
- * The 48 bits a key holds for (VLAN, MAC) @mv: the MAC xor the VLAN's
- * mask, 0 for VLAN 0 and otherwise (2 x VLAN x an odd random) with bit 0
- * set (fdb.h).  Distinct VLANs have distinct masks, so with the VLAN ID
- * of the seen word the pair is exact; and a unicast MAC never gives 0, the
- * empty entry's bits (VLAN 0: the MAC; any other: bit 0 set).
- */
 static inline uint64_t key_mac(const struct fdb *f, uint64_t mv)
 {
-	uint64_t vid = mv >> 48;
-
-	return (mv ^ (vid * f->vlan_mul << 1) ^ (uint64_t)(vid != 0)) & KEY_MAC_MASK;
+	return fdb_key_mac(f, mv);
 }
 
 /* The MAC of key @k whose seen word says VLAN @vid: key_mac() undone. */
@@ -42,7 +33,7 @@ static inline uint64_t key_mac_undo(const struct fdb *f, uint64_t k, uint32_t vi
 
 static inline uint64_t make_key(const struct fdb *f, uint64_t mac_vlan, unsigned port)
 {
-	return key_mac(f, mac_vlan) | (uint64_t)(port + 1) << KEY_PORT_SHIFT;
+	return fdb_make_key(f, mac_vlan, port);
 }
 
 /* The VLAN ID of an fdb_mac_vlan() word, as the seen word holds it. */
@@ -90,10 +81,13 @@ static bool way_install(struct fdb_bucket *b, int i, uint64_t old, uint32_t old_
 	return false;
 }
 
-/* A known entry's second moves on: only from the seen word read with its key (not over a new owner's). */
-static inline void seen_refresh(struct fdb_bucket *b, int i, uint32_t was, uint32_t seen)
+/*
+ * A known entry's second moves on once it is refresh_s old (fdb_learn_fresh()): only from the seen word read
+ * with its key (not over a new owner's).
+ */
+static inline void seen_refresh(const struct fdb *f, struct fdb_bucket *b, int i, uint32_t was, uint32_t seen)
 {
-	if (was != seen)
+	if (seen_age(was, seen) >= f->refresh_s)
 		atomic_compare_exchange_strong_explicit(&b->seen[i], &was, seen, memory_order_relaxed,
 							memory_order_relaxed);
 }
@@ -161,6 +155,7 @@ int fdb_init(struct fdb *f, unsigned aging_s, unsigned size)
 	f->n_buckets = n;
 	f->bucket_shift = 64 - (unsigned)__builtin_ctz(n);
 	f->aging_s = aging_s;
+	f->refresh_s = aging_s / FDB_REFRESH_DIV ? aging_s / FDB_REFRESH_DIV : 1;
 	draw_keys(f->hash_key);
 	f->vlan_mul = fdb_fold_mul(f->hash_key[1], f->hash_key[2]) | 1; /* odd: 2 x VLAN x it differs for every VLAN */
 	return 0;
@@ -246,11 +241,9 @@ static inline unsigned ways_matching(const struct fdb_bucket *b, uint64_t km, ui
 	return same;
 }
 
-/* Way @i's seen word, read after its key was (way_install() stores them the other way round). */
 static inline uint32_t seen_after_key(const struct fdb_bucket *b, int i)
 {
-	atomic_thread_fence(memory_order_acquire);
-	return atomic_load_explicit(&b->seen[i], memory_order_relaxed);
+	return fdb_seen_after_key(b, i);
 }
 
 enum fdb_learn_result fdb_learn_in(struct fdb *f, struct fdb_bucket *b, uint64_t mv, unsigned port, uint32_t now)
@@ -274,7 +267,7 @@ enum fdb_learn_result fdb_learn_in(struct fdb *f, struct fdb_bucket *b, uint64_t
 		uint32_t s = seen_after_key(b, i);
 
 		if (s >> FDB_SEEN_SHIFT == vid) {
-			seen_refresh(b, i, s, seen);
+			seen_refresh(f, b, i, s, seen);
 			return FDB_KNOWN;
 		}
 	}
@@ -285,7 +278,7 @@ enum fdb_learn_result fdb_learn_in(struct fdb *f, struct fdb_bucket *b, uint64_t
 
 		if (k && (k & KEY_MAC_MASK) == km && s >> FDB_SEEN_SHIFT == vid) {
 			if (k == key) {
-				seen_refresh(b, i, s, seen);
+				seen_refresh(f, b, i, s, seen);
 				return FDB_KNOWN;
 			}
 			return learn_move(f, b, i, k, key, port, seen);
@@ -317,31 +310,6 @@ enum fdb_learn_result fdb_learn(struct fdb *f, const uint8_t mac[6], unsigned po
 	uint64_t m = fdb_mac(mac);
 
 	return fdb_learn_in(f, fdb_bucket_of(f, m), m, port, now);
-}
-
-int fdb_lookup_in(const struct fdb *f, const struct fdb_bucket *b, uint64_t mv, uint32_t now)
-{
-	uint64_t ks[FDB_WAYS];
-	unsigned same, exact;
-	uint32_t s;
-	int i;
-
-	/*
-	 * The first way holding @mv.  No "k != 0" test: an empty entry matches
-	 * only key bits 0, which no unicast MAC gives in any VLAN (key_mac()),
-	 * and says -1.  No test
-	 * of the locked bit either: aging keeps locked entries' last-seen
-	 * second current.
-	 */
-	same = ways_matching(b, key_mac(f, mv), 0, ks, &exact);
-	if (!same)
-		return -1;
-	i = __builtin_ctz(same);
-	s = seen_after_key(b, i);
-	/* Another VLAN's key with the same bits would need its MAC to differ by exactly the masks' xor: checked all the same. */
-	if (s >> FDB_SEEN_SHIFT != mv_vlan(mv) || expired(f, s, now))
-		return -1;
-	return (int)(ks[i] >> KEY_PORT_SHIFT) - 1;
 }
 
 int fdb_lookup(struct fdb *f, const uint8_t mac[6], uint32_t now)

@@ -95,6 +95,7 @@ struct fdb {
 	struct fdb_bucket *buckets;		/* n_buckets of them, mmap'ed by fdb_init() */
 	unsigned bucket_shift;			/* 64 - log2(n_buckets): the hash's top bits index */
 	unsigned aging_s;
+	unsigned refresh_s;			/* a known source's second is rewritten once it is this old (fdb_learn_fresh()) */
 	uint64_t hash_key[3];			/* random, drawn by fdb_init() */
 	uint64_t vlan_mul;			/* odd: a key's VLAN mask is 2 x VLAN x it (fdb.c key_mac()) */
 	unsigned n_buckets;
@@ -105,6 +106,12 @@ struct fdb {
 	uint32_t port_limit[FDB_PORTS];		/* learned entries a port may own; 0 = no limit */
 	_Atomic uint32_t port_entries[FDB_PORTS];	/* learned (not locked) entries each port owns */
 };
+
+#define FDB_KEY_MAC_MASK 0xffffffffffffull
+#define FDB_KEY_LOCKED (1ull << 48)
+#define FDB_KEY_PORT_SHIFT 49
+/* A known source is written again once its second is aging / FDB_REFRESH_DIV old (at least 1 s): fdb_learn_fresh(). */
+#define FDB_REFRESH_DIV 8
 
 struct fdb_entry {
 	uint8_t mac[6];
@@ -175,6 +182,107 @@ static inline struct fdb_bucket *fdb_bucket_of(const struct fdb *f, uint64_t mac
 }
 
 /*
+ * The 48 bits a key holds for (VLAN, MAC) @mv: the MAC xor the VLAN's
+ * mask, 0 for VLAN 0 and otherwise (2 x VLAN x an odd random) with bit 0
+ * set (above).  Distinct VLANs have distinct masks, so with the VLAN ID
+ * of the seen word the pair is exact; and a unicast MAC never gives 0, the
+ * empty entry's bits (VLAN 0: the MAC; any other: bit 0 set).
+ */
+static inline uint64_t fdb_key_mac(const struct fdb *f, uint64_t mv)
+{
+	uint64_t vid = mv >> 48;
+
+	return (mv ^ (vid * f->vlan_mul << 1) ^ (uint64_t)(vid != 0)) & FDB_KEY_MAC_MASK;
+}
+
+/* The learned entry's key for (VLAN, MAC) @mv behind @port. */
+static inline uint64_t fdb_make_key(const struct fdb *f, uint64_t mv, unsigned port)
+{
+	return fdb_key_mac(f, mv) | (uint64_t)(port + 1) << FDB_KEY_PORT_SHIFT;
+}
+
+/*
+ * The first way of @b whose key holds key bits @km, its key in *@k; -1
+ * when none.  No branch on what the ways hold: with addresses spread over
+ * a big table the matching way is anyone's guess, and a loop leaving at
+ * the first match would pay a mispredicted branch a MAC.
+ */
+static inline int fdb_way_of(const struct fdb_bucket *b, uint64_t km, uint64_t *k)
+{
+	uint64_t hit = 0;
+	int way = -1;
+
+#pragma GCC unroll 8
+	for (int i = FDB_WAYS - 1; i >= 0; i--) {
+		uint64_t ki = atomic_load_explicit(&b->key[i], memory_order_relaxed);
+
+		if (((ki ^ km) & FDB_KEY_MAC_MASK) == 0) {
+			hit = ki;
+			way = i;
+		}
+	}
+	*k = hit;
+	return way;
+}
+
+/* Way @i's seen word, read after its key was (a learner stores them the other way round: fdb.c, way_install()). */
+static inline uint32_t fdb_seen_after_key(const struct fdb_bucket *b, int i)
+{
+	atomic_thread_fence(memory_order_acquire);
+	return atomic_load_explicit(&b->seen[i], memory_order_relaxed);
+}
+
+/*
+ * Is (VLAN @vid, key @key: fdb_make_key()) the first entry of its
+ * (VLAN, MAC) in @b, seen less than refresh_s ago?  Then learning it again
+ * writes nothing, and the data path's learn of a known source is these
+ * loads and compares: no store into a line other workers read.  A station
+ * that keeps sending is written again every refresh_s seconds
+ * (aging / FDB_REFRESH_DIV), so its entry never ages; one that went silent
+ * ages out between aging - refresh_s and aging seconds after its last
+ * frame.  A move to another port, a new or an aged entry is never fresh:
+ * fdb_learn_in() learns it at once.
+ */
+static inline bool fdb_learn_fresh(const struct fdb *f, const struct fdb_bucket *b, uint64_t key, uint32_t vid,
+				   uint32_t now)
+{
+	uint64_t k;
+	int i = fdb_way_of(b, key, &k);
+	uint32_t s;
+
+	if (i < 0 || k != key)
+		return false;
+	s = fdb_seen_after_key(b, i);
+	return s >> FDB_SEEN_SHIFT == vid && ((now - s) & FDB_SEEN_SEC_MASK) < f->refresh_s;
+}
+
+/*
+ * The port behind (VLAN, MAC) @mv (fdb_mac_vlan() form) in its bucket @b
+ * (fdb_bucket_of(), computed and prefetched by a batch), or -1 when
+ * unknown or aged out.
+ */
+static inline int fdb_lookup_in(const struct fdb *f, const struct fdb_bucket *b, uint64_t mv, uint32_t now)
+{
+	uint64_t k;
+	int i = fdb_way_of(b, fdb_key_mac(f, mv), &k);
+	uint32_t s;
+
+	/*
+	 * No "k != 0" test: an empty entry matches only key bits 0, which no
+	 * unicast MAC gives in any VLAN (fdb_key_mac()), and says -1.  No test
+	 * of the locked bit either: aging keeps locked entries' last-seen
+	 * second current.
+	 */
+	if (i < 0)
+		return -1;
+	s = fdb_seen_after_key(b, i);
+	/* Another VLAN's key with the same bits would need its MAC to differ by exactly the masks' xor: checked all the same. */
+	if (s >> FDB_SEEN_SHIFT != ((mv >> 48) & (FDB_VLANS - 1)) || ((now - s) & FDB_SEEN_SEC_MASK) > f->aging_s)
+		return -1;
+	return (int)(k >> FDB_KEY_PORT_SHIFT) - 1;
+}
+
+/*
  * An empty table for @size MACs (FDB_SIZE_MIN..FDB_SIZE_MAX; see the
  * sizing above), with fresh random hash keys.  0, -EINVAL or -ENOMEM.
  */
@@ -189,11 +297,11 @@ enum fdb_learn_result fdb_learn(struct fdb *f, const uint8_t mac[6], unsigned po
 int fdb_lookup(struct fdb *f, const uint8_t mac[6], uint32_t now);
 /*
  * The same for a (VLAN, MAC) in fdb_mac_vlan() form whose bucket @b
- * (fdb_bucket_of()) a batch computed and prefetched.
+ * (fdb_bucket_of()) a batch computed and prefetched.  A batch tries
+ * fdb_learn_fresh() first and comes here when it says no.
  */
 enum fdb_learn_result fdb_learn_in(struct fdb *f, struct fdb_bucket *b, uint64_t mac_vlan, unsigned port,
 				   uint32_t now);
-int fdb_lookup_in(const struct fdb *f, const struct fdb_bucket *b, uint64_t mac_vlan, uint32_t now);
 /* Drop learned entries older than the aging time, the whole table at once (tests); returns how many. */
 unsigned fdb_age(struct fdb *f, uint32_t now);
 /*

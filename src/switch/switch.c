@@ -240,13 +240,17 @@ void switch_decide(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *b)
 		src = sm[i];
 		dst = dm[i];
 		if (!(src & 1) && src != learned) {
-			if (!learn(sw, sp, sb[i], src, in->id, now)) {
-				dest[i] = DP_DEST_DROP_WHY(DROP_MAC_LOCKED);
-				n_drop++;
-				continue;
+			/* A known source seen lately: loads and compares, nothing written (fdb_learn_fresh()). */
+			if (!fdb_learn_fresh(&sw->fdb, sb[i], fdb_make_key(&sw->fdb, src, in->id), (uint32_t)(src >> 48),
+					     now)) {
+				if (!learn(sw, sp, sb[i], src, in->id, now)) {
+					dest[i] = DP_DEST_DROP_WHY(DROP_MAC_LOCKED);
+					n_drop++;
+					continue;
+				}
+				looked_up = ~0ull; /* what we just learned may be a destination */
 			}
 			learned = src;
-			looked_up = ~0ull; /* what we just learned may be a destination */
 		}
 		if (dst & 1) {
 			out = -1;

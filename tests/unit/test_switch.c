@@ -611,6 +611,62 @@ static void same_bucket(const struct fdb *t, const uint8_t first[6], uint8_t (*o
 	}
 }
 
+/* The age fdb_dump() gives (@mac, VLAN 0), or -1 when not listed. */
+static int dump_age(struct fdb *t, const uint8_t mac[6], uint32_t now)
+{
+	struct fdb_entry e[8];
+	unsigned n = fdb_dump(t, e, 8, now, NULL);
+
+	for (unsigned i = 0; i < n; i++)
+		if (!memcmp(e[i].mac, mac, 6) && e[i].vlan == 0)
+			return (int)e[i].age_s;
+	return -1;
+}
+
+/*
+ * A known source seen lately is not written again (fdb_learn_fresh()):
+ * its second stays until it is refresh_s old; a station that keeps
+ * sending is still never aged out, one that stops ages out on time, and a
+ * move to another port is learned at once.
+ */
+static void test_fdb_refresh_skips_fresh_sources(void **state)
+{
+	struct fdb *t = fdb_new(4096);
+	uint64_t a = fdb_mac(MAC_A);
+	struct fdb_bucket *b = fdb_bucket_of(t, a);
+	uint32_t now = 0, last = 0;
+
+	assert_int_equal(t->refresh_s, 300 / FDB_REFRESH_DIV);
+	assert_int_equal(fdb_learn(t, MAC_A, 1, 0), FDB_ADDED);
+	assert_true(fdb_learn_fresh(t, b, fdb_make_key(t, a, 1), 0, 5));
+	assert_int_equal(fdb_learn(t, MAC_A, 1, 5), FDB_KNOWN);
+	assert_int_equal(dump_age(t, MAC_A, 5), 5); /* not written at 5 */
+	assert_false(fdb_learn_fresh(t, b, fdb_make_key(t, a, 1), 0, t->refresh_s)); /* due */
+	assert_false(fdb_learn_fresh(t, b, fdb_make_key(t, a, 2), 0, 5));	    /* another port's */
+	assert_false(fdb_learn_fresh(t, b, fdb_make_key(t, a, 1), 10, 5));	    /* another VLAN's */
+
+	/* A frame every 10 s for 3 aging periods, the whole table aged at each: never gone, never older than it may be. */
+	for (now = 10; now <= 900; now += 10) {
+		assert_int_equal(fdb_learn(t, MAC_A, 1, now), FDB_KNOWN);
+		assert_int_equal(fdb_age(t, now), 0);
+		assert_int_equal(fdb_lookup(t, MAC_A, now), 1);
+		assert_true(dump_age(t, MAC_A, now) < (int)t->refresh_s);
+		last = now;
+	}
+	/* Silent from @last: found until aging - refresh_s after its last frame, gone after aging. */
+	assert_int_equal(fdb_lookup(t, MAC_A, last + 300 - t->refresh_s), 1);
+	assert_int_equal(fdb_lookup(t, MAC_A, last + 301), -1);
+	assert_int_equal(fdb_port_entries(t, 1), 1);
+
+	/* A move is learned at once, however fresh the entry was. */
+	assert_int_equal(fdb_learn(t, MAC_A, 1, 1000), FDB_KNOWN); /* written again: fresh */
+	assert_int_equal(fdb_learn(t, MAC_A, 2, 1001), FDB_MOVED);
+	assert_int_equal(fdb_lookup(t, MAC_A, 1001), 2);
+	assert_int_equal(fdb_port_entries(t, 1), 0);
+	assert_int_equal(fdb_port_entries(t, 2), 1);
+	fdb_free(t);
+}
+
 /* A full bucket gives up its oldest learned entry, never a locked one (however old); all locked: refused. */
 static void test_fdb_full_bucket_evicts_oldest_learned(void **state)
 {
@@ -627,11 +683,12 @@ static void test_fdb_full_bucket_evicts_oldest_learned(void **state)
 	assert_int_equal(fdb_lookup(t, m[1], 10), -1);
 	for (unsigned i = 2; i <= FDB_WAYS; i++)
 		assert_int_equal(fdb_lookup(t, m[i], 10), 1);
-	assert_int_equal(fdb_learn(t, m[2], 1, 11), FDB_KNOWN); /* m[2] refreshed: m[3] is the oldest now */
-	assert_int_equal(fdb_learn(t, m[FDB_WAYS + 1], 1, 12), FDB_ADDED);
-	assert_int_equal(fdb_lookup(t, m[2], 12), 1);
-	assert_int_equal(fdb_lookup(t, m[3], 12), -1);
-	assert_int_equal(fdb_lookup(t, m[0], 12), 0);
+	/* m[2] refreshed (once refresh_s old: fdb_learn_fresh()): m[3] is the oldest now */
+	assert_int_equal(fdb_learn(t, m[2], 1, 2 + t->refresh_s), FDB_KNOWN);
+	assert_int_equal(fdb_learn(t, m[FDB_WAYS + 1], 1, 3 + t->refresh_s), FDB_ADDED);
+	assert_int_equal(fdb_lookup(t, m[2], 3 + t->refresh_s), 1);
+	assert_int_equal(fdb_lookup(t, m[3], 3 + t->refresh_s), -1);
+	assert_int_equal(fdb_lookup(t, m[0], 3 + t->refresh_s), 0);
 	assert_int_equal(fdb_port_entries(t, 1), FDB_WAYS - 1);
 
 	/* A bucket of locked entries learns nothing and locks nothing more. */
@@ -1421,6 +1478,7 @@ int main(void)
 		cmocka_unit_test(test_fdb_age_in_slices),
 		cmocka_unit_test(test_fdb_port_limit_at_scale),
 		cmocka_unit_test(test_fdb_full_bucket_evicts_oldest_learned),
+		cmocka_unit_test(test_fdb_refresh_skips_fresh_sources),
 		cmocka_unit_test(test_decide_batch_as_one_by_one),
 		cmocka_unit_test(test_detach_forgets_learned),
 		cmocka_unit_test(test_mac_move_counted),
