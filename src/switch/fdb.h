@@ -24,8 +24,8 @@
  * Each entry is one 64-bit word so a lookup never sees a MAC with half of
  * another's port, plus a word with its VLAN and last-seen second:
  *
- *   key   63 ........ 49   48    47 ................................. 0
- *           port + 1      locked  MAC ^ mask(VLAN)     (0 = empty entry)
+ *   key   63 .. 61  60 ...... 49   48    47 ......................... 0
+ *          generation    port     locked  MAC ^ mask(VLAN)   (0 = empty entry)
  *   seen  31 ...... 20   19 .............. 0
  *           VLAN ID        second, modulo 2^20 (12 days; aging is at most 1 day)
  *
@@ -42,10 +42,19 @@
  * the other way round (fdb.c, way_install()).
  *
  * Workers learn and look up concurrently with CAS and relaxed loads; the
- * control thread ages and flushes the same way.  A full bucket gives up its
+ * control thread ages the same way.  Learning a source the table holds
+ * behind the same port, seen less than refresh_s (aging / 8) ago, is
+ * loads and compares only (fdb_learn_fresh()): no store into a line that
+ * other workers read, which is what learning costs at scale.  A full bucket gives up its
  * oldest learned entry.  A batch hashes its MACs and prefetches their
  * buckets first (fdb_bucket_of(), then fdb_learn_in() and fdb_lookup_in()
  * on them), so its cache misses overlap.
+ *
+ * Flushing a port (link down, port deleted) is O(1): each port has a
+ * generation (0..FDB_GENS-1), each key the one its port had when it was
+ * learned or locked; fdb_flush_port() moves the port's on, and an entry
+ * of another generation is no entry for lookups, learning, fdb_dump() or
+ * the counts (a free way), until aging or a learner reclaims it.
  *
  * Aging: a lookup ignores an entry older than the aging time by itself;
  * removing it (and freeing its port's count) is the control thread's, a
@@ -72,7 +81,7 @@
 #include <string.h>
 
 #define FDB_WAYS 5			/* entries per bucket: 5 keys and their seconds fill a cache line */
-#define FDB_PORTS 4096		/* port numbers 0..4095 (PORT_MAX); an entry's 15-bit port field would take 32766 */
+#define FDB_PORTS 4096		/* port numbers 0..4095 (PORT_MAX): an entry's 12-bit port field */
 #define FDB_DEFAULT_AGING_S 300
 #define FDB_SIZE_MIN 64
 #define FDB_SIZE_MAX (1u << 24)	/* 512 MiB of buckets */
@@ -82,6 +91,16 @@
 #define FDB_SEEN_SHIFT 20	/* seen word: VLAN ID above, second (modulo 2^20) below */
 #define FDB_SEEN_SEC_MASK ((1u << FDB_SEEN_SHIFT) - 1)
 #define FDB_AGING_MAX (FDB_SEEN_SEC_MASK / 2)	/* ages compare modulo 2^20 */
+#define FDB_KEY_MAC_MASK 0xffffffffffffull
+#define FDB_KEY_LOCKED (1ull << 48)
+#define FDB_KEY_PORT_SHIFT 49
+#define FDB_KEY_PORT_MASK 0xfffu
+#define FDB_KEY_GEN_SHIFT 61
+#define FDB_GENS 8		/* a port's generations an entry tells apart (3 key bits): fdb_flush_port() */
+/* Complete aging passes after a flush before its port's old generation may be used again (fdb.c, fdb_flush_port()). */
+#define FDB_GEN_LAPS 3
+/* A known source is written again once its second is aging / FDB_REFRESH_DIV old (at least 1 s): fdb_learn_fresh(). */
+#define FDB_REFRESH_DIV 8
 
 struct fdb_bucket {
 	_Atomic uint64_t key[FDB_WAYS];
@@ -103,15 +122,15 @@ struct fdb {
 	/* The control thread's aging cursor (fdb_age_tick()). */
 	unsigned age_next;			/* the next bucket to age */
 	uint32_t age_last_s;			/* the second of the last tick */
+	uint32_t age_laps;			/* complete aging passes so far (from FDB_GEN_LAPS) */
+	unsigned flush_walks;			/* flushes that walked the table (generations all in use) */
 	uint32_t port_limit[FDB_PORTS];		/* learned entries a port may own; 0 = no limit */
-	_Atomic uint32_t port_entries[FDB_PORTS];	/* learned (not locked) entries each port owns */
+	/* Each port's generation: an entry whose key holds another is flushed (absent; reclaimed lazily). */
+	_Atomic uint8_t port_gen[FDB_PORTS];
+	/* Generation (high 32 bits) and learned (not locked) entries of that generation the port owns (low 32). */
+	_Atomic uint64_t port_count[FDB_PORTS];
+	uint32_t gen_left[FDB_PORTS][FDB_GENS];	/* age_laps when the port left each generation (0: never used) */
 };
-
-#define FDB_KEY_MAC_MASK 0xffffffffffffull
-#define FDB_KEY_LOCKED (1ull << 48)
-#define FDB_KEY_PORT_SHIFT 49
-/* A known source is written again once its second is aging / FDB_REFRESH_DIV old (at least 1 s): fdb_learn_fresh(). */
-#define FDB_REFRESH_DIV 8
 
 struct fdb_entry {
 	uint8_t mac[6];
@@ -195,10 +214,16 @@ static inline uint64_t fdb_key_mac(const struct fdb *f, uint64_t mv)
 	return (mv ^ (vid * f->vlan_mul << 1) ^ (uint64_t)(vid != 0)) & FDB_KEY_MAC_MASK;
 }
 
-/* The learned entry's key for (VLAN, MAC) @mv behind @port. */
-static inline uint64_t fdb_make_key(const struct fdb *f, uint64_t mv, unsigned port)
+/* @port's generation now (fdb_flush_port() moves it on). */
+static inline unsigned fdb_port_gen(const struct fdb *f, unsigned port)
 {
-	return fdb_key_mac(f, mv) | (uint64_t)(port + 1) << FDB_KEY_PORT_SHIFT;
+	return atomic_load_explicit(&f->port_gen[port], memory_order_relaxed);
+}
+
+/* The learned entry's key for (VLAN, MAC) @mv behind @port in its generation @gen (fdb_port_gen()). */
+static inline uint64_t fdb_make_key(const struct fdb *f, uint64_t mv, unsigned port, unsigned gen)
+{
+	return fdb_key_mac(f, mv) | (uint64_t)port << FDB_KEY_PORT_SHIFT | (uint64_t)gen << FDB_KEY_GEN_SHIFT;
 }
 
 /*
@@ -267,19 +292,23 @@ static inline int fdb_lookup_in(const struct fdb *f, const struct fdb_bucket *b,
 	int i = fdb_way_of(b, fdb_key_mac(f, mv), &k);
 	uint32_t s;
 
+	unsigned port;
+
 	/*
-	 * No "k != 0" test: an empty entry matches only key bits 0, which no
-	 * unicast MAC gives in any VLAN (fdb_key_mac()), and says -1.  No test
-	 * of the locked bit either: aging keeps locked entries' last-seen
-	 * second current.
+	 * An empty entry matches only key bits 0, which no unicast MAC gives
+	 * in any VLAN but 00:00:00:00:00:00 in VLAN 0 (fdb_key_mac()): one test
+	 * of the key taken, not of each way.  No test of the locked bit: aging
+	 * keeps locked entries' last-seen second current.
 	 */
-	if (i < 0)
+	if (i < 0 || !k)
 		return -1;
 	s = fdb_seen_after_key(b, i);
+	port = (unsigned)(k >> FDB_KEY_PORT_SHIFT) & FDB_KEY_PORT_MASK;
 	/* Another VLAN's key with the same bits would need its MAC to differ by exactly the masks' xor: checked all the same. */
-	if (s >> FDB_SEEN_SHIFT != ((mv >> 48) & (FDB_VLANS - 1)) || ((now - s) & FDB_SEEN_SEC_MASK) > f->aging_s)
-		return -1;
-	return (int)(k >> FDB_KEY_PORT_SHIFT) - 1;
+	if (s >> FDB_SEEN_SHIFT != ((mv >> 48) & (FDB_VLANS - 1)) || ((now - s) & FDB_SEEN_SEC_MASK) > f->aging_s ||
+	    k >> FDB_KEY_GEN_SHIFT != fdb_port_gen(f, port))
+		return -1; /* another VLAN's, aged, or flushed */
+	return (int)port;
 }
 
 /*
@@ -310,7 +339,14 @@ unsigned fdb_age(struct fdb *f, uint32_t now);
  * one a second); returns the entries dropped.
  */
 unsigned fdb_age_tick(struct fdb *f, uint32_t now);
-/* Drop every entry of @port, locked ones too (port deleted or reconnected). */
+/*
+ * Drop every entry of @port, locked ones too (port deleted or
+ * reconnected), in O(1): the port's generation moves on, which makes
+ * them absent to lookups, learning, fdb_dump() and the counts at once;
+ * aging reclaims them.  Should every generation still have entries (more
+ * than FDB_GENS - 1 flushes of the port within FDB_GEN_LAPS aging
+ * passes), it walks the table instead (milliseconds at 1M MACs).
+ */
 void fdb_flush_port(struct fdb *f, unsigned port);
 /*
  * Copy up to @max live entries into @out; returns the count copied.  With

@@ -208,6 +208,7 @@ void switch_decide(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *b)
 	uint16_t *dest = b->dest;
 	unsigned n_out = 0, n_flood = 0, n_drop = 0;
 	struct fdb_bucket *sb[PKT_BURST], *db[PKT_BURST];
+	unsigned gen = fdb_port_gen(&sw->fdb, in->id); /* the port's generation, as its learned entries hold it */
 	uint64_t sm[PKT_BURST], dm[PKT_BURST];
 
 	b->vlan = false;
@@ -241,7 +242,7 @@ void switch_decide(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *b)
 		dst = dm[i];
 		if (!(src & 1) && src != learned) {
 			/* A known source seen lately: loads and compares, nothing written (fdb_learn_fresh()). */
-			if (!fdb_learn_fresh(&sw->fdb, sb[i], fdb_make_key(&sw->fdb, src, in->id), (uint32_t)(src >> 48),
+			if (!fdb_learn_fresh(&sw->fdb, sb[i], fdb_make_key(&sw->fdb, src, in->id, gen), (uint32_t)(src >> 48),
 					     now)) {
 				if (!learn(sw, sp, sb[i], src, in->id, now)) {
 					dest[i] = DP_DEST_DROP_WHY(DROP_MAC_LOCKED);

@@ -638,12 +638,12 @@ static void test_fdb_refresh_skips_fresh_sources(void **state)
 
 	assert_int_equal(t->refresh_s, 300 / FDB_REFRESH_DIV);
 	assert_int_equal(fdb_learn(t, MAC_A, 1, 0), FDB_ADDED);
-	assert_true(fdb_learn_fresh(t, b, fdb_make_key(t, a, 1), 0, 5));
+	assert_true(fdb_learn_fresh(t, b, fdb_make_key(t, a, 1, 0), 0, 5));
 	assert_int_equal(fdb_learn(t, MAC_A, 1, 5), FDB_KNOWN);
 	assert_int_equal(dump_age(t, MAC_A, 5), 5); /* not written at 5 */
-	assert_false(fdb_learn_fresh(t, b, fdb_make_key(t, a, 1), 0, t->refresh_s)); /* due */
-	assert_false(fdb_learn_fresh(t, b, fdb_make_key(t, a, 2), 0, 5));	    /* another port's */
-	assert_false(fdb_learn_fresh(t, b, fdb_make_key(t, a, 1), 10, 5));	    /* another VLAN's */
+	assert_false(fdb_learn_fresh(t, b, fdb_make_key(t, a, 1, 0), 0, t->refresh_s)); /* due */
+	assert_false(fdb_learn_fresh(t, b, fdb_make_key(t, a, 2, 0), 0, 5));	    /* another port's */
+	assert_false(fdb_learn_fresh(t, b, fdb_make_key(t, a, 1, 0), 10, 5));	    /* another VLAN's */
 
 	/* A frame every 10 s for 3 aging periods, the whole table aged at each: never gone, never older than it may be. */
 	for (now = 10; now <= 900; now += 10) {
@@ -664,6 +664,93 @@ static void test_fdb_refresh_skips_fresh_sources(void **state)
 	assert_int_equal(fdb_lookup(t, MAC_A, 1001), 2);
 	assert_int_equal(fdb_port_entries(t, 1), 0);
 	assert_int_equal(fdb_port_entries(t, 2), 1);
+	fdb_free(t);
+}
+
+/* Non-empty keys in @t's buckets: entries, live or not yet reclaimed. */
+static unsigned keys_held(const struct fdb *t)
+{
+	unsigned n = 0;
+
+	for (unsigned bi = 0; bi < t->n_buckets; bi++)
+		for (int i = 0; i < FDB_WAYS; i++)
+			n += atomic_load(&t->buckets[bi].key[i]) != 0;
+	return n;
+}
+
+/*
+ * A flush moves the port's generation on and walks nothing (but when
+ * every generation is still in use): its entries, locked ones too, are
+ * gone at once for lookups, learning, fdb_dump() and the counts; aging
+ * reclaims them; a generation comes back only once aging passed over the
+ * table, so an old entry never comes back to life.
+ */
+static void test_fdb_flush_generation(void **state)
+{
+	static const uint8_t mac_d[6] = { 0x02, 0, 0, 0, 0, 0xd };
+	struct fdb *t = fdb_new(4096);
+	struct fdb_entry e[8];
+	unsigned owner = 0, live = 0;
+
+	assert_int_equal(fdb_learn(t, MAC_A, 3, 10), FDB_ADDED);
+	assert_int_equal(fdb_learn(t, MAC_B, 3, 10), FDB_ADDED);
+	assert_int_equal(fdb_lock(t, MAC_C, 3, 10, &owner), 0);
+	assert_int_equal(fdb_learn(t, mac_d, 4, 10), FDB_ADDED);
+	assert_int_equal(fdb_port_entries(t, 3), 2);
+
+	fdb_flush_port(t, 3);
+	assert_int_equal(t->flush_walks, 0);
+	assert_int_equal(fdb_lookup(t, MAC_A, 11), -1);
+	assert_int_equal(fdb_lookup(t, MAC_B, 11), -1);
+	assert_int_equal(fdb_lookup(t, MAC_C, 11), -1);
+	assert_int_equal(fdb_lookup(t, mac_d, 11), 4);
+	assert_int_equal(fdb_port_entries(t, 3), 0);
+	assert_int_equal(fdb_dump(t, e, 8, 11, &live), 1);
+	assert_int_equal(live, 1);
+	assert_int_equal(e[0].port, 4);
+	assert_int_equal(keys_held(t), 4); /* not reclaimed yet */
+
+	/* Flushed entries are free ways: learned anew (no move), locked anew by another port. */
+	assert_int_equal(fdb_learn(t, MAC_A, 3, 11), FDB_ADDED);
+	assert_int_equal(fdb_learn(t, MAC_B, 5, 11), FDB_ADDED);
+	assert_int_equal(fdb_lock(t, MAC_C, 6, 11, &owner), 0);
+	assert_int_equal(fdb_lookup(t, MAC_A, 11), 3);
+	assert_int_equal(fdb_lookup(t, MAC_B, 11), 5);
+	assert_int_equal(fdb_lookup(t, MAC_C, 11), 6);
+	assert_int_equal(fdb_port_entries(t, 3), 1);
+	assert_int_equal(fdb_port_entries(t, 5), 1);
+	assert_int_equal(keys_held(t), 4);
+	fdb_flush_port(t, 3);
+	assert_int_equal(fdb_port_entries(t, 3), 0);
+	assert_int_equal(fdb_learn(t, MAC_A, 5, 12), FDB_ADDED); /* over a flushed entry: not a move */
+	assert_int_equal(fdb_port_entries(t, 5), 2);
+
+	/* Aging reclaims what flushes left (and counts it nowhere). */
+	fdb_flush_port(t, 6);
+	assert_int_equal(fdb_age(t, 12), 0);
+	assert_int_equal(keys_held(t), 3); /* A and B on 5, D on 4 */
+	assert_int_equal(fdb_dump(t, e, 8, 12, &live), 3);
+
+	/* Port 4: seven flushes in a row need no walk; the eighth would reuse D's generation: it walks. */
+	for (unsigned i = 0; i < FDB_GENS - 1; i++) {
+		fdb_flush_port(t, 4);
+		assert_int_equal(fdb_learn(t, mac_d, 4, 12), FDB_ADDED);
+		assert_int_equal(fdb_port_entries(t, 4), 1);
+	}
+	assert_int_equal(t->flush_walks, 0);
+	fdb_flush_port(t, 4);
+	assert_int_equal(t->flush_walks, 1);
+	assert_int_equal(fdb_lookup(t, mac_d, 12), -1); /* generation 0 again, and D of generation 0 is gone */
+	assert_int_equal(fdb_port_entries(t, 4), 0);
+	assert_int_equal(fdb_learn(t, mac_d, 4, 12), FDB_ADDED);
+	/* Once aging passed FDB_GEN_LAPS times, generations are clear again: no walk. */
+	for (unsigned i = 0; i < FDB_GEN_LAPS; i++)
+		fdb_age(t, 13);
+	for (unsigned i = 0; i < FDB_GENS - 1; i++)
+		fdb_flush_port(t, 4);
+	assert_int_equal(t->flush_walks, 1);
+	assert_int_equal(fdb_lookup(t, mac_d, 13), -1);
+	assert_int_equal(fdb_port_entries(t, 5), 2);
 	fdb_free(t);
 }
 
@@ -1479,6 +1566,7 @@ int main(void)
 		cmocka_unit_test(test_fdb_port_limit_at_scale),
 		cmocka_unit_test(test_fdb_full_bucket_evicts_oldest_learned),
 		cmocka_unit_test(test_fdb_refresh_skips_fresh_sources),
+		cmocka_unit_test(test_fdb_flush_generation),
 		cmocka_unit_test(test_decide_batch_as_one_by_one),
 		cmocka_unit_test(test_detach_forgets_learned),
 		cmocka_unit_test(test_mac_move_counted),
