@@ -110,6 +110,7 @@ struct dp_ctx {
 	const struct switch_portlist *flood_list; /* the ports they go to (but the ingress and grouped ones) */
 	unsigned flood_in;			/* the ingress port's slot */
 	unsigned flood_copies;			/* flood copies made this round (dp_round_start zeroes) */
+	unsigned flood_debt;			/* copies the flood budget lacks (egress.h): 0 full, paid back each round */
 	bool flood_starved;			/* a batch had every flood frame refused for the budget this round */
 	struct dp_flow *flow;			/* the flow tables' scratch and copies (flows.h), made at dp_start */
 	struct dp_offload offload;		/* the tx stage's segments for a destination without offloads (offload.h) */
@@ -236,9 +237,17 @@ void dp_rebuild(struct dp *dp);
  */
 void dp_rebuild_port(struct dp *dp, struct port *p);
 
-/* A worker round begins: the flood budget starts again (dp.c; tests that call dp_forward() directly too). */
+/*
+ * Flood copies a round pays back into the worker's flood budget
+ * (egress.h): under a flood storm, floods average at most this many copies
+ * a round, a quarter of a unicast batch's frames.
+ */
+#define DP_FLOOD_ROUND_COPIES (PKT_BURST / 4)
+
+/* A worker round begins: the flood budget fills up by a round's copies (dp.c; tests that call dp_forward() directly too). */
 static inline void dp_round_start(struct dp_ctx *ctx)
 {
+	ctx->flood_debt = ctx->flood_debt > DP_FLOOD_ROUND_COPIES ? ctx->flood_debt - DP_FLOOD_ROUND_COPIES : 0;
 	ctx->flood_copies = 0;
 	ctx->flood_starved = false;
 }

@@ -34,15 +34,16 @@ static unsigned fan_out(struct vswitch *sw, const struct switch_portlist *l, con
 	return l->n - (atomic_load_explicit(&sw->ports[in->id], memory_order_relaxed) == in);
 }
 
-/* May one more flood frame of @fan copies go out this round?  The round's first always may (egress.h). */
+/* May one more flood frame of @fan copies go out?  When the budget holds them, or is full (egress.h). */
 static bool flood_admit(struct vswitch *sw, struct dp_ctx *ctx, unsigned fan)
 {
 	unsigned budget = sw->flood_budget;
 
 	if (!budget)
 		return true;
-	if (ctx->flood_copies && ctx->flood_copies + fan > budget)
+	if (ctx->flood_debt && ctx->flood_debt + fan > budget)
 		return false;
+	ctx->flood_debt += fan;
 	ctx->flood_copies += fan;
 	return true;
 }

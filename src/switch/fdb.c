@@ -7,31 +7,34 @@
 #include <sys/random.h>
 #include <time.h>
 
-#define KEY_MAC_MASK 0xffffffffffffull
-#define KEY_LOCKED (1ull << 48)
-#define KEY_PORT_SHIFT 49
+#define KEY_MAC_MASK FDB_KEY_MAC_MASK
+#define KEY_LOCKED FDB_KEY_LOCKED
+#define KEY_PORT_SHIFT FDB_KEY_PORT_SHIFT
 
-_Static_assert(FDB_PORTS < 1 << (64 - KEY_PORT_SHIFT), "port + 1 fits in bits 49-63");
+_Static_assert(FDB_PORTS <= FDB_KEY_PORT_MASK + 1, "a port fits in bits 49-60");
+_Static_assert(FDB_GENS == 1 << (64 - FDB_KEY_GEN_SHIFT), "a generation fills bits 61-63");
 
 #define HUGE_PAGE (2u << 20)	/* x86-64's and arm64's (4K granule) transparent huge page */
 
 static inline unsigned key_port(uint64_t k)
 {
-	return (unsigned)(k >> KEY_PORT_SHIFT) - 1;
+	return (unsigned)(k >> KEY_PORT_SHIFT) & FDB_KEY_PORT_MASK;
 }
 
-/*
- * The 48 bits a key holds for (VLAN, MAC) @mv: the MAC xor the VLAN's
- * mask, 0 for VLAN 0 and otherwise (2 x VLAN x an odd random) with bit 0
- * set (fdb.h).  Distinct VLANs have distinct masks, so with the VLAN ID
- * of the seen word the pair is exact; and a unicast MAC never gives 0, the
- * empty entry's bits (VLAN 0: the MAC; any other: bit 0 set).
- */
+static inline unsigned key_gen(uint64_t k)
+{
+	return (unsigned)(k >> FDB_KEY_GEN_SHIFT);
+}
+
+/* Is key @k (not empty) of a generation its port left (fdb_flush_port())?  Then it is no entry, but a free way. */
+static inline bool key_stale(const struct fdb *f, uint64_t k)
+{
+	return key_gen(k) != fdb_port_gen(f, key_port(k));
+}
+
 static inline uint64_t key_mac(const struct fdb *f, uint64_t mv)
 {
-	uint64_t vid = mv >> 48;
-
-	return (mv ^ (vid * f->vlan_mul << 1) ^ (uint64_t)(vid != 0)) & KEY_MAC_MASK;
+	return fdb_key_mac(f, mv);
 }
 
 /* The MAC of key @k whose seen word says VLAN @vid: key_mac() undone. */
@@ -40,9 +43,9 @@ static inline uint64_t key_mac_undo(const struct fdb *f, uint64_t k, uint32_t vi
 	return (k ^ ((uint64_t)vid * f->vlan_mul << 1) ^ (uint64_t)(vid != 0)) & KEY_MAC_MASK;
 }
 
-static inline uint64_t make_key(const struct fdb *f, uint64_t mac_vlan, unsigned port)
+static inline uint64_t make_key(const struct fdb *f, uint64_t mac_vlan, unsigned port, unsigned gen)
 {
-	return key_mac(f, mac_vlan) | (uint64_t)(port + 1) << KEY_PORT_SHIFT;
+	return fdb_make_key(f, mac_vlan, port, gen);
 }
 
 /* The VLAN ID of an fdb_mac_vlan() word, as the seen word holds it. */
@@ -90,10 +93,13 @@ static bool way_install(struct fdb_bucket *b, int i, uint64_t old, uint32_t old_
 	return false;
 }
 
-/* A known entry's second moves on: only from the seen word read with its key (not over a new owner's). */
-static inline void seen_refresh(struct fdb_bucket *b, int i, uint32_t was, uint32_t seen)
+/*
+ * A known entry's second moves on once it is refresh_s old (fdb_learn_fresh()): only from the seen word read
+ * with its key (not over a new owner's).
+ */
+static inline void seen_refresh(const struct fdb *f, struct fdb_bucket *b, int i, uint32_t was, uint32_t seen)
 {
-	if (was != seen)
+	if (seen_age(was, seen) >= f->refresh_s)
 		atomic_compare_exchange_strong_explicit(&b->seen[i], &was, seen, memory_order_relaxed,
 							memory_order_relaxed);
 }
@@ -161,6 +167,8 @@ int fdb_init(struct fdb *f, unsigned aging_s, unsigned size)
 	f->n_buckets = n;
 	f->bucket_shift = 64 - (unsigned)__builtin_ctz(n);
 	f->aging_s = aging_s;
+	f->refresh_s = aging_s / FDB_REFRESH_DIV ? aging_s / FDB_REFRESH_DIV : 1;
+	f->age_laps = FDB_GEN_LAPS; /* gen_left[][] 0: every generation clear */
 	draw_keys(f->hash_key);
 	f->vlan_mul = fdb_fold_mul(f->hash_key[1], f->hash_key[2]) | 1; /* odd: 2 x VLAN x it differs for every VLAN */
 	return 0;
@@ -184,39 +192,59 @@ static bool expired(const struct fdb *f, uint32_t seen, uint32_t now)
 	return seen_age(seen, now) > f->aging_s;
 }
 
-/* Reserve one learned entry for @port; false when it owns its limit already. */
-static bool port_reserve(struct fdb *f, unsigned port)
+/*
+ * Reserve one learned entry for @port in its generation now, which goes
+ * in *@gen (the new entry's key holds it); false when it owns its limit
+ * already.  Generation and count are one word: a reservation that races
+ * a flush counts in the generation its entry will hold, or fails and
+ * retries in the new one, so the counts of the current generation stay
+ * exact.
+ */
+static bool port_reserve(struct fdb *f, unsigned port, unsigned *gen)
 {
 	uint32_t limit = f->port_limit[port];
+	uint64_t w = atomic_load_explicit(&f->port_count[port], memory_order_relaxed);
 
-	if (atomic_fetch_add_explicit(&f->port_entries[port], 1, memory_order_relaxed) < limit || !limit)
-		return true;
-	atomic_fetch_sub_explicit(&f->port_entries[port], 1, memory_order_relaxed);
-	return false;
+	do {
+		if (limit && (uint32_t)w >= limit)
+			return false;
+	} while (!atomic_compare_exchange_weak_explicit(&f->port_count[port], &w, w + 1, memory_order_relaxed,
+						       memory_order_relaxed));
+	*gen = (unsigned)(w >> 32) % FDB_GENS;
+	return true;
 }
 
-static void port_release(struct fdb *f, unsigned port)
+/* An entry of @port in generation @gen is gone: one less, unless a flush reset the count since. */
+static void port_release(struct fdb *f, unsigned port, unsigned gen)
 {
-	atomic_fetch_sub_explicit(&f->port_entries[port], 1, memory_order_relaxed);
+	uint64_t w = atomic_load_explicit(&f->port_count[port], memory_order_relaxed);
+
+	do {
+		if ((unsigned)(w >> 32) % FDB_GENS != gen || !(uint32_t)w)
+			return;
+	} while (!atomic_compare_exchange_weak_explicit(&f->port_count[port], &w, w - 1, memory_order_relaxed,
+						       memory_order_relaxed));
 }
 
 /* @old's entry gave way to another (or to none): its port owns one learned entry less. */
 static void key_released(struct fdb *f, uint64_t old)
 {
 	if (old && !(old & KEY_LOCKED))
-		port_release(f, key_port(old));
+		port_release(f, key_port(old), key_gen(old));
 }
 
-/* The entry of @mac in @b is @k (another port's): move it to @key, within @port's limit. */
-static enum fdb_learn_result learn_move(struct fdb *f, struct fdb_bucket *b, int i, uint64_t k, uint64_t key,
+/* The entry of @mv in @b is @k (another port's, live): move it to @port, within its limit. */
+static enum fdb_learn_result learn_move(struct fdb *f, struct fdb_bucket *b, int i, uint64_t k, uint64_t mv,
 					unsigned port, uint32_t seen)
 {
+	unsigned gen;
+
 	if (k & KEY_LOCKED)
 		return key_port(k) == port ? FDB_KNOWN : FDB_REFUSED_LOCKED;
-	if (!port_reserve(f, port))
+	if (!port_reserve(f, port, &gen))
 		return FDB_REFUSED_LIMIT;
-	if (!atomic_compare_exchange_strong(&b->key[i], &k, key)) {
-		port_release(f, port); /* another worker changed it first: leave it to them */
+	if (!atomic_compare_exchange_strong(&b->key[i], &k, make_key(f, mv, port, gen))) {
+		port_release(f, port, gen); /* another worker changed it first: leave it to them */
 		return FDB_KNOWN;
 	}
 	key_released(f, k);
@@ -246,27 +274,26 @@ static inline unsigned ways_matching(const struct fdb_bucket *b, uint64_t km, ui
 	return same;
 }
 
-/* Way @i's seen word, read after its key was (way_install() stores them the other way round). */
 static inline uint32_t seen_after_key(const struct fdb_bucket *b, int i)
 {
-	atomic_thread_fence(memory_order_acquire);
-	return atomic_load_explicit(&b->seen[i], memory_order_relaxed);
+	return fdb_seen_after_key(b, i);
 }
 
 enum fdb_learn_result fdb_learn_in(struct fdb *f, struct fdb_bucket *b, uint64_t mv, unsigned port, uint32_t now)
 {
-	uint64_t key = make_key(f, mv, port), km = key_mac(f, mv), m = mv & KEY_MAC_MASK, victim, ks[FDB_WAYS];
+	uint64_t key = make_key(f, mv, port, fdb_port_gen(f, port)), km = key_mac(f, mv), m = mv & KEY_MAC_MASK;
+	uint64_t ks[FDB_WAYS];
 	uint32_t vid = mv_vlan(mv), seen = make_seen(vid, now), oldest_age = 0, ss[FDB_WAYS];
-	int empty = -1, oldest = -1, slot;
-	unsigned same, exact;
+	int free_way = -1, oldest = -1, slot;
+	unsigned same, exact, gen;
 
 	if (!m)
 		return FDB_KNOWN; /* 00:00:00:00:00:00 is no station's address (and would look like an empty entry) */
 
 	/*
 	 * Known here, the usual case: refresh, a store only when the second
-	 * changed.  Taken only when the first way holding the (VLAN, MAC) is
-	 * this port's learned entry, as the walk below would find it.
+	 * is refresh_s old.  Taken only when the first way holding the (VLAN,
+	 * MAC) is this port's learned entry, as the walk below would find it.
 	 */
 	same = ways_matching(b, km, key, ks, &exact);
 	if (same & -same & exact) {
@@ -274,7 +301,7 @@ enum fdb_learn_result fdb_learn_in(struct fdb *f, struct fdb_bucket *b, uint64_t
 		uint32_t s = seen_after_key(b, i);
 
 		if (s >> FDB_SEEN_SHIFT == vid) {
-			seen_refresh(b, i, s, seen);
+			seen_refresh(f, b, i, s, seen);
 			return FDB_KNOWN;
 		}
 	}
@@ -282,33 +309,36 @@ enum fdb_learn_result fdb_learn_in(struct fdb *f, struct fdb_bucket *b, uint64_t
 	for (int i = 0; i < FDB_WAYS; i++) {
 		uint64_t k = ks[i];
 		uint32_t s = ss[i] = atomic_load_explicit(&b->seen[i], memory_order_relaxed);
+		bool stale = k && key_stale(f, k);
 
 		if (k && (k & KEY_MAC_MASK) == km && s >> FDB_SEEN_SHIFT == vid) {
 			if (k == key) {
-				seen_refresh(b, i, s, seen);
+				seen_refresh(f, b, i, s, seen);
 				return FDB_KNOWN;
 			}
-			return learn_move(f, b, i, k, key, port, seen);
+			if (!stale)
+				return learn_move(f, b, i, k, mv, port, seen);
+			free_way = i; /* flushed: learned anew in its way (no twin of it is left behind) */
+			break;
 		}
-		if (!k && empty < 0)
-			empty = i;
-		if (k && !(k & KEY_LOCKED) && (oldest < 0 || seen_age(s, now) > oldest_age)) {
+		if ((!k || stale) && free_way < 0)
+			free_way = i;
+		if (k && !stale && !(k & KEY_LOCKED) && (oldest < 0 || seen_age(s, now) > oldest_age)) {
 			oldest_age = seen_age(s, now);
 			oldest = i;
 		}
 	}
-	/* An empty entry, else the oldest learned one gives way. */
-	slot = empty >= 0 ? empty : oldest;
+	/* An empty or flushed entry, else the oldest learned one gives way. */
+	slot = free_way >= 0 ? free_way : oldest;
 	if (slot < 0)
 		return FDB_REFUSED_FULL;
-	if (!port_reserve(f, port))
+	if (!port_reserve(f, port, &gen))
 		return FDB_REFUSED_LIMIT;
-	victim = empty >= 0 ? 0 : ks[slot];
-	if ((victim & KEY_LOCKED) || !way_install(b, slot, victim, ss[slot], key, seen)) {
-		port_release(f, port); /* lost a race for the entry: a later frame learns */
+	if (!way_install(b, slot, ks[slot], ss[slot], make_key(f, mv, port, gen), seen)) {
+		port_release(f, port, gen); /* lost a race for the entry: a later frame learns */
 		return FDB_KNOWN;
 	}
-	key_released(f, victim);
+	key_released(f, ks[slot]);
 	return FDB_ADDED;
 }
 
@@ -317,31 +347,6 @@ enum fdb_learn_result fdb_learn(struct fdb *f, const uint8_t mac[6], unsigned po
 	uint64_t m = fdb_mac(mac);
 
 	return fdb_learn_in(f, fdb_bucket_of(f, m), m, port, now);
-}
-
-int fdb_lookup_in(const struct fdb *f, const struct fdb_bucket *b, uint64_t mv, uint32_t now)
-{
-	uint64_t ks[FDB_WAYS];
-	unsigned same, exact;
-	uint32_t s;
-	int i;
-
-	/*
-	 * The first way holding @mv.  No "k != 0" test: an empty entry matches
-	 * only key bits 0, which no unicast MAC gives in any VLAN (key_mac()),
-	 * and says -1.  No test
-	 * of the locked bit either: aging keeps locked entries' last-seen
-	 * second current.
-	 */
-	same = ways_matching(b, key_mac(f, mv), 0, ks, &exact);
-	if (!same)
-		return -1;
-	i = __builtin_ctz(same);
-	s = seen_after_key(b, i);
-	/* Another VLAN's key with the same bits would need its MAC to differ by exactly the masks' xor: checked all the same. */
-	if (s >> FDB_SEEN_SHIFT != mv_vlan(mv) || expired(f, s, now))
-		return -1;
-	return (int)(ks[i] >> KEY_PORT_SHIFT) - 1;
 }
 
 int fdb_lookup(struct fdb *f, const uint8_t mac[6], uint32_t now)
@@ -376,11 +381,15 @@ static unsigned age_buckets(struct fdb *f, unsigned first, unsigned count, uint3
 			uint64_t k = atomic_load_explicit(&b->key[i], memory_order_relaxed);
 
 			/*
-			 * A locked entry is kept current (lookups do not test the
-			 * bit), and a learned twin of it (learned while it was
-			 * being locked) goes.
+			 * A flushed entry (its port's generation moved on) is
+			 * reclaimed: no port counts it any more.  A locked entry
+			 * is kept current (lookups do not test the bit), and a
+			 * learned twin of it (learned while it was being locked)
+			 * goes.
 			 */
-			if (k & KEY_LOCKED) {
+			if (k && key_stale(f, k)) {
+				atomic_compare_exchange_strong(&b->key[i], &k, 0);
+			} else if (k & KEY_LOCKED) {
 				uint32_t vid = atomic_load_explicit(&b->seen[i], memory_order_relaxed) >> FDB_SEEN_SHIFT;
 
 				atomic_store_explicit(&b->seen[i], make_seen(vid, now), memory_order_relaxed);
@@ -397,7 +406,11 @@ static unsigned age_buckets(struct fdb *f, unsigned first, unsigned count, uint3
 
 unsigned fdb_age(struct fdb *f, uint32_t now)
 {
-	return age_buckets(f, 0, f->n_buckets, now);
+	unsigned n = age_buckets(f, 0, f->n_buckets, now);
+
+	f->age_next = 0;
+	f->age_laps++;
+	return n;
 }
 
 unsigned fdb_age_tick(struct fdb *f, uint32_t now)
@@ -415,23 +428,49 @@ unsigned fdb_age_tick(struct fdb *f, uint32_t now)
 
 		n += age_buckets(f, f->age_next, count, now);
 		f->age_next = (f->age_next + count) & (f->n_buckets - 1);
+		f->age_laps += !f->age_next; /* a pass complete: flushed generations may come back (fdb_flush_port()) */
 		due -= count;
 	}
 	return n;
 }
 
+/*
+ * A flush moves the port's generation on; its old entries stay in their
+ * buckets, absent to everyone, until aging reclaims them (age_buckets()
+ * drops them in the next pass) or a learner takes their way.  A
+ * generation may come back once FDB_GEN_LAPS passes completed after the
+ * port left it: by then each bucket was aged at least once after every
+ * install of a learner that had reserved in it before the flush (one a
+ * batch long, microseconds), so none of its entries is left to come back
+ * to life.  When the next generation is not clear yet (more than
+ * FDB_GENS - 1 flushes of the port in that time), the flush walks the
+ * table and drops the port's entries of every other generation, as every
+ * flush did before there were generations.
+ */
 void fdb_flush_port(struct fdb *f, unsigned port)
 {
-	for (unsigned bi = 0; bi < f->n_buckets; bi++) {
-		struct fdb_bucket *b = &f->buckets[bi];
+	unsigned old = fdb_port_gen(f, port), gen = (old + 1) % FDB_GENS;
 
-		for (int i = 0; i < FDB_WAYS; i++) {
-			uint64_t k = atomic_load_explicit(&b->key[i], memory_order_relaxed);
+	if (f->gen_left[port][gen] && f->age_laps < f->gen_left[port][gen] + FDB_GEN_LAPS) {
+		/* Before the new generation is published: entries the port left behind in any but the live one go. */
+		f->flush_walks++;
+		for (unsigned bi = 0; bi < f->n_buckets; bi++) {
+			struct fdb_bucket *b = &f->buckets[bi];
 
-			if (k && key_port(k) == port && atomic_compare_exchange_strong(&b->key[i], &k, 0))
-				key_released(f, k);
+			for (int i = 0; i < FDB_WAYS; i++) {
+				uint64_t k = atomic_load_explicit(&b->key[i], memory_order_relaxed);
+
+				if (k && key_port(k) == port && key_gen(k) != old)
+					atomic_compare_exchange_strong(&b->key[i], &k, 0); /* flushed: counted nowhere */
+			}
 		}
+		for (unsigned g = 0; g < FDB_GENS; g++)
+			f->gen_left[port][g] = 0;
 	}
+	f->gen_left[port][old] = f->age_laps;
+	/* Generation and count reset in one store: a learner reserves in the old one or in the new (port_reserve()). */
+	atomic_store_explicit(&f->port_count[port], (uint64_t)gen << 32, memory_order_relaxed);
+	atomic_store_explicit(&f->port_gen[port], (uint8_t)gen, memory_order_release);
 }
 
 unsigned fdb_dump(struct fdb *f, struct fdb_entry *out, unsigned max, uint32_t now, unsigned *live)
@@ -446,7 +485,7 @@ unsigned fdb_dump(struct fdb *f, struct fdb_entry *out, unsigned max, uint32_t n
 			uint32_t s = atomic_load_explicit(&b->seen[i], memory_order_relaxed);
 			bool locked = k & KEY_LOCKED;
 
-			if (!k || (!locked && expired(f, s, now)))
+			if (!k || (!locked && expired(f, s, now)) || key_stale(f, k))
 				continue;
 			all++;
 			if (n == max)
@@ -472,7 +511,7 @@ void fdb_set_limit(struct fdb *f, unsigned port, unsigned max)
 
 unsigned fdb_port_entries(struct fdb *f, unsigned port)
 {
-	return atomic_load_explicit(&f->port_entries[port], memory_order_relaxed);
+	return (uint32_t)atomic_load_explicit(&f->port_count[port], memory_order_relaxed);
 }
 
 int fdb_lock(struct fdb *f, const uint8_t mac[6], unsigned port, uint32_t now, unsigned *owner)
@@ -482,7 +521,8 @@ int fdb_lock(struct fdb *f, const uint8_t mac[6], unsigned port, uint32_t now, u
 
 int fdb_lock_vlan(struct fdb *f, const uint8_t mac[6], unsigned vid, unsigned port, uint32_t now, unsigned *owner)
 {
-	uint64_t mv = fdb_mac_vlan(fdb_mac(mac), vid), km = key_mac(f, mv), key = make_key(f, mv, port) | KEY_LOCKED;
+	uint64_t mv = fdb_mac_vlan(fdb_mac(mac), vid), km = key_mac(f, mv);
+	uint64_t key = make_key(f, mv, port, fdb_port_gen(f, port)) | KEY_LOCKED;
 	struct fdb_bucket *b = fdb_bucket_of(f, mv);
 	uint32_t seen = make_seen(mv_vlan(mv), now);
 
@@ -496,19 +536,21 @@ int fdb_lock_vlan(struct fdb *f, const uint8_t mac[6], unsigned vid, unsigned po
 		for (int i = 0; i < FDB_WAYS; i++) {
 			uint64_t k = atomic_load_explicit(&b->key[i], memory_order_relaxed);
 			uint32_t s;
+			bool stale;
 
 			atomic_thread_fence(memory_order_acquire); /* the seen word after the key, as seen_after_key() */
 			s = atomic_load_explicit(&b->seen[i], memory_order_relaxed);
 			saw[i] = k;
 			saw_seen[i] = s;
+			stale = k && key_stale(f, k); /* flushed: a free way */
 			if (k && (k & KEY_MAC_MASK) == km && s >> FDB_SEEN_SHIFT == mv_vlan(mv)) {
-				if (k & KEY_LOCKED) {
+				if ((k & KEY_LOCKED) && !stale) {
 					*owner = key_port(k);
 					return key_port(k) == port ? 0 : -EEXIST;
 				}
 				if (same < 0)
-					same = i; /* learned somewhere: becomes the locked entry */
-			} else if (!k) {
+					same = i; /* learned somewhere (or flushed): becomes the locked entry */
+			} else if (!k || stale) {
 				if (empty < 0)
 					empty = i;
 			} else if (!(k & KEY_LOCKED) && (oldest < 0 || seen_age(s, now) > oldest_age)) {

@@ -24,8 +24,8 @@
  * Each entry is one 64-bit word so a lookup never sees a MAC with half of
  * another's port, plus a word with its VLAN and last-seen second:
  *
- *   key   63 ........ 49   48    47 ................................. 0
- *           port + 1      locked  MAC ^ mask(VLAN)     (0 = empty entry)
+ *   key   63 .. 61  60 ...... 49   48    47 ......................... 0
+ *          generation    port     locked  MAC ^ mask(VLAN)   (0 = empty entry)
  *   seen  31 ...... 20   19 .............. 0
  *           VLAN ID        second, modulo 2^20 (12 days; aging is at most 1 day)
  *
@@ -42,10 +42,19 @@
  * the other way round (fdb.c, way_install()).
  *
  * Workers learn and look up concurrently with CAS and relaxed loads; the
- * control thread ages and flushes the same way.  A full bucket gives up its
+ * control thread ages the same way.  Learning a source the table holds
+ * behind the same port, seen less than refresh_s (aging / 8) ago, is
+ * loads and compares only (fdb_learn_fresh()): no store into a line that
+ * other workers read, which is what learning costs at scale.  A full bucket gives up its
  * oldest learned entry.  A batch hashes its MACs and prefetches their
  * buckets first (fdb_bucket_of(), then fdb_learn_in() and fdb_lookup_in()
  * on them), so its cache misses overlap.
+ *
+ * Flushing a port (link down, port deleted) is O(1): each port has a
+ * generation (0..FDB_GENS-1), each key the one its port had when it was
+ * learned or locked; fdb_flush_port() moves the port's on, and an entry
+ * of another generation is no entry for lookups, learning, fdb_dump() or
+ * the counts (a free way), until aging or a learner reclaims it.
  *
  * Aging: a lookup ignores an entry older than the aging time by itself;
  * removing it (and freeing its port's count) is the control thread's, a
@@ -72,7 +81,7 @@
 #include <string.h>
 
 #define FDB_WAYS 5			/* entries per bucket: 5 keys and their seconds fill a cache line */
-#define FDB_PORTS 4096		/* port numbers 0..4095 (PORT_MAX); an entry's 15-bit port field would take 32766 */
+#define FDB_PORTS 4096		/* port numbers 0..4095 (PORT_MAX): an entry's 12-bit port field */
 #define FDB_DEFAULT_AGING_S 300
 #define FDB_SIZE_MIN 64
 #define FDB_SIZE_MAX (1u << 24)	/* 512 MiB of buckets */
@@ -82,6 +91,16 @@
 #define FDB_SEEN_SHIFT 20	/* seen word: VLAN ID above, second (modulo 2^20) below */
 #define FDB_SEEN_SEC_MASK ((1u << FDB_SEEN_SHIFT) - 1)
 #define FDB_AGING_MAX (FDB_SEEN_SEC_MASK / 2)	/* ages compare modulo 2^20 */
+#define FDB_KEY_MAC_MASK 0xffffffffffffull
+#define FDB_KEY_LOCKED (1ull << 48)
+#define FDB_KEY_PORT_SHIFT 49
+#define FDB_KEY_PORT_MASK 0xfffu
+#define FDB_KEY_GEN_SHIFT 61
+#define FDB_GENS 8		/* a port's generations an entry tells apart (3 key bits): fdb_flush_port() */
+/* Complete aging passes after a flush before its port's old generation may be used again (fdb.c, fdb_flush_port()). */
+#define FDB_GEN_LAPS 3
+/* A known source is written again once its second is aging / FDB_REFRESH_DIV old (at least 1 s): fdb_learn_fresh(). */
+#define FDB_REFRESH_DIV 8
 
 struct fdb_bucket {
 	_Atomic uint64_t key[FDB_WAYS];
@@ -95,6 +114,7 @@ struct fdb {
 	struct fdb_bucket *buckets;		/* n_buckets of them, mmap'ed by fdb_init() */
 	unsigned bucket_shift;			/* 64 - log2(n_buckets): the hash's top bits index */
 	unsigned aging_s;
+	unsigned refresh_s;			/* a known source's second is rewritten once it is this old (fdb_learn_fresh()) */
 	uint64_t hash_key[3];			/* random, drawn by fdb_init() */
 	uint64_t vlan_mul;			/* odd: a key's VLAN mask is 2 x VLAN x it (fdb.c key_mac()) */
 	unsigned n_buckets;
@@ -102,8 +122,14 @@ struct fdb {
 	/* The control thread's aging cursor (fdb_age_tick()). */
 	unsigned age_next;			/* the next bucket to age */
 	uint32_t age_last_s;			/* the second of the last tick */
+	uint32_t age_laps;			/* complete aging passes so far (from FDB_GEN_LAPS) */
+	unsigned flush_walks;			/* flushes that walked the table (generations all in use) */
 	uint32_t port_limit[FDB_PORTS];		/* learned entries a port may own; 0 = no limit */
-	_Atomic uint32_t port_entries[FDB_PORTS];	/* learned (not locked) entries each port owns */
+	/* Each port's generation: an entry whose key holds another is flushed (absent; reclaimed lazily). */
+	_Atomic uint8_t port_gen[FDB_PORTS];
+	/* Generation (high 32 bits) and learned (not locked) entries of that generation the port owns (low 32). */
+	_Atomic uint64_t port_count[FDB_PORTS];
+	uint32_t gen_left[FDB_PORTS][FDB_GENS];	/* age_laps when the port left each generation (0: never used) */
 };
 
 struct fdb_entry {
@@ -175,6 +201,119 @@ static inline struct fdb_bucket *fdb_bucket_of(const struct fdb *f, uint64_t mac
 }
 
 /*
+ * The 48 bits a key holds for (VLAN, MAC) @mv: the MAC xor the VLAN's
+ * mask, 0 for VLAN 0 and otherwise (2 x VLAN x an odd random) with bit 0
+ * set (above).  Distinct VLANs have distinct masks, so with the VLAN ID
+ * of the seen word the pair is exact; and a unicast MAC never gives 0, the
+ * empty entry's bits (VLAN 0: the MAC; any other: bit 0 set).
+ */
+static inline uint64_t fdb_key_mac(const struct fdb *f, uint64_t mv)
+{
+	uint64_t vid = mv >> 48;
+
+	return (mv ^ (vid * f->vlan_mul << 1) ^ (uint64_t)(vid != 0)) & FDB_KEY_MAC_MASK;
+}
+
+/* @port's generation now (fdb_flush_port() moves it on). */
+static inline unsigned fdb_port_gen(const struct fdb *f, unsigned port)
+{
+	return atomic_load_explicit(&f->port_gen[port], memory_order_relaxed);
+}
+
+/* The learned entry's key for (VLAN, MAC) @mv behind @port in its generation @gen (fdb_port_gen()). */
+static inline uint64_t fdb_make_key(const struct fdb *f, uint64_t mv, unsigned port, unsigned gen)
+{
+	return fdb_key_mac(f, mv) | (uint64_t)port << FDB_KEY_PORT_SHIFT | (uint64_t)gen << FDB_KEY_GEN_SHIFT;
+}
+
+/*
+ * The first way of @b whose key holds key bits @km, its key in *@k; -1
+ * when none.  No branch on what the ways hold: with addresses spread over
+ * a big table the matching way is anyone's guess, and a loop leaving at
+ * the first match would pay a mispredicted branch a MAC.  The five
+ * compares are independent, gathered into a mask; a chain of conditional
+ * moves picking the way and its key instead made the spread case of
+ * bench_fdb 50 % slower (a dependency through every way).
+ */
+static inline int fdb_way_of(const struct fdb_bucket *b, uint64_t km, uint64_t *k)
+{
+	unsigned same = 0;
+	int i;
+
+#pragma GCC unroll 8
+	for (int w = 0; w < FDB_WAYS; w++)
+		same |= (unsigned)(((atomic_load_explicit(&b->key[w], memory_order_relaxed) ^ km) & FDB_KEY_MAC_MASK) == 0)
+			<< w;
+	if (!same)
+		return -1;
+	i = __builtin_ctz(same);
+	/* Loaded again: should the way have changed meanwhile (a move, an eviction), it is a miss. */
+	*k = atomic_load_explicit(&b->key[i], memory_order_relaxed);
+	return ((*k ^ km) & FDB_KEY_MAC_MASK) == 0 ? i : -1;
+}
+
+/* Way @i's seen word, read after its key was (a learner stores them the other way round: fdb.c, way_install()). */
+static inline uint32_t fdb_seen_after_key(const struct fdb_bucket *b, int i)
+{
+	atomic_thread_fence(memory_order_acquire);
+	return atomic_load_explicit(&b->seen[i], memory_order_relaxed);
+}
+
+/*
+ * Is (VLAN @vid, key @key: fdb_make_key()) the first entry of its
+ * (VLAN, MAC) in @b, seen less than refresh_s ago?  Then learning it again
+ * writes nothing, and the data path's learn of a known source is these
+ * loads and compares: no store into a line other workers read.  A station
+ * that keeps sending is written again every refresh_s seconds
+ * (aging / FDB_REFRESH_DIV), so its entry never ages; one that went silent
+ * ages out between aging - refresh_s and aging seconds after its last
+ * frame.  A move to another port, a new or an aged entry is never fresh:
+ * fdb_learn_in() learns it at once.
+ */
+static inline bool fdb_learn_fresh(const struct fdb *f, const struct fdb_bucket *b, uint64_t key, uint32_t vid,
+				   uint32_t now)
+{
+	uint64_t k;
+	int i = fdb_way_of(b, key, &k);
+	uint32_t s;
+
+	if (i < 0 || k != key)
+		return false;
+	s = fdb_seen_after_key(b, i);
+	return s >> FDB_SEEN_SHIFT == vid && ((now - s) & FDB_SEEN_SEC_MASK) < f->refresh_s;
+}
+
+/*
+ * The port behind (VLAN, MAC) @mv (fdb_mac_vlan() form) in its bucket @b
+ * (fdb_bucket_of(), computed and prefetched by a batch), or -1 when
+ * unknown or aged out.
+ */
+static inline int fdb_lookup_in(const struct fdb *f, const struct fdb_bucket *b, uint64_t mv, uint32_t now)
+{
+	uint64_t k;
+	int i = fdb_way_of(b, fdb_key_mac(f, mv), &k);
+	uint32_t s;
+
+	unsigned port;
+
+	/*
+	 * An empty entry matches only key bits 0, which no unicast MAC gives
+	 * in any VLAN but 00:00:00:00:00:00 in VLAN 0 (fdb_key_mac()): one test
+	 * of the key taken, not of each way.  No test of the locked bit: aging
+	 * keeps locked entries' last-seen second current.
+	 */
+	if (i < 0 || !k)
+		return -1;
+	s = fdb_seen_after_key(b, i);
+	port = (unsigned)(k >> FDB_KEY_PORT_SHIFT) & FDB_KEY_PORT_MASK;
+	/* Another VLAN's key with the same bits would need its MAC to differ by exactly the masks' xor: checked all the same. */
+	if (s >> FDB_SEEN_SHIFT != ((mv >> 48) & (FDB_VLANS - 1)) || ((now - s) & FDB_SEEN_SEC_MASK) > f->aging_s ||
+	    k >> FDB_KEY_GEN_SHIFT != fdb_port_gen(f, port))
+		return -1; /* another VLAN's, aged, or flushed */
+	return (int)port;
+}
+
+/*
  * An empty table for @size MACs (FDB_SIZE_MIN..FDB_SIZE_MAX; see the
  * sizing above), with fresh random hash keys.  0, -EINVAL or -ENOMEM.
  */
@@ -189,11 +328,11 @@ enum fdb_learn_result fdb_learn(struct fdb *f, const uint8_t mac[6], unsigned po
 int fdb_lookup(struct fdb *f, const uint8_t mac[6], uint32_t now);
 /*
  * The same for a (VLAN, MAC) in fdb_mac_vlan() form whose bucket @b
- * (fdb_bucket_of()) a batch computed and prefetched.
+ * (fdb_bucket_of()) a batch computed and prefetched.  A batch tries
+ * fdb_learn_fresh() first and comes here when it says no.
  */
 enum fdb_learn_result fdb_learn_in(struct fdb *f, struct fdb_bucket *b, uint64_t mac_vlan, unsigned port,
 				   uint32_t now);
-int fdb_lookup_in(const struct fdb *f, const struct fdb_bucket *b, uint64_t mac_vlan, uint32_t now);
 /* Drop learned entries older than the aging time, the whole table at once (tests); returns how many. */
 unsigned fdb_age(struct fdb *f, uint32_t now);
 /*
@@ -202,7 +341,14 @@ unsigned fdb_age(struct fdb *f, uint32_t now);
  * one a second); returns the entries dropped.
  */
 unsigned fdb_age_tick(struct fdb *f, uint32_t now);
-/* Drop every entry of @port, locked ones too (port deleted or reconnected). */
+/*
+ * Drop every entry of @port, locked ones too (port deleted or
+ * reconnected), in O(1): the port's generation moves on, which makes
+ * them absent to lookups, learning, fdb_dump() and the counts at once;
+ * aging reclaims them.  Should every generation still have entries (more
+ * than FDB_GENS - 1 flushes of the port within FDB_GEN_LAPS aging
+ * passes), it walks the table instead (milliseconds at 1M MACs).
+ */
 void fdb_flush_port(struct fdb *f, unsigned port);
 /*
  * Copy up to @max live entries into @out; returns the count copied.  With

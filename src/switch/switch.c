@@ -197,9 +197,9 @@ void switch_decide(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *b)
 	struct port *in = b->in;
 	struct switch_port *sp = &sw->sp[in->id];
 	uint32_t now = atomic_load_explicit(&sw->now_s, memory_order_relaxed);
-	/* Frames of a burst mostly share addresses: remember the last source learned and destination looked up. */
+	/* Frames of a burst mostly share addresses: remember the last source learned, destination and its verdict. */
 	uint64_t learned = ~0ull, looked_up = ~0ull, now_ns = 0;
-	int looked_up_out = -1;
+	uint16_t looked_up_v = DP_DEST_FLOOD;
 	bool secured = sp->secured;
 	/* VLANs on the data path: one load a batch (a switch without VLAN options pays nothing else). */
 	bool vlans = atomic_load_explicit(&sw->vlan_ports, memory_order_relaxed) != 0;
@@ -208,6 +208,8 @@ void switch_decide(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *b)
 	uint16_t *dest = b->dest;
 	unsigned n_out = 0, n_flood = 0, n_drop = 0;
 	struct fdb_bucket *sb[PKT_BURST], *db[PKT_BURST];
+	/* The port's bits of its learned entries' keys, in its generation now (fdb_make_key()). */
+	uint64_t key_port = fdb_make_key(&sw->fdb, 0, in->id, fdb_port_gen(&sw->fdb, in->id));
 	uint64_t sm[PKT_BURST], dm[PKT_BURST];
 
 	b->vlan = false;
@@ -219,19 +221,25 @@ void switch_decide(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *b)
 			vlan_classify(sp, b, secured);
 		n_drop = b->n_drop;
 	}
-	if (sw->mode != SWITCH_HUB)
-		batch_buckets(&sw->fdb, b, checked, vlans, sm, dm, sb, db);
+	if (sw->mode == SWITCH_HUB) {
+		for (unsigned i = 0; i < b->n; i++) {
+			if (checked && dest[i] != DP_DEST_UNSET)
+				continue; /* dropped by the check */
+			dest[i] = DP_DEST_FLOOD;
+			n_flood++;
+		}
+		b->n_out = 0;
+		b->n_flood = n_flood;
+		b->n_drop = n_drop;
+		return;
+	}
+	batch_buckets(&sw->fdb, b, checked, vlans, sm, dm, sb, db);
 	for (unsigned i = 0; i < b->n; i++) {
 		uint64_t src, dst;
-		int out;
+		uint16_t v;
 
 		if (checked && dest[i] != DP_DEST_UNSET)
 			continue; /* dropped by the check */
-		if (sw->mode == SWITCH_HUB) {
-			dest[i] = DP_DEST_FLOOD;
-			n_flood++;
-			continue;
-		}
 		/*
 		 * A multicast source address is invalid: never learn it.  A source
 		 * locked to another port is not remembered as learned, so each of
@@ -240,27 +248,36 @@ void switch_decide(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *b)
 		src = sm[i];
 		dst = dm[i];
 		if (!(src & 1) && src != learned) {
-			if (!learn(sw, sp, sb[i], src, in->id, now)) {
-				dest[i] = DP_DEST_DROP_WHY(DROP_MAC_LOCKED);
-				n_drop++;
-				continue;
+			/* A known source seen lately: loads and compares, nothing written (fdb_learn_fresh()). */
+			if (!fdb_learn_fresh(&sw->fdb, sb[i], fdb_key_mac(&sw->fdb, src) | key_port, (uint32_t)(src >> 48),
+					     now)) {
+				if (!learn(sw, sp, sb[i], src, in->id, now)) {
+					dest[i] = DP_DEST_DROP_WHY(DROP_MAC_LOCKED);
+					n_drop++;
+					continue;
+				}
+				looked_up = ~0ull; /* what we just learned may be a destination */
 			}
 			learned = src;
-			looked_up = ~0ull; /* what we just learned may be a destination */
 		}
-		if (dst & 1) {
-			out = -1;
-		} else if (dst == looked_up) {
-			out = looked_up_out;
+		if (dst == looked_up) {
+			v = looked_up_v;
 		} else {
-			out = fdb_lookup_in(&sw->fdb, db[i], dst, now);
+			int out = dst & 1 ? -1 : fdb_lookup_in(&sw->fdb, db[i], dst, now);
+
+			/* A port that no longer carries the VLAN (its options changed) is no destination in it: flood within it. */
+			if (vlans && out >= 0 && !switch_vlan_carries(&sw->sp[out], (unsigned)(dst >> 48) & 0xfffu))
+				out = -1;
+			if (out < 0 || !atomic_load_explicit(&sw->ports[out], memory_order_acquire))
+				v = DP_DEST_FLOOD;
+			else if ((unsigned)out == in->id)
+				v = DP_DEST_DROP_WHY(DROP_NO_DESTINATION); /* behind the port it came from: filtered */
+			else
+				v = (uint16_t)out;
 			looked_up = dst;
-			looked_up_out = out;
+			looked_up_v = v;
 		}
-		/* A port that no longer carries the VLAN (its options changed) is no destination in it: flood within it. */
-		if (vlans && out >= 0 && !switch_vlan_carries(&sw->sp[out], (unsigned)(dst >> 48) & 0xfffu))
-			out = -1;
-		if (out < 0 || !atomic_load_explicit(&sw->ports[out], memory_order_acquire)) {
+		if (v == DP_DEST_FLOOD) {
 			if (sp->flood_interval_ns && !flood_admit(sw, sp, &now_ns)) {
 				dest[i] = DP_DEST_DROP_WHY(DROP_FLOOD_RATE);
 				n_drop++;
@@ -268,13 +285,12 @@ void switch_decide(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *b)
 				dest[i] = DP_DEST_FLOOD;
 				n_flood++;
 			}
-		} else if ((unsigned)out == in->id) {
-			/* destination behind the port it came from: filtered */
-			dest[i] = DP_DEST_DROP_WHY(DROP_NO_DESTINATION);
-			n_drop++;
 		} else {
-			dest[i] = (uint16_t)out;
-			n_out++;
+			dest[i] = v;
+			if (v == DP_DEST_DROP_WHY(DROP_NO_DESTINATION))
+				n_drop++;
+			else
+				n_out++;
 		}
 	}
 	b->n_out = n_out;

@@ -36,11 +36,12 @@ static void mac_str(char *buf, size_t len, const uint8_t m[6])
 }
 
 /*
- * Forget slot @port's FDB entries: a walk of the whole table (milliseconds
- * at a million MACs), skipped when the slot owns none, no learned entry
- * counted and no MAC locked to it by its configuration.  Only the control
- * thread locks MACs, and no worker learns for a slot being attached or
- * detached, so the counts are exact here.
+ * Forget slot @port's FDB entries: O(1), the port's generation moves on
+ * (fdb_flush_port()), skipped when the slot owns none, no learned entry
+ * counted and no MAC locked to it by its configuration, to leave the
+ * generations to the flushes that need them.  Only the control thread
+ * locks MACs, and no worker learns for a slot being attached or detached,
+ * so the counts are exact here.
  */
 static void flush_slot(struct vswitch *sw, unsigned port)
 {

@@ -611,6 +611,149 @@ static void same_bucket(const struct fdb *t, const uint8_t first[6], uint8_t (*o
 	}
 }
 
+/* The age fdb_dump() gives (@mac, VLAN 0), or -1 when not listed. */
+static int dump_age(struct fdb *t, const uint8_t mac[6], uint32_t now)
+{
+	struct fdb_entry e[8];
+	unsigned n = fdb_dump(t, e, 8, now, NULL);
+
+	for (unsigned i = 0; i < n; i++)
+		if (!memcmp(e[i].mac, mac, 6) && e[i].vlan == 0)
+			return (int)e[i].age_s;
+	return -1;
+}
+
+/*
+ * A known source seen lately is not written again (fdb_learn_fresh()):
+ * its second stays until it is refresh_s old; a station that keeps
+ * sending is still never aged out, one that stops ages out on time, and a
+ * move to another port is learned at once.
+ */
+static void test_fdb_refresh_skips_fresh_sources(void **state)
+{
+	struct fdb *t = fdb_new(4096);
+	uint64_t a = fdb_mac(MAC_A);
+	struct fdb_bucket *b = fdb_bucket_of(t, a);
+	uint32_t now = 0, last = 0;
+
+	assert_int_equal(t->refresh_s, 300 / FDB_REFRESH_DIV);
+	assert_int_equal(fdb_learn(t, MAC_A, 1, 0), FDB_ADDED);
+	assert_true(fdb_learn_fresh(t, b, fdb_make_key(t, a, 1, 0), 0, 5));
+	assert_int_equal(fdb_learn(t, MAC_A, 1, 5), FDB_KNOWN);
+	assert_int_equal(dump_age(t, MAC_A, 5), 5); /* not written at 5 */
+	assert_false(fdb_learn_fresh(t, b, fdb_make_key(t, a, 1, 0), 0, t->refresh_s)); /* due */
+	assert_false(fdb_learn_fresh(t, b, fdb_make_key(t, a, 2, 0), 0, 5));	    /* another port's */
+	assert_false(fdb_learn_fresh(t, b, fdb_make_key(t, a, 1, 0), 10, 5));	    /* another VLAN's */
+
+	/* A frame every 10 s for 3 aging periods, the whole table aged at each: never gone, never older than it may be. */
+	for (now = 10; now <= 900; now += 10) {
+		assert_int_equal(fdb_learn(t, MAC_A, 1, now), FDB_KNOWN);
+		assert_int_equal(fdb_age(t, now), 0);
+		assert_int_equal(fdb_lookup(t, MAC_A, now), 1);
+		assert_true(dump_age(t, MAC_A, now) < (int)t->refresh_s);
+		last = now;
+	}
+	/* Silent from @last: found until aging - refresh_s after its last frame, gone after aging. */
+	assert_int_equal(fdb_lookup(t, MAC_A, last + 300 - t->refresh_s), 1);
+	assert_int_equal(fdb_lookup(t, MAC_A, last + 301), -1);
+	assert_int_equal(fdb_port_entries(t, 1), 1);
+
+	/* A move is learned at once, however fresh the entry was. */
+	assert_int_equal(fdb_learn(t, MAC_A, 1, 1000), FDB_KNOWN); /* written again: fresh */
+	assert_int_equal(fdb_learn(t, MAC_A, 2, 1001), FDB_MOVED);
+	assert_int_equal(fdb_lookup(t, MAC_A, 1001), 2);
+	assert_int_equal(fdb_port_entries(t, 1), 0);
+	assert_int_equal(fdb_port_entries(t, 2), 1);
+	fdb_free(t);
+}
+
+/* Non-empty keys in @t's buckets: entries, live or not yet reclaimed. */
+static unsigned keys_held(const struct fdb *t)
+{
+	unsigned n = 0;
+
+	for (unsigned bi = 0; bi < t->n_buckets; bi++)
+		for (int i = 0; i < FDB_WAYS; i++)
+			n += atomic_load(&t->buckets[bi].key[i]) != 0;
+	return n;
+}
+
+/*
+ * A flush moves the port's generation on and walks nothing (but when
+ * every generation is still in use): its entries, locked ones too, are
+ * gone at once for lookups, learning, fdb_dump() and the counts; aging
+ * reclaims them; a generation comes back only once aging passed over the
+ * table, so an old entry never comes back to life.
+ */
+static void test_fdb_flush_generation(void **state)
+{
+	static const uint8_t mac_d[6] = { 0x02, 0, 0, 0, 0, 0xd };
+	struct fdb *t = fdb_new(4096);
+	struct fdb_entry e[8];
+	unsigned owner = 0, live = 0;
+
+	assert_int_equal(fdb_learn(t, MAC_A, 3, 10), FDB_ADDED);
+	assert_int_equal(fdb_learn(t, MAC_B, 3, 10), FDB_ADDED);
+	assert_int_equal(fdb_lock(t, MAC_C, 3, 10, &owner), 0);
+	assert_int_equal(fdb_learn(t, mac_d, 4, 10), FDB_ADDED);
+	assert_int_equal(fdb_port_entries(t, 3), 2);
+
+	fdb_flush_port(t, 3);
+	assert_int_equal(t->flush_walks, 0);
+	assert_int_equal(fdb_lookup(t, MAC_A, 11), -1);
+	assert_int_equal(fdb_lookup(t, MAC_B, 11), -1);
+	assert_int_equal(fdb_lookup(t, MAC_C, 11), -1);
+	assert_int_equal(fdb_lookup(t, mac_d, 11), 4);
+	assert_int_equal(fdb_port_entries(t, 3), 0);
+	assert_int_equal(fdb_dump(t, e, 8, 11, &live), 1);
+	assert_int_equal(live, 1);
+	assert_int_equal(e[0].port, 4);
+	assert_int_equal(keys_held(t), 4); /* not reclaimed yet */
+
+	/* Flushed entries are free ways: learned anew (no move), locked anew by another port. */
+	assert_int_equal(fdb_learn(t, MAC_A, 3, 11), FDB_ADDED);
+	assert_int_equal(fdb_learn(t, MAC_B, 5, 11), FDB_ADDED);
+	assert_int_equal(fdb_lock(t, MAC_C, 6, 11, &owner), 0);
+	assert_int_equal(fdb_lookup(t, MAC_A, 11), 3);
+	assert_int_equal(fdb_lookup(t, MAC_B, 11), 5);
+	assert_int_equal(fdb_lookup(t, MAC_C, 11), 6);
+	assert_int_equal(fdb_port_entries(t, 3), 1);
+	assert_int_equal(fdb_port_entries(t, 5), 1);
+	assert_int_equal(keys_held(t), 4);
+	fdb_flush_port(t, 3);
+	assert_int_equal(fdb_port_entries(t, 3), 0);
+	assert_int_equal(fdb_learn(t, MAC_A, 5, 12), FDB_ADDED); /* over a flushed entry: not a move */
+	assert_int_equal(fdb_port_entries(t, 5), 2);
+
+	/* Aging reclaims what flushes left (and counts it nowhere). */
+	fdb_flush_port(t, 6);
+	assert_int_equal(fdb_age(t, 12), 0);
+	assert_int_equal(keys_held(t), 3); /* A and B on 5, D on 4 */
+	assert_int_equal(fdb_dump(t, e, 8, 12, &live), 3);
+
+	/* Port 4: seven flushes in a row need no walk; the eighth would reuse D's generation: it walks. */
+	for (unsigned i = 0; i < FDB_GENS - 1; i++) {
+		fdb_flush_port(t, 4);
+		assert_int_equal(fdb_learn(t, mac_d, 4, 12), FDB_ADDED);
+		assert_int_equal(fdb_port_entries(t, 4), 1);
+	}
+	assert_int_equal(t->flush_walks, 0);
+	fdb_flush_port(t, 4);
+	assert_int_equal(t->flush_walks, 1);
+	assert_int_equal(fdb_lookup(t, mac_d, 12), -1); /* generation 0 again, and D of generation 0 is gone */
+	assert_int_equal(fdb_port_entries(t, 4), 0);
+	assert_int_equal(fdb_learn(t, mac_d, 4, 12), FDB_ADDED);
+	/* Once aging passed FDB_GEN_LAPS times, generations are clear again: no walk. */
+	for (unsigned i = 0; i < FDB_GEN_LAPS; i++)
+		fdb_age(t, 13);
+	for (unsigned i = 0; i < FDB_GENS - 1; i++)
+		fdb_flush_port(t, 4);
+	assert_int_equal(t->flush_walks, 1);
+	assert_int_equal(fdb_lookup(t, mac_d, 13), -1);
+	assert_int_equal(fdb_port_entries(t, 5), 2);
+	fdb_free(t);
+}
+
 /* A full bucket gives up its oldest learned entry, never a locked one (however old); all locked: refused. */
 static void test_fdb_full_bucket_evicts_oldest_learned(void **state)
 {
@@ -627,11 +770,12 @@ static void test_fdb_full_bucket_evicts_oldest_learned(void **state)
 	assert_int_equal(fdb_lookup(t, m[1], 10), -1);
 	for (unsigned i = 2; i <= FDB_WAYS; i++)
 		assert_int_equal(fdb_lookup(t, m[i], 10), 1);
-	assert_int_equal(fdb_learn(t, m[2], 1, 11), FDB_KNOWN); /* m[2] refreshed: m[3] is the oldest now */
-	assert_int_equal(fdb_learn(t, m[FDB_WAYS + 1], 1, 12), FDB_ADDED);
-	assert_int_equal(fdb_lookup(t, m[2], 12), 1);
-	assert_int_equal(fdb_lookup(t, m[3], 12), -1);
-	assert_int_equal(fdb_lookup(t, m[0], 12), 0);
+	/* m[2] refreshed (once refresh_s old: fdb_learn_fresh()): m[3] is the oldest now */
+	assert_int_equal(fdb_learn(t, m[2], 1, 2 + t->refresh_s), FDB_KNOWN);
+	assert_int_equal(fdb_learn(t, m[FDB_WAYS + 1], 1, 3 + t->refresh_s), FDB_ADDED);
+	assert_int_equal(fdb_lookup(t, m[2], 3 + t->refresh_s), 1);
+	assert_int_equal(fdb_lookup(t, m[3], 3 + t->refresh_s), -1);
+	assert_int_equal(fdb_lookup(t, m[0], 3 + t->refresh_s), 0);
 	assert_int_equal(fdb_port_entries(t, 1), FDB_WAYS - 1);
 
 	/* A bucket of locked entries learns nothing and locks nothing more. */
@@ -1143,10 +1287,11 @@ static void test_scale_first_to_last(void **state)
 }
 
 /*
- * The flood budget at 4,096 ports (default 4,096 copies per round): the
- * round's first broadcast reaches all 4,095 other ports, the next ones are
- * `flood_budget` drops, and unicast in the same batch is served.  A new
- * round has a new budget; budget 0 is no limit.
+ * The flood budget at 4,096 ports (default 4,096 copies): the first
+ * broadcast reaches all 4,095 other ports, the next ones are
+ * `flood_budget` drops, and unicast in the same batch is served.  The
+ * rounds pay the copies back, DP_FLOOD_ROUND_COPIES each; budget 0 is no
+ * limit.
  */
 static void test_scale_flood_budget(void **state)
 {
@@ -1158,7 +1303,9 @@ static void test_scale_flood_budget(void **state)
 
 	assert_int_equal(b->sw->flood_budget, SWITCH_DEFAULT_FLOOD_BUDGET);
 	assert_string_equal(port_drop_names[DROP_FLOOD_BUDGET], "flood_budget");
-	big_send(b, last, &BCAST, 1, MAC_B); /* MAC_B behind the last port: 4095 copies */
+	b->sw->flood_budget = 0;
+	big_send(b, last, &BCAST, 1, MAC_B); /* MAC_B behind the last port (no budget taken) */
+	b->sw->flood_budget = SWITCH_DEFAULT_FLOOD_BUDGET;
 	dp_round_start(b->ctx);
 	big_zero(b);
 
@@ -1173,7 +1320,12 @@ static void test_scale_flood_budget(void **state)
 	big_send(b, 5, &BCAST, 1, MAC_C);
 	assert_int_equal(big_drops(b, 5, DROP_FLOOD_BUDGET), 1);
 	assert_true(b->ctx->flood_starved);
-	/* Next round: one more. */
+	/* One more once the rounds paid back all but the copies of one: 4,094 copies at 16 a round. */
+	for (unsigned r = 0; r < (PORT_MAX - 2 + DP_FLOOD_ROUND_COPIES - 1) / DP_FLOOD_ROUND_COPIES - 1; r++)
+		dp_round_start(b->ctx);
+	big_zero(b);
+	big_send(b, 5, &BCAST, 1, MAC_C);
+	assert_int_equal(big_drops(b, 5, DROP_FLOOD_BUDGET), 2);
 	dp_round_start(b->ctx);
 	big_zero(b);
 	big_send(b, 5, &BCAST, 1, MAC_C);
@@ -1186,6 +1338,51 @@ static void test_scale_flood_budget(void **state)
 	big_send(b, 0, dst, 4, MAC_A);
 	assert_int_equal(big_got(b, &silent), 3 * (PORT_MAX - 1) + 1);
 	assert_int_equal(big_drops(b, 0, DROP_FLOOD_BUDGET), 2);
+	big_free(b);
+}
+
+/*
+ * A broadcast storm at 4,096 ports beside a unicast stream, a full batch
+ * of each every round: unicast gets every frame through, and the floods'
+ * copies average at most DP_FLOOD_ROUND_COPIES a round (after the
+ * budget's first burst), a quarter of the unicast batch.  With the budget
+ * made again every round, one broadcast a round went out: 4,095 copies,
+ * 64 times the unicast batch's work.
+ */
+static void test_scale_flood_storm_fair(void **state)
+{
+	enum { ROUNDS = 600 };
+	struct big *b = big_new();
+	const unsigned last = PORT_MAX - 1, storm = 7;
+	static uint8_t bcast[PKT_BURST][6], uni[PKT_BURST][6];
+	uint64_t flood = 0, unicast = 0, floods_out;
+	unsigned silent;
+
+	for (unsigned i = 0; i < PKT_BURST; i++) {
+		memcpy(bcast[i], BCAST, 6);
+		memcpy(uni[i], MAC_B, 6);
+	}
+	b->sw->flood_budget = 0;
+	big_send(b, last, &BCAST, 1, MAC_B); /* MAC_B learned behind the last port */
+	b->sw->flood_budget = SWITCH_DEFAULT_FLOOD_BUDGET;
+	dp_round_start(b->ctx);
+	for (unsigned r = 0; r < ROUNDS; r++) {
+		dp_round_start(b->ctx);
+		big_zero(b);
+		big_send(b, storm, bcast, PKT_BURST, MAC_C);
+		big_send(b, 0, uni, PKT_BURST, MAC_A);
+		unicast += PKT_BURST;
+		flood += big_got(b, &silent) - PKT_BURST;
+	}
+	floods_out = flood / (PORT_MAX - 1);
+	printf("storm: %llu unicast frames, %llu broadcasts of %u out (%llu copies), %llu flood_budget drops\n",
+	       (unsigned long long)unicast, (unsigned long long)floods_out, ROUNDS * PKT_BURST, (unsigned long long)flood,
+	       (unsigned long long)big_drops(b, storm, DROP_FLOOD_BUDGET));
+	assert_int_equal(flood % (PORT_MAX - 1), 0); /* whole broadcasts, to every port but the storm's */
+	assert_true(floods_out >= 2);		      /* the storm is slowed, not shut out */
+	assert_true(flood <= SWITCH_DEFAULT_FLOOD_BUDGET + ROUNDS * DP_FLOOD_ROUND_COPIES);
+	assert_int_equal(big_drops(b, storm, DROP_FLOOD_BUDGET), ROUNDS * PKT_BURST - floods_out);
+	assert_int_equal(big_drops(b, 0, DROP_FLOOD_BUDGET), 0);
 	big_free(b);
 }
 
@@ -1421,6 +1618,8 @@ int main(void)
 		cmocka_unit_test(test_fdb_age_in_slices),
 		cmocka_unit_test(test_fdb_port_limit_at_scale),
 		cmocka_unit_test(test_fdb_full_bucket_evicts_oldest_learned),
+		cmocka_unit_test(test_fdb_refresh_skips_fresh_sources),
+		cmocka_unit_test(test_fdb_flush_generation),
 		cmocka_unit_test(test_decide_batch_as_one_by_one),
 		cmocka_unit_test(test_detach_forgets_learned),
 		cmocka_unit_test(test_mac_move_counted),
@@ -1433,6 +1632,7 @@ int main(void)
 		cmocka_unit_test(test_flood_rate),
 		cmocka_unit_test(test_scale_first_to_last),
 		cmocka_unit_test(test_scale_flood_budget),
+		cmocka_unit_test(test_scale_flood_storm_fair),
 		cmocka_unit_test(test_scale_port_del_middle),
 		cmocka_unit_test(test_port_opts),
 		cmocka_unit_test(test_fdb_lookup_cost),
