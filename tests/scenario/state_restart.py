@@ -7,7 +7,8 @@ rules come back after `kill -9` and after SIGTERM, next to the config
 file's port; the state file is pretty JSON, ports sorted by name; a state
 file cut at any byte offset is refused whole (only the config's port
 after the start), moved aside as state.json.corrupt-TIME, and the log
-says so in one line naming the file and line.
+says so in one line naming the file and line.  A VXLAN tunnel port (on
+loopback) and a flow into it come back the same way.
 
     vswd --config (port cfg0) --state-dir D/st
       vswctl port add vm1 vhost-user (server)  tag=10 mac_limit=4
@@ -24,7 +25,11 @@ Steps:
      cut there: vswd starts with cfg0 alone, a state.json.corrupt-* file,
      no state.json, one "refused, nothing of it applied" log line naming
      state.json; the whole file put back: everything again;
-  5. cleanup (nothing of the test is left; --keep keeps the directory).
+  5. vswctl port add vx1 vxlan local=127.0.0.1 remote=127.0.0.2 vni=4242
+     dstport=FREE ttl=9 csum=on, flow add priority=5,in_port=vx1,actions=output:vm1;
+     kill -9 and SIGTERM as in 2 and 3: vx1 comes back with its options
+     (the file keeps the request as given: ttl too), both flows;
+  6. cleanup (nothing of the test is left; --keep keeps the directory).
 
 No root, no network: vhost-user sockets in a temp dir.  Each check prints
 PASS or FAIL; the last line is "state_restart: N passed, M failed"; the
@@ -40,6 +45,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -115,15 +121,37 @@ class Vswd:
             return f.read()
 
 
-def all_back(v, what):
+def free_udp_port():
+    """A UDP port nobody has bound on 127.0.0.1 right now (the tunnel's dstport)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def all_back(v, what, vx_port=None):
+    """The ports and flows of step 1 are back (and vx1 with its flow when @vx_port)."""
     ports = v.show() or {}
     flows = v.flows() or []
-    check(sorted(ports) == ["cfg0", "vm1", "vm2"], what + ": the three ports", str(sorted(ports)))
+    names = ["cfg0", "vm1", "vm2"] + (["vx1"] if vx_port else [])
+    check(sorted(ports) == names, "%s: the %d ports" % (what, len(names)), str(sorted(ports)))
     vm1 = ports.get("vm1", {}).get("options", {})
     check(vm1.get("tag") == 10 and vm1.get("mac_limit") == 4, what + ": vm1's tag and MAC limit", str(vm1))
     check("client" in ports.get("vm2", {}).get("state", ""), what + ": vm2 in client mode",
           ports.get("vm2", {}).get("state", ""))
-    check(len(flows) == 1 and "in_port=vm1" in flows[0] and "output:vm2" in flows[0], what + ": the flow", str(flows))
+    if not vx_port:
+        check(len(flows) == 1 and "in_port=vm1" in flows[0] and "output:vm2" in flows[0], what + ": the flow",
+              str(flows))
+        return
+    vx = ports.get("vx1", {})
+    check(vx.get("type") == "vxlan" and "vni 4242 local 127.0.0.1 remote 127.0.0.2 dstport %d " % vx_port
+          in vx.get("state", "") and "csum on" in vx.get("state", ""),
+          what + ": vx1, the VXLAN tunnel port, with its VNI, addresses, port and checksum", str(vx))
+    with open(os.path.join(v.state, "state.json")) as f:
+        saved = [p for p in json.load(f)["ports"] if p.get("name") == "vx1"]
+    check(saved and saved[0].get("ttl") == 9, what + ": state.json keeps vx1's ttl as given", str(saved))
+    check(len(flows) == 2 and any("in_port=vm1" in f and "output:vm2" in f for f in flows)
+          and any("priority=5" in f and "in_port=vx1" in f and "output:vm1" in f for f in flows),
+          what + ": the two flows", str(flows))
 
 
 def main():
@@ -191,6 +219,20 @@ def main():
             f.write(full)
         check(v.start(), "the whole file again: vswd starts")
         all_back(v, "the whole file")
+        # 5. a VXLAN tunnel port and a flow into it (after the cuts: a longer
+        # file would only add offsets)
+        vx_port = free_udp_port()
+        for args in (["port", "add", "vx1", "vxlan", "local=127.0.0.1", "remote=127.0.0.2", "vni=4242",
+                      "dstport=%d" % vx_port, "ttl=9", "csum=on"],
+                     ["flow", "add", "priority=5,in_port=vx1,actions=output:vm1"]):
+            rc, out, err = v.ctl_run(*args)
+            check(rc == 0, "vswctl " + " ".join(args[:3]), err)
+        v.kill9()
+        check(v.start(), "vswd starts again after kill -9 (with vx1)")
+        all_back(v, "vx1, after kill -9", vx_port)
+        check(v.term() == 0, "SIGTERM: exit 0")
+        check(v.start(), "vswd starts again after SIGTERM (with vx1)")
+        all_back(v, "vx1, after SIGTERM", vx_port)
         v.term()
     finally:
         if v.proc and v.proc.poll() is None:
