@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "flow/key.h"
+#include "lib/prefetch.h"
 #include "switch/switch.h"
 #include "switch/switch_sec.h"
 
@@ -24,24 +25,83 @@ struct dp_flow *dp_flow_ctx_new(void)
 }
 
 /*
- * The cache's index for @k.  Unkeyed: frames crafted to share an index
- * only make each other miss the cache (the classifier still answers, and
- * is keyed), they cannot make it answer wrong.
+ * The cache's hash of @k, 0 when @k is not cached (a word past
+ * DP_FLOW_EMC_WORDS is set: nothing the extraction sets today, but a
+ * field a port may fill one day must not be left out of the compare).
+ * One independent multiply per word (a header byte can sit anywhere in
+ * its word, and a multiply carries it upwards only), then a fold that
+ * brings every bit into the high half, which the places are cut from.
+ * Unkeyed: frames crafted to share places only make each other miss the
+ * cache (the classifier still answers, and is keyed), they cannot make it
+ * answer wrong.
  */
-static inline unsigned emc_index(const struct flow_key *k)
+static inline uint64_t emc_hash(const struct flow_key *k)
 {
-	uint64_t h = 0x9e3779b97f4a7c15ull;
+	static const uint64_t mul[DP_FLOW_EMC_WORDS] = {
+		0x9e3779b97f4a7c15ull, 0xc2b2ae3d27d4eb4full, 0x165667b19e3779f9ull, 0xd6e8feb86659fd93ull,
+		0xff51afd7ed558ccdull, 0xc4ceb9fe1a85ec53ull, 0x94d049bb133111ebull, 0xbf58476d1ce4e5b9ull,
+		0x85ebca77c2b2ae63ull, 0x27d4eb2f165667c5ull,
+	};
+	uint64_t h = 0, rest = 0;
 
-	for (unsigned i = 0; i < FLOW_KEY_WORDS; i++)
-		h = (h ^ k->w[i]) * 0xff51afd7ed558ccdull;
-	return (unsigned)(h ^ h >> 29) & (DP_FLOW_EMC_ENTRIES - 1);
+	for (unsigned i = DP_FLOW_EMC_WORDS; i < FLOW_KEY_WORDS; i++)
+		rest |= k->w[i];
+	if (rest)
+		return 0;
+	for (unsigned i = 0; i < DP_FLOW_EMC_WORDS; i++)
+		h += k->w[i] * mul[i];
+	h ^= h >> 31;
+	h *= 0x9e3779b97f4a7c15ull;
+	return h | 1;	/* never 0 */
+}
+
+/* The two places of hash @h. */
+static inline unsigned emc_at(uint64_t h, unsigned way)
+{
+	return (unsigned)(h >> (way ? 40 : 52)) & (DP_FLOW_EMC_ENTRIES - 1);
+}
+
+/* True when @e holds @k for version @t (@tag: its generation + 1). */
+static inline bool emc_holds(const struct dp_flow_emc *e, const struct flow_tables *t, uint64_t tag,
+			     const struct flow_key *k)
+{
+	uint64_t diff = (e->gen ^ tag) | (uint64_t)((uintptr_t)e->tables ^ (uintptr_t)t);
+
+	for (unsigned i = 0; i < DP_FLOW_EMC_WORDS; i++)
+		diff |= e->key[i] ^ k->w[i];
+	return diff == 0;
+}
+
+/* The entry holding @k (hash @h) for version @t, or NULL. */
+static inline struct dp_flow_emc *emc_find(struct dp_flow *f, const struct flow_tables *t, uint64_t tag,
+					   const struct flow_key *k, uint64_t h)
+{
+	struct dp_flow_emc *e = &f->emc[emc_at(h, 0)];
+
+	if (emc_holds(e, t, tag, k))
+		return e;
+	e = &f->emc[emc_at(h, 1)];
+	return emc_holds(e, t, tag, k) ? e : NULL;
+}
+
+/* Where @k (hash @h) goes: a place of an older version first, else one of the two by a bit of the hash. */
+static inline struct dp_flow_emc *emc_victim(struct dp_flow *f, const struct flow_tables *t, uint64_t tag, uint64_t h)
+{
+	struct dp_flow_emc *a = &f->emc[emc_at(h, 0)], *b = &f->emc[emc_at(h, 1)];
+
+	if (a->gen != tag || a->tables != t)
+		return a;
+	if (b->gen != tag || b->tables != t)
+		return b;
+	return (h >> 8) & 1 ? a : b;
 }
 
 /*
- * Table 0's rule for each frame of @b that the check left (@live[i]):
- * from the cache when an entry of this very version (@t->gen) has the
- * same key, else from the classifier, in one batch, then cached.  An
- * entry of an older version never answers, so a commit invalidates the
+ * Table 0's rule for each frame of @b that the check left (@live[i]), and
+ * its memo when the cache has one (f->memo[i].n_rules, FLOW_MEMO_NONE
+ * otherwise): from the cache when an entry of this very version (@t->gen)
+ * has the same key, else from the classifier, in one batch, then cached.
+ * An entry of an older version never answers, so a commit invalidates the
  * whole cache at once, and a rule deleted before the batch began (absent
  * from @t) is never found.
  */
@@ -50,14 +110,27 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, unsign
 	uint64_t tag = t->gen + 1; /* 0 is an empty entry */
 	unsigned m = 0, hits = 0;
 
+	/* Every hash and both places' first line in flight first: the compares then wait on no miss of their own. */
 	for (unsigned i = 0; i < n; i++) {
-		struct dp_flow_emc *e;
+		uint64_t h = live[i] ? emc_hash(&f->keys[i]) : 0;
+
+		f->hash[i] = h;
+		if (h) {
+			prefetch_r(&f->emc[emc_at(h, 0)]);
+			prefetch_r(&f->emc[emc_at(h, 1)]);
+		}
+	}
+	for (unsigned i = 0; i < n; i++) {
+		const struct dp_flow_emc *e;
 
 		if (!live[i])
 			continue;
-		e = &f->emc[emc_index(&f->keys[i])];
-		if (e->gen == tag && e->tables == t && !memcmp(&e->key, &f->keys[i], sizeof(e->key))) {
+		f->memo[i].n_rules = FLOW_MEMO_NONE;
+		e = f->hash[i] ? emc_find(f, t, tag, &f->keys[i], f->hash[i]) : NULL;
+		if (e) {
 			f->rules[i] = e->rule;
+			if (e->memo.n_rules != FLOW_MEMO_NONE)
+				f->memo[i] = e->memo;
 			hits++;
 			continue;
 		}
@@ -77,14 +150,61 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, unsign
 		memset(f->found, 0, m * sizeof(f->found[0]));
 	for (unsigned j = 0; j < m; j++) {
 		unsigned i = f->miss_idx[j];
-		struct dp_flow_emc *e = &f->emc[emc_index(&f->keys[i])];
+		struct dp_flow_emc *e;
 
 		f->rules[i] = f->found[j];
-		e->gen = tag;
-		e->tables = t;
+		if (!f->hash[i])
+			continue;
+		e = emc_find(f, t, tag, &f->keys[i], f->hash[i]);	/* a frame before it in the batch had its key */
+		if (!e) {
+			e = emc_victim(f, t, tag, f->hash[i]);
+			e->gen = tag;
+			e->tables = t;
+			memcpy(e->key, f->keys[i].w, sizeof(e->key));
+			e->memo.n_rules = FLOW_MEMO_NONE;
+		}
 		e->rule = f->found[j];
-		e->key = f->keys[i];
 	}
+}
+
+/* The memo of frame @i's run (the executor's last) into its cache entry, if the entry still holds its key. */
+static void emc_memo_store(struct dp_flow *f, const struct flow_tables *t, unsigned i)
+{
+	struct dp_flow_emc *e = emc_find(f, t, t->gen + 1, &f->keys[i], f->hash[i]);
+
+	if (e && e->rule == f->rules[i] && !flow_exec_memo(&f->x, &e->memo))
+		e->memo.n_rules = FLOW_MEMO_NONE;
+}
+
+/*
+ * Frame @i's actions run on its head in place (@p: the frame, ready for
+ * the verdicts after), and their memo into the cache when the run
+ * qualifies.  Returns the outputs (f->x.out).
+ */
+static unsigned run_actions(struct dp_flow *f, const struct flow_tables *t, struct pkt *p, unsigned i)
+{
+	uint32_t len0 = p->len;
+	struct flow_pkt fp = {
+		.buf = p->buf,
+		.cap = sizeof(p->buf),
+		.head = p->head_off,
+		.len = p->head_len,
+		.flags = p->csum == PKT_CSUM_PARTIAL ? FLOW_PKT_CSUM_PARTIAL : 0,
+		.frame_len = p->len,
+		.ofs = f->ofs[i],
+	};
+	unsigned n = flow_exec_run(&f->x, &fp, &f->keys[i], 0, f->rules[i]);
+
+	if (f->hash[i])
+		emc_memo_store(f, t, i);
+	/* The head as the actions left it; its offsets are parsed again by whoever needs them. */
+	p->head_off = fp.head;
+	p->head_len = fp.len;
+	p->len = fp.frame_len;
+	p->parsed = false;
+	if (p->csum == PKT_CSUM_PARTIAL)
+		p->csum_start = (uint16_t)(p->csum_start + (p->len - len0));
+	return n;
 }
 
 /* What output @o becomes: a port's slot (a drop when there is no such port), or a flood. */
@@ -231,7 +351,6 @@ void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *b, 
 	flow_exec_begin(&f->x, t, sw->clock_ns() / 1000000);
 	for (unsigned i = 0; i < b->n; i++) {
 		struct pkt *p = &b->pkts[i];
-		struct flow_pkt fp;
 		uint64_t misses;
 		uint32_t len0 = p->len;
 		uint16_t csum_start0 = p->csum_start;
@@ -239,25 +358,11 @@ void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *b, 
 
 		if (!live[i])
 			continue;
-		fp = (struct flow_pkt){
-			.buf = p->buf,
-			.cap = sizeof(p->buf),
-			.head = p->head_off,
-			.len = p->head_len,
-			.flags = p->csum == PKT_CSUM_PARTIAL ? FLOW_PKT_CSUM_PARTIAL : 0,
-			.frame_len = p->len,
-			.ofs = f->ofs[i],
-		};
 		misses = f->x.cnt[FLOW_CNT_MISS_DROP];
-		n = flow_exec_run(&f->x, &fp, &f->keys[i], 0, f->rules[i]);
-		/* The head as the actions left it; its offsets are parsed again by whoever needs them. */
-		p->head_off = fp.head;
-		p->head_len = fp.len;
-		p->len = fp.frame_len;
-		p->parsed = false;
-		if (p->csum == PKT_CSUM_PARTIAL)
-			p->csum_start = (uint16_t)(csum_start0 + (p->len - len0));
-
+		if (f->memo[i].n_rules != FLOW_MEMO_NONE && p->head_len <= FLOW_HDR_MAX)
+			n = flow_exec_replay(&f->x, &f->memo[i], p->len);	/* nothing in the frame changes */
+		else
+			n = run_actions(f, t, p, i);
 		if (n == 1 && f->x.out[0].kind == FLOW_OUT_NORMAL && f->x.out[0].snap == FLOW_SNAP_LIVE) {
 			if (all_normal)
 				b->dest[i] = DP_DEST_UNSET;

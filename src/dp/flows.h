@@ -10,10 +10,14 @@
  *
  *   per frame   flow_key_extract() from the head (the private copy)
  *   per batch   the exact-match cache (per worker, tagged with the
- *               version's generation), then flow_cls_lookup_batch() of
- *               table 0 for the frames it missed
- *   per frame   flow_exec_run() on the head in place (it has PKT_HEADROOM
- *               for a push_vlan); the outputs become verdicts:
+ *               version's generation: every hash first, with a prefetch
+ *               of both places, then the compares), then
+ *               flow_cls_lookup_batch() of table 0 for the frames it missed
+ *   per frame   a hit with a memo: flow_exec_replay() (the outputs and
+ *               counts of the first frame's run, nothing run again);
+ *               otherwise flow_exec_run() on the head in place (it has
+ *               PKT_HEADROOM for a push_vlan), and its memo into the
+ *               cache when the run qualifies; the outputs become verdicts:
  *
  *     output:P, in_port   the port's slot (a port that is not there: a
  *                         `no_destination` drop)
@@ -65,16 +69,25 @@
 #include "flow/classifier.h"
 
 #define DP_FLOW_COPIES PKT_BURST	/* frame copies per pool (normal, other outputs) per batch */
-#define DP_FLOW_EMC_ENTRIES 1024	/* exact-match cache entries per worker (a power of two) */
+#define DP_FLOW_EMC_ENTRIES 4096	/* exact-match cache entries per worker (a power of two) */
+#define DP_FLOW_EMC_WORDS 10		/* key words a cache entry holds: those a frame can set (key.h) */
 
 struct vswitch;
 
-/* One exact-match cache entry: the key as table 0 saw it, and the rule found (NULL: a miss). */
+/*
+ * One exact-match cache entry: the key as table 0 saw it (its first
+ * DP_FLOW_EMC_WORDS words: a key with any later word set is never
+ * cached), table 0's rule (NULL: a miss) and, when the frame's whole run
+ * qualified, its memo (memo.n_rules FLOW_MEMO_NONE otherwise).  A key has
+ * two places (two bits of its hash), so two keys that share one can both
+ * stay.
+ */
 struct dp_flow_emc {
 	uint64_t gen;				/* the version it is from (generation + 1; 0: empty) ... */
 	const struct flow_tables *tables;	/* ... and its address: a new db counts generations from the start again */
+	uint64_t key[DP_FLOW_EMC_WORDS];
 	const struct flow_rule *rule;
-	struct flow_key key;
+	struct flow_memo memo;
 };
 
 /* Counters of the cache, this worker's: it alone writes them (once per batch), `vswctl stats` reads them. */
@@ -91,12 +104,14 @@ struct dp_flow {
 	const struct flow_rule *rules[PKT_BURST];
 	const struct flow_rule *found[PKT_BURST];
 	unsigned miss_idx[PKT_BURST];
+	uint64_t hash[PKT_BURST];		/* the cache's hash of each key; 0: the key is not cached */
+	struct flow_memo memo[PKT_BURST];	/* the hits' memos, copied: an entry may change within the batch */
 	struct dp_flow_stats stats;
 	/* The copies of this batch: frames for `normal`, then for every other output. */
 	struct dp_batch normal, extra;
 	_Alignas(64) struct pkt normal_pkts[DP_FLOW_COPIES];
 	struct pkt extra_pkts[DP_FLOW_COPIES];
-	struct dp_flow_emc emc[DP_FLOW_EMC_ENTRIES];
+	_Alignas(64) struct dp_flow_emc emc[DP_FLOW_EMC_ENTRIES];
 };
 
 /* A worker's flow state, zeroed, cache-line aligned; NULL when out of memory.  Free with free(). */
