@@ -10,7 +10,10 @@
 #include "switch/switch.h"
 #include "switch/switch_sec.h"
 
-_Static_assert((DP_FLOW_EMC_ENTRIES & (DP_FLOW_EMC_ENTRIES - 1)) == 0, "the cache is indexed by a mask");
+_Static_assert((DP_FLOW_EMC_ENTRIES & (DP_FLOW_EMC_ENTRIES - 1)) == 0 && DP_FLOW_EMC_ENTRIES <= 4096,
+	       "the cache is indexed by 12 bits at most of a hash");
+_Static_assert((DP_FLOW_MF_ENTRIES & (DP_FLOW_MF_ENTRIES - 1)) == 0 && DP_FLOW_MF_ENTRIES <= 4096,
+	       "the megaflows are indexed by 12 bits at most of a hash");
 
 struct dp_flow *dp_flow_ctx_new(void)
 {
@@ -24,41 +27,67 @@ struct dp_flow *dp_flow_ctx_new(void)
 	return f;
 }
 
+/* One multiplier per key word of a cache's hash. */
+static const uint64_t hash_mul[DP_FLOW_EMC_WORDS] = {
+	0x9e3779b97f4a7c15ull, 0xc2b2ae3d27d4eb4full, 0x165667b19e3779f9ull, 0xd6e8feb86659fd93ull,
+	0xff51afd7ed558ccdull, 0xc4ceb9fe1a85ec53ull, 0x94d049bb133111ebull, 0xbf58476d1ce4e5b9ull,
+	0x85ebca77c2b2ae63ull, 0x27d4eb2f165667c5ull,
+};
+
+/* The end of a cache's hash: every bit of @h into the high half, which the places are cut from; never 0. */
+static inline uint64_t hash_fold(uint64_t h)
+{
+	h ^= h >> 31;
+	h *= 0x9e3779b97f4a7c15ull;
+	return h | 1;
+}
+
 /*
- * The cache's hash of @k, 0 when @k is not cached (a word past
- * DP_FLOW_EMC_WORDS is set: nothing the extraction sets today, but a
- * field a port may fill one day must not be left out of the compare).
- * One independent multiply per word (a header byte can sit anywhere in
- * its word, and a multiply carries it upwards only), then a fold that
- * brings every bit into the high half, which the places are cut from.
+ * The exact-match cache's hash of @k.  Only a key with no word past
+ * DP_FLOW_EMC_WORDS set is cached (cacheable(): nothing the extraction
+ * sets today, but a field a port may fill one day must not be left out of
+ * the compare).  One independent multiply per word (a header byte can sit anywhere in
+ * its word, and a multiply carries it upwards only), then the fold.
  * Unkeyed: frames crafted to share places only make each other miss the
  * cache (the classifier still answers, and is keyed), they cannot make it
  * answer wrong.
  */
 static inline uint64_t emc_hash(const struct flow_key *k)
 {
-	static const uint64_t mul[DP_FLOW_EMC_WORDS] = {
-		0x9e3779b97f4a7c15ull, 0xc2b2ae3d27d4eb4full, 0x165667b19e3779f9ull, 0xd6e8feb86659fd93ull,
-		0xff51afd7ed558ccdull, 0xc4ceb9fe1a85ec53ull, 0x94d049bb133111ebull, 0xbf58476d1ce4e5b9ull,
-		0x85ebca77c2b2ae63ull, 0x27d4eb2f165667c5ull,
-	};
-	uint64_t h = 0, rest = 0;
+	uint64_t h = 0;
+
+	for (unsigned i = 0; i < DP_FLOW_EMC_WORDS; i++)
+		h += k->w[i] * hash_mul[i];
+	return hash_fold(h);
+}
+
+/* True when the caches may hold @k: no word past DP_FLOW_EMC_WORDS is set. */
+static inline bool cacheable(const struct flow_key *k)
+{
+	uint64_t rest = 0;
 
 	for (unsigned i = DP_FLOW_EMC_WORDS; i < FLOW_KEY_WORDS; i++)
 		rest |= k->w[i];
-	if (rest)
-		return 0;
-	for (unsigned i = 0; i < DP_FLOW_EMC_WORDS; i++)
-		h += k->w[i] * mul[i];
-	h ^= h >> 31;
-	h *= 0x9e3779b97f4a7c15ull;
-	return h | 1;	/* never 0 */
+	return !rest;
 }
 
-/* The two places of hash @h. */
-static inline unsigned emc_at(uint64_t h, unsigned way)
+/* The megaflow hash of @k under mask @mi (@m): of the words the mask touches only. */
+static inline uint64_t mf_hash(const struct flow_key *k, const struct dp_flow_mf_mask *m, unsigned mi)
 {
-	return (unsigned)(h >> (way ? 40 : 52)) & (DP_FLOW_EMC_ENTRIES - 1);
+	uint64_t h = (uint64_t)mi * 0xd6e8feb86659fd93ull;
+
+	for (unsigned j = 0; j < m->n_words; j++) {
+		unsigned w = m->words[j];
+
+		h += (k->w[w] & m->w[w]) * hash_mul[w];
+	}
+	return hash_fold(h);
+}
+
+/* Place @way (0 or 1) of hash @h in a cache of @entries (a power of two, at most 4096). */
+static inline unsigned place(uint64_t h, unsigned way, unsigned entries)
+{
+	return (unsigned)(h >> (way ? 40 : 52)) & (entries - 1);
 }
 
 /* True when @e holds @k for version @t (@tag: its generation + 1). */
@@ -76,56 +105,162 @@ static inline bool emc_holds(const struct dp_flow_emc *e, const struct flow_tabl
 static inline struct dp_flow_emc *emc_find(struct dp_flow *f, const struct flow_tables *t, uint64_t tag,
 					   const struct flow_key *k, uint64_t h)
 {
-	struct dp_flow_emc *e = &f->emc[emc_at(h, 0)];
+	struct dp_flow_emc *e = &f->emc[place(h, 0, DP_FLOW_EMC_ENTRIES)];
 
 	if (emc_holds(e, t, tag, k))
 		return e;
-	e = &f->emc[emc_at(h, 1)];
+	e = &f->emc[place(h, 1, DP_FLOW_EMC_ENTRIES)];
 	return emc_holds(e, t, tag, k) ? e : NULL;
 }
 
-/* Where @k (hash @h) goes: a place of an older version first, else one of the two by a bit of the hash. */
-static inline struct dp_flow_emc *emc_victim(struct dp_flow *f, const struct flow_tables *t, uint64_t tag, uint64_t h)
-{
-	struct dp_flow_emc *a = &f->emc[emc_at(h, 0)], *b = &f->emc[emc_at(h, 1)];
+/* Where a key of hash @h goes in @base (@entries): a place of an older version first, else one by a bit of the hash. */
+#define CACHE_VICTIM(base, entries, t, tag, h)                                                                     \
+	({                                                                                                         \
+		__typeof__(&(base)[0]) a_ = &(base)[place(h, 0, entries)], b_ = &(base)[place(h, 1, entries)];     \
+		a_->gen != (tag) || a_->tables != (t)	 ? a_                                                      \
+		: b_->gen != (tag) || b_->tables != (t) ? b_                                                      \
+		: ((h) >> 8) & 1			 ? a_                                                      \
+							 : b_;                                                     \
+	})
 
-	if (a->gen != tag || a->tables != t)
-		return a;
-	if (b->gen != tag || b->tables != t)
-		return b;
-	return (h >> 8) & 1 ? a : b;
+/* The megaflow of mask @mi (hash @h) that @k falls in, for version @t, or NULL. */
+static inline const struct dp_flow_mf *mf_find(const struct dp_flow *f, const struct flow_tables *t, uint64_t tag,
+					       const struct flow_key *k, unsigned mi, uint64_t h)
+{
+	const struct dp_flow_mf_mask *m = &f->mf_mask[mi];
+
+	for (unsigned way = 0; way < 2; way++) {
+		const struct dp_flow_mf *e = &f->mf[place(h, way, DP_FLOW_MF_ENTRIES)];
+		uint64_t diff = (e->gen ^ tag) | (uint64_t)((uintptr_t)e->tables ^ (uintptr_t)t) | (e->mask ^ mi);
+
+		for (unsigned j = 0; j < m->n_words; j++) {
+			unsigned w = m->words[j];
+
+			diff |= e->key[j] ^ (k->w[w] & m->w[w]);
+		}
+		if (!diff)
+			return e;
+	}
+	return NULL;
+}
+
+/* The megaflow @k falls in, for version @t, trying every mask of the version; NULL when none. */
+static inline const struct dp_flow_mf *mf_lookup(const struct dp_flow *f, const struct flow_tables *t, uint64_t tag,
+						 const struct flow_key *k)
+{
+	for (unsigned mi = 0; mi < f->n_mf_masks; mi++) {
+		const struct dp_flow_mf *e = mf_find(f, t, tag, k, mi, mf_hash(k, &f->mf_mask[mi], mi));
+
+		if (e)
+			return e;
+	}
+	return NULL;
+}
+
+/*
+ * Frame @i's run (memo @m) as a megaflow: its key on the bits its lookups
+ * depended on (f->wc[i]) and in_port (outputs compare with it and record
+ * it).  The words past DP_FLOW_EMC_WORDS are left out: they are zero in
+ * every key the caches see (emc_hash()).  False when the version has
+ * DP_FLOW_MF_MASKS masks already and this one is new.
+ */
+static bool mf_insert(struct dp_flow *f, const struct flow_tables *t, unsigned i, const struct flow_memo *m)
+{
+	uint64_t tag = t->gen + 1, h;
+	const struct flow_key *k = &f->keys[i];
+	struct flow_key *wc = &f->wc[i];
+	struct dp_flow_mf *e;
+	unsigned mi;
+
+	wc->in_port = 0xffff;
+	for (mi = 0; mi < f->n_mf_masks; mi++)
+		if (!memcmp(f->mf_mask[mi].w, wc->w, sizeof(f->mf_mask[mi].w)))
+			break;
+	if (mi == f->n_mf_masks) {
+		struct dp_flow_mf_mask *nm = &f->mf_mask[mi];
+
+		if (mi == DP_FLOW_MF_MASKS)
+			return false;
+		memcpy(nm->w, wc->w, sizeof(nm->w));
+		nm->n_words = 0;
+		for (unsigned w = 0; w < DP_FLOW_EMC_WORDS; w++)
+			if (nm->w[w])
+				nm->words[nm->n_words++] = (uint8_t)w;
+		f->n_mf_masks++;
+	}
+	h = mf_hash(k, &f->mf_mask[mi], mi);
+	if (mf_find(f, t, tag, k, mi, h))
+		return true;	/* a frame before it in the batch made it */
+	e = CACHE_VICTIM(f->mf, DP_FLOW_MF_ENTRIES, t, tag, h);
+	e->gen = tag;
+	e->tables = t;
+	e->mask = mi;
+	for (unsigned j = 0; j < f->mf_mask[mi].n_words; j++) {
+		unsigned w = f->mf_mask[mi].words[j];
+
+		e->key[j] = k->w[w] & wc->w[w];
+	}
+	e->rule = f->rules[i];
+	e->memo = *m;
+	return true;
+}
+
+/* Add @n to a counter only this worker writes: a relaxed load and store, no locked add. */
+static inline void stat_add(atomic_uint_least64_t *c, uint64_t n)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n, memory_order_relaxed);
 }
 
 /*
  * Table 0's rule for each frame of @b that the check left (@live[i]), and
- * its memo when the cache has one (f->memo[i].n_rules, FLOW_MEMO_NONE
- * otherwise): from the cache when an entry of this very version (@t->gen)
- * has the same key, else from the classifier, in one batch, then cached.
- * An entry of an older version never answers, so a commit invalidates the
- * whole cache at once, and a rule deleted before the batch began (absent
- * from @t) is never found.
+ * its memo when a cache has one (f->memo[i].n_rules, FLOW_MEMO_NONE
+ * otherwise): from a megaflow of this very version (@t->gen), else from
+ * the exact-match cache's entry of this version with the same key, else
+ * from the classifier, in one batch (each frame's f->wc[i] then says what
+ * its answer depended on), and then cached.  An entry of an older version
+ * never answers, so a commit invalidates both caches at once, and a rule
+ * deleted before the batch began (absent from @t) is never found.
  */
 static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, unsigned n, const bool *live)
 {
 	uint64_t tag = t->gen + 1; /* 0 is an empty entry */
-	unsigned m = 0, hits = 0;
+	unsigned m = 0, hits = 0, mf_hits = 0;
+	bool done[PKT_BURST];
 
-	/* Every hash and both places' first line in flight first: the compares then wait on no miss of their own. */
+	if (f->mf_gen != tag || f->mf_tables != t) {
+		/* A new version: its megaflows start from nothing (the old ones no longer answer). */
+		f->mf_gen = tag;
+		f->mf_tables = t;
+		f->n_mf_masks = 0;
+	}
+	/* Megaflows first (a few, hot); then every other hash's two places in flight before the compares. */
 	for (unsigned i = 0; i < n; i++) {
-		uint64_t h = live[i] ? emc_hash(&f->keys[i]) : 0;
+		const struct dp_flow_mf *e;
+		uint64_t h;
 
-		f->hash[i] = h;
-		if (h) {
-			prefetch_r(&f->emc[emc_at(h, 0)]);
-			prefetch_r(&f->emc[emc_at(h, 1)]);
+		f->hash[i] = 0;
+		f->looked_up[i] = false;
+		f->memo[i].n_rules = FLOW_MEMO_NONE;
+		done[i] = false;
+		if (!live[i] || !cacheable(&f->keys[i]))
+			continue;
+		e = f->n_mf_masks ? mf_lookup(f, t, tag, &f->keys[i]) : NULL;
+		if (e) {
+			f->rules[i] = e->rule;
+			f->memo[i] = e->memo;
+			done[i] = true;
+			mf_hits++;
+			continue;
 		}
+		f->hash[i] = h = emc_hash(&f->keys[i]);
+		prefetch_r(&f->emc[place(h, 0, DP_FLOW_EMC_ENTRIES)]);
+		prefetch_r(&f->emc[place(h, 1, DP_FLOW_EMC_ENTRIES)]);
 	}
 	for (unsigned i = 0; i < n; i++) {
 		const struct dp_flow_emc *e;
 
-		if (!live[i])
+		if (!live[i] || done[i])
 			continue;
-		f->memo[i].n_rules = FLOW_MEMO_NONE;
 		e = f->hash[i] ? emc_find(f, t, tag, &f->keys[i], f->hash[i]) : NULL;
 		if (e) {
 			f->rules[i] = e->rule;
@@ -134,18 +269,19 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, unsign
 			hits++;
 			continue;
 		}
+		f->looked_up[i] = true;
+		memset(&f->wc[i], 0, sizeof(f->wc[i]));
+		f->wcp[m] = &f->wc[i];
 		f->kp[m] = &f->keys[i];
 		f->miss_idx[m++] = i;
 	}
-	/* one writer: a relaxed load and store, no locked add */
-	atomic_store_explicit(&f->stats.emc_misses, atomic_load_explicit(&f->stats.emc_misses, memory_order_relaxed) + m,
-			      memory_order_relaxed);
-	atomic_store_explicit(&f->stats.emc_hits,
-			      atomic_load_explicit(&f->stats.emc_hits, memory_order_relaxed) + hits, memory_order_relaxed);
+	stat_add(&f->stats.emc_misses, m);
+	stat_add(&f->stats.emc_hits, hits + mf_hits);
+	stat_add(&f->stats.mf_hits, mf_hits);
 	if (!m)
 		return;
 	if (t->cls[0])
-		flow_cls_lookup_batch(t->cls[0], f->kp, m, f->found);
+		flow_cls_lookup_batch_wc(t->cls[0], f->kp, m, f->found, f->wcp);
 	else
 		memset(f->found, 0, m * sizeof(f->found[0]));
 	for (unsigned j = 0; j < m; j++) {
@@ -157,7 +293,7 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, unsign
 			continue;
 		e = emc_find(f, t, tag, &f->keys[i], f->hash[i]);	/* a frame before it in the batch had its key */
 		if (!e) {
-			e = emc_victim(f, t, tag, f->hash[i]);
+			e = CACHE_VICTIM(f->emc, DP_FLOW_EMC_ENTRIES, t, tag, f->hash[i]);
 			e->gen = tag;
 			e->tables = t;
 			memcpy(e->key, f->keys[i].w, sizeof(e->key));
@@ -167,13 +303,20 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, unsign
 	}
 }
 
-/* The memo of frame @i's run (the executor's last) into its cache entry, if the entry still holds its key. */
-static void emc_memo_store(struct dp_flow *f, const struct flow_tables *t, unsigned i)
+/*
+ * The memo @m of frame @i's run: a megaflow when table 0 was looked up
+ * for it (so its masks are known), else (or when the version has all the
+ * masks it may) into its exact-match entry, if that still holds its key.
+ */
+static void memo_store(struct dp_flow *f, const struct flow_tables *t, unsigned i, const struct flow_memo *m)
 {
-	struct dp_flow_emc *e = emc_find(f, t, t->gen + 1, &f->keys[i], f->hash[i]);
+	struct dp_flow_emc *e;
 
-	if (e && e->rule == f->rules[i] && !flow_exec_memo(&f->x, &e->memo))
-		e->memo.n_rules = FLOW_MEMO_NONE;
+	if (f->looked_up[i] && mf_insert(f, t, i, m))
+		return;
+	e = emc_find(f, t, t->gen + 1, &f->keys[i], f->hash[i]);
+	if (e && e->rule == f->rules[i])
+		e->memo = *m;
 }
 
 /*
@@ -193,10 +336,14 @@ static unsigned run_actions(struct dp_flow *f, const struct flow_tables *t, stru
 		.frame_len = p->len,
 		.ofs = f->ofs[i],
 	};
-	unsigned n = flow_exec_run(&f->x, &fp, &f->keys[i], 0, f->rules[i]);
+	struct flow_memo m;
+	unsigned n;
 
-	if (f->hash[i])
-		emc_memo_store(f, t, i);
+	f->x.wc = f->looked_up[i] ? &f->wc[i] : NULL;
+	n = flow_exec_run(&f->x, &fp, &f->keys[i], 0, f->rules[i]);
+	f->x.wc = NULL;
+	if (f->hash[i] && flow_exec_memo(&f->x, &m))
+		memo_store(f, t, i, &m);
 	/* The head as the actions left it; its offsets are parsed again by whoever needs them. */
 	p->head_off = fp.head;
 	p->head_len = fp.len;

@@ -69,8 +69,10 @@
 #include "flow/classifier.h"
 
 #define DP_FLOW_COPIES PKT_BURST	/* frame copies per pool (normal, other outputs) per batch */
-#define DP_FLOW_EMC_ENTRIES 4096	/* exact-match cache entries per worker (a power of two) */
+#define DP_FLOW_EMC_ENTRIES 2048	/* exact-match cache entries per worker (a power of two) */
 #define DP_FLOW_EMC_WORDS 10		/* key words a cache entry holds: those a frame can set (key.h) */
+#define DP_FLOW_MF_ENTRIES 1024		/* megaflow entries per worker (a power of two) */
+#define DP_FLOW_MF_MASKS 8		/* distinct megaflow masks per worker and version */
 
 struct vswitch;
 
@@ -90,9 +92,29 @@ struct dp_flow_emc {
 	struct flow_memo memo;
 };
 
-/* Counters of the cache, this worker's: it alone writes them (once per batch), `vswctl stats` reads them. */
+/*
+ * One megaflow: every key equal to @key on the bits of the worker's mask
+ * @mask (an index into dp_flow.mf_mask) has the run @memo on version
+ * (@gen, @tables); @rule is table 0's rule.  Made from a run that
+ * qualified for a memo, with the mask of every subtable its lookups
+ * looked into (flow_cls_lookup_wc()) and in_port.
+ */
+struct dp_flow_mf {
+	uint64_t gen;				/* as dp_flow_emc */
+	const struct flow_tables *tables;
+	uint64_t key[DP_FLOW_EMC_WORDS];	/* the key's words the mask touches, masked, in the mask's order */
+	uint32_t mask;
+	const struct flow_rule *rule;
+	struct flow_memo memo;
+};
+
+/*
+ * Counters of the caches, this worker's: it alone writes them (once per
+ * batch), `vswctl stats` reads them.  Hits of either cache (of which
+ * megaflow hits), and frames neither answered (looked up in table 0).
+ */
 struct dp_flow_stats {
-	atomic_uint_least64_t emc_hits, emc_misses;
+	atomic_uint_least64_t emc_hits, emc_misses, mf_hits;
 };
 
 /* A worker's flow state: made once at startup (dp_flow_ctx_new), never allocated on the data path. */
@@ -104,14 +126,27 @@ struct dp_flow {
 	const struct flow_rule *rules[PKT_BURST];
 	const struct flow_rule *found[PKT_BURST];
 	unsigned miss_idx[PKT_BURST];
-	uint64_t hash[PKT_BURST];		/* the cache's hash of each key; 0: the key is not cached */
+	uint64_t hash[PKT_BURST];		/* the exact-match hash of each key looked for there; 0: not */
 	struct flow_memo memo[PKT_BURST];	/* the hits' memos, copied: an entry may change within the batch */
+	bool looked_up[PKT_BURST];		/* the frame missed both caches: table 0 was looked up, into wc[] */
+	struct flow_key wc[PKT_BURST];		/* what each such frame's lookups depended on */
+	struct flow_key *wcp[PKT_BURST];
+	/* The megaflow masks of version (mf_gen, mf_tables): made as megaflows are, forgotten with the version. */
+	uint64_t mf_gen;
+	const struct flow_tables *mf_tables;
+	unsigned n_mf_masks;
+	struct dp_flow_mf_mask {
+		unsigned n_words;		/* key words the mask touches ... */
+		uint8_t words[DP_FLOW_EMC_WORDS];	/* ... which */
+		uint64_t w[DP_FLOW_EMC_WORDS];	/* the mask, every word */
+	} mf_mask[DP_FLOW_MF_MASKS];
 	struct dp_flow_stats stats;
 	/* The copies of this batch: frames for `normal`, then for every other output. */
 	struct dp_batch normal, extra;
 	_Alignas(64) struct pkt normal_pkts[DP_FLOW_COPIES];
 	struct pkt extra_pkts[DP_FLOW_COPIES];
-	_Alignas(64) struct dp_flow_emc emc[DP_FLOW_EMC_ENTRIES];
+	_Alignas(64) struct dp_flow_mf mf[DP_FLOW_MF_ENTRIES];
+	struct dp_flow_emc emc[DP_FLOW_EMC_ENTRIES];
 };
 
 /* A worker's flow state, zeroed, cache-line aligned; NULL when out of memory.  Free with free(). */

@@ -560,7 +560,7 @@ static void enter_table(struct flow_exec *x, struct flow_pkt *pkt, struct flow_k
 		case FLOW_MISS_NEXT:
 			if (table + 1 < FLOW_N_TABLES) {
 				table++;
-				rule = flow_tables_lookup(x->tables, table, k);
+				rule = flow_tables_lookup_wc(x->tables, table, k, x->wc);
 				continue;
 			}
 			/* no table after the last one: a drop */
@@ -771,10 +771,10 @@ static void step(struct flow_exec *x, struct flow_pkt *pkt, struct flow_key *k, 
 			uint16_t in_port = k->in_port;
 
 			k->in_port = htons(a->port);
-			r = flow_tables_lookup(x->tables, table, k);
+			r = flow_tables_lookup_wc(x->tables, table, k, x->wc);
 			k->in_port = in_port;
 		} else {
-			r = flow_tables_lookup(x->tables, table, k);
+			r = flow_tables_lookup_wc(x->tables, table, k, x->wc);
 		}
 		/* @f may move when frames are pushed: nothing of it is used after this. */
 		enter_table(x, pkt, k, table, r, a->type == FA_GOTO_TABLE, tail);

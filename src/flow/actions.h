@@ -256,6 +256,14 @@ struct flow_exec {
 	void (*trace)(void *arg, unsigned table, const struct flow_rule *rule, const struct flow_key *k);
 	void *trace_arg;
 
+	/*
+	 * When not NULL, every lookup of a run (resubmit, goto_table, a miss
+	 * that goes on to the next table) ORs the key bits its answer depended
+	 * on into *wc (flow_cls_lookup_wc()): with the first table's, what a
+	 * memo of the run stands for.  The caller sets and clears it.
+	 */
+	struct flow_key *wc;
+
 	/* Internal. */
 	bool live_taken;			/* an output refers to the live buffer as it is */
 	bool stop;				/* processing of this packet ended (a limit) */
