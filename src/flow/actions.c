@@ -509,7 +509,7 @@ static void stats_flush(struct flow_exec *x)
 	x->n_stats = 0;
 }
 
-static void stats_add(struct flow_exec *x, const struct flow_rule *r, uint32_t bytes)
+static inline void stats_add(struct flow_exec *x, const struct flow_rule *r, uint32_t bytes)
 {
 	for (unsigned i = 0; i < x->n_stats; i++)
 		if (x->stats[i].rule == r) {
@@ -850,6 +850,7 @@ bool flow_exec_memo(const struct flow_exec *x, struct flow_memo *m)
 	m->n_out = (uint8_t)x->n_out;
 	m->miss_drops = x->miss_drops;
 	m->no_output = !x->n_out && !x->counted;
+	memset(m->out, 0, sizeof(m->out));	/* replay copies them all */
 	memcpy(m->out, x->out, x->n_out * sizeof(x->out[0]));
 	memcpy(m->rules, x->entered, x->n_entered * sizeof(x->entered[0]));
 	return true;
@@ -857,9 +858,11 @@ bool flow_exec_memo(const struct flow_exec *x, struct flow_memo *m)
 
 unsigned flow_exec_replay(struct flow_exec *x, const struct flow_memo *m, uint32_t frame_len)
 {
+	_Static_assert(FLOW_MEMO_OUTS <= FLOW_OUT_MAX, "a memo's outputs fit the executor's");
+
 	x->n_snap = 0;
 	x->n_out = m->n_out;
-	memcpy(x->out, m->out, m->n_out * sizeof(x->out[0]));
+	memcpy(x->out, m->out, sizeof(m->out));	/* the whole array: a fixed size, no call */
 	x->cnt[FLOW_CNT_PACKETS]++;
 	x->cnt[FLOW_CNT_MISS_DROP] += m->miss_drops;
 	x->cnt[FLOW_CNT_NO_OUTPUT] += m->no_output;
