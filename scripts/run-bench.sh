@@ -20,5 +20,7 @@ VSW_FROM_MAKE_BENCH=1 python3 "$(dirname "$0")/bench-containers.py" --build "$bu
 echo "## fdb: the lookup stage with 1 MAC and 1M MACs"
 "$build/bench/bench_fdb" || failed=1
 VSW_FROM_MAKE_BENCH=1 python3 "$(dirname "$0")/bench-scale.py" --build "$build" || failed=1
+echo "## flows: the lookup stage with flow tables at 1 to 1M flows"
+"$build/bench/bench_flows" --flows "$(dirname "$0")/bench-flows/pipeline.flows" || failed=1
 
 exit "$failed"

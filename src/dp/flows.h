@@ -9,15 +9,18 @@
  * one branch per batch).  With tables, the lookup stage is dp_flow_lookup():
  *
  *   per frame   flow_key_extract() from the head (the private copy)
- *   per batch   the exact-match cache (per worker, tagged with the
- *               version's generation: every hash first, with a prefetch
- *               of both places, then the compares), then
- *               flow_cls_lookup_batch() of table 0 for the frames it missed
+ *   per batch   the megaflows, then the exact-match cache for the frames
+ *               they missed (every hash first, with a prefetch of both
+ *               places, then the compares), both per worker and tagged
+ *               with the version's generation, then
+ *               flow_cls_lookup_batch_wc() of table 0 for the rest
  *   per frame   a hit with a memo: flow_exec_replay() (the outputs and
  *               counts of the first frame's run, nothing run again);
  *               otherwise flow_exec_run() on the head in place (it has
- *               PKT_HEADROOM for a push_vlan), and its memo into the
- *               cache when the run qualifies; the outputs become verdicts:
+ *               PKT_HEADROOM for a push_vlan), and its memo, when the
+ *               run qualifies, into a megaflow (the masks its lookups
+ *               looked into, when table 0 was looked up for it) or the
+ *               exact-match entry; the outputs become verdicts:
  *
  *     output:P, in_port   the port's slot (a port that is not there: a
  *                         `no_destination` drop)
