@@ -161,7 +161,7 @@ static inline const struct dp_flow_mf *mf_lookup(const struct dp_flow *f, const 
  * Frame @i's run (memo @m) as a megaflow: its key on the bits its lookups
  * depended on (f->wc[i]) and in_port (outputs compare with it and record
  * it).  The words past DP_FLOW_EMC_WORDS are left out: they are zero in
- * every key the caches see (emc_hash()).  False when the version has
+ * every key the caches see (cacheable()).  False when the version has
  * DP_FLOW_MF_MASKS masks already and this one is new.
  */
 static bool mf_insert(struct dp_flow *f, const struct flow_tables *t, unsigned i, const struct flow_memo *m)
