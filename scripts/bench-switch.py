@@ -860,7 +860,8 @@ def start_sut(ctx, system, tag):
     if system == "vsw-off":
         return VswSut(ctx, tag, timing=False)
     if system == "vsw-base":
-        return VswSut(ctx, tag, bindir=ctx.bin_base)
+        # The same rule set as vsw's (none in the mac loop): an A/B of the build, not of the rules.
+        return VswSut(ctx, tag, bindir=ctx.bin_base, flows=flows)
     if system == "dpdk":
         return DpdkSut(ctx, tag)
     if system == "ovs":

@@ -75,6 +75,7 @@ done
 # Smoke run of the benchmarks' code paths (figures are not judged here: make bench measures).
 [ -x "$build/bench/bench_ring" ] && run_one "smoke/bench_ring" "$build/bench/bench_ring" --seconds 0.3 --samples 1 --all --retakes 0
 [ -x "$build/bench/bench_fdb" ] && run_one "smoke/bench_fdb" "$build/bench/bench_fdb" --macs 20000 --small 1024 --batches 100 --samples 1
+[ -x "$build/bench/bench_flows" ] && run_one "smoke/bench_flows" "$build/bench/bench_flows" --batches 100 --samples 1 --max-flows 10000
 
 if [ -n "$asan" ]; then
 	for t in "$asan"/tests/test_*; do

@@ -115,9 +115,10 @@ struct json_object *ctl_stats(struct vswd *v, struct json_object *req, struct ct
 		json_object_object_add(o, "busy_cycles", u64_json(&w->perf.pt[DP_PT_ROUND].cycles));
 		json_object_object_add(o, "busy_frames", u64_json(&w->busy_frames));
 		json_object_object_add(o, "tsc_hz", json_object_new_int64((int64_t)v->dp.tsc_hz));
-		/* The flow tables' exact-match cache (dp/flows.h): frames it answered, frames the classifier did. */
+		/* The flow tables' caches (dp/flows.h): frames they answered (of which megaflows), frames the classifier did. */
 		json_object_object_add(o, "flow_cache_hits", u64_json(&w->ctx.flow->stats.emc_hits));
 		json_object_object_add(o, "flow_cache_misses", u64_json(&w->ctx.flow->stats.emc_misses));
+		json_object_object_add(o, "flow_megaflow_hits", u64_json(&w->ctx.flow->stats.mf_hits));
 		json_object_object_add(o, "stages", stages_json(&w->perf));
 		json_object_array_add(workers, o);
 	}

@@ -6,10 +6,14 @@
 #include <string.h>
 
 #include "flow/key.h"
+#include "lib/prefetch.h"
 #include "switch/switch.h"
 #include "switch/switch_sec.h"
 
-_Static_assert((DP_FLOW_EMC_ENTRIES & (DP_FLOW_EMC_ENTRIES - 1)) == 0, "the cache is indexed by a mask");
+_Static_assert((DP_FLOW_EMC_ENTRIES & (DP_FLOW_EMC_ENTRIES - 1)) == 0 && DP_FLOW_EMC_ENTRIES <= 4096,
+	       "the cache is indexed by 12 bits at most of a hash");
+_Static_assert((DP_FLOW_MF_ENTRIES & (DP_FLOW_MF_ENTRIES - 1)) == 0 && DP_FLOW_MF_ENTRIES <= 4096,
+	       "the megaflows are indexed by 12 bits at most of a hash");
 
 struct dp_flow *dp_flow_ctx_new(void)
 {
@@ -23,68 +27,331 @@ struct dp_flow *dp_flow_ctx_new(void)
 	return f;
 }
 
-/*
- * The cache's index for @k.  Unkeyed: frames crafted to share an index
- * only make each other miss the cache (the classifier still answers, and
- * is keyed), they cannot make it answer wrong.
- */
-static inline unsigned emc_index(const struct flow_key *k)
-{
-	uint64_t h = 0x9e3779b97f4a7c15ull;
+/* One multiplier per key word of a cache's hash. */
+static const uint64_t hash_mul[DP_FLOW_EMC_WORDS] = {
+	0x9e3779b97f4a7c15ull, 0xc2b2ae3d27d4eb4full, 0x165667b19e3779f9ull, 0xd6e8feb86659fd93ull,
+	0xff51afd7ed558ccdull, 0xc4ceb9fe1a85ec53ull, 0x94d049bb133111ebull, 0xbf58476d1ce4e5b9ull,
+	0x85ebca77c2b2ae63ull, 0x27d4eb2f165667c5ull,
+};
 
-	for (unsigned i = 0; i < FLOW_KEY_WORDS; i++)
-		h = (h ^ k->w[i]) * 0xff51afd7ed558ccdull;
-	return (unsigned)(h ^ h >> 29) & (DP_FLOW_EMC_ENTRIES - 1);
+/* The end of a cache's hash: every bit of @h into the high half, which the places are cut from; never 0. */
+static inline uint64_t hash_fold(uint64_t h)
+{
+	h ^= h >> 31;
+	h *= 0x9e3779b97f4a7c15ull;
+	return h | 1;
 }
 
 /*
- * Table 0's rule for each frame of @b that the check left (@live[i]):
- * from the cache when an entry of this very version (@t->gen) has the
- * same key, else from the classifier, in one batch, then cached.  An
- * entry of an older version never answers, so a commit invalidates the
- * whole cache at once, and a rule deleted before the batch began (absent
- * from @t) is never found.
+ * The exact-match cache's hash of @k.  Only a key with no word past
+ * DP_FLOW_EMC_WORDS set is cached (cacheable(): nothing the extraction
+ * sets today, but a field a port may fill one day must not be left out of
+ * the compare).  One independent multiply per word (a header byte can sit anywhere in
+ * its word, and a multiply carries it upwards only), then the fold.
+ * Unkeyed: frames crafted to share places only make each other miss the
+ * cache (the classifier still answers, and is keyed), they cannot make it
+ * answer wrong.
+ */
+static inline uint64_t emc_hash(const struct flow_key *k)
+{
+	uint64_t h = 0;
+
+	for (unsigned i = 0; i < DP_FLOW_EMC_WORDS; i++)
+		h += k->w[i] * hash_mul[i];
+	return hash_fold(h);
+}
+
+/* True when the caches may hold @k: no word past DP_FLOW_EMC_WORDS is set. */
+static inline bool cacheable(const struct flow_key *k)
+{
+	uint64_t rest = 0;
+
+	for (unsigned i = DP_FLOW_EMC_WORDS; i < FLOW_KEY_WORDS; i++)
+		rest |= k->w[i];
+	return !rest;
+}
+
+/* The megaflow hash of @k under mask @mi (@m): of the words the mask touches only. */
+static inline uint64_t mf_hash(const struct flow_key *k, const struct dp_flow_mf_mask *m, unsigned mi)
+{
+	uint64_t h = (uint64_t)mi * 0xd6e8feb86659fd93ull;
+
+	for (unsigned j = 0; j < m->n_words; j++) {
+		unsigned w = m->words[j];
+
+		h += (k->w[w] & m->w[w]) * hash_mul[w];
+	}
+	return hash_fold(h);
+}
+
+/* Place @way (0 or 1) of hash @h in a cache of @entries (a power of two, at most 4096). */
+static inline unsigned place(uint64_t h, unsigned way, unsigned entries)
+{
+	return (unsigned)(h >> (way ? 40 : 52)) & (entries - 1);
+}
+
+/* True when @e holds @k for version @t (@tag: its generation + 1). */
+static inline bool emc_holds(const struct dp_flow_emc *e, const struct flow_tables *t, uint64_t tag,
+			     const struct flow_key *k)
+{
+	uint64_t diff = (e->gen ^ tag) | (uint64_t)((uintptr_t)e->tables ^ (uintptr_t)t);
+
+	for (unsigned i = 0; i < DP_FLOW_EMC_WORDS; i++)
+		diff |= e->key[i] ^ k->w[i];
+	return diff == 0;
+}
+
+/* The entry holding @k (hash @h) for version @t, or NULL. */
+static inline struct dp_flow_emc *emc_find(struct dp_flow *f, const struct flow_tables *t, uint64_t tag,
+					   const struct flow_key *k, uint64_t h)
+{
+	struct dp_flow_emc *e = &f->emc[place(h, 0, DP_FLOW_EMC_ENTRIES)];
+
+	if (emc_holds(e, t, tag, k))
+		return e;
+	e = &f->emc[place(h, 1, DP_FLOW_EMC_ENTRIES)];
+	return emc_holds(e, t, tag, k) ? e : NULL;
+}
+
+/* Where a key of hash @h goes in @base (@entries): a place of an older version first, else one by a bit of the hash. */
+#define CACHE_VICTIM(base, entries, t, tag, h)                                                                     \
+	({                                                                                                         \
+		__typeof__(&(base)[0]) a_ = &(base)[place(h, 0, entries)], b_ = &(base)[place(h, 1, entries)];     \
+		a_->gen != (tag) || a_->tables != (t)	 ? a_                                                      \
+		: b_->gen != (tag) || b_->tables != (t) ? b_                                                      \
+		: ((h) >> 8) & 1			 ? a_                                                      \
+							 : b_;                                                     \
+	})
+
+/* The megaflow of mask @mi (hash @h) that @k falls in, for version @t, or NULL. */
+static inline const struct dp_flow_mf *mf_find(const struct dp_flow *f, const struct flow_tables *t, uint64_t tag,
+					       const struct flow_key *k, unsigned mi, uint64_t h)
+{
+	const struct dp_flow_mf_mask *m = &f->mf_mask[mi];
+
+	for (unsigned way = 0; way < 2; way++) {
+		const struct dp_flow_mf *e = &f->mf[place(h, way, DP_FLOW_MF_ENTRIES)];
+		uint64_t diff = (e->gen ^ tag) | (uint64_t)((uintptr_t)e->tables ^ (uintptr_t)t) | (e->mask ^ mi);
+
+		for (unsigned j = 0; j < m->n_words; j++) {
+			unsigned w = m->words[j];
+
+			diff |= e->key[j] ^ (k->w[w] & m->w[w]);
+		}
+		if (!diff)
+			return e;
+	}
+	return NULL;
+}
+
+/* The megaflow @k falls in, for version @t, trying every mask of the version; NULL when none. */
+static inline const struct dp_flow_mf *mf_lookup(const struct dp_flow *f, const struct flow_tables *t, uint64_t tag,
+						 const struct flow_key *k)
+{
+	for (unsigned mi = 0; mi < f->n_mf_masks; mi++) {
+		const struct dp_flow_mf *e = mf_find(f, t, tag, k, mi, mf_hash(k, &f->mf_mask[mi], mi));
+
+		if (e)
+			return e;
+	}
+	return NULL;
+}
+
+/*
+ * Frame @i's run (memo @m) as a megaflow: its key on the bits its lookups
+ * depended on (f->wc[i]) and in_port (outputs compare with it and record
+ * it).  The words past DP_FLOW_EMC_WORDS are left out: they are zero in
+ * every key the caches see (cacheable()).  False when the version has
+ * DP_FLOW_MF_MASKS masks already and this one is new.
+ */
+static bool mf_insert(struct dp_flow *f, const struct flow_tables *t, unsigned i, const struct flow_memo *m)
+{
+	uint64_t tag = t->gen + 1, h;
+	const struct flow_key *k = &f->keys[i];
+	struct flow_key *wc = &f->wc[i];
+	struct dp_flow_mf *e;
+	unsigned mi;
+
+	wc->in_port = 0xffff;
+	for (mi = 0; mi < f->n_mf_masks; mi++)
+		if (!memcmp(f->mf_mask[mi].w, wc->w, sizeof(f->mf_mask[mi].w)))
+			break;
+	if (mi == f->n_mf_masks) {
+		struct dp_flow_mf_mask *nm = &f->mf_mask[mi];
+
+		if (mi == DP_FLOW_MF_MASKS)
+			return false;
+		memcpy(nm->w, wc->w, sizeof(nm->w));
+		nm->n_words = 0;
+		for (unsigned w = 0; w < DP_FLOW_EMC_WORDS; w++)
+			if (nm->w[w])
+				nm->words[nm->n_words++] = (uint8_t)w;
+		f->n_mf_masks++;
+	}
+	h = mf_hash(k, &f->mf_mask[mi], mi);
+	if (mf_find(f, t, tag, k, mi, h))
+		return true;	/* a frame before it in the batch made it */
+	e = CACHE_VICTIM(f->mf, DP_FLOW_MF_ENTRIES, t, tag, h);
+	e->gen = tag;
+	e->tables = t;
+	e->mask = mi;
+	for (unsigned j = 0; j < f->mf_mask[mi].n_words; j++) {
+		unsigned w = f->mf_mask[mi].words[j];
+
+		e->key[j] = k->w[w] & wc->w[w];
+	}
+	e->rule = f->rules[i];
+	e->memo = *m;
+	return true;
+}
+
+/* Add @n to a counter only this worker writes: a relaxed load and store, no locked add. */
+static inline void stat_add(atomic_uint_least64_t *c, uint64_t n)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n, memory_order_relaxed);
+}
+
+/*
+ * Table 0's rule for each frame of @b that the check left (@live[i]), and
+ * its memo when a cache has one (f->memo[i].n_rules, FLOW_MEMO_NONE
+ * otherwise): from a megaflow of this very version (@t->gen), else from
+ * the exact-match cache's entry of this version with the same key, else
+ * from the classifier, in one batch (each frame's f->wc[i] then says what
+ * its answer depended on), and then cached.  An entry of an older version
+ * never answers, so a commit invalidates both caches at once, and a rule
+ * deleted before the batch began (absent from @t) is never found.
  */
 static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, unsigned n, const bool *live)
 {
 	uint64_t tag = t->gen + 1; /* 0 is an empty entry */
-	unsigned m = 0, hits = 0;
+	unsigned m = 0, hits = 0, mf_hits = 0;
+	bool done[PKT_BURST];
 
+	if (f->mf_gen != tag || f->mf_tables != t) {
+		/* A new version: its megaflows start from nothing (the old ones no longer answer). */
+		f->mf_gen = tag;
+		f->mf_tables = t;
+		f->n_mf_masks = 0;
+	}
+	/* Megaflows first (a few, hot); then every other hash's two places in flight before the compares. */
 	for (unsigned i = 0; i < n; i++) {
-		struct dp_flow_emc *e;
+		const struct dp_flow_mf *e;
+		uint64_t h;
 
-		if (!live[i])
+		f->hash[i] = 0;
+		f->looked_up[i] = false;
+		f->memo[i].n_rules = FLOW_MEMO_NONE;
+		done[i] = false;
+		if (!live[i] || !cacheable(&f->keys[i]))
 			continue;
-		e = &f->emc[emc_index(&f->keys[i])];
-		if (e->gen == tag && e->tables == t && !memcmp(&e->key, &f->keys[i], sizeof(e->key))) {
+		e = f->n_mf_masks ? mf_lookup(f, t, tag, &f->keys[i]) : NULL;
+		if (e) {
 			f->rules[i] = e->rule;
+			f->memo[i] = e->memo;
+			done[i] = true;
+			mf_hits++;
+			continue;
+		}
+		f->hash[i] = h = emc_hash(&f->keys[i]);
+		prefetch_r(&f->emc[place(h, 0, DP_FLOW_EMC_ENTRIES)]);
+		prefetch_r(&f->emc[place(h, 1, DP_FLOW_EMC_ENTRIES)]);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		const struct dp_flow_emc *e;
+
+		if (!live[i] || done[i])
+			continue;
+		e = f->hash[i] ? emc_find(f, t, tag, &f->keys[i], f->hash[i]) : NULL;
+		if (e) {
+			f->rules[i] = e->rule;
+			if (e->memo.n_rules != FLOW_MEMO_NONE)
+				f->memo[i] = e->memo;
 			hits++;
 			continue;
 		}
+		f->looked_up[i] = true;
+		memset(&f->wc[i], 0, sizeof(f->wc[i]));
+		f->wcp[m] = &f->wc[i];
 		f->kp[m] = &f->keys[i];
 		f->miss_idx[m++] = i;
 	}
-	/* one writer: a relaxed load and store, no locked add */
-	atomic_store_explicit(&f->stats.emc_misses, atomic_load_explicit(&f->stats.emc_misses, memory_order_relaxed) + m,
-			      memory_order_relaxed);
-	atomic_store_explicit(&f->stats.emc_hits,
-			      atomic_load_explicit(&f->stats.emc_hits, memory_order_relaxed) + hits, memory_order_relaxed);
+	stat_add(&f->stats.emc_misses, m);
+	stat_add(&f->stats.emc_hits, hits + mf_hits);
+	stat_add(&f->stats.mf_hits, mf_hits);
 	if (!m)
 		return;
 	if (t->cls[0])
-		flow_cls_lookup_batch(t->cls[0], f->kp, m, f->found);
+		flow_cls_lookup_batch_wc(t->cls[0], f->kp, m, f->found, f->wcp);
 	else
 		memset(f->found, 0, m * sizeof(f->found[0]));
 	for (unsigned j = 0; j < m; j++) {
 		unsigned i = f->miss_idx[j];
-		struct dp_flow_emc *e = &f->emc[emc_index(&f->keys[i])];
+		struct dp_flow_emc *e;
 
 		f->rules[i] = f->found[j];
-		e->gen = tag;
-		e->tables = t;
+		if (!f->hash[i])
+			continue;
+		e = emc_find(f, t, tag, &f->keys[i], f->hash[i]);	/* a frame before it in the batch had its key */
+		if (!e) {
+			e = CACHE_VICTIM(f->emc, DP_FLOW_EMC_ENTRIES, t, tag, f->hash[i]);
+			e->gen = tag;
+			e->tables = t;
+			memcpy(e->key, f->keys[i].w, sizeof(e->key));
+			e->memo.n_rules = FLOW_MEMO_NONE;
+		}
 		e->rule = f->found[j];
-		e->key = f->keys[i];
 	}
+}
+
+/*
+ * The memo @m of frame @i's run: a megaflow when table 0 was looked up
+ * for it (so its masks are known), else (or when the version has all the
+ * masks it may) into its exact-match entry, if that still holds its key.
+ */
+static void memo_store(struct dp_flow *f, const struct flow_tables *t, unsigned i, const struct flow_memo *m)
+{
+	struct dp_flow_emc *e;
+
+	if (f->looked_up[i] && mf_insert(f, t, i, m))
+		return;
+	e = emc_find(f, t, t->gen + 1, &f->keys[i], f->hash[i]);
+	if (e && e->rule == f->rules[i])
+		e->memo = *m;
+}
+
+/*
+ * Frame @i's actions run on its head in place (@p: the frame, ready for
+ * the verdicts after), and their memo into the cache when the run
+ * qualifies.  Returns the outputs (f->x.out).
+ */
+static unsigned run_actions(struct dp_flow *f, const struct flow_tables *t, struct pkt *p, unsigned i)
+{
+	uint32_t len0 = p->len;
+	struct flow_pkt fp = {
+		.buf = p->buf,
+		.cap = sizeof(p->buf),
+		.head = p->head_off,
+		.len = p->head_len,
+		.flags = p->csum == PKT_CSUM_PARTIAL ? FLOW_PKT_CSUM_PARTIAL : 0,
+		.frame_len = p->len,
+		.ofs = f->ofs[i],
+	};
+	struct flow_memo m;
+	unsigned n;
+
+	f->x.wc = f->looked_up[i] ? &f->wc[i] : NULL;
+	n = flow_exec_run(&f->x, &fp, &f->keys[i], 0, f->rules[i]);
+	f->x.wc = NULL;
+	if (f->hash[i] && flow_exec_memo(&f->x, &m))
+		memo_store(f, t, i, &m);
+	/* The head as the actions left it; its offsets are parsed again by whoever needs them. */
+	p->head_off = fp.head;
+	p->head_len = fp.len;
+	p->len = fp.frame_len;
+	p->parsed = false;
+	if (p->csum == PKT_CSUM_PARTIAL)
+		p->csum_start = (uint16_t)(p->csum_start + (p->len - len0));
+	return n;
 }
 
 /* What output @o becomes: a port's slot (a drop when there is no such port), or a flood. */
@@ -231,7 +498,6 @@ void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *b, 
 	flow_exec_begin(&f->x, t, sw->clock_ns() / 1000000);
 	for (unsigned i = 0; i < b->n; i++) {
 		struct pkt *p = &b->pkts[i];
-		struct flow_pkt fp;
 		uint64_t misses;
 		uint32_t len0 = p->len;
 		uint16_t csum_start0 = p->csum_start;
@@ -239,25 +505,11 @@ void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *b, 
 
 		if (!live[i])
 			continue;
-		fp = (struct flow_pkt){
-			.buf = p->buf,
-			.cap = sizeof(p->buf),
-			.head = p->head_off,
-			.len = p->head_len,
-			.flags = p->csum == PKT_CSUM_PARTIAL ? FLOW_PKT_CSUM_PARTIAL : 0,
-			.frame_len = p->len,
-			.ofs = f->ofs[i],
-		};
 		misses = f->x.cnt[FLOW_CNT_MISS_DROP];
-		n = flow_exec_run(&f->x, &fp, &f->keys[i], 0, f->rules[i]);
-		/* The head as the actions left it; its offsets are parsed again by whoever needs them. */
-		p->head_off = fp.head;
-		p->head_len = fp.len;
-		p->len = fp.frame_len;
-		p->parsed = false;
-		if (p->csum == PKT_CSUM_PARTIAL)
-			p->csum_start = (uint16_t)(csum_start0 + (p->len - len0));
-
+		if (f->memo[i].n_rules != FLOW_MEMO_NONE && p->head_len <= FLOW_HDR_MAX)
+			n = flow_exec_replay(&f->x, &f->memo[i], p->len);	/* nothing in the frame changes */
+		else
+			n = run_actions(f, t, p, i);
 		if (n == 1 && f->x.out[0].kind == FLOW_OUT_NORMAL && f->x.out[0].snap == FLOW_SNAP_LIVE) {
 			if (all_normal)
 				b->dest[i] = DP_DEST_UNSET;

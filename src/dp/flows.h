@@ -9,11 +9,18 @@
  * one branch per batch).  With tables, the lookup stage is dp_flow_lookup():
  *
  *   per frame   flow_key_extract() from the head (the private copy)
- *   per batch   the exact-match cache (per worker, tagged with the
- *               version's generation), then flow_cls_lookup_batch() of
- *               table 0 for the frames it missed
- *   per frame   flow_exec_run() on the head in place (it has PKT_HEADROOM
- *               for a push_vlan); the outputs become verdicts:
+ *   per batch   the megaflows, then the exact-match cache for the frames
+ *               they missed (every hash first, with a prefetch of both
+ *               places, then the compares), both per worker and tagged
+ *               with the version's generation, then
+ *               flow_cls_lookup_batch_wc() of table 0 for the rest
+ *   per frame   a hit with a memo: flow_exec_replay() (the outputs and
+ *               counts of the first frame's run, nothing run again);
+ *               otherwise flow_exec_run() on the head in place (it has
+ *               PKT_HEADROOM for a push_vlan), and its memo, when the
+ *               run qualifies, into a megaflow (the masks its lookups
+ *               looked into, when table 0 was looked up for it) or the
+ *               exact-match entry; the outputs become verdicts:
  *
  *     output:P, in_port   the port's slot (a port that is not there: a
  *                         `no_destination` drop)
@@ -65,21 +72,52 @@
 #include "flow/classifier.h"
 
 #define DP_FLOW_COPIES PKT_BURST	/* frame copies per pool (normal, other outputs) per batch */
-#define DP_FLOW_EMC_ENTRIES 1024	/* exact-match cache entries per worker (a power of two) */
+#define DP_FLOW_EMC_ENTRIES 2048	/* exact-match cache entries per worker (a power of two) */
+#define DP_FLOW_EMC_WORDS 10		/* key words a cache entry holds: those a frame can set (key.h) */
+#define DP_FLOW_MF_ENTRIES 1024		/* megaflow entries per worker (a power of two) */
+#define DP_FLOW_MF_MASKS 8		/* distinct megaflow masks per worker and version */
 
 struct vswitch;
 
-/* One exact-match cache entry: the key as table 0 saw it, and the rule found (NULL: a miss). */
+/*
+ * One exact-match cache entry: the key as table 0 saw it (its first
+ * DP_FLOW_EMC_WORDS words: a key with any later word set is never
+ * cached), table 0's rule (NULL: a miss) and, when the frame's whole run
+ * qualified, its memo (memo.n_rules FLOW_MEMO_NONE otherwise).  A key has
+ * two places (two bits of its hash), so two keys that share one can both
+ * stay.
+ */
 struct dp_flow_emc {
 	uint64_t gen;				/* the version it is from (generation + 1; 0: empty) ... */
 	const struct flow_tables *tables;	/* ... and its address: a new db counts generations from the start again */
+	uint64_t key[DP_FLOW_EMC_WORDS];
 	const struct flow_rule *rule;
-	struct flow_key key;
+	struct flow_memo memo;
 };
 
-/* Counters of the cache, this worker's: it alone writes them (once per batch), `vswctl stats` reads them. */
+/*
+ * One megaflow: every key equal to @key on the bits of the worker's mask
+ * @mask (an index into dp_flow.mf_mask) has the run @memo on version
+ * (@gen, @tables); @rule is table 0's rule.  Made from a run that
+ * qualified for a memo, with the mask of every subtable its lookups
+ * looked into (flow_cls_lookup_wc()) and in_port.
+ */
+struct dp_flow_mf {
+	uint64_t gen;				/* as dp_flow_emc */
+	const struct flow_tables *tables;
+	uint64_t key[DP_FLOW_EMC_WORDS];	/* the key's words the mask touches, masked, in the mask's order */
+	uint32_t mask;
+	const struct flow_rule *rule;
+	struct flow_memo memo;
+};
+
+/*
+ * Counters of the caches, this worker's: it alone writes them (once per
+ * batch), `vswctl stats` reads them.  Hits of either cache (of which
+ * megaflow hits), and frames neither answered (looked up in table 0).
+ */
 struct dp_flow_stats {
-	atomic_uint_least64_t emc_hits, emc_misses;
+	atomic_uint_least64_t emc_hits, emc_misses, mf_hits;
 };
 
 /* A worker's flow state: made once at startup (dp_flow_ctx_new), never allocated on the data path. */
@@ -91,11 +129,26 @@ struct dp_flow {
 	const struct flow_rule *rules[PKT_BURST];
 	const struct flow_rule *found[PKT_BURST];
 	unsigned miss_idx[PKT_BURST];
+	uint64_t hash[PKT_BURST];		/* the exact-match hash of each key looked for there; 0: not */
+	struct flow_memo memo[PKT_BURST];	/* the hits' memos, copied: an entry may change within the batch */
+	bool looked_up[PKT_BURST];		/* the frame missed both caches: table 0 was looked up, into wc[] */
+	struct flow_key wc[PKT_BURST];		/* what each such frame's lookups depended on */
+	struct flow_key *wcp[PKT_BURST];
+	/* The megaflow masks of version (mf_gen, mf_tables): made as megaflows are, forgotten with the version. */
+	uint64_t mf_gen;
+	const struct flow_tables *mf_tables;
+	unsigned n_mf_masks;
+	struct dp_flow_mf_mask {
+		unsigned n_words;		/* key words the mask touches ... */
+		uint8_t words[DP_FLOW_EMC_WORDS];	/* ... which */
+		uint64_t w[DP_FLOW_EMC_WORDS];	/* the mask, every word */
+	} mf_mask[DP_FLOW_MF_MASKS];
 	struct dp_flow_stats stats;
 	/* The copies of this batch: frames for `normal`, then for every other output. */
 	struct dp_batch normal, extra;
 	_Alignas(64) struct pkt normal_pkts[DP_FLOW_COPIES];
 	struct pkt extra_pkts[DP_FLOW_COPIES];
+	_Alignas(64) struct dp_flow_mf mf[DP_FLOW_MF_ENTRIES];
 	struct dp_flow_emc emc[DP_FLOW_EMC_ENTRIES];
 };
 

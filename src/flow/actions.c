@@ -509,7 +509,7 @@ static void stats_flush(struct flow_exec *x)
 	x->n_stats = 0;
 }
 
-static void stats_add(struct flow_exec *x, const struct flow_rule *r, uint32_t bytes)
+static inline void stats_add(struct flow_exec *x, const struct flow_rule *r, uint32_t bytes)
 {
 	for (unsigned i = 0; i < x->n_stats; i++)
 		if (x->stats[i].rule == r) {
@@ -560,17 +560,22 @@ static void enter_table(struct flow_exec *x, struct flow_pkt *pkt, struct flow_k
 		case FLOW_MISS_NEXT:
 			if (table + 1 < FLOW_N_TABLES) {
 				table++;
-				rule = flow_tables_lookup(x->tables, table, k);
+				rule = flow_tables_lookup_wc(x->tables, table, k, x->wc);
 				continue;
 			}
 			/* no table after the last one: a drop */
 			__attribute__((fallthrough));
 		default:
 			x->cnt[FLOW_CNT_MISS_DROP]++;
+			x->miss_drops++;
 			x->counted = true;
 			return;
 		}
 	}
+	if (x->n_entered < FLOW_MEMO_RULES)
+		x->entered[x->n_entered++] = rule;
+	else
+		x->memo_ok = false;
 	stats_add(x, rule, pkt->frame_len);
 	push_frame(x, rule->actions->a, rule->actions->n, (uint8_t)table, false);
 }
@@ -676,6 +681,28 @@ static void push_vlan(struct flow_exec *x, struct flow_pkt *pkt, struct flow_key
 		k->vlan_tci = htons(FLOW_TCI_PRESENT);
 }
 
+/*
+ * True for the actions a memo may stand for: they neither change the frame
+ * nor read anything of it but the key (a clone's end may snapshot; every
+ * other action writes or reads a field).
+ */
+static bool memo_keeps(uint8_t type)
+{
+	switch ((enum flow_act_type)type) {
+	case FA_OUTPUT:
+	case FA_IN_PORT:
+	case FA_NORMAL:
+	case FA_FLOOD:
+	case FA_ALL:
+	case FA_RESUBMIT:
+	case FA_GOTO_TABLE:
+	case FA_NOTE:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* One action of frame @f. */
 static void step(struct flow_exec *x, struct flow_pkt *pkt, struct flow_key *k, struct flow_exec_frame *f,
 		 const struct flow_act *a)
@@ -683,6 +710,8 @@ static void step(struct flow_exec *x, struct flow_pkt *pkt, struct flow_key *k, 
 	bool tail = f->i == f->n && !f->clone;
 	unsigned table;
 
+	if (!memo_keeps(a->type))
+		x->memo_ok = false;
 	switch ((enum flow_act_type)a->type) {
 	case FA_OUTPUT:
 		output_port(x, a->port, k);
@@ -742,10 +771,10 @@ static void step(struct flow_exec *x, struct flow_pkt *pkt, struct flow_key *k, 
 			uint16_t in_port = k->in_port;
 
 			k->in_port = htons(a->port);
-			r = flow_tables_lookup(x->tables, table, k);
+			r = flow_tables_lookup_wc(x->tables, table, k, x->wc);
 			k->in_port = in_port;
 		} else {
-			r = flow_tables_lookup(x->tables, table, k);
+			r = flow_tables_lookup_wc(x->tables, table, k, x->wc);
 		}
 		/* @f may move when frames are pushed: nothing of it is used after this. */
 		enter_table(x, pkt, k, table, r, a->type == FA_GOTO_TABLE, tail);
@@ -782,9 +811,13 @@ unsigned flow_exec_run(struct flow_exec *x, struct flow_pkt *pkt, struct flow_ke
 	x->resubmits = 0;
 	x->n_frames = 0;
 	x->n_clone = 0;
+	x->n_entered = 0;
+	x->miss_drops = 0;
+	x->memo_ok = !x->trace && table == 0;
 	x->cnt[FLOW_CNT_PACKETS]++;
 	if (pkt->len > FLOW_HDR_MAX || table >= FLOW_N_TABLES) {
 		x->cnt[FLOW_CNT_HDR_TOO_BIG]++;
+		x->memo_ok = false;
 		return 0;
 	}
 	enter_table(x, pkt, key, table, rule, true, false);
@@ -803,6 +836,39 @@ unsigned flow_exec_run(struct flow_exec *x, struct flow_pkt *pkt, struct flow_ke
 	if (!x->n_out && !x->counted)
 		x->cnt[FLOW_CNT_NO_OUTPUT]++;
 	return x->n_out;
+}
+
+bool flow_exec_memo(const struct flow_exec *x, struct flow_memo *m)
+{
+	/* A limit that ended the run (stop) or cut outputs (OUT_FULL: n_out stays at the maximum) is no memo either. */
+	if (!x->memo_ok || x->stop || x->n_out > FLOW_MEMO_OUTS || x->n_snap)
+		return false;
+	for (unsigned i = 0; i < x->n_out; i++)
+		if (x->out[i].snap != FLOW_SNAP_LIVE)
+			return false;
+	m->n_rules = x->n_entered;
+	m->n_out = (uint8_t)x->n_out;
+	m->miss_drops = x->miss_drops;
+	m->no_output = !x->n_out && !x->counted;
+	memset(m->out, 0, sizeof(m->out));	/* replay copies them all */
+	memcpy(m->out, x->out, x->n_out * sizeof(x->out[0]));
+	memcpy(m->rules, x->entered, x->n_entered * sizeof(x->entered[0]));
+	return true;
+}
+
+unsigned flow_exec_replay(struct flow_exec *x, const struct flow_memo *m, uint32_t frame_len)
+{
+	_Static_assert(FLOW_MEMO_OUTS <= FLOW_OUT_MAX, "a memo's outputs fit the executor's");
+
+	x->n_snap = 0;
+	x->n_out = m->n_out;
+	memcpy(x->out, m->out, sizeof(m->out));	/* the whole array: a fixed size, no call */
+	x->cnt[FLOW_CNT_PACKETS]++;
+	x->cnt[FLOW_CNT_MISS_DROP] += m->miss_drops;
+	x->cnt[FLOW_CNT_NO_OUTPUT] += m->no_output;
+	for (unsigned i = 0; i < m->n_rules; i++)
+		stats_add(x, m->rules[i], frame_len);
+	return m->n_out;
 }
 
 void flow_exec_end(struct flow_exec *x)

@@ -189,6 +189,31 @@ extern const char *const flow_cnt_names[FLOW_CNT__COUNT];
 struct flow_rule;
 struct flow_tables;
 
+/*
+ * What one run did, when that depended on nothing but the key and the
+ * version of the tables (flow_exec_memo()): the rules it entered, its
+ * outputs and its drop counts.  The lookup stage keeps one with each
+ * cache entry and replays it (flow_exec_replay()) for the next frames of
+ * that key instead of running the actions again.  Only runs whose actions
+ * are outputs, normal, flood, all, in_port, resubmit, goto_table, note or
+ * none qualify: they neither change the frame nor read it beyond the key,
+ * so every frame with the key does exactly the same.
+ */
+#define FLOW_MEMO_RULES 3		/* rules a memorable run enters (table 0, and two resubmits or goto_tables) */
+#define FLOW_MEMO_OUTS 2		/* outputs a memorable run makes */
+
+struct flow_memo {
+	uint8_t n_rules;		/* FLOW_MEMO_NONE: no memo */
+	uint8_t n_out;
+	uint8_t miss_drops;		/* FLOW_CNT_MISS_DROP the run counted */
+	uint8_t no_output;		/* FLOW_CNT_NO_OUTPUT the run counted (0 or 1) */
+	struct flow_out out[FLOW_MEMO_OUTS];
+	const struct flow_rule *rules[FLOW_MEMO_RULES];
+};
+
+#define FLOW_MEMO_NONE 0xff
+
+
 /* What one executor gathered for one rule since the last flush. */
 struct flow_stats_slot {
 	const struct flow_rule *rule;
@@ -231,6 +256,14 @@ struct flow_exec {
 	void (*trace)(void *arg, unsigned table, const struct flow_rule *rule, const struct flow_key *k);
 	void *trace_arg;
 
+	/*
+	 * When not NULL, every lookup of a run (resubmit, goto_table, a miss
+	 * that goes on to the next table) ORs the key bits its answer depended
+	 * on into *wc (flow_cls_lookup_wc()): with the first table's, what a
+	 * memo of the run stands for.  The caller sets and clears it.
+	 */
+	struct flow_key *wc;
+
 	/* Internal. */
 	bool live_taken;			/* an output refers to the live buffer as it is */
 	bool stop;				/* processing of this packet ended (a limit) */
@@ -241,6 +274,10 @@ struct flow_exec {
 	struct flow_exec_save saves[FLOW_CLONE_MAX];
 	unsigned n_stats;
 	struct flow_stats_slot stats[FLOW_STATS_SLOTS];
+	/* What this run did, for flow_exec_memo(). */
+	bool memo_ok;				/* only the actions a memo may stand for ran so far */
+	uint8_t n_entered, miss_drops;
+	const struct flow_rule *entered[FLOW_MEMO_RULES];
 };
 
 /* Zero @x (its counters too). */
@@ -260,6 +297,21 @@ void flow_exec_begin(struct flow_exec *x, const struct flow_tables *tables, uint
  */
 unsigned flow_exec_run(struct flow_exec *x, struct flow_pkt *pkt, struct flow_key *key, uint8_t table,
 		       const struct flow_rule *rule);
+
+/*
+ * After flow_exec_run(): the memo of that run into @m, when the run
+ * qualifies (see struct flow_memo); false when it does not (@m is then
+ * unchanged).
+ */
+bool flow_exec_memo(const struct flow_exec *x, struct flow_memo *m);
+
+/*
+ * flow_exec_run() for a frame of @frame_len bytes whose key is the one
+ * @m was made from, on the version it was made on: the same outputs in
+ * x->out, the same executor counters and rule counts, without running the
+ * actions.  Returns the outputs.
+ */
+unsigned flow_exec_replay(struct flow_exec *x, const struct flow_memo *m, uint32_t frame_len);
 
 /* After a batch: add the gathered packet and byte counts to their rules, and mark them used. */
 void flow_exec_end(struct flow_exec *x);

@@ -142,7 +142,15 @@ struct flow_cls *flow_cls_build(const struct flow_subtable *const *st, unsigned 
 	return c;
 }
 
-const struct flow_rule *flow_cls_lookup(const struct flow_cls *c, const struct flow_key *k)
+/* @wc |= @st's mask, on the words it touches. */
+static inline void st_widen(const struct flow_subtable *st, struct flow_key *wc)
+{
+	for (unsigned j = 0; j < st->n_words; j++)
+		wc->w[st->words[j]] |= st->mask.w[st->words[j]];
+}
+
+/* flow_cls_lookup(), and the mask of every subtable it looked into added to @wc (when not NULL). */
+static inline const struct flow_rule *cls_lookup(const struct flow_cls *c, const struct flow_key *k, struct flow_key *wc)
 {
 	const struct flow_rule *best = NULL;
 	int best_pri = -1;
@@ -155,6 +163,8 @@ const struct flow_rule *flow_cls_lookup(const struct flow_cls *c, const struct f
 
 		if ((int)st->max_priority <= best_pri)
 			break;	/* this one and every later one cannot beat what was found */
+		if (wc)
+			st_widen(st, wc);
 		r = st_find(st, k, st_hash(st, k));
 		if (r && (int)r->priority > best_pri) {
 			best = r;
@@ -164,9 +174,23 @@ const struct flow_rule *flow_cls_lookup(const struct flow_cls *c, const struct f
 	return best;
 }
 
-/* Up to FLOW_BATCH_MAX keys: per subtable, the hashes of the keys still in the running, prefetch, then probes. */
+const struct flow_rule *flow_cls_lookup(const struct flow_cls *c, const struct flow_key *k)
+{
+	return cls_lookup(c, k, NULL);
+}
+
+const struct flow_rule *flow_cls_lookup_wc(const struct flow_cls *c, const struct flow_key *k, struct flow_key *wc)
+{
+	return cls_lookup(c, k, wc);
+}
+
+/*
+ * Up to FLOW_BATCH_MAX keys: per subtable, the hashes of the keys still in
+ * the running, prefetch, then probes; each key's @wc (when @wc is not
+ * NULL) gets the masks of the subtables it was looked up in.
+ */
 static void lookup_chunk(const struct flow_cls *c, const struct flow_key *const keys[], unsigned n,
-			 const struct flow_rule *out[])
+			 const struct flow_rule *out[], struct flow_key *const wc[])
 {
 	int best[FLOW_BATCH_MAX];
 	uint64_t hash[FLOW_BATCH_MAX];
@@ -193,6 +217,8 @@ static void lookup_chunk(const struct flow_cls *c, const struct flow_key *const 
 			unsigned i = todo[j];
 			const struct flow_rule *r = st_find(st, keys[i], hash[j]);
 
+			if (wc)
+				st_widen(st, wc[i]);
 			if (r && (int)r->priority > best[i]) {
 				out[i] = r;
 				best[i] = r->priority;
@@ -204,11 +230,18 @@ static void lookup_chunk(const struct flow_cls *c, const struct flow_key *const 
 void flow_cls_lookup_batch(const struct flow_cls *c, const struct flow_key *const keys[], unsigned n,
 			   const struct flow_rule *out[])
 {
+	flow_cls_lookup_batch_wc(c, keys, n, out, NULL);
+}
+
+void flow_cls_lookup_batch_wc(const struct flow_cls *c, const struct flow_key *const keys[], unsigned n,
+			      const struct flow_rule *out[], struct flow_key *const wc[])
+{
 	if (!c) {
 		for (unsigned i = 0; i < n; i++)
 			out[i] = NULL;
 		return;
 	}
 	for (unsigned at = 0; at < n; at += FLOW_BATCH_MAX)
-		lookup_chunk(c, keys + at, n - at < FLOW_BATCH_MAX ? n - at : FLOW_BATCH_MAX, out + at);
+		lookup_chunk(c, keys + at, n - at < FLOW_BATCH_MAX ? n - at : FLOW_BATCH_MAX, out + at,
+			     wc ? wc + at : NULL);
 }

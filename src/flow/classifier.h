@@ -102,14 +102,36 @@ struct flow_tables {
 /* The highest priority rule of @c matching @k, or NULL (@c may be NULL). */
 const struct flow_rule *flow_cls_lookup(const struct flow_cls *c, const struct flow_key *k);
 
+/*
+ * flow_cls_lookup(), and what the answer depended on: the masks of the
+ * subtables it looked into are ORed into @wc.  Every key equal to @k on
+ * the bits of @wc gets the same answer from @c (the megaflow idea of Open
+ * vSwitch: a subtable skipped because a rule of a higher priority was
+ * found is skipped for all of them too).
+ */
+const struct flow_rule *flow_cls_lookup_wc(const struct flow_cls *c, const struct flow_key *k, struct flow_key *wc);
+
 /* flow_cls_lookup() for @n keys (any n; FLOW_BATCH_MAX at a time), subtable by subtable. */
 void flow_cls_lookup_batch(const struct flow_cls *c, const struct flow_key *const keys[], unsigned n,
 			   const struct flow_rule *out[]);
+
+/* flow_cls_lookup_batch() with flow_cls_lookup_wc()'s masks: into *@wc[i] for keys[i] (@wc may be NULL). */
+void flow_cls_lookup_batch_wc(const struct flow_cls *c, const struct flow_key *const keys[], unsigned n,
+			      const struct flow_rule *out[], struct flow_key *const wc[]);
 
 static inline const struct flow_rule *flow_tables_lookup(const struct flow_tables *t, unsigned table,
 							 const struct flow_key *k)
 {
 	return table < FLOW_N_TABLES ? flow_cls_lookup(t->cls[table], k) : NULL;
+}
+
+/* flow_tables_lookup() that ORs what the answer depended on into @wc (flow_cls_lookup_wc()); @wc may be NULL. */
+static inline const struct flow_rule *flow_tables_lookup_wc(const struct flow_tables *t, unsigned table,
+							    const struct flow_key *k, struct flow_key *wc)
+{
+	if (table >= FLOW_N_TABLES)
+		return NULL;
+	return wc ? flow_cls_lookup_wc(t->cls[table], k, wc) : flow_cls_lookup(t->cls[table], k);
 }
 
 /* Add @packets and @bytes to @r's counters and mark it used at @now_ms (any worker; relaxed). */

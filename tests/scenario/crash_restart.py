@@ -25,7 +25,7 @@ Steps, per mode:
      M times SIGTERM and start; each time poll `vswctl stats` every 10 ms
      until frames moved both ways (g1 -> g2 and g2 -> g1) through the new
      vswd: the recovery time (from the new vswd's start; for SIGTERM from
-     the signal), under 2.5 s every time.  The guest kernels flush their
+     the signal), under 3.5 s (two lost ARP requests) every time.  The guest kernels flush their
      ARP entry when QEMU takes the link down at the crash, and the next
      solicitation goes out a second later (docs/VSWD.md), so these cycles
      take ~1.1 s: printed, with the neighbour entries g1's kernel destroyed;
@@ -206,7 +206,7 @@ def iperf_through_crashes(v, wd, mode, g1, g2, crashes, times, settle_s):
     g1.check("rm -f /tmp/iperf3.rc; ((iperf3 -c 10.0.0.2 -p 5202 -t 15 -i 0.5 -J >/tmp/iperf3.json 2>&1; "
              "echo $? >/tmp/iperf3.rc) >/dev/null 2>&1 &)")
     time.sleep(2)
-    cycles(v, wd, mode, "iperf3", "kill -9", signal.SIGKILL, crashes, 2.5, times, settle_s)
+    cycles(v, wd, mode, "iperf3", "kill -9", signal.SIGKILL, crashes, 3.5, times, settle_s)
     rc = ""
     for _ in range(60):     # bounded: iperf3 has 15 s, and 30 s more
         rc = g1.run("cat /tmp/iperf3.rc 2>/dev/null")[1].strip()
@@ -260,8 +260,8 @@ def run_mode(build, mode, crashes, graceful, pinned, iperf_crashes, settle_s, gu
         # QEMU takes the link down (docs/VSWD.md), which costs up to a second
         # more than vswd's own recovery.  So 2.5 s, and the count over 1 s.
         d0 = arp_destroys(g1)
-        cycles(v, wd, mode, "guest ARP as is", "kill -9", signal.SIGKILL, crashes, 2.5, times, settle_s)
-        cycles(v, wd, mode, "guest ARP as is", "SIGTERM", signal.SIGTERM, graceful, 2.5, times, settle_s)
+        cycles(v, wd, mode, "guest ARP as is", "kill -9", signal.SIGKILL, crashes, 3.5, times, settle_s)
+        cycles(v, wd, mode, "guest ARP as is", "SIGTERM", signal.SIGTERM, graceful, 3.5, times, settle_s)
         print("  %s: g1's kernel destroyed %d neighbour entries in those %d restarts"
               % (mode, arp_destroys(g1) - d0, crashes + graceful), flush=True)
         # 2. Permanent neighbour entries: nothing for the guests to resolve

@@ -116,21 +116,38 @@ static void test_random_vs_reference(void **state)
 		t = flow_db_tables(db);
 		for (int q = 0; q < 300; q++) {
 			const struct flow_key *keys[FLOW_BATCH_MAX + 6];
-			const struct flow_rule *got[FLOW_BATCH_MAX + 6];
-			struct flow_key kb[FLOW_BATCH_MAX + 6];
+			const struct flow_rule *got[FLOW_BATCH_MAX + 6], *got_wc[FLOW_BATCH_MAX + 6];
+			struct flow_key kb[FLOW_BATCH_MAX + 6], wcb[FLOW_BATCH_MAX + 6], *wcp[FLOW_BATCH_MAX + 6];
 			unsigned nk = 1 + rnd() % (FLOW_BATCH_MAX + 6);
 			unsigned table = rnd() % 3;
 
 			for (unsigned i = 0; i < nk; i++) {
 				random_key(&kb[i]);
 				keys[i] = &kb[i];
+				memset(&wcb[i], 0, sizeof(wcb[i]));
+				wcp[i] = &wcb[i];
 			}
 			flow_cls_lookup_batch(t->cls[table], keys, nk, got);
+			flow_cls_lookup_batch_wc(t->cls[table], keys, nk, got_wc, wcp);
 			for (unsigned i = 0; i < nk; i++) {
 				const struct flow_rule *one = flow_tables_lookup(t, table, &kb[i]);
+				struct flow_key wc = { 0 }, k2;
 
 				assert_true(ref_agrees(ref, n, table, &kb[i], one));
 				assert_true(ref_agrees(ref, n, table, &kb[i], got[i]));
+				/*
+				 * The mask of what the answer depended on (single and batch
+				 * lookups agree on it): any key equal on it has that answer too.
+				 */
+				assert_ptr_equal(flow_tables_lookup_wc(t, table, &kb[i], &wc), one);
+				assert_ptr_equal(got_wc[i], got[i]);
+				assert_memory_equal(&wc, &wcb[i], sizeof(wc));
+				for (int v = 0; v < 3; v++) {
+					random_key(&k2);
+					for (unsigned w = 0; w < FLOW_KEY_WORDS; w++)
+						k2.w[w] = (k2.w[w] & ~wc.w[w]) | (kb[i].w[w] & wc.w[w]);
+					assert_true(ref_agrees(ref, n, table, &k2, one));
+				}
 				if (one)
 					hits++;
 				else

@@ -465,6 +465,94 @@ static void test_cache_invalidation(void **state)
 	assert_int_equal(f->nlog, NPORTS - 1);
 }
 
+/* Frames from port @in to 10.0.0.@dst_ip, one batch each, port by port: where each went (the port, or -1: dropped). */
+static int one(struct fx *f, unsigned in, uint8_t dst_ip)
+{
+	frame(f, 0, 1, 2, dst_ip, in);
+	forward(f, in, 1);
+	return f->nlog ? (int)f->log[0].port : -1;
+}
+
+/*
+ * A megaflow stands only for the keys its lookups could not tell apart:
+ * a frame that differs in a bit a higher-priority subtable looks at (here
+ * nw_dst), in a table a resubmit reaches, or in in_port (an output to it
+ * is dropped), gets its own answer; frames it does stand for are answered
+ * from it, and counted exactly on every rule of the run.
+ */
+static void test_megaflow_masks(void **state)
+{
+	struct fx *f = *state;
+	const struct dp_flow_stats *st = &f->ctx->flow->stats;
+	uint64_t packets, bytes, mf;
+	const struct flow_rule *r0;
+
+	add(f, "table=0,priority=100,ip,nw_dst=10.0.0.3,actions=output:3");
+	add(f, "table=0,priority=10,ip,actions=resubmit(,1)");
+	add(f, "table=1,priority=100,ip,nw_dst=10.0.0.4,actions=output:2");
+	add(f, "table=1,priority=10,ip,actions=output:1");
+	assert_int_equal(one(f, 0, 2), 1);		/* makes the megaflow of 10.0.0.2 */
+	mf = atomic_load(&st->mf_hits);
+	assert_int_equal(one(f, 0, 2), 1);
+	assert_int_equal(atomic_load(&st->mf_hits), mf + 1);	/* answered by it */
+	assert_int_equal(one(f, 0, 3), 3);		/* table 0 looked at nw_dst */
+	assert_int_equal(one(f, 0, 4), 2);		/* so did table 1, through the resubmit */
+	assert_int_equal(one(f, 0, 5), 1);
+	assert_int_equal(one(f, 1, 2), -1);		/* output:1 from port 1: dropped, whatever port 0's frames did */
+	assert_int_equal(drops(f, 1, DROP_FLOW_DROP), 1);
+	assert_int_equal(one(f, 1, 2), -1);
+	assert_int_equal(drops(f, 1, DROP_FLOW_DROP), 2);
+	assert_int_equal(one(f, 0, 6), 1);
+	/* table 0 looks at nw_dst whole: one megaflow per address and port, answering the second .2 of each port */
+	assert_int_equal(atomic_load(&st->mf_hits), mf + 2);
+
+	/* counts: the resubmitting rule had every frame of its runs, replayed or not */
+	r0 = f->ctx->flow->rules[0];
+	assert_non_null(r0);
+	flow_db_rule_stats(r0, &packets, &bytes);
+	assert_int_equal(packets, 7);			/* .2 twice, .4, .5, .2 from port 1 twice, .6 */
+	assert_int_equal(bytes, 7 * f->iov[0].iov_len);
+}
+
+/*
+ * A commit is in force for the next batch with megaflows too: a flow
+ * modified, deleted, or overridden by a new rule of a higher priority is
+ * never applied from a megaflow made on an older version.
+ */
+static void test_megaflow_invalidation(void **state)
+{
+	struct fx *f = *state;
+	struct flow_mod mod;
+	char err[FLOW_ERR_MAX];
+
+	add(f, "table=0,priority=10,ip,actions=resubmit(,1)");
+	add(f, "table=1,priority=10,in_port=0,actions=output:1");
+	add(f, "table=1,priority=10,in_port=1,actions=output:0");
+	assert_int_equal(one(f, 0, 2), 1);
+	assert_int_equal(one(f, 0, 2), 1);
+	assert_true(atomic_load(&f->ctx->flow->stats.mf_hits) > 0);
+	/* modified: the new actions at once */
+	if (flow_parse("table=1,in_port=0,actions=output:2", FLOW_CMD_MODIFY, NULL, &mod, err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_int_equal(flow_db_modify(f->db, &mod, false), 1);
+	publish(f);
+	assert_int_equal(one(f, 0, 2), 2);
+	assert_int_equal(one(f, 0, 2), 2);
+	/* overridden by a rule of a higher priority in the table the resubmit reaches */
+	add(f, "table=1,priority=20,ip,nw_dst=10.0.0.2,actions=output:3");
+	assert_int_equal(one(f, 0, 2), 3);
+	assert_int_equal(one(f, 0, 7), 2);
+	/* deleted: a miss, which table 1 ... no: the resubmit's miss does nothing, so the frame goes nowhere */
+	del(f, "table=1,priority=20,ip,nw_dst=10.0.0.2");
+	del(f, "table=1,in_port=0");
+	assert_int_equal(one(f, 0, 2), -1);
+	assert_int_equal(drops(f, 0, DROP_FLOW_DROP), 1);
+	/* and table 0's rule deleted too: table 0's miss drops */
+	del(f, "table=0");
+	assert_int_equal(one(f, 0, 2), -1);
+	assert_int_equal(drops(f, 0, DROP_FLOW_MISS), 1);
+}
+
 /* More outputs than a batch's copy pool holds: the rest are flow_copies drops, nothing overflows. */
 static void test_copy_pool_full(void **state)
 {
@@ -493,6 +581,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vlans, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_counters, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_cache_invalidation, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_megaflow_masks, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_megaflow_invalidation, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_copy_pool_full, fx_setup, fx_teardown),
 	};
 
