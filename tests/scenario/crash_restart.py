@@ -206,7 +206,7 @@ def iperf_through_crashes(v, wd, mode, g1, g2, crashes, times, settle_s):
     g1.check("rm -f /tmp/iperf3.rc; ((iperf3 -c 10.0.0.2 -p 5202 -t 15 -i 0.5 -J >/tmp/iperf3.json 2>&1; "
              "echo $? >/tmp/iperf3.rc) >/dev/null 2>&1 &)")
     time.sleep(2)
-    cycles(v, wd, mode, "iperf3", "kill -9", signal.SIGKILL, crashes, 3.5, times, settle_s)
+    cycles(v, wd, mode, "iperf3", "kill -9", signal.SIGKILL, crashes, 2.5, times, settle_s)
     rc = ""
     for _ in range(60):     # bounded: iperf3 has 15 s, and 30 s more
         rc = g1.run("cat /tmp/iperf3.rc 2>/dev/null")[1].strip()
