@@ -238,16 +238,28 @@ void dp_rebuild(struct dp *dp);
 void dp_rebuild_port(struct dp *dp, struct port *p);
 
 /*
- * Flood copies a round pays back into the worker's flood budget
- * (egress.h): under a flood storm, floods average at most this many copies
- * a round, a quarter of a unicast batch's frames.
+ * Flood copies a round pays back into the worker's flood budget for each
+ * queue it polls (egress.h): under a flood storm, floods average at most
+ * this many copies per queue a round, twice a unicast batch's frames: a
+ * small switch refuses no flood short of a storm (two ports flooding full
+ * batches to each other, or three at half rate, stay under it), and a
+ * broadcast storm to 1,000 ports takes at most two thirds of a round's
+ * work (its copies against the queues' unicast batches).  A refill of a
+ * quarter batch a round, whatever the queues, dropped most of a
+ * two-port switch's floods under testpmd's flowgen.
  */
-#define DP_FLOOD_ROUND_COPIES (PKT_BURST / 4)
+#define DP_FLOOD_QUEUE_COPIES (2 * PKT_BURST)
 
-/* A worker round begins: the flood budget fills up by a round's copies (dp.c; tests that call dp_forward() directly too). */
-static inline void dp_round_start(struct dp_ctx *ctx)
+/*
+ * A worker round over @queues hot queues begins: the flood budget fills up
+ * by DP_FLOOD_QUEUE_COPIES for each (at least one: dp.c; tests that call
+ * dp_forward() directly pass 1).
+ */
+static inline void dp_round_start(struct dp_ctx *ctx, unsigned queues)
 {
-	ctx->flood_debt = ctx->flood_debt > DP_FLOOD_ROUND_COPIES ? ctx->flood_debt - DP_FLOOD_ROUND_COPIES : 0;
+	unsigned refill = DP_FLOOD_QUEUE_COPIES * (queues ? queues : 1);
+
+	ctx->flood_debt = ctx->flood_debt > refill ? ctx->flood_debt - refill : 0;
 	ctx->flood_copies = 0;
 	ctx->flood_starved = false;
 }

@@ -57,7 +57,7 @@ enum switch_mode {
 #define SWITCH_DEFAULT_FLOOD_RATE 0
 /*
  * Flood copies (frames x destination ports) a worker may make at once
- * (dp/egress.h: a bucket that fills up by DP_FLOOD_ROUND_COPIES a round):
+ * (dp/egress.h: a bucket that fills up by DP_FLOOD_QUEUE_COPIES per polled queue a round):
  * one full batch of broadcasts on a switch of 64 ports fits, a broadcast
  * to 1,000 ports leaves room for three more.  0: no limit.
  */

@@ -29,7 +29,7 @@ flight has landed, then, with d() the change over the phase, for A->B in
 
   tp.TX[A]     == vs[pA].rx_packets + vs[pA].drops{runt,bad_header,bad_offload}
   vs[pA].rx    == vs[pB].tx_packets + vs[pB].drops{no_rx_buffer,too_big,port_down,port_broken}
-                  + vs[pA].drops{no_destination}
+                  + vs[pA].drops{no_destination,flood_budget,flood_rate}
   vs[pB].tx    == tp.RX[B] + tp.RX-missed[B] + tp.RX-errors[B]
   and the byte counters agree the same way where nothing was dropped.
 
@@ -77,6 +77,9 @@ CONFIGS = {
 
 INGRESS_DROPS = ("runt", "bad_header", "bad_offload")
 EGRESS_DROPS = ("no_rx_buffer", "too_big", "port_down", "port_broken")
+# Counted on the ingress port after rx_packets, where the switch decides (a flood that reaches
+# nobody, or one over the flood budget or a port's flood rate).
+DECISION_DROPS = ("no_destination", "flood_budget", "flood_rate")
 
 
 class Results:
@@ -117,12 +120,12 @@ def conservation(tp, vs):
         pa, pb = vs["p%d" % a], vs["p%d" % b]
         ing = sum(pa["drops"].get(r, 0) for r in INGRESS_DROPS)
         egr = sum(pb["drops"].get(r, 0) for r in EGRESS_DROPS)
-        nodst = pa["drops"].get("no_destination", 0)
+        nodst = sum(pa["drops"].get(r, 0) for r in DECISION_DROPS)
         if tp[a]["tx"] != pa["rx_packets"] + ing:
             errs.append("testpmd port %d TX-packets %d != vswd p%d rx_packets %d + ingress drops %d (diff %d)" % (
                 a, tp[a]["tx"], a, pa["rx_packets"], ing, tp[a]["tx"] - pa["rx_packets"] - ing))
         if pa["rx_packets"] != pb["tx_packets"] + egr + nodst:
-            errs.append("vswd p%d rx_packets %d != p%d tx_packets %d + p%d egress drops %d + p%d no_destination %d"
+            errs.append("vswd p%d rx_packets %d != p%d tx_packets %d + p%d egress drops %d + p%d decision drops %d"
                         " (diff %d)" % (a, pa["rx_packets"], b, pb["tx_packets"], b, egr, a, nodst,
                                         pa["rx_packets"] - pb["tx_packets"] - egr - nodst))
         rxl = tp[b]["rx"] + tp[b]["rx_missed"] + tp[b]["rx_errors"]

@@ -375,7 +375,7 @@ static void test_flood_budget_turns(void **state)
 	dp_poll_reset(&ps, &l, 0);
 	for (unsigned r = 0; r < 10; r++) {
 		f->nlog = 0;
-		dp_round_start(f->ctx);
+		dp_round_start(f->ctx, 1);
 		assert_int_equal(dp_poll_round(&ps, f->sw, f->ctx, 0), 8);
 		assert_int_equal(f->nlog, 2); /* one broadcast, to the two other ports */
 	}

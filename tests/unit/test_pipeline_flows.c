@@ -176,7 +176,7 @@ static void frame(struct fx *f, unsigned i, uint8_t src, uint8_t dst, uint8_t ds
 static void forward(struct fx *f, unsigned in, unsigned n)
 {
 	f->nlog = f->bursts = 0;
-	dp_round_start(f->ctx);
+	dp_round_start(f->ctx, 1);
 	dp_forward(f->sw, f->ctx, &f->ports[in], f->pkts, n);
 }
 

@@ -1290,7 +1290,7 @@ static void test_scale_first_to_last(void **state)
  * The flood budget at 4,096 ports (default 4,096 copies): the first
  * broadcast reaches all 4,095 other ports, the next ones are
  * `flood_budget` drops, and unicast in the same batch is served.  The
- * rounds pay the copies back, DP_FLOOD_ROUND_COPIES each; budget 0 is no
+ * rounds pay the copies back, DP_FLOOD_QUEUE_COPIES each (one queue); budget 0 is no
  * limit.
  */
 static void test_scale_flood_budget(void **state)
@@ -1306,7 +1306,7 @@ static void test_scale_flood_budget(void **state)
 	b->sw->flood_budget = 0;
 	big_send(b, last, &BCAST, 1, MAC_B); /* MAC_B behind the last port (no budget taken) */
 	b->sw->flood_budget = SWITCH_DEFAULT_FLOOD_BUDGET;
-	dp_round_start(b->ctx);
+	dp_round_start(b->ctx, 1);
 	big_zero(b);
 
 	big_send(b, 0, dst, 4, MAC_A);
@@ -1320,13 +1320,13 @@ static void test_scale_flood_budget(void **state)
 	big_send(b, 5, &BCAST, 1, MAC_C);
 	assert_int_equal(big_drops(b, 5, DROP_FLOOD_BUDGET), 1);
 	assert_true(b->ctx->flood_starved);
-	/* One more once the rounds paid back all but the copies of one: 4,094 copies at 16 a round. */
-	for (unsigned r = 0; r < (PORT_MAX - 2 + DP_FLOOD_ROUND_COPIES - 1) / DP_FLOOD_ROUND_COPIES - 1; r++)
-		dp_round_start(b->ctx);
+	/* One more once the rounds paid back all but the copies of one: 4,094 copies at 128 a round. */
+	for (unsigned r = 0; r < (PORT_MAX - 2 + DP_FLOOD_QUEUE_COPIES - 1) / DP_FLOOD_QUEUE_COPIES - 1; r++)
+		dp_round_start(b->ctx, 1);
 	big_zero(b);
 	big_send(b, 5, &BCAST, 1, MAC_C);
 	assert_int_equal(big_drops(b, 5, DROP_FLOOD_BUDGET), 2);
-	dp_round_start(b->ctx);
+	dp_round_start(b->ctx, 1);
 	big_zero(b);
 	big_send(b, 5, &BCAST, 1, MAC_C);
 	assert_int_equal(big_got(b, &silent), PORT_MAX - 1);
@@ -1344,8 +1344,9 @@ static void test_scale_flood_budget(void **state)
 /*
  * A broadcast storm at 4,096 ports beside a unicast stream, a full batch
  * of each every round: unicast gets every frame through, and the floods'
- * copies average at most DP_FLOOD_ROUND_COPIES a round (after the
- * budget's first burst), a quarter of the unicast batch.  With the budget
+ * copies average at most DP_FLOOD_QUEUE_COPIES a round (the refill of
+ * one queue here; after the budget's first burst), twice the unicast
+ * batch.  With the budget
  * made again every round, one broadcast a round went out: 4,095 copies,
  * 64 times the unicast batch's work.
  */
@@ -1365,9 +1366,9 @@ static void test_scale_flood_storm_fair(void **state)
 	b->sw->flood_budget = 0;
 	big_send(b, last, &BCAST, 1, MAC_B); /* MAC_B learned behind the last port */
 	b->sw->flood_budget = SWITCH_DEFAULT_FLOOD_BUDGET;
-	dp_round_start(b->ctx);
+	dp_round_start(b->ctx, 1);
 	for (unsigned r = 0; r < ROUNDS; r++) {
-		dp_round_start(b->ctx);
+		dp_round_start(b->ctx, 1);
 		big_zero(b);
 		big_send(b, storm, bcast, PKT_BURST, MAC_C);
 		big_send(b, 0, uni, PKT_BURST, MAC_A);
@@ -1380,7 +1381,7 @@ static void test_scale_flood_storm_fair(void **state)
 	       (unsigned long long)big_drops(b, storm, DROP_FLOOD_BUDGET));
 	assert_int_equal(flood % (PORT_MAX - 1), 0); /* whole broadcasts, to every port but the storm's */
 	assert_true(floods_out >= 2);		      /* the storm is slowed, not shut out */
-	assert_true(flood <= SWITCH_DEFAULT_FLOOD_BUDGET + ROUNDS * DP_FLOOD_ROUND_COPIES);
+	assert_true(flood <= SWITCH_DEFAULT_FLOOD_BUDGET + ROUNDS * DP_FLOOD_QUEUE_COPIES);
 	assert_int_equal(big_drops(b, storm, DROP_FLOOD_BUDGET), ROUNDS * PKT_BURST - floods_out);
 	assert_int_equal(big_drops(b, 0, DROP_FLOOD_BUDGET), 0);
 	big_free(b);

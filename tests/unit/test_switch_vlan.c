@@ -143,7 +143,7 @@ static void send_buf(struct fx *f, unsigned in, uint8_t *buf, uint32_t len)
 	struct pkt p;
 
 	pkt_rx_init(&p, iov, 2, len, in);
-	dp_round_start(f->ctx);
+	dp_round_start(f->ctx, 1);
 	dp_forward(f->sw, f->ctx, &f->ports[in].port, &p, 1);
 }
 
@@ -353,7 +353,7 @@ static void test_vlan_mixed_batch(void **state)
 		iov[i] = (struct iovec){ .iov_base = bufs[i], .iov_len = len[i] };
 		pkt_rx_init(&p[i], &iov[i], 1, len[i], 3);
 	}
-	dp_round_start(f->ctx);
+	dp_round_start(f->ctx, 1);
 	dp_forward(f->sw, f->ctx, &f->ports[3].port, p, 5);
 	assert_int_equal(drops(f, 3, DROP_VLAN_DENIED), 1);
 	assert_int_equal(f->ports[0].got, 2); /* the VLAN 10 flood and the unicast, untagged */
