@@ -104,6 +104,12 @@ SEEDS = {
                                req(cmd="perf-set", enabled=None)]),
     "broken_json": (0, ['{"cmd":"show"', '{"cmd":"show"} trailing', "\x00\x01\x02", "", "{" * 40 + "}" * 40,
                         '{"cmd":"show","cmd":"stats"}']),
+    "tunnel_fdb": (0, [port_add("t0", "vxlan", local="127.0.0.1", remote="127.0.0.2", vni=5),
+                       req(cmd="tunnel-fdb-add", mac="02:00:00:00:00:07", remote="127.0.0.9"),
+                       req(cmd="tunnel-fdb-add", mac="02:00:00:00:00:07", vni=16777216, remote="x"),
+                       req(cmd="tunnel-fdb-add", mac="zz:00:00:00:00:07", remote="127.0.0.9", port="t0"),
+                       req(cmd="tunnel-fdb-show"), req(cmd="tunnel-fdb-show", port="nope"),
+                       req(cmd="tunnel-fdb-del", mac="02:00:00:00:00:07", vni=5, port="t0")]),
     "log_forging": (PASS_FD, [port_add("p1", "tap"),
                               req(cmd="capture-start", port="p1", file="x\n2099-01-01 vswd info: forged")]),
 }

@@ -116,6 +116,27 @@ static const struct ctl_arg flow_replace_args[] = {
 	{ 0 },
 };
 
+/* "vni=N" words: options spelled KEY=VALUE, as the issue and `port add` spell them. */
+static const struct ctl_arg tunnel_fdb_add_args[] = {
+	{ "mac", CTL_STR, CTL_ARG_REQUIRED, NULL, "MAC", 17, 17, NULL },
+	{ "vni", CTL_UINT, 0, "vni=", "N", 0, 0xffffff, NULL },
+	{ "remote", CTL_STR, CTL_ARG_REQUIRED, "remote=", "IP", 1, 63, NULL },
+	{ "port", CTL_STR, 0, "port=", "PORT", 1, PORT_NAME_MAX - 1, NULL },
+	{ 0 },
+};
+
+static const struct ctl_arg tunnel_fdb_del_args[] = {
+	{ "mac", CTL_STR, CTL_ARG_REQUIRED, NULL, "MAC", 17, 17, NULL },
+	{ "vni", CTL_UINT, 0, "vni=", "N", 0, 0xffffff, NULL },
+	{ "port", CTL_STR, 0, "port=", "PORT", 1, PORT_NAME_MAX - 1, NULL },
+	{ 0 },
+};
+
+static const struct ctl_arg tunnel_fdb_show_args[] = {
+	{ "port", CTL_STR, 0, "port=", "PORT", 1, PORT_NAME_MAX - 1, NULL },
+	{ 0 },
+};
+
 /* Help lines: at most 44 characters each (they start at column 36); '\n' starts the next. */
 const struct ctl_command ctl_commands[] = {
 	{ "port-add", "port add", port_add_args, ctl_port_add, NULL, 0, "add a port: TYPE and its KEYs one of" },
@@ -148,6 +169,12 @@ const struct ctl_command ctl_commands[] = {
 	  "every flow replaced by FILE's, one\nadd-flow line each, in one commit" },
 	{ "trace", "trace", flow_args, ctl_trace, ctl_trace_print, 0,
 	  "the tables, rules and actions a frame\nwith FLOW's fields goes through" },
+	{ "tunnel-fdb-add", "tunnel fdb add", tunnel_fdb_add_args, ctl_tunnel_fdb_add, NULL, 0,
+	  "MAC in VNI N is behind VTEP IP on vxlan\nport PORT (static: never ages, wins over\nlearning; saved)" },
+	{ "tunnel-fdb-del", "tunnel fdb del", tunnel_fdb_del_args, ctl_tunnel_fdb_del, NULL, 0,
+	  "forget MAC in VNI N (static or learned)" },
+	{ "tunnel-fdb-show", "tunnel fdb show", tunnel_fdb_show_args, ctl_tunnel_fdb_show, ctl_tunnel_fdb_show_print, 0,
+	  "the vxlan ports' remote MACs: VNI, VTEP,\nage or static" },
 	{ "capture-stop", NULL, capture_stop_args, ctl_capture_stop, NULL, 0,
 	  "stop a capture and report its counts;\n\"if_done\": only once it reached its count" },
 };
@@ -390,6 +417,18 @@ static const struct ctl_arg *next_positional(const struct ctl_arg *a)
 	return a && a->key ? a : NULL;
 }
 
+/* The option of @c's row spelled KEY=VALUE (its opt ends with '=') that word @s gives, or NULL. */
+static const struct ctl_arg *eq_option(const struct ctl_command *c, const char *s)
+{
+	for (const struct ctl_arg *a = c->args; a->key; a++) {
+		size_t n = a->opt ? strlen(a->opt) : 0;
+
+		if (n && a->opt[n - 1] == '=' && strncmp(s, a->opt, n) == 0)
+			return a;
+	}
+	return NULL;
+}
+
 /* How @a is named on the command line: its option, or its value's name. */
 static const char *arg_cli_name(const struct ctl_arg *a)
 {
@@ -526,6 +565,11 @@ int ctl_build(int argc, char *const *argv, struct ctl_call *call, char *err, siz
 			opts_done = true;
 			continue;
 		}
+		if (!opts_done && (a = eq_option(c, s)) != NULL) {
+			if (put_arg(call, a, s + strlen(a->opt), err, errlen) < 0)
+				return -1;
+			continue;
+		}
 		if (!opts_done && s[0] == '-' && s[1]) {
 			if (strcmp(s, "--json") == 0) {
 				call->json = true;
@@ -597,8 +641,11 @@ size_t ctl_command_synopsis(const struct ctl_command *c, char *buf, size_t len)
 		bool req = a->flags & CTL_ARG_REQUIRED;
 
 		strbuf_addf(buf, len, &used, " %s", req ? "" : "[");
-		if (a->opt)
-			strbuf_addf(buf, len, &used, "%s%s", a->opt, a->type == CTL_BOOL ? "" : " ");
+		if (a->opt) {
+			bool joined = a->type == CTL_BOOL || a->opt[strlen(a->opt) - 1] == '='; /* "--flag", "vni=N" */
+
+			strbuf_addf(buf, len, &used, "%s%s", a->opt, joined ? "" : " ");
+		}
 		if (a->type == CTL_BOOL && a->choices)
 			strbuf_addf(buf, len, &used, "%s|%s", a->choices[1], a->choices[0]);
 		else if (a->type == CTL_ENUM)

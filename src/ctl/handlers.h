@@ -9,6 +9,9 @@
  * printer gets an "ok" reply and prints it as text (vswctl).
  */
 
+#include <stdbool.h>
+#include <stddef.h>
+
 struct json_object;
 struct port;
 struct vswd;
@@ -54,5 +57,19 @@ struct json_object *ctl_perf_show(struct vswd *v, struct json_object *req, struc
 void ctl_perf_show_print(struct json_object *reply);
 struct json_object *ctl_perf_reset(struct vswd *v, struct json_object *req, struct ctl_peer *peer);
 struct json_object *ctl_perf_set(struct vswd *v, struct json_object *req, struct ctl_peer *peer);
+
+/*
+ * ctl_tunnel.c: tunnel-fdb-add, tunnel-fdb-del, tunnel-fdb-show (the vxlan
+ * ports' remote MACs, port/vtep.h); the static entries for the state file
+ * and back.
+ */
+struct json_object *ctl_tunnel_fdb_add(struct vswd *v, struct json_object *req, struct ctl_peer *peer);
+struct json_object *ctl_tunnel_fdb_del(struct vswd *v, struct json_object *req, struct ctl_peer *peer);
+struct json_object *ctl_tunnel_fdb_show(struct vswd *v, struct json_object *req, struct ctl_peer *peer);
+void ctl_tunnel_fdb_show_print(struct json_object *reply);
+/* The live entries of every vxlan port (or @only_port's), all or @only_static, as a JSON array. */
+struct json_object *ctl_tunnel_fdb_entries(struct vswd *v, const char *only_port, bool only_static);
+/* The state file's "tunnel_fdb" entries onto their ports; 0, or -1 with @err when some were not (the rest are). */
+int ctl_tunnel_fdb_restore(struct vswd *v, struct json_object *entries, char *err, size_t errlen);
 
 #endif

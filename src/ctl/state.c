@@ -12,6 +12,7 @@
 
 #include "ctl/config_load.h"
 #include "ctl/daemon.h"
+#include "ctl/handlers.h"
 #include "ctl/port_opts.h"
 #include "lib/atomic_file.h"
 #include "lib/json_param.h"
@@ -27,10 +28,11 @@
  *     "version": 1,
  *     "checksum": "fnv1a64:<16 hex digits>",
  *     "ports": [ { port-add request as given, keys sorted }, ... sorted by name ],
- *     "flows": [ "flow line", ... in the flow db's order ]
+ *     "flows": [ "flow line", ... in the flow db's order ],
+ *     "tunnel_fdb": [ { "port", "vni", "mac", "remote" }, ... ]   only when there is a static one
  *   }
  *
- * The checksum covers {"ports":...,"flows":...} printed plain (json-c,
+ * The checksum covers {"ports":...,"flows":...[,"tunnel_fdb":...]} printed plain (json-c,
  * no spaces, '/' unescaped), so that a bit flipped or a hand edit is
  * caught; a cut file is caught by the parser first (the object is never
  * closed).  Writes go through lib/atomic_file.h: a crash leaves the old
@@ -40,7 +42,8 @@
  * every port entry against its type's table (port_type_check, as a
  * privileged request), no duplicate name, then the checksum; any failure
  * and the file is renamed state.json.corrupt-TIME and nothing of it is
- * applied.  Apply: each port as a port-add request, then the flows
+ * applied.  Apply: each port as a port-add request, its static tunnel
+ * fdb entries (vswctl tunnel fdb add: ctl_tunnel.c), then the flows
  * (replacing those of the flows file, all or nothing); a port whose
  * creation fails (its interface is gone, its socket path is taken) or
  * that the config file already has (the config wins) is logged and left
@@ -103,13 +106,16 @@ static uint64_t fnv1a64(const char *s)
 	return h;
 }
 
-/* The checksum of @ports and @flows as the file records it, into @buf (32 bytes). */
-static void state_checksum(struct json_object *ports, struct json_object *flows, char *buf, size_t len)
+/* The checksum of @ports, @flows (and @tunnel_fdb, when not NULL) as the file records it, into @buf (32 bytes). */
+static void state_checksum(struct json_object *ports, struct json_object *flows, struct json_object *tunnel_fdb,
+			   char *buf, size_t len)
 {
 	struct json_object *body = json_object_new_object();
 
 	json_object_object_add(body, "ports", json_object_get(ports));
 	json_object_object_add(body, "flows", json_object_get(flows));
+	if (tunnel_fdb)
+		json_object_object_add(body, "tunnel_fdb", json_object_get(tunnel_fdb));
 	snprintf(buf, len, "fnv1a64:%016" PRIx64,
 		 fnv1a64(json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)));
 	json_object_put(body);
@@ -124,7 +130,7 @@ static int cmp_port_name(const void *a, const void *b)
 /* The whole file as an object (NULL: out of memory). */
 static struct json_object *state_build(struct vswd *v)
 {
-	struct json_object **sorted, *o, *ports, *flows;
+	struct json_object **sorted, *o, *ports, *flows, *tunnel_fdb;
 	char sum[32];
 	size_t n = 0;
 
@@ -143,13 +149,21 @@ static struct json_object *state_build(struct vswd *v)
 	for (size_t i = 0; i < n; i++)
 		json_object_array_add(ports, json_object_get(sorted[i]));
 	free(sorted);
-	state_checksum(ports, flows, sum, sizeof(sum));
+	tunnel_fdb = ctl_tunnel_fdb_entries(v, NULL, true);
+	if (!json_object_array_length(tunnel_fdb)) {
+		/* no static entry: the file as before tunnels had them */
+		json_object_put(tunnel_fdb);
+		tunnel_fdb = NULL;
+	}
+	state_checksum(ports, flows, tunnel_fdb, sum, sizeof(sum));
 	o = json_object_new_object();
 	json_object_object_add(o, "format", json_object_new_string(STATE_FORMAT));
 	json_object_object_add(o, "version", json_object_new_int(STATE_VERSION));
 	json_object_object_add(o, "checksum", json_object_new_string(sum));
 	json_object_object_add(o, "ports", ports);
 	json_object_object_add(o, "flows", flows);
+	if (tunnel_fdb)
+		json_object_object_add(o, "tunnel_fdb", tunnel_fdb);
 	return o;
 }
 
@@ -190,8 +204,8 @@ int vswd_state_changed(struct vswd *v, char *err, size_t errlen)
 /* Check the parsed file @o whole: format, version, keys, every port entry, the checksum.  0 or -1 with @err. */
 static int state_check(struct json_object *o, char *err, size_t errlen)
 {
-	static const char *const keys[] = { "format", "version", "checksum", "ports", "flows", NULL };
-	struct json_object *f, *ports, *flows;
+	static const char *const keys[] = { "format", "version", "checksum", "ports", "flows", "tunnel_fdb", NULL };
+	struct json_object *f, *ports, *flows, *tunnel_fdb = NULL;
 	const char *s;
 	char sum[32];
 
@@ -250,8 +264,24 @@ static int state_check(struct json_object *o, char *err, size_t errlen)
 			return -1;
 		}
 	}
+	if (json_object_object_get_ex(o, "tunnel_fdb", &tunnel_fdb)) {
+		if (!json_object_is_type(tunnel_fdb, json_type_array)) {
+			snprintf(err, errlen, "\"tunnel_fdb\" must be an array");
+			return -1;
+		}
+		for (size_t i = 0; i < json_object_array_length(tunnel_fdb); i++) {
+			struct json_object *e = json_object_array_get_idx(tunnel_fdb, i);
+
+			if (!json_object_is_type(e, json_type_object) || !json_param_str(e, "port") ||
+			    !json_param_str(e, "mac") || !json_param_str(e, "remote") ||
+			    !json_object_object_get_ex(e, "vni", &f) || !json_object_is_type(f, json_type_int)) {
+				snprintf(err, errlen, "tunnel_fdb[%zu]: {\"port\", \"vni\", \"mac\", \"remote\"} expected", i);
+				return -1;
+			}
+		}
+	}
 	s = json_param_str(o, "checksum");
-	state_checksum(ports, flows, sum, sizeof(sum));
+	state_checksum(ports, flows, tunnel_fdb, sum, sizeof(sum));
 	if (!s || strcmp(s, sum) != 0) {
 		snprintf(err, errlen, "checksum mismatch (file says %.40s, contents give %s): changed or damaged after it "
 			 "was written", s ? s : "nothing", sum);
@@ -303,7 +333,7 @@ static int state_port_add(struct vswd *v, struct json_object *p, char *err, size
 
 int vswd_state_restore(struct vswd *v, char *err, size_t errlen)
 {
-	struct json_object *o, *ports, *flows;
+	struct json_object *o, *ports, *flows, *tunnel_fdb = NULL;
 	char path[PATH_MAX], aside[PATH_MAX + 64], why[512];
 	unsigned failed = 0, added = 0;
 	size_t nflows = 0;
@@ -354,6 +384,11 @@ int vswd_state_restore(struct vswd *v, char *err, size_t errlen)
 		} else {
 			added++;
 		}
+	}
+	json_object_object_get_ex(o, "tunnel_fdb", &tunnel_fdb);
+	if (ctl_tunnel_fdb_restore(v, tunnel_fdb, why, sizeof(why)) < 0) {
+		log_err("state %s: %s", path, why);
+		failed++;
 	}
 	if (vswd_flows_restore(v, flows, path, why, sizeof(why)) < 0) {
 		log_err("state %s: the %zu flow(s) not restored (none of them): %s", path, json_object_array_length(flows),

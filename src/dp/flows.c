@@ -1,6 +1,7 @@
 /* flows.c - the lookup stage with flow tables: keys, exact-match cache, classifier, actions, then verdicts and copies (flows.h). */
 #include "dp/flows.h"
 
+#include <endian.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -395,6 +396,35 @@ static void pkt_from_snap(struct pkt *dst, const struct pkt *src, const struct f
 	pkt_copy_small(pkt_head(dst), s->bytes, s->len);
 }
 
+/*
+ * The tunnel key the frame leaves with: tun_id as its output saw it
+ * (@tun_id, big-endian; set_tunnel, set_field->tun_id).  A frame from a
+ * tunnel keeps its outer addresses; one from no tunnel gets the metadata
+ * only when a key was set (a tunnel port with vni=flow sends key 0 for a
+ * frame without, as Open vSwitch's options:key=flow does).  One test per
+ * frame that ran flows; nothing on the bridge's path.
+ */
+static inline void tun_out(struct pkt *p, uint64_t tun_id)
+{
+	if (!(p->flags & PKT_F_TUNNEL)) {
+		if (!tun_id)
+			return;
+		memset(&p->tun, 0, sizeof(p->tun));
+		p->flags |= PKT_F_TUNNEL;
+	}
+	p->tun.id = be64toh(tun_id);
+}
+
+/* The key's tunnel fields from a frame that came in a tunnel (PKT_F_TUNNEL): ovs-fields(7) tun_id, tun_src, tun_dst. */
+static inline void tun_in(struct flow_key *k, const struct pkt *p)
+{
+	k->tun_id = htobe64(p->tun.id);
+	if (!p->tun.ipv6) {
+		k->tun_src = p->tun.src.v4;
+		k->tun_dst = p->tun.dst.v4;
+	}
+}
+
 /* Verdict counts of @b, from its verdicts. */
 static void batch_count(struct dp_batch *b)
 {
@@ -443,6 +473,7 @@ static void outputs(struct vswitch *sw, struct dp_flow *f, struct dp_batch *b, u
 
 		if (!own && !normal && o->snap == FLOW_SNAP_LIVE) {
 			b->dest[i] = out_verdict(sw, o);
+			tun_out(p, o->tun_id);
 			own = true;
 			continue;
 		}
@@ -455,6 +486,7 @@ static void outputs(struct vswitch *sw, struct dp_flow *f, struct dp_batch *b, u
 			pkt_clone(q, p);
 		else
 			pkt_from_snap(q, p, &x->snap[o->snap], len0, csum_start0);
+		tun_out(q, o->tun_id);
 		pool->dest[pool->n++] = normal ? DP_DEST_UNSET : out_verdict(sw, o);
 	}
 	if (!own)
@@ -489,10 +521,14 @@ void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *b, 
 	} else {
 		memset(live, 1, b->n * sizeof(live[0]));
 	}
-	for (unsigned i = 0; i < b->n; i++)
-		if (live[i])
-			flow_key_extract(&f->keys[i], pkt_head(&b->pkts[i]), b->pkts[i].head_len, b->pkts[i].len,
-					 (uint16_t)in->id, &f->ofs[i]);
+	for (unsigned i = 0; i < b->n; i++) {
+		if (!live[i])
+			continue;
+		flow_key_extract(&f->keys[i], pkt_head(&b->pkts[i]), b->pkts[i].head_len, b->pkts[i].len,
+				 (uint16_t)in->id, &f->ofs[i]);
+		if (b->pkts[i].flags & PKT_F_TUNNEL)
+			tun_in(&f->keys[i], &b->pkts[i]);
+	}
 	lookup_table0(f, t, b->n, live);
 
 	flow_exec_begin(&f->x, t, sw->clock_ns() / 1000000);
@@ -511,6 +547,7 @@ void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *b, 
 		else
 			n = run_actions(f, t, p, i);
 		if (n == 1 && f->x.out[0].kind == FLOW_OUT_NORMAL && f->x.out[0].snap == FLOW_SNAP_LIVE) {
+			tun_out(p, f->x.out[0].tun_id);
 			if (all_normal)
 				b->dest[i] = DP_DEST_UNSET;
 			else

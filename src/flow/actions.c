@@ -489,7 +489,7 @@ static void emit(struct flow_exec *x, enum flow_out_kind kind, uint16_t port, co
 		x->cnt[FLOW_CNT_OUT_FULL]++;
 		return;
 	}
-	x->out[x->n_out++] = (struct flow_out){ (uint8_t)kind, FLOW_SNAP_LIVE, port, ntohs(k->in_port), 0 };
+	x->out[x->n_out++] = (struct flow_out){ (uint8_t)kind, FLOW_SNAP_LIVE, port, ntohs(k->in_port), 0, k->tun_id };
 	x->live_taken = true;
 }
 

@@ -157,6 +157,7 @@ struct flow_out {
 	uint16_t port;			/* FLOW_OUT_PORT: the destination */
 	uint16_t in_port;		/* the in_port field then: normal, flood and all leave it out */
 	uint16_t pad;
+	uint64_t tun_id;		/* the tun_id field then (big-endian): the key a tunnel port with vni=flow sends */
 };
 
 /* The headers an earlier output saw, before a later action changed them. */

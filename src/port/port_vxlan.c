@@ -1,4 +1,4 @@
-/* port_vxlan.c - VXLAN port: frames to and from one remote VTEP in one VNI, over the kernel's UDP/IP (RFC 7348). */
+/* port_vxlan.c - VXLAN port: frames to and from remote VTEPs (a flood list, learned and static MACs) in one VNI or any (vni=flow), over the kernel's UDP/IP (RFC 7348). */
 #include "port/port_vxlan.h"
 
 #include <arpa/inet.h>
@@ -17,6 +17,7 @@
 #include "packet/vxlan.h"
 #include "port/port_types.h"
 #include "port/vxlan_mtu.h"
+#include "port/vtep.h"
 
 /*
  * The kernel owns the underlay: its addresses, routes and neighbours pick
@@ -50,15 +51,28 @@
  * local address and UDP port is refused (EADDRINUSE).  SO_REUSEPORT would
  * not help: unconnected members of a group are picked by a hash of the
  * datagram, not by its VNI, and connect() would also filter on the remote's
- * source port, which varies.  Many VNIs or remotes behind one address is a
- * shared socket demultiplexed by VNI, the next step (docs/VSWD.md).
+ * source port, which varies.  One port serves many remotes (remote=IP,IP..)
+ * and, with vni=flow, every VNI: the flows tell them apart (tun_id,
+ * tun_src; set_tunnel), as Open vSwitch's options:key=flow.
  *
- * Receive checks, on the datagram (untrusted): its source address is the
- * remote (else `remote` drop), it holds a VXLAN header with the I flag and
- * this port's VNI and an inner Ethernet header (vxlan_hdr_check(); else
- * `short`, `flags` or `vni`).  The inner frame goes to the switch as a view
- * into the datagram's slot, with the outer addresses and VNI as the
- * packet's tunnel metadata (PKT_F_TUNNEL).
+ * Remotes (vtep.h): remote= is the flood list; a frame whose inner
+ * destination the port's table has (learned from received frames' inner
+ * source and outer source address, or static: vswctl tunnel fdb add) goes
+ * to that VTEP alone; a broadcast, multicast or unknown destination goes
+ * once to each remote of the flood list (head-end replication: one
+ * header built, copied per remote with its checksum, the frame's bytes
+ * never copied by us; VX_FLOOD_COPIES datagrams a burst, past that a
+ * `flood_budget` drop).
+ *
+ * Receive checks, on the datagram (untrusted): its source address is a
+ * known remote (the flood list or a static entry's; else `remote` drop),
+ * it holds a VXLAN header with the I flag and this port's VNI (any, with
+ * vni=flow) and an inner Ethernet header (vxlan_hdr_check(); else
+ * `short`, `flags` or `vni`).  The inner frame goes to the switch as a
+ * view into the datagram's slot, with the outer addresses and VNI as the
+ * packet's tunnel metadata (PKT_F_TUNNEL); its source MAC is learned
+ * behind the remote it came from (once a second per MAC, one lock per
+ * burst when anything changed).
  *
  * Offloads: none either way (tx_offload 0): the egress fallback hands
  * finished frames (segmented, checksums complete); UDP GSO/GRO is for later.
@@ -67,6 +81,15 @@
 #define VX_RX_SLOT 65536u	/* a datagram: at most 65535 bytes of UDP payload */
 #define VX_TX_IOV 64		/* segments of one inner frame */
 #define VX_HDR_LEN (VXLAN_UDP_HLEN + VXLAN_HLEN)
+/*
+ * Head-end replication: datagrams one tx_burst makes for flooded frames,
+ * at most (4 bursts' worth: a burst of broadcasts to 4 remotes, or one
+ * broadcast to each of VTEP_REMOTES_MAX and more); a flood frame past it
+ * is a `flood_budget` drop, unicast frames still go.
+ */
+#define VX_FLOOD_COPIES (4u * PKT_BURST)
+
+_Static_assert(VTEP_REMOTES_MAX <= PKT_BURST, "one frame's copies fit the messages of one sendmmsg");
 
 /* Drops of received datagrams by reason, for describe (each is also a port drop). */
 enum vx_rx_bad {
@@ -89,13 +112,15 @@ struct vx_port {
 	struct port port;
 	/* configuration (fixed after create) */
 	bool ipv6, csum, tos_inherit;
+	bool vni_flow;		/* vni=flow: the VNI is the frame's tunnel key (pkt.tun.id), any VNI is received */
 	uint32_t vni;
 	uint16_t dstport, sport_lo, sport_hi;
 	int ttl, tos;
-	union vx_addr local, remote;	/* remote: port dstport, for the receive check */
-	union vx_addr remote_raw;	/* remote, port 0: a raw IPv6 socket takes 0 or its protocol there */
+	union vx_addr local;
 	socklen_t alen;
-	char local_str[INET6_ADDRSTRLEN], remote_str[INET6_ADDRSTRLEN];
+	char local_str[INET6_ADDRSTRLEN];
+	/* the remote VTEPs (remote=: the flood list) and the remote MACs behind them (vtep.h) */
+	struct vtep vt;
 	int rx_fd, tx_fd;
 	struct vxlan_mtu mtu;	/* the underlay MTU: port.tx_frame_max from it (vxlan_mtu.h) */
 	/* receive: the worker polling queue 0 */
@@ -111,6 +136,7 @@ struct vx_port {
 	struct mmsghdr msgs[PKT_BURST];
 	struct iovec tx_iov[PKT_BURST][VX_TX_IOV + 1];
 	uint8_t tx_hdr[PKT_BURST][VX_HDR_LEN];
+	uint16_t tx_sum[PKT_BURST];	/* IPv4 csum=on: the UDP datagram's sum but the pseudo header (folded) */
 	union {
 		struct cmsghdr align;
 		uint8_t buf[CMSG_SPACE(sizeof(int))];
@@ -119,28 +145,21 @@ struct vx_port {
 
 static struct vx_port *vx_of(struct port *p) { return (struct vx_port *)p; }
 
-static bool vx_from_remote(const struct vx_port *v, const union vx_addr *a, socklen_t len)
+/* The tunnel metadata of a frame that came in (PKT_F_TUNNEL) in @vni from remote @r: whoever sets the flag fills every field. */
+static void vx_tun_meta(const struct vx_port *v, struct pkt *pk, uint32_t vni, unsigned r)
 {
-	if (v->ipv6)
-		return len >= sizeof(struct sockaddr_in6) && a->v6.sin6_family == AF_INET6 &&
-		       memcmp(&a->v6.sin6_addr, &v->remote.v6.sin6_addr, 16) == 0;
-	return len >= sizeof(struct sockaddr_in) && a->v4.sin_family == AF_INET &&
-	       a->v4.sin_addr.s_addr == v->remote.v4.sin_addr.s_addr;
-}
+	const union vtep_addr *src = &v->vt.remotes[r].addr;
 
-/* The tunnel metadata of a frame that came in (PKT_F_TUNNEL): whoever sets the flag fills every field. */
-static void vx_tun_meta(const struct vx_port *v, struct pkt *pk)
-{
 	pk->flags |= PKT_F_TUNNEL;
-	pk->tun.id = v->vni;
+	pk->tun.id = vni;
 	pk->tun.ipv6 = v->ipv6;
 	if (v->ipv6) {
-		memcpy(pk->tun.src.v6, &v->remote.v6.sin6_addr, 16);
+		memcpy(pk->tun.src.v6, &src->v6.sin6_addr, 16);
 		memcpy(pk->tun.dst.v6, &v->local.v6.sin6_addr, 16);
 	} else {
 		memset(&pk->tun.src, 0, sizeof(pk->tun.src));
 		memset(&pk->tun.dst, 0, sizeof(pk->tun.dst));
-		pk->tun.src.v4 = v->remote.v4.sin_addr.s_addr;
+		pk->tun.src.v4 = src->v4.sin_addr.s_addr;
 		pk->tun.dst.v4 = v->local.v4.sin_addr.s_addr;
 	}
 }
@@ -148,7 +167,9 @@ static void vx_tun_meta(const struct vx_port *v, struct pkt *pk)
 static unsigned vx_rx_burst(struct port *p, unsigned q, struct port_io *io, struct pkt *pkts, unsigned max)
 {
 	struct vx_port *v = vx_of(p);
-	unsigned bad[VX_RX__COUNT] = { 0 }, n = 0;
+	unsigned bad[VX_RX__COUNT] = { 0 }, n = 0, nlearn = 0;
+	struct vtep_learn learn[PKT_BURST];
+	uint32_t now_s;
 	uint64_t bytes = 0;
 	int got;
 
@@ -166,22 +187,32 @@ static unsigned vx_rx_burst(struct port *p, unsigned q, struct port_io *io, stru
 		return 0;
 	}
 	v->drained = (unsigned)got < max;
+	now_s = vtep_now_s();
 	for (unsigned i = 0; i < (unsigned)got; i++) {
 		const struct msghdr *mh = &v->rx_msgs[i].msg_hdr;
 		const uint8_t *d = v->rx_iov[i].iov_base;
 		size_t len = v->rx_msgs[i].msg_len;
+		uint32_t vni = 0;
+		uint64_t src_mac;
+		int r;
 
 		if (mh->msg_flags & MSG_TRUNC) {
 			bad[VX_RX_TRUNC]++;
 			continue;
 		}
-		if (!vx_from_remote(v, &v->rx_from[i], mh->msg_namelen)) {
+		r = vtep_remote_find(&v->vt, (const union vtep_addr *)&v->rx_from[i], mh->msg_namelen);
+		if (r < 0) {
 			bad[VX_RX_REMOTE]++;
 			continue;
 		}
-		switch (vxlan_decap(d, len, v->vni, &v->rx_view[n])) {
+		switch (vxlan_hdr_check(d, len, v->vni, &vni)) {
 		case VXLAN_OK:
 			break;
+		case VXLAN_BAD_VNI:
+			if (v->vni_flow)
+				break; /* every VNI is this port's: the flows tell them apart (tun_id) */
+			bad[VX_RX_VNI]++;
+			continue;
 		case VXLAN_BAD_SHORT:
 			bad[VX_RX_SHORT]++;
 			continue;
@@ -192,11 +223,17 @@ static unsigned vx_rx_burst(struct port *p, unsigned q, struct port_io *io, stru
 			bad[VX_RX_VNI]++;
 			continue;
 		}
+		v->rx_view[n] = (struct iovec){ (uint8_t *)d + VXLAN_HLEN, len - VXLAN_HLEN };
 		pkt_rx_init(&pkts[n], &v->rx_view[n], 1, (uint32_t)v->rx_view[n].iov_len, p->id);
-		vx_tun_meta(v, &pkts[n]);
+		vx_tun_meta(v, &pkts[n], vni, (unsigned)r);
+		/* flood-and-learn: the inner source is behind the VTEP the datagram came from */
+		src_mac = vtep_mac(d + VXLAN_HLEN + 6);
+		if (vtep_learn_wanted(&v->vt, vni, src_mac, (unsigned)r, now_s))
+			learn[nlearn++] = (struct vtep_learn){ .mac = src_mac, .vni = vni, .remote = (uint8_t)r };
 		bytes += len - VXLAN_HLEN;
 		n++;
 	}
+	vtep_learn(&v->vt, learn, nlearn, now_s);
 	for (unsigned r = 0; r < VX_RX__COUNT; r++) {
 		if (!bad[r])
 			continue;
@@ -227,12 +264,24 @@ static int vx_inner_tos(struct pkt *pk)
 	return 0;
 }
 
+/* The UDP checksum of message @m's datagram to remote @r (IPv4, csum=on): its sum (tx_sum) and @r's pseudo header. */
+static void vx_csum4(struct vx_port *v, unsigned m, unsigned r, uint32_t udp_len)
+{
+	uint32_t sum = csum_pseudo_ipv4(&v->local.v4.sin_addr, &v->vt.remotes[r].addr.v4.sin_addr, IPPROTO_UDP,
+					udp_len);
+	uint16_t c = csum_finish(sum + v->tx_sum[m]);
+
+	if (c == 0)
+		c = 0xffff; /* RFC 768: a computed zero is sent as all ones (zero means "none") */
+	memcpy(v->tx_hdr[m] + 6, &c, 2);
+}
+
 /*
- * Message @m for frame @pk: the UDP + VXLAN header in front of the frame's
- * segments.  False when the frame cannot go (too many segments, too big
- * for one datagram).
+ * Message @m for frame @pk to remote @r in @vni: the UDP + VXLAN header in
+ * front of the frame's segments.  False when the frame cannot go (too many
+ * segments, too big for one datagram).
  */
-static bool vx_encap(struct vx_port *v, unsigned m, struct pkt *pk)
+static bool vx_encap(struct vx_port *v, unsigned m, struct pkt *pk, uint32_t vni, unsigned r)
 {
 	uint8_t *h = v->tx_hdr[m];
 	struct iovec *iov = v->tx_iov[m];
@@ -250,19 +299,13 @@ static bool vx_encap(struct vx_port *v, unsigned m, struct pkt *pk)
 	h[4] = (uint8_t)(udp_len >> 8);
 	h[5] = (uint8_t)udp_len;
 	h[6] = h[7] = 0; /* zero: no checksum (csum=off), or the kernel's to fill (IPv6), or below (IPv4) */
-	vxlan_hdr_build(h + VXLAN_UDP_HLEN, v->vni);
+	vxlan_hdr_build(h + VXLAN_UDP_HLEN, vni);
 	iov[0] = (struct iovec){ h, VX_HDR_LEN };
-	*mh = (struct msghdr){ .msg_name = &v->remote_raw, .msg_namelen = v->alen, .msg_iov = iov,
+	*mh = (struct msghdr){ .msg_name = &v->vt.remotes[r].addr, .msg_namelen = v->alen, .msg_iov = iov,
 			       .msg_iovlen = (size_t)nseg + 1 };
 	if (v->csum && !v->ipv6) {
-		uint32_t sum = csum_pseudo_ipv4(&v->local.v4.sin_addr, &v->remote.v4.sin_addr, IPPROTO_UDP, udp_len);
-		uint16_t c;
-
-		sum = csum_add_iov(sum, iov, (unsigned)nseg + 1, 0, udp_len, NULL);
-		c = csum_finish(sum);
-		if (c == 0)
-			c = 0xffff; /* RFC 768: a computed zero is sent as all ones (zero means "none") */
-		memcpy(h + 6, &c, 2);
+		v->tx_sum[m] = csum_fold(csum_add_iov(0, iov, (unsigned)nseg + 1, 0, udp_len, NULL));
+		vx_csum4(v, m, r, udp_len);
 	}
 	if (v->tos_inherit) {
 		struct cmsghdr *cm = (struct cmsghdr *)v->tx_cmsg[m].buf;
@@ -278,25 +321,86 @@ static bool vx_encap(struct vx_port *v, unsigned m, struct pkt *pk)
 	return true;
 }
 
+/*
+ * Message @m: message @first's frame again, to remote @r (head-end
+ * replication): the header's 16 bytes and the segment list copied, the
+ * frame's bytes not (the kernel reads them once per datagram); for IPv4
+ * with csum=on, the checksum from @first's sum and @r's pseudo header.
+ */
+static void vx_encap_copy(struct vx_port *v, unsigned m, unsigned first, unsigned r)
+{
+	const struct msghdr *src = &v->msgs[first].msg_hdr;
+	struct msghdr *mh = &v->msgs[m].msg_hdr;
+
+	memcpy(v->tx_hdr[m], v->tx_hdr[first], VX_HDR_LEN);
+	memcpy(v->tx_iov[m], v->tx_iov[first], src->msg_iovlen * sizeof(struct iovec));
+	v->tx_iov[m][0].iov_base = v->tx_hdr[m];
+	if (src->msg_control)
+		memcpy(v->tx_cmsg[m].buf, v->tx_cmsg[first].buf, sizeof(v->tx_cmsg[m].buf));
+	*mh = *src;
+	mh->msg_name = &v->vt.remotes[r].addr;
+	mh->msg_iov = v->tx_iov[m];
+	if (src->msg_control)
+		mh->msg_control = v->tx_cmsg[m].buf;
+	if (v->csum && !v->ipv6) {
+		v->tx_sum[m] = v->tx_sum[first];
+		vx_csum4(v, m, r, (uint32_t)(v->tx_hdr[m][4] << 8 | v->tx_hdr[m][5]));
+	}
+}
+
+/* The VNI frame @pk goes in: the port's, or with vni=flow the frame's tunnel key (0 without one, as OVS's key=flow). */
+static uint32_t vx_tx_vni(const struct vx_port *v, const struct pkt *pk)
+{
+	if (!v->vni_flow)
+		return v->vni;
+	return pk->flags & PKT_F_TUNNEL ? (uint32_t)pk->tun.id & VXLAN_VNI_MAX : 0;
+}
+
+/*
+ * Each frame to the remote its inner destination was learned (or set)
+ * behind, else, a broadcast, multicast or unknown unicast, to every remote
+ * of the flood list (VX_FLOOD_COPIES a burst); as many sendmmsg as the
+ * messages take, PKT_BURST at a time.
+ */
 static void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, unsigned n)
 {
 	struct vx_port *v = vx_of(p);
-	unsigned drops[DROP__COUNT] = { 0 }, m = 0, sent;
+	unsigned drops[DROP__COUNT] = { 0 }, m = 0, sent = 0, copies = 0;
+	unsigned n_flood = v->vt.n_flood;
+	uint32_t now_s = vtep_now_s();
 	uint64_t bytes = 0;
 
-	unsigned i;
-
 	pthread_spin_lock(&v->tx_lock);
-	for (i = 0; i < n && m < PKT_BURST; i++) {
-		if (!vx_encap(v, m, pkts[i])) {
+	for (unsigned i = 0; i < n; i++) {
+		struct pkt *pk = pkts[i];
+		uint32_t vni = vx_tx_vni(v, pk);
+		int r = vtep_lookup(&v->vt, vni, vtep_mac(pkt_head(pk)), now_s);
+		unsigned need = r >= 0 ? 1 : n_flood;
+
+		if (!need) {
+			drops[DROP_NO_DESTINATION]++;
+			continue;
+		}
+		if (r < 0 && need > 1) {
+			if (copies + need > VX_FLOOD_COPIES) {
+				drops[DROP_FLOOD_BUDGET]++;
+				continue;
+			}
+			copies += need;
+		}
+		if (m + need > PKT_BURST) {
+			sent += port_sendmmsg(v->tx_fd, v->msgs, m, VX_HDR_LEN, &bytes, drops);
+			m = 0;
+		}
+		if (!vx_encap(v, m, pk, vni, r >= 0 ? (unsigned)r : 0)) {
 			drops[DROP_TOO_BIG]++;
 			continue;
 		}
-		m++;
+		for (unsigned k = 1; k < need; k++)
+			vx_encap_copy(v, m + k, m, k);
+		m += need;
 	}
-	/* The tx stage hands at most a burst; anything past the messages we have is counted, not sent. */
-	drops[DROP_NO_RX_BUFFER] += n - i;
-	sent = port_sendmmsg(v->tx_fd, v->msgs, m, VX_HDR_LEN, &bytes, drops);
+	sent += port_sendmmsg(v->tx_fd, v->msgs, m, VX_HDR_LEN, &bytes, drops);
 	pthread_spin_unlock(&v->tx_lock);
 	port_count(&p->stats.tx_packets, sent);
 	port_count(&p->stats.tx_bytes, bytes);
@@ -317,9 +421,26 @@ static void vx_rx_disarm(struct port *p, unsigned q) {}
 static void vx_describe(struct port *p, char *buf, size_t len)
 {
 	struct vx_port *v = vx_of(p);
-	int off = snprintf(buf, len, "vxlan vni %u local %s remote %s dstport %u src_ports %u-%u csum %s",
-			   (unsigned)v->vni, v->local_str, v->remote_str, (unsigned)v->dstport, (unsigned)v->sport_lo,
-			   (unsigned)v->sport_hi, v->csum ? "on" : "off");
+	char vni[16];
+	int off;
+
+	if (v->vni_flow)
+		snprintf(vni, sizeof(vni), "flow");
+	else
+		snprintf(vni, sizeof(vni), "%u", (unsigned)v->vni);
+	off = snprintf(buf, len, "vxlan vni %s local %s remote ", vni, v->local_str);
+	for (unsigned r = 0; r < v->vt.n_flood && off >= 0 && (size_t)off < len; r++)
+		off += snprintf(buf + off, len - (size_t)off, "%s%s", r ? "," : "", v->vt.remotes[r].str);
+	if (off >= 0 && (size_t)off < len)
+		off += snprintf(buf + off, len - (size_t)off, " dstport %u src_ports %u-%u csum %s", (unsigned)v->dstport,
+				(unsigned)v->sport_lo, (unsigned)v->sport_hi, v->csum ? "on" : "off");
+	for (unsigned c = 0; c < VTEP__COUNT && off >= 0 && (size_t)off < len; c++) {
+		uint64_t k = atomic_load_explicit(&v->vt.counters[c], memory_order_relaxed);
+
+		if (k)
+			off += snprintf(buf + off, len - (size_t)off, "; fdb %s: %llu", vtep_counter_names[c],
+					(unsigned long long)k);
+	}
 
 	if (off >= 0 && (size_t)off < len)
 		off += snprintf(buf + off, len - (size_t)off, " mtu %u (route %u%s) frame_max %u", v->mtu.used,
@@ -337,7 +458,7 @@ static void vx_describe(struct port *p, char *buf, size_t len)
 /* Control plane, once a second: the underlay MTU again (a route or a path MTU may have changed). */
 static void vx_tick(struct port *p)
 {
-	vxlan_mtu_apply(&vx_of(p)->mtu, p);
+	vxlan_mtu_apply(&vx_of(p)->mtu, &vx_of(p)->vt, p);
 }
 
 static void vx_destroy(struct port *p)
@@ -350,6 +471,7 @@ static void vx_destroy(struct port *p)
 	if (v->tx_fd >= 0)
 		close(v->tx_fd);
 	free(v->rx_slots);
+	vtep_destroy(&v->vt);
 	pthread_spin_destroy(&v->tx_lock);
 	free(v);
 }
@@ -385,37 +507,74 @@ static int vx_parse_addr(const char *s, uint16_t port, union vx_addr *a)
 	return -1;
 }
 
+/* remote=IP[,IP..] into the flood list of @v->vt (whose family is local='s); 0, or -1 with @err. */
+static int vx_parse_remotes(struct vx_port *v, const char *list, char *err, size_t errlen)
+{
+	char buf[VTEP_REMOTES_MAX * (INET6_ADDRSTRLEN + 1)], *save = NULL;
+	unsigned n = 0;
+
+	if (!list || strlen(list) >= sizeof(buf)) {
+		snprintf(err, errlen, "vxlan: remote= must be IP[,IP..] (at most %u)", VTEP_REMOTES_MAX);
+		return -1;
+	}
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (char *ip = strtok_r(buf, ",", &save); ip; ip = strtok_r(NULL, ",", &save), n++) {
+		union vx_addr a;
+		int fam = vx_parse_addr(ip, 0, &a), rc;
+
+		if (fam < 0) {
+			snprintf(err, errlen, "vxlan: remote= must be IPv4 or IPv6 addresses (\"%s\")", ip);
+			return -1;
+		}
+		rc = vtep_remote_add(&v->vt, (const union vtep_addr *)&a, true);
+		if (rc == -EAFNOSUPPORT) {
+			snprintf(err, errlen, "vxlan: local= and remote= must be of one family (IPv4 or IPv6)");
+			return -1;
+		}
+		if (rc < 0) {
+			snprintf(err, errlen, "vxlan: at most %u remotes", VTEP_REMOTES_MAX);
+			return -1;
+		}
+	}
+	if (!n) {
+		snprintf(err, errlen, "vxlan: remote= must be IP[,IP..]");
+		return -1;
+	}
+	return 0;
+}
+
 /* The options into @v; 0, or -1 with @err. */
 static int vx_parse(struct vx_port *v, struct json_object *params, char *err, size_t errlen)
 {
 	const char *local = port_param_str(params, "local"), *remote = port_param_str(params, "remote");
 	const char *csum = port_param_str(params, "csum"), *tos = port_param_str(params, "tos");
-	const char *range = port_param_str(params, "src_ports");
-	unsigned vni, dstport, ttl, mtu, lo = 49152, hi = 65535, tosv = 0;
-	int fl, fr;
+	const char *range = port_param_str(params, "src_ports"), *vni_str = port_param_str(params, "vni");
+	unsigned vni = 0, dstport, ttl, mtu, lo = 49152, hi = 65535, tosv = 0;
+	bool vni_flow = vni_str && strcmp(vni_str, "flow") == 0;
+	int fl;
 	char tail;
 
-	if (port_param_uint(params, "vni", 0, VXLAN_VNI_MAX, VXLAN_VNI_MAX + 1, &vni, err, errlen) < 0 ||
+	if ((!vni_flow && port_param_uint(params, "vni", 0, VXLAN_VNI_MAX, VXLAN_VNI_MAX + 1, &vni, err, errlen) < 0) ||
 	    port_param_uint(params, "dstport", 1, 65535, VXLAN_PORT, &dstport, err, errlen) < 0 ||
 	    port_param_uint(params, "ttl", 1, 255, 64, &ttl, err, errlen) < 0 ||
 	    port_param_uint(params, "mtu", 576, 65535, 0, &mtu, err, errlen) < 0)
 		return -1;
 	v->mtu.conf = mtu;
 	if (vni > VXLAN_VNI_MAX) {
-		snprintf(err, errlen, "vxlan: vni= is required (0..%u)", VXLAN_VNI_MAX);
+		snprintf(err, errlen, "vxlan: vni= is required (0..%u, or flow)", VXLAN_VNI_MAX);
 		return -1;
 	}
 	fl = vx_parse_addr(local, 0, &v->local);
-	fr = vx_parse_addr(remote, (uint16_t)dstport, &v->remote);
-	(void)vx_parse_addr(remote, 0, &v->remote_raw);
-	if (fl < 0 || fr < 0) {
-		snprintf(err, errlen, "vxlan: %s= must be an IPv4 or IPv6 address", fl < 0 ? "local" : "remote");
+	if (fl < 0) {
+		snprintf(err, errlen, "vxlan: local= must be an IPv4 or IPv6 address");
 		return -1;
 	}
-	if (fl != fr) {
-		snprintf(err, errlen, "vxlan: local= and remote= must be of one family (IPv4 or IPv6)");
+	if (vtep_init(&v->vt, fl == AF_INET6) < 0) {
+		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	if (vx_parse_remotes(v, remote, err, errlen) < 0)
+		return -1;
 	if (csum && strcmp(csum, "on") != 0 && strcmp(csum, "off") != 0) {
 		snprintf(err, errlen, "vxlan: csum= must be on or off");
 		return -1;
@@ -431,6 +590,7 @@ static int vx_parse(struct vx_port *v, struct json_object *params, char *err, si
 	v->ipv6 = fl == AF_INET6;
 	v->alen = v->ipv6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 	v->vni = vni;
+	v->vni_flow = vni_flow;
 	v->dstport = (uint16_t)dstport;
 	v->ttl = (int)ttl;
 	v->csum = !csum || strcmp(csum, "on") == 0;
@@ -440,8 +600,6 @@ static int vx_parse(struct vx_port *v, struct json_object *params, char *err, si
 	v->sport_hi = (uint16_t)hi;
 	inet_ntop(fl, v->ipv6 ? (void *)&v->local.v6.sin6_addr : (void *)&v->local.v4.sin_addr, v->local_str,
 		  sizeof(v->local_str));
-	inet_ntop(fl, v->ipv6 ? (void *)&v->remote.v6.sin6_addr : (void *)&v->remote.v4.sin_addr, v->remote_str,
-		  sizeof(v->remote_str));
 	return 0;
 }
 
@@ -540,11 +698,11 @@ struct port *port_vxlan_create(const char *name, struct json_object *params, con
 	if (!what)
 		what = vx_open_tx(v);
 	if (!what) {
-		int e = vxlan_mtu_open(&v->mtu, &v->local.sa, &v->remote.sa, v->alen, v->ipv6, v->mtu.conf);
+		int e = vxlan_mtu_open(&v->mtu, &v->local.sa, v->alen, v->ipv6, v->mtu.conf);
 
 		errno = -e;
 		what = e < 0 ? "MTU probe socket" : NULL;
-		vxlan_mtu_apply(&v->mtu, &v->port);
+		vxlan_mtu_apply(&v->mtu, &v->vt, &v->port);
 	}
 	if (what) {
 		snprintf(err, errlen, "vxlan %s:%u: %s: %s", v->local_str, (unsigned)v->dstport, what, strerror(errno));
@@ -555,4 +713,66 @@ struct port *port_vxlan_create(const char *name, struct json_object *params, con
 out_free:
 	vx_destroy(&v->port);
 	return NULL;
+}
+
+/* ---- the tunnel fdb, for the control thread (vswctl tunnel fdb) ---------------------------------------------- */
+
+bool port_is_vxlan(const struct port *p)
+{
+	return p->ops == &vx_port_ops;
+}
+
+int port_vxlan_vni(const struct port *p)
+{
+	const struct vx_port *v = (const struct vx_port *)p;
+
+	return v->vni_flow ? -1 : (int)v->vni;
+}
+
+int port_vxlan_fdb_add(struct port *p, const uint8_t mac[6], uint32_t vni, const char *remote, char *err,
+		       size_t errlen)
+{
+	struct vx_port *v = vx_of(p);
+	union vx_addr a;
+	int r;
+
+	if (!v->vni_flow && vni != v->vni) {
+		snprintf(err, errlen, "port %s serves VNI %u only (vni=flow serves any)", p->name, (unsigned)v->vni);
+		return -EINVAL;
+	}
+	if (vni > VXLAN_VNI_MAX || (mac[0] & 1)) {
+		snprintf(err, errlen, "%s", vni > VXLAN_VNI_MAX ? "vni must be 0..16777215" : "a group MAC cannot be static");
+		return -EINVAL;
+	}
+	if (vx_parse_addr(remote, 0, &a) < 0) {
+		snprintf(err, errlen, "remote= must be an IPv4 or IPv6 address");
+		return -EINVAL;
+	}
+	r = vtep_remote_add(&v->vt, (const union vtep_addr *)&a, false);
+	if (r < 0) {
+		snprintf(err, errlen, "%s", r == -EAFNOSUPPORT ? "remote= must be of local='s family"
+							       : "too many remotes on this port");
+		return r;
+	}
+	r = vtep_static_add(&v->vt, vni, vtep_mac(mac), (unsigned)r);
+	if (r < 0)
+		snprintf(err, errlen, "the port's table has no room for this MAC (its bucket holds static entries only)");
+	return r;
+}
+
+int port_vxlan_fdb_del(struct port *p, const uint8_t mac[6], uint32_t vni)
+{
+	return vtep_del(&vx_of(p)->vt, vni, vtep_mac(mac));
+}
+
+unsigned port_vxlan_fdb_dump(struct port *p, struct vtep_entry *out, unsigned max)
+{
+	return vtep_dump(&vx_of(p)->vt, out, max, vtep_now_s());
+}
+
+const char *port_vxlan_remote_str(struct port *p, unsigned r)
+{
+	struct vx_port *v = vx_of(p);
+
+	return r < atomic_load_explicit(&v->vt.n_remotes, memory_order_acquire) ? v->vt.remotes[r].str : "?";
 }

@@ -1,19 +1,42 @@
-/* port_vxlan.h - a VXLAN tunnel endpoint as a switch port: one VNI to one remote VTEP over the kernel's UDP/IP. */
+/* port_vxlan.h - a VXLAN tunnel endpoint as a switch port: remote VTEPs in one VNI (or the flows'), over the kernel's UDP/IP. */
 #ifndef VSW_PORT_PORT_VXLAN_H
 #define VSW_PORT_PORT_VXLAN_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct json_object;
+struct vtep_entry;
 struct port;
 struct port_env;
 
 /*
- * `port add NAME vxlan local=IP remote=IP vni=N [dstport=4789] [csum=on|off]
- * [ttl=N] [tos=N|inherit] [src_ports=LO-HI] [mtu=N]`: IPv4 or IPv6 underlay (local
- * and remote of one family).  NULL with a reason in @err.
+ * `port add NAME vxlan local=IP remote=IP[,IP..] vni=N|flow [dstport=4789]
+ * [csum=on|off] [ttl=N] [tos=N|inherit] [src_ports=LO-HI] [mtu=N]`: IPv4
+ * or IPv6 underlay (local and remotes of one family); the remotes are the
+ * flood list; vni=flow takes the VNI from the frame's tunnel key (flows:
+ * set_tunnel, tun_id).  NULL with a reason in @err.
  */
 struct port *port_vxlan_create(const char *name, struct json_object *params, const struct port_env *env, char *err,
 			       size_t errlen);
+
+
+/* Is @p a vxlan port (the calls below take only those)? */
+bool port_is_vxlan(const struct port *p);
+/* The VNI @p serves, or -1 for vni=flow. */
+int port_vxlan_vni(const struct port *p);
+/*
+ * Control thread: inner @mac in @vni is behind VTEP @remote (an address
+ * of local='s family; not in the flood list unless remote= named it), for
+ * good: never aged, never overridden by learning.  0, or -errno with @err.
+ */
+int port_vxlan_fdb_add(struct port *p, const uint8_t mac[6], uint32_t vni, const char *remote, char *err,
+		       size_t errlen);
+/* Control thread: forget (@vni, @mac), static or learned.  0 or -ENOENT. */
+int port_vxlan_fdb_del(struct port *p, const uint8_t mac[6], uint32_t vni);
+/* Control thread: up to @max live entries (port/vtep.h); their remote's address by port_vxlan_remote_str(). */
+unsigned port_vxlan_fdb_dump(struct port *p, struct vtep_entry *out, unsigned max);
+const char *port_vxlan_remote_str(struct port *p, unsigned remote);
 
 #endif

@@ -8,9 +8,9 @@
 
 #include "packet/vxlan.h"
 #include "port/port.h"
+#include "port/vtep.h"
 
-int vxlan_mtu_open(struct vxlan_mtu *m, const struct sockaddr *local, const struct sockaddr *remote, socklen_t alen,
-		   bool ipv6, unsigned conf)
+int vxlan_mtu_open(struct vxlan_mtu *m, const struct sockaddr *local, socklen_t alen, bool ipv6, unsigned conf)
 {
 	struct sockaddr_storage l;
 
@@ -18,8 +18,6 @@ int vxlan_mtu_open(struct vxlan_mtu *m, const struct sockaddr *local, const stru
 	m->ipv6 = ipv6;
 	m->conf = conf;
 	m->alen = alen;
-	memcpy(&m->local, local, alen);
-	memcpy(&m->remote, remote, alen);
 	m->fd = socket(ipv6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
 	if (m->fd < 0)
 		return -errno;
@@ -39,30 +37,34 @@ int vxlan_mtu_open(struct vxlan_mtu *m, const struct sockaddr *local, const stru
 	return 0;
 }
 
-unsigned vxlan_mtu_read(struct vxlan_mtu *m)
+unsigned vxlan_mtu_read(struct vxlan_mtu *m, const struct vtep *vt)
 {
-	int val = 0;
-	socklen_t len = sizeof(val);
-	unsigned mtu;
+	unsigned n = atomic_load_explicit(&vt->n_remotes, memory_order_acquire), mtu;
 
 	/*
 	 * connect() routes again (a UDP connect sends nothing): the socket's
 	 * cached route would not see a new route or a path MTU learned since.
+	 * One remote after another; the smallest MTU wins.
 	 */
 	m->route = 0;
-	if (m->fd >= 0 && connect(m->fd, (struct sockaddr *)&m->remote, m->alen) == 0 &&
-	    getsockopt(m->fd, m->ipv6 ? IPPROTO_IPV6 : IPPROTO_IP, m->ipv6 ? IPV6_MTU : IP_MTU, &val, &len) == 0 &&
-	    val > 0)
-		m->route = (unsigned)val;
+	for (unsigned r = 0; m->fd >= 0 && r < n; r++) {
+		int val = 0;
+		socklen_t len = sizeof(val);
+
+		if (connect(m->fd, &vt->remotes[r].addr.sa, m->alen) == 0 &&
+		    getsockopt(m->fd, m->ipv6 ? IPPROTO_IPV6 : IPPROTO_IP, m->ipv6 ? IPV6_MTU : IP_MTU, &val, &len) == 0 &&
+		    val > 0 && (!m->route || (unsigned)val < m->route))
+			m->route = (unsigned)val;
+	}
 	mtu = m->route;
 	if (m->conf && (!mtu || m->conf < mtu))
 		mtu = m->conf;
 	return mtu;
 }
 
-void vxlan_mtu_apply(struct vxlan_mtu *m, struct port *p)
+void vxlan_mtu_apply(struct vxlan_mtu *m, const struct vtep *vt, struct port *p)
 {
-	unsigned mtu = vxlan_mtu_read(m), outer = m->ipv6 ? VXLAN6_OVERHEAD : VXLAN4_OVERHEAD, max = 0;
+	unsigned mtu = vxlan_mtu_read(m, vt), outer = m->ipv6 ? VXLAN6_OVERHEAD : VXLAN4_OVERHEAD, max = 0;
 
 	m->used = mtu;
 	if (mtu > outer + PKT_ETH_HLEN)

@@ -1,4 +1,4 @@
-/* vxlan_mtu.h - a VXLAN port's largest inner frame: the kernel's route MTU to the remote VTEP (or mtu=), less the outer headers. */
+/* vxlan_mtu.h - a VXLAN port's largest inner frame: the kernel's smallest route MTU to its remote VTEPs (or mtu=), less the outer headers. */
 #ifndef VSW_PORT_VXLAN_MTU_H
 #define VSW_PORT_VXLAN_MTU_H
 
@@ -9,10 +9,14 @@
  * MTU of an untagged frame 14 less: the usual 50 and 70.
  *
  *   underlay MTU   where it comes from
- *   route          the kernel's: IP_MTU / IPV6_MTU of a UDP socket connected
- *                  to the remote from local= (the egress device's MTU, a
- *                  route's mtu, or a path MTU the kernel learned from ICMP
- *                  on the underlay), read again every second (port tick)
+ *   route          the kernel's: IP_MTU / IPV6_MTU of a UDP socket bound to
+ *                  local= and connected to each remote VTEP in turn (the
+ *                  egress device's MTU, a route's mtu, or a path MTU the
+ *                  kernel learned from ICMP on the underlay), the smallest
+ *                  over the remotes (flood list and static ones: a flood
+ *                  goes to all of them, and one MTU per port keeps the tx
+ *                  stage's check a compare), read again every second (port
+ *                  tick)
  *   mtu=N          the port's option: a smaller MTU somewhere on the path
  *                  the kernel cannot know (a provider's tunnel); the
  *                  smaller of the two is used
@@ -26,26 +30,25 @@
 #include <sys/socket.h>
 
 struct port;
+struct vtep;
 
 struct vxlan_mtu {
-	int fd;			/* UDP, connected to the remote from local (never sends), or -1 */
+	int fd;			/* UDP, bound to local, connected to one remote after another (never sends), or -1 */
 	bool ipv6;
 	unsigned conf;		/* mtu= (0: none) */
-	unsigned route;		/* the kernel's, last read (0: unknown) */
+	unsigned route;		/* the kernel's, last read: the smallest over the remotes (0: unknown) */
 	unsigned used;		/* the underlay MTU last applied: the smaller of route and conf (0: none known) */
-	struct sockaddr_storage local, remote;
 	socklen_t alen;
 };
 
-/* Open the probe for @local -> @remote (one family, @alen bytes each) with mtu= @conf (0: none); 0 or -errno. */
-int vxlan_mtu_open(struct vxlan_mtu *m, const struct sockaddr *local, const struct sockaddr *remote, socklen_t alen,
-		   bool ipv6, unsigned conf);
+/* Open the probe from @local (@alen bytes) with mtu= @conf (0: none); 0 or -errno. */
+int vxlan_mtu_open(struct vxlan_mtu *m, const struct sockaddr *local, socklen_t alen, bool ipv6, unsigned conf);
 
-/* The underlay MTU now: the route's (read again) and mtu=, the smaller; 0 when neither is known. */
-unsigned vxlan_mtu_read(struct vxlan_mtu *m);
+/* The underlay MTU now: the smallest route MTU to @vt's remotes (read again) and mtu=, the smaller; 0 when neither is known. */
+unsigned vxlan_mtu_read(struct vxlan_mtu *m, const struct vtep *vt);
 
 /* vxlan_mtu_read(), and @p's tx_frame_max from it (0 when unknown: no limit but the kernel's). */
-void vxlan_mtu_apply(struct vxlan_mtu *m, struct port *p);
+void vxlan_mtu_apply(struct vxlan_mtu *m, const struct vtep *vt, struct port *p);
 
 void vxlan_mtu_close(struct vxlan_mtu *m);
 

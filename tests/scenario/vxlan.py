@@ -57,11 +57,27 @@ Steps:
      from cB's address (the frames are floods: the answer is made on that path too);
   6. bad options are refused with a message (vni out of range, mixed
      families, csum=maybe, src_ports=9-1);
-  7. cleanup: vswd (SIGTERM, exit 0), namespaces.  Also on SIGTERM/SIGINT.
+  7. three hosts (issue 16 item 3): host C (netns hC, a kernel vxlan VTEP
+     bridged with container cC, reached from hA over a second veth,
+     192.168.79.0/24) and a second container cA2 on hA (port a2);
+     `port add t0 vxlan remote=B,C`:
+       - ping cA -> cB and cA -> cC; tcpdump on both underlays: cA's ARP
+         broadcast went to both VTEPs (head-end replication);
+       - `tunnel fdb show`: cB learned behind B, cC behind C;
+       - ping cA -> cB again: on B's wire, not on C's (unicast to the
+         learned VTEP only);
+       - `tunnel fdb add MAC remote=C` for a MAC that never talks (a
+         permanent neighbour in cA): cA's pings to it on C's wire only;
+         listed static; `tunnel fdb del` removes it;
+     then `vni=flow`: hC's VTEP in VNI + 1, flows in_port=t0,tun_id=VNI ->
+     a, tun_id=VNI+1 -> a2, a -> set_tunnel:VNI, a2 -> set_field->tun_id:
+     cA reaches cB, cA2 reaches cC, and neither reaches the other VNI's
+     container; both tun_id flows counted packets;
+  8. cleanup: vswd (SIGTERM, exit 0), namespaces.  Also on SIGTERM/SIGINT.
 
 Each check prints PASS or FAIL (nothing is skipped); the last line is
 "vxlan: N passed, M failed"; non-zero exit on any failure.  Bounded waits;
-a run takes about 70 s.
+a run takes about 100 s.
 
     python3 tests/scenario/vxlan.py --build build [--keep]
 
@@ -82,13 +98,14 @@ import time
 sys.dont_write_bytecode = True
 
 TAG = "%04x" % (os.getpid() & 0xffff)
-NS = {h: "vswx-%s-%s" % (h, TAG) for h in ("hA", "hB", "cA", "cB")}
+NS = {h: "vswx-%s-%s" % (h, TAG) for h in ("hA", "hB", "cA", "cB", "hC", "cC", "cA2")}
 VNI = 4000 + (os.getpid() % 1000)
-UL4 = {"A": "192.168.77.1", "B": "192.168.77.2", "X": "192.168.77.3"}
+UL4 = {"A": "192.168.77.1", "B": "192.168.77.2", "X": "192.168.77.3", "C": "192.168.79.3", "A2": "192.168.79.1"}
 UL6 = {"A": "fd77::1", "B": "fd77::2", "X": "fd77::3"}
-IN4 = {"cA": "10.77.0.1", "cB": "10.77.0.2"}
+IN4 = {"cA": "10.77.0.1", "cB": "10.77.0.2", "cC": "10.77.0.3", "cA2": "10.77.0.4"}
 IN6 = {"cA": "fd78::1", "cB": "fd78::2"}
-MAC = {"cA": "02:77:78:00:00:0a", "cB": "02:77:78:00:00:0b"}
+MAC = {"cA": "02:77:78:00:00:0a", "cB": "02:77:78:00:00:0b", "cC": "02:77:78:00:00:0c", "cA2": "02:77:78:00:00:0e"}
+SILENT = ("10.77.0.13", "02:77:78:00:00:0d")   # a static remote MAC that never talks
 INNER_MTU = 1430
 UDP_LOSS_MAX = 5        # per cent: a loaded 2-core CI machine loses a little at 20 Mbit/s, a broken path all
 
@@ -230,6 +247,29 @@ def setup_net():
     must(["ip", "link", "add", "br0", "type", "bridge"], ns=NS["hB"])
     must(["ip", "link", "set", "vB", "master", "br0"], ns=NS["hB"])
     must(["ip", "link", "set", "br0", "up"], ns=NS["hB"])
+
+
+def setup_three():
+    """Host C (a second kernel VTEP, reached from hA by a second veth: 192.168.79.0/24, routed to hA's
+    192.168.77.1) with container cC on a bridge; and a second container cA2 on hA."""
+    for c, h, v in (("cC", "hC", "vC"), ("cA2", "hA", "vA2")):
+        must(["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"], ns=NS[c])
+        must(["ip", "link", "add", v, "netns", NS[h], "type", "veth", "peer", "name", "eth0", "netns", NS[c]])
+        must(["ip", "link", "set", "eth0", "address", MAC[c], "mtu", str(INNER_MTU)], ns=NS[c])
+        must(["ip", "addr", "add", IN4[c] + "/24", "dev", "eth0"], ns=NS[c])
+        must(["ip", "link", "set", "eth0", "up"], ns=NS[c])
+        must(["sysctl", "-qw", "net.ipv6.conf.%s.disable_ipv6=1" % v], ns=NS[h])
+        must(["ip", "link", "set", v, "up"], ns=NS[h])
+    must(["ip", "link", "add", "uA2", "netns", NS["hA"], "type", "veth", "peer", "name", "uC", "netns", NS["hC"]])
+    must(["ip", "addr", "add", UL4["A2"] + "/24", "dev", "uA2"], ns=NS["hA"])
+    must(["ip", "link", "set", "uA2", "up"], ns=NS["hA"])
+    must(["ip", "addr", "add", UL4["C"] + "/24", "dev", "uC"], ns=NS["hC"])
+    must(["ip", "link", "set", "uC", "up"], ns=NS["hC"])
+    must(["ip", "route", "add", "192.168.77.0/24", "dev", "uC"], ns=NS["hC"])
+    must(["ethtool", "-K", "uC", "tx", "off"], ns=NS["hC"])   # as uB (setup_net)
+    must(["ip", "link", "add", "br0", "type", "bridge"], ns=NS["hC"])
+    must(["ip", "link", "set", "vC", "master", "br0"], ns=NS["hC"])
+    must(["ip", "link", "set", "br0", "up"], ns=NS["hC"])
 
 
 def cleanup_net():
@@ -399,9 +439,11 @@ class Capture:
     """tcpdump -w on uB in hB (UDP 4789 only): the first 3000 datagrams (pings and the start of the TCP
     runs both ways), whole, so tshark can verify checksums and read them all in a few seconds."""
 
-    def __init__(self, wd, name, ns="hB", iface="uB", bpf=("udp", "port", "4789")):
+    def __init__(self, wd, name, host="hB", ifname="uB", immediate=False, bpf=("udp", "port", "4789")):
         self.path = os.path.join(wd, name + ".pcap")
-        self.proc = subprocess.Popen(["ip", "netns", "exec", NS[ns], "tcpdump", "-U", "-n", "-s", "2000", "-c", "3000", "-i", iface, "-w",
+        # --immediate-mode: each frame handed over as it comes, not in ring blocks that a SIGINT may cut off
+        self.proc = subprocess.Popen(["ip", "netns", "exec", NS[host], "tcpdump"] + (["--immediate-mode"] if immediate else []) +
+                                     ["-U", "-n", "-s", "2000", "-c", "3000", "-i", ifname, "-w",
                                       self.path] + list(bpf),
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 5
@@ -443,6 +485,19 @@ class Capture:
                 rows.append({"src": f[0], "sport": int(f[1]), "csum": int(f[2], 16) if f[2].startswith("0x")
                              else int(f[2] or 0), "vni": int(f[3]), "status": f[4] if len(f) > 4 else ""})
         return rows, err
+
+
+    def inner_dsts(self, vni=None):
+        """(outer source, inner destination MAC, VNI) of every VXLAN datagram captured."""
+        rc, out, err = run(["tshark", "-r", self.path, "-Y", "vxlan", "-T", "fields", "-E", "occurrence=a",
+                            "-E", "aggregator=,", "-e", "ip.src", "-e", "eth.dst", "-e", "vxlan.vni"], timeout=60)
+        rows = []
+        for ln in out.splitlines():
+            f = ln.split("\t")
+            if len(f) >= 3 and f[2]:
+                # the outer header's source (the first), the inner frame's destination (the last)
+                rows.append((f[0].split(",")[0], f[1].split(",")[-1], int(f[2].split(",")[0])))
+        return rows
 
 
 def one_case(sw, wd, v6, csum):
@@ -530,7 +585,7 @@ def pmtu_tcp(sw, wd):
         state = port_state(sw, "t0")
         check("mtu 1400 (route 1400) frame_max 1364" in state,
               "%s: t0 reads the underlay's MTU from the kernel's route (1400; frames up to 1364)" % what, state)
-        cap = Capture(wd, "pmtu-inner", ns="hA", iface="vA", bpf=("icmp",))
+        cap = Capture(wd, "pmtu-inner", host="hA", ifname="vA", bpf=("icmp",))
         nbytes, bps, detail = iperf(False)
         check(nbytes > 1000000, "%s: iperf3 TCP cA -> cB completes (%d bytes, %.0f Mbit/s)" % (what, nbytes, bps / 1e6),
               detail or port_stat(sw, "t0"))
@@ -703,10 +758,125 @@ def bad_options(sw):
         check(rc != 0 and want in msg, "port add vxlan %s refused: %s" % (" ".join(extra), msg[:120]), msg)
 
 
+def kernel_vtep(host, vni, local):
+    must(["ip", "link", "add", "vx0", "type", "vxlan", "id", str(vni), "local", local, "remote", UL4["A"],
+          "dstport", "4789", "udpcsum"], ns=NS[host])
+    must(["ip", "link", "set", "vx0", "master", "br0"], ns=NS[host])
+    must(["ip", "link", "set", "vx0", "up"], ns=NS[host])
+
+
+def captures(wd, nb, nc):
+    """tcpdump on hB's and hC's underlay, in immediate mode (else the last ring block can be lost to the
+    SIGINT), after a pause (a fresh capture misses what comes in its first moments)."""
+    caps = Capture(wd, nb, "hB", "uB", True), Capture(wd, nc, "hC", "uC", True)
+    time.sleep(0.5)
+    return caps
+
+
+def stop_captures(*caps):
+    time.sleep(0.5)
+    for c in caps:
+        c.stop()
+
+
+def three_hosts(sw, wd):
+    """One vxlan port, two remote VTEPs (kernel vxlan on hB and hC): floods reach both, learned and static
+    MACs reach one; then vni=flow with tun_id flows: two VNIs to two local ports, isolated."""
+    vswctl = [sw.vswctl, "--ctl", sw.ctl]
+    setup_three()
+    must(vswctl + ["port", "add", "a2", "afpacket", "ifname=vA2"])
+    kernel_vtep("hB", VNI, UL4["B"])
+    kernel_vtep("hC", VNI, UL4["C"])
+    must(vswctl + ["port", "add", "t0", "vxlan", "local=" + UL4["A"], "remote=%s,%s" % (UL4["B"], UL4["C"]),
+                   "vni=%d" % VNI])
+    capB, capC = captures(wd, "three-b", "three-c")
+    for c in ("cB", "cC"):
+        got, detail = ping("cA", IN4[c])
+        check(got == 3, "two remotes: ping cA -> %s (%d/3)" % (c, got), detail if got != 3 else "")
+    stop_captures(capB, capC)
+    rb, rc_ = capB.inner_dsts(), capC.inner_dsts()
+    bcast = "ff:ff:ff:ff:ff:ff"
+    check(any(r[0] == UL4["A"] and r[1] == bcast for r in rb) and any(r[0] == UL4["A"] and r[1] == bcast for r in rc_),
+          "two remotes: cA's ARP broadcasts flooded to both VTEPs (head-end replication)", (rb[:4], rc_[:4]))
+    # the underlay MTU is the smallest over the remotes: hC's path (uA2) narrower than hB's
+    state = port_state(sw, "t0")
+    check("mtu 1500 (route 1500) frame_max 1464" in state, "two remotes, both paths 1500: t0's frames up to 1464",
+          state)
+    set_mtus({("hA", "uA2"): 1400})
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and "frame_max 1364" not in state:
+        time.sleep(0.3)
+        state = port_state(sw, "t0")
+    check("mtu 1400 (route 1400) frame_max 1364" in state,
+          "two remotes, hC's path at 1400: t0 takes the smaller MTU within a tick (frames up to 1364)", state)
+    set_mtus({("hA", "uA2"): 1500})
+    fdb = sw.call("tunnel", "fdb", "show").get("entries", [])
+    where = {e["mac"]: e["remote"] for e in fdb if not e.get("static")}
+    check(where.get(MAC["cB"]) == UL4["B"] and where.get(MAC["cC"]) == UL4["C"],
+          "tunnel fdb show: cB learned behind %s, cC behind %s" % (UL4["B"], UL4["C"]), fdb)
+    # learned: unicast to cB goes to hB only (cA's ARP entries are fresh: its pings are unicast)
+    capB, capC = captures(wd, "three-b2", "three-c2")
+    got, detail = ping("cA", IN4["cB"])
+    stop_captures(capB, capC)
+    rb, rc_ = capB.inner_dsts(), capC.inner_dsts()
+    nb = sum(1 for r in rb if r[0] == UL4["A"] and r[1] == MAC["cB"])
+    nc = sum(1 for r in rc_ if r[0] == UL4["A"] and r[1] == MAC["cB"])
+    check(got == 3 and nb >= 3 and nc == 0, "learned: unicast to cB on hB's wire only (%d there, %d on hC's)"
+          % (nb, nc), detail)
+    # static: a MAC that never talks, behind hC
+    must(vswctl + ["tunnel", "fdb", "add", SILENT[1], "remote=" + UL4["C"]])
+    must(["ip", "neigh", "replace", SILENT[0], "lladdr", SILENT[1], "dev", "eth0", "nud", "permanent"], ns=NS["cA"])
+    capB, capC = captures(wd, "three-b3", "three-c3")
+    ping("cA", SILENT[0], count=2)
+    stop_captures(capB, capC)
+    nb = sum(1 for r in capB.inner_dsts() if r[1] == SILENT[1])
+    nc = sum(1 for r in capC.inner_dsts() if r[1] == SILENT[1])
+    check(nb == 0 and nc >= 2, "static: tunnel fdb add %s remote=%s: to hC only (%d there, %d on hB's)"
+          % (SILENT[1], UL4["C"], nc, nb))
+    fdb = sw.call("tunnel", "fdb", "show", "port=t0").get("entries", [])
+    check(any(e["mac"] == SILENT[1] and e.get("static") and e["remote"] == UL4["C"] and e["vni"] == VNI for e in fdb),
+          "tunnel fdb show: the static entry", fdb)
+    rc, out, err = sw.ctl_run("tunnel", "fdb", "del", SILENT[1])
+    check(rc == 0 and not any(e["mac"] == SILENT[1] for e in sw.call("tunnel", "fdb", "show").get("entries", [])),
+          "tunnel fdb del: gone", out + err)
+    must(vswctl + ["port", "del", "t0"])
+
+    # vni=flow: VNI on hB, VNI + 1 on hC; flows map them to a (cA) and a2 (cA2)
+    must(["ip", "link", "del", "vx0"], ns=NS["hC"])
+    kernel_vtep("hC", VNI + 1, UL4["C"])
+    must(vswctl + ["port", "add", "t0", "vxlan", "local=" + UL4["A"], "remote=%s,%s" % (UL4["B"], UL4["C"]),
+                   "vni=flow"])
+    for fl in ("in_port=t0,tun_id=%d,actions=output:a" % VNI,
+               "in_port=t0,tun_id=%d,actions=output:a2" % (VNI + 1),
+               "in_port=a,actions=set_tunnel:%d,output:t0" % VNI,
+               "in_port=a2,actions=set_field:%d->tun_id,output:t0" % (VNI + 1)):
+        must(vswctl + ["flow", "add", fl])
+    for c in ("cA", "cA2"):
+        run(["ip", "neigh", "flush", "dev", "eth0"], ns=NS[c])
+    got, detail = ping("cA", IN4["cB"])
+    check(got == 3, "vni=flow: ping cA -> cB in VNI %d (%d/3)" % (VNI, got), detail if got != 3 else "")
+    got, detail = ping("cA2", IN4["cC"])
+    check(got == 3, "vni=flow: ping cA2 -> cC in VNI %d (%d/3)" % (VNI + 1, got), detail if got != 3 else "")
+    got_ac, _ = ping("cA", IN4["cC"], count=2)
+    got_a2b, _ = ping("cA2", IN4["cB"], count=2)
+    check(got_ac == 0 and got_a2b == 0, "vni=flow: isolation: cA cannot reach cC, cA2 cannot reach cB (%d, %d replies)"
+          % (got_ac, got_a2b))
+    rc, out, err = sw.ctl_run("flow", "dump")
+    lines = [ln for ln in out.splitlines() if "in_port=t0,tun_id=" in ln]
+    check(len(lines) == 2 and all("n_packets=0," not in ln for ln in lines),
+          "vni=flow: flow dump: both tun_id flows matched packets", out + err)
+    must(vswctl + ["flow", "del"])
+    must(vswctl + ["port", "del", "t0"])
+    must(vswctl + ["port", "del", "a2"])
+    for h in ("hB", "hC"):
+        must(["ip", "link", "del", "vx0"], ns=NS[h])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--build", default="build")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (logs, captures)")
+    ap.add_argument("--only-three", action="store_true", help="step 7 alone (three hosts, vni=flow)")
     args = ap.parse_args()
     build = os.path.abspath(args.build)
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
@@ -722,15 +892,18 @@ def main():
         setup_net()
         sw = Vswd(build, wd, NS["hA"])
         must([sw.vswctl, "--ctl", sw.ctl, "port", "add", "a", "afpacket", "ifname=vA"])
-        for v6 in (False, True):
-            for csum in (True, False):
-                one_case(sw, wd, v6, csum)
-        vsw_pair(build, wd, sw)
-        pmtu_tcp(sw, wd)
-        jumbo(sw, wd)
-        hostile(sw)
-        too_big(sw)
-        bad_options(sw)
+        if not args.only_three:
+            for v6 in (False, True):
+                for csum in (True, False):
+                    one_case(sw, wd, v6, csum)
+            vsw_pair(build, wd, sw)
+            pmtu_tcp(sw, wd)
+            jumbo(sw, wd)
+            hostile(sw)
+            too_big(sw)
+            bad_options(sw)
+            must([sw.vswctl, "--ctl", sw.ctl, "port", "del", "t0"])
+        three_hosts(sw, wd)
     except (RuntimeError, Terminated) as e:
         check(False, "scenario ran to its end", e)
     finally:

@@ -10,6 +10,7 @@
  * switch is the learning bridge as before.
  */
 
+#include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -38,6 +39,8 @@
 struct tx_frame {
 	unsigned port;
 	uint32_t len;
+	bool tun;		/* PKT_F_TUNNEL: tun_id is the frame's tunnel key */
+	uint64_t tun_id;
 	uint8_t bytes[FRAME_MAX];
 };
 
@@ -65,6 +68,8 @@ static void fake_tx_burst(struct port *p, struct port_io *io, struct pkt *const 
 		assert_true(cur->nlog <= LOG_MAX);
 		t->port = p->id;
 		t->len = pkts[i]->len;
+		t->tun = pkts[i]->flags & PKT_F_TUNNEL;
+		t->tun_id = t->tun ? pkts[i]->tun.id : 0;
 		pkt_to_buf(pkts[i], t->bytes, sizeof(t->bytes));
 	}
 }
@@ -568,6 +573,64 @@ static void test_copy_pool_full(void **state)
 	assert_int_equal(drops(f, 0, DROP_FLOW_COPIES), 2 * PKT_BURST - DP_FLOW_COPIES);
 }
 
+/* Frame @i came in a tunnel: key @id, outer 192.0.2.@src -> 192.0.2.1 (what a vxlan port's rx sets). */
+static void tunneled(struct fx *f, unsigned i, uint64_t id, uint8_t src)
+{
+	struct pkt *p = &f->pkts[i];
+
+	p->flags |= PKT_F_TUNNEL;
+	memset(&p->tun, 0, sizeof(p->tun));
+	p->tun.id = id;
+	p->tun.src.v4 = htonl(0xc0000200u | src);
+	p->tun.dst.v4 = htonl(0xc0000201u);
+}
+
+/*
+ * A tunnel port's frames carry their key and outer addresses: flows match
+ * tun_id, tun_src, tun_dst (ovs-fields(7), no prerequisite), a frame that
+ * came in no tunnel has them zero, and set_tunnel / set_field->tun_id give
+ * the frame the key its tunnel output sends it with (vni=flow).
+ */
+static void test_tunnel_fields(void **state)
+{
+	struct fx *f = *state;
+
+	add(f, "priority=10,tun_id=0x10,actions=output:1");
+	add(f, "priority=10,tun_id=0x20,tun_src=192.0.2.7,actions=output:2");
+	add(f, "priority=10,tun_id=0x20,tun_dst=192.0.2.9,actions=drop");
+	add(f, "priority=5,in_port=3,actions=set_tunnel:0x30,output:0");
+	add(f, "priority=5,in_port=2,actions=set_field:0x40->tun_id,output:0,set_tunnel:0x41,output:1");
+	add(f, "priority=0,actions=drop");
+	frame(f, 0, 1, 2, 2, 0);
+	tunneled(f, 0, 0x10, 5);
+	frame(f, 1, 1, 2, 2, 0);
+	tunneled(f, 1, 0x20, 7);
+	frame(f, 2, 1, 2, 2, 0);
+	tunneled(f, 2, 0x20, 8);
+	frame(f, 3, 1, 2, 2, 0); /* no tunnel: tun_id 0 */
+	forward(f, 0, 4);
+	assert_int_equal(f->nlog, 2);
+	assert_int_equal(sent_to(f, 1), 1);
+	assert_int_equal(first_to(f, 1)->tun_id, 0x10);
+	assert_int_equal(sent_to(f, 2), 1);
+	assert_int_equal(first_to(f, 2)->tun_id, 0x20);
+	assert_int_equal(drops(f, 0, DROP_FLOW_MISS), 0);
+	assert_int_equal(drops(f, 0, DROP_FLOW_DROP), 2);
+	/* set_tunnel on a frame from no tunnel: it leaves with that key */
+	frame(f, 0, 3, 2, 2, 3);
+	forward(f, 3, 1);
+	assert_int_equal(f->nlog, 1);
+	assert_true(f->log[0].tun);
+	assert_int_equal(f->log[0].tun_id, 0x30);
+	/* each output sends the key set before it */
+	frame(f, 0, 4, 2, 2, 2);
+	forward(f, 2, 1);
+	assert_int_equal(f->nlog, 2);
+	assert_true(first_to(f, 0)->tun);
+	assert_int_equal(first_to(f, 0)->tun_id, 0x40);
+	assert_int_equal(first_to(f, 1)->tun_id, 0x41);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -584,6 +647,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_megaflow_masks, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_megaflow_invalidation, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_copy_pool_full, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_tunnel_fields, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,6 +19,8 @@
 #include "flow/table.h"
 #include "../lib/proc_counts.h"
 #include "../lib/stub_port.h"
+#include "port/port_vxlan.h"
+#include "port/vtep.h"
 
 static char dir[64];
 
@@ -42,6 +44,8 @@ static int teardown_dir(void **state)
 static struct port *hook(const char *name, const char *type, struct json_object *params, const struct port_env *env,
 			 char *err, size_t errlen)
 {
+	if (strcmp(type, "vxlan") == 0)
+		return port_vxlan_create(name, params, env, err, errlen); /* a real one: tunnel fdb entries need it */
 	if (strncmp(name, "gone", 4) == 0) {
 		snprintf(err, errlen, "interface %s: No such device", name);
 		return NULL;
@@ -364,12 +368,65 @@ static void test_corrupt_never_partial(void **state)
 	free(full);
 }
 
+/*
+ * Static tunnel fdb entries (vswctl tunnel fdb add) are saved with their
+ * port and come back with it; deleted, they are gone from the file.  A
+ * file without any has no "tunnel_fdb" key (files from before stay valid).
+ */
+static void test_tunnel_fdb(void **state)
+{
+	char err[256], path[256];
+	struct vtep_entry e[4];
+	char *text;
+	struct port *p;
+
+	if (geteuid() != 0)
+		fail_msg("a vxlan port needs root (a raw socket)");
+	start("st4");
+	assert_int_equal(vswd_state_restore(&v, err, sizeof(err)), 0);
+	snprintf(path, sizeof(path), "%s/st4/state.json", dir);
+	assert_string_equal(ask("{\"cmd\":\"port-add\",\"name\":\"t0\",\"type\":\"vxlan\",\"local\":\"127.0.0.1\","
+				"\"remote\":\"127.0.0.2,127.0.0.3\",\"vni\":\"flow\",\"dstport\":47894}"),
+			    "ok");
+	text = slurp(path, NULL);
+	if (strstr(text, "tunnel_fdb"))
+		fail_msg("no static entry yet, yet:\n%s", text);
+	free(text);
+	assert_string_equal(ask("{\"cmd\":\"tunnel-fdb-add\",\"mac\":\"02:00:00:00:00:07\",\"vni\":70,"
+				"\"remote\":\"127.0.0.9\"}"),
+			    "ok");
+	assert_string_equal(ask("{\"cmd\":\"tunnel-fdb-add\",\"mac\":\"02:00:00:00:00:08\",\"vni\":80,"
+				"\"remote\":\"127.0.0.3\",\"port\":\"t0\"}"),
+			    "ok");
+	assert_string_equal(ask("{\"cmd\":\"tunnel-fdb-add\",\"mac\":\"02:00:00:00:00:08\",\"remote\":\"127.0.0.3\"}"),
+			    "port t0 has vni=flow: say which VNI (vni=N)");
+	assert_string_equal(ask("{\"cmd\":\"tunnel-fdb-del\",\"mac\":\"02:00:00:00:00:08\",\"vni\":80}"), "ok");
+	text = slurp(path, NULL);
+	if (!strstr(text, "\"tunnel_fdb\"") || !strstr(text, "\"02:00:00:00:00:07\"") || !strstr(text, "127.0.0.9") ||
+	    strstr(text, "\"02:00:00:00:00:08\""))
+		fail_msg("state file:\n%s", text);
+	free(text);
+	vswd_shutdown(&v);
+
+	start("st4");
+	assert_int_equal(vswd_state_restore(&v, err, sizeof(err)), 0);
+	p = atomic_load(&v.sw->ports[vswd_port_slot(&v, "t0")]);
+	assert_int_equal(port_vxlan_fdb_dump(p, e, 4), 1);
+	assert_true(e[0].is_static);
+	assert_int_equal(e[0].vni, 70);
+	assert_int_equal(e[0].mac[5], 7);
+	assert_string_equal(port_vxlan_remote_str(p, e[0].remote), "127.0.0.9");
+	assert_int_equal(count_files("st4", "state.json.", false), 0);
+	vswd_shutdown(&v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_save_restore),
 		cmocka_unit_test(test_conflicts_and_failures),
 		cmocka_unit_test(test_corrupt_never_partial),
+		cmocka_unit_test(test_tunnel_fdb),
 	};
 
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);

@@ -9,10 +9,16 @@
  * spread over flows.  The port: two vxlan ports on 127.0.0.1 and
  * 127.0.0.2 (one UDP port, two local addresses) carry a frame each way,
  * whole, with the tunnel metadata, the outer checksum on and off; a frame
- * too big for one datagram is a too_big drop.  The port test needs root
- * (a raw socket) and fails with the reason otherwise.
+ * too big for one datagram is a too_big drop.  Many remotes: a port with
+ * two remote VTEPs floods a broadcast or an unknown destination to both,
+ * learns an inner source behind the VTEP it came from and then sends to
+ * that one only, and a static entry sends to its VTEP (one outside the
+ * flood list too).  vni=flow: the frame's tunnel key is the VNI sent, any
+ * VNI is received as the frame's tun.id.  The port tests need root (a raw
+ * socket) and fail with the reason otherwise.
  */
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <json-c/json.h>
 #include <poll.h>
@@ -32,6 +38,7 @@
 #include "packet/vxlan.h"
 #include "port/port.h"
 #include "port/port_vxlan.h"
+#include "port/vtep.h"
 
 static void test_hdr_build(void **state)
 {
@@ -271,6 +278,182 @@ static void test_port_frame_max(void **state)
 	json_object_put(o);
 }
 
+static struct port *vx_named(const char *name, const char *local, const char *remote, const char *vni)
+{
+	struct json_object *o = json_object_new_object();
+	struct port_env env = { 0 };
+	char err[256] = "";
+	struct port *p;
+
+	json_object_object_add(o, "local", json_object_new_string(local));
+	json_object_object_add(o, "remote", json_object_new_string(remote));
+	json_object_object_add(o, "vni", strcmp(vni, "flow") ? json_object_new_int(atoi(vni)) : json_object_new_string(vni));
+	json_object_object_add(o, "dstport", json_object_new_int(47891));
+	p = port_vxlan_create(name, o, &env, err, sizeof(err));
+	json_object_put(o);
+	if (!p)
+		fail_msg("port %s: %s", name, err);
+	return p;
+}
+
+/* Frame from MAC ..:@src to @dst (NULL: broadcast) into @pk over @buf; with @tun, tunnel key @tun_id. */
+static void mkframe(struct pkt *pk, uint8_t *buf, struct iovec *iov, uint8_t src, const uint8_t *dst, bool tun,
+		    uint64_t tun_id)
+{
+	memset(buf, 0, 64);
+	if (dst)
+		memcpy(buf, dst, 6);
+	else
+		memset(buf, 0xff, 6);
+	buf[6] = 0x02;
+	buf[11] = src;
+	buf[12] = 0x88;
+	buf[13] = 0xb5;
+	*iov = (struct iovec){ buf, 64 };
+	pkt_rx_init(pk, iov, 1, 64, 0);
+	pkt_load(pk);
+	if (tun) {
+		pk->flags |= PKT_F_TUNNEL;
+		memset(&pk->tun, 0, sizeof(pk->tun));
+		pk->tun.id = tun_id;
+	}
+}
+
+static void send1(struct port *p, uint8_t src, const uint8_t *dst, bool tun, uint64_t tun_id)
+{
+	struct pkt *pk = zalloc64(sizeof(*pk));
+	uint8_t buf[64];
+	struct iovec iov;
+	struct port_io io = { 0 };
+
+	mkframe(pk, buf, &iov, src, dst, tun, tun_id);
+	p->ops->tx_burst(p, &io, &pk, 1);
+	free(pk);
+}
+
+/* Frames @p receives within 0.2 s (all of them, drained); the first one's source MAC's last byte and tunnel into @first. */
+static unsigned recv_all(struct port *p, struct pkt *first)
+{
+	struct pkt *rx = zalloc64(PKT_BURST * sizeof(*rx));
+	struct port_io io = { 0 };
+	struct pollfd pfd = { .fd = p->ops->rx_fd(p, 0), .events = POLLIN };
+	unsigned total = 0;
+
+	for (int i = 0; i < 4; i++) {
+		unsigned n = p->ops->rx_burst(p, 0, &io, rx, PKT_BURST);
+
+		if (n && !total && first) {
+			*first = rx[0];
+			first->iov = NULL;
+		}
+		total += n;
+		p->ops->rx_done(p, 0, &io);
+		if (!n)
+			(void)poll(&pfd, 1, 50);
+	}
+	free(rx);
+	return total;
+}
+
+static void test_port_remotes(void **state)
+{
+	const uint8_t mac_b[6] = { 0x02, 0, 0, 0, 0, 0xb }, mac_y[6] = { 0x02, 0, 0, 0, 0, 0x77 };
+	const uint8_t mac_z[6] = { 0x02, 0, 0, 0, 0, 0x78 };
+	struct port *a, *b, *c, *d;
+	struct pkt *got = zalloc64(sizeof(*got));
+	struct vtep_entry e[8];
+	char err[256];
+
+	if (geteuid() != 0)
+		fail_msg("the vxlan port test needs root (a raw socket for its transmit side)");
+	a = vx_named("a", "127.0.0.1", "127.0.0.2,127.0.0.3", "4242");
+	b = vx_named("b", "127.0.0.2", "127.0.0.1", "4242");
+	c = vx_named("c", "127.0.0.3", "127.0.0.1", "4242");
+	d = vx_named("d", "127.0.0.4", "127.0.0.1", "4242");
+	/* a broadcast: one datagram to each remote of the flood list */
+	send1(a, 1, NULL, false, 0);
+	assert_int_equal(atomic_load(&a->stats.tx_packets), 2);
+	assert_int_equal(recv_all(b, NULL), 1);
+	assert_int_equal(recv_all(c, NULL), 1);
+	/* b's frame from MAC ..:0b: a learns it behind 127.0.0.2 */
+	send1(b, 0xb, NULL, false, 0);
+	assert_int_equal(recv_all(a, got), 1);
+	assert_int_equal(got->tun.src.v4, htonl(0x7f000002));
+	assert_int_equal(got->tun.id, 4242);
+	/* unicast to it: to b alone */
+	send1(a, 1, mac_b, false, 0);
+	assert_int_equal(recv_all(b, NULL), 1);
+	assert_int_equal(recv_all(c, NULL), 0);
+	/* an unknown unicast: flooded */
+	send1(a, 1, mac_y, false, 0);
+	assert_int_equal(recv_all(b, NULL), 1);
+	assert_int_equal(recv_all(c, NULL), 1);
+	/* static: ..:77 behind c, ..:78 behind d (not in the flood list: reached for that MAC only) */
+	assert_int_equal(port_vxlan_fdb_add(a, mac_y, 4242, "127.0.0.3", err, sizeof(err)), 0);
+	assert_int_equal(port_vxlan_fdb_add(a, mac_z, 4242, "127.0.0.4", err, sizeof(err)), 0);
+	assert_int_equal(port_vxlan_fdb_add(a, mac_z, 7, "127.0.0.4", err, sizeof(err)), -EINVAL);
+	send1(a, 1, mac_y, false, 0);
+	assert_int_equal(recv_all(b, NULL), 0);
+	assert_int_equal(recv_all(c, NULL), 1);
+	send1(a, 1, mac_z, false, 0);
+	assert_int_equal(recv_all(d, NULL), 1);
+	assert_int_equal(recv_all(b, NULL) + recv_all(c, NULL), 0);
+	send1(a, 1, NULL, false, 0);
+	assert_int_equal(recv_all(d, NULL), 0);
+	assert_int_equal(recv_all(b, NULL) + recv_all(c, NULL), 2);
+	/* static wins over learning: ..:77 seen from b stays behind c */
+	send1(b, 0x77, NULL, false, 0);
+	assert_int_equal(recv_all(a, NULL), 1);
+	send1(a, 1, mac_y, false, 0);
+	assert_int_equal(recv_all(c, NULL), 1);
+	assert_int_equal(recv_all(b, NULL), 0);
+	assert_int_equal(port_vxlan_fdb_dump(a, e, 8), 3);
+	assert_int_equal(port_vxlan_fdb_del(a, mac_y, 4242), 0);
+	assert_int_equal(port_vxlan_fdb_dump(a, e, 8), 2);
+	d->ops->destroy(d);
+	c->ops->destroy(c);
+	b->ops->destroy(b);
+	a->ops->destroy(a);
+	free(got);
+}
+
+static void test_port_vni_flow(void **state)
+{
+	struct port *e, *f, *g;
+	struct pkt *got = zalloc64(sizeof(*got));
+
+	if (geteuid() != 0)
+		fail_msg("the vxlan port test needs root (a raw socket for its transmit side)");
+	e = vx_named("e", "127.0.0.5", "127.0.0.6", "flow");
+	f = vx_named("f", "127.0.0.6", "127.0.0.5", "4242");
+	/* the frame's key is the VNI sent: 4242 reaches f, 77 is f's vni drop */
+	send1(e, 1, NULL, true, 4242);
+	assert_int_equal(recv_all(f, got), 1);
+	assert_int_equal(got->tun.id, 4242);
+	send1(e, 1, NULL, true, 77);
+	assert_int_equal(recv_all(f, NULL), 0);
+	assert_int_equal(atomic_load(&f->stats.drops[DROP_BAD_HEADER]), 1);
+	/* any VNI in: the frame's tun.id */
+	send1(f, 2, NULL, false, 0);
+	assert_int_equal(recv_all(e, got), 1);
+	assert_int_equal(got->tun.id, 4242);
+	assert_int_equal(port_vxlan_vni(e), -1);
+	assert_int_equal(port_vxlan_vni(f), 4242);
+	f->ops->destroy(f);
+	g = vx_named("g", "127.0.0.6", "127.0.0.5", "99");
+	send1(e, 1, NULL, true, 99);
+	assert_int_equal(recv_all(g, NULL), 1);
+	send1(g, 3, NULL, false, 0);
+	assert_int_equal(recv_all(e, got), 1);
+	assert_int_equal(got->tun.id, 99);
+	/* no key: VNI 0 (OVS key=flow), which g does not serve */
+	send1(e, 1, NULL, false, 0);
+	assert_int_equal(recv_all(g, NULL), 0);
+	g->ops->destroy(g);
+	e->ops->destroy(e);
+	free(got);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -279,6 +462,8 @@ int main(void)
 		cmocka_unit_test(test_src_port),
 		cmocka_unit_test(test_port_loopback),
 		cmocka_unit_test(test_port_frame_max),
+		cmocka_unit_test(test_port_remotes),
+		cmocka_unit_test(test_port_vni_flow),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,350 @@
+/* vtep.c - a VXLAN port's remote VTEPs and its table of remote MACs: learn, look up, static entries (vtep.h). */
+#include "port/vtep.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include <arpa/inet.h>
+
+const char *const vtep_counter_names[VTEP__COUNT] = { "learned", "moved", "table_full" };
+
+#define KEY_VALID (1ull << 63)
+#define VAL_STATIC (1ull << 32)
+#define VAL_SEEN_SHIFT 33
+#define SEEN_MASK 0x7fffffffu		/* seconds modulo 2^31 */
+
+_Static_assert((VTEP_BUCKETS & (VTEP_BUCKETS - 1)) == 0, "buckets: a power of two");
+_Static_assert(sizeof(struct vtep_bucket) == 64, "a bucket is one cache line");
+_Static_assert(VTEP_REMOTES_MAX <= 255, "a remote index fits a byte of val");
+
+int vtep_init(struct vtep *t, bool ipv6)
+{
+	memset(t, 0, sizeof(*t));
+	t->ipv6 = ipv6;
+	t->aging_s = VTEP_AGING_S;
+	t->buckets = aligned_alloc(64, VTEP_BUCKETS * sizeof(struct vtep_bucket));
+	if (!t->buckets)
+		return -ENOMEM;
+	memset(t->buckets, 0, VTEP_BUCKETS * sizeof(struct vtep_bucket));
+	if (getrandom(t->hash_key, sizeof(t->hash_key), 0) != sizeof(t->hash_key)) {
+		/* No entropy yet (early boot): the clock, which a remote sender does not know to the nanosecond. */
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		t->hash_key[0] = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull;
+		t->hash_key[1] = (uint64_t)ts.tv_sec ^ 0xc2b2ae3d27d4eb4full;
+	}
+	t->hash_key[1] |= 1;
+	pthread_spin_init(&t->lock, PTHREAD_PROCESS_PRIVATE);
+	return 0;
+}
+
+void vtep_destroy(struct vtep *t)
+{
+	if (!t->buckets)
+		return;
+	free(t->buckets);
+	t->buckets = NULL;
+	pthread_spin_destroy(&t->lock);
+}
+
+uint64_t vtep_mac(const uint8_t mac[6])
+{
+	uint64_t m = 0;
+
+	for (unsigned i = 0; i < 6; i++)
+		m |= (uint64_t)mac[i] << (8 * i);
+	return m;
+}
+
+/* The group bit of a MAC in vtep_mac() form (the first byte's low bit). */
+static bool mac_group(uint64_t mac)
+{
+	return mac & 1;
+}
+
+uint32_t vtep_now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint32_t)ts.tv_sec & SEEN_MASK;
+}
+
+static bool addr_eq(const struct vtep *t, const union vtep_addr *a, const union vtep_addr *b)
+{
+	if (t->ipv6)
+		return !memcmp(&a->v6.sin6_addr, &b->v6.sin6_addr, 16);
+	return a->v4.sin_addr.s_addr == b->v4.sin_addr.s_addr;
+}
+
+int vtep_remote_add(struct vtep *t, const union vtep_addr *a, bool flood)
+{
+	unsigned n = atomic_load_explicit(&t->n_remotes, memory_order_relaxed);
+	struct vtep_remote *r;
+
+	if (a->sa.sa_family != (t->ipv6 ? AF_INET6 : AF_INET))
+		return -EAFNOSUPPORT;
+	for (unsigned i = 0; i < n; i++)
+		if (addr_eq(t, &t->remotes[i].addr, a))
+			return (int)i;
+	if (n == VTEP_REMOTES_MAX || (flood && n != t->n_flood))
+		return -ENOSPC;
+	r = &t->remotes[n];
+	memset(&r->addr, 0, sizeof(r->addr));
+	r->addr.sa.sa_family = a->sa.sa_family;
+	if (t->ipv6)
+		r->addr.v6.sin6_addr = a->v6.sin6_addr;
+	else
+		r->addr.v4.sin_addr = a->v4.sin_addr;
+	inet_ntop(a->sa.sa_family, t->ipv6 ? (const void *)&a->v6.sin6_addr : (const void *)&a->v4.sin_addr, r->str,
+		  sizeof(r->str));
+	if (flood)
+		t->n_flood++;
+	/* The entry before the count: a worker that sees the count reads a complete remote. */
+	atomic_store_explicit(&t->n_remotes, n + 1, memory_order_release);
+	return (int)n;
+}
+
+int vtep_remote_find(const struct vtep *t, const union vtep_addr *a, unsigned len)
+{
+	unsigned n = atomic_load_explicit(&t->n_remotes, memory_order_acquire);
+
+	if (t->ipv6 ? len < sizeof(struct sockaddr_in6) || a->sa.sa_family != AF_INET6
+		    : len < sizeof(struct sockaddr_in) || a->sa.sa_family != AF_INET)
+		return -1;
+	for (unsigned i = 0; i < n; i++)
+		if (addr_eq(t, &t->remotes[i].addr, a))
+			return (int)i;
+	return -1;
+}
+
+/* The key word of (@vni, @mac). */
+static uint64_t key_of(uint32_t vni, uint64_t mac)
+{
+	return KEY_VALID | (uint64_t)(vni & 0x7fff) << 48 | mac;
+}
+
+static struct vtep_bucket *bucket_of(const struct vtep *t, uint64_t key, uint32_t vni)
+{
+	unsigned __int128 r = (unsigned __int128)(key ^ t->hash_key[0] ^ (uint64_t)vni << 40) * t->hash_key[1];
+	uint64_t h = (uint64_t)r ^ (uint64_t)(r >> 64);
+
+	h ^= h >> 31;
+	h *= 0x9e3779b97f4a7c15ull;
+	return &t->buckets[h >> (64 - __builtin_ctz(VTEP_BUCKETS))];
+}
+
+static uint64_t val_of(uint32_t vni, unsigned remote, bool is_static, uint32_t now_s)
+{
+	return (vni & 0xffffffu) | (uint64_t)remote << 24 | (is_static ? VAL_STATIC : 0) |
+	       (uint64_t)(now_s & SEEN_MASK) << VAL_SEEN_SHIFT;
+}
+
+static uint32_t val_vni(uint64_t v) { return (uint32_t)v & 0xffffffu; }
+static unsigned val_remote(uint64_t v) { return (unsigned)(v >> 24) & 0xff; }
+static bool val_static(uint64_t v) { return v & VAL_STATIC; }
+static uint32_t val_seen(uint64_t v) { return (uint32_t)(v >> VAL_SEEN_SHIFT) & SEEN_MASK; }
+
+static uint32_t age_of(uint64_t v, uint32_t now_s)
+{
+	return (now_s - val_seen(v)) & SEEN_MASK;
+}
+
+static bool val_live(const struct vtep *t, uint64_t v, uint32_t now_s)
+{
+	return val_static(v) || age_of(v, now_s) <= t->aging_s;
+}
+
+/*
+ * The val of (@vni, @key) as one consistent read (key, val, key again: see
+ * vtep.h), or 0 when absent (0 is no entry's val: a valid entry of VNI 0,
+ * remote 0 and second 0 reads as absent for at most that second).
+ */
+static uint64_t find(const struct vtep *t, uint32_t vni, uint64_t key)
+{
+	const struct vtep_bucket *b = bucket_of(t, key, vni);
+
+	for (unsigned w = 0; w < VTEP_WAYS; w++) {
+		const struct vtep_entry_word *e = &b->e[w];
+		uint64_t v;
+
+		if (atomic_load_explicit(&e->key, memory_order_acquire) != key)
+			continue;
+		v = atomic_load_explicit(&e->val, memory_order_acquire);
+		if (atomic_load_explicit(&e->key, memory_order_relaxed) != key)
+			continue;
+		if (val_vni(v) == vni)
+			return v;
+	}
+	return 0;
+}
+
+int vtep_lookup(const struct vtep *t, uint32_t vni, uint64_t mac, uint32_t now_s)
+{
+	uint64_t v;
+
+	if (mac_group(mac))
+		return -1;
+	v = find(t, vni, key_of(vni, mac));
+	if (!v || !val_live(t, v, now_s))
+		return -1;
+	return (int)val_remote(v);
+}
+
+bool vtep_learn_wanted(const struct vtep *t, uint32_t vni, uint64_t mac, unsigned remote, uint32_t now_s)
+{
+	uint64_t v;
+
+	if (mac_group(mac) || !mac)
+		return false;
+	v = find(t, vni, key_of(vni, mac));
+	if (!v)
+		return true;
+	if (val_static(v))
+		return false;
+	return val_remote(v) != remote || val_seen(v) != (now_s & SEEN_MASK);
+}
+
+/* Under the lock: the entry of (@vni, @key) in @b, or NULL. */
+static struct vtep_entry_word *find_locked(struct vtep_bucket *b, uint32_t vni, uint64_t key)
+{
+	for (unsigned w = 0; w < VTEP_WAYS; w++)
+		if (atomic_load_explicit(&b->e[w].key, memory_order_relaxed) == key &&
+		    val_vni(atomic_load_explicit(&b->e[w].val, memory_order_relaxed)) == vni)
+			return &b->e[w];
+	return NULL;
+}
+
+/* Under the lock: the entry a new one takes in @b (empty, else the oldest learned), or NULL (all static). */
+static struct vtep_entry_word *victim(const struct vtep *t, struct vtep_bucket *b, uint32_t now_s)
+{
+	struct vtep_entry_word *best = NULL;
+	uint32_t best_age = 0;
+
+	for (unsigned w = 0; w < VTEP_WAYS; w++) {
+		struct vtep_entry_word *e = &b->e[w];
+		uint64_t v = atomic_load_explicit(&e->val, memory_order_relaxed);
+
+		if (!atomic_load_explicit(&e->key, memory_order_relaxed))
+			return e;
+		if (val_static(v))
+			continue;
+		if (!best || age_of(v, now_s) > best_age) {
+			best = e;
+			best_age = age_of(v, now_s);
+		}
+	}
+	return best;
+}
+
+/* Under the lock: @e becomes (@key, @val); a reader sees the old pair or the new one, never a mix. */
+static void install(struct vtep_entry_word *e, uint64_t key, uint64_t val)
+{
+	if (atomic_load_explicit(&e->key, memory_order_relaxed) == key) {
+		atomic_store_explicit(&e->val, val, memory_order_release);
+		return;
+	}
+	atomic_store_explicit(&e->key, 0, memory_order_relaxed);
+	/* val's release orders the key's clearing before it; the key's orders val before the new key */
+	atomic_store_explicit(&e->val, val, memory_order_release);
+	atomic_store_explicit(&e->key, key, memory_order_release);
+}
+
+static void learn_one(struct vtep *t, const struct vtep_learn *l, uint32_t now_s)
+{
+	uint64_t key = key_of(l->vni, l->mac);
+	struct vtep_bucket *b = bucket_of(t, key, l->vni);
+	struct vtep_entry_word *e = find_locked(b, l->vni, key);
+
+	if (e) {
+		uint64_t v = atomic_load_explicit(&e->val, memory_order_relaxed);
+
+		if (val_static(v))
+			return; /* static wins over what the wire says */
+		if (val_remote(v) != l->remote && val_live(t, v, now_s))
+			atomic_fetch_add_explicit(&t->counters[VTEP_MOVED], 1, memory_order_relaxed);
+		atomic_store_explicit(&e->val, val_of(l->vni, l->remote, false, now_s), memory_order_release);
+		return;
+	}
+	e = victim(t, b, now_s);
+	if (!e) {
+		atomic_fetch_add_explicit(&t->counters[VTEP_FULL], 1, memory_order_relaxed);
+		return;
+	}
+	install(e, key, val_of(l->vni, l->remote, false, now_s));
+	atomic_fetch_add_explicit(&t->counters[VTEP_LEARNED], 1, memory_order_relaxed);
+}
+
+void vtep_learn(struct vtep *t, const struct vtep_learn *l, unsigned n, uint32_t now_s)
+{
+	if (!n)
+		return;
+	pthread_spin_lock(&t->lock);
+	for (unsigned i = 0; i < n; i++)
+		learn_one(t, &l[i], now_s);
+	pthread_spin_unlock(&t->lock);
+}
+
+int vtep_static_add(struct vtep *t, uint32_t vni, uint64_t mac, unsigned remote)
+{
+	uint64_t key = key_of(vni, mac);
+	struct vtep_bucket *b = bucket_of(t, key, vni);
+	struct vtep_entry_word *e;
+	int rc = 0;
+
+	pthread_spin_lock(&t->lock);
+	e = find_locked(b, vni, key);
+	if (!e)
+		e = victim(t, b, vtep_now_s());
+	if (e)
+		install(e, key, val_of(vni, remote, true, 0));
+	else
+		rc = -ENOSPC;
+	pthread_spin_unlock(&t->lock);
+	return rc;
+}
+
+int vtep_del(struct vtep *t, uint32_t vni, uint64_t mac)
+{
+	uint64_t key = key_of(vni, mac);
+	struct vtep_entry_word *e;
+	int rc = -ENOENT;
+
+	pthread_spin_lock(&t->lock);
+	e = find_locked(bucket_of(t, key, vni), vni, key);
+	if (e) {
+		atomic_store_explicit(&e->key, 0, memory_order_release);
+		rc = 0;
+	}
+	pthread_spin_unlock(&t->lock);
+	return rc;
+}
+
+unsigned vtep_dump(const struct vtep *t, struct vtep_entry *out, unsigned max, uint32_t now_s)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < VTEP_BUCKETS && n < max; i++) {
+		for (unsigned w = 0; w < VTEP_WAYS && n < max; w++) {
+			const struct vtep_entry_word *e = &t->buckets[i].e[w];
+			uint64_t k = atomic_load_explicit(&e->key, memory_order_acquire);
+			uint64_t v = atomic_load_explicit(&e->val, memory_order_acquire);
+			struct vtep_entry *o = &out[n];
+
+			if (!k || atomic_load_explicit(&e->key, memory_order_relaxed) != k || !val_live(t, v, now_s))
+				continue;
+			for (unsigned j = 0; j < 6; j++)
+				o->mac[j] = (uint8_t)(k >> (8 * j));
+			o->vni = val_vni(v);
+			o->remote = val_remote(v);
+			o->is_static = val_static(v);
+			o->age_s = o->is_static ? 0 : age_of(v, now_s);
+			n++;
+		}
+	}
+	return n;
+}

@@ -1,0 +1,159 @@
+/* vtep.h - a VXLAN port's remote VTEPs (its flood list) and the remote MACs behind each, learned and static. */
+#ifndef VSW_PORT_VTEP_H
+#define VSW_PORT_VTEP_H
+
+/*
+ * Two levels, as the Linux bridge with a vxlan device: the switch's FDB
+ * says "MAC M is behind port t0" (switch/fdb.h, keyed (VLAN, MAC), nothing
+ * tunnel-specific in it, so the other ports pay nothing for tunnels); the
+ * vxlan port's own table says "behind t0, (VNI, M) is at VTEP X":
+ *
+ *   switch FDB  (VLAN, M) -> t0           vtep table (VNI, M) -> remote index -> remotes[i] (IP)
+ *
+ * The port learns it on receive (the inner source MAC and the outer
+ * source IP of each datagram), and reads it on transmit: a unicast inner
+ * destination found there goes to that one VTEP; a broadcast, multicast
+ * or unknown destination goes once to each remote of the flood list
+ * (head-end replication; port_vxlan.c).
+ *
+ *   remotes[0 .. n_flood)           remote=IP[,IP..] of the port: the flood list (fixed at create)
+ *   remotes[n_flood .. n_remotes)   added by static entries (tunnel fdb add ... remote=IP):
+ *                                   reached for their MACs, never flooded to
+ *
+ * Remotes are only appended (by the control thread: the entry first, then
+ * the count, released), never removed while the port lives, so a worker
+ * reads a remote by index without a lock.
+ *
+ * The MAC table: VTEP_BUCKETS buckets of VTEP_WAYS entries, one cache line
+ * each, indexed by a keyed hash of (VNI, MAC) drawn at startup (a remote
+ * sender cannot aim MACs at one bucket).  An entry is two words:
+ *
+ *   key   63    62 ........ 48   47 ............ 0
+ *         valid  VNI's low 15    MAC                     (0: empty)
+ *   val   63 ........... 33   32      31 ..... 24   23 ...... 0
+ *         last-seen second    static  remote index   VNI
+ *
+ * Writers (the worker receiving on the port, learning; the control
+ * thread, static entries) take the table's lock, once per receive burst
+ * and only when something changes (a refresh is once a second per MAC).
+ * Readers (the transmitting worker) take none: they read key, val, key
+ * again, and a writer replacing an entry stores key 0, then val, then the
+ * new key (each release), so a reader that sees the same key twice holds
+ * that key's val.  A learned entry older than the aging time is ignored
+ * by lookups and reused by learning; a static one never ages, is never
+ * replaced by learning (it wins over what the wire says) and goes only by
+ * vtep_del().  A full bucket gives up its oldest learned entry.
+ */
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define VTEP_REMOTES_MAX 32		/* remote VTEPs per port: flood list and static ones */
+#define VTEP_WAYS 4			/* entries per bucket: 4 x 16 bytes, one cache line */
+#define VTEP_BUCKETS 2048		/* a power of two: 8,192 remote MACs, 128 KiB a port */
+#define VTEP_AGING_S 300		/* learned entries, as the switch's FDB default */
+#define VTEP_LEARN_MAX 64		/* learning requests per receive burst (PKT_BURST) */
+
+union vtep_addr {
+	struct sockaddr sa;
+	struct sockaddr_in v4;
+	struct sockaddr_in6 v6;
+};
+
+struct vtep_remote {
+	union vtep_addr addr;		/* port 0: the raw socket's destination */
+	char str[INET6_ADDRSTRLEN];
+};
+
+struct vtep_entry_word {
+	_Atomic uint64_t key, val;
+};
+
+struct vtep_bucket {
+	struct vtep_entry_word e[VTEP_WAYS];
+} __attribute__((aligned(64)));
+
+/* Events of the table, for the port's describe. */
+enum vtep_counter {
+	VTEP_LEARNED,		/* entries added by learning */
+	VTEP_MOVED,		/* a learned MAC seen behind another VTEP */
+	VTEP_FULL,		/* not learned: every entry of the bucket static */
+	VTEP__COUNT
+};
+extern const char *const vtep_counter_names[VTEP__COUNT];
+
+struct vtep {
+	bool ipv6;
+	unsigned n_flood;			/* remotes[0 .. n_flood): the flood list */
+	_Atomic unsigned n_remotes;		/* entries below that are complete */
+	struct vtep_remote remotes[VTEP_REMOTES_MAX];
+	uint64_t hash_key[2];
+	unsigned aging_s;
+	pthread_spinlock_t lock;		/* writers of the MAC table */
+	atomic_uint_least64_t counters[VTEP__COUNT];
+	struct vtep_bucket *buckets;		/* VTEP_BUCKETS */
+};
+
+/* A learning request (the receive side gathers a burst of them, vtep_learn() applies them at once). */
+struct vtep_learn {
+	uint64_t mac;				/* vtep_mac() form */
+	uint32_t vni;
+	uint8_t remote;
+};
+
+/* One entry as `tunnel fdb show` lists it. */
+struct vtep_entry {
+	uint8_t mac[6];
+	uint32_t vni;
+	unsigned remote;			/* index into remotes[] */
+	bool is_static;
+	uint32_t age_s;
+};
+
+/* An empty table for an IPv4 (@ipv6 false) or IPv6 underlay.  0 or -ENOMEM. */
+int vtep_init(struct vtep *t, bool ipv6);
+void vtep_destroy(struct vtep *t);
+
+/* A MAC address as the 48 low bits of a word. */
+uint64_t vtep_mac(const uint8_t mac[6]);
+
+/* The coarse monotonic second the table ages by (a vDSO read: once per burst). */
+uint32_t vtep_now_s(void);
+
+/*
+ * Control thread: the index of remote @a (its family must be the table's),
+ * appended when new (in the flood list with @flood, which only the port's
+ * remote= may ask for, before any other).  -EAFNOSUPPORT, -ENOSPC.
+ */
+int vtep_remote_add(struct vtep *t, const union vtep_addr *a, bool flood);
+
+/* The index of the remote a datagram came from (@a, @len from recvmmsg), or -1: not a known VTEP. */
+int vtep_remote_find(const struct vtep *t, const union vtep_addr *a, unsigned len);
+
+/* The remote behind (@vni, @mac) now, or -1 (unknown, aged out, a group MAC never is found). */
+int vtep_lookup(const struct vtep *t, uint32_t vni, uint64_t mac, uint32_t now_s);
+
+/*
+ * Does (@vni, @mac) seen from @remote change the table (new, moved, or
+ * not refreshed this second)?  False for a group or zero MAC and for a
+ * static entry.  Lock-free: the receive side asks it per frame.
+ */
+bool vtep_learn_wanted(const struct vtep *t, uint32_t vni, uint64_t mac, unsigned remote, uint32_t now_s);
+
+/* Apply @n learning requests under the lock, once. */
+void vtep_learn(struct vtep *t, const struct vtep_learn *l, unsigned n, uint32_t now_s);
+
+/* Control thread: (@vni, @mac) at remote @remote for good (replaces a learned entry).  0 or -ENOSPC. */
+int vtep_static_add(struct vtep *t, uint32_t vni, uint64_t mac, unsigned remote);
+
+/* Control thread: forget (@vni, @mac), static or learned.  0 or -ENOENT. */
+int vtep_del(struct vtep *t, uint32_t vni, uint64_t mac);
+
+/* Control thread: up to @max live entries into @out; returns the count. */
+unsigned vtep_dump(const struct vtep *t, struct vtep_entry *out, unsigned max, uint32_t now_s);
+
+#endif

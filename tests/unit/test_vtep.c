@@ -1,0 +1,189 @@
+/* test_vtep.c - unit tests of port/vtep: a VXLAN port's remotes and its table of remote MACs. */
+
+/*
+ * Remotes: the flood list first, static-only ones after, found again by
+ * address, of the table's family only.  MACs: learned behind the remote a
+ * frame came from, per VNI (the same MAC in two VNIs is two entries),
+ * moved when seen behind another VTEP, refreshed once a second, aged out
+ * after the aging time; a group MAC is never learned nor found; a static
+ * entry never ages and learning never overrides it; del forgets either
+ * kind; dump lists the live ones.  Many MACs fit (the table is sized for
+ * thousands).
+ */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "port/vtep.h"
+
+static union vtep_addr v4(const char *s)
+{
+	union vtep_addr a;
+
+	memset(&a, 0, sizeof(a));
+	a.v4.sin_family = AF_INET;
+	assert_int_equal(inet_pton(AF_INET, s, &a.v4.sin_addr), 1);
+	return a;
+}
+
+static uint64_t mac(uint8_t last)
+{
+	const uint8_t m[6] = { 0x52, 0x54, 0, 0, 0x12, last };
+
+	return vtep_mac(m);
+}
+
+static void test_remotes(void **state)
+{
+	struct vtep *t = malloc(sizeof(*t));
+	union vtep_addr a = v4("192.0.2.1"), b = v4("192.0.2.2"), c = v4("192.0.2.3"), six;
+
+	assert_int_equal(vtep_init(t, false), 0);
+	assert_int_equal(vtep_remote_add(t, &a, true), 0);
+	assert_int_equal(vtep_remote_add(t, &b, true), 1);
+	assert_int_equal(vtep_remote_add(t, &a, true), 0);
+	assert_int_equal(t->n_flood, 2);
+	/* a static-only remote: not in the flood list, and the flood list is closed after it */
+	assert_int_equal(vtep_remote_add(t, &c, false), 2);
+	assert_int_equal(t->n_flood, 2);
+	assert_int_equal(vtep_remote_add(t, &c, false), 2);
+	assert_string_equal(t->remotes[2].str, "192.0.2.3");
+	assert_int_equal(vtep_remote_find(t, &b, sizeof(struct sockaddr_in)), 1);
+	assert_int_equal(vtep_remote_find(t, &c, sizeof(struct sockaddr_in)), 2);
+	a = v4("192.0.2.9");
+	assert_int_equal(vtep_remote_find(t, &a, sizeof(struct sockaddr_in)), -1);
+	assert_int_equal(vtep_remote_find(t, &b, 4), -1);
+	memset(&six, 0, sizeof(six));
+	six.v6.sin6_family = AF_INET6;
+	assert_int_equal(vtep_remote_add(t, &six, false), -EAFNOSUPPORT);
+	for (unsigned i = 3; i < VTEP_REMOTES_MAX; i++) {
+		a.v4.sin_addr.s_addr = htonl(0xc6336400u + i);
+		assert_int_equal(vtep_remote_add(t, &a, false), (int)i);
+	}
+	a.v4.sin_addr.s_addr = htonl(0xc6336500u);
+	assert_int_equal(vtep_remote_add(t, &a, false), -ENOSPC);
+	vtep_destroy(t);
+	free(t);
+}
+
+static void learn(struct vtep *t, uint32_t vni, uint64_t m, unsigned remote, uint32_t now)
+{
+	struct vtep_learn l = { .mac = m, .vni = vni, .remote = (uint8_t)remote };
+
+	vtep_learn(t, &l, 1, now);
+}
+
+static void test_learn_lookup(void **state)
+{
+	struct vtep *t = malloc(sizeof(*t));
+	const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff }, mcast[6] = { 0x33, 0x33, 0, 0, 0, 1 };
+	uint32_t now = 1000;
+
+	assert_int_equal(vtep_init(t, false), 0);
+	assert_int_equal(vtep_lookup(t, 10, mac(1), now), -1);
+	assert_true(vtep_learn_wanted(t, 10, mac(1), 0, now));
+	learn(t, 10, mac(1), 0, now);
+	learn(t, 10, mac(2), 1, now);
+	assert_int_equal(vtep_lookup(t, 10, mac(1), now), 0);
+	assert_int_equal(vtep_lookup(t, 10, mac(2), now), 1);
+	/* another VNI: another entry */
+	assert_int_equal(vtep_lookup(t, 20, mac(1), now), -1);
+	assert_int_equal(vtep_lookup(t, 10 + 0x8000, mac(1), now), -1); /* same low 15 bits of VNI */
+	learn(t, 20, mac(1), 1, now);
+	assert_int_equal(vtep_lookup(t, 20, mac(1), now), 1);
+	assert_int_equal(vtep_lookup(t, 10, mac(1), now), 0);
+	/* refreshed once a second, not per frame */
+	assert_false(vtep_learn_wanted(t, 10, mac(1), 0, now));
+	assert_true(vtep_learn_wanted(t, 10, mac(1), 0, now + 1));
+	/* moved behind another VTEP */
+	assert_true(vtep_learn_wanted(t, 10, mac(1), 1, now));
+	learn(t, 10, mac(1), 1, now);
+	assert_int_equal(vtep_lookup(t, 10, mac(1), now), 1);
+	assert_int_equal(atomic_load(&t->counters[VTEP_MOVED]), 1);
+	/* group MACs: never learned, never found */
+	assert_false(vtep_learn_wanted(t, 10, vtep_mac(bcast), 0, now));
+	assert_false(vtep_learn_wanted(t, 10, vtep_mac(mcast), 0, now));
+	assert_int_equal(vtep_lookup(t, 10, vtep_mac(bcast), now), -1);
+	/* aging: alive at the aging time, gone after it; then learned again in its place */
+	assert_int_equal(vtep_lookup(t, 10, mac(2), now + VTEP_AGING_S), 1);
+	assert_int_equal(vtep_lookup(t, 10, mac(2), now + VTEP_AGING_S + 1), -1);
+	learn(t, 10, mac(2), 0, now + VTEP_AGING_S + 1);
+	assert_int_equal(vtep_lookup(t, 10, mac(2), now + VTEP_AGING_S + 1), 0);
+	vtep_destroy(t);
+	free(t);
+}
+
+static void test_static(void **state)
+{
+	struct vtep *t = malloc(sizeof(*t));
+	struct vtep_entry out[8];
+	uint32_t now = vtep_now_s();
+	unsigned n;
+
+	assert_int_equal(vtep_init(t, false), 0);
+	learn(t, 10, mac(1), 0, now);
+	/* static replaces the learned entry and wins over learning after */
+	assert_int_equal(vtep_static_add(t, 10, mac(1), 2), 0);
+	assert_int_equal(vtep_lookup(t, 10, mac(1), now), 2);
+	assert_false(vtep_learn_wanted(t, 10, mac(1), 0, now));
+	learn(t, 10, mac(1), 0, now);
+	assert_int_equal(vtep_lookup(t, 10, mac(1), now), 2);
+	/* never ages */
+	assert_int_equal(vtep_lookup(t, 10, mac(1), now + 10 * VTEP_AGING_S), 2);
+	learn(t, 10, mac(3), 1, now);
+	n = vtep_dump(t, out, 8, now + 5);
+	assert_int_equal(n, 2);
+	for (unsigned i = 0; i < n; i++) {
+		if (out[i].is_static) {
+			assert_int_equal(out[i].mac[5], 1);
+			assert_int_equal(out[i].remote, 2);
+			assert_int_equal(out[i].vni, 10);
+		} else {
+			assert_int_equal(out[i].mac[5], 3);
+			assert_int_equal(out[i].age_s, 5);
+		}
+	}
+	assert_int_equal(vtep_del(t, 10, mac(1)), 0);
+	assert_int_equal(vtep_del(t, 10, mac(1)), -ENOENT);
+	assert_int_equal(vtep_lookup(t, 10, mac(1), now), -1);
+	assert_int_equal(vtep_del(t, 10, mac(3)), 0);
+	assert_int_equal(vtep_dump(t, out, 8, now), 0);
+	vtep_destroy(t);
+	free(t);
+}
+
+/* Thousands of MACs over a few VNIs fit: at a quarter of the table, (almost) none is lost to a full bucket. */
+static void test_many(void **state)
+{
+	struct vtep *t = malloc(sizeof(*t));
+	unsigned found = 0, total = VTEP_BUCKETS * VTEP_WAYS / 4;
+
+	assert_int_equal(vtep_init(t, false), 0);
+	for (unsigned i = 0; i < total; i++)
+		learn(t, i % 4, 0x020000000000ull | (uint64_t)i << 8, i % 3, 100);
+	for (unsigned i = 0; i < total; i++)
+		found += vtep_lookup(t, i % 4, 0x020000000000ull | (uint64_t)i << 8, 100) == (int)(i % 3);
+	assert_in_range(found, total - total / 100, total);
+	vtep_destroy(t);
+	free(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_remotes),
+		cmocka_unit_test(test_learn_lookup),
+		cmocka_unit_test(test_static),
+		cmocka_unit_test(test_many),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
