@@ -217,19 +217,23 @@ def port_state(sw, name):
 
 # ---- namespaces ---------------------------------------------------------------
 
+def container(c, h, v):
+    """Container @c: IPv6 off (a quiet wire), eth0 a veth whose other end @v is in host @h."""
+    must(["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"], ns=NS[c])
+    must(["ip", "link", "add", v, "netns", NS[h], "type", "veth", "peer", "name", "eth0", "netns", NS[c]])
+    must(["ip", "link", "set", "eth0", "address", MAC[c], "mtu", str(INNER_MTU)], ns=NS[c])
+    must(["ip", "addr", "add", IN4[c] + "/24", "dev", "eth0"], ns=NS[c])
+    must(["ip", "link", "set", "eth0", "up"], ns=NS[c])
+    must(["sysctl", "-qw", "net.ipv6.conf.%s.disable_ipv6=1" % v], ns=NS[h])
+    must(["ip", "link", "set", v, "up"], ns=NS[h])
+
+
 def setup_net():
     for ns in NS.values():
         must(["ip", "netns", "add", ns])
         must(["ip", "link", "set", "lo", "up"], ns=ns)
-    # containers: IPv6 off (a quiet wire), one veth each into their host
     for c, h, v in (("cA", "hA", "vA"), ("cB", "hB", "vB")):
-        must(["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"], ns=NS[c])
-        must(["ip", "link", "add", v, "netns", NS[h], "type", "veth", "peer", "name", "eth0", "netns", NS[c]])
-        must(["ip", "link", "set", "eth0", "address", MAC[c], "mtu", str(INNER_MTU)], ns=NS[c])
-        must(["ip", "addr", "add", IN4[c] + "/24", "dev", "eth0"], ns=NS[c])
-        must(["ip", "link", "set", "eth0", "up"], ns=NS[c])
-        must(["sysctl", "-qw", "net.ipv6.conf.%s.disable_ipv6=1" % v], ns=NS[h])
-        must(["ip", "link", "set", v, "up"], ns=NS[h])
+        container(c, h, v)
     # the underlay
     must(["ip", "link", "add", "uA", "netns", NS["hA"], "type", "veth", "peer", "name", "uB", "netns", NS["hB"]])
     for h, u, k in (("hA", "uA", "A"), ("hB", "uB", "B")):
@@ -253,13 +257,7 @@ def setup_three():
     """Host C (a second kernel VTEP, reached from hA by a second veth: 192.168.79.0/24, routed to hA's
     192.168.77.1) with container cC on a bridge; and a second container cA2 on hA."""
     for c, h, v in (("cC", "hC", "vC"), ("cA2", "hA", "vA2")):
-        must(["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"], ns=NS[c])
-        must(["ip", "link", "add", v, "netns", NS[h], "type", "veth", "peer", "name", "eth0", "netns", NS[c]])
-        must(["ip", "link", "set", "eth0", "address", MAC[c], "mtu", str(INNER_MTU)], ns=NS[c])
-        must(["ip", "addr", "add", IN4[c] + "/24", "dev", "eth0"], ns=NS[c])
-        must(["ip", "link", "set", "eth0", "up"], ns=NS[c])
-        must(["sysctl", "-qw", "net.ipv6.conf.%s.disable_ipv6=1" % v], ns=NS[h])
-        must(["ip", "link", "set", v, "up"], ns=NS[h])
+        container(c, h, v)
     must(["ip", "link", "add", "uA2", "netns", NS["hA"], "type", "veth", "peer", "name", "uC", "netns", NS["hC"]])
     must(["ip", "addr", "add", UL4["A2"] + "/24", "dev", "uA2"], ns=NS["hA"])
     must(["ip", "link", "set", "uA2", "up"], ns=NS["hA"])
