@@ -143,8 +143,8 @@ const struct ctl_command ctl_commands[] = {
 	{ "port-del", "port del", port_del_args, ctl_port_del, NULL, 0, "delete a port (ends its capture)" },
 	{ "show", "show", no_args, ctl_show, ctl_show_print, 0, "the switch, its ports: type, state, options" },
 	{ "stats", "stats", stats_args, ctl_stats, ctl_stats_print, 0,
-	  "per port: frames, bytes, drops, FDB events;\nper worker: rounds, busy cycles and frames,\n"
-	  "stage timing; --openmetrics: for Prometheus" },
+	  "per port: frames, bytes, drops, FDB events;\nper queue: frames, bytes; per worker:\n"
+	  "rounds, busy cycles and frames, stage\ntiming; --openmetrics: for Prometheus" },
 	{ "fdb-show", "fdb show", fdb_show_args, ctl_fdb_show, ctl_fdb_show_print, 0,
 	  "the MAC table: address, port, age (the first N entries: default 65536, 0 for the count alone)" },
 	{ "perf-show", "perf show", no_args, ctl_perf_show, ctl_perf_show_print, 0,

@@ -172,6 +172,29 @@ struct json_object *ctl_fdb_show(struct vswd *v, struct json_object *req, struct
 
 /* ---- vswctl: the replies as text ---- */
 
+/*
+ * Under a port's line, one line per queue in the same columns ("  queue
+ * N", no drops: they are counted per port), when the port has two queues
+ * or more: a lone queue's line would repeat its port's.  N is the index in
+ * "queues", as --json and --openmetrics' queue label number them.
+ */
+static void stats_queues_print(struct json_object *port)
+{
+	struct json_object *queues;
+	size_t n;
+
+	if (!json_object_object_get_ex(port, "queues", &queues) || !json_object_is_type(queues, json_type_array))
+		return;
+	n = json_object_array_length(queues);
+	for (size_t q = 0; n > 1 && q < n; q++) {
+		struct json_object *o = json_object_array_get_idx(queues, q);
+
+		printf("  queue %-8zu %12" PRId64 " %14" PRId64 " %12" PRId64 " %14" PRId64 "\n", q,
+		       ctl_reply_int(o, "rx_packets"), ctl_reply_int(o, "rx_bytes"), ctl_reply_int(o, "tx_packets"),
+		       ctl_reply_int(o, "tx_bytes"));
+	}
+}
+
 void ctl_stats_print(struct json_object *r)
 {
 	struct json_object *ports;
@@ -212,6 +235,7 @@ void ctl_stats_print(struct json_object *r)
 			}
 		}
 		printf("\n");
+		stats_queues_print(p);
 	}
 }
 

@@ -20,6 +20,7 @@ Steps:
   5. the guests negotiated VIRTIO_NET_F_MQ and use two queue pairs;
      vswd shows both ports connected with 2 of 2 queue pairs live;
   6. ping both ways without loss; the FDB has each MAC on its port;
+     `vswctl stats` (text) has lines "queue 0" and "queue 1" under each port;
   7. virsh destroy and undefine; both ports are waiting again.
 Closing line: "libvirt: N passed, M failed".  Every wait is bounded; the
 domains are destroyed and undefined and libvirtd stopped in a finally
@@ -324,6 +325,11 @@ class Vswd:
     def states(self):
         return {p["name"]: p["state"] for p in self.call("show")["ports"]}
 
+    def text(self, *args):
+        """vswctl's text output of a command, as a user reads it."""
+        return subprocess.run([self.vswctl, "--ctl", self.ctl] + list(args),
+                              capture_output=True, text=True, timeout=10).stdout
+
     def stop(self):
         if self.proc.poll() is None:
             self.proc.terminate()
@@ -332,6 +338,20 @@ class Vswd:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
         self.log.close()
+
+
+def stats_queue_lines(text):
+    """{port: [[queue, rx_pkts, rx_bytes, tx_pkts, tx_bytes], ...]} from `vswctl stats`' table: the
+    "  queue N" lines under each port's line."""
+    ports, port = {}, None
+    for line in text.splitlines()[1:]:
+        f = line.split()
+        if line.startswith("  queue ") and port is not None and len(f) == 6:
+            ports[port].append([int(x) for x in f[1:]])
+        elif f and not line.startswith(" "):
+            port = f[0]
+            ports[port] = []
+    return ports
 
 
 def wait_states(sw, pred, timeout_s):
@@ -409,6 +429,12 @@ def run(build, workdir, guest_dir):
         fdb = {e["mac"]: e["port"] for e in sw.call("fdb", "show")["entries"]}
         check("vswd: FDB has each MAC on its port",
               fdb.get(GUESTS[0][2]) == "vm1" and fdb.get(GUESTS[1][2]) == "vm2", str(fdb))
+        # Which queue a ping takes is the guest's choice: the pings' frames are somewhere in the two.
+        text = sw.text("stats")
+        qlines = stats_queue_lines(text)
+        check("vswctl stats (text): queue 0 and 1 under each port, the pings received on them",
+              all([q[0] for q in qlines.get(n, [])] == [0, 1] and sum(q[1] for q in qlines[n]) >= 10
+                  for n, *_ in GUESTS), text)
 
         for g in guests:
             g.stop()

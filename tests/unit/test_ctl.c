@@ -20,6 +20,7 @@
 
 #include "ctl/commands.h"
 #include "ctl/daemon.h"
+#include "ctl/handlers.h"
 #include "flow/table.h"
 #include "lib/log.h"
 #include "lib/unix_sock.h"
@@ -859,6 +860,64 @@ static void test_flows(void **state)
 	assert_int_equal(proc_count_fds(), fds0);
 }
 
+/* ---- replies as text ---- */
+
+/* What the printer @print writes on stdout for the reply @json (the caller frees it). */
+static char *print_text(void (*print)(struct json_object *), const char *json)
+{
+	struct json_object *r = json_tokener_parse(json);
+	FILE *f = tmpfile();
+	int saved = dup(1);
+	char *text;
+	long len;
+
+	assert_non_null(r);
+	assert_non_null(f);
+	assert_true(saved >= 0);
+	fflush(stdout);
+	assert_true(dup2(fileno(f), 1) >= 0);
+	print(r);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	json_object_put(r);
+	len = ftell(f);
+	assert_true(len >= 0);
+	text = calloc(1, (size_t)len + 1);
+	assert_non_null(text);
+	rewind(f);
+	assert_int_equal(fread(text, 1, (size_t)len, f), (size_t)len);
+	fclose(f);
+	return text;
+}
+
+/*
+ * stats as text: a port of two queues (vhost-user queues=2, an afxdp port
+ * on a two-queue NIC) has a line per queue under its own, in its columns;
+ * a port of one queue, or of none that counts per queue, stays one line.
+ */
+static void test_stats_text_queues(void **state)
+{
+	char *t = print_text(ctl_stats_print,
+			     "{\"ok\":true,\"ports\":["
+			     "{\"name\":\"vm1\",\"rx_packets\":12,\"rx_bytes\":1176,\"tx_packets\":11,\"tx_bytes\":1078,"
+			     "\"drops\":{\"runt\":0},\"queues\":["
+			     "{\"rx_packets\":7,\"rx_bytes\":686,\"tx_packets\":6,\"tx_bytes\":588},"
+			     "{\"rx_packets\":5,\"rx_bytes\":490,\"tx_packets\":5,\"tx_bytes\":490}]},"
+			     "{\"name\":\"tap0\",\"rx_packets\":3,\"rx_bytes\":180,\"drops\":{}},"
+			     "{\"name\":\"one\",\"rx_packets\":4,\"rx_bytes\":240,\"tx_packets\":4,\"tx_bytes\":240,"
+			     "\"drops\":{},\"queues\":[{\"rx_packets\":4,\"rx_bytes\":240,\"tx_packets\":4,\"tx_bytes\":240}]}],"
+			     "\"workers\":[]}");
+
+	assert_string_equal(t, "PORT                  RX_PKTS       RX_BYTES      TX_PKTS       TX_BYTES  DROPS\n"
+			       "vm1                        12           1176           11           1078  -\n"
+			       "  queue 0                   7            686            6            588\n"
+			       "  queue 1                   5            490            5            490\n"
+			       "tap0                        3            180            0              0  -\n"
+			       "one                         4            240            4            240  -\n");
+	free(t);
+}
+
 /* ---- unix sockets at a path ---- */
 
 static void test_unix_sock(void **state)
@@ -1135,6 +1194,7 @@ int main(void)
 		cmocka_unit_test(test_ports_at_scale),
 		cmocka_unit_test(test_file_params_need_privilege),
 		cmocka_unit_test(test_flows),
+		cmocka_unit_test(test_stats_text_queues),
 		cmocka_unit_test(test_unix_sock),
 		cmocka_unit_test(test_running_socket),
 	};
