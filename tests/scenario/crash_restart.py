@@ -35,7 +35,10 @@ Steps, per mode:
      (QEMU's reconnect=1 retry, whole seconds, comes on top); g1's kernel
      destroys no neighbour entry;
   4. an iperf3 TCP stream g1 -> g2 for 15 s with K kill -9 under it: it
-     completes with success; its rate every half second is printed;
+     completes with success; its rate every half second is printed; then
+     a byte stream g1 -> g2 (/dev/urandom through busybox nc) with K kill
+     -9 under it, ended after the last crash: the MD5 g2 computes of what
+     it received equals the MD5 g1 computed of what it sent;
   5. both guests still answer a ping, their kernel logs no virtio or
      netdev watchdog error.
 Each restart comes --settle s (1.5) after the previous recovery, so that
@@ -231,6 +234,46 @@ def iperf_through_crashes(v, wd, mode, g1, g2, crashes, times, settle_s):
           flush=True)
 
 
+def stream_through_crashes(v, wd, mode, g1, g2, crashes, times, settle_s):
+    """A TCP byte stream g1 -> g2 (busybox nc) with vswd killed @crashes times under it.
+
+    g1 sends /dev/urandom until the crashes are over, then ends the stream
+    (the generator killed: nc sends what it has and closes).  Checks: the
+    stream was still running after the last crash, it ends by itself, and
+    the MD5 of what g2 received equals the MD5 of what g1 sent (computed on
+    both sides as the bytes pass: no byte lost, doubled or changed across
+    the crashes).  The receiving nc reads its stdin from a sleep: busybox
+    nc quits at its stdin's EOF, which a background job's /dev/null gives
+    at once, cutting the stream short.
+    """
+    g2.check("killall nc >/dev/null 2>&1; rm -f /tmp/recv.md5; "
+             "((sleep 600 | nc -l -p 5300 | md5sum >/tmp/recv.md5) >/dev/null 2>&1 &); "
+             "i=0; while [ $i -lt 100 ] && ! netstat -ltn | grep -q ':5300 '; do usleep 100000; i=$((i+1)); done")
+    rx0 = int(g2.check("cat /sys/class/net/eth0/statistics/rx_bytes").strip() or 0)
+    g1.check("rm -f /tmp/sent.md5 /tmp/sent.rc /tmp/s.fifo; mkfifo /tmp/s.fifo; "
+             "((md5sum </tmp/s.fifo >/tmp/sent.md5) >/dev/null 2>&1 &); "
+             "((cat /dev/urandom | tee /tmp/s.fifo | nc 10.0.0.2 5300; echo $? >/tmp/sent.rc) >/dev/null 2>&1 &)")
+    time.sleep(1)
+    cycles(v, wd, mode, "byte stream", "kill -9", signal.SIGKILL, crashes, 2.5, times, settle_s)
+    time.sleep(1)
+    running = not g1.run("cat /tmp/sent.rc 2>/dev/null")[1].strip()
+    check(running, "%s: byte stream: still running after %d crashes" % (mode, crashes))
+    g1.run("killall cat >/dev/null 2>&1; true")
+    sent = recv = []
+    for _ in range(240):     # bounded: 120 s
+        sent = g1.run("cat /tmp/sent.md5 2>/dev/null")[1].split()
+        recv = g2.run("cat /tmp/recv.md5 2>/dev/null")[1].split()
+        if sent and recv:
+            break
+        time.sleep(0.5)
+    rc = g1.run("cat /tmp/sent.rc 2>/dev/null")[1].strip()
+    mib = (int(g2.check("cat /sys/class/net/eth0/statistics/rx_bytes").strip() or 0) - rx0) / 2**20
+    check(rc == "0" and sent and recv and sent[0] == recv[0],
+          "%s: byte stream through %d crashes: %.1f MiB arrive whole (MD5 sent = MD5 received)"
+          % (mode, crashes, mib), "nc rc %r, sent %s, received %s" % (rc, sent[:1], recv[:1]))
+    g2.run("killall nc >/dev/null 2>&1; true")
+
+
 def run_mode(build, mode, crashes, graceful, pinned, iperf_crashes, settle_s, guest_dir, packed=False):
     wd = tempfile.mkdtemp(prefix="vsw-crash-%s-" % mode)
     v = Vswd(build, wd)
@@ -278,6 +321,8 @@ def run_mode(build, mode, crashes, graceful, pinned, iperf_crashes, settle_s, gu
         # 3. TCP: iperf3 through crashes.
         if iperf_crashes:
             iperf_through_crashes(v, wd, mode, g1, g2, iperf_crashes, times, settle_s)
+            # 4. The bytes themselves through crashes.
+            stream_through_crashes(v, wd, mode, g1, g2, iperf_crashes, times, settle_s)
         g1.run("kill %1 2>/dev/null; killall ping 2>/dev/null; true")
         check(guest.ping(g1, "10.0.0.2", count=3) == 0.0 and guest.ping(g2, "10.0.0.1", count=3) == 0.0,
               mode + ": both guests ping each other at the end")
