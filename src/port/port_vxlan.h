@@ -8,6 +8,7 @@
 
 struct json_object;
 struct vtep_entry;
+struct vtep_flood;
 struct port;
 struct port_env;
 
@@ -29,14 +30,24 @@ int port_vxlan_vni(const struct port *p);
 /*
  * Control thread: inner @mac in @vni is behind VTEP @remote (an address
  * of local='s family; not in the flood list unless remote= named it), for
- * good: never aged, never overridden by learning.  0, or -errno with @err.
+ * good: never aged, never overridden by learning.  The zero MAC
+ * 00:00:00:00:00:00 instead adds @remote to @vni's own flood list (as
+ * `bridge fdb append 00:00:00:00:00:00 ... dst IP vni N`): that VNI's
+ * broadcast, multicast and unknown unicast go to its list, not the
+ * port's.  0, or -errno with @err.
  */
 int port_vxlan_fdb_add(struct port *p, const uint8_t mac[6], uint32_t vni, const char *remote, char *err,
 		       size_t errlen);
-/* Control thread: forget (@vni, @mac), static or learned.  0 or -ENOENT. */
-int port_vxlan_fdb_del(struct port *p, const uint8_t mac[6], uint32_t vni);
+/*
+ * Control thread: forget (@vni, @mac), static or learned; for the zero
+ * MAC, @remote out of @vni's flood list (all of the list when NULL).
+ * 0 or -ENOENT.
+ */
+int port_vxlan_fdb_del(struct port *p, const uint8_t mac[6], uint32_t vni, const char *remote);
 /* Control thread: up to @max live entries (port/vtep.h); their remote's address by port_vxlan_remote_str(). */
 unsigned port_vxlan_fdb_dump(struct port *p, struct vtep_entry *out, unsigned max);
+/* Control thread: up to @max per-VNI flood lists (port/vtep.h: a mask over the remote indexes). */
+unsigned port_vxlan_flood_dump(struct port *p, struct vtep_flood *out, unsigned max);
 const char *port_vxlan_remote_str(struct port *p, unsigned remote);
 
 #endif
