@@ -55,9 +55,10 @@
  * and, with vni=flow, every VNI: the flows tell them apart (tun_id,
  * tun_src; set_tunnel), as Open vSwitch's options:key=flow.
  *
- * Remotes (vtep.h): remote= is the port's flood list; a VNI may have
- * one of its own (tunnel fdb add 00:00:00:00:00:00 vni=N remote=IP, once
- * per remote), which replaces the port's for that VNI.  A frame whose
+ * Remotes (vtep.h): remote= is the port's flood list (none without
+ * it); a VNI may have one of its own (tunnel fdb add 00:00:00:00:00:00
+ * vni=N remote=IP, once per remote), which replaces the port's for that
+ * VNI; a VNI with neither floods nowhere (`no_destination`).  A frame whose
  * inner destination the port's table has (learned from received frames'
  * inner source and outer source address, or static: vswctl tunnel fdb
  * add) goes to that VTEP alone; a broadcast, multicast or unknown
@@ -442,7 +443,7 @@ static void vx_describe(struct port *p, char *buf, size_t len)
 		snprintf(vni, sizeof(vni), "flow");
 	else
 		snprintf(vni, sizeof(vni), "%u", (unsigned)v->vni);
-	off = snprintf(buf, len, "vxlan vni %s local %s remote ", vni, v->local_str);
+	off = snprintf(buf, len, "vxlan vni %s local %s remote %s", vni, v->local_str, v->vt.n_flood ? "" : "none");
 	for (unsigned r = 0; r < v->vt.n_flood && off >= 0 && (size_t)off < len; r++)
 		off += snprintf(buf + off, len - (size_t)off, "%s%s", r ? "," : "", v->vt.remotes[r].str);
 	if (off >= 0 && (size_t)off < len)
@@ -521,13 +522,19 @@ static int vx_parse_addr(const char *s, uint16_t port, union vx_addr *a)
 	return -1;
 }
 
-/* remote=IP[,IP..] into the flood list of @v->vt (whose family is local='s); 0, or -1 with @err. */
+/*
+ * remote=IP[,IP..] into the flood list of @v->vt (whose family is
+ * local='s); none without remote= (a VNI then floods to its own list
+ * alone: tunnel fdb add 00:00:00:00:00:00).  0, or -1 with @err.
+ */
 static int vx_parse_remotes(struct vx_port *v, const char *list, char *err, size_t errlen)
 {
 	char buf[VTEP_REMOTES_MAX * (INET6_ADDRSTRLEN + 1)], *save = NULL;
 	unsigned n = 0;
 
-	if (!list || strlen(list) >= sizeof(buf)) {
+	if (!list)
+		return 0;
+	if (strlen(list) >= sizeof(buf)) {
 		snprintf(err, errlen, "vxlan: remote= must be IP[,IP..] (at most %u)", VTEP_REMOTES_MAX);
 		return -1;
 	}

@@ -13,10 +13,10 @@ struct port;
 struct port_env;
 
 /*
- * `port add NAME vxlan local=IP remote=IP[,IP..] vni=N|flow [dstport=4789]
+ * `port add NAME vxlan local=IP [remote=IP[,IP..]] vni=N|flow [dstport=4789]
  * [csum=on|off] [ttl=N] [tos=N|inherit] [src_ports=LO-HI] [mtu=N]`: IPv4
  * or IPv6 underlay (local and remotes of one family); the remotes are the
- * flood list; vni=flow takes the VNI from the frame's tunnel key (flows:
+ * port's flood list (none without remote=: per-VNI lists only); vni=flow takes the VNI from the frame's tunnel key (flows:
  * set_tunnel, tun_id).  NULL with a reason in @err.
  */
 struct port *port_vxlan_create(const char *name, struct json_object *params, const struct port_env *env, char *err,

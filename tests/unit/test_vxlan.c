@@ -18,7 +18,8 @@
  * MAC's entries): a vni=flow port floods VNI A only to A's list, VNI B to
  * B's (a remote outside remote= too), a VNI without one to remote=; a
  * remote taken out of a list, or the whole list, is no longer flooded
- * to.  The port tests need root (a raw socket) and fail with the reason
+ * to; without remote=, a VNI floods to its own list alone (none: a
+ * no_destination drop).  The port tests need root (a raw socket) and fail with the reason
  * otherwise.
  */
 
@@ -290,7 +291,8 @@ static struct port *vx_named(const char *name, const char *local, const char *re
 	struct port *p;
 
 	json_object_object_add(o, "local", json_object_new_string(local));
-	json_object_object_add(o, "remote", json_object_new_string(remote));
+	if (remote)
+		json_object_object_add(o, "remote", json_object_new_string(remote));
 	json_object_object_add(o, "vni", strcmp(vni, "flow") ? json_object_new_int(atoi(vni)) : json_object_new_string(vni));
 	json_object_object_add(o, "dstport", json_object_new_int(47891));
 	p = port_vxlan_create(name, o, &env, err, sizeof(err));
@@ -523,6 +525,43 @@ static void test_port_vni_flood(void **state)
 	h->ops->destroy(h);
 }
 
+/* Without remote=: no port flood list; a VNI floods to its own list alone, a VNI without one nowhere. */
+static void test_port_no_remote(void **state)
+{
+	static const uint8_t zero[6] = { 0 };
+	struct port *m, *n;
+	struct pkt *got = zalloc64(sizeof(*got));
+	char err[256], desc[512];
+
+	if (geteuid() != 0)
+		fail_msg("the vxlan port test needs root (a raw socket for its transmit side)");
+	m = vx_named("m", "127.0.0.15", NULL, "flow");
+	n = vx_named("n", "127.0.0.16", "127.0.0.15", "flow");
+	m->ops->describe(m, desc, sizeof(desc));
+	assert_non_null(strstr(desc, "remote none"));
+	send1(m, 1, NULL, true, 100);
+	assert_int_equal(atomic_load(&m->stats.drops[DROP_NO_DESTINATION]), 1);
+	assert_int_equal(recv_all(n, NULL), 0);
+	/* n is nobody's VTEP yet: its frames are a remote drop */
+	send1(n, 2, NULL, true, 100);
+	assert_int_equal(recv_all(m, NULL), 0);
+	assert_int_equal(port_vxlan_fdb_add(m, zero, 100, "127.0.0.16", err, sizeof(err)), 0);
+	send1(m, 1, NULL, true, 100);
+	assert_int_equal(recv_all(n, got), 1);
+	assert_int_equal(got->tun.id, 100);
+	send1(m, 1, NULL, true, 200);
+	assert_int_equal(recv_all(n, NULL), 0);
+	assert_int_equal(atomic_load(&m->stats.drops[DROP_NO_DESTINATION]), 2);
+	/* a list's remote is a known source: n's frame gets in, its MAC is learned, unicast to it goes */
+	send1(n, 2, NULL, true, 100);
+	assert_int_equal(recv_all(m, got), 1);
+	send1(m, 1, (const uint8_t[6]){ 0x02, 0, 0, 0, 0, 2 }, true, 100);
+	assert_int_equal(recv_all(n, NULL), 1);
+	n->ops->destroy(n);
+	m->ops->destroy(m);
+	free(got);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -534,6 +573,7 @@ int main(void)
 		cmocka_unit_test(test_port_remotes),
 		cmocka_unit_test(test_port_vni_flow),
 		cmocka_unit_test(test_port_vni_flood),
+		cmocka_unit_test(test_port_no_remote),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
