@@ -128,6 +128,7 @@ static const struct ctl_arg tunnel_fdb_add_args[] = {
 static const struct ctl_arg tunnel_fdb_del_args[] = {
 	{ "mac", CTL_STR, CTL_ARG_REQUIRED, NULL, "MAC", 17, 17, NULL },
 	{ "vni", CTL_UINT, 0, "vni=", "N", 0, 0xffffff, NULL },
+	{ "remote", CTL_STR, 0, "remote=", "IP", 1, 63, NULL },
 	{ "port", CTL_STR, 0, "port=", "PORT", 1, PORT_NAME_MAX - 1, NULL },
 	{ 0 },
 };
@@ -170,9 +171,10 @@ const struct ctl_command ctl_commands[] = {
 	{ "trace", "trace", flow_args, ctl_trace, ctl_trace_print, 0,
 	  "the tables, rules and actions a frame\nwith FLOW's fields goes through" },
 	{ "tunnel-fdb-add", "tunnel fdb add", tunnel_fdb_add_args, ctl_tunnel_fdb_add, NULL, 0,
-	  "MAC in VNI N is behind VTEP IP on vxlan\nport PORT (static: never ages, wins over\nlearning; saved)" },
+	  "MAC in VNI N is behind VTEP IP on vxlan\nport PORT (static: never ages, wins over\nlearning; saved); "
+	  "MAC 00:00:00:00:00:00:\nIP joins VNI N's own flood list" },
 	{ "tunnel-fdb-del", "tunnel fdb del", tunnel_fdb_del_args, ctl_tunnel_fdb_del, NULL, 0,
-	  "forget MAC in VNI N (static or learned)" },
+	  "forget MAC in VNI N (static or learned);\n00:00:00:00:00:00: IP (or all) out of\nVNI N's flood list" },
 	{ "tunnel-fdb-show", "tunnel fdb show", tunnel_fdb_show_args, ctl_tunnel_fdb_show, ctl_tunnel_fdb_show_print, 0,
 	  "the vxlan ports' remote MACs: VNI, VTEP,\nage or static" },
 	{ "capture-stop", NULL, capture_stop_args, ctl_capture_stop, NULL, 0,

@@ -19,6 +19,14 @@
  * one; the port's VNI when it has a fixed one).  Static entries never age
  * and learning never overrides them; they are saved in the state file
  * (state.c: "tunnel_fdb") and come back with their port.
+ *
+ * The zero MAC is a flood destination, as in iproute2's `bridge fdb
+ * append 00:00:00:00:00:00 dev vxlan0 dst IP vni N`: each add puts one
+ * remote in VNI N's own flood list (broadcast, multicast, unknown
+ * unicast of that VNI go there instead of the port's remote= list);
+ * `del 00:00:00:00:00:00 vni=N remote=IP` takes one out, without
+ * remote= the whole list.  Saved as entries of that MAC, so a state file
+ * needs no new key (older files stay valid).
  */
 
 static int mac_parse(const char *s, uint8_t mac[6])
@@ -104,6 +112,7 @@ struct json_object *ctl_tunnel_fdb_add(struct vswd *v, struct json_object *req, 
 
 struct json_object *ctl_tunnel_fdb_del(struct vswd *v, struct json_object *req, struct ctl_peer *peer)
 {
+	const char *remote = json_param_str(req, "remote");
 	char err[256];
 	uint8_t mac[6];
 	uint32_t vni;
@@ -111,17 +120,52 @@ struct json_object *ctl_tunnel_fdb_del(struct vswd *v, struct json_object *req, 
 
 	if (fdb_args(v, req, &p, mac, &vni, err, sizeof(err)) < 0)
 		return ctl_reply_error(err);
-	if (port_vxlan_fdb_del(p, mac, vni) < 0) {
-		snprintf(err, sizeof(err), "no entry for %s in VNI %u on %s", json_param_str(req, "mac"), (unsigned)vni,
-			 p->name);
+	if (remote && vtep_mac(mac))
+		return ctl_reply_error("remote= names a flood destination: only with MAC 00:00:00:00:00:00");
+	if (port_vxlan_fdb_del(p, mac, vni, remote) < 0) {
+		snprintf(err, sizeof(err), "no entry for %s%s%.64s in VNI %u on %s", json_param_str(req, "mac"),
+			 remote ? " remote " : "", remote ? remote : "", (unsigned)vni, p->name);
 		return ctl_reply_error(err);
 	}
 	return vswd_state_changed(v, err, sizeof(err)) < 0 ? ctl_reply_error(err) : ctl_reply_ok();
 }
 
+/* One entry {"port","vni","mac","remote"[,"static","age"[,"flood"]]} onto @arr (@full: for show). */
+static void entry_add(struct json_object *arr, const struct port *p, uint32_t vni, const char *mac, const char *remote,
+		      bool full, bool is_static, uint32_t age_s, bool flood)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "port", json_object_new_string(p->name));
+	json_object_object_add(o, "vni", json_object_new_int64(vni));
+	json_object_object_add(o, "mac", json_object_new_string(mac));
+	json_object_object_add(o, "remote", json_object_new_string(remote));
+	if (full) {
+		json_object_object_add(o, "static", json_object_new_boolean(is_static));
+		json_object_object_add(o, "age", json_object_new_int64(age_s));
+		if (flood)
+			json_object_object_add(o, "flood", json_object_new_boolean(true));
+	}
+	json_object_array_add(arr, o);
+}
+
+/* @p's per-VNI flood lists onto @arr, one entry of MAC 00:00:00:00:00:00 per remote. */
+static void flood_entries(struct json_object *arr, struct port *p, bool full)
+{
+	struct vtep_flood *f = malloc(VTEP_FLOOD_VNIS_MAX * sizeof(*f));
+	unsigned n = f ? port_vxlan_flood_dump(p, f, VTEP_FLOOD_VNIS_MAX) : 0;
+
+	for (unsigned k = 0; k < n; k++)
+		for (uint32_t m = f[k].remotes; m; m &= m - 1)
+			entry_add(arr, p, f[k].vni, "00:00:00:00:00:00",
+				  port_vxlan_remote_str(p, (unsigned)__builtin_ctz(m)), full, true, 0, true);
+	free(f);
+}
+
 /*
  * Every vxlan port's live entries (@only_static: the static ones, for the
- * state file) as an array of {"port","vni","mac","remote","static","age"}.
+ * state file) as an array of {"port","vni","mac","remote","static","age"}
+ * (and "flood": true for a per-VNI flood destination).
  */
 struct json_object *ctl_tunnel_fdb_entries(struct vswd *v, const char *only_port, bool only_static)
 {
@@ -138,24 +182,16 @@ struct json_object *ctl_tunnel_fdb_entries(struct vswd *v, const char *only_port
 			continue;
 		n = port_vxlan_fdb_dump(p, e, VTEP_BUCKETS * VTEP_WAYS);
 		for (unsigned k = 0; k < n; k++) {
-			struct json_object *o;
 			char mac[18];
 
 			if (only_static && !e[k].is_static)
 				continue;
-			o = json_object_new_object();
 			snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", e[k].mac[0], e[k].mac[1], e[k].mac[2],
 				 e[k].mac[3], e[k].mac[4], e[k].mac[5]);
-			json_object_object_add(o, "port", json_object_new_string(p->name));
-			json_object_object_add(o, "vni", json_object_new_int64(e[k].vni));
-			json_object_object_add(o, "mac", json_object_new_string(mac));
-			json_object_object_add(o, "remote", json_object_new_string(port_vxlan_remote_str(p, e[k].remote)));
-			if (!only_static) {
-				json_object_object_add(o, "static", json_object_new_boolean(e[k].is_static));
-				json_object_object_add(o, "age", json_object_new_int64(e[k].age_s));
-			}
-			json_object_array_add(arr, o);
+			entry_add(arr, p, e[k].vni, mac, port_vxlan_remote_str(p, e[k].remote), !only_static,
+				  e[k].is_static, e[k].age_s, false);
 		}
+		flood_entries(arr, p, !only_static);
 	}
 	free(e);
 	return arr;
@@ -189,7 +225,9 @@ void ctl_tunnel_fdb_show_print(struct json_object *r)
 
 		printf("%-16s %-8" PRId64 " %-18s %-40s ", ctl_reply_str(x, "port"), ctl_reply_int(x, "vni"),
 		       ctl_reply_str(x, "mac"), ctl_reply_str(x, "remote"));
-		if (json_object_get_boolean(json_object_object_get(x, "static")))
+		if (json_object_get_boolean(json_object_object_get(x, "flood")))
+			printf("flood\n");
+		else if (json_object_get_boolean(json_object_object_get(x, "static")))
 			printf("static\n");
 		else
 			printf("%" PRId64 "\n", ctl_reply_int(x, "age"));

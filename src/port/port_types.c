@@ -52,7 +52,7 @@ static const struct port_param afxdp_params[] = {
 };
 
 static const struct port_param vxlan_params[] = {
-	{ "local", PORT_PARAM_REQUIRED, "IP" }, { "remote", PORT_PARAM_REQUIRED, "IP[,IP..]" },
+	{ "local", PORT_PARAM_REQUIRED, "IP" }, { "remote", 0, "IP[,IP..]" },
 	{ "vni", PORT_PARAM_REQUIRED, "N|flow" }, { "dstport", 0, "4789" }, { "csum", 0, "on|off" }, { "ttl", 0, "N" },
 	{ "tos", 0, "N|inherit" }, { "src_ports", 0, "LO-HI" }, { "mtu", 0, "N" }, { NULL, 0, NULL },
 };

@@ -55,17 +55,20 @@
  * and, with vni=flow, every VNI: the flows tell them apart (tun_id,
  * tun_src; set_tunnel), as Open vSwitch's options:key=flow.
  *
- * Remotes (vtep.h): remote= is the flood list; a frame whose inner
- * destination the port's table has (learned from received frames' inner
- * source and outer source address, or static: vswctl tunnel fdb add) goes
- * to that VTEP alone; a broadcast, multicast or unknown destination goes
- * once to each remote of the flood list (head-end replication: one
- * header built, copied per remote with its checksum, the frame's bytes
- * never copied by us; VX_FLOOD_COPIES datagrams a burst, past that a
- * `flood_budget` drop).
+ * Remotes (vtep.h): remote= is the port's flood list (none without
+ * it); a VNI may have one of its own (tunnel fdb add 00:00:00:00:00:00
+ * vni=N remote=IP, once per remote), which replaces the port's for that
+ * VNI; a VNI with neither floods nowhere (`no_destination`).  A frame whose
+ * inner destination the port's table has (learned from received frames'
+ * inner source and outer source address, or static: vswctl tunnel fdb
+ * add) goes to that VTEP alone; a broadcast, multicast or unknown
+ * destination goes once to each remote of its VNI's flood list
+ * (head-end replication: one header built, copied per remote with its
+ * checksum, the frame's bytes never copied by us; VX_FLOOD_COPIES
+ * datagrams a burst, past that a `flood_budget` drop).
  *
  * Receive checks, on the datagram (untrusted): its source address is a
- * known remote (the flood list or a static entry's; else `remote` drop),
+ * known remote (a flood list's or a static entry's; else `remote` drop),
  * it holds a VXLAN header with the I flag and this port's VNI (any, with
  * vni=flow) and an inner Ethernet header (vxlan_hdr_check(); else
  * `short`, `flags` or `vni`).  The inner frame goes to the switch as a
@@ -359,29 +362,39 @@ static uint32_t vx_tx_vni(const struct vx_port *v, const struct pkt *pk)
 /*
  * Each frame to the remote its inner destination was learned (or set)
  * behind, else, a broadcast, multicast or unknown unicast, to every remote
- * of the flood list (VX_FLOOD_COPIES a burst); as many sendmmsg as the
- * messages take, PKT_BURST at a time.
+ * of its VNI's flood list, or of the port's when the VNI has none
+ * (VX_FLOOD_COPIES a burst); as many sendmmsg as the messages take,
+ * PKT_BURST at a time.
  */
 static void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, unsigned n)
 {
 	struct vx_port *v = vx_of(p);
 	unsigned drops[DROP__COUNT] = { 0 }, m = 0, sent = 0, copies = 0;
-	unsigned n_flood = v->vt.n_flood;
+	uint32_t port_flood = v->vt.n_flood >= 32 ? ~0u : (1u << v->vt.n_flood) - 1;
 	uint32_t now_s = vtep_now_s();
 	uint64_t bytes = 0;
 
 	pthread_spin_lock(&v->tx_lock);
 	for (unsigned i = 0; i < n; i++) {
 		struct pkt *pk = pkts[i];
-		uint32_t vni = vx_tx_vni(v, pk);
+		uint32_t vni = vx_tx_vni(v, pk), to = 0;
 		int r = vtep_lookup(&v->vt, vni, vtep_mac(pkt_head(pk)), now_s);
-		unsigned need = r >= 0 ? 1 : n_flood;
+		unsigned need = 1;
+
+		if (r < 0) {
+			/* flood: the VNI's list (read once: one word), else the port's */
+			to = vtep_flood_mask(&v->vt, vni);
+			if (!to)
+				to = port_flood;
+			need = (unsigned)__builtin_popcount(to);
+			r = to ? __builtin_ctz(to) : 0;
+		}
 
 		if (!need) {
 			drops[DROP_NO_DESTINATION]++;
 			continue;
 		}
-		if (r < 0 && need > 1) {
+		if (need > 1) {
 			if (copies + need > VX_FLOOD_COPIES) {
 				drops[DROP_FLOOD_BUDGET]++;
 				continue;
@@ -392,12 +405,14 @@ static void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *p
 			sent += port_sendmmsg(v->tx_fd, v->msgs, m, VX_HDR_LEN, &bytes, drops);
 			m = 0;
 		}
-		if (!vx_encap(v, m, pk, vni, r >= 0 ? (unsigned)r : 0)) {
+		if (!vx_encap(v, m, pk, vni, (unsigned)r)) {
 			drops[DROP_TOO_BIG]++;
 			continue;
 		}
-		for (unsigned k = 1; k < need; k++)
-			vx_encap_copy(v, m + k, m, k);
+		for (unsigned k = 1; k < need; k++) {
+			to &= to - 1;
+			vx_encap_copy(v, m + k, m, (unsigned)__builtin_ctz(to));
+		}
 		m += need;
 	}
 	sent += port_sendmmsg(v->tx_fd, v->msgs, m, VX_HDR_LEN, &bytes, drops);
@@ -428,7 +443,7 @@ static void vx_describe(struct port *p, char *buf, size_t len)
 		snprintf(vni, sizeof(vni), "flow");
 	else
 		snprintf(vni, sizeof(vni), "%u", (unsigned)v->vni);
-	off = snprintf(buf, len, "vxlan vni %s local %s remote ", vni, v->local_str);
+	off = snprintf(buf, len, "vxlan vni %s local %s remote %s", vni, v->local_str, v->vt.n_flood ? "" : "none");
 	for (unsigned r = 0; r < v->vt.n_flood && off >= 0 && (size_t)off < len; r++)
 		off += snprintf(buf + off, len - (size_t)off, "%s%s", r ? "," : "", v->vt.remotes[r].str);
 	if (off >= 0 && (size_t)off < len)
@@ -507,13 +522,19 @@ static int vx_parse_addr(const char *s, uint16_t port, union vx_addr *a)
 	return -1;
 }
 
-/* remote=IP[,IP..] into the flood list of @v->vt (whose family is local='s); 0, or -1 with @err. */
+/*
+ * remote=IP[,IP..] into the flood list of @v->vt (whose family is
+ * local='s); none without remote= (a VNI then floods to its own list
+ * alone: tunnel fdb add 00:00:00:00:00:00).  0, or -1 with @err.
+ */
 static int vx_parse_remotes(struct vx_port *v, const char *list, char *err, size_t errlen)
 {
 	char buf[VTEP_REMOTES_MAX * (INET6_ADDRSTRLEN + 1)], *save = NULL;
 	unsigned n = 0;
 
-	if (!list || strlen(list) >= sizeof(buf)) {
+	if (!list)
+		return 0;
+	if (strlen(list) >= sizeof(buf)) {
 		snprintf(err, errlen, "vxlan: remote= must be IP[,IP..] (at most %u)", VTEP_REMOTES_MAX);
 		return -1;
 	}
@@ -733,6 +754,7 @@ int port_vxlan_fdb_add(struct port *p, const uint8_t mac[6], uint32_t vni, const
 		       size_t errlen)
 {
 	struct vx_port *v = vx_of(p);
+	bool flood = !vtep_mac(mac);	/* 00:00:00:00:00:00: a flood destination of the VNI (bridge fdb append) */
 	union vx_addr a;
 	int r;
 
@@ -740,7 +762,7 @@ int port_vxlan_fdb_add(struct port *p, const uint8_t mac[6], uint32_t vni, const
 		snprintf(err, errlen, "port %s serves VNI %u only (vni=flow serves any)", p->name, (unsigned)v->vni);
 		return -EINVAL;
 	}
-	if (vni > VXLAN_VNI_MAX || (mac[0] & 1)) {
+	if (vni > VXLAN_VNI_MAX || (mac[0] & 1 && !flood)) {
 		snprintf(err, errlen, "%s", vni > VXLAN_VNI_MAX ? "vni must be 0..16777215" : "a group MAC cannot be static");
 		return -EINVAL;
 	}
@@ -754,15 +776,36 @@ int port_vxlan_fdb_add(struct port *p, const uint8_t mac[6], uint32_t vni, const
 							       : "too many remotes on this port");
 		return r;
 	}
+	if (flood) {
+		r = vtep_flood_add(&v->vt, vni, (unsigned)r);
+		if (r < 0)
+			snprintf(err, errlen, "at most %u VNIs with a flood list of their own on a port", VTEP_FLOOD_VNIS_MAX);
+		return r;
+	}
 	r = vtep_static_add(&v->vt, vni, vtep_mac(mac), (unsigned)r);
 	if (r < 0)
 		snprintf(err, errlen, "the port's table has no room for this MAC (its bucket holds static entries only)");
 	return r;
 }
 
-int port_vxlan_fdb_del(struct port *p, const uint8_t mac[6], uint32_t vni)
+int port_vxlan_fdb_del(struct port *p, const uint8_t mac[6], uint32_t vni, const char *remote)
 {
-	return vtep_del(&vx_of(p)->vt, vni, vtep_mac(mac));
+	struct vx_port *v = vx_of(p);
+	union vx_addr a;
+	int r = -1;
+
+	if (vtep_mac(mac))
+		return vtep_del(&v->vt, vni, vtep_mac(mac));
+	if (!remote)
+		return vtep_flood_del(&v->vt, vni, -1);
+	if (vx_parse_addr(remote, 0, &a) >= 0)
+		r = vtep_remote_find(&v->vt, (const union vtep_addr *)&a, v->alen);
+	return r < 0 ? -ENOENT : vtep_flood_del(&v->vt, vni, r);
+}
+
+unsigned port_vxlan_flood_dump(struct port *p, struct vtep_flood *out, unsigned max)
+{
+	return vtep_flood_dump(&vx_of(p)->vt, out, max);
 }
 
 unsigned port_vxlan_fdb_dump(struct port *p, struct vtep_entry *out, unsigned max)

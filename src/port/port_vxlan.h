@@ -8,14 +8,15 @@
 
 struct json_object;
 struct vtep_entry;
+struct vtep_flood;
 struct port;
 struct port_env;
 
 /*
- * `port add NAME vxlan local=IP remote=IP[,IP..] vni=N|flow [dstport=4789]
+ * `port add NAME vxlan local=IP [remote=IP[,IP..]] vni=N|flow [dstport=4789]
  * [csum=on|off] [ttl=N] [tos=N|inherit] [src_ports=LO-HI] [mtu=N]`: IPv4
  * or IPv6 underlay (local and remotes of one family); the remotes are the
- * flood list; vni=flow takes the VNI from the frame's tunnel key (flows:
+ * port's flood list (none without remote=: per-VNI lists only); vni=flow takes the VNI from the frame's tunnel key (flows:
  * set_tunnel, tun_id).  NULL with a reason in @err.
  */
 struct port *port_vxlan_create(const char *name, struct json_object *params, const struct port_env *env, char *err,
@@ -29,14 +30,24 @@ int port_vxlan_vni(const struct port *p);
 /*
  * Control thread: inner @mac in @vni is behind VTEP @remote (an address
  * of local='s family; not in the flood list unless remote= named it), for
- * good: never aged, never overridden by learning.  0, or -errno with @err.
+ * good: never aged, never overridden by learning.  The zero MAC
+ * 00:00:00:00:00:00 instead adds @remote to @vni's own flood list (as
+ * `bridge fdb append 00:00:00:00:00:00 ... dst IP vni N`): that VNI's
+ * broadcast, multicast and unknown unicast go to its list, not the
+ * port's.  0, or -errno with @err.
  */
 int port_vxlan_fdb_add(struct port *p, const uint8_t mac[6], uint32_t vni, const char *remote, char *err,
 		       size_t errlen);
-/* Control thread: forget (@vni, @mac), static or learned.  0 or -ENOENT. */
-int port_vxlan_fdb_del(struct port *p, const uint8_t mac[6], uint32_t vni);
+/*
+ * Control thread: forget (@vni, @mac), static or learned; for the zero
+ * MAC, @remote out of @vni's flood list (all of the list when NULL).
+ * 0 or -ENOENT.
+ */
+int port_vxlan_fdb_del(struct port *p, const uint8_t mac[6], uint32_t vni, const char *remote);
 /* Control thread: up to @max live entries (port/vtep.h); their remote's address by port_vxlan_remote_str(). */
 unsigned port_vxlan_fdb_dump(struct port *p, struct vtep_entry *out, unsigned max);
+/* Control thread: up to @max per-VNI flood lists (port/vtep.h: a mask over the remote indexes). */
+unsigned port_vxlan_flood_dump(struct port *p, struct vtep_flood *out, unsigned max);
 const char *port_vxlan_remote_str(struct port *p, unsigned remote);
 
 #endif

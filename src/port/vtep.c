@@ -19,6 +19,10 @@ const char *const vtep_counter_names[VTEP__COUNT] = { "learned", "moved", "table
 _Static_assert((VTEP_BUCKETS & (VTEP_BUCKETS - 1)) == 0, "buckets: a power of two");
 _Static_assert(sizeof(struct vtep_bucket) == 64, "a bucket is one cache line");
 _Static_assert(VTEP_REMOTES_MAX <= 255, "a remote index fits a byte of val");
+_Static_assert(VTEP_REMOTES_MAX <= 32, "a flood list is a 32-bit mask over the remotes");
+_Static_assert((VTEP_FLOOD_SLOTS & (VTEP_FLOOD_SLOTS - 1)) == 0, "flood slots: a power of two");
+
+#define FLOOD_USED (1ull << 63)
 
 int vtep_init(struct vtep *t, bool ipv6)
 {
@@ -29,6 +33,13 @@ int vtep_init(struct vtep *t, bool ipv6)
 	if (!t->buckets)
 		return -ENOMEM;
 	memset(t->buckets, 0, VTEP_BUCKETS * sizeof(struct vtep_bucket));
+	t->flood = aligned_alloc(64, VTEP_FLOOD_SLOTS * sizeof(*t->flood));
+	if (!t->flood) {
+		free(t->buckets);
+		t->buckets = NULL;
+		return -ENOMEM;
+	}
+	memset(t->flood, 0, VTEP_FLOOD_SLOTS * sizeof(*t->flood));
 	if (getrandom(t->hash_key, sizeof(t->hash_key), 0) != sizeof(t->hash_key)) {
 		/* No entropy yet (early boot): the clock, which a remote sender does not know to the nanosecond. */
 		struct timespec ts;
@@ -48,6 +59,8 @@ void vtep_destroy(struct vtep *t)
 		return;
 	free(t->buckets);
 	t->buckets = NULL;
+	free(t->flood);
+	t->flood = NULL;
 	pthread_spin_destroy(&t->lock);
 }
 
@@ -345,6 +358,131 @@ unsigned vtep_dump(const struct vtep *t, struct vtep_entry *out, unsigned max, u
 			o->age_s = o->is_static ? 0 : age_of(v, now_s);
 			n++;
 		}
+	}
+	return n;
+}
+
+/* ---- per-VNI flood lists (vtep.h) ---------------------------------------------------------------------------- */
+
+/* The first slot of @vni's probe path (VNIs are the operator's, not the wire's: a plain multiplicative hash). */
+static unsigned flood_home(uint32_t vni)
+{
+	return (unsigned)(((uint64_t)vni * 0x9e3779b97f4a7c15ull) >> (64 - __builtin_ctz(VTEP_FLOOD_SLOTS)));
+}
+
+static unsigned flood_next(unsigned i)
+{
+	return (i + 1) & (VTEP_FLOOD_SLOTS - 1);
+}
+
+static uint32_t flood_vni(uint64_t w) { return (uint32_t)(w >> 32) & 0xffffffu; }
+
+static uint64_t flood_word(uint32_t vni, uint32_t mask)
+{
+	return FLOOD_USED | (uint64_t)(vni & 0xffffffu) << 32 | mask;
+}
+
+uint32_t vtep_flood_mask(const struct vtep *t, uint32_t vni)
+{
+	unsigned i = flood_home(vni);
+
+	for (unsigned k = 0; k < VTEP_FLOOD_SLOTS; k++, i = flood_next(i)) {
+		/* acquire: the remotes the mask names were published (n_remotes, released) before this word */
+		uint64_t w = atomic_load_explicit(&t->flood[i], memory_order_acquire);
+
+		if (!w)
+			return 0;
+		if ((uint32_t)w && flood_vni(w) == vni)
+			return (uint32_t)w;
+	}
+	return 0;
+}
+
+/* Under the lock: the slot of @vni's live list, or -1. */
+static int flood_find_locked(const struct vtep *t, uint32_t vni)
+{
+	unsigned i = flood_home(vni);
+
+	for (unsigned k = 0; k < VTEP_FLOOD_SLOTS; k++, i = flood_next(i)) {
+		uint64_t w = atomic_load_explicit(&t->flood[i], memory_order_relaxed);
+
+		if (!w)
+			return -1;
+		if ((uint32_t)w && flood_vni(w) == vni)
+			return (int)i;
+	}
+	return -1;
+}
+
+int vtep_flood_add(struct vtep *t, uint32_t vni, unsigned remote)
+{
+	uint32_t bit = 1u << (remote & 31);
+	int rc = 0, s;
+
+	if (remote >= VTEP_REMOTES_MAX)
+		return -EINVAL;
+	pthread_spin_lock(&t->lock);
+	s = flood_find_locked(t, vni);
+	if (s >= 0) {
+		uint64_t w = atomic_load_explicit(&t->flood[s], memory_order_relaxed);
+
+		atomic_store_explicit(&t->flood[s], w | bit, memory_order_release);
+	} else if (t->n_flood_vnis == VTEP_FLOOD_VNIS_MAX) {
+		rc = -ENOSPC;
+	} else {
+		unsigned i = flood_home(vni);
+
+		/* the first free slot of the path: a tombstone or a never-used one (there is one: half are free) */
+		while ((uint32_t)atomic_load_explicit(&t->flood[i], memory_order_relaxed))
+			i = flood_next(i);
+		atomic_store_explicit(&t->flood[i], flood_word(vni, bit), memory_order_release);
+		t->n_flood_vnis++;
+	}
+	pthread_spin_unlock(&t->lock);
+	return rc;
+}
+
+int vtep_flood_del(struct vtep *t, uint32_t vni, int remote)
+{
+	uint64_t w;
+	int s;
+
+	pthread_spin_lock(&t->lock);
+	s = flood_find_locked(t, vni);
+	w = s >= 0 ? atomic_load_explicit(&t->flood[s], memory_order_relaxed) : 0;
+	if (s < 0 || (remote >= 0 && (remote >= VTEP_REMOTES_MAX || !(w & (1u << remote))))) {
+		pthread_spin_unlock(&t->lock);
+		return -ENOENT;
+	}
+	w = remote >= 0 ? w & ~(uint64_t)(1u << remote) : FLOOD_USED;
+	if (!(uint32_t)w) {
+		unsigned i = (unsigned)s;
+
+		atomic_store_explicit(&t->flood[i], FLOOD_USED, memory_order_release);
+		t->n_flood_vnis--;
+		/* a tombstone whose next slot was never used is on no probe path: never used again, and so back */
+		for (unsigned k = 0; k < VTEP_FLOOD_SLOTS; k++, i = (i - 1) & (VTEP_FLOOD_SLOTS - 1)) {
+			if (atomic_load_explicit(&t->flood[i], memory_order_relaxed) != FLOOD_USED ||
+			    atomic_load_explicit(&t->flood[flood_next(i)], memory_order_relaxed))
+				break;
+			atomic_store_explicit(&t->flood[i], 0, memory_order_release);
+		}
+	} else {
+		atomic_store_explicit(&t->flood[s], w, memory_order_release);
+	}
+	pthread_spin_unlock(&t->lock);
+	return 0;
+}
+
+unsigned vtep_flood_dump(const struct vtep *t, struct vtep_flood *out, unsigned max)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < VTEP_FLOOD_SLOTS && n < max; i++) {
+		uint64_t w = atomic_load_explicit(&t->flood[i], memory_order_acquire);
+
+		if ((uint32_t)w)
+			out[n++] = (struct vtep_flood){ flood_vni(w), (uint32_t)w };
 	}
 	return n;
 }

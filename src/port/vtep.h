@@ -24,6 +24,26 @@
  * the count, released), never removed while the port lives, so a worker
  * reads a remote by index without a lock.
  *
+ * Per-VNI flood lists (tunnel fdb add 00:00:00:00:00:00 vni=N remote=IP,
+ * as iproute2's `bridge fdb append 00:00:00:00:00:00 ... dst IP vni N`):
+ * a VNI that has one floods to its remotes instead of the port's list.
+ * A list is a mask over remotes[] (VTEP_REMOTES_MAX bits), so the whole
+ * list of a VNI is one word, read in one load:
+ *
+ *   flood[VTEP_FLOOD_SLOTS]   63     62 .. 56   55 ........ 32   31 ............ 0
+ *                             used   0          VNI              remote mask     (0: never used)
+ *
+ * Open addressing by a hash of the VNI, linear probing, at most half the
+ * slots live (VTEP_FLOOD_VNIS_MAX).  Only the control thread writes
+ * (under the lock), each change one release store of a word: a list
+ * grows or shrinks in place; a list emptied leaves `used` with mask 0 (a
+ * tombstone: probes go on past it, a new VNI may take it); a tombstone
+ * whose next slot was never used becomes 0 again (no probe path runs
+ * through it).  A VNI never moves, so a reader (the transmitting worker:
+ * load words from the VNI's slot until its VNI or a 0, acquire: a remote
+ * the mask names was published before it) finds a live list whatever the
+ * writer does meanwhile, and sees the old mask or the new one.
+ *
  * The MAC table: VTEP_BUCKETS buckets of VTEP_WAYS entries, one cache line
  * each, indexed by a keyed hash of (VNI, MAC) drawn at startup (a remote
  * sender cannot aim MACs at one bucket).  An entry is two words:
@@ -57,6 +77,8 @@
 #define VTEP_BUCKETS 2048		/* a power of two: 8,192 remote MACs, 128 KiB a port */
 #define VTEP_AGING_S 300		/* learned entries, as the switch's FDB default */
 #define VTEP_LEARN_MAX 64		/* learning requests per receive burst (PKT_BURST) */
+#define VTEP_FLOOD_VNIS_MAX 1024	/* VNIs with a flood list of their own, per port */
+#define VTEP_FLOOD_SLOTS (2 * VTEP_FLOOD_VNIS_MAX)	/* a power of two, at most half live: 16 KiB a port */
 
 union vtep_addr {
 	struct sockaddr sa;
@@ -96,6 +118,14 @@ struct vtep {
 	pthread_spinlock_t lock;		/* writers of the MAC table */
 	atomic_uint_least64_t counters[VTEP__COUNT];
 	struct vtep_bucket *buckets;		/* VTEP_BUCKETS */
+	_Atomic uint64_t *flood;		/* VTEP_FLOOD_SLOTS: the per-VNI flood lists */
+	unsigned n_flood_vnis;			/* live lists (control thread) */
+};
+
+/* One per-VNI flood list as `tunnel fdb show` lists it: bit r of @remotes is remotes[r]. */
+struct vtep_flood {
+	uint32_t vni;
+	uint32_t remotes;
 };
 
 /* A learning request (the receive side gathers a burst of them, vtep_learn() applies them at once). */
@@ -155,5 +185,20 @@ int vtep_del(struct vtep *t, uint32_t vni, uint64_t mac);
 
 /* Control thread: up to @max live entries into @out; returns the count. */
 unsigned vtep_dump(const struct vtep *t, struct vtep_entry *out, unsigned max, uint32_t now_s);
+
+/*
+ * Control thread: remote @remote (an index of remotes[]) joins @vni's
+ * flood list (made when new).  0, -ENOSPC (VTEP_FLOOD_VNIS_MAX lists), -EINVAL.
+ */
+int vtep_flood_add(struct vtep *t, uint32_t vni, unsigned remote);
+
+/* Control thread: remote @remote (every one, when negative) leaves @vni's flood list.  0 or -ENOENT. */
+int vtep_flood_del(struct vtep *t, uint32_t vni, int remote);
+
+/* @vni's flood list as a mask over remotes[], or 0: none (flood to the port's, remotes[0 .. n_flood)).  Lock-free. */
+uint32_t vtep_flood_mask(const struct vtep *t, uint32_t vni);
+
+/* Control thread: up to @max per-VNI flood lists into @out; returns the count. */
+unsigned vtep_flood_dump(const struct vtep *t, struct vtep_flood *out, unsigned max);
 
 #endif

@@ -70,9 +70,13 @@ Steps:
          permanent neighbour in cA): cA's pings to it on C's wire only;
          listed static; `tunnel fdb del` removes it;
      then `vni=flow`: hC's VTEP in VNI + 1, flows in_port=t0,tun_id=VNI ->
-     a, tun_id=VNI+1 -> a2, a -> set_tunnel:VNI, a2 -> set_field->tun_id:
-     cA reaches cB, cA2 reaches cC, and neither reaches the other VNI's
-     container; both tun_id flows counted packets;
+     a, tun_id=VNI+1 -> a2, a -> set_tunnel:VNI, a2 -> set_field->tun_id,
+     and per-VNI flood lists (`tunnel fdb add 00:00:00:00:00:00 vni=VNI
+     remote=B`, VNI + 1 -> C): cA reaches cB, cA2 reaches cC, cA's ARP
+     broadcast in VNI is on hB's underlay only and cA2's in VNI + 1 on
+     hC's only; `tunnel fdb show` marks both flood; `del ... remote=B`
+     takes one; neither container reaches the other VNI's; both tun_id
+     flows counted packets;
   8. cleanup: vswd (SIGTERM, exit 0), namespaces.  Also on SIGTERM/SIGINT.
 
 Each check prints PASS or FAIL (nothing is skipped); the last line is
@@ -849,12 +853,37 @@ def three_hosts(sw, wd):
                "in_port=a,actions=set_tunnel:%d,output:t0" % VNI,
                "in_port=a2,actions=set_field:%d->tun_id,output:t0" % (VNI + 1)):
         must(vswctl + ["flow", "add", fl])
+    # per-VNI flood lists (bridge fdb append 00:00:00:00:00:00 ... vni N): VNI's floods to hB only, VNI + 1's to hC
+    zero = "00:00:00:00:00:00"
+    must(vswctl + ["tunnel", "fdb", "add", zero, "vni=%d" % VNI, "remote=" + UL4["B"]])
+    must(vswctl + ["tunnel", "fdb", "add", zero, "vni=%d" % (VNI + 1), "remote=" + UL4["C"]])
     for c in ("cA", "cA2"):
         run(["ip", "neigh", "flush", "dev", "eth0"], ns=NS[c])
+    capB, capC = captures(wd, "three-b4", "three-c4")
     got, detail = ping("cA", IN4["cB"])
     check(got == 3, "vni=flow: ping cA -> cB in VNI %d (%d/3)" % (VNI, got), detail if got != 3 else "")
     got, detail = ping("cA2", IN4["cC"])
     check(got == 3, "vni=flow: ping cA2 -> cC in VNI %d (%d/3)" % (VNI + 1, got), detail if got != 3 else "")
+    stop_captures(capB, capC)
+    bcast = "ff:ff:ff:ff:ff:ff"
+    rb, rc_ = capB.inner_dsts(), capC.inner_dsts()
+    fb = {vni: sum(1 for r in rb if r[0] == UL4["A"] and r[1] == bcast and r[2] == vni) for vni in (VNI, VNI + 1)}
+    fc = {vni: sum(1 for r in rc_ if r[0] == UL4["A"] and r[1] == bcast and r[2] == vni) for vni in (VNI, VNI + 1)}
+    check(fb[VNI] >= 1 and fc[VNI] == 0 and fc[VNI + 1] >= 1 and fb[VNI + 1] == 0,
+          "per-VNI flood lists: cA's ARP broadcast in VNI %d on hB's underlay only, cA2's in VNI %d on hC's only "
+          "(hB %s, hC %s)" % (VNI, VNI + 1, fb, fc), (rb[:6], rc_[:6]))
+    fdb = sw.call("tunnel", "fdb", "show", "port=t0").get("entries", [])
+    flood = sorted((e["vni"], e["remote"]) for e in fdb if e.get("flood") and e["mac"] == zero)
+    check(flood == [(VNI, UL4["B"]), (VNI + 1, UL4["C"])], "tunnel fdb show: the two flood entries, marked flood",
+          fdb)
+    rc, out, err = sw.ctl_run("tunnel", "fdb", "show")
+    check(rc == 0 and sum(1 for ln in out.splitlines() if zero in ln and ln.rstrip().endswith("flood")) == 2,
+          "vswctl tunnel fdb show: two lines of %s ending in flood" % zero, out + err)
+    rc, out, err = sw.ctl_run("tunnel", "fdb", "del", zero, "vni=%d" % VNI, "remote=" + UL4["B"])
+    left = [e for e in sw.call("tunnel", "fdb", "show").get("entries", []) if e.get("flood")]
+    check(rc == 0 and len(left) == 1 and left[0]["vni"] == VNI + 1,
+          "tunnel fdb del %s vni=%d remote=%s: that one gone, VNI %d's kept" % (zero, VNI, UL4["B"], VNI + 1),
+          out + err + str(left))
     got_ac, _ = ping("cA", IN4["cC"], count=2)
     got_a2b, _ = ping("cA2", IN4["cB"], count=2)
     check(got_ac == 0 and got_a2b == 0, "vni=flow: isolation: cA cannot reach cC, cA2 cannot reach cB (%d, %d replies)"

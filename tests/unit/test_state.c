@@ -372,11 +372,14 @@ static void test_corrupt_never_partial(void **state)
  * Static tunnel fdb entries (vswctl tunnel fdb add) are saved with their
  * port and come back with it; deleted, they are gone from the file.  A
  * file without any has no "tunnel_fdb" key (files from before stay valid).
+ * Per-VNI flood lists (the zero MAC's entries) are saved and come back
+ * the same way, one entry per remote.
  */
 static void test_tunnel_fdb(void **state)
 {
 	char err[256], path[256];
 	struct vtep_entry e[4];
+	struct vtep_flood f[4];
 	char *text;
 	struct port *p;
 
@@ -401,6 +404,22 @@ static void test_tunnel_fdb(void **state)
 	assert_string_equal(ask("{\"cmd\":\"tunnel-fdb-add\",\"mac\":\"02:00:00:00:00:08\",\"remote\":\"127.0.0.3\"}"),
 			    "port t0 has vni=flow: say which VNI (vni=N)");
 	assert_string_equal(ask("{\"cmd\":\"tunnel-fdb-del\",\"mac\":\"02:00:00:00:00:08\",\"vni\":80}"), "ok");
+	/* per-VNI flood lists: entries of the zero MAC, one per remote, saved as such */
+	for (unsigned i = 0; i < 3; i++) {
+		char req[160];
+
+		snprintf(req, sizeof(req), "{\"cmd\":\"tunnel-fdb-add\",\"mac\":\"00:00:00:00:00:00\",\"vni\":%u,"
+			 "\"remote\":\"%s\"}", i < 2 ? 70 : 90, i == 0 ? "127.0.0.9" : i == 1 ? "127.0.0.2" : "127.0.0.3");
+		assert_string_equal(ask(req), "ok");
+	}
+	assert_string_equal(ask("{\"cmd\":\"tunnel-fdb-del\",\"mac\":\"00:00:00:00:00:00\",\"vni\":90,"
+				"\"remote\":\"127.0.0.3\"}"),
+			    "ok");
+	assert_string_equal(ask("{\"cmd\":\"tunnel-fdb-del\",\"mac\":\"00:00:00:00:00:00\",\"vni\":90}"),
+			    "no entry for 00:00:00:00:00:00 in VNI 90 on t0");
+	assert_string_equal(ask("{\"cmd\":\"tunnel-fdb-del\",\"mac\":\"02:00:00:00:00:07\",\"vni\":70,"
+				"\"remote\":\"127.0.0.9\"}"),
+			    "remote= names a flood destination: only with MAC 00:00:00:00:00:00");
 	text = slurp(path, NULL);
 	if (!strstr(text, "\"tunnel_fdb\"") || !strstr(text, "\"02:00:00:00:00:07\"") || !strstr(text, "127.0.0.9") ||
 	    strstr(text, "\"02:00:00:00:00:08\""))
@@ -416,6 +435,11 @@ static void test_tunnel_fdb(void **state)
 	assert_int_equal(e[0].vni, 70);
 	assert_int_equal(e[0].mac[5], 7);
 	assert_string_equal(port_vxlan_remote_str(p, e[0].remote), "127.0.0.9");
+	assert_int_equal(port_vxlan_flood_dump(p, f, 4), 1);
+	assert_int_equal(f[0].vni, 70);
+	assert_int_equal(__builtin_popcount(f[0].remotes), 2);
+	assert_true(f[0].remotes & 1u); /* 127.0.0.2: the port's first remote= */
+	assert_string_equal(port_vxlan_remote_str(p, (unsigned)__builtin_ctz(f[0].remotes & ~1u)), "127.0.0.9");
 	assert_int_equal(count_files("st4", "state.json.", false), 0);
 	vswd_shutdown(&v);
 }

@@ -8,11 +8,17 @@
  * after the aging time; a group MAC is never learned nor found; a static
  * entry never ages and learning never overrides it; del forgets either
  * kind; dump lists the live ones.  Many MACs fit (the table is sized for
- * thousands).
+ * thousands).  Per-VNI flood lists: a VNI without one has none (the port
+ * floods to its own), remotes join and leave one at a time or all at
+ * once, VNIs do not see each other's; VTEP_FLOOD_VNIS_MAX fit and one
+ * more is refused, and after churn (lists made and emptied) every live
+ * one is still found; a reader racing a writer that churns other VNIs
+ * always finds a live list, with its old or its new mask.
  */
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -176,6 +182,140 @@ static void test_many(void **state)
 	free(t);
 }
 
+static void test_flood_lists(void **state)
+{
+	struct vtep *t = malloc(sizeof(*t));
+	struct vtep_flood out[4];
+
+	assert_int_equal(vtep_init(t, false), 0);
+	assert_int_equal(vtep_flood_mask(t, 100), 0);
+	assert_int_equal(vtep_flood_add(t, 100, 2), 0);
+	assert_int_equal(vtep_flood_add(t, 100, 3), 0);
+	assert_int_equal(vtep_flood_add(t, 100, 3), 0); /* again: no change */
+	assert_int_equal(vtep_flood_add(t, 200, 4), 0);
+	assert_int_equal(vtep_flood_add(t, 0, 31), 0);
+	assert_int_equal(vtep_flood_add(t, 300, VTEP_REMOTES_MAX), -EINVAL);
+	assert_int_equal(vtep_flood_mask(t, 100), 0xc);
+	assert_int_equal(vtep_flood_mask(t, 200), 0x10);
+	assert_int_equal(vtep_flood_mask(t, 0), 0x80000000u);
+	assert_int_equal(vtep_flood_mask(t, 300), 0);
+	assert_int_equal(vtep_flood_dump(t, out, 4), 3);
+	/* one remote out, then the rest */
+	assert_int_equal(vtep_flood_del(t, 100, 2), 0);
+	assert_int_equal(vtep_flood_del(t, 100, 2), -ENOENT);
+	assert_int_equal(vtep_flood_mask(t, 100), 0x8);
+	assert_int_equal(vtep_flood_del(t, 100, 3), 0);
+	assert_int_equal(vtep_flood_mask(t, 100), 0);
+	assert_int_equal(vtep_flood_del(t, 100, -1), -ENOENT);
+	/* the whole list at once */
+	assert_int_equal(vtep_flood_add(t, 200, 5), 0);
+	assert_int_equal(vtep_flood_del(t, 200, -1), 0);
+	assert_int_equal(vtep_flood_mask(t, 200), 0);
+	assert_int_equal(vtep_flood_dump(t, out, 4), 1);
+	assert_int_equal(out[0].vni, 0);
+	assert_int_equal(out[0].remotes, 0x80000000u);
+	/* the MAC table is another thing */
+	assert_int_equal(vtep_lookup(t, 0, 0, vtep_now_s()), -1);
+	vtep_destroy(t);
+	free(t);
+}
+
+/* A VNI's expected mask in test_flood_limit: a few bits, different per VNI. */
+static uint32_t flood_of(uint32_t vni)
+{
+	return (1u << (vni % 32)) | (1u << ((vni / 32) % 32));
+}
+
+static void test_flood_limit(void **state)
+{
+	struct vtep *t = malloc(sizeof(*t));
+	unsigned found = 0;
+
+	assert_int_equal(vtep_init(t, false), 0);
+	for (uint32_t i = 0; i < VTEP_FLOOD_VNIS_MAX; i++) {
+		uint32_t vni = i * 4099u % 0x1000000u;
+
+		assert_int_equal(vtep_flood_add(t, vni, vni % 32), 0);
+		assert_int_equal(vtep_flood_add(t, vni, (vni / 32) % 32), 0);
+	}
+	assert_int_equal(vtep_flood_add(t, 0xfffffe, 1), -ENOSPC);
+	assert_int_equal(vtep_flood_add(t, 0, 9), 0); /* a remote more in a list there is: fine */
+	assert_int_equal(vtep_flood_del(t, 0, 9), 0);
+	/* churn: every other list emptied (tombstones), new VNIs in their place, all found */
+	for (uint32_t i = 0; i < VTEP_FLOOD_VNIS_MAX; i += 2)
+		assert_int_equal(vtep_flood_del(t, i * 4099u % 0x1000000u, -1), 0);
+	assert_int_equal(t->n_flood_vnis, VTEP_FLOOD_VNIS_MAX / 2);
+	for (uint32_t i = 0; i < VTEP_FLOOD_VNIS_MAX / 2; i++)
+		assert_int_equal(vtep_flood_add(t, 0x800000 + i, i % 32), 0);
+	assert_int_equal(vtep_flood_add(t, 0xfffffe, 1), -ENOSPC);
+	for (uint32_t i = 0; i < VTEP_FLOOD_VNIS_MAX; i++) {
+		uint32_t vni = i * 4099u % 0x1000000u;
+
+		found += vtep_flood_mask(t, vni) == (i % 2 ? flood_of(vni) : 0);
+		found += vtep_flood_mask(t, 0x800000 + i) == (i < VTEP_FLOOD_VNIS_MAX / 2 ? 1u << (i % 32) : 0);
+	}
+	assert_int_equal(found, 2 * VTEP_FLOOD_VNIS_MAX);
+	/* all gone: the table is empty again (never-used slots, not tombstones) */
+	for (uint32_t i = 1; i < VTEP_FLOOD_VNIS_MAX; i += 2)
+		assert_int_equal(vtep_flood_del(t, i * 4099u % 0x1000000u, -1), 0);
+	for (uint32_t i = 0; i < VTEP_FLOOD_VNIS_MAX / 2; i++)
+		assert_int_equal(vtep_flood_del(t, 0x800000 + i, -1), 0);
+	for (unsigned i = 0; i < VTEP_FLOOD_SLOTS; i++)
+		assert_int_equal(atomic_load(&t->flood[i]), 0);
+	vtep_destroy(t);
+	free(t);
+}
+
+struct flood_race {
+	struct vtep *t;
+	atomic_bool stop;
+	unsigned long reads, bad;
+};
+
+/* The reader: VNIs 1..64 always have a list, of mask 0x3 or 0x7; count any other answer. */
+static void *flood_reader(void *arg)
+{
+	struct flood_race *r = arg;
+
+	while (!atomic_load(&r->stop)) {
+		for (uint32_t vni = 1; vni <= 64; vni++) {
+			uint32_t m = vtep_flood_mask(r->t, vni);
+
+			r->bad += m != 0x3 && m != 0x7;
+			r->reads++;
+		}
+	}
+	return NULL;
+}
+
+static void test_flood_race(void **state)
+{
+	struct flood_race r = { .t = malloc(sizeof(*r.t)) };
+	pthread_t th;
+
+	assert_int_equal(vtep_init(r.t, false), 0);
+	for (uint32_t vni = 1; vni <= 64; vni++) {
+		assert_int_equal(vtep_flood_add(r.t, vni, 0), 0);
+		assert_int_equal(vtep_flood_add(r.t, vni, 1), 0);
+	}
+	assert_int_equal(pthread_create(&th, NULL, flood_reader, &r), 0);
+	/* the writer: 900 other lists made and emptied around them (clusters, tombstones, their clearing), their masks changed */
+	for (unsigned round = 0; round < 200; round++) {
+		for (uint32_t i = 0; i < 900; i++)
+			assert_int_equal(vtep_flood_add(r.t, 1000 + (round % 7) * 900 + i, i % 32), 0);
+		for (uint32_t vni = 1; vni <= 64; vni++)
+			assert_int_equal(round % 2 ? vtep_flood_del(r.t, vni, 2) : vtep_flood_add(r.t, vni, 2), 0);
+		for (uint32_t i = 0; i < 900; i++)
+			assert_int_equal(vtep_flood_del(r.t, 1000 + (round % 7) * 900 + i, -1), 0);
+	}
+	atomic_store(&r.stop, true);
+	pthread_join(th, NULL);
+	assert_true(r.reads > 0);
+	assert_int_equal(r.bad, 0);
+	vtep_destroy(r.t);
+	free(r.t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -183,6 +323,9 @@ int main(void)
 		cmocka_unit_test(test_learn_lookup),
 		cmocka_unit_test(test_static),
 		cmocka_unit_test(test_many),
+		cmocka_unit_test(test_flood_lists),
+		cmocka_unit_test(test_flood_limit),
+		cmocka_unit_test(test_flood_race),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,8 +14,13 @@
  * learns an inner source behind the VTEP it came from and then sends to
  * that one only, and a static entry sends to its VTEP (one outside the
  * flood list too).  vni=flow: the frame's tunnel key is the VNI sent, any
- * VNI is received as the frame's tun.id.  The port tests need root (a raw
- * socket) and fail with the reason otherwise.
+ * VNI is received as the frame's tun.id.  Per-VNI flood lists (the zero
+ * MAC's entries): a vni=flow port floods VNI A only to A's list, VNI B to
+ * B's (a remote outside remote= too), a VNI without one to remote=; a
+ * remote taken out of a list, or the whole list, is no longer flooded
+ * to; without remote=, a VNI floods to its own list alone (none: a
+ * no_destination drop).  The port tests need root (a raw socket) and fail with the reason
+ * otherwise.
  */
 
 #include <arpa/inet.h>
@@ -286,7 +291,8 @@ static struct port *vx_named(const char *name, const char *local, const char *re
 	struct port *p;
 
 	json_object_object_add(o, "local", json_object_new_string(local));
-	json_object_object_add(o, "remote", json_object_new_string(remote));
+	if (remote)
+		json_object_object_add(o, "remote", json_object_new_string(remote));
 	json_object_object_add(o, "vni", strcmp(vni, "flow") ? json_object_new_int(atoi(vni)) : json_object_new_string(vni));
 	json_object_object_add(o, "dstport", json_object_new_int(47891));
 	p = port_vxlan_create(name, o, &env, err, sizeof(err));
@@ -408,7 +414,7 @@ static void test_port_remotes(void **state)
 	assert_int_equal(recv_all(c, NULL), 1);
 	assert_int_equal(recv_all(b, NULL), 0);
 	assert_int_equal(port_vxlan_fdb_dump(a, e, 8), 3);
-	assert_int_equal(port_vxlan_fdb_del(a, mac_y, 4242), 0);
+	assert_int_equal(port_vxlan_fdb_del(a, mac_y, 4242, NULL), 0);
 	assert_int_equal(port_vxlan_fdb_dump(a, e, 8), 2);
 	d->ops->destroy(d);
 	c->ops->destroy(c);
@@ -454,6 +460,108 @@ static void test_port_vni_flow(void **state)
 	free(got);
 }
 
+/* Frames each of @n ports receives, as one number: port i's count in decimal digit i (from the left). */
+static unsigned recv_each(struct port *const *ps, unsigned n)
+{
+	unsigned r = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		r = r * 10 + recv_all(ps[i], NULL);
+	return r;
+}
+
+static void test_port_vni_flood(void **state)
+{
+	static const uint8_t zero[6] = { 0 }, mcast[6] = { 0x01, 0, 0x5e, 0, 0, 1 };
+	const uint8_t unknown[6] = { 0x02, 0, 0, 0, 0, 0x99 };
+	struct port *h, *rx[3];
+	struct vtep_flood f[4];
+	char err[256];
+
+	if (geteuid() != 0)
+		fail_msg("the vxlan port test needs root (a raw socket for its transmit side)");
+	h = vx_named("h", "127.0.0.11", "127.0.0.12,127.0.0.13", "flow");
+	rx[0] = vx_named("j", "127.0.0.12", "127.0.0.11", "flow");
+	rx[1] = vx_named("k", "127.0.0.13", "127.0.0.11", "flow");
+	rx[2] = vx_named("l", "127.0.0.14", "127.0.0.11", "flow");
+	/* VNI 100: j; VNI 200: k and l (l outside remote=) */
+	assert_int_equal(port_vxlan_fdb_add(h, zero, 100, "127.0.0.12", err, sizeof(err)), 0);
+	assert_int_equal(port_vxlan_fdb_add(h, zero, 200, "127.0.0.13", err, sizeof(err)), 0);
+	assert_int_equal(port_vxlan_fdb_add(h, zero, 200, "127.0.0.14", err, sizeof(err)), 0);
+	send1(h, 1, NULL, true, 100);
+	assert_int_equal(recv_each(rx, 3), 100);
+	send1(h, 1, NULL, true, 200);
+	assert_int_equal(recv_each(rx, 3), 11);
+	send1(h, 1, unknown, true, 100);
+	assert_int_equal(recv_each(rx, 3), 100);
+	send1(h, 1, mcast, true, 200);
+	assert_int_equal(recv_each(rx, 3), 11);
+	assert_int_equal(atomic_load(&h->stats.tx_packets), 6);
+	/* a VNI without a list: the port's, remote= */
+	send1(h, 1, NULL, true, 300);
+	assert_int_equal(recv_each(rx, 3), 110);
+	/* one remote out of VNI 200's list, then VNI 100's list as a whole: back to remote= */
+	assert_int_equal(port_vxlan_fdb_del(h, zero, 200, "127.0.0.13"), 0);
+	assert_int_equal(port_vxlan_fdb_del(h, zero, 200, "127.0.0.13"), -ENOENT);
+	assert_int_equal(port_vxlan_fdb_del(h, zero, 200, "127.0.0.99"), -ENOENT);
+	send1(h, 1, NULL, true, 200);
+	assert_int_equal(recv_each(rx, 3), 1);
+	assert_int_equal(port_vxlan_fdb_del(h, zero, 100, NULL), 0);
+	assert_int_equal(port_vxlan_fdb_del(h, zero, 100, NULL), -ENOENT);
+	send1(h, 1, NULL, true, 100);
+	assert_int_equal(recv_each(rx, 3), 110);
+	assert_int_equal(port_vxlan_flood_dump(h, f, 4), 1);
+	assert_int_equal(f[0].vni, 200);
+	assert_string_equal(port_vxlan_remote_str(h, (unsigned)__builtin_ctz(f[0].remotes)), "127.0.0.14");
+	/* learning still wins for unicast: l's MAC ..:33 in VNI 200 goes to l alone */
+	send1(rx[2], 0x33, NULL, true, 200);
+	assert_int_equal(recv_all(h, NULL), 1);
+	send1(h, 1, (const uint8_t[6]){ 0x02, 0, 0, 0, 0, 0x33 }, true, 200);
+	assert_int_equal(recv_each(rx, 3), 1);
+	/* an address of another family: refused */
+	assert_int_equal(port_vxlan_fdb_add(h, zero, 100, "2001:db8::1", err, sizeof(err)), -EAFNOSUPPORT);
+	for (unsigned i = 0; i < 3; i++)
+		rx[i]->ops->destroy(rx[i]);
+	h->ops->destroy(h);
+}
+
+/* Without remote=: no port flood list; a VNI floods to its own list alone, a VNI without one nowhere. */
+static void test_port_no_remote(void **state)
+{
+	static const uint8_t zero[6] = { 0 };
+	struct port *m, *n;
+	struct pkt *got = zalloc64(sizeof(*got));
+	char err[256], desc[512];
+
+	if (geteuid() != 0)
+		fail_msg("the vxlan port test needs root (a raw socket for its transmit side)");
+	m = vx_named("m", "127.0.0.15", NULL, "flow");
+	n = vx_named("n", "127.0.0.16", "127.0.0.15", "flow");
+	m->ops->describe(m, desc, sizeof(desc));
+	assert_non_null(strstr(desc, "remote none"));
+	send1(m, 1, NULL, true, 100);
+	assert_int_equal(atomic_load(&m->stats.drops[DROP_NO_DESTINATION]), 1);
+	assert_int_equal(recv_all(n, NULL), 0);
+	/* n is nobody's VTEP yet: its frames are a remote drop */
+	send1(n, 2, NULL, true, 100);
+	assert_int_equal(recv_all(m, NULL), 0);
+	assert_int_equal(port_vxlan_fdb_add(m, zero, 100, "127.0.0.16", err, sizeof(err)), 0);
+	send1(m, 1, NULL, true, 100);
+	assert_int_equal(recv_all(n, got), 1);
+	assert_int_equal(got->tun.id, 100);
+	send1(m, 1, NULL, true, 200);
+	assert_int_equal(recv_all(n, NULL), 0);
+	assert_int_equal(atomic_load(&m->stats.drops[DROP_NO_DESTINATION]), 2);
+	/* a list's remote is a known source: n's frame gets in, its MAC is learned, unicast to it goes */
+	send1(n, 2, NULL, true, 100);
+	assert_int_equal(recv_all(m, got), 1);
+	send1(m, 1, (const uint8_t[6]){ 0x02, 0, 0, 0, 0, 2 }, true, 100);
+	assert_int_equal(recv_all(n, NULL), 1);
+	n->ops->destroy(n);
+	m->ops->destroy(m);
+	free(got);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -464,6 +572,8 @@ int main(void)
 		cmocka_unit_test(test_port_frame_max),
 		cmocka_unit_test(test_port_remotes),
 		cmocka_unit_test(test_port_vni_flow),
+		cmocka_unit_test(test_port_vni_flood),
+		cmocka_unit_test(test_port_no_remote),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
