@@ -31,7 +31,10 @@
 # it vanishes with the run).  No machined/dbus on the outside is needed:
 # --register=no --keep-unit; without them systemd-nspawn fails with
 # "Failed to open system bus: No such file or directory" where no system
-# bus runs (a container, a chroot).
+# bus runs (a container, a chroot).  Commands run in the machine through
+# nsenter --all --root: in a chroot systemd-nspawn moves the machine's root
+# onto the chroot's "/" (not the mount namespace's), so without --root nsenter
+# lands in the host's file system and its systemctl says "offline".
 set -uo pipefail
 
 deb=${1:?usage: deb-boot-check.sh VSW_DEB}
@@ -108,7 +111,7 @@ if [ -z "$leader" ]; then
 	sed 's/^/  console: /' "$work/console.log" | tail -30
 	finish
 fi
-inside() { nsenter --target "$leader" --all -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"; }
+inside() { nsenter --target "$leader" --all --root --wd -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"; }
 export leader
 export -f inside	# for the bash -c of check
 # Polled: until systemd listens on its private socket, systemctl cannot ask it.
