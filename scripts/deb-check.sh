@@ -14,7 +14,13 @@
 #   4. the unit's ExecStart by hand (no systemd in the root): under a
 #      NOTIFY_SOCKET READY=1 comes; /run/vsw/vswd.sock is mode 0660, group
 #      vsw; vswctl stats and stats --openmetrics answer; SIGTERM stops it
-#   5. apt-get remove: the binaries and the unit are gone, the config stays;
+#   5. under systemd: scripts/deb-boot-check.sh boots a new Debian 12 root
+#      (mmdebstrap) with systemd-nspawn and installs the package there: the
+#      postinst starts vswd.service, Type=notify's READY=1 comes, the journal
+#      has vswd's "ready:" line, systemctl reload re-reads the config,
+#      systemctl stop ends it with status 0, apt-get remove stops it and
+#      removes it, apt-get purge removes /etc/vsw (its header says more)
+#   6. apt-get remove: the binaries and the unit are gone, the config stays;
 #      apt-get purge: /etc/vsw is gone
 # Last line "deb-check: N passed, M failed"; exit 1 on any failure.  Needs root.
 set -uo pipefail
@@ -98,7 +104,15 @@ passed=$((passed + $(grep -c '^PASS' "$work/run.log")))
 failed=$((failed + $(grep -c '^FAIL' "$work/run.log")))
 [ -s "$work/run.log" ] || failed=$((failed + 1))
 
-# --- 5. remove, purge ---
+# --- 5. under systemd, in a booted machine ---
+"$here/scripts/deb-boot-check.sh" "$deb" >"$work/boot.log" 2>&1
+rc=$?
+cat "$work/boot.log"
+passed=$((passed + $(grep -c '^PASS' "$work/boot.log")))
+failed=$((failed + $(grep -c '^FAIL' "$work/boot.log")))
+[ $rc -eq 0 ] || grep -q '^FAIL' "$work/boot.log" || { echo "FAIL deb-boot-check.sh exited $rc"; failed=$((failed + 1)); }
+
+# --- 6. remove, purge ---
 check "apt-get remove vsw" bash -c "apt-get remove -y -qq vsw >/dev/null 2>&1"
 check "removed: no vswd, vswctl or unit; the config stays" \
 	bash -c "[ ! -e /usr/sbin/vswd ] && [ ! -e /usr/sbin/vswctl ] && [ ! -e '$unit' ] && [ -e /etc/vsw/vswd.json ]"
