@@ -36,6 +36,7 @@ struct vuser_config {
 	uint32_t mtu;		/* largest frame payload expected (default 1500); sizes rx buffers without mrg */
 	unsigned connect_timeout_ms;	/* default 5000 */
 	bool tso4;		/* ask for CSUM + HOST_TSO4 (send) and GUEST_CSUM + GUEST_TSO4 (receive); mtu 65536 fits one */
+	bool no_guest_offload;	/* with tso4: ask for the send side only (receive finished frames) */
 };
 
 struct vuser_frame {

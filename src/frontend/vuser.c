@@ -343,8 +343,9 @@ struct vuser *vuser_open(const struct vuser_config *cfg, char *err, size_t errle
 	if (cfg->in_order)
 		want |= VIRTIO_BIT(VIRTIO_F_IN_ORDER);
 	if (cfg->tso4)
-		want |= VIRTIO_BIT(VIRTIO_NET_F_CSUM) | VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4) |
-			VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4);
+		want |= VIRTIO_BIT(VIRTIO_NET_F_CSUM) | VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4);
+	if (cfg->tso4 && !cfg->no_guest_offload)
+		want |= VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4);
 	u->features = want & offered;
 	/* 5.1.3.1: "The driver MUST NOT negotiate VIRTIO_NET_F_HOST_TSO4 ... without VIRTIO_NET_F_CSUM" (GUEST_ alike). */
 	if (!(u->features & VIRTIO_BIT(VIRTIO_NET_F_CSUM)))
