@@ -49,9 +49,10 @@
  * does.  B checks what arrives, whole sends or the switch's segments, and
  * counts payload bytes: Gbit/s of payload beside frames per second.  As a
  * TCP sender keeps to its peer's window, A keeps at most --window sends
- * in flight (default 8: half of B's 256 receive buffers of 4 KiB), so the
+ * in flight (default 4: B's 256 receive buffers of 4 KiB hold 16 sends,
+ * and a burst of 8 joined sends keeps its buffers until the next one), so the
  * switch moves frames instead of dropping them for want of rx buffers; in
- * flight bytes that make no progress for 20 ms are written off as lost.
+ * flight bytes that make no progress for 50 ms are written off as lost.
  */
 
 #define BURST 32
@@ -72,6 +73,7 @@ struct opts {
 	unsigned mss;
 	unsigned verify_every;		/* --tso: checksums and payload of one frame received in this many */
 	unsigned window;		/* --tso: sends in flight at most (0: open loop) */
+	unsigned lead_in;		/* --tso: seconds of traffic before the counted ones */
 };
 
 /* The idle ports (--idle), opened after A and B. */
@@ -446,9 +448,12 @@ static int run_tso(const struct opts *o, struct vuser *a, struct vuser *b)
 	struct tcp_stream_rx r = { .send = t.send, .mss = o->mss, .isn = t.seq, .next_seq = t.seq,
 				   .verify_every = o->verify_every };
 	uint64_t sent = 0, start = now_ns(), next_report = start + 1000000000ull, bad = 0;
-	uint64_t end = start + (uint64_t)o->seconds * 1000000000ull, last_tx = 0, last_rx = 0;
+	uint64_t end = start + (uint64_t)(o->lead_in + o->seconds) * 1000000000ull, last_tx = 0, last_rx = 0;
+	uint64_t counted_at = start + (uint64_t)o->lead_in * 1000000000ull;
 	struct pace pace = { o->rate, 0, BURST * 4, start };
-	bool whole = vuser_features(b) & VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4);
+	struct tcp_stream_rx base = { 0 };	/* the counts when the lead-in ended */
+	uint64_t base_sent = 0;
+	bool counting = !o->lead_in, whole = vuser_features(b) & VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4);
 	struct vuser_stats sb;
 	unsigned second = 0;
 	double secs, tx_bytes, lost;
@@ -468,6 +473,12 @@ static int run_tso(const struct opts *o, struct vuser *a, struct vuser *b)
 
 		if (tnow >= end)
 			break;
+		if (!counting && tnow >= counted_at) {
+			counting = true;
+			base = r;
+			base_sent = sent;
+			start = tnow;
+		}
 		want = pace_want(&pace, tnow, BURST);
 		if (r.payload_bytes != seen) {
 			seen = r.payload_bytes;
@@ -477,7 +488,7 @@ static int run_tso(const struct opts *o, struct vuser *a, struct vuser *b)
 			uint64_t acked = (r.payload_bytes + written_off) / t.send;
 			uint64_t inflight = sent > acked ? sent - acked : 0;
 
-			if (inflight >= o->window && tnow - progress_at > 20000000ull) {
+			if (inflight >= o->window && tnow - progress_at > 50000000ull) {
 				/* Lost on the way (or B's ring full for good): the window opens again. */
 				written_off = sent * t.send - r.payload_bytes;
 				progress_at = tnow;
@@ -514,23 +525,29 @@ static int run_tso(const struct opts *o, struct vuser *a, struct vuser *b)
 			tcp_stream_check(&r, in[i].data, in[i].len, &vin[i]);
 	}
 	vuser_get_stats(b, &sb);
+	/* Rates over the counted window; loss and damage over the whole run. */
+	r.frames -= base.frames;
+	r.gso_frames -= base.gso_frames;
+	r.segments -= base.segments;
+	tx_bytes = (double)(sent - base_sent) * t.send;
+	lost = (double)sent * t.send > (double)r.payload_bytes ? (double)sent * t.send - (double)r.payload_bytes : 0;
+	r.payload_bytes -= base.payload_bytes;
+	sent -= base_sent;
 	for (unsigned k = 1; k < TCP_STREAM_BAD__COUNT; k++)
 		bad += k == TCP_STREAM_OTHER ? 0 : r.bad[k];
 	bad += sb.rx_bad_hdr;
 	secs = (double)(now_ns() - start) / 1e9 - 0.2;
-	tx_bytes = (double)sent * t.send;
-	lost = tx_bytes > (double)r.payload_bytes ? tx_bytes - (double)r.payload_bytes : 0;
 	if (o->json) {
 		printf("{\"mode\":\"tso\",\"size\":%u,\"mss\":%u,\"seconds\":%.3f,\"peer_tso\":%s,\"tx\":%" PRIu64
 		       ",\"tx_gbps\":%.4f,\"rx_frames\":%" PRIu64 ",\"rx_gso_frames\":%" PRIu64
 		       ",\"rx_segments\":%" PRIu64 ",\"rx_payload_bytes\":%" PRIu64
 		       ",\"rx_gbps\":%.4f,\"rx_mpps\":%.4f,\"rx_seg_mpps\":%.4f,\"lost_bytes\":%.0f"
-		       ",\"window\":%u,\"stalls\":%" PRIu64 ",\"out_of_order\":%" PRIu64 ",\"verified\":%" PRIu64
+		       ",\"window\":%u,\"lead_in\":%u,\"stalls\":%" PRIu64 ",\"out_of_order\":%" PRIu64 ",\"verified\":%" PRIu64
 		       ",\"other\":%" PRIu64
 		       ",\"bad\":%" PRIu64 ",\"bad_header\":%" PRIu64,
 		       o->size, o->mss, secs, whole ? "true" : "false", sent, tx_bytes * 8 / secs / 1e9, r.frames,
 		       r.gso_frames, r.segments, r.payload_bytes, (double)r.payload_bytes * 8 / secs / 1e9,
-		       r.frames / secs / 1e6, r.segments / secs / 1e6, lost, o->window, stalls, r.out_of_order, r.verified,
+		       r.frames / secs / 1e6, r.segments / secs / 1e6, lost, o->window, o->lead_in, stalls, r.out_of_order, r.verified,
 		       r.other, bad,
 		       sb.rx_bad_hdr);
 		for (unsigned k = TCP_STREAM_BAD_LEN; k < TCP_STREAM_BAD__COUNT; k++)
@@ -543,7 +560,7 @@ static int run_tso(const struct opts *o, struct vuser *a, struct vuser *b)
 		       ", bad %" PRIu64 ", not the stream's %" PRIu64 "\n",
 		       o->size, secs, sent, tx_bytes * 8 / secs / 1e9, r.frames, r.gso_frames, r.frames / secs / 1e6,
 		       r.segments, r.segments / secs / 1e6, (double)r.payload_bytes * 8 / secs / 1e9, lost,
-		       tx_bytes ? 100.0 * lost / tx_bytes : 0.0, stalls, r.out_of_order, r.verified, bad, r.other);
+		       sent ? 100.0 * lost / ((double)(sent + base_sent) * t.send) : 0.0, stalls, r.out_of_order, r.verified, bad, r.other);
 		for (unsigned k = TCP_STREAM_BAD_LEN; k < TCP_STREAM_BAD__COUNT; k++)
 			if (r.bad[k])
 				printf("  bad %s: %" PRIu64 "\n", tcp_stream_bad_names[k], r.bad[k]);
@@ -605,7 +622,8 @@ static void usage(FILE *f)
 		   "  --mss BYTES          --tso: gso_size (default 1448)\n"
 		   "  --no-guest-tso       --tso: B acks no receive offload (the switch must segment)\n"
 		   "  --verify-every N     --tso: checksums and payload of 1 frame in N (power of 2, default 64)\n"
-		   "  --window N           --tso: sends in flight at most (default 8; 0: open loop)\n"
+		   "  --window N           --tso: sends in flight at most (default 4; 0: open loop)\n"
+		   "  --lead-in S          --tso: seconds of traffic before the counted ones (default 0)\n"
 		   "  --json               one JSON summary line\n");
 }
 
@@ -624,11 +642,12 @@ int main(int argc, char **argv)
 		{ "flood", no_argument, NULL, 'L' }, { "flood-rate", required_argument, NULL, 'R' },
 		{ "hold", no_argument, NULL, 'H' }, { "tso", no_argument, NULL, 'T' },
 		{ "mss", required_argument, NULL, 'm' }, { "no-guest-tso", no_argument, NULL, 'G' },
-		{ "verify-every", required_argument, NULL, 'V' }, { "window", required_argument, NULL, 'W' }, { 0 },
+		{ "verify-every", required_argument, NULL, 'V' }, { "window", required_argument, NULL, 'W' },
+		{ "lead-in", required_argument, NULL, 'I' }, { 0 },
 	};
 	struct opts o = { .size = 64, .flows = 1, .seconds = 5, .samples = 10000, .queue_size = 256, .warmup = -1,
 			  .idle_queue_size = 64, .mss = 1448, .verify_every = 64,
-			  .window = 8 };
+			  .window = 4 };
 	bool size_set = false;
 	struct vuser *a = NULL, *b = NULL;
 	uint8_t hello[64];
@@ -663,6 +682,7 @@ int main(int argc, char **argv)
 		case 'G': o.no_guest_tso = true; break;
 		case 'V': o.verify_every = (unsigned)atoi(optarg); break;
 		case 'W': o.window = (unsigned)atoi(optarg); break;
+		case 'I': o.lead_in = (unsigned)atoi(optarg); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
