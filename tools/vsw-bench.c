@@ -542,12 +542,12 @@ static int run_tso(const struct opts *o, struct vuser *a, struct vuser *b)
 		       ",\"tx_gbps\":%.4f,\"rx_frames\":%" PRIu64 ",\"rx_gso_frames\":%" PRIu64
 		       ",\"rx_segments\":%" PRIu64 ",\"rx_payload_bytes\":%" PRIu64
 		       ",\"rx_gbps\":%.4f,\"rx_mpps\":%.4f,\"rx_seg_mpps\":%.4f,\"lost_bytes\":%.0f"
-		       ",\"window\":%u,\"lead_in\":%u,\"stalls\":%" PRIu64 ",\"out_of_order\":%" PRIu64 ",\"verified\":%" PRIu64
+		       ",\"rx_payload_all\":%" PRIu64 ",\"seed_without_length\":%" PRIu64 ",\"window\":%u,\"lead_in\":%u,\"stalls\":%" PRIu64 ",\"out_of_order\":%" PRIu64 ",\"verified\":%" PRIu64
 		       ",\"other\":%" PRIu64
 		       ",\"bad\":%" PRIu64 ",\"bad_header\":%" PRIu64,
 		       o->size, o->mss, secs, whole ? "true" : "false", sent, tx_bytes * 8 / secs / 1e9, r.frames,
 		       r.gso_frames, r.segments, r.payload_bytes, (double)r.payload_bytes * 8 / secs / 1e9,
-		       r.frames / secs / 1e6, r.segments / secs / 1e6, lost, o->window, o->lead_in, stalls, r.out_of_order, r.verified,
+		       r.frames / secs / 1e6, r.segments / secs / 1e6, lost, base.payload_bytes + r.payload_bytes, r.seed_no_len, o->window, o->lead_in, stalls, r.out_of_order, r.verified,
 		       r.other, bad,
 		       sb.rx_bad_hdr);
 		for (unsigned k = TCP_STREAM_BAD_LEN; k < TCP_STREAM_BAD__COUNT; k++)
@@ -566,6 +566,9 @@ static int run_tso(const struct opts *o, struct vuser *a, struct vuser *b)
 				printf("  bad %s: %" PRIu64 "\n", tcp_stream_bad_names[k], r.bad[k]);
 		if (sb.rx_bad_hdr)
 			printf("  bad virtio-net header (not acked): %" PRIu64 "\n", sb.rx_bad_hdr);
+		if (r.seed_no_len)
+			printf("  GSO frames with a TCP seed without the length (TSO hardware convention): %" PRIu64 "\n",
+			       r.seed_no_len);
 	}
 	return r.payload_bytes && !bad ? 0 : 1;
 }

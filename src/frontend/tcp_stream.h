@@ -80,6 +80,7 @@ struct tcp_stream_rx {
 	unsigned verify_every;		/* checksums and payload of one frame in this many (1: all; a power of 2) */
 	/* counts */
 	uint64_t frames, gso_frames, segments, payload_bytes, out_of_order, verified, other;
+	uint64_t seed_no_len;		/* GSO frames whose TCP field held the pseudo-header sum without the length */
 	uint64_t bad[TCP_STREAM_BAD__COUNT];
 	uint32_t next_seq;
 };

@@ -163,6 +163,26 @@ static void test_bad(void **state)
 	assert_int_equal(r.frames, 9);
 }
 
+/* The seed without the length (TSO hardware's convention): taken on a GSO frame and counted, refused on one segment. */
+static void test_seed_no_len(void **state)
+{
+	struct tcp_stream_tx t = tx_new(SEND);
+	struct tcp_stream_rx r = rx_new(SEND, 1);
+	struct vnet_info vi;
+	size_t len = tcp_stream_build(&t, frame, &vi);
+	uint16_t c = csum_fold(csum_pseudo_ipv4(frame + 26, frame + 30, 6, 0));
+
+	memcpy(frame + 50, &c, 2);
+	assert_int_equal(tcp_stream_check(&r, frame, len, &vi), TCP_STREAM_OK);
+	assert_int_equal(r.seed_no_len, 1);
+	t = tx_new(1000);
+	r = rx_new(1000, 1);
+	len = tcp_stream_build(&t, frame, &vi);
+	memcpy(frame + 50, &c, 2);
+	assert_int_equal(tcp_stream_check(&r, frame, len, &vi), TCP_STREAM_BAD_CSUM);
+	assert_int_equal(r.seed_no_len, 0);
+}
+
 /* verify_every 4: checksums and payload of frames 1, 5, 9...; the headers of all. */
 static void test_sampled(void **state)
 {
@@ -187,6 +207,7 @@ int main(void)
 		cmocka_unit_test(test_segments),
 		cmocka_unit_test(test_one_segment),
 		cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_seed_no_len),
 		cmocka_unit_test(test_sampled),
 	};
 
