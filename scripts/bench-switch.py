@@ -1950,7 +1950,9 @@ as a TCP sender keeps to its window.
 counters give (vswd `busy_cycles`, testpmd `--record-core-cycles`, OVS
 `processing cycles`), i.e. Gbit/s a fully busy core would move; "per CPU
 core": Gbit/s over the share of a CPU its forwarding thread took (busy
-polling: all of it, so the two columns match).  Issue 15's target: vsw >= 1.5x OVS-DPDK per switch core.
+polling: all of it, whether it forwards or not).  "switch busy": the busy
+cycles' share of the run, connection included.  Issue 15's target: vsw
+>= 1.5x OVS-DPDK in Gbit/s per switch core.
 
 """
 
