@@ -1957,6 +1957,33 @@ cycles' share of the run, connection included.  Issue 15's target: vsw
 """
 
 
+def tso_self_test():
+    """The TSO report from made-up samples: medians, per-round ratios, the seed note, and a peer that could not
+    carry TSO frames named with its reason.  Raises BenchError on a mismatch."""
+    a = argparse.Namespace(only=TSO_SYSTEMS, rings=["split"], samples=2, seconds=3.0, warmup=1.0, quiet_load=1.5)
+    ctx = type("Ctx", (), {"args": a})()
+    res = Results()
+    for rnd, (v, o) in enumerate(((20.0, 8.0), (22.0, 10.0)), 1):
+        res.add(("tso", "vsw", "split", 0), {"gbps": v, "gbps_per_busy_core": 2 * v, "gbps_per_cpu_core": v,
+                                             "mpps": v / 520, "delivered": "whole", "sut_busy_share": 0.5}, rnd)
+        res.add(("tso", "ovs", "split", 0), {"gbps": o, "gbps_per_busy_core": o, "gbps_per_cpu_core": o,
+                                             "mpps": o / 520, "delivered": "whole", "seed_without_length": 3}, rnd)
+        res.failures.setdefault(("tso", "dpdk", "split", 0), []).append(
+            "round %d: vsw-bench --tso exit 1: the back end does not take TSO frames" % rnd)
+    meta = {"date": "2026-12-02 00:00 UTC", "load_before": [0.1], "load_after": [0.2],
+            "machine": {"cpu": "x", "cpus": 2, "mem_gib": 1, "virt": "none", "debian": "12", "kernel": "6",
+                        "dpdk": "22.11", "ovs": "3.1"}}
+    text = tso_report(ctx, res, meta)
+    want = ["| OVS-DPDK | split | whole | 9.00 (8.00–10.00) |", "| vsw / OVS-DPDK | split | 2.33x (2.20–2.50) | "
+            "4.67x (4.40–5.00) | 2.33x (2.20–2.50) |", "**DPDK vhost io-fwd (split) could not carry TSO frames here.** "
+            "round 1: vsw-bench --tso exit 1: the back end does not take TSO frames",
+            "OVS-DPDK (split): 6 of the GSO frames checked", "| vsw / DPDK vhost io-fwd | split | — | — | — |"]
+    missing = [w for w in want if w not in text]
+    if missing:
+        raise BenchError("tso self-test: the report lacks %r:\n%s" % (missing, text))
+    log("  tso self-test: passed")
+
+
 def tso_finish(a, res, meta, ctx):
     """The TSO report: printed, and written as the "Switching with TSO (issue 15)" section when a.doc is set."""
     report = tso_report(ctx, res, meta)
@@ -2205,6 +2232,7 @@ def main(argv):
     if a.self_test:
         cycles_self_test(None)
         flows_self_test()
+        tso_self_test()
         return 0
     if a.from_json:
         return report_from_json(a)
@@ -2224,6 +2252,7 @@ def main(argv):
     if a.quick:
         cycles_self_test(ctx.vswd_knows_busy)
         flows_self_test()
+        tso_self_test()
     # The orchestrator stays off the switch's CPU; children are pinned explicitly.
     os.sched_setaffinity(0, {ctx.gen_cpu})
     ok = False
