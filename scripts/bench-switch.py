@@ -7,6 +7,7 @@
                                     [--from-json FILE] ... (--help)
     python3 scripts/bench-switch.py --flow-sweep          (issue 14: flow tables vs OVS-DPDK, N flows)
     python3 scripts/bench-switch.py [--flows FILE] [--flows-n N,...] [--only vsw,vsw-normal,ovs,...]
+    python3 scripts/bench-switch.py --tso [--only vsw,dpdk,ovs] [--samples N] [--seconds S]   (issue 15)
 
 On a 2-CPU machine: the switch under test on CPU 0, the generator on CPU 1.
 Systems (--only): vsw (vswd, busy polling, 1 worker), dpdk (testpmd, two
@@ -34,6 +35,17 @@ flows vary MACs in one direction only).  --flow-sweep runs N = 1, 1k, 10k,
 "Flow tables (issue 14)" section of docs/PERFORMANCE.md.  vsw-normal is
 vswd with scripts/bench-flows/normal.flows (`priority=0,actions=normal`),
 to run next to vsw in the mac loop (the normal-only table within 5 %).
+
+TSO (issue 15): --tso runs vsw-bench --tso through vsw, DPDK testpmd io
+forwarding (net_vhost with tso=1 and legacy-ol-flags=1, so that a frame's
+offload request reaches the other port in io mode) and OVS-DPDK with
+other_config:userspace-tso-enable=true: port A sends 64 KiB TCP/IPv4
+frames asking for CSUM + TSO4, port B (GUEST_CSUM + GUEST_TSO4) checks
+and counts what arrives.  Reported: Gbit/s of payload, Gbit/s per busy
+core of the switch (payload bits over the busy cycles its own counters
+give) and per core of CPU time, frames per second, how frames arrived
+(whole or segmented), medians and per-round ratios; a system that cannot
+carry TSO frames here is reported as such, with vsw-bench's reason.
 
 Needs root (hugepages, network namespace, taps) and Debian packages it
 installs when missing (dpdk, its vhost/virtio/tap drivers, openvswitch-switch-dpdk).
@@ -86,6 +98,9 @@ GEN_BUSY_LIMIT = 0.90         # a generator busier than this may be what limits 
 FLOWS_DIR = os.path.join(REPO, "scripts", "bench-flows")
 FLOW_SWEEP_N = [1, 1000, 10000, 100000, 1000000]
 FLOW_SECTION = "Flow tables (issue 14)"
+TSO_SYSTEMS = ["vsw", "dpdk", "ovs"]
+TSO_SECTION = "Switching with TSO (issue 15)"
+OVS_TSO_LOG = "Userspace TCP Segmentation Offloading support enabled"
 
 
 # ---------------------------------------------------------------- set-up
@@ -322,17 +337,22 @@ class DpdkSut:
     """dpdk-testpmd with two net_vhost (server) ports in io forwarding: the vhost library, no switching."""
     gen_server = False
 
-    def __init__(self, ctx, tag):
+    def __init__(self, ctx, tag, tso=False):
         d = ctx.path("d" + tag)
         os.makedirs(d)
         self.socks = [os.path.join(d, "p0.sock"), os.path.join(d, "p1.sock")]
         c = ctx.sut_cpu
+        # TSO: the vhost PMD offers HOST_TSO4/6 only with tso=1; with legacy-ol-flags=1 the vhost library
+        # turns a driver's header into TX offload flags of the mbuf (TX_TCP_SEG, TX_TCP_CKSUM), which io
+        # forwarding hands untouched to the other port, whose enqueue writes them back as a header.  With
+        # the compliant flags (the default) a GSO frame would come out as RX_LRO, which no tx path reads.
+        vopt = ",tso=1,legacy-ol-flags=1" if tso else ""
         # lcore 0 (main: sleeps in the command line reader) and lcore 1 (forwarding) both on CPU c;
         # taskset keeps the EAL's control threads there too.
         argv = ["taskset", "-c", c, "dpdk-testpmd", "--no-pci", "--in-memory", "--single-file-segments",
                 "-m", "256", "--lcores", "0@%d,1@%d" % (c, c), "--main-lcore", "0", "--log-level=lib.eal,notice",
-                "--vdev", "net_vhost0,iface=%s,queues=1" % self.socks[0],
-                "--vdev", "net_vhost1,iface=%s,queues=1" % self.socks[1],
+                "--vdev", "net_vhost0,iface=%s,queues=1%s" % (self.socks[0], vopt),
+                "--vdev", "net_vhost1,iface=%s,queues=1%s" % (self.socks[1], vopt),
                 "--", "-i", "--nb-cores=1", "--forward-mode=io", "--total-num-mbufs=32768",
                 "--record-core-cycles"]
         self.tp = TestPmd(argv, ctx.logpath("sut-testpmd-" + tag), name="testpmd-vhost")
@@ -343,6 +363,10 @@ class DpdkSut:
         """The forwarding lcore's busy cycles and frames received (`show fwd stats all`), its thread's CPU time."""
         s = self.tp.fwd_stats()
         thr = thread_cpu_seconds(self.pid)
+        if s["cycles"] is None and not s["rx"]:
+            # Nothing forwarded yet (a fresh testpmd, read before the traffic: --tso): no cycles line then.
+            return {"frames": 0, "busy": 0, "hz": None, "threads": thr, "t": time.monotonic(),
+                    "pick": (("rte-worker-", "lcore-worker-"), 1), "busy_method": "testpmd --record-core-cycles"}
         if s["cycles"] is None:
             raise BenchError("testpmd (switch) printed no \"CPU cycles/packet=... (total cycles=...\" line: "
                              "--record-core-cycles not honoured?")
@@ -365,7 +389,7 @@ class OvsSut:
     """ovsdb-server + ovs-vswitchd (DPDK) in a private directory; netdev bridge, two dpdkvhostuserclient ports."""
     gen_server = True
 
-    def __init__(self, ctx, tag, flows=None):
+    def __init__(self, ctx, tag, flows=None, tso=False):
         d = ctx.path("o" + tag)
         os.makedirs(d)
         self.ctx, self.d, self.procs, self.flows, self.of_opts = ctx, d, [], flows, []
@@ -388,7 +412,8 @@ class OvsSut:
         run(self.vsctl + ["--no-wait", "set", "Open_vSwitch", ".", "other_config:dpdk-init=true",
                           "other_config:dpdk-lcore-mask=" + mask, "other_config:pmd-cpu-mask=" + mask,
                           "other_config:dpdk-socket-mem=512", "other_config:per-port-memory=true",
-                          "other_config:dpdk-extra=--no-pci --in-memory"], env=self.env, timeout=40)
+                          "other_config:dpdk-extra=--no-pci --in-memory"]
+            + (["other_config:userspace-tso-enable=true"] if tso else []), env=self.env, timeout=40)
         self.vswitchd = Proc(["taskset", "-c", c, OVS_VSWITCHD, "unix:" + d + "/db.sock",
                               "--unixctl=" + d + "/vswitchd.ctl", "--no-chdir", "--log-file=" + d + "/vswitchd.log"],
                              ctx.logpath("ovs-vswitchd-" + tag), env=self.env, name="ovs-vswitchd")
@@ -397,6 +422,16 @@ class OvsSut:
         self.vswitchd.wait_for(r"DPDK Enabled - initialized|EAL: .*([Cc]annot|[Ee]rror|[Ff]ail)", 0, 60)
         if not re.search(r"DPDK Enabled - initialized", self.vswitchd.buf):
             raise BenchError("ovs-vswitchd: DPDK did not initialise:\n" + self.vswitchd.buf[-1500:])
+        self.tso_note = None
+        if tso:
+            # OVS logs it once at start-up (lib/userspace-tso.c); without it, it would not ack TSO.
+            try:
+                with open(d + "/vswitchd.log") as f:
+                    logged = OVS_TSO_LOG in f.read()
+            except OSError:
+                logged = False
+            if not logged and OVS_TSO_LOG not in self.vswitchd.buf:
+                self.tso_note = "ovs-vswitchd did not log \"%s\"" % OVS_TSO_LOG
         run(self.vsctl + ["add-br", "br0", "--", "set", "bridge", "br0", "datapath_type=netdev"], env=self.env,
             timeout=40)
         for i, s in enumerate(self.socks):
@@ -851,7 +886,7 @@ def cycles_note(r):
     return "  switch cycles/frame: %s, %.0f CPU time" % (busy, r["sut_cpu_cpf"])
 
 
-def start_sut(ctx, system, tag):
+def start_sut(ctx, system, tag, tso=False):
     flows = ctx.args.flows
     if system == "vsw":
         return VswSut(ctx, tag, flows=flows)
@@ -863,9 +898,9 @@ def start_sut(ctx, system, tag):
         # The same rule set as vsw's (none in the mac loop): an A/B of the build, not of the rules.
         return VswSut(ctx, tag, bindir=ctx.bin_base, flows=flows)
     if system == "dpdk":
-        return DpdkSut(ctx, tag)
+        return DpdkSut(ctx, tag, tso=tso)
     if system == "ovs":
-        return OvsSut(ctx, tag, flows=flows)
+        return OvsSut(ctx, tag, flows=flows, tso=tso)
     return KernelSut(ctx, tag)
 
 
@@ -1786,6 +1821,235 @@ def flow_finish(ctx, a, res, meta):
         log("bench-switch: wrote the %s section of %s" % (FLOW_SECTION, a.doc))
 
 
+# ---------------------------------------------------------------- TSO (issue 15)
+
+def vsw_bench_tso(ctx, sut, ring):
+    """One TSO sample: vsw-bench --tso through @sut, its JSON summary with the switch's busy cycles and the CPU
+    time of its forwarding thread over the run (payload of the whole run, lead-in included, over both)."""
+    a = ctx.args
+    seconds, lead_in = max(1, int(round(a.seconds))), int(round(a.warmup))
+    argv = ["taskset", "-c", ctx.gen_cpu, os.path.join(ctx.bin, "vsw-bench"), "--a", sut.socks[0], "--b",
+            sut.socks[1], "--tso", "--json", "--seconds", seconds, "--lead-in", lead_in, "--queue-size",
+            a.queue_size]
+    if ring == "packed":
+        argv.append("--packed")
+    if sut.gen_server:
+        argv.append("--server")
+    k0 = k1 = None
+    cycles_error = None
+    try:
+        k0 = sut.cycles_counters()
+    except Exception as e:  # noqa: BLE001 - the rate is still measured
+        cycles_error = "reading the switch's counters: %s" % e
+    r = run(argv, timeout=60 + seconds + lead_in, check=False)
+    try:
+        k1 = sut.cycles_counters() if k0 else None
+    except Exception as e:  # noqa: BLE001
+        cycles_error = "reading the switch's counters: %s" % e
+    with open(ctx.logpath("vsw-bench"), "a") as f:
+        f.write("$ %s\n%s%s(exit %d)\n" % (" ".join(map(str, argv)), r.stdout, r.stderr, r.returncode))
+    line = next((x for x in reversed(r.stdout.splitlines()) if x.startswith("{")), None)
+    res = json.loads(line) if line else None
+    if r.returncode != 0 or not res:
+        why = (r.stderr or "").strip()[-400:]
+        if res:
+            bad = {k[4:]: v for k, v in res.items() if k.startswith("bad_") and v}
+            why = (why + "; " if why else "") + "received %d frames, %d bad (%s)" % (
+                res["rx_frames"], res["bad"], ", ".join("%s %d" % kv for kv in sorted(bad.items())) or "-")
+        raise BenchError("vsw-bench --tso exit %d: %s" % (r.returncode, why or "no summary"))
+    res["gbps"] = res["rx_gbps"]
+    res["mpps"] = res["rx_mpps"]
+    res["delivered"] = ("whole" if res["rx_gso_frames"] == res["rx_frames"] else
+                        "segmented" if not res["rx_gso_frames"] else "mixed")
+    if getattr(sut, "tso_note", None):
+        res["note"] = sut.tso_note
+    bits = res["rx_payload_all"] * 8
+    if k0 and k1:
+        dt = k1["t"] - k0["t"]
+        if k1.get("busy") is not None and k0.get("busy") is not None and k1["busy"] > k0["busy"]:
+            hz = k1.get("hz") or cpuinfo_hz()
+            busy_s = (k1["busy"] - k0["busy"]) / hz
+            res["sut_busy_share"] = busy_s / dt
+            res["gbps_per_busy_core"] = bits / busy_s / 1e9
+            res["sut_busy_method"] = k1["busy_method"]
+        else:
+            cycles_error = k1.get("busy_missing") or "the switch's busy cycles did not grow"
+        try:
+            cpu, names = fwd_thread_cpu(k0, k1, sut.pid, k1["pick"])
+            if cpu > 0:
+                # A busy-polling thread takes its whole core: the counted window's rate over the share it got.
+                res["sut_fwd_cpu_share"] = cpu / dt
+                res["gbps_per_cpu_core"] = res["gbps"] / min(1.0, cpu / dt)
+                res["sut_fwd_threads"] = names
+        except BenchError as e:
+            cycles_error = "CPU time of the forwarding thread: %s" % e
+    if cycles_error:
+        res["cycles_error"] = cycles_error
+    return res
+
+
+def tso_session(ctx, res, system, ring, rnd):
+    """One TSO sample of @system from a fresh switch (DPDK and OVS started with their TSO settings)."""
+    tag = ctx.next_tag()
+    key = ("tso", system, ring, 0)
+    log("  [round %d] %-6s %-6s tso" % (rnd, system, ring))
+    before = live_children()
+    try:
+        sut = start_sut(ctx, system, tag, tso=True)
+    except Exception as e:  # noqa: BLE001
+        close_new(before)
+        res.fail(key, "start: %s" % e, rnd)
+        return
+    try:
+        r = vsw_bench_tso(ctx, sut, ring)
+        res.add(key, r, rnd)
+        if r.get("cycles_error"):
+            res.fail(("tsocycles", system, ring, 0), r["cycles_error"], rnd)
+        log("    %7.3f Gbit/s of payload (%s)  per busy core %s  per CPU core %s  %.4f Mpps  lost %.0f B" % (
+            r["gbps"], r["delivered"], "%.2f" % r["gbps_per_busy_core"] if "gbps_per_busy_core" in r else "-",
+            "%.2f" % r["gbps_per_cpu_core"] if "gbps_per_cpu_core" in r else "-", r["mpps"], r["lost_bytes"]))
+    except Exception as e:  # noqa: BLE001
+        res.fail(key, "%s; switch: %s" % (e, sut.diag()), rnd)
+    finally:
+        sut.close()
+        close_new(before)
+
+
+TSO_SECTION_TEMPLATE = """## Switching with TSO (issue 15)
+
+VM to VM TCP with segmentation offload: vsw-bench's two virtio-net front
+ends through each switch, port A sending 64 KiB TCP/IPv4 frames whose
+virtio-net header asks for the checksum and the segmentation (CSUM +
+HOST_TSO4), as a guest's TCP stack does with TSO on, port B (GUEST_CSUM +
+GUEST_TSO4) checking and counting what arrives.  A switch that passes the
+frames whole moves 45 segments' worth per frame; one that segments them
+must cut and checksum each.  Set-up as in "Switching" (the switch on CPU
+0, the generator on CPU 1); vsw-bench keeps at most 4 sends in flight,
+as a TCP sender keeps to its window.
+
+### Run it
+
+    python3 scripts/bench-switch.py --tso [--only vsw,dpdk,ovs] [--samples N] [--seconds S]
+                                    [--rings split,packed] [--doc FILE | --no-doc] [--json FILE]
+    python3 scripts/bench-switch.py --tso --quick     # the smoke run of make check (1 s each)
+
+- **vsw**: vswd as in "Switching"; its vhost-user ports offer CSUM,
+  GUEST_CSUM, HOST/GUEST_TSO4/6 (docs/VSWD.md, "Offloads").
+- **DPDK vhost io-fwd**: testpmd's net_vhost ports with `tso=1` (else the
+  PMD withholds HOST_TSO4/6) and `legacy-ol-flags=1`: the vhost library
+  then turns a driver's header into the mbuf's TX offload flags, which io
+  forwarding hands to the other port untouched and its enqueue writes back
+  as a header (with the default, compliant flags a GSO frame is marked
+  RX_LRO, which no tx path reads, and would reach B as a 64 KiB frame
+  without its header: vsw-bench counts that as bad).
+- **OVS-DPDK**: `other_config:userspace-tso-enable=true` before
+  ovs-vswitchd starts (it logs "Userspace TCP Segmentation Offloading
+  support enabled"); port-to-port flows as in "Switching".
+
+"Per busy core": payload bits over the busy cycles the switch's own
+counters give (vswd `busy_cycles`, testpmd `--record-core-cycles`, OVS
+`processing cycles`), i.e. Gbit/s a fully busy core would move; "per CPU
+core": Gbit/s over the share of a CPU its forwarding thread took (busy
+polling: all of it, whether it forwards or not).  "switch busy": the busy
+cycles' share of the run, connection included.  Issue 15's target: vsw
+>= 1.5x OVS-DPDK in Gbit/s per switch core.
+
+"""
+
+
+def tso_self_test():
+    """The TSO report from made-up samples: medians, per-round ratios, the seed note, and a peer that could not
+    carry TSO frames named with its reason.  Raises BenchError on a mismatch."""
+    a = argparse.Namespace(only=TSO_SYSTEMS, rings=["split"], samples=2, seconds=3.0, warmup=1.0, quiet_load=1.5)
+    ctx = type("Ctx", (), {"args": a})()
+    res = Results()
+    for rnd, (v, o) in enumerate(((20.0, 8.0), (22.0, 10.0)), 1):
+        res.add(("tso", "vsw", "split", 0), {"gbps": v, "gbps_per_busy_core": 2 * v, "gbps_per_cpu_core": v,
+                                             "mpps": v / 520, "delivered": "whole", "sut_busy_share": 0.5}, rnd)
+        res.add(("tso", "ovs", "split", 0), {"gbps": o, "gbps_per_busy_core": o, "gbps_per_cpu_core": o,
+                                             "mpps": o / 520, "delivered": "whole", "seed_without_length": 3}, rnd)
+        res.failures.setdefault(("tso", "dpdk", "split", 0), []).append(
+            "round %d: vsw-bench --tso exit 1: the back end does not take TSO frames" % rnd)
+    meta = {"date": "2026-12-02 00:00 UTC", "load_before": [0.1], "load_after": [0.2],
+            "machine": {"cpu": "x", "cpus": 2, "mem_gib": 1, "virt": "none", "debian": "12", "kernel": "6",
+                        "dpdk": "22.11", "ovs": "3.1"}}
+    text = tso_report(ctx, res, meta)
+    want = ["| OVS-DPDK | split | whole | 9.00 (8.00–10.00) |", "| vsw / OVS-DPDK | split | 2.33x (2.20–2.50) | "
+            "4.67x (4.40–5.00) | 2.33x (2.20–2.50) |", "**DPDK vhost io-fwd (split) could not carry TSO frames here.** "
+            "round 1: vsw-bench --tso exit 1: the back end does not take TSO frames",
+            "OVS-DPDK (split): 6 of the GSO frames checked", "| vsw / DPDK vhost io-fwd | split | — | — | — |"]
+    missing = [w for w in want if w not in text]
+    if missing:
+        raise BenchError("tso self-test: the report lacks %r:\n%s" % (missing, text))
+    log("  tso self-test: passed")
+
+
+def tso_finish(a, res, meta, ctx):
+    """The TSO report: printed, and written as the "Switching with TSO (issue 15)" section when a.doc is set."""
+    report = tso_report(ctx, res, meta)
+    log("")
+    log(report)
+    if a.doc:
+        write_doc_section(a.doc, TSO_SECTION, TSO_SECTION_TEMPLATE + report)
+        log("bench-switch: wrote the %s section of %s" % (TSO_SECTION, a.doc))
+
+
+def tso_report(ctx, res, meta):
+    """The TSO tables: per system and ring, medians (min–max) and per-round ratios; failures by reason."""
+    a = ctx.args
+    loads = meta.get("load_during") or [meta["load_before"][0]]
+    if max(loads) > a.quiet_load:
+        meta["preliminary"] = ("the 1-minute load average reached %.2f during the run (above %.2f): another job "
+                               "shared the machine" % (max(loads), a.quiet_load))
+    L = ["### Results", "", "%s, %d round(s), %g s counted per sample after %d s of lead-in (vsw-bench --tso, "
+         "65,214-byte frames: 45 x 1,448 payload bytes)." % (meta["date"], a.samples, max(1, int(round(a.seconds))),
+                                                              int(round(a.warmup))), ""]
+    L += machine_lines(meta)
+    L += ["| system | ring | arrived | Gbit/s of payload | per busy core | per CPU core | frames Mpps | switch busy |",
+          "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for ring in a.rings:
+        for system in a.only:
+            key = ("tso", system, ring, 0)
+            how = sorted(set(s["delivered"] for s in res.samples.get(key, [])))
+            busy = values(res, key, "sut_busy_share")
+            L.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                LABEL[system], ring, "/".join(how) or "—", cell(res, key, "gbps"),
+                cell(res, key, "gbps_per_busy_core"), cell(res, key, "gbps_per_cpu_core"),
+                cell(res, key, "mpps", 4), "%.0f %%" % (100 * med(busy)) if busy else "—"))
+    L.append("")
+    if "vsw" in a.only and len(a.only) > 1:
+        L += ["| ratio | ring | Gbit/s | per busy core | per CPU core |", "| --- | --- | --- | --- | --- |"]
+        for ring in a.rings:
+            for other in [s for s in a.only if s != "vsw"]:
+                ka, kb = ("tso", "vsw", ring, 0), ("tso", other, ring, 0)
+                L.append("| vsw / %s | %s | %s | %s | %s |" % (
+                    LABEL[other], ring, ratio_cell(res, ka, kb, "gbps")[1],
+                    ratio_cell(res, ka, kb, "gbps_per_busy_core")[1], ratio_cell(res, ka, kb, "gbps_per_cpu_core")[1]))
+        L.append("")
+    failed = [(k, m) for k, m in sorted(res.failures.items()) if k[0] in ("tso", "tsocycles")]
+    cannot = [k for k, _ in failed if k[0] == "tso" and not res.samples.get(k)]
+    for k in cannot:
+        L.append("**%s (%s) could not carry TSO frames here.** %s" % (LABEL[k[1]], k[2], res.failures[k][0]))
+        L.append("")
+    if failed:
+        L.append("Failures:")
+        L.append("")
+        for k, msgs in failed:
+            L.append("- %s %s %s: %s" % (k[0], LABEL[k[1]], k[2], "; ".join(m.splitlines()[0][:300] for m in msgs)))
+        L.append("")
+    for k, v in sorted(res.samples.items()):
+        n = sum(x.get("seed_without_length", 0) for x in v)
+        if k[0] == "tso" and n:
+            L.append("%s (%s): %d of the GSO frames checked arrived with the TCP field holding the pseudo-header "
+                     "sum without the length (the TSO hardware convention; vsw-bench accepts it on a GSO frame, "
+                     "whose checksum the segmenter redoes)." % (LABEL[k[1]], k[2], n))
+            L.append("")
+    notes = sorted(set(s["note"] for k, v in res.samples.items() if k[0] == "tso" for s in v if s.get("note")))
+    for n in notes:
+        L.append("Note: %s." % n)
+    return "\n".join(L).rstrip() + "\n"
+
+
 # ---------------------------------------------------------------- main
 
 def parse_args(argv):
@@ -1815,6 +2079,9 @@ def parse_args(argv):
                     help="issue 14: --flows scripts/bench-flows/pipeline.flows --flows-n 1,1k,10k,100k,1M "
                     "--only vsw,ovs --sizes 64 --rings split; a full run (>= 7 rounds, not --quick) rewrites the "
                     "\"%s\" section of docs/PERFORMANCE.md" % FLOW_SECTION)
+    ap.add_argument("--tso", action="store_true",
+                    help="issue 15: vsw-bench --tso (64 KiB TCP sends, CSUM + TSO4) through vsw, dpdk (net_vhost "
+                    "tso=1) and ovs (userspace-tso-enable=true): Gbit/s of payload, per switch core")
     ap.add_argument("--self-test", action="store_true",
                     help="check the counter parsers and the flow files' port mapping, then exit (no root needed)")
     ap.add_argument("--txfirst", type=int, default=4, help="bursts of 32 per port put in the loop (default 4)")
@@ -1848,6 +2115,14 @@ def parse_args(argv):
     ap.add_argument("--quiet-load", type=float, default=1.5,
                     help="load average above which results are marked preliminary (default 1.5)")
     a = ap.parse_args(argv)
+    if a.tso:
+        if a.flows or a.flows_n or a.flow_sweep:
+            ap.error("--tso: not with --flows, --flows-n or --flow-sweep")
+        a.only = a.only or ",".join(TSO_SYSTEMS)
+        a.rings = a.rings or "split"
+        a.sizes = a.sizes or "64"       # unused: vsw-bench --tso sends 65,214-byte frames
+        if [x for x in a.only.split(",") if x.strip() and x.strip() not in VHOST_SYSTEMS]:
+            ap.error("--tso: vhost-user systems only (%s): the kernel system has taps" % ",".join(VHOST_SYSTEMS))
     if a.flow_sweep:
         a.flows = a.flows or os.path.join(FLOWS_DIR, "pipeline.flows")
         a.flows_n = ",".join(str(n) for n in FLOW_SWEEP_N)
@@ -1893,6 +2168,10 @@ def parse_args(argv):
     # The flow section only from the sweep as --flow-sweep defines it.
     a.flow_full = (a.flow_sweep and not a.quick and a.samples >= 7 and a.only == ["vsw", "ovs"]
                    and a.flows == os.path.join(FLOWS_DIR, "pipeline.flows"))
+    # The TSO section only from a run with the three systems, split rings and 7 rounds or more.
+    a.tso_full = a.tso and not a.quick and a.samples >= 7 and a.only == TSO_SYSTEMS and a.rings == ["split"]
+    if a.tso:
+        full = False
     if a.quick:
         a.samples, a.seconds, a.warmup, a.retries = 1, 1.0, 0.5, 0
         a.pingpong = min(a.pingpong, 2000) if a.pingpong else 0
@@ -1901,7 +2180,7 @@ def parse_args(argv):
     a.doc_given = a.doc
     if a.no_doc:
         a.doc = None
-    elif a.doc is None and (full or a.flow_full):
+    elif a.doc is None and (full or a.flow_full or a.tso_full):
         a.doc = os.path.join(REPO, "docs", "PERFORMANCE.md")
     a.full = full
     return a
@@ -1912,7 +2191,7 @@ def report_from_json(a):
     with open(a.from_json) as f:
         saved = json.load(f)
     for k in ("samples", "seconds", "warmup", "txfirst", "queue_size", "pingpong", "bench_seconds", "idle_seconds", "only",
-              "sizes", "rings", "retries", "full", "flows_n", "flows", "flow_full"):
+              "sizes", "rings", "retries", "full", "flows_n", "flows", "flow_full", "tso", "tso_full"):
         if k in saved["args"]:
             setattr(a, k, saved["args"][k])
     res = Results()
@@ -1925,6 +2204,12 @@ def report_from_json(a):
         key = (x["kind"], x["system"], x["ring"], x["size"])
         res.failures[key + ((x["flows_n"],) if "flows_n" in x else ())] = x["messages"]
     ctx = type("Ctx", (), {"args": a})()
+    if a.tso:
+        a.doc = a.doc_given if not a.no_doc else None
+        if a.doc is None and a.tso_full and not a.no_doc:
+            a.doc = os.path.join(REPO, "docs", "PERFORMANCE.md")
+        tso_finish(a, res, saved["meta"], ctx)
+        return 0
     if a.flows_n:
         a.doc = a.doc_given if not a.no_doc else None
         if a.doc is None and a.flow_full and not a.no_doc:
@@ -1947,6 +2232,7 @@ def main(argv):
     if a.self_test:
         cycles_self_test(None)
         flows_self_test()
+        tso_self_test()
         return 0
     if a.from_json:
         return report_from_json(a)
@@ -1966,6 +2252,7 @@ def main(argv):
     if a.quick:
         cycles_self_test(ctx.vswd_knows_busy)
         flows_self_test()
+        tso_self_test()
     # The orchestrator stays off the switch's CPU; children are pinned explicitly.
     os.sched_setaffinity(0, {ctx.gen_cpu})
     ok = False
@@ -2001,12 +2288,15 @@ def main(argv):
         for n in ns[j:] + ns[:j]:
             for system, ring in order:
                 loads.append(loadavg()[0])
-                session(ctx, res, system, ring, rnd, sizes, flows_n=n)
+                if a.tso:
+                    tso_session(ctx, res, system, ring, rnd)
+                else:
+                    session(ctx, res, system, ring, rnd, sizes, flows_n=n)
         max_load = max(max_load, loadavg()[0])
         log("  round %d done, %.0f s so far, load %.2f" % (rnd, time.monotonic() - t_start, loadavg()[0]))
-    if a.idle_seconds and "vsw" in a.only:
+    if a.idle_seconds and "vsw" in a.only and not a.tso:
         idle_phase(ctx, res, a.idle_seconds)
-    perf_out = perf_phase(ctx, 5 if not a.quick else 2) if a.perf and "vsw" in a.only else None
+    perf_out = perf_phase(ctx, 5 if not a.quick else 2) if a.perf and "vsw" in a.only and not a.tso else None
     meta["load_after"] = loadavg()
     if perf_out:
         meta["perf"] = perf_out
@@ -2019,11 +2309,13 @@ def main(argv):
                        "samples": [{**s, "kind": k[0], "system": k[1], "ring": k[2], "size": k[3],
                                     **({"flows_n": k[4]} if len(k) > 4 else {})}
                                    for k, ss in res.samples.items() for s in ss],
-                       "cycles_per_frame": cycles_summary(res, a) if not a.flows_n else None,
+                       "cycles_per_frame": cycles_summary(res, a) if not a.flows_n and not a.tso else None,
                        "failures": [{"kind": k[0], "system": k[1], "ring": k[2], "size": k[3], "messages": m,
                                      **({"flows_n": k[4]} if len(k) > 4 else {})}
                                     for k, m in res.failures.items()]}, f, indent=1)
-    if a.flows_n:
+    if a.tso:
+        tso_finish(a, res, meta, ctx)
+    elif a.flows_n:
         flow_finish(ctx, a, res, meta)
     else:
         report = build_report(ctx, res, meta)
@@ -2035,7 +2327,11 @@ def main(argv):
             write_doc(a.doc, SECTION_TEMPLATE + report)
             log("bench-switch: wrote the Switching section of %s" % a.doc)
     vsw_failed = any(k[1] == "vsw" and not k[0].endswith("cycles") for k in res.failures)
-    ok = not res.failures
+    if a.tso:
+        # A peer that cannot carry TSO frames is a finding of the run, reported above, not a failure of vsw's.
+        ok = not any(k[1] == "vsw" for k in res.failures)
+    else:
+        ok = not res.failures
     log("bench-switch: %.0f s; %d sample(s), %d failure(s)%s" % (
         meta["seconds"], sum(len(v) for v in res.samples.values()), sum(len(v) for v in res.failures.values()),
         "; vsw failed" if vsw_failed else ""))

@@ -105,6 +105,7 @@ if [ "${VSW_SCENARIOS:-1}" != 0 ]; then
 		# Smoke runs of `make bench` (every system and mode once, 1 s windows, no doc written).
 		if [ "${VSW_SCENARIOS:-1}" = 1 ]; then
 			run_one "smoke/bench-switch" python3 scripts/bench-switch.py --quick --build "$build"
+			run_one "smoke/bench-switch-tso" python3 scripts/bench-switch.py --tso --quick --build "$build"
 			run_one "smoke/bench-containers" python3 scripts/bench-containers.py --quick --build "$build"
 			run_one "smoke/bench-scale" python3 scripts/bench-scale.py --smoke --build "$build"
 		fi

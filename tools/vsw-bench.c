@@ -11,7 +11,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "frontend/tcp_stream.h"
 #include "packet/csum.h"
+#include "packet/vnet_hdr.h"
+#include "vsw/virtio_net.h"
+#include "vsw/virtio_spec.h"
 #include "vsw/vuser.h"
 
 /*
@@ -36,6 +40,19 @@
  *                    broadcasts per second (nobody drains the others)
  *   --hold           connect everything, print one line, wait for SIGTERM
  *                    (a switch at scale for a control-plane benchmark)
+ *
+ * TSO (--tso): A and B ack CSUM + HOST_TSO4 and GUEST_CSUM + GUEST_TSO4
+ * (B only the first two with --no-guest-tso) and A sends one TCP/IPv4
+ * stream of 64 KiB frames (--size, default 45 segments of --mss 1448
+ * bytes) with a virtio-net header asking for the checksum and the
+ * segmentation (frontend/tcp_stream.h), as a guest's TCP stack with TSO
+ * does.  B checks what arrives, whole sends or the switch's segments, and
+ * counts payload bytes: Gbit/s of payload beside frames per second.  As a
+ * TCP sender keeps to its peer's window, A keeps at most --window sends
+ * in flight (default 4: B's 256 receive buffers of 4 KiB hold 16 sends,
+ * and a burst of 8 joined sends keeps its buffers until the next one), so the
+ * switch moves frames instead of dropping them for want of rx buffers; in
+ * flight bytes that make no progress for 50 ms are written off as lost.
  */
 
 #define BURST 32
@@ -52,6 +69,11 @@ struct opts {
 	unsigned idle_count, idle_first, idle_queue_size;
 	bool flood, hold;
 	double flood_rate;		/* throughput: broadcasts per second from the first idle port */
+	bool tso, no_guest_tso;		/* --tso: 64 KiB TCP sends with a header; B takes them segmented */
+	unsigned mss;
+	unsigned verify_every;		/* --tso: checksums and payload of one frame received in this many */
+	unsigned window;		/* --tso: sends in flight at most (0: open loop) */
+	unsigned lead_in;		/* --tso: seconds of traffic before the counted ones */
 };
 
 /* The idle ports (--idle), opened after A and B. */
@@ -121,6 +143,7 @@ static struct vuser *open_port_sized(const struct opts *o, const char *path, uns
 	struct vuser_config c = {
 		.path = path, .server = o->server, .packed = o->packed, .no_mrg_rxbuf = o->no_mrg,
 		.queue_size = queue_size, .mtu = o->size > 1500 ? o->size : 1500, .connect_timeout_ms = 10000,
+		.tso4 = o->tso, .no_guest_offload = o->no_guest_tso && path == o->b,
 	};
 
 	return vuser_open(&c, err, errlen);
@@ -412,6 +435,156 @@ static int run_flood(const struct opts *o, struct vuser *a, struct vuser *b)
 	return tx && rx ? 0 : 1;
 }
 
+/*
+ * The TCP stream: A sends TSO frames flat out (or --rate sends a second),
+ * B checks and counts what arrives.  Loss is in payload bytes.
+ */
+static int run_tso(const struct opts *o, struct vuser *a, struct vuser *b)
+{
+	static uint8_t frames[BURST][TCP_STREAM_FRAME_MAX];
+	struct vuser_frame out[BURST], in[BURST];
+	struct vnet_info vo[BURST], vin[BURST];
+	struct tcp_stream_tx t = { .send = o->size - TCP_STREAM_HDR, .mss = o->mss, .seq = 0x10000000u };
+	struct tcp_stream_rx r = { .send = t.send, .mss = o->mss, .isn = t.seq, .next_seq = t.seq,
+				   .verify_every = o->verify_every };
+	uint64_t sent = 0, start = now_ns(), next_report = start + 1000000000ull, bad = 0;
+	uint64_t end = start + (uint64_t)(o->lead_in + o->seconds) * 1000000000ull, last_tx = 0, last_rx = 0;
+	uint64_t counted_at = start + (uint64_t)o->lead_in * 1000000000ull;
+	struct pace pace = { o->rate, 0, BURST * 4, start };
+	struct tcp_stream_rx base = { 0 };	/* the counts when the lead-in ended */
+	uint64_t base_sent = 0;
+	bool counting = !o->lead_in, whole = vuser_features(b) & VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4);
+	struct vuser_stats sb;
+	unsigned second = 0;
+	double secs, tx_bytes, lost;
+	uint64_t written_off = 0, stalls = 0, progress_at = start, seen = 0;
+
+	memcpy(t.dst, MAC_B, 6);
+	memcpy(t.src, MAC_A, 6);
+	memcpy(r.dst, MAC_B, 6);
+	for (unsigned i = 0; i < BURST; i++)
+		out[i] = (struct vuser_frame){ frames[i], (uint32_t)tcp_stream_build(&t, frames[i], &vo[i]) };
+	if (!o->json)
+		printf("tso: %u B sends (%u payload, mss %u); B receives %s\n", o->size, t.send, o->mss,
+		       whole ? "them whole (GUEST_TSO4)" : "segments (no GUEST_TSO4 acked)");
+	while (!stop) {
+		uint64_t tnow = now_ns();
+		unsigned want, n;
+
+		if (tnow >= end)
+			break;
+		if (!counting && tnow >= counted_at) {
+			counting = true;
+			base = r;
+			base_sent = sent;
+			start = tnow;
+		}
+		want = pace_want(&pace, tnow, BURST);
+		if (r.payload_bytes != seen) {
+			seen = r.payload_bytes;
+			progress_at = tnow;
+		}
+		if (o->window) {
+			uint64_t acked = (r.payload_bytes + written_off) / t.send;
+			uint64_t inflight = sent > acked ? sent - acked : 0;
+
+			if (inflight >= o->window && tnow - progress_at > 50000000ull) {
+				/* Lost on the way (or B's ring full for good): the window opens again. */
+				written_off = sent * t.send - r.payload_bytes;
+				progress_at = tnow;
+				stalls++;
+				inflight = 0;
+			}
+			if (want > o->window - (inflight < o->window ? inflight : o->window))
+				want = o->window - (unsigned)(inflight < o->window ? inflight : o->window);
+		}
+		for (unsigned i = 0; i < want; i++)
+			tcp_stream_stamp(&t, frames[i], i);
+		n = want ? vuser_tx_burst_vnet(a, 0, out, vo, want) : 0;
+		tcp_stream_sent(&t, n);
+		sent += n;
+		pace_sent(&pace, n);
+		n = vuser_rx_burst_vnet(b, 0, in, vin, BURST);
+		for (unsigned i = 0; i < n; i++)
+			tcp_stream_check(&r, in[i].data, in[i].len, &vin[i]);
+		if (tnow >= next_report) {
+			if (!o->json)
+				printf("%3u s: tx %.3f Gbit/s, rx %.3f Gbit/s of payload\n", ++second,
+				       (double)(sent - last_tx) * t.send * 8 / 1e9,
+				       (double)(r.payload_bytes - last_rx) * 8 / 1e9);
+			fflush(stdout);
+			last_tx = sent;
+			last_rx = r.payload_bytes;
+			next_report += 1000000000ull;
+		}
+	}
+	for (uint64_t d = now_ns() + 200000000ull; now_ns() < d;) {
+		unsigned n = vuser_rx_burst_vnet(b, 0, in, vin, BURST);
+
+		for (unsigned i = 0; i < n; i++)
+			tcp_stream_check(&r, in[i].data, in[i].len, &vin[i]);
+	}
+	vuser_get_stats(b, &sb);
+	/* Rates over the counted window; loss and damage over the whole run. */
+	r.frames -= base.frames;
+	r.gso_frames -= base.gso_frames;
+	r.segments -= base.segments;
+	tx_bytes = (double)(sent - base_sent) * t.send;
+	lost = (double)sent * t.send > (double)r.payload_bytes ? (double)sent * t.send - (double)r.payload_bytes : 0;
+	r.payload_bytes -= base.payload_bytes;
+	sent -= base_sent;
+	for (unsigned k = 1; k < TCP_STREAM_BAD__COUNT; k++)
+		bad += k == TCP_STREAM_OTHER ? 0 : r.bad[k];
+	bad += sb.rx_bad_hdr;
+	secs = (double)(now_ns() - start) / 1e9 - 0.2;
+	if (o->json) {
+		printf("{\"mode\":\"tso\",\"size\":%u,\"mss\":%u,\"seconds\":%.3f,\"peer_tso\":%s,\"tx\":%" PRIu64
+		       ",\"tx_gbps\":%.4f,\"rx_frames\":%" PRIu64 ",\"rx_gso_frames\":%" PRIu64
+		       ",\"rx_segments\":%" PRIu64 ",\"rx_payload_bytes\":%" PRIu64
+		       ",\"rx_gbps\":%.4f,\"rx_mpps\":%.4f,\"rx_seg_mpps\":%.4f,\"lost_bytes\":%.0f"
+		       ",\"rx_payload_all\":%" PRIu64 ",\"seed_without_length\":%" PRIu64 ",\"window\":%u,\"lead_in\":%u,\"stalls\":%" PRIu64 ",\"out_of_order\":%" PRIu64 ",\"verified\":%" PRIu64
+		       ",\"other\":%" PRIu64
+		       ",\"bad\":%" PRIu64 ",\"bad_header\":%" PRIu64,
+		       o->size, o->mss, secs, whole ? "true" : "false", sent, tx_bytes * 8 / secs / 1e9, r.frames,
+		       r.gso_frames, r.segments, r.payload_bytes, (double)r.payload_bytes * 8 / secs / 1e9,
+		       r.frames / secs / 1e6, r.segments / secs / 1e6, lost, base.payload_bytes + r.payload_bytes, r.seed_no_len, o->window, o->lead_in, stalls, r.out_of_order, r.verified,
+		       r.other, bad,
+		       sb.rx_bad_hdr);
+		for (unsigned k = TCP_STREAM_BAD_LEN; k < TCP_STREAM_BAD__COUNT; k++)
+			printf(",\"bad_%s\":%" PRIu64, tcp_stream_bad_names[k], r.bad[k]);
+		printf("}\n");
+	} else {
+		printf("summary: tso %u B, %.1f s: tx %" PRIu64 " sends (%.3f Gbit/s of payload), rx %" PRIu64
+		       " frames (%" PRIu64 " whole sends, %.3f Mpps; %" PRIu64 " segments, %.3f Mpps), %.3f Gbit/s of "
+		       "payload, lost %.0f B (%.4f %%, %" PRIu64 " window stalls), out of order %" PRIu64 ", checked %" PRIu64
+		       ", bad %" PRIu64 ", not the stream's %" PRIu64 "\n",
+		       o->size, secs, sent, tx_bytes * 8 / secs / 1e9, r.frames, r.gso_frames, r.frames / secs / 1e6,
+		       r.segments, r.segments / secs / 1e6, (double)r.payload_bytes * 8 / secs / 1e9, lost,
+		       sent ? 100.0 * lost / ((double)(sent + base_sent) * t.send) : 0.0, stalls, r.out_of_order, r.verified, bad, r.other);
+		for (unsigned k = TCP_STREAM_BAD_LEN; k < TCP_STREAM_BAD__COUNT; k++)
+			if (r.bad[k])
+				printf("  bad %s: %" PRIu64 "\n", tcp_stream_bad_names[k], r.bad[k]);
+		if (sb.rx_bad_hdr)
+			printf("  bad virtio-net header (not acked): %" PRIu64 "\n", sb.rx_bad_hdr);
+		if (r.seed_no_len)
+			printf("  GSO frames with a TCP seed without the length (TSO hardware convention): %" PRIu64 "\n",
+			       r.seed_no_len);
+	}
+	return r.payload_bytes && !bad ? 0 : 1;
+}
+
+/* --tso: both ports must have the send side of TSO, or the run would measure something else. */
+static int tso_check(const char *name, struct vuser *u)
+{
+	uint64_t need = VIRTIO_BIT(VIRTIO_NET_F_CSUM) | VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4);
+
+	if ((vuser_features(u) & need) == need)
+		return 0;
+	fprintf(stderr, "vsw-bench: %s: the back end does not take TSO frames (CSUM and HOST_TSO4 not both offered; "
+			"negotiated 0x%llx)\n", name, (unsigned long long)vuser_features(u));
+	return 1;
+}
+
 /* Everything connected: say so, then wait for SIGTERM or SIGINT. */
 static int run_hold(const struct opts *o)
 {
@@ -445,6 +618,15 @@ static void usage(FILE *f)
 		   "  --flood              A sends broadcasts; B and the idle ports receive them\n"
 		   "  --flood-rate PPS     throughput: the first idle port floods at this rate meanwhile\n"
 		   "  --hold               connect every port, print one line, wait for SIGTERM\n"
+		   "  --tso                A sends 64 KiB TCP/IPv4 frames asking for CSUM and TSO4\n"
+		   "                       (--size: the frame, default 65214: 45 x 1448 payload bytes);\n"
+		   "                       B acks GUEST_CSUM + GUEST_TSO4, checks and counts what comes:\n"
+		   "                       Gbit/s of payload (rx_gbps), frames and segments per second\n"
+		   "  --mss BYTES          --tso: gso_size (default 1448)\n"
+		   "  --no-guest-tso       --tso: B acks no receive offload (the switch must segment)\n"
+		   "  --verify-every N     --tso: checksums and payload of 1 frame in N (power of 2, default 64)\n"
+		   "  --window N           --tso: sends in flight at most (default 4; 0: open loop)\n"
+		   "  --lead-in S          --tso: seconds of traffic before the counted ones (default 0)\n"
 		   "  --json               one JSON summary line\n");
 }
 
@@ -461,10 +643,15 @@ int main(int argc, char **argv)
 		{ "idle", required_argument, NULL, 'i' }, { "idle-count", required_argument, NULL, 'n' },
 		{ "idle-first", required_argument, NULL, 'F' }, { "idle-queue-size", required_argument, NULL, 'Q' },
 		{ "flood", no_argument, NULL, 'L' }, { "flood-rate", required_argument, NULL, 'R' },
-		{ "hold", no_argument, NULL, 'H' }, { 0 },
+		{ "hold", no_argument, NULL, 'H' }, { "tso", no_argument, NULL, 'T' },
+		{ "mss", required_argument, NULL, 'm' }, { "no-guest-tso", no_argument, NULL, 'G' },
+		{ "verify-every", required_argument, NULL, 'V' }, { "window", required_argument, NULL, 'W' },
+		{ "lead-in", required_argument, NULL, 'I' }, { 0 },
 	};
 	struct opts o = { .size = 64, .flows = 1, .seconds = 5, .samples = 10000, .queue_size = 256, .warmup = -1,
-			  .idle_queue_size = 64 };
+			  .idle_queue_size = 64, .mss = 1448, .verify_every = 64,
+			  .window = 4 };
+	bool size_set = false;
 	struct vuser *a = NULL, *b = NULL;
 	uint8_t hello[64];
 	struct vuser_frame hf = { hello, sizeof(hello) };
@@ -475,7 +662,7 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'a': o.a = optarg; break;
 		case 'b': o.b = optarg; break;
-		case 's': o.size = (unsigned)atoi(optarg); break;
+		case 's': o.size = (unsigned)atoi(optarg); size_set = true; break;
 		case 'f': o.flows = (unsigned)atoi(optarg); break;
 		case 'r': o.rate = atof(optarg); break;
 		case 't': o.seconds = (unsigned)atoi(optarg); break;
@@ -493,12 +680,22 @@ int main(int argc, char **argv)
 		case 'L': o.flood = true; break;
 		case 'R': o.flood_rate = atof(optarg); break;
 		case 'H': o.hold = true; break;
+		case 'T': o.tso = true; break;
+		case 'm': o.mss = (unsigned)atoi(optarg); break;
+		case 'G': o.no_guest_tso = true; break;
+		case 'V': o.verify_every = (unsigned)atoi(optarg); break;
+		case 'W': o.window = (unsigned)atoi(optarg); break;
+		case 'I': o.lead_in = (unsigned)atoi(optarg); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (!o.a || !o.b || o.size < 60 || o.size > MAX_FRAME || o.flows < 1 || o.flows > 65535 || o.samples < 1 ||
-	    (o.idle_count && (!o.idle_fmt || !strstr(o.idle_fmt, "%u"))) || o.pingpong + o.flood + o.hold > 1) {
+	if (o.tso && !size_set)
+		o.size = TCP_STREAM_HDR + 45 * o.mss;
+	if (!o.a || !o.b || o.size < 60 || o.size > (o.tso ? TCP_STREAM_FRAME_MAX : MAX_FRAME) || o.flows < 1 ||
+	    o.flows > 65535 || o.samples < 1 || (o.idle_count && (!o.idle_fmt || !strstr(o.idle_fmt, "%u"))) ||
+	    o.pingpong + o.flood + o.hold + o.tso > 1 || (o.tso && (o.flows > 1 || o.flood_rate > 0)) || o.mss < 1 ||
+	    o.mss > 9000 || !o.verify_every || (o.verify_every & (o.verify_every - 1))) {
 		usage(stderr);
 		return 2;
 	}
@@ -516,6 +713,11 @@ int main(int argc, char **argv)
 		vuser_close(a);
 		return 1;
 	}
+	if (o.tso && (tso_check(o.a, a) || tso_check(o.b, b))) {
+		vuser_close(a);
+		vuser_close(b);
+		return 1;
+	}
 	if (o.idle_count && open_idle(&o)) {
 		close_idle();
 		vuser_close(a);
@@ -531,7 +733,7 @@ int main(int argc, char **argv)
 		vuser_rx_burst(a, 0, f, BURST);
 	}
 	rc = o.hold ? run_hold(&o) : o.flood ? run_flood(&o, a, b) : o.pingpong ? run_pingpong(&o, a, b)
-									    : run_throughput(&o, a, b);
+						      : o.tso ? run_tso(&o, a, b) : run_throughput(&o, a, b);
 	if (vuser_error(a) || vuser_error(b)) {
 		fprintf(stderr, "vsw-bench: %s\n", vuser_error(a) ? vuser_error(a) : vuser_error(b));
 		rc = 1;

@@ -35,6 +35,8 @@ struct vuser_config {
 	bool in_order;		/* offer VIRTIO_F_IN_ORDER */
 	uint32_t mtu;		/* largest frame payload expected (default 1500); sizes rx buffers without mrg */
 	unsigned connect_timeout_ms;	/* default 5000 */
+	bool tso4;		/* ask for CSUM + HOST_TSO4 (send) and GUEST_CSUM + GUEST_TSO4 (receive); mtu 65536 fits one */
+	bool no_guest_offload;	/* with tso4: ask for the send side only (receive finished frames) */
 };
 
 struct vuser_frame {
@@ -43,6 +45,7 @@ struct vuser_frame {
 };
 
 struct vuser;
+struct vnet_info;	/* packet/vnet_hdr.h: a virtio-net header, converted */
 
 /* Connect (or accept), negotiate, set up rings and fill rx.  NULL with @err on failure. */
 struct vuser *vuser_open(const struct vuser_config *cfg, char *err, size_t errlen);
@@ -53,6 +56,19 @@ unsigned vuser_tx_burst(struct vuser *u, unsigned qp, const struct vuser_frame *
 /* Receive up to @max frames from queue pair @qp; returns the count. */
 unsigned vuser_rx_burst(struct vuser *u, unsigned qp, struct vuser_frame *frames, unsigned max);
 
+/*
+ * The same with the virtio-net header of each frame: @vnet[i] becomes
+ * frame i's header on tx (vnet_hdr_build(); the caller asks only for what
+ * was negotiated, vuser_features()), and gets it on rx, checked by
+ * vnet_hdr_parse() against what this end acked (GUEST_*): a frame whose
+ * header asks for anything else is dropped and counted (rx_bad_hdr).
+ * Without these calls headers are zero on tx and ignored on rx.
+ */
+unsigned vuser_tx_burst_vnet(struct vuser *u, unsigned qp, const struct vuser_frame *frames,
+			     const struct vnet_info *vnet, unsigned n);
+unsigned vuser_rx_burst_vnet(struct vuser *u, unsigned qp, struct vuser_frame *frames, struct vnet_info *vnet,
+			     unsigned max);
+
 /* Block up to @timeout_ms for a used-buffer notification on @qp's rx ring; 1 ready, 0 timeout. */
 int vuser_wait_rx(struct vuser *u, unsigned qp, int timeout_ms);
 
@@ -62,9 +78,10 @@ uint64_t vuser_features(const struct vuser *u);
 /* The reason the session failed (broken ring, back end gone), or NULL. */
 const char *vuser_error(const struct vuser *u);
 
-/* Counters: frames the ring could not take on tx, kicks sent. */
+/* Counters: frames the ring could not take on tx, kicks sent, headers refused. */
 struct vuser_stats {
 	uint64_t tx_frames, tx_full, rx_frames, kicks;
+	uint64_t rx_bad_hdr;	/* vuser_rx_burst_vnet(): frames dropped for a header this end did not ack */
 };
 void vuser_get_stats(const struct vuser *u, struct vuser_stats *s);
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "lib/prefetch.h"
+#include "packet/vnet_hdr.h"
 #include "vsw/vhost_user.h"
 #include "vsw/virtio_net.h"
 #include "vsw/virtio_spec.h"
@@ -32,6 +33,7 @@
 
 #define VHOST_USER_F_PROTOCOL_FEATURES_BIT (1ull << VHOST_USER_F_PROTOCOL_FEATURES)
 #define RX_BUF_MRG 2048u	/* like Linux's mergeable buffers: ~a page fraction each */
+#define RX_BUF_MRG_TSO 4096u	/* with GUEST_TSO4: a page each, as Linux's grow to under large receives */
 #define REASM_MAX (65536u + 64)		/* largest joined frame */
 #define REASM_ARENA (8 * REASM_MAX)		/* joined frames of one burst */
 #define VUSER_RX_HOLD 64			/* used rx buffers reaped ahead of parsing */
@@ -58,6 +60,7 @@ struct vuser {
 	size_t mem_size;
 	uint64_t features, protocol;
 	unsigned nqp, qsize, hdr_len;
+	unsigned rx_accept;		/* VNET_ACCEPT_*: the headers this end acked (GUEST_*) */
 	uint32_t rx_buf, tx_buf;
 	bool mrg;
 	struct vuser_queue q[VUSER_MAX_QUEUE_PAIRS];
@@ -339,7 +342,20 @@ struct vuser *vuser_open(const struct vuser_config *cfg, char *err, size_t errle
 		want |= VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC);
 	if (cfg->in_order)
 		want |= VIRTIO_BIT(VIRTIO_F_IN_ORDER);
+	if (cfg->tso4)
+		want |= VIRTIO_BIT(VIRTIO_NET_F_CSUM) | VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4);
+	if (cfg->tso4 && !cfg->no_guest_offload)
+		want |= VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4);
 	u->features = want & offered;
+	/* 5.1.3.1: "The driver MUST NOT negotiate VIRTIO_NET_F_HOST_TSO4 ... without VIRTIO_NET_F_CSUM" (GUEST_ alike). */
+	if (!(u->features & VIRTIO_BIT(VIRTIO_NET_F_CSUM)))
+		u->features &= ~VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4);
+	if (!(u->features & VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM)))
+		u->features &= ~VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4);
+	if (u->features & VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM))
+		u->rx_accept |= VNET_ACCEPT_CSUM | VNET_ACCEPT_DATA_VALID;
+	if (u->features & VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4))
+		u->rx_accept |= VNET_ACCEPT_TSO4;
 	if (!(u->features & VIRTIO_BIT(VIRTIO_F_VERSION_1)) ||
 	    (cfg->packed && !(u->features & VIRTIO_BIT(VIRTIO_F_RING_PACKED)))) {
 		fail(err, errlen, "back end lacks VERSION_1%s (offers 0x%llx)", cfg->packed ? " or RING_PACKED" : "",
@@ -373,7 +389,7 @@ struct vuser *vuser_open(const struct vuser_config *cfg, char *err, size_t errle
 	u->mrg = u->features & VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF);
 	u->hdr_len = sizeof(struct virtio_net_hdr_v1);
 	u->tx_buf = (uint32_t)align_up(u->hdr_len + (cfg->mtu ? cfg->mtu : 1500) + 18, 64);
-	u->rx_buf = u->mrg ? RX_BUF_MRG : u->tx_buf;
+	u->rx_buf = !u->mrg ? u->tx_buf : u->rx_accept & VNET_ACCEPT_TSO4 ? RX_BUF_MRG_TSO : RX_BUF_MRG;
 	u->mem_size = 4096 + u->nqp * (2 * align_up(ring_bytes(u->qsize, true) + ring_bytes(u->qsize, false), 4096) +
 				       (size_t)u->qsize * (u->rx_buf + u->tx_buf) + 3 * 4096);
 	u->mem_size = align_up(u->mem_size, 2 << 20);
@@ -450,6 +466,12 @@ out_free:
 
 unsigned vuser_tx_burst(struct vuser *u, unsigned qp, const struct vuser_frame *frames, unsigned n)
 {
+	return vuser_tx_burst_vnet(u, qp, frames, NULL, n);
+}
+
+unsigned vuser_tx_burst_vnet(struct vuser *u, unsigned qp, const struct vuser_frame *frames,
+			     const struct vnet_info *vnet, unsigned n)
+{
 	struct vuser_queue *q = &u->q[qp];
 	unsigned sent = 0;
 	void *tok;
@@ -476,6 +498,8 @@ unsigned vuser_tx_burst(struct vuser *u, unsigned qp, const struct vuser_frame *
 		b = q->tx_free[--q->tx_nfree];
 		buf = q->tx_bufs + (size_t)b * u->tx_buf;
 		memset(buf, 0, u->hdr_len);
+		if (vnet)
+			vnet_hdr_build(buf, &vnet[sent]);
 		memcpy(buf + u->hdr_len, f->data, f->len);
 		seg = (struct vq_seg){ gpa_of(buf), u->hdr_len + f->len };
 		if (vq_drv_add(&q->tx, &seg, 1, 0, tok_of(b)) < 0) {
@@ -532,7 +556,22 @@ static bool rx_take(struct vuser *u, struct vuser_queue *q, unsigned *b, uint32_
  * each one's header line, then read the headers and hand the frames out.
  * The misses of a burst overlap instead of queueing one behind the other.
  */
+/* With @vi: the header @h of a frame of @len bytes, checked against what this end acked; false to drop it. */
+static bool rx_hdr(struct vuser *u, const struct virtio_net_hdr_v1 *h, uint32_t len, struct vnet_info *vi)
+{
+	if (!vi || vnet_hdr_parse(h, len, u->rx_accept, vi) == VNET_OK)
+		return true;
+	u->stats.rx_bad_hdr++;
+	return false;
+}
+
 unsigned vuser_rx_burst(struct vuser *u, unsigned qp, struct vuser_frame *frames, unsigned max)
+{
+	return vuser_rx_burst_vnet(u, qp, frames, NULL, max);
+}
+
+unsigned vuser_rx_burst_vnet(struct vuser *u, unsigned qp, struct vuser_frame *frames, struct vnet_info *vnet,
+			     unsigned max)
 {
 	struct vuser_queue *q = &u->q[qp];
 	unsigned room = max < VUSER_RX_HOLD ? max : VUSER_RX_HOLD;
@@ -564,7 +603,8 @@ unsigned vuser_rx_burst(struct vuser *u, unsigned qp, struct vuser_frame *frames
 		memcpy(&h, buf, sizeof(h));
 		if (!u->mrg || h.num_buffers <= 1) {
 			q->refill[q->nrefill++] = (uint16_t)b;
-			frames[n++] = (struct vuser_frame){ buf + u->hdr_len, len - u->hdr_len };
+			if (rx_hdr(u, &h, len - u->hdr_len, vnet ? &vnet[n] : NULL))
+				frames[n++] = (struct vuser_frame){ buf + u->hdr_len, len - u->hdr_len };
 			continue;
 		}
 		/* Mergeable: the rest of the frame is in the next num_buffers - 1 used buffers. */
@@ -596,8 +636,10 @@ unsigned vuser_rx_burst(struct vuser *u, unsigned qp, struct vuser_frame *frames
 				memcpy(dst + total, q->rx_bufs + (size_t)b * u->rx_buf, len);
 				total += len;
 			}
-			frames[n++] = (struct vuser_frame){ dst, total };
-			reasm_off += align_up(total, 64);
+			if (rx_hdr(u, &h, total, vnet ? &vnet[n] : NULL)) {
+				frames[n++] = (struct vuser_frame){ dst, total };
+				reasm_off += align_up(total, 64);
+			}
 		}
 	}
 	u->stats.rx_frames += n;
