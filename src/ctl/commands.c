@@ -145,7 +145,8 @@ const struct ctl_command ctl_commands[] = {
 	{ "show", "show", no_args, ctl_show, ctl_show_print, 0, "the switch, its ports: type, state, options" },
 	{ "stats", "stats", stats_args, ctl_stats, ctl_stats_print, 0,
 	  "per port: frames, bytes, drops, FDB events;\nper queue: frames, bytes; per worker:\n"
-	  "rounds, busy cycles and frames, stage\ntiming; --openmetrics: for Prometheus" },
+	  "rounds, busy cycles and frames, stage\ntiming; per flow table: flows, matched;\n"
+	  "per vxlan port: rx drops, remotes, fdb;\n--openmetrics: for Prometheus" },
 	{ "fdb-show", "fdb show", fdb_show_args, ctl_fdb_show, ctl_fdb_show_print, 0,
 	  "the MAC table: address, port, age (the first N entries: default 65536, 0 for the count alone)" },
 	{ "perf-show", "perf show", no_args, ctl_perf_show, ctl_perf_show_print, 0,

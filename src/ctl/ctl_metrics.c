@@ -22,12 +22,19 @@
  *   ports[i].OBJ.KEY             vsw_port_OBJ_KEY{port}         anything else nested
  *   workers[i].KEY               vsw_worker_KEY{worker}         tsc_hz: a gauge in hertz
  *   workers[i].stages.STAGE.KEY  vsw_stage_KEY_total{worker,stage}
+ *   tables[i].KEY                vsw_table_KEY{table}           flows: a gauge; matched_packets, matched_bytes
+ *
+ * and so ports[i].tunnel.KEY (a vxlan port's own figures) is
+ * vsw_port_tunnel_KEY{port}: rx_bad_REASON and fdb_learned, fdb_moved,
+ * fdb_full counters; remotes, flood_remotes, fdb_learned_entries,
+ * fdb_static_entries gauges.
  *
  * The types: a number that only grows is a counter (family name without
  * "_total", sample with it, as OpenMetrics wants); what can go down
- * (entries, rates, the clock) is a gauge, named in gauge_keys[].  A
- * family's samples are contiguous (OpenMetrics requires it), so samples
- * are gathered per family first and written at the end, then "# EOF".
+ * (entries, rates, the clock) is a gauge, named in gauge_keys[] or ending
+ * in "_entries".  A family's samples are contiguous (OpenMetrics requires
+ * it), so samples are gathered per family first and written at the end,
+ * then "# EOF".
  *
  * node_exporter's textfile collector reads the classic Prometheus text
  * format: to it "# UNIT" and "# EOF" are comments, and a counter's
@@ -35,8 +42,8 @@
  * itself stores when it scrapes OpenMetrics.
  */
 
-/* Keys whose values can go down: gauges.  Everything else in the reply counts up. */
-static const char *const gauge_keys[] = { "entries", "tsc_hz", "id", NULL };
+/* Keys whose values can go down: gauges (and any key ending in "_entries").  Everything else in the reply counts up. */
+static const char *const gauge_keys[] = { "entries", "tsc_hz", "id", "flows", "remotes", "flood_remotes", NULL };
 
 /* Help for the families vsw has today; others get a help naming their place in `stats --json`. */
 static const struct {
@@ -63,6 +70,21 @@ static const struct {
 	{ "vsw_stage_packets", "Frames through a data path stage, while stage timing is on." },
 	{ "vsw_stage_batches", "Batches through a data path stage, while stage timing is on." },
 	{ "vsw_stage_cycles", "Cycle counter ticks spent in a data path stage, while stage timing is on." },
+	{ "vsw_table_flows", "Flows (rules) in the OpenFlow table." },
+	{ "vsw_table_matched_packets", "Frames the table's rules matched, deleted rules' included." },
+	{ "vsw_table_matched_bytes", "Bytes of the frames the table's rules matched, deleted rules' included." },
+	{ "vsw_port_tunnel_rx_bad_short", "VXLAN datagrams dropped: too short for the VXLAN and Ethernet headers." },
+	{ "vsw_port_tunnel_rx_bad_flags", "VXLAN datagrams dropped: the I flag clear." },
+	{ "vsw_port_tunnel_rx_bad_vni", "VXLAN datagrams dropped: a VNI the port does not serve." },
+	{ "vsw_port_tunnel_rx_bad_remote", "VXLAN datagrams dropped: not from a known remote VTEP." },
+	{ "vsw_port_tunnel_rx_bad_truncated", "VXLAN datagrams dropped: larger than a receive slot." },
+	{ "vsw_port_tunnel_fdb_learned", "Tunnel fdb entries added by learning." },
+	{ "vsw_port_tunnel_fdb_moved", "Learned MACs seen behind another remote VTEP." },
+	{ "vsw_port_tunnel_fdb_full", "MACs not learned: every entry of their bucket static." },
+	{ "vsw_port_tunnel_remotes", "Remote VTEPs the port knows: its flood list and static entries' remotes." },
+	{ "vsw_port_tunnel_flood_remotes", "Remote VTEPs of the port's flood list (remote=)." },
+	{ "vsw_port_tunnel_fdb_learned_entries", "Live learned entries of the tunnel fdb." },
+	{ "vsw_port_tunnel_fdb_static_entries", "Static entries of the tunnel fdb (tunnel fdb add)." },
 };
 
 struct om_family {
@@ -117,10 +139,12 @@ size_t om_escape_label(char *dst, size_t len, const char *s)
 
 static bool is_gauge(const char *key)
 {
+	size_t len = strlen(key);
+
 	for (size_t i = 0; gauge_keys[i]; i++)
 		if (strcmp(key, gauge_keys[i]) == 0)
 			return true;
-	return false;
+	return len > 8 && strcmp(key + len - 8, "_entries") == 0;
 }
 
 static struct om_family *om_family(struct om *om, const char *name, bool counter, const char *unit,
@@ -326,6 +350,21 @@ static void om_worker(struct om *om, struct json_object *w)
 	}
 }
 
+static void om_table(struct om *om, struct json_object *t)
+{
+	struct json_object *id = json_object_object_get(t, "table");
+	char labels[320] = "";
+
+	label_add(labels, sizeof(labels), "table", id ? json_object_get_string(id) : "");
+	json_object_object_foreach(t, key, val)
+	{
+		if (strcmp(key, "table") == 0)
+			continue; /* the label */
+		if (is_number(val))
+			om_sample(om, "vsw_table", key, labels, val, "tables[].<key>");
+	}
+}
+
 int ctl_stats_openmetrics(struct json_object *reply, FILE *out)
 {
 	struct json_object *arr;
@@ -338,6 +377,9 @@ int ctl_stats_openmetrics(struct json_object *reply, FILE *out)
 	if (json_object_object_get_ex(reply, "workers", &arr) && json_object_is_type(arr, json_type_array))
 		for (size_t i = 0; i < json_object_array_length(arr); i++)
 			om_worker(&om, json_object_array_get_idx(arr, i));
+	if (json_object_object_get_ex(reply, "tables", &arr) && json_object_is_type(arr, json_type_array))
+		for (size_t i = 0; i < json_object_array_length(arr); i++)
+			om_table(&om, json_object_array_get_idx(arr, i));
 	if (om.oom)
 		rc = -1;
 	for (size_t i = 0; i < om.n && !rc; i++) {

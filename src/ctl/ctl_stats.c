@@ -7,6 +7,7 @@
 #include "ctl/daemon.h"
 #include "ctl/handlers.h"
 #include "dp/flows.h"
+#include "flow/table.h"
 
 static struct json_object *u64_json(atomic_uint_least64_t *c)
 {
@@ -71,6 +72,52 @@ static struct json_object *queues_json(struct port *p)
 	return arr;
 }
 
+/* A port type's own figures (port_ops.type_stats) as an object, or NULL for the types without. */
+static struct json_object *type_stats_json(struct port *p)
+{
+	struct port_type_stat st[PORT_TYPE_STATS_MAX];
+	struct json_object *o;
+	unsigned n;
+
+	if (!p->ops->type_stats || !p->ops->type_stats_name)
+		return NULL;
+	n = p->ops->type_stats(p, st, PORT_TYPE_STATS_MAX);
+	o = json_object_new_object();
+	for (unsigned i = 0; i < n; i++)
+		json_object_object_add(o, st[i].name, json_object_new_int64((int64_t)st[i].value));
+	return o;
+}
+
+/*
+ * The flow tables as `ovs-ofctl dump-tables` counts them: tables 0 to the
+ * last that has rules or matched packets (table 0 always), each with its
+ * rules ("flows", a gauge) and the packets and bytes they matched, deleted
+ * rules' included (flow_db_table_stats()).  Lookups and misses per table
+ * are not counted: a cache hit replays a run without looking tables up.
+ */
+static struct json_object *tables_json(struct vswd *v)
+{
+	struct json_object *arr = json_object_new_array();
+	uint64_t packets[FLOW_N_TABLES], bytes[FLOW_N_TABLES];
+	unsigned last = 0;
+
+	for (unsigned t = 0; t < FLOW_N_TABLES; t++) {
+		flow_db_table_stats(v->flows, t, &packets[t], &bytes[t]);
+		if (flow_db_count(v->flows, t) || packets[t])
+			last = t;
+	}
+	for (unsigned t = 0; t <= last; t++) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "table", json_object_new_int((int)t));
+		json_object_object_add(o, "flows", json_object_new_int64(flow_db_count(v->flows, t)));
+		json_object_object_add(o, "matched_packets", json_object_new_int64((int64_t)packets[t]));
+		json_object_object_add(o, "matched_bytes", json_object_new_int64((int64_t)bytes[t]));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
 struct json_object *ctl_stats(struct vswd *v, struct json_object *req, struct ctl_peer *peer)
 {
 	struct json_object *r = ctl_reply_ok(), *ports = json_object_new_array(), *workers = json_object_new_array();
@@ -101,6 +148,9 @@ struct json_object *ctl_stats(struct vswd *v, struct json_object *req, struct ct
 		queues = queues_json(p);
 		if (queues)
 			json_object_object_add(o, "queues", queues);
+		queues = type_stats_json(p);
+		if (queues)
+			json_object_object_add(o, p->ops->type_stats_name, queues);
 		json_object_array_add(ports, o);
 	}
 	for (unsigned i = 0; i < v->dp.nworkers; i++) {
@@ -124,6 +174,8 @@ struct json_object *ctl_stats(struct vswd *v, struct json_object *req, struct ct
 	}
 	json_object_object_add(r, "ports", ports);
 	json_object_object_add(r, "workers", workers);
+	if (v->flows)
+		json_object_object_add(r, "tables", tables_json(v));
 	return r;
 }
 

@@ -55,6 +55,9 @@ struct flow_db {
 	void *now_arg;
 	void (*sync)(void *arg);
 	void *sync_arg;
+
+	/* Per table: what its rules matched before they were deleted (at reclaim), for flow_db_table_stats(). */
+	uint64_t gone_packets[FLOW_N_TABLES], gone_bytes[FLOW_N_TABLES];
 };
 
 static uint64_t clock_ms(void *arg)
@@ -139,7 +142,7 @@ static void rule_free(struct flow_rule *r)
 	free(r);
 }
 
-static void retired_free(struct retired *e, bool hand_over)
+static void retired_free(struct flow_db *db, struct retired *e, bool hand_over)
 {
 	switch (e->kind) {
 	case RET_TABLES:
@@ -161,6 +164,10 @@ static void retired_free(struct retired *e, bool hand_over)
 			atomic_fetch_add_explicit(&s->n_bytes, b, memory_order_relaxed);
 			if (s->predecessor == r)
 				s->predecessor = NULL;
+		} else if (hand_over) {
+			/* Deleted, not replaced: its table keeps what it matched. */
+			db->gone_packets[r->table] += atomic_load_explicit(&r->n_packets, memory_order_relaxed);
+			db->gone_bytes[r->table] += atomic_load_explicit(&r->n_bytes, memory_order_relaxed);
 		}
 		rule_free(r);
 		break;
@@ -173,7 +180,7 @@ void flow_db_destroy(struct flow_db *db)
 	if (!db)
 		return;
 	for (size_t i = db->ret_done; i < db->n_ret; i++)
-		retired_free(&db->ret[i], false);
+		retired_free(db, &db->ret[i], false);
 	for (size_t i = 0; i < db->n_pend; i++)
 		rule_free(db->pend[i]);
 	for (unsigned t = 0; t < FLOW_N_TABLES; t++) {
@@ -770,7 +777,7 @@ void flow_db_reclaim(struct flow_db *db, uint64_t gen)
 
 	/* In retirement order: a modified rule hands its counts to its successor before that one can go. */
 	for (; i < db->n_ret && db->ret[i].gen <= gen; i++)
-		retired_free(&db->ret[i], true);
+		retired_free(db, &db->ret[i], true);
 	db->ret_done = i;
 	if (db->ret_done == db->n_ret) {
 		db->n_ret = 0;
@@ -830,6 +837,22 @@ void flow_db_rule_stats(const struct flow_rule *r, uint64_t *packets, uint64_t *
 		*bytes += atomic_load_explicit(&((struct flow_rule *)p)->n_bytes, memory_order_relaxed) -
 			  p->handed_bytes;
 	}
+}
+
+void flow_db_table_stats(const struct flow_db *db, unsigned table, uint64_t *packets, uint64_t *bytes)
+{
+	const struct db_table *tb = &db->t[table];
+
+	*packets = db->gone_packets[table];
+	*bytes = db->gone_bytes[table];
+	for (unsigned g = 0; g < tb->n_groups; g++)
+		for (unsigned i = 0; i < tb->groups[g]->n; i++) {
+			uint64_t p, b;
+
+			flow_db_rule_stats(tb->groups[g]->rules[i], &p, &b);
+			*packets += p;
+			*bytes += b;
+		}
 }
 
 void flow_rule_to_mod(const struct flow_rule *r, struct flow_mod *mod)

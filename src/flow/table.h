@@ -101,6 +101,14 @@ int flow_db_foreach(const struct flow_db *db, const struct flow_mod *filter,
 		    int (*fn)(void *arg, const struct flow_rule *r), void *arg);
 /* @r's counters as a dump shows them (what a modify's predecessor still adds is included). */
 void flow_db_rule_stats(const struct flow_rule *r, uint64_t *packets, uint64_t *bytes);
+/*
+ * What @table's rules matched (@table < FLOW_N_TABLES): its rules' counts
+ * (flow_db_rule_stats()) and those of its rules deleted and reclaimed
+ * since the db was made, so the sums only grow (as `ovs-ofctl
+ * dump-tables` matched_count) except by an add with reset_counts.  A
+ * rule deleted but not yet reclaimed counts nowhere: read after reclaim.
+ */
+void flow_db_table_stats(const struct flow_db *db, unsigned table, uint64_t *packets, uint64_t *bytes);
 
 /* The edit that would add @r again (actions borrowed): for formatting. */
 void flow_rule_to_mod(const struct flow_rule *r, struct flow_mod *mod);

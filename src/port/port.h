@@ -82,6 +82,17 @@ struct port_queue_count {
 	atomic_uint_least64_t packets, bytes;
 };
 
+/*
+ * One figure of a port type's own (port_ops.type_stats), for `stats`: a
+ * counter, or a gauge when @name ends in "entries" or "remotes" (what
+ * ctl_metrics.c types as a gauge).
+ */
+struct port_type_stat {
+	const char *name;
+	uint64_t value;
+};
+#define PORT_TYPE_STATS_MAX 32
+
 /* A queue's counters as the control thread reads them (port_ops.queue_stats). */
 struct port_queue_stats {
 	uint64_t rx_packets, rx_bytes;	/* into the switch from this queue */
@@ -167,6 +178,13 @@ struct port_ops {
 	 * each queue's counters into @out, at most @max; returns the queues.
 	 */
 	unsigned (*queue_stats)(struct port *p, struct port_queue_stats *out, unsigned max);
+	/*
+	 * Control plane, optional: the port type's own figures into @out, at
+	 * most @max; returns them.  `stats` shows them in an object named
+	 * @type_stats_name in the port's ("tunnel" for vxlan).
+	 */
+	unsigned (*type_stats)(struct port *p, struct port_type_stat *out, unsigned max);
+	const char *type_stats_name;
 	void (*destroy)(struct port *p);
 };
 

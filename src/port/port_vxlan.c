@@ -470,6 +470,37 @@ static void vx_describe(struct port *p, char *buf, size_t len)
 	}
 }
 
+/*
+ * `stats`' "tunnel" object: received datagrams dropped by reason
+ * (rx_bad_REASON, each also a port drop), the tunnel fdb's events
+ * (fdb_learned, fdb_moved, fdb_full), the remotes (all, and those of the
+ * flood list) and the live entries, learned and static: what describe
+ * shows, as numbers.
+ */
+static unsigned vx_type_stats(struct port *p, struct port_type_stat *out, unsigned max)
+{
+	static const char *const rx_names[VX_RX__COUNT] = { "rx_bad_short", "rx_bad_flags", "rx_bad_vni",
+							     "rx_bad_remote", "rx_bad_truncated" };
+	static const char *const fdb_names[VTEP__COUNT] = { "fdb_learned", "fdb_moved", "fdb_full" };
+	struct vx_port *v = vx_of(p);
+	unsigned n = 0, learned, statics;
+
+	_Static_assert(VX_RX__COUNT + VTEP__COUNT + 4 <= PORT_TYPE_STATS_MAX, "the figures fit what `stats` asks for");
+	if (max < VX_RX__COUNT + VTEP__COUNT + 4)
+		return 0;
+	for (unsigned r = 0; r < VX_RX__COUNT; r++)
+		out[n++] = (struct port_type_stat){ rx_names[r], atomic_load_explicit(&v->rx_bad[r], memory_order_relaxed) };
+	for (unsigned c = 0; c < VTEP__COUNT; c++)
+		out[n++] = (struct port_type_stat){ fdb_names[c],
+						    atomic_load_explicit(&v->vt.counters[c], memory_order_relaxed) };
+	vtep_count(&v->vt, vtep_now_s(), &learned, &statics);
+	out[n++] = (struct port_type_stat){ "remotes", atomic_load_explicit(&v->vt.n_remotes, memory_order_acquire) };
+	out[n++] = (struct port_type_stat){ "flood_remotes", v->vt.n_flood };
+	out[n++] = (struct port_type_stat){ "fdb_learned_entries", learned };
+	out[n++] = (struct port_type_stat){ "fdb_static_entries", statics };
+	return n;
+}
+
 /* Control plane, once a second: the underlay MTU again (a route or a path MTU may have changed). */
 static void vx_tick(struct port *p)
 {
@@ -502,6 +533,8 @@ static const struct port_ops vx_port_ops = {
 	.rx_disarm = vx_rx_disarm,
 	.describe = vx_describe,
 	.tick = vx_tick,
+	.type_stats = vx_type_stats,
+	.type_stats_name = "tunnel",
 	.destroy = vx_destroy,
 };
 

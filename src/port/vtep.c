@@ -337,6 +337,25 @@ int vtep_del(struct vtep *t, uint32_t vni, uint64_t mac)
 	return rc;
 }
 
+void vtep_count(const struct vtep *t, uint32_t now_s, unsigned *learned, unsigned *statics)
+{
+	*learned = *statics = 0;
+	for (unsigned i = 0; i < VTEP_BUCKETS; i++) {
+		for (unsigned w = 0; w < VTEP_WAYS; w++) {
+			const struct vtep_entry_word *e = &t->buckets[i].e[w];
+			uint64_t k = atomic_load_explicit(&e->key, memory_order_acquire);
+			uint64_t v = atomic_load_explicit(&e->val, memory_order_acquire);
+
+			if (!k || atomic_load_explicit(&e->key, memory_order_relaxed) != k || !val_live(t, v, now_s))
+				continue;
+			if (val_static(v))
+				(*statics)++;
+			else
+				(*learned)++;
+		}
+	}
+}
+
 unsigned vtep_dump(const struct vtep *t, struct vtep_entry *out, unsigned max, uint32_t now_s)
 {
 	unsigned n = 0;

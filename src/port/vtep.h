@@ -183,6 +183,9 @@ int vtep_static_add(struct vtep *t, uint32_t vni, uint64_t mac, unsigned remote)
 /* Control thread: forget (@vni, @mac), static or learned.  0 or -ENOENT. */
 int vtep_del(struct vtep *t, uint32_t vni, uint64_t mac);
 
+/* Control thread: the live entries, learned and static, counted (a walk of the table, as vtep_dump()). */
+void vtep_count(const struct vtep *t, uint32_t now_s, unsigned *learned, unsigned *statics);
+
 /* Control thread: up to @max live entries into @out; returns the count. */
 unsigned vtep_dump(const struct vtep *t, struct vtep_entry *out, unsigned max, uint32_t now_s);
 

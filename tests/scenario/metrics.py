@@ -2,9 +2,10 @@
 """metrics.py - scenario: `vswctl stats --openmetrics` is OpenMetrics a real parser reads, and says what `stats --json` says.
 
 Objective: every number of the stats reply (per port, per drop reason, FDB
-events, per worker, per stage and worker) is one sample of a vsw_... family
-with the right type (counters with _total, gauges without), unit and
-labels (port, reason, worker, stage, queue), and its value is the JSON's;
+events, per queue, per worker, per stage and worker, per flow table, a
+vxlan port's tunnel figures) is one sample of a vsw_... family with the
+right type (counters with _total, gauges without), unit and labels (port,
+reason, worker, stage, queue, table), and its value is the JSON's;
 the text ends with "# EOF" and Python's prometheus_client OpenMetrics
 parser (Debian's python3-prometheus-client) accepts it.
 
@@ -14,9 +15,13 @@ Steps:
      unicast to a known and an unknown MAC) and 3 runts, "idle" records
      nothing; and "vm", a vhost-user port with two queue pairs, whose front
      end (tests/scenario/vhost_user_lib.py) posts receive buffers on both
-     pairs and sends 2 frames on pair 0 and 5 on pair 1; then "in2" is added
-     and replays 6 broadcasts, which reach vm; wait until the counters stop
-     moving
+     pairs and sends 2 frames on pair 0 and 5 on pair 1; then three flows
+     (broadcasts: table 0 -> goto_table:2 -> normal; the rest normal in
+     table 0), a vxlan port "vx" (local 127.0.0.1, remote 127.0.0.2, a
+     free dstport) with a static MAC behind 127.0.0.3, and garbage
+     datagrams to it (3 too short from 127.0.0.2, 2 from 127.0.0.1, no
+     remote of its); then "in2" is added and replays 6 broadcasts, which
+     reach vm; wait until the counters stop moving; flow del table=2
   2. stats --json, stats --openmetrics, stats --json again
   3. parse the text with prometheus_client.openmetrics.parser (it refuses
      what breaks the format: a family split in two, a counter sample
@@ -29,7 +34,11 @@ Steps:
      unit bytes, every stage of every worker is there, HELP is not empty;
      vm's queues: vsw_queue_rx_packets_total{port="vm",queue="0"} 2,
      {queue="1"} 5, their bytes; per direction the queues sum to the port
-     (tx: the 6 broadcasts on whichever pair the worker's number picks)
+     (tx: the 6 broadcasts on whichever pair the worker's number picks);
+     vsw_table_flows{table} 2, 0, 0 and vsw_table_matched_packets_total 6,
+     0, 6 for tables 0, 1, 2 (table 2's deleted rule's count stays);
+     vsw_port_tunnel_rx_bad_short_total{port="vx"} 3, ..._remote_total 2,
+     vsw_port_tunnel_remotes 2 (a gauge), ..._fdb_static_entries 1
   6. node_exporter (Debian's prometheus-node-exporter) with only its
      textfile collector, on a loopback port, reads the text as a .prom
      file: no scrape error, every sample served with its value (to it the
@@ -41,13 +50,15 @@ failed"; the exit code is non-zero on any failure.
 
 Needs build/vswd, build/vswctl, /usr/bin/python3 with
 python3-prometheus-client and prometheus-node-exporter
-(scripts/install-deps.sh --scenarios). No root.
+(scripts/install-deps.sh --scenarios), and root: the vxlan port's transmit
+socket is raw (CAP_NET_RAW); without it that step fails and says so.
 """
 
 import argparse
 import json
 import os
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -67,7 +78,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from steps_lib import Steps  # noqa: E402
 import vhost_user_lib as vu  # noqa: E402
 
-GAUGE_KEYS = {"entries", "tsc_hz", "id"}
+GAUGE_KEYS = {"entries", "tsc_hz", "id", "flows", "remotes", "flood_remotes"}
+
+# Step 1's flows: broadcasts go from table 0 to table 2 (table 1 is empty), the rest to normal in table 0.
+FLOWS = ["priority=10,dl_dst=ff:ff:ff:ff:ff:ff,actions=goto_table:2", "priority=0,actions=normal",
+         "table=2,actions=normal"]
+VX_SHORT, VX_STRANGER = 3, 2    # garbage datagrams to port vx: from its remote (too short), from elsewhere
 
 
 def frame(dst, src, length=64):
@@ -95,7 +111,7 @@ def sample(out, prefix, key, labels, value):
     fam = prefix + "_" + part
     if fam.endswith("_bytes"):
         unit = "bytes"
-    counter = key not in GAUGE_KEYS
+    counter = key not in GAUGE_KEYS and not key.endswith("_entries")
     out[(fam + ("_total" if counter else ""), tuple(sorted(labels.items())))] = (value, counter, unit, fam)
 
 
@@ -135,6 +151,11 @@ def expected(reply):
                     nested(out, "vsw_stage", counts, dict(lab, stage=stage))
             elif isinstance(v, dict):
                 nested(out, "vsw_worker_" + name_part(k), v, lab)
+    for t in reply.get("tables", []):
+        lab = {"table": str(t["table"])}
+        for k, v in t.items():
+            if k != "table" and isinstance(v, (int, float)) and not isinstance(v, bool):
+                sample(out, "vsw_table", k, lab, v)
     return out
 
 
@@ -272,9 +293,15 @@ def main():
                 fe = None
                 steps.result(False, "a front end with two queue pairs on vm sends its frames", repr(e))
             steps.result(settled(sw), "the counters settle after the replay")
+            for f in FLOWS:
+                rc, _, err = sw.ctl_cmd("flow", "add", f)
+                steps.result(rc == 0, "flow add " + f, err.strip())
+            vx_port(sw, steps)
             rc, _, err = sw.ctl_cmd("port", "add", "in2", "pcap", "read=" + os.path.join(wd, "in2.pcap"))
             steps.result(rc == 0, "port add in2 (6 broadcasts, flooded to vm)", err.strip())
             steps.result(settled(sw, "in2"), "the counters settle after in2's replay")
+            rc, _, err = sw.ctl_cmd("flow", "del", "table=2")
+            steps.result(rc == 0, "flow del table=2 (what its rule matched stays with the table)", err.strip())
             rc1, j1, _ = sw.ctl_cmd("stats", "--json")
             rc, text, err = sw.ctl_cmd("stats", "--openmetrics")
             rc2, j2, _ = sw.ctl_cmd("stats", "--json")
@@ -332,6 +359,8 @@ def main():
                      "vsw_stage_cycles_total for every stage (%d) of both workers" % len(stages),
                      str(sorted(workers)))
         vm_queues(got, steps)
+        tables(got, types, steps)
+        tunnel(got, types, steps)
         reasons = {dict(k[1]).get("reason") for k in got if k[0] == "vsw_port_drops_total"}
         steps.result(reasons == set(before["ports"][0]["drops"]), "one reason label per drop reason",
                      str(sorted(reasons)))
@@ -340,6 +369,59 @@ def main():
 
     print("metrics: %d passed, %d failed" % (steps.passed, steps.failed))
     return 1 if steps.failed else 0
+
+
+def vx_port(sw, steps):
+    """Step 1, port vx: a vxlan port over loopback, a static MAC behind a second remote, garbage datagrams to it."""
+    if not steps.result(os.geteuid() == 0, "port vx: a vxlan port's transmit socket is raw (CAP_NET_RAW): run as root"):
+        return
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:   # a free UDP port on loopback
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    rc, _, err = sw.ctl_cmd("port", "add", "vx", "vxlan", "local=127.0.0.1", "remote=127.0.0.2", "vni=5",
+                            "dstport=%d" % port)
+    steps.result(rc == 0, "port add vx vxlan local=127.0.0.1 remote=127.0.0.2 dstport=%d" % port, err.strip())
+    rc, _, err = sw.ctl_cmd("tunnel", "fdb", "add", "02:77:00:00:00:01", "remote=127.0.0.3", "port=vx")
+    steps.result(rc == 0, "tunnel fdb add 02:77:00:00:00:01 remote=127.0.0.3 port=vx", err.strip())
+    for src, n, data in (("127.0.0.2", VX_SHORT, b"\x08\x00\x00"), ("127.0.0.1", VX_STRANGER, bytes(64))):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind((src, 0))
+            for _ in range(n):
+                s.sendto(data, ("127.0.0.1", port))
+
+
+def tables(got, types, steps):
+    """Step 5, the flow tables: rules per table (a gauge), and what they matched, a deleted rule's included."""
+    def t(name, table):
+        return got.get(("vsw_table_" + name, (("table", str(table)),)))
+
+    have = [(t("flows", n), t("matched_packets_total", n)) for n in (0, 1, 2)]
+    steps.result(have == [(2, 6), (0, 0), (0, 6)],
+                 "vsw_table_flows and vsw_table_matched_packets_total for tables 0, 1, 2: (2, 6) (0, 0) (0, 6)",
+                 repr(have))
+    steps.result(t("matched_bytes_total", 2) == 6 * 80, "vsw_table_matched_bytes_total{table=\"2\"} is 6 x 80",
+                 str(t("matched_bytes_total", 2)))
+    kinds = (types.get("vsw_table_flows", ("",))[0], types.get("vsw_table_matched_packets", ("",))[0])
+    steps.result(kinds == ("gauge", "counter"), "vsw_table_flows is a gauge, vsw_table_matched_packets a counter",
+                 repr(kinds))
+
+
+def tunnel(got, types, steps):
+    """Step 5, port vx: its receive drops by reason, its remotes and tunnel fdb entries."""
+    def v(name):
+        return got.get(("vsw_port_tunnel_" + name, (("port", "vx"),)))
+
+    have = {k: v(k) for k in ("rx_bad_short_total", "rx_bad_remote_total", "rx_bad_vni_total", "remotes",
+                              "flood_remotes", "fdb_static_entries", "fdb_learned_entries")}
+    want = {"rx_bad_short_total": VX_SHORT, "rx_bad_remote_total": VX_STRANGER, "rx_bad_vni_total": 0, "remotes": 2,
+            "flood_remotes": 1, "fdb_static_entries": 1, "fdb_learned_entries": 0}
+    steps.result(have == want, "vsw_port_tunnel_...{port=\"vx\"}: rx_bad short 3, remote 2; 2 remotes, 1 static entry",
+                 "got %r" % have)
+    labels = {k[1] for k in got if k[0].startswith("vsw_port_tunnel_")}
+    steps.result(labels == {(("port", "vx"),)}, "vsw_port_tunnel_ families only on the vxlan port", repr(labels))
+    kinds = (types.get("vsw_port_tunnel_remotes", ("",))[0], types.get("vsw_port_tunnel_rx_bad_short", ("",))[0])
+    steps.result(kinds == ("gauge", "counter"), "vsw_port_tunnel_remotes is a gauge, ..._rx_bad_short a counter",
+                 repr(kinds))
 
 
 def vm_queues(got, steps):
@@ -364,7 +446,6 @@ def vm_queues(got, steps):
 
 def node_exporter_reads(wd, text, got, steps):
     """Step 6: node_exporter's textfile collector reads the file, every sample with its value (untyped to it)."""
-    import socket
     import urllib.request
     exe = "/usr/bin/prometheus-node-exporter"
     if not steps.result(os.path.exists(exe), "node_exporter is installed (apt-get install prometheus-node-exporter)"):

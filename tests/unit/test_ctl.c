@@ -704,6 +704,14 @@ static struct json_object *ask_reply(struct vswd *v, const char *json)
 
 static uint64_t test_clock_ns;
 
+/* flow_db_foreach(): table 1's rule counts 3 frames of 60 bytes, as a worker would. */
+static int count_table1(void *arg, const struct flow_rule *r)
+{
+	if (r->table == 1)
+		flow_rule_count(r, 3, 180, 1000);
+	return 0;
+}
+
 static uint64_t test_clock(void)
 {
 	return test_clock_ns;
@@ -762,6 +770,21 @@ static void test_flows(void **state)
 	r = ask_reply(v, "{\"cmd\":\"flow-dump\",\"table\":1}");
 	assert_true(json_object_object_get_ex(r, "flows", &a));
 	assert_int_equal(json_object_array_length(a), 1);
+	json_object_put(r);
+
+	/* stats' "tables": 0 and 1, one rule each; what table 1's rule matched */
+	flow_db_foreach(v->flows, NULL, count_table1, NULL);
+	r = ask_reply(v, "{\"cmd\":\"stats\"}");
+	assert_true(json_object_object_get_ex(r, "tables", &a));
+	assert_int_equal(json_object_array_length(a), 2);
+	for (int t = 0; t < 2; t++) {
+		struct json_object *o = json_object_array_get_idx(a, (size_t)t);
+
+		assert_int_equal(ctl_reply_int(o, "table"), t);
+		assert_int_equal(ctl_reply_int(o, "flows"), 1);
+		assert_int_equal(ctl_reply_int(o, "matched_packets"), t ? 3 : 0);
+		assert_int_equal(ctl_reply_int(o, "matched_bytes"), t ? 180 : 0);
+	}
 	json_object_put(r);
 
 	/* trace: each table, its rule, the rewrite, the output by name */

@@ -295,6 +295,56 @@ static void test_counters_across_modify(void **state)
 	flow_db_destroy(db);
 }
 
+/*
+ * A table's matched counts (dump-tables' matched_count): its rules' counts,
+ * a modified rule's late counts, and a deleted rule's once reclaimed; other
+ * tables keep their own.
+ */
+static void test_table_stats(void **state)
+{
+	struct flow_db *db = flow_db_create();
+	const struct flow_rule *r;
+	struct flow_match m;
+	struct flow_mod mod;
+	struct flow_key k;
+	uint64_t p, b;
+	int64_t g;
+
+	memset(&m, 0, sizeof(m));
+	memset(&k, 0, sizeof(k));
+	mod = mod_of(&m, 0, 5, 1);
+	assert_int_equal(flow_db_add(db, &mod), 0);
+	mod = mod_of(&m, 2, 5, 1);
+	assert_int_equal(flow_db_add(db, &mod), 0);
+	mod = mod_of(&m, 2, 7, 2);
+	assert_int_equal(flow_db_add(db, &mod), 0);
+	commit(db);
+	flow_rule_count(lookup(db, 0, &k), 1, 10, 1000);
+	r = lookup(db, 2, &k);
+	assert_int_equal(r->priority, 7);
+	flow_rule_count(r, 3, 300, 1000);
+	flow_db_table_stats(db, 2, &p, &b);
+	assert_int_equal(p, 3);
+	assert_int_equal(b, 300);
+
+	/* Delete table 2's rules: once reclaimed, what they matched stays with the table. */
+	mod = (struct flow_mod){ .match = m, .table = 2, .out_port = FLOW_PORT_NONE };
+	assert_int_equal(flow_db_delete(db, &mod, false), 2);
+	g = commit(db);
+	flow_rule_count(r, 1, 100, 2000);	/* a worker still on the old version */
+	flow_db_reclaim(db, (uint64_t)g);
+	assert_int_equal(flow_db_count(db, 2), 0);
+	flow_db_table_stats(db, 2, &p, &b);
+	assert_int_equal(p, 4);
+	assert_int_equal(b, 400);
+	flow_db_table_stats(db, 0, &p, &b);
+	assert_int_equal(p, 1);
+	assert_int_equal(b, 10);
+	flow_db_table_stats(db, 1, &p, &b);
+	assert_int_equal(p, 0);
+	flow_db_destroy(db);
+}
+
 static void test_modify_delete_selection(void **state)
 {
 	struct flow_db *db = flow_db_create();
@@ -547,6 +597,7 @@ int main(void)
 		cmocka_unit_test(test_priorities),
 		cmocka_unit_test(test_versions),
 		cmocka_unit_test(test_counters_across_modify),
+		cmocka_unit_test(test_table_stats),
 		cmocka_unit_test(test_modify_delete_selection),
 		cmocka_unit_test(test_timeouts),
 		cmocka_unit_test(test_foreach_and_sync),

@@ -100,6 +100,46 @@ static void test_unknown_counter(void **state)
 	free(t);
 }
 
+/*
+ * The flow tables: one family per key labelled by table (flows a gauge,
+ * matched counts counters); a vxlan port's "tunnel" object: its counts of
+ * things (remotes, *_entries) gauges, its events counters.
+ */
+static void test_tables_and_tunnel(void **state)
+{
+	char *t = render("{\"ok\":true,\"ports\":[{\"name\":\"vx\",\"tunnel\":{\"rx_bad_short\":3,\"remotes\":2,"
+			 "\"fdb_static_entries\":1}}],\"workers\":[],\"tables\":[{\"table\":0,\"flows\":2,"
+			 "\"matched_packets\":6,\"matched_bytes\":480},{\"table\":1,\"flows\":0,\"matched_packets\":0,"
+			 "\"matched_bytes\":0}]}");
+	const char *want =
+		"# TYPE vsw_port_tunnel_rx_bad_short counter\n"
+		"# HELP vsw_port_tunnel_rx_bad_short VXLAN datagrams dropped: too short for the VXLAN and Ethernet headers.\n"
+		"vsw_port_tunnel_rx_bad_short_total{port=\"vx\"} 3\n"
+		"# TYPE vsw_port_tunnel_remotes gauge\n"
+		"# HELP vsw_port_tunnel_remotes Remote VTEPs the port knows: its flood list and static entries' remotes.\n"
+		"vsw_port_tunnel_remotes{port=\"vx\"} 2\n"
+		"# TYPE vsw_port_tunnel_fdb_static_entries gauge\n"
+		"# HELP vsw_port_tunnel_fdb_static_entries Static entries of the tunnel fdb (tunnel fdb add).\n"
+		"vsw_port_tunnel_fdb_static_entries{port=\"vx\"} 1\n"
+		"# TYPE vsw_table_flows gauge\n"
+		"# HELP vsw_table_flows Flows (rules) in the OpenFlow table.\n"
+		"vsw_table_flows{table=\"0\"} 2\n"
+		"vsw_table_flows{table=\"1\"} 0\n"
+		"# TYPE vsw_table_matched_packets counter\n"
+		"# HELP vsw_table_matched_packets Frames the table's rules matched, deleted rules' included.\n"
+		"vsw_table_matched_packets_total{table=\"0\"} 6\n"
+		"vsw_table_matched_packets_total{table=\"1\"} 0\n"
+		"# TYPE vsw_table_matched_bytes counter\n"
+		"# UNIT vsw_table_matched_bytes bytes\n"
+		"# HELP vsw_table_matched_bytes Bytes of the frames the table's rules matched, deleted rules' included.\n"
+		"vsw_table_matched_bytes_total{table=\"0\"} 480\n"
+		"vsw_table_matched_bytes_total{table=\"1\"} 0\n"
+		"# EOF\n";
+
+	assert_string_equal(t, want);
+	free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -107,6 +147,7 @@ int main(void)
 		cmocka_unit_test(test_port_label_escaped),
 		cmocka_unit_test(test_families),
 		cmocka_unit_test(test_unknown_counter),
+		cmocka_unit_test(test_tables_and_tunnel),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -132,7 +132,7 @@ static void test_static(void **state)
 	struct vtep *t = malloc(sizeof(*t));
 	struct vtep_entry out[8];
 	uint32_t now = vtep_now_s();
-	unsigned n;
+	unsigned n, learned, statics;
 
 	assert_int_equal(vtep_init(t, false), 0);
 	learn(t, 10, mac(1), 0, now);
@@ -147,6 +147,12 @@ static void test_static(void **state)
 	learn(t, 10, mac(3), 1, now);
 	n = vtep_dump(t, out, 8, now + 5);
 	assert_int_equal(n, 2);
+	vtep_count(t, now + 5, &learned, &statics);
+	assert_int_equal(learned, 1);
+	assert_int_equal(statics, 1);
+	vtep_count(t, now + VTEP_AGING_S + 1, &learned, &statics);	/* the learned one aged out, as dump sees it */
+	assert_int_equal(learned, 0);
+	assert_int_equal(statics, 1);
 	for (unsigned i = 0; i < n; i++) {
 		if (out[i].is_static) {
 			assert_int_equal(out[i].mac[5], 1);

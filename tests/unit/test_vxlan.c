@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -201,6 +202,35 @@ static void one_way(struct port *a, struct port *b, unsigned len)
 	free(tx);
 }
 
+/* @p's own figure @name (port_ops.type_stats, `stats`' "tunnel" object). */
+static uint64_t type_stat(struct port *p, const char *name)
+{
+	struct port_type_stat st[PORT_TYPE_STATS_MAX];
+	unsigned n = p->ops->type_stats(p, st, PORT_TYPE_STATS_MAX);
+
+	assert_string_equal(p->ops->type_stats_name, "tunnel");
+	for (unsigned i = 0; i < n; i++)
+		if (strcmp(st[i].name, name) == 0)
+			return st[i].value;
+	fail_msg("no figure %s", name);
+	return 0;
+}
+
+/* A UDP datagram of @len zero bytes from @src to 127.0.0.1:47890 (port a of test_port_loopback). */
+static void send_garbage(const char *src, size_t len)
+{
+	struct sockaddr_in from = { .sin_family = AF_INET }, to = { .sin_family = AF_INET, .sin_port = htons(47890) };
+	uint8_t buf[64] = { 0 };
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	assert_true(fd >= 0);
+	inet_pton(AF_INET, src, &from.sin_addr);
+	inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+	assert_int_equal(bind(fd, (struct sockaddr *)&from, sizeof(from)), 0);
+	assert_int_equal(sendto(fd, buf, len, 0, (struct sockaddr *)&to, sizeof(to)), (ssize_t)len);
+	close(fd);
+}
+
 static void test_port_loopback(void **state)
 {
 	char err[256] = "";
@@ -240,6 +270,28 @@ static void test_port_loopback(void **state)
 	assert_int_equal(atomic_load(&a->stats.drops[DROP_TOO_BIG]), 1);
 	assert_int_equal(atomic_load(&a->stats.tx_packets), 0);
 	d->ops->destroy(d);
+	/*
+	 * a's own figures: the inner sources of b's and d's frames learned
+	 * (two MACs behind its one remote); then a datagram too short for
+	 * VXLAN from that remote and one from a stranger, each dropped for its
+	 * reason.
+	 */
+	assert_int_equal(type_stat(a, "fdb_learned"), 2);
+	assert_int_equal(type_stat(a, "fdb_learned_entries"), 2);
+	assert_int_equal(type_stat(a, "fdb_static_entries"), 0);
+	assert_int_equal(type_stat(a, "remotes"), 1);
+	assert_int_equal(type_stat(a, "flood_remotes"), 1);
+	send_garbage("127.0.0.2", 3);
+	send_garbage("127.0.0.3", 60);
+	{
+		struct pkt *rx = zalloc64(PKT_BURST * sizeof(*rx));
+
+		assert_int_equal(rx_wait(a, rx), 0);
+		free(rx);
+	}
+	assert_int_equal(type_stat(a, "rx_bad_short"), 1);
+	assert_int_equal(type_stat(a, "rx_bad_remote"), 1);
+	assert_int_equal(type_stat(a, "rx_bad_flags"), 0);
 	a->ops->destroy(a);
 	free(big);
 }
