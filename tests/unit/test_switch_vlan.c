@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <json-c/json.h>
@@ -437,6 +438,7 @@ struct race {
 	unsigned vid, port;
 	atomic_bool stop;
 	atomic_uint wrong;
+	atomic_uint passes;	/* race_learner_until: whole passes over the MAC set */
 };
 
 static uint64_t race_mac(unsigned i)
@@ -511,12 +513,14 @@ static void *race_learner_until(void *arg)
 {
 	struct race *r = arg;
 
-	while (!atomic_load(&r->stop))
+	while (!atomic_load(&r->stop)) {
 		for (unsigned i = 0; i < RACE_MACS; i++) {
 			uint64_t mv = fdb_mac_vlan(race_mac(i), r->vid);
 
 			fdb_learn_in(r->t, fdb_bucket_of(r->t, mv), mv, r->port, 10);
 		}
+		atomic_fetch_add(&r->passes, 1);
+	}
 	return NULL;
 }
 
@@ -556,6 +560,12 @@ static void test_fdb_flush_race(void **state)
 		if (round % 64 == 32)
 			fdb_age(t, 10);
 	}
+	/*
+	 * On a loaded machine a learner may not have run yet: give each one
+	 * whole pass (bounded, 10 s), so that port 2's entries are there.
+	 */
+	for (unsigned ms = 0; ms < 10000 && !(atomic_load(&a.passes) && atomic_load(&b.passes)); ms++)
+		usleep(1000);
 	atomic_store(&a.stop, true);
 	atomic_store(&b.stop, true);
 	pthread_join(ta, NULL);
