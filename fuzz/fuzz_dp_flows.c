@@ -206,7 +206,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		m++;
 	}
 	atomic_store(&sw.flows, flow_db_tables(dbs[lengths_fixed]));
-	dp_round_start(ctx);
+	dp_round_start(ctx, 1);
 	if (m)
 		dp_forward(&sw, ctx, p, pkts, m);
 	for (unsigned i = 0; i < DROP__COUNT; i++)
