@@ -146,6 +146,7 @@ enum tcp_stream_bad tcp_stream_check(struct tcp_stream_rx *r, const uint8_t *f, 
 	unsigned ip_len, payload, segs = 1, every = r->verify_every ? r->verify_every : 1;
 	enum tcp_stream_bad bad = TCP_STREAM_OK;
 	uint32_t seq;
+	int64_t off;
 
 	if (!vi)
 		vi = &none;
@@ -158,6 +159,8 @@ enum tcp_stream_bad tcp_stream_check(struct tcp_stream_rx *r, const uint8_t *f, 
 	ip_len = rd16(f + IP_LEN);
 	payload = ip_len > 40 ? ip_len - 40 : 0;
 	seq = rd32(f + TCP_SEQ);
+	/* The frame's stream offset: next_off moved by the (signed, 32-bit) distance from next_seq. */
+	off = (int64_t)r->next_off + (int32_t)(seq - r->next_seq);
 	/* Ethernet pads a short frame to 60 bytes: only then may the IPv4 datagram end before it. */
 	if (!payload || IP + ip_len > len || (IP + ip_len < len && len > 60))
 		bad = TCP_STREAM_BAD_LEN;
@@ -172,7 +175,7 @@ enum tcp_stream_bad tcp_stream_check(struct tcp_stream_rx *r, const uint8_t *f, 
 	if (!bad && (vi->flags & VNET_NEEDS_CSUM) && (vi->csum_start != TCP || vi->csum_offset != 16))
 		bad = TCP_STREAM_BAD_CSUM;
 	if (!bad && ((r->frames - 1) & (every - 1)) == 0) {
-		bad = verify(r, f, payload, r->send ? (seq - r->isn) % r->send : 0, vi);
+		bad = verify(r, f, payload, r->send && off >= 0 ? (uint32_t)((uint64_t)off % r->send) : 0, vi);
 		r->verified++;
 	}
 	if (bad) {
@@ -182,6 +185,8 @@ enum tcp_stream_bad tcp_stream_check(struct tcp_stream_rx *r, const uint8_t *f, 
 	if ((int32_t)(seq - r->next_seq) < 0)
 		r->out_of_order++;
 	r->next_seq = seq + payload;
+	if (off >= 0)
+		r->next_off = (uint64_t)off + payload;
 	r->gso_frames += vi->gso != VNET_GSO_NONE;
 	r->segments += segs;
 	r->payload_bytes += payload;

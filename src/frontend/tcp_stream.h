@@ -83,6 +83,8 @@ struct tcp_stream_rx {
 	uint64_t seed_no_len;		/* GSO frames whose TCP field held the pseudo-header sum without the length */
 	uint64_t bad[TCP_STREAM_BAD__COUNT];
 	uint32_t next_seq;
+	uint64_t next_off;		/* next_seq's offset in the stream from isn (0 with next_seq = isn): 64 bits, */
+					/* since the sequence numbers wrap every 4 GiB and a send's size need not divide 2^32 */
 };
 
 /*
