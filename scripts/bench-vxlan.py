@@ -180,7 +180,7 @@ def mpps_test(ctx, sws, warmup, seconds):
 
 
 def tcp_test(ctx, seconds):
-    srv = Proc(["iperf3", "-s", "-1", "-A", str(GEN_CPU), "-B", IN4["cB"]], ctx.logpath("iperf3-server"),
+    srv = Proc(["iperf3", "-s", "-1", "--forceflush", "-A", str(GEN_CPU), "-B", IN4["cB"]], ctx.logpath("iperf3-server"),
                ns=NS["cB"], name="iperf3 -s", keep_buf=False)
     try:
         srv.wait_for(r"Server listening", timeout=10)
