@@ -8,7 +8,10 @@
 #
 #   tools -> ctl -> dp -> switch -> port -> { vhost_user, packet } -> virtio -> lib
 #                     dp -> flow -> packet -> lib
-#   frontend -> virtio, lib
+#   tools -> frontend -> { virtio, packet } -> lib
+#
+# frontend (the driver side: vuser, and vsw-bench's TCP stream) takes the
+# one virtio-net header and checksum modules from packet/, as the ports do.
 #
 # flow (key, classifier, actions) works on header bytes and knows no port,
 # switch or data path: the data path hands it headers and turns its
@@ -34,8 +37,8 @@ declare -A may=(
 	[switch]="port vhost_user packet virtio lib"
 	[dp]="flow switch port vhost_user packet virtio lib"
 	[ctl]="dp flow switch port vhost_user packet virtio lib"
-	[tools]="ctl dp flow switch port vhost_user packet virtio lib"
-	[frontend]="virtio lib"
+	[tools]="ctl dp flow switch port vhost_user frontend packet virtio lib"
+	[frontend]="packet virtio lib"
 )
 
 # Known exceptions, FILE:HEADER, each to go: the switch fills the data
