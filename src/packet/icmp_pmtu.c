@@ -46,6 +46,14 @@ static bool icmp4_is_error(unsigned type)
 	return type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
 }
 
+/* The bytes of @p's IP packet an answer quotes: at most @room, the packet's @total length, and what the frame holds. */
+static unsigned quote_len(const struct pkt *p, unsigned room, unsigned total)
+{
+	unsigned quote = room < total ? room : total;
+
+	return quote < p->len - p->l3_off ? quote : p->len - p->l3_off;
+}
+
 static unsigned build_v4(struct pkt *p, unsigned flags, unsigned mtu, uint8_t *out)
 {
 	const uint8_t *h = pkt_head(p), *ip = h + p->l3_off;
@@ -62,11 +70,7 @@ static unsigned build_v4(struct pkt *p, unsigned flags, unsigned mtu, uint8_t *o
 		return 0;
 	if (p->ip_proto == PROTO_ICMP && (!(flags & PKT_F_L4) || icmp4_is_error(h[p->l4_off])))
 		return 0;
-	quote = ICMP_PMTU_V4_MAX - IPV4_HLEN - ICMP_HLEN;
-	if (quote > total)
-		quote = total;
-	if (quote > p->len - p->l3_off)
-		quote = p->len - p->l3_off;
+	quote = quote_len(p, ICMP_PMTU_V4_MAX - IPV4_HLEN - ICMP_HLEN, total);
 
 	off = eth_swap(h, p->l3_off, out, 0x0800);
 	nip = out + off;
@@ -125,11 +129,7 @@ static unsigned build_v6(struct pkt *p, unsigned flags, unsigned mtu, uint8_t *o
 	/* RFC 4443 2.4(e.1): never in answer to an ICMPv6 error (types 0-127); unknown, if the header is not there. */
 	if (p->ip_proto == PROTO_ICMPV6 && (!(flags & PKT_F_L4) || h[p->l4_off] < 128))
 		return 0;
-	quote = ICMP_PMTU_V6_MAX - IPV6_HLEN - ICMP_HLEN;
-	if (quote > total)
-		quote = total;
-	if (quote > p->len - p->l3_off)
-		quote = p->len - p->l3_off;
+	quote = quote_len(p, ICMP_PMTU_V6_MAX - IPV6_HLEN - ICMP_HLEN, total);
 
 	off = eth_swap(h, p->l3_off, out, 0x86dd);
 	nip = out + off;
