@@ -558,6 +558,49 @@ static void test_megaflow_invalidation(void **state)
 	assert_int_equal(drops(f, 0, DROP_FLOW_MISS), 1);
 }
 
+/* Table @table's misses: @miss, committed and published as `vswctl flow mod-table` does. */
+static void set_miss(struct fx *f, unsigned table, enum flow_miss miss)
+{
+	assert_int_equal(flow_db_set_miss(f->db, table, miss), 0);
+	publish(f);
+}
+
+/*
+ * A change of a table's miss behaviour is in force for the next batch as a
+ * rule change is: a megaflow or exact-match entry made while table 0
+ * dropped its misses never answers after it continues them into table 1
+ * (and back), nor after it sends them to `normal`.
+ */
+static void test_miss_mode_invalidation(void **state)
+{
+	struct fx *f = *state;
+	const struct dp_flow_stats *st = &f->ctx->flow->stats;
+	uint64_t mf;
+
+	add(f, "table=0,priority=10,ip,nw_dst=10.0.0.3,actions=output:3");
+	add(f, "table=1,priority=10,ip,actions=output:1");
+	assert_int_equal(one(f, 0, 2), -1);		/* table 0 misses, drops: made into a megaflow */
+	mf = atomic_load(&st->mf_hits);
+	assert_int_equal(one(f, 0, 2), -1);
+	assert_int_equal(atomic_load(&st->mf_hits), mf + 1);
+	assert_int_equal(drops(f, 0, DROP_FLOW_MISS), 2);
+	set_miss(f, 0, FLOW_MISS_NEXT);
+	assert_int_equal(one(f, 0, 2), 1);		/* continued into table 1 at once */
+	assert_int_equal(one(f, 0, 2), 1);		/* and from the megaflow of the new version */
+	assert_int_equal(atomic_load(&st->mf_hits), mf + 2);
+	assert_int_equal(one(f, 0, 3), 3);
+	set_miss(f, 1, FLOW_MISS_NEXT);			/* table 1 does not miss .2: nothing changes for it */
+	assert_int_equal(one(f, 0, 2), 1);
+	set_miss(f, 0, FLOW_MISS_NORMAL);		/* the bridge: an unknown destination floods */
+	frame(f, 0, 1, 2, 2, 0);
+	forward(f, 0, 1);
+	assert_int_equal(f->nlog, NPORTS - 1);
+	set_miss(f, 0, FLOW_MISS_DROP);
+	assert_int_equal(one(f, 0, 2), -1);
+	assert_int_equal(one(f, 0, 2), -1);
+	assert_int_equal(drops(f, 0, DROP_FLOW_MISS), 4);
+}
+
 /* More outputs than a batch's copy pool holds: the rest are flow_copies drops, nothing overflows. */
 static void test_copy_pool_full(void **state)
 {
@@ -646,6 +689,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cache_invalidation, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_megaflow_masks, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_megaflow_invalidation, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_miss_mode_invalidation, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_copy_pool_full, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_tunnel_fields, fx_setup, fx_teardown),
 	};
