@@ -178,7 +178,7 @@ const struct ctl_command ctl_commands[] = {
 	{ "flow-mod-table", "flow mod-table", flow_mod_table_args, ctl_flow_mod_table, NULL, 0,
 	  "TABLE's misses: drop (the default),\ncontinue in the next table, or normal" },
 	{ "flow-dump-tables", "flow dump-tables", no_args, ctl_flow_dump_tables, ctl_flow_dump_tables_print, 0,
-	  "per table: rules, matched frames,\nmiss behaviour" },
+	  "per table: rules, lookups, misses,\nmatched frames, miss behaviour" },
 	{ "flow-replace", "flow replace", flow_replace_args, ctl_flow_replace, NULL, CTL_CMD_FILE_IN,
 	  "every flow replaced by FILE's, one\nadd-flow line each, in one commit" },
 	{ "trace", "trace", flow_args, ctl_trace, ctl_trace_print, 0,

@@ -15,6 +15,7 @@
 #include "ctl/commands.h"
 #include "ctl/daemon.h"
 #include "ctl/handlers.h"
+#include "dp/flows.h"
 #include "flow/field.h"
 #include "flow/parse.h"
 #include "flow/table.h"
@@ -560,12 +561,21 @@ struct json_object *ctl_flow_mod_table(struct vswd *v, struct json_object *req, 
 struct json_object *vswd_flow_tables_json(struct vswd *v)
 {
 	struct json_object *arr = json_object_new_array();
-	uint64_t packets[FLOW_N_TABLES], bytes[FLOW_N_TABLES];
+	uint64_t packets[FLOW_N_TABLES], bytes[FLOW_N_TABLES], lookups[FLOW_N_TABLES], misses[FLOW_N_TABLES] = { 0 };
 	unsigned last = 0;
 
+	/* Misses: each worker's executor counts its own (flow_table_counts); the sums.  Lookups: matched + misses. */
+	for (unsigned i = 0; i < v->dp.nworkers; i++) {
+		const struct dp_flow *f = v->dp.workers[i].ctx.flow;
+
+		for (unsigned t = 0; f && t < FLOW_N_TABLES; t++)
+			misses[t] += atomic_load_explicit(&f->x.tables_cnt[t].misses, memory_order_relaxed);
+	}
 	for (unsigned t = 0; t < FLOW_N_TABLES; t++) {
 		flow_db_table_stats(v->flows, t, &packets[t], &bytes[t]);
-		if (flow_db_count(v->flows, t) || packets[t] || flow_db_get_miss(v->flows, t) != FLOW_MISS_DROP)
+		lookups[t] = packets[t] + misses[t];
+		if (flow_db_count(v->flows, t) || packets[t] || lookups[t] ||
+		    flow_db_get_miss(v->flows, t) != FLOW_MISS_DROP)
 			last = t;
 	}
 	for (unsigned t = 0; t <= last; t++) {
@@ -574,6 +584,8 @@ struct json_object *vswd_flow_tables_json(struct vswd *v)
 		json_object_object_add(o, "table", json_object_new_int((int)t));
 		json_object_object_add(o, "flows", json_object_new_int64(flow_db_count(v->flows, t)));
 		json_object_object_add(o, "miss", json_object_new_string(miss_names[flow_db_get_miss(v->flows, t)]));
+		json_object_object_add(o, "lookups", json_object_new_int64((int64_t)lookups[t]));
+		json_object_object_add(o, "misses", json_object_new_int64((int64_t)misses[t]));
 		json_object_object_add(o, "matched_packets", json_object_new_int64((int64_t)packets[t]));
 		json_object_object_add(o, "matched_bytes", json_object_new_int64((int64_t)bytes[t]));
 		json_object_array_add(arr, o);

@@ -153,9 +153,11 @@ int vswd_flows_restore(struct vswd *v, struct json_object *lines, const char *wh
 /*
  * ctl_flows.c: the flow tables as `ovs-ofctl dump-tables` counts them
  * (`stats` "tables", `flow dump-tables`): tables 0 to the last that has
- * rules, matched packets or a miss behaviour other than drop, each with
- * its rules ("flows", a gauge), its miss behaviour, and the packets and
- * bytes its rules matched, deleted rules' included (flow_db_table_stats()).
+ * rules, lookups, matched packets or a miss behaviour other than drop,
+ * each with its rules ("flows", a gauge), its miss behaviour, its misses
+ * (the workers' executors', summed: struct flow_table_counts), the
+ * packets and bytes its rules matched, deleted rules' included
+ * (flow_db_table_stats()), and its lookups: matched packets + misses.
  */
 struct json_object *vswd_flow_tables_json(struct vswd *v);
 

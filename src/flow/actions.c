@@ -522,6 +522,23 @@ static inline void stats_add(struct flow_exec *x, const struct flow_rule *r, uin
 	x->stats[x->n_stats++] = (struct flow_stats_slot){ r, 1, bytes };
 }
 
+/* One more on a counter only this executor's worker writes: a relaxed load and store, no locked add. */
+static inline void cnt_inc(atomic_uint_least64_t *c)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1, memory_order_relaxed);
+}
+
+/* A lookup of @table that found no rule: counted, and remembered for the run's memo (a hit counts on its rule). */
+static void count_miss(struct flow_exec *x, unsigned table)
+{
+	cnt_inc(&x->tables_cnt[table].misses);
+	if (x->n_missed == FLOW_MEMO_MISSES) {
+		x->memo_ok = false;
+		return;
+	}
+	x->missed[x->n_missed++] = (uint8_t)table;
+}
+
 /* ---- control flow ---- */
 
 static bool push_frame(struct flow_exec *x, const struct flow_act *a, unsigned n, uint8_t table, bool clone)
@@ -547,6 +564,8 @@ static void enter_table(struct flow_exec *x, struct flow_pkt *pkt, struct flow_k
 	if (tail)
 		x->n_frames--;
 	for (;;) {
+		if (!rule)
+			count_miss(x, table);
 		if (x->trace)
 			x->trace(x->trace_arg, table, rule, k);
 		if (rule)
@@ -813,6 +832,7 @@ unsigned flow_exec_run(struct flow_exec *x, struct flow_pkt *pkt, struct flow_ke
 	x->n_clone = 0;
 	x->n_entered = 0;
 	x->miss_drops = 0;
+	x->n_missed = 0;
 	x->memo_ok = !x->trace && table == 0;
 	x->cnt[FLOW_CNT_PACKETS]++;
 	if (pkt->len > FLOW_HDR_MAX || table >= FLOW_N_TABLES) {
@@ -847,6 +867,8 @@ bool flow_exec_memo(const struct flow_exec *x, struct flow_memo *m)
 		if (x->out[i].snap != FLOW_SNAP_LIVE)
 			return false;
 	m->n_rules = x->n_entered;
+	m->n_missed = x->n_missed;
+	memcpy(m->missed, x->missed, sizeof(m->missed));
 	m->n_out = (uint8_t)x->n_out;
 	m->miss_drops = x->miss_drops;
 	m->no_output = !x->n_out && !x->counted;
@@ -859,6 +881,7 @@ bool flow_exec_memo(const struct flow_exec *x, struct flow_memo *m)
 unsigned flow_exec_replay(struct flow_exec *x, const struct flow_memo *m, uint32_t frame_len)
 {
 	_Static_assert(FLOW_MEMO_OUTS <= FLOW_OUT_MAX, "a memo's outputs fit the executor's");
+	_Static_assert(sizeof(struct flow_memo) <= 64, "a memo is one cache line");
 
 	x->n_snap = 0;
 	x->n_out = m->n_out;
@@ -868,6 +891,8 @@ unsigned flow_exec_replay(struct flow_exec *x, const struct flow_memo *m, uint32
 	x->cnt[FLOW_CNT_NO_OUTPUT] += m->no_output;
 	for (unsigned i = 0; i < m->n_rules; i++)
 		stats_add(x, m->rules[i], frame_len);
+	for (unsigned i = 0; i < m->n_missed; i++)
+		cnt_inc(&x->tables_cnt[m->missed[i]].misses);
 	return m->n_out;
 }
 

@@ -202,18 +202,42 @@ struct flow_tables;
  */
 #define FLOW_MEMO_RULES 3		/* rules a memorable run enters (table 0, and two resubmits or goto_tables) */
 #define FLOW_MEMO_OUTS 2		/* outputs a memorable run makes */
+#define FLOW_MEMO_MISSES 3		/* table lookups that found no rule in a memorable run */
 
+/*
+ * A table's lookups are the rules of it a run entered (each lookup that
+ * finds a rule enters it, and the rule counts the packet) plus the
+ * lookups that found none: so a memo records only its run's misses, by
+ * table (n_missed, missed[], in what was padding before out[]: a memo is
+ * still one cache line), and a replay counts them as the run did.
+ */
 struct flow_memo {
 	uint8_t n_rules;		/* FLOW_MEMO_NONE: no memo */
 	uint8_t n_out;
 	uint8_t miss_drops;		/* FLOW_CNT_MISS_DROP the run counted */
 	uint8_t no_output;		/* FLOW_CNT_NO_OUTPUT the run counted (0 or 1) */
+	uint8_t n_missed;		/* 0 .. FLOW_MEMO_MISSES */
+	uint8_t missed[FLOW_MEMO_MISSES];	/* the table of each lookup that found no rule, in order */
 	struct flow_out out[FLOW_MEMO_OUTS];
 	const struct flow_rule *rules[FLOW_MEMO_RULES];
 };
 
 #define FLOW_MEMO_NONE 0xff
 
+
+/*
+ * One table's lookups that found no rule, counted by one executor (its
+ * worker's): every lookup of a run (the first table's, resubmit,
+ * goto_table, a miss that continues in the next table), and the same for
+ * a replayed run.  Only the worker writes them (a relaxed load and
+ * store); the control thread sums them over the workers.  A table's
+ * lookups are these plus the packets its rules matched (every lookup
+ * that finds a rule counts on that rule): `flow dump-tables` lookup, as
+ * OpenFlow's lookup_count = matched_count + the misses.
+ */
+struct flow_table_counts {
+	atomic_uint_least64_t misses;
+};
 
 /* What one executor gathered for one rule since the last flush. */
 struct flow_stats_slot {
@@ -278,7 +302,12 @@ struct flow_exec {
 	/* What this run did, for flow_exec_memo(). */
 	bool memo_ok;				/* only the actions a memo may stand for ran so far */
 	uint8_t n_entered, miss_drops;
+	uint8_t n_missed;			/* as flow_memo.n_missed, missed[] */
+	uint8_t missed[FLOW_MEMO_MISSES];
 	const struct flow_rule *entered[FLOW_MEMO_RULES];
+
+	/* Per table, this executor's misses, cumulative (struct flow_table_counts). */
+	struct flow_table_counts tables_cnt[FLOW_N_TABLES];
 };
 
 /* Zero @x (its counters too). */

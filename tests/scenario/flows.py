@@ -290,8 +290,11 @@ def scenario(build, wd, state):
     check(ping(IP["c2"]), "flow mod-table 0 continue: table 1's normal answers c1's pings to c2")
     out = sw.ok("flow", "dump-tables")
     t0 = [l for l in out.splitlines() if l.startswith(" table 0:")]
-    check(len(t0) == 1 and "miss=continue" in t0[0] and " table 1: active=1" in out,
-          "flow dump-tables: table 0's miss is continue, table 1 has its rule", out.strip())
+    m = re.search(r"lookup=(\d+), missed=(\d+)", t0[0]) if len(t0) == 1 else None
+    check(m is not None and "miss=continue" in t0[0] and " table 1: active=1" in out and
+          int(m.group(2)) >= 5 and int(m.group(1)) > int(m.group(2)),
+          "flow dump-tables: table 0's miss is continue, its lookups and misses counted, table 1 has its rule",
+          out.strip())
     rc, out, err = sw.ctl_run("trace", "in_port=c1,dl_src=%s,dl_dst=%s,ip,nw_dst=%s" % (MAC["c1"], MAC["c2"], IP["c2"]))
     check(rc == 0 and " 0. No match: the table's miss: continue in the next table." in out and
           " 1. (any), priority 0" in out and "Datapath actions: normal" in out,

@@ -11,6 +11,7 @@
  */
 
 #include <arpa/inet.h>
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -601,6 +602,93 @@ static void test_miss_mode_invalidation(void **state)
 	assert_int_equal(drops(f, 0, DROP_FLOW_MISS), 4);
 }
 
+/*
+ * Frame @i's run without any cache, on the published version, by @x: the
+ * frame test frame() builds, its key as the lookup stage extracts it, table
+ * 0's rule from the classifier, the actions.  The reference a replay must
+ * equal.
+ */
+static void run_uncached(struct fx *f, struct flow_exec *x, uint8_t src, uint8_t dst, uint8_t dst_ip, unsigned in)
+{
+	const struct flow_tables *t = atomic_load(&f->sw->flows);
+	uint8_t buf[PKT_HEADROOM + 256];
+	struct flow_key k;
+	struct flow_pkt fp;
+
+	frame(f, 0, src, dst, dst_ip, in);
+	memcpy(buf + PKT_HEADROOM, f->bufs[0], f->iov[0].iov_len);
+	fp = (struct flow_pkt){ .buf = buf, .cap = sizeof(buf), .head = PKT_HEADROOM,
+				.len = (uint16_t)f->iov[0].iov_len, .frame_len = (uint32_t)f->iov[0].iov_len };
+	flow_key_extract(&k, buf + PKT_HEADROOM, fp.len, fp.len, (uint16_t)in, &fp.ofs);
+	flow_exec_run(x, &fp, &k, 0, flow_tables_lookup(t, 0, &k));
+}
+
+/*
+ * Per table lookups and misses are counted exactly on the cached path: the
+ * same frames, several times over (so most are answered by a megaflow or
+ * the exact-match cache and replayed), give the counts of the same frames
+ * run one by one without a cache, table by table (misses, and the packets
+ * the table's rules matched: a table's lookups are their sum), and the
+ * same executor counts.  The rules look tables up through resubmit, goto_table, a miss
+ * that continues (table 0 and table 3), a resubmit that misses, and one
+ * run with more lookups than a memo holds.
+ */
+static void test_table_counts_cached_equal_uncached(void **state)
+{
+	struct fx *f = *state;
+	struct flow_exec *ref = zalloc64(sizeof(*ref));
+	const struct flow_exec *x = &f->ctx->flow->x;
+	uint64_t total = 0;
+
+	flow_exec_init(ref);
+	add(f, "table=0,priority=100,ip,nw_dst=10.0.0.3,actions=resubmit(,1),resubmit(,2),output:1");
+	add(f, "table=0,priority=50,ip,nw_dst=10.0.0.4,actions=goto_table:3");
+	add(f, "table=0,priority=40,ip,nw_dst=10.0.0.5,actions=resubmit(,5)");
+	add(f, "table=0,priority=40,ip,nw_dst=10.0.0.6,actions=resubmit(,1),resubmit(,2),resubmit(,5),output:2");
+	add(f, "table=1,priority=10,ip,nw_dst=10.0.0.7,actions=output:3");
+	add(f, "table=1,priority=5,in_port=1,actions=goto_table:2");
+	add(f, "table=2,priority=5,ip,nw_dst=10.0.0.3,actions=output:2");
+	add(f, "table=2,priority=5,ip,nw_dst=10.0.0.8,actions=drop");
+	add(f, "table=4,priority=5,actions=output:0");
+	set_miss(f, 0, FLOW_MISS_NEXT);
+	set_miss(f, 3, FLOW_MISS_NEXT);
+	flow_exec_begin(ref, atomic_load(&f->sw->flows), 0);
+	for (unsigned round = 0; round < 3; round++) {
+		for (unsigned in = 0; in < 2; in++) {
+			unsigned n = 0;
+
+			for (uint8_t ip = 2; ip <= 9; ip++)
+				run_uncached(f, ref, 1, 2, ip, in);
+			for (uint8_t ip = 2; ip <= 9; ip++)
+				frame(f, n++, 1, 2, ip, in);
+			forward(f, in, n);
+		}
+	}
+	assert_true(atomic_load(&f->ctx->flow->stats.emc_hits) >= 2 * 2 * 8);	/* rounds 2 and 3: cached */
+	for (unsigned t = 0; t < FLOW_N_TABLES; t++) {
+		uint64_t m = atomic_load(&x->tables_cnt[t].misses), rm = atomic_load(&ref->tables_cnt[t].misses);
+		uint64_t matched, bytes, ref_matched = 0;
+
+		/* the reference gathered its rules' counts in its slots, never flushed (fewer rules than slots) */
+		flow_db_table_stats(f->db, t, &matched, &bytes);
+		for (unsigned i = 0; i < ref->n_stats; i++)
+			if (ref->stats[i].rule->table == t)
+				ref_matched += ref->stats[i].packets;
+		if (m != rm || matched != ref_matched)
+			fail_msg("table %u: cached %" PRIu64 " matched, %" PRIu64 " misses; uncached %" PRIu64 ", %" PRIu64,
+				 t, matched, m, ref_matched, rm);
+		total += matched + m;
+	}
+	assert_true(ref->n_stats < FLOW_STATS_SLOTS);
+	assert_true(atomic_load(&x->tables_cnt[0].misses) > 0);	/* table 0 continues: its misses count too */
+	assert_true(atomic_load(&x->tables_cnt[3].misses) > 0 && atomic_load(&x->tables_cnt[5].misses) > 0);
+	assert_true(total > 3 * 2 * 8);
+	assert_int_equal(x->cnt[FLOW_CNT_PACKETS], ref->cnt[FLOW_CNT_PACKETS]);
+	assert_int_equal(x->cnt[FLOW_CNT_MISS_DROP], ref->cnt[FLOW_CNT_MISS_DROP]);
+	assert_int_equal(x->cnt[FLOW_CNT_NO_OUTPUT], ref->cnt[FLOW_CNT_NO_OUTPUT]);
+	free(ref);
+}
+
 /* More outputs than a batch's copy pool holds: the rest are flow_copies drops, nothing overflows. */
 static void test_copy_pool_full(void **state)
 {
@@ -690,6 +778,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_megaflow_masks, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_megaflow_invalidation, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_miss_mode_invalidation, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_table_counts_cached_equal_uncached, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_copy_pool_full, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_tunnel_fields, fx_setup, fx_teardown),
 	};
