@@ -265,8 +265,11 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, unsign
 		e = f->hash[i] ? emc_find(f, t, tag, &f->keys[i], f->hash[i]) : NULL;
 		if (e) {
 			f->rules[i] = e->rule;
-			if (e->memo.n_rules != FLOW_MEMO_NONE)
+			if (e->memo.n_rules != FLOW_MEMO_NONE) {
 				f->memo[i] = e->memo;
+				if (e->memo.flags & FLOW_MEMO_F_WRITES)
+					f->acts[i] = f->emc_acts[e - f->emc];
+			}
 			hits++;
 			continue;
 		}
@@ -305,19 +308,50 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, unsign
 }
 
 /*
- * The memo @m of frame @i's run: a megaflow when table 0 was looked up
- * for it (so its masks are known), else (or when the version has all the
- * masks it may) into its exact-match entry, if that still holds its key.
+ * The memo @m of frame @i's run (key @k0, as table 0 saw it): a megaflow
+ * when table 0 was looked up for it (so its masks are known) and the run
+ * wrote nothing, else (or when the version has all the masks it may)
+ * into its exact-match entry, if that still holds its key, with @ma for
+ * a run that wrote.
  */
-static void memo_store(struct dp_flow *f, const struct flow_tables *t, unsigned i, const struct flow_memo *m)
+static void memo_store(struct dp_flow *f, const struct flow_tables *t, unsigned i, const struct flow_key *k0,
+		       const struct flow_memo *m, const struct flow_memo_acts *ma)
 {
 	struct dp_flow_emc *e;
 
-	if (f->looked_up[i] && mf_insert(f, t, i, m))
+	if (!(m->flags & FLOW_MEMO_F_WRITES) && f->looked_up[i] && mf_insert(f, t, i, m))
 		return;
-	e = emc_find(f, t, t->gen + 1, &f->keys[i], f->hash[i]);
-	if (e && e->rule == f->rules[i])
+	e = emc_find(f, t, t->gen + 1, k0, f->hash[i]);
+	if (e && e->rule == f->rules[i]) {
 		e->memo = *m;
+		if (m->flags & FLOW_MEMO_F_WRITES)
+			f->emc_acts[e - f->emc] = *ma;
+	}
+}
+
+/* Frame @p (@i) as the executor sees it: its head, in place. */
+static inline struct flow_pkt exec_pkt(const struct dp_flow *f, struct pkt *p, unsigned i)
+{
+	return (struct flow_pkt){
+		.buf = p->buf,
+		.cap = sizeof(p->buf),
+		.head = p->head_off,
+		.len = p->head_len,
+		.flags = p->csum == PKT_CSUM_PARTIAL ? FLOW_PKT_CSUM_PARTIAL : 0,
+		.frame_len = p->len,
+		.ofs = f->ofs[i],
+	};
+}
+
+/* @p as the actions left it (@fp; @len0: its length before); its offsets are parsed again by whoever needs them. */
+static inline void exec_done(struct pkt *p, const struct flow_pkt *fp, uint32_t len0)
+{
+	p->head_off = fp->head;
+	p->head_len = fp->len;
+	p->len = fp->frame_len;
+	p->parsed = false;
+	if (p->csum == PKT_CSUM_PARTIAL)
+		p->csum_start = (uint16_t)(p->csum_start + (p->len - len0));
 }
 
 /*
@@ -328,30 +362,34 @@ static void memo_store(struct dp_flow *f, const struct flow_tables *t, unsigned 
 static unsigned run_actions(struct dp_flow *f, const struct flow_tables *t, struct pkt *p, unsigned i)
 {
 	uint32_t len0 = p->len;
-	struct flow_pkt fp = {
-		.buf = p->buf,
-		.cap = sizeof(p->buf),
-		.head = p->head_off,
-		.len = p->head_len,
-		.flags = p->csum == PKT_CSUM_PARTIAL ? FLOW_PKT_CSUM_PARTIAL : 0,
-		.frame_len = p->len,
-		.ofs = f->ofs[i],
-	};
+	struct flow_pkt fp = exec_pkt(f, p, i);
 	struct flow_memo m;
+	struct flow_memo_acts ma;
+	struct flow_key k0;
 	unsigned n;
 
+	if (f->hash[i])
+		k0 = f->keys[i];	/* the key the entry holds: a rewrite changes f->keys[i] */
 	f->x.wc = f->looked_up[i] ? &f->wc[i] : NULL;
 	n = flow_exec_run(&f->x, &fp, &f->keys[i], 0, f->rules[i]);
 	f->x.wc = NULL;
-	if (f->hash[i] && flow_exec_memo(&f->x, &m))
-		memo_store(f, t, i, &m);
-	/* The head as the actions left it; its offsets are parsed again by whoever needs them. */
-	p->head_off = fp.head;
-	p->head_len = fp.len;
-	p->len = fp.frame_len;
-	p->parsed = false;
-	if (p->csum == PKT_CSUM_PARTIAL)
-		p->csum_start = (uint16_t)(p->csum_start + (p->len - len0));
+	if (f->hash[i] && flow_exec_memo(&f->x, &m, &ma))
+		memo_store(f, t, i, &k0, &m, &ma);
+	exec_done(p, &fp, len0);
+	return n;
+}
+
+/* Frame @i's run from its memo's actions (FLOW_MEMO_F_WRITES), or run when the frame is not shaped as the memo's. */
+static unsigned replay_actions(struct dp_flow *f, const struct flow_tables *t, struct pkt *p, unsigned i)
+{
+	uint32_t len0 = p->len;
+	struct flow_pkt fp = exec_pkt(f, p, i);
+	unsigned n;
+
+	if (!flow_memo_acts_fit(&f->acts[i], &fp))
+		return run_actions(f, t, p, i);
+	n = flow_exec_replay_acts(&f->x, &f->memo[i], &f->acts[i], &fp, &f->keys[i]);
+	exec_done(p, &fp, len0);
 	return n;
 }
 
@@ -542,10 +580,12 @@ void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *b, 
 		if (!live[i])
 			continue;
 		misses = f->x.cnt[FLOW_CNT_MISS_DROP];
-		if (f->memo[i].n_rules != FLOW_MEMO_NONE && p->head_len <= FLOW_HDR_MAX)
+		if (f->memo[i].n_rules == FLOW_MEMO_NONE || p->head_len > FLOW_HDR_MAX)
+			n = run_actions(f, t, p, i);
+		else if (!(f->memo[i].flags & FLOW_MEMO_F_WRITES))
 			n = flow_exec_replay(&f->x, &f->memo[i], p->len);	/* nothing in the frame changes */
 		else
-			n = run_actions(f, t, p, i);
+			n = replay_actions(f, t, p, i);
 		if (n == 1 && f->x.out[0].kind == FLOW_OUT_NORMAL && f->x.out[0].snap == FLOW_SNAP_LIVE) {
 			tun_out(p, f->x.out[0].tun_id);
 			if (all_normal)

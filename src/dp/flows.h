@@ -15,7 +15,10 @@
  *               with the version's generation, then
  *               flow_cls_lookup_batch_wc() of table 0 for the rest
  *   per frame   a hit with a memo: flow_exec_replay() (the outputs and
- *               counts of the first frame's run, nothing run again);
+ *               counts of the first frame's run, nothing run again), or
+ *               for a run that rewrote (an exact-match entry only),
+ *               flow_exec_replay_acts(): its outputs and writes alone,
+ *               no lookup, on a frame shaped as the first;
  *               otherwise flow_exec_run() on the head in place (it has
  *               PKT_HEADROOM for a push_vlan), and its memo, when the
  *               run qualifies, into a megaflow (the masks its lookups
@@ -131,6 +134,7 @@ struct dp_flow {
 	unsigned miss_idx[PKT_BURST];
 	uint64_t hash[PKT_BURST];		/* the exact-match hash of each key looked for there; 0: not */
 	struct flow_memo memo[PKT_BURST];	/* the hits' memos, copied: an entry may change within the batch */
+	struct flow_memo_acts acts[PKT_BURST];	/* ... and their actions when they have FLOW_MEMO_F_WRITES */
 	bool looked_up[PKT_BURST];		/* the frame missed both caches: table 0 was looked up, into wc[] */
 	struct flow_key wc[PKT_BURST];		/* what each such frame's lookups depended on */
 	struct flow_key *wcp[PKT_BURST];
@@ -150,6 +154,8 @@ struct dp_flow {
 	struct pkt extra_pkts[DP_FLOW_COPIES];
 	_Alignas(64) struct dp_flow_mf mf[DP_FLOW_MF_ENTRIES];
 	struct dp_flow_emc emc[DP_FLOW_EMC_ENTRIES];
+	/* emc[i]'s memo's actions when it has FLOW_MEMO_F_WRITES: apart, so the other entries stay as small. */
+	struct flow_memo_acts emc_acts[DP_FLOW_EMC_ENTRIES];
 };
 
 /* A worker's flow state, zeroed, cache-line aligned; NULL when out of memory.  Free with free(). */

@@ -689,6 +689,173 @@ static void test_table_counts_cached_equal_uncached(void **state)
 	free(ref);
 }
 
+/* ---- the caches against no cache: random rule sets with rewrites ---- */
+
+static uint32_t rnd_state;
+
+static uint32_t rnd(uint32_t n)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 17;
+	rnd_state ^= rnd_state << 5;
+	return rnd_state % n;
+}
+
+/* Frame @i of @f from a spec numbered @v: UDP or TCP/IPv4, tagged or not, TTL 1, 2 or 64, two addresses, two MACs. */
+static void frame_var(struct fx *f, unsigned i, unsigned v, unsigned in)
+{
+	struct frame_spec s = frame_tcp4();
+	size_t len;
+
+	s.proto = v & 1 ? 17 : 6;
+	s.vlan = v & 2 ? 0x2005 : -1;
+	s.ttl = (v >> 2) % 3 == 0 ? 1 : (v >> 2) % 3 == 1 ? 2 : 64;
+	s.dst4 = v & 16 ? 0x0a000003 : 0x0a000002;
+	s.src[5] = v & 32 ? 2 : 1;
+	len = frame_build(f->bufs[i], &s);
+	f->iov[i] = (struct iovec){ .iov_base = f->bufs[i], .iov_len = len };
+	pkt_rx_init(&f->pkts[i], &f->iov[i], 1, (uint32_t)len, in);
+}
+
+/* Every cache entry of @f's worker forgotten: the next frame is looked up and run. */
+static void caches_wipe(struct fx *f)
+{
+	struct dp_flow *df = f->ctx->flow;
+
+	for (unsigned i = 0; i < DP_FLOW_EMC_ENTRIES; i++)
+		df->emc[i].gen = 0;
+	for (unsigned i = 0; i < DP_FLOW_MF_ENTRIES; i++)
+		df->mf[i].gen = 0;
+	df->n_mf_masks = 0;
+}
+
+static const char *const diff_matches[] = {
+	"", "in_port=0,", "in_port=1,", "ip,", "udp,", "tcp,", "ip,nw_dst=10.0.0.3,", "dl_vlan=5,", "vlan_tci=0/0x1000,",
+	"ip,nw_ttl=2,", "dl_src=02:00:00:00:00:02,", "reg0=5,", "tcp,tp_dst=80,",
+};
+static const char *const diff_acts[] = {
+	"mod_dl_src:02:00:00:00:00:aa", "mod_dl_dst:02:00:00:00:00:bb", "mod_nw_dst:10.1.2.3", "mod_nw_src:10.9.9.9",
+	"mod_tp_dst:99", "mod_tp_src:7", "dec_ttl", "push_vlan:0x8100", "strip_vlan", "mod_vlan_vid:7",
+	"mod_vlan_pcp:3", "mod_nw_tos:16", "mod_nw_ttl:9", "load:5->reg0[]", "set_tunnel:0x42", "output:1",
+	"output:2", "output:3", "normal", "in_port", "flood", "resubmit(,1)", "resubmit(,2)", "clone(output:3)",
+	"output:reg0[0..1]",
+};
+
+/* A rule of table @table from the pools (a text the parser may refuse: then none). */
+static void diff_rule(struct fx *a, struct fx *b, unsigned table)
+{
+	char text[512];
+	int len = snprintf(text, sizeof(text), "table=%u,priority=%u,%sactions=", table, rnd(4) * 10,
+			   diff_matches[rnd(sizeof(diff_matches) / sizeof(diff_matches[0]))]);
+	unsigned n = 1 + rnd(4);
+
+	for (unsigned i = 0; i < n; i++)
+		len += snprintf(text + len, sizeof(text) - (size_t)len, "%s%s", i ? "," : "",
+				diff_acts[rnd(sizeof(diff_acts) / sizeof(diff_acts[0]))]);
+	if (table < 2 && rnd(3) == 0)
+		snprintf(text + len, sizeof(text) - (size_t)len, ",goto_table:%u", table + 1);
+	for (unsigned k = 0; k < 2; k++) {
+		struct fx *f = k ? b : a;
+		struct flow_mod mod;
+		char err[FLOW_ERR_MAX];
+
+		if (flow_parse(text, FLOW_CMD_ADD, NULL, &mod, err, sizeof(err)))
+			return;
+		assert_int_equal(flow_db_add(f->db, &mod), 0);
+		publish(f);
+	}
+}
+
+/*
+ * Replay equals running: two switches with the same random rule set
+ * (rewrites, VLAN actions, dec_ttl, registers, resubmits, goto_table,
+ * misses that continue), the same frames in the same order, one with its
+ * caches warm (frames after the first of a key replayed from memos,
+ * rewrites included), the other with every cache entry forgotten before
+ * each frame: every frame sent is the same (port, length, bytes, tunnel
+ * key), and so are the drops by reason, the executor's counts, each
+ * table's misses and each rule's packets and bytes.
+ */
+static void test_replay_equals_run(void **state)
+{
+	struct fx *a = *state, *b;
+	uint64_t replays = 0, write_replays = 0;
+
+	rnd_state = 0x9e3779b9u;
+	for (unsigned iter = 0; iter < 60; iter++) {
+		void *st;
+
+		fx_setup(&st);
+		b = st;
+		if (iter) {
+			fx_setup(&st);
+			a = st;
+		}
+		for (unsigned r = 0, nr = 2 + rnd(6); r < nr; r++)
+			diff_rule(a, b, rnd(3));
+		if (rnd(2)) {
+			assert_int_equal(flow_db_set_miss(a->db, 0, FLOW_MISS_NEXT), 0);
+			assert_int_equal(flow_db_set_miss(b->db, 0, FLOW_MISS_NEXT), 0);
+		}
+		diff_rule(a, b, 1);	/* at least one rule: a version to look up */
+		for (unsigned round = 0; round < 3; round++) {
+			for (unsigned v = 0; v < 64; v += 1 + rnd(3)) {
+				unsigned in = rnd(2);
+				struct tx_frame log[LOG_MAX];
+				unsigned nlog;
+				uint64_t emc_hits = atomic_load(&a->ctx->flow->stats.emc_hits);
+
+				cur = a;
+				frame_var(a, 0, v, in);
+				forward(a, in, 1);
+				nlog = a->nlog;
+				memcpy(log, a->log, nlog * sizeof(log[0]));
+				replays += atomic_load(&a->ctx->flow->stats.emc_hits) != emc_hits;
+				write_replays += a->ctx->flow->memo[0].n_rules != FLOW_MEMO_NONE &&
+						 (a->ctx->flow->memo[0].flags & FLOW_MEMO_F_WRITES);
+				cur = b;
+				caches_wipe(b);
+				frame_var(b, 0, v, in);
+				forward(b, in, 1);
+				if (b->nlog != nlog)
+					fail_msg("rule set %u, frame %u from %u: %u frames sent cached, %u uncached", iter, v, in,
+						 nlog, b->nlog);
+				for (unsigned k = 0; k < nlog; k++)
+					if (log[k].port != b->log[k].port || log[k].len != b->log[k].len ||
+					    log[k].tun != b->log[k].tun || log[k].tun_id != b->log[k].tun_id ||
+					    memcmp(log[k].bytes, b->log[k].bytes, log[k].len < FRAME_MAX ? log[k].len : FRAME_MAX))
+						fail_msg("rule set %u, frame %u from %u: output %u differs", iter, v, in, k);
+			}
+		}
+		for (unsigned p = 0; p < NPORTS; p++)
+			for (unsigned d = 0; d < DROP__COUNT; d++)
+				assert_int_equal(drops(a, p, d), drops(b, p, d));
+		for (unsigned c = 0; c < FLOW_CNT__COUNT; c++)
+			if (a->ctx->flow->x.cnt[c] != b->ctx->flow->x.cnt[c])
+				fail_msg("rule set %u: %s %" PRIu64 " cached, %" PRIu64 " uncached", iter, flow_cnt_names[c],
+					 a->ctx->flow->x.cnt[c], b->ctx->flow->x.cnt[c]);
+		for (unsigned t = 0; t < 3; t++) {
+			uint64_t pa, ba, pb, bb;
+
+			assert_int_equal(atomic_load(&a->ctx->flow->x.tables_cnt[t].misses),
+					 atomic_load(&b->ctx->flow->x.tables_cnt[t].misses));
+			flow_db_table_stats(a->db, t, &pa, &ba);
+			flow_db_table_stats(b->db, t, &pb, &bb);
+			if (pa != pb || ba != bb)
+				fail_msg("rule set %u, table %u: %" PRIu64 "/%" PRIu64 " cached, %" PRIu64 "/%" PRIu64, iter,
+					 t, pa, ba, pb, bb);
+		}
+		fx_teardown((void **)&b);
+		if (iter)
+			fx_teardown((void **)&a);
+		a = *state;
+		cur = a;
+	}
+	print_message("replay vs run: %" PRIu64 " frames answered by a cache, %" PRIu64 " replayed with rewrites\n",
+		      replays, write_replays);
+	assert_true(replays > 1000 && write_replays > 300);
+}
+
 /* More outputs than a batch's copy pool holds: the rest are flow_copies drops, nothing overflows. */
 static void test_copy_pool_full(void **state)
 {
@@ -779,6 +946,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_megaflow_invalidation, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_miss_mode_invalidation, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_table_counts_cached_equal_uncached, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_replay_equals_run, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_copy_pool_full, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_tunnel_fields, fx_setup, fx_teardown),
 	};
