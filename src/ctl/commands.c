@@ -179,6 +179,8 @@ const struct ctl_command ctl_commands[] = {
 	  "TABLE's misses: drop (the default),\ncontinue in the next table, or normal" },
 	{ "flow-dump-tables", "flow dump-tables", no_args, ctl_flow_dump_tables, ctl_flow_dump_tables_print, 0,
 	  "per table: rules, lookups, misses,\nmatched frames, miss behaviour" },
+	{ "flow-dump-cache", "flow dump-cache", no_args, ctl_flow_dump_cache, ctl_flow_dump_cache_print, 0,
+	  "per worker: its megaflows (masked key,\noutputs), as ovs-appctl dpctl/dump-flows" },
 	{ "flow-replace", "flow replace", flow_replace_args, ctl_flow_replace, NULL, CTL_CMD_FILE_IN,
 	  "every flow replaced by FILE's, one\nadd-flow line each, in one commit" },
 	{ "trace", "trace", flow_args, ctl_trace, ctl_trace_print, 0,

@@ -623,6 +623,88 @@ void ctl_flow_dump_tables_print(struct json_object *reply)
 	}
 }
 
+/* What a megaflow's run does, as an action list: its outputs, or drop (and why). */
+static void memo_actions(struct vswd *v, const struct flow_memo *m, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; i < m->n_out && i < FLOW_MEMO_OUTS; i++) {
+		const struct flow_out *o = &m->out[i];
+		const char *pn = o->kind == FLOW_OUT_PORT ? names_port_name(v, o->port) : NULL;
+
+		strbuf_addf(buf, len, &used, "%s", i ? "," : "");
+		if (o->kind == FLOW_OUT_NORMAL)
+			strbuf_addf(buf, len, &used, "normal");
+		else if (o->kind == FLOW_OUT_FLOOD)
+			strbuf_addf(buf, len, &used, "flood");
+		else if (o->kind == FLOW_OUT_ALL)
+			strbuf_addf(buf, len, &used, "all");
+		else if (pn)
+			strbuf_addf(buf, len, &used, "output:%s", pn);
+		else
+			strbuf_addf(buf, len, &used, "output:%u", o->port);
+	}
+	if (!m->n_out)
+		strbuf_addf(buf, len, &used, "drop%s", m->miss_drops ? " (table miss)" : "");
+}
+
+struct json_object *ctl_flow_dump_cache(struct vswd *v, struct json_object *req, struct ctl_peer *peer)
+{
+	struct flow_names names = vswd_names(v);
+	const struct flow_tables *t = atomic_load_explicit(&v->sw->flows, memory_order_acquire);
+	struct dp_flow_mf_view *views = malloc(DP_FLOW_MF_ENTRIES * sizeof(*views));
+	struct json_object *r, *workers;
+	char match[4096], acts[512], line[4800];
+
+	(void)req;
+	(void)peer;
+	if (!views)
+		return ctl_reply_error("out of memory");
+	r = ctl_reply_ok();
+	workers = json_object_new_array();
+	for (unsigned i = 0; i < v->dp.nworkers; i++) {
+		const struct dp_flow *f = v->dp.workers[i].ctx.flow;
+		struct json_object *o = json_object_new_object(), *a = json_object_new_array();
+		unsigned n = f && t ? dp_flow_mf_read(f, t, views, DP_FLOW_MF_ENTRIES) : 0;
+
+		for (unsigned k = 0; k < n; k++) {
+			struct flow_match m = { .value = views[k].key, .mask = views[k].mask };
+
+			flow_format_match(&m, &names, match, sizeof(match));
+			memo_actions(v, &views[k].memo, acts, sizeof(acts));
+			snprintf(line, sizeof(line), "%s actions=%s", match, acts);
+			json_object_array_add(a, json_object_new_string(line));
+		}
+		json_object_object_add(o, "id", json_object_new_int((int)i));
+		json_object_object_add(o, "megaflows", a);
+		json_object_array_add(workers, o);
+	}
+	free(views);
+	json_object_object_add(r, "workers", workers);
+	return r;
+}
+
+/* Per worker: its megaflows, one a line, as `ovs-appctl dpctl/dump-flows` lists a datapath's. */
+void ctl_flow_dump_cache_print(struct json_object *reply)
+{
+	struct json_object *w;
+
+	if (!json_object_object_get_ex(reply, "workers", &w))
+		return;
+	for (size_t i = 0; i < json_object_array_length(w); i++) {
+		struct json_object *o = json_object_array_get_idx(w, i), *a = NULL, *id = NULL;
+		size_t n;
+
+		json_object_object_get_ex(o, "megaflows", &a);
+		json_object_object_get_ex(o, "id", &id);
+		n = a ? json_object_array_length(a) : 0;
+		printf("worker %s: %zu megaflow%s\n", id ? json_object_get_string(id) : "?", n, n == 1 ? "" : "s");
+		for (size_t k = 0; k < n; k++)
+			printf(" %s\n", json_object_get_string(json_object_array_get_idx(a, k)));
+	}
+}
+
 /* ---- trace ---- */
 
 static void put16(uint8_t *p, uint16_t v)

@@ -171,7 +171,7 @@ static bool mf_insert(struct dp_flow *f, const struct flow_tables *t, unsigned i
 	const struct flow_key *k = &f->keys[i];
 	struct flow_key *wc = &f->wc[i];
 	struct dp_flow_mf *e;
-	unsigned mi;
+	unsigned mi, seq;
 
 	wc->in_port = 0xffff;
 	for (mi = 0; mi < f->n_mf_masks; mi++)
@@ -188,11 +188,17 @@ static bool mf_insert(struct dp_flow *f, const struct flow_tables *t, unsigned i
 			if (nm->w[w])
 				nm->words[nm->n_words++] = (uint8_t)w;
 		f->n_mf_masks++;
+		/* The mask's words before the count that lets the control thread read them. */
+		atomic_store_explicit(&f->mf_masks_pub, f->n_mf_masks, memory_order_release);
 	}
 	h = mf_hash(k, &f->mf_mask[mi], mi);
 	if (mf_find(f, t, tag, k, mi, h))
 		return true;	/* a frame before it in the batch made it */
 	e = CACHE_VICTIM(f->mf, DP_FLOW_MF_ENTRIES, t, tag, h);
+	seq = atomic_load_explicit(&e->seq, memory_order_relaxed);
+	atomic_store_explicit(&e->seq, seq + 1, memory_order_relaxed);
+	/* The odd count before the entry's new bytes (as the kernel's write_seqcount_begin: a store-store barrier). */
+	atomic_thread_fence(memory_order_release);
 	e->gen = tag;
 	e->tables = t;
 	e->mask = mi;
@@ -203,7 +209,52 @@ static bool mf_insert(struct dp_flow *f, const struct flow_tables *t, unsigned i
 	}
 	e->rule = f->rules[i];
 	e->memo = *m;
+	/* The entry's bytes before the even count. */
+	atomic_store_explicit(&e->seq, seq + 2, memory_order_release);
 	return true;
+}
+
+unsigned dp_flow_mf_read(const struct dp_flow *f, const struct flow_tables *t, struct dp_flow_mf_view *out,
+			 unsigned max)
+{
+	struct dp_flow_mf_mask masks[DP_FLOW_MF_MASKS];
+
+	for (unsigned tries = 0; tries < 8; tries++) {
+		uint64_t epoch = atomic_load_explicit(&f->mf_epoch, memory_order_acquire);
+		unsigned n_masks = atomic_load_explicit(&f->mf_masks_pub, memory_order_acquire), n = 0;
+
+		if (n_masks > DP_FLOW_MF_MASKS)
+			n_masks = DP_FLOW_MF_MASKS;
+		memcpy(masks, f->mf_mask, n_masks * sizeof(masks[0]));
+		for (unsigned i = 0; i < DP_FLOW_MF_ENTRIES && n < max; i++) {
+			const struct dp_flow_mf *e = &f->mf[i];
+			struct dp_flow_mf c;
+			unsigned s1 = atomic_load_explicit(&e->seq, memory_order_acquire);
+
+			if (s1 & 1)
+				continue;	/* being written: it is new, the next dump has it */
+			memcpy(&c, e, sizeof(c));
+			/* The copy's reads before the second reading of seq. */
+			atomic_thread_fence(memory_order_acquire);
+			if (atomic_load_explicit(&e->seq, memory_order_relaxed) != s1)
+				continue;
+			if (c.gen != t->gen + 1 || c.tables != t || c.mask >= n_masks)
+				continue;	/* empty, of another version, or of a mask read before it was published */
+			memset(&out[n], 0, sizeof(out[n]));
+			for (unsigned j = 0; j < masks[c.mask].n_words && j < DP_FLOW_EMC_WORDS; j++) {
+				unsigned w = masks[c.mask].words[j] % DP_FLOW_EMC_WORDS;
+
+				out[n].key.w[w] = c.key[j] & masks[c.mask].w[w];
+			}
+			memcpy(out[n].mask.w, masks[c.mask].w, sizeof(masks[c.mask].w));
+			out[n].memo = c.memo;
+			n++;
+		}
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&f->mf_epoch, memory_order_relaxed) == epoch)
+			return n;
+	}
+	return 0;
 }
 
 /* Add @n to a counter only this worker writes: a relaxed load and store, no locked add. */
@@ -233,6 +284,10 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, unsign
 		f->mf_gen = tag;
 		f->mf_tables = t;
 		f->n_mf_masks = 0;
+		/* No mask for the reader, then the reset said (release: after the count), before any mask is rewritten. */
+		atomic_store_explicit(&f->mf_masks_pub, 0, memory_order_relaxed);
+		atomic_store_explicit(&f->mf_epoch, atomic_load_explicit(&f->mf_epoch, memory_order_relaxed) + 1,
+				      memory_order_release);
 	}
 	/* Megaflows first (a few, hot); then every other hash's two places in flight before the compares. */
 	for (unsigned i = 0; i < n; i++) {

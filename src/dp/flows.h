@@ -110,6 +110,12 @@ struct dp_flow_mf {
 	const struct flow_tables *tables;
 	uint64_t key[DP_FLOW_EMC_WORDS];	/* the key's words the mask touches, masked, in the mask's order */
 	uint32_t mask;
+	/*
+	 * Odd while the worker rewrites the entry (mf_insert()), even
+	 * otherwise: the control thread copies an entry between two equal
+	 * even readings (dp_flow_mf_read()), as a seqlock's reader.
+	 */
+	atomic_uint seq;
 	const struct flow_rule *rule;
 	struct flow_memo memo;
 };
@@ -142,6 +148,13 @@ struct dp_flow {
 	uint64_t mf_gen;
 	const struct flow_tables *mf_tables;
 	unsigned n_mf_masks;
+	/*
+	 * For the control thread's reader (dp_flow_mf_read()): mf_epoch
+	 * counts the masks' resets (a new version), mf_masks_pub the masks
+	 * whose words are written (stored after them, release).
+	 */
+	atomic_uint_least64_t mf_epoch;
+	atomic_uint mf_masks_pub;
 	struct dp_flow_mf_mask {
 		unsigned n_words;		/* key words the mask touches ... */
 		uint8_t words[DP_FLOW_EMC_WORDS];	/* ... which */
@@ -160,6 +173,22 @@ struct dp_flow {
 
 /* A worker's flow state, zeroed, cache-line aligned; NULL when out of memory.  Free with free(). */
 struct dp_flow *dp_flow_ctx_new(void);
+
+/* One megaflow as the control thread sees it: a copy, consistent, of the version it asked for. */
+struct dp_flow_mf_view {
+	struct flow_key key, mask;		/* the key on the mask's bits; the mask (in_port always) */
+	struct flow_memo memo;			/* its run: outputs, counts (rule pointers: not to be followed) */
+};
+
+/*
+ * Control thread: the megaflows of worker state @f for version @t (the
+ * published one) into @out (at most @max), without stopping the worker:
+ * each entry is copied between two equal even readings of its seq, the
+ * masks between two equal readings of mf_epoch (a few tries, then what
+ * is consistent).  Returns the count; 0 when the worker has none of @t.
+ */
+unsigned dp_flow_mf_read(const struct dp_flow *f, const struct flow_tables *t, struct dp_flow_mf_view *out,
+			 unsigned max);
 
 /*
  * The lookup stage with tables @t (sw->flows, read once by the caller):

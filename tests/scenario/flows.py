@@ -40,7 +40,9 @@ Steps:
      c2 and drops them (the default): the ping fails, `flow_miss` grows;
      `flow mod-table 0 continue`: the misses go on to table 1, the ping
      works; `flow dump-tables` says miss=continue with table 0's lookups
-     and misses counted, `trace` shows table 0's miss and table 1's rule;
+     and misses counted, `flow dump-cache` shows worker 0's megaflow of
+     c1's frames going to normal, `trace` shows table 0's miss and table
+     1's rule;
   8. restart vswd (SIGTERM, exit 0, same config): the flows file holds
      `mod-table 0 continue`; `flow dump` shows the same rules, the ping
      to .99 still gets its replies, and the one to c2 (table 0 continues);
@@ -295,6 +297,10 @@ def scenario(build, wd, state):
           int(m.group(2)) >= 5 and int(m.group(1)) > int(m.group(2)),
           "flow dump-tables: table 0's miss is continue, its lookups and misses counted, table 1 has its rule",
           out.strip())
+    out = sw.ok("flow", "dump-cache")
+    mf = [l for l in out.splitlines() if l.startswith(" ") and "in_port=c1" in l]
+    check(out.startswith("worker 0: ") and any(l.endswith(" actions=normal") for l in mf),
+          "flow dump-cache: worker 0's megaflows, c1's frames to normal (table 0 continued)", out.strip())
     rc, out, err = sw.ctl_run("trace", "in_port=c1,dl_src=%s,dl_dst=%s,ip,nw_dst=%s" % (MAC["c1"], MAC["c2"], IP["c2"]))
     check(rc == 0 and " 0. No match: the table's miss: continue in the next table." in out and
           " 1. (any), priority 0" in out and "Datapath actions: normal" in out,

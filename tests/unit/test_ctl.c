@@ -424,6 +424,7 @@ static void test_built_requests_accepted(void **state)
 		{ "flow", "replace", "flows.txt", NULL },
 		{ "flow", "mod-table", "2", "continue", NULL },
 		{ "flow", "dump-tables", NULL },
+		{ "flow", "dump-cache", NULL },
 		{ "flow", "del", NULL },
 		{ "port", "add", "t0", "vxlan", "local=127.0.0.1", "remote=127.0.0.2,127.0.0.3", "vni=5", "dstport=47893",
 		  NULL },

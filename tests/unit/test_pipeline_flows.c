@@ -12,6 +12,9 @@
 
 #include <arpa/inet.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -856,6 +859,118 @@ static void test_replay_equals_run(void **state)
 	assert_true(replays > 1000 && write_replays > 300);
 }
 
+/*
+ * The control thread's view of a worker's megaflows (vswctl flow
+ * dump-cache): each one's key on its mask's bits, the mask, the run's
+ * outputs; only the published version's.
+ */
+static void test_megaflow_read(void **state)
+{
+	struct fx *f = *state;
+	struct dp_flow_mf_view *v = calloc(DP_FLOW_MF_ENTRIES, sizeof(*v));
+	const struct flow_tables *t;
+	bool seen2 = false, seen5 = false;
+	unsigned n;
+
+	assert_non_null(v);
+	add(f, "table=0,priority=100,ip,nw_dst=10.0.0.3,actions=output:3");
+	add(f, "table=0,priority=10,ip,actions=resubmit(,1)");
+	add(f, "table=1,priority=10,ip,actions=output:1");
+	t = atomic_load(&f->sw->flows);
+	assert_int_equal(dp_flow_mf_read(f->ctx->flow, t, v, DP_FLOW_MF_ENTRIES), 0);
+	assert_int_equal(one(f, 0, 2), 1);
+	assert_int_equal(one(f, 0, 5), 1);
+	assert_int_equal(one(f, 0, 5), 1);
+	n = dp_flow_mf_read(f->ctx->flow, t, v, DP_FLOW_MF_ENTRIES);
+	assert_int_equal(n, 2);
+	for (unsigned i = 0; i < n; i++) {
+		assert_int_equal(v[i].mask.in_port, 0xffff);
+		assert_int_equal(v[i].key.in_port, 0);
+		assert_int_equal(v[i].mask.nw_dst, 0xffffffff);	/* table 0's priority 100 rule looked at it */
+		assert_int_equal(v[i].mask.nw_src, 0);
+		assert_int_equal(v[i].memo.n_out, 1);
+		assert_int_equal(v[i].memo.out[0].port, 1);
+		seen2 |= v[i].key.nw_dst == htonl(0x0a000002);
+		seen5 |= v[i].key.nw_dst == htonl(0x0a000005);
+	}
+	assert_true(seen2 && seen5);
+	assert_int_equal(dp_flow_mf_read(f->ctx->flow, t, v, 1), 1);
+	/* a new version: the old megaflows are not shown */
+	add(f, "table=1,priority=20,ip,nw_dst=10.0.0.9,actions=output:2");
+	assert_int_equal(dp_flow_mf_read(f->ctx->flow, atomic_load(&f->sw->flows), v, DP_FLOW_MF_ENTRIES), 0);
+	free(v);
+}
+
+struct mf_reader {
+	const struct dp_flow *flow;
+	const struct flow_tables *t;
+	atomic_bool stop;
+	unsigned long reads, views, wrong;
+};
+
+/* Read the megaflows over and over while the worker makes them: every view must be one megaflow, whole. */
+static void *mf_reader_main(void *arg)
+{
+	struct mf_reader *r = arg;
+	struct dp_flow_mf_view *v = calloc(DP_FLOW_MF_ENTRIES, sizeof(*v));
+
+	while (v && !atomic_load(&r->stop)) {
+		unsigned n = dp_flow_mf_read(r->flow, r->t, v, DP_FLOW_MF_ENTRIES);
+
+		for (unsigned i = 0; i < n; i++) {
+			unsigned host = ntohl(v[i].key.nw_dst) & 0xff;
+
+			/* the rule set below: 10.0.0.H goes to port 1 + H % 4, none (a miss) when H % 4 is 3 */
+			bool miss = (host & 3) == 3;
+
+			if (v[i].memo.n_out != !miss || (!miss && v[i].memo.out[0].port != 1 + (host & 3)) ||
+			    (miss && !v[i].memo.miss_drops) ||
+			    v[i].mask.nw_dst != 0xffffffff || (ntohl(v[i].key.nw_dst) >> 8) != 0x0a0000)
+				r->wrong++;
+		}
+		r->reads++;
+		r->views += n;
+	}
+	free(v);
+	return NULL;
+}
+
+/*
+ * A dump-cache while the worker churns its megaflows (more keys than
+ * entries: every insert evicts one) sees every megaflow it returns whole:
+ * no key of one with the outputs of another.
+ */
+static void test_megaflow_read_concurrent(void **state)
+{
+	struct fx *f = *state;
+	struct mf_reader r = { .flow = f->ctx->flow };
+	pthread_t th;
+	char text[128];
+
+	for (unsigned h = 0; h < 3; h++) {
+		snprintf(text, sizeof(text), "priority=%u,ip,nw_dst=10.0.0.%u/0.0.0.3,actions=output:%u", 10 + h, h, 1 + h);
+		add(f, text);
+	}
+	add(f, "priority=20,ip,nw_dst=10.0.0.0/24,nw_src=10.0.0.99,actions=drop");	/* every lookup reads nw_dst whole */
+	add(f, "priority=20,ip,nw_dst=10.0.0.255,actions=drop");
+	add(f, "priority=20,dl_src=02:00:00:00:00:ff,actions=drop");	/* and dl_src whole: 64k megaflows */
+	r.t = atomic_load(&f->sw->flows);
+	assert_int_equal(pthread_create(&th, NULL, mf_reader_main, &r), 0);
+	for (unsigned round = 0; round < 2000; round++) {
+		for (unsigned i = 0; i < PKT_BURST; i++) {
+			unsigned k = round * PKT_BURST + i;
+
+			frame(f, i, (uint8_t)(k / 255 % 255), 2, (uint8_t)(k % 255), 0);
+		}
+		forward(f, 0, PKT_BURST);
+	}
+	atomic_store(&r.stop, true);
+	pthread_join(th, NULL);
+	print_message("dump-cache under churn: %lu reads, %lu megaflows seen, %lu wrong\n", r.reads, r.views, r.wrong);
+	assert_int_equal(r.wrong, 0);
+	assert_true(r.reads > 0 && atomic_load(&f->ctx->flow->stats.emc_misses) > 2000 * PKT_BURST / 2);
+}
+
 /* More outputs than a batch's copy pool holds: the rest are flow_copies drops, nothing overflows. */
 static void test_copy_pool_full(void **state)
 {
@@ -947,6 +1062,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_miss_mode_invalidation, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_table_counts_cached_equal_uncached, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_replay_equals_run, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_megaflow_read, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_megaflow_read_concurrent, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_copy_pool_full, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_tunnel_fields, fx_setup, fx_teardown),
 	};
