@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "ctl/daemon.h"
+#include "flow/table.h"
 #include "../tests/lib/proc_counts.h"
 #include "../tests/lib/stub_port.h"
 
@@ -100,6 +101,20 @@ static void reset(void)
 	}
 	vswd_free_graveyard(&v);
 	json_object_put(request("flow-del", NULL));
+	/* The tables' miss behaviour (a state's `mod-table` lines) back to drop: the next input starts clean. */
+	for (unsigned t = 0; t < FLOW_N_TABLES; t++) {
+		struct ctl_peer root = { .privileged = true, .fd = -1 };
+		struct json_object *req;
+
+		if (flow_db_get_miss(v.flows, t) == FLOW_MISS_DROP)
+			continue;
+		req = json_object_new_object();
+		json_object_object_add(req, "cmd", json_object_new_string("flow-mod-table"));
+		json_object_object_add(req, "table", json_object_new_int((int)t));
+		json_object_object_add(req, "miss", json_object_new_string("drop"));
+		json_object_put(vswd_handle_request(&v, req, &root));
+		json_object_put(req);
+	}
 }
 
 /* Remove every file of the state directory (state.json, .corrupt-*, .unapplied-*, temporaries). */

@@ -13,7 +13,10 @@
  *     (packet fields; metadata and registers are the key's own);
  *   - when the copy is the whole frame and its checksums were right before
  *     (verified the same way: IPv4 header, TCP/UDP/ICMP/ICMPv6 with their
- *     pseudo-headers), they are right in every output.
+ *     pseudo-headers), they are right in every output;
+ *   - when the run has a memo, replaying it on the same frame again
+ *     (flow_exec_replay_acts() for a run that rewrote, flow_exec_replay()
+ *     otherwise) gives the same outputs, bytes, key and counts.
  *
  * Input format:
  *
@@ -83,6 +86,9 @@ static const char *const rules[] = {
 
 static struct flow_db *db;
 static struct flow_exec x;
+/* The buffer before a run, and what the run counted (x's counters are cumulative): for replay_check(). */
+static uint8_t saved[FLOW_HDR_MAX + 64];
+static uint64_t x_delta[FLOW_CNT__COUNT], misses_delta[FLOW_N_TABLES];
 
 /* A broken invariant: say which, then abort (libFuzzer keeps the input). */
 #define check(cond)                                                                      \
@@ -234,14 +240,73 @@ static bool csums_untagged(uint8_t *f, size_t len, bool fix)
 	}
 }
 
+/*
+ * The run just made (x, on @pkt and @key from @pkt0 and @key0, whose
+ * buffer @buf held the frame's bytes before) against its memo's replay on
+ * the same frame again: flow_exec_replay_acts() for a run that wrote,
+ * flow_exec_replay() for one that did not.  The outputs (kind, port,
+ * in_port, tun_id, the bytes each one saw), the final frame and key, the
+ * executor's counts and each table's misses must be the run's.
+ */
+static void replay_check(const uint8_t *buf, unsigned cap, const struct flow_pkt *pkt0, const struct flow_key *key0,
+			 const struct flow_pkt *pkt, const struct flow_key *key)
+{
+	static struct flow_exec y;
+	struct flow_memo m;
+	struct flow_memo_acts ma;
+	struct flow_pkt p2 = *pkt0;
+	struct flow_key k2 = *key0;
+	uint8_t *b2;
+	unsigned n;
+
+	if (!flow_exec_memo(&x, &m, &ma))
+		return;
+	b2 = malloc(cap ? cap : 1);
+	check(b2 != NULL);
+	memcpy(b2, saved, cap);
+	p2.buf = b2;
+	flow_exec_init(&y);
+	flow_exec_begin(&y, flow_db_tables(db), 1);
+	if (m.flags & FLOW_MEMO_F_WRITES) {
+		check(flow_memo_acts_fit(&ma, &p2));
+		n = flow_exec_replay_acts(&y, &m, &ma, &p2, &k2);
+	} else {
+		n = flow_exec_replay(&y, &m, p2.frame_len);
+		check(memcmp(b2, buf, cap) == 0);	/* nothing written: the run wrote nothing either */
+	}
+	y.n_stats = 0;	/* the rules' counts are the run's: not added twice */
+	check(n == x.n_out);
+	for (unsigned i = 0; i < n; i++) {
+		const struct flow_out *a = &x.out[i], *b = &y.out[i];
+
+		check(a->kind == b->kind && a->port == b->port && a->in_port == b->in_port && a->tun_id == b->tun_id);
+		if (m.flags & FLOW_MEMO_F_WRITES) {
+			check(a->snap == b->snap);
+			if (a->snap != FLOW_SNAP_LIVE)
+				check(x.snap[a->snap].len == y.snap[b->snap].len &&
+				      !memcmp(x.snap[a->snap].bytes, y.snap[b->snap].bytes, x.snap[a->snap].len));
+		}
+	}
+	if (m.flags & FLOW_MEMO_F_WRITES) {
+		check(p2.head == pkt->head && p2.len == pkt->len && p2.frame_len == pkt->frame_len);
+		check(memcmp(b2 + p2.head, buf + pkt->head, pkt->len) == 0);
+		check(memcmp(&k2, key, sizeof(k2)) == 0);
+	}
+	for (unsigned c = 0; c < FLOW_CNT__COUNT; c++)
+		check(y.cnt[c] == x_delta[c]);
+	for (unsigned t = 0; t < FLOW_N_TABLES; t++)
+		check(atomic_load(&y.tables_cnt[t].misses) == misses_delta[t]);
+	free(b2);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const unsigned headrooms[4] = { 0, 2, 4, 16 };
 	static uint8_t whole[FRAME_MAX + 64];
 	uint8_t *buf;
 	const struct flow_tables *t;
-	struct flow_pkt pkt;
-	struct flow_key key, again;
+	struct flow_pkt pkt, pkt0;
+	struct flow_key key, key0, again;
 	size_t frame_len, hdr_len, rest;
 	unsigned headroom, cap, n;
 	bool partial, valid;
@@ -277,9 +342,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	flow_key_extract(&key, buf + headroom, hdr_len, frame_len, prog, &pkt.ofs);
 
 	t = flow_db_tables(db);
+	key0 = key;
+	pkt0 = pkt;
+	memcpy(saved, buf, cap);
+	for (unsigned c = 0; c < FLOW_CNT__COUNT; c++)
+		x_delta[c] = x.cnt[c];
+	for (unsigned i = 0; i < FLOW_N_TABLES; i++)
+		misses_delta[i] = atomic_load(&x.tables_cnt[i].misses);
 	flow_exec_begin(&x, t, 1);
 	n = flow_exec_run(&x, &pkt, &key, 0, flow_tables_lookup(t, 0, &key));
 	flow_exec_end(&x);
+	for (unsigned c = 0; c < FLOW_CNT__COUNT; c++)
+		x_delta[c] = x.cnt[c] - x_delta[c];
+	for (unsigned i = 0; i < FLOW_N_TABLES; i++)
+		misses_delta[i] = atomic_load(&x.tables_cnt[i].misses) - misses_delta[i];
+	replay_check(buf, cap, &pkt0, &key0, &pkt, &key);
 
 	check(n == x.n_out && n <= FLOW_OUT_MAX && x.n_snap <= FLOW_SNAP_MAX);
 	check(pkt.head + (unsigned)pkt.len <= cap && pkt.len <= FLOW_HDR_MAX);

@@ -111,6 +111,14 @@ static const struct ctl_arg flow_dump_args[] = {
 	{ 0 },
 };
 
+static const char *const miss_choices[] = { "drop", "continue", "normal", NULL };
+
+static const struct ctl_arg flow_mod_table_args[] = {
+	{ "table", CTL_UINT, CTL_ARG_REQUIRED, NULL, "TABLE", 0, 253, NULL },
+	{ "miss", CTL_ENUM, CTL_ARG_REQUIRED, NULL, NULL, 0, 0, miss_choices },
+	{ 0 },
+};
+
 static const struct ctl_arg flow_replace_args[] = {
 	{ "file", CTL_STR, CTL_ARG_REQUIRED, NULL, "FILE", 1, PATH_MAX - 1, NULL },
 	{ 0 },
@@ -167,6 +175,12 @@ const struct ctl_command ctl_commands[] = {
 	  "delete the flow of FLOW's priority\nand match" },
 	{ "flow-dump", "flow dump", flow_dump_args, ctl_flow_dump, ctl_flow_dump_print, 0,
 	  "the flows (FLOW covers; table N) with\ntheir counters" },
+	{ "flow-mod-table", "flow mod-table", flow_mod_table_args, ctl_flow_mod_table, NULL, 0,
+	  "TABLE's misses: drop (the default),\ncontinue in the next table, or normal" },
+	{ "flow-dump-tables", "flow dump-tables", no_args, ctl_flow_dump_tables, ctl_flow_dump_tables_print, 0,
+	  "per table: rules, lookups, misses,\nmatched frames, miss behaviour" },
+	{ "flow-dump-cache", "flow dump-cache", no_args, ctl_flow_dump_cache, ctl_flow_dump_cache_print, 0,
+	  "per worker: its megaflows (masked key,\noutputs), as ovs-appctl dpctl/dump-flows" },
 	{ "flow-replace", "flow replace", flow_replace_args, ctl_flow_replace, NULL, CTL_CMD_FILE_IN,
 	  "every flow replaced by FILE's, one\nadd-flow line each, in one commit" },
 	{ "trace", "trace", flow_args, ctl_trace, ctl_trace_print, 0,

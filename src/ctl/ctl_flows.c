@@ -15,6 +15,7 @@
 #include "ctl/commands.h"
 #include "ctl/daemon.h"
 #include "ctl/handlers.h"
+#include "dp/flows.h"
 #include "flow/field.h"
 #include "flow/parse.h"
 #include "flow/table.h"
@@ -41,6 +42,18 @@
 
 #define FLOWS_FILE_MAX (16u << 20)	/* bytes of a flows file read (replace, load) */
 #define TRACE_MAX 16384
+
+/* A table's miss behaviour as `flow mod-table` and the flows file spell it, by enum flow_miss. */
+static const char *const miss_names[] = { "drop", "continue", "normal", NULL };
+
+/* The enum flow_miss @word names, or -1. */
+static int miss_parse(const char *word)
+{
+	for (int i = 0; miss_names[i]; i++)
+		if (!strcmp(word, miss_names[i]))
+			return i;
+	return -1;
+}
 
 /* ---- port names ---- */
 
@@ -119,8 +132,15 @@ static int flows_fill(void *arg, FILE *f)
 	struct save_ctx *s = arg;
 
 	s->f = f;
-	if (fprintf(f, "# vswd flows: one ovs-ofctl add-flow line each; rewritten on every change\n") < 0)
+	if (fprintf(f, "# vswd flows: one ovs-ofctl add-flow line each, after the tables' miss behaviour\n"
+		       "# (`mod-table N MODE`, those that do not drop); rewritten on every change\n") < 0)
 		return -EIO;
+	for (unsigned t = 0; t < FLOW_N_TABLES; t++) {
+		enum flow_miss m = flow_db_get_miss(s->v->flows, t);
+
+		if (m != FLOW_MISS_DROP && fprintf(f, "mod-table %u %s\n", t, miss_names[m]) < 0)
+			return -EIO;
+	}
 	return flow_db_foreach(s->v->flows, NULL, save_one, s);
 }
 
@@ -155,6 +175,15 @@ struct json_object *vswd_flows_lines(struct vswd *v)
 {
 	struct lines_ctx l = { v, json_object_new_array() };
 
+	for (unsigned t = 0; l.a && t < FLOW_N_TABLES; t++) {
+		enum flow_miss m = flow_db_get_miss(v->flows, t);
+		char line[64];
+
+		if (m != FLOW_MISS_DROP) {
+			snprintf(line, sizeof(line), "mod-table %u %s", t, miss_names[m]);
+			json_object_array_add(l.a, json_object_new_string(line));
+		}
+	}
 	if (!l.a || flow_db_foreach(v->flows, NULL, line_one, &l) < 0) {
 		json_object_put(l.a);
 		return NULL;
@@ -195,10 +224,29 @@ void vswd_flows_tick(struct vswd *v)
 }
 
 /*
+ * A `mod-table N MODE` line of a flows file (@s, after "mod-table") into
+ * @miss[N]; false when it is not one.
+ */
+static bool mod_table_line(const char *s, int8_t *miss)
+{
+	char word[16];
+	unsigned table;
+	int n = 0, m;
+
+	if (sscanf(s, "%u %15s %n", &table, word, &n) != 2 || s[n] || table >= FLOW_N_TABLES ||
+	    (m = miss_parse(word)) < 0)
+		return false;
+	miss[table] = (int8_t)m;
+	return true;
+}
+
+/*
  * Parse every line of @text (blank lines and lines starting with '#'
- * skipped) as an add, and only then put them in the db, replacing every
- * rule (@replace) or besides them: all or nothing.  0, or -1 with @err
- * naming the line.
+ * skipped) as an add, or as `mod-table N MODE` (a table's miss
+ * behaviour), and only then put them in the db, replacing every rule
+ * (@replace) or besides them: all or nothing.  A table no line names
+ * keeps its miss behaviour (as ovs-ofctl replace-flows leaves the tables'
+ * settings alone).  0, or -1 with @err naming the line.
  */
 static int flows_load_text(struct vswd *v, char *text, bool replace, const char *what, char *err, size_t errlen)
 {
@@ -206,7 +254,10 @@ static int flows_load_text(struct vswd *v, char *text, bool replace, const char 
 	struct flow_mod *mods = NULL;
 	size_t n = 0, cap = 0, line = 0;
 	char perr[FLOW_ERR_MAX];
+	int8_t miss[FLOW_N_TABLES];
 	int rc = -1;
+
+	memset(miss, -1, sizeof(miss));
 
 	for (char *l = text, *eol; l; l = eol ? eol + 1 : NULL) {
 		char *s = l + strspn(l, " \t\r");
@@ -217,6 +268,14 @@ static int flows_load_text(struct vswd *v, char *text, bool replace, const char 
 		line++;
 		if (!*s || *s == '#')
 			continue;
+		if (!strncmp(s, "mod-table", 9) && (s[9] == ' ' || s[9] == '\t')) {
+			if (!mod_table_line(s + 10, miss)) {
+				snprintf(err, errlen, "%s, line %zu: mod-table TABLE (0-253) drop|continue|normal", what,
+					 line);
+				goto out_free;
+			}
+			continue;
+		}
 		if (n == cap) {
 			struct flow_mod *m = realloc(mods, (cap = cap ? 2 * cap : 64) * sizeof(*mods));
 
@@ -234,6 +293,9 @@ static int flows_load_text(struct vswd *v, char *text, bool replace, const char 
 	}
 	if (replace)
 		flow_db_clear(v->flows);
+	for (unsigned t = 0; t < FLOW_N_TABLES; t++)
+		if (miss[t] >= 0)
+			flow_db_set_miss(v->flows, t, (enum flow_miss)miss[t]);
 	rc = 0;
 	for (size_t i = 0; i < n; i++) {
 		/* the db owns each add's actions, even on error: every one goes either there or to free() */
@@ -479,6 +541,168 @@ void ctl_flow_dump_print(struct json_object *reply)
 		return;
 	for (size_t i = 0; i < json_object_array_length(a); i++)
 		printf(" %s\n", json_object_get_string(json_object_array_get_idx(a, i)));
+}
+
+struct json_object *ctl_flow_mod_table(struct vswd *v, struct json_object *req, struct ctl_peer *peer)
+{
+	struct json_object *f;
+	char err[FLOW_ERR_MAX + 300];
+	int table = json_object_object_get_ex(req, "table", &f) ? json_object_get_int(f) : -1;
+	int miss = miss_parse(req_str(req, "miss"));
+
+	(void)peer;
+	if (miss < 0 || flow_db_set_miss(v->flows, (unsigned)table, (enum flow_miss)miss) < 0)
+		return ctl_reply_error("flow mod-table: TABLE (0-253) drop|continue|normal");
+	if (flows_commit(v, err, sizeof(err)) < 0)
+		return ctl_reply_error(err);
+	return ctl_reply_ok();
+}
+
+struct json_object *vswd_flow_tables_json(struct vswd *v)
+{
+	struct json_object *arr = json_object_new_array();
+	uint64_t packets[FLOW_N_TABLES], bytes[FLOW_N_TABLES], lookups[FLOW_N_TABLES], misses[FLOW_N_TABLES] = { 0 };
+	unsigned last = 0;
+
+	/* Misses: each worker's executor counts its own (flow_table_counts); the sums.  Lookups: matched + misses. */
+	for (unsigned i = 0; i < v->dp.nworkers; i++) {
+		const struct dp_flow *f = v->dp.workers[i].ctx.flow;
+
+		for (unsigned t = 0; f && t < FLOW_N_TABLES; t++)
+			misses[t] += atomic_load_explicit(&f->x.tables_cnt[t].misses, memory_order_relaxed);
+	}
+	for (unsigned t = 0; t < FLOW_N_TABLES; t++) {
+		flow_db_table_stats(v->flows, t, &packets[t], &bytes[t]);
+		lookups[t] = packets[t] + misses[t];
+		if (flow_db_count(v->flows, t) || packets[t] || lookups[t] ||
+		    flow_db_get_miss(v->flows, t) != FLOW_MISS_DROP)
+			last = t;
+	}
+	for (unsigned t = 0; t <= last; t++) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "table", json_object_new_int((int)t));
+		json_object_object_add(o, "flows", json_object_new_int64(flow_db_count(v->flows, t)));
+		json_object_object_add(o, "miss", json_object_new_string(miss_names[flow_db_get_miss(v->flows, t)]));
+		json_object_object_add(o, "lookups", json_object_new_int64((int64_t)lookups[t]));
+		json_object_object_add(o, "misses", json_object_new_int64((int64_t)misses[t]));
+		json_object_object_add(o, "matched_packets", json_object_new_int64((int64_t)packets[t]));
+		json_object_object_add(o, "matched_bytes", json_object_new_int64((int64_t)bytes[t]));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+struct json_object *ctl_flow_dump_tables(struct vswd *v, struct json_object *req, struct ctl_peer *peer)
+{
+	struct json_object *r = ctl_reply_ok();
+
+	(void)req;
+	(void)peer;
+	json_object_object_add(r, "tables", vswd_flow_tables_json(v));
+	return r;
+}
+
+/* One line per table, as `ovs-ofctl dump-tables` says it: rules (active), lookups, matched, the miss behaviour. */
+void ctl_flow_dump_tables_print(struct json_object *reply)
+{
+	struct json_object *a;
+
+	if (!json_object_object_get_ex(reply, "tables", &a))
+		return;
+	for (size_t i = 0; i < json_object_array_length(a); i++) {
+		struct json_object *t = json_object_array_get_idx(a, i), *f;
+		const char *keys[] = { "table", "flows", "lookups", "misses", "matched_packets", "matched_bytes", "miss" };
+		const char *words[] = { " table ", ": active=", ", lookup=", ", missed=", ", matched=", " (bytes ",
+					"), miss=" };
+
+		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+			if (json_object_object_get_ex(t, keys[k], &f))
+				printf("%s%s", words[k], json_object_get_string(f));
+		printf("\n");
+	}
+}
+
+/* What a megaflow's run does, as an action list: its outputs, or drop (and why). */
+static void memo_actions(struct vswd *v, const struct flow_memo *m, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; i < m->n_out && i < FLOW_MEMO_OUTS; i++) {
+		const struct flow_out *o = &m->out[i];
+		const char *pn = o->kind == FLOW_OUT_PORT ? names_port_name(v, o->port) : NULL;
+
+		strbuf_addf(buf, len, &used, "%s", i ? "," : "");
+		if (o->kind == FLOW_OUT_NORMAL)
+			strbuf_addf(buf, len, &used, "normal");
+		else if (o->kind == FLOW_OUT_FLOOD)
+			strbuf_addf(buf, len, &used, "flood");
+		else if (o->kind == FLOW_OUT_ALL)
+			strbuf_addf(buf, len, &used, "all");
+		else if (pn)
+			strbuf_addf(buf, len, &used, "output:%s", pn);
+		else
+			strbuf_addf(buf, len, &used, "output:%u", o->port);
+	}
+	if (!m->n_out)
+		strbuf_addf(buf, len, &used, "drop%s", m->miss_drops ? " (table miss)" : "");
+}
+
+struct json_object *ctl_flow_dump_cache(struct vswd *v, struct json_object *req, struct ctl_peer *peer)
+{
+	struct flow_names names = vswd_names(v);
+	const struct flow_tables *t = atomic_load_explicit(&v->sw->flows, memory_order_acquire);
+	struct dp_flow_mf_view *views = malloc(DP_FLOW_MF_ENTRIES * sizeof(*views));
+	struct json_object *r, *workers;
+	char match[4096], acts[512], line[4800];
+
+	(void)req;
+	(void)peer;
+	if (!views)
+		return ctl_reply_error("out of memory");
+	r = ctl_reply_ok();
+	workers = json_object_new_array();
+	for (unsigned i = 0; i < v->dp.nworkers; i++) {
+		const struct dp_flow *f = v->dp.workers[i].ctx.flow;
+		struct json_object *o = json_object_new_object(), *a = json_object_new_array();
+		unsigned n = f && t ? dp_flow_mf_read(f, t, views, DP_FLOW_MF_ENTRIES) : 0;
+
+		for (unsigned k = 0; k < n; k++) {
+			struct flow_match m = { .value = views[k].key, .mask = views[k].mask };
+
+			flow_format_match(&m, &names, match, sizeof(match));
+			memo_actions(v, &views[k].memo, acts, sizeof(acts));
+			snprintf(line, sizeof(line), "%s actions=%s", match, acts);
+			json_object_array_add(a, json_object_new_string(line));
+		}
+		json_object_object_add(o, "id", json_object_new_int((int)i));
+		json_object_object_add(o, "megaflows", a);
+		json_object_array_add(workers, o);
+	}
+	free(views);
+	json_object_object_add(r, "workers", workers);
+	return r;
+}
+
+/* Per worker: its megaflows, one a line, as `ovs-appctl dpctl/dump-flows` lists a datapath's. */
+void ctl_flow_dump_cache_print(struct json_object *reply)
+{
+	struct json_object *w;
+
+	if (!json_object_object_get_ex(reply, "workers", &w))
+		return;
+	for (size_t i = 0; i < json_object_array_length(w); i++) {
+		struct json_object *o = json_object_array_get_idx(w, i), *a = NULL, *id = NULL;
+		size_t n;
+
+		json_object_object_get_ex(o, "megaflows", &a);
+		json_object_object_get_ex(o, "id", &id);
+		n = a ? json_object_array_length(a) : 0;
+		printf("worker %s: %zu megaflow%s\n", id ? json_object_get_string(id) : "?", n, n == 1 ? "" : "s");
+		for (size_t k = 0; k < n; k++)
+			printf(" %s\n", json_object_get_string(json_object_array_get_idx(a, k)));
+	}
 }
 
 /* ---- trace ---- */

@@ -22,7 +22,8 @@
  *   ports[i].OBJ.KEY             vsw_port_OBJ_KEY{port}         anything else nested
  *   workers[i].KEY               vsw_worker_KEY{worker}         tsc_hz: a gauge in hertz
  *   workers[i].stages.STAGE.KEY  vsw_stage_KEY_total{worker,stage}
- *   tables[i].KEY                vsw_table_KEY{table}           flows: a gauge; matched_packets, matched_bytes
+ *   tables[i].KEY                vsw_table_KEY{table}           flows: a gauge; matched_packets, matched_bytes,
+ *                                                               lookups, misses (the miss behaviour, a word: not here)
  *
  * and so ports[i].tunnel.KEY (a vxlan port's own figures) is
  * vsw_port_tunnel_KEY{port}: rx_bad_REASON and fdb_learned, fdb_moved,
@@ -73,6 +74,8 @@ static const struct {
 	{ "vsw_table_flows", "Flows (rules) in the OpenFlow table." },
 	{ "vsw_table_matched_packets", "Frames the table's rules matched, deleted rules' included." },
 	{ "vsw_table_matched_bytes", "Bytes of the frames the table's rules matched, deleted rules' included." },
+	{ "vsw_table_lookups", "Lookups of the table (first table, resubmit, goto_table, a miss that continues), cached runs' included." },
+	{ "vsw_table_misses", "Lookups of the table that found no rule." },
 	{ "vsw_port_tunnel_rx_bad_short", "VXLAN datagrams dropped: too short for the VXLAN and Ethernet headers." },
 	{ "vsw_port_tunnel_rx_bad_flags", "VXLAN datagrams dropped: the I flag clear." },
 	{ "vsw_port_tunnel_rx_bad_vni", "VXLAN datagrams dropped: a VNI the port does not serve." },

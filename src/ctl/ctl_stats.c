@@ -88,36 +88,6 @@ static struct json_object *type_stats_json(struct port *p)
 	return o;
 }
 
-/*
- * The flow tables as `ovs-ofctl dump-tables` counts them: tables 0 to the
- * last that has rules or matched packets (table 0 always), each with its
- * rules ("flows", a gauge) and the packets and bytes they matched, deleted
- * rules' included (flow_db_table_stats()).  Lookups and misses per table
- * are not counted: a cache hit replays a run without looking tables up.
- */
-static struct json_object *tables_json(struct vswd *v)
-{
-	struct json_object *arr = json_object_new_array();
-	uint64_t packets[FLOW_N_TABLES], bytes[FLOW_N_TABLES];
-	unsigned last = 0;
-
-	for (unsigned t = 0; t < FLOW_N_TABLES; t++) {
-		flow_db_table_stats(v->flows, t, &packets[t], &bytes[t]);
-		if (flow_db_count(v->flows, t) || packets[t])
-			last = t;
-	}
-	for (unsigned t = 0; t <= last; t++) {
-		struct json_object *o = json_object_new_object();
-
-		json_object_object_add(o, "table", json_object_new_int((int)t));
-		json_object_object_add(o, "flows", json_object_new_int64(flow_db_count(v->flows, t)));
-		json_object_object_add(o, "matched_packets", json_object_new_int64((int64_t)packets[t]));
-		json_object_object_add(o, "matched_bytes", json_object_new_int64((int64_t)bytes[t]));
-		json_object_array_add(arr, o);
-	}
-	return arr;
-}
-
 struct json_object *ctl_stats(struct vswd *v, struct json_object *req, struct ctl_peer *peer)
 {
 	struct json_object *r = ctl_reply_ok(), *ports = json_object_new_array(), *workers = json_object_new_array();
@@ -175,7 +145,7 @@ struct json_object *ctl_stats(struct vswd *v, struct json_object *req, struct ct
 	json_object_object_add(r, "ports", ports);
 	json_object_object_add(r, "workers", workers);
 	if (v->flows)
-		json_object_object_add(r, "tables", tables_json(v));
+		json_object_object_add(r, "tables", vswd_flow_tables_json(v));
 	return r;
 }
 

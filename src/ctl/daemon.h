@@ -150,6 +150,16 @@ void vswd_state_port_set(struct vswd *v, unsigned slot, struct json_object *req)
 /* ctl_flows.c for state.c: every rule as a flow line (a new array, NULL: out of memory); replace the rules with @lines, all or nothing. */
 struct json_object *vswd_flows_lines(struct vswd *v);
 int vswd_flows_restore(struct vswd *v, struct json_object *lines, const char *what, char *err, size_t errlen);
+/*
+ * ctl_flows.c: the flow tables as `ovs-ofctl dump-tables` counts them
+ * (`stats` "tables", `flow dump-tables`): tables 0 to the last that has
+ * rules, lookups, matched packets or a miss behaviour other than drop,
+ * each with its rules ("flows", a gauge), its miss behaviour, its misses
+ * (the workers' executors', summed: struct flow_table_counts), the
+ * packets and bytes its rules matched, deleted rules' included
+ * (flow_db_table_stats()), and its lookups: matched packets + misses.
+ */
+struct json_object *vswd_flow_tables_json(struct vswd *v);
 
 /* The slot of the port called @name, or -1 (ctl_ports.c). */
 int vswd_port_slot(struct vswd *v, const char *name);

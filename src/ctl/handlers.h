@@ -37,13 +37,20 @@ void ctl_capture_end_with_port(struct port *p);
 
 /*
  * ctl_flows.c: flow-add, flow-mod[-strict], flow-del[-strict] (one handler
- * by "cmd"), flow-dump, flow-replace (the file passed open), trace.
+ * by "cmd"), flow-dump, flow-replace (the file passed open), trace,
+ * flow-mod-table (a table's miss behaviour), flow-dump-tables,
+ * flow-dump-cache (the workers' megaflows).
  */
 struct json_object *ctl_flow_edit(struct vswd *v, struct json_object *req, struct ctl_peer *peer);
 struct json_object *ctl_flow_dump(struct vswd *v, struct json_object *req, struct ctl_peer *peer);
 void ctl_flow_dump_print(struct json_object *reply);
 struct json_object *ctl_flow_replace(struct vswd *v, struct json_object *req, struct ctl_peer *peer);
 struct json_object *ctl_trace(struct vswd *v, struct json_object *req, struct ctl_peer *peer);
+struct json_object *ctl_flow_mod_table(struct vswd *v, struct json_object *req, struct ctl_peer *peer);
+struct json_object *ctl_flow_dump_tables(struct vswd *v, struct json_object *req, struct ctl_peer *peer);
+void ctl_flow_dump_tables_print(struct json_object *reply);
+struct json_object *ctl_flow_dump_cache(struct vswd *v, struct json_object *req, struct ctl_peer *peer);
+void ctl_flow_dump_cache_print(struct json_object *reply);
 void ctl_trace_print(struct json_object *reply);
 
 /*

@@ -171,7 +171,7 @@ static bool mf_insert(struct dp_flow *f, const struct flow_tables *t, unsigned i
 	const struct flow_key *k = &f->keys[i];
 	struct flow_key *wc = &f->wc[i];
 	struct dp_flow_mf *e;
-	unsigned mi;
+	unsigned mi, seq;
 
 	wc->in_port = 0xffff;
 	for (mi = 0; mi < f->n_mf_masks; mi++)
@@ -188,11 +188,17 @@ static bool mf_insert(struct dp_flow *f, const struct flow_tables *t, unsigned i
 			if (nm->w[w])
 				nm->words[nm->n_words++] = (uint8_t)w;
 		f->n_mf_masks++;
+		/* The mask's words before the count that lets the control thread read them. */
+		atomic_store_explicit(&f->mf_masks_pub, f->n_mf_masks, memory_order_release);
 	}
 	h = mf_hash(k, &f->mf_mask[mi], mi);
 	if (mf_find(f, t, tag, k, mi, h))
 		return true;	/* a frame before it in the batch made it */
 	e = CACHE_VICTIM(f->mf, DP_FLOW_MF_ENTRIES, t, tag, h);
+	seq = atomic_load_explicit(&e->seq, memory_order_relaxed);
+	atomic_store_explicit(&e->seq, seq + 1, memory_order_relaxed);
+	/* The odd count before the entry's new bytes (as the kernel's write_seqcount_begin: a store-store barrier). */
+	atomic_thread_fence(memory_order_release);
 	e->gen = tag;
 	e->tables = t;
 	e->mask = mi;
@@ -203,7 +209,52 @@ static bool mf_insert(struct dp_flow *f, const struct flow_tables *t, unsigned i
 	}
 	e->rule = f->rules[i];
 	e->memo = *m;
+	/* The entry's bytes before the even count. */
+	atomic_store_explicit(&e->seq, seq + 2, memory_order_release);
 	return true;
+}
+
+unsigned dp_flow_mf_read(const struct dp_flow *f, const struct flow_tables *t, struct dp_flow_mf_view *out,
+			 unsigned max)
+{
+	struct dp_flow_mf_mask masks[DP_FLOW_MF_MASKS];
+
+	for (unsigned tries = 0; tries < 8; tries++) {
+		uint64_t epoch = atomic_load_explicit(&f->mf_epoch, memory_order_acquire);
+		unsigned n_masks = atomic_load_explicit(&f->mf_masks_pub, memory_order_acquire), n = 0;
+
+		if (n_masks > DP_FLOW_MF_MASKS)
+			n_masks = DP_FLOW_MF_MASKS;
+		memcpy(masks, f->mf_mask, n_masks * sizeof(masks[0]));
+		for (unsigned i = 0; i < DP_FLOW_MF_ENTRIES && n < max; i++) {
+			const struct dp_flow_mf *e = &f->mf[i];
+			struct dp_flow_mf c;
+			unsigned s1 = atomic_load_explicit(&e->seq, memory_order_acquire);
+
+			if (s1 & 1)
+				continue;	/* being written: it is new, the next dump has it */
+			memcpy(&c, e, sizeof(c));
+			/* The copy's reads before the second reading of seq. */
+			atomic_thread_fence(memory_order_acquire);
+			if (atomic_load_explicit(&e->seq, memory_order_relaxed) != s1)
+				continue;
+			if (c.gen != t->gen + 1 || c.tables != t || c.mask >= n_masks)
+				continue;	/* empty, of another version, or of a mask read before it was published */
+			memset(&out[n], 0, sizeof(out[n]));
+			for (unsigned j = 0; j < masks[c.mask].n_words && j < DP_FLOW_EMC_WORDS; j++) {
+				unsigned w = masks[c.mask].words[j] % DP_FLOW_EMC_WORDS;
+
+				out[n].key.w[w] = c.key[j] & masks[c.mask].w[w];
+			}
+			memcpy(out[n].mask.w, masks[c.mask].w, sizeof(masks[c.mask].w));
+			out[n].memo = c.memo;
+			n++;
+		}
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&f->mf_epoch, memory_order_relaxed) == epoch)
+			return n;
+	}
+	return 0;
 }
 
 /* Add @n to a counter only this worker writes: a relaxed load and store, no locked add. */
@@ -233,6 +284,10 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, unsign
 		f->mf_gen = tag;
 		f->mf_tables = t;
 		f->n_mf_masks = 0;
+		/* No mask for the reader, then the reset said (release: after the count), before any mask is rewritten. */
+		atomic_store_explicit(&f->mf_masks_pub, 0, memory_order_relaxed);
+		atomic_store_explicit(&f->mf_epoch, atomic_load_explicit(&f->mf_epoch, memory_order_relaxed) + 1,
+				      memory_order_release);
 	}
 	/* Megaflows first (a few, hot); then every other hash's two places in flight before the compares. */
 	for (unsigned i = 0; i < n; i++) {
@@ -265,8 +320,11 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, unsign
 		e = f->hash[i] ? emc_find(f, t, tag, &f->keys[i], f->hash[i]) : NULL;
 		if (e) {
 			f->rules[i] = e->rule;
-			if (e->memo.n_rules != FLOW_MEMO_NONE)
+			if (e->memo.n_rules != FLOW_MEMO_NONE) {
 				f->memo[i] = e->memo;
+				if (e->memo.flags & FLOW_MEMO_F_WRITES)
+					f->acts[i] = f->emc_acts[e - f->emc];
+			}
 			hits++;
 			continue;
 		}
@@ -305,19 +363,50 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, unsign
 }
 
 /*
- * The memo @m of frame @i's run: a megaflow when table 0 was looked up
- * for it (so its masks are known), else (or when the version has all the
- * masks it may) into its exact-match entry, if that still holds its key.
+ * The memo @m of frame @i's run (key @k0, as table 0 saw it): a megaflow
+ * when table 0 was looked up for it (so its masks are known) and the run
+ * wrote nothing, else (or when the version has all the masks it may)
+ * into its exact-match entry, if that still holds its key, with @ma for
+ * a run that wrote.
  */
-static void memo_store(struct dp_flow *f, const struct flow_tables *t, unsigned i, const struct flow_memo *m)
+static void memo_store(struct dp_flow *f, const struct flow_tables *t, unsigned i, const struct flow_key *k0,
+		       const struct flow_memo *m, const struct flow_memo_acts *ma)
 {
 	struct dp_flow_emc *e;
 
-	if (f->looked_up[i] && mf_insert(f, t, i, m))
+	if (!(m->flags & FLOW_MEMO_F_WRITES) && f->looked_up[i] && mf_insert(f, t, i, m))
 		return;
-	e = emc_find(f, t, t->gen + 1, &f->keys[i], f->hash[i]);
-	if (e && e->rule == f->rules[i])
+	e = emc_find(f, t, t->gen + 1, k0, f->hash[i]);
+	if (e && e->rule == f->rules[i]) {
 		e->memo = *m;
+		if (m->flags & FLOW_MEMO_F_WRITES)
+			f->emc_acts[e - f->emc] = *ma;
+	}
+}
+
+/* Frame @p (@i) as the executor sees it: its head, in place. */
+static inline struct flow_pkt exec_pkt(const struct dp_flow *f, struct pkt *p, unsigned i)
+{
+	return (struct flow_pkt){
+		.buf = p->buf,
+		.cap = sizeof(p->buf),
+		.head = p->head_off,
+		.len = p->head_len,
+		.flags = p->csum == PKT_CSUM_PARTIAL ? FLOW_PKT_CSUM_PARTIAL : 0,
+		.frame_len = p->len,
+		.ofs = f->ofs[i],
+	};
+}
+
+/* @p as the actions left it (@fp; @len0: its length before); its offsets are parsed again by whoever needs them. */
+static inline void exec_done(struct pkt *p, const struct flow_pkt *fp, uint32_t len0)
+{
+	p->head_off = fp->head;
+	p->head_len = fp->len;
+	p->len = fp->frame_len;
+	p->parsed = false;
+	if (p->csum == PKT_CSUM_PARTIAL)
+		p->csum_start = (uint16_t)(p->csum_start + (p->len - len0));
 }
 
 /*
@@ -328,30 +417,34 @@ static void memo_store(struct dp_flow *f, const struct flow_tables *t, unsigned 
 static unsigned run_actions(struct dp_flow *f, const struct flow_tables *t, struct pkt *p, unsigned i)
 {
 	uint32_t len0 = p->len;
-	struct flow_pkt fp = {
-		.buf = p->buf,
-		.cap = sizeof(p->buf),
-		.head = p->head_off,
-		.len = p->head_len,
-		.flags = p->csum == PKT_CSUM_PARTIAL ? FLOW_PKT_CSUM_PARTIAL : 0,
-		.frame_len = p->len,
-		.ofs = f->ofs[i],
-	};
+	struct flow_pkt fp = exec_pkt(f, p, i);
 	struct flow_memo m;
+	struct flow_memo_acts ma;
+	struct flow_key k0;
 	unsigned n;
 
+	if (f->hash[i])
+		k0 = f->keys[i];	/* the key the entry holds: a rewrite changes f->keys[i] */
 	f->x.wc = f->looked_up[i] ? &f->wc[i] : NULL;
 	n = flow_exec_run(&f->x, &fp, &f->keys[i], 0, f->rules[i]);
 	f->x.wc = NULL;
-	if (f->hash[i] && flow_exec_memo(&f->x, &m))
-		memo_store(f, t, i, &m);
-	/* The head as the actions left it; its offsets are parsed again by whoever needs them. */
-	p->head_off = fp.head;
-	p->head_len = fp.len;
-	p->len = fp.frame_len;
-	p->parsed = false;
-	if (p->csum == PKT_CSUM_PARTIAL)
-		p->csum_start = (uint16_t)(p->csum_start + (p->len - len0));
+	if (f->hash[i] && flow_exec_memo(&f->x, &m, &ma))
+		memo_store(f, t, i, &k0, &m, &ma);
+	exec_done(p, &fp, len0);
+	return n;
+}
+
+/* Frame @i's run from its memo's actions (FLOW_MEMO_F_WRITES), or run when the frame is not shaped as the memo's. */
+static unsigned replay_actions(struct dp_flow *f, const struct flow_tables *t, struct pkt *p, unsigned i)
+{
+	uint32_t len0 = p->len;
+	struct flow_pkt fp = exec_pkt(f, p, i);
+	unsigned n;
+
+	if (!flow_memo_acts_fit(&f->acts[i], &fp))
+		return run_actions(f, t, p, i);
+	n = flow_exec_replay_acts(&f->x, &f->memo[i], &f->acts[i], &fp, &f->keys[i]);
+	exec_done(p, &fp, len0);
 	return n;
 }
 
@@ -542,10 +635,12 @@ void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *b, 
 		if (!live[i])
 			continue;
 		misses = f->x.cnt[FLOW_CNT_MISS_DROP];
-		if (f->memo[i].n_rules != FLOW_MEMO_NONE && p->head_len <= FLOW_HDR_MAX)
+		if (f->memo[i].n_rules == FLOW_MEMO_NONE || p->head_len > FLOW_HDR_MAX)
+			n = run_actions(f, t, p, i);
+		else if (!(f->memo[i].flags & FLOW_MEMO_F_WRITES))
 			n = flow_exec_replay(&f->x, &f->memo[i], p->len);	/* nothing in the frame changes */
 		else
-			n = run_actions(f, t, p, i);
+			n = replay_actions(f, t, p, i);
 		if (n == 1 && f->x.out[0].kind == FLOW_OUT_NORMAL && f->x.out[0].snap == FLOW_SNAP_LIVE) {
 			tun_out(p, f->x.out[0].tun_id);
 			if (all_normal)

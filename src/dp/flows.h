@@ -15,7 +15,10 @@
  *               with the version's generation, then
  *               flow_cls_lookup_batch_wc() of table 0 for the rest
  *   per frame   a hit with a memo: flow_exec_replay() (the outputs and
- *               counts of the first frame's run, nothing run again);
+ *               counts of the first frame's run, nothing run again), or
+ *               for a run that rewrote (an exact-match entry only),
+ *               flow_exec_replay_acts(): its outputs and writes alone,
+ *               no lookup, on a frame shaped as the first;
  *               otherwise flow_exec_run() on the head in place (it has
  *               PKT_HEADROOM for a push_vlan), and its memo, when the
  *               run qualifies, into a megaflow (the masks its lookups
@@ -107,6 +110,12 @@ struct dp_flow_mf {
 	const struct flow_tables *tables;
 	uint64_t key[DP_FLOW_EMC_WORDS];	/* the key's words the mask touches, masked, in the mask's order */
 	uint32_t mask;
+	/*
+	 * Odd while the worker rewrites the entry (mf_insert()), even
+	 * otherwise: the control thread copies an entry between two equal
+	 * even readings (dp_flow_mf_read()), as a seqlock's reader.
+	 */
+	atomic_uint seq;
 	const struct flow_rule *rule;
 	struct flow_memo memo;
 };
@@ -131,6 +140,7 @@ struct dp_flow {
 	unsigned miss_idx[PKT_BURST];
 	uint64_t hash[PKT_BURST];		/* the exact-match hash of each key looked for there; 0: not */
 	struct flow_memo memo[PKT_BURST];	/* the hits' memos, copied: an entry may change within the batch */
+	struct flow_memo_acts acts[PKT_BURST];	/* ... and their actions when they have FLOW_MEMO_F_WRITES */
 	bool looked_up[PKT_BURST];		/* the frame missed both caches: table 0 was looked up, into wc[] */
 	struct flow_key wc[PKT_BURST];		/* what each such frame's lookups depended on */
 	struct flow_key *wcp[PKT_BURST];
@@ -138,6 +148,13 @@ struct dp_flow {
 	uint64_t mf_gen;
 	const struct flow_tables *mf_tables;
 	unsigned n_mf_masks;
+	/*
+	 * For the control thread's reader (dp_flow_mf_read()): mf_epoch
+	 * counts the masks' resets (a new version), mf_masks_pub the masks
+	 * whose words are written (stored after them, release).
+	 */
+	atomic_uint_least64_t mf_epoch;
+	atomic_uint mf_masks_pub;
 	struct dp_flow_mf_mask {
 		unsigned n_words;		/* key words the mask touches ... */
 		uint8_t words[DP_FLOW_EMC_WORDS];	/* ... which */
@@ -150,10 +167,28 @@ struct dp_flow {
 	struct pkt extra_pkts[DP_FLOW_COPIES];
 	_Alignas(64) struct dp_flow_mf mf[DP_FLOW_MF_ENTRIES];
 	struct dp_flow_emc emc[DP_FLOW_EMC_ENTRIES];
+	/* emc[i]'s memo's actions when it has FLOW_MEMO_F_WRITES: apart, so the other entries stay as small. */
+	struct flow_memo_acts emc_acts[DP_FLOW_EMC_ENTRIES];
 };
 
 /* A worker's flow state, zeroed, cache-line aligned; NULL when out of memory.  Free with free(). */
 struct dp_flow *dp_flow_ctx_new(void);
+
+/* One megaflow as the control thread sees it: a copy, consistent, of the version it asked for. */
+struct dp_flow_mf_view {
+	struct flow_key key, mask;		/* the key on the mask's bits; the mask (in_port always) */
+	struct flow_memo memo;			/* its run: outputs, counts (rule pointers: not to be followed) */
+};
+
+/*
+ * Control thread: the megaflows of worker state @f for version @t (the
+ * published one) into @out (at most @max), without stopping the worker:
+ * each entry is copied between two equal even readings of its seq, the
+ * masks between two equal readings of mf_epoch (a few tries, then what
+ * is consistent).  Returns the count; 0 when the worker has none of @t.
+ */
+unsigned dp_flow_mf_read(const struct dp_flow *f, const struct flow_tables *t, struct dp_flow_mf_view *out,
+			 unsigned max);
 
 /*
  * The lookup stage with tables @t (sw->flows, read once by the caller):

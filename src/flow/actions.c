@@ -522,6 +522,23 @@ static inline void stats_add(struct flow_exec *x, const struct flow_rule *r, uin
 	x->stats[x->n_stats++] = (struct flow_stats_slot){ r, 1, bytes };
 }
 
+/* One more on a counter only this executor's worker writes: a relaxed load and store, no locked add. */
+static inline void cnt_inc(atomic_uint_least64_t *c)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1, memory_order_relaxed);
+}
+
+/* A lookup of @table that found no rule: counted, and remembered for the run's memo (a hit counts on its rule). */
+static void count_miss(struct flow_exec *x, unsigned table)
+{
+	cnt_inc(&x->tables_cnt[table].misses);
+	if (x->n_missed == FLOW_MEMO_MISSES) {
+		x->memo_ok = false;
+		return;
+	}
+	x->missed[x->n_missed++] = (uint8_t)table;
+}
+
 /* ---- control flow ---- */
 
 static bool push_frame(struct flow_exec *x, const struct flow_act *a, unsigned n, uint8_t table, bool clone)
@@ -547,6 +564,8 @@ static void enter_table(struct flow_exec *x, struct flow_pkt *pkt, struct flow_k
 	if (tail)
 		x->n_frames--;
 	for (;;) {
+		if (!rule)
+			count_miss(x, table);
 		if (x->trace)
 			x->trace(x->trace_arg, table, rule, k);
 		if (rule)
@@ -572,10 +591,12 @@ static void enter_table(struct flow_exec *x, struct flow_pkt *pkt, struct flow_k
 			return;
 		}
 	}
-	if (x->n_entered < FLOW_MEMO_RULES)
+	if (x->n_entered < FLOW_MEMO_RULES) {
+		x->entered_at[x->n_entered] = x->n_acts;
 		x->entered[x->n_entered++] = rule;
-	else
+	} else {
 		x->memo_ok = false;
+	}
 	stats_add(x, rule, pkt->frame_len);
 	push_frame(x, rule->actions->a, rule->actions->n, (uint8_t)table, false);
 }
@@ -682,11 +703,15 @@ static void push_vlan(struct flow_exec *x, struct flow_pkt *pkt, struct flow_key
 }
 
 /*
- * True for the actions a memo may stand for: they neither change the frame
- * nor read anything of it but the key (a clone's end may snapshot; every
- * other action writes or reads a field).
+ * What a memo does with an action that ran: nothing (the lookups of
+ * resubmit and goto_table depend on the key alone, a note does nothing),
+ * keep it for a replay (outputs; writes, which also make the memo need
+ * its actions), or give up (clone saves and restores, output:FIELD reads
+ * the key at run time: neither is replayed).
  */
-static bool memo_keeps(uint8_t type)
+enum memo_use { MEMO_SKIP, MEMO_OUTPUT, MEMO_WRITE, MEMO_NEVER };
+
+static enum memo_use memo_use(uint8_t type)
 {
 	switch ((enum flow_act_type)type) {
 	case FA_OUTPUT:
@@ -694,24 +719,56 @@ static bool memo_keeps(uint8_t type)
 	case FA_NORMAL:
 	case FA_FLOOD:
 	case FA_ALL:
+		return MEMO_OUTPUT;
 	case FA_RESUBMIT:
 	case FA_GOTO_TABLE:
 	case FA_NOTE:
-		return true;
+		return MEMO_SKIP;
+	case FA_SET:
+	case FA_MOVE:
+	case FA_PUSH_VLAN:
+	case FA_POP_VLAN:
+	case FA_SET_VLAN_VID:
+	case FA_SET_VLAN_PCP:
+	case FA_DEC_TTL:
+		return MEMO_WRITE;
 	default:
-		return false;
+		return MEMO_NEVER;
 	}
 }
 
-/* One action of frame @f. */
-static void step(struct flow_exec *x, struct flow_pkt *pkt, struct flow_key *k, struct flow_exec_frame *f,
-		 const struct flow_act *a)
+/* Record action @a of this run for its memo. */
+static void memo_note(struct flow_exec *x, const struct flow_act *a)
 {
-	bool tail = f->i == f->n && !f->clone;
-	unsigned table;
-
-	if (!memo_keeps(a->type))
+	switch (memo_use(a->type)) {
+	case MEMO_SKIP:
+		return;
+	case MEMO_NEVER:
 		x->memo_ok = false;
+		return;
+	case MEMO_WRITE:
+		x->wrote = true;
+		break;
+	case MEMO_OUTPUT:
+		break;
+	}
+	if (x->n_acts == FLOW_MEMO_ACTS)
+		x->acts_full = true;
+	else
+		x->acts[x->n_acts++] = a;
+}
+
+static void pop_vlan(struct flow_exec *x, struct flow_pkt *pkt, struct flow_key *k)
+{
+	if ((k->vlan_tci & htons(FLOW_TCI_PRESENT)) && pkt->len >= 18 && prepare_write(x, pkt)) {
+		k->vlan_tci = 0;
+		vlan_sync(x, pkt, k);
+	}
+}
+
+/* An action that neither looks up nor nests (memo_use() MEMO_OUTPUT or MEMO_WRITE); false: dec_ttl stopped the list. */
+static bool do_act(struct flow_exec *x, struct flow_pkt *pkt, struct flow_key *k, const struct flow_act *a)
+{
 	switch ((enum flow_act_type)a->type) {
 	case FA_OUTPUT:
 		output_port(x, a->port, k);
@@ -739,10 +796,7 @@ static void step(struct flow_exec *x, struct flow_pkt *pkt, struct flow_key *k, 
 		push_vlan(x, pkt, k, a->port);
 		break;
 	case FA_POP_VLAN:
-		if ((k->vlan_tci & htons(FLOW_TCI_PRESENT)) && pkt->len >= 18 && prepare_write(x, pkt)) {
-			k->vlan_tci = 0;
-			vlan_sync(x, pkt, k);
-		}
+		pop_vlan(x, pkt, k);
 		break;
 	case FA_SET_VLAN_VID:
 	case FA_SET_VLAN_PCP:
@@ -753,8 +807,27 @@ static void step(struct flow_exec *x, struct flow_pkt *pkt, struct flow_key *k, 
 			/* ovs-actions(7): no decrement; the current action list stops, outer ones go on. */
 			x->cnt[FLOW_CNT_TTL]++;
 			x->counted = true;
-			f->i = f->n;
+			return false;
 		}
+		break;
+	default:
+		break;
+	}
+	return true;
+}
+
+/* One action of frame @f. */
+static void step(struct flow_exec *x, struct flow_pkt *pkt, struct flow_key *k, struct flow_exec_frame *f,
+		 const struct flow_act *a)
+{
+	bool tail = f->i == f->n && !f->clone;
+	unsigned table;
+
+	memo_note(x, a);
+	switch ((enum flow_act_type)a->type) {
+	default:
+		if (!do_act(x, pkt, k, a))
+			f->i = f->n;
 		break;
 	case FA_RESUBMIT:
 	case FA_GOTO_TABLE: {
@@ -813,6 +886,13 @@ unsigned flow_exec_run(struct flow_exec *x, struct flow_pkt *pkt, struct flow_ke
 	x->n_clone = 0;
 	x->n_entered = 0;
 	x->miss_drops = 0;
+	x->n_missed = 0;
+	x->wrote = x->acts_full = false;
+	x->n_acts = 0;
+	x->len0 = pkt->len;
+	x->head0 = pkt->head;
+	x->flags0 = pkt->flags;
+	x->trunc0 = pkt->ofs.truncated;
 	x->memo_ok = !x->trace && table == 0;
 	x->cnt[FLOW_CNT_PACKETS]++;
 	if (pkt->len > FLOW_HDR_MAX || table >= FLOW_N_TABLES) {
@@ -838,36 +918,86 @@ unsigned flow_exec_run(struct flow_exec *x, struct flow_pkt *pkt, struct flow_ke
 	return x->n_out;
 }
 
-bool flow_exec_memo(const struct flow_exec *x, struct flow_memo *m)
+bool flow_exec_memo(const struct flow_exec *x, struct flow_memo *m, struct flow_memo_acts *ma)
 {
 	/* A limit that ended the run (stop) or cut outputs (OUT_FULL: n_out stays at the maximum) is no memo either. */
-	if (!x->memo_ok || x->stop || x->n_out > FLOW_MEMO_OUTS || x->n_snap)
+	if (!x->memo_ok || x->stop)
 		return false;
-	for (unsigned i = 0; i < x->n_out; i++)
-		if (x->out[i].snap != FLOW_SNAP_LIVE)
+	if (x->wrote) {
+		/* Its actions, for a frame shaped as this one (flow_memo_acts_fit()). */
+		if (!ma || x->acts_full || x->trunc0 || x->n_out >= FLOW_OUT_MAX)
 			return false;
+		ma->n = x->n_acts;
+		memcpy(ma->rule_at, x->entered_at, sizeof(ma->rule_at));
+		ma->head_len = x->len0;
+		ma->head = x->head0;
+		ma->pkt_flags = x->flags0;
+		memcpy(ma->a, x->acts, x->n_acts * sizeof(x->acts[0]));
+		m->n_out = 0;
+		m->flags = FLOW_MEMO_F_WRITES;
+		memset(m->out, 0, sizeof(m->out));
+	} else {
+		if (x->n_out > FLOW_MEMO_OUTS || x->n_snap)
+			return false;
+		for (unsigned i = 0; i < x->n_out; i++)
+			if (x->out[i].snap != FLOW_SNAP_LIVE)
+				return false;
+		m->n_out = (uint8_t)x->n_out;
+		m->flags = 0;
+		memset(m->out, 0, sizeof(m->out));	/* replay copies them all */
+		memcpy(m->out, x->out, x->n_out * sizeof(x->out[0]));
+	}
 	m->n_rules = x->n_entered;
-	m->n_out = (uint8_t)x->n_out;
+	m->n_missed = x->n_missed;
+	memcpy(m->missed, x->missed, sizeof(m->missed));
 	m->miss_drops = x->miss_drops;
-	m->no_output = !x->n_out && !x->counted;
-	memset(m->out, 0, sizeof(m->out));	/* replay copies them all */
-	memcpy(m->out, x->out, x->n_out * sizeof(x->out[0]));
+	if (!x->n_out && !x->counted)
+		m->flags |= FLOW_MEMO_F_NO_OUTPUT;
 	memcpy(m->rules, x->entered, x->n_entered * sizeof(x->entered[0]));
 	return true;
+}
+
+unsigned flow_exec_replay_acts(struct flow_exec *x, const struct flow_memo *m, const struct flow_memo_acts *ma,
+			       struct flow_pkt *pkt, struct flow_key *key)
+{
+	unsigned r = 0;
+
+	x->n_out = 0;
+	x->n_snap = 0;
+	x->live_taken = false;
+	x->stop = false;
+	x->counted = m->miss_drops != 0;
+	x->cnt[FLOW_CNT_PACKETS]++;
+	x->cnt[FLOW_CNT_MISS_DROP] += m->miss_drops;
+	for (unsigned i = 0; i < m->n_missed; i++)
+		cnt_inc(&x->tables_cnt[m->missed[i]].misses);
+	for (unsigned i = 0; i <= ma->n && !x->stop; i++) {
+		/* Each rule counts the frame's length as it was when the run entered it (a push before: 4 more). */
+		while (r < m->n_rules && ma->rule_at[r] == i)
+			stats_add(x, m->rules[r++], pkt->frame_len);
+		if (i < ma->n)
+			do_act(x, pkt, key, ma->a[i]);
+	}
+	if (!x->n_out && !x->counted)
+		x->cnt[FLOW_CNT_NO_OUTPUT]++;
+	return x->n_out;
 }
 
 unsigned flow_exec_replay(struct flow_exec *x, const struct flow_memo *m, uint32_t frame_len)
 {
 	_Static_assert(FLOW_MEMO_OUTS <= FLOW_OUT_MAX, "a memo's outputs fit the executor's");
+	_Static_assert(sizeof(struct flow_memo) <= 64, "a memo is one cache line");
 
 	x->n_snap = 0;
 	x->n_out = m->n_out;
 	memcpy(x->out, m->out, sizeof(m->out));	/* the whole array: a fixed size, no call */
 	x->cnt[FLOW_CNT_PACKETS]++;
 	x->cnt[FLOW_CNT_MISS_DROP] += m->miss_drops;
-	x->cnt[FLOW_CNT_NO_OUTPUT] += m->no_output;
+	x->cnt[FLOW_CNT_NO_OUTPUT] += m->flags & FLOW_MEMO_F_NO_OUTPUT;
 	for (unsigned i = 0; i < m->n_rules; i++)
 		stats_add(x, m->rules[i], frame_len);
+	for (unsigned i = 0; i < m->n_missed; i++)
+		cnt_inc(&x->tables_cnt[m->missed[i]].misses);
 	return m->n_out;
 }
 

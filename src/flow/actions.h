@@ -195,25 +195,78 @@ struct flow_tables;
  * version of the tables (flow_exec_memo()): the rules it entered, its
  * outputs and its drop counts.  The lookup stage keeps one with each
  * cache entry and replays it (flow_exec_replay()) for the next frames of
- * that key instead of running the actions again.  Only runs whose actions
+ * that key instead of running the actions again.  Runs whose actions
  * are outputs, normal, flood, all, in_port, resubmit, goto_table, note or
- * none qualify: they neither change the frame nor read it beyond the key,
- * so every frame with the key does exactly the same.
+ * none qualify for any cache: they neither change the frame nor read it
+ * beyond the key, so every frame with the key does exactly the same.
+ * Runs that also rewrite qualify with their actions (struct
+ * flow_memo_acts) for an exact key; clone() and output:FIELD never.
  */
 #define FLOW_MEMO_RULES 3		/* rules a memorable run enters (table 0, and two resubmits or goto_tables) */
 #define FLOW_MEMO_OUTS 2		/* outputs a memorable run makes */
+#define FLOW_MEMO_MISSES 3		/* table lookups that found no rule in a memorable run */
 
+/*
+ * A table's lookups are the rules of it a run entered (each lookup that
+ * finds a rule enters it, and the rule counts the packet) plus the
+ * lookups that found none: so a memo records only its run's misses, by
+ * table (n_missed, missed[], in what was padding before out[]: a memo is
+ * still one cache line), and a replay counts them as the run did.
+ */
 struct flow_memo {
 	uint8_t n_rules;		/* FLOW_MEMO_NONE: no memo */
-	uint8_t n_out;
+	uint8_t n_out;			/* (FLOW_MEMO_F_WRITES: 0, the actions make the outputs) */
 	uint8_t miss_drops;		/* FLOW_CNT_MISS_DROP the run counted */
-	uint8_t no_output;		/* FLOW_CNT_NO_OUTPUT the run counted (0 or 1) */
+	uint8_t flags;			/* FLOW_MEMO_F_* */
+	uint8_t n_missed;		/* 0 .. FLOW_MEMO_MISSES */
+	uint8_t missed[FLOW_MEMO_MISSES];	/* the table of each lookup that found no rule, in order */
 	struct flow_out out[FLOW_MEMO_OUTS];
 	const struct flow_rule *rules[FLOW_MEMO_RULES];
 };
 
 #define FLOW_MEMO_NONE 0xff
+#define FLOW_MEMO_F_NO_OUTPUT 0x01	/* the run counted FLOW_CNT_NO_OUTPUT */
+#define FLOW_MEMO_F_WRITES 0x02		/* the run changed the frame: replay its actions (struct flow_memo_acts) */
 
+/*
+ * The rest of the memo of a run that changed the frame or its key
+ * (rewrites, VLAN actions, dec_ttl, registers): the actions that ran,
+ * in order, outputs and writes (resubmit and goto_table are gone: their
+ * lookups depended on the key alone, which is what the memo stands for),
+ * and where each rule was entered among them (its byte count is the
+ * frame's length then).  flow_exec_replay_acts() runs just these on the
+ * next frame with the same key: the same writes, checksums patched by
+ * the same code from that frame's own bytes, the same outputs and
+ * snapshots, the same counts, without a lookup.  Only for a frame
+ * shaped as the first was where the actions could tell a difference:
+ * the same bytes held, headroom, checksum mode, and a whole copy of its
+ * headers (head_len, head, pkt_flags; not truncated).  The key must be
+ * the whole key (an exact-match entry): dec_ttl reads nw_ttl, a
+ * prerequisite the Ethertype, a move any field.
+ */
+#define FLOW_MEMO_ACTS 6
+
+struct flow_memo_acts {
+	uint8_t n;				/* actions */
+	uint8_t rule_at[FLOW_MEMO_RULES];	/* rule k of the memo was entered before action rule_at[k] */
+	uint16_t head_len, head, pkt_flags;	/* the first frame's flow_pkt len, head, flags */
+	const struct flow_act *a[FLOW_MEMO_ACTS];
+};
+
+
+/*
+ * One table's lookups that found no rule, counted by one executor (its
+ * worker's): every lookup of a run (the first table's, resubmit,
+ * goto_table, a miss that continues in the next table), and the same for
+ * a replayed run.  Only the worker writes them (a relaxed load and
+ * store); the control thread sums them over the workers.  A table's
+ * lookups are these plus the packets its rules matched (every lookup
+ * that finds a rule counts on that rule): `flow dump-tables` lookup, as
+ * OpenFlow's lookup_count = matched_count + the misses.
+ */
+struct flow_table_counts {
+	atomic_uint_least64_t misses;
+};
 
 /* What one executor gathered for one rule since the last flush. */
 struct flow_stats_slot {
@@ -278,7 +331,19 @@ struct flow_exec {
 	/* What this run did, for flow_exec_memo(). */
 	bool memo_ok;				/* only the actions a memo may stand for ran so far */
 	uint8_t n_entered, miss_drops;
+	uint8_t n_missed;			/* as flow_memo.n_missed, missed[] */
+	uint8_t missed[FLOW_MEMO_MISSES];
+	bool wrote;				/* an action that changes the frame or key ran: a memo needs acts */
+	bool acts_full;				/* more than FLOW_MEMO_ACTS actions ran */
+	uint8_t n_acts;
+	uint8_t entered_at[FLOW_MEMO_RULES];
+	uint16_t len0, head0, flags0;		/* the packet as the run began */
+	bool trunc0;
+	const struct flow_act *acts[FLOW_MEMO_ACTS];
 	const struct flow_rule *entered[FLOW_MEMO_RULES];
+
+	/* Per table, this executor's misses, cumulative (struct flow_table_counts). */
+	struct flow_table_counts tables_cnt[FLOW_N_TABLES];
 };
 
 /* Zero @x (its counters too). */
@@ -302,9 +367,28 @@ unsigned flow_exec_run(struct flow_exec *x, struct flow_pkt *pkt, struct flow_ke
 /*
  * After flow_exec_run(): the memo of that run into @m, when the run
  * qualifies (see struct flow_memo); false when it does not (@m is then
- * unchanged).
+ * unchanged).  A run that changed the frame or key qualifies only with
+ * @ma (its actions go there, FLOW_MEMO_F_WRITES in @m), and only for
+ * an exact-match cache: NULL refuses it.
  */
-bool flow_exec_memo(const struct flow_exec *x, struct flow_memo *m);
+bool flow_exec_memo(const struct flow_exec *x, struct flow_memo *m, struct flow_memo_acts *ma);
+
+/* True when flow_exec_replay_acts() may replay @ma on @pkt: shaped as the frame it was made from. */
+static inline bool flow_memo_acts_fit(const struct flow_memo_acts *ma, const struct flow_pkt *pkt)
+{
+	return pkt->len == ma->head_len && pkt->head == ma->head && pkt->flags == ma->pkt_flags &&
+	       !pkt->ofs.truncated;
+}
+
+/*
+ * flow_exec_run() for a packet whose key is the one the memo @m, @ma
+ * (FLOW_MEMO_F_WRITES) was made from, on the version it was made on,
+ * shaped as its frame (flow_memo_acts_fit()): the actions of @ma run on
+ * @pkt and @key, the outputs and counts are the run's.  Returns the
+ * outputs.
+ */
+unsigned flow_exec_replay_acts(struct flow_exec *x, const struct flow_memo *m, const struct flow_memo_acts *ma,
+			       struct flow_pkt *pkt, struct flow_key *key);
 
 /*
  * flow_exec_run() for a frame of @frame_len bytes whose key is the one

@@ -584,6 +584,11 @@ int flow_db_set_miss(struct flow_db *db, unsigned table, enum flow_miss miss)
 	return 0;
 }
 
+enum flow_miss flow_db_get_miss(const struct flow_db *db, unsigned table)
+{
+	return table < FLOW_N_TABLES ? (enum flow_miss)db->t[table].miss : FLOW_MISS_DROP;
+}
+
 int flow_db_expire(struct flow_db *db, uint64_t now_ms)
 {
 	int n = 0;

@@ -82,6 +82,8 @@ int flow_db_delete(struct flow_db *db, const struct flow_mod *mod, bool strict);
 void flow_db_clear(struct flow_db *db);
 /* Table @table's miss behaviour. 0, -EINVAL. */
 int flow_db_set_miss(struct flow_db *db, unsigned table, enum flow_miss miss);
+/* Table @table's miss behaviour as of the edits (FLOW_MISS_DROP for a table past the last). */
+enum flow_miss flow_db_get_miss(const struct flow_db *db, unsigned table);
 /* Remove the rules whose idle or hard timeout passed at @now_ms; the count. */
 int flow_db_expire(struct flow_db *db, uint64_t now_ms);
 

@@ -35,8 +35,17 @@ Steps:
      prints table 0, the rule of priority 200, its actions, the final
      nw_dst=10.0.0.2 and "Datapath actions: normal";
   7. an unsupported token is refused by name (`ct_state`);
-  8. restart vswd (SIGTERM, exit 0, same config): `flow dump` shows the
-     same four rules, and the ping to .99 still gets its replies;
+  7b. table-miss: table 0's `priority=0,actions=normal` moves to table 1
+     (`table=1,priority=0,actions=normal`): table 0 misses c1's frames to
+     c2 and drops them (the default): the ping fails, `flow_miss` grows;
+     `flow mod-table 0 continue`: the misses go on to table 1, the ping
+     works; `flow dump-tables` says miss=continue with table 0's lookups
+     and misses counted, `flow dump-cache` shows worker 0's megaflow of
+     c1's frames going to normal, `trace` shows table 0's miss and table
+     1's rule;
+  8. restart vswd (SIGTERM, exit 0, same config): the flows file holds
+     `mod-table 0 continue`; `flow dump` shows the same rules, the ping
+     to .99 still gets its replies, and the one to c2 (table 0 continues);
   9. `flow del`: no rule, the ping to c2 works (the bridge);
   10. cleanup: vswd, namespaces; nothing of the test is left.
 
@@ -272,19 +281,46 @@ def scenario(build, wd, state):
     rc, out, err = sw.ctl_run("flow", "add", "ct_state=+trk,actions=drop")
     check(rc != 0 and "ct_state" in err, "an unsupported token is refused by name", (err or out).strip())
 
+    # 7b. table-miss behaviour: drop (the default), then continue
+    sw.ok("flow", "del-strict", "priority=0")
+    sw.ok("flow", "add", "table=1,priority=0,actions=normal")
+    before = sw.drops("c1", "flow_miss")
+    check(ping_fails(IP["c2"], 2), "table 0 misses and drops: c1's pings to c2 fail")
+    after = sw.drops("c1", "flow_miss")
+    check(after - before >= 2, "c1's flow_miss count grew by the echo requests", "%d -> %d" % (before, after))
+    sw.ok("flow", "mod-table", "0", "continue")
+    check(ping(IP["c2"]), "flow mod-table 0 continue: table 1's normal answers c1's pings to c2")
+    out = sw.ok("flow", "dump-tables")
+    t0 = [l for l in out.splitlines() if l.startswith(" table 0:")]
+    m = re.search(r"lookup=(\d+), missed=(\d+)", t0[0]) if len(t0) == 1 else None
+    check(m is not None and "miss=continue" in t0[0] and " table 1: active=1" in out and
+          int(m.group(2)) >= 5 and int(m.group(1)) > int(m.group(2)),
+          "flow dump-tables: table 0's miss is continue, its lookups and misses counted, table 1 has its rule",
+          out.strip())
+    out = sw.ok("flow", "dump-cache")
+    mf = [l for l in out.splitlines() if l.startswith(" ") and "in_port=c1" in l]
+    check(out.startswith("worker 0: ") and any(l.endswith(" actions=normal") for l in mf),
+          "flow dump-cache: worker 0's megaflows, c1's frames to normal (table 0 continued)", out.strip())
+    rc, out, err = sw.ctl_run("trace", "in_port=c1,dl_src=%s,dl_dst=%s,ip,nw_dst=%s" % (MAC["c1"], MAC["c2"], IP["c2"]))
+    check(rc == 0 and " 0. No match: the table's miss: continue in the next table." in out and
+          " 1. (any), priority 0" in out and "Datapath actions: normal" in out,
+          "vswctl trace: table 0's miss continues into table 1's rule", (err or out).strip())
+
     # 8. restart: the flows file
     rules_before = sorted(l.split(", ", 4)[-1] for l in sw.ok("flow", "dump").splitlines())
     rc = sw.stop()
     check(rc == 0, "vswd exits 0 on SIGTERM", "exit code %s" % rc)
     with open(sw.flows) as f:
         saved = f.read()
-    check(all(("in_port=c1" in saved, "mod_nw_src:%s" % GHOST in saved, "actions=normal" in saved)),
-          "the flows file holds the rules, by port name", saved)
+    check(all(("in_port=c1" in saved, "mod_nw_src:%s" % GHOST in saved, "actions=normal" in saved,
+               "\nmod-table 0 continue\n" in saved)),
+          "the flows file holds the rules, by port name, and table 0's miss", saved)
     sw.start()
     rules_after = sorted(l.split(", ", 4)[-1] for l in sw.ok("flow", "dump").splitlines())
     check(rules_after == rules_before and len(rules_after) == 3, "after a restart: the same rules",
           "%s vs %s" % (rules_before, rules_after))
     check(settle(GHOST) and ping(GHOST), "after a restart: the rewrite still answers c1's pings")
+    check(ping(IP["c2"]), "after a restart: table 0 still continues into table 1 (c1 reaches c2)")
 
     # 9. every rule deleted: the bridge
     sw.ok("flow", "del")

@@ -37,6 +37,8 @@ Steps:
      (tx: the 6 broadcasts on whichever pair the worker's number picks);
      vsw_table_flows{table} 2, 0, 0 and vsw_table_matched_packets_total 6,
      0, 6 for tables 0, 1, 2 (table 2's deleted rule's count stays);
+     vsw_table_lookups_total 6, 0, 6 and vsw_table_misses_total 0, 0, 0
+     (the replayed runs counted as the first);
      vsw_port_tunnel_rx_bad_short_total{port="vx"} 3, ..._remote_total 2,
      vsw_port_tunnel_remotes 2 (a gauge), ..._fdb_static_entries 1
   6. node_exporter (Debian's prometheus-node-exporter) with only its
@@ -399,6 +401,10 @@ def tables(got, types, steps):
     steps.result(have == [(2, 6), (0, 0), (0, 6)],
                  "vsw_table_flows and vsw_table_matched_packets_total for tables 0, 1, 2: (2, 6) (0, 0) (0, 6)",
                  repr(have))
+    looked = [(t("lookups_total", n), t("misses_total", n)) for n in (0, 1, 2)]
+    steps.result(looked == [(6, 0), (0, 0), (6, 0)],
+                 "vsw_table_lookups_total and vsw_table_misses_total for tables 0, 1, 2: (6, 0) (0, 0) (6, 0) "
+                 "(every run's, the cached ones' too)", repr(looked))
     steps.result(t("matched_bytes_total", 2) == 6 * 80, "vsw_table_matched_bytes_total{table=\"2\"} is 6 x 80",
                  str(t("matched_bytes_total", 2)))
     kinds = (types.get("vsw_table_flows", ("",))[0], types.get("vsw_table_matched_packets", ("",))[0])

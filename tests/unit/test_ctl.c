@@ -422,6 +422,9 @@ static void test_built_requests_accepted(void **state)
 		{ "trace", "in_port=a,ip,nw_dst=10.0.0.1", NULL },
 		{ "flow", "del-strict", "table=1,priority=7,in_port=a,ip", NULL },
 		{ "flow", "replace", "flows.txt", NULL },
+		{ "flow", "mod-table", "2", "continue", NULL },
+		{ "flow", "dump-tables", NULL },
+		{ "flow", "dump-cache", NULL },
 		{ "flow", "del", NULL },
 		{ "port", "add", "t0", "vxlan", "local=127.0.0.1", "remote=127.0.0.2,127.0.0.3", "vni=5", "dstport=47893",
 		  NULL },
@@ -860,6 +863,59 @@ static void test_flows(void **state)
 	assert_int_equal(flow_db_count(v->flows, 2), 0);
 	assert_int_equal(flow_db_count(v->flows, FLOW_TABLE_ANY), 2);
 
+	/* a table's miss behaviour: a new version (the caches' tag), shown, saved, kept by a replace */
+	{
+		uint64_t gen = flow_db_tables(v->flows)->gen;
+
+		assert_string_equal(ask(v, "{\"cmd\":\"flow-mod-table\",\"table\":4,\"miss\":\"continue\"}", NULL),
+				    "ok");
+		assert_int_equal(flow_db_get_miss(v->flows, 4), FLOW_MISS_NEXT);
+		assert_int_equal(flow_db_tables(v->flows)->miss[4], FLOW_MISS_NEXT);
+		assert_true(flow_db_tables(v->flows)->gen > gen);
+	}
+	assert_non_null(strstr(ask(v, "{\"cmd\":\"flow-mod-table\",\"table\":254,\"miss\":\"drop\"}", NULL),
+			       "table"));
+	assert_non_null(strstr(ask(v, "{\"cmd\":\"flow-mod-table\",\"table\":1,\"miss\":\"controller\"}", NULL),
+			       "miss"));
+	r = ask_reply(v, "{\"cmd\":\"flow-dump-tables\"}");
+	assert_true(json_object_object_get_ex(r, "tables", &a));
+	assert_int_equal(json_object_array_length(a), 5);	/* 0 .. 4, the last with a miss other than drop */
+	assert_string_equal(json_object_get_string(json_object_object_get(json_object_array_get_idx(a, 4), "miss")),
+			    "continue");
+	assert_string_equal(json_object_get_string(json_object_object_get(json_object_array_get_idx(a, 0), "miss")),
+			    "drop");
+	json_object_put(r);
+	r = ask_reply(v, "{\"cmd\":\"trace\",\"flow\":\"in_port=vm1,arp\"}");
+	json_object_put(r);
+	f = fopen(cfg.flows_path, "r");
+	assert_non_null(f);
+	{
+		char all[2048];
+		size_t n = fread(all, 1, sizeof(all) - 1, f);
+
+		all[n] = '\0';
+		if (!strstr(all, "\nmod-table 4 continue\n") || strstr(all, "mod-table 0"))
+			fail_msg("flows file:\n%s", all);
+	}
+	fclose(f);
+	/* a replace keeps the tables its file does not name, sets those it does, refuses a bad one whole */
+	f = fopen(tmp_path("new.flows"), "w");
+	fprintf(f, "mod-table 7 normal\nin_port=vm1,actions=output:vm2\nin_port=vm2,actions=drop\n");
+	fclose(f);
+	member.fd = fd = open(tmp_path("new.flows"), O_RDONLY);
+	assert_string_equal(ask(v, req, &member), "ok");
+	close(fd);
+	assert_int_equal(flow_db_get_miss(v->flows, 4), FLOW_MISS_NEXT);
+	assert_int_equal(flow_db_get_miss(v->flows, 7), FLOW_MISS_NORMAL);
+	f = fopen(tmp_path("new.flows"), "w");
+	fprintf(f, "mod-table 5 drop\nmod-table 254 continue\nin_port=vm1,actions=drop\n");
+	fclose(f);
+	member.fd = fd = open(tmp_path("new.flows"), O_RDONLY);
+	assert_non_null(strstr(ask(v, req, &member), "line 2: mod-table"));
+	close(fd);
+	assert_int_equal(flow_db_count(v->flows, FLOW_TABLE_ANY), 2);
+	assert_string_equal(ask(v, "{\"cmd\":\"flow-mod-table\",\"table\":7,\"miss\":\"drop\"}", NULL), "ok");
+
 	/* a restart: the same rules from the file, port names resolved again */
 	vswd_shutdown(v);
 	assert_int_equal(vswd_init(v, &cfg, err, sizeof(err)), 0);
@@ -871,6 +927,8 @@ static void test_flows(void **state)
 	assert_int_equal(vswd_flows_load(v, err, sizeof(err)), 0);
 	assert_int_equal(flow_db_count(v->flows, FLOW_TABLE_ANY), 2);
 	assert_non_null(atomic_load(&v->sw->flows));
+	assert_int_equal(flow_db_tables(v->flows)->miss[4], FLOW_MISS_NEXT);
+	assert_int_equal(flow_db_get_miss(v->flows, 7), FLOW_MISS_DROP);
 	r = ask_reply(v, "{\"cmd\":\"flow-dump\",\"flow\":\"in_port=vm2\"}");
 	assert_true(json_object_object_get_ex(r, "flows", &a));
 	assert_int_equal(json_object_array_length(a), 1);

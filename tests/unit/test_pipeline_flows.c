@@ -11,6 +11,10 @@
  */
 
 #include <arpa/inet.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -545,6 +549,415 @@ static void test_megaflow_invalidation(void **state)
 	assert_int_equal(port_drops(&f->ports[0], DROP_FLOW_MISS), 1);
 }
 
+/* Table @table's misses: @miss, committed and published as `vswctl flow mod-table` does. */
+static void set_miss(struct fx *f, unsigned table, enum flow_miss miss)
+{
+	assert_int_equal(flow_db_set_miss(f->db, table, miss), 0);
+	publish(f);
+}
+
+/*
+ * A change of a table's miss behaviour is in force for the next batch as a
+ * rule change is: a megaflow or exact-match entry made while table 0
+ * dropped its misses never answers after it continues them into table 1
+ * (and back), nor after it sends them to `normal`.
+ */
+static void test_miss_mode_invalidation(void **state)
+{
+	struct fx *f = *state;
+	const struct dp_flow_stats *st = &f->ctx->flow->stats;
+	uint64_t mf;
+
+	add(f, "table=0,priority=10,ip,nw_dst=10.0.0.3,actions=output:3");
+	add(f, "table=1,priority=10,ip,actions=output:1");
+	assert_int_equal(one(f, 0, 2), -1);		/* table 0 misses, drops: made into a megaflow */
+	mf = atomic_load(&st->mf_hits);
+	assert_int_equal(one(f, 0, 2), -1);
+	assert_int_equal(atomic_load(&st->mf_hits), mf + 1);
+	assert_int_equal(drops(f, 0, DROP_FLOW_MISS), 2);
+	set_miss(f, 0, FLOW_MISS_NEXT);
+	assert_int_equal(one(f, 0, 2), 1);		/* continued into table 1 at once */
+	assert_int_equal(one(f, 0, 2), 1);		/* and from the megaflow of the new version */
+	assert_int_equal(atomic_load(&st->mf_hits), mf + 2);
+	assert_int_equal(one(f, 0, 3), 3);
+	set_miss(f, 1, FLOW_MISS_NEXT);			/* table 1 does not miss .2: nothing changes for it */
+	assert_int_equal(one(f, 0, 2), 1);
+	set_miss(f, 0, FLOW_MISS_NORMAL);		/* the bridge: an unknown destination floods */
+	frame(f, 0, 1, 2, 2, 0);
+	forward(f, 0, 1);
+	assert_int_equal(f->nlog, NPORTS - 1);
+	set_miss(f, 0, FLOW_MISS_DROP);
+	assert_int_equal(one(f, 0, 2), -1);
+	assert_int_equal(one(f, 0, 2), -1);
+	assert_int_equal(drops(f, 0, DROP_FLOW_MISS), 4);
+}
+
+/*
+ * Frame @i's run without any cache, on the published version, by @x: the
+ * frame test frame() builds, its key as the lookup stage extracts it, table
+ * 0's rule from the classifier, the actions.  The reference a replay must
+ * equal.
+ */
+static void run_uncached(struct fx *f, struct flow_exec *x, uint8_t src, uint8_t dst, uint8_t dst_ip, unsigned in)
+{
+	const struct flow_tables *t = atomic_load(&f->sw->flows);
+	uint8_t buf[PKT_HEADROOM + 256];
+	struct flow_key k;
+	struct flow_pkt fp;
+
+	frame(f, 0, src, dst, dst_ip, in);
+	memcpy(buf + PKT_HEADROOM, f->bufs[0], f->iov[0].iov_len);
+	fp = (struct flow_pkt){ .buf = buf, .cap = sizeof(buf), .head = PKT_HEADROOM,
+				.len = (uint16_t)f->iov[0].iov_len, .frame_len = (uint32_t)f->iov[0].iov_len };
+	flow_key_extract(&k, buf + PKT_HEADROOM, fp.len, fp.len, (uint16_t)in, &fp.ofs);
+	flow_exec_run(x, &fp, &k, 0, flow_tables_lookup(t, 0, &k));
+}
+
+/*
+ * Per table lookups and misses are counted exactly on the cached path: the
+ * same frames, several times over (so most are answered by a megaflow or
+ * the exact-match cache and replayed), give the counts of the same frames
+ * run one by one without a cache, table by table (misses, and the packets
+ * the table's rules matched: a table's lookups are their sum), and the
+ * same executor counts.  The rules look tables up through resubmit, goto_table, a miss
+ * that continues (table 0 and table 3), a resubmit that misses, and one
+ * run with more lookups than a memo holds.
+ */
+static void test_table_counts_cached_equal_uncached(void **state)
+{
+	struct fx *f = *state;
+	struct flow_exec *ref = zalloc64(sizeof(*ref));
+	const struct flow_exec *x = &f->ctx->flow->x;
+	uint64_t total = 0;
+
+	flow_exec_init(ref);
+	add(f, "table=0,priority=100,ip,nw_dst=10.0.0.3,actions=resubmit(,1),resubmit(,2),output:1");
+	add(f, "table=0,priority=50,ip,nw_dst=10.0.0.4,actions=goto_table:3");
+	add(f, "table=0,priority=40,ip,nw_dst=10.0.0.5,actions=resubmit(,5)");
+	add(f, "table=0,priority=40,ip,nw_dst=10.0.0.6,actions=resubmit(,1),resubmit(,2),resubmit(,5),output:2");
+	add(f, "table=1,priority=10,ip,nw_dst=10.0.0.7,actions=output:3");
+	add(f, "table=1,priority=5,in_port=1,actions=goto_table:2");
+	add(f, "table=2,priority=5,ip,nw_dst=10.0.0.3,actions=output:2");
+	add(f, "table=2,priority=5,ip,nw_dst=10.0.0.8,actions=drop");
+	add(f, "table=4,priority=5,actions=output:0");
+	set_miss(f, 0, FLOW_MISS_NEXT);
+	set_miss(f, 3, FLOW_MISS_NEXT);
+	flow_exec_begin(ref, atomic_load(&f->sw->flows), 0);
+	for (unsigned round = 0; round < 3; round++) {
+		for (unsigned in = 0; in < 2; in++) {
+			unsigned n = 0;
+
+			for (uint8_t ip = 2; ip <= 9; ip++)
+				run_uncached(f, ref, 1, 2, ip, in);
+			for (uint8_t ip = 2; ip <= 9; ip++)
+				frame(f, n++, 1, 2, ip, in);
+			forward(f, in, n);
+		}
+	}
+	assert_true(atomic_load(&f->ctx->flow->stats.emc_hits) >= 2 * 2 * 8);	/* rounds 2 and 3: cached */
+	for (unsigned t = 0; t < FLOW_N_TABLES; t++) {
+		uint64_t m = atomic_load(&x->tables_cnt[t].misses), rm = atomic_load(&ref->tables_cnt[t].misses);
+		uint64_t matched, bytes, ref_matched = 0;
+
+		/* the reference gathered its rules' counts in its slots, never flushed (fewer rules than slots) */
+		flow_db_table_stats(f->db, t, &matched, &bytes);
+		for (unsigned i = 0; i < ref->n_stats; i++)
+			if (ref->stats[i].rule->table == t)
+				ref_matched += ref->stats[i].packets;
+		if (m != rm || matched != ref_matched)
+			fail_msg("table %u: cached %" PRIu64 " matched, %" PRIu64 " misses; uncached %" PRIu64 ", %" PRIu64,
+				 t, matched, m, ref_matched, rm);
+		total += matched + m;
+	}
+	assert_true(ref->n_stats < FLOW_STATS_SLOTS);
+	assert_true(atomic_load(&x->tables_cnt[0].misses) > 0);	/* table 0 continues: its misses count too */
+	assert_true(atomic_load(&x->tables_cnt[3].misses) > 0 && atomic_load(&x->tables_cnt[5].misses) > 0);
+	assert_true(total > 3 * 2 * 8);
+	assert_int_equal(x->cnt[FLOW_CNT_PACKETS], ref->cnt[FLOW_CNT_PACKETS]);
+	assert_int_equal(x->cnt[FLOW_CNT_MISS_DROP], ref->cnt[FLOW_CNT_MISS_DROP]);
+	assert_int_equal(x->cnt[FLOW_CNT_NO_OUTPUT], ref->cnt[FLOW_CNT_NO_OUTPUT]);
+	free(ref);
+}
+
+/* ---- the caches against no cache: random rule sets with rewrites ---- */
+
+static uint32_t rnd_state;
+
+static uint32_t rnd(uint32_t n)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 17;
+	rnd_state ^= rnd_state << 5;
+	return rnd_state % n;
+}
+
+/* Frame @i of @f from a spec numbered @v: UDP or TCP/IPv4, tagged or not, TTL 1, 2 or 64, two addresses, two MACs. */
+static void frame_var(struct fx *f, unsigned i, unsigned v, unsigned in)
+{
+	struct frame_spec s = frame_tcp4();
+	size_t len;
+
+	s.proto = v & 1 ? 17 : 6;
+	s.vlan = v & 2 ? 0x2005 : -1;
+	s.ttl = (v >> 2) % 3 == 0 ? 1 : (v >> 2) % 3 == 1 ? 2 : 64;
+	s.dst4 = v & 16 ? 0x0a000003 : 0x0a000002;
+	s.src[5] = v & 32 ? 2 : 1;
+	len = frame_build(f->bufs[i], &s);
+	f->iov[i] = (struct iovec){ .iov_base = f->bufs[i], .iov_len = len };
+	pkt_rx_init(&f->pkts[i], &f->iov[i], 1, (uint32_t)len, in);
+}
+
+/* Every cache entry of @f's worker forgotten: the next frame is looked up and run. */
+static void caches_wipe(struct fx *f)
+{
+	struct dp_flow *df = f->ctx->flow;
+
+	for (unsigned i = 0; i < DP_FLOW_EMC_ENTRIES; i++)
+		df->emc[i].gen = 0;
+	for (unsigned i = 0; i < DP_FLOW_MF_ENTRIES; i++)
+		df->mf[i].gen = 0;
+	df->n_mf_masks = 0;
+}
+
+static const char *const diff_matches[] = {
+	"", "in_port=0,", "in_port=1,", "ip,", "udp,", "tcp,", "ip,nw_dst=10.0.0.3,", "dl_vlan=5,", "vlan_tci=0/0x1000,",
+	"ip,nw_ttl=2,", "dl_src=02:00:00:00:00:02,", "reg0=5,", "tcp,tp_dst=80,",
+};
+static const char *const diff_acts[] = {
+	"mod_dl_src:02:00:00:00:00:aa", "mod_dl_dst:02:00:00:00:00:bb", "mod_nw_dst:10.1.2.3", "mod_nw_src:10.9.9.9",
+	"mod_tp_dst:99", "mod_tp_src:7", "dec_ttl", "push_vlan:0x8100", "strip_vlan", "mod_vlan_vid:7",
+	"mod_vlan_pcp:3", "mod_nw_tos:16", "mod_nw_ttl:9", "load:5->reg0[]", "set_tunnel:0x42", "output:1",
+	"output:2", "output:3", "normal", "in_port", "flood", "resubmit(,1)", "resubmit(,2)", "clone(output:3)",
+	"output:reg0[0..1]",
+};
+
+/* A rule of table @table from the pools (a text the parser may refuse: then none). */
+static void diff_rule(struct fx *a, struct fx *b, unsigned table)
+{
+	char text[512];
+	int len = snprintf(text, sizeof(text), "table=%u,priority=%u,%sactions=", table, rnd(4) * 10,
+			   diff_matches[rnd(sizeof(diff_matches) / sizeof(diff_matches[0]))]);
+	unsigned n = 1 + rnd(4);
+
+	for (unsigned i = 0; i < n; i++)
+		len += snprintf(text + len, sizeof(text) - (size_t)len, "%s%s", i ? "," : "",
+				diff_acts[rnd(sizeof(diff_acts) / sizeof(diff_acts[0]))]);
+	if (table < 2 && rnd(3) == 0)
+		snprintf(text + len, sizeof(text) - (size_t)len, ",goto_table:%u", table + 1);
+	for (unsigned k = 0; k < 2; k++) {
+		struct fx *f = k ? b : a;
+		struct flow_mod mod;
+		char err[FLOW_ERR_MAX];
+
+		if (flow_parse(text, FLOW_CMD_ADD, NULL, &mod, err, sizeof(err)))
+			return;
+		assert_int_equal(flow_db_add(f->db, &mod), 0);
+		publish(f);
+	}
+}
+
+/*
+ * Replay equals running: two switches with the same random rule set
+ * (rewrites, VLAN actions, dec_ttl, registers, resubmits, goto_table,
+ * misses that continue), the same frames in the same order, one with its
+ * caches warm (frames after the first of a key replayed from memos,
+ * rewrites included), the other with every cache entry forgotten before
+ * each frame: every frame sent is the same (port, length, bytes, tunnel
+ * key), and so are the drops by reason, the executor's counts, each
+ * table's misses and each rule's packets and bytes.
+ */
+static void test_replay_equals_run(void **state)
+{
+	struct fx *a = *state, *b;
+	uint64_t replays = 0, write_replays = 0;
+
+	rnd_state = 0x9e3779b9u;
+	for (unsigned iter = 0; iter < 60; iter++) {
+		void *st;
+
+		fx_setup(&st);
+		b = st;
+		if (iter) {
+			fx_setup(&st);
+			a = st;
+		}
+		for (unsigned r = 0, nr = 2 + rnd(6); r < nr; r++)
+			diff_rule(a, b, rnd(3));
+		if (rnd(2)) {
+			assert_int_equal(flow_db_set_miss(a->db, 0, FLOW_MISS_NEXT), 0);
+			assert_int_equal(flow_db_set_miss(b->db, 0, FLOW_MISS_NEXT), 0);
+		}
+		diff_rule(a, b, 1);	/* at least one rule: a version to look up */
+		for (unsigned round = 0; round < 3; round++) {
+			for (unsigned v = 0; v < 64; v += 1 + rnd(3)) {
+				unsigned in = rnd(2);
+				struct tx_frame log[LOG_MAX];
+				unsigned nlog;
+				uint64_t emc_hits = atomic_load(&a->ctx->flow->stats.emc_hits);
+
+				cur = a;
+				frame_var(a, 0, v, in);
+				forward(a, in, 1);
+				nlog = a->nlog;
+				memcpy(log, a->log, nlog * sizeof(log[0]));
+				replays += atomic_load(&a->ctx->flow->stats.emc_hits) != emc_hits;
+				write_replays += a->ctx->flow->memo[0].n_rules != FLOW_MEMO_NONE &&
+						 (a->ctx->flow->memo[0].flags & FLOW_MEMO_F_WRITES);
+				cur = b;
+				caches_wipe(b);
+				frame_var(b, 0, v, in);
+				forward(b, in, 1);
+				if (b->nlog != nlog)
+					fail_msg("rule set %u, frame %u from %u: %u frames sent cached, %u uncached", iter, v, in,
+						 nlog, b->nlog);
+				for (unsigned k = 0; k < nlog; k++)
+					if (log[k].port != b->log[k].port || log[k].len != b->log[k].len ||
+					    log[k].tun != b->log[k].tun || log[k].tun_id != b->log[k].tun_id ||
+					    memcmp(log[k].bytes, b->log[k].bytes, log[k].len < FRAME_MAX ? log[k].len : FRAME_MAX))
+						fail_msg("rule set %u, frame %u from %u: output %u differs", iter, v, in, k);
+			}
+		}
+		for (unsigned p = 0; p < NPORTS; p++)
+			for (unsigned d = 0; d < DROP__COUNT; d++)
+				assert_int_equal(drops(a, p, d), drops(b, p, d));
+		for (unsigned c = 0; c < FLOW_CNT__COUNT; c++)
+			if (a->ctx->flow->x.cnt[c] != b->ctx->flow->x.cnt[c])
+				fail_msg("rule set %u: %s %" PRIu64 " cached, %" PRIu64 " uncached", iter, flow_cnt_names[c],
+					 a->ctx->flow->x.cnt[c], b->ctx->flow->x.cnt[c]);
+		for (unsigned t = 0; t < 3; t++) {
+			uint64_t pa, ba, pb, bb;
+
+			assert_int_equal(atomic_load(&a->ctx->flow->x.tables_cnt[t].misses),
+					 atomic_load(&b->ctx->flow->x.tables_cnt[t].misses));
+			flow_db_table_stats(a->db, t, &pa, &ba);
+			flow_db_table_stats(b->db, t, &pb, &bb);
+			if (pa != pb || ba != bb)
+				fail_msg("rule set %u, table %u: %" PRIu64 "/%" PRIu64 " cached, %" PRIu64 "/%" PRIu64, iter,
+					 t, pa, ba, pb, bb);
+		}
+		fx_teardown((void **)&b);
+		if (iter)
+			fx_teardown((void **)&a);
+		a = *state;
+		cur = a;
+	}
+	print_message("replay vs run: %" PRIu64 " frames answered by a cache, %" PRIu64 " replayed with rewrites\n",
+		      replays, write_replays);
+	assert_true(replays > 1000 && write_replays > 300);
+}
+
+/*
+ * The control thread's view of a worker's megaflows (vswctl flow
+ * dump-cache): each one's key on its mask's bits, the mask, the run's
+ * outputs; only the published version's.
+ */
+static void test_megaflow_read(void **state)
+{
+	struct fx *f = *state;
+	struct dp_flow_mf_view *v = calloc(DP_FLOW_MF_ENTRIES, sizeof(*v));
+	const struct flow_tables *t;
+	bool seen2 = false, seen5 = false;
+	unsigned n;
+
+	assert_non_null(v);
+	add(f, "table=0,priority=100,ip,nw_dst=10.0.0.3,actions=output:3");
+	add(f, "table=0,priority=10,ip,actions=resubmit(,1)");
+	add(f, "table=1,priority=10,ip,actions=output:1");
+	t = atomic_load(&f->sw->flows);
+	assert_int_equal(dp_flow_mf_read(f->ctx->flow, t, v, DP_FLOW_MF_ENTRIES), 0);
+	assert_int_equal(one(f, 0, 2), 1);
+	assert_int_equal(one(f, 0, 5), 1);
+	assert_int_equal(one(f, 0, 5), 1);
+	n = dp_flow_mf_read(f->ctx->flow, t, v, DP_FLOW_MF_ENTRIES);
+	assert_int_equal(n, 2);
+	for (unsigned i = 0; i < n; i++) {
+		assert_int_equal(v[i].mask.in_port, 0xffff);
+		assert_int_equal(v[i].key.in_port, 0);
+		assert_int_equal(v[i].mask.nw_dst, 0xffffffff);	/* table 0's priority 100 rule looked at it */
+		assert_int_equal(v[i].mask.nw_src, 0);
+		assert_int_equal(v[i].memo.n_out, 1);
+		assert_int_equal(v[i].memo.out[0].port, 1);
+		seen2 |= v[i].key.nw_dst == htonl(0x0a000002);
+		seen5 |= v[i].key.nw_dst == htonl(0x0a000005);
+	}
+	assert_true(seen2 && seen5);
+	assert_int_equal(dp_flow_mf_read(f->ctx->flow, t, v, 1), 1);
+	/* a new version: the old megaflows are not shown */
+	add(f, "table=1,priority=20,ip,nw_dst=10.0.0.9,actions=output:2");
+	assert_int_equal(dp_flow_mf_read(f->ctx->flow, atomic_load(&f->sw->flows), v, DP_FLOW_MF_ENTRIES), 0);
+	free(v);
+}
+
+struct mf_reader {
+	const struct dp_flow *flow;
+	const struct flow_tables *t;
+	atomic_bool stop;
+	unsigned long reads, views, wrong;
+};
+
+/* Read the megaflows over and over while the worker makes them: every view must be one megaflow, whole. */
+static void *mf_reader_main(void *arg)
+{
+	struct mf_reader *r = arg;
+	struct dp_flow_mf_view *v = calloc(DP_FLOW_MF_ENTRIES, sizeof(*v));
+
+	while (v && !atomic_load(&r->stop)) {
+		unsigned n = dp_flow_mf_read(r->flow, r->t, v, DP_FLOW_MF_ENTRIES);
+
+		for (unsigned i = 0; i < n; i++) {
+			unsigned host = ntohl(v[i].key.nw_dst) & 0xff;
+
+			/* the rule set below: 10.0.0.H goes to port 1 + H % 4, none (a miss) when H % 4 is 3 */
+			bool miss = (host & 3) == 3;
+
+			if (v[i].memo.n_out != !miss || (!miss && v[i].memo.out[0].port != 1 + (host & 3)) ||
+			    (miss && !v[i].memo.miss_drops) ||
+			    v[i].mask.nw_dst != 0xffffffff || (ntohl(v[i].key.nw_dst) >> 8) != 0x0a0000)
+				r->wrong++;
+		}
+		r->reads++;
+		r->views += n;
+	}
+	free(v);
+	return NULL;
+}
+
+/*
+ * A dump-cache while the worker churns its megaflows (more keys than
+ * entries: every insert evicts one) sees every megaflow it returns whole:
+ * no key of one with the outputs of another.
+ */
+static void test_megaflow_read_concurrent(void **state)
+{
+	struct fx *f = *state;
+	struct mf_reader r = { .flow = f->ctx->flow };
+	pthread_t th;
+	char text[128];
+
+	for (unsigned h = 0; h < 3; h++) {
+		snprintf(text, sizeof(text), "priority=%u,ip,nw_dst=10.0.0.%u/0.0.0.3,actions=output:%u", 10 + h, h, 1 + h);
+		add(f, text);
+	}
+	add(f, "priority=20,ip,nw_dst=10.0.0.0/24,nw_src=10.0.0.99,actions=drop");	/* every lookup reads nw_dst whole */
+	add(f, "priority=20,ip,nw_dst=10.0.0.255,actions=drop");
+	add(f, "priority=20,dl_src=02:00:00:00:00:ff,actions=drop");	/* and dl_src whole: 64k megaflows */
+	r.t = atomic_load(&f->sw->flows);
+	assert_int_equal(pthread_create(&th, NULL, mf_reader_main, &r), 0);
+	for (unsigned round = 0; round < 2000; round++) {
+		for (unsigned i = 0; i < PKT_BURST; i++) {
+			unsigned k = round * PKT_BURST + i;
+
+			frame(f, i, (uint8_t)(k / 255 % 255), 2, (uint8_t)(k % 255), 0);
+		}
+		forward(f, 0, PKT_BURST);
+	}
+	atomic_store(&r.stop, true);
+	pthread_join(th, NULL);
+	print_message("dump-cache under churn: %lu reads, %lu megaflows seen, %lu wrong\n", r.reads, r.views, r.wrong);
+	assert_int_equal(r.wrong, 0);
+	assert_true(r.reads > 0 && atomic_load(&f->ctx->flow->stats.emc_misses) > 2000 * PKT_BURST / 2);
+}
+
 /* More outputs than a batch's copy pool holds: the rest are flow_copies drops, nothing overflows. */
 static void test_copy_pool_full(void **state)
 {
@@ -633,6 +1046,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cache_invalidation, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_megaflow_masks, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_megaflow_invalidation, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_miss_mode_invalidation, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_table_counts_cached_equal_uncached, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_replay_equals_run, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_megaflow_read, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_megaflow_read_concurrent, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_copy_pool_full, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_tunnel_fields, fx_setup, fx_teardown),
 	};
