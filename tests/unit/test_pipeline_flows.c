@@ -574,7 +574,7 @@ static void test_miss_mode_invalidation(void **state)
 	mf = atomic_load(&st->mf_hits);
 	assert_int_equal(one(f, 0, 2), -1);
 	assert_int_equal(atomic_load(&st->mf_hits), mf + 1);
-	assert_int_equal(drops(f, 0, DROP_FLOW_MISS), 2);
+	assert_int_equal(port_drops(&f->ports[0], DROP_FLOW_MISS), 2);
 	set_miss(f, 0, FLOW_MISS_NEXT);
 	assert_int_equal(one(f, 0, 2), 1);		/* continued into table 1 at once */
 	assert_int_equal(one(f, 0, 2), 1);		/* and from the megaflow of the new version */
@@ -589,7 +589,7 @@ static void test_miss_mode_invalidation(void **state)
 	set_miss(f, 0, FLOW_MISS_DROP);
 	assert_int_equal(one(f, 0, 2), -1);
 	assert_int_equal(one(f, 0, 2), -1);
-	assert_int_equal(drops(f, 0, DROP_FLOW_MISS), 4);
+	assert_int_equal(port_drops(&f->ports[0], DROP_FLOW_MISS), 4);
 }
 
 /*
@@ -819,7 +819,7 @@ static void test_replay_equals_run(void **state)
 		}
 		for (unsigned p = 0; p < NPORTS; p++)
 			for (unsigned d = 0; d < DROP__COUNT; d++)
-				assert_int_equal(drops(a, p, d), drops(b, p, d));
+				assert_int_equal(port_drops(&a->ports[p], d), port_drops(&b->ports[p], d));
 		for (unsigned c = 0; c < FLOW_CNT__COUNT; c++)
 			if (a->ctx->flow->x.cnt[c] != b->ctx->flow->x.cnt[c])
 				fail_msg("rule set %u: %s %" PRIu64 " cached, %" PRIu64 " uncached", iter, flow_cnt_names[c],
