@@ -32,7 +32,9 @@ Steps:
      1000 bytes with its pattern, and c1's port received the sends whole
      (average rx frame over 1514 bytes while they ran);
   6. in every namespace `nstat -asz`: TcpInCsumErrors and UdpInCsumErrors
-     are 0 (the checksums vsw completed are right);
+     are 0 (the checksums vsw completed are right); c3's port says the
+     kernel completed checksums for it (AF_XDP tx metadata, N frames > 0:
+     the frames c3 checked in this step went that way);
   7. `vswctl stats --json`: no bad_header nor bad_offload drop on any
      port; c1's and c2's ports received frames larger than an MTU (the
      average rx frame is over 1514 bytes: TSO frames came in whole);
@@ -271,6 +273,13 @@ def scenario(build, wd, state):
         errs = nstat_errors(n)
         C.check(errs is not None and errs.get("TcpInCsumErrors", -1) == 0 and errs.get("UdpInCsumErrors", -1) == 0,
                 "nstat in %s: no TcpInCsumErrors, no UdpInCsumErrors" % n, str(errs))
+
+    # The kernel finished c3's partial checksums (AF_XDP tx metadata) and nstat above saw them right.
+    show = sw.call("show")
+    state_c3 = {p["name"]: p.get("state", "") for p in show.get("ports", [])}.get("c3", "")
+    m = re.search(r"tx checksum by the kernel \((\d+) frames\)", state_c3)
+    C.check(m is not None and int(m.group(1)) > 0,
+            "show: c3's afxdp port had the kernel complete its frames' checksums (tx metadata)", state_c3)
 
     for name, g in guests.items():
         g.wait_ready(180)
