@@ -1,7 +1,7 @@
 /* test_port_afpacket.c - the AF_PACKET port against a real veth pair in a network namespace of its own. */
 
 /*
- *   AF_PACKET socket --> vsw-up1 ==veth==> vsw-up0 --TPACKET_V3 ring--> afpacket port (not polled)
+ *   AF_PACKET socket --> vsw-up1 ==veth==> vsw-up0 --TPACKET_V2 ring--> afpacket port (not polled)
  *
  * Frames the kernel drops because the port's ring is full never reach the
  * switch; they must still be visible (vswctl show: describe()).  A TSO
