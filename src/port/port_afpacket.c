@@ -169,11 +169,17 @@ static unsigned afp_rx_burst(struct port *p, unsigned q, struct port_io *io, str
 	struct afp_port *a = afp_of(p);
 	unsigned n = 0;
 	uint64_t bytes = 0;
-	size_t big_used = 0;
+	size_t big_used = 0, big_mark;
+	bool no_room = false;
 
 	a->rx_taken = 0;
 	a->pending = false;
-	/* bytes < PKT_BURST_BYTES before each frame and big_used <= bytes: a big frame always fits in big[]. */
+	/*
+	 * bytes < PKT_BURST_BYTES before each frame, and big[] holds only
+	 * frames forwarded (a dropped one's bytes are taken back), so
+	 * big_used <= bytes: the next big frame fits.  The room check below
+	 * guards that invariant, not a case that happens.
+	 */
 	while (n < max && bytes < PKT_BURST_BYTES && a->rx_taken < AFP_SLOTS) {
 		struct tpacket2_hdr *f = slot(a, (a->rx_slot + a->rx_taken) % AFP_SLOTS);
 		uint32_t status, mac, snaplen, flen;
@@ -185,17 +191,23 @@ static unsigned afp_rx_burst(struct port *p, unsigned q, struct port_io *io, str
 
 		if (!slot_ready(f))
 			break;
-		a->rx_taken++;
 		/* The slot's fields once each, into private copies. */
 		status = f->tp_status;
 		mac = f->tp_mac;
 		snaplen = f->tp_snaplen;
 		flen = f->tp_len;
+		if ((status & TP_STATUS_COPY) && AFP_BIG_BYTES - big_used < AFP_BIG_MAX) {
+			no_room = true; /* the slot stays for the next burst */
+			break;
+		}
+		a->rx_taken++;
+		big_mark = big_used;
 		if (status & TP_STATUS_COPY) {
 			if (!afp_rx_big(a, &big_used, &rx))
 				continue;
 			if (rx.len != flen) {
 				port_count_drop(p, DROP_PORT_BROKEN, 1); /* not the frame the slot stands for */
+				big_used = big_mark;
 				continue;
 			}
 		} else {
@@ -217,6 +229,7 @@ static unsigned afp_rx_burst(struct port *p, unsigned q, struct port_io *io, str
 		memcpy(hdr, frame - AFP_HDR_LEN, AFP_HDR_LEN);
 		if (vnet_hdr_parse(hdr, len, AFP_ACCEPT, &vi) != VNET_OK) {
 			port_count_drop(p, DROP_BAD_HEADER, 1);
+			big_used = big_mark;
 			continue;
 		}
 		if (rx.vlan) {
@@ -238,12 +251,14 @@ static unsigned afp_rx_burst(struct port *p, unsigned q, struct port_io *io, str
 		a->rx_iov[n] = (struct iovec){ frame, len };
 		pkt_rx_init(&pkts[n], &a->rx_iov[n], 1, len, p->id);
 		vnet_to_pkt(&vi, &pkts[n]);
-		if (vnet_requests(&vi) && !port_offload_rx_ok(p, &pkts[n]))
+		if (vnet_requests(&vi) && !port_offload_rx_ok(p, &pkts[n])) {
+			big_used = big_mark;
 			continue;
+		}
 		bytes += len;
 		n++;
 	}
-	a->pending = n == max || bytes >= PKT_BURST_BYTES || a->rx_taken == AFP_SLOTS;
+	a->pending = n == max || bytes >= PKT_BURST_BYTES || a->rx_taken == AFP_SLOTS || no_room;
 	port_count(&p->stats.rx_packets, n);
 	port_count(&p->stats.rx_bytes, bytes);
 	return n;
