@@ -741,10 +741,10 @@ static void afx_rx_disarm(struct port *p, unsigned q)
 
 /* ---- control plane ---- */
 
-/* The bytes a transmit frame holds: a UMEM frame less the metadata room before its data. */
+/* The bytes a transmit frame holds: a UMEM frame less the metadata room before its data (kept by every socket alike). */
 static unsigned afx_tx_room(const struct afx_port *ap)
 {
-	return AFX_FRAME_BYTES - (ap->nq ? ap->q[0]->tx_meta : 0);
+	return AFX_FRAME_BYTES - AFXDP_TX_META_BYTES;
 }
 
 /* Read the interface's MTU again: frames longer than it plus a tagged Ethernet header are too big. */
