@@ -19,7 +19,8 @@
  *     6   u16  csum_offset
  *     8   u8   nsplit     iovec pieces: 1 + v % 8
  *     9   u8[7] cuts      piece lengths, modulo what is left (the last takes the rest)
- *    16   u8   chunk      segments per gso_segment() call: 1 + v % 8
+ *    16   u8   chunk      segments per gso_segment() call: 1 + v % 8; bit 7: gso_segment_partial()
+ *                          (each segment's L4 sum left partial, then completed and compared)
  *    17   ...  frame      at least PKT_ETH_HLEN bytes
  */
 #include <errno.h>
@@ -28,6 +29,7 @@
 #include <string.h>
 
 #include "../tests/lib/gso_ref.h"
+#include "packet/csum.h"
 #include "packet/gso.h"
 #include "packet/vnet_hdr.h"
 
@@ -49,6 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t *frame, *before, head_before[sizeof(src.buf)];
 	struct iovec iov[8];
 	unsigned nsplit, chunk, n = 0, nseg, k = 0;
+	bool partial;
 	size_t len, at = 0;
 	enum gso_bad bad;
 
@@ -63,6 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(before, frame, len);
 	nsplit = 1 + data[8] % 8;
 	chunk = 1 + data[16] % CHUNK_MAX;
+	partial = data[16] & 0x80;
 	for (unsigned i = 0; i + 1 < nsplit; i++) {
 		size_t take = data[9 + i] % (len - at + 1);
 
@@ -110,7 +114,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		g.hdr = g.l4 + (g.udp ? 8 : (before[g.l4 + 12] >> 4) * 4u);
 		while (k < nseg) {
-			int m = gso_segment(&src, k, segs, chunk);
+			int m = partial ? gso_segment_partial(&src, k, segs, chunk) : gso_segment(&src, k, segs, chunk);
 
 			check(m > 0 && (unsigned)m <= chunk);
 			for (int i = 0; i < m; i++, k++) {
@@ -118,12 +122,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 				check(wl && segs[i].len == wl);
 				check(pkt_to_buf(&segs[i], got, sizeof(got)) == wl);
+				if (partial) {
+					check(segs[i].csum == PKT_CSUM_PARTIAL && segs[i].csum_start == g.l4 &&
+					      segs[i].csum_offset == (g.udp ? 6 : 16));
+					check(csum_complete_buf(got, wl, g.l4, g.udp ? 6 : 16) == 0);
+				}
 				check(memcmp(got, want, wl) == 0);
 				check(ref_csums_ok(got, wl, &g));
 			}
 		}
 		check(ref_segment(before, len, &g, src.gso_size, k, want) == 0);
-		check(gso_segment(&src, k, segs, chunk) == 0);
+		check((partial ? gso_segment_partial(&src, k, segs, chunk) : gso_segment(&src, k, segs, chunk)) == 0);
 	}
 out:
 	/* Neither the source's memory nor its head (its other destinations') changed. */

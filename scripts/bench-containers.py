@@ -850,7 +850,7 @@ set-up before issue 15) and `vsw-xdp-skb` (AF_XDP in skb mode).
   which drops them: no socket); "offered" is c1 eth0's tx_packets +
   tx_dropped over the same window.  For vswd the notes say where the
   rest was lost: between p1 and vswd's port (the socket's ring: AF_XDP's
-  fill ring ran empty, or the TPACKET_V3 ring was full) or after it.
+  fill ring ran empty, or the TPACKET ring was full) or after it.
 - **TCP.**  `iperf3 -c 10.0.0.2 -t 4 -O 1 -A 1` in c1 against `iperf3 -s
   -1 -A 1` in c2: both ends on CPU 1; the receiver's figure.
 - **Round trip.**  `busybox ping -c 30 -i 0.02` c1 -> c2 before the

@@ -32,7 +32,9 @@ void dp_offload_send(struct dp_offload *o, struct port *in, struct port *out, st
 			/* used <= k: the list holds every segment made so far. */
 			if (k == DP_OFFLOAD_SEGS)
 				flush(o, out, io, &k, &used);
-			m = gso_segment(p, first, &o->seg[used], DP_OFFLOAD_SEGS - k);
+			/* A destination that takes partial checksums gets the segments' so: nobody sums the payload here. */
+			m = takes & GSO_TX_CSUM ? gso_segment_partial(p, first, &o->seg[used], DP_OFFLOAD_SEGS - k)
+						: gso_segment(p, first, &o->seg[used], DP_OFFLOAD_SEGS - k);
 			if (m < 0) {
 				/* Checked at rx: only a view shorter than its frame gets here; the source's fault. */
 				atomic_fetch_add_explicit(&in->stats.offload_bad[GSO_BAD_VIEW], 1, memory_order_relaxed);

@@ -198,9 +198,23 @@ static int complete_one(const struct pkt *p, struct pkt *s)
 	return 1;
 }
 
-/* Segment @k of @p (geometry @g) into @s. */
-static bool build_seg(const struct pkt *p, const struct geom *g, unsigned k, struct pkt *s)
+/* Leave @s's L4 checksum at @start + @off for its destination: the field holds the folded pseudo-header sum @seed. */
+static bool leave_l4(struct pkt *s, unsigned start, unsigned off, uint32_t seed)
 {
+	uint16_t c = csum_fold(seed);
+
+	memcpy(pkt_head(s) + start + off, &c, 2);
+	s->csum = PKT_CSUM_PARTIAL;
+	s->csum_start = (uint16_t)start;
+	s->csum_offset = (uint16_t)off;
+	return true;
+}
+
+/* Segment @k of @p (geometry @g) into @s, its L4 checksum completed or, with @partial, left partial. */
+static bool build_seg(const struct pkt *p, const struct geom *g, unsigned k, struct pkt *s, bool partial)
+{
+	bool (*l4_sum)(struct pkt *, unsigned, unsigned, uint32_t) = partial ? leave_l4 : finish_l4;
+
 	size_t ps = g->hdr + (size_t)k * g->mss, pe = ps + g->mss < p->len ? ps + g->mss : p->len;
 	size_t in_head = ps < p->head_len ? (pe < p->head_len ? pe : p->head_len) - ps : 0;
 	size_t hl = g->hdr + in_head, l4_len;
@@ -233,7 +247,7 @@ static bool build_seg(const struct pkt *p, const struct geom *g, unsigned k, str
 	}
 	if (g->udp) {
 		wr16(l4 + 4, (unsigned)l4_len);
-		return finish_l4(s, g->l4, UDP_CSUM_OFF, seed);
+		return l4_sum(s, g->l4, UDP_CSUM_OFF, seed);
 	}
 	{
 		uint32_t seq = (uint32_t)rd16(l4 + 4) << 16 | rd16(l4 + 6);
@@ -247,10 +261,11 @@ static bool build_seg(const struct pkt *p, const struct geom *g, unsigned k, str
 		l4[13] &= (uint8_t)~TCP_CWR;
 	if (!last)
 		l4[13] &= (uint8_t)~(TCP_FIN | TCP_PSH);
-	return finish_l4(s, g->l4, TCP_CSUM_OFF, seed);
+	return l4_sum(s, g->l4, TCP_CSUM_OFF, seed);
 }
 
-int gso_segment(const struct pkt *p, unsigned first, struct pkt *out, unsigned max)
+/* gso_segment() and gso_segment_partial(): @partial leaves the segments' L4 checksums to the destination. */
+static int segment(const struct pkt *p, unsigned first, struct pkt *out, unsigned max, bool partial)
 {
 	struct geom g;
 	unsigned n = 0;
@@ -260,7 +275,17 @@ int gso_segment(const struct pkt *p, unsigned first, struct pkt *out, unsigned m
 	if (geom_of(p, &g) != GSO_OK)
 		return -EINVAL;
 	for (unsigned k = first; k < g.nseg && n < max; k++, n++)
-		if (!build_seg(p, &g, k, &out[n]))
+		if (!build_seg(p, &g, k, &out[n], partial))
 			return -EINVAL;
 	return (int)n;
+}
+
+int gso_segment(const struct pkt *p, unsigned first, struct pkt *out, unsigned max)
+{
+	return segment(p, first, out, max, false);
+}
+
+int gso_segment_partial(const struct pkt *p, unsigned first, struct pkt *out, unsigned max)
+{
+	return segment(p, first, out, max, true);
 }

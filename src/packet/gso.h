@@ -100,6 +100,16 @@ unsigned gso_count(const struct pkt *p);
 int gso_segment(const struct pkt *p, unsigned first, struct pkt *out, unsigned max);
 
 /*
+ * gso_segment() for a destination that takes partial checksums
+ * (GSO_TX_CSUM) but not the segmentation: the same segments with their
+ * TCP/UDP checksum left partial (PKT_CSUM_PARTIAL on the L4 header's
+ * field, which holds the pseudo-header sum), so nobody sums the payload
+ * here.  The IPv4 header checksum is always completed.  A frame to
+ * complete only gives the completed clone, as gso_segment().
+ */
+int gso_segment_partial(const struct pkt *p, unsigned first, struct pkt *out, unsigned max);
+
+/*
  * The one's-complement sum (csum.h's partial sum) of @p's bytes [@off,
  * @off + @len): the head's from the private copy, the rest from the view.
  * False when the frame holds less.

@@ -1,4 +1,4 @@
-/* port_afpacket.c - AF_PACKET port: attach an existing interface (a container's veth end) through a TPACKET_V3 ring. */
+/* port_afpacket.c - AF_PACKET port: attach an existing interface (a container's veth end) through a TPACKET_V2 ring. */
 #include "port/port_afpacket.h"
 
 #include <arpa/inet.h>
@@ -19,15 +19,29 @@
 #include "vsw/virtio_net.h"
 
 /*
- * The fallback that works on any interface.  Receive: the kernel fills
- * blocks of a TPACKET_V3 ring mapped into our memory (tpacket_rcv), each
+ * The fallback that works on any interface.  Receive: the kernel fills the
+ * slots of a TPACKET_V2 ring mapped into our memory (tpacket_rcv), each
  * frame preceded by a 10-byte virtio_net_hdr (PACKET_VNET_HDR); frames go
- * to the switch as views into the ring, and a block goes back to the
- * kernel when every frame in it was forwarded.  Transmit: one sendmmsg()
- * per burst, each message the header plus the source's iovecs.
+ * to the switch as views into the ring, and a slot goes back to the kernel
+ * after the burst it was in.  Transmit: one sendmmsg() per burst, each
+ * message the header plus the source's iovecs.
  *
- *   ring:  | block 0 | block 1 | ... |   block: hdr, frame, frame, ...
- *            ^ rx_block (next to read), rx_frame (position inside it)
+ *   ring:  | slot 0 | slot 1 | ... | slot 4095 |   2 KiB each: tpacket2_hdr, vnet hdr, frame
+ *            ^ rx_slot (next to read)
+ *
+ *   a frame longer than a slot (a GSO frame, a jumbo frame): its slot holds
+ *   the first bytes and TP_STATUS_COPY, and the kernel queues the whole
+ *   frame on the socket (PACKET_COPY_THRESH); rx_burst reads it with
+ *   recvmsg() into big[] (vnet hdr + frame, back to back, the next free
+ *   bytes of this burst's arena) and forwards it from there:
+ *
+ *   big:   | hdr frame | hdr frame | ... free |   PKT_BURST_BYTES + one largest frame
+ *
+ * Why V2 and not V3: a V3 block reaches us only when it is full or its
+ * timer (1 ms at least) retires it, so every frame of a slow flow (a TCP
+ * ACK, a ping) waited up to a millisecond each way; a V2 slot wakes us
+ * when it is written.  Big frames cost one recvmsg() each (one copy, as
+ * the ring's), small ones stay zero-syscall.
  *
  * Offloads: the socket takes and hands over frames whole, as the
  * container's stack made them: a checksum left partial (NEEDS_CSUM) and
@@ -39,20 +53,27 @@
  *
  * VLAN tags: the kernel takes a frame's 802.1Q tag off before packet
  * sockets see it (skb_vlan_untag() in netif_receive_skb, or the sender's
- * VLAN offload on a veth) and reports it in tp_vlan_tci; the frame is
- * whole only with the tag put back, in front of the frame, over the
- * virtio-net header we already copied out (see afp_rx_burst).  The
- * header's csum_start counted from the untagged frame: it moves with it.
+ * VLAN offload on a veth) and reports it in tp_vlan_tci (in the slot, or
+ * in PACKET_AUXDATA for recvmsg()); the frame is whole only with the tag
+ * put back, in front of the frame, over the virtio-net header we already
+ * copied out (see afp_rx_burst).  The header's csum_start counted from
+ * the untagged frame: it moves with it.
  */
 
 #define AFP_BLOCK_SIZE (1u << 20)
 #define AFP_BLOCKS 8
-#define AFP_FRAME_SIZE 2048u
+#define AFP_FRAME_SIZE 2048u	/* one slot: frames up to 1,958 bytes (a tagged 1500-byte MTU frame) stay in the ring */
+#define AFP_SLOTS (AFP_BLOCK_SIZE / AFP_FRAME_SIZE * AFP_BLOCKS)
 #define AFP_HDR_LEN VNET_HDR_LEN	/* struct virtio_net_hdr, without num_buffers */
+#define AFP_BIG_MAX (AFP_HDR_LEN + 65535u + 18u) /* header + the largest GSO frame (IP 64 KiB, a tagged Ethernet header) */
+#define AFP_BIG_BYTES (PKT_BURST_BYTES + AFP_BIG_MAX + 16u) /* a burst's big frames: it stops at PKT_BURST_BYTES */
+#define AFP_RCVBUF (32u << 20)	/* socket buffer for queued big frames (each skb's truesize counts) */
 #define AFP_TX_IOV 64
 /* What the socket takes from the kernel's virtio_net_hdr (virtio_net_hdr_from_skb()): all it can say but UFO. */
 #define AFP_ACCEPT (VNET_ACCEPT_CSUM | VNET_ACCEPT_DATA_VALID | VNET_ACCEPT_TSO4 | VNET_ACCEPT_TSO6 | \
 		    VNET_ACCEPT_ECN | VNET_ACCEPT_USO)
+
+_Static_assert(AFP_BLOCK_SIZE % AFP_FRAME_SIZE == 0, "slots tile the blocks: slot i is at i * AFP_FRAME_SIZE");
 
 struct afp_port {
 	struct port port;
@@ -60,31 +81,87 @@ struct afp_port {
 	char ifname[IFNAMSIZ];
 	uint8_t *ring;
 	size_t ring_len;
-	unsigned rx_block;		/* next block to read */
-	unsigned rx_frame;		/* frames already taken from it */
-	uint8_t *rx_next;		/* next frame header in it */
-	unsigned rx_done_blocks;	/* blocks fully consumed by the last burst, to release */
+	unsigned rx_slot;		/* next slot to read */
+	unsigned rx_taken;		/* slots the last burst read, to give back in rx_done */
 	bool pending;			/* the last burst stopped on budget */
 	struct iovec rx_iov[PKT_BURST];
+	uint8_t *big;			/* AFP_BIG_BYTES: this burst's frames longer than a slot */
 	pthread_spinlock_t tx_lock;
 	struct mmsghdr msgs[PKT_BURST];
 	struct iovec tx_iov[PKT_BURST][AFP_TX_IOV + 1];
 	uint8_t tx_hdr[PKT_BURST][AFP_HDR_LEN];
 	/* Control thread: what the kernel counted on the socket (reading resets it), summed. */
-	uint64_t kernel_packets, kernel_drops, kernel_freezes;
+	uint64_t kernel_packets, kernel_drops;
+	atomic_uint_least64_t big_frames;	/* frames that came through recvmsg() (data path, relaxed) */
 };
 
 static struct afp_port *afp_of(struct port *p) { return (struct afp_port *)p; }
 
-static struct tpacket_block_desc *block(struct afp_port *a, unsigned i)
+static struct tpacket2_hdr *slot(struct afp_port *a, unsigned i)
 {
-	return (struct tpacket_block_desc *)(a->ring + (size_t)i * AFP_BLOCK_SIZE);
+	return (struct tpacket2_hdr *)(a->ring + (size_t)i * AFP_FRAME_SIZE);
 }
 
-static bool block_ready(struct tpacket_block_desc *b)
+static bool slot_ready(struct tpacket2_hdr *f)
 {
-	/* Acquire: the kernel wrote the frames before handing the block to user space. */
-	return __atomic_load_n(&b->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER;
+	/* Acquire: the kernel wrote the frame before handing the slot to user space. */
+	return __atomic_load_n(&f->tp_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER;
+}
+
+/* What a received frame is, wherever it came from. */
+struct afp_rx {
+	uint8_t *frame;		/* AFP_HDR_LEN bytes of virtio_net_hdr before it */
+	uint32_t len;
+	bool vlan;		/* the kernel took a tag off: ... */
+	uint16_t tci, tpid;	/* ... this one */
+};
+
+/*
+ * The whole frame a TP_STATUS_COPY slot stands for: the next one queued on
+ * the socket, read into big[@*used] with its header.  False (the drop
+ * counted) when there is none (the kernel could not queue it: its socket
+ * buffer was full) or it is longer than AFP_BIG_MAX.
+ */
+static bool afp_rx_big(struct afp_port *a, size_t *used, struct afp_rx *rx)
+{
+	union {
+		struct cmsghdr c;
+		uint8_t buf[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
+	} ctl;
+	uint8_t *at = a->big + *used;
+	struct iovec iov = { at, AFP_BIG_MAX };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+			     .msg_controllen = sizeof(ctl.buf) };
+	ssize_t got = recvmsg(a->fd, &mh, MSG_DONTWAIT | MSG_TRUNC);
+
+	if (got < 0) {
+		port_count_drop(&a->port, DROP_NO_RX_BUFFER, 1);
+		return false;
+	}
+	if ((size_t)got > AFP_BIG_MAX || (mh.msg_flags & MSG_TRUNC) || (size_t)got < AFP_HDR_LEN + PKT_ETH_HLEN) {
+		port_count_drop(&a->port, (size_t)got < AFP_HDR_LEN + PKT_ETH_HLEN ? DROP_RUNT : DROP_TOO_BIG, 1);
+		return false;
+	}
+	rx->frame = at + AFP_HDR_LEN;
+	rx->len = (uint32_t)(got - AFP_HDR_LEN);
+	rx->vlan = false;
+	rx->tci = 0;
+	rx->tpid = 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		struct tpacket_auxdata aux;
+
+		if (c->cmsg_level != SOL_PACKET || c->cmsg_type != PACKET_AUXDATA ||
+		    c->cmsg_len < CMSG_LEN(sizeof(aux)))
+			continue;
+		memcpy(&aux, CMSG_DATA(c), sizeof(aux));
+		rx->vlan = aux.tp_status & TP_STATUS_VLAN_VALID;
+		rx->tci = aux.tp_vlan_tci;
+		rx->tpid = aux.tp_status & TP_STATUS_VLAN_TPID_VALID ? aux.tp_vlan_tpid : ETH_P_8021Q;
+	}
+	/* 16-byte steps keep each frame's head aligned as the ring's. */
+	*used += ((size_t)got + 15) & ~(size_t)15;
+	atomic_fetch_add_explicit(&a->big_frames, 1, memory_order_relaxed);
+	return true;
 }
 
 static unsigned afp_rx_burst(struct port *p, unsigned q, struct port_io *io, struct pkt *pkts, unsigned max)
@@ -92,56 +169,78 @@ static unsigned afp_rx_burst(struct port *p, unsigned q, struct port_io *io, str
 	struct afp_port *a = afp_of(p);
 	unsigned n = 0;
 	uint64_t bytes = 0;
+	size_t big_used = 0, big_mark;
+	bool no_room = false;
 
-	a->rx_done_blocks = 0;
+	a->rx_taken = 0;
 	a->pending = false;
-	while (n < max && bytes < PKT_BURST_BYTES) {
-		struct tpacket_block_desc *b = block(a, a->rx_block);
-		struct tpacket3_hdr *f;
+	/*
+	 * bytes < PKT_BURST_BYTES before each frame, and big[] holds only
+	 * frames forwarded (a dropped one's bytes are taken back), so
+	 * big_used <= bytes: the next big frame fits.  The room check below
+	 * guards that invariant, not a case that happens.
+	 */
+	while (n < max && bytes < PKT_BURST_BYTES && a->rx_taken < AFP_SLOTS) {
+		struct tpacket2_hdr *f = slot(a, (a->rx_slot + a->rx_taken) % AFP_SLOTS);
+		uint32_t status, mac, snaplen, flen;
+		struct afp_rx rx;
 		struct vnet_info vi;
 		uint8_t hdr[VNET_HDR_LEN];
 		uint8_t *frame;
 		uint32_t len;
 
-		if (!block_ready(b))
+		if (!slot_ready(f))
 			break;
-		if (a->rx_frame == b->hdr.bh1.num_pkts) {
-			/* Block done: released in rx_done, after the views into it are used. */
-			a->rx_done_blocks++;
-			a->rx_block = (a->rx_block + 1) % AFP_BLOCKS;
-			a->rx_frame = 0;
-			a->rx_next = NULL;
-			if (a->rx_done_blocks == AFP_BLOCKS)
-				break;
-			continue;
+		/* The slot's fields once each, into private copies. */
+		status = f->tp_status;
+		mac = f->tp_mac;
+		snaplen = f->tp_snaplen;
+		flen = f->tp_len;
+		if ((status & TP_STATUS_COPY) && AFP_BIG_BYTES - big_used < AFP_BIG_MAX) {
+			no_room = true; /* the slot stays for the next burst */
+			break;
 		}
-		if (!a->rx_next)
-			a->rx_next = (uint8_t *)b + b->hdr.bh1.offset_to_first_pkt;
-		f = (struct tpacket3_hdr *)a->rx_next;
-		a->rx_next += f->tp_next_offset;
-		a->rx_frame++;
-		frame = (uint8_t *)f + f->tp_mac;
-		len = f->tp_snaplen;
-		if (f->tp_mac < AFP_HDR_LEN || len < f->tp_len || len < PKT_ETH_HLEN) {
-			port_count_drop(p, len < PKT_ETH_HLEN ? DROP_RUNT : DROP_TOO_BIG, 1);
-			continue;
+		a->rx_taken++;
+		big_mark = big_used;
+		if (status & TP_STATUS_COPY) {
+			if (!afp_rx_big(a, &big_used, &rx))
+				continue;
+			if (rx.len != flen) {
+				port_count_drop(p, DROP_PORT_BROKEN, 1); /* not the frame the slot stands for */
+				big_used = big_mark;
+				continue;
+			}
+		} else {
+			if (mac < sizeof(*f) + AFP_HDR_LEN || mac > AFP_FRAME_SIZE || snaplen > AFP_FRAME_SIZE - mac ||
+			    snaplen < flen || snaplen < PKT_ETH_HLEN) {
+				/* snaplen < tp_len without COPY: longer than a slot and the socket could not queue it. */
+				port_count_drop(p, snaplen < PKT_ETH_HLEN ? DROP_RUNT :
+						   snaplen < flen ? DROP_NO_RX_BUFFER : DROP_PORT_BROKEN, 1);
+				continue;
+			}
+			rx.frame = (uint8_t *)f + mac;
+			rx.len = snaplen;
+			rx.vlan = status & TP_STATUS_VLAN_VALID;
+			rx.tci = f->tp_vlan_tci;
+			rx.tpid = status & TP_STATUS_VLAN_TPID_VALID ? f->tp_vlan_tpid : ETH_P_8021Q;
 		}
+		frame = rx.frame;
+		len = rx.len;
 		memcpy(hdr, frame - AFP_HDR_LEN, AFP_HDR_LEN);
 		if (vnet_hdr_parse(hdr, len, AFP_ACCEPT, &vi) != VNET_OK) {
 			port_count_drop(p, DROP_BAD_HEADER, 1);
+			big_used = big_mark;
 			continue;
 		}
-		if (f->tp_status & TP_STATUS_VLAN_VALID) {
+		if (rx.vlan) {
 			/* The tag the kernel took off, back after the MACs (above); the header's bytes are spare now. */
-			unsigned tpid = f->tp_status & TP_STATUS_VLAN_TPID_VALID ? f->hv1.tp_vlan_tpid : ETH_P_8021Q;
-
 			_Static_assert(AFP_HDR_LEN >= 4, "room for a tag in front of the frame");
 			memmove(frame - 4, frame, 12);
 			frame -= 4;
-			frame[12] = (uint8_t)(tpid >> 8);
-			frame[13] = (uint8_t)tpid;
-			frame[14] = (uint8_t)(f->hv1.tp_vlan_tci >> 8);
-			frame[15] = (uint8_t)f->hv1.tp_vlan_tci;
+			frame[12] = (uint8_t)(rx.tpid >> 8);
+			frame[13] = (uint8_t)rx.tpid;
+			frame[14] = (uint8_t)(rx.tci >> 8);
+			frame[15] = (uint8_t)rx.tci;
 			len += 4;
 			/* The header's offsets were the untagged frame's (virtio_net_hdr_from_skb() with no vlan_hlen). */
 			if (vi.flags & VNET_NEEDS_CSUM)
@@ -152,12 +251,14 @@ static unsigned afp_rx_burst(struct port *p, unsigned q, struct port_io *io, str
 		a->rx_iov[n] = (struct iovec){ frame, len };
 		pkt_rx_init(&pkts[n], &a->rx_iov[n], 1, len, p->id);
 		vnet_to_pkt(&vi, &pkts[n]);
-		if (vnet_requests(&vi) && !port_offload_rx_ok(p, &pkts[n]))
+		if (vnet_requests(&vi) && !port_offload_rx_ok(p, &pkts[n])) {
+			big_used = big_mark;
 			continue;
+		}
 		bytes += len;
 		n++;
 	}
-	a->pending = n == max || bytes >= PKT_BURST_BYTES;
+	a->pending = n == max || bytes >= PKT_BURST_BYTES || a->rx_taken == AFP_SLOTS || no_room;
 	port_count(&p->stats.rx_packets, n);
 	port_count(&p->stats.rx_bytes, bytes);
 	return n;
@@ -166,13 +267,12 @@ static unsigned afp_rx_burst(struct port *p, unsigned q, struct port_io *io, str
 static void afp_rx_done(struct port *p, unsigned q, struct port_io *io)
 {
 	struct afp_port *a = afp_of(p);
-	unsigned first = (a->rx_block + AFP_BLOCKS - a->rx_done_blocks) % AFP_BLOCKS;
 
-	/* Release: our reads of the frames happen before the kernel may refill the block. */
-	for (unsigned i = 0; i < a->rx_done_blocks; i++)
-		__atomic_store_n(&block(a, (first + i) % AFP_BLOCKS)->hdr.bh1.block_status, TP_STATUS_KERNEL,
-				 __ATOMIC_RELEASE);
-	a->rx_done_blocks = 0;
+	/* Release: our reads of each frame happen before the kernel may write its slot again. */
+	for (unsigned i = 0; i < a->rx_taken; i++)
+		__atomic_store_n(&slot(a, (a->rx_slot + i) % AFP_SLOTS)->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+	a->rx_slot = (a->rx_slot + a->rx_taken) % AFP_SLOTS;
+	a->rx_taken = 0;
 }
 
 static void afp_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, unsigned n)
@@ -211,8 +311,8 @@ static bool afp_rx_arm(struct port *p, unsigned q)
 {
 	struct afp_port *a = afp_of(p);
 
-	/* A ready block already signalled: look at it rather than wait. */
-	return a->pending || block_ready(block(a, a->rx_block));
+	/* A ready slot already signalled: look at it rather than wait. */
+	return a->pending || slot_ready(slot(a, a->rx_slot));
 }
 
 static void afp_rx_disarm(struct port *p, unsigned q) {}
@@ -226,26 +326,25 @@ static void afp_rx_disarm(struct port *p, unsigned q) {}
 static void afp_tick(struct port *p)
 {
 	struct afp_port *a = afp_of(p);
-	struct tpacket_stats_v3 st;
+	struct tpacket_stats st = { 0 };
 	socklen_t sl = sizeof(st);
 
 	if (getsockopt(a->fd, SOL_PACKET, PACKET_STATISTICS, &st, &sl) == 0) {
 		a->kernel_packets += st.tp_packets;
 		a->kernel_drops += st.tp_drops;
-		a->kernel_freezes += st.tp_freeze_q_cnt;
 	}
 }
 
 static void afp_describe(struct port *p, char *buf, size_t len)
 {
 	struct afp_port *a = afp_of(p);
-	int off = snprintf(buf, len, "af_packet %s (TPACKET_V3, %u x %u KiB blocks)", a->ifname, AFP_BLOCKS,
-			   AFP_BLOCK_SIZE / 1024);
+	int off = snprintf(buf, len, "af_packet %s (TPACKET_V2, %u x %u-byte slots; %llu longer frames by recvmsg)",
+			   a->ifname, AFP_SLOTS, AFP_FRAME_SIZE,
+			   (unsigned long long)atomic_load_explicit(&a->big_frames, memory_order_relaxed));
 
 	if (off >= 0 && (size_t)off < len && a->kernel_drops)
-		snprintf(buf + off, len - off, "; kernel: ring full, %llu of %llu frames dropped (%llu freezes)",
-			 (unsigned long long)a->kernel_drops, (unsigned long long)a->kernel_packets,
-			 (unsigned long long)a->kernel_freezes);
+		snprintf(buf + off, len - off, "; kernel: ring full, %llu of %llu frames dropped",
+			 (unsigned long long)a->kernel_drops, (unsigned long long)a->kernel_packets);
 }
 
 static void afp_destroy(struct port *p)
@@ -254,6 +353,7 @@ static void afp_destroy(struct port *p)
 
 	if (a->ring)
 		munmap(a->ring, a->ring_len);
+	free(a->big);
 	if (a->fd >= 0)
 		close(a->fd);
 	pthread_spin_destroy(&a->tx_lock);
@@ -278,14 +378,13 @@ struct port *port_afpacket_create(const char *name, struct json_object *params, 
 				  char *err, size_t errlen)
 {
 	const char *ifname = port_param_str(params, "ifname");
-	struct tpacket_req3 req = {
+	struct tpacket_req req = {
 		.tp_block_size = AFP_BLOCK_SIZE, .tp_block_nr = AFP_BLOCKS,
-		.tp_frame_size = AFP_FRAME_SIZE, .tp_frame_nr = AFP_BLOCK_SIZE / AFP_FRAME_SIZE * AFP_BLOCKS,
-		.tp_retire_blk_tov = 1, /* ms: a partly filled block still reaches us promptly */
+		.tp_frame_size = AFP_FRAME_SIZE, .tp_frame_nr = AFP_SLOTS,
 	};
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
 	struct packet_mreq mr = { .mr_type = PACKET_MR_PROMISC };
-	int one = 1, v3 = TPACKET_V3;
+	int one = 1, v2 = TPACKET_V2, rcvbuf = AFP_RCVBUF;
 	struct afp_port *a;
 	const char *what;
 
@@ -315,9 +414,27 @@ struct port *port_afpacket_create(const char *name, struct json_object *params, 
 		what = "PACKET_VNET_HDR";
 		goto out_errno;
 	}
-	if (setsockopt(a->fd, SOL_PACKET, PACKET_VERSION, &v3, sizeof(v3)) < 0 ||
+	if (setsockopt(a->fd, SOL_PACKET, PACKET_VERSION, &v2, sizeof(v2)) < 0 ||
 	    setsockopt(a->fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)) < 0) {
-		what = "TPACKET_V3 ring";
+		what = "TPACKET_V2 ring";
+		goto out_errno;
+	}
+	/*
+	 * Frames longer than a slot: queued whole on the socket (any non-zero
+	 * threshold turns it on), with their VLAN tag in PACKET_AUXDATA, in a
+	 * socket buffer that holds a few bursts of 64 KiB frames (FORCE:
+	 * past net.core.rmem_max, as root; else what rmem_max allows).
+	 */
+	if (setsockopt(a->fd, SOL_PACKET, PACKET_COPY_THRESH, &one, sizeof(one)) < 0 ||
+	    setsockopt(a->fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof(one)) < 0) {
+		what = "PACKET_COPY_THRESH";
+		goto out_errno;
+	}
+	if (setsockopt(a->fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0)
+		setsockopt(a->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	a->big = aligned_alloc(64, (AFP_BIG_BYTES + 63) & ~63u);
+	if (!a->big) {
+		what = "big-frame buffer";
 		goto out_errno;
 	}
 	a->ring_len = (size_t)AFP_BLOCK_SIZE * AFP_BLOCKS;

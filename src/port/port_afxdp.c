@@ -28,6 +28,8 @@
 
 #include "lib/log.h"
 #include "packet/csum.h"
+#include "packet/gso.h"
+#include "port/afxdp_sock.h"
 #include "port/port_types.h"
 
 /*
@@ -86,7 +88,11 @@
  * the socket's tx_lock, taken once per burst, serializes the rest):
  *   1. Reap the completion ring onto the free stack.
  *   2. Copy each frame once from its pkt iovecs into a free frame, fill a
- *      tx descriptor; submit them all at once.
+ *      tx descriptor; submit them all at once.  A frame with a partial
+ *      checksum (the port takes GSO_TX_CSUM when every socket got tx
+ *      metadata room and is in copy mode, see afxdp_sock.h) carries
+ *      XDP_TXMD_FLAGS_CHECKSUM in the 24 bytes before its data: the
+ *      kernel's skb leaves CHECKSUM_PARTIAL and nobody here sums it.
  *   3. Kick once: sendto(MSG_DONTWAIT).  In copy mode the kernel builds
  *      the skbs and hands them to the driver's tx queue the socket is
  *      bound to, inside that call; in zero-copy mode only when the ring
@@ -138,9 +144,9 @@ struct afx_queue {
 	size_t umem_bytes;		/* 2 * side frames */
 	bool zerocopy;			/* the kernel took XDP_ZEROCOPY for this socket */
 	char *umem_area;		/* umem_bytes, page aligned */
-	struct xsk_umem *umem;
-	struct xsk_socket *xsk;
-	int fd;				/* the AF_XDP socket */
+	struct afxdp_sock sock;		/* the AF_XDP socket and its rings' mappings */
+	int fd;				/* sock.fd */
+	unsigned tx_meta;		/* sock.tx_meta_bytes: room before each transmit frame's data for its metadata */
 	atomic_int tx_errno;		/* the last kick's lasting error (ENETDOWN, ENXIO), or 0: tx drops all */
 
 	/* Receive side: only the worker that polls this queue.  Each side starts a cache line of its own. */
@@ -172,7 +178,10 @@ struct afx_port {
 	bool warned_queues;		/* the tick logged that the interface changed its queues (control thread) */
 	struct afx_prog *prog;		/* the interface's XDP program, shared with ports on its other queues */
 	int ioctl_fd;			/* a datagram socket to read the interface's MTU and channels */
-	atomic_uint tx_max_bytes;	/* largest frame the interface takes: MTU + 18, at most a frame */
+	atomic_uint tx_max_bytes;	/* largest frame the interface takes: MTU + 18, at most a frame less its metadata */
+	bool tx_meta;			/* ask each socket for tx metadata room (afxdp_sock.h) */
+	bool tx_csum_kernel;		/* every queue has it in copy mode: partial checksums go to the kernel (tx_offload CSUM) */
+	atomic_uint_least64_t tx_csum_frames;	/* frames whose checksum the kernel was asked to complete */
 	unsigned nq;			/* sockets in q[]: the port's rx queues */
 	struct afx_queue *q[PORT_QUEUES_MAX];
 };
@@ -586,13 +595,37 @@ static void afx_kick(struct afx_queue *aq, unsigned frames)
 	}
 }
 
+/*
+ * A frame with a partial checksum (only when tx_offload took CSUM, so
+ * only with tx_csum_kernel) placed in transmit descriptor @d: ask the
+ * kernel to complete it (tx metadata, copy mode: the skb leaves as
+ * CHECKSUM_PARTIAL, afxdp_sock.h).  The kernel refuses a field past the
+ * descriptor's end by keeping the descriptor in the ring for ever, so a
+ * frame the copy cut short is completed here instead.  1 when the kernel
+ * was asked.
+ */
+static unsigned afx_tx_csum(struct afx_port *ap, struct afx_queue *aq, struct xdp_desc *d, const struct pkt *pk)
+{
+	struct afxdp_tx_meta *m = (struct afxdp_tx_meta *)(aq->umem_area + d->addr - aq->tx_meta);
+
+	if (!ap->tx_csum_kernel || (size_t)pk->csum_start + pk->csum_offset + 2 > d->len) {
+		csum_complete_buf(aq->umem_area + d->addr, d->len, pk->csum_start, pk->csum_offset);
+		return 0;
+	}
+	m->flags = XDP_TXMD_FLAGS_CHECKSUM;
+	m->csum_start = pk->csum_start;
+	m->csum_offset = pk->csum_offset;
+	d->options = XDP_TX_METADATA;
+	return 1;
+}
+
 static void afx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, unsigned n)
 {
 	struct afx_port *ap = afx_of(p);
 	/* Worker w sends through socket w % nq: its own when there are as many queues as workers. */
 	struct afx_queue *aq = ap->q[ap->nq == 1 ? 0 : io->worker_id % ap->nq];
 	uint32_t max_bytes = atomic_load_explicit(&ap->tx_max_bytes, memory_order_relaxed);
-	unsigned fit = 0, want, placed = 0, too_big = 0, no_room = 0;
+	unsigned fit = 0, want, placed = 0, too_big = 0, no_room = 0, csum_kernel = 0;
 	uint32_t idx = 0;
 	uint64_t bytes = 0;
 
@@ -630,9 +663,11 @@ static void afx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *
 		}
 		frame = aq->tx_free[--aq->tx_nfree];
 		d = xsk_ring_prod__tx_desc(&aq->tx, idx + placed);
-		d->addr = frame;
-		d->len = (uint32_t)pkt_to_buf(pk, aq->umem_area + frame, pk->len);
+		d->addr = frame + aq->tx_meta;
+		d->len = (uint32_t)pkt_to_buf(pk, aq->umem_area + d->addr, pk->len);
 		d->options = 0;
+		if (pk->csum == PKT_CSUM_PARTIAL)
+			csum_kernel += afx_tx_csum(ap, aq, d, pk);
 		bytes += d->len;
 		placed++;
 	}
@@ -652,6 +687,8 @@ static void afx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *
 		port_count_drop(p, DROP_TOO_BIG, too_big);
 	if (no_room)
 		port_count_drop(p, DROP_NO_RX_BUFFER, no_room);
+	if (csum_kernel)
+		port_count(&ap->tx_csum_frames, csum_kernel);
 }
 
 /* One rx queue of the port per socket: q[i] serves the interface's queue q[i]->qid. */
@@ -704,6 +741,12 @@ static void afx_rx_disarm(struct port *p, unsigned q)
 
 /* ---- control plane ---- */
 
+/* The bytes a transmit frame holds: a UMEM frame less the metadata room before its data (kept by every socket alike). */
+static unsigned afx_tx_room(const struct afx_port *ap)
+{
+	return AFX_FRAME_BYTES - AFXDP_TX_META_BYTES;
+}
+
 /* Read the interface's MTU again: frames longer than it plus a tagged Ethernet header are too big. */
 static void afx_refresh_mtu(struct afx_port *ap)
 {
@@ -714,8 +757,7 @@ static void afx_refresh_mtu(struct afx_port *ap)
 	if (ap->ioctl_fd < 0 || ioctl(ap->ioctl_fd, SIOCGIFMTU, &ifr) < 0 || ifr.ifr_mtu <= 0)
 		return;
 	max = (unsigned)ifr.ifr_mtu + AFX_ETH_OVERHEAD;
-	atomic_store_explicit(&ap->tx_max_bytes, max < AFX_FRAME_BYTES ? max : AFX_FRAME_BYTES,
-			      memory_order_relaxed);
+	atomic_store_explicit(&ap->tx_max_bytes, max < afx_tx_room(ap) ? max : afx_tx_room(ap), memory_order_relaxed);
 }
 
 /*
@@ -788,7 +830,7 @@ static void afx_tick(struct port *p)
 	}
 }
 
-/* "IF queues 0-3, XDP native, copy mode[; ...]": which queues, how, and what went wrong. */
+/* "IF queues 0-3, XDP native, copy mode, tx checksum by ...[; ...]": which queues, how, and what went wrong. */
 static void afx_describe(struct port *p, char *buf, size_t len)
 {
 	struct afx_port *ap = afx_of(p);
@@ -818,6 +860,11 @@ static void afx_describe(struct port *p, char *buf, size_t len)
 	if (off < len)
 		off += (size_t)snprintf(buf + off, len - off, ", XDP %s, %s", ap->prog->native ? "native" : "skb",
 					zc == 0 ? "copy mode" : zc == ap->nq ? "zero-copy" : "zero-copy on some queues");
+	if (off < len && ap->tx_csum_kernel)
+		off += (size_t)snprintf(buf + off, len - off, ", tx checksum by the kernel (%llu frames)",
+					(unsigned long long)atomic_load(&ap->tx_csum_frames));
+	else if (off < len)
+		off += (size_t)snprintf(buf + off, len - off, ", tx checksum in software");
 	if (off < len && if_nametoindex(ap->ifname) != ap->ifindex)
 		off += (size_t)snprintf(buf + off, len - off, "; interface gone");
 	else if (off < len && tx_err)
@@ -835,10 +882,7 @@ static void afx_describe(struct port *p, char *buf, size_t len)
 static void afx_queue_free(struct afx_queue *aq)
 {
 	/* Closing the socket also takes it out of xsks_map. */
-	if (aq->xsk)
-		xsk_socket__delete(aq->xsk);
-	if (aq->umem)
-		xsk_umem__delete(aq->umem);
+	afxdp_sock_close(&aq->sock);
 	if (aq->umem_area)
 		munmap(aq->umem_area, aq->umem_bytes);
 	pthread_spin_destroy(&aq->tx_lock);
@@ -881,38 +925,22 @@ static const struct port_ops afxdp_port_ops = {
 	.destroy = afx_destroy,
 };
 
-/* One attempt: a fresh UMEM and a socket bound to queue aq->qid of @ifname.  0 or -errno. */
-static int afx_open(struct afx_queue *aq, const char *ifname, uint16_t bind_flags)
+/* One attempt: a socket bound to queue aq->qid of @ap's interface, with our UMEM registered afresh.  0 or -errno. */
+static int afx_open(struct afx_queue *aq, const struct afx_port *ap, uint16_t bind_flags)
 {
-	const struct xsk_umem_config uc = {
-		.fill_size = aq->side,
-		.comp_size = aq->side,
-		.frame_size = AFX_FRAME_BYTES,
-		.frame_headroom = 0,
-		.flags = 0,
-	};
-	const struct xsk_socket_config sc = {
-		.rx_size = aq->side,
-		.tx_size = aq->side,
-		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD, /* the program is ours: afx_prog_get() */
+	const struct afxdp_sock_config c = {
+		.umem = aq->umem_area,
+		.umem_bytes = aq->umem_bytes,
+		.frame_bytes = AFX_FRAME_BYTES,
+		.ring_entries = aq->side,
+		.ifindex = ap->ifindex,
+		.qid = aq->qid,
 		.bind_flags = (uint16_t)(bind_flags | XDP_USE_NEED_WAKEUP),
+		.tx_meta = ap->tx_meta,
 	};
-	int rc;
 
-	rc = xsk_umem__create(&aq->umem, aq->umem_area, aq->umem_bytes, &aq->fill, &aq->comp, &uc);
-	if (rc) {
-		aq->umem = NULL;
-		return rc < 0 ? rc : -rc;
-	}
-	/* A failed bind leaves the UMEM's socket unusable, so every attempt starts from a new UMEM. */
-	rc = xsk_socket__create(&aq->xsk, ifname, aq->qid, aq->umem, &aq->rx, &aq->tx, &sc);
-	if (rc) {
-		aq->xsk = NULL;
-		xsk_umem__delete(aq->umem);
-		aq->umem = NULL;
-		return rc < 0 ? rc : -rc;
-	}
-	return 0;
+	/* A failed bind leaves the socket unusable, so every attempt starts from a new one. */
+	return afxdp_sock_open(&aq->sock, &c, &aq->fill, &aq->comp, &aq->rx, &aq->tx);
 }
 
 /*
@@ -920,12 +948,12 @@ static int afx_open(struct afx_queue *aq, const char *ifname, uint16_t bind_flag
  * (a port just deleted) lets go of its queue only when a kernel workqueue
  * gets to it.
  */
-static int afx_open_retry(struct afx_queue *aq, const char *ifname, uint16_t bind_flags)
+static int afx_open_retry(struct afx_queue *aq, const struct afx_port *ap, uint16_t bind_flags)
 {
 	int rc;
 
 	for (unsigned tries = 0;; tries++) {
-		rc = afx_open(aq, ifname, bind_flags);
+		rc = afx_open(aq, ap, bind_flags);
 		if (rc != -EBUSY || tries == AFX_BUSY_TRIES)
 			return rc;
 		usleep(AFX_BUSY_WAIT_US);
@@ -979,6 +1007,7 @@ static struct afx_queue *afx_queue_new(const struct afx_port *ap, unsigned qid, 
 	}
 	memset(aq, 0, sizeof(*aq));
 	pthread_spin_init(&aq->tx_lock, PTHREAD_PROCESS_PRIVATE);
+	aq->sock.fd = -1;
 	aq->fd = -1;
 	aq->qid = qid;
 	aq->side = frames / 2;
@@ -990,12 +1019,13 @@ static struct afx_queue *afx_queue_new(const struct afx_port *ap, unsigned qid, 
 			 aq->umem_bytes >> 20, qid, strerror(errno));
 		goto out_free;
 	}
-	rc = afx_open_retry(aq, ap->ifname, zc == AFX_ZC_ON ? XDP_ZEROCOPY : zc == AFX_ZC_OFF ? XDP_COPY : 0);
+	rc = afx_open_retry(aq, ap, zc == AFX_ZC_ON ? XDP_ZEROCOPY : zc == AFX_ZC_OFF ? XDP_COPY : 0);
 	if (rc < 0) {
 		afx_open_error(ap, qid, zc, rc, err, errlen);
 		goto out_free;
 	}
-	aq->fd = xsk_socket__fd(aq->xsk);
+	aq->fd = aq->sock.fd;
+	aq->tx_meta = aq->sock.tx_meta_bytes;
 	aq->zerocopy = getsockopt(aq->fd, SOL_XDP, XDP_OPTIONS, &opts, &optlen) == 0 &&
 		       (opts.flags & XDP_OPTIONS_ZEROCOPY);
 
@@ -1095,7 +1125,8 @@ struct port *port_afxdp_create(const char *name, struct json_object *params, con
 	ap->port.ops = &afxdp_port_ops;
 	snprintf(ap->ifname, sizeof(ap->ifname), "%s", ifname);
 	ap->ifindex = if_nametoindex(ifname);
-	atomic_init(&ap->tx_max_bytes, AFX_FRAME_BYTES);
+	atomic_init(&ap->tx_max_bytes, AFX_FRAME_BYTES - AFXDP_TX_META_BYTES);
+	ap->tx_meta = true;
 	if (afx_pick_queues(ap, params, &first, &nq, err, errlen) < 0)
 		goto out_free;
 
@@ -1110,6 +1141,11 @@ struct port *port_afxdp_create(const char *name, struct json_object *params, con
 		ap->nq++;
 		zc_n += ap->q[i]->zerocopy;
 	}
+	/* Checksums to the kernel only in copy mode: a zero-copy driver may ignore the request. */
+	ap->tx_csum_kernel = true;
+	for (unsigned i = 0; i < nq; i++)
+		ap->tx_csum_kernel &= ap->q[i]->tx_meta && !ap->q[i]->zerocopy;
+	atomic_init(&ap->port.tx_offload, ap->tx_csum_kernel ? GSO_TX_CSUM : 0);
 	afx_refresh_mtu(ap);
 
 	/* Last: from here the program sends each queue's frames to its socket instead of the stack. */

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "../lib/gso_ref.h"
+#include "packet/csum.h"
 #include "packet/gso.h"
 #include "packet/vnet_hdr.h"
 
@@ -56,15 +57,20 @@ static void set_offload(const struct ref_geom *g, unsigned gso, unsigned mss)
 	src.gso_size = (uint16_t)mss;
 }
 
-/* Every segment of src, taken @chunk at a time, equal to the reference's, with correct sums. */
-static void check_segments(const struct ref_geom *g, size_t len, unsigned mss, unsigned chunk)
+/*
+ * Every segment of src, taken @chunk at a time, equal to the reference's,
+ * with correct sums; with @partial (gso_segment_partial()) each L4 sum is
+ * left partial on the L4 header's field and equals the reference's once
+ * completed.
+ */
+static void check_segments(const struct ref_geom *g, size_t len, unsigned mss, unsigned chunk, bool partial)
 {
 	unsigned nseg = gso_count(&src), k = 0;
 	uint8_t head_before[sizeof(src.buf)];
 
 	memcpy(head_before, src.buf, sizeof(src.buf));
 	while (k < nseg) {
-		int n = gso_segment(&src, k, segs, chunk);
+		int n = partial ? gso_segment_partial(&src, k, segs, chunk) : gso_segment(&src, k, segs, chunk);
 
 		assert_true(n > 0);
 		for (int i = 0; i < n; i++, k++) {
@@ -73,16 +79,22 @@ static void check_segments(const struct ref_geom *g, size_t len, unsigned mss, u
 			assert_int_not_equal(wl, 0);
 			assert_int_equal(segs[i].len, wl);
 			assert_int_equal(pkt_to_buf(&segs[i], got, sizeof(got)), wl);
+			if (partial) {
+				assert_int_equal(segs[i].csum, PKT_CSUM_PARTIAL);
+				assert_int_equal(segs[i].csum_start, g->l4);
+				assert_int_equal(segs[i].csum_offset, g->udp ? 6 : 16);
+				assert_int_equal(csum_complete_buf(got, wl, g->l4, g->udp ? 6 : 16), 0);
+			}
 			if (memcmp(got, want, wl))
 				fail_msg("segment %u of %u differs (len %zu mss %u v6 %d udp %d)", k, nseg, len, mss,
 					 g->v6, g->udp);
 			assert_true(ref_csums_ok(got, wl, g));
 			assert_int_equal(segs[i].gso_type, 0);
-			assert_int_equal(segs[i].csum, PKT_CSUM_NONE);
+			assert_int_equal(segs[i].csum, partial ? PKT_CSUM_PARTIAL : PKT_CSUM_NONE);
 		}
 	}
 	assert_int_equal(ref_segment(frame, len, g, mss, k, want), 0);
-	assert_int_equal(gso_segment(&src, k, segs, chunk), 0);
+	assert_int_equal(partial ? gso_segment_partial(&src, k, segs, chunk) : gso_segment(&src, k, segs, chunk), 0);
 	/* The source's head (shared by its other destinations) and its memory are untouched. */
 	assert_memory_equal(head_before, src.buf, sizeof(src.buf));
 	assert_memory_equal(frame, saved, len);
@@ -111,7 +123,7 @@ static void test_segment_random(void **state)
 			src.gso_type |= PKT_GSO_ECN;
 		assert_int_equal(gso_check(&src), GSO_OK);
 		assert_int_equal(gso_count(&src), payload ? (payload + mss - 1) / mss : 1);
-		check_segments(&g, len, mss, 1 + rnd() % 8);
+		check_segments(&g, len, mss, 1 + rnd() % 8, rnd() & 1);
 	}
 }
 
@@ -127,7 +139,8 @@ static void test_segment_64k(void **state)
 	set_offload(&g, VNET_GSO_TCPV4 | PKT_GSO_ECN, 1448);
 	assert_int_equal(gso_check(&src), GSO_OK);
 	assert_int_equal(gso_count(&src), 46);
-	check_segments(&g, len, 1448, 8);
+	check_segments(&g, len, 1448, 8, false);
+	check_segments(&g, len, 1448, 8, true);
 	/* Flags seen through the segments themselves. */
 	for (unsigned k = 0; k < 46; k += (unsigned)n) {
 		n = (unsigned)gso_segment(&src, k, segs, 8);
