@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "lib/perf.h"
 #include "packet/csum.h"
 #include "packet/vxlan.h"
 #include "port/port_types.h"
@@ -173,7 +174,7 @@ static unsigned vx_rx_burst(struct port *p, unsigned q, struct port_io *io, stru
 	unsigned bad[VX_RX__COUNT] = { 0 }, n = 0, nlearn = 0;
 	struct vtep_learn learn[PKT_BURST];
 	uint32_t now_s;
-	uint64_t bytes = 0;
+	uint64_t bytes = 0, t0;
 	int got;
 
 	if (max > PKT_BURST)
@@ -190,6 +191,7 @@ static unsigned vx_rx_burst(struct port *p, unsigned q, struct port_io *io, stru
 		return 0;
 	}
 	v->drained = (unsigned)got < max;
+	t0 = dp_perf_note_start(io->perf);
 	now_s = vtep_now_s();
 	for (unsigned i = 0; i < (unsigned)got; i++) {
 		const struct msghdr *mh = &v->rx_msgs[i].msg_hdr;
@@ -246,6 +248,7 @@ static unsigned vx_rx_burst(struct port *p, unsigned q, struct port_io *io, stru
 	}
 	port_count(&p->stats.rx_packets, n);
 	port_count(&p->stats.rx_bytes, bytes);
+	dp_perf_note(io->perf, DP_PT_DECAP, t0, (unsigned)got);
 	return n;
 }
 
@@ -360,6 +363,28 @@ static uint32_t vx_tx_vni(const struct vx_port *v, const struct pkt *pk)
 }
 
 /*
+ * The encap point (lib/perf.h) of a tx burst: the cycles spent building
+ * messages, the sendmmsg syscalls left out (a read before and after each).
+ */
+struct vx_clock {
+	uint64_t t;		/* when the current stretch of building began (0: timing off) */
+	uint64_t encap;		/* the stretches so far */
+};
+
+/* Messages [0, @m) through the raw socket, outside the encap point's clock. */
+static unsigned vx_send(struct vx_port *v, struct port_io *io, struct vx_clock *clk, unsigned m, uint64_t *bytes,
+			unsigned drops[DROP__COUNT])
+{
+	unsigned sent;
+
+	if (io->perf)
+		clk->encap += dp_tsc() - clk->t;
+	sent = m ? port_sendmmsg(v->tx_fd, v->msgs, m, VX_HDR_LEN, bytes, drops) : 0;
+	clk->t = dp_perf_note_start(io->perf);
+	return sent;
+}
+
+/*
  * Each frame to the remote its inner destination was learned (or set)
  * behind, else, a broadcast, multicast or unknown unicast, to every remote
  * of its VNI's flood list, or of the port's when the VNI has none
@@ -373,8 +398,10 @@ static void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *p
 	uint32_t port_flood = v->vt.n_flood >= 32 ? ~0u : (1u << v->vt.n_flood) - 1;
 	uint32_t now_s = vtep_now_s();
 	uint64_t bytes = 0;
+	struct vx_clock clk = { 0, 0 };
 
 	pthread_spin_lock(&v->tx_lock);
+	clk.t = dp_perf_note_start(io->perf);
 	for (unsigned i = 0; i < n; i++) {
 		struct pkt *pk = pkts[i];
 		uint32_t vni = vx_tx_vni(v, pk), to = 0;
@@ -402,7 +429,7 @@ static void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *p
 			copies += need;
 		}
 		if (m + need > PKT_BURST) {
-			sent += port_sendmmsg(v->tx_fd, v->msgs, m, VX_HDR_LEN, &bytes, drops);
+			sent += vx_send(v, io, &clk, m, &bytes, drops);
 			m = 0;
 		}
 		if (!vx_encap(v, m, pk, vni, (unsigned)r)) {
@@ -415,7 +442,9 @@ static void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *p
 		}
 		m += need;
 	}
-	sent += port_sendmmsg(v->tx_fd, v->msgs, m, VX_HDR_LEN, &bytes, drops);
+	sent += vx_send(v, io, &clk, m, &bytes, drops);
+	if (io->perf)
+		dp_perf_add(io->perf, DP_PT_ENCAP, clk.encap, n);
 	pthread_spin_unlock(&v->tx_lock);
 	port_count(&p->stats.tx_packets, sent);
 	port_count(&p->stats.tx_bytes, bytes);
