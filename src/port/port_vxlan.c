@@ -775,10 +775,8 @@ static void vx_describe(struct port *p, char *buf, size_t len)
 				atomic_load_explicit(&p->tx_frame_max, memory_order_relaxed));
 	if (off >= 0 && (size_t)off < len)
 		off += snprintf(buf + off, len - (size_t)off, " udp_gso %s%s%s udp_gro %s",
-				v->n_gso ? "on" : "off", v->n_gso ? "" : " (", v->n_gso ? "" : v->gso_off,
+				v->n_gso ? "on" : "off (", v->n_gso ? "" : v->gso_off, v->n_gso ? "" : ")",
 				v->gro ? "on" : "off (no UDP_GRO: kernel < 5.0)");
-	if (off >= 0 && (size_t)off < len && !v->n_gso)
-		off += snprintf(buf + off, len - (size_t)off, ")");
 	for (unsigned r = 0; r < VX_RX__COUNT && off >= 0 && (size_t)off < len; r++) {
 		uint64_t c = atomic_load_explicit(&v->rx_bad[r], memory_order_relaxed);
 

@@ -19,7 +19,11 @@
  * B's (a remote outside remote= too), a VNI without one to remote=; a
  * remote taken out of a list, or the whole list, is no longer flooded
  * to; without remote=, a VNI floods to its own list alone (none: a
- * no_destination drop).  The port tests need root (a raw socket) and fail with the reason
+ * no_destination drop).  UDP GSO and GRO: a 64 KiB TSO frame leaves as
+ * UDP_SEGMENT payloads and arrives, through the receive socket's GRO, as
+ * its 46 segments in order (taken ten a burst, so a slot's datagrams wait
+ * for the next burst), each the reference segment; csum=off has no GSO.
+ * The port tests need root (a raw socket) and fail with the reason
  * otherwise.
  */
 
@@ -39,7 +43,10 @@
 
 #include <cmocka.h>
 
+#include "../lib/gso_ref.h"
 #include "../lib/zalloc.h"
+#include "packet/gso.h"
+#include "packet/vnet_hdr.h"
 #include "packet/pkt.h"
 #include "packet/vxlan.h"
 #include "port/port.h"
@@ -614,6 +621,82 @@ static void test_port_no_remote(void **state)
 	free(got);
 }
 
+/* The 64 KiB TSO frame of test_port_gso: 46 segments through UDP GSO, received through GRO ten a burst. */
+static void test_port_gso(void **state)
+{
+	static uint8_t frame[65535], want[65535], got[65535];
+	struct pkt *tx = zalloc64(sizeof(*tx)), *rx = zalloc64(PKT_BURST * sizeof(*rx));
+	struct port_io io = { 0 };
+	char err[256] = "", desc[1024];
+	struct port *a, *b, *d;
+	struct ref_geom g;
+	struct iovec iov;
+	unsigned seen = 0;
+	size_t len;
+
+	if (geteuid() != 0)
+		fail_msg("the vxlan port test needs root (a raw socket for its transmit side)");
+	a = vx_port("127.0.0.1", "127.0.0.2", "on", err, sizeof(err));
+	if (!a)
+		fail_msg("port a: %s", err);
+	b = vx_port("127.0.0.2", "127.0.0.1", "on", err, sizeof(err));
+	if (!b)
+		fail_msg("port b: %s", err);
+	assert_int_equal(type_stat(a, "udp_gso"), 1);
+	assert_int_equal(type_stat(b, "udp_gro"), 1);
+	assert_int_equal(atomic_load(&a->tx_offload), GSO_TX_CSUM | GSO_TX_TSO4 | GSO_TX_TSO6 | GSO_TX_ECN | GSO_TX_USO);
+	len = ref_frame(frame, &g, false, false, false, 0, 12, 0x18, 65535 - 14 - 20 - 32 - 1, 5);
+	iov = (struct iovec){ frame, len };
+	pkt_rx_init(tx, &iov, 1, (uint32_t)len, 0);
+	pkt_load(tx);
+	tx->csum = PKT_CSUM_PARTIAL;
+	tx->csum_start = (uint16_t)g.l4;
+	tx->csum_offset = 16;
+	tx->gso_type = VNET_GSO_TCPV4;
+	tx->gso_size = 1448;
+	assert_int_equal(gso_check(tx), GSO_OK);
+	a->ops->tx_burst(a, &io, &tx, 1);
+	assert_int_equal(atomic_load(&a->stats.tx_packets), 46);
+	assert_int_equal(type_stat(a, "gso_sends"), 2);
+	assert_int_equal(type_stat(a, "gso_segments"), 46);
+	for (int tries = 0; seen < 46 && tries < 40; tries++) {
+		struct pollfd pfd = { .fd = b->ops->rx_fd(b, 0), .events = POLLIN };
+		unsigned n = b->ops->rx_burst(b, 0, &io, rx, 10);
+
+		assert_true(n <= 10);
+		for (unsigned i = 0; i < n; i++, seen++) {
+			size_t wl = ref_segment(frame, len, &g, 1448, seen, want);
+
+			assert_int_equal(rx[i].len, wl);
+			assert_true(rx[i].flags & PKT_F_TUNNEL);
+			assert_int_equal(pkt_to_buf(&rx[i], got, sizeof(got)), wl);
+			assert_memory_equal(got, want, wl);
+		}
+		b->ops->rx_done(b, 0, &io);
+		if (!n && b->ops->rx_arm(b, 0) == false)
+			poll(&pfd, 1, 50);
+	}
+	assert_int_equal(seen, 46);
+	assert_int_equal(atomic_load(&b->stats.rx_packets), 46);
+	assert_true(type_stat(b, "gro_receives") >= 1);
+	assert_int_equal(type_stat(b, "rx_bad_short"), 0);
+	b->ops->describe(b, desc, sizeof(desc));
+	assert_non_null(strstr(desc, "udp_gso on udp_gro on"));
+	b->ops->destroy(b);
+	/* csum=off: no GSO (the kernel would refuse it), the frames segmented before the port, as without. */
+	d = vx_port("127.0.0.2", "127.0.0.1", "off", err, sizeof(err));
+	if (!d)
+		fail_msg("port d: %s", err);
+	assert_int_equal(type_stat(d, "udp_gso"), 0);
+	assert_int_equal(atomic_load(&d->tx_offload), 0);
+	d->ops->describe(d, desc, sizeof(desc));
+	assert_non_null(strstr(desc, "udp_gso off (csum=off)"));
+	d->ops->destroy(d);
+	a->ops->destroy(a);
+	free(rx);
+	free(tx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -626,6 +709,7 @@ int main(void)
 		cmocka_unit_test(test_port_vni_flow),
 		cmocka_unit_test(test_port_vni_flood),
 		cmocka_unit_test(test_port_no_remote),
+		cmocka_unit_test(test_port_gso),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
