@@ -1,4 +1,4 @@
-/* fuzz_vxlan_decap.c - libFuzzer target: packet/vxlan's decap of hostile UDP payloads, then the inner frame's load, parse and source-port hash. */
+/* fuzz_vxlan_decap.c - libFuzzer target: a hostile UDP GRO buffer cut into datagrams (packet/vxlan_gso), packet/vxlan's decap of each, then the inner frame's load, parse and source-port hash. */
 
 /*
  * What a vxlan port's UDP socket hands it is any bytes from any sender.
@@ -8,14 +8,20 @@
  * that is the payload past 8 bytes, inside it.  The inner frame then goes
  * through what the switch does to it (pkt_load(), pkt_parse()) and, on the
  * way out of another vxlan port, vxlan_src_port(), which must stay in its
- * range and read only the head.
+ * range and read only the head.  With UDP GRO the socket hands a buffer
+ * of several datagrams and their size (the kernel's, but of any value
+ * here): vxlan_gro_split() must cut it into contiguous pieces covering it
+ * exactly, each of that size but the last (one piece for a size of zero or
+ * past the buffer), handed out at most a burst at a time; each piece is
+ * then decapsulated as above.
  *
  * Input format:
  *
  *   off  size  field
  *     0   u8[3] vni     the port's VNI (big endian)
  *     3   u8[4] range   source port range: lo, hi (big endian u16 each; swapped when lo > hi)
- *     7   ...   payload the UDP payload (at most 65535 bytes used)
+ *     7   u16   gro     the GRO datagram size (big endian; 0: one datagram)
+ *     9   ...   payload the UDP payload or GRO buffer (at most 65535 bytes used)
  *
  * The payload is one heap allocation of exactly its length, so ASan sees a
  * read one byte past it.
@@ -26,8 +32,10 @@
 
 #include "packet/pkt.h"
 #include "packet/vxlan.h"
+#include "packet/vxlan_gso.h"
 
-#define HDR 7
+#define HDR 9
+#define BURST 64
 
 static void check(int cond)
 {
@@ -37,34 +45,13 @@ static void check(int cond)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* One datagram of @len bytes at @d: decap against the plain reference, then what the switch does to the inner frame. */
+static void one_datagram(const uint8_t *d, size_t len, uint32_t vni, unsigned lo, unsigned hi)
 {
 	static struct pkt p;
 	struct iovec inner = { NULL, 0 };
-	uint32_t vni;
-	unsigned lo, hi;
-	size_t len;
-	uint8_t *d;
 	enum vxlan_bad why;
 	int ref;
-
-	if (size < HDR)
-		return 0;
-	vni = (uint32_t)data[0] << 16 | (uint32_t)data[1] << 8 | data[2];
-	lo = (unsigned)data[3] << 8 | data[4];
-	hi = (unsigned)data[5] << 8 | data[6];
-	if (lo > hi) {
-		unsigned t = lo;
-
-		lo = hi;
-		hi = t;
-	}
-	len = size - HDR;
-	if (len > 65535)
-		len = 65535;
-	d = malloc(len ? len : 1);
-	check(d != NULL);
-	memcpy(d, data + HDR, len);
 
 	why = vxlan_decap(d, len, vni, &inner);
 	/* The reference, the plain way. */
@@ -79,8 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check((int)why == ref);
 	if (why != VXLAN_OK) {
 		check(inner.iov_base == NULL);
-		free(d);
-		return 0;
+		return;
 	}
 	check(inner.iov_base == d + VXLAN_HLEN && inner.iov_len == len - VXLAN_HLEN);
 
@@ -93,6 +79,55 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(sp >= lo && sp <= (hi > lo ? hi : lo));
 		check(sp == vxlan_src_port(&p, (uint16_t)lo, (uint16_t)hi));
 	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct iovec dg[BURST];
+	uint32_t vni;
+	unsigned lo, hi, calls = 0;
+	size_t len, seg, off = 0, pieces = 0, want;
+	uint8_t *d;
+
+	if (size < HDR)
+		return 0;
+	vni = (uint32_t)data[0] << 16 | (uint32_t)data[1] << 8 | data[2];
+	lo = (unsigned)data[3] << 8 | data[4];
+	hi = (unsigned)data[5] << 8 | data[6];
+	seg = (size_t)data[7] << 8 | data[8];
+	if (lo > hi) {
+		unsigned t = lo;
+
+		lo = hi;
+		hi = t;
+	}
+	len = size - HDR;
+	if (len > 65535)
+		len = 65535;
+	d = malloc(len ? len : 1);
+	check(d != NULL);
+	memcpy(d, data + HDR, len);
+
+	/* The pieces: contiguous from the start, each seg bytes but the last, a burst at most per call. */
+	want = !len ? 0 : !seg || seg >= len ? 1 : (len + seg - 1) / seg;
+	while (off < len) {
+		size_t before = off;
+		unsigned n = vxlan_gro_split(d, len, seg, &off, dg, BURST);
+
+		check(n >= 1 && n <= BURST && off > before && off <= len && ++calls <= 65536);
+		for (unsigned i = 0; i < n; i++) {
+			check(dg[i].iov_base == d + before && dg[i].iov_len > 0);
+			check(!seg || seg >= len || dg[i].iov_len == seg || (before + dg[i].iov_len == len && dg[i].iov_len < seg));
+			before += dg[i].iov_len;
+			pieces++;
+			one_datagram(dg[i].iov_base, dg[i].iov_len, vni, lo, hi);
+		}
+		check(before == off);
+	}
+	check(pieces == want);
+	check(vxlan_gro_split(d, len, seg, &off, dg, BURST) == 0);
 	free(d);
 	return 0;
 }

@@ -7,8 +7,8 @@ Each seed is one input in the format described at the top of
 fuzz/fuzz_vxlan_decap.c: the port's VNI, a source port range, then a UDP
 payload: good VXLAN datagrams around inner ARP, IPv4/UDP, IPv4/TCP,
 IPv6/TCP and tagged frames; the same with reserved bits set, the I flag
-clear, another VNI, cut at every length up to 22 bytes; plus random
-bytes.  Deterministic: running it twice writes the same bytes.
+clear, another VNI, cut at every length up to 22 bytes; GRO buffers of several datagrams (the
+last short, sizes of 0, 1 and past the buffer); plus random bytes.  Deterministic: running it twice writes the same bytes.
 """
 
 import hashlib
@@ -20,8 +20,8 @@ import sys
 MACS = bytes.fromhex("02000000000b02000000000a")
 
 
-def seed(vni, payload, lo=49152, hi=65535):
-    return struct.pack("!I", vni)[1:] + struct.pack("!HH", lo, hi) + payload
+def seed(vni, payload, lo=49152, hi=65535, gro=0):
+    return struct.pack("!I", vni)[1:] + struct.pack("!HHH", lo, hi, gro) + payload
 
 
 def vxlan(vni, flags=0x08, rsv=b"\0\0\0", rsv2=0):
@@ -60,10 +60,19 @@ def main():
     good = vxlan(42) + inner_frames()[1]
     for cut in range(23):
         seeds.append(seed(42, good[:cut]))
+    # GRO buffers: three whole datagrams and a short last one, one of equal size, sizes of 0, 1, past the buffer
+    frs = [vxlan(42) + f for f in inner_frames()[1:3]]
+    same = [f + bytes(80 - len(f)) for f in frs]
+    seeds.append(seed(42, same[0] + same[1] + same[0] + good[:17], gro=80))
+    seeds.append(seed(42, same[0] + same[1] + same[1], gro=80))
+    seeds.append(seed(42, same[0] + same[1], gro=1))
+    seeds.append(seed(42, same[0] + same[1], gro=0))
+    seeds.append(seed(42, same[0] + same[1], gro=65535))
+    seeds.append(seed(42, same[0] + bytes([0]) * 80, gro=80))
     for _ in range(16):
         n = rng.randrange(0, 200)
         seeds.append(seed(rng.randrange(1 << 24), bytes(rng.randrange(256) for _ in range(n)),
-                          rng.randrange(65536), rng.randrange(65536)))
+                          rng.randrange(65536), rng.randrange(65536), rng.choice((0, rng.randrange(1, 100)))))
     for s in seeds:
         name = hashlib.sha1(s).hexdigest()
         with open(os.path.join(out, name), "wb") as fh:
