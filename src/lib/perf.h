@@ -20,7 +20,8 @@
  * rx_done points they happen in): the used-ring publish and the call
  * eventfd write (two reads each), and a vxlan port's encap and decap (the
  * work around its sendmmsg / recvmmsg, the syscalls left out: two reads
- * per burst and two more per extra sendmmsg, never one per frame).  A counter read costs ~25 cycles (CI machine), a
+ * per burst and two more per extra sendmmsg, never one per frame; their
+ * packets are datagrams: a TSO frame sent as UDP GSO counts its segments).  A counter read costs ~25 cycles (CI machine), a
  * 64-byte frame ~200, so the worker times the stages of one batch poll in
  * dp->perf_every (16 by default; dp.c), drawn at random (dp.h, dp_perf_pick()):
  * the per-stage figures are a sample.  The round point is read twice per

@@ -625,10 +625,11 @@ static void vx_gso_msg(struct vx_port *v, unsigned m, uint8_t *buf, const struct
  * A frame with an offload request (segmentation or a partial checksum)
  * in @vni, to remote @r and, flooded, to the other remotes of @to (@need
  * in all): its UDP_SEGMENT payloads, each sent to every one of them;
- * the round flushed whenever its buffers or messages run out.
+ * the round flushed whenever its buffers or messages run out.  The
+ * datagrams they make are added to *@built (the encap point's packets).
  */
 static void vx_gso_frame(struct vx_port *v, struct port_io *io, struct vx_clock *clk, struct pkt *pk, uint32_t vni,
-			 unsigned r, uint32_t to, unsigned need, unsigned *sent, uint64_t *bytes,
+			 unsigned r, uint32_t to, unsigned need, unsigned *sent, unsigned *built, uint64_t *bytes,
 			 unsigned drops[DROP__COUNT])
 {
 	unsigned sock = vxlan_src_port(pk, v->sport_lo, v->sport_hi) % v->n_gso;
@@ -651,6 +652,7 @@ static void vx_gso_frame(struct vx_port *v, struct port_io *io, struct vx_clock 
 			return;
 		}
 		v->gso_nbuf++;
+		*built += gm.segs * need;
 		for (unsigned c = 0; c < need; c++) {
 			if (c) {
 				rest &= rest - 1;
@@ -672,7 +674,7 @@ static void vx_gso_frame(struct vx_port *v, struct port_io *io, struct vx_clock 
 static void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, unsigned n)
 {
 	struct vx_port *v = vx_of(p);
-	unsigned drops[DROP__COUNT] = { 0 }, m = 0, sent = 0, copies = 0;
+	unsigned drops[DROP__COUNT] = { 0 }, m = 0, sent = 0, copies = 0, built = 0;
 	uint32_t port_flood = v->vt.n_flood >= 32 ? ~0u : (1u << v->vt.n_flood) - 1;
 	uint32_t now_s = vtep_now_s();
 	uint64_t bytes = 0;
@@ -707,7 +709,7 @@ static void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *p
 			copies += need;
 		}
 		if (v->n_gso && gso_needs(pk)) {
-			vx_gso_frame(v, io, &clk, pk, vni, (unsigned)r, to, need, &sent, &bytes, drops);
+			vx_gso_frame(v, io, &clk, pk, vni, (unsigned)r, to, need, &sent, &built, &bytes, drops);
 			continue;
 		}
 		if (m + need > PKT_BURST) {
@@ -723,11 +725,12 @@ static void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *p
 			vx_encap_copy(v, m + k, m, (unsigned)__builtin_ctz(to));
 		}
 		m += need;
+		built += need;
 	}
 	sent += vx_send(v, io, &clk, m, &bytes, drops);
 	sent += vx_gso_flush(v, io, &clk, &bytes, drops);
 	if (io->perf)
-		dp_perf_add(io->perf, DP_PT_ENCAP, clk.encap, n);
+		dp_perf_add(io->perf, DP_PT_ENCAP, clk.encap, built);
 	pthread_spin_unlock(&v->tx_lock);
 	port_count(&p->stats.tx_packets, sent);
 	port_count(&p->stats.tx_bytes, bytes);
@@ -774,9 +777,13 @@ static void vx_describe(struct port *p, char *buf, size_t len)
 				v->mtu.route, v->mtu.conf ? ", mtu= set" : "",
 				atomic_load_explicit(&p->tx_frame_max, memory_order_relaxed));
 	if (off >= 0 && (size_t)off < len)
-		off += snprintf(buf + off, len - (size_t)off, " udp_gso %s%s%s udp_gro %s",
-				v->n_gso ? "on" : "off (", v->n_gso ? "" : v->gso_off, v->n_gso ? "" : ")",
-				v->gro ? "on" : "off (no UDP_GRO: kernel < 5.0)");
+		off += snprintf(buf + off, len - (size_t)off, " udp_gso %s%s%s", v->n_gso ? "on (source ports " : "off (",
+				v->n_gso ? "" : v->gso_off, v->n_gso ? "" : ")");
+	for (unsigned s = 0; s < v->n_gso && off >= 0 && (size_t)off < len; s++)
+		off += snprintf(buf + off, len - (size_t)off, "%s%u%s", s ? "," : "", (unsigned)v->gso_sport[s],
+				s + 1 == v->n_gso ? ")" : "");
+	if (off >= 0 && (size_t)off < len)
+		off += snprintf(buf + off, len - (size_t)off, " udp_gro %s", v->gro ? "on" : "off (no UDP_GRO: kernel < 5.0)");
 	for (unsigned r = 0; r < VX_RX__COUNT && off >= 0 && (size_t)off < len; r++) {
 		uint64_t c = atomic_load_explicit(&v->rx_bad[r], memory_order_relaxed);
 
