@@ -117,7 +117,13 @@
  */
 #define VX_FLOOD_COPIES (4u * PKT_BURST)
 #define VX_GSO_SOCKS 8		/* UDP sockets for GSO payloads: outer source ports a flow's hash picks from */
-#define VX_GSO_BUFS 8		/* GSO payloads one round of sendmmsg carries: 8 x 64 KiB a port */
+/*
+ * The GSO payloads of one round of sendmmsg, back to back in one arena
+ * (512 KiB a port): a payload is built where at least VX_GSO_BUF bytes are
+ * left and takes what it used, so a round holds 8 payloads of 64 KiB or
+ * up to PKT_BURST small ones (frames with a partial checksum alone).
+ */
+#define VX_GSO_ARENA (8u * 65536u)
 #define VX_GSO_BUF 65536u
 #define VX_GSO_TX_OFFLOAD (GSO_TX_CSUM | GSO_TX_TSO4 | GSO_TX_TSO6 | GSO_TX_ECN | GSO_TX_USO)
 
@@ -192,9 +198,10 @@ struct vx_port {
 	const char *gso_off;
 	int gso_fd[VX_GSO_SOCKS];
 	uint16_t gso_sport[VX_GSO_SOCKS];
-	uint8_t *gso_buf;	/* VX_GSO_BUFS x VX_GSO_BUF */
+	uint8_t *gso_buf;	/* VX_GSO_ARENA bytes */
 	struct pkt *gso_scratch;	/* VXLAN_GSO_SEGS_MAX segments of the frame being cut */
-	unsigned gso_m, gso_nbuf;	/* messages and buffers of the current round */
+	unsigned gso_m;		/* messages of the current round */
+	size_t gso_used;	/* arena bytes they use */
 	struct mmsghdr gso_msgs[PKT_BURST];
 	struct iovec gso_iov[PKT_BURST];
 	union vx_addr gso_to[PKT_BURST];
@@ -575,7 +582,8 @@ static unsigned vx_gso_flush(struct vx_port *v, struct port_io *io, struct vx_cl
 	}
 	port_count(&v->off_count[VX_GSO_SENDS], msgs);
 	port_count(&v->off_count[VX_GSO_SEGMENTS], segs);
-	v->gso_m = v->gso_nbuf = 0;
+	v->gso_m = 0;
+	v->gso_used = 0;
 	clk->t = dp_perf_note_start(io->perf);
 	return sent;
 }
@@ -642,16 +650,16 @@ static void vx_gso_frame(struct vx_port *v, struct port_io *io, struct vx_clock 
 		unsigned rr = r;
 		int k;
 
-		if (v->gso_nbuf == VX_GSO_BUFS || v->gso_m + need > PKT_BURST)
+		if (VX_GSO_ARENA - v->gso_used < VX_GSO_BUF || v->gso_m + need > PKT_BURST)
 			*sent += vx_gso_flush(v, io, clk, bytes, drops);
-		buf = v->gso_buf + (size_t)v->gso_nbuf * VX_GSO_BUF;
+		buf = v->gso_buf + v->gso_used;
 		k = vxlan_gso_build(pk, first, vni, v->gso_scratch, buf, VX_GSO_BUF, &gm);
 		if (k <= 0) {
 			if (k < 0)
 				drops[k == -EMSGSIZE ? DROP_TOO_BIG : DROP_BAD_OFFLOAD] += need;
 			return;
 		}
-		v->gso_nbuf++;
+		v->gso_used += (gm.len + 63) & ~(size_t)63; /* the next payload line-aligned */
 		*built += gm.segs * need;
 		for (unsigned c = 0; c < need; c++) {
 			if (c) {
@@ -1119,7 +1127,7 @@ static void vx_open_gso(struct vx_port *v)
 	}
 	if (!v->n_gso)
 		return;
-	v->gso_buf = malloc((size_t)VX_GSO_BUFS * VX_GSO_BUF);
+	v->gso_buf = malloc(VX_GSO_ARENA);
 	v->gso_scratch = aligned_alloc(_Alignof(struct pkt), sizeof(struct pkt) * VXLAN_GSO_SEGS_MAX);
 	if (!v->gso_buf || !v->gso_scratch) {
 		for (unsigned s = 0; s < v->n_gso; s++)

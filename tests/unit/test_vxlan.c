@@ -680,6 +680,41 @@ static void test_port_gso(void **state)
 	assert_int_equal(atomic_load(&b->stats.rx_packets), 46);
 	assert_true(type_stat(b, "gro_receives") >= 1);
 	assert_int_equal(type_stat(b, "rx_bad_short"), 0);
+	/* 20 small frames with a partial checksum alone: 20 datagrams of one round, their checksums completed. */
+	{
+		struct pkt *small = zalloc64(20 * sizeof(*small)), *list[20];
+
+		len = ref_frame(frame, &g, false, false, false, 0, 0, 0x10, 100, 9);
+		iov = (struct iovec){ frame, len };
+		for (unsigned i = 0; i < 20; i++) {
+			pkt_rx_init(&small[i], &iov, 1, (uint32_t)len, 0);
+			pkt_load(&small[i]);
+			small[i].csum = PKT_CSUM_PARTIAL;
+			small[i].csum_start = (uint16_t)g.l4;
+			small[i].csum_offset = 16;
+			list[i] = &small[i];
+		}
+		atomic_store(&a->stats.tx_packets, 0);
+		a->ops->tx_burst(a, &io, list, 20);
+		assert_int_equal(atomic_load(&a->stats.tx_packets), 20);
+		assert_int_equal(type_stat(a, "gso_sends"), 2);
+		ref_segment(frame, len, &g, 65535, 0, want);
+		for (int tries = 0, got_n = 0; got_n < 20; tries++) {
+			struct pollfd pfd = { .fd = b->ops->rx_fd(b, 0), .events = POLLIN };
+			unsigned n = b->ops->rx_burst(b, 0, &io, rx, PKT_BURST);
+
+			assert_true(tries < 40);
+			for (unsigned i = 0; i < n; i++, got_n++) {
+				assert_int_equal(pkt_to_buf(&rx[i], got, sizeof(got)), len);
+				assert_memory_equal(got, want, len);
+				assert_true(ref_csums_ok(got, len, &g));
+			}
+			b->ops->rx_done(b, 0, &io);
+			if (!n)
+				poll(&pfd, 1, 50);
+		}
+		free(small);
+	}
 	b->ops->describe(b, desc, sizeof(desc));
 	assert_non_null(strstr(desc, " udp_gso on (source ports 49152,"));
 	assert_non_null(strstr(desc, ") udp_gro on"));
