@@ -555,7 +555,7 @@ def one_case(sw, wd, v6, csum):
     # vsw's own checksums are those of the raw socket's datagrams.
     m = re.search(r"udp_gso on \(source ports ([0-9,]+)\)", state)
     gso_ports = {int(x) for x in m.group(1).split(",")} if m else set()
-    gso_rows = [r for r in from_vsw if r["udp_len"] > 1500 - (48 if v6 else 28) or
+    gso_rows = [r for r in from_vsw if r["udp_len"] > 1500 - (40 if v6 else 20) or
                 (r["sport"] in gso_ports and r["status"] != "1")]
     from_vsw = [r for r in from_vsw if r not in gso_rows]
     if csum:
