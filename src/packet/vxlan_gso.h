@@ -66,4 +66,30 @@ int vxlan_gso_build(const struct pkt *p, unsigned first, uint32_t vni, struct pk
  */
 unsigned vxlan_gro_split(uint8_t *buf, size_t len, size_t seg_bytes, size_t *off, struct iovec *out, unsigned max);
 
+/* What vxlan_gro_merge() made of a run of inner TCP segments: the TSO request of the merged frame (pkt.h's offload fields). */
+struct vxlan_tso {
+	uint32_t len;		/* the merged frame's bytes */
+	uint8_t gso_type;	/* VNET_GSO_TCPV4 or VNET_GSO_TCPV6 */
+	uint16_t gso_size;	/* the first segment's payload: all but the last carry as much */
+	uint16_t csum_start;	/* the TCP header; its checksum field holds the pseudo header's sum (partial) */
+	uint16_t csum_offset;
+};
+
+/*
+ * Inner frames @seg[0..@n) (decapsulated datagrams of one GRO buffer, in
+ * memory the port owns) that continue one TCP stream: how many, from the
+ * first, make one TSO frame (1: leave them alone).  They merge when each
+ * is an untagged IPv4 (no options, not a fragment) or IPv6 (no extension
+ * header) TCP segment with correct IPv4 header and TCP checksums, the
+ * same Ethernet, IP (IPv4 ID one more each time) and TCP headers as the
+ * first but sequence numbers that follow on, ACK as the only flag (the
+ * last may add PSH), and the first's payload size (the last may carry
+ * less), at most 65535 bytes of IP packet in all.  Then the first
+ * frame's headers are rewritten in place (IP length and IPv4 header
+ * checksum, the last's flags, the TCP checksum field set to the pseudo
+ * header's sum), @iov gets the first frame whole and the others'
+ * payloads (room for @n), and @tso the request.
+ */
+unsigned vxlan_gro_merge(const struct iovec *seg, unsigned n, struct iovec *iov, struct vxlan_tso *tso);
+
 #endif

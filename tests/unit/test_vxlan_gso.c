@@ -11,6 +11,7 @@
 
 #include "../lib/gso_ref.h"
 #include "../lib/zalloc.h"
+#include "packet/csum.h"
 #include "packet/gso.h"
 #include "packet/vnet_hdr.h"
 #include "packet/vxlan.h"
@@ -207,6 +208,109 @@ static void test_gro_hostile(void **state)
 	assert_int_equal(vxlan_hdr_check(out[1].iov_base, out[1].iov_len, VNI, &vni), VXLAN_BAD_SHORT);
 }
 
+/* The segments of the loaded frame as flat inner frames in flat[] (each at flat_at[k], flat_len[k]): what GRO hands after decap. */
+static uint8_t flat[2 * 65536];
+static struct iovec flat_seg[64];
+
+static unsigned flatten(void)
+{
+	unsigned n = gso_count(src), at = 0;
+
+	assert_true(n <= 64);
+	for (unsigned k = 0; k < n; k++) {
+		assert_int_equal(gso_segment(src, k, scratch, 1), 1);
+		assert_true(at + scratch[0].len <= sizeof(flat));
+		assert_int_equal(pkt_to_buf(&scratch[0], flat + at, scratch[0].len), scratch[0].len);
+		flat_seg[k] = (struct iovec){ flat + at, scratch[0].len };
+		at += scratch[0].len;
+	}
+	return n;
+}
+
+/* The @k iovecs as one buffer in got_buf; its length. */
+static uint8_t got_buf[65536];
+static size_t gather(const struct iovec *out, unsigned k)
+{
+	size_t at = 0;
+
+	for (unsigned i = 0; i < k; i++) {
+		memcpy(got_buf + at, out[i].iov_base, out[i].iov_len);
+		at += out[i].iov_len;
+	}
+	return at;
+}
+
+/* The segments of a TSO frame merge back into that very frame (IPv4 and IPv6), its TSO request restored. */
+static void test_merge_roundtrip(void **state)
+{
+	static const bool v6s[] = { false, true };
+	struct iovec mv[64];
+	struct vxlan_tso tso;
+
+	for (unsigned t = 0; t < 2; t++) {
+		struct ref_geom g;
+		size_t len = load(&g, v6s[t], false, 64 * 1000 - 100, 1000);
+		unsigned n = flatten();
+
+		assert_int_equal(n, 64);
+		assert_int_equal(vxlan_gro_merge(flat_seg, n, mv, &tso), 64);
+		assert_int_equal(tso.len, len);
+		assert_int_equal(tso.gso_type, v6s[t] ? VNET_GSO_TCPV6 : VNET_GSO_TCPV4);
+		assert_int_equal(tso.gso_size, 1000);
+		assert_int_equal(tso.csum_start, g.l4);
+		assert_int_equal(tso.csum_offset, 16);
+		assert_int_equal(gather(mv, 64), len);
+		assert_memory_equal(got_buf, frame, len);
+	}
+}
+
+/* A run ends at what cannot follow: a bad checksum, a gap, another flag, a short segment; a lone segment stays. */
+static void test_merge_stops(void **state)
+{
+	struct iovec mv[64];
+	struct vxlan_tso tso;
+	struct ref_geom g;
+	unsigned n;
+
+	load(&g, false, false, 10 * 1000, 1000);
+	n = flatten();
+	assert_int_equal(n, 10);
+	assert_int_equal(vxlan_gro_merge(flat_seg, 1, mv, &tso), 1);
+	/* a payload byte flipped in segment 5: its TCP checksum fails, the run is 0..4 */
+	((uint8_t *)flat_seg[5].iov_base)[100] ^= 1;
+	assert_int_equal(vxlan_gro_merge(flat_seg, n, mv, &tso), 5);
+	assert_int_equal(tso.len, 14 + 20 + 32 + 5000);
+	load(&g, false, false, 10 * 1000, 1000);
+	n = flatten();
+	/* segment 3 missing: a gap in the sequence */
+	memmove(&flat_seg[3], &flat_seg[4], 6 * sizeof(flat_seg[0]));
+	assert_int_equal(vxlan_gro_merge(flat_seg, n - 1, mv, &tso), 3);
+	/* the first one alone has PSH (the whole frame in one segment's worth): nothing merges after it */
+	load(&g, false, false, 3 * 1000, 1000);
+	n = flatten();
+	assert_int_equal(vxlan_gro_merge(&flat_seg[2], 1, mv, &tso), 1);
+	assert_int_equal(vxlan_gro_merge(flat_seg, n, mv, &tso), 3); /* ACK, ACK, ACK|PSH */
+	/* a frame of another flow in the middle (a port changed: its checksum still right) */
+	load(&g, false, false, 6 * 1000, 1000);
+	n = flatten();
+	{
+		uint8_t *f = flat_seg[2].iov_base;
+		struct iovec one = { f, flat_seg[2].iov_len };
+
+		f[g.l4 + 1] ^= 1;
+		f[g.l4 + 16] = f[g.l4 + 17] = 0;
+		assert_int_equal(csum_complete(&one, 1, one.iov_len, g.l4, 16), 0);
+	}
+	assert_int_equal(vxlan_gro_merge(flat_seg, n, mv, &tso), 2);
+	/* nothing that is not TCP over untagged IP merges: UDP */
+	load(&g, false, true, 3 * 1000, 1000);
+	n = flatten();
+	memcpy(want, flat_seg[0].iov_base, flat_seg[0].iov_len);
+	assert_int_equal(vxlan_gro_merge(flat_seg, n, mv, &tso), 1);
+	/* the first frame is untouched when nothing merges */
+	assert_memory_equal(flat_seg[0].iov_base, want, flat_seg[0].iov_len);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -217,6 +321,8 @@ int main(void)
 		cmocka_unit_test(test_build_short_view),
 		cmocka_unit_test(test_gro_split),
 		cmocka_unit_test(test_gro_hostile),
+		cmocka_unit_test(test_merge_roundtrip),
+		cmocka_unit_test(test_merge_stops),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
