@@ -128,9 +128,11 @@
 #define VX_GSO_TX_OFFLOAD (GSO_TX_CSUM | GSO_TX_TSO4 | GSO_TX_TSO6 | GSO_TX_ECN | GSO_TX_USO)
 
 /* The port's offload counters (`stats` "tunnel"): UDP GSO payloads sent, GRO buffers received, and their datagrams. */
-enum vx_off_counter { VX_GSO_SENDS, VX_GSO_SEGMENTS, VX_GRO_RECEIVES, VX_GRO_SEGMENTS, VX_OFF__COUNT };
+enum vx_off_counter { VX_GSO_SENDS, VX_GSO_SEGMENTS, VX_GRO_RECEIVES, VX_GRO_SEGMENTS, VX_GRO_MERGED, VX_OFF__COUNT };
 static const char *const vx_off_names[VX_OFF__COUNT] = { "gso_sends", "gso_segments", "gro_receives",
-							  "gro_segments" };
+							  "gro_segments", "gro_merged" };
+/* Iovecs of merged TSO frames one burst may need: every datagram of a full burst of GRO slots. */
+#define VX_RX_MIOV ((size_t)PKT_BURST * VXLAN_GSO_SEGS_MAX)
 
 _Static_assert(VTEP_REMOTES_MAX <= PKT_BURST, "one frame's copies fit the messages of one sendmmsg");
 
@@ -174,6 +176,7 @@ struct vx_port {
 	size_t rx_off;		/* bytes of message rx_next already out (GRO: the datagrams before) */
 	size_t rx_seg;		/* its GRO datagram size (0: one datagram) */
 	int rx_r;		/* its remote */
+	struct iovec *rx_miov;	/* VX_RX_MIOV: the views of merged TSO frames (GRO on) */
 	union {
 		struct cmsghdr align;
 		uint8_t buf[CMSG_SPACE(sizeof(int))];
@@ -315,6 +318,9 @@ static unsigned vx_rx_burst(struct port *p, unsigned q, struct port_io *io, stru
 	unsigned bad[VX_RX__COUNT] = { 0 }, n = 0, nlearn = 0, dgrams = 0;
 	struct vtep_learn learn[PKT_BURST];
 	struct iovec dg[PKT_BURST];
+	uint32_t ok_vni[PKT_BURST];	/* a datagram's VNI when it passed the checks, else ~0 */
+	size_t miov_used = 0;
+	unsigned merged = 0;
 	uint32_t now_s;
 	uint64_t bytes = 0, t0;
 
@@ -337,12 +343,13 @@ static unsigned vx_rx_burst(struct port *p, unsigned q, struct port_io *io, stru
 			v->rx_off = 0;
 		}
 		dgrams += nd;
+		/* Each datagram checked; the inner frames that pass, with their VNI. */
 		for (unsigned j = 0; j < nd; j++) {
 			const uint8_t *d = dg[j].iov_base;
 			size_t dlen = dg[j].iov_len;
 			uint32_t vni = 0;
-			uint64_t src_mac;
 
+			ok_vni[j] = ~0u;
 			switch (vxlan_hdr_check(d, dlen, v->vni, &vni)) {
 			case VXLAN_OK:
 				break;
@@ -361,15 +368,50 @@ static unsigned vx_rx_burst(struct port *p, unsigned q, struct port_io *io, stru
 				bad[VX_RX_VNI]++;
 				continue;
 			}
-			v->rx_view[n] = (struct iovec){ (uint8_t *)d + VXLAN_HLEN, dlen - VXLAN_HLEN };
-			pkt_rx_init(&pkts[n], &v->rx_view[n], 1, (uint32_t)v->rx_view[n].iov_len, p->id);
-			vx_tun_meta(v, &pkts[n], vni, (unsigned)v->rx_r);
+			ok_vni[j] = vni;
+			dg[j] = (struct iovec){ (uint8_t *)d + VXLAN_HLEN, dlen - VXLAN_HLEN };
+		}
+		for (unsigned j = 0, k; j < nd; j += k) {
+			const uint8_t *inner = dg[j].iov_base;
+			uint32_t vni = ok_vni[j];
+			unsigned run = 1;
+			uint64_t src_mac;
+			struct pkt *pk = &pkts[n];
+
+			k = 1;
+			if (vni == ~0u)
+				continue;
+			/* GRO: a run of one flow's inner TCP segments becomes one TSO frame (vxlan_gro_merge()). */
+			while (v->rx_miov && j + run < nd && ok_vni[j + run] == vni && run < VXLAN_GSO_SEGS_MAX)
+				run++;
+			if (run > 1 && miov_used + run <= VX_RX_MIOV) {
+				struct vxlan_tso tso;
+
+				k = vxlan_gro_merge(&dg[j], run, v->rx_miov + miov_used, &tso);
+				if (k > 1) {
+					pkt_rx_init(pk, v->rx_miov + miov_used, (uint16_t)k, tso.len, p->id);
+					miov_used += k;
+					pk->csum = PKT_CSUM_PARTIAL;
+					pk->csum_start = tso.csum_start;
+					pk->csum_offset = tso.csum_offset;
+					pk->gso_type = tso.gso_type;
+					pk->gso_size = tso.gso_size;
+					merged++;
+					if (!port_offload_rx_ok(p, pk))
+						continue; /* cannot be: the merge checked the headers; counted if it does */
+				}
+			}
+			if (k == 1) {
+				v->rx_view[n] = dg[j];
+				pkt_rx_init(pk, &v->rx_view[n], 1, (uint32_t)dg[j].iov_len, p->id);
+			}
+			vx_tun_meta(v, pk, vni, (unsigned)v->rx_r);
 			/* flood-and-learn: the inner source is behind the VTEP the datagram came from */
-			src_mac = vtep_mac(d + VXLAN_HLEN + 6);
+			src_mac = vtep_mac(inner + 6);
 			if (vtep_learn_wanted(&v->vt, vni, src_mac, (unsigned)v->rx_r, now_s))
 				learn[nlearn++] = (struct vtep_learn){ .mac = src_mac, .vni = vni,
 								       .remote = (uint8_t)v->rx_r };
-			bytes += dlen - VXLAN_HLEN;
+			bytes += pk->len;
 			n++;
 		}
 	}
@@ -385,6 +427,8 @@ static unsigned vx_rx_burst(struct port *p, unsigned q, struct port_io *io, stru
 	}
 	port_count(&p->stats.rx_packets, n);
 	port_count(&p->stats.rx_bytes, bytes);
+	if (merged)
+		port_count(&v->off_count[VX_GRO_MERGED], merged);
 	dp_perf_note(io->perf, DP_PT_DECAP, t0, dgrams);
 	return n;
 }
@@ -860,6 +904,7 @@ static void vx_destroy(struct port *p)
 		close(v->gso_fd[s]);
 	free(v->gso_buf);
 	free(v->gso_scratch);
+	free(v->rx_miov);
 	free(v->rx_slots);
 	vtep_destroy(&v->vt);
 	pthread_spin_destroy(&v->tx_lock);
@@ -1170,8 +1215,15 @@ struct port *port_vxlan_create(const char *name, struct json_object *params, con
 		what = vx_open_tx(v);
 	if (!what) {
 		vx_open_gso(v);
-		/* UDP GRO: the kernel may glue a flow's datagrams in one slot (vx_rx_burst() cuts them apart). */
+		/*
+		 * UDP GRO: the kernel may glue a flow's datagrams in one slot
+		 * (vx_rx_burst() cuts them apart, and merges runs of inner TCP
+		 * segments into TSO frames: the port then makes offload requests).
+		 */
 		v->gro = setopt(v->rx_fd, SOL_UDP, UDP_GRO, 1) == 0;
+		if (v->gro)
+			v->rx_miov = malloc(VX_RX_MIOV * sizeof(*v->rx_miov));
+		v->port.rx_offload = v->rx_miov != NULL;
 	}
 	if (!what) {
 		int e = vxlan_mtu_open(&v->mtu, &v->local.sa, v->alen, v->ipv6, v->mtu.conf);

@@ -21,8 +21,9 @@
  * to; without remote=, a VNI floods to its own list alone (none: a
  * no_destination drop).  UDP GSO and GRO: a 64 KiB TSO frame leaves as
  * UDP_SEGMENT payloads and arrives, through the receive socket's GRO, as
- * its 46 segments in order (taken ten a burst, so a slot's datagrams wait
- * for the next burst), each the reference segment; csum=off has no GSO.
+ * its 46 segments in order, runs of them merged back into TSO frames
+ * (taken ten a burst, so a slot's datagrams wait for the next burst), each
+ * segment the reference's; csum=off has no GSO.
  * The port tests need root (a raw socket) and fail with the reason
  * otherwise.
  */
@@ -625,9 +626,10 @@ static void test_port_no_remote(void **state)
 static void test_port_gso(void **state)
 {
 	static uint8_t frame[65535], want[65535], got[65535];
-	struct pkt *tx = zalloc64(sizeof(*tx)), *rx = zalloc64(PKT_BURST * sizeof(*rx));
+	struct pkt *tx = zalloc64(sizeof(*tx)), *rx = zalloc64(PKT_BURST * sizeof(*rx)), *segs = zalloc64(sizeof(*segs));
 	struct port_io io = { 0 };
 	char err[256] = "", desc[1024];
+	unsigned merged = 0;
 	struct port *a, *b, *d;
 	struct ref_geom g;
 	struct iovec iov;
@@ -664,21 +666,40 @@ static void test_port_gso(void **state)
 		unsigned n = b->ops->rx_burst(b, 0, &io, rx, 10);
 
 		assert_true(n <= 10);
-		for (unsigned i = 0; i < n; i++, seen++) {
-			size_t wl = ref_segment(frame, len, &g, 1448, seen, want);
+		/* A frame is a segment, or a run of them merged back (GRO): its own segments are the reference's. */
+		for (unsigned i = 0; i < n; i++) {
+			unsigned nseg = rx[i].gso_type ? gso_count(&rx[i]) : 1;
 
-			assert_int_equal(rx[i].len, wl);
 			assert_true(rx[i].flags & PKT_F_TUNNEL);
-			assert_int_equal(pkt_to_buf(&rx[i], got, sizeof(got)), wl);
-			assert_memory_equal(got, want, wl);
+			pkt_load(&rx[i]); /* the parse stage's */
+			if (rx[i].gso_type) {
+				assert_int_equal(gso_check(&rx[i]), GSO_OK);
+				assert_int_equal(rx[i].gso_size, 1448);
+				merged++;
+			}
+			for (unsigned k = 0; k < nseg; k++, seen++) {
+				size_t wl = ref_segment(frame, len, &g, 1448, seen, want);
+				const struct pkt *one = &rx[i];
+
+				if (rx[i].gso_type) {
+					assert_int_equal(gso_segment(&rx[i], k, segs, 1), 1);
+					one = segs;
+				}
+				assert_int_equal(one->len, wl);
+				assert_int_equal(pkt_to_buf(one, got, sizeof(got)), wl);
+				assert_memory_equal(got, want, wl);
+			}
 		}
 		b->ops->rx_done(b, 0, &io);
 		if (!n && b->ops->rx_arm(b, 0) == false)
 			poll(&pfd, 1, 50);
 	}
 	assert_int_equal(seen, 46);
-	assert_int_equal(atomic_load(&b->stats.rx_packets), 46);
+	assert_true(merged >= 1);
+	assert_int_equal(type_stat(b, "gro_merged"), merged);
+	assert_true(atomic_load(&b->stats.rx_packets) < 46);
 	assert_true(type_stat(b, "gro_receives") >= 1);
+	assert_true(b->rx_offload);
 	assert_int_equal(type_stat(b, "rx_bad_short"), 0);
 	/* 20 small frames with a partial checksum alone: 20 datagrams of one round, their checksums completed. */
 	{
@@ -705,6 +726,8 @@ static void test_port_gso(void **state)
 
 			assert_true(tries < 40);
 			for (unsigned i = 0; i < n; i++, got_n++) {
+				pkt_load(&rx[i]); /* the parse stage's: the head of this frame, not a merged one's before */
+				assert_int_equal(rx[i].gso_type, 0);
 				assert_int_equal(pkt_to_buf(&rx[i], got, sizeof(got)), len);
 				assert_memory_equal(got, want, len);
 				assert_true(ref_csums_ok(got, len, &g));
@@ -729,6 +752,7 @@ static void test_port_gso(void **state)
 	assert_non_null(strstr(desc, "udp_gso off (csum=off)"));
 	d->ops->destroy(d);
 	a->ops->destroy(a);
+	free(segs);
 	free(rx);
 	free(tx);
 }
