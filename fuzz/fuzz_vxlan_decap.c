@@ -13,7 +13,11 @@
  * here): vxlan_gro_split() must cut it into contiguous pieces covering it
  * exactly, each of that size but the last (one piece for a size of zero or
  * past the buffer), handed out at most a burst at a time; each piece is
- * then decapsulated as above.
+ * then decapsulated as above.  Then, as the port does, runs of the pieces
+ * that decapsulate are offered to vxlan_gro_merge() (which rewrites the
+ * first frame in place): a merged frame must be one the switch's offload
+ * check accepts (gso_check() GSO_OK), cut into exactly as many segments
+ * as it merged, of its length.
  *
  * Input format:
  *
@@ -30,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "packet/gso.h"
 #include "packet/pkt.h"
 #include "packet/vxlan.h"
 #include "packet/vxlan_gso.h"
@@ -45,8 +50,37 @@ static void check(int cond)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* Runs of @n decapsulated inner frames @in (one GRO buffer's, writable) through vxlan_gro_merge(), each merged frame checked. */
+static void merge_runs(struct iovec *in, unsigned n)
+{
+	static struct pkt p;
+	static struct iovec out[BURST];
+
+	for (unsigned j = 0, k; j < n; j += k) {
+		struct vxlan_tso tso;
+		size_t total = 0;
+
+		k = vxlan_gro_merge(in + j, n - j, out, &tso);
+		check(k >= 1 && k <= n - j);
+		if (k == 1)
+			continue;
+		for (unsigned i = 0; i < k; i++)
+			total += out[i].iov_len;
+		check(total == tso.len && total <= 65535 + PKT_ETH_HLEN && out[0].iov_base == in[j].iov_base);
+		pkt_rx_init(&p, out, k, tso.len, 1);
+		pkt_load(&p);
+		p.csum = PKT_CSUM_PARTIAL;
+		p.csum_start = tso.csum_start;
+		p.csum_offset = tso.csum_offset;
+		p.gso_type = tso.gso_type;
+		p.gso_size = tso.gso_size;
+		check(gso_check(&p) == GSO_OK);
+		check(gso_count(&p) == k);
+	}
+}
+
 /* One datagram of @len bytes at @d: decap against the plain reference, then what the switch does to the inner frame. */
-static void one_datagram(const uint8_t *d, size_t len, uint32_t vni, unsigned lo, unsigned hi)
+static bool one_datagram(const uint8_t *d, size_t len, uint32_t vni, unsigned lo, unsigned hi)
 {
 	static struct pkt p;
 	struct iovec inner = { NULL, 0 };
@@ -66,7 +100,7 @@ static void one_datagram(const uint8_t *d, size_t len, uint32_t vni, unsigned lo
 	check((int)why == ref);
 	if (why != VXLAN_OK) {
 		check(inner.iov_base == NULL);
-		return;
+		return false;
 	}
 	check(inner.iov_base == d + VXLAN_HLEN && inner.iov_len == len - VXLAN_HLEN);
 
@@ -79,13 +113,14 @@ static void one_datagram(const uint8_t *d, size_t len, uint32_t vni, unsigned lo
 		check(sp >= lo && sp <= (hi > lo ? hi : lo));
 		check(sp == vxlan_src_port(&p, (uint16_t)lo, (uint16_t)hi));
 	}
+	return true;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct iovec dg[BURST];
+	struct iovec dg[BURST], in[BURST];
 	uint32_t vni;
 	unsigned lo, hi, calls = 0;
 	size_t len, seg, off = 0, pieces = 0, want;
@@ -114,7 +149,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	want = !len ? 0 : !seg || seg >= len ? 1 : (len + seg - 1) / seg;
 	while (off < len) {
 		size_t before = off;
-		unsigned n = vxlan_gro_split(d, len, seg, &off, dg, BURST);
+		unsigned n = vxlan_gro_split(d, len, seg, &off, dg, BURST), nin = 0;
 
 		check(n >= 1 && n <= BURST && off > before && off <= len && ++calls <= 65536);
 		for (unsigned i = 0; i < n; i++) {
@@ -122,9 +157,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check(!seg || seg >= len || dg[i].iov_len == seg || (before + dg[i].iov_len == len && dg[i].iov_len < seg));
 			before += dg[i].iov_len;
 			pieces++;
-			one_datagram(dg[i].iov_base, dg[i].iov_len, vni, lo, hi);
+			if (one_datagram(dg[i].iov_base, dg[i].iov_len, vni, lo, hi))
+				in[nin++] = (struct iovec){ (uint8_t *)dg[i].iov_base + VXLAN_HLEN, dg[i].iov_len - VXLAN_HLEN };
 		}
 		check(before == off);
+		/* All the pieces are read: the merge may now rewrite a frame's headers, as the port's does. */
+		merge_runs(in, nin);
 	}
 	check(pieces == want);
 	check(vxlan_gro_split(d, len, seg, &off, dg, BURST) == 0);
