@@ -101,9 +101,13 @@
  *   UDP GRO (UDP_GRO, Linux >= 5.0): the receive socket may return
  *   several datagrams of one flow in one slot with their size (cmsg);
  *   vxlan_gro_split() cuts them apart and each is checked and
- *   decapsulated alone.  A slot is 64 KiB either way (a datagram's
- *   largest payload), so GRO costs no memory; frames of a slot past the
- *   burst wait there for the next burst (no recvmmsg until they are out).
+ *   decapsulated alone; then a run of one flow's inner TCP segments
+ *   becomes one TSO frame (vxlan_gro_merge(): headers rewritten in the
+ *   slot, the view the first frame and the others' payloads, from
+ *   rx_miov), so the port makes offload requests (rx_offload).  A slot is
+ *   64 KiB either way (a datagram's largest payload), so GRO costs no
+ *   memory but the iovecs; frames of a slot past the burst wait there for
+ *   the next burst (no recvmmsg until they are out).
  */
 
 #define VX_RX_SLOT 65536u	/* a datagram: at most 65535 bytes of UDP payload */
