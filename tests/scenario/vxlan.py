@@ -43,7 +43,8 @@ Steps:
      (afpacket vB + vxlan, IPv6 underlay, tos=inherit): ping and iperf3 both
      ways, the second vswd learns cA's MAC on its tunnel port; each t0 sent
      the containers' TSO frames as UDP GSO payloads and the other received
-     them as GRO buffers A -> B (`stats` "tunnel": gso_sends, gro_receives;
+     them as GRO buffers A -> B, merged back into TSO frames (`stats`
+     "tunnel": gso_sends, gro_receives, gro_merged;
      B -> A uB cuts them: its tx checksum offload is off);
      `perf show` times the encap and decap points;
   3a. path MTU through the tunnel (item 4): underlay MTU 1400 under cA's and cB's
@@ -778,9 +779,10 @@ def vsw_pair(build, wd, sw):
                   "UDP GSO payloads (%d)" % (n, tx.get("gso_sends", 0)), tx)
         rx = port_stat(sw2, "t0").get("tunnel", {})
         check(rx.get("udp_gro") == 1 and rx.get("gro_receives", 0) > 0 and
-              rx.get("gro_segments", 0) > rx.get("gro_receives", 0),
-              "vsw <-> vsw: host B's t0 received A's payloads as UDP GRO buffers (%d, %d datagrams)"
-              % (rx.get("gro_receives", 0), rx.get("gro_segments", 0)), rx)
+              rx.get("gro_segments", 0) > rx.get("gro_receives", 0) and rx.get("gro_merged", 0) > 0,
+              "vsw <-> vsw: host B's t0 received A's payloads as UDP GRO buffers (%d, %d datagrams) and handed "
+              "cB's TCP on as %d TSO frames" % (rx.get("gro_receives", 0), rx.get("gro_segments", 0),
+                                               rx.get("gro_merged", 0)), rx)
         # The encap and decap points, timed apart from the syscalls (lib/perf.h): frames went both ways.
         st = sw.call("perf", "show").get("total", {}).get("stages", {})
         untimed = [k for k in ("encap", "decap") if not st.get(k, {}).get("packets") or not st[k].get("cycles")]
