@@ -121,6 +121,12 @@ SEEDS = {
                              req(cmd="tunnel-fdb-del", mac="02:00:00:00:00:07", vni=100, remote="127.0.0.3"),
                              req(cmd="tunnel-fdb-del", mac="00:00:00:00:00:00", vni=100),
                              req(cmd="tunnel-fdb-del", mac="00:00:00:00:00:00", vni=100)]),
+    "vxlan_vlan_vni": (0, [port_add("t0", "vxlan", local="127.0.0.1", remote="127.0.0.2", vlan_vni="10:1010,20:1020"),
+                           req(cmd="show"), port_add("t1", "vxlan", local="127.0.0.1", vlan_vni="10:1,10:2"),
+                           port_add("t2", "vxlan", local="127.0.0.1", vlan_vni="4095:1", vni=3),
+                           port_add("t3", "vxlan", local="127.0.0.1", vlan_vni="10:1", tag=10),
+                           port_add("t4", "vxlan", local="127.0.0.1", vlan_vni="1:" + "9" * 40),
+                           req(cmd="tunnel-fdb-add", mac="02:00:00:00:00:07", vni=1010, remote="127.0.0.3")]),
     "log_forging": (PASS_FD, [port_add("p1", "tap"),
                               req(cmd="capture-start", port="p1", file="x\n2099-01-01 vswd info: forged")]),
 }

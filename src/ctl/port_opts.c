@@ -9,6 +9,7 @@
 
 #include "lib/strbuf.h"
 #include "port/port_types.h"
+#include "port/port_vxlan.h"
 
 #define FLOOD_RATE_MAX 10000000u /* frames/s: an interval of 100 ns */
 #define ADDR_TEXT_MAX 64
@@ -256,13 +257,42 @@ static int parse_vlan(struct json_object *o, struct switch_port_cfg *c, char *er
 	return 0;
 }
 
+/*
+ * A vxlan port's vlan_vni= makes it a trunk of the VLANs it maps (trunks=
+ * left out): other VLANs' floods are not sent there to be dropped.  A
+ * given trunks= or vlan_mode= stands; an access port cannot map VLANs.
+ */
+static int vlan_vni_trunks(struct json_object *o, struct switch_port_cfg *c, char *err, size_t errlen)
+{
+	const char *map = port_param_str(o, "vlan_vni");
+	uint16_t vids[4094];
+	uint32_t vnis[4094];
+	int n;
+
+	if (!map)
+		return 0;
+	if (c->vlan_mode == SWITCH_VLAN_ACCESS) {
+		snprintf(err, errlen, "a vlan_vni= port is a trunk of the VLANs it maps: no tag= alone");
+		return -1;
+	}
+	n = port_vxlan_vlan_vni_parse(map, vids, vnis, 4094, err, errlen);
+	if (n < 0)
+		return -1;
+	if (c->trunks_only || json_object_object_get_ex(o, "trunks", NULL) || json_object_object_get_ex(o, "vlan_mode", NULL))
+		return 0;
+	for (int i = 0; i < n; i++)
+		c->trunks[vids[i] / 64] |= 1ull << (vids[i] % 64);
+	c->trunks_only = true;
+	return 0;
+}
+
 int port_opts_parse(struct json_object *o, struct switch_port_cfg *c, char *err, size_t errlen)
 {
 	switch_port_cfg_default(c);
 	if (parse_addrs(o, "mac", c, err, errlen) < 0 || parse_addrs(o, "ip", c, err, errlen) < 0 ||
 	    port_param_uint(o, "mac_limit", 0, FDB_SIZE_MAX, c->mac_limit, &c->mac_limit, err, errlen) < 0 ||
 	    port_param_uint(o, "flood_rate", 0, FLOOD_RATE_MAX, c->flood_rate_pps, &c->flood_rate_pps, err, errlen) < 0 ||
-	    parse_vlan(o, c, err, errlen) < 0)
+	    parse_vlan(o, c, err, errlen) < 0 || vlan_vni_trunks(o, c, err, errlen) < 0)
 		return -1;
 	c->ip_lock = json_object_object_get_ex(o, "ip", NULL);
 	return 0;

@@ -167,6 +167,12 @@ static inline void load(struct pkt *p)
 	else
 		iov_to_buf(p->iov, p->niov, 0, h, n);
 	p->parsed = false;
+	p->loaded = true;
+}
+
+void pkt_load_head(struct pkt *p)
+{
+	load(p);
 }
 
 void pkt_load(struct pkt *p)
@@ -178,8 +184,8 @@ void pkt_load(struct pkt *p)
 void pkt_load_burst(struct pkt *pkts, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++)
-		/* A frame with an offload request was loaded and checked at rx: its head is never read twice. */
-		if (!(pkts[i].gso_type | (pkts[i].csum == PKT_CSUM_PARTIAL)))
+		/* A frame loaded at rx (an offload request checked, a tag pushed) is never read twice. */
+		if (!pkts[i].loaded)
 			load(&pkts[i]);
 }
 

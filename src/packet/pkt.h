@@ -28,8 +28,10 @@
  *   - the source port's rx_burst: the view (pkt_rx_init()), and the offload
  *     fields when its medium says something (zero: a finished frame;
  *     vnet_to_pkt(), then port_offload_rx_ok(), which loads the head and
- *     checks the request against it: the parse stage does not load such a
- *     frame again, so what was checked is what is forwarded);
+ *     checks the request against it: the parse stage does not load a
+ *     loaded frame again, so what was checked is what is forwarded); a
+ *     port whose medium carries what belongs in the head (a vxlan port's
+ *     VNI-to-VLAN map: a tag) loads it and puts it there;
  *   - the tx stage, for a destination that does not take a request whole:
  *     finished frames of their own (packet/gso.h, dp/offload.h);
  *   - the parse stage (pkt_load_burst()): the head, copied once from the
@@ -127,6 +129,7 @@ struct pkt {
 	uint8_t ip_proto;	/* under PKT_F_IPV4 / PKT_F_IPV6: the transport protocol */
 	uint8_t flags;		/* PKT_F_* */
 	bool parsed;		/* the offsets and flags above are pkt_parse()'s (pkt_parsed()) */
+	bool loaded;		/* the head holds the frame's first bytes: the parse stage leaves it as it is */
 	/* offload (the source port's; zero unless its medium says more) */
 	uint8_t csum;		/* enum pkt_csum */
 	uint8_t gso_type;	/* enum vnet_gso (vnet_hdr.h) | PKT_GSO_ECN: segment into gso_size payload bytes */
@@ -164,6 +167,7 @@ static inline void pkt_rx_init(struct pkt *p, struct iovec *iov, unsigned niov, 
 	p->len = len;
 	p->flags = 0;
 	p->parsed = false;
+	p->loaded = false;
 	p->csum = PKT_CSUM_NONE;
 	p->gso_type = 0; /* VNET_GSO_NONE */
 	p->gso_size = 0;
@@ -268,6 +272,9 @@ static inline void pkt_vlan_pop(struct pkt *p)
  * into the head (the only read of them from the source) and parse them.
  */
 void pkt_load(struct pkt *p);
+
+/* pkt_load() without the parse: for a port that changes the head at rx (the parse stage then leaves it). */
+void pkt_load_head(struct pkt *p);
 
 /*
  * The parse stage: pkt_load() for a burst, but the parse left to

@@ -108,7 +108,52 @@
  *   64 KiB either way (a datagram's largest payload), so GRO costs no
  *   memory but the iovecs; frames of a slot past the burst wait there for
  *   the next burst (no recvmmsg until they are out).
+ *
+ * VLANs to VNIs (vlan_vni=10:1010,20:1020; the switch makes the port a
+ * trunk of those VLANs, ctl/port_opts.c): one port, one socket, many VNIs,
+ * and the learning bridge keeps them apart by VLAN, as a Linux bridge with
+ * one vxlan device and `bridge vlan add ... tunnel_info id` does.  A
+ * received frame of a mapped VNI gets its VLAN's tag pushed into its head
+ * here (an unmapped VNI is a `vni` drop, an inner frame already tagged a
+ * `tagged` one: VXLAN carries untagged frames between VLAN-mapped VTEPs);
+ * a frame to send must carry a mapped VLAN's tag, which is left out of the
+ * datagram (the head is not changed: a flood's other destinations read
+ * it), and goes in that VLAN's VNI; else a `vlan_denied` drop.  Under
+ * vlan_vni= neither UDP GSO nor the GRO merge is used (the tag would have
+ * to come out of every segment and into every merged frame): GRO's
+ * datagrams are still cut apart, each a frame.
  */
+
+/* vlan_vni=: VID -> VNI by index, VNI -> VID by open addressing (at most half full). */
+#define VX_MAP_SLOTS 8192u
+#define VX_NO_VNI UINT32_MAX
+#define VX_MAP_USED (1ull << 40)	/* a slot: USED | vni << 12 | vid */
+
+struct vx_map {
+	uint32_t vni_of[4096];		/* VX_NO_VNI: the VLAN is not mapped */
+	uint64_t slot[VX_MAP_SLOTS];
+	unsigned n;
+	uint16_t vids[4094];		/* in the order given, for describe */
+};
+
+static unsigned vx_map_hash(uint32_t vni)
+{
+	return (vni * 2654435761u) >> (32 - 13);
+}
+
+/* The VLAN of @vni under @m, or 0: not mapped. */
+static unsigned vx_map_vid(const struct vx_map *m, uint32_t vni)
+{
+	for (unsigned i = vx_map_hash(vni), k = 0; k < VX_MAP_SLOTS; k++, i = (i + 1) & (VX_MAP_SLOTS - 1)) {
+		uint64_t e = m->slot[i];
+
+		if (!e)
+			return 0;
+		if ((uint32_t)(e >> 12 & VXLAN_VNI_MAX) == vni)
+			return (unsigned)(e & 0xfff);
+	}
+	return 0;
+}
 
 #define VX_RX_SLOT 65536u	/* a datagram: at most 65535 bytes of UDP payload */
 #define VX_TX_IOV 64		/* segments of one inner frame */
@@ -147,9 +192,10 @@ enum vx_rx_bad {
 	VX_RX_VNI,	/* another VNI */
 	VX_RX_REMOTE,	/* not from the remote VTEP */
 	VX_RX_TRUNC,	/* larger than a slot (cannot be: a UDP payload fits) */
+	VX_RX_TAGGED,	/* vlan_vni=: an inner frame that carries a tag already */
 	VX_RX__COUNT
 };
-static const char *const vx_rx_bad_names[VX_RX__COUNT] = { "short", "flags", "vni", "remote", "truncated" };
+static const char *const vx_rx_bad_names[VX_RX__COUNT] = { "short", "flags", "vni", "remote", "truncated", "tagged" };
 
 union vx_addr {
 	struct sockaddr sa;
@@ -162,6 +208,7 @@ struct vx_port {
 	/* configuration (fixed after create) */
 	bool ipv6, csum, tos_inherit;
 	bool vni_flow;		/* vni=flow: the VNI is the frame's tunnel key (pkt.tun.id), any VNI is received */
+	struct vx_map *map;	/* vlan_vni=: the VNI is the frame's VLAN's (NULL: no map) */
 	uint32_t vni;
 	uint16_t dstport, sport_lo, sport_hi;
 	int ttl, tos;
@@ -323,6 +370,7 @@ static unsigned vx_rx_burst(struct port *p, unsigned q, struct port_io *io, stru
 	struct vtep_learn learn[PKT_BURST];
 	struct iovec dg[PKT_BURST];
 	uint32_t ok_vni[PKT_BURST];	/* a datagram's VNI when it passed the checks, else ~0 */
+	uint16_t ok_vid[PKT_BURST];	/* vlan_vni=: its VNI's VLAN */
 	size_t miov_used = 0;
 	unsigned merged = 0;
 	uint32_t now_s;
@@ -358,8 +406,8 @@ static unsigned vx_rx_burst(struct port *p, unsigned q, struct port_io *io, stru
 			case VXLAN_OK:
 				break;
 			case VXLAN_BAD_VNI:
-				if (v->vni_flow)
-					break; /* every VNI is this port's: the flows tell them apart (tun_id) */
+				if (v->vni_flow || v->map)
+					break; /* every VNI is this port's: the flows (tun_id) or the map tell them apart */
 				bad[VX_RX_VNI]++;
 				continue;
 			case VXLAN_BAD_SHORT:
@@ -371,6 +419,20 @@ static unsigned vx_rx_burst(struct port *p, unsigned q, struct port_io *io, stru
 			default:
 				bad[VX_RX_VNI]++;
 				continue;
+			}
+			ok_vid[j] = 0;
+			if (v->map) {
+				const uint8_t *eth = d + VXLAN_HLEN;
+
+				ok_vid[j] = (uint16_t)vx_map_vid(v->map, vni);
+				if (!ok_vid[j]) {
+					bad[VX_RX_VNI]++;
+					continue;
+				}
+				if ((eth[12] << 8 | eth[13]) == PKT_TPID_8021Q) {
+					bad[VX_RX_TAGGED]++;
+					continue;
+				}
 			}
 			ok_vni[j] = vni;
 			dg[j] = (struct iovec){ (uint8_t *)d + VXLAN_HLEN, dlen - VXLAN_HLEN };
@@ -410,12 +472,17 @@ static unsigned vx_rx_burst(struct port *p, unsigned q, struct port_io *io, stru
 				pkt_rx_init(pk, &v->rx_view[n], 1, (uint32_t)dg[j].iov_len, p->id);
 			}
 			vx_tun_meta(v, pk, vni, (unsigned)v->rx_r);
+			bytes += pk->len;
+			if (ok_vid[j]) {
+				/* The VNI's VLAN, as a tag in the head: the switch sees a trunk port (PCP 0). */
+				pkt_load_head(pk);
+				(void)pkt_vlan_push(pk, ok_vid[j]); /* cannot fail: a fresh head has its headroom */
+			}
 			/* flood-and-learn: the inner source is behind the VTEP the datagram came from */
 			src_mac = vtep_mac(inner + 6);
 			if (vtep_learn_wanted(&v->vt, vni, src_mac, (unsigned)v->rx_r, now_s))
 				learn[nlearn++] = (struct vtep_learn){ .mac = src_mac, .vni = vni,
 								       .remote = (uint8_t)v->rx_r };
-			bytes += pk->len;
 			n++;
 		}
 	}
@@ -426,7 +493,8 @@ static unsigned vx_rx_burst(struct port *p, unsigned q, struct port_io *io, stru
 		if (!bad[r])
 			continue;
 		port_count(&v->rx_bad[r], bad[r]);
-		port_count_drop(p, r == VX_RX_REMOTE ? DROP_SRC_IP : r == VX_RX_TRUNC ? DROP_TOO_BIG : DROP_BAD_HEADER,
+		port_count_drop(p, r == VX_RX_REMOTE ? DROP_SRC_IP : r == VX_RX_TRUNC ? DROP_TOO_BIG
+						 : r == VX_RX_TAGGED ? DROP_VLAN_TAGGED : DROP_BAD_HEADER,
 				bad[r]);
 	}
 	port_count(&p->stats.rx_packets, n);
@@ -469,20 +537,30 @@ static void vx_csum4(struct vx_port *v, unsigned m, unsigned r, uint32_t udp_len
 
 /*
  * Message @m for frame @pk to remote @r in @vni: the UDP + VXLAN header in
- * front of the frame's segments.  False when the frame cannot go (too many
- * segments, too big for one datagram).
+ * front of the frame's segments, without its 802.1Q tag under vlan_vni=
+ * (the head's first segment split around it).  False when the frame
+ * cannot go (too many segments, too big for one datagram).
  */
 static bool vx_encap(struct vx_port *v, unsigned m, struct pkt *pk, uint32_t vni, unsigned r)
 {
 	uint8_t *h = v->tx_hdr[m];
 	struct iovec *iov = v->tx_iov[m];
-	int nseg = pkt_segs(pk, &iov[1], VX_TX_IOV);
-	uint32_t udp_len = VX_HDR_LEN + pk->len;
+	unsigned strip = v->map ? PKT_VLAN_HLEN : 0;
+	int nseg = pkt_segs(pk, &iov[1], VX_TX_IOV - (strip ? 1 : 0));
+	uint32_t udp_len = VX_HDR_LEN + pk->len - strip;
 	uint16_t sport = vxlan_src_port(pk, v->sport_lo, v->sport_hi);
 	struct msghdr *mh = &v->msgs[m].msg_hdr;
 
 	if (nseg < 0 || udp_len > 65535)
 		return false;
+	if (strip) {
+		/* The head is the first segment and holds the tag (vx_tx_map() checked): the MACs, then what follows it. */
+		memmove(&iov[3], &iov[2], (size_t)(nseg - 1) * sizeof(*iov));
+		iov[2] = (struct iovec){ (uint8_t *)iov[1].iov_base + 12 + PKT_VLAN_HLEN,
+					 iov[1].iov_len - 12 - PKT_VLAN_HLEN };
+		iov[1].iov_len = 12;
+		nseg++;
+	}
 	h[0] = (uint8_t)(sport >> 8);
 	h[1] = (uint8_t)sport;
 	h[2] = (uint8_t)(v->dstport >> 8);
@@ -537,6 +615,17 @@ static void vx_encap_copy(struct vx_port *v, unsigned m, unsigned first, unsigne
 		v->tx_sum[m] = v->tx_sum[first];
 		vx_csum4(v, m, r, (uint32_t)(v->tx_hdr[m][4] << 8 | v->tx_hdr[m][5]));
 	}
+}
+
+/* Under vlan_vni=: the VNI of @pk's VLAN into *@vni, true; false when it has no tag or its VLAN no VNI. */
+static bool vx_tx_map(const struct vx_port *v, const struct pkt *pk, uint32_t *vni)
+{
+	const uint8_t *h = pkt_head(pk);
+
+	if (!pkt_vlan_tagged(pk))
+		return false;
+	*vni = v->map->vni_of[(h[14] << 8 | h[15]) & 0xfff];
+	return *vni != VX_NO_VNI;
 }
 
 /* The VNI frame @pk goes in: the port's, or with vni=flow the frame's tunnel key (0 without one, as OVS's key=flow). */
@@ -740,9 +829,17 @@ static void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *p
 	clk.t = dp_perf_note_start(io->perf);
 	for (unsigned i = 0; i < n; i++) {
 		struct pkt *pk = pkts[i];
-		uint32_t vni = vx_tx_vni(v, pk), to = 0;
-		int r = vtep_lookup(&v->vt, vni, vtep_mac(pkt_head(pk)), now_s);
+		uint32_t vni = 0, to = 0;
 		unsigned need = 1;
+		int r;
+
+		if (!v->map)
+			vni = vx_tx_vni(v, pk);
+		else if (!vx_tx_map(v, pk, &vni)) {
+			drops[DROP_VLAN_DENIED]++;
+			continue;
+		}
+		r = vtep_lookup(&v->vt, vni, vtep_mac(pkt_head(pk)), now_s);
 
 		if (r < 0) {
 			/* flood: the VNI's list (read once: one word), else the port's */
@@ -812,9 +909,17 @@ static void vx_describe(struct port *p, char *buf, size_t len)
 
 	if (v->vni_flow)
 		snprintf(vni, sizeof(vni), "flow");
+	else if (v->map)
+		snprintf(vni, sizeof(vni), "vlan_vni");
 	else
 		snprintf(vni, sizeof(vni), "%u", (unsigned)v->vni);
-	off = snprintf(buf, len, "vxlan vni %s local %s remote %s", vni, v->local_str, v->vt.n_flood ? "" : "none");
+	off = snprintf(buf, len, "vxlan vni %s", vni);
+	for (unsigned i = 0; v->map && i < v->map->n && off >= 0 && (size_t)off < len; i++)
+		off += snprintf(buf + off, len - (size_t)off, "%s%u:%u", i ? "," : " ", (unsigned)v->map->vids[i],
+				(unsigned)v->map->vni_of[v->map->vids[i]]);
+	if (off >= 0 && (size_t)off < len)
+		off += snprintf(buf + off, len - (size_t)off, " local %s remote %s", v->local_str,
+				v->vt.n_flood ? "" : "none");
 	for (unsigned r = 0; r < v->vt.n_flood && off >= 0 && (size_t)off < len; r++)
 		off += snprintf(buf + off, len - (size_t)off, "%s%s", r ? "," : "", v->vt.remotes[r].str);
 	if (off >= 0 && (size_t)off < len)
@@ -862,7 +967,7 @@ static void vx_describe(struct port *p, char *buf, size_t len)
 static unsigned vx_type_stats(struct port *p, struct port_type_stat *out, unsigned max)
 {
 	static const char *const rx_names[VX_RX__COUNT] = { "rx_bad_short", "rx_bad_flags", "rx_bad_vni",
-							     "rx_bad_remote", "rx_bad_truncated" };
+							     "rx_bad_remote", "rx_bad_truncated", "rx_bad_tagged" };
 	static const char *const fdb_names[VTEP__COUNT] = { "fdb_learned", "fdb_moved", "fdb_full" };
 	struct vx_port *v = vx_of(p);
 	unsigned n = 0, learned, statics;
@@ -910,6 +1015,7 @@ static void vx_destroy(struct port *p)
 	free(v->gso_scratch);
 	free(v->rx_miov);
 	free(v->rx_slots);
+	free(v->map);
 	vtep_destroy(&v->vt);
 	pthread_spin_destroy(&v->tx_lock);
 	free(v);
@@ -990,25 +1096,110 @@ static int vx_parse_remotes(struct vx_port *v, const char *list, char *err, size
 	return 0;
 }
 
+int port_vxlan_vlan_vni_parse(const char *s, uint16_t *vids, uint32_t *vnis, unsigned max, char *err, size_t errlen)
+{
+	unsigned n = 0;
+
+	if (!s || !*s)
+		goto bad;
+	for (;;) {
+		unsigned long vid, vni;
+		char *end;
+
+		if (*s < '0' || *s > '9')
+			goto bad;
+		vid = strtoul(s, &end, 10);
+		if (*end != ':' || end[1] < '0' || end[1] > '9')
+			goto bad;
+		vni = strtoul(end + 1, &end, 10);
+		if (vid < 1 || vid > 4094 || vni > VXLAN_VNI_MAX) {
+			snprintf(err, errlen, "vxlan: vlan_vni=: VLAN %lu to VNI %lu: VLANs are 1..4094, VNIs 0..%u", vid, vni,
+				 VXLAN_VNI_MAX);
+			return -1;
+		}
+		for (unsigned i = 0; i < n; i++) {
+			if (vids[i] == vid || vnis[i] == vni) {
+				snprintf(err, errlen, "vxlan: vlan_vni=: VLAN %lu or VNI %lu mapped twice (the map is one to one)",
+					 vid, vni);
+				return -1;
+			}
+		}
+		if (n == max) {
+			snprintf(err, errlen, "vxlan: vlan_vni=: at most %u VLANs", max);
+			return -1;
+		}
+		vids[n] = (uint16_t)vid;
+		vnis[n++] = (uint32_t)vni;
+		if (!*end)
+			return (int)n;
+		if (*end != ',')
+			goto bad;
+		s = end + 1;
+	}
+bad:
+	snprintf(err, errlen, "vxlan: vlan_vni= must be VID:VNI[,VID:VNI..] like 10:1010,20:1020");
+	return -1;
+}
+
+/* vlan_vni= into @v->map (allocated here, at port add); 0, or -1 with @err. */
+static int vx_parse_map(struct vx_port *v, const char *list, char *err, size_t errlen)
+{
+	uint16_t vids[4094];
+	uint32_t vnis[4094];
+	int n = port_vxlan_vlan_vni_parse(list, vids, vnis, 4094, err, errlen);
+
+	if (n < 0)
+		return -1;
+	v->map = malloc(sizeof(*v->map));
+	if (!v->map) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	memset(v->map->vni_of, 0xff, sizeof(v->map->vni_of));
+	memset(v->map->slot, 0, sizeof(v->map->slot));
+	v->map->n = (unsigned)n;
+	for (int i = 0; i < n; i++) {
+		unsigned k = vx_map_hash(vnis[i]);
+
+		while (v->map->slot[k])
+			k = (k + 1) & (VX_MAP_SLOTS - 1);
+		v->map->slot[k] = VX_MAP_USED | (uint64_t)vnis[i] << 12 | vids[i];
+		v->map->vni_of[vids[i]] = vnis[i];
+		v->map->vids[i] = vids[i];
+	}
+	return 0;
+}
+
 /* The options into @v; 0, or -1 with @err. */
 static int vx_parse(struct vx_port *v, struct json_object *params, char *err, size_t errlen)
 {
 	const char *local = port_param_str(params, "local"), *remote = port_param_str(params, "remote");
 	const char *csum = port_param_str(params, "csum"), *tos = port_param_str(params, "tos");
 	const char *range = port_param_str(params, "src_ports"), *vni_str = port_param_str(params, "vni");
+	const char *map = port_param_str(params, "vlan_vni");
 	unsigned vni = 0, dstport, ttl, mtu, lo = 49152, hi = 65535, tosv = 0;
 	bool vni_flow = vni_str && strcmp(vni_str, "flow") == 0;
 	int fl;
 	char tail;
 
-	if ((!vni_flow && port_param_uint(params, "vni", 0, VXLAN_VNI_MAX, VXLAN_VNI_MAX + 1, &vni, err, errlen) < 0) ||
+	unsigned probe;
+
+	/* vni= given in any form (a config file's may be a number): a sentinel default tells. */
+	if (map && (vni_str || port_param_uint(params, "vni", 0, ~0u - 1, ~0u, &probe, err, errlen) < 0 || probe != ~0u)) {
+		snprintf(err, errlen, "vxlan: vlan_vni= takes the place of vni= (give one of them)");
+		return -1;
+	}
+	if (map && vx_parse_map(v, map, err, errlen) < 0)
+		return -1;
+	if ((!vni_flow && !map &&
+	     port_param_uint(params, "vni", 0, VXLAN_VNI_MAX, VXLAN_VNI_MAX + 1, &vni, err, errlen) < 0) ||
 	    port_param_uint(params, "dstport", 1, 65535, VXLAN_PORT, &dstport, err, errlen) < 0 ||
 	    port_param_uint(params, "ttl", 1, 255, 64, &ttl, err, errlen) < 0 ||
 	    port_param_uint(params, "mtu", 576, 65535, 0, &mtu, err, errlen) < 0)
 		return -1;
 	v->mtu.conf = mtu;
-	if (vni > VXLAN_VNI_MAX) {
-		snprintf(err, errlen, "vxlan: vni= is required (0..%u, or flow)", VXLAN_VNI_MAX);
+	if (vni > VXLAN_VNI_MAX && !map) {
+		snprintf(err, errlen, "vxlan: vni= (0..%u, or flow) or vlan_vni= is required", VXLAN_VNI_MAX);
 		return -1;
 	}
 	fl = vx_parse_addr(local, 0, &v->local);
@@ -1134,6 +1325,10 @@ static void vx_open_gso(struct vx_port *v)
 		v->gso_off = "csum=off";
 		return;
 	}
+	if (v->map) {
+		v->gso_off = "vlan_vni=";
+		return;
+	}
 	v->gso_off = "no free source port";
 	for (unsigned k = 0; k < VX_GSO_SOCKS && k < range; k++) {
 		int fd = socket(v->ipv6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
@@ -1225,7 +1420,7 @@ struct port *port_vxlan_create(const char *name, struct json_object *params, con
 		 * segments into TSO frames: the port then makes offload requests).
 		 */
 		v->gro = setopt(v->rx_fd, SOL_UDP, UDP_GRO, 1) == 0;
-		if (v->gro)
+		if (v->gro && !v->map)
 			v->rx_miov = malloc(VX_RX_MIOV * sizeof(*v->rx_miov));
 		v->port.rx_offload = v->rx_miov != NULL;
 	}
@@ -1234,6 +1429,7 @@ struct port *port_vxlan_create(const char *name, struct json_object *params, con
 
 		errno = -e;
 		what = e < 0 ? "MTU probe socket" : NULL;
+		v->mtu.strip = v->map ? PKT_VLAN_HLEN : 0;
 		vxlan_mtu_apply(&v->mtu, &v->vt, &v->port);
 	}
 	if (what) {
@@ -1258,7 +1454,7 @@ int port_vxlan_vni(const struct port *p)
 {
 	const struct vx_port *v = (const struct vx_port *)p;
 
-	return v->vni_flow ? -1 : (int)v->vni;
+	return v->vni_flow || v->map ? -1 : (int)v->vni;
 }
 
 int port_vxlan_fdb_add(struct port *p, const uint8_t mac[6], uint32_t vni, const char *remote, char *err,
@@ -1269,7 +1465,11 @@ int port_vxlan_fdb_add(struct port *p, const uint8_t mac[6], uint32_t vni, const
 	union vx_addr a;
 	int r;
 
-	if (!v->vni_flow && vni != v->vni) {
+	if (v->map && (vni > VXLAN_VNI_MAX || !vx_map_vid(v->map, (uint32_t)vni))) {
+		snprintf(err, errlen, "port %s maps no VLAN to VNI %u (vlan_vni=)", p->name, (unsigned)vni);
+		return -EINVAL;
+	}
+	if (!v->vni_flow && !v->map && vni != v->vni) {
 		snprintf(err, errlen, "port %s serves VNI %u only (vni=flow serves any)", p->name, (unsigned)v->vni);
 		return -EINVAL;
 	}

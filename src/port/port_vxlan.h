@@ -17,15 +17,25 @@ struct port_env;
  * [csum=on|off] [ttl=N] [tos=N|inherit] [src_ports=LO-HI] [mtu=N]`: IPv4
  * or IPv6 underlay (local and remotes of one family); the remotes are the
  * port's flood list (none without remote=: per-VNI lists only); vni=flow takes the VNI from the frame's tunnel key (flows:
- * set_tunnel, tun_id).  NULL with a reason in @err.
+ * set_tunnel, tun_id); vlan_vni= instead of vni= maps VLANs to VNIs (the
+ * port is a trunk of those VLANs to the switch: received frames get their
+ * VNI's tag, sent frames lose theirs and go in their VLAN's VNI).  NULL
+ * with a reason in @err.
  */
 struct port *port_vxlan_create(const char *name, struct json_object *params, const struct port_env *env, char *err,
 			       size_t errlen);
 
 
+/*
+ * vlan_vni="VID:VNI[,VID:VNI..]" (as `bridge vlan add dev vxlan0 vid VID
+ * tunnel_info id VNI`): VLAN IDs 1..4094 to VNIs 0..16777215, one to one.
+ * Up to @max pairs into @vids and @vnis; their count, or -1 with @err.
+ */
+int port_vxlan_vlan_vni_parse(const char *s, uint16_t *vids, uint32_t *vnis, unsigned max, char *err, size_t errlen);
+
 /* Is @p a vxlan port (the calls below take only those)? */
 bool port_is_vxlan(const struct port *p);
-/* The VNI @p serves, or -1 for vni=flow. */
+/* The VNI @p serves, or -1 for vni=flow and vlan_vni=. */
 int port_vxlan_vni(const struct port *p);
 /*
  * Control thread: inner @mac in @vni is behind VTEP @remote (an address

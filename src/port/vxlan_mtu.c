@@ -68,7 +68,7 @@ void vxlan_mtu_apply(struct vxlan_mtu *m, const struct vtep *vt, struct port *p)
 
 	m->used = mtu;
 	if (mtu > outer + PKT_ETH_HLEN)
-		max = mtu - outer;
+		max = mtu - outer + m->strip; /* frames come to the port with what it strips (a tag) */
 	/* A datagram holds at most 65535 - 8 bytes of UDP payload: the port refuses more anyway. */
 	if (max > 65535u - VXLAN_UDP_HLEN - VXLAN_HLEN)
 		max = 65535u - VXLAN_UDP_HLEN - VXLAN_HLEN;

@@ -38,6 +38,7 @@ struct vxlan_mtu {
 	unsigned conf;		/* mtu= (0: none) */
 	unsigned route;		/* the kernel's, last read: the smallest over the remotes (0: unknown) */
 	unsigned used;		/* the underlay MTU last applied: the smaller of route and conf (0: none known) */
+	unsigned strip;		/* bytes of a frame the port leaves out of the datagram (vlan_vni=: its tag) */
 	socklen_t alen;
 };
 

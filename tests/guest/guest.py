@@ -179,12 +179,7 @@ class Guest:
             if not os.path.exists(os.path.join(guest_dir, f)):
                 raise GuestError("%s/%s missing: run %s" % (guest_dir, f, BUILD_SCRIPT))
 
-        self._buf = bytearray()         # console output not consumed yet
-        self._cond = threading.Condition()
-        self._eof = False
-        self._run_lock = threading.Lock()
-        self._seq = 0
-        self._log = open(self.console_log, "wb")
+        self._open_console()
         self._qlog = open(self.qemu_log, "wb")
         self._qlog.write(("+ " + " ".join(shlex.quote(a) for a in self.cmdline) + "\n").encode())
         self._qlog.flush()
@@ -207,6 +202,15 @@ class Guest:
         return "Guest(%s, %s)" % (self.name, self.ip)
 
     # --- console ---------------------------------------------------------
+
+    def _open_console(self):
+        """The console's state before the reader starts: empty buffer, no request sent, log opened."""
+        self._buf = bytearray()         # console output not consumed yet
+        self._cond = threading.Condition()
+        self._eof = False
+        self._run_lock = threading.Lock()
+        self._seq = 0
+        self._log = open(self.console_log, "wb")
 
     def _read_console(self):
         """Copy QEMU's stdout (the guest console) to the log and the buffer until EOF."""

@@ -28,7 +28,6 @@ block, and the PID namespace ends whatever is left.
 """
 
 import argparse
-import json
 import os
 import re
 import shutil
@@ -41,12 +40,10 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(REPO, "tests", "guest"))
+import guest_lib
+from guest_lib import Results, guest
 
-import guest  # noqa: E402
-
+REPO = guest.REPO
 DOC = os.path.join(REPO, "docs", "LIBVIRT.md")
 QEMU_NS = "http://libvirt.org/schemas/domain/qemu/1.0"
 VIRSH = ["virsh", "-q", "-c", "qemu:///system"]
@@ -69,15 +66,10 @@ GUESTS = [  # name, ip, mac, libvirt interface mode, vswd port mode
     ("vm2", "10.0.0.2", "52:54:00:00:00:02", "server", "client"),
 ]
 
-results = []
+res = Results("libvirt", width=52)
+check = res.check
 
 ET.register_namespace("qemu", QEMU_NS)
-
-
-def check(name, ok, detail=""):
-    results.append((name, ok))
-    print("%-52s %s %s" % (name, "ok" if ok else "FAILED", detail), flush=True)
-    return ok
 
 
 def doc_xml_blocks():
@@ -238,12 +230,7 @@ class LibvirtGuest(guest.Guest):
         self.console_log = os.path.join(workdir, name + ".console.log")
         self.qemu_log = qemu_log
         self.boot_s = None
-        self._buf = bytearray()
-        self._cond = threading.Condition()
-        self._eof = False
-        self._run_lock = threading.Lock()
-        self._seq = 0
-        self._log = open(self.console_log, "wb")
+        self._open_console()
         self._qlog = open(os.devnull, "wb")
         self._listen = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self._listen.bind(console)
@@ -299,45 +286,11 @@ class LibvirtGuest(guest.Guest):
 
 # --- vswd ----------------------------------------------------------------------
 
-class Vswd:
-    def __init__(self, build, workdir):
-        self.ctl = os.path.join(workdir, "ctl.sock")
-        self.vswctl = os.path.join(build, "vswctl")
-        ports = [{"name": n, "type": "vhost-user", "path": os.path.join(workdir, n + ".sock"),
-                  "mode": vmode, "queues": 2} for n, _, _, _, vmode in GUESTS]
-        conf = os.path.join(workdir, "vswd.json")
-        with open(conf, "w") as f:
-            json.dump({"workers": 2, "ports": ports}, f)
-        self.log = open(os.path.join(workdir, "vswd.log"), "w")
-        self.proc = subprocess.Popen([os.path.join(build, "vswd"), "--foreground", "--ctl", self.ctl,
-                                      "--config", conf], stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 10
-        while not os.path.exists(self.ctl):
-            if time.time() > deadline or self.proc.poll() is not None:
-                raise RuntimeError("vswd did not start; see %s" % self.log.name)
-            time.sleep(0.05)
-
-    def call(self, *args):
-        out = subprocess.run([self.vswctl, "--ctl", self.ctl, "--json"] + list(args),
-                             capture_output=True, text=True, timeout=10)
-        return json.loads(out.stdout)
-
-    def states(self):
-        return {p["name"]: p["state"] for p in self.call("show")["ports"]}
-
-    def text(self, *args):
-        """vswctl's text output of a command, as a user reads it."""
-        return subprocess.run([self.vswctl, "--ctl", self.ctl] + list(args),
-                              capture_output=True, text=True, timeout=10).stdout
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        self.log.close()
+def start_vswd(build, workdir):
+    """vswd with the guests' ports, two queue pairs each, in the vswd mode GUESTS gives."""
+    ports = [{"name": n, "type": "vhost-user", "path": os.path.join(workdir, n + ".sock"),
+              "mode": vmode, "queues": 2} for n, _, _, _, vmode in GUESTS]
+    return guest_lib.Vswd(build, workdir, {"workers": 2, "ports": ports})
 
 
 def stats_queue_lines(text):
@@ -354,16 +307,6 @@ def stats_queue_lines(text):
     return ports
 
 
-def wait_states(sw, pred, timeout_s):
-    """Poll vswd's port states until pred(states) or timeout_s; return the last states."""
-    deadline = time.time() + timeout_s
-    while True:
-        st = sw.states()
-        if pred(st) or time.time() > deadline:
-            return st
-        time.sleep(0.2)
-
-
 # --- the test --------------------------------------------------------------------
 
 def run(build, workdir, guest_dir):
@@ -372,7 +315,7 @@ def run(build, workdir, guest_dir):
     try:
         lv = Libvirtd(workdir)
         check("libvirtd of our own answers virsh", True, virsh("version").strip().splitlines()[-1])
-        sw = Vswd(build, workdir)
+        sw = start_vswd(build, workdir)
         for name, ip, mac, lv_mode, _ in GUESTS:
             console = os.path.join(workdir, name + ".console")
             xml = domain_xml(name, ip, mac, lv_mode, os.path.join(workdir, name + ".sock"), console, guest_dir)
@@ -417,7 +360,7 @@ def run(build, workdir, guest_dir):
             check("%s: guest negotiated MQ, uses 2 queue pairs" % g.name,
                   bool(feats >> VIRTIO_NET_F_MQ & 1) and sorted(queues) == ["rx-0", "rx-1", "tx-0", "tx-1"],
                   "features 0x%x, queues %s, %s vCPUs" % (feats, " ".join(queues), cpus))
-        st = wait_states(sw, lambda s: all("2 of 2 queue pairs live" in v for v in s.values()), 10)
+        st = sw.wait_states(lambda s: all("2 of 2 queue pairs live" in v for v in s.values()), 10)
         check("vswd: both ports connected, 2 of 2 queue pairs live",
               all(v.startswith("connected (") and "2 of 2 queue pairs live" in v for v in st.values()), str(st))
         check("vswd: vm1 is the server, vm2 the client",
@@ -426,7 +369,7 @@ def run(build, workdir, guest_dir):
         vm1, vm2 = guests
         check("ping vm1 -> vm2", guest.ping(vm1, vm2.addr, count=5) == 0.0)
         check("ping vm2 -> vm1", guest.ping(vm2, vm1.addr, count=5) == 0.0)
-        fdb = {e["mac"]: e["port"] for e in sw.call("fdb", "show")["entries"]}
+        fdb = sw.fdb()
         check("vswd: FDB has each MAC on its port",
               fdb.get(GUESTS[0][2]) == "vm1" and fdb.get(GUESTS[1][2]) == "vm2", str(fdb))
         # Which queue a ping takes is the guest's choice: the pings' frames are somewhere in the two.
@@ -440,7 +383,7 @@ def run(build, workdir, guest_dir):
             g.stop()
         left = virsh("list", "--all", "--name").split()
         check("virsh destroy + undefine: no domain left", left == [], str(left))
-        st = wait_states(sw, lambda s: all(not v.startswith("connected") for v in s.values()), 10)
+        st = sw.wait_states(lambda s: all(not v.startswith("connected") for v in s.values()), 10)
         check("vswd: both ports waiting again", all(not v.startswith("connected") for v in st.values()), str(st))
     except Exception as e:  # a step that cannot go on fails the run, with its reason
         check("ran to the end", False, repr(e))
@@ -474,9 +417,7 @@ def main():
     workdir = tempfile.mkdtemp(prefix="vsw-libvirt-")
     print("libvirt: work dir %s" % workdir, flush=True)
     run(os.path.abspath(args.build), workdir, guest_dir)
-    failed = sum(1 for _, ok in results if not ok)
-    print("libvirt: %d passed, %d failed" % (len(results) - failed, failed))
-    sys.exit(1 if failed else 0)
+    sys.exit(res.summary())
 
 
 if __name__ == "__main__":

@@ -46,7 +46,6 @@ every process and namespace is removed at exit.
 """
 
 import argparse
-import json
 import os
 import re
 import signal
@@ -56,12 +55,10 @@ import tempfile
 import threading
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(REPO, "tests", "guest"))
+import guest_lib
+from guest_lib import Results, guest
 
-import guest  # noqa: E402
-
+REPO = guest.REPO
 NS, VETH = "vswmig", "vswmigT"
 GUEST_IP, PEER_IP = "10.0.0.1", "10.0.0.2"
 GUEST_MAC, PEER_MAC = "52:54:00:00:00:11", "52:54:00:00:00:22"
@@ -115,13 +112,8 @@ except OSError:
 print(n, h.hexdigest(), flush=True)
 """
 
-results = []
-
-
-def check(name, ok, detail=""):
-    results.append((name, ok))
-    print("%-56s %s %s" % (name, "ok" if ok else "FAILED", detail), flush=True)
-    return ok
+res = Results("migration", width=56)
+check = res.check
 
 
 def note(msg):
@@ -176,57 +168,25 @@ def net_setup(mtu):
     must(["ethtool", "-K", "eth0", "tx", "off", "tso", "off", "gso", "off"], ns=NS)
 
 
-class Vswd:
+class Vswd(guest_lib.Vswd):
+    """vswd with the two guest ports (vm-src, vm-dst) and the afpacket port "peer" on the veth.
+
+    fault: run it with VSW_FAULT_SKIP_RX_LOG=1 (receive buffers not logged).
+    """
+
     def __init__(self, build, wd, fault):
-        self.ctl = os.path.join(wd, "ctl.sock")
-        self.vswctl = os.path.join(build, "vswctl")
         self.src_sock, self.dst_sock = os.path.join(wd, "src.sock"), os.path.join(wd, "dst.sock")
         conf = {"workers": 1, "ports": [
             {"name": "vm-src", "type": "vhost-user", "path": self.src_sock},
             {"name": "vm-dst", "type": "vhost-user", "path": self.dst_sock}]}
-        path = os.path.join(wd, "vswd.json")
-        with open(path, "w") as f:
-            json.dump(conf, f)
         env = dict(os.environ)
         env.pop("VSW_FAULT_SKIP_RX_LOG", None)
         if fault:
             env["VSW_FAULT_SKIP_RX_LOG"] = "1"
-        self.log_path = os.path.join(wd, "vswd.log")
-        self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen([os.path.join(build, "vswd"), "--foreground", "--ctl", self.ctl,
-                                      "--config", path], stdout=self.log, stderr=subprocess.STDOUT, env=env)
-        deadline = time.time() + 10
-        while not os.path.exists(self.ctl):
-            if time.time() > deadline or self.proc.poll() is not None:
-                raise RuntimeError("vswd did not start; see %s" % self.log_path)
-            time.sleep(0.05)
+        super().__init__(build, wd, conf, env=env)
         rc, out, err = run([self.vswctl, "--ctl", self.ctl, "port", "add", "peer", "afpacket", "ifname=" + VETH])
         if rc != 0:
             raise RuntimeError("port add peer: %s" % (err or out))
-
-    def call(self, *args):
-        out = subprocess.run([self.vswctl, "--ctl", self.ctl, "--json"] + list(args),
-                             capture_output=True, text=True, timeout=10)
-        return json.loads(out.stdout)
-
-    def fdb(self):
-        return {e["mac"]: e["port"] for e in self.call("fdb", "show")["entries"]}
-
-    def state(self, port):
-        return [p["state"] for p in self.call("show")["ports"] if p["name"] == port][0]
-
-    def log_text(self):
-        with open(self.log_path) as f:
-            return f.read()
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        self.log.close()
 
 
 def ping_summary(out):
@@ -321,9 +281,7 @@ def run_config(build, name, packed, mrg, announce, fault):
         check(name + ": guest up on vm-src, ring as configured", bool(feats >> guest.VIRTIO_F_RING_PACKED & 1) == packed
               and bool(feats >> VIRTIO_NET_F_GUEST_ANNOUNCE & 1) == announce, "features 0x%x" % feats)
         dst = boot("dst", sw.dst_sock, ["-incoming", mig_uri])
-        deadline = time.time() + 30
-        while time.time() < deadline and "connected" not in sw.state("vm-dst"):
-            time.sleep(0.1)
+        sw.wait_states(lambda st: "connected" in st["vm-dst"], 30, 0.1)
         check(name + ": destination QEMU connected to vm-dst", "connected" in sw.state("vm-dst"), sw.state("vm-dst"))
         rc, out, _ = run(PING + ["-c", "3", "-i", "0.3", GUEST_IP], timeout=20, ns=NS)
         check(name + ": peer reaches the guest before migration", rc == 0, out.strip().splitlines()[-1] if out else "")
@@ -464,9 +422,7 @@ def main():
             start = time.time()
             run_config(os.path.abspath(args.build), name, packed, mrg, announce, fault)
             note("%s took %.0f s" % (name, time.time() - start))
-    failed = sum(1 for _, ok in results if not ok)
-    print("migration: %d passed, %d failed" % (len(results) - failed, failed))
-    sys.exit(1 if failed else 0)
+    sys.exit(res.summary())
 
 
 if __name__ == "__main__":

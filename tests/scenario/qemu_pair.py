@@ -22,18 +22,11 @@ every process is killed at exit.
 """
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(REPO, "tests", "guest"))
-
-import guest  # noqa: E402
+from guest_lib import Results, Vswd, guest
 
 # (name, packed, mrg_rxbuf, mtu, vm1 in client mode): every value of each property appears.
 CONFIGS = [
@@ -44,57 +37,25 @@ CONFIGS = [
     ("split-mrg-9000", False, True, 9000, False),
 ]
 
-VIRTIO_F_RING_PACKED = 34
-VIRTIO_NET_F_MRG_RXBUF = 15
+REPO = guest.REPO
+VIRTIO_F_RING_PACKED = guest.VIRTIO_F_RING_PACKED
+VIRTIO_NET_F_MRG_RXBUF = guest.VIRTIO_NET_F_MRG_RXBUF
 
-results = []
-
-
-def check(name, ok, detail=""):
-    results.append((name, ok))
-    print("%-48s %s %s" % (name, "ok" if ok else "FAILED", detail), flush=True)
-    return ok
+res = Results("qemu-pair", width=48)
+check = res.check
 
 
-class Vswd:
-    def __init__(self, build, workdir, client=False):
-        self.workdir = workdir
-        self.ctl = os.path.join(workdir, "ctl.sock")
-        self.vswctl = os.path.join(build, "vswctl")
-        conf = {"workers": 1, "ports": [
-            {"name": "vm1", "type": "vhost-user", "path": os.path.join(workdir, "vm1.sock"),
-             "mode": "client" if client else "server"},
-            {"name": "vm2", "type": "vhost-user", "path": os.path.join(workdir, "vm2.sock")}]}
-        path = os.path.join(workdir, "vswd.json")
-        with open(path, "w") as f:
-            json.dump(conf, f)
-        self.log = open(os.path.join(workdir, "vswd.log"), "w")
-        self.proc = subprocess.Popen([os.path.join(build, "vswd"), "--foreground", "--ctl", self.ctl,
-                                      "--config", path], stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 10
-        while not os.path.exists(self.ctl):
-            if time.time() > deadline or self.proc.poll() is not None:
-                raise RuntimeError("vswd did not start; see %s" % self.log.name)
-            time.sleep(0.05)
-
-    def call(self, *args):
-        out = subprocess.run([self.vswctl, "--ctl", self.ctl, "--json"] + list(args),
-                             capture_output=True, text=True, timeout=10)
-        return json.loads(out.stdout)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        self.log.close()
+def start_vswd(build, wd, client):
+    """vswd with the two guests' ports: vm1 a server (or the client of g1's socket), vm2 a server."""
+    return Vswd(build, wd, {"workers": 1, "ports": [
+        {"name": "vm1", "type": "vhost-user", "path": os.path.join(wd, "vm1.sock"),
+         "mode": "client" if client else "server"},
+        {"name": "vm2", "type": "vhost-user", "path": os.path.join(wd, "vm2.sock")}]})
 
 
 def run_config(build, name, packed, mrg, mtu, client):
     wd = tempfile.mkdtemp(prefix="vsw-qemu-%s-" % name)
-    sw = Vswd(build, wd, client)
+    sw = start_vswd(build, wd, client)
     g1 = g2 = None
 
     def boot_g1():
@@ -117,7 +78,7 @@ def run_config(build, name, packed, mrg, mtu, client):
         check(name + ": iperf3 TCP g1 -> g2", r["rc"] == 0 and (r["receiver_mbps"] or 0) > 0,
               "%s Mbit/s" % r["receiver_mbps"])
         stats = {p["name"]: p for p in sw.call("stats")["ports"]}
-        fdb = {e["mac"]: e["port"] for e in sw.call("fdb", "show")["entries"]}
+        fdb = sw.fdb()
         vm1, vm2 = stats["vm1"], stats["vm2"]
         check(name + ": FDB knows both guests",
               fdb.get("52:54:00:00:00:01") == "vm1" and fdb.get("52:54:00:00:00:02") == "vm2", str(fdb))
@@ -133,10 +94,7 @@ def run_config(build, name, packed, mrg, mtu, client):
             g1.stop()
             g1 = boot_g1()
             g1.wait_ready(240)
-            deadline = time.time() + 10
-            while time.time() < deadline and "connected (client" not in \
-                    [p["state"] for p in sw.call("show")["ports"] if p["name"] == "vm1"][0]:
-                time.sleep(0.2)
+            sw.wait_states(lambda st: "connected (client" in st["vm1"], 10)
             check(name + ": vswd reconnected, ping again", guest.ping(g1, "10.0.0.2", count=3) == 0.0)
     except Exception as e:  # a guest that does not boot or answer fails this configuration
         check(name + ": ran to the end", False, repr(e))
@@ -157,9 +115,7 @@ def main():
         if args.only and args.only != name:
             continue
         run_config(os.path.abspath(args.build), name, packed, mrg, mtu, client)
-    failed = sum(1 for _, ok in results if not ok)
-    print("qemu-pair: %d passed, %d failed" % (len(results) - failed, failed))
-    sys.exit(1 if failed else 0)
+    sys.exit(res.summary())
 
 
 if __name__ == "__main__":

@@ -947,9 +947,47 @@ def three_hosts(sw, wd):
           "vni=flow: flow dump: both tun_id flows matched packets", out + err)
     must(vswctl + ["flow", "del"])
     must(vswctl + ["port", "del", "t0"])
+    vlan_vni(sw)
     must(vswctl + ["port", "del", "a2"])
     for h in ("hB", "hC"):
         must(["ip", "link", "del", "vx0"], ns=NS[h])
+
+
+def vlan_vni(sw):
+    """vlan_vni=: one port, VLAN 10 <-> VNI on hB, VLAN 20 <-> VNI + 1 on hC; cA on an access port of VLAN 10,
+    cA2 of VLAN 20; no flows: the learning bridge keeps the two VNIs apart by VLAN."""
+    vswctl = [sw.vswctl, "--ctl", sw.ctl]
+    for name, ifname, tag in (("a", "vA", 10), ("a2", "vA2", 20)):
+        must(vswctl + ["port", "del", name])
+        must(vswctl + ["port", "add", name, "afpacket", "ifname=" + ifname, "tag=%d" % tag])
+    must(vswctl + ["port", "add", "t0", "vxlan", "local=" + UL4["A"], "remote=%s,%s" % (UL4["B"], UL4["C"]),
+                   "vlan_vni=10:%d,20:%d" % (VNI, VNI + 1)])
+    state = port_state(sw, "t0")
+    check("vni vlan_vni 10:%d,20:%d" % (VNI, VNI + 1) in state, "vlan_vni: describe shows the map", state)
+    t0 = [p for p in sw.call("show").get("ports", []) if p.get("name") == "t0"]
+    opts = t0[0].get("options", {}) if t0 else {}
+    check(opts.get("trunks") == "10,20", "vlan_vni: t0 is a trunk of VLANs 10 and 20", t0)
+    for c in ("cA", "cA2"):
+        run(["ip", "neigh", "flush", "dev", "eth0"], ns=NS[c])
+    got, detail = ping("cA", IN4["cB"])
+    check(got == 3, "vlan_vni: ping cA (VLAN 10) -> cB (VNI %d on hB) (%d/3)" % (VNI, got), detail if got != 3 else "")
+    got, detail = ping("cA2", IN4["cC"])
+    check(got == 3, "vlan_vni: ping cA2 (VLAN 20) -> cC (VNI %d on hC) (%d/3)" % (VNI + 1, got),
+          detail if got != 3 else "")
+    fdb = sw.call("fdb", "show").get("entries", [])
+    check(any(e["mac"] == MAC["cB"] and e["port"] == "t0" and e.get("vlan") == 10 for e in fdb) and
+          any(e["mac"] == MAC["cC"] and e["port"] == "t0" and e.get("vlan") == 20 for e in fdb),
+          "vlan_vni: fdb show: cB learned on t0 in VLAN 10, cC in VLAN 20", fdb)
+    got_ac, _ = ping("cA", IN4["cC"], count=2)
+    got_a2b, _ = ping("cA2", IN4["cB"], count=2)
+    check(got_ac == 0 and got_a2b == 0, "vlan_vni: isolation without flows: cA cannot reach cC, cA2 cannot reach cB "
+          "(%d, %d replies)" % (got_ac, got_a2b))
+    st = port_stat(sw, "t0")
+    drops = {k: v for k, v in st.get("drops", {}).items() if v}
+    check(not drops.get("vlan_denied"), "vlan_vni: nothing of another VLAN was sent to t0 to be dropped", drops)
+    must(vswctl + ["port", "del", "t0"])
+    must(vswctl + ["port", "del", "a"])
+    must(vswctl + ["port", "add", "a", "afpacket", "ifname=vA"])
 
 
 def main():

@@ -21,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "../lib/dp_fixture.h"
 #include "../lib/gso_ref.h"
 #include "../lib/zalloc.h"
 #include "dp/dp.h"
@@ -80,14 +81,7 @@ static int fx_setup(void **state)
 {
 	struct fx *f = zalloc64(sizeof(*f));
 
-	f->sw = malloc(sizeof(*f->sw));
-	f->ctx = zalloc64(sizeof(*f->ctx));
-	assert_int_equal(switch_init(f->sw, SWITCH_HUB, 300, 4096), 0);
-	for (unsigned i = 0; i < NPORTS; i++) {
-		f->ports[i].id = i;
-		f->ports[i].ops = &fake_ops;
-		switch_port_set(f->sw, i, &f->ports[i]);
-	}
+	assert_int_equal(dp_fixture_init(&f->sw, &f->ctx, SWITCH_HUB, f->ports, NPORTS, &fake_ops), 0);
 	f->ports[0].rx_offload = true;
 	atomic_store(&f->ports[1].tx_offload, GSO_TX_ALL);
 	cur = f;
@@ -99,9 +93,7 @@ static int fx_teardown(void **state)
 {
 	struct fx *f = *state;
 
-	switch_destroy(f->sw);
-	free(f->sw);
-	free(f->ctx);
+	dp_fixture_destroy(f->sw, f->ctx);
 	free(f);
 	return 0;
 }

@@ -24,6 +24,7 @@
 
 #include <cmocka.h>
 
+#include "../lib/dp_fixture.h"
 #include "../lib/gso_ref.h"
 #include "../lib/zalloc.h"
 #include "dp/dp.h"
@@ -104,14 +105,7 @@ static int fx_setup(void **state)
 {
 	struct fx *f = zalloc64(sizeof(*f));
 
-	f->sw = malloc(sizeof(*f->sw));
-	f->ctx = zalloc64(sizeof(*f->ctx));
-	assert_int_equal(switch_init(f->sw, SWITCH_LEARNING, 300, 4096), 0);
-	for (unsigned i = 0; i < NPORTS; i++) {
-		f->ports[i].id = i;
-		f->ports[i].ops = &fake_ops;
-		switch_port_set(f->sw, i, &f->ports[i]);
-	}
+	assert_int_equal(dp_fixture_init(&f->sw, &f->ctx, SWITCH_LEARNING, f->ports, NPORTS, &fake_ops), 0);
 	f->ports[0].rx_offload = true;
 	atomic_store(&f->ports[1].tx_frame_max, TUNNEL_MAX);
 	cur = f;
@@ -125,16 +119,9 @@ static int fx_teardown(void **state)
 {
 	struct fx *f = *state;
 
-	switch_destroy(f->sw);
-	free(f->sw);
-	free(f->ctx);
+	dp_fixture_destroy(f->sw, f->ctx);
 	free(f);
 	return 0;
-}
-
-static uint64_t drops(struct fx *f, unsigned port, enum port_drop why)
-{
-	return atomic_load(&f->ports[port].stats.drops[why]);
 }
 
 /* Port 0's first frame is an ICMP "fragmentation needed" from 10.0.0.2 to 10.0.0.1 with @mtu, quoting @orig. */
@@ -172,7 +159,7 @@ static void test_too_big_answered(void **state)
 	assert_int_equal(f->got[1], 2); /* the frames that fit */
 	assert_int_equal(f->len1[0], sizeof(small));
 	assert_int_equal(f->len1[1], sizeof(small));
-	assert_int_equal(drops(f, 1, DROP_TOO_BIG), 1);
+	assert_int_equal(port_drops(&f->ports[1], DROP_TOO_BIG), 1);
 	assert_int_equal(atomic_load(&f->ports[1].stats.tx_pmtu_icmp), 1);
 	/* The answer: to the container only (looked up from the tunnel: unicast to the learned port). */
 	assert_int_equal(f->got[0], 1);
@@ -180,7 +167,7 @@ static void test_too_big_answered(void **state)
 	assert_frag_needed(f, TUNNEL_MAX - 14, big[0]);
 	assert_int_equal(f->ctx->pmtu.n, 0);
 	/* The remote's MAC is still where it was: the answer came from the tunnel. */
-	assert_int_equal(drops(f, 0, DROP_TOO_BIG), 0);
+	assert_int_equal(port_drops(&f->ports[0], DROP_TOO_BIG), 0);
 
 	/* No limit: the same frame goes whole. */
 	memset(f->got, 0, sizeof(f->got));
@@ -190,7 +177,7 @@ static void test_too_big_answered(void **state)
 	assert_int_equal(f->got[1], 1);
 	assert_int_equal(f->len1[0], 1514);
 	assert_int_equal(f->got[0], 0);
-	assert_int_equal(drops(f, 1, DROP_TOO_BIG), 1);
+	assert_int_equal(port_drops(&f->ports[1], DROP_TOO_BIG), 1);
 }
 
 /* A TSO frame: its segments' size decides (headers + gso_size), not the frame's. */
@@ -213,7 +200,7 @@ static void test_tso_by_segment(void **state)
 	for (unsigned k = 0; k < f->got[1]; k++)
 		assert_true(f->len1[k] <= TUNNEL_MAX);
 	assert_int_equal(f->got[0], 0);
-	assert_int_equal(drops(f, 1, DROP_TOO_BIG), 0);
+	assert_int_equal(port_drops(&f->ports[1], DROP_TOO_BIG), 0);
 
 	/* Segments of 1448 + 54 = 1502 bytes: too big, answered once for the whole frame. */
 	memset(f->got, 0, sizeof(f->got));
@@ -226,7 +213,7 @@ static void test_tso_by_segment(void **state)
 	assert_true(port_offload_rx_ok(&f->ports[0], &f->pkts[0]));
 	dp_forward(f->sw, f->ctx, &f->ports[0], f->pkts, 1);
 	assert_int_equal(f->got[1], 0);
-	assert_int_equal(drops(f, 1, DROP_TOO_BIG), 1);
+	assert_int_equal(port_drops(&f->ports[1], DROP_TOO_BIG), 1);
 	assert_int_equal(f->got[0], 1);
 	assert_frag_needed(f, TUNNEL_MAX - 14, tso);
 }
@@ -246,7 +233,7 @@ static void test_answers_bounded(void **state)
 	}
 	dp_forward(f->sw, f->ctx, &f->ports[0], f->pkts, n);
 	assert_int_equal(f->got[1], 0);
-	assert_int_equal(drops(f, 1, DROP_TOO_BIG), n);
+	assert_int_equal(port_drops(&f->ports[1], DROP_TOO_BIG), n);
 	assert_int_equal(f->got[0], DP_PMTU_MAX);
 	assert_int_equal(atomic_load(&f->ports[1].stats.tx_pmtu_icmp), DP_PMTU_MAX);
 }

@@ -24,6 +24,7 @@
 #include "dp/pipeline.h"
 #include "dp/poll.h"
 #include "switch/switch.h"
+#include "../lib/dp_fixture.h"
 #include "../lib/zalloc.h"
 
 static const uint8_t MAC_A[6] = { 0x02, 0, 0, 0, 0, 0xa };
@@ -99,14 +100,7 @@ static int fx_setup_mode(void **state, enum switch_mode mode)
 {
 	struct fx *f = zalloc64(sizeof(*f)); /* holds packets: aligned as they are */
 
-	f->sw = malloc(sizeof(*f->sw));
-	f->ctx = zalloc64(sizeof(*f->ctx));
-	assert_int_equal(switch_init(f->sw, mode, 300, 4096), 0);
-	for (unsigned i = 0; i < NPORTS; i++) {
-		f->ports[i].id = i;
-		f->ports[i].ops = &fake_ops;
-		switch_port_set(f->sw, i, &f->ports[i]);
-	}
+	assert_int_equal(dp_fixture_init(&f->sw, &f->ctx, mode, f->ports, NPORTS, &fake_ops), 0);
 	cur = f;
 	*state = f;
 	return 0;
@@ -126,9 +120,7 @@ static int fx_teardown(void **state)
 {
 	struct fx *f = *state;
 
-	switch_destroy(f->sw);
-	free(f->sw);
-	free(f->ctx);
+	dp_fixture_destroy(f->sw, f->ctx);
 	free(f);
 	return 0;
 }
@@ -150,17 +142,12 @@ static void teach(struct fx *f, const uint8_t mac[6], unsigned port)
 	f->nlog = 0;
 }
 
-static uint64_t drops(struct fx *f, unsigned port, enum port_drop why)
-{
-	return atomic_load(&f->ports[port].stats.drops[why]);
-}
-
 static uint64_t all_drops(struct fx *f, unsigned port)
 {
 	uint64_t n = 0;
 
 	for (unsigned r = 0; r < DROP__COUNT; r++)
-		n += drops(f, port, (enum port_drop)r);
+		n += port_drops(&f->ports[port], (enum port_drop)r);
 	return n;
 }
 
@@ -278,8 +265,8 @@ static void test_drops_by_reason(void **state)
 	frame(f, 1, MAC_A, MAC_A);		/* back to its own port (learned by this very frame) */
 	frame(f, 2, MAC_B, MAC_A);		/* to port 1 */
 	dp_forward(f->sw, f->ctx, &f->ports[0], f->pkts, 3);
-	assert_int_equal(drops(f, 0, DROP_MAC_LOCKED), 1);
-	assert_int_equal(drops(f, 0, DROP_NO_DESTINATION), 1);
+	assert_int_equal(port_drops(&f->ports[0], DROP_MAC_LOCKED), 1);
+	assert_int_equal(port_drops(&f->ports[0], DROP_NO_DESTINATION), 1);
 	assert_int_equal(all_drops(f, 0), 2);
 	assert_int_equal(f->nlog, 1);
 	assert_int_equal(f->log[0].port, 1);
@@ -292,14 +279,14 @@ static void test_drops_by_reason(void **state)
 			frame(f, i, BCAST, MAC_A);
 		dp_forward(f->sw, f->ctx, &f->ports[0], f->pkts, PKT_BURST);
 	}
-	assert_int_equal(drops(f, 0, DROP_FLOOD_RATE), PKT_BURST);
+	assert_int_equal(port_drops(&f->ports[0], DROP_FLOOD_RATE), PKT_BURST);
 
 	/* Alone on the switch, a flood reaches nobody: `no_destination`, counted by the datapath. */
 	switch_port_set(f->sw, 0, NULL);
 	switch_port_set(f->sw, 2, NULL);
 	frame(f, 0, BCAST, MAC_B);
 	dp_forward(f->sw, f->ctx, &f->ports[1], f->pkts, 1);
-	assert_int_equal(drops(f, 1, DROP_NO_DESTINATION), 1);
+	assert_int_equal(port_drops(&f->ports[1], DROP_NO_DESTINATION), 1);
 	assert_int_equal(all_drops(f, 1), 1);
 }
 
@@ -319,7 +306,7 @@ static void test_secured_port(void **state)
 	frame(f, 1, BCAST, MAC_B);		/* not its MAC */
 	frame(f, 2, BCAST, MAC_A);
 	dp_forward(f->sw, f->ctx, &f->ports[0], f->pkts, 3);
-	assert_int_equal(drops(f, 0, DROP_SRC_MAC), 1);
+	assert_int_equal(port_drops(&f->ports[0], DROP_SRC_MAC), 1);
 	assert_int_equal(f->nlog, 2);
 	assert_int_equal(f->log[0].n, 2);
 	assert_int_equal(f->log[0].idx[0], 0);
@@ -380,8 +367,8 @@ static void test_flood_budget_turns(void **state)
 		assert_int_equal(f->nlog, 2); /* one broadcast, to the two other ports */
 	}
 	/* 40 broadcasts from each, 10 of the 80 admitted: 5 from each. */
-	assert_int_equal(drops(f, 0, DROP_FLOOD_BUDGET), 35);
-	assert_int_equal(drops(f, 1, DROP_FLOOD_BUDGET), 35);
+	assert_int_equal(port_drops(&f->ports[0], DROP_FLOOD_BUDGET), 35);
+	assert_int_equal(port_drops(&f->ports[1], DROP_FLOOD_BUDGET), 35);
 }
 
 /* ---- timing ---- */

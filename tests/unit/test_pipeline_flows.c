@@ -28,6 +28,7 @@
 #include "flow/parse.h"
 #include "flow/table.h"
 #include "switch/switch.h"
+#include "../lib/dp_fixture.h"
 #include "../lib/flow_frames.h"
 #include "../lib/zalloc.h"
 
@@ -96,20 +97,13 @@ static int fx_setup(void **state)
 {
 	struct fx *f = zalloc64(sizeof(*f));
 
-	f->sw = zalloc64(sizeof(*f->sw));
-	f->ctx = zalloc64(sizeof(*f->ctx));
+	assert_int_equal(dp_fixture_init(&f->sw, &f->ctx, SWITCH_LEARNING, f->ports, NPORTS, &fake_ops), 0);
 	f->ctx->flow = dp_flow_ctx_new();
 	f->db = flow_db_create();
 	assert_non_null(f->ctx->flow);
 	assert_non_null(f->db);
-	assert_int_equal(switch_init(f->sw, SWITCH_LEARNING, 300, 4096), 0);
 	f->sw->clock_ns = fake_clock;
 	f->now_ns = 5000000000ull;
-	for (unsigned i = 0; i < NPORTS; i++) {
-		f->ports[i].id = i;
-		f->ports[i].ops = &fake_ops;
-		switch_port_set(f->sw, i, &f->ports[i]);
-	}
 	cur = f;
 	*state = f;
 	return 0;
@@ -120,10 +114,8 @@ static int fx_teardown(void **state)
 	struct fx *f = *state;
 
 	flow_db_destroy(f->db);
-	switch_destroy(f->sw);
-	free(f->sw);
 	free(f->ctx->flow);
-	free(f->ctx);
+	dp_fixture_destroy(f->sw, f->ctx);
 	free(f);
 	return 0;
 }
@@ -185,11 +177,6 @@ static void forward(struct fx *f, unsigned in, unsigned n)
 	dp_forward(f->sw, f->ctx, &f->ports[in], f->pkts, n);
 }
 
-static uint64_t drops(struct fx *f, unsigned port, enum port_drop why)
-{
-	return atomic_load(&f->ports[port].stats.drops[why]);
-}
-
 /* The frames port @port got, counted. */
 static unsigned sent_to(struct fx *f, unsigned port)
 {
@@ -235,15 +222,15 @@ static void test_output_miss_drop(void **state)
 	forward(f, 0, 4);
 	assert_int_equal(f->nlog, 2);
 	assert_int_equal(sent_to(f, 2), 2);
-	assert_int_equal(drops(f, 0, DROP_FLOW_DROP), 1);
-	assert_int_equal(drops(f, 0, DROP_FLOW_MISS), 1);
+	assert_int_equal(port_drops(&f->ports[0], DROP_FLOW_DROP), 1);
+	assert_int_equal(port_drops(&f->ports[0], DROP_FLOW_MISS), 1);
 	/* output to a port that is not there */
 	del(f, "");
 	add(f, "actions=output:9");
 	frame(f, 0, 1, 2, 2, 0);
 	forward(f, 0, 1);
 	assert_int_equal(f->nlog, 0);
-	assert_int_equal(drops(f, 0, DROP_NO_DESTINATION), 1);
+	assert_int_equal(port_drops(&f->ports[0], DROP_NO_DESTINATION), 1);
 }
 
 /* Rewrites reach the wire with right checksums; each output gets the headers it saw (a mirror before a rewrite). */
@@ -457,7 +444,7 @@ static void test_cache_invalidation(void **state)
 	frame(f, 0, 1, 2, 2, 0);
 	forward(f, 0, 1);
 	assert_int_equal(f->nlog, 0);
-	assert_int_equal(drops(f, 0, DROP_FLOW_MISS), 1);
+	assert_int_equal(port_drops(&f->ports[0], DROP_FLOW_MISS), 1);
 	add(f, "in_port=0,actions=output:2");
 	frame(f, 0, 1, 2, 2, 0);
 	forward(f, 0, 1);
@@ -504,9 +491,9 @@ static void test_megaflow_masks(void **state)
 	assert_int_equal(one(f, 0, 4), 2);		/* so did table 1, through the resubmit */
 	assert_int_equal(one(f, 0, 5), 1);
 	assert_int_equal(one(f, 1, 2), -1);		/* output:1 from port 1: dropped, whatever port 0's frames did */
-	assert_int_equal(drops(f, 1, DROP_FLOW_DROP), 1);
+	assert_int_equal(port_drops(&f->ports[1], DROP_FLOW_DROP), 1);
 	assert_int_equal(one(f, 1, 2), -1);
-	assert_int_equal(drops(f, 1, DROP_FLOW_DROP), 2);
+	assert_int_equal(port_drops(&f->ports[1], DROP_FLOW_DROP), 2);
 	assert_int_equal(one(f, 0, 6), 1);
 	/* table 0 looks at nw_dst whole: one megaflow per address and port, answering the second .2 of each port */
 	assert_int_equal(atomic_load(&st->mf_hits), mf + 2);
@@ -551,11 +538,11 @@ static void test_megaflow_invalidation(void **state)
 	del(f, "table=1,priority=20,ip,nw_dst=10.0.0.2");
 	del(f, "table=1,in_port=0");
 	assert_int_equal(one(f, 0, 2), -1);
-	assert_int_equal(drops(f, 0, DROP_FLOW_DROP), 1);
+	assert_int_equal(port_drops(&f->ports[0], DROP_FLOW_DROP), 1);
 	/* and table 0's rule deleted too: table 0's miss drops */
 	del(f, "table=0");
 	assert_int_equal(one(f, 0, 2), -1);
-	assert_int_equal(drops(f, 0, DROP_FLOW_MISS), 1);
+	assert_int_equal(port_drops(&f->ports[0], DROP_FLOW_MISS), 1);
 }
 
 /* More outputs than a batch's copy pool holds: the rest are flow_copies drops, nothing overflows. */
@@ -570,7 +557,7 @@ static void test_copy_pool_full(void **state)
 	/* each frame takes itself to port 1; DP_FLOW_COPIES copies go out, the rest are counted */
 	assert_int_equal(f->nlog, PKT_BURST + DP_FLOW_COPIES);
 	assert_int_equal(sent_to(f, 1), PKT_BURST);
-	assert_int_equal(drops(f, 0, DROP_FLOW_COPIES), 2 * PKT_BURST - DP_FLOW_COPIES);
+	assert_int_equal(port_drops(&f->ports[0], DROP_FLOW_COPIES), 2 * PKT_BURST - DP_FLOW_COPIES);
 }
 
 /* Frame @i came in a tunnel: key @id, outer 192.0.2.@src -> 192.0.2.1 (what a vxlan port's rx sets). */
@@ -614,8 +601,8 @@ static void test_tunnel_fields(void **state)
 	assert_int_equal(first_to(f, 1)->tun_id, 0x10);
 	assert_int_equal(sent_to(f, 2), 1);
 	assert_int_equal(first_to(f, 2)->tun_id, 0x20);
-	assert_int_equal(drops(f, 0, DROP_FLOW_MISS), 0);
-	assert_int_equal(drops(f, 0, DROP_FLOW_DROP), 2);
+	assert_int_equal(port_drops(&f->ports[0], DROP_FLOW_MISS), 0);
+	assert_int_equal(port_drops(&f->ports[0], DROP_FLOW_DROP), 2);
 	/* set_tunnel on a frame from no tunnel: it leaves with that key */
 	frame(f, 0, 3, 2, 2, 3);
 	forward(f, 3, 1);

@@ -596,7 +596,8 @@ static void test_vlan_port_opts(void **state)
 		"{\"trunks\":\"1,,2\"}", "{\"trunks\":\"4095\"}", "{\"trunks\":-1}", "{\"trunks\":{}}",
 		"{\"tag\":10,\"trunks\":\"20\"}", "{\"vlan_mode\":\"trunk\",\"tag\":10}",
 		"{\"vlan_mode\":\"native-tagged\"}", "{\"vlan_mode\":\"access\"}",
-		"{\"vlan_mode\":\"dot1q-tunnel\",\"tag\":10}",
+		"{\"vlan_mode\":\"dot1q-tunnel\",\"tag\":10}", "{\"vlan_vni\":\"10:1\",\"tag\":10}",
+		"{\"vlan_vni\":\"10:1,10:2\"}",
 	};
 	struct switch_port_cfg c;
 	struct json_object *j;
@@ -630,6 +631,18 @@ static void test_vlan_port_opts(void **state)
 	j = port_opts_json(&c);
 	assert_string_equal(json_object_get_string(json_object_object_get(j, "trunks")), "6-8");
 	assert_int_equal(json_object_get_int(json_object_object_get(j, "tag")), 5);
+	json_object_put(j);
+
+	/* a vxlan port's vlan_vni=: a trunk of the VLANs it maps, unless trunks= says otherwise */
+	assert_int_equal(parse("{\"vlan_vni\":\"10:1010,4094:7\"}", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.vlan_mode, SWITCH_VLAN_TRUNK);
+	assert_true(c.trunks_only);
+	j = port_opts_json(&c);
+	assert_string_equal(json_object_get_string(json_object_object_get(j, "trunks")), "10,4094");
+	json_object_put(j);
+	assert_int_equal(parse("{\"vlan_vni\":\"10:1010\",\"trunks\":\"10,11\"}", &c, err, sizeof(err)), 0);
+	j = port_opts_json(&c);
+	assert_string_equal(json_object_get_string(json_object_object_get(j, "trunks")), "10-11");
 	json_object_put(j);
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

@@ -757,6 +757,158 @@ static void test_port_gso(void **state)
 	free(tx);
 }
 
+/* A port with vlan_vni=@map (no vni=), or NULL with the refusal in @err. */
+static struct port *vx_mapped(const char *name, const char *local, const char *remote, const char *map, char *err,
+			      size_t errlen)
+{
+	struct json_object *o = json_object_new_object();
+	struct port_env env = { 0 };
+	struct port *p;
+
+	json_object_object_add(o, "local", json_object_new_string(local));
+	json_object_object_add(o, "remote", json_object_new_string(remote));
+	json_object_object_add(o, "vlan_vni", json_object_new_string(map));
+	json_object_object_add(o, "dstport", json_object_new_int(47891));
+	p = port_vxlan_create(name, o, &env, err, errlen);
+	json_object_put(o);
+	return p;
+}
+
+/* A frame with an 802.1Q tag of @vid (or none: 0) from MAC ..:@src, broadcast, sent by @p. */
+static void send_tagged(struct port *p, uint8_t src, unsigned vid, const uint8_t *inner_tag)
+{
+	struct pkt *pk = zalloc64(sizeof(*pk));
+	uint8_t buf[64];
+	struct iovec iov;
+	struct port_io io = { 0 };
+
+	mkframe(pk, buf, &iov, src, NULL, false, 0);
+	if (inner_tag) {
+		/* the frame itself carries a tag (what a VLAN-mapped VTEP never sends) */
+		memcpy(buf + 12, inner_tag, 4);
+		pkt_rx_init(pk, &iov, 1, 64, 0);
+		pkt_load(pk);
+	}
+	if (vid)
+		assert_int_equal(pkt_vlan_push(pk, (uint16_t)vid), 0);
+	p->ops->tx_burst(p, &io, &pk, 1);
+	free(pk);
+}
+
+/* The first frame @p receives within 1 s, its bytes (up to @max) into @out: its length, 0 for none. */
+static unsigned recv_bytes(struct port *p, uint8_t *out, unsigned max)
+{
+	struct pkt *rx = zalloc64(PKT_BURST * sizeof(*rx));
+	struct port_io io = { 0 };
+	unsigned n = rx_wait(p, rx), len = 0;
+
+	if (n) {
+		len = rx[0].len;
+		assert_true(len <= max);
+		assert_int_equal(pkt_to_buf(&rx[0], out, len), len);
+	}
+	p->ops->rx_done(p, 0, &io);
+	free(rx);
+	return len;
+}
+
+/* vlan_vni=: VNIs in as tags, tags out as VNIs (untagged on the wire), the rest dropped by reason. */
+static void test_port_vlan_vni(void **state)
+{
+	static const uint8_t tag7[4] = { 0x81, 0x00, 0x00, 0x07 };
+	struct port *m, *f, *g;
+	struct pkt *got = zalloc64(sizeof(*got));
+	char err[256], desc[512];
+	uint8_t out[80];
+	const uint8_t *h;
+
+	if (geteuid() != 0)
+		fail_msg("the vxlan port test needs root (a raw socket for its transmit side)");
+	/* refused: not one to one, out of range, not a list, with vni= too */
+	assert_null(vx_mapped("x", "127.0.0.7", "127.0.0.8", "10:1,10:2", err, sizeof(err)));
+	assert_non_null(strstr(err, "twice"));
+	assert_null(vx_mapped("x", "127.0.0.7", "127.0.0.8", "10:1,20:1", err, sizeof(err)));
+	assert_null(vx_mapped("x", "127.0.0.7", "127.0.0.8", "0:5", err, sizeof(err)));
+	assert_null(vx_mapped("x", "127.0.0.7", "127.0.0.8", "4095:5", err, sizeof(err)));
+	assert_null(vx_mapped("x", "127.0.0.7", "127.0.0.8", "10:16777216", err, sizeof(err)));
+	assert_null(vx_mapped("x", "127.0.0.7", "127.0.0.8", "10", err, sizeof(err)));
+	assert_null(vx_mapped("x", "127.0.0.7", "127.0.0.8", "10:1,", err, sizeof(err)));
+	assert_null(vx_mapped("x", "127.0.0.7", "127.0.0.8", "", err, sizeof(err)));
+	{
+		struct json_object *o = json_object_new_object();
+		struct port_env env = { 0 };
+
+		json_object_object_add(o, "local", json_object_new_string("127.0.0.7"));
+		json_object_object_add(o, "vlan_vni", json_object_new_string("10:1"));
+		json_object_object_add(o, "vni", json_object_new_int(1));
+		assert_null(port_vxlan_create("x", o, &env, err, sizeof(err)));
+		assert_non_null(strstr(err, "vlan_vni="));
+		json_object_put(o);
+	}
+
+	m = vx_mapped("m", "127.0.0.7", "127.0.0.8", "10:4242,20:99", err, sizeof(err));
+	if (!m)
+		fail_msg("vlan_vni port: %s", err);
+	f = vx_named("f", "127.0.0.8", "127.0.0.7", "4242");
+	assert_int_equal(port_vxlan_vni(m), -1);
+	/* Under the map, no UDP GSO and no GRO merge (the tag would have to go out of every segment, into every merge). */
+	assert_int_equal(type_stat(m, "udp_gso"), 0);
+	assert_int_equal(atomic_load(&m->tx_offload), 0);
+	assert_false(m->rx_offload);
+	m->ops->describe(m, desc, sizeof(desc));
+	assert_non_null(strstr(desc, "vni vlan_vni 10:4242,20:99 local 127.0.0.7"));
+	/* the tag the port strips is not counted against the underlay: 4 bytes more than an unmapped port's */
+	assert_int_equal(atomic_load(&m->tx_frame_max), atomic_load(&f->tx_frame_max) + 4);
+
+	/* in: f's untagged frame in VNI 4242 comes out of m tagged VLAN 10, 4 bytes longer */
+	send1(f, 0xf, NULL, false, 0);
+	assert_int_equal(recv_all(m, got), 1);
+	assert_true(pkt_vlan_tagged(got));
+	h = pkt_head(got);
+	assert_int_equal(h[14] << 8 | h[15], 10);
+	assert_int_equal(h[16] << 8 | h[17], 0x88b5);
+	assert_int_equal(h[11], 0xf);
+	assert_int_equal(got->len, 68);
+	assert_int_equal(got->tun.id, 4242);
+	assert_true(got->loaded);
+
+	/* out: VLAN 10's frame reaches f in VNI 4242 without its tag, byte for byte what was tagged */
+	send_tagged(m, 1, 10, NULL);
+	assert_int_equal(recv_bytes(f, out, sizeof(out)), 64);
+	assert_int_equal(out[0] & out[5], 0xff);
+	assert_int_equal(out[11], 1);
+	assert_int_equal(out[12] << 8 | out[13], 0x88b5);
+	/* VLAN 20 goes in VNI 99, which f does not serve (its vni drop) */
+	send_tagged(m, 1, 20, NULL);
+	assert_int_equal(recv_all(f, NULL), 0);
+	assert_int_equal(atomic_load(&f->stats.drops[DROP_BAD_HEADER]), 1);
+	/* untagged, or a VLAN with no VNI: not sent */
+	send_tagged(m, 1, 0, NULL);
+	send_tagged(m, 1, 30, NULL);
+	assert_int_equal(atomic_load(&m->stats.drops[DROP_VLAN_DENIED]), 2);
+	assert_int_equal(atomic_load(&m->stats.tx_packets), 2);
+
+	/* an inner frame that carries a tag already: dropped as tagged */
+	send_tagged(f, 0xf, 0, tag7);
+	assert_int_equal(recv_all(m, NULL), 0);
+	assert_int_equal(atomic_load(&m->stats.drops[DROP_VLAN_TAGGED]), 1);
+	assert_int_equal(type_stat(m, "rx_bad_tagged"), 1);
+	/* an unmapped VNI: a vni drop */
+	f->ops->destroy(f);
+	g = vx_named("g", "127.0.0.8", "127.0.0.7", "77");
+	send1(g, 0xf, NULL, false, 0);
+	assert_int_equal(recv_all(m, NULL), 0);
+	assert_int_equal(type_stat(m, "rx_bad_vni"), 1);
+	/* static entries: in a mapped VNI only */
+	assert_int_equal(port_vxlan_fdb_add(m, (const uint8_t[6]){ 2, 0, 0, 0, 0, 9 }, 99, "127.0.0.8", err,
+					    sizeof(err)), 0);
+	assert_int_equal(port_vxlan_fdb_add(m, (const uint8_t[6]){ 2, 0, 0, 0, 0, 9 }, 77, "127.0.0.8", err,
+					    sizeof(err)), -EINVAL);
+	g->ops->destroy(g);
+	m->ops->destroy(m);
+	free(got);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -770,6 +922,7 @@ int main(void)
 		cmocka_unit_test(test_port_vni_flood),
 		cmocka_unit_test(test_port_no_remote),
 		cmocka_unit_test(test_port_gso),
+		cmocka_unit_test(test_port_vlan_vni),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,261 @@
+/* test_switch_scale.c - unit tests of a switch of PORT_MAX ports: every slot published, the flood budget, fairness in a storm, a port deleted in the middle. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "switch_fx.h"
+
+/* ---- thousands of ports: every slot published ---- */
+
+struct big {
+	struct vswitch *sw;
+	struct dp_ctx *ctx;
+	struct fake_port *ports;	/* PORT_MAX of them, slot i in ports[i] */
+};
+
+static struct big *big_new(void)
+{
+	struct big *b = calloc(1, sizeof(*b));
+
+	assert_non_null(b);
+	b->sw = malloc(sizeof(*b->sw));
+	b->ctx = zalloc64(sizeof(*b->ctx));
+	b->ports = calloc(PORT_MAX, sizeof(*b->ports));
+	assert_true(b->sw && b->ctx && b->ports);
+	assert_int_equal(switch_init(b->sw, SWITCH_LEARNING, 300, 4096), 0);
+	for (unsigned i = 0; i < PORT_MAX; i++) {
+		b->ports[i].port.id = i;
+		b->ports[i].port.ops = &fake_ops;
+		snprintf(b->ports[i].port.name, sizeof(b->ports[i].port.name), "p%u", i);
+		switch_port_set(b->sw, i, &b->ports[i].port);
+	}
+	return b;
+}
+
+static void big_free(struct big *b)
+{
+	free(b->ports);
+	free(b->ctx);
+	switch_destroy(b->sw);
+	free(b->sw);
+	free(b);
+}
+
+/* A frame per entry of @dst (each from @src), in one batch, into slot @in. */
+static void big_send(struct big *b, unsigned in, const uint8_t (*dst)[6], unsigned n, const uint8_t src[6])
+{
+	static uint8_t buf[PKT_BURST][60];
+	static struct iovec iov[PKT_BURST];
+	static _Alignas(64) struct pkt p[PKT_BURST];
+
+	for (unsigned i = 0; i < n; i++) {
+		memset(buf[i], 0, sizeof(buf[i]));
+		memcpy(buf[i], dst[i], 6);
+		memcpy(buf[i] + 6, src, 6);
+		iov[i] = (struct iovec){ .iov_base = buf[i], .iov_len = sizeof(buf[i]) };
+		pkt_rx_init(&p[i], &iov[i], 1, sizeof(buf[i]), in);
+	}
+	dp_forward(b->sw, b->ctx, &b->ports[in].port, p, n);
+}
+
+/* Frames every port received, and how many ports received none. */
+static uint64_t big_got(struct big *b, unsigned *silent)
+{
+	uint64_t n = 0;
+
+	*silent = 0;
+	for (unsigned i = 0; i < PORT_MAX; i++) {
+		n += b->ports[i].got;
+		*silent += b->ports[i].got == 0;
+	}
+	return n;
+}
+
+static uint64_t big_drops(struct big *b, unsigned port, enum port_drop why)
+{
+	return atomic_load(&b->ports[port].port.stats.drops[why]);
+}
+
+static void big_zero(struct big *b)
+{
+	for (unsigned i = 0; i < PORT_MAX; i++)
+		b->ports[i].got = 0;
+}
+
+/* 4,096 ports: a broadcast from the last reaches every other one once; unicast goes first <-> last only. */
+static void test_scale_first_to_last(void **state)
+{
+	struct big *b = big_new();
+	const unsigned last = PORT_MAX - 1;
+	unsigned silent;
+
+	assert_true(PORT_MAX >= 4096);
+	big_send(b, last, &BCAST, 1, MAC_B);
+	assert_int_equal(big_got(b, &silent), PORT_MAX - 1);
+	assert_int_equal(silent, 1);
+	assert_int_equal(b->ports[last].got, 0);
+	assert_int_equal(b->ports[0].got, 1);
+	assert_int_equal(fdb_lookup(&b->sw->fdb, MAC_B, 0), (int)last);
+	big_send(b, 0, &BCAST, 1, MAC_A);
+	big_zero(b);
+
+	big_send(b, 0, &MAC_B, 1, MAC_A);
+	assert_int_equal(b->ports[last].got, 1);
+	assert_memory_equal(b->ports[last].last_dst, MAC_B, 6);
+	big_send(b, last, (const uint8_t[][6]){ { 0x02, 0, 0, 0, 0, 0xa }, { 0x02, 0, 0, 0, 0, 0xa } }, 2, MAC_B);
+	assert_int_equal(b->ports[0].got, 2);
+	assert_int_equal(big_got(b, &silent), 3);
+	assert_int_equal(b->ctx->ngrp, 0);
+	big_free(b);
+}
+
+/*
+ * The flood budget at 4,096 ports (default 4,096 copies): the first
+ * broadcast reaches all 4,095 other ports, the next ones are
+ * `flood_budget` drops, and unicast in the same batch is served.  The
+ * rounds pay the copies back, DP_FLOOD_QUEUE_COPIES each (one queue); budget 0 is no
+ * limit.
+ */
+static void test_scale_flood_budget(void **state)
+{
+	struct big *b = big_new();
+	const unsigned last = PORT_MAX - 1;
+	const uint8_t dst[4][6] = { { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff }, { 0x02, 0, 0, 0, 0, 0xb },
+				    { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff }, { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff } };
+	unsigned silent;
+
+	assert_int_equal(b->sw->flood_budget, SWITCH_DEFAULT_FLOOD_BUDGET);
+	assert_string_equal(port_drop_names[DROP_FLOOD_BUDGET], "flood_budget");
+	b->sw->flood_budget = 0;
+	big_send(b, last, &BCAST, 1, MAC_B); /* MAC_B behind the last port (no budget taken) */
+	b->sw->flood_budget = SWITCH_DEFAULT_FLOOD_BUDGET;
+	dp_round_start(b->ctx, 1);
+	big_zero(b);
+
+	big_send(b, 0, dst, 4, MAC_A);
+	assert_int_equal(big_drops(b, 0, DROP_FLOOD_BUDGET), 2);
+	assert_int_equal(b->ports[last].got, 2);		/* the broadcast and the unicast, in one burst */
+	assert_int_equal(big_got(b, &silent), PORT_MAX - 1 + 1);
+	assert_int_equal(silent, 1);				/* the ingress port */
+	assert_int_equal(b->ctx->flood_copies, PORT_MAX - 1);
+
+	/* Same round: nothing left. */
+	big_send(b, 5, &BCAST, 1, MAC_C);
+	assert_int_equal(big_drops(b, 5, DROP_FLOOD_BUDGET), 1);
+	assert_true(b->ctx->flood_starved);
+	/* One more once the rounds paid back all but the copies of one: 4,094 copies at 128 a round. */
+	for (unsigned r = 0; r < (PORT_MAX - 2 + DP_FLOOD_QUEUE_COPIES - 1) / DP_FLOOD_QUEUE_COPIES - 1; r++)
+		dp_round_start(b->ctx, 1);
+	big_zero(b);
+	big_send(b, 5, &BCAST, 1, MAC_C);
+	assert_int_equal(big_drops(b, 5, DROP_FLOOD_BUDGET), 2);
+	dp_round_start(b->ctx, 1);
+	big_zero(b);
+	big_send(b, 5, &BCAST, 1, MAC_C);
+	assert_int_equal(big_got(b, &silent), PORT_MAX - 1);
+	assert_int_equal(b->ports[5].got, 0);
+
+	/* No budget: every frame goes everywhere. */
+	b->sw->flood_budget = 0;
+	big_zero(b);
+	big_send(b, 0, dst, 4, MAC_A);
+	assert_int_equal(big_got(b, &silent), 3 * (PORT_MAX - 1) + 1);
+	assert_int_equal(big_drops(b, 0, DROP_FLOOD_BUDGET), 2);
+	big_free(b);
+}
+
+/*
+ * A broadcast storm at 4,096 ports beside a unicast stream, a full batch
+ * of each every round: unicast gets every frame through, and the floods'
+ * copies average at most DP_FLOOD_QUEUE_COPIES a round (the refill of
+ * one queue here; after the budget's first burst), twice the unicast
+ * batch.  With the budget
+ * made again every round, one broadcast a round went out: 4,095 copies,
+ * 64 times the unicast batch's work.
+ */
+static void test_scale_flood_storm_fair(void **state)
+{
+	enum { ROUNDS = 600 };
+	struct big *b = big_new();
+	const unsigned last = PORT_MAX - 1, storm = 7;
+	static uint8_t bcast[PKT_BURST][6], uni[PKT_BURST][6];
+	uint64_t flood = 0, unicast = 0, floods_out;
+	unsigned silent;
+
+	for (unsigned i = 0; i < PKT_BURST; i++) {
+		memcpy(bcast[i], BCAST, 6);
+		memcpy(uni[i], MAC_B, 6);
+	}
+	b->sw->flood_budget = 0;
+	big_send(b, last, &BCAST, 1, MAC_B); /* MAC_B learned behind the last port */
+	b->sw->flood_budget = SWITCH_DEFAULT_FLOOD_BUDGET;
+	dp_round_start(b->ctx, 1);
+	for (unsigned r = 0; r < ROUNDS; r++) {
+		dp_round_start(b->ctx, 1);
+		big_zero(b);
+		big_send(b, storm, bcast, PKT_BURST, MAC_C);
+		big_send(b, 0, uni, PKT_BURST, MAC_A);
+		unicast += PKT_BURST;
+		flood += big_got(b, &silent) - PKT_BURST;
+	}
+	floods_out = flood / (PORT_MAX - 1);
+	printf("storm: %llu unicast frames, %llu broadcasts of %u out (%llu copies), %llu flood_budget drops\n",
+	       (unsigned long long)unicast, (unsigned long long)floods_out, ROUNDS * PKT_BURST, (unsigned long long)flood,
+	       (unsigned long long)big_drops(b, storm, DROP_FLOOD_BUDGET));
+	assert_int_equal(flood % (PORT_MAX - 1), 0); /* whole broadcasts, to every port but the storm's */
+	assert_true(floods_out >= 2);		      /* the storm is slowed, not shut out */
+	assert_true(flood <= SWITCH_DEFAULT_FLOOD_BUDGET + ROUNDS * DP_FLOOD_QUEUE_COPIES);
+	assert_int_equal(big_drops(b, storm, DROP_FLOOD_BUDGET), ROUNDS * PKT_BURST - floods_out);
+	assert_int_equal(big_drops(b, 0, DROP_FLOOD_BUDGET), 0);
+	big_free(b);
+}
+
+/* A port deleted in the middle of 4,096: floods skip it, its MACs are forgotten; back again, it is reached. */
+static void test_scale_port_del_middle(void **state)
+{
+	struct big *b = big_new();
+	const unsigned mid = PORT_MAX / 2;
+	unsigned silent;
+
+	b->sw->flood_budget = 0;
+	big_send(b, mid, &BCAST, 1, MAC_C);
+	assert_int_equal(fdb_lookup(&b->sw->fdb, MAC_C, 0), (int)mid);
+	switch_port_set(b->sw, mid, NULL);
+	switch_port_detach(b->sw, mid);
+	assert_int_equal(atomic_load(&b->sw->flood_list)->n, PORT_MAX - 1);
+	big_zero(b);
+	big_send(b, 0, &BCAST, 1, MAC_A);
+	assert_int_equal(big_got(b, &silent), PORT_MAX - 2);
+	assert_int_equal(b->ports[mid].got, 0);
+	big_send(b, 0, &MAC_C, 1, MAC_A); /* forgotten: flooded, but not to the deleted port */
+	assert_int_equal(b->ports[mid].got, 0);
+	assert_int_equal(big_got(b, &silent), 2 * (PORT_MAX - 2));
+
+	switch_port_set(b->sw, mid, &b->ports[mid].port);
+	assert_int_equal(atomic_load(&b->sw->flood_list)->n, PORT_MAX);
+	for (unsigned i = 1; i < PORT_MAX; i++)
+		assert_true(atomic_load(&b->sw->flood_list)->slot[i - 1] < atomic_load(&b->sw->flood_list)->slot[i]);
+	big_zero(b);
+	big_send(b, 0, &BCAST, 1, MAC_A);
+	assert_int_equal(b->ports[mid].got, 1);
+	assert_int_equal(big_got(b, &silent), PORT_MAX - 1);
+	big_free(b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_scale_first_to_last),
+		cmocka_unit_test(test_scale_flood_budget),
+		cmocka_unit_test(test_scale_flood_storm_fair),
+		cmocka_unit_test(test_scale_port_del_middle),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
