@@ -7,8 +7,9 @@ Each seed is one input in the format described at the top of
 fuzz/fuzz_vxlan_decap.c: the port's VNI, a source port range, then a UDP
 payload: good VXLAN datagrams around inner ARP, IPv4/UDP, IPv4/TCP,
 IPv6/TCP and tagged frames; the same with reserved bits set, the I flag
-clear, another VNI, cut at every length up to 22 bytes; plus random
-bytes.  Deterministic: running it twice writes the same bytes.
+clear, another VNI, cut at every length up to 22 bytes; GRO buffers of several datagrams (the
+last short, sizes of 0, 1 and past the buffer; one of TCP segments that
+merge); plus random bytes.  Deterministic: running it twice writes the same bytes.
 """
 
 import hashlib
@@ -20,8 +21,8 @@ import sys
 MACS = bytes.fromhex("02000000000b02000000000a")
 
 
-def seed(vni, payload, lo=49152, hi=65535):
-    return struct.pack("!I", vni)[1:] + struct.pack("!HH", lo, hi) + payload
+def seed(vni, payload, lo=49152, hi=65535, gro=0):
+    return struct.pack("!I", vni)[1:] + struct.pack("!HHH", lo, hi, gro) + payload
 
 
 def vxlan(vni, flags=0x08, rsv=b"\0\0\0", rsv2=0):
@@ -46,6 +47,15 @@ def inner_frames():
     ]
 
 
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "corpus", "vxlan_decap")
     os.makedirs(out, exist_ok=True)
@@ -60,10 +70,32 @@ def main():
     good = vxlan(42) + inner_frames()[1]
     for cut in range(23):
         seeds.append(seed(42, good[:cut]))
+    # GRO buffers: three whole datagrams and a short last one, one of equal size, sizes of 0, 1, past the buffer
+    frs = [vxlan(42) + f for f in inner_frames()[1:3]]
+    same = [f + bytes(80 - len(f)) for f in frs]
+    seeds.append(seed(42, same[0] + same[1] + same[0] + good[:17], gro=80))
+    seeds.append(seed(42, same[0] + same[1] + same[1], gro=80))
+    seeds.append(seed(42, same[0] + same[1], gro=1))
+    seeds.append(seed(42, same[0] + same[1], gro=0))
+    seeds.append(seed(42, same[0] + same[1], gro=65535))
+    seeds.append(seed(42, same[0] + bytes([0]) * 80, gro=80))
+    # a GRO buffer of TCP segments that merge: 4 x 100 payload bytes, seq following on, IP ID + 1, ACK, last PSH
+    segs = b""
+    for k in range(4):
+        seqv, flags = 1000 + 100 * k, 0x18 if k == 3 else 0x10
+        ip = bytearray(struct.pack("!BBHHHBBH4s4s", 0x45, 0, 140, 7 + k, 0x4000, 64, 6, 0, bytes([10, 0, 0, 1]),
+                                   bytes([10, 0, 0, 2])))
+        ip[10:12] = struct.pack("!H", csum(bytes(ip)))
+        tcp = bytearray(struct.pack("!HHIIBBHHH", 40000, 80, seqv, 5, 0x50, flags, 512, 0, 0))
+        body = bytes((k * 7 + i) & 0xff for i in range(100))
+        pseudo = bytes(ip[12:20]) + struct.pack("!BBH", 0, 6, 120)
+        tcp[16:18] = struct.pack("!H", csum(pseudo + bytes(tcp) + body))
+        segs += vxlan(42) + MACS + b"\x08\x00" + bytes(ip) + bytes(tcp) + body
+    seeds.append(seed(42, segs, gro=8 + 14 + 140))
     for _ in range(16):
         n = rng.randrange(0, 200)
         seeds.append(seed(rng.randrange(1 << 24), bytes(rng.randrange(256) for _ in range(n)),
-                          rng.randrange(65536), rng.randrange(65536)))
+                          rng.randrange(65536), rng.randrange(65536), rng.choice((0, rng.randrange(1, 100)))))
     for s in seeds:
         name = hashlib.sha1(s).hexdigest()
         with open(os.path.join(out, name), "wb") as fh:

@@ -195,7 +195,7 @@ struct json_object *ctl_show(struct vswd *v, struct json_object *req, struct ctl
 	for (unsigned i = 0; i < PORT_MAX; i++) {
 		struct port *p = atomic_load(&v->sw->ports[i]);
 		struct json_object *o;
-		char state[256];
+		char state[512];	/* a vxlan port with its GSO ports and drop reasons says ~300 bytes */
 
 		if (!p)
 			continue;

@@ -27,6 +27,8 @@ const char *const dp_point_names[DP_PT__COUNT] = {
 	[DP_PT_TX_OTHER] = "tx.other",
 	[DP_PT_PUBLISH] = "used_publish",
 	[DP_PT_NOTIFY] = "notify",
+	[DP_PT_ENCAP] = "encap",
+	[DP_PT_DECAP] = "decap",
 	[DP_PT_RX_DONE] = "rx_done",
 };
 

@@ -15,10 +15,13 @@
  *         port type)                   then output or flood)
  *
  * So a timed batch costs about eight counter reads (one more per extra
- * destination), none per frame.  Two points lie inside a port and are
- * noted by it through ctx->io.perf (NULL-gated, two reads each, nested in the
- * tx and rx_done points they happen in): the used-ring publish and the
- * call eventfd write.  A counter read costs ~25 cycles (CI machine), a
+ * destination), none per frame.  Four points lie inside a port and are
+ * noted by it through ctx->io.perf (NULL-gated, nested in the tx, rx and
+ * rx_done points they happen in): the used-ring publish and the call
+ * eventfd write (two reads each), and a vxlan port's encap and decap (the
+ * work around its sendmmsg / recvmmsg, the syscalls left out: two reads
+ * per burst and two more per extra sendmmsg, never one per frame; their
+ * packets are datagrams: a TSO frame sent as UDP GSO counts its segments).  A counter read costs ~25 cycles (CI machine), a
  * 64-byte frame ~200, so the worker times the stages of one batch poll in
  * dp->perf_every (16 by default; dp.c), drawn at random (dp.h, dp_perf_pick()):
  * the per-stage figures are a sample.  The round point is read twice per
@@ -73,6 +76,8 @@ enum dp_point {
 	DP_PT_TX_OTHER,
 	DP_PT_PUBLISH,		/* used-ring publish (vq_flush), inside tx and rx_done */
 	DP_PT_NOTIFY,		/* call eventfd write, inside tx and rx_done */
+	DP_PT_ENCAP,		/* a vxlan port's outer headers and messages for a burst, inside tx, syscalls apart */
+	DP_PT_DECAP,		/* a vxlan port's checks and split of received datagrams, inside rx, recvmmsg apart */
 	DP_PT_RX_DONE,		/* source buffers back */
 	DP_PT__COUNT
 };

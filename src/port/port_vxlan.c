@@ -13,8 +13,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "lib/perf.h"
 #include "packet/csum.h"
+#include "packet/gso.h"
 #include "packet/vxlan.h"
+#include "packet/vxlan_gso.h"
 #include "port/port_types.h"
 #include "port/vxlan_mtu.h"
 #include "port/vtep.h"
@@ -77,8 +80,34 @@
  * behind the remote it came from (once a second per MAC, one lock per
  * burst when anything changed).
  *
- * Offloads: none either way (tx_offload 0): the egress fallback hands
- * finished frames (segmented, checksums complete); UDP GSO/GRO is for later.
+ * Offloads, where the kernel has them (probed once at create; describe
+ * says which are on, `stats` counts them):
+ *
+ *   UDP GSO (UDP_SEGMENT, Linux >= 4.18; csum=on only: the kernel refuses
+ *   GSO without checksums): the port takes TSO4/TSO6/ECN/USO and partial
+ *   checksums (tx_offload), and a frame that asks for either is cut here
+ *   into one or more UDP_SEGMENT payloads (packet/vxlan_gso.h: its
+ *   segments back to back, each behind its VXLAN header) sent through a
+ *   UDP socket: one sendmsg for up to 64 datagrams, the kernel adding
+ *   each one's UDP and IP header and checksum.  A UDP socket sends from
+ *   its bound port, so there are VX_GSO_SOCKS of them bound to ports of
+ *   src_ports=, the flow's hash picking one: a flow keeps one outer port
+ *   and flows still spread, over VX_GSO_SOCKS ports instead of the whole
+ *   range (a flow's finished frames, without a request, still leave from
+ *   the raw socket with the hash's port: the two may take different ECMP
+ *   paths).  Without GSO, tx_offload is 0 and the egress fallback hands
+ *   finished frames (segmented, checksums complete).
+ *
+ *   UDP GRO (UDP_GRO, Linux >= 5.0): the receive socket may return
+ *   several datagrams of one flow in one slot with their size (cmsg);
+ *   vxlan_gro_split() cuts them apart and each is checked and
+ *   decapsulated alone; then a run of one flow's inner TCP segments
+ *   becomes one TSO frame (vxlan_gro_merge(): headers rewritten in the
+ *   slot, the view the first frame and the others' payloads, from
+ *   rx_miov), so the port makes offload requests (rx_offload).  A slot is
+ *   64 KiB either way (a datagram's largest payload), so GRO costs no
+ *   memory but the iovecs; frames of a slot past the burst wait there for
+ *   the next burst (no recvmmsg until they are out).
  *
  * VLANs to VNIs (vlan_vni=10:1010,20:1020; the switch makes the port a
  * trunk of those VLANs, ctl/port_opts.c): one port, one socket, many VNIs,
@@ -89,7 +118,10 @@
  * `tagged` one: VXLAN carries untagged frames between VLAN-mapped VTEPs);
  * a frame to send must carry a mapped VLAN's tag, which is left out of the
  * datagram (the head is not changed: a flood's other destinations read
- * it), and goes in that VLAN's VNI; else a `vlan_denied` drop.
+ * it), and goes in that VLAN's VNI; else a `vlan_denied` drop.  Under
+ * vlan_vni= neither UDP GSO nor the GRO merge is used (the tag would have
+ * to come out of every segment and into every merged frame): GRO's
+ * datagrams are still cut apart, each a frame.
  */
 
 /* vlan_vni=: VID -> VNI by index, VNI -> VID by open addressing (at most half full). */
@@ -133,6 +165,23 @@ static unsigned vx_map_vid(const struct vx_map *m, uint32_t vni)
  * is a `flood_budget` drop, unicast frames still go.
  */
 #define VX_FLOOD_COPIES (4u * PKT_BURST)
+#define VX_GSO_SOCKS 8		/* UDP sockets for GSO payloads: outer source ports a flow's hash picks from */
+/*
+ * The GSO payloads of one round of sendmmsg, back to back in one arena
+ * (512 KiB a port): a payload is built where at least VX_GSO_BUF bytes are
+ * left and takes what it used, so a round holds 8 payloads of 64 KiB or
+ * up to PKT_BURST small ones (frames with a partial checksum alone).
+ */
+#define VX_GSO_ARENA (8u * 65536u)
+#define VX_GSO_BUF 65536u
+#define VX_GSO_TX_OFFLOAD (GSO_TX_CSUM | GSO_TX_TSO4 | GSO_TX_TSO6 | GSO_TX_ECN | GSO_TX_USO)
+
+/* The port's offload counters (`stats` "tunnel"): UDP GSO payloads sent, GRO buffers received, and their datagrams. */
+enum vx_off_counter { VX_GSO_SENDS, VX_GSO_SEGMENTS, VX_GRO_RECEIVES, VX_GRO_SEGMENTS, VX_GRO_MERGED, VX_OFF__COUNT };
+static const char *const vx_off_names[VX_OFF__COUNT] = { "gso_sends", "gso_segments", "gro_receives",
+							  "gro_segments", "gro_merged" };
+/* Iovecs of merged TSO frames one burst may need: every datagram of a full burst of GRO slots. */
+#define VX_RX_MIOV ((size_t)PKT_BURST * VXLAN_GSO_SEGS_MAX)
 
 _Static_assert(VTEP_REMOTES_MAX <= PKT_BURST, "one frame's copies fit the messages of one sendmmsg");
 
@@ -173,6 +222,16 @@ struct vx_port {
 	/* receive: the worker polling queue 0 */
 	bool drained;		/* the last burst found the socket empty: the next datagram signals */
 	uint8_t *rx_slots;	/* PKT_BURST x VX_RX_SLOT */
+	bool gro;		/* UDP_GRO on the receive socket */
+	unsigned rx_got, rx_next;	/* messages of the last recvmmsg, and the first not yet all out */
+	size_t rx_off;		/* bytes of message rx_next already out (GRO: the datagrams before) */
+	size_t rx_seg;		/* its GRO datagram size (0: one datagram) */
+	int rx_r;		/* its remote */
+	struct iovec *rx_miov;	/* VX_RX_MIOV: the views of merged TSO frames (GRO on) */
+	union {
+		struct cmsghdr align;
+		uint8_t buf[CMSG_SPACE(sizeof(int))];
+	} rx_cmsg[PKT_BURST];
 	struct mmsghdr rx_msgs[PKT_BURST];
 	struct iovec rx_iov[PKT_BURST];	/* the slots, for recvmmsg */
 	struct iovec rx_view[PKT_BURST];	/* the inner frames, for the switch */
@@ -188,6 +247,30 @@ struct vx_port {
 		struct cmsghdr align;
 		uint8_t buf[CMSG_SPACE(sizeof(int))];
 	} tx_cmsg[PKT_BURST];
+	/* UDP GSO (under tx_lock): n_gso sockets, 0 when off (gso_off says why) */
+	unsigned n_gso;
+	const char *gso_off;
+	int gso_fd[VX_GSO_SOCKS];
+	uint16_t gso_sport[VX_GSO_SOCKS];
+	uint8_t *gso_buf;	/* VX_GSO_ARENA bytes */
+	struct pkt *gso_scratch;	/* VXLAN_GSO_SEGS_MAX segments of the frame being cut */
+	unsigned gso_m;		/* messages of the current round */
+	size_t gso_used;	/* arena bytes they use */
+	struct mmsghdr gso_msgs[PKT_BURST];
+	struct iovec gso_iov[PKT_BURST];
+	union vx_addr gso_to[PKT_BURST];
+	struct {
+		uint8_t sock;
+		unsigned segs;
+		size_t inner_bytes;
+	} gso_meta[PKT_BURST];
+	union {
+		struct cmsghdr align;
+		uint8_t buf[CMSG_SPACE(sizeof(uint16_t)) + CMSG_SPACE(sizeof(int))];
+	} gso_cmsg[PKT_BURST];
+	struct mmsghdr gso_batch[PKT_BURST];	/* one socket's messages of a round, for its sendmmsg */
+	unsigned gso_batch_of[PKT_BURST];
+	atomic_uint_least64_t off_count[VX_OFF__COUNT];
 };
 
 static struct vx_port *vx_of(struct port *p) { return (struct vx_port *)p; }
@@ -211,94 +294,200 @@ static void vx_tun_meta(const struct vx_port *v, struct pkt *pk, uint32_t vni, u
 	}
 }
 
-static unsigned vx_rx_burst(struct port *p, unsigned q, struct port_io *io, struct pkt *pkts, unsigned max)
+/* The GRO datagram size of a received message (its UDP_GRO cmsg), or 0: one datagram. */
+static size_t vx_gro_size(const struct msghdr *mh)
 {
-	struct vx_port *v = vx_of(p);
-	unsigned bad[VX_RX__COUNT] = { 0 }, n = 0, nlearn = 0;
-	struct vtep_learn learn[PKT_BURST];
-	uint32_t now_s;
-	uint64_t bytes = 0;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR((struct msghdr *)mh, cm)) {
+		int seg;
+
+		if (cm->cmsg_level != SOL_UDP || cm->cmsg_type != UDP_GRO || cm->cmsg_len < CMSG_LEN(sizeof(int)))
+			continue;
+		memcpy(&seg, CMSG_DATA(cm), sizeof(seg));
+		return seg > 0 ? (size_t)seg : 0;
+	}
+	return 0;
+}
+
+/* Fill the slots again: recvmmsg of up to @max messages; false when the socket had none. */
+static bool vx_rx_fill(struct vx_port *v, unsigned max)
+{
 	int got;
 
-	if (max > PKT_BURST)
-		max = PKT_BURST;
 	for (unsigned i = 0; i < max; i++) {
 		v->rx_msgs[i].msg_hdr = (struct msghdr){
 			.msg_name = &v->rx_from[i], .msg_namelen = sizeof(v->rx_from[i]),
 			.msg_iov = &v->rx_iov[i], .msg_iovlen = 1,
+			.msg_control = v->gro ? v->rx_cmsg[i].buf : NULL,
+			.msg_controllen = v->gro ? sizeof(v->rx_cmsg[i].buf) : 0,
 		};
 	}
 	got = recvmmsg(v->rx_fd, v->rx_msgs, max, MSG_DONTWAIT, NULL);
+	v->rx_next = v->rx_got = 0;
+	v->rx_off = 0;
 	if (got <= 0) {
 		v->drained = true;
-		return 0;
+		return false;
 	}
 	v->drained = (unsigned)got < max;
+	v->rx_got = (unsigned)got;
+	return true;
+}
+
+/*
+ * The next message's checks as a whole (truncated, from a known remote)
+ * and its GRO size, before its first datagram; false when it is dropped
+ * whole (counted in @bad) and skipped.
+ */
+static bool vx_rx_msg_start(struct vx_port *v, unsigned bad[VX_RX__COUNT])
+{
+	unsigned i = v->rx_next;
+	const struct msghdr *mh = &v->rx_msgs[i].msg_hdr;
+	size_t len = v->rx_msgs[i].msg_len;
+
+	v->rx_r = -1;
+	if (mh->msg_flags & MSG_TRUNC)
+		bad[VX_RX_TRUNC]++;
+	else if (!len)
+		bad[VX_RX_SHORT]++;
+	else if ((v->rx_r = vtep_remote_find(&v->vt, (const union vtep_addr *)&v->rx_from[i], mh->msg_namelen)) < 0)
+		bad[VX_RX_REMOTE]++;
+	if (v->rx_r < 0) {
+		v->rx_next++;
+		return false;
+	}
+	v->rx_seg = v->gro ? vx_gro_size(mh) : 0;
+	if (v->rx_seg && v->rx_seg < len) {
+		port_count(&v->off_count[VX_GRO_RECEIVES], 1);
+		port_count(&v->off_count[VX_GRO_SEGMENTS], (len + v->rx_seg - 1) / v->rx_seg);
+	}
+	return true;
+}
+
+static unsigned vx_rx_burst(struct port *p, unsigned q, struct port_io *io, struct pkt *pkts, unsigned max)
+{
+	struct vx_port *v = vx_of(p);
+	unsigned bad[VX_RX__COUNT] = { 0 }, n = 0, nlearn = 0, dgrams = 0;
+	struct vtep_learn learn[PKT_BURST];
+	struct iovec dg[PKT_BURST];
+	uint32_t ok_vni[PKT_BURST];	/* a datagram's VNI when it passed the checks, else ~0 */
+	uint16_t ok_vid[PKT_BURST];	/* vlan_vni=: its VNI's VLAN */
+	size_t miov_used = 0;
+	unsigned merged = 0;
+	uint32_t now_s;
+	uint64_t bytes = 0, t0;
+
+	if (max > PKT_BURST)
+		max = PKT_BURST;
+	/* A slot's datagrams left over from the last burst (GRO) go first: the slots are not filled again before. */
+	if (v->rx_next >= v->rx_got && !vx_rx_fill(v, max))
+		return 0;
+	t0 = dp_perf_note_start(io->perf);
 	now_s = vtep_now_s();
-	for (unsigned i = 0; i < (unsigned)got; i++) {
-		const struct msghdr *mh = &v->rx_msgs[i].msg_hdr;
-		const uint8_t *d = v->rx_iov[i].iov_base;
+	while (n < max && v->rx_next < v->rx_got) {
+		unsigned i = v->rx_next, nd;
 		size_t len = v->rx_msgs[i].msg_len;
-		uint32_t vni = 0;
-		uint64_t src_mac;
-		unsigned vid = 0;
-		int r;
 
-		if (mh->msg_flags & MSG_TRUNC) {
-			bad[VX_RX_TRUNC]++;
+		if (!v->rx_off && !vx_rx_msg_start(v, bad))
 			continue;
+		nd = vxlan_gro_split(v->rx_iov[i].iov_base, len, v->rx_seg, &v->rx_off, dg, max - n);
+		if (v->rx_off >= len) {
+			v->rx_next++;
+			v->rx_off = 0;
 		}
-		r = vtep_remote_find(&v->vt, (const union vtep_addr *)&v->rx_from[i], mh->msg_namelen);
-		if (r < 0) {
-			bad[VX_RX_REMOTE]++;
-			continue;
-		}
-		switch (vxlan_hdr_check(d, len, v->vni, &vni)) {
-		case VXLAN_OK:
-			break;
-		case VXLAN_BAD_VNI:
-			if (v->vni_flow || v->map)
-				break; /* every VNI is this port's: the flows (tun_id) or the map tell them apart */
-			bad[VX_RX_VNI]++;
-			continue;
-		case VXLAN_BAD_SHORT:
-			bad[VX_RX_SHORT]++;
-			continue;
-		case VXLAN_BAD_FLAGS:
-			bad[VX_RX_FLAGS]++;
-			continue;
-		default:
-			bad[VX_RX_VNI]++;
-			continue;
-		}
-		if (v->map) {
-			const uint8_t *eth = d + VXLAN_HLEN;
+		dgrams += nd;
+		/* Each datagram checked; the inner frames that pass, with their VNI. */
+		for (unsigned j = 0; j < nd; j++) {
+			const uint8_t *d = dg[j].iov_base;
+			size_t dlen = dg[j].iov_len;
+			uint32_t vni = 0;
 
-			vid = vx_map_vid(v->map, vni);
-			if (!vid) {
+			ok_vni[j] = ~0u;
+			switch (vxlan_hdr_check(d, dlen, v->vni, &vni)) {
+			case VXLAN_OK:
+				break;
+			case VXLAN_BAD_VNI:
+				if (v->vni_flow || v->map)
+					break; /* every VNI is this port's: the flows (tun_id) or the map tell them apart */
+				bad[VX_RX_VNI]++;
+				continue;
+			case VXLAN_BAD_SHORT:
+				bad[VX_RX_SHORT]++;
+				continue;
+			case VXLAN_BAD_FLAGS:
+				bad[VX_RX_FLAGS]++;
+				continue;
+			default:
 				bad[VX_RX_VNI]++;
 				continue;
 			}
-			if ((eth[12] << 8 | eth[13]) == PKT_TPID_8021Q) {
-				bad[VX_RX_TAGGED]++;
-				continue;
+			ok_vid[j] = 0;
+			if (v->map) {
+				const uint8_t *eth = d + VXLAN_HLEN;
+
+				ok_vid[j] = (uint16_t)vx_map_vid(v->map, vni);
+				if (!ok_vid[j]) {
+					bad[VX_RX_VNI]++;
+					continue;
+				}
+				if ((eth[12] << 8 | eth[13]) == PKT_TPID_8021Q) {
+					bad[VX_RX_TAGGED]++;
+					continue;
+				}
 			}
+			ok_vni[j] = vni;
+			dg[j] = (struct iovec){ (uint8_t *)d + VXLAN_HLEN, dlen - VXLAN_HLEN };
 		}
-		v->rx_view[n] = (struct iovec){ (uint8_t *)d + VXLAN_HLEN, len - VXLAN_HLEN };
-		pkt_rx_init(&pkts[n], &v->rx_view[n], 1, (uint32_t)v->rx_view[n].iov_len, p->id);
-		vx_tun_meta(v, &pkts[n], vni, (unsigned)r);
-		if (vid) {
-			/* The VNI's VLAN, as a tag in the head: the switch sees a trunk port (PCP 0). */
-			pkt_load_head(&pkts[n]);
-			(void)pkt_vlan_push(&pkts[n], (uint16_t)vid); /* cannot fail: a fresh head has its headroom */
+		for (unsigned j = 0, k; j < nd; j += k) {
+			const uint8_t *inner = dg[j].iov_base;
+			uint32_t vni = ok_vni[j];
+			unsigned run = 1;
+			uint64_t src_mac;
+			struct pkt *pk = &pkts[n];
+
+			k = 1;
+			if (vni == ~0u)
+				continue;
+			/* GRO: a run of one flow's inner TCP segments becomes one TSO frame (vxlan_gro_merge()). */
+			while (v->rx_miov && j + run < nd && ok_vni[j + run] == vni && run < VXLAN_GSO_SEGS_MAX)
+				run++;
+			if (run > 1 && miov_used + run <= VX_RX_MIOV) {
+				struct vxlan_tso tso;
+
+				k = vxlan_gro_merge(&dg[j], run, v->rx_miov + miov_used, &tso);
+				if (k > 1) {
+					pkt_rx_init(pk, v->rx_miov + miov_used, (uint16_t)k, tso.len, p->id);
+					miov_used += k;
+					pk->csum = PKT_CSUM_PARTIAL;
+					pk->csum_start = tso.csum_start;
+					pk->csum_offset = tso.csum_offset;
+					pk->gso_type = tso.gso_type;
+					pk->gso_size = tso.gso_size;
+					merged++;
+					if (!port_offload_rx_ok(p, pk))
+						continue; /* cannot be: the merge checked the headers; counted if it does */
+				}
+			}
+			if (k == 1) {
+				v->rx_view[n] = dg[j];
+				pkt_rx_init(pk, &v->rx_view[n], 1, (uint32_t)dg[j].iov_len, p->id);
+			}
+			vx_tun_meta(v, pk, vni, (unsigned)v->rx_r);
+			bytes += pk->len;
+			if (ok_vid[j]) {
+				/* The VNI's VLAN, as a tag in the head: the switch sees a trunk port (PCP 0). */
+				pkt_load_head(pk);
+				(void)pkt_vlan_push(pk, ok_vid[j]); /* cannot fail: a fresh head has its headroom */
+			}
+			/* flood-and-learn: the inner source is behind the VTEP the datagram came from */
+			src_mac = vtep_mac(inner + 6);
+			if (vtep_learn_wanted(&v->vt, vni, src_mac, (unsigned)v->rx_r, now_s))
+				learn[nlearn++] = (struct vtep_learn){ .mac = src_mac, .vni = vni,
+								       .remote = (uint8_t)v->rx_r };
+			n++;
 		}
-		/* flood-and-learn: the inner source is behind the VTEP the datagram came from */
-		src_mac = vtep_mac(d + VXLAN_HLEN + 6);
-		if (vtep_learn_wanted(&v->vt, vni, src_mac, (unsigned)r, now_s))
-			learn[nlearn++] = (struct vtep_learn){ .mac = src_mac, .vni = vni, .remote = (uint8_t)r };
-		bytes += len - VXLAN_HLEN;
-		n++;
 	}
+	if (v->rx_next < v->rx_got)
+		v->drained = false; /* datagrams wait in a slot: poll again, the socket will not signal them */
 	vtep_learn(&v->vt, learn, nlearn, now_s);
 	for (unsigned r = 0; r < VX_RX__COUNT; r++) {
 		if (!bad[r])
@@ -310,6 +499,9 @@ static unsigned vx_rx_burst(struct port *p, unsigned q, struct port_io *io, stru
 	}
 	port_count(&p->stats.rx_packets, n);
 	port_count(&p->stats.rx_bytes, bytes);
+	if (merged)
+		port_count(&v->off_count[VX_GRO_MERGED], merged);
+	dp_perf_note(io->perf, DP_PT_DECAP, t0, dgrams);
 	return n;
 }
 
@@ -445,6 +637,179 @@ static uint32_t vx_tx_vni(const struct vx_port *v, const struct pkt *pk)
 }
 
 /*
+ * The encap point (lib/perf.h) of a tx burst: the cycles spent building
+ * messages, the sendmmsg syscalls left out (a read before and after each).
+ */
+struct vx_clock {
+	uint64_t t;		/* when the current stretch of building began (0: timing off) */
+	uint64_t encap;		/* the stretches so far */
+};
+
+/* Messages [0, @m) through the raw socket, outside the encap point's clock. */
+static unsigned vx_send(struct vx_port *v, struct port_io *io, struct vx_clock *clk, unsigned m, uint64_t *bytes,
+			unsigned drops[DROP__COUNT])
+{
+	unsigned sent;
+
+	if (io->perf)
+		clk->encap += dp_tsc() - clk->t;
+	sent = m ? port_sendmmsg(v->tx_fd, v->msgs, m, VX_HDR_LEN, bytes, drops) : 0;
+	clk->t = dp_perf_note_start(io->perf);
+	return sent;
+}
+
+/* The sendmmsg errors of port_sendmmsg(), for one GSO message of @segs datagrams: counts the drop, true when the rest of the batch goes too. */
+static bool vx_gso_error(int err, unsigned left, unsigned drops[DROP__COUNT])
+{
+	if (err == EAGAIN || err == ENOBUFS) {
+		drops[DROP_NO_RX_BUFFER] += left;
+		return true;
+	}
+	if (err == ENETDOWN || err == ENXIO || err == ENETUNREACH || err == EHOSTUNREACH) {
+		drops[DROP_PORT_DOWN] += left;
+		return true;
+	}
+	drops[err == EMSGSIZE ? DROP_TOO_BIG : DROP_PORT_BROKEN]++;
+	return false;
+}
+
+/*
+ * The round's GSO messages, one sendmmsg (or more, on a partial send) per
+ * socket they use, outside the encap point's clock; the datagrams sent.
+ */
+static unsigned vx_gso_flush(struct vx_port *v, struct port_io *io, struct vx_clock *clk, uint64_t *bytes,
+			     unsigned drops[DROP__COUNT])
+{
+	unsigned sent = 0, msgs = 0, segs = 0;
+
+	if (!v->gso_m)
+		return 0;
+	if (io->perf)
+		clk->encap += dp_tsc() - clk->t;
+	for (unsigned s = 0; s < v->n_gso; s++) {
+		unsigned k = 0, off = 0;
+
+		for (unsigned m = 0; m < v->gso_m; m++) {
+			if (v->gso_meta[m].sock != s)
+				continue;
+			v->gso_batch[k] = v->gso_msgs[m];
+			v->gso_batch_of[k++] = m;
+		}
+		while (off < k) {
+			int rc = sendmmsg(v->gso_fd[s], v->gso_batch + off, k - off, MSG_DONTWAIT);
+
+			if (rc > 0) {
+				for (unsigned j = off; j < off + (unsigned)rc; j++) {
+					unsigned m = v->gso_batch_of[j];
+
+					sent += v->gso_meta[m].segs;
+					*bytes += v->gso_meta[m].inner_bytes;
+					if (v->gso_meta[m].segs > 1) {
+						msgs++;
+						segs += v->gso_meta[m].segs;
+					}
+				}
+				off += (unsigned)rc;
+				continue;
+			}
+			if (vx_gso_error(rc < 0 ? errno : EIO, k - off, drops))
+				break;
+			off++;
+		}
+	}
+	port_count(&v->off_count[VX_GSO_SENDS], msgs);
+	port_count(&v->off_count[VX_GSO_SEGMENTS], segs);
+	v->gso_m = 0;
+	v->gso_used = 0;
+	clk->t = dp_perf_note_start(io->perf);
+	return sent;
+}
+
+/* GSO message @m: payload @gm in @buf to remote @r through socket @sock, outer TOS @tos (-1: the socket's). */
+static void vx_gso_msg(struct vx_port *v, unsigned m, uint8_t *buf, const struct vxlan_gso_msg *gm, unsigned r,
+		       unsigned sock, int tos)
+{
+	uint8_t *c = v->gso_cmsg[m].buf;
+	size_t clen = 0;
+
+	/* The remotes are kept as raw-socket addresses (port 0): a UDP socket needs the port. */
+	memcpy(&v->gso_to[m], &v->vt.remotes[r].addr, v->alen);
+	if (v->ipv6)
+		v->gso_to[m].v6.sin6_port = htons(v->dstport);
+	else
+		v->gso_to[m].v4.sin_port = htons(v->dstport);
+	v->gso_iov[m] = (struct iovec){ buf, gm->len };
+	if (gm->segs > 1) {
+		struct cmsghdr *cm = (struct cmsghdr *)c;
+
+		cm->cmsg_level = SOL_UDP;
+		cm->cmsg_type = UDP_SEGMENT;
+		cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+		memcpy(CMSG_DATA(cm), &gm->seg_bytes, sizeof(uint16_t));
+		clen += CMSG_SPACE(sizeof(uint16_t));
+	}
+	if (tos >= 0) {
+		struct cmsghdr *cm = (struct cmsghdr *)(c + clen);
+
+		cm->cmsg_level = v->ipv6 ? IPPROTO_IPV6 : IPPROTO_IP;
+		cm->cmsg_type = v->ipv6 ? IPV6_TCLASS : IP_TOS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &tos, sizeof(int));
+		clen += CMSG_SPACE(sizeof(int));
+	}
+	v->gso_msgs[m].msg_hdr = (struct msghdr){
+		.msg_name = &v->gso_to[m], .msg_namelen = v->alen, .msg_iov = &v->gso_iov[m], .msg_iovlen = 1,
+		.msg_control = clen ? c : NULL, .msg_controllen = clen,
+	};
+	v->gso_meta[m].sock = (uint8_t)sock;
+	v->gso_meta[m].segs = gm->segs;
+	v->gso_meta[m].inner_bytes = gm->inner_bytes;
+}
+
+/*
+ * A frame with an offload request (segmentation or a partial checksum)
+ * in @vni, to remote @r and, flooded, to the other remotes of @to (@need
+ * in all): its UDP_SEGMENT payloads, each sent to every one of them;
+ * the round flushed whenever its buffers or messages run out.  The
+ * datagrams they make are added to *@built (the encap point's packets).
+ */
+static void vx_gso_frame(struct vx_port *v, struct port_io *io, struct vx_clock *clk, struct pkt *pk, uint32_t vni,
+			 unsigned r, uint32_t to, unsigned need, unsigned *sent, unsigned *built, uint64_t *bytes,
+			 unsigned drops[DROP__COUNT])
+{
+	unsigned sock = vxlan_src_port(pk, v->sport_lo, v->sport_hi) % v->n_gso;
+	int tos = v->tos_inherit ? vx_inner_tos(pk) : -1;
+
+	for (unsigned first = 0;;) {
+		struct vxlan_gso_msg gm;
+		uint8_t *buf;
+		uint32_t rest = to;
+		unsigned rr = r;
+		int k;
+
+		if (VX_GSO_ARENA - v->gso_used < VX_GSO_BUF || v->gso_m + need > PKT_BURST)
+			*sent += vx_gso_flush(v, io, clk, bytes, drops);
+		buf = v->gso_buf + v->gso_used;
+		k = vxlan_gso_build(pk, first, vni, v->gso_scratch, buf, VX_GSO_BUF, &gm);
+		if (k <= 0) {
+			if (k < 0)
+				drops[k == -EMSGSIZE ? DROP_TOO_BIG : DROP_BAD_OFFLOAD] += need;
+			return;
+		}
+		v->gso_used += (gm.len + 63) & ~(size_t)63; /* the next payload line-aligned */
+		*built += gm.segs * need;
+		for (unsigned c = 0; c < need; c++) {
+			if (c) {
+				rest &= rest - 1;
+				rr = (unsigned)__builtin_ctz(rest);
+			}
+			vx_gso_msg(v, v->gso_m++, buf, &gm, rr, sock, tos);
+		}
+		first += (unsigned)k;
+	}
+}
+
+/*
  * Each frame to the remote its inner destination was learned (or set)
  * behind, else, a broadcast, multicast or unknown unicast, to every remote
  * of its VNI's flood list, or of the port's when the VNI has none
@@ -454,12 +819,14 @@ static uint32_t vx_tx_vni(const struct vx_port *v, const struct pkt *pk)
 static void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, unsigned n)
 {
 	struct vx_port *v = vx_of(p);
-	unsigned drops[DROP__COUNT] = { 0 }, m = 0, sent = 0, copies = 0;
+	unsigned drops[DROP__COUNT] = { 0 }, m = 0, sent = 0, copies = 0, built = 0;
 	uint32_t port_flood = v->vt.n_flood >= 32 ? ~0u : (1u << v->vt.n_flood) - 1;
 	uint32_t now_s = vtep_now_s();
 	uint64_t bytes = 0;
+	struct vx_clock clk = { 0, 0 };
 
 	pthread_spin_lock(&v->tx_lock);
+	clk.t = dp_perf_note_start(io->perf);
 	for (unsigned i = 0; i < n; i++) {
 		struct pkt *pk = pkts[i];
 		uint32_t vni = 0, to = 0;
@@ -494,8 +861,12 @@ static void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *p
 			}
 			copies += need;
 		}
+		if (v->n_gso && gso_needs(pk)) {
+			vx_gso_frame(v, io, &clk, pk, vni, (unsigned)r, to, need, &sent, &built, &bytes, drops);
+			continue;
+		}
 		if (m + need > PKT_BURST) {
-			sent += port_sendmmsg(v->tx_fd, v->msgs, m, VX_HDR_LEN, &bytes, drops);
+			sent += vx_send(v, io, &clk, m, &bytes, drops);
 			m = 0;
 		}
 		if (!vx_encap(v, m, pk, vni, (unsigned)r)) {
@@ -507,8 +878,12 @@ static void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *p
 			vx_encap_copy(v, m + k, m, (unsigned)__builtin_ctz(to));
 		}
 		m += need;
+		built += need;
 	}
-	sent += port_sendmmsg(v->tx_fd, v->msgs, m, VX_HDR_LEN, &bytes, drops);
+	sent += vx_send(v, io, &clk, m, &bytes, drops);
+	sent += vx_gso_flush(v, io, &clk, &bytes, drops);
+	if (io->perf)
+		dp_perf_add(io->perf, DP_PT_ENCAP, clk.encap, built);
 	pthread_spin_unlock(&v->tx_lock);
 	port_count(&p->stats.tx_packets, sent);
 	port_count(&p->stats.tx_bytes, bytes);
@@ -562,6 +937,14 @@ static void vx_describe(struct port *p, char *buf, size_t len)
 		off += snprintf(buf + off, len - (size_t)off, " mtu %u (route %u%s) frame_max %u", v->mtu.used,
 				v->mtu.route, v->mtu.conf ? ", mtu= set" : "",
 				atomic_load_explicit(&p->tx_frame_max, memory_order_relaxed));
+	if (off >= 0 && (size_t)off < len)
+		off += snprintf(buf + off, len - (size_t)off, " udp_gso %s%s%s", v->n_gso ? "on (source ports " : "off (",
+				v->n_gso ? "" : v->gso_off, v->n_gso ? "" : ")");
+	for (unsigned s = 0; s < v->n_gso && off >= 0 && (size_t)off < len; s++)
+		off += snprintf(buf + off, len - (size_t)off, "%s%u%s", s ? "," : "", (unsigned)v->gso_sport[s],
+				s + 1 == v->n_gso ? ")" : "");
+	if (off >= 0 && (size_t)off < len)
+		off += snprintf(buf + off, len - (size_t)off, " udp_gro %s", v->gro ? "on" : "off (no UDP_GRO: kernel < 5.0)");
 	for (unsigned r = 0; r < VX_RX__COUNT && off >= 0 && (size_t)off < len; r++) {
 		uint64_t c = atomic_load_explicit(&v->rx_bad[r], memory_order_relaxed);
 
@@ -576,7 +959,10 @@ static void vx_describe(struct port *p, char *buf, size_t len)
  * (rx_bad_REASON, each also a port drop), the tunnel fdb's events
  * (fdb_learned, fdb_moved, fdb_full), the remotes (all, and those of the
  * flood list) and the live entries, learned and static: what describe
- * shows, as numbers.
+ * shows, as numbers; whether UDP GSO and GRO are on (1/0), and their
+ * counts (gso_sends: payloads of more than one datagram sent, gso_segments:
+ * their datagrams; gro_receives: slots holding more than one datagram,
+ * gro_segments: their datagrams).
  */
 static unsigned vx_type_stats(struct port *p, struct port_type_stat *out, unsigned max)
 {
@@ -586,8 +972,9 @@ static unsigned vx_type_stats(struct port *p, struct port_type_stat *out, unsign
 	struct vx_port *v = vx_of(p);
 	unsigned n = 0, learned, statics;
 
-	_Static_assert(VX_RX__COUNT + VTEP__COUNT + 4 <= PORT_TYPE_STATS_MAX, "the figures fit what `stats` asks for");
-	if (max < VX_RX__COUNT + VTEP__COUNT + 4)
+	_Static_assert(VX_RX__COUNT + VTEP__COUNT + VX_OFF__COUNT + 6 <= PORT_TYPE_STATS_MAX,
+		       "the figures fit what `stats` asks for");
+	if (max < VX_RX__COUNT + VTEP__COUNT + VX_OFF__COUNT + 6)
 		return 0;
 	for (unsigned r = 0; r < VX_RX__COUNT; r++)
 		out[n++] = (struct port_type_stat){ rx_names[r], atomic_load_explicit(&v->rx_bad[r], memory_order_relaxed) };
@@ -599,6 +986,11 @@ static unsigned vx_type_stats(struct port *p, struct port_type_stat *out, unsign
 	out[n++] = (struct port_type_stat){ "flood_remotes", v->vt.n_flood };
 	out[n++] = (struct port_type_stat){ "fdb_learned_entries", learned };
 	out[n++] = (struct port_type_stat){ "fdb_static_entries", statics };
+	out[n++] = (struct port_type_stat){ "udp_gso", v->n_gso != 0 };
+	out[n++] = (struct port_type_stat){ "udp_gro", v->gro };
+	for (unsigned c = 0; c < VX_OFF__COUNT; c++)
+		out[n++] = (struct port_type_stat){ vx_off_names[c],
+						    atomic_load_explicit(&v->off_count[c], memory_order_relaxed) };
 	return n;
 }
 
@@ -617,6 +1009,11 @@ static void vx_destroy(struct port *p)
 		close(v->rx_fd);
 	if (v->tx_fd >= 0)
 		close(v->tx_fd);
+	for (unsigned s = 0; s < v->n_gso; s++)
+		close(v->gso_fd[s]);
+	free(v->gso_buf);
+	free(v->gso_scratch);
+	free(v->rx_miov);
 	free(v->rx_slots);
 	free(v->map);
 	vtep_destroy(&v->vt);
@@ -909,6 +1306,83 @@ static const char *vx_open_tx(struct vx_port *v)
 	return NULL;
 }
 
+/*
+ * UDP GSO: VX_GSO_SOCKS UDP sockets bound to local= and ports spread over
+ * src_ports= (a port in use is skipped for the next one), each with the
+ * raw socket's TTL, TOS and no fragmentation, and what sending needs: the
+ * buffers.  GSO stays off (gso_off says why) when csum=off (the kernel
+ * refuses UDP_SEGMENT without checksums), when the kernel does not take
+ * UDP_SEGMENT (before 4.18) or when no port is free; the port works
+ * without it.
+ */
+static void vx_open_gso(struct vx_port *v)
+{
+	struct sock_filter drop_all = BPF_STMT(BPF_RET | BPF_K, 0);
+	struct sock_fprog prog = { .len = 1, .filter = &drop_all };
+	unsigned range = (unsigned)v->sport_hi - v->sport_lo + 1;
+
+	if (!v->csum) {
+		v->gso_off = "csum=off";
+		return;
+	}
+	if (v->map) {
+		v->gso_off = "vlan_vni=";
+		return;
+	}
+	v->gso_off = "no free source port";
+	for (unsigned k = 0; k < VX_GSO_SOCKS && k < range; k++) {
+		int fd = socket(v->ipv6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+		bool ok = fd >= 0;
+
+		if (ok && setopt(fd, SOL_UDP, UDP_SEGMENT, 0) < 0) {
+			v->gso_off = "no UDP_SEGMENT: kernel < 4.18";
+			close(fd);
+			break;
+		}
+		ok = ok && setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) == 0;
+		(void)(ok && setopt(fd, SOL_SOCKET, SO_SNDBUF, 4 << 20));
+		if (ok && v->ipv6)
+			ok = setopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1) == 0 &&
+			     setopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, IPV6_PMTUDISC_DO) == 0 &&
+			     setopt(fd, IPPROTO_IPV6, IPV6_DONTFRAG, 1) == 0 &&
+			     setopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, v->ttl) == 0 &&
+			     setopt(fd, IPPROTO_IPV6, IPV6_TCLASS, v->tos) == 0;
+		else if (ok)
+			ok = setopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO) == 0 &&
+			     setopt(fd, IPPROTO_IP, IP_TTL, v->ttl) == 0 && setopt(fd, IPPROTO_IP, IP_TOS, v->tos) == 0;
+		/* Ports spread over the range; a taken one: the next, a few times. */
+		for (unsigned t = 0, base = (unsigned)((uint64_t)range * k / VX_GSO_SOCKS); ok && t < 16; t++) {
+			union vx_addr a = v->local;
+			uint16_t port = (uint16_t)(v->sport_lo + (base + t) % range);
+
+			if (v->ipv6)
+				a.v6.sin6_port = htons(port);
+			else
+				a.v4.sin_port = htons(port);
+			if (bind(fd, &a.sa, v->alen) == 0) {
+				v->gso_sport[v->n_gso] = port;
+				v->gso_fd[v->n_gso++] = fd;
+				fd = -1;
+				break;
+			}
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	if (!v->n_gso)
+		return;
+	v->gso_buf = malloc(VX_GSO_ARENA);
+	v->gso_scratch = aligned_alloc(_Alignof(struct pkt), sizeof(struct pkt) * VXLAN_GSO_SEGS_MAX);
+	if (!v->gso_buf || !v->gso_scratch) {
+		for (unsigned s = 0; s < v->n_gso; s++)
+			close(v->gso_fd[s]);
+		v->n_gso = 0;
+		v->gso_off = "out of memory";
+		return;
+	}
+	atomic_store_explicit(&v->port.tx_offload, VX_GSO_TX_OFFLOAD, memory_order_relaxed);
+}
+
 struct port *port_vxlan_create(const char *name, struct json_object *params, const struct port_env *env, char *err,
 			       size_t errlen)
 {
@@ -938,6 +1412,18 @@ struct port *port_vxlan_create(const char *name, struct json_object *params, con
 	what = vx_open_rx(v);
 	if (!what)
 		what = vx_open_tx(v);
+	if (!what) {
+		vx_open_gso(v);
+		/*
+		 * UDP GRO: the kernel may glue a flow's datagrams in one slot
+		 * (vx_rx_burst() cuts them apart, and merges runs of inner TCP
+		 * segments into TSO frames: the port then makes offload requests).
+		 */
+		v->gro = setopt(v->rx_fd, SOL_UDP, UDP_GRO, 1) == 0;
+		if (v->gro && !v->map)
+			v->rx_miov = malloc(VX_RX_MIOV * sizeof(*v->rx_miov));
+		v->port.rx_offload = v->rx_miov != NULL;
+	}
 	if (!what) {
 		int e = vxlan_mtu_open(&v->mtu, &v->local.sa, v->alen, v->ipv6, v->mtu.conf);
 

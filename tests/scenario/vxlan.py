@@ -28,16 +28,25 @@ Steps:
        - iperf3 TCP cA -> cB and cB -> cA (-R), 2 s each, more than 0 bytes;
        - tshark on the capture: every VXLAN datagram has VNI VNI, both
          directions are there, vsw's outer UDP checksum is non-zero with
-         csum=on and zero with csum=off; the kernel's likewise per its
+         csum=on and zero with csum=off (a UDP GSO payload, cut after the
+         capture point, apart); the kernel's likewise per its
          option (so vsw accepted both); vsw's datagrams use more than one
          source port in src_ports when two flows ran (ping and TCP);
+       - with csum=on t0 sent cA's TCP (TSO on its veth) as UDP GSO
+         payloads (`stats` "tunnel": gso_sends, gso_segments), none with
+         csum=off;
        - `vswctl fdb show`: cB's MAC on t0;
      then `port del t0`, vx0 deleted;
      and with the outer checksum on, iperf3 UDP both ways (20 Mbit/s, 2 s, the loss
      the receiver counts at most UDP_LOSS_MAX per cent);
   3. vsw <-> vsw: hB's container moved from br0 to a second vswd in hB
      (afpacket vB + vxlan, IPv6 underlay, tos=inherit): ping and iperf3 both
-     ways, the second vswd learns cA's MAC on its tunnel port;
+     ways, the second vswd learns cA's MAC on its tunnel port; each t0 sent
+     the containers' TSO frames as UDP GSO payloads and the other received
+     them as GRO buffers A -> B, merged back into TSO frames (`stats`
+     "tunnel": gso_sends, gro_receives, gro_merged;
+     B -> A uB cuts them: its tx checksum offload is off);
+     `perf show` times the encap and decap points;
   3a. path MTU through the tunnel (item 4): underlay MTU 1400 under cA's and cB's
      1430: t0 reads 1400 from the kernel's route; iperf3 TCP cA -> cB completes
      (cA's too-big segments are answered with ICMP frag-needed, MTU 1350; cA's
@@ -91,6 +100,7 @@ Needs root, build/vswd, build/vswctl, ip, ethtool, busybox (ping), iperf3, tcpdu
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -477,7 +487,7 @@ class Capture:
         ip = "ipv6" if v6 else "ip"
         rc, out, err = run(["tshark", "-r", self.path, "-o", "udp.check_checksum:TRUE", "-Y", "vxlan", "-T", "fields",
                             "-E", "occurrence=f", "-e", ip + ".src", "-e", "udp.srcport", "-e", "udp.checksum",
-                            "-e", "vxlan.vni", "-e", "udp.checksum.status"], timeout=60)
+                            "-e", "vxlan.vni", "-e", "udp.checksum.status", "-e", "udp.length"], timeout=60)
         rows = []
         if rc != 0:
             return rows, "tshark exited %d: %s" % (rc, err[-300:])
@@ -485,7 +495,8 @@ class Capture:
             f = ln.split("\t")
             if len(f) >= 4 and f[3]:
                 rows.append({"src": f[0], "sport": int(f[1]), "csum": int(f[2], 16) if f[2].startswith("0x")
-                             else int(f[2] or 0), "vni": int(f[3]), "status": f[4] if len(f) > 4 else ""})
+                             else int(f[2] or 0), "vni": int(f[3]), "status": f[4] if len(f) > 4 else "",
+                             "udp_len": int(f[5]) if len(f) > 5 and f[5].isdigit() else 0})
         return rows, err
 
 
@@ -529,6 +540,7 @@ def one_case(sw, wd, v6, csum):
                   % (what, "cB -> cA" if rev else "cA -> cB", pkts, lost, pct, UDP_LOSS_MAX),
                   detail or port_stat(sw, "t0"))
     cap.stop()
+    state = port_state(sw, "t0")
     rows, terr = cap.fields(v6)
     from_vsw = [r for r in rows if r["src"] == ul["A"]]
     from_krn = [r for r in rows if r["src"] == ul["B"]]
@@ -536,6 +548,17 @@ def one_case(sw, wd, v6, csum):
           % (what, len(from_vsw), len(from_krn)), terr)
     bad_vni = [r for r in rows if r["vni"] != VNI]
     check(rows and not bad_vni, "%s: every VXLAN datagram has VNI %d" % (what, VNI), bad_vni[:3])
+    # A UDP GSO payload (vsw's, csum=on) crosses the veth whole and is cut after the capture point: one
+    # "datagram" over the underlay's MTU whose checksum field holds the pseudo header's sum, for the kernel
+    # to finish per segment.  Its datagrams are checked where they are decapsulated (the pings, iperf3).
+    # Its other datagrams (a frame with a partial checksum alone) leave a GSO socket (describe: "source
+    # ports P,..") with the kernel's checksum, partial too on this veth (uA's tx checksum offload is on);
+    # vsw's own checksums are those of the raw socket's datagrams.
+    m = re.search(r"udp_gso on \(source ports ([0-9,]+)\)", state)
+    gso_ports = {int(x) for x in m.group(1).split(",")} if m else set()
+    gso_rows = [r for r in from_vsw if r["udp_len"] > 1500 - (40 if v6 else 20) or
+                (r["sport"] in gso_ports and r["status"] != "1")]
+    from_vsw = [r for r in from_vsw if r not in gso_rows]
     if csum:
         # tshark's udp.checksum.status: 1 good, 0 bad (2: not verified); the snap length keeps whole datagrams
         ok_vsw = all(r["csum"] != 0 and r["status"] == "1" for r in from_vsw)
@@ -543,11 +566,22 @@ def one_case(sw, wd, v6, csum):
     else:
         ok_vsw = all(r["csum"] == 0 for r in from_vsw)
         ok_krn = all(r["csum"] == 0 for r in from_krn)
-    check(from_vsw and ok_vsw, "%s: vsw's outer UDP checksums are %s" % (what, "set and right (tshark)" if csum else "zero"),
-          from_vsw[:3])
+    check(from_vsw and ok_vsw, "%s: vsw's outer UDP checksums are %s (%d GSO payloads apart)"
+          % (what, "set and right (tshark)" if csum else "zero", len(gso_rows)),
+          [r for r in from_vsw if not (r["status"] == "1" if csum else r["csum"] == 0)][:3] + [state])
+    # cA's eth0 (a veth) has TSO on: with csum=on its TCP goes out as UDP GSO payloads, else segmented before t0.
+    tun = port_stat(sw, "t0").get("tunnel", {})
+    if csum:
+        check(tun.get("udp_gso") == 1 and tun.get("gso_sends", 0) > 0 and
+              tun.get("gso_segments", 0) > tun.get("gso_sends", 0),
+              "%s: t0 sent TCP as UDP GSO payloads (%d payloads, %d datagrams)"
+              % (what, tun.get("gso_sends", 0), tun.get("gso_segments", 0)), tun)
+    else:
+        check(tun.get("udp_gso") == 0 and tun.get("gso_sends") == 0,
+              "%s: no UDP GSO with csum=off (the kernel refuses it)" % what, tun)
     check(from_krn and ok_krn, "%s: the kernel's outer UDP checksums are %s (vsw took them)"
           % (what, "set" if csum else "zero"), from_krn[:3])
-    sports = {r["sport"] for r in from_vsw}
+    sports = {r["sport"] for r in from_vsw + gso_rows}   # a GSO socket's port is one of the range too
     check(len(sports) >= 2 and all(49152 <= s <= 65535 for s in sports),
           "%s: vsw's outer source ports vary with the inner flow, in 49152-65535 (%s)" % (what, sorted(sports)[:6]))
     fdb = sw.call("fdb", "show").get("entries", [])
@@ -736,6 +770,25 @@ def vsw_pair(build, wd, sw):
         fdb = sw2.call("fdb", "show").get("entries", [])
         check(any(e["mac"] == MAC["cA"] and e["port"] == "t0" for e in fdb),
               "vsw <-> vsw: the second vswd learned cA's MAC on its t0", fdb)
+        # Both ways, TCP from a TSO container: GSO payloads out of each vswd.  A -> B they cross the veth
+        # whole (uA's tx offloads on) and hB's t0 receives them as GRO buffers; B -> A the kernel cuts them
+        # at uB (its tx checksum offload is off: setup_net), so hA's t0 gets single datagrams.
+        for s_, n in ((sw, "A"), (sw2, "B")):
+            tx = port_stat(s_, "t0").get("tunnel", {})
+            check(tx.get("udp_gso") == 1 and tx.get("gso_sends", 0) > 0, "vsw <-> vsw: host %s's t0 sent TCP as "
+                  "UDP GSO payloads (%d)" % (n, tx.get("gso_sends", 0)), tx)
+        rx = port_stat(sw2, "t0").get("tunnel", {})
+        check(rx.get("udp_gro") == 1 and rx.get("gro_receives", 0) > 0 and
+              rx.get("gro_segments", 0) > rx.get("gro_receives", 0) and rx.get("gro_merged", 0) > 0,
+              "vsw <-> vsw: host B's t0 received A's payloads as UDP GRO buffers (%d, %d datagrams) and handed "
+              "cB's TCP on as %d TSO frames" % (rx.get("gro_receives", 0), rx.get("gro_segments", 0),
+                                               rx.get("gro_merged", 0)), rx)
+        # The encap and decap points, timed apart from the syscalls (lib/perf.h): frames went both ways.
+        st = sw.call("perf", "show").get("total", {}).get("stages", {})
+        untimed = [k for k in ("encap", "decap") if not st.get(k, {}).get("packets") or not st[k].get("cycles")]
+        check(not untimed, "vsw <-> vsw: perf show times encap and decap (%.0f / %.0f cycles per packet)"
+              % (st.get("encap", {}).get("cycles_per_packet", 0), st.get("decap", {}).get("cycles_per_packet", 0)),
+              untimed)
         for s_, n in ((sw, "A"), (sw2, "B")):
             must([s_.vswctl, "--ctl", s_.ctl, "port", "del", "t0"])
     finally:

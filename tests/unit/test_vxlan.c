@@ -19,7 +19,12 @@
  * B's (a remote outside remote= too), a VNI without one to remote=; a
  * remote taken out of a list, or the whole list, is no longer flooded
  * to; without remote=, a VNI floods to its own list alone (none: a
- * no_destination drop).  The port tests need root (a raw socket) and fail with the reason
+ * no_destination drop).  UDP GSO and GRO: a 64 KiB TSO frame leaves as
+ * UDP_SEGMENT payloads and arrives, through the receive socket's GRO, as
+ * its 46 segments in order, runs of them merged back into TSO frames
+ * (taken ten a burst, so a slot's datagrams wait for the next burst), each
+ * segment the reference's; csum=off has no GSO.
+ * The port tests need root (a raw socket) and fail with the reason
  * otherwise.
  */
 
@@ -39,7 +44,10 @@
 
 #include <cmocka.h>
 
+#include "../lib/gso_ref.h"
 #include "../lib/zalloc.h"
+#include "packet/gso.h"
+#include "packet/vnet_hdr.h"
 #include "packet/pkt.h"
 #include "packet/vxlan.h"
 #include "port/port.h"
@@ -614,6 +622,141 @@ static void test_port_no_remote(void **state)
 	free(got);
 }
 
+/* The 64 KiB TSO frame of test_port_gso: 46 segments through UDP GSO, received through GRO ten a burst. */
+static void test_port_gso(void **state)
+{
+	static uint8_t frame[65535], want[65535], got[65535];
+	struct pkt *tx = zalloc64(sizeof(*tx)), *rx = zalloc64(PKT_BURST * sizeof(*rx)), *segs = zalloc64(sizeof(*segs));
+	struct port_io io = { 0 };
+	char err[256] = "", desc[1024];
+	unsigned merged = 0;
+	struct port *a, *b, *d;
+	struct ref_geom g;
+	struct iovec iov;
+	unsigned seen = 0;
+	size_t len;
+
+	if (geteuid() != 0)
+		fail_msg("the vxlan port test needs root (a raw socket for its transmit side)");
+	a = vx_port("127.0.0.1", "127.0.0.2", "on", err, sizeof(err));
+	if (!a)
+		fail_msg("port a: %s", err);
+	b = vx_port("127.0.0.2", "127.0.0.1", "on", err, sizeof(err));
+	if (!b)
+		fail_msg("port b: %s", err);
+	assert_int_equal(type_stat(a, "udp_gso"), 1);
+	assert_int_equal(type_stat(b, "udp_gro"), 1);
+	assert_int_equal(atomic_load(&a->tx_offload), GSO_TX_CSUM | GSO_TX_TSO4 | GSO_TX_TSO6 | GSO_TX_ECN | GSO_TX_USO);
+	len = ref_frame(frame, &g, false, false, false, 0, 12, 0x18, 65535 - 14 - 20 - 32 - 1, 5);
+	iov = (struct iovec){ frame, len };
+	pkt_rx_init(tx, &iov, 1, (uint32_t)len, 0);
+	pkt_load(tx);
+	tx->csum = PKT_CSUM_PARTIAL;
+	tx->csum_start = (uint16_t)g.l4;
+	tx->csum_offset = 16;
+	tx->gso_type = VNET_GSO_TCPV4;
+	tx->gso_size = 1448;
+	assert_int_equal(gso_check(tx), GSO_OK);
+	a->ops->tx_burst(a, &io, &tx, 1);
+	assert_int_equal(atomic_load(&a->stats.tx_packets), 46);
+	assert_int_equal(type_stat(a, "gso_sends"), 2);
+	assert_int_equal(type_stat(a, "gso_segments"), 46);
+	for (int tries = 0; seen < 46 && tries < 40; tries++) {
+		struct pollfd pfd = { .fd = b->ops->rx_fd(b, 0), .events = POLLIN };
+		unsigned n = b->ops->rx_burst(b, 0, &io, rx, 10);
+
+		assert_true(n <= 10);
+		/* A frame is a segment, or a run of them merged back (GRO): its own segments are the reference's. */
+		for (unsigned i = 0; i < n; i++) {
+			unsigned nseg = rx[i].gso_type ? gso_count(&rx[i]) : 1;
+
+			assert_true(rx[i].flags & PKT_F_TUNNEL);
+			pkt_load(&rx[i]); /* the parse stage's */
+			if (rx[i].gso_type) {
+				assert_int_equal(gso_check(&rx[i]), GSO_OK);
+				assert_int_equal(rx[i].gso_size, 1448);
+				merged++;
+			}
+			for (unsigned k = 0; k < nseg; k++, seen++) {
+				size_t wl = ref_segment(frame, len, &g, 1448, seen, want);
+				const struct pkt *one = &rx[i];
+
+				if (rx[i].gso_type) {
+					assert_int_equal(gso_segment(&rx[i], k, segs, 1), 1);
+					one = segs;
+				}
+				assert_int_equal(one->len, wl);
+				assert_int_equal(pkt_to_buf(one, got, sizeof(got)), wl);
+				assert_memory_equal(got, want, wl);
+			}
+		}
+		b->ops->rx_done(b, 0, &io);
+		if (!n && b->ops->rx_arm(b, 0) == false)
+			poll(&pfd, 1, 50);
+	}
+	assert_int_equal(seen, 46);
+	assert_true(merged >= 1);
+	assert_int_equal(type_stat(b, "gro_merged"), merged);
+	assert_true(atomic_load(&b->stats.rx_packets) < 46);
+	assert_true(type_stat(b, "gro_receives") >= 1);
+	assert_true(b->rx_offload);
+	assert_int_equal(type_stat(b, "rx_bad_short"), 0);
+	/* 20 small frames with a partial checksum alone: 20 datagrams of one round, their checksums completed. */
+	{
+		struct pkt *small = zalloc64(20 * sizeof(*small)), *list[20];
+
+		len = ref_frame(frame, &g, false, false, false, 0, 0, 0x10, 100, 9);
+		iov = (struct iovec){ frame, len };
+		for (unsigned i = 0; i < 20; i++) {
+			pkt_rx_init(&small[i], &iov, 1, (uint32_t)len, 0);
+			pkt_load(&small[i]);
+			small[i].csum = PKT_CSUM_PARTIAL;
+			small[i].csum_start = (uint16_t)g.l4;
+			small[i].csum_offset = 16;
+			list[i] = &small[i];
+		}
+		atomic_store(&a->stats.tx_packets, 0);
+		a->ops->tx_burst(a, &io, list, 20);
+		assert_int_equal(atomic_load(&a->stats.tx_packets), 20);
+		assert_int_equal(type_stat(a, "gso_sends"), 2);
+		ref_segment(frame, len, &g, 65535, 0, want);
+		for (int tries = 0, got_n = 0; got_n < 20; tries++) {
+			struct pollfd pfd = { .fd = b->ops->rx_fd(b, 0), .events = POLLIN };
+			unsigned n = b->ops->rx_burst(b, 0, &io, rx, PKT_BURST);
+
+			assert_true(tries < 40);
+			for (unsigned i = 0; i < n; i++, got_n++) {
+				pkt_load(&rx[i]); /* the parse stage's: the head of this frame, not a merged one's before */
+				assert_int_equal(rx[i].gso_type, 0);
+				assert_int_equal(pkt_to_buf(&rx[i], got, sizeof(got)), len);
+				assert_memory_equal(got, want, len);
+				assert_true(ref_csums_ok(got, len, &g));
+			}
+			b->ops->rx_done(b, 0, &io);
+			if (!n)
+				poll(&pfd, 1, 50);
+		}
+		free(small);
+	}
+	b->ops->describe(b, desc, sizeof(desc));
+	assert_non_null(strstr(desc, " udp_gso on (source ports 49152,"));
+	assert_non_null(strstr(desc, ") udp_gro on"));
+	b->ops->destroy(b);
+	/* csum=off: no GSO (the kernel would refuse it), the frames segmented before the port, as without. */
+	d = vx_port("127.0.0.2", "127.0.0.1", "off", err, sizeof(err));
+	if (!d)
+		fail_msg("port d: %s", err);
+	assert_int_equal(type_stat(d, "udp_gso"), 0);
+	assert_int_equal(atomic_load(&d->tx_offload), 0);
+	d->ops->describe(d, desc, sizeof(desc));
+	assert_non_null(strstr(desc, "udp_gso off (csum=off)"));
+	d->ops->destroy(d);
+	a->ops->destroy(a);
+	free(segs);
+	free(rx);
+	free(tx);
+}
+
 /* A port with vlan_vni=@map (no vni=), or NULL with the refusal in @err. */
 static struct port *vx_mapped(const char *name, const char *local, const char *remote, const char *map, char *err,
 			      size_t errlen)
@@ -708,6 +851,10 @@ static void test_port_vlan_vni(void **state)
 		fail_msg("vlan_vni port: %s", err);
 	f = vx_named("f", "127.0.0.8", "127.0.0.7", "4242");
 	assert_int_equal(port_vxlan_vni(m), -1);
+	/* Under the map, no UDP GSO and no GRO merge (the tag would have to go out of every segment, into every merge). */
+	assert_int_equal(type_stat(m, "udp_gso"), 0);
+	assert_int_equal(atomic_load(&m->tx_offload), 0);
+	assert_false(m->rx_offload);
 	m->ops->describe(m, desc, sizeof(desc));
 	assert_non_null(strstr(desc, "vni vlan_vni 10:4242,20:99 local 127.0.0.7"));
 	/* the tag the port strips is not counted against the underlay: 4 bytes more than an unmapped port's */
@@ -774,6 +921,7 @@ int main(void)
 		cmocka_unit_test(test_port_vni_flow),
 		cmocka_unit_test(test_port_vni_flood),
 		cmocka_unit_test(test_port_no_remote),
+		cmocka_unit_test(test_port_gso),
 		cmocka_unit_test(test_port_vlan_vni),
 	};
 
