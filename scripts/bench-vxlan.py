@@ -246,6 +246,10 @@ def ratio(samples, field):
 
 def build_report(args, samples, meta):
     out = ["## %s" % DOC_HEADING, "",
+           "Run it (root; two \"hosts\" as network namespaces joined by a veth, a container behind each; the "
+           "same topology with the kernel's vxlan on both sides as the reference; about 2 minutes; rewrites this "
+           "section, the reading of it is the next one):", "",
+           "    python3 scripts/bench-vxlan.py --rounds 3 --json /tmp/bvx.json", "",
            "`scripts/bench-vxlan.py` (%s): %s rounds, %s s Mpps windows, %s s TCP; underlay a %d-byte veth, "
            "outer checksums on." % (meta.get("date", "?"), args.rounds, args.seconds, args.tcp_seconds, UNDERLAY_MTU),
            "",
