@@ -97,36 +97,34 @@ static void test_kernel_drops_shown(void **state)
 	p->ops->destroy(p);
 }
 
-/* A tagged frame reaches the switch with its tag, which the kernel gives a packet socket apart (tp_vlan_tci). */
-static void test_vlan_tag_kept(void **state)
+/*
+ * Tagged frame @frame (@len bytes, TCI @tci at bytes 14-15) sent from the
+ * peer reaches port @name's switch side whole, with its tag; @p's describe
+ * line into @line (@linelen) before the port goes.
+ */
+static void tag_kept(const char *name, const uint8_t *frame, size_t len, uint16_t tci, char *line, size_t linelen)
 {
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_halen = 6 };
 	struct json_object *o = json_object_new_object();
 	struct port_env env = { 0 };
 	struct port_io io = { 0 };
-	uint8_t frame[100] = { 0x02, 0, 0, 0, 0, 0x01, 0x02, 0, 0, 0, 0, 0x02, 0x81, 0x00, 0xa0, 0x0a,
-			       ETH_TEST >> 8, ETH_TEST & 0xff };
-	uint8_t got[sizeof(frame) + 8];
+	uint8_t *got = malloc(len + 8);
 	struct pkt *pkts = zalloc64(PKT_BURST * sizeof(*pkts));
 	unsigned n = 0;
 	char err[256];
 	struct port *p;
 	int fd;
 
-	if (!net_ready)
-		fail_msg("cannot run: %s", net_why);
-	for (size_t i = 18; i < sizeof(frame); i++)
-		frame[i] = (uint8_t)i;
+	assert_non_null(got);
 	json_object_object_add(o, "ifname", json_object_new_string(IF_PORT));
-	p = port_afpacket_create("v0", o, &env, err, sizeof(err));
+	p = port_afpacket_create(name, o, &env, err, sizeof(err));
 	json_object_put(o);
 	if (!p)
 		fail_msg("port_afpacket_create: %s", err);
 	fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
 	assert_true(fd >= 0);
 	sll.sll_ifindex = (int)if_nametoindex(IF_PEER);
-	assert_int_equal(sendto(fd, frame, sizeof(frame), 0, (struct sockaddr *)&sll, sizeof(sll)),
-			 (ssize_t)sizeof(frame));
+	assert_int_equal(sendto(fd, frame, len, 0, (struct sockaddr *)&sll, sizeof(sll)), (ssize_t)len);
 	close(fd);
 	/* The ring hands a frame over at once; 2 s at most. */
 	for (int tries = 0; tries < 2000 && !n; tries++) {
@@ -138,14 +136,30 @@ static void test_vlan_tag_kept(void **state)
 	}
 	assert_int_equal(n, 1);
 	pkt_load(&pkts[0]);
-	assert_int_equal(pkts[0].len, sizeof(frame));
-	assert_int_equal(pkt_to_buf(&pkts[0], got, sizeof(got)), sizeof(frame));
-	assert_memory_equal(got, frame, sizeof(frame));
+	assert_int_equal(pkts[0].len, len);
+	assert_int_equal(pkt_to_buf(&pkts[0], got, len + 8), len);
+	assert_memory_equal(got, frame, len);
 	assert_true(pkts[0].flags & PKT_F_VLAN);
-	assert_int_equal(pkts[0].vlan_tci, 0xa00a);
+	assert_int_equal(pkts[0].vlan_tci, tci);
 	p->ops->rx_done(p, 0, &io);
+	p->ops->describe(p, line, linelen);
 	p->ops->destroy(p);
 	free(pkts);
+	free(got);
+}
+
+/* A tagged frame reaches the switch with its tag, which the kernel gives a packet socket apart (tp_vlan_tci). */
+static void test_vlan_tag_kept(void **state)
+{
+	uint8_t frame[100] = { 0x02, 0, 0, 0, 0, 0x01, 0x02, 0, 0, 0, 0, 0x02, 0x81, 0x00, 0xa0, 0x0a,
+			       ETH_TEST >> 8, ETH_TEST & 0xff };
+	char line[300];
+
+	if (!net_ready)
+		fail_msg("cannot run: %s", net_why);
+	for (size_t i = 18; i < sizeof(frame); i++)
+		frame[i] = (uint8_t)i;
+	tag_kept("v0", frame, sizeof(frame), 0xa00a, line, sizeof(line));
 }
 
 /*
@@ -155,55 +169,18 @@ static void test_vlan_tag_kept(void **state)
  */
 static void test_vlan_tag_kept_long(void **state)
 {
-	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_halen = 6 };
-	struct json_object *o = json_object_new_object();
-	struct port_env env = { 0 };
-	struct port_io io = { 0 };
 	static uint8_t frame[6000] = { 0x02, 0, 0, 0, 0, 0x01, 0x02, 0, 0, 0, 0, 0x02, 0x81, 0x00, 0x20, 0x07,
 				       ETH_TEST >> 8, ETH_TEST & 0xff };
-	static uint8_t got[sizeof(frame) + 8];
-	struct pkt *pkts = zalloc64(PKT_BURST * sizeof(*pkts));
-	char err[256], line[300];
-	unsigned n = 0;
-	struct port *p;
-	int fd;
+	char line[300];
 
 	if (!net_ready)
 		fail_msg("cannot run: %s", net_why);
 	assert_int_equal(veth_ns_run("ip link set " IF_PORT " mtu 9000 && ip link set " IF_PEER " mtu 9000"), 0);
 	for (size_t i = 18; i < sizeof(frame); i++)
 		frame[i] = (uint8_t)(i * 7);
-	json_object_object_add(o, "ifname", json_object_new_string(IF_PORT));
-	p = port_afpacket_create("j0", o, &env, err, sizeof(err));
-	json_object_put(o);
-	if (!p)
-		fail_msg("port_afpacket_create: %s", err);
-	fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-	assert_true(fd >= 0);
-	sll.sll_ifindex = (int)if_nametoindex(IF_PEER);
-	assert_int_equal(sendto(fd, frame, sizeof(frame), 0, (struct sockaddr *)&sll, sizeof(sll)),
-			 (ssize_t)sizeof(frame));
-	close(fd);
-	for (int tries = 0; tries < 2000 && !n; tries++) {
-		n = p->ops->rx_burst(p, 0, &io, pkts, PKT_BURST);
-		if (!n) {
-			p->ops->rx_done(p, 0, &io);
-			usleep(1000);
-		}
-	}
-	assert_int_equal(n, 1);
-	pkt_load(&pkts[0]);
-	assert_int_equal(pkts[0].len, sizeof(frame));
-	assert_int_equal(pkt_to_buf(&pkts[0], got, sizeof(got)), sizeof(frame));
-	assert_memory_equal(got, frame, sizeof(frame));
-	assert_true(pkts[0].flags & PKT_F_VLAN);
-	assert_int_equal(pkts[0].vlan_tci, 0x2007);
-	p->ops->rx_done(p, 0, &io);
-	p->ops->describe(p, line, sizeof(line));
+	tag_kept("j0", frame, sizeof(frame), 0x2007, line, sizeof(line));
 	assert_non_null(strstr(line, "; 1 longer frames by recvmsg)"));
-	p->ops->destroy(p);
 	assert_int_equal(veth_ns_run("ip link set " IF_PORT " mtu 1500 && ip link set " IF_PEER " mtu 1500"), 0);
-	free(pkts);
 }
 
 /*

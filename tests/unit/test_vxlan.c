@@ -343,20 +343,30 @@ static void test_port_frame_max(void **state)
 	json_object_put(o);
 }
 
-static struct port *vx_named(const char *name, const char *local, const char *remote, const char *vni)
+/* A port on dstport 47891 with @key (vni: a number or "flow"; vlan_vni: the map) = @val, or NULL with @err. */
+static struct port *vx_try(const char *name, const char *local, const char *remote, const char *key, const char *val,
+			   char *err, size_t errlen)
 {
 	struct json_object *o = json_object_new_object();
 	struct port_env env = { 0 };
-	char err[256] = "";
+	bool number = strcmp(key, "vni") == 0 && strcmp(val, "flow") != 0;
 	struct port *p;
 
 	json_object_object_add(o, "local", json_object_new_string(local));
 	if (remote)
 		json_object_object_add(o, "remote", json_object_new_string(remote));
-	json_object_object_add(o, "vni", strcmp(vni, "flow") ? json_object_new_int(atoi(vni)) : json_object_new_string(vni));
+	json_object_object_add(o, key, number ? json_object_new_int(atoi(val)) : json_object_new_string(val));
 	json_object_object_add(o, "dstport", json_object_new_int(47891));
-	p = port_vxlan_create(name, o, &env, err, sizeof(err));
+	p = port_vxlan_create(name, o, &env, err, errlen);
 	json_object_put(o);
+	return p;
+}
+
+static struct port *vx_named(const char *name, const char *local, const char *remote, const char *vni)
+{
+	char err[256] = "";
+	struct port *p = vx_try(name, local, remote, "vni", vni, err, sizeof(err));
+
 	if (!p)
 		fail_msg("port %s: %s", name, err);
 	return p;
@@ -761,17 +771,7 @@ static void test_port_gso(void **state)
 static struct port *vx_mapped(const char *name, const char *local, const char *remote, const char *map, char *err,
 			      size_t errlen)
 {
-	struct json_object *o = json_object_new_object();
-	struct port_env env = { 0 };
-	struct port *p;
-
-	json_object_object_add(o, "local", json_object_new_string(local));
-	json_object_object_add(o, "remote", json_object_new_string(remote));
-	json_object_object_add(o, "vlan_vni", json_object_new_string(map));
-	json_object_object_add(o, "dstport", json_object_new_int(47891));
-	p = port_vxlan_create(name, o, &env, err, errlen);
-	json_object_put(o);
-	return p;
+	return vx_try(name, local, remote, "vlan_vni", map, err, errlen);
 }
 
 /* A frame with an 802.1Q tag of @vid (or none: 0) from MAC ..:@src, broadcast, sent by @p. */
