@@ -288,6 +288,8 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, unsign
 		atomic_store_explicit(&f->mf_masks_pub, 0, memory_order_relaxed);
 		atomic_store_explicit(&f->mf_epoch, atomic_load_explicit(&f->mf_epoch, memory_order_relaxed) + 1,
 				      memory_order_release);
+		/* And the masks rewritten below after it: a release store orders what came before it only. */
+		atomic_thread_fence(memory_order_release);
 	}
 	/* Megaflows first (a few, hot); then every other hash's two places in flight before the compares. */
 	for (unsigned i = 0; i < n; i++) {

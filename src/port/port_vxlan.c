@@ -462,9 +462,9 @@ static unsigned vx_rx_burst(struct port *p, unsigned q, struct port_io *io, stru
 					pk->csum_offset = tso.csum_offset;
 					pk->gso_type = tso.gso_type;
 					pk->gso_size = tso.gso_size;
-					merged++;
 					if (!port_offload_rx_ok(p, pk))
 						continue; /* cannot be: the merge checked the headers; counted if it does */
+					merged++;
 				}
 			}
 			if (k == 1) {
@@ -658,8 +658,13 @@ static unsigned vx_send(struct vx_port *v, struct port_io *io, struct vx_clock *
 	return sent;
 }
 
-/* The sendmmsg errors of port_sendmmsg(), for one GSO message of @segs datagrams: counts the drop, true when the rest of the batch goes too. */
-static bool vx_gso_error(int err, unsigned left, unsigned drops[DROP__COUNT])
+/*
+ * The sendmmsg errors of port_sendmmsg(), for the GSO message that failed
+ * (@segs datagrams) and the ones after it (@left datagrams, that one's
+ * included): counts the drops per datagram, as tx_packets counts sends;
+ * true when the rest of the batch goes too.
+ */
+static bool vx_gso_error(int err, unsigned segs, unsigned left, unsigned drops[DROP__COUNT])
 {
 	if (err == EAGAIN || err == ENOBUFS) {
 		drops[DROP_NO_RX_BUFFER] += left;
@@ -669,7 +674,8 @@ static bool vx_gso_error(int err, unsigned left, unsigned drops[DROP__COUNT])
 		drops[DROP_PORT_DOWN] += left;
 		return true;
 	}
-	drops[err == EMSGSIZE ? DROP_TOO_BIG : DROP_PORT_BROKEN]++;
+	/* EMSGSIZE: over the route's MTU; EINVAL, EIO: a UDP_SEGMENT the kernel refuses (an older limit, xfrm). */
+	drops[err == EMSGSIZE ? DROP_TOO_BIG : DROP_PORT_BROKEN] += segs;
 	return false;
 }
 
@@ -712,8 +718,14 @@ static unsigned vx_gso_flush(struct vx_port *v, struct port_io *io, struct vx_cl
 				off += (unsigned)rc;
 				continue;
 			}
-			if (vx_gso_error(rc < 0 ? errno : EIO, k - off, drops))
-				break;
+			{
+				unsigned left = 0;
+
+				for (unsigned j = off; j < k; j++)
+					left += v->gso_meta[v->gso_batch_of[j]].segs;
+				if (vx_gso_error(rc < 0 ? errno : EIO, v->gso_meta[v->gso_batch_of[off]].segs, left, drops))
+					break;
+			}
 			off++;
 		}
 	}
@@ -862,9 +874,16 @@ static void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *p
 			copies += need;
 		}
 		if (v->n_gso && gso_needs(pk)) {
+			/* In order: what the raw socket holds goes first (a flow's frames may take either way). */
+			if (m) {
+				sent += vx_send(v, io, &clk, m, &bytes, drops);
+				m = 0;
+			}
 			vx_gso_frame(v, io, &clk, pk, vni, (unsigned)r, to, need, &sent, &built, &bytes, drops);
 			continue;
 		}
+		if (v->gso_m)
+			sent += vx_gso_flush(v, io, &clk, &bytes, drops); /* the same, the other way round */
 		if (m + need > PKT_BURST) {
 			sent += vx_send(v, io, &clk, m, &bytes, drops);
 			m = 0;
