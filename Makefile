@@ -107,6 +107,9 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
+# A switch with ports: the capture hook's libpcap comes along.
+$(BUILD)/bench/bench_flow_commit: LDLIBS += -lpcap
+
 run: deps
 	@$(MAKE) --no-print-directory binaries
 	@scripts/install-deps.sh --scenarios
