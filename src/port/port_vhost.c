@@ -187,13 +187,27 @@ static void vp_notify(struct vhost_port *vp, struct port_io *io, unsigned idx, i
 	dp_perf_note(io->perf, DP_PT_NOTIFY, t0, frames);
 }
 
-/* Read the first @len bytes of a chain's readable part: in place when the first iovec holds them. */
-static void vp_peek(const struct iovec *iov, unsigned n, void *buf, size_t len)
+/*
+ * Copy a virtio-net header of @hdr_len bytes (10 or 12) with moves of a
+ * size known at compile time: 8 bytes, then 2 or 4.  A memcpy of a length
+ * known only at run time is a libc call per frame.
+ */
+static inline void vp_hdr_copy(void *dst, const void *src, unsigned hdr_len)
 {
-	if (iov[0].iov_len >= len)
-		memcpy(buf, iov[0].iov_base, len);
+	memcpy(dst, src, 8);
+	if (hdr_len == 12)
+		memcpy((char *)dst + 8, (const char *)src + 8, 4);
 	else
-		iov_to_buf(iov, n, 0, buf, len);
+		memcpy((char *)dst + 8, (const char *)src + 8, 2);
+}
+
+/* Read a chain's virtio-net header (@hdr_len bytes): in place when the first iovec holds it. */
+static void vp_peek_hdr(const struct iovec *iov, unsigned n, void *buf, unsigned hdr_len)
+{
+	if (iov[0].iov_len >= hdr_len)
+		vp_hdr_copy(buf, iov[0].iov_base, hdr_len);
+	else
+		iov_to_buf(iov, n, 0, buf, hdr_len);
 }
 
 /*
@@ -254,7 +268,7 @@ static inline void vp_put_hdr(void *dst, const struct virtio_net_hdr_v1 *h, unsi
 	uint32_t e = 0, g = 0;
 
 	if (!burst) {
-		memcpy(dst, h, hdr_len);
+		vp_hdr_copy(dst, h, hdr_len);
 		return;
 	}
 	/* Two or three plain loads (hdr_len is 10 or 12): cheaper than a call to memcmp for 12 bytes. */
@@ -268,7 +282,7 @@ static inline void vp_put_hdr(void *dst, const struct virtio_net_hdr_v1 *h, unsi
 		memcpy(&d, (const char *)h + 8, 2);
 	}
 	if (a != b || c != d || e != g)
-		memcpy(dst, h, hdr_len);
+		vp_hdr_copy(dst, h, hdr_len);
 }
 
 /*
@@ -354,7 +368,7 @@ static unsigned vp_rx_burst(struct port *p, unsigned q, struct port_io *io, stru
 			continue;
 		}
 		/* The header, copied once into private memory (5.1.6.2). */
-		vp_peek(iov, e->out_num, &h, hdr_len);
+		vp_peek_hdr(iov, e->out_num, &h, hdr_len);
 		if (vnet_hdr_parse(&h, e->out_len - hdr_len, vp->rx_accept, &vi) != VNET_OK) {
 			drops[DROP_BAD_HEADER]++; /* a flag or GSO type that was not negotiated */
 			continue;

@@ -130,7 +130,7 @@ static void vlan_classify(const struct switch_port *sp, struct dp_batch *b, bool
 {
 	b->vlan = true;
 	for (unsigned i = 0; i < b->n; i++) {
-		enum port_drop why;
+		enum port_drop why = DROP_VLAN_DENIED; /* set by switch_vlan_ingress() when it refuses; gcc -flto cannot see that */
 
 		if (checked && b->dest[i] != DP_DEST_UNSET)
 			continue; /* dropped by the security check */
