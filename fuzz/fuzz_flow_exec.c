@@ -279,7 +279,8 @@ static void replay_check(const uint8_t *buf, unsigned cap, const struct flow_pkt
 	for (unsigned i = 0; i < n; i++) {
 		const struct flow_out *a = &x.out[i], *b = &y.out[i];
 
-		check(a->kind == b->kind && a->port == b->port && a->in_port == b->in_port && a->tun_id == b->tun_id);
+		check(a->kind == b->kind && a->port == b->port && a->in_port == b->in_port && a->tun_id == b->tun_id &&
+		      a->tun_dst == b->tun_dst);
 		if (m.flags & FLOW_MEMO_F_WRITES) {
 			check(a->snap == b->snap);
 			if (a->snap != FLOW_SNAP_LIVE)

@@ -173,6 +173,11 @@ VSW = [
     "ipv6,ipv6_src=::ffff:1.2.3.4/::ffff:ffff:0,actions=drop",
     "=,=,=actions=drop",
     ",,,, \t\r\n actions=drop",
+    # the destination VTEP from the flows (a vxlan port with remote=flow), appended: the seeds above keep their names
+    "ip,nw_dst=10.9.0.2,actions=set_field:172.31.0.2->tun_dst,output:vx0",
+    "actions=load:0xc0000207->NXM_NX_TUN_IPV4_DST[],set_tunnel:0x64,output:1,set_field:0.0.0.0->tun_dst,output:2",
+    "actions=move:reg0[]->tun_dst[],move:NXM_NX_TUN_IPV4_SRC[]->NXM_NX_TUN_IPV4_DST[],load:7->tun_dst[0..7]",
+    "actions=set_field:192.0.2.0/255.255.255.0->tun_dst,set_field:1.2.3.4.5->tun_dst",
 ]
 
 

@@ -1,4 +1,5 @@
 /* ctl_flows.c - the `flow` commands and `trace`: edits of vswd's flow db, one commit each, published to the workers and saved. */
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -630,7 +631,7 @@ static void memo_actions(struct vswd *v, const struct flow_memo *m, char *buf, s
 
 	buf[0] = '\0';
 	for (unsigned i = 0; i < m->n_out && i < FLOW_MEMO_OUTS; i++) {
-		const struct flow_out *o = &m->out[i];
+		const struct flow_memo_out *o = &m->out[i];
 		const char *pn = o->kind == FLOW_OUT_PORT ? names_port_name(v, o->port) : NULL;
 
 		strbuf_addf(buf, len, &used, "%s", i ? "," : "");
@@ -909,6 +910,14 @@ struct json_object *ctl_trace(struct vswd *v, struct json_object *req, struct ct
 		const char *pn = o->kind == FLOW_OUT_PORT ? names_port_name(v, o->port) : NULL;
 
 		strbuf_addf(t.buf, t.len, &t.used, "%s", i ? "," : "");
+		if (o->tun_dst) {
+			/* The tunnel a remote=flow port sends it in, as ofproto/trace's set(tunnel(...)) */
+			char ip[INET_ADDRSTRLEN];
+
+			inet_ntop(AF_INET, &o->tun_dst, ip, sizeof(ip));
+			strbuf_addf(t.buf, t.len, &t.used, "set(tunnel(tun_id=0x%" PRIx64 ",dst=%s)),", be64toh(o->tun_id),
+				    ip);
+		}
 		if (o->kind == FLOW_OUT_NORMAL)
 			strbuf_addf(t.buf, t.len, &t.used, "normal");
 		else if (o->kind == FLOW_OUT_FLOOD)

@@ -492,22 +492,35 @@ static void pkt_from_snap(struct pkt *dst, const struct pkt *src, const struct f
 }
 
 /*
- * The tunnel key the frame leaves with: tun_id as its output saw it
- * (@tun_id, big-endian; set_tunnel, set_field->tun_id).  A frame from a
- * tunnel keeps its outer addresses; one from no tunnel gets the metadata
- * only when a key was set (a tunnel port with vni=flow sends key 0 for a
- * frame without, as Open vSwitch's options:key=flow does).  One test per
- * frame that ran flows; nothing on the bridge's path.
+ * The tunnel metadata the frame leaves with, as its output saw it: tun_id
+ * (@tun_id, big-endian; set_tunnel, set_field->tun_id) and tun_dst
+ * (@tun_dst, big-endian; set_field->tun_dst: where a tunnel port with
+ * remote=flow sends it).  A frame from a tunnel keeps its outer source;
+ * one from no tunnel gets the metadata only when a key or a destination
+ * was set (a tunnel port with vni=flow sends key 0 for a frame without,
+ * one with remote=flow drops it, as Open vSwitch's options:key=flow and
+ * remote_ip=flow do).  The key holds IPv4 tunnel addresses only: a frame
+ * from an IPv6 tunnel keeps its outer addresses unless the flows set an
+ * IPv4 tun_dst.  One test per frame that ran flows; nothing on the
+ * bridge's path.
  */
-static inline void tun_out(struct pkt *p, uint64_t tun_id)
+static inline void tun_out(struct pkt *p, uint64_t tun_id, uint32_t tun_dst)
 {
 	if (!(p->flags & PKT_F_TUNNEL)) {
-		if (!tun_id)
+		if (!tun_id && !tun_dst)
 			return;
 		memset(&p->tun, 0, sizeof(p->tun));
 		p->flags |= PKT_F_TUNNEL;
+	} else if (p->tun.ipv6) {
+		p->tun.id = be64toh(tun_id);
+		if (!tun_dst)
+			return;
+		memset(&p->tun.src, 0, sizeof(p->tun.src));
+		memset(&p->tun.dst, 0, sizeof(p->tun.dst));
+		p->tun.ipv6 = false;
 	}
 	p->tun.id = be64toh(tun_id);
+	p->tun.dst.v4 = tun_dst;
 }
 
 /* The key's tunnel fields from a frame that came in a tunnel (PKT_F_TUNNEL): ovs-fields(7) tun_id, tun_src, tun_dst. */
@@ -568,7 +581,7 @@ static void outputs(struct vswitch *sw, struct dp_flow *f, struct dp_batch *b, u
 
 		if (!own && !normal && o->snap == FLOW_SNAP_LIVE) {
 			b->dest[i] = out_verdict(sw, o);
-			tun_out(p, o->tun_id);
+			tun_out(p, o->tun_id, o->tun_dst);
 			own = true;
 			continue;
 		}
@@ -581,7 +594,7 @@ static void outputs(struct vswitch *sw, struct dp_flow *f, struct dp_batch *b, u
 			pkt_clone(q, p);
 		else
 			pkt_from_snap(q, p, &x->snap[o->snap], len0, csum_start0);
-		tun_out(q, o->tun_id);
+		tun_out(q, o->tun_id, o->tun_dst);
 		pool->dest[pool->n++] = normal ? DP_DEST_UNSET : out_verdict(sw, o);
 	}
 	if (!own)
@@ -644,7 +657,7 @@ void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *b, 
 		else
 			n = replay_actions(f, t, p, i);
 		if (n == 1 && f->x.out[0].kind == FLOW_OUT_NORMAL && f->x.out[0].snap == FLOW_SNAP_LIVE) {
-			tun_out(p, f->x.out[0].tun_id);
+			tun_out(p, f->x.out[0].tun_id, f->x.out[0].tun_dst);
 			if (all_normal)
 				b->dest[i] = DP_DEST_UNSET;
 			else

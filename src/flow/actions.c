@@ -489,7 +489,8 @@ static void emit(struct flow_exec *x, enum flow_out_kind kind, uint16_t port, co
 		x->cnt[FLOW_CNT_OUT_FULL]++;
 		return;
 	}
-	x->out[x->n_out++] = (struct flow_out){ (uint8_t)kind, FLOW_SNAP_LIVE, port, ntohs(k->in_port), 0, k->tun_id };
+	x->out[x->n_out++] = (struct flow_out){ (uint8_t)kind, FLOW_SNAP_LIVE, port, ntohs(k->in_port), k->tun_dst,
+						k->tun_id };
 	x->live_taken = true;
 }
 
@@ -940,12 +941,14 @@ bool flow_exec_memo(const struct flow_exec *x, struct flow_memo *m, struct flow_
 		if (x->n_out > FLOW_MEMO_OUTS || x->n_snap)
 			return false;
 		for (unsigned i = 0; i < x->n_out; i++)
-			if (x->out[i].snap != FLOW_SNAP_LIVE)
-				return false;
+			if (x->out[i].snap != FLOW_SNAP_LIVE || x->out[i].tun_id || x->out[i].tun_dst)
+				return false;	/* a memo's outputs have no tunnel metadata (struct flow_memo_out) */
 		m->n_out = (uint8_t)x->n_out;
 		m->flags = 0;
 		memset(m->out, 0, sizeof(m->out));	/* replay copies them all */
-		memcpy(m->out, x->out, x->n_out * sizeof(x->out[0]));
+		for (unsigned i = 0; i < x->n_out; i++)
+			m->out[i] = (struct flow_memo_out){ x->out[i].kind, x->out[i].snap, x->out[i].port,
+							    x->out[i].in_port, 0 };
 	}
 	m->n_rules = x->n_entered;
 	m->n_missed = x->n_missed;
@@ -990,7 +993,8 @@ unsigned flow_exec_replay(struct flow_exec *x, const struct flow_memo *m, uint32
 
 	x->n_snap = 0;
 	x->n_out = m->n_out;
-	memcpy(x->out, m->out, sizeof(m->out));	/* the whole array: a fixed size, no call */
+	for (unsigned i = 0; i < FLOW_MEMO_OUTS; i++)	/* the whole array: a fixed count */
+		x->out[i] = (struct flow_out){ m->out[i].kind, m->out[i].snap, m->out[i].port, m->out[i].in_port, 0, 0 };
 	x->cnt[FLOW_CNT_PACKETS]++;
 	x->cnt[FLOW_CNT_MISS_DROP] += m->miss_drops;
 	x->cnt[FLOW_CNT_NO_OUTPUT] += m->flags & FLOW_MEMO_F_NO_OUTPUT;

@@ -156,7 +156,7 @@ struct flow_out {
 	uint8_t snap;			/* FLOW_SNAP_LIVE: the packet as it is now; else an index into snap[] */
 	uint16_t port;			/* FLOW_OUT_PORT: the destination */
 	uint16_t in_port;		/* the in_port field then: normal, flood and all leave it out */
-	uint16_t pad;
+	uint32_t tun_dst;		/* the tun_dst field then (big-endian): where a tunnel port with remote=flow sends */
 	uint64_t tun_id;		/* the tun_id field then (big-endian): the key a tunnel port with vni=flow sends */
 };
 
@@ -201,6 +201,13 @@ struct flow_tables;
  * beyond the key, so every frame with the key does exactly the same.
  * Runs that also rewrite qualify with their actions (struct
  * flow_memo_acts) for an exact key; clone() and output:FIELD never.
+ *
+ * A memo's outputs (struct flow_memo_out) leave out the tunnel metadata
+ * of struct flow_out (tun_id, tun_dst): a run that does not write keeps
+ * its key's, and the caches only hold keys whose tunnel fields are zero
+ * (dp/flows.c cacheable()), so a replay gives every output zero; a run
+ * whose outputs carry any other is refused a memo without actions.  So
+ * a memo stays one cache line with a 16-byte flow_out (tun_dst added).
  */
 #define FLOW_MEMO_RULES 3		/* rules a memorable run enters (table 0, and two resubmits or goto_tables) */
 #define FLOW_MEMO_OUTS 2		/* outputs a memorable run makes */
@@ -213,6 +220,12 @@ struct flow_tables;
  * table (n_missed, missed[], in what was padding before out[]: a memo is
  * still one cache line), and a replay counts them as the run did.
  */
+struct flow_memo_out {
+	uint8_t kind, snap;		/* as struct flow_out's (snap: always FLOW_SNAP_LIVE) */
+	uint16_t port, in_port;
+	uint16_t pad;
+};
+
 struct flow_memo {
 	uint8_t n_rules;		/* FLOW_MEMO_NONE: no memo */
 	uint8_t n_out;			/* (FLOW_MEMO_F_WRITES: 0, the actions make the outputs) */
@@ -220,7 +233,7 @@ struct flow_memo {
 	uint8_t flags;			/* FLOW_MEMO_F_* */
 	uint8_t n_missed;		/* 0 .. FLOW_MEMO_MISSES */
 	uint8_t missed[FLOW_MEMO_MISSES];	/* the table of each lookup that found no rule, in order */
-	struct flow_out out[FLOW_MEMO_OUTS];
+	struct flow_memo_out out[FLOW_MEMO_OUTS];
 	const struct flow_rule *rules[FLOW_MEMO_RULES];
 };
 

@@ -437,6 +437,68 @@ static void test_registers_and_pipeline(void **state)
 	fx_free(f);
 }
 
+/*
+ * Each output carries tun_id and tun_dst as they were when it was made
+ * (a vxlan port with remote=flow sends to that tun_dst): set_field, load
+ * and move write tun_dst, a later write does not change an earlier
+ * output's, and the frame's bytes are untouched (metadata only).  A run
+ * whose outputs carry tunnel metadata gets a memo only with its actions
+ * (their replay makes the outputs again), never the outputs alone.
+ */
+static void test_tun_dst_outputs(void **state)
+{
+	struct fx *f = fx_new();
+	struct frame_spec s = frame_tcp4();
+	struct flow_memo m;
+	struct flow_memo_acts ma;
+
+	add(f, "in_port=1,actions=set_field:172.31.0.2->tun_dst,output:2,load:0xac1f0003->NXM_NX_TUN_IPV4_DST[],"
+	       "set_tunnel:0x64,output:3,move:reg2[]->tun_dst[],output:4,output:5");
+	add(f, "in_port=2,actions=load:0xac1f0009->reg2[],resubmit(,1)");
+	add(f, "table=1,actions=move:reg2[]->tun_dst[],output:6");
+	load(f, &s, HEADROOM, 0, 1);
+	assert_int_equal(run(f), 4);
+	assert_int_equal(f->x.out[0].port, 2);
+	assert_int_equal(ntohl(f->x.out[0].tun_dst), 0xac1f0002);
+	assert_int_equal(f->x.out[0].tun_id, 0);
+	assert_int_equal(ntohl(f->x.out[1].tun_dst), 0xac1f0003);
+	assert_int_equal(be64toh(f->x.out[1].tun_id), 0x64);
+	assert_int_equal(f->x.out[2].tun_dst, 0);	/* reg2 is 0: tun_dst cleared (remote=flow drops it) */
+	assert_int_equal(f->x.out[3].tun_dst, 0);
+	for (unsigned i = 0; i < 4; i++)
+		assert_int_equal(f->x.out[i].snap, FLOW_SNAP_LIVE);	/* metadata: no header version */
+	assert_memory_equal(f->buf + HEADROOM, f->orig, f->orig_len);
+
+	load(f, &s, HEADROOM, 0, 2);
+	assert_int_equal(run(f), 1);
+	assert_int_equal(f->x.out[0].port, 6);
+	assert_int_equal(ntohl(f->x.out[0].tun_dst), 0xac1f0009);
+	assert_int_equal(ntohl(f->key.tun_dst), 0xac1f0009);
+	/* a writing run: its memo replays the actions, not stored outputs */
+	assert_true(flow_exec_memo(&f->x, &m, &ma));
+	assert_true(m.flags & FLOW_MEMO_F_WRITES);
+	assert_false(flow_exec_memo(&f->x, &m, NULL));
+	load(f, &s, HEADROOM, 0, 2);
+	assert_int_equal(flow_exec_replay_acts(&f->x, &m, &ma, &f->pkt, &f->key), 1);
+	assert_int_equal(ntohl(f->x.out[0].tun_dst), 0xac1f0009);
+
+	/* A frame that came in a tunnel keeps its tun_dst through a plain output, and no stored-output memo has it. */
+	add(f, "in_port=7,actions=output:1");
+	load(f, &s, HEADROOM, 0, 7);
+	f->key.tun_dst = htonl(0xc0000201);
+	assert_int_equal(run(f), 1);
+	assert_int_equal(ntohl(f->x.out[0].tun_dst), 0xc0000201);
+	assert_false(flow_exec_memo(&f->x, &m, &ma));
+	f->key.tun_dst = 0;
+	assert_int_equal(run(f), 1);
+	assert_true(flow_exec_memo(&f->x, &m, &ma));
+	assert_false(m.flags & FLOW_MEMO_F_WRITES);
+	assert_int_equal(flow_exec_replay(&f->x, &m, f->orig_len), 1);
+	assert_int_equal(f->x.out[0].port, 1);
+	assert_int_equal(f->x.out[0].tun_dst, 0);
+	fx_free(f);
+}
+
 static void test_limits(void **state)
 {
 	struct fx *f = fx_new();
@@ -751,6 +813,7 @@ int main(void)
 		cmocka_unit_test(test_header_versions),
 		cmocka_unit_test(test_arp_rewrites),
 		cmocka_unit_test(test_csum_partial),
+		cmocka_unit_test(test_tun_dst_outputs),
 		cmocka_unit_test(test_counters),
 		cmocka_unit_test(test_short_headers),
 		cmocka_unit_test(test_ovs_vlan_tutorial),

@@ -94,6 +94,9 @@ static const char *const good_flows[] = {
 	"tcp,actions=load:0x1f90->NXM_OF_TCP_DST[],set_field:8080->tcp_src",
 	"ipv6,actions=set_field:2001:db8::1->ipv6_dst,set_field:3->nw_ecn,set_field:5->ip_dscp",
 	"in_port=3,dl_src=02:00:00:00:00:05/ff:ff:ff:00:00:00,dl_dst=ff:ff:ff:ff:ff:ff,actions=output:1",
+	"ip,nw_dst=10.9.0.2,actions=set_field:192.0.2.7->tun_dst,output:1",
+	"actions=load:0xc0000207->NXM_NX_TUN_IPV4_DST[],set_field:0x5->tun_id,output:1",
+	"actions=move:reg0[]->tun_dst[],move:tun_src[]->NXM_NX_TUN_IPV4_DST[],load:0x7->tun_dst[0..7]",
 };
 
 static void parse_ok(const char *text, enum flow_parse_cmd cmd, struct flow_mod *mod)
@@ -288,6 +291,39 @@ static void test_action_values(void **state)
 	free(m.actions);
 }
 
+/*
+ * The destination VTEP from the flows (a vxlan port with remote=flow):
+ * set_field, load and move write tun_dst, and the dump prints each back
+ * as it was written (fields by their ovs-fields(7) names).
+ */
+static void test_tun_dst_actions(void **state)
+{
+	const struct flow_act *a;
+	struct flow_mod m;
+	char text[512];
+
+	parse_ok("ip,nw_dst=10.9.0.2,actions=set_field:172.31.0.2->tun_dst,load:0xc0000207->NXM_NX_TUN_IPV4_DST[],"
+		 "move:reg1[]->tun_dst[],output:1",
+		 FLOW_CMD_ADD, &m);
+	assert_int_equal(m.actions->n, 4);
+	a = m.actions->a;
+	assert_int_equal(a[0].type, FA_SET);
+	assert_int_equal(a[0].field, FF_TUN_DST);
+	assert_memory_equal(a[0].val, "\xac\x1f\x00\x02", 4);
+	assert_memory_equal(a[0].mask, "\xff\xff\xff\xff", 4);
+	assert_int_equal(a[1].type, FA_SET);
+	assert_int_equal(a[1].field, FF_TUN_DST);
+	assert_memory_equal(a[1].val, "\xc0\x00\x02\x07", 4);
+	assert_int_equal(a[2].type, FA_MOVE);
+	assert_int_equal(a[2].src_field, FF_REG0 + 1);
+	assert_int_equal(a[2].field, FF_TUN_DST);
+	assert_int_equal(a[2].n_bits, 32);
+	flow_format(&m, true, &names, text, sizeof(text));
+	assert_string_equal(text, "priority=32768,ip,nw_dst=10.9.0.2 actions=set_field:172.31.0.2->tun_dst,"
+				  "load:0xc0000207->tun_dst[],move:reg1[]->tun_dst[],output:vm1");
+	free(m.actions);
+}
+
 /* "in_port" as an action or an output port is the input port, not a field to read a port from. */
 static void test_in_port_word(void **state)
 {
@@ -463,6 +499,7 @@ int main(void)
 		cmocka_unit_test(test_in_port_word),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_tun_dst_actions),
 		cmocka_unit_test(test_parse_actions_only),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -44,8 +44,9 @@
 struct tx_frame {
 	unsigned port;
 	uint32_t len;
-	bool tun;		/* PKT_F_TUNNEL: tun_id is the frame's tunnel key */
+	bool tun;		/* PKT_F_TUNNEL: tun_id is the frame's tunnel key, tun_dst (IPv4, big-endian) its VTEP */
 	uint64_t tun_id;
+	uint32_t tun_dst;
 	uint8_t bytes[FRAME_MAX];
 };
 
@@ -75,6 +76,7 @@ static void fake_tx_burst(struct port *p, struct port_io *io, struct pkt *const 
 		t->len = pkts[i]->len;
 		t->tun = pkts[i]->flags & PKT_F_TUNNEL;
 		t->tun_id = t->tun ? pkts[i]->tun.id : 0;
+		t->tun_dst = t->tun && !pkts[i]->tun.ipv6 ? pkts[i]->tun.dst.v4 : 0;
 		pkt_to_buf(pkts[i], t->bytes, sizeof(t->bytes));
 	}
 }
@@ -727,6 +729,7 @@ static const char *const diff_acts[] = {
 	"mod_dl_src:02:00:00:00:00:aa", "mod_dl_dst:02:00:00:00:00:bb", "mod_nw_dst:10.1.2.3", "mod_nw_src:10.9.9.9",
 	"mod_tp_dst:99", "mod_tp_src:7", "dec_ttl", "push_vlan:0x8100", "strip_vlan", "mod_vlan_vid:7",
 	"mod_vlan_pcp:3", "mod_nw_tos:16", "mod_nw_ttl:9", "load:5->reg0[]", "set_tunnel:0x42", "output:1",
+	"set_field:172.31.0.2->tun_dst", "move:reg0[]->tun_dst[]", "load:0xac1f0003->NXM_NX_TUN_IPV4_DST[]",
 	"output:2", "output:3", "normal", "in_port", "flood", "resubmit(,1)", "resubmit(,2)", "clone(output:3)",
 	"output:reg0[0..1]",
 };
@@ -813,6 +816,7 @@ static void test_replay_equals_run(void **state)
 				for (unsigned k = 0; k < nlog; k++)
 					if (log[k].port != b->log[k].port || log[k].len != b->log[k].len ||
 					    log[k].tun != b->log[k].tun || log[k].tun_id != b->log[k].tun_id ||
+					    log[k].tun_dst != b->log[k].tun_dst ||
 					    memcmp(log[k].bytes, b->log[k].bytes, log[k].len < FRAME_MAX ? log[k].len : FRAME_MAX))
 						fail_msg("rule set %u, frame %u from %u: output %u differs", iter, v, in, k);
 			}
@@ -1031,10 +1035,58 @@ static void test_tunnel_fields(void **state)
 	assert_int_equal(first_to(f, 1)->tun_id, 0x41);
 }
 
+/*
+ * The destination VTEP from the flows: set_field->tun_dst (or load, move)
+ * gives the frame the tun_dst its output to a remote=flow port sends it
+ * to, each output the one set before it; a frame that came in a tunnel
+ * keeps its outer destination unless the flows change it; and the same
+ * key again, answered by the caches (a memo replaying the actions), sends
+ * to the same VTEP.
+ */
+static void test_tunnel_dst(void **state)
+{
+	struct fx *f = *state;
+
+	add(f, "priority=10,ip,nw_dst=10.0.0.2,actions=set_field:172.31.0.2->tun_dst,output:1");
+	add(f, "priority=10,ip,nw_dst=10.0.0.3,actions=load:0xac1f0003->NXM_NX_TUN_IPV4_DST[],set_tunnel:0x7,output:1,"
+	       "set_field:172.31.0.4->tun_dst,output:2");
+	add(f, "priority=10,tun_id=0x20,actions=output:3");
+	add(f, "priority=0,actions=output:1");
+	for (unsigned round = 0; round < 3; round++) {
+		frame(f, 0, 1, 2, 2, 0);
+		frame(f, 1, 1, 2, 3, 0);
+		frame(f, 2, 1, 2, 4, 0);
+		forward(f, 0, 3);
+		const struct tx_frame *p1 = first_to(f, 1);	/* port 1's three, in batch order */
+
+		assert_int_equal(f->nlog, 4);
+		assert_int_equal(sent_to(f, 1), 3);
+		assert_true(p1[0].tun);
+		assert_int_equal(ntohl(p1[0].tun_dst), 0xac1f0002);
+		assert_int_equal(p1[0].tun_id, 0);
+		assert_int_equal(p1[1].port, 1);
+		assert_int_equal(ntohl(p1[1].tun_dst), 0xac1f0003);
+		assert_int_equal(p1[1].tun_id, 7);
+		assert_int_equal(p1[2].port, 1);
+		assert_false(p1[2].tun);	/* no tun_dst set: no tunnel metadata (remote=flow drops it) */
+		assert_int_equal(ntohl(first_to(f, 2)->tun_dst), 0xac1f0004);
+		assert_int_equal(first_to(f, 2)->tun_id, 7);
+	}
+	assert_true(atomic_load(&f->ctx->flow->stats.emc_hits) >= 6);
+	/* from a tunnel: the outer destination stays */
+	frame(f, 0, 1, 2, 9, 1);
+	tunneled(f, 0, 0x20, 5);
+	forward(f, 1, 1);
+	assert_int_equal(f->nlog, 1);
+	assert_int_equal(ntohl(f->log[0].tun_dst), 0xc0000201);
+	assert_int_equal(f->log[0].tun_id, 0x20);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_no_rule_is_bridge, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_tunnel_dst, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_output_miss_drop, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_rewrite_versions, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_push_vlan, fx_setup, fx_teardown),
