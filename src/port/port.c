@@ -24,6 +24,7 @@ const char *const port_drop_names[DROP__COUNT] = {
 	[DROP_FLOW_DROP] = "flow_drop",
 	[DROP_FLOW_COPIES] = "flow_copies",
 	[DROP_BAD_OFFLOAD] = "bad_offload",
+	[DROP_NO_TUNNEL_DST] = "no_tunnel_dst",
 };
 
 unsigned port_sendmmsg(int fd, struct mmsghdr *msgs, unsigned m, size_t hdr_len, uint64_t *bytes,

@@ -208,6 +208,7 @@ struct vx_port {
 	/* configuration (fixed after create) */
 	bool ipv6, csum, tos_inherit;
 	bool vni_flow;		/* vni=flow: the VNI is the frame's tunnel key (pkt.tun.id), any VNI is received */
+	bool remote_flow;	/* remote=flow: each frame to its tun_dst (pkt.tun.dst), any remote VTEP received */
 	struct vx_map *map;	/* vlan_vni=: the VNI is the frame's VLAN's (NULL: no map) */
 	uint32_t vni;
 	uint16_t dstport, sport_lo, sport_hi;
@@ -226,7 +227,8 @@ struct vx_port {
 	unsigned rx_got, rx_next;	/* messages of the last recvmmsg, and the first not yet all out */
 	size_t rx_off;		/* bytes of message rx_next already out (GRO: the datagrams before) */
 	size_t rx_seg;		/* its GRO datagram size (0: one datagram) */
-	int rx_r;		/* its remote */
+	int rx_r;		/* its remote (remote=flow: VTEP_REMOTES_MAX, none: nothing learned) */
+	const union vtep_addr *rx_src;	/* its source VTEP: remotes[rx_r]'s address, or rx_from[] (remote=flow) */
 	struct iovec *rx_miov;	/* VX_RX_MIOV: the views of merged TSO frames (GRO on) */
 	union {
 		struct cmsghdr align;
@@ -243,6 +245,7 @@ struct vx_port {
 	struct iovec tx_iov[PKT_BURST][VX_TX_IOV + 1];
 	uint8_t tx_hdr[PKT_BURST][VX_HDR_LEN];
 	uint16_t tx_sum[PKT_BURST];	/* IPv4 csum=on: the UDP datagram's sum but the pseudo header (folded) */
+	union vtep_addr tx_to[PKT_BURST];	/* remote=flow: message m's destination (its tun_dst) */
 	union {
 		struct cmsghdr align;
 		uint8_t buf[CMSG_SPACE(sizeof(int))];
@@ -275,11 +278,9 @@ struct vx_port {
 
 static struct vx_port *vx_of(struct port *p) { return (struct vx_port *)p; }
 
-/* The tunnel metadata of a frame that came in (PKT_F_TUNNEL) in @vni from remote @r: whoever sets the flag fills every field. */
-static void vx_tun_meta(const struct vx_port *v, struct pkt *pk, uint32_t vni, unsigned r)
+/* The tunnel metadata of a frame that came in (PKT_F_TUNNEL) in @vni from the VTEP @src: whoever sets the flag fills every field. */
+static void vx_tun_meta(const struct vx_port *v, struct pkt *pk, uint32_t vni, const union vtep_addr *src)
 {
-	const union vtep_addr *src = &v->vt.remotes[r].addr;
-
 	pk->flags |= PKT_F_TUNNEL;
 	pk->tun.id = vni;
 	pk->tun.ipv6 = v->ipv6;
@@ -349,12 +350,15 @@ static bool vx_rx_msg_start(struct vx_port *v, unsigned bad[VX_RX__COUNT])
 		bad[VX_RX_TRUNC]++;
 	else if (!len)
 		bad[VX_RX_SHORT]++;
+	else if (v->remote_flow)
+		v->rx_r = VTEP_REMOTES_MAX; /* any VTEP: the flows tell them apart (tun_src), as OVS's remote_ip=flow */
 	else if ((v->rx_r = vtep_remote_find(&v->vt, (const union vtep_addr *)&v->rx_from[i], mh->msg_namelen)) < 0)
 		bad[VX_RX_REMOTE]++;
 	if (v->rx_r < 0) {
 		v->rx_next++;
 		return false;
 	}
+	v->rx_src = v->remote_flow ? (const union vtep_addr *)&v->rx_from[i] : &v->vt.remotes[v->rx_r].addr;
 	v->rx_seg = v->gro ? vx_gro_size(mh) : 0;
 	if (v->rx_seg && v->rx_seg < len) {
 		port_count(&v->off_count[VX_GRO_RECEIVES], 1);
@@ -471,7 +475,7 @@ static unsigned vx_rx_burst(struct port *p, unsigned q, struct port_io *io, stru
 				v->rx_view[n] = dg[j];
 				pkt_rx_init(pk, &v->rx_view[n], 1, (uint32_t)dg[j].iov_len, p->id);
 			}
-			vx_tun_meta(v, pk, vni, (unsigned)v->rx_r);
+			vx_tun_meta(v, pk, vni, v->rx_src);
 			bytes += pk->len;
 			if (ok_vid[j]) {
 				/* The VNI's VLAN, as a tag in the head: the switch sees a trunk port (PCP 0). */
@@ -480,7 +484,7 @@ static unsigned vx_rx_burst(struct port *p, unsigned q, struct port_io *io, stru
 			}
 			/* flood-and-learn: the inner source is behind the VTEP the datagram came from */
 			src_mac = vtep_mac(inner + 6);
-			if (vtep_learn_wanted(&v->vt, vni, src_mac, (unsigned)v->rx_r, now_s))
+			if (!v->remote_flow && vtep_learn_wanted(&v->vt, vni, src_mac, (unsigned)v->rx_r, now_s))
 				learn[nlearn++] = (struct vtep_learn){ .mac = src_mac, .vni = vni,
 								       .remote = (uint8_t)v->rx_r };
 			n++;
@@ -523,11 +527,10 @@ static int vx_inner_tos(struct pkt *pk)
 	return 0;
 }
 
-/* The UDP checksum of message @m's datagram to remote @r (IPv4, csum=on): its sum (tx_sum) and @r's pseudo header. */
-static void vx_csum4(struct vx_port *v, unsigned m, unsigned r, uint32_t udp_len)
+/* The UDP checksum of message @m's datagram to @dst (IPv4, csum=on): its sum (tx_sum) and @dst's pseudo header. */
+static void vx_csum4(struct vx_port *v, unsigned m, const union vtep_addr *dst, uint32_t udp_len)
 {
-	uint32_t sum = csum_pseudo_ipv4(&v->local.v4.sin_addr, &v->vt.remotes[r].addr.v4.sin_addr, IPPROTO_UDP,
-					udp_len);
+	uint32_t sum = csum_pseudo_ipv4(&v->local.v4.sin_addr, &dst->v4.sin_addr, IPPROTO_UDP, udp_len);
 	uint16_t c = csum_finish(sum + v->tx_sum[m]);
 
 	if (c == 0)
@@ -536,12 +539,13 @@ static void vx_csum4(struct vx_port *v, unsigned m, unsigned r, uint32_t udp_len
 }
 
 /*
- * Message @m for frame @pk to remote @r in @vni: the UDP + VXLAN header in
+ * Message @m for frame @pk to @dst (a remote's address, or tx_to[m]: it
+ * must last until the send) in @vni: the UDP + VXLAN header in
  * front of the frame's segments, without its 802.1Q tag under vlan_vni=
  * (the head's first segment split around it).  False when the frame
  * cannot go (too many segments, too big for one datagram).
  */
-static bool vx_encap(struct vx_port *v, unsigned m, struct pkt *pk, uint32_t vni, unsigned r)
+static bool vx_encap(struct vx_port *v, unsigned m, struct pkt *pk, uint32_t vni, const union vtep_addr *dst)
 {
 	uint8_t *h = v->tx_hdr[m];
 	struct iovec *iov = v->tx_iov[m];
@@ -570,11 +574,11 @@ static bool vx_encap(struct vx_port *v, unsigned m, struct pkt *pk, uint32_t vni
 	h[6] = h[7] = 0; /* zero: no checksum (csum=off), or the kernel's to fill (IPv6), or below (IPv4) */
 	vxlan_hdr_build(h + VXLAN_UDP_HLEN, vni);
 	iov[0] = (struct iovec){ h, VX_HDR_LEN };
-	*mh = (struct msghdr){ .msg_name = &v->vt.remotes[r].addr, .msg_namelen = v->alen, .msg_iov = iov,
+	*mh = (struct msghdr){ .msg_name = (void *)dst, .msg_namelen = v->alen, .msg_iov = iov,
 			       .msg_iovlen = (size_t)nseg + 1 };
 	if (v->csum && !v->ipv6) {
 		v->tx_sum[m] = csum_fold(csum_add_iov(0, iov, (unsigned)nseg + 1, 0, udp_len, NULL));
-		vx_csum4(v, m, r, udp_len);
+		vx_csum4(v, m, dst, udp_len);
 	}
 	if (v->tos_inherit) {
 		struct cmsghdr *cm = (struct cmsghdr *)v->tx_cmsg[m].buf;
@@ -613,7 +617,7 @@ static void vx_encap_copy(struct vx_port *v, unsigned m, unsigned first, unsigne
 		mh->msg_control = v->tx_cmsg[m].buf;
 	if (v->csum && !v->ipv6) {
 		v->tx_sum[m] = v->tx_sum[first];
-		vx_csum4(v, m, r, (uint32_t)(v->tx_hdr[m][4] << 8 | v->tx_hdr[m][5]));
+		vx_csum4(v, m, &v->vt.remotes[r].addr, (uint32_t)(v->tx_hdr[m][4] << 8 | v->tx_hdr[m][5]));
 	}
 }
 
@@ -737,15 +741,15 @@ static unsigned vx_gso_flush(struct vx_port *v, struct port_io *io, struct vx_cl
 	return sent;
 }
 
-/* GSO message @m: payload @gm in @buf to remote @r through socket @sock, outer TOS @tos (-1: the socket's). */
-static void vx_gso_msg(struct vx_port *v, unsigned m, uint8_t *buf, const struct vxlan_gso_msg *gm, unsigned r,
-		       unsigned sock, int tos)
+/* GSO message @m: payload @gm in @buf to @dst through socket @sock, outer TOS @tos (-1: the socket's). */
+static void vx_gso_msg(struct vx_port *v, unsigned m, uint8_t *buf, const struct vxlan_gso_msg *gm,
+		       const union vtep_addr *dst, unsigned sock, int tos)
 {
 	uint8_t *c = v->gso_cmsg[m].buf;
 	size_t clen = 0;
 
 	/* The remotes are kept as raw-socket addresses (port 0): a UDP socket needs the port. */
-	memcpy(&v->gso_to[m], &v->vt.remotes[r].addr, v->alen);
+	memcpy(&v->gso_to[m], dst, v->alen);
 	if (v->ipv6)
 		v->gso_to[m].v6.sin6_port = htons(v->dstport);
 	else
@@ -781,13 +785,13 @@ static void vx_gso_msg(struct vx_port *v, unsigned m, uint8_t *buf, const struct
 /*
  * A frame with an offload request (segmentation or a partial checksum)
  * in @vni, to remote @r and, flooded, to the other remotes of @to (@need
- * in all): its UDP_SEGMENT payloads, each sent to every one of them;
+ * in all), or to @flow_dst alone (remote=flow; NULL otherwise): its UDP_SEGMENT payloads, each sent to every one of them;
  * the round flushed whenever its buffers or messages run out.  The
  * datagrams they make are added to *@built (the encap point's packets).
  */
 static void vx_gso_frame(struct vx_port *v, struct port_io *io, struct vx_clock *clk, struct pkt *pk, uint32_t vni,
-			 unsigned r, uint32_t to, unsigned need, unsigned *sent, unsigned *built, uint64_t *bytes,
-			 unsigned drops[DROP__COUNT])
+			 unsigned r, uint32_t to, unsigned need, const union vtep_addr *flow_dst, unsigned *sent,
+			 unsigned *built, uint64_t *bytes, unsigned drops[DROP__COUNT])
 {
 	unsigned sock = vxlan_src_port(pk, v->sport_lo, v->sport_hi) % v->n_gso;
 	int tos = v->tos_inherit ? vx_inner_tos(pk) : -1;
@@ -815,19 +819,70 @@ static void vx_gso_frame(struct vx_port *v, struct port_io *io, struct vx_clock 
 				rest &= rest - 1;
 				rr = (unsigned)__builtin_ctz(rest);
 			}
-			vx_gso_msg(v, v->gso_m++, buf, &gm, rr, sock, tos);
+			vx_gso_msg(v, v->gso_m++, buf, &gm, flow_dst ? flow_dst : &v->vt.remotes[rr].addr, sock, tos);
 		}
 		first += (unsigned)k;
 	}
 }
 
 /*
+ * remote=flow: the destination of frame @pk, its tun_dst (set by the
+ * flows: set_field:IP->tun_dst; kept from the tunnel a frame came in),
+ * into message @m's address; false when it has none (0.0.0.0 or no
+ * tunnel metadata: the `no_tunnel_dst` drop, as Open vSwitch drops a
+ * packet to a remote_ip=flow port without one).
+ */
+static bool vx_flow_dst(struct vx_port *v, unsigned m, const struct pkt *pk)
+{
+	if (!(pk->flags & PKT_F_TUNNEL) || pk->tun.ipv6 || !pk->tun.dst.v4)
+		return false;
+	v->tx_to[m].v4 = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr.s_addr = pk->tun.dst.v4 };
+	return true;
+}
+
+/*
  * Each frame to the remote its inner destination was learned (or set)
  * behind, else, a broadcast, multicast or unknown unicast, to every remote
  * of its VNI's flood list, or of the port's when the VNI has none
- * (VX_FLOOD_COPIES a burst); as many sendmmsg as the messages take,
- * PKT_BURST at a time.
+ * (VX_FLOOD_COPIES a burst); with remote=flow, to its tun_dst alone (no
+ * table, no flood list: the flows decide, flood and normal included); as
+ * many sendmmsg as the messages take, PKT_BURST at a time.
  */
+/*
+ * remote=flow: frame @pk in @vni to its tun_dst, as message *@m (the raw
+ * socket's) or GSO payloads; the same order rules as vx_tx_burst()'s.
+ */
+static void vx_tx_flow(struct vx_port *v, struct port_io *io, struct vx_clock *clk, struct pkt *pk, uint32_t vni,
+		       unsigned *m, unsigned *sent, unsigned *built, uint64_t *bytes, unsigned drops[DROP__COUNT])
+{
+	if (*m == PKT_BURST) {
+		*sent += vx_send(v, io, clk, *m, bytes, drops);
+		*m = 0;
+	}
+	if (!vx_flow_dst(v, *m, pk)) {
+		drops[DROP_NO_TUNNEL_DST]++;
+		return;
+	}
+	if (v->n_gso && gso_needs(pk)) {
+		if (*m) {
+			/* tx_to[*m] is read by vx_gso_msg() before the next message overwrites it */
+			*sent += vx_send(v, io, clk, *m, bytes, drops);
+			*m = 0;
+			(void)vx_flow_dst(v, 0, pk);
+		}
+		vx_gso_frame(v, io, clk, pk, vni, 0, 0, 1, &v->tx_to[0], sent, built, bytes, drops);
+		return;
+	}
+	if (v->gso_m)
+		*sent += vx_gso_flush(v, io, clk, bytes, drops);
+	if (!vx_encap(v, *m, pk, vni, &v->tx_to[*m])) {
+		drops[DROP_TOO_BIG]++;
+		return;
+	}
+	(*m)++;
+	(*built)++;
+}
+
 static void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, unsigned n)
 {
 	struct vx_port *v = vx_of(p);
@@ -849,6 +904,10 @@ static void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *p
 			vni = vx_tx_vni(v, pk);
 		else if (!vx_tx_map(v, pk, &vni)) {
 			drops[DROP_VLAN_DENIED]++;
+			continue;
+		}
+		if (v->remote_flow) {
+			vx_tx_flow(v, io, &clk, pk, vni, &m, &sent, &built, &bytes, drops);
 			continue;
 		}
 		r = vtep_lookup(&v->vt, vni, vtep_mac(pkt_head(pk)), now_s);
@@ -879,7 +938,7 @@ static void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *p
 				sent += vx_send(v, io, &clk, m, &bytes, drops);
 				m = 0;
 			}
-			vx_gso_frame(v, io, &clk, pk, vni, (unsigned)r, to, need, &sent, &built, &bytes, drops);
+			vx_gso_frame(v, io, &clk, pk, vni, (unsigned)r, to, need, NULL, &sent, &built, &bytes, drops);
 			continue;
 		}
 		if (v->gso_m)
@@ -888,7 +947,7 @@ static void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *p
 			sent += vx_send(v, io, &clk, m, &bytes, drops);
 			m = 0;
 		}
-		if (!vx_encap(v, m, pk, vni, (unsigned)r)) {
+		if (!vx_encap(v, m, pk, vni, &v->vt.remotes[r].addr)) {
 			drops[DROP_TOO_BIG]++;
 			continue;
 		}
@@ -938,7 +997,7 @@ static void vx_describe(struct port *p, char *buf, size_t len)
 				(unsigned)v->map->vni_of[v->map->vids[i]]);
 	if (off >= 0 && (size_t)off < len)
 		off += snprintf(buf + off, len - (size_t)off, " local %s remote %s", v->local_str,
-				v->vt.n_flood ? "" : "none");
+				v->remote_flow ? "flow" : v->vt.n_flood ? "" : "none");
 	for (unsigned r = 0; r < v->vt.n_flood && off >= 0 && (size_t)off < len; r++)
 		off += snprintf(buf + off, len - (size_t)off, "%s%s", r ? "," : "", v->vt.remotes[r].str);
 	if (off >= 0 && (size_t)off < len)
@@ -1197,7 +1256,7 @@ static int vx_parse(struct vx_port *v, struct json_object *params, char *err, si
 	const char *range = port_param_str(params, "src_ports"), *vni_str = port_param_str(params, "vni");
 	const char *map = port_param_str(params, "vlan_vni");
 	unsigned vni = 0, dstport, ttl, mtu, lo = 49152, hi = 65535, tosv = 0;
-	bool vni_flow = vni_str && strcmp(vni_str, "flow") == 0;
+	bool vni_flow = vni_str && strcmp(vni_str, "flow") == 0, remote_flow = remote && strcmp(remote, "flow") == 0;
 	int fl;
 	char tail;
 
@@ -1230,7 +1289,12 @@ static int vx_parse(struct vx_port *v, struct json_object *params, char *err, si
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (vx_parse_remotes(v, remote, err, errlen) < 0)
+	if (remote_flow && fl != AF_INET) {
+		/* The flow key holds IPv4 tunnel addresses only (tun_src, tun_dst; no tun_ipv6_dst yet). */
+		snprintf(err, errlen, "vxlan: remote=flow needs an IPv4 local= (tun_dst is IPv4; no tun_ipv6_dst)");
+		return -1;
+	}
+	if (!remote_flow && vx_parse_remotes(v, remote, err, errlen) < 0)
 		return -1;
 	if (csum && strcmp(csum, "on") != 0 && strcmp(csum, "off") != 0) {
 		snprintf(err, errlen, "vxlan: csum= must be on or off");
@@ -1248,6 +1312,7 @@ static int vx_parse(struct vx_port *v, struct json_object *params, char *err, si
 	v->alen = v->ipv6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 	v->vni = vni;
 	v->vni_flow = vni_flow;
+	v->remote_flow = remote_flow;
 	v->dstport = (uint16_t)dstport;
 	v->ttl = (int)ttl;
 	v->csum = !csum || strcmp(csum, "on") == 0;
@@ -1444,7 +1509,7 @@ struct port *port_vxlan_create(const char *name, struct json_object *params, con
 		v->port.rx_offload = v->rx_miov != NULL;
 	}
 	if (!what) {
-		int e = vxlan_mtu_open(&v->mtu, &v->local.sa, v->alen, v->ipv6, v->mtu.conf);
+		int e = vxlan_mtu_open(&v->mtu, &v->local.sa, v->alen, v->ipv6, v->mtu.conf, v->remote_flow);
 
 		errno = -e;
 		what = e < 0 ? "MTU probe socket" : NULL;
@@ -1484,6 +1549,12 @@ int port_vxlan_fdb_add(struct port *p, const uint8_t mac[6], uint32_t vni, const
 	union vx_addr a;
 	int r;
 
+	if (v->remote_flow) {
+		/* As OVS's remote_ip=flow: no table and no flood list, the flows pick each frame's VTEP. */
+		snprintf(err, errlen, "port %s has remote=flow: the flows choose the VTEP (set_field:IP->tun_dst)",
+			 p->name);
+		return -EINVAL;
+	}
 	if (v->map && (vni > VXLAN_VNI_MAX || !vx_map_vid(v->map, (uint32_t)vni))) {
 		snprintf(err, errlen, "port %s maps no VLAN to VNI %u (vlan_vni=)", p->name, (unsigned)vni);
 		return -EINVAL;

@@ -2,15 +2,47 @@
 #include "port/vxlan_mtu.h"
 
 #include <errno.h>
+#include <ifaddrs.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "packet/vxlan.h"
 #include "port/port.h"
 #include "port/vtep.h"
 
-int vxlan_mtu_open(struct vxlan_mtu *m, const struct sockaddr *local, socklen_t alen, bool ipv6, unsigned conf)
+/*
+ * remote=flow: the name of the interface that holds the IPv4 address of
+ * @local into m->ifname, else of one whose subnet holds it (127.0.0.9 on
+ * lo's 127.0.0.1/8); "" if none.
+ */
+static void find_ifname(struct vxlan_mtu *m, const struct sockaddr *local)
+{
+	in_addr_t want = ((const struct sockaddr_in *)local)->sin_addr.s_addr;
+	struct ifaddrs *ifs;
+
+	m->ifname[0] = '\0';
+	if (m->ipv6 || getifaddrs(&ifs) < 0)
+		return;
+	for (struct ifaddrs *i = ifs; i; i = i->ifa_next) {
+		in_addr_t a, mask;
+
+		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || !i->ifa_name)
+			continue;
+		a = ((const struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr;
+		mask = i->ifa_netmask ? ((const struct sockaddr_in *)i->ifa_netmask)->sin_addr.s_addr : 0xffffffffu;
+		if (a == want || (!m->ifname[0] && (a & mask) == (want & mask)))
+			snprintf(m->ifname, sizeof(m->ifname), "%s", i->ifa_name);
+		if (a == want)
+			break;
+	}
+	freeifaddrs(ifs);
+}
+
+int vxlan_mtu_open(struct vxlan_mtu *m, const struct sockaddr *local, socklen_t alen, bool ipv6, unsigned conf,
+		   bool flow)
 {
 	struct sockaddr_storage l;
 
@@ -18,6 +50,9 @@ int vxlan_mtu_open(struct vxlan_mtu *m, const struct sockaddr *local, socklen_t 
 	m->ipv6 = ipv6;
 	m->conf = conf;
 	m->alen = alen;
+	m->flow = flow;
+	if (flow)
+		find_ifname(m, local);
 	m->fd = socket(ipv6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
 	if (m->fd < 0)
 		return -errno;
@@ -55,6 +90,14 @@ unsigned vxlan_mtu_read(struct vxlan_mtu *m, const struct vtep *vt)
 		    getsockopt(m->fd, m->ipv6 ? IPPROTO_IPV6 : IPPROTO_IP, m->ipv6 ? IPV6_MTU : IP_MTU, &val, &len) == 0 &&
 		    val > 0 && (!m->route || (unsigned)val < m->route))
 			m->route = (unsigned)val;
+	}
+	if (m->flow && m->ifname[0] && m->fd >= 0) {
+		struct ifreq ifr;
+
+		memset(&ifr, 0, sizeof(ifr));
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", m->ifname);
+		if (ioctl(m->fd, SIOCGIFMTU, &ifr) == 0 && ifr.ifr_mtu > 0)
+			m->route = (unsigned)ifr.ifr_mtu;
 	}
 	mtu = m->route;
 	if (m->conf && (!mtu || m->conf < mtu))

@@ -19,7 +19,8 @@
  * B's (a remote outside remote= too), a VNI without one to remote=; a
  * remote taken out of a list, or the whole list, is no longer flooded
  * to; without remote=, a VNI floods to its own list alone (none: a
- * no_destination drop).  UDP GSO and GRO: a 64 KiB TSO frame leaves as
+ * no_destination drop).  remote=flow: each frame to its own tun_dst,
+ * none a no_tunnel_dst drop, any VTEP received.  UDP GSO and GRO: a 64 KiB TSO frame leaves as
  * UDP_SEGMENT payloads and arrives, through the receive socket's GRO, as
  * its 46 segments in order, runs of them merged back into TSO frames
  * (taken ten a burst, so a slot's datagrams wait for the next burst), each
@@ -530,6 +531,80 @@ static void test_port_vni_flow(void **state)
 	free(got);
 }
 
+/* A broadcast from MAC ..:@src through @p whose tunnel metadata says tun_dst @dst (host order; 0: none) with key @vni. */
+static void send_to_dst(struct port *p, uint8_t src, uint32_t dst, uint64_t vni)
+{
+	struct pkt *pk = zalloc64(sizeof(*pk));
+	uint8_t buf[64];
+	struct iovec iov;
+	struct port_io io = { 0 };
+
+	mkframe(pk, buf, &iov, src, NULL, true, vni);
+	pk->tun.dst.v4 = htonl(dst);
+	p->ops->tx_burst(p, &io, &pk, 1);
+	free(pk);
+}
+
+/*
+ * remote=flow (OVS's options:remote_ip=flow): each frame goes to its own
+ * tun_dst, one VTEP for one frame and another for the next; a frame
+ * without one (no tunnel metadata, or 0.0.0.0) is a no_tunnel_dst drop;
+ * any VTEP is received, the frame carrying its outer source as tun_src;
+ * the port has no table and no flood list (tunnel fdb add is refused),
+ * an IPv6 local= is refused (tun_dst is IPv4), describe says
+ * "remote flow", and the underlay MTU is local='s device's (lo here).
+ */
+static void test_port_remote_flow(void **state)
+{
+	const uint8_t mac[6] = { 0x02, 0, 0, 0, 0, 0x11 };
+	struct port *p, *q, *r;
+	struct pkt *got = zalloc64(sizeof(*got));
+	char err[256] = "", desc[1024];
+
+	if (geteuid() != 0)
+		fail_msg("the vxlan port test needs root (a raw socket for its transmit side)");
+	p = vx_try("p", "127.0.0.41", "flow", "vni", "flow", err, sizeof(err));
+	if (!p)
+		fail_msg("remote=flow: %s", err);
+	q = vx_named("q", "127.0.0.42", "127.0.0.41", "4242");
+	r = vx_named("r", "127.0.0.43", "127.0.0.41", "4242");
+	send_to_dst(p, 1, 0x7f00002a, 4242);
+	assert_int_equal(recv_all(q, got), 1);
+	assert_int_equal(got->tun.src.v4, htonl(0x7f000029));
+	assert_int_equal(recv_all(r, NULL), 0);
+	send_to_dst(p, 1, 0x7f00002b, 4242);
+	assert_int_equal(recv_all(r, NULL), 1);
+	assert_int_equal(recv_all(q, NULL), 0);
+	assert_int_equal(atomic_load(&p->stats.tx_packets), 2);
+	/* no tun_dst: dropped by name, nothing sent */
+	send1(p, 1, NULL, false, 0);
+	send_to_dst(p, 1, 0, 4242);
+	assert_int_equal(atomic_load(&p->stats.drops[DROP_NO_TUNNEL_DST]), 2);
+	assert_int_equal(atomic_load(&p->stats.tx_packets), 2);
+	assert_int_equal(recv_all(q, NULL) + recv_all(r, NULL), 0);
+	/* any VTEP in, its address as tun_src, nothing learned */
+	send1(q, 0x21, NULL, false, 0);
+	assert_int_equal(recv_all(p, got), 1);
+	assert_int_equal(got->tun.src.v4, htonl(0x7f00002a));
+	assert_int_equal(got->tun.dst.v4, htonl(0x7f000029));
+	assert_int_equal(got->tun.id, 4242);
+	send1(r, 0x22, NULL, false, 0);
+	assert_int_equal(recv_all(p, got), 1);
+	assert_int_equal(got->tun.src.v4, htonl(0x7f00002b));
+	assert_int_equal(atomic_load(&p->stats.drops[DROP_SRC_IP]), 0);
+	assert_int_equal(port_vxlan_fdb_add(p, mac, 4242, "127.0.0.42", err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "remote=flow"));
+	p->ops->describe(p, desc, sizeof(desc));
+	assert_non_null(strstr(desc, " remote flow "));
+	assert_true(atomic_load(&p->tx_frame_max) > 1500);	/* lo's MTU, less the outer headers */
+	r->ops->destroy(r);
+	q->ops->destroy(q);
+	p->ops->destroy(p);
+	assert_null(vx_try("p6", "::1", "flow", "vni", "flow", err, sizeof(err)));
+	assert_non_null(strstr(err, "IPv4"));
+	free(got);
+}
+
 /* Frames each of @n ports receives, as one number: port i's count in decimal digit i (from the left). */
 static unsigned recv_each(struct port *const *ps, unsigned n)
 {
@@ -919,6 +994,7 @@ int main(void)
 		cmocka_unit_test(test_port_frame_max),
 		cmocka_unit_test(test_port_remotes),
 		cmocka_unit_test(test_port_vni_flow),
+		cmocka_unit_test(test_port_remote_flow),
 		cmocka_unit_test(test_port_vni_flood),
 		cmocka_unit_test(test_port_no_remote),
 		cmocka_unit_test(test_port_gso),
