@@ -52,7 +52,7 @@ static const struct port_param afxdp_params[] = {
 };
 
 static const struct port_param vxlan_params[] = {
-	{ "local", PORT_PARAM_REQUIRED, "IP" }, { "remote", 0, "IP[,IP..]" },
+	{ "local", PORT_PARAM_REQUIRED, "IP" }, { "remote", 0, "IP[,IP..]|flow" },
 	{ "vni", 0, "N|flow" }, { "vlan_vni", 0, "VID:VNI[,VID:VNI..]" }, { "dstport", 0, "4789" }, { "csum", 0, "on|off" }, { "ttl", 0, "N" },
 	{ "tos", 0, "N|inherit" }, { "src_ports", 0, "LO-HI" }, { "mtu", 0, "N" }, { NULL, 0, NULL },
 };
@@ -66,7 +66,7 @@ static const struct port_type types[] = {
 	{ "afpacket", port_afpacket_create, afpacket_params, "an existing interface through an AF_PACKET ring" },
 	{ "pcap", port_pcap_create, pcap_params, "replays a pcap file (read=) and/or records into one (write=)" },
 	{ "afxdp", port_afxdp_create, afxdp_params, "an existing interface's rx queues through AF_XDP sockets" },
-	{ "vxlan", port_vxlan_create, vxlan_params, "a VXLAN tunnel (RFC 7348) to remote VTEPs in one VNI, the flows' (vni=flow) or one per VLAN (vlan_vni=), over UDP" },
+	{ "vxlan", port_vxlan_create, vxlan_params, "a VXLAN tunnel (RFC 7348) to remote VTEPs (or the flows' tun_dst: remote=flow) in one VNI, the flows' (vni=flow) or one per VLAN (vlan_vni=), over UDP" },
 };
 
 int port_type_check(const struct port_type *pt, struct json_object *params, const char *const *switch_keys,

@@ -61,7 +61,11 @@
  * Remotes (vtep.h): remote= is the port's flood list (none without
  * it); a VNI may have one of its own (tunnel fdb add 00:00:00:00:00:00
  * vni=N remote=IP, once per remote), which replaces the port's for that
- * VNI; a VNI with neither floods nowhere (`no_destination`).  A frame whose
+ * VNI; a VNI with neither floods nowhere (`no_destination`).  remote=flow
+ * (OVS's options:remote_ip=flow) has neither: each frame goes to its own
+ * tun_dst (pkt.tun.dst, from the flows' set_field->tun_dst), a frame
+ * without one is a `no_tunnel_dst` drop, nothing is learned, and
+ * datagrams from any VTEP are received (the flows read tun_src).  A frame whose
  * inner destination the port's table has (learned from received frames'
  * inner source and outer source address, or static: vswctl tunnel fdb
  * add) goes to that VTEP alone; a broadcast, multicast or unknown
@@ -71,7 +75,8 @@
  * datagrams a burst, past that a `flood_budget` drop).
  *
  * Receive checks, on the datagram (untrusted): its source address is a
- * known remote (a flood list's or a static entry's; else `remote` drop),
+ * known remote (a flood list's or a static entry's; else `remote` drop;
+ * any with remote=flow),
  * it holds a VXLAN header with the I flag and this port's VNI (any, with
  * vni=flow) and an inner Ethernet header (vxlan_hdr_check(); else
  * `short`, `flags` or `vni`).  The inner frame goes to the switch as a

@@ -13,10 +13,12 @@ struct port;
 struct port_env;
 
 /*
- * `port add NAME vxlan local=IP [remote=IP[,IP..]] vni=N|flow [dstport=4789]
+ * `port add NAME vxlan local=IP [remote=IP[,IP..]|flow] vni=N|flow [dstport=4789]
  * [csum=on|off] [ttl=N] [tos=N|inherit] [src_ports=LO-HI] [mtu=N]`: IPv4
  * or IPv6 underlay (local and remotes of one family); the remotes are the
- * port's flood list (none without remote=: per-VNI lists only); vni=flow takes the VNI from the frame's tunnel key (flows:
+ * port's flood list (none without remote=: per-VNI lists only); remote=flow
+ * (IPv4) sends each frame to its tun_dst instead (flows: set_field->tun_dst);
+ * vni=flow takes the VNI from the frame's tunnel key (flows:
  * set_tunnel, tun_id); vlan_vni= instead of vni= maps VLANs to VNIs (the
  * port is a trunk of those VLANs to the switch: received frames get their
  * VNI's tag, sent frames lose theirs and go in their VLAN's VNI).  NULL
