@@ -1,0 +1,413 @@
+#!/usr/bin/env python3
+"""vxlan_remote_flow.py - scenario: a vxlan port with remote=flow, its VTEP chosen by the flows, against two kernel VTEPs.
+
+Objective (issue 16 item 3 with issue 14's flows; Open vSwitch's
+options:remote_ip=flow and set_field:IP->tun_dst): one vsw VTEP with one
+tunnel port and no list of remotes reaches two kernel VTEPs, each frame
+sent to the VTEP its flow chose by the inner destination; each container
+is reached through its own VTEP only; datagrams from both are received;
+a frame the flows gave no tun_dst is dropped and counted by name:
+
+    netns cA (eth0 10.9.0.1)          netns cB (eth0 10.9.0.2)          netns cC (eth0 10.9.0.3)
+        | veth vA                         | veth vB                         | veth vC
+    netns hA: a (afpacket) -- vswd -- vx0 (vxlan remote=flow, local 172.31.0.1 on bridge ubr)
+                                           |  ubr: uAB, uAC (the underlay, one /24)
+                     netns hB: uB 172.31.0.2, kernel vxlan -- br0 -- vB
+                     netns hC: uC 172.31.0.3, kernel vxlan -- br0 -- vC
+
+Steps:
+  1. namespaces, veths, the underlay (a bridge in hA with a veth to hB and
+     one to hC), kernel vxlan devices on hB and hC (VNI 100, remote
+     172.31.0.1) bridged with their containers; vswd in hA; `port add a
+     afpacket ifname=vA`, `port add vx0 vxlan local=172.31.0.1 remote=flow
+     vni=100`;
+  2. flows: IPv4 and ARP from a to 10.9.0.2 set_field:172.31.0.2->tun_dst,
+     to 10.9.0.3 set_field:172.31.0.3->tun_dst (the ARP one as
+     load:0xac1f0003->NXM_NX_TUN_IPV4_DST[]), output:vx0; from vx0 by
+     tun_src (one flow per VTEP) to a; anything else from a: output:vx0
+     with no tun_dst;
+  3. `show` says "remote flow" and the device MTU (1500); `flow dump`
+     prints the tun_dst actions back; `trace` shows
+     set(tunnel(...dst=172.31.0.2)); `tunnel fdb add` on vx0 is refused;
+  4. tcpdump on uB and uC; ping cA -> cB, then cA -> cC (3 each, no loss):
+     hB's vxlan device received frames during the first and none during
+     the second, hC's the other way round (`ip -s link`); on each wire
+     every datagram from 172.31.0.1 carries that VTEP's container's
+     address alone (tshark); both tun_src flows counted packets (any
+     source VTEP received);
+  5. ping cA -> 10.9.0.9 (a static neighbour: IPv4 frames that match no
+     tun_dst flow): no_tunnel_dst drops on vx0, nothing more on either
+     wire's VTEP;
+  6. cleanup: vswd (SIGTERM, exit 0), namespaces.  Also on SIGTERM/SIGINT.
+
+Each check prints PASS or FAIL (nothing is skipped); the last line is
+"vxlan_remote_flow: N passed, M failed"; non-zero exit on any failure.
+Bounded waits; a run takes about 20 s.
+
+    python3 tests/scenario/vxlan_remote_flow.py --build build [--keep]
+
+Needs root, build/vswd, build/vswctl, ip, busybox (ping), tcpdump, tshark, a kernel with vxlan and bridge.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.dont_write_bytecode = True
+
+TAG = "%04x" % (os.getpid() & 0xffff)
+NS = {h: "vswrf-%s-%s" % (h, TAG) for h in ("hA", "hB", "hC", "cA", "cB", "cC")}
+VNI = 100
+UL = {"A": "172.31.0.1", "B": "172.31.0.2", "C": "172.31.0.3"}
+IN4 = {"cA": "10.9.0.1", "cB": "10.9.0.2", "cC": "10.9.0.3"}
+MAC = {"cA": "02:09:00:00:00:01", "cB": "02:09:00:00:00:02", "cC": "02:09:00:00:00:03"}
+GHOST = ("10.9.0.9", "02:09:00:00:00:09")   # no flow gives it a VTEP
+INNER_MTU = 1450
+
+PASSED = 0
+FAILED = 0
+T0 = time.monotonic()
+
+
+def check(ok, what, detail=""):
+    global PASSED, FAILED
+    if ok:
+        PASSED += 1
+        print("PASS %s" % what)
+    else:
+        FAILED += 1
+        print("FAIL %s%s" % (what, ": " + str(detail)[:600] if detail else ""))
+    sys.stdout.flush()
+    return ok
+
+
+def note(msg):
+    print("     [%5.1f s] %s" % (time.monotonic() - T0, msg), flush=True)
+
+
+class Terminated(Exception):
+    pass
+
+
+def on_signal(sig, frame):
+    raise Terminated("signal %d" % sig)
+
+
+def run(argv, timeout=20, ns=None):
+    """Run argv (in netns ns); return (rc, stdout, stderr); rc 124 on timeout."""
+    if ns:
+        argv = ["ip", "netns", "exec", ns] + list(argv)
+    try:
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+        return p.returncode, p.stdout, p.stderr
+    except subprocess.TimeoutExpired as e:
+        def s(x):
+            return x.decode(errors="replace") if isinstance(x, bytes) else (x or "")
+        return 124, s(e.stdout), s(e.stderr) + "\n(timed out after %s s)" % timeout
+
+
+def must(argv, timeout=20, ns=None):
+    rc, out, err = run(argv, timeout, ns)
+    if rc != 0:
+        raise RuntimeError("`%s`%s exited %d: %s" % (" ".join(argv), " in " + ns if ns else "", rc,
+                                                     (err or out).strip()[:400]))
+    return out
+
+
+class Vswd:
+    """vswd --foreground inside netns @ns, its control socket in @wd."""
+
+    def __init__(self, build, wd, ns):
+        self.vswctl = os.path.join(build, "vswctl")
+        self.ctl = os.path.join(wd, "ctl.sock")
+        self.log_path = os.path.join(wd, "vswd.log")
+        self.log = open(self.log_path, "w")
+        conf = os.path.join(wd, "vswd.json")
+        with open(conf, "w") as f:
+            json.dump({"workers": 1}, f)
+        self.proc = subprocess.Popen(["ip", "netns", "exec", ns, os.path.join(build, "vswd"), "--foreground",
+                                      "--ctl", self.ctl, "--config", conf],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 10
+        while not os.path.exists(self.ctl):
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise RuntimeError("vswd did not start; see %s" % self.log_path)
+            time.sleep(0.05)
+
+    def ctl_run(self, *args, timeout=10):
+        return run([self.vswctl, "--ctl", self.ctl] + list(args), timeout=timeout)
+
+    def must(self, *args):
+        rc, out, err = self.ctl_run(*args)
+        if rc != 0:
+            raise RuntimeError("vswctl %s: rc %d: %s" % (" ".join(args), rc, (err or out).strip()[:400]))
+        return out
+
+    def call(self, *args):
+        rc, out, err = self.ctl_run("--json", *args)
+        try:
+            return json.loads(out)
+        except ValueError:
+            raise RuntimeError("vswctl %s: rc %d, no JSON: %s %s" % (" ".join(args), rc, out, err))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.log.close()
+        return self.proc.returncode
+
+
+def port_stat(sw, name):
+    for p in sw.call("stats").get("ports", []):
+        if p["name"] == name:
+            return p
+    return {}
+
+
+def port_state(sw, name):
+    for p in sw.call("show").get("ports", []):
+        if p["name"] == name:
+            return p.get("state", "")
+    return ""
+
+
+# ---- namespaces ---------------------------------------------------------------
+
+def container(c, h, v):
+    """Container @c: IPv6 off (a quiet wire), eth0 a veth whose other end @v is in host @h."""
+    must(["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"], ns=NS[c])
+    must(["ip", "link", "add", v, "netns", NS[h], "type", "veth", "peer", "name", "eth0", "netns", NS[c]])
+    must(["ip", "link", "set", "eth0", "address", MAC[c], "mtu", str(INNER_MTU)], ns=NS[c])
+    must(["ip", "addr", "add", IN4[c] + "/24", "dev", "eth0"], ns=NS[c])
+    must(["ip", "link", "set", "eth0", "up"], ns=NS[c])
+    must(["ip", "link", "set", v, "up"], ns=NS[h])
+
+
+def setup_net():
+    for ns in NS.values():
+        must(["ip", "netns", "add", ns])
+        must(["ip", "link", "set", "lo", "up"], ns=ns)
+        must(["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"], ns=ns)
+    for c, h, v in (("cA", "hA", "vA"), ("cB", "hB", "vB"), ("cC", "hC", "vC")):
+        container(c, h, v)
+    # the underlay: one /24, hA's address on a bridge with a veth to each host
+    must(["ip", "link", "add", "ubr", "type", "bridge"], ns=NS["hA"])
+    must(["ip", "addr", "add", UL["A"] + "/24", "dev", "ubr"], ns=NS["hA"])
+    for k, u in (("B", "uAB"), ("C", "uAC")):
+        h, peer = "h" + k, "u" + k
+        must(["ip", "link", "add", u, "netns", NS["hA"], "type", "veth", "peer", "name", peer, "netns", NS[h]])
+        must(["ip", "link", "set", u, "master", "ubr"], ns=NS["hA"])
+        must(["ip", "link", "set", u, "up"], ns=NS["hA"])
+        must(["ip", "addr", "add", UL[k] + "/24", "dev", peer], ns=NS[h])
+        must(["ip", "link", "set", peer, "up"], ns=NS[h])
+        # a kernel VTEP bridged with the host's container
+        must(["ip", "link", "add", "vx0", "type", "vxlan", "id", str(VNI), "local", UL[k], "remote", UL["A"],
+              "dstport", "4789", "udpcsum"], ns=NS[h])
+        must(["ip", "link", "add", "br0", "type", "bridge"], ns=NS[h])
+        for dev in ("vx0", "v" + k):
+            must(["ip", "link", "set", dev, "master", "br0"], ns=NS[h])
+        must(["ip", "link", "set", "vx0", "up"], ns=NS[h])
+        must(["ip", "link", "set", "br0", "up"], ns=NS[h])
+    must(["ip", "link", "set", "ubr", "up"], ns=NS["hA"])
+    # the ghost: a static neighbour, so cA sends it IPv4 frames that no flow gives a VTEP
+    must(["ip", "neigh", "replace", GHOST[0], "lladdr", GHOST[1], "dev", "eth0", "nud", "permanent"], ns=NS["cA"])
+
+
+def cleanup_net():
+    for ns in NS.values():
+        if os.path.exists("/run/netns/" + ns):
+            rc, out, _ = run(["ip", "netns", "pids", ns], timeout=5)
+            for pid in out.split():
+                try:
+                    os.kill(int(pid), signal.SIGKILL)   # our own tcpdump, started in our namespace
+                except (ProcessLookupError, ValueError):
+                    pass
+            run(["ip", "netns", "del", ns], timeout=10)
+    return [ns for ns in NS.values() if os.path.exists("/run/netns/" + ns)]
+
+
+def ping(src, dst, count=3):
+    rc, out, err = run(["busybox", "ping", "-q", "-c", str(count), "-i", "0.2", "-W", "1", dst], timeout=count + 10,
+                       ns=NS[src])
+    got = 0
+    for ln in out.splitlines():
+        if "received" in ln:
+            try:
+                got = int(ln.split(",")[1].split()[0])
+            except (IndexError, ValueError):
+                pass
+    return got, (out + err).strip().replace("\n", " | ")[-300:]
+
+
+def vtep_rx(host):
+    """Frames the kernel VTEP of @host received from the tunnel (its vxlan device's rx_packets)."""
+    info = json.loads(must(["ip", "-s", "-j", "link", "show", "vx0"], ns=NS[host]))
+    return info[0]["stats64"]["rx"]["packets"]
+
+
+class Capture:
+    """tcpdump -w on @host's underlay veth (UDP 4789), immediate mode, after a short pause to settle."""
+
+    def __init__(self, wd, host, ifname):
+        self.path = os.path.join(wd, host + ".pcap")
+        self.proc = subprocess.Popen(["ip", "netns", "exec", NS[host], "tcpdump", "--immediate-mode", "-U", "-n",
+                                      "-s", "2000", "-c", "2000", "-i", ifname, "-w", self.path,
+                                      "udp", "port", "4789"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            if "listening on" in self.proc.stderr.readline():
+                break
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+    def from_vsw(self):
+        """(outer destination, inner IPv4 or ARP target) of each VXLAN datagram vsw (172.31.0.1) sent."""
+        rc, out, err = run(["tshark", "-r", self.path, "-Y", "vxlan && ip.src == %s" % UL["A"], "-T", "fields",
+                            "-e", "ip.dst", "-e", "arp.dst.proto_ipv4"], timeout=60)
+        rows = []
+        for ln in out.splitlines():
+            f = ln.split("\t")
+            dsts = f[0].split(",")
+            inner = dsts[1] if len(dsts) > 1 else (f[1] if len(f) > 1 else "")
+            rows.append((dsts[0], inner))
+        return rows, "" if rc == 0 else "tshark exited %d: %s" % (rc, err[-300:])
+
+
+# ---- steps ----------------------------------------------------------------------
+
+FLOWS = [
+    "priority=100,in_port=a,ip,nw_dst=%s,actions=set_field:%s->tun_dst,output:vx0" % (IN4["cB"], UL["B"]),
+    "priority=100,in_port=a,arp,arp_tpa=%s,actions=set_field:%s->tun_dst,output:vx0" % (IN4["cB"], UL["B"]),
+    "priority=100,in_port=a,ip,nw_dst=%s,actions=set_field:%s->tun_dst,output:vx0" % (IN4["cC"], UL["C"]),
+    "priority=100,in_port=a,arp,arp_tpa=%s,actions=load:0xac1f0003->NXM_NX_TUN_IPV4_DST[],output:vx0" % IN4["cC"],
+    "priority=100,in_port=vx0,tun_src=%s,actions=output:a" % UL["B"],
+    "priority=100,in_port=vx0,tun_src=%s,actions=output:a" % UL["C"],
+    "priority=0,in_port=a,actions=output:vx0",
+]
+
+
+def config(sw):
+    sw.must("port", "add", "a", "afpacket", "ifname=vA")
+    sw.must("port", "add", "vx0", "vxlan", "local=" + UL["A"], "remote=flow", "vni=%d" % VNI)
+    for f in FLOWS:
+        sw.must("flow", "add", f)
+    state = port_state(sw, "vx0")
+    check(" remote flow " in state, "show: vx0 says remote flow", state)
+    check(re.search(r"\bmtu 1500\b", state) is not None, "show: vx0's underlay MTU is ubr's (1500)", state)
+    dump = sw.must("flow", "dump")
+    check("set_field:%s->tun_dst" % UL["B"] in dump and "load:0xac1f0003->tun_dst[]" in dump,
+          "flow dump prints the tun_dst actions back", dump)
+    rc, out, err = sw.ctl_run("trace", "in_port=a,dl_src=%s,dl_dst=%s,ip,nw_dst=%s" % (MAC["cA"], MAC["cB"],
+                                                                                        IN4["cB"]))
+    check(rc == 0 and "dst=%s" % UL["B"] in out and "set(tunnel(" in out and "output:vx0" in out,
+          "trace: the output to vx0 carries tun_dst %s" % UL["B"], out + err)
+    rc, out, err = sw.ctl_run("tunnel", "fdb", "add", MAC["cB"], "vni=%d" % VNI, "remote=" + UL["B"], "port=vx0")
+    check(rc != 0 and "remote=flow" in out + err, "tunnel fdb add on a remote=flow port is refused", out + err)
+
+
+def one_vtep(wd, dst, here, there):
+    """Pings from cA to @dst: @here's VTEP receives them, @there's nothing; on @here's wire only @dst's frames."""
+    caps = {h: Capture(wd + "/" + dst.replace(".", "_"), h, "u" + h[1]) for h in (here, there)}
+    time.sleep(0.5)
+    before = {h: vtep_rx(h) for h in (here, there)}
+    got, detail = ping("cA", dst)
+    check(got == 3, "ping cA -> %s through vx0 (3 of 3)" % dst, detail)
+    time.sleep(0.5)
+    after = {h: vtep_rx(h) for h in (here, there)}
+    for c in caps.values():
+        c.stop()
+    check(after[here] - before[here] >= 3, "%s's VTEP received cA's frames (%d)" % (here, after[here] - before[here]))
+    check(after[there] == before[there], "%s's VTEP received none of them (%d)" % (there, after[there] - before[there]))
+    rows, err = caps[here].from_vsw()
+    check(len(rows) >= 3 and all(o == UL[here[1]] and i == dst for o, i in rows),
+          "%s's wire: vsw's datagrams go to %s and carry %s alone (%d)" % (here, UL[here[1]], dst, len(rows)),
+          err or rows[:8])
+    rows, err = caps[there].from_vsw()
+    check(not err and not any(o == UL[there[1]] for o, i in rows),
+          "%s's wire: no datagram from vsw to %s" % (there, UL[there[1]]), err or rows[:8])
+
+
+def no_dst(sw):
+    before = port_stat(sw, "vx0").get("drops", {}).get("no_tunnel_dst", 0)
+    rx = {h: vtep_rx(h) for h in ("hB", "hC")}
+    got, detail = ping("cA", GHOST[0], count=2)
+    check(got == 0, "ping cA -> %s (no VTEP for it) gets nothing" % GHOST[0], detail)
+    after = port_stat(sw, "vx0").get("drops", {}).get("no_tunnel_dst", 0)
+    check(after - before >= 2, "vx0 counts them as no_tunnel_dst drops (%d)" % (after - before))
+    check(all(vtep_rx(h) == rx[h] for h in rx), "neither VTEP received them")
+
+
+def tun_src_flows(sw):
+    dump = sw.must("flow", "dump")
+    counts = {}
+    for ln in dump.splitlines():
+        m = re.search(r"n_packets=(\d+),.*tun_src=([0-9.]+)", ln)
+        if m:
+            counts[m.group(2)] = int(m.group(1))
+    check(counts.get(UL["B"], 0) >= 3 and counts.get(UL["C"], 0) >= 3,
+          "frames from both VTEPs received, told apart by tun_src", counts)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--keep", action="store_true", help="keep the temp dir (logs, captures)")
+    args = ap.parse_args()
+    build = os.path.abspath(args.build)
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, on_signal)
+    missing = [t for t in ("ip", "busybox", "tcpdump", "tshark") if not shutil.which(t)]
+    if os.geteuid() != 0 or missing:
+        check(False, "vxlan_remote_flow scenario needs root and %s" % ", ".join(missing or ["(nothing else)"]))
+        print("vxlan_remote_flow: %d passed, %d failed" % (PASSED, FAILED))
+        return 1
+    wd = tempfile.mkdtemp(prefix="vsw-vxrf-")
+    sw = None
+    try:
+        setup_net()
+        sw = Vswd(build, wd, NS["hA"])
+        config(sw)
+        for d in (IN4["cB"], IN4["cC"]):
+            os.makedirs(wd + "/" + d.replace(".", "_"))
+        one_vtep(wd, IN4["cB"], "hB", "hC")
+        one_vtep(wd, IN4["cC"], "hC", "hB")
+        tun_src_flows(sw)
+        no_dst(sw)
+    except (RuntimeError, Terminated) as e:
+        check(False, "scenario ran to its end", e)
+    finally:
+        if sw:
+            rc = sw.stop()
+            check(rc == 0, "vswd exits 0 on SIGTERM (%s)" % rc)
+        left = cleanup_net()
+        check(not left, "cleanup: no namespace of the test left", left)
+        if args.keep:
+            note("kept %s" % wd)
+        else:
+            shutil.rmtree(wd, ignore_errors=True)
+    print("vxlan_remote_flow: %d passed, %d failed" % (PASSED, FAILED))
+    return 0 if FAILED == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
