@@ -380,7 +380,7 @@ static void test_tunnel_fdb(void **state)
 	char err[256], path[256];
 	struct vtep_entry e[4];
 	struct vtep_flood f[4];
-	char *text;
+	char *text, desc[1024];
 	struct port *p;
 
 	if (geteuid() != 0)
@@ -420,6 +420,13 @@ static void test_tunnel_fdb(void **state)
 	assert_string_equal(ask("{\"cmd\":\"tunnel-fdb-del\",\"mac\":\"02:00:00:00:00:07\",\"vni\":70,"
 				"\"remote\":\"127.0.0.9\"}"),
 			    "remote= names a flood destination: only with MAC 00:00:00:00:00:00");
+	/* remote=flow: saved as given, no static entry or flood list of its own */
+	assert_string_equal(ask("{\"cmd\":\"port-add\",\"name\":\"t1\",\"type\":\"vxlan\",\"local\":\"127.0.0.44\","
+				"\"remote\":\"flow\",\"vni\":\"flow\",\"dstport\":47894}"),
+			    "ok");
+	assert_string_equal(ask("{\"cmd\":\"tunnel-fdb-add\",\"mac\":\"02:00:00:00:00:09\",\"vni\":70,"
+				"\"remote\":\"127.0.0.9\",\"port\":\"t1\"}"),
+			    "port t1 has remote=flow: the flows choose the VTEP (set_field:IP->tun_dst)");
 	text = slurp(path, NULL);
 	if (!strstr(text, "\"tunnel_fdb\"") || !strstr(text, "\"02:00:00:00:00:07\"") || !strstr(text, "127.0.0.9") ||
 	    strstr(text, "\"02:00:00:00:00:08\""))
@@ -441,6 +448,10 @@ static void test_tunnel_fdb(void **state)
 	assert_true(f[0].remotes & 1u); /* 127.0.0.2: the port's first remote= */
 	assert_string_equal(port_vxlan_remote_str(p, (unsigned)__builtin_ctz(f[0].remotes & ~1u)), "127.0.0.9");
 	assert_int_equal(count_files("st4", "state.json.", false), 0);
+	p = atomic_load(&v.sw->ports[vswd_port_slot(&v, "t1")]);
+	p->ops->describe(p, desc, sizeof(desc));
+	if (!strstr(desc, " remote flow "))
+		fail_msg("t1 restored: %s", desc);
 	vswd_shutdown(&v);
 }
 
