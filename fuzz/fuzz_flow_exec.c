@@ -81,7 +81,8 @@ static const char *const rules[] = {
 	"table=4,actions=push_vlan:0x8100,push_vlan:0x8100,output:1,pop_vlan,output:2,pop_vlan,pop_vlan,output:3",
 	"in_port=14,actions=mod_vlan_vid:1,mod_vlan_pcp:1,clone(clone(mod_dl_src:02:00:00:00:00:0e,output:1),"
 	"strip_vlan,output:2),output:3,dec_ttl,output:4",
-	"in_port=15,actions=set_field:0x77->tun_id,write_metadata:0x5/0xff,mod_dl_dst:ff:ff:ff:ff:ff:ff,flood",
+	"in_port=15,actions=set_field:0x77->tun_id,set_field:192.0.2.7->tun_dst,output:2,move:reg0[]->tun_dst[],"
+	"write_metadata:0x5/0xff,mod_dl_dst:ff:ff:ff:ff:ff:ff,flood",
 };
 
 static struct flow_db *db;
