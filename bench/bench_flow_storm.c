@@ -53,6 +53,7 @@
  * Exits 0 whatever the drops (a benchmark); 1 or 2 on a setup error.
  */
 
+#include <dirent.h>
 #include <getopt.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -88,8 +89,10 @@ struct src {
 	struct iovec **ring;			/* the frame of each slot */
 	struct iovec *slot_iov;			/* the storm's own frames, one per slot */
 	uint8_t (*slot_buf)[64];
-	/* counters, cumulative */
+	uint64_t last_poll;			/* the counter at the previous rx_burst */
+	/* counters, cumulative (fill_max, gap_max: since main last took them) */
 	atomic_uint_least64_t offered, dropped, fill_max;
+	atomic_uint_least64_t gap_max, stalls;	/* longest time between two polls; polls after a gap the ring cannot cover */
 };
 
 struct fake_port {
@@ -142,9 +145,9 @@ static inline uint64_t xorshift(uint64_t *s)
 }
 
 /* The frames of @s due by now into its ring while it has room, the rest dropped (worker). */
-static void src_offer(struct src *s)
+static void src_offer(struct src *s, uint64_t now)
 {
-	uint64_t start, now, due, n, room, fill;
+	uint64_t start, due, n, room, fill;
 
 	if (!atomic_load_explicit(&s->on, memory_order_acquire))
 		return;
@@ -153,7 +156,6 @@ static void src_offer(struct src *s)
 		s->run_tsc = start;
 		s->due_done = 0;
 	}
-	now = dp_tsc();
 	if (now <= start)
 		return;
 	due = (uint64_t)((unsigned __int128)(now - start) * s->rate / tsc_hz);
@@ -190,11 +192,25 @@ static void src_offer(struct src *s)
 static unsigned fake_rx_burst(struct port *p, unsigned q, struct port_io *io, struct pkt *pkts, unsigned max)
 {
 	struct src *s = ((struct fake_port *)p)->src;
+	uint64_t now, gap;
 	unsigned n;
 
 	if (!s)
 		return 0;
-	src_offer(s);
+	now = dp_tsc();
+	/*
+	 * Time since the last poll: a gap longer than the ring holds at the
+	 * rate (a worker preempted, or one batch that took that long) drops
+	 * frames whatever the average load; it tells the two causes apart.
+	 */
+	gap = s->last_poll ? now - s->last_poll : 0;
+	s->last_poll = now;
+	if (gap > atomic_load_explicit(&s->gap_max, memory_order_relaxed))
+		atomic_store_explicit(&s->gap_max, gap, memory_order_relaxed);
+	if (s->rate && gap > (uint64_t)((unsigned __int128)ring_size * tsc_hz / s->rate))
+		atomic_store_explicit(&s->stalls, atomic_load_explicit(&s->stalls, memory_order_relaxed) + 1,
+				      memory_order_relaxed);
+	src_offer(s, now);
 	n = (unsigned)(s->head - s->tail);
 	if (n > max)
 		n = max;
@@ -211,7 +227,7 @@ static void fake_rx_done(struct port *p, unsigned q, struct port_io *io)
 
 	if (!s)
 		return;
-	src_offer(s);
+	src_offer(s, dp_tsc());
 	s->tail += s->taken;
 	s->taken = 0;
 }
@@ -297,7 +313,38 @@ struct snap {
 	uint64_t storm_offered, storm_dropped, storm_fwd;
 	uint64_t emc_hits, emc_misses, mf_hits;
 	uint64_t busy_cycles, busy_rounds, busy_frames, rounds;
+	uint64_t est_stalls, preempted;
+	/* Since the previous snapshot: */
+	uint64_t est_fill, storm_fill, est_gap;
 };
+
+/* Involuntary context switches of every thread of the process (the worker's, in practice: main sleeps). */
+static uint64_t preemptions(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *de;
+	uint64_t sum = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		char path[300], line[128];
+		FILE *f;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/status", de->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f))
+			if (!strncmp(line, "nonvoluntary_ctxt_switches:", 27))
+				sum += strtoull(line + 27, NULL, 10);
+		fclose(f);
+	}
+	closedir(d);
+	return sum;
+}
 
 static void snap_take(struct snap *s)
 {
@@ -319,11 +366,15 @@ static void snap_take(struct snap *s)
 	s->busy_rounds = atomic_load(&pf.pt[DP_PT_ROUND].batches);
 	s->busy_frames = atomic_load(&pf.pt[DP_PT_ROUND].pkts);
 	s->rounds = atomic_load(&dp.workers[0].rounds);
+	s->est_stalls = atomic_load(&est.stalls);
+	s->preempted = preemptions();
+	s->est_fill = atomic_exchange(&est.fill_max, 0);
+	s->storm_fill = atomic_exchange(&storm.fill_max, 0);
+	s->est_gap = atomic_exchange(&est.gap_max, 0);
 }
 
 /* One phase's line from its two ends; returns the established frames dropped in it. */
-static uint64_t phase_print(const char *name, const struct snap *a, const struct snap *b, uint64_t est_fill,
-			    uint64_t storm_fill)
+static uint64_t phase_print(const char *name, const struct snap *a, const struct snap *b)
 {
 	double secs = (double)(b->tsc - a->tsc) / (double)tsc_hz;
 	uint64_t est_drop = b->est_dropped - a->est_dropped, storm_in = b->storm_offered - a->storm_offered;
@@ -334,9 +385,9 @@ static uint64_t phase_print(const char *name, const struct snap *a, const struct
 	       "  storm: offered %llu forwarded %llu dropped %llu (ring max %llu)\n",
 	       name, secs, (unsigned long long)(b->est_offered - a->est_offered),
 	       (unsigned long long)(b->est_fwd - a->est_fwd), (unsigned long long)est_drop,
-	       (unsigned long long)est_fill, ring_size, (unsigned long long)storm_in,
+	       (unsigned long long)b->est_fill, ring_size, (unsigned long long)storm_in,
 	       (unsigned long long)(b->storm_fwd - a->storm_fwd),
-	       (unsigned long long)(b->storm_dropped - a->storm_dropped), (unsigned long long)storm_fill);
+	       (unsigned long long)(b->storm_dropped - a->storm_dropped), (unsigned long long)b->storm_fill);
 	printf("bench_flow_storm: %-12s          worker: busy %.1f %% of cycles, %.1f frames per busy round, "
 	       "%llu idle rounds; caches: hits %llu (megaflow %llu), misses %llu (established ~%llu, %.2f Mmiss/s)\n",
 	       name, b->tsc > a->tsc ? 100.0 * (double)(b->busy_cycles - a->busy_cycles) / (double)(b->tsc - a->tsc) : 0.0,
@@ -344,6 +395,10 @@ static uint64_t phase_print(const char *name, const struct snap *a, const struct
 	       (unsigned long long)(b->rounds - a->rounds - busy_rounds),
 	       (unsigned long long)(b->emc_hits - a->emc_hits), (unsigned long long)(b->mf_hits - a->mf_hits),
 	       (unsigned long long)misses, (unsigned long long)est_misses, secs > 0 ? (double)misses / secs / 1e6 : 0.0);
+	printf("bench_flow_storm: %-12s          stalls: longest gap between two polls of the established ring %.0f us "
+	       "(the ring holds %.0f us), %llu gaps longer; worker preempted %llu times\n",
+	       name, (double)b->est_gap * 1e6 / (double)tsc_hz, (double)ring_size * 1e6 / (double)est.rate,
+	       (unsigned long long)(b->est_stalls - a->est_stalls), (unsigned long long)(b->preempted - a->preempted));
 	return est_drop;
 }
 
@@ -396,7 +451,7 @@ int main(int argc, char **argv)
 		{ "smoke", no_argument, NULL, 's' },	    { "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	uint64_t rate = 2000000, storm_rate = 100000, drops, fill[3][2];
+	uint64_t rate = 2000000, storm_rate = 100000, drops;
 	double seconds = 5, warmup = 2, after = 2;
 	int cpu = 0, c;
 	struct snap s[4];
@@ -490,28 +545,21 @@ int main(int argc, char **argv)
 	atomic_store(&est.start_tsc, dp_tsc());
 	atomic_store_explicit(&est.on, true, memory_order_release);
 	nap(0.05);
-	atomic_store(&est.fill_max, 0);
 	snap_take(&s[0]);
 	nap(warmup);
-	fill[0][0] = atomic_exchange(&est.fill_max, 0);
-	fill[0][1] = 0;
 	atomic_store(&storm.start_tsc, dp_tsc());
 	atomic_store_explicit(&storm.on, storm_rate > 0, memory_order_release);
 	snap_take(&s[1]);
 	nap(seconds);
 	atomic_store_explicit(&storm.on, false, memory_order_release);
 	snap_take(&s[2]);
-	fill[1][0] = atomic_exchange(&est.fill_max, 0);
-	fill[1][1] = atomic_exchange(&storm.fill_max, 0);
 	nap(after);
 	snap_take(&s[3]);
-	fill[2][0] = atomic_exchange(&est.fill_max, 0);
-	fill[2][1] = atomic_exchange(&storm.fill_max, 0);
 	atomic_store_explicit(&est.on, false, memory_order_release);
 
-	phase_print("before storm", &s[0], &s[1], fill[0][0], fill[0][1]);
-	drops = phase_print("storm", &s[1], &s[2], fill[1][0], fill[1][1]);
-	phase_print("after storm", &s[2], &s[3], fill[2][0], fill[2][1]);
+	phase_print("before storm", &s[0], &s[1]);
+	drops = phase_print("storm", &s[1], &s[2]);
+	phase_print("after storm", &s[2], &s[3]);
 	printf("bench_flow_storm: established drops during the storm: %llu (target 0)\n", (unsigned long long)drops);
 
 	for (unsigned i = 0; i < N_PORTS; i++)
