@@ -19,9 +19,10 @@
  *   source address each), picked at random, offered at --rate frames/s.
  *   Port 1 is the storm: --storm frames/s, each from a source address
  *   (and port) never seen before, so each misses both caches, takes the
- *   classifier inline in the worker (vsw has no upcall thread) and makes
- *   an exact-match entry and a megaflow of its own, evicting whatever
- *   held their places.  Port 2 counts established frames out, port 3
+ *   classifier inline in the worker (vsw has no upcall thread) and asks
+ *   for an exact-match entry and a megaflow of its own (flows.c gives it
+ *   a place only where the entry answered no frame, so the established
+ *   flows keep theirs).  Port 2 counts established frames out, port 3
  *   storm frames out.
  *
  *   Each source port's input is a bounded ring of --ring frames, as a

@@ -1738,8 +1738,10 @@ seen before.
   and MAC rules below).  Fake port 0 offers E established flows, picked
   at random, at R frames/s; fake port 1 offers S frames/s, each from a
   source never seen before, so each misses both caches, takes the
-  classifier inline in the worker (vsw has no upcall thread) and makes
-  an exact-match entry and a megaflow of its own.  Each source is a
+  classifier inline in the worker (vsw has no upcall thread) and asks
+  for an exact-match entry and a megaflow of its own (it gets places
+  whose entries answered no frame: FLOWS.md, "The caches",
+  replacement).  Each source is a
   bounded ring (1,024 frames by default, as a virtio ring) filled by
   the cycle counter in the worker's own rx_burst and rx_done: a frame
   due when the ring is full is a drop, counted.  Phases: established
