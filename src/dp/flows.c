@@ -143,8 +143,17 @@ static inline struct dp_flow_emc *emc_find(struct dp_flow *f, const struct flow_
 		v_;                                                                                                \
 	})
 
-/* An entry answered a frame: one more hit, up to DP_FLOW_HITS_MAX (a store into a line the compare loaded). */
-#define CACHE_HIT(e) ((e)->hits = (uint16_t)((e)->hits + ((e)->hits < DP_FLOW_HITS_MAX)))
+/*
+ * An entry answered a frame: one more hit, up to DP_FLOW_HITS_MAX (a
+ * store into a line the compare loaded).  No store once it is there: a
+ * busy entry answers a whole batch, and a store per frame to one place
+ * would chain each frame's load of the count to the last frame's store.
+ */
+#define CACHE_HIT(e)                                                   \
+	do {                                                           \
+		if ((e)->hits < DP_FLOW_HITS_MAX)                      \
+			(e)->hits = (uint16_t)((e)->hits + 1);         \
+	} while (0)
 
 /* The megaflow of mask @mi (hash @h) that @k falls in, for version @t, or NULL. */
 static inline struct dp_flow_mf *mf_find(struct dp_flow *f, const struct flow_tables *t, uint64_t tag,
