@@ -93,10 +93,11 @@
  *   its bound port, so there are VX_GSO_SOCKS of them bound to ports of
  *   src_ports=, the flow's hash picking one: a flow keeps one outer port
  *   and flows still spread, over VX_GSO_SOCKS ports instead of the whole
- *   range (a flow's finished frames, without a request, still leave from
- *   the raw socket with the hash's port: the two may take different ECMP
- *   paths).  Without GSO, tx_offload is 0 and the egress fallback hands
- *   finished frames (segmented, checksums complete).
+ *   range.  A flow's finished frames (pure ACKs, small packets) leave from
+ *   the raw socket with that same port (vx_sport()), so one inner flow
+ *   takes one ECMP path whichever way each frame goes.  Without GSO,
+ *   tx_offload is 0, the egress fallback hands finished frames
+ *   (segmented, checksums complete) and the hash spans all of src_ports=.
  *
  *   UDP GRO (UDP_GRO, Linux >= 5.0): the receive socket may return
  *   several datagrams of one flow in one slot with their size (cmsg);
@@ -250,6 +251,7 @@ struct vx_port {
 	/* UDP GSO (under tx_lock): n_gso sockets, 0 when off (gso_off says why) */
 	unsigned n_gso;
 	const char *gso_off;
+	atomic_int gso_err;	/* the errno of the kernel's refusal: GSO off for good (vx_gso_refuse()), 0 while on */
 	int gso_fd[VX_GSO_SOCKS];
 	uint16_t gso_sport[VX_GSO_SOCKS];
 	uint8_t *gso_buf;	/* VX_GSO_ARENA bytes */
@@ -523,6 +525,28 @@ static int vx_inner_tos(struct pkt *pk)
 	return 0;
 }
 
+/*
+ * The outer source port of @pk's datagrams: a hash of its inner headers
+ * in src_ports= (RFC 7348 section 5), or, while UDP GSO is on, the port of
+ * the GSO socket that hash picks (its index in *@sock, when not NULL), for
+ * the frames of the raw socket too: one inner flow, one outer port, one
+ * ECMP path, whichever way each of its frames leaves.
+ */
+static uint16_t vx_sport(const struct vx_port *v, struct pkt *pk, unsigned *sock)
+{
+	uint16_t h = vxlan_src_port(pk, v->sport_lo, v->sport_hi);
+	unsigned s;
+
+	if (sock)
+		*sock = 0;
+	if (!v->n_gso || atomic_load_explicit(&v->gso_err, memory_order_relaxed))
+		return h;
+	s = h % v->n_gso;
+	if (sock)
+		*sock = s;
+	return v->gso_sport[s];
+}
+
 /* The UDP checksum of message @m's datagram to remote @r (IPv4, csum=on): its sum (tx_sum) and @r's pseudo header. */
 static void vx_csum4(struct vx_port *v, unsigned m, unsigned r, uint32_t udp_len)
 {
@@ -548,7 +572,7 @@ static bool vx_encap(struct vx_port *v, unsigned m, struct pkt *pk, uint32_t vni
 	unsigned strip = v->map ? PKT_VLAN_HLEN : 0;
 	int nseg = pkt_segs(pk, &iov[1], VX_TX_IOV - (strip ? 1 : 0));
 	uint32_t udp_len = VX_HDR_LEN + pk->len - strip;
-	uint16_t sport = vxlan_src_port(pk, v->sport_lo, v->sport_hi);
+	uint16_t sport = vx_sport(v, pk, NULL);
 	struct msghdr *mh = &v->msgs[m].msg_hdr;
 
 	if (nseg < 0 || udp_len > 65535)
@@ -789,9 +813,10 @@ static void vx_gso_frame(struct vx_port *v, struct port_io *io, struct vx_clock 
 			 unsigned r, uint32_t to, unsigned need, unsigned *sent, unsigned *built, uint64_t *bytes,
 			 unsigned drops[DROP__COUNT])
 {
-	unsigned sock = vxlan_src_port(pk, v->sport_lo, v->sport_hi) % v->n_gso;
+	unsigned sock;
 	int tos = v->tos_inherit ? vx_inner_tos(pk) : -1;
 
+	(void)vx_sport(v, pk, &sock);
 	for (unsigned first = 0;;) {
 		struct vxlan_gso_msg gm;
 		uint8_t *buf;

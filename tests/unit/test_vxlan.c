@@ -23,7 +23,9 @@
  * UDP_SEGMENT payloads and arrives, through the receive socket's GRO, as
  * its 46 segments in order, runs of them merged back into TSO frames
  * (taken ten a burst, so a slot's datagrams wait for the next burst), each
- * segment the reference's; csum=off has no GSO.
+ * segment the reference's; csum=off has no GSO.  One inner flow, one
+ * outer source port: a flow's TSO frame (a GSO socket) and its finished
+ * frame (the raw socket) leave from the same port, and flows spread.
  * The port tests need root (a raw socket) and fail with the reason
  * otherwise.
  */
@@ -767,6 +769,114 @@ static void test_port_gso(void **state)
 	free(tx);
 }
 
+/* A UDP socket bound to @ip:47890 in place of a vxlan port: it sees the datagrams' outer headers. */
+static int udp_sink(const char *ip)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(47890) };
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	assert_true(fd >= 0);
+	inet_pton(AF_INET, ip, &a.sin_addr);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	return fd;
+}
+
+/* The next datagram on @fd within 1 s: its outer source port (0: none came), its length in *@len. */
+static unsigned sink_sport(int fd, size_t *len)
+{
+	static uint8_t buf[65536];
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	struct sockaddr_in from;
+	socklen_t fl = sizeof(from);
+	ssize_t n;
+
+	if (poll(&pfd, 1, 1000) != 1)
+		return 0;
+	n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+	if (n < 0)
+		return 0;
+	if (len)
+		*len = (size_t)n;
+	return ntohs(from.sin_port);
+}
+
+/* @len bytes of ref_frame() at @f as @p, with a TSO request of @mss when @mss is not 0. */
+static void ref_pkt(struct pkt *p, struct iovec *iov, uint8_t *f, size_t len, const struct ref_geom *g, unsigned mss)
+{
+	*iov = (struct iovec){ f, len };
+	pkt_rx_init(p, iov, 1, (uint32_t)len, 0);
+	pkt_load(p);
+	if (!mss)
+		return;
+	p->csum = PKT_CSUM_PARTIAL;
+	p->csum_start = (uint16_t)g->l4;
+	p->csum_offset = 16;
+	p->gso_type = VNET_GSO_TCPV4;
+	p->gso_size = (uint16_t)mss;
+	assert_int_equal(gso_check(p), GSO_OK);
+}
+
+/*
+ * One inner flow, one outer source port (RFC 7348 section 5, for ECMP):
+ * a flow's TSO frame (through a UDP GSO socket) and its finished frame
+ * (through the raw socket) leave from the same port; 32 flows spread over
+ * several of the GSO sockets' ports.
+ */
+static void test_port_sport_one_flow(void **state)
+{
+	static uint8_t big[4096], small[256];
+	struct pkt *tx = zalloc64(2 * sizeof(*tx));
+	struct port_io io = { 0 };
+	char err[256] = "";
+	unsigned ports[32], distinct = 0;
+	struct port *a;
+	int fd;
+
+	if (geteuid() != 0)
+		fail_msg("the vxlan port test needs root (a raw socket for its transmit side)");
+	a = vx_port("127.0.0.1", "127.0.0.2", "on", err, sizeof(err));
+	if (!a)
+		fail_msg("port a: %s", err);
+	assert_int_equal(type_stat(a, "udp_gso"), 1);
+	fd = udp_sink("127.0.0.2");
+	for (uint32_t seed = 1; seed <= 32; seed++) {
+		struct iovec iov[2];
+		struct ref_geom g;
+		size_t bl = ref_frame(big, &g, false, false, false, 0, 0, 0x10, 3000, seed);
+		size_t sl = ref_frame(small, &g, false, false, false, 0, 0, 0x10, 40, seed);
+		struct pkt *one;
+		unsigned gso_port, p;
+
+		ref_pkt(&tx[0], &iov[0], big, bl, &g, 1000);
+		ref_pkt(&tx[1], &iov[1], small, sl, &g, 0);
+		one = &tx[0];
+		a->ops->tx_burst(a, &io, &one, 1);
+		gso_port = sink_sport(fd, NULL);
+		assert_int_not_equal(gso_port, 0);
+		for (int k = 1; k < 3; k++)
+			assert_int_equal(sink_sport(fd, NULL), gso_port);
+		one = &tx[1];
+		a->ops->tx_burst(a, &io, &one, 1);
+		p = sink_sport(fd, NULL);
+		if (p != gso_port)
+			fail_msg("flow %u: its TSO frame left from port %u, its finished frame from %u", (unsigned)seed,
+				 gso_port, p);
+		ports[seed - 1] = p;
+		distinct++;
+		for (uint32_t i = 0; i + 1 < seed; i++)
+			if (ports[i] == p) {
+				distinct--;
+				break;
+			}
+	}
+	/* 32 flows over the 8 GSO sockets' ports: a hash that spreads reaches several. */
+	assert_true(distinct >= 4);
+	assert_int_equal(type_stat(a, "gso_sends"), 32);
+	close(fd);
+	a->ops->destroy(a);
+	free(tx);
+}
+
 /* A port with vlan_vni=@map (no vni=), or NULL with the refusal in @err. */
 static struct port *vx_mapped(const char *name, const char *local, const char *remote, const char *map, char *err,
 			      size_t errlen)
@@ -922,6 +1032,7 @@ int main(void)
 		cmocka_unit_test(test_port_vni_flood),
 		cmocka_unit_test(test_port_no_remote),
 		cmocka_unit_test(test_port_gso),
+		cmocka_unit_test(test_port_sport_one_flow),
 		cmocka_unit_test(test_port_vlan_vni),
 	};
 
