@@ -108,7 +108,7 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
 # A switch with ports: the capture hook's libpcap comes along.
-$(BUILD)/bench/bench_flow_commit: LDLIBS += -lpcap
+$(BUILD)/bench/bench_flow_commit $(BUILD)/bench/bench_flow_storm: LDLIBS += -lpcap
 
 run: deps
 	@$(MAKE) --no-print-directory binaries

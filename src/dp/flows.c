@@ -114,24 +114,55 @@ static inline struct dp_flow_emc *emc_find(struct dp_flow *f, const struct flow_
 	return emc_holds(e, t, tag, k) ? e : NULL;
 }
 
-/* Where a key of hash @h goes in @base (@entries): a place of an older version first, else one by a bit of the hash. */
+/*
+ * Where a key of hash @h goes in @base (@entries), or NULL: a place of
+ * an older version (or empty) first; else, of the two entries of this
+ * version, the one that answered fewer frames (a bit of the hash between
+ * equals), if it answered none since it came or last aged.  One that did
+ * is not replaced but aged (its count halved) and the key is not cached:
+ * it was answered all the same.  So a storm of one-frame flows (a scan,
+ * 100k new flows/s) cannot evict the entries of established flows, whose
+ * hits keep their counts up (an entry replaced at random, as before,
+ * cost an established flow one classifier lookup for about every new
+ * flow: bench_flow_storm); an entry whose flow ended loses its count to
+ * the keys that want its place, 8 refusals at most, and goes.
+ */
 #define CACHE_VICTIM(base, entries, t, tag, h)                                                                     \
 	({                                                                                                         \
-		__typeof__(&(base)[0]) a_ = &(base)[place(h, 0, entries)], b_ = &(base)[place(h, 1, entries)];     \
-		a_->gen != (tag) || a_->tables != (t)	 ? a_                                                      \
-		: b_->gen != (tag) || b_->tables != (t) ? b_                                                      \
-		: ((h) >> 8) & 1			 ? a_                                                      \
-							 : b_;                                                     \
+		__typeof__(&(base)[0]) a_ = &(base)[place(h, 0, entries)], b_ = &(base)[place(h, 1, entries)], v_; \
+		if (a_->gen != (tag) || a_->tables != (t))                                                         \
+			v_ = a_;                                                                                   \
+		else if (b_->gen != (tag) || b_->tables != (t))                                                    \
+			v_ = b_;                                                                                   \
+		else                                                                                               \
+			v_ = a_->hits < b_->hits || (a_->hits == b_->hits && ((h) >> 8) & 1) ? a_ : b_;            \
+		if (v_->gen == (tag) && v_->tables == (t) && v_->hits) {                                           \
+			v_->hits >>= 1;                                                                            \
+			v_ = NULL;                                                                                 \
+		}                                                                                                  \
+		v_;                                                                                                \
 	})
 
+/*
+ * An entry answered a frame: one more hit, up to DP_FLOW_HITS_MAX (a
+ * store into a line the compare loaded).  No store once it is there: a
+ * busy entry answers a whole batch, and a store per frame to one place
+ * would chain each frame's load of the count to the last frame's store.
+ */
+#define CACHE_HIT(e)                                                   \
+	do {                                                           \
+		if ((e)->hits < DP_FLOW_HITS_MAX)                      \
+			(e)->hits = (uint16_t)((e)->hits + 1);         \
+	} while (0)
+
 /* The megaflow of mask @mi (hash @h) that @k falls in, for version @t, or NULL. */
-static inline const struct dp_flow_mf *mf_find(const struct dp_flow *f, const struct flow_tables *t, uint64_t tag,
-					       const struct flow_key *k, unsigned mi, uint64_t h)
+static inline struct dp_flow_mf *mf_find(struct dp_flow *f, const struct flow_tables *t, uint64_t tag,
+					 const struct flow_key *k, unsigned mi, uint64_t h)
 {
 	const struct dp_flow_mf_mask *m = &f->mf_mask[mi];
 
 	for (unsigned way = 0; way < 2; way++) {
-		const struct dp_flow_mf *e = &f->mf[place(h, way, DP_FLOW_MF_ENTRIES)];
+		struct dp_flow_mf *e = &f->mf[place(h, way, DP_FLOW_MF_ENTRIES)];
 		uint64_t diff = (e->gen ^ tag) | (uint64_t)((uintptr_t)e->tables ^ (uintptr_t)t) | (e->mask ^ mi);
 
 		for (unsigned j = 0; j < m->n_words; j++) {
@@ -146,11 +177,11 @@ static inline const struct dp_flow_mf *mf_find(const struct dp_flow *f, const st
 }
 
 /* The megaflow @k falls in, for version @t, trying every mask of the version; NULL when none. */
-static inline const struct dp_flow_mf *mf_lookup(const struct dp_flow *f, const struct flow_tables *t, uint64_t tag,
-						 const struct flow_key *k)
+static inline struct dp_flow_mf *mf_lookup(struct dp_flow *f, const struct flow_tables *t, uint64_t tag,
+					   const struct flow_key *k)
 {
 	for (unsigned mi = 0; mi < f->n_mf_masks; mi++) {
-		const struct dp_flow_mf *e = mf_find(f, t, tag, k, mi, mf_hash(k, &f->mf_mask[mi], mi));
+		struct dp_flow_mf *e = mf_find(f, t, tag, k, mi, mf_hash(k, &f->mf_mask[mi], mi));
 
 		if (e)
 			return e;
@@ -163,7 +194,8 @@ static inline const struct dp_flow_mf *mf_lookup(const struct dp_flow *f, const 
  * depended on (f->wc[i]) and in_port (outputs compare with it and record
  * it).  The words past DP_FLOW_EMC_WORDS are left out: they are zero in
  * every key the caches see (cacheable()).  False when the version has
- * DP_FLOW_MF_MASKS masks already and this one is new.
+ * DP_FLOW_MF_MASKS masks already and this one is new, or when both of
+ * its places hold megaflows in use (CACHE_VICTIM).
  */
 static bool mf_insert(struct dp_flow *f, const struct flow_tables *t, unsigned i, const struct flow_memo *m)
 {
@@ -195,13 +227,16 @@ static bool mf_insert(struct dp_flow *f, const struct flow_tables *t, unsigned i
 	if (mf_find(f, t, tag, k, mi, h))
 		return true;	/* a frame before it in the batch made it */
 	e = CACHE_VICTIM(f->mf, DP_FLOW_MF_ENTRIES, t, tag, h);
+	if (!e)
+		return false;
 	seq = atomic_load_explicit(&e->seq, memory_order_relaxed);
 	atomic_store_explicit(&e->seq, seq + 1, memory_order_relaxed);
 	/* The odd count before the entry's new bytes (as the kernel's write_seqcount_begin: a store-store barrier). */
 	atomic_thread_fence(memory_order_release);
 	e->gen = tag;
 	e->tables = t;
-	e->mask = mi;
+	e->mask = (uint16_t)mi;
+	e->hits = 0;
 	for (unsigned j = 0; j < f->mf_mask[mi].n_words; j++) {
 		unsigned w = f->mf_mask[mi].words[j];
 
@@ -293,7 +328,7 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, unsign
 	}
 	/* Megaflows first (a few, hot); then every other hash's two places in flight before the compares. */
 	for (unsigned i = 0; i < n; i++) {
-		const struct dp_flow_mf *e;
+		struct dp_flow_mf *e;
 		uint64_t h;
 
 		f->hash[i] = 0;
@@ -304,6 +339,7 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, unsign
 			continue;
 		e = f->n_mf_masks ? mf_lookup(f, t, tag, &f->keys[i]) : NULL;
 		if (e) {
+			CACHE_HIT(e);
 			f->rules[i] = e->rule;
 			f->memo[i] = e->memo;
 			done[i] = true;
@@ -315,12 +351,13 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, unsign
 		prefetch_r(&f->emc[place(h, 1, DP_FLOW_EMC_ENTRIES)]);
 	}
 	for (unsigned i = 0; i < n; i++) {
-		const struct dp_flow_emc *e;
+		struct dp_flow_emc *e;
 
 		if (!live[i] || done[i])
 			continue;
 		e = f->hash[i] ? emc_find(f, t, tag, &f->keys[i], f->hash[i]) : NULL;
 		if (e) {
+			CACHE_HIT(e);
 			f->rules[i] = e->rule;
 			if (e->memo.n_rules != FLOW_MEMO_NONE) {
 				f->memo[i] = e->memo;
@@ -355,6 +392,9 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, unsign
 		e = emc_find(f, t, tag, &f->keys[i], f->hash[i]);	/* a frame before it in the batch had its key */
 		if (!e) {
 			e = CACHE_VICTIM(f->emc, DP_FLOW_EMC_ENTRIES, t, tag, f->hash[i]);
+			if (!e)
+				continue;	/* both places in use: answered, not cached */
+			e->hits = 0;
 			e->gen = tag;
 			e->tables = t;
 			memcpy(e->key, f->keys[i].w, sizeof(e->key));

@@ -79,6 +79,7 @@
 #define DP_FLOW_EMC_WORDS 10		/* key words a cache entry holds: those a frame can set (key.h) */
 #define DP_FLOW_MF_ENTRIES 1024		/* megaflow entries per worker (a power of two) */
 #define DP_FLOW_MF_MASKS 8		/* distinct megaflow masks per worker and version */
+#define DP_FLOW_HITS_MAX 255		/* an entry's hit count saturates here: an ended flow's ages out in 8 refusals */
 
 struct vswitch;
 
@@ -88,7 +89,9 @@ struct vswitch;
  * cached), table 0's rule (NULL: a miss) and, when the frame's whole run
  * qualified, its memo (memo.n_rules FLOW_MEMO_NONE otherwise).  A key has
  * two places (two bits of its hash), so two keys that share one can both
- * stay.
+ * stay.  @hits counts the frames it answered (saturating), halved each
+ * time a new key wanted its place and was refused it (flows.c,
+ * CACHE_VICTIM): a one-frame flow never evicts an entry in use.
  */
 struct dp_flow_emc {
 	uint64_t gen;				/* the version it is from (generation + 1; 0: empty) ... */
@@ -96,6 +99,7 @@ struct dp_flow_emc {
 	uint64_t key[DP_FLOW_EMC_WORDS];
 	const struct flow_rule *rule;
 	struct flow_memo memo;
+	uint16_t hits;				/* 0 .. DP_FLOW_HITS_MAX */
 };
 
 /*
@@ -109,7 +113,8 @@ struct dp_flow_mf {
 	uint64_t gen;				/* as dp_flow_emc */
 	const struct flow_tables *tables;
 	uint64_t key[DP_FLOW_EMC_WORDS];	/* the key's words the mask touches, masked, in the mask's order */
-	uint32_t mask;
+	uint16_t mask;
+	uint16_t hits;				/* as dp_flow_emc's (the worker's alone: not under seq, never shown) */
 	/*
 	 * Odd while the worker rewrites the entry (mf_insert()), even
 	 * otherwise: the control thread copies an entry between two equal

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "lib/log.h"
 #include "lib/perf.h"
 #include "packet/csum.h"
 #include "packet/gso.h"
@@ -98,10 +99,22 @@
  *   its bound port, so there are VX_GSO_SOCKS of them bound to ports of
  *   src_ports=, the flow's hash picking one: a flow keeps one outer port
  *   and flows still spread, over VX_GSO_SOCKS ports instead of the whole
- *   range (a flow's finished frames, without a request, still leave from
- *   the raw socket with the hash's port: the two may take different ECMP
- *   paths).  Without GSO, tx_offload is 0 and the egress fallback hands
- *   finished frames (segmented, checksums complete).
+ *   range.  A flow's finished frames (pure ACKs, small packets) leave from
+ *   the raw socket with that same port (vx_sport()), so one inner flow
+ *   takes one ECMP path whichever way each frame goes.  Without GSO,
+ *   tx_offload is 0, the egress fallback hands finished frames
+ *   (segmented, checksums complete) and the hash spans all of src_ports=.
+ *
+ *   A kernel may refuse UDP_SEGMENT for good on a path (EIO when the
+ *   route has an xfrm/IPsec transform, EINVAL, EOPNOTSUPP): the port then
+ *   turns GSO off for good (vx_gso_refuse(): one log line, gso_fallbacks,
+ *   describe says why, tx_offload 0 so the egress fallback segments from
+ *   the next burst on) and sends the refused payloads, the rest of their
+ *   round and any frame with a request already on its way a datagram at
+ *   a time through the raw socket (vx_gso_resend()): nothing is lost.
+ *   Per port, not per remote: tx_offload, which the egress fallback
+ *   reads, is the port's, and one underlay usually routes every remote
+ *   the same way.  EAGAIN, ENOBUFS (a full queue) stay drops.
  *
  *   UDP GRO (UDP_GRO, Linux >= 5.0): the receive socket may return
  *   several datagrams of one flow in one slot with their size (cmsg);
@@ -182,9 +195,18 @@ static unsigned vx_map_vid(const struct vx_map *m, uint32_t vni)
 #define VX_GSO_TX_OFFLOAD (GSO_TX_CSUM | GSO_TX_TSO4 | GSO_TX_TSO6 | GSO_TX_ECN | GSO_TX_USO)
 
 /* The port's offload counters (`stats` "tunnel"): UDP GSO payloads sent, GRO buffers received, and their datagrams. */
-enum vx_off_counter { VX_GSO_SENDS, VX_GSO_SEGMENTS, VX_GRO_RECEIVES, VX_GRO_SEGMENTS, VX_GRO_MERGED, VX_OFF__COUNT };
-static const char *const vx_off_names[VX_OFF__COUNT] = { "gso_sends", "gso_segments", "gro_receives",
-							  "gro_segments", "gro_merged" };
+enum vx_off_counter {
+	VX_GSO_SENDS,
+	VX_GSO_SEGMENTS,
+	VX_GSO_FALLBACKS,	/* the kernel refused UDP GSO for good: 1, GSO off since (vx_gso_refuse()) */
+	VX_GSO_RESENT,		/* datagrams of refused (or later) GSO payloads sent one by one through the raw socket */
+	VX_GRO_RECEIVES,
+	VX_GRO_SEGMENTS,
+	VX_GRO_MERGED,
+	VX_OFF__COUNT
+};
+static const char *const vx_off_names[VX_OFF__COUNT] = { "gso_sends",	 "gso_segments", "gso_fallbacks", "gso_resent",
+							  "gro_receives", "gro_segments", "gro_merged" };
 /* Iovecs of merged TSO frames one burst may need: every datagram of a full burst of GRO slots. */
 #define VX_RX_MIOV ((size_t)PKT_BURST * VXLAN_GSO_SEGS_MAX)
 
@@ -258,6 +280,7 @@ struct vx_port {
 	/* UDP GSO (under tx_lock): n_gso sockets, 0 when off (gso_off says why) */
 	unsigned n_gso;
 	const char *gso_off;
+	atomic_int gso_err;	/* the errno of the kernel's refusal: GSO off for good (vx_gso_refuse()), 0 while on */
 	int gso_fd[VX_GSO_SOCKS];
 	uint16_t gso_sport[VX_GSO_SOCKS];
 	uint8_t *gso_buf;	/* VX_GSO_ARENA bytes */
@@ -269,6 +292,10 @@ struct vx_port {
 	union vx_addr gso_to[PKT_BURST];
 	struct {
 		uint8_t sock;
+		uint8_t remote;		/* its index in vt.remotes */
+		uint16_t sport;		/* its outer source port (the socket's, or vx_sport()'s once GSO is refused) */
+		int tos;		/* its outer TOS, -1: the socket's */
+		uint16_t seg_bytes;	/* its pieces' size (the last may be shorter) */
 		unsigned segs;
 		size_t inner_bytes;
 	} gso_meta[PKT_BURST];
@@ -532,6 +559,28 @@ static int vx_inner_tos(struct pkt *pk)
 	return 0;
 }
 
+/*
+ * The outer source port of @pk's datagrams: a hash of its inner headers
+ * in src_ports= (RFC 7348 section 5), or, while UDP GSO is on, the port of
+ * the GSO socket that hash picks (its index in *@sock, when not NULL), for
+ * the frames of the raw socket too: one inner flow, one outer port, one
+ * ECMP path, whichever way each of its frames leaves.
+ */
+static uint16_t vx_sport(const struct vx_port *v, struct pkt *pk, unsigned *sock)
+{
+	uint16_t h = vxlan_src_port(pk, v->sport_lo, v->sport_hi);
+	unsigned s;
+
+	if (sock)
+		*sock = 0;
+	if (!v->n_gso || atomic_load_explicit(&v->gso_err, memory_order_relaxed))
+		return h;
+	s = h % v->n_gso;
+	if (sock)
+		*sock = s;
+	return v->gso_sport[s];
+}
+
 /* The UDP checksum of message @m's datagram to @dst (IPv4, csum=on): its sum (tx_sum) and @dst's pseudo header. */
 static void vx_csum4(struct vx_port *v, unsigned m, const union vtep_addr *dst, uint32_t udp_len)
 {
@@ -541,6 +590,20 @@ static void vx_csum4(struct vx_port *v, unsigned m, const union vtep_addr *dst, 
 	if (c == 0)
 		c = 0xffff; /* RFC 768: a computed zero is sent as all ones (zero means "none") */
 	memcpy(v->tx_hdr[m] + 6, &c, 2);
+}
+
+/* Message @m's outer TOS (tos=inherit): @tos as its control message. */
+static void vx_tos_cmsg(struct vx_port *v, unsigned m, int tos)
+{
+	struct cmsghdr *cm = (struct cmsghdr *)v->tx_cmsg[m].buf;
+	struct msghdr *mh = &v->msgs[m].msg_hdr;
+
+	mh->msg_control = v->tx_cmsg[m].buf;
+	mh->msg_controllen = sizeof(v->tx_cmsg[m].buf);
+	cm->cmsg_level = v->ipv6 ? IPPROTO_IPV6 : IPPROTO_IP;
+	cm->cmsg_type = v->ipv6 ? IPV6_TCLASS : IP_TOS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &tos, sizeof(int));
 }
 
 /*
@@ -557,7 +620,7 @@ static bool vx_encap(struct vx_port *v, unsigned m, struct pkt *pk, uint32_t vni
 	unsigned strip = v->map ? PKT_VLAN_HLEN : 0;
 	int nseg = pkt_segs(pk, &iov[1], VX_TX_IOV - (strip ? 1 : 0));
 	uint32_t udp_len = VX_HDR_LEN + pk->len - strip;
-	uint16_t sport = vxlan_src_port(pk, v->sport_lo, v->sport_hi);
+	uint16_t sport = vx_sport(v, pk, NULL);
 	struct msghdr *mh = &v->msgs[m].msg_hdr;
 
 	if (nseg < 0 || udp_len > 65535)
@@ -585,17 +648,8 @@ static bool vx_encap(struct vx_port *v, unsigned m, struct pkt *pk, uint32_t vni
 		v->tx_sum[m] = csum_fold(csum_add_iov(0, iov, (unsigned)nseg + 1, 0, udp_len, NULL));
 		vx_csum4(v, m, dst, udp_len);
 	}
-	if (v->tos_inherit) {
-		struct cmsghdr *cm = (struct cmsghdr *)v->tx_cmsg[m].buf;
-		int tos = vx_inner_tos(pk);
-
-		mh->msg_control = v->tx_cmsg[m].buf;
-		mh->msg_controllen = sizeof(v->tx_cmsg[m].buf);
-		cm->cmsg_level = v->ipv6 ? IPPROTO_IPV6 : IPPROTO_IP;
-		cm->cmsg_type = v->ipv6 ? IPV6_TCLASS : IP_TOS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &tos, sizeof(int));
-	}
+	if (v->tos_inherit)
+		vx_tos_cmsg(v, m, vx_inner_tos(pk));
 	return true;
 }
 
@@ -671,7 +725,8 @@ static unsigned vx_send(struct vx_port *v, struct port_io *io, struct vx_clock *
  * The sendmmsg errors of port_sendmmsg(), for the GSO message that failed
  * (@segs datagrams) and the ones after it (@left datagrams, that one's
  * included): counts the drops per datagram, as tx_packets counts sends;
- * true when the rest of the batch goes too.
+ * true when the rest of the batch goes too.  (A refusal of UDP GSO itself
+ * is not an error here: vx_gso_refused().)
  */
 static bool vx_gso_error(int err, unsigned segs, unsigned left, unsigned drops[DROP__COUNT])
 {
@@ -683,14 +738,130 @@ static bool vx_gso_error(int err, unsigned segs, unsigned left, unsigned drops[D
 		drops[DROP_PORT_DOWN] += left;
 		return true;
 	}
-	/* EMSGSIZE: over the route's MTU; EINVAL, EIO: a UDP_SEGMENT the kernel refuses (an older limit, xfrm). */
+	/* EMSGSIZE: over the route's MTU. */
 	drops[err == EMSGSIZE ? DROP_TOO_BIG : DROP_PORT_BROKEN] += segs;
 	return false;
+}
+
+/* The name of an errno vx_gso_refused() takes, for the log and describe. */
+static const char *vx_errno_name(int err)
+{
+	switch (err) {
+	case EIO:
+		return "EIO";
+	case EINVAL:
+		return "EINVAL";
+	case EOPNOTSUPP:
+		return "EOPNOTSUPP";
+	default:
+		return "?";
+	}
+}
+
+/*
+ * True when @err, the kernel's answer to a UDP_SEGMENT payload, says it
+ * will not take UDP GSO on this path, whatever we send (Linux's
+ * udp_send_skb(): EIO when the route has an xfrm transform, IPsec;
+ * EINVAL for a socket without checksums and, before Linux 6.14, also for
+ * a piece over the route's MTU; EOPNOTSUPP from a device or a hook that
+ * cannot segment).  Not EAGAIN, ENOBUFS (a full queue: later sends may
+ * go) nor EMSGSIZE (the frame's size, not GSO's).
+ */
+static bool vx_gso_refused(int err)
+{
+	return err == EIO || err == EINVAL || err == EOPNOTSUPP;
+}
+
+/*
+ * The kernel refused UDP GSO with @err (vx_gso_refused()): GSO off for the
+ * port from now on, and never on again (the port keeps forwarding: a
+ * refusal is the path's, an xfrm policy or a device, which we cannot
+ * watch change).  tx_offload 0: the egress fallback (dp/offload.h) hands
+ * the port finished frames from the next burst on; the refused payload,
+ * the rest of its round and frames with a request already on their way
+ * go out a datagram at a time (vx_gso_resend()).  Logged once, counted
+ * (gso_fallbacks), said by describe.  Under tx_lock.
+ */
+static void vx_gso_refuse(struct vx_port *v, int err)
+{
+	if (atomic_load_explicit(&v->gso_err, memory_order_relaxed))
+		return;
+	atomic_store_explicit(&v->gso_err, err, memory_order_relaxed);
+	atomic_store_explicit(&v->port.tx_offload, 0, memory_order_relaxed);
+	port_count(&v->off_count[VX_GSO_FALLBACKS], 1);
+	log_warn("port %s: the kernel refuses UDP GSO (%s): udp_gso off, offloaded frames segmented in software from now on",
+		 v->port.name, vx_errno_name(err));
+}
+
+/*
+ * GSO messages @list[0..@n) (indices into gso_msgs) through the raw
+ * socket a datagram at a time: each piece of a payload (its VXLAN header
+ * and one inner segment, finished) behind a UDP header of its own, from
+ * the message's source port, with the outer checksum (IPv4 here, the
+ * kernel's for IPv6) and TOS.  Uses msgs[], which is empty whenever the
+ * GSO round is flushed.  Returns the datagrams sent.
+ */
+static unsigned vx_gso_resend(struct vx_port *v, const unsigned *list, unsigned n, uint64_t *bytes,
+			      unsigned drops[DROP__COUNT])
+{
+	unsigned sent = 0, x = 0, built = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		unsigned m = list[i], r = v->gso_meta[m].remote;
+		uint8_t *pl = v->gso_iov[m].iov_base;
+		size_t len = v->gso_iov[m].iov_len, seg = v->gso_meta[m].seg_bytes;
+
+		for (size_t off = 0; off < len; off += seg) {
+			size_t l = len - off < seg ? len - off : seg;
+			uint32_t udp_len = (uint32_t)(VXLAN_UDP_HLEN + l);
+			uint8_t *h = v->tx_hdr[x];
+			struct iovec *iov = v->tx_iov[x];
+			const union vtep_addr *dst;
+
+			h[0] = (uint8_t)(v->gso_meta[m].sport >> 8);
+			h[1] = (uint8_t)v->gso_meta[m].sport;
+			h[2] = (uint8_t)(v->dstport >> 8);
+			h[3] = (uint8_t)v->dstport;
+			h[4] = (uint8_t)(udp_len >> 8);
+			h[5] = (uint8_t)udp_len;
+			h[6] = h[7] = 0;
+			iov[0] = (struct iovec){ h, VXLAN_UDP_HLEN };
+			iov[1] = (struct iovec){ pl + off, l };
+			if (v->remote_flow) {
+				/* its tun_dst, kept in gso_to[m] (IPv4 only): the raw socket's address has port 0 */
+				v->tx_to[x].v4 = v->gso_to[m].v4;
+				v->tx_to[x].v4.sin_port = 0;
+				dst = &v->tx_to[x];
+			} else {
+				dst = &v->vt.remotes[r].addr;
+			}
+			v->msgs[x].msg_hdr = (struct msghdr){ .msg_name = (void *)dst, .msg_namelen = v->alen,
+							      .msg_iov = iov, .msg_iovlen = 2 };
+			if (v->csum && !v->ipv6) {
+				v->tx_sum[x] = csum_fold(csum_add_iov(0, iov, 2, 0, udp_len, NULL));
+				vx_csum4(v, x, dst, udp_len);
+			}
+			if (v->gso_meta[m].tos >= 0)
+				vx_tos_cmsg(v, x, v->gso_meta[m].tos);
+			built++;
+			/* port_sendmmsg() counts a datagram's bytes past VX_HDR_LEN: its inner frame's. */
+			if (++x == PKT_BURST) {
+				sent += port_sendmmsg(v->tx_fd, v->msgs, x, VX_HDR_LEN, bytes, drops);
+				x = 0;
+			}
+		}
+	}
+	if (x)
+		sent += port_sendmmsg(v->tx_fd, v->msgs, x, VX_HDR_LEN, bytes, drops);
+	port_count(&v->off_count[VX_GSO_RESENT], built);
+	return sent;
 }
 
 /*
  * The round's GSO messages, one sendmmsg (or more, on a partial send) per
  * socket they use, outside the encap point's clock; the datagrams sent.
+ * Once the kernel refused GSO (vx_gso_refuse()), the refused message and
+ * every one after it go through vx_gso_resend().
  */
 static unsigned vx_gso_flush(struct vx_port *v, struct port_io *io, struct vx_clock *clk, uint64_t *bytes,
 			     unsigned drops[DROP__COUNT])
@@ -711,8 +882,14 @@ static unsigned vx_gso_flush(struct vx_port *v, struct port_io *io, struct vx_cl
 			v->gso_batch_of[k++] = m;
 		}
 		while (off < k) {
-			int rc = sendmmsg(v->gso_fd[s], v->gso_batch + off, k - off, MSG_DONTWAIT);
+			unsigned first = v->gso_batch_of[off], left = 0;
+			int rc, err;
 
+			if (atomic_load_explicit(&v->gso_err, memory_order_relaxed)) {
+				sent += vx_gso_resend(v, v->gso_batch_of + off, k - off, bytes, drops);
+				break;
+			}
+			rc = sendmmsg(v->gso_fd[s], v->gso_batch + off, k - off, MSG_DONTWAIT);
 			if (rc > 0) {
 				for (unsigned j = off; j < off + (unsigned)rc; j++) {
 					unsigned m = v->gso_batch_of[j];
@@ -727,14 +904,16 @@ static unsigned vx_gso_flush(struct vx_port *v, struct port_io *io, struct vx_cl
 				off += (unsigned)rc;
 				continue;
 			}
-			{
-				unsigned left = 0;
-
-				for (unsigned j = off; j < k; j++)
-					left += v->gso_meta[v->gso_batch_of[j]].segs;
-				if (vx_gso_error(rc < 0 ? errno : EIO, v->gso_meta[v->gso_batch_of[off]].segs, left, drops))
-					break;
+			err = rc < 0 ? errno : EIO;
+			/* Only a payload that asked for UDP_SEGMENT tells about GSO. */
+			if (v->gso_meta[first].segs > 1 && vx_gso_refused(err)) {
+				vx_gso_refuse(v, err);
+				continue; /* this message and the rest: resent, above */
 			}
+			for (unsigned j = off; j < k; j++)
+				left += v->gso_meta[v->gso_batch_of[j]].segs;
+			if (vx_gso_error(err, v->gso_meta[first].segs, left, drops))
+				break;
 			off++;
 		}
 	}
@@ -746,9 +925,13 @@ static unsigned vx_gso_flush(struct vx_port *v, struct port_io *io, struct vx_cl
 	return sent;
 }
 
-/* GSO message @m: payload @gm in @buf to @dst through socket @sock, outer TOS @tos (-1: the socket's). */
-static void vx_gso_msg(struct vx_port *v, unsigned m, uint8_t *buf, const struct vxlan_gso_msg *gm,
-		       const union vtep_addr *dst, unsigned sock, int tos)
+/*
+ * GSO message @m: payload @gm in @buf to remote @r at @dst (remote=flow:
+ * the frame's tun_dst, @r unused) through socket @sock (source port
+ * @sport), outer TOS @tos (-1: the socket's).
+ */
+static void vx_gso_msg(struct vx_port *v, unsigned m, uint8_t *buf, const struct vxlan_gso_msg *gm, unsigned r,
+		       const union vtep_addr *dst, unsigned sock, uint16_t sport, int tos)
 {
 	uint8_t *c = v->gso_cmsg[m].buf;
 	size_t clen = 0;
@@ -783,6 +966,10 @@ static void vx_gso_msg(struct vx_port *v, unsigned m, uint8_t *buf, const struct
 		.msg_control = clen ? c : NULL, .msg_controllen = clen,
 	};
 	v->gso_meta[m].sock = (uint8_t)sock;
+	v->gso_meta[m].remote = (uint8_t)r;
+	v->gso_meta[m].sport = sport;
+	v->gso_meta[m].tos = tos;
+	v->gso_meta[m].seg_bytes = gm->segs > 1 ? gm->seg_bytes : (uint16_t)gm->len;
 	v->gso_meta[m].segs = gm->segs;
 	v->gso_meta[m].inner_bytes = gm->inner_bytes;
 }
@@ -798,7 +985,8 @@ static void vx_gso_frame(struct vx_port *v, struct port_io *io, struct vx_clock 
 			 unsigned r, uint32_t to, unsigned need, const union vtep_addr *flow_dst, unsigned *sent,
 			 unsigned *built, uint64_t *bytes, unsigned drops[DROP__COUNT])
 {
-	unsigned sock = vxlan_src_port(pk, v->sport_lo, v->sport_hi) % v->n_gso;
+	unsigned sock;
+	uint16_t sport = vx_sport(v, pk, &sock);
 	int tos = v->tos_inherit ? vx_inner_tos(pk) : -1;
 
 	for (unsigned first = 0;;) {
@@ -824,7 +1012,8 @@ static void vx_gso_frame(struct vx_port *v, struct port_io *io, struct vx_clock 
 				rest &= rest - 1;
 				rr = (unsigned)__builtin_ctz(rest);
 			}
-			vx_gso_msg(v, v->gso_m++, buf, &gm, flow_dst ? flow_dst : &v->vt.remotes[rr].addr, sock, tos);
+			vx_gso_msg(v, v->gso_m++, buf, &gm, rr, flow_dst ? flow_dst : &v->vt.remotes[rr].addr, sock,
+				   sport, tos);
 		}
 		first += (unsigned)k;
 	}
@@ -869,13 +1058,14 @@ static void vx_tx_flow(struct vx_port *v, struct port_io *io, struct vx_clock *c
 		return;
 	}
 	if (v->n_gso && gso_needs(pk)) {
+		/* A copy: a flush within vx_gso_frame() may resend through msgs[] and tx_to[] (vx_gso_resend()). */
+		union vtep_addr dst = v->tx_to[*m];
+
 		if (*m) {
-			/* tx_to[*m] is read by vx_gso_msg() before the next message overwrites it */
 			*sent += vx_send(v, io, clk, *m, bytes, drops);
 			*m = 0;
-			(void)vx_flow_dst(v, 0, pk);
 		}
-		vx_gso_frame(v, io, clk, pk, vni, 0, 0, 1, &v->tx_to[0], sent, built, bytes, drops);
+		vx_gso_frame(v, io, clk, pk, vni, 0, 0, 1, &dst, sent, built, bytes, drops);
 		return;
 	}
 	if (v->gso_m)
@@ -987,6 +1177,7 @@ static void vx_rx_disarm(struct port *p, unsigned q) {}
 static void vx_describe(struct port *p, char *buf, size_t len)
 {
 	struct vx_port *v = vx_of(p);
+	int gso_err = atomic_load_explicit(&v->gso_err, memory_order_relaxed);
 	char vni[16];
 	int off;
 
@@ -1020,10 +1211,14 @@ static void vx_describe(struct port *p, char *buf, size_t len)
 		off += snprintf(buf + off, len - (size_t)off, " mtu %u (route %u%s) frame_max %u", v->mtu.used,
 				v->mtu.route, v->mtu.conf ? ", mtu= set" : "",
 				atomic_load_explicit(&p->tx_frame_max, memory_order_relaxed));
-	if (off >= 0 && (size_t)off < len)
+	if (gso_err && off >= 0 && (size_t)off < len)
+		off += snprintf(buf + off, len - (size_t)off,
+				" udp_gso off (the kernel refused it: %s; offloaded frames segmented in software)",
+				vx_errno_name(gso_err));
+	else if (off >= 0 && (size_t)off < len)
 		off += snprintf(buf + off, len - (size_t)off, " udp_gso %s%s%s", v->n_gso ? "on (source ports " : "off (",
 				v->n_gso ? "" : v->gso_off, v->n_gso ? "" : ")");
-	for (unsigned s = 0; s < v->n_gso && off >= 0 && (size_t)off < len; s++)
+	for (unsigned s = 0; !gso_err && s < v->n_gso && off >= 0 && (size_t)off < len; s++)
 		off += snprintf(buf + off, len - (size_t)off, "%s%u%s", s ? "," : "", (unsigned)v->gso_sport[s],
 				s + 1 == v->n_gso ? ")" : "");
 	if (off >= 0 && (size_t)off < len)
@@ -1044,8 +1239,9 @@ static void vx_describe(struct port *p, char *buf, size_t len)
  * flood list) and the live entries, learned and static: what describe
  * shows, as numbers; whether UDP GSO and GRO are on (1/0), and their
  * counts (gso_sends: payloads of more than one datagram sent, gso_segments:
- * their datagrams; gro_receives: slots holding more than one datagram,
- * gro_segments: their datagrams).
+ * their datagrams; gso_fallbacks: 1 once the kernel refused GSO for good,
+ * gso_resent: datagrams of GSO payloads then sent one by one; gro_receives:
+ * slots holding more than one datagram, gro_segments: their datagrams).
  */
 static unsigned vx_type_stats(struct port *p, struct port_type_stat *out, unsigned max)
 {
@@ -1069,7 +1265,8 @@ static unsigned vx_type_stats(struct port *p, struct port_type_stat *out, unsign
 	out[n++] = (struct port_type_stat){ "flood_remotes", v->vt.n_flood };
 	out[n++] = (struct port_type_stat){ "fdb_learned_entries", learned };
 	out[n++] = (struct port_type_stat){ "fdb_static_entries", statics };
-	out[n++] = (struct port_type_stat){ "udp_gso", v->n_gso != 0 };
+	out[n++] = (struct port_type_stat){ "udp_gso",
+					    v->n_gso && !atomic_load_explicit(&v->gso_err, memory_order_relaxed) };
 	out[n++] = (struct port_type_stat){ "udp_gro", v->gro };
 	for (unsigned c = 0; c < VX_OFF__COUNT; c++)
 		out[n++] = (struct port_type_stat){ vx_off_names[c],

@@ -39,6 +39,12 @@ Steps:
      then `port del t0`, vx0 deleted;
      and with the outer checksum on, iperf3 UDP both ways (20 Mbit/s, 2 s, the loss
      the receiver counts at most UDP_LOSS_MAX per cent);
+  2a. the kernel refuses UDP GSO for good (issue 16 review): IPv4, csum on; SO_NO_CHECK put on t0's GSO
+     sockets through pidfd_getfd(2), so Linux's udp_send_skb() answers their UDP_SEGMENT payloads with
+     EINVAL (the refusal xfrm's EIO stands for: an `ip xfrm state ... proto esp` cannot be made on a
+     kernel without ESP, AH or IPCOMP, as the one this was written on); iperf3 TCP both ways still moves
+     data; `stats` "tunnel": gso_fallbacks 1, udp_gso 0, gso_resent; `show`: udp_gso off and why; one
+     log line naming t0 and EINVAL; no port_broken drops;
   3. vsw <-> vsw: hB's container moved from br0 to a second vswd in hB
      (afpacket vB + vxlan, IPv6 underlay, tos=inherit): ping and iperf3 both
      ways, the second vswd learns cA's MAC on its tunnel port; each t0 sent
@@ -98,12 +104,14 @@ Needs root, build/vswd, build/vswctl, ip, ethtool, busybox (ping), iperf3, tcpdu
 """
 
 import argparse
+import ctypes
 import json
 import os
 import re
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -594,6 +602,83 @@ def one_case(sw, wd, v6, csum):
     must(["ip", "link", "del", "vx0"], ns=NS["hB"])
 
 
+def gso_break(sw, ports):
+    """SO_NO_CHECK on vswd's sockets bound to uA:PORT for each of @ports (t0's UDP GSO sockets), through
+    pidfd_getfd(2): Linux's udp_send_skb() then refuses every UDP_SEGMENT payload of theirs with EINVAL, a
+    refusal for good as xfrm's EIO.  How many it found."""
+    pid = sw.proc.pid
+    with open("/proc/%d/comm" % pid) as f:
+        if f.read().strip() != "vswd":
+            raise RuntimeError("pid %d is not vswd" % pid)
+    inodes = set()
+    with open("/proc/%d/net/udp" % pid) as f:      # the table of vswd's own namespace (hA)
+        for ln in list(f)[1:]:
+            fs = ln.split()
+            ip_hex, port_hex = fs[1].split(":")
+            if (int(port_hex, 16) in ports and
+                    socket.inet_ntoa(struct.pack("<I", int(ip_hex, 16))) == UL4["A"]):
+                inodes.add(fs[9])
+    libc = ctypes.CDLL(None, use_errno=True)
+    pidfd = os.pidfd_open(pid)
+    hit = 0
+    try:
+        for fd in os.listdir("/proc/%d/fd" % pid):
+            try:
+                m = re.match(r"socket:\[(\d+)\]$", os.readlink("/proc/%d/fd/%s" % (pid, fd)))
+            except OSError:
+                continue
+            if not m or m.group(1) not in inodes:
+                continue
+            dup = libc.syscall(438, pidfd, int(fd), 0)     # SYS_pidfd_getfd (x86_64, arm64: 438)
+            if dup < 0:
+                raise RuntimeError("pidfd_getfd: %s" % os.strerror(ctypes.get_errno()))
+            s = socket.socket(fileno=dup)
+            s.setsockopt(socket.SOL_SOCKET, 11, 1)         # SO_NO_CHECK
+            s.close()                                        # our copy only: vswd's socket stays open
+            hit += 1
+    finally:
+        os.close(pidfd)
+    return hit
+
+
+def gso_refused(sw):
+    """Step 2a: the kernel refuses t0's UDP GSO for good: TCP still crosses, GSO off, said and counted once."""
+    what = "GSO refused by the kernel (IPv4, csum on)"
+    note(what)
+    kernel_vxlan(False, True)
+    try:
+        must([sw.vswctl, "--ctl", sw.ctl, "port", "add", "t0", "vxlan", "local=" + UL4["A"], "remote=" + UL4["B"],
+              "vni=%d" % VNI])
+        state = port_state(sw, "t0")
+        m = re.search(r"udp_gso on \(source ports ([0-9,]+)\)", state)
+        if not check(m is not None, "%s: t0 starts with udp_gso on" % what, state):
+            return
+        ports = {int(x) for x in m.group(1).split(",")}
+        hit = gso_break(sw, ports)
+        check(hit == len(ports), "%s: SO_NO_CHECK on t0's %d GSO sockets (%d found)" % (what, len(ports), hit))
+        nbytes, bps, detail = iperf(False)
+        tun = port_stat(sw, "t0").get("tunnel", {})
+        check(nbytes > 1000000, "%s: iperf3 TCP cA -> cB still moves data (%d bytes, %.0f Mbit/s)"
+              % (what, nbytes, bps / 1e6), detail or tun)
+        check(tun.get("gso_fallbacks") == 1 and tun.get("udp_gso") == 0 and tun.get("gso_resent", 0) >= 2,
+              "%s: stats tunnel: gso_fallbacks 1, udp_gso 0, %d datagrams of refused payloads resent"
+              % (what, tun.get("gso_resent", 0)), tun)
+        state = port_state(sw, "t0")
+        check("udp_gso off (the kernel refused it: EINVAL;" in state, "%s: show says udp_gso off and why" % what,
+              state)
+        with open(sw.log_path) as f:
+            lines = [ln.strip() for ln in f if "refuses UDP GSO" in ln]
+        check(len(lines) == 1 and "port t0" in lines[0] and "EINVAL" in lines[0],
+              "%s: one log line names the port, the errno and GSO off" % what, lines)
+        drops = {k: v for k, v in port_stat(sw, "t0").get("drops", {}).items() if v}
+        check(not drops.get("port_broken"), "%s: no port_broken drops on t0" % what, drops)
+        nbytes, bps, detail = iperf(True)
+        check(nbytes > 1000000, "%s: iperf3 TCP cB -> cA (%d bytes)" % (what, nbytes), detail)
+    finally:
+        run([sw.vswctl, "--ctl", sw.ctl, "port", "del", "t0"])
+        must(["ip", "link", "del", "vx0"], ns=NS["hB"])
+
+
 def set_mtus(mtus):
     """{(host, ifname): mtu}: each interface's MTU."""
     for (h, dev), mtu in mtus.items():
@@ -995,6 +1080,7 @@ def main():
     ap.add_argument("--build", default="build")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (logs, captures)")
     ap.add_argument("--only-three", action="store_true", help="step 7 alone (three hosts, vni=flow)")
+    ap.add_argument("--only-gso-refused", action="store_true", help="step 2a alone (the kernel refuses UDP GSO)")
     args = ap.parse_args()
     build = os.path.abspath(args.build)
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
@@ -1010,10 +1096,13 @@ def main():
         setup_net()
         sw = Vswd(build, wd, NS["hA"])
         must([sw.vswctl, "--ctl", sw.ctl, "port", "add", "a", "afpacket", "ifname=vA"])
-        if not args.only_three:
+        if args.only_gso_refused:
+            gso_refused(sw)
+        elif not args.only_three:
             for v6 in (False, True):
                 for csum in (True, False):
                     one_case(sw, wd, v6, csum)
+            gso_refused(sw)
             vsw_pair(build, wd, sw)
             pmtu_tcp(sw, wd)
             jumbo(sw, wd)
@@ -1021,7 +1110,8 @@ def main():
             too_big(sw)
             bad_options(sw)
             must([sw.vswctl, "--ctl", sw.ctl, "port", "del", "t0"])
-        three_hosts(sw, wd)
+        if not args.only_gso_refused:
+            three_hosts(sw, wd)
     except (RuntimeError, Terminated) as e:
         check(False, "scenario ran to its end", e)
     finally:

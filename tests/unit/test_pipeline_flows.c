@@ -962,6 +962,106 @@ static void test_megaflow_read_concurrent(void **state)
 	assert_true(r.reads > 0 && atomic_load(&f->ctx->flow->stats.emc_misses) > 2000 * PKT_BURST / 2);
 }
 
+/* Frame @i: a UDP flow from 10.@net.x.y (@flow: x.y), so each @flow is a 5-tuple of its own. */
+static void frame_flow(struct fx *f, unsigned i, unsigned net, unsigned flow, unsigned in)
+{
+	struct frame_spec s = frame_tcp4();
+	size_t len;
+
+	s.proto = 17;
+	s.src4 = 0x0a000000u | net << 16 | (flow & 0xffff);
+	len = frame_build(f->bufs[i], &s);
+	f->iov[i] = (struct iovec){ .iov_base = f->bufs[i], .iov_len = len };
+	pkt_rx_init(&f->pkts[i], &f->iov[i], 1, (uint32_t)len, in);
+}
+
+/* Frames of @n random flows of @flows from 10.@net/16 forwarded as one batch; returns the table lookups (misses). */
+static uint64_t flows_batch(struct fx *f, unsigned net, unsigned flows, unsigned n)
+{
+	uint64_t m0 = atomic_load(&f->ctx->flow->stats.emc_misses);
+
+	for (unsigned i = 0; i < n; i++)
+		frame_flow(f, i, net, rnd(flows), 0);
+	forward(f, 0, n);
+	assert_int_equal(sent_to(f, 1), n);
+	return atomic_load(&f->ctx->flow->stats.emc_misses) - m0;
+}
+
+/*
+ * A storm of new flows (one frame each, every one its own exact-match
+ * entry and megaflow: the rule set reads nw_src whole) next to 200
+ * established flows that fit both caches: the storm, 16 new flows to a
+ * batch of 64 established frames, 9,600 new flows in all (several times
+ * both caches), must not evict the established entries (issue 14 item 6).
+ */
+static void test_storm_keeps_established(void **state)
+{
+	struct fx *f = *state;
+	uint64_t est_misses = 0;
+	unsigned fresh = 0;
+
+	add(f, "priority=300,udp,tp_src=7,tp_dst=7,actions=drop");	/* every megaflow holds both ports */
+	add(f, "priority=200,ip,nw_src=192.0.2.1,actions=drop");	/* ... and the whole source address */
+	add(f, "priority=10,ip,actions=output:1");
+	rnd_state = 12345;
+	for (unsigned r = 0; r < 50; r++)
+		flows_batch(f, 1, 200, PKT_BURST);	/* warm: every flow cached, hit a few times */
+	for (unsigned r = 0; r < 600; r++) {
+		est_misses += flows_batch(f, 1, 200, PKT_BURST);
+		for (unsigned i = 0; i < 16; i++)
+			frame_flow(f, i, 2, fresh++, 0);
+		forward(f, 0, 16);
+	}
+	print_message("established frames looked up in the table during the storm: %" PRIu64 " of %u\n", est_misses,
+		      600 * PKT_BURST);
+	assert_true(est_misses <= 600 * PKT_BURST / 500);	/* replaced at random: 836 */
+}
+
+/*
+ * Every place of both caches held by an entry of the version in force
+ * with the most hits, for keys no frame has: new flows still get in, as
+ * each frame that is refused a place halves the count of an entry there
+ * (a cache that never let a used entry go would look up every one of
+ * their frames for ever).
+ */
+static void test_cache_ages_out_unused(void **state)
+{
+	struct fx *f = *state;
+	struct dp_flow *df = f->ctx->flow;
+	const struct flow_tables *t;
+	uint64_t late = 0;
+
+	add(f, "priority=300,udp,tp_src=7,tp_dst=7,actions=drop");
+	add(f, "priority=200,ip,nw_src=192.0.2.1,actions=drop");
+	add(f, "priority=10,ip,actions=output:1");
+	rnd_state = 777;
+	flows_batch(f, 1, 1, 1);	/* the version's megaflow mask */
+	t = atomic_load(&f->sw->flows);
+	assert_int_equal(df->n_mf_masks, 1);
+	for (unsigned i = 0; i < DP_FLOW_EMC_ENTRIES; i++) {
+		df->emc[i].gen = t->gen + 1;
+		df->emc[i].tables = t;
+		memset(df->emc[i].key, 0xee, sizeof(df->emc[i].key));
+		df->emc[i].hits = DP_FLOW_HITS_MAX;
+	}
+	for (unsigned i = 0; i < DP_FLOW_MF_ENTRIES; i++) {
+		df->mf[i].gen = t->gen + 1;
+		df->mf[i].tables = t;
+		df->mf[i].mask = 0;
+		memset(df->mf[i].key, 0xee, sizeof(df->mf[i].key));
+		df->mf[i].hits = DP_FLOW_HITS_MAX;
+	}
+	assert_int_equal(flows_batch(f, 3, 100, PKT_BURST), PKT_BURST);	/* none of them cached yet */
+	for (unsigned r = 0; r < 100; r++) {
+		uint64_t m = flows_batch(f, 3, 100, PKT_BURST);
+
+		if (r >= 90)
+			late += m;
+	}
+	print_message("lookups of 100 new flows after 90 batches: %" PRIu64 " of %u\n", late, 10 * PKT_BURST);
+	assert_int_equal(late, 0);
+}
+
 /* More outputs than a batch's copy pool holds: the rest are flow_copies drops, nothing overflows. */
 static void test_copy_pool_full(void **state)
 {
@@ -1103,6 +1203,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_replay_equals_run, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_megaflow_read, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_megaflow_read_concurrent, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_storm_keeps_established, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_cache_ages_out_unused, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_copy_pool_full, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_tunnel_fields, fx_setup, fx_teardown),
 	};

@@ -24,7 +24,11 @@
  * UDP_SEGMENT payloads and arrives, through the receive socket's GRO, as
  * its 46 segments in order, runs of them merged back into TSO frames
  * (taken ten a burst, so a slot's datagrams wait for the next burst), each
- * segment the reference's; csum=off has no GSO.
+ * segment the reference's; csum=off has no GSO.  One inner flow, one
+ * outer source port: a flow's TSO frame (a GSO socket) and its finished
+ * frame (the raw socket) leave from the same port, and flows spread.  A
+ * kernel that refuses UDP GSO (SO_NO_CHECK's EINVAL standing for xfrm's
+ * EIO): the refused frame still arrives, GSO is off for good and said so.
  * The port tests need root (a raw socket) and fail with the reason
  * otherwise.
  */
@@ -842,6 +846,302 @@ static void test_port_gso(void **state)
 	free(tx);
 }
 
+/* A UDP socket bound to @ip:47890 in place of a vxlan port: it sees the datagrams' outer headers. */
+static int udp_sink(const char *ip)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(47890) };
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	assert_true(fd >= 0);
+	inet_pton(AF_INET, ip, &a.sin_addr);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	return fd;
+}
+
+/* The next datagram on @fd within 1 s: its outer source port (0: none came), its length in *@len. */
+static unsigned sink_sport(int fd, size_t *len)
+{
+	static uint8_t buf[65536];
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	struct sockaddr_in from;
+	socklen_t fl = sizeof(from);
+	ssize_t n;
+
+	if (poll(&pfd, 1, 1000) != 1)
+		return 0;
+	n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+	if (n < 0)
+		return 0;
+	if (len)
+		*len = (size_t)n;
+	return ntohs(from.sin_port);
+}
+
+/* @len bytes of ref_frame() at @f as @p, with a TSO request of @mss when @mss is not 0. */
+static void ref_pkt(struct pkt *p, struct iovec *iov, uint8_t *f, size_t len, const struct ref_geom *g, unsigned mss)
+{
+	*iov = (struct iovec){ f, len };
+	pkt_rx_init(p, iov, 1, (uint32_t)len, 0);
+	pkt_load(p);
+	if (!mss)
+		return;
+	p->csum = PKT_CSUM_PARTIAL;
+	p->csum_start = (uint16_t)g->l4;
+	p->csum_offset = 16;
+	p->gso_type = VNET_GSO_TCPV4;
+	p->gso_size = (uint16_t)mss;
+	assert_int_equal(gso_check(p), GSO_OK);
+}
+
+/*
+ * One inner flow, one outer source port (RFC 7348 section 5, for ECMP):
+ * a flow's TSO frame (through a UDP GSO socket) and its finished frame
+ * (through the raw socket) leave from the same port; 32 flows spread over
+ * several of the GSO sockets' ports.
+ */
+static void test_port_sport_one_flow(void **state)
+{
+	static uint8_t big[4096], small[256];
+	struct pkt *tx = zalloc64(2 * sizeof(*tx));
+	struct port_io io = { 0 };
+	char err[256] = "";
+	unsigned ports[32], distinct = 0;
+	struct port *a;
+	int fd;
+
+	if (geteuid() != 0)
+		fail_msg("the vxlan port test needs root (a raw socket for its transmit side)");
+	a = vx_port("127.0.0.1", "127.0.0.2", "on", err, sizeof(err));
+	if (!a)
+		fail_msg("port a: %s", err);
+	assert_int_equal(type_stat(a, "udp_gso"), 1);
+	fd = udp_sink("127.0.0.2");
+	for (uint32_t seed = 1; seed <= 32; seed++) {
+		struct iovec iov[2];
+		struct ref_geom g;
+		size_t bl = ref_frame(big, &g, false, false, false, 0, 0, 0x10, 3000, seed);
+		size_t sl = ref_frame(small, &g, false, false, false, 0, 0, 0x10, 40, seed);
+		struct pkt *one;
+		unsigned gso_port, p;
+
+		ref_pkt(&tx[0], &iov[0], big, bl, &g, 1000);
+		ref_pkt(&tx[1], &iov[1], small, sl, &g, 0);
+		one = &tx[0];
+		a->ops->tx_burst(a, &io, &one, 1);
+		gso_port = sink_sport(fd, NULL);
+		assert_int_not_equal(gso_port, 0);
+		for (int k = 1; k < 3; k++)
+			assert_int_equal(sink_sport(fd, NULL), gso_port);
+		one = &tx[1];
+		a->ops->tx_burst(a, &io, &one, 1);
+		p = sink_sport(fd, NULL);
+		if (p != gso_port)
+			fail_msg("flow %u: its TSO frame left from port %u, its finished frame from %u", (unsigned)seed,
+				 gso_port, p);
+		ports[seed - 1] = p;
+		distinct++;
+		for (uint32_t i = 0; i + 1 < seed; i++)
+			if (ports[i] == p) {
+				distinct--;
+				break;
+			}
+	}
+	/* 32 flows over the 8 GSO sockets' ports: a hash that spreads reaches several. */
+	assert_true(distinct >= 4);
+	assert_int_equal(type_stat(a, "gso_sends"), 32);
+	close(fd);
+	a->ops->destroy(a);
+	free(tx);
+}
+
+/*
+ * Make the kernel refuse UDP GSO on @p's GSO sockets (bound to @local and
+ * the ports describe lists): SO_NO_CHECK, which Linux's udp_send_skb()
+ * answers with EINVAL for a UDP_SEGMENT payload, a refusal for good like
+ * xfrm's EIO.  How many sockets it found.
+ */
+static unsigned gso_break(struct port *p, const char *local)
+{
+	char desc[1024], *at;
+	unsigned ports[16], n = 0, hit = 0;
+
+	p->ops->describe(p, desc, sizeof(desc));
+	at = strstr(desc, "udp_gso on (source ports ");
+	assert_non_null(at);
+	at += strlen("udp_gso on (source ports ");
+	while (n < 16) {
+		char *end;
+
+		ports[n++] = (unsigned)strtoul(at, &end, 10);
+		if (*end != ',')
+			break;
+		at = end + 1;
+	}
+	for (int fd = 3; fd < 1024; fd++) {
+		struct sockaddr_in a;
+		socklen_t al = sizeof(a);
+		int type = 0, one = 1;
+		socklen_t tl = sizeof(type);
+		char ip[INET_ADDRSTRLEN];
+
+		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 || type != SOCK_DGRAM ||
+		    getsockname(fd, (struct sockaddr *)&a, &al) < 0 || a.sin_family != AF_INET)
+			continue;
+		inet_ntop(AF_INET, &a.sin_addr, ip, sizeof(ip));
+		for (unsigned i = 0; i < n; i++)
+			if (strcmp(ip, local) == 0 && ntohs(a.sin_port) == ports[i]) {
+				assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_NO_CHECK, &one, sizeof(one)), 0);
+				hit++;
+			}
+	}
+	return hit;
+}
+
+/* @nseg segments of TSO frame @f (@len bytes, @mss) received on @b in order, each the reference's (merged runs cut again). */
+static void recv_segments(struct port *b, const uint8_t *f, size_t len, const struct ref_geom *g, unsigned mss,
+			  unsigned nseg)
+{
+	static uint8_t want[65535], got[65535];
+	struct pkt *rx = zalloc64(PKT_BURST * sizeof(*rx)), *segs = zalloc64(sizeof(*segs));
+	struct port_io io = { 0 };
+	unsigned seen = 0;
+
+	for (int tries = 0; seen < nseg && tries < 40; tries++) {
+		struct pollfd pfd = { .fd = b->ops->rx_fd(b, 0), .events = POLLIN };
+		unsigned n = b->ops->rx_burst(b, 0, &io, rx, PKT_BURST);
+
+		for (unsigned i = 0; i < n; i++) {
+			unsigned k_max;
+
+			pkt_load(&rx[i]);
+			k_max = rx[i].gso_type ? gso_count(&rx[i]) : 1;
+			for (unsigned k = 0; k < k_max; k++, seen++) {
+				size_t wl = ref_segment(f, len, g, mss, seen, want);
+				const struct pkt *one = &rx[i];
+
+				if (rx[i].gso_type) {
+					assert_int_equal(gso_segment(&rx[i], k, segs, 1), 1);
+					one = segs;
+				}
+				assert_int_equal(one->len, wl);
+				assert_int_equal(pkt_to_buf(one, got, sizeof(got)), wl);
+				assert_memory_equal(got, want, wl);
+				assert_true(ref_csums_ok(got, wl, g));
+			}
+		}
+		b->ops->rx_done(b, 0, &io);
+		if (!n)
+			(void)poll(&pfd, 1, 50);
+	}
+	assert_int_equal(seen, nseg);
+	free(segs);
+	free(rx);
+}
+
+/*
+ * A kernel that refuses UDP GSO for good (here EINVAL: SO_NO_CHECK on the
+ * GSO sockets; xfrm's EIO takes the same path): the refused 46-segment
+ * TSO frame still arrives whole, a datagram at a time through the raw
+ * socket with correct outer checksums; GSO is off from then on
+ * (tx_offload 0, udp_gso 0, describe says why, gso_fallbacks 1 however
+ * many refusals), and a TSO frame already on its way afterwards goes the
+ * same way.  Nothing is dropped.
+ */
+static void test_port_gso_refused(void **state)
+{
+	static uint8_t frame[65535];
+	struct pkt *tx = zalloc64(sizeof(*tx));
+	struct port_io io = { 0 };
+	char err[256] = "", desc[1024];
+	struct port *a, *b;
+	struct ref_geom g;
+	struct iovec iov;
+	size_t len;
+
+	if (geteuid() != 0)
+		fail_msg("the vxlan port test needs root (a raw socket for its transmit side)");
+	a = vx_port("127.0.0.1", "127.0.0.2", "on", err, sizeof(err));
+	if (!a)
+		fail_msg("port a: %s", err);
+	b = vx_port("127.0.0.2", "127.0.0.1", "on", err, sizeof(err));
+	if (!b)
+		fail_msg("port b: %s", err);
+	assert_int_equal(type_stat(a, "udp_gso"), 1);
+	assert_int_equal(gso_break(a, "127.0.0.1"), 8);
+	len = ref_frame(frame, &g, false, false, false, 0, 12, 0x18, 65535 - 14 - 20 - 32 - 1, 5);
+	ref_pkt(tx, &iov, frame, len, &g, 1448);
+	a->ops->tx_burst(a, &io, &tx, 1);
+	for (unsigned r = 0; r < DROP__COUNT; r++)
+		if (atomic_load(&a->stats.drops[r]))
+			fail_msg("drop %s: %llu", port_drop_names[r], (unsigned long long)atomic_load(&a->stats.drops[r]));
+	assert_int_equal(atomic_load(&a->stats.tx_packets), 46);
+	assert_int_equal(type_stat(a, "gso_fallbacks"), 1);
+	assert_int_equal(type_stat(a, "gso_resent"), 46);
+	assert_int_equal(type_stat(a, "gso_sends"), 0);
+	assert_int_equal(type_stat(a, "udp_gso"), 0);
+	assert_int_equal(atomic_load(&a->tx_offload), 0);
+	a->ops->describe(a, desc, sizeof(desc));
+	assert_non_null(strstr(desc, " udp_gso off (the kernel refused it: EINVAL;"));
+	recv_segments(b, frame, len, &g, 1448, 46);
+	/* A frame with a request already on its way (the egress fallback read tx_offload before): the same. */
+	ref_pkt(tx, &iov, frame, len, &g, 1448);
+	a->ops->tx_burst(a, &io, &tx, 1);
+	assert_int_equal(atomic_load(&a->stats.tx_packets), 92);
+	assert_int_equal(type_stat(a, "gso_fallbacks"), 1);
+	assert_int_equal(type_stat(a, "gso_resent"), 92);
+	recv_segments(b, frame, len, &g, 1448, 46);
+	b->ops->destroy(b);
+	a->ops->destroy(a);
+	free(tx);
+}
+
+/*
+ * remote=flow with offloads: a TSO frame whose tun_dst is 127.0.0.46
+ * leaves as UDP GSO payloads to that VTEP, and arrives as its 46
+ * segments; once the kernel refuses UDP GSO, the next such frame is
+ * resent a datagram at a time through the raw socket, to the same
+ * tun_dst.
+ */
+static void test_port_remote_flow_gso(void **state)
+{
+	static uint8_t frame[65535];
+	struct pkt *tx = zalloc64(sizeof(*tx));
+	struct port_io io = { 0 };
+	char err[256] = "";
+	struct port *a, *b;
+	struct ref_geom g;
+	struct iovec iov;
+	size_t len;
+
+	if (geteuid() != 0)
+		fail_msg("the vxlan port test needs root (a raw socket for its transmit side)");
+	a = vx_try("fa", "127.0.0.45", "flow", "vni", "4242", err, sizeof(err));
+	if (!a)
+		fail_msg("port fa: %s", err);
+	b = vx_named("fb", "127.0.0.46", "127.0.0.45", "4242");
+	assert_int_equal(type_stat(a, "udp_gso"), 1);
+	len = ref_frame(frame, &g, false, false, false, 0, 12, 0x18, 65535 - 14 - 20 - 32 - 1, 5);
+	for (unsigned round = 0; round < 2; round++) {
+		if (round)
+			assert_int_equal(gso_break(a, "127.0.0.45"), 8);
+		ref_pkt(tx, &iov, frame, len, &g, 1448);
+		tx->flags |= PKT_F_TUNNEL;
+		memset(&tx->tun, 0, sizeof(tx->tun));
+		tx->tun.dst.v4 = htonl(0x7f00002e);
+		a->ops->tx_burst(a, &io, &tx, 1);
+		for (unsigned r = 0; r < DROP__COUNT; r++)
+			if (atomic_load(&a->stats.drops[r]))
+				fail_msg("drop %s: %llu", port_drop_names[r],
+					 (unsigned long long)atomic_load(&a->stats.drops[r]));
+		assert_int_equal(atomic_load(&a->stats.tx_packets), 46 * (round + 1));
+		assert_int_equal(type_stat(a, round ? "gso_resent" : "gso_segments"), 46);
+		recv_segments(b, frame, len, &g, 1448, 46);
+	}
+	b->ops->destroy(b);
+	a->ops->destroy(a);
+	free(tx);
+}
+
 /* A port with vlan_vni=@map (no vni=), or NULL with the refusal in @err. */
 static struct port *vx_mapped(const char *name, const char *local, const char *remote, const char *map, char *err,
 			      size_t errlen)
@@ -995,9 +1295,12 @@ int main(void)
 		cmocka_unit_test(test_port_remotes),
 		cmocka_unit_test(test_port_vni_flow),
 		cmocka_unit_test(test_port_remote_flow),
+		cmocka_unit_test(test_port_remote_flow_gso),
 		cmocka_unit_test(test_port_vni_flood),
 		cmocka_unit_test(test_port_no_remote),
 		cmocka_unit_test(test_port_gso),
+		cmocka_unit_test(test_port_sport_one_flow),
+		cmocka_unit_test(test_port_gso_refused),
 		cmocka_unit_test(test_port_vlan_vni),
 	};
 
