@@ -117,6 +117,8 @@ import sys
 import tempfile
 import time
 
+from netns_lib import Terminated, check, must, note, on_signal, port_stat, port_state, run, tally
+
 sys.dont_write_bytecode = True
 
 TAG = "%04x" % (os.getpid() & 0xffff)
@@ -130,55 +132,6 @@ MAC = {"cA": "02:77:78:00:00:0a", "cB": "02:77:78:00:00:0b", "cC": "02:77:78:00:
 SILENT = ("10.77.0.13", "02:77:78:00:00:0d")   # a static remote MAC that never talks
 INNER_MTU = 1430
 UDP_LOSS_MAX = 5        # per cent: a loaded 2-core CI machine loses a little at 20 Mbit/s, a broken path all
-
-PASSED = 0
-FAILED = 0
-T0 = time.monotonic()
-
-
-def check(ok, what, detail=""):
-    global PASSED, FAILED
-    if ok:
-        PASSED += 1
-        print("PASS %s" % what)
-    else:
-        FAILED += 1
-        print("FAIL %s%s" % (what, ": " + str(detail)[:600] if detail else ""))
-    sys.stdout.flush()
-    return ok
-
-
-def note(msg):
-    print("     [%5.1f s] %s" % (time.monotonic() - T0, msg), flush=True)
-
-
-class Terminated(Exception):
-    pass
-
-
-def on_signal(sig, frame):
-    raise Terminated("signal %d" % sig)
-
-
-def run(argv, timeout=20, ns=None):
-    """Run argv (in netns ns); return (rc, stdout, stderr); rc 124 on timeout."""
-    if ns:
-        argv = ["ip", "netns", "exec", ns] + list(argv)
-    try:
-        p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
-        return p.returncode, p.stdout, p.stderr
-    except subprocess.TimeoutExpired as e:
-        def s(x):
-            return x.decode(errors="replace") if isinstance(x, bytes) else (x or "")
-        return 124, s(e.stdout), s(e.stderr) + "\n(timed out after %s s)" % timeout
-
-
-def must(argv, timeout=20, ns=None):
-    rc, out, err = run(argv, timeout, ns)
-    if rc != 0:
-        raise RuntimeError("`%s`%s exited %d: %s" % (" ".join(argv), " in " + ns if ns else "", rc,
-                                                     (err or out).strip()[:400]))
-    return out
 
 
 class Vswd:
@@ -221,20 +174,6 @@ class Vswd:
                 self.proc.wait(5)
         self.log.close()
         return self.proc.returncode
-
-
-def port_stat(sw, name):
-    for p in sw.call("stats").get("ports", []):
-        if p["name"] == name:
-            return p
-    return {}
-
-
-def port_state(sw, name):
-    for p in sw.call("show").get("ports", []):
-        if p["name"] == name:
-            return p.get("state", "")
-    return ""
 
 
 # ---- namespaces ---------------------------------------------------------------
@@ -1088,7 +1027,7 @@ def main():
     missing = [t for t in ("ip", "ethtool", "busybox", "iperf3", "tcpdump", "tshark") if not shutil.which(t)]
     if os.geteuid() != 0 or missing:
         check(False, "vxlan scenario needs root and %s" % ", ".join(missing or ["(nothing else)"]))
-        print("vxlan: %d passed, %d failed" % (PASSED, FAILED))
+        print("vxlan: %d passed, %d failed" % (tally.passed, tally.failed))
         return 1
     wd = tempfile.mkdtemp(prefix="vsw-vxlan-")
     sw = None
@@ -1124,8 +1063,8 @@ def main():
             note("kept %s" % wd)
         else:
             shutil.rmtree(wd, ignore_errors=True)
-    print("vxlan: %d passed, %d failed" % (PASSED, FAILED))
-    return 0 if FAILED == 0 else 1
+    print("vxlan: %d passed, %d failed" % (tally.passed, tally.failed))
+    return 0 if tally.failed == 0 else 1
 
 
 if __name__ == "__main__":
