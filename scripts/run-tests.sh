@@ -33,8 +33,8 @@ run_one() {		# label, binary, args...
 	p=$(sed -nE 's/^\[  PASSED  \] ([0-9]+) test\(s\)\..*/\1/p' "$log" | tail -1)
 	f=$(sed -nE 's/^\[  FAILED  \] ([0-9]+) test\(s\).*/\1/p' "$log" | tail -1)
 	if [ -z "$p$f" ]; then
-		p=$(sed -nE 's/^([a-z-]+: )?([0-9]+) passed, ([0-9]+) failed.*/\2/p' "$log" | tail -1)
-		f=$(sed -nE 's/^([a-z-]+: )?([0-9]+) passed, ([0-9]+) failed.*/\3/p' "$log" | tail -1)
+		p=$(sed -nE 's/^([a-z0-9_-]+: )?([0-9]+) passed, ([0-9]+) failed.*/\2/p' "$log" | tail -1)
+		f=$(sed -nE 's/^([a-z0-9_-]+: )?([0-9]+) passed, ([0-9]+) failed.*/\3/p' "$log" | tail -1)
 	fi
 	# A skipped test did not run: it counts as failed (a missing prerequisite must show).
 	sk=$(sed -nE 's/^\[  SKIPPED \] ([0-9]+) test\(s\).*/\1/p' "$log" | tail -1)
