@@ -607,6 +607,22 @@ static void vx_tos_cmsg(struct vx_port *v, unsigned m, int tos)
 }
 
 /*
+ * The outer UDP header of a datagram of @udp_len bytes from @sport to the
+ * port's dstport, into @h; its checksum zero: no checksum (csum=off), or
+ * the kernel's to fill (IPv6), or vx_csum4()'s (IPv4).
+ */
+static void vx_udp_hdr(const struct vx_port *v, uint8_t *h, uint16_t sport, uint32_t udp_len)
+{
+	h[0] = (uint8_t)(sport >> 8);
+	h[1] = (uint8_t)sport;
+	h[2] = (uint8_t)(v->dstport >> 8);
+	h[3] = (uint8_t)v->dstport;
+	h[4] = (uint8_t)(udp_len >> 8);
+	h[5] = (uint8_t)udp_len;
+	h[6] = h[7] = 0;
+}
+
+/*
  * Message @m for frame @pk to @dst (a remote's address, or tx_to[m]: it
  * must last until the send) in @vni: the UDP + VXLAN header in
  * front of the frame's segments, without its 802.1Q tag under vlan_vni=
@@ -633,13 +649,7 @@ static bool vx_encap(struct vx_port *v, unsigned m, struct pkt *pk, uint32_t vni
 		iov[1].iov_len = 12;
 		nseg++;
 	}
-	h[0] = (uint8_t)(sport >> 8);
-	h[1] = (uint8_t)sport;
-	h[2] = (uint8_t)(v->dstport >> 8);
-	h[3] = (uint8_t)v->dstport;
-	h[4] = (uint8_t)(udp_len >> 8);
-	h[5] = (uint8_t)udp_len;
-	h[6] = h[7] = 0; /* zero: no checksum (csum=off), or the kernel's to fill (IPv6), or below (IPv4) */
+	vx_udp_hdr(v, h, sport, udp_len);
 	vxlan_hdr_build(h + VXLAN_UDP_HLEN, vni);
 	iov[0] = (struct iovec){ h, VX_HDR_LEN };
 	*mh = (struct msghdr){ .msg_name = (void *)dst, .msg_namelen = v->alen, .msg_iov = iov,
@@ -818,13 +828,7 @@ static unsigned vx_gso_resend(struct vx_port *v, const unsigned *list, unsigned 
 			struct iovec *iov = v->tx_iov[x];
 			const union vtep_addr *dst;
 
-			h[0] = (uint8_t)(v->gso_meta[m].sport >> 8);
-			h[1] = (uint8_t)v->gso_meta[m].sport;
-			h[2] = (uint8_t)(v->dstport >> 8);
-			h[3] = (uint8_t)v->dstport;
-			h[4] = (uint8_t)(udp_len >> 8);
-			h[5] = (uint8_t)udp_len;
-			h[6] = h[7] = 0;
+			vx_udp_hdr(v, h, v->gso_meta[m].sport, udp_len);
 			iov[0] = (struct iovec){ h, VXLAN_UDP_HLEN };
 			iov[1] = (struct iovec){ pl + off, l };
 			if (v->remote_flow) {
@@ -1035,14 +1039,6 @@ static bool vx_flow_dst(struct vx_port *v, unsigned m, const struct pkt *pk)
 }
 
 /*
- * Each frame to the remote its inner destination was learned (or set)
- * behind, else, a broadcast, multicast or unknown unicast, to every remote
- * of its VNI's flood list, or of the port's when the VNI has none
- * (VX_FLOOD_COPIES a burst); with remote=flow, to its tun_dst alone (no
- * table, no flood list: the flows decide, flood and normal included); as
- * many sendmmsg as the messages take, PKT_BURST at a time.
- */
-/*
  * remote=flow: frame @pk in @vni to its tun_dst, as message *@m (the raw
  * socket's) or GSO payloads; the same order rules as vx_tx_burst()'s.
  */
@@ -1078,6 +1074,14 @@ static void vx_tx_flow(struct vx_port *v, struct port_io *io, struct vx_clock *c
 	(*built)++;
 }
 
+/*
+ * Each frame to the remote its inner destination was learned (or set)
+ * behind, else, a broadcast, multicast or unknown unicast, to every remote
+ * of its VNI's flood list, or of the port's when the VNI has none
+ * (VX_FLOOD_COPIES a burst); with remote=flow, to its tun_dst alone (no
+ * table, no flood list: the flows decide, flood and normal included); as
+ * many sendmmsg as the messages take, PKT_BURST at a time.
+ */
 static void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, unsigned n)
 {
 	struct vx_port *v = vx_of(p);
