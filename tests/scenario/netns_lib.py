@@ -1,6 +1,6 @@
 """netns_lib.py - what the network-namespace scenarios share: PASS/FAIL lines and their count, commands in a namespace, vswd's port counters.
 
-Used by vxlan.py and vxlan_remote_flow.py:
+Used by vxlan.py and vxlan_remote_flow.py (vlans.py takes run, must and the signal handling):
 
     from netns_lib import tally, check, note, Terminated, on_signal, run, must, port_stat, port_state
     check(rc == 0, "ping cA -> cB", err)

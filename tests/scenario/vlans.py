@@ -77,6 +77,8 @@ import sys
 import tempfile
 import time
 
+from netns_lib import Terminated, must, on_signal, run
+
 sys.dont_write_bytecode = True
 
 TAG = "%04x" % (os.getpid() & 0xffff)
@@ -110,10 +112,6 @@ def check(ok, what, detail=""):
 
 def note(msg):
     print("     [%5.1f s] %s" % (time.monotonic() - T0, msg), flush=True)
-
-
-class Terminated(Exception):
-    pass
 
 
 def on_signal(sig, frame):
