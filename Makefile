@@ -109,6 +109,8 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 
 # A switch with ports: the capture hook's libpcap comes along.
 $(BUILD)/bench/bench_flow_commit $(BUILD)/bench/bench_flow_storm: LDLIBS += -lpcap
+# A port made from JSON parameters.
+$(BUILD)/bench/bench_vxlan: LDLIBS += $(JSON_LIBS)
 
 run: deps
 	@$(MAKE) --no-print-directory binaries

@@ -15,7 +15,7 @@ echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $(uname -sr), load $(cu
 
 . "$(dirname "$0")/progress.sh"
 # One progress line per benchmark (what runs now, i of n, time so far, a rough estimate left).
-progress_begin bench 7
+progress_begin bench 8
 
 progress_step "bench_ring: virtqueue rings, 64-byte buffers"
 echo "## ring: 64-byte buffers driver -> device"
@@ -33,6 +33,8 @@ progress_step "bench_flows: the lookup stage with flow tables at 1 to 1M flows"
 "$build/bench/bench_flows" --flows "$(dirname "$0")/bench-flows/pipeline.flows" || failed=1
 progress_step "bench-switch --tso: 64 KiB TCP sends through vswd, DPDK vhost and OVS-DPDK with TSO"
 VSW_FROM_MAKE_BENCH=1 python3 "$(dirname "$0")/bench-switch.py" --tso --build "$build" || failed=1
+progress_step "bench_vxlan: a vxlan port's encap and decap points over loopback"
+"$build/bench/bench_vxlan" || failed=1
 progress_end
 
 exit "$failed"

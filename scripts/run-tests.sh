@@ -76,6 +76,7 @@ done
 [ -x "$build/bench/bench_ring" ] && run_one "smoke/bench_ring" "$build/bench/bench_ring" --seconds 0.3 --samples 1 --all --retakes 0
 [ -x "$build/bench/bench_fdb" ] && run_one "smoke/bench_fdb" "$build/bench/bench_fdb" --macs 20000 --small 1024 --batches 100 --samples 1
 [ -x "$build/bench/bench_flows" ] && run_one "smoke/bench_flows" "$build/bench/bench_flows" --batches 100 --samples 1 --max-flows 10000
+[ -x "$build/bench/bench_vxlan" ] && run_one "smoke/bench_vxlan" "$build/bench/bench_vxlan" -s 1 -n 20
 # The storm benchmark runs its three phases and prints its verdict line (drops are not judged: a shared machine has them).
 [ -x "$build/bench/bench_flow_storm" ] && run_one "smoke/bench_flow_storm" bash -c \
 	'set -o pipefail; "$0" --smoke | tee /dev/stderr | grep -q "^bench_flow_storm: established drops during the storm: [0-9]* (target 0)$"' \
