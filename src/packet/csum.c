@@ -6,16 +6,39 @@
 
 #include "packet/iov.h"
 
-/* Sum of the 16-bit words at @p (the last one padded with a zero byte), unfolded, in memory order. */
-static uint64_t sum_words(uint64_t acc, const uint8_t *p, size_t len)
+/*
+ * Sum of the 16-bit words at @p (the last one padded with a zero byte),
+ * unfolded, in memory order.  Eight bytes a word into a 128-bit sum (an
+ * add and an add-with-carry each), two of them in turn, then the 64-bit
+ * one's-complement sum of the words: 2^16 = 1 (mod 2^16 - 1), so 32- and
+ * 64-bit words, and the carries out of them added back in, fold to the same
+ * 16-bit sum as the 16-bit words they hold.
+ */
+static uint64_t sum_words(uint64_t acc0, const uint8_t *p, size_t len)
 {
+	unsigned __int128 acc = acc0, acc2 = 0;
+	uint64_t w0, w1, lo, hi;
 	uint32_t w;
 	uint16_t h;
 
-	/* Four bytes at a time: 2^16 = 1 (mod 2^16 - 1), so 32-bit words fold to the same 16-bit sum. */
-	for (; len >= 4; p += 4, len -= 4) {
+	for (; len >= 16; p += 16, len -= 16) {
+		memcpy(&w0, p, 8);
+		memcpy(&w1, p + 8, 8);
+		acc += w0;
+		acc2 += w1;
+	}
+	acc += acc2;
+	if (len >= 8) {
+		memcpy(&w0, p, 8);
+		acc += w0;
+		p += 8;
+		len -= 8;
+	}
+	if (len >= 4) {
 		memcpy(&w, p, 4);
 		acc += w;
+		p += 4;
+		len -= 4;
 	}
 	if (len >= 2) {
 		memcpy(&h, p, 2);
@@ -28,7 +51,10 @@ static uint64_t sum_words(uint64_t acc, const uint8_t *p, size_t len)
 		memcpy(&h, p, 1); /* the byte in the first half of its word, in memory order */
 		acc += h;
 	}
-	return acc;
+	lo = (uint64_t)acc;
+	hi = (uint64_t)(acc >> 64);
+	lo += hi;
+	return lo + (lo < hi); /* the end-around carry */
 }
 
 static uint32_t fold64(uint64_t acc)
@@ -64,25 +90,42 @@ uint32_t csum_add_at(uint32_t sum, const void *buf, size_t len, size_t pos)
 
 uint32_t csum_add_iov(uint32_t sum, const struct iovec *iov, unsigned n, size_t off, size_t len, size_t *done)
 {
+	uint64_t acc = sum, odd = 0;
 	size_t pos = 0;
 
+	/*
+	 * Segments that start at an odd offset of the range are summed apart
+	 * and byte-swapped once at the end: the swap of a one's-complement sum
+	 * is the sum of the swapped words (csum_add_at()), so one swap serves
+	 * them all, and nothing is folded per segment.
+	 */
 	for (unsigned i = 0; i < n && pos < len; i++) {
+		const uint8_t *b;
 		size_t take;
 
 		if (off >= iov[i].iov_len) {
 			off -= iov[i].iov_len;
 			continue;
 		}
+		b = (const uint8_t *)iov[i].iov_base + off;
 		take = iov[i].iov_len - off;
 		if (take > len - pos)
 			take = len - pos;
-		sum = csum_add_at(sum, (const uint8_t *)iov[i].iov_base + off, take, pos);
+		if (pos & 1)
+			odd = sum_words(odd, b, take);
+		else
+			acc = sum_words(acc, b, take);
 		pos += take;
 		off = 0;
 	}
 	if (done)
 		*done = pos;
-	return sum;
+	if (odd) {
+		uint16_t s = csum_fold(fold64(odd));
+
+		acc += (uint16_t)(s << 8 | s >> 8);
+	}
+	return fold64(acc);
 }
 
 uint16_t csum_ipv4_hdr(const void *hdr, size_t len)
@@ -95,19 +138,6 @@ uint16_t csum_ipv4_hdr(const void *hdr, size_t len)
 	sum = csum_add(0, h, 10);			/* up to the checksum field, */
 	sum = csum_add(sum, h + 12, len - 12);		/* and after it */
 	return csum_finish(sum);
-}
-
-uint32_t csum_pseudo_ipv4(const void *saddr, const void *daddr, uint8_t proto, uint32_t l4_len)
-{
-	uint8_t ph[12];
-
-	memcpy(ph, saddr, 4);
-	memcpy(ph + 4, daddr, 4);
-	ph[8] = 0;
-	ph[9] = proto;
-	ph[10] = (uint8_t)(l4_len >> 8);
-	ph[11] = (uint8_t)l4_len;
-	return csum_add(0, ph, sizeof(ph));
 }
 
 uint32_t csum_pseudo_ipv6(const void *saddr, const void *daddr, uint8_t proto, uint32_t l4_len)

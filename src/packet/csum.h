@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/uio.h>
 
 /* @sum plus the @len bytes at @buf, which start at an even offset of the summed data. */
@@ -52,7 +53,20 @@ static inline uint16_t csum_finish(uint32_t sum)
 uint16_t csum_ipv4_hdr(const void *hdr, size_t len);
 
 /* The TCP/UDP pseudo-header sums (RFC 793, RFC 768; RFC 8200 section 8.1), addresses as in the frame. */
-uint32_t csum_pseudo_ipv4(const void *saddr, const void *daddr, uint8_t proto, uint32_t l4_len);
+static inline uint32_t csum_pseudo_ipv4(const void *saddr, const void *daddr, uint8_t proto, uint32_t l4_len)
+{
+	const uint8_t tail[4] = { 0, proto, (uint8_t)(l4_len >> 8), (uint8_t)l4_len };
+	uint32_t s, d, t;
+	uint64_t acc;
+
+	/* Three 32-bit words of the pseudo header, in memory order (2^16 = 1 mod 2^16 - 1: they fold as its 16-bit words). */
+	memcpy(&s, saddr, 4);
+	memcpy(&d, daddr, 4);
+	memcpy(&t, tail, 4);
+	acc = (uint64_t)s + d + t;
+	acc = (acc & 0xffffffffu) + (acc >> 32);
+	return (uint32_t)((acc & 0xffffffffu) + (acc >> 32));
+}
 uint32_t csum_pseudo_ipv6(const void *saddr, const void *daddr, uint8_t proto, uint32_t l4_len);
 
 /*

@@ -261,7 +261,7 @@ size_t pkt_copy(const struct pkt *p, size_t off, const struct iovec *dst, unsign
 	return done;
 }
 
-int pkt_segs(const struct pkt *p, struct iovec *out, unsigned max)
+int pkt_segs_walk(const struct pkt *p, struct iovec *out, unsigned max)
 {
 	struct seg_walk w;
 	struct iovec seg;

@@ -312,7 +312,17 @@ size_t pkt_copy(const struct pkt *p, size_t off, const struct iovec *dst, unsign
  * the frame's end.  Into @out (room for @max); returns the count, or -1
  * when @max is too small.
  */
-int pkt_segs(const struct pkt *p, struct iovec *out, unsigned max);
+int pkt_segs_walk(const struct pkt *p, struct iovec *out, unsigned max);
+
+static inline int pkt_segs(const struct pkt *p, struct iovec *out, unsigned max)
+{
+	/* A frame whole in its head (a small one, the parse stage's copy): one segment, no walk. */
+	if (p->len == p->head_len && p->head_len && max) {
+		out[0] = (struct iovec){ pkt_head(p), p->head_len };
+		return 1;
+	}
+	return pkt_segs_walk(p, out, max);
+}
 
 /*
  * The frame's first @len bytes (at most its length) into @buf; returns the

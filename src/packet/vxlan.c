@@ -7,31 +7,6 @@ const char *const vxlan_bad_names[VXLAN_BAD__COUNT] = {
 	[VXLAN_OK] = "ok", [VXLAN_BAD_SHORT] = "short", [VXLAN_BAD_FLAGS] = "flags", [VXLAN_BAD_VNI] = "vni",
 };
 
-void vxlan_hdr_build(uint8_t out[VXLAN_HLEN], uint32_t vni)
-{
-	out[0] = VXLAN_FLAG_I;
-	out[1] = out[2] = out[3] = 0;
-	out[4] = (uint8_t)(vni >> 16);
-	out[5] = (uint8_t)(vni >> 8);
-	out[6] = (uint8_t)vni;
-	out[7] = 0;
-}
-
-enum vxlan_bad vxlan_hdr_check(const uint8_t *b, size_t len, uint32_t vni, uint32_t *vni_out)
-{
-	uint32_t got;
-
-	if (len < VXLAN_HLEN + PKT_ETH_HLEN)
-		return VXLAN_BAD_SHORT;
-	/* "The I flag MUST be set to 1 for a valid VNI"; the R bits and reserved bytes are ignored on receipt. */
-	if (!(b[0] & VXLAN_FLAG_I))
-		return VXLAN_BAD_FLAGS;
-	got = (uint32_t)b[4] << 16 | (uint32_t)b[5] << 8 | b[6];
-	if (vni_out)
-		*vni_out = got;
-	return got == vni ? VXLAN_OK : VXLAN_BAD_VNI;
-}
-
 enum vxlan_bad vxlan_decap(const uint8_t *d, size_t len, uint32_t vni, struct iovec *inner)
 {
 	enum vxlan_bad why = vxlan_hdr_check(d, len, vni, NULL);
@@ -41,43 +16,58 @@ enum vxlan_bad vxlan_decap(const uint8_t *d, size_t len, uint32_t vni, struct io
 	return why;
 }
 
-/* One round of a 32-bit mix (murmur3's finalizer): every input bit reaches every output bit. */
-static uint32_t mix32(uint32_t h)
+#include <string.h>
+
+/*
+ * Two words to 32 bits: @b folded into @a by an odd multiplier, then the
+ * 128-bit product with another folded (high half XOR low half, then its
+ * halves): each input bit reaches the high output bits, which
+ * vxlan_hash_port() uses.  A few multiplies, no byte loop: this is paid
+ * per frame in the encap stage.
+ */
+static uint32_t mix2(uint64_t a, uint64_t b)
 {
-	h ^= h >> 16;
-	h *= 0x85ebca6bu;
-	h ^= h >> 13;
-	h *= 0xc2b2ae35u;
-	h ^= h >> 16;
-	return h;
+	unsigned __int128 r = (unsigned __int128)(a + b * 0x9e3779b97f4a7c15ull) * 0xc2b2ae3d27d4eb4full;
+	uint64_t h = (uint64_t)r ^ (uint64_t)(r >> 64);
+
+	return (uint32_t)(h ^ h >> 32);
 }
 
-static uint32_t hash_bytes(uint32_t h, const uint8_t *b, unsigned n)
+static uint64_t load64(const uint8_t *b)
 {
-	for (unsigned i = 0; i < n; i++)
-		h = (h ^ b[i]) * 0x01000193u; /* FNV-1a over a few bytes: addresses and ports, at most 36 */
-	return h;
+	uint64_t w;
+
+	memcpy(&w, b, 8);
+	return w;
 }
 
-uint16_t vxlan_src_port(struct pkt *p, uint16_t lo, uint16_t hi)
+uint32_t vxlan_flow_hash(struct pkt *p)
 {
 	const uint8_t *h = pkt_head(p);
 	unsigned flags = pkt_parsed(p);
-	uint32_t x = 0x811c9dc5u;
+	uint64_t a, b = 0;
 
 	if (flags & PKT_F_IPV4) {
-		x = hash_bytes(x, h + p->l3_off + 12, 8);
-		x = hash_bytes(x, &p->ip_proto, 1);
+		a = load64(h + p->l3_off + 12); /* source and destination addresses */
+		b = p->ip_proto;
 	} else if (flags & PKT_F_IPV6) {
-		x = hash_bytes(x, h + p->l3_off + 8, 32);
-		x = hash_bytes(x, &p->ip_proto, 1);
+		const uint8_t *ad = h + p->l3_off + 8; /* source and destination addresses, 32 bytes */
+
+		a = mix2(load64(ad), load64(ad + 8)) | (uint64_t)mix2(load64(ad + 16), load64(ad + 24)) << 32;
+		b = p->ip_proto;
 	} else {
-		x = hash_bytes(x, h, p->head_len < 14 ? p->head_len : 14);
+		uint8_t eth[16] = { 0 };
+
+		memcpy(eth, h, p->head_len < 14 ? p->head_len : 14); /* MACs and EtherType */
+		a = load64(eth);
+		b = load64(eth + 8);
 	}
 	/* Ports of TCP, UDP and SCTP: the first 4 bytes of each, whole in the head under PKT_F_L4. */
-	if ((flags & PKT_F_L4) && (p->ip_proto == 6 || p->ip_proto == 17 || p->ip_proto == 132))
-		x = hash_bytes(x, h + p->l4_off, 4);
-	if (hi <= lo)
-		return lo;
-	return (uint16_t)(lo + mix32(x) % ((uint32_t)hi - lo + 1));
+	if ((flags & PKT_F_L4) && (p->ip_proto == 6 || p->ip_proto == 17 || p->ip_proto == 132)) {
+		uint32_t ports;
+
+		memcpy(&ports, h + p->l4_off, 4);
+		b |= (uint64_t)ports << 8;
+	}
+	return mix2(a, b);
 }

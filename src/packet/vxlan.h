@@ -22,6 +22,8 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "packet/pkt.h"
+
 #define VXLAN_HLEN 8u
 #define VXLAN_UDP_HLEN 8u
 #define VXLAN_FLAG_I 0x08u
@@ -41,10 +43,16 @@ enum vxlan_bad {
 };
 extern const char *const vxlan_bad_names[VXLAN_BAD__COUNT];
 
-struct pkt;
-
 /* The 8-byte header for @vni (at most VXLAN_VNI_MAX) into @out: I flag, VNI, reserved bits zero. */
-void vxlan_hdr_build(uint8_t out[VXLAN_HLEN], uint32_t vni);
+static inline void vxlan_hdr_build(uint8_t out[VXLAN_HLEN], uint32_t vni)
+{
+	out[0] = VXLAN_FLAG_I;
+	out[1] = out[2] = out[3] = 0;
+	out[4] = (uint8_t)(vni >> 16);
+	out[5] = (uint8_t)(vni >> 8);
+	out[6] = (uint8_t)vni;
+	out[7] = 0;
+}
 
 /*
  * A received UDP payload of @len bytes at @b (untrusted): VXLAN_OK when it
@@ -53,7 +61,21 @@ void vxlan_hdr_build(uint8_t out[VXLAN_HLEN], uint32_t vni);
  * before checking @len.  The VNI found goes into *@vni_out when not NULL
  * (for VXLAN_OK and VXLAN_BAD_VNI).
  */
-enum vxlan_bad vxlan_hdr_check(const uint8_t *b, size_t len, uint32_t vni, uint32_t *vni_out);
+static inline enum vxlan_bad vxlan_hdr_check(const uint8_t *b, size_t len, uint32_t vni, uint32_t *vni_out)
+{
+	uint32_t got;
+
+	if (len < VXLAN_HLEN + PKT_ETH_HLEN)
+		return VXLAN_BAD_SHORT;
+	/* "The I flag MUST be set to 1 for a valid VNI"; the R bits and reserved bytes are ignored on receipt. */
+	if (!(b[0] & VXLAN_FLAG_I))
+		return VXLAN_BAD_FLAGS;
+	got = (uint32_t)b[4] << 16 | (uint32_t)b[5] << 8 | b[6];
+	if (vni_out)
+		*vni_out = got;
+	return got == vni ? VXLAN_OK : VXLAN_BAD_VNI;
+}
+
 
 /*
  * Decapsulate a received UDP payload (@len bytes at @d, untrusted):
@@ -63,13 +85,28 @@ enum vxlan_bad vxlan_hdr_check(const uint8_t *b, size_t len, uint32_t vni, uint3
 enum vxlan_bad vxlan_decap(const uint8_t *d, size_t len, uint32_t vni, struct iovec *inner);
 
 /*
- * The outer UDP source port for a frame, in [@lo, @hi] (RFC 7348: "it is
- * recommended that the UDP source port number be calculated using a hash
- * of fields from the inner packet"): a hash of the inner IP addresses and
- * L4 ports when the head has them, else of the MACs and EtherType, so one
- * inner flow keeps one outer port (no reordering by ECMP on the underlay)
- * and different flows spread.  Reads the head only (parses it if needed).
+ * A 32-bit hash of a frame's inner flow for its outer UDP source port
+ * (RFC 7348: "it is recommended that the UDP source port number be
+ * calculated using a hash of fields from the inner packet"): of the inner
+ * IP addresses and protocol, and the L4 ports when the head has them,
+ * else of the MACs and EtherType; so one inner flow keeps one outer port
+ * (no reordering by ECMP on the underlay) and different flows spread.
+ * Reads the head only (parses it if needed).
  */
-uint16_t vxlan_src_port(struct pkt *p, uint16_t lo, uint16_t hi);
+uint32_t vxlan_flow_hash(struct pkt *p);
+
+/* @hash (vxlan_flow_hash()) onto [@lo, @hi]: its high bits scaled, no division. */
+static inline uint16_t vxlan_hash_port(uint32_t hash, uint16_t lo, uint16_t hi)
+{
+	if (hi <= lo)
+		return lo;
+	return (uint16_t)(lo + ((uint64_t)hash * ((uint32_t)hi - lo + 1) >> 32));
+}
+
+/* The outer UDP source port for a frame, in [@lo, @hi]: its flow hash onto the range. */
+static inline uint16_t vxlan_src_port(struct pkt *p, uint16_t lo, uint16_t hi)
+{
+	return vxlan_hash_port(vxlan_flow_hash(p), lo, hi);
+}
 
 #endif

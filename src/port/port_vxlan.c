@@ -341,18 +341,28 @@ static size_t vx_gro_size(const struct msghdr *mh)
 	return 0;
 }
 
-/* Fill the slots again: recvmmsg of up to @max messages; false when the socket had none. */
-static bool vx_rx_fill(struct vx_port *v, unsigned max)
+/* The receive messages, once the slots are there and GRO is known: each its slot, address and control buffer. */
+static void vx_rx_init(struct vx_port *v)
 {
-	int got;
-
-	for (unsigned i = 0; i < max; i++) {
+	for (unsigned i = 0; i < PKT_BURST; i++) {
 		v->rx_msgs[i].msg_hdr = (struct msghdr){
 			.msg_name = &v->rx_from[i], .msg_namelen = sizeof(v->rx_from[i]),
 			.msg_iov = &v->rx_iov[i], .msg_iovlen = 1,
 			.msg_control = v->gro ? v->rx_cmsg[i].buf : NULL,
 			.msg_controllen = v->gro ? sizeof(v->rx_cmsg[i].buf) : 0,
 		};
+	}
+}
+
+/* Fill the slots again: recvmmsg of up to @max messages; false when the socket had none. */
+static bool vx_rx_fill(struct vx_port *v, unsigned max)
+{
+	int got;
+
+	/* The kernel writes back a message's name and control lengths (and flags): those two again, the rest stays (vx_rx_init()). */
+	for (unsigned i = 0; i < max; i++) {
+		v->rx_msgs[i].msg_hdr.msg_namelen = sizeof(v->rx_from[i]);
+		v->rx_msgs[i].msg_hdr.msg_controllen = v->gro ? sizeof(v->rx_cmsg[i].buf) : 0;
 	}
 	got = recvmmsg(v->rx_fd, v->rx_msgs, max, MSG_DONTWAIT, NULL);
 	v->rx_next = v->rx_got = 0;
@@ -403,7 +413,7 @@ static unsigned vx_rx_burst(struct port *p, unsigned q, struct port_io *io, stru
 {
 	struct vx_port *v = vx_of(p);
 	unsigned bad[VX_RX__COUNT] = { 0 }, n = 0, nlearn = 0, dgrams = 0;
-	struct vtep_learn learn[PKT_BURST];
+	struct vtep_learn learn[PKT_BURST], seen = { .remote = 0xff };	/* seen: the last source asked about */
 	struct iovec dg[PKT_BURST];
 	uint32_t ok_vni[PKT_BURST];	/* a datagram's VNI when it passed the checks, else ~0 */
 	uint16_t ok_vid[PKT_BURST];	/* vlan_vni=: its VNI's VLAN */
@@ -425,7 +435,14 @@ static unsigned vx_rx_burst(struct port *p, unsigned q, struct port_io *io, stru
 
 		if (!v->rx_off && !vx_rx_msg_start(v, bad))
 			continue;
-		nd = vxlan_gro_split(v->rx_iov[i].iov_base, len, v->rx_seg, &v->rx_off, dg, max - n);
+		if (!v->rx_seg) {
+			/* One datagram (no GRO, or the kernel coalesced nothing): no split. */
+			dg[0] = (struct iovec){ v->rx_iov[i].iov_base, len };
+			v->rx_off = len;
+			nd = 1;
+		} else {
+			nd = vxlan_gro_split(v->rx_iov[i].iov_base, len, v->rx_seg, &v->rx_off, dg, max - n);
+		}
 		if (v->rx_off >= len) {
 			v->rx_next++;
 			v->rx_off = 0;
@@ -516,9 +533,12 @@ static unsigned vx_rx_burst(struct port *p, unsigned q, struct port_io *io, stru
 			}
 			/* flood-and-learn: the inner source is behind the VTEP the datagram came from */
 			src_mac = vtep_mac(inner + 6);
-			if (!v->remote_flow && vtep_learn_wanted(&v->vt, vni, src_mac, (unsigned)v->rx_r, now_s))
-				learn[nlearn++] = (struct vtep_learn){ .mac = src_mac, .vni = vni,
-								       .remote = (uint8_t)v->rx_r };
+			if (!v->remote_flow && (src_mac != seen.mac || vni != seen.vni || v->rx_r != (int)seen.remote)) {
+				/* A source asked once a burst (a burst is mostly one stream): one request at most. */
+				seen = (struct vtep_learn){ .mac = src_mac, .vni = vni, .remote = (uint8_t)v->rx_r };
+				if (vtep_learn_wanted(&v->vt, vni, src_mac, (unsigned)v->rx_r, now_s))
+					learn[nlearn++] = seen;
+			}
 			n++;
 		}
 	}
@@ -566,16 +586,16 @@ static int vx_inner_tos(struct pkt *pk)
  * the frames of the raw socket too: one inner flow, one outer port, one
  * ECMP path, whichever way each of its frames leaves.
  */
-static uint16_t vx_sport(const struct vx_port *v, struct pkt *pk, unsigned *sock)
+static inline uint16_t vx_sport(const struct vx_port *v, struct pkt *pk, unsigned *sock)
 {
-	uint16_t h = vxlan_src_port(pk, v->sport_lo, v->sport_hi);
+	uint32_t hash = vxlan_flow_hash(pk);
 	unsigned s;
 
 	if (sock)
 		*sock = 0;
 	if (!v->n_gso || atomic_load_explicit(&v->gso_err, memory_order_relaxed))
-		return h;
-	s = h % v->n_gso;
+		return vxlan_hash_port(hash, v->sport_lo, v->sport_hi);
+	s = (unsigned)((uint64_t)hash * v->n_gso >> 32);
 	if (sock)
 		*sock = s;
 	return v->gso_sport[s];
@@ -609,17 +629,26 @@ static void vx_tos_cmsg(struct vx_port *v, unsigned m, int tos)
 /*
  * The outer UDP header of a datagram of @udp_len bytes from @sport to the
  * port's dstport, into @h; its checksum zero: no checksum (csum=off), or
- * the kernel's to fill (IPv6), or vx_csum4()'s (IPv4).
+ * the kernel's to fill (IPv6), or vx_csum4()'s (IPv4).  Returns the sum of
+ * its words (memory order, unfolded), for vx_csum4()'s.  One store of four
+ * big-endian words: a checksum that reads it back right after gets it
+ * from the store buffer, as it would not from eight byte stores.
  */
-static void vx_udp_hdr(const struct vx_port *v, uint8_t *h, uint16_t sport, uint32_t udp_len)
+static uint32_t vx_udp_hdr(const struct vx_port *v, uint8_t *h, uint16_t sport, uint32_t udp_len)
 {
-	h[0] = (uint8_t)(sport >> 8);
-	h[1] = (uint8_t)sport;
-	h[2] = (uint8_t)(v->dstport >> 8);
-	h[3] = (uint8_t)v->dstport;
-	h[4] = (uint8_t)(udp_len >> 8);
-	h[5] = (uint8_t)udp_len;
-	h[6] = h[7] = 0;
+	const uint16_t w[4] = { htons(sport), htons(v->dstport), htons((uint16_t)udp_len), 0 };
+
+	memcpy(h, w, sizeof(w));
+	return (uint32_t)w[0] + w[1] + w[2];
+}
+
+/* The VXLAN header for @vni into @h (vxlan_hdr_build()'s bytes, in two word stores); returns its words' sum. */
+static uint32_t vx_vxlan_hdr(uint8_t *h, uint32_t vni)
+{
+	const uint32_t w[2] = { htonl(VXLAN_FLAG_I << 24), htonl(vni << 8) };
+
+	memcpy(h, w, sizeof(w));
+	return (w[0] & 0xffff) + (w[0] >> 16) + (w[1] & 0xffff) + (w[1] >> 16);
 }
 
 /*
@@ -629,7 +658,7 @@ static void vx_udp_hdr(const struct vx_port *v, uint8_t *h, uint16_t sport, uint
  * (the head's first segment split around it).  False when the frame
  * cannot go (too many segments, too big for one datagram).
  */
-static bool vx_encap(struct vx_port *v, unsigned m, struct pkt *pk, uint32_t vni, const union vtep_addr *dst)
+static inline bool vx_encap(struct vx_port *v, unsigned m, struct pkt *pk, uint32_t vni, const union vtep_addr *dst)
 {
 	uint8_t *h = v->tx_hdr[m];
 	struct iovec *iov = v->tx_iov[m];
@@ -638,6 +667,7 @@ static bool vx_encap(struct vx_port *v, unsigned m, struct pkt *pk, uint32_t vni
 	uint32_t udp_len = VX_HDR_LEN + pk->len - strip;
 	uint16_t sport = vx_sport(v, pk, NULL);
 	struct msghdr *mh = &v->msgs[m].msg_hdr;
+	uint32_t hsum;
 
 	if (nseg < 0 || udp_len > 65535)
 		return false;
@@ -649,13 +679,16 @@ static bool vx_encap(struct vx_port *v, unsigned m, struct pkt *pk, uint32_t vni
 		iov[1].iov_len = 12;
 		nseg++;
 	}
-	vx_udp_hdr(v, h, sport, udp_len);
-	vxlan_hdr_build(h + VXLAN_UDP_HLEN, vni);
+	hsum = vx_udp_hdr(v, h, sport, udp_len) + vx_vxlan_hdr(h + VXLAN_UDP_HLEN, vni);
 	iov[0] = (struct iovec){ h, VX_HDR_LEN };
 	*mh = (struct msghdr){ .msg_name = (void *)dst, .msg_namelen = v->alen, .msg_iov = iov,
 			       .msg_iovlen = (size_t)nseg + 1 };
 	if (v->csum && !v->ipv6) {
-		v->tx_sum[m] = csum_fold(csum_add_iov(0, iov, (unsigned)nseg + 1, 0, udp_len, NULL));
+		/* A frame in one piece (a small one, whole in its head): two sums, no walk over a segment list. */
+		uint32_t sum = nseg == 1 && !strip ? csum_add(hsum, iov[1].iov_base, iov[1].iov_len)
+						   : csum_add_iov(hsum, &iov[1], (unsigned)nseg, 0, udp_len - VX_HDR_LEN, NULL);
+
+		v->tx_sum[m] = csum_fold(sum);
 		vx_csum4(v, m, dst, udp_len);
 	}
 	if (v->tos_inherit)
@@ -1074,6 +1107,15 @@ static void vx_tx_flow(struct vx_port *v, struct port_io *io, struct vx_clock *c
 	(*built)++;
 }
 
+/* A frame's destination in vx_tx_burst(): (inner MAC, VNI) -> a remote, or a flood mask over remotes and its count. */
+struct vx_dest {
+	uint64_t mac;
+	uint32_t vni;
+	int r;
+	uint32_t to;
+	unsigned need;
+};
+
 /*
  * Each frame to the remote its inner destination was learned (or set)
  * behind, else, a broadcast, multicast or unknown unicast, to every remote
@@ -1090,6 +1132,7 @@ static void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *p
 	uint32_t now_s = vtep_now_s();
 	uint64_t bytes = 0;
 	struct vx_clock clk = { 0, 0 };
+	struct vx_dest last = { 0 };
 
 	pthread_spin_lock(&v->tx_lock);
 	clk.t = dp_perf_note_start(io->perf);
@@ -1097,6 +1140,7 @@ static void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *p
 		struct pkt *pk = pkts[i];
 		uint32_t vni = 0, to = 0;
 		unsigned need = 1;
+		uint64_t mac;
 		int r;
 
 		if (!v->map)
@@ -1109,15 +1153,23 @@ static void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *p
 			vx_tx_flow(v, io, &clk, pk, vni, &m, &sent, &built, &bytes, drops);
 			continue;
 		}
-		r = vtep_lookup(&v->vt, vni, vtep_mac(pkt_head(pk)), now_s);
-
-		if (r < 0) {
-			/* flood: the VNI's list (read once: one word), else the port's */
-			to = vtep_flood_mask(&v->vt, vni);
-			if (!to)
-				to = port_flood;
-			need = (unsigned)__builtin_popcount(to);
-			r = to ? __builtin_ctz(to) : 0;
+		mac = vtep_mac(pkt_head(pk));
+		if (mac == last.mac && vni == last.vni && i) {
+			/* The previous frame's destination (a burst is mostly one stream): its answer again. */
+			r = last.r;
+			to = last.to;
+			need = last.need;
+		} else {
+			r = vtep_lookup(&v->vt, vni, mac, now_s);
+			if (r < 0) {
+				/* flood: the VNI's list (read once: one word), else the port's */
+				to = vtep_flood_mask(&v->vt, vni);
+				if (!to)
+					to = port_flood;
+				need = to & (to - 1) ? (unsigned)__builtin_popcount(to) : to != 0; /* one: no libgcc call */
+				r = to ? __builtin_ctz(to) : 0;
+			}
+			last = (struct vx_dest){ mac, vni, r, to, need };
 		}
 
 		if (!need) {
@@ -1713,6 +1765,7 @@ struct port *port_vxlan_create(const char *name, struct json_object *params, con
 		if (v->gro && !v->map)
 			v->rx_miov = malloc(VX_RX_MIOV * sizeof(*v->rx_miov));
 		v->port.rx_offload = v->rx_miov != NULL;
+		vx_rx_init(v);
 	}
 	if (!what) {
 		int e = vxlan_mtu_open(&v->mtu, &v->local.sa, v->alen, v->ipv6, v->mtu.conf, v->remote_flow);

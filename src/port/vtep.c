@@ -64,15 +64,6 @@ void vtep_destroy(struct vtep *t)
 	pthread_spin_destroy(&t->lock);
 }
 
-uint64_t vtep_mac(const uint8_t mac[6])
-{
-	uint64_t m = 0;
-
-	for (unsigned i = 0; i < 6; i++)
-		m |= (uint64_t)mac[i] << (8 * i);
-	return m;
-}
-
 /* The group bit of a MAC in vtep_mac() form (the first byte's low bit). */
 static bool mac_group(uint64_t mac)
 {

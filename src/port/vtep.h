@@ -70,6 +70,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #define VTEP_REMOTES_MAX 32		/* remote VTEPs per port: flood list and static ones */
@@ -148,8 +149,19 @@ struct vtep_entry {
 int vtep_init(struct vtep *t, bool ipv6);
 void vtep_destroy(struct vtep *t);
 
-/* A MAC address as the 48 low bits of a word. */
-uint64_t vtep_mac(const uint8_t mac[6]);
+/* A MAC address as the 48 low bits of a word (the first byte lowest). */
+static inline uint64_t vtep_mac(const uint8_t mac[6])
+{
+	uint64_t m = 0;
+
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	memcpy(&m, mac, 6); /* one load, not six */
+#else
+	for (unsigned i = 0; i < 6; i++)
+		m |= (uint64_t)mac[i] << (8 * i);
+#endif
+	return m;
+}
 
 /* The coarse monotonic second the table ages by (a vDSO read: once per burst). */
 uint32_t vtep_now_s(void);
