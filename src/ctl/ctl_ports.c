@@ -27,6 +27,19 @@ int vswd_port_slot(struct vswd *v, const char *name)
 	return -1;
 }
 
+static bool valid_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n >= PORT_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!(name[i] == '-' || name[i] == '_' || name[i] == '.' || (name[i] >= '0' && name[i] <= '9') ||
+		      (name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z')))
+			return false;
+	return true;
+}
+
 /*
  * Slots and names.  A flow holds port slots, in its match and actions,
  * compiled once: nothing is resolved per frame, and the caches' entries
@@ -78,24 +91,13 @@ int vswd_port_slot_kept(struct vswd *v, const char *name, bool keep)
 	for (unsigned i = 0; i < PORT_MAX; i++)
 		if (strcmp(v->slot_names[i], name) == 0)
 			return (int)i;
-	if (!keep || strlen(name) >= PORT_NAME_MAX || (slot = slot_for(v, name)) < 0)
+	if (!keep || !valid_name(name) || (slot = slot_for(v, name)) < 0)
 		return -1;
 	snprintf(v->slot_names[slot], PORT_NAME_MAX, "%s", name);
+	log_info("port %s: named by flows, not there: slot %d kept for it", name, slot);
 	return slot;
 }
 
-static bool valid_name(const char *name)
-{
-	size_t n = strlen(name);
-
-	if (n == 0 || n >= PORT_NAME_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!(name[i] == '-' || name[i] == '_' || name[i] == '.' || (name[i] >= '0' && name[i] <= '9') ||
-		      (name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z')))
-			return false;
-	return true;
-}
 
 /*
  * What a port reports (port_env.changed, control thread): the daemon owns
