@@ -128,20 +128,22 @@ static int mark_one(void *arg, const struct flow_rule *r)
  * formatter is the one list of where flows hold ports, so nothing here
  * can miss one it prints.  Only when every slot is named (ctl_ports.c).
  */
-int vswd_flows_unnamed_slot(struct vswd *v)
+unsigned vswd_flows_forget_unnamed(struct vswd *v)
 {
 	struct named_ctx *c = calloc(1, sizeof(*c));
-	int slot = -1;
+	unsigned n = 0;
 
 	if (!c)
-		return -1;
+		return 0;
 	if (v->flows)
 		flow_db_foreach(v->flows, NULL, mark_one, c);
-	for (unsigned i = 0; i < PORT_MAX && slot < 0; i++)
-		if (!atomic_load(&v->sw->ports[i]) && !(c->named[i / 64] & (1ull << (i % 64))))
-			slot = (int)i;
+	for (unsigned i = 0; i < PORT_MAX; i++)
+		if (v->slot_names[i][0] && !atomic_load(&v->sw->ports[i]) && !(c->named[i / 64] & (1ull << (i % 64)))) {
+			v->slot_names[i][0] = '\0';
+			n++;
+		}
 	free(c);
-	return slot;
+	return n;
 }
 
 /* ---- the db, its clock, publishing, the file ---- */

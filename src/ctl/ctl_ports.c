@@ -54,10 +54,13 @@ static bool valid_name(const char *name)
  *   - `port add` of that name, of any type, takes that slot again, and the
  *     rules apply to it as they did (as after a restart, which resolves the
  *     names of the flows file again);
- *   - another name takes a slot never named first; a deleted port's slot
- *     only when every slot is named, and only one no rule names (found by
- *     printing the rules, ctl_flows.c), so no rule written for one port
- *     ever applies to another.
+ *   - another name takes a slot never named first; once every slot is
+ *     named, the deleted ports' slots that no rule names are all forgotten
+ *     at once (found by printing the rules, ctl_flows.c: one pass over the
+ *     rules for many port adds), and it takes the first of them; so no
+ *     rule written for one port ever applies to another.  A slot kept for
+ *     a name while flows are loaded is a fresh one: their rules are not in
+ *     the db yet, so nothing may be forgotten meanwhile.
  *
  * What a rule means thus never changes with the ports, and a port added
  * or deleted needs no new flow version: a cached decision names a slot,
@@ -68,8 +71,8 @@ static bool valid_name(const char *name)
  * slots.
  */
 
-/* The slot for @name: the one kept for it, else the first never named, else a deleted port's no rule names; -1. */
-static int slot_for(struct vswd *v, const char *name)
+/* The slot kept for @name, else the first never named; -1. */
+static int slot_scan(const struct vswd *v, const char *name)
 {
 	int fresh = -1;
 
@@ -79,7 +82,17 @@ static int slot_for(struct vswd *v, const char *name)
 		if (fresh < 0 && !v->slot_names[i][0])
 			fresh = (int)i;
 	}
-	return fresh >= 0 ? fresh : vswd_flows_unnamed_slot(v);
+	return fresh;
+}
+
+/* The slot for a new port @name: slot_scan's, or with every slot named, one of a deleted port no rule names; -1. */
+static int slot_for(struct vswd *v, const char *name)
+{
+	int slot = slot_scan(v, name);
+
+	if (slot < 0 && vswd_flows_forget_unnamed(v) > 0)
+		slot = slot_scan(v, name);
+	return slot;
 }
 
 int vswd_port_slot_kept(struct vswd *v, const char *name, bool keep)
@@ -91,13 +104,12 @@ int vswd_port_slot_kept(struct vswd *v, const char *name, bool keep)
 	for (unsigned i = 0; i < PORT_MAX; i++)
 		if (strcmp(v->slot_names[i], name) == 0)
 			return (int)i;
-	if (!keep || !valid_name(name) || (slot = slot_for(v, name)) < 0)
+	if (!keep || !valid_name(name) || (slot = slot_scan(v, name)) < 0)
 		return -1;
 	snprintf(v->slot_names[slot], PORT_NAME_MAX, "%s", name);
 	log_info("port %s: named by flows, not there: slot %d kept for it", name, slot);
 	return slot;
 }
-
 
 /*
  * What a port reports (port_env.changed, control thread): the daemon owns

@@ -178,8 +178,8 @@ int vswd_port_slot(struct vswd *v, const char *name);
  */
 int vswd_port_slot_kept(struct vswd *v, const char *name, bool keep);
 
-/* ctl_flows.c, for ctl_ports.c: a slot with no port whose kept name no rule names (none: -1). */
-int vswd_flows_unnamed_slot(struct vswd *v);
+/* ctl_flows.c, for ctl_ports.c: forget the names kept for slots with no port that no rule names; how many. */
+unsigned vswd_flows_forget_unnamed(struct vswd *v);
 
 /*
  * Handle one control request from @peer; returns the response object
