@@ -45,8 +45,8 @@ static bool valid_name(const char *name)
  * compiled once: nothing is resolved per frame, and the caches' entries
  * name slots.  Names exist only in the text of flows (typed, dumped,
  * saved).  So, as Open vSwitch keeps a deleted port's OpenFlow number
- * for its name, a slot stays its port's name's after the port is deleted
- * (v->slot_names):
+ * for its name, a slot stays bound to its port's name after the port is
+ * deleted (v->slot_names):
  *
  *   - the rules naming the deleted port stay and print its name; while it
  *     is away they mean nothing: no frame comes in from an empty slot, and
