@@ -21,6 +21,7 @@
 #include "ctl/commands.h"
 #include "ctl/daemon.h"
 #include "ctl/handlers.h"
+#include "ctl/reload.h"
 #include "flow/table.h"
 #include "lib/log.h"
 #include "lib/unix_sock.h"
@@ -1102,6 +1103,33 @@ static void test_flows_deleted_port(void **state)
 	t = trace_of(v, "in_port=vm2,tcp");
 	if (!strstr(t, "Datapath actions: output:vm1\n"))
 		fail_msg("trace from vm2 after the restart:\n%s", t);
+	vswd_shutdown(v);
+
+	/* a reload that changes both config ports re-adds them in the new order: each takes its own slot */
+	assert_int_equal(vswd_init(v, &cfg, err, sizeof(err)), 0);
+	v->create_hook = stub_port_create;
+	{
+		struct json_object *c1 = json_tokener_parse(
+			"{\"ports\":[{\"name\":\"vm1\",\"type\":\"vhost-user\",\"path\":\"/x\"},"
+			"{\"name\":\"vm2\",\"type\":\"vhost-user\",\"path\":\"/y\"}]}");
+		struct json_object *c2 = json_tokener_parse(
+			"{\"ports\":[{\"name\":\"vm2\",\"type\":\"vhost-user\",\"path\":\"/y2\"},"
+			"{\"name\":\"vm1\",\"type\":\"vhost-user\",\"path\":\"/x2\"}]}");
+
+		assert_int_equal(vswd_add_config_ports(v, c1, err, sizeof(err)), 0);
+		assert_int_equal(vswd_flows_load(v, err, sizeof(err)), 0);
+		vm1 = port_id(v, "vm1");
+		vm2 = port_id(v, "vm2");
+		assert_int_equal(vswd_reload_ports(v, c1, c2, err, sizeof(err)), 0);
+		assert_int_equal(port_id(v, "vm1"), vm1);
+		assert_int_equal(port_id(v, "vm2"), vm2);
+		t = trace_of(v, "in_port=vm1,tcp");
+		if (!strstr(t, "Datapath actions: output:vm2\n"))
+			fail_msg("trace from vm1 after the reload:\n%s", t);
+		json_object_put(c1);
+		json_object_put(c2);
+	}
+	vswd_free_graveyard(v);
 	vswd_shutdown(v);
 	assert_int_equal(stub_ports_live, 0);
 }
