@@ -38,7 +38,9 @@
  * so a command's edits are in force for every batch that begins after it
  * returns, and `flow replace` (clear + adds + one commit) is atomic.
  * Ports are named by their vswd names in flows, both ways; a number is a
- * port slot (what `show` prints as the id).
+ * port slot (what `show` prints as the id).  A deleted port's slot stays
+ * kept for its name (ctl_ports.c, "Slots and names"), so its rules print
+ * that name, and the name still resolves to that slot.
  */
 
 #define FLOWS_FILE_MAX (16u << 20)	/* bytes of a flows file read (replace, load) */
@@ -58,9 +60,10 @@ static int miss_parse(const char *word)
 
 /* ---- port names ---- */
 
+/* A port's slot, or a deleted port's whose slot is kept for its name. */
 static int names_port_by_name(void *arg, const char *name, uint16_t *port)
 {
-	int slot = vswd_port_slot(arg, name);
+	int slot = vswd_port_slot_kept(arg, name, false);
 
 	if (slot < 0)
 		return -ENOENT;
@@ -68,17 +71,79 @@ static int names_port_by_name(void *arg, const char *name, uint16_t *port)
 	return 0;
 }
 
+/* The same, and a name no slot has gets one kept for it (vswd's own files: a port not added yet, or gone). */
+static int names_port_keep(void *arg, const char *name, uint16_t *port)
+{
+	int slot = vswd_port_slot_kept(arg, name, true);
+
+	if (slot < 0)
+		return -ENOENT;
+	*port = (uint16_t)slot;
+	return 0;
+}
+
+/* The name of the port in slot @port, or the name its slot is kept for; NULL prints the number. */
 static const char *names_port_name(void *arg, uint16_t port)
 {
 	struct vswd *v = arg;
 	struct port *p = port < PORT_MAX ? atomic_load(&v->sw->ports[port]) : NULL;
 
-	return p ? p->name : NULL;
+	if (p)
+		return p->name;
+	return port < PORT_MAX && v->slot_names[port][0] ? v->slot_names[port] : NULL;
 }
 
 static struct flow_names vswd_names(struct vswd *v)
 {
 	return (struct flow_names){ names_port_by_name, names_port_name, v };
+}
+
+struct named_ctx {
+	uint64_t named[PORT_MAX / 64];
+};
+
+/* flow_format's port_name: mark the slot as named by a rule, print nothing. */
+static const char *mark_port_name(void *arg, uint16_t port)
+{
+	struct named_ctx *c = arg;
+
+	if (port < PORT_MAX)
+		c->named[port / 64] |= 1ull << (port % 64);
+	return NULL;
+}
+
+static int mark_one(void *arg, const struct flow_rule *r)
+{
+	struct flow_names names = { NULL, mark_port_name, arg };
+	struct flow_mod mod;
+
+	flow_rule_to_mod(r, &mod);
+	flow_format(&mod, true, &names, NULL, 0);
+	return 0;
+}
+
+/*
+ * A rule names a slot when printing it asks for the slot's name (a match
+ * on in_port, output, resubmit, a port written by set_field or load): the
+ * formatter is the one list of where flows hold ports, so nothing here
+ * can miss one it prints.  Only when every slot is named (ctl_ports.c).
+ */
+unsigned vswd_flows_forget_unnamed(struct vswd *v)
+{
+	struct named_ctx *c = calloc(1, sizeof(*c));
+	unsigned n = 0;
+
+	if (!c)
+		return 0;
+	if (v->flows)
+		flow_db_foreach(v->flows, NULL, mark_one, c);
+	for (unsigned i = 0; i < PORT_MAX; i++)
+		if (v->slot_names[i][0] && !atomic_load(&v->sw->ports[i]) && !(c->named[i / 64] & (1ull << (i % 64)))) {
+			v->slot_names[i][0] = '\0';
+			n++;
+		}
+	free(c);
+	return n;
 }
 
 /* ---- the db, its clock, publishing, the file ---- */
@@ -247,9 +312,14 @@ static bool mod_table_line(const char *s, int8_t *miss)
  * behaviour), and only then put them in the db, replacing every rule
  * (@replace) or besides them: all or nothing.  A table no line names
  * keeps its miss behaviour (as ovs-ofctl replace-flows leaves the tables'
- * settings alone).  0, or -1 with @err naming the line.
+ * settings alone).  @keep_names: vswd's own file or state, where a port
+ * name no slot has is one not added yet (the state's ports come after the
+ * flows file) or deleted before the save: its slot is kept for it; in
+ * text from a client, such a name is an error, as in `flow add`.  0, or
+ * -1 with @err naming the line.
  */
-static int flows_load_text(struct vswd *v, char *text, bool replace, const char *what, char *err, size_t errlen)
+static int flows_load_text(struct vswd *v, char *text, bool replace, bool keep_names, const char *what, char *err,
+			   size_t errlen)
 {
 	struct flow_names names = vswd_names(v);
 	struct flow_mod *mods = NULL;
@@ -259,6 +329,8 @@ static int flows_load_text(struct vswd *v, char *text, bool replace, const char 
 	int rc = -1;
 
 	memset(miss, -1, sizeof(miss));
+	if (keep_names)
+		names.port_by_name = names_port_keep;
 
 	for (char *l = text, *eol; l; l = eol ? eol + 1 : NULL) {
 		char *s = l + strspn(l, " \t\r");
@@ -370,7 +442,7 @@ int vswd_flows_load(struct vswd *v, char *err, size_t errlen)
 	close(fd);
 	if (!text)
 		return -1;
-	rc = flows_load_text(v, text, true, path, err, errlen);
+	rc = flows_load_text(v, text, true, true, path, err, errlen);
 	free(text);
 	return rc;
 }
@@ -397,7 +469,7 @@ int vswd_flows_restore(struct vswd *v, struct json_object *lines, const char *wh
 		at += ll + 1;
 	}
 	*at = '\0';
-	rc = flows_load_text(v, text, true, what, err, errlen);
+	rc = flows_load_text(v, text, true, true, what, err, errlen);
 	free(text);
 	return rc;
 }
@@ -464,7 +536,7 @@ struct json_object *ctl_flow_replace(struct vswd *v, struct json_object *req, st
 		close(fd);
 	if (!text)
 		return ctl_reply_error(err);
-	if (flows_load_text(v, text, true, file, err, sizeof(err)) < 0) {
+	if (flows_load_text(v, text, true, false, file, err, sizeof(err)) < 0) {
 		free(text);
 		return ctl_reply_error(err);
 	}
@@ -928,6 +1000,8 @@ struct json_object *ctl_trace(struct vswd *v, struct json_object *req, struct ct
 			strbuf_addf(t.buf, t.len, &t.used, "output:%s", pn);
 		else
 			strbuf_addf(t.buf, t.len, &t.used, "output:%u", o->port);
+		if (o->kind == FLOW_OUT_PORT && (o->port >= PORT_MAX || !atomic_load(&v->sw->ports[o->port])))
+			strbuf_addf(t.buf, t.len, &t.used, " (no such port: a no_destination drop)");
 		if (o->snap != FLOW_SNAP_LIVE)
 			strbuf_addf(t.buf, t.len, &t.used, "(headers before the later rewrites)");
 	}

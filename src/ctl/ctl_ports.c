@@ -41,6 +41,77 @@ static bool valid_name(const char *name)
 }
 
 /*
+ * Slots and names.  A flow holds port slots, in its match and actions,
+ * compiled once: nothing is resolved per frame, and the caches' entries
+ * name slots.  Names exist only in the text of flows (typed, dumped,
+ * saved).  So, as Open vSwitch keeps a deleted port's OpenFlow number
+ * for its name, a slot stays bound to its port's name after the port is
+ * deleted (v->slot_names):
+ *
+ *   - the rules naming the deleted port stay and print its name; while it
+ *     is away they mean nothing: no frame comes in from an empty slot, and
+ *     an output there is a `no_destination` drop (dp/flows.c out_verdict);
+ *   - `port add` of that name, of any type, takes that slot again, and the
+ *     rules apply to it as they did (as after a restart, which resolves the
+ *     names of the flows file again);
+ *   - another name takes a slot never named first; once every slot is
+ *     named, the deleted ports' slots that no rule names are all forgotten
+ *     at once (found by printing the rules, ctl_flows.c: one pass over the
+ *     rules for many port adds), and it takes the first of them; so no
+ *     rule written for one port ever applies to another.  A slot kept for
+ *     a name while flows are loaded is a fresh one: their rules are not in
+ *     the db yet, so nothing may be forgotten meanwhile.
+ *
+ * What a rule means thus never changes with the ports, and a port added
+ * or deleted needs no new flow version: a cached decision names a slot,
+ * and the port in that slot is read per batch (the port delete's grace
+ * period is the only wait).  Resolving the names at each version instead,
+ * every port change would recompile and republish every rule and empty
+ * every worker's caches, and each rule would keep its names besides its
+ * slots.
+ */
+
+/* The slot kept for @name, else the first never named; -1. */
+static int slot_scan(const struct vswd *v, const char *name)
+{
+	int fresh = -1;
+
+	for (unsigned i = 0; i < PORT_MAX; i++) {
+		if (strcmp(v->slot_names[i], name) == 0)
+			return (int)i;
+		if (fresh < 0 && !v->slot_names[i][0])
+			fresh = (int)i;
+	}
+	return fresh;
+}
+
+/* The slot for a new port @name: slot_scan's, or with every slot named, one of a deleted port no rule names; -1. */
+static int slot_for(struct vswd *v, const char *name)
+{
+	int slot = slot_scan(v, name);
+
+	if (slot < 0 && vswd_flows_forget_unnamed(v) > 0)
+		slot = slot_scan(v, name);
+	return slot;
+}
+
+int vswd_port_slot_kept(struct vswd *v, const char *name, bool keep)
+{
+	int slot = vswd_port_slot(v, name);
+
+	if (slot >= 0)
+		return slot;
+	for (unsigned i = 0; i < PORT_MAX; i++)
+		if (strcmp(v->slot_names[i], name) == 0)
+			return (int)i;
+	if (!keep || !valid_name(name) || (slot = slot_scan(v, name)) < 0)
+		return -1;
+	snprintf(v->slot_names[slot], PORT_NAME_MAX, "%s", name);
+	log_info("port %s: named by flows, not there: slot %d kept for it", name, slot);
+	return slot;
+}
+
+/*
  * What a port reports (port_env.changed, control thread): the daemon owns
  * the switch and the data path, so it is the one that acts.
  */
@@ -80,11 +151,17 @@ static int port_add(struct vswd *v, struct json_object *o, bool privileged, char
 		snprintf(err, errlen, "port %s exists", name);
 		return -1;
 	}
-	for (unsigned i = 0; i < PORT_MAX && slot < 0; i++)
-		if (!atomic_load(&v->sw->ports[i]))
-			slot = (int)i;
+	slot = slot_for(v, name);
 	if (slot < 0) {
-		snprintf(err, errlen, "no room for more than %d ports", PORT_MAX);
+		unsigned empty = 0;
+
+		for (unsigned i = 0; i < PORT_MAX; i++)
+			empty += !atomic_load(&v->sw->ports[i]);
+		if (empty)
+			snprintf(err, errlen, "no slot free: the %u without a port are kept for deleted ports that flows "
+					      "name (delete those flows)", empty);
+		else
+			snprintf(err, errlen, "no room for more than %d ports", PORT_MAX);
 		return -1;
 	}
 	pt = port_type_find(type);
@@ -106,6 +183,7 @@ static int port_add(struct vswd *v, struct json_object *o, bool privileged, char
 		return -1;
 	}
 	p->id = (unsigned)slot;
+	snprintf(v->slot_names[slot], PORT_NAME_MAX, "%s", name);
 	switch_port_set(v->sw, (unsigned)slot, p);
 	dp_rebuild_port(&v->dp, p); /* includes a grace period: the next switch_port_set may come */
 	log_info("port %s added (%s)", name, p->ops->type);
@@ -129,6 +207,7 @@ static int port_del(struct vswd *v, const char *name, char *err, size_t errlen)
 	assert(v->ngrave < VSWD_GRAVE_MAX);
 	v->graveyard[v->ngrave++] = p;
 	vswd_state_port_set(v, (unsigned)slot, NULL);
+	/* v->slot_names[slot] stays: the slot is kept for the name (above, "Slots and names") */
 	log_info("port %s deleted", name);
 	return 0;
 }

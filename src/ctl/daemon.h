@@ -96,6 +96,12 @@ struct vswd {
 	struct flow_db *flows;		/* the flow tables (ctl_flows.c); published to the workers as sw->flows */
 	/* Per slot, the port-add request of a port added at run time, as given (state.c saves them); NULL: none or the config's. */
 	struct json_object *state_ports[PORT_MAX];
+	/*
+	 * Per slot, the name it is kept for: its port's, or a deleted port's
+	 * (or, loading flows, a port's not added yet) that flows may still
+	 * name; "" for a slot never named.  ctl_ports.c, "Slots and names".
+	 */
+	char slot_names[PORT_MAX][PORT_NAME_MAX];
 	bool state_restoring;		/* state.c is applying the saved state: no save until it is done */
 	/* Tests and fuzzers: called instead of a type's constructor, after the parameters were checked. */
 	port_create_hook_fn create_hook;
@@ -163,6 +169,17 @@ struct json_object *vswd_flow_tables_json(struct vswd *v);
 
 /* The slot of the port called @name, or -1 (ctl_ports.c). */
 int vswd_port_slot(struct vswd *v, const char *name);
+
+/*
+ * ctl_ports.c, for the flows: the slot kept for @name, its port's or a
+ * deleted port's; with @keep, a name no slot has gets one kept for it
+ * (flows loaded from vswd's own files, naming a port not added yet).
+ * -1: none.
+ */
+int vswd_port_slot_kept(struct vswd *v, const char *name, bool keep);
+
+/* ctl_flows.c, for ctl_ports.c: forget the names kept for slots with no port that no rule names; how many. */
+unsigned vswd_flows_forget_unnamed(struct vswd *v);
 
 /*
  * Handle one control request from @peer; returns the response object

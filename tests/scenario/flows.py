@@ -46,6 +46,14 @@ Steps:
   8. restart vswd (SIGTERM, exit 0, same config): the flows file holds
      `mod-table 0 continue`; `flow dump` shows the same rules, the ping
      to .99 still gets its replies, and the one to c2 (table 0 continues);
+  8b. a deleted port's rules (docs/FLOWS.md, "Ports in flows"): with
+     `priority=300,in_port=c1,ip,nw_dst=10.0.0.2 actions=output:c2` and
+     `priority=300,in_port=c2,ip actions=output:c1`, c1 reaches c2; `port
+     del c2`, then `port add c9 afpacket` on c2's own veth: the port that
+     took c2's place gets none of c2's rules (c1's pings to c2 fail, each
+     a `no_destination` drop on c1, though c9's wire leads to c2), `flow
+     dump` still names c2; `port del c9`, `port add c2` again: the rules
+     apply to it (c1 reaches c2, no new drop);
   9. `flow del`: no rule, the ping to c2 works (the bridge);
   10. cleanup: vswd, namespaces; nothing of the test is left.
 
@@ -321,6 +329,27 @@ def scenario(build, wd, state):
           "%s vs %s" % (rules_before, rules_after))
     check(settle(GHOST) and ping(GHOST), "after a restart: the rewrite still answers c1's pings")
     check(ping(IP["c2"]), "after a restart: table 0 still continues into table 1 (c1 reaches c2)")
+
+    # 8b. a deleted port's rules: never applied to the port that comes next, applied again to its name
+    sw.ok("flow", "add", "priority=300,in_port=c1,ip,nw_dst=%s actions=output:c2" % IP["c2"])
+    sw.ok("flow", "add", "priority=300,in_port=c2,ip actions=output:c1")
+    check(ping(IP["c2"]), "output:c2 and in_port=c2 rules: c1 reaches c2")
+    sw.ok("port", "del", "c2")
+    sw.ok("port", "add", "c9", "afpacket", "ifname=" + VETH["c2"])
+    before = sw.drops("c1", "no_destination")
+    check(ping_fails(IP["c2"]), "c2 deleted, c9 added on its veth: c2's rules send c9 nothing, match none of its frames")
+    after = sw.drops("c1", "no_destination")
+    check(after - before >= 3, "c1's no_destination count grew by the echo requests to the deleted c2",
+          "%d -> %d" % (before, after))
+    out = sw.ok("flow", "dump")
+    check("in_port=c1,nw_dst=%s actions=output:c2" % IP["c2"] in out and "in_port=c2 actions=output:c1" in out,
+          "flow dump: the deleted port's rules, by its name", out.strip())
+    sw.ok("port", "del", "c9")
+    sw.ok("port", "add", "c2", "afpacket", "ifname=" + VETH["c2"])
+    before = sw.drops("c1", "no_destination")
+    check(settle(IP["c2"]) and ping(IP["c2"]), "c2 added again: its rules apply, c1 reaches c2")
+    after = sw.drops("c1", "no_destination")
+    check(after == before, "no no_destination drop with c2 back", "%d -> %d" % (before, after))
 
     # 9. every rule deleted: the bridge
     sw.ok("flow", "del")

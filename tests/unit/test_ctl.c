@@ -21,6 +21,7 @@
 #include "ctl/commands.h"
 #include "ctl/daemon.h"
 #include "ctl/handlers.h"
+#include "ctl/reload.h"
 #include "flow/table.h"
 #include "lib/log.h"
 #include "lib/unix_sock.h"
@@ -259,6 +260,21 @@ static void test_ports_at_scale(void **state)
 	assert_true(json_object_object_get_ex(r, "flood_budget", &f));
 	assert_int_equal(json_object_get_int(f), SWITCH_DEFAULT_FLOOD_BUDGET);
 	json_object_put(r);
+	/*
+	 * Every slot named: a deleted port's slot goes to another name only
+	 * when no rule names it (p2048's went to "again" above; p7's, named by
+	 * a rule, does not), and its own name takes it back.
+	 */
+	assert_string_equal(ask(v, "{\"cmd\":\"flow-add\",\"flow\":\"in_port=p7,actions=drop\"}", NULL), "ok");
+	assert_string_equal(ask(v, "{\"cmd\":\"port-del\",\"name\":\"p7\"}", NULL), "ok");
+	assert_non_null(strstr(ask(v, "{\"cmd\":\"port-add\",\"name\":\"other\",\"type\":\"vhost-user\",\"path\":\"/x\"}",
+				   NULL), "flows name"));
+	assert_string_equal(ask(v, "{\"cmd\":\"port-add\",\"name\":\"p7\",\"type\":\"vhost-user\",\"path\":\"/x\"}",
+				NULL), "ok");
+	assert_string_equal(ask(v, "{\"cmd\":\"port-del\",\"name\":\"p7\"}", NULL), "ok");
+	assert_string_equal(ask(v, "{\"cmd\":\"flow-del\"}", NULL), "ok");
+	assert_string_equal(ask(v, "{\"cmd\":\"port-add\",\"name\":\"other\",\"type\":\"vhost-user\",\"path\":\"/x\"}",
+				NULL), "ok");
 	qsort(add_ms, PORT_MAX, sizeof(add_ms[0]), cmp_double);
 	print_message("port-add up to %d ports: median %.3f ms, max %.3f ms\n", PORT_MAX, add_ms[PORT_MAX / 2],
 		      add_ms[PORT_MAX - 1]);
@@ -941,6 +957,183 @@ static void test_flows(void **state)
 	assert_int_equal(proc_count_fds(), fds0);
 }
 
+/* The slot (show's "id") of port @name, or -1. */
+static int port_id(struct vswd *v, const char *name)
+{
+	struct json_object *r = ask_reply(v, "{\"cmd\":\"show\"}"), *ports;
+	int id = -1;
+
+	assert_true(json_object_object_get_ex(r, "ports", &ports));
+	for (size_t i = 0; i < json_object_array_length(ports); i++) {
+		struct json_object *o = json_object_array_get_idx(ports, i);
+
+		if (strcmp(ctl_reply_str(o, "name"), name) == 0)
+			id = (int)ctl_reply_int(o, "id");
+	}
+	json_object_put(r);
+	return id;
+}
+
+/* The trace of the match @flow, into a static buffer. */
+static const char *trace_of(struct vswd *v, const char *flow)
+{
+	static char text[4096];
+	char req[256];
+	struct json_object *r;
+
+	snprintf(req, sizeof(req), "{\"cmd\":\"trace\",\"flow\":\"%s\"}", flow);
+	r = ask_reply(v, req);
+	snprintf(text, sizeof(text), "%s", ctl_reply_str(r, "trace"));
+	json_object_put(r);
+	return text;
+}
+
+/* Every line vswd would save as its flows (vswd_flows_lines), joined, into a static buffer. */
+static const char *flow_lines(struct vswd *v)
+{
+	static char all[4096];
+	struct json_object *a = vswd_flows_lines(v);
+	size_t used = 0;
+
+	assert_non_null(a);
+	all[0] = '\0';
+	for (size_t i = 0; i < json_object_array_length(a); i++)
+		used += (size_t)snprintf(all + used, sizeof(all) - used, "%s\n",
+					 json_object_get_string(json_object_array_get_idx(a, i)));
+	json_object_put(a);
+	return all;
+}
+
+/*
+ * Flows hold port slots, and a deleted port's slot stays its name's
+ * (ctl_ports.c, docs/FLOWS.md "Ports in flows"): the rules naming it stay
+ * and print its name, the port added next takes another slot so that no
+ * rule of the deleted port sends it frames or matches its frames, and the
+ * name added again takes its slot back: the rules apply again, with no
+ * new flow version.  A flows file naming ports not added yet loads, and
+ * each takes its slot when it comes.
+ */
+static void test_flows_deleted_port(void **state)
+{
+	struct vswd_config cfg;
+	struct vswd *v;
+	char err[256];
+	const char *t;
+	int vm1, vm2;
+	uint64_t gen;
+
+	vswd_config_default(&cfg);
+	snprintf(cfg.flows_path, sizeof(cfg.flows_path), "%s", tmp_path("slots.flows"));
+	v = offline_vswd();
+	vswd_shutdown(v);
+	assert_int_equal(vswd_init(v, &cfg, err, sizeof(err)), 0);
+	v->create_hook = stub_port_create;
+	assert_string_equal(ask(v, "{\"cmd\":\"port-add\",\"name\":\"vm1\",\"type\":\"vhost-user\",\"path\":\"/x\"}",
+				NULL), "ok");
+	assert_string_equal(ask(v, "{\"cmd\":\"port-add\",\"name\":\"vm2\",\"type\":\"vhost-user\",\"path\":\"/y\"}",
+				NULL), "ok");
+	vm1 = port_id(v, "vm1");
+	vm2 = port_id(v, "vm2");
+	assert_string_equal(ask(v, "{\"cmd\":\"flow-add\",\"flow\":\"in_port=vm1,actions=output:vm2\"}", NULL), "ok");
+	assert_string_equal(ask(v, "{\"cmd\":\"flow-add\",\"flow\":\"in_port=vm2,actions=output:vm1\"}", NULL), "ok");
+	assert_string_equal(ask(v, "{\"cmd\":\"flow-add\",\"flow\":\"priority=5,arp,actions=resubmit:vm2\"}", NULL),
+			    "ok");
+	gen = flow_db_tables(v->flows)->gen;
+
+	/* vm2 deleted: its rules stay, by name (what state.json saves too), and send nothing */
+	assert_string_equal(ask(v, "{\"cmd\":\"port-del\",\"name\":\"vm2\"}", NULL), "ok");
+	vswd_free_graveyard(v);
+	t = flow_lines(v);
+	if (!strstr(t, "in_port=vm1 actions=output:vm2") || !strstr(t, "in_port=vm2 actions=output:vm1") ||
+	    !strstr(t, "resubmit:vm2"))
+		fail_msg("flows after port del vm2:\n%s", t);
+	t = trace_of(v, "in_port=vm1,tcp");
+	if (!strstr(t, "Datapath actions: output:vm2 (no such port: a no_destination drop)"))
+		fail_msg("trace from vm1 with vm2 deleted:\n%s", t);
+
+	/* a new port takes another slot: vm2's rules neither send it frames nor match its frames */
+	assert_string_equal(ask(v, "{\"cmd\":\"port-add\",\"name\":\"vm9\",\"type\":\"vhost-user\",\"path\":\"/z\"}",
+				NULL), "ok");
+	assert_true(port_id(v, "vm9") != vm2);
+	assert_true(port_id(v, "vm9") != vm1);
+	t = trace_of(v, "in_port=vm1,tcp");
+	if (strstr(t, "vm9") || !strstr(t, "Datapath actions: output:vm2 (no such port"))
+		fail_msg("trace from vm1 with vm9 added:\n%s", t);
+	t = trace_of(v, "in_port=vm9,tcp");
+	if (!strstr(t, "No match") || !strstr(t, "Datapath actions: drop"))
+		fail_msg("trace from vm9:\n%s", t);
+	/* the deleted port's rules are still named: dumped and deleted by its name */
+	{
+		struct json_object *r = ask_reply(v, "{\"cmd\":\"flow-dump\",\"flow\":\"in_port=vm2\"}"), *a;
+
+		assert_true(json_object_object_get_ex(r, "flows", &a));
+		assert_int_equal(json_object_array_length(a), 1);
+		json_object_put(r);
+	}
+	/* a name no port ever had is still an error */
+	assert_non_null(strstr(ask(v, "{\"cmd\":\"flow-add\",\"flow\":\"in_port=vm7,actions=drop\"}", NULL), "vm7"));
+
+	/* vm2 again, of another type: its slot back, its rules apply again, on the same version */
+	assert_string_equal(ask(v, "{\"cmd\":\"port-add\",\"name\":\"vm2\",\"type\":\"tap\"}", NULL), "ok");
+	assert_int_equal(port_id(v, "vm2"), vm2);
+	t = trace_of(v, "in_port=vm1,tcp");
+	if (!strstr(t, "Datapath actions: output:vm2\n"))
+		fail_msg("trace from vm1 with vm2 back:\n%s", t);
+	assert_int_equal(flow_db_tables(v->flows)->gen, gen);
+
+	/* a restart that loads the flows file before any port: the names wait for their ports */
+	vswd_shutdown(v);
+	assert_int_equal(vswd_init(v, &cfg, err, sizeof(err)), 0);
+	v->create_hook = stub_port_create;
+	if (vswd_flows_load(v, err, sizeof(err)) < 0)
+		fail_msg("flows file naming ports not added yet: %s", err);
+	assert_int_equal(flow_db_count(v->flows, FLOW_TABLE_ANY), 3);
+	assert_string_equal(ask(v, "{\"cmd\":\"port-add\",\"name\":\"vm9\",\"type\":\"vhost-user\",\"path\":\"/z\"}",
+				NULL), "ok");
+	t = trace_of(v, "in_port=vm9,tcp");
+	if (!strstr(t, "No match") || !strstr(t, "Datapath actions: drop"))
+		fail_msg("trace from vm9 after the restart:\n%s", t);
+	assert_string_equal(ask(v, "{\"cmd\":\"port-add\",\"name\":\"vm2\",\"type\":\"vhost-user\",\"path\":\"/y\"}",
+				NULL), "ok");
+	assert_string_equal(ask(v, "{\"cmd\":\"port-add\",\"name\":\"vm1\",\"type\":\"vhost-user\",\"path\":\"/x\"}",
+				NULL), "ok");
+	t = trace_of(v, "in_port=vm1,tcp");
+	if (!strstr(t, "Datapath actions: output:vm2\n"))
+		fail_msg("trace from vm1 after the restart:\n%s", t);
+	t = trace_of(v, "in_port=vm2,tcp");
+	if (!strstr(t, "Datapath actions: output:vm1\n"))
+		fail_msg("trace from vm2 after the restart:\n%s", t);
+	vswd_shutdown(v);
+
+	/* a reload that changes both config ports re-adds them in the new order: each takes its own slot */
+	assert_int_equal(vswd_init(v, &cfg, err, sizeof(err)), 0);
+	v->create_hook = stub_port_create;
+	{
+		struct json_object *c1 = json_tokener_parse(
+			"{\"ports\":[{\"name\":\"vm1\",\"type\":\"vhost-user\",\"path\":\"/x\"},"
+			"{\"name\":\"vm2\",\"type\":\"vhost-user\",\"path\":\"/y\"}]}");
+		struct json_object *c2 = json_tokener_parse(
+			"{\"ports\":[{\"name\":\"vm2\",\"type\":\"vhost-user\",\"path\":\"/y2\"},"
+			"{\"name\":\"vm1\",\"type\":\"vhost-user\",\"path\":\"/x2\"}]}");
+
+		assert_int_equal(vswd_add_config_ports(v, c1, err, sizeof(err)), 0);
+		assert_int_equal(vswd_flows_load(v, err, sizeof(err)), 0);
+		vm1 = port_id(v, "vm1");
+		vm2 = port_id(v, "vm2");
+		assert_int_equal(vswd_reload_ports(v, c1, c2, err, sizeof(err)), 0);
+		assert_int_equal(port_id(v, "vm1"), vm1);
+		assert_int_equal(port_id(v, "vm2"), vm2);
+		t = trace_of(v, "in_port=vm1,tcp");
+		if (!strstr(t, "Datapath actions: output:vm2\n"))
+			fail_msg("trace from vm1 after the reload:\n%s", t);
+		json_object_put(c1);
+		json_object_put(c2);
+	}
+	vswd_free_graveyard(v);
+	vswd_shutdown(v);
+	assert_int_equal(stub_ports_live, 0);
+}
+
 /* ---- replies as text ---- */
 
 /* What the printer @print writes on stdout for the reply @json (the caller frees it). */
@@ -1275,6 +1468,7 @@ int main(void)
 		cmocka_unit_test(test_ports_at_scale),
 		cmocka_unit_test(test_file_params_need_privilege),
 		cmocka_unit_test(test_flows),
+		cmocka_unit_test(test_flows_deleted_port),
 		cmocka_unit_test(test_stats_text_queues),
 		cmocka_unit_test(test_unix_sock),
 		cmocka_unit_test(test_running_socket),
