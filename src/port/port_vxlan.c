@@ -255,6 +255,7 @@ struct vx_port {
 	size_t rx_off;		/* bytes of message rx_next already out (GRO: the datagrams before) */
 	size_t rx_seg;		/* its GRO datagram size (0: one datagram) */
 	int rx_r;		/* its remote (remote=flow: VTEP_REMOTES_MAX, none: nothing learned) */
+	int rx_r_prev;		/* the message before's (-1: none, or dropped), for the next with its address */
 	const union vtep_addr *rx_src;	/* its source VTEP: remotes[rx_r]'s address, or rx_from[] (remote=flow) */
 	struct iovec *rx_miov;	/* VX_RX_MIOV: the views of merged TSO frames (GRO on) */
 	union {
@@ -367,6 +368,7 @@ static bool vx_rx_fill(struct vx_port *v, unsigned max)
 	got = recvmmsg(v->rx_fd, v->rx_msgs, max, MSG_DONTWAIT, NULL);
 	v->rx_next = v->rx_got = 0;
 	v->rx_off = 0;
+	v->rx_r_prev = -1;
 	if (got <= 0) {
 		v->drained = true;
 		return false;
@@ -374,6 +376,16 @@ static bool vx_rx_fill(struct vx_port *v, unsigned max)
 	v->drained = (unsigned)got < max;
 	v->rx_got = (unsigned)got;
 	return true;
+}
+
+/* Two source addresses of received messages (the kernel's, family checked by vtep_remote_find()) of one host. */
+static bool vx_same_host(const struct vx_port *v, const union vx_addr *a, const union vx_addr *b)
+{
+	if (a->sa.sa_family != b->sa.sa_family)
+		return false;
+	if (v->ipv6)
+		return !memcmp(&a->v6.sin6_addr, &b->v6.sin6_addr, sizeof(a->v6.sin6_addr));
+	return a->v4.sin_addr.s_addr == b->v4.sin_addr.s_addr;
 }
 
 /*
@@ -394,8 +406,11 @@ static bool vx_rx_msg_start(struct vx_port *v, unsigned bad[VX_RX__COUNT])
 		bad[VX_RX_SHORT]++;
 	else if (v->remote_flow)
 		v->rx_r = VTEP_REMOTES_MAX; /* any VTEP: the flows tell them apart (tun_src), as OVS's remote_ip=flow */
+	else if (i && v->rx_r_prev >= 0 && vx_same_host(v, &v->rx_from[i], &v->rx_from[i - 1]))
+		v->rx_r = v->rx_r_prev; /* the message before's VTEP (a burst mostly comes from one): found once */
 	else if ((v->rx_r = vtep_remote_find(&v->vt, (const union vtep_addr *)&v->rx_from[i], mh->msg_namelen)) < 0)
 		bad[VX_RX_REMOTE]++;
+	v->rx_r_prev = v->rx_r;
 	if (v->rx_r < 0) {
 		v->rx_next++;
 		return false;
