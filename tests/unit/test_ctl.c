@@ -87,6 +87,16 @@ static const char *ask(struct vswd *v, const char *json, struct ctl_peer *peer)
 	return out;
 }
 
+/* Port @name (a stub, through create_hook) added by a port-add request, which must answer "ok". */
+static void stub_add(struct vswd *v, const char *name, const char *path)
+{
+	char req[256];
+
+	snprintf(req, sizeof(req), "{\"cmd\":\"port-add\",\"name\":\"%s\",\"type\":\"vhost-user\",\"path\":\"%s\"}",
+		 name, path);
+	assert_string_equal(ask(v, req, NULL), "ok");
+}
+
 static void assert_refused_naming(const char *got, const char *key)
 {
 	if (strcmp(got, "ok") == 0 || !strstr(got, key) || !strstr(got, "valid"))
@@ -237,8 +247,7 @@ static void test_ports_at_scale(void **state)
 	assert_string_equal(ask(v, "{\"cmd\":\"port-del\",\"name\":\"p2048\"}", NULL), "ok");
 	print_message("port-del at %d ports: %.3f ms\n", PORT_MAX, now_ms() - t0);
 	assert_int_equal(atomic_load(&v->sw->flood_list)->n, PORT_MAX - 1);
-	assert_string_equal(ask(v, "{\"cmd\":\"port-add\",\"name\":\"again\",\"type\":\"vhost-user\",\"path\":\"/x\"}", NULL),
-			    "ok");
+	stub_add(v, "again", "/x");
 	req[0] = 0;
 	{
 		struct json_object *q = json_tokener_parse("{\"cmd\":\"show\"}");
@@ -269,12 +278,10 @@ static void test_ports_at_scale(void **state)
 	assert_string_equal(ask(v, "{\"cmd\":\"port-del\",\"name\":\"p7\"}", NULL), "ok");
 	assert_non_null(strstr(ask(v, "{\"cmd\":\"port-add\",\"name\":\"other\",\"type\":\"vhost-user\",\"path\":\"/x\"}",
 				   NULL), "flows name"));
-	assert_string_equal(ask(v, "{\"cmd\":\"port-add\",\"name\":\"p7\",\"type\":\"vhost-user\",\"path\":\"/x\"}",
-				NULL), "ok");
+	stub_add(v, "p7", "/x");
 	assert_string_equal(ask(v, "{\"cmd\":\"port-del\",\"name\":\"p7\"}", NULL), "ok");
 	assert_string_equal(ask(v, "{\"cmd\":\"flow-del\"}", NULL), "ok");
-	assert_string_equal(ask(v, "{\"cmd\":\"port-add\",\"name\":\"other\",\"type\":\"vhost-user\",\"path\":\"/x\"}",
-				NULL), "ok");
+	stub_add(v, "other", "/x");
 	qsort(add_ms, PORT_MAX, sizeof(add_ms[0]), cmp_double);
 	print_message("port-add up to %d ports: median %.3f ms, max %.3f ms\n", PORT_MAX, add_ms[PORT_MAX / 2],
 		      add_ms[PORT_MAX - 1]);
@@ -763,10 +770,8 @@ static void test_flows(void **state)
 	v->create_hook = stub_port_create;
 	v->sw->clock_ns = test_clock;
 	test_clock_ns = 1000000000ull;
-	assert_string_equal(ask(v, "{\"cmd\":\"port-add\",\"name\":\"vm1\",\"type\":\"vhost-user\",\"path\":\"/x\"}",
-				NULL), "ok");
-	assert_string_equal(ask(v, "{\"cmd\":\"port-add\",\"name\":\"vm2\",\"type\":\"vhost-user\",\"path\":\"/y\"}",
-				NULL), "ok");
+	stub_add(v, "vm1", "/x");
+	stub_add(v, "vm2", "/y");
 	assert_null(atomic_load(&v->sw->flows));
 
 	/* errors name the token; nothing changes */
@@ -936,10 +941,8 @@ static void test_flows(void **state)
 	vswd_shutdown(v);
 	assert_int_equal(vswd_init(v, &cfg, err, sizeof(err)), 0);
 	v->create_hook = stub_port_create;
-	assert_string_equal(ask(v, "{\"cmd\":\"port-add\",\"name\":\"vm1\",\"type\":\"vhost-user\",\"path\":\"/x\"}",
-				NULL), "ok");
-	assert_string_equal(ask(v, "{\"cmd\":\"port-add\",\"name\":\"vm2\",\"type\":\"vhost-user\",\"path\":\"/y\"}",
-				NULL), "ok");
+	stub_add(v, "vm1", "/x");
+	stub_add(v, "vm2", "/y");
 	assert_int_equal(vswd_flows_load(v, err, sizeof(err)), 0);
 	assert_int_equal(flow_db_count(v->flows, FLOW_TABLE_ANY), 2);
 	assert_non_null(atomic_load(&v->sw->flows));
@@ -1028,10 +1031,8 @@ static void test_flows_deleted_port(void **state)
 	vswd_shutdown(v);
 	assert_int_equal(vswd_init(v, &cfg, err, sizeof(err)), 0);
 	v->create_hook = stub_port_create;
-	assert_string_equal(ask(v, "{\"cmd\":\"port-add\",\"name\":\"vm1\",\"type\":\"vhost-user\",\"path\":\"/x\"}",
-				NULL), "ok");
-	assert_string_equal(ask(v, "{\"cmd\":\"port-add\",\"name\":\"vm2\",\"type\":\"vhost-user\",\"path\":\"/y\"}",
-				NULL), "ok");
+	stub_add(v, "vm1", "/x");
+	stub_add(v, "vm2", "/y");
 	vm1 = port_id(v, "vm1");
 	vm2 = port_id(v, "vm2");
 	assert_string_equal(ask(v, "{\"cmd\":\"flow-add\",\"flow\":\"in_port=vm1,actions=output:vm2\"}", NULL), "ok");
@@ -1052,8 +1053,7 @@ static void test_flows_deleted_port(void **state)
 		fail_msg("trace from vm1 with vm2 deleted:\n%s", t);
 
 	/* a new port takes another slot: vm2's rules neither send it frames nor match its frames */
-	assert_string_equal(ask(v, "{\"cmd\":\"port-add\",\"name\":\"vm9\",\"type\":\"vhost-user\",\"path\":\"/z\"}",
-				NULL), "ok");
+	stub_add(v, "vm9", "/z");
 	assert_true(port_id(v, "vm9") != vm2);
 	assert_true(port_id(v, "vm9") != vm1);
 	t = trace_of(v, "in_port=vm1,tcp");
@@ -1088,15 +1088,12 @@ static void test_flows_deleted_port(void **state)
 	if (vswd_flows_load(v, err, sizeof(err)) < 0)
 		fail_msg("flows file naming ports not added yet: %s", err);
 	assert_int_equal(flow_db_count(v->flows, FLOW_TABLE_ANY), 3);
-	assert_string_equal(ask(v, "{\"cmd\":\"port-add\",\"name\":\"vm9\",\"type\":\"vhost-user\",\"path\":\"/z\"}",
-				NULL), "ok");
+	stub_add(v, "vm9", "/z");
 	t = trace_of(v, "in_port=vm9,tcp");
 	if (!strstr(t, "No match") || !strstr(t, "Datapath actions: drop"))
 		fail_msg("trace from vm9 after the restart:\n%s", t);
-	assert_string_equal(ask(v, "{\"cmd\":\"port-add\",\"name\":\"vm2\",\"type\":\"vhost-user\",\"path\":\"/y\"}",
-				NULL), "ok");
-	assert_string_equal(ask(v, "{\"cmd\":\"port-add\",\"name\":\"vm1\",\"type\":\"vhost-user\",\"path\":\"/x\"}",
-				NULL), "ok");
+	stub_add(v, "vm2", "/y");
+	stub_add(v, "vm1", "/x");
 	t = trace_of(v, "in_port=vm1,tcp");
 	if (!strstr(t, "Datapath actions: output:vm2\n"))
 		fail_msg("trace from vm1 after the restart:\n%s", t);
