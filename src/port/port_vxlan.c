@@ -240,6 +240,10 @@ struct vx_port {
 	uint32_t vni;
 	uint16_t dstport, sport_lo, sport_hi;
 	int ttl, tos;
+	/* what every tx burst reads, next to the configuration (one line, not three far apart) */
+	unsigned n_gso;		/* UDP GSO sockets, 0: GSO off (below) */
+	atomic_int gso_err;	/* the errno of the kernel's refusal: GSO off for good (vx_gso_refuse()), 0 while on */
+	unsigned gso_m;		/* GSO messages of the current round */
 	union vx_addr local;
 	socklen_t alen;
 	char local_str[INET6_ADDRSTRLEN];
@@ -278,15 +282,12 @@ struct vx_port {
 		struct cmsghdr align;
 		uint8_t buf[CMSG_SPACE(sizeof(int))];
 	} tx_cmsg[PKT_BURST];
-	/* UDP GSO (under tx_lock): n_gso sockets, 0 when off (gso_off says why) */
-	unsigned n_gso;
+	/* UDP GSO (under tx_lock): n_gso sockets, 0 when off (gso_off says why); n_gso, gso_err, gso_m: above */
 	const char *gso_off;
-	atomic_int gso_err;	/* the errno of the kernel's refusal: GSO off for good (vx_gso_refuse()), 0 while on */
 	int gso_fd[VX_GSO_SOCKS];
 	uint16_t gso_sport[VX_GSO_SOCKS];
 	uint8_t *gso_buf;	/* VX_GSO_ARENA bytes */
 	struct pkt *gso_scratch;	/* VXLAN_GSO_SEGS_MAX segments of the frame being cut */
-	unsigned gso_m;		/* messages of the current round */
 	size_t gso_used;	/* arena bytes they use */
 	struct mmsghdr gso_msgs[PKT_BURST];
 	struct iovec gso_iov[PKT_BURST];
