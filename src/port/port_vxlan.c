@@ -99,9 +99,14 @@
  *   its bound port, so there are VX_GSO_SOCKS of them bound to ports of
  *   src_ports=, the flow's hash picking one: a flow keeps one outer port
  *   and flows still spread, over VX_GSO_SOCKS ports instead of the whole
- *   range.  A flow's finished frames (pure ACKs, small packets) leave from
- *   the raw socket with that same port (vx_sport()), so one inner flow
- *   takes one ECMP path whichever way each frame goes.  Without GSO,
+ *   range.  A flow's finished frames (pure ACKs, small packets) go through
+ *   its GSO socket too when they come in runs of one size (two or more
+ *   to one remote in a row: vx_gso_small(), one UDP_SEGMENT send for the
+ *   run, one trip through the kernel's stack instead of one per frame),
+ *   else through the raw socket with that same port (vx_sport()), so one
+ *   inner flow takes one ECMP path whichever way each frame goes; a
+ *   flow's frames in the raw socket's batch are sent before any of its
+ *   GSO payloads that follow them, and the other way round.  Without GSO,
  *   tx_offload is 0, the egress fallback hands finished frames
  *   (segmented, checksums complete) and the hash spans all of src_ports=.
  *
@@ -244,6 +249,8 @@ struct vx_port {
 	unsigned n_gso;		/* UDP GSO sockets, 0: GSO off (below) */
 	atomic_int gso_err;	/* the errno of the kernel's refusal: GSO off for good (vx_gso_refuse()), 0 while on */
 	unsigned gso_m;		/* GSO messages of the current round */
+	bool gso_open;		/* the last of them takes more finished frames (vx_gso_small()) */
+	uint32_t gso_socks;	/* the sockets they go through (bit per socket) */
 	union vx_addr local;
 	socklen_t alen;
 	char local_str[INET6_ADDRSTRLEN];
@@ -974,6 +981,8 @@ static unsigned vx_gso_flush(struct vx_port *v, struct port_io *io, struct vx_cl
 	port_count(&v->off_count[VX_GSO_SEGMENTS], segs);
 	v->gso_m = 0;
 	v->gso_used = 0;
+	v->gso_open = false;
+	v->gso_socks = 0;
 	clk->t = dp_perf_note_start(io->perf);
 	return sent;
 }
@@ -1019,6 +1028,7 @@ static void vx_gso_msg(struct vx_port *v, unsigned m, uint8_t *buf, const struct
 		.msg_control = clen ? c : NULL, .msg_controllen = clen,
 	};
 	v->gso_meta[m].sock = (uint8_t)sock;
+	v->gso_socks |= 1u << sock;
 	v->gso_meta[m].remote = (uint8_t)r;
 	v->gso_meta[m].sport = sport;
 	v->gso_meta[m].tos = tos;
@@ -1049,6 +1059,8 @@ static void vx_gso_frame(struct vx_port *v, struct port_io *io, struct vx_clock 
 		unsigned rr = r;
 		int k;
 
+		v->gso_open = false;
+		v->gso_used = (v->gso_used + 63) & ~(size_t)63; /* after vx_gso_small()'s payload, line-aligned */
 		if (VX_GSO_ARENA - v->gso_used < VX_GSO_BUF || v->gso_m + need > PKT_BURST)
 			*sent += vx_gso_flush(v, io, clk, bytes, drops);
 		buf = v->gso_buf + v->gso_used;
@@ -1070,6 +1082,109 @@ static void vx_gso_frame(struct vx_port *v, struct port_io *io, struct vx_clock 
 		}
 		first += (unsigned)k;
 	}
+}
+
+/* A frame's way out of a GSO socket: the socket its flow's hash picks, that socket's port, its outer TOS (-1: the socket's). */
+struct vx_flow_out {
+	unsigned sock;
+	uint16_t sport;
+	int tos;
+};
+
+static void vx_flow_out(const struct vx_port *v, struct pkt *pk, struct vx_flow_out *fo)
+{
+	fo->sport = vx_sport(v, pk, &fo->sock);
+	fo->tos = v->tos_inherit ? vx_inner_tos(pk) : -1;
+}
+
+/* Would a datagram of @seg bytes to remote @r by @fo join the round's open GSO payload (vx_gso_small())? */
+static bool vx_gso_joins(const struct vx_port *v, const struct vx_flow_out *fo, unsigned r, size_t seg)
+{
+	const unsigned m = v->gso_m - 1;
+
+	return v->gso_open && v->gso_meta[m].sock == fo->sock && v->gso_meta[m].remote == r &&
+	       v->gso_meta[m].tos == fo->tos && v->gso_meta[m].seg_bytes == seg && v->gso_meta[m].segs < VXLAN_GSO_SEGS_MAX;
+}
+
+/*
+ * Does frame @i of the burst (to remote @r, inner destination @mac in
+ * @vni, leaving by *@fo) go through vx_gso_small()?  When it joins the
+ * open payload, or the next frame would join its own: a run of two or
+ * more.  A frame alone stays on the raw socket: the raw socket's
+ * messages of a burst go in one sendmmsg, the GSO sockets' in one each.
+ * *@next gets the next frame's way when it was worked out (else its sock
+ * is VX_GSO_SOCKS), for its own turn.
+ */
+static bool vx_gso_run(const struct vx_port *v, struct pkt *const *pkts, unsigned n, unsigned i, unsigned r,
+		       uint64_t mac, uint32_t vni, const struct vx_flow_out *fo, struct vx_flow_out *next)
+{
+	struct pkt *pk = pkts[i], *nx;
+
+	next->sock = VX_GSO_SOCKS;
+	if (vx_gso_joins(v, fo, r, VXLAN_HLEN + pk->len))
+		return true;
+	if (i + 1 >= n)
+		return false;
+	nx = pkts[i + 1];
+	if (nx->len != pk->len || gso_needs(nx) || vtep_mac(pkt_head(nx)) != mac || vx_tx_vni(v, nx) != vni)
+		return false;
+	vx_flow_out(v, nx, next);
+	return next->sock == fo->sock && next->tos == fo->tos;
+}
+
+/*
+ * A finished frame (no offload request) in @vni to remote @r through the
+ * GSO sockets, while GSO is on: appended to the round's last GSO payload
+ * when that one is open (built here), goes to @r through the same socket
+ * with the same TOS, and its datagrams are this frame's size (UDP_SEGMENT
+ * cuts equal pieces), else the first datagram of a payload of its own.
+ * So a burst of one flow's frames of one size (64-byte frames, a TCP
+ * stream's pure ACKs) leaves as one UDP_SEGMENT send: one packet through
+ * the kernel's UDP and IP output down to the device that cuts it, and one
+ * GRO read on a receiving vsw, where the raw socket took one trip
+ * through the stack per frame.  A flow keeps its socket (vx_sport()), so
+ * its frames stay in order.
+ */
+static void vx_gso_small(struct vx_port *v, struct port_io *io, struct vx_clock *clk, struct pkt *pk, uint32_t vni,
+			 unsigned r, const struct vx_flow_out *fo, unsigned *sent, uint64_t *bytes, unsigned drops[DROP__COUNT])
+{
+	unsigned m = v->gso_m - 1, sock = fo->sock;
+	uint16_t sport = fo->sport;
+	int tos = fo->tos;
+	size_t seg = VXLAN_HLEN + pk->len;
+	struct vxlan_gso_msg gm;
+	uint8_t *b;
+
+	if (vx_gso_joins(v, fo, r, seg) && v->gso_iov[m].iov_len + seg <= VXLAN_GSO_BYTES &&
+	    VX_GSO_ARENA - v->gso_used >= seg) {
+		/* The open payload is the arena's last: the frame goes right behind it. */
+		b = (uint8_t *)v->gso_iov[m].iov_base + v->gso_iov[m].iov_len;
+		vxlan_hdr_build(b, vni);
+		pkt_to_buf(pk, b + VXLAN_HLEN, pk->len);
+		gm = (struct vxlan_gso_msg){ .len = v->gso_iov[m].iov_len + seg,
+					     .inner_bytes = v->gso_meta[m].inner_bytes + pk->len,
+					     .seg_bytes = (uint16_t)seg, .segs = v->gso_meta[m].segs + 1 };
+		v->gso_used += seg;
+		if (gm.segs == 2) {
+			/* a second datagram: the payload now asks for UDP_SEGMENT */
+			vx_gso_msg(v, m, v->gso_iov[m].iov_base, &gm, r, &v->vt.remotes[r].addr, sock, sport, tos);
+			return;
+		}
+		v->gso_iov[m].iov_len = gm.len;
+		v->gso_meta[m].inner_bytes = gm.inner_bytes;
+		v->gso_meta[m].segs = gm.segs;
+		return;
+	}
+	v->gso_used = (v->gso_used + 63) & ~(size_t)63;
+	if (VX_GSO_ARENA - v->gso_used < VX_GSO_BUF || v->gso_m == PKT_BURST)
+		*sent += vx_gso_flush(v, io, clk, bytes, drops);
+	b = v->gso_buf + v->gso_used;
+	vxlan_hdr_build(b, vni);
+	pkt_to_buf(pk, b + VXLAN_HLEN, pk->len);
+	gm = (struct vxlan_gso_msg){ .len = seg, .inner_bytes = pk->len, .seg_bytes = (uint16_t)seg, .segs = 1 };
+	vx_gso_msg(v, v->gso_m++, b, &gm, r, &v->vt.remotes[r].addr, sock, sport, tos);
+	v->gso_used += seg;
+	v->gso_open = true;
 }
 
 /*
@@ -1149,6 +1264,10 @@ static void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *p
 	uint64_t bytes = 0;
 	struct vx_clock clk = { 0, 0 };
 	struct vx_dest last = { 0 };
+	struct vx_flow_out ahead = { .sock = VX_GSO_SOCKS };	/* frame ahead_i's way, when vx_gso_run() worked it out */
+	unsigned ahead_i = 0;
+	uint32_t raw_socks = 0;	/* the GSO sockets of the flows with messages m holds (all: one of no known socket) */
+	int sock;
 
 	pthread_spin_lock(&v->tx_lock);
 	clk.t = dp_perf_note_start(io->perf);
@@ -1204,15 +1323,42 @@ static void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *p
 			if (m) {
 				sent += vx_send(v, io, &clk, m, &bytes, drops);
 				m = 0;
+				raw_socks = 0;
 			}
 			vx_gso_frame(v, io, &clk, pk, vni, (unsigned)r, to, need, NULL, &sent, &built, &bytes, drops);
 			continue;
 		}
-		if (v->gso_m)
-			sent += vx_gso_flush(v, io, &clk, &bytes, drops); /* the same, the other way round */
+		sock = -1;
+		if (need == 1 && !v->map && v->n_gso && !atomic_load_explicit(&v->gso_err, memory_order_relaxed)) {
+			/* Unicast (or one flood remote) in a run of one size: glued together (vx_gso_small()). */
+			struct vx_flow_out fo;
+
+			if (ahead.sock < VX_GSO_SOCKS && i == ahead_i)
+				fo = ahead;
+			else
+				vx_flow_out(v, pk, &fo);
+			sock = (int)fo.sock;
+			if (vx_gso_run(v, pkts, n, i, (unsigned)r, mac, vni, &fo, &ahead)) {
+				ahead_i = i + 1;
+				if (m && (raw_socks & 1u << fo.sock)) {
+					/* in order: a flow's frames the raw socket holds go first */
+					sent += vx_send(v, io, &clk, m, &bytes, drops);
+					m = 0;
+					raw_socks = 0;
+				}
+				vx_gso_small(v, io, &clk, pk, vni, (unsigned)r, &fo, &sent, &bytes, drops);
+				built++;
+				continue;
+			}
+			ahead_i = i + 1;
+		}
+		/* The same the other way round: a flow (its socket) with datagrams in the GSO round, or a frame of no known socket. */
+		if (v->gso_m && (sock < 0 || (v->gso_socks & 1u << sock)))
+			sent += vx_gso_flush(v, io, &clk, &bytes, drops);
 		if (m + need > PKT_BURST) {
 			sent += vx_send(v, io, &clk, m, &bytes, drops);
 			m = 0;
+			raw_socks = 0;
 		}
 		if (!vx_encap(v, m, pk, vni, &v->vt.remotes[r].addr)) {
 			drops[DROP_TOO_BIG]++;
@@ -1224,7 +1370,9 @@ static void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *p
 		}
 		m += need;
 		built += need;
+		raw_socks |= sock < 0 ? ~0u : 1u << sock;
 	}
+	/* The raw socket's and the GSO round's datagrams share no flow (no socket) now: either may go first. */
 	sent += vx_send(v, io, &clk, m, &bytes, drops);
 	sent += vx_gso_flush(v, io, &clk, &bytes, drops);
 	if (io->perf)
