@@ -955,6 +955,138 @@ static void test_port_sport_one_flow(void **state)
 }
 
 /*
+ * Runs of finished frames through the GSO sockets: a burst mixing two
+ * flows' runs of one size, lone frames, a frame of another size and runs
+ * of the other flow arrives whole, each flow's frames in their order,
+ * and the runs went out as UDP_SEGMENT payloads (gso_sends, gso_segments).
+ */
+static void small_frame(uint8_t *b, unsigned len, uint16_t sport, unsigned seq)
+{
+	static const uint8_t hdr[] = {
+		0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00,
+		0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+		0, 0, 0, 53, 0, 0, 0, 0,
+	};
+
+	memset(b, 0, len);
+	memcpy(b, hdr, sizeof(hdr));
+	b[16] = (uint8_t)((len - 14) >> 8);
+	b[17] = (uint8_t)(len - 14);
+	b[34] = (uint8_t)(sport >> 8);
+	b[35] = (uint8_t)sport;
+	b[38] = (uint8_t)((len - 34) >> 8);
+	b[39] = (uint8_t)(len - 34);
+	b[42] = (uint8_t)(seq >> 8);
+	b[43] = (uint8_t)seq;
+	for (unsigned k = 44; k < len; k++)
+		b[k] = (uint8_t)(seq * 31 + k);
+}
+
+/* The GSO sockets of @p: the source ports its describe lists. */
+static unsigned gso_sockets(struct port *p)
+{
+	char desc[1024], *at;
+	unsigned n = 0;
+
+	p->ops->describe(p, desc, sizeof(desc));
+	at = strstr(desc, "udp_gso on (source ports ");
+	assert_non_null(at);
+	at += strlen("udp_gso on (source ports ");
+	for (char *end;; at = end + 1) {
+		(void)strtoul(at, &end, 10);
+		n++;
+		if (*end != ',')
+			return n;
+	}
+}
+
+static void test_port_small_runs(void **state)
+{
+	/* flow (0: A, 1: B) and size of each frame of the burst, in order */
+	static const uint8_t flow[] = { 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 1, 1, 1, 1, 0, 0, 1, 0, 0, 0, 0, 1, 1, 1, 0 };
+	static const uint16_t size[] = { 60, 60, 60, 60, 60, 60, 60, 60, 60, 60, 60, 60, 60, 60, 60, 60,
+					 60, 60, 60, 200, 200, 200, 60, 60, 60, 60, 60 };
+	enum { N = sizeof(flow) };
+	static uint8_t frames[N][200], out[256];
+	struct pkt *tx = zalloc64(N * sizeof(*tx)), *list[N], *rx = zalloc64(PKT_BURST * sizeof(*rx));
+	struct iovec iov[N];
+	struct port_io io = { 0 };
+	unsigned next[2] = { 0, 0 }, seq[2] = { 0, 0 }, got = 0;
+	char err[256] = "";
+	struct port *a, *b;
+
+	uint16_t sport_b = 2000;
+	unsigned socks;
+
+	_Static_assert(sizeof(flow) == sizeof(size) / sizeof(size[0]), "one size a frame");
+	if (geteuid() != 0)
+		fail_msg("the vxlan port test needs root (a raw socket for its transmit side)");
+	a = vx_port("127.0.0.1", "127.0.0.2", "on", err, sizeof(err));
+	if (!a)
+		fail_msg("port a: %s", err);
+	b = vx_port("127.0.0.2", "127.0.0.1", "on", err, sizeof(err));
+	if (!b)
+		fail_msg("port b: %s", err);
+	assert_int_equal(type_stat(a, "udp_gso"), 1);
+	/* B on another GSO socket than A (the hash's pick, vx_sport()): two ways out whose order matters */
+	socks = gso_sockets(a);
+	assert_true(socks >= 2);
+	small_frame(frames[0], 60, 1000, 0);
+	iov[0] = (struct iovec){ frames[0], 60 };
+	pkt_rx_init(&tx[0], &iov[0], 1, 60, 0);
+	pkt_load(&tx[0]);
+	for (uint32_t ha = vxlan_flow_hash(&tx[0]);; sport_b++) {
+		small_frame(frames[1], 60, sport_b, 0);
+		iov[1] = (struct iovec){ frames[1], 60 };
+		pkt_rx_init(&tx[1], &iov[1], 1, 60, 0);
+		pkt_load(&tx[1]);
+		if ((uint64_t)ha * socks >> 32 != (uint64_t)vxlan_flow_hash(&tx[1]) * socks >> 32)
+			break;
+	}
+	for (unsigned i = 0; i < N; i++) {
+		small_frame(frames[i], size[i], flow[i] ? sport_b : 1000, seq[flow[i]]++);
+		iov[i] = (struct iovec){ frames[i], size[i] };
+		pkt_rx_init(&tx[i], &iov[i], 1, size[i], 0);
+		pkt_load(&tx[i]);
+		list[i] = &tx[i];
+	}
+	a->ops->tx_burst(a, &io, list, N);
+	assert_int_equal(atomic_load(&a->stats.tx_packets), N);
+	/* Runs of two or more went as UDP_SEGMENT payloads: A's first eight at least. */
+	assert_true(type_stat(a, "gso_sends") >= 3);
+	assert_true(type_stat(a, "gso_segments") >= 8);
+	for (int tries = 0; tries < 40 && got < N; tries++) {
+		unsigned n = rx_wait(b, rx);
+
+		for (unsigned k = 0; k < n; k++) {
+			unsigned f, q, len = rx[k].len;
+
+			assert_true(len <= sizeof(out));
+			assert_int_equal(pkt_to_buf(&rx[k], out, len), len);
+			f = out[35] == (sport_b & 0xff) && out[34] == sport_b >> 8;
+			q = (unsigned)out[42] << 8 | out[43];
+			if (q != next[f])
+				fail_msg("flow %c: frame %u arrived where %u was due", f ? 'B' : 'A', q, next[f]);
+			next[f]++;
+			/* the frame as sent: find it by flow and sequence */
+			for (unsigned i = 0, c = 0; i < N; i++)
+				if (flow[i] == f && c++ == q) {
+					assert_int_equal(len, size[i]);
+					assert_memory_equal(out, frames[i], len);
+				}
+		}
+		got += n;
+		b->ops->rx_done(b, 0, &io);
+	}
+	assert_int_equal(got, N);
+	assert_int_equal(next[0] + next[1], N);
+	a->ops->destroy(a);
+	b->ops->destroy(b);
+	free(rx);
+	free(tx);
+}
+
+/*
  * Make the kernel refuse UDP GSO on @p's GSO sockets (bound to @local and
  * the ports describe lists): SO_NO_CHECK, which Linux's udp_send_skb()
  * answers with EINVAL for a UDP_SEGMENT payload, a refusal for good like
@@ -1300,6 +1432,7 @@ int main(void)
 		cmocka_unit_test(test_port_no_remote),
 		cmocka_unit_test(test_port_gso),
 		cmocka_unit_test(test_port_sport_one_flow),
+		cmocka_unit_test(test_port_small_runs),
 		cmocka_unit_test(test_port_gso_refused),
 		cmocka_unit_test(test_port_vlan_vni),
 	};
