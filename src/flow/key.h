@@ -23,11 +23,17 @@
  *    11   tun_src(4) tun_dst(4)
  *    12   metadata
  * 13-16   reg0 .. reg7
+ * 17-18   tun_ipv6_src
+ * 19-20   tun_ipv6_dst
  *
  * Shared slots, as in Open vSwitch's struct flow: an ARP frame keeps its
  * opcode (low 8 bits; larger opcodes read as 0) in nw_proto and its
  * sender/target IPv4 addresses in nw_src/nw_dst; ICMP type and code sit in
- * the low byte of tp_src and tp_dst.  vlan_tci has bit 12 (CFI/DEI in the
+ * the low byte of tp_src and tp_dst.  A frame from an IPv4 underlay
+ * fills tun_src/tun_dst, one from an IPv6 underlay tun_ipv6_src/dst, and
+ * the other pair stays 0 (as Open vSwitch's flow_tnl); the IPv6 pair is
+ * last so that the words every frame uses keep their places and a frame
+ * from no tunnel only pays two more zero stores.  vlan_tci has bit 12 (CFI/DEI in the
  * frame) forced to 1 when a tag is present and is 0 without one.  nw_tos is
  * the whole ToS/traffic-class byte (DSCP and ECN); nw_frag has bit 0 for
  * "a fragment" and bit 1 for "not the first fragment".
@@ -37,7 +43,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FLOW_KEY_WORDS 17
+#define FLOW_KEY_WORDS 21
 
 /* nw_frag bits (NXM_NX_IP_FRAG). */
 #define FLOW_FRAG_ANY 0x01
@@ -85,6 +91,9 @@ struct flow_key {
 
 			uint64_t metadata;
 			uint32_t regs[8];
+
+			uint8_t tun_ipv6_src[16];
+			uint8_t tun_ipv6_dst[16];
 		};
 		uint64_t w[FLOW_KEY_WORDS];
 		uint8_t b[FLOW_KEY_WORDS * 8];
@@ -98,6 +107,7 @@ _Static_assert(offsetof(struct flow_key, ipv6_src) == 48, "ipv6_src opens word 6
 _Static_assert(offsetof(struct flow_key, tun_id) == 80, "tun_id is word 10");
 _Static_assert(offsetof(struct flow_key, metadata) == 96, "metadata is word 12");
 _Static_assert(offsetof(struct flow_key, regs) == 104, "registers are words 13-16");
+_Static_assert(offsetof(struct flow_key, tun_ipv6_src) == 136, "tun_ipv6_src opens word 17");
 
 /* A match: the key bits a rule looks at (mask) and their values (value, no bit outside the mask). */
 struct flow_match {
