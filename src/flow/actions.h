@@ -213,11 +213,12 @@ struct flow_tables;
  * flow_memo_acts) for an exact key; clone() and output:FIELD never.
  *
  * A memo's outputs (struct flow_memo_out) leave out the tunnel metadata
- * of struct flow_out (tun_id, tun_dst, tun6): a run that does not write keeps
- * its key's, and the caches only hold keys whose tunnel fields are zero
- * (dp/flows.c cacheable()), so a replay gives every output zero; a run
- * whose outputs carry any other is refused a memo without actions.  So
- * a memo stays one cache line with a 16-byte flow_out (tun_dst added).
+ * of struct flow_out (tun_id, tun_dst, tun6): a run that does not write
+ * keeps its key's, and the caches only hold keys whose tunnel fields are
+ * zero (dp/flows.c cacheable(): tun_ipv6_src/dst are words 17-20, past
+ * the cached ones), so a replay gives every output zero; a run whose
+ * outputs carry any other is refused a memo without actions.  So a memo
+ * stays one cache line whatever struct flow_out carries.
  */
 #define FLOW_MEMO_RULES 3		/* rules a memorable run enters (table 0, and two resubmits or goto_tables) */
 #define FLOW_MEMO_OUTS 2		/* outputs a memorable run makes */
