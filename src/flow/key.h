@@ -29,14 +29,17 @@
  * Shared slots, as in Open vSwitch's struct flow: an ARP frame keeps its
  * opcode (low 8 bits; larger opcodes read as 0) in nw_proto and its
  * sender/target IPv4 addresses in nw_src/nw_dst; ICMP type and code sit in
- * the low byte of tp_src and tp_dst.  A frame from an IPv4 underlay
- * fills tun_src/tun_dst, one from an IPv6 underlay tun_ipv6_src/dst, and
- * the other pair stays 0 (as Open vSwitch's flow_tnl); the IPv6 pair is
- * last so that the words every frame uses keep their places and a frame
- * from no tunnel only pays two more zero stores.  vlan_tci has bit 12 (CFI/DEI in the
+ * the low byte of tp_src and tp_dst.  vlan_tci has bit 12 (CFI/DEI in the
  * frame) forced to 1 when a tag is present and is 0 without one.  nw_tos is
  * the whole ToS/traffic-class byte (DSCP and ECN); nw_frag has bit 0 for
  * "a fragment" and bit 1 for "not the first fragment".
+ *
+ * A frame from an IPv4 underlay fills tun_src/tun_dst, one from an IPv6
+ * underlay tun_ipv6_src/tun_ipv6_dst, and the other pair stays 0 (as Open
+ * vSwitch's flow_tnl).  The IPv6 pair is last: the words every frame uses
+ * keep their places, the caches (which hold the first 10 words of keys
+ * whose later words are 0) are unchanged, and a frame from no tunnel pays
+ * two more 16-byte zero stores.
  */
 
 #include <stdbool.h>
