@@ -50,7 +50,8 @@ Steps:
      from vx6 by tun_ipv6_src (fd00:31::2, then fd00:31::/64 below it) to a; anything else
      from a: set_field:172.31.0.2->tun_dst,output:vx6 (an IPv4 VTEP for
      an IPv6 port);
-  7. as 3 to 5 for vx6: show, dump and trace (ipv6_dst=fd00:31::2);
+  7. as 3 to 5 for vx6: show, dump and trace (ipv6_dst=fd00:31::3; a
+     frame from fd00:31::3 traced to the prefix flow);
      pings to cB and cC each through their VTEP alone (ipv6.dst on each
      wire); both tun_ipv6_src flows counted; the ghost's frames are
      no_tunnel_dst drops on vx6 (never sent to 172.31.0.2 nor anywhere);
@@ -388,6 +389,10 @@ def config6(sw):
                                                                                         IN4["cC"]))
     check(rc == 0 and "ipv6_dst=%s" % UL6["C"] in out and "set(tunnel(" in out and "output:vx6" in out,
           "trace: the output to vx6 carries tun_ipv6_dst %s" % UL6["C"], out + err)
+    rc, out, err = sw.ctl_run("trace", "in_port=vx6,tun_ipv6_src=%s,dl_src=%s,dl_dst=%s,ip,nw_dst=%s"
+                              % (UL6["C"], MAC["cC"], MAC["cA"], IN4["cA"]))
+    check(rc == 0 and "tun_ipv6_src=fd00:31::/64" in out and "output:a" in out,
+          "trace: a frame from %s matches the tun_ipv6_src prefix flow" % UL6["C"], out + err)
     rc, out, err = sw.ctl_run("flow", "add", "in_port=a,actions=set_field:fd00:31::9->tun_ipv6_src,output:vx6")
     check(rc != 0 and "local=" in out + err, "set_field to tun_ipv6_src is refused (vsw sends from local=)",
           out + err)
