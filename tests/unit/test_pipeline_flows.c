@@ -1212,9 +1212,9 @@ static const uint8_t fd00_3[16] = { 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
  * one matches its outer addresses there, tun_src/tun_dst stay 0 (and an
  * IPv4 tunnel's frame has no tun_ipv6_*); set_field->tun_ipv6_dst gives
  * each output the IPv6 VTEP set before it, an IPv4 tun_dst wins over it
- * (Open vSwitch's flow_tnl_dst()), a frame from an IPv6 tunnel keeps its
- * outer destination unless the flows change it, and the caches (the same
- * keys again) send the same.
+ * (Open vSwitch's flow_tnl_dst()) until the flows clear it, a frame from
+ * an IPv6 tunnel keeps its outer destination unless the flows change it,
+ * and the caches (the same keys again) send the same.
  */
 static void test_tunnel_ipv6(void **state)
 {
@@ -1227,6 +1227,8 @@ static void test_tunnel_ipv6(void **state)
 	       "set_field:fd00::3->tun_ipv6_dst,output:2");
 	add(f, "priority=10,ip,nw_dst=10.0.0.3,actions=set_field:fd00::2->tun_ipv6_dst,"
 	       "set_field:172.31.0.2->tun_dst,output:1");
+	add(f, "priority=10,ip,nw_dst=10.0.0.4,actions=set_field:fd00::2->tun_ipv6_dst,output:1,"
+	       "set_field:0.0.0.0->tun_dst,output:2");
 	add(f, "priority=0,actions=drop");
 	frame(f, 0, 1, 2, 9, 0);
 	tunneled6(f, 0, 0x20, 7);
@@ -1264,6 +1266,16 @@ static void test_tunnel_ipv6(void **state)
 	assert_memory_equal(first_to(f, 1)->tun_dst6, fd00_2, 16);
 	assert_int_equal(first_to(f, 1)->tun_id, 0x22);
 	assert_memory_equal(first_to(f, 2)->tun_dst6, fd00_3, 16);
+	/* from an IPv4 tunnel: its tun_dst wins until the flows clear it (an IPv4-to-IPv6 gateway) */
+	frame(f, 0, 1, 2, 4, 0);
+	tunneled(f, 0, 0x23, 9);
+	forward(f, 0, 1);
+	assert_int_equal(f->nlog, 2);
+	assert_false(first_to(f, 1)->tun_ipv6);
+	assert_int_equal(ntohl(first_to(f, 1)->tun_dst), 0xc0000201);
+	assert_true(first_to(f, 2)->tun_ipv6);
+	assert_memory_equal(first_to(f, 2)->tun_dst6, fd00_2, 16);
+	assert_int_equal(first_to(f, 2)->tun_id, 0x23);
 }
 
 int main(void)
