@@ -83,6 +83,8 @@ static const char *const rules[] = {
 	"strip_vlan,output:2),output:3,dec_ttl,output:4",
 	"in_port=15,actions=set_field:0x77->tun_id,set_field:192.0.2.7->tun_dst,output:2,move:reg0[]->tun_dst[],"
 	"write_metadata:0x5/0xff,mod_dl_dst:ff:ff:ff:ff:ff:ff,flood",
+	"priority=40000,in_port=15,ipv6,actions=set_field:fd00::2->tun_ipv6_dst,output:2,output:3,"
+	"move:reg0[]->tun_ipv6_dst[0..31],output:4",
 };
 
 static struct flow_db *db;
@@ -281,7 +283,9 @@ static void replay_check(const uint8_t *buf, unsigned cap, const struct flow_pkt
 		const struct flow_out *a = &x.out[i], *b = &y.out[i];
 
 		check(a->kind == b->kind && a->port == b->port && a->in_port == b->in_port && a->tun_id == b->tun_id &&
-		      a->tun_dst == b->tun_dst);
+		      a->tun_dst == b->tun_dst && a->tun6 == b->tun6);
+		if (a->tun6)
+			check(a->tun6 <= x.n_tun6 && !memcmp(x.tun6_dst[a->tun6 - 1], y.tun6_dst[b->tun6 - 1], 16));
 		if (m.flags & FLOW_MEMO_F_WRITES) {
 			check(a->snap == b->snap);
 			if (a->snap != FLOW_SNAP_LIVE)
@@ -389,6 +393,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	again.tun_id = key.tun_id;
 	again.tun_src = key.tun_src;
 	again.tun_dst = key.tun_dst;
+	memcpy(again.tun_ipv6_src, key.tun_ipv6_src, 16);
+	memcpy(again.tun_ipv6_dst, key.tun_ipv6_dst, 16);
 	again.metadata = key.metadata;
 	memcpy(again.regs, key.regs, sizeof(again.regs));
 	if (!x.stop)

@@ -178,6 +178,10 @@ VSW = [
     "actions=load:0xc0000207->NXM_NX_TUN_IPV4_DST[],set_tunnel:0x64,output:1,set_field:0.0.0.0->tun_dst,output:2",
     "actions=move:reg0[]->tun_dst[],move:NXM_NX_TUN_IPV4_SRC[]->NXM_NX_TUN_IPV4_DST[],load:7->tun_dst[0..7]",
     "actions=set_field:192.0.2.0/255.255.255.0->tun_dst,set_field:1.2.3.4.5->tun_dst",
+    # IPv6 underlays (tun_ipv6_src, tun_ipv6_dst), appended likewise
+    "tun_ipv6_src=fd00::1,tun_ipv6_dst=fd00::/64,actions=set_field:fd00::2->tun_ipv6_dst,output:1",
+    "actions=move:NXM_NX_TUN_IPV6_SRC[0..63]->tun_ipv6_dst[64..127],load:2->tun_ipv6_dst[0..7],output:1",
+    "actions=set_field:fd00::9->tun_ipv6_src,output:1",
 ]
 
 

@@ -982,13 +982,16 @@ struct json_object *ctl_trace(struct vswd *v, struct json_object *req, struct ct
 		const char *pn = o->kind == FLOW_OUT_PORT ? names_port_name(v, o->port) : NULL;
 
 		strbuf_addf(t.buf, t.len, &t.used, "%s", i ? "," : "");
-		if (o->tun_dst) {
-			/* The tunnel a remote=flow port sends it in, as ofproto/trace's set(tunnel(...)) */
-			char ip[INET_ADDRSTRLEN];
+		if (o->tun_dst || o->tun6) {
+			/* The tunnel a remote=flow port sends it in, as ofproto/trace's set(tunnel(...)); IPv4 first, as the port */
+			char ip[INET6_ADDRSTRLEN];
 
-			inet_ntop(AF_INET, &o->tun_dst, ip, sizeof(ip));
-			strbuf_addf(t.buf, t.len, &t.used, "set(tunnel(tun_id=0x%" PRIx64 ",dst=%s)),", be64toh(o->tun_id),
-				    ip);
+			if (o->tun_dst)
+				inet_ntop(AF_INET, &o->tun_dst, ip, sizeof(ip));
+			else
+				inet_ntop(AF_INET6, x->tun6_dst[o->tun6 - 1], ip, sizeof(ip));
+			strbuf_addf(t.buf, t.len, &t.used, "set(tunnel(tun_id=0x%" PRIx64 ",%s=%s)),", be64toh(o->tun_id),
+				    o->tun_dst ? "dst" : "ipv6_dst", ip);
 		}
 		if (o->kind == FLOW_OUT_NORMAL)
 			strbuf_addf(t.buf, t.len, &t.used, "normal");

@@ -532,44 +532,54 @@ static void pkt_from_snap(struct pkt *dst, const struct pkt *src, const struct f
 }
 
 /*
- * The tunnel metadata the frame leaves with, as its output saw it: tun_id
- * (@tun_id, big-endian; set_tunnel, set_field->tun_id) and tun_dst
- * (@tun_dst, big-endian; set_field->tun_dst: where a tunnel port with
- * remote=flow sends it).  A frame from a tunnel keeps its outer source;
+ * The tunnel metadata the frame leaves with, as output @o of @x saw it:
+ * tun_id (big-endian; set_tunnel, set_field->tun_id) and the destination
+ * a tunnel port with remote=flow sends it to: tun_dst (IPv4,
+ * set_field->tun_dst) when set, else tun_ipv6_dst (@o->tun6, an index
+ * into x->tun6_dst), as Open vSwitch's flow_tnl_dst() prefers the IPv4
+ * one.  A frame from a tunnel keeps its outer source (of its own family);
  * one from no tunnel gets the metadata only when a key or a destination
  * was set (a tunnel port with vni=flow sends key 0 for a frame without,
  * one with remote=flow drops it, as Open vSwitch's options:key=flow and
- * remote_ip=flow do).  The key holds IPv4 tunnel addresses only: a frame
- * from an IPv6 tunnel keeps its outer addresses unless the flows set an
- * IPv4 tun_dst.  One test per frame that ran flows; nothing on the
+ * remote_ip=flow do).  One test per frame that ran flows; nothing on the
  * bridge's path.
  */
-static inline void tun_out(struct pkt *p, uint64_t tun_id, uint32_t tun_dst)
+static inline void tun_out(struct pkt *p, const struct flow_exec *x, const struct flow_out *o)
 {
+	bool v6 = !o->tun_dst && o->tun6;
+
 	if (!(p->flags & PKT_F_TUNNEL)) {
-		if (!tun_id && !tun_dst)
+		if (!o->tun_id && !o->tun_dst && !o->tun6)
 			return;
 		memset(&p->tun, 0, sizeof(p->tun));
 		p->flags |= PKT_F_TUNNEL;
-	} else if (p->tun.ipv6) {
-		p->tun.id = be64toh(tun_id);
-		if (!tun_dst)
-			return;
+	} else if (p->tun.ipv6 != v6) {
+		/* the other family's addresses: neither is the frame's any more */
 		memset(&p->tun.src, 0, sizeof(p->tun.src));
 		memset(&p->tun.dst, 0, sizeof(p->tun.dst));
-		p->tun.ipv6 = false;
 	}
-	p->tun.id = be64toh(tun_id);
-	p->tun.dst.v4 = tun_dst;
+	p->tun.id = be64toh(o->tun_id);
+	p->tun.ipv6 = v6;
+	if (v6)
+		memcpy(p->tun.dst.v6, x->tun6_dst[o->tun6 - 1], 16);
+	else
+		p->tun.dst.v4 = o->tun_dst;
 }
 
-/* The key's tunnel fields from a frame that came in a tunnel (PKT_F_TUNNEL): ovs-fields(7) tun_id, tun_src, tun_dst. */
+/*
+ * The key's tunnel fields from a frame that came in a tunnel
+ * (PKT_F_TUNNEL): ovs-fields(7) tun_id, and tun_src, tun_dst (IPv4
+ * underlay) or tun_ipv6_src, tun_ipv6_dst (IPv6); the other pair stays 0.
+ */
 static inline void tun_in(struct flow_key *k, const struct pkt *p)
 {
 	k->tun_id = htobe64(p->tun.id);
 	if (!p->tun.ipv6) {
 		k->tun_src = p->tun.src.v4;
 		k->tun_dst = p->tun.dst.v4;
+	} else {
+		memcpy(k->tun_ipv6_src, p->tun.src.v6, 16);
+		memcpy(k->tun_ipv6_dst, p->tun.dst.v6, 16);
 	}
 }
 
@@ -621,7 +631,7 @@ static void outputs(struct vswitch *sw, struct dp_flow *f, struct dp_batch *b, u
 
 		if (!own && !normal && o->snap == FLOW_SNAP_LIVE) {
 			b->dest[i] = out_verdict(sw, o);
-			tun_out(p, o->tun_id, o->tun_dst);
+			tun_out(p, x, o);
 			own = true;
 			continue;
 		}
@@ -634,7 +644,7 @@ static void outputs(struct vswitch *sw, struct dp_flow *f, struct dp_batch *b, u
 			pkt_clone(q, p);
 		else
 			pkt_from_snap(q, p, &x->snap[o->snap], len0, csum_start0);
-		tun_out(q, o->tun_id, o->tun_dst);
+		tun_out(q, x, o);
 		pool->dest[pool->n++] = normal ? DP_DEST_UNSET : out_verdict(sw, o);
 	}
 	if (!own)
@@ -697,7 +707,7 @@ void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *b, 
 		else
 			n = replay_actions(f, t, p, i);
 		if (n == 1 && f->x.out[0].kind == FLOW_OUT_NORMAL && f->x.out[0].snap == FLOW_SNAP_LIVE) {
-			tun_out(p, f->x.out[0].tun_id, f->x.out[0].tun_dst);
+			tun_out(p, &f->x, &f->x.out[0]);
 			if (all_normal)
 				b->dest[i] = DP_DEST_UNSET;
 			else

@@ -326,6 +326,8 @@ static void key_reparse(struct flow_pkt *pkt, struct flow_key *k)
 	k->tun_id = old.tun_id;
 	k->tun_src = old.tun_src;
 	k->tun_dst = old.tun_dst;
+	memcpy(k->tun_ipv6_src, old.tun_ipv6_src, sizeof(k->tun_ipv6_src));
+	memcpy(k->tun_ipv6_dst, old.tun_ipv6_dst, sizeof(k->tun_ipv6_dst));
 	k->metadata = old.metadata;
 	memcpy(k->regs, old.regs, sizeof(k->regs));
 }
@@ -489,8 +491,16 @@ static void emit(struct flow_exec *x, enum flow_out_kind kind, uint16_t port, co
 		x->cnt[FLOW_CNT_OUT_FULL]++;
 		return;
 	}
-	x->out[x->n_out++] = (struct flow_out){ (uint8_t)kind, FLOW_SNAP_LIVE, port, ntohs(k->in_port), k->tun_dst,
-						k->tun_id };
+	x->out[x->n_out] = (struct flow_out){ .kind = (uint8_t)kind, .snap = FLOW_SNAP_LIVE, .port = port,
+					      .in_port = ntohs(k->in_port), .tun_dst = k->tun_dst, .tun_id = k->tun_id };
+	if (k->w[19] | k->w[20]) {
+		/* tun_ipv6_dst: into the run's table, unless the last output's is the same */
+		_Static_assert(offsetof(struct flow_key, tun_ipv6_dst) == 19 * 8, "tun_ipv6_dst is words 19-20");
+		if (!x->n_tun6 || memcmp(x->tun6_dst[x->n_tun6 - 1], k->tun_ipv6_dst, 16))
+			memcpy(x->tun6_dst[x->n_tun6++], k->tun_ipv6_dst, 16);
+		x->out[x->n_out].tun6 = (uint8_t)x->n_tun6;
+	}
+	x->n_out++;
 	x->live_taken = true;
 }
 
@@ -878,6 +888,7 @@ unsigned flow_exec_run(struct flow_exec *x, struct flow_pkt *pkt, struct flow_ke
 		       const struct flow_rule *rule)
 {
 	x->n_out = 0;
+	x->n_tun6 = 0;
 	x->n_snap = 0;
 	x->live_taken = false;
 	x->stop = false;
@@ -941,7 +952,8 @@ bool flow_exec_memo(const struct flow_exec *x, struct flow_memo *m, struct flow_
 		if (x->n_out > FLOW_MEMO_OUTS || x->n_snap)
 			return false;
 		for (unsigned i = 0; i < x->n_out; i++)
-			if (x->out[i].snap != FLOW_SNAP_LIVE || x->out[i].tun_id || x->out[i].tun_dst)
+			if (x->out[i].snap != FLOW_SNAP_LIVE || x->out[i].tun_id || x->out[i].tun_dst ||
+			    x->out[i].tun6)
 				return false;	/* a memo's outputs have no tunnel metadata (struct flow_memo_out) */
 		m->n_out = (uint8_t)x->n_out;
 		m->flags = 0;
@@ -966,6 +978,7 @@ unsigned flow_exec_replay_acts(struct flow_exec *x, const struct flow_memo *m, c
 	unsigned r = 0;
 
 	x->n_out = 0;
+	x->n_tun6 = 0;
 	x->n_snap = 0;
 	x->live_taken = false;
 	x->stop = false;
@@ -994,7 +1007,8 @@ unsigned flow_exec_replay(struct flow_exec *x, const struct flow_memo *m, uint32
 	x->n_snap = 0;
 	x->n_out = m->n_out;
 	for (unsigned i = 0; i < FLOW_MEMO_OUTS; i++)	/* the whole array: a fixed count */
-		x->out[i] = (struct flow_out){ m->out[i].kind, m->out[i].snap, m->out[i].port, m->out[i].in_port, 0, 0 };
+		x->out[i] = (struct flow_out){ .kind = m->out[i].kind, .snap = m->out[i].snap, .port = m->out[i].port,
+					       .in_port = m->out[i].in_port };
 	x->cnt[FLOW_CNT_PACKETS]++;
 	x->cnt[FLOW_CNT_MISS_DROP] += m->miss_drops;
 	x->cnt[FLOW_CNT_NO_OUTPUT] += m->flags & FLOW_MEMO_F_NO_OUTPUT;

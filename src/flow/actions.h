@@ -156,9 +156,19 @@ struct flow_out {
 	uint8_t snap;			/* FLOW_SNAP_LIVE: the packet as it is now; else an index into snap[] */
 	uint16_t port;			/* FLOW_OUT_PORT: the destination */
 	uint16_t in_port;		/* the in_port field then: normal, flood and all leave it out */
+	uint8_t tun6;			/* the tun_ipv6_dst field then: 0 when zero, else flow_exec.tun6_dst[tun6 - 1] */
+	uint8_t pad;
 	uint32_t tun_dst;		/* the tun_dst field then (big-endian): where a tunnel port with remote=flow sends */
 	uint64_t tun_id;		/* the tun_id field then (big-endian): the key a tunnel port with vni=flow sends */
 };
+
+/*
+ * An IPv6 tun_dst (16 bytes) would make every output 40 bytes instead of
+ * 24 for a field only IPv6 underlays use: an output holds a one-byte
+ * index into its run's table of them instead (one entry per output at
+ * most, so it never fills; consecutive outputs to one address share it).
+ */
+_Static_assert(sizeof(struct flow_out) == 24, "an output stays 24 bytes");
 
 /* The headers an earlier output saw, before a later action changed them. */
 struct flow_snap {
@@ -203,11 +213,12 @@ struct flow_tables;
  * flow_memo_acts) for an exact key; clone() and output:FIELD never.
  *
  * A memo's outputs (struct flow_memo_out) leave out the tunnel metadata
- * of struct flow_out (tun_id, tun_dst): a run that does not write keeps
- * its key's, and the caches only hold keys whose tunnel fields are zero
- * (dp/flows.c cacheable()), so a replay gives every output zero; a run
- * whose outputs carry any other is refused a memo without actions.  So
- * a memo stays one cache line with a 16-byte flow_out (tun_dst added).
+ * of struct flow_out (tun_id, tun_dst, tun6): a run that does not write
+ * keeps its key's, and the caches only hold keys whose tunnel fields are
+ * zero (dp/flows.c cacheable(): tun_ipv6_src/dst are words 17-20, past
+ * the cached ones), so a replay gives every output zero; a run whose
+ * outputs carry any other is refused a memo without actions.  So a memo
+ * stays one cache line whatever struct flow_out carries.
  */
 #define FLOW_MEMO_RULES 3		/* rules a memorable run enters (table 0, and two resubmits or goto_tables) */
 #define FLOW_MEMO_OUTS 2		/* outputs a memorable run makes */
@@ -313,6 +324,8 @@ struct flow_exec {
 
 	unsigned n_out;
 	struct flow_out out[FLOW_OUT_MAX];
+	unsigned n_tun6;
+	uint8_t tun6_dst[FLOW_OUT_MAX][16];	/* the tun_ipv6_dst of outputs (flow_out.tun6) */
 	unsigned n_snap;
 	struct flow_snap snap[FLOW_SNAP_MAX];
 

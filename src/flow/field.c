@@ -96,13 +96,18 @@ const struct flow_field flow_fields[FF__COUNT] = {
 			 .valid = 0xffffffffffffull },
 	[FF_TUN_ID] = { { "tun_id", "tunnel_id", "NXM_NX_TUN_ID", "OXM_OF_TUNNEL_ID" }, WHOLE(tun_id, 64),
 			.syntax = FS_HEX, .flags = FF_MASKABLE | FF_WRITABLE, .valid = ALL },
+	/* The outer source is always the vxlan port's local=: tun_src and tun_ipv6_src are read-only (check_write). */
 	[FF_TUN_SRC] = { { "tun_src", "NXM_NX_TUN_IPV4_SRC" }, WHOLE(tun_src, 32), .syntax = FS_IPV4,
-			 .flags = FF_MASKABLE | FF_WRITABLE, .valid = 0xffffffffull },
+			 .flags = FF_MASKABLE, .valid = 0xffffffffull },
 	[FF_TUN_DST] = { { "tun_dst", "NXM_NX_TUN_IPV4_DST" }, WHOLE(tun_dst, 32), .syntax = FS_IPV4,
 			 .flags = FF_MASKABLE | FF_WRITABLE, .valid = 0xffffffffull },
 	[FF_METADATA] = { { "metadata", "OXM_OF_METADATA" }, WHOLE(metadata, 64), .syntax = FS_HEX,
 			  .flags = FF_MASKABLE | FF_WRITABLE, .valid = ALL },
 	REG(0), REG(1), REG(2), REG(3), REG(4), REG(5), REG(6), REG(7),
+	[FF_TUN_IPV6_SRC] = { { "tun_ipv6_src", "NXM_NX_TUN_IPV6_SRC" }, WHOLE(tun_ipv6_src, 128),
+			      .syntax = FS_IPV6, .flags = FF_MASKABLE, .valid = ALL },
+	[FF_TUN_IPV6_DST] = { { "tun_ipv6_dst", "NXM_NX_TUN_IPV6_DST" }, WHOLE(tun_ipv6_dst, 128),
+			      .syntax = FS_IPV6, .flags = FF_MASKABLE | FF_WRITABLE, .valid = ALL },
 };
 
 const struct flow_field *flow_field_by_name(const char *name, size_t len)

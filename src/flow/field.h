@@ -63,6 +63,8 @@ enum flow_field_id {
 	FF_METADATA,
 	FF_REG0,
 	FF_REG7 = FF_REG0 + 7,
+	FF_TUN_IPV6_SRC,	/* after the registers: the ids before them stay what they were */
+	FF_TUN_IPV6_DST,
 	FF__COUNT
 };
 

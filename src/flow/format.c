@@ -266,6 +266,8 @@ size_t flow_format_match(const struct flow_match *m, const struct flow_names *na
 	put_field(&x, FF_TUN_ID);
 	put_field(&x, FF_TUN_SRC);
 	put_field(&x, FF_TUN_DST);
+	put_field(&x, FF_TUN_IPV6_SRC);
+	put_field(&x, FF_TUN_IPV6_DST);
 	put_field(&x, FF_METADATA);
 	for (unsigned r = FF_REG0; r <= FF_REG7; r++)
 		put_field(&x, (enum flow_field_id)r);

@@ -200,7 +200,7 @@ static void extract_arp(struct flow_key *key, const struct cursor *c, size_t off
 }
 
 /*
- * @key all zero, in 16-byte stores: a memset() of its 136 bytes is a `rep
+ * @key all zero, in 16-byte stores: a memset() of its 168 bytes is a `rep
  * stos` on x86-64, whose start-up was most of the extraction's time on
  * the data path (bench/bench_flows.c: about 20 of 87 cycles per frame).
  */
@@ -211,9 +211,10 @@ static inline void key_zero(struct flow_key *key)
 	u64x2 *v = (u64x2 *)key->w;
 
 	/* Written out: a loop of them is turned back into the memset. */
-	_Static_assert(sizeof(*key) == 8 * 16 + 8, "the key is eight pairs of words and one");
+	_Static_assert(sizeof(*key) == 10 * 16 + 8, "the key is ten pairs of words and one");
 	v[0] = z, v[1] = z, v[2] = z, v[3] = z, v[4] = z, v[5] = z, v[6] = z, v[7] = z;
-	key->w[16] = 0;
+	v[8] = z, v[9] = z;
+	key->w[20] = 0;
 }
 
 void flow_key_extract(struct flow_key *key, const uint8_t *hdr, size_t hdr_len, size_t frame_len, uint16_t in_port,

@@ -23,6 +23,8 @@
  *    11   tun_src(4) tun_dst(4)
  *    12   metadata
  * 13-16   reg0 .. reg7
+ * 17-18   tun_ipv6_src
+ * 19-20   tun_ipv6_dst
  *
  * Shared slots, as in Open vSwitch's struct flow: an ARP frame keeps its
  * opcode (low 8 bits; larger opcodes read as 0) in nw_proto and its
@@ -31,13 +33,20 @@
  * frame) forced to 1 when a tag is present and is 0 without one.  nw_tos is
  * the whole ToS/traffic-class byte (DSCP and ECN); nw_frag has bit 0 for
  * "a fragment" and bit 1 for "not the first fragment".
+ *
+ * A frame from an IPv4 underlay fills tun_src/tun_dst, one from an IPv6
+ * underlay tun_ipv6_src/tun_ipv6_dst, and the other pair stays 0 (as Open
+ * vSwitch's flow_tnl).  The IPv6 pair is last: the words every frame uses
+ * keep their places, the caches (which hold the first 10 words of keys
+ * whose later words are 0) are unchanged, and a frame from no tunnel pays
+ * two more 16-byte zero stores.
  */
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define FLOW_KEY_WORDS 17
+#define FLOW_KEY_WORDS 21
 
 /* nw_frag bits (NXM_NX_IP_FRAG). */
 #define FLOW_FRAG_ANY 0x01
@@ -85,6 +94,9 @@ struct flow_key {
 
 			uint64_t metadata;
 			uint32_t regs[8];
+
+			uint8_t tun_ipv6_src[16];
+			uint8_t tun_ipv6_dst[16];
 		};
 		uint64_t w[FLOW_KEY_WORDS];
 		uint8_t b[FLOW_KEY_WORDS * 8];
@@ -98,6 +110,7 @@ _Static_assert(offsetof(struct flow_key, ipv6_src) == 48, "ipv6_src opens word 6
 _Static_assert(offsetof(struct flow_key, tun_id) == 80, "tun_id is word 10");
 _Static_assert(offsetof(struct flow_key, metadata) == 96, "metadata is word 12");
 _Static_assert(offsetof(struct flow_key, regs) == 104, "registers are words 13-16");
+_Static_assert(offsetof(struct flow_key, tun_ipv6_src) == 136, "tun_ipv6_src opens word 17");
 
 /* A match: the key bits a rule looks at (mask) and their values (value, no bit outside the mask). */
 struct flow_match {

@@ -67,6 +67,9 @@ static int act_set(struct parser *p, const struct flow_field *f, unsigned start,
 /* A write to @f needs the match to guarantee the field (ovs-actions(7), set_field and load). */
 static int check_write(struct parser *p, const struct flow_field *f, const char *what)
 {
+	if (f == &flow_fields[FF_TUN_SRC] || f == &flow_fields[FF_TUN_IPV6_SRC])
+		return flowp_fail(p, "%s: %s is read-only in vsw (a vxlan port sends from its local= address)", what,
+				  f->names[0]);
 	if (!(f->flags & FF_WRITABLE))
 		return flowp_fail(p, "%s: %s is read-only", what, f->names[0]);
 	if (!flow_prereq_in_match((enum flow_prereq)f->prereq, &p->mod->match))

@@ -58,7 +58,7 @@ enum port_drop {
 	DROP_FLOW_DROP,		/* flow tables: the actions sent the frame nowhere (drop, or a limit of the executor) */
 	DROP_FLOW_COPIES,	/* flow tables: an output past the worker's pool of frame copies (dp/flows.h) */
 	DROP_BAD_OFFLOAD,	/* an offload request (checksum, segmentation) its frame does not match: by reason in offload_bad[] */
-	DROP_NO_TUNNEL_DST,	/* to a tunnel port with remote=flow without a tun_dst from the flows */
+	DROP_NO_TUNNEL_DST,	/* to a tunnel port with remote=flow without a tun_dst / tun_ipv6_dst of its family */
 	DROP__COUNT
 };
 extern const char *const port_drop_names[DROP__COUNT];

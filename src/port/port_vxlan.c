@@ -64,9 +64,10 @@
  * vni=N remote=IP, once per remote), which replaces the port's for that
  * VNI; a VNI with neither floods nowhere (`no_destination`).  remote=flow
  * (OVS's options:remote_ip=flow) has neither: each frame goes to its own
- * tun_dst (pkt.tun.dst, from the flows' set_field->tun_dst), a frame
- * without one is a `no_tunnel_dst` drop, nothing is learned, and
- * datagrams from any VTEP are received (the flows read tun_src).  A frame whose
+ * tun_dst, or tun_ipv6_dst on an IPv6 underlay (pkt.tun.dst, from the
+ * flows' set_field), a frame without one of the port's family is a
+ * `no_tunnel_dst` drop, nothing is learned, and datagrams from any VTEP
+ * are received (the flows read tun_src or tun_ipv6_src).  A frame whose
  * inner destination the port's table has (learned from received frames'
  * inner source and outer source address, or static: vswctl tunnel fdb
  * add) goes to that VTEP alone; a broadcast, multicast or unknown
@@ -888,9 +889,14 @@ static unsigned vx_gso_resend(struct vx_port *v, const unsigned *list, unsigned 
 			iov[0] = (struct iovec){ h, VXLAN_UDP_HLEN };
 			iov[1] = (struct iovec){ pl + off, l };
 			if (v->remote_flow) {
-				/* its tun_dst, kept in gso_to[m] (IPv4 only): the raw socket's address has port 0 */
-				v->tx_to[x].v4 = v->gso_to[m].v4;
-				v->tx_to[x].v4.sin_port = 0;
+				/* its tun_dst, kept in gso_to[m]: the raw socket's address has port 0 */
+				if (v->ipv6) {
+					v->tx_to[x].v6 = v->gso_to[m].v6;
+					v->tx_to[x].v6.sin6_port = 0;
+				} else {
+					v->tx_to[x].v4 = v->gso_to[m].v4;
+					v->tx_to[x].v4.sin_port = 0;
+				}
 				dst = &v->tx_to[x];
 			} else {
 				dst = &v->vt.remotes[r].addr;
@@ -1188,17 +1194,30 @@ static void vx_gso_small(struct vx_port *v, struct port_io *io, struct vx_clock 
 }
 
 /*
- * remote=flow: the destination of frame @pk, its tun_dst (set by the
- * flows: set_field:IP->tun_dst; kept from the tunnel a frame came in),
- * into message @m's address; false when it has none (0.0.0.0 or no
- * tunnel metadata: the `no_tunnel_dst` drop, as Open vSwitch drops a
- * packet to a remote_ip=flow port without one).
+ * remote=flow: the destination of frame @pk, its tun_dst or, on an IPv6
+ * underlay, its tun_ipv6_dst (set by the flows: set_field:IP->tun_dst,
+ * set_field:IP6->tun_ipv6_dst; kept from the tunnel a frame came in),
+ * into message @m's address; false when it has none of the port's family
+ * (no tunnel metadata, an unspecified address, or only an address of the
+ * other family: the `no_tunnel_dst` drop, as Open vSwitch drops a packet
+ * to a remote_ip=flow port without one; never sent to a wrong address).
  */
 static bool vx_flow_dst(struct vx_port *v, unsigned m, const struct pkt *pk)
 {
-	if (!(pk->flags & PKT_F_TUNNEL) || pk->tun.ipv6 || !pk->tun.dst.v4)
+	static const uint8_t unspec[16];
+
+	if (!(pk->flags & PKT_F_TUNNEL) || pk->tun.ipv6 != v->ipv6)
 		return false;
-	v->tx_to[m].v4 = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr.s_addr = pk->tun.dst.v4 };
+	if (!v->ipv6) {
+		if (!pk->tun.dst.v4)
+			return false;
+		v->tx_to[m].v4 = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr.s_addr = pk->tun.dst.v4 };
+		return true;
+	}
+	if (!memcmp(pk->tun.dst.v6, unspec, 16))
+		return false;
+	v->tx_to[m].v6 = (struct sockaddr_in6){ .sin6_family = AF_INET6 };
+	memcpy(&v->tx_to[m].v6.sin6_addr, pk->tun.dst.v6, 16);
 	return true;
 }
 
@@ -1709,11 +1728,6 @@ static int vx_parse(struct vx_port *v, struct json_object *params, char *err, si
 	}
 	if (vtep_init(&v->vt, fl == AF_INET6) < 0) {
 		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	if (remote_flow && fl != AF_INET) {
-		/* The flow key holds IPv4 tunnel addresses only (tun_src, tun_dst; no tun_ipv6_dst yet). */
-		snprintf(err, errlen, "vxlan: remote=flow needs an IPv4 local= (tun_dst is IPv4; no tun_ipv6_dst)");
 		return -1;
 	}
 	if (!remote_flow && vx_parse_remotes(v, remote, err, errlen) < 0)

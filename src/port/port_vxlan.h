@@ -17,7 +17,8 @@ struct port_env;
  * [csum=on|off] [ttl=N] [tos=N|inherit] [src_ports=LO-HI] [mtu=N]`: IPv4
  * or IPv6 underlay (local and remotes of one family); the remotes are the
  * port's flood list (none without remote=: per-VNI lists only); remote=flow
- * (IPv4) sends each frame to its tun_dst instead (flows: set_field->tun_dst);
+ * sends each frame to its tun_dst (IPv4) or tun_ipv6_dst instead (flows:
+ * set_field->tun_dst, set_field->tun_ipv6_dst);
  * vni=flow takes the VNI from the frame's tunnel key (flows:
  * set_tunnel, tun_id); vlan_vni= instead of vni= maps VLANs to VNIs (the
  * port is a trunk of those VLANs to the switch: received frames get their

@@ -51,10 +51,11 @@ static inline bool ref_agrees(const struct ref_rule *r, unsigned n, unsigned tab
 
 /*
  * Masks that make subtables of every kind: catch-all, one field, a
- * prefix, a few fields, bits of a register.  Values are drawn from a small
+ * prefix, a few fields, bits of a register, the IPv6 tunnel addresses
+ * (the key's last words).  Values are drawn from a small
  * alphabet so that rules and keys meet.
  */
-#define REF_MASKS 12
+#define REF_MASKS 13
 
 static inline void ref_mask(struct flow_key *m, unsigned which)
 {
@@ -102,6 +103,10 @@ static inline void ref_mask(struct flow_key *m, unsigned which)
 	case 11:
 		memset(m->ipv6_dst, 0xff, 8);
 		m->tp_src = 0xff00;
+		break;
+	case 12:
+		memset(m->tun_ipv6_dst, 0xff, 8);	/* tun_ipv6_dst=.../64 */
+		m->tun_ipv6_src[15] = 0xff;
 		break;
 	}
 }

@@ -6,7 +6,9 @@ options:remote_ip=flow and set_field:IP->tun_dst): one vsw VTEP with one
 tunnel port and no list of remotes reaches two kernel VTEPs, each frame
 sent to the VTEP its flow chose by the inner destination; each container
 is reached through its own VTEP only; datagrams from both are received;
-a frame the flows gave no tun_dst is dropped and counted by name:
+a frame the flows gave no tun_dst is dropped and counted by name.  Then
+the same over an IPv6 underlay (issue 16 item 1, "IPv4 and IPv6
+underlays"; set_field:IP6->tun_ipv6_dst, tun_ipv6_src):
 
     netns cA (eth0 10.9.0.1)          netns cB (eth0 10.9.0.2)          netns cC (eth0 10.9.0.3)
         | veth vA                         | veth vB                         | veth vC
@@ -39,11 +41,25 @@ Steps:
   5. ping cA -> 10.9.0.9 (a static neighbour: IPv4 frames that match no
      tun_dst flow): no_tunnel_dst drops on vx0, none of them on either
      wire (tshark);
-  6. cleanup: vswd (SIGTERM, exit 0), namespaces.  Also on SIGTERM/SIGINT.
+  6. IPv6 underlay: fd00:31::1-3/64 on ubr, uB, uC (IPv6 on those
+     devices only); on hB and hC the IPv4 kernel VTEP is replaced by an
+     IPv6 one (VNI 100, remote fd00:31::1) in br0; `port add vx6 vxlan
+     local=fd00:31::1 remote=flow vni=100`; the flows replaced by the
+     same with set_field:fd00:31::2->tun_ipv6_dst (the IPv4 one as
+     load:0x3->NXM_NX_TUN_IPV6_DST[0..7] after a set_field), output:vx6;
+     from vx6 by tun_ipv6_src (fd00:31::2, then fd00:31::/64 below it) to a; anything else
+     from a: set_field:172.31.0.2->tun_dst,output:vx6 (an IPv4 VTEP for
+     an IPv6 port);
+  7. as 3 to 5 for vx6: show, dump and trace (ipv6_dst=fd00:31::3; a
+     frame from fd00:31::3 traced to the prefix flow);
+     pings to cB and cC each through their VTEP alone (ipv6.dst on each
+     wire); both tun_ipv6_src flows counted; the ghost's frames are
+     no_tunnel_dst drops on vx6 (never sent to 172.31.0.2 nor anywhere);
+  8. cleanup: vswd (SIGTERM, exit 0), namespaces.  Also on SIGTERM/SIGINT.
 
 Each check prints PASS or FAIL (nothing is skipped); the last line is
 "vxlan_remote_flow: N passed, M failed"; non-zero exit on any failure.
-Bounded waits; a run takes about 20 s.
+Bounded waits; a run takes about 40 s.
 
     python3 tests/scenario/vxlan_remote_flow.py --build build [--keep]
 
@@ -69,6 +85,7 @@ TAG = "%04x" % (os.getpid() & 0xffff)
 NS = {h: "vswrf-%s-%s" % (h, TAG) for h in ("hA", "hB", "hC", "cA", "cB", "cC")}
 VNI = 100
 UL = {"A": "172.31.0.1", "B": "172.31.0.2", "C": "172.31.0.3"}
+UL6 = {"A": "fd00:31::1", "B": "fd00:31::2", "C": "fd00:31::3"}
 IN4 = {"cA": "10.9.0.1", "cB": "10.9.0.2", "cC": "10.9.0.3"}
 MAC = {"cA": "02:09:00:00:00:01", "cB": "02:09:00:00:00:02", "cC": "02:09:00:00:00:03"}
 GHOST = ("10.9.0.9", "02:09:00:00:00:09")   # no flow gives it a VTEP
@@ -194,9 +211,9 @@ def ping(src, dst, count=3):
     return got, (out + err).strip().replace("\n", " | ")[-300:]
 
 
-def vtep_rx(host):
-    """Frames the kernel VTEP of @host received from the tunnel (its vxlan device's rx_packets)."""
-    info = json.loads(must(["ip", "-s", "-j", "link", "show", "vx0"], ns=NS[host]))
+def vtep_rx(host, dev="vx0"):
+    """Frames the kernel VTEP @dev of @host received from the tunnel (its vxlan device's rx_packets)."""
+    info = json.loads(must(["ip", "-s", "-j", "link", "show", dev], ns=NS[host]))
     return info[0]["stats64"]["rx"]["packets"]
 
 
@@ -223,8 +240,13 @@ class Capture:
                 self.proc.kill()
                 self.proc.wait(5)
 
-    def from_vsw(self):
-        """(outer destination, inner IPv4 or ARP target) of each VXLAN datagram vsw (172.31.0.1) sent."""
+    def from_vsw(self, v6=False):
+        """(outer destination, inner IPv4 or ARP target) of each VXLAN datagram vsw (172.31.0.1, fd00:31::1) sent."""
+        if v6:
+            rc, out, err = run(["tshark", "-r", self.path, "-Y", "vxlan && ipv6.src == %s" % UL6["A"], "-T",
+                                "fields", "-e", "ipv6.dst", "-e", "ip.dst", "-e", "arp.dst.proto_ipv4"], timeout=60)
+            rows = [(f[0], f[1] or f[2]) for f in (ln.split("\t") + ["", ""] for ln in out.splitlines())]
+            return rows, "" if rc == 0 else "tshark exited %d: %s" % (rc, err[-300:])
         rc, out, err = run(["tshark", "-r", self.path, "-Y", "vxlan && ip.src == %s" % UL["A"], "-T", "fields",
                             "-e", "ip.dst", "-e", "arp.dst.proto_ipv4"], timeout=60)
         rows = []
@@ -268,54 +290,112 @@ def config(sw):
     check(rc != 0 and "remote=flow" in out + err, "tunnel fdb add on a remote=flow port is refused", out + err)
 
 
-def one_vtep(wd, dst, here, there):
+def one_vtep(wd, dst, here, there, v6=False):
     """Pings from cA to @dst: @here's VTEP receives them, @there's nothing; on @here's wire only @dst's frames."""
-    caps = {h: Capture(wd + "/" + dst.replace(".", "_"), h, "u" + h[1]) for h in (here, there)}
+    ul, dev = (UL6, "vx6") if v6 else (UL, "vx0")
+    caps = {h: Capture(wd + "/" + dev + dst.replace(".", "_"), h, "u" + h[1]) for h in (here, there)}
     time.sleep(0.5)
-    before = {h: vtep_rx(h) for h in (here, there)}
+    before = {h: vtep_rx(h, dev) for h in (here, there)}
     got, detail = ping("cA", dst)
-    check(got == 3, "ping cA -> %s through vx0 (3 of 3)" % dst, detail)
+    check(got == 3, "ping cA -> %s through %s (3 of 3)" % (dst, dev), detail)
     time.sleep(0.5)
-    after = {h: vtep_rx(h) for h in (here, there)}
+    after = {h: vtep_rx(h, dev) for h in (here, there)}
     for c in caps.values():
         c.stop()
     check(after[here] - before[here] >= 3, "%s's VTEP received cA's frames (%d)" % (here, after[here] - before[here]))
     check(after[there] == before[there], "%s's VTEP received none of them (%d)" % (there, after[there] - before[there]))
-    rows, err = caps[here].from_vsw()
-    check(len(rows) >= 3 and all(o == UL[here[1]] and i == dst for o, i in rows),
-          "%s's wire: vsw's datagrams go to %s and carry %s alone (%d)" % (here, UL[here[1]], dst, len(rows)),
+    rows, err = caps[here].from_vsw(v6)
+    check(len(rows) >= 3 and all(o == ul[here[1]] and i == dst for o, i in rows),
+          "%s's wire: vsw's datagrams go to %s and carry %s alone (%d)" % (here, ul[here[1]], dst, len(rows)),
           err or rows[:8])
-    rows, err = caps[there].from_vsw()
-    check(not err and not any(o == UL[there[1]] for o, i in rows),
-          "%s's wire: no datagram from vsw to %s" % (there, UL[there[1]]), err or rows[:8])
+    rows, err = caps[there].from_vsw(v6)
+    check(not err and not any(o == ul[there[1]] for o, i in rows),
+          "%s's wire: no datagram from vsw to %s" % (there, ul[there[1]]), err or rows[:8])
 
 
-def no_dst(sw, wd):
-    before = port_stat(sw, "vx0").get("drops", {}).get("no_tunnel_dst", 0)
-    caps = [Capture(wd + "/ghost", h, "u" + h[1]) for h in ("hB", "hC")]
+def no_dst(sw, wd, port="vx0"):
+    v6 = port == "vx6"
+    before = port_stat(sw, port).get("drops", {}).get("no_tunnel_dst", 0)
+    caps = [Capture(wd + "/ghost" + port, h, "u" + h[1]) for h in ("hB", "hC")]
     time.sleep(0.5)
     got, detail = ping("cA", GHOST[0], count=2)
     check(got == 0, "ping cA -> %s (no VTEP for it) gets nothing" % GHOST[0], detail)
-    after = port_stat(sw, "vx0").get("drops", {}).get("no_tunnel_dst", 0)
-    check(after - before >= 2, "vx0 counts them as no_tunnel_dst drops (%d)" % (after - before))
+    after = port_stat(sw, port).get("drops", {}).get("no_tunnel_dst", 0)
+    check(after - before >= 2, "%s counts them as no_tunnel_dst drops (%d)" % (port, after - before))
     time.sleep(0.5)
     for c in caps:
         c.stop()
     # (cA's neighbour probes to cB and cC may cross meanwhile: only the ghost's frames must not)
     for c, h in zip(caps, ("hB", "hC")):
-        rows, err = c.from_vsw()
+        rows, err = c.from_vsw(v6)
         check(not err and not any(i == GHOST[0] for o, i in rows), "%s's wire: none of them" % h, err or rows[:8])
+        if v6:
+            # the IPv4 tun_dst the flow set: never used by the IPv6 port, nor by anyone else
+            rows, err = c.from_vsw(False)
+            check(not err and not any(i == GHOST[0] for o, i in rows), "%s's wire: none of them over IPv4 either" % h,
+                  err or rows[:8])
 
 
-def tun_src_flows(sw):
+def tun_src_flows(sw, field="tun_src", keys=(UL["B"], UL["C"])):
+    """The flows matching @field=@keys (one per VTEP) each counted the VTEP's frames."""
     dump = sw.must("flow", "dump")
     counts = {}
     for ln in dump.splitlines():
-        m = re.search(r"n_packets=(\d+),.*tun_src=([0-9.]+)", ln)
+        m = re.search(r"n_packets=(\d+),.*%s=([0-9a-f.:/]+)" % field, ln)
         if m:
             counts[m.group(2)] = int(m.group(1))
-    check(counts.get(UL["B"], 0) >= 3 and counts.get(UL["C"], 0) >= 3,
-          "frames from both VTEPs received, told apart by tun_src", counts)
+    check(all(counts.get(k, 0) >= 3 for k in keys), "frames from both VTEPs received, told apart by %s" % field,
+          counts)
+
+
+FLOWS6 = [
+    "priority=100,in_port=a,ip,nw_dst=%s,actions=set_field:%s->tun_ipv6_dst,output:vx6" % (IN4["cB"], UL6["B"]),
+    "priority=100,in_port=a,arp,arp_tpa=%s,actions=set_field:%s->tun_ipv6_dst,output:vx6" % (IN4["cB"], UL6["B"]),
+    "priority=100,in_port=a,ip,nw_dst=%s,actions=set_field:%s->tun_ipv6_dst,"
+    "load:0x3->NXM_NX_TUN_IPV6_DST[0..7],output:vx6" % (IN4["cC"], UL6["B"]),
+    "priority=100,in_port=a,arp,arp_tpa=%s,actions=set_field:%s->tun_ipv6_dst,output:vx6" % (IN4["cC"], UL6["C"]),
+    "priority=100,in_port=vx6,tun_ipv6_src=%s,actions=output:a" % UL6["B"],
+    "priority=90,in_port=vx6,tun_ipv6_src=fd00:31::/64,actions=output:a",
+    "priority=0,in_port=a,actions=set_field:%s->tun_dst,output:vx6" % UL["B"],
+]
+
+
+def setup_net6():
+    """The IPv6 underlay on ubr, uB, uC (those devices only: the rest stays quiet), kernel VTEPs over it."""
+    for h, dev, k in (("hA", "ubr", "A"), ("hB", "uB", "B"), ("hC", "uC", "C")):
+        must(["sysctl", "-qw", "net.ipv6.conf.%s.disable_ipv6=0" % dev], ns=NS[h])
+        must(["ip", "-6", "addr", "add", UL6[k] + "/64", "dev", dev, "nodad"], ns=NS[h])
+    for k in ("B", "C"):
+        h = "h" + k
+        must(["ip", "link", "del", "vx0"], ns=NS[h])
+        must(["ip", "link", "add", "vx6", "type", "vxlan", "id", str(VNI), "local", UL6[k], "remote", UL6["A"],
+              "dstport", "4789", "udp6zerocsumrx"], ns=NS[h])
+        must(["ip", "link", "set", "vx6", "master", "br0"], ns=NS[h])
+        must(["ip", "link", "set", "vx6", "up"], ns=NS[h])
+
+
+def config6(sw):
+    sw.must("port", "add", "vx6", "vxlan", "local=" + UL6["A"], "remote=flow", "vni=%d" % VNI)
+    sw.must("flow", "del")
+    for f in FLOWS6:
+        sw.must("flow", "add", f)
+    state = port_state(sw, "vx6")
+    check(" remote flow " in state, "show: vx6 says remote flow", state)
+    dump = sw.must("flow", "dump")
+    check("set_field:%s->tun_ipv6_dst" % UL6["B"] in dump and "load:0x3->tun_ipv6_dst[0..7]" in dump and
+          "tun_ipv6_src=%s" % UL6["B"] in dump and "tun_ipv6_src=fd00:31::/64" in dump,
+          "flow dump prints the tun_ipv6_dst actions and tun_ipv6_src matches back", dump)
+    rc, out, err = sw.ctl_run("trace", "in_port=a,dl_src=%s,dl_dst=%s,ip,nw_dst=%s" % (MAC["cA"], MAC["cC"],
+                                                                                        IN4["cC"]))
+    check(rc == 0 and "ipv6_dst=%s" % UL6["C"] in out and "set(tunnel(" in out and "output:vx6" in out,
+          "trace: the output to vx6 carries tun_ipv6_dst %s" % UL6["C"], out + err)
+    rc, out, err = sw.ctl_run("trace", "in_port=vx6,tun_ipv6_src=%s,dl_src=%s,dl_dst=%s,ip,nw_dst=%s"
+                              % (UL6["C"], MAC["cC"], MAC["cA"], IN4["cA"]))
+    check(rc == 0 and "tun_ipv6_src=fd00:31::/64" in out and "output:a" in out,
+          "trace: a frame from %s matches the tun_ipv6_src prefix flow" % UL6["C"], out + err)
+    rc, out, err = sw.ctl_run("flow", "add", "in_port=a,actions=set_field:fd00:31::9->tun_ipv6_src,output:vx6")
+    check(rc != 0 and "local=" in out + err, "set_field to tun_ipv6_src is refused (vsw sends from local=)",
+          out + err)
 
 
 def main():
@@ -337,12 +417,19 @@ def main():
         setup_net()
         sw = Vswd(build, wd, NS["hA"])
         config(sw)
-        for d in (IN4["cB"], IN4["cC"], "ghost"):
+        for d in ("vx0" + IN4["cB"], "vx0" + IN4["cC"], "vx6" + IN4["cB"], "vx6" + IN4["cC"], "ghostvx0",
+                  "ghostvx6"):
             os.makedirs(wd + "/" + d.replace(".", "_"))
         one_vtep(wd, IN4["cB"], "hB", "hC")
         one_vtep(wd, IN4["cC"], "hC", "hB")
         tun_src_flows(sw)
         no_dst(sw, wd)
+        setup_net6()
+        config6(sw)
+        one_vtep(wd, IN4["cB"], "hB", "hC", v6=True)
+        one_vtep(wd, IN4["cC"], "hC", "hB", v6=True)
+        tun_src_flows(sw, "tun_ipv6_src", (UL6["B"], "fd00:31::/64"))
+        no_dst(sw, wd, "vx6")
     except (RuntimeError, Terminated) as e:
         check(False, "scenario ran to its end", e)
     finally:

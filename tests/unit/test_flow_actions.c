@@ -137,6 +137,8 @@ static void check_key_follows(struct fx *f, const uint8_t *frame, size_t len)
 	k.tun_id = f->key.tun_id;
 	k.tun_src = f->key.tun_src;
 	k.tun_dst = f->key.tun_dst;
+	memcpy(k.tun_ipv6_src, f->key.tun_ipv6_src, 16);
+	memcpy(k.tun_ipv6_dst, f->key.tun_ipv6_dst, 16);
 	assert_memory_equal(&k, &f->key, sizeof(k));
 }
 
@@ -499,6 +501,66 @@ static void test_tun_dst_outputs(void **state)
 	fx_free(f);
 }
 
+static const uint8_t fd00_2[16] = { 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2 };
+
+/*
+ * An IPv6 tun_dst (tun_ipv6_dst) does not fit an output: each output has
+ * the index of its value in the run's table (flow_out.tun6, 0: none),
+ * consecutive outputs with one value share an entry, a later write does
+ * not change an earlier output's, and a replay of the actions makes the
+ * same table.  A frame from an IPv6 tunnel keeps its tun_ipv6_dst through
+ * a plain output, and a run with it gets no stored-output memo.
+ */
+static void test_tun6_outputs(void **state)
+{
+	struct fx *f = fx_new();
+	struct frame_spec s = frame_tcp4();
+	struct flow_memo m;
+	struct flow_memo_acts ma;
+
+	add(f, "in_port=1,actions=set_field:fd00::2->tun_ipv6_dst,output:2,output:3,"
+	       "load:0x3->NXM_NX_TUN_IPV6_DST[0..7],output:4,move:reg2[]->tun_ipv6_dst[0..31],output:5,"
+	       "set_field:::->tun_ipv6_dst,output:6");
+	load(f, &s, HEADROOM, 0, 1);
+	assert_int_equal(run(f), 5);
+	assert_int_equal(f->x.n_tun6, 3);
+	assert_int_equal(f->x.out[0].tun6, 1);
+	assert_int_equal(f->x.out[1].tun6, 1);
+	assert_memory_equal(f->x.tun6_dst[0], fd00_2, 16);
+	assert_int_equal(f->x.out[2].tun6, 2);
+	assert_memory_equal(f->x.tun6_dst[1], "\xfd\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x03", 16);
+	assert_int_equal(f->x.out[3].tun6, 3);	/* reg2 is 0: the low 32 bits cleared */
+	assert_memory_equal(f->x.tun6_dst[2], "\xfd\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16);
+	assert_int_equal(f->x.out[4].tun6, 0);	/* zero: none (remote=flow drops it) */
+	for (unsigned i = 0; i < 5; i++) {
+		assert_int_equal(f->x.out[i].tun_dst, 0);
+		assert_int_equal(f->x.out[i].snap, FLOW_SNAP_LIVE);
+	}
+	assert_memory_equal(f->buf + HEADROOM, f->orig, f->orig_len);
+
+	add(f, "in_port=3,actions=output:2,set_field:fd00::2->tun_ipv6_dst,output:4,output:5");
+	load(f, &s, HEADROOM, 0, 3);
+	assert_int_equal(run(f), 3);
+	assert_true(flow_exec_memo(&f->x, &m, &ma));
+	assert_true(m.flags & FLOW_MEMO_F_WRITES);
+	load(f, &s, HEADROOM, 0, 3);
+	assert_int_equal(flow_exec_replay_acts(&f->x, &m, &ma, &f->pkt, &f->key), 3);
+	assert_int_equal(f->x.n_tun6, 1);
+	assert_int_equal(f->x.out[0].tun6, 0);
+	assert_int_equal(f->x.out[1].tun6, 1);
+	assert_int_equal(f->x.out[2].tun6, 1);
+	assert_memory_equal(f->x.tun6_dst[0], fd00_2, 16);
+
+	add(f, "in_port=7,actions=output:1");
+	load(f, &s, HEADROOM, 0, 7);
+	memcpy(f->key.tun_ipv6_dst, fd00_2, 16);
+	assert_int_equal(run(f), 1);
+	assert_int_equal(f->x.out[0].tun6, 1);
+	assert_memory_equal(f->x.tun6_dst[0], fd00_2, 16);
+	assert_false(flow_exec_memo(&f->x, &m, &ma));
+	fx_free(f);
+}
+
 static void test_limits(void **state)
 {
 	struct fx *f = fx_new();
@@ -817,6 +879,7 @@ int main(void)
 		cmocka_unit_test(test_counters),
 		cmocka_unit_test(test_short_headers),
 		cmocka_unit_test(test_ovs_vlan_tutorial),
+		cmocka_unit_test(test_tun6_outputs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -35,6 +35,7 @@ static void test_tcp4(void **state)
 
 	s.tos = 0xb9;
 	n = frame_build(buf, &s);
+	memset(&k, 0xa5, sizeof(k));	/* every word must be written: the IPv6 tunnel pair is the last four */
 	extract(&k, &o, buf, n, n, 7);
 	assert_int_equal(ntohs(k.in_port), 7);
 	assert_memory_equal(k.dl_dst, s.dst, 6);
@@ -56,7 +57,8 @@ static void test_tcp4(void **state)
 	/* Nothing outside the parsed layers. */
 	assert_int_equal(k.tun_id | k.metadata | k.regs[0] | k.regs[7], 0);
 	for (int i = 0; i < 16; i++)
-		assert_int_equal(k.ipv6_src[i] | k.ipv6_dst[i], 0);
+		assert_int_equal(k.ipv6_src[i] | k.ipv6_dst[i] | k.tun_ipv6_src[i] | k.tun_ipv6_dst[i], 0);
+	assert_int_equal(k.tun_src | k.tun_dst, 0);
 }
 
 static void test_udp_icmp_options(void **state)
@@ -360,6 +362,19 @@ static void test_match_ops(void **state)
 	narrow.value.nw_src = htonl(1);	/* a value bit outside the mask: normalize drops it */
 	flow_match_normalize(&narrow);
 	assert_int_equal(narrow.value.nw_src, 0);
+
+	/* The last words (tun_ipv6_dst's low half) count in every comparison. */
+	narrow.mask.tun_ipv6_dst[15] = 0xff;
+	narrow.value.tun_ipv6_dst[15] = 2;
+	k.nw_dst = htonl(0x0a010203);
+	assert_false(flow_match_hit(&narrow, &k));
+	k.tun_ipv6_dst[15] = 2;
+	assert_true(flow_match_hit(&narrow, &k));
+	assert_false(flow_match_covers(&narrow, &wide));
+	assert_true(flow_match_covers(&wide, &narrow));
+	wide = narrow;
+	wide.value.tun_ipv6_dst[15] = 3;
+	assert_false(flow_match_equal(&narrow, &wide));
 }
 
 int main(void)

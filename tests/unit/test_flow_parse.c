@@ -97,6 +97,9 @@ static const char *const good_flows[] = {
 	"ip,nw_dst=10.9.0.2,actions=set_field:192.0.2.7->tun_dst,output:1",
 	"actions=load:0xc0000207->NXM_NX_TUN_IPV4_DST[],set_field:0x5->tun_id,output:1",
 	"actions=move:reg0[]->tun_dst[],move:tun_src[]->NXM_NX_TUN_IPV4_DST[],load:0x7->tun_dst[0..7]",
+	"tun_id=0x5,tun_ipv6_src=fd00::1,tun_ipv6_dst=fd00::/64,actions=set_field:fd00::2->tun_ipv6_dst,output:1",
+	"NXM_NX_TUN_IPV6_SRC=fd00::1/::ffff,actions=load:0x2->NXM_NX_TUN_IPV6_DST[0..15],output:1",
+	"actions=move:tun_ipv6_src[]->tun_ipv6_dst[],move:reg0[]->tun_ipv6_dst[96..127],output:1",
 };
 
 static void parse_ok(const char *text, enum flow_parse_cmd cmd, struct flow_mod *mod)
@@ -322,6 +325,24 @@ static void test_tun_dst_actions(void **state)
 	assert_string_equal(text, "priority=32768,ip,nw_dst=10.9.0.2 actions=set_field:172.31.0.2->tun_dst,"
 				  "load:0xc0000207->tun_dst[],move:reg1[]->tun_dst[],output:vm1");
 	free(m.actions);
+
+	/* IPv6 underlays (ovs-fields(7) tun_ipv6_src, tun_ipv6_dst): words of their own, masks and prefixes. */
+	parse_ok("tun_ipv6_src=fd00::7,tun_ipv6_dst=fd00:1::/32,actions=set_field:fd00::2->tun_ipv6_dst,output:1",
+		 FLOW_CMD_ADD, &m);
+	assert_memory_equal(m.match.value.tun_ipv6_src, "\xfd\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x07", 16);
+	assert_memory_equal(m.match.mask.tun_ipv6_src, "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff",
+			    16);
+	assert_memory_equal(m.match.value.tun_ipv6_dst, "\xfd\0\0\x01\0\0\0\0\0\0\0\0\0\0\0\0", 16);
+	assert_memory_equal(m.match.mask.tun_ipv6_dst, "\xff\xff\xff\xff\0\0\0\0\0\0\0\0\0\0\0\0", 16);
+	assert_int_equal(m.match.mask.tun_src | m.match.mask.tun_dst | m.match.mask.ipv6_src[0], 0);
+	a = m.actions->a;
+	assert_int_equal(a[0].type, FA_SET);
+	assert_int_equal(a[0].field, FF_TUN_IPV6_DST);
+	assert_memory_equal(a[0].val, "\xfd\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x02", 16);
+	flow_format(&m, true, &names, text, sizeof(text));
+	assert_string_equal(text, "priority=32768,tun_ipv6_src=fd00::7,tun_ipv6_dst=fd00:1::/32 "
+				  "actions=set_field:fd00::2->tun_ipv6_dst,output:vm1");
+	free(m.actions);
 }
 
 /* "in_port" as an action or an output port is the input port, not a field to read a port from. */
@@ -415,6 +436,13 @@ static void test_refusals(void **state)
 		{ "check_overlap,actions=drop", FLOW_CMD_ADD, "check_overlap" },
 		{ "ip,nw_src,actions=drop", FLOW_CMD_ADD, "missing value" },
 		{ "reg0[0..8]=0x200,actions=drop", FLOW_CMD_ADD, "9 bits" },
+		/* The outer source is the vxlan port's local=: flows cannot choose it. */
+		{ "actions=set_field:fd00::9->tun_ipv6_src,output:1", FLOW_CMD_ADD, "local=" },
+		{ "actions=load:1->NXM_NX_TUN_IPV6_SRC[0..7]", FLOW_CMD_ADD, "tun_ipv6_src is read-only" },
+		{ "actions=set_field:10.0.0.1->tun_src", FLOW_CMD_ADD, "tun_src is read-only" },
+		{ "actions=move:reg0[]->tun_src[]", FLOW_CMD_ADD, "local=" },
+		{ "tun_ipv6_dst=10.0.0.1,actions=drop", FLOW_CMD_ADD, "tun_ipv6_dst" },
+		{ "tun_ipv6_dst=fd00::/129,actions=drop", FLOW_CMD_ADD, "mask" },
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)

@@ -45,8 +45,10 @@ struct tx_frame {
 	unsigned port;
 	uint32_t len;
 	bool tun;		/* PKT_F_TUNNEL: tun_id is the frame's tunnel key, tun_dst (IPv4, big-endian) its VTEP */
+	bool tun_ipv6;		/* ... or tun_dst6 (IPv6) */
 	uint64_t tun_id;
 	uint32_t tun_dst;
+	uint8_t tun_dst6[16];
 	uint8_t bytes[FRAME_MAX];
 };
 
@@ -77,6 +79,10 @@ static void fake_tx_burst(struct port *p, struct port_io *io, struct pkt *const 
 		t->tun = pkts[i]->flags & PKT_F_TUNNEL;
 		t->tun_id = t->tun ? pkts[i]->tun.id : 0;
 		t->tun_dst = t->tun && !pkts[i]->tun.ipv6 ? pkts[i]->tun.dst.v4 : 0;
+		t->tun_ipv6 = t->tun && pkts[i]->tun.ipv6;
+		memset(t->tun_dst6, 0, 16);
+		if (t->tun_ipv6)
+			memcpy(t->tun_dst6, pkts[i]->tun.dst.v6, 16);
 		pkt_to_buf(pkts[i], t->bytes, sizeof(t->bytes));
 	}
 }
@@ -723,7 +729,8 @@ static void caches_wipe(struct fx *f)
 
 static const char *const diff_matches[] = {
 	"", "in_port=0,", "in_port=1,", "ip,", "udp,", "tcp,", "ip,nw_dst=10.0.0.3,", "dl_vlan=5,", "vlan_tci=0/0x1000,",
-	"ip,nw_ttl=2,", "dl_src=02:00:00:00:00:02,", "reg0=5,", "tcp,tp_dst=80,",
+	"ip,nw_ttl=2,", "dl_src=02:00:00:00:00:02,", "reg0=5,", "tcp,tp_dst=80,", "tun_ipv6_dst=fd00::2,",
+	"tun_ipv6_dst=fd00::/16,",
 };
 static const char *const diff_acts[] = {
 	"mod_dl_src:02:00:00:00:00:aa", "mod_dl_dst:02:00:00:00:00:bb", "mod_nw_dst:10.1.2.3", "mod_nw_src:10.9.9.9",
@@ -731,7 +738,7 @@ static const char *const diff_acts[] = {
 	"mod_vlan_pcp:3", "mod_nw_tos:16", "mod_nw_ttl:9", "load:5->reg0[]", "set_tunnel:0x42", "output:1",
 	"set_field:172.31.0.2->tun_dst", "move:reg0[]->tun_dst[]", "load:0xac1f0003->NXM_NX_TUN_IPV4_DST[]",
 	"output:2", "output:3", "normal", "in_port", "flood", "resubmit(,1)", "resubmit(,2)", "clone(output:3)",
-	"output:reg0[0..1]",
+	"output:reg0[0..1]", "set_field:fd00::2->tun_ipv6_dst", "move:reg0[]->tun_ipv6_dst[0..31]",
 };
 
 /* A rule of table @table from the pools (a text the parser may refuse: then none). */
@@ -816,7 +823,8 @@ static void test_replay_equals_run(void **state)
 				for (unsigned k = 0; k < nlog; k++)
 					if (log[k].port != b->log[k].port || log[k].len != b->log[k].len ||
 					    log[k].tun != b->log[k].tun || log[k].tun_id != b->log[k].tun_id ||
-					    log[k].tun_dst != b->log[k].tun_dst ||
+					    log[k].tun_dst != b->log[k].tun_dst || log[k].tun_ipv6 != b->log[k].tun_ipv6 ||
+					    memcmp(log[k].tun_dst6, b->log[k].tun_dst6, 16) ||
 					    memcmp(log[k].bytes, b->log[k].bytes, log[k].len < FRAME_MAX ? log[k].len : FRAME_MAX))
 						fail_msg("rule set %u, frame %u from %u: output %u differs", iter, v, in, k);
 			}
@@ -1182,6 +1190,94 @@ static void test_tunnel_dst(void **state)
 	assert_int_equal(f->log[0].tun_id, 0x20);
 }
 
+/* Frame @i came in an IPv6 tunnel: key @id, outer fd00::@src -> fd00::1. */
+static void tunneled6(struct fx *f, unsigned i, uint64_t id, uint8_t src)
+{
+	struct pkt *p = &f->pkts[i];
+
+	p->flags |= PKT_F_TUNNEL;
+	memset(&p->tun, 0, sizeof(p->tun));
+	p->tun.id = id;
+	p->tun.ipv6 = true;
+	memcpy(p->tun.src.v6, "\xfd\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 15);
+	p->tun.src.v6[15] = src;
+	memcpy(p->tun.dst.v6, "\xfd\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x01", 16);
+}
+
+static const uint8_t fd00_2[16] = { 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2 };
+static const uint8_t fd00_3[16] = { 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3 };
+
+/*
+ * IPv6 underlays (ovs-fields(7) tun_ipv6_src, tun_ipv6_dst): a frame from
+ * one matches its outer addresses there, tun_src/tun_dst stay 0 (and an
+ * IPv4 tunnel's frame has no tun_ipv6_*); set_field->tun_ipv6_dst gives
+ * each output the IPv6 VTEP set before it, an IPv4 tun_dst wins over it
+ * (Open vSwitch's flow_tnl_dst()) until the flows clear it, a frame from
+ * an IPv6 tunnel keeps its outer destination unless the flows change it,
+ * and the caches (the same keys again) send the same.
+ */
+static void test_tunnel_ipv6(void **state)
+{
+	struct fx *f = *state;
+
+	add(f, "priority=20,tun_ipv6_src=fd00::7,tun_src=0.0.0.0,actions=output:1");
+	add(f, "priority=20,tun_ipv6_dst=fd00::/16,tun_id=0x21,actions=drop");
+	add(f, "priority=20,tun_src=192.0.2.7,tun_ipv6_src=::/::,tun_ipv6_dst=::,actions=output:2");
+	add(f, "priority=10,ip,nw_dst=10.0.0.2,actions=set_field:fd00::2->tun_ipv6_dst,output:1,"
+	       "set_field:fd00::3->tun_ipv6_dst,output:2");
+	add(f, "priority=10,ip,nw_dst=10.0.0.3,actions=set_field:fd00::2->tun_ipv6_dst,"
+	       "set_field:172.31.0.2->tun_dst,output:1");
+	add(f, "priority=10,ip,nw_dst=10.0.0.4,actions=set_field:fd00::2->tun_ipv6_dst,output:1,"
+	       "set_field:0.0.0.0->tun_dst,output:2");
+	add(f, "priority=0,actions=drop");
+	frame(f, 0, 1, 2, 9, 0);
+	tunneled6(f, 0, 0x20, 7);
+	frame(f, 1, 1, 2, 9, 0);
+	tunneled6(f, 1, 0x21, 8);
+	frame(f, 2, 1, 2, 9, 0);
+	tunneled(f, 2, 0x20, 7);
+	forward(f, 0, 3);
+	assert_int_equal(f->nlog, 2);
+	assert_int_equal(sent_to(f, 1), 1);
+	assert_true(first_to(f, 1)->tun_ipv6);	/* it keeps its outer destination */
+	assert_memory_equal(first_to(f, 1)->tun_dst6, "\xfd\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x01", 16);
+	assert_int_equal(sent_to(f, 2), 1);
+	assert_false(first_to(f, 2)->tun_ipv6);
+	assert_int_equal(port_drops(&f->ports[0], DROP_FLOW_DROP), 1);
+	for (unsigned round = 0; round < 3; round++) {
+		frame(f, 0, 1, 2, 2, 0);
+		frame(f, 1, 1, 2, 3, 0);
+		forward(f, 0, 2);
+		assert_int_equal(f->nlog, 3);
+		assert_int_equal(sent_to(f, 1), 2);
+		assert_true(first_to(f, 1)[0].tun_ipv6);
+		assert_memory_equal(first_to(f, 1)[0].tun_dst6, fd00_2, 16);
+		assert_false(first_to(f, 1)[1].tun_ipv6);	/* the IPv4 tun_dst wins */
+		assert_int_equal(ntohl(first_to(f, 1)[1].tun_dst), 0xac1f0002);
+		assert_true(first_to(f, 2)->tun_ipv6);
+		assert_memory_equal(first_to(f, 2)->tun_dst6, fd00_3, 16);
+	}
+	assert_true(atomic_load(&f->ctx->flow->stats.emc_hits) >= 4);
+	/* from an IPv6 tunnel, to a new IPv6 VTEP */
+	frame(f, 0, 1, 2, 2, 0);
+	tunneled6(f, 0, 0x22, 9);
+	forward(f, 0, 1);
+	assert_int_equal(f->nlog, 2);
+	assert_memory_equal(first_to(f, 1)->tun_dst6, fd00_2, 16);
+	assert_int_equal(first_to(f, 1)->tun_id, 0x22);
+	assert_memory_equal(first_to(f, 2)->tun_dst6, fd00_3, 16);
+	/* from an IPv4 tunnel: its tun_dst wins until the flows clear it (an IPv4-to-IPv6 gateway) */
+	frame(f, 0, 1, 2, 4, 0);
+	tunneled(f, 0, 0x23, 9);
+	forward(f, 0, 1);
+	assert_int_equal(f->nlog, 2);
+	assert_false(first_to(f, 1)->tun_ipv6);
+	assert_int_equal(ntohl(first_to(f, 1)->tun_dst), 0xc0000201);
+	assert_true(first_to(f, 2)->tun_ipv6);
+	assert_memory_equal(first_to(f, 2)->tun_dst6, fd00_2, 16);
+	assert_int_equal(first_to(f, 2)->tun_id, 0x23);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1207,6 +1303,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cache_ages_out_unused, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_copy_pool_full, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_tunnel_fields, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_tunnel_ipv6, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,7 +20,8 @@
  * remote taken out of a list, or the whole list, is no longer flooded
  * to; without remote=, a VNI floods to its own list alone (none: a
  * no_destination drop).  remote=flow: each frame to its own tun_dst,
- * none a no_tunnel_dst drop, any VTEP received.  UDP GSO and GRO: a 64 KiB TSO frame leaves as
+ * none a no_tunnel_dst drop, any VTEP received; the same over IPv6
+ * (tun_ipv6_dst) in a network namespace of its own.  UDP GSO and GRO: a 64 KiB TSO frame leaves as
  * UDP_SEGMENT payloads and arrives, through the receive socket's GRO, as
  * its 46 segments in order, runs of them merged back into TSO frames
  * (taken ten a burst, so a slot's datagrams wait for the next burst), each
@@ -36,7 +37,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <json-c/json.h>
+#include <netinet/udp.h>
 #include <poll.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -555,7 +558,7 @@ static void send_to_dst(struct port *p, uint8_t src, uint32_t dst, uint64_t vni)
  * without one (no tunnel metadata, or 0.0.0.0) is a no_tunnel_dst drop;
  * any VTEP is received, the frame carrying its outer source as tun_src;
  * the port has no table and no flood list (tunnel fdb add is refused),
- * an IPv6 local= is refused (tun_dst is IPv4), describe says
+ * describe says
  * "remote flow", and the underlay MTU is local='s device's (lo here).
  */
 static void test_port_remote_flow(void **state)
@@ -604,8 +607,6 @@ static void test_port_remote_flow(void **state)
 	r->ops->destroy(r);
 	q->ops->destroy(q);
 	p->ops->destroy(p);
-	assert_null(vx_try("p6", "::1", "flow", "vni", "flow", err, sizeof(err)));
-	assert_non_null(strstr(err, "IPv4"));
 	free(got);
 }
 
@@ -1088,9 +1089,10 @@ static void test_port_small_runs(void **state)
 
 /*
  * Make the kernel refuse UDP GSO on @p's GSO sockets (bound to @local and
- * the ports describe lists): SO_NO_CHECK, which Linux's udp_send_skb()
- * answers with EINVAL for a UDP_SEGMENT payload, a refusal for good like
- * xfrm's EIO.  How many sockets it found.
+ * the ports describe lists): SO_NO_CHECK (IPv6: UDP_NO_CHECK6_TX), which
+ * Linux's udp_send_skb() (udp_v6_send_skb()) answers with EINVAL for a
+ * UDP_SEGMENT payload, a refusal for good like xfrm's EIO.  How many
+ * sockets it found.
  */
 static unsigned gso_break(struct port *p, const char *local)
 {
@@ -1110,19 +1112,28 @@ static unsigned gso_break(struct port *p, const char *local)
 		at = end + 1;
 	}
 	for (int fd = 3; fd < 1024; fd++) {
-		struct sockaddr_in a;
+		union {
+			struct sockaddr sa;
+			struct sockaddr_in v4;
+			struct sockaddr_in6 v6;
+		} a;
 		socklen_t al = sizeof(a);
 		int type = 0, one = 1;
 		socklen_t tl = sizeof(type);
-		char ip[INET_ADDRSTRLEN];
+		char ip[INET6_ADDRSTRLEN];
+		bool v6;
 
 		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 || type != SOCK_DGRAM ||
-		    getsockname(fd, (struct sockaddr *)&a, &al) < 0 || a.sin_family != AF_INET)
+		    getsockname(fd, &a.sa, &al) < 0 || (a.sa.sa_family != AF_INET && a.sa.sa_family != AF_INET6))
 			continue;
-		inet_ntop(AF_INET, &a.sin_addr, ip, sizeof(ip));
+		v6 = a.sa.sa_family == AF_INET6;
+		inet_ntop(a.sa.sa_family, v6 ? (void *)&a.v6.sin6_addr : (void *)&a.v4.sin_addr, ip, sizeof(ip));
 		for (unsigned i = 0; i < n; i++)
-			if (strcmp(ip, local) == 0 && ntohs(a.sin_port) == ports[i]) {
-				assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_NO_CHECK, &one, sizeof(one)), 0);
+			if (strcmp(ip, local) == 0 && ntohs(v6 ? a.v6.sin6_port : a.v4.sin_port) == ports[i]) {
+				/* IPv6: UDP_NO_CHECK6_TX, which udp_v6_send_skb() refuses GSO with */
+				assert_int_equal(v6 ? setsockopt(fd, SOL_UDP, UDP_NO_CHECK6_TX, &one, sizeof(one))
+						    : setsockopt(fd, SOL_SOCKET, SO_NO_CHECK, &one, sizeof(one)),
+						 0);
 				hit++;
 			}
 	}
@@ -1272,6 +1283,120 @@ static void test_port_remote_flow_gso(void **state)
 	b->ops->destroy(b);
 	a->ops->destroy(a);
 	free(tx);
+}
+
+/* Frame from MAC ..:@src in @vni, its tunnel metadata an IPv6 tun_ipv6_dst of @dst (NULL: ::), sent by @p. */
+static void send_to_dst6(struct port *p, uint8_t src, const char *dst, uint64_t vni)
+{
+	struct pkt *pk = zalloc64(sizeof(*pk));
+	uint8_t buf[64];
+	struct iovec iov;
+	struct port_io io = { 0 };
+
+	mkframe(pk, buf, &iov, src, NULL, true, vni);
+	pk->tun.ipv6 = true;
+	if (dst)
+		assert_int_equal(inet_pton(AF_INET6, dst, pk->tun.dst.v6), 1);
+	p->ops->tx_burst(p, &io, &pk, 1);
+	free(pk);
+}
+
+static bool is_addr6(const uint8_t *a, const char *text)
+{
+	uint8_t b[16];
+
+	return inet_pton(AF_INET6, text, b) == 1 && !memcmp(a, b, 16);
+}
+
+/*
+ * remote=flow over an IPv6 underlay: in a network namespace of its own
+ * (so its addresses fd00::41-43 on lo touch nothing else; the test runs
+ * last, the rest of the process stays in it), each frame goes to its own
+ * tun_ipv6_dst; a frame with an unspecified one, none, or only an IPv4
+ * tun_dst is a no_tunnel_dst drop (never sent anywhere); any VTEP is
+ * received with its outer addresses in tun.src/dst .v6; and a TSO frame
+ * to a tun_ipv6_dst leaves as UDP GSO payloads, then, once the kernel
+ * refuses GSO, a datagram at a time to the same address.
+ */
+static void test_port_remote_flow6(void **state)
+{
+	static uint8_t frame[65535];
+	struct pkt *got = zalloc64(sizeof(*got)), *tx = zalloc64(sizeof(*tx));
+	struct port_io io = { 0 };
+	struct port *p, *q, *r;
+	char err[256] = "";
+	struct ref_geom g;
+	struct iovec iov;
+	size_t len;
+
+	if (geteuid() != 0)
+		fail_msg("the vxlan port test needs root (a raw socket, a network namespace)");
+	if (unshare(CLONE_NEWNET) < 0)
+		fail_msg("cannot make a network namespace: %s", strerror(errno));
+	if (system("ip link set lo up && ip -6 addr add fd00::41/128 dev lo nodad && "
+		   "ip -6 addr add fd00::42/128 dev lo nodad && ip -6 addr add fd00::43/128 dev lo nodad"))
+		fail_msg("cannot put fd00::41-43 on lo with ip(8) (is iproute2 installed?)");
+	p = vx_try("p6", "fd00::41", "flow", "vni", "flow", err, sizeof(err));
+	if (!p)
+		fail_msg("remote=flow over IPv6: %s", err);
+	q = vx_named("q6", "fd00::42", "fd00::41", "4242");
+	r = vx_named("r6", "fd00::43", "fd00::41", "4242");
+	send_to_dst6(p, 1, "fd00::42", 4242);
+	assert_int_equal(recv_all(q, got), 1);
+	assert_true(got->tun.ipv6);
+	assert_true(is_addr6(got->tun.src.v6, "fd00::41"));
+	assert_int_equal(recv_all(r, NULL), 0);
+	send_to_dst6(p, 1, "fd00::43", 4242);
+	assert_int_equal(recv_all(r, NULL), 1);
+	assert_int_equal(recv_all(q, NULL), 0);
+	assert_int_equal(atomic_load(&p->stats.tx_packets), 2);
+	/* none of the port's family: dropped by name, nothing sent */
+	send_to_dst6(p, 1, NULL, 4242);
+	send1(p, 1, NULL, false, 0);
+	send_to_dst(p, 1, 0x7f00002a, 4242);	/* an IPv4 tun_dst on an IPv6 port */
+	assert_int_equal(atomic_load(&p->stats.drops[DROP_NO_TUNNEL_DST]), 3);
+	assert_int_equal(atomic_load(&p->stats.tx_packets), 2);
+	assert_int_equal(recv_all(q, NULL) + recv_all(r, NULL), 0);
+	/* any VTEP in, its address as the frame's tunnel source */
+	send1(q, 0x21, NULL, false, 0);
+	assert_int_equal(recv_all(p, got), 1);
+	assert_true(got->tun.ipv6);
+	assert_true(is_addr6(got->tun.src.v6, "fd00::42"));
+	assert_true(is_addr6(got->tun.dst.v6, "fd00::41"));
+	assert_int_equal(got->tun.id, 4242);
+	send1(r, 0x22, NULL, false, 0);
+	assert_int_equal(recv_all(p, got), 1);
+	assert_true(is_addr6(got->tun.src.v6, "fd00::43"));
+	r->ops->destroy(r);
+	p->ops->destroy(p);
+
+	/* a TSO frame: GSO payloads to its tun_ipv6_dst, then resent a datagram at a time */
+	p = vx_try("p6", "fd00::41", "flow", "vni", "4242", err, sizeof(err));
+	if (!p)
+		fail_msg("remote=flow over IPv6: %s", err);
+	assert_int_equal(type_stat(p, "udp_gso"), 1);
+	len = ref_frame(frame, &g, false, false, false, 0, 12, 0x18, 65535 - 14 - 20 - 32 - 1, 5);
+	for (unsigned round = 0; round < 2; round++) {
+		if (round)
+			assert_int_equal(gso_break(p, "fd00::41"), 8);
+		ref_pkt(tx, &iov, frame, len, &g, 1448);
+		tx->flags |= PKT_F_TUNNEL;
+		memset(&tx->tun, 0, sizeof(tx->tun));
+		tx->tun.ipv6 = true;
+		assert_int_equal(inet_pton(AF_INET6, "fd00::42", tx->tun.dst.v6), 1);
+		p->ops->tx_burst(p, &io, &tx, 1);
+		for (unsigned d = 0; d < DROP__COUNT; d++)
+			if (atomic_load(&p->stats.drops[d]))
+				fail_msg("drop %s: %llu", port_drop_names[d],
+					 (unsigned long long)atomic_load(&p->stats.drops[d]));
+		assert_int_equal(atomic_load(&p->stats.tx_packets), 46 * (round + 1));
+		assert_int_equal(type_stat(p, round ? "gso_resent" : "gso_segments"), 46);
+		recv_segments(q, frame, len, &g, 1448, 46);
+	}
+	q->ops->destroy(q);
+	p->ops->destroy(p);
+	free(tx);
+	free(got);
 }
 
 /* A port with vlan_vni=@map (no vni=), or NULL with the refusal in @err. */
@@ -1435,6 +1560,7 @@ int main(void)
 		cmocka_unit_test(test_port_small_runs),
 		cmocka_unit_test(test_port_gso_refused),
 		cmocka_unit_test(test_port_vlan_vni),
+		cmocka_unit_test(test_port_remote_flow6),	/* last: it moves the process to a network namespace */
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
