@@ -123,7 +123,8 @@ uint32_t csum_add_iov(uint32_t sum, const struct iovec *iov, unsigned n, size_t 
 	if (odd) {
 		uint16_t s = csum_fold(fold64(odd));
 
-		acc += (uint16_t)(s << 8 | s >> 8);
+		/* folded first: acc may be any 64-bit value, and a carry out of it would be lost */
+		return fold64((uint64_t)fold64(acc) + (uint16_t)(s << 8 | s >> 8));
 	}
 	return fold64(acc);
 }

@@ -629,7 +629,7 @@ static inline uint16_t vx_sport(const struct vx_port *v, struct pkt *pk, unsigne
 static void vx_csum4(struct vx_port *v, unsigned m, const union vtep_addr *dst, uint32_t udp_len)
 {
 	uint32_t sum = csum_pseudo_ipv4(&v->local.v4.sin_addr, &dst->v4.sin_addr, IPPROTO_UDP, udp_len);
-	uint16_t c = csum_finish(sum + v->tx_sum[m]);
+	uint16_t c = csum_finish((uint32_t)csum_fold(sum) + v->tx_sum[m]); /* sum may be near 2^32: folded, no carry lost */
 
 	if (c == 0)
 		c = 0xffff; /* RFC 768: a computed zero is sent as all ones (zero means "none") */
@@ -1282,7 +1282,7 @@ static void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *p
 	uint32_t now_s = vtep_now_s();
 	uint64_t bytes = 0;
 	struct vx_clock clk = { 0, 0 };
-	struct vx_dest last = { 0 };
+	struct vx_dest last = { .vni = UINT32_MAX };	/* no VNI is that: nothing matches before the first lookup */
 	struct vx_flow_out ahead = { .sock = VX_GSO_SOCKS };	/* frame ahead_i's way, when vx_gso_run() worked it out */
 	unsigned ahead_i = 0;
 	uint32_t raw_socks = 0;	/* the GSO sockets of the flows with messages m holds (all: one of no known socket) */
@@ -1308,7 +1308,7 @@ static void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *p
 			continue;
 		}
 		mac = vtep_mac(pkt_head(pk));
-		if (mac == last.mac && vni == last.vni && i) {
+		if (mac == last.mac && vni == last.vni) {
 			/* The previous frame's destination (a burst is mostly one stream): its answer again. */
 			r = last.r;
 			to = last.to;

@@ -112,6 +112,27 @@ static void test_sum_iov(void **state)
 	}
 }
 
+/*
+ * A sum near 2^64 before the odd pieces are added in: 0xff bytes with one
+ * zero, cut so a piece starts at an odd offset.  csum_add_iov() once added
+ * the swapped odd sum without its carry (one too low: 0xfffe, not 0x00ff).
+ */
+static void test_sum_iov_carry(void **state)
+{
+	uint8_t buf[48];
+	struct iovec iov[3];
+
+	memset(buf, 0xff, sizeof(buf));
+	buf[16] = 0;
+	iov[0] = (struct iovec){ buf, 16 };
+	iov[1] = (struct iovec){ buf + 16, 1 };
+	iov[2] = (struct iovec){ buf + 17, 31 };
+	assert_int_equal(ref_of_mem(csum_fold(csum_add_iov(0, iov, 3, 0, sizeof(buf), NULL))), ref_sum(buf, sizeof(buf)));
+	iov[0] = (struct iovec){ buf, 17 };
+	iov[1] = (struct iovec){ buf + 17, 31 };
+	assert_int_equal(ref_of_mem(csum_fold(csum_add_iov(0, iov, 2, 0, sizeof(buf), NULL))), ref_sum(buf, sizeof(buf)));
+}
+
 /* RFC 1071's worked example and a textbook IPv4 header (checksum 0xb861). */
 static void test_known_vectors(void **state)
 {
@@ -370,6 +391,7 @@ int main(void)
 		cmocka_unit_test(test_sum_flat),
 		cmocka_unit_test(test_sum_chained_odd),
 		cmocka_unit_test(test_sum_iov),
+		cmocka_unit_test(test_sum_iov_carry),
 		cmocka_unit_test(test_known_vectors),
 		cmocka_unit_test(test_ipv4_hdr_random),
 		cmocka_unit_test(test_pseudo),

@@ -1541,6 +1541,51 @@ static void test_port_vlan_vni(void **state)
 	free(got);
 }
 
+/*
+ * The outer UDP checksum (csum=on, IPv4) between VTEPs whose pseudo
+ * header sums near 2^32: 10.0.254.200 -> 10.0.0.55 (on lo in a network
+ * namespace of the test's own).  vx_csum4() once added that sum to the
+ * datagram's in 32 bits and lost the carry: at some lengths (a UDP length
+ * of 256 among them) the checksum was wrong and the receiving kernel
+ * dropped the datagram.  Every length from 60 to 400 bytes must arrive.
+ */
+static void test_port_csum_carry(void **state)
+{
+	static uint8_t frame[400];
+	struct pkt *tx = zalloc64(sizeof(*tx)), *rx = zalloc64(PKT_BURST * sizeof(*rx));
+	struct port_io io = { 0 };
+	unsigned got = 0, sent = 0;
+	struct port *a, *b;
+	struct iovec iov;
+
+	if (geteuid() != 0)
+		fail_msg("the vxlan port test needs root (a raw socket, a network namespace)");
+	if (unshare(CLONE_NEWNET) < 0)
+		fail_msg("cannot make a network namespace: %s", strerror(errno));
+	if (system("ip link set lo up && ip addr add 10.0.254.200/32 dev lo && ip addr add 10.0.0.55/32 dev lo"))
+		fail_msg("cannot put 10.0.254.200 and 10.0.0.55 on lo with ip(8) (is iproute2 installed?)");
+	a = vx_named("carry-a", "10.0.254.200", "10.0.0.55", "4242");
+	b = vx_named("carry-b", "10.0.0.55", "10.0.254.200", "4242");
+	for (unsigned len = 60; len <= sizeof(frame); len++) {
+		struct pkt *one = tx;
+
+		small_frame(frame, len, 1000, len);
+		memset(frame + 44, 0xff, len - 44); /* a datagram sum near 0xffff: with the pseudo header's, past 2^32 */
+		iov = (struct iovec){ frame, len };
+		pkt_rx_init(tx, &iov, 1, len, 0);
+		pkt_load(tx);
+		a->ops->tx_burst(a, &io, &one, 1); /* alone: the raw socket, vsw's own checksum */
+		sent++;
+		got += rx_wait(b, rx); /* a dropped one costs its second of waiting: a failing run is slow, a good one not */
+		b->ops->rx_done(b, 0, &io);
+	}
+	assert_int_equal(got, sent);
+	a->ops->destroy(a);
+	b->ops->destroy(b);
+	free(rx);
+	free(tx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1560,7 +1605,8 @@ int main(void)
 		cmocka_unit_test(test_port_small_runs),
 		cmocka_unit_test(test_port_gso_refused),
 		cmocka_unit_test(test_port_vlan_vni),
-		cmocka_unit_test(test_port_remote_flow6),	/* last: it moves the process to a network namespace */
+		cmocka_unit_test(test_port_remote_flow6),	/* last two: they move the process to network namespaces */
+		cmocka_unit_test(test_port_csum_carry),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
