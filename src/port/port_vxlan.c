@@ -337,6 +337,14 @@ static void vx_tun_meta(const struct vx_port *v, struct pkt *pk, uint32_t vni, c
 	}
 }
 
+/* Could inner frame @f (@len bytes) open a run vxlan_gro_merge() glues: IPv4 or IPv6 and TCP (it checks the rest)? */
+static inline bool vx_inner_tcp(const uint8_t *f, size_t len)
+{
+	if (len < PKT_ETH_HLEN + 40 + 20)
+		return len >= PKT_ETH_HLEN + 20 + 20 && f[12] == 0x08 && f[13] == 0x00 && f[23] == 6;
+	return (f[12] == 0x08 && f[13] == 0x00 && f[23] == 6) || (f[12] == 0x86 && f[13] == 0xdd && f[20] == 6);
+}
+
 /* The GRO datagram size of a received message (its UDP_GRO cmsg), or 0: one datagram. */
 static size_t vx_gro_size(const struct msghdr *mh)
 {
@@ -440,6 +448,7 @@ static unsigned vx_rx_burst(struct port *p, unsigned q, struct port_io *io, stru
 	struct vtep_learn learn[PKT_BURST], seen = { .remote = 0xff };	/* seen: the last source asked about */
 	struct iovec dg[PKT_BURST];
 	uint32_t ok_vni[PKT_BURST];	/* a datagram's VNI when it passed the checks, else ~0 */
+	unsigned same_to[PKT_BURST];	/* GRO: the end of the run of ok_vni[] values equal to a datagram's */
 	uint16_t ok_vid[PKT_BURST];	/* vlan_vni=: its VNI's VLAN */
 	size_t miov_used = 0;
 	unsigned merged = 0;
@@ -514,6 +523,12 @@ static unsigned vx_rx_burst(struct port *p, unsigned q, struct port_io *io, stru
 			ok_vni[j] = vni;
 			dg[j] = (struct iovec){ (uint8_t *)d + VXLAN_HLEN, dlen - VXLAN_HLEN };
 		}
+		/* GRO: where each datagram's run of one VNI ends (same_to), worked out once, back to front */
+		if (v->rx_miov && nd > 1) {
+			same_to[nd - 1] = nd;
+			for (unsigned j = nd - 1; j-- > 0;)
+				same_to[j] = ok_vni[j + 1] == ok_vni[j] ? same_to[j + 1] : j + 1;
+		}
 		for (unsigned j = 0, k; j < nd; j += k) {
 			const uint8_t *inner = dg[j].iov_base;
 			uint32_t vni = ok_vni[j];
@@ -525,8 +540,11 @@ static unsigned vx_rx_burst(struct port *p, unsigned q, struct port_io *io, stru
 			if (vni == ~0u)
 				continue;
 			/* GRO: a run of one flow's inner TCP segments becomes one TSO frame (vxlan_gro_merge()). */
-			while (v->rx_miov && j + run < nd && ok_vni[j + run] == vni && run < VXLAN_GSO_SEGS_MAX)
-				run++;
+			if (v->rx_miov && nd > 1 && vx_inner_tcp(inner, dg[j].iov_len)) {
+				run = same_to[j] - j;
+				if (run > VXLAN_GSO_SEGS_MAX)
+					run = VXLAN_GSO_SEGS_MAX;
+			}
 			if (run > 1 && miov_used + run <= VX_RX_MIOV) {
 				struct vxlan_tso tso;
 
@@ -682,14 +700,15 @@ static uint32_t vx_vxlan_hdr(uint8_t *h, uint32_t vni)
  * (the head's first segment split around it).  False when the frame
  * cannot go (too many segments, too big for one datagram).
  */
-static inline bool vx_encap(struct vx_port *v, unsigned m, struct pkt *pk, uint32_t vni, const union vtep_addr *dst)
+static inline bool vx_encap(struct vx_port *v, unsigned m, struct pkt *pk, uint32_t vni, const union vtep_addr *dst,
+			    int known_sport)
 {
 	uint8_t *h = v->tx_hdr[m];
 	struct iovec *iov = v->tx_iov[m];
 	unsigned strip = v->map ? PKT_VLAN_HLEN : 0;
 	int nseg = pkt_segs(pk, &iov[1], VX_TX_IOV - (strip ? 1 : 0));
 	uint32_t udp_len = VX_HDR_LEN + pk->len - strip;
-	uint16_t sport = vx_sport(v, pk, NULL);
+	uint16_t sport = known_sport >= 0 ? (uint16_t)known_sport : vx_sport(v, pk, NULL);
 	struct msghdr *mh = &v->msgs[m].msg_hdr;
 	uint32_t hsum;
 
@@ -1090,16 +1109,25 @@ static void vx_gso_frame(struct vx_port *v, struct port_io *io, struct vx_clock 
 	}
 }
 
-/* A frame's way out of a GSO socket: the socket its flow's hash picks, that socket's port, its outer TOS (-1: the socket's). */
+/* A frame's way out of a GSO socket: its flow's hash, the socket that picks, that socket's port, its outer TOS (-1: the socket's). */
 struct vx_flow_out {
+	uint32_t hash;
 	unsigned sock;
 	uint16_t sport;
 	int tos;
 };
 
+/* vx_sport()'s answer and the hash behind it. */
 static void vx_flow_out(const struct vx_port *v, struct pkt *pk, struct vx_flow_out *fo)
 {
-	fo->sport = vx_sport(v, pk, &fo->sock);
+	fo->hash = vxlan_flow_hash(pk);
+	fo->sock = 0;
+	if (!v->n_gso || atomic_load_explicit(&v->gso_err, memory_order_relaxed)) {
+		fo->sport = vxlan_hash_port(fo->hash, v->sport_lo, v->sport_hi);
+	} else {
+		fo->sock = (unsigned)((uint64_t)fo->hash * v->n_gso >> 32);
+		fo->sport = v->gso_sport[fo->sock];
+	}
 	fo->tos = v->tos_inherit ? vx_inner_tos(pk) : -1;
 }
 
@@ -1115,8 +1143,8 @@ static bool vx_gso_joins(const struct vx_port *v, const struct vx_flow_out *fo, 
 /*
  * Does frame @i of the burst (to remote @r, inner destination @mac in
  * @vni, leaving by *@fo) go through vx_gso_small()?  When it joins the
- * open payload, or the next frame would join its own: a run of two or
- * more.  A frame alone stays on the raw socket: the raw socket's
+ * open payload, or the next frame, of its flow, would join its own: a
+ * run of two or more.  A frame alone stays on the raw socket: the raw socket's
  * messages of a burst go in one sendmmsg, the GSO sockets' in one each.
  * *@next gets the next frame's way when it was worked out (else its sock
  * is VX_GSO_SOCKS), for its own turn.
@@ -1135,7 +1163,8 @@ static bool vx_gso_run(const struct vx_port *v, struct pkt *const *pkts, unsigne
 	if (nx->len != pk->len || gso_needs(nx) || vtep_mac(pkt_head(nx)) != mac || vx_tx_vni(v, nx) != vni)
 		return false;
 	vx_flow_out(v, nx, next);
-	return next->sock == fo->sock && next->tos == fo->tos;
+	/* one flow (other flows of its socket may join the payload it opens, not open one with it) */
+	return next->hash == fo->hash && next->tos == fo->tos;
 }
 
 /*
@@ -1249,7 +1278,7 @@ static void vx_tx_flow(struct vx_port *v, struct port_io *io, struct vx_clock *c
 	}
 	if (v->gso_m)
 		*sent += vx_gso_flush(v, io, clk, bytes, drops);
-	if (!vx_encap(v, *m, pk, vni, &v->tx_to[*m])) {
+	if (!vx_encap(v, *m, pk, vni, &v->tx_to[*m], -1)) {
 		drops[DROP_TOO_BIG]++;
 		return;
 	}
@@ -1286,7 +1315,7 @@ static void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *p
 	struct vx_flow_out ahead = { .sock = VX_GSO_SOCKS };	/* frame ahead_i's way, when vx_gso_run() worked it out */
 	unsigned ahead_i = 0;
 	uint32_t raw_socks = 0;	/* the GSO sockets of the flows with messages m holds (all: one of no known socket) */
-	int sock;
+	int sock, sport;	/* the frame's GSO socket and outer port when worked out, else -1 */
 
 	pthread_spin_lock(&v->tx_lock);
 	clk.t = dp_perf_note_start(io->perf);
@@ -1347,7 +1376,7 @@ static void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *p
 			vx_gso_frame(v, io, &clk, pk, vni, (unsigned)r, to, need, NULL, &sent, &built, &bytes, drops);
 			continue;
 		}
-		sock = -1;
+		sock = sport = -1;
 		if (need == 1 && !v->map && v->n_gso && !atomic_load_explicit(&v->gso_err, memory_order_relaxed)) {
 			/* Unicast (or one flood remote) in a run of one size: glued together (vx_gso_small()). */
 			struct vx_flow_out fo;
@@ -1357,6 +1386,7 @@ static void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *p
 			else
 				vx_flow_out(v, pk, &fo);
 			sock = (int)fo.sock;
+			sport = fo.sport;
 			if (vx_gso_run(v, pkts, n, i, (unsigned)r, mac, vni, &fo, &ahead)) {
 				ahead_i = i + 1;
 				if (m && (raw_socks & 1u << fo.sock)) {
@@ -1379,7 +1409,7 @@ static void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *p
 			m = 0;
 			raw_socks = 0;
 		}
-		if (!vx_encap(v, m, pk, vni, &v->vt.remotes[r].addr)) {
+		if (!vx_encap(v, m, pk, vni, &v->vt.remotes[r].addr, sport)) {
 			drops[DROP_TOO_BIG]++;
 			continue;
 		}
