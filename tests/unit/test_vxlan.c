@@ -1239,38 +1239,31 @@ static void test_port_gso_refused(void **state)
 }
 
 /*
- * remote=flow with offloads: a TSO frame whose tun_dst is 127.0.0.46
- * leaves as UDP GSO payloads to that VTEP, and arrives as its 46
- * segments; once the kernel refuses UDP GSO, the next such frame is
- * resent a datagram at a time through the raw socket, to the same
- * tun_dst.
+ * remote=flow port @a (on @local) sends a 64 KiB TSO frame to tun_dst /
+ * tun_ipv6_dst @dst, where port @b listens: as GSO payloads, then again
+ * with the kernel refusing GSO (gso_break()), resent a datagram at a
+ * time; both times its 46 segments arrive whole, nothing dropped.
  */
-static void test_port_remote_flow_gso(void **state)
+static void flow_gso_rounds(struct port *a, struct port *b, const char *local, const char *dst)
 {
 	static uint8_t frame[65535];
 	struct pkt *tx = zalloc64(sizeof(*tx));
 	struct port_io io = { 0 };
-	char err[256] = "";
-	struct port *a, *b;
+	bool v6 = strchr(dst, ':') != NULL;
 	struct ref_geom g;
 	struct iovec iov;
 	size_t len;
 
-	if (geteuid() != 0)
-		fail_msg("the vxlan port test needs root (a raw socket for its transmit side)");
-	a = vx_try("fa", "127.0.0.45", "flow", "vni", "4242", err, sizeof(err));
-	if (!a)
-		fail_msg("port fa: %s", err);
-	b = vx_named("fb", "127.0.0.46", "127.0.0.45", "4242");
 	assert_int_equal(type_stat(a, "udp_gso"), 1);
 	len = ref_frame(frame, &g, false, false, false, 0, 12, 0x18, 65535 - 14 - 20 - 32 - 1, 5);
 	for (unsigned round = 0; round < 2; round++) {
 		if (round)
-			assert_int_equal(gso_break(a, "127.0.0.45"), 8);
+			assert_int_equal(gso_break(a, local), 8);
 		ref_pkt(tx, &iov, frame, len, &g, 1448);
 		tx->flags |= PKT_F_TUNNEL;
 		memset(&tx->tun, 0, sizeof(tx->tun));
-		tx->tun.dst.v4 = htonl(0x7f00002e);
+		tx->tun.ipv6 = v6;
+		assert_int_equal(inet_pton(v6 ? AF_INET6 : AF_INET, dst, v6 ? (void *)tx->tun.dst.v6 : &tx->tun.dst.v4), 1);
 		a->ops->tx_burst(a, &io, &tx, 1);
 		for (unsigned r = 0; r < DROP__COUNT; r++)
 			if (atomic_load(&a->stats.drops[r]))
@@ -1280,9 +1273,30 @@ static void test_port_remote_flow_gso(void **state)
 		assert_int_equal(type_stat(a, round ? "gso_resent" : "gso_segments"), 46);
 		recv_segments(b, frame, len, &g, 1448, 46);
 	}
+	free(tx);
+}
+
+/*
+ * remote=flow with offloads: a TSO frame whose tun_dst is 127.0.0.46
+ * leaves as UDP GSO payloads to that VTEP, and arrives as its 46
+ * segments; once the kernel refuses UDP GSO, the next such frame is
+ * resent a datagram at a time through the raw socket, to the same
+ * tun_dst.
+ */
+static void test_port_remote_flow_gso(void **state)
+{
+	char err[256] = "";
+	struct port *a, *b;
+
+	if (geteuid() != 0)
+		fail_msg("the vxlan port test needs root (a raw socket for its transmit side)");
+	a = vx_try("fa", "127.0.0.45", "flow", "vni", "4242", err, sizeof(err));
+	if (!a)
+		fail_msg("port fa: %s", err);
+	b = vx_named("fb", "127.0.0.46", "127.0.0.45", "4242");
+	flow_gso_rounds(a, b, "127.0.0.45", "127.0.0.46");
 	b->ops->destroy(b);
 	a->ops->destroy(a);
-	free(tx);
 }
 
 /* Frame from MAC ..:@src in @vni, its tunnel metadata an IPv6 tun_ipv6_dst of @dst (NULL: ::), sent by @p. */
@@ -1320,14 +1334,9 @@ static bool is_addr6(const uint8_t *a, const char *text)
  */
 static void test_port_remote_flow6(void **state)
 {
-	static uint8_t frame[65535];
-	struct pkt *got = zalloc64(sizeof(*got)), *tx = zalloc64(sizeof(*tx));
-	struct port_io io = { 0 };
+	struct pkt *got = zalloc64(sizeof(*got));
 	struct port *p, *q, *r;
 	char err[256] = "";
-	struct ref_geom g;
-	struct iovec iov;
-	size_t len;
 
 	if (geteuid() != 0)
 		fail_msg("the vxlan port test needs root (a raw socket, a network namespace)");
@@ -1374,28 +1383,9 @@ static void test_port_remote_flow6(void **state)
 	p = vx_try("p6", "fd00::41", "flow", "vni", "4242", err, sizeof(err));
 	if (!p)
 		fail_msg("remote=flow over IPv6: %s", err);
-	assert_int_equal(type_stat(p, "udp_gso"), 1);
-	len = ref_frame(frame, &g, false, false, false, 0, 12, 0x18, 65535 - 14 - 20 - 32 - 1, 5);
-	for (unsigned round = 0; round < 2; round++) {
-		if (round)
-			assert_int_equal(gso_break(p, "fd00::41"), 8);
-		ref_pkt(tx, &iov, frame, len, &g, 1448);
-		tx->flags |= PKT_F_TUNNEL;
-		memset(&tx->tun, 0, sizeof(tx->tun));
-		tx->tun.ipv6 = true;
-		assert_int_equal(inet_pton(AF_INET6, "fd00::42", tx->tun.dst.v6), 1);
-		p->ops->tx_burst(p, &io, &tx, 1);
-		for (unsigned d = 0; d < DROP__COUNT; d++)
-			if (atomic_load(&p->stats.drops[d]))
-				fail_msg("drop %s: %llu", port_drop_names[d],
-					 (unsigned long long)atomic_load(&p->stats.drops[d]));
-		assert_int_equal(atomic_load(&p->stats.tx_packets), 46 * (round + 1));
-		assert_int_equal(type_stat(p, round ? "gso_resent" : "gso_segments"), 46);
-		recv_segments(q, frame, len, &g, 1448, 46);
-	}
+	flow_gso_rounds(p, q, "fd00::41", "fd00::42");
 	q->ops->destroy(q);
 	p->ops->destroy(p);
-	free(tx);
 	free(got);
 }
 
