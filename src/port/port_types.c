@@ -66,7 +66,7 @@ static const struct port_type types[] = {
 	{ "afpacket", port_afpacket_create, afpacket_params, "an existing interface through an AF_PACKET ring" },
 	{ "pcap", port_pcap_create, pcap_params, "replays a pcap file (read=) and/or records into one (write=)" },
 	{ "afxdp", port_afxdp_create, afxdp_params, "an existing interface's rx queues through AF_XDP sockets" },
-	{ "vxlan", port_vxlan_create, vxlan_params, "a VXLAN tunnel (RFC 7348) to remote VTEPs (or the flows' tun_dst: remote=flow) in one VNI, the flows' (vni=flow) or one per VLAN (vlan_vni=), over UDP" },
+	{ "vxlan", port_vxlan_create, vxlan_params, "a VXLAN tunnel (RFC 7348) to remote VTEPs (or the flows' tun_dst or tun_ipv6_dst: remote=flow) in one VNI, the flows' (vni=flow) or one per VLAN (vlan_vni=), over UDP" },
 };
 
 int port_type_check(const struct port_type *pt, struct json_object *params, const char *const *switch_keys,
