@@ -1,6 +1,8 @@
 /* vxlan.c - the VXLAN header (RFC 7348): build, check, and the outer source port hash. */
 #include "packet/vxlan.h"
 
+#include <string.h>
+
 #include "packet/pkt.h"
 
 const char *const vxlan_bad_names[VXLAN_BAD__COUNT] = {
@@ -15,8 +17,6 @@ enum vxlan_bad vxlan_decap(const uint8_t *d, size_t len, uint32_t vni, struct io
 		*inner = (struct iovec){ (uint8_t *)d + VXLAN_HLEN, len - VXLAN_HLEN };
 	return why;
 }
-
-#include <string.h>
 
 /*
  * Two words to 32 bits: @b folded into @a by an odd multiplier, then the

@@ -18,8 +18,10 @@
  * reserved bit set is accepted, as the RFC asks and as Linux does).
  */
 
+#include <arpa/inet.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/uio.h>
 
 #include "packet/pkt.h"
@@ -43,15 +45,19 @@ enum vxlan_bad {
 };
 extern const char *const vxlan_bad_names[VXLAN_BAD__COUNT];
 
-/* The 8-byte header for @vni (at most VXLAN_VNI_MAX) into @out: I flag, VNI, reserved bits zero. */
-static inline void vxlan_hdr_build(uint8_t out[VXLAN_HLEN], uint32_t vni)
+/*
+ * The 8-byte header for @vni (at most VXLAN_VNI_MAX) into @out: I flag,
+ * VNI, reserved bits zero, in two word stores (an outer checksum that
+ * reads it back right after gets it from the store buffer).  Returns the
+ * sum of its 16-bit words in memory order, unfolded (packet/csum.h), for
+ * a caller that sums the datagram.
+ */
+static inline uint32_t vxlan_hdr_build(uint8_t out[VXLAN_HLEN], uint32_t vni)
 {
-	out[0] = VXLAN_FLAG_I;
-	out[1] = out[2] = out[3] = 0;
-	out[4] = (uint8_t)(vni >> 16);
-	out[5] = (uint8_t)(vni >> 8);
-	out[6] = (uint8_t)vni;
-	out[7] = 0;
+	const uint32_t w[2] = { htonl(VXLAN_FLAG_I << 24), htonl(vni << 8) };
+
+	memcpy(out, w, sizeof(w));
+	return (w[0] & 0xffff) + (w[0] >> 16) + (w[1] & 0xffff) + (w[1] >> 16);
 }
 
 /*
@@ -75,7 +81,6 @@ static inline enum vxlan_bad vxlan_hdr_check(const uint8_t *b, size_t len, uint3
 		*vni_out = got;
 	return got == vni ? VXLAN_OK : VXLAN_BAD_VNI;
 }
-
 
 /*
  * Decapsulate a received UDP payload (@len bytes at @d, untrusted):

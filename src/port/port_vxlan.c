@@ -730,15 +730,6 @@ static uint32_t vx_udp_hdr(const struct vx_port *v, uint8_t *h, uint16_t sport, 
 	return (uint32_t)w[0] + w[1] + w[2];
 }
 
-/* The VXLAN header for @vni into @h (vxlan_hdr_build()'s bytes, in two word stores); returns its words' sum. */
-static uint32_t vx_vxlan_hdr(uint8_t *h, uint32_t vni)
-{
-	const uint32_t w[2] = { htonl(VXLAN_FLAG_I << 24), htonl(vni << 8) };
-
-	memcpy(h, w, sizeof(w));
-	return (w[0] & 0xffff) + (w[0] >> 16) + (w[1] & 0xffff) + (w[1] >> 16);
-}
-
 /*
  * Message @m for frame @pk to @dst (a remote's address, or tx_to[m]: it
  * must last until the send) in @vni: the UDP + VXLAN header in
@@ -768,7 +759,7 @@ static inline bool vx_encap(struct vx_port *v, unsigned m, struct pkt *pk, uint3
 		iov[1].iov_len = 12;
 		nseg++;
 	}
-	hsum = vx_udp_hdr(v, h, sport, udp_len) + vx_vxlan_hdr(h + VXLAN_UDP_HLEN, vni);
+	hsum = vx_udp_hdr(v, h, sport, udp_len) + vxlan_hdr_build(h + VXLAN_UDP_HLEN, vni);
 	iov[0] = (struct iovec){ h, VX_HDR_LEN };
 	*mh = (struct msghdr){ .msg_name = (void *)dst, .msg_namelen = v->alen, .msg_iov = iov,
 			       .msg_iovlen = (size_t)nseg + 1 };
