@@ -667,26 +667,37 @@ static int vx_inner_tos(struct pkt *pk)
 	return 0;
 }
 
+/* UDP GSO is on: the port has GSO sockets and the kernel has not refused it for good. */
+static inline bool vx_gso_on(const struct vx_port *v)
+{
+	return v->n_gso && !atomic_load_explicit(&v->gso_err, memory_order_relaxed);
+}
+
 /*
- * The outer source port of @pk's datagrams: a hash of its inner headers
- * in src_ports= (RFC 7348 section 5), or, while UDP GSO is on, the port of
- * the GSO socket that hash picks (its index in *@sock, when not NULL), for
- * the frames of the raw socket too: one inner flow, one outer port, one
- * ECMP path, whichever way each of its frames leaves.
+ * The outer source port for inner flow hash @hash (vxlan_flow_hash()):
+ * in src_ports= (RFC 7348 section 5), or, while UDP GSO is on, the port
+ * of the GSO socket the hash picks (its index into *@sock; 0 with GSO
+ * off), for the frames of the raw socket too: one inner flow, one outer
+ * port, one ECMP path, whichever way each of its frames leaves.
  */
+static inline uint16_t vx_hash_sport(const struct vx_port *v, uint32_t hash, unsigned *sock)
+{
+	*sock = 0;
+	if (!vx_gso_on(v))
+		return vxlan_hash_port(hash, v->sport_lo, v->sport_hi);
+	*sock = (unsigned)((uint64_t)hash * v->n_gso >> 32);
+	return v->gso_sport[*sock];
+}
+
+/* vx_hash_sport() of @pk's inner flow; its GSO socket into *@sock when not NULL. */
 static inline uint16_t vx_sport(const struct vx_port *v, struct pkt *pk, unsigned *sock)
 {
-	uint32_t hash = vxlan_flow_hash(pk);
 	unsigned s;
+	uint16_t sport = vx_hash_sport(v, vxlan_flow_hash(pk), &s);
 
 	if (sock)
-		*sock = 0;
-	if (!v->n_gso || atomic_load_explicit(&v->gso_err, memory_order_relaxed))
-		return vxlan_hash_port(hash, v->sport_lo, v->sport_hi);
-	s = (unsigned)((uint64_t)hash * v->n_gso >> 32);
-	if (sock)
 		*sock = s;
-	return v->gso_sport[s];
+	return sport;
 }
 
 /* The UDP checksum of message @m's datagram to @dst (IPv4, csum=on): its sum (tx_sum) and @dst's pseudo header. */
@@ -1154,17 +1165,11 @@ struct vx_flow_out {
 	int tos;
 };
 
-/* vx_sport()'s answer and the hash behind it. */
+/* vx_sport()'s answer, the hash behind it and the outer TOS. */
 static void vx_flow_out(const struct vx_port *v, struct pkt *pk, struct vx_flow_out *fo)
 {
 	fo->hash = vxlan_flow_hash(pk);
-	fo->sock = 0;
-	if (!v->n_gso || atomic_load_explicit(&v->gso_err, memory_order_relaxed)) {
-		fo->sport = vxlan_hash_port(fo->hash, v->sport_lo, v->sport_hi);
-	} else {
-		fo->sock = (unsigned)((uint64_t)fo->hash * v->n_gso >> 32);
-		fo->sport = v->gso_sport[fo->sock];
-	}
+	fo->sport = vx_hash_sport(v, fo->hash, &fo->sock);
 	fo->tos = v->tos_inherit ? vx_inner_tos(pk) : -1;
 }
 
@@ -1414,7 +1419,7 @@ static void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *p
 			continue;
 		}
 		sock = sport = -1;
-		if (need == 1 && !v->map && v->n_gso && !atomic_load_explicit(&v->gso_err, memory_order_relaxed)) {
+		if (need == 1 && !v->map && vx_gso_on(v)) {
 			/* Unicast (or one flood remote) in a run of one size: glued together (vx_gso_small()). */
 			struct vx_flow_out fo;
 
@@ -1571,8 +1576,7 @@ static unsigned vx_type_stats(struct port *p, struct port_type_stat *out, unsign
 	out[n++] = (struct port_type_stat){ "flood_remotes", v->vt.n_flood };
 	out[n++] = (struct port_type_stat){ "fdb_learned_entries", learned };
 	out[n++] = (struct port_type_stat){ "fdb_static_entries", statics };
-	out[n++] = (struct port_type_stat){ "udp_gso",
-					    v->n_gso && !atomic_load_explicit(&v->gso_err, memory_order_relaxed) };
+	out[n++] = (struct port_type_stat){ "udp_gso", vx_gso_on(v) };
 	out[n++] = (struct port_type_stat){ "udp_gro", v->gro };
 	for (unsigned c = 0; c < VX_OFF__COUNT; c++)
 		out[n++] = (struct port_type_stat){ vx_off_names[c],
