@@ -169,6 +169,21 @@ static struct port *vx_port(const char *local, const char *remote, const char *c
 	return p;
 }
 
+/* The pair of csum=on ports most port tests use: @a on 127.0.0.1 towards 127.0.0.2, @b the other way (root: raw sockets). */
+static void vx_pair(struct port **a, struct port **b)
+{
+	char err[256] = "";
+
+	if (geteuid() != 0)
+		fail_msg("the vxlan port test needs root (a raw socket for its transmit side)");
+	*a = vx_port("127.0.0.1", "127.0.0.2", "on", err, sizeof(err));
+	if (!*a)
+		fail_msg("port a: %s", err);
+	*b = vx_port("127.0.0.2", "127.0.0.1", "on", err, sizeof(err));
+	if (!*b)
+		fail_msg("port b: %s", err);
+}
+
 /* Up to 1 s for a frame on @p's queue 0: the count received into @pkts. */
 static unsigned rx_wait(struct port *p, struct pkt *pkts)
 {
@@ -256,14 +271,7 @@ static void test_port_loopback(void **state)
 	static uint8_t huge[65535 - 16 + 1];
 	struct iovec iov = { huge, sizeof(huge) };
 
-	if (geteuid() != 0)
-		fail_msg("the vxlan port test needs root (a raw socket for its transmit side)");
-	a = vx_port("127.0.0.1", "127.0.0.2", "on", err, sizeof(err));
-	if (!a)
-		fail_msg("port a: %s", err);
-	b = vx_port("127.0.0.2", "127.0.0.1", "on", err, sizeof(err));
-	if (!b)
-		fail_msg("port b: %s", err);
+	vx_pair(&a, &b);
 	one_way(a, b, 60);
 	one_way(b, a, 1400);
 	one_way(a, b, 9000);
@@ -726,14 +734,7 @@ static void test_port_gso(void **state)
 	unsigned seen = 0;
 	size_t len;
 
-	if (geteuid() != 0)
-		fail_msg("the vxlan port test needs root (a raw socket for its transmit side)");
-	a = vx_port("127.0.0.1", "127.0.0.2", "on", err, sizeof(err));
-	if (!a)
-		fail_msg("port a: %s", err);
-	b = vx_port("127.0.0.2", "127.0.0.1", "on", err, sizeof(err));
-	if (!b)
-		fail_msg("port b: %s", err);
+	vx_pair(&a, &b);
 	assert_int_equal(type_stat(a, "udp_gso"), 1);
 	assert_int_equal(type_stat(b, "udp_gro"), 1);
 	assert_int_equal(atomic_load(&a->tx_offload), GSO_TX_CSUM | GSO_TX_TSO4 | GSO_TX_TSO6 | GSO_TX_ECN | GSO_TX_USO);
@@ -1013,21 +1014,12 @@ static void test_port_small_runs(void **state)
 	struct iovec iov[N];
 	struct port_io io = { 0 };
 	unsigned next[2] = { 0, 0 }, seq[2] = { 0, 0 }, got = 0;
-	char err[256] = "";
 	struct port *a, *b;
-
 	uint16_t sport_b = 2000;
 	unsigned socks;
 
 	_Static_assert(sizeof(flow) == sizeof(size) / sizeof(size[0]), "one size a frame");
-	if (geteuid() != 0)
-		fail_msg("the vxlan port test needs root (a raw socket for its transmit side)");
-	a = vx_port("127.0.0.1", "127.0.0.2", "on", err, sizeof(err));
-	if (!a)
-		fail_msg("port a: %s", err);
-	b = vx_port("127.0.0.2", "127.0.0.1", "on", err, sizeof(err));
-	if (!b)
-		fail_msg("port b: %s", err);
+	vx_pair(&a, &b);
 	assert_int_equal(type_stat(a, "udp_gso"), 1);
 	/* B on another GSO socket than A (the hash's pick, vx_sport()): two ways out whose order matters */
 	socks = gso_sockets(a);
@@ -1195,20 +1187,13 @@ static void test_port_gso_refused(void **state)
 	static uint8_t frame[65535];
 	struct pkt *tx = zalloc64(sizeof(*tx));
 	struct port_io io = { 0 };
-	char err[256] = "", desc[1024];
+	char desc[1024];
 	struct port *a, *b;
 	struct ref_geom g;
 	struct iovec iov;
 	size_t len;
 
-	if (geteuid() != 0)
-		fail_msg("the vxlan port test needs root (a raw socket for its transmit side)");
-	a = vx_port("127.0.0.1", "127.0.0.2", "on", err, sizeof(err));
-	if (!a)
-		fail_msg("port a: %s", err);
-	b = vx_port("127.0.0.2", "127.0.0.1", "on", err, sizeof(err));
-	if (!b)
-		fail_msg("port b: %s", err);
+	vx_pair(&a, &b);
 	assert_int_equal(type_stat(a, "udp_gso"), 1);
 	assert_int_equal(gso_break(a, "127.0.0.1"), 8);
 	len = ref_frame(frame, &g, false, false, false, 0, 12, 0x18, 65535 - 14 - 20 - 32 - 1, 5);
