@@ -101,10 +101,10 @@ int vswd_port_slot_kept(struct vswd *v, const char *name, bool keep)
 
 	if (slot >= 0)
 		return slot;
-	for (unsigned i = 0; i < PORT_MAX; i++)
-		if (strcmp(v->slot_names[i], name) == 0)
-			return (int)i;
-	if (!keep || !valid_name(name) || (slot = slot_scan(v, name)) < 0)
+	slot = slot_scan(v, name);
+	if (slot >= 0 && strcmp(v->slot_names[slot], name) == 0)
+		return slot; /* kept for it */
+	if (!keep || !valid_name(name) || slot < 0)
 		return -1;
 	snprintf(v->slot_names[slot], PORT_NAME_MAX, "%s", name);
 	log_info("port %s: named by flows, not there: slot %d kept for it", name, slot);
