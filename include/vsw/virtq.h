@@ -162,7 +162,10 @@ uint32_t vq_get_base(const struct vq *q);
  * have a reasonable limit of descriptors"), so size it for the largest
  * chain an honest driver builds.  @elem is overwritten on every call.
  */
-int vq_pop(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigned iov_max);
+static inline int vq_pop(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigned iov_max);
+
+/* vq_pop() for whatever its inline fast path leaves (vsw/virtq_inline.h): every other case and every error. */
+int vq_pop_slow(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigned iov_max);
 
 /*
  * A hint before popping up to @n chains: start loading their descriptors
@@ -177,7 +180,10 @@ void vq_prefetch(struct vq *q, unsigned n);
  * (clamped to elem->in_len).  Elements must be pushed in the order they
  * were popped.  Nothing is visible to the driver before vq_flush().
  */
-void vq_push(struct vq *q, const struct vq_elem *elem, uint32_t len);
+static inline void vq_push(struct vq *q, const struct vq_elem *elem, uint32_t len);
+
+/* vq_push() for IN_ORDER runs and dirty logging (vsw/virtq_inline.h has the rest inline). */
+void vq_push_slow(struct vq *q, const struct vq_elem *elem, uint32_t len);
 
 /*
  * Give back the most recently popped chain, unused and unpushed (a frame
@@ -230,5 +236,8 @@ static inline struct vq_log *vq_logging(const struct vq *q) { return q->log; }
 
 static inline bool vq_broken(const struct vq *q) { return q->broken; }
 static inline const char *vq_error(const struct vq *q) { return q->error; }
+
+/* The inline fast paths of vq_pop() and vq_push(). */
+#include "vsw/virtq_inline.h"
 
 #endif

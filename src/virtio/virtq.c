@@ -45,7 +45,7 @@ int vq_init(struct vq *q, const struct vq_config *cfg)
 	return q->packed ? vq_init_packed(q, cfg) : vq_init_split(q, cfg);
 }
 
-int vq_pop(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigned iov_max)
+int vq_pop_slow(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigned iov_max)
 {
 	if (q->broken)
 		return -EIO;
@@ -159,7 +159,7 @@ static void stage_run(struct vq *q)
 	q->run.ndesc = 0;
 }
 
-void vq_push(struct vq *q, const struct vq_elem *elem, uint32_t len)
+void vq_push_slow(struct vq *q, const struct vq_elem *elem, uint32_t len)
 {
 	if (q->broken)
 		return;

@@ -1,14 +1,12 @@
-/* virtq_internal.h - shared-memory accessors and the split/packed twins behind virtq.h and virtq_driver.h. */
+/* virtq_internal.h - the split/packed twins behind virtq.h and virtq_driver.h, and the chain walk they share. */
 #ifndef VSW_VIRTQ_INTERNAL_H
 #define VSW_VIRTQ_INTERNAL_H
 
 /*
- * Memory shared with the other side of a ring is only touched through these
- * accessors: every load is a single, untorn access of a naturally aligned
- * field (C11 atomics through the GNU builtins, which implement the C11
- * memory model on plain objects), so a value read once stays the value we
- * validated however the peer rewrites it.  Acquire/release and fences are
- * spelled out at each use, with what they order.
+ * Memory shared with the other side of a ring is only touched through the
+ * sh_* accessors of vsw/virtq_inline.h (untorn loads and stores, ordering
+ * spelled out at each use), which virtq.h includes with the inline fast
+ * paths of vq_pop() and vq_push().
  */
 
 #include <errno.h>
@@ -19,59 +17,7 @@
 #include "vsw/virtq.h"
 #include "vsw/virtq_driver.h"
 
-static inline uint16_t sh_load16(const uint16_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
-static inline uint32_t sh_load32(const uint32_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
-static inline uint64_t sh_load64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
-static inline uint16_t sh_load16_acquire(const uint16_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
-static inline void sh_store16(uint16_t *p, uint16_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
-static inline void sh_store32(uint32_t *p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
-static inline void sh_store64(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
-static inline void sh_store16_release(uint16_t *p, uint16_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
-
-/* Full fence: orders an earlier store before a later load (the notification races). */
-static inline void sh_fence_store_load(void) { atomic_thread_fence(memory_order_seq_cst); }
-
-/*
- * One 16-byte descriptor (split or packed; same size, different second half)
- * read once: 8-byte aligned tables as two untorn 64-bit loads, anything
- * else (an oddly placed indirect table) through memcpy followed by a
- * compiler barrier so the private copy cannot be re-derived from shared
- * memory later.
- */
-struct raw_desc {
-	uint64_t addr;
-	uint64_t rest; /* len (bits 0-31) and two 16-bit fields */
-};
-
-static inline struct raw_desc sh_load_desc(const void *src)
-{
-	struct raw_desc d;
-
-	if (((uintptr_t)src & 7) == 0) {
-		d.addr = sh_load64((const uint64_t *)src);
-		d.rest = sh_load64((const uint64_t *)src + 1);
-	} else {
-		memcpy(&d, src, sizeof(d));
-		__asm__ __volatile__("" ::: "memory");
-	}
-	return d;
-}
-
-static inline uint32_t raw_len(struct raw_desc d) { return (uint32_t)d.rest; }
-static inline uint16_t raw_hi16a(struct raw_desc d) { return (uint16_t)(d.rest >> 32); } /* split flags, packed id */
-static inline uint16_t raw_hi16b(struct raw_desc d) { return (uint16_t)(d.rest >> 48); } /* split next, packed flags */
-
-/* Packed ring: move position @pos (wrap counter @wrap) forward by @n descriptors. */
-static inline void packed_advance(unsigned num, uint16_t *pos, bool *wrap, unsigned n)
-{
-	unsigned p = *pos + n;
-
-	while (p >= num) {
-		p -= num;
-		*wrap = !*wrap;
-	}
-	*pos = (uint16_t)p;
-}
+/* The shared-memory accessors (sh_*), struct raw_desc and packed_advance() are in vsw/virtq_inline.h. */
 
 /* Device side: latch the queue broken with @why; returns @err for the caller to pass up. */
 int vq_fail(struct vq *q, int err, const char *why) __attribute__((cold));
@@ -138,7 +84,6 @@ int vq_indirect_entries(struct vq *q, uint32_t table_len);
 int vq_init_split(struct vq *q, const struct vq_config *cfg);
 int vq_pop_split(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigned iov_max);
 void vq_prefetch_split(struct vq *q, unsigned n);
-void vq_write_used_split(struct vq *q, const struct vq_used_pending *u);
 void vq_publish_split(struct vq *q);
 bool vq_need_notify_split(struct vq *q);
 void vq_kick_disable_split(struct vq *q);
@@ -148,7 +93,6 @@ bool vq_has_avail_split(struct vq *q);
 int vq_init_packed(struct vq *q, const struct vq_config *cfg);
 int vq_pop_packed(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigned iov_max);
 void vq_prefetch_packed(struct vq *q, unsigned n);
-void vq_write_used_packed(struct vq *q, const struct vq_used_pending *u);
 void vq_publish_packed(struct vq *q);
 bool vq_need_notify_packed(struct vq *q);
 void vq_kick_disable_packed(struct vq *q);

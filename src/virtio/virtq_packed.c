@@ -4,15 +4,6 @@
 #include "lib/prefetch.h"
 #include "virtio/virtq_internal.h"
 
-/*
- * 2.8.1: a descriptor is available when its AVAIL bit matches the driver's
- * wrap counter and its USED bit does not.
- */
-static bool desc_is_avail(uint16_t flags, bool wrap)
-{
-	return !!(flags & VIRTQ_DESC_F_AVAIL) == wrap && !!(flags & VIRTQ_DESC_F_USED) != wrap;
-}
-
 int vq_init_packed(struct vq *q, const struct vq_config *cfg)
 {
 	/* 2.8.10.1: alignment 16 for the descriptor ring, 4 for the event structures. */
@@ -81,7 +72,7 @@ int vq_pop_packed(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigne
 	 * wrote before making the head available (2.8.21.3.1).
 	 */
 	flags = sh_load16_acquire(&ring[pos].flags);
-	if (!desc_is_avail(flags, wrap))
+	if (!vq_desc_is_avail(flags, wrap))
 		return -EAGAIN;
 	for (;;) {
 		d = sh_load_desc(&ring[pos]);
@@ -90,7 +81,7 @@ int vq_pop_packed(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigne
 			/* Later descriptors: take their flags from the same single read. */
 			flags = raw_hi16b(d);
 			/* 2.8.6: "all flags ... must be set/cleared correctly in all descriptors in the list". */
-			if (!desc_is_avail(flags, wrap))
+			if (!vq_desc_is_avail(flags, wrap))
 				return vq_fail(q, -EINVAL, "descriptor chain runs into a descriptor that is not available");
 		}
 		if (flags & VIRTQ_DESC_F_INDIRECT) {
@@ -148,36 +139,6 @@ void vq_prefetch_packed(struct vq *q, unsigned n)
 			pos -= q->num;
 		prefetch_r(&q->ring.packed.desc[pos]);
 	}
-}
-
-/*
- * Write one staged used element as one used descriptor at the next used
- * position and skip past all descriptors it stands for (2.8.6: "The device
- * only writes out a single used descriptor for the whole list. It then
- * skips forward").  The first used descriptor of a batch keeps its flags
- * back: they are stored last, in vq_publish_packed(), so the driver never
- * sees a partial batch.
- */
-void vq_write_used_packed(struct vq *q, const struct vq_used_pending *p)
-{
-	struct pvirtq_desc *u = &q->ring.packed.desc[q->used_idx];
-	uint16_t flags = q->used_wrap ? VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED : 0;
-
-	/* 2.8.4: in a used descriptor WRITE says whether data was written. */
-	if (p->len)
-		flags |= VIRTQ_DESC_F_WRITE;
-	sh_store16(&u->id, p->id);
-	sh_store32(&u->len, p->len);
-	if (!q->batch_head.pending) {
-		q->batch_head.pos = q->used_idx;
-		q->batch_head.flags = flags;
-		q->batch_head.pending = true;
-	} else {
-		/* Invisible until the head's release store below orders it. */
-		sh_store16(&u->flags, flags);
-	}
-	q->used_since_signal += p->ndesc;
-	packed_advance(q->num, &q->used_idx, &q->used_wrap, p->ndesc);
 }
 
 void vq_publish_packed(struct vq *q)
@@ -272,5 +233,5 @@ bool vq_kick_enable_packed(struct vq *q)
 
 bool vq_has_avail_packed(struct vq *q)
 {
-	return desc_is_avail(sh_load16_acquire(&q->ring.packed.desc[q->last_avail].flags), q->avail_wrap);
+	return vq_desc_is_avail(sh_load16_acquire(&q->ring.packed.desc[q->last_avail].flags), q->avail_wrap);
 }

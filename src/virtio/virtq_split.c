@@ -156,21 +156,6 @@ void vq_prefetch_split(struct vq *q, unsigned n)
 	}
 }
 
-/*
- * Write one staged used element at the next slot and advance the used
- * index by the buffers it stands for (1 unless IN_ORDER coalesced).
- * 2.7.8.2: "The device MUST set len prior to updating the used idx": the
- * element is written here, the index only in vq_publish_split().
- */
-void vq_write_used_split(struct vq *q, const struct vq_used_pending *p)
-{
-	struct virtq_used_elem *u = &q->ring.split.used->ring[q->used_idx & (q->num - 1)];
-
-	sh_store64((uint64_t *)u, (uint64_t)p->len << 32 | p->id);
-	q->used_idx += p->count;
-	q->staged += p->count;
-}
-
 void vq_publish_split(struct vq *q)
 {
 	if (!q->staged)

@@ -466,6 +466,72 @@ static void test_packed_straddle_adjacent_regions(void **state)
 	straddle_regions(*state, true);
 }
 
+/*
+ * Lone descriptors, each its own chain, all made available before the
+ * first pop: every pop but the split ring's first (which reads avail->idx)
+ * goes through vq_pop()'s inline path first (vsw/virtq_inline.h), which
+ * takes a lone buffer in the region of the last translation and leaves
+ * everything else to the slow path.  In turn: a buffer in R0 (taken
+ * inline after the first), one in R1 (the inline path's region is R0:
+ * left to the slow path, which moves the hint), R1 again (inline), one
+ * across R0/R1 (two iovecs, slow path), one in R0, then one of length 0
+ * in R0, which must break the queue although its region is the last
+ * one's (the inline path must leave it to the slow one).
+ */
+static void lone_descriptors(struct fx *f, bool packed)
+{
+	const struct dsc d[] = {
+		{ BUF(0), 64, 0, 0 },
+		{ BUF(1), 96, F_WRITE, 0 },
+		{ RR_R1_GPA + 0x100, 128, F_WRITE, 0 },
+		{ RR_R1_GPA + 0x400, 32, 0, 0 },
+		{ RR_R1_GPA - 0x10, 0x20, F_WRITE, 0 },
+		{ BUF(3), 16, 0, 0 },
+		{ BUF(2), 0, F_WRITE, 0 },
+	};
+	const unsigned n = sizeof(d) / sizeof(d[0]);
+
+	ring_up(f, packed, false);
+	for (unsigned i = 0; i < n; i++) {
+		if (packed) {
+			rr_packed_desc(&f->r, i, d[i].addr, d[i].len, (uint16_t)(100 + i), d[i].flags, true);
+		} else {
+			rr_split_desc(&f->r, i, d[i].addr, d[i].len, d[i].flags, 0);
+			rr_split_avail(&f->r, (uint16_t)i);
+		}
+	}
+	for (unsigned i = 0; i + 1 < n; i++) {
+		bool w = d[i].flags & F_WRITE;
+
+		assert_int_equal(pop(f), 0);
+		assert_int_equal(f->e.id, packed ? 100 + i : i);
+		assert_int_equal(f->e.ndesc, 1);
+		if (d[i].addr == RR_R1_GPA - 0x10) {
+			assert_counts(f, 0, 2, 0, 0x20);
+			assert_ptr_equal(f->iov[0].iov_base, f->mem.r0 + RR_R0_SIZE - 0x10);
+			assert_int_equal(f->iov[0].iov_len, 0x10);
+			assert_ptr_equal(f->iov[1].iov_base, f->mem.r1);
+			assert_int_equal(f->iov[1].iov_len, 0x10);
+			continue;
+		}
+		assert_counts(f, !w, w, w ? 0 : d[i].len, w ? d[i].len : 0);
+		assert_iov(f, 0, d[i].addr, d[i].len);
+	}
+	expect_violation(f, "lone zero-length descriptor after lone ones");
+}
+
+/* Split: lone descriptors in one region, another, across both, and of length 0 pop as the chain walk would. */
+static void test_split_lone_descriptors(void **state)
+{
+	lone_descriptors(*state, false);
+}
+
+/* Packed: the same. */
+static void test_packed_lone_descriptors(void **state)
+{
+	lone_descriptors(*state, true);
+}
+
 /* A single descriptor of 0xFFFFFFFF bytes inside memory is valid (the u32 maximum). */
 static void max_len_inside(struct fx *f, bool packed)
 {
@@ -1164,6 +1230,8 @@ int main(void)
 		T(test_packed_indirect_table_unaligned_or_straddling),
 		T(test_split_straddle_adjacent_regions),
 		T(test_packed_straddle_adjacent_regions),
+		T(test_split_lone_descriptors),
+		T(test_packed_lone_descriptors),
 		T(test_split_max_len_inside_memory),
 		T(test_packed_max_len_inside_memory),
 		T(test_split_avail_full_and_wrap),

@@ -1,0 +1,249 @@
+/* virtq_inline.h - the device side's per-buffer fast paths (vq_pop(), vq_push()), inline; included by virtq.h only. */
+#ifndef VSW_VIRTQ_INLINE_H
+#define VSW_VIRTQ_INLINE_H
+
+/*
+ * A busy queue pops and pushes one buffer after another; an out-of-line
+ * call for each, the zeroing of the element, a chain walk's bookkeeping
+ * and the staging of used elements cost about 200 of the 914 instructions
+ * vswd's worker spent per forwarded 64-byte frame (two pops and two
+ * pushes: scripts/callgrind-vswd.sh).  So the common case of each is
+ * here, inline, and every other case (chains, indirect tables, IN_ORDER,
+ * dirty logging, a new avail->idx, every violation) goes to the
+ * out-of-line code of virtq.c and its split/packed twins, which read
+ * everything again: the fast paths never decide that a chain is bad.
+ *
+ * Memory shared with the other side of a ring is only touched through the
+ * accessors below: every load is a single, untorn access of a naturally
+ * aligned field (C11 atomics through the GNU builtins, which implement the
+ * C11 memory model on plain objects), so a value read once stays the value
+ * we validated however the peer rewrites it.  Acquire/release and fences
+ * are spelled out at each use, with what they order.
+ */
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#ifndef VSW_VIRTQ_H
+#error "include vsw/virtq.h, which includes this"
+#endif
+
+static inline uint16_t sh_load16(const uint16_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+static inline uint32_t sh_load32(const uint32_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+static inline uint64_t sh_load64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+static inline uint16_t sh_load16_acquire(const uint16_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static inline void sh_store16(uint16_t *p, uint16_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
+static inline void sh_store32(uint32_t *p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
+static inline void sh_store64(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
+static inline void sh_store16_release(uint16_t *p, uint16_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+
+/* Full fence: orders an earlier store before a later load (the notification races). */
+static inline void sh_fence_store_load(void) { atomic_thread_fence(memory_order_seq_cst); }
+
+/*
+ * One 16-byte descriptor (split or packed; same size, different second half)
+ * read once: 8-byte aligned tables as two untorn 64-bit loads, anything
+ * else (an oddly placed indirect table) through memcpy followed by a
+ * compiler barrier so the private copy cannot be re-derived from shared
+ * memory later.
+ */
+struct raw_desc {
+	uint64_t addr;
+	uint64_t rest; /* len (bits 0-31) and two 16-bit fields */
+};
+
+static inline struct raw_desc sh_load_desc(const void *src)
+{
+	struct raw_desc d;
+
+	if (((uintptr_t)src & 7) == 0) {
+		d.addr = sh_load64((const uint64_t *)src);
+		d.rest = sh_load64((const uint64_t *)src + 1);
+	} else {
+		memcpy(&d, src, sizeof(d));
+		__asm__ __volatile__("" ::: "memory");
+	}
+	return d;
+}
+
+static inline uint32_t raw_len(struct raw_desc d) { return (uint32_t)d.rest; }
+static inline uint16_t raw_hi16a(struct raw_desc d) { return (uint16_t)(d.rest >> 32); } /* split flags, packed id */
+static inline uint16_t raw_hi16b(struct raw_desc d) { return (uint16_t)(d.rest >> 48); } /* split next, packed flags */
+
+/* Packed ring: move position @pos (wrap counter @wrap) forward by @n descriptors. */
+static inline void packed_advance(unsigned num, uint16_t *pos, bool *wrap, unsigned n)
+{
+	unsigned p = *pos + n;
+
+	while (p >= num) {
+		p -= num;
+		*wrap = !*wrap;
+	}
+	*pos = (uint16_t)p;
+}
+
+/* 2.8.1: a packed descriptor is available when its AVAIL bit matches the driver's wrap counter and its USED bit does not. */
+static inline bool vq_desc_is_avail(uint16_t flags, bool wrap)
+{
+	return !!(flags & VIRTQ_DESC_F_AVAIL) == wrap && !!(flags & VIRTQ_DESC_F_USED) != wrap;
+}
+
+/*
+ * Write one used element into its split used-ring slot and advance the used
+ * index by the buffers it stands for (1 unless IN_ORDER coalesced).
+ * 2.7.8.2: "The device MUST set len prior to updating the used idx": the
+ * element is written here, the index only in vq_publish_split().
+ */
+static inline void vq_write_used_split(struct vq *q, const struct vq_used_pending *p)
+{
+	struct virtq_used_elem *u = &q->ring.split.used->ring[q->used_idx & (q->num - 1)];
+
+	sh_store64((uint64_t *)u, (uint64_t)p->len << 32 | p->id);
+	q->used_idx += p->count;
+	q->staged += p->count;
+}
+
+/*
+ * Write one used element as one used descriptor at the next used position
+ * and skip past all descriptors it stands for (2.8.6: "The device only
+ * writes out a single used descriptor for the whole list. It then skips
+ * forward").  The first used descriptor of a batch keeps its flags back:
+ * they are stored last, in vq_publish_packed(), so the driver never sees a
+ * partial batch.
+ */
+static inline void vq_write_used_packed(struct vq *q, const struct vq_used_pending *p)
+{
+	struct pvirtq_desc *u = &q->ring.packed.desc[q->used_idx];
+	uint16_t flags = q->used_wrap ? VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED : 0;
+
+	/* 2.8.4: in a used descriptor WRITE says whether data was written. */
+	if (p->len)
+		flags |= VIRTQ_DESC_F_WRITE;
+	sh_store16(&u->id, p->id);
+	sh_store32(&u->len, p->len);
+	if (!q->batch_head.pending) {
+		q->batch_head.pos = q->used_idx;
+		q->batch_head.flags = flags;
+		q->batch_head.pending = true;
+	} else {
+		/* Invisible until the head's release store in vq_publish_packed() orders it. */
+		sh_store16(&u->flags, flags);
+	}
+	q->used_since_signal += p->ndesc;
+	packed_advance(q->num, &q->used_idx, &q->used_wrap, p->ndesc);
+}
+
+/*
+ * A lone descriptor's buffer (@addr, @len, @flags as read once) as the whole
+ * chain, when it lies in the guest memory region of the last translation:
+ * fills @elem and @iov[0] as the chain walk would, and returns true.  False
+ * leaves everything to the slow path: NEXT or INDIRECT set, length 0 (which
+ * the slow path refuses), a buffer outside that one region.  The unsigned
+ * differences refuse a buffer below the region or past its end, as
+ * gmem_to_iov_fast().
+ */
+static inline bool vq_take_lone(const struct vq *q, uint64_t addr, uint32_t len, uint16_t flags, uint16_t id,
+				struct vq_elem *elem, struct iovec *iov)
+{
+	const struct gmem *m = q->mem;
+	unsigned hint = q->mem_hint;
+	bool w = flags & VIRTQ_DESC_F_WRITE;
+
+	if ((flags & (VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_INDIRECT)) || len == 0 || hint >= m->nregions ||
+	    addr - m->regions[hint].gpa >= m->regions[hint].size ||
+	    len > m->regions[hint].size - (addr - m->regions[hint].gpa))
+		return false;
+	iov[0].iov_base = m->regions[hint].hva + (addr - m->regions[hint].gpa);
+	iov[0].iov_len = len;
+	*elem = (struct vq_elem){
+		.id = id, .ndesc = 1,
+		.out_num = !w, .in_num = w,
+		.out_len = w ? 0 : len, .in_len = w ? len : 0,
+	};
+	return true;
+}
+
+/*
+ * Split (2.7): the next chain behind an avail->idx already read and
+ * validated (vq_prefetch() or an earlier pop read it), its ring entry and
+ * descriptor read once, as vq_pop_split() reads them (untorn 64-bit loads
+ * of the 16-byte aligned table, 2.7.1).
+ */
+static inline bool vq_pop_lone_split(struct vq *q, struct vq_elem *elem, struct iovec *iov)
+{
+	uint16_t head;
+	const uint64_t *d;
+	uint64_t addr, rest;
+
+	if (q->last_avail == q->avail_idx_cache)
+		return false;
+	head = sh_load16(&q->ring.split.avail->ring[q->last_avail & (q->num - 1)]);
+	if (head >= q->num)
+		return false;
+	d = (const uint64_t *)&q->ring.split.desc[head];
+	addr = sh_load64(&d[0]);
+	rest = sh_load64(&d[1]);
+	if (!vq_take_lone(q, addr, (uint32_t)rest, (uint16_t)(rest >> 32), head, elem, iov))
+		return false;
+	q->last_avail++;
+	return true;
+}
+
+/*
+ * Packed (2.8): the descriptor at the available position, its flags read
+ * with acquire first (ordering the reads of its other fields, which the
+ * driver wrote before making it available, 2.8.21.3.1), then the rest
+ * once, as vq_pop_packed() does; a lone descriptor carries its buffer ID
+ * itself (2.8.6).
+ */
+static inline bool vq_pop_lone_packed(struct vq *q, struct vq_elem *elem, struct iovec *iov)
+{
+	struct pvirtq_desc *dp = &q->ring.packed.desc[q->last_avail];
+	uint16_t flags = sh_load16_acquire(&dp->flags);
+	uint64_t addr, rest;
+
+	if (!vq_desc_is_avail(flags, q->avail_wrap))
+		return false;
+	addr = sh_load64((const uint64_t *)dp);
+	rest = sh_load64((const uint64_t *)dp + 1);
+	if (!vq_take_lone(q, addr, (uint32_t)rest, flags, (uint16_t)(rest >> 32), elem, iov))
+		return false;
+	packed_advance(q->num, &q->last_avail, &q->avail_wrap, 1);
+	q->popped_since_hint++;
+	return true;
+}
+
+static inline int vq_pop(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigned iov_max)
+{
+	if (!q->broken && iov_max &&
+	    (q->packed ? vq_pop_lone_packed(q, elem, iov) : vq_pop_lone_split(q, elem, iov)))
+		return 0;
+	return vq_pop_slow(q, elem, iov, iov_max);
+}
+
+/*
+ * Without IN_ORDER and without dirty logging every element is its own used
+ * entry, written straight into the ring, where the driver cannot see it
+ * before vq_flush() publishes (split: used->idx; packed: the batch head's
+ * flags): the ring slot is the staging.
+ */
+static inline void vq_push(struct vq *q, const struct vq_elem *elem, uint32_t len)
+{
+	if (!q->in_order && !q->log && !q->broken) {
+		struct vq_used_pending u = {
+			.id = elem->id, .count = 1, .len = len < elem->in_len ? len : elem->in_len, .ndesc = elem->ndesc,
+		};
+
+		if (q->packed)
+			vq_write_used_packed(q, &u);
+		else
+			vq_write_used_split(q, &u);
+		return;
+	}
+	vq_push_slow(q, elem, len);
+}
+
+#endif
