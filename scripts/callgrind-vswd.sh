@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # callgrind-vswd.sh - instructions per forwarded frame of vswd's worker, by function (valgrind's callgrind).
 #
-#   scripts/callgrind-vswd.sh [BUILD] [SECONDS]
+#   scripts/callgrind-vswd.sh [BUILD] [SECONDS] [VSW-BENCH OPTIONS...]
 #
 # vswd of BUILD (default build) runs under callgrind (one profile per
 # thread) with two vhost-user server ports; vsw-bench of the same build
 # sends 64-byte frames from one to the other flat out for SECONDS (default
-# 10).  Callgrind runs vswd some 50 times slower, so the frames come in full
+# 10), with any further options passed to vsw-bench (--packed, --no-mrg,
+# --size N, --flows N).  Callgrind runs vswd some 50 times slower, so the frames come in full
 # bursts and the count is the steady state's.  It prints the worker
 # thread's instructions (Ir) per frame received on p0, in all and for the
 # 25 functions with the most, and leaves the profiles in the work directory
@@ -17,6 +18,7 @@
 set -eu
 build=${1:-build}
 seconds=${2:-10}
+shift $(($# < 2 ? $# : 2))
 command -v valgrind > /dev/null || { echo "callgrind-vswd: valgrind is not installed" >&2; exit 1; }
 d=$(mktemp -d /tmp/vsw-cg.XXXXXX)
 cat > "$d/vswd.json" <<EOJ
@@ -27,7 +29,7 @@ valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$d/cg" \
 	"$build/vswd" --foreground --ctl "$d/ctl.sock" --config "$d/vswd.json" > "$d/vswd.log" 2>&1 &
 vg=$!
 for _ in $(seq 100); do [ -S "$d/p1.sock" ] && break; sleep 0.2; done
-timeout $((seconds + 30)) "$build/vsw-bench" --a "$d/p0.sock" --b "$d/p1.sock" --seconds "$seconds" --json > "$d/bench.json"
+timeout $((seconds + 30)) "$build/vsw-bench" --a "$d/p0.sock" --b "$d/p1.sock" --seconds "$seconds" "$@" --json > "$d/bench.json"
 frames=$("$build/vswctl" --ctl "$d/ctl.sock" stats --json |
 	python3 -c 'import json,sys; print(next(p["rx_packets"] for p in json.load(sys.stdin)["ports"] if p["name"] == "p0"))')
 kill -TERM "$vg"
