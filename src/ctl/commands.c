@@ -150,7 +150,8 @@ static const struct ctl_arg tunnel_fdb_show_args[] = {
 const struct ctl_command ctl_commands[] = {
 	{ "port-add", "port add", port_add_args, ctl_port_add, NULL, 0, "add a port: TYPE and its KEYs one of" },
 	{ "port-del", "port del", port_del_args, ctl_port_del, NULL, 0, "delete a port (ends its capture)" },
-	{ "show", "show", no_args, ctl_show, ctl_show_print, 0, "the switch, its ports: type, state, options" },
+	{ "show", "show", no_args, ctl_show, ctl_show_print, 0,
+	  "the switch, its ports: type, state,\noptions; the numbers kept for deleted\nports that flows name" },
 	{ "stats", "stats", stats_args, ctl_stats, ctl_stats_print, 0,
 	  "per port: frames, bytes, drops, FDB events;\nper queue: frames, bytes; per worker:\n"
 	  "rounds, busy cycles and frames, stage\ntiming; per flow table: flows, matched;\n"

@@ -99,24 +99,30 @@ static struct flow_names vswd_names(struct vswd *v)
 }
 
 struct named_ctx {
-	uint64_t named[PORT_MAX / 64];
+	unsigned rule;		/* the rule being printed, from 1 */
+	unsigned *last;		/* per slot, the last rule that named it: a rule naming a slot twice counts once */
+	unsigned *rules;	/* per slot, how many rules name it */
 };
 
-/* flow_format's port_name: mark the slot as named by a rule, print nothing. */
+/* flow_format's port_name: count the rule as naming the slot, print nothing. */
 static const char *mark_port_name(void *arg, uint16_t port)
 {
 	struct named_ctx *c = arg;
 
-	if (port < PORT_MAX)
-		c->named[port / 64] |= 1ull << (port % 64);
+	if (port < PORT_MAX && c->last[port] != c->rule) {
+		c->last[port] = c->rule;
+		c->rules[port]++;
+	}
 	return NULL;
 }
 
 static int mark_one(void *arg, const struct flow_rule *r)
 {
-	struct flow_names names = { NULL, mark_port_name, arg };
+	struct named_ctx *c = arg;
+	struct flow_names names = { NULL, mark_port_name, c };
 	struct flow_mod mod;
 
+	c->rule++;
 	flow_rule_to_mod(r, &mod);
 	flow_format(&mod, true, &names, NULL, 0);
 	return 0;
@@ -126,23 +132,38 @@ static int mark_one(void *arg, const struct flow_rule *r)
  * A rule names a slot when printing it asks for the slot's name (a match
  * on in_port, output, resubmit, a port written by set_field or load): the
  * formatter is the one list of where flows hold ports, so nothing here
- * can miss one it prints.  Only when every slot is named (ctl_ports.c).
+ * can miss one it prints.  A pass over every rule: for `show` when a slot
+ * is kept for a name with no port, and when every slot is named
+ * (ctl_ports.c).
  */
+int vswd_flows_count_named(struct vswd *v, unsigned *rules)
+{
+	struct named_ctx c = { .rule = 0, .last = calloc(PORT_MAX, sizeof(unsigned)), .rules = rules };
+
+	if (!c.last)
+		return -ENOMEM;
+	memset(rules, 0, PORT_MAX * sizeof(*rules));
+	if (v->flows)
+		flow_db_foreach(v->flows, NULL, mark_one, &c);
+	free(c.last);
+	return 0;
+}
+
 unsigned vswd_flows_forget_unnamed(struct vswd *v)
 {
-	struct named_ctx *c = calloc(1, sizeof(*c));
+	unsigned *rules = malloc(PORT_MAX * sizeof(*rules));
 	unsigned n = 0;
 
-	if (!c)
+	if (!rules || vswd_flows_count_named(v, rules) < 0) {
+		free(rules);
 		return 0;
-	if (v->flows)
-		flow_db_foreach(v->flows, NULL, mark_one, c);
+	}
 	for (unsigned i = 0; i < PORT_MAX; i++)
-		if (v->slot_names[i][0] && !atomic_load(&v->sw->ports[i]) && !(c->named[i / 64] & (1ull << (i % 64)))) {
+		if (v->slot_names[i][0] && !atomic_load(&v->sw->ports[i]) && !rules[i]) {
 			v->slot_names[i][0] = '\0';
 			n++;
 		}
-	free(c);
+	free(rules);
 	return n;
 }
 
@@ -928,6 +949,12 @@ static void key_diff(const struct flow_key *a, const struct flow_key *b, const s
 	flow_format_match(&m, names, buf, len);
 }
 
+/* Whether slot @port has a port; a name without one is absent (its slot kept for it), a number without one no port. */
+static bool trace_port_live(struct vswd *v, unsigned port)
+{
+	return port < PORT_MAX && atomic_load(&v->sw->ports[port]);
+}
+
 struct json_object *ctl_trace(struct vswd *v, struct json_object *req, struct ctl_peer *peer)
 {
 	struct flow_names names = vswd_names(v);
@@ -962,7 +989,18 @@ struct json_object *ctl_trace(struct vswd *v, struct json_object *req, struct ct
 	memcpy(&key.tun_id, &mod.match.value.tun_id, sizeof(key) - offsetof(struct flow_key, tun_id));
 	key0 = key;
 	flow_format_match(&(struct flow_match){ .value = key, .mask = mod.match.mask }, &names, text, sizeof(text));
-	strbuf_addf(t.buf, t.len, &t.used, "Flow: %s\n\nbridge(\"vsw\")\n-------------\n", text);
+	strbuf_addf(t.buf, t.len, &t.used, "Flow: %s\n", text);
+	if (mod.match.mask.in_port && !trace_port_live(v, ntohs(mod.match.value.in_port))) {
+		const char *pn = names_port_name(v, ntohs(mod.match.value.in_port));
+
+		/* in_port=9 or a deleted port's name: the rules still run, as the user asked, but say so (`show`'s word) */
+		if (pn)
+			strbuf_addf(t.buf, t.len, &t.used, "(in_port %s is absent: no frame comes in from it)\n", pn);
+		else
+			strbuf_addf(t.buf, t.len, &t.used, "(in_port %u: no such port: no frame comes in from it)\n",
+				    ntohs(mod.match.value.in_port));
+	}
+	strbuf_addf(t.buf, t.len, &t.used, "\nbridge(\"vsw\")\n-------------\n");
 	if (!flow_db_count(v->flows, FLOW_TABLE_ANY)) {
 		strbuf_addf(t.buf, t.len, &t.used, "No flow rule: the learning bridge (normal) for every frame.\n\n"
 						   "Datapath actions: normal\n");
@@ -1003,8 +1041,8 @@ struct json_object *ctl_trace(struct vswd *v, struct json_object *req, struct ct
 			strbuf_addf(t.buf, t.len, &t.used, "output:%s", pn);
 		else
 			strbuf_addf(t.buf, t.len, &t.used, "output:%u", o->port);
-		if (o->kind == FLOW_OUT_PORT && (o->port >= PORT_MAX || !atomic_load(&v->sw->ports[o->port])))
-			strbuf_addf(t.buf, t.len, &t.used, " (no such port: a no_destination drop)");
+		if (o->kind == FLOW_OUT_PORT && !trace_port_live(v, o->port))
+			strbuf_addf(t.buf, t.len, &t.used, " (%s: a no_destination drop)", pn ? "absent" : "no such port");
 		if (o->snap != FLOW_SNAP_LIVE)
 			strbuf_addf(t.buf, t.len, &t.used, "(headers before the later rewrites)");
 	}

@@ -4,6 +4,7 @@
 #include <json-c/json.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ctl/commands.h"
@@ -261,9 +262,53 @@ struct json_object *ctl_port_del(struct vswd *v, struct json_object *req, struct
 	return vswd_state_changed(v, err, sizeof(err)) < 0 ? ctl_reply_error(err) : ctl_reply_ok();
 }
 
+/*
+ * The slots kept for a name with no port that rules name (above, "Slots
+ * and names"): a deleted port, or one of the state's that did not come
+ * back; as `ovs-ofctl show` lists OpenFlow numbers, the user sees which
+ * number `output:N` means and why `port add` of that name gets it.  A
+ * name no rule names is left out: the number is free to be forgotten.
+ * The pass over the rules is made only when such a slot exists.
+ */
+static struct json_object *show_kept(struct vswd *v)
+{
+	struct json_object *kept = json_object_new_array();
+	unsigned *rules = NULL;
+	bool any = false;
+
+	for (unsigned i = 0; i < PORT_MAX && !any; i++)
+		any = v->slot_names[i][0] && !atomic_load(&v->sw->ports[i]);
+	if (!any)
+		return kept;
+	rules = malloc(PORT_MAX * sizeof(*rules));
+	if (!rules || vswd_flows_count_named(v, rules) < 0) {
+		free(rules);
+		json_object_put(kept);
+		return NULL;
+	}
+	for (unsigned i = 0; i < PORT_MAX; i++) {
+		struct json_object *o;
+
+		if (!v->slot_names[i][0] || atomic_load(&v->sw->ports[i]) || !rules[i])
+			continue;
+		o = json_object_new_object();
+		json_object_object_add(o, "name", json_object_new_string(v->slot_names[i]));
+		json_object_object_add(o, "id", json_object_new_int((int)i));
+		json_object_object_add(o, "flows", json_object_new_int64(rules[i]));
+		json_object_array_add(kept, o);
+	}
+	free(rules);
+	return kept;
+}
+
 struct json_object *ctl_show(struct vswd *v, struct json_object *req, struct ctl_peer *peer)
 {
-	struct json_object *r = ctl_reply_ok(), *ports = json_object_new_array();
+	struct json_object *r, *ports, *kept = show_kept(v);
+
+	if (!kept)
+		return ctl_reply_error("out of memory");
+	r = ctl_reply_ok();
+	ports = json_object_new_array();
 
 	json_object_object_add(r, "mode", json_object_new_string(v->sw->mode == SWITCH_HUB ? "hub" : "learning"));
 	json_object_object_add(r, "workers", json_object_new_int((int)v->cfg.workers));
@@ -288,6 +333,7 @@ struct json_object *ctl_show(struct vswd *v, struct json_object *req, struct ctl
 		json_object_array_add(ports, o);
 	}
 	json_object_object_add(r, "ports", ports);
+	json_object_object_add(r, "kept", kept);
 	return r;
 }
 
@@ -322,7 +368,7 @@ static void print_options(struct json_object *p)
 
 void ctl_show_print(struct json_object *r)
 {
-	struct json_object *ports;
+	struct json_object *ports, *kept;
 
 	printf("vsw: %s switch, %" PRId64 " worker(s), %s, FDB aging %" PRId64 " s, sized for %" PRId64 " MACs\n",
 	       ctl_reply_str(r, "mode"), ctl_reply_int(r, "workers"),
@@ -336,5 +382,12 @@ void ctl_show_print(struct json_object *r)
 			printf("%-16s %-12s %s\n", ctl_reply_str(p, "name"), ctl_reply_str(p, "type"),
 			       ctl_reply_str(p, "state"));
 			print_options(p);
+		}
+	if (json_object_object_get_ex(r, "kept", &kept))
+		for (size_t i = 0; i < json_object_array_length(kept); i++) {
+			struct json_object *k = json_object_array_get_idx(kept, i);
+
+			printf("%-16s %-12s absent: number %" PRId64 " kept for the %" PRId64 " flow(s) naming it\n",
+			       ctl_reply_str(k, "name"), "-", ctl_reply_int(k, "id"), ctl_reply_int(k, "flows"));
 		}
 }

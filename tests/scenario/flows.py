@@ -52,8 +52,11 @@ Steps:
      del c2`, then `port add c9 afpacket` on c2's own veth: the port that
      took c2's place gets none of c2's rules (c1's pings to c2 fail, each
      a `no_destination` drop on c1, though c9's wire leads to c2), `flow
-     dump` still names c2; `port del c9`, `port add c2` again: the rules
-     apply to it (c1 reaches c2, no new drop);
+     dump` still names c2, `show` (text and --json "kept") lists c2 as
+     absent with its number, kept for the rules naming it, and c9 with
+     another number; `port del c9`, `port add c2` again: c2 has its
+     number back, `show` lists no kept number, the rules apply to it (c1
+     reaches c2, no new drop);
   9. `flow del`: no rule, the ping to c2 works (the bridge);
   10. cleanup: vswd, namespaces; nothing of the test is left.
 
@@ -159,6 +162,11 @@ class Vswd:
         rc, out, err = self.ctl_run(*args)
         check(rc == 0, "vswctl " + " ".join(args), (err or out).strip())
         return out
+
+    def port_ids(self):
+        """{name: number} of the ports, from show --json."""
+        rc, out, err = self.ctl_run("--json", "show")
+        return {p["name"]: p["id"] for p in json.loads(out)["ports"]} if rc == 0 else {}
 
     def drops(self, port, why):
         rc, out, err = self.ctl_run("--json", "stats")
@@ -334,6 +342,7 @@ def scenario(build, wd, state):
     sw.ok("flow", "add", "priority=300,in_port=c1,ip,nw_dst=%s actions=output:c2" % IP["c2"])
     sw.ok("flow", "add", "priority=300,in_port=c2,ip actions=output:c1")
     check(ping(IP["c2"]), "output:c2 and in_port=c2 rules: c1 reaches c2")
+    c2_id = sw.port_ids().get("c2")
     sw.ok("port", "del", "c2")
     sw.ok("port", "add", "c9", "afpacket", "ifname=" + VETH["c2"])
     before = sw.drops("c1", "no_destination")
@@ -344,8 +353,21 @@ def scenario(build, wd, state):
     out = sw.ok("flow", "dump")
     check("in_port=c1,nw_dst=%s actions=output:c2" % IP["c2"] in out and "in_port=c2 actions=output:c1" in out,
           "flow dump: the deleted port's rules, by its name", out.strip())
+    naming = len([l for l in out.splitlines() if re.search(r"[=:]c2\b", l)])
+    show = json.loads(sw.ok("--json", "show"))
+    ids = {p["name"]: p["id"] for p in show.get("ports", [])}
+    check(show.get("kept") == [{"name": "c2", "id": c2_id, "flows": naming}] and naming >= 2,
+          "show --json: c2 kept, its number %s, for the %d rules naming it" % (c2_id, naming), str(show.get("kept")))
+    check("c2" not in ids and ids.get("c9") not in (None, c2_id), "show --json: c9 has another number than c2's",
+          str(ids))
+    out = sw.ok("show")
+    want = r"(?m)^c2\s+-\s+absent: number %s kept for the %d flow\(s\) naming it$" % (c2_id, naming)
+    check(re.search(want, out) is not None, "show: c2 absent, its number kept for its rules", out.strip())
     sw.ok("port", "del", "c9")
     sw.ok("port", "add", "c2", "afpacket", "ifname=" + VETH["c2"])
+    show = json.loads(sw.ok("--json", "show"))
+    check(sw.port_ids().get("c2") == c2_id and show.get("kept") == [] and "absent" not in sw.ok("show"),
+          "c2 added again: its number back (%s), show lists no kept number" % c2_id, str(show))
     before = sw.drops("c1", "no_destination")
     check(settle(IP["c2"]) and ping(IP["c2"]), "c2 added again: its rules apply, c1 reaches c2")
     after = sw.drops("c1", "no_destination")

@@ -29,7 +29,13 @@ Steps:
      dstport=FREE ttl=9 csum=on, flow add priority=5,in_port=vx1,actions=output:vm1;
      kill -9 and SIGTERM as in 2 and 3: vx1 comes back with its options
      (the file keeps the request as given: ttl too), both flows;
-  6. cleanup (nothing of the test is left; --keep keeps the directory).
+  6. a deleted port's number kept over a restart (docs/FLOWS.md, "Ports
+     in flows"): `port del vm2`, SIGTERM, start: the flow still names
+     vm2 (trace: output:vm2 absent, a no_destination drop), `show` lists
+     vm2 absent with its number kept for that one flow (text and --json
+     "kept"); `port add vm2` again: it gets that number, show lists
+     nothing kept, trace sends to vm2;
+  7. cleanup (nothing of the test is left; --keep keeps the directory).
 
 No root, no network: vhost-user sockets in a temp dir.  Each check prints
 PASS or FAIL; the last line is "state_restart: N passed, M failed"; the
@@ -43,6 +49,7 @@ import argparse
 import glob
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -103,6 +110,15 @@ class Vswd:
     def show(self):
         rc, out, _ = self.ctl_run("--json", "show")
         return {p["name"]: p for p in json.loads(out)["ports"]} if rc == 0 else None
+
+    def kept(self):
+        """show --json's "kept": the numbers kept for absent ports that flows name."""
+        rc, out, _ = self.ctl_run("--json", "show")
+        return json.loads(out).get("kept") if rc == 0 else None
+
+    def trace(self, flow):
+        rc, out, err = self.ctl_run("trace", flow)
+        return out + err
 
     def flows(self):
         rc, out, _ = self.ctl_run("--json", "flow", "dump")
@@ -233,6 +249,34 @@ def main():
         check(v.term() == 0, "SIGTERM: exit 0")
         check(v.start(), "vswd starts again after SIGTERM (with vx1)")
         all_back(v, "vx1, after SIGTERM", vx_port)
+        # 6. vm2 deleted, its flow kept, a restart: the rules still name it, show lists its number
+        rc, out, err = v.ctl_run("port", "del", "vm2")
+        check(rc == 0, "vswctl port del vm2", err)
+        check(v.term() == 0, "SIGTERM: exit 0")
+        check(v.start(), "vswd starts again with vm2 deleted")
+        ports, kept, flows = v.show() or {}, v.kept(), v.flows() or []
+        check(sorted(ports) == ["cfg0", "vm1", "vx1"] and any("output:vm2" in f for f in flows),
+              "after the restart: vm2 not there, the flow still names it", "%s %s" % (sorted(ports), flows))
+        check("Datapath actions: output:vm2 (absent: a no_destination drop)" in v.trace("in_port=vm1,tcp"),
+              "after the restart: trace from vm1 says output:vm2 is absent, a no_destination drop",
+              v.trace("in_port=vm1,tcp"))
+        k = (kept or [{}])[0]
+        check(kept is not None and len(kept) == 1 and k.get("name") == "vm2" and k.get("flows") == 1
+              and isinstance(k.get("id"), int) and k["id"] not in [p["id"] for p in ports.values()],
+              "after the restart: show --json keeps a number for vm2, its one flow's, no port's", str(kept))
+        rc, out, err = v.ctl_run("show")
+        want = r"(?m)^vm2\s+-\s+absent: number %s kept for the 1 flow\(s\) naming it$" % k.get("id")
+        check(rc == 0 and re.search(want, out) is not None, "after the restart: show lists vm2 absent, its number",
+              out + err)
+        rc, out, err = v.ctl_run("port", "add", "vm2", "vhost-user", "path=" + os.path.join(wd, "vm2.sock"),
+                                 "mode=client")
+        check(rc == 0, "vswctl port add vm2 (again)", err)
+        ports = v.show() or {}
+        check(ports.get("vm2", {}).get("id") == k.get("id") and v.kept() == [],
+              "vm2 added again: the number show gave (%s), nothing kept" % k.get("id"),
+              "%s %s" % (ports.get("vm2"), v.kept()))
+        t = v.trace("in_port=vm1,tcp")
+        check("Datapath actions: output:vm2\n" in t and "absent" not in t, "vm2 added again: the flow sends to it", t)
         v.term()
     finally:
         if v.proc and v.proc.poll() is None:

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <json-c/json.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -1007,6 +1008,59 @@ static const char *flow_lines(struct vswd *v)
 	return all;
 }
 
+/* What the printer @print writes on stdout for the reply @json (the caller frees it). */
+static char *print_text(void (*print)(struct json_object *), const char *json)
+{
+	struct json_object *r = json_tokener_parse(json);
+	FILE *f = tmpfile();
+	int saved = dup(1);
+	char *text;
+	long len;
+
+	assert_non_null(r);
+	assert_non_null(f);
+	assert_true(saved >= 0);
+	fflush(stdout);
+	assert_true(dup2(fileno(f), 1) >= 0);
+	print(r);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	json_object_put(r);
+	len = ftell(f);
+	assert_true(len >= 0);
+	text = calloc(1, (size_t)len + 1);
+	assert_non_null(text);
+	rewind(f);
+	assert_int_equal(fread(text, 1, (size_t)len, f), (size_t)len);
+	fclose(f);
+	return text;
+}
+
+/*
+ * What `show` says of the slots kept for absent ports: --json's "kept" as
+ * "NAME id=N flows=N" lines into @kept; returns the text vswctl prints for
+ * the whole reply (the caller frees it).
+ */
+static char *show_kept(struct vswd *v, char *kept, size_t len)
+{
+	struct json_object *r = ask_reply(v, "{\"cmd\":\"show\"}"), *a;
+	size_t used = 0;
+	char *text;
+
+	kept[0] = '\0';
+	assert_true(json_object_object_get_ex(r, "kept", &a));
+	for (size_t i = 0; i < json_object_array_length(a); i++) {
+		struct json_object *o = json_object_array_get_idx(a, i);
+
+		used += (size_t)snprintf(kept + used, len - used, "%s id=%" PRId64 " flows=%" PRId64 "\n",
+					 ctl_reply_str(o, "name"), ctl_reply_int(o, "id"), ctl_reply_int(o, "flows"));
+	}
+	text = print_text(ctl_show_print, json_object_to_json_string(r));
+	json_object_put(r);
+	return text;
+}
+
 /*
  * Flows hold port slots, and a deleted port's slot stays its name's
  * (ctl_ports.c, docs/FLOWS.md "Ports in flows"): the rules naming it stay
@@ -1020,8 +1074,9 @@ static void test_flows_deleted_port(void **state)
 {
 	struct vswd_config cfg;
 	struct vswd *v;
-	char err[256];
+	char err[256], kept[256], want[128];
 	const char *t;
+	char *text;
 	int vm1, vm2;
 	uint64_t gen;
 
@@ -1040,6 +1095,10 @@ static void test_flows_deleted_port(void **state)
 	assert_string_equal(ask(v, "{\"cmd\":\"flow-add\",\"flow\":\"priority=5,arp,actions=resubmit:vm2\"}", NULL),
 			    "ok");
 	gen = flow_db_tables(v->flows)->gen;
+	text = show_kept(v, kept, sizeof(kept));
+	if (kept[0] || strstr(text, "absent"))
+		fail_msg("show with every port there: kept \"%s\", text:\n%s", kept, text);
+	free(text);
 
 	/* vm2 deleted: its rules stay, by name (what state.json saves too), and send nothing */
 	assert_string_equal(ask(v, "{\"cmd\":\"port-del\",\"name\":\"vm2\"}", NULL), "ok");
@@ -1049,16 +1108,49 @@ static void test_flows_deleted_port(void **state)
 	    !strstr(t, "resubmit:vm2"))
 		fail_msg("flows after port del vm2:\n%s", t);
 	t = trace_of(v, "in_port=vm1,tcp");
-	if (!strstr(t, "Datapath actions: output:vm2 (no such port: a no_destination drop)"))
+	if (!strstr(t, "Datapath actions: output:vm2 (absent: a no_destination drop)"))
 		fail_msg("trace from vm1 with vm2 deleted:\n%s", t);
+	t = trace_of(v, "in_port=vm2,tcp");
+	if (!strstr(t, "\n(in_port vm2 is absent: no frame comes in from it)\n") ||
+	    !strstr(t, "Datapath actions: output:vm1\n"))
+		fail_msg("trace from the deleted vm2:\n%s", t);
+	t = trace_of(v, "in_port=77,tcp");
+	if (!strstr(t, "\n(in_port 77: no such port: no frame comes in from it)\n"))
+		fail_msg("trace from slot 77, never named:\n%s", t);
+	assert_int_equal(flow_db_tables(v->flows)->gen, gen); /* a port deleted: no new version */
+
+	/*
+	 * show lists vm2's number, kept for the rules naming it: a rule added
+	 * by its name now, naming it twice, counts once; a rule deleted no more
+	 */
+	assert_string_equal(
+		ask(v, "{\"cmd\":\"flow-add\",\"flow\":\"priority=9,in_port=vm2,actions=output:vm1,output:vm2\"}", NULL),
+		"ok");
+	snprintf(want, sizeof(want), "vm2 id=%d flows=4\n", vm2);
+	text = show_kept(v, kept, sizeof(kept));
+	assert_string_equal(kept, want);
+	snprintf(want, sizeof(want), "\nvm2              -            absent: number %d kept for the 4 flow(s) naming it\n",
+		 vm2);
+	if (!strstr(text, want) || strstr(text, "\nvm2              vhost-user"))
+		fail_msg("show with vm2 deleted, wanted \"%s\":\n%s", want + 1, text);
+	free(text);
+	assert_string_equal(ask(v, "{\"cmd\":\"flow-del-strict\",\"flow\":\"priority=9,in_port=vm2\"}", NULL), "ok");
+	snprintf(want, sizeof(want), "vm2 id=%d flows=3\n", vm2);
+	text = show_kept(v, kept, sizeof(kept));
+	assert_string_equal(kept, want);
+	free(text);
+	gen = flow_db_tables(v->flows)->gen; /* the two edits' versions: the port changes below make none */
 
 	/* a new port takes another slot: vm2's rules neither send it frames nor match its frames */
 	stub_add(v, "vm9", "/z");
 	assert_true(port_id(v, "vm9") != vm2);
 	assert_true(port_id(v, "vm9") != vm1);
 	t = trace_of(v, "in_port=vm1,tcp");
-	if (strstr(t, "vm9") || !strstr(t, "Datapath actions: output:vm2 (no such port"))
+	if (strstr(t, "vm9") || !strstr(t, "Datapath actions: output:vm2 (absent"))
 		fail_msg("trace from vm1 with vm9 added:\n%s", t);
+	snprintf(want, sizeof(want), "vm2 id=%d flows=3\n", vm2);
+	free(show_kept(v, kept, sizeof(kept)));
+	assert_string_equal(kept, want);
 	t = trace_of(v, "in_port=vm9,tcp");
 	if (!strstr(t, "No match") || !strstr(t, "Datapath actions: drop"))
 		fail_msg("trace from vm9:\n%s", t);
@@ -1080,6 +1172,15 @@ static void test_flows_deleted_port(void **state)
 	if (!strstr(t, "Datapath actions: output:vm2\n"))
 		fail_msg("trace from vm1 with vm2 back:\n%s", t);
 	assert_int_equal(flow_db_tables(v->flows)->gen, gen);
+	text = show_kept(v, kept, sizeof(kept));
+	if (kept[0] || strstr(text, "absent") || !strstr(text, "\nvm2              stub "))
+		fail_msg("show with vm2 back: kept \"%s\", text:\n%s", kept, text);
+	free(text);
+	/* a deleted port no rule names is not listed: its number may be given away */
+	assert_string_equal(ask(v, "{\"cmd\":\"port-del\",\"name\":\"vm9\"}", NULL), "ok");
+	vswd_free_graveyard(v);
+	free(show_kept(v, kept, sizeof(kept)));
+	assert_string_equal(kept, "");
 
 	/* a restart that loads the flows file before any port: the names wait for their ports */
 	vswd_shutdown(v);
@@ -1088,6 +1189,9 @@ static void test_flows_deleted_port(void **state)
 	if (vswd_flows_load(v, err, sizeof(err)) < 0)
 		fail_msg("flows file naming ports not added yet: %s", err);
 	assert_int_equal(flow_db_count(v->flows, FLOW_TABLE_ANY), 3);
+	/* their numbers shown, kept for them: the file's order, vm1 first */
+	free(show_kept(v, kept, sizeof(kept)));
+	assert_string_equal(kept, "vm1 id=0 flows=2\nvm2 id=1 flows=3\n");
 	stub_add(v, "vm9", "/z");
 	t = trace_of(v, "in_port=vm9,tcp");
 	if (!strstr(t, "No match") || !strstr(t, "Datapath actions: drop"))
@@ -1132,35 +1236,6 @@ static void test_flows_deleted_port(void **state)
 }
 
 /* ---- replies as text ---- */
-
-/* What the printer @print writes on stdout for the reply @json (the caller frees it). */
-static char *print_text(void (*print)(struct json_object *), const char *json)
-{
-	struct json_object *r = json_tokener_parse(json);
-	FILE *f = tmpfile();
-	int saved = dup(1);
-	char *text;
-	long len;
-
-	assert_non_null(r);
-	assert_non_null(f);
-	assert_true(saved >= 0);
-	fflush(stdout);
-	assert_true(dup2(fileno(f), 1) >= 0);
-	print(r);
-	fflush(stdout);
-	dup2(saved, 1);
-	close(saved);
-	json_object_put(r);
-	len = ftell(f);
-	assert_true(len >= 0);
-	text = calloc(1, (size_t)len + 1);
-	assert_non_null(text);
-	rewind(f);
-	assert_int_equal(fread(text, 1, (size_t)len, f), (size_t)len);
-	fclose(f);
-	return text;
-}
 
 /*
  * stats as text: a port of two queues (vhost-user queues=2, an afxdp port
