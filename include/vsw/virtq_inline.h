@@ -225,18 +225,33 @@ static inline int vq_pop(struct vq *q, struct vq_elem *elem, struct iovec *iov, 
 }
 
 /*
- * Without IN_ORDER and without dirty logging every element is its own used
- * entry, written straight into the ring, where the driver cannot see it
- * before vq_flush() publishes (split: used->idx; packed: the batch head's
- * flags): the ring slot is the staging.
+ * With IN_ORDER a buffer used completely only extends the current run
+ * (2.7.9 / 2.8.11: skipped buffers "are assumed to have been used (read
+ * or written) by the device completely").  Any other buffer (without
+ * IN_ORDER every buffer) ends the run: one used entry for the run and
+ * itself, with its id and length, written straight into the ring, where
+ * the driver cannot see it before vq_flush() publishes (split: used->idx;
+ * packed: the batch head's flags): the ring slot is the staging.  The
+ * slow path stages entries instead, for dirty logging (it marks what a
+ * batch wrote, vq_flush()) and behind entries it staged already.
  */
 static inline void vq_push(struct vq *q, const struct vq_elem *elem, uint32_t len)
 {
-	if (!q->in_order && !q->log && !q->broken) {
+	if (!q->broken && q->in_order && len >= elem->in_len) {
+		q->run.id = elem->id;
+		q->run.len = elem->in_len;
+		q->run.count++;
+		q->run.ndesc += elem->ndesc;
+		return;
+	}
+	if (!q->broken && !q->log && q->npending == 0) {
 		struct vq_used_pending u = {
-			.id = elem->id, .count = 1, .len = len < elem->in_len ? len : elem->in_len, .ndesc = elem->ndesc,
+			.id = elem->id, .count = (uint16_t)(q->run.count + 1),
+			.len = len < elem->in_len ? len : elem->in_len, .ndesc = q->run.ndesc + elem->ndesc,
 		};
 
+		q->run.count = 0;
+		q->run.ndesc = 0;
 		if (q->packed)
 			vq_write_used_packed(q, &u);
 		else
