@@ -62,7 +62,7 @@ struct opts {
 	const char *a, *b;
 	unsigned size, flows, seconds, samples;
 	double rate;
-	bool pingpong, json, packed, no_mrg, server;
+	bool pingpong, json, packed, no_mrg, in_order, server;
 	unsigned queue_size;
 	int warmup;			/* ping-pong: rounds not counted; -1: two rings' worth */
 	const char *idle_fmt;		/* printf pattern of the idle ports' sockets (one %u) */
@@ -142,6 +142,7 @@ static struct vuser *open_port_sized(const struct opts *o, const char *path, uns
 {
 	struct vuser_config c = {
 		.path = path, .server = o->server, .packed = o->packed, .no_mrg_rxbuf = o->no_mrg,
+		.in_order = o->in_order,
 		.queue_size = queue_size, .mtu = o->size > 1500 ? o->size : 1500, .connect_timeout_ms = 10000,
 		.tso4 = o->tso, .no_guest_offload = o->no_guest_tso && path == o->b,
 	};
@@ -611,6 +612,7 @@ static void usage(FILE *f)
 		   "  --warmup N           ping-pong rounds before the samples, not counted\n"
 		   "                       (default: twice the queue size)\n"
 		   "  --packed, --no-mrg   ring layout / mergeable rx buffers off\n"
+		   "  --in-order           ask for VIRTIO_F_IN_ORDER (as testpmd's in_order=1)\n"
 		   "  --queue-size N       ring size (default 256)\n"
 		   "  --idle FMT           more ports, on sockets FMT %% i (one %%u), kept idle\n"
 		   "  --idle-count N       how many (default 0), i from --idle-first (default 0)\n"
@@ -646,7 +648,7 @@ int main(int argc, char **argv)
 		{ "hold", no_argument, NULL, 'H' }, { "tso", no_argument, NULL, 'T' },
 		{ "mss", required_argument, NULL, 'm' }, { "no-guest-tso", no_argument, NULL, 'G' },
 		{ "verify-every", required_argument, NULL, 'V' }, { "window", required_argument, NULL, 'W' },
-		{ "lead-in", required_argument, NULL, 'I' }, { 0 },
+		{ "lead-in", required_argument, NULL, 'I' }, { "in-order", no_argument, NULL, 'O' }, { 0 },
 	};
 	struct opts o = { .size = 64, .flows = 1, .seconds = 5, .samples = 10000, .queue_size = 256, .warmup = -1,
 			  .idle_queue_size = 64, .mss = 1448, .verify_every = 64,
@@ -669,6 +671,7 @@ int main(int argc, char **argv)
 		case 'p': o.pingpong = true; if (optarg) o.samples = (unsigned)atoi(optarg); break;
 		case 'P': o.packed = true; break;
 		case 'M': o.no_mrg = true; break;
+		case 'O': o.in_order = true; break;
 		case 'j': o.json = true; break;
 		case 'S': o.server = true; break;
 		case 'q': o.queue_size = (unsigned)atoi(optarg); break;
