@@ -14,7 +14,7 @@
  * source IP of each datagram), and reads it on transmit: a unicast inner
  * destination found there goes to that one VTEP; a broadcast, multicast
  * or unknown destination goes once to each remote of the flood list
- * (head-end replication; port_vxlan.c).
+ * (head-end replication; port_vxlan_tx.c).
  *
  *   remotes[0 .. n_flood)           remote=IP[,IP..] of the port: the flood list (fixed at create)
  *   remotes[n_flood .. n_remotes)   added by static entries (tunnel fdb add ... remote=IP):

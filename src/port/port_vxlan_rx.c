@@ -1,0 +1,357 @@
+/* port_vxlan_rx.c - VXLAN port, receive: datagrams from remote VTEPs checked and decapsulated into frames for the switch; UDP GRO buffers cut apart and merged. */
+#include "port/port_vxlan_int.h"
+
+#include <netinet/udp.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "lib/perf.h"
+#include "packet/vxlan.h"
+#include "packet/vxlan_gso.h"
+#include "port/vtep.h"
+
+/*
+ * A datagram's way in (port_vxlan.c's opening comment says why):
+ *
+ *   recvmmsg --> a slot of 64 KiB: one datagram, or (UDP GRO) several of one flow and their size
+ *     vx_rx_msg_start()   the message as a whole: not truncated, from a known remote VTEP
+ *     vxlan_gro_split()   GRO: the slot cut into its datagrams
+ *     vx_rx_check()       each datagram: VXLAN header, VNI (vlan_vni=: its VLAN); the inner frame a view into the slot
+ *     vxlan_gro_merge()   GRO: a run of one flow's inner TCP segments made one TSO frame (views in rx_miov)
+ *     vx_rx_deliver()     tunnel metadata, the VLAN's tag, the inner source learned behind its VTEP
+ *   --> pkts[] for the switch; a slot's datagrams past the burst wait there for the next one
+ */
+
+/* The tunnel metadata of a frame that came in (PKT_F_TUNNEL) in @vni from the VTEP @src: whoever sets the flag fills every field. */
+static void vx_tun_meta(const struct vx_port *v, struct pkt *pk, uint32_t vni, const union vtep_addr *src)
+{
+	pk->flags |= PKT_F_TUNNEL;
+	pk->tun.id = vni;
+	pk->tun.ipv6 = v->ipv6;
+	if (v->ipv6) {
+		memcpy(pk->tun.src.v6, &src->v6.sin6_addr, 16);
+		memcpy(pk->tun.dst.v6, &v->local.v6.sin6_addr, 16);
+	} else {
+		memset(&pk->tun.src, 0, sizeof(pk->tun.src));
+		memset(&pk->tun.dst, 0, sizeof(pk->tun.dst));
+		pk->tun.src.v4 = src->v4.sin_addr.s_addr;
+		pk->tun.dst.v4 = v->local.v4.sin_addr.s_addr;
+	}
+}
+
+/* Could inner frame @f (@len bytes) open a run vxlan_gro_merge() glues: IPv4 or IPv6 and TCP (it checks the rest)? */
+static inline bool vx_inner_tcp(const uint8_t *f, size_t len)
+{
+	if (len < PKT_ETH_HLEN + 40 + 20)
+		return len >= PKT_ETH_HLEN + 20 + 20 && f[12] == 0x08 && f[13] == 0x00 && f[23] == 6;
+	return (f[12] == 0x08 && f[13] == 0x00 && f[23] == 6) || (f[12] == 0x86 && f[13] == 0xdd && f[20] == 6);
+}
+
+/* The GRO datagram size of a received message (its UDP_GRO cmsg), or 0: one datagram. */
+static size_t vx_gro_size(const struct msghdr *mh)
+{
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR((struct msghdr *)mh, cm)) {
+		int seg;
+
+		if (cm->cmsg_level != SOL_UDP || cm->cmsg_type != UDP_GRO || cm->cmsg_len < CMSG_LEN(sizeof(int)))
+			continue;
+		memcpy(&seg, CMSG_DATA(cm), sizeof(seg));
+		return seg > 0 ? (size_t)seg : 0;
+	}
+	return 0;
+}
+
+/* The receive messages, once the slots are there and GRO is known: each its slot, address and control buffer. */
+void vx_rx_init(struct vx_port *v)
+{
+	for (unsigned i = 0; i < PKT_BURST; i++) {
+		v->rx_msgs[i].msg_hdr = (struct msghdr){
+			.msg_name = &v->rx_from[i], .msg_namelen = sizeof(v->rx_from[i]),
+			.msg_iov = &v->rx_iov[i], .msg_iovlen = 1,
+			.msg_control = v->gro ? v->rx_cmsg[i].buf : NULL,
+			.msg_controllen = v->gro ? sizeof(v->rx_cmsg[i].buf) : 0,
+		};
+	}
+}
+
+/* Fill the slots again: recvmmsg of up to @max messages; false when the socket had none. */
+static bool vx_rx_fill(struct vx_port *v, unsigned max)
+{
+	int got;
+
+	/* The kernel writes back a message's name and control lengths (and flags): those two again, the rest stays (vx_rx_init()). */
+	for (unsigned i = 0; i < max; i++) {
+		v->rx_msgs[i].msg_hdr.msg_namelen = sizeof(v->rx_from[i]);
+		v->rx_msgs[i].msg_hdr.msg_controllen = v->gro ? sizeof(v->rx_cmsg[i].buf) : 0;
+	}
+	got = recvmmsg(v->rx_fd, v->rx_msgs, max, MSG_DONTWAIT, NULL);
+	v->rx_next = v->rx_got = 0;
+	v->rx_off = 0;
+	v->rx_r_prev = -1;
+	if (got <= 0) {
+		v->drained = true;
+		return false;
+	}
+	v->drained = (unsigned)got < max;
+	v->rx_got = (unsigned)got;
+	return true;
+}
+
+/* Two source addresses of received messages (the kernel's, family checked by vtep_remote_find()) of one host. */
+static bool vx_same_host(const struct vx_port *v, const union vx_addr *a, const union vx_addr *b)
+{
+	if (a->sa.sa_family != b->sa.sa_family)
+		return false;
+	if (v->ipv6)
+		return !memcmp(&a->v6.sin6_addr, &b->v6.sin6_addr, sizeof(a->v6.sin6_addr));
+	return a->v4.sin_addr.s_addr == b->v4.sin_addr.s_addr;
+}
+
+/*
+ * The next message's checks as a whole (truncated, from a known remote)
+ * and its GRO size, before its first datagram; false when it is dropped
+ * whole (counted in @bad) and skipped.
+ */
+static bool vx_rx_msg_start(struct vx_port *v, unsigned bad[VX_RX__COUNT])
+{
+	unsigned i = v->rx_next;
+	const struct msghdr *mh = &v->rx_msgs[i].msg_hdr;
+	size_t len = v->rx_msgs[i].msg_len;
+
+	v->rx_r = -1;
+	if (mh->msg_flags & MSG_TRUNC)
+		bad[VX_RX_TRUNC]++;
+	else if (!len)
+		bad[VX_RX_SHORT]++;
+	else if (v->remote_flow)
+		v->rx_r = VTEP_REMOTES_MAX; /* any VTEP: the flows tell them apart (tun_src), as OVS's remote_ip=flow */
+	else if (i && v->rx_r_prev >= 0 && vx_same_host(v, &v->rx_from[i], &v->rx_from[i - 1]))
+		v->rx_r = v->rx_r_prev; /* the message before's VTEP (a burst mostly comes from one): found once */
+	else if ((v->rx_r = vtep_remote_find(&v->vt, (const union vtep_addr *)&v->rx_from[i], mh->msg_namelen)) < 0)
+		bad[VX_RX_REMOTE]++;
+	v->rx_r_prev = v->rx_r;
+	if (v->rx_r < 0) {
+		v->rx_next++;
+		return false;
+	}
+	v->rx_src = v->remote_flow ? (const union vtep_addr *)&v->rx_from[i] : &v->vt.remotes[v->rx_r].addr;
+	v->rx_seg = v->gro ? vx_gro_size(mh) : 0;
+	if (v->rx_seg && v->rx_seg < len) {
+		port_count(&v->off_count[VX_GRO_RECEIVES], 1);
+		port_count(&v->off_count[VX_GRO_SEGMENTS], (len + v->rx_seg - 1) / v->rx_seg);
+	}
+	return true;
+}
+
+/*
+ * Datagram @d (@dlen bytes, untrusted)'s checks: its VNI into *@vni and,
+ * under vlan_vni=, its VNI's VLAN into *@vid (else 0); false when it is
+ * dropped (counted in @bad).
+ */
+static inline bool vx_rx_check(const struct vx_port *v, const uint8_t *d, size_t dlen, uint32_t *vni, uint16_t *vid,
+			       unsigned bad[VX_RX__COUNT])
+{
+	*vni = 0;
+	switch (vxlan_hdr_check(d, dlen, v->vni, vni)) {
+	case VXLAN_OK:
+		break;
+	case VXLAN_BAD_VNI:
+		if (v->vni_flow || v->map)
+			break; /* every VNI is this port's: the flows (tun_id) or the map tell them apart */
+		bad[VX_RX_VNI]++;
+		return false;
+	case VXLAN_BAD_SHORT:
+		bad[VX_RX_SHORT]++;
+		return false;
+	case VXLAN_BAD_FLAGS:
+		bad[VX_RX_FLAGS]++;
+		return false;
+	default:
+		bad[VX_RX_VNI]++;
+		return false;
+	}
+	*vid = 0;
+	if (v->map) {
+		const uint8_t *eth = d + VXLAN_HLEN;
+
+		*vid = (uint16_t)vx_map_vid(v->map, *vni);
+		if (!*vid) {
+			bad[VX_RX_VNI]++;
+			return false;
+		}
+		if ((eth[12] << 8 | eth[13]) == PKT_TPID_8021Q) {
+			bad[VX_RX_TAGGED]++;
+			return false;
+		}
+	}
+	return true;
+}
+
+/* What one rx burst gathers for after its frames: the learning requests, the bytes. */
+struct vx_rx_state {
+	struct vtep_learn learn[PKT_BURST];
+	struct vtep_learn seen;		/* the last source asked about */
+	unsigned nlearn;
+	uint32_t now_s;
+	uint64_t bytes;
+};
+
+/*
+ * Packet @pk, made from the current message's datagram (its inner frame
+ * at @inner) in @vni: the tunnel metadata, under vlan_vni= its VLAN's tag
+ * (@vid), the learning of its inner source behind the VTEP it came from.
+ * Inline in both of vx_rx_burst()'s ways (a call a frame cost ~27
+ * instructions of the ~200).
+ */
+static inline __attribute__((always_inline)) void vx_rx_deliver(struct vx_port *v, struct pkt *pk,
+								    const uint8_t *inner, uint32_t vni, uint16_t vid,
+								    struct vx_rx_state *st)
+{
+	uint64_t src_mac;
+
+	vx_tun_meta(v, pk, vni, v->rx_src);
+	st->bytes += pk->len;
+	if (vid) {
+		/* The VNI's VLAN, as a tag in the head: the switch sees a trunk port (PCP 0). */
+		pkt_load_head(pk);
+		(void)pkt_vlan_push(pk, vid); /* cannot fail: a fresh head has its headroom */
+	}
+	/* flood-and-learn: the inner source is behind the VTEP the datagram came from */
+	src_mac = vtep_mac(inner + 6);
+	if (!v->remote_flow &&
+	    (src_mac != st->seen.mac || vni != st->seen.vni || v->rx_r != (int)st->seen.remote)) {
+		/* A source asked once a burst (a burst is mostly one stream): one request at most. */
+		st->seen = (struct vtep_learn){ .mac = src_mac, .vni = vni, .remote = (uint8_t)v->rx_r };
+		if (vtep_learn_wanted(&v->vt, vni, src_mac, (unsigned)v->rx_r, st->now_s))
+			st->learn[st->nlearn++] = st->seen;
+	}
+}
+
+unsigned vx_rx_burst(struct port *p, unsigned q, struct port_io *io, struct pkt *pkts, unsigned max)
+{
+	struct vx_port *v = vx_of(p);
+	unsigned bad[VX_RX__COUNT] = { 0 }, n = 0, dgrams = 0;
+	struct vx_rx_state st = { .seen = { .remote = 0xff } };
+	struct iovec dg[PKT_BURST];
+	uint32_t ok_vni[PKT_BURST];	/* a datagram's VNI when it passed the checks, else ~0 */
+	unsigned same_to[PKT_BURST];	/* GRO: the end of the run of ok_vni[] values equal to a datagram's */
+	uint16_t ok_vid[PKT_BURST];	/* vlan_vni=: its VNI's VLAN */
+	size_t miov_used = 0;
+	unsigned merged = 0;
+	uint64_t t0;
+
+	if (max > PKT_BURST)
+		max = PKT_BURST;
+	/* A slot's datagrams left over from the last burst (GRO) go first: the slots are not filled again before. */
+	if (v->rx_next >= v->rx_got && !vx_rx_fill(v, max))
+		return 0;
+	t0 = dp_perf_note_start(io->perf);
+	st.now_s = vtep_now_s();
+	while (n < max && v->rx_next < v->rx_got) {
+		unsigned i = v->rx_next, nd;
+		size_t len = v->rx_msgs[i].msg_len;
+
+		if (!v->rx_off && !vx_rx_msg_start(v, bad))
+			continue;
+		if (!v->rx_seg) {
+			/* One datagram (no GRO, or the kernel coalesced nothing): checked and made a packet at once. */
+			const uint8_t *d = v->rx_iov[i].iov_base;
+			uint32_t vni;
+			uint16_t vid;
+
+			v->rx_next++;
+			dgrams++;
+			if (!vx_rx_check(v, d, len, &vni, &vid, bad))
+				continue;
+			v->rx_view[n] = (struct iovec){ (uint8_t *)d + VXLAN_HLEN, len - VXLAN_HLEN };
+			pkt_rx_init(&pkts[n], &v->rx_view[n], 1, (uint32_t)(len - VXLAN_HLEN), p->id);
+			vx_rx_deliver(v, &pkts[n], d + VXLAN_HLEN, vni, vid, &st);
+			n++;
+			continue;
+		}
+		nd = vxlan_gro_split(v->rx_iov[i].iov_base, len, v->rx_seg, &v->rx_off, dg, max - n);
+		if (v->rx_off >= len) {
+			v->rx_next++;
+			v->rx_off = 0;
+		}
+		dgrams += nd;
+		/* Each datagram checked; the inner frames that pass, with their VNI. */
+		for (unsigned j = 0; j < nd; j++) {
+			const uint8_t *d = dg[j].iov_base;
+			uint32_t vni;
+
+			ok_vni[j] = ~0u;
+			if (!vx_rx_check(v, d, dg[j].iov_len, &vni, &ok_vid[j], bad))
+				continue;
+			ok_vni[j] = vni;
+			dg[j] = (struct iovec){ (uint8_t *)d + VXLAN_HLEN, dg[j].iov_len - VXLAN_HLEN };
+		}
+		/* GRO: where each datagram's run of one VNI ends (same_to), worked out once, back to front */
+		if (v->rx_miov && nd > 1) {
+			same_to[nd - 1] = nd;
+			for (unsigned j = nd - 1; j-- > 0;)
+				same_to[j] = ok_vni[j + 1] == ok_vni[j] ? same_to[j + 1] : j + 1;
+		}
+		for (unsigned j = 0, k; j < nd; j += k) {
+			const uint8_t *inner = dg[j].iov_base;
+			uint32_t vni = ok_vni[j];
+			unsigned run = 1;
+			struct pkt *pk = &pkts[n];
+
+			k = 1;
+			if (vni == ~0u)
+				continue;
+			/* GRO: a run of one flow's inner TCP segments becomes one TSO frame (vxlan_gro_merge()). */
+			if (v->rx_miov && nd > 1 && vx_inner_tcp(inner, dg[j].iov_len)) {
+				run = same_to[j] - j;
+				if (run > VXLAN_GSO_SEGS_MAX)
+					run = VXLAN_GSO_SEGS_MAX;
+			}
+			if (run > 1 && miov_used + run <= VX_RX_MIOV) {
+				struct vxlan_tso tso;
+
+				k = vxlan_gro_merge(&dg[j], run, v->rx_miov + miov_used, &tso);
+				if (k > 1) {
+					pkt_rx_init(pk, v->rx_miov + miov_used, (uint16_t)k, tso.len, p->id);
+					miov_used += k;
+					pk->csum = PKT_CSUM_PARTIAL;
+					pk->csum_start = tso.csum_start;
+					pk->csum_offset = tso.csum_offset;
+					pk->gso_type = tso.gso_type;
+					pk->gso_size = tso.gso_size;
+					if (!port_offload_rx_ok(p, pk))
+						continue; /* cannot be: the merge checked the headers; counted if it does */
+					merged++;
+				}
+			}
+			if (k == 1) {
+				v->rx_view[n] = dg[j];
+				pkt_rx_init(pk, &v->rx_view[n], 1, (uint32_t)dg[j].iov_len, p->id);
+			}
+			vx_rx_deliver(v, pk, inner, vni, ok_vid[j], &st);
+			n++;
+		}
+	}
+	if (v->rx_next < v->rx_got)
+		v->drained = false; /* datagrams wait in a slot: poll again, the socket will not signal them */
+	vtep_learn(&v->vt, st.learn, st.nlearn, st.now_s);
+	for (unsigned r = 0; r < VX_RX__COUNT; r++) {
+		if (!bad[r])
+			continue;
+		port_count(&v->rx_bad[r], bad[r]);
+		port_count_drop(p, r == VX_RX_REMOTE ? DROP_SRC_IP : r == VX_RX_TRUNC ? DROP_TOO_BIG
+						 : r == VX_RX_TAGGED ? DROP_VLAN_TAGGED : DROP_BAD_HEADER,
+				bad[r]);
+	}
+	port_count(&p->stats.rx_packets, n);
+	port_count(&p->stats.rx_bytes, st.bytes);
+	if (merged)
+		port_count(&v->off_count[VX_GRO_MERGED], merged);
+	dp_perf_note(io->perf, DP_PT_DECAP, t0, dgrams);
+	return n;
+}
+
+void vx_rx_done(struct port *p, unsigned q, struct port_io *io)
+{
+	/* The slots are read again by the next burst only: nothing to give back. */
+}

@@ -1,0 +1,849 @@
+/* port_vxlan_tx.c - VXLAN port, transmit: frames to their remote VTEPs behind UDP + VXLAN headers, through the raw socket or as UDP GSO payloads. */
+#include "port/port_vxlan_int.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/udp.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "lib/log.h"
+#include "lib/perf.h"
+#include "packet/csum.h"
+#include "packet/gso.h"
+#include "packet/vxlan.h"
+#include "packet/vxlan_gso.h"
+#include "port/vtep.h"
+
+/*
+ * A frame's way out (port_vxlan.c's opening comment says why), in
+ * vx_tx_burst() under tx_lock: its VNI, its remote VTEP (the table, else
+ * its VNI's flood list; remote=flow: its tun_dst, vx_tx_flow()), then
+ *
+ *   an offload request (TSO, USO, a partial checksum)
+ *     --> vx_gso_frame(): cut into UDP_SEGMENT payloads in the arena --.
+ *   a finished frame in a run of one flow and one size                 |
+ *     --> vx_gso_small(): glued into one UDP_SEGMENT payload ----------+--> vx_gso_flush(): sendmmsg per GSO socket
+ *   any other                                                           (refused for good: vx_gso_refuse(), and
+ *     --> vx_encap(), vx_encap_copy() a flood copy                       vx_gso_resend() a datagram at a time)
+ *     --> vx_send(): sendmmsg on the raw socket
+ *
+ * A flow's frames that take both ways stay in order: either batch is sent
+ * before the other takes a frame of a flow it holds.
+ */
+
+/* The outer TOS for tos=inherit: the inner IPv4 TOS or IPv6 traffic class (DSCP and ECN), else 0. */
+static int vx_inner_tos(struct pkt *pk)
+{
+	const uint8_t *h = pkt_head(pk);
+	unsigned flags = pkt_parsed(pk);
+
+	if (flags & PKT_F_IPV4)
+		return h[pk->l3_off + 1];
+	if (flags & PKT_F_IPV6)
+		return (h[pk->l3_off] & 0x0f) << 4 | h[pk->l3_off + 1] >> 4;
+	return 0;
+}
+
+
+/*
+ * The outer source port for inner flow hash @hash (vxlan_flow_hash()):
+ * in src_ports= (RFC 7348 section 5), or, while UDP GSO is on, the port
+ * of the GSO socket the hash picks (its index into *@sock; 0 with GSO
+ * off), for the frames of the raw socket too: one inner flow, one outer
+ * port, one ECMP path, whichever way each of its frames leaves.
+ */
+static inline uint16_t vx_hash_sport(const struct vx_port *v, uint32_t hash, unsigned *sock)
+{
+	*sock = 0;
+	if (!vx_gso_on(v))
+		return vxlan_hash_port(hash, v->sport_lo, v->sport_hi);
+	*sock = (unsigned)((uint64_t)hash * v->n_gso >> 32);
+	return v->gso_sport[*sock];
+}
+
+/* vx_hash_sport() of @pk's inner flow; its GSO socket into *@sock when not NULL. */
+static inline uint16_t vx_sport(const struct vx_port *v, struct pkt *pk, unsigned *sock)
+{
+	unsigned s;
+	uint16_t sport = vx_hash_sport(v, vxlan_flow_hash(pk), &s);
+
+	if (sock)
+		*sock = s;
+	return sport;
+}
+
+/* The UDP checksum of message @m's datagram to @dst (IPv4, csum=on): its sum (tx_sum) and @dst's pseudo header. */
+static void vx_csum4(struct vx_port *v, unsigned m, const union vtep_addr *dst, uint32_t udp_len)
+{
+	uint32_t sum = csum_pseudo_ipv4(&v->local.v4.sin_addr, &dst->v4.sin_addr, IPPROTO_UDP, udp_len);
+	uint16_t c = csum_finish((uint32_t)csum_fold(sum) + v->tx_sum[m]); /* sum may be near 2^32: folded, no carry lost */
+
+	if (c == 0)
+		c = 0xffff; /* RFC 768: a computed zero is sent as all ones (zero means "none") */
+	memcpy(v->tx_hdr[m] + 6, &c, 2);
+}
+
+/* Message @m's outer TOS (tos=inherit): @tos as its control message. */
+static void vx_tos_cmsg(struct vx_port *v, unsigned m, int tos)
+{
+	struct cmsghdr *cm = (struct cmsghdr *)v->tx_cmsg[m].buf;
+	struct msghdr *mh = &v->msgs[m].msg_hdr;
+
+	mh->msg_control = v->tx_cmsg[m].buf;
+	mh->msg_controllen = sizeof(v->tx_cmsg[m].buf);
+	cm->cmsg_level = v->ipv6 ? IPPROTO_IPV6 : IPPROTO_IP;
+	cm->cmsg_type = v->ipv6 ? IPV6_TCLASS : IP_TOS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &tos, sizeof(int));
+}
+
+/*
+ * The outer UDP header of a datagram of @udp_len bytes from @sport to the
+ * port's dstport, into @h; its checksum zero: no checksum (csum=off), or
+ * the kernel's to fill (IPv6), or vx_csum4()'s (IPv4).  Returns the sum of
+ * its words (memory order, unfolded), for vx_csum4()'s.  One store of four
+ * big-endian words: a checksum that reads it back right after gets it
+ * from the store buffer, as it would not from eight byte stores.
+ */
+static uint32_t vx_udp_hdr(const struct vx_port *v, uint8_t *h, uint16_t sport, uint32_t udp_len)
+{
+	const uint16_t w[4] = { htons(sport), htons(v->dstport), htons((uint16_t)udp_len), 0 };
+
+	memcpy(h, w, sizeof(w));
+	return (uint32_t)w[0] + w[1] + w[2];
+}
+
+/*
+ * Message @m for frame @pk to @dst (a remote's address, or tx_to[m]: it
+ * must last until the send) in @vni: the UDP + VXLAN header in
+ * front of the frame's segments, without its 802.1Q tag under vlan_vni=
+ * (the head's first segment split around it).  False when the frame
+ * cannot go (too many segments, too big for one datagram).
+ */
+static inline bool vx_encap(struct vx_port *v, unsigned m, struct pkt *pk, uint32_t vni, const union vtep_addr *dst,
+			    int known_sport)
+{
+	uint8_t *h = v->tx_hdr[m];
+	struct iovec *iov = v->tx_iov[m];
+	unsigned strip = v->map ? PKT_VLAN_HLEN : 0;
+	int nseg = pkt_segs(pk, &iov[1], VX_TX_IOV - (strip ? 1 : 0));
+	uint32_t udp_len = VX_HDR_LEN + pk->len - strip;
+	uint16_t sport = known_sport >= 0 ? (uint16_t)known_sport : vx_sport(v, pk, NULL);
+	struct msghdr *mh = &v->msgs[m].msg_hdr;
+	uint32_t hsum;
+
+	if (nseg < 0 || udp_len > 65535)
+		return false;
+	if (strip) {
+		/* The head is the first segment and holds the tag (vx_tx_map() checked): the MACs, then what follows it. */
+		memmove(&iov[3], &iov[2], (size_t)(nseg - 1) * sizeof(*iov));
+		iov[2] = (struct iovec){ (uint8_t *)iov[1].iov_base + 12 + PKT_VLAN_HLEN,
+					 iov[1].iov_len - 12 - PKT_VLAN_HLEN };
+		iov[1].iov_len = 12;
+		nseg++;
+	}
+	hsum = vx_udp_hdr(v, h, sport, udp_len) + vxlan_hdr_build(h + VXLAN_UDP_HLEN, vni);
+	iov[0] = (struct iovec){ h, VX_HDR_LEN };
+	*mh = (struct msghdr){ .msg_name = (void *)dst, .msg_namelen = v->alen, .msg_iov = iov,
+			       .msg_iovlen = (size_t)nseg + 1 };
+	if (v->csum && !v->ipv6) {
+		/* A frame in one piece (a small one, whole in its head): two sums, no walk over a segment list. */
+		uint32_t sum = nseg == 1 && !strip ? csum_add(hsum, iov[1].iov_base, iov[1].iov_len)
+						   : csum_add_iov(hsum, &iov[1], (unsigned)nseg, 0, udp_len - VX_HDR_LEN, NULL);
+
+		v->tx_sum[m] = csum_fold(sum);
+		vx_csum4(v, m, dst, udp_len);
+	}
+	if (v->tos_inherit)
+		vx_tos_cmsg(v, m, vx_inner_tos(pk));
+	return true;
+}
+
+/*
+ * Message @m: message @first's frame again, to remote @r (head-end
+ * replication): the header's 16 bytes and the segment list copied, the
+ * frame's bytes not (the kernel reads them once per datagram); for IPv4
+ * with csum=on, the checksum from @first's sum and @r's pseudo header.
+ */
+static void vx_encap_copy(struct vx_port *v, unsigned m, unsigned first, unsigned r)
+{
+	const struct msghdr *src = &v->msgs[first].msg_hdr;
+	struct msghdr *mh = &v->msgs[m].msg_hdr;
+
+	memcpy(v->tx_hdr[m], v->tx_hdr[first], VX_HDR_LEN);
+	memcpy(v->tx_iov[m], v->tx_iov[first], src->msg_iovlen * sizeof(struct iovec));
+	v->tx_iov[m][0].iov_base = v->tx_hdr[m];
+	if (src->msg_control)
+		memcpy(v->tx_cmsg[m].buf, v->tx_cmsg[first].buf, sizeof(v->tx_cmsg[m].buf));
+	*mh = *src;
+	mh->msg_name = &v->vt.remotes[r].addr;
+	mh->msg_iov = v->tx_iov[m];
+	if (src->msg_control)
+		mh->msg_control = v->tx_cmsg[m].buf;
+	if (v->csum && !v->ipv6) {
+		v->tx_sum[m] = v->tx_sum[first];
+		vx_csum4(v, m, &v->vt.remotes[r].addr, (uint32_t)(v->tx_hdr[m][4] << 8 | v->tx_hdr[m][5]));
+	}
+}
+
+/* Under vlan_vni=: the VNI of @pk's VLAN into *@vni, true; false when it has no tag or its VLAN no VNI. */
+static bool vx_tx_map(const struct vx_port *v, const struct pkt *pk, uint32_t *vni)
+{
+	const uint8_t *h = pkt_head(pk);
+
+	if (!pkt_vlan_tagged(pk))
+		return false;
+	*vni = v->map->vni_of[(h[14] << 8 | h[15]) & 0xfff];
+	return *vni != VX_NO_VNI;
+}
+
+/* The VNI frame @pk goes in: the port's, or with vni=flow the frame's tunnel key (0 without one, as OVS's key=flow). */
+static uint32_t vx_tx_vni(const struct vx_port *v, const struct pkt *pk)
+{
+	if (!v->vni_flow)
+		return v->vni;
+	return pk->flags & PKT_F_TUNNEL ? (uint32_t)pk->tun.id & VXLAN_VNI_MAX : 0;
+}
+
+/*
+ * The encap point (lib/perf.h) of a tx burst: the cycles spent building
+ * messages, the sendmmsg syscalls left out (a read before and after each).
+ */
+struct vx_clock {
+	uint64_t t;		/* when the current stretch of building began (0: timing off) */
+	uint64_t encap;		/* the stretches so far */
+};
+
+/* Messages [0, @m) through the raw socket, outside the encap point's clock. */
+static unsigned vx_send(struct vx_port *v, struct port_io *io, struct vx_clock *clk, unsigned m, uint64_t *bytes,
+			unsigned drops[DROP__COUNT])
+{
+	unsigned sent;
+
+	if (io->perf)
+		clk->encap += dp_tsc() - clk->t;
+	sent = m ? port_sendmmsg(v->tx_fd, v->msgs, m, VX_HDR_LEN, bytes, drops) : 0;
+	clk->t = dp_perf_note_start(io->perf);
+	return sent;
+}
+
+/*
+ * The sendmmsg errors of port_sendmmsg(), for the GSO message that failed
+ * (@segs datagrams) and the ones after it (@left datagrams, that one's
+ * included): counts the drops per datagram, as tx_packets counts sends;
+ * true when the rest of the batch goes too.  (A refusal of UDP GSO itself
+ * is not an error here: vx_gso_refused().)
+ */
+static bool vx_gso_error(int err, unsigned segs, unsigned left, unsigned drops[DROP__COUNT])
+{
+	if (err == EAGAIN || err == ENOBUFS) {
+		drops[DROP_NO_RX_BUFFER] += left;
+		return true;
+	}
+	if (err == ENETDOWN || err == ENXIO || err == ENETUNREACH || err == EHOSTUNREACH) {
+		drops[DROP_PORT_DOWN] += left;
+		return true;
+	}
+	/* EMSGSIZE: over the route's MTU. */
+	drops[err == EMSGSIZE ? DROP_TOO_BIG : DROP_PORT_BROKEN] += segs;
+	return false;
+}
+
+/* The name of an errno vx_gso_refused() takes, for the log and describe. */
+const char *vx_errno_name(int err)
+{
+	switch (err) {
+	case EIO:
+		return "EIO";
+	case EINVAL:
+		return "EINVAL";
+	case EOPNOTSUPP:
+		return "EOPNOTSUPP";
+	default:
+		return "?";
+	}
+}
+
+/*
+ * True when @err, the kernel's answer to a UDP_SEGMENT payload, says it
+ * will not take UDP GSO on this path, whatever we send (Linux's
+ * udp_send_skb(): EIO when the route has an xfrm transform, IPsec;
+ * EINVAL for a socket without checksums and, before Linux 6.14, also for
+ * a piece over the route's MTU; EOPNOTSUPP from a device or a hook that
+ * cannot segment).  Not EAGAIN, ENOBUFS (a full queue: later sends may
+ * go) nor EMSGSIZE (the frame's size, not GSO's).
+ */
+static bool vx_gso_refused(int err)
+{
+	return err == EIO || err == EINVAL || err == EOPNOTSUPP;
+}
+
+/*
+ * The kernel refused UDP GSO with @err (vx_gso_refused()): GSO off for the
+ * port from now on, and never on again (the port keeps forwarding: a
+ * refusal is the path's, an xfrm policy or a device, which we cannot
+ * watch change).  tx_offload 0: the egress fallback (dp/offload.h) hands
+ * the port finished frames from the next burst on; the refused payload,
+ * the rest of its round and frames with a request already on their way
+ * go out a datagram at a time (vx_gso_resend()).  Logged once, counted
+ * (gso_fallbacks), said by describe.  Under tx_lock.
+ */
+static void vx_gso_refuse(struct vx_port *v, int err)
+{
+	if (atomic_load_explicit(&v->gso_err, memory_order_relaxed))
+		return;
+	atomic_store_explicit(&v->gso_err, err, memory_order_relaxed);
+	atomic_store_explicit(&v->port.tx_offload, 0, memory_order_relaxed);
+	port_count(&v->off_count[VX_GSO_FALLBACKS], 1);
+	log_warn("port %s: the kernel refuses UDP GSO (%s): udp_gso off, offloaded frames segmented in software from now on",
+		 v->port.name, vx_errno_name(err));
+}
+
+/*
+ * GSO messages @list[0..@n) (indices into gso_msgs) through the raw
+ * socket a datagram at a time: each piece of a payload (its VXLAN header
+ * and one inner segment, finished) behind a UDP header of its own, from
+ * the message's source port, with the outer checksum (IPv4 here, the
+ * kernel's for IPv6) and TOS.  Uses msgs[], which is empty whenever the
+ * GSO round is flushed.  Returns the datagrams sent.
+ */
+static unsigned vx_gso_resend(struct vx_port *v, const unsigned *list, unsigned n, uint64_t *bytes,
+			      unsigned drops[DROP__COUNT])
+{
+	unsigned sent = 0, x = 0, built = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		unsigned m = list[i], r = v->gso_meta[m].remote;
+		uint8_t *pl = v->gso_iov[m].iov_base;
+		size_t len = v->gso_iov[m].iov_len, seg = v->gso_meta[m].seg_bytes;
+
+		for (size_t off = 0; off < len; off += seg) {
+			size_t l = len - off < seg ? len - off : seg;
+			uint32_t udp_len = (uint32_t)(VXLAN_UDP_HLEN + l);
+			uint8_t *h = v->tx_hdr[x];
+			struct iovec *iov = v->tx_iov[x];
+			const union vtep_addr *dst;
+
+			vx_udp_hdr(v, h, v->gso_meta[m].sport, udp_len);
+			iov[0] = (struct iovec){ h, VXLAN_UDP_HLEN };
+			iov[1] = (struct iovec){ pl + off, l };
+			if (v->remote_flow) {
+				/* its tun_dst, kept in gso_to[m]: the raw socket's address has port 0 */
+				if (v->ipv6) {
+					v->tx_to[x].v6 = v->gso_to[m].v6;
+					v->tx_to[x].v6.sin6_port = 0;
+				} else {
+					v->tx_to[x].v4 = v->gso_to[m].v4;
+					v->tx_to[x].v4.sin_port = 0;
+				}
+				dst = &v->tx_to[x];
+			} else {
+				dst = &v->vt.remotes[r].addr;
+			}
+			v->msgs[x].msg_hdr = (struct msghdr){ .msg_name = (void *)dst, .msg_namelen = v->alen,
+							      .msg_iov = iov, .msg_iovlen = 2 };
+			if (v->csum && !v->ipv6) {
+				v->tx_sum[x] = csum_fold(csum_add_iov(0, iov, 2, 0, udp_len, NULL));
+				vx_csum4(v, x, dst, udp_len);
+			}
+			if (v->gso_meta[m].tos >= 0)
+				vx_tos_cmsg(v, x, v->gso_meta[m].tos);
+			built++;
+			/* port_sendmmsg() counts a datagram's bytes past VX_HDR_LEN: its inner frame's. */
+			if (++x == PKT_BURST) {
+				sent += port_sendmmsg(v->tx_fd, v->msgs, x, VX_HDR_LEN, bytes, drops);
+				x = 0;
+			}
+		}
+	}
+	if (x)
+		sent += port_sendmmsg(v->tx_fd, v->msgs, x, VX_HDR_LEN, bytes, drops);
+	port_count(&v->off_count[VX_GSO_RESENT], built);
+	return sent;
+}
+
+/*
+ * The round's GSO messages, one sendmmsg (or more, on a partial send) per
+ * socket they use, outside the encap point's clock; the datagrams sent.
+ * Once the kernel refused GSO (vx_gso_refuse()), the refused message and
+ * every one after it go through vx_gso_resend().
+ */
+static unsigned vx_gso_flush(struct vx_port *v, struct port_io *io, struct vx_clock *clk, uint64_t *bytes,
+			     unsigned drops[DROP__COUNT])
+{
+	unsigned sent = 0, msgs = 0, segs = 0;
+
+	if (!v->gso_m)
+		return 0;
+	if (io->perf)
+		clk->encap += dp_tsc() - clk->t;
+	for (unsigned s = 0; s < v->n_gso; s++) {
+		unsigned k = 0, off = 0;
+
+		for (unsigned m = 0; m < v->gso_m; m++) {
+			if (v->gso_meta[m].sock != s)
+				continue;
+			v->gso_batch[k] = v->gso_msgs[m];
+			v->gso_batch_of[k++] = m;
+		}
+		while (off < k) {
+			unsigned first = v->gso_batch_of[off], left = 0;
+			int rc, err;
+
+			if (atomic_load_explicit(&v->gso_err, memory_order_relaxed)) {
+				sent += vx_gso_resend(v, v->gso_batch_of + off, k - off, bytes, drops);
+				break;
+			}
+			rc = sendmmsg(v->gso_fd[s], v->gso_batch + off, k - off, MSG_DONTWAIT);
+			if (rc > 0) {
+				for (unsigned j = off; j < off + (unsigned)rc; j++) {
+					unsigned m = v->gso_batch_of[j];
+
+					sent += v->gso_meta[m].segs;
+					*bytes += v->gso_meta[m].inner_bytes;
+					if (v->gso_meta[m].segs > 1) {
+						msgs++;
+						segs += v->gso_meta[m].segs;
+					}
+				}
+				off += (unsigned)rc;
+				continue;
+			}
+			err = rc < 0 ? errno : EIO;
+			/* Only a payload that asked for UDP_SEGMENT tells about GSO. */
+			if (v->gso_meta[first].segs > 1 && vx_gso_refused(err)) {
+				vx_gso_refuse(v, err);
+				continue; /* this message and the rest: resent, above */
+			}
+			for (unsigned j = off; j < k; j++)
+				left += v->gso_meta[v->gso_batch_of[j]].segs;
+			if (vx_gso_error(err, v->gso_meta[first].segs, left, drops))
+				break;
+			off++;
+		}
+	}
+	port_count(&v->off_count[VX_GSO_SENDS], msgs);
+	port_count(&v->off_count[VX_GSO_SEGMENTS], segs);
+	v->gso_m = 0;
+	v->gso_used = 0;
+	v->gso_open = false;
+	v->gso_socks = 0;
+	clk->t = dp_perf_note_start(io->perf);
+	return sent;
+}
+
+/*
+ * GSO message @m: payload @gm in @buf to remote @r at @dst (remote=flow:
+ * the frame's tun_dst, @r unused) through socket @sock (source port
+ * @sport), outer TOS @tos (-1: the socket's).
+ */
+static void vx_gso_msg(struct vx_port *v, unsigned m, uint8_t *buf, const struct vxlan_gso_msg *gm, unsigned r,
+		       const union vtep_addr *dst, unsigned sock, uint16_t sport, int tos)
+{
+	uint8_t *c = v->gso_cmsg[m].buf;
+	size_t clen = 0;
+
+	/* The remotes are kept as raw-socket addresses (port 0): a UDP socket needs the port. */
+	memcpy(&v->gso_to[m], dst, v->alen);
+	if (v->ipv6)
+		v->gso_to[m].v6.sin6_port = htons(v->dstport);
+	else
+		v->gso_to[m].v4.sin_port = htons(v->dstport);
+	v->gso_iov[m] = (struct iovec){ buf, gm->len };
+	if (gm->segs > 1) {
+		struct cmsghdr *cm = (struct cmsghdr *)c;
+
+		cm->cmsg_level = SOL_UDP;
+		cm->cmsg_type = UDP_SEGMENT;
+		cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+		memcpy(CMSG_DATA(cm), &gm->seg_bytes, sizeof(uint16_t));
+		clen += CMSG_SPACE(sizeof(uint16_t));
+	}
+	if (tos >= 0) {
+		struct cmsghdr *cm = (struct cmsghdr *)(c + clen);
+
+		cm->cmsg_level = v->ipv6 ? IPPROTO_IPV6 : IPPROTO_IP;
+		cm->cmsg_type = v->ipv6 ? IPV6_TCLASS : IP_TOS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &tos, sizeof(int));
+		clen += CMSG_SPACE(sizeof(int));
+	}
+	v->gso_msgs[m].msg_hdr = (struct msghdr){
+		.msg_name = &v->gso_to[m], .msg_namelen = v->alen, .msg_iov = &v->gso_iov[m], .msg_iovlen = 1,
+		.msg_control = clen ? c : NULL, .msg_controllen = clen,
+	};
+	v->gso_meta[m].sock = (uint8_t)sock;
+	v->gso_socks |= 1u << sock;
+	v->gso_meta[m].remote = (uint8_t)r;
+	v->gso_meta[m].sport = sport;
+	v->gso_meta[m].tos = tos;
+	v->gso_meta[m].seg_bytes = gm->segs > 1 ? gm->seg_bytes : (uint16_t)gm->len;
+	v->gso_meta[m].segs = gm->segs;
+	v->gso_meta[m].inner_bytes = gm->inner_bytes;
+}
+
+/*
+ * A frame with an offload request (segmentation or a partial checksum)
+ * in @vni, to remote @r and, flooded, to the other remotes of @to (@need
+ * in all), or to @flow_dst alone (remote=flow; NULL otherwise): its UDP_SEGMENT payloads, each sent to every one of them;
+ * the round flushed whenever its buffers or messages run out.  The
+ * datagrams they make are added to *@built (the encap point's packets).
+ */
+static void vx_gso_frame(struct vx_port *v, struct port_io *io, struct vx_clock *clk, struct pkt *pk, uint32_t vni,
+			 unsigned r, uint32_t to, unsigned need, const union vtep_addr *flow_dst, unsigned *sent,
+			 unsigned *built, uint64_t *bytes, unsigned drops[DROP__COUNT])
+{
+	unsigned sock;
+	uint16_t sport = vx_sport(v, pk, &sock);
+	int tos = v->tos_inherit ? vx_inner_tos(pk) : -1;
+
+	for (unsigned first = 0;;) {
+		struct vxlan_gso_msg gm;
+		uint8_t *buf;
+		uint32_t rest = to;
+		unsigned rr = r;
+		int k;
+
+		v->gso_open = false;
+		v->gso_used = (v->gso_used + 63) & ~(size_t)63; /* after vx_gso_small()'s payload, line-aligned */
+		if (VX_GSO_ARENA - v->gso_used < VX_GSO_BUF || v->gso_m + need > PKT_BURST)
+			*sent += vx_gso_flush(v, io, clk, bytes, drops);
+		buf = v->gso_buf + v->gso_used;
+		k = vxlan_gso_build(pk, first, vni, v->gso_scratch, buf, VX_GSO_BUF, &gm);
+		if (k <= 0) {
+			if (k < 0)
+				drops[k == -EMSGSIZE ? DROP_TOO_BIG : DROP_BAD_OFFLOAD] += need;
+			return;
+		}
+		v->gso_used += (gm.len + 63) & ~(size_t)63; /* the next payload line-aligned */
+		*built += gm.segs * need;
+		for (unsigned c = 0; c < need; c++) {
+			if (c) {
+				rest &= rest - 1;
+				rr = (unsigned)__builtin_ctz(rest);
+			}
+			vx_gso_msg(v, v->gso_m++, buf, &gm, rr, flow_dst ? flow_dst : &v->vt.remotes[rr].addr, sock,
+				   sport, tos);
+		}
+		first += (unsigned)k;
+	}
+}
+
+/* A frame's way out of a GSO socket: its flow's hash, the socket that picks, that socket's port, its outer TOS (-1: the socket's). */
+struct vx_flow_out {
+	uint32_t hash;
+	unsigned sock;
+	uint16_t sport;
+	int tos;
+};
+
+/* vx_sport()'s answer, the hash behind it and the outer TOS. */
+static void vx_flow_out(const struct vx_port *v, struct pkt *pk, struct vx_flow_out *fo)
+{
+	fo->hash = vxlan_flow_hash(pk);
+	fo->sport = vx_hash_sport(v, fo->hash, &fo->sock);
+	fo->tos = v->tos_inherit ? vx_inner_tos(pk) : -1;
+}
+
+/* Would a datagram of @seg bytes to remote @r by @fo join the round's open GSO payload (vx_gso_small())? */
+static bool vx_gso_joins(const struct vx_port *v, const struct vx_flow_out *fo, unsigned r, size_t seg)
+{
+	const unsigned m = v->gso_m - 1;
+
+	return v->gso_open && v->gso_meta[m].sock == fo->sock && v->gso_meta[m].remote == r &&
+	       v->gso_meta[m].tos == fo->tos && v->gso_meta[m].seg_bytes == seg && v->gso_meta[m].segs < VXLAN_GSO_SEGS_MAX;
+}
+
+/*
+ * Does frame @i of the burst (to remote @r, inner destination @mac in
+ * @vni, leaving by *@fo) go through vx_gso_small()?  When it joins the
+ * open payload, or the next frame, of its flow, would join its own: a
+ * run of two or more.  A frame alone stays on the raw socket: the raw socket's
+ * messages of a burst go in one sendmmsg, the GSO sockets' in one each.
+ * *@next gets the next frame's way when it was worked out (else its sock
+ * is VX_GSO_SOCKS), for its own turn.
+ */
+static bool vx_gso_run(const struct vx_port *v, struct pkt *const *pkts, unsigned n, unsigned i, unsigned r,
+		       uint64_t mac, uint32_t vni, const struct vx_flow_out *fo, struct vx_flow_out *next)
+{
+	struct pkt *pk = pkts[i], *nx;
+
+	next->sock = VX_GSO_SOCKS;
+	if (vx_gso_joins(v, fo, r, VXLAN_HLEN + pk->len))
+		return true;
+	if (i + 1 >= n)
+		return false;
+	nx = pkts[i + 1];
+	if (nx->len != pk->len || gso_needs(nx) || vtep_mac(pkt_head(nx)) != mac || vx_tx_vni(v, nx) != vni)
+		return false;
+	vx_flow_out(v, nx, next);
+	/* one flow (other flows of its socket may join the payload it opens, not open one with it) */
+	return next->hash == fo->hash && next->tos == fo->tos;
+}
+
+/*
+ * A finished frame (no offload request) in @vni to remote @r through the
+ * GSO sockets, while GSO is on: appended to the round's last GSO payload
+ * when that one is open (built here), goes to @r through the same socket
+ * with the same TOS, and its datagrams are this frame's size (UDP_SEGMENT
+ * cuts equal pieces), else the first datagram of a payload of its own.
+ * So a burst of one flow's frames of one size (64-byte frames, a TCP
+ * stream's pure ACKs) leaves as one UDP_SEGMENT send: one packet through
+ * the kernel's UDP and IP output down to the device that cuts it, and one
+ * GRO read on a receiving vsw, where the raw socket took one trip
+ * through the stack per frame.  A flow keeps its socket (vx_sport()), so
+ * its frames stay in order.
+ */
+static void vx_gso_small(struct vx_port *v, struct port_io *io, struct vx_clock *clk, struct pkt *pk, uint32_t vni,
+			 unsigned r, const struct vx_flow_out *fo, unsigned *sent, uint64_t *bytes, unsigned drops[DROP__COUNT])
+{
+	unsigned m = v->gso_m - 1, sock = fo->sock;
+	uint16_t sport = fo->sport;
+	int tos = fo->tos;
+	size_t seg = VXLAN_HLEN + pk->len;
+	struct vxlan_gso_msg gm;
+	uint8_t *b;
+
+	if (vx_gso_joins(v, fo, r, seg) && v->gso_iov[m].iov_len + seg <= VXLAN_GSO_BYTES &&
+	    VX_GSO_ARENA - v->gso_used >= seg) {
+		/* The open payload is the arena's last: the frame goes right behind it. */
+		b = (uint8_t *)v->gso_iov[m].iov_base + v->gso_iov[m].iov_len;
+		vxlan_hdr_build(b, vni);
+		pkt_to_buf(pk, b + VXLAN_HLEN, pk->len);
+		gm = (struct vxlan_gso_msg){ .len = v->gso_iov[m].iov_len + seg,
+					     .inner_bytes = v->gso_meta[m].inner_bytes + pk->len,
+					     .seg_bytes = (uint16_t)seg, .segs = v->gso_meta[m].segs + 1 };
+		v->gso_used += seg;
+		if (gm.segs == 2) {
+			/* a second datagram: the payload now asks for UDP_SEGMENT */
+			vx_gso_msg(v, m, v->gso_iov[m].iov_base, &gm, r, &v->vt.remotes[r].addr, sock, sport, tos);
+			return;
+		}
+		v->gso_iov[m].iov_len = gm.len;
+		v->gso_meta[m].inner_bytes = gm.inner_bytes;
+		v->gso_meta[m].segs = gm.segs;
+		return;
+	}
+	v->gso_used = (v->gso_used + 63) & ~(size_t)63;
+	if (VX_GSO_ARENA - v->gso_used < VX_GSO_BUF || v->gso_m == PKT_BURST)
+		*sent += vx_gso_flush(v, io, clk, bytes, drops);
+	b = v->gso_buf + v->gso_used;
+	vxlan_hdr_build(b, vni);
+	pkt_to_buf(pk, b + VXLAN_HLEN, pk->len);
+	gm = (struct vxlan_gso_msg){ .len = seg, .inner_bytes = pk->len, .seg_bytes = (uint16_t)seg, .segs = 1 };
+	vx_gso_msg(v, v->gso_m++, b, &gm, r, &v->vt.remotes[r].addr, sock, sport, tos);
+	v->gso_used += seg;
+	v->gso_open = true;
+}
+
+/*
+ * remote=flow: the destination of frame @pk, its tun_dst or, on an IPv6
+ * underlay, its tun_ipv6_dst (set by the flows: set_field:IP->tun_dst,
+ * set_field:IP6->tun_ipv6_dst; kept from the tunnel a frame came in),
+ * into message @m's address; false when it has none of the port's family
+ * (no tunnel metadata, an unspecified address, or only an address of the
+ * other family: the `no_tunnel_dst` drop, as Open vSwitch drops a packet
+ * to a remote_ip=flow port without one; never sent to a wrong address).
+ */
+static bool vx_flow_dst(struct vx_port *v, unsigned m, const struct pkt *pk)
+{
+	static const uint8_t unspec[16];
+
+	if (!(pk->flags & PKT_F_TUNNEL) || pk->tun.ipv6 != v->ipv6)
+		return false;
+	if (!v->ipv6) {
+		if (!pk->tun.dst.v4)
+			return false;
+		v->tx_to[m].v4 = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr.s_addr = pk->tun.dst.v4 };
+		return true;
+	}
+	if (!memcmp(pk->tun.dst.v6, unspec, 16))
+		return false;
+	v->tx_to[m].v6 = (struct sockaddr_in6){ .sin6_family = AF_INET6 };
+	memcpy(&v->tx_to[m].v6.sin6_addr, pk->tun.dst.v6, 16);
+	return true;
+}
+
+/*
+ * remote=flow: frame @pk in @vni to its tun_dst, as message *@m (the raw
+ * socket's) or GSO payloads; the same order rules as vx_tx_burst()'s.
+ */
+static void vx_tx_flow(struct vx_port *v, struct port_io *io, struct vx_clock *clk, struct pkt *pk, uint32_t vni,
+		       unsigned *m, unsigned *sent, unsigned *built, uint64_t *bytes, unsigned drops[DROP__COUNT])
+{
+	if (*m == PKT_BURST) {
+		*sent += vx_send(v, io, clk, *m, bytes, drops);
+		*m = 0;
+	}
+	if (!vx_flow_dst(v, *m, pk)) {
+		drops[DROP_NO_TUNNEL_DST]++;
+		return;
+	}
+	if (v->n_gso && gso_needs(pk)) {
+		/* A copy: a flush within vx_gso_frame() may resend through msgs[] and tx_to[] (vx_gso_resend()). */
+		union vtep_addr dst = v->tx_to[*m];
+
+		if (*m) {
+			*sent += vx_send(v, io, clk, *m, bytes, drops);
+			*m = 0;
+		}
+		vx_gso_frame(v, io, clk, pk, vni, 0, 0, 1, &dst, sent, built, bytes, drops);
+		return;
+	}
+	if (v->gso_m)
+		*sent += vx_gso_flush(v, io, clk, bytes, drops);
+	if (!vx_encap(v, *m, pk, vni, &v->tx_to[*m], -1)) {
+		drops[DROP_TOO_BIG]++;
+		return;
+	}
+	(*m)++;
+	(*built)++;
+}
+
+/* A frame's destination in vx_tx_burst(): (inner MAC, VNI) -> a remote, or a flood mask over remotes and its count. */
+struct vx_dest {
+	uint64_t mac;
+	uint32_t vni;
+	int r;
+	uint32_t to;
+	unsigned need;
+};
+
+/*
+ * Each frame to the remote its inner destination was learned (or set)
+ * behind, else, a broadcast, multicast or unknown unicast, to every remote
+ * of its VNI's flood list, or of the port's when the VNI has none
+ * (VX_FLOOD_COPIES a burst); with remote=flow, to its tun_dst alone (no
+ * table, no flood list: the flows decide, flood and normal included); as
+ * many sendmmsg as the messages take, PKT_BURST at a time.
+ */
+void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, unsigned n)
+{
+	struct vx_port *v = vx_of(p);
+	unsigned drops[DROP__COUNT] = { 0 }, m = 0, sent = 0, copies = 0, built = 0;
+	uint32_t port_flood = v->vt.n_flood >= 32 ? ~0u : (1u << v->vt.n_flood) - 1;
+	uint32_t now_s = vtep_now_s();
+	uint64_t bytes = 0;
+	struct vx_clock clk = { 0, 0 };
+	struct vx_dest last = { .vni = UINT32_MAX };	/* no VNI is that: nothing matches before the first lookup */
+	struct vx_flow_out ahead = { .sock = VX_GSO_SOCKS };	/* frame ahead_i's way, when vx_gso_run() worked it out */
+	unsigned ahead_i = 0;
+	uint32_t raw_socks = 0;	/* the GSO sockets of the flows with messages m holds (all: one of no known socket) */
+	int sock, sport;	/* the frame's GSO socket and outer port when worked out, else -1 */
+
+	pthread_spin_lock(&v->tx_lock);
+	clk.t = dp_perf_note_start(io->perf);
+	for (unsigned i = 0; i < n; i++) {
+		struct pkt *pk = pkts[i];
+		uint32_t vni = 0, to = 0;
+		unsigned need = 1;
+		uint64_t mac;
+		int r;
+
+		if (!v->map)
+			vni = vx_tx_vni(v, pk);
+		else if (!vx_tx_map(v, pk, &vni)) {
+			drops[DROP_VLAN_DENIED]++;
+			continue;
+		}
+		if (v->remote_flow) {
+			vx_tx_flow(v, io, &clk, pk, vni, &m, &sent, &built, &bytes, drops);
+			continue;
+		}
+		mac = vtep_mac(pkt_head(pk));
+		if (mac == last.mac && vni == last.vni) {
+			/* The previous frame's destination (a burst is mostly one stream): its answer again. */
+			r = last.r;
+			to = last.to;
+			need = last.need;
+		} else {
+			r = vtep_lookup(&v->vt, vni, mac, now_s);
+			if (r < 0) {
+				/* flood: the VNI's list (read once: one word), else the port's */
+				to = vtep_flood_mask(&v->vt, vni);
+				if (!to)
+					to = port_flood;
+				need = to & (to - 1) ? (unsigned)__builtin_popcount(to) : to != 0; /* one: no libgcc call */
+				r = to ? __builtin_ctz(to) : 0;
+			}
+			last = (struct vx_dest){ mac, vni, r, to, need };
+		}
+
+		if (!need) {
+			drops[DROP_NO_DESTINATION]++;
+			continue;
+		}
+		if (need > 1) {
+			if (copies + need > VX_FLOOD_COPIES) {
+				drops[DROP_FLOOD_BUDGET]++;
+				continue;
+			}
+			copies += need;
+		}
+		if (v->n_gso && gso_needs(pk)) {
+			/* In order: what the raw socket holds goes first (a flow's frames may take either way). */
+			if (m) {
+				sent += vx_send(v, io, &clk, m, &bytes, drops);
+				m = 0;
+				raw_socks = 0;
+			}
+			vx_gso_frame(v, io, &clk, pk, vni, (unsigned)r, to, need, NULL, &sent, &built, &bytes, drops);
+			continue;
+		}
+		sock = sport = -1;
+		if (need == 1 && !v->map && vx_gso_on(v)) {
+			/* Unicast (or one flood remote) in a run of one size: glued together (vx_gso_small()). */
+			struct vx_flow_out fo;
+
+			if (ahead.sock < VX_GSO_SOCKS && i == ahead_i)
+				fo = ahead;
+			else
+				vx_flow_out(v, pk, &fo);
+			sock = (int)fo.sock;
+			sport = fo.sport;
+			if (vx_gso_run(v, pkts, n, i, (unsigned)r, mac, vni, &fo, &ahead)) {
+				ahead_i = i + 1;
+				if (m && (raw_socks & 1u << fo.sock)) {
+					/* in order: a flow's frames the raw socket holds go first */
+					sent += vx_send(v, io, &clk, m, &bytes, drops);
+					m = 0;
+					raw_socks = 0;
+				}
+				vx_gso_small(v, io, &clk, pk, vni, (unsigned)r, &fo, &sent, &bytes, drops);
+				built++;
+				continue;
+			}
+			ahead_i = i + 1;
+		}
+		/* The same the other way round: a flow (its socket) with datagrams in the GSO round, or a frame of no known socket. */
+		if (v->gso_m && (sock < 0 || (v->gso_socks & 1u << sock)))
+			sent += vx_gso_flush(v, io, &clk, &bytes, drops);
+		if (m + need > PKT_BURST) {
+			sent += vx_send(v, io, &clk, m, &bytes, drops);
+			m = 0;
+			raw_socks = 0;
+		}
+		if (!vx_encap(v, m, pk, vni, &v->vt.remotes[r].addr, sport)) {
+			drops[DROP_TOO_BIG]++;
+			continue;
+		}
+		for (unsigned k = 1; k < need; k++) {
+			to &= to - 1;
+			vx_encap_copy(v, m + k, m, (unsigned)__builtin_ctz(to));
+		}
+		m += need;
+		built += need;
+		raw_socks |= sock < 0 ? ~0u : 1u << sock;
+	}
+	/* The raw socket's and the GSO round's datagrams share no flow (no socket) now: either may go first. */
+	sent += vx_send(v, io, &clk, m, &bytes, drops);
+	sent += vx_gso_flush(v, io, &clk, &bytes, drops);
+	if (io->perf)
+		dp_perf_add(io->perf, DP_PT_ENCAP, clk.encap, built);
+	pthread_spin_unlock(&v->tx_lock);
+	port_count(&p->stats.tx_packets, sent);
+	port_count(&p->stats.tx_bytes, bytes);
+	port_count_drops(p, drops);
+}

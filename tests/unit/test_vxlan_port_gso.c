@@ -1,0 +1,451 @@
+/* test_vxlan_port_gso.c - unit tests of the vxlan port's UDP GSO and GRO over loopback: TSO frames out as UDP_SEGMENT payloads and back, runs of small frames, the kernel's refusal. */
+
+/*
+ * UDP GSO and GRO: a 64 KiB TSO frame leaves as UDP_SEGMENT payloads and
+ * arrives, through the receive socket's GRO, as its 46 segments in order,
+ * runs of them merged back into TSO frames (taken ten a burst, so a
+ * slot's datagrams wait for the next burst), each segment the
+ * reference's; csum=off has no GSO.  One inner flow, one outer source
+ * port: a flow's TSO frame (a GSO socket) and its finished frame (the raw
+ * socket) leave from the same port, and flows spread.  Runs of one flow's
+ * finished frames of one size leave as UDP_SEGMENT payloads, two flows'
+ * frames each in their order.  A kernel that refuses UDP GSO
+ * (SO_NO_CHECK's EINVAL standing for xfrm's EIO): the refused frame still
+ * arrives, GSO is off for good and said so; the same with remote=flow.
+ * The tests need root (a raw socket) and fail with the reason otherwise.
+ *
+ * The port's other tests are test_vxlan.c's, the fixtures they share
+ * vxlan_fx.h's; the payloads and GRO splits alone, without a port,
+ * test_vxlan_gso.c's.
+ */
+
+#include <arpa/inet.h>
+#include <netinet/udp.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "../lib/gso_ref.h"
+#include "../lib/zalloc.h"
+#include "packet/gso.h"
+#include "packet/pkt.h"
+#include "packet/vnet_hdr.h"
+#include "packet/vxlan.h"
+#include "port/port.h"
+#include "port/port_vxlan.h"
+#include "vxlan_fx.h"
+
+/* The 64 KiB TSO frame of test_port_gso: 46 segments through UDP GSO, received through GRO ten a burst. */
+static void test_port_gso(void **state)
+{
+	static uint8_t frame[65535], want[65535], got[65535];
+	struct pkt *tx = zalloc64(sizeof(*tx)), *rx = zalloc64(PKT_BURST * sizeof(*rx)), *segs = zalloc64(sizeof(*segs));
+	struct port_io io = { 0 };
+	char err[256] = "", desc[1024];
+	unsigned merged = 0;
+	struct port *a, *b, *d;
+	struct ref_geom g;
+	struct iovec iov;
+	unsigned seen = 0;
+	size_t len;
+
+	vx_pair(&a, &b);
+	assert_int_equal(type_stat(a, "udp_gso"), 1);
+	assert_int_equal(type_stat(b, "udp_gro"), 1);
+	assert_int_equal(atomic_load(&a->tx_offload), GSO_TX_CSUM | GSO_TX_TSO4 | GSO_TX_TSO6 | GSO_TX_ECN | GSO_TX_USO);
+	len = ref_frame(frame, &g, false, false, false, 0, 12, 0x18, 65535 - 14 - 20 - 32 - 1, 5);
+	iov = (struct iovec){ frame, len };
+	pkt_rx_init(tx, &iov, 1, (uint32_t)len, 0);
+	pkt_load(tx);
+	tx->csum = PKT_CSUM_PARTIAL;
+	tx->csum_start = (uint16_t)g.l4;
+	tx->csum_offset = 16;
+	tx->gso_type = VNET_GSO_TCPV4;
+	tx->gso_size = 1448;
+	assert_int_equal(gso_check(tx), GSO_OK);
+	a->ops->tx_burst(a, &io, &tx, 1);
+	assert_int_equal(atomic_load(&a->stats.tx_packets), 46);
+	assert_int_equal(type_stat(a, "gso_sends"), 2);
+	assert_int_equal(type_stat(a, "gso_segments"), 46);
+	for (int tries = 0; seen < 46 && tries < 40; tries++) {
+		struct pollfd pfd = { .fd = b->ops->rx_fd(b, 0), .events = POLLIN };
+		unsigned n = b->ops->rx_burst(b, 0, &io, rx, 10);
+
+		assert_true(n <= 10);
+		/* A frame is a segment, or a run of them merged back (GRO): its own segments are the reference's. */
+		for (unsigned i = 0; i < n; i++) {
+			unsigned nseg = rx[i].gso_type ? gso_count(&rx[i]) : 1;
+
+			assert_true(rx[i].flags & PKT_F_TUNNEL);
+			pkt_load(&rx[i]); /* the parse stage's */
+			if (rx[i].gso_type) {
+				assert_int_equal(gso_check(&rx[i]), GSO_OK);
+				assert_int_equal(rx[i].gso_size, 1448);
+				merged++;
+			}
+			for (unsigned k = 0; k < nseg; k++, seen++) {
+				size_t wl = ref_segment(frame, len, &g, 1448, seen, want);
+				const struct pkt *one = &rx[i];
+
+				if (rx[i].gso_type) {
+					assert_int_equal(gso_segment(&rx[i], k, segs, 1), 1);
+					one = segs;
+				}
+				assert_int_equal(one->len, wl);
+				assert_int_equal(pkt_to_buf(one, got, sizeof(got)), wl);
+				assert_memory_equal(got, want, wl);
+			}
+		}
+		b->ops->rx_done(b, 0, &io);
+		if (!n && b->ops->rx_arm(b, 0) == false)
+			poll(&pfd, 1, 50);
+	}
+	assert_int_equal(seen, 46);
+	assert_true(merged >= 1);
+	assert_int_equal(type_stat(b, "gro_merged"), merged);
+	assert_true(atomic_load(&b->stats.rx_packets) < 46);
+	assert_true(type_stat(b, "gro_receives") >= 1);
+	assert_true(b->rx_offload);
+	assert_int_equal(type_stat(b, "rx_bad_short"), 0);
+	/* 20 small frames with a partial checksum alone: 20 datagrams of one round, their checksums completed. */
+	{
+		struct pkt *small = zalloc64(20 * sizeof(*small)), *list[20];
+
+		len = ref_frame(frame, &g, false, false, false, 0, 0, 0x10, 100, 9);
+		iov = (struct iovec){ frame, len };
+		for (unsigned i = 0; i < 20; i++) {
+			pkt_rx_init(&small[i], &iov, 1, (uint32_t)len, 0);
+			pkt_load(&small[i]);
+			small[i].csum = PKT_CSUM_PARTIAL;
+			small[i].csum_start = (uint16_t)g.l4;
+			small[i].csum_offset = 16;
+			list[i] = &small[i];
+		}
+		atomic_store(&a->stats.tx_packets, 0);
+		a->ops->tx_burst(a, &io, list, 20);
+		assert_int_equal(atomic_load(&a->stats.tx_packets), 20);
+		assert_int_equal(type_stat(a, "gso_sends"), 2);
+		ref_segment(frame, len, &g, 65535, 0, want);
+		for (int tries = 0, got_n = 0; got_n < 20; tries++) {
+			struct pollfd pfd = { .fd = b->ops->rx_fd(b, 0), .events = POLLIN };
+			unsigned n = b->ops->rx_burst(b, 0, &io, rx, PKT_BURST);
+
+			assert_true(tries < 40);
+			for (unsigned i = 0; i < n; i++, got_n++) {
+				pkt_load(&rx[i]); /* the parse stage's: the head of this frame, not a merged one's before */
+				assert_int_equal(rx[i].gso_type, 0);
+				assert_int_equal(pkt_to_buf(&rx[i], got, sizeof(got)), len);
+				assert_memory_equal(got, want, len);
+				assert_true(ref_csums_ok(got, len, &g));
+			}
+			b->ops->rx_done(b, 0, &io);
+			if (!n)
+				poll(&pfd, 1, 50);
+		}
+		free(small);
+	}
+	b->ops->describe(b, desc, sizeof(desc));
+	assert_non_null(strstr(desc, " udp_gso on (source ports 49152,"));
+	assert_non_null(strstr(desc, ") udp_gro on"));
+	b->ops->destroy(b);
+	/* csum=off: no GSO (the kernel would refuse it), the frames segmented before the port, as without. */
+	d = vx_port("127.0.0.2", "127.0.0.1", "off", err, sizeof(err));
+	if (!d)
+		fail_msg("port d: %s", err);
+	assert_int_equal(type_stat(d, "udp_gso"), 0);
+	assert_int_equal(atomic_load(&d->tx_offload), 0);
+	d->ops->describe(d, desc, sizeof(desc));
+	assert_non_null(strstr(desc, "udp_gso off (csum=off)"));
+	d->ops->destroy(d);
+	a->ops->destroy(a);
+	free(segs);
+	free(rx);
+	free(tx);
+}
+
+/* A UDP socket bound to @ip:47890 in place of a vxlan port: it sees the datagrams' outer headers. */
+static int udp_sink(const char *ip)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(47890) };
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	assert_true(fd >= 0);
+	inet_pton(AF_INET, ip, &a.sin_addr);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	return fd;
+}
+
+/* The next datagram on @fd within 1 s: its outer source port (0: none came), its length in *@len. */
+static unsigned sink_sport(int fd, size_t *len)
+{
+	static uint8_t buf[65536];
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	struct sockaddr_in from;
+	socklen_t fl = sizeof(from);
+	ssize_t n;
+
+	if (poll(&pfd, 1, 1000) != 1)
+		return 0;
+	n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+	if (n < 0)
+		return 0;
+	if (len)
+		*len = (size_t)n;
+	return ntohs(from.sin_port);
+}
+
+/*
+ * One inner flow, one outer source port (RFC 7348 section 5, for ECMP):
+ * a flow's TSO frame (through a UDP GSO socket) and its finished frame
+ * (through the raw socket) leave from the same port; 32 flows spread over
+ * several of the GSO sockets' ports.
+ */
+static void test_port_sport_one_flow(void **state)
+{
+	static uint8_t big[4096], small[256];
+	struct pkt *tx = zalloc64(2 * sizeof(*tx));
+	struct port_io io = { 0 };
+	char err[256] = "";
+	unsigned ports[32], distinct = 0;
+	struct port *a;
+	int fd;
+
+	if (geteuid() != 0)
+		fail_msg("the vxlan port test needs root (a raw socket for its transmit side)");
+	a = vx_port("127.0.0.1", "127.0.0.2", "on", err, sizeof(err));
+	if (!a)
+		fail_msg("port a: %s", err);
+	assert_int_equal(type_stat(a, "udp_gso"), 1);
+	fd = udp_sink("127.0.0.2");
+	for (uint32_t seed = 1; seed <= 32; seed++) {
+		struct iovec iov[2];
+		struct ref_geom g;
+		size_t bl = ref_frame(big, &g, false, false, false, 0, 0, 0x10, 3000, seed);
+		size_t sl = ref_frame(small, &g, false, false, false, 0, 0, 0x10, 40, seed);
+		struct pkt *one;
+		unsigned gso_port, p;
+
+		ref_pkt(&tx[0], &iov[0], big, bl, &g, 1000);
+		ref_pkt(&tx[1], &iov[1], small, sl, &g, 0);
+		one = &tx[0];
+		a->ops->tx_burst(a, &io, &one, 1);
+		gso_port = sink_sport(fd, NULL);
+		assert_int_not_equal(gso_port, 0);
+		for (int k = 1; k < 3; k++)
+			assert_int_equal(sink_sport(fd, NULL), gso_port);
+		one = &tx[1];
+		a->ops->tx_burst(a, &io, &one, 1);
+		p = sink_sport(fd, NULL);
+		if (p != gso_port)
+			fail_msg("flow %u: its TSO frame left from port %u, its finished frame from %u", (unsigned)seed,
+				 gso_port, p);
+		ports[seed - 1] = p;
+		distinct++;
+		for (uint32_t i = 0; i + 1 < seed; i++)
+			if (ports[i] == p) {
+				distinct--;
+				break;
+			}
+	}
+	/* 32 flows over the 8 GSO sockets' ports: a hash that spreads reaches several. */
+	assert_true(distinct >= 4);
+	assert_int_equal(type_stat(a, "gso_sends"), 32);
+	close(fd);
+	a->ops->destroy(a);
+	free(tx);
+}
+
+/* The GSO sockets of @p: the source ports its describe lists. */
+static unsigned gso_sockets(struct port *p)
+{
+	char desc[1024], *at;
+	unsigned n = 0;
+
+	p->ops->describe(p, desc, sizeof(desc));
+	at = strstr(desc, "udp_gso on (source ports ");
+	assert_non_null(at);
+	at += strlen("udp_gso on (source ports ");
+	for (char *end;; at = end + 1) {
+		(void)strtoul(at, &end, 10);
+		n++;
+		if (*end != ',')
+			return n;
+	}
+}
+
+/*
+ * Runs of finished frames through the GSO sockets: a burst mixing two
+ * flows' runs of one size, lone frames, a frame of another size and runs
+ * of the other flow arrives whole, each flow's frames in their order,
+ * and the runs went out as UDP_SEGMENT payloads (gso_sends, gso_segments).
+ */
+static void test_port_small_runs(void **state)
+{
+	/* flow (0: A, 1: B) and size of each frame of the burst, in order */
+	static const uint8_t flow[] = { 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 1, 1, 1, 1, 0, 0, 1, 0, 0, 0, 0, 1, 1, 1, 0 };
+	static const uint16_t size[] = { 60, 60, 60, 60, 60, 60, 60, 60, 60, 60, 60, 60, 60, 60, 60, 60,
+					 60, 60, 60, 200, 200, 200, 60, 60, 60, 60, 60 };
+	enum { N = sizeof(flow) };
+	static uint8_t frames[N][200], out[256];
+	struct pkt *tx = zalloc64(N * sizeof(*tx)), *list[N], *rx = zalloc64(PKT_BURST * sizeof(*rx));
+	struct iovec iov[N];
+	struct port_io io = { 0 };
+	unsigned next[2] = { 0, 0 }, seq[2] = { 0, 0 }, got = 0;
+	struct port *a, *b;
+	uint16_t sport_b = 2000;
+	unsigned socks;
+
+	_Static_assert(sizeof(flow) == sizeof(size) / sizeof(size[0]), "one size a frame");
+	vx_pair(&a, &b);
+	assert_int_equal(type_stat(a, "udp_gso"), 1);
+	/* B on another GSO socket than A (the hash's pick, vx_sport()): two ways out whose order matters */
+	socks = gso_sockets(a);
+	assert_true(socks >= 2);
+	small_frame(frames[0], 60, 1000, 0);
+	iov[0] = (struct iovec){ frames[0], 60 };
+	pkt_rx_init(&tx[0], &iov[0], 1, 60, 0);
+	pkt_load(&tx[0]);
+	for (uint32_t ha = vxlan_flow_hash(&tx[0]);; sport_b++) {
+		small_frame(frames[1], 60, sport_b, 0);
+		iov[1] = (struct iovec){ frames[1], 60 };
+		pkt_rx_init(&tx[1], &iov[1], 1, 60, 0);
+		pkt_load(&tx[1]);
+		if ((uint64_t)ha * socks >> 32 != (uint64_t)vxlan_flow_hash(&tx[1]) * socks >> 32)
+			break;
+	}
+	for (unsigned i = 0; i < N; i++) {
+		small_frame(frames[i], size[i], flow[i] ? sport_b : 1000, seq[flow[i]]++);
+		iov[i] = (struct iovec){ frames[i], size[i] };
+		pkt_rx_init(&tx[i], &iov[i], 1, size[i], 0);
+		pkt_load(&tx[i]);
+		list[i] = &tx[i];
+	}
+	a->ops->tx_burst(a, &io, list, N);
+	assert_int_equal(atomic_load(&a->stats.tx_packets), N);
+	/* Runs of two or more went as UDP_SEGMENT payloads: A's first eight at least. */
+	assert_true(type_stat(a, "gso_sends") >= 3);
+	assert_true(type_stat(a, "gso_segments") >= 8);
+	for (int tries = 0; tries < 40 && got < N; tries++) {
+		unsigned n = rx_wait(b, rx);
+
+		for (unsigned k = 0; k < n; k++) {
+			unsigned f, q, len = rx[k].len;
+
+			assert_true(len <= sizeof(out));
+			assert_int_equal(pkt_to_buf(&rx[k], out, len), len);
+			f = out[35] == (sport_b & 0xff) && out[34] == sport_b >> 8;
+			q = (unsigned)out[42] << 8 | out[43];
+			if (q != next[f])
+				fail_msg("flow %c: frame %u arrived where %u was due", f ? 'B' : 'A', q, next[f]);
+			next[f]++;
+			/* the frame as sent: find it by flow and sequence */
+			for (unsigned i = 0, c = 0; i < N; i++)
+				if (flow[i] == f && c++ == q) {
+					assert_int_equal(len, size[i]);
+					assert_memory_equal(out, frames[i], len);
+				}
+		}
+		got += n;
+		b->ops->rx_done(b, 0, &io);
+	}
+	assert_int_equal(got, N);
+	assert_int_equal(next[0] + next[1], N);
+	a->ops->destroy(a);
+	b->ops->destroy(b);
+	free(rx);
+	free(tx);
+}
+
+/*
+ * A kernel that refuses UDP GSO for good (here EINVAL: SO_NO_CHECK on the
+ * GSO sockets; xfrm's EIO takes the same path): the refused 46-segment
+ * TSO frame still arrives whole, a datagram at a time through the raw
+ * socket with correct outer checksums; GSO is off from then on
+ * (tx_offload 0, udp_gso 0, describe says why, gso_fallbacks 1 however
+ * many refusals), and a TSO frame already on its way afterwards goes the
+ * same way.  Nothing is dropped.
+ */
+static void test_port_gso_refused(void **state)
+{
+	static uint8_t frame[65535];
+	struct pkt *tx = zalloc64(sizeof(*tx));
+	struct port_io io = { 0 };
+	char desc[1024];
+	struct port *a, *b;
+	struct ref_geom g;
+	struct iovec iov;
+	size_t len;
+
+	vx_pair(&a, &b);
+	assert_int_equal(type_stat(a, "udp_gso"), 1);
+	assert_int_equal(gso_break(a, "127.0.0.1"), 8);
+	len = ref_frame(frame, &g, false, false, false, 0, 12, 0x18, 65535 - 14 - 20 - 32 - 1, 5);
+	ref_pkt(tx, &iov, frame, len, &g, 1448);
+	a->ops->tx_burst(a, &io, &tx, 1);
+	for (unsigned r = 0; r < DROP__COUNT; r++)
+		if (atomic_load(&a->stats.drops[r]))
+			fail_msg("drop %s: %llu", port_drop_names[r], (unsigned long long)atomic_load(&a->stats.drops[r]));
+	assert_int_equal(atomic_load(&a->stats.tx_packets), 46);
+	assert_int_equal(type_stat(a, "gso_fallbacks"), 1);
+	assert_int_equal(type_stat(a, "gso_resent"), 46);
+	assert_int_equal(type_stat(a, "gso_sends"), 0);
+	assert_int_equal(type_stat(a, "udp_gso"), 0);
+	assert_int_equal(atomic_load(&a->tx_offload), 0);
+	a->ops->describe(a, desc, sizeof(desc));
+	assert_non_null(strstr(desc, " udp_gso off (the kernel refused it: EINVAL;"));
+	recv_segments(b, frame, len, &g, 1448, 46);
+	/* A frame with a request already on its way (the egress fallback read tx_offload before): the same. */
+	ref_pkt(tx, &iov, frame, len, &g, 1448);
+	a->ops->tx_burst(a, &io, &tx, 1);
+	assert_int_equal(atomic_load(&a->stats.tx_packets), 92);
+	assert_int_equal(type_stat(a, "gso_fallbacks"), 1);
+	assert_int_equal(type_stat(a, "gso_resent"), 92);
+	recv_segments(b, frame, len, &g, 1448, 46);
+	b->ops->destroy(b);
+	a->ops->destroy(a);
+	free(tx);
+}
+
+/*
+ * remote=flow with offloads: a TSO frame whose tun_dst is 127.0.0.46
+ * leaves as UDP GSO payloads to that VTEP, and arrives as its 46
+ * segments; once the kernel refuses UDP GSO, the next such frame is
+ * resent a datagram at a time through the raw socket, to the same
+ * tun_dst.
+ */
+static void test_port_remote_flow_gso(void **state)
+{
+	char err[256] = "";
+	struct port *a, *b;
+
+	if (geteuid() != 0)
+		fail_msg("the vxlan port test needs root (a raw socket for its transmit side)");
+	a = vx_try("fa", "127.0.0.45", "flow", "vni", "4242", err, sizeof(err));
+	if (!a)
+		fail_msg("port fa: %s", err);
+	b = vx_named("fb", "127.0.0.46", "127.0.0.45", "4242");
+	flow_gso_rounds(a, b, "127.0.0.45", "127.0.0.46");
+	b->ops->destroy(b);
+	a->ops->destroy(a);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_port_gso),
+		cmocka_unit_test(test_port_sport_one_flow),
+		cmocka_unit_test(test_port_small_runs),
+		cmocka_unit_test(test_port_gso_refused),
+		cmocka_unit_test(test_port_remote_flow_gso),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
