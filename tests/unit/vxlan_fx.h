@@ -211,12 +211,40 @@ static inline unsigned gso_break(struct port *p, const char *local)
 	return hit;
 }
 
+/*
+ * The inner segments of received packet @p (loaded), itself or a merged
+ * run cut again, are the next of TSO frame @f's (@len bytes, @mss) in
+ * order: *@seen counts them; @csums: their checksums are checked too.
+ */
+static inline void check_segments(struct pkt *p, const uint8_t *f, size_t len, const struct ref_geom *g,
+				  unsigned mss, unsigned *seen, bool csums)
+{
+	static uint8_t want[65535], got[65535];
+	struct pkt *seg = zalloc64(sizeof(*seg));
+	unsigned k_max = p->gso_type ? gso_count(p) : 1;
+
+	for (unsigned k = 0; k < k_max; k++, (*seen)++) {
+		size_t wl = ref_segment(f, len, g, mss, *seen, want);
+		const struct pkt *one = p;
+
+		if (p->gso_type) {
+			assert_int_equal(gso_segment(p, k, seg, 1), 1);
+			one = seg;
+		}
+		assert_int_equal(one->len, wl);
+		assert_int_equal(pkt_to_buf(one, got, sizeof(got)), wl);
+		assert_memory_equal(got, want, wl);
+		if (csums)
+			assert_true(ref_csums_ok(got, wl, g));
+	}
+	free(seg);
+}
+
 /* @nseg segments of TSO frame @f (@len bytes, @mss) received on @b in order, each the reference's (merged runs cut again). */
 static inline void recv_segments(struct port *b, const uint8_t *f, size_t len, const struct ref_geom *g,
 				 unsigned mss, unsigned nseg)
 {
-	static uint8_t want[65535], got[65535];
-	struct pkt *rx = zalloc64(PKT_BURST * sizeof(*rx)), *segs = zalloc64(sizeof(*segs));
+	struct pkt *rx = zalloc64(PKT_BURST * sizeof(*rx));
 	struct port_io io = { 0 };
 	unsigned seen = 0;
 
@@ -225,30 +253,14 @@ static inline void recv_segments(struct port *b, const uint8_t *f, size_t len, c
 		unsigned n = b->ops->rx_burst(b, 0, &io, rx, PKT_BURST);
 
 		for (unsigned i = 0; i < n; i++) {
-			unsigned k_max;
-
 			pkt_load(&rx[i]);
-			k_max = rx[i].gso_type ? gso_count(&rx[i]) : 1;
-			for (unsigned k = 0; k < k_max; k++, seen++) {
-				size_t wl = ref_segment(f, len, g, mss, seen, want);
-				const struct pkt *one = &rx[i];
-
-				if (rx[i].gso_type) {
-					assert_int_equal(gso_segment(&rx[i], k, segs, 1), 1);
-					one = segs;
-				}
-				assert_int_equal(one->len, wl);
-				assert_int_equal(pkt_to_buf(one, got, sizeof(got)), wl);
-				assert_memory_equal(got, want, wl);
-				assert_true(ref_csums_ok(got, wl, g));
-			}
+			check_segments(&rx[i], f, len, g, mss, &seen, true);
 		}
 		b->ops->rx_done(b, 0, &io);
 		if (!n)
 			(void)poll(&pfd, 1, 50);
 	}
 	assert_int_equal(seen, nseg);
-	free(segs);
 	free(rx);
 }
 
