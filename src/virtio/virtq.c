@@ -108,8 +108,10 @@ static void log_ring_range(struct vq *q, uint64_t base, unsigned pos, unsigned n
 }
 
 /*
- * Staging.  Without IN_ORDER every element is written at once (still
- * invisible until vq_flush()).  With it, complete buffers are held back in
+ * Staging, for vq_push_slow(): vq_push() writes elements into the ring
+ * itself (vsw/virtq_inline.h) except while dirty logging, when they are
+ * staged here and written and marked per batch.  Without IN_ORDER every
+ * element is its own entry.  With it, complete buffers are held back in
  * a run and written as one used entry for the whole run, per 2.7.9 (split)
  * and 2.8.11 (packed): "The skipped buffers (for which no used ring entry
  * was written) are assumed to have been used (read or written) by the
@@ -269,8 +271,18 @@ void vq_set_base(struct vq *q, uint32_t base)
 
 uint32_t vq_get_base(const struct vq *q)
 {
-	if (q->packed)
-		return (uint32_t)q->last_avail | (uint32_t)q->avail_wrap << 15 |
-		       (uint32_t)q->used_idx << 16 | (uint32_t)q->used_wrap << 31;
+	if (q->packed) {
+		/*
+		 * The used side the driver has seen: a batch whose head's flags
+		 * are still withheld (vq_push() wrote its entries, no vq_flush()
+		 * published them, as when the queue broke in the middle of a
+		 * burst) is not used yet; its head's flags carry its wrap.
+		 */
+		uint16_t used = q->batch_head.pending ? q->batch_head.pos : q->used_idx;
+		bool wrap = q->batch_head.pending ? q->batch_head.flags & VIRTQ_DESC_F_USED : q->used_wrap;
+
+		return (uint32_t)q->last_avail | (uint32_t)q->avail_wrap << 15 | (uint32_t)used << 16 |
+		       (uint32_t)wrap << 31;
+	}
 	return q->last_avail;
 }
