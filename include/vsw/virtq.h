@@ -32,7 +32,7 @@
 #include "vsw/guest_mem.h"
 #include "vsw/virtio_spec.h"
 
-#define VQ_PENDING_MAX 64	/* used elements staged before they are written out */
+#define VQ_PENDING_MAX 64	/* used elements staged before they are written out (dirty logging: vq_push_slow()) */
 
 /*
  * The dirty page log of live migration (vhost-user.rst "Migration"): one
@@ -118,7 +118,7 @@ struct vq {
 		uint32_t ndesc;		/* descriptors in the run */
 	} run;
 
-	/* Used elements staged but not yet written to the ring: a burst's used writes go out together. */
+	/* Used elements staged but not yet written to the ring: only while dirty logging, which marks a burst's writes together. */
 	struct vq_used_pending {
 		uint16_t id;
 		uint16_t count;		/* buffers it stands for */
@@ -182,7 +182,7 @@ void vq_prefetch(struct vq *q, unsigned n);
  */
 static inline void vq_push(struct vq *q, const struct vq_elem *elem, uint32_t len);
 
-/* vq_push() for IN_ORDER runs and dirty logging (vsw/virtq_inline.h has the rest inline). */
+/* vq_push() with dirty logging (elements staged, written and marked at vq_flush()), or behind elements so staged. */
 void vq_push_slow(struct vq *q, const struct vq_elem *elem, uint32_t len);
 
 /*

@@ -8,8 +8,8 @@
  * and the staging of used elements cost about 200 of the 914 instructions
  * vswd's worker spent per forwarded 64-byte frame (two pops and two
  * pushes: scripts/callgrind-vswd.sh).  So the common case of each is
- * here, inline, and every other case (chains, indirect tables, IN_ORDER,
- * dirty logging, a new avail->idx, every violation) goes to the
+ * here, inline, and every other case (chains, indirect tables, dirty
+ * logging, a new avail->idx, every violation) goes to the
  * out-of-line code of virtq.c and its split/packed twins, which read
  * everything again: the fast paths never decide that a chain is bad.
  *
