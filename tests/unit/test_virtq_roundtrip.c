@@ -44,14 +44,20 @@ static bool combo_indirect(unsigned c) { return c & 2; }
 static bool combo_event_idx(unsigned c) { return c & 4; }
 static bool combo_in_order(unsigned c) { return c & 8; }
 
-static void fx_setup(struct fx *f, unsigned combo)
+/* The device side's view of @f's rings in combination @combo. */
+static struct vq_config fx_vq_config(struct fx *f, unsigned combo)
 {
-	struct vq_config qc = {
+	return (struct vq_config){
 		.num = NUM, .packed = combo_packed(combo), .indirect = combo_indirect(combo),
 		.event_idx = combo_event_idx(combo), .in_order = combo_in_order(combo),
 		.desc_gpa = GPA_BASE + OFF_DESC, .driver_gpa = GPA_BASE + OFF_DRIVER,
 		.device_gpa = GPA_BASE + OFF_DEVICE, .mem = &f->gm,
 	};
+}
+
+static void fx_setup(struct fx *f, unsigned combo)
+{
+	struct vq_config qc = fx_vq_config(f, combo);
 	struct vq_drv_config dc = {
 		.num = NUM, .packed = qc.packed, .indirect = qc.indirect, .event_idx = qc.event_idx,
 		.in_order = qc.in_order,
@@ -115,6 +121,31 @@ static struct vq_elem dev_serve(struct fx *f, uint32_t seq, uint32_t wlen)
 	assert_int_equal(e.in_num, 1);
 	memset(f->iov[e.out_num].iov_base, (int)(seq & 0xff), wlen);
 	return e;
+}
+
+/* The driver adds buffer @seq in @slot; the device serves it and pushes 64 bytes back, published when @flush. */
+static void serve_one(struct fx *f, unsigned slot, uint32_t seq, bool flush)
+{
+	struct vq_elem e;
+
+	assert_int_equal(add_buf(f, slot, seq), 0);
+	vq_drv_kick_prepare(&f->d);
+	e = dev_serve(f, seq, 64);
+	vq_push(&f->q, &e, 64);
+	if (flush)
+		vq_flush(&f->q);
+}
+
+/* A new device queue over the same rings, resumed at @f's saved position (GET/SET_VRING_BASE), takes its place. */
+static void fx_requeue(struct fx *f)
+{
+	struct vq_config qc = fx_vq_config(f, f->combo);
+	struct vq q2;
+
+	assert_int_equal(vq_init(&q2, &qc), 0);
+	vq_set_base(&q2, vq_get_base(&f->q));
+	assert_int_equal(vq_get_base(&q2), vq_get_base(&f->q));
+	f->q = q2;
 }
 
 /* Every combination moves several laps of buffers in varying batches, content checked both ways. */
@@ -343,38 +374,16 @@ static void test_base_roundtrip(void **state)
 {
 	for (unsigned combo = 0; combo < 2; combo++) {
 		struct fx f;
-		struct vq q2;
-		struct vq_config qc = {
-			.num = NUM, .packed = combo_packed(combo),
-			.desc_gpa = GPA_BASE + OFF_DESC, .driver_gpa = GPA_BASE + OFF_DRIVER,
-			.device_gpa = GPA_BASE + OFF_DEVICE,
-		};
 		void *tok;
 		uint32_t len;
 
 		fx_setup(&f, combo);
-		qc.mem = &f.gm;
 		for (uint32_t i = 0; i < NUM + 3; i++) { /* past one lap */
-			struct vq_elem e;
-
-			assert_int_equal(add_buf(&f, i % NUM, i), 0);
-			vq_drv_kick_prepare(&f.d);
-			e = dev_serve(&f, i, 64);
-			vq_push(&f.q, &e, 64);
-			vq_flush(&f.q);
+			serve_one(&f, i % NUM, i, true);
 			assert_int_equal(vq_drv_get_used(&f.d, &tok, &len), 0);
 		}
-		assert_int_equal(vq_init(&q2, &qc), 0);
-		vq_set_base(&q2, vq_get_base(&f.q));
-		assert_int_equal(vq_get_base(&q2), vq_get_base(&f.q));
-		f.q = q2;
-		assert_int_equal(add_buf(&f, 0, 99), 0);
-		vq_drv_kick_prepare(&f.d);
-		{
-			struct vq_elem e = dev_serve(&f, 99, 64);
-			vq_push(&f.q, &e, 64);
-			vq_flush(&f.q);
-		}
+		fx_requeue(&f);
+		serve_one(&f, 0, 99, true);
 		assert_int_equal(vq_drv_get_used(&f.d, &tok, &len), 0);
 		assert_int_equal(len, 64);
 		fx_teardown(&f);
@@ -391,13 +400,7 @@ static void test_packed_base_without_used_half(void **state)
 	fx_setup(&f, 1); /* packed */
 	vq_set_base(&f.q, 0x8000);
 	assert_int_equal(vq_get_base(&f.q), 0x8000u | 0x80000000u);
-	assert_int_equal(add_buf(&f, 0, 0), 0);
-	vq_drv_kick_prepare(&f.d);
-	{
-		struct vq_elem e = dev_serve(&f, 0, 64);
-		vq_push(&f.q, &e, 64);
-		vq_flush(&f.q);
-	}
+	serve_one(&f, 0, 0, true);
 	/* the driver (wrap counter 1) recognises the used descriptor */
 	assert_int_equal(vq_drv_get_used(&f.d, &tok, &len), 0);
 	assert_int_equal(len, 64);
@@ -416,48 +419,21 @@ static void test_packed_base_without_used_half(void **state)
 static void test_packed_base_skips_unpublished_used(void **state)
 {
 	struct fx f;
-	struct vq q2;
-	struct vq_config qc = {
-		.num = NUM, .packed = true,
-		.desc_gpa = GPA_BASE + OFF_DESC, .driver_gpa = GPA_BASE + OFF_DRIVER, .device_gpa = GPA_BASE + OFF_DEVICE,
-	};
 	void *tok;
 	uint32_t len, base;
 
 	fx_setup(&f, 1); /* packed */
-	qc.mem = &f.gm;
 	for (uint32_t i = 0; i < NUM - 1; i++) { /* the next batch wraps the ring */
-		struct vq_elem e;
-
-		assert_int_equal(add_buf(&f, i % NUM, i), 0);
-		vq_drv_kick_prepare(&f.d);
-		e = dev_serve(&f, i, 64);
-		vq_push(&f.q, &e, 64);
-		vq_flush(&f.q);
+		serve_one(&f, i % NUM, i, true);
 		assert_int_equal(vq_drv_get_used(&f.d, &tok, &len), 0);
 	}
 	base = vq_get_base(&f.q);
-	for (uint32_t i = 0; i < 2; i++) {
-		struct vq_elem e;
-
-		assert_int_equal(add_buf(&f, i, 100 + i), 0);
-		vq_drv_kick_prepare(&f.d);
-		e = dev_serve(&f, 100 + i, 64);
-		vq_push(&f.q, &e, 64);
-	}
+	for (uint32_t i = 0; i < 2; i++)
+		serve_one(&f, i, 100 + i, false);
 	/* No vq_flush(): the used side the driver saw is where it was. */
 	assert_int_equal(vq_get_base(&f.q) >> 16, base >> 16);
-	assert_int_equal(vq_init(&q2, &qc), 0);
-	vq_set_base(&q2, vq_get_base(&f.q));
-	f.q = q2;
-	assert_int_equal(add_buf(&f, 2, 102), 0);
-	vq_drv_kick_prepare(&f.d);
-	{
-		struct vq_elem e = dev_serve(&f, 102, 64);
-
-		vq_push(&f.q, &e, 64);
-		vq_flush(&f.q);
-	}
+	fx_requeue(&f);
+	serve_one(&f, 2, 102, true);
 	assert_int_equal(vq_drv_get_used(&f.d, &tok, &len), 0);
 	assert_int_equal(len, 64);
 	fx_teardown(&f);
