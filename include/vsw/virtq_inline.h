@@ -136,6 +136,15 @@ static inline void vq_write_used_packed(struct vq *q, const struct vq_used_pendi
 	packed_advance(q->num, &q->used_idx, &q->used_wrap, p->ndesc);
 }
 
+/* One used element into the ring of either layout (still unpublished). */
+static inline void vq_write_used(struct vq *q, const struct vq_used_pending *p)
+{
+	if (q->packed)
+		vq_write_used_packed(q, p);
+	else
+		vq_write_used_split(q, p);
+}
+
 /*
  * A lone descriptor's buffer (@addr, @len, @flags as read once) as the whole
  * chain, when it lies in the guest memory region of the last translation:
@@ -252,10 +261,7 @@ static inline void vq_push(struct vq *q, const struct vq_elem *elem, uint32_t le
 
 		q->run.count = 0;
 		q->run.ndesc = 0;
-		if (q->packed)
-			vq_write_used_packed(q, &u);
-		else
-			vq_write_used_split(q, &u);
+		vq_write_used(q, &u);
 		return;
 	}
 	vq_push_slow(q, elem, len);

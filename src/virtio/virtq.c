@@ -124,12 +124,8 @@ static void write_pending(struct vq *q)
 	uint16_t start = q->used_idx;
 	bool wrap0 = q->used_wrap;
 
-	for (unsigned i = 0; i < q->npending; i++) {
-		if (q->packed)
-			vq_write_used_packed(q, &q->pending[i]);
-		else
-			vq_write_used_split(q, &q->pending[i]);
-	}
+	for (unsigned i = 0; i < q->npending; i++)
+		vq_write_used(q, &q->pending[i]);
 	/* Migrating: the entries just written, once per batch (used ring of split, descriptors of packed). */
 	if (q->log && q->npending) {
 		if (q->packed) {
