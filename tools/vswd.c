@@ -36,7 +36,8 @@ static void usage(FILE *f)
 		   "                  \"type\":TYPE, KEY:VALUE...}]}, TYPE and its KEYs one of:\n"
 		   "%s"
 		   "                  any port: \"mac\", \"ip\" (lists), \"mac_limit\":N, \"flood_rate\":PPS (0: none),\n"
-		   "                  \"tag\":VLAN, \"trunks\":\"10,20,30-40\", \"vlan_mode\":access|trunk|native-tagged|native-untagged\n"
+		   "                  \"tag\":VLAN, \"trunks\":\"10,20,30-40\", \"vlan_mode\":access|trunk|native-tagged|native-untagged,\n"
+		   "                  \"ofport_request\":N (its number in flows, 0 to %d; taken: another, logged)\n"
 		   "  --fdb-size MACS  the MACs the FDB is sized for (%u to %u, about 32 bytes each, allocated\n"
 		   "                  at start); overrides the config's \"fdb_size\"\n"
 		   "  --flows FILE    flow rules (docs/FLOWS.md) loaded at start and rewritten on every change;\n"
@@ -45,7 +46,7 @@ static void usage(FILE *f)
 		   "                  change and restore it at start, after the config's ports (the config wins\n"
 		   "                  a name both have); overrides the config's \"state_dir\"\n"
 		   "  --foreground    do not detach from the terminal\n",
-		FDB_DEFAULT_SIZE, types, FDB_SIZE_MIN, FDB_SIZE_MAX);
+		FDB_DEFAULT_SIZE, types, PORT_MAX - 1, FDB_SIZE_MIN, FDB_SIZE_MAX);
 }
 
 /*
@@ -213,6 +214,12 @@ int main(int argc, char **argv)
 		log_err("%s", err);
 		goto out_shutdown;
 	}
+	/*
+	 * The state file first read and checked, and its port numbers given
+	 * back to their names: the config's ports and the state's take them
+	 * whatever order they come in.  A refused file is moved aside (logged).
+	 */
+	vswd_state_load(&v, err, sizeof(err));
 	if (conf && vswd_add_config_ports(&v, conf, err, sizeof(err)) < 0) {
 		log_err("%s: %s", config, err);
 		goto out_shutdown;
@@ -226,6 +233,7 @@ int main(int argc, char **argv)
 	 * Last, what vswctl configured before the stop: it may name the
 	 * config's ports in its flows.  A refused file was moved aside and a
 	 * port that failed was left out (both logged): vswd runs with the rest.
+	 * The file is rewritten with every port's number, the config's too.
 	 */
 	vswd_state_restore(&v, err, sizeof(err));
 	log_info("ready: control socket %s, %u worker(s), %s", ctl, cfg.workers,

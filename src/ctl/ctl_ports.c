@@ -28,7 +28,7 @@ int vswd_port_slot(struct vswd *v, const char *name)
 	return -1;
 }
 
-static bool valid_name(const char *name)
+bool vswd_port_name_valid(const char *name)
 {
 	size_t n = strlen(name);
 
@@ -96,6 +96,47 @@ static int slot_for(struct vswd *v, const char *name)
 	return slot;
 }
 
+/*
+ * ofport_request=N (ovs-vswitchd.conf.db(5): "If the requested port
+ * number is not available, it is logged and another is assigned"): the
+ * slot for @name when it asked for @req.  N is given when it has no port
+ * and is kept for no other name.  When the name already has a slot kept
+ * for it (a deleted port, or the number the state file recorded), rules
+ * that name it hold that slot: it moves to N only if no rule names it
+ * (the kept slot is then forgotten), else it keeps it.  Either refusal is
+ * a log line, and the port gets what slot_for() gives; `show` says which.
+ */
+static int slot_requested(struct vswd *v, const char *name, unsigned req)
+{
+	int kept = slot_scan(v, name);
+	struct port *holder = atomic_load(&v->sw->ports[req]);
+
+	if (kept >= 0 && strcmp(v->slot_names[kept], name) != 0)
+		kept = -1; /* a fresh slot, not one kept for the name */
+	if ((int)req == kept)
+		return kept;
+	if (holder || (v->slot_names[req][0] && strcmp(v->slot_names[req], name) != 0)) {
+		int slot = slot_for(v, name);
+
+		log_warn("port %s: ofport_request=%u not given: number %u is %s %s; it gets %d", name, req, req,
+			 holder ? "the port" : "kept for the flows of", holder ? holder->name : v->slot_names[req], slot);
+		return slot;
+	}
+	if (kept >= 0) {
+		unsigned *rules = malloc(PORT_MAX * sizeof(*rules));
+
+		if (!rules || vswd_flows_count_named(v, rules) < 0 || rules[kept]) {
+			log_warn("port %s: ofport_request=%u not given: its number %d is kept for the %u flow(s) naming it; "
+				 "it keeps %d", name, req, kept, rules ? rules[kept] : 0, kept);
+			free(rules);
+			return kept;
+		}
+		free(rules);
+		v->slot_names[kept][0] = '\0'; /* no rule holds it: the name's number moves to the one asked for */
+	}
+	return (int)req;
+}
+
 int vswd_port_slot_kept(struct vswd *v, const char *name, bool keep)
 {
 	int slot = vswd_port_slot(v, name);
@@ -105,7 +146,7 @@ int vswd_port_slot_kept(struct vswd *v, const char *name, bool keep)
 	slot = slot_scan(v, name);
 	if (slot >= 0 && strcmp(v->slot_names[slot], name) == 0)
 		return slot; /* kept for it */
-	if (!keep || !valid_name(name) || slot < 0)
+	if (!keep || !vswd_port_name_valid(name) || slot < 0)
 		return -1;
 	snprintf(v->slot_names[slot], PORT_NAME_MAX, "%s", name);
 	log_info("port %s: named by flows, not there: slot %d kept for it", name, slot);
@@ -143,7 +184,7 @@ static int port_add(struct vswd *v, struct json_object *o, bool privileged, char
 	struct port *p = NULL;
 	int slot = -1;
 
-	if (!name || !valid_name(name)) {
+	if (!name || !vswd_port_name_valid(name)) {
 		snprintf(err, errlen, "a port needs a \"name\" of 1 to %d letters, digits, '-', '_' or '.'",
 			 PORT_NAME_MAX - 1);
 		return -1;
@@ -152,7 +193,10 @@ static int port_add(struct vswd *v, struct json_object *o, bool privileged, char
 		snprintf(err, errlen, "port %s exists", name);
 		return -1;
 	}
-	slot = slot_for(v, name);
+	/* The generic options first: ofport_request picks the slot. */
+	if (port_opts_parse(o, &opts, err, errlen) < 0)
+		return -1;
+	slot = opts.has_ofport_request ? slot_requested(v, name, opts.ofport_request) : slot_for(v, name);
 	if (slot < 0) {
 		unsigned empty = 0;
 
@@ -173,7 +217,7 @@ static int port_add(struct vswd *v, struct json_object *o, bool privileged, char
 	if (port_type_check(pt, o, port_opts_keys, privileged, err, errlen) < 0)
 		return -1;
 	/* The generic options (MAC/IP locking, limits): the slot is set up before the port exists. */
-	if (port_opts_parse(o, &opts, err, errlen) < 0 || switch_port_attach(v->sw, (unsigned)slot, &opts, err, errlen) < 0)
+	if (switch_port_attach(v->sw, (unsigned)slot, &opts, err, errlen) < 0)
 		return -1;
 	if (v->create_hook)
 		p = v->create_hook(name, pt->name, o, &env, err, errlen);
@@ -187,7 +231,7 @@ static int port_add(struct vswd *v, struct json_object *o, bool privileged, char
 	snprintf(v->slot_names[slot], PORT_NAME_MAX, "%s", name);
 	switch_port_set(v->sw, (unsigned)slot, p);
 	dp_rebuild_port(&v->dp, p); /* includes a grace period: the next switch_port_set may come */
-	log_info("port %s added (%s)", name, p->ops->type);
+	log_info("port %s added (%s), number %d", name, p->ops->type, slot);
 	return slot;
 }
 
@@ -339,14 +383,21 @@ struct json_object *ctl_show(struct vswd *v, struct json_object *req, struct ctl
 
 /* ---- vswctl: the show reply as text ---- */
 
-/* A port's generic options under its line: "  mac=... ip=... mac_limit=N flood_rate=N [vlan_mode=M tag=N trunks=L]". */
+/*
+ * A port's number and generic options under its line: "  ofport=N
+ * [ofport_request=N] mac=... ip=... mac_limit=N flood_rate=N [vlan_mode=M
+ * tag=N trunks=L]".  The number is what flows' in_port=N and output:N
+ * mean (its slot, show --json's "id"); a request not given shows beside it.
+ */
 static void print_options(struct json_object *p)
 {
 	struct json_object *o, *a;
 
 	if (!json_object_object_get_ex(p, "options", &o))
 		return;
-	printf("%-16s", "");
+	printf("%-16s ofport=%" PRId64, "", ctl_reply_int(p, "id"));
+	if (json_object_object_get_ex(o, "ofport_request", &a))
+		printf(" ofport_request=%d", json_object_get_int(a));
 	for (int k = 0; k < 2; k++) {
 		const char *key = k ? "ip" : "mac";
 

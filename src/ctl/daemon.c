@@ -287,6 +287,8 @@ void vswd_shutdown(struct vswd *v)
 		json_object_put(v->state_ports[i]);
 		v->state_ports[i] = NULL;
 	}
+	json_object_put(v->state_file); /* loaded, never restored (vswd stopped between the two) */
+	v->state_file = NULL;
 	vswd_free_graveyard(v);
 	if (v->dp_started)
 		dp_stop(&v->dp);

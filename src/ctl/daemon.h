@@ -103,6 +103,13 @@ struct vswd {
 	 */
 	char slot_names[PORT_MAX][PORT_NAME_MAX];
 	bool state_restoring;		/* state.c is applying the saved state: no save until it is done */
+	/*
+	 * state.c: the state file read and checked by vswd_state_load() (its
+	 * numbers already given back) for vswd_state_restore() to apply; NULL
+	 * with state_loaded: none, or refused (state_refused).
+	 */
+	struct json_object *state_file;
+	bool state_loaded, state_refused;
 	/* Tests and fuzzers: called instead of a type's constructor, after the parameters were checked. */
 	port_create_hook_fn create_hook;
 };
@@ -150,6 +157,17 @@ void vswd_flows_destroy(struct vswd *v);
  */
 int vswd_state_changed(struct vswd *v, char *err, size_t errlen);
 int vswd_state_restore(struct vswd *v, char *err, size_t errlen);
+/*
+ * The first half of vswd_state_restore(), before any port is added (the
+ * config's included): read and check the file (a refused one is moved
+ * aside then, as above), and give each name the port number the file
+ * recorded for it ("ofports"), so that every port and kept name gets its
+ * number back whatever order they come in.  An entry that cannot be
+ * given (past PORT_MAX, its number or its name already taken) is logged
+ * and left out.  0 (also: no file), or -1 with @err when refused.
+ * vswd_state_restore() calls it when it was not called.
+ */
+int vswd_state_load(struct vswd *v, char *err, size_t errlen);
 /* Record @req (copied, without "cmd") as the run-time request of the port in @slot; NULL forgets it. */
 void vswd_state_port_set(struct vswd *v, unsigned slot, struct json_object *req);
 
@@ -169,6 +187,9 @@ struct json_object *vswd_flow_tables_json(struct vswd *v);
 
 /* The slot of the port called @name, or -1 (ctl_ports.c). */
 int vswd_port_slot(struct vswd *v, const char *name);
+
+/* ctl_ports.c: @name is a valid port name (1 to PORT_NAME_MAX - 1 letters, digits, '-', '_', '.'). */
+bool vswd_port_name_valid(const char *name);
 
 /*
  * ctl_ports.c, for the flows: the slot kept for @name, its port's or a

@@ -1,4 +1,4 @@
-/* port_opts.c - the options every port takes whatever its type: MAC/IP locking, FDB and flood limits, VLANs. */
+/* port_opts.c - the options every port takes whatever its type: MAC/IP locking, FDB and flood limits, VLANs, its number. */
 #include "ctl/port_opts.h"
 
 #include <arpa/inet.h>
@@ -14,7 +14,8 @@
 #define FLOOD_RATE_MAX 10000000u /* frames/s: an interval of 100 ns */
 #define ADDR_TEXT_MAX 64
 
-const char *const port_opts_keys[] = { "mac", "ip", "mac_limit", "flood_rate", "tag", "trunks", "vlan_mode", NULL };
+const char *const port_opts_keys[] = { "mac", "ip", "mac_limit", "flood_rate", "tag", "trunks", "vlan_mode",
+				       "ofport_request", NULL };
 
 /* vlan_mode= values, by enum switch_vlan_mode (OVS's names; its dot1q-tunnel is not supported). */
 static const char *const vlan_mode_names[] = {
@@ -286,9 +287,37 @@ static int vlan_vni_trunks(struct json_object *o, struct switch_port_cfg *c, cha
 	return 0;
 }
 
+/*
+ * ofport_request=N (ovs-vswitchd.conf.db(5), Interface ofport_request):
+ * the OpenFlow port number asked for, which in vsw is the port's slot.
+ * Any port number a flow may write (0 to 65279) is a valid request to
+ * read, but only the switch's slots can be given: a number past them is
+ * refused here, by name, rather than silently replaced by another.
+ * Whether the slot is free is the caller's question (ctl_ports.c).
+ */
+static int parse_ofport_request(struct json_object *o, struct switch_port_cfg *c, char *err, size_t errlen)
+{
+	unsigned n;
+
+	if (!json_object_object_get_ex(o, "ofport_request", NULL))
+		return 0;
+	if (port_param_uint(o, "ofport_request", 0, OFPORT_NUMBER_MAX, 0, &n, err, errlen) < 0)
+		return -1;
+	if (n >= PORT_MAX) {
+		snprintf(err, errlen, "\"ofport_request\": %u is past this switch's port numbers (0 to %d, one per slot)", n,
+			 PORT_MAX - 1);
+		return -1;
+	}
+	c->has_ofport_request = true;
+	c->ofport_request = (uint16_t)n;
+	return 0;
+}
+
 int port_opts_parse(struct json_object *o, struct switch_port_cfg *c, char *err, size_t errlen)
 {
 	switch_port_cfg_default(c);
+	if (parse_ofport_request(o, c, err, errlen) < 0)
+		return -1;
 	if (parse_addrs(o, "mac", c, err, errlen) < 0 || parse_addrs(o, "ip", c, err, errlen) < 0 ||
 	    port_param_uint(o, "mac_limit", 0, FDB_SIZE_MAX, c->mac_limit, &c->mac_limit, err, errlen) < 0 ||
 	    port_param_uint(o, "flood_rate", 0, FLOOD_RATE_MAX, c->flood_rate_pps, &c->flood_rate_pps, err, errlen) < 0 ||
@@ -325,6 +354,8 @@ struct json_object *port_opts_json(const struct switch_port_cfg *c)
 	}
 	json_object_object_add(o, "mac_limit", json_object_new_int64(c->mac_limit));
 	json_object_object_add(o, "flood_rate", json_object_new_int64(c->flood_rate_pps));
+	if (c->has_ofport_request)
+		json_object_object_add(o, "ofport_request", json_object_new_int(c->ofport_request));
 	/* VLAN options only when set: a plain port (a trunk of every VLAN) says nothing. */
 	if (c->vlan_mode != SWITCH_VLAN_TRUNK || c->trunks_only)
 		json_object_object_add(o, "vlan_mode", json_object_new_string(vlan_mode_names[c->vlan_mode]));

@@ -1,4 +1,4 @@
-/* port_opts.h - the options every port takes whatever its type: MAC/IP locking, FDB and flood limits. */
+/* port_opts.h - the options every port takes whatever its type: MAC/IP locking, FDB and flood limits, VLANs, its number. */
 #ifndef VSW_CTL_PORT_OPTS_H
 #define VSW_CTL_PORT_OPTS_H
 
@@ -11,10 +11,14 @@ struct json_object;
 /* The generic keys port_opts_parse() reads, NULL-terminated (for the check of unknown keys). */
 extern const char *const port_opts_keys[];
 
+/* The largest port number a flow may write (docs/FLOWS.md; OpenFlow's OFPP_MAX): ofport_request's range to read. */
+#define OFPORT_NUMBER_MAX 65279
+
 /*
  * Read "mac", "ip" (a comma-separated string or an array of strings),
- * "mac_limit" and "flood_rate" from a port-add request or config entry
- * into @c (defaults for absent keys).  0, or -1 with a one-line @err.
+ * "mac_limit", "flood_rate", the VLAN keys and "ofport_request" (a slot:
+ * below PORT_MAX) from a port-add request or config entry into @c
+ * (defaults for absent keys).  0, or -1 with a one-line @err.
  */
 int port_opts_parse(struct json_object *o, struct switch_port_cfg *c, char *err, size_t errlen);
 

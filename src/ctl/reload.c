@@ -125,5 +125,8 @@ int vswd_reload_ports(struct vswd *v, struct json_object *old, struct json_objec
 	}
 	json_object_put(add);
 	log_info("reload: %u port(s) added, %u deleted%s", added, deleted, rc ? " (with errors, above)" : "");
+	/* The added ports' numbers, kept across a restart like the others (state.c "ofports"; logged if not saved). */
+	if (added && vswd_state_changed(v, why, sizeof(why)) < 0)
+		note_err(err, errlen, &rc, why);
 	return rc;
 }

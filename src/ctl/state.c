@@ -30,19 +30,29 @@
  *     "ports": [ { port-add request as given, keys sorted }, ... sorted by name ],
  *     "flows": [ "flow line", ... in the flow db's order ],
  *     "tunnel_fdb": [ { "port", "vni", "mac", "remote" }, ... ]   only when there is a static one
+ *     "ofports": [ { "name", "ofport" }, ... by number ]   only when a slot is named
  *   }
  *
- * The checksum covers {"ports":...,"flows":...[,"tunnel_fdb":...]} printed plain (json-c,
+ * "ofports" are the port numbers (slots: what in_port=N and output:N
+ * mean) of every port, the config file's too, and of every name kept for
+ * a deleted or absent port that rules name (ctl_ports.c, "Slots and
+ * names").  A file without them (written before they were) still loads,
+ * and its ports are numbered in the order they come, as then.
+ *
+ * The checksum covers {"ports":...,"flows":...[,"tunnel_fdb":...][,"ofports":...]} printed plain (json-c,
  * no spaces, '/' unescaped), so that a bit flipped or a hand edit is
  * caught; a cut file is caught by the parser first (the object is never
  * closed).  Writes go through lib/atomic_file.h: a crash leaves the old
  * file or the new one.
  *
- * Restore is two phases.  Check: parse, format and version, the keys,
- * every port entry against its type's table (port_type_check, as a
- * privileged request), no duplicate name, then the checksum; any failure
- * and the file is renamed state.json.corrupt-TIME and nothing of it is
- * applied.  Apply: each port as a port-add request, its static tunnel
+ * Restore is two phases.  Check (vswd_state_load, before the config's
+ * ports): parse, format and version, the keys, every port entry against
+ * its type's table (port_type_check, as a privileged request), no
+ * duplicate name, the ofports (numbers 0 to 65279, no name or number
+ * twice), then the checksum; any failure and the file is renamed
+ * state.json.corrupt-TIME and nothing of it is applied.  Then each name
+ * is given its recorded number before any port is added.  Apply
+ * (vswd_state_restore): each port as a port-add request, its static tunnel
  * fdb entries (vswctl tunnel fdb add: ctl_tunnel.c), then the flows
  * (replacing those of the flows file, all or nothing); a port whose
  * creation fails (its interface is gone, its socket path is taken) or
@@ -106,9 +116,9 @@ static uint64_t fnv1a64(const char *s)
 	return h;
 }
 
-/* The checksum of @ports, @flows (and @tunnel_fdb, when not NULL) as the file records it, into @buf (32 bytes). */
+/* The checksum of @ports, @flows (and @tunnel_fdb, @ofports, when not NULL) as the file records it, into @buf (32 bytes). */
 static void state_checksum(struct json_object *ports, struct json_object *flows, struct json_object *tunnel_fdb,
-			   char *buf, size_t len)
+			   struct json_object *ofports, char *buf, size_t len)
 {
 	struct json_object *body = json_object_new_object();
 
@@ -116,6 +126,8 @@ static void state_checksum(struct json_object *ports, struct json_object *flows,
 	json_object_object_add(body, "flows", json_object_get(flows));
 	if (tunnel_fdb)
 		json_object_object_add(body, "tunnel_fdb", json_object_get(tunnel_fdb));
+	if (ofports)
+		json_object_object_add(body, "ofports", json_object_get(ofports));
 	snprintf(buf, len, "fnv1a64:%016" PRIx64,
 		 fnv1a64(json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)));
 	json_object_put(body);
@@ -127,10 +139,49 @@ static int cmp_port_name(const void *a, const void *b)
 		      json_param_str(*(struct json_object *const *)b, "name"));
 }
 
+/*
+ * The "ofports" to record: each slot with a port, and each kept for a
+ * name that rules name (a kept name no rule names is free to be
+ * forgotten: not worth a number across a restart).  The pass over the
+ * rules only when such a slot exists, as for `show`.  NULL: none.
+ */
+static struct json_object *state_ofports(struct vswd *v)
+{
+	struct json_object *a = json_object_new_array();
+	unsigned *rules = NULL;
+	bool absent = false;
+
+	for (unsigned i = 0; i < PORT_MAX && !absent; i++)
+		absent = v->slot_names[i][0] && !atomic_load(&v->sw->ports[i]);
+	if (absent) {
+		rules = malloc(PORT_MAX * sizeof(*rules));
+		if (rules && vswd_flows_count_named(v, rules) < 0) {
+			free(rules);
+			rules = NULL; /* out of memory: every kept name recorded, none lost */
+		}
+	}
+	for (unsigned i = 0; i < PORT_MAX; i++) {
+		struct json_object *e;
+
+		if (!v->slot_names[i][0] || (!atomic_load(&v->sw->ports[i]) && rules && !rules[i]))
+			continue;
+		e = json_object_new_object();
+		json_object_object_add(e, "name", json_object_new_string(v->slot_names[i]));
+		json_object_object_add(e, "ofport", json_object_new_int((int)i));
+		json_object_array_add(a, e);
+	}
+	free(rules);
+	if (!json_object_array_length(a)) {
+		json_object_put(a);
+		return NULL;
+	}
+	return a;
+}
+
 /* The whole file as an object (NULL: out of memory). */
 static struct json_object *state_build(struct vswd *v)
 {
-	struct json_object **sorted, *o, *ports, *flows, *tunnel_fdb;
+	struct json_object **sorted, *o, *ports, *flows, *tunnel_fdb, *ofports;
 	char sum[32];
 	size_t n = 0;
 
@@ -155,7 +206,8 @@ static struct json_object *state_build(struct vswd *v)
 		json_object_put(tunnel_fdb);
 		tunnel_fdb = NULL;
 	}
-	state_checksum(ports, flows, tunnel_fdb, sum, sizeof(sum));
+	ofports = state_ofports(v);
+	state_checksum(ports, flows, tunnel_fdb, ofports, sum, sizeof(sum));
 	o = json_object_new_object();
 	json_object_object_add(o, "format", json_object_new_string(STATE_FORMAT));
 	json_object_object_add(o, "version", json_object_new_int(STATE_VERSION));
@@ -164,6 +216,8 @@ static struct json_object *state_build(struct vswd *v)
 	json_object_object_add(o, "flows", flows);
 	if (tunnel_fdb)
 		json_object_object_add(o, "tunnel_fdb", tunnel_fdb);
+	if (ofports)
+		json_object_object_add(o, "ofports", ofports);
 	return o;
 }
 
@@ -201,11 +255,86 @@ int vswd_state_changed(struct vswd *v, char *err, size_t errlen)
 
 /* ---- restore ---- */
 
+static int cmp_entry_name(const void *a, const void *b)
+{
+	return strcmp(json_param_str(*(struct json_object *const *)a, "name"),
+		      json_param_str(*(struct json_object *const *)b, "name"));
+}
+
+/*
+ * "ofports": an array of {"name": a valid port name, "ofport": 0 to
+ * 65279}, no name and no number twice (a file vswd wrote never has
+ * them: someone wrote it, and which entry to believe is anyone's guess).
+ * A number past this switch's slots is not an error here: a vswd built
+ * with more may have written it; giving the numbers logs and skips it.
+ * Linear in the entries (a bitmap, a sort): the file is untrusted.
+ */
+static int state_check_ofports(struct json_object *a, char *err, size_t errlen)
+{
+	static const char *const keys[] = { "name", "ofport", NULL };
+	size_t n = json_object_array_length(a);
+	struct json_object **byname;
+	uint64_t *seen;
+	int rc = 0;
+
+	if (!json_object_is_type(a, json_type_array)) {
+		snprintf(err, errlen, "\"ofports\" must be an array");
+		return -1;
+	}
+	seen = calloc((OFPORT_NUMBER_MAX + 64) / 64, sizeof(*seen));
+	byname = malloc((n ? n : 1) * sizeof(*byname));
+	if (!seen || !byname) {
+		snprintf(err, errlen, "\"ofports\": out of memory");
+		rc = -1;
+		goto out_free;
+	}
+	for (size_t i = 0; i < n && !rc; i++) {
+		struct json_object *e = json_object_array_get_idx(a, i), *f;
+		const char *name = json_object_is_type(e, json_type_object) ? json_param_str(e, "name") : NULL;
+		int64_t num;
+		char why[256];
+
+		if (!name || !json_object_object_get_ex(e, "ofport", &f) || !json_object_is_type(f, json_type_int)) {
+			snprintf(err, errlen, "ofports[%zu]: {\"name\", \"ofport\"} expected", i);
+			rc = -1;
+		} else if (json_check_keys(e, keys, "an ofports entry", why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "ofports[%zu]: %s", i, why);
+			rc = -1;
+		} else if (!vswd_port_name_valid(name)) {
+			snprintf(err, errlen, "ofports[%zu]: \"%.40s\" is not a port name", i, name);
+			rc = -1;
+		} else if ((num = json_object_get_int64(f)) < 0 || num > OFPORT_NUMBER_MAX) {
+			snprintf(err, errlen, "ofports[%zu] (%s): %" PRId64 " is not a port number (0 to %d)", i, name, num,
+				 OFPORT_NUMBER_MAX);
+			rc = -1;
+		} else if (seen[num / 64] >> (num % 64) & 1) {
+			snprintf(err, errlen, "ofports[%zu] (%s): number %" PRId64 " given twice", i, name, num);
+			rc = -1;
+		} else {
+			seen[num / 64] |= 1ull << (num % 64);
+			byname[i] = e;
+		}
+	}
+	if (!rc && n > 1) {
+		qsort(byname, n, sizeof(*byname), cmp_entry_name);
+		for (size_t i = 1; i < n && !rc; i++)
+			if (strcmp(json_param_str(byname[i], "name"), json_param_str(byname[i - 1], "name")) == 0) {
+				snprintf(err, errlen, "ofports: port %s given two numbers", json_param_str(byname[i], "name"));
+				rc = -1;
+			}
+	}
+out_free:
+	free(seen);
+	free(byname);
+	return rc;
+}
+
 /* Check the parsed file @o whole: format, version, keys, every port entry, the checksum.  0 or -1 with @err. */
 static int state_check(struct json_object *o, char *err, size_t errlen)
 {
-	static const char *const keys[] = { "format", "version", "checksum", "ports", "flows", "tunnel_fdb", NULL };
-	struct json_object *f, *ports, *flows, *tunnel_fdb = NULL;
+	static const char *const keys[] = { "format", "version", "checksum", "ports", "flows", "tunnel_fdb", "ofports",
+					     NULL };
+	struct json_object *f, *ports, *flows, *tunnel_fdb = NULL, *ofports = NULL;
 	const char *s;
 	char sum[32];
 
@@ -280,8 +409,10 @@ static int state_check(struct json_object *o, char *err, size_t errlen)
 			}
 		}
 	}
+	if (json_object_object_get_ex(o, "ofports", &ofports) && state_check_ofports(ofports, err, errlen) < 0)
+		return -1;
 	s = json_param_str(o, "checksum");
-	state_checksum(ports, flows, tunnel_fdb, sum, sizeof(sum));
+	state_checksum(ports, flows, tunnel_fdb, ofports, sum, sizeof(sum));
 	if (!s || strcmp(s, sum) != 0) {
 		snprintf(err, errlen, "checksum mismatch (file says %.40s, contents give %s): changed or damaged after it "
 			 "was written", s ? s : "nothing", sum);
@@ -331,15 +462,56 @@ static int state_port_add(struct vswd *v, struct json_object *p, char *err, size
 	return rc;
 }
 
-int vswd_state_restore(struct vswd *v, char *err, size_t errlen)
+/*
+ * Give each name of @ofports its recorded number: slot_names[N] = name,
+ * as for a deleted port, so that the port of that name, the config's or
+ * the state's, and the rules naming it take that slot when they come
+ * (ctl_ports.c: slot_scan).  An entry that cannot be given is logged
+ * and left out: its port is numbered as a new one.
+ */
+static void state_give_ofports(struct vswd *v, struct json_object *ofports, const char *path)
 {
-	struct json_object *o, *ports, *flows, *tunnel_fdb = NULL;
+	unsigned given = 0;
+
+	for (size_t i = 0; i < json_object_array_length(ofports); i++) {
+		struct json_object *e = json_object_array_get_idx(ofports, i);
+		const char *name = json_param_str(e, "name");
+		int64_t num = json_object_get_int64(json_object_object_get(e, "ofport"));
+		int has = vswd_port_slot_kept(v, name, false);
+		struct port *holder;
+
+		if (num >= PORT_MAX) {
+			log_warn("state %s: port %s: number %" PRId64 " is past this switch's %d: not given, it gets another",
+				 path, name, num, PORT_MAX);
+			continue;
+		}
+		if (has == (int)num) {
+			given++;
+			continue;
+		}
+		holder = atomic_load(&v->sw->ports[num]);
+		if (has >= 0 || holder || v->slot_names[num][0]) {
+			log_warn("state %s: port %s: number %" PRId64 " not given back: %s %s", path, name, num,
+				 has >= 0 ? "it has number" : holder ? "it is port" : "it is kept for",
+				 has >= 0 ? "another" : holder ? holder->name : v->slot_names[num]);
+			continue;
+		}
+		snprintf(v->slot_names[num], PORT_NAME_MAX, "%s", name);
+		given++;
+	}
+	if (json_object_array_length(ofports))
+		log_info("state %s: %u of %zu port number(s) given back", path, given, json_object_array_length(ofports));
+}
+
+int vswd_state_load(struct vswd *v, char *err, size_t errlen)
+{
+	struct json_object *o, *ofports;
 	char path[PATH_MAX], aside[PATH_MAX + 64], why[512];
-	unsigned failed = 0, added = 0;
-	size_t nflows = 0;
 	struct stat st;
 	int rc;
 
+	v->state_loaded = true;
+	v->state_refused = false;
 	if (!v->cfg.state_dir[0])
 		return 0;
 	if (state_path(v, "", path, sizeof(path)) < 0) {
@@ -351,7 +523,7 @@ int vswd_state_restore(struct vswd *v, char *err, size_t errlen)
 		return -1;
 	}
 	if (stat(path, &st) < 0 && errno == ENOENT) {
-		log_info("state %s: none saved yet: the first change writes it", path);
+		log_info("state %s: none saved yet: written once ports are numbered, then on every change", path);
 		return 0;
 	}
 	o = config_load(path, why, sizeof(why));
@@ -365,6 +537,43 @@ int vswd_state_restore(struct vswd *v, char *err, size_t errlen)
 			snprintf(aside, sizeof(aside), "nowhere (%s)", strerror(-rc));
 		log_err("state %s: refused, nothing of it applied: %s; moved to %s", path, why, aside);
 		snprintf(err, errlen, "state %.200s refused: %.300s", path, why);
+		v->state_refused = true;
+		return -1;
+	}
+	if (json_object_object_get_ex(o, "ofports", &ofports))
+		state_give_ofports(v, ofports, path);
+	v->state_file = o;
+	return 0;
+}
+
+int vswd_state_restore(struct vswd *v, char *err, size_t errlen)
+{
+	struct json_object *o, *ports, *flows, *tunnel_fdb = NULL;
+	char path[PATH_MAX], aside[PATH_MAX + 64], why[512];
+	unsigned failed = 0, added = 0;
+	size_t nflows = 0;
+	bool named = false;
+	int rc;
+
+	if (!v->state_loaded && vswd_state_load(v, err, errlen) < 0) {
+		v->state_loaded = false;
+		return -1;
+	}
+	v->state_loaded = false; /* the next restore (tests, fuzzers: the same vswd) reads the file again */
+	if (v->state_refused) {
+		snprintf(err, errlen, "state refused at load (see the log)");
+		return -1;
+	}
+	o = v->state_file;
+	v->state_file = NULL;
+	if (!o) {
+		/* No file yet: one now if the config's ports have numbers to keep. */
+		for (unsigned i = 0; i < PORT_MAX && !named; i++)
+			named = v->slot_names[i][0] != '\0';
+		return named && vswd_state_changed(v, why, sizeof(why)) < 0 ? 1 : 0;
+	}
+	if (state_path(v, "", path, sizeof(path)) < 0) { /* cannot be: the load built it */
+		json_object_put(o);
 		return -1;
 	}
 	json_object_object_get_ex(o, "ports", &ports);

@@ -88,6 +88,8 @@ struct switch_port_cfg {
 	uint16_t tag;				/* access: the port's VLAN; native-*: the native VLAN */
 	bool trunks_only;			/* trunks= given: only its VLANs (else every VLAN; zeroed: a plain port) */
 	uint64_t trunks[SWITCH_VLANS / 64];	/* trunks=, one bit a VLAN */
+	bool has_ofport_request;		/* ofport_request= given (ctl/ctl_ports.c gives the slot; not the switch's) */
+	uint16_t ofport_request;		/* the OpenFlow port number, i.e. slot, asked for */
 };
 
 /* Per-port events that are not drops. */
