@@ -522,14 +522,13 @@ static void test_tunnel_fdb(void **state)
  * port, so the restored rules keep a slot for the name again; `show`
  * lists it, a port added meanwhile takes another, and `port add` of the
  * name gets that number: the rules apply to it again.  The number is the
- * one this run gave (names are resolved again at each start), not
- * necessarily the one before the restart.
+ * one before the restart (state.json's "ofports" records it).
  */
 static void test_kept_slot_restart(void **state)
 {
 	char err[256], want[64];
 	const char *t;
-	int kept;
+	int kept, before;
 
 	start("st5");
 	assert_int_equal(vswd_state_restore(&v, err, sizeof(err)), 0);
@@ -537,7 +536,7 @@ static void test_kept_slot_restart(void **state)
 	assert_string_equal(ask(add_b), "ok");
 	assert_string_equal(ask(add_flow), "ok");
 	assert_string_equal(ask("{\"cmd\":\"flow-add\",\"flow\":\"in_port=b,actions=output:a\"}"), "ok");
-	kept = vswd_port_slot(&v, "b");
+	kept = before = vswd_port_slot(&v, "b");
 	assert_string_equal(ask("{\"cmd\":\"port-del\",\"name\":\"b\"}"), "ok");
 	vswd_free_graveyard(&v);
 	snprintf(want, sizeof(want), "b id=%d flows=2\n", kept);
@@ -553,7 +552,8 @@ static void test_kept_slot_restart(void **state)
 	if (!strstr(t, "Datapath actions: output:b (absent: a no_destination drop)"))
 		fail_msg("trace from a after the restart, b deleted:\n%s", t);
 	kept = vswd_port_slot_kept(&v, "b", false);
-	assert_true(kept >= 0 && kept != vswd_port_slot(&v, "a"));
+	assert_int_equal(kept, before);
+	assert_true(kept != vswd_port_slot(&v, "a"));
 	snprintf(want, sizeof(want), "b id=%d flows=2\n", kept);
 	assert_string_equal(show_kept(), want);
 	/* another port does not take it */
@@ -574,6 +574,257 @@ static void test_kept_slot_restart(void **state)
 	vswd_shutdown(&v);
 }
 
+
+/* The file's checksum (state.c) over its "ports", "flows" and, when there, "tunnel_fdb" and "ofports", set in @o. */
+static void seal(struct json_object *o)
+{
+	static const char *const keys[] = { "ports", "flows", "tunnel_fdb", "ofports", NULL };
+	struct json_object *body = json_object_new_object(), *f;
+	uint64_t h = 0xcbf29ce484222325ull;
+	char sum[32];
+
+	for (size_t i = 0; keys[i]; i++)
+		if (json_object_object_get_ex(o, keys[i], &f))
+			json_object_object_add(body, keys[i], json_object_get(f));
+	for (const char *s = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	     *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ull;
+	}
+	json_object_put(body);
+	snprintf(sum, sizeof(sum), "fnv1a64:%016llx", (unsigned long long)h);
+	json_object_object_add(o, "checksum", json_object_new_string(sum));
+}
+
+/* The number state.json in DIR/@sub records for @name in "ofports"; -1: none. */
+static int recorded(const char *sub, const char *name)
+{
+	struct json_object *o, *a;
+	char path[256];
+	int num = -1;
+
+	snprintf(path, sizeof(path), "%s/%s/state.json", dir, sub);
+	o = json_object_from_file(path);
+	assert_non_null(o);
+	if (json_object_object_get_ex(o, "ofports", &a))
+		for (size_t i = 0; i < json_object_array_length(a); i++) {
+			struct json_object *e = json_object_array_get_idx(a, i);
+
+			if (strcmp(json_object_get_string(json_object_object_get(e, "name")), name) == 0)
+				num = json_object_get_int(json_object_object_get(e, "ofport"));
+		}
+	json_object_put(o);
+	return num;
+}
+
+/* Add the config file ports @names (comma-separated, in that order) as vhost-user ports at "/cfg-NAME". */
+static void add_config(const char *names)
+{
+	struct json_object *conf = json_object_new_object(), *ports = json_object_new_array();
+	char buf[256], err[256], *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", names);
+	for (char *n = strtok_r(buf, ",", &save); n; n = strtok_r(NULL, ",", &save)) {
+		struct json_object *p = json_object_new_object();
+		char path[64];
+
+		snprintf(path, sizeof(path), "/cfg-%s", n);
+		json_object_object_add(p, "name", json_object_new_string(n));
+		json_object_object_add(p, "type", json_object_new_string("vhost-user"));
+		json_object_object_add(p, "path", json_object_new_string(path));
+		json_object_array_add(ports, p);
+	}
+	json_object_object_add(conf, "ports", ports);
+	assert_int_equal(vswd_add_config_ports(&v, conf, err, sizeof(err)), 0);
+	json_object_put(conf);
+}
+
+/*
+ * Port numbers survive a restart (issue 14, OVS parity: a port's ofport
+ * is stored and given back).  The config's ports, vswctl's, one asked
+ * with ofport_request and a deleted one whose flows keep its number: a
+ * flow written with numbers; after a restart whose config lists its ports
+ * in the other order, every port and kept name has its number back
+ * (vswd_state_load gives them before any port is added, as vswd does),
+ * and the flow still goes from the same port to the same port.  A port
+ * gone from the config keeps its number for its flows: a new port does
+ * not take it.  Without "ofports", the reversed config swaps x and y.
+ */
+static void test_numbers_survive_restart(void **state)
+{
+	char err[256], flow[128];
+	int x, y, a, b, c;
+	const char *t;
+
+	start("st6");
+	add_config("x,y");
+	assert_int_equal(vswd_state_restore(&v, err, sizeof(err)), 0);
+	/* written at start: the config's ports have numbers to keep */
+	assert_int_equal(recorded("st6", "x"), 0);
+	assert_int_equal(recorded("st6", "y"), 1);
+	assert_string_equal(ask(add_a), "ok");
+	assert_string_equal(ask("{\"cmd\":\"port-add\",\"name\":\"b\",\"type\":\"vhost-user\",\"path\":\"/b\","
+				"\"ofport_request\":20}"), "ok");
+	assert_string_equal(ask("{\"cmd\":\"port-add\",\"name\":\"c\",\"type\":\"vhost-user\",\"path\":\"/c\"}"), "ok");
+	x = vswd_port_slot(&v, "x");
+	y = vswd_port_slot(&v, "y");
+	a = vswd_port_slot(&v, "a");
+	b = vswd_port_slot(&v, "b");
+	c = vswd_port_slot(&v, "c");
+	assert_int_equal(b, 20);
+	snprintf(flow, sizeof(flow), "{\"cmd\":\"flow-add\",\"flow\":\"in_port=%d,tcp,actions=output:%d\"}", x, a);
+	assert_string_equal(ask(flow), "ok");
+	assert_string_equal(ask("{\"cmd\":\"flow-add\",\"flow\":\"in_port=c,actions=output:y\"}"), "ok");
+	assert_string_equal(ask("{\"cmd\":\"port-del\",\"name\":\"c\"}"), "ok");
+	vswd_free_graveyard(&v);
+	assert_int_equal(recorded("st6", "c"), c); /* deleted, named by a flow */
+	assert_int_equal(recorded("st6", "b"), 20);
+	vswd_shutdown(&v);
+
+	/* the config's ports in the other order; the state's come after them */
+	start("st6");
+	assert_int_equal(vswd_state_load(&v, err, sizeof(err)), 0);
+	add_config("y,x");
+	assert_int_equal(vswd_state_restore(&v, err, sizeof(err)), 0);
+	assert_int_equal(vswd_port_slot(&v, "x"), x);
+	assert_int_equal(vswd_port_slot(&v, "y"), y);
+	assert_int_equal(vswd_port_slot(&v, "a"), a);
+	assert_int_equal(vswd_port_slot(&v, "b"), 20);
+	assert_int_equal(vswd_port_slot_kept(&v, "c", false), c);
+	t = trace_of("in_port=x,tcp");
+	if (!strstr(t, "Datapath actions: output:a\n"))
+		fail_msg("trace from x after the restart:\n%s", t);
+	snprintf(flow, sizeof(flow), "{\"cmd\":\"flow-add\",\"flow\":\"in_port=%d,udp,actions=output:%d\"}", y, x);
+	assert_string_equal(ask(flow), "ok"); /* numbers from before the restart still mean the same ports */
+	t = trace_of("in_port=y,udp");
+	if (!strstr(t, "Datapath actions: output:x\n"))
+		fail_msg("trace from y with the old numbers:\n%s", t);
+	vswd_shutdown(&v);
+
+	/* x gone from the config: its number stays its flows', a new port takes another */
+	start("st6");
+	assert_int_equal(vswd_state_load(&v, err, sizeof(err)), 0);
+	add_config("y");
+	assert_int_equal(vswd_state_restore(&v, err, sizeof(err)), 0);
+	assert_int_equal(vswd_port_slot(&v, "y"), y);
+	assert_int_equal(vswd_port_slot(&v, "a"), a);
+	assert_int_equal(vswd_port_slot_kept(&v, "x", false), x);
+	assert_string_equal(ask("{\"cmd\":\"port-add\",\"name\":\"z\",\"type\":\"vhost-user\",\"path\":\"/z\"}"), "ok");
+	assert_true(vswd_port_slot(&v, "z") != x && vswd_port_slot(&v, "z") != c);
+	assert_int_equal(count_files("st6", "state.json.", false), 0);
+	vswd_shutdown(&v);
+}
+
+/*
+ * A file written before "ofports" (none in it, the checksum of the rest)
+ * loads as then: the ports numbered in the order they come, the flows
+ * back; the file is rewritten with the numbers.
+ */
+static void test_numbers_old_format(void **state)
+{
+	struct json_object *o = json_tokener_parse(
+		"{\"format\":\"vsw-state\",\"version\":1,\"ports\":[{\"name\":\"a\",\"type\":\"vhost-user\",\"path\":\"/a\"},"
+		"{\"name\":\"b\",\"type\":\"vhost-user\",\"path\":\"/b\"}],\"flows\":[\"in_port=a actions=output:b\"]}");
+	char err[256], path[256];
+	const char *text;
+
+	assert_non_null(o);
+	seal(o);
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
+	snprintf(path, sizeof(path), "%s/st7", dir);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/st7/state.json", dir);
+	spit(path, text, strlen(text));
+	json_object_put(o);
+	start("st7");
+	assert_int_equal(vswd_state_restore(&v, err, sizeof(err)), 0);
+	assert_int_equal(vswd_port_slot(&v, "a"), 0);
+	assert_int_equal(vswd_port_slot(&v, "b"), 1);
+	assert_int_equal(flow_db_count(v.flows, FLOW_TABLE_ANY), 1);
+	assert_int_equal(count_files("st7", "state.json.", false), 0);
+	assert_int_equal(recorded("st7", "a"), 0); /* rewritten with the numbers */
+	assert_int_equal(recorded("st7", "b"), 1);
+	vswd_shutdown(&v);
+}
+
+/*
+ * "ofports" are untrusted like the rest: a number out of OpenFlow's
+ * range or not a number, a name that is not a port name, a number given
+ * twice, a name given two: the file is refused whole (moved aside, one
+ * log line, nothing applied), sealed with a right checksum or not.  A
+ * number past this switch's slots, or one the config's port already
+ * holds, is left out with a log line and the rest applied.
+ */
+static void test_numbers_hostile(void **state)
+{
+	static const char *const refused[] = {
+		"[{\"name\":\"a\",\"ofport\":65280}]",
+		"[{\"name\":\"a\",\"ofport\":-1}]",
+		"[{\"name\":\"a\",\"ofport\":1},{\"name\":\"b\",\"ofport\":1}]",
+		"[{\"name\":\"a\",\"ofport\":1},{\"name\":\"b\",\"ofport\":0},{\"name\":\"a\",\"ofport\":2}]",
+		"[{\"name\":\"a,b\",\"ofport\":1}]",
+		"[{\"name\":\"\",\"ofport\":1}]",
+		"[{\"name\":\"a\",\"ofport\":\"1\"}]",
+		"[{\"name\":\"a\",\"ofport\":1.5}]",
+		"[{\"name\":\"a\",\"ofport\":1,\"x\":2}]",
+		"[{\"name\":\"a\"}]",
+		"[5]",
+		"{\"a\":1}",
+	};
+	char err[512], path[256], sub[16];
+
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		struct json_object *o = json_tokener_parse(
+			"{\"format\":\"vsw-state\",\"version\":1,\"ports\":[{\"name\":\"a\",\"type\":\"vhost-user\","
+			"\"path\":\"/a\"},{\"name\":\"b\",\"type\":\"vhost-user\",\"path\":\"/b\"}],\"flows\":[]}");
+		const char *text;
+
+		json_object_object_add(o, "ofports", json_tokener_parse(refused[i]));
+		seal(o);
+		text = json_object_to_json_string(o);
+		snprintf(sub, sizeof(sub), "st8-%zu", i);
+		snprintf(path, sizeof(path), "%s/%s", dir, sub);
+		mkdir(path, 0700);
+		snprintf(path, sizeof(path), "%s/%s/state.json", dir, sub);
+		spit(path, text, strlen(text));
+		json_object_put(o);
+		start(sub);
+		err[0] = '\0';
+		if (vswd_state_restore(&v, err, sizeof(err)) != -1 || nports() != 0 ||
+		    count_files(sub, "state.json.corrupt-", false) != 1 || !strstr(err, "ofports"))
+			fail_msg("ofports %s: accepted (%u ports) or not said: %s", refused[i], nports(), err);
+		vswd_shutdown(&v);
+	}
+
+	/* past the slots, the config's number, a name with no port: logged, left out or kept; the rest applied */
+	{
+		struct json_object *o = json_tokener_parse(
+			"{\"format\":\"vsw-state\",\"version\":1,\"ports\":[{\"name\":\"a\",\"type\":\"vhost-user\","
+			"\"path\":\"/a\"},{\"name\":\"b\",\"type\":\"vhost-user\",\"path\":\"/b\"}],\"flows\":[],"
+			"\"ofports\":[{\"name\":\"a\",\"ofport\":0},{\"name\":\"b\",\"ofport\":5000},"
+			"{\"name\":\"ghost\",\"ofport\":2}]}");
+		const char *text;
+
+		seal(o);
+		text = json_object_to_json_string(o);
+		snprintf(path, sizeof(path), "%s/st9", dir);
+		mkdir(path, 0700);
+		snprintf(path, sizeof(path), "%s/st9/state.json", dir);
+		spit(path, text, strlen(text));
+		json_object_put(o);
+		start("st9");
+		add_config("cfg"); /* number 0 before the file is read: a's is taken */
+		assert_int_equal(vswd_state_restore(&v, err, sizeof(err)), 0);
+		assert_int_equal(nports(), 3);
+		assert_int_equal(vswd_port_slot(&v, "cfg"), 0);
+		assert_int_equal(vswd_port_slot_kept(&v, "ghost", false), 2); /* a name with no port: kept, as a deleted one */
+		assert_true(vswd_port_slot(&v, "a") > 0 && vswd_port_slot(&v, "a") != 2);
+		assert_true(vswd_port_slot(&v, "b") > 0 && vswd_port_slot(&v, "b") < PORT_MAX && vswd_port_slot(&v, "b") != 2);
+		assert_int_equal(count_files("st9", "state.json.corrupt-", false), 0);
+		vswd_shutdown(&v);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -582,6 +833,9 @@ int main(void)
 		cmocka_unit_test(test_corrupt_never_partial),
 		cmocka_unit_test(test_tunnel_fdb),
 		cmocka_unit_test(test_kept_slot_restart),
+		cmocka_unit_test(test_numbers_survive_restart),
+		cmocka_unit_test(test_numbers_old_format),
+		cmocka_unit_test(test_numbers_hostile),
 	};
 
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);

@@ -1,0 +1,272 @@
+/* test_ofport.c - ofport_request=N: the port number a port asks for, given when free, else another with a log line. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <unistd.h>
+
+#include "ctl/commands.h"
+#include "ctl/daemon.h"
+#include "ctl/handlers.h"
+#include "flow/table.h"
+#include "../lib/stub_port.h"
+
+/*
+ * In vsw a port's OpenFlow number is its slot (docs/FLOWS.md, "Ports in
+ * flows").  Open vSwitch's Interface ofport_request
+ * (ovs-vswitchd.conf.db(5)) asks for one: given when free, "if the
+ * requested port number is not available, it is logged and another is
+ * assigned".  These tests hold vsw to that, to its own rule that a slot
+ * kept for another name (a deleted port that rules name) is not free, and
+ * to the range: a number past the switch's slots is refused by name.
+ */
+
+static struct vswd v;
+
+static void start(void)
+{
+	struct vswd_config cfg;
+	char err[256];
+
+	vswd_config_default(&cfg);
+	cfg.fdb_size = 64;
+	assert_int_equal(vswd_init(&v, &cfg, err, sizeof(err)), 0);
+	v.create_hook = stub_port_create;
+}
+
+/* The reply to @json (the caller puts it). */
+static struct json_object *ask_reply(const char *json)
+{
+	struct ctl_peer root = { .privileged = true, .fd = -1 };
+	struct json_object *req = json_tokener_parse(json), *resp;
+
+	assert_non_null(req);
+	resp = vswd_handle_request(&v, req, &root);
+	json_object_put(req);
+	return resp;
+}
+
+/* "ok" or the error of the reply to @json, into a static buffer. */
+static const char *ask(const char *json)
+{
+	static char out[512];
+	struct json_object *resp = ask_reply(json), *f;
+
+	if (json_object_object_get_ex(resp, "ok", &f) && json_object_get_boolean(f))
+		snprintf(out, sizeof(out), "ok");
+	else
+		snprintf(out, sizeof(out), "%s", json_object_get_string(json_object_object_get(resp, "error")));
+	json_object_put(resp);
+	return out;
+}
+
+/* port-add of a stub vhost-user port @name with the extra keys @extra (",\"k\":v..." or ""). */
+static const char *add(const char *name, const char *extra)
+{
+	char req[512];
+
+	snprintf(req, sizeof(req), "{\"cmd\":\"port-add\",\"name\":\"%s\",\"type\":\"vhost-user\",\"path\":\"/%s\"%s}", name,
+		 name, extra);
+	return ask(req);
+}
+
+static void del(const char *name)
+{
+	char req[128];
+
+	snprintf(req, sizeof(req), "{\"cmd\":\"port-del\",\"name\":\"%s\"}", name);
+	assert_string_equal(ask(req), "ok");
+	vswd_free_graveyard(&v);
+}
+
+/* What vswd logs (stderr) while @fn runs @name/@extra's add: the add's answer into @answer, the log returned (static). */
+static const char *logged_add(const char *name, const char *extra, char *answer, size_t len)
+{
+	static char text[4096];
+	char path[] = "/tmp/vsw-test-ofport-log.XXXXXX";
+	int fd = mkstemp(path), saved = dup(2);
+	ssize_t n;
+
+	assert_true(fd >= 0 && saved >= 0);
+	fflush(stderr);
+	dup2(fd, 2);
+	snprintf(answer, len, "%s", add(name, extra));
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	n = pread(fd, text, sizeof(text) - 1, 0);
+	text[n > 0 ? n : 0] = '\0';
+	close(fd);
+	unlink(path);
+	return text;
+}
+
+/* `vswctl show` as text (the printer vswctl runs on the reply), into a static buffer. */
+static const char *show_text(void)
+{
+	static char text[8192];
+	struct json_object *r = ask_reply("{\"cmd\":\"show\"}");
+	char path[] = "/tmp/vsw-test-ofport-show.XXXXXX";
+	int fd = mkstemp(path), saved = dup(1);
+	ssize_t n;
+
+	assert_true(fd >= 0 && saved >= 0);
+	fflush(stdout);
+	dup2(fd, 1);
+	ctl_show_print(r);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	n = pread(fd, text, sizeof(text) - 1, 0);
+	text[n > 0 ? n : 0] = '\0';
+	close(fd);
+	unlink(path);
+	json_object_put(r);
+	return text;
+}
+
+/* A free number is given; show says it, with the request beside it; the request is part of what state.c saves. */
+static void test_free_number_given(void **state)
+{
+	const char *t;
+
+	start();
+	assert_string_equal(add("a", ",\"ofport_request\":7"), "ok");
+	assert_int_equal(vswd_port_slot(&v, "a"), 7);
+	assert_string_equal(add("b", ""), "ok");
+	assert_int_equal(vswd_port_slot(&v, "b"), 0); /* the first never given, as before */
+	assert_string_equal(add("c", ",\"ofport_request\":0,\"tag\":5"), "ok"); /* 0 is b's: another */
+	assert_int_equal(vswd_port_slot(&v, "c"), 1);
+	t = show_text();
+	if (!strstr(t, "\na                stub         ") || !strstr(t, " ofport=7 ofport_request=7 mac_limit=0") ||
+	    !strstr(t, " ofport=0 mac_limit=0") || !strstr(t, " ofport=1 ofport_request=0 mac_limit=0"))
+		fail_msg("show:\n%s", t);
+	/* flows written with the number mean that port */
+	assert_string_equal(ask("{\"cmd\":\"flow-add\",\"flow\":\"in_port=7,actions=output:0\"}"), "ok");
+	{
+		struct json_object *r = ask_reply("{\"cmd\":\"flow-dump\"}");
+		const char *s = json_object_to_json_string(r);
+
+		if (!strstr(s, "in_port=a actions=output:b"))
+			fail_msg("dump: %s", s);
+		json_object_put(r);
+	}
+	vswd_shutdown(&v);
+}
+
+/* A number that is another port's, or kept for another name's flows: logged, and the port gets the usual one. */
+static void test_taken_number_logged(void **state)
+{
+	char answer[256];
+	const char *log;
+
+	start();
+	assert_string_equal(add("a", ",\"ofport_request\":3"), "ok");
+	log = logged_add("b", ",\"ofport_request\":3", answer, sizeof(answer));
+	assert_string_equal(answer, "ok");
+	assert_int_equal(vswd_port_slot(&v, "b"), 0);
+	if (!strstr(log, "port b: ofport_request=3 not given: number 3 is the port a; it gets 0"))
+		fail_msg("log:\n%s", log);
+
+	/* a deleted, whose flow keeps 3 for its name: not free for c */
+	assert_string_equal(ask("{\"cmd\":\"flow-add\",\"flow\":\"in_port=a,actions=output:b\"}"), "ok");
+	del("a");
+	log = logged_add("c", ",\"ofport_request\":3", answer, sizeof(answer));
+	assert_string_equal(answer, "ok");
+	assert_int_equal(vswd_port_slot(&v, "c"), 1);
+	if (!strstr(log, "port c: ofport_request=3 not given: number 3 is kept for the flows of a; it gets 1"))
+		fail_msg("log:\n%s", log);
+
+	/* a back, asking for another number: its flows hold 3, so it keeps 3, said so */
+	log = logged_add("a", ",\"ofport_request\":9", answer, sizeof(answer));
+	assert_string_equal(answer, "ok");
+	assert_int_equal(vswd_port_slot(&v, "a"), 3);
+	if (!strstr(log, "port a: ofport_request=9 not given: its number 3 is kept for the 1 flow(s) naming it; it "
+			 "keeps 3"))
+		fail_msg("log:\n%s", log);
+
+	/* with no flow naming it, a deleted port's number moves to the one asked for, and 3 is free again */
+	assert_string_equal(ask("{\"cmd\":\"flow-del\"}"), "ok");
+	del("a");
+	assert_string_equal(add("a", ",\"ofport_request\":9"), "ok");
+	assert_int_equal(vswd_port_slot(&v, "a"), 9);
+	assert_string_equal(add("d", ",\"ofport_request\":3"), "ok");
+	assert_int_equal(vswd_port_slot(&v, "d"), 3);
+	vswd_shutdown(&v);
+}
+
+/* The range: 0 to PORT_MAX - 1; past it (a valid OpenFlow number or not), not a number: refused by name, nothing added. */
+static void test_out_of_range_refused(void **state)
+{
+	char extra[64];
+
+	start();
+	snprintf(extra, sizeof(extra), ",\"ofport_request\":%d", PORT_MAX);
+	assert_string_equal(add("a", extra), "\"ofport_request\": 4096 is past this switch's port numbers (0 to 4095, "
+					     "one per slot)");
+	assert_string_equal(add("a", ",\"ofport_request\":65279"),
+			    "\"ofport_request\": 65279 is past this switch's port numbers (0 to 4095, one per slot)");
+	assert_string_equal(add("a", ",\"ofport_request\":65280"), "\"ofport_request\" must be an integer from 0 to 65279");
+	assert_string_equal(add("a", ",\"ofport_request\":-1"), "\"ofport_request\" must be an integer from 0 to 65279");
+	assert_string_equal(add("a", ",\"ofport_request\":\"x\""), "\"ofport_request\" must be an integer from 0 to 65279");
+	assert_true(vswd_port_slot(&v, "a") < 0);
+	snprintf(extra, sizeof(extra), ",\"ofport_request\":%d", PORT_MAX - 1);
+	assert_string_equal(add("a", extra), "ok");
+	assert_int_equal(vswd_port_slot(&v, "a"), PORT_MAX - 1);
+	vswd_shutdown(&v);
+}
+
+/* vswctl's words give it (a number), its --help lists it, and a config file's port takes it too. */
+static void test_vswctl_and_config(void **state)
+{
+	char *argv[] = { "port", "add", "a", "vhost-user", "path=/a", "ofport_request=12", NULL };
+	struct ctl_call call;
+	struct json_object *conf, *f;
+	char err[256], help[16384];
+
+	memset(&call, 0, sizeof(call));
+	assert_int_equal(ctl_build(6, argv, &call, err, sizeof(err)), 0);
+	assert_true(json_object_object_get_ex(call.req, "ofport_request", &f));
+	assert_true(json_object_is_type(f, json_type_int));
+	assert_int_equal(json_object_get_int(f), 12);
+	json_object_put(call.req);
+	json_object_put(call.local);
+	ctl_commands_help(help, sizeof(help), "  ");
+	assert_non_null(strstr(help, "[ofport_request=N]"));
+
+	start();
+	conf = json_tokener_parse("{\"ports\":[{\"name\":\"x\",\"type\":\"vhost-user\",\"path\":\"/x\"},"
+				  "{\"name\":\"y\",\"type\":\"vhost-user\",\"path\":\"/y\",\"ofport_request\":40}]}");
+	assert_int_equal(vswd_add_config_ports(&v, conf, err, sizeof(err)), 0);
+	json_object_put(conf);
+	assert_int_equal(vswd_port_slot(&v, "x"), 0);
+	assert_int_equal(vswd_port_slot(&v, "y"), 40);
+	conf = json_tokener_parse("{\"ports\":[{\"name\":\"z\",\"type\":\"vhost-user\",\"path\":\"/z\","
+				  "\"ofport_request\":5000}]}");
+	assert_int_equal(vswd_add_config_ports(&v, conf, err, sizeof(err)), -1);
+	json_object_put(conf);
+	assert_string_equal(err, "ports[0]: \"ofport_request\": 5000 is past this switch's port numbers (0 to 4095, one "
+				 "per slot)");
+	vswd_shutdown(&v);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_free_number_given),
+		cmocka_unit_test(test_taken_number_logged),
+		cmocka_unit_test(test_out_of_range_refused),
+		cmocka_unit_test(test_vswctl_and_config),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
