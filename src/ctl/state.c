@@ -272,15 +272,16 @@ static int cmp_entry_name(const void *a, const void *b)
 static int state_check_ofports(struct json_object *a, char *err, size_t errlen)
 {
 	static const char *const keys[] = { "name", "ofport", NULL };
-	size_t n = json_object_array_length(a);
 	struct json_object **byname;
 	uint64_t *seen;
 	int rc = 0;
+	size_t n;
 
 	if (!json_object_is_type(a, json_type_array)) {
 		snprintf(err, errlen, "\"ofports\" must be an array");
 		return -1;
 	}
+	n = json_object_array_length(a);
 	seen = calloc((OFPORT_NUMBER_MAX + 64) / 64, sizeof(*seen));
 	byname = malloc((n ? n : 1) * sizeof(*byname));
 	if (!seen || !byname) {
