@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """state_restart.py - scenario: what vswctl configured survives vswd's kill -9 and restart; a cut state file is never half loaded.
 
-Objective (issue 17, item 4): with --state-dir, ports added by request
+Objective (issue 17, item 4; issue 14 for the port numbers): with
+--state-dir, ports added by request
 (with their options as given: VLAN tag, MAC limit, client mode) and flow
 rules come back after `kill -9` and after SIGTERM, next to the config
 file's port; the state file is pretty JSON, ports sorted by name; a state
@@ -35,12 +36,23 @@ Steps:
      vm2 absent with its number kept for that one flow (text and --json
      "kept"); `port add vm2` again: it gets that number, show lists
      nothing kept, trace sends to vm2;
-  7. cleanup (nothing of the test is left; --keep keeps the directory).
+  7. port numbers survive a restart whatever order the config lists its
+     ports in (issue 14, Open vSwitch's stored ofport): two pcap ports in
+     the config, pa replaying a frame (access VLAN 98) and pb recording
+     (access VLAN 99: the learning bridge never sends it pa's frames, only
+     a flow does); `flow add in_port=PA,actions=output:PB` written with
+     the numbers `show` gives: pb sends frames; SIGTERM, the config's
+     ports listed in the reverse order, start: every port has the number
+     it had (show --json and show's "ofport=N"), pb sends again; the flow
+     deleted, pb stops; the same numeric flow added again (a script that
+     kept the numbers): pb sends again (without the numbers in state.json,
+     pa and pb swap numbers and the flow matches nothing);
+  8. cleanup (nothing of the test is left; --keep keeps the directory).
 
 No root, no network: vhost-user sockets in a temp dir.  Each check prints
 PASS or FAIL; the last line is "state_restart: N passed, M failed"; the
 exit code is non-zero on any failure.  Every wait is bounded; a run takes
-about a minute (some 470 starts of vswd).
+about a minute (some 560 starts of vswd).
 
     python3 tests/scenario/state_restart.py --build build [--keep]
 """
@@ -53,6 +65,7 @@ import re
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -82,9 +95,12 @@ class Vswd:
         self.state = os.path.join(wd, "st")
         self.log = os.path.join(wd, "vswd.log")
         self.proc = None
+        self.set_config([{"name": "cfg0", "type": "vhost-user", "path": os.path.join(wd, "cfg0.sock")}])
+
+    def set_config(self, ports):
+        """The config file for the next start: these ports, in this order."""
         with open(self.conf, "w") as f:
-            json.dump({"fdb_size": 64, "ports": [{"name": "cfg0", "type": "vhost-user",
-                                                  "path": os.path.join(wd, "cfg0.sock")}]}, f)
+            json.dump({"fdb_size": 64, "ports": ports}, f)
 
     def start(self):
         """Start vswd; True once its control socket answers (at most 5 s)."""
@@ -120,6 +136,14 @@ class Vswd:
         rc, out, err = self.ctl_run("trace", flow)
         return out + err
 
+    def tx_packets(self, name):
+        """Frames port @name sent (stats --json), or -1."""
+        rc, out, _ = self.ctl_run("--json", "stats")
+        for p in json.loads(out).get("ports", []) if rc == 0 else []:
+            if p.get("name") == name:
+                return p.get("tx_packets", -1)
+        return -1
+
     def flows(self):
         rc, out, _ = self.ctl_run("--json", "flow", "dump")
         return json.loads(out)["flows"] if rc == 0 else None
@@ -142,6 +166,24 @@ def free_udp_port():
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def write_pcap(path, frame):
+    """A pcap file (Ethernet) of the one @frame."""
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+        f.write(struct.pack("<IIII", 0, 0, len(frame), len(frame)) + frame)
+
+
+def sends(v, name, want=True, seconds=3.0):
+    """Whether port @name's tx count grows within @seconds (@want), or stays put for 1 s (not @want)."""
+    first = v.tx_packets(name)
+    deadline = time.monotonic() + (seconds if want else 1.0)
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        if v.tx_packets(name) > first:
+            return True
+    return False
 
 
 def all_back(v, what, vx_port=None):
@@ -189,9 +231,14 @@ def main():
             check(rc == 0, "vswctl " + " ".join(args[:3]), err)
         with open(path) as f:
             text = f.read()
+        saved = json.loads(text)
         check(text.index('"name": "vm1"') < text.index('"name": "vm2"') and '"cmd"' not in text
-              and "cfg0" not in text and text.startswith('{\n  "format": "vsw-state"'),
+              and [p["name"] for p in saved["ports"]] == ["vm1", "vm2"]
+              and text.startswith('{\n  "format": "vsw-state"'),
               "state.json: pretty, sorted, only the run-time ports", text)
+        check(sorted((e["name"], e["ofport"]) for e in saved.get("ofports", []))
+              == sorted((n, p["id"]) for n, p in (v.show() or {}).items()),
+              "state.json: every port's number, the config's cfg0 too", text)
         # 2. kill -9
         v.kill9()
         check(v.start(), "vswd starts again after kill -9")
@@ -277,6 +324,38 @@ def main():
               "%s %s" % (ports.get("vm2"), v.kept()))
         t = v.trace("in_port=vm1,tcp")
         check("Datapath actions: output:vm2\n" in t and "absent" not in t, "vm2 added again: the flow sends to it", t)
+        check(v.term() == 0, "SIGTERM: exit 0")
+        # 7. numbers kept over a restart that lists the config's ports in another order
+        inp, out_pcap = os.path.join(wd, "in.pcap"), os.path.join(wd, "out.pcap")
+        write_pcap(inp, bytes.fromhex("020000000002" "020000000001" "88b5") + bytes(46))
+        cfg = {"cfg0": {"name": "cfg0", "type": "vhost-user", "path": os.path.join(wd, "cfg0.sock")},
+               "pa": {"name": "pa", "type": "pcap", "read": inp, "loop": 1, "pps": 50, "tag": 98},
+               "pb": {"name": "pb", "type": "pcap", "write": out_pcap, "tag": 99}}
+        v.set_config([cfg[n] for n in ("cfg0", "pa", "pb")])
+        check(v.start(), "vswd starts with pcap ports pa and pb in the config")
+        before = {n: p["id"] for n, p in (v.show() or {}).items()}
+        numeric = "priority=100,in_port=%s,actions=output:%s" % (before.get("pa"), before.get("pb"))
+        rc, out, err = v.ctl_run("flow", "add", numeric)
+        check(rc == 0, "vswctl flow add " + numeric, err)
+        check(sends(v, "pb"), "the flow written with numbers sends pa's frames to pb")
+        check(v.term() == 0, "SIGTERM: exit 0")
+        os.unlink(out_pcap)  # pb's file is created anew (an existing one is refused)
+        v.set_config([cfg[n] for n in ("pb", "pa", "cfg0")])
+        check(v.start(), "vswd starts with the config's ports in the reverse order")
+        after = {n: p["id"] for n, p in (v.show() or {}).items()}
+        check(after == before and len(after) == 6, "every port has the number it had before the restart",
+              "before %s after %s" % (before, after))
+        rc, out, err = v.ctl_run("show")
+        check(rc == 0 and re.search(r"(?m)^pa\s+pcap\s.*\n\s+ofport=%s " % before.get("pa"), out) is not None
+              and re.search(r"(?m)^pb\s+pcap\s.*\n\s+ofport=%s " % before.get("pb"), out) is not None,
+              "show (text) gives pa's and pb's numbers as before", out + err)
+        check(sends(v, "pb"), "after the restart: the restored flow sends pa's frames to pb")
+        rc, out, err = v.ctl_run("flow", "del", "in_port=pa")
+        check(rc == 0 and not sends(v, "pb", want=False), "the flow deleted: pb sends nothing", err)
+        rc, out, err = v.ctl_run("flow", "add", numeric)
+        check(rc == 0 and sends(v, "pb"), "the same numeric flow added again: pa's frames go to pb again", err)
+        t = v.trace("in_port=pa,tcp")
+        check("Datapath actions: output:pb\n" in t, "trace from pa: output:pb", t)
         v.term()
     finally:
         if v.proc and v.proc.poll() is None:
