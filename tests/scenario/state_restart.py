@@ -52,7 +52,7 @@ Steps:
 No root, no network: vhost-user sockets in a temp dir.  Each check prints
 PASS or FAIL; the last line is "state_restart: N passed, M failed"; the
 exit code is non-zero on any failure.  Every wait is bounded; a run takes
-about a minute (some 560 starts of vswd).
+about two minutes (some 660 starts of vswd).
 
     python3 tests/scenario/state_restart.py --build build [--keep]
 """
