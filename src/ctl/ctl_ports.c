@@ -118,9 +118,11 @@ static int slot_requested(struct vswd *v, const char *name, unsigned req)
 	if (holder || (v->slot_names[req][0] && strcmp(v->slot_names[req], name) != 0)) {
 		int slot = slot_for(v, name);
 
-		log_warn("port %s: ofport_request=%u not given: number %u is %s %s; it gets %d", name, req, req,
-			 holder ? "the port" : "kept for the flows of", holder ? holder->name : v->slot_names[req], slot);
-		return slot;
+		if (slot >= 0)
+			log_warn("port %s: ofport_request=%u not given: number %u is %s %s; it gets %d", name, req, req,
+				 holder ? "the port" : "kept for the flows of", holder ? holder->name : v->slot_names[req],
+				 slot);
+		return slot; /* -1: port_add says no slot is free */
 	}
 	if (kept >= 0) {
 		unsigned *rules = malloc(PORT_MAX * sizeof(*rules));
@@ -193,8 +195,14 @@ static int port_add(struct vswd *v, struct json_object *o, bool privileged, char
 		snprintf(err, errlen, "port %s exists", name);
 		return -1;
 	}
-	/* The generic options first: ofport_request picks the slot. */
-	if (port_opts_parse(o, &opts, err, errlen) < 0)
+	pt = port_type_find(type);
+	if (!pt) {
+		snprintf(err, errlen, "unknown port type %.32s (known: %s)", type ? type : "(none)", port_type_names());
+		return -1;
+	}
+	/* Keys and generic options checked before a slot is picked: ofport_request picks it, and logs a refusal. */
+	if (port_type_check(pt, o, port_opts_keys, privileged, err, errlen) < 0 ||
+	    port_opts_parse(o, &opts, err, errlen) < 0)
 		return -1;
 	slot = opts.has_ofport_request ? slot_requested(v, name, opts.ofport_request) : slot_for(v, name);
 	if (slot < 0) {
@@ -209,13 +217,6 @@ static int port_add(struct vswd *v, struct json_object *o, bool privileged, char
 			snprintf(err, errlen, "no room for more than %d ports", PORT_MAX);
 		return -1;
 	}
-	pt = port_type_find(type);
-	if (!pt) {
-		snprintf(err, errlen, "unknown port type %.32s (known: %s)", type ? type : "(none)", port_type_names());
-		return -1;
-	}
-	if (port_type_check(pt, o, port_opts_keys, privileged, err, errlen) < 0)
-		return -1;
 	/* The generic options (MAC/IP locking, limits): the slot is set up before the port exists. */
 	if (switch_port_attach(v->sw, (unsigned)slot, &opts, err, errlen) < 0)
 		return -1;

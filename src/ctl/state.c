@@ -45,13 +45,13 @@
  * closed).  Writes go through lib/atomic_file.h: a crash leaves the old
  * file or the new one.
  *
- * Restore is two phases.  Check (vswd_state_load, before the config's
+ * Restore is three steps.  Check (vswd_state_load, before the config's
  * ports): parse, format and version, the keys, every port entry against
  * its type's table (port_type_check, as a privileged request), no
  * duplicate name, the ofports (numbers 0 to 65279, no name or number
  * twice), then the checksum; any failure and the file is renamed
- * state.json.corrupt-TIME and nothing of it is applied.  Then each name
- * is given its recorded number before any port is added.  Apply
+ * state.json.corrupt-TIME and nothing of it is applied.  Numbers: each
+ * name is given its recorded number before any port is added.  Apply
  * (vswd_state_restore): each port as a port-add request, its static tunnel
  * fdb entries (vswctl tunnel fdb add: ctl_tunnel.c), then the flows
  * (replacing those of the flows file, all or nothing); a port whose
@@ -255,12 +255,6 @@ int vswd_state_changed(struct vswd *v, char *err, size_t errlen)
 
 /* ---- restore ---- */
 
-static int cmp_entry_name(const void *a, const void *b)
-{
-	return strcmp(json_param_str(*(struct json_object *const *)a, "name"),
-		      json_param_str(*(struct json_object *const *)b, "name"));
-}
-
 /*
  * "ofports": an array of {"name": a valid port name, "ofport": 0 to
  * 65279}, no name and no number twice (a file vswd wrote never has
@@ -317,7 +311,7 @@ static int state_check_ofports(struct json_object *a, char *err, size_t errlen)
 		}
 	}
 	if (!rc && n > 1) {
-		qsort(byname, n, sizeof(*byname), cmp_entry_name);
+		qsort(byname, n, sizeof(*byname), cmp_port_name);
 		for (size_t i = 1; i < n && !rc; i++)
 			if (strcmp(json_param_str(byname[i], "name"), json_param_str(byname[i - 1], "name")) == 0) {
 				snprintf(err, errlen, "ofports: port %s given two numbers", json_param_str(byname[i], "name"));
