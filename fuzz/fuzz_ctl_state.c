@@ -13,14 +13,16 @@
  * everything else, so the first input byte picks options:
  *   bit 0: "seal" the rest: when it parses as an object with "ports" and
  *          "flows", its "checksum" is set to the right one (the file
- *          format's FNV-1a of {"ports":...,"flows":...}, docs/VSWD.md,
+ *          format's FNV-1a of {"ports":...,"flows":...[,"tunnel_fdb":...]
+ *          [,"ofports":...]}, docs/VSWD.md,
  *          computed here again), so the fuzzer reaches the apply phase
  *   bit 1: a port "vm1" from the config file is there before the restore
  *          (the config wins a name; its ports are not saved)
  * What must hold: a refused file (-1) applied nothing (no port, no flow
  * added) and was moved aside with a reason in the error; an accepted one
  * left a state.json which, read again into an empty vswd, is accepted
- * with no failure and gives the same ports; after each input every port
+ * with no failure and gives the same ports at the same numbers (the
+ * file's "ofports"); after each input every port
  * and flow is deleted, every stub freed, the fd count is back and the
  * directory is emptied.
  *
@@ -166,10 +168,10 @@ static char *read_file(const char *p, size_t *len)
 	return buf;
 }
 
-/* The file format's checksum (state.c): FNV-1a 64 of {"ports":P,"flows":F} printed plain. */
+/* The file format's checksum (state.c): FNV-1a 64 of {"ports":P,"flows":F[,"tunnel_fdb":T][,"ofports":O]} printed plain. */
 static void seal(struct json_object *o)
 {
-	struct json_object *ports, *flows, *body;
+	struct json_object *ports, *flows, *body, *f;
 	const char *s;
 	uint64_t h = 0xcbf29ce484222325ull;
 	char sum[32];
@@ -180,6 +182,10 @@ static void seal(struct json_object *o)
 	body = json_object_new_object();
 	json_object_object_add(body, "ports", json_object_get(ports));
 	json_object_object_add(body, "flows", json_object_get(flows));
+	if (json_object_object_get_ex(o, "tunnel_fdb", &f))
+		json_object_object_add(body, "tunnel_fdb", json_object_get(f));
+	if (json_object_object_get_ex(o, "ofports", &f))
+		json_object_object_add(body, "ofports", json_object_get(f));
 	for (s = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE); *s; s++) {
 		h ^= (unsigned char)*s;
 		h *= 0x100000001b3ull;
@@ -224,6 +230,16 @@ static void add_config_port(void)
 	json_object_put(conf);
 }
 
+/* Each slot's port name ("" for none) into @names, to compare the numbers two restores gave. */
+static void port_names(char (*names)[PORT_NAME_MAX])
+{
+	for (unsigned i = 0; i < PORT_MAX; i++) {
+		struct port *p = atomic_load(&v.sw->ports[i]);
+
+		snprintf(names[i], PORT_NAME_MAX, "%s", p ? p->name : "");
+	}
+}
+
 /* At exit: the temporary state directory goes (it is empty between inputs). */
 static void remove_dir(void)
 {
@@ -233,6 +249,7 @@ static void remove_dir(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	static char names[PORT_MAX][PORT_NAME_MAX], names_again[PORT_MAX][PORT_NAME_MAX];
 	unsigned ports_before, ports_after;
 	size_t flows_before, saved_len;
 	char err[1024], *saved;
@@ -282,6 +299,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!exists(path))
 			abort();
 		ports_after = count_ports();
+		port_names(names);
 		saved = read_file(path, &saved_len);
 		reset();
 		if (data[0] & 2)
@@ -291,6 +309,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(saved);
 		if (vswd_state_restore(&v, err, sizeof(err)) != 0 || count_ports() != ports_after)
 			abort();
+		port_names(names_again);
+		if (memcmp(names, names_again, sizeof(names)) != 0)
+			abort(); /* a port came back with another number than the one the file recorded */
 	}
 	reset();
 	empty_dir();

@@ -8,7 +8,8 @@ checksum, bit 1 puts a config port "vm1" first) and a state file as vswd
 writes it to STATE_DIR/state.json (src/ctl/state.c): good files with their
 checksum, ports of every type, flows naming them, the config's name taken,
 and each way a file is refused (format, version, keys, entries, duplicate
-names, flow lines, checksum, cut or broken JSON).  Python 3 standard
+names, flow lines, "ofports" numbers out of range or twice, checksum, cut
+or broken JSON).  Python 3 standard
 library only; deterministic.
 """
 
@@ -19,18 +20,27 @@ import sys
 SEAL, CONFIG_VM1 = 1, 2
 
 
-def checksum(ports, flows):
-    """The file's checksum: FNV-1a 64 of {"ports":...,"flows":...} printed as json-c prints it plain."""
+def checksum(ports, flows, ofports=None):
+    """The file's checksum: FNV-1a 64 of {"ports":...,"flows":...[,"ofports":...]} printed as json-c prints it plain."""
+    body = {"ports": ports, "flows": flows}
+    if ofports is not None:
+        body["ofports"] = ofports
     h = 0xcbf29ce484222325
-    for b in json.dumps({"ports": ports, "flows": flows}, separators=(",", ":")).encode():
+    for b in json.dumps(body, separators=(",", ":")).encode():
         h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
     return "fnv1a64:%016x" % h
 
 
 def state(ports, flows, **over):
-    o = {"format": "vsw-state", "version": 1, "checksum": checksum(ports, flows), "ports": ports, "flows": flows}
+    o = {"format": "vsw-state", "version": 1, "checksum": checksum(ports, flows, over.get("ofports")),
+         "ports": ports, "flows": flows}
     o.update(over)
     return o
+
+
+def numbers(*pairs):
+    """An "ofports" array: (name, number) pairs."""
+    return [{"name": n, "ofport": k} for n, k in pairs]
 
 
 VM1 = {"mode": "server", "name": "vm1", "path": "/run/vsw/vm1.sock", "queues": 2, "type": "vhost-user"}
@@ -72,6 +82,20 @@ SEEDS = {
     "flow_two_lines": (SEAL, state([], ["a\nb"])),
     "flow_not_string": (SEAL, state([], [5])),
     "wrong_checksum": (0, state([VM2], [], checksum="fnv1a64:0000000000000000")),
+    # "ofports": each port's number (and kept names'), given back before any port is added
+    "ofports_good": (SEAL, state([VM1, VM2], FLOWS, ofports=numbers(("vm2", 0), ("vm1", 7), ("vm9", 3)))),
+    "ofports_config_vm1": (SEAL | CONFIG_VM1, state([VM2], ["in_port=vm1,actions=output:vm2"],
+                                                    ofports=numbers(("vm1", 5), ("vm2", 0)))),
+    "ofports_past_slots": (SEAL, state([VM2], [], ofports=numbers(("vm2", 4096)))),
+    "ofports_request": (SEAL, state([dict(VM2, ofport_request=9), dict(VM1, ofport_request=9)], [],
+                                    ofports=numbers(("vm1", 9)))),
+    "ofports_out_of_range": (SEAL, state([VM2], [], ofports=numbers(("vm2", 65280)))),
+    "ofports_negative": (SEAL, state([VM2], [], ofports=numbers(("vm2", -1)))),
+    "ofports_number_twice": (SEAL, state([VM1, VM2], [], ofports=numbers(("vm1", 1), ("vm2", 1)))),
+    "ofports_name_twice": (SEAL, state([VM2], [], ofports=numbers(("vm2", 1), ("vm2", 2)))),
+    "ofports_bad_name": (SEAL, state([VM2], [], ofports=numbers(("vm 2", 1)))),
+    "ofports_not_array": (SEAL, state([VM2], [], ofports={"vm2": 1})),
+    "ofports_extra_key": (SEAL, state([VM2], [], ofports=[{"name": "vm2", "ofport": 1, "x": 0}])),
     "many_ports": (SEAL, state([{"name": "p%02d" % i, "type": "tap", "ifname": "vsw-p%d" % i} for i in range(40)],
                                [])),
 }

@@ -485,10 +485,14 @@ static void state_give_ofports(struct vswd *v, struct json_object *ofports, cons
 			continue;
 		}
 		holder = atomic_load(&v->sw->ports[num]);
-		if (has >= 0 || holder || v->slot_names[num][0]) {
-			log_warn("state %s: port %s: number %" PRId64 " not given back: %s %s", path, name, num,
-				 has >= 0 ? "it has number" : holder ? "it is port" : "it is kept for",
-				 has >= 0 ? "another" : holder ? holder->name : v->slot_names[num]);
+		if (has >= 0) {
+			log_warn("state %s: port %s: number %" PRId64 " not given back: it has number %d already", path,
+				 name, num, has);
+			continue;
+		}
+		if (holder || v->slot_names[num][0]) {
+			log_warn("state %s: port %s: number %" PRId64 " not given back: it is %s %s", path, name, num,
+				 holder ? "port" : "kept for", holder ? holder->name : v->slot_names[num]);
 			continue;
 		}
 		snprintf(v->slot_names[num], PORT_NAME_MAX, "%s", name);
