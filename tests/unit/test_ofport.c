@@ -17,6 +17,7 @@
 #include "ctl/commands.h"
 #include "ctl/daemon.h"
 #include "ctl/handlers.h"
+#include "ctl/reload.h"
 #include "flow/table.h"
 #include "../lib/stub_port.h"
 
@@ -259,6 +260,36 @@ static void test_vswctl_and_config(void **state)
 	vswd_shutdown(&v);
 }
 
+/*
+ * A SIGHUP reload (ctl/reload.h) keeps every number whatever the new order
+ * of the config's list: a changed entry is deleted and added again and
+ * takes its kept slot back; a new entry's ofport_request is given.
+ */
+static void test_reload_keeps_numbers(void **state)
+{
+	struct json_object *old, *new;
+	char err[256];
+	int x, y;
+
+	start();
+	old = json_tokener_parse("{\"ports\":[{\"name\":\"x\",\"type\":\"vhost-user\",\"path\":\"/x\"},"
+				 "{\"name\":\"y\",\"type\":\"vhost-user\",\"path\":\"/y\"}]}");
+	assert_int_equal(vswd_add_config_ports(&v, old, err, sizeof(err)), 0);
+	x = vswd_port_slot(&v, "x");
+	y = vswd_port_slot(&v, "y");
+	new = json_tokener_parse("{\"ports\":[{\"name\":\"w\",\"type\":\"vhost-user\",\"path\":\"/w\","
+				 "\"ofport_request\":30},{\"name\":\"y\",\"type\":\"vhost-user\",\"path\":\"/y\","
+				 "\"mac_limit\":3},{\"name\":\"x\",\"type\":\"vhost-user\",\"path\":\"/x\"}]}");
+	assert_int_equal(vswd_reload_ports(&v, old, new, err, sizeof(err)), 0);
+	assert_int_equal(vswd_port_slot(&v, "x"), x);
+	assert_int_equal(vswd_port_slot(&v, "y"), y); /* deleted and added again (changed): its number back */
+	assert_int_equal(v.sw->sp[y].cfg.mac_limit, 3);
+	assert_int_equal(vswd_port_slot(&v, "w"), 30);
+	json_object_put(old);
+	json_object_put(new);
+	vswd_shutdown(&v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -266,6 +297,7 @@ int main(void)
 		cmocka_unit_test(test_taken_number_logged),
 		cmocka_unit_test(test_out_of_range_refused),
 		cmocka_unit_test(test_vswctl_and_config),
+		cmocka_unit_test(test_reload_keeps_numbers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

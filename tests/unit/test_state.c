@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "ctl/daemon.h"
+#include "ctl/reload.h"
 #include "flow/table.h"
 #include "../lib/proc_counts.h"
 #include "../lib/stub_port.h"
@@ -825,6 +826,27 @@ static void test_numbers_hostile(void **state)
 	}
 }
 
+/* A SIGHUP reload that adds a config port saves its number at once (the next start gives it back). */
+static void test_reload_saves_numbers(void **state)
+{
+	struct json_object *old = json_tokener_parse("{\"ports\":[{\"name\":\"x\",\"type\":\"vhost-user\","
+						     "\"path\":\"/cfg-x\"}]}"), *new;
+	char err[256];
+
+	start("st10");
+	assert_int_equal(vswd_add_config_ports(&v, old, err, sizeof(err)), 0);
+	assert_int_equal(vswd_state_restore(&v, err, sizeof(err)), 0);
+	assert_int_equal(recorded("st10", "x"), 0);
+	new = json_tokener_parse("{\"ports\":[{\"name\":\"w\",\"type\":\"vhost-user\",\"path\":\"/cfg-w\","
+				 "\"ofport_request\":9},{\"name\":\"x\",\"type\":\"vhost-user\",\"path\":\"/cfg-x\"}]}");
+	assert_int_equal(vswd_reload_ports(&v, old, new, err, sizeof(err)), 0);
+	assert_int_equal(recorded("st10", "w"), 9);
+	assert_int_equal(recorded("st10", "x"), 0);
+	json_object_put(old);
+	json_object_put(new);
+	vswd_shutdown(&v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -836,6 +858,7 @@ int main(void)
 		cmocka_unit_test(test_numbers_survive_restart),
 		cmocka_unit_test(test_numbers_old_format),
 		cmocka_unit_test(test_numbers_hostile),
+		cmocka_unit_test(test_reload_saves_numbers),
 	};
 
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
