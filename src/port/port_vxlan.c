@@ -205,7 +205,7 @@ static void vx_describe(struct port *p, char *buf, size_t len)
 	if (off >= 0 && (size_t)off < len)
 		off += snprintf(buf + off, len - (size_t)off, " mtu %u (route %u%s) frame_max %u", v->mtu.used,
 				v->mtu.route, v->mtu.conf ? ", mtu= set" : "",
-				atomic_load_explicit(&p->tx_frame_max, memory_order_relaxed));
+				atomic_load_explicit(&v->mtu.frame_max, memory_order_relaxed));
 	if (gso_err && off >= 0 && (size_t)off < len)
 		off += snprintf(buf + off, len - (size_t)off,
 				" udp_gso off (the kernel refused it: %s; offloaded frames segmented in software)",
