@@ -336,6 +336,15 @@ void vxlan_mtu_apply(struct vxlan_mtu *m, const struct vtep *vt, struct port *p)
 	atomic_store_explicit(&p->tx_frame_max, one ? max : 0, memory_order_relaxed);
 }
 
+unsigned vxlan_mtu_dst_count(const struct vxlan_mtu *m)
+{
+	unsigned n = 0;
+
+	for (unsigned e = 0; m->dsts && e < VXLAN_MTU_DSTS; e++)
+		n += dst_live(&m->dsts->slot[e]);
+	return n;
+}
+
 unsigned vxlan_mtu_dump(const struct vxlan_mtu *m, const struct vtep *vt, struct vxlan_mtu_entry *out, unsigned max)
 {
 	unsigned n = atomic_load_explicit(&vt->n_remotes, memory_order_acquire), k = 0;

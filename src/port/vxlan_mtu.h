@@ -164,6 +164,9 @@ static inline void vxlan_mtu_key(const union vtep_addr *a, bool ipv6, uint64_t k
  */
 unsigned vxlan_mtu_dst_max(struct vxlan_mtu *m, const uint64_t key[2], uint32_t now_s);
 
+/* remote=flow: the cache's live destinations (control thread; 0 without the cache). */
+unsigned vxlan_mtu_dst_count(const struct vxlan_mtu *m);
+
 /* A destination's MTU as `show` lists it where it differs from the port's. */
 struct vxlan_mtu_entry {
 	union vtep_addr addr;	/* port 0 */
