@@ -84,6 +84,14 @@ Steps:
        - `tunnel fdb add MAC remote=C` for a MAC that never talks (a
          permanent neighbour in cA): cA's pings to it on C's wire only;
          listed static; `tunnel fdb del` removes it;
+       - an underlay MTU per remote (item 4): hA's route to C with `mtu 1400`,
+         B's path 1500: `show` gives t0's MTU 1400 and lists B's 1500 (text and
+         --json); a 1430-byte DF packet crosses to cB, the same to cC gets
+         frag-needed 1350 from cC's address; 2 too_big drops, 2 answers; iperf3
+         TCP to each completes; cA's route to cC learns 1350, to cB nothing;
+         then the same with one `remote=flow` port whose flows pick B or C by
+         inner destination (C's MTU met by a first large frame, read by the
+         next tick, listed as a tun_dst);
      then `vni=flow`: hC's VTEP in VNI + 1, flows in_port=t0,tun_id=VNI ->
      a, tun_id=VNI+1 -> a2, a -> set_tunnel:VNI, a2 -> set_field->tun_id,
      and per-VNI flood lists (`tunnel fdb add 00:00:00:00:00:00 vni=VNI
