@@ -31,17 +31,17 @@
 #error "include vsw/virtq.h, which includes this"
 #endif
 
-static inline uint16_t sh_load16(const uint16_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
-static inline uint32_t sh_load32(const uint32_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
-static inline uint64_t sh_load64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
-static inline uint16_t sh_load16_acquire(const uint16_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
-static inline void sh_store16(uint16_t *p, uint16_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
-static inline void sh_store32(uint32_t *p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
-static inline void sh_store64(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
-static inline void sh_store16_release(uint16_t *p, uint16_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+static inline uint16_t vq_sh_load16(const uint16_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+static inline uint32_t vq_sh_load32(const uint32_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+static inline uint64_t vq_sh_load64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+static inline uint16_t vq_sh_load16_acquire(const uint16_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static inline void vq_sh_store16(uint16_t *p, uint16_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
+static inline void vq_sh_store32(uint32_t *p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
+static inline void vq_sh_store64(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
+static inline void vq_sh_store16_release(uint16_t *p, uint16_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
 
 /* Full fence: orders an earlier store before a later load (the notification races). */
-static inline void sh_fence_store_load(void) { atomic_thread_fence(memory_order_seq_cst); }
+static inline void vq_sh_fence_store_load(void) { atomic_thread_fence(memory_order_seq_cst); }
 
 /*
  * One 16-byte descriptor (split or packed; same size, different second half)
@@ -50,18 +50,18 @@ static inline void sh_fence_store_load(void) { atomic_thread_fence(memory_order_
  * compiler barrier so the private copy cannot be re-derived from shared
  * memory later.
  */
-struct raw_desc {
+struct vq_raw_desc {
 	uint64_t addr;
 	uint64_t rest; /* len (bits 0-31) and two 16-bit fields */
 };
 
-static inline struct raw_desc sh_load_desc(const void *src)
+static inline struct vq_raw_desc vq_sh_load_desc(const void *src)
 {
-	struct raw_desc d;
+	struct vq_raw_desc d;
 
 	if (((uintptr_t)src & 7) == 0) {
-		d.addr = sh_load64((const uint64_t *)src);
-		d.rest = sh_load64((const uint64_t *)src + 1);
+		d.addr = vq_sh_load64((const uint64_t *)src);
+		d.rest = vq_sh_load64((const uint64_t *)src + 1);
 	} else {
 		memcpy(&d, src, sizeof(d));
 		__asm__ __volatile__("" ::: "memory");
@@ -69,12 +69,13 @@ static inline struct raw_desc sh_load_desc(const void *src)
 	return d;
 }
 
-static inline uint32_t raw_len(struct raw_desc d) { return (uint32_t)d.rest; }
-static inline uint16_t raw_hi16a(struct raw_desc d) { return (uint16_t)(d.rest >> 32); } /* split flags, packed id */
-static inline uint16_t raw_hi16b(struct raw_desc d) { return (uint16_t)(d.rest >> 48); } /* split next, packed flags */
+/* The second half's fields: len; then split flags / packed id; then split next / packed flags. */
+static inline uint32_t vq_raw_len(struct vq_raw_desc d) { return (uint32_t)d.rest; }
+static inline uint16_t vq_raw_hi16a(struct vq_raw_desc d) { return (uint16_t)(d.rest >> 32); }
+static inline uint16_t vq_raw_hi16b(struct vq_raw_desc d) { return (uint16_t)(d.rest >> 48); }
 
 /* Packed ring: move position @pos (wrap counter @wrap) forward by @n descriptors. */
-static inline void packed_advance(unsigned num, uint16_t *pos, bool *wrap, unsigned n)
+static inline void vq_packed_advance(unsigned num, uint16_t *pos, bool *wrap, unsigned n)
 {
 	unsigned p = *pos + n;
 
@@ -101,7 +102,7 @@ static inline void vq_write_used_split(struct vq *q, const struct vq_used_pendin
 {
 	struct virtq_used_elem *u = &q->ring.split.used->ring[q->used_idx & (q->num - 1)];
 
-	sh_store64((uint64_t *)u, (uint64_t)p->len << 32 | p->id);
+	vq_sh_store64((uint64_t *)u, (uint64_t)p->len << 32 | p->id);
 	q->used_idx += p->count;
 	q->staged += p->count;
 }
@@ -122,18 +123,18 @@ static inline void vq_write_used_packed(struct vq *q, const struct vq_used_pendi
 	/* 2.8.4: in a used descriptor WRITE says whether data was written. */
 	if (p->len)
 		flags |= VIRTQ_DESC_F_WRITE;
-	sh_store16(&u->id, p->id);
-	sh_store32(&u->len, p->len);
+	vq_sh_store16(&u->id, p->id);
+	vq_sh_store32(&u->len, p->len);
 	if (!q->batch_head.pending) {
 		q->batch_head.pos = q->used_idx;
 		q->batch_head.flags = flags;
 		q->batch_head.pending = true;
 	} else {
 		/* Invisible until the head's release store in vq_publish_packed() orders it. */
-		sh_store16(&u->flags, flags);
+		vq_sh_store16(&u->flags, flags);
 	}
 	q->used_since_signal += p->ndesc;
-	packed_advance(q->num, &q->used_idx, &q->used_wrap, p->ndesc);
+	vq_packed_advance(q->num, &q->used_idx, &q->used_wrap, p->ndesc);
 }
 
 /* One used element into the ring of either layout (still unpublished). */
@@ -189,12 +190,12 @@ static inline bool vq_pop_lone_split(struct vq *q, struct vq_elem *elem, struct 
 
 	if (q->last_avail == q->avail_idx_cache)
 		return false;
-	head = sh_load16(&q->ring.split.avail->ring[q->last_avail & (q->num - 1)]);
+	head = vq_sh_load16(&q->ring.split.avail->ring[q->last_avail & (q->num - 1)]);
 	if (head >= q->num)
 		return false;
 	d = (const uint64_t *)&q->ring.split.desc[head];
-	addr = sh_load64(&d[0]);
-	rest = sh_load64(&d[1]);
+	addr = vq_sh_load64(&d[0]);
+	rest = vq_sh_load64(&d[1]);
 	if (!vq_take_lone(q, addr, (uint32_t)rest, (uint16_t)(rest >> 32), head, elem, iov))
 		return false;
 	q->last_avail++;
@@ -211,16 +212,16 @@ static inline bool vq_pop_lone_split(struct vq *q, struct vq_elem *elem, struct 
 static inline bool vq_pop_lone_packed(struct vq *q, struct vq_elem *elem, struct iovec *iov)
 {
 	struct pvirtq_desc *dp = &q->ring.packed.desc[q->last_avail];
-	uint16_t flags = sh_load16_acquire(&dp->flags);
+	uint16_t flags = vq_sh_load16_acquire(&dp->flags);
 	uint64_t addr, rest;
 
 	if (!vq_desc_is_avail(flags, q->avail_wrap))
 		return false;
-	addr = sh_load64((const uint64_t *)dp);
-	rest = sh_load64((const uint64_t *)dp + 1);
+	addr = vq_sh_load64((const uint64_t *)dp);
+	rest = vq_sh_load64((const uint64_t *)dp + 1);
 	if (!vq_take_lone(q, addr, (uint32_t)rest, flags, (uint16_t)(rest >> 32), elem, iov))
 		return false;
-	packed_advance(q->num, &q->last_avail, &q->avail_wrap, 1);
+	vq_packed_advance(q->num, &q->last_avail, &q->avail_wrap, 1);
 	q->popped_since_hint++;
 	return true;
 }

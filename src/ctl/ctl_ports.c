@@ -14,6 +14,7 @@
 #include "lib/json_param.h"
 #include "lib/log.h"
 #include "port/port_types.h"
+#include "port/port_vxlan.h"
 
 /* ---- the ports of the switch: added, deleted (the config file's too) ---- */
 
@@ -346,6 +347,34 @@ static struct json_object *show_kept(struct vswd *v)
 	return kept;
 }
 
+/*
+ * A vxlan port's remotes whose underlay MTU is not the port's (each
+ * remote's route MTU, or remote=flow's destinations): "remote_mtu", an
+ * array of {remote, route, mtu, frame_max[, flow]}, only when there is one.
+ */
+static void show_remote_mtu(struct port *p, struct json_object *o)
+{
+	static struct port_vxlan_mtu m[PORT_VXLAN_MTU_MAX];	/* the control thread's alone */
+	unsigned n = port_vxlan_mtu_dump(p, m, PORT_VXLAN_MTU_MAX);
+	struct json_object *a;
+
+	if (!n)
+		return;
+	a = json_object_new_array();
+	for (unsigned i = 0; i < n; i++) {
+		struct json_object *e = json_object_new_object();
+
+		json_object_object_add(e, "remote", json_object_new_string(m[i].remote));
+		json_object_object_add(e, "route", json_object_new_int64(m[i].route));
+		json_object_object_add(e, "mtu", json_object_new_int64(m[i].mtu));
+		json_object_object_add(e, "frame_max", json_object_new_int64(m[i].frame_max));
+		if (m[i].flow)
+			json_object_object_add(e, "flow", json_object_new_boolean(true));
+		json_object_array_add(a, e);
+	}
+	json_object_object_add(o, "remote_mtu", a);
+}
+
 struct json_object *ctl_show(struct vswd *v, struct json_object *req, struct ctl_peer *peer)
 {
 	struct json_object *r, *ports, *kept = show_kept(v);
@@ -375,6 +404,8 @@ struct json_object *ctl_show(struct vswd *v, struct json_object *req, struct ctl
 		json_object_object_add(o, "type", json_object_new_string(p->ops->type));
 		json_object_object_add(o, "state", json_object_new_string(state));
 		json_object_object_add(o, "options", port_opts_json(&v->sw->sp[i].cfg));
+		if (port_is_vxlan(p))
+			show_remote_mtu(p, o);
 		json_object_array_add(ports, o);
 	}
 	json_object_object_add(r, "ports", ports);
@@ -418,6 +449,22 @@ static void print_options(struct json_object *p)
 	printf("\n");
 }
 
+/* A vxlan port's remotes of another MTU than the port's, one line each: "  remote IP mtu U (route R) frame_max F". */
+static void print_remote_mtu(struct json_object *p)
+{
+	struct json_object *a;
+
+	if (!json_object_object_get_ex(p, "remote_mtu", &a) || !json_object_is_type(a, json_type_array))
+		return;
+	for (size_t i = 0; i < json_object_array_length(a); i++) {
+		struct json_object *e = json_object_array_get_idx(a, i);
+
+		printf("%-16s remote %s mtu %" PRId64 " (route %" PRId64 ") frame_max %" PRId64 "%s\n", "",
+		       ctl_reply_str(e, "remote"), ctl_reply_int(e, "mtu"), ctl_reply_int(e, "route"),
+		       ctl_reply_int(e, "frame_max"), json_object_object_get_ex(e, "flow", NULL) ? " (tun_dst)" : "");
+	}
+}
+
 void ctl_show_print(struct json_object *r)
 {
 	struct json_object *ports, *kept;
@@ -434,6 +481,7 @@ void ctl_show_print(struct json_object *r)
 			printf("%-16s %-12s %s\n", ctl_reply_str(p, "name"), ctl_reply_str(p, "type"),
 			       ctl_reply_str(p, "state"));
 			print_options(p);
+			print_remote_mtu(p);
 		}
 	if (json_object_object_get_ex(r, "kept", &kept))
 		for (size_t i = 0; i < json_object_array_length(kept); i++) {

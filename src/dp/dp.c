@@ -194,6 +194,7 @@ int dp_start(struct dp *dp, struct vswitch *sw, unsigned nworkers, const int *cp
 		w->dp = dp;
 		w->id = i;
 		w->ctx.io.worker_id = i;
+		w->ctx.io.too_big = dp_pmtu_port_too_big;
 		w->ctx.perf_rng = 0x9e3779b9u + i; /* any nonzero seed */
 		w->ctx.flow = dp_flow_ctx_new();
 		if (!w->ctx.flow)

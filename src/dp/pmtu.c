@@ -1,22 +1,10 @@
 /* pmtu.c - the tx stage's size check for a destination with a frame limit, and the ICMP answers (see pmtu.h). */
 #include "dp/pmtu.h"
 
+#include <stddef.h>
 #include <time.h>
 
-/* The bytes the largest frame @p makes goes out as: itself, or one segment of its segmentation request. */
-static unsigned wire_len(struct pkt *p)
-{
-	unsigned flags, hdr;
-
-	if (!p->gso_type)
-		return p->len;
-	/* Checked at rx (gso_check()): the L4 header is whole in the head. */
-	flags = pkt_parsed(p);
-	if (!(flags & PKT_F_L4))
-		return p->len;
-	hdr = p->ip_proto == 6 ? p->l4_off + (pkt_head(p)[p->l4_off + 12] >> 4) * 4u : p->l4_off + 8u;
-	return hdr + p->gso_size < p->len ? hdr + p->gso_size : p->len;
-}
+#include "dp/dp.h"
 
 /* May one more answer go (DP_PMTU_RATE a second, bursts of DP_PMTU_MAX)?  Reads the clock: too-big frames only. */
 static bool rate_admit(struct dp_pmtu *pm)
@@ -63,7 +51,7 @@ unsigned dp_pmtu_filter(struct dp_pmtu *pm, struct port *out, unsigned max, stru
 	for (unsigned i = 0; i < n; i++) {
 		struct pkt *p = pkts[i];
 
-		if (p->len <= max || wire_len(p) <= max) {
+		if (p->len <= max || gso_wire_len(p) <= max) {
 			pm->keep[k++] = p;
 			continue;
 		}
@@ -73,4 +61,12 @@ unsigned dp_pmtu_filter(struct dp_pmtu *pm, struct port *out, unsigned max, stru
 	if (big)
 		port_count_drop(out, DROP_TOO_BIG, big);
 	return k;
+}
+
+void dp_pmtu_port_too_big(struct port_io *io, struct port *out, struct pkt *pk, unsigned frame_max)
+{
+	/* The worker's io is its dp_ctx's: the answers go into that worker's room. */
+	struct dp_ctx *ctx = (struct dp_ctx *)((char *)io - offsetof(struct dp_ctx, io));
+
+	answer(&ctx->pmtu, out, frame_max, pk);
 }

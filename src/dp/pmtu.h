@@ -23,6 +23,13 @@
  * The MTU answered is the limit less the frame's own link header (an
  * untagged IPv4 frame over an IPv4 underlay of 1500: 1500 - 50 = 1450).
  *
+ * A port that picks each frame's destination itself, each with a limit
+ * of its own (a vxlan port's remotes behind routes of different MTUs),
+ * checks there instead (its tx_frame_max 0 while its limits differ) and
+ * hands the too-big frames back through port_io.too_big
+ * (dp_pmtu_port_too_big(), below): the same answer, with the limit of the
+ * destination the frame was to take.
+ *
  * Cost: ports without a limit pay one relaxed load per burst; a port with
  * one, a compare per frame; only too-big frames do more.  Answers are
  * rate-limited per worker (DP_PMTU_RATE per second, DP_PMTU_MAX per batch;
@@ -58,6 +65,15 @@ struct dp_pmtu {
  * counted too_big on @out and, within the rate, answered into pm.
  */
 unsigned dp_pmtu_filter(struct dp_pmtu *pm, struct port *out, unsigned max, struct pkt *const *pkts, unsigned n);
+
+/*
+ * port_io.too_big of a worker (its dp_ctx's io; dp.c sets it): @pk, which
+ * @out's tx_burst found too big for the destination it picked (limit
+ * @frame_max: a tunnel's remote behind a narrower path than the port's
+ * other remotes, port_tx_too_big()), answered as dp_pmtu_filter() answers,
+ * within the same rate.  The drop is the port's to count.
+ */
+void dp_pmtu_port_too_big(struct port_io *io, struct port *out, struct pkt *pk, unsigned frame_max);
 
 /* The list of @n frames to send to @out: @pkts as it is when @out has no frame limit, else the ones that fit. */
 static inline struct pkt *const *dp_pmtu_fit(struct dp_pmtu *pm, struct port *out, struct pkt *const *pkts,

@@ -77,6 +77,25 @@ static inline unsigned gso_needs(const struct pkt *p)
 }
 
 /*
+ * The bytes of the largest frame @p goes out as on a link that takes no
+ * offload: itself, or for a segmentation request one segment (its headers
+ * + gso_size).  What a size limit on the wire (a tunnel's path MTU) is
+ * checked against.  Parses @p's head if that was not done yet.
+ */
+static inline unsigned gso_wire_len(struct pkt *p)
+{
+	unsigned hdr;
+
+	if (!p->gso_type)
+		return p->len;
+	/* Checked at rx (gso_check()): the L4 header is whole in the head. */
+	if (!(pkt_parsed(p) & PKT_F_L4))
+		return p->len;
+	hdr = p->ip_proto == 6 ? p->l4_off + (pkt_head(p)[p->l4_off + 12] >> 4) * 4u : p->l4_off + 8u;
+	return hdr + p->gso_size < p->len ? hdr + p->gso_size : p->len;
+}
+
+/*
  * Check @p's offload request against its headers (parsed here if they
  * were not yet).  GSO_OK, or why the frame is to be dropped.  For a
  * segmentation request: IPv4 + TCP for TCPV4, IPv6 + TCP for TCPV6, either

@@ -123,7 +123,30 @@ struct port_io {
 	unsigned worker_id;			/* picks the port's tx queue: worker_id % queues */
 	_Atomic(const struct port_blame *) blame; /* set around a syscall that might block; see port_blame */
 	struct dp_perf *perf;			/* the worker's stage timing (lib/perf.h), or NULL when off */
+	/*
+	 * The data path's answer to a frame a tx_burst found too big for the
+	 * destination it chose (port_tx_too_big()), or NULL: none (a unit test
+	 * of one port).  Set by the data path, which owns the answers; a port
+	 * never includes it.
+	 */
+	void (*too_big)(struct port_io *io, struct port *out, struct pkt *pk, unsigned frame_max);
 };
+
+/*
+ * A tx_burst that picks each frame's destination itself (a tunnel's remote
+ * VTEP, each behind its own path MTU) found @pk too big for it: larger
+ * than @frame_max, that destination's largest frame.  The port counts the
+ * drop (too_big) and calls this once per frame (a flood too big for several
+ * remotes: once, with the smallest of their limits); the data path may
+ * answer the sender with ICMP as its own tx stage check does (dp/pmtu.h),
+ * reading @pk before this returns and keeping nothing of it.  No
+ * allocation, no syscall: the answer is queued in the worker's room.
+ */
+static inline void port_tx_too_big(struct port_io *io, struct port *out, struct pkt *pk, unsigned frame_max)
+{
+	if (io->too_big)
+		io->too_big(io, out, pk, frame_max);
+}
 
 /* A port's news for the control plane (port_env.changed), on the control thread. */
 enum port_change {

@@ -205,7 +205,7 @@ static void vx_describe(struct port *p, char *buf, size_t len)
 	if (off >= 0 && (size_t)off < len)
 		off += snprintf(buf + off, len - (size_t)off, " mtu %u (route %u%s) frame_max %u", v->mtu.used,
 				v->mtu.route, v->mtu.conf ? ", mtu= set" : "",
-				atomic_load_explicit(&p->tx_frame_max, memory_order_relaxed));
+				atomic_load_explicit(&v->mtu.frame_max, memory_order_relaxed));
 	if (gso_err && off >= 0 && (size_t)off < len)
 		off += snprintf(buf + off, len - (size_t)off,
 				" udp_gso off (the kernel refused it: %s; offloaded frames segmented in software)",
@@ -236,7 +236,10 @@ static void vx_describe(struct port *p, char *buf, size_t len)
  * counts (gso_sends: payloads of more than one datagram sent, gso_segments:
  * their datagrams; gso_fallbacks: 1 once the kernel refused GSO for good,
  * gso_resent: datagrams of GSO payloads then sent one by one; gro_receives:
- * slots holding more than one datagram, gro_segments: their datagrams).
+ * slots holding more than one datagram, gro_segments: their datagrams);
+ * remote=flow's cache of destinations' MTUs (mtu_cache_entries,
+ * mtu_cache_asked: misses handed to the tick, mtu_cache_evicted: entries
+ * a full bucket gave up).
  */
 static unsigned vx_type_stats(struct port *p, struct port_type_stat *out, unsigned max)
 {
@@ -246,9 +249,9 @@ static unsigned vx_type_stats(struct port *p, struct port_type_stat *out, unsign
 	struct vx_port *v = vx_of(p);
 	unsigned n = 0, learned, statics;
 
-	_Static_assert(VX_RX__COUNT + VTEP__COUNT + VX_OFF__COUNT + 6 <= PORT_TYPE_STATS_MAX,
+	_Static_assert(VX_RX__COUNT + VTEP__COUNT + VX_OFF__COUNT + 9 <= PORT_TYPE_STATS_MAX,
 		       "the figures fit what `stats` asks for");
-	if (max < VX_RX__COUNT + VTEP__COUNT + VX_OFF__COUNT + 6)
+	if (max < VX_RX__COUNT + VTEP__COUNT + VX_OFF__COUNT + 9)
 		return 0;
 	for (unsigned r = 0; r < VX_RX__COUNT; r++)
 		out[n++] = (struct port_type_stat){ rx_names[r], atomic_load_explicit(&v->rx_bad[r], memory_order_relaxed) };
@@ -265,6 +268,12 @@ static unsigned vx_type_stats(struct port *p, struct port_type_stat *out, unsign
 	for (unsigned c = 0; c < VX_OFF__COUNT; c++)
 		out[n++] = (struct port_type_stat){ vx_off_names[c],
 						    atomic_load_explicit(&v->off_count[c], memory_order_relaxed) };
+	/* remote=flow's cache of destinations' MTUs (vxlan_mtu.h): live entries, misses asked for, entries given up */
+	out[n++] = (struct port_type_stat){ "mtu_cache_entries", vxlan_mtu_dst_count(&v->mtu) };
+	out[n++] = (struct port_type_stat){ "mtu_cache_asked", v->mtu.dsts ? atomic_load_explicit(&v->mtu.dsts->asked,
+											  memory_order_relaxed) : 0 };
+	out[n++] = (struct port_type_stat){ "mtu_cache_evicted",
+					    v->mtu.dsts ? atomic_load_explicit(&v->mtu.dsts->evicted, memory_order_relaxed) : 0 };
 	return n;
 }
 
@@ -811,4 +820,22 @@ const char *port_vxlan_remote_str(struct port *p, unsigned r)
 	struct vx_port *v = vx_of(p);
 
 	return r < atomic_load_explicit(&v->vt.n_remotes, memory_order_acquire) ? v->vt.remotes[r].str : "?";
+}
+
+unsigned port_vxlan_mtu_dump(struct port *p, struct port_vxlan_mtu *out, unsigned max)
+{
+	struct vx_port *v = vx_of(p);
+	struct vxlan_mtu_entry e[PORT_VXLAN_MTU_MAX];
+	unsigned n = vxlan_mtu_dump(&v->mtu, &v->vt, e, max < PORT_VXLAN_MTU_MAX ? max : PORT_VXLAN_MTU_MAX);
+
+	_Static_assert(sizeof(out->remote) >= INET6_ADDRSTRLEN, "an address fits");
+	_Static_assert(PORT_VXLAN_MTU_MAX == VTEP_REMOTES_MAX + VXLAN_MTU_DSTS, "every remote and destination fits");
+	for (unsigned i = 0; i < n; i++) {
+		out[i] = (struct port_vxlan_mtu){ .flow = e[i].remote < 0, .route = e[i].route, .mtu = e[i].mtu,
+						  .frame_max = e[i].frame_max };
+		inet_ntop(v->ipv6 ? AF_INET6 : AF_INET,
+			  v->ipv6 ? (const void *)&e[i].addr.v6.sin6_addr : (const void *)&e[i].addr.v4.sin_addr,
+			  out[i].remote, sizeof(out[i].remote));
+	}
+	return n;
 }

@@ -63,4 +63,18 @@ unsigned port_vxlan_fdb_dump(struct port *p, struct vtep_entry *out, unsigned ma
 unsigned port_vxlan_flood_dump(struct port *p, struct vtep_flood *out, unsigned max);
 const char *port_vxlan_remote_str(struct port *p, unsigned remote);
 
+/* A remote VTEP whose underlay MTU is not the port's, as `show` lists it. */
+struct port_vxlan_mtu {
+	char remote[46];	/* its address (INET6_ADDRSTRLEN) */
+	bool flow;		/* remote=flow: a destination of the cache, not one of remote= or the static entries' */
+	unsigned route;		/* the kernel's route MTU to it */
+	unsigned mtu;		/* the one used: that, capped by mtu= */
+	unsigned frame_max;	/* its largest inner frame */
+};
+
+#define PORT_VXLAN_MTU_MAX (32 + 256)	/* the most port_vxlan_mtu_dump() lists: remotes and remote=flow's destinations */
+
+/* Control thread: up to @max remotes of @p whose MTU differs from the port's (describe's `mtu U`) into @out; their count. */
+unsigned port_vxlan_mtu_dump(struct port *p, struct port_vxlan_mtu *out, unsigned max);
+
 #endif

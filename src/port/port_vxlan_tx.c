@@ -666,12 +666,44 @@ static bool vx_flow_dst(struct vx_port *v, unsigned m, const struct pkt *pk)
 	return true;
 }
 
+/* remote=flow: a burst's last destination and its frame limit (a burst mostly goes to one VTEP: one cache lookup). */
+struct vx_mtu_memo {
+	uint64_t key[2];	/* 0, 0: none yet (no destination is that) */
+	unsigned max;
+};
+
+/*
+ * remote=flow: does frame @pk fit the path to its destination @dst?  The
+ * cache's limit for it (vxlan_mtu_dst_max(): a miss takes the port's and
+ * is asked for), through *@memo.  When it does not: a too_big drop,
+ * answered with that limit (port_tx_too_big()), false.
+ */
+static bool vx_flow_fits(struct vx_port *v, struct port_io *io, struct pkt *pk, const union vtep_addr *dst,
+			 struct vx_mtu_memo *memo, uint32_t now_s, unsigned drops[DROP__COUNT])
+{
+	uint64_t key[2];
+
+	vxlan_mtu_key(dst, v->ipv6, key);
+	if (key[0] != memo->key[0] || key[1] != memo->key[1]) {
+		memo->max = vxlan_mtu_dst_max(&v->mtu, key, now_s);
+		memo->key[0] = key[0];
+		memo->key[1] = key[1];
+	}
+	if (!memo->max || gso_wire_len(pk) <= memo->max)
+		return true;
+	drops[DROP_TOO_BIG]++;
+	port_tx_too_big(io, &v->port, pk, memo->max);
+	return false;
+}
+
 /*
  * remote=flow: frame @pk in @vni to its tun_dst, as message *@m (the raw
- * socket's) or GSO payloads; the same order rules as vx_tx_burst()'s.
+ * socket's) or GSO payloads, if it fits the path there (checked when it
+ * is over @fit, vx_flow_fits()); the same order rules as vx_tx_burst()'s.
  */
 static void vx_tx_flow(struct vx_port *v, struct port_io *io, struct vx_clock *clk, struct pkt *pk, uint32_t vni,
-		       unsigned *m, unsigned *sent, unsigned *built, uint64_t *bytes, unsigned drops[DROP__COUNT])
+		       unsigned fit, struct vx_mtu_memo *memo, uint32_t now_s, unsigned *m, unsigned *sent,
+		       unsigned *built, uint64_t *bytes, unsigned drops[DROP__COUNT])
 {
 	if (*m == PKT_BURST) {
 		*sent += vx_send(v, io, clk, *m, bytes, drops);
@@ -681,6 +713,8 @@ static void vx_tx_flow(struct vx_port *v, struct port_io *io, struct vx_clock *c
 		drops[DROP_NO_TUNNEL_DST]++;
 		return;
 	}
+	if (pk->len > fit && !vx_flow_fits(v, io, pk, &v->tx_to[*m], memo, now_s, drops))
+		return;
 	if (v->n_gso && gso_needs(pk)) {
 		/* A copy: a flush within vx_gso_frame() may resend through msgs[] and tx_to[] (vx_gso_resend()). */
 		union vtep_addr dst = v->tx_to[*m];
@@ -712,6 +746,47 @@ struct vx_dest {
 };
 
 /*
+ * Does frame @pk fit the paths to its destination: remote *@r alone
+ * (*@to 0), or the flood mask *@to (*@need copies)?  Each copy too big
+ * for its remote's limit (vxlan_mtu_remote_max()) is a too_big drop and
+ * leaves the mask; the frame is answered once (port_tx_too_big()) with the
+ * smallest limit it was over.  *@r, *@to, *@need are what is left; false
+ * when nothing is.  Only for a frame over fit_all: the loop over a flood's
+ * remotes is what its copies cost anyway.
+ */
+static bool vx_fits(struct vx_port *v, struct port_io *io, struct pkt *pk, int *r, uint32_t *to, unsigned *need,
+		    unsigned drops[DROP__COUNT])
+{
+	unsigned wire = gso_wire_len(pk), over = 0;
+
+	if (!*to) {
+		unsigned lim = vxlan_mtu_remote_max(&v->mtu, (unsigned)*r);
+
+		if (!lim || wire <= lim)
+			return true;
+		drops[DROP_TOO_BIG]++;
+		port_tx_too_big(io, &v->port, pk, lim);
+		return false;
+	}
+	for (uint32_t rest = *to; rest; rest &= rest - 1) {
+		unsigned rr = (unsigned)__builtin_ctz(rest), lim = vxlan_mtu_remote_max(&v->mtu, rr);
+
+		if (!lim || wire <= lim)
+			continue;
+		*to &= ~(1u << rr);
+		drops[DROP_TOO_BIG]++;
+		if (!over || lim < over)
+			over = lim;
+	}
+	if (!over)
+		return true;
+	port_tx_too_big(io, &v->port, pk, over);
+	*need = (unsigned)__builtin_popcount(*to);
+	*r = *to ? __builtin_ctz(*to) : 0;
+	return *to != 0;
+}
+
+/*
  * Each frame to the remote its inner destination was learned (or set)
  * behind, else, a broadcast, multicast or unknown unicast, to every remote
  * of its VNI's flood list, or of the port's when the VNI has none
@@ -725,6 +800,8 @@ void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, un
 	unsigned drops[DROP__COUNT] = { 0 }, m = 0, sent = 0, copies = 0, built = 0;
 	uint32_t port_flood = v->vt.n_flood >= 32 ? ~0u : (1u << v->vt.n_flood) - 1;
 	uint32_t now_s = vtep_now_s();
+	unsigned fit = atomic_load_explicit(&v->mtu.fit_all, memory_order_relaxed);	/* frames up to it fit anywhere */
+	struct vx_mtu_memo memo = { { 0, 0 }, 0 };
 	uint64_t bytes = 0;
 	struct vx_clock clk = { 0, 0 };
 	struct vx_dest last = { .vni = UINT32_MAX };	/* no VNI is that: nothing matches before the first lookup */
@@ -749,7 +826,7 @@ void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, un
 			continue;
 		}
 		if (v->remote_flow) {
-			vx_tx_flow(v, io, &clk, pk, vni, &m, &sent, &built, &bytes, drops);
+			vx_tx_flow(v, io, &clk, pk, vni, fit, &memo, now_s, &m, &sent, &built, &bytes, drops);
 			continue;
 		}
 		mac = vtep_mac(pkt_head(pk));
@@ -775,6 +852,9 @@ void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, un
 			drops[DROP_NO_DESTINATION]++;
 			continue;
 		}
+		/* Each remote's own path MTU: copies too big for theirs out, the frame answered once. */
+		if (pk->len > fit && !vx_fits(v, io, pk, &r, &to, &need, drops))
+			continue;
 		if (need > 1) {
 			if (copies + need > VX_FLOOD_COPIES) {
 				drops[DROP_FLOOD_BUDGET]++;

@@ -5,6 +5,7 @@
 #include <ifaddrs.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -51,8 +52,13 @@ int vxlan_mtu_open(struct vxlan_mtu *m, const struct sockaddr *local, socklen_t 
 	m->conf = conf;
 	m->alen = alen;
 	m->flow = flow;
-	if (flow)
+	m->fd = -1;
+	if (flow) {
 		find_ifname(m, local);
+		m->dsts = calloc(1, sizeof(*m->dsts));
+		if (!m->dsts)
+			return -ENOMEM;
+	}
 	m->fd = socket(ipv6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
 	if (m->fd < 0)
 		return -errno;
@@ -72,24 +78,215 @@ int vxlan_mtu_open(struct vxlan_mtu *m, const struct sockaddr *local, socklen_t 
 	return 0;
 }
 
+/*
+ * The kernel's route MTU from local= to @a now, or 0 (no route).
+ * connect() routes again (a UDP connect sends nothing): the socket's
+ * cached route would not see a new route or a path MTU learned since.
+ */
+static unsigned route_mtu(struct vxlan_mtu *m, const union vtep_addr *a)
+{
+	int val = 0;
+	socklen_t len = sizeof(val);
+
+	if (m->fd < 0 || connect(m->fd, &a->sa, m->alen) < 0 ||
+	    getsockopt(m->fd, m->ipv6 ? IPPROTO_IPV6 : IPPROTO_IP, m->ipv6 ? IPV6_MTU : IP_MTU, &val, &len) < 0 ||
+	    val <= 0)
+		return 0;
+	return (unsigned)val;
+}
+
+/* @route capped by mtu= (0: neither known). */
+static unsigned capped(const struct vxlan_mtu *m, unsigned route)
+{
+	return m->conf && (!route || m->conf < route) ? m->conf : route;
+}
+
+unsigned vxlan_mtu_frame_max(const struct vxlan_mtu *m, unsigned mtu)
+{
+	unsigned outer = m->ipv6 ? VXLAN6_OVERHEAD : VXLAN4_OVERHEAD, max = 0;
+
+	if (mtu > outer + PKT_ETH_HLEN)
+		max = mtu - outer + m->strip; /* frames come to the port with what it strips (a tag) */
+	/* A datagram holds at most 65535 - 8 bytes of UDP payload: the port refuses more anyway. */
+	if (max > 65535u - VXLAN_UDP_HLEN - VXLAN_HLEN)
+		max = 65535u - VXLAN_UDP_HLEN - VXLAN_HLEN;
+	return max;
+}
+
+/* ---- remote=flow: the destinations' cache ---- */
+
+static unsigned dst_bucket(const uint64_t key[2])
+{
+	uint64_t h = (key[0] ^ (key[1] * 0x9e3779b97f4a7c15ull)) * 0xff51afd7ed558ccdull;
+
+	return (unsigned)(h >> 58) & (VXLAN_MTU_BUCKETS - 1);
+}
+
+/* The address of @key as a socket address (port 0). */
+static void dst_addr(const struct vxlan_mtu *m, const uint64_t key[2], union vtep_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (m->ipv6) {
+		a->v6.sin6_family = AF_INET6;
+		memcpy(&a->v6.sin6_addr, key, 16);
+	} else {
+		a->v4.sin_family = AF_INET;
+		a->v4.sin_addr.s_addr = (in_addr_t)key[0];
+	}
+}
+
+/* Ask the control thread for @key's route (the one producer: the tx side under its lock); a full ring drops it: asked again later. */
+static void dst_ask(struct vxlan_mtu_dsts *d, const uint64_t key[2])
+{
+	unsigned h = atomic_load_explicit(&d->ask_head, memory_order_relaxed);
+	unsigned t = atomic_load_explicit(&d->ask_tail, memory_order_acquire);
+
+	if (d->last_ask[0] == key[0] && d->last_ask[1] == key[1] && h != t)
+		return; /* asked already, not read yet: a stream of misses to one VTEP asks once */
+	if (h - t >= VXLAN_MTU_ASKS)
+		return;
+	atomic_store_explicit(&d->ask[h % VXLAN_MTU_ASKS][0], key[0], memory_order_relaxed);
+	atomic_store_explicit(&d->ask[h % VXLAN_MTU_ASKS][1], key[1], memory_order_relaxed);
+	/* release: the address before the index that hands it over */
+	atomic_store_explicit(&d->ask_head, h + 1, memory_order_release);
+	d->last_ask[0] = key[0];
+	d->last_ask[1] = key[1];
+	atomic_fetch_add_explicit(&d->asked, 1, memory_order_relaxed);
+}
+
+unsigned vxlan_mtu_dst_max(struct vxlan_mtu *m, const uint64_t key[2], uint32_t now_s)
+{
+	struct vxlan_mtu_dsts *d = m->dsts;
+	struct vxlan_mtu_dst *e = &d->slot[dst_bucket(key) * VXLAN_MTU_WAYS];
+
+	for (unsigned w = 0; w < VXLAN_MTU_WAYS; w++, e++) {
+		unsigned s = atomic_load_explicit(&e->seq, memory_order_acquire), fm;
+		uint64_t k0, k1;
+
+		if (s & 1)
+			continue; /* being rewritten: a miss this once */
+		k0 = atomic_load_explicit(&e->key[0], memory_order_relaxed);
+		k1 = atomic_load_explicit(&e->key[1], memory_order_relaxed);
+		fm = atomic_load_explicit(&e->frame_max, memory_order_relaxed);
+		/* acquire: the reads above complete before seq is read again (the writer's release pairs) */
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&e->seq, memory_order_relaxed) != s || k0 != key[0] || k1 != key[1])
+			continue;
+		if (atomic_load_explicit(&e->used_s, memory_order_relaxed) != now_s)
+			atomic_store_explicit(&e->used_s, now_s, memory_order_relaxed);
+		return fm ? fm : atomic_load_explicit(&m->frame_max, memory_order_relaxed);
+	}
+	dst_ask(d, key);
+	return atomic_load_explicit(&m->frame_max, memory_order_relaxed);
+}
+
+/* Control thread: slot @e becomes @key (0, 0: empty) with @frame_max, route @route, used at @now_s; a seqlock write. */
+static void dst_write(struct vxlan_mtu_dst *e, const uint64_t key[2], unsigned frame_max, unsigned route,
+		      uint32_t now_s)
+{
+	unsigned s = atomic_load_explicit(&e->seq, memory_order_relaxed);
+
+	atomic_store_explicit(&e->seq, s + 1, memory_order_relaxed);
+	/* release: seq odd is seen before any of the stores below */
+	atomic_thread_fence(memory_order_release);
+	atomic_store_explicit(&e->key[0], key[0], memory_order_relaxed);
+	atomic_store_explicit(&e->key[1], key[1], memory_order_relaxed);
+	atomic_store_explicit(&e->frame_max, frame_max, memory_order_relaxed);
+	atomic_store_explicit(&e->used_s, now_s, memory_order_relaxed);
+	/* release: the stores above before seq even again */
+	atomic_store_explicit(&e->seq, s + 2, memory_order_release);
+	e->route = route;
+}
+
+static bool dst_live(const struct vxlan_mtu_dst *e)
+{
+	return atomic_load_explicit(&e->key[0], memory_order_relaxed) ||
+	       atomic_load_explicit(&e->key[1], memory_order_relaxed);
+}
+
+/* Control thread: @key into the cache (its route read now), unless it is there; a full bucket's least recently used goes. */
+static void dst_add(struct vxlan_mtu *m, const uint64_t key[2], uint32_t now_s)
+{
+	struct vxlan_mtu_dst *b = &m->dsts->slot[dst_bucket(key) * VXLAN_MTU_WAYS], *pick = NULL;
+	union vtep_addr a;
+	unsigned route;
+
+	if (!key[0] && !key[1])
+		return;
+	for (unsigned w = 0; w < VXLAN_MTU_WAYS; w++) {
+		struct vxlan_mtu_dst *e = &b[w];
+
+		if (atomic_load_explicit(&e->key[0], memory_order_relaxed) == key[0] &&
+		    atomic_load_explicit(&e->key[1], memory_order_relaxed) == key[1])
+			return;
+		if (!dst_live(e)) {
+			if (!pick || dst_live(pick))
+				pick = e;
+		} else if (!pick || (dst_live(pick) && (int32_t)(atomic_load_explicit(&pick->used_s, memory_order_relaxed) -
+								 atomic_load_explicit(&e->used_s, memory_order_relaxed)) > 0)) {
+			pick = e;
+		}
+	}
+	if (dst_live(pick))
+		atomic_fetch_add_explicit(&m->dsts->evicted, 1, memory_order_relaxed);
+	dst_addr(m, key, &a);
+	route = route_mtu(m, &a);
+	dst_write(pick, key, vxlan_mtu_frame_max(m, capped(m, route)), route, now_s);
+}
+
+/* Control thread, each tick: the destinations asked for added, every entry's route read again, idle ones forgotten. */
+static void dsts_tick(struct vxlan_mtu *m, uint32_t now_s)
+{
+	struct vxlan_mtu_dsts *d = m->dsts;
+	static const uint64_t none[2];
+	unsigned t = atomic_load_explicit(&d->ask_tail, memory_order_relaxed);
+	unsigned h = atomic_load_explicit(&d->ask_head, memory_order_acquire);
+
+	for (unsigned e = 0; e < VXLAN_MTU_DSTS; e++) {
+		struct vxlan_mtu_dst *x = &d->slot[e];
+		uint64_t key[2];
+		union vtep_addr a;
+		unsigned route;
+
+		if (!dst_live(x))
+			continue;
+		/* signed: a worker may have stamped a second the tick has not read yet */
+		if ((int32_t)(now_s - atomic_load_explicit(&x->used_s, memory_order_relaxed)) > VXLAN_MTU_IDLE_S) {
+			dst_write(x, none, 0, 0, 0);
+			continue;
+		}
+		key[0] = atomic_load_explicit(&x->key[0], memory_order_relaxed);
+		key[1] = atomic_load_explicit(&x->key[1], memory_order_relaxed);
+		dst_addr(m, key, &a);
+		route = route_mtu(m, &a);
+		x->route = route;
+		/* the same key: one store, the reader sees the old limit or the new */
+		atomic_store_explicit(&x->frame_max, vxlan_mtu_frame_max(m, capped(m, route)), memory_order_relaxed);
+	}
+	for (; t != h; t++) {
+		uint64_t key[2] = { atomic_load_explicit(&d->ask[t % VXLAN_MTU_ASKS][0], memory_order_relaxed),
+				    atomic_load_explicit(&d->ask[t % VXLAN_MTU_ASKS][1], memory_order_relaxed) };
+
+		dst_add(m, key, now_s);
+	}
+	/* release: the slots read before the producer may write them again */
+	atomic_store_explicit(&d->ask_tail, t, memory_order_release);
+}
+
+/* ---- the tick ---- */
+
 unsigned vxlan_mtu_read(struct vxlan_mtu *m, const struct vtep *vt)
 {
-	unsigned n = atomic_load_explicit(&vt->n_remotes, memory_order_acquire), mtu;
+	unsigned n = atomic_load_explicit(&vt->n_remotes, memory_order_acquire);
 
-	/*
-	 * connect() routes again (a UDP connect sends nothing): the socket's
-	 * cached route would not see a new route or a path MTU learned since.
-	 * One remote after another; the smallest MTU wins.
-	 */
+	/* One remote after another, each kept; the smallest is the port's. */
 	m->route = 0;
-	for (unsigned r = 0; m->fd >= 0 && r < n; r++) {
-		int val = 0;
-		socklen_t len = sizeof(val);
+	for (unsigned r = 0; r < n; r++) {
+		unsigned mtu = route_mtu(m, &vt->remotes[r].addr);
 
-		if (connect(m->fd, &vt->remotes[r].addr.sa, m->alen) == 0 &&
-		    getsockopt(m->fd, m->ipv6 ? IPPROTO_IPV6 : IPPROTO_IP, m->ipv6 ? IPV6_MTU : IP_MTU, &val, &len) == 0 &&
-		    val > 0 && (!m->route || (unsigned)val < m->route))
-			m->route = (unsigned)val;
+		m->route_of[r] = mtu;
+		if (mtu && (!m->route || mtu < m->route))
+			m->route = mtu;
 	}
 	if (m->flow && m->ifname[0] && m->fd >= 0) {
 		struct ifreq ifr;
@@ -99,23 +296,81 @@ unsigned vxlan_mtu_read(struct vxlan_mtu *m, const struct vtep *vt)
 		if (ioctl(m->fd, SIOCGIFMTU, &ifr) == 0 && ifr.ifr_mtu > 0)
 			m->route = (unsigned)ifr.ifr_mtu;
 	}
-	mtu = m->route;
-	if (m->conf && (!mtu || m->conf < mtu))
-		mtu = m->conf;
-	return mtu;
+	if (m->dsts)
+		dsts_tick(m, vtep_now_s());
+	return capped(m, m->route);
 }
 
 void vxlan_mtu_apply(struct vxlan_mtu *m, const struct vtep *vt, struct port *p)
 {
-	unsigned mtu = vxlan_mtu_read(m, vt), outer = m->ipv6 ? VXLAN6_OVERHEAD : VXLAN4_OVERHEAD, max = 0;
+	unsigned mtu = vxlan_mtu_read(m, vt), n = atomic_load_explicit(&vt->n_remotes, memory_order_acquire);
+	unsigned max = vxlan_mtu_frame_max(m, mtu), fit = max ? max : ~0u;
+	bool one = true;	/* every destination has the port's limit */
 
 	m->used = mtu;
-	if (mtu > outer + PKT_ETH_HLEN)
-		max = mtu - outer + m->strip; /* frames come to the port with what it strips (a tag) */
-	/* A datagram holds at most 65535 - 8 bytes of UDP payload: the port refuses more anyway. */
-	if (max > 65535u - VXLAN_UDP_HLEN - VXLAN_HLEN)
-		max = 65535u - VXLAN_UDP_HLEN - VXLAN_HLEN;
-	atomic_store_explicit(&p->tx_frame_max, max, memory_order_relaxed);
+	atomic_store_explicit(&m->frame_max, max, memory_order_relaxed);
+	for (unsigned r = 0; r < n; r++) {
+		unsigned own = vxlan_mtu_frame_max(m, capped(m, m->route_of[r]));
+
+		atomic_store_explicit(&m->remote_max[r], own, memory_order_relaxed);
+		if (own && own != max)
+			one = false;
+		if (own && own < fit)
+			fit = own;
+	}
+	if (m->dsts) {
+		/* A destination not asked for yet may be narrower than any known: only what every underlay carries fits all. */
+		unsigned least = vxlan_mtu_frame_max(m, m->ipv6 ? 1280u : 576u);
+
+		if (least < fit)
+			fit = least;
+		for (unsigned e = 0; e < VXLAN_MTU_DSTS && one; e++) {
+			const struct vxlan_mtu_dst *x = &m->dsts->slot[e];
+			unsigned own = atomic_load_explicit(&x->frame_max, memory_order_relaxed);
+
+			if (dst_live(x) && own && own != max)
+				one = false;
+		}
+	}
+	atomic_store_explicit(&m->fit_all, fit, memory_order_relaxed);
+	atomic_store_explicit(&p->tx_frame_max, one ? max : 0, memory_order_relaxed);
+}
+
+unsigned vxlan_mtu_dst_count(const struct vxlan_mtu *m)
+{
+	unsigned n = 0;
+
+	for (unsigned e = 0; m->dsts && e < VXLAN_MTU_DSTS; e++)
+		n += dst_live(&m->dsts->slot[e]);
+	return n;
+}
+
+unsigned vxlan_mtu_dump(const struct vxlan_mtu *m, const struct vtep *vt, struct vxlan_mtu_entry *out, unsigned max)
+{
+	unsigned n = atomic_load_explicit(&vt->n_remotes, memory_order_acquire), k = 0;
+
+	for (unsigned r = 0; r < n && k < max; r++) {
+		unsigned mtu = capped(m, m->route_of[r]);
+
+		if (!m->route_of[r] || mtu == m->used)
+			continue;
+		out[k++] = (struct vxlan_mtu_entry){ vt->remotes[r].addr, (int)r, m->route_of[r], mtu,
+						     vxlan_mtu_frame_max(m, mtu) };
+	}
+	for (unsigned e = 0; m->dsts && e < VXLAN_MTU_DSTS && k < max; e++) {
+		const struct vxlan_mtu_dst *x = &m->dsts->slot[e];
+		uint64_t key[2] = { atomic_load_explicit(&x->key[0], memory_order_relaxed),
+				    atomic_load_explicit(&x->key[1], memory_order_relaxed) };
+		unsigned mtu = capped(m, x->route);
+
+		if ((!key[0] && !key[1]) || !x->route || mtu == m->used)
+			continue;
+		out[k] = (struct vxlan_mtu_entry){ .remote = -1, .route = x->route, .mtu = mtu,
+						   .frame_max = vxlan_mtu_frame_max(m, mtu) };
+		dst_addr(m, key, &out[k].addr);
+		k++;
+	}
+	return k;
 }
 
 void vxlan_mtu_close(struct vxlan_mtu *m)
@@ -123,4 +378,6 @@ void vxlan_mtu_close(struct vxlan_mtu *m)
 	if (m->fd >= 0)
 		close(m->fd);
 	m->fd = -1;
+	free(m->dsts);
+	m->dsts = NULL;
 }

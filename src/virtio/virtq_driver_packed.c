@@ -24,11 +24,11 @@ void vq_drv_init_packed(struct vq_drv *d)
 static void write_desc(struct pvirtq_desc *p, uint64_t addr, uint32_t len, uint16_t id, uint16_t flags,
 		       bool with_flags)
 {
-	sh_store64(&p->addr, addr);
-	sh_store32(&p->len, len);
-	sh_store16(&p->id, id);
+	vq_sh_store64(&p->addr, addr);
+	vq_sh_store32(&p->len, len);
+	vq_sh_store16(&p->id, id);
 	if (with_flags)
-		sh_store16(&p->flags, flags);
+		vq_sh_store16(&p->flags, flags);
 }
 
 int vq_drv_add_packed(struct vq_drv *d, const struct vq_seg *segs, unsigned out_num, unsigned in_num, void *token)
@@ -62,7 +62,7 @@ int vq_drv_add_packed(struct vq_drv *d, const struct vq_seg *segs, unsigned out_
 		head_flags = VIRTQ_DESC_F_INDIRECT | avail_flags(wrap);
 		write_desc(&d->ring.packed.desc[pos], d->indirect_gpa + (uint64_t)id * d->indirect_max * 16,
 			   n * 16, id, head_flags, false);
-		packed_advance(d->num, &pos, &wrap, 1);
+		vq_packed_advance(d->num, &pos, &wrap, 1);
 	} else {
 		for (unsigned k = 0; k < n; k++) {
 			uint16_t f = (k >= out_num ? VIRTQ_DESC_F_WRITE : 0) |
@@ -72,7 +72,7 @@ int vq_drv_add_packed(struct vq_drv *d, const struct vq_seg *segs, unsigned out_
 			write_desc(&d->ring.packed.desc[pos], segs[k].addr, segs[k].len, id, f, k > 0);
 			if (k == 0)
 				head_flags = f;
-			packed_advance(d->num, &pos, &wrap, 1);
+			vq_packed_advance(d->num, &pos, &wrap, 1);
 		}
 	}
 
@@ -86,7 +86,7 @@ int vq_drv_add_packed(struct vq_drv *d, const struct vq_seg *segs, unsigned out_
 		d->batch_head.flags = head_flags;
 		d->batch_head.pending = true;
 	} else {
-		sh_store16(&d->ring.packed.desc[head_pos].flags, head_flags);
+		vq_sh_store16(&d->ring.packed.desc[head_pos].flags, head_flags);
 	}
 	d->avail_idx = pos;
 	d->avail_wrap = wrap;
@@ -111,7 +111,7 @@ bool vq_drv_kick_prepare_packed(struct vq_drv *d)
 	 * point to) before the first head's flags (2.8.21.3.1: "The driver MUST
 	 * perform a suitable memory barrier before the flags update").
 	 */
-	sh_store16_release(&d->ring.packed.desc[d->batch_head.pos].flags, d->batch_head.flags);
+	vq_sh_store16_release(&d->ring.packed.desc[d->batch_head.pos].flags, d->batch_head.flags);
 	d->batch_head.pending = false;
 	d->num_added = 0;
 	d->added_desc = 0;
@@ -121,8 +121,8 @@ bool vq_drv_kick_prepare_packed(struct vq_drv *d)
 	 * suitable memory barrier before reading the Event Suppression
 	 * structure"); pairs with the device's fence in vq_kick_enable().
 	 */
-	sh_fence_store_load();
-	ev = sh_load32((const uint32_t *)d->ring.packed.device_event);
+	vq_sh_fence_store_load();
+	ev = vq_sh_load32((const uint32_t *)d->ring.packed.device_event);
 	off_wrap = (uint16_t)ev;
 	flags = (uint16_t)(ev >> 16);
 	if (flags != RING_EVENT_FLAGS_DESC || !d->event_idx)
@@ -145,15 +145,15 @@ int vq_drv_get_used_packed(struct vq_drv *d, void **token, uint32_t *len)
 		 * Acquire: orders the flags read before the reads of id, len and
 		 * the buffer contents the device wrote before marking it used.
 		 */
-		uint16_t flags = sh_load16_acquire(&u->flags);
+		uint16_t flags = vq_sh_load16_acquire(&u->flags);
 
 		if (!!(flags & VIRTQ_DESC_F_AVAIL) != d->used_wrap || !!(flags & VIRTQ_DESC_F_USED) != d->used_wrap)
 			return -EAGAIN;
 		if (d->inflight == 0)
 			return vq_drv_fail(d, "device marked a descriptor used with nothing in flight");
-		id = sh_load16(&u->id);
+		id = vq_sh_load16(&u->id);
 		/* 2.8.4: the length is reserved when WRITE is clear. */
-		*len = flags & VIRTQ_DESC_F_WRITE ? sh_load32(&u->len) : 0;
+		*len = flags & VIRTQ_DESC_F_WRITE ? vq_sh_load32(&u->len) : 0;
 		if (id >= d->num || !d->slot[id].token)
 			return vq_drv_fail(d, "device used a buffer id that is not in flight");
 		if (d->in_order) {
@@ -168,7 +168,7 @@ int vq_drv_get_used_packed(struct vq_drv *d, void **token, uint32_t *len)
 	if (rc < 0)
 		return rc;
 	/* 2.8.6: skip past every descriptor of the list to the next used one. */
-	packed_advance(d->num, &d->last_used, &d->used_wrap, d->slot[id].ndesc);
+	vq_packed_advance(d->num, &d->last_used, &d->used_wrap, d->slot[id].ndesc);
 	d->nfree += d->slot[id].ndesc;
 	d->free_next[id] = d->free_head;
 	d->free_head = id;
@@ -178,7 +178,7 @@ int vq_drv_get_used_packed(struct vq_drv *d, void **token, uint32_t *len)
 
 void vq_drv_call_disable_packed(struct vq_drv *d)
 {
-	sh_store32((uint32_t *)d->ring.packed.driver_event, (uint32_t)RING_EVENT_FLAGS_DISABLE << 16);
+	vq_sh_store32((uint32_t *)d->ring.packed.driver_event, (uint32_t)RING_EVENT_FLAGS_DISABLE << 16);
 }
 
 bool vq_drv_call_enable_packed(struct vq_drv *d)
@@ -187,16 +187,16 @@ bool vq_drv_call_enable_packed(struct vq_drv *d)
 	uint16_t flags;
 
 	if (d->event_idx)
-		sh_store32((uint32_t *)d->ring.packed.driver_event,
+		vq_sh_store32((uint32_t *)d->ring.packed.driver_event,
 			   (uint32_t)RING_EVENT_FLAGS_DESC << 16 | d->last_used | (uint32_t)d->used_wrap << 15);
 	else
-		sh_store32((uint32_t *)d->ring.packed.driver_event, (uint32_t)RING_EVENT_FLAGS_ENABLE << 16);
+		vq_sh_store32((uint32_t *)d->ring.packed.driver_event, (uint32_t)RING_EVENT_FLAGS_ENABLE << 16);
 	/*
 	 * Full fence: orders the store above before re-reading the next used
 	 * descriptor; pairs with the device's fence between publishing used
 	 * descriptors and reading this structure.
 	 */
-	sh_fence_store_load();
-	flags = sh_load16_acquire(&u->flags);
+	vq_sh_fence_store_load();
+	flags = vq_sh_load16_acquire(&u->flags);
 	return !!(flags & VIRTQ_DESC_F_AVAIL) == d->used_wrap && !!(flags & VIRTQ_DESC_F_USED) == d->used_wrap;
 }

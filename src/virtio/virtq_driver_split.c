@@ -17,8 +17,8 @@ void vq_drv_init_split(struct vq_drv *d)
 
 static void write_desc(struct virtq_desc *p, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
 {
-	sh_store64(&p->addr, addr);
-	sh_store64((uint64_t *)p + 1, (uint64_t)next << 48 | (uint64_t)flags << 32 | len);
+	vq_sh_store64(&p->addr, addr);
+	vq_sh_store64((uint64_t *)p + 1, (uint64_t)next << 48 | (uint64_t)flags << 32 | len);
 }
 
 int vq_drv_add_split(struct vq_drv *d, const struct vq_seg *segs, unsigned out_num, unsigned in_num, void *token)
@@ -61,7 +61,7 @@ int vq_drv_add_split(struct vq_drv *d, const struct vq_seg *segs, unsigned out_n
 	if (d->in_order)
 		vq_drv_order_push(d, head);
 
-	sh_store16(&d->ring.split.avail->ring[d->avail_idx & (d->num - 1)], head);
+	vq_sh_store16(&d->ring.split.avail->ring[d->avail_idx & (d->num - 1)], head);
 	d->avail_idx++;
 	d->num_added++;
 	return 0;
@@ -76,17 +76,17 @@ bool vq_drv_kick_prepare_split(struct vq_drv *d)
 	 * vq_drv_add() before the index the device polls (2.7.13.3.1: "The
 	 * driver MUST perform a suitable memory barrier before the idx update").
 	 */
-	sh_store16_release(&d->ring.split.avail->idx, new_idx);
+	vq_sh_store16_release(&d->ring.split.avail->idx, new_idx);
 	d->num_added = 0;
 	/*
 	 * Full fence: orders that idx store before reading avail_event or
 	 * used->flags (2.7.13.4.1); pairs with the device's fence in
 	 * vq_kick_enable().
 	 */
-	sh_fence_store_load();
+	vq_sh_fence_store_load();
 	if (d->event_idx)
-		return vring_need_event(sh_load16(avail_event_of(d)), new_idx, old);
-	return !(sh_load16(&d->ring.split.used->flags) & VIRTQ_USED_F_NO_NOTIFY);
+		return vring_need_event(vq_sh_load16(avail_event_of(d)), new_idx, old);
+	return !(vq_sh_load16(&d->ring.split.used->flags) & VIRTQ_USED_F_NO_NOTIFY);
 }
 
 /* Return the chain at @head to the tail of the free list. */
@@ -118,7 +118,7 @@ int vq_drv_get_used_split(struct vq_drv *d, void **token, uint32_t *len)
 			 * Acquire: orders the used index read before the reads of
 			 * the used elements and buffer contents it publishes.
 			 */
-			uint16_t idx = sh_load16_acquire(&d->ring.split.used->idx);
+			uint16_t idx = vq_sh_load16_acquire(&d->ring.split.used->idx);
 
 			if ((uint16_t)(idx - d->last_used) > d->inflight)
 				return vq_drv_fail(d, "device moved the used index past the buffers in flight");
@@ -127,7 +127,7 @@ int vq_drv_get_used_split(struct vq_drv *d, void **token, uint32_t *len)
 				return -EAGAIN;
 		}
 		u = &d->ring.split.used->ring[d->last_used & (d->num - 1)];
-		e = sh_load64((const uint64_t *)u);
+		e = vq_sh_load64((const uint64_t *)u);
 		id = (uint16_t)e;
 		*len = (uint32_t)(e >> 32);
 		if ((uint32_t)e >= d->num || !d->slot[id].token)
@@ -156,22 +156,22 @@ void vq_drv_call_disable_split(struct vq_drv *d)
 	 * after the index wraps: effectively off.  Without, the flag.
 	 */
 	if (d->event_idx)
-		sh_store16(used_event_of(d), (uint16_t)(d->last_used - 1));
+		vq_sh_store16(used_event_of(d), (uint16_t)(d->last_used - 1));
 	else
-		sh_store16(&d->ring.split.avail->flags, VIRTQ_AVAIL_F_NO_INTERRUPT);
+		vq_sh_store16(&d->ring.split.avail->flags, VIRTQ_AVAIL_F_NO_INTERRUPT);
 }
 
 bool vq_drv_call_enable_split(struct vq_drv *d)
 {
 	if (d->event_idx)
-		sh_store16(used_event_of(d), d->last_used);
+		vq_sh_store16(used_event_of(d), d->last_used);
 	else
-		sh_store16(&d->ring.split.avail->flags, 0);
+		vq_sh_store16(&d->ring.split.avail->flags, 0);
 	/*
 	 * Full fence: orders the store above before re-reading used->idx;
 	 * pairs with the device's fence between publishing used->idx and
 	 * reading used_event / avail->flags.
 	 */
-	sh_fence_store_load();
-	return sh_load16_acquire(&d->ring.split.used->idx) != d->last_used;
+	vq_sh_fence_store_load();
+	return vq_sh_load16_acquire(&d->ring.split.used->idx) != d->last_used;
 }

@@ -17,7 +17,7 @@
 #include "vsw/virtq.h"
 #include "vsw/virtq_driver.h"
 
-/* The shared-memory accessors (sh_*), struct raw_desc and packed_advance() are in vsw/virtq_inline.h. */
+/* The shared-memory accessors (sh_*), struct vq_raw_desc and vq_packed_advance() are in vsw/virtq_inline.h. */
 
 /* Device side: latch the queue broken with @why; returns @err for the caller to pass up. */
 int vq_fail(struct vq *q, int err, const char *why) __attribute__((cold));

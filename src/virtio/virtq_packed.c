@@ -37,19 +37,19 @@ static int walk_indirect(struct vq *q, struct vq_chain *c, uint64_t table_gpa, u
 		return vq_fail(q, -EFAULT, "indirect table outside guest memory");
 	table = gmem_translate_whole(q->mem, table_gpa, table_len);
 	for (int i = 0; i < n; i++) {
-		struct raw_desc d;
+		struct vq_raw_desc d;
 		uint16_t flags;
 		int rc;
 
 		if (table)
-			d = sh_load_desc(table + (size_t)i * 16);
+			d = vq_sh_load_desc(table + (size_t)i * 16);
 		else if (gmem_read(q->mem, table_gpa + (uint64_t)i * 16, &d, sizeof(d)) < 0)
 			return vq_fail(q, -EFAULT, "indirect table outside guest memory");
-		flags = raw_hi16b(d);
+		flags = vq_raw_hi16b(d);
 		/* "The driver MUST NOT set any flags except DESC_F_WRITE within an indirect descriptor." */
 		if (flags & VIRTQ_DESC_F_INDIRECT)
 			return vq_fail(q, -EINVAL, "nested indirect descriptor");
-		rc = vq_chain_add(q, c, d.addr, raw_len(d), flags & VIRTQ_DESC_F_WRITE);
+		rc = vq_chain_add(q, c, d.addr, vq_raw_len(d), flags & VIRTQ_DESC_F_WRITE);
 		if (rc < 0)
 			return rc;
 	}
@@ -63,7 +63,7 @@ int vq_pop_packed(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigne
 	uint16_t pos = q->last_avail, flags, id;
 	bool wrap = q->avail_wrap;
 	unsigned ndesc = 0;
-	struct raw_desc d;
+	struct vq_raw_desc d;
 	int rc;
 
 	/*
@@ -71,15 +71,15 @@ int vq_pop_packed(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigne
 	 * its other fields and of the rest of the chain, which the driver
 	 * wrote before making the head available (2.8.21.3.1).
 	 */
-	flags = sh_load16_acquire(&ring[pos].flags);
+	flags = vq_sh_load16_acquire(&ring[pos].flags);
 	if (!vq_desc_is_avail(flags, wrap))
 		return -EAGAIN;
 	for (;;) {
-		d = sh_load_desc(&ring[pos]);
+		d = vq_sh_load_desc(&ring[pos]);
 		ndesc++;
 		if (ndesc > 1) {
 			/* Later descriptors: take their flags from the same single read. */
-			flags = raw_hi16b(d);
+			flags = vq_raw_hi16b(d);
 			/* 2.8.6: "all flags ... must be set/cleared correctly in all descriptors in the list". */
 			if (!vq_desc_is_avail(flags, wrap))
 				return vq_fail(q, -EINVAL, "descriptor chain runs into a descriptor that is not available");
@@ -94,9 +94,9 @@ int vq_pop_packed(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigne
 				return vq_fail(q, -EINVAL, "descriptor has both INDIRECT and NEXT");
 			if (ndesc > 1)
 				return vq_fail(q, -EINVAL, "indirect descriptor inside a descriptor chain");
-			rc = walk_indirect(q, &c, d.addr, raw_len(d));
+			rc = walk_indirect(q, &c, d.addr, vq_raw_len(d));
 		} else {
-			rc = vq_chain_add(q, &c, d.addr, raw_len(d), flags & VIRTQ_DESC_F_WRITE);
+			rc = vq_chain_add(q, &c, d.addr, vq_raw_len(d), flags & VIRTQ_DESC_F_WRITE);
 		}
 		if (rc < 0)
 			return rc;
@@ -105,11 +105,11 @@ int vq_pop_packed(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigne
 		/* 2.8.18.1: "A driver MUST NOT create a descriptor list longer than the Queue Size." */
 		if (ndesc >= q->num)
 			return vq_fail(q, -ELOOP, "descriptor chain longer than the queue size");
-		packed_advance(q->num, &pos, &wrap, 1);
+		vq_packed_advance(q->num, &pos, &wrap, 1);
 	}
 	/* 2.8.6: "Buffer ID is included in the last descriptor in the list." */
-	id = raw_hi16a(d);
-	packed_advance(q->num, &pos, &wrap, 1);
+	id = vq_raw_hi16a(d);
+	vq_packed_advance(q->num, &pos, &wrap, 1);
 	q->last_avail = pos;
 	q->avail_wrap = wrap;
 	elem->id = id;
@@ -150,7 +150,7 @@ void vq_publish_packed(struct vq *q)
 	 * descriptor of the batch before the first one's flags, which is the
 	 * only location the driver polls.
 	 */
-	sh_store16_release(&q->ring.packed.desc[q->batch_head.pos].flags, q->batch_head.flags);
+	vq_sh_store16_release(&q->ring.packed.desc[q->batch_head.pos].flags, q->batch_head.flags);
 	q->batch_head.pending = false;
 	if (q->log)
 		vq_log_mark(q->log, q->desc_gpa + (uint64_t)q->batch_head.pos * sizeof(struct pvirtq_desc),
@@ -160,14 +160,14 @@ void vq_publish_packed(struct vq *q)
 /* The event suppression structure as one untorn 32-bit read: off_wrap and flags together. */
 static struct pvirtq_event_suppress load_event(const struct pvirtq_event_suppress *e)
 {
-	uint32_t v = sh_load32((const uint32_t *)e);
+	uint32_t v = vq_sh_load32((const uint32_t *)e);
 
 	return (struct pvirtq_event_suppress){ .off_wrap = (uint16_t)v, .flags = (uint16_t)(v >> 16) };
 }
 
 static void store_event(struct pvirtq_event_suppress *e, uint16_t off_wrap, uint16_t flags)
 {
-	sh_store32((uint32_t *)e, (uint32_t)flags << 16 | off_wrap);
+	vq_sh_store32((uint32_t *)e, (uint32_t)flags << 16 | off_wrap);
 }
 
 bool vq_need_notify_packed(struct vq *q)
@@ -182,7 +182,7 @@ bool vq_need_notify_packed(struct vq *q)
 	 * the driver event suppression structure; pairs with the driver's
 	 * fence between writing it and re-checking the ring.
 	 */
-	sh_fence_store_load();
+	vq_sh_fence_store_load();
 	ev = load_event(q->ring.packed.driver_event);
 	if (q->signalled_wrap != q->used_wrap)
 		old -= (int)q->num;	/* the last check was one lap back */
@@ -227,11 +227,11 @@ bool vq_kick_enable_packed(struct vq *q)
 	 * descriptor's flags; pairs with the driver's fence between making a
 	 * descriptor available and reading this structure.
 	 */
-	sh_fence_store_load();
+	vq_sh_fence_store_load();
 	return vq_has_avail_packed(q);
 }
 
 bool vq_has_avail_packed(struct vq *q)
 {
-	return vq_desc_is_avail(sh_load16_acquire(&q->ring.packed.desc[q->last_avail].flags), q->avail_wrap);
+	return vq_desc_is_avail(vq_sh_load16_acquire(&q->ring.packed.desc[q->last_avail].flags), q->avail_wrap);
 }

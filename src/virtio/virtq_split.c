@@ -46,18 +46,18 @@ static int walk_chain(struct vq *q, struct vq_chain *c, uint16_t head)
 	bool in_indirect = false;
 
 	for (;;) {
-		struct raw_desc d;
+		struct vq_raw_desc d;
 		uint16_t flags;
 
 		/* Bounded by the table size: a longer walk must revisit a descriptor. */
 		if (++hops > table_n)
 			return vq_fail(q, -ELOOP, "descriptor chain loops or is longer than the queue size");
 		if (table) {
-			d = sh_load_desc(table + (size_t)i * 16);
+			d = vq_sh_load_desc(table + (size_t)i * 16);
 		} else if (gmem_read(mem, table_gpa + (uint64_t)i * 16, &d, sizeof(d)) < 0) {
 			return vq_fail(q, -EFAULT, "indirect table outside guest memory");
 		}
-		flags = raw_hi16a(d);
+		flags = vq_raw_hi16a(d);
 
 		if (flags & VIRTQ_DESC_F_INDIRECT) {
 			int n;
@@ -68,14 +68,14 @@ static int walk_chain(struct vq *q, struct vq_chain *c, uint16_t head)
 			/* 2.7.5.3.1: "MUST NOT set both VIRTQ_DESC_F_INDIRECT and VIRTQ_DESC_F_NEXT". */
 			if (flags & VIRTQ_DESC_F_NEXT)
 				return vq_fail(q, -EINVAL, "descriptor has both INDIRECT and NEXT");
-			n = vq_indirect_entries(q, raw_len(d));
+			n = vq_indirect_entries(q, vq_raw_len(d));
 			if (n < 0)
 				return n;
 			/* 2.7.5.3.2: "The device MUST ignore the write-only flag" here. */
-			if (!gmem_is_mapped(mem, d.addr, raw_len(d)))
+			if (!gmem_is_mapped(mem, d.addr, vq_raw_len(d)))
 				return vq_fail(q, -EFAULT, "indirect table outside guest memory");
 			/* Contiguous here: read in place; straddling regions: piecewise. */
-			table = gmem_translate_whole(mem, d.addr, raw_len(d));
+			table = gmem_translate_whole(mem, d.addr, vq_raw_len(d));
 			table_gpa = d.addr;
 			table_n = (unsigned)n;
 			in_indirect = true;
@@ -84,12 +84,12 @@ static int walk_chain(struct vq *q, struct vq_chain *c, uint16_t head)
 			continue;
 		}
 
-		int rc = vq_chain_add(q, c, d.addr, raw_len(d), flags & VIRTQ_DESC_F_WRITE);
+		int rc = vq_chain_add(q, c, d.addr, vq_raw_len(d), flags & VIRTQ_DESC_F_WRITE);
 		if (rc < 0)
 			return rc;
 		if (!(flags & VIRTQ_DESC_F_NEXT))
 			return 0;
-		i = raw_hi16b(d);
+		i = vq_raw_hi16b(d);
 		if (i >= table_n)
 			return vq_fail(q, -EINVAL, "descriptor next index out of range");
 	}
@@ -107,7 +107,7 @@ int vq_pop_split(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigned
 		 * ring entries and descriptors it publishes (the driver's write
 		 * barrier before its idx update, 2.7.13.3.1).  Read once per batch.
 		 */
-		uint16_t idx = sh_load16_acquire(&q->ring.split.avail->idx);
+		uint16_t idx = vq_sh_load16_acquire(&q->ring.split.avail->idx);
 
 		if ((uint16_t)(idx - q->last_avail) > q->num)
 			return vq_fail(q, -EINVAL, "available index moved more than the queue size ahead");
@@ -115,7 +115,7 @@ int vq_pop_split(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigned
 		if (idx == q->last_avail)
 			return -EAGAIN;
 	}
-	head = sh_load16(&q->ring.split.avail->ring[q->last_avail & (q->num - 1)]);
+	head = vq_sh_load16(&q->ring.split.avail->ring[q->last_avail & (q->num - 1)]);
 	if (head >= q->num)
 		return vq_fail(q, -EINVAL, "available ring entry out of range");
 	rc = walk_chain(q, &c, head);
@@ -138,7 +138,7 @@ void vq_prefetch_split(struct vq *q, unsigned n)
 		 * forward), is left alone: vq_pop_split() pops what it saw and
 		 * then reports the index.
 		 */
-		uint16_t idx = sh_load16_acquire(&q->ring.split.avail->idx);
+		uint16_t idx = vq_sh_load16_acquire(&q->ring.split.avail->idx);
 		uint16_t now = (uint16_t)(idx - q->last_avail);
 
 		if (now > q->num || now < ready)
@@ -150,7 +150,7 @@ void vq_prefetch_split(struct vq *q, unsigned n)
 		n = ready;
 	for (unsigned i = 0; i < n; i++) {
 		/* Masked into the table; a head out of range is refused by the pop. */
-		uint16_t head = sh_load16(&q->ring.split.avail->ring[(uint16_t)(q->last_avail + i) & (q->num - 1)]);
+		uint16_t head = vq_sh_load16(&q->ring.split.avail->ring[(uint16_t)(q->last_avail + i) & (q->num - 1)]);
 
 		prefetch_r(&q->ring.split.desc[head & (q->num - 1)]);
 	}
@@ -164,7 +164,7 @@ void vq_publish_split(struct vq *q)
 	 * Release: orders our writes into the buffers and the used elements
 	 * before the used index the driver polls.
 	 */
-	sh_store16_release(&q->ring.split.used->idx, q->used_idx);
+	vq_sh_store16_release(&q->ring.split.used->idx, q->used_idx);
 	q->staged = 0;
 	if (q->log)
 		vq_log_mark(q->log, q->log_used_gpa + offsetof(struct virtq_used, idx), sizeof(uint16_t));
@@ -181,26 +181,26 @@ bool vq_need_notify_split(struct vq *q)
 	 * between writing used_event and re-reading used->idx, so one of us
 	 * sees the other's write and no notification is lost.
 	 */
-	sh_fence_store_load();
+	vq_sh_fence_store_load();
 	q->signalled_used = new_idx;
 	q->signalled_valid = true;
 	if (valid && old == new_idx)
 		return false;
 	if (!q->event_idx)
 		/* 2.7.10.1: if flags is 1 the device SHOULD NOT send a notification. */
-		return !(sh_load16(&q->ring.split.avail->flags) & VIRTQ_AVAIL_F_NO_INTERRUPT);
+		return !(vq_sh_load16(&q->ring.split.avail->flags) & VIRTQ_AVAIL_F_NO_INTERRUPT);
 	/*
 	 * 2.7.10.1: "If the idx field in the used ring was equal to used_event,
 	 * the device MUST send a notification."
 	 */
-	return !valid || vring_need_event(sh_load16(used_event_of(q)), new_idx, old);
+	return !valid || vring_need_event(vq_sh_load16(used_event_of(q)), new_idx, old);
 }
 
 void vq_kick_disable_split(struct vq *q)
 {
 	/* With EVENT_IDX the driver ignores the flag; a stale avail_event is enough. */
 	if (!q->event_idx) {
-		sh_store16(&q->ring.split.used->flags, VIRTQ_USED_F_NO_NOTIFY);
+		vq_sh_store16(&q->ring.split.used->flags, VIRTQ_USED_F_NO_NOTIFY);
 		if (q->log)
 			vq_log_mark(q->log, q->log_used_gpa + offsetof(struct virtq_used, flags), sizeof(uint16_t));
 	}
@@ -209,9 +209,9 @@ void vq_kick_disable_split(struct vq *q)
 bool vq_kick_enable_split(struct vq *q)
 {
 	if (q->event_idx)
-		sh_store16(avail_event_of(q), q->last_avail);
+		vq_sh_store16(avail_event_of(q), q->last_avail);
 	else
-		sh_store16(&q->ring.split.used->flags, 0);
+		vq_sh_store16(&q->ring.split.used->flags, 0);
 	if (q->log)
 		vq_log_mark(q->log, q->log_used_gpa + (q->event_idx ? virtq_split_used_size(q->num) - 2 : 0),
 			    sizeof(uint16_t));
@@ -220,13 +220,13 @@ bool vq_kick_enable_split(struct vq *q)
 	 * pairs with the driver's fence between its avail->idx store and its
 	 * read of avail_event / used->flags (2.7.13.4.1).
 	 */
-	sh_fence_store_load();
-	return sh_load16_acquire(&q->ring.split.avail->idx) != q->last_avail;
+	vq_sh_fence_store_load();
+	return vq_sh_load16_acquire(&q->ring.split.avail->idx) != q->last_avail;
 }
 
 bool vq_has_avail_split(struct vq *q)
 {
 	if (q->last_avail != q->avail_idx_cache)
 		return true;
-	return sh_load16_acquire(&q->ring.split.avail->idx) != q->last_avail;
+	return vq_sh_load16_acquire(&q->ring.split.avail->idx) != q->last_avail;
 }

@@ -18,6 +18,7 @@ int dp_fixture_init(struct vswitch **sw, struct dp_ctx **ctx, enum switch_mode m
 		rc = -ENOMEM;
 		goto out_free;
 	}
+	(*ctx)->io.too_big = dp_pmtu_port_too_big; /* as dp.c gives each worker */
 	rc = switch_init(*sw, mode, 300, 4096);
 	if (rc)
 		goto out_free;

@@ -84,6 +84,14 @@ Steps:
        - `tunnel fdb add MAC remote=C` for a MAC that never talks (a
          permanent neighbour in cA): cA's pings to it on C's wire only;
          listed static; `tunnel fdb del` removes it;
+       - an underlay MTU per remote (item 4): hA's route to C with `mtu 1400`,
+         B's path 1500: `show` gives t0's MTU 1400 and lists B's 1500 (text and
+         --json); a 1430-byte DF packet crosses to cB, the same to cC gets
+         frag-needed 1350 from cC's address; 2 too_big drops, 2 answers; iperf3
+         TCP to each completes; cA's route to cC learns 1350, to cB nothing;
+         then the same with one `remote=flow` port whose flows pick B or C by
+         inner destination (C's MTU met by a first large frame, read by the
+         next tick, listed as a tun_dst);
      then `vni=flow`: hC's VTEP in VNI + 1, flows in_port=t0,tun_id=VNI ->
      a, tun_id=VNI+1 -> a2, a -> set_tunnel:VNI, a2 -> set_field->tun_id,
      and per-VNI flood lists (`tunnel fdb add 00:00:00:00:00:00 vni=VNI
@@ -273,12 +281,12 @@ def ping(src, dst, count=3, size=None):
     return got, (out + err).strip().replace("\n", " | ")[-300:]
 
 
-def iperf(reverse):
-    srv = subprocess.Popen(["ip", "netns", "exec", NS["cB"], "iperf3", "-s", "-1", "-B", IN4["cB"]],
+def iperf(reverse, dst="cB"):
+    srv = subprocess.Popen(["ip", "netns", "exec", NS[dst], "iperf3", "-s", "-1", "-B", IN4[dst]],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         time.sleep(0.5)
-        argv = ["iperf3", "-c", IN4["cB"], "-t", "2", "-J", "--connect-timeout", "3000"] + (["-R"] if reverse else [])
+        argv = ["iperf3", "-c", IN4[dst], "-t", "2", "-J", "--connect-timeout", "3000"] + (["-R"] if reverse else [])
         rc, out, err = run(argv, timeout=20, ns=NS["cA"])
         try:
             res = json.loads(out)
@@ -858,6 +866,77 @@ def stop_captures(*caps):
         c.stop()
 
 
+def remote_mtu(sw, wd, flow=False):
+    """Issue 16 item 4, per remote: hA's route to hC's VTEP has `mtu 1400`, hB's path stays 1500.  t0 (two
+    remotes, or with @flow one remote=flow port whose flows pick the VTEP by inner destination) checks each
+    frame against ITS remote's path: a 1430-byte DF packet crosses to cB and is answered to cA with
+    frag-needed 1350 (1400 - 50) for cC; TCP to each completes; `show` lists hB's MTU where it differs."""
+    what = "per-remote MTU%s" % (", remote=flow" if flow else "")
+    note(what)
+    vswctl = [sw.vswctl, "--ctl", sw.ctl]
+    must(["ip", "route", "replace", UL4["C"] + "/32", "dev", "uA2", "mtu", "1400"], ns=NS["hA"])
+    forget_pmtu()
+    try:
+        if flow:
+            must(vswctl + ["port", "add", "t0", "vxlan", "local=" + UL4["A"], "remote=flow", "vni=%d" % VNI])
+            for c, ul in (("cB", UL4["B"]), ("cC", UL4["C"])):
+                for m in ("ip,nw_dst", "arp,arp_tpa"):
+                    must(vswctl + ["flow", "add", "priority=100,in_port=a,%s=%s,actions=set_field:%s->tun_dst,output:t0"
+                                   % (m, IN4[c], ul)])
+            must(vswctl + ["flow", "add", "priority=100,in_port=t0,actions=output:a"])
+            # the first big frame to a VTEP the port has not met is a miss: it asks, the next tick reads the route
+            df_probe("cA", IN4["cC"], 1402, count=1)
+            time.sleep(1.5)
+        deadline = time.monotonic() + 5
+        rm = []
+        while time.monotonic() < deadline:
+            t0 = [p for p in sw.call("show").get("ports", []) if p.get("name") == "t0"]
+            rm = t0[0].get("remote_mtu", []) if t0 else []
+            if rm:
+                break
+            time.sleep(0.3)
+        state = port_state(sw, "t0")
+        if flow:
+            check(any(e.get("remote") == UL4["C"] and e.get("mtu") == 1400 and e.get("frame_max") == 1364 and
+                      e.get("flow") for e in rm),
+                  "%s: show --json lists hC's VTEP (a tun_dst met) at MTU 1400, frames up to 1364" % what, (rm, state))
+        else:
+            check("mtu 1400 (route 1400) frame_max 1364" in state and
+                  any(e.get("remote") == UL4["B"] and e.get("mtu") == 1500 and e.get("frame_max") == 1464 for e in rm),
+                  "%s: show --json: the port's MTU is the smallest (1400), hB's own 1500 listed (frames up to 1464)"
+                  % what, (rm, state))
+            rc, out, err = sw.ctl_run("show")
+            check(rc == 0 and ("remote %s mtu 1500 (route 1500) frame_max 1464" % UL4["B"]) in out,
+                  "%s: vswctl show prints hB's MTU under t0" % what, out + err)
+        before = port_stat(sw, "t0")
+        res, detail = df_probe("cA", IN4["cB"], 1402, count=2)
+        check(res == ["reply"] * 2, "%s: a 1430-byte DF packet to cB (hB, path 1500) crosses (%s)" % (what, res),
+              detail)
+        res, detail = df_probe("cA", IN4["cC"], 1402, count=2)
+        check(res == ["frag-needed 1350 from %s" % IN4["cC"]] * 2,
+              "%s: the same size to cC (hC, route mtu 1400) is answered with frag-needed, MTU 1350 (%s)" % (what, res),
+              detail)
+        after = port_stat(sw, "t0")
+        dropped = after.get("drops", {}).get("too_big", 0) - before.get("drops", {}).get("too_big", 0)
+        answered = after.get("tx_pmtu_icmp", 0) - before.get("tx_pmtu_icmp", 0)
+        check(dropped == 2 and answered == 2, "%s: 2 too_big drops on t0 (%d), 2 answered (%d)"
+              % (what, dropped, answered), after)
+        for c in ("cB", "cC"):
+            nbytes, bps, detail = iperf(False, c)
+            check(nbytes > 1000000, "%s: iperf3 TCP cA -> %s completes (%d bytes, %.0f Mbit/s)"
+                  % (what, c, nbytes, bps / 1e6), detail or port_stat(sw, "t0"))
+        _, out, _ = run(["ip", "route", "get", IN4["cC"]], ns=NS["cA"])
+        check("mtu 1350" in out, "%s: cA's route to cC learned 1350 from vsw's answer" % what, out.strip())
+        _, out, _ = run(["ip", "route", "get", IN4["cB"]], ns=NS["cA"])
+        check("mtu" not in out, "%s: cA's route to cB learned no smaller MTU" % what, out.strip())
+        if flow:
+            must(vswctl + ["flow", "del"])
+        must(vswctl + ["port", "del", "t0"])
+    finally:
+        run(["ip", "route", "del", UL4["C"] + "/32", "dev", "uA2"], ns=NS["hA"])
+        forget_pmtu()
+
+
 def three_hosts(sw, wd):
     """One vxlan port, two remote VTEPs (kernel vxlan on hB and hC): floods reach both, learned and static
     MACs reach one; then vni=flow with tun_id flows: two VNIs to two local ports, isolated."""
@@ -918,7 +997,8 @@ def three_hosts(sw, wd):
     rc, out, err = sw.ctl_run("tunnel", "fdb", "del", SILENT[1])
     check(rc == 0 and not any(e["mac"] == SILENT[1] for e in sw.call("tunnel", "fdb", "show").get("entries", [])),
           "tunnel fdb del: gone", out + err)
-    must(vswctl + ["port", "del", "t0"])
+    remote_mtu(sw, wd)              # t0 (remote=B,C) deleted at its end
+    remote_mtu(sw, wd, flow=True)
 
     # vni=flow: VNI on hB, VNI + 1 on hC; flows map them to a (cA) and a2 (cA2)
     must(["ip", "link", "del", "vx0"], ns=NS["hC"])

@@ -46,6 +46,7 @@ struct fx {
 	unsigned len1[256];
 	uint8_t first0[2048];
 	size_t first0_len;
+	unsigned own_limit;	/* port 1 checks frames against it in its tx_burst (0: not) */
 };
 
 static struct fx *cur;
@@ -61,6 +62,12 @@ static void fake_tx_burst(struct port *p, struct port_io *io, struct pkt *const 
 
 	f->bursts[p->id]++;
 	for (unsigned i = 0; i < n; i++) {
+		/* A port that picks each frame's destination and checks its limit itself (a vxlan port's remotes). */
+		if (p->id == 1 && f->own_limit && pkts[i]->len > f->own_limit) {
+			port_count_drop(p, DROP_TOO_BIG, 1);
+			port_tx_too_big(io, p, pkts[i], f->own_limit);
+			continue;
+		}
 		if (p->id == 1 && f->got[1] < 256)
 			f->len1[f->got[1]] = pkts[i]->len;
 		if (p->id == 0 && f->got[0] == 0)
@@ -180,6 +187,47 @@ static void test_too_big_answered(void **state)
 	assert_int_equal(port_drops(&f->ports[1], DROP_TOO_BIG), 1);
 }
 
+/*
+ * A port that checks each frame against its own destination's limit
+ * (tx_frame_max 0: the tx stage lets the frame through) and hands the one
+ * too big back through port_io.too_big: answered as the tx stage answers,
+ * with that limit, to the sender only; the drop is the port's.
+ */
+static void test_port_hands_back(void **state)
+{
+	struct fx *f = *state;
+	struct ref_geom g;
+	size_t len = ref_frame(big[0], &g, false, false, false, 0, 0, 0x10, 1514 - 54, 1);
+
+	addrs(big[0], &g, len);
+	atomic_store(&f->ports[1].tx_frame_max, 0);
+	f->own_limit = 1364;	/* a remote behind a 1400-byte path */
+	memset(small, 0, sizeof(small));
+	memcpy(small, MAC_REMOTE, 6);
+	memcpy(small + 6, MAC_LOCAL, 6);
+	rx(f, 0, big[0], len);
+	rx(f, 1, small, sizeof(small));
+	dp_forward(f->sw, f->ctx, &f->ports[0], f->pkts, 2);
+
+	assert_int_equal(f->got[1], 1);
+	assert_int_equal(f->len1[0], sizeof(small));
+	assert_int_equal(port_drops(&f->ports[1], DROP_TOO_BIG), 1);
+	assert_int_equal(atomic_load(&f->ports[1].stats.tx_pmtu_icmp), 1);
+	assert_int_equal(f->got[0], 1);
+	assert_int_equal(f->got[2], 0);
+	assert_frag_needed(f, 1364 - 14, big[0]);
+	assert_int_equal(f->ctx->pmtu.n, 0);
+
+	/* No one to answer (a port's unit test): counted, not answered. */
+	memset(f->got, 0, sizeof(f->got));
+	f->ctx->io.too_big = NULL;
+	rx(f, 0, big[0], len);
+	dp_forward(f->sw, f->ctx, &f->ports[0], f->pkts, 1);
+	assert_int_equal(port_drops(&f->ports[1], DROP_TOO_BIG), 2);
+	assert_int_equal(atomic_load(&f->ports[1].stats.tx_pmtu_icmp), 1);
+	assert_int_equal(f->got[0], 0);
+}
+
 /* A TSO frame: its segments' size decides (headers + gso_size), not the frame's. */
 static void test_tso_by_segment(void **state)
 {
@@ -243,6 +291,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_too_big_answered, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_tso_by_segment, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_port_hands_back, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_answers_bounded, fx_setup, fx_teardown),
 	};
 

@@ -350,6 +350,20 @@ static unsigned recv_all(struct port *p, struct pkt *first)
 	return total;
 }
 
+/*
+ * recv_all() for a check that expects @want frames: waits up to 2 s for
+ * them (a loaded machine can hold a datagram past recv_all()'s 200 ms),
+ * then takes what else is there, so one too many still fails the check.
+ */
+static unsigned recv_want(struct port *p, struct pkt *first, unsigned want)
+{
+	unsigned total = recv_all(p, first);
+
+	for (int i = 0; i < 10 && total < want; i++)
+		total += recv_all(p, total ? NULL : first);
+	return total;
+}
+
 static void test_port_remotes(void **state)
 {
 	const uint8_t mac_b[6] = { 0x02, 0, 0, 0, 0, 0xb }, mac_y[6] = { 0x02, 0, 0, 0, 0, 0x77 };
@@ -368,39 +382,39 @@ static void test_port_remotes(void **state)
 	/* a broadcast: one datagram to each remote of the flood list */
 	send1(a, 1, NULL, false, 0);
 	assert_int_equal(atomic_load(&a->stats.tx_packets), 2);
-	assert_int_equal(recv_all(b, NULL), 1);
-	assert_int_equal(recv_all(c, NULL), 1);
+	assert_int_equal(recv_want(b, NULL, 1), 1);
+	assert_int_equal(recv_want(c, NULL, 1), 1);
 	/* b's frame from MAC ..:0b: a learns it behind 127.0.0.2 */
 	send1(b, 0xb, NULL, false, 0);
-	assert_int_equal(recv_all(a, got), 1);
+	assert_int_equal(recv_want(a, got, 1), 1);
 	assert_int_equal(got->tun.src.v4, htonl(0x7f000002));
 	assert_int_equal(got->tun.id, 4242);
 	/* unicast to it: to b alone */
 	send1(a, 1, mac_b, false, 0);
-	assert_int_equal(recv_all(b, NULL), 1);
+	assert_int_equal(recv_want(b, NULL, 1), 1);
 	assert_int_equal(recv_all(c, NULL), 0);
 	/* an unknown unicast: flooded */
 	send1(a, 1, mac_y, false, 0);
-	assert_int_equal(recv_all(b, NULL), 1);
-	assert_int_equal(recv_all(c, NULL), 1);
+	assert_int_equal(recv_want(b, NULL, 1), 1);
+	assert_int_equal(recv_want(c, NULL, 1), 1);
 	/* static: ..:77 behind c, ..:78 behind d (not in the flood list: reached for that MAC only) */
 	assert_int_equal(port_vxlan_fdb_add(a, mac_y, 4242, "127.0.0.3", err, sizeof(err)), 0);
 	assert_int_equal(port_vxlan_fdb_add(a, mac_z, 4242, "127.0.0.4", err, sizeof(err)), 0);
 	assert_int_equal(port_vxlan_fdb_add(a, mac_z, 7, "127.0.0.4", err, sizeof(err)), -EINVAL);
 	send1(a, 1, mac_y, false, 0);
 	assert_int_equal(recv_all(b, NULL), 0);
-	assert_int_equal(recv_all(c, NULL), 1);
+	assert_int_equal(recv_want(c, NULL, 1), 1);
 	send1(a, 1, mac_z, false, 0);
-	assert_int_equal(recv_all(d, NULL), 1);
+	assert_int_equal(recv_want(d, NULL, 1), 1);
 	assert_int_equal(recv_all(b, NULL) + recv_all(c, NULL), 0);
 	send1(a, 1, NULL, false, 0);
 	assert_int_equal(recv_all(d, NULL), 0);
 	assert_int_equal(recv_all(b, NULL) + recv_all(c, NULL), 2);
 	/* static wins over learning: ..:77 seen from b stays behind c */
 	send1(b, 0x77, NULL, false, 0);
-	assert_int_equal(recv_all(a, NULL), 1);
+	assert_int_equal(recv_want(a, NULL, 1), 1);
 	send1(a, 1, mac_y, false, 0);
-	assert_int_equal(recv_all(c, NULL), 1);
+	assert_int_equal(recv_want(c, NULL, 1), 1);
 	assert_int_equal(recv_all(b, NULL), 0);
 	assert_int_equal(port_vxlan_fdb_dump(a, e, 8), 3);
 	assert_int_equal(port_vxlan_fdb_del(a, mac_y, 4242, NULL), 0);
@@ -423,23 +437,23 @@ static void test_port_vni_flow(void **state)
 	f = vx_named("f", "127.0.0.6", "127.0.0.5", "4242");
 	/* the frame's key is the VNI sent: 4242 reaches f, 77 is f's vni drop */
 	send1(e, 1, NULL, true, 4242);
-	assert_int_equal(recv_all(f, got), 1);
+	assert_int_equal(recv_want(f, got, 1), 1);
 	assert_int_equal(got->tun.id, 4242);
 	send1(e, 1, NULL, true, 77);
 	assert_int_equal(recv_all(f, NULL), 0);
 	assert_int_equal(atomic_load(&f->stats.drops[DROP_BAD_HEADER]), 1);
 	/* any VNI in: the frame's tun.id */
 	send1(f, 2, NULL, false, 0);
-	assert_int_equal(recv_all(e, got), 1);
+	assert_int_equal(recv_want(e, got, 1), 1);
 	assert_int_equal(got->tun.id, 4242);
 	assert_int_equal(port_vxlan_vni(e), -1);
 	assert_int_equal(port_vxlan_vni(f), 4242);
 	f->ops->destroy(f);
 	g = vx_named("g", "127.0.0.6", "127.0.0.5", "99");
 	send1(e, 1, NULL, true, 99);
-	assert_int_equal(recv_all(g, NULL), 1);
+	assert_int_equal(recv_want(g, NULL, 1), 1);
 	send1(g, 3, NULL, false, 0);
-	assert_int_equal(recv_all(e, got), 1);
+	assert_int_equal(recv_want(e, got, 1), 1);
 	assert_int_equal(got->tun.id, 99);
 	/* no key: VNI 0 (OVS key=flow), which g does not serve */
 	send1(e, 1, NULL, false, 0);
@@ -487,11 +501,11 @@ static void test_port_remote_flow(void **state)
 	q = vx_named("q", "127.0.0.42", "127.0.0.41", "4242");
 	r = vx_named("r", "127.0.0.43", "127.0.0.41", "4242");
 	send_to_dst(p, 1, 0x7f00002a, 4242);
-	assert_int_equal(recv_all(q, got), 1);
+	assert_int_equal(recv_want(q, got, 1), 1);
 	assert_int_equal(got->tun.src.v4, htonl(0x7f000029));
 	assert_int_equal(recv_all(r, NULL), 0);
 	send_to_dst(p, 1, 0x7f00002b, 4242);
-	assert_int_equal(recv_all(r, NULL), 1);
+	assert_int_equal(recv_want(r, NULL, 1), 1);
 	assert_int_equal(recv_all(q, NULL), 0);
 	assert_int_equal(atomic_load(&p->stats.tx_packets), 2);
 	/* no tun_dst: dropped by name, nothing sent */
@@ -502,12 +516,12 @@ static void test_port_remote_flow(void **state)
 	assert_int_equal(recv_all(q, NULL) + recv_all(r, NULL), 0);
 	/* any VTEP in, its address as tun_src, nothing learned */
 	send1(q, 0x21, NULL, false, 0);
-	assert_int_equal(recv_all(p, got), 1);
+	assert_int_equal(recv_want(p, got, 1), 1);
 	assert_int_equal(got->tun.src.v4, htonl(0x7f00002a));
 	assert_int_equal(got->tun.dst.v4, htonl(0x7f000029));
 	assert_int_equal(got->tun.id, 4242);
 	send1(r, 0x22, NULL, false, 0);
-	assert_int_equal(recv_all(p, got), 1);
+	assert_int_equal(recv_want(p, got, 1), 1);
 	assert_int_equal(got->tun.src.v4, htonl(0x7f00002b));
 	assert_int_equal(atomic_load(&p->stats.drops[DROP_SRC_IP]), 0);
 	assert_int_equal(port_vxlan_fdb_add(p, mac, 4242, "127.0.0.42", err, sizeof(err)), -EINVAL);
@@ -576,7 +590,7 @@ static void test_port_vni_flood(void **state)
 	assert_string_equal(port_vxlan_remote_str(h, (unsigned)__builtin_ctz(f[0].remotes)), "127.0.0.14");
 	/* learning still wins for unicast: l's MAC ..:33 in VNI 200 goes to l alone */
 	send1(rx[2], 0x33, NULL, true, 200);
-	assert_int_equal(recv_all(h, NULL), 1);
+	assert_int_equal(recv_want(h, NULL, 1), 1);
 	send1(h, 1, (const uint8_t[6]){ 0x02, 0, 0, 0, 0, 0x33 }, true, 200);
 	assert_int_equal(recv_each(rx, 3), 1);
 	/* an address of another family: refused */
@@ -608,16 +622,16 @@ static void test_port_no_remote(void **state)
 	assert_int_equal(recv_all(m, NULL), 0);
 	assert_int_equal(port_vxlan_fdb_add(m, zero, 100, "127.0.0.16", err, sizeof(err)), 0);
 	send1(m, 1, NULL, true, 100);
-	assert_int_equal(recv_all(n, got), 1);
+	assert_int_equal(recv_want(n, got, 1), 1);
 	assert_int_equal(got->tun.id, 100);
 	send1(m, 1, NULL, true, 200);
 	assert_int_equal(recv_all(n, NULL), 0);
 	assert_int_equal(atomic_load(&m->stats.drops[DROP_NO_DESTINATION]), 2);
 	/* a list's remote is a known source: n's frame gets in, its MAC is learned, unicast to it goes */
 	send1(n, 2, NULL, true, 100);
-	assert_int_equal(recv_all(m, got), 1);
+	assert_int_equal(recv_want(m, got, 1), 1);
 	send1(m, 1, (const uint8_t[6]){ 0x02, 0, 0, 0, 0, 2 }, true, 100);
-	assert_int_equal(recv_all(n, NULL), 1);
+	assert_int_equal(recv_want(n, NULL, 1), 1);
 	n->ops->destroy(n);
 	m->ops->destroy(m);
 	free(got);
@@ -675,12 +689,12 @@ static void test_port_remote_flow6(void **state)
 	q = vx_named("q6", "fd00::42", "fd00::41", "4242");
 	r = vx_named("r6", "fd00::43", "fd00::41", "4242");
 	send_to_dst6(p, 1, "fd00::42", 4242);
-	assert_int_equal(recv_all(q, got), 1);
+	assert_int_equal(recv_want(q, got, 1), 1);
 	assert_true(got->tun.ipv6);
 	assert_true(is_addr6(got->tun.src.v6, "fd00::41"));
 	assert_int_equal(recv_all(r, NULL), 0);
 	send_to_dst6(p, 1, "fd00::43", 4242);
-	assert_int_equal(recv_all(r, NULL), 1);
+	assert_int_equal(recv_want(r, NULL, 1), 1);
 	assert_int_equal(recv_all(q, NULL), 0);
 	assert_int_equal(atomic_load(&p->stats.tx_packets), 2);
 	/* none of the port's family: dropped by name, nothing sent */
@@ -692,13 +706,13 @@ static void test_port_remote_flow6(void **state)
 	assert_int_equal(recv_all(q, NULL) + recv_all(r, NULL), 0);
 	/* any VTEP in, its address as the frame's tunnel source */
 	send1(q, 0x21, NULL, false, 0);
-	assert_int_equal(recv_all(p, got), 1);
+	assert_int_equal(recv_want(p, got, 1), 1);
 	assert_true(got->tun.ipv6);
 	assert_true(is_addr6(got->tun.src.v6, "fd00::42"));
 	assert_true(is_addr6(got->tun.dst.v6, "fd00::41"));
 	assert_int_equal(got->tun.id, 4242);
 	send1(r, 0x22, NULL, false, 0);
-	assert_int_equal(recv_all(p, got), 1);
+	assert_int_equal(recv_want(p, got, 1), 1);
 	assert_true(is_addr6(got->tun.src.v6, "fd00::43"));
 	r->ops->destroy(r);
 	p->ops->destroy(p);
@@ -808,7 +822,7 @@ static void test_port_vlan_vni(void **state)
 
 	/* in: f's untagged frame in VNI 4242 comes out of m tagged VLAN 10, 4 bytes longer */
 	send1(f, 0xf, NULL, false, 0);
-	assert_int_equal(recv_all(m, got), 1);
+	assert_int_equal(recv_want(m, got, 1), 1);
 	assert_true(pkt_vlan_tagged(got));
 	h = pkt_head(got);
 	assert_int_equal(h[14] << 8 | h[15], 10);
