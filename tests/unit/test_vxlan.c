@@ -586,6 +586,39 @@ static void test_port_vni_flood(void **state)
 	h->ops->destroy(h);
 }
 
+/*
+ * A tunnel fdb add the port refuses (here: VTEP_FLOOD_VNIS_MAX VNIs
+ * already have a flood list) leaves the port as it was: its remote is not
+ * appended, so datagrams from that address are still `remote` drops, not
+ * frames from a known VTEP; once there is room, the same add takes.
+ */
+static void test_port_fdb_refused(void **state)
+{
+	static const uint8_t zero[6] = { 0 };
+	struct port *r, *s;
+	char err[256];
+
+	if (geteuid() != 0)
+		fail_msg("the vxlan port test needs root (a raw socket for its transmit side)");
+	r = vx_named("r", "127.0.0.31", "127.0.0.32", "flow");
+	s = vx_named("s", "127.0.0.33", "127.0.0.31", "flow");
+	send1(s, 1, NULL, true, 7);
+	assert_int_equal(recv_all(r, NULL), 0); /* not a VTEP of r's */
+	for (unsigned vni = 0; vni < VTEP_FLOOD_VNIS_MAX; vni++)
+		assert_int_equal(port_vxlan_fdb_add(r, zero, vni, "127.0.0.32", err, sizeof(err)), 0);
+	assert_int_equal(port_vxlan_fdb_add(r, zero, 5000, "127.0.0.33", err, sizeof(err)), -ENOSPC);
+	assert_string_equal(port_vxlan_remote_str(r, 1), "?");
+	send1(s, 1, NULL, true, 7);
+	assert_int_equal(recv_all(r, NULL), 0);
+	assert_int_equal(port_vxlan_fdb_del(r, zero, 0, NULL), 0);
+	assert_int_equal(port_vxlan_fdb_add(r, zero, 5000, "127.0.0.33", err, sizeof(err)), 0);
+	assert_string_equal(port_vxlan_remote_str(r, 1), "127.0.0.33");
+	send1(s, 1, NULL, true, 7);
+	assert_int_equal(recv_all(r, NULL), 1);
+	s->ops->destroy(s);
+	r->ops->destroy(r);
+}
+
 /* Without remote=: no port flood list; a VNI floods to its own list alone, a VNI without one nowhere. */
 static void test_port_no_remote(void **state)
 {
@@ -913,6 +946,7 @@ int main(void)
 		cmocka_unit_test(test_port_remote_flow),
 		cmocka_unit_test(test_port_vni_flood),
 		cmocka_unit_test(test_port_no_remote),
+		cmocka_unit_test(test_port_fdb_refused),
 		cmocka_unit_test(test_port_vlan_vni),
 		cmocka_unit_test(test_port_remote_flow6),	/* last two: they move the process to network namespaces */
 		cmocka_unit_test(test_port_csum_carry),
