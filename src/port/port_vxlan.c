@@ -763,22 +763,28 @@ int port_vxlan_fdb_add(struct port *p, const uint8_t mac[6], uint32_t vni, const
 		snprintf(err, errlen, "remote= must be an IPv4 or IPv6 address");
 		return -EINVAL;
 	}
+	/* Room first: a remote stays once appended (vtep.h), so a refused add must not append one. */
+	if (flood ? !vtep_flood_fits(&v->vt, vni) : !vtep_static_fits(&v->vt, vni, vtep_mac(mac)))
+		goto out_full;
 	r = vtep_remote_add(&v->vt, (const union vtep_addr *)&a, false);
 	if (r < 0) {
 		snprintf(err, errlen, "%s", r == -EAFNOSUPPORT ? "remote= must be of local='s family"
 							       : "too many remotes on this port");
 		return r;
 	}
-	if (flood) {
-		r = vtep_flood_add(&v->vt, vni, (unsigned)r);
-		if (r < 0)
-			snprintf(err, errlen, "at most %u VNIs with a flood list of their own on a port", VTEP_FLOOD_VNIS_MAX);
-		return r;
-	}
-	r = vtep_static_add(&v->vt, vni, vtep_mac(mac), (unsigned)r);
+	r = flood ? vtep_flood_add(&v->vt, vni, (unsigned)r) : vtep_static_add(&v->vt, vni, vtep_mac(mac), (unsigned)r);
+	if (r == -ENOSPC)
+		goto out_full;
 	if (r < 0)
-		snprintf(err, errlen, "the port's table has no room for this MAC (its bucket holds static entries only)");
+		snprintf(err, errlen, "%s", strerror(-r));
 	return r;
+
+out_full:
+	if (flood)
+		snprintf(err, errlen, "at most %u VNIs with a flood list of their own on a port", VTEP_FLOOD_VNIS_MAX);
+	else
+		snprintf(err, errlen, "the port's table has no room for this MAC (its bucket holds static entries only)");
+	return -ENOSPC;
 }
 
 int port_vxlan_fdb_del(struct port *p, const uint8_t mac[6], uint32_t vni, const char *remote)
