@@ -11,6 +11,7 @@
 #include "ctl/handlers.h"
 #include "ctl/port_opts.h"
 #include "lib/json_param.h"
+#include "packet/vxlan.h"
 #include "port/port_vxlan.h"
 #include "port/vtep.h"
 
@@ -233,10 +234,11 @@ int ctl_tunnel_fdb_restore(struct vswd *v, struct json_object *entries, char *er
 		int slot = name ? vswd_port_slot(v, name) : -1;
 		struct port *p = slot < 0 ? NULL : atomic_load(&v->sw->ports[slot]);
 		uint8_t mac[6];
+		int64_t vni = json_object_object_get_ex(o, "vni", &f) ? json_object_get_int64(f) : -1;
 
-		if (!p || !port_is_vxlan(p) || !port_opts_parse_mac(json_param_str(o, "mac"), mac) ||
-		    !json_object_object_get_ex(o, "vni", &f) ||
-		    port_vxlan_fdb_add(p, mac, (uint32_t)json_object_get_int64(f), remote, err, errlen) < 0) {
+		/* The VNI checked whole: a cast to 32 bits would make 2^32 + N VNI N. */
+		if (!p || !port_is_vxlan(p) || !port_opts_parse_mac(json_param_str(o, "mac"), mac) || vni < 0 ||
+		    vni > VXLAN_VNI_MAX || port_vxlan_fdb_add(p, mac, (uint32_t)vni, remote, err, errlen) < 0) {
 			if (!failed)
 				snprintf(err, errlen, "tunnel_fdb[%zu] (port %s) not restored", i, name ? name : "?");
 			failed++;
