@@ -619,6 +619,33 @@ static void test_port_fdb_refused(void **state)
 	r->ops->destroy(r);
 }
 
+/*
+ * Datagrams the kernel drops before the port reads them (its socket's
+ * receive buffer full: a burst the worker did not keep up with, or a
+ * flood from the underlay) are counted too, in `stats`' rx_socket_drops.
+ */
+static void test_port_socket_drops(void **state)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(47891) };
+	static uint8_t buf[1400];
+	struct port *q;
+	int fd;
+
+	if (geteuid() != 0)
+		fail_msg("the vxlan port test needs root (a raw socket for its transmit side)");
+	q = vx_named("q", "127.0.0.41", "127.0.0.42", "7");
+	assert_int_equal(type_stat(q, "rx_socket_drops"), 0);
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_true(fd >= 0);
+	inet_pton(AF_INET, "127.0.0.41", &to.sin_addr);
+	/* far more than the receive buffer holds (4 MiB at most), none read */
+	for (unsigned i = 0; i < 20000; i++)
+		(void)sendto(fd, buf, sizeof(buf), 0, (struct sockaddr *)&to, sizeof(to));
+	close(fd);
+	assert_true(type_stat(q, "rx_socket_drops") > 0);
+	q->ops->destroy(q);
+}
+
 /* Without remote=: no port flood list; a VNI floods to its own list alone, a VNI without one nowhere. */
 static void test_port_no_remote(void **state)
 {
@@ -947,6 +974,7 @@ int main(void)
 		cmocka_unit_test(test_port_vni_flood),
 		cmocka_unit_test(test_port_no_remote),
 		cmocka_unit_test(test_port_fdb_refused),
+		cmocka_unit_test(test_port_socket_drops),
 		cmocka_unit_test(test_port_vlan_vni),
 		cmocka_unit_test(test_port_remote_flow6),	/* last two: they move the process to network namespaces */
 		cmocka_unit_test(test_port_csum_carry),
