@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/filter.h>
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <pthread.h>
@@ -236,7 +237,10 @@ static void vx_describe(struct port *p, char *buf, size_t len)
  * counts (gso_sends: payloads of more than one datagram sent, gso_segments:
  * their datagrams; gso_fallbacks: 1 once the kernel refused GSO for good,
  * gso_resent: datagrams of GSO payloads then sent one by one; gro_receives:
- * slots holding more than one datagram, gro_segments: their datagrams).
+ * slots holding more than one datagram, gro_segments: their datagrams);
+ * rx_socket_drops: datagrams the kernel dropped before the port read
+ * them (the socket's receive buffer full: SO_MEMINFO's drops, modulo
+ * 2^32), which never reach the switch and so are not among its drops.
  */
 static unsigned vx_type_stats(struct port *p, struct port_type_stat *out, unsigned max)
 {
@@ -246,9 +250,12 @@ static unsigned vx_type_stats(struct port *p, struct port_type_stat *out, unsign
 	struct vx_port *v = vx_of(p);
 	unsigned n = 0, learned, statics;
 
-	_Static_assert(VX_RX__COUNT + VTEP__COUNT + VX_OFF__COUNT + 6 <= PORT_TYPE_STATS_MAX,
+	uint32_t mem[SK_MEMINFO_VARS] = { 0 };
+	socklen_t mem_len = sizeof(mem);
+
+	_Static_assert(VX_RX__COUNT + VTEP__COUNT + VX_OFF__COUNT + 7 <= PORT_TYPE_STATS_MAX,
 		       "the figures fit what `stats` asks for");
-	if (max < VX_RX__COUNT + VTEP__COUNT + VX_OFF__COUNT + 6)
+	if (max < VX_RX__COUNT + VTEP__COUNT + VX_OFF__COUNT + 7)
 		return 0;
 	for (unsigned r = 0; r < VX_RX__COUNT; r++)
 		out[n++] = (struct port_type_stat){ rx_names[r], atomic_load_explicit(&v->rx_bad[r], memory_order_relaxed) };
@@ -260,6 +267,9 @@ static unsigned vx_type_stats(struct port *p, struct port_type_stat *out, unsign
 	out[n++] = (struct port_type_stat){ "flood_remotes", v->vt.n_flood };
 	out[n++] = (struct port_type_stat){ "fdb_learned_entries", learned };
 	out[n++] = (struct port_type_stat){ "fdb_static_entries", statics };
+	if (getsockopt(v->rx_fd, SOL_SOCKET, SO_MEMINFO, mem, &mem_len) < 0)
+		mem[SK_MEMINFO_DROPS] = 0;
+	out[n++] = (struct port_type_stat){ "rx_socket_drops", mem[SK_MEMINFO_DROPS] };
 	out[n++] = (struct port_type_stat){ "udp_gso", vx_gso_on(v) };
 	out[n++] = (struct port_type_stat){ "udp_gro", v->gro };
 	for (unsigned c = 0; c < VX_OFF__COUNT; c++)
