@@ -9,7 +9,11 @@ payload: good VXLAN datagrams around inner ARP, IPv4/UDP, IPv4/TCP,
 IPv6/TCP and tagged frames; the same with reserved bits set, the I flag
 clear, another VNI, cut at every length up to 22 bytes; GRO buffers of several datagrams (the
 last short, sizes of 0, 1 and past the buffer; one of TCP segments that
-merge); plus random bytes.  Deterministic: running it twice writes the same bytes.
+merge, and runs of TCP segments the merge must stop in or take whole:
+FIN, RST, URG, ECE, PSH first, a sequence overlap or gap or wrap, a bad
+TCP or IPv4 header sum, an IPv4 ID off, options that differ, segments
+longer or shorter than the first, a last one shorter than the headers,
+IPv6); plus random bytes.  Deterministic: running it twice writes the same bytes.
 """
 
 import hashlib
@@ -56,6 +60,62 @@ def csum(b):
     return ~s & 0xffff
 
 
+def tcp_seg(k, seqv, flags, plen=100, v6=False, opts=b"", ipid=None, urg=0, bad_ip=False, bad_tcp=False):
+    """Datagram @k of a GRO run: VXLAN + an inner IPv4 (or IPv6) TCP segment of @plen bytes, sums right unless told."""
+    body = bytes((k * 7 + i) & 0xff for i in range(plen))
+    tlen = 20 + len(opts) + plen
+    tcp = bytearray(struct.pack("!HHIIBBHHH", 40000, 80, seqv, 5, (5 + len(opts) // 4) << 4, flags, 512, 0, urg))
+    tcp += opts
+    if v6:
+        src, dst = bytes(15) + b"\1", bytes(15) + b"\2"
+        ip = struct.pack("!IHBB16s16s", 0x60000000, tlen, 6, 64, src, dst)
+        pseudo = src + dst + struct.pack("!IxxxB", tlen, 6)
+        eth = MACS + b"\x86\xdd"
+    else:
+        ip = bytearray(struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + tlen, 7 + k if ipid is None else ipid, 0x4000, 64,
+                                   6, 0, bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2])))
+        ip[10:12] = struct.pack("!H", csum(bytes(ip)) ^ (1 if bad_ip else 0))
+        pseudo = bytes(ip[12:20]) + struct.pack("!BBH", 0, 6, tlen)
+        eth = MACS + b"\x08\x00"
+    tcp[16:18] = struct.pack("!H", csum(pseudo + bytes(tcp) + body) ^ (1 if bad_tcp else 0))
+    return vxlan(42) + eth + bytes(ip) + bytes(tcp) + body
+
+
+def tcp_runs():
+    """GRO buffers of TCP runs the merge must stop in (or take whole): (payload, gro size) pairs."""
+    def run(n=4, v6=False, **odd):
+        # odd: {segment index: tcp_seg() arguments that differ there}
+        out = b""
+        for k in range(n):
+            a = dict(seqv=1000 + 100 * k, flags=0x10, v6=v6)
+            a.update(odd.get("s%d" % k, {}))
+            out += tcp_seg(k, **a)
+        return out
+    ts = lambda v: b"\x01\x01\x08\x0a" + struct.pack("!II", v, 7)
+    one = len(tcp_seg(0, 0, 0x10))
+    one6 = len(tcp_seg(0, 0, 0x10, v6=True))
+    return [
+        (run(v6=True), one6),                                           # IPv6: the whole run merges
+        (run(s2=dict(flags=0x11)), one),                                # FIN in the middle
+        (run(s1=dict(flags=0x14)), one),                                # RST
+        (run(s2=dict(flags=0x30, urg=5)), one),                         # URG with an urgent pointer
+        (run(s0=dict(flags=0x18)), one),                                # PSH on the first: alone
+        (run(s1=dict(flags=0x50)), one),                                # ECE
+        (run(s2=dict(seqv=1100)), one),                                 # overlapping: seq of the one before
+        (run(s2=dict(seqv=1250)), one),                                 # a gap
+        (run(s3=dict(bad_tcp=True)), one),                              # a TCP checksum wrong
+        (run(s1=dict(bad_ip=True)), one),                               # an IPv4 header checksum wrong
+        (run(s2=dict(ipid=3)), one),                                    # IPv4 ID not one more
+        (run(s2=dict(plen=120)), one),                                  # longer than the first: the buffer no longer cuts at segments
+        (run(s1=dict(plen=60)), one),                                   # short in the middle: likewise (GRO makes only the last short)
+        (run(**{"s%d" % k: dict(opts=ts(9)) for k in range(4)}), one + 12),   # the same options: merges
+        (run(s0=dict(opts=ts(9)), s1=dict(opts=ts(10)), s2=dict(opts=ts(9)), s3=dict(opts=ts(9))), one + 12),
+        (run(n=3) + tcp_seg(3, 1300, 0x10)[:10], one),                  # size not dividing: last shorter than headers
+        (run(n=3) + tcp_seg(3, 1300, 0x18, plen=1), one),               # a last segment of one byte, PSH
+        (run(n=2, s0=dict(seqv=0xffffffff - 50), s1=dict(seqv=(0xffffffff - 50 + 100) & 0xffffffff)), one),  # seq wraps
+    ]
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "corpus", "vxlan_decap")
     os.makedirs(out, exist_ok=True)
@@ -92,6 +152,9 @@ def main():
         tcp[16:18] = struct.pack("!H", csum(pseudo + bytes(tcp) + body))
         segs += vxlan(42) + MACS + b"\x08\x00" + bytes(ip) + bytes(tcp) + body
     seeds.append(seed(42, segs, gro=8 + 14 + 140))
+    # runs the merge must stop in: other flags, sequence overlaps and gaps, bad sums, options, short and odd sizes
+    for payload, gro in tcp_runs():
+        seeds.append(seed(42, payload, gro=gro))
     for _ in range(16):
         n = rng.randrange(0, 200)
         seeds.append(seed(rng.randrange(1 << 24), bytes(rng.randrange(256) for _ in range(n)),

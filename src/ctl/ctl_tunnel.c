@@ -9,7 +9,9 @@
 #include "ctl/commands.h"
 #include "ctl/daemon.h"
 #include "ctl/handlers.h"
+#include "ctl/port_opts.h"
 #include "lib/json_param.h"
+#include "packet/vxlan.h"
 #include "port/port_vxlan.h"
 #include "port/vtep.h"
 
@@ -28,18 +30,6 @@
  * remote= the whole list.  Saved as entries of that MAC, so a state file
  * needs no new key (older files stay valid).
  */
-
-static int mac_parse(const char *s, uint8_t mac[6])
-{
-	unsigned b[6];
-	char tail;
-
-	if (!s || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &tail) != 6)
-		return -1;
-	for (unsigned i = 0; i < 6; i++)
-		mac[i] = (uint8_t)b[i];
-	return 0;
-}
 
 /* The vxlan port the request names (port=), or the only one; NULL with @err. */
 static struct port *vxlan_port(struct vswd *v, struct json_object *req, char *err, size_t errlen)
@@ -79,7 +69,7 @@ static int fdb_args(struct vswd *v, struct json_object *req, struct port **p, ui
 {
 	struct json_object *f;
 
-	if (mac_parse(json_param_str(req, "mac"), mac) < 0) {
+	if (!port_opts_parse_mac(json_param_str(req, "mac"), mac)) {
 		snprintf(err, errlen, "MAC must be xx:xx:xx:xx:xx:xx");
 		return -1;
 	}
@@ -244,10 +234,11 @@ int ctl_tunnel_fdb_restore(struct vswd *v, struct json_object *entries, char *er
 		int slot = name ? vswd_port_slot(v, name) : -1;
 		struct port *p = slot < 0 ? NULL : atomic_load(&v->sw->ports[slot]);
 		uint8_t mac[6];
+		int64_t vni = json_object_object_get_ex(o, "vni", &f) ? json_object_get_int64(f) : -1;
 
-		if (!p || !port_is_vxlan(p) || mac_parse(json_param_str(o, "mac"), mac) < 0 ||
-		    !json_object_object_get_ex(o, "vni", &f) ||
-		    port_vxlan_fdb_add(p, mac, (uint32_t)json_object_get_int64(f), remote, err, errlen) < 0) {
+		/* The VNI checked whole: a cast to 32 bits would make 2^32 + N VNI N. */
+		if (!p || !port_is_vxlan(p) || !port_opts_parse_mac(json_param_str(o, "mac"), mac) || vni < 0 ||
+		    vni > VXLAN_VNI_MAX || port_vxlan_fdb_add(p, mac, (uint32_t)vni, remote, err, errlen) < 0) {
 			if (!failed)
 				snprintf(err, errlen, "tunnel_fdb[%zu] (port %s) not restored", i, name ? name : "?");
 			failed++;

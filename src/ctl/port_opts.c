@@ -25,9 +25,10 @@ static const char *const vlan_mode_names[] = {
 	[SWITCH_VLAN_NATIVE_UNTAGGED] = "native-untagged",
 };
 
-/* "02:00:00:00:00:0a" (hex digits, either case) into @mac. */
-static bool parse_mac(const char *s, uint8_t mac[6])
+bool port_opts_parse_mac(const char *s, uint8_t mac[6])
 {
+	if (!s)
+		return false;
 	for (int i = 0; i < 6; i++) {
 		unsigned v = 0;
 
@@ -61,7 +62,7 @@ static int add_addr(struct switch_port_cfg *c, bool is_mac, const char *a, char 
 			snprintf(err, errlen, "\"mac\": at most %d addresses", SWITCH_MACS_MAX);
 			return -1;
 		}
-		if (!parse_mac(a, c->macs[c->n_macs]) || (c->macs[c->n_macs][0] & 1) ||
+		if (!port_opts_parse_mac(a, c->macs[c->n_macs]) || (c->macs[c->n_macs][0] & 1) ||
 		    memcmp(c->macs[c->n_macs], zero, 6) == 0) {
 			snprintf(err, errlen, "\"mac\": \"%.40s\" is not a unicast MAC address like 02:00:00:00:00:01", a);
 			return -1;

@@ -2,7 +2,9 @@
 #ifndef VSW_CTL_PORT_OPTS_H
 #define VSW_CTL_PORT_OPTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "switch/switch.h"
 
@@ -21,6 +23,13 @@ extern const char *const port_opts_keys[];
  * (defaults for absent keys).  0, or -1 with a one-line @err.
  */
 int port_opts_parse(struct json_object *o, struct switch_port_cfg *c, char *err, size_t errlen);
+
+/*
+ * "02:00:00:00:00:0a" (six pairs of hex digits, either case, colons
+ * between, nothing else) into @mac; false for anything else (vswctl
+ * tunnel fdb's MACs too: ctl_tunnel.c).
+ */
+bool port_opts_parse_mac(const char *s, uint8_t mac[6]);
 
 /* @c as the keys port_opts_parse() reads ("mac" and "ip" as arrays, only when set). */
 struct json_object *port_opts_json(const struct switch_port_cfg *c);

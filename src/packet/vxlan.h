@@ -15,7 +15,10 @@
  * receipt."  Reserved fields likewise: "MUST be set to zero on
  * transmission and ignored on receipt."  So a receiver checks the I flag
  * and the VNI and nothing else; vxlan_hdr_check() does exactly that (a
- * reserved bit set is accepted, as the RFC asks and as Linux does).
+ * reserved bit set is accepted, as the RFC asks; Linux's vxlan driver is
+ * stricter by choice: unless an extension claims them, its vxlan_rcv()
+ * drops a datagram with reserved bits set, saying that it diverges from
+ * the RFC there).
  */
 
 #include <arpa/inet.h>

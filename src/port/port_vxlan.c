@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/filter.h>
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <pthread.h>
@@ -239,7 +240,10 @@ static void vx_describe(struct port *p, char *buf, size_t len)
  * slots holding more than one datagram, gro_segments: their datagrams);
  * remote=flow's cache of destinations' MTUs (mtu_cache_entries,
  * mtu_cache_asked: misses handed to the tick, mtu_cache_evicted: entries
- * a full bucket gave up).
+ * a full bucket gave up); rx_socket_drops: datagrams the kernel dropped
+ * before the port read them (the socket's receive buffer full:
+ * SO_MEMINFO's drops, modulo 2^32), which never reach the switch and so
+ * are not among its drops.
  */
 static unsigned vx_type_stats(struct port *p, struct port_type_stat *out, unsigned max)
 {
@@ -249,9 +253,12 @@ static unsigned vx_type_stats(struct port *p, struct port_type_stat *out, unsign
 	struct vx_port *v = vx_of(p);
 	unsigned n = 0, learned, statics;
 
-	_Static_assert(VX_RX__COUNT + VTEP__COUNT + VX_OFF__COUNT + 9 <= PORT_TYPE_STATS_MAX,
+	uint32_t mem[SK_MEMINFO_VARS] = { 0 };
+	socklen_t mem_len = sizeof(mem);
+
+	_Static_assert(VX_RX__COUNT + VTEP__COUNT + VX_OFF__COUNT + 10 <= PORT_TYPE_STATS_MAX,
 		       "the figures fit what `stats` asks for");
-	if (max < VX_RX__COUNT + VTEP__COUNT + VX_OFF__COUNT + 9)
+	if (max < VX_RX__COUNT + VTEP__COUNT + VX_OFF__COUNT + 10)
 		return 0;
 	for (unsigned r = 0; r < VX_RX__COUNT; r++)
 		out[n++] = (struct port_type_stat){ rx_names[r], atomic_load_explicit(&v->rx_bad[r], memory_order_relaxed) };
@@ -263,6 +270,9 @@ static unsigned vx_type_stats(struct port *p, struct port_type_stat *out, unsign
 	out[n++] = (struct port_type_stat){ "flood_remotes", v->vt.n_flood };
 	out[n++] = (struct port_type_stat){ "fdb_learned_entries", learned };
 	out[n++] = (struct port_type_stat){ "fdb_static_entries", statics };
+	if (getsockopt(v->rx_fd, SOL_SOCKET, SO_MEMINFO, mem, &mem_len) < 0)
+		mem[SK_MEMINFO_DROPS] = 0;
+	out[n++] = (struct port_type_stat){ "rx_socket_drops", mem[SK_MEMINFO_DROPS] };
 	out[n++] = (struct port_type_stat){ "udp_gso", vx_gso_on(v) };
 	out[n++] = (struct port_type_stat){ "udp_gro", v->gro };
 	for (unsigned c = 0; c < VX_OFF__COUNT; c++)
@@ -772,22 +782,28 @@ int port_vxlan_fdb_add(struct port *p, const uint8_t mac[6], uint32_t vni, const
 		snprintf(err, errlen, "remote= must be an IPv4 or IPv6 address");
 		return -EINVAL;
 	}
+	/* Room first: a remote stays once appended (vtep.h), so a refused add must not append one. */
+	if (flood ? !vtep_flood_fits(&v->vt, vni) : !vtep_static_fits(&v->vt, vni, vtep_mac(mac)))
+		goto out_full;
 	r = vtep_remote_add(&v->vt, (const union vtep_addr *)&a, false);
 	if (r < 0) {
 		snprintf(err, errlen, "%s", r == -EAFNOSUPPORT ? "remote= must be of local='s family"
 							       : "too many remotes on this port");
 		return r;
 	}
-	if (flood) {
-		r = vtep_flood_add(&v->vt, vni, (unsigned)r);
-		if (r < 0)
-			snprintf(err, errlen, "at most %u VNIs with a flood list of their own on a port", VTEP_FLOOD_VNIS_MAX);
-		return r;
-	}
-	r = vtep_static_add(&v->vt, vni, vtep_mac(mac), (unsigned)r);
+	r = flood ? vtep_flood_add(&v->vt, vni, (unsigned)r) : vtep_static_add(&v->vt, vni, vtep_mac(mac), (unsigned)r);
+	if (r == -ENOSPC)
+		goto out_full;
 	if (r < 0)
-		snprintf(err, errlen, "the port's table has no room for this MAC (its bucket holds static entries only)");
+		snprintf(err, errlen, "%s", strerror(-r));
 	return r;
+
+out_full:
+	if (flood)
+		snprintf(err, errlen, "at most %u VNIs with a flood list of their own on a port", VTEP_FLOOD_VNIS_MAX);
+	else
+		snprintf(err, errlen, "the port's table has no room for this MAC (its bucket holds static entries only)");
+	return -ENOSPC;
 }
 
 int port_vxlan_fdb_del(struct port *p, const uint8_t mac[6], uint32_t vni, const char *remote)

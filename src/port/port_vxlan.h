@@ -47,7 +47,8 @@ int port_vxlan_vni(const struct port *p);
  * 00:00:00:00:00:00 instead adds @remote to @vni's own flood list (as
  * `bridge fdb append 00:00:00:00:00:00 ... dst IP vni N`): that VNI's
  * broadcast, multicast and unknown unicast go to its list, not the
- * port's.  0, or -errno with @err.
+ * port's.  0, or -errno with @err; refused (-ENOSPC above all), the port
+ * is as before: @remote is not made a VTEP it receives from.
  */
 int port_vxlan_fdb_add(struct port *p, const uint8_t mac[6], uint32_t vni, const char *remote, char *err,
 		       size_t errlen);

@@ -312,6 +312,18 @@ int vtep_static_add(struct vtep *t, uint32_t vni, uint64_t mac, unsigned remote)
 	return rc;
 }
 
+bool vtep_static_fits(struct vtep *t, uint32_t vni, uint64_t mac)
+{
+	uint64_t key = key_of(vni, mac);
+	struct vtep_bucket *b = bucket_of(t, key, vni);
+	bool fits;
+
+	pthread_spin_lock(&t->lock);
+	fits = find_locked(b, vni, key) || victim(t, b, vtep_now_s());
+	pthread_spin_unlock(&t->lock);
+	return fits;
+}
+
 int vtep_del(struct vtep *t, uint32_t vni, uint64_t mac)
 {
 	uint64_t key = key_of(vni, mac);
@@ -450,6 +462,16 @@ int vtep_flood_add(struct vtep *t, uint32_t vni, unsigned remote)
 	}
 	pthread_spin_unlock(&t->lock);
 	return rc;
+}
+
+bool vtep_flood_fits(struct vtep *t, uint32_t vni)
+{
+	bool fits;
+
+	pthread_spin_lock(&t->lock);
+	fits = flood_find_locked(t, vni) >= 0 || t->n_flood_vnis < VTEP_FLOOD_VNIS_MAX;
+	pthread_spin_unlock(&t->lock);
+	return fits;
 }
 
 int vtep_flood_del(struct vtep *t, uint32_t vni, int remote)

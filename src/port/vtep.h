@@ -192,6 +192,13 @@ void vtep_learn(struct vtep *t, const struct vtep_learn *l, unsigned n, uint32_t
 /* Control thread: (@vni, @mac) at remote @remote for good (replaces a learned entry).  0 or -ENOSPC. */
 int vtep_static_add(struct vtep *t, uint32_t vni, uint64_t mac, unsigned remote);
 
+/*
+ * Control thread: would vtep_static_add() of (@vni, @mac) find room (its
+ * entry, or a bucket not all static)?  Asked before a remote is appended
+ * for it: a remote stays once appended, so a refused add must not make one.
+ */
+bool vtep_static_fits(struct vtep *t, uint32_t vni, uint64_t mac);
+
 /* Control thread: forget (@vni, @mac), static or learned.  0 or -ENOENT. */
 int vtep_del(struct vtep *t, uint32_t vni, uint64_t mac);
 
@@ -206,6 +213,9 @@ unsigned vtep_dump(const struct vtep *t, struct vtep_entry *out, unsigned max, u
  * flood list (made when new).  0, -ENOSPC (VTEP_FLOOD_VNIS_MAX lists), -EINVAL.
  */
 int vtep_flood_add(struct vtep *t, uint32_t vni, unsigned remote);
+
+/* Control thread: would vtep_flood_add() to @vni find room (its list, or fewer than VTEP_FLOOD_VNIS_MAX)? */
+bool vtep_flood_fits(struct vtep *t, uint32_t vni);
 
 /* Control thread: remote @remote (every one, when negative) leaves @vni's flood list.  0 or -ENOENT. */
 int vtep_flood_del(struct vtep *t, uint32_t vni, int remote);

@@ -729,6 +729,52 @@ static struct json_object *ask_reply(struct vswd *v, const char *json)
 	return resp;
 }
 
+/*
+ * tunnel fdb add/del take a MAC of six pairs of hex digits and nothing
+ * else: a sign, a space or a "0x" in a pair (which sscanf's %x reads:
+ * "-2" as fe, "0x" as 00) is refused, not taken for another MAC (the
+ * zero MAC, above all, which makes a flood destination).  Nothing is
+ * added by a refused request.
+ */
+static void test_tunnel_fdb_mac_strict(void **state)
+{
+	static const char *const bad[] = {
+		"-2:00:00:00:00:01", "+2:00:00:00:00:01", " 2:00:00:00:00:01", "02:00:00:00:00:-1",
+		"02:00:00:00:00: 1", "0x:00:00:00:00:00", "02:00:00:00:00:0g", "02-00-00-00-00-01",
+	};
+	struct vswd *v = offline_vswd();
+	struct json_object *r, *e;
+	char req[256];
+
+	if (geteuid() != 0)
+		fail_msg("the tunnel commands need a vxlan port: root (a raw socket)");
+	v->create_hook = vxlan_or_stub;
+	assert_string_equal(ask(v, "{\"cmd\":\"port-add\",\"name\":\"t0\",\"type\":\"vxlan\",\"local\":\"127.0.0.1\","
+				"\"remote\":\"127.0.0.2\",\"vni\":5,\"dstport\":47895}",
+				NULL),
+			    "ok");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(req, sizeof(req), "{\"cmd\":\"tunnel-fdb-add\",\"mac\":\"%s\",\"remote\":\"127.0.0.9\"}", bad[i]);
+		if (strcmp(ask(v, req, NULL), "MAC must be xx:xx:xx:xx:xx:xx") != 0)
+			fail_msg("tunnel fdb add %s: \"%s\"", bad[i], ask(v, req, NULL));
+		snprintf(req, sizeof(req), "{\"cmd\":\"tunnel-fdb-del\",\"mac\":\"%s\"}", bad[i]);
+		assert_string_equal(ask(v, req, NULL), "MAC must be xx:xx:xx:xx:xx:xx");
+	}
+	r = ask_reply(v, "{\"cmd\":\"tunnel-fdb-show\"}");
+	assert_true(json_object_object_get_ex(r, "entries", &e));
+	if (json_object_array_length(e))
+		fail_msg("refused requests left entries: %s", json_object_to_json_string(e));
+	json_object_put(r);
+	/* either case of hex digits is a MAC */
+	assert_string_equal(ask(v, "{\"cmd\":\"tunnel-fdb-add\",\"mac\":\"02:AB:cd:00:00:0F\",\"remote\":\"127.0.0.9\"}",
+				NULL),
+			    "ok");
+	assert_string_equal(ask(v, "{\"cmd\":\"tunnel-fdb-del\",\"mac\":\"02:ab:CD:00:00:0f\"}", NULL), "ok");
+	assert_string_equal(ask(v, "{\"cmd\":\"port-del\",\"name\":\"t0\"}", NULL), "ok");
+	vswd_free_graveyard(v);
+	vswd_shutdown(v);
+}
+
 static uint64_t test_clock_ns;
 
 /* flow_db_foreach(): table 1's rule counts 3 frames of 60 bytes, as a worker would. */
@@ -1532,6 +1578,7 @@ int main(void)
 		cmocka_unit_test(test_help_lists_port_types),
 		cmocka_unit_test(test_table_rows),
 		cmocka_unit_test(test_built_requests_accepted),
+		cmocka_unit_test(test_tunnel_fdb_mac_strict),
 		cmocka_unit_test(test_build_fields),
 		cmocka_unit_test(test_build_refusals),
 		cmocka_unit_test(test_malformed_requests),

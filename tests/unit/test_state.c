@@ -517,6 +517,81 @@ static void test_tunnel_fdb(void **state)
 	vswd_shutdown(&v);
 }
 
+/* The checksum state.c writes for @o's "ports", "flows" and "tunnel_fdb" (FNV-1a 64 of them printed plain), into @o. */
+static void state_resum(struct json_object *o)
+{
+	struct json_object *body = json_object_new_object(), *f;
+	const char *s;
+	uint64_t h = 0xcbf29ce484222325ull;
+	char sum[32];
+
+	for (const char *const *k = (const char *const[]){ "ports", "flows", "tunnel_fdb", NULL }; *k; k++)
+		if (json_object_object_get_ex(o, *k, &f))
+			json_object_object_add(body, *k, json_object_get(f));
+	s = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ull;
+	}
+	json_object_put(body);
+	snprintf(sum, sizeof(sum), "fnv1a64:%016llx", (unsigned long long)h);
+	json_object_object_add(o, "checksum", json_object_new_string(sum));
+}
+
+/*
+ * A tunnel_fdb entry whose VNI is past 24 bits (a file edited, its
+ * checksum made again) is not restored, and not as the VNI its low 32
+ * bits make (2^32 + 70 is not VNI 70); the port and the other entries are.
+ */
+static void test_tunnel_fdb_vni_range(void **state)
+{
+	struct json_object *o, *arr;
+	char err[256], path[256];
+	struct vtep_entry e[4];
+	const char *text;
+	struct port *p;
+
+	if (geteuid() != 0)
+		fail_msg("a vxlan port needs root (a raw socket)");
+	start("st6");
+	assert_int_equal(vswd_state_restore(&v, err, sizeof(err)), 0);
+	snprintf(path, sizeof(path), "%s/st6/state.json", dir);
+	assert_string_equal(ask("{\"cmd\":\"port-add\",\"name\":\"t0\",\"type\":\"vxlan\",\"local\":\"127.0.0.1\","
+				"\"remote\":\"127.0.0.2\",\"vni\":\"flow\",\"dstport\":47896}"),
+			    "ok");
+	assert_string_equal(ask("{\"cmd\":\"tunnel-fdb-add\",\"mac\":\"02:00:00:00:00:07\",\"vni\":70,"
+				"\"remote\":\"127.0.0.9\"}"),
+			    "ok");
+	assert_string_equal(ask("{\"cmd\":\"tunnel-fdb-add\",\"mac\":\"02:00:00:00:00:08\",\"vni\":80,"
+				"\"remote\":\"127.0.0.9\"}"),
+			    "ok");
+	vswd_shutdown(&v);
+
+	o = json_object_from_file(path);
+	assert_non_null(o);
+	assert_true(json_object_object_get_ex(o, "tunnel_fdb", &arr) && json_object_array_length(arr) == 2);
+	for (size_t i = 0; i < 2; i++) {
+		struct json_object *x = json_object_array_get_idx(arr, i);
+
+		if (json_object_get_int64(json_object_object_get(x, "vni")) == 70)
+			json_object_object_add(x, "vni", json_object_new_int64((1ll << 32) + 70));
+	}
+	state_resum(o);
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	spit(path, text, strlen(text));
+	json_object_put(o);
+
+	start("st6");
+	vswd_state_restore(&v, err, sizeof(err));
+	assert_int_equal(count_files("st6", "state.json.corrupt-", false), 0); /* the file itself is well formed */
+	p = atomic_load(&v.sw->ports[vswd_port_slot(&v, "t0")]);
+	assert_non_null(p);
+	assert_int_equal(port_vxlan_fdb_dump(p, e, 4), 1);
+	assert_int_equal(e[0].vni, 80);
+	assert_int_equal(e[0].mac[5], 8);
+	vswd_shutdown(&v);
+}
+
 /*
  * A restart while a deleted port's slot is kept for its name (ctl_ports.c,
  * "Slots and names"): state.json has the rules naming it and not the
@@ -854,6 +929,7 @@ int main(void)
 		cmocka_unit_test(test_conflicts_and_failures),
 		cmocka_unit_test(test_corrupt_never_partial),
 		cmocka_unit_test(test_tunnel_fdb),
+		cmocka_unit_test(test_tunnel_fdb_vni_range),
 		cmocka_unit_test(test_kept_slot_restart),
 		cmocka_unit_test(test_numbers_survive_restart),
 		cmocka_unit_test(test_numbers_old_format),

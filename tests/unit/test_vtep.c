@@ -8,7 +8,8 @@
  * after the aging time; a group MAC is never learned nor found; a static
  * entry never ages and learning never overrides it; del forgets either
  * kind; dump lists the live ones.  Many MACs fit (the table is sized for
- * thousands).  Per-VNI flood lists: a VNI without one has none (the port
+ * thousands); static entries stop at a bucket full of them, and the
+ * table says so before an add.  Per-VNI flood lists: a VNI without one has none (the port
  * floods to its own), remotes join and leave one at a time or all at
  * once, VNIs do not see each other's; VTEP_FLOOD_VNIS_MAX fit and one
  * more is refused, and after churn (lists made and emptied) every live
@@ -172,6 +173,40 @@ static void test_static(void **state)
 	free(t);
 }
 
+/*
+ * Static entries from the control socket are bounded: added until a
+ * bucket holds static entries only, the next MAC of that bucket is
+ * refused (-ENOSPC), and vtep_static_fits() said so beforehand (the port
+ * asks it before it appends a remote); a MAC already there still fits.
+ * Learning into that bucket is refused too, counted (fdb_full).
+ */
+static void test_static_full(void **state)
+{
+	struct vtep *t = malloc(sizeof(*t));
+	uint64_t m = 0;
+	unsigned i;
+
+	assert_int_equal(vtep_init(t, false), 0);
+	for (i = 0; i < VTEP_BUCKETS * VTEP_WAYS; i++) {
+		m = 0x020000000000ull | (uint64_t)i << 8;
+		if (!vtep_static_fits(t, 5, m))
+			break;
+		assert_int_equal(vtep_static_add(t, 5, m, 0), 0);
+	}
+	assert_true(i < VTEP_BUCKETS * VTEP_WAYS); /* some bucket fills long before the table does */
+	assert_int_equal(vtep_static_add(t, 5, m, 0), -ENOSPC);
+	assert_true(vtep_static_fits(t, 5, 0x020000000000ull)); /* the first one: there already */
+	{
+		struct vtep_learn l = { .mac = m, .vni = 5, .remote = 1 };
+
+		vtep_learn(t, &l, 1, vtep_now_s());
+		assert_int_equal(atomic_load(&t->counters[VTEP_FULL]), 1);
+		assert_int_equal(vtep_lookup(t, 5, m, vtep_now_s()), -1);
+	}
+	vtep_destroy(t);
+	free(t);
+}
+
 /* Thousands of MACs over a few VNIs fit: at a quarter of the table, (almost) none is lost to a full bucket. */
 static void test_many(void **state)
 {
@@ -328,6 +363,7 @@ int main(void)
 		cmocka_unit_test(test_remotes),
 		cmocka_unit_test(test_learn_lookup),
 		cmocka_unit_test(test_static),
+		cmocka_unit_test(test_static_full),
 		cmocka_unit_test(test_many),
 		cmocka_unit_test(test_flood_lists),
 		cmocka_unit_test(test_flood_limit),

@@ -600,6 +600,66 @@ static void test_port_vni_flood(void **state)
 	h->ops->destroy(h);
 }
 
+/*
+ * A tunnel fdb add the port refuses (here: VTEP_FLOOD_VNIS_MAX VNIs
+ * already have a flood list) leaves the port as it was: its remote is not
+ * appended, so datagrams from that address are still `remote` drops, not
+ * frames from a known VTEP; once there is room, the same add takes.
+ */
+static void test_port_fdb_refused(void **state)
+{
+	static const uint8_t zero[6] = { 0 };
+	struct port *r, *s;
+	char err[256];
+
+	if (geteuid() != 0)
+		fail_msg("the vxlan port test needs root (a raw socket for its transmit side)");
+	r = vx_named("r", "127.0.0.31", "127.0.0.32", "flow");
+	s = vx_named("s", "127.0.0.33", "127.0.0.31", "flow");
+	send1(s, 1, NULL, true, 7);
+	assert_int_equal(recv_all(r, NULL), 0); /* not a VTEP of r's */
+	for (unsigned vni = 0; vni < VTEP_FLOOD_VNIS_MAX; vni++)
+		assert_int_equal(port_vxlan_fdb_add(r, zero, vni, "127.0.0.32", err, sizeof(err)), 0);
+	assert_int_equal(port_vxlan_fdb_add(r, zero, 5000, "127.0.0.33", err, sizeof(err)), -ENOSPC);
+	assert_string_equal(port_vxlan_remote_str(r, 1), "?");
+	send1(s, 1, NULL, true, 7);
+	assert_int_equal(recv_all(r, NULL), 0);
+	assert_int_equal(port_vxlan_fdb_del(r, zero, 0, NULL), 0);
+	assert_int_equal(port_vxlan_fdb_add(r, zero, 5000, "127.0.0.33", err, sizeof(err)), 0);
+	assert_string_equal(port_vxlan_remote_str(r, 1), "127.0.0.33");
+	send1(s, 1, NULL, true, 7);
+	assert_int_equal(recv_all(r, NULL), 1);
+	s->ops->destroy(s);
+	r->ops->destroy(r);
+}
+
+/*
+ * Datagrams the kernel drops before the port reads them (its socket's
+ * receive buffer full: a burst the worker did not keep up with, or a
+ * flood from the underlay) are counted too, in `stats`' rx_socket_drops.
+ */
+static void test_port_socket_drops(void **state)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(47891) };
+	static uint8_t buf[1400];
+	struct port *q;
+	int fd;
+
+	if (geteuid() != 0)
+		fail_msg("the vxlan port test needs root (a raw socket for its transmit side)");
+	q = vx_named("q", "127.0.0.41", "127.0.0.42", "7");
+	assert_int_equal(type_stat(q, "rx_socket_drops"), 0);
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_true(fd >= 0);
+	inet_pton(AF_INET, "127.0.0.41", &to.sin_addr);
+	/* far more than the receive buffer holds (4 MiB at most), none read */
+	for (unsigned i = 0; i < 20000; i++)
+		(void)sendto(fd, buf, sizeof(buf), 0, (struct sockaddr *)&to, sizeof(to));
+	close(fd);
+	assert_true(type_stat(q, "rx_socket_drops") > 0);
+	q->ops->destroy(q);
+}
+
 /* Without remote=: no port flood list; a VNI floods to its own list alone, a VNI without one nowhere. */
 static void test_port_no_remote(void **state)
 {
@@ -927,6 +987,8 @@ int main(void)
 		cmocka_unit_test(test_port_remote_flow),
 		cmocka_unit_test(test_port_vni_flood),
 		cmocka_unit_test(test_port_no_remote),
+		cmocka_unit_test(test_port_fdb_refused),
+		cmocka_unit_test(test_port_socket_drops),
 		cmocka_unit_test(test_port_vlan_vni),
 		cmocka_unit_test(test_port_remote_flow6),	/* last two: they move the process to network namespaces */
 		cmocka_unit_test(test_port_csum_carry),
