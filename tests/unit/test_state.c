@@ -517,19 +517,19 @@ static void test_tunnel_fdb(void **state)
 	vswd_shutdown(&v);
 }
 
-/* The checksum state.c writes for @o's "ports", "flows" and "tunnel_fdb" (FNV-1a 64 of them printed plain), into @o. */
-static void state_resum(struct json_object *o)
+/* The file's checksum (state.c) over its "ports", "flows" and, when there, "tunnel_fdb" and "ofports", set in @o. */
+static void seal(struct json_object *o)
 {
+	static const char *const keys[] = { "ports", "flows", "tunnel_fdb", "ofports", NULL };
 	struct json_object *body = json_object_new_object(), *f;
-	const char *s;
 	uint64_t h = 0xcbf29ce484222325ull;
 	char sum[32];
 
-	for (const char *const *k = (const char *const[]){ "ports", "flows", "tunnel_fdb", NULL }; *k; k++)
-		if (json_object_object_get_ex(o, *k, &f))
-			json_object_object_add(body, *k, json_object_get(f));
-	s = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	for (; *s; s++) {
+	for (size_t i = 0; keys[i]; i++)
+		if (json_object_object_get_ex(o, keys[i], &f))
+			json_object_object_add(body, keys[i], json_object_get(f));
+	for (const char *s = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	     *s; s++) {
 		h ^= (unsigned char)*s;
 		h *= 0x100000001b3ull;
 	}
@@ -553,9 +553,9 @@ static void test_tunnel_fdb_vni_range(void **state)
 
 	if (geteuid() != 0)
 		fail_msg("a vxlan port needs root (a raw socket)");
-	start("st6");
+	start("st11");
 	assert_int_equal(vswd_state_restore(&v, err, sizeof(err)), 0);
-	snprintf(path, sizeof(path), "%s/st6/state.json", dir);
+	snprintf(path, sizeof(path), "%s/st11/state.json", dir);
 	assert_string_equal(ask("{\"cmd\":\"port-add\",\"name\":\"t0\",\"type\":\"vxlan\",\"local\":\"127.0.0.1\","
 				"\"remote\":\"127.0.0.2\",\"vni\":\"flow\",\"dstport\":47896}"),
 			    "ok");
@@ -576,14 +576,14 @@ static void test_tunnel_fdb_vni_range(void **state)
 		if (json_object_get_int64(json_object_object_get(x, "vni")) == 70)
 			json_object_object_add(x, "vni", json_object_new_int64((1ll << 32) + 70));
 	}
-	state_resum(o);
+	seal(o);
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	spit(path, text, strlen(text));
 	json_object_put(o);
 
-	start("st6");
+	start("st11");
 	vswd_state_restore(&v, err, sizeof(err));
-	assert_int_equal(count_files("st6", "state.json.corrupt-", false), 0); /* the file itself is well formed */
+	assert_int_equal(count_files("st11", "state.json.corrupt-", false), 0); /* the file itself is well formed */
 	p = atomic_load(&v.sw->ports[vswd_port_slot(&v, "t0")]);
 	assert_non_null(p);
 	assert_int_equal(port_vxlan_fdb_dump(p, e, 4), 1);
@@ -650,27 +650,6 @@ static void test_kept_slot_restart(void **state)
 	vswd_shutdown(&v);
 }
 
-
-/* The file's checksum (state.c) over its "ports", "flows" and, when there, "tunnel_fdb" and "ofports", set in @o. */
-static void seal(struct json_object *o)
-{
-	static const char *const keys[] = { "ports", "flows", "tunnel_fdb", "ofports", NULL };
-	struct json_object *body = json_object_new_object(), *f;
-	uint64_t h = 0xcbf29ce484222325ull;
-	char sum[32];
-
-	for (size_t i = 0; keys[i]; i++)
-		if (json_object_object_get_ex(o, keys[i], &f))
-			json_object_object_add(body, keys[i], json_object_get(f));
-	for (const char *s = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	     *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ull;
-	}
-	json_object_put(body);
-	snprintf(sum, sizeof(sum), "fnv1a64:%016llx", (unsigned long long)h);
-	json_object_object_add(o, "checksum", json_object_new_string(sum));
-}
 
 /* The number state.json in DIR/@sub records for @name in "ofports"; -1: none. */
 static int recorded(const char *sub, const char *name)
