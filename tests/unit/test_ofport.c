@@ -19,6 +19,7 @@
 #include "ctl/handlers.h"
 #include "ctl/reload.h"
 #include "flow/table.h"
+#include "../lib/ctl_ask.h"
 #include "../lib/stub_port.h"
 
 /*
@@ -47,27 +48,15 @@ static void start(void)
 /* The reply to @json (the caller puts it). */
 static struct json_object *ask_reply(const char *json)
 {
-	struct ctl_peer root = { .privileged = true, .fd = -1 };
-	struct json_object *req = json_tokener_parse(json), *resp;
-
-	assert_non_null(req);
-	resp = vswd_handle_request(&v, req, &root);
-	json_object_put(req);
-	return resp;
+	return ctl_ask_reply(&v, json);
 }
 
 /* "ok" or the error of the reply to @json, into a static buffer. */
 static const char *ask(const char *json)
 {
 	static char out[512];
-	struct json_object *resp = ask_reply(json), *f;
 
-	if (json_object_object_get_ex(resp, "ok", &f) && json_object_get_boolean(f))
-		snprintf(out, sizeof(out), "ok");
-	else
-		snprintf(out, sizeof(out), "%s", json_object_get_string(json_object_object_get(resp, "error")));
-	json_object_put(resp);
-	return out;
+	return ctl_ask_text(&v, json, out, sizeof(out));
 }
 
 /* port-add of a stub vhost-user port @name with the extra keys @extra (",\"k\":v..." or ""). */

@@ -18,6 +18,7 @@
 #include "ctl/daemon.h"
 #include "ctl/reload.h"
 #include "flow/table.h"
+#include "../lib/ctl_ask.h"
 #include "../lib/proc_counts.h"
 #include "../lib/stub_port.h"
 #include "port/port_vxlan.h"
@@ -72,18 +73,8 @@ static void start(const char *sub)
 static const char *ask(const char *json)
 {
 	static char out[512];
-	struct ctl_peer root = { .privileged = true, .fd = -1 };
-	struct json_object *req = json_tokener_parse(json), *resp, *f;
 
-	assert_non_null(req);
-	resp = vswd_handle_request(&v, req, &root);
-	if (json_object_object_get_ex(resp, "ok", &f) && json_object_get_boolean(f))
-		snprintf(out, sizeof(out), "ok");
-	else
-		snprintf(out, sizeof(out), "%s", json_object_get_string(json_object_object_get(resp, "error")));
-	json_object_put(resp);
-	json_object_put(req);
-	return out;
+	return ctl_ask_text(&v, json, out, sizeof(out));
 }
 
 static char *slurp(const char *path, size_t *len)
@@ -150,13 +141,7 @@ static const char add_flow[] = "{\"cmd\":\"flow-add\",\"flow\":\"priority=7,in_p
 /* The reply to @json (the caller puts it). */
 static struct json_object *ask_reply(const char *json)
 {
-	struct ctl_peer root = { .privileged = true, .fd = -1 };
-	struct json_object *req = json_tokener_parse(json), *resp;
-
-	assert_non_null(req);
-	resp = vswd_handle_request(&v, req, &root);
-	json_object_put(req);
-	return resp;
+	return ctl_ask_reply(&v, json);
 }
 
 /* `show`'s "kept" as "NAME id=N flows=N" lines, into a static buffer. */
