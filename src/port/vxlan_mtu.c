@@ -14,29 +14,48 @@
 #include "port/port.h"
 #include "port/vtep.h"
 
+/* The bytes of @sa's address (IPv4 or IPv6) into @out and their count, 0 for another family or none. */
+static unsigned addr_bytes(const struct sockaddr *sa, uint8_t out[16])
+{
+	if (sa && sa->sa_family == AF_INET) {
+		memcpy(out, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		return 4;
+	}
+	if (sa && sa->sa_family == AF_INET6) {
+		memcpy(out, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+		return 16;
+	}
+	return 0;
+}
+
 /*
- * remote=flow: the name of the interface that holds the IPv4 address of
- * @local into m->ifname, else of one whose subnet holds it (127.0.0.9 on
- * lo's 127.0.0.1/8); "" if none.
+ * remote=flow: the name of the interface that holds the address of @local
+ * (IPv4 or IPv6, as the port's underlay) into m->ifname, else of one whose
+ * subnet holds it (127.0.0.9 on lo's 127.0.0.1/8); "" if none.
  */
 static void find_ifname(struct vxlan_mtu *m, const struct sockaddr *local)
 {
-	in_addr_t want = ((const struct sockaddr_in *)local)->sin_addr.s_addr;
+	uint8_t want[16], a[16], mask[16];
+	unsigned n = addr_bytes(local, want);
 	struct ifaddrs *ifs;
 
 	m->ifname[0] = '\0';
-	if (m->ipv6 || getifaddrs(&ifs) < 0)
+	if (!n || getifaddrs(&ifs) < 0)
 		return;
 	for (struct ifaddrs *i = ifs; i; i = i->ifa_next) {
-		in_addr_t a, mask;
+		bool same = true, in_subnet = true;
 
-		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || !i->ifa_name)
+		if (!i->ifa_name || addr_bytes(i->ifa_addr, a) != n)
 			continue;
-		a = ((const struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr;
-		mask = i->ifa_netmask ? ((const struct sockaddr_in *)i->ifa_netmask)->sin_addr.s_addr : 0xffffffffu;
-		if (a == want || (!m->ifname[0] && (a & mask) == (want & mask)))
+		if (addr_bytes(i->ifa_netmask, mask) != n)
+			memset(mask, 0xff, n); /* no mask: the address alone */
+		for (unsigned k = 0; k < n; k++) {
+			same &= a[k] == want[k];
+			in_subnet &= (a[k] & mask[k]) == (want[k] & mask[k]);
+		}
+		if (same || (!m->ifname[0] && in_subnet))
 			snprintf(m->ifname, sizeof(m->ifname), "%s", i->ifa_name);
-		if (a == want)
+		if (same)
 			break;
 	}
 	freeifaddrs(ifs);

@@ -193,6 +193,30 @@ static void test_per_remote_capped(void **state)
 	p->ops->destroy(p);
 }
 
+/*
+ * remote=flow on an IPv6 underlay: the port's own limit is the MTU of the
+ * interface that holds local= (d0's 9000 less the IPv6 outer headers), as
+ * for IPv4; it was unknown (the lookup knew only IPv4 addresses).
+ */
+static void test_remote_flow6_port_mtu(void **state)
+{
+	struct port *p;
+	char err[256] = "", desc[512];
+
+	(void)state;
+	if (system("ip addr add fd66::1/64 dev d0 nodad"))
+		fail_msg("cannot give d0 an IPv6 address");
+	p = vx_try("vf6", "fd66::1", "flow", "vni", "4242", err, sizeof(err));
+	if (!p)
+		fail_msg("remote=flow on IPv6: %s", err);
+	p->ops->describe(p, desc, sizeof(desc));
+	if (!strstr(desc, "mtu 9000 (route 9000) frame_max 8944"))
+		fail_msg("an IPv6 remote=flow port's limit: %s", desc);
+	assert_int_equal(atomic_load(&p->tx_frame_max), 8944);
+	p->ops->destroy(p);
+	assert_int_equal(system("ip addr del fd66::1/64 dev d0"), 0);
+}
+
 static void test_remote_flow(void **state)
 {
 	struct port_vxlan_mtu m[PORT_VXLAN_MTU_MAX];
@@ -274,6 +298,7 @@ int main(void)
 		cmocka_unit_test(test_per_remote),
 		cmocka_unit_test(test_per_remote_capped),
 		cmocka_unit_test(test_remote_flow),
+		cmocka_unit_test(test_remote_flow6_port_mtu),
 	};
 
 	return cmocka_run_group_tests(tests, ns_setup, NULL);
