@@ -78,26 +78,52 @@ static void del(const char *name)
 	vswd_free_graveyard(&v);
 }
 
-/* What vswd logs (stderr) while @fn runs @name/@extra's add: the add's answer into @answer, the log returned (static). */
+/* What @run(@arg) writes to file descriptor @fd (1 or 2) while it runs, into @text (@len bytes). */
+static const char *captured(int fd, void (*run)(void *), void *arg, char *text, size_t len)
+{
+	char path[] = "/tmp/vsw-test-ofport-out.XXXXXX";
+	int tmp = mkstemp(path), saved = dup(fd);
+	ssize_t n;
+
+	assert_true(tmp >= 0 && saved >= 0);
+	fflush(fd == 1 ? stdout : stderr);
+	dup2(tmp, fd);
+	run(arg);
+	fflush(fd == 1 ? stdout : stderr);
+	dup2(saved, fd);
+	close(saved);
+	n = pread(tmp, text, len - 1, 0);
+	text[n > 0 ? n : 0] = '\0';
+	close(tmp);
+	unlink(path);
+	return text;
+}
+
+struct add_call {
+	const char *name, *extra;
+	char *answer;
+	size_t len;
+};
+
+static void run_add(void *arg)
+{
+	struct add_call *c = arg;
+
+	snprintf(c->answer, c->len, "%s", add(c->name, c->extra));
+}
+
+/* What vswd logs (stderr) while @name/@extra's add runs: the add's answer into @answer, the log returned (static). */
 static const char *logged_add(const char *name, const char *extra, char *answer, size_t len)
 {
 	static char text[4096];
-	char path[] = "/tmp/vsw-test-ofport-log.XXXXXX";
-	int fd = mkstemp(path), saved = dup(2);
-	ssize_t n;
+	struct add_call c = { name, extra, answer, len };
 
-	assert_true(fd >= 0 && saved >= 0);
-	fflush(stderr);
-	dup2(fd, 2);
-	snprintf(answer, len, "%s", add(name, extra));
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
-	n = pread(fd, text, sizeof(text) - 1, 0);
-	text[n > 0 ? n : 0] = '\0';
-	close(fd);
-	unlink(path);
-	return text;
+	return captured(2, run_add, &c, text, sizeof(text));
+}
+
+static void run_show_print(void *arg)
+{
+	ctl_show_print(arg);
 }
 
 /* `vswctl show` as text (the printer vswctl runs on the reply), into a static buffer. */
@@ -105,21 +131,8 @@ static const char *show_text(void)
 {
 	static char text[8192];
 	struct json_object *r = ask_reply("{\"cmd\":\"show\"}");
-	char path[] = "/tmp/vsw-test-ofport-show.XXXXXX";
-	int fd = mkstemp(path), saved = dup(1);
-	ssize_t n;
 
-	assert_true(fd >= 0 && saved >= 0);
-	fflush(stdout);
-	dup2(fd, 1);
-	ctl_show_print(r);
-	fflush(stdout);
-	dup2(saved, 1);
-	close(saved);
-	n = pread(fd, text, sizeof(text) - 1, 0);
-	text[n > 0 ? n : 0] = '\0';
-	close(fd);
-	unlink(path);
+	captured(1, run_show_print, r, text, sizeof(text));
 	json_object_put(r);
 	return text;
 }
