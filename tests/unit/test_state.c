@@ -56,8 +56,9 @@ static struct port *hook(const char *name, const char *type, struct json_object 
 }
 
 static struct vswd v;
+static char flows_file[128];	/* start(): vswd's --flows FILE when not empty */
 
-/* A fresh offline vswd saving to DIR/st; the state not restored yet. */
+/* A fresh offline vswd saving to DIR/st (and to flows_file, when set); the state not restored yet. */
 static void start(const char *sub)
 {
 	struct vswd_config cfg;
@@ -66,6 +67,7 @@ static void start(const char *sub)
 	vswd_config_default(&cfg);
 	cfg.fdb_size = 64;
 	snprintf(cfg.state_dir, sizeof(cfg.state_dir), "%s/%s", dir, sub);
+	snprintf(cfg.flows_path, sizeof(cfg.flows_path), "%s", flows_file);
 	assert_int_equal(vswd_init(&v, &cfg, err, sizeof(err)), 0);
 	v.create_hook = hook;
 }
@@ -886,6 +888,55 @@ static void test_reload_saves_numbers(void **state)
 	vswd_shutdown(&v);
 }
 
+/*
+ * vswd starts in four steps (tools/vswd.c): the state loaded, the
+ * config's ports, the flows file, the state restored.  Loading the flows
+ * file commits them, and a commit saves the state: between the steps, the
+ * file on disk must stay the one loaded, or a stop before the restore
+ * (a crash, a kill, a config port that fails) leaves a state.json with
+ * only the config's ports, and the next start has lost every port vswctl
+ * added (and their flows, replaced by the flows file's).
+ */
+static void test_no_save_before_restore(void **state)
+{
+	char err[256], path[256];
+	char *before, *after;
+	size_t len_before, len_after;
+	int a;
+
+	snprintf(flows_file, sizeof(flows_file), "%s/st12-flows", dir);
+	start("st12");
+	add_config("x");
+	assert_int_equal(vswd_state_restore(&v, err, sizeof(err)), 0);
+	assert_string_equal(ask(add_a), "ok");
+	assert_string_equal(ask("{\"cmd\":\"flow-add\",\"flow\":\"in_port=a,actions=output:x\"}"), "ok");
+	a = vswd_port_slot(&v, "a");
+	vswd_shutdown(&v);
+
+	snprintf(path, sizeof(path), "%s/st12/state.json", dir);
+	before = slurp(path, &len_before);
+	start("st12");
+	assert_int_equal(vswd_state_load(&v, err, sizeof(err)), 0);
+	add_config("x");
+	assert_int_equal(vswd_flows_load(&v, err, sizeof(err)), 0);
+	after = slurp(path, &len_after);
+	if (len_before != len_after || memcmp(before, after, len_before) != 0)
+		fail_msg("state.json rewritten before the restore:\n%s", after);
+	free(before);
+	free(after);
+	vswd_shutdown(&v); /* stopped before the restore */
+
+	start("st12");
+	assert_int_equal(vswd_state_load(&v, err, sizeof(err)), 0);
+	add_config("x");
+	assert_int_equal(vswd_flows_load(&v, err, sizeof(err)), 0);
+	assert_int_equal(vswd_state_restore(&v, err, sizeof(err)), 0);
+	assert_int_equal(vswd_port_slot(&v, "a"), a);
+	assert_int_equal(recorded("st12", "a"), a); /* the restore's save, once done */
+	vswd_shutdown(&v);
+	flows_file[0] = '\0';
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -899,6 +950,7 @@ int main(void)
 		cmocka_unit_test(test_numbers_old_format),
 		cmocka_unit_test(test_numbers_hostile),
 		cmocka_unit_test(test_reload_saves_numbers),
+		cmocka_unit_test(test_no_save_before_restore),
 	};
 
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
