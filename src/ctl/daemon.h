@@ -106,7 +106,8 @@ struct vswd {
 	/*
 	 * state.c: the state file read and checked by vswd_state_load() (its
 	 * numbers already given back) for vswd_state_restore() to apply; NULL
-	 * with state_loaded: none, or refused (state_refused).
+	 * with state_loaded: none, or refused (state_refused).  While
+	 * state_loaded, nothing is saved (the flows file's load commits).
 	 */
 	struct json_object *state_file;
 	bool state_loaded, state_refused;
@@ -146,8 +147,10 @@ void vswd_flows_destroy(struct vswd *v);
 /*
  * state.c: the run-time configuration (ports added by request, flows)
  * saved to cfg.state_dir/state.json on every change, restored at start.
- * vswd_state_changed: save now (nothing without a state dir or while
- * restoring); 0 or -1 with @err ("in force, but not saved").
+ * vswd_state_changed: save now (nothing without a state dir, nor from
+ * vswd_state_load until vswd_state_restore is done: the file on disk is
+ * the one loaded until what it holds is in force); 0 or -1 with @err
+ * ("in force, but not saved").
  * vswd_state_restore: after the config's ports; a file that does not
  * check is moved aside whole and nothing of it is applied; a port or the
  * flows that fail to apply are each logged, the rest applied, and the

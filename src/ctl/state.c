@@ -235,7 +235,13 @@ int vswd_state_changed(struct vswd *v, char *err, size_t errlen)
 	char path[PATH_MAX];
 	int rc;
 
-	if (!v->cfg.state_dir[0] || v->state_restoring)
+	/*
+	 * Between vswd_state_load and vswd_state_restore (the config's ports,
+	 * the flows file's commit) the file is all there is of the state's
+	 * ports and flows: a save then would hold the config's ports alone,
+	 * and a stop before the restore would lose the rest.
+	 */
+	if (!v->cfg.state_dir[0] || v->state_restoring || v->state_loaded)
 		return 0;
 	rc = state_path(v, "", path, sizeof(path));
 	o = rc ? NULL : state_build(v);
