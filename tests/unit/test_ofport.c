@@ -292,6 +292,41 @@ static void test_reload_keeps_numbers(void **state)
 	vswd_shutdown(&v);
 }
 
+/*
+ * A number kept for a deleted port's name that no rule names is free to
+ * be forgotten (docs/FLOWS.md, "Slots and names"), as Open vSwitch gives
+ * a deleted interface's number to a request: asked for, it is given, not
+ * refused as "kept for the flows of" a name no flow names.  The usual
+ * case is a SIGHUP reload renaming a port and asking for its old number
+ * so that flows and scripts written with it still mean that port.
+ */
+static void test_unnamed_kept_number_given(void **state)
+{
+	struct json_object *old, *new;
+	char answer[256], err[256];
+	const char *log;
+
+	start();
+	assert_string_equal(add("a", ",\"ofport_request\":3"), "ok");
+	del("a");
+	log = logged_add("b", ",\"ofport_request\":3", answer, sizeof(answer));
+	assert_string_equal(answer, "ok");
+	if (vswd_port_slot(&v, "b") != 3)
+		fail_msg("b got %d, log:\n%s", vswd_port_slot(&v, "b"), log);
+	assert_int_equal(vswd_port_slot_kept(&v, "a", false), -1); /* a's name forgotten: its number is b's */
+
+	old = json_tokener_parse("{\"ports\":[{\"name\":\"x\",\"type\":\"vhost-user\",\"path\":\"/x\"}]}");
+	assert_int_equal(vswd_add_config_ports(&v, old, err, sizeof(err)), 0);
+	assert_int_equal(vswd_port_slot(&v, "x"), 0);
+	new = json_tokener_parse("{\"ports\":[{\"name\":\"x2\",\"type\":\"vhost-user\",\"path\":\"/x\","
+				 "\"ofport_request\":0}]}");
+	assert_int_equal(vswd_reload_ports(&v, old, new, err, sizeof(err)), 0);
+	assert_int_equal(vswd_port_slot(&v, "x2"), 0); /* renamed, its number asked for and given */
+	json_object_put(old);
+	json_object_put(new);
+	vswd_shutdown(&v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -300,6 +335,7 @@ int main(void)
 		cmocka_unit_test(test_out_of_range_refused),
 		cmocka_unit_test(test_vswctl_and_config),
 		cmocka_unit_test(test_reload_keeps_numbers),
+		cmocka_unit_test(test_unnamed_kept_number_given),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
