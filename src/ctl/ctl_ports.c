@@ -1,5 +1,6 @@
 /* ctl_ports.c - the `port` commands and `show`: ports added from requests and the config file, deleted, listed. */
 #include <assert.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <limits.h>
@@ -98,46 +99,74 @@ static int slot_for(struct vswd *v, const char *name)
 }
 
 /*
+ * How many rules name each slot, into @rules (PORT_MAX counts): 0;
+ * -EAGAIN at start (vswd_state_load to the end of vswd_state_restore),
+ * when the state's flows, which may name a kept name, are not loaded yet,
+ * so no kept name may be judged unnamed; -ENOMEM.
+ */
+static int rules_count(struct vswd *v, unsigned *rules)
+{
+	if (!rules)
+		return -ENOMEM;
+	if (v->state_loaded || v->state_restoring)
+		return -EAGAIN;
+	return vswd_flows_count_named(v, rules);
+}
+
+/*
  * ofport_request=N (ovs-vswitchd.conf.db(5): "If the requested port
  * number is not available, it is logged and another is assigned"): the
  * slot for @name when it asked for @req.  N is given when it has no port
- * and is kept for no other name.  When the name already has a slot kept
- * for it (a deleted port, or the number the state file recorded), rules
- * that name it hold that slot: it moves to N only if no rule names it
- * (the kept slot is then forgotten), else it keeps it.  Either refusal is
- * a log line, and the port gets what slot_for() gives; `show` says which.
+ * and is kept for no other name that rules name (a name no rule names is
+ * forgotten, as Open vSwitch gives a deleted interface's number to a
+ * request; at start, before the state's flows are in, any kept name
+ * holds its number).  When the name already has a slot kept for it (a
+ * deleted port, or the number the state file recorded), rules that name
+ * it hold that slot: it moves to N only if no rule names it (the kept
+ * slot is then forgotten), else it keeps it.  Either refusal is a log
+ * line, and the port gets what slot_for() gives; `show` says which.
  */
 static int slot_requested(struct vswd *v, const char *name, unsigned req)
 {
-	int kept = slot_scan(v, name);
+	int kept = slot_scan(v, name), slot = (int)req;
 	struct port *holder = atomic_load(&v->sw->ports[req]);
+	bool other = v->slot_names[req][0] && strcmp(v->slot_names[req], name) != 0;
+	unsigned *rules = NULL;
+	int count = -ENOMEM;
 
 	if (kept >= 0 && strcmp(v->slot_names[kept], name) != 0)
 		kept = -1; /* a fresh slot, not one kept for the name */
 	if ((int)req == kept)
 		return kept;
-	if (holder || (v->slot_names[req][0] && strcmp(v->slot_names[req], name) != 0)) {
-		int slot = slot_for(v, name);
-
+	if (!holder && (other || kept >= 0)) {
+		rules = malloc(PORT_MAX * sizeof(*rules));
+		count = rules_count(v, rules);
+	}
+	if (holder || (other && (count < 0 || rules[req]))) {
+		slot = slot_for(v, name);
 		if (slot >= 0)
 			log_warn("port %s: ofport_request=%u not given: number %u is %s %s; it gets %d", name, req, req,
 				 holder ? "the port" : "kept for the flows of", holder ? holder->name : v->slot_names[req],
 				 slot);
-		return slot; /* -1: port_add says no slot is free */
+		goto out_free; /* -1: port_add says no slot is free */
 	}
-	if (kept >= 0) {
-		unsigned *rules = malloc(PORT_MAX * sizeof(*rules));
-
-		if (!rules || vswd_flows_count_named(v, rules) < 0 || rules[kept]) {
-			log_warn("port %s: ofport_request=%u not given: its number %d is kept for the %u flow(s) naming it; "
-				 "it keeps %d", name, req, kept, rules ? rules[kept] : 0, kept);
-			free(rules);
-			return kept;
-		}
-		free(rules);
+	/* At start (-EAGAIN) the flows naming it come later, by name: it takes N and they follow it there. */
+	if (kept >= 0 && (count == -ENOMEM || (count == 0 && rules[kept]))) {
+		log_warn("port %s: ofport_request=%u not given: its number %d is kept for the %u flow(s) naming it; "
+			 "it keeps %d", name, req, kept, count == 0 ? rules[kept] : 0, kept);
+		slot = kept;
+		goto out_free;
+	}
+	if (kept >= 0)
 		v->slot_names[kept][0] = '\0'; /* no rule holds it: the name's number moves to the one asked for */
+	if (other) {
+		log_info("port %s: number %u was kept for %s, which no flow names: forgotten", name, req,
+			 v->slot_names[req]);
+		v->slot_names[req][0] = '\0';
 	}
-	return (int)req;
+out_free:
+	free(rules);
+	return slot;
 }
 
 int vswd_port_slot_kept(struct vswd *v, const char *name, bool keep)
