@@ -28,8 +28,9 @@
  * (ovs-vswitchd.conf.db(5)) asks for one: given when free, "if the
  * requested port number is not available, it is logged and another is
  * assigned".  These tests hold vsw to that, to its own rule that a slot
- * kept for another name (a deleted port that rules name) is not free, and
- * to the range: a number past the switch's slots is refused by name.
+ * kept for another name that rules name (a deleted port's) is not free
+ * (one no rule names is), and to the range: a number past the switch's
+ * slots is refused by name.
  */
 
 static struct vswd v;
