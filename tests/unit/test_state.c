@@ -937,6 +937,62 @@ static void test_no_save_before_restore(void **state)
 	flows_file[0] = '\0';
 }
 
+/*
+ * Every slot named at start (a state whose ports and the names its rules
+ * use hold all 4,096 numbers): a new config port finds no slot.  The
+ * names kept for the state's rules and ports are not forgettable then,
+ * whatever a count of the rules says: the state's flows and ports come
+ * after the config's ports (ctl_ports.c: "nothing may be forgotten
+ * meanwhile").  Forgetting them gave the new port number 0 and every
+ * restored name another number than the one recorded.
+ */
+static void test_full_slots_at_start(void **state)
+{
+	struct json_object *o = json_tokener_parse(
+		"{\"format\":\"vsw-state\",\"version\":1,\"ports\":[{\"name\":\"s\",\"type\":\"vhost-user\",\"path\":\"/s\"}]}");
+	struct json_object *flows = json_object_new_array(), *ofports = json_object_new_array(), *e, *conf;
+	char err[256], path[256], line[64];
+	FILE *f;
+
+	for (int i = 0; i < PORT_MAX - 1; i++) {
+		snprintf(line, sizeof(line), "in_port=k%d actions=drop", i);
+		json_object_array_add(flows, json_object_new_string(line));
+		snprintf(line, sizeof(line), "k%d", i);
+		e = json_object_new_object();
+		json_object_object_add(e, "name", json_object_new_string(line));
+		json_object_object_add(e, "ofport", json_object_new_int(i));
+		json_object_array_add(ofports, e);
+	}
+	e = json_object_new_object();
+	json_object_object_add(e, "name", json_object_new_string("s"));
+	json_object_object_add(e, "ofport", json_object_new_int(PORT_MAX - 1));
+	json_object_array_add(ofports, e);
+	json_object_object_add(o, "flows", flows);
+	json_object_object_add(o, "ofports", ofports);
+	seal(o);
+	snprintf(path, sizeof(path), "%s/st13", dir);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/st13/state.json", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(json_object_to_json_string(o), f);
+	fclose(f);
+	json_object_put(o);
+
+	start("st13");
+	assert_int_equal(vswd_state_load(&v, err, sizeof(err)), 0);
+	conf = json_tokener_parse("{\"ports\":[{\"name\":\"new\",\"type\":\"vhost-user\",\"path\":\"/new\"}]}");
+	if (vswd_add_config_ports(&v, conf, err, sizeof(err)) == 0)
+		fail_msg("a new config port took number %d of a full switch at start", vswd_port_slot(&v, "new"));
+	json_object_put(conf);
+	assert_int_equal(vswd_state_restore(&v, err, sizeof(err)), 0);
+	assert_int_equal(vswd_port_slot(&v, "s"), PORT_MAX - 1);
+	assert_int_equal(vswd_port_slot_kept(&v, "k0", false), 0);
+	assert_int_equal(vswd_port_slot_kept(&v, "k1234", false), 1234);
+	assert_int_equal(flow_db_count(v.flows, FLOW_TABLE_ANY), PORT_MAX - 1);
+	vswd_shutdown(&v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -951,6 +1007,7 @@ int main(void)
 		cmocka_unit_test(test_numbers_hostile),
 		cmocka_unit_test(test_reload_saves_numbers),
 		cmocka_unit_test(test_no_save_before_restore),
+		cmocka_unit_test(test_full_slots_at_start),
 	};
 
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
