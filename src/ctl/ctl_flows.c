@@ -151,9 +151,16 @@ int vswd_flows_count_named(struct vswd *v, unsigned *rules)
 
 unsigned vswd_flows_forget_unnamed(struct vswd *v)
 {
-	unsigned *rules = malloc(PORT_MAX * sizeof(*rules));
-	unsigned n = 0;
+	unsigned *rules, n = 0;
 
+	/*
+	 * At start, from vswd_state_load to the end of vswd_state_restore,
+	 * the names given back are the state's ports' and its rules', which
+	 * are not in yet: a count now says none of them is named.
+	 */
+	if (v->state_loaded || v->state_restoring)
+		return 0;
+	rules = malloc(PORT_MAX * sizeof(*rules));
 	if (!rules || vswd_flows_count_named(v, rules) < 0) {
 		free(rules);
 		return 0;

@@ -240,7 +240,10 @@ static int port_add(struct vswd *v, struct json_object *o, bool privileged, char
 
 		for (unsigned i = 0; i < PORT_MAX; i++)
 			empty += !atomic_load(&v->sw->ports[i]);
-		if (empty)
+		if (empty && (v->state_loaded || v->state_restoring))
+			snprintf(err, errlen, "no slot free: the %u without a port are recorded in the state file for its "
+					      "ports and the names its flows use", empty);
+		else if (empty)
 			snprintf(err, errlen, "no slot free: the %u without a port are kept for deleted ports that flows "
 					      "name (delete those flows)", empty);
 		else

@@ -205,7 +205,11 @@ int vswd_port_slot_kept(struct vswd *v, const char *name, bool keep);
 /* ctl_flows.c, for ctl_ports.c (`show`): into @rules (PORT_MAX of them), how many rules name each slot; 0, or -ENOMEM. */
 int vswd_flows_count_named(struct vswd *v, unsigned *rules);
 
-/* ctl_flows.c, for ctl_ports.c: forget the names kept for slots with no port that no rule names; how many. */
+/*
+ * ctl_flows.c, for ctl_ports.c: forget the names kept for slots with no
+ * port that no rule names; how many.  None at start (state loaded, not
+ * restored yet): the rules that name them are not loaded.
+ */
 unsigned vswd_flows_forget_unnamed(struct vswd *v);
 
 /*

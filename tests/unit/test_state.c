@@ -984,6 +984,7 @@ static void test_full_slots_at_start(void **state)
 	conf = json_tokener_parse("{\"ports\":[{\"name\":\"new\",\"type\":\"vhost-user\",\"path\":\"/new\"}]}");
 	if (vswd_add_config_ports(&v, conf, err, sizeof(err)) == 0)
 		fail_msg("a new config port took number %d of a full switch at start", vswd_port_slot(&v, "new"));
+	assert_non_null(strstr(err, "recorded in the state file"));
 	json_object_put(conf);
 	assert_int_equal(vswd_state_restore(&v, err, sizeof(err)), 0);
 	assert_int_equal(vswd_port_slot(&v, "s"), PORT_MAX - 1);
