@@ -143,11 +143,14 @@ static int slot_requested(struct vswd *v, const char *name, unsigned req)
 		count = rules_count(v, rules);
 	}
 	if (holder || (other && (count < 0 || rules[req]))) {
+		/* at start (-EAGAIN) the name is one the state file recorded: its flows may name it, or not */
+		const char *whose = holder ? "the port" : count == -EAGAIN ? "recorded in the state file for" :
+									     "kept for the flows of";
+
 		slot = slot_for(v, name);
 		if (slot >= 0)
 			log_warn("port %s: ofport_request=%u not given: number %u is %s %s; it gets %d", name, req, req,
-				 holder ? "the port" : "kept for the flows of", holder ? holder->name : v->slot_names[req],
-				 slot);
+				 whose, holder ? holder->name : v->slot_names[req], slot);
 		goto out_free; /* -1: port_add says no slot is free */
 	}
 	/* At start (-EAGAIN) the flows naming it come later, by name: it takes N and they follow it there. */
