@@ -172,6 +172,24 @@ out_free:
 	return slot;
 }
 
+int vswd_kept_rule_counts(struct vswd *v, unsigned **rules)
+{
+	bool any = false;
+
+	*rules = NULL;
+	for (unsigned i = 0; i < PORT_MAX && !any; i++)
+		any = v->slot_names[i][0] && !atomic_load(&v->sw->ports[i]);
+	if (!any)
+		return 0;
+	*rules = malloc(PORT_MAX * sizeof(**rules));
+	if (!*rules || vswd_flows_count_named(v, *rules) < 0) {
+		free(*rules);
+		*rules = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 int vswd_port_slot_kept(struct vswd *v, const char *name, bool keep)
 {
 	int slot = vswd_port_slot(v, name);
@@ -349,25 +367,17 @@ struct json_object *ctl_port_del(struct vswd *v, struct json_object *req, struct
  * back; as `ovs-ofctl show` lists OpenFlow numbers, the user sees which
  * number `output:N` means and why `port add` of that name gets it.  A
  * name no rule names is left out: the number is free to be forgotten.
- * The pass over the rules is made only when such a slot exists.
  */
 static struct json_object *show_kept(struct vswd *v)
 {
 	struct json_object *kept = json_object_new_array();
-	unsigned *rules = NULL;
-	bool any = false;
+	unsigned *rules;
 
-	for (unsigned i = 0; i < PORT_MAX && !any; i++)
-		any = v->slot_names[i][0] && !atomic_load(&v->sw->ports[i]);
-	if (!any)
-		return kept;
-	rules = malloc(PORT_MAX * sizeof(*rules));
-	if (!rules || vswd_flows_count_named(v, rules) < 0) {
-		free(rules);
+	if (vswd_kept_rule_counts(v, &rules) < 0) {
 		json_object_put(kept);
 		return NULL;
 	}
-	for (unsigned i = 0; i < PORT_MAX; i++) {
+	for (unsigned i = 0; rules && i < PORT_MAX; i++) {
 		struct json_object *o;
 
 		if (!v->slot_names[i][0] || atomic_load(&v->sw->ports[i]) || !rules[i])

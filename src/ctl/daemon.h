@@ -206,6 +206,14 @@ int vswd_port_slot_kept(struct vswd *v, const char *name, bool keep);
 int vswd_flows_count_named(struct vswd *v, unsigned *rules);
 
 /*
+ * ctl_ports.c, for `show` and state.c: when some slot is kept for a name
+ * without a port, how many rules name each slot, into *@rules (PORT_MAX
+ * counts, the caller frees them); else *@rules NULL (no pass over the
+ * rules).  0, or -ENOMEM (*@rules NULL).
+ */
+int vswd_kept_rule_counts(struct vswd *v, unsigned **rules);
+
+/*
  * ctl_flows.c, for ctl_ports.c: forget the names kept for slots with no
  * port that no rule names; how many.  None at start (state loaded, not
  * restored yet): the rules that name them are not loaded.

@@ -142,24 +142,14 @@ static int cmp_port_name(const void *a, const void *b)
 /*
  * The "ofports" to record: each slot with a port, and each kept for a
  * name that rules name (a kept name no rule names is free to be
- * forgotten: not worth a number across a restart).  The pass over the
- * rules only when such a slot exists, as for `show`.  NULL: none.
+ * forgotten: not worth a number across a restart).  NULL: none.
  */
 static struct json_object *state_ofports(struct vswd *v)
 {
 	struct json_object *a = json_object_new_array();
-	unsigned *rules = NULL;
-	bool absent = false;
+	unsigned *rules;
 
-	for (unsigned i = 0; i < PORT_MAX && !absent; i++)
-		absent = v->slot_names[i][0] && !atomic_load(&v->sw->ports[i]);
-	if (absent) {
-		rules = malloc(PORT_MAX * sizeof(*rules));
-		if (rules && vswd_flows_count_named(v, rules) < 0) {
-			free(rules);
-			rules = NULL; /* out of memory: every kept name recorded, none lost */
-		}
-	}
+	(void)vswd_kept_rule_counts(v, &rules); /* out of memory: NULL, every kept name recorded, none lost */
 	for (unsigned i = 0; i < PORT_MAX; i++) {
 		struct json_object *e;
 
