@@ -64,6 +64,8 @@ run_one "check/progress" python3 "$(dirname "$0")/progress.py" --self-test
 run_one "check/bench-switch" python3 "$(dirname "$0")/bench-switch.py" --self-test
 # bench-vxlan's report and perf reader on canned samples; no root, no traffic.
 run_one "check/bench-vxlan" python3 "$(dirname "$0")/bench-vxlan.py" --self-test
+# The guest console protocol (tests/guest/guest.py) against a fake QEMU, a lost begin marker included.
+run_one "check/guest-console" python3 "$(dirname "$0")/../tests/guest/guest.py" --self-test
 
 for t in "$build"/tests/test_*; do
 	[ -x "$t" ] && run_one "unit/$(basename "$t")" "$t"

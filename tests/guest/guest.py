@@ -34,6 +34,7 @@ import secrets
 import shlex
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -210,6 +211,7 @@ class Guest:
         self._eof = False
         self._run_lock = threading.Lock()
         self._seq = 0
+        self.console_lost = 0           # replies whose begin marker never came (run())
         self._log = open(self.console_log, "wb")
 
     def _read_console(self):
@@ -321,9 +323,27 @@ class Guest:
                                  tmo + _GRACE_S, "end of `%s`" % cmd[:60])
             with self._cond:
                 begin = re.compile(rb"@@VSW-BEGIN " + rid_b + rb"\r?\n").search(self._buf, 0, end.start())
-                if not begin:
-                    raise GuestError("%s: reply to %s has no begin marker" % (self.name, rid))
-                out = bytes(self._buf[begin.end():end.start()])
+                if begin:
+                    out = bytes(self._buf[begin.end():end.start()])
+                else:
+                    # /init prints the begin marker before it runs the
+                    # command, and the end marker carries this request's
+                    # id and exit code: the command ran, but bytes of the
+                    # console were lost on the way (seen twice in CI, both
+                    # in migration.py's split-nomrg-9000 while the guest
+                    # received a stream at full speed during a migration).
+                    # Everything since the last reply is its output; said
+                    # on stderr and in the console log, never silently.
+                    out = bytes(self._buf[:end.start()])
+                    self.console_lost += 1
+                    msg = ("guest %s: console: the reply to %s came without its begin marker; "
+                           "output taken as all %d bytes since the last reply: %r"
+                           % (self.name, rid, len(out), out[-200:]))
+                    sys.stderr.write(msg + "\n")
+                    try:
+                        self._log.write(("\n[guest.py] " + msg + "\n").encode())
+                    except ValueError:
+                        pass
                 rc = int(end.group(1))
                 del self._buf[:end.end()]
         return rc, out.decode("utf-8", "replace").replace("\r", "")
@@ -498,3 +518,69 @@ def iperf3(client, server, seconds=3, udp=False, bitrate=None, reverse=False,
                 res["lost_percent"] = float(r.group(1))
     server.run("killall iperf3 >/dev/null 2>&1; true", timeout=30)
     return res
+
+
+# --- self-test: the console protocol against a fake QEMU -------------------
+
+# Speaks /init's side of the protocol on stdin/stdout (QEMU's arguments are
+# ignored); a command containing "LOSE-BEGIN" gets its reply without the
+# begin marker, as when console bytes are lost on the way.
+_FAKE_QEMU = r'''
+import base64, sys
+out = sys.stdout.buffer
+out.write(b"@@VSW-READY fake\n"); out.flush()
+for line in sys.stdin.buffer:
+    rid, tmo, b64 = line.split()
+    cmd = base64.b64decode(b64)
+    if b"LOSE-BEGIN" not in cmd:
+        out.write(b"@@VSW-BEGIN " + rid + b"\n")
+    if cmd != b"true":
+        out.write(b"said " + cmd + b"\n")
+    out.write(b"\n@@VSW-END " + rid + (b" 3\n" if b"exit 3" in cmd else b" 0\n"))
+    out.flush()
+'''
+
+
+def _self_test():
+    global QEMU
+    passed = failed = 0
+
+    def check(what, ok, detail=""):
+        nonlocal passed, failed
+        print("%s %s%s" % ("PASS" if ok else "FAIL", what, (": " + detail) if detail else ""))
+        passed += bool(ok)
+        failed += not ok
+
+    wd = tempfile.mkdtemp(prefix="vsw-guest-selftest-")
+    fake = os.path.join(wd, "fake-qemu")
+    with open(fake, "w") as f:
+        f.write("#!/usr/bin/env python3\n" + _FAKE_QEMU)
+    os.chmod(fake, 0o755)
+    for name in ("vmlinuz", "initramfs.cpio.gz"):
+        open(os.path.join(wd, name), "wb").close()
+    QEMU = fake
+    g = Guest("fake", os.path.join(wd, "vu.sock"), workdir=wd, guest_dir=wd)
+    try:
+        g.wait_ready(10)
+        rc, out = g.run("echo hello; exit 3", timeout=5)
+        check("a reply with both markers: its exit code and output", (rc, out) == (3, "said echo hello; exit 3\n"),
+              "%r" % ((rc, out),))
+        rc, out = g.run("LOSE-BEGIN here", timeout=5)
+        check("a reply without its begin marker: the exit code, the output since the last reply",
+              (rc, out) == (0, "said LOSE-BEGIN here\n"), "%r" % ((rc, out),))
+        check("... counted in console_lost", g.console_lost == 1, "%d" % g.console_lost)
+        rc, out = g.run("after", timeout=5)
+        check("the next reply is its own", (rc, out) == (0, "said after\n"), "%r" % ((rc, out),))
+    finally:
+        g.stop(5)
+    with open(g.console_log, "rb") as f:
+        log = f.read()
+    check("... and said in the console log", b"[guest.py] guest fake: console: the reply to" in log)
+    print("guest-console: %d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--self-test"]:
+        sys.exit(_self_test())
+    sys.exit("usage: %s --self-test   (a module: tests import it)" % sys.argv[0])
