@@ -355,6 +355,7 @@ static int vx_parse_addr(const char *s, uint16_t port, union vx_addr *a)
 static int vx_parse_remotes(struct vx_port *v, const char *list, char *err, size_t errlen)
 {
 	char buf[VTEP_REMOTES_MAX * (INET6_ADDRSTRLEN + 1)], *save = NULL;
+	const char *why;
 	unsigned n = 0;
 
 	if (!list)
@@ -370,6 +371,11 @@ static int vx_parse_remotes(struct vx_port *v, const char *list, char *err, size
 
 		if (fam < 0) {
 			snprintf(err, errlen, "vxlan: remote= must be IPv4 or IPv6 addresses (\"%s\")", ip);
+			return -1;
+		}
+		why = vtep_remote_refused((const union vtep_addr *)&a, (const union vtep_addr *)&v->local);
+		if (why) {
+			snprintf(err, errlen, "vxlan: remote= %s is %s: never a VTEP", ip, why);
 			return -1;
 		}
 		rc = vtep_remote_add(&v->vt, (const union vtep_addr *)&a, true);
@@ -757,6 +763,7 @@ int port_vxlan_fdb_add(struct port *p, const uint8_t mac[6], uint32_t vni, const
 {
 	struct vx_port *v = vx_of(p);
 	bool flood = !vtep_mac(mac);	/* 00:00:00:00:00:00: a flood destination of the VNI (bridge fdb append) */
+	const char *why;
 	union vx_addr a;
 	int r;
 
@@ -780,6 +787,11 @@ int port_vxlan_fdb_add(struct port *p, const uint8_t mac[6], uint32_t vni, const
 	}
 	if (vx_parse_addr(remote, 0, &a) < 0) {
 		snprintf(err, errlen, "remote= must be an IPv4 or IPv6 address");
+		return -EINVAL;
+	}
+	why = vtep_remote_refused((const union vtep_addr *)&a, (const union vtep_addr *)&v->local);
+	if (why) {
+		snprintf(err, errlen, "remote=%s is %s: never a VTEP", remote, why);
 		return -EINVAL;
 	}
 	/* Room first: a remote stays once appended (vtep.h), so a refused add must not append one. */

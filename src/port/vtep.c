@@ -113,6 +113,33 @@ int vtep_remote_add(struct vtep *t, const union vtep_addr *a, bool flood)
 	return (int)n;
 }
 
+const char *vtep_remote_refused(const union vtep_addr *a, const union vtep_addr *local)
+{
+	uint32_t h;
+
+	if (a->sa.sa_family == AF_INET6) {
+		const struct in6_addr *x = &a->v6.sin6_addr;
+
+		if (IN6_IS_ADDR_UNSPECIFIED(x))
+			return "the unspecified address";
+		if (IN6_IS_ADDR_MULTICAST(x))
+			return "a multicast address (vsw floods to each remote by unicast: it has no multicast group)";
+		if (local->sa.sa_family == AF_INET6 && !memcmp(x, &local->v6.sin6_addr, sizeof(*x)))
+			return "the port's own local= address (a loop)";
+		return NULL;
+	}
+	h = ntohl(a->v4.sin_addr.s_addr);
+	if (!h)
+		return "the unspecified address";
+	if (h == 0xffffffffu)
+		return "the limited broadcast address";
+	if ((h >> 28) == 0xe)
+		return "a multicast address (vsw floods to each remote by unicast: it has no multicast group)";
+	if (local->sa.sa_family == AF_INET && a->v4.sin_addr.s_addr == local->v4.sin_addr.s_addr)
+		return "the port's own local= address (a loop)";
+	return NULL;
+}
+
 int vtep_remote_find(const struct vtep *t, const union vtep_addr *a, unsigned len)
 {
 	unsigned n = atomic_load_explicit(&t->n_remotes, memory_order_acquire);

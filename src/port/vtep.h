@@ -173,6 +173,16 @@ uint32_t vtep_now_s(void);
  */
 int vtep_remote_add(struct vtep *t, const union vtep_addr *a, bool flood);
 
+/*
+ * Why @a can never be a remote VTEP of a port whose local= is @local, or
+ * NULL when it can: the unspecified address (0.0.0.0, ::), the limited
+ * broadcast (255.255.255.255), a multicast address (vsw has no
+ * multicast-group port: a flood goes to each remote by unicast), or
+ * local= itself (the port would send to itself).  Loopback addresses are
+ * fine (tests run VTEPs on 127.x and ::1).  Both of the table's family.
+ */
+const char *vtep_remote_refused(const union vtep_addr *a, const union vtep_addr *local);
+
 /* The index of the remote a datagram came from (@a, @len from recvmmsg), or -1: not a known VTEP. */
 int vtep_remote_find(const struct vtep *t, const union vtep_addr *a, unsigned len);
 
