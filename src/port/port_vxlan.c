@@ -266,7 +266,7 @@ static unsigned vx_type_stats(struct port *p, struct port_type_stat *out, unsign
 		out[n++] = (struct port_type_stat){ fdb_names[c],
 						    atomic_load_explicit(&v->vt.counters[c], memory_order_relaxed) };
 	vtep_count(&v->vt, vtep_now_s(), &learned, &statics);
-	out[n++] = (struct port_type_stat){ "remotes", atomic_load_explicit(&v->vt.n_remotes, memory_order_acquire) };
+	out[n++] = (struct port_type_stat){ "remotes", vtep_remote_count(&v->vt) };
 	out[n++] = (struct port_type_stat){ "flood_remotes", v->vt.n_flood };
 	out[n++] = (struct port_type_stat){ "fdb_learned_entries", learned };
 	out[n++] = (struct port_type_stat){ "fdb_static_entries", statics };
@@ -694,6 +694,7 @@ struct port *port_vxlan_create(const char *name, struct json_object *params, con
 		return NULL;
 	}
 	v->rx_fd = v->tx_fd = v->mtu.fd = -1;
+	v->env = *env;
 	pthread_spin_init(&v->tx_lock, PTHREAD_PROCESS_PRIVATE);
 	snprintf(v->port.name, sizeof(v->port.name), "%s", name);
 	v->port.ops = &vx_port_ops;
@@ -758,6 +759,21 @@ int port_vxlan_vni(const struct port *p)
 	return v->vni_flow || v->map ? -1 : (int)v->vni;
 }
 
+/*
+ * Control thread, after a grace period (PORT_QUIESCE): the retired
+ * remotes' slots free for new ones, and their MTUs forgotten (a new
+ * remote there goes by the port's until the next tick reads its own).
+ */
+static void vx_remotes_reclaim(struct vx_port *v)
+{
+	for (uint32_t m = vtep_remote_reclaim(&v->vt); m; m &= m - 1) {
+		unsigned r = (unsigned)__builtin_ctz(m);
+
+		atomic_store_explicit(&v->mtu.remote_max[r], 0, memory_order_relaxed);
+		v->mtu.route_of[r] = 0;
+	}
+}
+
 int port_vxlan_fdb_add(struct port *p, const uint8_t mac[6], uint32_t vni, const char *remote, char *err,
 		       size_t errlen)
 {
@@ -794,13 +810,19 @@ int port_vxlan_fdb_add(struct port *p, const uint8_t mac[6], uint32_t vni, const
 		snprintf(err, errlen, "remote=%s is %s: never a VTEP", remote, why);
 		return -EINVAL;
 	}
-	/* Room first: a remote stays once appended (vtep.h), so a refused add must not append one. */
+	/* Room first: a remote made for a refused add would stay until the next delete releases it (vtep.h). */
 	if (flood ? !vtep_flood_fits(&v->vt, vni) : !vtep_static_fits(&v->vt, vni, vtep_mac(mac)))
 		goto out_full;
 	r = vtep_remote_add(&v->vt, (const union vtep_addr *)&a, false);
+	if (r == -EAGAIN) {
+		/* No free slot, retired ones: once no worker holds their index (a grace period), one is reused. */
+		port_env_changed(&v->env, p, PORT_QUIESCE);
+		vx_remotes_reclaim(v);
+		r = vtep_remote_add(&v->vt, (const union vtep_addr *)&a, false);
+	}
 	if (r < 0) {
 		snprintf(err, errlen, "%s", r == -EAFNOSUPPORT ? "remote= must be of local='s family"
-							       : "too many remotes on this port");
+							       : "too many remotes on this port (32 at once)");
 		return r;
 	}
 	r = flood ? vtep_flood_add(&v->vt, vni, (unsigned)r) : vtep_static_add(&v->vt, vni, vtep_mac(mac), (unsigned)r);
@@ -825,12 +847,17 @@ int port_vxlan_fdb_del(struct port *p, const uint8_t mac[6], uint32_t vni, const
 	int r = -1;
 
 	if (vtep_mac(mac))
-		return vtep_del(&v->vt, vni, vtep_mac(mac));
-	if (!remote)
-		return vtep_flood_del(&v->vt, vni, -1);
-	if (vx_parse_addr(remote, 0, &a) >= 0)
-		r = vtep_remote_find(&v->vt, (const union vtep_addr *)&a, v->alen);
-	return r < 0 ? -ENOENT : vtep_flood_del(&v->vt, vni, r);
+		r = vtep_del(&v->vt, vni, vtep_mac(mac));
+	else if (!remote)
+		r = vtep_flood_del(&v->vt, vni, -1);
+	else if (vx_parse_addr(remote, 0, &a) >= 0 &&
+		 (r = vtep_remote_find(&v->vt, (const union vtep_addr *)&a, v->alen)) >= 0)
+		r = vtep_flood_del(&v->vt, vni, r);
+	if (r < 0)
+		return -ENOENT;
+	/* A static remote nothing names any more is no VTEP: its datagrams are refused, its slot reused later (vtep.h). */
+	vtep_remotes_release(&v->vt);
+	return 0;
 }
 
 unsigned port_vxlan_flood_dump(struct port *p, struct vtep_flood *out, unsigned max)

@@ -139,6 +139,7 @@ struct vx_port {
 	char local_str[INET6_ADDRSTRLEN];
 	/* the remote VTEPs (remote=: the flood list) and the remote MACs behind them (vtep.h) */
 	struct vtep vt;
+	struct port_env env;	/* the daemon's: a grace period (PORT_QUIESCE) before a freed remote's slot is reused */
 	int rx_fd, tx_fd;
 	struct vxlan_mtu mtu;	/* the underlay MTU: port.tx_frame_max from it (vxlan_mtu.h) */
 	/* receive: the worker polling queue 0 */

@@ -301,7 +301,13 @@ unsigned vxlan_mtu_read(struct vxlan_mtu *m, const struct vtep *vt)
 	/* One remote after another, each kept; the smallest is the port's. */
 	m->route = 0;
 	for (unsigned r = 0; r < n; r++) {
-		unsigned mtu = route_mtu(m, &vt->remotes[r].addr);
+		unsigned mtu;
+
+		if (!vtep_remote_live(vt, r)) {
+			m->route_of[r] = 0; /* freed: no VTEP, counts for nothing */
+			continue;
+		}
+		mtu = route_mtu(m, &vt->remotes[r].addr);
 
 		m->route_of[r] = mtu;
 		if (mtu && (!m->route || mtu < m->route))
@@ -331,6 +337,11 @@ void vxlan_mtu_apply(struct vxlan_mtu *m, const struct vtep *vt, struct port *p)
 	for (unsigned r = 0; r < n; r++) {
 		unsigned own = vxlan_mtu_frame_max(m, capped(m, m->route_of[r]));
 
+		if (!m->route_of[r] && !vtep_remote_live(vt, r)) {
+			/* freed: the port's limit for a worker that still sends to it; no part in the port's */
+			atomic_store_explicit(&m->remote_max[r], 0, memory_order_relaxed);
+			continue;
+		}
 		atomic_store_explicit(&m->remote_max[r], own, memory_order_relaxed);
 		if (own && own != max)
 			one = false;
@@ -371,7 +382,7 @@ unsigned vxlan_mtu_dump(const struct vxlan_mtu *m, const struct vtep *vt, struct
 	for (unsigned r = 0; r < n && k < max; r++) {
 		unsigned mtu = capped(m, m->route_of[r]);
 
-		if (!m->route_of[r] || mtu == m->used)
+		if (!m->route_of[r] || mtu == m->used || !vtep_remote_live(vt, r))
 			continue;
 		out[k++] = (struct vxlan_mtu_entry){ vt->remotes[r].addr, (int)r, m->route_of[r], mtu,
 						     vxlan_mtu_frame_max(m, mtu) };
