@@ -8,9 +8,11 @@
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -293,11 +295,21 @@ static void vx_tick(struct port *p)
 	vxlan_mtu_apply(&vx_of(p)->mtu, &vx_of(p)->vt, p);
 }
 
+/* Control thread: the data path asked for a destination's MTU (remote=flow): read now, not at the next tick. */
+static void vx_on_mtu_wake(struct ev_handler *h, uint32_t events)
+{
+	struct vx_port *v = (struct vx_port *)((char *)h - offsetof(struct vx_port, mtu_wake_h));
+
+	vxlan_mtu_wake(&v->mtu, &v->vt, &v->port);
+}
+
 static void vx_destroy(struct port *p)
 {
 	struct vx_port *v = vx_of(p);
 
-	vxlan_mtu_close(&v->mtu);
+	if (v->mtu_wake_fd >= 0)
+		evloop_del(v->env.loop, v->mtu_wake_fd);
+	vxlan_mtu_close(&v->mtu);	/* closes mtu_wake_fd */
 	if (v->rx_fd >= 0)
 		close(v->rx_fd);
 	if (v->tx_fd >= 0)
@@ -693,7 +705,7 @@ struct port *port_vxlan_create(const char *name, struct json_object *params, con
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	v->rx_fd = v->tx_fd = v->mtu.fd = -1;
+	v->rx_fd = v->tx_fd = v->mtu.fd = v->mtu_wake_fd = -1;
 	v->env = *env;
 	pthread_spin_init(&v->tx_lock, PTHREAD_PROCESS_PRIVATE);
 	snprintf(v->port.name, sizeof(v->port.name), "%s", name);
@@ -733,6 +745,20 @@ struct port *port_vxlan_create(const char *name, struct json_object *params, con
 		what = e < 0 ? "MTU probe socket" : NULL;
 		v->mtu.strip = v->map ? PKT_VLAN_HLEN : 0;
 		vxlan_mtu_apply(&v->mtu, &v->vt, &v->port);
+	}
+	if (!what && v->remote_flow && env->loop) {
+		/* A destination the data path asks for is read within milliseconds, not at the next tick (vxlan_mtu.h). */
+		int fd = vxlan_mtu_wake_open(&v->mtu), e = fd;
+
+		v->mtu_wake_h.fn = vx_on_mtu_wake;
+		if (fd >= 0)
+			e = evloop_add(env->loop, fd, EPOLLIN, &v->mtu_wake_h);
+		if (e < 0) {
+			errno = -e;
+			what = "MTU wake-up eventfd"; /* closed with the probe by vxlan_mtu_close() */
+		} else {
+			v->mtu_wake_fd = fd;
+		}
 	}
 	if (what) {
 		snprintf(err, errlen, "vxlan %s:%u: %s: %s", v->local_str, (unsigned)v->dstport, what, strerror(errno));
