@@ -268,6 +268,16 @@ static void dst_add(struct vxlan_mtu *m, const uint64_t key[2], uint32_t now_s)
 	dst_write(pick, key, vxlan_mtu_frame_max(m, capped(m, route)), route, now_s);
 }
 
+/* Control thread: the next ask wakes us again (before the ring is drained: dst_ask()). */
+static void wake_arm(struct vxlan_mtu_dsts *d)
+{
+	if (d->wake_fd < 0)
+		return;
+	atomic_store_explicit(&d->wake_armed, 1, memory_order_relaxed);
+	/* seq_cst: the flag's store before the head's read (dst_ask() pairs) */
+	atomic_thread_fence(memory_order_seq_cst);
+}
+
 /* Control thread: the destinations asked for added (their routes read now). */
 static void dsts_asks(struct vxlan_mtu *m, uint32_t now_s)
 {
@@ -312,6 +322,10 @@ static void dsts_tick(struct vxlan_mtu *m, uint32_t now_s)
 		/* the same key: one store, the reader sees the old limit or the new */
 		atomic_store_explicit(&x->frame_max, vxlan_mtu_frame_max(m, capped(m, route)), memory_order_relaxed);
 	}
+	/* a new second of wake-ups (if they ran out), before the ring is drained */
+	if (d->wakes >= VXLAN_MTU_WAKES)
+		wake_arm(d);
+	d->wakes = 0;
 	dsts_asks(m, now_s);
 }
 
@@ -413,9 +427,8 @@ void vxlan_mtu_wake(struct vxlan_mtu *m, const struct vtep *vt, struct port *p)
 	if (!m->dsts || m->dsts->wake_fd < 0)
 		return;
 	(void)!read(m->dsts->wake_fd, &count, sizeof(count));
-	atomic_store_explicit(&m->dsts->wake_armed, 1, memory_order_relaxed);
-	/* seq_cst: the flag's store before the head's read (dst_ask() pairs) */
-	atomic_thread_fence(memory_order_seq_cst);
+	if (++m->dsts->wakes < VXLAN_MTU_WAKES)
+		wake_arm(m->dsts);
 	dsts_asks(m, vtep_now_s());
 	publish(m, vt, p);
 }

@@ -52,8 +52,10 @@
  * frame: the worker writes only when the control thread re-armed the
  * wake-up since the last one (wake_armed: it does so before it drains
  * the ring), so a burst of misses costs one syscall and the control
- * thread one pass.  Without an event loop (a unit test of one port) the
- * next tick reads it.  Every tick reads each cached route again and
+ * thread one pass; VXLAN_MTU_WAKES a tick at most, then the wake-up waits
+ * for the tick (a stream of new destinations makes the control thread
+ * read at most that many rings of routes a second, not one per frame).
+ * Without an event loop (a unit test of one port) the next tick reads it.  Every tick reads each cached route again and
  * forgets destinations no frame was checked against for
  * VXLAN_MTU_IDLE_S; a full bucket gives up its least recently used entry.
  * So the first large frames to a new VTEP go by the port's limit for the
@@ -77,6 +79,7 @@ struct port;
 #define VXLAN_MTU_DSTS (VXLAN_MTU_WAYS * VXLAN_MTU_BUCKETS)
 #define VXLAN_MTU_ASKS 32		/* misses waiting for the control thread (a power of two) */
 #define VXLAN_MTU_IDLE_S 60		/* a destination no frame was checked against for this long is forgotten */
+#define VXLAN_MTU_WAKES 64		/* wake-ups of the control thread per tick, at most (then the tick reads the asks) */
 
 /*
  * One destination of the remote=flow cache: its address as two words
@@ -101,6 +104,7 @@ struct vxlan_mtu_dsts {
 	atomic_uint_least64_t asked, evicted;	/* misses asked for; entries given up for a new one (full bucket) */
 	int wake_fd;			/* eventfd the control thread polls (-1: none, the tick reads the asks) */
 	atomic_uint wake_armed;		/* 1: the next ask writes wake_fd (the control thread sets it, the ask clears it) */
+	unsigned wakes;			/* control thread: wake-ups since the last tick (VXLAN_MTU_WAKES at most) */
 };
 
 struct vxlan_mtu {

@@ -24,7 +24,8 @@
  * are answered with 1364, the jumbo one's cross; small frames never ask;
  * more destinations than the cache holds leave it full, not larger.  With
  * an event loop, the miss wakes the control thread: the destination's
- * MTU is known within 50 ms, no tick.
+ * MTU is known within 50 ms, no tick; VXLAN_MTU_WAKES wake-ups a tick at
+ * most, the tick arms it again.
  */
 
 #include <errno.h>
@@ -313,6 +314,7 @@ static void test_remote_flow_wake(void **state)
 	uint32_t narrow = inet_addr("10.66.1.2");
 	struct timespec t0, t;
 	double ms = 0;
+	unsigned wakes;
 
 	assert_int_equal(evloop_init(&loop), 0);
 	json_object_object_add(o, "local", json_object_new_string("10.66.0.1"));
@@ -343,6 +345,16 @@ static void test_remote_flow_wake(void **state)
 	send_len(p, NULL, 2000, inet_addr("10.66.1.3"));
 	assert_int_equal(evloop_run_once(&loop, 50) > 0, true);
 	assert_int_equal(type_stat(p, "mtu_cache_entries"), 2);
+	/* bounded: VXLAN_MTU_WAKES wake-ups a tick, however many new destinations; then the tick re-arms it */
+	wakes = 2;
+	for (unsigned k = 0; k < VXLAN_MTU_WAKES + 8; k++) {
+		send_len(p, NULL, 2000, htonl(0x0a430000u + k + 1));
+		wakes += evloop_run_once(&loop, 2) > 0;
+	}
+	assert_int_equal(wakes, VXLAN_MTU_WAKES);
+	p->ops->tick(p);
+	send_len(p, NULL, 2000, htonl(0x0a440001u));
+	assert_int_equal(evloop_run_once(&loop, 50) > 0, true);
 	p->ops->destroy(p);
 	close(loop.epfd);
 }
