@@ -85,6 +85,12 @@ static bool addr_eq(const struct vtep *t, const union vtep_addr *a, const union 
 	return a->v4.sin_addr.s_addr == b->v4.sin_addr.s_addr;
 }
 
+/* Is remote @r in mask @m (a remote index past the mask's 32 bits never is)? */
+static bool in_mask(uint32_t m, unsigned r)
+{
+	return r < 32 && (m >> r & 1);
+}
+
 /* Control thread: remotes[@i] becomes @a (a slot no worker holds: new, or free). */
 static void remote_write(struct vtep *t, unsigned i, const union vtep_addr *a)
 {
@@ -110,7 +116,7 @@ int vtep_remote_add(struct vtep *t, const union vtep_addr *a, bool flood)
 	for (unsigned i = 0; i < n; i++) {
 		if (!addr_eq(t, &t->remotes[i].addr, a))
 			continue;
-		if (!(live >> i & 1)) {
+		if (!in_mask(live, i)) {
 			/* retired or free with this very address: its index never named another, live again at once */
 			t->retired &= ~(1u << i);
 			atomic_fetch_or_explicit(&t->live, 1u << i, memory_order_release);
@@ -177,7 +183,7 @@ int vtep_remote_find(const struct vtep *t, const union vtep_addr *a, unsigned le
 		    : len < sizeof(struct sockaddr_in) || a->sa.sa_family != AF_INET)
 		return -1;
 	for (unsigned i = 0; i < n; i++)
-		if ((live >> i & 1) && addr_eq(t, &t->remotes[i].addr, a))
+		if (in_mask(live, i) && addr_eq(t, &t->remotes[i].addr, a))
 			return (int)i;
 	return -1;
 }
@@ -321,7 +327,7 @@ static void learn_one(struct vtep *t, const struct vtep_learn *l, uint32_t now_s
 	struct vtep_entry_word *e;
 
 	/* A request of a burst that found its remote before it was released: the remote is no VTEP now. */
-	if (!(atomic_load_explicit(&t->live, memory_order_relaxed) >> l->remote & 1))
+	if (!in_mask(atomic_load_explicit(&t->live, memory_order_relaxed), l->remote))
 		return;
 	e = find_locked(b, l->vni, key);
 	if (e) {
@@ -409,7 +415,7 @@ static uint32_t named_locked(const struct vtep *t)
 		const struct vtep_entry_word *e = &t->buckets[i / VTEP_WAYS].e[i % VTEP_WAYS];
 		uint64_t v = atomic_load_explicit(&e->val, memory_order_relaxed);
 
-		if (atomic_load_explicit(&e->key, memory_order_relaxed) && val_static(v))
+		if (atomic_load_explicit(&e->key, memory_order_relaxed) && val_static(v) && val_remote(v) < 32)
 			named |= 1u << val_remote(v);
 	}
 	for (unsigned i = 0; i < VTEP_FLOOD_SLOTS; i++)
@@ -445,7 +451,7 @@ uint32_t vtep_remotes_release(struct vtep *t)
 			struct vtep_entry_word *e = &t->buckets[i / VTEP_WAYS].e[i % VTEP_WAYS];
 
 			if (atomic_load_explicit(&e->key, memory_order_relaxed) &&
-			    gone >> val_remote(atomic_load_explicit(&e->val, memory_order_relaxed)) & 1)
+			    in_mask(gone, val_remote(atomic_load_explicit(&e->val, memory_order_relaxed))))
 				atomic_store_explicit(&e->key, 0, memory_order_release);
 		}
 	}
