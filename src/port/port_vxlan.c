@@ -8,9 +8,11 @@
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -266,7 +268,7 @@ static unsigned vx_type_stats(struct port *p, struct port_type_stat *out, unsign
 		out[n++] = (struct port_type_stat){ fdb_names[c],
 						    atomic_load_explicit(&v->vt.counters[c], memory_order_relaxed) };
 	vtep_count(&v->vt, vtep_now_s(), &learned, &statics);
-	out[n++] = (struct port_type_stat){ "remotes", atomic_load_explicit(&v->vt.n_remotes, memory_order_acquire) };
+	out[n++] = (struct port_type_stat){ "remotes", vtep_remote_count(&v->vt) };
 	out[n++] = (struct port_type_stat){ "flood_remotes", v->vt.n_flood };
 	out[n++] = (struct port_type_stat){ "fdb_learned_entries", learned };
 	out[n++] = (struct port_type_stat){ "fdb_static_entries", statics };
@@ -293,11 +295,21 @@ static void vx_tick(struct port *p)
 	vxlan_mtu_apply(&vx_of(p)->mtu, &vx_of(p)->vt, p);
 }
 
+/* Control thread: the data path asked for a destination's MTU (remote=flow): read now, not at the next tick. */
+static void vx_on_mtu_wake(struct ev_handler *h, uint32_t events)
+{
+	struct vx_port *v = (struct vx_port *)((char *)h - offsetof(struct vx_port, mtu_wake_h));
+
+	vxlan_mtu_wake(&v->mtu, &v->vt, &v->port);
+}
+
 static void vx_destroy(struct port *p)
 {
 	struct vx_port *v = vx_of(p);
 
-	vxlan_mtu_close(&v->mtu);
+	if (v->mtu_wake_fd >= 0)
+		evloop_del(v->env.loop, v->mtu_wake_fd);
+	vxlan_mtu_close(&v->mtu);	/* closes mtu_wake_fd */
 	if (v->rx_fd >= 0)
 		close(v->rx_fd);
 	if (v->tx_fd >= 0)
@@ -355,6 +367,7 @@ static int vx_parse_addr(const char *s, uint16_t port, union vx_addr *a)
 static int vx_parse_remotes(struct vx_port *v, const char *list, char *err, size_t errlen)
 {
 	char buf[VTEP_REMOTES_MAX * (INET6_ADDRSTRLEN + 1)], *save = NULL;
+	const char *why;
 	unsigned n = 0;
 
 	if (!list)
@@ -370,6 +383,11 @@ static int vx_parse_remotes(struct vx_port *v, const char *list, char *err, size
 
 		if (fam < 0) {
 			snprintf(err, errlen, "vxlan: remote= must be IPv4 or IPv6 addresses (\"%s\")", ip);
+			return -1;
+		}
+		why = vtep_remote_refused((const union vtep_addr *)&a, (const union vtep_addr *)&v->local);
+		if (why) {
+			snprintf(err, errlen, "vxlan: remote= %s is %s: never a VTEP", ip, why);
 			return -1;
 		}
 		rc = vtep_remote_add(&v->vt, (const union vtep_addr *)&a, true);
@@ -687,7 +705,8 @@ struct port *port_vxlan_create(const char *name, struct json_object *params, con
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	v->rx_fd = v->tx_fd = v->mtu.fd = -1;
+	v->rx_fd = v->tx_fd = v->mtu.fd = v->mtu_wake_fd = -1;
+	v->env = *env;
 	pthread_spin_init(&v->tx_lock, PTHREAD_PROCESS_PRIVATE);
 	snprintf(v->port.name, sizeof(v->port.name), "%s", name);
 	v->port.ops = &vx_port_ops;
@@ -727,6 +746,20 @@ struct port *port_vxlan_create(const char *name, struct json_object *params, con
 		v->mtu.strip = v->map ? PKT_VLAN_HLEN : 0;
 		vxlan_mtu_apply(&v->mtu, &v->vt, &v->port);
 	}
+	if (!what && v->remote_flow && env->loop) {
+		/* A destination the data path asks for is read within milliseconds, not at the next tick (vxlan_mtu.h). */
+		int fd = vxlan_mtu_wake_open(&v->mtu), e = fd;
+
+		v->mtu_wake_h.fn = vx_on_mtu_wake;
+		if (fd >= 0)
+			e = evloop_add(env->loop, fd, EPOLLIN, &v->mtu_wake_h);
+		if (e < 0) {
+			errno = -e;
+			what = "MTU wake-up eventfd"; /* closed with the probe by vxlan_mtu_close() */
+		} else {
+			v->mtu_wake_fd = fd;
+		}
+	}
 	if (what) {
 		snprintf(err, errlen, "vxlan %s:%u: %s: %s", v->local_str, (unsigned)v->dstport, what, strerror(errno));
 		goto out_free;
@@ -752,11 +785,27 @@ int port_vxlan_vni(const struct port *p)
 	return v->vni_flow || v->map ? -1 : (int)v->vni;
 }
 
+/*
+ * Control thread, after a grace period (PORT_QUIESCE): the retired
+ * remotes' slots free for new ones, and their MTUs forgotten (a new
+ * remote there goes by the port's until the next tick reads its own).
+ */
+static void vx_remotes_reclaim(struct vx_port *v)
+{
+	for (uint32_t m = vtep_remote_reclaim(&v->vt); m; m &= m - 1) {
+		unsigned r = (unsigned)__builtin_ctz(m);
+
+		atomic_store_explicit(&v->mtu.remote_max[r], 0, memory_order_relaxed);
+		v->mtu.route_of[r] = 0;
+	}
+}
+
 int port_vxlan_fdb_add(struct port *p, const uint8_t mac[6], uint32_t vni, const char *remote, char *err,
 		       size_t errlen)
 {
 	struct vx_port *v = vx_of(p);
 	bool flood = !vtep_mac(mac);	/* 00:00:00:00:00:00: a flood destination of the VNI (bridge fdb append) */
+	const char *why;
 	union vx_addr a;
 	int r;
 
@@ -782,13 +831,24 @@ int port_vxlan_fdb_add(struct port *p, const uint8_t mac[6], uint32_t vni, const
 		snprintf(err, errlen, "remote= must be an IPv4 or IPv6 address");
 		return -EINVAL;
 	}
-	/* Room first: a remote stays once appended (vtep.h), so a refused add must not append one. */
+	why = vtep_remote_refused((const union vtep_addr *)&a, (const union vtep_addr *)&v->local);
+	if (why) {
+		snprintf(err, errlen, "remote=%s is %s: never a VTEP", remote, why);
+		return -EINVAL;
+	}
+	/* Room first: a remote made for a refused add would stay until the next delete releases it (vtep.h). */
 	if (flood ? !vtep_flood_fits(&v->vt, vni) : !vtep_static_fits(&v->vt, vni, vtep_mac(mac)))
 		goto out_full;
 	r = vtep_remote_add(&v->vt, (const union vtep_addr *)&a, false);
+	if (r == -EAGAIN) {
+		/* No free slot, retired ones: once no worker holds their index (a grace period), one is reused. */
+		port_env_changed(&v->env, p, PORT_QUIESCE);
+		vx_remotes_reclaim(v);
+		r = vtep_remote_add(&v->vt, (const union vtep_addr *)&a, false);
+	}
 	if (r < 0) {
 		snprintf(err, errlen, "%s", r == -EAFNOSUPPORT ? "remote= must be of local='s family"
-							       : "too many remotes on this port");
+							       : "too many remotes on this port (32 at once)");
 		return r;
 	}
 	r = flood ? vtep_flood_add(&v->vt, vni, (unsigned)r) : vtep_static_add(&v->vt, vni, vtep_mac(mac), (unsigned)r);
@@ -813,12 +873,17 @@ int port_vxlan_fdb_del(struct port *p, const uint8_t mac[6], uint32_t vni, const
 	int r = -1;
 
 	if (vtep_mac(mac))
-		return vtep_del(&v->vt, vni, vtep_mac(mac));
-	if (!remote)
-		return vtep_flood_del(&v->vt, vni, -1);
-	if (vx_parse_addr(remote, 0, &a) >= 0)
-		r = vtep_remote_find(&v->vt, (const union vtep_addr *)&a, v->alen);
-	return r < 0 ? -ENOENT : vtep_flood_del(&v->vt, vni, r);
+		r = vtep_del(&v->vt, vni, vtep_mac(mac));
+	else if (!remote)
+		r = vtep_flood_del(&v->vt, vni, -1);
+	else if (vx_parse_addr(remote, 0, &a) >= 0 &&
+		 (r = vtep_remote_find(&v->vt, (const union vtep_addr *)&a, v->alen)) >= 0)
+		r = vtep_flood_del(&v->vt, vni, r);
+	if (r < 0)
+		return -ENOENT;
+	/* A static remote nothing names any more is no VTEP: its datagrams are refused, its slot reused later (vtep.h). */
+	vtep_remotes_release(&v->vt);
+	return 0;
 }
 
 unsigned port_vxlan_flood_dump(struct port *p, struct vtep_flood *out, unsigned max)

@@ -28,6 +28,7 @@
 #include "packet/gso.h"
 #include "packet/pkt.h"
 #include "packet/vxlan.h"
+#include "lib/evloop.h"
 #include "packet/vxlan_gso.h"
 #include "port/port.h"
 #include "port/vtep.h"
@@ -139,8 +140,11 @@ struct vx_port {
 	char local_str[INET6_ADDRSTRLEN];
 	/* the remote VTEPs (remote=: the flood list) and the remote MACs behind them (vtep.h) */
 	struct vtep vt;
+	struct port_env env;	/* the daemon's: a grace period (PORT_QUIESCE) before a freed remote's slot is reused */
 	int rx_fd, tx_fd;
 	struct vxlan_mtu mtu;	/* the underlay MTU: port.tx_frame_max from it (vxlan_mtu.h) */
+	struct ev_handler mtu_wake_h;	/* remote=flow: the data path asked for a destination's MTU */
+	int mtu_wake_fd;	/* its eventfd on env.loop (-1: none) */
 	/* receive: the worker polling queue 0 */
 	bool drained;		/* the last burst found the socket empty: the next datagram signals */
 	uint8_t *rx_slots;	/* PKT_BURST x VX_RX_SLOT */

@@ -227,6 +227,31 @@ static inline __attribute__((always_inline)) void vx_rx_deliver(struct vx_port *
 	}
 }
 
+/*
+ * Leftovers of the last burst's slots: their remote is found again.  A
+ * grace period may have passed between the bursts (the worker went
+ * through the top of its loop), so the index found then may be of a
+ * remote freed since and reused for another address (vtep.h): what is
+ * left of a message is learned behind, and carries as tun_src, the remote
+ * its address is now, or is dropped (`remote`) when it is none.
+ */
+static void vx_rx_resume(struct vx_port *v, unsigned bad[VX_RX__COUNT])
+{
+	unsigned i = v->rx_next;
+
+	v->rx_r_prev = -1;
+	if (!v->rx_off || v->remote_flow)
+		return; /* a message not started: vx_rx_msg_start() finds it; remote=flow: any VTEP, no index */
+	v->rx_r = vtep_remote_find(&v->vt, (const union vtep_addr *)&v->rx_from[i], v->rx_msgs[i].msg_hdr.msg_namelen);
+	if (v->rx_r < 0) {
+		bad[VX_RX_REMOTE]++;
+		v->rx_next++;
+		v->rx_off = 0;
+		return;
+	}
+	v->rx_src = &v->vt.remotes[v->rx_r].addr;
+}
+
 unsigned vx_rx_burst(struct port *p, unsigned q, struct port_io *io, struct pkt *pkts, unsigned max)
 {
 	struct vx_port *v = vx_of(p);
@@ -243,8 +268,12 @@ unsigned vx_rx_burst(struct port *p, unsigned q, struct port_io *io, struct pkt 
 	if (max > PKT_BURST)
 		max = PKT_BURST;
 	/* A slot's datagrams left over from the last burst (GRO) go first: the slots are not filled again before. */
-	if (v->rx_next >= v->rx_got && !vx_rx_fill(v, max))
-		return 0;
+	if (v->rx_next >= v->rx_got) {
+		if (!vx_rx_fill(v, max))
+			return 0;
+	} else {
+		vx_rx_resume(v, bad);
+	}
 	t0 = dp_perf_note_start(io->perf);
 	st.now_s = vtep_now_s();
 	while (n < max && v->rx_next < v->rx_got) {

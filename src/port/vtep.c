@@ -85,19 +85,17 @@ static bool addr_eq(const struct vtep *t, const union vtep_addr *a, const union 
 	return a->v4.sin_addr.s_addr == b->v4.sin_addr.s_addr;
 }
 
-int vtep_remote_add(struct vtep *t, const union vtep_addr *a, bool flood)
+/* Is remote @r in mask @m (a remote index past the mask's 32 bits never is)? */
+static bool in_mask(uint32_t m, unsigned r)
 {
-	unsigned n = atomic_load_explicit(&t->n_remotes, memory_order_relaxed);
-	struct vtep_remote *r;
+	return r < 32 && (m >> r & 1);
+}
 
-	if (a->sa.sa_family != (t->ipv6 ? AF_INET6 : AF_INET))
-		return -EAFNOSUPPORT;
-	for (unsigned i = 0; i < n; i++)
-		if (addr_eq(t, &t->remotes[i].addr, a))
-			return (int)i;
-	if (n == VTEP_REMOTES_MAX || (flood && n != t->n_flood))
-		return -ENOSPC;
-	r = &t->remotes[n];
+/* Control thread: remotes[@i] becomes @a (a slot no worker holds: new, or free). */
+static void remote_write(struct vtep *t, unsigned i, const union vtep_addr *a)
+{
+	struct vtep_remote *r = &t->remotes[i];
+
 	memset(&r->addr, 0, sizeof(r->addr));
 	r->addr.sa.sa_family = a->sa.sa_family;
 	if (t->ipv6)
@@ -106,22 +104,86 @@ int vtep_remote_add(struct vtep *t, const union vtep_addr *a, bool flood)
 		r->addr.v4.sin_addr = a->v4.sin_addr;
 	inet_ntop(a->sa.sa_family, t->ipv6 ? (const void *)&a->v6.sin6_addr : (const void *)&a->v4.sin_addr, r->str,
 		  sizeof(r->str));
+}
+
+int vtep_remote_add(struct vtep *t, const union vtep_addr *a, bool flood)
+{
+	unsigned n = atomic_load_explicit(&t->n_remotes, memory_order_relaxed);
+	uint32_t live = atomic_load_explicit(&t->live, memory_order_relaxed), slots, spare;
+
+	if (a->sa.sa_family != (t->ipv6 ? AF_INET6 : AF_INET))
+		return -EAFNOSUPPORT;
+	for (unsigned i = 0; i < n; i++) {
+		if (!addr_eq(t, &t->remotes[i].addr, a))
+			continue;
+		if (!in_mask(live, i)) {
+			/* retired or free with this very address: its index never named another, live again at once */
+			t->retired &= ~(1u << i);
+			atomic_fetch_or_explicit(&t->live, 1u << i, memory_order_release);
+		}
+		return (int)i;
+	}
+	if (flood && n != t->n_flood)
+		return -ENOSPC;
+	slots = n >= 32 ? ~0u : (1u << n) - 1;
+	spare = slots & ~live & ~t->retired;	/* free: a grace period passed since they were retired */
+	if (spare) {
+		unsigned i = (unsigned)__builtin_ctz(spare);
+
+		remote_write(t, i, a);
+		/* release: the address before the bit that makes a worker read it */
+		atomic_fetch_or_explicit(&t->live, 1u << i, memory_order_release);
+		return (int)i;
+	}
+	if (n == VTEP_REMOTES_MAX)
+		return t->retired ? -EAGAIN : -ENOSPC;
+	remote_write(t, n, a);
 	if (flood)
 		t->n_flood++;
-	/* The entry before the count: a worker that sees the count reads a complete remote. */
+	atomic_fetch_or_explicit(&t->live, 1u << n, memory_order_relaxed);
+	/* The entry (and its bit) before the count: a worker that sees the count reads a complete remote. */
 	atomic_store_explicit(&t->n_remotes, n + 1, memory_order_release);
 	return (int)n;
+}
+
+const char *vtep_remote_refused(const union vtep_addr *a, const union vtep_addr *local)
+{
+	uint32_t h;
+
+	if (a->sa.sa_family == AF_INET6) {
+		const struct in6_addr *x = &a->v6.sin6_addr;
+
+		if (IN6_IS_ADDR_UNSPECIFIED(x))
+			return "the unspecified address";
+		if (IN6_IS_ADDR_MULTICAST(x))
+			return "a multicast address (vsw floods to each remote by unicast: it has no multicast group)";
+		if (local->sa.sa_family == AF_INET6 && !memcmp(x, &local->v6.sin6_addr, sizeof(*x)))
+			return "the port's own local= address (a loop)";
+		return NULL;
+	}
+	h = ntohl(a->v4.sin_addr.s_addr);
+	if (!h)
+		return "the unspecified address";
+	if (h == 0xffffffffu)
+		return "the limited broadcast address";
+	if ((h >> 28) == 0xe)
+		return "a multicast address (vsw floods to each remote by unicast: it has no multicast group)";
+	if (local->sa.sa_family == AF_INET && a->v4.sin_addr.s_addr == local->v4.sin_addr.s_addr)
+		return "the port's own local= address (a loop)";
+	return NULL;
 }
 
 int vtep_remote_find(const struct vtep *t, const union vtep_addr *a, unsigned len)
 {
 	unsigned n = atomic_load_explicit(&t->n_remotes, memory_order_acquire);
+	/* acquire: a slot's address before its bit (a reused slot's new one) */
+	uint32_t live = atomic_load_explicit(&t->live, memory_order_acquire);
 
 	if (t->ipv6 ? len < sizeof(struct sockaddr_in6) || a->sa.sa_family != AF_INET6
 		    : len < sizeof(struct sockaddr_in) || a->sa.sa_family != AF_INET)
 		return -1;
 	for (unsigned i = 0; i < n; i++)
-		if (addr_eq(t, &t->remotes[i].addr, a))
+		if (in_mask(live, i) && addr_eq(t, &t->remotes[i].addr, a))
 			return (int)i;
 	return -1;
 }
@@ -262,8 +324,12 @@ static void learn_one(struct vtep *t, const struct vtep_learn *l, uint32_t now_s
 {
 	uint64_t key = key_of(l->vni, l->mac);
 	struct vtep_bucket *b = bucket_of(t, key, l->vni);
-	struct vtep_entry_word *e = find_locked(b, l->vni, key);
+	struct vtep_entry_word *e;
 
+	/* A request of a burst that found its remote before it was released: the remote is no VTEP now. */
+	if (!in_mask(atomic_load_explicit(&t->live, memory_order_relaxed), l->remote))
+		return;
+	e = find_locked(b, l->vni, key);
 	if (e) {
 		uint64_t v = atomic_load_explicit(&e->val, memory_order_relaxed);
 
@@ -338,6 +404,68 @@ int vtep_del(struct vtep *t, uint32_t vni, uint64_t mac)
 	}
 	pthread_spin_unlock(&t->lock);
 	return rc;
+}
+
+/* Under the lock: the remotes a static entry or a per-VNI flood list names (a mask). */
+static uint32_t named_locked(const struct vtep *t)
+{
+	uint32_t named = 0;
+
+	for (unsigned i = 0; i < VTEP_BUCKETS * VTEP_WAYS; i++) {
+		const struct vtep_entry_word *e = &t->buckets[i / VTEP_WAYS].e[i % VTEP_WAYS];
+		uint64_t v = atomic_load_explicit(&e->val, memory_order_relaxed);
+
+		if (atomic_load_explicit(&e->key, memory_order_relaxed) && val_static(v) && val_remote(v) < 32)
+			named |= 1u << val_remote(v);
+	}
+	for (unsigned i = 0; i < VTEP_FLOOD_SLOTS; i++)
+		named |= (uint32_t)atomic_load_explicit(&t->flood[i], memory_order_relaxed);
+	return named;
+}
+
+uint32_t vtep_remotes_named(struct vtep *t)
+{
+	uint32_t named;
+
+	pthread_spin_lock(&t->lock);
+	named = named_locked(t);
+	pthread_spin_unlock(&t->lock);
+	return named;
+}
+
+uint32_t vtep_remotes_release(struct vtep *t)
+{
+	uint32_t flood = t->n_flood >= 32 ? ~0u : (1u << t->n_flood) - 1, gone;
+
+	/*
+	 * Under the lock learning takes: a request applied before is forgotten
+	 * below, one after sees the bit clear (learn_one()).  Two walks of the
+	 * table (8,192 entries) with the lock held, per delete: a burst's
+	 * learning may wait for them (tens of microseconds).
+	 */
+	pthread_spin_lock(&t->lock);
+	gone = atomic_load_explicit(&t->live, memory_order_relaxed) & ~flood & ~named_locked(t);
+	if (gone) {
+		atomic_fetch_and_explicit(&t->live, ~gone, memory_order_release);
+		for (unsigned i = 0; i < VTEP_BUCKETS * VTEP_WAYS; i++) {
+			struct vtep_entry_word *e = &t->buckets[i / VTEP_WAYS].e[i % VTEP_WAYS];
+
+			if (atomic_load_explicit(&e->key, memory_order_relaxed) &&
+			    in_mask(gone, val_remote(atomic_load_explicit(&e->val, memory_order_relaxed))))
+				atomic_store_explicit(&e->key, 0, memory_order_release);
+		}
+	}
+	pthread_spin_unlock(&t->lock);
+	t->retired |= gone;
+	return gone;
+}
+
+uint32_t vtep_remote_reclaim(struct vtep *t)
+{
+	uint32_t m = t->retired;
+
+	t->retired = 0;
+	return m;
 }
 
 void vtep_count(const struct vtep *t, uint32_t now_s, unsigned *learned, unsigned *statics)

@@ -18,11 +18,37 @@
  *
  *   remotes[0 .. n_flood)           remote=IP[,IP..] of the port: the flood list (fixed at create)
  *   remotes[n_flood .. n_remotes)   added by static entries (tunnel fdb add ... remote=IP):
- *                                   reached for their MACs, never flooded to
+ *                                   reached for their MACs, never flooded to; freed when
+ *                                   nothing names them, reused by a later add
  *
- * Remotes are only appended (by the control thread: the entry first, then
- * the count, released), never removed while the port lives, so a worker
- * reads a remote by index without a lock.
+ * A worker reads a remote by index without a lock, so a slot's address
+ * changes only while no worker can hold its index.  The control thread
+ * writes them all; a slot's life:
+ *
+ *            add (address, then the live bit, released)
+ *   free ---------------------------------------------> live <----------+
+ *    ^                                                   |              | add of the same address:
+ *    | vtep_remote_reclaim(),                            | release:     | live again at once (its
+ *    | after a grace period (the                         | live bit     | index never named another)
+ *    | port's PORT_QUIESCE: dp_sync)                     v cleared      |
+ *    +------------------------------------------------ retired ---------+
+ *
+ * live       vtep_remote_find() matches it (a datagram from it is accepted
+ *            and learned behind it), entries and flood lists may name it;
+ *            the flood list's (below n_flood) stay live for the port's life
+ * retired    no static entry and no flood list names it (vtep_remotes_named()
+ *            false); its learned entries went with the live bit (under the
+ *            table's lock, which learning takes and checks the bit under:
+ *            a learning request of a burst that found it before is refused),
+ *            so no entry of the table names it; a worker that looked it up
+ *            before may still send to its address (unchanged)
+ * free       a grace period passed since: no worker holds its index any
+ *            more (a learning request, a lookup's answer, a receive slot's
+ *            leftover datagrams: the rx side finds a message's remote again
+ *            at each burst), so its address may be rewritten for a new remote
+ *
+ * n_remotes only grows (the slots ever used: entry first, then the count,
+ * released); a reader skips the slots whose live bit is clear.
  *
  * Per-VNI flood lists (tunnel fdb add 00:00:00:00:00:00 vni=N remote=IP,
  * as iproute2's `bridge fdb append 00:00:00:00:00:00 ... dst IP vni N`):
@@ -112,7 +138,9 @@ extern const char *const vtep_counter_names[VTEP__COUNT];
 struct vtep {
 	bool ipv6;
 	unsigned n_flood;			/* remotes[0 .. n_flood): the flood list */
-	_Atomic unsigned n_remotes;		/* entries below that are complete */
+	_Atomic unsigned n_remotes;		/* slots ever used: entries below that are complete */
+	_Atomic uint32_t live;			/* bit r: remotes[r] is a VTEP now (above) */
+	uint32_t retired;			/* control thread: released, free after a grace period */
 	struct vtep_remote remotes[VTEP_REMOTES_MAX];
 	uint64_t hash_key[2];
 	unsigned aging_s;
@@ -168,10 +196,53 @@ uint32_t vtep_now_s(void);
 
 /*
  * Control thread: the index of remote @a (its family must be the table's),
- * appended when new (in the flood list with @flood, which only the port's
- * remote= may ask for, before any other).  -EAFNOSUPPORT, -ENOSPC.
+ * made when new in a free slot or appended (in the flood list with
+ * @flood, which only the port's remote= may ask for, before any other).
+ * -EAFNOSUPPORT; -ENOSPC: VTEP_REMOTES_MAX live ones; -EAGAIN: no free
+ * slot, but retired ones: after a grace period and vtep_remote_reclaim(),
+ * ask again.
  */
 int vtep_remote_add(struct vtep *t, const union vtep_addr *a, bool flood);
+
+/* Is remotes[@r] a VTEP now (live, above)?  Any thread. */
+static inline bool vtep_remote_live(const struct vtep *t, unsigned r)
+{
+	return r < VTEP_REMOTES_MAX && (atomic_load_explicit(&t->live, memory_order_acquire) >> r & 1);
+}
+
+/* The live remotes, counted. */
+static inline unsigned vtep_remote_count(const struct vtep *t)
+{
+	return (unsigned)__builtin_popcount(atomic_load_explicit(&t->live, memory_order_acquire));
+}
+
+/* Control thread: the remotes a static entry or a per-VNI flood list names (bit r: remotes[r]). */
+uint32_t vtep_remotes_named(struct vtep *t);
+
+/*
+ * Control thread, after an entry or a flood list went: every live remote
+ * past the flood list that nothing names (vtep_remotes_named()) stops
+ * being a VTEP: retired, its learned entries forgotten.  Returns them (a
+ * mask, 0: none).
+ */
+uint32_t vtep_remotes_release(struct vtep *t);
+
+/*
+ * Control thread, after a grace period that began after the last
+ * vtep_remotes_release(): the retired slots become free.  Returns them (a
+ * mask), for what the caller keeps per remote (its MTU).
+ */
+uint32_t vtep_remote_reclaim(struct vtep *t);
+
+/*
+ * Why @a can never be a remote VTEP of a port whose local= is @local, or
+ * NULL when it can: the unspecified address (0.0.0.0, ::), the limited
+ * broadcast (255.255.255.255), a multicast address (vsw has no
+ * multicast-group port: a flood goes to each remote by unicast), or
+ * local= itself (the port would send to itself).  Loopback addresses are
+ * fine (tests run VTEPs on 127.x and ::1).  Both of the table's family.
+ */
+const char *vtep_remote_refused(const union vtep_addr *a, const union vtep_addr *local);
 
 /* The index of the remote a datagram came from (@a, @len from recvmmsg), or -1: not a known VTEP. */
 int vtep_remote_find(const struct vtep *t, const union vtep_addr *a, unsigned len);
@@ -194,8 +265,8 @@ int vtep_static_add(struct vtep *t, uint32_t vni, uint64_t mac, unsigned remote)
 
 /*
  * Control thread: would vtep_static_add() of (@vni, @mac) find room (its
- * entry, or a bucket not all static)?  Asked before a remote is appended
- * for it: a remote stays once appended, so a refused add must not make one.
+ * entry, or a bucket not all static)?  Asked before a remote is made for
+ * it: a remote made for a refused add would stay until the next delete.
  */
 bool vtep_static_fits(struct vtep *t, uint32_t vni, uint64_t mac);
 

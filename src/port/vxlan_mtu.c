@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -77,6 +78,7 @@ int vxlan_mtu_open(struct vxlan_mtu *m, const struct sockaddr *local, socklen_t 
 		m->dsts = calloc(1, sizeof(*m->dsts));
 		if (!m->dsts)
 			return -ENOMEM;
+		m->dsts->wake_fd = -1;
 	}
 	m->fd = socket(ipv6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
 	if (m->fd < 0)
@@ -171,6 +173,19 @@ static void dst_ask(struct vxlan_mtu_dsts *d, const uint64_t key[2])
 	d->last_ask[0] = key[0];
 	d->last_ask[1] = key[1];
 	atomic_fetch_add_explicit(&d->asked, 1, memory_order_relaxed);
+	if (d->wake_fd < 0)
+		return;
+	/*
+	 * seq_cst: the head's store before the flag's read, as vxlan_mtu_wake()
+	 * orders its flag's store before its read of the head: either it sees
+	 * this address, or this sees the flag it set and wakes it again.
+	 */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_exchange_explicit(&d->wake_armed, 0, memory_order_relaxed)) {
+		uint64_t one = 1;
+
+		(void)!write(d->wake_fd, &one, sizeof(one)); /* non-blocking; a failure leaves it to the tick */
+	}
 }
 
 unsigned vxlan_mtu_dst_max(struct vxlan_mtu *m, const uint64_t key[2], uint32_t now_s)
@@ -253,13 +268,38 @@ static void dst_add(struct vxlan_mtu *m, const uint64_t key[2], uint32_t now_s)
 	dst_write(pick, key, vxlan_mtu_frame_max(m, capped(m, route)), route, now_s);
 }
 
-/* Control thread, each tick: the destinations asked for added, every entry's route read again, idle ones forgotten. */
+/* Control thread: the next ask wakes us again (before the ring is drained: dst_ask()). */
+static void wake_arm(struct vxlan_mtu_dsts *d)
+{
+	if (d->wake_fd < 0)
+		return;
+	atomic_store_explicit(&d->wake_armed, 1, memory_order_relaxed);
+	/* seq_cst: the flag's store before the head's read (dst_ask() pairs) */
+	atomic_thread_fence(memory_order_seq_cst);
+}
+
+/* Control thread: the destinations asked for added (their routes read now). */
+static void dsts_asks(struct vxlan_mtu *m, uint32_t now_s)
+{
+	struct vxlan_mtu_dsts *d = m->dsts;
+	unsigned t = atomic_load_explicit(&d->ask_tail, memory_order_relaxed);
+	unsigned h = atomic_load_explicit(&d->ask_head, memory_order_acquire);
+
+	for (; t != h; t++) {
+		uint64_t key[2] = { atomic_load_explicit(&d->ask[t % VXLAN_MTU_ASKS][0], memory_order_relaxed),
+				    atomic_load_explicit(&d->ask[t % VXLAN_MTU_ASKS][1], memory_order_relaxed) };
+
+		dst_add(m, key, now_s);
+	}
+	/* release: the slots read before the producer may write them again */
+	atomic_store_explicit(&d->ask_tail, t, memory_order_release);
+}
+
+/* Control thread, each tick: every entry's route read again, idle ones forgotten, then the destinations asked for added. */
 static void dsts_tick(struct vxlan_mtu *m, uint32_t now_s)
 {
 	struct vxlan_mtu_dsts *d = m->dsts;
 	static const uint64_t none[2];
-	unsigned t = atomic_load_explicit(&d->ask_tail, memory_order_relaxed);
-	unsigned h = atomic_load_explicit(&d->ask_head, memory_order_acquire);
 
 	for (unsigned e = 0; e < VXLAN_MTU_DSTS; e++) {
 		struct vxlan_mtu_dst *x = &d->slot[e];
@@ -282,14 +322,11 @@ static void dsts_tick(struct vxlan_mtu *m, uint32_t now_s)
 		/* the same key: one store, the reader sees the old limit or the new */
 		atomic_store_explicit(&x->frame_max, vxlan_mtu_frame_max(m, capped(m, route)), memory_order_relaxed);
 	}
-	for (; t != h; t++) {
-		uint64_t key[2] = { atomic_load_explicit(&d->ask[t % VXLAN_MTU_ASKS][0], memory_order_relaxed),
-				    atomic_load_explicit(&d->ask[t % VXLAN_MTU_ASKS][1], memory_order_relaxed) };
-
-		dst_add(m, key, now_s);
-	}
-	/* release: the slots read before the producer may write them again */
-	atomic_store_explicit(&d->ask_tail, t, memory_order_release);
+	/* a new second of wake-ups (if they ran out), before the ring is drained */
+	if (d->wakes >= VXLAN_MTU_WAKES)
+		wake_arm(d);
+	d->wakes = 0;
+	dsts_asks(m, now_s);
 }
 
 /* ---- the tick ---- */
@@ -301,7 +338,13 @@ unsigned vxlan_mtu_read(struct vxlan_mtu *m, const struct vtep *vt)
 	/* One remote after another, each kept; the smallest is the port's. */
 	m->route = 0;
 	for (unsigned r = 0; r < n; r++) {
-		unsigned mtu = route_mtu(m, &vt->remotes[r].addr);
+		unsigned mtu;
+
+		if (!vtep_remote_live(vt, r)) {
+			m->route_of[r] = 0; /* freed: no VTEP, counts for nothing */
+			continue;
+		}
+		mtu = route_mtu(m, &vt->remotes[r].addr);
 
 		m->route_of[r] = mtu;
 		if (mtu && (!m->route || mtu < m->route))
@@ -320,17 +363,22 @@ unsigned vxlan_mtu_read(struct vxlan_mtu *m, const struct vtep *vt)
 	return capped(m, m->route);
 }
 
-void vxlan_mtu_apply(struct vxlan_mtu *m, const struct vtep *vt, struct port *p)
+/* What the data path reads, from m->used and what was read of each destination: frame_max, remote_max[], fit_all, @p's tx_frame_max. */
+static void publish(struct vxlan_mtu *m, const struct vtep *vt, struct port *p)
 {
-	unsigned mtu = vxlan_mtu_read(m, vt), n = atomic_load_explicit(&vt->n_remotes, memory_order_acquire);
-	unsigned max = vxlan_mtu_frame_max(m, mtu), fit = max ? max : ~0u;
+	unsigned n = atomic_load_explicit(&vt->n_remotes, memory_order_acquire);
+	unsigned max = vxlan_mtu_frame_max(m, m->used), fit = max ? max : ~0u;
 	bool one = true;	/* every destination has the port's limit */
 
-	m->used = mtu;
 	atomic_store_explicit(&m->frame_max, max, memory_order_relaxed);
 	for (unsigned r = 0; r < n; r++) {
 		unsigned own = vxlan_mtu_frame_max(m, capped(m, m->route_of[r]));
 
+		if (!m->route_of[r] && !vtep_remote_live(vt, r)) {
+			/* freed: the port's limit for a worker that still sends to it; no part in the port's */
+			atomic_store_explicit(&m->remote_max[r], 0, memory_order_relaxed);
+			continue;
+		}
 		atomic_store_explicit(&m->remote_max[r], own, memory_order_relaxed);
 		if (own && own != max)
 			one = false;
@@ -355,6 +403,36 @@ void vxlan_mtu_apply(struct vxlan_mtu *m, const struct vtep *vt, struct port *p)
 	atomic_store_explicit(&p->tx_frame_max, one ? max : 0, memory_order_relaxed);
 }
 
+void vxlan_mtu_apply(struct vxlan_mtu *m, const struct vtep *vt, struct port *p)
+{
+	m->used = vxlan_mtu_read(m, vt);
+	publish(m, vt, p);
+}
+
+int vxlan_mtu_wake_open(struct vxlan_mtu *m)
+{
+	if (!m->dsts)
+		return -EINVAL;
+	m->dsts->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (m->dsts->wake_fd < 0)
+		return -errno;
+	atomic_store_explicit(&m->dsts->wake_armed, 1, memory_order_relaxed);
+	return m->dsts->wake_fd;
+}
+
+void vxlan_mtu_wake(struct vxlan_mtu *m, const struct vtep *vt, struct port *p)
+{
+	uint64_t count;
+
+	if (!m->dsts || m->dsts->wake_fd < 0)
+		return;
+	(void)!read(m->dsts->wake_fd, &count, sizeof(count));
+	if (++m->dsts->wakes < VXLAN_MTU_WAKES)
+		wake_arm(m->dsts);
+	dsts_asks(m, vtep_now_s());
+	publish(m, vt, p);
+}
+
 unsigned vxlan_mtu_dst_count(const struct vxlan_mtu *m)
 {
 	unsigned n = 0;
@@ -371,7 +449,7 @@ unsigned vxlan_mtu_dump(const struct vxlan_mtu *m, const struct vtep *vt, struct
 	for (unsigned r = 0; r < n && k < max; r++) {
 		unsigned mtu = capped(m, m->route_of[r]);
 
-		if (!m->route_of[r] || mtu == m->used)
+		if (!m->route_of[r] || mtu == m->used || !vtep_remote_live(vt, r))
 			continue;
 		out[k++] = (struct vxlan_mtu_entry){ vt->remotes[r].addr, (int)r, m->route_of[r], mtu,
 						     vxlan_mtu_frame_max(m, mtu) };
@@ -397,6 +475,8 @@ void vxlan_mtu_close(struct vxlan_mtu *m)
 	if (m->fd >= 0)
 		close(m->fd);
 	m->fd = -1;
+	if (m->dsts && m->dsts->wake_fd >= 0)
+		close(m->dsts->wake_fd);
 	free(m->dsts);
 	m->dsts = NULL;
 }

@@ -44,15 +44,24 @@
  * address).  The data path looks a destination up (lock-free: each slot a
  * seqlock, the control thread its one writer) for a frame over fit_all
  * (the least an underlay may carry: 576 / 1280 bytes, less the outer
- * headers); a miss takes the port's limit and asks the control thread
+ * headers); a miss takes the port's limit, asks the control thread
  * (a ring of VXLAN_MTU_ASKS addresses, the transmitting worker its one
- * producer under the port's tx lock), which reads that route at its next
- * tick: no syscall and no allocation on the data path.  Every tick reads
- * each cached route again and forgets destinations no frame was checked
- * against for VXLAN_MTU_IDLE_S; a full bucket gives up its least recently
- * used entry.  So the first large frames to a new VTEP go by the port's
- * limit for up to a second (the kernel's EMSGSIZE, too_big, still refuses
- * what does not fit: never fragmented).
+ * producer under the port's tx lock) and wakes it (an eventfd its event
+ * loop polls, vxlan_mtu_wake_open()), which reads that route at once:
+ * no allocation on the data path, and one write() per wake-up, not per
+ * frame: the worker writes only when the control thread re-armed the
+ * wake-up since the last one (wake_armed: it does so before it drains
+ * the ring), so a burst of misses costs one syscall and the control
+ * thread one pass; VXLAN_MTU_WAKES a tick at most, then the wake-up waits
+ * for the tick (a stream of new destinations makes the control thread
+ * read at most that many rings of routes a second, not one per frame).
+ * Without an event loop (a unit test of one port) the next tick reads it.  Every tick reads each cached route again and
+ * forgets destinations no frame was checked against for
+ * VXLAN_MTU_IDLE_S; a full bucket gives up its least recently used entry.
+ * So the first large frames to a new VTEP go by the port's limit for the
+ * time the control thread takes to answer (milliseconds; up to a second
+ * without the wake-up); the kernel's EMSGSIZE, too_big, still refuses
+ * what does not fit: never fragmented.
  */
 
 #include <net/if.h>
@@ -70,6 +79,7 @@ struct port;
 #define VXLAN_MTU_DSTS (VXLAN_MTU_WAYS * VXLAN_MTU_BUCKETS)
 #define VXLAN_MTU_ASKS 32		/* misses waiting for the control thread (a power of two) */
 #define VXLAN_MTU_IDLE_S 60		/* a destination no frame was checked against for this long is forgotten */
+#define VXLAN_MTU_WAKES 64		/* wake-ups of the control thread per tick, at most (then the tick reads the asks) */
 
 /*
  * One destination of the remote=flow cache: its address as two words
@@ -92,6 +102,9 @@ struct vxlan_mtu_dsts {
 	atomic_uint ask_head, ask_tail;
 	uint64_t last_ask[2];		/* tx side (under the port's tx lock): the last address asked for */
 	atomic_uint_least64_t asked, evicted;	/* misses asked for; entries given up for a new one (full bucket) */
+	int wake_fd;			/* eventfd the control thread polls (-1: none, the tick reads the asks) */
+	atomic_uint wake_armed;		/* 1: the next ask writes wake_fd (the control thread sets it, the ask clears it) */
+	unsigned wakes;			/* control thread: wake-ups since the last tick (VXLAN_MTU_WAKES at most) */
 };
 
 struct vxlan_mtu {
@@ -132,6 +145,22 @@ unsigned vxlan_mtu_read(struct vxlan_mtu *m, const struct vtep *vt);
 void vxlan_mtu_apply(struct vxlan_mtu *m, const struct vtep *vt, struct port *p);
 
 void vxlan_mtu_close(struct vxlan_mtu *m);
+
+/*
+ * remote=flow: an eventfd the data path writes when it asks for a
+ * destination (at most once per vxlan_mtu_wake()), for the control
+ * thread's event loop; its fd, or -errno (-EINVAL without the cache).
+ * Closed by vxlan_mtu_close().
+ */
+int vxlan_mtu_wake_open(struct vxlan_mtu *m);
+
+/*
+ * Control thread, when that fd is readable: read it, re-arm the wake-up,
+ * add the destinations asked for (their routes read now) and publish
+ * what the data path reads, as vxlan_mtu_apply() does without reading
+ * every route again.
+ */
+void vxlan_mtu_wake(struct vxlan_mtu *m, const struct vtep *vt, struct port *p);
 
 /* The largest frame an underlay MTU of @mtu carries for @m's port (0: @mtu unknown or too small: no limit). */
 unsigned vxlan_mtu_frame_max(const struct vxlan_mtu *m, unsigned mtu);

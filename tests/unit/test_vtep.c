@@ -2,7 +2,9 @@
 
 /*
  * Remotes: the flood list first, static-only ones after, found again by
- * address, of the table's family only.  MACs: learned behind the remote a
+ * address, of the table's family only; a static one nothing names is
+ * released, its learned MACs with it, and its slot reused only after a
+ * grace period (reclaim), never pointed at by what it had learned.  MACs: learned behind the remote a
  * frame came from, per VNI (the same MAC in two VNIs is two entries),
  * moved when seen behind another VTEP, refreshed once a second, aged out
  * after the aging time; a group MAC is never learned nor found; a static
@@ -81,11 +83,93 @@ static void test_remotes(void **state)
 	free(t);
 }
 
+/* An IPv4 table with remotes 0..3 (192.0.2.1 to .4, the flood list): learning is only behind a live remote. */
+static void init4(struct vtep *t)
+{
+	assert_int_equal(vtep_init(t, false), 0);
+	for (unsigned i = 0; i < 4; i++) {
+		union vtep_addr a = v4("192.0.2.1");
+
+		a.v4.sin_addr.s_addr = htonl(0xc0000201u + i);
+		assert_int_equal(vtep_remote_add(t, &a, true), (int)i);
+	}
+}
+
 static void learn(struct vtep *t, uint32_t vni, uint64_t m, unsigned remote, uint32_t now)
 {
 	struct vtep_learn l = { .mac = m, .vni = vni, .remote = (uint8_t)remote };
 
 	vtep_learn(t, &l, 1, now);
+}
+
+/*
+ * A static remote that nothing names any more is released: no VTEP
+ * (not found as a source, not learned behind), its learned entries gone;
+ * a learning request of a burst that found it before is refused; its
+ * slot is reused only after reclaim (a grace period), and the MACs
+ * learned behind it then do not point at the new owner.  The same
+ * address again is live at once, in its old slot.  A flood list names
+ * its remotes as entries do; the flood list of remote= is never released.
+ */
+static void test_remote_freed(void **state)
+{
+	struct vtep *t = malloc(sizeof(*t));
+	union vtep_addr x = v4("198.51.100.1"), y = v4("198.51.100.2"), z = v4("198.51.100.3"), w = v4("198.51.100.4");
+	uint32_t now = vtep_now_s();
+	int rx, ry, rz;
+
+	init4(t);
+	rx = vtep_remote_add(t, &x, false);
+	assert_int_equal(rx, 4);
+	assert_int_equal(vtep_static_add(t, 7, mac(1), (unsigned)rx), 0);
+	learn(t, 7, mac(2), (unsigned)rx, now);
+	assert_int_equal(vtep_lookup(t, 7, mac(2), now), rx);
+	assert_int_equal(vtep_remotes_named(t), 1u << rx);
+	/* named by mac(1): stays; the flood list (0..3) never goes */
+	assert_int_equal(vtep_remotes_release(t), 0);
+	assert_int_equal(vtep_del(t, 7, mac(1)), 0);
+	assert_int_equal(vtep_remotes_release(t), 1u << rx);
+	assert_false(vtep_remote_live(t, (unsigned)rx));
+	assert_int_equal(vtep_remote_count(t), 4);
+	assert_int_equal(vtep_remote_find(t, &x, sizeof(struct sockaddr_in)), -1);
+	assert_int_equal(vtep_lookup(t, 7, mac(2), now), -1);	/* learned behind it: forgotten */
+	learn(t, 7, mac(3), (unsigned)rx, now);			/* a burst that found it before */
+	assert_int_equal(vtep_lookup(t, 7, mac(3), now), -1);
+	/* retired, not free: a new remote takes another slot until the grace period */
+	ry = vtep_remote_add(t, &y, false);
+	assert_int_equal(ry, 5);
+	assert_int_equal(vtep_remote_reclaim(t), 1u << rx);
+	rz = vtep_remote_add(t, &z, false);
+	assert_int_equal(rz, rx);				/* the freed slot, reused */
+	assert_string_equal(t->remotes[rz].str, "198.51.100.3");
+	assert_int_equal(vtep_remote_find(t, &z, sizeof(struct sockaddr_in)), rz);
+	assert_int_equal(vtep_remote_find(t, &x, sizeof(struct sockaddr_in)), -1);
+	/* what was learned behind x does not point at z, its slot's new owner */
+	assert_int_equal(vtep_lookup(t, 7, mac(2), now), -1);
+	assert_int_equal(vtep_lookup(t, 7, mac(3), now), -1);
+	/* z and y are named by nothing: released together; z again at once, in its slot */
+	assert_int_equal(vtep_remotes_release(t), 1u << rz | 1u << ry);
+	assert_int_equal(vtep_remote_add(t, &z, false), rz);
+	assert_true(vtep_remote_live(t, (unsigned)rz));
+	/* a per-VNI flood list names its remote as an entry does */
+	assert_int_equal(vtep_flood_add(t, 9, (unsigned)rz), 0);
+	assert_int_equal(vtep_remotes_release(t), 0);
+	assert_int_equal(vtep_flood_del(t, 9, -1), 0);
+	assert_int_equal(vtep_remotes_release(t), 1u << rz);
+	/* every slot used: a retired one asks for a grace period (-EAGAIN), then is reused */
+	assert_int_equal(vtep_remote_reclaim(t), 1u << rz | 1u << ry);
+	for (unsigned i = 0; vtep_remote_count(t) < VTEP_REMOTES_MAX; i++) {
+		w.v4.sin_addr.s_addr = htonl(0xc6336400u + i);
+		assert_true(vtep_remote_add(t, &w, false) >= 0);
+	}
+	assert_int_equal(vtep_static_add(t, 7, mac(4), (unsigned)rz), 0);
+	assert_int_equal(vtep_remotes_release(t), ~0u & ~0xfu & ~(1u << rz));
+	w.v4.sin_addr.s_addr = htonl(0xc6336500u);
+	assert_int_equal(vtep_remote_add(t, &w, false), -EAGAIN);
+	vtep_remote_reclaim(t);
+	assert_int_equal(vtep_remote_add(t, &w, false), 5);	/* the lowest free slot (4 is rz, named) */
+	vtep_destroy(t);
+	free(t);
 }
 
 static void test_learn_lookup(void **state)
@@ -94,7 +178,7 @@ static void test_learn_lookup(void **state)
 	const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff }, mcast[6] = { 0x33, 0x33, 0, 0, 0, 1 };
 	uint32_t now = 1000;
 
-	assert_int_equal(vtep_init(t, false), 0);
+	init4(t);
 	assert_int_equal(vtep_lookup(t, 10, mac(1), now), -1);
 	assert_true(vtep_learn_wanted(t, 10, mac(1), 0, now));
 	learn(t, 10, mac(1), 0, now);
@@ -135,7 +219,7 @@ static void test_static(void **state)
 	uint32_t now = vtep_now_s();
 	unsigned n, learned, statics;
 
-	assert_int_equal(vtep_init(t, false), 0);
+	init4(t);
 	learn(t, 10, mac(1), 0, now);
 	/* static replaces the learned entry and wins over learning after */
 	assert_int_equal(vtep_static_add(t, 10, mac(1), 2), 0);
@@ -186,7 +270,7 @@ static void test_static_full(void **state)
 	uint64_t m = 0;
 	unsigned i;
 
-	assert_int_equal(vtep_init(t, false), 0);
+	init4(t);
 	for (i = 0; i < VTEP_BUCKETS * VTEP_WAYS; i++) {
 		m = 0x020000000000ull | (uint64_t)i << 8;
 		if (!vtep_static_fits(t, 5, m))
@@ -213,7 +297,7 @@ static void test_many(void **state)
 	struct vtep *t = malloc(sizeof(*t));
 	unsigned found = 0, total = VTEP_BUCKETS * VTEP_WAYS / 4;
 
-	assert_int_equal(vtep_init(t, false), 0);
+	init4(t);
 	for (unsigned i = 0; i < total; i++)
 		learn(t, i % 4, 0x020000000000ull | (uint64_t)i << 8, i % 3, 100);
 	for (unsigned i = 0; i < total; i++)
@@ -361,6 +445,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_remotes),
+		cmocka_unit_test(test_remote_freed),
 		cmocka_unit_test(test_learn_lookup),
 		cmocka_unit_test(test_static),
 		cmocka_unit_test(test_static_full),

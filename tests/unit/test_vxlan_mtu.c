@@ -22,7 +22,10 @@
  * a destination is a miss (the port's limit, the kernel's EMSGSIZE counts
  * it, no answer) and asks; after a tick the narrow destination's frames
  * are answered with 1364, the jumbo one's cross; small frames never ask;
- * more destinations than the cache holds leave it full, not larger.
+ * more destinations than the cache holds leave it full, not larger.  With
+ * an event loop, the miss wakes the control thread: the destination's
+ * MTU is known within 50 ms, no tick; VXLAN_MTU_WAKES wake-ups a tick at
+ * most, the tick arms it again.
  */
 
 #include <errno.h>
@@ -34,11 +37,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "vxlan_fx.h"
+#include "lib/evloop.h"
 #include "port/vxlan_mtu.h"
 
 /* What port_io.too_big was handed: how many times, the last limit. */
@@ -292,12 +297,75 @@ static void test_remote_flow(void **state)
 	p->ops->destroy(p);
 }
 
+/*
+ * remote=flow with the daemon's event loop: the first large frame to a
+ * new destination wakes the control thread (the port's eventfd on the
+ * loop), which reads that route at once: the destination's MTU is known
+ * within 50 ms of the frame, not at the next tick (a second later; on
+ * main nothing on the loop fired and the cache stayed empty until a tick).
+ */
+static void test_remote_flow_wake(void **state)
+{
+	struct json_object *o = json_object_new_object();
+	struct evloop loop;
+	struct port_env env = { .loop = &loop };
+	struct port *p;
+	char err[256] = "";
+	uint32_t narrow = inet_addr("10.66.1.2");
+	struct timespec t0, t;
+	double ms = 0;
+	unsigned wakes;
+
+	assert_int_equal(evloop_init(&loop), 0);
+	json_object_object_add(o, "local", json_object_new_string("10.66.0.1"));
+	json_object_object_add(o, "remote", json_object_new_string("flow"));
+	json_object_object_add(o, "vni", json_object_new_int(4242));
+	json_object_object_add(o, "dstport", json_object_new_int(47893));
+	p = port_vxlan_create("vw", o, &env, err, sizeof(err));
+	json_object_put(o);
+	if (!p)
+		fail_msg("remote=flow: %s", err);
+	answered = 0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	send_len(p, NULL, 2000, narrow);	/* a miss: the port's limit, the kernel refuses it; asked */
+	assert_int_equal(type_stat(p, "mtu_cache_asked"), 1);
+	while (type_stat(p, "mtu_cache_entries") == 0 && ms < 1000) {
+		evloop_run_once(&loop, 5);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		ms = (double)(t.tv_sec - t0.tv_sec) * 1e3 + (double)(t.tv_nsec - t0.tv_nsec) / 1e6;
+	}
+	print_message("the destination's MTU known %.3f ms after the first frame\n", ms);
+	assert_int_equal(type_stat(p, "mtu_cache_entries"), 1);
+	assert_true(ms < 50);
+	/* the next large frame is answered with its own limit, no tick in between */
+	send_len(p, NULL, 2000, narrow);
+	assert_int_equal(answered, 1);
+	assert_int_equal(answered_max, 1364);
+	/* a second new destination: the wake-up was armed again */
+	send_len(p, NULL, 2000, inet_addr("10.66.1.3"));
+	assert_int_equal(evloop_run_once(&loop, 50) > 0, true);
+	assert_int_equal(type_stat(p, "mtu_cache_entries"), 2);
+	/* bounded: VXLAN_MTU_WAKES wake-ups a tick, however many new destinations; then the tick re-arms it */
+	wakes = 2;
+	for (unsigned k = 0; k < VXLAN_MTU_WAKES + 8; k++) {
+		send_len(p, NULL, 2000, htonl(0x0a430000u + k + 1));
+		wakes += evloop_run_once(&loop, 2) > 0;
+	}
+	assert_int_equal(wakes, VXLAN_MTU_WAKES);
+	p->ops->tick(p);
+	send_len(p, NULL, 2000, htonl(0x0a440001u));
+	assert_int_equal(evloop_run_once(&loop, 50) > 0, true);
+	p->ops->destroy(p);
+	close(loop.epfd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_per_remote),
 		cmocka_unit_test(test_per_remote_capped),
 		cmocka_unit_test(test_remote_flow),
+		cmocka_unit_test(test_remote_flow_wake),
 		cmocka_unit_test(test_remote_flow6_port_mtu),
 	};
 
