@@ -952,6 +952,179 @@ static void test_replay_equals_run(void **state)
 	assert_true(replays > 10000 && write_replays > 3000 && mf_write_hits > 2000);
 }
 
+/* Frame @i: UDP/IPv4 @src4 -> @dst4 (host order), ports @sport -> 1001, TTL @ttl, MACs ..:01 -> ..:02. */
+static void frame_udp(struct fx *f, unsigned i, uint32_t src4, uint32_t dst4, uint16_t sport, uint8_t ttl)
+{
+	struct frame_spec s = frame_tcp4();
+	size_t len;
+
+	s.proto = 17;
+	s.src4 = src4;
+	s.dst4 = dst4;
+	s.sport = sport;
+	s.dport = 1001;
+	s.ttl = ttl;
+	len = frame_build(f->bufs[i], &s);
+	f->iov[i] = (struct iovec){ .iov_base = f->bufs[i], .iov_len = len };
+	pkt_rx_init(&f->pkts[i], &f->iov[i], 1, (uint32_t)len, 0);
+}
+
+/* The one frame sent, to port @port, with TTL @ttl and dl_dst ..:bb; its IPv4 header checksum right. */
+static void sent_rewritten(struct fx *f, unsigned port, uint8_t ttl)
+{
+	const uint8_t *ip = f->log[0].bytes + 14;
+	uint32_t sum = 0;
+
+	assert_int_equal(f->nlog, 1);
+	assert_int_equal(f->log[0].port, port);
+	assert_int_equal(f->log[0].bytes[5], 0xbb);
+	assert_int_equal(ip[8], ttl);
+	for (unsigned k = 0; k < 20; k += 2)
+		sum += (uint32_t)(ip[k] << 8 | ip[k + 1]);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	assert_int_equal(sum, 0xffff);
+}
+
+/*
+ * A rule set that rewrites (mod_dl_dst, dec_ttl, then a resubmit) and
+ * 10,000 flows, twice the exact-match cache: one megaflow answers them
+ * all (its mask: in_port, what the lookups read, and the whole TTL,
+ * which dec_ttl tests), each frame rewritten from its own bytes.  Frames
+ * of one flow that differ only in a bit the run reads never share one:
+ * TTL 1 (dec_ttl stops: nothing sent) and TTL 64 and 2 each get their own.
+ */
+static void test_megaflow_rewrites(void **state)
+{
+	struct fx *f = *state;
+	const struct dp_flow_stats *st = &f->ctx->flow->stats;
+	struct dp_flow_mf_view *v = calloc(DP_FLOW_MF_ENTRIES, sizeof(*v));
+	uint64_t mf0, miss0, ttl0, mf1, miss1;
+	bool seen[3] = { false };
+	unsigned n;
+
+	add(f, "table=0,priority=300,udp,nw_dst=10.0.0.0/8,actions=mod_dl_dst:02:00:00:00:00:bb,dec_ttl,resubmit(,1)");
+	add(f, "table=0,priority=0,actions=drop");
+	add(f, "table=1,priority=200,in_port=0,ip,actions=output:1");
+	add(f, "table=1,priority=0,actions=drop");
+	mf0 = atomic_load(&st->mf_hits);
+	miss0 = atomic_load(&st->emc_misses);
+	for (unsigned round = 0; round < 2; round++)
+		for (unsigned base = 0; base < 10000; base += PKT_BURST) {
+			unsigned nb = 10000 - base < PKT_BURST ? 10000 - base : PKT_BURST;
+
+			for (unsigned i = 0; i < nb; i++) {
+				unsigned flow = base + i;
+
+				frame_udp(f, i, 0x0afe0000u, 0x0a010000u | (flow >> 2), (uint16_t)(1000 + (flow & 3)), 64);
+			}
+			forward(f, 0, nb);
+			assert_int_equal(f->nlog, nb);
+			for (unsigned i = 0; i < nb; i++) {
+				assert_int_equal(f->log[i].port, 1);
+				assert_int_equal(f->log[i].bytes[5], 0xbb);
+				assert_int_equal(f->log[i].bytes[14 + 8], 63);
+				assert_int_equal(f->log[i].bytes[14 + 19], (uint8_t)((base + i) >> 2));	/* its own address */
+			}
+		}
+	mf1 = atomic_load(&st->mf_hits) - mf0;
+	miss1 = atomic_load(&st->emc_misses) - miss0;
+	print_message("10,000 flows twice through mod_dl_dst,dec_ttl: %" PRIu64 " megaflow hits, %" PRIu64
+		      " classifier lookups\n", mf1, miss1);
+	/* the first batch is looked up (no megaflow yet when its frames were), every later frame hits */
+	assert_int_equal(miss1, PKT_BURST);
+	assert_int_equal(mf1, 20000 - PKT_BURST);
+	n = dp_flow_mf_read(f->ctx->flow, atomic_load(&f->sw->flows), v, DP_FLOW_MF_ENTRIES);
+	assert_int_equal(n, 1);
+	assert_true(v[0].memo.flags & FLOW_MEMO_F_WRITES);
+	assert_int_equal(v[0].mask.nw_ttl, 0xff);
+	assert_int_equal(v[0].mask.nw_dst, htonl(0xff000000));
+	assert_int_equal(v[0].mask.tp_src, 0);
+	assert_int_equal(v[0].mask.nw_src, 0);
+
+	/* TTL 1: another megaflow, dec_ttl stops the list (nothing sent), and its next frame is answered by it */
+	mf0 = atomic_load(&st->mf_hits);
+	miss0 = atomic_load(&st->emc_misses);
+	ttl0 = f->ctx->flow->x.cnt[FLOW_CNT_TTL];
+	frame_udp(f, 0, 0x0afe0000u, 0x0a010005u, 1000, 1);
+	forward(f, 0, 1);
+	assert_int_equal(f->nlog, 0);
+	assert_int_equal(atomic_load(&st->mf_hits), mf0);
+	assert_int_equal(atomic_load(&st->emc_misses), miss0 + 1);
+	frame_udp(f, 0, 0x0afe0000u, 0x0a010006u, 1001, 1);
+	forward(f, 0, 1);
+	assert_int_equal(f->nlog, 0);
+	assert_int_equal(atomic_load(&st->mf_hits), mf0 + 1);
+	assert_int_equal(f->ctx->flow->x.cnt[FLOW_CNT_TTL], ttl0 + 2);
+	/* TTL 64 again: the first megaflow; TTL 2: a third (sent with TTL 1) */
+	frame_udp(f, 0, 0x0afe0000u, 0x0a010005u, 1000, 64);
+	forward(f, 0, 1);
+	sent_rewritten(f, 1, 63);
+	assert_int_equal(atomic_load(&st->mf_hits), mf0 + 2);
+	frame_udp(f, 0, 0x0afe0000u, 0x0a010005u, 1000, 2);
+	forward(f, 0, 1);
+	sent_rewritten(f, 1, 1);
+	assert_int_equal(atomic_load(&st->mf_hits), mf0 + 2);
+	assert_int_equal(atomic_load(&st->emc_misses), miss0 + 2);
+	n = dp_flow_mf_read(f->ctx->flow, atomic_load(&f->sw->flows), v, DP_FLOW_MF_ENTRIES);
+	assert_int_equal(n, 3);
+	for (unsigned i = 0; i < n; i++) {
+		assert_int_equal(v[i].mask.nw_ttl, 0xff);
+		seen[0] |= v[i].key.nw_ttl == 64;
+		seen[1] |= v[i].key.nw_ttl == 1;
+		seen[2] |= v[i].key.nw_ttl == 2;
+	}
+	assert_true(seen[0] && seen[1] && seen[2]);
+	free(v);
+}
+
+/*
+ * A lookup after a move depends on the move's source, and one after a
+ * constant on nothing: table 0 copies nw_src's low byte into reg0 and
+ * sets nw_src, table 1 matches reg0 and the new nw_src.  The megaflow
+ * holds nw_src's low byte only: frames that differ elsewhere in nw_src or
+ * in nw_dst share it; one whose low byte differs does not.
+ */
+static void test_megaflow_move(void **state)
+{
+	struct fx *f = *state;
+	const struct dp_flow_stats *st = &f->ctx->flow->stats;
+	struct dp_flow_mf_view *v = calloc(DP_FLOW_MF_ENTRIES, sizeof(*v));
+	static const struct {
+		uint32_t src, dst;
+		unsigned port;
+		bool hit;
+	} fr[] = {
+		{ 0x0a000003, 0x0a000002, 2, false }, { 0x0a000003, 0x0a000004, 2, true },
+		{ 0x0a000103, 0x0a000004, 2, true },  { 0x0a000009, 0x0a000002, 1, false },
+		{ 0x0b000009, 0x0a000005, 1, true },  { 0x0a000103, 0x0a000002, 2, true },
+	};
+	unsigned n;
+
+	add(f, "table=0,priority=10,ip,actions=move:NXM_OF_IP_SRC[0..7]->reg0[0..7],mod_nw_src:10.9.9.9,"
+	       "mod_dl_dst:02:00:00:00:00:bb,goto_table:1");
+	add(f, "table=1,priority=20,reg0=3,actions=output:2");
+	add(f, "table=1,priority=10,ip,nw_src=10.9.9.9,actions=output:1");
+	for (unsigned i = 0; i < sizeof(fr) / sizeof(fr[0]); i++) {
+		uint64_t mf = atomic_load(&st->mf_hits);
+
+		frame_udp(f, 0, fr[i].src, fr[i].dst, 1000, 64);
+		forward(f, 0, 1);
+		assert_int_equal(f->nlog, 1);
+		assert_int_equal(f->log[0].port, fr[i].port);
+		assert_int_equal(f->log[0].bytes[5], 0xbb);
+		assert_int_equal(atomic_load(&st->mf_hits), mf + fr[i].hit);
+	}
+	n = dp_flow_mf_read(f->ctx->flow, atomic_load(&f->sw->flows), v, DP_FLOW_MF_ENTRIES);
+	assert_int_equal(n, 2);
+	for (unsigned i = 0; i < n; i++) {
+		assert_int_equal(v[i].mask.nw_src, htonl(0xff));
+		assert_int_equal(v[i].mask.nw_dst, 0);
+		assert_true(v[i].memo.flags & FLOW_MEMO_F_WRITES);
+	}
+	free(v);
+}
+
 /*
  * The control thread's view of a worker's megaflows (vswctl flow
  * dump-cache): each one's key on its mask's bits, the mask, the run's
@@ -1391,6 +1564,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_miss_mode_invalidation, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_table_counts_cached_equal_uncached, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_replay_equals_run, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_megaflow_rewrites, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_megaflow_move, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_megaflow_read, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_megaflow_read_concurrent, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_storm_keeps_established, fx_setup, fx_teardown),
