@@ -470,7 +470,14 @@ static void key_reparse(struct flow_exec *x, struct flow_pkt *pkt, struct flow_k
 {
 	struct flow_key old = *k;
 
-	x->dep_lost = true;	/* the new fields come from the frame's bytes, not from bits of the key */
+	/*
+	 * The new fields come from the frame's bytes, which the key did not
+	 * hold (the headers under a second tag): two frames with one key may
+	 * differ there, so no memo, not even an exact-match one, stands for
+	 * this run, and no mask of the input key either.
+	 */
+	x->memo_ok = false;
+	x->dep_lost = true;
 
 	flow_key_extract(k, frame_of(pkt), pkt->len, pkt->frame_len, ntohs(old.in_port), &pkt->ofs);
 	k->in_port = old.in_port;

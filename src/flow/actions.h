@@ -366,8 +366,9 @@ struct flow_exec {
 	 * whole TTL): a lookup that reads it depends on nothing.  Bits are
 	 * numbered byte * 8 + bit, as in flow_key.b.  dep_lost: the key was
 	 * parsed again from the frame (a VLAN action exposed or hid a second
-	 * tag), which no mask of the input can stand for: the run gets no
-	 * megaflow (flow_exec_wc_exact()).
+	 * tag: no memo at all, see key_reparse()) or a clone began (no memo
+	 * either), which no mask of the input can stand for: the run gets no
+	 * megaflow (flow_exec_wc_exact()), whatever a later change allows.
 	 */
 	bool dep_on, dep_lost;
 	struct flow_key dep_orig, dep_moved;
