@@ -16,7 +16,12 @@
  *     pseudo-headers), they are right in every output;
  *   - when the run has a memo, replaying it on the same frame again
  *     (flow_exec_replay_acts() for a run that rewrote, flow_exec_replay()
- *     otherwise) gives the same outputs, bytes, key and counts.
+ *     otherwise) gives the same outputs, bytes, key and counts;
+ *   - when its wc stands for the whole run (flow_exec_wc_exact(): a
+ *     megaflow would take the memo), a frame with a few bits flipped
+ *     whose key is still the same on wc's bits and whose shape still
+ *     fits the memo gets from the replay what a run of its own gives:
+ *     outputs, bytes, key and counts (mf_check()).
  *
  * Input format:
  *
@@ -85,6 +90,15 @@ static const char *const rules[] = {
 	"write_metadata:0x5/0xff,mod_dl_dst:ff:ff:ff:ff:ff:ff,flood",
 	"priority=40000,in_port=15,ipv6,actions=set_field:fd00::2->tun_ipv6_dst,output:2,output:3,"
 	"move:reg0[]->tun_ipv6_dst[0..31],output:4",
+	/* Lookups after rewrites (mf_check()): on a counted-down TTL, a moved byte, a field set to a value. */
+	"priority=40000,in_port=9,ip,actions=dec_ttl,resubmit(,5),mod_dl_dst:02:00:00:00:00:05,output:4",
+	"table=5,priority=20,ip,nw_ttl=1,actions=output:2",
+	"table=5,priority=10,ip,nw_ttl=129,actions=output:3",
+	"priority=40000,in_port=0,ip,actions=move:nw_src[0..7]->reg0[0..7],mod_nw_src:10.0.0.1,"
+	"move:nw_ttl[]->reg1[8..15],resubmit(,6)",
+	"table=6,priority=30,reg0=3,actions=output:2",
+	"table=6,priority=20,reg1=0x4000/0xc000,actions=mod_nw_ttl:9,output:5",
+	"table=6,priority=10,ip,nw_src=10.0.0.1,actions=output:3",
 };
 
 static struct flow_db *db;
@@ -305,6 +319,83 @@ static void replay_check(const uint8_t *buf, unsigned cap, const struct flow_pkt
 	free(b2);
 }
 
+/* @a and @b (executors after a run each on their own copy @ba, @bb of one frame, final @pa, @pb): the same outputs and bytes. */
+static void same_outputs(const struct flow_exec *a, const uint8_t *ba, const struct flow_pkt *pa,
+			 const struct flow_exec *b, const uint8_t *bb, const struct flow_pkt *pb)
+{
+	check(a->n_out == b->n_out);
+	for (unsigned i = 0; i < a->n_out; i++) {
+		const struct flow_out *oa = &a->out[i], *ob = &b->out[i];
+
+		check(oa->kind == ob->kind && oa->port == ob->port && oa->in_port == ob->in_port &&
+		      oa->tun_id == ob->tun_id && oa->tun_dst == ob->tun_dst && oa->snap == ob->snap);
+		if (oa->snap != FLOW_SNAP_LIVE)
+			check(a->snap[oa->snap].len == b->snap[ob->snap].len &&
+			      !memcmp(a->snap[oa->snap].bytes, b->snap[ob->snap].bytes, a->snap[oa->snap].len));
+	}
+	check(pa->head == pb->head && pa->len == pb->len && pa->frame_len == pb->frame_len);
+	check(!memcmp(ba + pa->head, bb + pb->head, pa->len));
+}
+
+/*
+ * The megaflow check: the run of x (input @key0, the bytes in saved[],
+ * @pkt0's shape) depended only on the bits of @wc.  A few copies of the
+ * frame, each with one byte changed: one whose key agrees with @key0 on
+ * @wc and whose shape fits the memo is replayed from the memo (executor
+ * y) and run on its own (executor z); both must do the same.  @sel picks
+ * the bytes and bits.
+ */
+static void mf_check(unsigned cap, const struct flow_pkt *pkt0, const struct flow_key *key0,
+		     const struct flow_key *wc, unsigned sel)
+{
+	static struct flow_exec y, z;
+	static uint8_t by[FLOW_HDR_MAX + 64], bz[FLOW_HDR_MAX + 64];
+	const struct flow_tables *t = flow_db_tables(db);
+	struct flow_memo m;
+	struct flow_memo_acts ma;
+
+	if (!flow_exec_memo(&x, &m, &ma) || !flow_exec_wc_exact(&x) || !pkt0->len || pkt0->ofs.truncated)
+		return;
+	for (unsigned j = 0; j < 8; j++) {
+		unsigned at = pkt0->head + (sel + j * 37u) % pkt0->len;
+		struct flow_pkt py = *pkt0, pz;
+		struct flow_key ky, kz;
+		bool same = true;
+		unsigned ny, nz;
+
+		memcpy(by, saved, cap);
+		by[at] ^= (uint8_t)(1u << ((sel >> 3) + j) % 8);
+		py.buf = by;
+		flow_key_extract(&ky, by + py.head, py.len, py.frame_len, ntohs(key0->in_port), &py.ofs);
+		for (unsigned w = 0; w < FLOW_KEY_WORDS; w++)
+			same &= !((ky.w[w] ^ key0->w[w]) & wc->w[w]);
+		if (!same || py.ofs.truncated || ((m.flags & FLOW_MEMO_F_WRITES) && !flow_memo_acts_fit(&ma, &py)))
+			continue;	/* another megaflow's frame, or one the replay would run */
+		memcpy(bz, by, cap);
+		pz = py;
+		pz.buf = bz;
+		kz = ky;
+		flow_exec_init(&y);
+		flow_exec_init(&z);
+		flow_exec_begin(&y, t, 1);
+		flow_exec_begin(&z, t, 1);
+		if (m.flags & FLOW_MEMO_F_WRITES)
+			ny = flow_exec_replay_acts(&y, &m, &ma, &py, &ky);
+		else
+			ny = flow_exec_replay(&y, &m, py.frame_len);
+		nz = flow_exec_run(&z, &pz, &kz, 0, flow_tables_lookup(t, 0, &kz));
+		y.n_stats = z.n_stats = 0;	/* not counted on the rules */
+		check(ny == nz);
+		same_outputs(&y, by, &py, &z, bz, &pz);
+		if (m.flags & FLOW_MEMO_F_WRITES)
+			check(!memcmp(&ky, &kz, sizeof(ky)));
+		for (unsigned c = 0; c < FLOW_CNT__COUNT; c++)
+			check(y.cnt[c] == z.cnt[c]);
+		for (unsigned tb = 0; tb < FLOW_N_TABLES; tb++)
+			check(atomic_load(&y.tables_cnt[tb].misses) == atomic_load(&z.tables_cnt[tb].misses));
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const unsigned headrooms[4] = { 0, 2, 4, 16 };
@@ -312,7 +403,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t *buf;
 	const struct flow_tables *t;
 	struct flow_pkt pkt, pkt0;
-	struct flow_key key, key0, again;
+	struct flow_key key, key0, again, wc;
 	size_t frame_len, hdr_len, rest;
 	unsigned headroom, cap, n;
 	bool partial, valid;
@@ -356,13 +447,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (unsigned i = 0; i < FLOW_N_TABLES; i++)
 		misses_delta[i] = atomic_load(&x.tables_cnt[i].misses);
 	flow_exec_begin(&x, t, 1);
-	n = flow_exec_run(&x, &pkt, &key, 0, flow_tables_lookup(t, 0, &key));
+	/* What the run read, as for a megaflow (dp/flows.c): table 0's lookup, the rest by the executor, in_port. */
+	memset(&wc, 0, sizeof(wc));
+	x.wc = &wc;
+	n = flow_exec_run(&x, &pkt, &key, 0, flow_tables_lookup_wc(t, 0, &key, &wc));
+	x.wc = NULL;
+	wc.in_port = 0xffff;
 	flow_exec_end(&x);
 	for (unsigned c = 0; c < FLOW_CNT__COUNT; c++)
 		x_delta[c] = x.cnt[c] - x_delta[c];
 	for (unsigned i = 0; i < FLOW_N_TABLES; i++)
 		misses_delta[i] = atomic_load(&x.tables_cnt[i].misses) - misses_delta[i];
 	replay_check(buf, cap, &pkt0, &key0, &pkt, &key);
+	mf_check(cap, &pkt0, &key0, &wc, frame_len ? whole[frame_len - 1] : 0);
 
 	check(n == x.n_out && n <= FLOW_OUT_MAX && x.n_snap <= FLOW_SNAP_MAX);
 	check(pkt.head + (unsigned)pkt.len <= cap && pkt.len <= FLOW_HDR_MAX);

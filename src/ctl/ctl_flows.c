@@ -724,12 +724,20 @@ void ctl_flow_dump_tables_print(struct json_object *reply)
 	}
 }
 
-/* What a megaflow's run does, as an action list: its outputs, or drop (and why). */
+/*
+ * What a megaflow's run does, as an action list: its outputs, or drop (and
+ * why); a run that rewrites replays its rules' actions, which the copy
+ * does not hold (pointers into the rules are not followed): said so.
+ */
 static void memo_actions(struct vswd *v, const struct flow_memo *m, char *buf, size_t len)
 {
 	size_t used = 0;
 
 	buf[0] = '\0';
+	if (m->flags & FLOW_MEMO_F_WRITES) {
+		strbuf_addf(buf, len, &used, "(the actions of its %u rule(s), with rewrites)", m->n_rules);
+		return;
+	}
 	for (unsigned i = 0; i < m->n_out && i < FLOW_MEMO_OUTS; i++) {
 		const struct flow_memo_out *o = &m->out[i];
 		const char *pn = o->kind == FLOW_OUT_PORT ? names_port_name(v, o->port) : NULL;

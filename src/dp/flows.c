@@ -190,17 +190,20 @@ static inline struct dp_flow_mf *mf_lookup(struct dp_flow *f, const struct flow_
 }
 
 /*
- * Frame @i's run (memo @m) as a megaflow: its key on the bits its lookups
- * depended on (f->wc[i]) and in_port (outputs compare with it and record
- * it).  The words past DP_FLOW_EMC_WORDS are left out: they are zero in
- * every key the caches see (cacheable()).  False when the version has
- * DP_FLOW_MF_MASKS masks already and this one is new, or when both of
- * its places hold megaflows in use (CACHE_VICTIM).
+ * Frame @i's run (memo @m, with @ma when it wrote) as a megaflow: its key
+ * as table 0 saw it (@k: a run that rewrites changed f->keys[i]) on the
+ * bits its decisions depended on (f->wc[i]: its lookups', mapped back
+ * through its rewrites, and its actions' own) and in_port (outputs
+ * compare with it and record it).  The words past DP_FLOW_EMC_WORDS are
+ * left out: they are zero in every key the caches see (cacheable()).
+ * False when the version has DP_FLOW_MF_MASKS masks already and this one
+ * is new, or when both of its places hold megaflows in use
+ * (CACHE_VICTIM).
  */
-static bool mf_insert(struct dp_flow *f, const struct flow_tables *t, unsigned i, const struct flow_memo *m)
+static bool mf_insert(struct dp_flow *f, const struct flow_tables *t, unsigned i, const struct flow_key *k,
+		      const struct flow_memo *m, const struct flow_memo_acts *ma)
 {
 	uint64_t tag = t->gen + 1, h;
-	const struct flow_key *k = &f->keys[i];
 	struct flow_key *wc = &f->wc[i];
 	struct dp_flow_mf *e;
 	unsigned mi, seq;
@@ -244,6 +247,8 @@ static bool mf_insert(struct dp_flow *f, const struct flow_tables *t, unsigned i
 	}
 	e->rule = f->rules[i];
 	e->memo = *m;
+	if (m->flags & FLOW_MEMO_F_WRITES)
+		f->mf_acts[e - f->mf] = *ma;	/* the worker's alone: the control thread shows the memo only */
 	/* The entry's bytes before the even count. */
 	atomic_store_explicit(&e->seq, seq + 2, memory_order_release);
 	return true;
@@ -342,6 +347,8 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, unsign
 			CACHE_HIT(e);
 			f->rules[i] = e->rule;
 			f->memo[i] = e->memo;
+			if (e->memo.flags & FLOW_MEMO_F_WRITES)
+				f->acts[i] = f->mf_acts[e - f->mf];
 			done[i] = true;
 			mf_hits++;
 			continue;
@@ -406,17 +413,19 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, unsign
 
 /*
  * The memo @m of frame @i's run (key @k0, as table 0 saw it): a megaflow
- * when table 0 was looked up for it (so its masks are known) and the run
- * wrote nothing, else (or when the version has all the masks it may)
- * into its exact-match entry, if that still holds its key, with @ma for
- * a run that wrote.
+ * when table 0 was looked up for it (so its masks are known) and its
+ * mask could say every bit the run read (a run that wrote:
+ * flow_exec_wc_exact()), else (or when the version has all the masks it
+ * may) into its exact-match entry, if that still holds its key; with @ma
+ * for a run that wrote.
  */
 static void memo_store(struct dp_flow *f, const struct flow_tables *t, unsigned i, const struct flow_key *k0,
 		       const struct flow_memo *m, const struct flow_memo_acts *ma)
 {
 	struct dp_flow_emc *e;
 
-	if (!(m->flags & FLOW_MEMO_F_WRITES) && f->looked_up[i] && mf_insert(f, t, i, m))
+	if (f->looked_up[i] && (!(m->flags & FLOW_MEMO_F_WRITES) || flow_exec_wc_exact(&f->x)) &&
+	    mf_insert(f, t, i, k0, m, ma))
 		return;
 	e = emc_find(f, t, t->gen + 1, k0, f->hash[i]);
 	if (e && e->rule == f->rules[i]) {

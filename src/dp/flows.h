@@ -16,14 +16,16 @@
  *               flow_cls_lookup_batch_wc() of table 0 for the rest
  *   per frame   a hit with a memo: flow_exec_replay() (the outputs and
  *               counts of the first frame's run, nothing run again), or
- *               for a run that rewrote (an exact-match entry only),
- *               flow_exec_replay_acts(): its outputs and writes alone,
- *               no lookup, on a frame shaped as the first;
+ *               for a run that rewrote, flow_exec_replay_acts(): its
+ *               outputs and writes alone, no lookup, on a frame shaped
+ *               as the first;
  *               otherwise flow_exec_run() on the head in place (it has
  *               PKT_HEADROOM for a push_vlan), and its memo, when the
- *               run qualifies, into a megaflow (the masks its lookups
- *               looked into, when table 0 was looked up for it) or the
- *               exact-match entry; the outputs become verdicts:
+ *               run qualifies, into a megaflow (every bit of the key
+ *               its lookups and actions read, mapped back through its
+ *               rewrites, when table 0 was looked up for it and the
+ *               executor could say them all) or the exact-match entry;
+ *               the outputs become verdicts:
  *
  *     output:P, in_port   the port's slot (a port that is not there: a
  *                         `no_destination` drop)
@@ -107,7 +109,8 @@ struct dp_flow_emc {
  * @mask (an index into dp_flow.mf_mask) has the run @memo on version
  * (@gen, @tables); @rule is table 0's rule.  Made from a run that
  * qualified for a memo, with the mask of every subtable its lookups
- * looked into (flow_cls_lookup_wc()) and in_port.
+ * looked into (flow_cls_lookup_wc()), of every bit its actions tested,
+ * both mapped back through its rewrites (flow_exec.wc), and in_port.
  */
 struct dp_flow_mf {
 	uint64_t gen;				/* as dp_flow_emc */
@@ -171,6 +174,8 @@ struct dp_flow {
 	_Alignas(64) struct pkt normal_pkts[DP_FLOW_COPIES];
 	struct pkt extra_pkts[DP_FLOW_COPIES];
 	_Alignas(64) struct dp_flow_mf mf[DP_FLOW_MF_ENTRIES];
+	/* mf[i]'s memo's actions when it has FLOW_MEMO_F_WRITES (as emc_acts). */
+	struct flow_memo_acts mf_acts[DP_FLOW_MF_ENTRIES];
 	struct dp_flow_emc emc[DP_FLOW_EMC_ENTRIES];
 	/* emc[i]'s memo's actions when it has FLOW_MEMO_F_WRITES: apart, so the other entries stay as small. */
 	struct flow_memo_acts emc_acts[DP_FLOW_EMC_ENTRIES];

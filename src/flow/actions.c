@@ -128,6 +128,155 @@ static void l4_data_replace(struct flow_pkt *pkt, const struct flow_key *k, cons
 	}
 }
 
+/* ---- what a run's decisions read of its input key (flow_exec.wc, dep) ---- */
+
+/*
+ * Open vSwitch's rule for a megaflow (ofproto-dpif-xlate): its mask holds
+ * every bit the translation read, the lookups' and the actions' own.  A
+ * lookup after a rewrite reads the rewritten key, so each bit it reads is
+ * mapped back to what produced it: a bit nothing wrote is the input's
+ * own, a bit a move copied is its source's (as it was mapped then), a bit
+ * set to a value depends on nothing.  Nothing here runs without x->wc
+ * (a replay, a trace, a frame a cache answered); until an action changes
+ * the key every bit is the input's own and a read is an OR.
+ */
+
+/* Bit @bits of key byte @byte was read by a decision of the run: the input's bits it came from into x->wc. */
+static void dep_read_byte(struct flow_exec *x, unsigned byte, uint8_t bits)
+{
+	uint8_t moved;
+
+	if (!x->dep_on) {
+		x->wc->b[byte] |= bits;
+		return;
+	}
+	x->wc->b[byte] |= bits & x->dep_orig.b[byte];
+	moved = bits & x->dep_moved.b[byte];
+	for (unsigned t = 0; moved; t++, moved >>= 1)
+		if (moved & 1) {
+			unsigned from = x->dep_from[byte * 8 + t];
+
+			x->wc->b[from >> 3] |= (uint8_t)(1u << (from & 7));
+		}
+}
+
+/* @len key bytes from @ofs, bits @bits of each, read by a decision. */
+static void dep_read(struct flow_exec *x, unsigned ofs, unsigned len, uint8_t bits)
+{
+	if (!x->wc)
+		return;
+	for (unsigned i = 0; i < len; i++)
+		dep_read_byte(x, ofs + i, bits);
+}
+
+/* The bits of @m (a lookup's wc on the key as it was then) read. */
+static void dep_read_mask(struct flow_exec *x, const struct flow_key *m)
+{
+	for (unsigned w = 0; w < FLOW_KEY_WORDS; w++) {
+		if (!m->w[w])
+			continue;
+		if (!x->dep_on) {
+			x->wc->w[w] |= m->w[w];
+			continue;
+		}
+		for (unsigned i = 0; i < 8; i++)
+			if (m->b[w * 8 + i])
+				dep_read_byte(x, w * 8 + i, m->b[w * 8 + i]);
+	}
+}
+
+/* The key is about to change: from now on its bits are tracked (false: no wc, nothing to track). */
+static bool dep_begin(struct flow_exec *x)
+{
+	if (!x->wc)
+		return false;
+	if (!x->dep_on) {
+		memset(&x->dep_orig, 0xff, sizeof(x->dep_orig));
+		memset(&x->dep_moved, 0, sizeof(x->dep_moved));
+		x->dep_on = true;
+	}
+	return true;
+}
+
+/* Bits @bits (NULL: all) of the @len key bytes from @ofs were given a value that depends on nothing of the input. */
+static void dep_const(struct flow_exec *x, unsigned ofs, unsigned len, const uint8_t *bits)
+{
+	if (!dep_begin(x))
+		return;
+	for (unsigned i = 0; i < len; i++) {
+		uint8_t m = bits ? bits[i] : 0xff;
+
+		x->dep_orig.b[ofs + i] &= (uint8_t)~m;
+		x->dep_moved.b[ofs + i] &= (uint8_t)~m;
+	}
+}
+
+/* The key bit (byte * 8 + bit) of bit @n of field @f, counted from its least significant bit as load/move do. */
+static unsigned field_bit(const struct flow_field *f, unsigned n)
+{
+	unsigned b = f->shift + n;
+
+	return (f->ofs + f->len - 1u - b / 8) * 8 + b % 8;
+}
+
+/* A move copied @n bits of @src from @src_start to @dst's from @dst_start: each takes its source's origin. */
+static void dep_move(struct flow_exec *x, const struct flow_field *src, unsigned src_start,
+		     const struct flow_field *dst, unsigned dst_start, unsigned n)
+{
+	uint16_t from[128];	/* every source bit's origin first: the fields may overlap */
+	enum { ORIG, MOVED, CONST } kind[128];
+
+	if (!dep_begin(x))
+		return;
+	for (unsigned j = 0; j < n && j < 128; j++) {
+		unsigned sb = field_bit(src, src_start + j);
+		uint8_t bit = (uint8_t)(1u << (sb & 7));
+
+		if (x->dep_orig.b[sb >> 3] & bit) {
+			kind[j] = ORIG;
+			from[j] = (uint16_t)sb;
+		} else if (x->dep_moved.b[sb >> 3] & bit) {
+			kind[j] = MOVED;
+			from[j] = x->dep_from[sb];
+		} else {
+			kind[j] = CONST;
+			from[j] = 0;
+		}
+	}
+	for (unsigned j = 0; j < n && j < 128; j++) {
+		unsigned db = field_bit(dst, dst_start + j);
+		uint8_t bit = (uint8_t)(1u << (db & 7));
+
+		x->dep_orig.b[db >> 3] &= (uint8_t)~bit;
+		x->dep_moved.b[db >> 3] &= (uint8_t)~bit;
+		if (kind[j] != CONST) {
+			x->dep_moved.b[db >> 3] |= bit;
+			x->dep_from[db] = from[j];
+		}
+	}
+}
+
+/* What testing prerequisite @p reads: dl_type, and for an L4 one nw_proto and nw_frag (flow_prereq_in_key()). */
+static void dep_read_prereq(struct flow_exec *x, enum flow_prereq p)
+{
+	if (p == FP_NONE)
+		return;
+	dep_read(x, offsetof(struct flow_key, dl_type), 2, 0xff);
+	if (p == FP_L4 || p == FP_TCP || p == FP_UDP || p == FP_ICMP4 || p == FP_ICMP6)
+		dep_read(x, offsetof(struct flow_key, nw_proto), 2, 0xff);
+}
+
+/*
+ * What a VLAN action reads before it changes the tag: whether the key has
+ * one (the frame has it then), and dl_type (the Ethertype after it, which
+ * says whether an inner tag follows, and the frame's when there is no tag).
+ */
+static void dep_read_vlan(struct flow_exec *x)
+{
+	dep_read(x, offsetof(struct flow_key, vlan_tci), 1, FLOW_TCI_PRESENT >> 8);
+	dep_read(x, offsetof(struct flow_key, dl_type), 2, 0xff);
+}
+
 /* ---- header writes: the key's value of one storage slot into the frame ---- */
 
 enum slot {
@@ -317,9 +466,18 @@ static bool frame_tagged(struct flow_pkt *pkt, bool whole)
  * tag change that exposed or hid another tag (the key follows one tag, as
  * flow_key_extract() does).
  */
-static void key_reparse(struct flow_pkt *pkt, struct flow_key *k)
+static void key_reparse(struct flow_exec *x, struct flow_pkt *pkt, struct flow_key *k)
 {
 	struct flow_key old = *k;
+
+	/*
+	 * The new fields come from the frame's bytes, which the key did not
+	 * hold (the headers under a second tag): two frames with one key may
+	 * differ there, so no memo, not even an exact-match one, stands for
+	 * this run, and no mask of the input key either.
+	 */
+	x->memo_ok = false;
+	x->dep_lost = true;
 
 	flow_key_extract(k, frame_of(pkt), pkt->len, pkt->frame_len, ntohs(old.in_port), &pkt->ofs);
 	k->in_port = old.in_port;
@@ -340,10 +498,11 @@ static bool vlan_sync(struct flow_exec *x, struct flow_pkt *pkt, struct flow_key
 
 	if (!(tci & FLOW_TCI_PRESENT)) {
 		k->vlan_tci = 0;
+		dep_const(x, offsetof(struct flow_key, vlan_tci), 2, NULL);
 		if (have) {
 			vlan_pop(pkt);
 			if (frame_tagged(pkt, false))
-				key_reparse(pkt, k);	/* an inner tag (or part of one) is the outer one now */
+				key_reparse(x, pkt, k);	/* an inner tag (or part of one) is the outer one now */
 		}
 		return true;
 	}
@@ -358,7 +517,7 @@ static bool vlan_sync(struct flow_exec *x, struct flow_pkt *pkt, struct flow_key
 	if (!vlan_push(x, pkt, ETH_P_8021Q, tci & ~FLOW_TCI_PRESENT))
 		return false;
 	if (have)
-		key_reparse(pkt, k);
+		key_reparse(x, pkt, k);
 	return true;
 }
 
@@ -552,6 +711,26 @@ static void count_miss(struct flow_exec *x, unsigned table)
 
 /* ---- control flow ---- */
 
+/*
+ * Look @k up in @table; with x->wc, what the answer depended on, mapped
+ * back to the input's bits (dep_read_mask()) once the key has changed.
+ * @port_subst: in_port is a resubmit's constant in this lookup.
+ */
+static const struct flow_rule *lookup(struct flow_exec *x, unsigned table, const struct flow_key *k, bool port_subst)
+{
+	struct flow_key wc;
+	const struct flow_rule *r;
+
+	if (!x->wc || !x->dep_on)
+		return flow_tables_lookup_wc(x->tables, table, k, x->wc);
+	memset(&wc, 0, sizeof(wc));
+	r = flow_tables_lookup_wc(x->tables, table, k, &wc);
+	if (port_subst)
+		wc.in_port = 0;
+	dep_read_mask(x, &wc);
+	return r;
+}
+
 static bool push_frame(struct flow_exec *x, const struct flow_act *a, unsigned n, uint8_t table, bool clone)
 {
 	if (x->n_frames == FLOW_DEPTH_MAX) {
@@ -590,7 +769,7 @@ static void enter_table(struct flow_exec *x, struct flow_pkt *pkt, struct flow_k
 		case FLOW_MISS_NEXT:
 			if (table + 1 < FLOW_N_TABLES) {
 				table++;
-				rule = flow_tables_lookup_wc(x->tables, table, k, x->wc);
+				rule = lookup(x, table, k, false);
 				continue;
 			}
 			/* no table after the last one: a drop */
@@ -618,6 +797,7 @@ static void clone_begin(struct flow_exec *x, struct flow_pkt *pkt, struct flow_k
 	struct flow_exec_save *s;
 
 	f->i = (uint16_t)(f->i + a->n);		/* the body runs in its own frame */
+	x->dep_lost = true;			/* its end puts the key back: not followed (a clone's run has no memo) */
 	if (x->n_clone == FLOW_CLONE_MAX) {
 		x->cnt[FLOW_CNT_DEPTH]++;
 		x->stop = x->counted = true;
@@ -644,13 +824,17 @@ static void clone_end(struct flow_exec *x, struct flow_pkt *pkt, struct flow_key
 
 static bool dec_ttl(struct flow_exec *x, struct flow_pkt *pkt, struct flow_key *k)
 {
+	dep_read(x, offsetof(struct flow_key, dl_type), 2, 0xff);
 	if (!is_ipv4(pkt, k) && !is_ipv6(pkt, k))
 		return true;	/* not IP: nothing to decrement */
+	/* The whole TTL: the test reads its high 7 bits, the result (below, a value from here on) all 8. */
+	dep_read(x, offsetof(struct flow_key, nw_ttl), 1, 0xff);
 	if (k->nw_ttl <= 1)
 		return false;
 	if (!prepare_write(x, pkt))
 		return true;
 	k->nw_ttl--;
+	dep_const(x, offsetof(struct flow_key, nw_ttl), 1, NULL);
 	return slot_write(x, pkt, k, SL_NW_TTL);
 }
 
@@ -660,42 +844,65 @@ static void write_field(struct flow_exec *x, struct flow_pkt *pkt, struct flow_k
 	const struct flow_field *f = &flow_fields[a->field];
 	enum slot s = slot_of(f);
 
+	dep_read_prereq(x, (enum flow_prereq)f->prereq);
 	if (!flow_prereq_in_key((enum flow_prereq)f->prereq, k))
 		return;		/* the packet has no such field: ovs-actions(7) ignores the write */
+	if (s == SL_VLAN)
+		dep_read_vlan(x);
+	else if (s != SL_META && s != SL_DL_DST && s != SL_DL_SRC)
+		dep_read(x, offsetof(struct flow_key, dl_type), 2, 0xff);	/* slot_present(): IPv4, IPv6 or ARP */
 	if (!slot_present(pkt, k, s)) {
 		if (pkt->ofs.truncated)
 			x->cnt[FLOW_CNT_CUT_SKIP]++;
 		return;
 	}
-	if (a->type == FA_MOVE &&
-	    !flow_prereq_in_key((enum flow_prereq)flow_fields[a->src_field].prereq, k))
-		return;
+	if (a->type == FA_MOVE) {
+		dep_read_prereq(x, (enum flow_prereq)flow_fields[a->src_field].prereq);
+		if (!flow_prereq_in_key((enum flow_prereq)flow_fields[a->src_field].prereq, k))
+			return;
+	}
 	if (s != SL_META && !prepare_write(x, pkt))
 		return;
 	if (a->type == FA_SET) {
 		for (unsigned i = 0; i < f->len; i++)
 			k->b[f->ofs + i] = (uint8_t)((k->b[f->ofs + i] & ~a->mask[i]) | a->val[i]);
+		dep_const(x, f->ofs, f->len, a->mask);
 	} else {
 		flow_field_copy_bits(&flow_fields[a->src_field], k, a->src_start, f, k, a->start, a->n_bits);
+		dep_move(x, &flow_fields[a->src_field], a->src_start, f, a->start, a->n_bits);
 	}
-	if (f->flags & FF_SETS_TAG)
+	if (f->flags & FF_SETS_TAG) {
+		static const uint8_t present[1] = { FLOW_TCI_PRESENT >> 8 };
+
 		k->vlan_tci |= htons(FLOW_TCI_PRESENT);
+		dep_const(x, offsetof(struct flow_key, vlan_tci), 1, present);
+	}
+	if (s == SL_VLAN)	/* vlan_sync() tests the new tag's presence */
+		dep_read(x, offsetof(struct flow_key, vlan_tci), 1, FLOW_TCI_PRESENT >> 8);
 	slot_write(x, pkt, k, s);
 }
 
 static void set_vlan(struct flow_exec *x, struct flow_pkt *pkt, struct flow_key *k, const struct flow_act *a)
 {
-	uint16_t tci = ntohs(k->vlan_tci);
+	uint16_t tci = ntohs(k->vlan_tci), changed = a->type == FA_SET_VLAN_VID ? FLOW_TCI_VID : FLOW_TCI_PCP;
 
 	if (pkt->len < 14 || !prepare_write(x, pkt))
 		return;
-	if (!(tci & FLOW_TCI_PRESENT))
+	dep_read_vlan(x);
+	if (!(tci & FLOW_TCI_PRESENT)) {
 		tci = FLOW_TCI_PRESENT;		/* mod_vlan_*: push a tag (VID 0, priority 0) first */
+		changed = 0xffff;
+	}
 	if (a->type == FA_SET_VLAN_VID)
 		tci = (uint16_t)((tci & ~FLOW_TCI_VID) | a->port);
 	else
 		tci = (uint16_t)((tci & ~FLOW_TCI_PCP) | a->port << 13);
 	k->vlan_tci = htons(tci);
+	{
+		const uint8_t bits[2] = { (uint8_t)(changed >> 8), (uint8_t)changed };
+
+		dep_const(x, offsetof(struct flow_key, vlan_tci), 2, bits);
+	}
 	vlan_sync(x, pkt, k);
 }
 
@@ -705,12 +912,15 @@ static void push_vlan(struct flow_exec *x, struct flow_pkt *pkt, struct flow_key
 
 	if (pkt->len < 14 || !prepare_write(x, pkt))
 		return;
+	dep_read_vlan(x);
 	if (!vlan_push(x, pkt, tpid, 0))
 		return;
-	if (had)
-		key_reparse(pkt, k);	/* the old tag is the inner one now: the key follows the outer */
-	else
+	if (had) {
+		key_reparse(x, pkt, k);	/* the old tag is the inner one now: the key follows the outer */
+	} else {
 		k->vlan_tci = htons(FLOW_TCI_PRESENT);
+		dep_const(x, offsetof(struct flow_key, vlan_tci), 2, NULL);
+	}
 }
 
 /*
@@ -771,6 +981,7 @@ static void memo_note(struct flow_exec *x, const struct flow_act *a)
 
 static void pop_vlan(struct flow_exec *x, struct flow_pkt *pkt, struct flow_key *k)
 {
+	dep_read_vlan(x);	/* the tag's presence, and dl_type: whether another one is under it */
 	if ((k->vlan_tci & htons(FLOW_TCI_PRESENT)) && pkt->len >= 18 && prepare_write(x, pkt)) {
 		k->vlan_tci = 0;
 		vlan_sync(x, pkt, k);
@@ -855,10 +1066,10 @@ static void step(struct flow_exec *x, struct flow_pkt *pkt, struct flow_key *k, 
 			uint16_t in_port = k->in_port;
 
 			k->in_port = htons(a->port);
-			r = flow_tables_lookup_wc(x->tables, table, k, x->wc);
+			r = lookup(x, table, k, true);
 			k->in_port = in_port;
 		} else {
-			r = flow_tables_lookup_wc(x->tables, table, k, x->wc);
+			r = lookup(x, table, k, false);
 		}
 		/* @f may move when frames are pushed: nothing of it is used after this. */
 		enter_table(x, pkt, k, table, r, a->type == FA_GOTO_TABLE, tail);
@@ -904,7 +1115,10 @@ unsigned flow_exec_run(struct flow_exec *x, struct flow_pkt *pkt, struct flow_ke
 	x->len0 = pkt->len;
 	x->head0 = pkt->head;
 	x->flags0 = pkt->flags;
+	x->l3_0 = pkt->ofs.l3;
+	x->l4_0 = pkt->ofs.l4;
 	x->trunc0 = pkt->ofs.truncated;
+	x->dep_on = x->dep_lost = false;
 	x->memo_ok = !x->trace && table == 0;
 	x->cnt[FLOW_CNT_PACKETS]++;
 	if (pkt->len > FLOW_HDR_MAX || table >= FLOW_N_TABLES) {
@@ -944,6 +1158,8 @@ bool flow_exec_memo(const struct flow_exec *x, struct flow_memo *m, struct flow_
 		ma->head_len = x->len0;
 		ma->head = x->head0;
 		ma->pkt_flags = x->flags0;
+		ma->l3 = x->l3_0;
+		ma->l4 = x->l4_0;
 		memcpy(ma->a, x->acts, x->n_acts * sizeof(x->acts[0]));
 		m->n_out = 0;
 		m->flags = FLOW_MEMO_F_WRITES;

@@ -210,7 +210,8 @@ struct flow_tables;
  * none qualify for any cache: they neither change the frame nor read it
  * beyond the key, so every frame with the key does exactly the same.
  * Runs that also rewrite qualify with their actions (struct
- * flow_memo_acts) for an exact key; clone() and output:FIELD never.
+ * flow_memo_acts), for an exact key or, when the run's wc could say every
+ * bit its decisions read, a megaflow; clone() and output:FIELD never.
  *
  * A memo's outputs (struct flow_memo_out) leave out the tunnel metadata
  * of struct flow_out (tun_id, tun_dst, tun6): a run that does not write
@@ -264,9 +265,12 @@ struct flow_memo {
  * snapshots, the same counts, without a lookup.  Only for a frame
  * shaped as the first was where the actions could tell a difference:
  * the same bytes held, headroom, checksum mode, and a whole copy of its
- * headers (head_len, head, pkt_flags; not truncated).  The key must be
- * the whole key (an exact-match entry): dec_ttl reads nw_ttl, a
- * prerequisite the Ethertype, a move any field.
+ * headers (head_len, head, pkt_flags; not truncated) and its layers at
+ * the same offsets (an IPv4 header's options move L4; a TCP header with
+ * a bad data offset has none), which decide whether a write finds its
+ * bytes.  The key is the whole key (an exact-match entry), or the key
+ * on the bits of a megaflow's mask when the run's wc covered every bit
+ * its decisions read (flow_exec_wc_exact()).
  */
 #define FLOW_MEMO_ACTS 6
 
@@ -274,8 +278,11 @@ struct flow_memo_acts {
 	uint8_t n;				/* actions */
 	uint8_t rule_at[FLOW_MEMO_RULES];	/* rule k of the memo was entered before action rule_at[k] */
 	uint16_t head_len, head, pkt_flags;	/* the first frame's flow_pkt len, head, flags */
+	uint16_t l3, l4;			/* ... and where its layers start (ofs.l3, ofs.l4) */
 	const struct flow_act *a[FLOW_MEMO_ACTS];
 };
+
+_Static_assert(sizeof(struct flow_memo_acts) <= 64, "a memo's actions are one cache line");
 
 
 /*
@@ -337,12 +344,35 @@ struct flow_exec {
 	void *trace_arg;
 
 	/*
-	 * When not NULL, every lookup of a run (resubmit, goto_table, a miss
-	 * that goes on to the next table) ORs the key bits its answer depended
-	 * on into *wc (flow_cls_lookup_wc()): with the first table's, what a
-	 * memo of the run stands for.  The caller sets and clears it.
+	 * When not NULL, every decision of a run ORs the bits of the run's
+	 * input key it depended on into *wc: each lookup (resubmit,
+	 * goto_table, a miss that goes on to the next table) what its answer
+	 * depended on (flow_cls_lookup_wc()), each action what it tested
+	 * (a write's prerequisites, dec_ttl's TTL, a VLAN action's tag),
+	 * with the first table's, what a memo of the run stands for.  After
+	 * a rewrite a lookup reads the rewritten key: its bits are mapped
+	 * back to the input's through dep (below).  The caller sets and
+	 * clears it.
 	 */
 	struct flow_key *wc;
+
+	/*
+	 * Where the key's bits come from, while wc is set and an action has
+	 * changed the key (dep_on): a bit of dep_orig still holds the input
+	 * key's bit at the same place (nothing wrote it), a bit of dep_moved
+	 * the input's bit dep_from[] (a move copied it, maybe through other
+	 * fields), any other bit a value the run gave it whatever the input
+	 * (set_field, load, mod_*, the TTL dec_ttl left after it read the
+	 * whole TTL): a lookup that reads it depends on nothing.  Bits are
+	 * numbered byte * 8 + bit, as in flow_key.b.  dep_lost: the key was
+	 * parsed again from the frame (a VLAN action exposed or hid a second
+	 * tag: no memo at all, see key_reparse()) or a clone began (no memo
+	 * either), which no mask of the input can stand for: the run gets no
+	 * megaflow (flow_exec_wc_exact()), whatever a later change allows.
+	 */
+	bool dep_on, dep_lost;
+	struct flow_key dep_orig, dep_moved;
+	uint16_t dep_from[FLOW_KEY_WORDS * 64];
 
 	/* Internal. */
 	bool live_taken;			/* an output refers to the live buffer as it is */
@@ -363,7 +393,7 @@ struct flow_exec {
 	bool acts_full;				/* more than FLOW_MEMO_ACTS actions ran */
 	uint8_t n_acts;
 	uint8_t entered_at[FLOW_MEMO_RULES];
-	uint16_t len0, head0, flags0;		/* the packet as the run began */
+	uint16_t len0, head0, flags0, l3_0, l4_0;	/* the packet as the run began */
 	bool trunc0;
 	const struct flow_act *acts[FLOW_MEMO_ACTS];
 	const struct flow_rule *entered[FLOW_MEMO_RULES];
@@ -399,11 +429,23 @@ unsigned flow_exec_run(struct flow_exec *x, struct flow_pkt *pkt, struct flow_ke
  */
 bool flow_exec_memo(const struct flow_exec *x, struct flow_memo *m, struct flow_memo_acts *ma);
 
+/*
+ * After flow_exec_run() with x->wc set: true when *wc stands for the
+ * whole run (every key equal to its input on wc's bits, in a frame shaped
+ * as its frame, runs the same rules, actions and lookups), false when a
+ * decision read the key in a way no mask of the input can say (see
+ * flow_exec.dep_lost): then the run's memo is for its exact key only.
+ */
+static inline bool flow_exec_wc_exact(const struct flow_exec *x)
+{
+	return !x->dep_lost;
+}
+
 /* True when flow_exec_replay_acts() may replay @ma on @pkt: shaped as the frame it was made from. */
 static inline bool flow_memo_acts_fit(const struct flow_memo_acts *ma, const struct flow_pkt *pkt)
 {
 	return pkt->len == ma->head_len && pkt->head == ma->head && pkt->flags == ma->pkt_flags &&
-	       !pkt->ofs.truncated;
+	       pkt->ofs.l3 == ma->l3 && pkt->ofs.l4 == ma->l4 && !pkt->ofs.truncated;
 }
 
 /*

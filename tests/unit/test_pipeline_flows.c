@@ -699,17 +699,37 @@ static uint32_t rnd(uint32_t n)
 	return rnd_state % n;
 }
 
-/* Frame @i of @f from a spec numbered @v: UDP or TCP/IPv4, tagged or not, TTL 1, 2 or 64, two addresses, two MACs. */
+#define FRAME_VARS 4096
+
+/*
+ * Frame @i of @f from a spec numbered @v (below FRAME_VARS): UDP or
+ * TCP/IPv4, tagged or not (twice, now and then), TTL 0, 1, 2, 3, 64,
+ * 65, 128 or 129 (a decrement's every bit, and the test at 0 and 1), two
+ * destination and two source addresses, two MACs, TCP/UDP port 80 or
+ * 443, IPv4 options now and then (a payload 4 bytes shorter: the same
+ * length, L4 further on), and a source port among 4 that no rule reads:
+ * frames that differ only there share a megaflow.
+ */
 static void frame_var(struct fx *f, unsigned i, unsigned v, unsigned in)
 {
+	static const uint8_t ttls[8] = { 0, 1, 2, 64, 3, 129, 128, 65 };
 	struct frame_spec s = frame_tcp4();
 	size_t len;
 
 	s.proto = v & 1 ? 17 : 6;
 	s.vlan = v & 2 ? 0x2005 : -1;
-	s.ttl = (v >> 2) % 3 == 0 ? 1 : (v >> 2) % 3 == 1 ? 2 : 64;
+	s.ttl = ttls[((v >> 2) & 3) | (v >> 9 & 4)];
 	s.dst4 = v & 16 ? 0x0a000003 : 0x0a000002;
 	s.src[5] = v & 32 ? 2 : 1;
+	s.src4 = v & 64 ? 0x0a000003 : 0x0a000009;
+	s.dport = v & 128 ? 80 : 443;
+	s.sport = (uint16_t)(1000 + ((v >> 8) & 3));
+	if ((v & 0x600) == 0x600) {
+		s.ip_opts = 4;
+		s.payload -= 4;
+	}
+	if ((v & 0x602) == 0x202)
+		s.vlan2 = 0x0007;
 	len = frame_build(f->bufs[i], &s);
 	f->iov[i] = (struct iovec){ .iov_base = f->bufs[i], .iov_len = len };
 	pkt_rx_init(&f->pkts[i], &f->iov[i], 1, (uint32_t)len, in);
@@ -727,10 +747,19 @@ static void caches_wipe(struct fx *f)
 	df->n_mf_masks = 0;
 }
 
+/*
+ * The pools: matches on fields the actions below rewrite (nw_dst, nw_src,
+ * dl_src, tp_dst, nw_ttl, the tag, reg0) and actions that write the
+ * values the matches look for, copy one field into another (move), count
+ * the TTL down, push and pop tags: a later table's lookup reads bits an
+ * earlier action wrote or copied, and a megaflow of such a run must stand
+ * only for the frames the run would treat the same.
+ */
 static const char *const diff_matches[] = {
 	"", "in_port=0,", "in_port=1,", "ip,", "udp,", "tcp,", "ip,nw_dst=10.0.0.3,", "dl_vlan=5,", "vlan_tci=0/0x1000,",
 	"ip,nw_ttl=2,", "dl_src=02:00:00:00:00:02,", "reg0=5,", "tcp,tp_dst=80,", "tun_ipv6_dst=fd00::2,",
-	"tun_ipv6_dst=fd00::/16,",
+	"tun_ipv6_dst=fd00::/16,", "ip,nw_src=10.0.0.3,", "reg0=3,", "reg0=2,", "ip,nw_ttl=1,", "reg1=0x50/0xf0,",
+	"udp,tp_dst=80,", "ip,nw_dst=10.0.0.2/31,", "dl_vlan=7,",
 };
 static const char *const diff_acts[] = {
 	"mod_dl_src:02:00:00:00:00:aa", "mod_dl_dst:02:00:00:00:00:bb", "mod_nw_dst:10.1.2.3", "mod_nw_src:10.9.9.9",
@@ -739,21 +768,31 @@ static const char *const diff_acts[] = {
 	"set_field:172.31.0.2->tun_dst", "move:reg0[]->tun_dst[]", "load:0xac1f0003->NXM_NX_TUN_IPV4_DST[]",
 	"output:2", "output:3", "normal", "in_port", "flood", "resubmit(,1)", "resubmit(,2)", "clone(output:3)",
 	"output:reg0[0..1]", "set_field:fd00::2->tun_ipv6_dst", "move:reg0[]->tun_ipv6_dst[0..31]",
+	"mod_nw_dst:10.0.0.3", "mod_dl_src:02:00:00:00:00:02", "mod_tp_dst:80", "mod_nw_ttl:2", "mod_vlan_vid:5",
+	"move:NXM_OF_IP_SRC[]->NXM_OF_IP_DST[]", "move:NXM_OF_IP_DST[0..7]->reg0[0..7]",
+	"move:NXM_NX_IP_TTL[]->reg0[0..7]", "move:reg0[0..7]->NXM_NX_IP_TTL[]", "move:NXM_OF_ETH_SRC[0..7]->reg0[0..7]",
+	"move:NXM_OF_TCP_DST[]->reg1[0..15]", "move:reg1[0..15]->NXM_OF_TCP_SRC[]", "move:reg0[0..7]->reg1[4..11]",
+	"dec_ttl", "pop_vlan", "push_vlan:0x88a8", "resubmit(,2)", "resubmit(,1)",
+	"set_field:10.0.0.2/255.255.255.254->nw_dst", "load:0->reg0[1]",
 };
 
-/* A rule of table @table from the pools (a text the parser may refuse: then none). */
-static void diff_rule(struct fx *a, struct fx *b, unsigned table)
-{
-	char text[512];
-	int len = snprintf(text, sizeof(text), "table=%u,priority=%u,%sactions=", table, rnd(4) * 10,
-			   diff_matches[rnd(sizeof(diff_matches) / sizeof(diff_matches[0]))]);
-	unsigned n = 1 + rnd(4);
+/* Writes for the first table of a pipeline (diff_pipe()): each changes what a later table's match reads. */
+static const char *const pipe_writes[] = {
+	"move:NXM_OF_IP_SRC[]->NXM_OF_IP_DST[]", "move:NXM_OF_IP_DST[0..7]->reg0[0..7]",
+	"move:NXM_NX_IP_TTL[]->reg0[0..7]", "move:reg0[0..7]->NXM_NX_IP_TTL[]", "move:NXM_OF_ETH_SRC[0..7]->reg0[0..7]",
+	"move:NXM_OF_TCP_DST[]->reg1[0..15]", "move:reg0[0..7]->reg1[4..11]", "move:NXM_OF_IP_DST[]->NXM_OF_IP_SRC[]",
+	"mod_nw_dst:10.0.0.3", "dec_ttl", "mod_nw_ttl:2", "push_vlan:0x8100", "pop_vlan", "mod_vlan_vid:5",
+	"mod_tp_dst:80", "load:3->reg0[]", "mod_dl_src:02:00:00:00:00:02", "set_field:10.0.0.2/255.255.255.254->nw_dst",
+	"move:NXM_OF_UDP_DST[]->reg1[0..15]", "move:NXM_OF_IP_SRC[0..7]->reg0[0..7]",
+};
+static const char *const pipe_first[] = { "ip,", "tcp,", "udp,", "", "in_port=1,ip," };
+static const char *const pipe_outs[] = { "output:1", "output:2", "output:3", "normal", "in_port", "drop" };
 
-	for (unsigned i = 0; i < n; i++)
-		len += snprintf(text + len, sizeof(text) - (size_t)len, "%s%s", i ? "," : "",
-				diff_acts[rnd(sizeof(diff_acts) / sizeof(diff_acts[0]))]);
-	if (table < 2 && rnd(3) == 0)
-		snprintf(text + len, sizeof(text) - (size_t)len, ",goto_table:%u", table + 1);
+#define POOL(p) (p)[rnd(sizeof(p) / sizeof((p)[0]))]
+
+/* Rule @text into both switches (a text the parser refuses: none). */
+static void diff_add(struct fx *a, struct fx *b, const char *text)
+{
 	for (unsigned k = 0; k < 2; k++) {
 		struct fx *f = k ? b : a;
 		struct flow_mod mod;
@@ -767,6 +806,53 @@ static void diff_rule(struct fx *a, struct fx *b, unsigned table)
 }
 
 /*
+ * A pipeline: table 0 rewrites (moves, constants, dec_ttl, tags) and goes
+ * on to table 1, whose rules match the fields just written or copied, and
+ * sometimes write again and go on to table 2.
+ */
+static void diff_pipe(struct fx *a, struct fx *b)
+{
+	char text[512];
+
+	for (unsigned r = 0, nr = 1 + rnd(3); r < nr; r++) {
+		unsigned prio = rnd(4) * 10;	/* apart: the order of a call's arguments is the compiler's */
+		int len = snprintf(text, sizeof(text), "table=0,priority=%u,%sactions=", prio, POOL(pipe_first));
+
+		for (unsigned i = 0, n = 1 + rnd(3); i < n; i++)
+			len += snprintf(text + len, sizeof(text) - (size_t)len, "%s,", POOL(pipe_writes));
+		snprintf(text + len, sizeof(text) - (size_t)len, "%s", rnd(4) ? "goto_table:1" : "resubmit(,1),output:3");
+		diff_add(a, b, text);
+	}
+	for (unsigned t = 1; t < 3; t++)
+		for (unsigned r = 0, nr = 2 + rnd(4); r < nr; r++) {
+			unsigned prio = rnd(4) * 10;
+			int len = snprintf(text, sizeof(text), "table=%u,priority=%u,%sactions=", t, prio,
+					   POOL(diff_matches));
+
+			if (t == 1 && rnd(3) == 0)
+				snprintf(text + len, sizeof(text) - (size_t)len, "%s,goto_table:2", POOL(pipe_writes));
+			else
+				snprintf(text + len, sizeof(text) - (size_t)len, "%s", POOL(pipe_outs));
+			diff_add(a, b, text);
+		}
+}
+
+/* A rule of table @table from the pools (a text the parser may refuse: then none). */
+static void diff_rule(struct fx *a, struct fx *b, unsigned table)
+{
+	char text[512];
+	unsigned prio = rnd(4) * 10;	/* apart: gcc and clang draw the same rule sets */
+	int len = snprintf(text, sizeof(text), "table=%u,priority=%u,%sactions=", table, prio, POOL(diff_matches));
+	unsigned n = 1 + rnd(4);
+
+	for (unsigned i = 0; i < n; i++)
+		len += snprintf(text + len, sizeof(text) - (size_t)len, "%s%s", i ? "," : "", POOL(diff_acts));
+	if (table < 2 && rnd(3) == 0)
+		snprintf(text + len, sizeof(text) - (size_t)len, ",goto_table:%u", table + 1);
+	diff_add(a, b, text);
+}
+
+/*
  * Replay equals running: two switches with the same random rule set
  * (rewrites, VLAN actions, dec_ttl, registers, resubmits, goto_table,
  * misses that continue), the same frames in the same order, one with its
@@ -774,15 +860,19 @@ static void diff_rule(struct fx *a, struct fx *b, unsigned table)
  * rewrites included), the other with every cache entry forgotten before
  * each frame: every frame sent is the same (port, length, bytes, tunnel
  * key), and so are the drops by reason, the executor's counts, each
- * table's misses and each rule's packets and bytes.
+ * table's misses and each rule's packets and bytes.  Half the frames are
+ * drawn from 64 specs (the exact-match cache answers their repeats), half
+ * from all FRAME_VARS, many of which differ only in bits a run does not
+ * read: a megaflow, of a rewriting run too, answers those; it must not
+ * answer a frame its run would treat otherwise.
  */
 static void test_replay_equals_run(void **state)
 {
 	struct fx *a = *state, *b;
-	uint64_t replays = 0, write_replays = 0;
+	uint64_t replays = 0, write_replays = 0, mf_write_hits = 0;
 
 	rnd_state = 0x9e3779b9u;
-	for (unsigned iter = 0; iter < 60; iter++) {
+	for (unsigned iter = 0; iter < 200; iter++) {
 		void *st;
 
 		fx_setup(&st);
@@ -791,19 +881,23 @@ static void test_replay_equals_run(void **state)
 			fx_setup(&st);
 			a = st;
 		}
-		for (unsigned r = 0, nr = 2 + rnd(6); r < nr; r++)
-			diff_rule(a, b, rnd(3));
+		if (iter & 1)
+			diff_pipe(a, b);
+		else
+			for (unsigned r = 0, nr = 2 + rnd(6); r < nr; r++)
+				diff_rule(a, b, rnd(3));
 		if (rnd(2)) {
 			assert_int_equal(flow_db_set_miss(a->db, 0, FLOW_MISS_NEXT), 0);
 			assert_int_equal(flow_db_set_miss(b->db, 0, FLOW_MISS_NEXT), 0);
 		}
 		diff_rule(a, b, 1);	/* at least one rule: a version to look up */
 		for (unsigned round = 0; round < 3; round++) {
-			for (unsigned v = 0; v < 64; v += 1 + rnd(3)) {
-				unsigned in = rnd(2);
+			for (unsigned fr = 0; fr < 96; fr++) {
+				unsigned in = rnd(2), v = rnd(2) ? rnd(64) : rnd(FRAME_VARS);
 				struct tx_frame log[LOG_MAX];
 				unsigned nlog;
 				uint64_t emc_hits = atomic_load(&a->ctx->flow->stats.emc_hits);
+				uint64_t mf_hits = atomic_load(&a->ctx->flow->stats.mf_hits);
 
 				cur = a;
 				frame_var(a, 0, v, in);
@@ -812,6 +906,8 @@ static void test_replay_equals_run(void **state)
 				memcpy(log, a->log, nlog * sizeof(log[0]));
 				replays += atomic_load(&a->ctx->flow->stats.emc_hits) != emc_hits;
 				write_replays += a->ctx->flow->memo[0].n_rules != FLOW_MEMO_NONE &&
+						 (a->ctx->flow->memo[0].flags & FLOW_MEMO_F_WRITES);
+				mf_write_hits += atomic_load(&a->ctx->flow->stats.mf_hits) != mf_hits &&
 						 (a->ctx->flow->memo[0].flags & FLOW_MEMO_F_WRITES);
 				cur = b;
 				caches_wipe(b);
@@ -853,9 +949,182 @@ static void test_replay_equals_run(void **state)
 		a = *state;
 		cur = a;
 	}
-	print_message("replay vs run: %" PRIu64 " frames answered by a cache, %" PRIu64 " replayed with rewrites\n",
-		      replays, write_replays);
-	assert_true(replays > 1000 && write_replays > 300);
+	print_message("replay vs run: %" PRIu64 " frames answered by a cache, %" PRIu64 " replayed with rewrites, %" PRIu64
+		      " of them by a megaflow\n", replays, write_replays, mf_write_hits);
+	assert_true(replays > 10000 && write_replays > 3000 && mf_write_hits > 2000);
+}
+
+/* Frame @i: UDP/IPv4 @src4 -> @dst4 (host order), ports @sport -> 1001, TTL @ttl, MACs ..:01 -> ..:02. */
+static void frame_udp(struct fx *f, unsigned i, uint32_t src4, uint32_t dst4, uint16_t sport, uint8_t ttl)
+{
+	struct frame_spec s = frame_tcp4();
+	size_t len;
+
+	s.proto = 17;
+	s.src4 = src4;
+	s.dst4 = dst4;
+	s.sport = sport;
+	s.dport = 1001;
+	s.ttl = ttl;
+	len = frame_build(f->bufs[i], &s);
+	f->iov[i] = (struct iovec){ .iov_base = f->bufs[i], .iov_len = len };
+	pkt_rx_init(&f->pkts[i], &f->iov[i], 1, (uint32_t)len, 0);
+}
+
+/* The one frame sent, to port @port, with TTL @ttl and dl_dst ..:bb; its IPv4 header checksum right. */
+static void sent_rewritten(struct fx *f, unsigned port, uint8_t ttl)
+{
+	const uint8_t *ip = f->log[0].bytes + 14;
+	uint32_t sum = 0;
+
+	assert_int_equal(f->nlog, 1);
+	assert_int_equal(f->log[0].port, port);
+	assert_int_equal(f->log[0].bytes[5], 0xbb);
+	assert_int_equal(ip[8], ttl);
+	for (unsigned k = 0; k < 20; k += 2)
+		sum += (uint32_t)(ip[k] << 8 | ip[k + 1]);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	assert_int_equal(sum, 0xffff);
+}
+
+/*
+ * A rule set that rewrites (mod_dl_dst, dec_ttl, then a resubmit) and
+ * 10,000 flows, twice the exact-match cache: one megaflow answers them
+ * all (its mask: in_port, what the lookups read, and the whole TTL,
+ * which dec_ttl tests), each frame rewritten from its own bytes.  Frames
+ * of one flow that differ only in a bit the run reads never share one:
+ * TTL 1 (dec_ttl stops: nothing sent) and TTL 64 and 2 each get their own.
+ */
+static void test_megaflow_rewrites(void **state)
+{
+	struct fx *f = *state;
+	const struct dp_flow_stats *st = &f->ctx->flow->stats;
+	struct dp_flow_mf_view *v = calloc(DP_FLOW_MF_ENTRIES, sizeof(*v));
+	uint64_t mf0, miss0, ttl0, mf1, miss1;
+	bool seen[3] = { false };
+	unsigned n;
+
+	add(f, "table=0,priority=300,udp,nw_dst=10.0.0.0/8,actions=mod_dl_dst:02:00:00:00:00:bb,dec_ttl,resubmit(,1)");
+	add(f, "table=0,priority=0,actions=drop");
+	add(f, "table=1,priority=200,in_port=0,ip,actions=output:1");
+	add(f, "table=1,priority=0,actions=drop");
+	mf0 = atomic_load(&st->mf_hits);
+	miss0 = atomic_load(&st->emc_misses);
+	for (unsigned round = 0; round < 2; round++)
+		for (unsigned base = 0; base < 10000; base += PKT_BURST) {
+			unsigned nb = 10000 - base < PKT_BURST ? 10000 - base : PKT_BURST;
+
+			for (unsigned i = 0; i < nb; i++) {
+				unsigned flow = base + i;
+
+				frame_udp(f, i, 0x0afe0000u, 0x0a010000u | (flow >> 2), (uint16_t)(1000 + (flow & 3)), 64);
+			}
+			forward(f, 0, nb);
+			assert_int_equal(f->nlog, nb);
+			for (unsigned i = 0; i < nb; i++) {
+				assert_int_equal(f->log[i].port, 1);
+				assert_int_equal(f->log[i].bytes[5], 0xbb);
+				assert_int_equal(f->log[i].bytes[14 + 8], 63);
+				assert_int_equal(f->log[i].bytes[14 + 19], (uint8_t)((base + i) >> 2));	/* its own address */
+			}
+		}
+	mf1 = atomic_load(&st->mf_hits) - mf0;
+	miss1 = atomic_load(&st->emc_misses) - miss0;
+	print_message("10,000 flows twice through mod_dl_dst,dec_ttl: %" PRIu64 " megaflow hits, %" PRIu64
+		      " classifier lookups\n", mf1, miss1);
+	/* the first batch is looked up (no megaflow yet when its frames were), every later frame hits */
+	assert_int_equal(miss1, PKT_BURST);
+	assert_int_equal(mf1, 20000 - PKT_BURST);
+	n = dp_flow_mf_read(f->ctx->flow, atomic_load(&f->sw->flows), v, DP_FLOW_MF_ENTRIES);
+	assert_int_equal(n, 1);
+	assert_true(v[0].memo.flags & FLOW_MEMO_F_WRITES);
+	assert_int_equal(v[0].mask.nw_ttl, 0xff);
+	assert_int_equal(v[0].mask.nw_dst, htonl(0xff000000));
+	assert_int_equal(v[0].mask.tp_src, 0);
+	assert_int_equal(v[0].mask.nw_src, 0);
+
+	/* TTL 1: another megaflow, dec_ttl stops the list (nothing sent), and its next frame is answered by it */
+	mf0 = atomic_load(&st->mf_hits);
+	miss0 = atomic_load(&st->emc_misses);
+	ttl0 = f->ctx->flow->x.cnt[FLOW_CNT_TTL];
+	frame_udp(f, 0, 0x0afe0000u, 0x0a010005u, 1000, 1);
+	forward(f, 0, 1);
+	assert_int_equal(f->nlog, 0);
+	assert_int_equal(atomic_load(&st->mf_hits), mf0);
+	assert_int_equal(atomic_load(&st->emc_misses), miss0 + 1);
+	frame_udp(f, 0, 0x0afe0000u, 0x0a010006u, 1001, 1);
+	forward(f, 0, 1);
+	assert_int_equal(f->nlog, 0);
+	assert_int_equal(atomic_load(&st->mf_hits), mf0 + 1);
+	assert_int_equal(f->ctx->flow->x.cnt[FLOW_CNT_TTL], ttl0 + 2);
+	/* TTL 64 again: the first megaflow; TTL 2: a third (sent with TTL 1) */
+	frame_udp(f, 0, 0x0afe0000u, 0x0a010005u, 1000, 64);
+	forward(f, 0, 1);
+	sent_rewritten(f, 1, 63);
+	assert_int_equal(atomic_load(&st->mf_hits), mf0 + 2);
+	frame_udp(f, 0, 0x0afe0000u, 0x0a010005u, 1000, 2);
+	forward(f, 0, 1);
+	sent_rewritten(f, 1, 1);
+	assert_int_equal(atomic_load(&st->mf_hits), mf0 + 2);
+	assert_int_equal(atomic_load(&st->emc_misses), miss0 + 2);
+	n = dp_flow_mf_read(f->ctx->flow, atomic_load(&f->sw->flows), v, DP_FLOW_MF_ENTRIES);
+	assert_int_equal(n, 3);
+	for (unsigned i = 0; i < n; i++) {
+		assert_int_equal(v[i].mask.nw_ttl, 0xff);
+		seen[0] |= v[i].key.nw_ttl == 64;
+		seen[1] |= v[i].key.nw_ttl == 1;
+		seen[2] |= v[i].key.nw_ttl == 2;
+	}
+	assert_true(seen[0] && seen[1] && seen[2]);
+	free(v);
+}
+
+/*
+ * A lookup after a move depends on the move's source, and one after a
+ * constant on nothing: table 0 copies nw_src's low byte into reg0 and
+ * sets nw_src, table 1 matches reg0 and the new nw_src.  The megaflow
+ * holds nw_src's low byte only: frames that differ elsewhere in nw_src or
+ * in nw_dst share it; one whose low byte differs does not.
+ */
+static void test_megaflow_move(void **state)
+{
+	struct fx *f = *state;
+	const struct dp_flow_stats *st = &f->ctx->flow->stats;
+	struct dp_flow_mf_view *v = calloc(DP_FLOW_MF_ENTRIES, sizeof(*v));
+	static const struct {
+		uint32_t src, dst;
+		unsigned port;
+		bool hit;
+	} fr[] = {
+		{ 0x0a000003, 0x0a000002, 2, false }, { 0x0a000003, 0x0a000004, 2, true },
+		{ 0x0a000103, 0x0a000004, 2, true },  { 0x0a000009, 0x0a000002, 1, false },
+		{ 0x0b000009, 0x0a000005, 1, true },  { 0x0a000103, 0x0a000002, 2, true },
+	};
+	unsigned n;
+
+	add(f, "table=0,priority=10,ip,actions=move:NXM_OF_IP_SRC[0..7]->reg0[0..7],mod_nw_src:10.9.9.9,"
+	       "mod_dl_dst:02:00:00:00:00:bb,goto_table:1");
+	add(f, "table=1,priority=20,reg0=3,actions=output:2");
+	add(f, "table=1,priority=10,ip,nw_src=10.9.9.9,actions=output:1");
+	for (unsigned i = 0; i < sizeof(fr) / sizeof(fr[0]); i++) {
+		uint64_t mf = atomic_load(&st->mf_hits);
+
+		frame_udp(f, 0, fr[i].src, fr[i].dst, 1000, 64);
+		forward(f, 0, 1);
+		assert_int_equal(f->nlog, 1);
+		assert_int_equal(f->log[0].port, fr[i].port);
+		assert_int_equal(f->log[0].bytes[5], 0xbb);
+		assert_int_equal(atomic_load(&st->mf_hits), mf + fr[i].hit);
+	}
+	n = dp_flow_mf_read(f->ctx->flow, atomic_load(&f->sw->flows), v, DP_FLOW_MF_ENTRIES);
+	assert_int_equal(n, 2);
+	for (unsigned i = 0; i < n; i++) {
+		assert_int_equal(v[i].mask.nw_src, htonl(0xff));
+		assert_int_equal(v[i].mask.nw_dst, 0);
+		assert_true(v[i].memo.flags & FLOW_MEMO_F_WRITES);
+	}
+	free(v);
 }
 
 /*
@@ -1297,6 +1566,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_miss_mode_invalidation, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_table_counts_cached_equal_uncached, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_replay_equals_run, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_megaflow_rewrites, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_megaflow_move, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_megaflow_read, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_megaflow_read_concurrent, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_storm_keeps_established, fx_setup, fx_teardown),
