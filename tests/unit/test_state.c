@@ -702,8 +702,8 @@ static void test_numbers_survive_restart(void **state)
 	add_config("x,y");
 	assert_int_equal(vswd_state_restore(&v, err, sizeof(err)), 0);
 	/* written at start: the config's ports have numbers to keep */
-	assert_int_equal(recorded("st6", "x"), 0);
-	assert_int_equal(recorded("st6", "y"), 1);
+	assert_int_equal(recorded("st6", "x"), 1); /* numbers start at 1, as in Open vSwitch */
+	assert_int_equal(recorded("st6", "y"), 2);
 	assert_string_equal(ask(add_a), "ok");
 	assert_string_equal(ask("{\"cmd\":\"port-add\",\"name\":\"b\",\"type\":\"vhost-user\",\"path\":\"/b\","
 				"\"ofport_request\":20}"), "ok");
@@ -780,12 +780,12 @@ static void test_numbers_old_format(void **state)
 	json_object_put(o);
 	start("st7");
 	assert_int_equal(vswd_state_restore(&v, err, sizeof(err)), 0);
-	assert_int_equal(vswd_port_slot(&v, "a"), 0);
-	assert_int_equal(vswd_port_slot(&v, "b"), 1);
+	assert_int_equal(vswd_port_slot(&v, "a"), 1);
+	assert_int_equal(vswd_port_slot(&v, "b"), 2);
 	assert_int_equal(flow_db_count(v.flows, FLOW_TABLE_ANY), 1);
 	assert_int_equal(count_files("st7", "state.json.", false), 0);
-	assert_int_equal(recorded("st7", "a"), 0); /* rewritten with the numbers */
-	assert_int_equal(recorded("st7", "b"), 1);
+	assert_int_equal(recorded("st7", "a"), 1); /* rewritten with the numbers */
+	assert_int_equal(recorded("st7", "b"), 2);
 	vswd_shutdown(&v);
 }
 
@@ -843,7 +843,7 @@ static void test_numbers_hostile(void **state)
 		struct json_object *o = json_tokener_parse(
 			"{\"format\":\"vsw-state\",\"version\":1,\"ports\":[{\"name\":\"a\",\"type\":\"vhost-user\","
 			"\"path\":\"/a\"},{\"name\":\"b\",\"type\":\"vhost-user\",\"path\":\"/b\"}],\"flows\":[],"
-			"\"ofports\":[{\"name\":\"a\",\"ofport\":0},{\"name\":\"b\",\"ofport\":5000},"
+			"\"ofports\":[{\"name\":\"a\",\"ofport\":1},{\"name\":\"b\",\"ofport\":5000},"
 			"{\"name\":\"ghost\",\"ofport\":2}]}");
 		const char *text;
 
@@ -855,12 +855,12 @@ static void test_numbers_hostile(void **state)
 		spit(path, text, strlen(text));
 		json_object_put(o);
 		start("st9");
-		add_config("cfg"); /* number 0 before the file is read: a's is taken */
+		add_config("cfg"); /* number 1 before the file is read: a's is taken */
 		assert_int_equal(vswd_state_restore(&v, err, sizeof(err)), 0);
 		assert_int_equal(nports(), 3);
-		assert_int_equal(vswd_port_slot(&v, "cfg"), 0);
+		assert_int_equal(vswd_port_slot(&v, "cfg"), 1);
 		assert_int_equal(vswd_port_slot_kept(&v, "ghost", false), 2); /* a name with no port: kept, as a deleted one */
-		assert_true(vswd_port_slot(&v, "a") > 0 && vswd_port_slot(&v, "a") != 2);
+		assert_true(vswd_port_slot(&v, "a") > 1 && vswd_port_slot(&v, "a") != 2);
 		assert_true(vswd_port_slot(&v, "b") > 0 && vswd_port_slot(&v, "b") < PORT_MAX && vswd_port_slot(&v, "b") != 2);
 		assert_int_equal(count_files("st9", "state.json.corrupt-", false), 0);
 		vswd_shutdown(&v);
@@ -877,12 +877,12 @@ static void test_reload_saves_numbers(void **state)
 	start("st10");
 	assert_int_equal(vswd_add_config_ports(&v, old, err, sizeof(err)), 0);
 	assert_int_equal(vswd_state_restore(&v, err, sizeof(err)), 0);
-	assert_int_equal(recorded("st10", "x"), 0);
+	assert_int_equal(recorded("st10", "x"), 1);
 	new = json_tokener_parse("{\"ports\":[{\"name\":\"w\",\"type\":\"vhost-user\",\"path\":\"/cfg-w\","
 				 "\"ofport_request\":9},{\"name\":\"x\",\"type\":\"vhost-user\",\"path\":\"/cfg-x\"}]}");
 	assert_int_equal(vswd_reload_ports(&v, old, new, err, sizeof(err)), 0);
 	assert_int_equal(recorded("st10", "w"), 9);
-	assert_int_equal(recorded("st10", "x"), 0);
+	assert_int_equal(recorded("st10", "x"), 1);
 	json_object_put(old);
 	json_object_put(new);
 	vswd_shutdown(&v);
@@ -939,7 +939,7 @@ static void test_no_save_before_restore(void **state)
 
 /*
  * Every slot named at start (a state whose ports and the names its rules
- * use hold all 4,096 numbers): a new config port finds no slot.  The
+ * use hold all 4,095 numbers, 1 to 4095): a new config port finds no slot.  The
  * names kept for the state's rules and ports are not forgettable then,
  * whatever a count of the rules says: the state's flows and ports come
  * after the config's ports (ctl_ports.c: "nothing may be forgotten
@@ -954,7 +954,7 @@ static void test_full_slots_at_start(void **state)
 	char err[256], path[256], line[64];
 	FILE *f;
 
-	for (int i = 0; i < PORT_MAX - 1; i++) {
+	for (int i = PORT_FIRST; i < PORT_MAX - 1; i++) {
 		snprintf(line, sizeof(line), "in_port=k%d actions=drop", i);
 		json_object_array_add(flows, json_object_new_string(line));
 		snprintf(line, sizeof(line), "k%d", i);
@@ -988,9 +988,9 @@ static void test_full_slots_at_start(void **state)
 	json_object_put(conf);
 	assert_int_equal(vswd_state_restore(&v, err, sizeof(err)), 0);
 	assert_int_equal(vswd_port_slot(&v, "s"), PORT_MAX - 1);
-	assert_int_equal(vswd_port_slot_kept(&v, "k0", false), 0);
+	assert_int_equal(vswd_port_slot_kept(&v, "k1", false), 1);
 	assert_int_equal(vswd_port_slot_kept(&v, "k1234", false), 1234);
-	assert_int_equal(flow_db_count(v.flows, FLOW_TABLE_ANY), PORT_MAX - 1);
+	assert_int_equal(flow_db_count(v.flows, FLOW_TABLE_ANY), PORT_MAX - 1 - PORT_FIRST);
 	vswd_shutdown(&v);
 }
 
@@ -1034,9 +1034,9 @@ static void test_request_vs_recorded(void **state)
 	json_object_put(conf);
 	assert_int_equal(vswd_state_restore(&v, err, sizeof(err)), 0);
 	assert_int_equal(vswd_port_slot(&v, "b"), 3);
-	assert_int_equal(vswd_port_slot(&v, "a"), 0);
+	assert_int_equal(vswd_port_slot(&v, "a"), 1);
 	log = slurp(logpath, NULL);
-	if (!strstr(log, "port a: ofport_request=3 not given: number 3 is recorded in the state file for b; it gets 0"))
+	if (!strstr(log, "port a: ofport_request=3 not given: number 3 is recorded in the state file for b; it gets 1"))
 		fail_msg("log:\n%s", log);
 	free(log);
 	vswd_shutdown(&v);
