@@ -301,17 +301,18 @@ static int vlan_vni_trunks(struct json_object *o, struct switch_port_cfg *c, cha
  */
 static int parse_ofport_request(struct json_object *o, struct switch_port_cfg *c, char *err, size_t errlen)
 {
+	struct json_object *v;
 	unsigned n;
 
-	if (!json_object_object_get_ex(o, "ofport_request", NULL))
+	if (!json_object_object_get_ex(o, "ofport_request", &v))
 		return 0;
-	if (port_param_uint(o, "ofport_request", 0, OFPORT_NUMBER_MAX, 0, &n, err, errlen) < 0)
-		return -1;
-	if (n < PORT_FIRST) {
+	if (json_object_is_type(v, json_type_int) && json_object_get_int64(v) == 0) {
 		snprintf(err, errlen, "\"ofport_request\": 0 is OpenFlow's reserved port, never a port's number: numbers "
-			 "start at %d, as in Open vSwitch (1 to %d)", PORT_FIRST, OFPORT_NUMBER_MAX);
+			 "start at %d, as in Open vSwitch (%d to %d)", PORT_FIRST, PORT_FIRST, OFPORT_NUMBER_MAX);
 		return -1;
 	}
+	if (port_param_uint(o, "ofport_request", PORT_FIRST, OFPORT_NUMBER_MAX, 0, &n, err, errlen) < 0)
+		return -1;
 	if (n >= PORT_MAX) {
 		snprintf(err, errlen, "\"ofport_request\": %u is past this switch's port numbers (%d to %d, one per slot)",
 			 n, PORT_FIRST, PORT_MAX - 1);

@@ -225,9 +225,9 @@ static void test_out_of_range_refused(void **state)
 					     "one per slot)");
 	assert_string_equal(add("a", ",\"ofport_request\":65279"),
 			    "\"ofport_request\": 65279 is past this switch's port numbers (1 to 4095, one per slot)");
-	assert_string_equal(add("a", ",\"ofport_request\":65280"), "\"ofport_request\" must be an integer from 0 to 65279");
-	assert_string_equal(add("a", ",\"ofport_request\":-1"), "\"ofport_request\" must be an integer from 0 to 65279");
-	assert_string_equal(add("a", ",\"ofport_request\":\"x\""), "\"ofport_request\" must be an integer from 0 to 65279");
+	assert_string_equal(add("a", ",\"ofport_request\":65280"), "\"ofport_request\" must be an integer from 1 to 65279");
+	assert_string_equal(add("a", ",\"ofport_request\":-1"), "\"ofport_request\" must be an integer from 1 to 65279");
+	assert_string_equal(add("a", ",\"ofport_request\":\"x\""), "\"ofport_request\" must be an integer from 1 to 65279");
 	assert_true(vswd_port_slot(&v, "a") < 0);
 	snprintf(extra, sizeof(extra), ",\"ofport_request\":%d", PORT_MAX - 1);
 	assert_string_equal(add("a", extra), "ok");
