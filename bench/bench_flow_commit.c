@@ -5,10 +5,11 @@
  * every packet within 10 ms (p99) under load")
  *
  *   One busy-polling worker (dp_start, CPU 0 unless --cpu) reads an
- *   endless stream of 60-byte frames from fake port 0 (bursts of 32, no
- *   I/O) and forwards them by the flow tables to port 1 or port 2.  The
- *   tables hold --rules rules besides the one that matters (priority=100,
- *   in_port=0, actions=output:1 or :2, rewritten each change; the others
+ *   endless stream of 60-byte frames from fake port 1 (bursts of 32, no
+ *   I/O) and forwards them by the flow tables to port 2 or port 3 (ports
+ *   are numbered from 1, as vswd numbers them).  The tables hold --rules
+ *   rules besides the one that matters (priority=100, in_port=1,
+ *   actions=output:2 or :3, rewritten each change; the others
  *   spread over several masks so the classifier has subtables to rebuild).
  *   Each change is what vswd does for `vswctl flow add` (ctl_flows.c):
  *   edit the db, commit a new version, publish it (sw->flows), dp_sync()
@@ -54,7 +55,7 @@ static struct iovec frame_iov = { frame, sizeof(frame) };
 
 static unsigned fake_rx_burst(struct port *p, unsigned q, struct port_io *io, struct pkt *pkts, unsigned max)
 {
-	if (p->id != 0)
+	if (p->id != 1)
 		return 0;
 	for (unsigned i = 0; i < BURST && i < max; i++)
 		pkt_rx_init(&pkts[i], &frame_iov, 1, sizeof(frame), p->id);
@@ -87,7 +88,7 @@ static const struct port_ops fake_ops = {
 static struct vswitch sw;
 static struct dp dp;
 static struct flow_db *db;
-static struct fake_port ports[3];
+static struct fake_port ports[4];	/* [0] unused: port numbers start at 1 */
 
 static uint64_t now_ns(void)
 {
@@ -167,7 +168,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_flow_commit: out of memory\n");
 		return 1;
 	}
-	for (unsigned i = 0; i < 3; i++) {
+	for (unsigned i = 1; i < 4; i++) {
 		snprintf(ports[i].port.name, sizeof(ports[i].port.name), "p%u", i);
 		ports[i].port.ops = &fake_ops;
 		ports[i].port.id = i;
@@ -194,7 +195,7 @@ int main(int argc, char **argv)
 		}
 		add(text);
 	}
-	add("priority=100,in_port=0,actions=output:1");
+	add("priority=100,in_port=1,actions=output:2");
 	commit();
 	if (dp_start(&dp, &sw, 1, &cpu, true) < 0) {
 		fprintf(stderr, "bench_flow_commit: dp_start failed\n");
@@ -203,10 +204,10 @@ int main(int argc, char **argv)
 	dp_rebuild(&dp);
 	usleep(100000);
 	for (unsigned s = 0; s < changes; s++) {
-		unsigned to = 2 - s % 2, old = 3 - to;
+		unsigned to = 3 - s % 2, old = 5 - to;
 		uint64_t t0, old_tx;
 
-		snprintf(text, sizeof(text), "priority=100,in_port=0,actions=output:%u", to);
+		snprintf(text, sizeof(text), "priority=100,in_port=1,actions=output:%u", to);
 		t0 = now_ns();
 		add(text); /* the same match and priority: the rule's actions replaced, as ovs-ofctl add-flow does */
 		commit();
@@ -220,8 +221,8 @@ int main(int argc, char **argv)
 	       "in force for every packet after p50 %.1f us, p99 %.1f us, max %.1f us; frames by a replaced rule "
 	       "after its change: %u (must be 0); forwarded %llu\n",
 	       rules, changes, t[changes / 2] / 1e3, t[changes * 99 / 100] / 1e3, t[changes - 1] / 1e3, stale,
-	       (unsigned long long)(atomic_load(&ports[1].tx) + atomic_load(&ports[2].tx)));
-	for (unsigned i = 0; i < 3; i++)
+	       (unsigned long long)(atomic_load(&ports[2].tx) + atomic_load(&ports[3].tx)));
+	for (unsigned i = 1; i < 4; i++)
 		switch_port_set(&sw, i, NULL);
 	dp_sync(&dp);
 	dp_rebuild(&dp);

@@ -22,7 +22,9 @@
  * added) and was moved aside with a reason in the error; an accepted one
  * left a state.json which, read again into an empty vswd, is accepted
  * with no failure and gives the same ports at the same numbers (the
- * file's "ofports"); after each input every port
+ * file's "ofports"); no port is ever at number 0 (OpenFlow's reserved
+ * port: a file recording one there, as a vswd before numbers started at 1
+ * wrote it, gives it another); after each input every port
  * and flow is deleted, every stub freed, the fd count is back and the
  * directory is emptied.
  *
@@ -296,7 +298,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		 * a vswd of the same config (its flows may name the config's ports),
 		 * and which gives the same ports.
 		 */
-		if (!exists(path))
+		if (!exists(path) || atomic_load(&v.sw->ports[0]))
 			abort();
 		ports_after = count_ports();
 		port_names(names);

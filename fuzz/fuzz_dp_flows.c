@@ -18,7 +18,7 @@
  *
  * Input format:
  *
- *   byte 0: the program (the ingress port; % NPORTS): which rules match
+ *   byte 0: the program (the ingress port: 1 + byte % NPORTS): which rules match
  *   byte 1: bits 0-5: frames in the batch (the same frame, 1 to 64);
  *           bit 6: the frames' L4 checksum is partial (virtio NEEDS_CSUM);
  *           bit 7: the rule set without the length-changing rules
@@ -42,28 +42,32 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* The rules by ingress port; ports 0-3 exist, 4-5 do not (outputs there: no_destination). */
+/*
+ * The rules by ingress port; ports 1-4 exist, 5-6 do not (outputs there:
+ * no_destination).  Numbers start at 1 as vswd gives them (OpenFlow port
+ * 0 is reserved: the parser refuses it).
+ */
 static const char *const rules[] = {
-	"priority=10,in_port=0,actions=output:1,mod_dl_dst:02:00:00:00:00:bb,output:2,clone(output:3),normal",
-	"priority=10,in_port=1,ip,actions=mod_nw_dst:10.9.9.9,mod_nw_tos:32,output:0,dec_ttl,mod_tp_dst:7,output:2,flood",
-	"priority=10,in_port=1,ipv6,actions=set_field:2001:db8::1->ipv6_src,dec_ttl,all,in_port",
-	"priority=5,in_port=1,actions=normal",
-	("priority=10,in_port=2,actions=push_vlan:0x8100,mod_vlan_vid:5,output:0,strip_vlan,output:1,"
-	 "mod_vlan_pcp:3,output:3,push_vlan:0x88a8,clone(strip_vlan,strip_vlan,output:0),output:5"),
-	"priority=10,in_port=3,actions=resubmit(,1),output:4",
-	"table=1,priority=10,tcp,actions=mod_tp_src:1,output:0,goto_table:2",
+	"priority=10,in_port=1,actions=output:2,mod_dl_dst:02:00:00:00:00:bb,output:3,clone(output:4),normal",
+	"priority=10,in_port=2,ip,actions=mod_nw_dst:10.9.9.9,mod_nw_tos:32,output:1,dec_ttl,mod_tp_dst:7,output:3,flood",
+	"priority=10,in_port=2,ipv6,actions=set_field:2001:db8::1->ipv6_src,dec_ttl,all,in_port",
+	"priority=5,in_port=2,actions=normal",
+	("priority=10,in_port=3,actions=push_vlan:0x8100,mod_vlan_vid:5,output:1,strip_vlan,output:2,"
+	 "mod_vlan_pcp:3,output:4,push_vlan:0x88a8,clone(strip_vlan,strip_vlan,output:1),output:6"),
+	"priority=10,in_port=4,actions=resubmit(,1),output:5",
+	"table=1,priority=10,tcp,actions=mod_tp_src:1,output:1,goto_table:2",
 	"table=1,priority=5,actions=drop",
-	"table=2,actions=normal,output:1,output:1,output:1",
-	"priority=10,in_port=4,actions=output:1",
+	"table=2,actions=normal,output:2,output:2,output:2",
+	"priority=10,in_port=5,actions=output:2",
 	"priority=1,actions=normal",
 };
 
 /* The same without a rule that changes lengths (VLAN push and pop). */
 static const char *const rules_fixed[] = {
-	"priority=10,in_port=0,actions=output:1,mod_dl_dst:02:00:00:00:00:bb,output:2,clone(output:3),normal",
-	"priority=10,in_port=1,ip,actions=mod_nw_dst:10.9.9.9,output:0,dec_ttl,mod_tp_dst:7,output:2,flood",
-	"priority=10,in_port=2,tcp,actions=mod_tp_src:1,output:0,output:3,output:1",
-	"priority=10,in_port=3,actions=output:5,resubmit(,1)",
+	"priority=10,in_port=1,actions=output:2,mod_dl_dst:02:00:00:00:00:bb,output:3,clone(output:4),normal",
+	"priority=10,in_port=2,ip,actions=mod_nw_dst:10.9.9.9,output:1,dec_ttl,mod_tp_dst:7,output:3,flood",
+	"priority=10,in_port=3,tcp,actions=mod_tp_src:1,output:1,output:4,output:2",
+	"priority=10,in_port=4,actions=output:6,resubmit(,1)",
 	"table=1,actions=normal,mod_dl_src:02:00:00:00:00:01,all",
 	"priority=1,actions=drop",
 };
@@ -76,7 +80,7 @@ struct fport {
 static struct vswitch sw;
 static struct dp_ctx *ctx;
 static struct flow_db *dbs[2];
-static struct fport ports[4];
+static struct fport ports[4];	/* ports[i] is port i + 1 */
 static struct pkt *pkts;
 static uint8_t frame[FRAME_MAX];
 static size_t frame_len;
@@ -149,10 +153,10 @@ static void setup(void)
 	if (!ctx->flow)
 		abort();
 	for (unsigned i = 0; i < 4; i++) {
-		snprintf(ports[i].port.name, sizeof(ports[i].port.name), "p%u", i);
-		ports[i].port.id = i;
+		snprintf(ports[i].port.name, sizeof(ports[i].port.name), "p%u", i + 1);
+		ports[i].port.id = i + 1;
 		ports[i].port.ops = &fake_ops;
-		switch_port_set(&sw, i, &ports[i].port);
+		switch_port_set(&sw, i + 1, &ports[i].port);
 	}
 	dbs[0] = make_db(rules, sizeof(rules) / sizeof(rules[0]));
 	dbs[1] = make_db(rules_fixed, sizeof(rules_fixed) / sizeof(rules_fixed[0]));
@@ -161,10 +165,10 @@ static void setup(void)
 /* An ingress port of the program: a real one, or a struct standing in for a slot with no port. */
 static struct port *ingress(unsigned id)
 {
-	static struct fport ghosts[NPORTS];
+	static struct fport ghosts[NPORTS + 1];
 
-	if (id < 4)
-		return &ports[id].port;
+	if (id >= 1 && id <= 4)
+		return &ports[id - 1].port;
 	ghosts[id].port.id = id;
 	ghosts[id].port.ops = &fake_ops;
 	return &ghosts[id].port;
@@ -181,7 +185,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		setup();
 	if (size < 2 + 14 || size > 2 + FRAME_MAX)
 		return 0;
-	in = data[0] % NPORTS;
+	in = 1 + data[0] % NPORTS;
 	n = (data[1] & 0x3f) + 1;
 	partial = data[1] & 0x40;
 	lengths_fixed = data[1] & 0x80;

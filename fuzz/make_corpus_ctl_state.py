@@ -86,6 +86,9 @@ SEEDS = {
     "ofports_good": (SEAL, state([VM1, VM2], FLOWS, ofports=numbers(("vm2", 0), ("vm1", 7), ("vm9", 3)))),
     "ofports_config_vm1": (SEAL | CONFIG_VM1, state([VM2], ["in_port=vm1,actions=output:vm2"],
                                                     ofports=numbers(("vm1", 5), ("vm2", 0)))),
+    # written by a vswd before numbers started at 1: a port at 0, a request of 0 (it gets the first free, logged)
+    "ofports_zero_upgrade": (SEAL, state([dict(VM1, ofport_request=0), VM2], FLOWS,
+                                         ofports=numbers(("vm1", 0), ("vm2", 1), ("vm9", 2)))),
     "ofports_past_slots": (SEAL, state([VM2], [], ofports=numbers(("vm2", 4096)))),
     "ofports_request": (SEAL, state([dict(VM2, ofport_request=9), dict(VM1, ofport_request=9)], [],
                                     ofports=numbers(("vm1", 9)))),

@@ -4,7 +4,8 @@
     fuzz/make_corpus_dp_flows.py [OUTDIR]     (default fuzz/corpus/dp_flows)
 
 Each seed is one input in the format described at the top of
-fuzz/fuzz_dp_flows.c: the program byte (the ingress port), the batch byte
+fuzz/fuzz_dp_flows.c: the program byte (the ingress port is 1 + the byte
+% NPORTS: numbers start at 1), the batch byte
 (frames in the batch, partial checksum, the rule set without length
 changes), then a frame.  The frames are fuzz_flow_exec's
 (make_corpus_flow_exec.frames(): TCP, UDP, ICMP over IPv4 and IPv6, ARP,

@@ -198,7 +198,12 @@ class Ctx:
 
 # A rule set names the switch's ports as vswd's config does here: p0 (the
 # generator's port 0 side) and p1.  OVS's ports are vhu0 and vhu1 with
-# OpenFlow port numbers 1 and 2 (ofport_request).
+# OpenFlow port numbers 1 and 2 (ofport_request).  vswd numbers its ports
+# from 1 as OVS does (docs/FLOWS.md, "Ports in flows"): p0 and p1 are 1
+# and 2 there too, so a rule written with those numbers means the same
+# ports in both and goes to OVS as it is; only the names are mapped.  (A
+# vswd before that numbered them 0 and 1: a numbered rule meant the other
+# port.)
 FLOW_PORT = re.compile(r"\b(in_port=|output:|output\(port=)p(\d+)\b")
 # Tokens that need more than ovs-ofctl's default OpenFlow 1.0: the file then goes with -O OpenFlow13.  table=
 # is one: an OpenFlow 1.0 flow_mod carries a table only with NXM+table_id, which replace-flows cannot also use to
@@ -241,6 +246,9 @@ def flows_self_test():
         raise BenchError("flows self-test: mapped to %r %r" % (out, opts))
     if flows_for_ovs("in_port=p1,actions=output:p0\n") != ("in_port=2,actions=output:1\n", []):
         raise BenchError("flows self-test: a single-table rule asked for OpenFlow 1.3")
+    # numbers are vswd's and OVS's alike (1 and 2): left as they are
+    if flows_for_ovs("in_port=1,actions=output:2\n") != ("in_port=1,actions=output:2\n", []):
+        raise BenchError("flows self-test: a rule with port numbers was changed for OVS")
     dump = (" duration=1.2s, n_packets=7, n_bytes=420, idle_age=0, table=1,priority=200,ip,in_port=p0 "
             "actions=output:p1\n"
             " cookie=0x0, duration=1.2s, table=1, n_packets=5, n_bytes=300, priority=100,in_port=1 actions=output:2\n"

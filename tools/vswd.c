@@ -37,7 +37,7 @@ static void usage(FILE *f)
 		   "%s"
 		   "                  any port: \"mac\", \"ip\" (lists), \"mac_limit\":N, \"flood_rate\":PPS (0: none),\n"
 		   "                  \"tag\":VLAN, \"trunks\":\"10,20,30-40\", \"vlan_mode\":access|trunk|native-tagged|native-untagged,\n"
-		   "                  \"ofport_request\":N (its number in flows, 0 to %d; taken: another, logged)\n"
+		   "                  \"ofport_request\":N (its number in flows, 1 to %d; taken: another, logged)\n"
 		   "  --fdb-size MACS  the MACs the FDB is sized for (%u to %u, about 32 bytes each, allocated\n"
 		   "                  at start); overrides the config's \"fdb_size\"\n"
 		   "  --flows FILE    flow rules (docs/FLOWS.md) loaded at start and rewritten on every change;\n"

@@ -714,7 +714,7 @@ size_t ctl_commands_help(char *buf, size_t len, const char *prefix)
 			strbuf_addf(buf, len, &used, "%s          [tag=VLAN] [trunks=VLAN[,LO-HI..]] "
 			    "[vlan_mode=access|trunk|native-tagged|native-untagged]\n", types_prefix);
 			strbuf_addf(buf, len, &used, "%s          [ofport_request=N] (N: the port's number in flows, "
-			    "0 to %d; taken: another, logged)\n", types_prefix, PORT_MAX - 1);
+			    "%d to %d; taken: another, logged)\n", types_prefix, PORT_FIRST, PORT_MAX - 1);
 		}
 	}
 	return used;

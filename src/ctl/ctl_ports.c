@@ -57,6 +57,11 @@ bool vswd_port_name_valid(const char *name)
  *   - `port add` of that name, of any type, takes that slot again, and the
  *     rules apply to it as they did (as after a restart, which resolves the
  *     names of the flows file again);
+ *   - slot 0 is never given: OpenFlow port 0 is reserved, and in Open
+ *     vSwitch the first interface is port 1, so a flow pasted from its
+ *     documentation (in_port=1,actions=output:2) means the same ports
+ *     here; a number stays its slot, and the data path knows nothing of
+ *     this (it would carry a port in slot 0 as any other);
  *   - another name takes a slot never named first; once every slot is
  *     named, the deleted ports' slots that no rule names are all forgotten
  *     at once (found by printing the rules, ctl_flows.c: one pass over the
@@ -74,12 +79,12 @@ bool vswd_port_name_valid(const char *name)
  * slots.
  */
 
-/* The slot kept for @name, else the first never named; -1. */
+/* The slot kept for @name, else the first never named (from PORT_FIRST: never 0); -1. */
 static int slot_scan(const struct vswd *v, const char *name)
 {
 	int fresh = -1;
 
-	for (unsigned i = 0; i < PORT_MAX; i++) {
+	for (unsigned i = PORT_FIRST; i < PORT_MAX; i++) {
 		if (strcmp(v->slot_names[i], name) == 0)
 			return (int)i;
 		if (fresh < 0 && !v->slot_names[i][0])
@@ -129,10 +134,14 @@ static int rules_count(struct vswd *v, unsigned *rules)
 static int slot_requested(struct vswd *v, const char *name, unsigned req)
 {
 	int kept = slot_scan(v, name), slot = (int)req;
-	struct port *holder = atomic_load(&v->sw->ports[req]);
-	bool other = v->slot_names[req][0] && strcmp(v->slot_names[req], name) != 0;
+	struct port *holder;
+	bool other;
 	unsigned *rules = NULL;
 	int count = -ENOMEM;
+
+	assert(req >= PORT_FIRST && req < PORT_MAX); /* port_opts.c refused the others */
+	holder = atomic_load(&v->sw->ports[req]);
+	other = v->slot_names[req][0] && strcmp(v->slot_names[req], name) != 0;
 
 	if (kept >= 0 && strcmp(v->slot_names[kept], name) != 0)
 		kept = -1; /* a fresh slot, not one kept for the name */
@@ -259,7 +268,7 @@ static int port_add(struct vswd *v, struct json_object *o, bool privileged, char
 	if (slot < 0) {
 		unsigned empty = 0;
 
-		for (unsigned i = 0; i < PORT_MAX; i++)
+		for (unsigned i = PORT_FIRST; i < PORT_MAX; i++)
 			empty += !atomic_load(&v->sw->ports[i]);
 		if (empty && (v->state_loaded || v->state_restoring))
 			snprintf(err, errlen, "no slot free: the %u without a port are recorded in the state file for its "
@@ -268,7 +277,8 @@ static int port_add(struct vswd *v, struct json_object *o, bool privileged, char
 			snprintf(err, errlen, "no slot free: the %u without a port are kept for deleted ports that flows "
 					      "name (delete those flows)", empty);
 		else
-			snprintf(err, errlen, "no room for more than %d ports", PORT_MAX);
+			snprintf(err, errlen, "no room for more than %d ports (numbers %d to %d)", PORT_MAX - PORT_FIRST,
+				 PORT_FIRST, PORT_MAX - 1);
 		return -1;
 	}
 	/* The generic options (MAC/IP locking, limits): the slot is set up before the port exists. */

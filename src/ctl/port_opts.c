@@ -291,22 +291,31 @@ static int vlan_vni_trunks(struct json_object *o, struct switch_port_cfg *c, cha
 /*
  * ofport_request=N (ovs-vswitchd.conf.db(5), Interface ofport_request):
  * the OpenFlow port number asked for, which in vsw is the port's slot.
- * Any port number a flow may write (0 to 65279) is a valid request to
- * read, but only the switch's slots can be given: a number past them is
- * refused here, by name, rather than silently replaced by another.
+ * Open vSwitch's range is 1 to 65279: 0 is OpenFlow's reserved port,
+ * never an interface's (nor a vsw port's: ctl_ports.c never gives slot
+ * 0), and is refused, saying so.  Any other number a flow may write is a
+ * valid request to read, but only the switch's slots can be given: a
+ * number past them is refused here, by name, rather than silently
+ * replaced by another.
  * Whether the slot is free is the caller's question (ctl_ports.c).
  */
 static int parse_ofport_request(struct json_object *o, struct switch_port_cfg *c, char *err, size_t errlen)
 {
+	struct json_object *v;
 	unsigned n;
 
-	if (!json_object_object_get_ex(o, "ofport_request", NULL))
+	if (!json_object_object_get_ex(o, "ofport_request", &v))
 		return 0;
-	if (port_param_uint(o, "ofport_request", 0, OFPORT_NUMBER_MAX, 0, &n, err, errlen) < 0)
+	if (json_object_is_type(v, json_type_int) && json_object_get_int64(v) == 0) {
+		snprintf(err, errlen, "\"ofport_request\": 0 is OpenFlow's reserved port, never a port's number: numbers "
+			 "start at %d, as in Open vSwitch (%d to %d)", PORT_FIRST, PORT_FIRST, OFPORT_NUMBER_MAX);
+		return -1;
+	}
+	if (port_param_uint(o, "ofport_request", PORT_FIRST, OFPORT_NUMBER_MAX, 0, &n, err, errlen) < 0)
 		return -1;
 	if (n >= PORT_MAX) {
-		snprintf(err, errlen, "\"ofport_request\": %u is past this switch's port numbers (0 to %d, one per slot)", n,
-			 PORT_MAX - 1);
+		snprintf(err, errlen, "\"ofport_request\": %u is past this switch's port numbers (%d to %d, one per slot)",
+			 n, PORT_FIRST, PORT_MAX - 1);
 		return -1;
 	}
 	c->has_ofport_request = true;

@@ -19,7 +19,7 @@ extern const char *const port_opts_keys[];
 /*
  * Read "mac", "ip" (a comma-separated string or an array of strings),
  * "mac_limit", "flood_rate", the VLAN keys and "ofport_request" (a slot:
- * below PORT_MAX) from a port-add request or config entry into @c
+ * PORT_FIRST to PORT_MAX - 1) from a port-add request or config entry into @c
  * (defaults for absent keys).  0, or -1 with a one-line @err.
  */
 int port_opts_parse(struct json_object *o, struct switch_port_cfg *c, char *err, size_t errlen);

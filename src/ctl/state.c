@@ -39,6 +39,17 @@
  * names").  A file without them (written before they were) still loads,
  * and its ports are numbered in the order they come, as then.
  *
+ * Number 0: a vswd before numbers started at 1 (docs/FLOWS.md, "Ports in
+ * flows") gave the first port slot 0, and recorded it so; 0 is OpenFlow's
+ * reserved port now, never given.  Such a file still loads: the name
+ * recorded at 0 gets the first number free once the others are given
+ * back (so it takes none of theirs), with one log line naming the port,
+ * both numbers and what to rewrite.  The state's flows name ports by
+ * name, so they follow it; only rules and scripts kept elsewhere that say
+ * in_port=0 or output:0 must be rewritten (vswd now refuses port 0 in a
+ * flow).  A saved port request with ofport_request=0 (the same vswd took
+ * it) is restored without it, logged, rather than refused.
+ *
  * The checksum covers {"ports":...,"flows":...[,"tunnel_fdb":...][,"ofports":...]} printed plain (json-c,
  * no spaces, '/' unescaped), so that a bit flipped or a hand edit is
  * caught; a cut file is caught by the parser first (the object is never
@@ -48,8 +59,8 @@
  * Restore is three steps.  Check (vswd_state_load, before the config's
  * ports): parse, format and version, the keys, every port entry against
  * its type's table (port_type_check, as a privileged request), no
- * duplicate name, the ofports (numbers 0 to 65279, no name or number
- * twice), then the checksum; any failure and the file is renamed
+ * duplicate name, the ofports (numbers 0 to 65279, 0 as an old vswd
+ * wrote it, no name or number twice), then the checksum; any failure and the file is renamed
  * state.json.corrupt-TIME and nothing of it is applied.  Numbers: each
  * name is given its recorded number before any port is added.  Apply
  * (vswd_state_restore): each port as a port-add request, its static tunnel
@@ -435,14 +446,24 @@ static int state_set_aside(const char *path, const char *what, bool move, char *
 	return -EEXIST;
 }
 
-/* Add the port entry @p as a privileged port-add request; 0 or -1 with @err. */
-static int state_port_add(struct vswd *v, struct json_object *p, char *err, size_t errlen)
+/*
+ * Add the port entry @p as a privileged port-add request; 0 or -1 with
+ * @err.  An ofport_request of 0 (an old vswd's, above) is left out.
+ */
+static int state_port_add(struct vswd *v, struct json_object *p, const char *path, char *err, size_t errlen)
 {
 	struct ctl_peer peer = { .uid = 0, .gid = 0, .privileged = true, .fd = -1 };
-	struct json_object *req = NULL, *r;
+	struct json_object *req = NULL, *r, *n;
 	int rc;
 
 	json_object_deep_copy(p, &req, NULL);
+	if (json_object_object_get_ex(req, "ofport_request", &n) && json_object_is_type(n, json_type_int) &&
+	    json_object_get_int64(n) == 0) {
+		log_warn("state %s: port %s: ofport_request=0 dropped: 0 is OpenFlow's reserved port, numbers start at %d "
+			 "(as in Open vSwitch); the port gets a number as if it asked for none", path,
+			 json_param_str(req, "name"), PORT_FIRST);
+		json_object_object_del(req, "ofport_request");
+	}
 	json_object_object_add(req, "cmd", json_object_new_string("port-add"));
 	r = vswd_handle_request(v, req, &peer);
 	rc = json_object_get_boolean(json_object_object_get(r, "ok")) ? 0 : -1;
@@ -454,14 +475,48 @@ static int state_port_add(struct vswd *v, struct json_object *p, char *err, size
 }
 
 /*
+ * The name @name recorded at number 0: the first number free (kept for it
+ * as state_give_ofports keeps the others), and one log line saying so.  1
+ * when it got one; 0 when it has one already (as the config's port: it
+ * keeps it) or none is free (its port is numbered as a new one).
+ */
+static unsigned state_renumber_zero(struct vswd *v, const char *name, const char *path)
+{
+	int has = vswd_port_slot_kept(v, name, false), slot = -1;
+
+	if (has >= 0) {
+		log_warn("state %s: port %s: recorded at number 0, reserved now (numbers start at %d, as in Open "
+			 "vSwitch): it has number %d already; rules and scripts naming it by number 0 must be rewritten "
+			 "to %d", path, name, PORT_FIRST, has, has);
+		return 0;
+	}
+	for (unsigned i = PORT_FIRST; i < PORT_MAX && slot < 0; i++)
+		if (!v->slot_names[i][0] && !atomic_load(&v->sw->ports[i]))
+			slot = (int)i;
+	if (slot < 0) {
+		log_warn("state %s: port %s: recorded at number 0, reserved now (numbers start at %d, as in Open "
+			 "vSwitch), and no number is free for it: it gets one when added, if any", path, name, PORT_FIRST);
+		return 0;
+	}
+	snprintf(v->slot_names[slot], PORT_NAME_MAX, "%s", name);
+	log_warn("state %s: port %s: number 0 -> %d: 0 is OpenFlow's reserved port now (numbers start at %d, as in "
+		 "Open vSwitch); the saved flows name it and follow it, but rules and scripts kept elsewhere that say "
+		 "in_port=0 or output:0 must be rewritten to %d", path, name, slot, PORT_FIRST, slot);
+	return 1;
+}
+
+/*
  * Give each name of @ofports its recorded number: slot_names[N] = name,
  * as for a deleted port, so that the port of that name, the config's or
  * the state's, and the rules naming it take that slot when they come
  * (ctl_ports.c: slot_scan).  An entry that cannot be given is logged
- * and left out: its port is numbered as a new one.
+ * and left out: its port is numbered as a new one.  A name recorded at
+ * 0 (an old vswd's file, above) is given the first number free after
+ * the others: state_renumber_zero().
  */
 static void state_give_ofports(struct vswd *v, struct json_object *ofports, const char *path)
 {
+	const char *zero = NULL;
 	unsigned given = 0;
 
 	for (size_t i = 0; i < json_object_array_length(ofports); i++) {
@@ -471,6 +526,10 @@ static void state_give_ofports(struct vswd *v, struct json_object *ofports, cons
 		int has = vswd_port_slot_kept(v, name, false);
 		struct port *holder;
 
+		if (num < PORT_FIRST) {
+			zero = name; /* the check let no number be given twice: one at most */
+			continue;
+		}
 		if (num >= PORT_MAX) {
 			log_warn("state %s: port %s: number %" PRId64 " is past this switch's %d: not given, it gets another",
 				 path, name, num, PORT_MAX);
@@ -494,6 +553,8 @@ static void state_give_ofports(struct vswd *v, struct json_object *ofports, cons
 		snprintf(v->slot_names[num], PORT_NAME_MAX, "%s", name);
 		given++;
 	}
+	if (zero)
+		given += state_renumber_zero(v, zero, path);
 	if (json_object_array_length(ofports))
 		log_info("state %s: %u of %zu port number(s) given back", path, given, json_object_array_length(ofports));
 }
@@ -582,7 +643,7 @@ int vswd_state_restore(struct vswd *v, char *err, size_t errlen)
 			log_warn("state %s: port %s: the config file has it too, and wins: the saved one is left out", path,
 				 name);
 			failed++;
-		} else if (state_port_add(v, p, why, sizeof(why)) < 0) {
+		} else if (state_port_add(v, p, path, why, sizeof(why)) < 0) {
 			log_err("state %s: port %s not restored: %s", path, name, why);
 			failed++;
 		} else {

@@ -115,7 +115,14 @@ static bool parse_ip_mask(const char *s, int af, flow_u128 *m)
 	return true;
 }
 
-/* A port: a number, or a name through the caller; in_port, normal, flood, all as *@special (FA_* or -1). */
+/*
+ * A port: a number, or a name through the caller; in_port, normal, flood,
+ * all as *@special (FA_* or -1).  Numbers are 1 to 65279: 0 is OpenFlow's
+ * reserved port, never a port (ovs-ofctl refuses output:0 as an invalid
+ * port), and vsw numbers its ports from 1 as Open vSwitch does; a flow
+ * written for a vsw that numbered from 0 would otherwise quietly mean
+ * nothing, so the token is refused, by name.
+ */
 int flowp_port(struct parser *p, const char *s, uint16_t *port, int *special)
 {
 	static const struct {
@@ -130,7 +137,10 @@ int flowp_port(struct parser *p, const char *s, uint16_t *port, int *special)
 	*special = -1;
 	if (isdigit((unsigned char)s[0])) {
 		if (!flowp_uint(s, 0xfeff, &v))
-			return flowp_fail(p, "port \"%s\": not a port number (0 to 65279)", s);
+			return flowp_fail(p, "port \"%s\": not a port number (1 to 65279)", s);
+		if (!v)
+			return flowp_fail(p, "port \"%s\": 0 is OpenFlow's reserved port, never a port (numbers start at 1, "
+				      "as in Open vSwitch)", s);
 		*port = (uint16_t)v;
 		return 0;
 	}
@@ -191,6 +201,16 @@ int flowp_field_value(struct parser *p, const struct flow_field *f, char *s, flo
 
 		if (slash)
 			return flowp_fail(p, "%s: a port cannot be masked", what);
+		/*
+		 * set_field:0->in_port is Open vSwitch's way to let output:N
+		 * send back where the frame came from (ovs-actions(7), output:
+		 * "to the input port ... is dropped"; load:0->NXM_OF_IN_PORT[]
+		 * reads a number, not a port): a value written, not a port.
+		 */
+		if (strcasecmp(what, "set_field") == 0 && strcmp(s, "0") == 0) {
+			*v = 0;
+			return 0;
+		}
 		rc = flowp_port(p, s, &port, &special);
 		if (rc)
 			return rc;

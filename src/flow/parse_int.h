@@ -47,7 +47,10 @@ static inline int flowp_hexval(int c)
 bool flowp_u128(const char *s, flow_u128 *v);
 /* flowp_u128() of at most @max. */
 bool flowp_uint(const char *s, uint64_t max, uint64_t *v);
-/* A port: a number, or a name through the caller; in_port, normal, flood, all as *@special (FA_* or -1). */
+/*
+ * A port: a number (1 to 65279: 0, OpenFlow's reserved port, is refused), or a name through the caller;
+ * in_port, normal, flood, all as *@special (FA_* or -1).
+ */
 int flowp_port(struct parser *p, const char *s, uint16_t *port, int *special);
 /* @s as a value of field @f in its syntax, optionally "/mask" (field units); @what names the token in messages. */
 int flowp_field_value(struct parser *p, const struct flow_field *f, char *s, flow_u128 *v, flow_u128 *m,

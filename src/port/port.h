@@ -31,7 +31,9 @@
 #include "packet/pkt.h"
 
 #define PORT_NAME_MAX 32
-#define PORT_MAX 4096		/* ports on one switch: slots 0..4095 (nothing on the data path loops over them) */
+#define PORT_MAX 4096		/* slots on one switch: 0..4095 (nothing on the data path loops over them) */
+/* The first slot vswd gives a port: slot 0 is OpenFlow port 0, reserved (as in Open vSwitch), so 4,095 ports 1..4095. */
+#define PORT_FIRST 1
 #define PORT_QUEUES_MAX 8	/* rx queues per port */
 #define PKT_BURST 64		/* frames per rx_burst: the budget per queue per round (32 -> 64: +7 % at 64 B) */
 #define PKT_BURST_BYTES (256u * 1024) /* and the byte budget */

@@ -20,10 +20,14 @@ Steps:
   1. the two namespaces, veth pairs (IPv6 off, TSO/GSO off: afpacket);
      vswd --foreground with a config naming ports c1 and c2 and a flows
      file in a temp dir;
-  2. no flow: c1 pings c2 (the learning bridge);
-  3. `flow add priority=0,actions=normal` and `priority=100,in_port=c1,
-     actions=drop`: c1's ping to c2 fails, c1's `flow_drop` count grew by
-     the echo requests, `flow dump` shows the drop rule with packets;
+  2. no flow: c1 pings c2 (the learning bridge); the config's ports are
+     numbered 1 and 2, as Open vSwitch numbers its first interfaces
+     (show --json "id");
+  3. `flow add priority=0,actions=normal` and `priority=100,in_port=1,
+     actions=drop` (written with the number, as pasted from OVS
+     documentation: port 1 is c1): c1's ping to c2 fails, c1's `flow_drop`
+     count grew by the echo requests, `flow dump` shows the drop rule,
+     as in_port=c1, with packets;
   4. `flow del-strict priority=100,in_port=c1`: the ping succeeds again;
   5. rewrite: c1 pings 10.0.0.99 (a static neighbour entry: c2's MAC);
      `in_port=c1,ip,nw_dst=10.0.0.99 actions=mod_nw_dst:10.0.0.2,normal`
@@ -34,7 +38,9 @@ Steps:
   6. `vswctl trace 'in_port=c1,dl_src=..,dl_dst=..,ip,nw_dst=10.0.0.99'`
      prints table 0, the rule of priority 200, its actions, the final
      nw_dst=10.0.0.2 and "Datapath actions: normal";
-  7. an unsupported token is refused by name (`ct_state`);
+  7. an unsupported token is refused by name (`ct_state`), and port 0
+     (OpenFlow's reserved port, no port's number) too: `in_port=0`,
+     `output:0`;
   7b. table-miss: table 0's `priority=0,actions=normal` moves to table 1
      (`table=1,priority=0,actions=normal`): table 0 misses c1's frames to
      c2 and drops them (the default): the ping fails, `flow_miss` grows;
@@ -256,18 +262,20 @@ def scenario(build, wd, state):
 
     # 2. no flow: the learning bridge
     check(settle(IP["c2"]), "no flow: c1 reaches c2 (learning bridge)")
+    ids = sw.port_ids()
+    check(ids == {"c1": 1, "c2": 2}, "the config's ports are numbers 1 and 2, as in Open vSwitch", str(ids))
 
-    # 3. a drop rule isolates c1
+    # 3. a drop rule isolates c1, written with its number as in OVS documentation
     sw.ok("flow", "add", "priority=0,actions=normal")
-    sw.ok("flow", "add", "priority=100,in_port=c1,actions=drop")
+    sw.ok("flow", "add", "priority=100,in_port=1,actions=drop")
     before = sw.drops("c1", "flow_drop")
     check(ping_fails(IP["c2"]), "in_port=c1 actions=drop: c1's pings to c2 fail")
     after = sw.drops("c1", "flow_drop")
     check(after - before >= 3, "c1's flow_drop count grew by the echo requests", "%d -> %d" % (before, after))
     out = sw.ok("flow", "dump")
     line = [l for l in out.splitlines() if "priority=100" in l]
-    check(len(line) == 1 and "n_packets=0," not in line[0] and "actions=drop" in line[0],
-          "flow dump: the drop rule, with packets", out.strip())
+    check(len(line) == 1 and "n_packets=0," not in line[0] and "actions=drop" in line[0] and "in_port=c1" in line[0],
+          "flow dump: the drop rule, in_port=c1, with packets", out.strip())
 
     # 4. deleted: joined again
     sw.ok("flow", "del-strict", "priority=100,in_port=c1")
@@ -296,6 +304,10 @@ def scenario(build, wd, state):
     # 7. refused by name
     rc, out, err = sw.ctl_run("flow", "add", "ct_state=+trk,actions=drop")
     check(rc != 0 and "ct_state" in err, "an unsupported token is refused by name", (err or out).strip())
+    for f in ("in_port=0,actions=drop", "in_port=c1,actions=output:0"):
+        rc, out, err = sw.ctl_run("flow", "add", f)
+        check(rc != 0 and 'port "0"' in err and "reserved" in err, "%s: refused, port 0 named" % f,
+              (err or out).strip())
 
     # 7b. table-miss behaviour: drop (the default), then continue
     sw.ok("flow", "del-strict", "priority=0")

@@ -468,7 +468,7 @@ static void test_flows_deleted_port(void **state)
 	assert_int_equal(flow_db_count(v->flows, FLOW_TABLE_ANY), 3);
 	/* their numbers shown, kept for them: the file's order, vm1 first */
 	free(show_kept(v, kept, sizeof(kept)));
-	assert_string_equal(kept, "vm1 id=0 flows=2\nvm2 id=1 flows=3\n");
+	assert_string_equal(kept, "vm1 id=1 flows=2\nvm2 id=2 flows=3\n");
 	stub_add(v, "vm9", "/z");
 	t = trace_of(v, "in_port=vm9,tcp");
 	if (!strstr(t, "No match") || !strstr(t, "Datapath actions: drop"))

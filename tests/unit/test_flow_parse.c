@@ -496,6 +496,39 @@ static void test_round_trip(void **state)
 	free(m.actions);
 }
 
+/*
+ * Port 0 is OpenFlow's reserved port, never a port (ports are numbered
+ * from 1, as in Open vSwitch; ovs-ofctl calls output:0 an invalid port):
+ * wherever a flow names a port, 0 is refused naming the token, not taken
+ * as a port no frame comes from.  Written into in_port (set_field, load),
+ * 0 is a value, Open vSwitch's way to let output go back to the input
+ * port: accepted.
+ */
+static void test_port_zero(void **state)
+{
+	static const struct {
+		const char *text;
+		enum flow_parse_cmd cmd;
+	} bad[] = {
+		{ "in_port=0,actions=drop", FLOW_CMD_ADD },	 { "in_port=1,actions=output:0", FLOW_CMD_ADD },
+		{ "actions=2,0", FLOW_CMD_ADD },		 { "actions=resubmit(0,1)", FLOW_CMD_ADD },
+		{ "actions=resubmit:0", FLOW_CMD_ADD },		 { "out_port=0", FLOW_CMD_DELETE },
+		{ "in_port=00,actions=drop", FLOW_CMD_ADD },	 { "actions=clone(output:0)", FLOW_CMD_ADD },
+	};
+	struct flow_mod m;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *zero = strstr(bad[i].text, "00") ? "port \"00\"" : "port \"0\"";
+
+		parse_bad(bad[i].text, bad[i].cmd, zero);
+		parse_bad(bad[i].text, bad[i].cmd, "0 is OpenFlow's reserved port, never a port (numbers start at 1");
+	}
+	parse_ok("in_port=1,actions=set_field:0->in_port,output:1", FLOW_CMD_ADD, &m);
+	free(m.actions);
+	round_trip("in_port=1,actions=set_field:0->in_port,output:1", FLOW_CMD_ADD);
+	round_trip("in_port=1,actions=load:0->NXM_OF_IN_PORT[],output:1", FLOW_CMD_ADD);
+}
+
 static void test_parse_actions_only(void **state)
 {
 	struct flow_actions *acts;
@@ -526,6 +559,7 @@ int main(void)
 		cmocka_unit_test(test_action_values),
 		cmocka_unit_test(test_in_port_word),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_port_zero),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_tun_dst_actions),
 		cmocka_unit_test(test_parse_actions_only),

@@ -2,8 +2,9 @@
 
 /*
  * One busy-polling worker (dp_start) reads an endless stream of frames
- * from fake port 0; the rules send them to port 1 (set A) or port 2 (set
- * B).  The control thread swaps the sets hundreds of times, each time as
+ * from fake port 1; the rules send them to port 2 (set A) or port 3 (set
+ * B).  (Ports are numbered from 1, as vswd numbers them: OpenFlow port 0
+ * is reserved, and the flow parser refuses it.)  The control thread swaps the sets hundreds of times, each time as
  * vswd does (ctl_flows.c): edit, commit, publish sw->flows, dp_sync(),
  * reclaim.  Once dp_sync() returned, no frame may still go where the
  * deleted rule said: the count on the old port must not move any more
@@ -45,7 +46,7 @@ static struct iovec frame_iov = { frame, sizeof(frame) };
 
 static unsigned fake_rx_burst(struct port *p, unsigned q, struct port_io *io, struct pkt *pkts, unsigned max)
 {
-	if (p->id != 0)
+	if (p->id != 1)
 		return 0;
 	for (unsigned i = 0; i < BURST; i++)
 		pkt_rx_init(&pkts[i], &frame_iov, 1, sizeof(frame), p->id);
@@ -79,7 +80,7 @@ struct fx {
 	struct vswitch sw;
 	struct dp dp;
 	struct flow_db *db;
-	struct fake_port ports[3];
+	struct fake_port ports[4];		/* [0] unused: port numbers start at 1 */
 };
 
 /* What vswd does after every command (ctl_flows.c: flows_commit). */
@@ -94,16 +95,16 @@ static void commit(struct fx *f)
 	flow_db_reclaim(f->db, (uint64_t)gen);
 }
 
-/* Every rule replaced by "in_port=0 -> output:@port" (and a few others, so that more than one subtable is there). */
+/* Every rule replaced by "in_port=1 -> output:@port" (and a few others, so that more than one subtable is there). */
 static void set_rules(struct fx *f, unsigned port)
 {
-	static const char *const others[] = { "priority=5,in_port=1,actions=drop", "priority=7,ip,nw_dst=10.0.0.9,actions=drop",
+	static const char *const others[] = { "priority=5,in_port=2,actions=drop", "priority=7,ip,nw_dst=10.0.0.9,actions=drop",
 					       "priority=9,dl_src=02:00:00:00:00:09,actions=normal" };
 	struct flow_mod mod;
 	char text[96], err[FLOW_ERR_MAX];
 
 	flow_db_clear(f->db);
-	snprintf(text, sizeof(text), "priority=100,in_port=0,actions=output:%u", port);
+	snprintf(text, sizeof(text), "priority=100,in_port=1,actions=output:%u", port);
 	assert_int_equal(flow_parse(text, FLOW_CMD_ADD, NULL, &mod, err, sizeof(err)), 0);
 	assert_int_equal(flow_db_add(f->db, &mod), 0);
 	for (unsigned i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
@@ -135,7 +136,7 @@ static void test_swaps_under_load(void **state)
 	assert_int_equal(switch_init(&f->sw, SWITCH_LEARNING, 300, 4096), 0);
 	f->db = flow_db_create();
 	assert_non_null(f->db);
-	for (unsigned i = 0; i < 3; i++) {
+	for (unsigned i = 1; i < 4; i++) {
 		snprintf(f->ports[i].port.name, sizeof(f->ports[i].port.name), "p%u", i);
 		f->ports[i].port.ops = &fake_ops;
 		f->ports[i].port.id = i;
@@ -147,7 +148,7 @@ static void test_swaps_under_load(void **state)
 	dp_rebuild(&f->dp);
 
 	for (unsigned s = 0; s < SWAPS; s++) {
-		unsigned to = 1 + s % 2, old = 3 - to;
+		unsigned to = 2 + s % 2, old = 5 - to;
 		uint64_t old_tx, new_tx;
 
 		set_rules(f, to);
@@ -169,13 +170,13 @@ static void test_swaps_under_load(void **state)
 	flow_db_clear(f->db);
 	commit(f);
 	assert_null(atomic_load(&f->sw.flows));
-	for (unsigned i = 0; i < 3; i++) {
+	for (unsigned i = 1; i < 4; i++) {
 		switch_port_set(&f->sw, i, NULL);
 		dp_sync(&f->dp); /* the flood list it replaced may still be read until then */
 	}
 	dp_rebuild(&f->dp);
 	dp_stop(&f->dp);
-	for (unsigned i = 0; i < 3; i++)
+	for (unsigned i = 1; i < 4; i++)
 		close(f->ports[i].fd);
 	flow_db_destroy(f->db);
 	switch_destroy(&f->sw);

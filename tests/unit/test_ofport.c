@@ -29,8 +29,9 @@
  * requested port number is not available, it is logged and another is
  * assigned".  These tests hold vsw to that, to its own rule that a slot
  * kept for another name that rules name (a deleted port's) is not free
- * (one no rule names is), and to the range: a number past the switch's
- * slots is refused by name.
+ * (one no rule names is), and to the range: 1 to the switch's last
+ * slot (0 is OpenFlow's reserved port, as in Open vSwitch); 0 or a number
+ * past the slots is refused by name.
  */
 
 static struct vswd v;
@@ -147,15 +148,15 @@ static void test_free_number_given(void **state)
 	assert_string_equal(add("a", ",\"ofport_request\":7"), "ok");
 	assert_int_equal(vswd_port_slot(&v, "a"), 7);
 	assert_string_equal(add("b", ""), "ok");
-	assert_int_equal(vswd_port_slot(&v, "b"), 0); /* the first never given, as before */
-	assert_string_equal(add("c", ",\"ofport_request\":0,\"tag\":5"), "ok"); /* 0 is b's: another */
-	assert_int_equal(vswd_port_slot(&v, "c"), 1);
+	assert_int_equal(vswd_port_slot(&v, "b"), 1); /* the first never given: 1, as in Open vSwitch */
+	assert_string_equal(add("c", ",\"ofport_request\":1,\"tag\":5"), "ok"); /* 1 is b's: another */
+	assert_int_equal(vswd_port_slot(&v, "c"), 2);
 	t = show_text();
 	if (!strstr(t, "\na                stub         ") || !strstr(t, " ofport=7 ofport_request=7 mac_limit=0") ||
-	    !strstr(t, " ofport=0 mac_limit=0") || !strstr(t, " ofport=1 ofport_request=0 mac_limit=0"))
+	    !strstr(t, " ofport=1 mac_limit=0") || !strstr(t, " ofport=2 ofport_request=1 mac_limit=0"))
 		fail_msg("show:\n%s", t);
 	/* flows written with the number mean that port */
-	assert_string_equal(ask("{\"cmd\":\"flow-add\",\"flow\":\"in_port=7,actions=output:0\"}"), "ok");
+	assert_string_equal(ask("{\"cmd\":\"flow-add\",\"flow\":\"in_port=7,actions=output:1\"}"), "ok");
 	{
 		struct json_object *r = ask_reply("{\"cmd\":\"flow-dump\"}");
 		const char *s = json_object_to_json_string(r);
@@ -177,8 +178,8 @@ static void test_taken_number_logged(void **state)
 	assert_string_equal(add("a", ",\"ofport_request\":3"), "ok");
 	log = logged_add("b", ",\"ofport_request\":3", answer, sizeof(answer));
 	assert_string_equal(answer, "ok");
-	assert_int_equal(vswd_port_slot(&v, "b"), 0);
-	if (!strstr(log, "port b: ofport_request=3 not given: number 3 is the port a; it gets 0"))
+	assert_int_equal(vswd_port_slot(&v, "b"), 1);
+	if (!strstr(log, "port b: ofport_request=3 not given: number 3 is the port a; it gets 1"))
 		fail_msg("log:\n%s", log);
 
 	/* a deleted, whose flow keeps 3 for its name: not free for c */
@@ -186,8 +187,8 @@ static void test_taken_number_logged(void **state)
 	del("a");
 	log = logged_add("c", ",\"ofport_request\":3", answer, sizeof(answer));
 	assert_string_equal(answer, "ok");
-	assert_int_equal(vswd_port_slot(&v, "c"), 1);
-	if (!strstr(log, "port c: ofport_request=3 not given: number 3 is kept for the flows of a; it gets 1"))
+	assert_int_equal(vswd_port_slot(&v, "c"), 2);
+	if (!strstr(log, "port c: ofport_request=3 not given: number 3 is kept for the flows of a; it gets 2"))
 		fail_msg("log:\n%s", log);
 
 	/* a back, asking for another number: its flows hold 3, so it keeps 3, said so */
@@ -208,20 +209,25 @@ static void test_taken_number_logged(void **state)
 	vswd_shutdown(&v);
 }
 
-/* The range: 0 to PORT_MAX - 1; past it (a valid OpenFlow number or not), not a number: refused by name, nothing added. */
+/*
+ * The range: 1 to PORT_MAX - 1; 0 (OpenFlow's reserved port: Open vSwitch's range is 1 to 65279), past the slots (a
+ * valid OpenFlow number or not), not a number: refused by name, nothing added.
+ */
 static void test_out_of_range_refused(void **state)
 {
 	char extra[64];
 
 	start();
+	assert_string_equal(add("a", ",\"ofport_request\":0"), "\"ofport_request\": 0 is OpenFlow's reserved port, never "
+				 "a port's number: numbers start at 1, as in Open vSwitch (1 to 65279)");
 	snprintf(extra, sizeof(extra), ",\"ofport_request\":%d", PORT_MAX);
-	assert_string_equal(add("a", extra), "\"ofport_request\": 4096 is past this switch's port numbers (0 to 4095, "
+	assert_string_equal(add("a", extra), "\"ofport_request\": 4096 is past this switch's port numbers (1 to 4095, "
 					     "one per slot)");
 	assert_string_equal(add("a", ",\"ofport_request\":65279"),
-			    "\"ofport_request\": 65279 is past this switch's port numbers (0 to 4095, one per slot)");
-	assert_string_equal(add("a", ",\"ofport_request\":65280"), "\"ofport_request\" must be an integer from 0 to 65279");
-	assert_string_equal(add("a", ",\"ofport_request\":-1"), "\"ofport_request\" must be an integer from 0 to 65279");
-	assert_string_equal(add("a", ",\"ofport_request\":\"x\""), "\"ofport_request\" must be an integer from 0 to 65279");
+			    "\"ofport_request\": 65279 is past this switch's port numbers (1 to 4095, one per slot)");
+	assert_string_equal(add("a", ",\"ofport_request\":65280"), "\"ofport_request\" must be an integer from 1 to 65279");
+	assert_string_equal(add("a", ",\"ofport_request\":-1"), "\"ofport_request\" must be an integer from 1 to 65279");
+	assert_string_equal(add("a", ",\"ofport_request\":\"x\""), "\"ofport_request\" must be an integer from 1 to 65279");
 	assert_true(vswd_port_slot(&v, "a") < 0);
 	snprintf(extra, sizeof(extra), ",\"ofport_request\":%d", PORT_MAX - 1);
 	assert_string_equal(add("a", extra), "ok");
@@ -252,14 +258,20 @@ static void test_vswctl_and_config(void **state)
 				  "{\"name\":\"y\",\"type\":\"vhost-user\",\"path\":\"/y\",\"ofport_request\":40}]}");
 	assert_int_equal(vswd_add_config_ports(&v, conf, err, sizeof(err)), 0);
 	json_object_put(conf);
-	assert_int_equal(vswd_port_slot(&v, "x"), 0);
+	assert_int_equal(vswd_port_slot(&v, "x"), 1);
 	assert_int_equal(vswd_port_slot(&v, "y"), 40);
 	conf = json_tokener_parse("{\"ports\":[{\"name\":\"z\",\"type\":\"vhost-user\",\"path\":\"/z\","
 				  "\"ofport_request\":5000}]}");
 	assert_int_equal(vswd_add_config_ports(&v, conf, err, sizeof(err)), -1);
 	json_object_put(conf);
-	assert_string_equal(err, "ports[0]: \"ofport_request\": 5000 is past this switch's port numbers (0 to 4095, one "
+	assert_string_equal(err, "ports[0]: \"ofport_request\": 5000 is past this switch's port numbers (1 to 4095, one "
 				 "per slot)");
+	conf = json_tokener_parse("{\"ports\":[{\"name\":\"z\",\"type\":\"vhost-user\",\"path\":\"/z\","
+				  "\"ofport_request\":0}]}");
+	assert_int_equal(vswd_add_config_ports(&v, conf, err, sizeof(err)), -1);
+	json_object_put(conf);
+	assert_string_equal(err, "ports[0]: \"ofport_request\": 0 is OpenFlow's reserved port, never a port's number: "
+				 "numbers start at 1, as in Open vSwitch (1 to 65279)");
 	vswd_shutdown(&v);
 }
 
@@ -318,11 +330,11 @@ static void test_unnamed_kept_number_given(void **state)
 
 	old = json_tokener_parse("{\"ports\":[{\"name\":\"x\",\"type\":\"vhost-user\",\"path\":\"/x\"}]}");
 	assert_int_equal(vswd_add_config_ports(&v, old, err, sizeof(err)), 0);
-	assert_int_equal(vswd_port_slot(&v, "x"), 0);
+	assert_int_equal(vswd_port_slot(&v, "x"), 1);
 	new = json_tokener_parse("{\"ports\":[{\"name\":\"x2\",\"type\":\"vhost-user\",\"path\":\"/x\","
-				 "\"ofport_request\":0}]}");
+				 "\"ofport_request\":1}]}");
 	assert_int_equal(vswd_reload_ports(&v, old, new, err, sizeof(err)), 0);
-	assert_int_equal(vswd_port_slot(&v, "x2"), 0); /* renamed, its number asked for and given */
+	assert_int_equal(vswd_port_slot(&v, "x2"), 1); /* renamed, its number asked for and given */
 	json_object_put(old);
 	json_object_put(new);
 	vswd_shutdown(&v);

@@ -702,8 +702,8 @@ static void test_numbers_survive_restart(void **state)
 	add_config("x,y");
 	assert_int_equal(vswd_state_restore(&v, err, sizeof(err)), 0);
 	/* written at start: the config's ports have numbers to keep */
-	assert_int_equal(recorded("st6", "x"), 0);
-	assert_int_equal(recorded("st6", "y"), 1);
+	assert_int_equal(recorded("st6", "x"), 1); /* numbers start at 1, as in Open vSwitch */
+	assert_int_equal(recorded("st6", "y"), 2);
 	assert_string_equal(ask(add_a), "ok");
 	assert_string_equal(ask("{\"cmd\":\"port-add\",\"name\":\"b\",\"type\":\"vhost-user\",\"path\":\"/b\","
 				"\"ofport_request\":20}"), "ok");
@@ -780,12 +780,12 @@ static void test_numbers_old_format(void **state)
 	json_object_put(o);
 	start("st7");
 	assert_int_equal(vswd_state_restore(&v, err, sizeof(err)), 0);
-	assert_int_equal(vswd_port_slot(&v, "a"), 0);
-	assert_int_equal(vswd_port_slot(&v, "b"), 1);
+	assert_int_equal(vswd_port_slot(&v, "a"), 1);
+	assert_int_equal(vswd_port_slot(&v, "b"), 2);
 	assert_int_equal(flow_db_count(v.flows, FLOW_TABLE_ANY), 1);
 	assert_int_equal(count_files("st7", "state.json.", false), 0);
-	assert_int_equal(recorded("st7", "a"), 0); /* rewritten with the numbers */
-	assert_int_equal(recorded("st7", "b"), 1);
+	assert_int_equal(recorded("st7", "a"), 1); /* rewritten with the numbers */
+	assert_int_equal(recorded("st7", "b"), 2);
 	vswd_shutdown(&v);
 }
 
@@ -843,7 +843,7 @@ static void test_numbers_hostile(void **state)
 		struct json_object *o = json_tokener_parse(
 			"{\"format\":\"vsw-state\",\"version\":1,\"ports\":[{\"name\":\"a\",\"type\":\"vhost-user\","
 			"\"path\":\"/a\"},{\"name\":\"b\",\"type\":\"vhost-user\",\"path\":\"/b\"}],\"flows\":[],"
-			"\"ofports\":[{\"name\":\"a\",\"ofport\":0},{\"name\":\"b\",\"ofport\":5000},"
+			"\"ofports\":[{\"name\":\"a\",\"ofport\":1},{\"name\":\"b\",\"ofport\":5000},"
 			"{\"name\":\"ghost\",\"ofport\":2}]}");
 		const char *text;
 
@@ -855,12 +855,12 @@ static void test_numbers_hostile(void **state)
 		spit(path, text, strlen(text));
 		json_object_put(o);
 		start("st9");
-		add_config("cfg"); /* number 0 before the file is read: a's is taken */
+		add_config("cfg"); /* number 1 before the file is read: a's is taken */
 		assert_int_equal(vswd_state_restore(&v, err, sizeof(err)), 0);
 		assert_int_equal(nports(), 3);
-		assert_int_equal(vswd_port_slot(&v, "cfg"), 0);
+		assert_int_equal(vswd_port_slot(&v, "cfg"), 1);
 		assert_int_equal(vswd_port_slot_kept(&v, "ghost", false), 2); /* a name with no port: kept, as a deleted one */
-		assert_true(vswd_port_slot(&v, "a") > 0 && vswd_port_slot(&v, "a") != 2);
+		assert_true(vswd_port_slot(&v, "a") > 1 && vswd_port_slot(&v, "a") != 2);
 		assert_true(vswd_port_slot(&v, "b") > 0 && vswd_port_slot(&v, "b") < PORT_MAX && vswd_port_slot(&v, "b") != 2);
 		assert_int_equal(count_files("st9", "state.json.corrupt-", false), 0);
 		vswd_shutdown(&v);
@@ -877,12 +877,12 @@ static void test_reload_saves_numbers(void **state)
 	start("st10");
 	assert_int_equal(vswd_add_config_ports(&v, old, err, sizeof(err)), 0);
 	assert_int_equal(vswd_state_restore(&v, err, sizeof(err)), 0);
-	assert_int_equal(recorded("st10", "x"), 0);
+	assert_int_equal(recorded("st10", "x"), 1);
 	new = json_tokener_parse("{\"ports\":[{\"name\":\"w\",\"type\":\"vhost-user\",\"path\":\"/cfg-w\","
 				 "\"ofport_request\":9},{\"name\":\"x\",\"type\":\"vhost-user\",\"path\":\"/cfg-x\"}]}");
 	assert_int_equal(vswd_reload_ports(&v, old, new, err, sizeof(err)), 0);
 	assert_int_equal(recorded("st10", "w"), 9);
-	assert_int_equal(recorded("st10", "x"), 0);
+	assert_int_equal(recorded("st10", "x"), 1);
 	json_object_put(old);
 	json_object_put(new);
 	vswd_shutdown(&v);
@@ -939,7 +939,7 @@ static void test_no_save_before_restore(void **state)
 
 /*
  * Every slot named at start (a state whose ports and the names its rules
- * use hold all 4,096 numbers): a new config port finds no slot.  The
+ * use hold all 4,095 numbers, 1 to 4095): a new config port finds no slot.  The
  * names kept for the state's rules and ports are not forgettable then,
  * whatever a count of the rules says: the state's flows and ports come
  * after the config's ports (ctl_ports.c: "nothing may be forgotten
@@ -954,7 +954,7 @@ static void test_full_slots_at_start(void **state)
 	char err[256], path[256], line[64];
 	FILE *f;
 
-	for (int i = 0; i < PORT_MAX - 1; i++) {
+	for (int i = PORT_FIRST; i < PORT_MAX - 1; i++) {
 		snprintf(line, sizeof(line), "in_port=k%d actions=drop", i);
 		json_object_array_add(flows, json_object_new_string(line));
 		snprintf(line, sizeof(line), "k%d", i);
@@ -988,9 +988,9 @@ static void test_full_slots_at_start(void **state)
 	json_object_put(conf);
 	assert_int_equal(vswd_state_restore(&v, err, sizeof(err)), 0);
 	assert_int_equal(vswd_port_slot(&v, "s"), PORT_MAX - 1);
-	assert_int_equal(vswd_port_slot_kept(&v, "k0", false), 0);
+	assert_int_equal(vswd_port_slot_kept(&v, "k1", false), 1);
 	assert_int_equal(vswd_port_slot_kept(&v, "k1234", false), 1234);
-	assert_int_equal(flow_db_count(v.flows, FLOW_TABLE_ANY), PORT_MAX - 1);
+	assert_int_equal(flow_db_count(v.flows, FLOW_TABLE_ANY), PORT_MAX - 1 - PORT_FIRST);
 	vswd_shutdown(&v);
 }
 
@@ -1034,10 +1034,95 @@ static void test_request_vs_recorded(void **state)
 	json_object_put(conf);
 	assert_int_equal(vswd_state_restore(&v, err, sizeof(err)), 0);
 	assert_int_equal(vswd_port_slot(&v, "b"), 3);
-	assert_int_equal(vswd_port_slot(&v, "a"), 0);
+	assert_int_equal(vswd_port_slot(&v, "a"), 1);
 	log = slurp(logpath, NULL);
-	if (!strstr(log, "port a: ofport_request=3 not given: number 3 is recorded in the state file for b; it gets 0"))
+	if (!strstr(log, "port a: ofport_request=3 not given: number 3 is recorded in the state file for b; it gets 1"))
 		fail_msg("log:\n%s", log);
+	free(log);
+	vswd_shutdown(&v);
+}
+
+/*
+ * A state file as a vswd before numbers started at 1 wrote it (issue 14):
+ * its first port a at number 0, b at 1 with the ofport_request=0 it was
+ * refused then, c deleted and kept at 2 for a rule, flows by name.  It
+ * loads, is not set aside: a gets the first number free after the
+ * others (3, not 1 or 2: those are b's and c's), with one log line
+ * naming it, 0 and 3, and what to rewrite; b's request is dropped with a
+ * log line and b keeps 1; the flows follow a by name; the file is
+ * rewritten with a at 3 and no ofport_request=0.  A second start gives
+ * the same numbers, silently.
+ */
+static void test_numbers_zero_upgrade(void **state)
+{
+	struct json_object *o = json_tokener_parse(
+		"{\"format\":\"vsw-state\",\"version\":1,\"ports\":[{\"name\":\"a\",\"type\":\"vhost-user\",\"path\":\"/a\"},"
+		"{\"name\":\"b\",\"ofport_request\":0,\"path\":\"/b\",\"type\":\"vhost-user\"}],"
+		"\"flows\":[\"priority=5,in_port=a actions=output:b\",\"priority=6,in_port=c actions=output:a\"],"
+		"\"ofports\":[{\"name\":\"a\",\"ofport\":0},{\"name\":\"b\",\"ofport\":1},{\"name\":\"c\",\"ofport\":2}]}");
+	char err[256], path[256], logpath[256], *log, *file;
+	int saved = dup(2), logfd;
+	const char *text;
+
+	assert_non_null(o);
+	seal(o);
+	text = json_object_to_json_string(o);
+	snprintf(path, sizeof(path), "%s/st15", dir);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/st15/state.json", dir);
+	spit(path, text, strlen(text));
+	json_object_put(o);
+
+	start("st15");
+	snprintf(logpath, sizeof(logpath), "%s/st15.log", dir);
+	logfd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	fflush(stderr);
+	dup2(logfd, 2);
+	assert_int_equal(vswd_state_restore(&v, err, sizeof(err)), 0);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(logfd);
+	assert_int_equal(vswd_port_slot(&v, "a"), 3);
+	assert_int_equal(vswd_port_slot(&v, "b"), 1);
+	assert_int_equal(vswd_port_slot_kept(&v, "c", false), 2);
+	assert_null(atomic_load(&v.sw->ports[0]));
+	assert_int_equal(v.sw->sp[1].cfg.has_ofport_request, false);
+	assert_int_equal(flow_db_count(v.flows, FLOW_TABLE_ANY), 2);
+	if (!strstr(trace_of("in_port=a,tcp"), "Datapath actions: output:b\n"))
+		fail_msg("trace from a after the upgrade:\n%s", trace_of("in_port=a,tcp"));
+	log = slurp(logpath, NULL);
+	if (!strstr(log, "port a: number 0 -> 3: 0 is OpenFlow's reserved port now (numbers start at 1, as in Open "
+			 "vSwitch); the saved flows name it and follow it, but rules and scripts kept elsewhere that say "
+			 "in_port=0 or output:0 must be rewritten to 3") ||
+	    !strstr(log, "port b: ofport_request=0 dropped") || strstr(log, "corrupt") || strstr(log, "not restored"))
+		fail_msg("log:\n%s", log);
+	free(log);
+	assert_int_equal(count_files("st15", "state.json.", false), 0);
+	assert_int_equal(recorded("st15", "a"), 3);
+	assert_int_equal(recorded("st15", "b"), 1);
+	assert_int_equal(recorded("st15", "c"), 2);
+	file = slurp(path, NULL);
+	if (strstr(file, "ofport_request"))
+		fail_msg("rewritten with the request of 0:\n%s", file);
+	free(file);
+	vswd_shutdown(&v);
+
+	/* the rewritten file: the same numbers, nothing to say about 0 */
+	start("st15");
+	logfd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	fflush(stderr);
+	dup2(logfd, 2);
+	assert_int_equal(vswd_state_restore(&v, err, sizeof(err)), 0);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	close(logfd);
+	assert_int_equal(vswd_port_slot(&v, "a"), 3);
+	assert_int_equal(vswd_port_slot(&v, "b"), 1);
+	assert_int_equal(vswd_port_slot_kept(&v, "c", false), 2);
+	log = slurp(logpath, NULL);
+	if (strstr(log, "number 0") || strstr(log, "ofport_request=0"))
+		fail_msg("log of the second start:\n%s", log);
 	free(log);
 	vswd_shutdown(&v);
 }
@@ -1058,6 +1143,7 @@ int main(void)
 		cmocka_unit_test(test_no_save_before_restore),
 		cmocka_unit_test(test_full_slots_at_start),
 		cmocka_unit_test(test_request_vs_recorded),
+		cmocka_unit_test(test_numbers_zero_upgrade),
 	};
 
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
