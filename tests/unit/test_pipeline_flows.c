@@ -1177,6 +1177,60 @@ static void sent_rewritten(struct fx *f, unsigned port, uint8_t ttl)
 	assert_int_equal(sum, 0xffff);
 }
 
+/* Frame @i: TCP/IPv4 10.0.0.1:1234 -> 10.0.0.2:80 with @payload bytes after the TCP header. */
+static void frame_tcp_len(struct fx *f, unsigned i, unsigned payload)
+{
+	struct frame_spec s = frame_tcp4();
+	size_t len;
+
+	s.payload = payload;
+	len = frame_build(f->bufs[i], &s);
+	f->iov[i] = (struct iovec){ .iov_base = f->bufs[i], .iov_len = len };
+	pkt_rx_init(&f->pkts[i], &f->iov[i], 1, (uint32_t)len, 0);
+}
+
+/* True when the one frame forwarded from port 0 was replayed from a memo, not run (a run sets x.resubmits). */
+static bool forward_replayed(struct fx *f)
+{
+	f->ctx->flow->x.resubmits = 12345;
+	forward(f, 0, 1);
+	assert_int_equal(f->nlog, 1);
+	assert_int_equal(f->log[0].bytes[5], 0xbb);
+	return f->ctx->flow->x.resubmits == 12345;
+}
+
+/*
+ * A flow's frames of other lengths than its first are replayed too: a
+ * rewriting run's memo fits only frames shaped as the one it was made
+ * from (flow_memo_acts_fit(): the head's length among them), and a TCP
+ * flow's first frame (a SYN, 54 bytes here) is shorter than the head
+ * copy its data frames fill (PKT_HEAD_COPY).  Once the SYN's run made a
+ * megaflow, every data frame of the flow fell in it, did not fit, and
+ * ran the whole pipeline, with no memo kept anywhere (a megaflow hit
+ * never reaches the exact-match cache), for as long as the megaflow
+ * lived: its hits kept it from being replaced.
+ */
+static void test_megaflow_other_lengths(void **state)
+{
+	struct fx *f = *state;
+	unsigned replayed = 0;
+
+	add(f, "table=0,priority=10,ip,actions=mod_dl_dst:02:00:00:00:00:bb,resubmit(,1)");
+	add(f, "table=1,priority=10,ip,actions=output:2");
+	frame_tcp_len(f, 0, 0);
+	assert_false(forward_replayed(f));	/* the SYN: run, a megaflow made */
+	frame_tcp_len(f, 0, 0);
+	assert_true(forward_replayed(f));	/* another like it: replayed */
+	for (unsigned k = 0; k < 8; k++) {
+		frame_tcp_len(f, 0, 1000);
+		replayed += forward_replayed(f);
+		assert_int_equal(f->log[0].len, 14 + 20 + 20 + 1000);
+	}
+	/* The first data frame runs; the others are replayed (from any cache). */
+	if (replayed < 7)
+		fail_msg("%u of 8 data frames replayed", replayed);
+}
+
 /*
  * A rule set that rewrites (mod_dl_dst, dec_ttl, then a resubmit) and
  * 10,000 flows, twice the exact-match cache: one megaflow answers them
@@ -1757,6 +1811,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_replay_equals_run, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_replay_equals_run_fields, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_megaflow_rewrites, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_megaflow_other_lengths, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_megaflow_move, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_megaflow_read, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_megaflow_read_concurrent, fx_setup, fx_teardown),
