@@ -976,9 +976,9 @@ static void test_replay_equals_run(void **state)
 }
 
 /*
- * Frame @i of @f from spec @v (below FRAME_VARS) for the field pools:
- * TCP, UDP or ICMP over IPv4 (options now and then), UDP or ICMPv6 over
- * IPv6, ARP request or reply; tagged (PCP 5 or 0) or not; TOS 0, 0x20,
+ * Frame @i of @f from spec @v (below 7 * 1024) for the field pools:
+ * TCP, UDP or ICMP over IPv4 (options now and then), a first or later
+ * IPv4 fragment, UDP or ICMPv6 over IPv6, ARP request or reply; tagged (PCP 5 or 0) or not; TOS 0, 0x20,
  * 0x22 or 0x82 (DSCP and ECN apart); TTL 1, 63, 64 or 255; two source
  * MACs, two addresses, ICMP echo or reply with code 0 or 3; a source
  * port no rule reads.
@@ -987,10 +987,10 @@ static void frame_var_fields(struct fx *f, unsigned i, unsigned v, unsigned in)
 {
 	static const uint8_t toss[4] = { 0, 0x20, 0x22, 0x82 }, ttls[4] = { 1, 63, 64, 255 };
 	struct frame_spec s = frame_tcp4();
-	unsigned kind = v % 6;
+	unsigned kind = v % 7;
 	size_t len;
 
-	v /= 6;
+	v /= 7;
 	s.vlan = v & 1 ? (v & 2 ? 0xa005 : 0x0005) : -1;
 	s.tos = toss[(v >> 2) & 3];
 	s.ttl = ttls[(v >> 4) & 3];
@@ -1020,6 +1020,10 @@ static void frame_var_fields(struct fx *f, unsigned i, unsigned v, unsigned in)
 		s.proto = kind == 3 ? 17 : 58;
 		s.icmp_type = v & 256 ? 128 : 129;
 		break;
+	case 5:
+		s.proto = v & 256 ? 17 : 6;
+		s.frag = v & 32 ? 0x0010 : 0x2000;	/* a later fragment (no L4 header), or the first */
+		break;
 	default:
 		s.type = 0x0806;
 		s.arp_op = v & 256 ? 2 : 1;
@@ -1047,7 +1051,7 @@ static const char *const fld_matches[] = {
 	"ipv6,ipv6_dst=2020::/16,", "ipv6,ipv6_dst=::3/::ff,", "dl_vlan=5,", "vlan_tci=0xa000/0xe000,",
 	"vlan_tci=0/0x1000,", "dl_src=02:00:00:00:02:00/ff:00:00:00:ff:00,", "dl_dst=02:00:00:00:00:01,",
 	"reg2=0x3/0x3,", "reg3=8,", "in_port=1,", "in_port=3,", "metadata=0x5,", "metadata=0x3/0x3,",
-	"icmp6,icmpv6_type=129,", "udp6,udp_dst=80,",
+	"icmp6,icmpv6_type=129,", "udp6,udp_dst=80,", "ip,ip_frag=later,", "ip,ip_frag=first,", "tcp,tcp_dst=443,",
 };
 static const char *const fld_writes[] = {
 	"mod_nw_ecn:2", "mod_nw_tos:32", "load:1->NXM_OF_IP_TOS[5..7]", "move:NXM_OF_IP_TOS[0..1]->NXM_OF_IP_TOS[6..7]",
@@ -1062,6 +1066,7 @@ static const char *const fld_writes[] = {
 	"write_metadata:0x5", "move:eth_src[0..7]->metadata[0..7]", "move:metadata[0..15]->tp_dst[]",
 	"set_field:10.0.0.2/255.255.255.254->nw_dst", "load:8->reg3[]", "set_field:0x2/0x3->nw_tos",
 	"load:3->NXM_OF_IP_TOS[0..1]", "move:NXM_NX_IP_TTL[0..1]->NXM_OF_IP_TOS[0..1]", "move:NXM_NX_IP_TTL[]->reg3[0..7]",
+	"mod_tp_dst:443", "move:NXM_NX_IP_FRAG[]->reg2[0..1]",
 };
 static const char *const fld_first[] = { "ip,", "arp,", "ipv6,", "icmp,", "icmp6," };
 static const char *const fld_outs[] = {
@@ -1126,7 +1131,7 @@ static void test_replay_equals_run_fields(void **state)
 		fld_rule(a, b, 1);
 		for (unsigned round = 0; round < 3; round++)
 			for (unsigned fr = 0; fr < 96; fr++) {
-				unsigned in = rnd(2) * 3, v = rnd(2) ? rnd(96) : rnd(6 * 1024);
+				unsigned in = rnd(2) * 3, v = rnd(2) ? rnd(112) : rnd(7 * 1024);
 
 				diff_frame(a, b, frame_var_fields, iter, v, in, &tally);
 			}
