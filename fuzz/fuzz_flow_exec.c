@@ -44,7 +44,7 @@
 #include "flow/parse.h"
 
 #define FRAME_MAX 1600
-#define PROGRAMS 16
+#define PROGRAMS 24
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -99,6 +99,55 @@ static const char *const rules[] = {
 	"table=6,priority=30,reg0=3,actions=output:2",
 	"table=6,priority=20,reg1=0x4000/0xc000,actions=mod_nw_ttl:9,output:5",
 	"table=6,priority=10,ip,nw_src=10.0.0.1,actions=output:3",
+	/* More lookups after rewrites: ECN and DSCP bits, a move inside one field, a moved copy moved again. */
+	"in_port=16,ip,actions=mod_nw_ecn:2,move:nw_tos[0..1]->nw_tos[6..7],resubmit(,7),output:1",
+	"in_port=16,ipv6,actions=load:1->nw_tos[5..7],dec_ttl,resubmit(,7)",
+	"table=7,priority=30,ip,ip_dscp=32,nw_ecn=2,actions=output:2",
+	"table=7,priority=20,ip,ip_dscp=8,actions=output:3",
+	"table=7,priority=20,ipv6,nw_ttl=63,ip_dscp=8,actions=output:4",
+	"table=7,priority=10,ipv6,nw_ttl=1,actions=output:5",
+	"in_port=17,actions=move:eth_src[0..15]->eth_src[8..23],move:eth_src[8..15]->reg2[0..7],"
+	"move:reg2[0..3]->reg2[4..7],resubmit(,8)",
+	"table=8,priority=30,reg2=0x55/0xff,actions=output:2",
+	"table=8,priority=20,dl_src=00:00:00:00:05:00/00:00:00:00:0f:00,actions=mod_dl_dst:02:00:00:00:00:08,output:3",
+	"table=8,priority=10,dl_src=00:00:00:01:00:00/00:00:00:01:00:00,actions=output:4",
+	/* ARP and ICMP fields rewritten, then looked up. */
+	"in_port=18,arp,actions=move:arp_spa[0..7]->arp_tpa[24..31],load:2->arp_op,resubmit(,9)",
+	"in_port=18,icmp,actions=move:icmp_code[]->icmp_type[],set_field:10.0.0.0/255.0.0.0->nw_dst,resubmit(,9)",
+	"table=9,priority=30,arp,arp_tpa=5.0.0.0/8,actions=output:2",
+	"table=9,priority=20,arp,arp_op=2,arp_sha=00:00:00:00:00:01/00:00:00:00:00:01,actions=output:3",
+	"table=9,priority=30,icmp,icmp_type=8,actions=output:2",
+	"table=9,priority=20,icmp,nw_dst=10.0.0.1,actions=output:3",
+	"table=9,priority=10,ip,nw_dst=10.0.0.0/8,actions=output:4",
+	/* Tags set on a frame with or without one, then looked up on every bit of the TCI. */
+	"in_port=19,actions=mod_vlan_pcp:5,resubmit(,10),set_field:0x1003/0x1fff->vlan_tci,resubmit(,10)",
+	"table=10,priority=30,vlan_tci=0xb000/0xf0ff,actions=output:2",
+	"table=10,priority=20,vlan_tci=0x1003/0x1fff,actions=output:3",
+	"table=10,priority=10,vlan_tci=0x0001/0x0001,actions=output:4",
+	/* A resubmit's port after a rewrite, in_port read by a lookup and by output. */
+	"in_port=20,actions=mod_dl_dst:02:00:00:00:00:14,resubmit(3,11),resubmit(,11),move:eth_src[0..1]->reg3[0..1],"
+	"resubmit(,11)",
+	"table=11,priority=30,in_port=3,dl_dst=02:00:00:00:00:14,actions=output:20",
+	"table=11,priority=20,in_port=20,reg3=0,actions=output:3",
+	"table=11,priority=10,reg3=1,actions=in_port,output:2",
+	/* dec_ttl stopping a resubmitted list only, the outer one going on; a miss that continues. */
+	"in_port=21,ip,actions=resubmit(,12),output:3,goto_table:13",
+	"table=12,priority=10,ip,actions=dec_ttl,resubmit(,14),output:2",
+	"table=14,priority=20,ip,nw_ttl=0,actions=output:4",
+	"table=14,priority=10,ip,nw_ttl=128,actions=output:5",
+	"table=14,priority=10,tcp,tcp_src=0x100/0x100,actions=mod_tp_dst:443",
+	"table=15,priority=10,ip,nw_ttl=127,actions=output:6",
+	"table=15,priority=5,tcp,tp_dst=443,actions=output:7",
+	/* IPv6 addresses moved about, then looked up. */
+	"in_port=22,ipv6,actions=move:ipv6_src[120..127]->ipv6_dst[0..7],move:ipv6_dst[64..95]->reg4[],resubmit(,16)",
+	"table=16,priority=20,ipv6,ipv6_dst=::5/::ff,actions=output:2",
+	"table=16,priority=10,reg4=0x2000000/0xff000000,actions=output:3",
+	/* Two tables' worth of rewrites chained by goto_table; a flood and normal after them. */
+	"in_port=23,actions=mod_dl_src:02:00:00:00:00:17,move:eth_dst[40..47]->reg5[0..7],goto_table:17",
+	"table=17,priority=20,ip,reg5=1/1,actions=move:reg5[0..7]->nw_ttl[],goto_table:18",
+	"table=17,priority=10,actions=normal,flood",
+	"table=18,priority=20,ip,nw_ttl=3,actions=output:2",
+	"table=18,priority=10,ip,nw_ttl=9,actions=dec_ttl,output:3",
 };
 
 static struct flow_db *db;
@@ -132,6 +181,8 @@ static void setup(void)
 		check(flow_db_add(db, &mod) == 0);
 	}
 	check(flow_db_set_miss(db, 3, FLOW_MISS_NEXT) == 0);	/* goto_table:3 misses into table 4 */
+	check(flow_db_set_miss(db, 13, FLOW_MISS_NEXT) == 0);	/* goto_table:13 misses on into 14, 15 */
+	check(flow_db_set_miss(db, 14, FLOW_MISS_NEXT) == 0);
 	check(flow_db_commit(db) > 0);
 	flow_exec_init(&x);
 }

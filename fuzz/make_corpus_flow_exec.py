@@ -18,7 +18,7 @@ import random
 import struct
 import sys
 
-PROGRAMS = 16
+PROGRAMS = 24
 
 
 def csum(data):

@@ -176,17 +176,56 @@ static inline struct dp_flow_mf *mf_find(struct dp_flow *f, const struct flow_ta
 	return NULL;
 }
 
-/* The megaflow @k falls in, for version @t, trying every mask of the version; NULL when none. */
+/* Frame @p (@i) as the executor sees it: its head, in place. */
+static inline struct flow_pkt exec_pkt(const struct dp_flow *f, struct pkt *p, unsigned i)
+{
+	return (struct flow_pkt){
+		.buf = p->buf,
+		.cap = sizeof(p->buf),
+		.head = p->head_off,
+		.len = p->head_len,
+		.flags = p->csum == PKT_CSUM_PARTIAL ? FLOW_PKT_CSUM_PARTIAL : 0,
+		.frame_len = p->len,
+		.ofs = f->ofs[i],
+	};
+}
+
+/* True when megaflow @e's memo may answer frame @p (@i): it has no actions to replay, or @p is shaped as its frame. */
+static inline bool mf_fits(struct dp_flow *f, const struct dp_flow_mf *e, struct pkt *p, unsigned i)
+{
+	struct flow_pkt fp;
+
+	if (!(e->memo.flags & FLOW_MEMO_F_WRITES))
+		return true;
+	fp = exec_pkt(f, p, i);
+	return flow_memo_acts_fit(&f->mf_acts[e - f->mf], &fp);
+}
+
+/*
+ * The megaflow @k (frame @p, @i) falls in, for version @t, trying every
+ * mask of the version; NULL when none.  One whose actions do not fit the
+ * frame's shape (a flow's SYN made it, a data frame asks) is passed
+ * over: the frame goes on to the exact-match cache and the classifier,
+ * and its run's memo to the exact-match entry (mf_insert() finds the
+ * megaflow there), so both shapes are replayed.
+ */
 static inline struct dp_flow_mf *mf_lookup(struct dp_flow *f, const struct flow_tables *t, uint64_t tag,
-					   const struct flow_key *k)
+					   const struct flow_key *k, struct pkt *p, unsigned i)
 {
 	for (unsigned mi = 0; mi < f->n_mf_masks; mi++) {
 		struct dp_flow_mf *e = mf_find(f, t, tag, k, mi, mf_hash(k, &f->mf_mask[mi], mi));
 
-		if (e)
+		if (e && mf_fits(f, e, p, i))
 			return e;
 	}
 	return NULL;
+}
+
+/* True when @a and @b were made from frames of one shape (flow_memo_acts_fit()). */
+static inline bool acts_same_shape(const struct flow_memo_acts *a, const struct flow_memo_acts *b)
+{
+	return a->head_len == b->head_len && a->head == b->head && a->pkt_flags == b->pkt_flags && a->l3 == b->l3 &&
+	       a->l4 == b->l4;
 }
 
 /*
@@ -198,7 +237,9 @@ static inline struct dp_flow_mf *mf_lookup(struct dp_flow *f, const struct flow_
  * left out: they are zero in every key the caches see (cacheable()).
  * False when the version has DP_FLOW_MF_MASKS masks already and this one
  * is new, or when both of its places hold megaflows in use
- * (CACHE_VICTIM).
+ * (CACHE_VICTIM), or when a megaflow of this mask and key is there with
+ * a memo for frames of another shape (the caller keeps this one in the
+ * exact-match cache).
  */
 static bool mf_insert(struct dp_flow *f, const struct flow_tables *t, unsigned i, const struct flow_key *k,
 		      const struct flow_memo *m, const struct flow_memo_acts *ma)
@@ -227,8 +268,10 @@ static bool mf_insert(struct dp_flow *f, const struct flow_tables *t, unsigned i
 		atomic_store_explicit(&f->mf_masks_pub, f->n_mf_masks, memory_order_release);
 	}
 	h = mf_hash(k, &f->mf_mask[mi], mi);
-	if (mf_find(f, t, tag, k, mi, h))
-		return true;	/* a frame before it in the batch made it */
+	e = mf_find(f, t, tag, k, mi, h);
+	if (e)	/* a frame before made it: this run's memo is for the same frames unless it replays for another shape */
+		return e->memo.flags == m->flags &&
+		       (!(m->flags & FLOW_MEMO_F_WRITES) || acts_same_shape(&f->mf_acts[e - f->mf], ma));
 	e = CACHE_VICTIM(f->mf, DP_FLOW_MF_ENTRIES, t, tag, h);
 	if (!e)
 		return false;
@@ -313,8 +356,9 @@ static inline void stat_add(atomic_uint_least64_t *c, uint64_t n)
  * never answers, so a commit invalidates both caches at once, and a rule
  * deleted before the batch began (absent from @t) is never found.
  */
-static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, unsigned n, const bool *live)
+static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, struct dp_batch *b, const bool *live)
 {
+	unsigned n = b->n;
 	uint64_t tag = t->gen + 1; /* 0 is an empty entry */
 	unsigned m = 0, hits = 0, mf_hits = 0;
 	bool done[PKT_BURST];
@@ -342,7 +386,7 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, unsign
 		done[i] = false;
 		if (!live[i] || !cacheable(&f->keys[i]))
 			continue;
-		e = f->n_mf_masks ? mf_lookup(f, t, tag, &f->keys[i]) : NULL;
+		e = f->n_mf_masks ? mf_lookup(f, t, tag, &f->keys[i], &b->pkts[i], i) : NULL;
 		if (e) {
 			CACHE_HIT(e);
 			f->rules[i] = e->rule;
@@ -433,20 +477,6 @@ static void memo_store(struct dp_flow *f, const struct flow_tables *t, unsigned 
 		if (m->flags & FLOW_MEMO_F_WRITES)
 			f->emc_acts[e - f->emc] = *ma;
 	}
-}
-
-/* Frame @p (@i) as the executor sees it: its head, in place. */
-static inline struct flow_pkt exec_pkt(const struct dp_flow *f, struct pkt *p, unsigned i)
-{
-	return (struct flow_pkt){
-		.buf = p->buf,
-		.cap = sizeof(p->buf),
-		.head = p->head_off,
-		.len = p->head_len,
-		.flags = p->csum == PKT_CSUM_PARTIAL ? FLOW_PKT_CSUM_PARTIAL : 0,
-		.frame_len = p->len,
-		.ofs = f->ofs[i],
-	};
 }
 
 /* @p as the actions left it (@fp; @len0: its length before); its offsets are parsed again by whoever needs them. */
@@ -696,7 +726,7 @@ void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *b, 
 		if (b->pkts[i].flags & PKT_F_TUNNEL)
 			tun_in(&f->keys[i], &b->pkts[i]);
 	}
-	lookup_table0(f, t, b->n, live);
+	lookup_table0(f, t, b, live);
 
 	flow_exec_begin(&f->x, t, sw->clock_ns() / 1000000);
 	for (unsigned i = 0; i < b->n; i++) {

@@ -852,6 +852,71 @@ static void diff_rule(struct fx *a, struct fx *b, unsigned table)
 	diff_add(a, b, text);
 }
 
+/* What a differential test's cached switch did: frames a cache answered, replays with rewrites, by a megaflow. */
+struct diff_tally {
+	uint64_t replays, write_replays, mf_write_hits;
+};
+
+/*
+ * Frame @v (built by @build) from port @in through @a, caches warm, and
+ * through @b, caches forgotten first: every frame sent must be the same
+ * (port, length, bytes, tunnel key); what @a's caches did into @tally.
+ */
+static void diff_frame(struct fx *a, struct fx *b, void (*build)(struct fx *, unsigned, unsigned, unsigned),
+		       unsigned iter, unsigned v, unsigned in, struct diff_tally *tally)
+{
+	struct tx_frame log[LOG_MAX];
+	unsigned nlog;
+	uint64_t emc_hits = atomic_load(&a->ctx->flow->stats.emc_hits);
+	uint64_t mf_hits = atomic_load(&a->ctx->flow->stats.mf_hits);
+
+	cur = a;
+	build(a, 0, v, in);
+	forward(a, in, 1);
+	nlog = a->nlog;
+	memcpy(log, a->log, nlog * sizeof(log[0]));
+	tally->replays += atomic_load(&a->ctx->flow->stats.emc_hits) != emc_hits;
+	tally->write_replays += a->ctx->flow->memo[0].n_rules != FLOW_MEMO_NONE &&
+				(a->ctx->flow->memo[0].flags & FLOW_MEMO_F_WRITES);
+	tally->mf_write_hits += atomic_load(&a->ctx->flow->stats.mf_hits) != mf_hits &&
+				(a->ctx->flow->memo[0].flags & FLOW_MEMO_F_WRITES);
+	cur = b;
+	caches_wipe(b);
+	build(b, 0, v, in);
+	forward(b, in, 1);
+	if (b->nlog != nlog)
+		fail_msg("rule set %u, frame %u from %u: %u frames sent cached, %u uncached", iter, v, in, nlog, b->nlog);
+	for (unsigned k = 0; k < nlog; k++)
+		if (log[k].port != b->log[k].port || log[k].len != b->log[k].len || log[k].tun != b->log[k].tun ||
+		    log[k].tun_id != b->log[k].tun_id || log[k].tun_dst != b->log[k].tun_dst ||
+		    log[k].tun_ipv6 != b->log[k].tun_ipv6 || memcmp(log[k].tun_dst6, b->log[k].tun_dst6, 16) ||
+		    memcmp(log[k].bytes, b->log[k].bytes, log[k].len < FRAME_MAX ? log[k].len : FRAME_MAX))
+			fail_msg("rule set %u, frame %u from %u: output %u differs", iter, v, in, k);
+}
+
+/* After a rule set's frames: @a (cached) and @b (uncached) counted the same drops, executor counts, misses, rule counts. */
+static void diff_counts(struct fx *a, struct fx *b, unsigned iter)
+{
+	for (unsigned p = 0; p < NPORTS; p++)
+		for (unsigned d = 0; d < DROP__COUNT; d++)
+			assert_int_equal(port_drops(&a->ports[p], d), port_drops(&b->ports[p], d));
+	for (unsigned c = 0; c < FLOW_CNT__COUNT; c++)
+		if (a->ctx->flow->x.cnt[c] != b->ctx->flow->x.cnt[c])
+			fail_msg("rule set %u: %s %" PRIu64 " cached, %" PRIu64 " uncached", iter, flow_cnt_names[c],
+				 a->ctx->flow->x.cnt[c], b->ctx->flow->x.cnt[c]);
+	for (unsigned t = 0; t < 3; t++) {
+		uint64_t pa, ba, pb, bb;
+
+		assert_int_equal(atomic_load(&a->ctx->flow->x.tables_cnt[t].misses),
+				 atomic_load(&b->ctx->flow->x.tables_cnt[t].misses));
+		flow_db_table_stats(a->db, t, &pa, &ba);
+		flow_db_table_stats(b->db, t, &pb, &bb);
+		if (pa != pb || ba != bb)
+			fail_msg("rule set %u, table %u: %" PRIu64 "/%" PRIu64 " cached, %" PRIu64 "/%" PRIu64, iter, t, pa,
+				 ba, pb, bb);
+	}
+}
+
 /*
  * Replay equals running: two switches with the same random rule set
  * (rewrites, VLAN actions, dec_ttl, registers, resubmits, goto_table,
@@ -869,7 +934,7 @@ static void diff_rule(struct fx *a, struct fx *b, unsigned table)
 static void test_replay_equals_run(void **state)
 {
 	struct fx *a = *state, *b;
-	uint64_t replays = 0, write_replays = 0, mf_write_hits = 0;
+	struct diff_tally tally = { 0 };
 
 	rnd_state = 0x9e3779b9u;
 	for (unsigned iter = 0; iter < 200; iter++) {
@@ -894,55 +959,11 @@ static void test_replay_equals_run(void **state)
 		for (unsigned round = 0; round < 3; round++) {
 			for (unsigned fr = 0; fr < 96; fr++) {
 				unsigned in = rnd(2), v = rnd(2) ? rnd(64) : rnd(FRAME_VARS);
-				struct tx_frame log[LOG_MAX];
-				unsigned nlog;
-				uint64_t emc_hits = atomic_load(&a->ctx->flow->stats.emc_hits);
-				uint64_t mf_hits = atomic_load(&a->ctx->flow->stats.mf_hits);
 
-				cur = a;
-				frame_var(a, 0, v, in);
-				forward(a, in, 1);
-				nlog = a->nlog;
-				memcpy(log, a->log, nlog * sizeof(log[0]));
-				replays += atomic_load(&a->ctx->flow->stats.emc_hits) != emc_hits;
-				write_replays += a->ctx->flow->memo[0].n_rules != FLOW_MEMO_NONE &&
-						 (a->ctx->flow->memo[0].flags & FLOW_MEMO_F_WRITES);
-				mf_write_hits += atomic_load(&a->ctx->flow->stats.mf_hits) != mf_hits &&
-						 (a->ctx->flow->memo[0].flags & FLOW_MEMO_F_WRITES);
-				cur = b;
-				caches_wipe(b);
-				frame_var(b, 0, v, in);
-				forward(b, in, 1);
-				if (b->nlog != nlog)
-					fail_msg("rule set %u, frame %u from %u: %u frames sent cached, %u uncached", iter, v, in,
-						 nlog, b->nlog);
-				for (unsigned k = 0; k < nlog; k++)
-					if (log[k].port != b->log[k].port || log[k].len != b->log[k].len ||
-					    log[k].tun != b->log[k].tun || log[k].tun_id != b->log[k].tun_id ||
-					    log[k].tun_dst != b->log[k].tun_dst || log[k].tun_ipv6 != b->log[k].tun_ipv6 ||
-					    memcmp(log[k].tun_dst6, b->log[k].tun_dst6, 16) ||
-					    memcmp(log[k].bytes, b->log[k].bytes, log[k].len < FRAME_MAX ? log[k].len : FRAME_MAX))
-						fail_msg("rule set %u, frame %u from %u: output %u differs", iter, v, in, k);
+				diff_frame(a, b, frame_var, iter, v, in, &tally);
 			}
 		}
-		for (unsigned p = 0; p < NPORTS; p++)
-			for (unsigned d = 0; d < DROP__COUNT; d++)
-				assert_int_equal(port_drops(&a->ports[p], d), port_drops(&b->ports[p], d));
-		for (unsigned c = 0; c < FLOW_CNT__COUNT; c++)
-			if (a->ctx->flow->x.cnt[c] != b->ctx->flow->x.cnt[c])
-				fail_msg("rule set %u: %s %" PRIu64 " cached, %" PRIu64 " uncached", iter, flow_cnt_names[c],
-					 a->ctx->flow->x.cnt[c], b->ctx->flow->x.cnt[c]);
-		for (unsigned t = 0; t < 3; t++) {
-			uint64_t pa, ba, pb, bb;
-
-			assert_int_equal(atomic_load(&a->ctx->flow->x.tables_cnt[t].misses),
-					 atomic_load(&b->ctx->flow->x.tables_cnt[t].misses));
-			flow_db_table_stats(a->db, t, &pa, &ba);
-			flow_db_table_stats(b->db, t, &pb, &bb);
-			if (pa != pb || ba != bb)
-				fail_msg("rule set %u, table %u: %" PRIu64 "/%" PRIu64 " cached, %" PRIu64 "/%" PRIu64, iter,
-					 t, pa, ba, pb, bb);
-		}
+		diff_counts(a, b, iter);
 		fx_teardown((void **)&b);
 		if (iter)
 			fx_teardown((void **)&a);
@@ -950,8 +971,181 @@ static void test_replay_equals_run(void **state)
 		cur = a;
 	}
 	print_message("replay vs run: %" PRIu64 " frames answered by a cache, %" PRIu64 " replayed with rewrites, %" PRIu64
-		      " of them by a megaflow\n", replays, write_replays, mf_write_hits);
-	assert_true(replays > 10000 && write_replays > 3000 && mf_write_hits > 2000);
+		      " of them by a megaflow\n", tally.replays, tally.write_replays, tally.mf_write_hits);
+	assert_true(tally.replays > 10000 && tally.write_replays > 3000 && tally.mf_write_hits > 2000);
+}
+
+/*
+ * Frame @i of @f from spec @v (below 7 * 1024) for the field pools:
+ * TCP, UDP or ICMP over IPv4 (options now and then), a first or later
+ * IPv4 fragment, UDP or ICMPv6 over IPv6, ARP request or reply; tagged (PCP 5 or 0) or not; TOS 0, 0x20,
+ * 0x22 or 0x82 (DSCP and ECN apart); TTL 1, 63, 64 or 255; two source
+ * MACs, two addresses, ICMP echo or reply with code 0 or 3; a source
+ * port no rule reads.
+ */
+static void frame_var_fields(struct fx *f, unsigned i, unsigned v, unsigned in)
+{
+	static const uint8_t toss[4] = { 0, 0x20, 0x22, 0x82 }, ttls[4] = { 1, 63, 64, 255 };
+	struct frame_spec s = frame_tcp4();
+	unsigned kind = v % 7;
+	size_t len;
+
+	v /= 7;
+	s.vlan = v & 1 ? (v & 2 ? 0xa005 : 0x0005) : -1;
+	s.tos = toss[(v >> 2) & 3];
+	s.ttl = ttls[(v >> 4) & 3];
+	s.src[5] = v & 64 ? 2 : 1;
+	s.src[0] = v & 64 ? 0x03 : 0x02;
+	s.dst4 = v & 128 ? 0x0a000003 : 0x0a000002;
+	s.sport = (uint16_t)(1000 + ((v >> 8) & 1));
+	s.dst6[15] = v & 128 ? 3 : 5;
+	switch (kind) {
+	case 0:
+		break;
+	case 1:
+		s.proto = 17;
+		if (v & 512) {
+			s.ip_opts = 4;
+			s.payload -= 4;
+		}
+		break;
+	case 2:
+		s.proto = 1;
+		s.icmp_type = v & 256 ? 8 : 0;
+		s.icmp_code = v & 32 ? 3 : 0;
+		break;
+	case 3:
+	case 4:
+		s.type = 0x86dd;
+		s.proto = kind == 3 ? 17 : 58;
+		s.icmp_type = v & 256 ? 128 : 129;
+		break;
+	case 5:
+		s.proto = v & 256 ? 17 : 6;
+		s.frag = v & 32 ? 0x0010 : 0x2000;	/* a later fragment (no L4 header), or the first */
+		break;
+	default:
+		s.type = 0x0806;
+		s.arp_op = v & 256 ? 2 : 1;
+		memcpy(s.sha, s.src, 6);
+		s.spa = v & 32 ? 0x0a000003 : 0x0a000001;
+		s.tpa = s.dst4;
+		break;
+	}
+	len = frame_build(f->bufs[i], &s);
+	f->iov[i] = (struct iovec){ .iov_base = f->bufs[i], .iov_len = len };
+	pkt_rx_init(&f->pkts[i], &f->iov[i], 1, (uint32_t)len, in);
+}
+
+/*
+ * The pools of the second differential test: matches and writes on the
+ * fields the first one leaves alone (DSCP and ECN apart, IPv6 addresses
+ * and hop limit, ARP, ICMP type and code, every bit of the TCI, a MAC's
+ * bits moved within the field, metadata) and resubmits that give the
+ * lookup another port.
+ */
+static const char *const fld_matches[] = {
+	"", "ip,", "ipv6,", "arp,", "icmp,", "ip,ip_dscp=8,", "ip,nw_ecn=2,", "ip,nw_tos=32,", "ipv6,nw_ttl=63,",
+	"ip,nw_ttl=63,", "ip,nw_ttl=64,", "arp,arp_op=2,", "arp,arp_tpa=10.0.0.3,", "arp,arp_spa=10.0.0.0/31,",
+	"arp,arp_tha=02:00:00:00:00:01,", "icmp,icmp_type=0,", "icmp,icmp_code=3,", "icmp,icmp_type=3,",
+	"ipv6,ipv6_dst=2020::/16,", "ipv6,ipv6_dst=::3/::ff,", "dl_vlan=5,", "vlan_tci=0xa000/0xe000,",
+	"vlan_tci=0/0x1000,", "dl_src=02:00:00:00:02:00/ff:00:00:00:ff:00,", "dl_dst=02:00:00:00:00:01,",
+	"reg2=0x3/0x3,", "reg3=8,", "in_port=1,", "in_port=3,", "metadata=0x5,", "metadata=0x3/0x3,",
+	"icmp6,icmpv6_type=129,", "udp6,udp_dst=80,", "ip,ip_frag=later,", "ip,ip_frag=first,", "tcp,tcp_dst=443,",
+};
+static const char *const fld_writes[] = {
+	"mod_nw_ecn:2", "mod_nw_tos:32", "load:1->NXM_OF_IP_TOS[5..7]", "move:NXM_OF_IP_TOS[0..1]->NXM_OF_IP_TOS[6..7]",
+	"move:NXM_OF_IP_TOS[]->reg3[0..7]", "dec_ttl", "mod_nw_ttl:63", "load:2->arp_op", "move:arp_spa[]->arp_tpa[]",
+	"set_field:02:00:00:00:00:01->arp_tha", "move:arp_sha[]->arp_tha[]", "move:arp_op[]->reg3[0..7]",
+	"set_field:0->icmp_type", "move:icmp_code[]->icmp_type[]", "move:icmp_type[]->reg3[0..7]",
+	"set_field:3->icmp_code", "set_field:2020::3->ipv6_dst", "move:ipv6_dst[0..7]->reg3[0..7]",
+	"move:ipv6_src[120..127]->ipv6_dst[0..7]", "set_field:129->icmpv6_type", "mod_vlan_pcp:5", "mod_vlan_vid:5",
+	"strip_vlan", "push_vlan:0x8100", "load:0x1005->vlan_tci", "set_field:0xa000/0xe000->vlan_tci",
+	"move:vlan_tci[13..15]->reg2[0..2]", "move:eth_src[0..15]->eth_src[8..23]", "move:eth_src[40..47]->reg2[0..7]",
+	"move:reg2[0..7]->eth_dst[0..7]", "move:eth_src[]->eth_dst[]", "mod_dl_dst:02:00:00:00:00:01",
+	"write_metadata:0x5", "move:eth_src[0..7]->metadata[0..7]", "move:metadata[0..15]->tp_dst[]",
+	"set_field:10.0.0.2/255.255.255.254->nw_dst", "load:8->reg3[]", "set_field:0x2/0x3->nw_tos",
+	"load:3->NXM_OF_IP_TOS[0..1]", "move:NXM_NX_IP_TTL[0..1]->NXM_OF_IP_TOS[0..1]", "move:NXM_NX_IP_TTL[]->reg3[0..7]",
+	"mod_tp_dst:443", "move:NXM_NX_IP_FRAG[]->reg2[0..1]",
+};
+static const char *const fld_first[] = { "ip,", "arp,", "ipv6,", "icmp,", "icmp6," };
+static const char *const fld_outs[] = {
+	"resubmit(,1)", "resubmit(,2)", "resubmit(1,1)", "resubmit(3,2)", "output:1", "output:2", "output:3", "in_port",
+	"normal", "flood", "drop",
+};
+
+/*
+ * A rule of table @table from the field pools (a text the parser refuses:
+ * none): table 0 writes and goes on to table 1; later tables match, and
+ * now and then write again and go on, else output.
+ */
+static void fld_rule(struct fx *a, struct fx *b, unsigned table)
+{
+	char text[512];
+	unsigned prio = rnd(4) * 10;
+	const char *match = table ? POOL(fld_matches) : "";
+	int len = snprintf(text, sizeof(text), "table=%u,priority=%u,%sactions=", table, prio, match);
+	unsigned n = table ? rnd(3) : 1 + rnd(3);
+
+	if (!table && rnd(4))
+		len = snprintf(text, sizeof(text), "table=0,priority=%u,%sactions=", prio, POOL(fld_first));
+	for (unsigned i = 0; i < n; i++)
+		len += snprintf(text + len, sizeof(text) - (size_t)len, "%s,", POOL(fld_writes));
+	if (table < 2 && (!table || rnd(3) == 0))
+		snprintf(text + len, sizeof(text) - (size_t)len, rnd(3) ? "goto_table:%u" : "resubmit(,%u),output:3",
+			 table + 1);
+	else
+		snprintf(text + len, sizeof(text) - (size_t)len, "%s", POOL(fld_outs));
+	diff_add(a, b, text);
+}
+
+/*
+ * Replay equals running on the other fields: test_replay_equals_run()'s
+ * two switches with rule sets from the field pools (rewrites of DSCP and
+ * ECN, IPv6, ARP, ICMP, the TCI, moves within a field, metadata, then
+ * lookups on them) and frames of every kind those pools read.
+ */
+static void test_replay_equals_run_fields(void **state)
+{
+	struct fx *a = *state, *b;
+	struct diff_tally tally = { 0 };
+
+	rnd_state = 0x85ebca6bu;
+	for (unsigned iter = 0; iter < 200; iter++) {
+		void *st;
+
+		fx_setup(&st);
+		b = st;
+		if (iter) {
+			fx_setup(&st);
+			a = st;
+		}
+		for (unsigned r = 0, nr = 1 + rnd(3); r < nr; r++)
+			fld_rule(a, b, 0);
+		for (unsigned r = 0, nr = 3 + rnd(6); r < nr; r++)
+			fld_rule(a, b, 1 + rnd(2));
+		if (rnd(2)) {
+			assert_int_equal(flow_db_set_miss(a->db, 0, FLOW_MISS_NEXT), 0);
+			assert_int_equal(flow_db_set_miss(b->db, 0, FLOW_MISS_NEXT), 0);
+		}
+		fld_rule(a, b, 1);
+		for (unsigned round = 0; round < 3; round++)
+			for (unsigned fr = 0; fr < 96; fr++) {
+				unsigned in = rnd(2) * 3, v = rnd(2) ? rnd(112) : rnd(7 * 1024);
+
+				diff_frame(a, b, frame_var_fields, iter, v, in, &tally);
+			}
+		diff_counts(a, b, iter);
+		fx_teardown((void **)&b);
+		if (iter)
+			fx_teardown((void **)&a);
+		a = *state;
+		cur = a;
+	}
+	print_message("replay vs run, fields: %" PRIu64 " frames answered by a cache, %" PRIu64
+		      " replayed with rewrites, %" PRIu64 " of them by a megaflow\n",
+		      tally.replays, tally.write_replays, tally.mf_write_hits);
+	assert_true(tally.replays > 5000 && tally.write_replays > 1000 && tally.mf_write_hits > 500);
 }
 
 /* Frame @i: UDP/IPv4 @src4 -> @dst4 (host order), ports @sport -> 1001, TTL @ttl, MACs ..:01 -> ..:02. */
@@ -986,6 +1180,61 @@ static void sent_rewritten(struct fx *f, unsigned port, uint8_t ttl)
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
 	assert_int_equal(sum, 0xffff);
+}
+
+/* Frame @i: TCP/IPv4 10.0.0.1:1234 -> 10.0.0.2:80 with @payload bytes after the TCP header. */
+static void frame_tcp_len(struct fx *f, unsigned i, unsigned payload)
+{
+	struct frame_spec s = frame_tcp4();
+	size_t len;
+
+	s.payload = payload;
+	len = frame_build(f->bufs[i], &s);
+	f->iov[i] = (struct iovec){ .iov_base = f->bufs[i], .iov_len = len };
+	pkt_rx_init(&f->pkts[i], &f->iov[i], 1, (uint32_t)len, 0);
+}
+
+/* True when the one frame forwarded from port 0 was replayed from a memo, not run (a run sets x.resubmits). */
+static bool forward_replayed(struct fx *f)
+{
+	f->ctx->flow->x.resubmits = 12345;
+	forward(f, 0, 1);
+	assert_int_equal(f->nlog, 1);
+	assert_int_equal(f->log[0].bytes[5], 0xbb);
+	return f->ctx->flow->x.resubmits == 12345;
+}
+
+/*
+ * A flow's frames of other lengths than its first are replayed too: a
+ * rewriting run's memo fits only frames shaped as the one it was made
+ * from (flow_memo_acts_fit(): the head's length among them), and a TCP
+ * flow's first frame (a SYN, 54 bytes here) is shorter than the head
+ * copy its data frames fill (PKT_HEAD_COPY).  Once the SYN's run made a
+ * megaflow, every data frame of the flow fell in it, did not fit, and
+ * ran the whole pipeline, with no memo kept anywhere (a megaflow hit
+ * never reaches the exact-match cache), for as long as the megaflow
+ * lived: its hits kept it from being replaced.
+ */
+static void test_megaflow_other_lengths(void **state)
+{
+	struct fx *f = *state;
+	unsigned replayed = 0;
+
+	add(f, "table=0,priority=10,ip,actions=mod_dl_dst:02:00:00:00:00:bb,resubmit(,1)");
+	add(f, "table=1,priority=10,ip,actions=output:2");
+	frame_tcp_len(f, 0, 0);
+	assert_false(forward_replayed(f));	/* the SYN: run, a megaflow made */
+	frame_tcp_len(f, 0, 0);
+	assert_true(forward_replayed(f));	/* another like it: replayed */
+	for (unsigned k = 0; k < 8; k++) {
+		frame_tcp_len(f, 0, 1000);
+		replayed += forward_replayed(f);
+		assert_int_equal(f->log[0].len, 14 + 20 + 20 + 1000);
+	}
+	/* The first data frame runs; the others are replayed (from any cache). */
+	print_message("data frames of the flow replayed: %u of 8\n", replayed);
+	if (replayed < 7)
+		fail_msg("%u of 8 data frames replayed", replayed);
 }
 
 /*
@@ -1566,7 +1815,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_miss_mode_invalidation, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_table_counts_cached_equal_uncached, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_replay_equals_run, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_replay_equals_run_fields, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_megaflow_rewrites, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_megaflow_other_lengths, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_megaflow_move, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_megaflow_read, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_megaflow_read_concurrent, fx_setup, fx_teardown),
