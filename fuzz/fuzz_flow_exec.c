@@ -25,7 +25,7 @@
  *
  * Input format:
  *
- *   byte 0: the program (in_port; % PROGRAMS): which rules run, see rules[]
+ *   byte 0: the program (% PROGRAMS; in_port is the program + 1: numbers start at 1): which rules run, see rules[]
  *   byte 1: bit 0: the L4 checksum is partial (FLOW_PKT_CSUM_PARTIAL; the
  *           checksum check is skipped); bits 1-2: headroom 0, 2, 4, 16;
  *           bit 3: fix the frame's checksums first; bits 4-7: copy only
@@ -48,106 +48,106 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* Rules by in_port (the program), and the tables they resubmit to. */
+/* Rules by in_port (the program + 1), and the tables they resubmit to. */
 static const char *const rules[] = {
-	"in_port=0,actions=output:1",
-	"in_port=1,actions=mod_dl_src:02:00:00:00:00:aa,mod_dl_dst:02:00:00:00:00:bb,output:2,in_port",
-	"in_port=2,ip,actions=mod_nw_src:192.0.2.1,mod_nw_dst:198.51.100.2,mod_nw_tos:32,mod_nw_ecn:1,output:3,"
-	"mod_nw_ttl:7,dec_ttl,output:1",
-	"in_port=2,ipv6,actions=set_field:2001:db8::1->ipv6_src,set_field:2001:db8::2->ipv6_dst,mod_nw_tos:8,"
-	"dec_ttl,output:1",
-	"in_port=2,arp,actions=set_field:10.0.0.9->arp_spa,move:arp_sha[]->arp_tha[],load:2->arp_op,"
+	"in_port=1,actions=output:2",
+	"in_port=2,actions=mod_dl_src:02:00:00:00:00:aa,mod_dl_dst:02:00:00:00:00:bb,output:3,in_port",
+	"in_port=3,ip,actions=mod_nw_src:192.0.2.1,mod_nw_dst:198.51.100.2,mod_nw_tos:32,mod_nw_ecn:1,output:4,"
+	"mod_nw_ttl:7,dec_ttl,output:2",
+	"in_port=3,ipv6,actions=set_field:2001:db8::1->ipv6_src,set_field:2001:db8::2->ipv6_dst,mod_nw_tos:8,"
+	"dec_ttl,output:2",
+	"in_port=3,arp,actions=set_field:10.0.0.9->arp_spa,move:arp_sha[]->arp_tha[],load:2->arp_op,"
 	"set_field:02:00:00:00:00:09->arp_sha,set_field:10.0.0.1->arp_tpa,in_port",
-	"in_port=3,tcp,actions=mod_tp_src:1,mod_tp_dst:2,output:1",
-	"in_port=3,udp,actions=mod_tp_src:3,set_field:4->udp_dst,output:1",
-	"in_port=3,tcp6,actions=set_field:5->tcp_src,mod_tp_dst:6,output:1",
-	"in_port=3,udp6,actions=mod_tp_src:7,output:1",
-	"in_port=3,icmp,actions=set_field:0->icmp_type,set_field:1->icmp_code,mod_nw_dst:10.1.1.1,output:1",
-	"in_port=3,icmp6,actions=set_field:129->icmpv6_type,set_field:2001:db8::3->ipv6_dst,output:1",
-	"in_port=4,actions=push_vlan:0x8100,mod_vlan_vid:5,output:1,strip_vlan,output:2,mod_vlan_pcp:3,output:3,"
-	"push_vlan:0x88a8,output:4,load:0->vlan_tci,output:5",
-	"in_port=5,actions=clone(mod_dl_dst:02:00:00:00:00:01,push_vlan:0x8100,output:1),mod_vlan_vid:9,output:2,"
-	"clone(strip_vlan,output:3),output:4",
-	"in_port=6,actions=load:6->reg0[],resubmit(,1),resubmit(,2)",
-	"table=1,reg0=6,ip,actions=dec_ttl,mod_nw_dst:10.6.6.6,output:7",
-	"table=1,reg0=6,ipv6,actions=dec_ttl,output:7",
+	"in_port=4,tcp,actions=mod_tp_src:1,mod_tp_dst:2,output:2",
+	"in_port=4,udp,actions=mod_tp_src:3,set_field:4->udp_dst,output:2",
+	"in_port=4,tcp6,actions=set_field:5->tcp_src,mod_tp_dst:6,output:2",
+	"in_port=4,udp6,actions=mod_tp_src:7,output:2",
+	"in_port=4,icmp,actions=set_field:0->icmp_type,set_field:1->icmp_code,mod_nw_dst:10.1.1.1,output:2",
+	"in_port=4,icmp6,actions=set_field:129->icmpv6_type,set_field:2001:db8::3->ipv6_dst,output:2",
+	"in_port=5,actions=push_vlan:0x8100,mod_vlan_vid:5,output:2,strip_vlan,output:3,mod_vlan_pcp:3,output:4,"
+	"push_vlan:0x88a8,output:5,load:0->vlan_tci,output:6",
+	"in_port=6,actions=clone(mod_dl_dst:02:00:00:00:00:01,push_vlan:0x8100,output:2),mod_vlan_vid:9,output:3,"
+	"clone(strip_vlan,output:4),output:5",
+	"in_port=7,actions=load:6->reg0[],resubmit(,1),resubmit(,2)",
+	"table=1,reg0=6,ip,actions=dec_ttl,mod_nw_dst:10.6.6.6,output:8",
+	"table=1,reg0=6,ipv6,actions=dec_ttl,output:8",
 	"table=2,reg0=6,actions=move:reg0[0..15]->reg1[0..15],output:reg1[0..15]",
-	"in_port=7,actions=set_field:0x1005->vlan_vid,output:1,set_field:3->vlan_pcp,output:2,"
-	"set_field:5->vlan_vid,output:3,set_field:9->dl_vlan,output:4",
-	"in_port=8,actions=move:eth_src[]->eth_dst[],load:0xffff->reg2[0..15],move:reg2[0..15]->vlan_tci,output:1",
-	"in_port=8,tcp,actions=move:tp_src[]->tp_dst[],move:eth_src[]->eth_dst[],output:1",
-	"in_port=9,actions=normal,flood,all,output:9",
-	"in_port=10,actions=resubmit(,0)",
-	"in_port=11,actions=output:1,resubmit(,0)",
-	"in_port=12,ip,actions=move:nw_src[]->nw_dst[],move:nw_dst[0..7]->nw_src[24..31],set_field:0x10->nw_tos,"
-	"output:1",
-	"in_port=12,ipv6,actions=move:ipv6_src[0..63]->ipv6_dst[64..127],move:nw_ttl[]->reg3[0..7],output:1",
-	"in_port=13,actions=goto_table:3",
-	"table=4,actions=push_vlan:0x8100,push_vlan:0x8100,output:1,pop_vlan,output:2,pop_vlan,pop_vlan,output:3",
-	"in_port=14,actions=mod_vlan_vid:1,mod_vlan_pcp:1,clone(clone(mod_dl_src:02:00:00:00:00:0e,output:1),"
-	"strip_vlan,output:2),output:3,dec_ttl,output:4",
-	"in_port=15,actions=set_field:0x77->tun_id,set_field:192.0.2.7->tun_dst,output:2,move:reg0[]->tun_dst[],"
+	"in_port=8,actions=set_field:0x1005->vlan_vid,output:2,set_field:3->vlan_pcp,output:3,"
+	"set_field:5->vlan_vid,output:4,set_field:9->dl_vlan,output:5",
+	"in_port=9,actions=move:eth_src[]->eth_dst[],load:0xffff->reg2[0..15],move:reg2[0..15]->vlan_tci,output:2",
+	"in_port=9,tcp,actions=move:tp_src[]->tp_dst[],move:eth_src[]->eth_dst[],output:2",
+	"in_port=10,actions=normal,flood,all,output:10",
+	"in_port=11,actions=resubmit(,0)",
+	"in_port=12,actions=output:2,resubmit(,0)",
+	"in_port=13,ip,actions=move:nw_src[]->nw_dst[],move:nw_dst[0..7]->nw_src[24..31],set_field:0x10->nw_tos,"
+	"output:2",
+	"in_port=13,ipv6,actions=move:ipv6_src[0..63]->ipv6_dst[64..127],move:nw_ttl[]->reg3[0..7],output:2",
+	"in_port=14,actions=goto_table:3",
+	"table=4,actions=push_vlan:0x8100,push_vlan:0x8100,output:2,pop_vlan,output:3,pop_vlan,pop_vlan,output:4",
+	"in_port=15,actions=mod_vlan_vid:1,mod_vlan_pcp:1,clone(clone(mod_dl_src:02:00:00:00:00:0e,output:2),"
+	"strip_vlan,output:3),output:4,dec_ttl,output:5",
+	"in_port=16,actions=set_field:0x77->tun_id,set_field:192.0.2.7->tun_dst,output:3,move:reg0[]->tun_dst[],"
 	"write_metadata:0x5/0xff,mod_dl_dst:ff:ff:ff:ff:ff:ff,flood",
-	"priority=40000,in_port=15,ipv6,actions=set_field:fd00::2->tun_ipv6_dst,output:2,output:3,"
-	"move:reg0[]->tun_ipv6_dst[0..31],output:4",
+	"priority=40000,in_port=16,ipv6,actions=set_field:fd00::2->tun_ipv6_dst,output:3,output:4,"
+	"move:reg0[]->tun_ipv6_dst[0..31],output:5",
 	/* Lookups after rewrites (mf_check()): on a counted-down TTL, a moved byte, a field set to a value. */
-	"priority=40000,in_port=9,ip,actions=dec_ttl,resubmit(,5),mod_dl_dst:02:00:00:00:00:05,output:4",
-	"table=5,priority=20,ip,nw_ttl=1,actions=output:2",
-	"table=5,priority=10,ip,nw_ttl=129,actions=output:3",
-	"priority=40000,in_port=0,ip,actions=move:nw_src[0..7]->reg0[0..7],mod_nw_src:10.0.0.1,"
+	"priority=40000,in_port=10,ip,actions=dec_ttl,resubmit(,5),mod_dl_dst:02:00:00:00:00:05,output:5",
+	"table=5,priority=20,ip,nw_ttl=1,actions=output:3",
+	"table=5,priority=10,ip,nw_ttl=129,actions=output:4",
+	"priority=40000,in_port=1,ip,actions=move:nw_src[0..7]->reg0[0..7],mod_nw_src:10.0.0.1,"
 	"move:nw_ttl[]->reg1[8..15],resubmit(,6)",
-	"table=6,priority=30,reg0=3,actions=output:2",
-	"table=6,priority=20,reg1=0x4000/0xc000,actions=mod_nw_ttl:9,output:5",
-	"table=6,priority=10,ip,nw_src=10.0.0.1,actions=output:3",
+	"table=6,priority=30,reg0=3,actions=output:3",
+	"table=6,priority=20,reg1=0x4000/0xc000,actions=mod_nw_ttl:9,output:6",
+	"table=6,priority=10,ip,nw_src=10.0.0.1,actions=output:4",
 	/* More lookups after rewrites: ECN and DSCP bits, a move inside one field, a moved copy moved again. */
-	"in_port=16,ip,actions=mod_nw_ecn:2,move:nw_tos[0..1]->nw_tos[6..7],resubmit(,7),output:1",
-	"in_port=16,ipv6,actions=load:1->nw_tos[5..7],dec_ttl,resubmit(,7)",
-	"table=7,priority=30,ip,ip_dscp=32,nw_ecn=2,actions=output:2",
-	"table=7,priority=20,ip,ip_dscp=8,actions=output:3",
-	"table=7,priority=20,ipv6,nw_ttl=63,ip_dscp=8,actions=output:4",
-	"table=7,priority=10,ipv6,nw_ttl=1,actions=output:5",
-	"in_port=17,actions=move:eth_src[0..15]->eth_src[8..23],move:eth_src[8..15]->reg2[0..7],"
+	"in_port=17,ip,actions=mod_nw_ecn:2,move:nw_tos[0..1]->nw_tos[6..7],resubmit(,7),output:2",
+	"in_port=17,ipv6,actions=load:1->nw_tos[5..7],dec_ttl,resubmit(,7)",
+	"table=7,priority=30,ip,ip_dscp=32,nw_ecn=2,actions=output:3",
+	"table=7,priority=20,ip,ip_dscp=8,actions=output:4",
+	"table=7,priority=20,ipv6,nw_ttl=63,ip_dscp=8,actions=output:5",
+	"table=7,priority=10,ipv6,nw_ttl=1,actions=output:6",
+	"in_port=18,actions=move:eth_src[0..15]->eth_src[8..23],move:eth_src[8..15]->reg2[0..7],"
 	"move:reg2[0..3]->reg2[4..7],resubmit(,8)",
-	"table=8,priority=30,reg2=0x55/0xff,actions=output:2",
-	"table=8,priority=20,dl_src=00:00:00:00:05:00/00:00:00:00:0f:00,actions=mod_dl_dst:02:00:00:00:00:08,output:3",
-	"table=8,priority=10,dl_src=00:00:00:01:00:00/00:00:00:01:00:00,actions=output:4",
+	"table=8,priority=30,reg2=0x55/0xff,actions=output:3",
+	"table=8,priority=20,dl_src=00:00:00:00:05:00/00:00:00:00:0f:00,actions=mod_dl_dst:02:00:00:00:00:08,output:4",
+	"table=8,priority=10,dl_src=00:00:00:01:00:00/00:00:00:01:00:00,actions=output:5",
 	/* ARP and ICMP fields rewritten, then looked up. */
-	"in_port=18,arp,actions=move:arp_spa[0..7]->arp_tpa[24..31],load:2->arp_op,resubmit(,9)",
-	"in_port=18,icmp,actions=move:icmp_code[]->icmp_type[],set_field:10.0.0.0/255.0.0.0->nw_dst,resubmit(,9)",
-	"table=9,priority=30,arp,arp_tpa=5.0.0.0/8,actions=output:2",
-	"table=9,priority=20,arp,arp_op=2,arp_sha=00:00:00:00:00:01/00:00:00:00:00:01,actions=output:3",
-	"table=9,priority=30,icmp,icmp_type=8,actions=output:2",
-	"table=9,priority=20,icmp,nw_dst=10.0.0.1,actions=output:3",
-	"table=9,priority=10,ip,nw_dst=10.0.0.0/8,actions=output:4",
+	"in_port=19,arp,actions=move:arp_spa[0..7]->arp_tpa[24..31],load:2->arp_op,resubmit(,9)",
+	"in_port=19,icmp,actions=move:icmp_code[]->icmp_type[],set_field:10.0.0.0/255.0.0.0->nw_dst,resubmit(,9)",
+	"table=9,priority=30,arp,arp_tpa=5.0.0.0/8,actions=output:3",
+	"table=9,priority=20,arp,arp_op=2,arp_sha=00:00:00:00:00:01/00:00:00:00:00:01,actions=output:4",
+	"table=9,priority=30,icmp,icmp_type=8,actions=output:3",
+	"table=9,priority=20,icmp,nw_dst=10.0.0.1,actions=output:4",
+	"table=9,priority=10,ip,nw_dst=10.0.0.0/8,actions=output:5",
 	/* Tags set on a frame with or without one, then looked up on every bit of the TCI. */
-	"in_port=19,actions=mod_vlan_pcp:5,resubmit(,10),set_field:0x1003/0x1fff->vlan_tci,resubmit(,10)",
-	"table=10,priority=30,vlan_tci=0xb000/0xf0ff,actions=output:2",
-	"table=10,priority=20,vlan_tci=0x1003/0x1fff,actions=output:3",
-	"table=10,priority=10,vlan_tci=0x0001/0x0001,actions=output:4",
+	"in_port=20,actions=mod_vlan_pcp:5,resubmit(,10),set_field:0x1003/0x1fff->vlan_tci,resubmit(,10)",
+	"table=10,priority=30,vlan_tci=0xb000/0xf0ff,actions=output:3",
+	"table=10,priority=20,vlan_tci=0x1003/0x1fff,actions=output:4",
+	"table=10,priority=10,vlan_tci=0x0001/0x0001,actions=output:5",
 	/* A resubmit's port after a rewrite, in_port read by a lookup and by output. */
-	"in_port=20,actions=mod_dl_dst:02:00:00:00:00:14,resubmit(3,11),resubmit(,11),move:eth_src[0..1]->reg3[0..1],"
+	"in_port=21,actions=mod_dl_dst:02:00:00:00:00:14,resubmit(4,11),resubmit(,11),move:eth_src[0..1]->reg3[0..1],"
 	"resubmit(,11)",
-	"table=11,priority=30,in_port=3,dl_dst=02:00:00:00:00:14,actions=output:20",
-	"table=11,priority=20,in_port=20,reg3=0,actions=output:3",
-	"table=11,priority=10,reg3=1,actions=in_port,output:2",
+	"table=11,priority=30,in_port=4,dl_dst=02:00:00:00:00:14,actions=output:21",
+	"table=11,priority=20,in_port=21,reg3=0,actions=output:4",
+	"table=11,priority=10,reg3=1,actions=in_port,output:3",
 	/* dec_ttl stopping a resubmitted list only, the outer one going on; a miss that continues. */
-	"in_port=21,ip,actions=resubmit(,12),output:3,goto_table:13",
-	"table=12,priority=10,ip,actions=dec_ttl,resubmit(,14),output:2",
-	"table=14,priority=20,ip,nw_ttl=0,actions=output:4",
-	"table=14,priority=10,ip,nw_ttl=128,actions=output:5",
+	"in_port=22,ip,actions=resubmit(,12),output:4,goto_table:13",
+	"table=12,priority=10,ip,actions=dec_ttl,resubmit(,14),output:3",
+	"table=14,priority=20,ip,nw_ttl=0,actions=output:5",
+	"table=14,priority=10,ip,nw_ttl=128,actions=output:6",
 	"table=14,priority=10,tcp,tcp_src=0x100/0x100,actions=mod_tp_dst:443",
-	"table=15,priority=10,ip,nw_ttl=127,actions=output:6",
-	"table=15,priority=5,tcp,tp_dst=443,actions=output:7",
+	"table=15,priority=10,ip,nw_ttl=127,actions=output:7",
+	"table=15,priority=5,tcp,tp_dst=443,actions=output:8",
 	/* IPv6 addresses moved about, then looked up. */
-	"in_port=22,ipv6,actions=move:ipv6_src[120..127]->ipv6_dst[0..7],move:ipv6_dst[64..95]->reg4[],resubmit(,16)",
-	"table=16,priority=20,ipv6,ipv6_dst=::5/::ff,actions=output:2",
-	"table=16,priority=10,reg4=0x2000000/0xff000000,actions=output:3",
+	"in_port=23,ipv6,actions=move:ipv6_src[120..127]->ipv6_dst[0..7],move:ipv6_dst[64..95]->reg4[],resubmit(,16)",
+	"table=16,priority=20,ipv6,ipv6_dst=::5/::ff,actions=output:3",
+	"table=16,priority=10,reg4=0x2000000/0xff000000,actions=output:4",
 	/* Two tables' worth of rewrites chained by goto_table; a flood and normal after them. */
-	"in_port=23,actions=mod_dl_src:02:00:00:00:00:17,move:eth_dst[40..47]->reg5[0..7],goto_table:17",
+	"in_port=24,actions=mod_dl_src:02:00:00:00:00:17,move:eth_dst[40..47]->reg5[0..7],goto_table:17",
 	"table=17,priority=20,ip,reg5=1/1,actions=move:reg5[0..7]->nw_ttl[],goto_table:18",
 	"table=17,priority=10,actions=normal,flood",
-	"table=18,priority=20,ip,nw_ttl=3,actions=output:2",
-	"table=18,priority=10,ip,nw_ttl=9,actions=dec_ttl,output:3",
+	"table=18,priority=20,ip,nw_ttl=3,actions=output:3",
+	"table=18,priority=10,ip,nw_ttl=9,actions=dec_ttl,output:4",
 };
 
 static struct flow_db *db;
@@ -487,7 +487,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pkt = (struct flow_pkt){ .buf = buf, .cap = (uint16_t)cap, .head = (uint16_t)headroom,
 				 .len = (uint16_t)hdr_len, .flags = partial ? FLOW_PKT_CSUM_PARTIAL : 0,
 				 .frame_len = (uint32_t)frame_len };
-	flow_key_extract(&key, buf + headroom, hdr_len, frame_len, prog, &pkt.ofs);
+	flow_key_extract(&key, buf + headroom, hdr_len, frame_len, prog + 1u, &pkt.ofs);
 
 	t = flow_db_tables(db);
 	key0 = key;

@@ -74,7 +74,7 @@ static void fake_tx_burst(struct port *p, struct port_io *io, struct pkt *const 
 		struct tx_frame *t = &cur->log[cur->nlog++];
 
 		assert_true(cur->nlog <= LOG_MAX);
-		t->port = p->id;
+		t->port = (unsigned)(p - cur->ports);	/* the index in ports[]: OpenFlow port p->id is one more */
 		t->len = pkts[i]->len;
 		t->tun = pkts[i]->flags & PKT_F_TUNNEL;
 		t->tun_id = t->tun ? pkts[i]->tun.id : 0;
@@ -109,7 +109,13 @@ static int fx_setup(void **state)
 {
 	struct fx *f = zalloc64(sizeof(*f));
 
-	assert_int_equal(dp_fixture_init(&f->sw, &f->ctx, SWITCH_LEARNING, f->ports, NPORTS, &fake_ops), 0);
+	assert_int_equal(dp_fixture_init(&f->sw, &f->ctx, SWITCH_LEARNING, f->ports, 0, &fake_ops), 0);
+	/* ports[i] is OpenFlow port i + 1 (numbers start at 1, as in Open vSwitch: the flows below say so) */
+	for (unsigned i = 0; i < NPORTS; i++) {
+		f->ports[i].id = i + 1;
+		f->ports[i].ops = &fake_ops;
+		switch_port_set(f->sw, i + 1, &f->ports[i]);
+	}
 	f->ctx->flow = dp_flow_ctx_new();
 	f->db = flow_db_create();
 	assert_non_null(f->ctx->flow);
@@ -225,8 +231,8 @@ static void test_output_miss_drop(void **state)
 {
 	struct fx *f = *state;
 
-	add(f, "in_port=0,udp,nw_dst=10.0.0.2,actions=output:2");
-	add(f, "in_port=0,udp,nw_dst=10.0.0.3,actions=drop");
+	add(f, "in_port=1,udp,nw_dst=10.0.0.2,actions=output:3");
+	add(f, "in_port=1,udp,nw_dst=10.0.0.3,actions=drop");
 	frame(f, 0, 1, 2, 2, 0);
 	frame(f, 1, 1, 2, 3, 0);
 	frame(f, 2, 1, 2, 4, 0);
@@ -238,7 +244,7 @@ static void test_output_miss_drop(void **state)
 	assert_int_equal(port_drops(&f->ports[0], DROP_FLOW_MISS), 1);
 	/* output to a port that is not there */
 	del(f, "");
-	add(f, "actions=output:9");
+	add(f, "actions=output:10");
 	frame(f, 0, 1, 2, 2, 0);
 	forward(f, 0, 1);
 	assert_int_equal(f->nlog, 0);
@@ -252,7 +258,7 @@ static void test_rewrite_versions(void **state)
 	const struct tx_frame *t1, *t2;
 	uint8_t ip_before[4] = { 10, 0, 0, 2 }, ip_after[4] = { 10, 0, 0, 99 };
 
-	add(f, "in_port=0,udp,actions=output:1,mod_nw_dst:10.0.0.99,mod_dl_dst:02:00:00:00:00:63,output:2,output:3");
+	add(f, "in_port=1,udp,actions=output:2,mod_nw_dst:10.0.0.99,mod_dl_dst:02:00:00:00:00:63,output:3,output:4");
 	frame(f, 0, 1, 2, 2, 0);
 	forward(f, 0, 1);
 	assert_int_equal(f->nlog, 3);
@@ -273,7 +279,7 @@ static void test_push_vlan(void **state)
 	struct fx *f = *state;
 	const struct tx_frame *t;
 
-	add(f, "in_port=0,actions=mod_vlan_vid:42,output:1,strip_vlan,output:2");
+	add(f, "in_port=1,actions=mod_vlan_vid:42,output:2,strip_vlan,output:3");
 	frame(f, 0, 1, 2, 2, 0);
 	forward(f, 0, 1);
 	assert_int_equal(f->nlog, 2);
@@ -312,7 +318,7 @@ static void test_normal(void **state)
 		assert_int_equal(bytes, 2 * f->iov[0].iov_len);
 	}
 
-	add(f, "priority=5,udp,nw_dst=10.0.0.7,actions=output:2,normal");
+	add(f, "priority=5,udp,nw_dst=10.0.0.7,actions=output:3,normal");
 	frame(f, 0, 1, 3, 2, 0);
 	frame(f, 1, 1, 3, 7, 0);
 	frame(f, 2, 1, 3, 2, 0);
@@ -334,8 +340,8 @@ static void test_mirror_flood(void **state)
 {
 	struct fx *f = *state;
 
-	add(f, "in_port=0,actions=clone(output:3),output:1");
-	add(f, "in_port=1,actions=flood");
+	add(f, "in_port=1,actions=clone(output:4),output:2");
+	add(f, "in_port=2,actions=flood");
 	frame(f, 0, 1, 2, 2, 0);
 	forward(f, 0, 1);
 	assert_int_equal(sent_to(f, 3), 1);
@@ -351,8 +357,8 @@ static void test_in_port_and_flood(void **state)
 {
 	struct fx *f = *state;
 
-	add(f, "in_port=0,udp,nw_dst=10.0.0.2,actions=in_port");
-	add(f, "in_port=0,udp,nw_dst=10.0.0.3,actions=flood");
+	add(f, "in_port=1,udp,nw_dst=10.0.0.2,actions=in_port");
+	add(f, "in_port=1,udp,nw_dst=10.0.0.3,actions=flood");
 	frame(f, 0, 1, 2, 2, 0);
 	frame(f, 1, 1, 2, 3, 0);
 	forward(f, 0, 2);
@@ -373,9 +379,9 @@ static void vlan_opts(struct fx *f, unsigned port, const char *json)
 	assert_non_null(o);
 	assert_int_equal(port_opts_parse(o, &c, err, sizeof(err)), 0);
 	json_object_put(o);
-	switch_port_set(f->sw, port, NULL);
-	assert_int_equal(switch_port_attach(f->sw, port, &c, err, sizeof(err)), 0);
-	switch_port_set(f->sw, port, &f->ports[port]);
+	switch_port_set(f->sw, port + 1, NULL);	/* ports[port] is slot port + 1 (fx_setup()) */
+	assert_int_equal(switch_port_attach(f->sw, port + 1, &c, err, sizeof(err)), 0);
+	switch_port_set(f->sw, port + 1, &f->ports[port]);
 }
 
 /*
@@ -393,7 +399,7 @@ static void test_vlans(void **state)
 	vlan_opts(f, 2, "{\"trunks\":\"10,20\"}");
 	vlan_opts(f, 3, "{\"tag\":20}");
 	add(f, "priority=0,actions=normal");
-	add(f, "priority=10,in_port=0,udp,nw_dst=10.0.0.7,actions=output:3");
+	add(f, "priority=10,in_port=1,udp,nw_dst=10.0.0.7,actions=output:4");
 	frame(f, 0, 1, 0xff, 2, 0);
 	frame(f, 1, 1, 2, 7, 0);
 	forward(f, 0, 2);
@@ -419,7 +425,7 @@ static void test_counters(void **state)
 	const struct flow_rule *r;
 	uint64_t packets, bytes;
 
-	add(f, "in_port=0,actions=output:1");
+	add(f, "in_port=1,actions=output:2");
 	for (unsigned i = 0; i < 3; i++)
 		frame(f, i, 1, 2, 2, 0);
 	forward(f, 0, 3);
@@ -447,17 +453,17 @@ static void test_cache_invalidation(void **state)
 {
 	struct fx *f = *state;
 
-	add(f, "in_port=0,actions=output:1");
-	add(f, "in_port=1,actions=output:0"); /* keeps the db non-empty */
+	add(f, "in_port=1,actions=output:2");
+	add(f, "in_port=2,actions=output:1"); /* keeps the db non-empty */
 	frame(f, 0, 1, 2, 2, 0);
 	forward(f, 0, 1);
 	assert_int_equal(sent_to(f, 1), 1);
-	del(f, "in_port=0");
+	del(f, "in_port=1");
 	frame(f, 0, 1, 2, 2, 0);
 	forward(f, 0, 1);
 	assert_int_equal(f->nlog, 0);
 	assert_int_equal(port_drops(&f->ports[0], DROP_FLOW_MISS), 1);
-	add(f, "in_port=0,actions=output:2");
+	add(f, "in_port=1,actions=output:3");
 	frame(f, 0, 1, 2, 2, 0);
 	forward(f, 0, 1);
 	assert_int_equal(sent_to(f, 2), 1);
@@ -491,10 +497,10 @@ static void test_megaflow_masks(void **state)
 	uint64_t packets, bytes, mf;
 	const struct flow_rule *r0;
 
-	add(f, "table=0,priority=100,ip,nw_dst=10.0.0.3,actions=output:3");
+	add(f, "table=0,priority=100,ip,nw_dst=10.0.0.3,actions=output:4");
 	add(f, "table=0,priority=10,ip,actions=resubmit(,1)");
-	add(f, "table=1,priority=100,ip,nw_dst=10.0.0.4,actions=output:2");
-	add(f, "table=1,priority=10,ip,actions=output:1");
+	add(f, "table=1,priority=100,ip,nw_dst=10.0.0.4,actions=output:3");
+	add(f, "table=1,priority=10,ip,actions=output:2");
 	assert_int_equal(one(f, 0, 2), 1);		/* makes the megaflow of 10.0.0.2 */
 	mf = atomic_load(&st->mf_hits);
 	assert_int_equal(one(f, 0, 2), 1);
@@ -530,25 +536,25 @@ static void test_megaflow_invalidation(void **state)
 	char err[FLOW_ERR_MAX];
 
 	add(f, "table=0,priority=10,ip,actions=resubmit(,1)");
-	add(f, "table=1,priority=10,in_port=0,actions=output:1");
-	add(f, "table=1,priority=10,in_port=1,actions=output:0");
+	add(f, "table=1,priority=10,in_port=1,actions=output:2");
+	add(f, "table=1,priority=10,in_port=2,actions=output:1");
 	assert_int_equal(one(f, 0, 2), 1);
 	assert_int_equal(one(f, 0, 2), 1);
 	assert_true(atomic_load(&f->ctx->flow->stats.mf_hits) > 0);
 	/* modified: the new actions at once */
-	if (flow_parse("table=1,in_port=0,actions=output:2", FLOW_CMD_MODIFY, NULL, &mod, err, sizeof(err)))
+	if (flow_parse("table=1,in_port=1,actions=output:3", FLOW_CMD_MODIFY, NULL, &mod, err, sizeof(err)))
 		fail_msg("%s", err);
 	assert_int_equal(flow_db_modify(f->db, &mod, false), 1);
 	publish(f);
 	assert_int_equal(one(f, 0, 2), 2);
 	assert_int_equal(one(f, 0, 2), 2);
 	/* overridden by a rule of a higher priority in the table the resubmit reaches */
-	add(f, "table=1,priority=20,ip,nw_dst=10.0.0.2,actions=output:3");
+	add(f, "table=1,priority=20,ip,nw_dst=10.0.0.2,actions=output:4");
 	assert_int_equal(one(f, 0, 2), 3);
 	assert_int_equal(one(f, 0, 7), 2);
 	/* deleted: a miss, which table 1 ... no: the resubmit's miss does nothing, so the frame goes nowhere */
 	del(f, "table=1,priority=20,ip,nw_dst=10.0.0.2");
-	del(f, "table=1,in_port=0");
+	del(f, "table=1,in_port=1");
 	assert_int_equal(one(f, 0, 2), -1);
 	assert_int_equal(port_drops(&f->ports[0], DROP_FLOW_DROP), 1);
 	/* and table 0's rule deleted too: table 0's miss drops */
@@ -576,8 +582,8 @@ static void test_miss_mode_invalidation(void **state)
 	const struct dp_flow_stats *st = &f->ctx->flow->stats;
 	uint64_t mf;
 
-	add(f, "table=0,priority=10,ip,nw_dst=10.0.0.3,actions=output:3");
-	add(f, "table=1,priority=10,ip,actions=output:1");
+	add(f, "table=0,priority=10,ip,nw_dst=10.0.0.3,actions=output:4");
+	add(f, "table=1,priority=10,ip,actions=output:2");
 	assert_int_equal(one(f, 0, 2), -1);		/* table 0 misses, drops: made into a megaflow */
 	mf = atomic_load(&st->mf_hits);
 	assert_int_equal(one(f, 0, 2), -1);
@@ -617,7 +623,7 @@ static void run_uncached(struct fx *f, struct flow_exec *x, uint8_t src, uint8_t
 	memcpy(buf + PKT_HEADROOM, f->bufs[0], f->iov[0].iov_len);
 	fp = (struct flow_pkt){ .buf = buf, .cap = sizeof(buf), .head = PKT_HEADROOM,
 				.len = (uint16_t)f->iov[0].iov_len, .frame_len = (uint32_t)f->iov[0].iov_len };
-	flow_key_extract(&k, buf + PKT_HEADROOM, fp.len, fp.len, (uint16_t)in, &fp.ofs);
+	flow_key_extract(&k, buf + PKT_HEADROOM, fp.len, fp.len, (uint16_t)(in + 1), &fp.ofs); /* ports[in]: port in + 1 */
 	flow_exec_run(x, &fp, &k, 0, flow_tables_lookup(t, 0, &k));
 }
 
@@ -639,15 +645,15 @@ static void test_table_counts_cached_equal_uncached(void **state)
 	uint64_t total = 0;
 
 	flow_exec_init(ref);
-	add(f, "table=0,priority=100,ip,nw_dst=10.0.0.3,actions=resubmit(,1),resubmit(,2),output:1");
+	add(f, "table=0,priority=100,ip,nw_dst=10.0.0.3,actions=resubmit(,1),resubmit(,2),output:2");
 	add(f, "table=0,priority=50,ip,nw_dst=10.0.0.4,actions=goto_table:3");
 	add(f, "table=0,priority=40,ip,nw_dst=10.0.0.5,actions=resubmit(,5)");
-	add(f, "table=0,priority=40,ip,nw_dst=10.0.0.6,actions=resubmit(,1),resubmit(,2),resubmit(,5),output:2");
-	add(f, "table=1,priority=10,ip,nw_dst=10.0.0.7,actions=output:3");
-	add(f, "table=1,priority=5,in_port=1,actions=goto_table:2");
-	add(f, "table=2,priority=5,ip,nw_dst=10.0.0.3,actions=output:2");
+	add(f, "table=0,priority=40,ip,nw_dst=10.0.0.6,actions=resubmit(,1),resubmit(,2),resubmit(,5),output:3");
+	add(f, "table=1,priority=10,ip,nw_dst=10.0.0.7,actions=output:4");
+	add(f, "table=1,priority=5,in_port=2,actions=goto_table:2");
+	add(f, "table=2,priority=5,ip,nw_dst=10.0.0.3,actions=output:3");
 	add(f, "table=2,priority=5,ip,nw_dst=10.0.0.8,actions=drop");
-	add(f, "table=4,priority=5,actions=output:0");
+	add(f, "table=4,priority=5,actions=output:1");
 	set_miss(f, 0, FLOW_MISS_NEXT);
 	set_miss(f, 3, FLOW_MISS_NEXT);
 	flow_exec_begin(ref, atomic_load(&f->sw->flows), 0);
@@ -756,7 +762,7 @@ static void caches_wipe(struct fx *f)
  * only for the frames the run would treat the same.
  */
 static const char *const diff_matches[] = {
-	"", "in_port=0,", "in_port=1,", "ip,", "udp,", "tcp,", "ip,nw_dst=10.0.0.3,", "dl_vlan=5,", "vlan_tci=0/0x1000,",
+	"", "in_port=1,", "in_port=2,", "ip,", "udp,", "tcp,", "ip,nw_dst=10.0.0.3,", "dl_vlan=5,", "vlan_tci=0/0x1000,",
 	"ip,nw_ttl=2,", "dl_src=02:00:00:00:00:02,", "reg0=5,", "tcp,tp_dst=80,", "tun_ipv6_dst=fd00::2,",
 	"tun_ipv6_dst=fd00::/16,", "ip,nw_src=10.0.0.3,", "reg0=3,", "reg0=2,", "ip,nw_ttl=1,", "reg1=0x50/0xf0,",
 	"udp,tp_dst=80,", "ip,nw_dst=10.0.0.2/31,", "dl_vlan=7,",
@@ -764,9 +770,9 @@ static const char *const diff_matches[] = {
 static const char *const diff_acts[] = {
 	"mod_dl_src:02:00:00:00:00:aa", "mod_dl_dst:02:00:00:00:00:bb", "mod_nw_dst:10.1.2.3", "mod_nw_src:10.9.9.9",
 	"mod_tp_dst:99", "mod_tp_src:7", "dec_ttl", "push_vlan:0x8100", "strip_vlan", "mod_vlan_vid:7",
-	"mod_vlan_pcp:3", "mod_nw_tos:16", "mod_nw_ttl:9", "load:5->reg0[]", "set_tunnel:0x42", "output:1",
+	"mod_vlan_pcp:3", "mod_nw_tos:16", "mod_nw_ttl:9", "load:5->reg0[]", "set_tunnel:0x42", "output:2",
 	"set_field:172.31.0.2->tun_dst", "move:reg0[]->tun_dst[]", "load:0xac1f0003->NXM_NX_TUN_IPV4_DST[]",
-	"output:2", "output:3", "normal", "in_port", "flood", "resubmit(,1)", "resubmit(,2)", "clone(output:3)",
+	"output:3", "output:4", "normal", "in_port", "flood", "resubmit(,1)", "resubmit(,2)", "clone(output:4)",
 	"output:reg0[0..1]", "set_field:fd00::2->tun_ipv6_dst", "move:reg0[]->tun_ipv6_dst[0..31]",
 	"mod_nw_dst:10.0.0.3", "mod_dl_src:02:00:00:00:00:02", "mod_tp_dst:80", "mod_nw_ttl:2", "mod_vlan_vid:5",
 	"move:NXM_OF_IP_SRC[]->NXM_OF_IP_DST[]", "move:NXM_OF_IP_DST[0..7]->reg0[0..7]",
@@ -785,8 +791,8 @@ static const char *const pipe_writes[] = {
 	"mod_tp_dst:80", "load:3->reg0[]", "mod_dl_src:02:00:00:00:00:02", "set_field:10.0.0.2/255.255.255.254->nw_dst",
 	"move:NXM_OF_UDP_DST[]->reg1[0..15]", "move:NXM_OF_IP_SRC[0..7]->reg0[0..7]",
 };
-static const char *const pipe_first[] = { "ip,", "tcp,", "udp,", "", "in_port=1,ip," };
-static const char *const pipe_outs[] = { "output:1", "output:2", "output:3", "normal", "in_port", "drop" };
+static const char *const pipe_first[] = { "ip,", "tcp,", "udp,", "", "in_port=2,ip," };
+static const char *const pipe_outs[] = { "output:2", "output:3", "output:4", "normal", "in_port", "drop" };
 
 #define POOL(p) (p)[rnd(sizeof(p) / sizeof((p)[0]))]
 
@@ -820,7 +826,7 @@ static void diff_pipe(struct fx *a, struct fx *b)
 
 		for (unsigned i = 0, n = 1 + rnd(3); i < n; i++)
 			len += snprintf(text + len, sizeof(text) - (size_t)len, "%s,", POOL(pipe_writes));
-		snprintf(text + len, sizeof(text) - (size_t)len, "%s", rnd(4) ? "goto_table:1" : "resubmit(,1),output:3");
+		snprintf(text + len, sizeof(text) - (size_t)len, "%s", rnd(4) ? "goto_table:1" : "resubmit(,1),output:4");
 		diff_add(a, b, text);
 	}
 	for (unsigned t = 1; t < 3; t++)
@@ -1050,7 +1056,7 @@ static const char *const fld_matches[] = {
 	"arp,arp_tha=02:00:00:00:00:01,", "icmp,icmp_type=0,", "icmp,icmp_code=3,", "icmp,icmp_type=3,",
 	"ipv6,ipv6_dst=2020::/16,", "ipv6,ipv6_dst=::3/::ff,", "dl_vlan=5,", "vlan_tci=0xa000/0xe000,",
 	"vlan_tci=0/0x1000,", "dl_src=02:00:00:00:02:00/ff:00:00:00:ff:00,", "dl_dst=02:00:00:00:00:01,",
-	"reg2=0x3/0x3,", "reg3=8,", "in_port=1,", "in_port=3,", "metadata=0x5,", "metadata=0x3/0x3,",
+	"reg2=0x3/0x3,", "reg3=8,", "in_port=2,", "in_port=4,", "metadata=0x5,", "metadata=0x3/0x3,",
 	"icmp6,icmpv6_type=129,", "udp6,udp_dst=80,", "ip,ip_frag=later,", "ip,ip_frag=first,", "tcp,tcp_dst=443,",
 };
 static const char *const fld_writes[] = {
@@ -1070,7 +1076,7 @@ static const char *const fld_writes[] = {
 };
 static const char *const fld_first[] = { "ip,", "arp,", "ipv6,", "icmp,", "icmp6," };
 static const char *const fld_outs[] = {
-	"resubmit(,1)", "resubmit(,2)", "resubmit(1,1)", "resubmit(3,2)", "output:1", "output:2", "output:3", "in_port",
+	"resubmit(,1)", "resubmit(,2)", "resubmit(2,1)", "resubmit(4,2)", "output:2", "output:3", "output:4", "in_port",
 	"normal", "flood", "drop",
 };
 
@@ -1092,7 +1098,7 @@ static void fld_rule(struct fx *a, struct fx *b, unsigned table)
 	for (unsigned i = 0; i < n; i++)
 		len += snprintf(text + len, sizeof(text) - (size_t)len, "%s,", POOL(fld_writes));
 	if (table < 2 && (!table || rnd(3) == 0))
-		snprintf(text + len, sizeof(text) - (size_t)len, rnd(3) ? "goto_table:%u" : "resubmit(,%u),output:3",
+		snprintf(text + len, sizeof(text) - (size_t)len, rnd(3) ? "goto_table:%u" : "resubmit(,%u),output:4",
 			 table + 1);
 	else
 		snprintf(text + len, sizeof(text) - (size_t)len, "%s", POOL(fld_outs));
@@ -1221,7 +1227,7 @@ static void test_megaflow_other_lengths(void **state)
 	unsigned replayed = 0;
 
 	add(f, "table=0,priority=10,ip,actions=mod_dl_dst:02:00:00:00:00:bb,resubmit(,1)");
-	add(f, "table=1,priority=10,ip,actions=output:2");
+	add(f, "table=1,priority=10,ip,actions=output:3");
 	frame_tcp_len(f, 0, 0);
 	assert_false(forward_replayed(f));	/* the SYN: run, a megaflow made */
 	frame_tcp_len(f, 0, 0);
@@ -1256,7 +1262,7 @@ static void test_megaflow_rewrites(void **state)
 
 	add(f, "table=0,priority=300,udp,nw_dst=10.0.0.0/8,actions=mod_dl_dst:02:00:00:00:00:bb,dec_ttl,resubmit(,1)");
 	add(f, "table=0,priority=0,actions=drop");
-	add(f, "table=1,priority=200,in_port=0,ip,actions=output:1");
+	add(f, "table=1,priority=200,in_port=1,ip,actions=output:2");
 	add(f, "table=1,priority=0,actions=drop");
 	mf0 = atomic_load(&st->mf_hits);
 	miss0 = atomic_load(&st->emc_misses);
@@ -1354,8 +1360,8 @@ static void test_megaflow_move(void **state)
 
 	add(f, "table=0,priority=10,ip,actions=move:NXM_OF_IP_SRC[0..7]->reg0[0..7],mod_nw_src:10.9.9.9,"
 	       "mod_dl_dst:02:00:00:00:00:bb,goto_table:1");
-	add(f, "table=1,priority=20,reg0=3,actions=output:2");
-	add(f, "table=1,priority=10,ip,nw_src=10.9.9.9,actions=output:1");
+	add(f, "table=1,priority=20,reg0=3,actions=output:3");
+	add(f, "table=1,priority=10,ip,nw_src=10.9.9.9,actions=output:2");
 	for (unsigned i = 0; i < sizeof(fr) / sizeof(fr[0]); i++) {
 		uint64_t mf = atomic_load(&st->mf_hits);
 
@@ -1390,9 +1396,9 @@ static void test_megaflow_read(void **state)
 	unsigned n;
 
 	assert_non_null(v);
-	add(f, "table=0,priority=100,ip,nw_dst=10.0.0.3,actions=output:3");
+	add(f, "table=0,priority=100,ip,nw_dst=10.0.0.3,actions=output:4");
 	add(f, "table=0,priority=10,ip,actions=resubmit(,1)");
-	add(f, "table=1,priority=10,ip,actions=output:1");
+	add(f, "table=1,priority=10,ip,actions=output:2");
 	t = atomic_load(&f->sw->flows);
 	assert_int_equal(dp_flow_mf_read(f->ctx->flow, t, v, DP_FLOW_MF_ENTRIES), 0);
 	assert_int_equal(one(f, 0, 2), 1);
@@ -1402,18 +1408,18 @@ static void test_megaflow_read(void **state)
 	assert_int_equal(n, 2);
 	for (unsigned i = 0; i < n; i++) {
 		assert_int_equal(v[i].mask.in_port, 0xffff);
-		assert_int_equal(v[i].key.in_port, 0);
+		assert_int_equal(v[i].key.in_port, htons(1));		/* ports[0] */
 		assert_int_equal(v[i].mask.nw_dst, 0xffffffff);	/* table 0's priority 100 rule looked at it */
 		assert_int_equal(v[i].mask.nw_src, 0);
 		assert_int_equal(v[i].memo.n_out, 1);
-		assert_int_equal(v[i].memo.out[0].port, 1);
+		assert_int_equal(v[i].memo.out[0].port, 2);		/* output:2, ports[1] */
 		seen2 |= v[i].key.nw_dst == htonl(0x0a000002);
 		seen5 |= v[i].key.nw_dst == htonl(0x0a000005);
 	}
 	assert_true(seen2 && seen5);
 	assert_int_equal(dp_flow_mf_read(f->ctx->flow, t, v, 1), 1);
 	/* a new version: the old megaflows are not shown */
-	add(f, "table=1,priority=20,ip,nw_dst=10.0.0.9,actions=output:2");
+	add(f, "table=1,priority=20,ip,nw_dst=10.0.0.9,actions=output:3");
 	assert_int_equal(dp_flow_mf_read(f->ctx->flow, atomic_load(&f->sw->flows), v, DP_FLOW_MF_ENTRIES), 0);
 	free(v);
 }
@@ -1437,10 +1443,10 @@ static void *mf_reader_main(void *arg)
 		for (unsigned i = 0; i < n; i++) {
 			unsigned host = ntohl(v[i].key.nw_dst) & 0xff;
 
-			/* the rule set below: 10.0.0.H goes to port 1 + H % 4, none (a miss) when H % 4 is 3 */
+			/* the rule set below: 10.0.0.H goes to port 2 + H % 4, none (a miss) when H % 4 is 3 */
 			bool miss = (host & 3) == 3;
 
-			if (v[i].memo.n_out != !miss || (!miss && v[i].memo.out[0].port != 1 + (host & 3)) ||
+			if (v[i].memo.n_out != !miss || (!miss && v[i].memo.out[0].port != 2 + (host & 3)) ||
 			    (miss && !v[i].memo.miss_drops) ||
 			    v[i].mask.nw_dst != 0xffffffff || (ntohl(v[i].key.nw_dst) >> 8) != 0x0a0000)
 				r->wrong++;
@@ -1465,7 +1471,7 @@ static void test_megaflow_read_concurrent(void **state)
 	char text[128];
 
 	for (unsigned h = 0; h < 3; h++) {
-		snprintf(text, sizeof(text), "priority=%u,ip,nw_dst=10.0.0.%u/0.0.0.3,actions=output:%u", 10 + h, h, 1 + h);
+		snprintf(text, sizeof(text), "priority=%u,ip,nw_dst=10.0.0.%u/0.0.0.3,actions=output:%u", 10 + h, h, 2 + h);
 		add(f, text);
 	}
 	add(f, "priority=20,ip,nw_dst=10.0.0.0/24,nw_src=10.0.0.99,actions=drop");	/* every lookup reads nw_dst whole */
@@ -1528,7 +1534,7 @@ static void test_storm_keeps_established(void **state)
 
 	add(f, "priority=300,udp,tp_src=7,tp_dst=7,actions=drop");	/* every megaflow holds both ports */
 	add(f, "priority=200,ip,nw_src=192.0.2.1,actions=drop");	/* ... and the whole source address */
-	add(f, "priority=10,ip,actions=output:1");
+	add(f, "priority=10,ip,actions=output:2");
 	rnd_state = 12345;
 	for (unsigned r = 0; r < 50; r++)
 		flows_batch(f, 1, 200, PKT_BURST);	/* warm: every flow cached, hit a few times */
@@ -1559,7 +1565,7 @@ static void test_cache_ages_out_unused(void **state)
 
 	add(f, "priority=300,udp,tp_src=7,tp_dst=7,actions=drop");
 	add(f, "priority=200,ip,nw_src=192.0.2.1,actions=drop");
-	add(f, "priority=10,ip,actions=output:1");
+	add(f, "priority=10,ip,actions=output:2");
 	rnd_state = 777;
 	flows_batch(f, 1, 1, 1);	/* the version's megaflow mask */
 	t = atomic_load(&f->sw->flows);
@@ -1593,7 +1599,7 @@ static void test_copy_pool_full(void **state)
 {
 	struct fx *f = *state;
 
-	add(f, "in_port=0,actions=output:1,output:2,output:3");
+	add(f, "in_port=1,actions=output:2,output:3,output:4");
 	for (unsigned i = 0; i < PKT_BURST; i++)
 		frame(f, i, 1, 2, 2, 0);
 	forward(f, 0, PKT_BURST);
@@ -1625,11 +1631,11 @@ static void test_tunnel_fields(void **state)
 {
 	struct fx *f = *state;
 
-	add(f, "priority=10,tun_id=0x10,actions=output:1");
-	add(f, "priority=10,tun_id=0x20,tun_src=192.0.2.7,actions=output:2");
+	add(f, "priority=10,tun_id=0x10,actions=output:2");
+	add(f, "priority=10,tun_id=0x20,tun_src=192.0.2.7,actions=output:3");
 	add(f, "priority=10,tun_id=0x20,tun_dst=192.0.2.9,actions=drop");
-	add(f, "priority=5,in_port=3,actions=set_tunnel:0x30,output:0");
-	add(f, "priority=5,in_port=2,actions=set_field:0x40->tun_id,output:0,set_tunnel:0x41,output:1");
+	add(f, "priority=5,in_port=4,actions=set_tunnel:0x30,output:1");
+	add(f, "priority=5,in_port=3,actions=set_field:0x40->tun_id,output:1,set_tunnel:0x41,output:2");
 	add(f, "priority=0,actions=drop");
 	frame(f, 0, 1, 2, 2, 0);
 	tunneled(f, 0, 0x10, 5);
@@ -1673,11 +1679,11 @@ static void test_tunnel_dst(void **state)
 {
 	struct fx *f = *state;
 
-	add(f, "priority=10,ip,nw_dst=10.0.0.2,actions=set_field:172.31.0.2->tun_dst,output:1");
-	add(f, "priority=10,ip,nw_dst=10.0.0.3,actions=load:0xac1f0003->NXM_NX_TUN_IPV4_DST[],set_tunnel:0x7,output:1,"
-	       "set_field:172.31.0.4->tun_dst,output:2");
-	add(f, "priority=10,tun_id=0x20,actions=output:3");
-	add(f, "priority=0,actions=output:1");
+	add(f, "priority=10,ip,nw_dst=10.0.0.2,actions=set_field:172.31.0.2->tun_dst,output:2");
+	add(f, "priority=10,ip,nw_dst=10.0.0.3,actions=load:0xac1f0003->NXM_NX_TUN_IPV4_DST[],set_tunnel:0x7,output:2,"
+	       "set_field:172.31.0.4->tun_dst,output:3");
+	add(f, "priority=10,tun_id=0x20,actions=output:4");
+	add(f, "priority=0,actions=output:2");
 	for (unsigned round = 0; round < 3; round++) {
 		frame(f, 0, 1, 2, 2, 0);
 		frame(f, 1, 1, 2, 3, 0);
@@ -1738,15 +1744,15 @@ static void test_tunnel_ipv6(void **state)
 {
 	struct fx *f = *state;
 
-	add(f, "priority=20,tun_ipv6_src=fd00::7,tun_src=0.0.0.0,actions=output:1");
+	add(f, "priority=20,tun_ipv6_src=fd00::7,tun_src=0.0.0.0,actions=output:2");
 	add(f, "priority=20,tun_ipv6_dst=fd00::/16,tun_id=0x21,actions=drop");
-	add(f, "priority=20,tun_src=192.0.2.7,tun_ipv6_src=::/::,tun_ipv6_dst=::,actions=output:2");
-	add(f, "priority=10,ip,nw_dst=10.0.0.2,actions=set_field:fd00::2->tun_ipv6_dst,output:1,"
-	       "set_field:fd00::3->tun_ipv6_dst,output:2");
+	add(f, "priority=20,tun_src=192.0.2.7,tun_ipv6_src=::/::,tun_ipv6_dst=::,actions=output:3");
+	add(f, "priority=10,ip,nw_dst=10.0.0.2,actions=set_field:fd00::2->tun_ipv6_dst,output:2,"
+	       "set_field:fd00::3->tun_ipv6_dst,output:3");
 	add(f, "priority=10,ip,nw_dst=10.0.0.3,actions=set_field:fd00::2->tun_ipv6_dst,"
-	       "set_field:172.31.0.2->tun_dst,output:1");
-	add(f, "priority=10,ip,nw_dst=10.0.0.4,actions=set_field:fd00::2->tun_ipv6_dst,output:1,"
-	       "set_field:0.0.0.0->tun_dst,output:2");
+	       "set_field:172.31.0.2->tun_dst,output:2");
+	add(f, "priority=10,ip,nw_dst=10.0.0.4,actions=set_field:fd00::2->tun_ipv6_dst,output:2,"
+	       "set_field:0.0.0.0->tun_dst,output:3");
 	add(f, "priority=0,actions=drop");
 	frame(f, 0, 1, 2, 9, 0);
 	tunneled6(f, 0, 0x20, 7);
