@@ -525,6 +525,21 @@ static void seal(struct json_object *o)
 	json_object_object_add(o, "checksum", json_object_new_string(sum));
 }
 
+/* State directory DIR/@sub holding @o, sealed, as its state.json; @o is put. */
+static void put_state(const char *sub, struct json_object *o)
+{
+	char path[600];
+	const char *text;
+
+	seal(o);
+	text = json_object_to_json_string(o);
+	snprintf(path, sizeof(path), "%s/%s", dir, sub);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/%s/state.json", dir, sub);
+	spit(path, text, strlen(text));
+	json_object_put(o);
+}
+
 /*
  * A tunnel_fdb entry whose VNI is past 24 bits (a file edited, its
  * checksum made again) is not restored, and not as the VNI its low 32
@@ -813,23 +828,16 @@ static void test_numbers_hostile(void **state)
 		"[5]",
 		"{\"a\":1}",
 	};
-	char err[512], path[256], sub[16];
+	char err[512], sub[16];
 
 	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
 		struct json_object *o = json_tokener_parse(
 			"{\"format\":\"vsw-state\",\"version\":1,\"ports\":[{\"name\":\"a\",\"type\":\"vhost-user\","
 			"\"path\":\"/a\"},{\"name\":\"b\",\"type\":\"vhost-user\",\"path\":\"/b\"}],\"flows\":[]}");
-		const char *text;
 
 		json_object_object_add(o, "ofports", json_tokener_parse(refused[i]));
-		seal(o);
-		text = json_object_to_json_string(o);
 		snprintf(sub, sizeof(sub), "st8-%zu", i);
-		snprintf(path, sizeof(path), "%s/%s", dir, sub);
-		mkdir(path, 0700);
-		snprintf(path, sizeof(path), "%s/%s/state.json", dir, sub);
-		spit(path, text, strlen(text));
-		json_object_put(o);
+		put_state(sub, o);
 		start(sub);
 		err[0] = '\0';
 		if (vswd_state_restore(&v, err, sizeof(err)) != -1 || nports() != 0 ||
@@ -845,15 +853,8 @@ static void test_numbers_hostile(void **state)
 			"\"path\":\"/a\"},{\"name\":\"b\",\"type\":\"vhost-user\",\"path\":\"/b\"}],\"flows\":[],"
 			"\"ofports\":[{\"name\":\"a\",\"ofport\":1},{\"name\":\"b\",\"ofport\":5000},"
 			"{\"name\":\"ghost\",\"ofport\":2}]}");
-		const char *text;
 
-		seal(o);
-		text = json_object_to_json_string(o);
-		snprintf(path, sizeof(path), "%s/st9", dir);
-		mkdir(path, 0700);
-		snprintf(path, sizeof(path), "%s/st9/state.json", dir);
-		spit(path, text, strlen(text));
-		json_object_put(o);
+		put_state("st9", o);
 		start("st9");
 		add_config("cfg"); /* number 1 before the file is read: a's is taken */
 		assert_int_equal(vswd_state_restore(&v, err, sizeof(err)), 0);
@@ -951,8 +952,7 @@ static void test_full_slots_at_start(void **state)
 	struct json_object *o = json_tokener_parse(
 		"{\"format\":\"vsw-state\",\"version\":1,\"ports\":[{\"name\":\"s\",\"type\":\"vhost-user\",\"path\":\"/s\"}]}");
 	struct json_object *flows = json_object_new_array(), *ofports = json_object_new_array(), *e, *conf;
-	char err[256], path[256], line[64];
-	FILE *f;
+	char err[256], line[64];
 
 	for (int i = PORT_FIRST; i < PORT_MAX - 1; i++) {
 		snprintf(line, sizeof(line), "in_port=k%d actions=drop", i);
@@ -969,15 +969,7 @@ static void test_full_slots_at_start(void **state)
 	json_object_array_add(ofports, e);
 	json_object_object_add(o, "flows", flows);
 	json_object_object_add(o, "ofports", ofports);
-	seal(o);
-	snprintf(path, sizeof(path), "%s/st13", dir);
-	mkdir(path, 0700);
-	snprintf(path, sizeof(path), "%s/st13/state.json", dir);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(json_object_to_json_string(o), f);
-	fclose(f);
-	json_object_put(o);
+	put_state("st13", o);
 
 	start("st13");
 	assert_int_equal(vswd_state_load(&v, err, sizeof(err)), 0);
@@ -1006,17 +998,10 @@ static void test_request_vs_recorded(void **state)
 	struct json_object *o = json_tokener_parse(
 		"{\"format\":\"vsw-state\",\"version\":1,\"ports\":[{\"name\":\"b\",\"type\":\"vhost-user\",\"path\":\"/b\"}],"
 		"\"flows\":[],\"ofports\":[{\"name\":\"b\",\"ofport\":3}]}"), *conf;
-	char err[256], path[256], logpath[256], *log;
+	char err[256], logpath[256], *log;
 	int saved = dup(2), logfd;
-	const char *text;
 
-	seal(o);
-	text = json_object_to_json_string(o);
-	snprintf(path, sizeof(path), "%s/st14", dir);
-	mkdir(path, 0700);
-	snprintf(path, sizeof(path), "%s/st14/state.json", dir);
-	spit(path, text, strlen(text));
-	json_object_put(o);
+	put_state("st14", o);
 
 	start("st14");
 	assert_int_equal(vswd_state_load(&v, err, sizeof(err)), 0);
@@ -1042,6 +1027,24 @@ static void test_request_vs_recorded(void **state)
 	vswd_shutdown(&v);
 }
 
+/* vswd_state_restore() with vswd's log (stderr) going to @logpath, written anew; its return. */
+static int restore_logged(const char *logpath, char *err, size_t errlen)
+{
+	int saved, logfd, rc;
+
+	fflush(stderr);
+	saved = dup(2);
+	logfd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(saved >= 0 && logfd >= 0);
+	dup2(logfd, 2);
+	rc = vswd_state_restore(&v, err, errlen);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	close(logfd);
+	return rc;
+}
+
 /*
  * A state file as a vswd before numbers started at 1 wrote it (issue 14):
  * its first port a at number 0, b at 1 with the ofport_request=0 it was
@@ -1061,27 +1064,14 @@ static void test_numbers_zero_upgrade(void **state)
 		"\"flows\":[\"priority=5,in_port=a actions=output:b\",\"priority=6,in_port=c actions=output:a\"],"
 		"\"ofports\":[{\"name\":\"a\",\"ofport\":0},{\"name\":\"b\",\"ofport\":1},{\"name\":\"c\",\"ofport\":2}]}");
 	char err[256], path[256], logpath[256], *log, *file;
-	int saved = dup(2), logfd;
-	const char *text;
 
 	assert_non_null(o);
-	seal(o);
-	text = json_object_to_json_string(o);
-	snprintf(path, sizeof(path), "%s/st15", dir);
-	mkdir(path, 0700);
-	snprintf(path, sizeof(path), "%s/st15/state.json", dir);
-	spit(path, text, strlen(text));
-	json_object_put(o);
+	put_state("st15", o);
+	snprintf(path, sizeof(path), "%s/st15/state.json", dir);	/* read again after the upgrade */
 
 	start("st15");
 	snprintf(logpath, sizeof(logpath), "%s/st15.log", dir);
-	logfd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	fflush(stderr);
-	dup2(logfd, 2);
-	assert_int_equal(vswd_state_restore(&v, err, sizeof(err)), 0);
-	fflush(stderr);
-	dup2(saved, 2);
-	close(logfd);
+	assert_int_equal(restore_logged(logpath, err, sizeof(err)), 0);
 	assert_int_equal(vswd_port_slot(&v, "a"), 3);
 	assert_int_equal(vswd_port_slot(&v, "b"), 1);
 	assert_int_equal(vswd_port_slot_kept(&v, "c", false), 2);
@@ -1109,14 +1099,7 @@ static void test_numbers_zero_upgrade(void **state)
 
 	/* the rewritten file: the same numbers, nothing to say about 0 */
 	start("st15");
-	logfd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	fflush(stderr);
-	dup2(logfd, 2);
-	assert_int_equal(vswd_state_restore(&v, err, sizeof(err)), 0);
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
-	close(logfd);
+	assert_int_equal(restore_logged(logpath, err, sizeof(err)), 0);
 	assert_int_equal(vswd_port_slot(&v, "a"), 3);
 	assert_int_equal(vswd_port_slot(&v, "b"), 1);
 	assert_int_equal(vswd_port_slot_kept(&v, "c", false), 2);
