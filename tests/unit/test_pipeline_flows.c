@@ -924,6 +924,41 @@ static void diff_counts(struct fx *a, struct fx *b, unsigned iter)
 }
 
 /*
+ * The two switches of a differential test's iteration @iter: *@b new,
+ * *@a the test's own fixture at the first, new after (so every rule set
+ * starts from empty tables); pair_end() puts back what pair_begin() made.
+ */
+static void pair_begin(void **state, unsigned iter, struct fx **a, struct fx **b)
+{
+	void *st;
+
+	*a = *state;
+	fx_setup(&st);
+	*b = st;
+	if (iter) {
+		fx_setup(&st);
+		*a = st;
+	}
+}
+
+static void pair_end(void **state, unsigned iter, struct fx *a, struct fx *b)
+{
+	fx_teardown((void **)&b);
+	if (iter)
+		fx_teardown((void **)&a);
+	cur = *state;
+}
+
+/* Half the time, both switches' table 0 goes on to table 1 on a miss. */
+static void pair_maybe_miss_next(struct fx *a, struct fx *b)
+{
+	if (rnd(2)) {
+		assert_int_equal(flow_db_set_miss(a->db, 0, FLOW_MISS_NEXT), 0);
+		assert_int_equal(flow_db_set_miss(b->db, 0, FLOW_MISS_NEXT), 0);
+	}
+}
+
+/*
  * Replay equals running: two switches with the same random rule set
  * (rewrites, VLAN actions, dec_ttl, registers, resubmits, goto_table,
  * misses that continue), the same frames in the same order, one with its
@@ -944,23 +979,13 @@ static void test_replay_equals_run(void **state)
 
 	rnd_state = 0x9e3779b9u;
 	for (unsigned iter = 0; iter < 200; iter++) {
-		void *st;
-
-		fx_setup(&st);
-		b = st;
-		if (iter) {
-			fx_setup(&st);
-			a = st;
-		}
+		pair_begin(state, iter, &a, &b);
 		if (iter & 1)
 			diff_pipe(a, b);
 		else
 			for (unsigned r = 0, nr = 2 + rnd(6); r < nr; r++)
 				diff_rule(a, b, rnd(3));
-		if (rnd(2)) {
-			assert_int_equal(flow_db_set_miss(a->db, 0, FLOW_MISS_NEXT), 0);
-			assert_int_equal(flow_db_set_miss(b->db, 0, FLOW_MISS_NEXT), 0);
-		}
+		pair_maybe_miss_next(a, b);
 		diff_rule(a, b, 1);	/* at least one rule: a version to look up */
 		for (unsigned round = 0; round < 3; round++) {
 			for (unsigned fr = 0; fr < 96; fr++) {
@@ -970,11 +995,7 @@ static void test_replay_equals_run(void **state)
 			}
 		}
 		diff_counts(a, b, iter);
-		fx_teardown((void **)&b);
-		if (iter)
-			fx_teardown((void **)&a);
-		a = *state;
-		cur = a;
+		pair_end(state, iter, a, b);
 	}
 	print_message("replay vs run: %" PRIu64 " frames answered by a cache, %" PRIu64 " replayed with rewrites, %" PRIu64
 		      " of them by a megaflow\n", tally.replays, tally.write_replays, tally.mf_write_hits);
@@ -1118,22 +1139,12 @@ static void test_replay_equals_run_fields(void **state)
 
 	rnd_state = 0x85ebca6bu;
 	for (unsigned iter = 0; iter < 200; iter++) {
-		void *st;
-
-		fx_setup(&st);
-		b = st;
-		if (iter) {
-			fx_setup(&st);
-			a = st;
-		}
+		pair_begin(state, iter, &a, &b);
 		for (unsigned r = 0, nr = 1 + rnd(3); r < nr; r++)
 			fld_rule(a, b, 0);
 		for (unsigned r = 0, nr = 3 + rnd(6); r < nr; r++)
 			fld_rule(a, b, 1 + rnd(2));
-		if (rnd(2)) {
-			assert_int_equal(flow_db_set_miss(a->db, 0, FLOW_MISS_NEXT), 0);
-			assert_int_equal(flow_db_set_miss(b->db, 0, FLOW_MISS_NEXT), 0);
-		}
+		pair_maybe_miss_next(a, b);
 		fld_rule(a, b, 1);
 		for (unsigned round = 0; round < 3; round++)
 			for (unsigned fr = 0; fr < 96; fr++) {
@@ -1142,11 +1153,7 @@ static void test_replay_equals_run_fields(void **state)
 				diff_frame(a, b, frame_var_fields, iter, v, in, &tally);
 			}
 		diff_counts(a, b, iter);
-		fx_teardown((void **)&b);
-		if (iter)
-			fx_teardown((void **)&a);
-		a = *state;
-		cur = a;
+		pair_end(state, iter, a, b);
 	}
 	print_message("replay vs run, fields: %" PRIu64 " frames answered by a cache, %" PRIu64
 		      " replayed with rewrites, %" PRIu64 " of them by a megaflow\n",
