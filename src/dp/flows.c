@@ -221,13 +221,6 @@ static inline struct dp_flow_mf *mf_lookup(struct dp_flow *f, const struct flow_
 	return NULL;
 }
 
-/* True when @a and @b were made from frames of one shape (flow_memo_acts_fit()). */
-static inline bool acts_same_shape(const struct flow_memo_acts *a, const struct flow_memo_acts *b)
-{
-	return a->head_len == b->head_len && a->head == b->head && a->pkt_flags == b->pkt_flags && a->l3 == b->l3 &&
-	       a->l4 == b->l4;
-}
-
 /*
  * Frame @i's run (memo @m, with @ma when it wrote) as a megaflow: its key
  * as table 0 saw it (@k: a run that rewrites changed f->keys[i]) on the
@@ -271,7 +264,7 @@ static bool mf_insert(struct dp_flow *f, const struct flow_tables *t, unsigned i
 	e = mf_find(f, t, tag, k, mi, h);
 	if (e)	/* a frame before made it: this run's memo is for the same frames unless it replays for another shape */
 		return e->memo.flags == m->flags &&
-		       (!(m->flags & FLOW_MEMO_F_WRITES) || acts_same_shape(&f->mf_acts[e - f->mf], ma));
+		       (!(m->flags & FLOW_MEMO_F_WRITES) || flow_memo_acts_same_shape(&f->mf_acts[e - f->mf], ma));
 	e = CACHE_VICTIM(f->mf, DP_FLOW_MF_ENTRIES, t, tag, h);
 	if (!e)
 		return false;

@@ -448,6 +448,13 @@ static inline bool flow_memo_acts_fit(const struct flow_memo_acts *ma, const str
 	       pkt->ofs.l3 == ma->l3 && pkt->ofs.l4 == ma->l4 && !pkt->ofs.truncated;
 }
 
+/* True when @a and @b were made from frames of one shape: the fields flow_memo_acts_fit() compares. */
+static inline bool flow_memo_acts_same_shape(const struct flow_memo_acts *a, const struct flow_memo_acts *b)
+{
+	return a->head_len == b->head_len && a->head == b->head && a->pkt_flags == b->pkt_flags && a->l3 == b->l3 &&
+	       a->l4 == b->l4;
+}
+
 /*
  * flow_exec_run() for a packet whose key is the one the memo @m, @ma
  * (FLOW_MEMO_F_WRITES) was made from, on the version it was made on,
