@@ -1,6 +1,8 @@
 /* vsw-bench.c - load generator and sink on vsw's virtio-net front end: throughput, loss, round-trip latency. */
+#include <assert.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <errno.h>
 #include <signal.h>
@@ -12,6 +14,7 @@
 #include <unistd.h>
 
 #include "frontend/tcp_stream.h"
+#include "lib/cycles.h"
 #include "packet/csum.h"
 #include "packet/vnet_hdr.h"
 #include "vsw/virtio_net.h"
@@ -23,7 +26,9 @@
  * back ends that join them).  One thread:
  *
  *   throughput:  A sends UDP frames (N flows) flat out or at --rate, B counts
- *                them; loss = sent - received after a drain, by sequence number
+ *                them; loss = sent - received after a drain, by sequence number;
+ *                --dst-flows N: up to 16 M flows as testpmd's flowgen makes
+ *                them, each frame rewritten in six bytes (struct dst_flows)
  *   ping-pong:   A sends one frame, B answers it, A receives the answer:
  *                round-trip percentiles
  *
@@ -73,7 +78,8 @@ struct opts {
 	unsigned mss;
 	unsigned verify_every;		/* --tso: checksums and payload of one frame received in this many */
 	unsigned window;		/* --tso: sends in flight at most (0: open loop) */
-	unsigned lead_in;		/* --tso: seconds of traffic before the counted ones */
+	unsigned lead_in;		/* --tso, throughput: seconds of traffic before the counted ones */
+	unsigned dst_flows;		/* throughput: flowgen's flows (10.253.0.0 + i), 0: --flows instead */
 };
 
 /* The idle ports (--idle), opened after A and B. */
@@ -135,6 +141,91 @@ static void frame_stamp(uint8_t *f, uint64_t seq, uint64_t t)
 {
 	memcpy(f + 42, &seq, 8);
 	memcpy(f + 50, &t, 8);
+}
+
+/*
+ * --dst-flows N: the flows testpmd's flowgen engine sends (DPDK 22.11,
+ * app/test-pmd/flowgen.c), so that a rule set treats the frames of both
+ * generators alike: 10.254.0.0 port 1000 -> 10.253.0.0 + i port 1001 for
+ * flow i < N (a million flows reach 11.12.66.63), TTL 64, UDP checksum 0.
+ *
+ * Frame to frame only the destination address and the IP header checksum
+ * change, so a frame is a template with those six bytes rewritten: the
+ * checksum is the folded sum of the header's other words (constant, summed
+ * once) plus the new address's two words.  flowgen builds every frame anew
+ * and goes through its flows in order 0, 1, 2, ...; here flow i + 1 is the
+ * one @stride after flow i, a stride coprime with N near N / 1.618, so
+ * every flow comes once every N frames and frames in a row are far apart
+ * in the address space (no run of neighbours for a cache or a prefix tree
+ * to exploit).
+ */
+struct dst_flows {
+	unsigned n, stride, next;	/* flows; step; the flow of the next frame */
+	uint32_t base;			/* 10.253.0.0, host order */
+	uint32_t hdr_sum;		/* the IP header's words but the destination and the checksum, unfolded */
+};
+
+#define DST_FLOWS_MAX (1u << 24)	/* 10.253.0.0 + 2^24 - 1 = 11.252.255.255, still inside 10.0.0.0/7 */
+
+static unsigned gcd(unsigned a, unsigned b)
+{
+	while (b) {
+		unsigned t = a % b;
+
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
+/* The template of @size bytes in @f, and the state that rewrites it for each of @n flows. */
+static void dst_flows_init(struct dst_flows *d, uint8_t *f, unsigned size, unsigned n)
+{
+	frame_build(f, size, MAC_B, MAC_A, 0);
+	f[26] = 10, f[27] = 254, f[28] = 0, f[29] = 0;
+	memset(f + 30, 0, 4);
+	memset(f + 24, 0, 2);
+	f[34] = 1000 >> 8, f[35] = 1000 & 0xff;
+	f[36] = 1001 >> 8, f[37] = 1001 & 0xff;
+	d->n = n;
+	d->next = 0;
+	d->base = 10u << 24 | 253u << 16;
+	d->hdr_sum = 0;
+	for (unsigned i = 0; i < 20; i += 2)
+		d->hdr_sum += (uint32_t)f[14 + i] << 8 | f[15 + i];
+	d->stride = (unsigned)((double)n * 0.6180339887);
+	while (gcd(d->stride, n) != 1)
+		d->stride++;
+}
+
+/* Rewrite @f (from dst_flows_init()) for the next flow; returns that flow. */
+static unsigned dst_flows_write(struct dst_flows *d, uint8_t *f)
+{
+	unsigned flow = d->next;
+	uint32_t dst = d->base + flow, sum = d->hdr_sum + (dst >> 16) + (dst & 0xffff);
+
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (uint16_t)~(sum + (sum >> 16));
+	f[24] = (uint8_t)(sum >> 8), f[25] = (uint8_t)sum;
+	f[30] = (uint8_t)(dst >> 24), f[31] = (uint8_t)(dst >> 16), f[32] = (uint8_t)(dst >> 8), f[33] = (uint8_t)dst;
+	d->next += d->stride;
+	if (d->next >= d->n)
+		d->next -= d->n;
+	return flow;
+}
+
+/* Our invariant: the incremental checksum of the last flow's frame is the one csum_ipv4_hdr() gives. */
+static bool dst_flows_sum_ok(const struct dst_flows *d, const uint8_t *tmpl)
+{
+	struct dst_flows last = *d;
+	uint8_t f[42];
+	uint16_t want;
+
+	memcpy(f, tmpl, sizeof(f));
+	last.next = d->n - 1;
+	dst_flows_write(&last, f);
+	want = csum_ipv4_hdr(f + 14, 20);
+	return memcmp(&want, f + 24, 2) == 0;
 }
 
 static struct vuser *open_port_sized(const struct opts *o, const char *path, unsigned queue_size, char *err,
@@ -282,39 +373,76 @@ static void pace_sent(struct pace *p, unsigned n)
 	p->credit -= n;
 }
 
+/*
+ * A sends flat out (or at --rate), B counts what arrives and checks the
+ * sequence stamps.  Rates over the counted window (after --lead-in);
+ * loss and order over the whole run.  Who set the pace: the TSC cycles of
+ * the loop's rounds that moved a frame (busy: the generator's work, per
+ * frame B received and per such round), and of the rounds in which A's
+ * ring had no room for the whole burst (full: the generator waited for
+ * the switch).  Full near 0: the switch kept up, and the generator may be
+ * what limits the rate.
+ */
 static int run_throughput(const struct opts *o, struct vuser *a, struct vuser *b)
 {
 	static uint8_t frames[BURST][MAX_FRAME];
 	struct vuser_frame out[BURST], in[BURST];
+	uint64_t tsc_hz = cycles_calibrate(10);		/* sleeps 10 ms: before the clock starts */
 	uint64_t seq = 0, rx = 0, rx_bytes = 0, start = now_ns(), next_report = start + 1000000000ull;
-	uint64_t end = start + (uint64_t)o->seconds * 1000000000ull, last_tx = 0, last_rx = 0, out_of_order = 0;
-	uint64_t expect = 0, flooded = 0;
+	uint64_t counted_at = start + (uint64_t)o->lead_in * 1000000000ull, t_count = start;
+	uint64_t end = counted_at + (uint64_t)o->seconds * 1000000000ull, last_tx = 0, last_rx = 0, out_of_order = 0;
+	uint64_t expect = 0, flooded = 0, base_tx = 0, base_rx = 0, base_bytes = 0, t_end;
+	uint64_t busy = 0, busy_rounds = 0, full = 0, c_last = cycles_now();
 	struct pace pace = { o->rate, 0, BURST * 4, start }, flood_pace = { o->flood_rate, 0, BURST, start };
-	unsigned second = 0;
+	unsigned second = 0, at[BURST];
+	bool counting = !o->lead_in, moved = false, short_tx = false;
 	static uint8_t bcast[MAX_FRAME];
 	struct vuser_frame fl[BURST];
+	struct dst_flows df = { 0 };
 
 	for (unsigned i = 0; i < BURST; i++) {
-		frame_build(frames[i], o->size, MAC_B, MAC_A, 0);
+		if (o->dst_flows)
+			dst_flows_init(&df, frames[i], o->size, o->dst_flows);
+		else
+			frame_build(frames[i], o->size, MAC_B, MAC_A, 0);
 		out[i] = (struct vuser_frame){ frames[i], o->size };
 		fl[i] = (struct vuser_frame){ bcast, o->size };
 	}
+	assert(!o->dst_flows || dst_flows_sum_ok(&df, frames[0]));
 	frame_build(bcast, o->size, (const uint8_t[6]){ 0xff, 0xff, 0xff, 0xff, 0xff, 0xff }, MAC_C, 0);
 	while (!stop) {
-		uint64_t t = now_ns();
-		unsigned want, n;
+		uint64_t t = now_ns(), c = cycles_now();
+		unsigned want, n, got;
 
+		if (counting) {
+			busy += moved ? c - c_last : 0;
+			busy_rounds += moved;
+			full += short_tx ? c - c_last : 0;
+		}
+		c_last = c;
 		if (t >= end)
 			break;
+		if (!counting && t >= counted_at) {
+			counting = true;
+			t_count = t;
+			base_tx = seq;
+			base_rx = rx;
+			base_bytes = rx_bytes;
+		}
 		want = pace_want(&pace, t, BURST);
 		for (unsigned i = 0; i < want; i++) {
 			unsigned flow = (unsigned)((seq + i) % o->flows);
 
-			if (o->flows > 1)
+			if (o->dst_flows)
+				at[i] = dst_flows_write(&df, frames[i]);
+			else if (o->flows > 1)
 				frame_build(frames[i], o->size, MAC_B, MAC_A, flow);
 			frame_stamp(frames[i], seq + i, 0);
 		}
 		n = want ? vuser_tx_burst(a, 0, out, want) : 0;
+		short_tx = n < want;
+		if (short_tx && o->dst_flows)
+			df.next = at[n];	/* the refused frames' flows go first next time */
 		seq += n;
 		pace_sent(&pace, n);
 		if (o->flood_rate > 0 && nidle) {
@@ -326,8 +454,8 @@ static int run_throughput(const struct opts *o, struct vuser *a, struct vuser *b
 				pace_sent(&flood_pace, k);
 			}
 		}
-		n = vuser_rx_burst(b, 0, in, BURST);
-		for (unsigned i = 0; i < n; i++) {
+		got = vuser_rx_burst(b, 0, in, BURST);
+		for (unsigned i = 0; i < got; i++) {
 			uint64_t s;
 
 			if (in[i].len >= 50) {
@@ -337,7 +465,8 @@ static int run_throughput(const struct opts *o, struct vuser *a, struct vuser *b
 			}
 			rx_bytes += in[i].len;
 		}
-		rx += n;
+		rx += got;
+		moved = n || got;
 		if (t >= next_report) {
 			if (!o->json)
 				printf("%3u s: tx %.3f Mpps, rx %.3f Mpps\n", ++second, (seq - last_tx) / 1e6,
@@ -348,25 +477,36 @@ static int run_throughput(const struct opts *o, struct vuser *a, struct vuser *b
 			next_report += 1000000000ull;
 		}
 	}
+	t_end = now_ns();
 	/* Drain: what is still in flight arrives within a few milliseconds. */
 	for (uint64_t d = now_ns() + 200000000ull; now_ns() < d;)
 		rx += vuser_rx_burst(b, 0, in, BURST);
 	{
-		double secs = (double)(now_ns() - start) / 1e9 - 0.2;
-		uint64_t lost = seq > rx ? seq - rx : 0;
+		double secs = (double)(t_end - t_count) / 1e9, window = (double)tsc_hz * secs;
+		uint64_t lost = seq > rx ? seq - rx : 0, tx_c = seq - base_tx, rx_c = rx - base_rx;
+		double cpf = rx_c ? (double)busy / (double)rx_c : 0.0;
+		double per_round = busy_rounds ? (double)rx_c / (double)busy_rounds : 0.0;
 
 		if (o->json)
-			printf("{\"mode\":\"throughput\",\"size\":%u,\"flows\":%u,\"seconds\":%.3f,\"tx\":%" PRIu64
-			       ",\"rx\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"out_of_order\":%" PRIu64
-			       ",\"tx_mpps\":%.4f,\"rx_mpps\":%.4f,\"rx_gbps\":%.4f,\"idle\":%u,\"flooded\":%" PRIu64 "}\n",
-			       o->size, o->flows, secs, seq, rx, lost, out_of_order, seq / secs / 1e6, rx / secs / 1e6,
-			       rx_bytes * 8 / secs / 1e9, nidle, flooded);
-		else
+			printf("{\"mode\":\"throughput\",\"size\":%u,\"flows\":%u,\"dst_flows\":%u,\"stride\":%u,"
+			       "\"seconds\":%.3f,\"lead_in\":%u,\"tx\":%" PRIu64 ",\"rx\":%" PRIu64 ",\"lost\":%" PRIu64
+			       ",\"out_of_order\":%" PRIu64 ",\"tx_mpps\":%.4f,\"rx_mpps\":%.4f,\"rx_gbps\":%.4f,"
+			       "\"tx_all\":%" PRIu64 ",\"rx_all\":%" PRIu64 ",\"busy_cycles\":%" PRIu64
+			       ",\"busy_share\":%.4f,\"cycles_per_rx\":%.1f,\"rx_per_busy_round\":%.2f"
+			       ",\"tx_full_share\":%.4f,\"tsc_hz\":%" PRIu64 ",\"idle\":%u,\"flooded\":%" PRIu64 "}\n",
+			       o->size, o->flows, o->dst_flows, df.stride, secs, o->lead_in, tx_c, rx_c, lost, out_of_order,
+			       tx_c / secs / 1e6, rx_c / secs / 1e6, (rx_bytes - base_bytes) * 8 / secs / 1e9, seq, rx,
+			       busy, busy / window, cpf, per_round, full / window, tsc_hz, nidle, flooded);
+		else {
 			printf("summary: %u B, %u flows, %.1f s: tx %" PRIu64 " (%.3f Mpps), rx %" PRIu64
 			       " (%.3f Mpps, %.3f Gbit/s), lost %" PRIu64 " (%.4f %%), out of order %" PRIu64 "\n",
-			       o->size, o->flows, secs, seq, seq / secs / 1e6, rx, rx / secs / 1e6,
-			       rx_bytes * 8 / secs / 1e9, lost, seq ? 100.0 * (double)lost / (double)seq : 0.0,
-			       out_of_order);
+			       o->size, o->dst_flows ? o->dst_flows : o->flows, secs, tx_c, tx_c / secs / 1e6, rx_c,
+			       rx_c / secs / 1e6, (rx_bytes - base_bytes) * 8 / secs / 1e9, lost,
+			       seq ? 100.0 * (double)lost / (double)seq : 0.0, out_of_order);
+			printf("generator: busy %.0f %% of the window, %.0f cycles per frame received (%.1f frames a busy "
+			       "round); A's ring full %.0f %% of the window\n",
+			       100 * busy / window, cpf, per_round, 100 * full / window);
+		}
 	}
 	return rx ? 0 : 1;
 }
@@ -606,6 +746,9 @@ static void usage(FILE *f)
 		   "  --server             listen on the sockets (the back end connects as client)\n"
 		   "  --size BYTES         frame size without FCS (60..9018, default 64)\n"
 		   "  --flows N            distinct MAC/IP/UDP sources (default 1)\n"
+		   "  --dst-flows N        throughput: N IPv4/UDP flows as testpmd's flowgen sends them\n"
+		   "                       (10.254.0.0:1000 -> 10.253.0.0 + i:1001, i < N <= 16777216),\n"
+		   "                       in a stride coprime with N; a few cycles a frame\n"
 		   "  --rate PPS           transmit rate (default: flat out)\n"
 		   "  --seconds S          duration (default 5)\n"
 		   "  --pingpong [N]       round-trip latency over N samples (default 10000)\n"
@@ -628,7 +771,8 @@ static void usage(FILE *f)
 		   "  --no-guest-tso       --tso: B acks no receive offload (the switch must segment)\n"
 		   "  --verify-every N     --tso: checksums and payload of 1 frame in N (power of 2, default 64)\n"
 		   "  --window N           --tso: sends in flight at most (default 4; 0: open loop)\n"
-		   "  --lead-in S          --tso: seconds of traffic before the counted ones (default 0)\n"
+		   "  --lead-in S          --tso and throughput: seconds of traffic before the counted ones\n"
+		   "                       (default 0)\n"
 		   "  --json               one JSON summary line\n");
 }
 
@@ -648,7 +792,8 @@ int main(int argc, char **argv)
 		{ "hold", no_argument, NULL, 'H' }, { "tso", no_argument, NULL, 'T' },
 		{ "mss", required_argument, NULL, 'm' }, { "no-guest-tso", no_argument, NULL, 'G' },
 		{ "verify-every", required_argument, NULL, 'V' }, { "window", required_argument, NULL, 'W' },
-		{ "lead-in", required_argument, NULL, 'I' }, { "in-order", no_argument, NULL, 'O' }, { 0 },
+		{ "lead-in", required_argument, NULL, 'I' }, { "in-order", no_argument, NULL, 'O' },
+		{ "dst-flows", required_argument, NULL, 'D' }, { 0 },
 	};
 	struct opts o = { .size = 64, .flows = 1, .seconds = 5, .samples = 10000, .queue_size = 256, .warmup = -1,
 			  .idle_queue_size = 64, .mss = 1448, .verify_every = 64,
@@ -689,6 +834,7 @@ int main(int argc, char **argv)
 		case 'V': o.verify_every = (unsigned)atoi(optarg); break;
 		case 'W': o.window = (unsigned)atoi(optarg); break;
 		case 'I': o.lead_in = (unsigned)atoi(optarg); break;
+		case 'D': o.dst_flows = (unsigned)strtoul(optarg, NULL, 10); if (!o.dst_flows) o.dst_flows = UINT_MAX; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -698,7 +844,8 @@ int main(int argc, char **argv)
 	if (!o.a || !o.b || o.size < 60 || o.size > (o.tso ? TCP_STREAM_FRAME_MAX : MAX_FRAME) || o.flows < 1 ||
 	    o.flows > 65535 || o.samples < 1 || (o.idle_count && (!o.idle_fmt || !strstr(o.idle_fmt, "%u"))) ||
 	    o.pingpong + o.flood + o.hold + o.tso > 1 || (o.tso && (o.flows > 1 || o.flood_rate > 0)) || o.mss < 1 ||
-	    o.mss > 9000 || !o.verify_every || (o.verify_every & (o.verify_every - 1))) {
+	    o.mss > 9000 || !o.verify_every || (o.verify_every & (o.verify_every - 1)) ||
+	    (o.dst_flows && (o.dst_flows > DST_FLOWS_MAX || o.flows > 1 || o.pingpong + o.flood + o.hold + o.tso))) {
 		usage(stderr);
 		return 2;
 	}
