@@ -5,7 +5,7 @@
                                     [--sizes 64,1518] [--rings split,packed] [--quick] [--perf]
                                     [--doc docs/PERFORMANCE.md | --no-doc] [--json FILE] [--keep]
                                     [--from-json FILE] ... (--help)
-    python3 scripts/bench-switch.py --flow-sweep          (issue 14: flow tables vs OVS-DPDK, N flows)
+    python3 scripts/bench-switch.py --flow-sweep [--flow-gen vsw-bench]   (issue 14: flow tables vs OVS-DPDK, N flows)
     python3 scripts/bench-switch.py [--flows FILE] [--flows-n N,...] [--only vsw,vsw-normal,ovs,...]
     python3 scripts/bench-switch.py --tso [--only vsw,dpdk,ovs] [--samples N] [--seconds S]   (issue 15)
 
@@ -29,10 +29,13 @@ default rule set (2 tables, 14 masks).  --flows-n N,... switches the
 generator to testpmd's flowgen engine with --flowgen-flows=N: an open loop,
 since flowgen builds every frame and frees what it receives, so the rate
 is the frames the generator received back on its two ports, i.e. what
-the switch forwarded; the same generator for every system (vsw-bench's
-flows vary MACs in one direction only).  --flow-sweep runs N = 1, 1k, 10k,
-100k, 1M with pipeline.flows for vsw and ovs and, in full, rewrites the
-"Flow tables (issue 14)" section of docs/PERFORMANCE.md.  vsw-normal is
+the switch forwarded; the same generator for every system.  --flow-gen
+vsw-bench sends the same flows with vsw-bench --dst-flows N instead (A ->
+B, one direction, a few cycles a frame: flowgen costs about what the
+switch does, and caps both switches at small N).  --flow-sweep runs N = 1,
+1k, 10k, 100k, 1M with pipeline.flows for vsw and ovs and, in full,
+rewrites the "Flow tables (issue 14)" section of docs/PERFORMANCE.md (with
+vsw-bench: the "Flow tables with vsw-bench (issue 14)" section).  vsw-normal is
 vswd with scripts/bench-flows/normal.flows (`priority=0,actions=normal`),
 to run next to vsw in the mac loop (the normal-only table within 5 %).
 
@@ -58,6 +61,7 @@ a --quick run also fails when any sample or cycles-per-frame figure failed.
 import argparse
 import datetime
 import json
+import math
 import os
 import platform
 import re
@@ -98,6 +102,8 @@ GEN_BUSY_LIMIT = 0.90         # a generator busier than this may be what limits 
 FLOWS_DIR = os.path.join(REPO, "scripts", "bench-flows")
 FLOW_SWEEP_N = [1, 1000, 10000, 100000, 1000000]
 FLOW_SECTION = "Flow tables (issue 14)"
+FLOW_VB_SECTION = "Flow tables with vsw-bench (issue 14)"     # the same sweep, the second generator
+FLOW_GENS = ("flowgen", "vsw-bench")
 TSO_SYSTEMS = ["vsw", "dpdk", "ovs"]
 TSO_SECTION = "Switching with TSO (issue 15)"
 OVS_TSO_LOG = "Userspace TCP Segmentation Offloading support enabled"
@@ -228,12 +234,23 @@ def flows_for_ovs(text):
 
 
 FLOW_DUMP_FWD = re.compile(r"n_packets=(\d+).*actions=.*\b(output|normal|NORMAL)\b")
+FLOW_DUMP_IN_PORT = re.compile(r"\bin_port=([\w-]+)")
 
 
-def rule_packets(dump):
+def rule_packets(dump, in_port=None):
     """`vswctl flow dump` or `ovs-ofctl dump-flows` -> packets counted by the rules that forward (output,
-    normal): proof that the rule set, not a default, moved the frames."""
-    return sum(int(m.group(1)) for m in map(FLOW_DUMP_FWD.search, dump.splitlines()) if m)
+    normal): proof that the rule set, not a default, moved the frames.  With @in_port (the names a switch may
+    print for one port, e.g. ("p0", "1")), only the rules that can take that port's frames: those that match it
+    and those that match no in_port."""
+    n = 0
+    for line in dump.splitlines():
+        m = FLOW_DUMP_FWD.search(line)
+        if not m:
+            continue
+        port = FLOW_DUMP_IN_PORT.search(line.split("actions=", 1)[0])
+        if in_port is None or port is None or port.group(1) in in_port:
+            n += int(m.group(1))
+    return n
 
 
 def flows_self_test():
@@ -256,6 +273,21 @@ def flows_self_test():
             " duration=1.2s, n_packets=3, n_bytes=180, priority=0 actions=normal\n")
     if rule_packets(dump) != 15:
         raise BenchError("flows self-test: rule_packets gave %d, want 15" % rule_packets(dump))
+    # vsw-bench sends from p0 only: the p1 rules' packets are not counted, the rules without in_port are
+    vsw_dump = (" duration=3.7s, n_packets=7, n_bytes=420, idle_age=0, table=1,priority=200,ip,in_port=p0 "
+                "actions=output:p1\n"
+                " duration=3.7s, n_packets=11, n_bytes=660, idle_age=0, table=1,priority=200,ip,in_port=p1 "
+                "actions=output:p0\n"
+                " duration=3.7s, n_packets=3, n_bytes=180, priority=0 actions=normal\n")
+    ovs_dump = (" cookie=0x0, duration=1.2s, table=1, n_packets=5, n_bytes=300, priority=100,in_port=1 "
+                "actions=output:2\n"
+                " cookie=0x0, duration=1.2s, table=1, n_packets=13, n_bytes=780, priority=100,in_port=2 "
+                "actions=output:1\n"
+                " cookie=0x0, duration=1.2s, table=0, n_packets=9, n_bytes=540, priority=0 actions=drop\n")
+    for dump, names, want in ((vsw_dump, VswSut.P0_NAMES, 10), (ovs_dump, OvsSut.P0_NAMES, 5)):
+        if rule_packets(dump, names) != want:
+            raise BenchError("flows self-test: rule_packets(in_port %s) gave %d, want %d" % (
+                names, rule_packets(dump, names), want))
     for of13 in ("in_port=p0,actions=goto_table:1\n", "table=1,in_port=p0,actions=output:p1\n"):
         if flows_for_ovs(of13)[1] != ["-O", "OpenFlow13"]:
             raise BenchError("flows self-test: %r did not ask for OpenFlow 1.3" % of13)
@@ -287,6 +319,7 @@ def flows_self_test():
 class VswSut:
     """vswd with two vhost-user server ports; the front ends connect as clients."""
     gen_server = False
+    P0_NAMES = ("p0", "1")      # port p0 in `vswctl flow dump`: its name (numbers from 1 if a rule gave one)
 
     def __init__(self, ctx, tag, busy_poll=True, timing=True, bindir=None, flows=None):
         d = ctx.path("v" + tag)
@@ -314,9 +347,9 @@ class VswSut:
             # The rule set in place of the learning bridge, before the generator connects.
             run([os.path.join(self.bin, "vswctl"), "--ctl", self.ctl, "flow", "replace", flows], timeout=30)
 
-    def rule_packets(self):
+    def rule_packets(self, in_port=None):
         return rule_packets(run([os.path.join(self.bin, "vswctl"), "--ctl", self.ctl, "flow", "dump"],
-                                timeout=30).stdout)
+                                timeout=30).stdout, in_port)
 
     def cycles_counters(self):
         """The workers' counters (vswctl stats) and the CPU time of vswd's threads, read back to back."""
@@ -396,6 +429,7 @@ class DpdkSut:
 class OvsSut:
     """ovsdb-server + ovs-vswitchd (DPDK) in a private directory; netdev bridge, two dpdkvhostuserclient ports."""
     gen_server = True
+    P0_NAMES = ("1", "vhu0")    # vhu0 in dump-flows: OpenFlow port 1 (the name only when printed to a terminal)
 
     def __init__(self, ctx, tag, flows=None, tso=False):
         d = ctx.path("o" + tag)
@@ -469,8 +503,9 @@ class OvsSut:
         run(["ovs-ofctl", "add-flow", "br0", "in_port=1,actions=output:2"], env=self.env)
         run(["ovs-ofctl", "add-flow", "br0", "in_port=2,actions=output:1"], env=self.env)
 
-    def rule_packets(self):
-        return rule_packets(run(["ovs-ofctl"] + self.of_opts + ["dump-flows", "br0"], env=self.env, timeout=30).stdout)
+    def rule_packets(self, in_port=None):
+        return rule_packets(run(["ovs-ofctl"] + self.of_opts + ["dump-flows", "br0"], env=self.env, timeout=30).stdout,
+                            in_port)
 
     def appctl(self, *words):
         r = run(["ovs-appctl", "-t", self.d + "/vswitchd.ctl"] + list(words), env=self.env, check=False, timeout=15)
@@ -719,7 +754,7 @@ class Generator:
             pids["sut"] = sut.pid
         counted = hasattr(sut, "cycles_counters")
         k0 = k1 = cycles_error = None
-        p0 = {k: proc_cpu_seconds(v) for k, v in pids.items()}
+        p0, tp0 = {k: proc_cpu_seconds(v) for k, v in pids.items()}, time.monotonic()
         try:
             k0 = sut.cycles_counters() if counted else None
         except Exception as e:  # noqa: BLE001 - the rate is still measured
@@ -912,9 +947,31 @@ def start_sut(ctx, system, tag, tso=False):
     return KernelSut(ctx, tag)
 
 
-def tput_key(system, ring, size, flows_n):
-    """Results key of a throughput sample: the mac loop's, or flowgen's with its number of flows."""
-    return ("tput", system, ring, size) if flows_n is None else ("ftput", system, ring, size, flows_n)
+# Results kinds of the flow modes, per generator: a kind of their own, so that the samples never mix.
+FLOW_KINDS = {"flowgen": {"tput": "ftput", "cycles": "fcycles", "rules": "rules"},
+              "vsw-bench": {"tput": "vftput", "cycles": "vfcycles", "rules": "vrules"}}
+FLOW_SAMPLE_KINDS = ("ftput", "fcycles", "vftput", "vfcycles")      # keys with the number of flows
+
+
+def tput_key(system, ring, size, flows_n, gen="flowgen"):
+    """Results key of a throughput sample: the mac loop's, or a flow generator's with its number of flows."""
+    return ("tput", system, ring, size) if flows_n is None else (FLOW_KINDS[gen]["tput"], system, ring, size,
+                                                                  flows_n)
+
+
+def check_rules(sut, res, key, rnd, in_port=None):
+    """After a session through a rule set: its forwarding rules (those that take @in_port's frames, if given)
+    must have counted packets, or the rule set did not move the frames: a failure under @key."""
+    if not getattr(sut, "flows", None):
+        return
+    try:
+        n = sut.rule_packets(in_port)
+        log("    rules that forward%s counted %d packets" % (" from p0" if in_port else "", n))
+        if n == 0:
+            raise BenchError("the rule set's forwarding rules%s counted no packet" % (
+                " that take p0's frames" if in_port else ""))
+    except Exception as e:  # noqa: BLE001
+        res.fail(key, "%s; switch: %s" % (e, sut.diag()), rnd)
 
 
 def session(ctx, res, system, ring, rnd, sizes, flows_n=None):
@@ -983,16 +1040,7 @@ def session(ctx, res, system, ring, rnd, sizes, flows_n=None):
                                 break
             finally:
                 gen.close()
-        if getattr(sut, "flows", None):
-            # The frames went through the rule set: its forwarding rules counted them.
-            try:
-                n = sut.rule_packets()
-                log("    rules that forward counted %d packets" % n)
-                if n == 0:
-                    raise BenchError("the rule set's forwarding rules counted no packet")
-            except Exception as e:  # noqa: BLE001
-                res.fail(("rules", system, ring_key, 0) + (() if flows_n is None else (flows_n,)),
-                         "%s; switch: %s" % (e, sut.diag()), rnd)
+        check_rules(sut, res, ("rules", system, ring_key, 0) + (() if flows_n is None else (flows_n,)), rnd)
         if system == "kernel" or flows_n is not None:
             return
         if args.pingpong:
@@ -1011,6 +1059,144 @@ def session(ctx, res, system, ring, rnd, sizes, flows_n=None):
                     log("    vsw-bench %4d B  rx %7.3f Mpps  lost %d" % (s, r["mpps"], r["lost"]))
                 except Exception as e:  # noqa: BLE001
                     res.fail(("vbtput", system, ring, s), str(e), rnd)
+    finally:
+        sut.close()
+        close_new(before)
+
+
+# ---------------------------------------------------------------- flow tables with vsw-bench (issue 14)
+
+def wait_traffic(sut, proc, timeout):
+    """Until the switch's frame counter moved by more than a thousand frames (vsw-bench connected and
+    started sending), or BenchError: vsw-bench exited or nothing came within @timeout seconds."""
+    f0 = sut.cycles_counters()["frames"]
+    deadline = time.monotonic() + timeout
+    while sut.cycles_counters()["frames"] - f0 <= 1000:
+        if not proc.alive():
+            raise BenchError("vsw-bench exited (%s) before it sent: %s" % (proc.p.poll(), proc.tail(400)))
+        if time.monotonic() > deadline:
+            raise BenchError("no traffic through the switch within %d s of vsw-bench's start" % timeout)
+        time.sleep(0.05)
+
+
+def vsw_bench_flows(ctx, sut, ring, size, flows_n, tag):
+    """One sample: vsw-bench --dst-flows @flows_n, A -> switch -> B, frames of @size bytes (with FCS).
+
+    The rate is what B received in vsw-bench's counted window (after
+    --warmup seconds of lead-in: the first pass over the flows fills the
+    caches).  The switch's counters are read inside that window: once its
+    frame counter shows the traffic, after the lead-in and before the end.
+    """
+    a = ctx.args
+    seconds, lead_in = max(1, int(round(a.seconds))), max(1, int(math.ceil(a.warmup)))
+    argv = ["taskset", "-c", ctx.gen_cpu, os.path.join(ctx.bin, "vsw-bench"), "--a", sut.socks[0], "--b",
+            sut.socks[1], "--size", size - 4, "--dst-flows", flows_n, "--seconds", seconds, "--lead-in", lead_in,
+            "--queue-size", a.queue_size, "--json"]
+    if ring == "packed":
+        argv.append("--packed")
+    if sut.gen_server:
+        argv.append("--server")
+    counted = hasattr(sut, "cycles_counters")
+    k0 = k1 = cycles_error = None
+    pids = {"sut": sut.pid} if sut.pid else {}
+    proc = Proc([str(x) for x in argv], ctx.logpath("vsw-bench-flows-" + tag), name="vsw-bench")
+    try:
+        pids["gen"] = proc.pid
+        try:
+            wait_traffic(sut, proc, 30)
+        except Exception as e:  # noqa: BLE001
+            if not proc.alive():
+                raise
+            cycles_error = "the switch's counters: %s" % e      # the rate is still measured
+            counted = False
+        # Inside the counted window: from 0.15 s after it starts to 0.25 s before it ends.
+        time.sleep(lead_in + 0.15)
+        p0 = {k: proc_cpu_seconds(v) for k, v in pids.items()}
+        try:
+            k0 = sut.cycles_counters() if counted else None
+        except Exception as e:  # noqa: BLE001
+            cycles_error = "reading the switch's counters: %s" % e
+        time.sleep(max(0.3, seconds - 0.4))
+        try:
+            k1 = sut.cycles_counters() if k0 else None
+        except Exception as e:  # noqa: BLE001
+            cycles_error = "reading the switch's counters: %s" % e
+        p1, tp1 = {k: proc_cpu_seconds(v) for k, v in pids.items()}, time.monotonic()
+        rc = proc.wait(seconds + 30)
+        out = proc.tail(1 << 16)
+    finally:
+        proc.close()
+    line = next((x for x in reversed(out.splitlines()) if x.startswith("{")), None)
+    if rc != 0 or not line:
+        raise BenchError("vsw-bench exit %s: %s" % (rc, out.strip()[-400:]))
+    res = json.loads(line)
+    res["buffer_bytes"] = res.pop("size", None)
+    res.update({"size": size, "flows_n": flows_n, "generator": "vsw-bench", "mpps": res["rx_mpps"],
+                "gen_busy": res["busy_share"], "gen_cycles_per_frame": res["cycles_per_rx"],
+                "gen_full_share": res["tx_full_share"], "tsc_hz": res["tsc_hz"],
+                "tsc_hz_source": "vsw-bench cycles_calibrate", "gbps": res["rx_gbps"] * size / (size - 4),
+                "lost_share": res["lost"] / res["tx_all"] if res["tx_all"] else None})
+    # The share of a CPU our busy-polling processes got: below 1, something else ran there.
+    for k in pids:
+        if p0.get(k) is not None and p1.get(k) is not None:
+            res[k + "_cpu_share"] = (p1[k] - p0[k]) / (tp1 - tp0)
+    if k0 and k1:
+        dt = k1["t"] - k0["t"]
+        try:
+            # The switch's frames against what B received at vsw-bench's rate over the switch's window.
+            res.update(switch_cycles(sut, k0, k1, res["tsc_hz"], res["rx_mpps"] * 1e6 * dt))
+        except Exception as e:  # noqa: BLE001
+            cycles_error = str(e)
+        cycles_error = res.pop("cycles_error", None) or cycles_error
+    if cycles_error:
+        res["cycles_error"] = cycles_error
+    if res["rx"] < 1000 * res["seconds"]:
+        raise BenchError("no traffic: B received %d frames in %.1f s (A sent %d)" % (
+            res["rx"], res["seconds"], res["tx"]))
+    return res
+
+
+def vsw_bench_flow_session(ctx, res, system, ring, rnd, sizes, flows_n):
+    """One configuration and number of flows with vsw-bench, from a fresh switch: each size, then the rule
+    counters (the p0 -> p1 rules only: A on p0 sends, B on p1 only receives)."""
+    args = ctx.args
+    tag = ctx.next_tag()
+    log("  [round %d] %-6s %-6s  %d flows, vsw-bench" % (rnd, system, ring, flows_n))
+    before = live_children()
+    try:
+        sut = start_sut(ctx, system, tag)
+    except Exception as e:  # noqa: BLE001
+        close_new(before)
+        for s in sizes:
+            res.fail(tput_key(system, ring, s, flows_n, "vsw-bench"), "start: %s" % e, rnd)
+        return
+    try:
+        for s in sizes:
+            key = tput_key(system, ring, s, flows_n, "vsw-bench")
+            try:
+                r, best = None, -1.0
+                for attempt in range(1 + args.retries):
+                    x = vsw_bench_flows(ctx, sut, ring, s, flows_n, "%s-%d" % (tag, attempt))
+                    q = min(x.get("sut_cpu_share", 1.0), x.get("gen_cpu_share", 1.0))
+                    x["attempts"] = attempt + 1
+                    if q > best:
+                        r, best = x, q
+                    if q >= 0.9:
+                        break
+                    got = ["%.0f%%" % (100 * x[k]) if k in x else "-" for k in ("sut_cpu_share", "gen_cpu_share")]
+                    log("    %4d B  %7.3f Mpps  disturbed (switch got %s, generator %s): again" % (
+                        s, x["mpps"], got[0], got[1]))
+                res.add(key, r, rnd)
+                if r.get("cycles_error"):
+                    res.fail(("vfcycles", system, ring, s, flows_n), r["cycles_error"], rnd)
+                log("    %4d B  %7.3f Mpps B received  lost %.4f  gen busy %3.0f%% (%.0f cycles/frame, A's ring "
+                    "full %3.0f%%)  CPU got: switch %s%s" % (
+                        s, r["mpps"], r["lost_share"] or 0, 100 * r["gen_busy"], r["gen_cycles_per_frame"],
+                        100 * r["gen_full_share"],
+                        "%3.0f%%" % (100 * r["sut_cpu_share"]) if "sut_cpu_share" in r else "  - ", cycles_note(r)))
+            except Exception as e:  # noqa: BLE001
+                res.fail(key, "%s; switch: %s" % (e, sut.diag()), rnd)
+        check_rules(sut, res, ("vrules", system, ring, 0, flows_n), rnd, in_port=getattr(sut, "P0_NAMES", None))
     finally:
         sut.close()
         close_new(before)
@@ -1139,7 +1325,7 @@ def cell(res, key, field="mpps", prec=2):
 
 def preliminary_note(res, meta, quiet_load):
     """Why these figures are not from a quiet machine, or None."""
-    tput = [x for k, v in res.samples.items() if k[0] in ("tput", "ftput") for x in v]
+    tput = [x for k, v in res.samples.items() if k[0] in ("tput", "ftput", "vftput") for x in v]
     disturbed = sum(1 for x in tput if x.get("sut_cpu_share", 1) < 0.9 or x.get("gen_cpu_share", 1) < 0.9)
     why = []
     if meta["load_before"][0] > quiet_load:
@@ -1666,12 +1852,16 @@ the one of "Switching" above; what differs is below.
                                     [--only vsw,ovs] [--samples N] [--seconds S] [--json FILE]
     python3 scripts/bench-switch.py --only vsw,vsw-normal --sizes 64 --rings split
                                     # the normal-only flow table next to the learning bridge
+    python3 scripts/bench-switch.py --flow-sweep --flow-gen vsw-bench
+                                    # the second generator: rewrites "Flow tables with vsw-bench" below
 
 `--flow-sweep` is `--flows scripts/bench-flows/pipeline.flows --flows-n
 1,1000,10000,100000,1000000 --only vsw,ovs --sizes 64 --rings split`,
 7 rounds of 3 s windows; only such a run (not `--quick`, at least 7
 rounds) rewrites this section, and `--from-json` of its saved samples
-does the same.
+does the same.  `--flow-gen vsw-bench` runs the same sweep with the
+second generator; its full run rewrites the next section instead, never
+this one.
 
 ### Method
 
@@ -1692,9 +1882,10 @@ does the same.
   packet counters of the rules that forward (`vswctl flow dump`,
   `ovs-ofctl dump-flows`) must have grown, or the session counts as
   failed: the rule set, not a default, moved the frames.
-- **Generator.**  testpmd's flowgen engine (`--forward-mode=flowgen
-  --flowgen-flows=N`), the same for both switches: on each of its two
-  virtio-user ports it sends UDP/IPv4 frames flat out (DPDK 22.11:
+- **Generators.**  Two (`--flow-gen`), each the same for both
+  switches, because neither shows everything.  **testpmd flowgen** (the
+  default; `--forward-mode=flowgen --flowgen-flows=N`): on each of its
+  two virtio-user ports it sends UDP/IPv4 frames flat out (DPDK 22.11:
   source 00:01:02:03:04:00, 10.254.0.0, port 1000; destination
   00:01:02:03:04:01, port 1001 and 10.253.0.0 + i for flow i = 0..N-1,
   so a million flows reach 11.12.66.63), and it frees what it receives.
@@ -1704,9 +1895,30 @@ does the same.
   ports during the window (`show fwd stats all`), that is what the
   switch forwarded; what the switch could not take the generator counts
   as TX-dropped (its ring was full).  `set txpkts 64` (flowgen subtracts
-  the FCS itself: 60-byte buffers, as in the mac loop).  vsw-bench is not
-  used: its flows vary MAC addresses, in one direction only, and OVS would
-  need the same generator.
+  the FCS itself: 60-byte buffers, as in the mac loop).  Its limit: it
+  builds, checksums, allocates and frees every frame, and spends about
+  as many cycles per frame as the switch (420-450 at one flow in the run
+  of 2026-12-03, when both vswd and OVS reached 5.4-5.7 Mpps): at small
+  N it caps both switches, so a ratio between them cannot exceed what
+  the generator lets through.  **vsw-bench** (`--flow-gen vsw-bench`:
+  `vsw-bench --dst-flows N`, vsw's own virtio-net front end) sends the
+  same flows (10.254.0.0:1000 -> 10.253.0.0 + i:1001, so the rule set
+  treats them as flowgen's) from port A on p0 to port B on p1, one
+  direction; each frame is a template in which only the destination
+  address and the IP checksum are rewritten (incrementally) besides the
+  sequence stamp B checks, and the flows go round in a stride coprime
+  with N near N / 1.618 rather than 0, 1, 2, ....  The rate is the
+  frames B received per second in vsw-bench's counted window, after
+  `--warmup` seconds (rounded up) of lead-in that cover the first pass
+  over the flows; the switch's counters are read inside that window.
+  It reports its own busy cycles (its loop's rounds that moved a frame)
+  per frame received and the share of the window in which A's ring had
+  no room for a burst: near 0, the switch kept up, and vsw-bench may be
+  what set the pace.  Its limits: one direction (the switch polls two
+  ports, one of them busy), one thread for both ends, and the copy into
+  its own driver's buffers (vsw's vuser, not DPDK's virtio-user).  The
+  two generators' rates are not comparable with each other (both
+  directions against one); the ratios between the switches are.
 - **Reading it.**  Each N is a session of its own from a fresh switch
   (rules loaded before the generator connects); rounds rotate the
   systems and the order of N.  *vsw at N ÷ at 1* is vsw's median rate
@@ -1716,9 +1928,14 @@ does the same.
   idle, so its busy share is near 100 % whatever the switch does; what
   shows that the switch set the pace is the generator's TX-dropped (the
   switch's ring was full): near 0, the switch kept up and the
-  generator may be the limit.  `--flows-n` without `--flows` loads
-  pipeline.flows: flowgen's frames carry one source MAC on both ports,
-  which a learning bridge would see move with every frame.
+  generator may be the limit; with vsw-bench, the share of the window
+  A's ring was full says the same, and its busy share is meaningful (it
+  polls idle when the switch is slow).  With vsw-bench the rule counters
+  that must grow are those of the rules that take p0's frames (in_port
+  p0, or none): B on p1 sends nothing but one broadcast, which the ACL
+  drops.  `--flows-n` without `--flows` loads pipeline.flows: flowgen's
+  frames carry one source MAC on both ports, which a learning bridge
+  would see move with every frame.
 - **normal-only.**  `--only vsw,vsw-normal` runs the mac loop of
   "Switching" through vswd twice per round: as the learning bridge
   (`vsw`) and with `scripts/bench-flows/normal.flows`
@@ -1780,22 +1997,102 @@ seen before.
 """
 
 
+FLOW_VB_SECTION_TEMPLATE = """## Flow tables with vsw-bench (issue 14)
+
+The sweep of "Flow tables (issue 14)" with the second generator,
+vsw-bench: the same rule set, switches, N and set-up; the method (the
+rules, both generators and what limits each, how to read the tables)
+is in that section.  Only the full run rewrites this section
+(`--flow-sweep --flow-gen vsw-bench`, not `--quick`, at least 7
+rounds), or `--from-json` of its saved samples; a flowgen run never
+touches it, nor a vsw-bench run the section above.
+
+    python3 scripts/bench-switch.py --flow-sweep --flow-gen vsw-bench     # 15-25 minutes; rewrites this section
+    python3 scripts/bench-switch.py --flows-n 1,1000000 --flow-gen vsw-bench [--only vsw,ovs] [--samples N] \\
+                                    [--seconds S] [--no-doc] [--json FILE]
+
+### Results
+
+"""
+
+
+def flow_gen_table(res, systems, rk, size, flows_n, gen):
+    """The generator-and-switch table of one size and ring layout (Markdown lines): per N and system, what
+    shows who set the pace.  flowgen: its busy share, TX-dropped per frame sent, the switch's CPU share;
+    vsw-bench: its busy share and cycles per frame, the share of the window A's ring was full, the frames
+    lost, the switch's busy cycles per frame and CPU share."""
+    def pct(xs):
+        return "%.0f %%" % (100 * med(xs)) if xs else "—"
+    L = []
+    if gen == "vsw-bench":
+        L.append("Generator and switch, median: vsw-bench's busy share (TSC cycles of its rounds that moved a "
+                 "frame, over the window) and its busy cycles per frame B received; the share of the window in "
+                 "which A's ring had no room for a whole burst (⚠ below 0.05: the switch kept up, and the "
+                 "generator may be what set the pace); the frames the switch lost (A sent, B never got) per "
+                 "frame sent; the switch's busy cycles per frame (its own counters) and the CPU share its "
+                 "process got.")
+        L.append("")
+        L.append("| flows | " + " | ".join("%s: gen busy, gen cycles/frame, A's ring full, lost, switch "
+                                             "cycles/frame, switch CPU" % SHORT[x] for x in systems) + " |")
+    else:
+        L.append("Generator and switch, median: the generator's busy share (flowgen never polls idle: near "
+                 "100 % whatever the switch does), the frames it could not send because the switch's ring was "
+                 "full per frame sent (⚠ below 0.05: the switch kept up with the generator, which may then be "
+                 "what set the pace), the CPU share the switch's process got.")
+        L.append("")
+        L.append("| flows | " + " | ".join("%s: gen busy, tx dropped, switch CPU" % SHORT[x] for x in systems)
+                 + " |")
+    L.append("|---|" + "---|" * len(systems))
+    for n in flows_n:
+        row = ["{:,}".format(n)]
+        for x in systems:
+            ss = res.samples.get(tput_key(x, rk[x], size, n, gen), [])
+            b = [y["gen_busy"] for y in ss if y.get("gen_busy") is not None]
+            c = [y["sut_cpu_share"] for y in ss if y.get("sut_cpu_share") is not None]
+            if gen == "vsw-bench":
+                g = [y["gen_cycles_per_frame"] for y in ss if y.get("gen_cycles_per_frame") is not None]
+                f = [y["gen_full_share"] for y in ss if y.get("gen_full_share") is not None]
+                lost = [y["lost_share"] for y in ss if y.get("lost_share") is not None]
+                sc = [y["sut_busy_cpf"] for y in ss if y.get("sut_busy_cpf") is not None]
+                row.append("%s, %s, %s, %s, %s, %s" % (
+                    pct(b), "%.0f" % med(g) if g else "—",
+                    "%.2f%s" % (med(f), " ⚠" if med(f) < 0.05 else "") if f else "—",
+                    "%.4f" % med(lost) if lost else "—", "%.0f" % med(sc) if sc else "—", pct(c)))
+            else:
+                d = [y["tx_dropped"] / y["tx"] for y in ss if y.get("tx")]
+                row.append("%s, %s, %s" % (pct(b), "%.2f%s" % (med(d), " ⚠" if med(d) < 0.05 else "") if d
+                                           else "—", pct(c)))
+        L.append("| " + " | ".join(row) + " |")
+    L.append("")
+    return L
+
+
 def flow_report(ctx, res, meta):
-    """Markdown: the rate per number of flows, per system; vsw's ratios; the issue's targets."""
+    """Markdown: the rate per number of flows, per system, of the run's generator (a.flow_gen); vsw's ratios;
+    the issue's targets.  Only that generator's samples count: each has its results kinds (FLOW_KINDS)."""
     a = ctx.args
+    gen = getattr(a, "flow_gen", "flowgen")
     meta["preliminary"] = preliminary_note(res, meta, getattr(a, "quiet_load", 1.5))
     systems = a.only
     peers = [x for x in systems if x != "vsw"]
-    L = ["Figures from a run: measured %s with `%s`; %d round(s), %g s windows after %g s warm-up; rule set `%s`." % (
-        meta["date"], meta["command"], a.samples, a.seconds, a.warmup,
-        os.path.relpath(a.flows, REPO) if a.flows else "none (the switches' defaults)")]
+    L = ["Figures from a run: measured %s with `%s`; %d round(s), %g s windows after %g s warm-up; rule set `%s`; "
+         "generator %s." % (
+             meta["date"], meta["command"], a.samples, a.seconds, a.warmup,
+             os.path.relpath(a.flows, REPO) if a.flows else "none (the switches' defaults)",
+             "vsw-bench `--dst-flows N` (A -> B, one direction)" if gen == "vsw-bench" else
+             "testpmd flowgen (both ports, both directions)")]
     L.extend(machine_lines(meta))
     targets14 = []
+    tag = " (vsw-bench)" if gen == "vsw-bench" else ""
     for size in a.sizes:
         for ring in a.rings:
             rk = {x: "tap" if x == "kernel" else ring for x in systems}
-            L.append("#### %d B, %s rings: Mpps the generator received back (both ports), median (min–max)" % (
-                size, ring))
+            if gen == "vsw-bench":
+                L.append("#### %d B, %s rings, vsw-bench: Mpps B received (one direction, A -> B), median "
+                         "(min–max)" % (size, ring))
+            else:
+                L.append("#### %d B, %s rings, testpmd flowgen: Mpps the generator received back (both ports), "
+                         "median (min–max)" % (size, ring))
             L.append("")
             hdr = ["flows"] + [LABEL[x] for x in systems]
             if "vsw" in systems:
@@ -1804,48 +2101,28 @@ def flow_report(ctx, res, meta):
                     hdr.append("vsw at N ÷ vsw at 1")
             L.append("| " + " | ".join(hdr) + " |")
             L.append("|" + "---|" * len(hdr))
-            one = values(res, tput_key("vsw", ring, size, 1)) if 1 in a.flows_n else []
+            one = values(res, tput_key("vsw", ring, size, 1, gen)) if 1 in a.flows_n else []
             for n in a.flows_n:
-                row = ["{:,}".format(n)] + [cell(res, tput_key(x, rk[x], size, n)) for x in systems]
+                row = ["{:,}".format(n)] + [cell(res, tput_key(x, rk[x], size, n, gen)) for x in systems]
                 if "vsw" in systems:
                     for p in peers:
-                        r, txt = ratio_cell(res, tput_key("vsw", ring, size, n), tput_key(p, rk[p], size, n))
+                        r, txt = ratio_cell(res, tput_key("vsw", ring, size, n, gen), tput_key(p, rk[p], size, n, gen))
                         row.append(txt)
                         if p == "ovs":
-                            targets14.append(("%s flow%s, %d B %s: vsw ≥ 2x OVS-DPDK" % (
-                                "{:,}".format(n), "" if n == 1 else "s", size, ring), txt,
+                            targets14.append(("%s flow%s, %d B %s%s: vsw ≥ 2x OVS-DPDK" % (
+                                "{:,}".format(n), "" if n == 1 else "s", size, ring, tag), txt,
                                 None if r is None else r >= 2.0))
                     if 1 in a.flows_n:
-                        v = values(res, tput_key("vsw", ring, size, n))
+                        v = values(res, tput_key("vsw", ring, size, n, gen))
                         row.append("%.2f" % (med(v) / med(one)) if v and one and med(one) else "—")
                         if n == 1000000:
-                            targets14.append(("1,000,000 flows, %d B %s: vsw ≥ 0.70x its rate at 1 flow" % (
-                                size, ring), row[-1], None if row[-1] == "—" else med(v) / med(one) >= 0.70))
+                            targets14.append(("1,000,000 flows, %d B %s%s: vsw ≥ 0.70x its rate at 1 flow" % (
+                                size, ring, tag), row[-1], None if row[-1] == "—" else med(v) / med(one) >= 0.70))
                 L.append("| " + " | ".join(row) + " |")
             L.append("")
-            L.append("Generator and switch, median: the generator's busy share (flowgen never polls idle: near "
-                     "100 % whatever the switch does), the frames it could not send because the switch's ring was "
-                     "full per frame sent (⚠ below 0.05: the switch kept up with the generator, which may then be "
-                     "what set the pace), the CPU share the switch's process got.")
-            L.append("")
-            L.append("| flows | " + " | ".join("%s: gen busy, tx dropped, switch CPU" % SHORT[x] for x in systems)
-                     + " |")
-            L.append("|---|" + "---|" * len(systems))
-            for n in a.flows_n:
-                row = ["{:,}".format(n)]
-                for x in systems:
-                    ss = res.samples.get(tput_key(x, rk[x], size, n), [])
-                    b = [y["gen_busy"] for y in ss if y.get("gen_busy") is not None]
-                    d = [y["tx_dropped"] / y["tx"] for y in ss if y.get("tx")]
-                    c = [y["sut_cpu_share"] for y in ss if y.get("sut_cpu_share") is not None]
-                    row.append("%s, %s, %s" % (
-                        "%.0f %%" % (100 * med(b)) if b else "—",
-                        "%.2f%s" % (med(d), " ⚠" if med(d) < 0.05 else "") if d else "—",
-                        "%.0f %%" % (100 * med(c)) if c else "—"))
-                L.append("| " + " | ".join(row) + " |")
-            L.append("")
+            L.extend(flow_gen_table(res, systems, rk, size, a.flows_n, gen))
     if targets14:
-        L.append("#### Targets (issue 14)")
+        L.append("#### Targets (issue 14%s)" % (", vsw-bench" if gen == "vsw-bench" else ""))
         L.append("")
         L.append("| target | measured | |")
         L.append("|---|---|---|")
@@ -1859,7 +2136,8 @@ def flow_report(ctx, res, meta):
         for key in sorted(res.failures, key=str):
             msgs = res.failures[key]
             L.append("- %s%s %s%s%s: %d of %d samples failed; first: %s" % (
-                {"fcycles": "cycles per frame, ", "rules": "rule counters, "}.get(key[0], ""), key[1], key[2],
+                {"fcycles": "cycles per frame, ", "vfcycles": "cycles per frame, ", "rules": "rule counters, ",
+                 "vrules": "rule counters (p0 -> p1), "}.get(key[0], ""), key[1], key[2],
                 " %d B" % key[3] if key[3] else "",
                 ", %s flows" % "{:,}".format(key[4]) if len(key) > 4 else "", len(msgs),
                 len(msgs) + len(res.samples.get(key, [])), msgs[0].splitlines()[0][:400].replace("|", "\\|")))
@@ -1868,13 +2146,109 @@ def flow_report(ctx, res, meta):
 
 
 def flow_finish(ctx, a, res, meta):
-    """The flow report: printed, and written as the "Flow tables (issue 14)" section when a.doc is set."""
+    """The flow report: printed, and, when a.doc is set, written as the section of the run's generator:
+    "Flow tables (issue 14)" for flowgen, "Flow tables with vsw-bench (issue 14)" for vsw-bench.  Neither
+    generator's run touches the other's section."""
     report = flow_report(ctx, res, meta)
     log("")
     log(report)
     if a.doc:
-        write_doc_section(a.doc, FLOW_SECTION, FLOW_SECTION_TEMPLATE + report)
-        log("bench-switch: wrote the %s section of %s" % (FLOW_SECTION, a.doc))
+        if getattr(a, "flow_gen", "flowgen") == "vsw-bench":
+            write_doc_section(a.doc, FLOW_VB_SECTION, FLOW_VB_SECTION_TEMPLATE + report)
+            log("bench-switch: wrote the %s section of %s" % (FLOW_VB_SECTION, a.doc))
+        else:
+            write_doc_section(a.doc, FLOW_SECTION, FLOW_SECTION_TEMPLATE + report)
+            log("bench-switch: wrote the %s section of %s" % (FLOW_SECTION, a.doc))
+
+
+def flow_gen_self_test():
+    """The two flow generators kept apart: the options (which run may write which section), the report of each
+    from one Results holding both kinds of samples, the JSON round trip of their keys, and each generator's doc
+    section written without touching the other's (on a copy of docs/PERFORMANCE.md).  Raises BenchError."""
+    import contextlib
+    import io
+
+    def parsed(*argv):
+        with contextlib.redirect_stderr(io.StringIO()):
+            try:
+                return parse_args(list(argv))
+            except SystemExit:
+                return None
+    doc = os.path.join(REPO, "docs", "PERFORMANCE.md")
+    for argv, want in ((["--flow-sweep"], (True, False, doc)),
+                       (["--flow-sweep", "--flow-gen", "vsw-bench"], (False, True, doc)),
+                       (["--flow-sweep", "--flow-gen", "vsw-bench", "--quick"], (False, False, None)),
+                       (["--flow-sweep", "--flow-gen", "vsw-bench", "--samples", "3"], (False, False, None)),
+                       (["--flows-n", "1,1M", "--flow-gen", "vsw-bench"], (False, False, None))):
+        a = parsed(*argv)
+        if a is None or (a.flow_full, a.flow_vb_full, a.doc) != want:
+            raise BenchError("flow-gen self-test: %s gave %s, want %s" % (
+                " ".join(argv), a and (a.flow_full, a.flow_vb_full, a.doc), want))
+    for argv in (["--flow-gen", "vsw-bench"], ["--flows-n", "1", "--flow-gen", "vsw-bench", "--only", "vsw,kernel"],
+                 ["--flows-n", "1", "--flow-gen", "trex"]):
+        if parsed(*argv) is not None:
+            raise BenchError("flow-gen self-test: %s accepted, it must be refused" % " ".join(argv))
+
+    # flowgen: vsw 6, OVS 5 Mpps; vsw-bench: vsw 9, OVS 3 (and 7 vs 2 at a million flows)
+    res = Results()
+    for rnd in (1, 2):
+        for n, vb in ((1, (9.0, 3.0)), (1000000, (7.0, 2.0))):
+            for system, fg, v in (("vsw", 6.0, vb[0]), ("ovs", 5.0, vb[1])):
+                res.add(tput_key(system, "split", 64, n), {"mpps": fg, "flows_n": n, "gen_busy": 0.99, "tx": 100,
+                                                           "tx_dropped": 1, "sut_cpu_share": 1.0}, rnd)
+                res.add(tput_key(system, "split", 64, n, "vsw-bench"), {
+                    "mpps": v + rnd - 1, "flows_n": n, "gen_busy": 0.5, "gen_cycles_per_frame": 123.0,
+                    "gen_full_share": 0.4, "lost_share": 0.0, "sut_busy_cpf": 200.0, "sut_cpu_share": 1.0}, rnd)
+    res.failures[("vrules", "ovs", "split", 0, 1)] = ["round 1: the rule set's forwarding rules counted no packet"]
+    meta = {"date": "2026-12-04 00:00 UTC", "command": "test", "load_before": [0.1], "load_after": [0.2],
+            "machine": {"cpu": "x", "cpus": 2, "mem_gib": 1, "virt": "none", "debian": "12", "kernel": "6",
+                        "dpdk": "22.11", "ovs": "3.1"}}
+    reports = {}
+    for gen, want in (("vsw-bench", ["#### 64 B, split rings, vsw-bench: Mpps B received (one direction, A -> B)",
+                                     "| 1 | 9.50 (9.00–10.00) | 3.50 (3.00–4.00) | 2.71x (2.50–3.00) | 1.00 |",
+                                     "| 1,000,000 | 7.50 (7.00–8.00) | 2.50 (2.00–3.00) | 3.00x (2.67–3.50) | 0.79 |",
+                                     "| 1 | 50 %, 123, 0.40, 0.0000, 200, 100 % |",
+                                     "| 1 flow, 64 B split (vsw-bench): vsw ≥ 2x OVS-DPDK | 2.71x (2.50–3.00) | met |",
+                                     "- rule counters (p0 -> p1), ovs split, 1 flows: 1 of 1 samples failed"]),
+                      ("flowgen", ["#### 64 B, split rings, testpmd flowgen: Mpps the generator received back",
+                                   "| 1 | 6.00 (6.00–6.00) | 5.00 (5.00–5.00) | 1.20x (1.20–1.20) | 1.00 |",
+                                   "| 1 flow, 64 B split: vsw ≥ 2x OVS-DPDK | 1.20x (1.20–1.20) | **missed** |"])):
+        a = argparse.Namespace(only=["vsw", "ovs"], sizes=[64], rings=["split"], flows_n=[1, 1000000], samples=2,
+                               seconds=3.0, warmup=1.0, quiet_load=1.5, flow_gen=gen,
+                               flows=os.path.join(FLOWS_DIR, "pipeline.flows"))
+        text = flow_report(type("Ctx", (), {"args": a})(), res, dict(meta))
+        missing = [w for w in want if w not in text]
+        if missing:
+            raise BenchError("flow-gen self-test: the %s report lacks %r:\n%s" % (gen, missing, text))
+        reports[gen] = text
+    back = results_from_json(json.loads(json.dumps(results_to_json(res))))
+    if back.samples != res.samples or back.failures != res.failures:
+        raise BenchError("flow-gen self-test: the JSON round trip changed the results' keys")
+
+    # Each generator's section, the other's untouched.
+    def section(text, heading):
+        m = re.search(r"^## %s\s*$(.*?)(?=^## (?!#)|\Z)" % re.escape(heading), text, re.M | re.S)
+        return m.group(1) if m else None
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "PERFORMANCE.md")
+        shutil.copy(doc, path)
+        for gen, mine, other in (("vsw-bench", FLOW_VB_SECTION, FLOW_SECTION),
+                                 ("flowgen", FLOW_SECTION, FLOW_VB_SECTION)):
+            with open(path) as f:
+                before = f.read()
+            a = argparse.Namespace(only=["vsw", "ovs"], sizes=[64], rings=["split"], flows_n=[1, 1000000],
+                                   samples=2, seconds=3.0, warmup=1.0, quiet_load=1.5, flow_gen=gen, doc=path,
+                                   flows=os.path.join(FLOWS_DIR, "pipeline.flows"))
+            with contextlib.redirect_stdout(io.StringIO()):
+                flow_finish(type("Ctx", (), {"args": a})(), a, res, dict(meta))
+            with open(path) as f:
+                after = f.read()
+            if section(before, other) is None or section(after, other) != section(before, other):
+                raise BenchError("flow-gen self-test: a %s run changed the \"%s\" section" % (gen, other))
+            title = next(x for x in reports[gen].splitlines() if x.startswith("#### "))
+            if title not in (section(after, mine) or ""):
+                raise BenchError("flow-gen self-test: a %s run did not write the \"%s\" section" % (gen, mine))
+    log("  flow-gen self-test: passed")
 
 
 # ---------------------------------------------------------------- TSO (issue 15)
@@ -2135,6 +2509,11 @@ def parse_args(argv):
                     help="issue 14: --flows scripts/bench-flows/pipeline.flows --flows-n 1,1k,10k,100k,1M "
                     "--only vsw,ovs --sizes 64 --rings split; a full run (>= 7 rounds, not --quick) rewrites the "
                     "\"%s\" section of docs/PERFORMANCE.md" % FLOW_SECTION)
+    ap.add_argument("--flow-gen", choices=FLOW_GENS, default="flowgen",
+                    help="the generator of the flow modes (--flows-n, --flow-sweep): flowgen (testpmd's flowgen "
+                    "engine on two ports, both directions; the default) or vsw-bench (--dst-flows N, the same flows "
+                    "A -> B in one direction, a few cycles a frame); a full vsw-bench sweep rewrites the \"%s\" "
+                    "section instead" % FLOW_VB_SECTION)
     ap.add_argument("--tso", action="store_true",
                     help="issue 15: vsw-bench --tso (64 KiB TCP sends, CSUM + TSO4) through vsw, dpdk (net_vhost "
                     "tso=1) and ovs (userspace-tso-enable=true): Gbit/s of payload, per switch core")
@@ -2185,6 +2564,8 @@ def parse_args(argv):
         a.only = a.only or "vsw,ovs"
         a.sizes = a.sizes or "64"
         a.rings = a.rings or "split"
+    if a.flow_gen == "vsw-bench" and a.flows_n is None:
+        ap.error("--flow-gen vsw-bench: with --flows-n N,... or --flow-sweep (the mac loop has no flows to vary)")
     if a.flows_n is not None:
         try:
             a.flows_n = [int(float(x.strip().lower().replace("k", "e3").replace("m", "e6")))
@@ -2221,9 +2602,14 @@ def parse_args(argv):
     full = (not a.quick and sorted(a.only) == sorted(SYSTEMS) and a.sizes == SIZES and a.rings == RINGS
             and a.txfirst == 4 and a.queue_size == 256
             and a.samples >= 7 and not a.flows and not a.flows_n)
-    # The flow section only from the sweep as --flow-sweep defines it.
-    a.flow_full = (a.flow_sweep and not a.quick and a.samples >= 7 and a.only == ["vsw", "ovs"]
-                   and a.flows == os.path.join(FLOWS_DIR, "pipeline.flows"))
+    if a.flow_gen == "vsw-bench" and "kernel" in a.only:
+        ap.error("--flow-gen vsw-bench: vhost-user systems only (%s): the kernel system has taps" %
+                 ",".join(VHOST_SYSTEMS))
+    # A flow section only from the sweep as --flow-sweep defines it, each generator's its own.
+    sweep = (a.flow_sweep and not a.quick and a.samples >= 7 and a.only == ["vsw", "ovs"]
+             and a.flows == os.path.join(FLOWS_DIR, "pipeline.flows"))
+    a.flow_full = sweep and a.flow_gen == "flowgen"
+    a.flow_vb_full = sweep and a.flow_gen == "vsw-bench"
     # The TSO section only from a run with the three systems, split rings and 7 rounds or more.
     a.tso_full = a.tso and not a.quick and a.samples >= 7 and a.only == TSO_SYSTEMS and a.rings == ["split"]
     if a.tso:
@@ -2236,10 +2622,36 @@ def parse_args(argv):
     a.doc_given = a.doc
     if a.no_doc:
         a.doc = None
-    elif a.doc is None and (full or a.flow_full or a.tso_full):
+    elif a.doc is None and (full or a.flow_full or a.flow_vb_full or a.tso_full):
         a.doc = os.path.join(REPO, "docs", "PERFORMANCE.md")
     a.full = full
     return a
+
+
+def results_to_json(res):
+    """The samples and failures of @res as --json saves them: each with its key's fields (flows_n for the flow
+    kinds, whose key has five)."""
+    return {"samples": [{**s, "kind": k[0], "system": k[1], "ring": k[2], "size": k[3],
+                         **({"flows_n": k[4]} if len(k) > 4 else {})}
+                        for k, ss in res.samples.items() for s in ss],
+            "failures": [{"kind": k[0], "system": k[1], "ring": k[2], "size": k[3], "messages": m,
+                          **({"flows_n": k[4]} if len(k) > 4 else {})}
+                         for k, m in res.failures.items()]}
+
+
+def results_from_json(saved):
+    """The Results of a saved run (results_to_json()'s keys back)."""
+    res = Results()
+    for x in saved["samples"]:
+        x = dict(x)
+        key = (x.pop("kind"), x.pop("system"), x.pop("ring"), x.pop("size"))
+        if key[0] in FLOW_SAMPLE_KINDS:
+            key += (x["flows_n"],)
+        res.samples.setdefault(key, []).append(x)
+    for x in saved["failures"]:
+        key = (x["kind"], x["system"], x["ring"], x["size"])
+        res.failures[key + ((x["flows_n"],) if "flows_n" in x else ())] = x["messages"]
+    return res
 
 
 def report_from_json(a):
@@ -2250,15 +2662,10 @@ def report_from_json(a):
               "sizes", "rings", "retries", "full", "flows_n", "flows", "flow_full", "tso", "tso_full"):
         if k in saved["args"]:
             setattr(a, k, saved["args"][k])
-    res = Results()
-    for x in saved["samples"]:
-        key = (x.pop("kind"), x.pop("system"), x.pop("ring"), x.pop("size"))
-        if key[0] in ("ftput", "fcycles"):
-            key += (x["flows_n"],)
-        res.samples.setdefault(key, []).append(x)
-    for x in saved["failures"]:
-        key = (x["kind"], x["system"], x["ring"], x["size"])
-        res.failures[key + ((x["flows_n"],) if "flows_n" in x else ())] = x["messages"]
+    # A run saved before vsw-bench generated flows was flowgen's.
+    a.flow_gen = saved["args"].get("flow_gen", "flowgen")
+    a.flow_vb_full = saved["args"].get("flow_vb_full", False)
+    res = results_from_json(saved)
     ctx = type("Ctx", (), {"args": a})()
     if a.tso:
         a.doc = a.doc_given if not a.no_doc else None
@@ -2268,7 +2675,7 @@ def report_from_json(a):
         return 0
     if a.flows_n:
         a.doc = a.doc_given if not a.no_doc else None
-        if a.doc is None and a.flow_full and not a.no_doc:
+        if a.doc is None and (a.flow_full or a.flow_vb_full) and not a.no_doc:
             a.doc = os.path.join(REPO, "docs", "PERFORMANCE.md")
         flow_finish(ctx, a, res, saved["meta"])
         return 0
@@ -2288,6 +2695,7 @@ def main(argv):
     if a.self_test:
         cycles_self_test(None)
         flows_self_test()
+        flow_gen_self_test()
         tso_self_test()
         return 0
     if a.from_json:
@@ -2308,6 +2716,7 @@ def main(argv):
     if a.quick:
         cycles_self_test(ctx.vswd_knows_busy)
         flows_self_test()
+        flow_gen_self_test()
         tso_self_test()
     # The orchestrator stays off the switch's CPU; children are pinned explicitly.
     os.sched_setaffinity(0, {ctx.gen_cpu})
@@ -2346,6 +2755,8 @@ def main(argv):
                 loads.append(loadavg()[0])
                 if a.tso:
                     tso_session(ctx, res, system, ring, rnd)
+                elif n is not None and a.flow_gen == "vsw-bench":
+                    vsw_bench_flow_session(ctx, res, system, ring, rnd, sizes, n)
                 else:
                     session(ctx, res, system, ring, rnd, sizes, flows_n=n)
         max_load = max(max_load, loadavg()[0])
@@ -2362,13 +2773,8 @@ def main(argv):
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"meta": meta, "args": {k: v for k, v in vars(a).items()},
-                       "samples": [{**s, "kind": k[0], "system": k[1], "ring": k[2], "size": k[3],
-                                    **({"flows_n": k[4]} if len(k) > 4 else {})}
-                                   for k, ss in res.samples.items() for s in ss],
                        "cycles_per_frame": cycles_summary(res, a) if not a.flows_n and not a.tso else None,
-                       "failures": [{"kind": k[0], "system": k[1], "ring": k[2], "size": k[3], "messages": m,
-                                     **({"flows_n": k[4]} if len(k) > 4 else {})}
-                                    for k, m in res.failures.items()]}, f, indent=1)
+                       **results_to_json(res)}, f, indent=1)
     if a.tso:
         tso_finish(a, res, meta, ctx)
     elif a.flows_n:
