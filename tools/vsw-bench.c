@@ -28,7 +28,8 @@
  *   throughput:  A sends UDP frames (N flows) flat out or at --rate, B counts
  *                them; loss = sent - received after a drain, by sequence number;
  *                --dst-flows N: up to 16 M flows as testpmd's flowgen makes
- *                them, each frame rewritten in six bytes (struct dst_flows)
+ *                them, each frame rewritten in six bytes (struct dst_flows);
+ *                a frame A's full ring refused is sent as it is next time
  *   ping-pong:   A sends one frame, B answers it, A receives the answer:
  *                round-trip percentiles
  *
@@ -198,8 +199,8 @@ static void dst_flows_init(struct dst_flows *d, uint8_t *f, unsigned size, unsig
 		d->stride++;
 }
 
-/* Rewrite @f (from dst_flows_init()) for the next flow; returns that flow. */
-static unsigned dst_flows_write(struct dst_flows *d, uint8_t *f)
+/* Rewrite @f (from dst_flows_init()) for the next flow. */
+static void dst_flows_write(struct dst_flows *d, uint8_t *f)
 {
 	unsigned flow = d->next;
 	uint32_t dst = d->base + flow, sum = d->hdr_sum + (dst >> 16) + (dst & 0xffff);
@@ -211,7 +212,6 @@ static unsigned dst_flows_write(struct dst_flows *d, uint8_t *f)
 	d->next += d->stride;
 	if (d->next >= d->n)
 		d->next -= d->n;
-	return flow;
 }
 
 /* Our invariant: the incremental checksum of the last flow's frame is the one csum_ipv4_hdr() gives. */
@@ -394,7 +394,8 @@ static int run_throughput(const struct opts *o, struct vuser *a, struct vuser *b
 	uint64_t expect = 0, flooded = 0, base_tx = 0, base_rx = 0, base_bytes = 0, t_end;
 	uint64_t busy = 0, busy_rounds = 0, full = 0, c_last = cycles_now();
 	struct pace pace = { o->rate, 0, BURST * 4, start }, flood_pace = { o->flood_rate, 0, BURST, start };
-	unsigned second = 0, at[BURST];
+	unsigned second = 0, ready = 0;	/* slot[0..ready): built and stamped, refused so far */
+	uint8_t *slot[BURST];		/* the buffers behind out[], in the same order */
 	bool counting = !o->lead_in, moved = false, short_tx = false;
 	static uint8_t bcast[MAX_FRAME];
 	struct vuser_frame fl[BURST];
@@ -405,6 +406,7 @@ static int run_throughput(const struct opts *o, struct vuser *a, struct vuser *b
 			dst_flows_init(&df, frames[i], o->size, o->dst_flows);
 		else
 			frame_build(frames[i], o->size, MAC_B, MAC_A, 0);
+		slot[i] = frames[i];
 		out[i] = (struct vuser_frame){ frames[i], o->size };
 		fl[i] = (struct vuser_frame){ bcast, o->size };
 	}
@@ -430,19 +432,32 @@ static int run_throughput(const struct opts *o, struct vuser *a, struct vuser *b
 			base_bytes = rx_bytes;
 		}
 		want = pace_want(&pace, t, BURST);
-		for (unsigned i = 0; i < want; i++) {
-			unsigned flow = (unsigned)((seq + i) % o->flows);
-
+		/*
+		 * Only frames not built yet are built: those A's ring refused wait
+		 * as they are, their flows and stamps still next in order, so a
+		 * full ring costs no rewrites.
+		 */
+		for (unsigned i = ready; i < want; i++) {
 			if (o->dst_flows)
-				at[i] = dst_flows_write(&df, frames[i]);
+				dst_flows_write(&df, slot[i]);
 			else if (o->flows > 1)
-				frame_build(frames[i], o->size, MAC_B, MAC_A, flow);
-			frame_stamp(frames[i], seq + i, 0);
+				frame_build(slot[i], o->size, MAC_B, MAC_A, (unsigned)((seq + i) % o->flows));
+			frame_stamp(slot[i], seq + i, 0);
 		}
+		ready = want > ready ? want : ready;
 		n = want ? vuser_tx_burst(a, 0, out, want) : 0;
 		short_tx = n < want;
-		if (short_tx && o->dst_flows)
-			df.next = at[n];	/* the refused frames' flows go first next time */
+		if (n && ready > n) {
+			/* The sent buffers to the back, the refused ones to the front. */
+			uint8_t *sent[BURST];
+
+			memcpy(sent, slot, n * sizeof(*slot));
+			memmove(slot, slot + n, (BURST - n) * sizeof(*slot));
+			memcpy(slot + BURST - n, sent, n * sizeof(*slot));
+			for (unsigned i = 0; i < BURST; i++)
+				out[i].data = slot[i];
+		}
+		ready -= n;
 		seq += n;
 		pace_sent(&pace, n);
 		if (o->flood_rate > 0 && nidle) {
