@@ -754,7 +754,7 @@ class Generator:
             pids["sut"] = sut.pid
         counted = hasattr(sut, "cycles_counters")
         k0 = k1 = cycles_error = None
-        p0, tp0 = {k: proc_cpu_seconds(v) for k, v in pids.items()}, time.monotonic()
+        p0 = {k: proc_cpu_seconds(v) for k, v in pids.items()}
         try:
             k0 = sut.cycles_counters() if counted else None
         except Exception as e:  # noqa: BLE001 - the rate is still measured
@@ -1111,7 +1111,7 @@ def vsw_bench_flows(ctx, sut, ring, size, flows_n, tag):
             counted = False
         # Inside the counted window: from 0.15 s after it starts to 0.25 s before it ends.
         time.sleep(lead_in + 0.15)
-        p0 = {k: proc_cpu_seconds(v) for k, v in pids.items()}
+        p0, tp0 = {k: proc_cpu_seconds(v) for k, v in pids.items()}, time.monotonic()
         try:
             k0 = sut.cycles_counters() if counted else None
         except Exception as e:  # noqa: BLE001
@@ -1181,7 +1181,7 @@ def vsw_bench_flow_session(ctx, res, system, ring, rnd, sizes, flows_n):
                     x["attempts"] = attempt + 1
                     if q > best:
                         r, best = x, q
-                    if q >= 0.9:
+                    if q >= 0.9 or attempt == args.retries:
                         break
                     got = ["%.0f%%" % (100 * x[k]) if k in x else "-" for k in ("sut_cpu_share", "gen_cpu_share")]
                     log("    %4d B  %7.3f Mpps  disturbed (switch got %s, generator %s): again" % (
@@ -1928,9 +1928,9 @@ this one.
   idle, so its busy share is near 100 % whatever the switch does; what
   shows that the switch set the pace is the generator's TX-dropped (the
   switch's ring was full): near 0, the switch kept up and the
-  generator may be the limit; with vsw-bench, the share of the window
-  A's ring was full says the same, and its busy share is meaningful (it
-  polls idle when the switch is slow).  With vsw-bench the rule counters
+  generator may be the limit; with vsw-bench, which keeps a refused
+  burst and sends it again, the share of the window A's ring was full
+  says the same.  With vsw-bench the rule counters
   that must grow are those of the rules that take p0's frames (in_port
   p0, or none): B on p1 sends nothing but one broadcast, which the ACL
   drops.  `--flows-n` without `--flows` loads pipeline.flows: flowgen's
