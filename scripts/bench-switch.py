@@ -2508,7 +2508,8 @@ def parse_args(argv):
                     "OVS-DPDK (ovs-ofctl replace-flows, ports mapped to 1 and 2) instead of the learning bridge "
                     "and OVS's in_port flows; e.g. scripts/bench-flows/pipeline.flows")
     ap.add_argument("--flows-n", default=None, metavar="N,...",
-                    help="generator: testpmd flowgen with N distinct flows (1k, 1M allowed), each N a session; "
+                    help="generator: testpmd flowgen (or --flow-gen vsw-bench) with N distinct flows (1k, 1M "
+                    "allowed), each N a session; "
                     "throughput only (no ping-pong, vsw-bench, idle); reported per N; --flows defaults to "
                     "scripts/bench-flows/pipeline.flows")
     ap.add_argument("--flow-sweep", action="store_true",
