@@ -64,13 +64,6 @@ static uint32_t fold64(uint64_t acc)
 	return (uint32_t)acc;
 }
 
-uint16_t csum_fold(uint32_t sum)
-{
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
-}
-
 uint32_t csum_add(uint32_t sum, const void *buf, size_t len)
 {
 	return fold64(sum_words(sum, buf, len));
