@@ -560,8 +560,9 @@ struct vx_flow_out {
 	int tos;
 };
 
-/* vx_sport()'s answer, the hash behind it and the outer TOS. */
-static void vx_flow_out(const struct vx_port *v, struct pkt *pk, struct vx_flow_out *fo)
+/* vx_sport()'s answer, the hash behind it and the outer TOS.  Forced inline: a call a frame was ~20 instructions. */
+static inline __attribute__((always_inline)) void vx_flow_out(const struct vx_port *v, struct pkt *pk,
+							      struct vx_flow_out *fo)
 {
 	fo->hash = vxlan_flow_hash(pk);
 	fo->sport = vx_hash_sport(v, fo->hash, &fo->sock);
@@ -584,15 +585,17 @@ static bool vx_gso_joins(const struct vx_port *v, const struct vx_flow_out *fo, 
  * run of two or more.  A frame alone stays on the raw socket: the raw socket's
  * messages of a burst go in one sendmmsg, the GSO sockets' in one each.
  * *@next gets the next frame's way when it was worked out (else its sock
- * is VX_GSO_SOCKS), for its own turn.
+ * is VX_GSO_SOCKS), for its own turn; *@joins whether the frame joins the
+ * open payload, for vx_gso_small() (not asked twice).
  */
 static bool vx_gso_run(const struct vx_port *v, struct pkt *const *pkts, unsigned n, unsigned i, unsigned r,
-		       uint64_t mac, uint32_t vni, const struct vx_flow_out *fo, struct vx_flow_out *next)
+		       uint64_t mac, uint32_t vni, const struct vx_flow_out *fo, struct vx_flow_out *next, bool *joins)
 {
 	struct pkt *pk = pkts[i], *nx;
 
 	next->sock = VX_GSO_SOCKS;
-	if (vx_gso_joins(v, fo, r, VXLAN_HLEN + pk->len))
+	*joins = vx_gso_joins(v, fo, r, VXLAN_HLEN + pk->len);
+	if (*joins)
 		return true;
 	if (i + 1 >= n)
 		return false;
@@ -609,7 +612,8 @@ static bool vx_gso_run(const struct vx_port *v, struct pkt *const *pkts, unsigne
  * GSO sockets, while GSO is on: appended to the round's last GSO payload
  * when that one is open (built here), goes to @r through the same socket
  * with the same TOS, and its datagrams are this frame's size (UDP_SEGMENT
- * cuts equal pieces), else the first datagram of a payload of its own.
+ * cuts equal pieces: @joins, vx_gso_joins()'s answer) and it has room,
+ * else the first datagram of a payload of its own.
  * So a burst of one flow's frames of one size (64-byte frames, a TCP
  * stream's pure ACKs) leaves as one UDP_SEGMENT send: one packet through
  * the kernel's UDP and IP output down to the device that cuts it, and one
@@ -618,7 +622,8 @@ static bool vx_gso_run(const struct vx_port *v, struct pkt *const *pkts, unsigne
  * its frames stay in order.
  */
 static void vx_gso_small(struct vx_port *v, struct port_io *io, struct vx_clock *clk, struct pkt *pk, uint32_t vni,
-			 unsigned r, const struct vx_flow_out *fo, unsigned *sent, uint64_t *bytes, unsigned drops[DROP__COUNT])
+			 unsigned r, const struct vx_flow_out *fo, bool joins, unsigned *sent, uint64_t *bytes,
+			 unsigned drops[DROP__COUNT])
 {
 	unsigned m = v->gso_m - 1, sock = fo->sock;
 	uint16_t sport = fo->sport;
@@ -627,7 +632,7 @@ static void vx_gso_small(struct vx_port *v, struct port_io *io, struct vx_clock 
 	struct vxlan_gso_msg gm;
 	uint8_t *b;
 
-	if (vx_gso_joins(v, fo, r, seg) && v->gso_iov[m].iov_len + seg <= VXLAN_GSO_BYTES &&
+	if (joins && v->gso_iov[m].iov_len + seg <= VXLAN_GSO_BYTES &&
 	    VX_GSO_ARENA - v->gso_used >= seg) {
 		/* The open payload is the arena's last: the frame goes right behind it. */
 		b = (uint8_t *)v->gso_iov[m].iov_base + v->gso_iov[m].iov_len;
@@ -897,6 +902,7 @@ void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, un
 		if (need == 1 && !v->map && vx_gso_on(v)) {
 			/* Unicast (or one flood remote) in a run of one size: glued together (vx_gso_small()). */
 			struct vx_flow_out fo;
+			bool joins;
 
 			if (ahead.sock < VX_GSO_SOCKS && i == ahead_i)
 				fo = ahead;
@@ -904,7 +910,7 @@ void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, un
 				vx_flow_out(v, pk, &fo);
 			sock = (int)fo.sock;
 			sport = fo.sport;
-			if (vx_gso_run(v, pkts, n, i, (unsigned)r, mac, vni, &fo, &ahead)) {
+			if (vx_gso_run(v, pkts, n, i, (unsigned)r, mac, vni, &fo, &ahead, &joins)) {
 				ahead_i = i + 1;
 				if (m && (raw_socks & 1u << fo.sock)) {
 					/* in order: a flow's frames the raw socket holds go first */
@@ -912,7 +918,7 @@ void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, un
 					m = 0;
 					raw_socks = 0;
 				}
-				vx_gso_small(v, io, &clk, pk, vni, (unsigned)r, &fo, &sent, &bytes, drops);
+				vx_gso_small(v, io, &clk, pk, vni, (unsigned)r, &fo, joins, &sent, &bytes, drops);
 				built++;
 				continue;
 			}
