@@ -79,7 +79,9 @@ static inline enum vxlan_bad vxlan_hdr_check(const uint8_t *b, size_t len, uint3
 	/* "The I flag MUST be set to 1 for a valid VNI"; the R bits and reserved bytes are ignored on receipt. */
 	if (!(b[0] & VXLAN_FLAG_I))
 		return VXLAN_BAD_FLAGS;
-	got = (uint32_t)b[4] << 16 | (uint32_t)b[5] << 8 | b[6];
+	/* The VNI: the second word's high 24 bits, read as one word (the reserved low byte shifted out). */
+	memcpy(&got, b + 4, 4);
+	got = ntohl(got) >> 8;
 	if (vni_out)
 		*vni_out = got;
 	return got == vni ? VXLAN_OK : VXLAN_BAD_VNI;
