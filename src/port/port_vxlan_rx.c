@@ -283,6 +283,7 @@ unsigned vx_rx_burst(struct port *p, unsigned q, struct port_io *io, struct pkt 
 	struct iovec dg[PKT_BURST];
 	uint32_t ok_vni[PKT_BURST];	/* a datagram's VNI when it passed the checks, else ~0 */
 	unsigned same_to[PKT_BURST];	/* GRO: the end of the run of ok_vni[] values equal to a datagram's */
+	bool same_known;	/* same_to[] is worked out for the current slot */
 	uint16_t ok_vid[PKT_BURST];	/* vlan_vni=: its VNI's VLAN */
 	size_t miov_used = 0;
 	unsigned merged = 0;
@@ -341,12 +342,7 @@ unsigned vx_rx_burst(struct port *p, unsigned q, struct port_io *io, struct pkt 
 			ok_vni[j] = vni;
 			dg[j] = (struct iovec){ (uint8_t *)d + VXLAN_HLEN, dg[j].iov_len - VXLAN_HLEN };
 		}
-		/* GRO: where each datagram's run of one VNI ends (same_to), worked out once, back to front */
-		if (v->rx_miov && nd > 1) {
-			same_to[nd - 1] = nd;
-			for (unsigned j = nd - 1; j-- > 0;)
-				same_to[j] = ok_vni[j + 1] == ok_vni[j] ? same_to[j + 1] : j + 1;
-		}
+		same_known = false;
 		for (unsigned j = 0, k; j < nd; j += k) {
 			const uint8_t *inner = dg[j].iov_base;
 			uint32_t vni = ok_vni[j];
@@ -358,6 +354,17 @@ unsigned vx_rx_burst(struct port *p, unsigned q, struct port_io *io, struct pkt 
 				continue;
 			/* GRO: a run of one flow's inner TCP segments becomes one TSO frame (vxlan_gro_merge()). */
 			if (v->rx_miov && nd > 1 && vx_inner_tcp(inner, dg[j].iov_len)) {
+				if (!same_known) {
+					/*
+					 * Where each datagram's run of one VNI ends (same_to), worked out
+					 * once, back to front, when the first inner TCP segment asks:
+					 * a slot of other frames (UDP, 64-byte ones) never needs it.
+					 */
+					same_to[nd - 1] = nd;
+					for (unsigned x = nd - 1; x-- > 0;)
+						same_to[x] = ok_vni[x + 1] == ok_vni[x] ? same_to[x + 1] : x + 1;
+					same_known = true;
+				}
 				run = same_to[j] - j;
 				if (run > VXLAN_GSO_SEGS_MAX)
 					run = VXLAN_GSO_SEGS_MAX;
