@@ -28,8 +28,10 @@
  *
  *   The frames are parsed once (pkt_load) before the run, as the parse
  *   stage leaves them; the syscall between bursts evicts what it evicts,
- *   as it does in vswd.  Samples alternate csum=on and csum=off ports;
- *   the median of --samples (min-max) is printed per case.
+ *   as it does in vswd.  Samples alternate csum=on and csum=off ports
+ *   (-c on, -c off: one of them alone, for a profile of one case, as
+ *   `valgrind --tool=callgrind`'s); the median of --samples (min-max) is
+ *   printed per case.
  */
 
 #include <arpa/inet.h>
@@ -178,8 +180,9 @@ int main(int argc, char **argv)
 {
 	unsigned burst = 32, flows = 1024, bursts = 2000, samples = 9, per = 1;
 	bool tso = false, burst_set = false;
-	unsigned nk;	/* the ports measured: csum=on and csum=off; with -t csum=on alone (csum=off has no UDP GSO:
-			 * the pipeline segments a TSO frame before such a port, outside its encap point) */
+	unsigned k0 = 0, nk;	/* the ports measured, [k0, nk): csum=on and csum=off; with -t csum=on alone (csum=off
+				 * has no UDP GSO: the pipeline segments a TSO frame before such a port, outside its
+				 * encap point); -c: one of them, so that a profile (callgrind) holds one case */
 	static const char *const names[2] = { "csum=on", "csum=off" };
 	struct side s[2];
 	struct pkt *pkts, *rxp, **list;
@@ -188,21 +191,24 @@ int main(int argc, char **argv)
 	struct iovec *iov;
 	struct dp_perf *pf, *pf_rx;
 	double encap[2][64], decap[2][64], whole[2][64];
+	const char *only = NULL;
 	int c;
 
-	while ((c = getopt(argc, argv, "b:f:n:s:th")) != -1) {
+	while ((c = getopt(argc, argv, "b:c:f:n:s:th")) != -1) {
 		switch (c) {
 		case 'b':
 			burst = (unsigned)atoi(optarg);
 			burst_set = true;
 			break;
+		case 'c': only = optarg; break;
 		case 'f': flows = (unsigned)atoi(optarg); break;
 		case 'n': bursts = (unsigned)atoi(optarg); break;
 		case 's': samples = (unsigned)atoi(optarg); break;
 		case 't': tso = true; break;
 		default:
-			fprintf(stderr, "usage: bench_vxlan [-b burst (1..%u)] [-f inner flows] [-n bursts a sample] "
+			fprintf(stderr, "usage: bench_vxlan [-b burst (1..%u)] [-c on|off] [-f inner flows] [-n bursts a sample] "
 					"[-s samples (1..64)] [-t]\n"
+					"  -c  the csum=on or the csum=off port alone (default: both in turn)\n"
 					"  -t  TSO: each frame a 64 KiB TCP/IPv4 send (45 x 1448 bytes) asking for CSUM and TSO4\n",
 				PKT_BURST);
 			return c == 'h' ? 0 : 2;
@@ -210,7 +216,13 @@ int main(int argc, char **argv)
 	}
 	if (tso && !burst_set)
 		burst = 4; /* a TCP sender's burst of TSO sends: 180 segments */
-	if (!burst || burst > PKT_BURST || !flows || !bursts || !samples || samples > 64) {
+	nk = tso ? 1 : 2;
+	if (only && !strcmp(only, "off"))
+		k0 = 1;
+	else if (only && !strcmp(only, "on"))
+		nk = 1;
+	if (!burst || burst > PKT_BURST || !flows || !bursts || !samples || samples > 64 || k0 >= nk ||
+	    (only && strcmp(only, "on") && strcmp(only, "off"))) {
 		fprintf(stderr, "bench_vxlan: bad argument\n");
 		return 2;
 	}
@@ -221,7 +233,6 @@ int main(int argc, char **argv)
 	pkts = aligned_alloc(64, (size_t)burst * sizeof(*pkts));
 	rxp = aligned_alloc(64, PKT_BURST * sizeof(*rxp));
 	list = calloc(burst, sizeof(*list));
-	nk = tso ? 1 : 2;
 	fsize = tso ? TSO_FRAME : FRAME;
 	per = tso ? TSO_PAYLOAD / TSO_MSS : 1;
 	frames = calloc(burst, fsize);
@@ -235,7 +246,7 @@ int main(int argc, char **argv)
 	memset(pkts, 0, (size_t)burst * sizeof(*pkts));
 	memset(rxp, 0, PKT_BURST * sizeof(*rxp));
 	for (unsigned smp = 0; smp < samples; smp++) {
-		for (unsigned k = 0; k < nk; k++) {
+		for (unsigned k = k0; k < nk; k++) {
 			uint64_t t_all = 0, n_all = 0, f = smp * 7919u, sent = 0, got = 0;
 
 			memset(pf, 0, sizeof(*pf));
@@ -287,7 +298,7 @@ int main(int argc, char **argv)
 	printf("bench_vxlan: %u samples of %u bursts of %u %s over %u inner flows, loopback; cycles per %s\n",
 	       samples, bursts, burst, tso ? "64 KiB TCP/IPv4 TSO sends" : "60-byte UDP/IPv4 frames", flows,
 	       tso ? "inner segment (1448 bytes of payload)" : "packet");
-	for (unsigned k = 0; k < nk; k++) {
+	for (unsigned k = k0; k < nk; k++) {
 		qsort(encap[k], samples, sizeof(double), cmp_double);
 		qsort(decap[k], samples, sizeof(double), cmp_double);
 		qsort(whole[k], samples, sizeof(double), cmp_double);

@@ -76,6 +76,12 @@ static inline unsigned gso_needs(const struct pkt *p)
 	return n | (p->csum == PKT_CSUM_PARTIAL ? GSO_TX_CSUM : 0);
 }
 
+/* Does @p make an offload request (gso_needs(@p) != 0)?  Two tests, for a path that asks per frame. */
+static inline bool gso_wanted(const struct pkt *p)
+{
+	return p->gso_type || p->csum == PKT_CSUM_PARTIAL;
+}
+
 /*
  * The bytes of the largest frame @p goes out as on a link that takes no
  * offload: itself, or for a segmentation request one segment (its headers

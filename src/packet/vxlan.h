@@ -79,7 +79,9 @@ static inline enum vxlan_bad vxlan_hdr_check(const uint8_t *b, size_t len, uint3
 	/* "The I flag MUST be set to 1 for a valid VNI"; the R bits and reserved bytes are ignored on receipt. */
 	if (!(b[0] & VXLAN_FLAG_I))
 		return VXLAN_BAD_FLAGS;
-	got = (uint32_t)b[4] << 16 | (uint32_t)b[5] << 8 | b[6];
+	/* The VNI: the second word's high 24 bits, read as one word (the reserved low byte shifted out). */
+	memcpy(&got, b + 4, 4);
+	got = ntohl(got) >> 8;
 	if (vni_out)
 		*vni_out = got;
 	return got == vni ? VXLAN_OK : VXLAN_BAD_VNI;
@@ -93,15 +95,70 @@ static inline enum vxlan_bad vxlan_hdr_check(const uint8_t *b, size_t len, uint3
 enum vxlan_bad vxlan_decap(const uint8_t *d, size_t len, uint32_t vni, struct iovec *inner);
 
 /*
+ * Two words to 32 bits: @b folded into @a by an odd multiplier, then the
+ * 128-bit product with another folded (high half XOR low half, then its
+ * halves): each input bit reaches the high output bits, which
+ * vxlan_hash_port() uses.  A few multiplies, no byte loop: this is paid
+ * per frame in the encap stage.
+ */
+static inline uint32_t vxlan_mix2(uint64_t a, uint64_t b)
+{
+	unsigned __int128 r = (unsigned __int128)(a + b * 0x9e3779b97f4a7c15ull) * 0xc2b2ae3d27d4eb4full;
+	uint64_t h = (uint64_t)r ^ (uint64_t)(r >> 64);
+
+	return (uint32_t)(h ^ h >> 32);
+}
+
+/* Eight bytes at @b as they lie in memory (any alignment). */
+static inline uint64_t vxlan_load64(const uint8_t *b)
+{
+	uint64_t w;
+
+	memcpy(&w, b, 8);
+	return w;
+}
+
+/*
  * A 32-bit hash of a frame's inner flow for its outer UDP source port
  * (RFC 7348: "it is recommended that the UDP source port number be
  * calculated using a hash of fields from the inner packet"): of the inner
  * IP addresses and protocol, and the L4 ports when the head has them,
  * else of the MACs and EtherType; so one inner flow keeps one outer port
  * (no reordering by ECMP on the underlay) and different flows spread.
- * Reads the head only (parses it if needed).
+ * Reads the head only (parses it if needed).  Inline: paid per frame in
+ * the encap stage.
  */
-uint32_t vxlan_flow_hash(struct pkt *p);
+static inline uint32_t vxlan_flow_hash(struct pkt *p)
+{
+	const uint8_t *h = pkt_head(p);
+	unsigned flags = pkt_parsed(p);
+	uint64_t a, b = 0;
+
+	if (flags & PKT_F_IPV4) {
+		a = vxlan_load64(h + p->l3_off + 12); /* source and destination addresses */
+		b = p->ip_proto;
+	} else if (flags & PKT_F_IPV6) {
+		const uint8_t *ad = h + p->l3_off + 8; /* source and destination addresses, 32 bytes */
+
+		a = vxlan_mix2(vxlan_load64(ad), vxlan_load64(ad + 8)) |
+		    (uint64_t)vxlan_mix2(vxlan_load64(ad + 16), vxlan_load64(ad + 24)) << 32;
+		b = p->ip_proto;
+	} else {
+		uint8_t eth[16] = { 0 };
+
+		memcpy(eth, h, p->head_len < 14 ? p->head_len : 14); /* MACs and EtherType */
+		a = vxlan_load64(eth);
+		b = vxlan_load64(eth + 8);
+	}
+	/* Ports of TCP, UDP and SCTP: the first 4 bytes of each, whole in the head under PKT_F_L4. */
+	if ((flags & PKT_F_L4) && (p->ip_proto == 6 || p->ip_proto == 17 || p->ip_proto == 132)) {
+		uint32_t ports;
+
+		memcpy(&ports, h + p->l4_off, 4);
+		b |= (uint64_t)ports << 8;
+	}
+	return vxlan_mix2(a, b);
+}
 
 /* @hash (vxlan_flow_hash()) onto [@lo, @hi]: its high bits scaled, no division. */
 static inline uint16_t vxlan_hash_port(uint32_t hash, uint16_t lo, uint16_t hi)

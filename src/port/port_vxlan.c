@@ -737,6 +737,7 @@ struct port *port_vxlan_create(const char *name, struct json_object *params, con
 			v->rx_miov = malloc(VX_RX_MIOV * sizeof(*v->rx_miov));
 		v->port.rx_offload = v->rx_miov != NULL;
 		vx_rx_init(v);
+		vx_tx_init(v);
 	}
 	if (!what) {
 		int e = vxlan_mtu_open(&v->mtu, &v->local.sa, v->alen, v->ipv6, v->mtu.conf, v->remote_flow);

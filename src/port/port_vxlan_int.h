@@ -150,6 +150,7 @@ struct vx_port {
 	uint8_t *rx_slots;	/* PKT_BURST x VX_RX_SLOT */
 	bool gro;		/* UDP_GRO on the receive socket */
 	unsigned rx_got, rx_next;	/* messages of the last recvmmsg, and the first not yet all out */
+	unsigned rx_dirty;	/* messages whose lengths the kernel wrote since they were last reset (vx_rx_fill()) */
 	size_t rx_off;		/* bytes of message rx_next already out (GRO: the datagrams before) */
 	size_t rx_seg;		/* its GRO datagram size (0: one datagram) */
 	int rx_r;		/* its remote (remote=flow: VTEP_REMOTES_MAX, none: nothing learned) */
@@ -170,7 +171,7 @@ struct vx_port {
 	struct mmsghdr msgs[PKT_BURST];
 	struct iovec tx_iov[PKT_BURST][VX_TX_IOV + 1];
 	uint8_t tx_hdr[PKT_BURST][VX_HDR_LEN];
-	uint16_t tx_sum[PKT_BURST];	/* IPv4 csum=on: the UDP datagram's sum but the pseudo header (folded) */
+	uint32_t tx_sum[PKT_BURST];	/* IPv4 csum=on: the UDP datagram's sum but the pseudo header (csum_add()'s, unfolded) */
 	union vtep_addr tx_to[PKT_BURST];	/* remote=flow: message m's destination (its tun_dst) */
 	union {
 		struct cmsghdr align;
@@ -222,6 +223,8 @@ void vx_rx_done(struct port *p, unsigned q, struct port_io *io);
 
 /* ---- port_vxlan_tx.c ---- */
 
+/* The raw socket's messages, once at create (after the local address is known). */
+void vx_tx_init(struct vx_port *v);
 /* port_ops.tx_burst. */
 void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, unsigned n);
 /* The name of an errno with which the kernel refuses UDP GSO, for the log and describe. */

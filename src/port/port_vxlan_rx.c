@@ -22,8 +22,12 @@
  *   --> pkts[] for the switch; a slot's datagrams past the burst wait there for the next one
  */
 
-/* The tunnel metadata of a frame that came in (PKT_F_TUNNEL) in @vni from the VTEP @src: whoever sets the flag fills every field. */
-static void vx_tun_meta(const struct vx_port *v, struct pkt *pk, uint32_t vni, const union vtep_addr *src)
+/*
+ * The tunnel metadata of a frame that came in (PKT_F_TUNNEL) in @vni from
+ * the VTEP @src: whoever sets the flag fills every field.  Inline: a call
+ * a frame was half its cost.
+ */
+static inline void vx_tun_meta(const struct vx_port *v, struct pkt *pk, uint32_t vni, const union vtep_addr *src)
 {
 	pk->flags |= PKT_F_TUNNEL;
 	pk->tun.id = vni;
@@ -79,11 +83,17 @@ static bool vx_rx_fill(struct vx_port *v, unsigned max)
 {
 	int got;
 
-	/* The kernel writes back a message's name and control lengths (and flags): those two again, the rest stays (vx_rx_init()). */
-	for (unsigned i = 0; i < max; i++) {
+	/*
+	 * The kernel writes back a message's name and control lengths (and
+	 * flags) when it fills it: those two again for the messages the last
+	 * fills got (rx_dirty), the rest stays (vx_rx_init()).  Not all @max:
+	 * a poll that finds the socket empty would reset them every time.
+	 */
+	for (unsigned i = 0; i < v->rx_dirty; i++) {
 		v->rx_msgs[i].msg_hdr.msg_namelen = sizeof(v->rx_from[i]);
 		v->rx_msgs[i].msg_hdr.msg_controllen = v->gro ? sizeof(v->rx_cmsg[i].buf) : 0;
 	}
+	v->rx_dirty = 0;
 	got = recvmmsg(v->rx_fd, v->rx_msgs, max, MSG_DONTWAIT, NULL);
 	v->rx_next = v->rx_got = 0;
 	v->rx_off = 0;
@@ -93,18 +103,31 @@ static bool vx_rx_fill(struct vx_port *v, unsigned max)
 		return false;
 	}
 	v->drained = (unsigned)got < max;
-	v->rx_got = (unsigned)got;
+	v->rx_got = v->rx_dirty = (unsigned)got;
 	return true;
 }
 
-/* Two source addresses of received messages (the kernel's, family checked by vtep_remote_find()) of one host. */
-static bool vx_same_host(const struct vx_port *v, const union vx_addr *a, const union vx_addr *b)
+/*
+ * Two source addresses of received messages (the kernel's, family checked
+ * by vtep_remote_find()) of one host.  IPv4: the first 8 bytes of each
+ * (family, port, address) compared in one word, the port masked out (a
+ * host's flows come from many outer source ports).
+ */
+static inline bool vx_same_host(const struct vx_port *v, const union vx_addr *a, const union vx_addr *b)
 {
-	if (a->sa.sa_family != b->sa.sa_family)
-		return false;
+	static const uint8_t mask_bytes[8] = { 0xff, 0xff, 0, 0, 0xff, 0xff, 0xff, 0xff };
+	uint64_t wa, wb, mask;
+
+	_Static_assert(offsetof(struct sockaddr_in, sin_family) == 0 && offsetof(struct sockaddr_in, sin_port) == 2 &&
+			       offsetof(struct sockaddr_in, sin_addr) == 4,
+		       "sockaddr_in: family, port, address in its first 8 bytes");
 	if (v->ipv6)
-		return !memcmp(&a->v6.sin6_addr, &b->v6.sin6_addr, sizeof(a->v6.sin6_addr));
-	return a->v4.sin_addr.s_addr == b->v4.sin_addr.s_addr;
+		return a->sa.sa_family == b->sa.sa_family &&
+		       !memcmp(&a->v6.sin6_addr, &b->v6.sin6_addr, sizeof(a->v6.sin6_addr));
+	memcpy(&wa, &a->v4, 8);
+	memcpy(&wb, &b->v4, 8);
+	memcpy(&mask, mask_bytes, 8);
+	return !((wa ^ wb) & mask);
 }
 
 /*
@@ -256,10 +279,11 @@ unsigned vx_rx_burst(struct port *p, unsigned q, struct port_io *io, struct pkt 
 {
 	struct vx_port *v = vx_of(p);
 	unsigned bad[VX_RX__COUNT] = { 0 }, n = 0, dgrams = 0;
-	struct vx_rx_state st = { .seen = { .remote = 0xff } };
+	struct vx_rx_state st;	/* learn[] is written before it is read: not zeroed (a KiB a call) */
 	struct iovec dg[PKT_BURST];
 	uint32_t ok_vni[PKT_BURST];	/* a datagram's VNI when it passed the checks, else ~0 */
 	unsigned same_to[PKT_BURST];	/* GRO: the end of the run of ok_vni[] values equal to a datagram's */
+	bool same_known;	/* same_to[] is worked out for the current slot */
 	uint16_t ok_vid[PKT_BURST];	/* vlan_vni=: its VNI's VLAN */
 	size_t miov_used = 0;
 	unsigned merged = 0;
@@ -275,6 +299,9 @@ unsigned vx_rx_burst(struct port *p, unsigned q, struct port_io *io, struct pkt 
 		vx_rx_resume(v, bad);
 	}
 	t0 = dp_perf_note_start(io->perf);
+	st.seen = (struct vtep_learn){ .remote = 0xff };
+	st.nlearn = 0;
+	st.bytes = 0;
 	st.now_s = vtep_now_s();
 	while (n < max && v->rx_next < v->rx_got) {
 		unsigned i = v->rx_next, nd;
@@ -315,12 +342,7 @@ unsigned vx_rx_burst(struct port *p, unsigned q, struct port_io *io, struct pkt 
 			ok_vni[j] = vni;
 			dg[j] = (struct iovec){ (uint8_t *)d + VXLAN_HLEN, dg[j].iov_len - VXLAN_HLEN };
 		}
-		/* GRO: where each datagram's run of one VNI ends (same_to), worked out once, back to front */
-		if (v->rx_miov && nd > 1) {
-			same_to[nd - 1] = nd;
-			for (unsigned j = nd - 1; j-- > 0;)
-				same_to[j] = ok_vni[j + 1] == ok_vni[j] ? same_to[j + 1] : j + 1;
-		}
+		same_known = false;
 		for (unsigned j = 0, k; j < nd; j += k) {
 			const uint8_t *inner = dg[j].iov_base;
 			uint32_t vni = ok_vni[j];
@@ -332,6 +354,17 @@ unsigned vx_rx_burst(struct port *p, unsigned q, struct port_io *io, struct pkt 
 				continue;
 			/* GRO: a run of one flow's inner TCP segments becomes one TSO frame (vxlan_gro_merge()). */
 			if (v->rx_miov && nd > 1 && vx_inner_tcp(inner, dg[j].iov_len)) {
+				if (!same_known) {
+					/*
+					 * Where each datagram's run of one VNI ends (same_to), worked out
+					 * once, back to front, when the first inner TCP segment asks:
+					 * a slot of other frames (UDP, 64-byte ones) never needs it.
+					 */
+					same_to[nd - 1] = nd;
+					for (unsigned x = nd - 1; x-- > 0;)
+						same_to[x] = ok_vni[x + 1] == ok_vni[x] ? same_to[x + 1] : x + 1;
+					same_known = true;
+				}
 				run = same_to[j] - j;
 				if (run > VXLAN_GSO_SEGS_MAX)
 					run = VXLAN_GSO_SEGS_MAX;

@@ -74,15 +74,33 @@ static inline uint16_t vx_sport(const struct vx_port *v, struct pkt *pk, unsigne
 	return sport;
 }
 
-/* The UDP checksum of message @m's datagram to @dst (IPv4, csum=on): its sum (tx_sum) and @dst's pseudo header. */
-static void vx_csum4(struct vx_port *v, unsigned m, const union vtep_addr *dst, uint32_t udp_len)
+/*
+ * The UDP checksum of message @m's datagram to @dst (IPv4, csum=on): its
+ * sum (tx_sum) and @dst's pseudo header, added in 64 bits and folded once.
+ * Inline: it is paid per frame.
+ */
+static inline void vx_csum4(struct vx_port *v, unsigned m, const union vtep_addr *dst, uint32_t udp_len)
 {
-	uint32_t sum = csum_pseudo_ipv4(&v->local.v4.sin_addr, &dst->v4.sin_addr, IPPROTO_UDP, udp_len);
-	uint16_t c = csum_finish((uint32_t)csum_fold(sum) + v->tx_sum[m]); /* sum may be near 2^32: folded, no carry lost */
+	uint64_t acc = (uint64_t)v->tx_sum[m] +
+		       csum_pseudo_ipv4(&v->local.v4.sin_addr, &dst->v4.sin_addr, IPPROTO_UDP, udp_len);
+	uint16_t c = csum_finish((uint32_t)((acc & 0xffffffffu) + (acc >> 32))); /* two sums below 2^32: no carry lost */
 
 	if (c == 0)
 		c = 0xffff; /* RFC 768: a computed zero is sent as all ones (zero means "none") */
 	memcpy(v->tx_hdr[m] + 6, &c, 2);
+}
+
+/*
+ * The raw socket's messages, once at create: the fields vx_encap() leaves
+ * as they are.  Whoever writes a whole message (vx_encap_copy(),
+ * vx_gso_resend()) writes these same values again: its address length,
+ * its own iovecs, and a control message with tos=inherit alone (every
+ * message then has one, vx_tos_cmsg()), none otherwise.
+ */
+void vx_tx_init(struct vx_port *v)
+{
+	for (unsigned m = 0; m < PKT_BURST; m++)
+		v->msgs[m].msg_hdr = (struct msghdr){ .msg_namelen = v->alen, .msg_iov = v->tx_iov[m] };
 }
 
 /* Message @m's outer TOS (tos=inherit): @tos as its control message. */
@@ -120,10 +138,13 @@ static uint32_t vx_udp_hdr(const struct vx_port *v, uint8_t *h, uint16_t sport, 
  * must last until the send) in @vni: the UDP + VXLAN header in
  * front of the frame's segments, without its 802.1Q tag under vlan_vni=
  * (the head's first segment split around it).  False when the frame
- * cannot go (too many segments, too big for one datagram).
+ * cannot go (too many segments, too big for one datagram).  The message's
+ * other fields are vx_tx_init()'s.  Forced inline: a call with its six
+ * arguments, saved registers and stack guard was ~35 of the ~290
+ * instructions a frame took (callgrind on bench_vxlan, csum=off).
  */
-static inline bool vx_encap(struct vx_port *v, unsigned m, struct pkt *pk, uint32_t vni, const union vtep_addr *dst,
-			    int known_sport)
+static inline __attribute__((always_inline)) bool vx_encap(struct vx_port *v, unsigned m, struct pkt *pk, uint32_t vni,
+							   const union vtep_addr *dst, int known_sport)
 {
 	uint8_t *h = v->tx_hdr[m];
 	struct iovec *iov = v->tx_iov[m];
@@ -146,14 +167,14 @@ static inline bool vx_encap(struct vx_port *v, unsigned m, struct pkt *pk, uint3
 	}
 	hsum = vx_udp_hdr(v, h, sport, udp_len) + vxlan_hdr_build(h + VXLAN_UDP_HLEN, vni);
 	iov[0] = (struct iovec){ h, VX_HDR_LEN };
-	*mh = (struct msghdr){ .msg_name = (void *)dst, .msg_namelen = v->alen, .msg_iov = iov,
-			       .msg_iovlen = (size_t)nseg + 1 };
+	mh->msg_name = (void *)dst;
+	mh->msg_iovlen = (size_t)nseg + 1;
 	if (v->csum && !v->ipv6) {
 		/* A frame in one piece (a small one, whole in its head): two sums, no walk over a segment list. */
 		uint32_t sum = nseg == 1 && !strip ? csum_add(hsum, iov[1].iov_base, iov[1].iov_len)
 						   : csum_add_iov(hsum, &iov[1], (unsigned)nseg, 0, udp_len - VX_HDR_LEN, NULL);
 
-		v->tx_sum[m] = csum_fold(sum);
+		v->tx_sum[m] = sum;
 		vx_csum4(v, m, dst, udp_len);
 	}
 	if (v->tos_inherit)
@@ -345,7 +366,7 @@ static unsigned vx_gso_resend(struct vx_port *v, const unsigned *list, unsigned 
 			v->msgs[x].msg_hdr = (struct msghdr){ .msg_name = (void *)dst, .msg_namelen = v->alen,
 							      .msg_iov = iov, .msg_iovlen = 2 };
 			if (v->csum && !v->ipv6) {
-				v->tx_sum[x] = csum_fold(csum_add_iov(0, iov, 2, 0, udp_len, NULL));
+				v->tx_sum[x] = csum_add_iov(0, iov, 2, 0, udp_len, NULL);
 				vx_csum4(v, x, dst, udp_len);
 			}
 			if (v->gso_meta[m].tos >= 0)
@@ -539,8 +560,9 @@ struct vx_flow_out {
 	int tos;
 };
 
-/* vx_sport()'s answer, the hash behind it and the outer TOS. */
-static void vx_flow_out(const struct vx_port *v, struct pkt *pk, struct vx_flow_out *fo)
+/* vx_sport()'s answer, the hash behind it and the outer TOS.  Forced inline: a call a frame was ~20 instructions. */
+static inline __attribute__((always_inline)) void vx_flow_out(const struct vx_port *v, struct pkt *pk,
+							      struct vx_flow_out *fo)
 {
 	fo->hash = vxlan_flow_hash(pk);
 	fo->sport = vx_hash_sport(v, fo->hash, &fo->sock);
@@ -563,20 +585,22 @@ static bool vx_gso_joins(const struct vx_port *v, const struct vx_flow_out *fo, 
  * run of two or more.  A frame alone stays on the raw socket: the raw socket's
  * messages of a burst go in one sendmmsg, the GSO sockets' in one each.
  * *@next gets the next frame's way when it was worked out (else its sock
- * is VX_GSO_SOCKS), for its own turn.
+ * is VX_GSO_SOCKS), for its own turn; *@joins whether the frame joins the
+ * open payload, for vx_gso_small() (not asked twice).
  */
 static bool vx_gso_run(const struct vx_port *v, struct pkt *const *pkts, unsigned n, unsigned i, unsigned r,
-		       uint64_t mac, uint32_t vni, const struct vx_flow_out *fo, struct vx_flow_out *next)
+		       uint64_t mac, uint32_t vni, const struct vx_flow_out *fo, struct vx_flow_out *next, bool *joins)
 {
 	struct pkt *pk = pkts[i], *nx;
 
 	next->sock = VX_GSO_SOCKS;
-	if (vx_gso_joins(v, fo, r, VXLAN_HLEN + pk->len))
+	*joins = vx_gso_joins(v, fo, r, VXLAN_HLEN + pk->len);
+	if (*joins)
 		return true;
 	if (i + 1 >= n)
 		return false;
 	nx = pkts[i + 1];
-	if (nx->len != pk->len || gso_needs(nx) || vtep_mac(pkt_head(nx)) != mac || vx_tx_vni(v, nx) != vni)
+	if (nx->len != pk->len || gso_wanted(nx) || vtep_mac(pkt_head(nx)) != mac || vx_tx_vni(v, nx) != vni)
 		return false;
 	vx_flow_out(v, nx, next);
 	/* one flow (other flows of its socket may join the payload it opens, not open one with it) */
@@ -588,7 +612,8 @@ static bool vx_gso_run(const struct vx_port *v, struct pkt *const *pkts, unsigne
  * GSO sockets, while GSO is on: appended to the round's last GSO payload
  * when that one is open (built here), goes to @r through the same socket
  * with the same TOS, and its datagrams are this frame's size (UDP_SEGMENT
- * cuts equal pieces), else the first datagram of a payload of its own.
+ * cuts equal pieces: @joins, vx_gso_joins()'s answer) and it has room,
+ * else the first datagram of a payload of its own.
  * So a burst of one flow's frames of one size (64-byte frames, a TCP
  * stream's pure ACKs) leaves as one UDP_SEGMENT send: one packet through
  * the kernel's UDP and IP output down to the device that cuts it, and one
@@ -597,7 +622,8 @@ static bool vx_gso_run(const struct vx_port *v, struct pkt *const *pkts, unsigne
  * its frames stay in order.
  */
 static void vx_gso_small(struct vx_port *v, struct port_io *io, struct vx_clock *clk, struct pkt *pk, uint32_t vni,
-			 unsigned r, const struct vx_flow_out *fo, unsigned *sent, uint64_t *bytes, unsigned drops[DROP__COUNT])
+			 unsigned r, const struct vx_flow_out *fo, bool joins, unsigned *sent, uint64_t *bytes,
+			 unsigned drops[DROP__COUNT])
 {
 	unsigned m = v->gso_m - 1, sock = fo->sock;
 	uint16_t sport = fo->sport;
@@ -606,7 +632,7 @@ static void vx_gso_small(struct vx_port *v, struct port_io *io, struct vx_clock 
 	struct vxlan_gso_msg gm;
 	uint8_t *b;
 
-	if (vx_gso_joins(v, fo, r, seg) && v->gso_iov[m].iov_len + seg <= VXLAN_GSO_BYTES &&
+	if (joins && v->gso_iov[m].iov_len + seg <= VXLAN_GSO_BYTES &&
 	    VX_GSO_ARENA - v->gso_used >= seg) {
 		/* The open payload is the arena's last: the frame goes right behind it. */
 		b = (uint8_t *)v->gso_iov[m].iov_base + v->gso_iov[m].iov_len;
@@ -715,7 +741,7 @@ static void vx_tx_flow(struct vx_port *v, struct port_io *io, struct vx_clock *c
 	}
 	if (pk->len > fit && !vx_flow_fits(v, io, pk, &v->tx_to[*m], memo, now_s, drops))
 		return;
-	if (v->n_gso && gso_needs(pk)) {
+	if (v->n_gso && gso_wanted(pk)) {
 		/* A copy: a flush within vx_gso_frame() may resend through msgs[] and tx_to[] (vx_gso_resend()). */
 		union vtep_addr dst = v->tx_to[*m];
 
@@ -862,7 +888,7 @@ void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, un
 			}
 			copies += need;
 		}
-		if (v->n_gso && gso_needs(pk)) {
+		if (v->n_gso && gso_wanted(pk)) {
 			/* In order: what the raw socket holds goes first (a flow's frames may take either way). */
 			if (m) {
 				sent += vx_send(v, io, &clk, m, &bytes, drops);
@@ -876,6 +902,7 @@ void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, un
 		if (need == 1 && !v->map && vx_gso_on(v)) {
 			/* Unicast (or one flood remote) in a run of one size: glued together (vx_gso_small()). */
 			struct vx_flow_out fo;
+			bool joins;
 
 			if (ahead.sock < VX_GSO_SOCKS && i == ahead_i)
 				fo = ahead;
@@ -883,7 +910,7 @@ void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, un
 				vx_flow_out(v, pk, &fo);
 			sock = (int)fo.sock;
 			sport = fo.sport;
-			if (vx_gso_run(v, pkts, n, i, (unsigned)r, mac, vni, &fo, &ahead)) {
+			if (vx_gso_run(v, pkts, n, i, (unsigned)r, mac, vni, &fo, &ahead, &joins)) {
 				ahead_i = i + 1;
 				if (m && (raw_socks & 1u << fo.sock)) {
 					/* in order: a flow's frames the raw socket holds go first */
@@ -891,7 +918,7 @@ void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, un
 					m = 0;
 					raw_socks = 0;
 				}
-				vx_gso_small(v, io, &clk, pk, vni, (unsigned)r, &fo, &sent, &bytes, drops);
+				vx_gso_small(v, io, &clk, pk, vni, (unsigned)r, &fo, joins, &sent, &bytes, drops);
 				built++;
 				continue;
 			}

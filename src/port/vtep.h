@@ -183,7 +183,17 @@ static inline uint64_t vtep_mac(const uint8_t mac[6])
 	uint64_t m = 0;
 
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	memcpy(&m, mac, 6); /* one load, not six */
+	uint32_t lo;
+	uint16_t hi;
+
+	/*
+	 * Two loads put together in a register: six bytes copied into a
+	 * zeroed word went through the stack (two stores and a load the store
+	 * buffer cannot forward, a stall per MAC on the VXLAN data path).
+	 */
+	memcpy(&lo, mac, 4);
+	memcpy(&hi, mac + 4, 2);
+	m = (uint64_t)lo | (uint64_t)hi << 32;
 #else
 	for (unsigned i = 0; i < 6; i++)
 		m |= (uint64_t)mac[i] << (8 * i);
