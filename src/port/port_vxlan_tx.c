@@ -668,28 +668,26 @@ static void vx_gso_small(struct vx_port *v, struct port_io *io, struct vx_clock 
  * remote=flow: the destination of frame @pk, its tun_dst or, on an IPv6
  * underlay, its tun_ipv6_dst (set by the flows: set_field:IP->tun_dst,
  * set_field:IP6->tun_ipv6_dst; kept from the tunnel a frame came in),
- * into message @m's address; false when it has none of the port's family
- * (no tunnel metadata, an unspecified address, or only an address of the
- * other family: the `no_tunnel_dst` drop, as Open vSwitch drops a packet
- * to a remote_ip=flow port without one; never sent to a wrong address).
+ * into message @m's address; false when it has none the port may send to:
+ * no tunnel metadata, only an address of the other family, or one a
+ * static remote= would be refused (vtep_remote_refused(): unspecified,
+ * broadcast, multicast, the port's own local=).  That is the
+ * `no_tunnel_dst` drop, as Open vSwitch drops a packet to a
+ * remote_ip=flow port without one; never sent to a wrong address.  A
+ * flow may write any address into tun_dst (a constant, a move from a
+ * field the sender chose); this is where it is checked.
  */
 static bool vx_flow_dst(struct vx_port *v, unsigned m, const struct pkt *pk)
 {
-	static const uint8_t unspec[16];
-
 	if (!(pk->flags & PKT_F_TUNNEL) || pk->tun.ipv6 != v->ipv6)
 		return false;
 	if (!v->ipv6) {
-		if (!pk->tun.dst.v4)
-			return false;
 		v->tx_to[m].v4 = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr.s_addr = pk->tun.dst.v4 };
-		return true;
+	} else {
+		v->tx_to[m].v6 = (struct sockaddr_in6){ .sin6_family = AF_INET6 };
+		memcpy(&v->tx_to[m].v6.sin6_addr, pk->tun.dst.v6, 16);
 	}
-	if (!memcmp(pk->tun.dst.v6, unspec, 16))
-		return false;
-	v->tx_to[m].v6 = (struct sockaddr_in6){ .sin6_family = AF_INET6 };
-	memcpy(&v->tx_to[m].v6.sin6_addr, pk->tun.dst.v6, 16);
-	return true;
+	return !vtep_remote_refused(&v->tx_to[m], (const union vtep_addr *)&v->local);
 }
 
 /* remote=flow: a burst's last destination and its frame limit (a burst mostly goes to one VTEP: one cache lookup). */

@@ -480,7 +480,9 @@ static void send_to_dst(struct port *p, uint8_t src, uint32_t dst, uint64_t vni)
 /*
  * remote=flow (OVS's options:remote_ip=flow): each frame goes to its own
  * tun_dst, one VTEP for one frame and another for the next; a frame
- * without one (no tunnel metadata, or 0.0.0.0) is a no_tunnel_dst drop;
+ * without one (no tunnel metadata, or 0.0.0.0) or with one a static
+ * remote= would be refused (multicast, broadcast, its own local=) is a
+ * no_tunnel_dst drop;
  * any VTEP is received, the frame carrying its outer source as tun_src;
  * the port has no table and no flood list (tunnel fdb add is refused),
  * describe says
@@ -512,6 +514,13 @@ static void test_port_remote_flow(void **state)
 	send1(p, 1, NULL, false, 0);
 	send_to_dst(p, 1, 0, 4242);
 	assert_int_equal(atomic_load(&p->stats.drops[DROP_NO_TUNNEL_DST]), 2);
+	/* nor one a static remote= would be refused: multicast, broadcast, the port's own local= (a loop) */
+	send_to_dst(p, 1, 0xe0000001, 4242);
+	send_to_dst(p, 1, 0xefffffff, 4242);
+	send_to_dst(p, 1, 0xffffffff, 4242);
+	send_to_dst(p, 1, 0x7f000029, 4242);
+	assert_int_equal(atomic_load(&p->stats.drops[DROP_NO_TUNNEL_DST]), 6);
+	assert_int_equal(recv_all(p, NULL), 0);
 	assert_int_equal(atomic_load(&p->stats.tx_packets), 2);
 	assert_int_equal(recv_all(q, NULL) + recv_all(r, NULL), 0);
 	/* any VTEP in, its address as tun_src, nothing learned */
@@ -762,6 +771,11 @@ static void test_port_remote_flow6(void **state)
 	send1(p, 1, NULL, false, 0);
 	send_to_dst(p, 1, 0x7f00002a, 4242);	/* an IPv4 tun_dst on an IPv6 port */
 	assert_int_equal(atomic_load(&p->stats.drops[DROP_NO_TUNNEL_DST]), 3);
+	/* nor a multicast one, nor the port's own local= */
+	send_to_dst6(p, 1, "ff02::1", 4242);
+	send_to_dst6(p, 1, "fd00::41", 4242);
+	assert_int_equal(atomic_load(&p->stats.drops[DROP_NO_TUNNEL_DST]), 5);
+	assert_int_equal(recv_all(p, NULL), 0);
 	assert_int_equal(atomic_load(&p->stats.tx_packets), 2);
 	assert_int_equal(recv_all(q, NULL) + recv_all(r, NULL), 0);
 	/* any VTEP in, its address as the frame's tunnel source */
