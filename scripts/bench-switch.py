@@ -974,6 +974,18 @@ def check_rules(sut, res, key, rnd, in_port=None):
         res.fail(key, "%s; switch: %s" % (e, sut.diag()), rnd)
 
 
+def start_sut_or_fail(ctx, res, system, tag, keys, rnd, before):
+    """A fresh switch for a session; None when it would not start: every sample of @keys failed, its processes
+    (those not in @before) closed."""
+    try:
+        return start_sut(ctx, system, tag)
+    except Exception as e:  # noqa: BLE001
+        close_new(before)
+        for key in keys:
+            res.fail(key, "start: %s" % e, rnd)
+        return None
+
+
 def session(ctx, res, system, ring, rnd, sizes, flows_n=None):
     """One configuration, from a fresh switch: testpmd throughput for each size, then vsw-bench (not with
     @flows_n: flowgen with that many flows, throughput only)."""
@@ -982,12 +994,9 @@ def session(ctx, res, system, ring, rnd, sizes, flows_n=None):
     ring_key = ring if system != "kernel" else "tap"
     log("  [round %d] %-6s %-6s%s" % (rnd, system, ring_key, "" if flows_n is None else "  %d flows" % flows_n))
     before = live_children()
-    try:
-        sut = start_sut(ctx, system, tag)
-    except Exception as e:  # noqa: BLE001
-        close_new(before)
-        for s in sizes:
-            res.fail(tput_key(system, ring_key, s, flows_n), "start: %s" % e, rnd)
+    sut = start_sut_or_fail(ctx, res, system, tag, [tput_key(system, ring_key, s, flows_n) for s in sizes], rnd,
+                            before)
+    if sut is None:
         return
     try:
         gen = None
@@ -1163,12 +1172,9 @@ def vsw_bench_flow_session(ctx, res, system, ring, rnd, sizes, flows_n):
     tag = ctx.next_tag()
     log("  [round %d] %-6s %-6s  %d flows, vsw-bench" % (rnd, system, ring, flows_n))
     before = live_children()
-    try:
-        sut = start_sut(ctx, system, tag)
-    except Exception as e:  # noqa: BLE001
-        close_new(before)
-        for s in sizes:
-            res.fail(tput_key(system, ring, s, flows_n, "vsw-bench"), "start: %s" % e, rnd)
+    sut = start_sut_or_fail(ctx, res, system, tag, [tput_key(system, ring, s, flows_n, "vsw-bench") for s in sizes],
+                            rnd, before)
+    if sut is None:
         return
     try:
         for s in sizes:
