@@ -89,6 +89,16 @@ int vq_drv_add(struct vq_drv *d, const struct vq_seg *segs, unsigned out_num, un
 			 : vq_drv_add_split(d, segs, out_num, in_num, token);
 }
 
+int vq_drv_add_burst(struct vq_drv *d, const struct vq_seg *segs, void *const *tokens, unsigned n, bool writable)
+{
+	uint16_t flags = writable ? VIRTQ_DESC_F_WRITE : 0;
+
+	if (d->broken)
+		return -EIO;
+	return d->packed ? vq_drv_add_burst_packed(d, segs, tokens, n, flags)
+			 : vq_drv_add_burst_split(d, segs, tokens, n, flags);
+}
+
 void vq_drv_prefetch_add(const struct vq_drv *d, unsigned n)
 {
 	unsigned pos = d->avail_idx;
@@ -128,6 +138,14 @@ int vq_drv_get_used(struct vq_drv *d, void **token, uint32_t *len)
 	return d->packed ? vq_drv_get_used_packed(d, token, len) : vq_drv_get_used_split(d, token, len);
 }
 
+int vq_drv_get_used_burst(struct vq_drv *d, void **tokens, uint32_t *lens, unsigned max)
+{
+	if (d->broken)
+		return -EIO;
+	return d->packed ? vq_drv_get_used_burst_packed(d, tokens, lens, max)
+			 : vq_drv_get_used_burst_split(d, tokens, lens, max);
+}
+
 void vq_drv_call_disable(struct vq_drv *d)
 {
 	if (d->broken)
@@ -163,7 +181,10 @@ unsigned vq_drv_in_flight(const struct vq_drv *d)
 
 void vq_drv_order_push(struct vq_drv *d, uint16_t id)
 {
-	d->order[(d->order_head + d->order_count) % d->num] = id;
+	unsigned at = d->order_head + d->order_count;
+
+	/* No division per buffer: both terms are below num. */
+	d->order[at >= d->num ? at - d->num : at] = id;
 	d->order_count++;
 }
 
@@ -173,9 +194,12 @@ int vq_drv_batch_start(struct vq_drv *d, uint16_t id, uint32_t len, unsigned max
 
 	if (id >= d->num || !d->slot[id].token)
 		return vq_drv_fail(d, "device used a buffer id that is not in flight");
-	for (depth = 0; depth < d->order_count; depth++)
-		if (d->order[(d->order_head + depth) % d->num] == id)
+	for (depth = 0; depth < d->order_count; depth++) {
+		unsigned at = d->order_head + depth;
+
+		if (d->order[at >= d->num ? at - d->num : at] == id)
 			break;
+	}
 	if (depth == d->order_count || depth >= max_bufs)
 		return vq_drv_fail(d, "device's in-order batch reaches past what it used");
 	d->batch.last_id = id;
@@ -188,7 +212,7 @@ uint16_t vq_drv_batch_next(struct vq_drv *d, uint32_t *len)
 {
 	uint16_t id = d->order[d->order_head];
 
-	d->order_head = (uint16_t)((d->order_head + 1) % d->num);
+	d->order_head = (uint16_t)(d->order_head + 1u == d->num ? 0 : d->order_head + 1u);
 	d->order_count--;
 	if (id == d->batch.last_id) {
 		*len = d->batch.last_len;

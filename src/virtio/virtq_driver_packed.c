@@ -100,6 +100,62 @@ int vq_drv_add_packed(struct vq_drv *d, const struct vq_seg *segs, unsigned out_
 	return 0;
 }
 
+int vq_drv_add_burst_packed(struct vq_drv *d, const struct vq_seg *segs, void *const *tokens, unsigned n,
+			    uint16_t flags)
+{
+	/* The state in locals: the stores to shared memory and slots below cannot make the compiler reload it. */
+	struct pvirtq_desc *desc = d->ring.packed.desc;
+	struct vq_drv_slot *slot = d->slot;
+	const uint16_t *free_next = d->free_next;
+	uint16_t pos = d->avail_idx, id = d->free_head, num = (uint16_t)d->num;
+	bool wrap = d->avail_wrap, writable = flags & VIRTQ_DESC_F_WRITE, in_order = d->in_order;
+	unsigned k = 0;
+
+	if (n > d->nfree)
+		n = d->nfree;
+	if (n > d->nfree_ids)
+		n = d->nfree_ids;
+	for (; k < n; k++) {
+		uint32_t len = segs[k].len;
+		uint16_t f = flags | avail_flags(wrap);
+
+		if (len == 0 || !tokens[k])
+			break;
+		vq_sh_store64(&desc[pos].addr, segs[k].addr);
+		if (k == 0 && !d->batch_head.pending) {
+			/*
+			 * The batch's first head: its flags are held back and stored
+			 * by vq_drv_kick_prepare_packed() after everything else.
+			 */
+			vq_sh_store32(&desc[pos].len, len);
+			vq_sh_store16(&desc[pos].id, id);
+			d->batch_head.pos = pos;
+			d->batch_head.flags = f;
+			d->batch_head.pending = true;
+		} else {
+			/* The device cannot reach this one before that head: len, id and flags in one store. */
+			vq_sh_store64((uint64_t *)&desc[pos] + 1, (uint64_t)f << 48 | (uint64_t)id << 32 | len);
+		}
+		slot[id] = (struct vq_drv_slot){ .token = tokens[k], .ndesc = 1, .in_len = writable ? len : 0 };
+		if (in_order)
+			vq_drv_order_push(d, id);
+		id = free_next[id];	/* past the last free id: not read, as nfree_ids is then 0 */
+		if (++pos == num) {
+			pos = 0;
+			wrap = !wrap;
+		}
+	}
+	d->free_head = id;
+	d->nfree_ids -= k;
+	d->nfree -= k;
+	d->avail_idx = pos;
+	d->avail_wrap = wrap;
+	d->inflight += k;
+	d->num_added = (uint16_t)(d->num_added + k);
+	d->added_desc = (uint16_t)(d->added_desc + k);
+	return (int)k;
+}
+
 bool vq_drv_kick_prepare_packed(struct vq_drv *d)
 {
 	int old = (int)d->avail_idx - (int)d->added_desc, off;
@@ -174,6 +230,67 @@ int vq_drv_get_used_packed(struct vq_drv *d, void **token, uint32_t *len)
 	d->free_head = id;
 	d->nfree_ids++;
 	return 0;
+}
+
+int vq_drv_get_used_burst_packed(struct vq_drv *d, void **tokens, uint32_t *lens, unsigned max)
+{
+	struct pvirtq_desc *desc = d->ring.packed.desc;
+	struct vq_drv_slot *slot = d->slot;
+	uint16_t pos = d->last_used, num = (uint16_t)d->num;
+	uint16_t used = d->used_wrap ? VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED : 0;
+	unsigned n = 0;
+
+	if (d->in_order || d->batch.active)
+		goto general;	/* a used descriptor may stand for a batch (2.8.10): one at a time */
+	for (; n < max; n++) {
+		/*
+		 * Acquire: orders the flags read before the reads of id, len and
+		 * the buffer contents the device wrote before marking it used.
+		 */
+		uint16_t flags = vq_sh_load16_acquire(&desc[pos].flags);
+		uint16_t id;
+		uint32_t len;
+
+		if ((flags & (VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED)) != used) {
+			max = n;	/* none more used: the general path has nothing to look at */
+			break;
+		}
+		id = vq_sh_load16(&desc[pos].id);
+		/* 2.8.4: the length is reserved when WRITE is clear. */
+		len = flags & VIRTQ_DESC_F_WRITE ? vq_sh_load32(&desc[pos].len) : 0;
+		if (id >= num || !slot[id].token || len > slot[id].in_len || slot[id].ndesc != 1 || d->inflight == 0)
+			break;	/* the general path below judges it */
+		tokens[n] = slot[id].token;
+		if (lens)
+			lens[n] = len;
+		slot[id].token = NULL;
+		d->inflight--;
+		d->free_next[id] = d->free_head;
+		d->free_head = id;
+		if (++pos == num) {
+			pos = 0;
+			d->used_wrap = !d->used_wrap;
+			used ^= VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED;
+		}
+	}
+	d->last_used = pos;
+	d->nfree += n;
+	d->nfree_ids += n;
+general:
+	for (; n < max; n++) {
+		uint32_t len;
+		int rc = vq_drv_get_used_packed(d, &tokens[n], &len);
+
+		if (rc == -EAGAIN)
+			break;
+		if (rc < 0)
+			return rc;
+		if (lens)
+			lens[n] = len;
+		if (!d->in_order && !d->batch.active)
+			return (int)n + 1;	/* the odd one judged: back next burst */
+	}
+	return (int)n;
 }
 
 void vq_drv_call_disable_packed(struct vq_drv *d)

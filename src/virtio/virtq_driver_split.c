@@ -67,6 +67,42 @@ int vq_drv_add_split(struct vq_drv *d, const struct vq_seg *segs, unsigned out_n
 	return 0;
 }
 
+int vq_drv_add_burst_split(struct vq_drv *d, const struct vq_seg *segs, void *const *tokens, unsigned n,
+			   uint16_t flags)
+{
+	/* The state in locals: the stores to shared memory and slots below cannot make the compiler reload it. */
+	struct virtq_desc *desc = d->ring.split.desc;
+	uint16_t *ring = d->ring.split.avail->ring;
+	struct vq_drv_slot *slot = d->slot;
+	const uint16_t *free_next = d->free_next;
+	uint16_t mask = (uint16_t)(d->num - 1), head = d->free_head, avail = d->avail_idx;
+	bool writable = flags & VIRTQ_DESC_F_WRITE, in_order = d->in_order;
+	unsigned k;
+
+	if (n > d->nfree)
+		n = d->nfree;
+	for (k = 0; k < n; k++) {
+		uint32_t len = segs[k].len;
+
+		if (len == 0 || !tokens[k])
+			break;
+		/* No NEXT flag: the device ignores next (2.7.5), and IN_ORDER asks nothing of it then. */
+		write_desc(&desc[head], segs[k].addr, len, flags, 0);
+		slot[head] = (struct vq_drv_slot){ .token = tokens[k], .ndesc = 1, .in_len = writable ? len : 0 };
+		if (in_order)
+			vq_drv_order_push(d, head);
+		vq_sh_store16(&ring[avail & mask], head);
+		avail++;
+		head = free_next[head];	/* past the last free one: not read, as nfree is then 0 */
+	}
+	d->free_head = head;
+	d->nfree -= k;
+	d->inflight += k;
+	d->avail_idx = avail;
+	d->num_added = (uint16_t)(d->num_added + k);
+	return (int)k;
+}
+
 bool vq_drv_kick_prepare_split(struct vq_drv *d)
 {
 	uint16_t new_idx = d->avail_idx, old = (uint16_t)(new_idx - d->num_added);
@@ -147,6 +183,89 @@ int vq_drv_get_used_split(struct vq_drv *d, void **token, uint32_t *len)
 	free_chain(d, id);
 	d->last_used++;
 	return 0;
+}
+
+int vq_drv_get_used_burst_split(struct vq_drv *d, void **tokens, uint32_t *lens, unsigned max)
+{
+	unsigned n = 0, ready;
+	uint16_t mask = (uint16_t)(d->num - 1);
+
+	if (d->in_order) {
+		/* A used entry may stand for a batch (2.7.9): one at a time, through the batch logic. */
+		for (; n < max; n++) {
+			uint32_t len;
+			int rc = vq_drv_get_used_split(d, &tokens[n], &len);
+
+			if (rc == -EAGAIN)
+				break;
+			if (rc < 0)
+				return rc;
+			if (lens)
+				lens[n] = len;
+		}
+		return (int)n;
+	}
+	if (d->last_used == d->used_idx_cache) {
+		/*
+		 * Acquire, once for the burst: orders the used index read before
+		 * the reads of every used element and buffer it publishes.
+		 */
+		uint16_t idx = vq_sh_load16_acquire(&d->ring.split.used->idx);
+
+		if ((uint16_t)(idx - d->last_used) > d->inflight)
+			return vq_drv_fail(d, "device moved the used index past the buffers in flight");
+		d->used_idx_cache = idx;
+	}
+	ready = (uint16_t)(d->used_idx_cache - d->last_used);
+	if (ready > max)
+		ready = max;
+	{
+		/* The state in locals, as in vq_drv_add_burst_split(); written back below. */
+		const struct virtq_used_elem *used = d->ring.split.used->ring;
+		struct vq_drv_slot *slot = d->slot;
+		uint16_t *free_next = d->free_next;
+		uint16_t last = d->last_used, tail = d->free_tail;
+		unsigned num = d->num, nfree = d->nfree;
+
+		for (; n < ready; n++) {
+			/* Each element read once, as one untorn 8-byte load: id and len agree. */
+			uint64_t e = vq_sh_load64((const uint64_t *)&used[last & mask]);
+			uint32_t id = (uint32_t)e, len = (uint32_t)(e >> 32);
+			struct vq_drv_slot *s;
+
+			if (id >= num || !slot[id].token || len > slot[id].in_len || slot[id].ndesc != 1)
+				break;	/* the general path below judges it */
+			s = &slot[id];
+			tokens[n] = s->token;
+			if (lens)
+				lens[n] = len;
+			s->token = NULL;
+			/* One descriptor back to the tail of the free list. */
+			if (nfree == 0)
+				d->free_head = (uint16_t)id;
+			else
+				free_next[tail] = (uint16_t)id;
+			tail = (uint16_t)id;
+			nfree++;
+			last++;
+		}
+		d->free_tail = tail;
+		d->nfree = nfree;
+		d->inflight -= n;
+		d->last_used = last;
+	}
+	if (n < ready) {
+		/* A chain, or a device at fault: one entry through vq_drv_get_used_split(), which fails the ring. */
+		uint32_t len;
+		int rc = vq_drv_get_used_split(d, &tokens[n], &len);
+
+		if (rc < 0)
+			return rc;
+		if (lens)
+			lens[n] = len;
+		n++;
+	}
+	return (int)n;
 }
 
 void vq_drv_call_disable_split(struct vq_drv *d)

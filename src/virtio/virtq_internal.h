@@ -103,13 +103,19 @@ bool vq_has_avail_packed(struct vq *q);
 int vq_drv_fail(struct vq_drv *d, const char *why);
 void vq_drv_init_split(struct vq_drv *d);
 int vq_drv_add_split(struct vq_drv *d, const struct vq_seg *segs, unsigned out_num, unsigned in_num, void *token);
+int vq_drv_add_burst_split(struct vq_drv *d, const struct vq_seg *segs, void *const *tokens, unsigned n,
+			   uint16_t flags);
 bool vq_drv_kick_prepare_split(struct vq_drv *d);
+int vq_drv_get_used_burst_split(struct vq_drv *d, void **tokens, uint32_t *lens, unsigned max);
 int vq_drv_get_used_split(struct vq_drv *d, void **token, uint32_t *len);
 void vq_drv_call_disable_split(struct vq_drv *d);
 bool vq_drv_call_enable_split(struct vq_drv *d);
 
 void vq_drv_init_packed(struct vq_drv *d);
 int vq_drv_add_packed(struct vq_drv *d, const struct vq_seg *segs, unsigned out_num, unsigned in_num, void *token);
+int vq_drv_add_burst_packed(struct vq_drv *d, const struct vq_seg *segs, void *const *tokens, unsigned n,
+			    uint16_t flags);
+int vq_drv_get_used_burst_packed(struct vq_drv *d, void **tokens, uint32_t *lens, unsigned max);
 bool vq_drv_kick_prepare_packed(struct vq_drv *d);
 int vq_drv_get_used_packed(struct vq_drv *d, void **token, uint32_t *len);
 void vq_drv_call_disable_packed(struct vq_drv *d);
