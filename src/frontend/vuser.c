@@ -45,12 +45,12 @@ struct vuser_queue {
 	struct vq_drv rx, tx;
 	int rx_kick, rx_call, tx_kick, tx_call;
 	uint8_t *rx_bufs, *tx_bufs;
-	uint16_t *tx_free;
+	uint8_t **tx_free;		/* free tx buffers (a stack) */
 	unsigned tx_nfree;
-	uint16_t *refill;		/* rx buffers handed out by the last rx burst */
+	uint8_t **refill;		/* rx buffers handed out by the last rx burst */
 	unsigned nrefill;
 	uint8_t *reasm;			/* frames spread over several mergeable buffers, joined, this burst */
-	void *held_tok[VUSER_RX_HOLD];	/* used rx buffers reaped and not yet turned into frames */
+	void *held_tok[VUSER_RX_HOLD];	/* used rx buffers reaped and not yet turned into frames (their tokens) */
 	uint32_t held_len[VUSER_RX_HOLD];
 	unsigned held_at, nheld;	/* next to take, count */
 };
@@ -81,8 +81,7 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 }
 
 static uint64_t gpa_of(const void *p) { return (uint64_t)(uintptr_t)p; }
-static void *tok_of(unsigned idx) { return (void *)(uintptr_t)(idx + 1); }
-static unsigned idx_of(void *tok) { return (unsigned)((uintptr_t)tok - 1); }
+/* A buffer's ring token is its address: never NULL, and no index arithmetic on the way back. */
 static size_t align_up(size_t v, size_t a) { return (v + a - 1) & ~(a - 1); }
 
 /* ---- vhost-user messages ---- */
@@ -297,10 +296,10 @@ static void rx_refill(struct vuser *u, struct vuser_queue *q)
 		unsigned k = 0;
 
 		for (; k < VUSER_CHUNK && i + k < q->nrefill; k++) {
-			unsigned b = q->refill[i + k];
+			uint8_t *buf = q->refill[i + k];
 
-			seg[k] = (struct vq_seg){ gpa_of(q->rx_bufs + (size_t)b * u->rx_buf), u->rx_buf };
-			tok[k] = tok_of(b);
+			seg[k] = (struct vq_seg){ gpa_of(buf), u->rx_buf };
+			tok[k] = buf;
 		}
 		if (vq_drv_add_burst(&q->rx, seg, tok, k, true) != (int)k)
 			break;	/* cannot be full (as many descriptors as buffers): broken */
@@ -443,12 +442,12 @@ struct vuser *vuser_open(const struct vuser_config *cfg, char *err, size_t errle
 		q->rx_bufs = arena_take(&a, (size_t)u->qsize * u->rx_buf);
 		q->tx_bufs = arena_take(&a, (size_t)u->qsize * u->tx_buf);
 		for (unsigned b = 0; b < u->qsize; b++)
-			q->tx_free[q->tx_nfree++] = (uint16_t)b;
+			q->tx_free[q->tx_nfree++] = q->tx_bufs + (size_t)b * u->tx_buf;
 		/* Busy polling: no used-buffer notifications until vuser_wait_rx(). */
 		vq_drv_call_disable(&q->rx);
 		vq_drv_call_disable(&q->tx);
 		for (unsigned b = 0; b < u->qsize; b++)
-			q->refill[q->nrefill++] = (uint16_t)b;
+			q->refill[q->nrefill++] = q->rx_bufs + (size_t)b * u->rx_buf;
 		rx_refill(u, q);
 	}
 	if (a.off > u->mem_size) {
@@ -480,11 +479,17 @@ unsigned vuser_tx_burst(struct vuser *u, unsigned qp, const struct vuser_frame *
 
 /*
  * Copy a frame into a tx buffer: small frames (the common case of a
- * packet-rate benchmark) in fixed 16-byte moves the compiler keeps inline,
- * the last one overlapping the one before, instead of a call to memcpy.
+ * packet-rate benchmark) in fixed 32- or 16-byte moves the compiler keeps
+ * inline, the last one overlapping the one before, instead of a call to
+ * memcpy.
  */
 static void frame_copy(uint8_t *dst, const uint8_t *src, uint32_t len)
 {
+	if (len >= 32 && len <= 64) {
+		memcpy(dst, src, 32);
+		memcpy(dst + len - 32, src + len - 32, 32);
+		return;
+	}
 	if (len < 16 || len > 128) {
 		memcpy(dst, src, len);
 		return;
@@ -505,16 +510,18 @@ unsigned vuser_tx_burst_vnet(struct vuser *u, unsigned qp, const struct vuser_fr
 		void *tok[VUSER_CHUNK];
 		int got;
 
-		while ((got = vq_drv_get_used_burst(&q->tx, tok, NULL, VUSER_CHUNK)) > 0)
+		do {
+			got = vq_drv_get_used_burst(&q->tx, tok, NULL, VUSER_CHUNK);
 			for (int k = 0; k < got; k++)
-				q->tx_free[q->tx_nfree++] = (uint16_t)idx_of(tok[k]);
+				q->tx_free[q->tx_nfree++] = tok[k];
+		} while (got == VUSER_CHUNK);
 		if (got == -EIO && !u->error[0])
 			snprintf(u->error, sizeof(u->error), "tx ring: %s", q->tx.error);
 	}
 	/* The buffers and ring lines this burst writes: the back end read them last, from its CPU. */
 	vq_drv_prefetch_add(&q->tx, n);
 	for (unsigned k = 0; k < n && k < q->tx_nfree; k++)
-		prefetch_w(q->tx_bufs + (size_t)q->tx_free[q->tx_nfree - 1 - k] * u->tx_buf);
+		prefetch_w(q->tx_free[q->tx_nfree - 1 - k]);
 	while (sent < n) {
 		struct vq_seg seg[VUSER_CHUNK];
 		void *tok[VUSER_CHUNK];
@@ -524,27 +531,25 @@ unsigned vuser_tx_burst_vnet(struct vuser *u, unsigned qp, const struct vuser_fr
 		/* Fill a chunk of buffers, then put them on the ring in one call. */
 		for (; k < VUSER_CHUNK && sent + k < n && q->tx_nfree; k++) {
 			const struct vuser_frame *f = &frames[sent + k];
-			unsigned b;
 			uint8_t *buf;
 
 			if (f->len > u->tx_buf - HDR_LEN)
 				break;
-			b = q->tx_free[--q->tx_nfree];
-			buf = q->tx_bufs + (size_t)b * u->tx_buf;
+			buf = q->tx_free[--q->tx_nfree];
 			/* A constant size: the compiler stores it inline instead of calling memset. */
 			memset(buf, 0, HDR_LEN);
 			if (vnet)
 				vnet_hdr_build(buf, &vnet[sent + k]);
 			frame_copy(buf + HDR_LEN, f->data, f->len);
 			seg[k] = (struct vq_seg){ gpa_of(buf), HDR_LEN + f->len };
-			tok[k] = tok_of(b);
+			tok[k] = buf;
 		}
 		added = k ? vq_drv_add_burst(&q->tx, seg, tok, k, false) : 0;
 		if (added < 0)
 			added = 0;
 		/* What the ring did not take goes back (it cannot be full: as many descriptors as buffers). */
 		for (unsigned r = (unsigned)added; r < k; r++)
-			q->tx_free[q->tx_nfree++] = (uint16_t)idx_of(tok[r]);
+			q->tx_free[q->tx_nfree++] = tok[r];
 		sent += (unsigned)added;
 		if ((unsigned)added < VUSER_CHUNK || (unsigned)added < k)
 			break;
@@ -568,20 +573,20 @@ static bool rx_reap(struct vuser *u, struct vuser_queue *q, unsigned room)
 	}
 	/* The back end just wrote these lines from its CPU: start the misses now, together. */
 	for (unsigned k = q->nheld; k < q->nheld + (unsigned)got; k++)
-		prefetch_r(q->rx_bufs + (size_t)idx_of(q->held_tok[k]) * u->rx_buf);
+		prefetch_r(q->held_tok[k]);
 	q->nheld += (unsigned)got;
 	return true;
 }
 
 /* The next used rx buffer: reaped earlier, else from the ring. */
-static bool rx_take(struct vuser *u, struct vuser_queue *q, unsigned *b, uint32_t *len)
+static bool rx_take(struct vuser *u, struct vuser_queue *q, uint8_t **buf, uint32_t *len)
 {
 	if (q->held_at == q->nheld) {
 		q->held_at = q->nheld = 0;
 		if (!rx_reap(u, q, VUSER_RX_HOLD))
 			return false;
 	}
-	*b = idx_of(q->held_tok[q->held_at]);
+	*buf = q->held_tok[q->held_at];
 	*len = q->held_len[q->held_at];
 	q->held_at++;
 	return true;
@@ -629,18 +634,16 @@ unsigned vuser_rx_burst_vnet(struct vuser *u, unsigned qp, struct vuser_frame *f
 		struct virtio_net_hdr_v1 h;
 		uint32_t len;
 		uint8_t *buf;
-		unsigned b;
 
-		if (!rx_take(u, q, &b, &len))
+		if (!rx_take(u, q, &buf, &len))
 			break;
-		buf = q->rx_bufs + (size_t)b * u->rx_buf;
 		if (len < HDR_LEN) {
-			q->refill[q->nrefill++] = (uint16_t)b;
+			q->refill[q->nrefill++] = buf;
 			continue;
 		}
 		memcpy(&h, buf, sizeof(h));
 		if (!u->mrg || h.num_buffers <= 1) {
-			q->refill[q->nrefill++] = (uint16_t)b;
+			q->refill[q->nrefill++] = buf;
 			if (rx_hdr(u, &h, len - HDR_LEN, vnet ? &vnet[n] : NULL))
 				frames[n++] = (struct vuser_frame){ buf + HDR_LEN, len - HDR_LEN };
 			continue;
@@ -650,7 +653,7 @@ unsigned vuser_rx_burst_vnet(struct vuser *u, unsigned qp, struct vuser_frame *f
 			/* No frame is that large: the back end is broken; drop the head, say so. */
 			if (!u->error[0])
 				snprintf(u->error, sizeof(u->error), "rx: num_buffers %u", h.num_buffers);
-			q->refill[q->nrefill++] = (uint16_t)b;
+			q->refill[q->nrefill++] = buf;
 			continue;
 		}
 		if (reasm_off + (size_t)h.num_buffers * u->rx_buf > REASM_ARENA) {
@@ -658,7 +661,7 @@ unsigned vuser_rx_burst_vnet(struct vuser *u, unsigned qp, struct vuser_frame *f
 			q->held_at--;
 			break;
 		}
-		q->refill[q->nrefill++] = (uint16_t)b;
+		q->refill[q->nrefill++] = buf;
 		{
 			uint8_t *dst = q->reasm + reasm_off;
 			uint32_t total = len - HDR_LEN;
@@ -666,12 +669,14 @@ unsigned vuser_rx_burst_vnet(struct vuser *u, unsigned qp, struct vuser_frame *f
 			memcpy(dst, buf + HDR_LEN, total);
 			/* 5.1.6.4.2: the device makes all num_buffers used together, so they are all here. */
 			for (unsigned k = 1; k < h.num_buffers; k++) {
-				if (!rx_take(u, q, &b, &len))
+				uint8_t *more;
+
+				if (!rx_take(u, q, &more, &len))
 					break;
-				q->refill[q->nrefill++] = (uint16_t)b;
+				q->refill[q->nrefill++] = more;
 				if (total + len > (size_t)h.num_buffers * u->rx_buf)
 					len = h.num_buffers * u->rx_buf - total;
-				memcpy(dst + total, q->rx_bufs + (size_t)b * u->rx_buf, len);
+				memcpy(dst + total, more, len);
 				total += len;
 			}
 			if (rx_hdr(u, &h, total, vnet ? &vnet[n] : NULL)) {

@@ -114,10 +114,13 @@ void vq_drv_prefetch_add(const struct vq_drv *d, unsigned n)
 			prefetch_w(&d->ring.packed.desc[pos >= d->num ? pos - d->num : pos]);
 		return;
 	}
-	/* Descriptors from the free list (sequential when buffers come back in order). */
-	for (unsigned k = 0, i = d->free_head; k < n && k < d->nfree; k++, i = d->free_next[i])
-		if (k == 0 || (i & 3) == 0)
-			prefetch_w(&d->ring.split.desc[i]);
+	/*
+	 * Descriptors from the free list, which is sequential when buffers
+	 * come back in order: the lines from its head on, four descriptors to
+	 * a line, without walking the list (a hint may miss).
+	 */
+	for (unsigned k = 0; k < n; k += 4)
+		prefetch_w(&d->ring.split.desc[(d->free_head + k) & (d->num - 1)]);
 	/* Available ring entries, 32 to a line. */
 	for (unsigned k = 0; k < n; k += 32)
 		prefetch_w(&d->ring.split.avail->ring[(pos + k) & (d->num - 1)]);
