@@ -109,6 +109,7 @@ int vq_drv_add_burst_packed(struct vq_drv *d, const struct vq_seg *segs, void *c
 	const uint16_t *free_next = d->free_next;
 	uint16_t pos = d->avail_idx, id = d->free_head, num = (uint16_t)d->num;
 	bool wrap = d->avail_wrap, writable = flags & VIRTQ_DESC_F_WRITE, in_order = d->in_order;
+	bool held = d->batch_head.pending;
 	unsigned k = 0;
 
 	if (n > d->nfree)
@@ -122,7 +123,7 @@ int vq_drv_add_burst_packed(struct vq_drv *d, const struct vq_seg *segs, void *c
 		if (len == 0 || !tokens[k])
 			break;
 		vq_sh_store64(&desc[pos].addr, segs[k].addr);
-		if (k == 0 && !d->batch_head.pending) {
+		if (!held) {
 			/*
 			 * The batch's first head: its flags are held back and stored
 			 * by vq_drv_kick_prepare_packed() after everything else.
@@ -132,11 +133,15 @@ int vq_drv_add_burst_packed(struct vq_drv *d, const struct vq_seg *segs, void *c
 			d->batch_head.pos = pos;
 			d->batch_head.flags = f;
 			d->batch_head.pending = true;
+			held = true;
 		} else {
 			/* The device cannot reach this one before that head: len, id and flags in one store. */
 			vq_sh_store64((uint64_t *)&desc[pos] + 1, (uint64_t)f << 48 | (uint64_t)id << 32 | len);
 		}
-		slot[id] = (struct vq_drv_slot){ .token = tokens[k], .ndesc = 1, .in_len = writable ? len : 0 };
+		/* Field by field: a compound literal would zero the padding too. */
+		slot[id].token = tokens[k];
+		slot[id].ndesc = 1;
+		slot[id].in_len = writable ? len : 0;
 		if (in_order)
 			vq_drv_order_push(d, id);
 		id = free_next[id];	/* past the last free id: not read, as nfree_ids is then 0 */
@@ -234,10 +239,13 @@ int vq_drv_get_used_packed(struct vq_drv *d, void **token, uint32_t *len)
 
 int vq_drv_get_used_burst_packed(struct vq_drv *d, void **tokens, uint32_t *lens, unsigned max)
 {
+	/* The state in locals: the stores to tokens[] and slots cannot make the compiler reload it. */
 	struct pvirtq_desc *desc = d->ring.packed.desc;
 	struct vq_drv_slot *slot = d->slot;
-	uint16_t pos = d->last_used, num = (uint16_t)d->num;
+	uint16_t *free_next = d->free_next;
+	uint16_t pos = d->last_used, num = (uint16_t)d->num, free_head = d->free_head;
 	uint16_t used = d->used_wrap ? VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED : 0;
+	bool wrap = d->used_wrap;
 	unsigned n = 0;
 
 	if (d->in_order || d->batch.active)
@@ -258,22 +266,25 @@ int vq_drv_get_used_burst_packed(struct vq_drv *d, void **tokens, uint32_t *lens
 		id = vq_sh_load16(&desc[pos].id);
 		/* 2.8.4: the length is reserved when WRITE is clear. */
 		len = flags & VIRTQ_DESC_F_WRITE ? vq_sh_load32(&desc[pos].len) : 0;
-		if (id >= num || !slot[id].token || len > slot[id].in_len || slot[id].ndesc != 1 || d->inflight == 0)
+		/* A token means in flight (so inflight > 0). */
+		if (id >= num || !slot[id].token || len > slot[id].in_len || slot[id].ndesc != 1)
 			break;	/* the general path below judges it */
 		tokens[n] = slot[id].token;
 		if (lens)
 			lens[n] = len;
 		slot[id].token = NULL;
-		d->inflight--;
-		d->free_next[id] = d->free_head;
-		d->free_head = id;
+		free_next[id] = free_head;
+		free_head = id;
 		if (++pos == num) {
 			pos = 0;
-			d->used_wrap = !d->used_wrap;
+			wrap = !wrap;
 			used ^= VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED;
 		}
 	}
 	d->last_used = pos;
+	d->used_wrap = wrap;
+	d->free_head = free_head;
+	d->inflight -= n;
 	d->nfree += n;
 	d->nfree_ids += n;
 general:

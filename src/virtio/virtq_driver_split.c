@@ -88,7 +88,10 @@ int vq_drv_add_burst_split(struct vq_drv *d, const struct vq_seg *segs, void *co
 			break;
 		/* No NEXT flag: the device ignores next (2.7.5), and IN_ORDER asks nothing of it then. */
 		write_desc(&desc[head], segs[k].addr, len, flags, 0);
-		slot[head] = (struct vq_drv_slot){ .token = tokens[k], .ndesc = 1, .in_len = writable ? len : 0 };
+		/* Field by field: a compound literal would zero the padding too. */
+		slot[head].token = tokens[k];
+		slot[head].ndesc = 1;
+		slot[head].in_len = writable ? len : 0;
 		if (in_order)
 			vq_drv_order_push(d, head);
 		vq_sh_store16(&ring[avail & mask], head);
@@ -224,7 +227,7 @@ int vq_drv_get_used_burst_split(struct vq_drv *d, void **tokens, uint32_t *lens,
 		const struct virtq_used_elem *used = d->ring.split.used->ring;
 		struct vq_drv_slot *slot = d->slot;
 		uint16_t *free_next = d->free_next;
-		uint16_t last = d->last_used, tail = d->free_tail;
+		uint16_t last = d->last_used, tail = d->free_tail, head = d->free_head;
 		unsigned num = d->num, nfree = d->nfree;
 
 		for (; n < ready; n++) {
@@ -242,7 +245,7 @@ int vq_drv_get_used_burst_split(struct vq_drv *d, void **tokens, uint32_t *lens,
 			s->token = NULL;
 			/* One descriptor back to the tail of the free list. */
 			if (nfree == 0)
-				d->free_head = (uint16_t)id;
+				head = (uint16_t)id;
 			else
 				free_next[tail] = (uint16_t)id;
 			tail = (uint16_t)id;
@@ -250,6 +253,7 @@ int vq_drv_get_used_burst_split(struct vq_drv *d, void **tokens, uint32_t *lens,
 			last++;
 		}
 		d->free_tail = tail;
+		d->free_head = head;
 		d->nfree = nfree;
 		d->inflight -= n;
 		d->last_used = last;
