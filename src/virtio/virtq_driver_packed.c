@@ -110,6 +110,7 @@ int vq_drv_add_burst_packed(struct vq_drv *d, const struct vq_seg *segs, void *c
 	uint16_t pos = d->avail_idx, id = d->free_head, num = (uint16_t)d->num;
 	bool wrap = d->avail_wrap, writable = flags & VIRTQ_DESC_F_WRITE, in_order = d->in_order;
 	bool held = d->batch_head.pending;
+	uint16_t f = flags | avail_flags(wrap);	/* this lap's flags; flipped with the wrap counter */
 	unsigned k = 0;
 
 	if (n > d->nfree)
@@ -118,7 +119,6 @@ int vq_drv_add_burst_packed(struct vq_drv *d, const struct vq_seg *segs, void *c
 		n = d->nfree_ids;
 	for (; k < n; k++) {
 		uint32_t len = segs[k].len;
-		uint16_t f = flags | avail_flags(wrap);
 
 		if (len == 0 || !tokens[k])
 			break;
@@ -148,6 +148,7 @@ int vq_drv_add_burst_packed(struct vq_drv *d, const struct vq_seg *segs, void *c
 		if (++pos == num) {
 			pos = 0;
 			wrap = !wrap;
+			f ^= VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED;
 		}
 	}
 	d->free_head = id;
