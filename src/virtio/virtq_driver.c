@@ -211,6 +211,20 @@ int vq_drv_batch_start(struct vq_drv *d, uint16_t id, uint32_t len, unsigned max
 	return 0;
 }
 
+unsigned vq_drv_order_depth(const struct vq_drv *d, uint16_t oldest, unsigned left, uint16_t id, unsigned room)
+{
+	for (unsigned depth = 0, at = oldest; depth < left && depth < room; depth++) {
+		uint16_t older = d->order[at];
+
+		if (older == id)
+			return depth;
+		if (d->slot[older].ndesc != 1)
+			return 0;
+		at = at + 1 == d->num ? 0 : at + 1;
+	}
+	return 0;
+}
+
 uint16_t vq_drv_batch_next(struct vq_drv *d, uint32_t *len)
 {
 	uint16_t id = d->order[d->order_head];

@@ -244,13 +244,14 @@ int vq_drv_get_used_burst_packed(struct vq_drv *d, void **tokens, uint32_t *lens
 	struct pvirtq_desc *desc = d->ring.packed.desc;
 	struct vq_drv_slot *slot = d->slot;
 	uint16_t *free_next = d->free_next;
-	uint16_t pos = d->last_used, num = (uint16_t)d->num, free_head = d->free_head;
+	const uint16_t *order = d->order;
+	uint16_t pos = d->last_used, num = (uint16_t)d->num, free_head = d->free_head, oldest = d->order_head;
 	uint16_t used = d->used_wrap ? VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED : 0;
-	bool wrap = d->used_wrap;
+	bool wrap = d->used_wrap, in_order = d->in_order;
 	unsigned n = 0;
 
-	if (d->in_order || d->batch.active)
-		goto general;	/* a used descriptor may stand for a batch (2.8.10): one at a time */
+	if (d->batch.active)
+		goto general;	/* the rest of an in-order batch (2.8.10: one used descriptor for several) */
 	for (; n < max; n++) {
 		/*
 		 * Acquire: orders the flags read before the reads of id, len and
@@ -270,6 +271,36 @@ int vq_drv_get_used_burst_packed(struct vq_drv *d, void **tokens, uint32_t *lens
 		/* A token means in flight (so inflight > 0). */
 		if (id >= num || !slot[id].token || len > slot[id].in_len || slot[id].ndesc != 1)
 			break;	/* the general path below judges it */
+		if (in_order && id != order[oldest]) {
+			/*
+			 * 2.8.10: one used descriptor for a batch ending at @id; every
+			 * older buffer in flight was used whole.  Taken here when the
+			 * whole batch fits this burst.
+			 */
+			unsigned depth = vq_drv_order_depth(d, oldest, d->order_count - n, id, max - n);
+
+			if (!depth)
+				break;	/* not one-descriptor buffers, too deep, or not in flight: the general path */
+			for (; depth; depth--, n++) {
+				uint16_t older = order[oldest];
+
+				oldest = (uint16_t)(oldest + 1u == num ? 0 : oldest + 1u);
+				tokens[n] = slot[older].token;
+				if (lens)
+					lens[n] = slot[older].in_len;
+				slot[older].token = NULL;
+				free_next[older] = free_head;
+				free_head = older;
+				/* 2.8.6: past every descriptor of the batch. */
+				if (++pos == num) {
+					pos = 0;
+					wrap = !wrap;
+					used ^= VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED;
+				}
+			}
+		}
+		if (in_order)
+			oldest = (uint16_t)(oldest + 1u == num ? 0 : oldest + 1u);
 		tokens[n] = slot[id].token;
 		if (lens)
 			lens[n] = len;
@@ -288,7 +319,12 @@ int vq_drv_get_used_burst_packed(struct vq_drv *d, void **tokens, uint32_t *lens
 	d->inflight -= n;
 	d->nfree += n;
 	d->nfree_ids += n;
+	if (in_order) {
+		d->order_head = oldest;
+		d->order_count = (uint16_t)(d->order_count - n);
+	}
 general:
+	/* A chain, an in-order batch or a device at fault: through vq_drv_get_used_packed(). */
 	for (; n < max; n++) {
 		uint32_t len;
 		int rc = vq_drv_get_used_packed(d, &tokens[n], &len);
@@ -299,8 +335,8 @@ general:
 			return rc;
 		if (lens)
 			lens[n] = len;
-		if (!d->in_order && !d->batch.active)
-			return (int)n + 1;	/* the odd one judged: back next burst */
+		if (!d->batch.active)
+			return (int)n + 1;	/* the odd one or the batch done: the fast path next burst */
 	}
 	return (int)n;
 }

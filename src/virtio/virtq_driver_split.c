@@ -188,26 +188,29 @@ int vq_drv_get_used_split(struct vq_drv *d, void **token, uint32_t *len)
 	return 0;
 }
 
+/* One used buffer through vq_drv_get_used_split() into @tokens[@n] / @lens[@n]: its return value. */
+static int get_used_one(struct vq_drv *d, void **tokens, uint32_t *lens, unsigned n)
+{
+	uint32_t len;
+	int rc = vq_drv_get_used_split(d, &tokens[n], &len);
+
+	if (rc == 0 && lens)
+		lens[n] = len;
+	return rc;
+}
+
 int vq_drv_get_used_burst_split(struct vq_drv *d, void **tokens, uint32_t *lens, unsigned max)
 {
 	unsigned n = 0, ready;
 	uint16_t mask = (uint16_t)(d->num - 1);
+	int rc;
 
-	if (d->in_order) {
-		/* A used entry may stand for a batch (2.7.9): one at a time, through the batch logic. */
-		for (; n < max; n++) {
-			uint32_t len;
-			int rc = vq_drv_get_used_split(d, &tokens[n], &len);
-
-			if (rc == -EAGAIN)
-				break;
-			if (rc < 0)
-				return rc;
-			if (lens)
-				lens[n] = len;
-		}
+	/* The rest of an in-order batch (2.7.9: one used entry for several buffers) first. */
+	for (; n < max && d->batch.active; n++)
+		if ((rc = get_used_one(d, tokens, lens, n)) < 0)
+			return rc;
+	if (n == max)
 		return (int)n;
-	}
 	if (d->last_used == d->used_idx_cache) {
 		/*
 		 * Acquire, once for the burst: orders the used index read before
@@ -220,15 +223,18 @@ int vq_drv_get_used_burst_split(struct vq_drv *d, void **tokens, uint32_t *lens,
 		d->used_idx_cache = idx;
 	}
 	ready = (uint16_t)(d->used_idx_cache - d->last_used);
-	if (ready > max)
-		ready = max;
+	if (ready > max - n)
+		ready = max - n;
+	ready += n;
 	{
 		/* The state in locals, as in vq_drv_add_burst_split(); written back below. */
 		const struct virtq_used_elem *used = d->ring.split.used->ring;
 		struct vq_drv_slot *slot = d->slot;
 		uint16_t *free_next = d->free_next;
-		uint16_t last = d->last_used, tail = d->free_tail, head = d->free_head;
-		unsigned num = d->num, nfree = d->nfree;
+		const uint16_t *order = d->order;
+		uint16_t last = d->last_used, tail = d->free_tail, head = d->free_head, oldest = d->order_head;
+		unsigned num = d->num, nfree = d->nfree, first = n;
+		bool in_order = d->in_order;
 
 		for (; n < ready; n++) {
 			/* Each element read once, as one untorn 8-byte load: id and len agree. */
@@ -238,6 +244,34 @@ int vq_drv_get_used_burst_split(struct vq_drv *d, void **tokens, uint32_t *lens,
 
 			if (id >= num || !slot[id].token || len > slot[id].in_len || slot[id].ndesc != 1)
 				break;	/* the general path below judges it */
+			if (in_order && id != order[oldest]) {
+				/*
+				 * 2.7.9: one entry for a batch ending at @id; every older
+				 * buffer in flight was used whole, and the index moved past
+				 * them all.  Taken here when the whole batch fits this burst.
+				 */
+				unsigned depth = vq_drv_order_depth(d, oldest, d->order_count - (n - first), id, ready - n);
+
+				if (!depth)
+					break;	/* not one-descriptor buffers, too deep, or not in flight: the general path */
+				for (; depth; depth--, n++, last++) {
+					uint16_t older = order[oldest];
+
+					oldest = (uint16_t)(oldest + 1u == num ? 0 : oldest + 1u);
+					tokens[n] = slot[older].token;
+					if (lens)
+						lens[n] = slot[older].in_len;
+					slot[older].token = NULL;
+					if (nfree == 0)
+						head = older;
+					else
+						free_next[tail] = older;
+					tail = older;
+					nfree++;
+				}
+			}
+			if (in_order)
+				oldest = (uint16_t)(oldest + 1u == num ? 0 : oldest + 1u);
 			s = &slot[id];
 			tokens[n] = s->token;
 			if (lens)
@@ -255,19 +289,23 @@ int vq_drv_get_used_burst_split(struct vq_drv *d, void **tokens, uint32_t *lens,
 		d->free_tail = tail;
 		d->free_head = head;
 		d->nfree = nfree;
-		d->inflight -= n;
+		d->inflight -= n - first;
 		d->last_used = last;
+		if (in_order) {
+			d->order_head = oldest;
+			d->order_count = (uint16_t)(d->order_count - (n - first));
+		}
 	}
+	/*
+	 * A chain, an in-order batch or a device at fault: through
+	 * vq_drv_get_used_split(), which fails the ring or takes the batch.
+	 */
 	if (n < ready) {
-		/* A chain, or a device at fault: one entry through vq_drv_get_used_split(), which fails the ring. */
-		uint32_t len;
-		int rc = vq_drv_get_used_split(d, &tokens[n], &len);
-
-		if (rc < 0)
-			return rc;
-		if (lens)
-			lens[n] = len;
-		n++;
+		do {
+			if ((rc = get_used_one(d, tokens, lens, n)) < 0)
+				return rc;
+			n++;
+		} while (n < ready && d->batch.active);
 	}
 	return (int)n;
 }

@@ -125,6 +125,13 @@ bool vq_drv_call_enable_packed(struct vq_drv *d);
 void vq_drv_order_push(struct vq_drv *d, uint16_t id);
 /* Start an in-order batch ending at @id: checks @id is in flight no deeper than @max_bufs. */
 int vq_drv_batch_start(struct vq_drv *d, uint16_t id, uint32_t len, unsigned max_bufs);
+/*
+ * The burst reaps' in-order batches: how many buffers in flight are older
+ * than @id, in the FIFO from position @oldest on (@left entries), when @id
+ * is there, fewer than @room buffers deep, and every buffer before it one
+ * descriptor; else 0 (the per-buffer path judges the batch).
+ */
+unsigned vq_drv_order_depth(const struct vq_drv *d, uint16_t oldest, unsigned left, uint16_t id, unsigned room);
 /* Next buffer of the current in-order batch: its id and length. */
 uint16_t vq_drv_batch_next(struct vq_drv *d, uint32_t *len);
 /* Take @id's token and check @len against what it could hold; 0 or -EIO. */
