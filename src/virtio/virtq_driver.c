@@ -182,15 +182,6 @@ unsigned vq_drv_in_flight(const struct vq_drv *d)
 	return d->inflight;
 }
 
-void vq_drv_order_push(struct vq_drv *d, uint16_t id)
-{
-	unsigned at = d->order_head + d->order_count;
-
-	/* No division per buffer: both terms are below num. */
-	d->order[at >= d->num ? at - d->num : at] = id;
-	d->order_count++;
-}
-
 int vq_drv_batch_start(struct vq_drv *d, uint16_t id, uint32_t len, unsigned max_bufs)
 {
 	unsigned depth;

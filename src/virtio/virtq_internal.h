@@ -122,7 +122,15 @@ void vq_drv_call_disable_packed(struct vq_drv *d);
 bool vq_drv_call_enable_packed(struct vq_drv *d);
 
 /* Driver side, shared by both layouts: the in-order FIFO and slot bookkeeping. */
-void vq_drv_order_push(struct vq_drv *d, uint16_t id);
+/* Append @id to the in-order FIFO (inline: once per buffer added with IN_ORDER). */
+static inline void vq_drv_order_push(struct vq_drv *d, uint16_t id)
+{
+	unsigned at = d->order_head + d->order_count;
+
+	/* No division per buffer: both terms are below num. */
+	d->order[at >= d->num ? at - d->num : at] = id;
+	d->order_count++;
+}
 /* Start an in-order batch ending at @id: checks @id is in flight no deeper than @max_bufs. */
 int vq_drv_batch_start(struct vq_drv *d, uint16_t id, uint32_t len, unsigned max_bufs);
 /*
