@@ -41,6 +41,7 @@
 /* VERSION_1: the header is always this size, mrg_rxbuf or not (5.1.6); a constant folds into the copies. */
 #define HDR_LEN ((uint32_t)sizeof(struct virtio_net_hdr_v1))
 
+/* A buffer's ring token is its address: never NULL, and no index arithmetic on the way back. */
 struct vuser_queue {
 	struct vq_drv rx, tx;
 	int rx_kick, rx_call, tx_kick, tx_call;
@@ -81,7 +82,6 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 }
 
 static uint64_t gpa_of(const void *p) { return (uint64_t)(uintptr_t)p; }
-/* A buffer's ring token is its address: never NULL, and no index arithmetic on the way back. */
 static size_t align_up(size_t v, size_t a) { return (v + a - 1) & ~(a - 1); }
 
 /* ---- vhost-user messages ---- */
