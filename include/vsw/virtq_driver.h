@@ -144,10 +144,12 @@ int vq_drv_get_used(struct vq_drv *d, void **token, uint32_t *len);
 
 /*
  * Reap up to @max used buffers at once: their tokens into @tokens and the
- * bytes written into @lens (NULL: not wanted).  The split ring's used
- * index is read once for the burst.  Returns how many (0: none used), or
- * -EIO when the device broke the ring (the buffers before it are lost to
- * the caller: the queue is dead anyway).
+ * bytes written into @lens (NULL: not wanted), as vq_drv_get_used() would
+ * one by one (an in-order batch entry gives every buffer it stands for).
+ * The split ring's used index is read only when the last value read is
+ * used up, so a burst may return fewer than are used by now.  Returns
+ * how many (0: none used), or -EIO when the device broke the ring (the
+ * buffers before it are lost to the caller: the queue is dead anyway).
  */
 int vq_drv_get_used_burst(struct vq_drv *d, void **tokens, uint32_t *lens, unsigned max);
 
