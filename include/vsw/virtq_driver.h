@@ -113,6 +113,17 @@ int vq_drv_add(struct vq_drv *d, const struct vq_seg *segs, unsigned out_num,
 	       unsigned in_num, void *token);
 
 /*
+ * The common case of vq_drv_add(), a burst at a time: @n buffers of one
+ * segment each (@segs[i], token @tokens[i]), all device-readable or all
+ * (@writable) device-writable, as a virtio-net driver lays out a frame with
+ * its header in front (VERSION_1 allows any layout).  No indirect tables;
+ * the queue's state is read once for the burst.  Returns how many were
+ * added (fewer when the ring fills up or a segment is empty or a token
+ * NULL), or -EIO when broken.
+ */
+int vq_drv_add_burst(struct vq_drv *d, const struct vq_seg *segs, void *const *tokens, unsigned n, bool writable);
+
+/*
  * A hint before adding @n one-segment buffers: start taking the ring lines
  * they will be written to (descriptors; split: available ring entries) for
  * writing.  The device last read them from its CPU.  No state changes.
@@ -130,6 +141,17 @@ bool vq_drv_kick_prepare(struct vq_drv *d);
  * 0, -EAGAIN when none is used, -EIO when the device broke the ring.
  */
 int vq_drv_get_used(struct vq_drv *d, void **token, uint32_t *len);
+
+/*
+ * Reap up to @max used buffers at once: their tokens into @tokens and the
+ * bytes written into @lens (NULL: not wanted), as vq_drv_get_used() would
+ * one by one (an in-order batch entry gives every buffer it stands for).
+ * The split ring's used index is read only when the last value read is
+ * used up, so a burst may return fewer than are used by now.  Returns
+ * how many (0: none used), or -EIO when the device broke the ring (the
+ * buffers before it are lost to the caller: the queue is dead anyway).
+ */
+int vq_drv_get_used_burst(struct vq_drv *d, void **tokens, uint32_t *lens, unsigned max);
 
 /* Ask the device not to send used-buffer notifications. */
 void vq_drv_call_disable(struct vq_drv *d);

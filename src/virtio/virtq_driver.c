@@ -89,6 +89,16 @@ int vq_drv_add(struct vq_drv *d, const struct vq_seg *segs, unsigned out_num, un
 			 : vq_drv_add_split(d, segs, out_num, in_num, token);
 }
 
+int vq_drv_add_burst(struct vq_drv *d, const struct vq_seg *segs, void *const *tokens, unsigned n, bool writable)
+{
+	uint16_t flags = writable ? VIRTQ_DESC_F_WRITE : 0;
+
+	if (d->broken)
+		return -EIO;
+	return d->packed ? vq_drv_add_burst_packed(d, segs, tokens, n, flags)
+			 : vq_drv_add_burst_split(d, segs, tokens, n, flags);
+}
+
 void vq_drv_prefetch_add(const struct vq_drv *d, unsigned n)
 {
 	unsigned pos = d->avail_idx;
@@ -104,10 +114,13 @@ void vq_drv_prefetch_add(const struct vq_drv *d, unsigned n)
 			prefetch_w(&d->ring.packed.desc[pos >= d->num ? pos - d->num : pos]);
 		return;
 	}
-	/* Descriptors from the free list (sequential when buffers come back in order). */
-	for (unsigned k = 0, i = d->free_head; k < n && k < d->nfree; k++, i = d->free_next[i])
-		if (k == 0 || (i & 3) == 0)
-			prefetch_w(&d->ring.split.desc[i]);
+	/*
+	 * Descriptors from the free list, which is sequential when buffers
+	 * come back in order: the lines from its head on, four descriptors to
+	 * a line, without walking the list (a hint may miss).
+	 */
+	for (unsigned k = 0; k < n; k += 4)
+		prefetch_w(&d->ring.split.desc[(d->free_head + k) & (d->num - 1)]);
 	/* Available ring entries, 32 to a line. */
 	for (unsigned k = 0; k < n; k += 32)
 		prefetch_w(&d->ring.split.avail->ring[(pos + k) & (d->num - 1)]);
@@ -126,6 +139,14 @@ int vq_drv_get_used(struct vq_drv *d, void **token, uint32_t *len)
 	if (d->broken)
 		return -EIO;
 	return d->packed ? vq_drv_get_used_packed(d, token, len) : vq_drv_get_used_split(d, token, len);
+}
+
+int vq_drv_get_used_burst(struct vq_drv *d, void **tokens, uint32_t *lens, unsigned max)
+{
+	if (d->broken)
+		return -EIO;
+	return d->packed ? vq_drv_get_used_burst_packed(d, tokens, lens, max)
+			 : vq_drv_get_used_burst_split(d, tokens, lens, max);
 }
 
 void vq_drv_call_disable(struct vq_drv *d)
@@ -161,21 +182,18 @@ unsigned vq_drv_in_flight(const struct vq_drv *d)
 	return d->inflight;
 }
 
-void vq_drv_order_push(struct vq_drv *d, uint16_t id)
-{
-	d->order[(d->order_head + d->order_count) % d->num] = id;
-	d->order_count++;
-}
-
 int vq_drv_batch_start(struct vq_drv *d, uint16_t id, uint32_t len, unsigned max_bufs)
 {
 	unsigned depth;
 
 	if (id >= d->num || !d->slot[id].token)
 		return vq_drv_fail(d, "device used a buffer id that is not in flight");
-	for (depth = 0; depth < d->order_count; depth++)
-		if (d->order[(d->order_head + depth) % d->num] == id)
+	for (depth = 0; depth < d->order_count; depth++) {
+		unsigned at = d->order_head + depth;
+
+		if (d->order[at >= d->num ? at - d->num : at] == id)
 			break;
+	}
 	if (depth == d->order_count || depth >= max_bufs)
 		return vq_drv_fail(d, "device's in-order batch reaches past what it used");
 	d->batch.last_id = id;
@@ -184,11 +202,25 @@ int vq_drv_batch_start(struct vq_drv *d, uint16_t id, uint32_t len, unsigned max
 	return 0;
 }
 
+unsigned vq_drv_order_depth(const struct vq_drv *d, uint16_t oldest, unsigned left, uint16_t id, unsigned room)
+{
+	for (unsigned depth = 0, at = oldest; depth < left && depth < room; depth++) {
+		uint16_t older = d->order[at];
+
+		if (older == id)
+			return depth;
+		if (d->slot[older].ndesc != 1)
+			return 0;
+		at = at + 1 == d->num ? 0 : at + 1;
+	}
+	return 0;
+}
+
 uint16_t vq_drv_batch_next(struct vq_drv *d, uint32_t *len)
 {
 	uint16_t id = d->order[d->order_head];
 
-	d->order_head = (uint16_t)((d->order_head + 1) % d->num);
+	d->order_head = (uint16_t)(d->order_head + 1u == d->num ? 0 : d->order_head + 1u);
 	d->order_count--;
 	if (id == d->batch.last_id) {
 		*len = d->batch.last_len;

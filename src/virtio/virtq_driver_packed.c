@@ -100,6 +100,68 @@ int vq_drv_add_packed(struct vq_drv *d, const struct vq_seg *segs, unsigned out_
 	return 0;
 }
 
+int vq_drv_add_burst_packed(struct vq_drv *d, const struct vq_seg *segs, void *const *tokens, unsigned n,
+			    uint16_t flags)
+{
+	/* The state in locals: the stores to shared memory and slots below cannot make the compiler reload it. */
+	struct pvirtq_desc *desc = d->ring.packed.desc;
+	struct vq_drv_slot *slot = d->slot;
+	const uint16_t *free_next = d->free_next;
+	uint16_t pos = d->avail_idx, id = d->free_head, num = (uint16_t)d->num;
+	bool wrap = d->avail_wrap, writable = flags & VIRTQ_DESC_F_WRITE, in_order = d->in_order;
+	bool held = d->batch_head.pending;
+	uint16_t f = flags | avail_flags(wrap);	/* this lap's flags; flipped with the wrap counter */
+	unsigned k = 0;
+
+	if (n > d->nfree)
+		n = d->nfree;
+	if (n > d->nfree_ids)
+		n = d->nfree_ids;
+	for (; k < n; k++) {
+		uint32_t len = segs[k].len;
+
+		if (len == 0 || !tokens[k])
+			break;
+		vq_sh_store64(&desc[pos].addr, segs[k].addr);
+		if (!held) {
+			/*
+			 * The batch's first head: its flags are held back and stored
+			 * by vq_drv_kick_prepare_packed() after everything else.
+			 */
+			vq_sh_store32(&desc[pos].len, len);
+			vq_sh_store16(&desc[pos].id, id);
+			d->batch_head.pos = pos;
+			d->batch_head.flags = f;
+			d->batch_head.pending = true;
+			held = true;
+		} else {
+			/* The device cannot reach this one before that head: len, id and flags in one store. */
+			vq_sh_store64((uint64_t *)&desc[pos] + 1, (uint64_t)f << 48 | (uint64_t)id << 32 | len);
+		}
+		/* Field by field: a compound literal would zero the padding too. */
+		slot[id].token = tokens[k];
+		slot[id].ndesc = 1;
+		slot[id].in_len = writable ? len : 0;
+		if (in_order)
+			vq_drv_order_push(d, id);
+		id = free_next[id];	/* past the last free id: not read, as nfree_ids is then 0 */
+		if (++pos == num) {
+			pos = 0;
+			wrap = !wrap;
+			f ^= VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED;
+		}
+	}
+	d->free_head = id;
+	d->nfree_ids -= k;
+	d->nfree -= k;
+	d->avail_idx = pos;
+	d->avail_wrap = wrap;
+	d->inflight += k;
+	d->num_added = (uint16_t)(d->num_added + k);
+	d->added_desc = (uint16_t)(d->added_desc + k);
+	return (int)k;
+}
+
 bool vq_drv_kick_prepare_packed(struct vq_drv *d)
 {
 	int old = (int)d->avail_idx - (int)d->added_desc, off;
@@ -174,6 +236,109 @@ int vq_drv_get_used_packed(struct vq_drv *d, void **token, uint32_t *len)
 	d->free_head = id;
 	d->nfree_ids++;
 	return 0;
+}
+
+int vq_drv_get_used_burst_packed(struct vq_drv *d, void **tokens, uint32_t *lens, unsigned max)
+{
+	/* The state in locals: the stores to tokens[] and slots cannot make the compiler reload it. */
+	struct pvirtq_desc *desc = d->ring.packed.desc;
+	struct vq_drv_slot *slot = d->slot;
+	uint16_t *free_next = d->free_next;
+	const uint16_t *order = d->order;
+	uint16_t pos = d->last_used, num = (uint16_t)d->num, free_head = d->free_head, oldest = d->order_head;
+	uint16_t used = d->used_wrap ? VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED : 0;
+	bool wrap = d->used_wrap, in_order = d->in_order;
+	unsigned n = 0;
+
+	if (d->batch.active)
+		goto general;	/* the rest of an in-order batch (2.8.10: one used descriptor for several) */
+	for (; n < max; n++) {
+		/*
+		 * Acquire: orders the flags read before the reads of id, len and
+		 * the buffer contents the device wrote before marking it used.
+		 */
+		uint16_t flags = vq_sh_load16_acquire(&desc[pos].flags);
+		uint16_t id;
+		uint32_t len;
+
+		if ((flags & (VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED)) != used) {
+			max = n;	/* none more used: the general path has nothing to look at */
+			break;
+		}
+		id = vq_sh_load16(&desc[pos].id);
+		/* 2.8.4: the length is reserved when WRITE is clear. */
+		len = flags & VIRTQ_DESC_F_WRITE ? vq_sh_load32(&desc[pos].len) : 0;
+		/* A token means in flight (so inflight > 0). */
+		if (id >= num || !slot[id].token || len > slot[id].in_len || slot[id].ndesc != 1)
+			break;	/* the general path below judges it */
+		if (in_order && id != order[oldest]) {
+			/*
+			 * 2.8.10: one used descriptor for a batch ending at @id; every
+			 * older buffer in flight was used whole.  Taken here when the
+			 * whole batch fits this burst.
+			 */
+			unsigned depth = vq_drv_order_depth(d, oldest, d->order_count - n, id, max - n);
+
+			if (!depth)
+				break;	/* not one-descriptor buffers, too deep, or not in flight: the general path */
+			for (; depth; depth--, n++) {
+				uint16_t older = order[oldest];
+
+				oldest = (uint16_t)(oldest + 1u == num ? 0 : oldest + 1u);
+				tokens[n] = slot[older].token;
+				if (lens)
+					lens[n] = slot[older].in_len;
+				slot[older].token = NULL;
+				free_next[older] = free_head;
+				free_head = older;
+				/* 2.8.6: past every descriptor of the batch. */
+				if (++pos == num) {
+					pos = 0;
+					wrap = !wrap;
+					used ^= VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED;
+				}
+			}
+		}
+		if (in_order)
+			oldest = (uint16_t)(oldest + 1u == num ? 0 : oldest + 1u);
+		tokens[n] = slot[id].token;
+		if (lens)
+			lens[n] = len;
+		slot[id].token = NULL;
+		free_next[id] = free_head;
+		free_head = id;
+		if (++pos == num) {
+			pos = 0;
+			wrap = !wrap;
+			used ^= VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED;
+		}
+	}
+	d->last_used = pos;
+	d->used_wrap = wrap;
+	d->free_head = free_head;
+	d->inflight -= n;
+	d->nfree += n;
+	d->nfree_ids += n;
+	if (in_order) {
+		d->order_head = oldest;
+		d->order_count = (uint16_t)(d->order_count - n);
+	}
+general:
+	/* A chain, an in-order batch or a device at fault: through vq_drv_get_used_packed(). */
+	for (; n < max; n++) {
+		uint32_t len;
+		int rc = vq_drv_get_used_packed(d, &tokens[n], &len);
+
+		if (rc == -EAGAIN)
+			break;
+		if (rc < 0)
+			return rc;
+		if (lens)
+			lens[n] = len;
+		if (!d->batch.active)
+			return (int)n + 1;	/* the odd one or the batch done: the fast path next burst */
+	}
+	return (int)n;
 }
 
 void vq_drv_call_disable_packed(struct vq_drv *d)

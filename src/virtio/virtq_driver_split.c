@@ -67,6 +67,45 @@ int vq_drv_add_split(struct vq_drv *d, const struct vq_seg *segs, unsigned out_n
 	return 0;
 }
 
+int vq_drv_add_burst_split(struct vq_drv *d, const struct vq_seg *segs, void *const *tokens, unsigned n,
+			   uint16_t flags)
+{
+	/* The state in locals: the stores to shared memory and slots below cannot make the compiler reload it. */
+	struct virtq_desc *desc = d->ring.split.desc;
+	uint16_t *ring = d->ring.split.avail->ring;
+	struct vq_drv_slot *slot = d->slot;
+	const uint16_t *free_next = d->free_next;
+	uint16_t mask = (uint16_t)(d->num - 1), head = d->free_head, avail = d->avail_idx;
+	bool writable = flags & VIRTQ_DESC_F_WRITE, in_order = d->in_order;
+	unsigned k;
+
+	if (n > d->nfree)
+		n = d->nfree;
+	for (k = 0; k < n; k++) {
+		uint32_t len = segs[k].len;
+
+		if (len == 0 || !tokens[k])
+			break;
+		/* No NEXT flag: the device ignores next (2.7.5), and IN_ORDER asks nothing of it then. */
+		write_desc(&desc[head], segs[k].addr, len, flags, 0);
+		/* Field by field: a compound literal would zero the padding too. */
+		slot[head].token = tokens[k];
+		slot[head].ndesc = 1;
+		slot[head].in_len = writable ? len : 0;
+		if (in_order)
+			vq_drv_order_push(d, head);
+		vq_sh_store16(&ring[avail & mask], head);
+		avail++;
+		head = free_next[head];	/* past the last free one: not read, as nfree is then 0 */
+	}
+	d->free_head = head;
+	d->nfree -= k;
+	d->inflight += k;
+	d->avail_idx = avail;
+	d->num_added = (uint16_t)(d->num_added + k);
+	return (int)k;
+}
+
 bool vq_drv_kick_prepare_split(struct vq_drv *d)
 {
 	uint16_t new_idx = d->avail_idx, old = (uint16_t)(new_idx - d->num_added);
@@ -147,6 +186,128 @@ int vq_drv_get_used_split(struct vq_drv *d, void **token, uint32_t *len)
 	free_chain(d, id);
 	d->last_used++;
 	return 0;
+}
+
+/* One used buffer through vq_drv_get_used_split() into @tokens[@n] / @lens[@n]: its return value. */
+static int get_used_one(struct vq_drv *d, void **tokens, uint32_t *lens, unsigned n)
+{
+	uint32_t len;
+	int rc = vq_drv_get_used_split(d, &tokens[n], &len);
+
+	if (rc == 0 && lens)
+		lens[n] = len;
+	return rc;
+}
+
+int vq_drv_get_used_burst_split(struct vq_drv *d, void **tokens, uint32_t *lens, unsigned max)
+{
+	unsigned n = 0, ready;
+	uint16_t mask = (uint16_t)(d->num - 1);
+	int rc;
+
+	/* The rest of an in-order batch (2.7.9: one used entry for several buffers) first. */
+	for (; n < max && d->batch.active; n++)
+		if ((rc = get_used_one(d, tokens, lens, n)) < 0)
+			return rc;
+	if (n == max)
+		return (int)n;
+	if (d->last_used == d->used_idx_cache) {
+		/*
+		 * Acquire, once for the burst: orders the used index read before
+		 * the reads of every used element and buffer it publishes.
+		 */
+		uint16_t idx = vq_sh_load16_acquire(&d->ring.split.used->idx);
+
+		if ((uint16_t)(idx - d->last_used) > d->inflight)
+			return vq_drv_fail(d, "device moved the used index past the buffers in flight");
+		d->used_idx_cache = idx;
+	}
+	ready = (uint16_t)(d->used_idx_cache - d->last_used);
+	if (ready > max - n)
+		ready = max - n;
+	ready += n;
+	{
+		/* The state in locals, as in vq_drv_add_burst_split(); written back below. */
+		const struct virtq_used_elem *used = d->ring.split.used->ring;
+		struct vq_drv_slot *slot = d->slot;
+		uint16_t *free_next = d->free_next;
+		const uint16_t *order = d->order;
+		uint16_t last = d->last_used, tail = d->free_tail, head = d->free_head, oldest = d->order_head;
+		unsigned num = d->num, nfree = d->nfree, first = n;
+		bool in_order = d->in_order;
+
+		for (; n < ready; n++) {
+			/* Each element read once, as one untorn 8-byte load: id and len agree. */
+			uint64_t e = vq_sh_load64((const uint64_t *)&used[last & mask]);
+			uint32_t id = (uint32_t)e, len = (uint32_t)(e >> 32);
+			struct vq_drv_slot *s;
+
+			if (id >= num || !slot[id].token || len > slot[id].in_len || slot[id].ndesc != 1)
+				break;	/* the general path below judges it */
+			if (in_order && id != order[oldest]) {
+				/*
+				 * 2.7.9: one entry for a batch ending at @id; every older
+				 * buffer in flight was used whole, and the index moved past
+				 * them all.  Taken here when the whole batch fits this burst.
+				 */
+				unsigned depth = vq_drv_order_depth(d, oldest, d->order_count - (n - first), id, ready - n);
+
+				if (!depth)
+					break;	/* not one-descriptor buffers, too deep, or not in flight: the general path */
+				for (; depth; depth--, n++, last++) {
+					uint16_t older = order[oldest];
+
+					oldest = (uint16_t)(oldest + 1u == num ? 0 : oldest + 1u);
+					tokens[n] = slot[older].token;
+					if (lens)
+						lens[n] = slot[older].in_len;
+					slot[older].token = NULL;
+					if (nfree == 0)
+						head = older;
+					else
+						free_next[tail] = older;
+					tail = older;
+					nfree++;
+				}
+			}
+			if (in_order)
+				oldest = (uint16_t)(oldest + 1u == num ? 0 : oldest + 1u);
+			s = &slot[id];
+			tokens[n] = s->token;
+			if (lens)
+				lens[n] = len;
+			s->token = NULL;
+			/* One descriptor back to the tail of the free list. */
+			if (nfree == 0)
+				head = (uint16_t)id;
+			else
+				free_next[tail] = (uint16_t)id;
+			tail = (uint16_t)id;
+			nfree++;
+			last++;
+		}
+		d->free_tail = tail;
+		d->free_head = head;
+		d->nfree = nfree;
+		d->inflight -= n - first;
+		d->last_used = last;
+		if (in_order) {
+			d->order_head = oldest;
+			d->order_count = (uint16_t)(d->order_count - (n - first));
+		}
+	}
+	/*
+	 * A chain, an in-order batch or a device at fault: through
+	 * vq_drv_get_used_split(), which fails the ring or takes the batch.
+	 */
+	if (n < ready) {
+		do {
+			if ((rc = get_used_one(d, tokens, lens, n)) < 0)
+				return rc;
+			n++;
+		} while (n < ready && d->batch.active);
+	}
+	return (int)n;
 }
 
 void vq_drv_call_disable_split(struct vq_drv *d)

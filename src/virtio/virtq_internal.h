@@ -103,22 +103,43 @@ bool vq_has_avail_packed(struct vq *q);
 int vq_drv_fail(struct vq_drv *d, const char *why);
 void vq_drv_init_split(struct vq_drv *d);
 int vq_drv_add_split(struct vq_drv *d, const struct vq_seg *segs, unsigned out_num, unsigned in_num, void *token);
+int vq_drv_add_burst_split(struct vq_drv *d, const struct vq_seg *segs, void *const *tokens, unsigned n,
+			   uint16_t flags);
 bool vq_drv_kick_prepare_split(struct vq_drv *d);
+int vq_drv_get_used_burst_split(struct vq_drv *d, void **tokens, uint32_t *lens, unsigned max);
 int vq_drv_get_used_split(struct vq_drv *d, void **token, uint32_t *len);
 void vq_drv_call_disable_split(struct vq_drv *d);
 bool vq_drv_call_enable_split(struct vq_drv *d);
 
 void vq_drv_init_packed(struct vq_drv *d);
 int vq_drv_add_packed(struct vq_drv *d, const struct vq_seg *segs, unsigned out_num, unsigned in_num, void *token);
+int vq_drv_add_burst_packed(struct vq_drv *d, const struct vq_seg *segs, void *const *tokens, unsigned n,
+			    uint16_t flags);
+int vq_drv_get_used_burst_packed(struct vq_drv *d, void **tokens, uint32_t *lens, unsigned max);
 bool vq_drv_kick_prepare_packed(struct vq_drv *d);
 int vq_drv_get_used_packed(struct vq_drv *d, void **token, uint32_t *len);
 void vq_drv_call_disable_packed(struct vq_drv *d);
 bool vq_drv_call_enable_packed(struct vq_drv *d);
 
 /* Driver side, shared by both layouts: the in-order FIFO and slot bookkeeping. */
-void vq_drv_order_push(struct vq_drv *d, uint16_t id);
+/* Append @id to the in-order FIFO (inline: once per buffer added with IN_ORDER). */
+static inline void vq_drv_order_push(struct vq_drv *d, uint16_t id)
+{
+	unsigned at = d->order_head + d->order_count;
+
+	/* No division per buffer: both terms are below num. */
+	d->order[at >= d->num ? at - d->num : at] = id;
+	d->order_count++;
+}
 /* Start an in-order batch ending at @id: checks @id is in flight no deeper than @max_bufs. */
 int vq_drv_batch_start(struct vq_drv *d, uint16_t id, uint32_t len, unsigned max_bufs);
+/*
+ * The burst reaps' in-order batches: how many buffers in flight are older
+ * than @id, in the FIFO from position @oldest on (@left entries), when @id
+ * is there, fewer than @room buffers deep, and every buffer before it one
+ * descriptor; else 0 (the per-buffer path judges the batch).
+ */
+unsigned vq_drv_order_depth(const struct vq_drv *d, uint16_t oldest, unsigned left, uint16_t id, unsigned room);
 /* Next buffer of the current in-order batch: its id and length. */
 uint16_t vq_drv_batch_next(struct vq_drv *d, uint32_t *len);
 /* Take @id's token and check @len against what it could hold; 0 or -EIO. */
