@@ -152,6 +152,54 @@ static uint64_t sum_words(uint64_t acc0, const uint8_t *p, size_t len)
 }
 #endif
 
+#if defined(__x86_64__)
+/*
+ * sum_words() of the @len bytes at @s while they are copied to @d: the
+ * same add-with-carry chain, 64 bytes a round, each word stored as it is
+ * read, so a segment's payload is read once for its copy and its
+ * checksum (gso.c) instead of once for each.  A round copies its 64
+ * bytes (16-byte moves) and adds them from the source, where the copy
+ * just read them, in one asm block of ten adds (the end-around carry
+ * twice at its end: the first can carry out once more, as sum_words()
+ * says): with the intrinsic, gcc keeps each step's result in memory
+ * in a loop that also stores through a byte pointer (the store may alias
+ * it), twice the instructions.
+ */
+static uint64_t copy_sum_words(uint8_t *d, const uint8_t *s, size_t len)
+{
+	uint64_t a = 0;
+
+	for (; len >= 64; s += 64, d += 64, len -= 64) {
+		memcpy(d, s, 64);
+		__asm__("addq 0(%[s]), %[a]\n\t"
+			"adcq 8(%[s]), %[a]\n\t"
+			"adcq 16(%[s]), %[a]\n\t"
+			"adcq 24(%[s]), %[a]\n\t"
+			"adcq 32(%[s]), %[a]\n\t"
+			"adcq 40(%[s]), %[a]\n\t"
+			"adcq 48(%[s]), %[a]\n\t"
+			"adcq 56(%[s]), %[a]\n\t"
+			"adcq $0, %[a]\n\t"
+			"adcq $0, %[a]"
+			: [a] "+r"(a)
+			: [s] "r"(s), "m"(*(const uint8_t(*)[64])s)
+			: "cc");
+	}
+	/* The rest (under 64 bytes): copied, and summed from the source by sum_words() (its tail steps, unrolled). */
+	if (!len)
+		return a;
+	memcpy(d, s, len);
+	return sum_words(a, s, len);
+}
+#else
+/* Portable: the copy, then sum_words() over the copy (still in cache). */
+static uint64_t copy_sum_words(uint8_t *d, const uint8_t *s, size_t len)
+{
+	memcpy(d, s, len);
+	return sum_words(0, d, len);
+}
+#endif
+
 static uint32_t fold64(uint64_t acc)
 {
 	acc = (acc & 0xffffffffu) + (acc >> 32);
@@ -162,6 +210,11 @@ static uint32_t fold64(uint64_t acc)
 uint32_t csum_add(uint32_t sum, const void *buf, size_t len)
 {
 	return fold64(sum_words(sum, buf, len));
+}
+
+uint32_t csum_copy(void *dst, const void *src, size_t len)
+{
+	return fold64(copy_sum_words(dst, src, len));
 }
 
 uint32_t csum_add_at(uint32_t sum, const void *buf, size_t len, size_t pos)
