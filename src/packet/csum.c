@@ -157,33 +157,41 @@ static uint64_t sum_words(uint64_t acc0, const uint8_t *p, size_t len)
  * sum_words() of the @len bytes at @s while they are copied to @d: the
  * same add-with-carry chain, 64 bytes a round, each word stored as it is
  * read, so a segment's payload is read once for its copy and its
- * checksum (gso.c) instead of once for each.  A round copies its 64
+ * checksum (gso.c) instead of once for each.  A round copies its 128
  * bytes (16-byte moves) and adds them from the source, where the copy
- * just read them, in one asm block of ten adds (the end-around carry
- * twice at its end: the first can carry out once more, as sum_words()
- * says): with the intrinsic, gcc keeps each step's result in memory
+ * just read them, in one asm block of adds (the end-around carry twice
+ * at its end: the first can carry out once more, as sum_words() says):
+ * with the intrinsic, gcc keeps each step's result in memory
  * in a loop that also stores through a byte pointer (the store may alias
  * it), twice the instructions.
  */
+/* The asm text of 64 bytes at offset @o (a string literal) added with carry into %[a]. */
+#define CSUM_ADC64(o)                                                                                      \
+	"adcq " #o "+0(%[s]), %[a]\n\tadcq " #o "+8(%[s]), %[a]\n\tadcq " #o "+16(%[s]), %[a]\n\t"        \
+	"adcq " #o "+24(%[s]), %[a]\n\tadcq " #o "+32(%[s]), %[a]\n\tadcq " #o "+40(%[s]), %[a]\n\t"     \
+	"adcq " #o "+48(%[s]), %[a]\n\tadcq " #o "+56(%[s]), %[a]\n\t"
+
 static uint64_t copy_sum_words(uint8_t *d, const uint8_t *s, size_t len)
 {
 	uint64_t a = 0;
 
-	for (; len >= 64; s += 64, d += 64, len -= 64) {
+	/* 128 bytes a round: the loop's own steps and the carry's fold once for sixteen words, not eight. */
+	for (; len >= 128; s += 128, d += 128, len -= 128) {
+		memcpy(d, s, 128);
+		__asm__("clc\n\t" CSUM_ADC64(0) CSUM_ADC64(64) "adcq $0, %[a]\n\tadcq $0, %[a]"
+			: [a] "+r"(a)
+			: [s] "r"(s), "m"(*(const uint8_t(*)[128])s)
+			: "cc");
+	}
+	if (len >= 64) {
 		memcpy(d, s, 64);
-		__asm__("addq 0(%[s]), %[a]\n\t"
-			"adcq 8(%[s]), %[a]\n\t"
-			"adcq 16(%[s]), %[a]\n\t"
-			"adcq 24(%[s]), %[a]\n\t"
-			"adcq 32(%[s]), %[a]\n\t"
-			"adcq 40(%[s]), %[a]\n\t"
-			"adcq 48(%[s]), %[a]\n\t"
-			"adcq 56(%[s]), %[a]\n\t"
-			"adcq $0, %[a]\n\t"
-			"adcq $0, %[a]"
+		__asm__("clc\n\t" CSUM_ADC64(0) "adcq $0, %[a]\n\tadcq $0, %[a]"
 			: [a] "+r"(a)
 			: [s] "r"(s), "m"(*(const uint8_t(*)[64])s)
 			: "cc");
+		s += 64;
+		d += 64;
+		len -= 64;
 	}
 	/* The rest (under 64 bytes): copied, and summed from the source by sum_words() (its tail steps, unrolled). */
 	if (!len)
