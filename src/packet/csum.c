@@ -42,7 +42,7 @@ static inline unsigned char adc64(unsigned char c, uint64_t *a, uint64_t w)
 /*
  * Sum of the 16-bit words at @p (the last one padded with a zero byte),
  * unfolded, in memory order.  One chain of add-with-carry over 8-byte
- * words, 64 bytes a round: an adc a word, where the portable loop below
+ * words, 128 bytes a round: an adc a word, where the portable loop below
  * takes three instructions (a 64-bit add and a carry into a 128-bit
  * sum); 2^16 = 1 (mod 2^16 - 1), so 64-bit words and the carries out of
  * them, added back in, fold to the same 16-bit sum as the 16-bit words
@@ -54,7 +54,8 @@ static uint64_t sum_words(uint64_t acc0, const uint8_t *p, size_t len)
 	uint64_t a = acc0;
 	unsigned char c = 0;
 
-	for (; len >= 64; p += 64, len -= 64) {
+	/* Written out: gcc leaves a loop over the sixteen in place, and its result in memory. */
+	for (; len >= 128; p += 128, len -= 128) {
 		c = adc64(c, &a, ld64(p));
 		c = adc64(c, &a, ld64(p + 8));
 		c = adc64(c, &a, ld64(p + 16));
@@ -63,6 +64,26 @@ static uint64_t sum_words(uint64_t acc0, const uint8_t *p, size_t len)
 		c = adc64(c, &a, ld64(p + 40));
 		c = adc64(c, &a, ld64(p + 48));
 		c = adc64(c, &a, ld64(p + 56));
+		c = adc64(c, &a, ld64(p + 64));
+		c = adc64(c, &a, ld64(p + 72));
+		c = adc64(c, &a, ld64(p + 80));
+		c = adc64(c, &a, ld64(p + 88));
+		c = adc64(c, &a, ld64(p + 96));
+		c = adc64(c, &a, ld64(p + 104));
+		c = adc64(c, &a, ld64(p + 112));
+		c = adc64(c, &a, ld64(p + 120));
+	}
+	if (len >= 64) {
+		c = adc64(c, &a, ld64(p));
+		c = adc64(c, &a, ld64(p + 8));
+		c = adc64(c, &a, ld64(p + 16));
+		c = adc64(c, &a, ld64(p + 24));
+		c = adc64(c, &a, ld64(p + 32));
+		c = adc64(c, &a, ld64(p + 40));
+		c = adc64(c, &a, ld64(p + 48));
+		c = adc64(c, &a, ld64(p + 56));
+		p += 64;
+		len -= 64;
 	}
 	if (len >= 32) {
 		c = adc64(c, &a, ld64(p));
