@@ -21,6 +21,8 @@
  * reference on a flat copy (and leaves every byte outside the field
  * alone); a refused range writes nothing; a built header parses back to the
  * same fields; csum_add_iov() equals the reference for every cut;
+ * csum_copy() of each piece (any alignment, any length) copies it exactly
+ * into a buffer of just its size and returns the reference sum;
  * csum_complete_guess() never writes outside the frame and changes at
  * most its two checksum bytes.
  */
@@ -111,6 +113,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Sums over every cut. */
 	check(ref_of_mem(csum_fold(csum_add_iov(0, iov, n, 0, len, &done))) == ref_sum(flat, len));
 	check(done == len);
+
+	/* Copy-and-sum of every piece, each into a heap buffer of exactly its length (ASan: no byte past it). */
+	for (unsigned i = 0; i < n; i++) {
+		uint8_t *cp = malloc(iov[i].iov_len ? iov[i].iov_len : 1);
+
+		if (!cp)
+			abort();
+		check(ref_of_mem(csum_fold(csum_copy(cp, iov[i].iov_base, iov[i].iov_len))) ==
+		      ref_sum(iov[i].iov_base, iov[i].iov_len));
+		check(memcmp(cp, iov[i].iov_base, iov[i].iov_len) == 0);
+		free(cp);
+	}
 
 	/* The header: the verdict, and a round trip of what was accepted. */
 	bad = vnet_hdr_parse(data, len, accept, &vi);

@@ -20,7 +20,8 @@
  *     8   u8   nsplit     iovec pieces: 1 + v % 8
  *     9   u8[7] cuts      piece lengths, modulo what is left (the last takes the rest)
  *    16   u8   chunk      segments per gso_segment() call: 1 + v % 8; bit 7: gso_segment_partial()
- *                          (each segment's L4 sum left partial, then completed and compared)
+ *                          (each segment's L4 sum left partial, then completed and compared);
+ *                          either way gso_copy_finish() of each segment equals the reference's
  *    17   ...  frame      at least PKT_ETH_HLEN bytes
  */
 #include <errno.h>
@@ -129,6 +130,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				}
 				check(memcmp(got, want, wl) == 0);
 				check(ref_csums_ok(got, wl, &g));
+				{
+					/* The fused copy (vxlan encap): the same bytes, into exactly wl of heap (ASan: none past). */
+					uint8_t *flat = malloc(wl);
+
+					check(flat != NULL);
+					check(gso_copy_finish(&segs[i], flat) == (int)wl);
+					check(memcmp(flat, want, wl) == 0);
+					free(flat);
+				}
 			}
 		}
 		check(ref_segment(before, len, &g, src.gso_size, k, want) == 0);

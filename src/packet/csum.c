@@ -42,7 +42,7 @@ static inline unsigned char adc64(unsigned char c, uint64_t *a, uint64_t w)
 /*
  * Sum of the 16-bit words at @p (the last one padded with a zero byte),
  * unfolded, in memory order.  One chain of add-with-carry over 8-byte
- * words, 64 bytes a round: an adc a word, where the portable loop below
+ * words, 128 bytes a round: an adc a word, where the portable loop below
  * takes three instructions (a 64-bit add and a carry into a 128-bit
  * sum); 2^16 = 1 (mod 2^16 - 1), so 64-bit words and the carries out of
  * them, added back in, fold to the same 16-bit sum as the 16-bit words
@@ -54,7 +54,8 @@ static uint64_t sum_words(uint64_t acc0, const uint8_t *p, size_t len)
 	uint64_t a = acc0;
 	unsigned char c = 0;
 
-	for (; len >= 64; p += 64, len -= 64) {
+	/* Written out: gcc leaves a loop over the sixteen in place, and its result in memory. */
+	for (; len >= 128; p += 128, len -= 128) {
 		c = adc64(c, &a, ld64(p));
 		c = adc64(c, &a, ld64(p + 8));
 		c = adc64(c, &a, ld64(p + 16));
@@ -63,6 +64,26 @@ static uint64_t sum_words(uint64_t acc0, const uint8_t *p, size_t len)
 		c = adc64(c, &a, ld64(p + 40));
 		c = adc64(c, &a, ld64(p + 48));
 		c = adc64(c, &a, ld64(p + 56));
+		c = adc64(c, &a, ld64(p + 64));
+		c = adc64(c, &a, ld64(p + 72));
+		c = adc64(c, &a, ld64(p + 80));
+		c = adc64(c, &a, ld64(p + 88));
+		c = adc64(c, &a, ld64(p + 96));
+		c = adc64(c, &a, ld64(p + 104));
+		c = adc64(c, &a, ld64(p + 112));
+		c = adc64(c, &a, ld64(p + 120));
+	}
+	if (len >= 64) {
+		c = adc64(c, &a, ld64(p));
+		c = adc64(c, &a, ld64(p + 8));
+		c = adc64(c, &a, ld64(p + 16));
+		c = adc64(c, &a, ld64(p + 24));
+		c = adc64(c, &a, ld64(p + 32));
+		c = adc64(c, &a, ld64(p + 40));
+		c = adc64(c, &a, ld64(p + 48));
+		c = adc64(c, &a, ld64(p + 56));
+		p += 64;
+		len -= 64;
 	}
 	if (len >= 32) {
 		c = adc64(c, &a, ld64(p));
@@ -152,6 +173,62 @@ static uint64_t sum_words(uint64_t acc0, const uint8_t *p, size_t len)
 }
 #endif
 
+#if defined(__x86_64__)
+/*
+ * sum_words() of the @len bytes at @s while they are copied to @d: the
+ * same add-with-carry chain, 64 bytes a round, each word stored as it is
+ * read, so a segment's payload is read once for its copy and its
+ * checksum (gso.c) instead of once for each.  A round copies its 128
+ * bytes (16-byte moves) and adds them from the source, where the copy
+ * just read them, in one asm block of adds (the end-around carry twice
+ * at its end: the first can carry out once more, as sum_words() says):
+ * with the intrinsic, gcc keeps each step's result in memory
+ * in a loop that also stores through a byte pointer (the store may alias
+ * it), twice the instructions.
+ */
+/* The asm text of 64 bytes at offset @o (a string literal) added with carry into %[a]. */
+#define CSUM_ADC64(o)                                                                                      \
+	"adcq " #o "+0(%[s]), %[a]\n\tadcq " #o "+8(%[s]), %[a]\n\tadcq " #o "+16(%[s]), %[a]\n\t"        \
+	"adcq " #o "+24(%[s]), %[a]\n\tadcq " #o "+32(%[s]), %[a]\n\tadcq " #o "+40(%[s]), %[a]\n\t"     \
+	"adcq " #o "+48(%[s]), %[a]\n\tadcq " #o "+56(%[s]), %[a]\n\t"
+
+static uint64_t copy_sum_words(uint8_t *d, const uint8_t *s, size_t len)
+{
+	uint64_t a = 0;
+
+	/* 128 bytes a round: the loop's own steps and the carry's fold once for sixteen words, not eight. */
+	for (; len >= 128; s += 128, d += 128, len -= 128) {
+		memcpy(d, s, 128);
+		__asm__("clc\n\t" CSUM_ADC64(0) CSUM_ADC64(64) "adcq $0, %[a]\n\tadcq $0, %[a]"
+			: [a] "+r"(a)
+			: [s] "r"(s), "m"(*(const uint8_t(*)[128])s)
+			: "cc");
+	}
+	if (len >= 64) {
+		memcpy(d, s, 64);
+		__asm__("clc\n\t" CSUM_ADC64(0) "adcq $0, %[a]\n\tadcq $0, %[a]"
+			: [a] "+r"(a)
+			: [s] "r"(s), "m"(*(const uint8_t(*)[64])s)
+			: "cc");
+		s += 64;
+		d += 64;
+		len -= 64;
+	}
+	/* The rest (under 64 bytes): copied, and summed from the source by sum_words() (its tail steps, unrolled). */
+	if (!len)
+		return a;
+	memcpy(d, s, len);
+	return sum_words(a, s, len);
+}
+#else
+/* Portable: the copy, then sum_words() over the copy (still in cache). */
+static uint64_t copy_sum_words(uint8_t *d, const uint8_t *s, size_t len)
+{
+	memcpy(d, s, len);
+	return sum_words(0, d, len);
+}
+#endif
+
 static uint32_t fold64(uint64_t acc)
 {
 	acc = (acc & 0xffffffffu) + (acc >> 32);
@@ -162,6 +239,11 @@ static uint32_t fold64(uint64_t acc)
 uint32_t csum_add(uint32_t sum, const void *buf, size_t len)
 {
 	return fold64(sum_words(sum, buf, len));
+}
+
+uint32_t csum_copy(void *dst, const void *src, size_t len)
+{
+	return fold64(copy_sum_words(dst, src, len));
 }
 
 uint32_t csum_add_at(uint32_t sum, const void *buf, size_t len, size_t pos)

@@ -30,6 +30,14 @@
 /* @sum plus the @len bytes at @buf, which start at an even offset of the summed data. */
 uint32_t csum_add(uint32_t sum, const void *buf, size_t len);
 
+/*
+ * Copy the @len bytes at @src to @dst (not overlapping) and return their
+ * partial sum, csum_add(0, @src, @len): one pass over the bytes where
+ * memcpy() and csum_add() make two.  A piece at an odd offset of the
+ * summed data is swapped by the caller (csum_add_at()'s rule).
+ */
+uint32_t csum_copy(void *dst, const void *src, size_t len);
+
 /* @sum plus the @len bytes at @buf, which start at offset @pos of the summed data (odd or even). */
 uint32_t csum_add_at(uint32_t sum, const void *buf, size_t len, size_t pos);
 

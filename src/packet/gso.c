@@ -148,6 +148,55 @@ bool gso_pkt_sum(const struct pkt *p, size_t off, size_t len, uint32_t *sum)
 	return true;
 }
 
+int gso_copy_finish(const struct pkt *s, uint8_t *buf)
+{
+	size_t start = s->csum_start, pos, left;
+	uint16_t c;
+	uint32_t sum;
+	uint64_t acc;
+
+	if (s->csum == PKT_CSUM_NONE)
+		return (int)pkt_to_buf(s, buf, s->len); /* a finished frame (complete_one()'s clone): a copy */
+	if (s->csum != PKT_CSUM_PARTIAL || s->len < s->head_len || start + s->csum_offset + 2 > s->head_len)
+		return -EINVAL;
+	/* The head (headers, and payload bytes it holds) with fixed-size moves; its L4 part summed from the copy. */
+	pkt_copy_small(buf, pkt_head(s), s->head_len);
+	acc = csum_add(0, buf + start, s->head_len - start);
+	/*
+	 * The view: each iovec piece copied and summed in one pass (csum_copy()),
+	 * the sum of a piece that starts at an odd position of the L4 bytes
+	 * swapped (csum_add_at()'s rule).  The field holds the seed: it is summed
+	 * as it is, as finish_l4() sums it.
+	 */
+	pos = s->head_len;
+	left = s->len - s->head_len;
+	for (unsigned i = 0, off = s->view_off; i < s->niov && left; i++) {
+		size_t take;
+		uint16_t part;
+
+		if (off >= s->iov[i].iov_len) {
+			off -= (unsigned)s->iov[i].iov_len;
+			continue;
+		}
+		take = s->iov[i].iov_len - off < left ? s->iov[i].iov_len - off : left;
+		part = csum_fold(csum_copy(buf + pos, (const uint8_t *)s->iov[i].iov_base + off, take));
+		if ((pos - start) & 1)
+			part = (uint16_t)(part << 8 | part >> 8);
+		acc += part;
+		pos += take;
+		left -= take;
+		off = 0;
+	}
+	if (left)
+		return -EINVAL;
+	sum = (uint32_t)((acc & 0xffffffffu) + (acc >> 32));
+	c = csum_finish(sum);
+	if (c == 0)
+		c = 0xffff;
+	memcpy(buf + start + s->csum_offset, &c, 2);
+	return (int)s->len;
+}
+
 /* @s: a copy of @p's metadata (line 0, and the tunnel line under PKT_F_TUNNEL), nothing left to offload. */
 static void meta_copy(struct pkt *s, const struct pkt *p)
 {

@@ -135,6 +135,18 @@ int gso_segment(const struct pkt *p, unsigned first, struct pkt *out, unsigned m
 int gso_segment_partial(const struct pkt *p, unsigned first, struct pkt *out, unsigned max);
 
 /*
+ * A segment of gso_segment_partial() (@s: its L4 checksum partial, the
+ * field in the head) into the flat @buf (room for @s->len bytes), the
+ * checksum completed in the copy: the payload read once, copied and
+ * summed together (csum_copy()), where gso_segment() and pkt_to_buf()
+ * read it twice.  The bytes written are the ones gso_segment() and
+ * pkt_to_buf() write; a finished frame (no partial checksum) is copied
+ * as it is.  @s->len, or -EINVAL when the checksum field is not in the
+ * head or the view holds less than the frame claims.
+ */
+int gso_copy_finish(const struct pkt *s, uint8_t *buf);
+
+/*
  * The one's-complement sum (csum.h's partial sum) of @p's bytes [@off,
  * @off + @len): the head's from the private copy, the rest from the view.
  * False when the frame holds less.

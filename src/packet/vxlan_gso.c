@@ -21,7 +21,12 @@ int vxlan_gso_build(const struct pkt *p, unsigned first, uint32_t vni, struct pk
 		cap = VXLAN_GSO_BYTES;
 	*out = (struct vxlan_gso_msg){ 0 };
 	/* The first segment says the size of all but the last: how many fit is known before cutting the rest. */
-	m = gso_segment(p, first, scratch, 1);
+	/*
+	 * Cut with the inner L4 checksum left partial: it is completed below as
+	 * each segment is copied into the message (gso_copy_finish()), so the
+	 * payload is read once, not once for the checksum and once for the copy.
+	 */
+	m = gso_segment_partial(p, first, scratch, 1);
 	if (m <= 0)
 		return m;
 	seg = VXLAN_HLEN + scratch[0].len;
@@ -31,7 +36,7 @@ int vxlan_gso_build(const struct pkt *p, unsigned first, uint32_t vni, struct pk
 	if (want > VXLAN_GSO_SEGS_MAX)
 		want = VXLAN_GSO_SEGS_MAX;
 	if (want > 1) {
-		int more = gso_segment(p, first + 1, scratch + 1, want - 1);
+		int more = gso_segment_partial(p, first + 1, scratch + 1, want - 1);
 
 		if (more < 0)
 			return more;
@@ -43,7 +48,7 @@ int vxlan_gso_build(const struct pkt *p, unsigned first, uint32_t vni, struct pk
 			return -EINVAL;
 		vxlan_hdr_build(buf + off, vni);
 		off += VXLAN_HLEN;
-		if (pkt_to_buf(&scratch[k], buf + off, scratch[k].len) != scratch[k].len)
+		if (gso_copy_finish(&scratch[k], buf + off) != (int)scratch[k].len)
 			return -EINVAL;
 		off += scratch[k].len;
 	}

@@ -27,7 +27,7 @@ static uint32_t rnd(void)
 	return (uint32_t)(rng_state >> 16);
 }
 
-static uint8_t frame[FRAME_MAX], saved[FRAME_MAX], want[FRAME_MAX], got[FRAME_MAX];
+static uint8_t frame[FRAME_MAX], saved[FRAME_MAX], want[FRAME_MAX], got[FRAME_MAX + 2];
 static struct iovec iov[40];
 static struct pkt src, segs[8];
 
@@ -61,7 +61,8 @@ static void set_offload(const struct ref_geom *g, unsigned gso, unsigned mss)
  * Every segment of src, taken @chunk at a time, equal to the reference's,
  * with correct sums; with @partial (gso_segment_partial()) each L4 sum is
  * left partial on the L4 header's field and equals the reference's once
- * completed.
+ * completed.  Either way gso_copy_finish() copies it as the reference's
+ * bytes (the sum completed in the copy, or a finished frame as it is).
  */
 static void check_segments(const struct ref_geom *g, size_t len, unsigned mss, unsigned chunk, bool partial)
 {
@@ -78,6 +79,14 @@ static void check_segments(const struct ref_geom *g, size_t len, unsigned mss, u
 
 			assert_int_not_equal(wl, 0);
 			assert_int_equal(segs[i].len, wl);
+			/* The fused copy: the reference's bytes, checksum completed, in one pass (nothing past wl written). */
+			memset(got, 0xa5, wl + 2);
+			assert_int_equal(gso_copy_finish(&segs[i], got), (int)wl);
+			if (memcmp(got, want, wl))
+				fail_msg("copied segment %u of %u differs (len %zu mss %u v6 %d udp %d partial %d)", k, nseg,
+					 len, mss, g->v6, g->udp, partial);
+			assert_int_equal(got[wl], 0xa5);
+			assert_int_equal(got[wl + 1], 0xa5);
 			assert_int_equal(pkt_to_buf(&segs[i], got, sizeof(got)), wl);
 			if (partial) {
 				assert_int_equal(segs[i].csum, PKT_CSUM_PARTIAL);
