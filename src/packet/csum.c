@@ -299,6 +299,42 @@ uint32_t csum_add_iov(uint32_t sum, const struct iovec *iov, unsigned n, size_t 
 	return fold64(acc);
 }
 
+uint32_t csum_copy_iov(void *dst, const struct iovec *iov, unsigned n, size_t off, size_t len, size_t *done)
+{
+	uint8_t *d = dst;
+	uint64_t acc = 0, odd = 0;
+	size_t pos = 0;
+
+	/* csum_add_iov()'s walk, each piece copied and summed in one pass; its odd pieces apart, swapped once. */
+	for (unsigned i = 0; i < n && pos < len; i++) {
+		const uint8_t *b;
+		size_t take;
+
+		if (off >= iov[i].iov_len) {
+			off -= iov[i].iov_len;
+			continue;
+		}
+		b = (const uint8_t *)iov[i].iov_base + off;
+		take = iov[i].iov_len - off;
+		if (take > len - pos)
+			take = len - pos;
+		if (pos & 1)
+			odd += fold64(copy_sum_words(d + pos, b, take));
+		else
+			acc += fold64(copy_sum_words(d + pos, b, take));
+		pos += take;
+		off = 0;
+	}
+	if (done)
+		*done = pos;
+	if (odd) {
+		uint16_t s = csum_fold(fold64(odd));
+
+		return fold64((uint64_t)fold64(acc) + (uint16_t)(s << 8 | s >> 8));
+	}
+	return fold64(acc);
+}
+
 uint16_t csum_ipv4_hdr(const void *hdr, size_t len)
 {
 	const uint8_t *h = hdr;

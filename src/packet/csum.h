@@ -48,6 +48,12 @@ uint32_t csum_add_at(uint32_t sum, const void *buf, size_t len, size_t pos);
  */
 uint32_t csum_add_iov(uint32_t sum, const struct iovec *iov, unsigned n, size_t off, size_t len, size_t *done);
 
+/*
+ * csum_add_iov(0, ...) of the same bytes while they are copied to @dst
+ * (back to back, not overlapping the iovecs): csum_copy() a piece.
+ */
+uint32_t csum_copy_iov(void *dst, const struct iovec *iov, unsigned n, size_t off, size_t len, size_t *done);
+
 /* @sum folded to 16 bits, in memory byte order (not complemented); inline: a data path folds once a frame. */
 static inline uint16_t csum_fold(uint32_t sum)
 {

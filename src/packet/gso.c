@@ -150,8 +150,8 @@ bool gso_pkt_sum(const struct pkt *p, size_t off, size_t len, uint32_t *sum)
 
 int gso_copy_finish(const struct pkt *s, uint8_t *buf)
 {
-	size_t start = s->csum_start, pos, left;
-	uint16_t c;
+	size_t start = s->csum_start, left, done;
+	uint16_t c, part;
 	uint32_t sum;
 	uint64_t acc;
 
@@ -163,32 +163,18 @@ int gso_copy_finish(const struct pkt *s, uint8_t *buf)
 	pkt_copy_small(buf, pkt_head(s), s->head_len);
 	acc = csum_add(0, buf + start, s->head_len - start);
 	/*
-	 * The view: each iovec piece copied and summed in one pass (csum_copy()),
-	 * the sum of a piece that starts at an odd position of the L4 bytes
-	 * swapped (csum_add_at()'s rule).  The field holds the seed: it is summed
-	 * as it is, as finish_l4() sums it.
+	 * The view: copied and summed in one pass (csum_copy_iov()), its sum
+	 * swapped when it starts at an odd position of the L4 bytes
+	 * (csum_add_at()'s rule).  The field holds the seed: it is summed as
+	 * it is, as finish_l4() sums it.
 	 */
-	pos = s->head_len;
 	left = s->len - s->head_len;
-	for (unsigned i = 0, off = s->view_off; i < s->niov && left; i++) {
-		size_t take;
-		uint16_t part;
-
-		if (off >= s->iov[i].iov_len) {
-			off -= (unsigned)s->iov[i].iov_len;
-			continue;
-		}
-		take = s->iov[i].iov_len - off < left ? s->iov[i].iov_len - off : left;
-		part = csum_fold(csum_copy(buf + pos, (const uint8_t *)s->iov[i].iov_base + off, take));
-		if ((pos - start) & 1)
-			part = (uint16_t)(part << 8 | part >> 8);
-		acc += part;
-		pos += take;
-		left -= take;
-		off = 0;
-	}
-	if (left)
+	part = csum_fold(csum_copy_iov(buf + s->head_len, s->iov, s->niov, s->view_off, left, &done));
+	if (done != left)
 		return -EINVAL;
+	if ((s->head_len - start) & 1)
+		part = (uint16_t)(part << 8 | part >> 8);
+	acc += part;
 	sum = (uint32_t)((acc & 0xffffffffu) + (acc >> 32));
 	c = csum_finish(sum);
 	if (c == 0)
