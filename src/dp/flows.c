@@ -62,14 +62,28 @@ static inline uint64_t emc_hash(const struct flow_key *k)
 	return hash_fold(h);
 }
 
+/* Two key words, for the compares below written as five or six operations on pairs, not a loop of eleven. */
+typedef uint64_t u64x2 __attribute__((vector_size(16), aligned(8)));
+
+_Static_assert(DP_FLOW_EMC_WORDS == 10 && FLOW_KEY_WORDS == 21, "the cached words are five pairs, the rest 5 and one");
+
 /* True when the caches may hold @k: no word past DP_FLOW_EMC_WORDS is set. */
 static inline bool cacheable(const struct flow_key *k)
 {
-	uint64_t rest = 0;
+	const u64x2 *v = (const u64x2 *)&k->w[DP_FLOW_EMC_WORDS];
+	u64x2 rest = v[0] | v[1] | v[2] | v[3] | v[4];
 
-	for (unsigned i = DP_FLOW_EMC_WORDS; i < FLOW_KEY_WORDS; i++)
-		rest |= k->w[i];
-	return !rest;
+	return !(rest[0] | rest[1] | k->w[20]);
+}
+
+/* True when @a and @b are equal on the bits of @mask (the cached words). */
+static inline bool key_same_masked(const struct flow_key *a, const struct flow_key *b, const uint64_t *mask)
+{
+	const u64x2 *va = (const u64x2 *)a->w, *vb = (const u64x2 *)b->w, *vm = (const u64x2 *)mask;
+	u64x2 d = ((va[0] ^ vb[0]) & vm[0]) | ((va[1] ^ vb[1]) & vm[1]) | ((va[2] ^ vb[2]) & vm[2]) |
+		  ((va[3] ^ vb[3]) & vm[3]) | ((va[4] ^ vb[4]) & vm[4]);
+
+	return !(d[0] | d[1]);
 }
 
 /* The megaflow hash of @k under mask @mi (@m): of the words the mask touches only. */
@@ -155,6 +169,19 @@ static inline struct dp_flow_emc *emc_find(struct dp_flow *f, const struct flow_
 			(e)->hits = (uint16_t)((e)->hits + 1);         \
 	} while (0)
 
+/* The bits of @k that megaflow @e's mask @m touches, XORed with its key: 0 when @k falls in it. */
+static inline uint64_t mf_diff(const struct dp_flow_mf *e, const struct dp_flow_mf_mask *m, const struct flow_key *k)
+{
+	uint64_t diff = 0;
+
+	for (unsigned j = 0; j < m->n_words; j++) {
+		unsigned w = m->words[j];
+
+		diff |= e->key[j] ^ (k->w[w] & m->w[w]);
+	}
+	return diff;
+}
+
 /* The megaflow of mask @mi (hash @h) that @k falls in, for version @t, or NULL. */
 static inline struct dp_flow_mf *mf_find(struct dp_flow *f, const struct flow_tables *t, uint64_t tag,
 					 const struct flow_key *k, unsigned mi, uint64_t h)
@@ -165,12 +192,7 @@ static inline struct dp_flow_mf *mf_find(struct dp_flow *f, const struct flow_ta
 		struct dp_flow_mf *e = &f->mf[place(h, way, DP_FLOW_MF_ENTRIES)];
 		uint64_t diff = (e->gen ^ tag) | (uint64_t)((uintptr_t)e->tables ^ (uintptr_t)t) | (e->mask ^ mi);
 
-		for (unsigned j = 0; j < m->n_words; j++) {
-			unsigned w = m->words[j];
-
-			diff |= e->key[j] ^ (k->w[w] & m->w[w]);
-		}
-		if (!diff)
+		if (!(diff | mf_diff(e, m, k)))
 			return e;
 	}
 	return NULL;
@@ -368,28 +390,62 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, struct
 		/* And the masks rewritten below after it: a release store orders what came before it only. */
 		atomic_thread_fence(memory_order_release);
 	}
-	/* Megaflows first (a few, hot); then every other hash's two places in flight before the compares. */
+	/*
+	 * Megaflows first (a few, hot); then every other hash's two places in
+	 * flight before the compares.  A frame that falls in the megaflow of
+	 * the frame before it (@prev, found for frame @prev_i, a memo without
+	 * writes: the run is the same) is a repeat of that frame's (f->run[i],
+	 * no hash, no copy of the memo): equal to @prev_i's key on the bits
+	 * of the megaflow's mask, one compare of the cached words.  Any
+	 * megaflow a key falls in stands for the same run, the one its masks'
+	 * lookup would find included, and no entry changes before the batch's
+	 * lookups are done.
+	 */
+	struct dp_flow_mf *prev = NULL;
+	unsigned prev_i = 0;
+
 	for (unsigned i = 0; i < n; i++) {
 		struct dp_flow_mf *e;
 		uint64_t h;
 
 		f->hash[i] = 0;
 		f->looked_up[i] = false;
-		f->memo[i].n_rules = FLOW_MEMO_NONE;
+		f->run[i] = (uint8_t)i;
 		done[i] = false;
-		if (!live[i] || !cacheable(&f->keys[i]))
+		if (!live[i]) {
+			f->memo[i].n_rules = FLOW_MEMO_NONE;
 			continue;
+		}
+		if (!cacheable(&f->keys[i])) {
+			f->memo[i].n_rules = FLOW_MEMO_NONE;
+			prev = NULL;
+			continue;
+		}
+		if (prev && key_same_masked(&f->keys[i], &f->keys[prev_i], f->mf_mask[prev->mask].w)) {
+			CACHE_HIT(prev);
+			f->rules[i] = prev->rule;
+			f->run[i] = (uint8_t)prev_i;
+			done[i] = true;
+			mf_hits++;
+			continue;
+		}
+		prev = NULL;
 		e = f->n_mf_masks ? mf_lookup(f, t, tag, &f->keys[i], &b->pkts[i], i) : NULL;
 		if (e) {
 			CACHE_HIT(e);
 			f->rules[i] = e->rule;
 			f->memo[i] = e->memo;
-			if (e->memo.flags & FLOW_MEMO_F_WRITES)
+			if (e->memo.flags & FLOW_MEMO_F_WRITES) {
 				f->acts[i] = f->mf_acts[e - f->mf];
+			} else {
+				prev = e;
+				prev_i = i;
+			}
 			done[i] = true;
 			mf_hits++;
 			continue;
 		}
+		f->memo[i].n_rules = FLOW_MEMO_NONE;
 		f->hash[i] = h = emc_hash(&f->keys[i]);
 		prefetch_r(&f->emc[place(h, 0, DP_FLOW_EMC_ENTRIES)]);
 		prefetch_r(&f->emc[place(h, 1, DP_FLOW_EMC_ENTRIES)]);
@@ -721,23 +777,69 @@ void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *b, 
 	}
 	lookup_table0(f, t, b, live);
 
+	/*
+	 * @replayed: the frame whose memo's replay x->out holds, while the
+	 * frames since were its repeats (lookup_table0(): f->run[]); each
+	 * repeat takes those outputs as they are, and its counts wait in
+	 * @run_frames, @run_bytes until the run ends (flow_exec_replay_more()).
+	 * @run_dest: the verdict of @replayed when it was the frame's own
+	 * and nothing else (one output, not `normal`, no copy; or a drop),
+	 * which a repeat takes as it is; -1 otherwise.
+	 */
+	int replayed = -1, run_dest = -1;
+	unsigned run_frames = 0;
+	uint64_t run_bytes = 0;
+
 	flow_exec_begin(&f->x, t, sw->clock_ns() / 1000000);
 	for (unsigned i = 0; i < b->n; i++) {
 		struct pkt *p = &b->pkts[i];
-		uint64_t misses;
-		uint32_t len0 = p->len;
-		uint16_t csum_start0 = p->csum_start;
+		uint32_t len0;
+		uint16_t csum_start0;
+		bool miss;
 		unsigned n;
 
 		if (!live[i])
 			continue;
-		misses = f->x.cnt[FLOW_CNT_MISS_DROP];
-		if (f->memo[i].n_rules == FLOW_MEMO_NONE || p->head_len > FLOW_HDR_MAX)
+		if (f->run[i] != i) {
+			if (f->run[i] == replayed && p->head_len <= FLOW_HDR_MAX) {
+				run_frames++;
+				run_bytes += p->len;
+				if (run_dest >= 0 && !(p->flags & PKT_F_TUNNEL)) {	/* tun_out() has nothing to do */
+					b->dest[i] = (uint16_t)run_dest;
+					continue;
+				}
+				len0 = p->len;
+				csum_start0 = p->csum_start;
+				n = f->x.n_out;
+				miss = f->memo[replayed].miss_drops != 0;
+				goto verdict;
+			}
+			f->memo[i] = f->memo[f->run[i]];	/* its run ended before it: on its own */
+		}
+		if (run_frames) {
+			flow_exec_replay_more(&f->x, &f->memo[replayed], run_frames, run_bytes);
+			run_frames = 0;
+			run_bytes = 0;
+		}
+		replayed = run_dest = -1;
+		len0 = p->len;
+		csum_start0 = p->csum_start;
+		if (f->memo[i].n_rules == FLOW_MEMO_NONE || p->head_len > FLOW_HDR_MAX) {
+			uint64_t misses = f->x.cnt[FLOW_CNT_MISS_DROP];
+
 			n = run_actions(f, t, p, i);
-		else if (!(f->memo[i].flags & FLOW_MEMO_F_WRITES))
+			miss = f->x.cnt[FLOW_CNT_MISS_DROP] != misses;
+		} else if (!(f->memo[i].flags & FLOW_MEMO_F_WRITES)) {
 			n = flow_exec_replay(&f->x, &f->memo[i], p->len);	/* nothing in the frame changes */
-		else
+			miss = f->memo[i].miss_drops != 0;
+			replayed = (int)i;
+		} else {
+			uint64_t misses = f->x.cnt[FLOW_CNT_MISS_DROP];
+
 			n = replay_actions(f, t, p, i);
+			miss = f->x.cnt[FLOW_CNT_MISS_DROP] != misses;
+		}
+verdict:
 		if (n == 1 && f->x.out[0].kind == FLOW_OUT_NORMAL && f->x.out[0].snap == FLOW_SNAP_LIVE) {
 			tun_out(p, &f->x, &f->x.out[0]);
 			if (all_normal)
@@ -754,11 +856,14 @@ void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *b, 
 					to_normal(f, b, j);
 		}
 		if (!n)
-			b->dest[i] = (uint16_t)DP_DEST_DROP_WHY(f->x.cnt[FLOW_CNT_MISS_DROP] != misses ? DROP_FLOW_MISS
-												: DROP_FLOW_DROP);
+			b->dest[i] = (uint16_t)DP_DEST_DROP_WHY(miss ? DROP_FLOW_MISS : DROP_FLOW_DROP);
 		else
 			outputs(sw, f, b, i, len0, csum_start0);
+		if (replayed == (int)i && n <= 1 && b->dest[i] != DP_DEST_COPIED)
+			run_dest = b->dest[i];
 	}
+	if (run_frames)
+		flow_exec_replay_more(&f->x, &f->memo[replayed], run_frames, run_bytes);
 	flow_exec_end(&f->x);
 
 	if (all_normal) {

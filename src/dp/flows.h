@@ -148,6 +148,12 @@ struct dp_flow {
 	unsigned miss_idx[PKT_BURST];
 	uint64_t hash[PKT_BURST];		/* the exact-match hash of each key looked for there; 0: not */
 	struct flow_memo memo[PKT_BURST];	/* the hits' memos, copied: an entry may change within the batch */
+	/*
+	 * A frame the megaflow of the frame before it answered too (a run of
+	 * one megaflow's frames): that frame's index, whose memo[] it shares
+	 * (its own memo[] is not written); i itself for any other frame.
+	 */
+	uint8_t run[PKT_BURST];
 	struct flow_memo_acts acts[PKT_BURST];	/* ... and their actions when they have FLOW_MEMO_F_WRITES */
 	bool looked_up[PKT_BURST];		/* the frame missed both caches: table 0 was looked up, into wc[] */
 	struct flow_key wc[PKT_BURST];		/* what each such frame's lookups depended on */

@@ -679,17 +679,23 @@ static void stats_flush(struct flow_exec *x)
 	x->n_stats = 0;
 }
 
-static inline void stats_add(struct flow_exec *x, const struct flow_rule *r, uint32_t bytes)
+/* @packets more frames of @bytes in all for rule @r, into its slot of the batch. */
+static inline void stats_add_n(struct flow_exec *x, const struct flow_rule *r, uint64_t packets, uint64_t bytes)
 {
 	for (unsigned i = 0; i < x->n_stats; i++)
 		if (x->stats[i].rule == r) {
-			x->stats[i].packets++;
+			x->stats[i].packets += packets;
 			x->stats[i].bytes += bytes;
 			return;
 		}
 	if (x->n_stats == FLOW_STATS_SLOTS)
 		stats_flush(x);
-	x->stats[x->n_stats++] = (struct flow_stats_slot){ r, 1, bytes };
+	x->stats[x->n_stats++] = (struct flow_stats_slot){ r, packets, bytes };
+}
+
+static inline void stats_add(struct flow_exec *x, const struct flow_rule *r, uint32_t bytes)
+{
+	stats_add_n(x, r, 1, bytes);
 }
 
 /* One more on a counter only this executor's worker writes: a relaxed load and store, no locked add. */
@@ -1233,6 +1239,20 @@ unsigned flow_exec_replay(struct flow_exec *x, const struct flow_memo *m, uint32
 	for (unsigned i = 0; i < m->n_missed; i++)
 		cnt_inc(&x->tables_cnt[m->missed[i]].misses);
 	return m->n_out;
+}
+
+void flow_exec_replay_more(struct flow_exec *x, const struct flow_memo *m, unsigned n_frames, uint64_t bytes)
+{
+	x->cnt[FLOW_CNT_PACKETS] += n_frames;
+	x->cnt[FLOW_CNT_MISS_DROP] += (uint64_t)n_frames * m->miss_drops;
+	x->cnt[FLOW_CNT_NO_OUTPUT] += (uint64_t)n_frames * (m->flags & FLOW_MEMO_F_NO_OUTPUT);
+	for (unsigned i = 0; i < m->n_rules; i++)
+		stats_add_n(x, m->rules[i], n_frames, bytes);
+	for (unsigned i = 0; i < m->n_missed; i++) {
+		atomic_uint_least64_t *c = &x->tables_cnt[m->missed[i]].misses;
+
+		atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n_frames, memory_order_relaxed);
+	}
 }
 
 void flow_exec_end(struct flow_exec *x)

@@ -473,6 +473,15 @@ unsigned flow_exec_replay_acts(struct flow_exec *x, const struct flow_memo *m, c
  */
 unsigned flow_exec_replay(struct flow_exec *x, const struct flow_memo *m, uint32_t frame_len);
 
+/*
+ * flow_exec_replay() of @m for @n_frames more frames of @bytes in all,
+ * right after a flow_exec_replay() of @m (so x->out already holds its
+ * outputs): the executor counters and rule counts of those frames, added
+ * once for them all, as @n_frames calls would have added them.  For a
+ * run of frames one cache entry answers (dp/flows.c).
+ */
+void flow_exec_replay_more(struct flow_exec *x, const struct flow_memo *m, unsigned n_frames, uint64_t bytes);
+
 /* After a batch: add the gathered packet and byte counts to their rules, and mark them used. */
 void flow_exec_end(struct flow_exec *x);
 

@@ -37,7 +37,7 @@
 #include "../lib/zalloc.h"
 
 #define NPORTS 4
-#define LOG_MAX 256
+#define LOG_MAX 1024
 #define FRAME_MAX 128
 
 /* Every frame a port sent, in order: the port, the frame's first bytes and its length. */
@@ -444,6 +444,87 @@ static void test_counters(void **state)
 	assert_int_equal(atomic_load(&((struct flow_rule *)r)->used_ms), 7000);
 }
 
+/* Frame @i: UDP/IPv4 to 10.0.0.@dst_ip with @payload bytes after its header, from port @in. */
+static void frame_sized(struct fx *f, unsigned i, uint8_t dst_ip, unsigned payload, unsigned in)
+{
+	struct frame_spec s = frame_tcp4();
+	size_t len;
+
+	s.proto = 17;
+	s.dst4 = 0x0a000000u | dst_ip;
+	s.payload = payload;
+	len = frame_build(f->bufs[i], &s);
+	f->iov[i] = (struct iovec){ .iov_base = f->bufs[i], .iov_len = len };
+	pkt_rx_init(&f->pkts[i], &f->iov[i], 1, (uint32_t)len, in);
+}
+
+/*
+ * Runs of one megaflow's frames in a batch (each frame after the first
+ * takes the first's memo and verdict, its counts added once for the run)
+ * count exactly what frame by frame would: a batch that mixes frames of
+ * four rules and of a table miss, in runs of 1 to 9 frames of different
+ * lengths, three times (the first looked up, then from the caches):
+ * every rule's packets and bytes, the ports' frames, the drops by reason.
+ */
+static void test_run_counts(void **state)
+{
+	/* the rules by nw_dst: 2 output:2, 3 output:3, 4 drop, 5 output:2,output:3 (a copy); 6 no rule: a miss */
+	static const uint8_t runs[][2] = {	/* nw_dst, frames */
+		{ 2, 5 }, { 3, 1 }, { 2, 9 }, { 4, 3 }, { 5, 2 }, { 2, 1 }, { 6, 4 }, { 3, 7 }, { 5, 1 },
+		{ 2, 2 }, { 4, 1 }, { 6, 1 }, { 3, 3 }, { 2, 8 }, { 5, 6 }, { 3, 1 }, { 2, 9 },
+	};
+	struct fx *f = *state;
+	uint64_t want_pkts[7] = { 0 }, want_bytes[7] = { 0 };
+	const struct flow_rule *rule[7] = { 0 };
+	unsigned n = 0, to2 = 0, to3 = 0;
+
+	add(f, "in_port=1,udp,nw_dst=10.0.0.2,actions=output:2");
+	add(f, "in_port=1,udp,nw_dst=10.0.0.3,actions=output:3");
+	add(f, "in_port=1,udp,nw_dst=10.0.0.4,actions=drop");
+	add(f, "in_port=1,udp,nw_dst=10.0.0.5,actions=output:2,output:3");
+	for (unsigned r = 0; r < sizeof(runs) / sizeof(runs[0]); r++)
+		n += runs[r][1];
+	assert_int_equal(n, PKT_BURST);
+	for (unsigned round = 0; round < 3; round++) {
+		unsigned i = 0;
+
+		for (unsigned r = 0; r < sizeof(runs) / sizeof(runs[0]); r++)
+			for (unsigned k = 0; k < runs[r][1]; k++, i++) {
+				unsigned dst = runs[r][0], payload = 10 + (i * 7 + round) % 23;
+
+				frame_sized(f, i, (uint8_t)dst, payload, 0);
+				want_pkts[dst]++;
+				want_bytes[dst] += f->iov[i].iov_len;
+				to2 += dst == 2 || dst == 5;
+				to3 += dst == 3 || dst == 5;
+			}
+		forward(f, 0, PKT_BURST);
+		if (round)
+			assert_int_equal(atomic_load(&f->ctx->flow->stats.emc_misses), PKT_BURST);	/* the first's only */
+		assert_int_equal(sent_to(f, 1), to2);
+		assert_int_equal(sent_to(f, 2), to3);
+		to2 = to3 = 0;
+		i = 0;
+		for (unsigned r = 0; r < sizeof(runs) / sizeof(runs[0]); r++, i += runs[r - 1][1])
+			rule[runs[r][0]] = f->ctx->flow->rules[i];
+	}
+	assert_null(rule[6]);
+	for (unsigned dst = 2; dst <= 5; dst++) {
+		uint64_t packets, bytes;
+
+		assert_non_null(rule[dst]);
+		flow_db_rule_stats(rule[dst], &packets, &bytes);
+		if (packets != want_pkts[dst] || bytes != want_bytes[dst])
+			fail_msg("rule to 10.0.0.%u: %" PRIu64 " packets, %" PRIu64 " bytes; want %" PRIu64 ", %" PRIu64, dst,
+				 packets, bytes, want_pkts[dst], want_bytes[dst]);
+	}
+	assert_int_equal(port_drops(&f->ports[0], DROP_FLOW_DROP), want_pkts[4]);
+	assert_int_equal(port_drops(&f->ports[0], DROP_FLOW_MISS), want_pkts[6]);
+	assert_int_equal(f->ctx->flow->x.cnt[FLOW_CNT_PACKETS], 3 * PKT_BURST);
+	assert_int_equal(f->ctx->flow->x.cnt[FLOW_CNT_MISS_DROP], want_pkts[6]);
+	assert_int_equal(atomic_load(&f->ctx->flow->x.tables_cnt[0].misses), want_pkts[6]);
+}
+
 /*
  * A commit is in force for the next batch: a frame the cache saw with a
  * rule that was since deleted meets the new version (a miss), and a rule
@@ -716,11 +797,10 @@ static uint32_t rnd(uint32_t n)
  * length, L4 further on), and a source port among 4 that no rule reads:
  * frames that differ only there share a megaflow.
  */
-static void frame_var(struct fx *f, unsigned i, unsigned v, unsigned in)
+static struct frame_spec frame_var_spec(unsigned v)
 {
 	static const uint8_t ttls[8] = { 0, 1, 2, 64, 3, 129, 128, 65 };
 	struct frame_spec s = frame_tcp4();
-	size_t len;
 
 	s.proto = v & 1 ? 17 : 6;
 	s.vlan = v & 2 ? 0x2005 : -1;
@@ -736,7 +816,14 @@ static void frame_var(struct fx *f, unsigned i, unsigned v, unsigned in)
 	}
 	if ((v & 0x602) == 0x202)
 		s.vlan2 = 0x0007;
-	len = frame_build(f->bufs[i], &s);
+	return s;
+}
+
+static void frame_var(struct fx *f, unsigned i, unsigned v, unsigned in)
+{
+	struct frame_spec s = frame_var_spec(v);
+	size_t len = frame_build(f->bufs[i], &s);
+
 	f->iov[i] = (struct iovec){ .iov_base = f->bufs[i], .iov_len = len };
 	pkt_rx_init(&f->pkts[i], &f->iov[i], 1, (uint32_t)len, in);
 }
@@ -1159,6 +1246,118 @@ static void test_replay_equals_run_fields(void **state)
 		      " replayed with rewrites, %" PRIu64 " of them by a megaflow\n",
 		      tally.replays, tally.write_replays, tally.mf_write_hits);
 	assert_true(tally.replays > 5000 && tally.write_replays > 1000 && tally.mf_write_hits > 500);
+}
+
+/*
+ * Frame @i of @f for the runs' test, from a number @v: frame_var()'s spec
+ * @v % FRAME_VARS with (@v / FRAME_VARS) % 8 more payload bytes (another
+ * length, of the same megaflow); and by (@v / FRAME_VARS / 8) % 4: 2,
+ * from an IPv6 tunnel whose fields are all zero (cacheable, but its
+ * outputs still change the frame's tunnel metadata), 3, from an IPv4
+ * tunnel with key 0x42 (no cache holds it), else from none.
+ */
+static void frame_var_run(struct fx *f, unsigned i, unsigned v, unsigned in)
+{
+	struct frame_spec s = frame_var_spec(v % FRAME_VARS);
+	unsigned tun = (v / FRAME_VARS / 8) % 4;
+	struct pkt *p = &f->pkts[i];
+	size_t len;
+
+	s.payload += (v / FRAME_VARS) % 8;
+	len = frame_build(f->bufs[i], &s);
+	f->iov[i] = (struct iovec){ .iov_base = f->bufs[i], .iov_len = len };
+	pkt_rx_init(p, &f->iov[i], 1, (uint32_t)len, in);
+	if (tun >= 2) {
+		p->flags |= PKT_F_TUNNEL;
+		memset(&p->tun, 0, sizeof(p->tun));
+		p->tun.ipv6 = tun == 2;
+		if (tun == 3) {
+			p->tun.id = 0x42;
+			p->tun.src.v4 = htonl(0xc0000209u);
+			p->tun.dst.v4 = htonl(0xc0000201u);
+		}
+	}
+}
+
+/* What @a and @b sent are the same, frame by frame (port, length, bytes, tunnel metadata). */
+static void diff_logs(const struct fx *a, const struct fx *b, unsigned iter, unsigned round)
+{
+	if (a->nlog != b->nlog)
+		fail_msg("rule set %u, batch %u: %u frames sent cached, %u uncached", iter, round, a->nlog, b->nlog);
+	for (unsigned k = 0; k < a->nlog; k++) {
+		const struct tx_frame *x = &a->log[k], *y = &b->log[k];
+
+		if (x->port != y->port || x->len != y->len || x->tun != y->tun || x->tun_id != y->tun_id ||
+		    x->tun_dst != y->tun_dst || x->tun_ipv6 != y->tun_ipv6 || memcmp(x->tun_dst6, y->tun_dst6, 16) ||
+		    memcmp(x->bytes, y->bytes, x->len < FRAME_MAX ? x->len : FRAME_MAX))
+			fail_msg("rule set %u, batch %u: frame %u sent differs", iter, round, k);
+	}
+}
+
+#define RUN_BATCH 32
+
+/*
+ * Runs of one megaflow's frames within a batch equal looking every frame
+ * up: two switches with the same random rule set (diff_rule(),
+ * diff_pipe()) take the same batches of RUN_BATCH frames, runs of 1 to 8
+ * frames of one spec, some of another length, or another source port
+ * (which no rule reads), now and then from a tunnel; one with its caches
+ * warm (a run's frames after the first take its memo and verdict, their
+ * counts added once), the other with every cache entry forgotten before
+ * each batch (every frame looked up and run).  Every frame sent is the
+ * same, in the same order, and so are the drops by reason, the
+ * executor's counts, the tables' misses and the rules' packets and bytes.
+ */
+static void test_runs_equal_uncached(void **state)
+{
+	struct fx *a = *state, *b;
+	uint64_t repeats = 0;
+
+	rnd_state = 0x2545f491u;
+	for (unsigned iter = 0; iter < 150; iter++) {
+		unsigned pool[8];
+
+		pair_begin(state, iter, &a, &b);
+		if (iter & 1)
+			diff_pipe(a, b);
+		else
+			for (unsigned r = 0, nr = 2 + rnd(6); r < nr; r++)
+				diff_rule(a, b, rnd(3));
+		pair_maybe_miss_next(a, b);
+		diff_rule(a, b, 1);
+		for (unsigned k = 0; k < 8; k++)
+			pool[k] = rnd(FRAME_VARS) + FRAME_VARS * (rnd(3) ? 0 : 8 * (2 + rnd(2)));
+		for (unsigned round = 0; round < 6; round++) {
+			unsigned in = rnd(2), n = 0;
+
+			while (n < RUN_BATCH) {
+				unsigned v = pool[rnd(8)];
+
+				for (unsigned k = 0, len = 1 + rnd(8); k < len && n < RUN_BATCH; k++, n++) {
+					unsigned w = v;
+
+					if (!rnd(4))
+						w += FRAME_VARS * (1 + rnd(7));		/* longer */
+					else if (!rnd(4))
+						w ^= rnd(4) << 8;			/* another source port */
+					frame_var_run(a, n, w, in);
+					frame_var_run(b, n, w, in);
+				}
+			}
+			cur = a;
+			forward(a, in, n);
+			for (unsigned i = 0; i < n; i++)
+				repeats += a->ctx->flow->run[i] != i;
+			cur = b;
+			caches_wipe(b);
+			forward(b, in, n);
+			diff_logs(a, b, iter, round);
+		}
+		diff_counts(a, b, iter);
+		pair_end(state, iter, a, b);
+	}
+	print_message("runs vs uncached: %" PRIu64 " frames took the memo of the frame before\n", repeats);
+	assert_true(repeats > 4000);
 }
 
 /* Frame @i: UDP/IPv4 @src4 -> @dst4 (host order), ports @sport -> 1001, TTL @ttl, MACs ..:01 -> ..:02. */
@@ -1822,6 +2021,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_in_port_and_flood, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_vlans, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_counters, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_run_counts, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_cache_invalidation, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_megaflow_masks, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_megaflow_invalidation, fx_setup, fx_teardown),
@@ -1829,6 +2029,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_table_counts_cached_equal_uncached, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_replay_equals_run, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_replay_equals_run_fields, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_runs_equal_uncached, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_megaflow_rewrites, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_megaflow_other_lengths, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_megaflow_move, fx_setup, fx_teardown),
