@@ -2,12 +2,17 @@
 # callgrind-vswd.sh - instructions per forwarded frame of vswd's worker, by function (valgrind's callgrind).
 #
 #   scripts/callgrind-vswd.sh [BUILD] [SECONDS] [VSW-BENCH OPTIONS...]
+#   FLOWS=scripts/bench-flows/pipeline.flows scripts/callgrind-vswd.sh build 10 --dst-flows 1000
 #
 # vswd of BUILD (default build) runs under callgrind (one profile per
 # thread) with two vhost-user server ports; vsw-bench of the same build
 # sends 64-byte frames from one to the other flat out for SECONDS (default
 # 10), with any further options passed to vsw-bench (--packed, --no-mrg,
-# --size N, --flows N).  Callgrind runs vswd some 50 times slower, so the frames come in full
+# --size N, --flows N, --dst-flows N).  FLOWS=FILE in the environment
+# loads that rule set (ovs-ofctl syntax, ports p0 and p1, as
+# bench-switch.py --flows) into vswd (`vswctl flow replace`) before the
+# frames start, and the lookup stage's instructions per frame
+# (dp_flow_lookup, inclusive) are printed too.  Callgrind runs vswd some 50 times slower, so the frames come in full
 # bursts and the count is the steady state's.  It prints the worker
 # thread's instructions (Ir) per frame received on p0, in all and for the
 # 25 functions with the most, and leaves the profiles in the work directory
@@ -29,6 +34,9 @@ valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$d/cg" \
 	"$build/vswd" --foreground --ctl "$d/ctl.sock" --config "$d/vswd.json" > "$d/vswd.log" 2>&1 &
 vg=$!
 for _ in $(seq 100); do [ -S "$d/p1.sock" ] && break; sleep 0.2; done
+if [ -n "${FLOWS:-}" ]; then
+	"$build/vswctl" --ctl "$d/ctl.sock" flow replace "$FLOWS"
+fi
 timeout $((seconds + 30)) "$build/vsw-bench" --a "$d/p0.sock" --b "$d/p1.sock" --seconds "$seconds" "$@" --json > "$d/bench.json"
 frames=$("$build/vswctl" --ctl "$d/ctl.sock" stats --json |
 	python3 -c 'import json,sys; print(next(p["rx_packets"] for p in json.load(sys.stdin)["ports"] if p["name"] == "p0"))')
@@ -55,3 +63,15 @@ for line in sys.stdin:
     if n == 25:
         break
 ' "$frames"
+if [ -n "${FLOWS:-}" ]; then
+	callgrind_annotate --inclusive=yes "$worker" 2>/dev/null | python3 -c '
+import re, sys
+frames = int(sys.argv[1])
+for line in sys.stdin:
+    m = re.match(r"\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+\S*:dp_flow_lookup\b", line)
+    if m:
+        print("%8.1f  instructions per frame in the lookup stage (dp_flow_lookup, inclusive), %s" % (
+            int(m.group(1).replace(",", "")) / frames, sys.argv[2]))
+        break
+' "$frames" "$FLOWS"
+fi

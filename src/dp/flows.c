@@ -416,7 +416,8 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, struct
 			f->memo[i].n_rules = FLOW_MEMO_NONE;
 			continue;
 		}
-		if (!cacheable(&f->keys[i])) {
+		/* Only tun_in() sets a word past the cached ones: a frame from no tunnel has them zero (key.h). */
+		if ((b->pkts[i].flags & PKT_F_TUNNEL) && !cacheable(&f->keys[i])) {
 			f->memo[i].n_rules = FLOW_MEMO_NONE;
 			prev = NULL;
 			continue;

@@ -13,8 +13,14 @@
  *               they missed (every hash first, with a prefetch of both
  *               places, then the compares), both per worker and tagged
  *               with the version's generation, then
- *               flow_cls_lookup_batch_wc() of table 0 for the rest
- *   per frame   a hit with a memo: flow_exec_replay() (the outputs and
+ *               flow_cls_lookup_batch_wc() of table 0 for the rest; a
+ *               frame that falls in the megaflow of the frame before it
+ *               (one masked compare with that frame's key, no hash) is a
+ *               repeat of it (a run of one megaflow's frames, as a burst
+ *               of a flow or of flows one megaflow covers makes)
+ *   per frame   a repeat: its run's outputs and verdict as they are, its
+ *               counts added once for the run (flow_exec_replay_more());
+ *               a hit with a memo: flow_exec_replay() (the outputs and
  *               counts of the first frame's run, nothing run again), or
  *               for a run that rewrote, flow_exec_replay_acts(): its
  *               outputs and writes alone, no lookup, on a frame shaped
