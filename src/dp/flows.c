@@ -399,12 +399,16 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, struct
 	 * of the megaflow's mask, one compare of the cached words.  Any
 	 * megaflow a key falls in stands for the same run, the one its masks'
 	 * lookup would find included, and no entry changes before the batch's
-	 * lookups are done.
+	 * lookups are done.  A frame from a tunnel is never a repeat (its
+	 * outputs change its tunnel metadata: tun_out()), nor one whose head
+	 * the executor would not take (FLOW_HDR_MAX).  @rest counts the frames
+	 * left for the exact-match cache.
 	 */
 	struct dp_flow_mf *prev = NULL;
-	unsigned prev_i = 0;
+	unsigned prev_i = 0, rest = 0;
 
 	for (unsigned i = 0; i < n; i++) {
+		const struct pkt *p = &b->pkts[i];
 		struct dp_flow_mf *e;
 		uint64_t h;
 
@@ -416,13 +420,8 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, struct
 			f->memo[i].n_rules = FLOW_MEMO_NONE;
 			continue;
 		}
-		/* Only tun_in() sets a word past the cached ones: a frame from no tunnel has them zero (key.h). */
-		if ((b->pkts[i].flags & PKT_F_TUNNEL) && !cacheable(&f->keys[i])) {
-			f->memo[i].n_rules = FLOW_MEMO_NONE;
-			prev = NULL;
-			continue;
-		}
-		if (prev && key_same_masked(&f->keys[i], &f->keys[prev_i], f->mf_mask[prev->mask].w)) {
+		if (prev && !(p->flags & PKT_F_TUNNEL) && p->head_len <= FLOW_HDR_MAX &&
+		    key_same_masked(&f->keys[i], &f->keys[prev_i], f->mf_mask[prev->mask].w)) {
 			CACHE_HIT(prev);
 			f->rules[i] = prev->rule;
 			f->run[i] = (uint8_t)prev_i;
@@ -431,6 +430,12 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, struct
 			continue;
 		}
 		prev = NULL;
+		/* Only tun_in() sets a word past the cached ones: a frame from no tunnel has them zero (key.h). */
+		if ((p->flags & PKT_F_TUNNEL) && !cacheable(&f->keys[i])) {
+			f->memo[i].n_rules = FLOW_MEMO_NONE;
+			rest++;
+			continue;
+		}
 		e = f->n_mf_masks ? mf_lookup(f, t, tag, &f->keys[i], &b->pkts[i], i) : NULL;
 		if (e) {
 			CACHE_HIT(e);
@@ -450,8 +455,9 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, struct
 		f->hash[i] = h = emc_hash(&f->keys[i]);
 		prefetch_r(&f->emc[place(h, 0, DP_FLOW_EMC_ENTRIES)]);
 		prefetch_r(&f->emc[place(h, 1, DP_FLOW_EMC_ENTRIES)]);
+		rest++;
 	}
-	for (unsigned i = 0; i < n; i++) {
+	for (unsigned i = 0; rest && i < n; i++) {	/* no pass when every frame is answered */
 		struct dp_flow_emc *e;
 
 		if (!live[i] || done[i])
@@ -801,22 +807,21 @@ void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *b, 
 
 		if (!live[i])
 			continue;
-		if (f->run[i] != i) {
-			if (f->run[i] == replayed && p->head_len <= FLOW_HDR_MAX) {
-				run_frames++;
-				run_bytes += p->len;
-				if (run_dest >= 0 && !(p->flags & PKT_F_TUNNEL)) {	/* tun_out() has nothing to do */
-					b->dest[i] = (uint16_t)run_dest;
-					continue;
-				}
-				len0 = p->len;
-				csum_start0 = p->csum_start;
-				n = f->x.n_out;
-				miss = f->memo[replayed].miss_drops != 0;
-				goto verdict;
+		if (f->run[i] == replayed) {	/* a repeat (never from a tunnel: tun_out() has nothing to do) */
+			run_frames++;
+			run_bytes += p->len;
+			if (run_dest >= 0) {
+				b->dest[i] = (uint16_t)run_dest;
+				continue;
 			}
-			f->memo[i] = f->memo[f->run[i]];	/* its run ended before it: on its own */
+			len0 = p->len;
+			csum_start0 = p->csum_start;
+			n = f->x.n_out;
+			miss = f->memo[replayed].miss_drops != 0;
+			goto verdict;
 		}
+		if (f->run[i] != i)
+			f->memo[i] = f->memo[f->run[i]];	/* its run ended before it: on its own */
 		if (run_frames) {
 			flow_exec_replay_more(&f->x, &f->memo[replayed], run_frames, run_bytes);
 			run_frames = 0;
