@@ -393,10 +393,11 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, struct
 	/*
 	 * Megaflows first (a few, hot); then every other hash's two places in
 	 * flight before the compares.  A frame that falls in the megaflow of
-	 * the frame before it (@prev, found for frame @prev_i, a memo without
-	 * writes: the run is the same) is a repeat of that frame's (f->run[i],
-	 * no hash, no copy of the memo): equal to @prev_i's key on the bits
-	 * of the megaflow's mask, one compare of the cached words.  Any
+	 * the frame before it (@prev, found for frame @prev_i) and fits its
+	 * memo (mf_fits(): a memo that writes wants a frame of its shape) is a
+	 * repeat of that frame's (f->run[i]: no hash, and the memo and its
+	 * actions are @prev_i's, not copied again): equal to @prev_i's key on
+	 * the bits of the megaflow's mask, one compare of the cached words.  Any
 	 * megaflow a key falls in stands for the same run, the one its masks'
 	 * lookup would find included, and no entry changes before the batch's
 	 * lookups are done.  A frame from a tunnel is never a repeat (its
@@ -421,7 +422,8 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, struct
 			continue;
 		}
 		if (prev && !(p->flags & PKT_F_TUNNEL) && p->head_len <= FLOW_HDR_MAX &&
-		    key_same_masked(&f->keys[i], &f->keys[prev_i], f->mf_mask[prev->mask].w)) {
+		    key_same_masked(&f->keys[i], &f->keys[prev_i], f->mf_mask[prev->mask].w) &&
+		    mf_fits(f, prev, &b->pkts[i], i)) {
 			CACHE_HIT(prev);
 			f->rules[i] = prev->rule;
 			f->run[i] = (uint8_t)prev_i;
@@ -441,12 +443,10 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, struct
 			CACHE_HIT(e);
 			f->rules[i] = e->rule;
 			f->memo[i] = e->memo;
-			if (e->memo.flags & FLOW_MEMO_F_WRITES) {
+			if (e->memo.flags & FLOW_MEMO_F_WRITES)
 				f->acts[i] = f->mf_acts[e - f->mf];
-			} else {
-				prev = e;
-				prev_i = i;
-			}
+			prev = e;
+			prev_i = i;
 			done[i] = true;
 			mf_hits++;
 			continue;
@@ -571,16 +571,20 @@ static unsigned run_actions(struct dp_flow *f, const struct flow_tables *t, stru
 	return n;
 }
 
-/* Frame @i's run from its memo's actions (FLOW_MEMO_F_WRITES), or run when the frame is not shaped as the memo's. */
-static unsigned replay_actions(struct dp_flow *f, const struct flow_tables *t, struct pkt *p, unsigned i)
+/*
+ * Frame @i's run from the memo's actions (FLOW_MEMO_F_WRITES) of frame
+ * @src (@i, or the first of its run), or run when the frame is not shaped
+ * as the memo's.
+ */
+static unsigned replay_actions(struct dp_flow *f, const struct flow_tables *t, struct pkt *p, unsigned i, unsigned src)
 {
 	uint32_t len0 = p->len;
 	struct flow_pkt fp = exec_pkt(f, p, i);
 	unsigned n;
 
-	if (!flow_memo_acts_fit(&f->acts[i], &fp))
+	if (!flow_memo_acts_fit(&f->acts[src], &fp))
 		return run_actions(f, t, p, i);
-	n = flow_exec_replay_acts(&f->x, &f->memo[i], &f->acts[i], &fp, &f->keys[i]);
+	n = flow_exec_replay_acts(&f->x, &f->memo[src], &f->acts[src], &fp, &f->keys[i]);
 	exec_done(p, &fp, len0);
 	return n;
 }
@@ -800,6 +804,8 @@ void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *b, 
 	flow_exec_begin(&f->x, t, sw->clock_ns() / 1000000);
 	for (unsigned i = 0; i < b->n; i++) {
 		struct pkt *p = &b->pkts[i];
+		int src = f->run[i];	/* the frame whose memo is this one's: i, or its run's first */
+		const struct flow_memo *m;
 		uint32_t len0;
 		uint16_t csum_start0;
 		bool miss;
@@ -807,7 +813,7 @@ void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *b, 
 
 		if (!live[i])
 			continue;
-		if (f->run[i] == replayed) {	/* a repeat (never from a tunnel: tun_out() has nothing to do) */
+		if (src == replayed) {	/* a repeat (never from a tunnel: tun_out() has nothing to do) */
 			run_frames++;
 			run_bytes += p->len;
 			if (run_dest >= 0) {
@@ -817,11 +823,9 @@ void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *b, 
 			len0 = p->len;
 			csum_start0 = p->csum_start;
 			n = f->x.n_out;
-			miss = f->memo[replayed].miss_drops != 0;
+			miss = f->memo[src].miss_drops != 0;
 			goto verdict;
 		}
-		if (f->run[i] != i)
-			f->memo[i] = f->memo[f->run[i]];	/* its run ended before it: on its own */
 		if (run_frames) {
 			flow_exec_replay_more(&f->x, &f->memo[replayed], run_frames, run_bytes);
 			run_frames = 0;
@@ -830,19 +834,20 @@ void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *b, 
 		replayed = run_dest = -1;
 		len0 = p->len;
 		csum_start0 = p->csum_start;
-		if (f->memo[i].n_rules == FLOW_MEMO_NONE || p->head_len > FLOW_HDR_MAX) {
+		m = &f->memo[src];
+		if (m->n_rules == FLOW_MEMO_NONE || p->head_len > FLOW_HDR_MAX) {
 			uint64_t misses = f->x.cnt[FLOW_CNT_MISS_DROP];
 
 			n = run_actions(f, t, p, i);
 			miss = f->x.cnt[FLOW_CNT_MISS_DROP] != misses;
-		} else if (!(f->memo[i].flags & FLOW_MEMO_F_WRITES)) {
-			n = flow_exec_replay(&f->x, &f->memo[i], p->len);	/* nothing in the frame changes */
-			miss = f->memo[i].miss_drops != 0;
-			replayed = (int)i;
+		} else if (!(m->flags & FLOW_MEMO_F_WRITES)) {
+			n = flow_exec_replay(&f->x, m, p->len);	/* nothing in the frame changes */
+			miss = m->miss_drops != 0;
+			replayed = src;
 		} else {
 			uint64_t misses = f->x.cnt[FLOW_CNT_MISS_DROP];
 
-			n = replay_actions(f, t, p, i);
+			n = replay_actions(f, t, p, i, (unsigned)src);
 			miss = f->x.cnt[FLOW_CNT_MISS_DROP] != misses;
 		}
 verdict:
@@ -865,7 +870,7 @@ verdict:
 			b->dest[i] = (uint16_t)DP_DEST_DROP_WHY(miss ? DROP_FLOW_MISS : DROP_FLOW_DROP);
 		else
 			outputs(sw, f, b, i, len0, csum_start0);
-		if (replayed == (int)i && n <= 1 && b->dest[i] != DP_DEST_COPIED)
+		if (replayed == src && n <= 1 && b->dest[i] != DP_DEST_COPIED)
 			run_dest = b->dest[i];
 	}
 	if (run_frames)

@@ -20,6 +20,7 @@
  *               of a flow or of flows one megaflow covers makes)
  *   per frame   a repeat: its run's outputs and verdict as they are, its
  *               counts added once for the run (flow_exec_replay_more());
+ *               of a run that rewrote: the run's actions replayed on it;
  *               a hit with a memo: flow_exec_replay() (the outputs and
  *               counts of the first frame's run, nothing run again), or
  *               for a run that rewrote, flow_exec_replay_acts(): its
@@ -156,8 +157,8 @@ struct dp_flow {
 	struct flow_memo memo[PKT_BURST];	/* the hits' memos, copied: an entry may change within the batch */
 	/*
 	 * A frame the megaflow of the frame before it answered too (a run of
-	 * one megaflow's frames): that frame's index, whose memo[] it shares
-	 * (its own memo[] is not written); i itself for any other frame.
+	 * one megaflow's frames): that frame's index, whose memo[] and acts[]
+	 * it shares (its own are not written); i itself for any other frame.
 	 */
 	uint8_t run[PKT_BURST];
 	struct flow_memo_acts acts[PKT_BURST];	/* ... and their actions when they have FLOW_MEMO_F_WRITES */
