@@ -15,6 +15,7 @@ _Static_assert((DP_FLOW_EMC_ENTRIES & (DP_FLOW_EMC_ENTRIES - 1)) == 0 && DP_FLOW
 	       "the cache is indexed by 12 bits at most of a hash");
 _Static_assert((DP_FLOW_MF_ENTRIES & (DP_FLOW_MF_ENTRIES - 1)) == 0 && DP_FLOW_MF_ENTRIES <= 4096,
 	       "the megaflows are indexed by 12 bits at most of a hash");
+_Static_assert(PKT_BURST <= 256, "a frame's index fits dp_flow.run[]");
 
 struct dp_flow *dp_flow_ctx_new(void)
 {
