@@ -364,8 +364,9 @@ static inline void stat_add(atomic_uint_least64_t *c, uint64_t n)
 
 /*
  * Table 0's rule for each frame of @b that the check left (@live[i]), and
- * its memo when a cache has one (f->memo[i].n_rules, FLOW_MEMO_NONE
- * otherwise): from a megaflow of this very version (@t->gen), else from
+ * its memo when a cache has one (f->memo[f->run[i]].n_rules: the frame's
+ * own, or its run's first frame's; FLOW_MEMO_NONE otherwise), with its
+ * actions (f->acts[] likewise): from a megaflow of this very version (@t->gen), else from
  * the exact-match cache's entry of this version with the same key, else
  * from the classifier, in one batch (each frame's f->wc[i] then says what
  * its answer depended on), and then cached.  An entry of an older version
