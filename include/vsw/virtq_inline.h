@@ -123,15 +123,20 @@ static inline void vq_write_used_packed(struct vq *q, const struct vq_used_pendi
 	/* 2.8.4: in a used descriptor WRITE says whether data was written. */
 	if (p->len)
 		flags |= VIRTQ_DESC_F_WRITE;
-	vq_sh_store16(&u->id, p->id);
-	vq_sh_store32(&u->len, p->len);
 	if (!q->batch_head.pending) {
+		vq_sh_store16(&u->id, p->id);
+		vq_sh_store32(&u->len, p->len);
 		q->batch_head.pos = q->used_idx;
 		q->batch_head.flags = flags;
 		q->batch_head.pending = true;
 	} else {
-		/* Invisible until the head's release store in vq_publish_packed() orders it. */
-		vq_sh_store16(&u->flags, flags);
+		/*
+		 * len, id and flags in one store (the descriptor's second
+		 * half, 8-byte aligned in the 16-byte aligned ring): invisible
+		 * until the head's release store in vq_publish_packed() orders
+		 * it, so the order among the three does not matter.
+		 */
+		vq_sh_store64((uint64_t *)u + 1, (uint64_t)flags << 48 | (uint64_t)p->id << 32 | p->len);
 	}
 	q->used_since_signal += p->ndesc;
 	vq_packed_advance(q->num, &q->used_idx, &q->used_wrap, p->ndesc);
