@@ -415,8 +415,7 @@ static void vp_rx_done(struct port *p, unsigned q, struct port_io *io)
 	if (!qs->rx_popped)
 		return;
 	/* Transmit buffers are only read: used length 0. */
-	for (unsigned i = 0; i < qs->rx_popped; i++)
-		vq_push(&vr->vq, &qs->rx_elems[i], 0);
+	vq_push_n(&vr->vq, qs->rx_elems, qs->rx_popped, 0);
 	t0 = dp_perf_note_start(io->perf);
 	vq_flush(&vr->vq);
 	dp_perf_note(io->perf, DP_PT_PUBLISH, t0, qs->rx_popped);
