@@ -274,25 +274,42 @@ static inline void vq_push(struct vq *q, const struct vq_elem *elem, uint32_t le
 }
 
 /*
- * @n elements popped in a row, each used with @len bytes (clamped to its
- * in_len, as vq_push()), in order: vq_push() for each, with what it checks
- * once per element (broken, dirty logging, entries staged, a run) checked
- * once for all of them.  A receive port that only reads its guest's
- * transmit buffers pushes a whole burst this way (used length 0).  The
+ * @n elements popped in a row, each used with @lens[i] bytes, or @len when
+ * @lens is NULL (clamped to its in_len, as vq_push()), in order: vq_push()
+ * for each, with what it checks once per element (broken, dirty logging,
+ * entries staged, a run) checked once for all of them.  A receive port that
+ * only reads its guest's transmit buffers pushes a whole burst this way
+ * (used length 0), a transmit port the buffers of a chunk it filled.  The
  * used elements go into the ring as vq_push() writes them, and stay
  * invisible until vq_flush() publishes them (split: 2.7.8.2, len before
  * used idx; packed: 2.8.6, one used descriptor for each buffer, skipping
  * the rest of its chain, the batch head's flags written last).
  */
-static inline void vq_push_n(struct vq *q, const struct vq_elem *elem, unsigned n, uint32_t len)
+static inline __attribute__((always_inline)) void vq_push_many(struct vq *q, const struct vq_elem *elem, unsigned n,
+								  const uint32_t *lens, uint32_t len)
 {
 	unsigned i = 0;
 
 	if (n == 0)
 		return;
+	if (!q->broken && q->in_order) {
+		/* As vq_push(): buffers used completely only extend the run; all of them, at once. */
+		uint32_t ndesc = 0;
+
+		for (; i < n && (lens ? lens[i] : len) >= elem[i].in_len; i++)
+			ndesc += elem[i].ndesc;
+		if (i == n) {
+			q->run.id = elem[n - 1].id;
+			q->run.len = elem[n - 1].in_len;
+			q->run.count = (uint16_t)(q->run.count + n);
+			q->run.ndesc += ndesc;
+			return;
+		}
+		i = 0;
+	}
 	if (q->broken || q->in_order || q->log || q->npending || q->run.count) {
 		for (; i < n; i++)
-			vq_push(q, &elem[i], len);
+			vq_push(q, &elem[i], lens ? lens[i] : len);
 		return;
 	}
 	if (q->packed) {
@@ -301,12 +318,12 @@ static inline void vq_push_n(struct vq *q, const struct vq_elem *elem, unsigned 
 		uint32_t ndesc = 0;
 
 		if (!q->batch_head.pending)
-			vq_push(q, &elem[i++], len); /* the batch head: its flags held back */
+			vq_push(q, &elem[i], lens ? lens[i] : len), i++; /* the batch head: its flags held back */
 		pos = q->used_idx;
 		wrap = q->used_wrap;
 		avail_used = wrap ? VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED : 0;
 		for (; i < n; i++) {
-			uint32_t l = len < elem[i].in_len ? len : elem[i].in_len;
+			uint32_t li = lens ? lens[i] : len, l = li < elem[i].in_len ? li : elem[i].in_len;
 			/* 2.8.4: in a used descriptor WRITE says whether data was written. */
 			uint16_t flags = avail_used | (l ? VIRTQ_DESC_F_WRITE : 0);
 
@@ -327,7 +344,7 @@ static inline void vq_push_n(struct vq *q, const struct vq_elem *elem, unsigned 
 		return;
 	}
 	for (; i < n; i++) {
-		uint32_t l = len < elem[i].in_len ? len : elem[i].in_len;
+		uint32_t li = lens ? lens[i] : len, l = li < elem[i].in_len ? li : elem[i].in_len;
 
 		/* 2.7.8.2: the element now, used->idx only in vq_publish_split(). */
 		vq_sh_store64((uint64_t *)&q->ring.split.used->ring[(uint16_t)(q->used_idx + i) & (q->num - 1)],
@@ -335,6 +352,16 @@ static inline void vq_push_n(struct vq *q, const struct vq_elem *elem, unsigned 
 	}
 	q->used_idx = (uint16_t)(q->used_idx + n);
 	q->staged = (uint16_t)(q->staged + n);
+}
+
+static inline void vq_push_n(struct vq *q, const struct vq_elem *elem, unsigned n, uint32_t len)
+{
+	vq_push_many(q, elem, n, NULL, len);
+}
+
+static inline void vq_push_lens(struct vq *q, const struct vq_elem *elem, const uint32_t *lens, unsigned n)
+{
+	vq_push_many(q, elem, n, lens, 0);
 }
 
 #endif
