@@ -182,6 +182,12 @@ void vq_prefetch(struct vq *q, unsigned n);
  */
 static inline void vq_push(struct vq *q, const struct vq_elem *elem, uint32_t len);
 
+/* vq_push() of @n elements popped in a row, each with @len bytes (clamped to its in_len): the checks once for all. */
+static inline void vq_push_n(struct vq *q, const struct vq_elem *elem, unsigned n, uint32_t len);
+
+/* The same with a length each, @lens[0 .. @n). */
+static inline void vq_push_lens(struct vq *q, const struct vq_elem *elem, const uint32_t *lens, unsigned n);
+
 /* vq_push() with dirty logging (elements staged, written and marked at vq_flush()), or behind elements so staged. */
 void vq_push_slow(struct vq *q, const struct vq_elem *elem, uint32_t len);
 

@@ -123,15 +123,20 @@ static inline void vq_write_used_packed(struct vq *q, const struct vq_used_pendi
 	/* 2.8.4: in a used descriptor WRITE says whether data was written. */
 	if (p->len)
 		flags |= VIRTQ_DESC_F_WRITE;
-	vq_sh_store16(&u->id, p->id);
-	vq_sh_store32(&u->len, p->len);
 	if (!q->batch_head.pending) {
+		vq_sh_store16(&u->id, p->id);
+		vq_sh_store32(&u->len, p->len);
 		q->batch_head.pos = q->used_idx;
 		q->batch_head.flags = flags;
 		q->batch_head.pending = true;
 	} else {
-		/* Invisible until the head's release store in vq_publish_packed() orders it. */
-		vq_sh_store16(&u->flags, flags);
+		/*
+		 * len, id and flags in one store (the descriptor's second
+		 * half, 8-byte aligned in the 16-byte aligned ring): invisible
+		 * until the head's release store in vq_publish_packed() orders
+		 * it, so the order among the three does not matter.
+		 */
+		vq_sh_store64((uint64_t *)u + 1, (uint64_t)flags << 48 | (uint64_t)p->id << 32 | p->len);
 	}
 	q->used_since_signal += p->ndesc;
 	vq_packed_advance(q->num, &q->used_idx, &q->used_wrap, p->ndesc);
@@ -266,6 +271,97 @@ static inline void vq_push(struct vq *q, const struct vq_elem *elem, uint32_t le
 		return;
 	}
 	vq_push_slow(q, elem, len);
+}
+
+/*
+ * @n elements popped in a row, each used with @lens[i] bytes, or @len when
+ * @lens is NULL (clamped to its in_len, as vq_push()), in order: vq_push()
+ * for each, with what it checks once per element (broken, dirty logging,
+ * entries staged, a run) checked once for all of them.  A receive port that
+ * only reads its guest's transmit buffers pushes a whole burst this way
+ * (used length 0), a transmit port the buffers of a chunk it filled.  The
+ * used elements go into the ring as vq_push() writes them, and stay
+ * invisible until vq_flush() publishes them (split: 2.7.8.2, len before
+ * used idx; packed: 2.8.6, one used descriptor for each buffer, skipping
+ * the rest of its chain, the batch head's flags written last).
+ */
+static inline __attribute__((always_inline)) void vq_push_many(struct vq *q, const struct vq_elem *elem, unsigned n,
+								  const uint32_t *lens, uint32_t len)
+{
+	unsigned i = 0;
+
+	if (n == 0)
+		return;
+	if (!q->broken && q->in_order) {
+		/* As vq_push(): buffers used completely only extend the run; all of them, at once. */
+		uint32_t ndesc = 0;
+
+		for (; i < n && (lens ? lens[i] : len) >= elem[i].in_len; i++)
+			ndesc += elem[i].ndesc;
+		if (i == n) {
+			q->run.id = elem[n - 1].id;
+			q->run.len = elem[n - 1].in_len;
+			q->run.count = (uint16_t)(q->run.count + n);
+			q->run.ndesc += ndesc;
+			return;
+		}
+		i = 0;
+	}
+	if (q->broken || q->in_order || q->log || q->npending || q->run.count) {
+		for (; i < n; i++)
+			vq_push(q, &elem[i], lens ? lens[i] : len);
+		return;
+	}
+	if (q->packed) {
+		uint16_t pos, avail_used;
+		bool wrap;
+		uint32_t ndesc = 0;
+
+		if (!q->batch_head.pending)
+			vq_push(q, &elem[i], lens ? lens[i] : len), i++; /* the batch head: its flags held back */
+		pos = q->used_idx;
+		wrap = q->used_wrap;
+		avail_used = wrap ? VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED : 0;
+		for (; i < n; i++) {
+			uint32_t li = lens ? lens[i] : len, l = li < elem[i].in_len ? li : elem[i].in_len;
+			/* 2.8.4: in a used descriptor WRITE says whether data was written. */
+			uint16_t flags = avail_used | (l ? VIRTQ_DESC_F_WRITE : 0);
+
+			/* len, id and flags in one store, as vq_write_used_packed() (the head's release orders it). */
+			vq_sh_store64((uint64_t *)&q->ring.packed.desc[pos] + 1,
+				      (uint64_t)flags << 48 | (uint64_t)elem[i].id << 32 | l);
+			ndesc += elem[i].ndesc;
+			pos = (uint16_t)(pos + elem[i].ndesc);
+			if (pos >= q->num) {
+				pos = (uint16_t)(pos - q->num);
+				wrap = !wrap;
+				avail_used = wrap ? VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED : 0;
+			}
+		}
+		q->used_idx = pos;
+		q->used_wrap = wrap;
+		q->used_since_signal += ndesc;
+		return;
+	}
+	for (; i < n; i++) {
+		uint32_t li = lens ? lens[i] : len, l = li < elem[i].in_len ? li : elem[i].in_len;
+
+		/* 2.7.8.2: the element now, used->idx only in vq_publish_split(). */
+		vq_sh_store64((uint64_t *)&q->ring.split.used->ring[(uint16_t)(q->used_idx + i) & (q->num - 1)],
+			      (uint64_t)l << 32 | elem[i].id);
+	}
+	q->used_idx = (uint16_t)(q->used_idx + n);
+	q->staged = (uint16_t)(q->staged + n);
+}
+
+static inline void vq_push_n(struct vq *q, const struct vq_elem *elem, unsigned n, uint32_t len)
+{
+	vq_push_many(q, elem, n, NULL, len);
+}
+
+static inline void vq_push_lens(struct vq *q, const struct vq_elem *elem, const uint32_t *lens, unsigned n)
+{
+	vq_push_many(q, elem, n, lens, 0);
 }
 
 #endif

@@ -93,6 +93,7 @@ struct vp_queue {
 	struct port_queue_count tx_count;	/* frames put in this pair's rx vring */
 	struct vq_elem tx_elems[VP_TX_ELEMS];
 	uint16_t tx_iov_at[VP_TX_ELEMS];
+	uint32_t tx_len[VP_TX_ELEMS];		/* bytes written into each, pushed together at the chunk's end */
 	struct iovec tx_iov[VP_IOV_POOL];
 	/* SEND_RARP's frame, built by the worker that emits it (queue 0) */
 	uint8_t rarp[60];
@@ -415,8 +416,7 @@ static void vp_rx_done(struct port *p, unsigned q, struct port_io *io)
 	if (!qs->rx_popped)
 		return;
 	/* Transmit buffers are only read: used length 0. */
-	for (unsigned i = 0; i < qs->rx_popped; i++)
-		vq_push(&vr->vq, &qs->rx_elems[i], 0);
+	vq_push_n(&vr->vq, qs->rx_elems, qs->rx_popped, 0);
 	t0 = dp_perf_note_start(io->perf);
 	vq_flush(&vr->vq);
 	dp_perf_note(io->perf, DP_PT_PUBLISH, t0, qs->rx_popped);
@@ -497,7 +497,7 @@ out_unpop:
 	return rc;
 }
 
-/* Copy frame @pk into buffers tx_elems[first, first + nb) and push them. */
+/* Copy frame @pk into buffers tx_elems[first, first + nb), their used lengths into tx_len[] (pushed by the caller). */
 static void vp_fill_copy(struct vp_queue *qs, struct vu_vring *vr, const struct vp_fill *f, struct pkt *pk,
 			 unsigned first, unsigned nb, bool burst, bool log)
 {
@@ -521,7 +521,7 @@ static void vp_fill_copy(struct vp_queue *qs, struct vu_vring *vr, const struct 
 		pkt_to_buf(pk, (char *)in[0].iov_base + f->hdr_len, pk->len);
 		if (log)
 			vq_log_iov(&vr->vq, in, 1, f->hdr_len + pk->len);
-		vq_push(&vr->vq, e, f->hdr_len + pk->len);
+		qs->tx_len[first] = f->hdr_len + pk->len;
 		return;
 	}
 	for (unsigned b = 0; b < nb; b++, e++) {
@@ -535,8 +535,20 @@ static void vp_fill_copy(struct vp_queue *qs, struct vu_vring *vr, const struct 
 		copied += pkt_copy(pk, copied, in, e->in_num, off, take);
 		if (log)
 			vq_log_iov(&vr->vq, in, e->in_num, off + take);
-		vq_push(&vr->vq, e, (uint32_t)(off + take));
+		qs->tx_len[first + b] = (uint32_t)(off + take);
 	}
+}
+
+/*
+ * Push the chunk's buffers tx_elems[from, to), filled, with their lengths
+ * from tx_len: in the order they were popped, as the ring needs, after the
+ * chunk's copies rather than one by one between them (the checks of
+ * vq_push() once for all).  A broken queue takes no push.
+ */
+static void vp_push_filled(struct vp_queue *qs, struct vu_vring *vr, unsigned from, unsigned to)
+{
+	if (to > from && !vq_broken(&vr->vq))
+		vq_push_lens(&vr->vq, &qs->tx_elems[from], &qs->tx_len[from], to - from);
 }
 
 static void vp_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, unsigned n)
@@ -570,11 +582,12 @@ static void vp_tx_burst(struct port *p, struct port_io *io, struct pkt *const *p
 	log = vq_logging(&vr->vq) && !vp->fault_skip_rx_log;
 	vq_prefetch(&vr->vq, n);
 	while (i < n) {
-		unsigned start = i, first[PKT_BURST], nb[PKT_BURST];
+		unsigned start = i, first[PKT_BURST], nb[PKT_BURST], push_from;
 		bool ok[PKT_BURST];
 
 		f.ne = 0;
 		f.used = 0;
+		push_from = 0;
 		for (; i < n; i++) {
 			enum port_drop why = DROP_PORT_BROKEN;
 			unsigned ne0 = f.ne;
@@ -589,8 +602,14 @@ static void vp_tx_burst(struct port *p, struct port_io *io, struct pkt *const *p
 			nb[i - start] = f.ne - ne0;
 		}
 		for (unsigned j = start; j < i; j++) {
-			if (!ok[j - start])
+			if (!ok[j - start]) {
+				/* Buffers a dropped frame kept (a bad one among them: the port is failing) are not pushed. */
+				if (nb[j - start]) {
+					vp_push_filled(qs, vr, push_from, first[j - start]);
+					push_from = first[j - start] + nb[j - start];
+				}
 				continue;
+			}
 			if (vq_broken(&vr->vq)) {
 				drops[DROP_PORT_BROKEN]++; /* broken by a later frame's buffers */
 				continue;
@@ -599,6 +618,7 @@ static void vp_tx_burst(struct port *p, struct port_io *io, struct pkt *const *p
 			sent++;
 			bytes += pkts[j]->len;
 		}
+		vp_push_filled(qs, vr, push_from, f.ne);
 	}
 	t0 = dp_perf_note_start(io->perf);
 	vq_flush(&vr->vq);

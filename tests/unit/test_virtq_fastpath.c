@@ -46,7 +46,7 @@ static long off_of(const struct rr_mem *m, const void *p)
 }
 
 static unsigned hostile; /* 1 in hostile choices is a wild one; 0: always */
-static unsigned long long n_lone, n_pop, n_push, n_flush_ok;
+static unsigned long long n_lone, n_pop, n_push, n_push_n, n_flush_ok;
 static uint64_t rand_addr(void)
 {
 	if (hostile && rnd(hostile))
@@ -244,9 +244,22 @@ static void one_config(void)
 				case 4: len = h[first].ea.in_len + 1; break;
 				default: len = rnd(2) ? 0xffffffffu : rnd(4096);
 				}
-				vq_push(&QA, &h[first].ea, len);
-				vq_push_slow(&QB, &h[first].eb, len);
-				first++; n_push++;
+				if (rnd(3) == 0) {
+					/* a run of pushes with one length: vq_push_n() against each alone */
+					unsigned k = 1 + rnd(nh - first), j;
+					struct vq_elem run[600];
+
+					for (j = 0; j < k; j++)
+						run[j] = h[first + j].ea;
+					vq_push_n(&QA, run, k, len);
+					for (j = 0; j < k; j++)
+						vq_push_slow(&QB, &h[first + j].eb, len);
+					first += k; n_push += k; n_push_n++;
+				} else {
+					vq_push(&QA, &h[first].ea, len);
+					vq_push_slow(&QB, &h[first].eb, len);
+					first++; n_push++;
+				}
 				if (QA.run.count != QB.run.count || QA.run.ndesc != QB.run.ndesc ||
 				    (QA.run.count && (QA.run.id != QB.run.id || QA.run.len != QB.run.len)))
 					DIE("run differs after push");
@@ -300,10 +313,10 @@ static void test_fast_equals_slow(void **state)
 		for (unsigned i = 0; i < 300; i++)
 			one_config();
 	}
-	print_message("%llu ops: %llu pops (%llu lone), %llu pushes, %llu flushes compared on live queues\n",
-		      iter, n_pop, n_lone, n_push, n_flush_ok);
+	print_message("%llu ops: %llu pops (%llu lone), %llu pushes (%llu runs by vq_push_n), %llu flushes compared on live queues\n",
+		      iter, n_pop, n_lone, n_push, n_push_n, n_flush_ok);
 	/* The fast paths were exercised, not only the errors. */
-	assert_true(n_lone > 10000 && n_push > 10000 && n_flush_ok > 5000);
+	assert_true(n_lone > 10000 && n_push > 10000 && n_push_n > 5000 && n_flush_ok > 5000);
 	rr_mem_fini(&A);
 	rr_mem_fini(&B);
 }
