@@ -16,6 +16,7 @@ _Static_assert((DP_FLOW_EMC_ENTRIES & (DP_FLOW_EMC_ENTRIES - 1)) == 0 && DP_FLOW
 _Static_assert((DP_FLOW_MF_ENTRIES & (DP_FLOW_MF_ENTRIES - 1)) == 0 && DP_FLOW_MF_ENTRIES <= 4096,
 	       "the megaflows are indexed by 12 bits at most of a hash");
 _Static_assert(PKT_BURST <= 256, "a frame's index fits dp_flow.run[]");
+_Static_assert(PKT_BURST <= 64, "a frame's index is a bit of dp_flow.key_tail");
 
 struct dp_flow *dp_flow_ctx_new(void)
 {
@@ -564,6 +565,7 @@ static unsigned run_actions(struct dp_flow *f, const struct flow_tables *t, stru
 
 	if (f->hash[i])
 		k0 = f->keys[i];	/* the key the entry holds: a rewrite changes f->keys[i] */
+	f->key_tail |= 1ull << i;	/* the run may set metadata, registers, tunnel fields */
 	f->x.wc = f->looked_up[i] ? &f->wc[i] : NULL;
 	n = flow_exec_run(&f->x, &fp, &f->keys[i], 0, f->rules[i]);
 	f->x.wc = NULL;
@@ -586,6 +588,7 @@ static unsigned replay_actions(struct dp_flow *f, const struct flow_tables *t, s
 
 	if (!flow_memo_acts_fit(&f->acts[src], &fp))
 		return run_actions(f, t, p, i);
+	f->key_tail |= 1ull << i;	/* as run_actions() */
 	n = flow_exec_replay_acts(&f->x, &f->memo[src], &f->acts[src], &fp, &f->keys[i]);
 	exec_done(p, &fp, len0);
 	return n;
@@ -783,10 +786,20 @@ void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *b, 
 	for (unsigned i = 0; i < b->n; i++) {
 		if (!live[i])
 			continue;
-		flow_key_extract(&f->keys[i], pkt_head(&b->pkts[i]), b->pkts[i].head_len, b->pkts[i].len,
-				 (uint16_t)in->id, &f->ofs[i]);
-		if (b->pkts[i].flags & PKT_F_TUNNEL)
+		uint64_t bit = 1ull << i;
+
+		if (f->key_tail & bit) {
+			flow_key_extract(&f->keys[i], pkt_head(&b->pkts[i]), b->pkts[i].head_len, b->pkts[i].len,
+					 (uint16_t)in->id, &f->ofs[i]);
+			f->key_tail &= ~bit;
+		} else {
+			flow_key_extract_frame(&f->keys[i], pkt_head(&b->pkts[i]), b->pkts[i].head_len, b->pkts[i].len,
+					       (uint16_t)in->id, &f->ofs[i]);
+		}
+		if (b->pkts[i].flags & PKT_F_TUNNEL) {
 			tun_in(&f->keys[i], &b->pkts[i]);
+			f->key_tail |= bit;
+		}
 	}
 	lookup_table0(f, t, b, live);
 

@@ -148,6 +148,14 @@ struct dp_flow_stats {
 struct dp_flow {
 	struct flow_exec x;
 	struct flow_key keys[PKT_BURST];
+	/*
+	 * Bit i: keys[i]'s words from FLOW_KEY_FRAME_WORDS on (tunnel fields,
+	 * metadata, registers) may not be zero (a frame from a tunnel, or one
+	 * whose actions ran on its key, left them); the next frame in slot i
+	 * then has its key zeroed whole, any other only its frame's words
+	 * (flow_key_extract_frame()).  0 at dp_flow_ctx_new(): keys all zero.
+	 */
+	uint64_t key_tail;
 	struct flow_ofs ofs[PKT_BURST];
 	const struct flow_key *kp[PKT_BURST];
 	const struct flow_rule *rules[PKT_BURST];

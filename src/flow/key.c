@@ -203,17 +203,22 @@ static void extract_arp(struct flow_key *key, const struct cursor *c, size_t off
  * @key all zero, in 16-byte stores: a memset() of its 168 bytes is a `rep
  * stos` on x86-64, whose start-up was most of the extraction's time on
  * the data path (bench/bench_flows.c: about 20 of 87 cycles per frame).
+ * With @whole false only the words a frame's headers fill (the first
+ * FLOW_KEY_FRAME_WORDS): the caller knows the rest are zero already.
  */
-static inline void key_zero(struct flow_key *key)
+static inline void key_zero(struct flow_key *key, bool whole)
 {
 	typedef uint64_t u64x2 __attribute__((vector_size(16), aligned(8)));
 	const u64x2 z = { 0, 0 };
 	u64x2 *v = (u64x2 *)key->w;
 
 	/* Written out: a loop of them is turned back into the memset. */
-	_Static_assert(sizeof(*key) == 10 * 16 + 8, "the key is ten pairs of words and one");
-	v[0] = z, v[1] = z, v[2] = z, v[3] = z, v[4] = z, v[5] = z, v[6] = z, v[7] = z;
-	v[8] = z, v[9] = z;
+	_Static_assert(sizeof(*key) == 10 * 16 + 8 && FLOW_KEY_FRAME_WORDS == 10,
+		       "the key is ten pairs of words and one, the frame's five pairs");
+	v[0] = z, v[1] = z, v[2] = z, v[3] = z, v[4] = z;
+	if (!whole)
+		return;
+	v[5] = z, v[6] = z, v[7] = z, v[8] = z, v[9] = z;
 	key->w[20] = 0;
 }
 
@@ -226,7 +231,7 @@ static inline void key_zero(struct flow_key *key)
  * the walk's (test_flow_key: flow_key_extract_walk() on the same frames).
  */
 static inline bool extract_fast(struct flow_key *key, const uint8_t *hdr, size_t hdr_len, size_t frame_len,
-				uint16_t in_port, struct flow_ofs *ofs)
+				uint16_t in_port, struct flow_ofs *ofs, bool whole)
 {
 	const uint8_t *ip = hdr + ETH_HLEN, *l4 = ip + 20;
 	size_t end = hdr_len < frame_len ? hdr_len : frame_len, tot;
@@ -243,7 +248,7 @@ static inline bool extract_fast(struct flow_key *key, const uint8_t *hdr, size_t
 	tot = rd16(ip + 2);
 	if (tot < 20 + need || ETH_HLEN + tot > frame_len)
 		return false;
-	key_zero(key);
+	key_zero(key, whole);
 	key->in_port = htons(in_port);
 	memcpy(key->dl_dst, hdr, 6);
 	memcpy(key->dl_src, hdr + 6, 6);
@@ -259,16 +264,34 @@ static inline bool extract_fast(struct flow_key *key, const uint8_t *hdr, size_t
 	return true;
 }
 
+static void extract_walk(struct flow_key *key, const uint8_t *hdr, size_t hdr_len, size_t frame_len, uint16_t in_port,
+			 struct flow_ofs *ofs, bool whole);
+
 void flow_key_extract(struct flow_key *key, const uint8_t *hdr, size_t hdr_len, size_t frame_len, uint16_t in_port,
 		      struct flow_ofs *ofs)
 {
-	if (ofs && extract_fast(key, hdr, hdr_len, frame_len, in_port, ofs))
+	if (ofs && extract_fast(key, hdr, hdr_len, frame_len, in_port, ofs, true))
 		return;
-	flow_key_extract_walk(key, hdr, hdr_len, frame_len, in_port, ofs);
+	extract_walk(key, hdr, hdr_len, frame_len, in_port, ofs, true);
+}
+
+void flow_key_extract_frame(struct flow_key *key, const uint8_t *hdr, size_t hdr_len, size_t frame_len,
+			    uint16_t in_port, struct flow_ofs *ofs)
+{
+	if (extract_fast(key, hdr, hdr_len, frame_len, in_port, ofs, false))
+		return;
+	extract_walk(key, hdr, hdr_len, frame_len, in_port, ofs, false);
 }
 
 void flow_key_extract_walk(struct flow_key *key, const uint8_t *hdr, size_t hdr_len, size_t frame_len,
 			   uint16_t in_port, struct flow_ofs *ofs)
+{
+	extract_walk(key, hdr, hdr_len, frame_len, in_port, ofs, true);
+}
+
+/* Both extractions' general walk; @whole as key_zero()'s. */
+static void extract_walk(struct flow_key *key, const uint8_t *hdr, size_t hdr_len, size_t frame_len, uint16_t in_port,
+			 struct flow_ofs *ofs, bool whole)
 {
 	struct flow_ofs scratch;
 	struct cursor c = { hdr, hdr_len < frame_len ? hdr_len : frame_len, frame_len };
@@ -278,7 +301,7 @@ void flow_key_extract_walk(struct flow_key *key, const uint8_t *hdr, size_t hdr_
 	if (!ofs)
 		ofs = &scratch;
 	*ofs = (struct flow_ofs){ FLOW_OFS_NONE, FLOW_OFS_NONE, 0, 0, 0 };
-	key_zero(key);
+	key_zero(key, whole);
 	key->in_port = htons(in_port);
 	if (!have(&c, 0, ETH_HLEN, ofs))
 		return;

@@ -47,6 +47,8 @@
 #include <stdint.h>
 
 #define FLOW_KEY_WORDS 21
+/* The words a frame's own headers fill (0-9); the rest are tunnel, metadata and registers. */
+#define FLOW_KEY_FRAME_WORDS 10
 
 /* nw_frag bits (NXM_NX_IP_FRAG). */
 #define FLOW_FRAG_ANY 0x01
@@ -157,6 +159,16 @@ void flow_key_extract(struct flow_key *key, const uint8_t *hdr, size_t hdr_len, 
  */
 void flow_key_extract_walk(struct flow_key *key, const uint8_t *hdr, size_t hdr_len, size_t frame_len,
 			   uint16_t in_port, struct flow_ofs *ofs);
+
+/*
+ * flow_key_extract() into a key whose words from FLOW_KEY_FRAME_WORDS on
+ * (tunnel fields, metadata, registers) are zero already, and stay as they
+ * are: 80 bytes written instead of 168.  A worker's key slots keep them
+ * zero between frames that set none of them (dp/flows.c).  @ofs is
+ * required.
+ */
+void flow_key_extract_frame(struct flow_key *key, const uint8_t *hdr, size_t hdr_len, size_t frame_len,
+			    uint16_t in_port, struct flow_ofs *ofs);
 
 #define FLOW_IPV6_EXT_MAX 8
 
