@@ -1874,6 +1874,30 @@ static void test_tunnel_fields(void **state)
 }
 
 /*
+ * A key slot that a frame from a tunnel used has its tunnel words zeroed
+ * for the next frame in it, which came in no tunnel: that one's tun_id is
+ * 0 (dp_flow.key_tail; the other frames' extraction writes only their
+ * own headers' words).
+ */
+static void test_tunnel_slot_reused(void **state)
+{
+	struct fx *f = *state;
+
+	add(f, "priority=10,tun_id=0x10,actions=output:2");
+	add(f, "priority=0,actions=output:3");
+	for (unsigned round = 0; round < 2; round++) {
+		frame(f, 0, 1, 2, 2, 0);
+		tunneled(f, 0, 0x10, 5);
+		forward(f, 0, 1);
+		assert_int_equal(sent_to(f, 1), 1);
+		frame(f, 0, 1, 2, 2, 0); /* the same slot, no tunnel */
+		forward(f, 0, 1);
+		assert_int_equal(sent_to(f, 1), 0);
+		assert_int_equal(sent_to(f, 2), 1);
+	}
+}
+
+/*
  * The destination VTEP from the flows: set_field->tun_dst (or load, move)
  * gives the frame the tun_dst its output to a remote=flow port sends it
  * to, each output the one set before it; a frame that came in a tunnel
@@ -2039,6 +2063,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cache_ages_out_unused, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_copy_pool_full, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_tunnel_fields, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_tunnel_slot_reused, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_tunnel_ipv6, fx_setup, fx_teardown),
 	};
 
