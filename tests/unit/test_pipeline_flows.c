@@ -1046,6 +1046,22 @@ static void pair_maybe_miss_next(struct fx *a, struct fx *b)
 }
 
 /*
+ * The same random rule set into both switches: a pipeline of tables
+ * (odd @iter) or 2-7 rules, table 0 going on to table 1 on a miss half
+ * the time, and one rule more (at least one: a version to look up).
+ */
+static void pair_rules(struct fx *a, struct fx *b, unsigned iter)
+{
+	if (iter & 1)
+		diff_pipe(a, b);
+	else
+		for (unsigned r = 0, nr = 2 + rnd(6); r < nr; r++)
+			diff_rule(a, b, rnd(3));
+	pair_maybe_miss_next(a, b);
+	diff_rule(a, b, 1);
+}
+
+/*
  * Replay equals running: two switches with the same random rule set
  * (rewrites, VLAN actions, dec_ttl, registers, resubmits, goto_table,
  * misses that continue), the same frames in the same order, one with its
@@ -1067,13 +1083,7 @@ static void test_replay_equals_run(void **state)
 	rnd_state = 0x9e3779b9u;
 	for (unsigned iter = 0; iter < 200; iter++) {
 		pair_begin(state, iter, &a, &b);
-		if (iter & 1)
-			diff_pipe(a, b);
-		else
-			for (unsigned r = 0, nr = 2 + rnd(6); r < nr; r++)
-				diff_rule(a, b, rnd(3));
-		pair_maybe_miss_next(a, b);
-		diff_rule(a, b, 1);	/* at least one rule: a version to look up */
+		pair_rules(a, b, iter);	/* at least one rule: a version to look up */
 		for (unsigned round = 0; round < 3; round++) {
 			for (unsigned fr = 0; fr < 96; fr++) {
 				unsigned in = rnd(2), v = rnd(2) ? rnd(64) : rnd(FRAME_VARS);
@@ -1318,13 +1328,7 @@ static void test_runs_equal_uncached(void **state)
 		unsigned pool[8];
 
 		pair_begin(state, iter, &a, &b);
-		if (iter & 1)
-			diff_pipe(a, b);
-		else
-			for (unsigned r = 0, nr = 2 + rnd(6); r < nr; r++)
-				diff_rule(a, b, rnd(3));
-		pair_maybe_miss_next(a, b);
-		diff_rule(a, b, 1);
+		pair_rules(a, b, iter);
 		for (unsigned k = 0; k < 8; k++)
 			pool[k] = rnd(FRAME_VARS) + FRAME_VARS * (rnd(3) ? 0 : 8 * (2 + rnd(2)));
 		for (unsigned round = 0; round < 6; round++) {
