@@ -811,6 +811,102 @@ static bool vx_fits(struct vx_port *v, struct port_io *io, struct pkt *pk, int *
 }
 
 /*
+ * The common frames at the head of a burst, in a loop of their own: on a
+ * port with one VNI, static remotes, no vlan_vni= and no tos=inherit, a
+ * finished frame (no offload request) that fits every path, to one
+ * remote (the one its inner destination is known behind, or a flood list
+ * of one: an unknown destination on a point-to-point tunnel), that leaves through the raw
+ * socket (with UDP GSO on: no run of its flow starts at it, the next frame
+ * is another flow's, as vx_gso_run() would find).  Messages [0, return)
+ * built for frames [0, return): it stops at the first frame that is not
+ * such (vx_tx_burst() takes it and the rest) or when the messages are
+ * full.  *@raw_socks gets the GSO sockets of its flows (GSO on).
+ * The port's settings are read once into locals: vx_tx_burst()'s loop
+ * reloaded them after each header store (a store through a byte pointer
+ * may alias them), and its tests for the rare cases were most of the
+ * ~260 instructions a frame (callgrind on bench_vxlan, csum=off).
+ */
+static unsigned vx_tx_plain(struct vx_port *v, struct pkt *const *pkts, unsigned n, unsigned fit, uint32_t now_s,
+			    uint32_t *raw_socks)
+{
+	const uint32_t vni = v->vni;
+	const uint16_t lo = v->sport_lo, hi = v->sport_hi;
+	const bool gso = vx_gso_on(v), csum4 = v->csum && !v->ipv6;
+	const unsigned n_gso = v->n_gso;
+	uint8_t vxh[VXLAN_HLEN];
+	const uint32_t vxh_sum = vxlan_hdr_build(vxh, vni);	/* the same 8 bytes every frame */
+	const union vtep_addr *dst = NULL;
+	uint64_t last_mac = 0;
+	uint32_t hash = 0, socks = 0;
+	unsigned m = 0;
+
+	if (n > PKT_BURST)
+		n = PKT_BURST;
+	if (n && gso)
+		hash = vxlan_flow_hash(pkts[0]);
+	for (; m < n; m++) {
+		struct pkt *pk = pkts[m];
+		const uint8_t *head = pkt_head(pk);
+		uint64_t mac = vtep_mac(head);
+		uint8_t *h = v->tx_hdr[m];
+		struct iovec *iov = v->tx_iov[m];
+		struct msghdr *mh = &v->msgs[m].msg_hdr;
+		uint32_t udp_len = VX_HDR_LEN + pk->len, hsum;
+		uint16_t sport;
+		int nseg;
+
+		if (gso_wanted(pk) || pk->len > fit)
+			break;
+		if (mac != last_mac || !dst) {
+			int r = vtep_lookup(&v->vt, vni, mac, now_s);
+
+			if (r < 0) {
+				/* Flooded: one remote in the list (the VNI's, else the port's) is one message too. */
+				uint32_t to = vtep_flood_mask(&v->vt, vni);
+
+				if (!to)
+					to = v->vt.n_flood >= 32 ? ~0u : (1u << v->vt.n_flood) - 1;
+				if (!to || (to & (to - 1)))
+					break; /* none, or copies: vx_tx_burst()'s */
+				r = __builtin_ctz(to);
+			}
+			dst = &v->vt.remotes[r].addr;
+			last_mac = mac;
+		}
+		if (gso) {
+			/* The next frame of the same flow (size, destination) would start a run: vx_tx_burst()'s. */
+			struct pkt *nx = m + 1 < n ? pkts[m + 1] : NULL;
+			uint32_t nh = nx ? vxlan_flow_hash(nx) : 0;	/* its own turn's, if it has one here */
+			unsigned sock = (unsigned)((uint64_t)hash * n_gso >> 32);
+
+			if (nx && nh == hash && nx->len == pk->len && !gso_wanted(nx) && vtep_mac(pkt_head(nx)) == mac)
+				break;
+			sport = v->gso_sport[sock];
+			socks |= 1u << sock;
+			hash = nh;
+		} else {
+			sport = vxlan_hash_port(vxlan_flow_hash(pk), lo, hi);
+			socks = ~0u; /* no GSO socket: as vx_tx_burst()'s frames of none */
+		}
+		nseg = pkt_segs(pk, &iov[1], VX_TX_IOV);
+		if (nseg < 0 || udp_len > 65535)
+			break; /* vx_tx_burst() drops it */
+		hsum = vx_udp_hdr(v, h, sport, udp_len) + vxh_sum;
+		memcpy(h + VXLAN_UDP_HLEN, vxh, VXLAN_HLEN);
+		iov[0] = (struct iovec){ h, VX_HDR_LEN };
+		mh->msg_name = (void *)dst;
+		mh->msg_iovlen = (size_t)nseg + 1;
+		if (csum4) {
+			v->tx_sum[m] = nseg == 1 ? csum_add(hsum, iov[1].iov_base, iov[1].iov_len)
+						 : csum_add_iov(hsum, &iov[1], (unsigned)nseg, 0, pk->len, NULL);
+			vx_csum4(v, m, dst, udp_len);
+		}
+	}
+	*raw_socks = socks;
+	return m;
+}
+
+/*
  * Each frame to the remote its inner destination was learned (or set)
  * behind, else, a broadcast, multicast or unknown unicast, to every remote
  * of its VNI's flood list, or of the port's when the VNI has none
@@ -834,9 +930,15 @@ void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, un
 	uint32_t raw_socks = 0;	/* the GSO sockets of the flows with messages m holds (all: one of no known socket) */
 	int sock, sport;	/* the frame's GSO socket and outer port when worked out, else -1 */
 
+	unsigned i0 = 0;
+
 	pthread_spin_lock(&v->tx_lock);
 	clk.t = dp_perf_note_start(io->perf);
-	for (unsigned i = 0; i < n; i++) {
+	if (!v->map && !v->remote_flow && !v->vni_flow && !v->tos_inherit && !v->gso_m) {
+		/* The common frames first, in their own loop; the rest (and each frame after the first rare one) below. */
+		i0 = m = built = vx_tx_plain(v, pkts, n, fit, now_s, &raw_socks);
+	}
+	for (unsigned i = i0; i < n; i++) {
 		struct pkt *pk = pkts[i];
 		uint32_t vni = 0, to = 0;
 		unsigned need = 1;
