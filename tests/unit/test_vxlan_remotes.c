@@ -267,6 +267,67 @@ static void test_burst_remotes(void **state)
 	free(pk);
 }
 
+/* A 64-byte frame from MAC 02:..:@src to 02:..:01 out of @p, alone in its burst. */
+static void send_from(struct port *p, uint8_t src)
+{
+	struct pkt *pk = zalloc64(sizeof(*pk));
+	struct port_io io = { 0 };
+	uint8_t buf[64] = { 0 };
+	struct iovec iov = { buf, sizeof(buf) };
+
+	buf[0] = 0x02;
+	buf[5] = 0x01;
+	buf[6] = 0x02;
+	buf[11] = src;
+	buf[12] = 0x88;
+	buf[13] = 0xb5;
+	pkt_rx_init(pk, &iov, 1, sizeof(buf), 0);
+	pkt_load(pk);
+	p->ops->tx_burst(p, &io, &pk, 1);
+	free(pk);
+}
+
+/*
+ * One receive burst of datagrams from three hosts: 127.0.0.81 and .82
+ * are the port's remotes, .83 is not.  Each datagram is checked against
+ * its own source, not the one before's: .83's is a `remote` drop between
+ * two of .81's, and every frame that comes out carries as tun_src the VTEP
+ * it came from (its inner source MAC's last byte says which).
+ */
+static void test_rx_burst_remotes(void **state)
+{
+	static const uint8_t from[] = { 0x81, 0x81, 0x83, 0x82, 0x81 };
+	struct pkt *rx = zalloc64(PKT_BURST * sizeof(*rx));
+	struct port *p, *s[3];
+	unsigned n;
+
+	need_root();
+	p = vx_named("p", "127.0.0.91", "127.0.0.81,127.0.0.82", "4242");
+	s[0] = vx_named("s81", "127.0.0.81", "127.0.0.91", "4242");
+	s[1] = vx_named("s82", "127.0.0.82", "127.0.0.91", "4242");
+	s[2] = vx_named("s83", "127.0.0.83", "127.0.0.91", "4242");
+	for (unsigned i = 0; i < sizeof(from); i++)
+		send_from(s[from[i] - 0x81], from[i]);
+	n = rx_wait(p, rx);
+	assert_int_equal(n, 4);
+	for (unsigned i = 0; i < n; i++) {
+		const uint8_t *h;
+		char want[16];
+
+		pkt_load(&rx[i]);
+		h = pkt_head(&rx[i]);
+		assert_true(rx[i].flags & PKT_F_TUNNEL);
+		snprintf(want, sizeof(want), "127.0.0.%u", (unsigned)(h[11] - 0x80 + 80));
+		if (rx[i].tun.src.v4 != inet_addr(want))
+			fail_msg("frame %u from 02:..:%02x: tun_src is not %s", i, h[11], want);
+	}
+	assert_int_equal(type_stat(p, "rx_bad_remote"), 1);
+	for (unsigned i = 0; i < 3; i++)
+		s[i]->ops->destroy(s[i]);
+	p->ops->destroy(p);
+	free(rx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -274,6 +335,7 @@ int main(void)
 		cmocka_unit_test(test_port_remote_refused),
 		cmocka_unit_test(test_remotes_reused),
 		cmocka_unit_test(test_burst_remotes),
+		cmocka_unit_test(test_rx_burst_remotes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
