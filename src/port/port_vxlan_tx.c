@@ -837,7 +837,7 @@ static unsigned vx_tx_plain(struct vx_port *v, struct pkt *const *pkts, unsigned
 	const uint32_t vxh_sum = vxlan_hdr_build(vxh, vni);	/* the same 8 bytes every frame */
 	const union vtep_addr *dst = NULL;
 	uint64_t last_mac = 0;
-	uint32_t hash = 0, socks = 0;
+	uint32_t hash = 0, socks = 0, psum = 0;	/* psum: dst's pseudo header but its length (csum4) */
 	unsigned m = 0;
 
 	if (n > PKT_BURST)
@@ -872,6 +872,8 @@ static unsigned vx_tx_plain(struct vx_port *v, struct pkt *const *pkts, unsigned
 			}
 			dst = &v->vt.remotes[r].addr;
 			last_mac = mac;
+			if (csum4)
+				psum = csum_pseudo_ipv4(&v->local.v4.sin_addr, &dst->v4.sin_addr, IPPROTO_UDP, 0);
 		}
 		if (gso) {
 			/* The next frame of the same flow (size, destination) would start a run: vx_tx_burst()'s. */
@@ -897,9 +899,18 @@ static unsigned vx_tx_plain(struct vx_port *v, struct pkt *const *pkts, unsigned
 		mh->msg_name = (void *)dst;
 		mh->msg_iovlen = (size_t)nseg + 1;
 		if (csum4) {
-			v->tx_sum[m] = nseg == 1 ? csum_add(hsum, iov[1].iov_base, iov[1].iov_len)
-						 : csum_add_iov(hsum, &iov[1], (unsigned)nseg, 0, pk->len, NULL);
-			vx_csum4(v, m, dst, udp_len);
+			/* The datagram's sum (a small frame whole in its head: csum_add64()), the pseudo header's, folded once. */
+			uint32_t sum = pk->len == pk->head_len && csum_small64(pk->len) ? csum_add64(hsum, head, pk->len)
+				       : nseg == 1 ? csum_add(hsum, iov[1].iov_base, iov[1].iov_len)
+						   : csum_add_iov(hsum, &iov[1], (unsigned)nseg, 0, pk->len, NULL);
+			uint64_t acc = (uint64_t)sum + psum + htons((uint16_t)udp_len); /* the pseudo header's length */
+			uint16_t c;
+
+			acc = (acc & 0xffffffffu) + (acc >> 32);
+			c = csum_finish((uint32_t)((acc & 0xffffffffu) + (acc >> 32)));
+			if (c == 0)
+				c = 0xffff; /* RFC 768: a computed zero is sent as all ones */
+			memcpy(h + 6, &c, 2);
 		}
 	}
 	*raw_socks = socks;
