@@ -608,6 +608,24 @@ static bool vx_gso_run(const struct vx_port *v, struct pkt *const *pkts, unsigne
 }
 
 /*
+ * Frame @pk's bytes to @to, which has @room bytes: a frame of up to 64
+ * bytes whole in its head as one fixed 64-byte copy (the head has
+ * PKT_HEAD_COPY bytes; what lands past the frame is under the next
+ * datagram or past the payload's end, never sent), else pkt_to_buf().
+ * The copy of a 60-byte frame was ~40 instructions through pkt_to_buf()'s
+ * call and memcpy() of a length known at run time (callgrind, bench_vxlan
+ * -c on -f 1).
+ */
+static inline __attribute__((always_inline)) void vx_frame_to(const struct pkt *pk, uint8_t *to, size_t room)
+{
+	_Static_assert(PKT_HEAD_COPY >= 64, "a head holds 64 bytes");
+	if (pk->len == pk->head_len && pk->len <= 64 && room >= 64)
+		memcpy(to, pkt_head(pk), 64);
+	else
+		pkt_to_buf(pk, to, pk->len);
+}
+
+/*
  * A finished frame (no offload request) in @vni to remote @r through the
  * GSO sockets, while GSO is on: appended to the round's last GSO payload
  * when that one is open (built here), goes to @r through the same socket
@@ -637,7 +655,7 @@ static void vx_gso_small(struct vx_port *v, struct port_io *io, struct vx_clock 
 		/* The open payload is the arena's last: the frame goes right behind it. */
 		b = (uint8_t *)v->gso_iov[m].iov_base + v->gso_iov[m].iov_len;
 		vxlan_hdr_build(b, vni);
-		pkt_to_buf(pk, b + VXLAN_HLEN, pk->len);
+		vx_frame_to(pk, b + VXLAN_HLEN, VX_GSO_ARENA - (size_t)(b - v->gso_buf) - VXLAN_HLEN);
 		gm = (struct vxlan_gso_msg){ .len = v->gso_iov[m].iov_len + seg,
 					     .inner_bytes = v->gso_meta[m].inner_bytes + pk->len,
 					     .seg_bytes = (uint16_t)seg, .segs = v->gso_meta[m].segs + 1 };
@@ -657,7 +675,7 @@ static void vx_gso_small(struct vx_port *v, struct port_io *io, struct vx_clock 
 		*sent += vx_gso_flush(v, io, clk, bytes, drops);
 	b = v->gso_buf + v->gso_used;
 	vxlan_hdr_build(b, vni);
-	pkt_to_buf(pk, b + VXLAN_HLEN, pk->len);
+	vx_frame_to(pk, b + VXLAN_HLEN, VX_GSO_ARENA - (size_t)(b - v->gso_buf) - VXLAN_HLEN);
 	gm = (struct vxlan_gso_msg){ .len = seg, .inner_bytes = pk->len, .seg_bytes = (uint16_t)seg, .segs = 1 };
 	vx_gso_msg(v, v->gso_m++, b, &gm, r, &v->vt.remotes[r].addr, sock, sport, tos);
 	v->gso_used += seg;
