@@ -18,8 +18,10 @@
 
 /*
  * A frame's way out (port_vxlan.c's opening comment says why), in
- * vx_tx_burst() under tx_lock: its VNI, its remote VTEP (the table, else
- * its VNI's flood list; remote=flow: its tun_dst, vx_tx_flow()), then
+ * vx_tx_burst() under tx_lock (the common frames at a burst's head in
+ * vx_tx_plain()'s loop, the same way as "any other" below): its VNI, its
+ * remote VTEP (the table, else its VNI's flood list; remote=flow: its
+ * tun_dst, vx_tx_flow()), then
  *
  *   an offload request (TSO, USO, a partial checksum)
  *     --> vx_gso_frame(): cut into UDP_SEGMENT payloads in the arena --.
@@ -833,9 +835,10 @@ static bool vx_fits(struct vx_port *v, struct port_io *io, struct pkt *pk, int *
  * port with one VNI, static remotes, no vlan_vni= and no tos=inherit, a
  * finished frame (no offload request) that fits every path, to one
  * remote (the one its inner destination is known behind, or a flood list
- * of one: an unknown destination on a point-to-point tunnel), that leaves through the raw
- * socket (with UDP GSO on: no run of its flow starts at it, the next frame
- * is another flow's, as vx_gso_run() would find).  Messages [0, return)
+ * of one: an unknown destination on a point-to-point tunnel), that
+ * leaves through the raw socket (with UDP GSO on: no run of its flow
+ * starts at it, the next frame is another flow's, as vx_gso_run() would
+ * find).  Messages [0, return)
  * built for frames [0, return): it stops at the first frame that is not
  * such (vx_tx_burst() takes it and the rest) or when the messages are
  * full.  *@raw_socks gets the GSO sockets of its flows (GSO on).
