@@ -220,19 +220,20 @@ struct vx_rx_state {
 };
 
 /*
- * Packet @pk, made from the current message's datagram (its inner frame
- * at @inner) in @vni: the tunnel metadata, under vlan_vni= its VLAN's tag
- * (@vid), the learning of its inner source behind the VTEP it came from.
+ * Packet @pk, made from a datagram (its inner frame at @inner) in @vni
+ * from remote @r at @src: the tunnel metadata, under vlan_vni= its VLAN's
+ * tag (@vid), the learning of its inner source behind that VTEP.
  * Inline in both of vx_rx_burst()'s ways (a call a frame cost ~27
  * instructions of the ~200).
  */
 static inline __attribute__((always_inline)) void vx_rx_deliver(struct vx_port *v, struct pkt *pk,
 								    const uint8_t *inner, uint32_t vni, uint16_t vid,
+								    int r, const union vtep_addr *src,
 								    struct vx_rx_state *st)
 {
 	uint64_t src_mac;
 
-	vx_tun_meta(v, pk, vni, v->rx_src);
+	vx_tun_meta(v, pk, vni, src);
 	st->bytes += pk->len;
 	if (vid) {
 		/* The VNI's VLAN, as a tag in the head: the switch sees a trunk port (PCP 0). */
@@ -242,12 +243,65 @@ static inline __attribute__((always_inline)) void vx_rx_deliver(struct vx_port *
 	/* flood-and-learn: the inner source is behind the VTEP the datagram came from */
 	src_mac = vtep_mac(inner + 6);
 	if (!v->remote_flow &&
-	    (src_mac != st->seen.mac || vni != st->seen.vni || v->rx_r != (int)st->seen.remote)) {
+	    (src_mac != st->seen.mac || vni != st->seen.vni || r != (int)st->seen.remote)) {
 		/* A source asked once a burst (a burst is mostly one stream): one request at most. */
-		st->seen = (struct vtep_learn){ .mac = src_mac, .vni = vni, .remote = (uint8_t)v->rx_r };
-		if (vtep_learn_wanted(&v->vt, vni, src_mac, (unsigned)v->rx_r, st->now_s))
+		st->seen = (struct vtep_learn){ .mac = src_mac, .vni = vni, .remote = (uint8_t)r };
+		if (vtep_learn_wanted(&v->vt, vni, src_mac, (unsigned)r, st->now_s))
 			st->learn[st->nlearn++] = st->seen;
 	}
+}
+
+/*
+ * The common messages from slot rx_next on, in a loop of their own, the
+ * message's state in locals: on a port with static remotes and no
+ * vlan_vni=, each a datagram alone (no GRO coalescing: no UDP_GRO control
+ * message), checked as vx_rx_msg_start() and vx_rx_check() check it (the
+ * same drops, counted in @bad) and made packet pkts[@n...] (up to @max).
+ * Stops at a GRO slot (vx_rx_burst()'s loop cuts it) with rx_next on it.
+ * Returns the packets made; *@dgrams counts the datagrams taken.
+ */
+static unsigned vx_rx_plain(struct vx_port *v, struct pkt *pkts, unsigned n, unsigned max, struct vx_rx_state *st,
+			    unsigned bad[VX_RX__COUNT], unsigned *dgrams)
+{
+	const unsigned got = v->rx_got, in_port = v->port.id;
+	const bool gro = v->gro;
+	unsigned i = v->rx_next;
+	int r = v->rx_r_prev;	/* message i - 1's remote, -1: none (or dropped) */
+	const union vtep_addr *src = r >= 0 ? &v->vt.remotes[r].addr : NULL;
+
+	for (; n < max && i < got; i++) {
+		const struct msghdr *mh = &v->rx_msgs[i].msg_hdr;
+		size_t len = v->rx_msgs[i].msg_len;
+		const uint8_t *d = v->rx_iov[i].iov_base;
+		uint32_t vni;
+		uint16_t vid;
+
+		if (gro && mh->msg_controllen && vx_gro_size(mh))
+			break; /* a GRO slot: vx_rx_burst()'s */
+		if (mh->msg_flags & MSG_TRUNC || !len) {
+			bad[len ? VX_RX_TRUNC : VX_RX_SHORT]++;
+			r = -1;
+			continue;
+		}
+		if (!(r >= 0 && i && vx_same_host(v, &v->rx_from[i], &v->rx_from[i - 1]))) {
+			r = vtep_remote_find(&v->vt, (const union vtep_addr *)&v->rx_from[i], mh->msg_namelen);
+			if (r < 0) {
+				bad[VX_RX_REMOTE]++;
+				continue;
+			}
+			src = &v->vt.remotes[r].addr;
+		}
+		(*dgrams)++; /* a datagram of a message that passed (the decap point's count, as vx_rx_burst()'s) */
+		if (!vx_rx_check(v, d, len, &vni, &vid, bad))
+			continue;
+		v->rx_view[n] = (struct iovec){ (uint8_t *)d + VXLAN_HLEN, len - VXLAN_HLEN };
+		pkt_rx_init(&pkts[n], &v->rx_view[n], 1, (uint32_t)(len - VXLAN_HLEN), in_port);
+		vx_rx_deliver(v, &pkts[n], d + VXLAN_HLEN, vni, 0, r, src, st);
+		n++;
+	}
+	v->rx_next = i;
+	v->rx_r_prev = r;
+	return n;
 }
 
 /*
@@ -303,6 +357,8 @@ unsigned vx_rx_burst(struct port *p, unsigned q, struct port_io *io, struct pkt 
 	st.nlearn = 0;
 	st.bytes = 0;
 	st.now_s = vtep_now_s();
+	if (!v->rx_off && !v->remote_flow && !v->map)
+		n = vx_rx_plain(v, pkts, n, max, &st, bad, &dgrams);
 	while (n < max && v->rx_next < v->rx_got) {
 		unsigned i = v->rx_next, nd;
 		size_t len = v->rx_msgs[i].msg_len;
@@ -321,7 +377,7 @@ unsigned vx_rx_burst(struct port *p, unsigned q, struct port_io *io, struct pkt 
 				continue;
 			v->rx_view[n] = (struct iovec){ (uint8_t *)d + VXLAN_HLEN, len - VXLAN_HLEN };
 			pkt_rx_init(&pkts[n], &v->rx_view[n], 1, (uint32_t)(len - VXLAN_HLEN), p->id);
-			vx_rx_deliver(v, &pkts[n], d + VXLAN_HLEN, vni, vid, &st);
+			vx_rx_deliver(v, &pkts[n], d + VXLAN_HLEN, vni, vid, v->rx_r, v->rx_src, &st);
 			n++;
 			continue;
 		}
@@ -390,7 +446,7 @@ unsigned vx_rx_burst(struct port *p, unsigned q, struct port_io *io, struct pkt 
 				v->rx_view[n] = dg[j];
 				pkt_rx_init(pk, &v->rx_view[n], 1, (uint32_t)dg[j].iov_len, p->id);
 			}
-			vx_rx_deliver(v, pk, inner, vni, ok_vid[j], &st);
+			vx_rx_deliver(v, pk, inner, vni, ok_vid[j], v->rx_r, v->rx_src, &st);
 			n++;
 		}
 	}

@@ -18,8 +18,10 @@
 
 /*
  * A frame's way out (port_vxlan.c's opening comment says why), in
- * vx_tx_burst() under tx_lock: its VNI, its remote VTEP (the table, else
- * its VNI's flood list; remote=flow: its tun_dst, vx_tx_flow()), then
+ * vx_tx_burst() under tx_lock (the common frames at a burst's head in
+ * vx_tx_plain()'s loop, the same way as "any other" below): its VNI, its
+ * remote VTEP (the table, else its VNI's flood list; remote=flow: its
+ * tun_dst, vx_tx_flow()), then
  *
  *   an offload request (TSO, USO, a partial checksum)
  *     --> vx_gso_frame(): cut into UDP_SEGMENT payloads in the arena --.
@@ -608,6 +610,54 @@ static bool vx_gso_run(const struct vx_port *v, struct pkt *const *pkts, unsigne
 }
 
 /*
+ * Frame @pk's bytes to @to, which has @room bytes: a frame of up to 64
+ * bytes whole in its head as one fixed 64-byte copy (the head has
+ * PKT_HEAD_COPY bytes; what lands past the frame is under the next
+ * datagram or past the payload's end, never sent), else pkt_to_buf().
+ * The copy of a 60-byte frame was ~40 instructions through pkt_to_buf()'s
+ * call and memcpy() of a length known at run time (callgrind, bench_vxlan
+ * -c on -f 1).
+ */
+static inline __attribute__((always_inline)) void vx_frame_to(const struct pkt *pk, uint8_t *to, size_t room)
+{
+	_Static_assert(PKT_HEAD_COPY >= 64, "a head holds 64 bytes");
+	if (pk->len == pk->head_len && pk->len <= 64 && room >= 64)
+		memcpy(to, pkt_head(pk), 64);
+	else
+		pkt_to_buf(pk, to, pk->len);
+}
+
+/*
+ * Frame @pk in @vni appended to the round's open payload, which it joins
+ * (vx_gso_joins()) and which asks for UDP_SEGMENT already (two datagrams
+ * or more), when the payload and the arena have room: its datagram right
+ * behind the payload's, the payload's length, inner bytes and count
+ * grown.  False, nothing done, otherwise (vx_gso_small()'s to do).
+ * Inline in vx_tx_burst()'s loop over a run: a call of vx_gso_small() a
+ * frame, its eleven arguments and saved registers, was ~25 of the ~290
+ * instructions a frame of a run took (callgrind, bench_vxlan -c on -f 1).
+ */
+static inline __attribute__((always_inline)) bool vx_gso_append(struct vx_port *v, const struct pkt *pk, uint32_t vni)
+{
+	const unsigned m = v->gso_m - 1;
+	size_t seg = VXLAN_HLEN + pk->len;
+	uint8_t *b;
+
+	if (v->gso_meta[m].segs < 2 || v->gso_iov[m].iov_len + seg > VXLAN_GSO_BYTES ||
+	    VX_GSO_ARENA - v->gso_used < seg)
+		return false;
+	/* The open payload is the arena's last: the frame goes right behind it. */
+	b = (uint8_t *)v->gso_iov[m].iov_base + v->gso_iov[m].iov_len;
+	vxlan_hdr_build(b, vni);
+	vx_frame_to(pk, b + VXLAN_HLEN, VX_GSO_ARENA - (size_t)(b - v->gso_buf) - VXLAN_HLEN);
+	v->gso_used += seg;
+	v->gso_iov[m].iov_len += seg;
+	v->gso_meta[m].inner_bytes += pk->len;
+	v->gso_meta[m].segs++;
+	return true;
+}
+
+/*
  * A finished frame (no offload request) in @vni to remote @r through the
  * GSO sockets, while GSO is on: appended to the round's last GSO payload
  * when that one is open (built here), goes to @r through the same socket
@@ -637,7 +687,7 @@ static void vx_gso_small(struct vx_port *v, struct port_io *io, struct vx_clock 
 		/* The open payload is the arena's last: the frame goes right behind it. */
 		b = (uint8_t *)v->gso_iov[m].iov_base + v->gso_iov[m].iov_len;
 		vxlan_hdr_build(b, vni);
-		pkt_to_buf(pk, b + VXLAN_HLEN, pk->len);
+		vx_frame_to(pk, b + VXLAN_HLEN, VX_GSO_ARENA - (size_t)(b - v->gso_buf) - VXLAN_HLEN);
 		gm = (struct vxlan_gso_msg){ .len = v->gso_iov[m].iov_len + seg,
 					     .inner_bytes = v->gso_meta[m].inner_bytes + pk->len,
 					     .seg_bytes = (uint16_t)seg, .segs = v->gso_meta[m].segs + 1 };
@@ -657,7 +707,7 @@ static void vx_gso_small(struct vx_port *v, struct port_io *io, struct vx_clock 
 		*sent += vx_gso_flush(v, io, clk, bytes, drops);
 	b = v->gso_buf + v->gso_used;
 	vxlan_hdr_build(b, vni);
-	pkt_to_buf(pk, b + VXLAN_HLEN, pk->len);
+	vx_frame_to(pk, b + VXLAN_HLEN, VX_GSO_ARENA - (size_t)(b - v->gso_buf) - VXLAN_HLEN);
 	gm = (struct vxlan_gso_msg){ .len = seg, .inner_bytes = pk->len, .seg_bytes = (uint16_t)seg, .segs = 1 };
 	vx_gso_msg(v, v->gso_m++, b, &gm, r, &v->vt.remotes[r].addr, sock, sport, tos);
 	v->gso_used += seg;
@@ -811,6 +861,114 @@ static bool vx_fits(struct vx_port *v, struct port_io *io, struct pkt *pk, int *
 }
 
 /*
+ * The common frames at the head of a burst, in a loop of their own: on a
+ * port with one VNI, static remotes, no vlan_vni= and no tos=inherit, a
+ * finished frame (no offload request) that fits every path, to one
+ * remote (the one its inner destination is known behind, or a flood list
+ * of one: an unknown destination on a point-to-point tunnel), that
+ * leaves through the raw socket (with UDP GSO on: no run of its flow
+ * starts at it, the next frame is another flow's, as vx_gso_run() would
+ * find).  Messages [0, return)
+ * built for frames [0, return): it stops at the first frame that is not
+ * such (vx_tx_burst() takes it and the rest) or when the messages are
+ * full.  *@raw_socks gets the GSO sockets of its flows (GSO on).
+ * The port's settings are read once into locals: vx_tx_burst()'s loop
+ * reloaded them after each header store (a store through a byte pointer
+ * may alias them), and its tests for the rare cases were most of the
+ * ~260 instructions a frame (callgrind on bench_vxlan, csum=off).
+ */
+static unsigned vx_tx_plain(struct vx_port *v, struct pkt *const *pkts, unsigned n, unsigned fit, uint32_t now_s,
+			    uint32_t *raw_socks)
+{
+	const uint32_t vni = v->vni;
+	const uint16_t lo = v->sport_lo, hi = v->sport_hi;
+	const bool gso = vx_gso_on(v), csum4 = v->csum && !v->ipv6;
+	const unsigned n_gso = v->n_gso;
+	uint8_t vxh[VXLAN_HLEN];
+	const uint32_t vxh_sum = vxlan_hdr_build(vxh, vni);	/* the same 8 bytes every frame */
+	const union vtep_addr *dst = NULL;
+	uint64_t last_mac = 0;
+	uint32_t hash = 0, socks = 0, psum = 0;	/* psum: dst's pseudo header but its length (csum4) */
+	unsigned m = 0;
+
+	if (n > PKT_BURST)
+		n = PKT_BURST;
+	if (n && gso)
+		hash = vxlan_flow_hash(pkts[0]);
+	for (; m < n; m++) {
+		struct pkt *pk = pkts[m];
+		const uint8_t *head = pkt_head(pk);
+		uint64_t mac = vtep_mac(head);
+		uint8_t *h = v->tx_hdr[m];
+		struct iovec *iov = v->tx_iov[m];
+		struct msghdr *mh = &v->msgs[m].msg_hdr;
+		uint32_t udp_len = VX_HDR_LEN + pk->len, hsum;
+		uint16_t sport;
+		int nseg;
+
+		if (gso_wanted(pk) || pk->len > fit)
+			break;
+		if (mac != last_mac || !dst) {
+			int r = vtep_lookup(&v->vt, vni, mac, now_s);
+
+			if (r < 0) {
+				/* Flooded: one remote in the list (the VNI's, else the port's) is one message too. */
+				uint32_t to = vtep_flood_mask(&v->vt, vni);
+
+				if (!to)
+					to = v->vt.n_flood >= 32 ? ~0u : (1u << v->vt.n_flood) - 1;
+				if (!to || (to & (to - 1)))
+					break; /* none, or copies: vx_tx_burst()'s */
+				r = __builtin_ctz(to);
+			}
+			dst = &v->vt.remotes[r].addr;
+			last_mac = mac;
+			if (csum4)
+				psum = csum_pseudo_ipv4(&v->local.v4.sin_addr, &dst->v4.sin_addr, IPPROTO_UDP, 0);
+		}
+		if (gso) {
+			/* The next frame of the same flow (size, destination) would start a run: vx_tx_burst()'s. */
+			struct pkt *nx = m + 1 < n ? pkts[m + 1] : NULL;
+			uint32_t nh = nx ? vxlan_flow_hash(nx) : 0;	/* its own turn's, if it has one here */
+			unsigned sock = (unsigned)((uint64_t)hash * n_gso >> 32);
+
+			if (nx && nh == hash && nx->len == pk->len && !gso_wanted(nx) && vtep_mac(pkt_head(nx)) == mac)
+				break;
+			sport = v->gso_sport[sock];
+			socks |= 1u << sock;
+			hash = nh;
+		} else {
+			sport = vxlan_hash_port(vxlan_flow_hash(pk), lo, hi);
+			socks = ~0u; /* no GSO socket: as vx_tx_burst()'s frames of none */
+		}
+		nseg = pkt_segs(pk, &iov[1], VX_TX_IOV);
+		if (nseg < 0 || udp_len > 65535)
+			break; /* vx_tx_burst() drops it */
+		hsum = vx_udp_hdr(v, h, sport, udp_len) + vxh_sum;
+		memcpy(h + VXLAN_UDP_HLEN, vxh, VXLAN_HLEN);
+		iov[0] = (struct iovec){ h, VX_HDR_LEN };
+		mh->msg_name = (void *)dst;
+		mh->msg_iovlen = (size_t)nseg + 1;
+		if (csum4) {
+			/* The datagram's sum (a small frame whole in its head: csum_add64()), the pseudo header's, folded once. */
+			uint32_t sum = pk->len == pk->head_len && csum_small64(pk->len) ? csum_add64(hsum, head, pk->len)
+				       : nseg == 1 ? csum_add(hsum, iov[1].iov_base, iov[1].iov_len)
+						   : csum_add_iov(hsum, &iov[1], (unsigned)nseg, 0, pk->len, NULL);
+			uint64_t acc = (uint64_t)sum + psum + htons((uint16_t)udp_len); /* the pseudo header's length */
+			uint16_t c;
+
+			acc = (acc & 0xffffffffu) + (acc >> 32);
+			c = csum_finish((uint32_t)((acc & 0xffffffffu) + (acc >> 32)));
+			if (c == 0)
+				c = 0xffff; /* RFC 768: a computed zero is sent as all ones */
+			memcpy(h + 6, &c, 2);
+		}
+	}
+	*raw_socks = socks;
+	return m;
+}
+
+/*
  * Each frame to the remote its inner destination was learned (or set)
  * behind, else, a broadcast, multicast or unknown unicast, to every remote
  * of its VNI's flood list, or of the port's when the VNI has none
@@ -834,9 +992,15 @@ void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, un
 	uint32_t raw_socks = 0;	/* the GSO sockets of the flows with messages m holds (all: one of no known socket) */
 	int sock, sport;	/* the frame's GSO socket and outer port when worked out, else -1 */
 
+	unsigned i0 = 0;
+
 	pthread_spin_lock(&v->tx_lock);
 	clk.t = dp_perf_note_start(io->perf);
-	for (unsigned i = 0; i < n; i++) {
+	if (!v->map && !v->remote_flow && !v->vni_flow && !v->tos_inherit && !v->gso_m) {
+		/* The common frames first, in their own loop; the rest (and each frame after the first rare one) below. */
+		i0 = m = built = vx_tx_plain(v, pkts, n, fit, now_s, &raw_socks);
+	}
+	for (unsigned i = i0; i < n; i++) {
 		struct pkt *pk = pkts[i];
 		uint32_t vni = 0, to = 0;
 		unsigned need = 1;
@@ -918,6 +1082,33 @@ void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, un
 				}
 				vx_gso_small(v, io, &clk, pk, vni, (unsigned)r, &fo, joins, &sent, &bytes, drops);
 				built++;
+				/*
+				 * The run's next frames straight after: of this size, destination
+				 * and VNI (this frame's remote), each joining the open payload
+				 * (vx_gso_joins()), as this loop's top would find; the first
+				 * that does not goes round it, its way kept in ahead.
+				 */
+				while (i + 1 < n && vx_gso_on(v)) {
+					struct pkt *nx = pkts[i + 1];
+					struct vx_flow_out nf;
+
+					if (nx->len != pk->len || gso_wanted(nx) || vtep_mac(pkt_head(nx)) != mac ||
+					    vx_tx_vni(v, nx) != vni)
+						break;
+					if (ahead.sock < VX_GSO_SOCKS && ahead_i == i + 1)
+						nf = ahead;
+					else
+						vx_flow_out(v, nx, &nf);
+					if (!vx_gso_joins(v, &nf, (unsigned)r, VXLAN_HLEN + nx->len)) {
+						ahead = nf;
+						ahead_i = i + 1;
+						break;
+					}
+					i++;
+					built++;
+					if (!vx_gso_append(v, nx, vni))
+						vx_gso_small(v, io, &clk, nx, vni, (unsigned)r, &nf, true, &sent, &bytes, drops);
+				}
 				continue;
 			}
 			ahead_i = i + 1;

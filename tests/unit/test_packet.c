@@ -73,6 +73,33 @@ static void test_sum_flat(void **state)
 	assert_int_equal(csum_fold(csum_add(0, buf, 0)), 0);
 }
 
+/*
+ * csum_add64(): a 57- to 64-byte frame read as a whole 64-byte buffer, the
+ * bytes past it garbage (masked off), sums as csum_add() (mod 2^16 - 1:
+ * congruent, 0 and 0xffff alike), from any running sum.
+ */
+static void test_sum_small64(void **state)
+{
+	uint8_t buf[64];
+
+	assert_false(csum_small64(56));
+	assert_false(csum_small64(65));
+	for (int r = 0; r < ROUNDS; r++) {
+		size_t len = 57 + rnd() % 8;
+		uint32_t s = r % 4 ? rnd() : 0xffffffffu;
+
+		fill(buf, sizeof(buf));
+		assert_true(csum_small64(len));
+		assert_int_equal(ref_of_mem(csum_fold(csum_add64(s, buf, len))) % 0xffff,
+				 ref_of_mem(csum_fold(csum_add(s, buf, len))) % 0xffff);
+	}
+	/* All ones, from the largest sum: every carry of the chain taken and folded back in. */
+	memset(buf, 0xff, sizeof(buf));
+	assert_int_equal(ref_of_mem(csum_fold(csum_add64(0xffffffffu, buf, 64))) % 0xffff, 0);
+	assert_int_equal(ref_of_mem(csum_fold(csum_add64(0xffffffffu, buf, 57))) % 0xffff,
+			 ref_of_mem(csum_fold(csum_add(0xffffffffu, buf, 57))) % 0xffff);
+}
+
 /* A sum started at an odd offset, continued across pieces, equals the whole one. */
 static void test_sum_chained_odd(void **state)
 {
@@ -415,6 +442,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sum_flat),
+		cmocka_unit_test(test_sum_small64),
 		cmocka_unit_test(test_sum_chained_odd),
 		cmocka_unit_test(test_sum_iov),
 		cmocka_unit_test(test_sum_iov_carry),
