@@ -395,9 +395,7 @@ int csum_complete(const struct iovec *iov, unsigned n, size_t len, size_t csum_s
 	sum = csum_add_iov(0, iov, n, csum_start, len - csum_start, &got);
 	if (got != len - csum_start)
 		return -EINVAL;
-	c = csum_finish(sum);
-	if (c == 0)
-		c = 0xffff;
+	c = csum_finish_l4(sum);
 	/* The field may straddle two iovecs: one bounded copy writes it either way. */
 	iov_from_buf(iov, n, csum_start + csum_offset, &c, 2);
 	return 0;
@@ -461,9 +459,7 @@ bool csum_complete_guess(uint8_t *f, size_t len)
 	want = csum_fold(pseudo);
 	if (have != want || have == 0)
 		return false;
-	c = csum_finish(csum_add(0, f + l4, l4_len));
-	if (c == 0)
-		c = 0xffff; /* RFC 768: a computed zero is sent as all ones */
+	c = csum_finish_l4(csum_add(0, f + l4, l4_len));
 	memcpy(f + l4 + check_off, &c, 2);
 	return true;
 }

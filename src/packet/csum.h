@@ -72,6 +72,26 @@ static inline uint16_t csum_finish(uint32_t sum)
 	return (uint16_t)~csum_fold(sum);
 }
 
+/*
+ * The value of a TCP or UDP checksum field from @sum: csum_finish(), but
+ * a computed zero is written as all ones (RFC 768: a zero UDP checksum
+ * means "none"; in one's complement the two are the same number, so TCP
+ * takes either and one rule serves both).
+ */
+static inline uint16_t csum_finish_l4(uint32_t sum)
+{
+	uint16_t c = csum_finish(sum);
+
+	return c ? c : 0xffff;
+}
+
+/* csum_finish_l4() of sums added in 64 bits without a fold between them. */
+static inline uint16_t csum_finish_l4_64(uint64_t acc)
+{
+	acc = (acc & 0xffffffffu) + (acc >> 32);
+	return csum_finish_l4((uint32_t)((acc & 0xffffffffu) + (acc >> 32)));
+}
+
 /* A frame csum_add64() sums: 57 to 64 bytes (a minimum-size Ethernet frame is 60 without its FCS). */
 static inline bool csum_small64(size_t len)
 {

@@ -85,10 +85,8 @@ static inline void vx_csum4(struct vx_port *v, unsigned m, const union vtep_addr
 {
 	uint64_t acc = (uint64_t)v->tx_sum[m] +
 		       csum_pseudo_ipv4(&v->local.v4.sin_addr, &dst->v4.sin_addr, IPPROTO_UDP, udp_len);
-	uint16_t c = csum_finish((uint32_t)((acc & 0xffffffffu) + (acc >> 32))); /* two sums below 2^32: no carry lost */
+	uint16_t c = csum_finish_l4_64(acc);
 
-	if (c == 0)
-		c = 0xffff; /* RFC 768: a computed zero is sent as all ones (zero means "none") */
 	memcpy(v->tx_hdr[m] + 6, &c, 2);
 }
 
@@ -957,10 +955,7 @@ static unsigned vx_tx_plain(struct vx_port *v, struct pkt *const *pkts, unsigned
 			uint64_t acc = (uint64_t)sum + psum + htons((uint16_t)udp_len); /* the pseudo header's length */
 			uint16_t c;
 
-			acc = (acc & 0xffffffffu) + (acc >> 32);
-			c = csum_finish((uint32_t)((acc & 0xffffffffu) + (acc >> 32)));
-			if (c == 0)
-				c = 0xffff; /* RFC 768: a computed zero is sent as all ones */
+			c = csum_finish_l4_64(acc);
 			memcpy(h + 6, &c, 2);
 		}
 	}

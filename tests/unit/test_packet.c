@@ -201,6 +201,41 @@ static void test_known_vectors(void **state)
 	assert_int_equal(ref_sum(ip, sizeof(ip)), 0xffff);
 }
 
+/*
+ * The L4 field's value: the one's complement of the folded sum, a zero
+ * written as 0xffff (RFC 768); from a 64-bit sum of 32-bit sums, the
+ * same as adding them one at a time with an end-around carry.
+ */
+static void test_finish_l4(void **state)
+{
+	uint32_t seed = 0x12345678;
+
+	(void)state;
+	assert_int_equal(csum_finish_l4(0xffff), 0xffff);	/* csum_finish() gives 0 */
+	assert_int_equal(csum_finish_l4(0xfffe0001u), 0xffff);	/* folds to 0xffff too */
+	assert_int_equal(csum_finish_l4(0), 0xffff);		/* ~0: already all ones */
+	assert_int_equal(csum_finish_l4(0x1234), (uint16_t)~0x1234);
+	/* 0xffffffff + 0xffffffff + 1: one fold of the 64-bit sum would carry out of 32 bits */
+	assert_int_equal(csum_finish_l4_64(0x1ffffffffull), csum_finish_l4(1));
+	for (unsigned iter = 0; iter < 100000; iter++) {
+		uint64_t acc = 0;
+		uint32_t ref = 0;
+		unsigned n = 1 + iter % 7;
+
+		for (unsigned k = 0; k < n; k++) {
+			uint32_t v;
+
+			seed = seed * 1103515245u + 12345u;
+			v = iter % 3 ? seed : 0xffffffffu - (seed & 0xff); /* near the top: carries */
+			acc += v;
+			ref += v;
+			ref += ref < v;	/* end-around carry */
+		}
+		assert_int_equal(csum_finish_l4_64(acc), csum_finish_l4(ref));
+		assert_int_not_equal(csum_finish_l4_64(acc), 0);
+	}
+}
+
 static void test_ipv4_hdr_random(void **state)
 {
 	uint8_t h[60];
@@ -448,6 +483,7 @@ int main(void)
 		cmocka_unit_test(test_sum_iov_carry),
 		cmocka_unit_test(test_copy_sum),
 		cmocka_unit_test(test_known_vectors),
+		cmocka_unit_test(test_finish_l4),
 		cmocka_unit_test(test_ipv4_hdr_random),
 		cmocka_unit_test(test_pseudo),
 		cmocka_unit_test(test_complete_partial),
