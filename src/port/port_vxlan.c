@@ -343,7 +343,7 @@ static const struct port_ops vx_port_ops = {
 };
 
 /* @s as an IPv4 or IPv6 address into @a (port @port); its family, or -1. */
-static int vx_parse_addr(const char *s, uint16_t port, union vx_addr *a)
+static int vx_parse_addr(const char *s, uint16_t port, union vtep_addr *a)
 {
 	memset(a, 0, sizeof(*a));
 	if (s && inet_pton(AF_INET, s, &a->v4.sin_addr) == 1) {
@@ -378,19 +378,19 @@ static int vx_parse_remotes(struct vx_port *v, const char *list, char *err, size
 	}
 	snprintf(buf, sizeof(buf), "%s", list);
 	for (char *ip = strtok_r(buf, ",", &save); ip; ip = strtok_r(NULL, ",", &save), n++) {
-		union vx_addr a;
+		union vtep_addr a;
 		int fam = vx_parse_addr(ip, 0, &a), rc;
 
 		if (fam < 0) {
 			snprintf(err, errlen, "vxlan: remote= must be IPv4 or IPv6 addresses (\"%s\")", ip);
 			return -1;
 		}
-		why = vtep_remote_refused((const union vtep_addr *)&a, (const union vtep_addr *)&v->local);
+		why = vtep_remote_refused(&a, &v->local);
 		if (why) {
 			snprintf(err, errlen, "vxlan: remote= %s is %s: never a VTEP", ip, why);
 			return -1;
 		}
-		rc = vtep_remote_add(&v->vt, (const union vtep_addr *)&a, true);
+		rc = vtep_remote_add(&v->vt, &a, true);
 		if (rc == -EAFNOSUPPORT) {
 			snprintf(err, errlen, "vxlan: local= and remote= must be of one family (IPv4 or IPv6)");
 			return -1;
@@ -561,7 +561,7 @@ static int setopt(int fd, int level, int name, int val)
 /* The receive socket: UDP, bound to local:dstport, zero checksums accepted. NULL @what on success. */
 static const char *vx_open_rx(struct vx_port *v)
 {
-	union vx_addr bind_to = v->local;
+	union vtep_addr bind_to = v->local;
 
 	v->rx_fd = socket(v->ipv6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
 	if (v->rx_fd < 0)
@@ -588,7 +588,7 @@ static const char *vx_open_tx(struct vx_port *v)
 	/* Accept nothing: this socket only sends (its receive side would get a copy of every UDP datagram). */
 	struct sock_filter drop_all = BPF_STMT(BPF_RET | BPF_K, 0);
 	struct sock_fprog prog = { .len = 1, .filter = &drop_all };
-	union vx_addr bind_to = v->local;
+	union vtep_addr bind_to = v->local;
 
 	v->tx_fd = socket(v->ipv6 ? AF_INET6 : AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
 	if (v->tx_fd < 0)
@@ -664,7 +664,7 @@ static void vx_open_gso(struct vx_port *v)
 			     setopt(fd, IPPROTO_IP, IP_TTL, v->ttl) == 0 && setopt(fd, IPPROTO_IP, IP_TOS, v->tos) == 0;
 		/* Ports spread over the range; a taken one: the next, a few times. */
 		for (unsigned t = 0, base = (unsigned)((uint64_t)range * k / VX_GSO_SOCKS); ok && t < 16; t++) {
-			union vx_addr a = v->local;
+			union vtep_addr a = v->local;
 			uint16_t port = (uint16_t)(v->sport_lo + (base + t) % range);
 
 			if (v->ipv6)
@@ -807,7 +807,7 @@ int port_vxlan_fdb_add(struct port *p, const uint8_t mac[6], uint32_t vni, const
 	struct vx_port *v = vx_of(p);
 	bool flood = !vtep_mac(mac);	/* 00:00:00:00:00:00: a flood destination of the VNI (bridge fdb append) */
 	const char *why;
-	union vx_addr a;
+	union vtep_addr a;
 	int r;
 
 	if (v->remote_flow) {
@@ -832,7 +832,7 @@ int port_vxlan_fdb_add(struct port *p, const uint8_t mac[6], uint32_t vni, const
 		snprintf(err, errlen, "remote= must be an IPv4 or IPv6 address");
 		return -EINVAL;
 	}
-	why = vtep_remote_refused((const union vtep_addr *)&a, (const union vtep_addr *)&v->local);
+	why = vtep_remote_refused(&a, &v->local);
 	if (why) {
 		snprintf(err, errlen, "remote=%s is %s: never a VTEP", remote, why);
 		return -EINVAL;
@@ -840,12 +840,12 @@ int port_vxlan_fdb_add(struct port *p, const uint8_t mac[6], uint32_t vni, const
 	/* Room first: a remote made for a refused add would stay until the next delete releases it (vtep.h). */
 	if (flood ? !vtep_flood_fits(&v->vt, vni) : !vtep_static_fits(&v->vt, vni, vtep_mac(mac)))
 		goto out_full;
-	r = vtep_remote_add(&v->vt, (const union vtep_addr *)&a, false);
+	r = vtep_remote_add(&v->vt, &a, false);
 	if (r == -EAGAIN) {
 		/* No free slot, retired ones: once no worker holds their index (a grace period), one is reused. */
 		port_env_changed(&v->env, p, PORT_QUIESCE);
 		vx_remotes_reclaim(v);
-		r = vtep_remote_add(&v->vt, (const union vtep_addr *)&a, false);
+		r = vtep_remote_add(&v->vt, &a, false);
 	}
 	if (r < 0) {
 		snprintf(err, errlen, "%s", r == -EAFNOSUPPORT ? "remote= must be of local='s family"
@@ -870,7 +870,7 @@ out_full:
 int port_vxlan_fdb_del(struct port *p, const uint8_t mac[6], uint32_t vni, const char *remote)
 {
 	struct vx_port *v = vx_of(p);
-	union vx_addr a;
+	union vtep_addr a;
 	int r = -1;
 
 	if (vtep_mac(mac))
@@ -878,7 +878,7 @@ int port_vxlan_fdb_del(struct port *p, const uint8_t mac[6], uint32_t vni, const
 	else if (!remote)
 		r = vtep_flood_del(&v->vt, vni, -1);
 	else if (vx_parse_addr(remote, 0, &a) >= 0 &&
-		 (r = vtep_remote_find(&v->vt, (const union vtep_addr *)&a, v->alen)) >= 0)
+		 (r = vtep_remote_find(&v->vt, &a, v->alen)) >= 0)
 		r = vtep_flood_del(&v->vt, vni, r);
 	if (r < 0)
 		return -ENOENT;

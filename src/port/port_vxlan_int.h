@@ -113,12 +113,6 @@ enum vx_rx_bad {
 	VX_RX__COUNT
 };
 
-union vx_addr {
-	struct sockaddr sa;
-	struct sockaddr_in v4;
-	struct sockaddr_in6 v6;
-};
-
 struct vx_port {
 	struct port port;
 	/* configuration (fixed after create) */
@@ -135,7 +129,7 @@ struct vx_port {
 	unsigned gso_m;		/* GSO messages of the current round */
 	bool gso_open;		/* the last of them takes more finished frames (vx_gso_small()) */
 	uint32_t gso_socks;	/* the sockets they go through (bit per socket) */
-	union vx_addr local;
+	union vtep_addr local;
 	socklen_t alen;
 	char local_str[INET6_ADDRSTRLEN];
 	/* the remote VTEPs (remote=: the flood list) and the remote MACs behind them (vtep.h) */
@@ -164,7 +158,7 @@ struct vx_port {
 	struct mmsghdr rx_msgs[PKT_BURST];
 	struct iovec rx_iov[PKT_BURST];	/* the slots, for recvmmsg */
 	struct iovec rx_view[PKT_BURST];	/* the inner frames, for the switch */
-	union vx_addr rx_from[PKT_BURST];
+	union vtep_addr rx_from[PKT_BURST];
 	atomic_uint_least64_t rx_bad[VX_RX__COUNT];
 	/* transmit: any worker, one at a time */
 	pthread_spinlock_t tx_lock;
@@ -186,7 +180,7 @@ struct vx_port {
 	size_t gso_used;	/* arena bytes they use */
 	struct mmsghdr gso_msgs[PKT_BURST];
 	struct iovec gso_iov[PKT_BURST];
-	union vx_addr gso_to[PKT_BURST];
+	union vtep_addr gso_to[PKT_BURST];
 	struct {
 		uint8_t sock;
 		uint8_t remote;		/* its index in vt.remotes */

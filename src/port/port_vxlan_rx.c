@@ -113,7 +113,7 @@ static bool vx_rx_fill(struct vx_port *v, unsigned max)
  * (family, port, address) compared in one word, the port masked out (a
  * host's flows come from many outer source ports).
  */
-static inline bool vx_same_host(const struct vx_port *v, const union vx_addr *a, const union vx_addr *b)
+static inline bool vx_same_host(const struct vx_port *v, const union vtep_addr *a, const union vtep_addr *b)
 {
 	static const uint8_t mask_bytes[8] = { 0xff, 0xff, 0, 0, 0xff, 0xff, 0xff, 0xff };
 	uint64_t wa, wb, mask;
@@ -150,14 +150,14 @@ static bool vx_rx_msg_start(struct vx_port *v, unsigned bad[VX_RX__COUNT])
 		v->rx_r = VTEP_REMOTES_MAX; /* any VTEP: the flows tell them apart (tun_src), as OVS's remote_ip=flow */
 	else if (i && v->rx_r_prev >= 0 && vx_same_host(v, &v->rx_from[i], &v->rx_from[i - 1]))
 		v->rx_r = v->rx_r_prev; /* the message before's VTEP (a burst mostly comes from one): found once */
-	else if ((v->rx_r = vtep_remote_find(&v->vt, (const union vtep_addr *)&v->rx_from[i], mh->msg_namelen)) < 0)
+	else if ((v->rx_r = vtep_remote_find(&v->vt, &v->rx_from[i], mh->msg_namelen)) < 0)
 		bad[VX_RX_REMOTE]++;
 	v->rx_r_prev = v->rx_r;
 	if (v->rx_r < 0) {
 		v->rx_next++;
 		return false;
 	}
-	v->rx_src = v->remote_flow ? (const union vtep_addr *)&v->rx_from[i] : &v->vt.remotes[v->rx_r].addr;
+	v->rx_src = v->remote_flow ? &v->rx_from[i] : &v->vt.remotes[v->rx_r].addr;
 	v->rx_seg = v->gro ? vx_gro_size(mh) : 0;
 	if (v->rx_seg && v->rx_seg < len) {
 		port_count(&v->off_count[VX_GRO_RECEIVES], 1);
@@ -284,7 +284,7 @@ static unsigned vx_rx_plain(struct vx_port *v, struct pkt *pkts, unsigned n, uns
 			continue;
 		}
 		if (!(r >= 0 && i && vx_same_host(v, &v->rx_from[i], &v->rx_from[i - 1]))) {
-			r = vtep_remote_find(&v->vt, (const union vtep_addr *)&v->rx_from[i], mh->msg_namelen);
+			r = vtep_remote_find(&v->vt, &v->rx_from[i], mh->msg_namelen);
 			if (r < 0) {
 				bad[VX_RX_REMOTE]++;
 				continue;
@@ -319,7 +319,7 @@ static void vx_rx_resume(struct vx_port *v, unsigned bad[VX_RX__COUNT])
 	v->rx_r_prev = -1;
 	if (!v->rx_off || v->remote_flow)
 		return; /* a message not started: vx_rx_msg_start() finds it; remote=flow: any VTEP, no index */
-	v->rx_r = vtep_remote_find(&v->vt, (const union vtep_addr *)&v->rx_from[i], v->rx_msgs[i].msg_hdr.msg_namelen);
+	v->rx_r = vtep_remote_find(&v->vt, &v->rx_from[i], v->rx_msgs[i].msg_hdr.msg_namelen);
 	if (v->rx_r < 0) {
 		bad[VX_RX_REMOTE]++;
 		v->rx_next++;

@@ -735,7 +735,7 @@ static bool vx_flow_dst(struct vx_port *v, unsigned m, const struct pkt *pk)
 		v->tx_to[m].v6 = (struct sockaddr_in6){ .sin6_family = AF_INET6 };
 		memcpy(&v->tx_to[m].v6.sin6_addr, pk->tun.dst.v6, 16);
 	}
-	return !vtep_remote_refused(&v->tx_to[m], (const union vtep_addr *)&v->local);
+	return !vtep_remote_refused(&v->tx_to[m], &v->local);
 }
 
 /* remote=flow: a burst's last destination and its frame limit (a burst mostly goes to one VTEP: one cache lookup). */
