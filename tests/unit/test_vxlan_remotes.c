@@ -101,15 +101,23 @@ static void test_port_remote_refused(void **state)
 	p->ops->destroy(p);
 }
 
-/* A 64-byte broadcast from MAC 02:..:@src out of @p (to its flood list). */
-static void send_bcast(struct port *p, uint8_t src)
+/*
+ * A 64-byte frame from MAC 02:..:@src out of @p, alone in its burst: a
+ * broadcast (@bcast, to its flood list), else to 02:..:01.
+ */
+static void send_frame(struct port *p, bool bcast, uint8_t src)
 {
 	struct pkt *pk = zalloc64(sizeof(*pk));
 	struct port_io io = { 0 };
 	uint8_t buf[64] = { 0 };
 	struct iovec iov = { buf, sizeof(buf) };
 
-	memset(buf, 0xff, 6);
+	if (bcast) {
+		memset(buf, 0xff, 6);
+	} else {
+		buf[0] = 0x02;
+		buf[5] = 0x01;
+	}
 	buf[6] = 0x02;
 	buf[11] = src;
 	buf[12] = 0x88;
@@ -164,7 +172,7 @@ static void test_remotes_reused(void **state)
 		assert_int_equal(port_vxlan_fdb_add(a, (const uint8_t[6]){ 2, 0, 0, 0, 9, 9 }, 4242, ip, err, sizeof(err)),
 				 -ENOSPC);
 		if (round == 0) {
-			send_bcast(x, 0x99);
+			send_frame(x, true, 0x99);
 			assert_int_equal(rx_wait(a, rx), 1);
 			assert_int_equal(entries_at(a, "127.0.1.1"), 2);	/* the static ..:00:01 and the learned ..:99 */
 		}
@@ -177,7 +185,7 @@ static void test_remotes_reused(void **state)
 		assert_int_equal(type_stat(a, "fdb_learned_entries"), 0);
 		if (round == 0) {
 			/* x is no VTEP of a's now */
-			send_bcast(x, 0x99);
+			send_frame(x, true, 0x99);
 			assert_int_equal(rx_wait(a, rx), 0);
 			assert_int_equal(type_stat(a, "rx_bad_remote"), 1);
 		}
@@ -267,26 +275,6 @@ static void test_burst_remotes(void **state)
 	free(pk);
 }
 
-/* A 64-byte frame from MAC 02:..:@src to 02:..:01 out of @p, alone in its burst. */
-static void send_from(struct port *p, uint8_t src)
-{
-	struct pkt *pk = zalloc64(sizeof(*pk));
-	struct port_io io = { 0 };
-	uint8_t buf[64] = { 0 };
-	struct iovec iov = { buf, sizeof(buf) };
-
-	buf[0] = 0x02;
-	buf[5] = 0x01;
-	buf[6] = 0x02;
-	buf[11] = src;
-	buf[12] = 0x88;
-	buf[13] = 0xb5;
-	pkt_rx_init(pk, &iov, 1, sizeof(buf), 0);
-	pkt_load(pk);
-	p->ops->tx_burst(p, &io, &pk, 1);
-	free(pk);
-}
-
 /*
  * One receive burst of datagrams from three hosts: 127.0.0.81 and .82
  * are the port's remotes, .83 is not.  Each datagram is checked against
@@ -307,7 +295,7 @@ static void test_rx_burst_remotes(void **state)
 	s[1] = vx_named("s82", "127.0.0.82", "127.0.0.91", "4242");
 	s[2] = vx_named("s83", "127.0.0.83", "127.0.0.91", "4242");
 	for (unsigned i = 0; i < sizeof(from); i++)
-		send_from(s[from[i] - 0x81], from[i]);
+		send_frame(s[from[i] - 0x81], false, from[i]);
 	n = rx_wait(p, rx);
 	assert_int_equal(n, 4);
 	for (unsigned i = 0; i < n; i++) {
