@@ -48,6 +48,11 @@ run_one() {		# label, binary, args...
 	printf '%-40s %4d passed %4d failed  (%ds)\n' "$label" "$p" "$f" $((SECONDS - start))
 	if [ "$f" -ne 0 ]; then
 		failed_names+=("$label")
+		# The failed checks by name first: the tail below may not reach them.
+		if grep -qE '^FAIL | FAILED( |$)|^not ok' "$log"; then
+			echo "---- failed checks of $label"
+			grep -E '^FAIL | FAILED( |$)|^not ok' "$log" | head -20
+		fi
 		echo "---- output of $label (last 40 lines; full log $log)"
 		tail -40 "$log"
 		echo "----"
