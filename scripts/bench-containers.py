@@ -27,6 +27,8 @@ extras (only when named):
                   AF_PACKET ports took no GSO frames)
   bridge-nooff    (TCP only) the bridge with TSO/GSO off in both containers, the vsw-pkt-nooff settings
   vsw-xdp-skb     vswd, `afxdp ... mode=skb` (generic XDP), TSO/GSO off in both containers
+  vsw-pkt-rps     vsw-pkt with receive packet steering of p1 and p2 to CPU 0, as bridge-rps (p1's
+                  receive on one backlog: c1's frames stay in order, see "Retransmits" in the doc)
 
 For every system and round a fresh topology is built (namespaces, veths,
 vswd or the bridge), then: one ping c1 -> c2 (connectivity, and the switch
@@ -87,6 +89,8 @@ SYSTEMS = {
     "bridge-nooff": ("Linux bridge, TSO/GSO off", "bridge", {"rps": None, "offloads": "off", "tcp_only": True}),
     "vsw-xdp-skb": ("vsw AF_XDP skb mode, busy poll", "vsw",
                     {"type": "afxdp", "mode": "skb", "busy": True, "offloads": "off"}),
+    "vsw-pkt-rps": ("vsw AF_PACKET, busy poll, RPS to CPU 0", "vsw",
+                    {"type": "afpacket", "busy": True, "offloads": None, "rps": SW_CPU}),
 }
 # Issue 15: offloads on everywhere by default (the kernel's settings); the TSO/GSO-off pair only when named.
 DEFAULT_SYSTEMS = ["vsw-xdp", "vsw-xdp-ev", "vsw-pkt", "vsw-pkt-ev", "bridge", "bridge-rps"]
@@ -300,6 +304,7 @@ class Vswd:
             if params.get("mode"):
                 p["mode"] = params["mode"]
             ports.append(p)
+        set_rps(params)
         conf = {"workers": 1, "cpus": [SW_CPU], "busy_poll": params["busy"], "ports": ports}
         self.conf_path = os.path.join(ctx.dir, "vswd.json")
         with open(self.conf_path, "w") as f:
@@ -353,6 +358,14 @@ class Vswd:
         self.proc.close(term_timeout=10)
 
 
+def set_rps(params):
+    """Receive packet steering of the host ends p1 and p2 to CPU params["rps"], if given."""
+    if params.get("rps") is not None:
+        mask = "%x" % (1 << params["rps"])
+        for k in ("c1", "c2"):
+            run(["sh", "-c", "echo %s > /sys/class/net/%s/queues/rx-0/rps_cpus" % (mask, HOST_END[k])], ns=NS["sw"])
+
+
 class Bridge:
     def __init__(self, ctx, params):
         sw = NS["sw"]
@@ -361,10 +374,7 @@ class Bridge:
         for k in ("c1", "c2"):
             run(["ip", "-n", sw, "link", "set", HOST_END[k], "master", "br0"])
         run(["ip", "-n", sw, "link", "set", "br0", "up"])
-        if params.get("rps") is not None:
-            mask = "%x" % (1 << params["rps"])
-            for k in ("c1", "c2"):
-                run(["sh", "-c", "echo %s > /sys/class/net/%s/queues/rx-0/rps_cpus" % (mask, HOST_END[k])], ns=sw)
+        set_rps(params)
         self.pid = None
 
     def port_counters(self):
@@ -629,7 +639,8 @@ def describe(s):
     if s.get("gbps") is not None:
         parts.append("TCP %.2f Gbit/s (%s retr%s%s, CPU0 %.0f%% CPU1 %.0f%%)" % (
             s["gbps"], s.get("retrans"),
-            "; c1 resent %d segments, %d D-SACKed" % (s["retrans_segs"], s["dsack_segs"]) if s.get("retrans_segs") else "",
+            "; c1 resent %d segments, %d D-SACKed" % (s["retrans_segs"], s["dsack_segs"])
+            if s.get("retrans_segs") else "",
             ", vswd %.0f%%" % (100 * s["tcp_sut_cpu"]) if s.get("tcp_sut_cpu") is not None else "",
             100 * (s.get("tcp_cpu0_busy") or 0), 100 * (s.get("tcp_cpu1_busy") or 0)))
     if s.get("mpps") is not None:
@@ -843,7 +854,9 @@ polling / event-driven), `vsw-pkt`, `vsw-pkt-ev` (AF_PACKET ports),
 `bridge`, `bridge-rps`, all with the containers' offloads as the kernel
 sets them (TSO and GSO on); only when named: `vsw-pkt-nooff` and
 `bridge-nooff` (TCP only, TSO/GSO off in both containers: the AF_PACKET
-set-up before issue 15) and `vsw-xdp-skb` (AF_XDP in skb mode).
+set-up before issue 15), `vsw-xdp-skb` (AF_XDP in skb mode) and
+`vsw-pkt-rps` (`vsw-pkt` with p1 and p2 steered to CPU 0 as in
+`bridge-rps`: see "Retransmits").
 
 ### Set-up
 
@@ -893,9 +906,9 @@ set-up before issue 15) and `vsw-xdp-skb` (AF_XDP in skb mode).
   agree frame for frame when p1's receive runs on one CPU), and its ports
   dropped nothing.  `rps_cpus` of p1 and p2 on CPU 0, on CPU 1 or on
   both (the flow hash keeps a flow on one) puts p1's receive on one
-  backlog: 0 to 2 retransmitted segments a run instead of 50 to 500, but
-  the steering costs CPU and did not raise the rate in a few loaded
-  runs.  The bridge does all of it on CPU 1: no reordering.
+  backlog (`vsw-pkt-rps`): 0 to 10 retransmitted segments a run instead
+  of 50 to 500, but the steering costs CPU and lowered the rate in a few
+  loaded runs.  The bridge does all of it on CPU 1: no reordering.
 - **Round trip.**  `busybox ping -c 30 -i 0.02` c1 -> c2 before the
   TCP test; the average.
 - **Offloads.**  The containers keep the kernel's defaults (TSO and GSO
