@@ -27,6 +27,8 @@ extras (only when named):
                   AF_PACKET ports took no GSO frames)
   bridge-nooff    (TCP only) the bridge with TSO/GSO off in both containers, the vsw-pkt-nooff settings
   vsw-xdp-skb     vswd, `afxdp ... mode=skb` (generic XDP), TSO/GSO off in both containers
+  vsw-pkt-rps     vsw-pkt with receive packet steering of p1 and p2 to CPU 0, as bridge-rps (p1's
+                  receive on one backlog: c1's frames stay in order, see "Retransmits" in the doc)
 
 For every system and round a fresh topology is built (namespaces, veths,
 vswd or the bridge), then: one ping c1 -> c2 (connectivity, and the switch
@@ -87,6 +89,8 @@ SYSTEMS = {
     "bridge-nooff": ("Linux bridge, TSO/GSO off", "bridge", {"rps": None, "offloads": "off", "tcp_only": True}),
     "vsw-xdp-skb": ("vsw AF_XDP skb mode, busy poll", "vsw",
                     {"type": "afxdp", "mode": "skb", "busy": True, "offloads": "off"}),
+    "vsw-pkt-rps": ("vsw AF_PACKET, busy poll, RPS to CPU 0", "vsw",
+                    {"type": "afpacket", "busy": True, "offloads": None, "rps": SW_CPU}),
 }
 # Issue 15: offloads on everywhere by default (the kernel's settings); the TSO/GSO-off pair only when named.
 DEFAULT_SYSTEMS = ["vsw-xdp", "vsw-xdp-ev", "vsw-pkt", "vsw-pkt-ev", "bridge", "bridge-rps"]
@@ -212,6 +216,22 @@ def link_stats(ns, dev=None):
     return {e["ifname"]: e.get("stats64", {}) for e in json.loads(out)}
 
 
+def tcp_counters(ns):
+    """The TCP segments @ns retransmitted and, of those, the ones its peers D-SACKed (RFC 2883: the peer had
+    them already, the retransmission was spurious), from its /proc/net/snmp and netstat:
+    {"RetransSegs": n, "TCPDSACKRecvSegs": n}, or None when unreadable."""
+    out = run(["cat", "/proc/net/snmp", "/proc/net/netstat"], ns=ns, timeout=10, check=False).stdout
+    res = {}
+    lines = out.splitlines()
+    for head, vals in zip(lines, lines[1:]):
+        h, v = head.split(), vals.split()
+        if h and v and h[0] == v[0] and h[0] in ("Tcp:", "TcpExt:") and h[1:] != v[1:]:
+            for k, x in zip(h[1:], v[1:]):
+                if k in ("RetransSegs", "TCPDSACKRecvSegs") and x.isdigit():
+                    res[k] = int(x)
+    return res if len(res) == 2 else None
+
+
 def offload_state(ns, dev="eth0"):
     """'tso on, gso on' as ethtool -k shows them ('[fixed]' kept)."""
     out = run(["ethtool", "-k", dev], ns=ns, timeout=10, check=False).stdout
@@ -284,6 +304,7 @@ class Vswd:
             if params.get("mode"):
                 p["mode"] = params["mode"]
             ports.append(p)
+        set_rps(params)
         conf = {"workers": 1, "cpus": [SW_CPU], "busy_poll": params["busy"], "ports": ports}
         self.conf_path = os.path.join(ctx.dir, "vswd.json")
         with open(self.conf_path, "w") as f:
@@ -337,6 +358,14 @@ class Vswd:
         self.proc.close(term_timeout=10)
 
 
+def set_rps(params):
+    """Receive packet steering of the host ends p1 and p2 to CPU params["rps"], if given."""
+    if params.get("rps") is not None:
+        mask = "%x" % (1 << params["rps"])
+        for k in ("c1", "c2"):
+            run(["sh", "-c", "echo %s > /sys/class/net/%s/queues/rx-0/rps_cpus" % (mask, HOST_END[k])], ns=NS["sw"])
+
+
 class Bridge:
     def __init__(self, ctx, params):
         sw = NS["sw"]
@@ -345,10 +374,7 @@ class Bridge:
         for k in ("c1", "c2"):
             run(["ip", "-n", sw, "link", "set", HOST_END[k], "master", "br0"])
         run(["ip", "-n", sw, "link", "set", "br0", "up"])
-        if params.get("rps") is not None:
-            mask = "%x" % (1 << params["rps"])
-            for k in ("c1", "c2"):
-                run(["sh", "-c", "echo %s > /sys/class/net/%s/queues/rx-0/rps_cpus" % (mask, HOST_END[k])], ns=sw)
+        set_rps(params)
         self.pid = None
 
     def port_counters(self):
@@ -394,17 +420,22 @@ def tcp_test(ctx, sut, seconds, omit):
         srv.wait_for(r"Server listening", timeout=10)
         w0 = run_delay(sut.pid) if sut.pid else None
         p0 = proc_cpu_seconds(sut.pid) if sut.pid else None
+        n0 = tcp_counters(NS["c1"])
         u0, k0, t0, c0 = proc_utime(sut.pid) if sut.pid else None, cpu_ticks(), time.monotonic(), os.times()
         r = run(["iperf3", "-c", IP["c2"], "-t", seconds, "-O", omit, "-A", GEN_CPU, "-J", "--connect-timeout",
                  "3000"], ns=NS["c1"], timeout=seconds + omit + 20, check=False)
         u1, k1, t1 = proc_utime(sut.pid) if sut.pid else None, cpu_ticks(), time.monotonic()
         w1 = run_delay(sut.pid) if sut.pid else None
         p1 = proc_cpu_seconds(sut.pid) if sut.pid else None
+        n1 = tcp_counters(NS["c1"])
+        if n0 and n1:
+            ctx.tcp_cpu["retrans_segs"] = n1["RetransSegs"] - n0["RetransSegs"]
+            ctx.tcp_cpu["dsack_segs"] = n1["TCPDSACKRecvSegs"] - n0["TCPDSACKRecvSegs"]
         foreign0 = foreign_user(k0, k1, SW_CPU, u0, u1, t1 - t0)
         ctx.tcp_sut_wait = waited(sut.pid, w0, w1, t1 - t0)
         busy = cpu_busy(k0, k1)
-        ctx.tcp_cpu = {"tcp_cpu0_busy": busy.get(SW_CPU), "tcp_cpu1_busy": busy.get(GEN_CPU),
-                       "tcp_sut_cpu": (p1 - p0) / (t1 - t0) if p0 is not None and p1 is not None else None}
+        ctx.tcp_cpu.update({"tcp_cpu0_busy": busy.get(SW_CPU), "tcp_cpu1_busy": busy.get(GEN_CPU),
+                            "tcp_sut_cpu": (p1 - p0) / (t1 - t0) if p0 is not None and p1 is not None else None})
         srv.wait(5)
         # Both iperf3 ends are our children (ip netns exec execs them): once reaped, their user time is in
         # os.times(); the server's last second after the client ended is not in the window, a small error.
@@ -606,8 +637,10 @@ def describe(s):
     if s.get("rtt_avg_ms") is not None:
         parts.append("ping %.3f/%.3f ms" % (s["rtt_avg_ms"], s["rtt_max_ms"]))
     if s.get("gbps") is not None:
-        parts.append("TCP %.2f Gbit/s (%s retr%s, CPU0 %.0f%% CPU1 %.0f%%)" % (
+        parts.append("TCP %.2f Gbit/s (%s retr%s%s, CPU0 %.0f%% CPU1 %.0f%%)" % (
             s["gbps"], s.get("retrans"),
+            "; c1 resent %d segments, %d D-SACKed" % (s["retrans_segs"], s["dsack_segs"])
+            if s.get("retrans_segs") else "",
             ", vswd %.0f%%" % (100 * s["tcp_sut_cpu"]) if s.get("tcp_sut_cpu") is not None else "",
             100 * (s.get("tcp_cpu0_busy") or 0), 100 * (s.get("tcp_cpu1_busy") or 0)))
     if s.get("mpps") is not None:
@@ -740,7 +773,7 @@ def build_report(args, samples, systems, meta):
                "second of the 64-byte window (100%% = one core); \"CPU 0/1 busy\": the CPUs' busy shares over the "
                "window from /proc/stat (CPU 0: vswd, or the bridge's RPS work, plus any other task on the machine; "
                "CPU 1: the generator and the kernel work done in its context).  TCP retr: iperf3's "
-               "retransmits, median per run.  ping avg: busybox ping c1 -> c2, %d echoes 20 ms apart, the average "
+               "retransmits, median per run (the notes: how many c2 D-SACKed, spurious ones).  ping avg: busybox ping c1 -> c2, %d echoes 20 ms apart, the average "
                "round trip (median over rounds).  \"samples\": successful samples (failed ones are left out of "
                "every column)." % args.pings)
     # What the kernel did, per system (first sample that recorded it).
@@ -764,6 +797,11 @@ def build_report(args, samples, systems, meta):
             for p, d in (s.get("vsw_drops") or {}).items():
                 for k, v in d.items():
                     drops["%s %s" % (p, k)] = drops.get("%s %s" % (p, k), 0) + v
+        rs = [s for s in ss if s.get("retrans_segs") is not None and not s.get("error")]
+        if rs and sum(s["retrans_segs"] for s in rs):
+            line += " TCP: c1 retransmitted %d segments in %d run(s); c2 D-SACKed %d of them (it had them " \
+                    "already: spurious retransmissions, not losses)." % (
+                        sum(s["retrans_segs"] for s in rs), len(rs), sum(s["dsack_segs"] for s in rs))
         if drops:
             line += " vswd drop counters over all samples: %s." % ", ".join("%s %d" % kv for kv in sorted(drops.items()))
         kstats = [s["ports_after"] for s in ss if s.get("ports_after")
@@ -816,7 +854,9 @@ polling / event-driven), `vsw-pkt`, `vsw-pkt-ev` (AF_PACKET ports),
 `bridge`, `bridge-rps`, all with the containers' offloads as the kernel
 sets them (TSO and GSO on); only when named: `vsw-pkt-nooff` and
 `bridge-nooff` (TCP only, TSO/GSO off in both containers: the AF_PACKET
-set-up before issue 15) and `vsw-xdp-skb` (AF_XDP in skb mode).
+set-up before issue 15), `vsw-xdp-skb` (AF_XDP in skb mode) and
+`vsw-pkt-rps` (`vsw-pkt` with p1 and p2 steered to CPU 0 as in
+`bridge-rps`: see "Retransmits").
 
 ### Set-up
 
@@ -853,6 +893,22 @@ set-up before issue 15) and `vsw-xdp-skb` (AF_XDP in skb mode).
   fill ring ran empty, or the TPACKET ring was full) or after it.
 - **TCP.**  `iperf3 -c 10.0.0.2 -t 4 -O 1 -A 1` in c1 against `iperf3 -s
   -1 -A 1` in c2: both ends on CPU 1; the receiver's figure.
+- **Retransmits.**  "TCP retr" is iperf3's count; the notes add how many
+  of the segments c1 resent c2 D-SACKed (it had them already: spurious,
+  not lost).  With vswd, c1's TCP sends from two CPUs: from iperf3 on
+  CPU 1, and from CPU 0's softirq when an ACK that vswd hands to c1
+  (inside its `sendmmsg()` on CPU 0) opens the window (a fifth of the
+  data frames, `perf` on `net:net_dev_start_xmit`).  A veth queues a
+  frame on the sending CPU's backlog, so p1 receives from two queues
+  and a frame can overtake one sent before it; c2 SACKs the gap, c1
+  resends, c2 D-SACKs the copy and c1 undoes its window cut.  vswd
+  forwards in the order p1 received (captures at p1 and at c2's eth0
+  agree frame for frame when p1's receive runs on one CPU), and its ports
+  dropped nothing.  `rps_cpus` of p1 and p2 on CPU 0, on CPU 1 or on
+  both (the flow hash keeps a flow on one) puts p1's receive on one
+  backlog (`vsw-pkt-rps`): 0 to 10 retransmitted segments a run instead
+  of 50 to 500, but the steering costs CPU and lowered the rate in a few
+  loaded runs.  The bridge does all of it on CPU 1: no reordering.
 - **Round trip.**  `busybox ping -c 30 -i 0.02` c1 -> c2 before the
   TCP test; the average.
 - **Offloads.**  The containers keep the kernel's defaults (TSO and GSO

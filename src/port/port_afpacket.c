@@ -68,6 +68,7 @@
 #define AFP_BIG_MAX (AFP_HDR_LEN + 65535u + 18u) /* header + the largest GSO frame (IP 64 KiB, a tagged Ethernet header) */
 #define AFP_BIG_BYTES (PKT_BURST_BYTES + AFP_BIG_MAX + 16u) /* a burst's big frames: it stops at PKT_BURST_BYTES */
 #define AFP_RCVBUF (32u << 20)	/* socket buffer for queued big frames (each skb's truesize counts) */
+#define AFP_SNDBUF (32u << 20)	/* frames sent but not yet consumed by the peer's stack (see port_afpacket_create) */
 #define AFP_TX_IOV 64
 /* What the socket takes from the kernel's virtio_net_hdr (virtio_net_hdr_from_skb()): all it can say but UFO. */
 #define AFP_ACCEPT (VNET_ACCEPT_CSUM | VNET_ACCEPT_DATA_VALID | VNET_ACCEPT_TSO4 | VNET_ACCEPT_TSO6 | \
@@ -384,7 +385,7 @@ struct port *port_afpacket_create(const char *name, struct json_object *params, 
 	};
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
 	struct packet_mreq mr = { .mr_type = PACKET_MR_PROMISC };
-	int one = 1, v2 = TPACKET_V2, rcvbuf = AFP_RCVBUF;
+	int one = 1, v2 = TPACKET_V2, rcvbuf = AFP_RCVBUF, sndbuf = AFP_SNDBUF;
 	struct afp_port *a;
 	const char *what;
 
@@ -432,6 +433,20 @@ struct port *port_afpacket_create(const char *name, struct json_object *params, 
 	}
 	if (setsockopt(a->fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0)
 		setsockopt(a->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	/*
+	 * A frame we send stays charged to this socket until the kernel is
+	 * done with it: on a veth, until the receiving CPU's backlog has been
+	 * processed (later when that CPU is busy, e.g. ours, the receive path
+	 * steered to it), or while a qdisc holds it.  With the default send
+	 * buffer (net.core.wmem_default, 208 KiB: three 64 KiB GSO frames)
+	 * sendmmsg() then refuses the rest of a burst (EAGAIN) and
+	 * port_sendmmsg() drops it: a container's TCP segments lost by the
+	 * switch while the container keeps up.  32 MiB instead (the kernel
+	 * doubles it; FORCE as root, else what net.core.wmem_max allows):
+	 * charged only while frames wait, as the receive side's.
+	 */
+	if (setsockopt(a->fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf)) < 0)
+		setsockopt(a->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	a->big = aligned_alloc(64, (AFP_BIG_BYTES + 63) & ~63u);
 	if (!a->big) {
 		what = "big-frame buffer";

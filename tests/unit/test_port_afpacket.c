@@ -328,6 +328,58 @@ static void test_gso_whole_both_ways(void **state)
 	free(pkts);
 }
 
+/*
+ * A burst the peer has not consumed yet is sent whole, not cut short.  A
+ * frame we send stays charged to the port's socket until the kernel is
+ * done with it: here a slow qdisc (tbf, 1 Mbit/s) on the port's interface
+ * holds them, as a busy CPU's backlog holds them on their way into a
+ * container.  With the default send buffer (208 KiB) sendmmsg() refused
+ * the rest of a burst of 9000-byte frames and the port dropped them
+ * (no_rx_buffer): a container's TCP segments lost by the switch.
+ */
+#define HELD_LEN 9000
+static void test_tx_burst_held_by_peer(void **state)
+{
+	static uint8_t frames[PKT_BURST][HELD_LEN];
+	struct json_object *o = json_object_new_object();
+	struct pkt *pkts = zalloc64(PKT_BURST * sizeof(*pkts));
+	struct pkt *pp[PKT_BURST];
+	struct iovec iov[PKT_BURST];
+	struct port_env env = { 0 };
+	struct port_io io = { 0 };
+	char err[256];
+	struct port *p;
+
+	if (!net_ready)
+		fail_msg("cannot run: %s", net_why);
+	assert_int_equal(veth_ns_run("ip link set " IF_PORT " mtu 9000 && ip link set " IF_PEER " mtu 9000 && "
+				     "tc qdisc replace dev " IF_PORT " root tbf rate 1mbit burst 10k limit 10000000"), 0);
+	json_object_object_add(o, "ifname", json_object_new_string(IF_PORT));
+	p = port_afpacket_create("h0", o, &env, err, sizeof(err));
+	json_object_put(o);
+	if (!p)
+		fail_msg("port_afpacket_create: %s", err);
+	for (unsigned i = 0; i < PKT_BURST; i++) {
+		static const uint8_t eth[14] = { 0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01,
+						 ETH_TEST >> 8, ETH_TEST & 0xff };
+
+		memcpy(frames[i], eth, sizeof(eth));
+		memset(frames[i] + sizeof(eth), (int)i, HELD_LEN - sizeof(eth));
+		iov[i] = (struct iovec){ frames[i], HELD_LEN };
+		pkt_rx_init(&pkts[i], &iov[i], 1, HELD_LEN, 1);
+		pkt_load(&pkts[i]);
+		pp[i] = &pkts[i];
+	}
+	/* 64 x 9000 bytes: about 600 KiB of frames the qdisc holds for seconds. */
+	p->ops->tx_burst(p, &io, pp, PKT_BURST);
+	assert_int_equal(atomic_load(&p->stats.drops[DROP_NO_RX_BUFFER]), 0);
+	assert_int_equal(atomic_load(&p->stats.tx_packets), PKT_BURST);
+	p->ops->destroy(p);
+	assert_int_equal(veth_ns_run("tc qdisc del dev " IF_PORT " root && ip link set " IF_PORT " mtu 1500 && "
+				     "ip link set " IF_PEER " mtu 1500"), 0);
+	free(pkts);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -336,6 +388,7 @@ int main(void)
 		cmocka_unit_test(test_vlan_tag_kept_long),
 		cmocka_unit_test(test_lone_frame_prompt),
 		cmocka_unit_test(test_gso_whole_both_ways),
+		cmocka_unit_test(test_tx_burst_held_by_peer),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);
