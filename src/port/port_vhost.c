@@ -339,8 +339,21 @@ static unsigned vp_rx_burst(struct port *p, unsigned q, struct port_io *io, stru
 	vq_prefetch(&vr->vq, max);
 	while (popped < max && budget < PKT_BURST_BYTES && VP_IOV_POOL - used >= VP_CHAIN_IOV) {
 		struct vq_elem *e = &qs->rx_elems[popped];
-		int rc = vq_pop(&vr->vq, e, &qs->rx_iov[used], VP_CHAIN_IOV);
+		/* Lone descriptors in a run (one iovec each; as many as the test above would let through), */
+		unsigned room = VP_IOV_POOL - VP_CHAIN_IOV + 1 - used;
+		unsigned k = vq_pop_burst(&vr->vq, e, &qs->rx_iov[used], max - popped < room ? max - popped : room, &budget,
+					  PKT_BURST_BYTES);
+		int rc;
 
+		for (unsigned j = 0; j < k; j++, used++) {
+			if (qs->rx_elems[popped].out_num)
+				vp_prefetch_head(&qs->rx_iov[used], hdr_len + PKT_HEAD_COPY);
+			qs->rx_iov_at[popped++] = (uint16_t)used;
+		}
+		if (k)
+			continue;
+		/* then anything else, one chain. */
+		rc = vq_pop(&vr->vq, e, &qs->rx_iov[used], VP_CHAIN_IOV);
 		if (rc == -EAGAIN)
 			break;
 		if (rc < 0) {

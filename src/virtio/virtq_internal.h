@@ -78,11 +78,39 @@ static inline __attribute__((always_inline)) int vq_chain_add(struct vq *q, stru
 	return 0;
 }
 
+/*
+ * vq_take_lone() (vsw/virtq_inline.h) against a private copy @r of the
+ * region: the same checks, for vq_pop_burst()'s loops, which keep the
+ * region in registers.  Adds the readable bytes to *@out.
+ */
+static inline __attribute__((always_inline)) bool vq_take_lone_in(const struct gmem_region *r, uint64_t addr,
+								   uint32_t len, uint16_t flags, uint16_t id,
+								   struct vq_elem *elem, struct iovec *iov, uint64_t *out)
+{
+	uint64_t off = addr - r->gpa;
+	bool w = flags & VIRTQ_DESC_F_WRITE;
+
+	/* Unsigned wrap: off refuses a buffer below the region, the second test one past its end. */
+	if ((flags & (VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_INDIRECT)) || len == 0 || off >= r->size || len > r->size - off)
+		return false;
+	iov->iov_base = r->hva + off;
+	iov->iov_len = len;
+	*elem = (struct vq_elem){
+		.id = id, .ndesc = 1,
+		.out_num = !w, .in_num = w,
+		.out_len = w ? 0 : len, .in_len = w ? len : 0,
+	};
+	*out += w ? 0 : len;
+	return true;
+}
+
 /* Device side: validate an indirect descriptor; returns its entry count or a -errno (queue broken). */
 int vq_indirect_entries(struct vq *q, uint32_t table_len);
 
 int vq_init_split(struct vq *q, const struct vq_config *cfg);
 int vq_pop_split(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigned iov_max);
+unsigned vq_pop_burst_split(struct vq *q, const struct gmem_region *r, struct vq_elem *elem, struct iovec *iov,
+			    unsigned max, uint64_t *out_bytes, uint64_t out_budget);
 void vq_prefetch_split(struct vq *q, unsigned n);
 void vq_publish_split(struct vq *q);
 bool vq_need_notify_split(struct vq *q);
@@ -92,6 +120,8 @@ bool vq_has_avail_split(struct vq *q);
 
 int vq_init_packed(struct vq *q, const struct vq_config *cfg);
 int vq_pop_packed(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigned iov_max);
+unsigned vq_pop_burst_packed(struct vq *q, const struct gmem_region *r, struct vq_elem *elem, struct iovec *iov,
+			     unsigned max, uint64_t *out_bytes, uint64_t out_budget);
 void vq_prefetch_packed(struct vq *q, unsigned n);
 void vq_publish_packed(struct vq *q);
 bool vq_need_notify_packed(struct vq *q);

@@ -46,7 +46,7 @@ static long off_of(const struct rr_mem *m, const void *p)
 }
 
 static unsigned hostile; /* 1 in hostile choices is a wild one; 0: always */
-static unsigned long long n_lone, n_pop, n_push, n_push_n, n_flush_ok;
+static unsigned long long n_burst, n_lone, n_pop, n_push, n_push_n, n_flush_ok;
 static uint64_t rand_addr(void)
 {
 	if (hostile && rnd(hostile))
@@ -215,7 +215,51 @@ static void one_config(void)
 		for (unsigned op = 0; op < 3 * num + 8; op++) {
 			unsigned c = rnd(100);
 			iter++;
-			if (c < 55) {
+			if (c < 15) {
+				/* vq_pop_burst() on A against as many vq_pop_slow() on B, then A's vq_pop() for what it left */
+				struct vq_elem ea[64], eb;
+				uint64_t bytes = rnd(2) ? 0 : rnd(8192), budget = rnd(3) ? ~0ull : rnd(16384), b0 = bytes, bb = bytes;
+				unsigned max = rnd(65), k;
+				if (nh - first + max >= 500) continue;
+				memset(ea, 0x5a, sizeof(ea));
+				k = vq_pop_burst(&QA, ea, iova, max, &bytes, budget);
+				if (k > max) DIE("burst popped %u of %u", k, max);
+				if (k && b0 >= budget) DIE("burst popped past its budget");
+				for (unsigned j = 0; j < k; j++) {
+					int rb;
+					memset(&eb, 0x5a, sizeof(eb));
+					if (bb >= budget) DIE("burst popped past its budget");
+					rb = vq_pop_slow(&QB, &eb, iovb, 256);
+					if (rb != 0) DIE("burst popped %u, slow pop %u gave %d", k, j, rb);
+					if (memcmp(&ea[j], &eb, sizeof(eb))) DIE("burst elem %u differs", j);
+					if (eb.ndesc != 1 || eb.out_num + eb.in_num != 1) DIE("burst popped a chain");
+					if (off_of(&A, iova[j].iov_base) != off_of(&B, iovb[0].iov_base) || iova[j].iov_len != iovb[0].iov_len)
+						DIE("burst iov %u differs", j);
+					bb += eb.out_len;
+					h[nh].ea = ea[j]; h[nh].eb = eb; nh++;
+					n_burst++;
+				}
+				if (bytes != bb) DIE("burst bytes %llu, slow pops %llu", (unsigned long long)bytes, (unsigned long long)bb);
+				cmp_avail_side("burst");
+				/* It stopped where it had to: the next pop is not a lone one in the region, or none is due. */
+				if (k < max && bytes < budget && !QA.broken) {
+					/* It stopped where it had to: vq_pop()'s inline fast path would not take the next one either. */
+					struct vq tmp = QA;
+					struct vq_elem e1, e2;
+					struct iovec it;
+					int ra, rb;
+					if (QA.packed ? vq_pop_lone_packed(&tmp, &e1, &it) : vq_pop_lone_split(&tmp, &e1, &it))
+						DIE("burst stopped before a lone buffer in its region");
+					ra = vq_pop(&QA, &e1, iova, 256);
+					rb = vq_pop_slow(&QB, &e2, iovb, 256);
+					if (ra != rb) DIE("after burst: pop rc %d / %d", ra, rb);
+					cmp_avail_side("pop after burst");
+					if (ra == 0) {
+						if (memcmp(&e1, &e2, sizeof(e1))) DIE("after burst: elem differs");
+						h[nh].ea = e1; h[nh].eb = e2; nh++;
+					}
+				}
+			} else if (c < 55) {
 				unsigned iov_max = rnd(hostile ? 10 * hostile : 10) ? 256 : rnd(4);
 				struct vq_elem ea, eb;
 				int ra, rb;
@@ -313,10 +357,11 @@ static void test_fast_equals_slow(void **state)
 		for (unsigned i = 0; i < 300; i++)
 			one_config();
 	}
+	print_message("%llu burst pops, ", n_burst);
 	print_message("%llu ops: %llu pops (%llu lone), %llu pushes (%llu runs by vq_push_n), %llu flushes compared on live queues\n",
 		      iter, n_pop, n_lone, n_push, n_push_n, n_flush_ok);
 	/* The fast paths were exercised, not only the errors. */
-	assert_true(n_lone > 10000 && n_push > 10000 && n_push_n > 5000 && n_flush_ok > 5000);
+	assert_true(n_burst > 10000 && n_lone > 10000 && n_push > 10000 && n_push_n > 5000 && n_flush_ok > 5000);
 	rr_mem_fini(&A);
 	rr_mem_fini(&B);
 }
