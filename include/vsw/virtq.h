@@ -175,12 +175,12 @@ int vq_pop_slow(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigned 
  * the whole run instead of once per chain.  Stops before the first chain
  * that is anything else (none available, split: none behind the avail->idx
  * last read; a chain, an indirect table, another region, every violation),
- * which it leaves to vq_pop(), and once *@out_bytes, to which it adds each
- * chain's readable bytes, reaches @out_budget.  Returns how many it popped
+ * which it leaves to vq_pop().  Returns how many it popped; a caller that
+ * wants fewer (a byte budget) gives the last ones back with vq_unpop(),
+ * newest first.  Returns 0 for a broken queue.
  * (0 for a broken queue).
  */
-unsigned vq_pop_burst(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigned max, uint64_t *out_bytes,
-		      uint64_t out_budget);
+unsigned vq_pop_burst(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigned max);
 
 /*
  * A hint before popping up to @n chains: start loading their descriptors

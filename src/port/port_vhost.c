@@ -339,17 +339,25 @@ static unsigned vp_rx_burst(struct port *p, unsigned q, struct port_io *io, stru
 	vq_prefetch(&vr->vq, max);
 	while (popped < max && budget < PKT_BURST_BYTES && VP_IOV_POOL - used >= VP_CHAIN_IOV) {
 		struct vq_elem *e = &qs->rx_elems[popped];
-		/* Lone descriptors in a run (one iovec each; as many as the test above would let through), */
+		/*
+		 * Lone descriptors in a run (one iovec each; as many as the test
+		 * above would let through), those after the one that reaches the
+		 * byte budget given back;
+		 */
 		unsigned room = VP_IOV_POOL - VP_CHAIN_IOV + 1 - used;
-		unsigned k = vq_pop_burst(&vr->vq, e, &qs->rx_iov[used], max - popped < room ? max - popped : room, &budget,
-					  PKT_BURST_BYTES);
+		unsigned k = vq_pop_burst(&vr->vq, e, &qs->rx_iov[used], max - popped < room ? max - popped : room), j;
 		int rc;
 
-		for (unsigned j = 0; j < k; j++, used++) {
-			if (qs->rx_elems[popped].out_num)
+		for (j = 0; j < k && budget < PKT_BURST_BYTES; j++, used++) {
+			const struct vq_elem *ej = &qs->rx_elems[popped];
+
+			if (ej->out_num)
 				vp_prefetch_head(&qs->rx_iov[used], hdr_len + PKT_HEAD_COPY);
 			qs->rx_iov_at[popped++] = (uint16_t)used;
+			budget += ej->out_len;
 		}
+		for (unsigned u = k; u > j; u--)
+			vq_unpop(&vr->vq, &qs->rx_elems[popped + u - 1 - j]);
 		if (k)
 			continue;
 		/* then anything else, one chain. */

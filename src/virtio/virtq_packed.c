@@ -124,34 +124,34 @@ int vq_pop_packed(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigne
  * fields, 2.8.21.3.1), then the rest once, as there; the position stored
  * once at the end.
  */
-unsigned vq_pop_burst_packed(struct vq *q, const struct gmem_region *r, struct vq_elem *elem, struct iovec *iov,
-			     unsigned max, uint64_t *out_bytes, uint64_t out_budget)
+unsigned vq_pop_burst_packed(struct vq *q, const struct gmem_region *r, struct vq_elem *elem, struct iovec *iov, unsigned max)
 {
 	const struct pvirtq_desc *ring = q->ring.packed.desc;
-	const struct gmem_region reg = *r;
-	uint16_t pos = q->last_avail;
-	bool wrap = q->avail_wrap;
-	unsigned num = q->num, i;
-	uint64_t bytes = *out_bytes;
+	const uint64_t gpa = r->gpa, size = r->size;
+	uint8_t *const hva = r->hva;
+	const unsigned num = q->num;
+	unsigned pos = q->last_avail, i;
+	/* The AVAIL and USED bits an available descriptor has (2.8.1), for one compare per descriptor. */
+	uint16_t want = q->avail_wrap ? VIRTQ_DESC_F_AVAIL : VIRTQ_DESC_F_USED;
 
-	for (i = 0; i < max && bytes < out_budget; i++) {
+	for (i = 0; i < max; i++) {
 		uint16_t flags = vq_sh_load16_acquire(&ring[pos].flags);
-		struct vq_raw_desc d;
+		uint64_t addr, rest;
 
-		if (!vq_desc_is_avail(flags, wrap))
+		if ((flags & (VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED)) != want)
 			break;
-		d = vq_sh_load_desc(&ring[pos]);
-		if (!vq_take_lone_in(&reg, d.addr, vq_raw_len(d), flags, vq_raw_hi16a(d), &elem[i], &iov[i], &bytes))
+		addr = vq_sh_load64((const uint64_t *)&ring[pos]);
+		rest = vq_sh_load64((const uint64_t *)&ring[pos] + 1);
+		if (!vq_take_lone_in(gpa, size, hva, addr, (uint32_t)rest, flags, (uint16_t)(rest >> 32), &elem[i], &iov[i]))
 			break;
 		if (++pos == num) {
 			pos = 0;
-			wrap = !wrap;
+			want ^= VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED;
 		}
 	}
-	q->last_avail = pos;
-	q->avail_wrap = wrap;
+	q->last_avail = (uint16_t)pos;
+	q->avail_wrap = want == VIRTQ_DESC_F_AVAIL;
 	q->popped_since_hint = (uint16_t)(q->popped_since_hint + i);
-	*out_bytes = bytes;
 	return i;
 }
 
