@@ -449,14 +449,17 @@ static void vp_rx_done(struct port *p, unsigned q, struct port_io *io)
  * Switch -> guest rx vring, in chunks of two passes: take receive buffers
  * for each frame of the chunk (their descriptors prefetched, each first
  * buffer line prefetched for writing as it is popped), then copy the
- * frames.  Only a frame's own buffers are ever given back (vq_unpop), and
- * always before anything is pushed.
+ * frames.  The chunk starts by popping a buffer per frame ahead, in one
+ * run (vq_pop_burst()), which the frames take before popping more.  Only a
+ * frame's own buffers and those popped ahead are ever given back
+ * (vq_unpop, newest first), and always before anything is pushed.
  */
 struct vp_fill {
 	unsigned hdr_len;
 	bool mrg, guest_csum;
 	uint32_t max_frame;
 	unsigned ne, used;	/* tx_elems and tx_iov taken in this chunk */
+	unsigned nst;		/* tx_elems[ne, nst) popped ahead (vq_pop_burst()), their iovecs from tx_iov[used] on */
 };
 
 enum vp_take { VP_TAKEN, VP_CHUNK_FULL, VP_DROPPED };
@@ -485,7 +488,8 @@ static enum vp_take vp_fill_take(struct vhost_port *vp, struct vp_queue *qs, str
 				rc = VP_CHUNK_FULL;
 			goto out_unpop;
 		}
-		err = vq_pop(&vr->vq, e, &qs->tx_iov[f->used], VP_CHAIN_IOV);
+		/* Popped ahead, one iovec each, already where vq_pop() would have put them; else pop. */
+		err = f->ne < f->nst ? 0 : vq_pop(&vr->vq, e, &qs->tx_iov[f->used], VP_CHAIN_IOV);
 		if (err == -EAGAIN)
 			goto out_unpop;
 		*why = DROP_PORT_BROKEN;
@@ -512,8 +516,12 @@ static enum vp_take vp_fill_take(struct vhost_port *vp, struct vp_queue *qs, str
 	return VP_TAKEN;
 
 out_unpop:
+	/* Newest first: those popped ahead, then the frame's own. */
+	while (f->nst > f->ne)
+		vq_unpop(&vr->vq, &qs->tx_elems[--f->nst]);
 	while (f->ne > first)
 		vq_unpop(&vr->vq, &qs->tx_elems[--f->ne]);
+	f->nst = f->ne;
 	f->used = used0;
 	return rc;
 }
@@ -608,6 +616,8 @@ static void vp_tx_burst(struct port *p, struct port_io *io, struct pkt *const *p
 
 		f.ne = 0;
 		f.used = 0;
+		/* A buffer per frame popped ahead, in one run, while they are lone descriptors (one iovec each). */
+		f.nst = vq_pop_burst(&vr->vq, qs->tx_elems, qs->tx_iov, n - i < VP_TX_ELEMS ? n - i : VP_TX_ELEMS);
 		push_from = 0;
 		for (; i < n; i++) {
 			enum port_drop why = DROP_PORT_BROKEN;
@@ -622,6 +632,9 @@ static void vp_tx_burst(struct port *p, struct port_io *io, struct pkt *const *p
 			first[i - start] = ne0;
 			nb[i - start] = f.ne - ne0;
 		}
+		/* Popped ahead and not taken: given back, newest first, before anything is pushed. */
+		while (f.nst > f.ne)
+			vq_unpop(&vr->vq, &qs->tx_elems[--f.nst]);
 		for (unsigned j = start; j < i; j++) {
 			if (!ok[j - start]) {
 				/* Buffers a dropped frame kept (a bad one among them: the port is failing) are not pushed. */
