@@ -1,4 +1,4 @@
-/* test_port_vhost_migration.c - the vhost-user port during a live migration: the receive buffers it fills are dirty-logged (not while logging is off), SEND_RARP puts a RARP from the guest's MAC into the switch; and a tx burst that drops frames gives back the receive buffers it popped ahead. */
+/* test_port_vhost_migration.c - the vhost-user port during a live migration: the receive buffers it fills are dirty-logged (not while logging is off), SEND_RARP puts a RARP from the guest's MAC into the switch; and a tx burst that drops frames gives back the receive buffers it popped ahead, an rx burst stops at its byte budget. */
 
 /*
  * The test is the front end (QEMU) and the guest's driver at once:
@@ -432,12 +432,53 @@ static void test_tx_drops_give_buffers_back(void **state)
 	assert_connected(f);
 }
 
+/*
+ * rx_burst stops at its byte budget (PKT_BURST_BYTES, counted before each
+ * chain): the guest's 10 frames of 32 KiB come 8 in one burst, 2 in the next,
+ * none lost or taken twice.
+ */
+static void test_rx_byte_budget(void **state)
+{
+	struct fx *f = *state;
+	struct vq_drv tx;
+	struct vq_drv_config dc = {
+		.num = NUM, .desc = f->mem + 0x4000, .driver_area = f->mem + 0x5000, .device_area = f->mem + 0x6000,
+	};
+	struct vq_seg seg = { GPA + 0x8000, 0x8000 };
+	struct port_io io = { 0 };
+	struct pkt *pk = aligned_alloc(64, PKT_BURST * sizeof(*pk));
+	unsigned got = 0;
+	void *tok;
+	uint32_t len;
+
+	assert_non_null(pk);
+	assert_int_equal(vq_drv_init(&tx, &dc), 0);
+	memset(f->mem + 0x8000, 0, 12); /* a virtio-net header asking nothing */
+	for (uintptr_t i = 1; i <= 10; i++)
+		assert_int_equal(vq_drv_add(&tx, &seg, 1, 0, (void *)i), 0);
+	vq_drv_kick_prepare(&tx);
+	assert_int_equal(f->p->ops->rx_burst(f->p, 0, &io, pk, PKT_BURST), PKT_BURST_BYTES / 0x8000);
+	assert_int_equal(pk[0].len, 0x8000 - 12);
+	f->p->ops->rx_done(f->p, 0, &io);
+	assert_int_equal(f->p->ops->rx_burst(f->p, 0, &io, pk, PKT_BURST), 10 - PKT_BURST_BYTES / 0x8000);
+	f->p->ops->rx_done(f->p, 0, &io);
+	assert_int_equal(f->p->ops->rx_burst(f->p, 0, &io, pk, PKT_BURST), 0);
+	f->p->ops->rx_done(f->p, 0, &io);
+	/* Every buffer back once, in order. */
+	while (vq_drv_get_used(&tx, &tok, &len) == 0)
+		assert_int_equal((uintptr_t)tok, ++got);
+	assert_int_equal(got, 10);
+	vq_drv_fini(&tx);
+	free(pk);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_rx_buffers_logged_only_while_logging, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_send_rarp_injects_frame, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_tx_drops_give_buffers_back, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_rx_byte_budget, fx_setup, fx_teardown),
 	};
 	/* The migration scenario's fault (port_vhost.c) must not leak in from the environment: this test would fail. */
 	unsetenv("VSW_FAULT_SKIP_RX_LOG");
