@@ -498,6 +498,10 @@ static enum vp_take vp_fill_take(struct vhost_port *vp, struct vp_queue *qs, str
 			return VP_DROPPED;
 		}
 		if (e->in_len == 0) {
+			/* Kept, never pushed, as a buffer just popped is; any popped ahead after it go back. */
+			while (f->nst > f->ne + 1)
+				vq_unpop(&vr->vq, &qs->tx_elems[--f->nst]);
+			f->nst = f->ne;
 			vp_dp_error(vp, idx, "receive buffer with no device-writable part");
 			return VP_DROPPED;
 		}

@@ -433,6 +433,36 @@ static void test_tx_drops_give_buffers_back(void **state)
 }
 
 /*
+ * A receive buffer the device cannot write (the port is failing) is kept
+ * and the frame dropped; the next frame takes the buffer after it, as if
+ * each had been popped one by one.
+ */
+static void test_tx_unwritable_buffer_skipped(void **state)
+{
+	struct fx *f = *state;
+	struct vq_seg seg = { GPA + 0x8000, BUF_LEN };
+	static const unsigned offs[] = { 0x8800, 0x9000 };
+	struct port_io io = { 0 };
+	uint8_t bufs[3][60];
+	struct iovec iovs[3];
+	struct pkt *pk[3];
+	void *tok;
+	uint32_t len;
+
+	assert_int_equal(vq_drv_add(&f->rx, &seg, 1, 0, (void *)(uintptr_t)0x8000), 0); /* device-readable */
+	post(f, offs, 2, BUF_LEN);
+	for (unsigned i = 0; i < 3; i++)
+		pk[i] = frame_pkt(bufs[i], 60, (uint8_t)(0x10 * (i + 1)), &iovs[i]);
+	f->p->ops->tx_burst(f->p, &io, pk, 3);
+	expect_used(f, offs[0], 0x20);
+	expect_used(f, offs[1], 0x30);
+	assert_int_equal(vq_drv_get_used(&f->rx, &tok, &len), -EAGAIN);
+	assert_int_equal(atomic_load(&f->p->stats.drops[DROP_PORT_BROKEN]), 1);
+	for (unsigned i = 0; i < 3; i++)
+		free(pk[i]);
+}
+
+/*
  * rx_burst stops at its byte budget (PKT_BURST_BYTES, counted before each
  * chain): the guest's 10 frames of 32 KiB come 8 in one burst, 2 in the next,
  * none lost or taken twice.
@@ -479,6 +509,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_send_rarp_injects_frame, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_tx_drops_give_buffers_back, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_rx_byte_budget, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_tx_unwritable_buffer_skipped, fx_setup, fx_teardown),
 	};
 	/* The migration scenario's fault (port_vhost.c) must not leak in from the environment: this test would fail. */
 	unsetenv("VSW_FAULT_SKIP_RX_LOG");
