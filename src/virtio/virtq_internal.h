@@ -89,17 +89,20 @@ static inline __attribute__((always_inline)) bool vq_take_lone_in(uint64_t gpa, 
 								   uint16_t id, struct vq_elem *elem, struct iovec *iov)
 {
 	uint64_t off = addr - gpa;
-	bool w = flags & VIRTQ_DESC_F_WRITE;
+	unsigned w = (flags & VIRTQ_DESC_F_WRITE) ? 1 : 0;
 
-	/* Unsigned wrap: off refuses a buffer below the region, the second test one past its end. */
-	if ((flags & (VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_INDIRECT)) || len == 0 || off >= size || len > size - off)
+	/*
+	 * Unsigned wrap: off refuses a buffer below the region; len - 1 in 64
+	 * bits refuses length 0 (2^64 - 1) and a buffer past the region's end.
+	 */
+	if ((flags & (VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_INDIRECT)) || off >= size || (uint64_t)len - 1 >= size - off)
 		return false;
 	iov->iov_base = hva + off;
 	iov->iov_len = len;
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	{
 		/* The element in two 8-byte stores, no branch on w: {id, ndesc, out_num, in_num}, {out_len, in_len}. */
-		uint64_t a = id | 1u << 16 | (uint64_t)!w << 32 | (uint64_t)w << 48, b = (uint64_t)len << (w ? 32 : 0);
+		uint64_t a = id | 1u << 16 | 1ull << (32 + 16 * w), b = (uint64_t)len << (32 * w);
 
 		_Static_assert(offsetof(struct vq_elem, in_num) == 6 && offsetof(struct vq_elem, in_len) == 12 &&
 				       sizeof(struct vq_elem) == 16,

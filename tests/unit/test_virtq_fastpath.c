@@ -368,10 +368,61 @@ static void test_fast_equals_slow(void **state)
 	rr_mem_fini(&B);
 }
 
+/*
+ * vq_pop_burst() at the edges of the region of the last translation (R1):
+ * a buffer ending on its last byte is taken; one a byte longer, or
+ * starting a byte below it, is not (the slow path refuses the first, the
+ * hole follows R1, and splits the second across R0 and R1).
+ */
+static void test_burst_region_edges(void **state)
+{
+	assert_int_equal(rr_mem_init(&A, false), 0);
+	for (unsigned packed = 0; packed < 2; packed++) {
+		static const struct { uint64_t addr; uint32_t len; unsigned taken; } cases[] = {
+			{ RR_HOLE_GPA - 100, 100, 1 },	/* to the last byte */
+			{ RR_HOLE_GPA - 100, 101, 0 },	/* one past */
+			{ RR_R1_GPA - 1, 64, 0 },	/* one below (in R0, then R1) */
+			{ RR_R1_GPA, 0, 0 },		/* empty */
+		};
+
+		for (unsigned c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+			struct vq_config cfg;
+			struct vq_elem e[4];
+			struct iovec iov[4];
+
+			rr_mem_clear(&A);
+			rr_ring_init(&RA, &A, 8, packed);
+			cfg = rr_ring_config(&RA, false);
+			assert_int_equal(vq_init(&QA, &cfg), 0);
+			/* A buffer in R1 first, popped alone: R1 becomes the region of the last translation. */
+			if (packed) {
+				rr_packed_desc(&RA, 0, RR_R1_GPA, 64, 0, VIRTQ_DESC_F_WRITE, true);
+				rr_packed_desc(&RA, 1, cases[c].addr, cases[c].len, 1, VIRTQ_DESC_F_WRITE, true);
+			} else {
+				rr_split_desc(&RA, 0, RR_R1_GPA, 64, VIRTQ_DESC_F_WRITE, 0);
+				rr_split_desc(&RA, 1, cases[c].addr, cases[c].len, VIRTQ_DESC_F_WRITE, 0);
+				rr_split_avail(&RA, 0);
+				rr_split_avail(&RA, 1);
+			}
+			assert_int_equal(vq_pop_slow(&QA, &e[0], iov, 4), 0);
+			assert_int_equal(vq_pop_burst(&QA, e, iov, 4), cases[c].taken);
+			if (cases[c].taken) {
+				assert_ptr_equal(iov[0].iov_base, rr_hva(&A, cases[c].addr));
+				assert_int_equal(iov[0].iov_len, cases[c].len);
+				assert_int_equal(e[0].in_len, cases[c].len);
+				assert_int_equal(e[0].id, 1);
+			}
+			assert_false(QA.broken);
+		}
+	}
+	rr_mem_fini(&A);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fast_equals_slow),
+		cmocka_unit_test(test_burst_region_edges),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
