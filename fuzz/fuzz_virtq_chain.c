@@ -36,7 +36,9 @@
  *    20   u8   ops2     bit 0: after each pop, vq_unpop() it and pop again
  *                       (must give the same chain); bit 1: at the end of a
  *                       round give the chains still held back with vq_unpop()
- *                       (newest first) instead of pushing them
+ *                       (newest first) instead of pushing them; bit 2:
+ *                       pop through vq_pop_burst() (one chain a call) first,
+ *                       vq_pop() only for what it leaves
  *    21   u8[3] (reserved, 0)
  *    24   image_len bytes  copied to image offset 0
  *     ..  patches   { u16 off; u8 len; u8 bytes[len]; } ... each written into
@@ -117,7 +119,7 @@ struct harness {
 	struct iovec *iov;		/* iov_max + 1 entries, the last a sentinel */
 	unsigned iov_max;
 	unsigned flush_every, hold, len_mode;
-	bool unpop_each, unpop_held;
+	bool unpop_each, unpop_held, burst;
 	struct vq_elem held[MAX_HELD];
 	unsigned nheld, unflushed;
 	uint32_t touch_left;
@@ -344,7 +346,11 @@ static int pop(struct harness *h, struct vq_elem *e)
 	h->iov[h->iov_max].iov_base = (void *)&h->sink;
 	h->iov[h->iov_max].iov_len = 0x5a5a;
 	vq_prefetch(&h->q, 32); /* the data path's hint before each burst: reads the rings too */
-	rc = vq_pop(&h->q, e, h->iov, h->iov_max);
+	/* A lone descriptor through vq_pop_burst() (one iovec: needs iov_max >= 1), else vq_pop(). */
+	if (h->burst && h->iov_max && vq_pop_burst(&h->q, e, h->iov, 1) == 1)
+		rc = 0;
+	else
+		rc = vq_pop(&h->q, e, h->iov, h->iov_max);
 	trace("pop %d id %u ndesc %u out %u/%u in %u/%u%s%s\n", rc, e->id, e->ndesc,
 	      e->out_num, e->out_len, e->in_num, e->in_len,
 	      rc && rc != -EAGAIN ? " error: " : "",
@@ -503,6 +509,7 @@ static void parse_config(struct harness *h, const uint8_t *data)
 	h->touch_left = TOUCH_BUDGET_BYTES;
 	h->unpop_each = data[20] & 1;
 	h->unpop_held = data[20] & 2;
+	h->burst = data[20] & 4;
 }
 
 /* Header bytes 16-19: what the device writes into writable buffers. */

@@ -168,6 +168,21 @@ static inline int vq_pop(struct vq *q, struct vq_elem *elem, struct iovec *iov, 
 int vq_pop_slow(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigned iov_max);
 
 /*
+ * vq_pop() of up to @max chains in a row while each is one descriptor in
+ * the guest memory region of the last translation (its common case, the
+ * inline fast path's): elem[i] and its one iovec iov[i], exactly as vq_pop()
+ * would give them, with the queue's fields and the region read once for
+ * the whole run instead of once per chain.  Stops before the first chain
+ * that is anything else (none available, split: none behind the avail->idx
+ * last read; a chain, an indirect table, another region, every violation),
+ * which it leaves to vq_pop().  Returns how many it popped; a caller that
+ * wants fewer (a byte budget) gives the last ones back with vq_unpop(),
+ * newest first.  Returns 0 for a broken queue.
+ * (0 for a broken queue).
+ */
+unsigned vq_pop_burst(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigned max);
+
+/*
  * A hint before popping up to @n chains: start loading their descriptors
  * into the cache so the pops that follow do not wait for each in turn (on
  * a ring another CPU writes, every descriptor line is a cache miss).

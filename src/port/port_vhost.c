@@ -339,8 +339,29 @@ static unsigned vp_rx_burst(struct port *p, unsigned q, struct port_io *io, stru
 	vq_prefetch(&vr->vq, max);
 	while (popped < max && budget < PKT_BURST_BYTES && VP_IOV_POOL - used >= VP_CHAIN_IOV) {
 		struct vq_elem *e = &qs->rx_elems[popped];
-		int rc = vq_pop(&vr->vq, e, &qs->rx_iov[used], VP_CHAIN_IOV);
+		/*
+		 * Lone descriptors in a run (one iovec each; as many as the test
+		 * above would let through), those after the one that reaches the
+		 * byte budget given back;
+		 */
+		unsigned room = VP_IOV_POOL - VP_CHAIN_IOV + 1 - used;
+		unsigned k = vq_pop_burst(&vr->vq, e, &qs->rx_iov[used], max - popped < room ? max - popped : room), j;
+		int rc;
 
+		for (j = 0; j < k && budget < PKT_BURST_BYTES; j++, used++) {
+			const struct vq_elem *ej = &qs->rx_elems[popped];
+
+			if (ej->out_num)
+				vp_prefetch_head(&qs->rx_iov[used], hdr_len + PKT_HEAD_COPY);
+			qs->rx_iov_at[popped++] = (uint16_t)used;
+			budget += ej->out_len;
+		}
+		for (unsigned u = k; u > j; u--)
+			vq_unpop(&vr->vq, &qs->rx_elems[popped + u - 1 - j]);
+		if (k)
+			continue;
+		/* then anything else, one chain. */
+		rc = vq_pop(&vr->vq, e, &qs->rx_iov[used], VP_CHAIN_IOV);
 		if (rc == -EAGAIN)
 			break;
 		if (rc < 0) {
@@ -428,14 +449,17 @@ static void vp_rx_done(struct port *p, unsigned q, struct port_io *io)
  * Switch -> guest rx vring, in chunks of two passes: take receive buffers
  * for each frame of the chunk (their descriptors prefetched, each first
  * buffer line prefetched for writing as it is popped), then copy the
- * frames.  Only a frame's own buffers are ever given back (vq_unpop), and
- * always before anything is pushed.
+ * frames.  The chunk starts by popping a buffer per frame ahead, in one
+ * run (vq_pop_burst()), which the frames take before popping more.  Only a
+ * frame's own buffers and those popped ahead are ever given back
+ * (vq_unpop, newest first), and always before anything is pushed.
  */
 struct vp_fill {
 	unsigned hdr_len;
 	bool mrg, guest_csum;
 	uint32_t max_frame;
 	unsigned ne, used;	/* tx_elems and tx_iov taken in this chunk */
+	unsigned nst;		/* tx_elems[ne, nst) popped ahead (vq_pop_burst()), their iovecs from tx_iov[used] on */
 };
 
 enum vp_take { VP_TAKEN, VP_CHUNK_FULL, VP_DROPPED };
@@ -464,7 +488,8 @@ static enum vp_take vp_fill_take(struct vhost_port *vp, struct vp_queue *qs, str
 				rc = VP_CHUNK_FULL;
 			goto out_unpop;
 		}
-		err = vq_pop(&vr->vq, e, &qs->tx_iov[f->used], VP_CHAIN_IOV);
+		/* Popped ahead, one iovec each, already where vq_pop() would have put them; else pop. */
+		err = f->ne < f->nst ? 0 : vq_pop(&vr->vq, e, &qs->tx_iov[f->used], VP_CHAIN_IOV);
 		if (err == -EAGAIN)
 			goto out_unpop;
 		*why = DROP_PORT_BROKEN;
@@ -473,6 +498,10 @@ static enum vp_take vp_fill_take(struct vhost_port *vp, struct vp_queue *qs, str
 			return VP_DROPPED;
 		}
 		if (e->in_len == 0) {
+			/* Kept, never pushed, as a buffer just popped is; any popped ahead after it go back. */
+			while (f->nst > f->ne + 1)
+				vq_unpop(&vr->vq, &qs->tx_elems[--f->nst]);
+			f->nst = f->ne;
 			vp_dp_error(vp, idx, "receive buffer with no device-writable part");
 			return VP_DROPPED;
 		}
@@ -491,8 +520,12 @@ static enum vp_take vp_fill_take(struct vhost_port *vp, struct vp_queue *qs, str
 	return VP_TAKEN;
 
 out_unpop:
+	/* Newest first: those popped ahead, then the frame's own. */
+	while (f->nst > f->ne)
+		vq_unpop(&vr->vq, &qs->tx_elems[--f->nst]);
 	while (f->ne > first)
 		vq_unpop(&vr->vq, &qs->tx_elems[--f->ne]);
+	f->nst = f->ne;
 	f->used = used0;
 	return rc;
 }
@@ -587,6 +620,8 @@ static void vp_tx_burst(struct port *p, struct port_io *io, struct pkt *const *p
 
 		f.ne = 0;
 		f.used = 0;
+		/* A buffer per frame popped ahead, in one run, while they are lone descriptors (one iovec each). */
+		f.nst = vq_pop_burst(&vr->vq, qs->tx_elems, qs->tx_iov, n - i < VP_TX_ELEMS ? n - i : VP_TX_ELEMS);
 		push_from = 0;
 		for (; i < n; i++) {
 			enum port_drop why = DROP_PORT_BROKEN;
@@ -601,6 +636,9 @@ static void vp_tx_burst(struct port *p, struct port_io *io, struct pkt *const *p
 			first[i - start] = ne0;
 			nb[i - start] = f.ne - ne0;
 		}
+		/* Popped ahead and not taken: given back, newest first, before anything is pushed. */
+		while (f.nst > f.ne)
+			vq_unpop(&vr->vq, &qs->tx_elems[--f.nst]);
 		for (unsigned j = start; j < i; j++) {
 			if (!ok[j - start]) {
 				/* Buffers a dropped frame kept (a bad one among them: the port is failing) are not pushed. */

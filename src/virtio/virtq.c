@@ -53,6 +53,19 @@ int vq_pop_slow(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigned 
 	return q->packed ? vq_pop_packed(q, elem, iov, iov_max) : vq_pop_split(q, elem, iov, iov_max);
 }
 
+unsigned vq_pop_burst(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigned max)
+{
+	const struct gmem *m = q->mem;
+	struct gmem_region r;
+
+	/* The region of the last translation, as vq_take_lone() finds it, copied once for the run. */
+	if (q->broken || max == 0 || q->mem_hint >= m->nregions)
+		return 0;
+	r = m->regions[q->mem_hint];
+	return q->packed ? vq_pop_burst_packed(q, &r, elem, iov, max)
+			 : vq_pop_burst_split(q, &r, elem, iov, max);
+}
+
 void vq_prefetch(struct vq *q, unsigned n)
 {
 	if (q->broken || n == 0)

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -78,11 +79,53 @@ static inline __attribute__((always_inline)) int vq_chain_add(struct vq *q, stru
 	return 0;
 }
 
+/*
+ * vq_take_lone() (vsw/virtq_inline.h) against a private copy of the region
+ * (@gpa, @size, @hva): the same checks, for vq_pop_burst()'s loops, which
+ * keep the region in registers.
+ */
+static inline __attribute__((always_inline)) bool vq_take_lone_in(uint64_t gpa, uint64_t size, uint8_t *hva,
+								   uint64_t addr, uint32_t len, uint16_t flags,
+								   uint16_t id, struct vq_elem *elem, struct iovec *iov)
+{
+	uint64_t off = addr - gpa;
+	unsigned w = (flags & VIRTQ_DESC_F_WRITE) ? 1 : 0;
+
+	/*
+	 * Unsigned wrap: off refuses a buffer below the region; len - 1 in 64
+	 * bits refuses length 0 (2^64 - 1) and a buffer past the region's end.
+	 */
+	if ((flags & (VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_INDIRECT)) || off >= size || (uint64_t)len - 1 >= size - off)
+		return false;
+	iov->iov_base = hva + off;
+	iov->iov_len = len;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	{
+		/* The element in two 8-byte stores, no branch on w: {id, ndesc, out_num, in_num}, {out_len, in_len}. */
+		uint64_t a = id | 1u << 16 | 1ull << (32 + 16 * w), b = (uint64_t)len << (32 * w);
+
+		_Static_assert(offsetof(struct vq_elem, in_num) == 6 && offsetof(struct vq_elem, in_len) == 12 &&
+				       sizeof(struct vq_elem) == 16,
+			       "struct vq_elem as two 8-byte halves");
+		memcpy(elem, &a, 8);
+		memcpy((uint8_t *)elem + 8, &b, 8);
+	}
+#else
+	*elem = (struct vq_elem){
+		.id = id, .ndesc = 1,
+		.out_num = !w, .in_num = w,
+		.out_len = w ? 0 : len, .in_len = w ? len : 0,
+	};
+#endif
+	return true;
+}
+
 /* Device side: validate an indirect descriptor; returns its entry count or a -errno (queue broken). */
 int vq_indirect_entries(struct vq *q, uint32_t table_len);
 
 int vq_init_split(struct vq *q, const struct vq_config *cfg);
 int vq_pop_split(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigned iov_max);
+unsigned vq_pop_burst_split(struct vq *q, const struct gmem_region *r, struct vq_elem *elem, struct iovec *iov, unsigned max);
 void vq_prefetch_split(struct vq *q, unsigned n);
 void vq_publish_split(struct vq *q);
 bool vq_need_notify_split(struct vq *q);
@@ -92,6 +135,7 @@ bool vq_has_avail_split(struct vq *q);
 
 int vq_init_packed(struct vq *q, const struct vq_config *cfg);
 int vq_pop_packed(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigned iov_max);
+unsigned vq_pop_burst_packed(struct vq *q, const struct gmem_region *r, struct vq_elem *elem, struct iovec *iov, unsigned max);
 void vq_prefetch_packed(struct vq *q, unsigned n);
 void vq_publish_packed(struct vq *q);
 bool vq_need_notify_packed(struct vq *q);

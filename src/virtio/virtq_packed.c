@@ -118,6 +118,43 @@ int vq_pop_packed(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigne
 	return 0;
 }
 
+/*
+ * vq_pop_lone_packed() (vsw/virtq_inline.h) for a run of descriptors: each
+ * one's flags read with acquire first (ordering the reads of its other
+ * fields, 2.8.21.3.1), then the rest once, as there; the position stored
+ * once at the end.
+ */
+unsigned vq_pop_burst_packed(struct vq *q, const struct gmem_region *r, struct vq_elem *elem, struct iovec *iov, unsigned max)
+{
+	const struct pvirtq_desc *ring = q->ring.packed.desc;
+	const uint64_t gpa = r->gpa, size = r->size;
+	uint8_t *const hva = r->hva;
+	const unsigned num = q->num;
+	unsigned pos = q->last_avail, i;
+	/* The AVAIL and USED bits an available descriptor has (2.8.1), for one compare per descriptor. */
+	uint16_t want = q->avail_wrap ? VIRTQ_DESC_F_AVAIL : VIRTQ_DESC_F_USED;
+
+	for (i = 0; i < max; i++) {
+		uint16_t flags = vq_sh_load16_acquire(&ring[pos].flags);
+		uint64_t addr, rest;
+
+		if ((flags & (VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED)) != want)
+			break;
+		addr = vq_sh_load64((const uint64_t *)&ring[pos]);
+		rest = vq_sh_load64((const uint64_t *)&ring[pos] + 1);
+		if (!vq_take_lone_in(gpa, size, hva, addr, (uint32_t)rest, flags, (uint16_t)(rest >> 32), &elem[i], &iov[i]))
+			break;
+		if (++pos == num) {
+			pos = 0;
+			want ^= VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED;
+		}
+	}
+	q->last_avail = (uint16_t)pos;
+	q->avail_wrap = want == VIRTQ_DESC_F_AVAIL;
+	q->popped_since_hint = (uint16_t)(q->popped_since_hint + i);
+	return i;
+}
+
 void vq_prefetch_packed(struct vq *q, unsigned n)
 {
 	unsigned pos = q->last_avail, want = q->popped_since_hint + 4u;

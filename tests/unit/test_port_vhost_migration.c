@@ -1,4 +1,4 @@
-/* test_port_vhost_migration.c - the vhost-user port during a live migration: the receive buffers it fills are dirty-logged (not while logging is off), SEND_RARP puts a RARP from the guest's MAC into the switch. */
+/* test_port_vhost_migration.c - the vhost-user port during a live migration: the receive buffers it fills are dirty-logged (not while logging is off), SEND_RARP puts a RARP from the guest's MAC into the switch; and a tx burst that drops frames gives back the receive buffers it popped ahead, an rx burst stops at its byte budget. */
 
 /*
  * The test is the front end (QEMU) and the guest's driver at once:
@@ -188,7 +188,8 @@ static int fx_setup(void **state)
 	/* QEMU's start of a device, then the log (mapped, logging still off). */
 	send_u64(f, VHOST_USER_SET_OWNER, 0, -1);
 	send_u64(f, VHOST_USER_SET_PROTOCOL_FEATURES,
-		 1ull << VHOST_USER_PROTOCOL_F_LOG_SHMFD | 1ull << VHOST_USER_PROTOCOL_F_RARP, -1);
+		 1ull << VHOST_USER_PROTOCOL_F_LOG_SHMFD | 1ull << VHOST_USER_PROTOCOL_F_RARP |
+			 1ull << VHOST_USER_PROTOCOL_F_NET_MTU, -1);
 	send_u64(f, VHOST_USER_SET_FEATURES, features(false), -1);
 	send_msg(f, VHOST_USER_SET_MEM_TABLE, &mt, 8 + sizeof(mt.regions[0]), f->memfd);
 	for (unsigned i = 0; i < 2; i++) {
@@ -327,11 +328,188 @@ static void test_send_rarp_injects_frame(void **state)
 	free(pk);
 }
 
+/* A frame of @len bytes of @fill, as the switch hands it to tx_burst (all in the view, no head copied). */
+static struct pkt *frame_pkt(uint8_t *buf, size_t len, uint8_t fill, struct iovec *iov)
+{
+	struct pkt *pk = aligned_alloc(64, sizeof(*pk));
+
+	assert_non_null(pk);
+	memset(buf, fill, len);
+	*iov = (struct iovec){ buf, len };
+	pkt_rx_init(pk, iov, 1, (uint32_t)len, 1);
+	pk->head_off = PKT_HEADROOM;
+	pk->head_len = 0;
+	pk->view_off = 0;
+	return pk;
+}
+
+/* The guest posts receive buffers of @len bytes at each of @offs (token: index + 1). */
+static void post(struct fx *f, const unsigned *offs, unsigned n, uint32_t len)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct vq_seg seg = { GPA + offs[i], len };
+
+		assert_int_equal(vq_drv_add(&f->rx, &seg, 0, 1, (void *)(uintptr_t)(offs[i])), 0);
+	}
+	vq_drv_kick_prepare(&f->rx);
+}
+
+/* The next used buffer is the one at @off, with a 60-byte frame of @fill behind the 12-byte header. */
+static void expect_used(struct fx *f, unsigned off, uint8_t fill)
+{
+	uint8_t want[60];
+	void *tok;
+	uint32_t len;
+
+	memset(want, fill, sizeof(want));
+	assert_int_equal(vq_drv_get_used(&f->rx, &tok, &len), 0);
+	assert_int_equal((uintptr_t)tok, off);
+	assert_int_equal(len, 12 + sizeof(want));
+	assert_memory_equal(f->mem + off + 12, want, sizeof(want));
+}
+
+/*
+ * tx_burst pops a receive buffer per frame ahead; frames it drops give
+ * theirs back, in ring order, for the next frames and bursts: frames over
+ * the MTU (dropped before they take a buffer) and a frame too big for a
+ * buffer without MRG_RXBUF (dropped after taking it).
+ */
+static void test_tx_drops_give_buffers_back(void **state)
+{
+	static const unsigned offs[] = { 0x8000, 0x8800, 0x9000, 0x9800 };
+	struct fx *f = *state;
+	struct port_io io = { 0 };
+	uint8_t bufs[4][200];
+	struct iovec iovs[4];
+	struct pkt *pk[4];
+	void *tok;
+	uint32_t len;
+
+	send_u64(f, VHOST_USER_NET_SET_MTU, 100, -1); /* frames up to 118 bytes */
+	assert_connected(f);
+
+	/* Over the MTU, fits, over the MTU: the middle one takes the first buffer, the other two stay posted. */
+	post(f, offs, 3, BUF_LEN);
+	pk[0] = frame_pkt(bufs[0], 200, 0x11, &iovs[0]);
+	pk[1] = frame_pkt(bufs[1], 60, 0x22, &iovs[1]);
+	pk[2] = frame_pkt(bufs[2], 200, 0x33, &iovs[2]);
+	f->p->ops->tx_burst(f->p, &io, pk, 3);
+	expect_used(f, offs[0], 0x22);
+	assert_int_equal(vq_drv_get_used(&f->rx, &tok, &len), -EAGAIN);
+	for (unsigned i = 0; i < 3; i++)
+		free(pk[i]);
+
+	/* Two more frames: the two buffers left. */
+	pk[0] = frame_pkt(bufs[0], 60, 0x44, &iovs[0]);
+	pk[1] = frame_pkt(bufs[1], 60, 0x55, &iovs[1]);
+	f->p->ops->tx_burst(f->p, &io, pk, 2);
+	expect_used(f, offs[1], 0x44);
+	expect_used(f, offs[2], 0x55);
+	assert_int_equal(vq_drv_get_used(&f->rx, &tok, &len), -EAGAIN);
+	free(pk[0]);
+	free(pk[1]);
+
+	/*
+	 * A 40-byte buffer first (no MRG_RXBUF: a frame takes one buffer): the
+	 * first frame takes it and is dropped, too big, the buffer going back;
+	 * the second (28 bytes with its header) takes it; the third the next.
+	 */
+	post(f, &offs[3], 1, 40);
+	post(f, offs, 2, BUF_LEN);
+	pk[0] = frame_pkt(bufs[0], 60, 0x66, &iovs[0]);
+	pk[1] = frame_pkt(bufs[1], 28, 0x77, &iovs[1]);
+	pk[2] = frame_pkt(bufs[2], 60, 0x88, &iovs[2]);
+	f->p->ops->tx_burst(f->p, &io, pk, 3);
+	assert_int_equal(vq_drv_get_used(&f->rx, &tok, &len), 0);
+	assert_int_equal((uintptr_t)tok, offs[3]);
+	assert_int_equal(len, 12 + 28);
+	expect_used(f, offs[0], 0x88);
+	assert_int_equal(vq_drv_get_used(&f->rx, &tok, &len), -EAGAIN);
+	for (unsigned i = 0; i < 3; i++)
+		free(pk[i]);
+	assert_int_equal(atomic_load(&f->p->stats.drops[DROP_TOO_BIG]), 3);
+	assert_int_equal(atomic_load(&f->p->stats.tx_packets), 5);
+	assert_connected(f);
+}
+
+/*
+ * A receive buffer the device cannot write (the port is failing) is kept
+ * and the frame dropped; the next frame takes the buffer after it, as if
+ * each had been popped one by one.
+ */
+static void test_tx_unwritable_buffer_skipped(void **state)
+{
+	struct fx *f = *state;
+	struct vq_seg seg = { GPA + 0x8000, BUF_LEN };
+	static const unsigned offs[] = { 0x8800, 0x9000 };
+	struct port_io io = { 0 };
+	uint8_t bufs[3][60];
+	struct iovec iovs[3];
+	struct pkt *pk[3];
+	void *tok;
+	uint32_t len;
+
+	assert_int_equal(vq_drv_add(&f->rx, &seg, 1, 0, (void *)(uintptr_t)0x8000), 0); /* device-readable */
+	post(f, offs, 2, BUF_LEN);
+	for (unsigned i = 0; i < 3; i++)
+		pk[i] = frame_pkt(bufs[i], 60, (uint8_t)(0x10 * (i + 1)), &iovs[i]);
+	f->p->ops->tx_burst(f->p, &io, pk, 3);
+	expect_used(f, offs[0], 0x20);
+	expect_used(f, offs[1], 0x30);
+	assert_int_equal(vq_drv_get_used(&f->rx, &tok, &len), -EAGAIN);
+	assert_int_equal(atomic_load(&f->p->stats.drops[DROP_PORT_BROKEN]), 1);
+	for (unsigned i = 0; i < 3; i++)
+		free(pk[i]);
+}
+
+/*
+ * rx_burst stops at its byte budget (PKT_BURST_BYTES, counted before each
+ * chain): the guest's 10 frames of 32 KiB come 8 in one burst, 2 in the next,
+ * none lost or taken twice.
+ */
+static void test_rx_byte_budget(void **state)
+{
+	struct fx *f = *state;
+	struct vq_drv tx;
+	struct vq_drv_config dc = {
+		.num = NUM, .desc = f->mem + 0x4000, .driver_area = f->mem + 0x5000, .device_area = f->mem + 0x6000,
+	};
+	struct vq_seg seg = { GPA + 0x8000, 0x8000 };
+	struct port_io io = { 0 };
+	struct pkt *pk = aligned_alloc(64, PKT_BURST * sizeof(*pk));
+	unsigned got = 0;
+	void *tok;
+	uint32_t len;
+
+	assert_non_null(pk);
+	assert_int_equal(vq_drv_init(&tx, &dc), 0);
+	memset(f->mem + 0x8000, 0, 12); /* a virtio-net header asking nothing */
+	for (uintptr_t i = 1; i <= 10; i++)
+		assert_int_equal(vq_drv_add(&tx, &seg, 1, 0, (void *)i), 0);
+	vq_drv_kick_prepare(&tx);
+	assert_int_equal(f->p->ops->rx_burst(f->p, 0, &io, pk, PKT_BURST), PKT_BURST_BYTES / 0x8000);
+	assert_int_equal(pk[0].len, 0x8000 - 12);
+	f->p->ops->rx_done(f->p, 0, &io);
+	assert_int_equal(f->p->ops->rx_burst(f->p, 0, &io, pk, PKT_BURST), 10 - PKT_BURST_BYTES / 0x8000);
+	f->p->ops->rx_done(f->p, 0, &io);
+	assert_int_equal(f->p->ops->rx_burst(f->p, 0, &io, pk, PKT_BURST), 0);
+	f->p->ops->rx_done(f->p, 0, &io);
+	/* Every buffer back once, in order. */
+	while (vq_drv_get_used(&tx, &tok, &len) == 0)
+		assert_int_equal((uintptr_t)tok, ++got);
+	assert_int_equal(got, 10);
+	vq_drv_fini(&tx);
+	free(pk);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_rx_buffers_logged_only_while_logging, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_send_rarp_injects_frame, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_tx_drops_give_buffers_back, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_rx_byte_budget, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_tx_unwritable_buffer_skipped, fx_setup, fx_teardown),
 	};
 	/* The migration scenario's fault (port_vhost.c) must not leak in from the environment: this test would fail. */
 	unsetenv("VSW_FAULT_SKIP_RX_LOG");

@@ -46,7 +46,7 @@ static long off_of(const struct rr_mem *m, const void *p)
 }
 
 static unsigned hostile; /* 1 in hostile choices is a wild one; 0: always */
-static unsigned long long n_lone, n_pop, n_push, n_push_n, n_flush_ok;
+static unsigned long long n_burst, n_lone, n_pop, n_push, n_push_n, n_flush_ok;
 static uint64_t rand_addr(void)
 {
 	if (hostile && rnd(hostile))
@@ -215,7 +215,53 @@ static void one_config(void)
 		for (unsigned op = 0; op < 3 * num + 8; op++) {
 			unsigned c = rnd(100);
 			iter++;
-			if (c < 55) {
+			if (c < 15) {
+				/* vq_pop_burst() on A against as many vq_pop_slow() on B, some given back, then A's vq_pop() for what it left */
+				struct vq_elem ea[64], eb;
+				unsigned max = rnd(65), k, back;
+				if (nh - first + max >= 500) continue;
+				memset(ea, 0x5a, sizeof(ea));
+				k = vq_pop_burst(&QA, ea, iova, max);
+				if (k > max) DIE("burst popped %u of %u", k, max);
+				for (unsigned j = 0; j < k; j++) {
+					int rb;
+					memset(&eb, 0x5a, sizeof(eb));
+					rb = vq_pop_slow(&QB, &eb, iovb, 256);
+					if (rb != 0) DIE("burst popped %u, slow pop %u gave %d", k, j, rb);
+					if (memcmp(&ea[j], &eb, sizeof(eb))) DIE("burst elem %u differs", j);
+					if (eb.ndesc != 1 || eb.out_num + eb.in_num != 1) DIE("burst popped a chain");
+					if (off_of(&A, iova[j].iov_base) != off_of(&B, iovb[0].iov_base) || iova[j].iov_len != iovb[0].iov_len)
+						DIE("burst iov %u differs", j);
+					h[nh].ea = ea[j]; h[nh].eb = eb; nh++;
+					n_burst++;
+				}
+				cmp_avail_side("burst");
+				/* as vp_rx_burst() past its byte budget: the newest given back */
+				back = k && rnd(4) == 0 ? 1 + rnd(k) : 0;
+				for (unsigned j = 0; j < back; j++) {
+					nh--;
+					vq_unpop(&QA, &h[nh].ea); vq_unpop(&QB, &h[nh].eb);
+				}
+				if (back) { cmp_avail_side("unpop after burst"); continue; }
+
+				if (k < max && !QA.broken) {
+					/* It stopped where it had to: vq_pop()'s inline fast path would not take the next one either. */
+					struct vq tmp = QA;
+					struct vq_elem e1, e2;
+					struct iovec it;
+					int ra, rb;
+					if (QA.packed ? vq_pop_lone_packed(&tmp, &e1, &it) : vq_pop_lone_split(&tmp, &e1, &it))
+						DIE("burst stopped before a lone buffer in its region");
+					ra = vq_pop(&QA, &e1, iova, 256);
+					rb = vq_pop_slow(&QB, &e2, iovb, 256);
+					if (ra != rb) DIE("after burst: pop rc %d / %d", ra, rb);
+					cmp_avail_side("pop after burst");
+					if (ra == 0) {
+						if (memcmp(&e1, &e2, sizeof(e1))) DIE("after burst: elem differs");
+						h[nh].ea = e1; h[nh].eb = e2; nh++;
+					}
+				}
+			} else if (c < 55) {
 				unsigned iov_max = rnd(hostile ? 10 * hostile : 10) ? 256 : rnd(4);
 				struct vq_elem ea, eb;
 				int ra, rb;
@@ -313,18 +359,70 @@ static void test_fast_equals_slow(void **state)
 		for (unsigned i = 0; i < 300; i++)
 			one_config();
 	}
+	print_message("%llu burst pops, ", n_burst);
 	print_message("%llu ops: %llu pops (%llu lone), %llu pushes (%llu runs by vq_push_n), %llu flushes compared on live queues\n",
 		      iter, n_pop, n_lone, n_push, n_push_n, n_flush_ok);
 	/* The fast paths were exercised, not only the errors. */
-	assert_true(n_lone > 10000 && n_push > 10000 && n_push_n > 5000 && n_flush_ok > 5000);
+	assert_true(n_burst > 10000 && n_lone > 10000 && n_push > 10000 && n_push_n > 5000 && n_flush_ok > 5000);
 	rr_mem_fini(&A);
 	rr_mem_fini(&B);
+}
+
+/*
+ * vq_pop_burst() at the edges of the region of the last translation (R1):
+ * a buffer ending on its last byte is taken; one a byte longer, or
+ * starting a byte below it, is not (the slow path refuses the first, the
+ * hole follows R1, and splits the second across R0 and R1).
+ */
+static void test_burst_region_edges(void **state)
+{
+	assert_int_equal(rr_mem_init(&A, false), 0);
+	for (unsigned packed = 0; packed < 2; packed++) {
+		static const struct { uint64_t addr; uint32_t len; unsigned taken; } cases[] = {
+			{ RR_HOLE_GPA - 100, 100, 1 },	/* to the last byte */
+			{ RR_HOLE_GPA - 100, 101, 0 },	/* one past */
+			{ RR_R1_GPA - 1, 64, 0 },	/* one below (in R0, then R1) */
+			{ RR_R1_GPA, 0, 0 },		/* empty */
+		};
+
+		for (unsigned c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+			struct vq_config cfg;
+			struct vq_elem e[4];
+			struct iovec iov[4];
+
+			rr_mem_clear(&A);
+			rr_ring_init(&RA, &A, 8, packed);
+			cfg = rr_ring_config(&RA, false);
+			assert_int_equal(vq_init(&QA, &cfg), 0);
+			/* A buffer in R1 first, popped alone: R1 becomes the region of the last translation. */
+			if (packed) {
+				rr_packed_desc(&RA, 0, RR_R1_GPA, 64, 0, VIRTQ_DESC_F_WRITE, true);
+				rr_packed_desc(&RA, 1, cases[c].addr, cases[c].len, 1, VIRTQ_DESC_F_WRITE, true);
+			} else {
+				rr_split_desc(&RA, 0, RR_R1_GPA, 64, VIRTQ_DESC_F_WRITE, 0);
+				rr_split_desc(&RA, 1, cases[c].addr, cases[c].len, VIRTQ_DESC_F_WRITE, 0);
+				rr_split_avail(&RA, 0);
+				rr_split_avail(&RA, 1);
+			}
+			assert_int_equal(vq_pop_slow(&QA, &e[0], iov, 4), 0);
+			assert_int_equal(vq_pop_burst(&QA, e, iov, 4), cases[c].taken);
+			if (cases[c].taken) {
+				assert_ptr_equal(iov[0].iov_base, rr_hva(&A, cases[c].addr));
+				assert_int_equal(iov[0].iov_len, cases[c].len);
+				assert_int_equal(e[0].in_len, cases[c].len);
+				assert_int_equal(e[0].id, 1);
+			}
+			assert_false(QA.broken);
+		}
+	}
+	rr_mem_fini(&A);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fast_equals_slow),
+		cmocka_unit_test(test_burst_region_edges),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
