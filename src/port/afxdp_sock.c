@@ -93,7 +93,7 @@ static int ring_map(struct afxdp_sock *s, int which, int fd, const struct xdp_ri
 int afxdp_sock_open(struct afxdp_sock *s, const struct afxdp_sock_config *c, struct xsk_ring_prod *fill,
 		    struct xsk_ring_cons *comp, struct xsk_ring_cons *rx, struct xsk_ring_prod *tx)
 {
-	int entries = (int)c->ring_entries, rc;
+	int rx_entries = (int)c->rx_entries, tx_entries = (int)c->tx_entries, rc;
 	struct xdp_mmap_offsets off;
 	socklen_t optlen = sizeof(off);
 	struct sockaddr_xdp sxdp = {
@@ -110,10 +110,10 @@ int afxdp_sock_open(struct afxdp_sock *s, const struct afxdp_sock_config *c, str
 	rc = umem_register(s, s->fd, c);
 	if (rc)
 		goto out_close;
-	if (setsockopt(s->fd, SOL_XDP, XDP_UMEM_FILL_RING, &entries, sizeof(entries)) < 0 ||
-	    setsockopt(s->fd, SOL_XDP, XDP_UMEM_COMPLETION_RING, &entries, sizeof(entries)) < 0 ||
-	    setsockopt(s->fd, SOL_XDP, XDP_RX_RING, &entries, sizeof(entries)) < 0 ||
-	    setsockopt(s->fd, SOL_XDP, XDP_TX_RING, &entries, sizeof(entries)) < 0 ||
+	if (setsockopt(s->fd, SOL_XDP, XDP_UMEM_FILL_RING, &rx_entries, sizeof(rx_entries)) < 0 ||
+	    setsockopt(s->fd, SOL_XDP, XDP_UMEM_COMPLETION_RING, &tx_entries, sizeof(tx_entries)) < 0 ||
+	    setsockopt(s->fd, SOL_XDP, XDP_RX_RING, &rx_entries, sizeof(rx_entries)) < 0 ||
+	    setsockopt(s->fd, SOL_XDP, XDP_TX_RING, &tx_entries, sizeof(tx_entries)) < 0 ||
 	    getsockopt(s->fd, SOL_XDP, XDP_MMAP_OFFSETS, &off, &optlen) < 0) {
 		rc = -errno;
 		goto out_close;
@@ -122,16 +122,16 @@ int afxdp_sock_open(struct afxdp_sock *s, const struct afxdp_sock_config *c, str
 		rc = -EOPNOTSUPP; /* a kernel before 5.4 (no ring flags): not supported */
 		goto out_close;
 	}
-	rc = ring_map(s, RING_FILL, s->fd, &off.fr, c->ring_entries, sizeof(uint64_t), XDP_UMEM_PGOFF_FILL_RING,
+	rc = ring_map(s, RING_FILL, s->fd, &off.fr, c->rx_entries, sizeof(uint64_t), XDP_UMEM_PGOFF_FILL_RING,
 		      fill, NULL);
 	if (!rc)
-		rc = ring_map(s, RING_COMP, s->fd, &off.cr, c->ring_entries, sizeof(uint64_t),
+		rc = ring_map(s, RING_COMP, s->fd, &off.cr, c->tx_entries, sizeof(uint64_t),
 			      XDP_UMEM_PGOFF_COMPLETION_RING, NULL, comp);
 	if (!rc)
-		rc = ring_map(s, RING_RX, s->fd, &off.rx, c->ring_entries, sizeof(struct xdp_desc), XDP_PGOFF_RX_RING,
+		rc = ring_map(s, RING_RX, s->fd, &off.rx, c->rx_entries, sizeof(struct xdp_desc), XDP_PGOFF_RX_RING,
 			      NULL, rx);
 	if (!rc)
-		rc = ring_map(s, RING_TX, s->fd, &off.tx, c->ring_entries, sizeof(struct xdp_desc), XDP_PGOFF_TX_RING,
+		rc = ring_map(s, RING_TX, s->fd, &off.tx, c->tx_entries, sizeof(struct xdp_desc), XDP_PGOFF_TX_RING,
 			      tx, NULL);
 	if (rc)
 		goto out_close;

@@ -67,7 +67,8 @@ struct afxdp_sock_config {
 	void *umem;		/* page-aligned area, the caller's */
 	size_t umem_bytes;
 	unsigned frame_bytes;	/* the chunk size */
-	unsigned ring_entries;	/* every ring, a power of two */
+	unsigned rx_entries;	/* the fill and rx rings, a power of two */
+	unsigned tx_entries;	/* the tx and completion rings, a power of two */
 	unsigned ifindex, qid;
 	uint16_t bind_flags;	/* XDP_COPY, XDP_ZEROCOPY, XDP_USE_NEED_WAKEUP */
 	bool tx_meta;		/* ask for AFXDP_TX_META_BYTES of tx metadata (fall back to none on EINVAL) */

@@ -46,19 +46,36 @@
  *   tx_burst of worker w ---------------------> socket q[w % nq] --> interface tx queue q[w % nq]
  *
  * Each socket has a UMEM of its own: one anonymous mapping that the kernel
- * pins and the socket's four rings point into.  A port's UMEMs hold
- * AFX_PORT_FRAMES frames in all (16 MiB), at least AFX_QUEUE_FRAMES_MIN per
- * queue.  A queue's frames are split once, at creation, between the two
- * directions, so the receive and transmit sides never share a free list:
+ * pins and the socket's four rings point into.  A queue's frames are split
+ * once, at creation, between the two directions, so the receive and
+ * transmit sides never share a free list:
  *
- *   UMEM   frame 0 ................. side - 1 | side ............... 2 * side - 1
- *          receive side                      | transmit side
- *          fill ring -> kernel writes a frame| free stack -> tx_burst copies a frame
- *          -> rx ring -> rx_burst: pkt views | -> tx ring -> sendto() kick: kernel sends
- *          -> rx_done -> fill ring           | -> completion ring -> free stack
+ *   UMEM   frame 0 ............. rx_n - 1 | rx_n ............. rx_n + tx_n - 1
+ *          receive side                   | transmit side
+ *          fill ring -> kernel writes a frame | free stack -> tx_burst copies a frame
+ *          -> rx ring -> rx_burst: pkt views  | -> tx ring -> sendto() kick: kernel sends
+ *          -> rx_done -> fill ring            | -> completion ring -> free stack
  *
- * (side: 2048 frames for one queue, 1024 for two, 512 for four or more;
- * every ring holds `side` entries.)
+ * Transmit side (tx_n, and the tx and completion rings): AFX_TX_PORT_FRAMES
+ * (8 MiB) split between the queues, at least AFX_TX_QUEUE_FRAMES_MIN each:
+ * 2048 frames for one queue, 1024 for two, 512 for four or more.  A kick
+ * sends what it placed right away (copy mode), so these rarely fill up.
+ *
+ * Receive side (rx_n, and the fill and rx rings): rx_frames=N per queue,
+ * by default AFX_RX_PORT_FRAMES (32 MiB) split between the queues, at
+ * least AFX_RX_QUEUE_FRAMES_MIN each: 8192 frames for one queue, 4096 for
+ * two, 2048 for four, 1024 for eight or more.  This side absorbs what a
+ * sender puts on the wire while the worker is busy elsewhere: in copy mode
+ * the kick that sends to a container's veth runs that container's whole
+ * receive path (its TCP) inside the worker's sendto(), and meanwhile the
+ * sender on another CPU keeps going.  When the fill ring runs empty the
+ * kernel drops what arrives (describe(): "fill_empty"), and each loss halves
+ * the sender's TCP window.  A sender without GSO (a veth whose peer has an
+ * XDP program loses it, veth_fix_features) sends MSS-sized frames, one UMEM
+ * frame each, so the receive side must hold the TCP window a container
+ * keeps in flight: net.ipv4.tcp_rmem's 6 MiB limit allows a window of about
+ * 3 MiB, some 2100 frames of 1448 bytes, more than the 2048 an earlier
+ * fixed split gave one queue.
  *
  * Which queue a frame arrives on is the driver's choice (RSS hash, flow
  * rules); a veth uses the tx queue its peer sent it on, but in skb mode
@@ -113,19 +130,24 @@
  */
 
 #define AFX_FRAME_BYTES 4096u	/* one UMEM frame (chunk): the largest frame this port moves */
-#define AFX_PORT_FRAMES 4096u	/* UMEM frames of a port, split between its queues: 16 MiB ... */
-#define AFX_QUEUE_FRAMES_MIN 1024u /* ... but at least this many per queue (4 MiB) */
-#define AFX_SIDE_MAX (AFX_PORT_FRAMES / 2) /* frames of one direction of one queue, at most */
+#define AFX_TX_PORT_FRAMES 2048u	/* transmit frames of a port, split between its queues: 8 MiB ... */
+#define AFX_TX_QUEUE_FRAMES_MIN 512u	/* ... but at least this many per queue (2 MiB) */
+#define AFX_RX_PORT_FRAMES 8192u	/* receive frames of a port by default, split between its queues: 32 MiB ... */
+#define AFX_RX_QUEUE_FRAMES_MIN 1024u	/* ... but at least this many per queue (4 MiB) */
+#define AFX_RX_FRAMES_LO 256u		/* rx_frames= from this ... */
+#define AFX_RX_FRAMES_HI 65536u		/* ... to this (256 MiB of UMEM per queue), a power of two */
 #define AFX_ETH_OVERHEAD 18u	/* Ethernet header and one VLAN tag on top of the MTU */
 #define AFX_QUEUES_MAX 256u	/* entries in the program's socket map: queue= is below this */
 #define AFX_KERNEL_TX_BATCH 32u	/* frames one copy-mode sendto() sends at most (the kernel's TX_BATCH_SIZE) */
 #define AFX_BUSY_TRIES 50	/* a busy queue is retried this often ... */
 #define AFX_BUSY_WAIT_US 10000	/* ... this far apart (control thread, creation only) */
 
-_Static_assert((AFX_PORT_FRAMES & (AFX_PORT_FRAMES - 1)) == 0 &&
-		       (AFX_QUEUE_FRAMES_MIN & (AFX_QUEUE_FRAMES_MIN - 1)) == 0,
+#define AFX_POW2(x) (((x) & ((x) - 1)) == 0)
+_Static_assert(AFX_POW2(AFX_TX_PORT_FRAMES) && AFX_POW2(AFX_TX_QUEUE_FRAMES_MIN) && AFX_POW2(AFX_RX_PORT_FRAMES) &&
+		       AFX_POW2(AFX_RX_QUEUE_FRAMES_MIN) && AFX_POW2(AFX_RX_FRAMES_LO) && AFX_POW2(AFX_RX_FRAMES_HI),
 	       "frame counts are powers of two: each side's count is a ring size");
-_Static_assert(AFX_QUEUE_FRAMES_MIN / 2 >= 2 * PKT_BURST, "a receive side holds more than a burst in flight");
+_Static_assert(AFX_RX_FRAMES_LO >= 2 * PKT_BURST, "a receive side holds more than a burst in flight");
+_Static_assert(AFX_TX_QUEUE_FRAMES_MIN >= 2 * PKT_BURST, "a transmit side holds more than a burst");
 _Static_assert(PORT_QUEUES_MAX <= AFX_QUEUES_MAX, "every queue a port serves has an entry in xsks_map");
 
 enum afx_mode { AFX_MODE_AUTO, AFX_MODE_NATIVE, AFX_MODE_SKB };
@@ -140,8 +162,9 @@ static const char *const afx_zc_names[] = { "auto", "on", "off" };
 struct afx_queue {
 	/* Set at creation, read-only after. */
 	unsigned qid;			/* the interface's queue the socket is bound to */
-	unsigned side;			/* frames per direction, and entries in each ring */
-	size_t umem_bytes;		/* 2 * side frames */
+	unsigned rx_n;			/* receive frames: UMEM frames 0 to rx_n - 1; entries of the fill and rx rings */
+	unsigned tx_n;			/* transmit frames, the rx_n after them; entries of the tx and completion rings */
+	size_t umem_bytes;		/* rx_n + tx_n frames */
 	bool zerocopy;			/* the kernel took XDP_ZEROCOPY for this socket */
 	char *umem_area;		/* umem_bytes, page aligned */
 	struct afxdp_sock sock;		/* the AF_XDP socket and its rings' mappings */
@@ -155,7 +178,7 @@ struct afx_queue {
 	unsigned rx_held;		/* frames of the current burst, to go back to the fill ring */
 	uint64_t rx_frame[PKT_BURST];
 	unsigned refill_n;		/* frames waiting for room in the fill ring */
-	uint64_t refill[AFX_SIDE_MAX];
+	uint64_t *refill;		/* rx_n entries */
 	struct iovec rx_iov[PKT_BURST];
 	struct port_queue_count rx_count;
 
@@ -165,7 +188,7 @@ struct afx_queue {
 	struct xsk_ring_prod tx;
 	struct xsk_ring_cons comp;
 	unsigned tx_nfree;
-	uint64_t tx_free[AFX_SIDE_MAX];	/* UMEM offsets of free transmit frames (a stack) */
+	uint64_t *tx_free;		/* UMEM offsets of free transmit frames (a stack of tx_n) */
 };
 
 struct afx_port {
@@ -441,7 +464,7 @@ static unsigned afx_rx_burst(struct port *p, unsigned q, struct port_io *io, str
 {
 	struct afx_port *ap = afx_of(p);
 	struct afx_queue *aq = ap->q[q];
-	const uint64_t rx_bytes = (uint64_t)aq->side * AFX_FRAME_BYTES;
+	const uint64_t rx_bytes = (uint64_t)aq->rx_n * AFX_FRAME_BYTES;
 	const uint32_t max_bytes = atomic_load_explicit(&ap->tx_max_bytes, memory_order_relaxed);
 	unsigned runts = 0, too_big = 0, broken = 0, n = 0;
 	uint32_t idx = 0, got;
@@ -540,19 +563,19 @@ static void afx_rx_done(struct port *p, unsigned q, struct port_io *io)
 /* Descriptors in the tx ring the kernel has not taken yet (tx_lock held). */
 static unsigned afx_tx_pending(struct afx_queue *aq)
 {
-	return aq->side - xsk_prod_nb_free(&aq->tx, aq->side);
+	return aq->tx_n - xsk_prod_nb_free(&aq->tx, aq->tx_n);
 }
 
 /* Move sent frames from the completion ring to the free stack (tx_lock held). */
 static void afx_reap(struct afx_queue *aq)
 {
-	uint32_t idx = 0, got = xsk_ring_cons__peek(&aq->comp, aq->side, &idx);
+	uint32_t idx = 0, got = xsk_ring_cons__peek(&aq->comp, aq->tx_n, &idx);
 
 	for (uint32_t i = 0; i < got; i++) {
 		uint64_t frame = *xsk_ring_cons__comp_addr(&aq->comp, idx + i) & ~(uint64_t)(AFX_FRAME_BYTES - 1);
 
 		/* Only transmit frames were ever handed out; anything else would be a kernel bug. */
-		if (frame >= (uint64_t)aq->side * AFX_FRAME_BYTES && frame < aq->umem_bytes && aq->tx_nfree < aq->side)
+		if (frame >= (uint64_t)aq->rx_n * AFX_FRAME_BYTES && frame < aq->umem_bytes && aq->tx_nfree < aq->tx_n)
 			aq->tx_free[aq->tx_nfree++] = frame;
 	}
 	if (got)
@@ -830,7 +853,7 @@ static void afx_tick(struct port *p)
 	}
 }
 
-/* "IF queues 0-3, XDP native, copy mode, tx checksum by ...[; ...]": which queues, how, and what went wrong. */
+/* "IF queues 0-3, XDP native, copy mode, 2048 rx frames per queue, tx checksum by ...[; ...]": which queues, how, and what went wrong. */
 static void afx_describe(struct port *p, char *buf, size_t len)
 {
 	struct afx_port *ap = afx_of(p);
@@ -860,6 +883,9 @@ static void afx_describe(struct port *p, char *buf, size_t len)
 	if (off < len)
 		off += (size_t)snprintf(buf + off, len - off, ", XDP %s, %s", ap->prog->native ? "native" : "skb",
 					zc == 0 ? "copy mode" : zc == ap->nq ? "zero-copy" : "zero-copy on some queues");
+	if (off < len)
+		off += (size_t)snprintf(buf + off, len - off, ", %u rx frames%s", ap->q[0]->rx_n,
+					ap->nq > 1 ? " per queue" : "");
 	if (off < len && ap->tx_csum_kernel)
 		off += (size_t)snprintf(buf + off, len - off, ", tx checksum by the kernel (%llu frames)",
 					(unsigned long long)atomic_load(&ap->tx_csum_frames));
@@ -886,6 +912,8 @@ static void afx_queue_free(struct afx_queue *aq)
 	if (aq->umem_area)
 		munmap(aq->umem_area, aq->umem_bytes);
 	pthread_spin_destroy(&aq->tx_lock);
+	free(aq->refill);
+	free(aq->tx_free);
 	free(aq);
 }
 
@@ -932,7 +960,8 @@ static int afx_open(struct afx_queue *aq, const struct afx_port *ap, uint16_t bi
 		.umem = aq->umem_area,
 		.umem_bytes = aq->umem_bytes,
 		.frame_bytes = AFX_FRAME_BYTES,
-		.ring_entries = aq->side,
+		.rx_entries = aq->rx_n,
+		.tx_entries = aq->tx_n,
 		.ifindex = ap->ifindex,
 		.qid = aq->qid,
 		.bind_flags = (uint16_t)(bind_flags | XDP_USE_NEED_WAKEUP),
@@ -983,23 +1012,31 @@ static void afx_open_error(const struct afx_port *ap, unsigned qid, enum afx_zc 
 			 strerror(-rc));
 }
 
+/* Frames per queue when @port_frames are split between @nq queues: a power of two, at least @min. */
+static unsigned afx_split_frames(unsigned port_frames, unsigned min, unsigned nq)
+{
+	unsigned frames = port_frames;
+
+	while (frames > min && (uint64_t)frames * nq > port_frames)
+		frames /= 2;
+	return frames;
+}
+
 /*
- * A queue of @nq on interface queue @qid: its UMEM, its socket (retried
- * while busy), every receive frame in the fill ring and every transmit
- * frame on the free stack.  NULL with the reason in @err.
+ * A queue of @nq on interface queue @qid with @rx_n receive frames: its
+ * UMEM, its socket (retried while busy), every receive frame in the fill
+ * ring and every transmit frame on the free stack.  NULL with the reason
+ * in @err.
  */
-static struct afx_queue *afx_queue_new(const struct afx_port *ap, unsigned qid, unsigned nq, enum afx_zc zc,
-				       char *err, size_t errlen)
+static struct afx_queue *afx_queue_new(const struct afx_port *ap, unsigned qid, unsigned nq, unsigned rx_n,
+				       enum afx_zc zc, char *err, size_t errlen)
 {
 	struct xdp_options opts = { 0 };
 	socklen_t optlen = sizeof(opts);
-	unsigned frames = AFX_PORT_FRAMES;
 	struct afx_queue *aq;
 	uint32_t idx = 0;
 	int rc;
 
-	while (frames > AFX_QUEUE_FRAMES_MIN && frames * nq > AFX_PORT_FRAMES)
-		frames /= 2;
 	aq = aligned_alloc(_Alignof(struct afx_queue), sizeof(*aq));
 	if (!aq) {
 		snprintf(err, errlen, "afxdp %s: out of memory", ap->ifname);
@@ -1010,8 +1047,15 @@ static struct afx_queue *afx_queue_new(const struct afx_port *ap, unsigned qid, 
 	aq->sock.fd = -1;
 	aq->fd = -1;
 	aq->qid = qid;
-	aq->side = frames / 2;
-	aq->umem_bytes = (size_t)frames * AFX_FRAME_BYTES;
+	aq->rx_n = rx_n;
+	aq->tx_n = afx_split_frames(AFX_TX_PORT_FRAMES, AFX_TX_QUEUE_FRAMES_MIN, nq);
+	aq->umem_bytes = ((size_t)aq->rx_n + aq->tx_n) * AFX_FRAME_BYTES;
+	aq->refill = calloc(aq->rx_n, sizeof(aq->refill[0]));
+	aq->tx_free = calloc(aq->tx_n, sizeof(aq->tx_free[0]));
+	if (!aq->refill || !aq->tx_free) {
+		snprintf(err, errlen, "afxdp %s: out of memory", ap->ifname);
+		goto out_free;
+	}
 	aq->umem_area = mmap(NULL, aq->umem_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (aq->umem_area == MAP_FAILED) {
 		aq->umem_area = NULL;
@@ -1030,16 +1074,16 @@ static struct afx_queue *afx_queue_new(const struct afx_port *ap, unsigned qid, 
 		       (opts.flags & XDP_OPTIONS_ZEROCOPY);
 
 	/* Every receive frame into the fill ring; every transmit frame onto the free stack. */
-	if (xsk_ring_prod__reserve(&aq->fill, aq->side, &idx) != aq->side) {
+	if (xsk_ring_prod__reserve(&aq->fill, aq->rx_n, &idx) != aq->rx_n) {
 		snprintf(err, errlen, "afxdp %s: fill ring smaller than expected", ap->ifname);
 		goto out_free;
 	}
-	for (uint32_t i = 0; i < aq->side; i++)
+	for (uint32_t i = 0; i < aq->rx_n; i++)
 		*xsk_ring_prod__fill_addr(&aq->fill, idx + i) = (uint64_t)i * AFX_FRAME_BYTES;
-	xsk_ring_prod__submit(&aq->fill, aq->side);
-	for (uint32_t i = 0; i < aq->side; i++)
-		aq->tx_free[i] = (uint64_t)(aq->side + i) * AFX_FRAME_BYTES;
-	aq->tx_nfree = aq->side;
+	xsk_ring_prod__submit(&aq->fill, aq->rx_n);
+	for (uint32_t i = 0; i < aq->tx_n; i++)
+		aq->tx_free[i] = (uint64_t)(aq->rx_n + i) * AFX_FRAME_BYTES;
+	aq->tx_nfree = aq->tx_n;
 	return aq;
 
 out_free:
@@ -1065,6 +1109,19 @@ static int afx_param_choice(struct json_object *params, const char *key, const c
 		}
 	snprintf(err, errlen, "afxdp: %s must be %s, %s or %s", key, names[0], names[1], names[2]);
 	return -1;
+}
+
+/* rx_frames=N: receive frames per queue, a power of two from AFX_RX_FRAMES_LO to AFX_RX_FRAMES_HI; 0 when absent. */
+static int afx_param_rx_frames(struct json_object *params, unsigned *out, char *err, size_t errlen)
+{
+	if (port_param_uint(params, "rx_frames", AFX_RX_FRAMES_LO, AFX_RX_FRAMES_HI, 0, out, err, errlen) < 0)
+		return -1;
+	if (!AFX_POW2(*out)) {
+		snprintf(err, errlen, "afxdp: rx_frames must be a power of two (%u to %u), not %u", AFX_RX_FRAMES_LO,
+			 AFX_RX_FRAMES_HI, *out);
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -1101,7 +1158,7 @@ struct port *port_afxdp_create(const char *name, struct json_object *params, con
 			       size_t errlen)
 {
 	const char *ifname = port_param_str(params, "ifname");
-	unsigned first, nq, mode, zc, zc_n = 0;
+	unsigned first, nq, mode, zc, zc_n = 0, rx_frames;
 	struct afx_port *ap;
 
 	if (!ifname || !ifname[0] || strlen(ifname) >= IF_NAMESIZE) {
@@ -1109,7 +1166,8 @@ struct port *port_afxdp_create(const char *name, struct json_object *params, con
 		return NULL;
 	}
 	if (afx_param_choice(params, "mode", afx_mode_names, 3, AFX_MODE_AUTO, &mode, err, errlen) < 0 ||
-	    afx_param_choice(params, "zerocopy", afx_zc_names, 3, AFX_ZC_AUTO, &zc, err, errlen) < 0)
+	    afx_param_choice(params, "zerocopy", afx_zc_names, 3, AFX_ZC_AUTO, &zc, err, errlen) < 0 ||
+	    afx_param_rx_frames(params, &rx_frames, err, errlen) < 0)
 		return NULL;
 	if (!if_nametoindex(ifname)) {
 		snprintf(err, errlen, "afxdp %s: no such interface", ifname);
@@ -1135,7 +1193,10 @@ struct port *port_afxdp_create(const char *name, struct json_object *params, con
 		goto out_free;
 	/* ap->nq counts the queues made so far: afx_free releases those. */
 	for (unsigned i = 0; i < nq; i++) {
-		ap->q[i] = afx_queue_new(ap, first + i, nq, (enum afx_zc)zc, err, errlen);
+		ap->q[i] = afx_queue_new(ap, first + i, nq,
+					 rx_frames ? rx_frames
+						   : afx_split_frames(AFX_RX_PORT_FRAMES, AFX_RX_QUEUE_FRAMES_MIN, nq),
+					 (enum afx_zc)zc, err, errlen);
 		if (!ap->q[i])
 			goto out_free;
 		ap->nq++;

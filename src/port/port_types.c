@@ -48,7 +48,7 @@ static const struct port_param pcap_params[] = {
 };
 static const struct port_param afxdp_params[] = {
 	{ "ifname", PORT_PARAM_REQUIRED, "IFNAME" }, { "queue", 0, "N" }, { "mode", 0, "auto|native|skb" },
-	{ "zerocopy", 0, "auto|on|off" }, { NULL, 0, NULL },
+	{ "zerocopy", 0, "auto|on|off" }, { "rx_frames", 0, "N" }, { NULL, 0, NULL },
 };
 
 static const struct port_param vxlan_params[] = {
