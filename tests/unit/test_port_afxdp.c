@@ -499,6 +499,18 @@ static void test_errors(void **state)
 	assert_non_null(strstr(err, "it has 4 rx queues"));
 	assert_null(port_new(err, sizeof(err), "ifname=" IF_PORT, "queue=256", NULL));
 	assert_non_null(strstr(err, "queue"));
+	/* rx_frames: a power of two from 256 to 65536. */
+	assert_null(port_new(err, sizeof(err), "ifname=" IF_PORT, "rx_frames=1000", NULL));
+	assert_string_equal(err, "afxdp: rx_frames must be a power of two (256 to 65536), not 1000");
+	assert_null(port_new(err, sizeof(err), "ifname=" IF_PORT, "rx_frames=128", NULL));
+	print_message("rx_frames=128: %s\n", err);
+	assert_non_null(strstr(err, "rx_frames"));
+	assert_null(port_new(err, sizeof(err), "ifname=" IF_PORT, "rx_frames=131072", NULL));
+	assert_non_null(strstr(err, "rx_frames"));
+	assert_null(port_new(err, sizeof(err), "ifname=" IF_PORT, "rx_frames=0", NULL));
+	assert_non_null(strstr(err, "rx_frames"));
+	assert_null(port_new(err, sizeof(err), "ifname=" IF_PORT, "rx_frames=many", NULL));
+	assert_non_null(strstr(err, "rx_frames"));
 	/* More queues than a port serves: refused, not served in part. */
 	assert_null(port_new(err, sizeof(err), "ifname=vsw-uw0", NULL));
 	print_message("9 queues: %s\n", err);
@@ -905,6 +917,85 @@ static void test_rx_checksum(void **state)
 	port_del(p);
 }
 
+/*
+ * Send @n frames of ETH_RX_TEST from the peer of the single-queue pair
+ * while nobody reads the port (a worker busy elsewhere), then drain it:
+ * how many arrived.  What does not fit in the receive side the kernel
+ * drops (fill ring empty).
+ */
+static unsigned backlog_send_drain(struct port *p, unsigned n)
+{
+	uint8_t frame[60];
+	unsigned seen = 0;
+	int sfd = packet_socket(IF_PEER1, ETH_RX_TEST);
+
+	make_frame(frame, ETH_RX_TEST, sizeof(frame), 1);
+	for (unsigned i = 0; i < n; i++)
+		peer_send(sfd, IF_PEER1, frame, sizeof(frame));
+	for (int idle = 0; idle < 20;) {
+		unsigned got = p->ops->rx_burst(p, 0, &ctx->io, ctx->pkts, PKT_BURST);
+
+		for (unsigned i = 0; i < got; i++)
+			seen += pkt_check(&ctx->pkts[i], ETH_RX_TEST);
+		p->ops->rx_done(p, 0, &ctx->io);
+		if (!got) {
+			port_wait(p, 10);
+			idle++;
+		}
+	}
+	fd_close(sfd);
+	return seen;
+}
+
+/*
+ * The receive side holds what arrives while the worker does not read:
+ * by default 8192 frames on a single-queue interface (more than a
+ * container's TCP window of MSS-sized frames: the fill ring must not run
+ * dry under it), rx_frames=N of them when given; the kernel drops the
+ * rest and describe() says so.  The default splits between the queues.
+ */
+static void test_rx_frames(void **state)
+{
+	char err[256], desc[512];
+	struct port *p;
+	unsigned got;
+
+	p = port_new(err, sizeof(err), "ifname=" IF_PORT1, NULL);
+	assert_non_null(p);
+	p->ops->describe(p, desc, sizeof(desc));
+	print_message("describe: %s\n", desc);
+	assert_non_null(strstr(desc, ", 8192 rx frames, "));
+	got = backlog_send_drain(p, 6000);
+	p->ops->describe(p, desc, sizeof(desc));
+	print_message("6000 sent unread, %u received: %s\n", got, desc);
+	assert_int_equal(got, 6000);
+	assert_null(strstr(desc, "fill_empty"));
+	port_del(p);
+
+	p = port_new(err, sizeof(err), "ifname=" IF_PORT1, "rx_frames=1024", NULL);
+	assert_non_null(p);
+	got = backlog_send_drain(p, 1500);
+	p->ops->describe(p, desc, sizeof(desc));
+	print_message("rx_frames=1024, 1500 sent unread, %u received: %s\n", got, desc);
+	assert_int_equal(got, 1024);
+	assert_non_null(strstr(desc, ", 1024 rx frames, "));
+	assert_non_null(strstr(desc, "; kernel: rx_dropped 476, rx_ring_full 0, fill_empty 476"));
+	/* Drained, it takes frames again. */
+	assert_int_equal(backlog_send_drain(p, 1000), 1000);
+	port_del(p);
+
+	p = port_new(err, sizeof(err), "ifname=" IF_PORT, NULL);
+	assert_non_null(p);
+	p->ops->describe(p, desc, sizeof(desc));
+	assert_non_null(strstr(desc, ", 2048 rx frames per queue, "));
+	port_del(p);
+	p = port_new(err, sizeof(err), "ifname=" IF_PORT, "rx_frames=256", NULL);
+	assert_non_null(p);
+	p->ops->describe(p, desc, sizeof(desc));
+	assert_non_null(strstr(desc, ", 256 rx frames per queue, "));
+	port_del(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -918,6 +1009,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tx, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tx_full_burst, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rx_checksum, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rx_frames, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
