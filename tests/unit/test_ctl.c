@@ -127,7 +127,7 @@ static void test_port_type_keys(void **state)
 	assert_string_equal(ask(v, "{\"cmd\":\"port-add\",\"name\":\"a\",\"type\":\"vhost-user\",\"path\":\"/x\","
 				   "\"mode\":\"client\",\"queues\":2}", NULL), "ok");
 	assert_string_equal(ask(v, "{\"cmd\":\"port-add\",\"name\":\"b\",\"type\":\"afxdp\",\"ifname\":\"lo\","
-				   "\"queue\":1,\"mode\":\"skb\",\"zerocopy\":\"off\"}", NULL), "ok");
+				   "\"queue\":1,\"mode\":\"skb\",\"zerocopy\":\"off\",\"rx_frames\":4096}", NULL), "ok");
 	assert_int_equal(stub_ports_live, 2);
 	assert_string_equal(ask(v, "{\"cmd\":\"port-del\",\"name\":\"a\"}", NULL), "ok");
 	assert_string_equal(ask(v, "{\"cmd\":\"port-del\",\"name\":\"b\"}", NULL), "ok");
