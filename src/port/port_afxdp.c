@@ -73,9 +73,11 @@
  * the sender's TCP window.  A sender without GSO (a veth whose peer has an
  * XDP program loses it, veth_fix_features) sends MSS-sized frames, one UMEM
  * frame each, so the receive side must hold the TCP window a container
- * keeps in flight: net.ipv4.tcp_rmem's 6 MiB limit allows a window of about
- * 3 MiB, some 2100 frames of 1448 bytes, more than the 2048 an earlier
- * fixed split gave one queue.
+ * keeps in flight: net.ipv4.tcp_rmem's default 6 MiB limit allows a window
+ * of some 3 to 4 MiB (the kernel's payload/truesize ratio decides), 2000 to
+ * 2700 frames of 1448 bytes, more than the 2048 an earlier fixed split gave
+ * one queue (issue 15: with those, every segment c1 lost was a fill_empty
+ * drop).
  *
  * Which queue a frame arrives on is the driver's choice (RSS hash, flow
  * rules); a veth uses the tx queue its peer sent it on, but in skb mode
