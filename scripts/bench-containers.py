@@ -909,6 +909,12 @@ set-up before issue 15), `vsw-xdp-skb` (AF_XDP in skb mode) and
   backlog (`vsw-pkt-rps`): 0 to 10 retransmitted segments a run instead
   of 50 to 500, but the steering costs CPU and lowered the rate in a few
   loaded runs.  The bridge does all of it on CPU 1: no reordering.
+  Through AF_XDP the retransmits were real losses until 2026-12-04
+  (none D-SACKed; the port's kernel counters showed as many fill_empty
+  drops): c1 without GSO sends one 1448-byte frame per UMEM frame, and
+  the 2048 receive frames of a one-queue port held less than c1's TCP
+  window while vswd's transmit kick ran c2's receive; the port now has
+  8192 by default (`rx_frames=`, docs/VSWD.md).
 - **Round trip.**  `busybox ping -c 30 -i 0.02` c1 -> c2 before the
   TCP test; the average.
 - **Offloads.**  The containers keep the kernel's defaults (TSO and GSO
