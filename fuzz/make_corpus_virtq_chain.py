@@ -41,7 +41,7 @@ class Seed:
                  in_order=False, mem=MEM_TWO, base_sel=0, iov_max=0,
                  flush_every=1, len_mode=0, hold=1, kick_disable=False,
                  set_base=None, num_raw=None, fill=0xA5A5A5A5,
-                 unpop_each=False, unpop_held=False,
+                 unpop_each=False, unpop_held=False, burst=False,
                  desc_off=DESC_OFF, driver_off=DRIVER_OFF, device_off=DEVICE_OFF):
         self.packed, self.num = packed, num
         self.event_idx, self.indirect, self.in_order = event_idx, indirect, in_order
@@ -51,6 +51,7 @@ class Seed:
         self.desc_off, self.driver_off, self.device_off = desc_off, driver_off, device_off
         self.fill = fill
         self.unpop_each, self.unpop_held = unpop_each, unpop_held
+        self.burst = burst
         self.image = bytearray(IMAGE)
         self.patches = []
 
@@ -131,7 +132,7 @@ class Seed:
         ops = ((self.flush_every.bit_length() - 1) | self.len_mode << 2 | (self.hold - 1) << 4
                | self.kick_disable << 6 | (self.set_base is not None) << 7)
         img = bytes(self.image).rstrip(b'\0')
-        ops2 = self.unpop_each | self.unpop_held << 1
+        ops2 = self.unpop_each | self.unpop_held << 1 | self.burst << 2
         out = struct.pack('<BBBBIHHHHIB3x', cfg, self.num_byte(), self.iov_max, ops,
                           self.set_base or 0, self.desc_off, self.driver_off,
                           self.device_off, len(img), self.fill, ops2)
@@ -421,6 +422,34 @@ def split_unpop_held():
     for i in range(4):
         s.sdesc(i, s.buf(i), 8, WRITE)
     s.savail([0, 1, 2, 3])
+    return s
+
+
+@seed
+def split_burst_lone():
+    # Lone buffers through vq_pop_burst(): a run of readable and writable
+    # ones, then a chain it must leave to vq_pop(), then lone ones again.
+    s = Seed(num=8, burst=True, hold=4)
+    for i in range(3):
+        s.sdesc(i, s.buf(i), 64, WRITE if i & 1 else 0)
+    s.sdesc(3, s.buf(3), 12, NEXT, 4)
+    s.sdesc(4, s.buf(4), 100, WRITE)
+    s.sdesc(5, s.buf(5), 64)
+    s.sdesc(6, s.buf(6), 64, WRITE)
+    s.savail([0, 1, 2, 3, 5, 6])
+    return s
+
+
+@seed
+def split_burst_region_edges():
+    # The first region's last byte, one byte past it, length 0, a head
+    # out of range: the burst stops at each and vq_pop() judges it.
+    s = Seed(num=8, burst=True, unpop_held=True, hold=3)
+    s.sdesc(0, s.gpa(HALF - 8), 8, WRITE)
+    s.sdesc(1, s.gpa(HALF - 8), 9, WRITE)
+    s.sdesc(2, s.buf(2), 0, WRITE)
+    s.sdesc(3, s.buf(3), 64)
+    s.savail([0, 3, 1, 2, 9])
     return s
 
 
@@ -840,6 +869,19 @@ def packed_unpop_held():
     s.pdesc(1, s.buf(1), 8, 0, WRITE)
     for i in range(2, 5):
         s.pdesc(i, s.buf(i), 8, i, WRITE)
+    return s
+
+
+@seed
+def packed_burst_wraps():
+    # Lone buffers through vq_pop_burst() across the end of the ring: the
+    # wrap counter flips inside the run; given back at the end of a round.
+    s = Seed(packed=True, num=4, burst=True, unpop_held=True, hold=3,
+             set_base=(2 | 0x8000) | (2 | 0x8000) << 16)
+    s.pdesc(2, s.buf(0), 64, 2, WRITE, wrap=True)
+    s.pdesc(3, s.buf(1), 64, 3, 0, wrap=True)
+    s.pdesc(0, s.buf(2), 64, 0, WRITE, wrap=False)
+    s.pdesc(1, s.buf(3), 8, 1, NEXT, wrap=False)
     return s
 
 
