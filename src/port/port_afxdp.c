@@ -1193,12 +1193,11 @@ struct port *port_afxdp_create(const char *name, struct json_object *params, con
 	ap->prog = afx_prog_get(ap->ifindex, ifname, (enum afx_mode)mode, err, errlen);
 	if (!ap->prog)
 		goto out_free;
+	if (!rx_frames)	/* the default: the port's receive frames split between its queues */
+		rx_frames = afx_split_frames(AFX_RX_PORT_FRAMES, AFX_RX_QUEUE_FRAMES_MIN, nq);
 	/* ap->nq counts the queues made so far: afx_free releases those. */
 	for (unsigned i = 0; i < nq; i++) {
-		ap->q[i] = afx_queue_new(ap, first + i, nq,
-					 rx_frames ? rx_frames
-						   : afx_split_frames(AFX_RX_PORT_FRAMES, AFX_RX_QUEUE_FRAMES_MIN, nq),
-					 (enum afx_zc)zc, err, errlen);
+		ap->q[i] = afx_queue_new(ap, first + i, nq, rx_frames, (enum afx_zc)zc, err, errlen);
 		if (!ap->q[i])
 			goto out_free;
 		ap->nq++;
