@@ -83,6 +83,16 @@ static bool way_install(struct fdb_bucket *b, int i, uint64_t old, uint32_t old_
 {
 	uint32_t ours = seen;
 
+	/*
+	 * Never store the key the way holds already (its seen word names
+	 * another VLAN: another learner's seen word landed, its key is about
+	 * to).  Both CASes would succeed without changing the key, and that
+	 * learner's key CAS, expecting this very key, would then succeed too,
+	 * its key beside our seen word for good (the ABA fdb_flush_race hit).
+	 * Leave the way to it: a later frame learns.
+	 */
+	if (old == key)
+		return false;
 	if (!atomic_compare_exchange_strong(&b->seen[i], &old_seen, seen))
 		return false;
 	/* seq_cst: the seen word is stored before the key can be seen. */

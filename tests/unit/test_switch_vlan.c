@@ -588,6 +588,51 @@ static void test_fdb_flush_race(void **state)
 	free(t);
 }
 
+/*
+ * The interleaving test_fdb_flush_race once hit, step by step: port 1's
+ * learner, evicting port 2's entry of (VLAN 20, MAC) from a full bucket,
+ * has stored its seen word (VLAN 10) and not yet its key.  Port 2 learns
+ * its MAC again meanwhile and finds its own key beside VLAN 10: it must
+ * leave the way alone.  Rewriting the same key would let port 1's key
+ * CAS (expecting that key) land beside port 2's seen word: port 1's key
+ * in VLAN 20 for good.
+ */
+static void test_fdb_same_key_not_rewritten(void **state)
+{
+	struct fdb *t = malloc(sizeof(*t));
+	const uint32_t now = 100;
+	uint64_t mv20 = fdb_mac_vlan(race_mac(1), 20), mv10 = fdb_mac_vlan(race_mac(2), 10);
+	uint64_t k2, k1;
+	struct fdb_bucket *b;
+	unsigned filled = 1;
+
+	assert_int_equal(fdb_init(t, 300, 4096), 0);
+	k2 = fdb_make_key(t, mv20, 2, 0);
+	k1 = fdb_make_key(t, mv10, 1, 0);
+	b = fdb_bucket_of(t, mv20);
+	/* Way 0: port 2's key, port 1's seen word (older than the rest: the way port 2 would evict). */
+	atomic_store(&b->key[0], k2);
+	atomic_store(&b->seen[0], 10u << FDB_SEEN_SHIFT | (now - 5));
+	/* Ways 1-4: port 3's entries in VLAN 30 (the bucket is full). */
+	for (unsigned i = 3; filled < FDB_WAYS; i++) {
+		uint64_t mv = fdb_mac_vlan(race_mac(i), 30);
+
+		atomic_store(&b->key[filled], fdb_make_key(t, mv, 3, 0));
+		atomic_store(&b->seen[filled], 30u << FDB_SEEN_SHIFT | now);
+		filled++;
+	}
+	fdb_learn_in(t, b, mv20, 2, now);
+	assert_int_equal(atomic_load(&b->key[0]), k2);
+	assert_int_equal(atomic_load(&b->seen[0]) >> FDB_SEEN_SHIFT, 10); /* port 1's seen word still there */
+	assert_int_equal(fdb_port_entries(t, 2), 0);
+	/* Port 1's key lands as it would: the way is port 1's entry in VLAN 10, whole. */
+	assert_true(atomic_compare_exchange_strong(&b->key[0], &k2, k1));
+	assert_int_equal(fdb_lookup_in(t, b, mv10, now), 1);
+	assert_int_equal(fdb_lookup_in(t, b, mv20, now), -1);
+	fdb_destroy(t);
+	free(t);
+}
+
 /* tag=, trunks= and vlan_mode= as a config entry and vswctl spell them, and what is refused. */
 static void test_vlan_port_opts(void **state)
 {
@@ -667,6 +712,7 @@ int main(void)
 		cmocka_unit_test(test_fdb_vlan_keys),
 		cmocka_unit_test(test_fdb_vlan_race),
 		cmocka_unit_test(test_fdb_flush_race),
+		cmocka_unit_test(test_fdb_same_key_not_rewritten),
 		cmocka_unit_test(test_vlan_port_opts),
 	};
 
