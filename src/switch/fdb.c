@@ -243,9 +243,12 @@ static void key_released(struct fdb *f, uint64_t old)
 		port_release(f, key_port(old), key_gen(old));
 }
 
-/* The entry of @mv in @b is @k (another port's, live): move it to @port, within its limit. */
-static enum fdb_learn_result learn_move(struct fdb *f, struct fdb_bucket *b, int i, uint64_t k, uint64_t mv,
-					unsigned port, uint32_t seen)
+/*
+ * The entry of @mv in @b is @k (another port's, live) with seen word @was:
+ * move it to @port, within its limit.
+ */
+static enum fdb_learn_result learn_move(struct fdb *f, struct fdb_bucket *b, int i, uint64_t k, uint32_t was,
+					uint64_t mv, unsigned port, uint32_t seen)
 {
 	unsigned gen;
 
@@ -258,7 +261,12 @@ static enum fdb_learn_result learn_move(struct fdb *f, struct fdb_bucket *b, int
 		return FDB_KNOWN;
 	}
 	key_released(f, k);
-	atomic_store_explicit(&b->seen[i], seen, memory_order_relaxed); /* the same VLAN: only the second changes */
+	/*
+	 * The same VLAN: only the second changes.  A CAS from the word read
+	 * with the key, not a store: a learner that evicted our entry in
+	 * between has put its own seen word there, which must stay with its key.
+	 */
+	atomic_compare_exchange_strong_explicit(&b->seen[i], &was, seen, memory_order_relaxed, memory_order_relaxed);
 	return FDB_MOVED;
 }
 
@@ -327,7 +335,7 @@ enum fdb_learn_result fdb_learn_in(struct fdb *f, struct fdb_bucket *b, uint64_t
 				return FDB_KNOWN;
 			}
 			if (!stale)
-				return learn_move(f, b, i, k, mv, port, seen);
+				return learn_move(f, b, i, k, s, mv, port, seen);
 			free_way = i; /* flushed: learned anew in its way (no twin of it is left behind) */
 			break;
 		}

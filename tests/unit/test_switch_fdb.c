@@ -383,6 +383,7 @@ static void test_fdb_refresh_skips_fresh_sources(void **state)
 	assert_int_equal(fdb_learn(t, MAC_A, 1, 1000), FDB_KNOWN); /* written again: fresh */
 	assert_int_equal(fdb_learn(t, MAC_A, 2, 1001), FDB_MOVED);
 	assert_int_equal(fdb_lookup(t, MAC_A, 1001), 2);
+	assert_int_equal(fdb_lookup(t, MAC_A, 1301), 2); /* the move wrote its second (1001, not 1000) */
 	assert_int_equal(fdb_port_entries(t, 1), 0);
 	assert_int_equal(fdb_port_entries(t, 2), 1);
 	fdb_free(t);
