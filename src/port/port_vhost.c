@@ -626,8 +626,25 @@ static void vp_tx_burst(struct port *p, struct port_io *io, struct pkt *const *p
 		for (; i < n; i++) {
 			enum port_drop why = DROP_PORT_BROKEN;
 			unsigned ne0 = f.ne;
-			enum vp_take rc = vq_broken(&vr->vq) ? VP_DROPPED : vp_fill_take(vp, qs, vr, idx, &f, pkts[i], &why);
+			const struct pkt *pk = pkts[i];
+			enum vp_take rc;
 
+			/*
+			 * The common case without vp_fill_take()'s loop: the next
+			 * buffer popped ahead (one iovec, at tx_iov[used]) holds
+			 * the frame and its header whole, so it is the frame's
+			 * only buffer, as vp_fill_take() would find.
+			 */
+			if (f.ne < f.nst && !vq_broken(&vr->vq) && (pk->len <= f.max_frame || pk->gso_type) &&
+			    qs->tx_elems[f.ne].in_len >= (uint64_t)f.hdr_len + pk->len) {
+				vp_prefetch_rx_buf(&qs->tx_iov[f.used], f.hdr_len, f.hdr_len + pk->len);
+				qs->tx_iov_at[f.ne++] = (uint16_t)f.used++;
+				ok[i - start] = true;
+				first[i - start] = ne0;
+				nb[i - start] = 1;
+				continue;
+			}
+			rc = vq_broken(&vr->vq) ? VP_DROPPED : vp_fill_take(vp, qs, vr, idx, &f, pk, &why);
 			if (rc == VP_CHUNK_FULL)
 				break;
 			ok[i - start] = rc == VP_TAKEN;
