@@ -316,6 +316,9 @@ static inline __attribute__((always_inline)) void vq_push_many(struct vq *q, con
 		uint16_t pos, avail_used;
 		bool wrap;
 		uint32_t ndesc = 0;
+		/* In locals: the stores into the ring could alias the queue's fields, which gcc would load again each time. */
+		struct pvirtq_desc *const desc = q->ring.packed.desc;
+		const unsigned num = q->num;
 
 		if (!q->batch_head.pending)
 			vq_push(q, &elem[i], lens ? lens[i] : len), i++; /* the batch head: its flags held back */
@@ -328,12 +331,11 @@ static inline __attribute__((always_inline)) void vq_push_many(struct vq *q, con
 			uint16_t flags = avail_used | (l ? VIRTQ_DESC_F_WRITE : 0);
 
 			/* len, id and flags in one store, as vq_write_used_packed() (the head's release orders it). */
-			vq_sh_store64((uint64_t *)&q->ring.packed.desc[pos] + 1,
-				      (uint64_t)flags << 48 | (uint64_t)elem[i].id << 32 | l);
+			vq_sh_store64((uint64_t *)&desc[pos] + 1, (uint64_t)flags << 48 | (uint64_t)elem[i].id << 32 | l);
 			ndesc += elem[i].ndesc;
 			pos = (uint16_t)(pos + elem[i].ndesc);
-			if (pos >= q->num) {
-				pos = (uint16_t)(pos - q->num);
+			if (pos >= num) {
+				pos = (uint16_t)(pos - num);
 				wrap = !wrap;
 				avail_used = wrap ? VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED : 0;
 			}
@@ -343,12 +345,17 @@ static inline __attribute__((always_inline)) void vq_push_many(struct vq *q, con
 		q->used_since_signal += ndesc;
 		return;
 	}
-	for (; i < n; i++) {
-		uint32_t li = lens ? lens[i] : len, l = li < elem[i].in_len ? li : elem[i].in_len;
+	{
+		/* In locals, as above (num <= 2^15: the mask takes the 16-bit wrap too). */
+		struct virtq_used_elem *const used = q->ring.split.used->ring;
+		const unsigned mask = q->num - 1u, at = q->used_idx;
 
-		/* 2.7.8.2: the element now, used->idx only in vq_publish_split(). */
-		vq_sh_store64((uint64_t *)&q->ring.split.used->ring[(uint16_t)(q->used_idx + i) & (q->num - 1)],
-			      (uint64_t)l << 32 | elem[i].id);
+		for (; i < n; i++) {
+			uint32_t li = lens ? lens[i] : len, l = li < elem[i].in_len ? li : elem[i].in_len;
+
+			/* 2.7.8.2: the element now, used->idx only in vq_publish_split(). */
+			vq_sh_store64((uint64_t *)&used[(at + i) & mask], (uint64_t)l << 32 | elem[i].id);
+		}
 	}
 	q->used_idx = (uint16_t)(q->used_idx + n);
 	q->staged = (uint16_t)(q->staged + n);

@@ -179,8 +179,10 @@ static inline void pkt_rx_init(struct pkt *p, struct iovec *iov, unsigned niov, 
 /*
  * Copy @n bytes, at most a whole buffer (PKT_HEADROOM + PKT_HEAD_COPY: a
  * head after pushes), with moves of a size known at compile time: two that
- * may overlap cover any length from one size to twice it (a 64-byte frame:
- * one 64-byte move, done twice).  No call, no loop.
+ * may overlap cover any length from one size to twice it.  A 64-byte frame,
+ * the smallest Ethernet frame with its FCS and the usual small-frame load,
+ * takes one 64-byte move, not the same one twice (a compare instead of
+ * eight moves).  No call, no loop.
  */
 static inline void pkt_copy_small(void *dst, const void *src, uint32_t n)
 {
@@ -190,7 +192,8 @@ static inline void pkt_copy_small(void *dst, const void *src, uint32_t n)
 	if (n >= 64) {
 		if (n <= 128) {
 			memcpy(d, s, 64);
-			memcpy(d + n - 64, s + n - 64, 64);
+			if (n > 64)
+				memcpy(d + n - 64, s + n - 64, 64);
 		} else {
 			memcpy(d, s, 128);
 			memcpy(d + n - 128, s + n - 128, 128);

@@ -2,6 +2,7 @@
 #include "port/port_vhost.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -389,6 +390,29 @@ static unsigned vp_rx_burst(struct port *p, unsigned q, struct port_io *io, stru
 			drops[DROP_RUNT]++;
 			continue;
 		}
+		/*
+		 * The common case: the header and the frame's first bytes in the
+		 * first iovec (readable: out_len is not 0), no flag and no GSO,
+		 * which vnet_hdr_parse() takes as they are and with nothing else
+		 * of the header meaning anything (5.1.6.2).  flags and gso_type
+		 * read once, as one private 16-bit copy; the rest below, as the
+		 * frames that are not this case go.
+		 */
+		if (iov[0].iov_len > hdr_len && e->out_len - hdr_len <= PKT_MAX_FRAME) {
+			uint16_t flags_gso;
+
+			_Static_assert(offsetof(struct virtio_net_hdr_v1, gso_type) == 1 && VIRTIO_NET_HDR_GSO_NONE == 0,
+				       "flags and gso_type: the header's first two bytes, both 0 in the common case");
+			memcpy(&flags_gso, iov[0].iov_base, sizeof(flags_gso));
+			if (flags_gso == 0) {
+				iov[0].iov_base = (char *)iov[0].iov_base + hdr_len;
+				iov[0].iov_len -= hdr_len;
+				pkt_rx_init(pk, iov, e->out_num, e->out_len - hdr_len, p->id);
+				bytes += pk->len;
+				n++;
+				continue;
+			}
+		}
 		/* The header, copied once into private memory (5.1.6.2). */
 		vp_peek_hdr(iov, e->out_num, &h, hdr_len);
 		if (vnet_hdr_parse(&h, e->out_len - hdr_len, vp->rx_accept, &vi) != VNET_OK) {
@@ -626,8 +650,25 @@ static void vp_tx_burst(struct port *p, struct port_io *io, struct pkt *const *p
 		for (; i < n; i++) {
 			enum port_drop why = DROP_PORT_BROKEN;
 			unsigned ne0 = f.ne;
-			enum vp_take rc = vq_broken(&vr->vq) ? VP_DROPPED : vp_fill_take(vp, qs, vr, idx, &f, pkts[i], &why);
+			const struct pkt *pk = pkts[i];
+			enum vp_take rc;
 
+			/*
+			 * The common case without vp_fill_take()'s loop: the next
+			 * buffer popped ahead (one iovec, at tx_iov[used]) holds
+			 * the frame and its header whole, so it is the frame's
+			 * only buffer, as vp_fill_take() would find.
+			 */
+			if (f.ne < f.nst && !vq_broken(&vr->vq) && (pk->len <= f.max_frame || pk->gso_type) &&
+			    qs->tx_elems[f.ne].in_len >= (uint64_t)f.hdr_len + pk->len) {
+				vp_prefetch_rx_buf(&qs->tx_iov[f.used], f.hdr_len, f.hdr_len + pk->len);
+				qs->tx_iov_at[f.ne++] = (uint16_t)f.used++;
+				ok[i - start] = true;
+				first[i - start] = ne0;
+				nb[i - start] = 1;
+				continue;
+			}
+			rc = vq_broken(&vr->vq) ? VP_DROPPED : vp_fill_take(vp, qs, vr, idx, &f, pk, &why);
 			if (rc == VP_CHUNK_FULL)
 				break;
 			ok[i - start] = rc == VP_TAKEN;

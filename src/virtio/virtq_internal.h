@@ -126,6 +126,8 @@ int vq_indirect_entries(struct vq *q, uint32_t table_len);
 int vq_init_split(struct vq *q, const struct vq_config *cfg);
 int vq_pop_split(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigned iov_max);
 unsigned vq_pop_burst_split(struct vq *q, const struct gmem_region *r, struct vq_elem *elem, struct iovec *iov, unsigned max);
+const uint16_t *vq_pop_run_split(const struct vq *q, const struct gmem_region *r, const uint16_t *heads, unsigned n,
+				 struct vq_elem *elem, struct iovec *iov);
 void vq_prefetch_split(struct vq *q, unsigned n);
 void vq_publish_split(struct vq *q);
 bool vq_need_notify_split(struct vq *q);
@@ -136,6 +138,8 @@ bool vq_has_avail_split(struct vq *q);
 int vq_init_packed(struct vq *q, const struct vq_config *cfg);
 int vq_pop_packed(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigned iov_max);
 unsigned vq_pop_burst_packed(struct vq *q, const struct gmem_region *r, struct vq_elem *elem, struct iovec *iov, unsigned max);
+const struct pvirtq_desc *vq_pop_run_packed(const struct pvirtq_desc *d, unsigned n, uint16_t want,
+					    const struct gmem_region *r, struct vq_elem *elem, struct iovec *iov);
 void vq_prefetch_packed(struct vq *q, unsigned n);
 void vq_publish_packed(struct vq *q);
 bool vq_need_notify_packed(struct vq *q);

@@ -119,35 +119,60 @@ int vq_pop_packed(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigne
 }
 
 /*
- * vq_pop_lone_packed() (vsw/virtq_inline.h) for a run of descriptors: each
- * one's flags read with acquire first (ordering the reads of its other
- * fields, 2.8.21.3.1), then the rest once, as there; the position stored
- * once at the end.
+ * vq_pop_lone_packed() (vsw/virtq_inline.h) for the descriptors @d[0, @n),
+ * consecutive in the ring (no wrap), available when their AVAIL and USED
+ * bits are @want (2.8.1): each one's flags read with acquire first
+ * (ordering the reads of its other fields, 2.8.21.3.1), then the rest
+ * once, as there.  Returns where it stopped: @d + how many it took.  Out
+ * of line and not static, a pointer and its end, as vq_pop_run_split():
+ * what it keeps fits the registers.
  */
-unsigned vq_pop_burst_packed(struct vq *q, const struct gmem_region *r, struct vq_elem *elem, struct iovec *iov, unsigned max)
+const struct pvirtq_desc *vq_pop_run_packed(const struct pvirtq_desc *d, unsigned n, uint16_t want,
+					    const struct gmem_region *r, struct vq_elem *elem, struct iovec *iov)
 {
-	const struct pvirtq_desc *ring = q->ring.packed.desc;
 	const uint64_t gpa = r->gpa, size = r->size;
 	uint8_t *const hva = r->hva;
-	const unsigned num = q->num;
-	unsigned pos = q->last_avail, i;
-	/* The AVAIL and USED bits an available descriptor has (2.8.1), for one compare per descriptor. */
-	uint16_t want = q->avail_wrap ? VIRTQ_DESC_F_AVAIL : VIRTQ_DESC_F_USED;
+	const struct pvirtq_desc *end = d + n;
 
-	for (i = 0; i < max; i++) {
-		uint16_t flags = vq_sh_load16_acquire(&ring[pos].flags);
+	for (; d != end; d++, elem++, iov++) {
+		uint16_t flags = vq_sh_load16_acquire(&d->flags);
 		uint64_t addr, rest;
 
 		if ((flags & (VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED)) != want)
 			break;
-		addr = vq_sh_load64((const uint64_t *)&ring[pos]);
-		rest = vq_sh_load64((const uint64_t *)&ring[pos] + 1);
-		if (!vq_take_lone_in(gpa, size, hva, addr, (uint32_t)rest, flags, (uint16_t)(rest >> 32), &elem[i], &iov[i]))
+		addr = vq_sh_load64((const uint64_t *)d);
+		rest = vq_sh_load64((const uint64_t *)d + 1);
+		if (!vq_take_lone_in(gpa, size, hva, addr, (uint32_t)rest, flags, (uint16_t)(rest >> 32), elem, iov))
 			break;
-		if (++pos == num) {
+	}
+	return d;
+}
+
+/*
+ * vq_pop_lone_packed() for a run of descriptors: runs up to the ring's end
+ * (vq_pop_run_packed()), the wrap counter flipped there; the position
+ * stored once at the end.
+ */
+unsigned vq_pop_burst_packed(struct vq *q, const struct gmem_region *r, struct vq_elem *elem, struct iovec *iov, unsigned max)
+{
+	const struct pvirtq_desc *ring = q->ring.packed.desc;
+	const unsigned num = q->num;
+	unsigned pos = q->last_avail, i = 0;
+	/* The AVAIL and USED bits an available descriptor has (2.8.1), for one compare per descriptor. */
+	uint16_t want = q->avail_wrap ? VIRTQ_DESC_F_AVAIL : VIRTQ_DESC_F_USED;
+
+	while (i < max) {
+		unsigned run = max - i < num - pos ? max - i : num - pos;
+		unsigned k = (unsigned)(vq_pop_run_packed(&ring[pos], run, want, r, &elem[i], &iov[i]) - &ring[pos]);
+
+		i += k;
+		pos += k;
+		if (pos == num) {
 			pos = 0;
 			want ^= VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED;
 		}
+		if (k < run)
+			break;
 	}
 	q->last_avail = (uint16_t)pos;
 	q->avail_wrap = want == VIRTQ_DESC_F_AVAIL;

@@ -128,24 +128,25 @@ int vq_pop_split(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigned
 }
 
 /*
- * vq_pop_lone_split() (vsw/virtq_inline.h) for a run of chains: behind the
- * avail->idx already read, each ring entry and descriptor read once, as
- * there; the position stored once at the end.
+ * vq_pop_lone_split() (vsw/virtq_inline.h) for the heads @heads[0, @n),
+ * consecutive in the ring (no wrap): each ring entry and descriptor read
+ * once, as there.  Returns where it stopped: @heads + how many it took.
+ * Out of line (and not static: gcc would split @q into more arguments than
+ * go in registers), a loop over a pointer and its end, with no position to
+ * mask: what it keeps fits the registers (with a position, and inline, gcc
+ * spilled the element and iovec pointers on every chain).
  */
-unsigned vq_pop_burst_split(struct vq *q, const struct gmem_region *r, struct vq_elem *elem, struct iovec *iov, unsigned max)
+const uint16_t *vq_pop_run_split(const struct vq *q, const struct gmem_region *r, const uint16_t *heads, unsigned n,
+				 struct vq_elem *elem, struct iovec *iov)
 {
-	const uint16_t *ring = q->ring.split.avail->ring;
 	const struct virtq_desc *desc = q->ring.split.desc;
+	const unsigned mask = q->num - 1u;
 	const uint64_t gpa = r->gpa, size = r->size;
 	uint8_t *const hva = r->hva;
-	const uint16_t last = q->last_avail, mask = (uint16_t)(q->num - 1);
-	uint16_t pos = last, end;
+	const uint16_t *p = heads, *end = heads + n;
 
-	if (max > (uint16_t)(q->avail_idx_cache - last))
-		max = (uint16_t)(q->avail_idx_cache - last);
-	end = (uint16_t)(last + max);
-	for (; pos != end; pos++, elem++, iov++) {
-		uint16_t head = vq_sh_load16(&ring[pos & mask]);
+	for (; p != end; p++, elem++, iov++) {
+		unsigned head = vq_sh_load16(p);
 		const uint64_t *d;
 		uint64_t addr, rest;
 
@@ -156,11 +157,41 @@ unsigned vq_pop_burst_split(struct vq *q, const struct gmem_region *r, struct vq
 		d = (const uint64_t *)&desc[head];
 		addr = vq_sh_load64(&d[0]);
 		rest = vq_sh_load64(&d[1]);
-		if (!vq_take_lone_in(gpa, size, hva, addr, (uint32_t)rest, (uint16_t)(rest >> 32), head, elem, iov))
+		if (!vq_take_lone_in(gpa, size, hva, addr, (uint32_t)rest, (uint16_t)(rest >> 32), (uint16_t)head, elem, iov))
 			break;
 	}
-	q->last_avail = pos;
-	return (uint16_t)(pos - last);
+	return p;
+}
+
+/*
+ * vq_pop_lone_split() for a run of chains behind the avail->idx already
+ * read: the ring entries from last_avail on, up to its end, then from its
+ * start (vq_pop_run_split()); the position stored once at the end.
+ */
+unsigned vq_pop_burst_split(struct vq *q, const struct gmem_region *r, struct vq_elem *elem, struct iovec *iov, unsigned max)
+{
+	const uint16_t *ring = q->ring.split.avail->ring;
+	const unsigned mask = q->num - 1u, start = q->last_avail & mask;
+	unsigned run, k;
+
+	if (max > (uint16_t)(q->avail_idx_cache - q->last_avail))
+		max = (uint16_t)(q->avail_idx_cache - q->last_avail);
+	/* Never more than one lap (the cached index is at most num ahead): the second run stays in the ring. */
+	if (max > q->num)
+		max = q->num;
+	run = max < q->num - start ? max : q->num - start;
+	k = (unsigned)(vq_pop_run_split(q, r, ring + start, run, elem, iov) - (ring + start));
+	if (k == run && max > run)
+		k += (unsigned)(vq_pop_run_split(q, r, ring, max - run, elem + run, iov + run) - ring);
+	q->last_avail = (uint16_t)(q->last_avail + k);
+	return k;
+}
+
+/* Start loading the descriptors of the @n heads at @heads (masked into the table; a head out of range is refused by the pop). */
+static inline void prefetch_descs(const struct virtq_desc *desc, unsigned mask, const uint16_t *heads, unsigned n)
+{
+	for (const uint16_t *end = heads + n; heads != end; heads++)
+		prefetch_r(&desc[(size_t)vq_sh_load16(heads) & mask]);
 }
 
 void vq_prefetch_split(struct vq *q, unsigned n)
@@ -184,11 +215,20 @@ void vq_prefetch_split(struct vq *q, unsigned n)
 	}
 	if (n > ready)
 		n = ready;
-	for (unsigned i = 0; i < n; i++) {
-		/* Masked into the table; a head out of range is refused by the pop. */
-		uint16_t head = vq_sh_load16(&q->ring.split.avail->ring[(uint16_t)(q->last_avail + i) & (q->num - 1)]);
+	if (n > q->num)
+		n = q->num; /* one lap at most (ready is): the second run stays in the ring */
+	{
+		/*
+		 * The heads from last_avail on, as up to two runs of the ring
+		 * (before and after its end): a load, a mask and a prefetch a
+		 * head, no index to wrap.
+		 */
+		const uint16_t *ring = q->ring.split.avail->ring;
+		const unsigned mask = q->num - 1u, start = q->last_avail & mask;
+		const unsigned run = n < q->num - start ? n : q->num - start;
 
-		prefetch_r(&q->ring.split.desc[head & (q->num - 1)]);
+		prefetch_descs(q->ring.split.desc, mask, ring + start, run);
+		prefetch_descs(q->ring.split.desc, mask, ring, n - run);
 	}
 }
 
