@@ -52,8 +52,9 @@ class Results:
 class Vswd:
     """vswd in the foreground on config (a dict, written to WD/vswd.json), its log WD/vswd.log.
 
-    The constructor returns once the control socket exists (10 s at most)
-    and raises RuntimeError when vswd does not get that far.  env: the
+    The constructor returns once vswd logged it is ready (10 s at most):
+    its control socket listens and the config's ports exist (the socket
+    alone comes first); it raises RuntimeError when vswd does not get that far.  env: the
     environment vswd runs with (default: ours).
     """
 
@@ -67,8 +68,9 @@ class Vswd:
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen([os.path.join(build, "vswd"), "--foreground", "--ctl", self.ctl,
                                       "--config", path], stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        # Ready once its log says so: the control socket listens before the config's ports exist.
         deadline = time.time() + 10
-        while not os.path.exists(self.ctl):
+        while "ready: control socket" not in self.log_text():
             if time.time() > deadline or self.proc.poll() is not None:
                 raise RuntimeError("vswd did not start; see %s" % self.log_path)
             time.sleep(0.05)

@@ -202,6 +202,13 @@ class VmFrontend:
         self.mem.close()
 
 
+def ready_logged(log_path, start=0):
+    """vswd's "ready: control socket" line in its log (past byte @start): the config's ports are there too."""
+    with open(log_path, "rb") as f:
+        f.seek(start)
+        return b"ready: control socket" in f.read()
+
+
 class Vswd:
     def __init__(self, build, wd):
         self.build = build
@@ -220,8 +227,9 @@ class Vswd:
         self.log = open(os.path.join(wd, "vswd.log"), "w")
         self.proc = subprocess.Popen([os.path.join(build, "vswd"), "--foreground", "--ctl", self.ctl,
                                       "--config", conf], stdout=self.log, stderr=subprocess.STDOUT)
+        # Ready once its log says so: the control socket listens before the config's ports (vm.sock) exist.
         deadline = time.time() + 10
-        while not os.path.exists(self.ctl) and time.time() < deadline and self.proc.poll() is None:
+        while not ready_logged(self.log.name) and time.time() < deadline and self.proc.poll() is None:
             time.sleep(0.05)
 
     @staticmethod
