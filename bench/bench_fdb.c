@@ -50,7 +50,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dp/batch.h"
+#include "packet/batch.h"
 #include "dp/dp.h"
 #include "lib/cycles.h"
 #include "switch/switch.h"
@@ -121,7 +121,7 @@ static void batch_fill(struct bench *b, unsigned which)
 /* Cycles per frame of switch_decide over @batches batches of case @which. */
 static double run_case(struct bench *b, unsigned which, unsigned batches)
 {
-	struct dp_batch *db = &b->ctx->batch;
+	struct pkt_batch *db = &b->ctx->batch;
 	uint64_t sum = 0, out = 0;
 
 	for (unsigned k = 0; k < batches / 10 + batches; k++) {

@@ -30,7 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dp/batch.h"
+#include "packet/batch.h"
 #include "dp/dp.h"
 #include "dp/flows.h"
 #include "flow/parse.h"
@@ -177,7 +177,7 @@ static void frame_make(struct bench *b, unsigned k, uint32_t i, unsigned in)
  * can count it alone, without the warm-up's misses and the frames' making:
  * valgrind --tool=callgrind --toggle-collect=bench_lookup.
  */
-__attribute__((noinline)) static void bench_lookup(struct bench *b, struct dp_batch *db)
+__attribute__((noinline)) static void bench_lookup(struct bench *b, struct pkt_batch *db)
 {
 	dp_flow_lookup(b->sw, b->ctx, db, b->tables);
 }
@@ -197,7 +197,7 @@ static int cmp_u64(const void *a, const void *b)
  */
 static double run_case(struct bench *b, uint32_t n_flows, unsigned batches, uint64_t *t, bool keep)
 {
-	struct dp_batch *db = &b->ctx->batch;
+	struct pkt_batch *db = &b->ctx->batch;
 	unsigned warm = (unsigned)(2 * (n_flows + PKT_BURST - 1) / PKT_BURST);
 	uint64_t out = 0;
 

@@ -49,11 +49,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "dp/batch.h"
+#include "packet/batch.h"
 #include "dp/offload.h"
 #include "dp/pmtu.h"
 #include "lib/perf.h"
 #include "port/port.h"
+
+_Static_assert(PORT_MAX <= PKT_DEST_FLOOD, "a port's slot is a verdict below PKT_DEST_FLOOD (packet/batch.h)");
+_Static_assert(DROP__COUNT <= 0xff, "a drop reason fits a verdict's low byte (packet/batch.h)");
 
 #define DP_WORKERS_MAX 16
 #define DP_RXQ_MAX (PORT_MAX * 2)	/* queues one worker polls */
@@ -97,7 +100,7 @@ struct dp_flow;
 struct dp_ctx {
 	struct port_io io;			/* worker id, blame, timing (port.h): what port ops get */
 	struct pkt pkts[PKT_BURST];		/* the batch: views, heads (packet/pkt.h); line-aligned */
-	struct dp_batch batch;			/* the verdicts on pkts (batch.h) */
+	struct pkt_batch batch;			/* the verdicts on pkts (batch.h) */
 	/*
 	 * Egress grouping (egress.c), sized by the batch, not by the switch:
 	 * a batch has at most PKT_BURST unicast destinations.

@@ -8,13 +8,13 @@
 
 _Static_assert(PKT_BURST < 256, "a group's number fits grp_of[]'s byte");
 
-void dp_act_drop(const struct dp_batch *b)
+void dp_act_drop(const struct pkt_batch *b)
 {
 	unsigned drops[DROP__COUNT] = { 0 };
 
 	for (unsigned i = 0; i < b->n; i++)
-		if (dp_dest_is_drop(b->dest[i]))
-			drops[dp_dest_drop_why(b->dest[i])]++;
+		if (pkt_dest_is_drop(b->dest[i]))
+			drops[pkt_dest_drop_why(b->dest[i])]++;
 	port_count_drops(b->in, drops);
 }
 
@@ -67,7 +67,7 @@ static void merge_flood(struct dp_group *g, struct pkt *const *fl, unsigned nf)
 	}
 }
 
-void dp_act_gather(struct vswitch *sw, struct dp_ctx *ctx, const struct dp_batch *b)
+void dp_act_gather(struct vswitch *sw, struct dp_ctx *ctx, const struct pkt_batch *b)
 {
 	unsigned nowhere = 0, refused = 0, fan = 0, i = 0;
 
@@ -81,8 +81,8 @@ void dp_act_gather(struct vswitch *sw, struct dp_ctx *ctx, const struct dp_batch
 		struct dp_group *g;
 		struct pkt **o;
 
-		if (d >= DP_DEST_FLOOD) {
-			if (d == DP_DEST_FLOOD) {
+		if (d >= PKT_DEST_FLOOD) {
+			if (d == PKT_DEST_FLOOD) {
 				if (!fan)
 					nowhere++;
 				else if (flood_admit(sw, ctx, fan))

@@ -61,7 +61,7 @@
 struct vswitch;
 
 /* Count @b's drop verdicts on its ingress port, by reason. */
-void dp_act_drop(const struct dp_batch *b);
+void dp_act_drop(const struct pkt_batch *b);
 
 /*
  * Group @b's unicast frames by destination and put its flood frames,
@@ -69,7 +69,7 @@ void dp_act_drop(const struct dp_batch *b);
  * (frames in batch order).  Counts `no_destination` (a flood that would
  * reach nobody) and `flood_budget` drops on the ingress port.
  */
-void dp_act_gather(struct vswitch *sw, struct dp_ctx *ctx, const struct dp_batch *b);
+void dp_act_gather(struct vswitch *sw, struct dp_ctx *ctx, const struct pkt_batch *b);
 
 /*
  * Send the @t-th group (0 <= @t < ctx->ngrp): capture hook, tx_burst.

@@ -374,7 +374,7 @@ static inline void stat_add(atomic_uint_least64_t *c, uint64_t n)
  * never answers, so a commit invalidates both caches at once, and a rule
  * deleted before the batch began (absent from @t) is never found.
  */
-static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, struct dp_batch *b, const bool *live)
+static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, struct pkt_batch *b, const bool *live)
 {
 	unsigned n = b->n;
 	uint64_t tag = t->gen + 1; /* 0 is an empty entry */
@@ -598,10 +598,10 @@ static unsigned replay_actions(struct dp_flow *f, const struct flow_tables *t, s
 static uint16_t out_verdict(struct vswitch *sw, const struct flow_out *o)
 {
 	if (o->kind == FLOW_OUT_FLOOD || o->kind == FLOW_OUT_ALL)
-		return DP_DEST_FLOOD;
+		return PKT_DEST_FLOOD;
 	if (o->port < PORT_MAX && atomic_load_explicit(&sw->ports[o->port], memory_order_relaxed))
 		return o->port;
-	return (uint16_t)DP_DEST_DROP_WHY(DROP_NO_DESTINATION);
+	return (uint16_t)PKT_DEST_DROP_WHY(DROP_NO_DESTINATION);
 }
 
 /* @dst: @src's first line (and tunnel line when it has one) and its head as it is now. */
@@ -688,16 +688,16 @@ static inline void tun_in(struct flow_key *k, const struct pkt *p)
 }
 
 /* Verdict counts of @b, from its verdicts. */
-static void batch_count(struct dp_batch *b)
+static void batch_count(struct pkt_batch *b)
 {
 	unsigned n_out = 0, n_flood = 0, n_drop = 0;
 
 	for (unsigned i = 0; i < b->n; i++) {
 		unsigned d = b->dest[i];
 
-		n_out += d < DP_DEST_FLOOD;
-		n_flood += d == DP_DEST_FLOOD;
-		n_drop += dp_dest_is_drop(d);
+		n_out += d < PKT_DEST_FLOOD;
+		n_flood += d == PKT_DEST_FLOOD;
+		n_drop += pkt_dest_is_drop(d);
 	}
 	b->n_out = n_out;
 	b->n_flood = n_flood;
@@ -705,22 +705,22 @@ static void batch_count(struct dp_batch *b)
 }
 
 /* Frame @i of @b (now for `normal` only, final headers) into the normal pool. */
-static void to_normal(struct dp_flow *f, struct dp_batch *b, unsigned i)
+static void to_normal(struct dp_flow *f, struct pkt_batch *b, unsigned i)
 {
 	if (f->normal.n == DP_FLOW_COPIES) {
-		b->dest[i] = (uint16_t)DP_DEST_DROP_WHY(DROP_FLOW_COPIES);
+		b->dest[i] = (uint16_t)PKT_DEST_DROP_WHY(DROP_FLOW_COPIES);
 		return;
 	}
 	pkt_clone(&f->normal.pkts[f->normal.n], &b->pkts[i]);
-	f->normal.dest[f->normal.n++] = DP_DEST_UNSET;
-	b->dest[i] = DP_DEST_COPIED;
+	f->normal.dest[f->normal.n++] = PKT_DEST_UNSET;
+	b->dest[i] = PKT_DEST_COPIED;
 }
 
 /*
  * Frame @i's outputs (x->out) into verdicts: the first one that sees the
  * final headers and is not `normal` takes the frame, the others copies.
  */
-static void outputs(struct vswitch *sw, struct dp_flow *f, struct dp_batch *b, unsigned i, uint32_t len0,
+static void outputs(struct vswitch *sw, struct dp_flow *f, struct pkt_batch *b, unsigned i, uint32_t len0,
 		    uint16_t csum_start0)
 {
 	const struct flow_exec *x = &f->x;
@@ -730,7 +730,7 @@ static void outputs(struct vswitch *sw, struct dp_flow *f, struct dp_batch *b, u
 	for (unsigned k = 0; k < x->n_out; k++) {
 		const struct flow_out *o = &x->out[k];
 		bool normal = o->kind == FLOW_OUT_NORMAL;
-		struct dp_batch *pool = normal ? &f->normal : &f->extra;
+		struct pkt_batch *pool = normal ? &f->normal : &f->extra;
 		struct pkt *q;
 
 		if (!own && !normal && o->snap == FLOW_SNAP_LIVE) {
@@ -749,13 +749,13 @@ static void outputs(struct vswitch *sw, struct dp_flow *f, struct dp_batch *b, u
 		else
 			pkt_from_snap(q, p, &x->snap[o->snap], len0, csum_start0);
 		tun_out(q, x, o);
-		pool->dest[pool->n++] = normal ? DP_DEST_UNSET : out_verdict(sw, o);
+		pool->dest[pool->n++] = normal ? PKT_DEST_UNSET : out_verdict(sw, o);
 	}
 	if (!own)
-		b->dest[i] = DP_DEST_COPIED;
+		b->dest[i] = PKT_DEST_COPIED;
 }
 
-void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *b, const struct flow_tables *t)
+void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct pkt_batch *b, const struct flow_tables *t)
 {
 	struct dp_flow *f = ctx->flow;
 	struct port *in = b->in;
@@ -764,8 +764,8 @@ void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *b, 
 	/* Every frame so far goes to `normal` alone with its final headers: their verdicts wait (UNSET). */
 	bool all_normal = true;
 
-	f->normal = (struct dp_batch){ .in = in, .pkts = f->normal_pkts };
-	f->extra = (struct dp_batch){ .in = in, .pkts = f->extra_pkts };
+	f->normal = (struct pkt_batch){ .in = in, .pkts = f->normal_pkts };
+	f->extra = (struct pkt_batch){ .in = in, .pkts = f->extra_pkts };
 	if (t->only_normal && !sp->secured) {
 		/* `priority=0,actions=normal` alone: the bridge, and the rule's counts (a secured port takes the long way: its check's drops run no rule) */
 		uint64_t bytes = 0;
@@ -779,7 +779,7 @@ void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *b, 
 	if (sp->secured) {
 		switch_sec_check(sp, b);
 		for (unsigned i = 0; i < b->n; i++)
-			live[i] = b->dest[i] == DP_DEST_UNSET;
+			live[i] = b->dest[i] == PKT_DEST_UNSET;
 	} else {
 		memset(live, 1, b->n * sizeof(live[0]));
 	}
@@ -869,7 +869,7 @@ verdict:
 		if (n == 1 && f->x.out[0].kind == FLOW_OUT_NORMAL && f->x.out[0].snap == FLOW_SNAP_LIVE) {
 			tun_out(p, &f->x, &f->x.out[0]);
 			if (all_normal)
-				b->dest[i] = DP_DEST_UNSET;
+				b->dest[i] = PKT_DEST_UNSET;
 			else
 				to_normal(f, b, i);
 			continue;
@@ -882,10 +882,10 @@ verdict:
 					to_normal(f, b, j);
 		}
 		if (!n)
-			b->dest[i] = (uint16_t)DP_DEST_DROP_WHY(miss ? DROP_FLOW_MISS : DROP_FLOW_DROP);
+			b->dest[i] = (uint16_t)PKT_DEST_DROP_WHY(miss ? DROP_FLOW_MISS : DROP_FLOW_DROP);
 		else
 			outputs(sw, f, b, i, len0, csum_start0);
-		if (replayed == src && n <= 1 && b->dest[i] != DP_DEST_COPIED)
+		if (replayed == src && n <= 1 && b->dest[i] != PKT_DEST_COPIED)
 			run_dest = b->dest[i];
 	}
 	if (run_frames)

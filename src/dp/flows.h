@@ -36,7 +36,7 @@
  *
  *     output:P, in_port   the port's slot (a port that is not there: a
  *                         `no_destination` drop)
- *     flood, all          DP_DEST_FLOOD (every port but the ingress one)
+ *     flood, all          PKT_DEST_FLOOD (every port but the ingress one)
  *     normal              the learning bridge: switch_decide() on the
  *                         frames that went there (see below)
  *     nothing             `flow_miss` (the table drops misses) or
@@ -191,7 +191,7 @@ struct dp_flow {
 	} mf_mask[DP_FLOW_MF_MASKS];
 	struct dp_flow_stats stats;
 	/* The copies of this batch: frames for `normal`, then for every other output. */
-	struct dp_batch normal, extra;
+	struct pkt_batch normal, extra;
 	_Alignas(64) struct pkt normal_pkts[DP_FLOW_COPIES];
 	struct pkt extra_pkts[DP_FLOW_COPIES];
 	_Alignas(64) struct dp_flow_mf mf[DP_FLOW_MF_ENTRIES];
@@ -225,6 +225,6 @@ unsigned dp_flow_mf_read(const struct dp_flow *f, const struct flow_tables *t, s
  * The lookup stage with tables @t (sw->flows, read once by the caller):
  * fills @b's verdicts and ctx->flow's pools as described above.
  */
-void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *b, const struct flow_tables *t);
+void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct pkt_batch *b, const struct flow_tables *t);
 
 #endif

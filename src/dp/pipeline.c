@@ -22,7 +22,7 @@
  * one that needs the offsets parses them there (pkt_parsed()).
  * The frames go to an rx capture as they came; the verdicts start empty.
  */
-static void stage_parse(struct dp_ctx *ctx, struct dp_batch *b)
+static void stage_parse(struct dp_ctx *ctx, struct pkt_batch *b)
 {
 	pkt_load_burst(b->pkts, b->n);
 	capture_port_rx(b->in, b->pkts, b->n);
@@ -34,14 +34,14 @@ static void stage_parse(struct dp_ctx *ctx, struct dp_batch *b)
  * or the first delivered one after it (a dropped frame is never
  * published); -1 when nothing of the batch goes anywhere.
  */
-static int latency_pick(struct dp_perf *pf, const struct dp_batch *b)
+static int latency_pick(struct dp_perf *pf, const struct pkt_batch *b)
 {
 	unsigned s = pf->sample_next < b->n ? pf->sample_next : 0;
 
 	pf->sample_next = s + 1;
 	if (!(b->n_out + b->n_flood))
 		return -1;
-	while (b->dest[s] > DP_DEST_FLOOD)
+	while (b->dest[s] > PKT_DEST_FLOOD)
 		s = s + 1 < b->n ? s + 1 : 0;
 	return (int)s;
 }
@@ -51,7 +51,7 @@ static int latency_pick(struct dp_perf *pf, const struct dp_batch *b)
  * (the frames for `normal`, then every other extra output): the same
  * passes as the batch's own, timed the same way, without latency sample.
  */
-static void flow_copies_tx(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *c)
+static void flow_copies_tx(struct vswitch *sw, struct dp_ctx *ctx, struct pkt_batch *c)
 {
 	struct dp_perf *pf = ctx->io.perf;
 	unsigned sent = 0;
@@ -114,7 +114,7 @@ void dp_forward(struct vswitch *sw, struct dp_ctx *ctx, struct port *in, struct 
 	/* Read once: the whole batch, copies included, sees one version of the flow tables. */
 	const struct flow_tables *flows = atomic_load_explicit(&sw->flows, memory_order_acquire);
 	struct dp_perf *pf = ctx->io.perf;
-	struct dp_batch *b = &ctx->batch;
+	struct pkt_batch *b = &ctx->batch;
 	unsigned sent = 0, sample_dest = 0;
 	int sample = -1;
 
@@ -163,7 +163,7 @@ void dp_forward(struct vswitch *sw, struct dp_ctx *ctx, struct port *in, struct 
 			dp_perf_mark(pf, (enum dp_point)(DP_PT_TX_VHOST + dp_port_kind_of(out)), ctx->nflood);
 	}
 	/* A flood frame is published with its last copy: at the end of the tx stage. */
-	if (sample >= 0 && sample_dest == DP_DEST_FLOOD)
+	if (sample >= 0 && sample_dest == PKT_DEST_FLOOD)
 		dp_perf_latency(pf, pf->last - pf->rx_t0, b->n_out + b->n_flood);
 	dp_egress_done(ctx);
 	if (flows) {

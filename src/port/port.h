@@ -35,9 +35,7 @@
 /* The first slot vswd gives a port: slot 0 is OpenFlow port 0, reserved (as in Open vSwitch), so 4,095 ports 1..4095. */
 #define PORT_FIRST 1
 #define PORT_QUEUES_MAX 8	/* rx queues per port */
-#define PKT_BURST 64		/* frames per rx_burst: the budget per queue per round (32 -> 64: +7 % at 64 B) */
-#define PKT_BURST_BYTES (256u * 1024) /* and the byte budget */
-#define PKT_MAX_FRAME 65535u	/* largest frame anything here carries */
+/* PKT_BURST, PKT_BURST_BYTES, PKT_MAX_FRAME: packet/pkt.h */
 
 /* Why a frame was dropped; every drop is counted under one. */
 enum port_drop {

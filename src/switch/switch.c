@@ -4,7 +4,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "dp/dp.h"
+#include "packet/batch.h"
 #include "lib/prefetch.h"
 #include "switch/switch_sec.h"
 #include "switch/switch_vlan.h"
@@ -123,21 +123,21 @@ static bool learn(struct vswitch *sw, struct switch_port *sp, struct fdb_bucket 
 
 /*
  * VLANs on the switch: each frame of @b from port @sp that no earlier check
- * dropped (with @checked, those whose verdict is DP_DEST_UNSET) gets its
- * VLAN and DP_DEST_UNSET, or a drop verdict (switch_vlan.h).
+ * dropped (with @checked, those whose verdict is PKT_DEST_UNSET) gets its
+ * VLAN and PKT_DEST_UNSET, or a drop verdict (switch_vlan.h).
  */
-static void vlan_classify(const struct switch_port *sp, struct dp_batch *b, bool checked)
+static void vlan_classify(const struct switch_port *sp, struct pkt_batch *b, bool checked)
 {
 	b->vlan = true;
 	for (unsigned i = 0; i < b->n; i++) {
 		enum port_drop why = DROP_VLAN_DENIED; /* set by switch_vlan_ingress() when it refuses; gcc -flto cannot see that */
 
-		if (checked && b->dest[i] != DP_DEST_UNSET)
+		if (checked && b->dest[i] != PKT_DEST_UNSET)
 			continue; /* dropped by the security check */
 		if (switch_vlan_ingress(sp, &b->pkts[i], &why))
-			b->dest[i] = DP_DEST_UNSET;
+			b->dest[i] = PKT_DEST_UNSET;
 		else
-			dp_batch_drop(b, i, why);
+			pkt_batch_drop(b, i, why);
 	}
 }
 
@@ -161,7 +161,7 @@ static inline unsigned fdb_vid(const struct pkt *p, bool vlans)
  * bit, bit 0 of the word) is left out.  @sm and @dm get the addresses
  * with their VLAN as words (fdb_mac_vlan()).
  */
-static void batch_buckets(const struct fdb *f, const struct dp_batch *b, bool checked, bool vlans, uint64_t *sm,
+static void batch_buckets(const struct fdb *f, const struct pkt_batch *b, bool checked, bool vlans, uint64_t *sm,
 			  uint64_t *dm, struct fdb_bucket **sb, struct fdb_bucket **db)
 {
 	uint64_t last_src = ~0ull, last_dst = ~0ull;
@@ -175,7 +175,7 @@ static void batch_buckets(const struct fdb *f, const struct dp_batch *b, bool ch
 
 		sm[i] = src;
 		dm[i] = dst;
-		if (checked && b->dest[i] != DP_DEST_UNSET)
+		if (checked && b->dest[i] != PKT_DEST_UNSET)
 			continue; /* dropped by the check */
 		if (!(src & 1) && src != last_src) {
 			last_src = src;
@@ -192,18 +192,18 @@ static void batch_buckets(const struct fdb *f, const struct dp_batch *b, bool ch
 	}
 }
 
-void switch_decide(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *b)
+void switch_decide(struct vswitch *sw, struct dp_ctx *ctx, struct pkt_batch *b)
 {
 	struct port *in = b->in;
 	struct switch_port *sp = &sw->sp[in->id];
 	uint32_t now = atomic_load_explicit(&sw->now_s, memory_order_relaxed);
 	/* Frames of a burst mostly share addresses: remember the last source learned, destination and its verdict. */
 	uint64_t learned = ~0ull, looked_up = ~0ull, now_ns = 0;
-	uint16_t looked_up_v = DP_DEST_FLOOD;
+	uint16_t looked_up_v = PKT_DEST_FLOOD;
 	bool secured = sp->secured;
 	/* VLANs on the data path: one load a batch (a switch without VLAN options pays nothing else). */
 	bool vlans = atomic_load_explicit(&sw->vlan_ports, memory_order_relaxed) != 0;
-	bool checked = secured || vlans;	/* frames that pass a check have DP_DEST_UNSET, the rest a drop */
+	bool checked = secured || vlans;	/* frames that pass a check have PKT_DEST_UNSET, the rest a drop */
 	/* Verdicts and their counts in locals: the FDB calls would otherwise make the counts round-trip memory. */
 	uint16_t *dest = b->dest;
 	unsigned n_out = 0, n_flood = 0, n_drop = 0;
@@ -223,9 +223,9 @@ void switch_decide(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *b)
 	}
 	if (sw->mode == SWITCH_HUB) {
 		for (unsigned i = 0; i < b->n; i++) {
-			if (checked && dest[i] != DP_DEST_UNSET)
+			if (checked && dest[i] != PKT_DEST_UNSET)
 				continue; /* dropped by the check */
-			dest[i] = DP_DEST_FLOOD;
+			dest[i] = PKT_DEST_FLOOD;
 			n_flood++;
 		}
 		b->n_out = 0;
@@ -238,7 +238,7 @@ void switch_decide(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *b)
 		uint64_t src, dst;
 		uint16_t v;
 
-		if (checked && dest[i] != DP_DEST_UNSET)
+		if (checked && dest[i] != PKT_DEST_UNSET)
 			continue; /* dropped by the check */
 		/*
 		 * A multicast source address is invalid: never learn it.  A source
@@ -252,7 +252,7 @@ void switch_decide(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *b)
 			if (!fdb_learn_fresh(&sw->fdb, sb[i], fdb_key_mac(&sw->fdb, src) | key_port, (uint32_t)(src >> 48),
 					     now)) {
 				if (!learn(sw, sp, sb[i], src, in->id, now)) {
-					dest[i] = DP_DEST_DROP_WHY(DROP_MAC_LOCKED);
+					dest[i] = PKT_DEST_DROP_WHY(DROP_MAC_LOCKED);
 					n_drop++;
 					continue;
 				}
@@ -269,25 +269,25 @@ void switch_decide(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *b)
 			if (vlans && out >= 0 && !switch_vlan_carries(&sw->sp[out], (unsigned)(dst >> 48) & 0xfffu))
 				out = -1;
 			if (out < 0 || !atomic_load_explicit(&sw->ports[out], memory_order_acquire))
-				v = DP_DEST_FLOOD;
+				v = PKT_DEST_FLOOD;
 			else if ((unsigned)out == in->id)
-				v = DP_DEST_DROP_WHY(DROP_NO_DESTINATION); /* behind the port it came from: filtered */
+				v = PKT_DEST_DROP_WHY(DROP_NO_DESTINATION); /* behind the port it came from: filtered */
 			else
 				v = (uint16_t)out;
 			looked_up = dst;
 			looked_up_v = v;
 		}
-		if (v == DP_DEST_FLOOD) {
+		if (v == PKT_DEST_FLOOD) {
 			if (sp->flood_interval_ns && !flood_admit(sw, sp, &now_ns)) {
-				dest[i] = DP_DEST_DROP_WHY(DROP_FLOOD_RATE);
+				dest[i] = PKT_DEST_DROP_WHY(DROP_FLOOD_RATE);
 				n_drop++;
 			} else {
-				dest[i] = DP_DEST_FLOOD;
+				dest[i] = PKT_DEST_FLOOD;
 				n_flood++;
 			}
 		} else {
 			dest[i] = v;
-			if (v == DP_DEST_DROP_WHY(DROP_NO_DESTINATION))
+			if (v == PKT_DEST_DROP_WHY(DROP_NO_DESTINATION))
 				n_drop++;
 			else
 				n_out++;

@@ -37,7 +37,7 @@
 #include "switch/fdb.h"
 
 struct dp_ctx;
-struct dp_batch;
+struct pkt_batch;
 struct flow_tables;
 
 enum switch_mode {
@@ -165,12 +165,12 @@ void switch_port_detach(struct vswitch *sw, unsigned port);
  * decide where each frame of @b goes, without sending anything.  Checks
  * the frames of a secured port (switch_sec.c), learns their sources, looks
  * up their destinations (the batch's buckets prefetched first, so their
- * cache misses overlap), and writes one verdict per frame (dp/batch.h):
+ * cache misses overlap), and writes one verdict per frame (packet/batch.h):
  * one port, flood (hub mode: always), or a drop with its reason (locked
  * source, over the flood rate, unicast back to the ingress port, or the
  * security check's).  Counts learning events (SWC_*); the datapath counts
  * the drops and sends.  No allocation, no lock.
  */
-void switch_decide(struct vswitch *sw, struct dp_ctx *ctx, struct dp_batch *b);
+void switch_decide(struct vswitch *sw, struct dp_ctx *ctx, struct pkt_batch *b);
 
 #endif

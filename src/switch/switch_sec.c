@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "dp/dp.h"
+#include "packet/batch.h"
 #include "switch/switch_vlan.h"
 
 #define ETH_HLEN PKT_ETH_HLEN
@@ -167,7 +167,7 @@ static enum port_drop sec_check(const struct switch_port_cfg *c, const uint8_t *
 	return DROP_ETHERTYPE;
 }
 
-void switch_sec_check(const struct switch_port *sp, struct dp_batch *b)
+void switch_sec_check(const struct switch_port *sp, struct pkt_batch *b)
 {
 	for (unsigned i = 0; i < b->n; i++) {
 		const struct pkt *p = &b->pkts[i];
@@ -175,8 +175,8 @@ void switch_sec_check(const struct switch_port *sp, struct dp_batch *b)
 		enum port_drop why = sec_check(&sp->cfg, pkt_head(p), p->head_len);
 
 		if (why != PASS)
-			dp_batch_drop(b, i, why);
+			pkt_batch_drop(b, i, why);
 		else
-			b->dest[i] = DP_DEST_UNSET;
+			b->dest[i] = PKT_DEST_UNSET;
 	}
 }

@@ -8,8 +8,8 @@
  * Check the frames of @b, from a secured port, against its mac= and ip=
  * lists, on their heads (the private copies the parse stage made, which
  * are also what is delivered): a frame it may not send gets a drop verdict
- * with the reason (dp/batch.h), the others DP_DEST_UNSET.
+ * with the reason (packet/batch.h), the others PKT_DEST_UNSET.
  */
-void switch_sec_check(const struct switch_port *sp, struct dp_batch *b);
+void switch_sec_check(const struct switch_port *sp, struct pkt_batch *b);
 
 #endif

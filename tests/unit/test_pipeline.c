@@ -155,7 +155,7 @@ static uint64_t all_drops(struct fx *f, unsigned port)
 static void test_decide_only(void **state)
 {
 	struct fx *f = *state;
-	struct dp_batch *b = &f->ctx->batch;
+	struct pkt_batch *b = &f->ctx->batch;
 
 	teach(f, MAC_B, 1);
 	teach(f, MAC_C, 2);
@@ -164,14 +164,14 @@ static void test_decide_only(void **state)
 	frame(f, 2, BCAST, MAC_A);
 	frame(f, 3, MAC_A, MAC_A);		/* back to its own port */
 	frame(f, 4, MAC_B, MAC_A);
-	*b = (struct dp_batch){ .in = &f->ports[0], .pkts = f->pkts, .n = 5 };
+	*b = (struct pkt_batch){ .in = &f->ports[0], .pkts = f->pkts, .n = 5 };
 	pkt_load_burst(f->pkts, 5); /* the parse stage's part: the heads the switch reads */
 	switch_decide(f->sw, f->ctx, b);
 
 	assert_int_equal(b->dest[0], 1);
 	assert_int_equal(b->dest[1], 2);
-	assert_int_equal(b->dest[2], DP_DEST_FLOOD);
-	assert_int_equal(b->dest[3], DP_DEST_DROP_WHY(DROP_NO_DESTINATION));
+	assert_int_equal(b->dest[2], PKT_DEST_FLOOD);
+	assert_int_equal(b->dest[3], PKT_DEST_DROP_WHY(DROP_NO_DESTINATION));
 	assert_int_equal(b->dest[4], 1);
 	assert_int_equal(b->n_out, 3);
 	assert_int_equal(b->n_flood, 1);
@@ -226,7 +226,7 @@ static void test_egress_grouping(void **state)
 static void test_hub(void **state)
 {
 	struct fx *f = *state;
-	struct dp_batch *b = &f->ctx->batch;
+	struct pkt_batch *b = &f->ctx->batch;
 
 	frame(f, 0, MAC_B, MAC_A);
 	frame(f, 1, BCAST, MAC_A);

@@ -146,15 +146,15 @@ static void test_decide_batch_as_one_by_one(void **state)
 			p[1][i] = p[0][i];
 		}
 		{
-			struct dp_batch *b = &f[0]->ctx->batch;
+			struct pkt_batch *b = &f[0]->ctx->batch;
 
-			*b = (struct dp_batch){ .in = &f[0]->ports[in].port, .pkts = p[0], .n = PKT_BURST };
+			*b = (struct pkt_batch){ .in = &f[0]->ports[in].port, .pkts = p[0], .n = PKT_BURST };
 			switch_decide(f[0]->sw, f[0]->ctx, b);
 		}
 		for (unsigned i = 0; i < PKT_BURST; i++) {
-			struct dp_batch *b = &f[1]->ctx->batch;
+			struct pkt_batch *b = &f[1]->ctx->batch;
 
-			*b = (struct dp_batch){ .in = &f[1]->ports[in].port, .pkts = &p[1][i], .n = 1 };
+			*b = (struct pkt_batch){ .in = &f[1]->ports[in].port, .pkts = &p[1][i], .n = 1 };
 			switch_decide(f[1]->sw, f[1]->ctx, b);
 			assert_int_equal(f[0]->ctx->batch.dest[i], b->dest[0]);
 		}
