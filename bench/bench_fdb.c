@@ -133,7 +133,7 @@ static double run_case(struct bench *b, unsigned which, unsigned batches)
 		db->n = PKT_BURST;
 		db->n_out = db->n_flood = db->n_drop = 0;
 		t0 = cycles_now();
-		switch_decide(b->sw, b->ctx, db);
+		switch_decide(b->sw, db);
 		if (k >= batches / 10) {
 			sum += cycles_now() - t0;
 			out += db->n_out;

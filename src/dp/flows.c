@@ -772,7 +772,7 @@ void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct pkt_batch *b,
 
 		for (unsigned i = 0; i < b->n; i++)
 			bytes += b->pkts[i].len;
-		switch_decide(sw, ctx, b);
+		switch_decide(sw, b);
 		flow_rule_count(t->only_normal, b->n, bytes, sw->clock_ns() / 1000000);
 		return;
 	}
@@ -894,13 +894,13 @@ verdict:
 
 	if (all_normal) {
 		/* The learning bridge decides for the batch itself (the check again included): nothing copied. */
-		switch_decide(sw, ctx, b);
+		switch_decide(sw, b);
 		return;
 	}
 	/* Explicit outputs send frames as the flows left them: no VLAN of the bridge's (pkt.vlan) to apply. */
 	b->vlan = false;
 	batch_count(b);
 	if (f->normal.n)
-		switch_decide(sw, ctx, &f->normal);
+		switch_decide(sw, &f->normal);
 	batch_count(&f->extra);
 }

@@ -125,7 +125,7 @@ void dp_forward(struct vswitch *sw, struct dp_ctx *ctx, struct port *in, struct 
 	dp_perf_mark(pf, DP_PT_PARSE, n);
 
 	if (!flows)
-		switch_decide(sw, ctx, b);
+		switch_decide(sw, b);
 	else
 		dp_flow_lookup(sw, ctx, b, flows);
 	dp_perf_mark(pf, DP_PT_LOOKUP, n);

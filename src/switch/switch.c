@@ -192,7 +192,7 @@ static void batch_buckets(const struct fdb *f, const struct pkt_batch *b, bool c
 	}
 }
 
-void switch_decide(struct vswitch *sw, struct dp_ctx *ctx, struct pkt_batch *b)
+void switch_decide(struct vswitch *sw, struct pkt_batch *b)
 {
 	struct port *in = b->in;
 	struct switch_port *sp = &sw->sp[in->id];

@@ -36,7 +36,6 @@
 #include "port/port.h"
 #include "switch/fdb.h"
 
-struct dp_ctx;
 struct pkt_batch;
 struct flow_tables;
 
@@ -171,6 +170,6 @@ void switch_port_detach(struct vswitch *sw, unsigned port);
  * security check's).  Counts learning events (SWC_*); the datapath counts
  * the drops and sends.  No allocation, no lock.
  */
-void switch_decide(struct vswitch *sw, struct dp_ctx *ctx, struct pkt_batch *b);
+void switch_decide(struct vswitch *sw, struct pkt_batch *b);
 
 #endif

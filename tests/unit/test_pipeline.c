@@ -166,7 +166,7 @@ static void test_decide_only(void **state)
 	frame(f, 4, MAC_B, MAC_A);
 	*b = (struct pkt_batch){ .in = &f->ports[0], .pkts = f->pkts, .n = 5 };
 	pkt_load_burst(f->pkts, 5); /* the parse stage's part: the heads the switch reads */
-	switch_decide(f->sw, f->ctx, b);
+	switch_decide(f->sw, b);
 
 	assert_int_equal(b->dest[0], 1);
 	assert_int_equal(b->dest[1], 2);

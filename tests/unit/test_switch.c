@@ -149,13 +149,13 @@ static void test_decide_batch_as_one_by_one(void **state)
 			struct pkt_batch *b = &f[0]->ctx->batch;
 
 			*b = (struct pkt_batch){ .in = &f[0]->ports[in].port, .pkts = p[0], .n = PKT_BURST };
-			switch_decide(f[0]->sw, f[0]->ctx, b);
+			switch_decide(f[0]->sw, b);
 		}
 		for (unsigned i = 0; i < PKT_BURST; i++) {
 			struct pkt_batch *b = &f[1]->ctx->batch;
 
 			*b = (struct pkt_batch){ .in = &f[1]->ports[in].port, .pkts = &p[1][i], .n = 1 };
-			switch_decide(f[1]->sw, f[1]->ctx, b);
+			switch_decide(f[1]->sw, b);
 			assert_int_equal(f[0]->ctx->batch.dest[i], b->dest[0]);
 		}
 		for (unsigned i = 0; i < 24; i++)
