@@ -49,10 +49,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "packet/batch.h"
 #include "dp/offload.h"
 #include "dp/pmtu.h"
 #include "lib/perf.h"
+#include "packet/batch.h"
 #include "port/port.h"
 
 _Static_assert(PORT_MAX <= PKT_DEST_FLOOD, "a port's slot is a verdict below PKT_DEST_FLOOD (packet/batch.h)");
@@ -100,7 +100,7 @@ struct dp_flow;
 struct dp_ctx {
 	struct port_io io;			/* worker id, blame, timing (port.h): what port ops get */
 	struct pkt pkts[PKT_BURST];		/* the batch: views, heads (packet/pkt.h); line-aligned */
-	struct pkt_batch batch;			/* the verdicts on pkts (batch.h) */
+	struct pkt_batch batch;			/* the verdicts on pkts (packet/batch.h) */
 	/*
 	 * Egress grouping (egress.c), sized by the batch, not by the switch:
 	 * a batch has at most PKT_BURST unicast destinations.

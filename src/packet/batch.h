@@ -37,7 +37,6 @@ struct port;
 #define PKT_DEST_DROP 0xff00u
 #define PKT_DEST_DROP_WHY(why) (PKT_DEST_DROP | (unsigned)(why))
 
-
 /* Is verdict @d a drop (its reason: pkt_dest_drop_why)? */
 static inline bool pkt_dest_is_drop(unsigned d)
 {

@@ -202,10 +202,9 @@ class VmFrontend:
         self.mem.close()
 
 
-def ready_logged(log_path, start=0):
-    """vswd's "ready: control socket" line in its log (past byte @start): the config's ports are there too."""
+def ready_logged(log_path):
+    """vswd's "ready: control socket" line in its log: the config's ports are there too."""
     with open(log_path, "rb") as f:
-        f.seek(start)
         return b"ready: control socket" in f.read()
 
 
