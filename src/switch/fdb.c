@@ -2,6 +2,7 @@
 #include "switch/fdb.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/random.h>
@@ -67,45 +68,53 @@ static inline uint32_t seen_age(uint32_t seen, uint32_t now)
 }
 
 /*
- * Put @key with seen word @seen into way @i of @b, which held @old (0:
- * empty) with seen word @old_seen: the seen word first, then the key (a
- * lookup that finds the key finds its VLAN).  False when another thread
- * changed the way meanwhile.  Both stores are compare-and-swaps: of two
- * learners racing for one way, the one whose seen word lands first is the
- * only one that may store its key, so a key never sits beside another
- * learner's seen word (another VLAN's: a key nobody could find again).  A
- * refresh of the way's old entry is a compare-and-swap too (seen_refresh()),
- * so it cannot overwrite the new seen word either.  A reader of @old that
- * meets the new seen word meanwhile finds another VLAN there (a miss: the
- * frame floods) or @old's own (an entry about to go, as without VLANs).
+ * The bucket's lock word, held by whoever changes a key of it: every
+ * learner's install, move and eviction, fdb_lock_vlan() and aging.  A
+ * writer alone in its bucket writes a new entry's seen word, then its key
+ * (a lookup reads the key, then the seen word: it finds the new key with
+ * its own VLAN, or the old key beside the new seen word, another VLAN: a
+ * miss, the frame floods; or an entry about to go, as without VLANs), so
+ * a key never sits beside another learner's seen word.  Lookups and the
+ * refresh of a known source's second (seen_refresh(): a CAS that keeps
+ * the VLAN) take no lock.
+ *
+ * A worker only tries the lock (bucket_trylock()): when another thread
+ * holds it (for a few stores, or longer if it was preempted there) the
+ * frame is not learned (FDB_BUSY) and a later one is; no worker ever
+ * waits for another.  The control thread waits (bucket_lock()).
  */
-static bool way_install(struct fdb_bucket *b, int i, uint64_t old, uint32_t old_seen, uint64_t key, uint32_t seen)
+static inline bool bucket_trylock(struct fdb_bucket *b)
 {
-	uint32_t ours = seen;
+	uint32_t free_word = 0;
 
-	/*
-	 * Never store the key the way holds already (its seen word names
-	 * another VLAN: another learner's seen word landed, its key is about
-	 * to).  Both CASes would succeed without changing the key, and that
-	 * learner's key CAS, expecting this very key, would then succeed too,
-	 * its key beside our seen word for good (the ABA fdb_flush_race hit).
-	 * Leave the way to it: a later frame learns.
-	 */
-	if (old == key)
-		return false;
-	if (!atomic_compare_exchange_strong(&b->seen[i], &old_seen, seen))
-		return false;
-	/* seq_cst: the seen word is stored before the key can be seen. */
-	if (atomic_compare_exchange_strong(&b->key[i], &old, key))
-		return true;
-	/* The key changed under us (a move, a delete): its seen word back, unless that changed too. */
-	atomic_compare_exchange_strong(&b->seen[i], &ours, old_seen);
-	return false;
+	return !atomic_load_explicit(&b->lock, memory_order_relaxed) &&
+	       atomic_compare_exchange_strong_explicit(&b->lock, &free_word, 1, memory_order_acquire,
+						       memory_order_relaxed);
+}
+
+static void bucket_lock(struct fdb_bucket *b)
+{
+	for (unsigned spins = 0; !bucket_trylock(b); spins++)
+		if (spins >= 64)
+			sched_yield(); /* the holder may be a preempted worker: let it run */
+}
+
+static inline void bucket_unlock(struct fdb_bucket *b)
+{
+	atomic_store_explicit(&b->lock, 0, memory_order_release);
+}
+
+/* Way @i of @b (its lock held) becomes @key with seen word @seen: the seen word first, then the key. */
+static inline void way_write(struct fdb_bucket *b, int i, uint64_t key, uint32_t seen)
+{
+	atomic_store_explicit(&b->seen[i], seen, memory_order_relaxed);
+	atomic_store_explicit(&b->key[i], key, memory_order_release);
 }
 
 /*
- * A known entry's second moves on once it is refresh_s old (fdb_learn_fresh()): only from the seen word read
- * with its key (not over a new owner's).
+ * A known entry's second moves on once it is refresh_s old (fdb_learn_fresh()): a CAS from the seen word read
+ * with its key, which holds that key's VLAN; a writer that changed the way since wrote another word (or, the
+ * same word, the same VLAN: the refresh changes its second only).
  */
 static inline void seen_refresh(const struct fdb *f, struct fdb_bucket *b, int i, uint32_t was, uint32_t seen)
 {
@@ -203,14 +212,17 @@ static bool expired(const struct fdb *f, uint32_t seen, uint32_t now)
 }
 
 /*
- * Reserve one learned entry for @port in its generation now, which goes
- * in *@gen (the new entry's key holds it); false when it owns its limit
- * already.  Generation and count are one word: a reservation that races
- * a flush counts in the generation its entry will hold, or fails and
- * retries in the new one, so the counts of the current generation stay
- * exact.
+ * Reserve one learned entry for @port in its flush epoch now, which goes
+ * in *@epoch (the new entry's key holds its generation, the epoch modulo
+ * FDB_GENS); false when it owns its limit already.  Epoch and count are
+ * one word: a reservation that races a flush counts in the epoch it read,
+ * or fails and retries in the new one, so the counts of the current epoch
+ * stay exact.  An install that a flush overtook after its reservation is
+ * undone (install_check()).
  */
-static bool port_reserve(struct fdb *f, unsigned port, unsigned *gen)
+void (*fdb_reserved_hook)(struct fdb *f, unsigned port);
+
+static bool port_reserve(struct fdb *f, unsigned port, uint32_t *epoch)
 {
 	uint32_t limit = f->port_limit[port];
 	uint64_t w = atomic_load_explicit(&f->port_count[port], memory_order_relaxed);
@@ -220,8 +232,26 @@ static bool port_reserve(struct fdb *f, unsigned port, unsigned *gen)
 			return false;
 	} while (!atomic_compare_exchange_weak_explicit(&f->port_count[port], &w, w + 1, memory_order_relaxed,
 						       memory_order_relaxed));
-	*gen = (unsigned)(w >> 32) % FDB_GENS;
+	*epoch = (uint32_t)(w >> 32);
+	if (__builtin_expect(fdb_reserved_hook != NULL, 0))
+		fdb_reserved_hook(f, port);
 	return true;
+}
+
+/*
+ * Way @i of @b (its lock held) got @port's entry reserved in flush epoch
+ * @epoch.  If the port was flushed since the reservation, the entry was
+ * learned before the flush: it goes.  Its generation is stale now, unless
+ * the port was flushed FDB_GENS times meanwhile (a worker preempted
+ * between reservation and install) and the generation came back: then it
+ * would be live, and counted by no epoch.  The flush reset the count, so
+ * nothing is released.
+ */
+static inline void install_check(struct fdb *f, struct fdb_bucket *b, int i, unsigned port, uint32_t epoch)
+{
+	atomic_thread_fence(memory_order_seq_cst); /* the key stored before the epoch is read */
+	if ((uint32_t)(atomic_load_explicit(&f->port_count[port], memory_order_relaxed) >> 32) != epoch)
+		atomic_store_explicit(&b->key[i], 0, memory_order_relaxed);
 }
 
 /* An entry of @port in generation @gen is gone: one less, unless a flush reset the count since. */
@@ -230,7 +260,7 @@ static void port_release(struct fdb *f, unsigned port, unsigned gen)
 	uint64_t w = atomic_load_explicit(&f->port_count[port], memory_order_relaxed);
 
 	do {
-		if ((unsigned)(w >> 32) % FDB_GENS != gen || !(uint32_t)w)
+		if ((uint32_t)(w >> 32) % FDB_GENS != gen || !(uint32_t)w)
 			return;
 	} while (!atomic_compare_exchange_weak_explicit(&f->port_count[port], &w, w - 1, memory_order_relaxed,
 						       memory_order_relaxed));
@@ -244,29 +274,22 @@ static void key_released(struct fdb *f, uint64_t old)
 }
 
 /*
- * The entry of @mv in @b is @k (another port's, live) with seen word @was:
- * move it to @port, within its limit.
+ * The entry of @mv in @b (its lock held) is @k (another port's, live):
+ * move it to @port, within its limit.  The same VLAN: only its second
+ * changes besides the port.
  */
-static enum fdb_learn_result learn_move(struct fdb *f, struct fdb_bucket *b, int i, uint64_t k, uint32_t was,
-					uint64_t mv, unsigned port, uint32_t seen)
+static enum fdb_learn_result learn_move(struct fdb *f, struct fdb_bucket *b, int i, uint64_t k, uint64_t mv,
+					unsigned port, uint32_t seen)
 {
-	unsigned gen;
+	uint32_t epoch;
 
 	if (k & KEY_LOCKED)
 		return key_port(k) == port ? FDB_KNOWN : FDB_REFUSED_LOCKED;
-	if (!port_reserve(f, port, &gen))
+	if (!port_reserve(f, port, &epoch))
 		return FDB_REFUSED_LIMIT;
-	if (!atomic_compare_exchange_strong(&b->key[i], &k, make_key(f, mv, port, gen))) {
-		port_release(f, port, gen); /* another worker changed it first: leave it to them */
-		return FDB_KNOWN;
-	}
+	way_write(b, i, make_key(f, mv, port, epoch % FDB_GENS), seen);
 	key_released(f, k);
-	/*
-	 * The same VLAN: only the second changes.  A CAS from the word read
-	 * with the key, not a store: a learner that evicted our entry in
-	 * between has put its own seen word there, which must stay with its key.
-	 */
-	atomic_compare_exchange_strong_explicit(&b->seen[i], &was, seen, memory_order_relaxed, memory_order_relaxed);
+	install_check(f, b, i, port, epoch);
 	return FDB_MOVED;
 }
 
@@ -297,36 +320,36 @@ static inline uint32_t seen_after_key(const struct fdb_bucket *b, int i)
 	return fdb_seen_after_key(b, i);
 }
 
-enum fdb_learn_result fdb_learn_in(struct fdb *f, struct fdb_bucket *b, uint64_t mv, unsigned port, uint32_t now)
+/*
+ * The bucket is busy (another thread changes it): the frame is not
+ * learned, but it must not pass if its (VLAN, MAC) @km, @vid is locked to
+ * another port (locked entries never move, so the check needs no lock).
+ */
+static enum fdb_learn_result learn_busy(const struct fdb *f, const struct fdb_bucket *b, uint64_t km, uint32_t vid,
+					unsigned port)
 {
-	uint64_t key = make_key(f, mv, port, fdb_port_gen(f, port)), km = key_mac(f, mv), m = mv & KEY_MAC_MASK;
-	uint64_t ks[FDB_WAYS];
-	uint32_t vid = mv_vlan(mv), seen = make_seen(vid, now), oldest_age = 0, ss[FDB_WAYS];
-	int free_way = -1, oldest = -1, slot;
-	unsigned same, exact, gen;
-
-	if (!m)
-		return FDB_KNOWN; /* 00:00:00:00:00:00 is no station's address (and would look like an empty entry) */
-
-	/*
-	 * Known here, the usual case: refresh, a store only when the second
-	 * is refresh_s old.  Taken only when the first way holding the (VLAN,
-	 * MAC) is this port's learned entry, as the walk below would find it.
-	 */
-	same = ways_matching(b, km, key, ks, &exact);
-	if (same & -same & exact) {
-		int i = __builtin_ctz(same);
-		uint32_t s = seen_after_key(b, i);
-
-		if (s >> FDB_SEEN_SHIFT == vid) {
-			seen_refresh(f, b, i, s, seen);
-			return FDB_KNOWN;
-		}
-	}
-	atomic_thread_fence(memory_order_acquire); /* the seen words after the keys, as seen_after_key() */
 	for (int i = 0; i < FDB_WAYS; i++) {
-		uint64_t k = ks[i];
-		uint32_t s = ss[i] = atomic_load_explicit(&b->seen[i], memory_order_relaxed);
+		uint64_t k = atomic_load_explicit(&b->key[i], memory_order_relaxed);
+
+		if ((k & KEY_LOCKED) && (k & KEY_MAC_MASK) == km && !key_stale(f, k) &&
+		    seen_after_key(b, i) >> FDB_SEEN_SHIFT == vid)
+			return key_port(k) == port ? FDB_KNOWN : FDB_REFUSED_LOCKED;
+	}
+	return FDB_BUSY;
+}
+
+/* fdb_learn_in() past its known-source test, @b's lock held: @key is @mv's learned key behind @port now. */
+static enum fdb_learn_result learn_locked(struct fdb *f, struct fdb_bucket *b, uint64_t mv, uint64_t key,
+					  unsigned port, uint32_t now)
+{
+	uint64_t km = key_mac(f, mv), ks[FDB_WAYS];
+	uint32_t vid = mv_vlan(mv), seen = make_seen(vid, now), oldest_age = 0;
+	int free_way = -1, oldest = -1, slot;
+	uint32_t epoch;
+
+	for (int i = 0; i < FDB_WAYS; i++) {
+		uint64_t k = ks[i] = atomic_load_explicit(&b->key[i], memory_order_relaxed);
+		uint32_t s = atomic_load_explicit(&b->seen[i], memory_order_relaxed);
 		bool stale = k && key_stale(f, k);
 
 		if (k && (k & KEY_MAC_MASK) == km && s >> FDB_SEEN_SHIFT == vid) {
@@ -335,7 +358,7 @@ enum fdb_learn_result fdb_learn_in(struct fdb *f, struct fdb_bucket *b, uint64_t
 				return FDB_KNOWN;
 			}
 			if (!stale)
-				return learn_move(f, b, i, k, s, mv, port, seen);
+				return learn_move(f, b, i, k, mv, port, seen);
 			free_way = i; /* flushed: learned anew in its way (no twin of it is left behind) */
 			break;
 		}
@@ -350,14 +373,45 @@ enum fdb_learn_result fdb_learn_in(struct fdb *f, struct fdb_bucket *b, uint64_t
 	slot = free_way >= 0 ? free_way : oldest;
 	if (slot < 0)
 		return FDB_REFUSED_FULL;
-	if (!port_reserve(f, port, &gen))
+	if (!port_reserve(f, port, &epoch))
 		return FDB_REFUSED_LIMIT;
-	if (!way_install(b, slot, ks[slot], ss[slot], make_key(f, mv, port, gen), seen)) {
-		port_release(f, port, gen); /* lost a race for the entry: a later frame learns */
-		return FDB_KNOWN;
-	}
+	way_write(b, slot, make_key(f, mv, port, epoch % FDB_GENS), seen);
 	key_released(f, ks[slot]);
+	install_check(f, b, slot, port, epoch);
 	return FDB_ADDED;
+}
+
+enum fdb_learn_result fdb_learn_in(struct fdb *f, struct fdb_bucket *b, uint64_t mv, unsigned port, uint32_t now)
+{
+	uint64_t key = make_key(f, mv, port, fdb_port_gen(f, port)), km = key_mac(f, mv), m = mv & KEY_MAC_MASK;
+	uint64_t ks[FDB_WAYS];
+	uint32_t vid = mv_vlan(mv), seen = make_seen(vid, now);
+	unsigned same, exact;
+	enum fdb_learn_result r;
+
+	if (!m)
+		return FDB_KNOWN; /* 00:00:00:00:00:00 is no station's address (and would look like an empty entry) */
+
+	/*
+	 * Known here, the usual case: refresh, a store only when the second
+	 * is refresh_s old.  Taken only when the first way holding the (VLAN,
+	 * MAC) is this port's learned entry, as learn_locked() would find it.
+	 */
+	same = ways_matching(b, km, key, ks, &exact);
+	if (same & -same & exact) {
+		int i = __builtin_ctz(same);
+		uint32_t s = seen_after_key(b, i);
+
+		if (s >> FDB_SEEN_SHIFT == vid) {
+			seen_refresh(f, b, i, s, seen);
+			return FDB_KNOWN;
+		}
+	}
+	if (!bucket_trylock(b))
+		return learn_busy(f, b, km, vid, port);
+	r = learn_locked(f, b, mv, key, port, now);
+	bucket_unlock(b);
+	return r;
 }
 
 enum fdb_learn_result fdb_learn(struct fdb *f, const uint8_t mac[6], unsigned port, uint32_t now)
@@ -374,50 +428,79 @@ int fdb_lookup(struct fdb *f, const uint8_t mac[6], uint32_t now)
 	return fdb_lookup_in(f, fdb_bucket_of(f, m), m, now);
 }
 
-/* Remove learned entries of key bits @km in VLAN @vid other than way @keep (one a worker added while it was being locked). */
+/*
+ * Remove learned entries of key bits @km in VLAN @vid other than way @keep
+ * (a twin of a locked entry, learned before the lock; @b's lock held).
+ */
 static void drop_learned_twins(struct fdb *f, struct fdb_bucket *b, uint64_t km, uint32_t vid, int keep)
 {
 	for (int i = 0; i < FDB_WAYS; i++) {
 		uint64_t k = atomic_load_explicit(&b->key[i], memory_order_relaxed);
 		uint32_t s = atomic_load_explicit(&b->seen[i], memory_order_relaxed);
 
-		if (i != keep && k && !(k & KEY_LOCKED) && (k & KEY_MAC_MASK) == km && s >> FDB_SEEN_SHIFT == vid &&
-		    atomic_compare_exchange_strong(&b->key[i], &k, 0))
+		if (i != keep && k && !(k & KEY_LOCKED) && (k & KEY_MAC_MASK) == km && s >> FDB_SEEN_SHIFT == vid) {
+			atomic_store_explicit(&b->key[i], 0, memory_order_relaxed);
 			key_released(f, k);
+		}
 	}
 }
 
-/* Age buckets @first to @first + @count - 1 (no wrap); returns the entries dropped. */
+/* Has way @k, @seen of a bucket anything for aging to do: a flushed entry, a locked one, an expired one? */
+static inline bool way_due(const struct fdb *f, uint64_t k, uint32_t seen, uint32_t now)
+{
+	return k && (key_stale(f, k) || (k & KEY_LOCKED) || expired(f, seen, now));
+}
+
+/* Age bucket @b, its lock held; returns the entries dropped. */
+static unsigned age_bucket(struct fdb *f, struct fdb_bucket *b, uint32_t now)
+{
+	unsigned n = 0;
+
+	for (int i = 0; i < FDB_WAYS; i++) {
+		uint64_t k = atomic_load_explicit(&b->key[i], memory_order_relaxed);
+		uint32_t s = atomic_load_explicit(&b->seen[i], memory_order_relaxed);
+
+		/*
+		 * A flushed entry (its port's generation moved on) is
+		 * reclaimed: no port counts it any more.  A locked entry is
+		 * kept current (lookups do not test the bit), and a learned
+		 * twin of it goes.
+		 */
+		if (k && key_stale(f, k)) {
+			atomic_store_explicit(&b->key[i], 0, memory_order_relaxed);
+		} else if (k & KEY_LOCKED) {
+			atomic_store_explicit(&b->seen[i], make_seen(s >> FDB_SEEN_SHIFT, now), memory_order_relaxed);
+			drop_learned_twins(f, b, k & KEY_MAC_MASK, s >> FDB_SEEN_SHIFT, i);
+		} else if (k && expired(f, s, now)) {
+			atomic_store_explicit(&b->key[i], 0, memory_order_relaxed);
+			key_released(f, k);
+			n++;
+		}
+	}
+	return n;
+}
+
+/*
+ * Age buckets @first to @first + @count - 1 (no wrap); returns the entries
+ * dropped.  A bucket with nothing to do is only read; one with something
+ * is locked and looked at again.
+ */
 static unsigned age_buckets(struct fdb *f, unsigned first, unsigned count, uint32_t now)
 {
 	unsigned n = 0;
 
 	for (unsigned bi = first; bi < first + count; bi++) {
 		struct fdb_bucket *b = &f->buckets[bi];
+		bool due = false;
 
-		for (int i = 0; i < FDB_WAYS; i++) {
-			uint64_t k = atomic_load_explicit(&b->key[i], memory_order_relaxed);
-
-			/*
-			 * A flushed entry (its port's generation moved on) is
-			 * reclaimed: no port counts it any more.  A locked entry
-			 * is kept current (lookups do not test the bit), and a
-			 * learned twin of it (learned while it was being locked)
-			 * goes.
-			 */
-			if (k && key_stale(f, k)) {
-				atomic_compare_exchange_strong(&b->key[i], &k, 0);
-			} else if (k & KEY_LOCKED) {
-				uint32_t vid = atomic_load_explicit(&b->seen[i], memory_order_relaxed) >> FDB_SEEN_SHIFT;
-
-				atomic_store_explicit(&b->seen[i], make_seen(vid, now), memory_order_relaxed);
-				drop_learned_twins(f, b, k & KEY_MAC_MASK, vid, i);
-			} else if (k && expired(f, atomic_load_explicit(&b->seen[i], memory_order_relaxed), now) &&
-				 atomic_compare_exchange_strong(&b->key[i], &k, 0)) {
-				key_released(f, k);
-				n++;
-			}
-		}
+		for (int i = 0; i < FDB_WAYS && !due; i++)
+			due = way_due(f, atomic_load_explicit(&b->key[i], memory_order_relaxed),
+				      atomic_load_explicit(&b->seen[i], memory_order_relaxed), now);
+		if (!due)
+			continue;
+		bucket_lock(b);
+		n += age_bucket(f, b, now);
+		bucket_unlock(b);
 	}
 	return n;
 }
@@ -457,10 +540,10 @@ unsigned fdb_age_tick(struct fdb *f, uint32_t now)
  * buckets, absent to everyone, until aging reclaims them (age_buckets()
  * drops them in the next pass) or a learner takes their way.  A
  * generation may come back once FDB_GEN_LAPS passes completed after the
- * port left it: by then each bucket was aged at least once after every
- * install of a learner that had reserved in it before the flush (one a
- * batch long, microseconds), so none of its entries is left to come back
- * to life.  When the next generation is not clear yet (more than
+ * port left it: by then each bucket was aged at least once after the
+ * flush, so none of its entries is left to come back to life (an install
+ * reserved before the flush and landing after it removes itself:
+ * install_check()).  When the next generation is not clear yet (more than
  * FDB_GENS - 1 flushes of the port in that time), the flush walks the
  * table and drops the port's entries of every other generation, as every
  * flush did before there were generations.
@@ -468,6 +551,7 @@ unsigned fdb_age_tick(struct fdb *f, uint32_t now)
 void fdb_flush_port(struct fdb *f, unsigned port)
 {
 	unsigned old = fdb_port_gen(f, port), gen = (old + 1) % FDB_GENS;
+	uint32_t epoch;
 
 	if (f->gen_left[port][gen] && f->age_laps < f->gen_left[port][gen] + FDB_GEN_LAPS) {
 		/* Before the new generation is published: entries the port left behind in any but the live one go. */
@@ -475,19 +559,32 @@ void fdb_flush_port(struct fdb *f, unsigned port)
 		for (unsigned bi = 0; bi < f->n_buckets; bi++) {
 			struct fdb_bucket *b = &f->buckets[bi];
 
+			bool locked = false;
+
 			for (int i = 0; i < FDB_WAYS; i++) {
 				uint64_t k = atomic_load_explicit(&b->key[i], memory_order_relaxed);
 
-				if (k && key_port(k) == port && key_gen(k) != old)
-					atomic_compare_exchange_strong(&b->key[i], &k, 0); /* flushed: counted nowhere */
+				if (!k || key_port(k) != port || key_gen(k) == old)
+					continue;
+				if (!locked) {
+					bucket_lock(b);
+					locked = true;
+					k = atomic_load_explicit(&b->key[i], memory_order_relaxed);
+					if (!k || key_port(k) != port || key_gen(k) == old)
+						continue;
+				}
+				atomic_store_explicit(&b->key[i], 0, memory_order_relaxed); /* flushed: counted nowhere */
 			}
+			if (locked)
+				bucket_unlock(b);
 		}
 		for (unsigned g = 0; g < FDB_GENS; g++)
 			f->gen_left[port][g] = 0;
 	}
 	f->gen_left[port][old] = f->age_laps;
-	/* Generation and count reset in one store: a learner reserves in the old one or in the new (port_reserve()). */
-	atomic_store_explicit(&f->port_count[port], (uint64_t)gen << 32, memory_order_relaxed);
+	/* Epoch and count reset in one store: a learner reserves in the old one or in the new (port_reserve()). */
+	epoch = (uint32_t)(atomic_load_explicit(&f->port_count[port], memory_order_relaxed) >> 32) + 1;
+	atomic_store_explicit(&f->port_count[port], (uint64_t)epoch << 32, memory_order_relaxed);
 	atomic_store_explicit(&f->port_gen[port], (uint8_t)gen, memory_order_release);
 }
 
@@ -543,46 +640,43 @@ int fdb_lock_vlan(struct fdb *f, const uint8_t mac[6], unsigned vid, unsigned po
 	uint64_t key = make_key(f, mv, port, fdb_port_gen(f, port)) | KEY_LOCKED;
 	struct fdb_bucket *b = fdb_bucket_of(f, mv);
 	uint32_t seen = make_seen(mv_vlan(mv), now);
+	int same = -1, empty = -1, oldest = -1, slot, rc = 0;
+	uint32_t oldest_age = 0;
+	uint64_t old;
 
-	/* Workers may be learning into this bucket meanwhile: every change is a CAS, retried until one lands. */
-	for (;;) {
-		int same = -1, empty = -1, oldest = -1, slot;
-		uint32_t oldest_age = 0;
-		uint64_t saw[FDB_WAYS];
-		uint32_t saw_seen[FDB_WAYS];
+	/* Workers may be learning into this bucket meanwhile: they leave it alone while it is locked. */
+	bucket_lock(b);
+	for (int i = 0; i < FDB_WAYS; i++) {
+		uint64_t k = atomic_load_explicit(&b->key[i], memory_order_relaxed);
+		uint32_t s = atomic_load_explicit(&b->seen[i], memory_order_relaxed);
+		bool stale = k && key_stale(f, k); /* flushed: a free way */
 
-		for (int i = 0; i < FDB_WAYS; i++) {
-			uint64_t k = atomic_load_explicit(&b->key[i], memory_order_relaxed);
-			uint32_t s;
-			bool stale;
-
-			atomic_thread_fence(memory_order_acquire); /* the seen word after the key, as seen_after_key() */
-			s = atomic_load_explicit(&b->seen[i], memory_order_relaxed);
-			saw[i] = k;
-			saw_seen[i] = s;
-			stale = k && key_stale(f, k); /* flushed: a free way */
-			if (k && (k & KEY_MAC_MASK) == km && s >> FDB_SEEN_SHIFT == mv_vlan(mv)) {
-				if ((k & KEY_LOCKED) && !stale) {
-					*owner = key_port(k);
-					return key_port(k) == port ? 0 : -EEXIST;
-				}
-				if (same < 0)
-					same = i; /* learned somewhere (or flushed): becomes the locked entry */
-			} else if (!k || stale) {
-				if (empty < 0)
-					empty = i;
-			} else if (!(k & KEY_LOCKED) && (oldest < 0 || seen_age(s, now) > oldest_age)) {
-				oldest_age = seen_age(s, now);
-				oldest = i;
+		if (k && (k & KEY_MAC_MASK) == km && s >> FDB_SEEN_SHIFT == mv_vlan(mv)) {
+			if ((k & KEY_LOCKED) && !stale) {
+				*owner = key_port(k);
+				rc = key_port(k) == port ? 0 : -EEXIST;
+				goto out;
 			}
-		}
-		slot = same >= 0 ? same : empty >= 0 ? empty : oldest;
-		if (slot < 0)
-			return -ENOSPC;
-		if (way_install(b, slot, saw[slot], saw_seen[slot], key, seen)) {
-			key_released(f, saw[slot]);
-			drop_learned_twins(f, b, km, mv_vlan(mv), slot);
-			return 0;
+			if (same < 0)
+				same = i; /* learned somewhere (or flushed): becomes the locked entry */
+		} else if (!k || stale) {
+			if (empty < 0)
+				empty = i;
+		} else if (!(k & KEY_LOCKED) && (oldest < 0 || seen_age(s, now) > oldest_age)) {
+			oldest_age = seen_age(s, now);
+			oldest = i;
 		}
 	}
+	slot = same >= 0 ? same : empty >= 0 ? empty : oldest;
+	if (slot < 0) {
+		rc = -ENOSPC;
+		goto out;
+	}
+	old = atomic_load_explicit(&b->key[slot], memory_order_relaxed);
+	way_write(b, slot, key, seen);
+	key_released(f, old);
+	drop_learned_twins(f, b, km, mv_vlan(mv), slot);
+out:
+	bucket_unlock(b);
+	return rc;
 }

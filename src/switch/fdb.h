@@ -8,10 +8,10 @@
  * never after; the data path allocates nothing and walks nothing:
  *
  *   buckets[fdb_bucket_index(mac)] (VLAN 0; any VLAN: fdb_bucket_of()), 64 bytes:
- *   +-------+-------+-------+-------+-------+------+------+------+------+------+-----+
- *   | key 0 | key 1 | key 2 | key 3 | key 4 |seen 0|seen 1|seen 2|seen 3|seen 4| pad |
- *   +-------+-------+-------+-------+-------+------+------+------+------+------+-----+
- *     8 bytes each (below)                    last-seen second, 4 bytes each
+ *   +-------+-------+-------+-------+-------+------+------+------+------+------+------+
+ *   | key 0 | key 1 | key 2 | key 3 | key 4 |seen 0|seen 1|seen 2|seen 3|seen 4| lock |
+ *   +-------+-------+-------+-------+-------+------+------+------+------+------+------+
+ *     8 bytes each (below)                    last-seen second, 4 bytes each   writers' (below)
  *
  * Sizing: fdb_init() takes the MACs the table is for (vswd's "fdb_size")
  * and gives it at least 2.5 entries per MAC, rounded up to a power of two
@@ -39,10 +39,16 @@
  * then checks the VLAN ID in the seen word it reads anyway for the age:
  * exact, and the entry stays 12 bytes and a bucket one line.  A learner
  * writes a new entry's seen word before its key, and a lookup reads them
- * the other way round (fdb.c, way_install()).
+ * the other way round (fdb.c, way_write()).
  *
- * Workers learn and look up concurrently with CAS and relaxed loads; the
- * control thread ages the same way.  Learning a source the table holds
+ * Workers look up with relaxed loads, lock-free.  Whoever changes a key
+ * (a worker learning a new source, a move or an eviction; the control
+ * thread's aging, locking and flush walks) holds its bucket's lock word,
+ * in the line's spare four bytes, for those few stores: writers of one
+ * bucket never interleave, so a key always lands beside its own seen
+ * word.  A worker only tries the lock: a busy bucket leaves that frame's
+ * source unlearned (FDB_BUSY; a later frame learns it) and no worker
+ * ever waits for another, even a preempted one.  Learning a source the table holds
  * behind the same port, seen less than refresh_s (aging / 8) ago, is
  * loads and compares only (fdb_learn_fresh()): no store into a line that
  * other workers read, which is what learning costs at scale.  A full bucket gives up its
@@ -105,6 +111,7 @@
 struct fdb_bucket {
 	_Atomic uint64_t key[FDB_WAYS];
 	_Atomic uint32_t seen[FDB_WAYS];
+	_Atomic uint32_t lock;		/* 1 while a writer changes the bucket (fdb.c, bucket_trylock()) */
 } __attribute__((aligned(64)));
 
 _Static_assert(sizeof(struct fdb_bucket) == 64, "a bucket is one cache line");
@@ -127,7 +134,7 @@ struct fdb {
 	uint32_t port_limit[FDB_PORTS];		/* learned entries a port may own; 0 = no limit */
 	/* Each port's generation: an entry whose key holds another is flushed (absent; reclaimed lazily). */
 	_Atomic uint8_t port_gen[FDB_PORTS];
-	/* Generation (high 32 bits) and learned (not locked) entries of that generation the port owns (low 32). */
+	/* Flush epoch (high 32 bits; its generation: modulo FDB_GENS) and learned (not locked) entries of that epoch the port owns (low 32). */
 	_Atomic uint64_t port_count[FDB_PORTS];
 	uint32_t gen_left[FDB_PORTS][FDB_GENS];	/* age_laps when the port left each generation (0: never used) */
 };
@@ -148,6 +155,7 @@ enum fdb_learn_result {
 	FDB_REFUSED_LIMIT,	/* the port owns its limit of entries already: not learned */
 	FDB_REFUSED_LOCKED,	/* locked to another port: not learned, and the frame must not pass */
 	FDB_REFUSED_FULL,	/* every entry of the bucket is locked */
+	FDB_BUSY,		/* another thread was changing the bucket: not learned (a later frame is) */
 };
 
 /* A MAC address as the 48 low bits of a word, the form keys take. */
@@ -252,7 +260,7 @@ static inline int fdb_way_of(const struct fdb_bucket *b, uint64_t km, uint64_t *
 	return ((*k ^ km) & FDB_KEY_MAC_MASK) == 0 ? i : -1;
 }
 
-/* Way @i's seen word, read after its key was (a learner stores them the other way round: fdb.c, way_install()). */
+/* Way @i's seen word, read after its key was (a writer stores them the other way round: fdb.c, way_write()). */
 static inline uint32_t fdb_seen_after_key(const struct fdb_bucket *b, int i)
 {
 	atomic_thread_fence(memory_order_acquire);
@@ -333,6 +341,12 @@ int fdb_lookup(struct fdb *f, const uint8_t mac[6], uint32_t now);
  */
 enum fdb_learn_result fdb_learn_in(struct fdb *f, struct fdb_bucket *b, uint64_t mac_vlan, unsigned port,
 				   uint32_t now);
+/*
+ * Tests only: called by a learner right after it reserved an entry for
+ * @port and before it installs it (a worker preempted there), so a test can
+ * flush the port in between.  NULL otherwise.
+ */
+extern void (*fdb_reserved_hook)(struct fdb *f, unsigned port);
 /* Drop learned entries older than the aging time, the whole table at once (tests); returns how many. */
 unsigned fdb_age(struct fdb *f, uint32_t now);
 /*

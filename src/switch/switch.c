@@ -115,6 +115,8 @@ static bool learn(struct vswitch *sw, struct switch_port *sp, struct fdb_bucket 
 		return true;
 	case FDB_REFUSED_FULL:
 		return true; /* a bucket of locked entries: forwarded, not learned */
+	case FDB_BUSY:
+		return true; /* another thread was changing the bucket: forwarded, a later frame learns */
 	case FDB_REFUSED_LOCKED:
 		break;
 	}

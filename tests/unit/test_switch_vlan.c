@@ -1,6 +1,7 @@
 /* test_switch_vlan.c - unit tests of VLANs on ports: options, per-VLAN learning, flooding within a VLAN, tags per egress port. */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -588,47 +589,254 @@ static void test_fdb_flush_race(void **state)
 	free(t);
 }
 
+/* Learn the MACs race_mac(first .. first + RACE_MACS - 1) in one VLAN on one port, all in one second, until told to stop. */
+struct race_same {
+	struct race r;
+	unsigned first;
+};
+
+static void *race_learner_second(void *arg)
+{
+	struct race_same *rs = arg;
+
+	while (!atomic_load(&rs->r.stop)) {
+		for (unsigned i = 0; i < RACE_MACS; i++) {
+			uint64_t mv = fdb_mac_vlan(race_mac(rs->first + i), rs->r.vid);
+
+			fdb_learn_in(rs->r.t, fdb_bucket_of(rs->r.t, mv), mv, rs->r.port, 10);
+		}
+		atomic_fetch_add(&rs->r.passes, 1);
+	}
+	return NULL;
+}
+
 /*
- * The interleaving test_fdb_flush_race once hit, step by step: port 1's
- * learner, evicting port 2's entry of (VLAN 20, MAC) from a full bucket,
- * has stored its seen word (VLAN 10) and not yet its key.  Port 2 learns
- * its MAC again meanwhile and finds its own key beside VLAN 10: it must
- * leave the way alone.  Rewriting the same key would let port 1's key
- * CAS (expecting that key) land beside port 2's seen word: port 1's key
- * in VLAN 20 for good.
+ * Two learners in one VLAN (10, ports 1 and 3, MACs of their own) and one
+ * in another (20, port 2) race for the ways of a table far too small,
+ * all in one second (the seen words of one VLAN all equal: a
+ * compare-and-swap of a seen word could not tell two learners apart),
+ * while the control thread flushes the three ports and ages.  At the end
+ * every entry of ports 1 and 3 is in VLAN 10, every entry of port 2 in
+ * VLAN 20, and each port's count is its live entries.
  */
-static void test_fdb_same_key_not_rewritten(void **state)
+static void test_fdb_same_vlan_race(void **state)
+{
+	struct fdb *t = malloc(sizeof(*t));
+	struct race_same a = { .r = { .vid = 10, .port = 1 }, .first = 0 };
+	struct race_same c = { .r = { .vid = 10, .port = 3 }, .first = RACE_MACS };
+	struct race_same b = { .r = { .vid = 20, .port = 2 }, .first = 2 * RACE_MACS };
+	struct fdb_entry *e = calloc(1024, sizeof(*e));
+	pthread_t ta, tb, tc;
+	unsigned n, live, per[4] = { 0 }, bad = 0;
+
+	assert_int_equal(fdb_init(t, 300, FDB_SIZE_MIN), 0);
+	a.r.t = b.r.t = c.r.t = t;
+	assert_int_equal(pthread_create(&ta, NULL, race_learner_second, &a), 0);
+	assert_int_equal(pthread_create(&tb, NULL, race_learner_second, &b), 0);
+	assert_int_equal(pthread_create(&tc, NULL, race_learner_second, &c), 0);
+	for (unsigned round = 0; round < RACE_ROUNDS / 4; round++) {
+		fdb_flush_port(t, 1 + round % 3);
+		if (round % 64 == 32)
+			fdb_age(t, 10);
+		if (round % 8 == 0)
+			sched_yield();
+	}
+	for (unsigned ms = 0; ms < 10000 && !(atomic_load(&a.r.passes) && atomic_load(&b.r.passes) &&
+					       atomic_load(&c.r.passes)); ms++)
+		usleep(1000);
+	atomic_store(&a.r.stop, true);
+	atomic_store(&b.r.stop, true);
+	atomic_store(&c.r.stop, true);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	pthread_join(tc, NULL);
+	n = fdb_dump(t, e, 1024, 10, &live);
+	assert_int_equal(n, live);
+	for (unsigned i = 0; i < n; i++) {
+		assert_true(e[i].port >= 1 && e[i].port <= 3);
+		bad += e[i].vlan != (e[i].port == 2 ? 20 : 10);
+		per[e[i].port]++;
+	}
+	print_message("same-VLAN race: %u entries of port 1, %u of port 3 (VLAN 10), %u of port 2 (VLAN 20), %u in the wrong VLAN\n",
+		      per[1], per[3], per[2], bad);
+	assert_int_equal(bad, 0);
+	for (unsigned p = 1; p <= 3; p++)
+		assert_int_equal(fdb_port_entries(t, p), per[p]);
+	free(e);
+	fdb_destroy(t);
+	free(t);
+}
+
+/* A MAC of race_mac()'s kind, the first from @from on, whose (VLAN @vid, MAC) falls in bucket @b. */
+static uint64_t mac_in_bucket(struct fdb *t, const struct fdb_bucket *b, unsigned vid, unsigned from)
+{
+	for (unsigned i = from; i < (1u << 20); i++) {
+		uint8_t m[6] = { 0x02, 0, 0, (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i };
+		uint64_t mv = fdb_mac_vlan(fdb_mac(m), vid);
+
+		if (fdb_bucket_of(t, mv) == b)
+			return mv;
+	}
+	fail_msg("no MAC of the bucket");
+	return 0;
+}
+
+/*
+ * A bucket whose lock another thread holds (a writer between its stores,
+ * or preempted there): a worker's learn changes nothing in it and says
+ * FDB_BUSY, except that a source locked to another port is still refused
+ * and the owner's frame known; a known source whose second is fresh is
+ * known without the lock; lookups answer.  Once the lock is free, the
+ * same learn lands.
+ */
+static void test_fdb_busy_bucket_left_alone(void **state)
 {
 	struct fdb *t = malloc(sizeof(*t));
 	const uint32_t now = 100;
-	uint64_t mv20 = fdb_mac_vlan(race_mac(1), 20), mv10 = fdb_mac_vlan(race_mac(2), 10);
-	uint64_t k2, k1;
 	struct fdb_bucket *b;
-	unsigned filled = 1;
+	uint64_t known, fresh, locked_mv, key0;
+	uint8_t locked_mac[6];
+	unsigned owner;
 
 	assert_int_equal(fdb_init(t, 300, 4096), 0);
-	k2 = fdb_make_key(t, mv20, 2, 0);
-	k1 = fdb_make_key(t, mv10, 1, 0);
-	b = fdb_bucket_of(t, mv20);
-	/* Way 0: port 2's key, port 1's seen word (older than the rest: the way port 2 would evict). */
-	atomic_store(&b->key[0], k2);
-	atomic_store(&b->seen[0], 10u << FDB_SEEN_SHIFT | (now - 5));
-	/* Ways 1-4: port 3's entries in VLAN 30 (the bucket is full). */
-	for (unsigned i = 3; filled < FDB_WAYS; i++) {
-		uint64_t mv = fdb_mac_vlan(race_mac(i), 30);
+	known = fdb_mac_vlan(race_mac(1), 20);
+	b = fdb_bucket_of(t, known);
+	fresh = mac_in_bucket(t, b, 20, 2);
+	locked_mv = mac_in_bucket(t, b, 0, 3);
+	memcpy(locked_mac, &locked_mv, 6);
+	assert_int_equal(fdb_learn_in(t, b, known, 2, now), FDB_ADDED);
+	assert_int_equal(fdb_lock(t, locked_mac, 4, now, &owner), 0);
+	key0 = atomic_load(&b->key[0]);
 
-		atomic_store(&b->key[filled], fdb_make_key(t, mv, 3, 0));
-		atomic_store(&b->seen[filled], 30u << FDB_SEEN_SHIFT | now);
-		filled++;
-	}
-	fdb_learn_in(t, b, mv20, 2, now);
-	assert_int_equal(atomic_load(&b->key[0]), k2);
-	assert_int_equal(atomic_load(&b->seen[0]) >> FDB_SEEN_SHIFT, 10); /* port 1's seen word still there */
+	atomic_store(&b->lock, 1); /* another writer holds the bucket */
+	assert_int_equal(fdb_learn_in(t, b, fresh, 3, now), FDB_BUSY);
+	assert_int_equal(fdb_learn_in(t, b, known, 5, now), FDB_BUSY); /* a move waits too */
+	assert_int_equal(fdb_learn_in(t, b, known, 2, now + 1), FDB_KNOWN); /* fresh: no lock needed */
+	assert_int_equal(fdb_learn_in(t, b, locked_mv, 5, now), FDB_REFUSED_LOCKED);
+	assert_int_equal(fdb_learn_in(t, b, locked_mv, 4, now), FDB_KNOWN);
+	assert_int_equal(fdb_lookup_in(t, b, known, now), 2);
+	assert_int_equal(fdb_lookup_in(t, b, fresh, now), -1);
+	assert_int_equal(fdb_port_entries(t, 3), 0);
+	assert_int_equal(fdb_port_entries(t, 5), 0);
+	assert_int_equal(atomic_load(&b->key[0]), key0);
+	assert_int_equal(atomic_load(&b->lock), 1);
+
+	atomic_store(&b->lock, 0);
+	assert_int_equal(fdb_learn_in(t, b, fresh, 3, now), FDB_ADDED);
+	assert_int_equal(fdb_learn_in(t, b, known, 5, now), FDB_MOVED);
+	assert_int_equal(fdb_lookup_in(t, b, fresh, now), 3);
+	assert_int_equal(fdb_lookup_in(t, b, known, now), 5);
 	assert_int_equal(fdb_port_entries(t, 2), 0);
-	/* Port 1's key lands as it would: the way is port 1's entry in VLAN 10, whole. */
-	assert_true(atomic_compare_exchange_strong(&b->key[0], &k2, k1));
-	assert_int_equal(fdb_lookup_in(t, b, mv10, now), 1);
-	assert_int_equal(fdb_lookup_in(t, b, mv20, now), -1);
+	assert_int_equal(fdb_port_entries(t, 5), 1);
+	assert_int_equal(atomic_load(&b->lock), 0); /* every writer let go */
+	fdb_destroy(t);
+	free(t);
+}
+
+static unsigned hook_flushes;
+
+/* fdb_reserved_hook: the port is flushed hook_flushes times between a learner's reservation and its install. */
+static void flush_in_between(struct fdb *f, unsigned port)
+{
+	for (unsigned i = 0; i < hook_flushes; i++)
+		fdb_flush_port(f, port);
+}
+
+/*
+ * A learner that reserved its entry before a flush and installs it after
+ * (a worker preempted in between) leaves no entry behind: after one flush
+ * its generation is stale anyway; after FDB_GENS flushes the generation
+ * has come back and its entry would be live, counted in no epoch (the
+ * port's count one below its live entries: test_fdb_same_vlan_race's
+ * failure before install_check()).  A move is undone the same way.
+ */
+static void test_fdb_install_overtaken_by_flush(void **state)
+{
+	struct fdb *t = malloc(sizeof(*t));
+	struct fdb_entry e[8];
+	const unsigned flushes[] = { 1, FDB_GENS, 2 * FDB_GENS };
+	unsigned live;
+
+	assert_int_equal(fdb_init(t, 300, 4096), 0);
+	for (unsigned c = 0; c < sizeof(flushes) / sizeof(flushes[0]); c++) {
+		uint64_t mv = fdb_mac_vlan(race_mac(40 + c), 10), moved = fdb_mac_vlan(race_mac(50 + c), 10);
+		struct fdb_bucket *b = fdb_bucket_of(t, mv), *bm = fdb_bucket_of(t, moved);
+
+		assert_int_equal(fdb_learn_in(t, bm, moved, 2, 100), FDB_ADDED);
+		hook_flushes = flushes[c];
+		fdb_reserved_hook = flush_in_between;
+		assert_int_equal(fdb_learn_in(t, b, mv, 1, 100), FDB_ADDED);
+		assert_int_equal(fdb_learn_in(t, bm, moved, 1, 100), FDB_MOVED);
+		fdb_reserved_hook = NULL;
+		assert_int_equal(fdb_lookup_in(t, b, mv, 100), -1);
+		assert_int_equal(fdb_lookup_in(t, bm, moved, 100), -1);
+		assert_int_equal(fdb_port_entries(t, 1), 0);
+		assert_int_equal(fdb_port_entries(t, 2), 0);
+		/* Port 2 flushed nothing: its entry of moved went with the move. */
+		assert_int_equal(fdb_dump(t, e, 8, 100, &live), 0);
+		assert_int_equal(live, 0);
+		/* Learned again, with no flush in between: there. */
+		assert_int_equal(fdb_learn_in(t, b, mv, 1, 100), FDB_ADDED);
+		assert_int_equal(fdb_lookup_in(t, b, mv, 100), 1);
+		assert_int_equal(fdb_port_entries(t, 1), 1);
+		fdb_flush_port(t, 1);
+		fdb_flush_port(t, 2);
+	}
+	fdb_destroy(t);
+	free(t);
+}
+
+static atomic_bool bucket_released;
+
+/* Holds bucket @arg's lock for 50 ms, as a preempted worker would, then lets go and says so. */
+static void *hold_bucket(void *arg)
+{
+	struct fdb_bucket *b = arg;
+
+	usleep(50 * 1000);
+	atomic_store(&bucket_released, true);
+	atomic_store(&b->lock, 0);
+	return NULL;
+}
+
+/*
+ * The control thread waits for a bucket's lock (it must not skip a bucket:
+ * aging passes let flushed generations come back): aging and locking a MAC
+ * into a held bucket return only once it is free, with their work done.
+ */
+static void test_fdb_control_waits_for_bucket(void **state)
+{
+	struct fdb *t = malloc(sizeof(*t));
+	struct fdb_bucket *b;
+	uint64_t old, lmv;
+	uint8_t mac[6];
+	pthread_t th;
+	unsigned owner;
+
+	assert_int_equal(fdb_init(t, 300, 4096), 0);
+	old = fdb_mac_vlan(race_mac(7), 0);
+	b = fdb_bucket_of(t, old);
+	lmv = mac_in_bucket(t, b, 0, 8);
+	memcpy(mac, &lmv, 6);
+	assert_int_equal(fdb_learn_in(t, b, old, 1, 10), FDB_ADDED);
+
+	atomic_store(&b->lock, 1);
+	atomic_store(&bucket_released, false);
+	assert_int_equal(pthread_create(&th, NULL, hold_bucket, b), 0);
+	assert_int_equal(fdb_age(t, 1000), 1); /* the entry aged ... */
+	assert_true(atomic_load(&bucket_released)); /* ... once the holder let go */
+	assert_int_equal(atomic_load(&b->lock), 0);
+	pthread_join(th, NULL);
+	assert_int_equal(fdb_port_entries(t, 1), 0);
+
+	atomic_store(&b->lock, 1);
+	atomic_store(&bucket_released, false);
+	assert_int_equal(pthread_create(&th, NULL, hold_bucket, b), 0);
+	assert_int_equal(fdb_lock(t, mac, 2, 1000, &owner), 0);
+	assert_true(atomic_load(&bucket_released));
+	assert_int_equal(atomic_load(&b->lock), 0);
+	pthread_join(th, NULL);
+	assert_int_equal(fdb_lookup_in(t, b, lmv, 1000), 2);
 	fdb_destroy(t);
 	free(t);
 }
@@ -712,7 +920,10 @@ int main(void)
 		cmocka_unit_test(test_fdb_vlan_keys),
 		cmocka_unit_test(test_fdb_vlan_race),
 		cmocka_unit_test(test_fdb_flush_race),
-		cmocka_unit_test(test_fdb_same_key_not_rewritten),
+		cmocka_unit_test(test_fdb_same_vlan_race),
+		cmocka_unit_test(test_fdb_busy_bucket_left_alone),
+		cmocka_unit_test(test_fdb_install_overtaken_by_flush),
+		cmocka_unit_test(test_fdb_control_waits_for_bucket),
 		cmocka_unit_test(test_vlan_port_opts),
 	};
 
