@@ -11,6 +11,27 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/*
+ * The clock and the counter read at one instant: the counter between two
+ * clock reads, the clock taken as their middle, the tightest of a few
+ * tries (a preemption or an interrupt between a clock read and the counter
+ * read would skew the rate by its length over the sample's).
+ */
+static void clock_and_counter(uint64_t *ns, uint64_t *cyc)
+{
+	uint64_t best = UINT64_MAX;
+
+	for (int i = 0; i < 5; i++) {
+		uint64_t a = mono_ns(), c = cycles_now(), b = mono_ns();
+
+		if (b - a < best) {
+			best = b - a;
+			*ns = a + (b - a) / 2;
+			*cyc = c;
+		}
+	}
+}
+
 uint64_t cycles_calibrate(unsigned sample_ms)
 {
 	struct timespec req;
@@ -23,12 +44,10 @@ uint64_t cycles_calibrate(unsigned sample_ms)
 	req.tv_sec = sample_ms / 1000;
 	req.tv_nsec = (long)(sample_ms % 1000) * 1000000L;
 
-	t0 = mono_ns();
-	c0 = cycles_now();
+	clock_and_counter(&t0, &c0);
 	while (nanosleep(&req, &req) < 0 && errno == EINTR)
 		;
-	c1 = cycles_now();
-	t1 = mono_ns();
+	clock_and_counter(&t1, &c1);
 	if (t1 <= t0 || c1 <= c0)
 		return 1000000000u; /* a counter that did not move: treat it as nanoseconds */
 	hz = (uint64_t)((unsigned __int128)(c1 - c0) * 1000000000u / (t1 - t0));
