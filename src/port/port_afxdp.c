@@ -595,20 +595,25 @@ static void afx_reap(struct afx_queue *aq)
  * per budget's worth of the @frames just placed (more would only spin on a
  * full socket buffer).  In zero-copy mode the driver sends; it only needs
  * a wake-up when the ring says so.
+ *
+ * Returns the frames the device dropped: each EBUSY is one (the kernel's
+ * xsk_generic_xmit() turns a NET_XMIT_DROP, as a veth whose peer is down
+ * or whose peer's backlog is full answers, into EBUSY and stops there).
  */
-static void afx_kick(struct afx_queue *aq, unsigned frames)
+static unsigned afx_kick(struct afx_queue *aq, unsigned frames)
 {
-	unsigned busy = frames + 1, again = frames / AFX_KERNEL_TX_BATCH + 1;
+	unsigned busy = frames + 1, again = frames / AFX_KERNEL_TX_BATCH + 1, dropped = 0;
 
 	if (aq->zerocopy && !xsk_ring_prod__needs_wakeup(&aq->tx) &&
 	    !atomic_load_explicit(&aq->tx_errno, memory_order_relaxed))
-		return;
+		return 0;
 	for (;;) {
 		if (sendto(aq->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0) {
 			if (atomic_load_explicit(&aq->tx_errno, memory_order_relaxed))
 				atomic_store_explicit(&aq->tx_errno, 0, memory_order_relaxed);
-			return;
+			return dropped;
 		}
+		dropped += errno == EBUSY;
 		if (errno == EBUSY && --busy > 0 && afx_tx_pending(aq))
 			continue;
 		if (errno == EAGAIN && --again > 0 && afx_tx_pending(aq))
@@ -616,7 +621,7 @@ static void afx_kick(struct afx_queue *aq, unsigned frames)
 		/* Down (ENETDOWN) or gone (ENXIO) lasts; the rest (budget, socket buffer full) the next kick resolves. */
 		if (errno == ENETDOWN || errno == ENXIO)
 			atomic_store_explicit(&aq->tx_errno, errno, memory_order_relaxed);
-		return;
+		return dropped;
 	}
 }
 
@@ -650,7 +655,7 @@ static void afx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *
 	/* Worker w sends through socket w % nq: its own when there are as many queues as workers. */
 	struct afx_queue *aq = ap->q[ap->nq == 1 ? 0 : io->worker_id % ap->nq];
 	uint32_t max_bytes = atomic_load_explicit(&ap->tx_max_bytes, memory_order_relaxed);
-	unsigned fit = 0, want, placed = 0, too_big = 0, no_room = 0, csum_kernel = 0;
+	unsigned fit = 0, want, placed = 0, too_big = 0, no_room = 0, csum_kernel = 0, refused = 0, sent;
 	uint32_t idx = 0;
 	uint64_t bytes = 0;
 
@@ -700,14 +705,23 @@ static void afx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *
 	if (placed)
 		xsk_ring_prod__submit(&aq->tx, placed);
 	if (placed || afx_tx_pending(aq)) {
-		afx_kick(aq, placed);
+		refused = afx_kick(aq, placed);
 		afx_reap(aq);
 	}
-	if (placed)
-		port_queue_count(&aq->tx_count, placed, bytes);
+	/*
+	 * Frames the device dropped are counted as drops and taken off this
+	 * burst's sent frames (they are usually its own; a counter never
+	 * goes down, so older ones stay counted as sent, and the bytes of
+	 * the dropped frames are not known: the kernel does not say which).
+	 */
+	sent = placed - (refused < placed ? refused : placed);
+	if (sent)
+		port_queue_count(&aq->tx_count, sent, bytes);
 	pthread_spin_unlock(&aq->tx_lock);
-	port_count(&p->stats.tx_packets, placed);
+	port_count(&p->stats.tx_packets, sent);
 	port_count(&p->stats.tx_bytes, bytes);
+	if (refused)
+		port_count_drop(p, DROP_NO_RX_BUFFER, refused);
 	if (too_big)
 		port_count_drop(p, DROP_TOO_BIG, too_big);
 	if (no_room)
@@ -847,11 +861,15 @@ static void afx_tick(struct port *p)
 	for (unsigned i = 0; i < ap->nq; i++) {
 		struct afx_queue *aq = ap->q[i];
 
+		unsigned refused = 0;
+
 		pthread_spin_lock(&aq->tx_lock);
 		afx_reap(aq);
 		if (afx_tx_pending(aq) || atomic_load_explicit(&aq->tx_errno, memory_order_relaxed))
-			afx_kick(aq, 0);
+			refused = afx_kick(aq, 0);
 		pthread_spin_unlock(&aq->tx_lock);
+		if (refused)
+			port_count_drop(p, DROP_NO_RX_BUFFER, refused);
 	}
 }
 
