@@ -568,6 +568,14 @@ static void test_pcap_loop(void **state)
 	free(ctx);
 }
 
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 static void sleep_ms(unsigned ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
@@ -584,6 +592,7 @@ static void test_pcap_pps(void **state)
 	char err[256] = "";
 	int next = 0;
 	unsigned got;
+	uint64_t t0, slept;
 	struct port *p;
 
 	replay_frames(f, 20);
@@ -593,9 +602,12 @@ static void test_pcap_pps(void **state)
 	assert_int_equal(check_burst(p, ctx, f, 20, &next), 1);
 	assert_int_equal(check_burst(p, ctx, f, 20, &next), 0);
 	assert_true(p->ops->rx_arm(p, 0)); /* frames remain: keep polling */
+	t0 = now_ms();
 	sleep_ms(250);
+	slept = now_ms() - t0;
 	got = check_burst(p, ctx, f, 20, &next);
-	assert_true(got >= 1 && got <= 4);
+	/* 10 frames a second: 2 or 3 in 250 ms; a loaded machine may sleep longer, and a frame more is due each 100 ms. */
+	assert_true(got >= 1 && got <= slept / 100 + 2);
 	p->ops->destroy(p);
 	free(ctx);
 }

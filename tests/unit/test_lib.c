@@ -1,6 +1,7 @@
 /* test_lib.c - unit tests of the leaf helpers in src/lib: the cycle counter and its calibration. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -40,14 +41,20 @@ static void test_cycles_calibrate(void **state)
 	uint64_t hz = cycles_calibrate(20), c0, t0, c1, t1, ns;
 	struct timespec nap = { 0, 30 * 1000 * 1000 };
 
+	bool close = false;
+
 	assert_true(hz >= 1000000u && hz <= 10000000000u);
-	t0 = mono_ns();
-	c0 = cycles_now();
-	nanosleep(&nap, NULL);
-	c1 = cycles_now();
-	t1 = mono_ns();
-	ns = cycles_to_ns(c1 - c0, hz);
-	assert_true(ns * 10 >= (t1 - t0) * 8 && ns * 10 <= (t1 - t0) * 12);
+	/* Three tries: a preemption between a clock read and a counter read skews one (a wrong rate fails all). */
+	for (int i = 0; i < 3 && !close; i++) {
+		t0 = mono_ns();
+		c0 = cycles_now();
+		nanosleep(&nap, NULL);
+		c1 = cycles_now();
+		t1 = mono_ns();
+		ns = cycles_to_ns(c1 - c0, hz);
+		close = ns * 10 >= (t1 - t0) * 8 && ns * 10 <= (t1 - t0) * 12;
+	}
+	assert_true(close);
 }
 
 /* Conversion: exact on round numbers, no overflow for a 64-bit count, 0 for an unknown rate. */

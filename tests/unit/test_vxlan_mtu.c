@@ -336,7 +336,8 @@ static void test_remote_flow_wake(void **state)
 	}
 	print_message("the destination's MTU known %.3f ms after the first frame\n", ms);
 	assert_int_equal(type_stat(p, "mtu_cache_entries"), 1);
-	assert_true(ms < 50);
+	/* Long before the port's tick (1 s) would have: the wake-up did it (a loaded machine may take tens of ms). */
+	assert_true(ms < 500);
 	/* the next large frame is answered with its own limit, no tick in between */
 	send_len(p, NULL, 2000, narrow);
 	assert_int_equal(answered, 1);
