@@ -209,6 +209,19 @@ static struct port *port_new(char *err, size_t errlen, ...)
 }
 
 /* An AF_PACKET socket on @ifname for @ethertype, receiving with a 1 s timeout. */
+/* The next frame that arrived on @rfd (not one the interface sent: AF_PACKET sees both), its length or -1. */
+static ssize_t recv_arrived(int rfd, uint8_t *got, size_t len, int flags)
+{
+	struct sockaddr_ll from;
+	socklen_t fl = sizeof(from);
+	ssize_t n;
+
+	do
+		n = recvfrom(rfd, got, len, flags, (struct sockaddr *)&from, &fl);
+	while (n > 0 && from.sll_pkttype == PACKET_OUTGOING);
+	return n;
+}
+
 static int packet_socket(const char *ifname, uint16_t ethertype)
 {
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ethertype) };
@@ -801,16 +814,10 @@ static void test_tx_device_drops(void **state)
 	rfd = packet_socket(IF_PEER1, ETH_TX_TEST);
 	/* The carrier comes back within a few milliseconds: a bounded wait for the first frame through. */
 	for (int tries = 0; tries < 200 && !seen; tries++) {
-		struct sockaddr_ll from;
-		socklen_t fl = sizeof(from);
 		uint8_t got[128];
-		ssize_t n;
 
 		p->ops->tx_burst(p, &ctx->io, list, 1);
-		do
-			n = recvfrom(rfd, got, sizeof(got), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
-		while (n > 0 && from.sll_pkttype == PACKET_OUTGOING);
-		if (n == 60)
+		if (recv_arrived(rfd, got, sizeof(got), MSG_DONTWAIT) == 60)
 			seen = 1;
 		else
 			usleep(10000);
@@ -821,14 +828,9 @@ static void test_tx_device_drops(void **state)
 
 		p->ops->tx_burst(p, &ctx->io, list, 8);
 		for (unsigned i = 0; i < 8; i++) {
-			struct sockaddr_ll from;
-			socklen_t fl = sizeof(from);
 			uint8_t got[128];
-			ssize_t n;
+			ssize_t n = recv_arrived(rfd, got, sizeof(got), 0);
 
-			do
-				n = recvfrom(rfd, got, sizeof(got), 0, (struct sockaddr *)&from, &fl);
-			while (n > 0 && from.sll_pkttype == PACKET_OUTGOING);
 			if (n != 60)
 				fail_msg("frame %u of 8 never left with the peer up (recvfrom %zd)", i, n);
 		}
@@ -864,13 +866,8 @@ static void test_tx(void **state)
 	}
 	p->ops->tx_burst(p, &ctx->io, list, 3);
 	for (int i = 0; i < 2; i++) {
-		struct sockaddr_ll from;
-		socklen_t fl = sizeof(from);
-		ssize_t n;
+		ssize_t n = recv_arrived(rfd, got, sizeof(got), 0);
 
-		do
-			n = recvfrom(rfd, got, sizeof(got), 0, (struct sockaddr *)&from, &fl);
-		while (n > 0 && from.sll_pkttype == PACKET_OUTGOING);
 		assert_int_equal(n, lens[i]);
 		assert_memory_equal(got, frames[i], lens[i]);
 	}
@@ -885,13 +882,8 @@ static void test_tx(void **state)
 		ctx->io.worker_id = (unsigned)b % (QUEUES + 1);
 		p->ops->tx_burst(p, &ctx->io, list, 2);
 		for (int i = 0; i < 2; i++) {
-			struct sockaddr_ll from;
-			socklen_t fl = sizeof(from);
-			ssize_t n;
+			ssize_t n = recv_arrived(rfd, got, sizeof(got), 0);
 
-			do
-				n = recvfrom(rfd, got, sizeof(got), 0, (struct sockaddr *)&from, &fl);
-			while (n > 0 && from.sll_pkttype == PACKET_OUTGOING);
 			if (n != (ssize_t)lens[i])
 				fail_msg("burst %d from worker %u: frame %d: recvfrom %zd", b, ctx->io.worker_id, i, n);
 		}
@@ -931,14 +923,9 @@ static void test_tx_full_burst(void **state)
 	for (int round = 0; round < 3; round++) {
 		p->ops->tx_burst(p, &ctx->io, list, PKT_BURST);
 		for (unsigned i = 0; i < PKT_BURST; i++) {
-			struct sockaddr_ll from;
-			socklen_t fl = sizeof(from);
 			uint8_t got[128];
-			ssize_t n;
+			ssize_t n = recv_arrived(rfd, got, sizeof(got), 0);
 
-			do
-				n = recvfrom(rfd, got, sizeof(got), 0, (struct sockaddr *)&from, &fl);
-			while (n > 0 && from.sll_pkttype == PACKET_OUTGOING);
 			if (n != 60)
 				fail_msg("round %d: frame %u of %u never left (recvfrom %zd)", round, i, PKT_BURST, n);
 			seen++;
