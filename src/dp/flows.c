@@ -194,7 +194,8 @@ static inline struct dp_flow_mf *mf_find(struct dp_flow *f, const struct flow_ta
 		struct dp_flow_mf *e = &f->mf[place(h, way, DP_FLOW_MF_ENTRIES)];
 		uint64_t diff = (e->gen ^ tag) | (uint64_t)((uintptr_t)e->tables ^ (uintptr_t)t) | (e->mask ^ mi);
 
-		if (!(diff | mf_diff(e, m, k)))
+		/* An empty place or another version's or mask's: no compare of the key. */
+		if (!diff && !mf_diff(e, m, k))
 			return e;
 	}
 	return NULL;
@@ -234,11 +235,17 @@ static inline bool mf_fits(struct dp_flow *f, const struct dp_flow_mf *e, struct
  * megaflow there), so both shapes are replayed.
  */
 static inline struct dp_flow_mf *mf_lookup(struct dp_flow *f, const struct flow_tables *t, uint64_t tag,
-					   const struct flow_key *k, struct pkt *p, unsigned i)
+					   const struct flow_key *k, struct pkt *p, unsigned i, unsigned *probes)
 {
-	for (unsigned mi = 0; mi < f->n_mf_masks; mi++) {
-		struct dp_flow_mf *e = mf_find(f, t, tag, k, mi, mf_hash(k, &f->mf_mask[mi], mi));
+	uint64_t port = 1ull << (k->in_port & 63);
 
+	for (unsigned mi = 0; mi < f->n_mf_masks; mi++) {
+		struct dp_flow_mf *e;
+
+		if (!(f->mf_mask[mi].in_ports & port))
+			continue;	/* no megaflow of this mask is of the key's in_port */
+		++*probes;
+		e = mf_find(f, t, tag, k, mi, mf_hash(k, &f->mf_mask[mi], mi));
 		if (e && mf_fits(f, e, p, i))
 			return e;
 	}
@@ -276,6 +283,7 @@ static bool mf_insert(struct dp_flow *f, const struct flow_tables *t, unsigned i
 		if (mi == DP_FLOW_MF_MASKS)
 			return false;
 		memcpy(nm->w, wc->w, sizeof(nm->w));
+		nm->in_ports = 0;
 		nm->n_words = 0;
 		for (unsigned w = 0; w < DP_FLOW_EMC_WORDS; w++)
 			if (nm->w[w])
@@ -284,6 +292,8 @@ static bool mf_insert(struct dp_flow *f, const struct flow_tables *t, unsigned i
 		/* The mask's words before the count that lets the control thread read them. */
 		atomic_store_explicit(&f->mf_masks_pub, f->n_mf_masks, memory_order_release);
 	}
+	/* Before the megaflow can answer: mf_lookup() probes the mask for keys of this in_port from now on. */
+	f->mf_mask[mi].in_ports |= 1ull << (k->in_port & 63);
 	h = mf_hash(k, &f->mf_mask[mi], mi);
 	e = mf_find(f, t, tag, k, mi, h);
 	if (e)	/* a frame before made it: this run's memo is for the same frames unless it replays for another shape */
@@ -378,7 +388,7 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, struct
 {
 	unsigned n = b->n;
 	uint64_t tag = t->gen + 1; /* 0 is an empty entry */
-	unsigned m = 0, hits = 0, mf_hits = 0;
+	unsigned m = 0, hits = 0, mf_hits = 0, probes = 0;
 	bool done[PKT_BURST];
 
 	if (f->mf_gen != tag || f->mf_tables != t) {
@@ -441,7 +451,7 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, struct
 			rest++;
 			continue;
 		}
-		e = f->n_mf_masks ? mf_lookup(f, t, tag, &f->keys[i], &b->pkts[i], i) : NULL;
+		e = f->n_mf_masks ? mf_lookup(f, t, tag, &f->keys[i], &b->pkts[i], i, &probes) : NULL;
 		if (e) {
 			CACHE_HIT(e);
 			f->rules[i] = e->rule;
@@ -486,6 +496,7 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, struct
 	stat_add(&f->stats.emc_misses, m);
 	stat_add(&f->stats.emc_hits, hits + mf_hits);
 	stat_add(&f->stats.mf_hits, mf_hits);
+	stat_add(&f->stats.mf_probes, probes);
 	if (!m)
 		return;
 	if (t->cls[0])

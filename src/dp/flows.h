@@ -142,6 +142,7 @@ struct dp_flow_mf {
  */
 struct dp_flow_stats {
 	atomic_uint_least64_t emc_hits, emc_misses, mf_hits;
+	atomic_uint_least64_t mf_probes;	/* megaflow places compared with a key (mf_lookup()) */
 };
 
 /* A worker's flow state: made once at startup (dp_flow_ctx_new), never allocated on the data path. */
@@ -188,6 +189,13 @@ struct dp_flow {
 		unsigned n_words;		/* key words the mask touches ... */
 		uint8_t words[DP_FLOW_EMC_WORDS];	/* ... which */
 		uint64_t w[DP_FLOW_EMC_WORDS];	/* the mask, every word */
+		/*
+		 * Bit in_port % 64 for each in_port a megaflow of the mask was
+		 * made for: a key of an in_port whose bit is clear has no
+		 * megaflow of the mask, so its places are not probed (Open
+		 * vSwitch's datapath keeps a classifier per in_port for this).
+		 */
+		uint64_t in_ports;
 	} mf_mask[DP_FLOW_MF_MASKS];
 	struct dp_flow_stats stats;
 	/* The copies of this batch: frames for `normal`, then for every other output. */
