@@ -122,7 +122,7 @@ struct dp_flow_emc {
 struct dp_flow_mf {
 	uint64_t gen;				/* as dp_flow_emc */
 	const struct flow_tables *tables;
-	uint64_t key[DP_FLOW_EMC_WORDS];	/* the key's words the mask touches, masked, in the mask's order */
+	uint64_t key[DP_FLOW_EMC_WORDS];	/* the key's cached words, masked (0 where the mask is) */
 	uint16_t mask;
 	uint16_t hits;				/* as dp_flow_emc's (the worker's alone: not under seq, never shown) */
 	/*
@@ -186,8 +186,6 @@ struct dp_flow {
 	atomic_uint_least64_t mf_epoch;
 	atomic_uint mf_masks_pub;
 	struct dp_flow_mf_mask {
-		unsigned n_words;		/* key words the mask touches ... */
-		uint8_t words[DP_FLOW_EMC_WORDS];	/* ... which */
 		uint64_t w[DP_FLOW_EMC_WORDS];	/* the mask, every word */
 		/*
 		 * Bit in_port % 64 for each in_port a megaflow of the mask was

@@ -606,6 +606,41 @@ static void test_megaflow_masks(void **state)
 }
 
 /*
+ * The megaflow masks are probed for the in_ports they have megaflows of
+ * only (Open vSwitch keeps a classifier per in_port): port 1's frames
+ * have a mask of table 0's fields, port 0's one with table 1's nw_dst
+ * too, made second; a frame of either is answered by its megaflow after
+ * one probe, not after trying the other port's mask first.
+ */
+static void test_megaflow_masks_per_in_port(void **state)
+{
+	struct fx *f = *state;
+	const struct dp_flow_stats *st = &f->ctx->flow->stats;
+	uint64_t mf, probes;
+
+	add(f, "table=0,priority=10,in_port=1,ip,actions=resubmit(,1)");
+	add(f, "table=0,priority=10,in_port=2,ip,actions=output:1");
+	add(f, "table=1,priority=100,ip,nw_dst=10.0.0.3,actions=output:4");
+	add(f, "table=1,priority=10,ip,actions=output:2");
+	assert_int_equal(one(f, 1, 2), 0);		/* port 1's megaflow: the first mask */
+	assert_int_equal(one(f, 0, 2), 1);		/* port 0's: the second */
+	assert_int_equal(f->ctx->flow->n_mf_masks, 2);
+	mf = atomic_load(&st->mf_hits);
+	probes = atomic_load(&st->mf_probes);
+	assert_int_equal(one(f, 0, 2), 1);
+	assert_int_equal(atomic_load(&st->mf_hits), mf + 1);
+	assert_int_equal(atomic_load(&st->mf_probes), probes + 1);	/* port 1's mask not tried */
+	assert_int_equal(one(f, 1, 7), 0);
+	assert_int_equal(atomic_load(&st->mf_hits), mf + 2);
+	assert_int_equal(atomic_load(&st->mf_probes), probes + 2);
+	assert_int_equal(one(f, 0, 3), 3);		/* a miss of port 0's megaflow: probed once, then table 0 */
+	assert_int_equal(atomic_load(&st->mf_hits), mf + 2);
+	assert_int_equal(atomic_load(&st->mf_probes), probes + 3);
+	assert_int_equal(one(f, 0, 3), 3);
+	assert_int_equal(atomic_load(&st->mf_hits), mf + 3);
+}
+
+/*
  * A commit is in force for the next batch with megaflows too: a flow
  * modified, deleted, or overridden by a new rule of a higher priority is
  * never applied from a megaflow made on an older version.
@@ -2052,6 +2087,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_run_counts, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_cache_invalidation, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_megaflow_masks, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_megaflow_masks_per_in_port, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_megaflow_invalidation, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_miss_mode_invalidation, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_table_counts_cached_equal_uncached, fx_setup, fx_teardown),
