@@ -424,6 +424,7 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, struct
 		f->hash[i] = 0;
 		f->looked_up[i] = false;
 		f->run[i] = (uint8_t)i;
+		f->mfp[i] = NULL;
 		done[i] = false;
 		if (!live[i]) {
 			f->memo[i].n_rules = FLOW_MEMO_NONE;
@@ -434,7 +435,8 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, struct
 		    mf_fits(f, prev, &b->pkts[i], i)) {
 			CACHE_HIT(prev);
 			f->rules[i] = prev->rule;
-			f->run[i] = (uint8_t)prev_i;
+			f->run[i] = f->run[prev_i];
+			f->mfp[i] = prev;
 			done[i] = true;
 			mf_hits++;
 			continue;
@@ -448,11 +450,20 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, struct
 		}
 		e = f->n_mf_masks ? mf_lookup(f, t, tag, &f->keys[i], &b->pkts[i], i, &probes) : NULL;
 		if (e) {
+			unsigned j = e->first;
+
 			CACHE_HIT(e);
 			f->rules[i] = e->rule;
-			f->memo[i] = e->memo;
-			if (e->memo.flags & FLOW_MEMO_F_WRITES)
-				f->acts[i] = f->mf_acts[e - f->mf];
+			if (j < i && f->mfp[j] == e && !(p->flags & PKT_F_TUNNEL) && p->head_len <= FLOW_HDR_MAX) {
+				/* frame j had it this batch: its run's memo is this megaflow's, and fits this frame (mf_lookup()) */
+				f->run[i] = f->run[j];
+			} else {
+				f->memo[i] = e->memo;
+				if (e->memo.flags & FLOW_MEMO_F_WRITES)
+					f->acts[i] = f->mf_acts[e - f->mf];
+				e->first = (uint8_t)i;
+			}
+			f->mfp[i] = e;
 			prev = e;
 			prev_i = i;
 			done[i] = true;
@@ -821,6 +832,17 @@ void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct pkt_batch *b,
 	int replayed = -1, run_dest = -1;
 	unsigned run_frames = 0;
 	uint64_t run_bytes = 0;
+	/*
+	 * Per frame whose memo others share (f->run[]) though not next to it
+	 * (lookup_table0(): a megaflow's frames with others between): its
+	 * verdict when a repeat may take it as it is (as @run_dest: a port's
+	 * or a drop; a `normal` verdict never gets there), -1 otherwise; and
+	 * the frames and bytes of those repeats, counted after the batch.
+	 */
+	int grp_dest[PKT_BURST];
+	unsigned grp_frames[PKT_BURST];
+	uint64_t grp_bytes[PKT_BURST];
+	bool grouped = false;
 
 	flow_exec_begin(&f->x, t, sw->clock_ns() / 1000000);
 	for (unsigned i = 0; i < b->n; i++) {
@@ -832,8 +854,18 @@ void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct pkt_batch *b,
 		bool miss;
 		unsigned n;
 
+		grp_dest[i] = -1;
+		grp_frames[i] = 0;
+		grp_bytes[i] = 0;
 		if (!live[i])
 			continue;
+		if (src != (int)i && src != replayed && grp_dest[src] >= 0) {	/* a repeat of an earlier run, not the last */
+			b->dest[i] = (uint16_t)grp_dest[src];
+			grp_frames[src]++;
+			grp_bytes[src] += p->len;
+			grouped = true;
+			continue;
+		}
 		if (src == replayed) {	/* a repeat (never from a tunnel: tun_out() has nothing to do) */
 			run_frames++;
 			run_bytes += p->len;
@@ -892,10 +924,13 @@ verdict:
 		else
 			outputs(sw, f, b, i, len0, csum_start0);
 		if (replayed == src && n <= 1 && b->dest[i] != PKT_DEST_COPIED)
-			run_dest = b->dest[i];
+			run_dest = grp_dest[src] = b->dest[i];
 	}
 	if (run_frames)
 		flow_exec_replay_more(&f->x, &f->memo[replayed], run_frames, run_bytes);
+	for (unsigned i = 0; grouped && i < b->n; i++)
+		if (grp_frames[i])
+			flow_exec_replay_more(&f->x, &f->memo[i], grp_frames[i], grp_bytes[i]);
 	flow_exec_end(&f->x);
 
 	if (all_normal) {

@@ -124,7 +124,8 @@ struct dp_flow_mf {
 	const struct flow_tables *tables;
 	uint64_t key[DP_FLOW_EMC_WORDS];	/* the key's cached words, masked (0 where the mask is) */
 	uint16_t mask;
-	uint16_t hits;				/* as dp_flow_emc's (the worker's alone: not under seq, never shown) */
+	uint8_t hits;				/* as dp_flow_emc's (the worker's alone: not under seq, never shown) */
+	uint8_t first;				/* the batch's first frame it answered, if f->mfp[] says so (the worker's alone too) */
 	/*
 	 * Odd while the worker rewrites the entry (mf_insert()), even
 	 * otherwise: the control thread copies an entry between two equal
@@ -170,6 +171,16 @@ struct dp_flow {
 	 * it shares (its own are not written); i itself for any other frame.
 	 */
 	uint8_t run[PKT_BURST];
+	/*
+	 * The megaflow that answered each frame of the batch (NULL: none).
+	 * A frame a megaflow answered after an earlier frame of the batch
+	 * (dp_flow_mf.first, checked here) shares that frame's run[] as a
+	 * repeat does, though frames of other megaflows came between (Open
+	 * vSwitch's batches per flow): its memo is not copied, its counts are
+	 * added with the others' after the batch, and a verdict of a port or
+	 * a drop is taken as it is.
+	 */
+	struct dp_flow_mf *mfp[PKT_BURST];
 	struct flow_memo_acts acts[PKT_BURST];	/* ... and their actions when they have FLOW_MEMO_F_WRITES */
 	bool looked_up[PKT_BURST];		/* the frame missed both caches: table 0 was looked up, into wc[] */
 	struct flow_key wc[PKT_BURST];		/* what each such frame's lookups depended on */
