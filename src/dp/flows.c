@@ -415,6 +415,8 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, struct
 	 */
 	struct dp_flow_mf *prev = NULL;
 	unsigned prev_i = 0, rest = 0;
+	uint8_t prev_src = 0;	/* f->run[prev_i] */
+	uint16_t prev_mfi = 0;	/* f->mfp[prev_i] */
 
 	for (unsigned i = 0; i < n; i++) {
 		const struct pkt *p = &b->pkts[i];
@@ -424,10 +426,10 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, struct
 		f->hash[i] = 0;
 		f->looked_up[i] = false;
 		f->run[i] = (uint8_t)i;
-		f->mfp[i] = NULL;
 		done[i] = false;
 		if (!live[i]) {
 			f->memo[i].n_rules = FLOW_MEMO_NONE;
+			f->mfp[i] = DP_FLOW_MF_NONE;
 			continue;
 		}
 		if (prev && !(p->flags & PKT_F_TUNNEL) && p->head_len <= FLOW_HDR_MAX &&
@@ -435,13 +437,14 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, struct
 		    mf_fits(f, prev, &b->pkts[i], i)) {
 			CACHE_HIT(prev);
 			f->rules[i] = prev->rule;
-			f->run[i] = f->run[prev_i];
-			f->mfp[i] = prev;
+			f->run[i] = prev_src;
+			f->mfp[i] = prev_mfi;
 			done[i] = true;
 			mf_hits++;
 			continue;
 		}
 		prev = NULL;
+		f->mfp[i] = DP_FLOW_MF_NONE;
 		/* Only tun_in() sets a word past the cached ones: a frame from no tunnel has them zero (key.h). */
 		if ((p->flags & PKT_F_TUNNEL) && !cacheable(&f->keys[i])) {
 			f->memo[i].n_rules = FLOW_MEMO_NONE;
@@ -451,10 +454,11 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, struct
 		e = f->n_mf_masks ? mf_lookup(f, t, tag, &f->keys[i], &b->pkts[i], i, &probes) : NULL;
 		if (e) {
 			unsigned j = e->first;
+			uint16_t mfi = (uint16_t)(e - f->mf);
 
 			CACHE_HIT(e);
 			f->rules[i] = e->rule;
-			if (j < i && f->mfp[j] == e && !(p->flags & PKT_F_TUNNEL) && p->head_len <= FLOW_HDR_MAX) {
+			if (j < i && f->mfp[j] == mfi && !(p->flags & PKT_F_TUNNEL) && p->head_len <= FLOW_HDR_MAX) {
 				/* frame j had it this batch: its run's memo is this megaflow's, and fits this frame (mf_lookup()) */
 				f->run[i] = f->run[j];
 			} else {
@@ -463,9 +467,10 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, struct
 					f->acts[i] = f->mf_acts[e - f->mf];
 				e->first = (uint8_t)i;
 			}
-			f->mfp[i] = e;
+			f->mfp[i] = prev_mfi = mfi;
 			prev = e;
 			prev_i = i;
+			prev_src = f->run[i];
 			done[i] = true;
 			mf_hits++;
 			continue;
@@ -838,11 +843,13 @@ void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct pkt_batch *b,
 	 * verdict when a repeat may take it as it is (as @run_dest: a port's
 	 * or a drop; a `normal` verdict never gets there), -1 otherwise; and
 	 * the frames and bytes of those repeats, counted after the batch.
+	 * Set for such a frame (f->run[i] == i) when it comes: a frame's run
+	 * is never after it.
 	 */
 	int grp_dest[PKT_BURST];
 	unsigned grp_frames[PKT_BURST];
 	uint64_t grp_bytes[PKT_BURST];
-	bool grouped = false;
+	uint64_t grouped = 0;	/* bit i: grp_frames[i] is not 0 */
 
 	flow_exec_begin(&f->x, t, sw->clock_ns() / 1000000);
 	for (unsigned i = 0; i < b->n; i++) {
@@ -854,18 +861,8 @@ void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct pkt_batch *b,
 		bool miss;
 		unsigned n;
 
-		grp_dest[i] = -1;
-		grp_frames[i] = 0;
-		grp_bytes[i] = 0;
 		if (!live[i])
 			continue;
-		if (src != (int)i && src != replayed && grp_dest[src] >= 0) {	/* a repeat of an earlier run, not the last */
-			b->dest[i] = (uint16_t)grp_dest[src];
-			grp_frames[src]++;
-			grp_bytes[src] += p->len;
-			grouped = true;
-			continue;
-		}
 		if (src == replayed) {	/* a repeat (never from a tunnel: tun_out() has nothing to do) */
 			run_frames++;
 			run_bytes += p->len;
@@ -878,6 +875,19 @@ void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct pkt_batch *b,
 			n = f->x.n_out;
 			miss = f->memo[src].miss_drops != 0;
 			goto verdict;
+		}
+		if (src != (int)i) {
+			if (grp_dest[src] >= 0) {	/* a repeat of an earlier run, not the last */
+				b->dest[i] = (uint16_t)grp_dest[src];
+				grp_frames[src]++;
+				grp_bytes[src] += p->len;
+				grouped |= 1ull << src;
+				continue;
+			}
+		} else {
+			grp_dest[i] = -1;	/* a frame whose memo is its own: the first of its run */
+			grp_frames[i] = 0;
+			grp_bytes[i] = 0;
 		}
 		if (run_frames) {
 			flow_exec_replay_more(&f->x, &f->memo[replayed], run_frames, run_bytes);
@@ -928,9 +938,11 @@ verdict:
 	}
 	if (run_frames)
 		flow_exec_replay_more(&f->x, &f->memo[replayed], run_frames, run_bytes);
-	for (unsigned i = 0; grouped && i < b->n; i++)
-		if (grp_frames[i])
-			flow_exec_replay_more(&f->x, &f->memo[i], grp_frames[i], grp_bytes[i]);
+	for (; grouped; grouped &= grouped - 1) {
+		unsigned i = (unsigned)__builtin_ctzll(grouped);
+
+		flow_exec_replay_more(&f->x, &f->memo[i], grp_frames[i], grp_bytes[i]);
+	}
 	flow_exec_end(&f->x);
 
 	if (all_normal) {

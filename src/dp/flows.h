@@ -87,6 +87,7 @@
 #define DP_FLOW_EMC_ENTRIES 2048	/* exact-match cache entries per worker (a power of two) */
 #define DP_FLOW_EMC_WORDS 10		/* key words a cache entry holds: those a frame can set (key.h) */
 #define DP_FLOW_MF_ENTRIES 1024		/* megaflow entries per worker (a power of two) */
+#define DP_FLOW_MF_NONE 0xffff		/* dp_flow.mfp[]: no megaflow */
 #define DP_FLOW_MF_MASKS 8		/* distinct megaflow masks per worker and version */
 #define DP_FLOW_HITS_MAX 255		/* an entry's hit count saturates here: an ended flow's ages out in 8 refusals */
 
@@ -172,7 +173,8 @@ struct dp_flow {
 	 */
 	uint8_t run[PKT_BURST];
 	/*
-	 * The megaflow that answered each frame of the batch (NULL: none).
+	 * The megaflow that answered each frame of the batch (its index in
+	 * mf[]; DP_FLOW_MF_NONE: none).
 	 * A frame a megaflow answered after an earlier frame of the batch
 	 * (dp_flow_mf.first, checked here) shares that frame's run[] as a
 	 * repeat does, though frames of other megaflows came between (Open
@@ -180,7 +182,7 @@ struct dp_flow {
 	 * added with the others' after the batch, and a verdict of a port or
 	 * a drop is taken as it is.
 	 */
-	struct dp_flow_mf *mfp[PKT_BURST];
+	uint16_t mfp[PKT_BURST];
 	struct flow_memo_acts acts[PKT_BURST];	/* ... and their actions when they have FLOW_MEMO_F_WRITES */
 	bool looked_up[PKT_BURST];		/* the frame missed both caches: table 0 was looked up, into wc[] */
 	struct flow_key wc[PKT_BURST];		/* what each such frame's lookups depended on */
