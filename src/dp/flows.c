@@ -88,16 +88,18 @@ static inline bool key_same_masked(const struct flow_key *a, const struct flow_k
 	return !(d[0] | d[1]);
 }
 
-/* The megaflow hash of @k under mask @mi (@m): of the words the mask touches only. */
+/*
+ * The megaflow hash of @k under mask @mi (@m): of its cached words ANDed
+ * with the mask, every word whatever the mask (ten independent
+ * multiplies, unrolled: no loop over the mask's words, no indexed load).
+ */
 static inline uint64_t mf_hash(const struct flow_key *k, const struct dp_flow_mf_mask *m, unsigned mi)
 {
 	uint64_t h = (uint64_t)mi * 0xd6e8feb86659fd93ull;
 
-	for (unsigned j = 0; j < m->n_words; j++) {
-		unsigned w = m->words[j];
-
+#pragma GCC unroll 10
+	for (unsigned w = 0; w < DP_FLOW_EMC_WORDS; w++)
 		h += (k->w[w] & m->w[w]) * hash_mul[w];
-	}
 	return hash_fold(h);
 }
 
@@ -171,17 +173,20 @@ static inline struct dp_flow_emc *emc_find(struct dp_flow *f, const struct flow_
 			(e)->hits = (uint16_t)((e)->hits + 1);         \
 	} while (0)
 
-/* The bits of @k that megaflow @e's mask @m touches, XORed with its key: 0 when @k falls in it. */
-static inline uint64_t mf_diff(const struct dp_flow_mf *e, const struct dp_flow_mf_mask *m, const struct flow_key *k)
+/* True when @k falls in megaflow @e of mask @m: equal to its key (masked) on the mask's bits. */
+static inline bool mf_holds(const struct dp_flow_mf *e, const struct dp_flow_mf_mask *m, const struct flow_key *k)
 {
-	uint64_t diff = 0;
+	const u64x2 *vk = (const u64x2 *)k->w, *ve = (const u64x2 *)e->key, *vm = (const u64x2 *)m->w;
+	u64x2 d = ((vk[0] ^ ve[0]) & vm[0]) | ((vk[1] ^ ve[1]) & vm[1]) | ((vk[2] ^ ve[2]) & vm[2]) |
+		  ((vk[3] ^ ve[3]) & vm[3]) | ((vk[4] ^ ve[4]) & vm[4]);
 
-	for (unsigned j = 0; j < m->n_words; j++) {
-		unsigned w = m->words[j];
+	return !(d[0] | d[1]);
+}
 
-		diff |= e->key[j] ^ (k->w[w] & m->w[w]);
-	}
-	return diff;
+/* @k's bit in a megaflow mask's in_ports: its in_port (big-endian in the key) modulo 64. */
+static inline uint64_t in_port_bit(const struct flow_key *k)
+{
+	return 1ull << (be16toh(k->in_port) & 63);
 }
 
 /* The megaflow of mask @mi (hash @h) that @k falls in, for version @t, or NULL. */
@@ -194,7 +199,8 @@ static inline struct dp_flow_mf *mf_find(struct dp_flow *f, const struct flow_ta
 		struct dp_flow_mf *e = &f->mf[place(h, way, DP_FLOW_MF_ENTRIES)];
 		uint64_t diff = (e->gen ^ tag) | (uint64_t)((uintptr_t)e->tables ^ (uintptr_t)t) | (e->mask ^ mi);
 
-		if (!(diff | mf_diff(e, m, k)))
+		/* An empty place or another version's or mask's: no compare of the key. */
+		if (!diff && mf_holds(e, m, k))
 			return e;
 	}
 	return NULL;
@@ -234,11 +240,17 @@ static inline bool mf_fits(struct dp_flow *f, const struct dp_flow_mf *e, struct
  * megaflow there), so both shapes are replayed.
  */
 static inline struct dp_flow_mf *mf_lookup(struct dp_flow *f, const struct flow_tables *t, uint64_t tag,
-					   const struct flow_key *k, struct pkt *p, unsigned i)
+					   const struct flow_key *k, struct pkt *p, unsigned i, unsigned *probes)
 {
-	for (unsigned mi = 0; mi < f->n_mf_masks; mi++) {
-		struct dp_flow_mf *e = mf_find(f, t, tag, k, mi, mf_hash(k, &f->mf_mask[mi], mi));
+	uint64_t port = in_port_bit(k);
 
+	for (unsigned mi = 0; mi < f->n_mf_masks; mi++) {
+		struct dp_flow_mf *e;
+
+		if (!(f->mf_mask[mi].in_ports & port))
+			continue;	/* no megaflow of this mask is of the key's in_port */
+		++*probes;
+		e = mf_find(f, t, tag, k, mi, mf_hash(k, &f->mf_mask[mi], mi));
 		if (e && mf_fits(f, e, p, i))
 			return e;
 	}
@@ -276,14 +288,13 @@ static bool mf_insert(struct dp_flow *f, const struct flow_tables *t, unsigned i
 		if (mi == DP_FLOW_MF_MASKS)
 			return false;
 		memcpy(nm->w, wc->w, sizeof(nm->w));
-		nm->n_words = 0;
-		for (unsigned w = 0; w < DP_FLOW_EMC_WORDS; w++)
-			if (nm->w[w])
-				nm->words[nm->n_words++] = (uint8_t)w;
+		nm->in_ports = 0;
 		f->n_mf_masks++;
 		/* The mask's words before the count that lets the control thread read them. */
 		atomic_store_explicit(&f->mf_masks_pub, f->n_mf_masks, memory_order_release);
 	}
+	/* Before the megaflow can answer: mf_lookup() probes the mask for keys of this in_port from now on. */
+	f->mf_mask[mi].in_ports |= in_port_bit(k);
 	h = mf_hash(k, &f->mf_mask[mi], mi);
 	e = mf_find(f, t, tag, k, mi, h);
 	if (e)	/* a frame before made it: this run's memo is for the same frames unless it replays for another shape */
@@ -300,11 +311,8 @@ static bool mf_insert(struct dp_flow *f, const struct flow_tables *t, unsigned i
 	e->tables = t;
 	e->mask = (uint16_t)mi;
 	e->hits = 0;
-	for (unsigned j = 0; j < f->mf_mask[mi].n_words; j++) {
-		unsigned w = f->mf_mask[mi].words[j];
-
-		e->key[j] = k->w[w] & wc->w[w];
-	}
+	for (unsigned w = 0; w < DP_FLOW_EMC_WORDS; w++)
+		e->key[w] = k->w[w] & wc->w[w];
 	e->rule = f->rules[i];
 	e->memo = *m;
 	if (m->flags & FLOW_MEMO_F_WRITES)
@@ -341,11 +349,8 @@ unsigned dp_flow_mf_read(const struct dp_flow *f, const struct flow_tables *t, s
 			if (c.gen != t->gen + 1 || c.tables != t || c.mask >= n_masks)
 				continue;	/* empty, of another version, or of a mask read before it was published */
 			memset(&out[n], 0, sizeof(out[n]));
-			for (unsigned j = 0; j < masks[c.mask].n_words && j < DP_FLOW_EMC_WORDS; j++) {
-				unsigned w = masks[c.mask].words[j] % DP_FLOW_EMC_WORDS;
-
-				out[n].key.w[w] = c.key[j] & masks[c.mask].w[w];
-			}
+			for (unsigned w = 0; w < DP_FLOW_EMC_WORDS; w++)
+				out[n].key.w[w] = c.key[w] & masks[c.mask].w[w];
 			memcpy(out[n].mask.w, masks[c.mask].w, sizeof(masks[c.mask].w));
 			out[n].memo = c.memo;
 			n++;
@@ -378,7 +383,7 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, struct
 {
 	unsigned n = b->n;
 	uint64_t tag = t->gen + 1; /* 0 is an empty entry */
-	unsigned m = 0, hits = 0, mf_hits = 0;
+	unsigned m = 0, hits = 0, mf_hits = 0, probes = 0;
 	bool done[PKT_BURST];
 
 	if (f->mf_gen != tag || f->mf_tables != t) {
@@ -410,6 +415,8 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, struct
 	 */
 	struct dp_flow_mf *prev = NULL;
 	unsigned prev_i = 0, rest = 0;
+	uint8_t prev_src = 0;	/* f->run[prev_i] */
+	uint16_t prev_mfi = 0;	/* f->mfp[prev_i] */
 
 	for (unsigned i = 0; i < n; i++) {
 		const struct pkt *p = &b->pkts[i];
@@ -422,6 +429,7 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, struct
 		done[i] = false;
 		if (!live[i]) {
 			f->memo[i].n_rules = FLOW_MEMO_NONE;
+			f->mfp[i] = DP_FLOW_MF_NONE;
 			continue;
 		}
 		if (prev && !(p->flags & PKT_F_TUNNEL) && p->head_len <= FLOW_HDR_MAX &&
@@ -429,27 +437,40 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, struct
 		    mf_fits(f, prev, &b->pkts[i], i)) {
 			CACHE_HIT(prev);
 			f->rules[i] = prev->rule;
-			f->run[i] = (uint8_t)prev_i;
+			f->run[i] = prev_src;
+			f->mfp[i] = prev_mfi;
 			done[i] = true;
 			mf_hits++;
 			continue;
 		}
 		prev = NULL;
+		f->mfp[i] = DP_FLOW_MF_NONE;
 		/* Only tun_in() sets a word past the cached ones: a frame from no tunnel has them zero (key.h). */
 		if ((p->flags & PKT_F_TUNNEL) && !cacheable(&f->keys[i])) {
 			f->memo[i].n_rules = FLOW_MEMO_NONE;
 			rest++;
 			continue;
 		}
-		e = f->n_mf_masks ? mf_lookup(f, t, tag, &f->keys[i], &b->pkts[i], i) : NULL;
+		e = f->n_mf_masks ? mf_lookup(f, t, tag, &f->keys[i], &b->pkts[i], i, &probes) : NULL;
 		if (e) {
+			unsigned j = e->first;
+			uint16_t mfi = (uint16_t)(e - f->mf);
+
 			CACHE_HIT(e);
 			f->rules[i] = e->rule;
-			f->memo[i] = e->memo;
-			if (e->memo.flags & FLOW_MEMO_F_WRITES)
-				f->acts[i] = f->mf_acts[e - f->mf];
+			if (j < i && f->mfp[j] == mfi && !(p->flags & PKT_F_TUNNEL) && p->head_len <= FLOW_HDR_MAX) {
+				/* frame j had it this batch: its run's memo is this megaflow's, and fits this frame (mf_lookup()) */
+				f->run[i] = f->run[j];
+			} else {
+				f->memo[i] = e->memo;
+				if (e->memo.flags & FLOW_MEMO_F_WRITES)
+					f->acts[i] = f->mf_acts[e - f->mf];
+				e->first = (uint8_t)i;
+			}
+			f->mfp[i] = prev_mfi = mfi;
 			prev = e;
 			prev_i = i;
+			prev_src = f->run[i];
 			done[i] = true;
 			mf_hits++;
 			continue;
@@ -486,6 +507,7 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, struct
 	stat_add(&f->stats.emc_misses, m);
 	stat_add(&f->stats.emc_hits, hits + mf_hits);
 	stat_add(&f->stats.mf_hits, mf_hits);
+	stat_add(&f->stats.mf_probes, probes);
 	if (!m)
 		return;
 	if (t->cls[0])
@@ -815,6 +837,19 @@ void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct pkt_batch *b,
 	int replayed = -1, run_dest = -1;
 	unsigned run_frames = 0;
 	uint64_t run_bytes = 0;
+	/*
+	 * Per frame whose memo others share (f->run[]) though not next to it
+	 * (lookup_table0(): a megaflow's frames with others between): its
+	 * verdict when a repeat may take it as it is (as @run_dest: a port's
+	 * or a drop; a `normal` verdict never gets there), -1 otherwise; and
+	 * the frames and bytes of those repeats, counted after the batch.
+	 * Set for such a frame (f->run[i] == i) when it comes: a frame's run
+	 * is never after it.
+	 */
+	int grp_dest[PKT_BURST];
+	unsigned grp_frames[PKT_BURST];
+	uint64_t grp_bytes[PKT_BURST];
+	uint64_t grouped = 0;	/* bit i: grp_frames[i] is not 0 */
 
 	flow_exec_begin(&f->x, t, sw->clock_ns() / 1000000);
 	for (unsigned i = 0; i < b->n; i++) {
@@ -840,6 +875,19 @@ void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct pkt_batch *b,
 			n = f->x.n_out;
 			miss = f->memo[src].miss_drops != 0;
 			goto verdict;
+		}
+		if (src != (int)i) {
+			if (grp_dest[src] >= 0) {	/* a repeat of an earlier run, not the last */
+				b->dest[i] = (uint16_t)grp_dest[src];
+				grp_frames[src]++;
+				grp_bytes[src] += p->len;
+				grouped |= 1ull << src;
+				continue;
+			}
+		} else {
+			grp_dest[i] = -1;	/* a frame whose memo is its own: the first of its run */
+			grp_frames[i] = 0;
+			grp_bytes[i] = 0;
 		}
 		if (run_frames) {
 			flow_exec_replay_more(&f->x, &f->memo[replayed], run_frames, run_bytes);
@@ -886,10 +934,15 @@ verdict:
 		else
 			outputs(sw, f, b, i, len0, csum_start0);
 		if (replayed == src && n <= 1 && b->dest[i] != PKT_DEST_COPIED)
-			run_dest = b->dest[i];
+			run_dest = grp_dest[src] = b->dest[i];
 	}
 	if (run_frames)
 		flow_exec_replay_more(&f->x, &f->memo[replayed], run_frames, run_bytes);
+	for (; grouped; grouped &= grouped - 1) {
+		unsigned i = (unsigned)__builtin_ctzll(grouped);
+
+		flow_exec_replay_more(&f->x, &f->memo[i], grp_frames[i], grp_bytes[i]);
+	}
 	flow_exec_end(&f->x);
 
 	if (all_normal) {

@@ -87,6 +87,7 @@
 #define DP_FLOW_EMC_ENTRIES 2048	/* exact-match cache entries per worker (a power of two) */
 #define DP_FLOW_EMC_WORDS 10		/* key words a cache entry holds: those a frame can set (key.h) */
 #define DP_FLOW_MF_ENTRIES 1024		/* megaflow entries per worker (a power of two) */
+#define DP_FLOW_MF_NONE 0xffff		/* dp_flow.mfp[]: no megaflow */
 #define DP_FLOW_MF_MASKS 8		/* distinct megaflow masks per worker and version */
 #define DP_FLOW_HITS_MAX 255		/* an entry's hit count saturates here: an ended flow's ages out in 8 refusals */
 
@@ -122,9 +123,10 @@ struct dp_flow_emc {
 struct dp_flow_mf {
 	uint64_t gen;				/* as dp_flow_emc */
 	const struct flow_tables *tables;
-	uint64_t key[DP_FLOW_EMC_WORDS];	/* the key's words the mask touches, masked, in the mask's order */
+	uint64_t key[DP_FLOW_EMC_WORDS];	/* the key's cached words, masked (0 where the mask is) */
 	uint16_t mask;
-	uint16_t hits;				/* as dp_flow_emc's (the worker's alone: not under seq, never shown) */
+	uint8_t hits;				/* as dp_flow_emc's (the worker's alone: not under seq, never shown) */
+	uint8_t first;				/* the batch's first frame it answered, if f->mfp[] says so (the worker's alone too) */
 	/*
 	 * Odd while the worker rewrites the entry (mf_insert()), even
 	 * otherwise: the control thread copies an entry between two equal
@@ -142,6 +144,7 @@ struct dp_flow_mf {
  */
 struct dp_flow_stats {
 	atomic_uint_least64_t emc_hits, emc_misses, mf_hits;
+	atomic_uint_least64_t mf_probes;	/* megaflow places compared with a key (mf_lookup()) */
 };
 
 /* A worker's flow state: made once at startup (dp_flow_ctx_new), never allocated on the data path. */
@@ -169,6 +172,17 @@ struct dp_flow {
 	 * it shares (its own are not written); i itself for any other frame.
 	 */
 	uint8_t run[PKT_BURST];
+	/*
+	 * The megaflow that answered each frame of the batch (its index in
+	 * mf[]; DP_FLOW_MF_NONE: none).
+	 * A frame a megaflow answered after an earlier frame of the batch
+	 * (dp_flow_mf.first, checked here) shares that frame's run[] as a
+	 * repeat does, though frames of other megaflows came between (Open
+	 * vSwitch's batches per flow): its memo is not copied, its counts are
+	 * added with the others' after the batch, and a verdict of a port or
+	 * a drop is taken as it is.
+	 */
+	uint16_t mfp[PKT_BURST];
 	struct flow_memo_acts acts[PKT_BURST];	/* ... and their actions when they have FLOW_MEMO_F_WRITES */
 	bool looked_up[PKT_BURST];		/* the frame missed both caches: table 0 was looked up, into wc[] */
 	struct flow_key wc[PKT_BURST];		/* what each such frame's lookups depended on */
@@ -185,9 +199,14 @@ struct dp_flow {
 	atomic_uint_least64_t mf_epoch;
 	atomic_uint mf_masks_pub;
 	struct dp_flow_mf_mask {
-		unsigned n_words;		/* key words the mask touches ... */
-		uint8_t words[DP_FLOW_EMC_WORDS];	/* ... which */
 		uint64_t w[DP_FLOW_EMC_WORDS];	/* the mask, every word */
+		/*
+		 * Bit in_port % 64 for each in_port a megaflow of the mask was
+		 * made for: a key of an in_port whose bit is clear has no
+		 * megaflow of the mask, so its places are not probed (Open
+		 * vSwitch's datapath keeps a classifier per in_port for this).
+		 */
+		uint64_t in_ports;
 	} mf_mask[DP_FLOW_MF_MASKS];
 	struct dp_flow_stats stats;
 	/* The copies of this batch: frames for `normal`, then for every other output. */

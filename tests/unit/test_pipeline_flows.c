@@ -606,6 +606,87 @@ static void test_megaflow_masks(void **state)
 }
 
 /*
+ * The megaflow masks are probed for the in_ports they have megaflows of
+ * only (Open vSwitch keeps a classifier per in_port): port 1's frames
+ * have a mask of table 0's fields, port 0's one with table 1's nw_dst
+ * too, made second; a frame of either is answered by its megaflow after
+ * one probe, not after trying the other port's mask first.
+ */
+static void test_megaflow_masks_per_in_port(void **state)
+{
+	struct fx *f = *state;
+	const struct dp_flow_stats *st = &f->ctx->flow->stats;
+	uint64_t mf, probes;
+
+	add(f, "table=0,priority=10,in_port=1,ip,actions=resubmit(,1)");
+	add(f, "table=0,priority=10,in_port=2,ip,actions=output:1");
+	add(f, "table=1,priority=100,ip,nw_dst=10.0.0.3,actions=output:4");
+	add(f, "table=1,priority=10,ip,actions=output:2");
+	assert_int_equal(one(f, 1, 2), 0);		/* port 1's megaflow: the first mask */
+	assert_int_equal(one(f, 0, 2), 1);		/* port 0's: the second */
+	assert_int_equal(f->ctx->flow->n_mf_masks, 2);
+	mf = atomic_load(&st->mf_hits);
+	probes = atomic_load(&st->mf_probes);
+	assert_int_equal(one(f, 0, 2), 1);
+	assert_int_equal(atomic_load(&st->mf_hits), mf + 1);
+	assert_int_equal(atomic_load(&st->mf_probes), probes + 1);	/* port 1's mask not tried */
+	assert_int_equal(one(f, 1, 7), 0);
+	assert_int_equal(atomic_load(&st->mf_hits), mf + 2);
+	assert_int_equal(atomic_load(&st->mf_probes), probes + 2);
+	assert_int_equal(one(f, 0, 3), 3);		/* a miss of port 0's megaflow: probed once, then table 0 */
+	assert_int_equal(atomic_load(&st->mf_hits), mf + 2);
+	assert_int_equal(atomic_load(&st->mf_probes), probes + 3);
+	assert_int_equal(one(f, 0, 3), 3);
+	assert_int_equal(atomic_load(&st->mf_hits), mf + 3);
+}
+
+/*
+ * A megaflow's frames share the memo of its first frame in the batch
+ * though other megaflows' frames come between (Open vSwitch's batches per
+ * flow): each takes that frame's verdict, a port's or a drop, and every
+ * rule counts every frame exactly; a `normal` verdict is not taken as it
+ * is (the batch turned mixed after it): such a frame goes to the bridge
+ * as its first did.
+ */
+static void test_megaflow_batches_per_flow(void **state)
+{
+	static const uint8_t dst[] = { 7, 2, 3, 2, 4, 3, 7, 2, 4, 3 };	/* 2, 3 to ports, 4 dropped, 7 normal */
+	static const int run[] = { 0, 1, 2, 1, 4, 2, 0, 1, 4, 2 };	/* each frame's first of its megaflow */
+	struct fx *f = *state;
+	const unsigned n = sizeof(dst);
+	uint64_t packets, bytes;
+	const struct flow_rule *r;
+
+	add(f, "in_port=1,udp,nw_dst=10.0.0.2,actions=output:2");
+	add(f, "in_port=1,udp,nw_dst=10.0.0.3,actions=output:3");
+	add(f, "in_port=1,udp,nw_dst=10.0.0.4,actions=drop");
+	add(f, "in_port=1,udp,nw_dst=10.0.0.7,actions=normal");
+	for (unsigned round = 0; round < 2; round++) {	/* the first makes the megaflows */
+		for (unsigned i = 0; i < n; i++)
+			frame(f, i, 1, 9, dst[i], 0);
+		forward(f, 0, n);
+		/* 3 frames each to ports 1 and 2, and the two normal ones flooded to every port but 0 */
+		assert_int_equal(sent_to(f, 1), 3 + 2);
+		assert_int_equal(sent_to(f, 2), 3 + 2);
+		assert_int_equal(sent_to(f, 3), 2);
+		assert_int_equal(port_drops(&f->ports[0], DROP_FLOW_DROP), 2 * (round + 1));
+	}
+	assert_int_equal(atomic_load(&f->ctx->flow->stats.mf_hits), n);
+	for (unsigned i = 0; i < n; i++)
+		assert_int_equal(f->ctx->flow->run[i], run[i]);
+	for (unsigned i = 0; i < 5; i++) {
+		unsigned want = 0;
+
+		r = f->ctx->flow->rules[i];
+		for (unsigned j = 0; j < n; j++)
+			want += dst[j] == dst[i];
+		flow_db_rule_stats(r, &packets, &bytes);
+		assert_int_equal(packets, 2 * want);
+		assert_int_equal(bytes, 2 * want * f->iov[0].iov_len);
+	}
+}
+
+/*
  * A commit is in force for the next batch with megaflows too: a flow
  * modified, deleted, or overridden by a new rule of a higher priority is
  * never applied from a megaflow made on an older version.
@@ -2052,6 +2133,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_run_counts, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_cache_invalidation, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_megaflow_masks, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_megaflow_masks_per_in_port, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_megaflow_batches_per_flow, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_megaflow_invalidation, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_miss_mode_invalidation, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_table_counts_cached_equal_uncached, fx_setup, fx_teardown),
