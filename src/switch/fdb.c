@@ -585,6 +585,7 @@ void fdb_flush_port(struct fdb *f, unsigned port)
 	/* Epoch and count reset in one store: a learner reserves in the old one or in the new (port_reserve()). */
 	epoch = (uint32_t)(atomic_load_explicit(&f->port_count[port], memory_order_relaxed) >> 32) + 1;
 	atomic_store_explicit(&f->port_count[port], (uint64_t)epoch << 32, memory_order_relaxed);
+	atomic_thread_fence(memory_order_seq_cst); /* pairs with install_check()'s: its key or our epoch is seen */
 	atomic_store_explicit(&f->port_gen[port], (uint8_t)gen, memory_order_release);
 }
 

@@ -73,7 +73,7 @@
  * are drawn at startup (getrandom), so nobody outside can craft MACs that
  * share a victim's bucket and push it out.  Each port may own at most its
  * limit of learned entries (counted exactly: every change of an entry's
- * port is a successful CAS, and the counts follow it).  A locked entry
+ * port is made under its bucket's lock, and the counts follow it).  A locked entry
  * (a port's configured MAC) never ages (aging keeps its second current,
  * so lookups need not test the bit), is never evicted and never
  * moves: a frame from another port with that source, in that VLAN, is

@@ -733,6 +733,24 @@ static void test_fdb_busy_bucket_left_alone(void **state)
 	free(t);
 }
 
+/* A (VLAN 10, MAC) from race_mac(*@next) on whose bucket is none of @used (*@n of them); its bucket joins them. */
+static uint64_t mac_apart(struct fdb *t, const struct fdb_bucket **used, unsigned *n, unsigned *next)
+{
+	for (;; (*next)++) {
+		uint64_t mv = fdb_mac_vlan(race_mac(*next), 10);
+		const struct fdb_bucket *b = fdb_bucket_of(t, mv);
+		unsigned i = 0;
+
+		while (i < *n && used[i] != b)
+			i++;
+		if (i == *n) {
+			used[(*n)++] = b;
+			(*next)++;
+			return mv;
+		}
+	}
+}
+
 static unsigned hook_flushes;
 
 /* fdb_reserved_hook: the port is flushed hook_flushes times between a learner's reservation and its install. */
@@ -757,9 +775,17 @@ static void test_fdb_install_overtaken_by_flush(void **state)
 	const unsigned flushes[] = { 1, FDB_GENS, 2 * FDB_GENS };
 	unsigned live;
 
+	const struct fdb_bucket *used[8];
+	unsigned n_used = 0, next_mac = 40;
+
 	assert_int_equal(fdb_init(t, 300, 4096), 0);
 	for (unsigned c = 0; c < sizeof(flushes) / sizeof(flushes[0]); c++) {
-		uint64_t mv = fdb_mac_vlan(race_mac(40 + c), 10), moved = fdb_mac_vlan(race_mac(50 + c), 10);
+		/*
+		 * Every MAC in a bucket of its own: the hook flushes while the
+		 * learner holds its bucket, and a flush that walks the table
+		 * locks each bucket holding an old entry of the port.
+		 */
+		uint64_t mv = mac_apart(t, used, &n_used, &next_mac), moved = mac_apart(t, used, &n_used, &next_mac);
 		struct fdb_bucket *b = fdb_bucket_of(t, mv), *bm = fdb_bucket_of(t, moved);
 
 		assert_int_equal(fdb_learn_in(t, bm, moved, 2, 100), FDB_ADDED);
