@@ -274,6 +274,24 @@ static void key_released(struct fdb *f, uint64_t old)
 }
 
 /*
+ * Way @i of @b (its lock held), which held @old (0: empty), becomes @mv's
+ * learned entry behind @port with seen word @seen, within @port's limit
+ * (false: over it, nothing changed); @old's port owns one entry less.
+ */
+static bool way_learn(struct fdb *f, struct fdb_bucket *b, int i, uint64_t old, uint64_t mv, unsigned port,
+		      uint32_t seen)
+{
+	uint32_t epoch;
+
+	if (!port_reserve(f, port, &epoch))
+		return false;
+	way_write(b, i, make_key(f, mv, port, epoch % FDB_GENS), seen);
+	key_released(f, old);
+	install_check(f, b, i, port, epoch);
+	return true;
+}
+
+/*
  * The entry of @mv in @b (its lock held) is @k (another port's, live):
  * move it to @port, within its limit.  The same VLAN: only its second
  * changes besides the port.
@@ -281,16 +299,9 @@ static void key_released(struct fdb *f, uint64_t old)
 static enum fdb_learn_result learn_move(struct fdb *f, struct fdb_bucket *b, int i, uint64_t k, uint64_t mv,
 					unsigned port, uint32_t seen)
 {
-	uint32_t epoch;
-
 	if (k & KEY_LOCKED)
 		return key_port(k) == port ? FDB_KNOWN : FDB_REFUSED_LOCKED;
-	if (!port_reserve(f, port, &epoch))
-		return FDB_REFUSED_LIMIT;
-	way_write(b, i, make_key(f, mv, port, epoch % FDB_GENS), seen);
-	key_released(f, k);
-	install_check(f, b, i, port, epoch);
-	return FDB_MOVED;
+	return way_learn(f, b, i, k, mv, port, seen) ? FDB_MOVED : FDB_REFUSED_LIMIT;
 }
 
 /*
@@ -345,7 +356,6 @@ static enum fdb_learn_result learn_locked(struct fdb *f, struct fdb_bucket *b, u
 	uint64_t km = key_mac(f, mv), ks[FDB_WAYS];
 	uint32_t vid = mv_vlan(mv), seen = make_seen(vid, now), oldest_age = 0;
 	int free_way = -1, oldest = -1, slot;
-	uint32_t epoch;
 
 	for (int i = 0; i < FDB_WAYS; i++) {
 		uint64_t k = ks[i] = atomic_load_explicit(&b->key[i], memory_order_relaxed);
@@ -373,12 +383,7 @@ static enum fdb_learn_result learn_locked(struct fdb *f, struct fdb_bucket *b, u
 	slot = free_way >= 0 ? free_way : oldest;
 	if (slot < 0)
 		return FDB_REFUSED_FULL;
-	if (!port_reserve(f, port, &epoch))
-		return FDB_REFUSED_LIMIT;
-	way_write(b, slot, make_key(f, mv, port, epoch % FDB_GENS), seen);
-	key_released(f, ks[slot]);
-	install_check(f, b, slot, port, epoch);
-	return FDB_ADDED;
+	return way_learn(f, b, slot, ks[slot], mv, port, seen) ? FDB_ADDED : FDB_REFUSED_LIMIT;
 }
 
 enum fdb_learn_result fdb_learn_in(struct fdb *f, struct fdb_bucket *b, uint64_t mv, unsigned port, uint32_t now)
@@ -535,6 +540,12 @@ unsigned fdb_age_tick(struct fdb *f, uint32_t now)
 	return n;
 }
 
+/* Is key @k an entry @port left behind in a generation other than its live one, @live? */
+static inline bool left_behind(uint64_t k, unsigned port, unsigned live)
+{
+	return k && key_port(k) == port && key_gen(k) != live;
+}
+
 /*
  * A flush moves the port's generation on; its old entries stay in their
  * buckets, absent to everyone, until aging reclaims them (age_buckets()
@@ -558,25 +569,18 @@ void fdb_flush_port(struct fdb *f, unsigned port)
 		f->flush_walks++;
 		for (unsigned bi = 0; bi < f->n_buckets; bi++) {
 			struct fdb_bucket *b = &f->buckets[bi];
+			bool due = false;
 
-			bool locked = false;
-
-			for (int i = 0; i < FDB_WAYS; i++) {
-				uint64_t k = atomic_load_explicit(&b->key[i], memory_order_relaxed);
-
-				if (!k || key_port(k) != port || key_gen(k) == old)
-					continue;
-				if (!locked) {
-					bucket_lock(b);
-					locked = true;
-					k = atomic_load_explicit(&b->key[i], memory_order_relaxed);
-					if (!k || key_port(k) != port || key_gen(k) == old)
-						continue;
-				}
-				atomic_store_explicit(&b->key[i], 0, memory_order_relaxed); /* flushed: counted nowhere */
-			}
-			if (locked)
-				bucket_unlock(b);
+			/* As age_buckets(): a bucket with none of them is only read; one with some is locked and looked at again. */
+			for (int i = 0; i < FDB_WAYS && !due; i++)
+				due = left_behind(atomic_load_explicit(&b->key[i], memory_order_relaxed), port, old);
+			if (!due)
+				continue;
+			bucket_lock(b);
+			for (int i = 0; i < FDB_WAYS; i++)
+				if (left_behind(atomic_load_explicit(&b->key[i], memory_order_relaxed), port, old))
+					atomic_store_explicit(&b->key[i], 0, memory_order_relaxed); /* flushed: counted nowhere */
+			bucket_unlock(b);
 		}
 		for (unsigned g = 0; g < FDB_GENS; g++)
 			f->gen_left[port][g] = 0;
