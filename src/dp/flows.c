@@ -78,10 +78,10 @@ static inline bool cacheable(const struct flow_key *k)
 	return !(rest[0] | rest[1] | k->w[20]);
 }
 
-/* True when @a and @b are equal on the bits of @mask (the cached words). */
-static inline bool key_same_masked(const struct flow_key *a, const struct flow_key *b, const uint64_t *mask)
+/* True when the cached words @a and @b (a key's, or a megaflow's) are equal on the bits of @mask. */
+static inline bool words_same_masked(const uint64_t *a, const uint64_t *b, const uint64_t *mask)
 {
-	const u64x2 *va = (const u64x2 *)a->w, *vb = (const u64x2 *)b->w, *vm = (const u64x2 *)mask;
+	const u64x2 *va = (const u64x2 *)a, *vb = (const u64x2 *)b, *vm = (const u64x2 *)mask;
 	u64x2 d = ((va[0] ^ vb[0]) & vm[0]) | ((va[1] ^ vb[1]) & vm[1]) | ((va[2] ^ vb[2]) & vm[2]) |
 		  ((va[3] ^ vb[3]) & vm[3]) | ((va[4] ^ vb[4]) & vm[4]);
 
@@ -173,16 +173,6 @@ static inline struct dp_flow_emc *emc_find(struct dp_flow *f, const struct flow_
 			(e)->hits = (uint16_t)((e)->hits + 1);         \
 	} while (0)
 
-/* True when @k falls in megaflow @e of mask @m: equal to its key (masked) on the mask's bits. */
-static inline bool mf_holds(const struct dp_flow_mf *e, const struct dp_flow_mf_mask *m, const struct flow_key *k)
-{
-	const u64x2 *vk = (const u64x2 *)k->w, *ve = (const u64x2 *)e->key, *vm = (const u64x2 *)m->w;
-	u64x2 d = ((vk[0] ^ ve[0]) & vm[0]) | ((vk[1] ^ ve[1]) & vm[1]) | ((vk[2] ^ ve[2]) & vm[2]) |
-		  ((vk[3] ^ ve[3]) & vm[3]) | ((vk[4] ^ ve[4]) & vm[4]);
-
-	return !(d[0] | d[1]);
-}
-
 /* @k's bit in a megaflow mask's in_ports: its in_port (big-endian in the key) modulo 64. */
 static inline uint64_t in_port_bit(const struct flow_key *k)
 {
@@ -200,7 +190,7 @@ static inline struct dp_flow_mf *mf_find(struct dp_flow *f, const struct flow_ta
 		uint64_t diff = (e->gen ^ tag) | (uint64_t)((uintptr_t)e->tables ^ (uintptr_t)t) | (e->mask ^ mi);
 
 		/* An empty place or another version's or mask's: no compare of the key. */
-		if (!diff && mf_holds(e, m, k))
+		if (!diff && words_same_masked(k->w, e->key, m->w))	/* e->key is stored masked */
 			return e;
 	}
 	return NULL;
@@ -433,7 +423,7 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, struct
 			continue;
 		}
 		if (prev && !(p->flags & PKT_F_TUNNEL) && p->head_len <= FLOW_HDR_MAX &&
-		    key_same_masked(&f->keys[i], &f->keys[prev_i], f->mf_mask[prev->mask].w) &&
+		    words_same_masked(f->keys[i].w, f->keys[prev_i].w, f->mf_mask[prev->mask].w) &&
 		    mf_fits(f, prev, &b->pkts[i], i)) {
 			CACHE_HIT(prev);
 			f->rules[i] = prev->rule;
@@ -464,7 +454,7 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, struct
 			} else {
 				f->memo[i] = e->memo;
 				if (e->memo.flags & FLOW_MEMO_F_WRITES)
-					f->acts[i] = f->mf_acts[e - f->mf];
+					f->acts[i] = f->mf_acts[mfi];
 				e->first = (uint8_t)i;
 			}
 			f->mfp[i] = prev_mfi = mfi;
