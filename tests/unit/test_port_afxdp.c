@@ -779,6 +779,25 @@ static void test_queues_change(void **state)
 	port_del(p);
 }
 
+/* Up to PKT_BURST 60-byte test frames (frame i's payload byte i), as packets ready for tx_burst in list[]. */
+struct burst60 {
+	uint8_t frames[PKT_BURST][64];
+	struct iovec iov[PKT_BURST];
+	struct pkt pkts[PKT_BURST];
+	struct pkt *list[PKT_BURST];
+};
+
+static void burst60_init(struct burst60 *bu, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		make_frame(bu->frames[i], ETH_TX_TEST, 60, (uint8_t)i);
+		bu->iov[i] = (struct iovec){ bu->frames[i], 60 };
+		pkt_rx_init(&bu->pkts[i], &bu->iov[i], 1, 60, 0);
+		pkt_load(&bu->pkts[i]);
+		bu->list[i] = &bu->pkts[i];
+	}
+}
+
 /*
  * Frames the device drops on transmit (a veth whose peer is down answers
  * NET_XMIT_DROP, which the kernel's AF_XDP copy mode reports as EBUSY, one
@@ -787,10 +806,8 @@ static void test_queues_change(void **state)
  */
 static void test_tx_device_drops(void **state)
 {
-	static uint8_t frames[8][64];
-	static struct iovec iov[8];
-	static struct pkt pkts[8];
-	struct pkt *list[8];
+	static struct burst60 bu;
+	struct pkt **list = bu.list;
 	char err[256];
 	struct port *p;
 	unsigned seen = 0;
@@ -798,13 +815,7 @@ static void test_tx_device_drops(void **state)
 
 	p = port_new(err, sizeof(err), "ifname=" IF_PORT1, NULL);
 	assert_non_null(p);
-	for (unsigned i = 0; i < 8; i++) {
-		make_frame(frames[i], ETH_TX_TEST, 60, (uint8_t)i);
-		iov[i] = (struct iovec){ frames[i], 60 };
-		pkt_rx_init(&pkts[i], &iov[i], 1, 60, 0);
-		pkt_load(&pkts[i]);
-		list[i] = &pkts[i];
-	}
+	burst60_init(&bu, 8);
 	assert_int_equal(veth_ns_run("ip link set " IF_PEER1 " down"), 0);
 	p->ops->tx_burst(p, &ctx->io, list, 8);
 	assert_int_equal(atomic_load(&p->stats.drops[DROP_NO_RX_BUFFER]), 8);
@@ -901,10 +912,8 @@ static void test_tx(void **state)
  */
 static void test_tx_full_burst(void **state)
 {
-	static uint8_t frames[PKT_BURST][64];
-	static struct iovec iov[PKT_BURST];
-	static struct pkt pkts[PKT_BURST];
-	struct pkt *list[PKT_BURST];
+	static struct burst60 bu;
+	struct pkt **list = bu.list;
 	char err[256];
 	struct port *p;
 	unsigned seen = 0;
@@ -913,13 +922,7 @@ static void test_tx_full_burst(void **state)
 	p = port_new(err, sizeof(err), "ifname=" IF_PORT, NULL);
 	assert_non_null(p);
 	rfd = packet_socket(IF_PEER, ETH_TX_TEST);
-	for (unsigned i = 0; i < PKT_BURST; i++) {
-		make_frame(frames[i], ETH_TX_TEST, 60, (uint8_t)i);
-		iov[i] = (struct iovec){ frames[i], 60 };
-		pkt_rx_init(&pkts[i], &iov[i], 1, 60, 0);
-		pkt_load(&pkts[i]);
-		list[i] = &pkts[i];
-	}
+	burst60_init(&bu, PKT_BURST);
 	for (int round = 0; round < 3; round++) {
 		p->ops->tx_burst(p, &ctx->io, list, PKT_BURST);
 		for (unsigned i = 0; i < PKT_BURST; i++) {
