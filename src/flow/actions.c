@@ -115,17 +115,49 @@ static void l4_pseudo_replace(struct flow_pkt *pkt, const struct flow_key *k, co
 	}
 }
 
-/* Bytes of the L4 header changed: the L4 checksum follows, unless the sender left it for later (partial). */
-static void l4_data_replace(struct flow_pkt *pkt, const struct flow_key *k, const void *old, const void *new,
-			    size_t len)
+/*
+ * An ICMPv4 checksum that came out as 0x0000: right for a message whose
+ * words sum to -0 (0xffff), wrong for one that is all zero bytes (type 0,
+ * code 0, identifier, sequence and data all zero), whose sum is +0 and
+ * whose checksum must be 0xffff.  The incremental update cannot tell the
+ * two apart (RFC 1624 eqn. 3 turns a +0 sum into -0 whenever a change
+ * leaves or makes the data all zero); only ICMPv4 can be all zero (TCP's,
+ * UDP's and ICMPv6's pseudo-headers hold the protocol), so only it looks
+ * at its bytes.  A message longer than the copy held here keeps 0x0000:
+ * its rest is the caller's and unseen, and a message that long and all
+ * zero is left as the incremental update has it.
+ */
+static void icmp_zero_fixup(uint8_t *csum, struct flow_pkt *pkt)
+{
+	const uint8_t *m = frame_of(pkt) + pkt->ofs.l4;
+	unsigned n = pkt->ofs.l4_len;
+
+	if (csum[0] | csum[1])
+		return;
+	if ((unsigned)pkt->ofs.l4 + n > pkt->len)
+		return;
+	for (unsigned i = 0; i < n; i++)
+		if (m[i] && i != 2 && i != 3)
+			return;
+	csum[0] = csum[1] = 0xff;
+}
+
+/* @len bytes of the L4 header at @at become @new: the L4 checksum follows, unless the sender left it for later (partial). */
+static void l4_data_write(struct flow_pkt *pkt, const struct flow_key *k, uint8_t *at, const void *new, size_t len)
 {
 	bool pseudo;
 	uint8_t *c = l4_csum(pkt, k, &pseudo);
 
-	if (c && !(pkt->flags & FLOW_PKT_CSUM_PARTIAL)) {
-		csum_replace(c, old, new, len, false);
-		udp_zero_fixup(c, k, pkt);
+	if (!c || (pkt->flags & FLOW_PKT_CSUM_PARTIAL)) {
+		memcpy(at, new, len);
+		return;
 	}
+	csum_replace(c, at, new, len, false);
+	memcpy(at, new, len);
+	if (pseudo)
+		udp_zero_fixup(c, k, pkt);
+	else
+		icmp_zero_fixup(c, pkt);
 }
 
 /* ---- what a run's decisions read of its input key (flow_exec.wc, dep) ---- */
@@ -593,13 +625,11 @@ static bool slot_write(struct flow_exec *x, struct flow_pkt *pkt, struct flow_ke
 			/* ICMP type and code: one word, the low byte of each key slot. */
 			uint8_t w[2] = { (uint8_t)ntohs(k->tp_src), (uint8_t)ntohs(k->tp_dst) };
 
-			l4_data_replace(pkt, k, l4, w, 2);
-			memcpy(l4, w, 2);
+			l4_data_write(pkt, k, l4, w, 2);
 		} else {
 			uint8_t *at = l4 + (s == SL_TP_SRC ? 0 : 2);
 
-			l4_data_replace(pkt, k, at, &v, 2);
-			memcpy(at, &v, 2);
+			l4_data_write(pkt, k, at, &v, 2);
 		}
 		return true;
 	}
