@@ -128,7 +128,10 @@
  *   decapsulated alone; then a run of one flow's inner TCP segments
  *   becomes one TSO frame (vxlan_gro_merge(): headers rewritten in the
  *   slot, the view the first frame and the others' payloads, from
- *   rx_miov), so the port makes offload requests (rx_offload).  A slot is
+ *   rx_miov), so the port makes offload requests (rx_offload).  Without
+ *   the kernel's GRO (an underlay driver without NAPI, such as a veth, or
+ *   no UDP_GRO) each segment is a message of its own: the runs among one
+ *   burst's messages merge the same way (vx_rx_run()).  A slot is
  *   64 KiB either way (a datagram's largest payload), so GRO costs no
  *   memory but the iovecs; frames of a slot past the burst wait there for
  *   the next burst (no recvmmsg until they are out).
@@ -729,11 +732,12 @@ struct port *port_vxlan_create(const char *name, struct json_object *params, con
 		vx_open_gso(v);
 		/*
 		 * UDP GRO: the kernel may glue a flow's datagrams in one slot
-		 * (vx_rx_burst() cuts them apart, and merges runs of inner TCP
-		 * segments into TSO frames: the port then makes offload requests).
+		 * (vx_rx_burst() cuts them apart).  Runs of inner TCP segments,
+		 * of a slot or of a burst's messages, merge into TSO frames (GRO
+		 * or not): the port then makes offload requests.
 		 */
 		v->gro = setopt(v->rx_fd, SOL_UDP, UDP_GRO, 1) == 0;
-		if (v->gro && !v->map)
+		if (!v->map)
 			v->rx_miov = malloc(VX_RX_MIOV * sizeof(*v->rx_miov));
 		v->port.rx_offload = v->rx_miov != NULL;
 		vx_rx_init(v);

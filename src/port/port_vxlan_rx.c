@@ -17,7 +17,8 @@
  *     vx_rx_msg_start()   the message as a whole: not truncated, from a known remote VTEP
  *     vxlan_gro_split()   GRO: the slot cut into its datagrams
  *     vx_rx_check()       each datagram: VXLAN header, VNI (vlan_vni=: its VLAN); the inner frame a view into the slot
- *     vxlan_gro_merge()   GRO: a run of one flow's inner TCP segments made one TSO frame (views in rx_miov)
+ *     vxlan_gro_merge()   a run of one flow's inner TCP segments made one TSO frame (views in rx_miov):
+ *                         a GRO slot's, or without GRO the messages' of one burst (vx_rx_run())
  *     vx_rx_deliver()     tunnel metadata, the VLAN's tag, the inner source learned behind its VTEP
  *   --> pkts[] for the switch; a slot's datagrams past the burst wait there for the next one
  */
@@ -252,6 +253,68 @@ static inline __attribute__((always_inline)) void vx_rx_deliver(struct vx_port *
 }
 
 /*
+ * A run of @run inner TCP segments (@dg, decapsulated, in slots the port
+ * owns) made packet @pk when they continue one stream: vxlan_gro_merge()
+ * with the views from rx_miov at *@miov_used (moved past them).  Returns
+ * how many of the run it took: 1 leaves @pk alone (the first is a packet
+ * of its own); *@dropped when the merged frame's request did not pass
+ * (counted; cannot be: the merge checked the headers).
+ */
+static unsigned vx_rx_tso(struct vx_port *v, struct pkt *pk, const struct iovec *dg, unsigned run, size_t *miov_used,
+			  bool *dropped)
+{
+	struct vxlan_tso tso;
+	unsigned k;
+
+	if (*miov_used + run > VX_RX_MIOV)
+		return 1;
+	k = vxlan_gro_merge(dg, run, v->rx_miov + *miov_used, &tso);
+	if (k < 2)
+		return 1;
+	pkt_rx_init(pk, v->rx_miov + *miov_used, (uint16_t)k, tso.len, v->port.id);
+	*miov_used += k;
+	pk->csum = PKT_CSUM_PARTIAL;
+	pk->csum_start = tso.csum_start;
+	pk->csum_offset = tso.csum_offset;
+	pk->gso_type = tso.gso_type;
+	pk->gso_size = tso.gso_size;
+	*dropped = !port_offload_rx_ok(&v->port, pk);
+	return k;
+}
+
+/*
+ * Without the kernel's GRO (an underlay whose driver has no NAPI, a veth;
+ * or UDP_GRO not there) a TSO frame's segments come as datagrams of their
+ * own, one a message: the messages after @i (up to @got) that continue
+ * message @i's datagram (@dg0, inner TCP in @vni, from a host as message
+ * @i's) as a run into @dg.  Each must be a datagram alone, whole, from
+ * the same host, pass the checks (not counted here: a message that fails
+ * ends the run and is counted when its turn comes) with the same VNI and
+ * hold inner TCP.  Returns the run's length (1: @dg0 alone).
+ */
+static unsigned vx_rx_run(struct vx_port *v, unsigned i, unsigned got, const struct iovec *dg0, uint32_t vni,
+			  struct iovec *dg)
+{
+	unsigned run = 1, spare[VX_RX__COUNT];
+
+	dg[0] = *dg0;
+	for (unsigned j = i + 1; j < got && run < VXLAN_GSO_SEGS_MAX; j++, run++) {
+		const struct msghdr *mh = &v->rx_msgs[j].msg_hdr;
+		size_t len = v->rx_msgs[j].msg_len;
+		const uint8_t *d = v->rx_iov[j].iov_base;
+		uint32_t vj;
+		uint16_t vid;
+
+		if ((v->gro && mh->msg_controllen && vx_gro_size(mh)) || (mh->msg_flags & MSG_TRUNC) ||
+		    !vx_same_host(v, &v->rx_from[j], &v->rx_from[j - 1]) || !vx_rx_check(v, d, len, &vj, &vid, spare) ||
+		    vj != vni || !vx_inner_tcp(d + VXLAN_HLEN, len - VXLAN_HLEN))
+			break;
+		dg[run] = (struct iovec){ (uint8_t *)d + VXLAN_HLEN, len - VXLAN_HLEN };
+	}
+	return run;
+}
+
+/*
  * The common messages from slot rx_next on, in a loop of their own, the
  * message's state in locals: on a port with static remotes and no
  * vlan_vni=, each a datagram alone (no GRO coalescing: no UDP_GRO control
@@ -261,7 +324,7 @@ static inline __attribute__((always_inline)) void vx_rx_deliver(struct vx_port *
  * Returns the packets made; *@dgrams counts the datagrams taken.
  */
 static unsigned vx_rx_plain(struct vx_port *v, struct pkt *pkts, unsigned n, unsigned max, struct vx_rx_state *st,
-			    unsigned bad[VX_RX__COUNT], unsigned *dgrams)
+			    unsigned bad[VX_RX__COUNT], unsigned *dgrams, size_t *miov_used, unsigned *merged)
 {
 	const unsigned got = v->rx_got, in_port = v->port.id;
 	const bool gro = v->gro;
@@ -295,6 +358,25 @@ static unsigned vx_rx_plain(struct vx_port *v, struct pkt *pkts, unsigned n, uns
 		if (!vx_rx_check(v, d, len, &vni, &vid, bad))
 			continue;
 		v->rx_view[n] = (struct iovec){ (uint8_t *)d + VXLAN_HLEN, len - VXLAN_HLEN };
+		if (v->rx_miov && i + 1 < got && vx_inner_tcp(d + VXLAN_HLEN, len - VXLAN_HLEN)) {
+			/* The messages after it that continue its TCP stream: one TSO frame, as GRO would have made. */
+			struct iovec dg[VXLAN_GSO_SEGS_MAX];
+			unsigned run = vx_rx_run(v, i, got, &v->rx_view[n], vni, dg), k = 1;
+			bool dropped = false;
+
+			if (run > 1)
+				k = vx_rx_tso(v, &pkts[n], dg, run, miov_used, &dropped);
+			if (k > 1) {
+				*dgrams += k - 1;
+				i += k - 1;
+				if (dropped)
+					continue;
+				(*merged)++;
+				vx_rx_deliver(v, &pkts[n], d + VXLAN_HLEN, vni, 0, r, src, st);
+				n++;
+				continue;
+			}
+		}
 		pkt_rx_init(&pkts[n], &v->rx_view[n], 1, (uint32_t)(len - VXLAN_HLEN), in_port);
 		vx_rx_deliver(v, &pkts[n], d + VXLAN_HLEN, vni, 0, r, src, st);
 		n++;
@@ -358,7 +440,7 @@ unsigned vx_rx_burst(struct port *p, unsigned q, struct port_io *io, struct pkt 
 	st.bytes = 0;
 	st.now_s = vtep_now_s();
 	if (!v->rx_off && !v->remote_flow && !v->map)
-		n = vx_rx_plain(v, pkts, n, max, &st, bad, &dgrams);
+		n = vx_rx_plain(v, pkts, n, max, &st, bad, &dgrams, &miov_used, &merged);
 	while (n < max && v->rx_next < v->rx_got) {
 		unsigned i = v->rx_next, nd;
 		size_t len = v->rx_msgs[i].msg_len;
@@ -425,22 +507,13 @@ unsigned vx_rx_burst(struct port *p, unsigned q, struct port_io *io, struct pkt 
 				if (run > VXLAN_GSO_SEGS_MAX)
 					run = VXLAN_GSO_SEGS_MAX;
 			}
-			if (run > 1 && miov_used + run <= VX_RX_MIOV) {
-				struct vxlan_tso tso;
+			if (run > 1) {
+				bool dropped = false;
 
-				k = vxlan_gro_merge(&dg[j], run, v->rx_miov + miov_used, &tso);
-				if (k > 1) {
-					pkt_rx_init(pk, v->rx_miov + miov_used, (uint16_t)k, tso.len, p->id);
-					miov_used += k;
-					pk->csum = PKT_CSUM_PARTIAL;
-					pk->csum_start = tso.csum_start;
-					pk->csum_offset = tso.csum_offset;
-					pk->gso_type = tso.gso_type;
-					pk->gso_size = tso.gso_size;
-					if (!port_offload_rx_ok(p, pk))
-						continue; /* cannot be: the merge checked the headers; counted if it does */
-					merged++;
-				}
+				k = vx_rx_tso(v, pk, &dg[j], run, &miov_used, &dropped);
+				if (dropped)
+					continue;
+				merged += k > 1;
 			}
 			if (k == 1) {
 				v->rx_view[n] = dg[j];
