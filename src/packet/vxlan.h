@@ -160,6 +160,56 @@ static inline uint32_t vxlan_flow_hash(struct pkt *p)
 	return vxlan_mix2(a, b);
 }
 
+/*
+ * What vxlan_flow_hash() reads of a parsed IPv4 frame, kept to compare
+ * other frames with: frames it matches (vxlan_flow4_is()) have the same
+ * layout (l3_off, l4_off, ip_proto, flags: one word of struct pkt),
+ * addresses and, under PKT_F_L4, first four L4 bytes (the ports), so the
+ * same hash.  A run of one flow's frames compares each with it instead
+ * of hashing each (~10 instructions against ~35).
+ */
+struct vxlan_flow4 {
+	uint64_t word;		/* l3_off, l4_off, ip_proto, flags, parsed, loaded */
+	uint64_t addrs;		/* the IPv4 source and destination */
+	uint32_t ports;		/* under PKT_F_L4: the L4 header's first 4 bytes */
+	uint16_t l3, l4;
+	bool has_l4;
+};
+
+/* @f from frame @p (parsed: pkt_parsed()); false, @f unusable, when @p is not IPv4. */
+static inline bool vxlan_flow4_of(struct vxlan_flow4 *f, const struct pkt *p)
+{
+	const uint8_t *h = (const uint8_t *)p->buf + p->head_off;
+
+	_Static_assert(offsetof(struct pkt, loaded) - offsetof(struct pkt, l3_off) == 7, "the parse results in 8 bytes");
+	if (!p->parsed || !(p->flags & PKT_F_IPV4))
+		return false;
+	memcpy(&f->word, &p->l3_off, 8);
+	f->l3 = p->l3_off;
+	f->l4 = p->l4_off;
+	f->has_l4 = p->flags & PKT_F_L4;
+	f->addrs = vxlan_load64(h + f->l3 + 12);
+	f->ports = 0;
+	if (f->has_l4)
+		memcpy(&f->ports, h + f->l4, 4);
+	return true;
+}
+
+/* Does frame @p give vxlan_flow_hash() @f's input?  A frame not parsed yet does not (its fields say nothing). */
+static inline bool vxlan_flow4_is(const struct vxlan_flow4 *f, const struct pkt *p)
+{
+	const uint8_t *h = (const uint8_t *)p->buf + p->head_off;
+	uint64_t w;
+	uint32_t ports = 0;
+
+	memcpy(&w, &p->l3_off, 8);
+	if (w != f->word || vxlan_load64(h + f->l3 + 12) != f->addrs)
+		return false;
+	if (f->has_l4)
+		memcpy(&ports, h + f->l4, 4);
+	return ports == f->ports;
+}
+
 /* @hash (vxlan_flow_hash()) onto [@lo, @hi]: its high bits scaled, no division. */
 static inline uint16_t vxlan_hash_port(uint32_t hash, uint16_t lo, uint16_t hi)
 {
