@@ -292,6 +292,91 @@ static unsigned sink_sport(int fd, size_t *len)
 }
 
 /*
+ * A burst of runs of two flows' 60-byte frames that leave by different
+ * GSO sockets (the streak of one flow's frames must end where the other
+ * flow's begin): every datagram leaves from its own flow's outer source
+ * port, the inner frame as sent (each socket's payloads go in one send:
+ * the flows' order between them is not kept, nor needed).
+ */
+static void test_port_run_two_flows(void **state)
+{
+	enum { RUN = 7, N = 4 * RUN };
+	static uint8_t fr[2][64], buf[2048];
+	struct pkt *tx = zalloc64(N * sizeof(*tx)), *list[N];
+	struct iovec iov[N];
+	struct port_io io = { 0 };
+	char err[256] = "";
+	unsigned sport[2] = { 0, 0 }, seed[2] = { 1, 0 }, got = 0, per[2] = { 0, 0 };
+	size_t len[2];
+	struct ref_geom g;
+	struct port *a;
+	int fd;
+
+	(void)state;
+	if (geteuid() != 0)
+		fail_msg("the vxlan port test needs root (a raw socket for its transmit side)");
+	a = vx_port("127.0.0.1", "127.0.0.2", "on", err, sizeof(err));
+	if (!a)
+		fail_msg("port a: %s", err);
+	fd = udp_sink("127.0.0.2");
+	/* Two flows whose frames leave from different outer ports: each one's port from a frame sent alone. */
+	for (unsigned s = 1; s <= 64 && !seed[1]; s++) {
+		unsigned f = sport[0] ? 1 : 0, p;
+		struct pkt *one = &tx[0];
+
+		len[f] = ref_frame(fr[f], &g, false, false, false, 0, 0, 0x10, 6, s);
+		assert_int_equal(len[f], 60);
+		ref_pkt(&tx[0], &iov[0], fr[f], len[f], &g, 0);
+		a->ops->tx_burst(a, &io, &one, 1);
+		p = sink_sport(fd, NULL);
+		assert_int_not_equal(p, 0);
+		if (f == 0) {
+			sport[0] = p;
+		} else if (p != sport[0]) {
+			sport[1] = p;
+			seed[1] = s;
+		}
+	}
+	assert_int_not_equal(seed[1], 0);
+	/* A A A .. B B B .. A A A .. B B B .., RUN each */
+	for (unsigned i = 0; i < N; i++) {
+		unsigned f = i / RUN % 2;
+
+		ref_pkt(&tx[i], &iov[i], fr[f], len[f], &g, 0);
+		list[i] = &tx[i];
+	}
+	atomic_store(&a->stats.tx_packets, 0);
+	a->ops->tx_burst(a, &io, list, N);
+	assert_int_equal(atomic_load(&a->stats.tx_packets), N);
+	for (unsigned k = 0; k < N; k++) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		struct sockaddr_in from;
+		socklen_t fl = sizeof(from);
+		unsigned f;
+		ssize_t n;
+
+		if (poll(&pfd, 1, 1000) != 1)
+			break;
+		n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+		assert_int_equal(n, VXLAN_HLEN + 60);
+		f = !memcmp(buf + VXLAN_HLEN, fr[1], 60);
+		if (!f)
+			assert_memory_equal(buf + VXLAN_HLEN, fr[0], 60);
+		if (ntohs(from.sin_port) != sport[f])
+			fail_msg("frame %u (flow %c) left from outer port %u, its flow's is %u", k, f ? 'B' : 'A',
+				 ntohs(from.sin_port), sport[f]);
+		got++;
+		per[f]++;
+	}
+	assert_int_equal(got, N);
+	assert_int_equal(per[0], N / 2);
+	assert_int_equal(per[1], N / 2);
+	close(fd);
+	a->ops->destroy(a);
+	free(tx);
+}
+
+/*
  * One inner flow, one outer source port (RFC 7348 section 5, for ECMP):
  * a flow's TSO frame (through a UDP GSO socket) and its finished frame
  * (through the raw socket) leave from the same port; 32 flows spread over
@@ -532,6 +617,7 @@ int main(void)
 		cmocka_unit_test(test_port_gso),
 		cmocka_unit_test(test_port_merge_messages),
 		cmocka_unit_test(test_port_sport_one_flow),
+		cmocka_unit_test(test_port_run_two_flows),
 		cmocka_unit_test(test_port_small_runs),
 		cmocka_unit_test(test_port_gso_refused),
 		cmocka_unit_test(test_port_remote_flow_gso),
