@@ -116,30 +116,20 @@ static void l4_pseudo_replace(struct flow_pkt *pkt, const struct flow_key *k, co
 }
 
 /*
- * An ICMPv4 checksum that came out as 0x0000: right for a message whose
- * words sum to -0 (0xffff), wrong for one that is all zero bytes (type 0,
- * code 0, identifier, sequence and data all zero), whose sum is +0 and
- * whose checksum must be 0xffff.  The incremental update cannot tell the
- * two apart (RFC 1624 eqn. 3 turns a +0 sum into -0 whenever a change
- * leaves or makes the data all zero); only ICMPv4 can be all zero (TCP's,
- * UDP's and ICMPv6's pseudo-headers hold the protocol), so only it looks
- * at its bytes.  A message longer than the copy held here keeps 0x0000:
- * its rest is the caller's and unseen, and a message that long and all
- * zero is left as the incremental update has it.
+ * An ICMPv4 checksum that came out as 0x0000 is sent as 0xffff.  The
+ * incremental update gives 0x0000 when the message's words sum to zero,
+ * and cannot tell -0 (0xffff: data that is not all zero) from +0 (type 0,
+ * code 0, identifier, sequence and data all zero bytes: RFC 1624 eqn. 3
+ * turns +0 into -0 whenever a change leaves or makes the data so).  For
+ * +0 only 0xffff verifies; for -0 both do (0xffff + 0xffff folds to
+ * 0xffff).  Only ICMPv4 can be all zero (TCP's, UDP's and ICMPv6's
+ * pseudo-headers hold the protocol), and its bytes past the copy held
+ * here are the caller's: so always 0xffff, as UDP's zero is.
  */
-static void icmp_zero_fixup(uint8_t *csum, struct flow_pkt *pkt)
+static void icmp_zero_fixup(uint8_t *csum)
 {
-	const uint8_t *m = frame_of(pkt) + pkt->ofs.l4;
-	unsigned n = pkt->ofs.l4_len;
-
-	if (csum[0] | csum[1])
-		return;
-	if ((unsigned)pkt->ofs.l4 + n > pkt->len)
-		return;
-	for (unsigned i = 0; i < n; i++)
-		if (m[i] && i != 2 && i != 3)
-			return;
-	csum[0] = csum[1] = 0xff;
+	if (!(csum[0] | csum[1]))
+		csum[0] = csum[1] = 0xff;
 }
 
 /* @len bytes of the L4 header at @at become @new: the L4 checksum follows, unless the sender left it for later (partial). */
@@ -157,7 +147,7 @@ static void l4_data_write(struct flow_pkt *pkt, const struct flow_key *k, uint8_
 	if (pseudo)
 		udp_zero_fixup(c, k, pkt);
 	else
-		icmp_zero_fixup(c, pkt);
+		icmp_zero_fixup(c);
 }
 
 /* ---- what a run's decisions read of its input key (flow_exec.wc, dep) ---- */
