@@ -76,9 +76,11 @@ struct vxlan_tso {
 };
 
 /*
- * Inner frames @seg[0..@n) (decapsulated datagrams of one GRO buffer, in
- * memory the port owns) that continue one TCP stream: how many, from the
- * first, make one TSO frame (1: leave them alone).  They merge when each
+ * Inner frames @seg[0..@n) (decapsulated datagrams of one GRO buffer, or
+ * of consecutive messages: they need not be contiguous; in memory the
+ * port owns) that continue one TCP stream: how many, from the first, make
+ * one TSO frame (1: leave them alone; only @seg[0]'s headers are written,
+ * and only then).  They merge when each
  * is an untagged IPv4 (no options, not a fragment) or IPv6 (no extension
  * header) TCP segment with correct IPv4 header and TCP checksums, the
  * same Ethernet, IP (IPv4 ID one more each time) and TCP headers as the

@@ -129,12 +129,15 @@
  *   becomes one TSO frame (vxlan_gro_merge(): headers rewritten in the
  *   slot, the view the first frame and the others' payloads, from
  *   rx_miov), so the port makes offload requests (rx_offload).  Without
- *   the kernel's GRO (an underlay driver without NAPI, such as a veth, or
- *   no UDP_GRO) each segment is a message of its own: the runs among one
- *   burst's messages merge the same way (vx_rx_run()).  A slot is
- *   64 KiB either way (a datagram's largest payload), so GRO costs no
- *   memory but the iovecs; frames of a slot past the burst wait there for
- *   the next burst (no recvmmsg until they are out).
+ *   the kernel's GRO (an underlay device without it, such as a veth with
+ *   GRO off, or no UDP_GRO) each segment is a message of its own: on a
+ *   port with static remotes the runs among one burst's messages merge
+ *   the same way (vx_rx_run(); so rx_packets counts merged frames, not
+ *   datagrams, either way).  A slot is 64 KiB either way (a datagram's
+ *   largest payload); merging costs 64 KiB of iovecs (rx_miov), kept
+ *   whenever a merge can happen (no vlan_vni=; with remote=flow only
+ *   GRO's); frames of a slot past the burst wait there for the next
+ *   burst (no recvmmsg until they are out).
  *
  * VLANs to VNIs (vlan_vni=10:1010,20:1020; the switch makes the port a
  * trunk of those VLANs, ctl/port_opts.c): one port, one socket, many VNIs,
@@ -737,7 +740,7 @@ struct port *port_vxlan_create(const char *name, struct json_object *params, con
 		 * or not): the port then makes offload requests.
 		 */
 		v->gro = setopt(v->rx_fd, SOL_UDP, UDP_GRO, 1) == 0;
-		if (!v->map)
+		if (!v->map && (v->gro || !v->remote_flow))
 			v->rx_miov = malloc(VX_RX_MIOV * sizeof(*v->rx_miov));
 		v->port.rx_offload = v->rx_miov != NULL;
 		vx_rx_init(v);

@@ -150,7 +150,7 @@ struct vx_port {
 	int rx_r;		/* its remote (remote=flow: VTEP_REMOTES_MAX, none: nothing learned) */
 	int rx_r_prev;		/* the message before's (-1: none, or dropped), for the next with its address */
 	const union vtep_addr *rx_src;	/* its source VTEP: remotes[rx_r]'s address, or rx_from[] (remote=flow) */
-	struct iovec *rx_miov;	/* VX_RX_MIOV: the views of merged TSO frames (GRO on) */
+	struct iovec *rx_miov;	/* VX_RX_MIOV: the views of merged TSO frames (no vlan_vni=) */
 	union {
 		struct cmsghdr align;
 		uint8_t buf[CMSG_SPACE(sizeof(int))];

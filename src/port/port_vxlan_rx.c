@@ -52,6 +52,47 @@ static inline bool vx_inner_tcp(const uint8_t *f, size_t len)
 	return (f[12] == 0x08 && f[13] == 0x00 && f[23] == 6) || (f[12] == 0x86 && f[13] == 0xdd && f[20] == 6);
 }
 
+/*
+ * Inner frames the merge of messages (vx_rx_run()) looks at: untagged
+ * IPv4 (no options) or IPv6 TCP, of at least their headers (@len).  The
+ * TCP header's offset in *@t.  Cheap tests on the way to
+ * vxlan_gro_merge(), which checks everything itself: they only keep what
+ * cannot merge (pure ACKs, another stream) from costing it a checksum.
+ */
+static inline bool vx_inner_tcp_at(const uint8_t *f, size_t len, size_t *t)
+{
+	if (len >= PKT_ETH_HLEN + 20 + 20 && f[12] == 0x08 && f[13] == 0x00 && f[14] == 0x45 && f[23] == 6)
+		*t = PKT_ETH_HLEN + 20;
+	else if (len >= PKT_ETH_HLEN + 40 + 20 && f[12] == 0x86 && f[13] == 0xdd && f[20] == 6)
+		*t = PKT_ETH_HLEN + 40;
+	else
+		return false;
+	return true;
+}
+
+/* Could inner frame @f open a run of merged messages: TCP with payload, ACK its only flag (PSH ends a run)? */
+static inline bool vx_rx_opens(const uint8_t *f, size_t len)
+{
+	size_t t, ip_len, hdr;
+
+	if (!vx_inner_tcp_at(f, len, &t) || f[t + 13] != 0x10)
+		return false;
+	ip_len = t == PKT_ETH_HLEN + 20 ? (size_t)(f[16] << 8 | f[17]) : 40 + (size_t)(f[18] << 8 | f[19]);
+	hdr = t - PKT_ETH_HLEN + (size_t)(f[t + 12] >> 4) * 4;
+	return ip_len > hdr;
+}
+
+/* Is inner frame @f (@len bytes) of @first's TCP stream (addresses, ports) with ACK and at most PSH as flags? */
+static inline bool vx_rx_same_stream(const uint8_t *first, const uint8_t *f, size_t len)
+{
+	size_t t;
+
+	if (!vx_inner_tcp_at(f, len, &t) || (f[t + 13] & ~0x08) != 0x10 || f[12] != first[12] || f[13] != first[13])
+		return false;
+	/* IPv4: addresses at 26, ports at 34; IPv6: addresses at 22, ports at 54 (first is of the same family) */
+	return t == PKT_ETH_HLEN + 20 ? !memcmp(f + 26, first + 26, 12) : !memcmp(f + 22, first + 22, 36);
+}
+
 /* The GRO datagram size of a received message (its UDP_GRO cmsg), or 0: one datagram. */
 static size_t vx_gro_size(const struct msghdr *mh)
 {
@@ -283,19 +324,21 @@ static unsigned vx_rx_tso(struct vx_port *v, struct pkt *pk, const struct iovec 
 }
 
 /*
- * Without the kernel's GRO (an underlay whose driver has no NAPI, a veth;
- * or UDP_GRO not there) a TSO frame's segments come as datagrams of their
- * own, one a message: the messages after @i (up to @got) that continue
- * message @i's datagram (@dg0, inner TCP in @vni, from a host as message
- * @i's) as a run into @dg.  Each must be a datagram alone, whole, from
- * the same host, pass the checks (not counted here: a message that fails
- * ends the run and is counted when its turn comes) with the same VNI and
- * hold inner TCP.  Returns the run's length (1: @dg0 alone).
+ * Without the kernel's GRO (an underlay device without it, such as a veth
+ * with GRO off; or no UDP_GRO) a TSO frame's segments come as datagrams
+ * of their own, one a message: the messages after @i (up to @got) that
+ * continue message @i's datagram (@dg0, inner TCP that can open a run:
+ * vx_rx_opens(), in @vni, from a host as message @i's) as a run into @dg.
+ * Each must be a datagram alone, whole, from the same host, pass the
+ * checks (not counted here: a message that fails ends the run and is
+ * counted when its turn comes) with the same VNI and hold a segment of
+ * the same TCP stream with ACK and at most PSH as flags
+ * (vx_rx_same_stream()).  Returns the run's length (1: @dg0 alone).
  */
 static unsigned vx_rx_run(struct vx_port *v, unsigned i, unsigned got, const struct iovec *dg0, uint32_t vni,
 			  struct iovec *dg)
 {
-	unsigned run = 1, spare[VX_RX__COUNT];
+	unsigned run = 1, spare[VX_RX__COUNT] = { 0 };
 
 	dg[0] = *dg0;
 	for (unsigned j = i + 1; j < got && run < VXLAN_GSO_SEGS_MAX; j++, run++) {
@@ -307,7 +350,7 @@ static unsigned vx_rx_run(struct vx_port *v, unsigned i, unsigned got, const str
 
 		if ((v->gro && mh->msg_controllen && vx_gro_size(mh)) || (mh->msg_flags & MSG_TRUNC) ||
 		    !vx_same_host(v, &v->rx_from[j], &v->rx_from[j - 1]) || !vx_rx_check(v, d, len, &vj, &vid, spare) ||
-		    vj != vni || !vx_inner_tcp(d + VXLAN_HLEN, len - VXLAN_HLEN))
+		    vj != vni || !vx_rx_same_stream(dg0->iov_base, d + VXLAN_HLEN, len - VXLAN_HLEN))
 			break;
 		dg[run] = (struct iovec){ (uint8_t *)d + VXLAN_HLEN, len - VXLAN_HLEN };
 	}
@@ -319,7 +362,9 @@ static unsigned vx_rx_run(struct vx_port *v, unsigned i, unsigned got, const str
  * message's state in locals: on a port with static remotes and no
  * vlan_vni=, each a datagram alone (no GRO coalescing: no UDP_GRO control
  * message), checked as vx_rx_msg_start() and vx_rx_check() check it (the
- * same drops, counted in @bad) and made packet pkts[@n...] (up to @max).
+ * same drops, counted in @bad) and made packet pkts[@n...] (up to @max),
+ * or with the messages after it that continue its TCP stream (vx_rx_run())
+ * one TSO frame (views from rx_miov at *@miov_used; counted in *@merged).
  * Stops at a GRO slot (vx_rx_burst()'s loop cuts it) with rx_next on it.
  * Returns the packets made; *@dgrams counts the datagrams taken.
  */
@@ -358,7 +403,7 @@ static unsigned vx_rx_plain(struct vx_port *v, struct pkt *pkts, unsigned n, uns
 		if (!vx_rx_check(v, d, len, &vni, &vid, bad))
 			continue;
 		v->rx_view[n] = (struct iovec){ (uint8_t *)d + VXLAN_HLEN, len - VXLAN_HLEN };
-		if (v->rx_miov && i + 1 < got && vx_inner_tcp(d + VXLAN_HLEN, len - VXLAN_HLEN)) {
+		if (v->rx_miov && i + 1 < got && vx_rx_opens(d + VXLAN_HLEN, len - VXLAN_HLEN)) {
 			/* The messages after it that continue its TCP stream: one TSO frame, as GRO would have made. */
 			struct iovec dg[VXLAN_GSO_SEGS_MAX];
 			unsigned run = vx_rx_run(v, i, got, &v->rx_view[n], vni, dg), k = 1;

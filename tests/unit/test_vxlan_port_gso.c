@@ -163,8 +163,8 @@ static void test_port_gso(void **state)
  * underlay whose driver has no NAPI): a TSO frame's 46 segments come as
  * 46 messages of one datagram each, and the receiving port merges the
  * runs of one burst's messages that continue the stream into TSO frames
- * itself; a message that breaks a run (another VNI's, a short one) ends
- * it and is dropped, counted once.
+ * itself; a message that breaks a run ends it: a segment with a bad
+ * checksum goes alone, another VNI's datagram is dropped, counted once.
  */
 static void test_port_merge_messages(void **state)
 {
@@ -254,6 +254,46 @@ static void test_port_merge_messages(void **state)
 	assert_int_equal(seen, 10);
 	assert_int_equal(merged, 2);	/* 0-4 and 6-9 around the bad one */
 	assert_int_equal(frames, 3);
+
+	/* A datagram of another VNI from the same host between two halves: dropped, counted once; each half merges. */
+	segs[5][g.l4 + 16] ^= 0x55;
+	pkt_rx_init(&tx[5], &iov[5], 1, (uint32_t)iov[5].iov_len, 0);
+	pkt_load(&tx[5]);
+	{
+		struct sockaddr_in from = { .sin_family = AF_INET }, to = { .sin_family = AF_INET, .sin_port = htons(47890) };
+		uint8_t dgram[VXLAN_HLEN + 1600];
+		int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+		assert_true(fd >= 0);
+		inet_pton(AF_INET, "127.0.0.1", &from.sin_addr);
+		inet_pton(AF_INET, "127.0.0.2", &to.sin_addr);
+		assert_int_equal(bind(fd, (struct sockaddr *)&from, sizeof(from)), 0);
+		vxlan_hdr_build(dgram, 0x4243);
+		memcpy(dgram + VXLAN_HLEN, segs[20], iov[20].iov_len);
+		a->ops->tx_burst(a, &io, list, 5);
+		assert_int_equal(sendto(fd, dgram, VXLAN_HLEN + iov[20].iov_len, 0, (struct sockaddr *)&to, sizeof(to)),
+				 (ssize_t)(VXLAN_HLEN + iov[20].iov_len));
+		a->ops->tx_burst(a, &io, list + 5, 5);
+		close(fd);
+	}
+	merged = seen = frames = 0;
+	for (int tries = 0; seen < 10 && tries < 40; tries++) {
+		struct pollfd pfd = { .fd = b->ops->rx_fd(b, 0), .events = POLLIN };
+		unsigned n = b->ops->rx_burst(b, 0, &io, rx, PKT_BURST);
+
+		for (unsigned i = 0; i < n; i++, frames++) {
+			pkt_load(&rx[i]);
+			merged += rx[i].gso_type != 0;
+			check_segments(&rx[i], frame, len, &g, 1448, &seen, false);
+		}
+		b->ops->rx_done(b, 0, &io);
+		if (!n && b->ops->rx_arm(b, 0) == false)
+			poll(&pfd, 1, 50);
+	}
+	assert_int_equal(seen, 10);
+	assert_int_equal(merged, 2);
+	assert_int_equal(frames, 2);
+	assert_int_equal(type_stat(b, "rx_bad_vni"), 1);
 	b->ops->destroy(b);
 	a->ops->destroy(a);
 	free(rx);
