@@ -300,6 +300,77 @@ static void test_port_merge_messages(void **state)
 	free(tx);
 }
 
+/*
+ * One GRO slot (a UDP_SEGMENT send from a plain socket of the remote's
+ * address, looped back whole) of 60-byte UDP frames with, among them,
+ * one of another VNI, one whose I flag is clear and a short last piece:
+ * the others become packets in order, each bad one is dropped and
+ * counted once (the slot's fast loop hands what it cannot take to the
+ * general one, which counts).
+ */
+static void test_port_gro_slot_drops(void **state)
+{
+	enum { N = 9, SEG = VXLAN_HLEN + 60 };
+	static const uint32_t vni[N] = { 0x4242, 0x4242, 0x4242, 0x4343, 0x4242, 0x4242, 0x4242, 0x4242, 0x4242 };
+	static uint8_t payload[N * SEG + 10];
+	struct pkt *rx = zalloc64(PKT_BURST * sizeof(*rx));
+	struct sockaddr_in from = { .sin_family = AF_INET }, to = { .sin_family = AF_INET, .sin_port = htons(47890) };
+	struct port_io io = { 0 };
+	char err[256] = "";
+	unsigned got = 0, want = 0, seq[N];
+	struct ref_geom g;
+	struct port *b;
+	int fd, segsz = SEG;
+
+	(void)state;
+	b = vx_port("127.0.0.2", "127.0.0.1", "on", err, sizeof(err));
+	if (!b)
+		fail_msg("port b: %s", err);
+	for (unsigned k = 0; k < N; k++) {
+		uint8_t *d = payload + k * SEG;
+
+		vxlan_hdr_build(d, vni[k]);
+		assert_int_equal(ref_frame(d + VXLAN_HLEN, &g, false, true, false, 0, 0, 0, 18, 100 + k), 60);
+		if (k == 6)
+			d[0] = 0; /* the I flag clear */
+		if (vni[k] == 0x4242 && k != 6)
+			seq[want++] = k;
+	}
+	memset(payload + N * SEG, 0x08, 10); /* a last piece of 10 bytes: short */
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_true(fd >= 0);
+	inet_pton(AF_INET, "127.0.0.1", &from.sin_addr);
+	inet_pton(AF_INET, "127.0.0.2", &to.sin_addr);
+	assert_int_equal(bind(fd, (struct sockaddr *)&from, sizeof(from)), 0);
+	assert_int_equal(setsockopt(fd, SOL_UDP, UDP_SEGMENT, &segsz, sizeof(segsz)), 0);
+	assert_int_equal(sendto(fd, payload, sizeof(payload), 0, (struct sockaddr *)&to, sizeof(to)),
+			 (ssize_t)sizeof(payload));
+	close(fd);
+	for (int tries = 0; got < want && tries < 40; tries++) {
+		struct pollfd pfd = { .fd = b->ops->rx_fd(b, 0), .events = POLLIN };
+		unsigned n = b->ops->rx_burst(b, 0, &io, rx, PKT_BURST);
+
+		for (unsigned i = 0; i < n; i++, got++) {
+			uint8_t out[64];
+
+			assert_true(got < want);
+			assert_int_equal(rx[i].len, 60);
+			assert_int_equal(pkt_to_buf(&rx[i], out, 60), 60);
+			assert_memory_equal(out, payload + seq[got] * SEG + VXLAN_HLEN, 60);
+		}
+		b->ops->rx_done(b, 0, &io);
+		if (!n && b->ops->rx_arm(b, 0) == false)
+			poll(&pfd, 1, 50);
+	}
+	assert_int_equal(got, want);
+	assert_true(type_stat(b, "gro_receives") >= 1);
+	assert_int_equal(type_stat(b, "rx_bad_vni"), 1);
+	assert_int_equal(type_stat(b, "rx_bad_flags"), 1);
+	assert_int_equal(type_stat(b, "rx_bad_short"), 1);
+	b->ops->destroy(b);
+	free(rx);
+}
+
 /* A UDP socket bound to @ip:47890 in place of a vxlan port: it sees the datagrams' outer headers. */
 static int udp_sink(const char *ip)
 {
@@ -658,6 +729,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_port_gso),
 		cmocka_unit_test(test_port_merge_messages),
+		cmocka_unit_test(test_port_gro_slot_drops),
 		cmocka_unit_test(test_port_sport_one_flow),
 		cmocka_unit_test(test_port_run_two_flows),
 		cmocka_unit_test(test_port_small_runs),
