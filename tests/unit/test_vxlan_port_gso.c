@@ -44,6 +44,43 @@
 #include "port/port_vxlan.h"
 #include "vxlan_fx.h"
 
+/*
+ * Port @b's frames, @burst a call, until @want segments of the TSO frame
+ * @f (@len bytes, @g) have come (40 tries): each a tunnel frame, a merged
+ * one a TSO request of 1448-byte segments with a partial checksum, every
+ * segment the reference's (check_segments()).  Returns the merged frames;
+ * *@frames counts them all, *@seen the segments.
+ */
+static unsigned rx_segments(struct port *b, struct pkt *rx, unsigned burst, const uint8_t *f, size_t len,
+			    const struct ref_geom *g, unsigned want, unsigned *seen, unsigned *frames)
+{
+	struct port_io io = { 0 };
+	unsigned merged = 0;
+
+	*seen = *frames = 0;
+	for (int tries = 0; *seen < want && tries < 40; tries++) {
+		struct pollfd pfd = { .fd = b->ops->rx_fd(b, 0), .events = POLLIN };
+		unsigned n = b->ops->rx_burst(b, 0, &io, rx, burst);
+
+		assert_true(n <= burst);
+		for (unsigned i = 0; i < n; i++, (*frames)++) {
+			assert_true(rx[i].flags & PKT_F_TUNNEL);
+			pkt_load(&rx[i]); /* the parse stage's */
+			if (rx[i].gso_type) {
+				assert_int_equal(gso_check(&rx[i]), GSO_OK);
+				assert_int_equal(rx[i].gso_size, 1448);
+				assert_int_equal(rx[i].csum, PKT_CSUM_PARTIAL);
+				merged++;
+			}
+			check_segments(&rx[i], f, len, g, 1448, seen, false);
+		}
+		b->ops->rx_done(b, 0, &io);
+		if (!n && b->ops->rx_arm(b, 0) == false)
+			poll(&pfd, 1, 50);
+	}
+	return merged;
+}
+
 /* The 64 KiB TSO frame of test_port_gso: 46 segments through UDP GSO, received through GRO ten a burst. */
 static void test_port_gso(void **state)
 {
@@ -55,7 +92,7 @@ static void test_port_gso(void **state)
 	struct port *a, *b, *d;
 	struct ref_geom g;
 	struct iovec iov;
-	unsigned seen = 0;
+	unsigned seen = 0, frames;
 	size_t len;
 
 	vx_pair(&a, &b);
@@ -76,26 +113,8 @@ static void test_port_gso(void **state)
 	assert_int_equal(atomic_load(&a->stats.tx_packets), 46);
 	assert_int_equal(type_stat(a, "gso_sends"), 2);
 	assert_int_equal(type_stat(a, "gso_segments"), 46);
-	for (int tries = 0; seen < 46 && tries < 40; tries++) {
-		struct pollfd pfd = { .fd = b->ops->rx_fd(b, 0), .events = POLLIN };
-		unsigned n = b->ops->rx_burst(b, 0, &io, rx, 10);
-
-		assert_true(n <= 10);
-		/* A frame is a segment, or a run of them merged back (GRO): its own segments are the reference's. */
-		for (unsigned i = 0; i < n; i++) {
-			assert_true(rx[i].flags & PKT_F_TUNNEL);
-			pkt_load(&rx[i]); /* the parse stage's */
-			if (rx[i].gso_type) {
-				assert_int_equal(gso_check(&rx[i]), GSO_OK);
-				assert_int_equal(rx[i].gso_size, 1448);
-				merged++;
-			}
-			check_segments(&rx[i], frame, len, &g, 1448, &seen, false);
-		}
-		b->ops->rx_done(b, 0, &io);
-		if (!n && b->ops->rx_arm(b, 0) == false)
-			poll(&pfd, 1, 50);
-	}
+	/* A frame is a segment, or a run of them merged back (GRO): its own segments are the reference's. */
+	merged = rx_segments(b, rx, 10, frame, len, &g, 46, &seen, &frames);
 	assert_int_equal(seen, 46);
 	assert_true(merged >= 1);
 	assert_int_equal(type_stat(b, "gro_merged"), merged);
@@ -199,25 +218,7 @@ static void test_port_merge_messages(void **state)
 	a->ops->tx_burst(a, &io, list, 30);
 	a->ops->tx_burst(a, &io, list + 30, 16);
 	assert_int_equal(atomic_load(&a->stats.tx_packets), 46);
-	for (int tries = 0; seen < 46 && tries < 40; tries++) {
-		struct pollfd pfd = { .fd = b->ops->rx_fd(b, 0), .events = POLLIN };
-		unsigned n = b->ops->rx_burst(b, 0, &io, rx, PKT_BURST);
-
-		for (unsigned i = 0; i < n; i++, frames++) {
-			assert_true(rx[i].flags & PKT_F_TUNNEL);
-			pkt_load(&rx[i]);
-			if (rx[i].gso_type) {
-				assert_int_equal(gso_check(&rx[i]), GSO_OK);
-				assert_int_equal(rx[i].gso_size, 1448);
-				assert_int_equal(rx[i].csum, PKT_CSUM_PARTIAL);
-				merged++;
-			}
-			check_segments(&rx[i], frame, len, &g, 1448, &seen, false);
-		}
-		b->ops->rx_done(b, 0, &io);
-		if (!n && b->ops->rx_arm(b, 0) == false)
-			poll(&pfd, 1, 50);
-	}
+	merged = rx_segments(b, rx, PKT_BURST, frame, len, &g, 46, &seen, &frames);
 	assert_int_equal(seen, 46);
 	assert_int_equal(type_stat(b, "gro_receives"), 0);	/* the kernel glued nothing */
 	assert_true(merged >= 1);
@@ -276,20 +277,7 @@ static void test_port_merge_messages(void **state)
 		a->ops->tx_burst(a, &io, list + 5, 5);
 		close(fd);
 	}
-	merged = seen = frames = 0;
-	for (int tries = 0; seen < 10 && tries < 40; tries++) {
-		struct pollfd pfd = { .fd = b->ops->rx_fd(b, 0), .events = POLLIN };
-		unsigned n = b->ops->rx_burst(b, 0, &io, rx, PKT_BURST);
-
-		for (unsigned i = 0; i < n; i++, frames++) {
-			pkt_load(&rx[i]);
-			merged += rx[i].gso_type != 0;
-			check_segments(&rx[i], frame, len, &g, 1448, &seen, false);
-		}
-		b->ops->rx_done(b, 0, &io);
-		if (!n && b->ops->rx_arm(b, 0) == false)
-			poll(&pfd, 1, 50);
-	}
+	merged = rx_segments(b, rx, PKT_BURST, frame, len, &g, 10, &seen, &frames);
 	assert_int_equal(seen, 10);
 	assert_int_equal(merged, 2);
 	assert_int_equal(frames, 2);
