@@ -97,6 +97,7 @@ enum vx_off_counter {
 	VX_GRO_MERGED,
 	VX_OFF__COUNT
 };
+#define VX_TX_MSGS (2 * PKT_BURST)	/* the raw socket's messages: a burst's, then vx_gso_resend()'s */
 /* Iovecs of merged TSO frames one burst may need: every datagram of a full burst of GRO slots. */
 #define VX_RX_MIOV ((size_t)PKT_BURST * VXLAN_GSO_SEGS_MAX)
 
@@ -162,15 +163,20 @@ struct vx_port {
 	atomic_uint_least64_t rx_bad[VX_RX__COUNT];
 	/* transmit: any worker, one at a time */
 	pthread_spinlock_t tx_lock;
-	struct mmsghdr msgs[PKT_BURST];
-	struct iovec tx_iov[PKT_BURST][VX_TX_IOV + 1];
-	uint8_t tx_hdr[PKT_BURST][VX_HDR_LEN];
-	uint32_t tx_sum[PKT_BURST];	/* IPv4 csum=on: the UDP datagram's sum but the pseudo header (csum_add()'s, unfolded) */
-	union vtep_addr tx_to[PKT_BURST];	/* remote=flow: message m's destination (its tun_dst) */
+	/*
+	 * The raw socket's messages: [0, PKT_BURST) a burst's batch, [PKT_BURST,
+	 * VX_TX_MSGS) vx_gso_resend()'s, which may run (a GSO round flushed when
+	 * the kernel first refuses GSO) while a batch waits in the first half.
+	 */
+	struct mmsghdr msgs[VX_TX_MSGS];
+	struct iovec tx_iov[VX_TX_MSGS][VX_TX_IOV + 1];
+	uint8_t tx_hdr[VX_TX_MSGS][VX_HDR_LEN];
+	uint32_t tx_sum[VX_TX_MSGS];	/* IPv4 csum=on: the UDP datagram's sum but the pseudo header (csum_add()'s, unfolded) */
+	union vtep_addr tx_to[VX_TX_MSGS];	/* remote=flow: message m's destination (its tun_dst) */
 	union {
 		struct cmsghdr align;
 		uint8_t buf[CMSG_SPACE(sizeof(int))];
-	} tx_cmsg[PKT_BURST];
+	} tx_cmsg[VX_TX_MSGS];
 	/* UDP GSO (under tx_lock): n_gso sockets, 0 when off (gso_off says why); n_gso, gso_err, gso_m: above */
 	const char *gso_off;
 	int gso_fd[VX_GSO_SOCKS];

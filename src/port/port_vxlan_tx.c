@@ -99,7 +99,7 @@ static inline void vx_csum4(struct vx_port *v, unsigned m, const union vtep_addr
  */
 void vx_tx_init(struct vx_port *v)
 {
-	for (unsigned m = 0; m < PKT_BURST; m++)
+	for (unsigned m = 0; m < VX_TX_MSGS; m++)
 		v->msgs[m].msg_hdr = (struct msghdr){ .msg_namelen = v->alen, .msg_iov = v->tx_iov[m] };
 }
 
@@ -327,13 +327,15 @@ static void vx_gso_refuse(struct vx_port *v, int err)
  * socket a datagram at a time: each piece of a payload (its VXLAN header
  * and one inner segment, finished) behind a UDP header of its own, from
  * the message's source port, with the outer checksum (IPv4 here, the
- * kernel's for IPv6) and TOS.  Uses msgs[], which is empty whenever the
- * GSO round is flushed.  Returns the datagrams sent.
+ * kernel's for IPv6) and TOS.  Uses the second half of msgs[]: the
+ * first may hold the burst's raw batch, not sent yet (a frame of no known
+ * socket, or of a socket the round holds, flushes the round while the
+ * batch waits).  Returns the datagrams sent.
  */
 static unsigned vx_gso_resend(struct vx_port *v, const unsigned *list, unsigned n, uint64_t *bytes,
 			      unsigned drops[DROP__COUNT])
 {
-	unsigned sent = 0, x = 0, built = 0;
+	unsigned sent = 0, x = PKT_BURST, built = 0;
 
 	for (unsigned i = 0; i < n; i++) {
 		unsigned m = list[i], r = v->gso_meta[m].remote;
@@ -373,14 +375,14 @@ static unsigned vx_gso_resend(struct vx_port *v, const unsigned *list, unsigned 
 				vx_tos_cmsg(v, x, v->gso_meta[m].tos);
 			built++;
 			/* port_sendmmsg() counts a datagram's bytes past VX_HDR_LEN: its inner frame's. */
-			if (++x == PKT_BURST) {
-				sent += port_sendmmsg(v->tx_fd, v->msgs, x, VX_HDR_LEN, bytes, drops);
-				x = 0;
+			if (++x == VX_TX_MSGS) {
+				sent += port_sendmmsg(v->tx_fd, v->msgs + PKT_BURST, x - PKT_BURST, VX_HDR_LEN, bytes, drops);
+				x = PKT_BURST;
 			}
 		}
 	}
-	if (x)
-		sent += port_sendmmsg(v->tx_fd, v->msgs, x, VX_HDR_LEN, bytes, drops);
+	if (x > PKT_BURST)
+		sent += port_sendmmsg(v->tx_fd, v->msgs + PKT_BURST, x - PKT_BURST, VX_HDR_LEN, bytes, drops);
 	port_count(&v->off_count[VX_GSO_RESENT], built);
 	return sent;
 }

@@ -639,6 +639,91 @@ static void test_port_small_runs(void **state)
 	free(tx);
 }
 
+/* The GSO socket vxlan port @p (@socks of them) picks for a 60-byte small_frame() from UDP port @sport. */
+static unsigned sock_of(unsigned socks, uint16_t sport)
+{
+	static uint8_t f[60];
+	struct pkt *pk = zalloc64(sizeof(*pk));
+	struct iovec iov = { f, 60 };
+	unsigned s;
+
+	small_frame(f, 60, sport, 0);
+	pkt_rx_init(pk, &iov, 1, 60, 0);
+	pkt_load(pk);
+	s = (unsigned)((uint64_t)vxlan_flow_hash(pk) * socks >> 32);
+	free(pk);
+	return s;
+}
+
+/*
+ * The kernel's first refusal of UDP GSO while the raw socket's batch
+ * waits: frame X alone (the raw socket), a run of flow Y (a GSO payload),
+ * then frame Z alone of Y's socket and another size (it cannot join the
+ * payload), which flushes the GSO round before it joins the batch.  The refused payload is resent a datagram at a time;
+ * X's message, not sent yet, stays X's: all five frames arrive once each
+ * (the resend wrote over the batch's first messages, and X was lost while
+ * counted as sent, until it got messages of its own).
+ */
+static void test_port_gso_refused_raw_waiting(void **state)
+{
+	enum { N = 5 };
+	static const unsigned size[N] = { 60, 60, 60, 60, 70 };
+	static uint8_t fr[N][70], out[70];
+	struct pkt *tx = zalloc64(N * sizeof(*tx)), *list[N], *rx = zalloc64(PKT_BURST * sizeof(*rx));
+	struct iovec iov[N];
+	struct port_io io = { 0 };
+	uint16_t sport[N] = { 0, 1000, 1000, 1000, 0 };
+	unsigned socks, sy, got = 0, seen[N] = { 0 };
+	struct port *a, *b;
+
+	(void)state;
+	vx_pair(&a, &b);
+	socks = gso_sockets(a);
+	assert_true(socks >= 2);
+	sy = sock_of(socks, 1000);
+	for (uint16_t p = 2000; !sport[0] || !sport[4]; p++) {
+		if (!sport[0] && sock_of(socks, p) != sy)
+			sport[0] = p;
+		else if (!sport[4] && sock_of(socks, p) == sy)
+			sport[4] = p;
+		assert_true(p < 3000);
+	}
+	for (unsigned i = 0; i < N; i++) {
+		small_frame(fr[i], size[i], sport[i], i);
+		iov[i] = (struct iovec){ fr[i], size[i] };
+		pkt_rx_init(&tx[i], &iov[i], 1, size[i], 0);
+		pkt_load_head(&tx[i]);
+		list[i] = &tx[i];
+	}
+	assert_int_equal(gso_break(a, "127.0.0.1"), socks);
+	a->ops->tx_burst(a, &io, list, N);
+	assert_int_equal(type_stat(a, "gso_fallbacks"), 1);
+	assert_int_equal(type_stat(a, "gso_resent"), 3);
+	assert_int_equal(atomic_load(&a->stats.tx_packets), N);
+	for (int tries = 0; tries < 10 && got < N; tries++) {
+		unsigned n = rx_wait(b, rx);
+
+		for (unsigned k = 0; k < n; k++, got++) {
+			unsigned q, l = rx[k].len;
+
+			assert_true(l == 60 || l == 70);
+			assert_int_equal(pkt_to_buf(&rx[k], out, l), l);
+			q = out[43];
+			assert_true(q < N && size[q] == l);
+			assert_memory_equal(out, fr[q], l);
+			seen[q]++;
+		}
+		b->ops->rx_done(b, 0, &io);
+	}
+	for (unsigned q = 0; q < N; q++)
+		if (seen[q] != 1)
+			fail_msg("frame %u arrived %u times", q, seen[q]);
+	b->ops->destroy(b);
+	a->ops->destroy(a);
+	free(rx);
+	free(tx);
+}
+
 /*
  * A kernel that refuses UDP GSO for good (here EINVAL: SO_NO_CHECK on the
  * GSO sockets; xfrm's EIO takes the same path): the refused 46-segment
@@ -722,6 +807,7 @@ int main(void)
 		cmocka_unit_test(test_port_run_two_flows),
 		cmocka_unit_test(test_port_small_runs),
 		cmocka_unit_test(test_port_gso_refused),
+		cmocka_unit_test(test_port_gso_refused_raw_waiting),
 		cmocka_unit_test(test_port_remote_flow_gso),
 	};
 
