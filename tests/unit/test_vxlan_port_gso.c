@@ -668,7 +668,7 @@ static void test_port_gso_refused_raw_waiting(void **state)
 {
 	enum { N = 5 };
 	static const unsigned size[N] = { 60, 60, 60, 60, 70 };
-	static uint8_t fr[N][70], out[70];
+	static uint8_t fr[N][70], out[256];
 	struct pkt *tx = zalloc64(N * sizeof(*tx)), *list[N], *rx = zalloc64(PKT_BURST * sizeof(*rx));
 	struct iovec iov[N];
 	struct port_io io = { 0 };
