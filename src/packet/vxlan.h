@@ -164,9 +164,9 @@ static inline uint32_t vxlan_flow_hash(struct pkt *p)
  * An untagged IPv4 TCP or UDP frame without options (parsed: PKT_F_IPV4
  * and PKT_F_L4, l3_off 14, l4_off 34), kept as raw bytes to compare other
  * frames of its length with (vxlan_flow4_is()), parsed or not (the data
- * path parses lazily): a frame whose EtherType, version and IHL, TOS,
- * total length, fragment offset, protocol, addresses, ports (and TCP
- * data offset) are these, with as many bytes in its head, parses the same
+ * path parses lazily): a frame whose EtherType, version and IHL, TOS
+ * (which neither needs: stricter), total length, fragment offset,
+ * protocol, addresses, ports (and TCP data offset) are these, with as many bytes in its head, parses the same
  * (pkt_parse()) and gives vxlan_flow_hash() the same input, so the same
  * hash.  A run of one flow's frames compares each with it instead of
  * parsing and hashing each (~15 instructions against ~80).
@@ -177,7 +177,7 @@ struct vxlan_flow4 {
 	uint32_t frag_proto;	/* bytes 20-23 under its mask: the fragment offset (zero) and the protocol */
 	uint32_t ports;		/* bytes 34-37 */
 	uint16_t head_len;
-	uint8_t doff;		/* TCP: byte 46 (the data offset); UDP: 0 */
+	uint8_t doff;		/* TCP: byte 46, the data offset with the reserved bits (stricter than the parse); UDP: 0 */
 	uint8_t tcp;
 };
 

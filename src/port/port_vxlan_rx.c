@@ -457,8 +457,9 @@ static unsigned vx_rx_plain(struct vx_port *v, struct pkt *pkts, unsigned n, uns
  * static remotes and no vlan_vni=: while each has the first one's VXLAN
  * header word for word (so it passes vx_rx_check() as that one did; a
  * first that fails is left, uncounted, to vx_rx_burst()'s loop, which
- * drops and counts it) and an inner frame that is not TCP (a run of TCP
- * segments may merge: vx_rx_burst()'s loop does that), each is made
+ * drops and counts it) and an inner frame that cannot open a run of TCP
+ * segments (vx_rx_opens(): not TCP, or a pure ACK; a run may merge:
+ * vx_rx_burst()'s loop does that), each is made
  * packet pkts[@n...] (up to @max) in place.  The kernel coalesces one
  * flow's datagrams into a slot, so a slot is mostly one such run: the
  * general loop took ~156 instructions a 64-byte datagram (the split into
@@ -479,14 +480,13 @@ static unsigned vx_rx_gro_plain(struct vx_port *v, struct pkt *pkts, unsigned n,
 	uint32_t vni;
 	uint16_t vid;
 
-	if (len - off < VXLAN_HLEN + PKT_ETH_HLEN || vx_inner_tcp(buf + off + VXLAN_HLEN, len - off - VXLAN_HLEN))
-		return n;
 	{
 		size_t l = len - off < seg ? len - off : seg;
 		unsigned spare[VX_RX__COUNT] = { 0 };
 
-		if (!vx_rx_check(v, buf + off, l, &vni, &vid, spare))
-			return n; /* dropped and counted by vx_rx_burst()'s loop */
+		if (l < VXLAN_HLEN + PKT_ETH_HLEN || !vx_rx_check(v, buf + off, l, &vni, &vid, spare) ||
+		    vx_rx_opens(buf + off + VXLAN_HLEN, l - VXLAN_HLEN))
+			return n; /* dropped and counted, or merged, by vx_rx_burst()'s loop */
 	}
 	memcpy(&hdr0, buf + off, 8);
 	for (; n < max && off < len; n++) {
@@ -494,8 +494,10 @@ static unsigned vx_rx_gro_plain(struct vx_port *v, struct pkt *pkts, unsigned n,
 		uint8_t *d = buf + off;
 		uint64_t h;
 
+		if (l < VXLAN_HLEN + PKT_ETH_HLEN)
+			break;
 		memcpy(&h, d, 8);
-		if (l < VXLAN_HLEN + PKT_ETH_HLEN || h != hdr0 || vx_inner_tcp(d + VXLAN_HLEN, l - VXLAN_HLEN))
+		if (h != hdr0 || vx_rx_opens(d + VXLAN_HLEN, l - VXLAN_HLEN))
 			break;
 		v->rx_view[n] = (struct iovec){ d + VXLAN_HLEN, l - VXLAN_HLEN };
 		pkt_rx_init(&pkts[n], &v->rx_view[n], 1, (uint32_t)(l - VXLAN_HLEN), in_port);

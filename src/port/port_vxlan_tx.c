@@ -613,7 +613,9 @@ static bool vx_gso_run(const struct vx_port *v, struct pkt *const *pkts, unsigne
  * Frame @pk's bytes to @to, which has @room bytes: a frame of up to 64
  * bytes whole in its head as one fixed 64-byte copy (the head has
  * PKT_HEAD_COPY bytes; what lands past the frame is under the next
- * datagram or past the payload's end, never sent), else pkt_to_buf().
+ * datagram or past the payload's end, never sent; the read stays in
+ * buf[] while head_off <= PKT_HEADROOM + PKT_HEAD_COPY - 64, which pops
+ * of tags, 4 bytes each, are far from), else pkt_to_buf().
  * The copy of a 60-byte frame was ~40 instructions through pkt_to_buf()'s
  * call and memcpy() of a length known at run time (callgrind, bench_vxlan
  * -c on -f 1).
@@ -670,7 +672,9 @@ static inline __attribute__((always_inline)) bool vx_gso_append(struct vx_port *
  * 64-byte frame of a run took ~130 instructions through vx_gso_append()
  * and the run loop's tests, each store into the payload reloading the
  * port's fields (callgrind, bench_vxlan -c on -f 1).  Returns how many it
- * took: frames @i + 1 to @i + that.
+ * took: frames @i + 1 to @i + that.  Its caller's loop is never reached on
+ * a port with vlan_vni= or remote=flow; tos=inherit and vni=flow it
+ * refuses itself.
  */
 static __attribute__((noinline)) unsigned vx_gso_streak(struct vx_port *v, struct pkt *const *pkts, unsigned i,
 							   unsigned n, uint64_t mac, uint32_t vni)
