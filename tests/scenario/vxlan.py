@@ -265,6 +265,18 @@ def kernel_vxlan(v6, csum):
     must(["ip", "link", "set", "vx0", "up"], ns=NS["hB"])
 
 
+def udp_flows(src, dst, n=8):
+    """@n one-datagram UDP flows from netns @src to @dst (source ports 40001..), for the outer source port check:
+    three flows (the pings, iperf3's two connections) land on one of the 8 GSO sockets' ports 1 time in 64."""
+    code = ("import socket\n"
+            "for i in range(%d):\n"
+            "    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+            "    s.bind(('', 40001 + i))\n"
+            "    s.sendto(b'vsw', (%r, 9))\n"
+            "    s.close()\n" % (n, dst))
+    return run([sys.executable, "-c", code], ns=NS[src])[0] == 0
+
+
 def ping(src, dst, count=3, size=None):
     argv = ["busybox", "ping", "-q", "-c", str(count), "-i", "0.2", "-W", "1"]
     if size is not None:
@@ -479,6 +491,7 @@ def one_case(sw, wd, v6, csum):
         must(["ip", "link", "del", "vx0"], ns=NS["hB"])
         return
     cap = Capture(wd, "ul-%s-%s" % ("6" if v6 else "4", "on" if csum else "off"))
+    check(udp_flows("cA", IN4["cB"]), "%s: 8 one-datagram UDP flows cA -> cB sent" % what)
     got, detail = ping("cA", IN4["cB"])
     check(got == 3, "%s: ping cA -> cB (%d/3)" % (what, got), detail if got != 3 else "")
     got, detail = ping("cB", IN4["cA"])
