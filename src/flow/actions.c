@@ -132,7 +132,7 @@ static void icmp_zero_fixup(uint8_t *csum)
 		csum[0] = csum[1] = 0xff;
 }
 
-/* @len bytes of the L4 header at @at become @new: the L4 checksum follows, unless the sender left it for later (partial). */
+/* @len bytes of the L4 header at @at become @new: the L4 checksum follows, unless left for later (partial). */
 static void l4_data_write(struct flow_pkt *pkt, const struct flow_key *k, uint8_t *at, const void *new, size_t len)
 {
 	bool pseudo;

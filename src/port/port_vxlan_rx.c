@@ -44,20 +44,13 @@ static inline void vx_tun_meta(const struct vx_port *v, struct pkt *pk, uint32_t
 	}
 }
 
-/* Could inner frame @f (@len bytes) open a run vxlan_gro_merge() glues: IPv4 or IPv6 and TCP (it checks the rest)? */
-static inline bool vx_inner_tcp(const uint8_t *f, size_t len)
-{
-	if (len < PKT_ETH_HLEN + 40 + 20)
-		return len >= PKT_ETH_HLEN + 20 + 20 && f[12] == 0x08 && f[13] == 0x00 && f[23] == 6;
-	return (f[12] == 0x08 && f[13] == 0x00 && f[23] == 6) || (f[12] == 0x86 && f[13] == 0xdd && f[20] == 6);
-}
-
 /*
- * Inner frames the merge of messages (vx_rx_run()) looks at: untagged
- * IPv4 (no options) or IPv6 TCP, of at least their headers (@len).  The
- * TCP header's offset in *@t.  Cheap tests on the way to
+ * Inner frames a merge looks at (a GRO slot's run, vx_rx_run()'s):
+ * untagged IPv4 (no options) or IPv6 TCP, of at least their headers
+ * (@len).  The TCP header's offset in *@t.  Cheap tests on the way to
  * vxlan_gro_merge(), which checks everything itself: they only keep what
- * cannot merge (pure ACKs, another stream) from costing it a checksum.
+ * cannot merge (other frames, pure ACKs, another stream) from costing it
+ * a checksum.
  */
 static inline bool vx_inner_tcp_at(const uint8_t *f, size_t len, size_t *t)
 {
@@ -620,12 +613,13 @@ unsigned vx_rx_burst(struct port *p, unsigned q, struct port_io *io, struct pkt 
 			uint32_t vni = ok_vni[j];
 			unsigned run = 1;
 			struct pkt *pk = &pkts[n];
+			size_t t;
 
 			k = 1;
 			if (vni == ~0u)
 				continue;
 			/* GRO: a run of one flow's inner TCP segments becomes one TSO frame (vxlan_gro_merge()). */
-			if (v->rx_miov && nd > 1 && vx_inner_tcp(inner, dg[j].iov_len)) {
+			if (v->rx_miov && nd > 1 && vx_inner_tcp_at(inner, dg[j].iov_len, &t)) {
 				if (!same_known) {
 					/*
 					 * Where each datagram's run of one VNI ends (same_to), worked out

@@ -1170,8 +1170,7 @@ void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, un
 					if (nx->len != pk->len || gso_wanted(nx) || vtep_mac(pkt_head(nx)) != mac ||
 					    vx_tx_vni(v, nx) != vni)
 						break;
-					if (!v->tos_inherit && vxlan_flow4_of(&f4, pkts[i]) && nx->len == pkts[i]->len &&
-					    vxlan_flow4_is(&f4, nx)) {
+					if (!v->tos_inherit && vxlan_flow4_of(&f4, pkts[i]) && vxlan_flow4_is(&f4, nx)) {
 						nf = fo;
 						if (v->gso_meta[v->gso_m - 1].segs >= VXLAN_GSO_SEGS_MAX) {
 							ahead = nf;

@@ -45,6 +45,27 @@
 #include "vxlan_fx.h"
 
 /*
+ * @len bytes of @payload as UDP to 127.0.0.2:47890 (port b of vx_pair())
+ * from 127.0.0.1 (its remote's host) on a port of their own, as one
+ * UDP_SEGMENT payload of @seg-byte datagrams when @seg is not 0: datagrams
+ * no vxlan port would send, from an address the receiver accepts.
+ */
+static void send_from_remote(const void *payload, size_t len, int seg)
+{
+	struct sockaddr_in from = { .sin_family = AF_INET }, to = { .sin_family = AF_INET, .sin_port = htons(47890) };
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	assert_true(fd >= 0);
+	inet_pton(AF_INET, "127.0.0.1", &from.sin_addr);
+	inet_pton(AF_INET, "127.0.0.2", &to.sin_addr);
+	assert_int_equal(bind(fd, (struct sockaddr *)&from, sizeof(from)), 0);
+	if (seg)
+		assert_int_equal(setsockopt(fd, SOL_UDP, UDP_SEGMENT, &seg, sizeof(seg)), 0);
+	assert_int_equal(sendto(fd, payload, len, 0, (struct sockaddr *)&to, sizeof(to)), (ssize_t)len);
+	close(fd);
+}
+
+/*
  * Port @b's frames, @burst a call, until @want segments of the TSO frame
  * @f (@len bytes, @g) have come (40 tries): each a tunnel frame, a merged
  * one a TSO request of 1448-byte segments with a partial checksum, every
@@ -261,21 +282,13 @@ static void test_port_merge_messages(void **state)
 	pkt_rx_init(&tx[5], &iov[5], 1, (uint32_t)iov[5].iov_len, 0);
 	pkt_load(&tx[5]);
 	{
-		struct sockaddr_in from = { .sin_family = AF_INET }, to = { .sin_family = AF_INET, .sin_port = htons(47890) };
 		uint8_t dgram[VXLAN_HLEN + 1600];
-		int fd = socket(AF_INET, SOCK_DGRAM, 0);
 
-		assert_true(fd >= 0);
-		inet_pton(AF_INET, "127.0.0.1", &from.sin_addr);
-		inet_pton(AF_INET, "127.0.0.2", &to.sin_addr);
-		assert_int_equal(bind(fd, (struct sockaddr *)&from, sizeof(from)), 0);
 		vxlan_hdr_build(dgram, 0x4243);
 		memcpy(dgram + VXLAN_HLEN, segs[20], iov[20].iov_len);
 		a->ops->tx_burst(a, &io, list, 5);
-		assert_int_equal(sendto(fd, dgram, VXLAN_HLEN + iov[20].iov_len, 0, (struct sockaddr *)&to, sizeof(to)),
-				 (ssize_t)(VXLAN_HLEN + iov[20].iov_len));
+		send_from_remote(dgram, VXLAN_HLEN + iov[20].iov_len, 0);
 		a->ops->tx_burst(a, &io, list + 5, 5);
-		close(fd);
 	}
 	merged = rx_segments(b, rx, PKT_BURST, frame, len, &g, 10, &seen, &frames);
 	assert_int_equal(seen, 10);
@@ -302,13 +315,11 @@ static void test_port_gro_slot_drops(void **state)
 	static const uint32_t vni[N] = { 0x4242, 0x4242, 0x4242, 0x4343, 0x4242, 0x4242, 0x4242, 0x4242, 0x4242 };
 	static uint8_t payload[N * SEG + 10];
 	struct pkt *rx = zalloc64(PKT_BURST * sizeof(*rx));
-	struct sockaddr_in from = { .sin_family = AF_INET }, to = { .sin_family = AF_INET, .sin_port = htons(47890) };
 	struct port_io io = { 0 };
 	char err[256] = "";
 	unsigned got = 0, want = 0, seq[N];
 	struct ref_geom g;
 	struct port *b;
-	int fd, segsz = SEG;
 
 	(void)state;
 	b = vx_port("127.0.0.2", "127.0.0.1", "on", err, sizeof(err));
@@ -325,15 +336,7 @@ static void test_port_gro_slot_drops(void **state)
 			seq[want++] = k;
 	}
 	memset(payload + N * SEG, 0x08, 10); /* a last piece of 10 bytes: short */
-	fd = socket(AF_INET, SOCK_DGRAM, 0);
-	assert_true(fd >= 0);
-	inet_pton(AF_INET, "127.0.0.1", &from.sin_addr);
-	inet_pton(AF_INET, "127.0.0.2", &to.sin_addr);
-	assert_int_equal(bind(fd, (struct sockaddr *)&from, sizeof(from)), 0);
-	assert_int_equal(setsockopt(fd, SOL_UDP, UDP_SEGMENT, &segsz, sizeof(segsz)), 0);
-	assert_int_equal(sendto(fd, payload, sizeof(payload), 0, (struct sockaddr *)&to, sizeof(to)),
-			 (ssize_t)sizeof(payload));
-	close(fd);
+	send_from_remote(payload, sizeof(payload), SEG);
 	for (int tries = 0; got < want && tries < 40; tries++) {
 		struct pollfd pfd = { .fd = b->ops->rx_fd(b, 0), .events = POLLIN };
 		unsigned n = b->ops->rx_burst(b, 0, &io, rx, PKT_BURST);
