@@ -423,7 +423,8 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, struct
 			continue;
 		}
 		if (prev && !(p->flags & PKT_F_TUNNEL) && p->head_len <= FLOW_HDR_MAX &&
-		    words_same_masked(f->keys[i].w, f->keys[prev_i].w, f->mf_mask[prev->mask].w) &&
+		    ((f->same_key[i] != DP_FLOW_KEY_OWN && f->same_key[i] == f->same_key[prev_i]) ||
+		     words_same_masked(f->keys[i].w, f->keys[prev_i].w, f->mf_mask[prev->mask].w)) &&
 		    mf_fits(f, prev, &b->pkts[i], i)) {
 			CACHE_HIT(prev);
 			f->rules[i] = prev->rule;
@@ -795,22 +796,46 @@ void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct pkt_batch *b,
 	} else {
 		memset(live, 1, b->n * sizeof(live[0]));
 	}
+	/*
+	 * @short_i: the last frame whose key the short way made (its head
+	 * @short_hdr), whose key a frame of the same flow right after it
+	 * copies (flow_key_extract_same(): a compare of the heads instead of
+	 * an extraction); NULL after any other kind of frame.  Frames from a
+	 * tunnel take the whole way (tun_in()).
+	 */
+	const uint8_t *short_hdr = NULL;
+	unsigned short_i = 0;
+	/* flow_key_extract_same() reads 42 bytes of a head: a frame fresh from its port has its head at PKT_HEADROOM or before. */
+	_Static_assert(PKT_HEAD_COPY >= 42, "a head buffer holds the bytes flow_key_extract_same() compares");
+
 	for (unsigned i = 0; i < b->n; i++) {
-		if (!live[i])
-			continue;
+		struct pkt *p = &b->pkts[i];
+		const uint8_t *hdr = pkt_head(p);
 		uint64_t bit = 1ull << i;
 
-		if (f->key_tail & bit) {
-			flow_key_extract(&f->keys[i], pkt_head(&b->pkts[i]), b->pkts[i].head_len, b->pkts[i].len,
-					 (uint16_t)in->id, &f->ofs[i]);
-			f->key_tail &= ~bit;
-		} else {
-			flow_key_extract_frame(&f->keys[i], pkt_head(&b->pkts[i]), b->pkts[i].head_len, b->pkts[i].len,
-					       (uint16_t)in->id, &f->ofs[i]);
-		}
-		if (b->pkts[i].flags & PKT_F_TUNNEL) {
-			tun_in(&f->keys[i], &b->pkts[i]);
+		f->same_key[i] = DP_FLOW_KEY_OWN;
+		if (!live[i])
+			continue;
+		if (p->flags & PKT_F_TUNNEL) {
+			if (f->key_tail & bit)
+				flow_key_extract(&f->keys[i], hdr, p->head_len, p->len, (uint16_t)in->id, &f->ofs[i]);
+			else
+				flow_key_extract_frame(&f->keys[i], hdr, p->head_len, p->len, (uint16_t)in->id, &f->ofs[i]);
+			tun_in(&f->keys[i], p);
 			f->key_tail |= bit;
+			short_hdr = NULL;
+		} else if (f->key_tail & bit) {
+			flow_key_extract(&f->keys[i], hdr, p->head_len, p->len, (uint16_t)in->id, &f->ofs[i]);
+			f->key_tail &= ~bit;
+			short_hdr = NULL;
+		} else if (short_hdr && flow_key_extract_same(&f->keys[i], &f->keys[short_i], hdr, short_hdr, p->head_len,
+							      p->len, &f->ofs[i])) {
+			f->same_key[i] = f->same_key[short_i] = (uint8_t)short_i;
+		} else if (flow_key_extract_frame(&f->keys[i], hdr, p->head_len, p->len, (uint16_t)in->id, &f->ofs[i])) {
+			short_hdr = hdr;
+			short_i = i;
+		} else {
+			short_hdr = NULL;
 		}
 	}
 	lookup_table0(f, t, b, live);

@@ -147,6 +147,8 @@ struct dp_flow_stats {
 	atomic_uint_least64_t mf_probes;	/* megaflow places compared with a key (mf_lookup()) */
 };
 
+#define DP_FLOW_KEY_OWN 0xff
+
 /* A worker's flow state: made once at startup (dp_flow_ctx_new), never allocated on the data path. */
 struct dp_flow {
 	struct flow_exec x;
@@ -172,6 +174,14 @@ struct dp_flow {
 	 * it shares (its own are not written); i itself for any other frame.
 	 */
 	uint8_t run[PKT_BURST];
+	/*
+	 * Frames whose keys are equal word for word share a number: the
+	 * index of the first of them, whose key the others' were copied from
+	 * (flow_key_extract_same()); DP_FLOW_KEY_OWN for a frame whose key
+	 * no other frame's is known to equal.  lookup_table0() then takes a
+	 * repeat of the frame before without comparing keys.
+	 */
+	uint8_t same_key[PKT_BURST];
 	/*
 	 * The megaflow that answered each frame of the batch (its index in
 	 * mf[]; DP_FLOW_MF_NONE: none).

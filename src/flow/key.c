@@ -275,12 +275,13 @@ void flow_key_extract(struct flow_key *key, const uint8_t *hdr, size_t hdr_len, 
 	extract_walk(key, hdr, hdr_len, frame_len, in_port, ofs, true);
 }
 
-void flow_key_extract_frame(struct flow_key *key, const uint8_t *hdr, size_t hdr_len, size_t frame_len,
+bool flow_key_extract_frame(struct flow_key *key, const uint8_t *hdr, size_t hdr_len, size_t frame_len,
 			    uint16_t in_port, struct flow_ofs *ofs)
 {
 	if (extract_fast(key, hdr, hdr_len, frame_len, in_port, ofs, false))
-		return;
+		return true;
 	extract_walk(key, hdr, hdr_len, frame_len, in_port, ofs, false);
+	return false;
 }
 
 void flow_key_extract_walk(struct flow_key *key, const uint8_t *hdr, size_t hdr_len, size_t frame_len,

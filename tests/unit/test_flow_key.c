@@ -368,6 +368,90 @@ static void test_fast_equals_walk(void **state)
 	assert_true(fast > 20000);
 }
 
+/*
+ * flow_key_extract_same(): a frame B after a frame A whose key the short
+ * way made gets, whenever it says true, exactly the key and offsets the
+ * general walk makes of B; and it says false, leaving key and offsets as
+ * they were, whenever B differs from A in a byte the key is made of.  B
+ * is A with bits flipped anywhere in its first 60 bytes (more often in
+ * the bytes that decide), its copy and frame length cut at random; B's
+ * copy has exactly max(copy, 42) bytes (the function's stated reach,
+ * ASan watching) with garbage after the copied bytes.
+ */
+static void test_same_equals_extract(void **state)
+{
+	static const unsigned spots[] = { 0, 5, 6, 11, 12, 13, 14, 15, 16, 17, 18, 20, 21, 22, 23, 24,
+					  26, 29, 30, 33, 34, 35, 36, 37, 38, 41, 46, 47 };
+	static uint8_t a[2048];
+	uint32_t rnd = 0x2f6e91c3u;
+	unsigned same = 0, refused_key = 0;
+
+	for (unsigned iter = 0; iter < 200000; iter++) {
+		struct frame_spec s = frame_tcp4();
+		struct flow_key ka, kb, kw;
+		struct flow_ofs oa, ob, ow;
+		size_t n, hdr_len, frame_len, room;
+		uint8_t *copy;
+		bool key_bytes = false, ok;
+
+		rnd ^= rnd << 13, rnd ^= rnd >> 17, rnd ^= rnd << 5;
+		s.proto = (rnd & 1) ? 6 : 17;
+		s.payload = (rnd >> 1) % 24;
+		s.tos = (uint8_t)(rnd >> 6);
+		n = frame_build(a, &s);
+		memset(&ka, 0, sizeof(ka));
+		assert_true(flow_key_extract_frame(&ka, a, n, n, 3, &oa));
+		memcpy(buf, a, n);
+		for (unsigned m = 0, nm = (rnd >> 16) % 4; m < nm; m++) {
+			unsigned at;
+
+			rnd ^= rnd << 13, rnd ^= rnd >> 17, rnd ^= rnd << 5;
+			at = rnd % 2 ? spots[(rnd >> 1) % (sizeof(spots) / sizeof(spots[0]))] : (rnd >> 1) % 60;
+			buf[at] ^= (uint8_t)(1u << ((rnd >> 8) % 8));
+		}
+		/* Bytes the key or the short way's choice read (A is TCP or UDP, IHL 5, no options). */
+		for (unsigned at = 0; at < 60; at++) {
+			bool keyed = at < 16 || (at >= 20 && at <= 23) || (at >= 26 && at <= 37) ||
+				     (at == 46 && s.proto == 6);
+
+			key_bytes |= keyed && at < n && ((buf[at] ^ a[at]) & (at == 20 ? 0x3f : at == 46 ? 0xf0 : 0xff));
+		}
+		rnd ^= rnd << 13, rnd ^= rnd >> 17, rnd ^= rnd << 5;
+		hdr_len = rnd % 4 ? n : rnd % (n + 1);
+		frame_len = (rnd >> 8) % 4 ? n : n - (rnd >> 10) % 24;
+		room = hdr_len > 42 ? hdr_len : 42;
+		copy = malloc(room);
+		assert_non_null(copy);
+		for (size_t j = 0; j < room; j++)
+			copy[j] = j < hdr_len ? buf[j] : (uint8_t)(rnd >> (j % 24));
+		memset(&kb, 0xa5, sizeof(kb));
+		memset(&ob, 0xa5, sizeof(ob));
+		kw = kb;
+		ow = ob;
+		ok = flow_key_extract_same(&kb, &ka, copy, a, hdr_len, frame_len, &ob);
+		if (ok) {
+			/* The frame words copied; the rest as they were (the caller's, zero in a worker's slots). */
+			memset(&kb.w[FLOW_KEY_FRAME_WORDS], 0, sizeof(kb) - FLOW_KEY_FRAME_WORDS * 8);
+			flow_key_extract_walk(&kw, copy, hdr_len, frame_len, 3, &ow);
+			if (memcmp(&kb, &kw, sizeof(kb)) || memcmp(&ob, &ow, sizeof(ob)))
+				fail_msg("frame %u (%zu bytes, copy %zu, frame_len %zu): the copied key is not B's", iter, n,
+					 hdr_len, frame_len);
+			if (key_bytes)
+				fail_msg("frame %u: a key byte differs and the key was copied", iter);
+			same++;
+		} else {
+			if (memcmp(&kb, &kw, sizeof(kb)) || memcmp(&ob, &ow, sizeof(ob)))
+				fail_msg("frame %u: refused, but the key or offsets were written", iter);
+			refused_key += key_bytes;
+		}
+		free(copy);
+	}
+	print_message("%u of 200000 frames took the key of the frame before; %u refused for a key byte\n", same,
+		      refused_key);
+	assert_true(same > 40000);
+	assert_true(refused_key > 40000);
+}
+
 static void test_llc_snap(void **state)
 {
 	static const uint8_t snap[] = { 0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x06 };
@@ -439,6 +523,7 @@ int main(void)
 		cmocka_unit_test(test_malformed_ipv4),
 		cmocka_unit_test(test_every_cut),
 		cmocka_unit_test(test_fast_equals_walk),
+		cmocka_unit_test(test_same_equals_extract),
 		cmocka_unit_test(test_llc_snap),
 		cmocka_unit_test(test_match_ops),
 	};
