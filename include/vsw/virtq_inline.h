@@ -240,10 +240,15 @@ static inline int vq_pop(struct vq *q, struct vq_elem *elem, struct iovec *iov, 
 }
 
 /*
- * With IN_ORDER a buffer used completely only extends the current run
- * (2.7.9 / 2.8.11: skipped buffers "are assumed to have been used (read
- * or written) by the device completely").  Any other buffer (without
- * IN_ORDER every buffer) ends the run: one used entry for the run and
+ * With IN_ORDER a buffer the device only reads (no writable part: a
+ * transmit queue's) only extends the current run (2.7.9 / 2.8.11: skipped
+ * buffers "are assumed to have been used (read or written) by the device
+ * completely").  A buffer with a writable part gets its own entry even
+ * when filled completely (the spec lets a device skip it, not that it
+ * must): DPDK's in-order receive paths read each buffer's length from its
+ * own used entry, so a frame spread over several receive buffers
+ * (mergeable buffers) would reach them with stale lengths for the skipped
+ * ones.  Any other buffer (without IN_ORDER every buffer) ends the run: one used entry for the run and
  * itself, with its id and length, written straight into the ring, where
  * the driver cannot see it before vq_flush() publishes (split: used->idx;
  * packed: the batch head's flags): the ring slot is the staging.  The
@@ -252,7 +257,7 @@ static inline int vq_pop(struct vq *q, struct vq_elem *elem, struct iovec *iov, 
  */
 static inline void vq_push(struct vq *q, const struct vq_elem *elem, uint32_t len)
 {
-	if (!q->broken && q->in_order && len >= elem->in_len) {
+	if (!q->broken && q->in_order && elem->in_len == 0) {
 		q->run.id = elem->id;
 		q->run.len = elem->in_len;
 		q->run.count++;
@@ -289,14 +294,15 @@ static inline __attribute__((always_inline)) void vq_push_many(struct vq *q, con
 								  const uint32_t *lens, uint32_t len)
 {
 	unsigned i = 0;
+	bool mixed = false;	/* IN_ORDER: buffers with and without a writable part */
 
 	if (n == 0)
 		return;
 	if (!q->broken && q->in_order) {
-		/* As vq_push(): buffers used completely only extend the run; all of them, at once. */
+		/* As vq_push(): buffers the device only read only extend the run; all of them, at once. */
 		uint32_t ndesc = 0;
 
-		for (; i < n && (lens ? lens[i] : len) >= elem[i].in_len; i++)
+		for (; i < n && elem[i].in_len == 0; i++)
 			ndesc += elem[i].ndesc;
 		if (i == n) {
 			q->run.id = elem[n - 1].id;
@@ -305,9 +311,18 @@ static inline __attribute__((always_inline)) void vq_push_many(struct vq *q, con
 			q->run.ndesc += ndesc;
 			return;
 		}
+		/*
+		 * Buffers with a writable part have their entries with their
+		 * lengths: all of them in the loops below, unless read-only
+		 * ones are among them (only a hostile driver mixes the two in
+		 * a queue), which vq_push() one by one puts in runs.
+		 */
+		mixed = i > 0;
+		for (unsigned j = 1; j < n; j++)
+			mixed |= elem[j].in_len == 0;
 		i = 0;
 	}
-	if (q->broken || q->in_order || q->log || q->npending || q->run.count) {
+	if (q->broken || mixed || q->log || q->npending || q->run.count) {
 		for (; i < n; i++)
 			vq_push(q, &elem[i], lens ? lens[i] : len);
 		return;
@@ -320,8 +335,17 @@ static inline __attribute__((always_inline)) void vq_push_many(struct vq *q, con
 		struct pvirtq_desc *const desc = q->ring.packed.desc;
 		const unsigned num = q->num;
 
-		if (!q->batch_head.pending)
-			vq_push(q, &elem[i], lens ? lens[i] : len), i++; /* the batch head: its flags held back */
+		if (!q->batch_head.pending) {
+			/* The batch head, its flags held back; written, never a run's (which vq_push() makes it under IN_ORDER when used completely). */
+			uint32_t li = lens ? lens[i] : len;
+			struct vq_used_pending u = {
+				.id = elem[i].id, .count = 1, .len = li < elem[i].in_len ? li : elem[i].in_len,
+				.ndesc = elem[i].ndesc,
+			};
+
+			vq_write_used_packed(q, &u);
+			i++;
+		}
 		pos = q->used_idx;
 		wrap = q->used_wrap;
 		avail_used = wrap ? VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED : 0;

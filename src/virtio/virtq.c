@@ -180,7 +180,7 @@ void vq_push_slow(struct vq *q, const struct vq_elem *elem, uint32_t len)
 	q->run.len = len;
 	q->run.count++;
 	q->run.ndesc += elem->ndesc;
-	if (q->in_order && len == elem->in_len)
+	if (q->in_order && elem->in_len == 0)
 		return;
 	stage_run(q);
 }

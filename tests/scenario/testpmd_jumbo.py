@@ -1,0 +1,207 @@
+#!/usr/bin/env python3
+"""testpmd_jumbo.py - frames longer than one receive buffer into dpdk-testpmd's mergeable buffers, every ring layout.
+
+Objective: a frame that vswd spreads over several of a DPDK virtio-user
+port's receive buffers (VIRTIO_NET_F_MRG_RXBUF: testpmd's buffers hold
+2 KiB each) reaches testpmd whole, with and without VIRTIO_F_IN_ORDER
+(DPDK's default), split and packed.  With IN_ORDER the device may write one
+used entry for a batch of buffers it used completely (virtio 1.3, 2.7.9,
+2.8.11), but DPDK's in-order receive paths read every receive buffer's
+length from its own used entry: a device that skipped them handed testpmd
+stale lengths (split) or a ring it stopped reading (packed).  vswd writes
+an entry for every buffer it wrote into.
+
+Set-up: a network namespace this script creates; vswd runs in it with two
+ports, p0 (vhost-user, testpmd's port 0 connects as the front end) and t0
+(tap vswjt0 in the namespace, MTU 9000, 10.77.0.1/24, IPv6 off, a
+permanent neighbour 10.77.0.2 at testpmd's MAC).  For each layout (a fresh
+vswd and testpmd, `--max-pkt-len=9000 --enable-scatter`, rxonly):
+
+  - UDP datagrams of 2,900 and of 8,900 payload bytes (frames of 2,942 and
+    8,942 bytes: 2 and 5 receive buffers) from the namespace to
+    10.77.0.2, 20 of each, 10 ms apart;
+  - testpmd's RX-packets and RX-bytes must equal what vswd's p0 counts as
+    sent (tx_packets, tx_bytes) and what was sent (40 frames, 237,680
+    bytes), with no RX-errors, no drop on p0 and t0, vswd still running
+    and no warning in its log.
+
+Each check prints ok or FAIL; the last line is "testpmd-jumbo: N passed, M
+failed"; non-zero exit on any failure.  Needs root, dpdk-testpmd, ip; about
+20 s.
+
+    python3 tests/scenario/testpmd_jumbo.py --build build [--configs split,packed-inorder]
+"""
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the work tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from testpmd_lib import Proc, TestPmd, cleanup_prefix, log, reserve_hugepages  # noqa: E402
+
+CONFIGS = {
+    "split": "in_order=0",
+    "split-inorder": "in_order=1",
+    "packed": "packed_vq=1,in_order=0",
+    "packed-inorder": "packed_vq=1,in_order=1",
+}
+MAC = "02:76:73:77:00:00"
+TAP = "vswjt0"
+PAYLOADS = (2900, 8900)  # + 8 UDP + 20 IPv4 + 14 Ethernet: 2 and 5 of testpmd's 2 KiB buffers
+COUNT = 20
+
+
+class Results:
+    def __init__(self):
+        self.passed = self.failed = 0
+        self.failures = []
+
+    def check(self, name, ok, detail=""):
+        if ok:
+            self.passed += 1
+            log("  ok    %s" % name)
+        else:
+            self.failed += 1
+            self.failures.append("%s: %s" % (name, detail))
+            log("  FAIL  %s: %s" % (name, detail))
+        return ok
+
+
+def ip(ns, *args):
+    subprocess.run(["ip", "-n", ns] + list(args), check=True, timeout=10)
+
+
+def vswctl(build, ctl, *words):
+    r = subprocess.run([os.path.join(build, "vswctl"), "--ctl", ctl] + list(words) + ["--json"],
+                       capture_output=True, text=True, timeout=15)
+    if r.returncode != 0:
+        raise RuntimeError("vswctl %s: rc %d: %s %s" % (" ".join(words), r.returncode, r.stdout, r.stderr))
+    return json.loads(r.stdout)
+
+
+def port_stats(build, ctl):
+    return {p["name"]: p for p in vswctl(build, ctl, "stats")["ports"]}
+
+
+def drops(p):
+    return sum(p.get("drops", {}).values())
+
+
+def run_config(args, res, cfg, workdir):
+    d = os.path.join(workdir, cfg)
+    os.makedirs(d)
+    ns = "vswjb%d" % os.getpid()
+    prefix = "vswjb%d%s" % (os.getpid(), cfg.replace("-", ""))
+    ctl = os.path.join(d, "ctl.sock")
+    vs = tp = None
+    subprocess.run(["ip", "netns", "add", ns], check=True, timeout=10)
+    try:
+        ip(ns, "link", "set", "lo", "up")
+        subprocess.run(["ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1",
+                        "net.ipv6.conf.default.disable_ipv6=1"], check=True, timeout=10)
+        conf = {"workers": 1, "ports": [{"name": "p0", "type": "vhost-user", "path": os.path.join(d, "p0.sock")},
+                                        {"name": "t0", "type": "tap", "ifname": TAP}]}
+        with open(os.path.join(d, "vswd.json"), "w") as f:
+            json.dump(conf, f)
+        vs = Proc(["ip", "netns", "exec", ns, os.path.join(args.build, "vswd"), "--foreground", "--ctl", ctl,
+                   "--config", os.path.join(d, "vswd.json")], os.path.join(d, "vswd.log"))
+        vs.wait_for(r"ready: control socket", 0, 15)
+        cleanup_prefix(prefix)
+        tp = TestPmd(["net_virtio_user0,path=%s,queues=1,mac=%s,%s" % (os.path.join(d, "p0.sock"), MAC,
+                                                                         CONFIGS[cfg])],
+                     prefix, os.path.join(d, "testpmd.log"), extra_app=["--max-pkt-len=9000", "--enable-scatter"])
+        ip(ns, "link", "set", TAP, "mtu", "9000", "up")
+        ip(ns, "addr", "add", "10.77.0.1/24", "dev", TAP)
+        ip(ns, "neigh", "add", "10.77.0.2", "lladdr", MAC, "dev", TAP, "nud", "permanent")
+        tp.cmd_ok("set fwd rxonly")
+        tp.cmd("start")
+        t0 = tp.port_stats(nports=1)[0]
+        v0 = port_stats(args.build, ctl)
+        send = ("import socket, time\n"
+                "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+                "for size in %r:\n"
+                "    for i in range(%d):\n"
+                "        s.sendto(bytes([i]) * size, ('10.77.0.2', 9))\n"
+                "        time.sleep(0.01)\n" % (PAYLOADS, COUNT))
+        subprocess.run(["ip", "netns", "exec", ns, "python3", "-c", send], check=True, timeout=30)
+        want_n = COUNT * len(PAYLOADS)
+        want_b = sum(COUNT * (p + 42) for p in PAYLOADS)
+        deadline = time.monotonic() + 5
+        while True:
+            t1 = tp.port_stats(nports=1)[0]
+            if t1["rx"] - t0["rx"] >= want_n or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        tp.cmd("stop")
+        t1 = tp.port_stats(nports=1)[0]
+        v1 = port_stats(args.build, ctl)
+        rx, rxb, rxe = t1["rx"] - t0["rx"], t1["rx_bytes"] - t0["rx_bytes"], t1["rx_errors"] - t0["rx_errors"]
+        tx = v1["p0"]["tx_packets"] - v0["p0"]["tx_packets"]
+        txb = v1["p0"]["tx_bytes"] - v0["p0"]["tx_bytes"]
+        res.check("%s: vswd sent every frame to p0" % cfg, tx == want_n and txb == want_b,
+                  "p0 tx %d frames %d bytes, want %d and %d" % (tx, txb, want_n, want_b))
+        res.check("%s: testpmd received every frame whole" % cfg, rx == want_n and rxb == want_b and rxe == 0,
+                  "testpmd RX %d frames %d bytes, %d errors; want %d and %d" % (rx, rxb, rxe, want_n, want_b))
+        res.check("%s: no drops" % cfg, drops(v1["p0"]) == drops(v0["p0"]) and drops(v1["t0"]) == drops(v0["t0"]),
+                  "p0 %s, t0 %s" % (v1["p0"].get("drops"), v1["t0"].get("drops")))
+        res.check("%s: vswd still running" % cfg, vs.alive(), "vswd exited")
+        with open(os.path.join(d, "vswd.log")) as f:
+            bad = [ln.strip() for ln in f if "vswd warn:" in ln or "vswd error:" in ln]
+        res.check("%s: vswd logged no warning or error" % cfg, not bad, " | ".join(bad[:5]))
+    finally:
+        try:
+            if tp:
+                tp.close()
+        finally:
+            if vs:
+                vs.close()
+            subprocess.run(["ip", "netns", "del", ns], timeout=10)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--configs", default=",".join(CONFIGS), help="of: " + ",".join(CONFIGS))
+    ap.add_argument("--keep", action="store_true", help="keep the logs directory")
+    args = ap.parse_args()
+    args.build = os.path.abspath(args.build)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda signo, frame: sys.exit(128 + signo))
+    res = Results()
+    t_start = time.monotonic()
+    if not shutil.which("dpdk-testpmd"):
+        print("testpmd-jumbo: dpdk-testpmd not installed (apt-get install dpdk-dev)")
+        print("testpmd-jumbo: 0 passed, 1 failed")
+        return 1
+    reserve_hugepages(1024)   # put back at exit
+    workdir = tempfile.mkdtemp(prefix="vsw-testpmd-jumbo-")
+    log("testpmd-jumbo: logs in %s" % workdir)
+    for cfg in args.configs.split(","):
+        if cfg not in CONFIGS:
+            res.check("config %s" % cfg, False, "unknown configuration")
+            continue
+        log("== %s (virtio-user %s)" % (cfg, CONFIGS[cfg]))
+        try:
+            run_config(args, res, cfg, workdir)
+        except Exception as e:  # one layout's failure must not hide the others
+            res.check("%s: ran to the end" % cfg, False, "%s: %s" % (type(e).__name__, e))
+    for f in res.failures:
+        log("FAILED: " + f)
+    if res.failed or args.keep:
+        log("testpmd-jumbo: logs kept in %s" % workdir)
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
+    log("testpmd-jumbo: %.0f s" % (time.monotonic() - t_start))
+    print("testpmd-jumbo: %d passed, %d failed" % (res.passed, res.failed), flush=True)
+    return 1 if res.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
