@@ -111,7 +111,7 @@ struct vq {
 		uint16_t flags;
 		bool pending;
 	} batch_head;
-	struct {			/* in-order coalescing of complete buffers */
+	struct {			/* in-order coalescing of read-only buffers (vq_push()) */
 		uint16_t id;
 		uint32_t len;
 		uint16_t count;		/* buffers in the run */

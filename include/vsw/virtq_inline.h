@@ -336,7 +336,7 @@ static inline __attribute__((always_inline)) void vq_push_many(struct vq *q, con
 		const unsigned num = q->num;
 
 		if (!q->batch_head.pending) {
-			/* The batch head, its flags held back; written, never a run's (which vq_push() makes it under IN_ORDER when used completely). */
+			/* The batch head, its flags held back (vq_write_used_packed()), as vq_push() writes an element with a writable part. */
 			uint32_t li = lens ? lens[i] : len;
 			struct vq_used_pending u = {
 				.id = elem[i].id, .count = 1, .len = li < elem[i].in_len ? li : elem[i].in_len,

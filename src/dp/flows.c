@@ -805,8 +805,13 @@ void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct pkt_batch *b,
 	 */
 	const uint8_t *short_hdr = NULL;
 	unsigned short_i = 0;
-	/* flow_key_extract_same() reads 42 bytes of a head: a frame fresh from its port has its head at PKT_HEADROOM or before. */
-	_Static_assert(PKT_HEAD_COPY >= 42, "a head buffer holds the bytes flow_key_extract_same() compares");
+	/*
+	 * flow_key_extract_same() reads 42 bytes of a head whatever its length:
+	 * a frame here has its head at PKT_HEADROOM or before (a port's load,
+	 * or a tag pushed in front; nothing pops before the lookup), so the
+	 * buffer holds them.
+	 */
+	_Static_assert(PKT_HEADROOM + 42 <= sizeof(((struct pkt *)0)->buf), "a head's 42 bytes lie in the buffer");
 
 	for (unsigned i = 0; i < b->n; i++) {
 		struct pkt *p = &b->pkts[i];

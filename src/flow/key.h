@@ -188,10 +188,10 @@ bool flow_key_extract_frame(struct flow_key *key, const uint8_t *hdr, size_t hdr
  * copy each instead of an extraction, and dp/flows.c knows their keys
  * are equal without comparing them.
  *
- * Reads the first 42 bytes of both heads whatever @hdr_len says: the
- * caller's heads have that room (a packet's head buffer; the bytes past
- * @hdr_len only ever compared under a zero mask or after the length
- * check).
+ * Reads the first 42 bytes of both heads whatever @hdr_len says (and a
+ * TCP frame's byte 46 once @hdr_len says it is there): the caller's heads
+ * have that room (a packet's head buffer); an answer never depends on
+ * bytes past @hdr_len (the length checks refuse such a frame).
  */
 static inline bool flow_key_extract_same(struct flow_key *key, const struct flow_key *prev, const uint8_t *hdr,
 					 const uint8_t *prev_hdr, size_t hdr_len, size_t frame_len,

@@ -124,12 +124,14 @@ static void log_ring_range(struct vq *q, uint64_t base, unsigned pos, unsigned n
  * Staging, for vq_push_slow(): vq_push() writes elements into the ring
  * itself (vsw/virtq_inline.h) except while dirty logging, when they are
  * staged here and written and marked per batch.  Without IN_ORDER every
- * element is its own entry.  With it, complete buffers are held back in
- * a run and written as one used entry for the whole run, per 2.7.9 (split)
- * and 2.8.11 (packed): "The skipped buffers (for which no used ring entry
- * was written) are assumed to have been used (read or written) by the
- * device completely."  So only a buffer used completely may be skipped; one
- * written short ends the run and carries its own length.
+ * element is its own entry.  With it, buffers the device only reads
+ * (in_len 0) are held back in a run and written as one used entry for the
+ * whole run, per 2.7.9 (split) and 2.8.11 (packed): "The skipped buffers
+ * (for which no used ring entry was written) are assumed to have been used
+ * (read or written) by the device completely."  A buffer with a writable
+ * part ends the run and carries its own length, even filled completely
+ * (DPDK's in-order receive reads each one's length from its own entry:
+ * vsw/virtq_inline.h, vq_push()).
  */
 /* Write out every staged element (still unpublished): one pass over the ring's used area. */
 static void write_pending(struct vq *q)

@@ -17,9 +17,12 @@ ports, p0 (vhost-user, testpmd's port 0 connects as the front end) and t0
 permanent neighbour 10.77.0.2 at testpmd's MAC).  For each layout (a fresh
 vswd and testpmd, `--max-pkt-len=9000 --enable-scatter`, rxonly):
 
+  - testpmd's virtio PMD must have negotiated MRG_RXBUF, and RING_PACKED
+    and IN_ORDER as the layout's name says (its debug log's "features
+    after negotiate");
   - UDP datagrams of 2,900 and of 8,900 payload bytes (frames of 2,942 and
     8,942 bytes: 2 and 5 receive buffers) from the namespace to
-    10.77.0.2, 20 of each, 10 ms apart;
+    10.77.0.2, 20 of each, in bursts of 5 back to back, 10 ms apart;
   - testpmd's RX-packets and RX-bytes must equal what vswd's p0 counts as
     sent (tx_packets, tx_bytes) and what was sent (40 frames, 237,680
     bytes), with no RX-errors, no drop on p0 and t0, vswd still running
@@ -35,6 +38,7 @@ failed"; non-zero exit on any failure.  Needs root, dpdk-testpmd, ip; about
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -56,6 +60,16 @@ MAC = "02:76:73:77:00:00"
 TAP = "vswjt0"
 PAYLOADS = (2900, 8900)  # + 8 UDP + 20 IPv4 + 14 Ethernet: 2 and 5 of testpmd's 2 KiB buffers
 COUNT = 20
+BURST = 5  # datagrams sent back to back (vswd mostly takes them in one burst), then 10 ms
+# Feature bits (virtio 1.3, 5.1.3 and 6): what testpmd's virtio PMD logs it negotiated.
+F_MRG_RXBUF, F_RING_PACKED, F_IN_ORDER = 15, 34, 35
+
+
+def negotiated(logpath):
+    """The features testpmd's port negotiated with vswd (its PMD's debug log), or None."""
+    with open(logpath, errors="replace") as f:
+        m = re.findall(r"features after negotiate = ([0-9a-fA-F]+)", f.read())
+    return int(m[-1], 16) if m else None
 
 
 class Results:
@@ -116,10 +130,17 @@ def run_config(args, res, cfg, workdir):
         cleanup_prefix(prefix)
         tp = TestPmd(["net_virtio_user0,path=%s,queues=1,mac=%s,%s" % (os.path.join(d, "p0.sock"), MAC,
                                                                          CONFIGS[cfg])],
-                     prefix, os.path.join(d, "testpmd.log"), extra_app=["--max-pkt-len=9000", "--enable-scatter"])
+                     prefix, os.path.join(d, "testpmd.log"), extra_app=["--max-pkt-len=9000", "--enable-scatter"],
+                     extra_eal=["--log-level=pmd.net.virtio.init,debug"])
         ip(ns, "link", "set", TAP, "mtu", "9000", "up")
         ip(ns, "addr", "add", "10.77.0.1/24", "dev", TAP)
         ip(ns, "neigh", "add", "10.77.0.2", "lladdr", MAC, "dev", TAP, "nud", "permanent")
+        want = (1 << F_MRG_RXBUF) | (("packed" in cfg) << F_RING_PACKED) | (("inorder" in cfg) << F_IN_ORDER)
+        got = negotiated(os.path.join(d, "testpmd.log"))
+        mask = (1 << F_MRG_RXBUF) | (1 << F_RING_PACKED) | (1 << F_IN_ORDER)
+        res.check("%s: testpmd negotiated what the layout names" % cfg, got is not None and got & mask == want,
+                  "features after negotiate %s, want MRG_RXBUF/RING_PACKED/IN_ORDER = %#x" % (
+                      "unknown" if got is None else "%#x" % got, want))
         tp.cmd_ok("set fwd rxonly")
         tp.cmd("start")
         t0 = tp.port_stats(nports=1)[0]
@@ -129,7 +150,8 @@ def run_config(args, res, cfg, workdir):
                 "for size in %r:\n"
                 "    for i in range(%d):\n"
                 "        s.sendto(bytes([i]) * size, ('10.77.0.2', 9))\n"
-                "        time.sleep(0.01)\n" % (PAYLOADS, COUNT))
+                "        if i %% %d == %d:\n"
+                "            time.sleep(0.01)\n" % (PAYLOADS, COUNT, BURST, BURST - 1))
         subprocess.run(["ip", "netns", "exec", ns, "python3", "-c", send], check=True, timeout=30)
         want_n = COUNT * len(PAYLOADS)
         want_b = sum(COUNT * (p + 42) for p in PAYLOADS)

@@ -297,9 +297,20 @@ static void one_config(void)
 
 					for (j = 0; j < k; j++)
 						run[j] = h[first + j].ea;
-					vq_push_n(&QA, run, k, len);
-					for (j = 0; j < k; j++)
-						vq_push_slow(&QB, &h[first + j].eb, len);
+					if (rnd(2)) {
+						vq_push_n(&QA, run, k, len);
+						for (j = 0; j < k; j++)
+							vq_push_slow(&QB, &h[first + j].eb, len);
+					} else {
+						/* each its own length: all of it, a part, nothing, more than it has */
+						static uint32_t lens[600];
+
+						for (j = 0; j < k; j++)
+							lens[j] = (uint32_t[]){ h[first + j].ea.in_len, rnd(64), 0, len }[rnd(4)];
+						vq_push_lens(&QA, run, lens, k);
+						for (j = 0; j < k; j++)
+							vq_push_slow(&QB, &h[first + j].eb, lens[j]);
+					}
 					first += k; n_push += k; n_push_n++;
 				} else {
 					vq_push(&QA, &h[first].ea, len);

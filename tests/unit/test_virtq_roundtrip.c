@@ -401,33 +401,40 @@ static void test_in_order_batches_packed(void **state)
 	}
 	assert_int_equal(vq_drv_get_used(&f.d, &tok, &len), -EAGAIN);
 
-	/* Written buffers (3 descriptors each, from position 8), filled completely: a used descriptor each, at each head. */
-	for (unsigned round = 0; round < 2; round++) {
-		struct vq_elem e[2];
-		uint32_t lens[2] = { 64, 64 };
-		unsigned at = round == 0 ? 8 : 14;
+	/*
+	 * Written buffers (3 descriptors each, from position 8), filled
+	 * completely: a used descriptor each, at each head, with its lap's
+	 * wrap bit in AVAIL and USED (2.8.1).  Three rounds of three: heads
+	 * 8 11 14, 1 4 7 (the second lap), 10 13 0 (the third: the wrap inside
+	 * vq_push_many()'s loop); the first round by vq_push, the others by
+	 * vq_push_lens.
+	 */
+	for (unsigned round = 0, abs = 8; round < 3; round++) {
+		struct vq_elem e[3];
+		uint32_t lens[3] = { 64, 64, 64 };
 
-		for (unsigned i = 0; i < 2; i++)
+		for (unsigned i = 0; i < 3; i++)
 			assert_int_equal(add_buf(&f, i, 20 + i), 0);
 		vq_drv_kick_prepare(&f.d);
-		for (unsigned i = 0; i < 2; i++) {
+		for (unsigned i = 0; i < 3; i++) {
 			e[i] = dev_serve(&f, 20 + i, 64);
 			if (round == 0)
 				vq_push(&f.q, &e[i], 64);
 		}
-		if (round == 1)
-			vq_push_lens(&f.q, e, lens, 2);
+		if (round > 0)
+			vq_push_lens(&f.q, e, lens, 3);
 		vq_flush(&f.q);
-		for (unsigned i = 0; i < 2; i++) {
-			struct pvirtq_desc *u = &ring[(at + 3 * i) % 16];
+		for (unsigned i = 0; i < 3; i++, abs += 3) {
+			struct pvirtq_desc *u = &ring[abs % 16];
+			uint16_t lap_bits = (abs / 16) % 2 == 0 ? VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED : 0;
 
-			/* used: its AVAIL and USED bits equal (2.8.1); a skipped one would still be the driver's 8-byte head */
-			assert_int_equal(!(u->flags & VIRTQ_DESC_F_USED), !(u->flags & VIRTQ_DESC_F_AVAIL));
+			/* a skipped one would still be the driver's 8-byte readable head */
+			assert_int_equal(u->flags & (VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED), lap_bits);
 			assert_true(u->flags & VIRTQ_DESC_F_WRITE);
 			assert_int_equal(u->id, e[i].id);
 			assert_int_equal(u->len, 64);
 		}
-		for (unsigned i = 0; i < 2; i++) {
+		for (unsigned i = 0; i < 3; i++) {
 			assert_int_equal(vq_drv_get_used(&f.d, &tok, &len), 0);
 			assert_int_equal((uintptr_t)tok, i + 1);
 			assert_int_equal(len, 64);
