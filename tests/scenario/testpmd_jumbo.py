@@ -40,7 +40,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -48,7 +47,8 @@ import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the work tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from testpmd_lib import Proc, TestPmd, cleanup_prefix, log, reserve_hugepages  # noqa: E402
+from testpmd_lib import (BenchError, Proc, Results, TestPmd, cleanup_prefix, exit_on_signals, finish, log,  # noqa: E402
+                         reserve_hugepages)
 
 CONFIGS = {
     "split": "in_order=0",
@@ -70,22 +70,6 @@ def negotiated(logpath):
     with open(logpath, errors="replace") as f:
         m = re.findall(r"features after negotiate = ([0-9a-fA-F]+)", f.read())
     return int(m[-1], 16) if m else None
-
-
-class Results:
-    def __init__(self):
-        self.passed = self.failed = 0
-        self.failures = []
-
-    def check(self, name, ok, detail=""):
-        if ok:
-            self.passed += 1
-            log("  ok    %s" % name)
-        else:
-            self.failed += 1
-            self.failures.append("%s: %s" % (name, detail))
-            log("  FAIL  %s: %s" % (name, detail))
-        return ok
 
 
 def ip(ns, *args):
@@ -194,15 +178,19 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the logs directory")
     args = ap.parse_args()
     args.build = os.path.abspath(args.build)
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, lambda signo, frame: sys.exit(128 + signo))
+    exit_on_signals()
     res = Results()
     t_start = time.monotonic()
     if not shutil.which("dpdk-testpmd"):
         print("testpmd-jumbo: dpdk-testpmd not installed (apt-get install dpdk-dev)")
         print("testpmd-jumbo: 0 passed, 1 failed")
         return 1
-    reserve_hugepages(1024)   # put back at exit
+    try:
+        reserve_hugepages(1024)   # put back at exit
+    except BenchError as e:
+        print("testpmd-jumbo: %s" % e)
+        print("testpmd-jumbo: 0 passed, 1 failed")
+        return 1
     workdir = tempfile.mkdtemp(prefix="vsw-testpmd-jumbo-")
     log("testpmd-jumbo: logs in %s" % workdir)
     for cfg in args.configs.split(","):
@@ -214,15 +202,7 @@ def main():
             run_config(args, res, cfg, workdir)
         except Exception as e:  # one layout's failure must not hide the others
             res.check("%s: ran to the end" % cfg, False, "%s: %s" % (type(e).__name__, e))
-    for f in res.failures:
-        log("FAILED: " + f)
-    if res.failed or args.keep:
-        log("testpmd-jumbo: logs kept in %s" % workdir)
-    else:
-        shutil.rmtree(workdir, ignore_errors=True)
-    log("testpmd-jumbo: %.0f s" % (time.monotonic() - t_start))
-    print("testpmd-jumbo: %d passed, %d failed" % (res.passed, res.failed), flush=True)
-    return 1 if res.failed else 0
+    return finish("testpmd-jumbo", res, workdir, args.keep, t_start)
 
 
 if __name__ == "__main__":

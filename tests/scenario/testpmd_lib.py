@@ -1,6 +1,6 @@
 """testpmd_lib.py - drive dpdk-testpmd interactively and vswd through vswctl (python3 stdlib only).
 
-Used by testpmd_pair.py.  The process and testpmd prompt machinery is
+Used by testpmd_pair.py and testpmd_jumbo.py.  The process and testpmd prompt machinery is
 scripts/bench_procs.py's, shared with the benchmarks; here children also get
 SIGTERM when the test dies (PR_SET_PDEATHSIG).  Everything is bounded:
 every read has a timeout, and every process started here is killed by
@@ -10,14 +10,57 @@ close().
 import json
 import os
 import re
+import shutil
+import signal
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
 import bench_procs  # noqa: E402
 from bench_procs import BenchError, log, reserve_hugepages  # noqa: E402,F401  (for the tests)
 
 TimeoutError_ = BenchError
+
+
+class Results:
+    """Checks as they pass or fail ("  ok    NAME" / "  FAIL  NAME: DETAIL"), and rows a test keeps for its report."""
+
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+        self.failures = []
+        self.rows = []
+
+    def check(self, name, ok, detail=""):
+        if ok:
+            self.passed += 1
+            log("  ok    %s" % name)
+        else:
+            self.failed += 1
+            self.failures.append("%s: %s" % (name, detail))
+            log("  FAIL  %s: %s" % (name, detail))
+        return ok
+
+
+def exit_on_signals():
+    """SIGTERM and SIGHUP (a timeout, CI) become SystemExit, so every finally clause kills what it started."""
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda signo, frame: sys.exit(128 + signo))
+
+
+def finish(name, res, workdir, keep, t_start):
+    """The failures again, the logs kept (a failure or @keep) or removed, the "NAME: N passed, M failed" line;
+    the exit code."""
+    for f in res.failures:
+        log("FAILED: " + f)
+    if res.failed or keep:
+        log("%s: logs kept in %s" % (name, workdir))
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
+    log("%s: %.0f s" % (name, time.monotonic() - t_start))
+    print("%s: %d passed, %d failed" % (name, res.passed, res.failed), flush=True)
+    return 1 if res.failed else 0
 
 
 def Proc(argv, logpath, stdin=False, env=None):

@@ -50,7 +50,6 @@ Usage: python3 tests/scenario/testpmd_pair.py --build build [--configs split,pac
 import argparse
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -59,7 +58,8 @@ import traceback
 
 sys.dont_write_bytecode = True  # no __pycache__ in the work tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from testpmd_lib import BenchError, TestPmd, Vswd, cleanup_prefix, log, reserve_hugepages  # noqa: E402
+from testpmd_lib import (BenchError, Results, TestPmd, Vswd, cleanup_prefix, exit_on_signals, finish, log,  # noqa: E402
+                         reserve_hugepages)
 
 MAC = ["02:76:73:77:00:00", "02:76:73:77:00:01"]
 UNKNOWN_MAC = "02:76:73:77:00:99"
@@ -80,24 +80,6 @@ EGRESS_DROPS = ("no_rx_buffer", "too_big", "port_down", "port_broken")
 # Counted on the ingress port after rx_packets, where the switch decides (a flood that reaches
 # nobody, or one over the flood budget or a port's flood rate).
 DECISION_DROPS = ("no_destination", "flood_budget", "flood_rate")
-
-
-class Results:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-        self.failures = []
-        self.rows = []
-
-    def check(self, name, ok, detail=""):
-        if ok:
-            self.passed += 1
-            log("  ok    %s" % name)
-        else:
-            self.failed += 1
-            self.failures.append("%s: %s" % (name, detail))
-            log("  FAIL  %s: %s" % (name, detail))
-        return ok
 
 
 def vs_delta(after, before):
@@ -433,9 +415,7 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the logs directory")
     args = ap.parse_args()
     args.build = os.path.abspath(args.build)
-    # Turn SIGTERM/SIGHUP (timeout, CI) into SystemExit so every finally clause kills what it started.
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, lambda signo, frame: sys.exit(128 + signo))
+    exit_on_signals()
     res = Results()
     sizes = [int(s) for s in args.sizes.split(",")]
     t_start = time.monotonic()
@@ -490,15 +470,7 @@ def main():
             dt[1]["tx"], dv["p1"]["rx_packets"], dv["p0"]["tx_packets"], dt[0]["rx"],
             drops_str({**{"p0." + k: v for k, v in dv["p0"]["drops"].items()},
                        **{"p1." + k: v for k, v in dv["p1"]["drops"].items()}})))
-    for f in res.failures:
-        log("FAILED: " + f)
-    if res.failed or args.keep:
-        log("testpmd-pair: logs kept in %s" % workdir)
-    else:
-        shutil.rmtree(workdir, ignore_errors=True)
-    log("testpmd-pair: %.0f s" % (time.monotonic() - t_start))
-    print("testpmd-pair: %d passed, %d failed" % (res.passed, res.failed), flush=True)
-    return 1 if res.failed else 0
+    return finish("testpmd-pair", res, workdir, args.keep, t_start)
 
 
 if __name__ == "__main__":
