@@ -248,8 +248,8 @@ static inline int vq_pop(struct vq *q, struct vq_elem *elem, struct iovec *iov, 
  * must): DPDK's in-order receive paths read each buffer's length from its
  * own used entry, so a frame spread over several receive buffers
  * (mergeable buffers) would reach them with stale lengths for the skipped
- * ones.  Any other buffer (without IN_ORDER every buffer) ends the run: one used entry for the run and
- * itself, with its id and length, written straight into the ring, where
+ * ones.  Any other buffer (without IN_ORDER every buffer) ends the run:
+ * one used entry for the run and itself, with its id and length, written straight into the ring, where
  * the driver cannot see it before vq_flush() publishes (split: used->idx;
  * packed: the batch head's flags): the ring slot is the staging.  The
  * slow path stages entries instead, for dirty logging (it marks what a
@@ -335,17 +335,8 @@ static inline __attribute__((always_inline)) void vq_push_many(struct vq *q, con
 		struct pvirtq_desc *const desc = q->ring.packed.desc;
 		const unsigned num = q->num;
 
-		if (!q->batch_head.pending) {
-			/* The batch head, its flags held back (vq_write_used_packed()), as vq_push() writes an element with a writable part. */
-			uint32_t li = lens ? lens[i] : len;
-			struct vq_used_pending u = {
-				.id = elem[i].id, .count = 1, .len = li < elem[i].in_len ? li : elem[i].in_len,
-				.ndesc = elem[i].ndesc,
-			};
-
-			vq_write_used_packed(q, &u);
-			i++;
-		}
+		if (!q->batch_head.pending)
+			vq_push(q, &elem[i], lens ? lens[i] : len), i++; /* the batch head: its flags held back */
 		pos = q->used_idx;
 		wrap = q->used_wrap;
 		avail_used = wrap ? VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED : 0;

@@ -821,25 +821,24 @@ void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct pkt_batch *b,
 		f->same_key[i] = DP_FLOW_KEY_OWN;
 		if (!live[i])
 			continue;
-		if (p->flags & PKT_F_TUNNEL) {
-			if (f->key_tail & bit)
-				flow_key_extract(&f->keys[i], hdr, p->head_len, p->len, (uint16_t)in->id, &f->ofs[i]);
-			else
-				flow_key_extract_frame(&f->keys[i], hdr, p->head_len, p->len, (uint16_t)in->id, &f->ofs[i]);
-			tun_in(&f->keys[i], p);
-			f->key_tail |= bit;
-			short_hdr = NULL;
-		} else if (f->key_tail & bit) {
+		if (short_hdr && !(p->flags & PKT_F_TUNNEL) && !(f->key_tail & bit) &&
+		    flow_key_extract_same(&f->keys[i], &f->keys[short_i], hdr, short_hdr, p->head_len, p->len, &f->ofs[i])) {
+			f->same_key[i] = f->same_key[short_i] = (uint8_t)short_i;
+			continue;
+		}
+		if (f->key_tail & bit) {
 			flow_key_extract(&f->keys[i], hdr, p->head_len, p->len, (uint16_t)in->id, &f->ofs[i]);
 			f->key_tail &= ~bit;
 			short_hdr = NULL;
-		} else if (short_hdr && flow_key_extract_same(&f->keys[i], &f->keys[short_i], hdr, short_hdr, p->head_len,
-							      p->len, &f->ofs[i])) {
-			f->same_key[i] = f->same_key[short_i] = (uint8_t)short_i;
 		} else if (flow_key_extract_frame(&f->keys[i], hdr, p->head_len, p->len, (uint16_t)in->id, &f->ofs[i])) {
 			short_hdr = hdr;
 			short_i = i;
 		} else {
+			short_hdr = NULL;
+		}
+		if (p->flags & PKT_F_TUNNEL) {
+			tun_in(&f->keys[i], p);
+			f->key_tail |= bit;
 			short_hdr = NULL;
 		}
 	}

@@ -168,8 +168,9 @@ static inline uint32_t vxlan_flow_hash(struct pkt *p)
  * (which neither needs: stricter), total length, fragment offset,
  * protocol, addresses, ports (and TCP data offset) are these, with as
  * many bytes in its head, parses the same (pkt_parse()) and gives
- * vxlan_flow_hash() the same input, so the same hash.  A run of one flow's frames compares each with it instead of
- * parsing and hashing each (~15 instructions against ~80).
+ * vxlan_flow_hash() the same input, so the same hash.  A run of one
+ * flow's frames compares each with it instead of parsing and hashing each
+ * (~15 instructions against ~80).
  */
 struct vxlan_flow4 {
 	uint64_t eth_ip;	/* bytes 12-17: EtherType, version/IHL, TOS, total length */
