@@ -29,8 +29,8 @@ vswd and testpmd, `--max-pkt-len=9000 --enable-scatter`, rxonly):
     and no warning in its log.
 
 Each check prints ok or FAIL; the last line is "testpmd-jumbo: N passed, M
-failed"; non-zero exit on any failure.  Needs root, dpdk-testpmd, ip; about
-20 s.
+failed"; non-zero exit on any failure.  Needs root, dpdk-testpmd, stdbuf,
+ip and 1024 hugepages (reserved here, put back at exit); about 20 s.
 
     python3 tests/scenario/testpmd_jumbo.py --build build [--configs split,packed-inorder]
 """
@@ -39,7 +39,6 @@ import argparse
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -47,8 +46,8 @@ import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the work tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from testpmd_lib import (BenchError, Proc, Results, TestPmd, cleanup_prefix, exit_on_signals, finish, log,  # noqa: E402
-                         reserve_hugepages)
+from testpmd_lib import (Proc, Results, TestPmd, cleanup_prefix, exit_on_signals, finish, log,  # noqa: E402
+                         testpmd_ready)
 
 CONFIGS = {
     "split": "in_order=0",
@@ -181,15 +180,7 @@ def main():
     exit_on_signals()
     res = Results()
     t_start = time.monotonic()
-    if not shutil.which("dpdk-testpmd"):
-        print("testpmd-jumbo: dpdk-testpmd not installed (apt-get install dpdk-dev)")
-        print("testpmd-jumbo: 0 passed, 1 failed")
-        return 1
-    try:
-        reserve_hugepages(1024)   # put back at exit
-    except BenchError as e:
-        print("testpmd-jumbo: %s" % e)
-        print("testpmd-jumbo: 0 passed, 1 failed")
+    if not testpmd_ready("testpmd-jumbo"):
         return 1
     workdir = tempfile.mkdtemp(prefix="vsw-testpmd-jumbo-")
     log("testpmd-jumbo: logs in %s" % workdir)

@@ -43,6 +43,23 @@ class Results:
         return ok
 
 
+def testpmd_ready(name):
+    """dpdk-testpmd and stdbuf (TestPmd runs it under stdbuf) installed and 1024 free hugepages reserved (put back
+    at exit); else the reason and "NAME: 0 passed, 1 failed" printed, and False."""
+    why = None
+    if not shutil.which("dpdk-testpmd") or not shutil.which("stdbuf"):
+        why = "dpdk-testpmd or stdbuf not installed (apt-get install dpdk-dev coreutils)"
+    else:
+        try:
+            reserve_hugepages(1024)
+        except BenchError as e:
+            why = str(e)
+    if why:
+        print("%s: %s" % (name, why))
+        print("%s: 0 passed, 1 failed" % name)
+    return why is None
+
+
 def exit_on_signals():
     """SIGTERM and SIGHUP (a timeout, CI) become SystemExit, so every finally clause kills what it started."""
     for sig in (signal.SIGTERM, signal.SIGHUP):

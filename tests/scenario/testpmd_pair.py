@@ -58,8 +58,8 @@ import traceback
 
 sys.dont_write_bytecode = True  # no __pycache__ in the work tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from testpmd_lib import (BenchError, Results, TestPmd, Vswd, cleanup_prefix, exit_on_signals, finish, log,  # noqa: E402
-                         reserve_hugepages)
+from testpmd_lib import (Results, TestPmd, Vswd, cleanup_prefix, exit_on_signals, finish, log,  # noqa: E402
+                         testpmd_ready)
 
 MAC = ["02:76:73:77:00:00", "02:76:73:77:00:01"]
 UNKNOWN_MAC = "02:76:73:77:00:99"
@@ -420,15 +420,7 @@ def main():
     sizes = [int(s) for s in args.sizes.split(",")]
     t_start = time.monotonic()
 
-    if not shutil.which("dpdk-testpmd") or not shutil.which("stdbuf"):
-        print("testpmd-pair: dpdk-testpmd or stdbuf not installed (apt-get install dpdk-dev coreutils)")
-        print("testpmd-pair: 0 passed, 1 failed")
-        return 1
-    try:
-        reserve_hugepages(1024)   # put back at exit
-    except BenchError as e:
-        print("testpmd-pair: %s" % e)
-        print("testpmd-pair: 0 passed, 1 failed")
+    if not testpmd_ready("testpmd-pair"):
         return 1
 
     workdir = tempfile.mkdtemp(prefix="vsw-testpmd-pair-")
