@@ -38,7 +38,8 @@
  *                       round give the chains still held back with vq_unpop()
  *                       (newest first) instead of pushing them; bit 2:
  *                       pop through vq_pop_burst() (one chain a call) first,
- *                       vq_pop() only for what it leaves
+ *                       vq_pop() only for what it leaves; bits 3-4: the
+ *                       direction it asks for (0 any, 1 read, 2 write, 3 any)
  *    21   u8[3] (reserved, 0)
  *    24   image_len bytes  copied to image offset 0
  *     ..  patches   { u16 off; u8 len; u8 bytes[len]; } ... each written into
@@ -120,6 +121,7 @@ struct harness {
 	unsigned iov_max;
 	unsigned flush_every, hold, len_mode;
 	bool unpop_each, unpop_held, burst;
+	enum vq_dir dir;
 	struct vq_elem held[MAX_HELD];
 	unsigned nheld, unflushed;
 	uint32_t touch_left;
@@ -347,7 +349,7 @@ static int pop(struct harness *h, struct vq_elem *e)
 	h->iov[h->iov_max].iov_len = 0x5a5a;
 	vq_prefetch(&h->q, 32); /* the data path's hint before each burst: reads the rings too */
 	/* A lone descriptor through vq_pop_burst() (one iovec: needs iov_max >= 1), else vq_pop(). */
-	if (h->burst && h->iov_max && vq_pop_burst(&h->q, e, h->iov, 1) == 1)
+	if (h->burst && h->iov_max && vq_pop_burst(&h->q, h->dir, e, h->iov, 1) == 1)
 		rc = 0;
 	else
 		rc = vq_pop(&h->q, e, h->iov, h->iov_max);
@@ -510,6 +512,7 @@ static void parse_config(struct harness *h, const uint8_t *data)
 	h->unpop_each = data[20] & 1;
 	h->unpop_held = data[20] & 2;
 	h->burst = data[20] & 4;
+	h->dir = (data[20] >> 3 & 3) == 1 ? VQ_DIR_READ : (data[20] >> 3 & 3) == 2 ? VQ_DIR_WRITE : VQ_DIR_ANY;
 }
 
 /* Header bytes 16-19: what the device writes into writable buffers. */

@@ -167,6 +167,13 @@ static inline int vq_pop(struct vq *q, struct vq_elem *elem, struct iovec *iov, 
 /* vq_pop() for whatever its inline fast path leaves (vsw/virtq_inline.h): every other case and every error. */
 int vq_pop_slow(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigned iov_max);
 
+/* The buffers a vq_pop_burst() takes: the device's use of them. */
+enum vq_dir {
+	VQ_DIR_ANY,	/* either */
+	VQ_DIR_READ,	/* only read by the device: a transmit queue's */
+	VQ_DIR_WRITE,	/* only written: a receive queue's */
+};
+
 /*
  * vq_pop() of up to @max chains in a row while each is one descriptor in
  * the guest memory region of the last translation (its common case, the
@@ -177,10 +184,12 @@ int vq_pop_slow(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigned 
  * last read; a chain, an indirect table, another region, every violation),
  * which it leaves to vq_pop().  Returns how many it popped; a caller that
  * wants fewer (a byte budget) gives the last ones back with vq_unpop(),
- * newest first.  Returns 0 for a broken queue.
- * (0 for a broken queue).
+ * newest first.  Returns 0 for a broken queue.  With @dir VQ_DIR_READ or
+ * VQ_DIR_WRITE it also stops before a descriptor of the other direction
+ * (vq_pop() then gives it as it would, to the caller's own checks), and
+ * takes the run's descriptors with one flags compare each.
  */
-unsigned vq_pop_burst(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigned max);
+unsigned vq_pop_burst(struct vq *q, enum vq_dir dir, struct vq_elem *elem, struct iovec *iov, unsigned max);
 
 /*
  * A hint before popping up to @n chains: start loading their descriptors

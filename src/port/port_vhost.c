@@ -346,7 +346,7 @@ static unsigned vp_rx_burst(struct port *p, unsigned q, struct port_io *io, stru
 		 * byte budget given back;
 		 */
 		unsigned room = VP_IOV_POOL - VP_CHAIN_IOV + 1 - used;
-		unsigned k = vq_pop_burst(&vr->vq, e, &qs->rx_iov[used], max - popped < room ? max - popped : room), j;
+		unsigned k = vq_pop_burst(&vr->vq, VQ_DIR_READ, e, &qs->rx_iov[used], max - popped < room ? max - popped : room), j;
 		int rc;
 
 		for (j = 0; j < k && budget < PKT_BURST_BYTES; j++, used++) {
@@ -645,7 +645,7 @@ static void vp_tx_burst(struct port *p, struct port_io *io, struct pkt *const *p
 		f.ne = 0;
 		f.used = 0;
 		/* A buffer per frame popped ahead, in one run, while they are lone descriptors (one iovec each). */
-		f.nst = vq_pop_burst(&vr->vq, qs->tx_elems, qs->tx_iov, n - i < VP_TX_ELEMS ? n - i : VP_TX_ELEMS);
+		f.nst = vq_pop_burst(&vr->vq, VQ_DIR_WRITE, qs->tx_elems, qs->tx_iov, n - i < VP_TX_ELEMS ? n - i : VP_TX_ELEMS);
 		push_from = 0;
 		for (; i < n; i++) {
 			enum port_drop why = DROP_PORT_BROKEN;

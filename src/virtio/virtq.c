@@ -53,7 +53,7 @@ int vq_pop_slow(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigned 
 	return q->packed ? vq_pop_packed(q, elem, iov, iov_max) : vq_pop_split(q, elem, iov, iov_max);
 }
 
-unsigned vq_pop_burst(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigned max)
+unsigned vq_pop_burst(struct vq *q, enum vq_dir dir, struct vq_elem *elem, struct iovec *iov, unsigned max)
 {
 	const struct gmem *m = q->mem;
 	struct gmem_region r;
@@ -62,8 +62,8 @@ unsigned vq_pop_burst(struct vq *q, struct vq_elem *elem, struct iovec *iov, uns
 	if (q->broken || max == 0 || q->mem_hint >= m->nregions)
 		return 0;
 	r = m->regions[q->mem_hint];
-	return q->packed ? vq_pop_burst_packed(q, &r, elem, iov, max)
-			 : vq_pop_burst_split(q, &r, elem, iov, max);
+	return q->packed ? vq_pop_burst_packed(q, dir, &r, elem, iov, max)
+			 : vq_pop_burst_split(q, dir, &r, elem, iov, max);
 }
 
 void vq_prefetch(struct vq *q, unsigned n)

@@ -80,22 +80,22 @@ static inline __attribute__((always_inline)) int vq_chain_add(struct vq *q, stru
 }
 
 /*
- * vq_take_lone() (vsw/virtq_inline.h) against a private copy of the region
- * (@gpa, @size, @hva): the same checks, for vq_pop_burst()'s loops, which
- * keep the region in registers.
+ * The bounds check and the element of vq_take_lone_in() for a lone
+ * descriptor whose flags were checked already (no NEXT, no INDIRECT, WRITE
+ * as @w says): with @w a constant, as in vq_pop_burst()'s loops for one
+ * direction, the element's halves are constants but for the id and length.
  */
-static inline __attribute__((always_inline)) bool vq_take_lone_in(uint64_t gpa, uint64_t size, uint8_t *hva,
-								   uint64_t addr, uint32_t len, uint16_t flags,
-								   uint16_t id, struct vq_elem *elem, struct iovec *iov)
+static inline __attribute__((always_inline)) bool vq_take_lone_dir(uint64_t gpa, uint64_t size, uint8_t *hva,
+								    uint64_t addr, uint32_t len, unsigned w,
+								    uint16_t id, struct vq_elem *elem, struct iovec *iov)
 {
 	uint64_t off = addr - gpa;
-	unsigned w = (flags & VIRTQ_DESC_F_WRITE) ? 1 : 0;
 
 	/*
 	 * Unsigned wrap: off refuses a buffer below the region; len - 1 in 64
 	 * bits refuses length 0 (2^64 - 1) and a buffer past the region's end.
 	 */
-	if ((flags & (VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_INDIRECT)) || off >= size || (uint64_t)len - 1 >= size - off)
+	if (off >= size || (uint64_t)len - 1 >= size - off)
 		return false;
 	iov->iov_base = hva + off;
 	iov->iov_len = len;
@@ -120,14 +120,29 @@ static inline __attribute__((always_inline)) bool vq_take_lone_in(uint64_t gpa, 
 	return true;
 }
 
+/*
+ * vq_take_lone() (vsw/virtq_inline.h) against a private copy of the region
+ * (@gpa, @size, @hva): the same checks, for vq_pop_burst()'s loops, which
+ * keep the region in registers.
+ */
+static inline __attribute__((always_inline)) bool vq_take_lone_in(uint64_t gpa, uint64_t size, uint8_t *hva,
+								   uint64_t addr, uint32_t len, uint16_t flags,
+								   uint16_t id, struct vq_elem *elem, struct iovec *iov)
+{
+	if (flags & (VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_INDIRECT))
+		return false;
+	return vq_take_lone_dir(gpa, size, hva, addr, len, (flags & VIRTQ_DESC_F_WRITE) ? 1 : 0, id, elem, iov);
+}
+
 /* Device side: validate an indirect descriptor; returns its entry count or a -errno (queue broken). */
 int vq_indirect_entries(struct vq *q, uint32_t table_len);
 
 int vq_init_split(struct vq *q, const struct vq_config *cfg);
 int vq_pop_split(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigned iov_max);
-unsigned vq_pop_burst_split(struct vq *q, const struct gmem_region *r, struct vq_elem *elem, struct iovec *iov, unsigned max);
-const uint16_t *vq_pop_run_split(const struct vq *q, const struct gmem_region *r, const uint16_t *heads, unsigned n,
-				 struct vq_elem *elem, struct iovec *iov);
+unsigned vq_pop_burst_split(struct vq *q, enum vq_dir dir, const struct gmem_region *r, struct vq_elem *elem,
+			    struct iovec *iov, unsigned max);
+const uint16_t *vq_pop_run_split(const struct vq *q, enum vq_dir dir, const struct gmem_region *r, const uint16_t *heads,
+				 unsigned n, struct vq_elem *elem, struct iovec *iov);
 void vq_prefetch_split(struct vq *q, unsigned n);
 void vq_publish_split(struct vq *q);
 bool vq_need_notify_split(struct vq *q);
@@ -137,8 +152,9 @@ bool vq_has_avail_split(struct vq *q);
 
 int vq_init_packed(struct vq *q, const struct vq_config *cfg);
 int vq_pop_packed(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigned iov_max);
-unsigned vq_pop_burst_packed(struct vq *q, const struct gmem_region *r, struct vq_elem *elem, struct iovec *iov, unsigned max);
-const struct pvirtq_desc *vq_pop_run_packed(const struct pvirtq_desc *d, unsigned n, uint16_t want,
+unsigned vq_pop_burst_packed(struct vq *q, enum vq_dir dir, const struct gmem_region *r, struct vq_elem *elem,
+			     struct iovec *iov, unsigned max);
+const struct pvirtq_desc *vq_pop_run_packed(const struct pvirtq_desc *d, unsigned n, uint16_t want, enum vq_dir dir,
 					    const struct gmem_region *r, struct vq_elem *elem, struct iovec *iov);
 void vq_prefetch_packed(struct vq *q, unsigned n);
 void vq_publish_packed(struct vq *q);

@@ -123,29 +123,54 @@ int vq_pop_packed(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigne
  * consecutive in the ring (no wrap), available when their AVAIL and USED
  * bits are @want (2.8.1): each one's flags read with acquire first
  * (ordering the reads of its other fields, 2.8.21.3.1), then the rest
- * once, as there.  Returns where it stopped: @d + how many it took.  Out
- * of line and not static, a pointer and its end, as vq_pop_run_split():
- * what it keeps fits the registers.
+ * once, as there.  For one direction @dir (a constant in each copy of the
+ * loop) one compare of the flags takes AVAIL, USED, NEXT, INDIRECT and
+ * WRITE together.  Returns where it stopped: @d + how many it took.
  */
-const struct pvirtq_desc *vq_pop_run_packed(const struct pvirtq_desc *d, unsigned n, uint16_t want,
-					    const struct gmem_region *r, struct vq_elem *elem, struct iovec *iov)
+static inline __attribute__((always_inline)) const struct pvirtq_desc *
+pop_run_packed(const struct pvirtq_desc *d, unsigned n, uint16_t want, const enum vq_dir dir, const struct gmem_region *r,
+	       struct vq_elem *elem, struct iovec *iov)
 {
 	const uint64_t gpa = r->gpa, size = r->size;
 	uint8_t *const hva = r->hva;
 	const struct pvirtq_desc *end = d + n;
+	const uint16_t ring_bits = VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED;
+	const uint16_t mask = dir == VQ_DIR_ANY ? ring_bits
+						: ring_bits | VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_INDIRECT | VIRTQ_DESC_F_WRITE;
+	const uint16_t match = dir == VQ_DIR_WRITE ? want | VIRTQ_DESC_F_WRITE : want;
 
 	for (; d != end; d++, elem++, iov++) {
 		uint16_t flags = vq_sh_load16_acquire(&d->flags);
 		uint64_t addr, rest;
+		bool ok;
 
-		if ((flags & (VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED)) != want)
+		if ((flags & mask) != match)
 			break;
 		addr = vq_sh_load64((const uint64_t *)d);
 		rest = vq_sh_load64((const uint64_t *)d + 1);
-		if (!vq_take_lone_in(gpa, size, hva, addr, (uint32_t)rest, flags, (uint16_t)(rest >> 32), elem, iov))
+		if (dir == VQ_DIR_ANY)
+			ok = vq_take_lone_in(gpa, size, hva, addr, (uint32_t)rest, flags, (uint16_t)(rest >> 32), elem, iov);
+		else
+			ok = vq_take_lone_dir(gpa, size, hva, addr, (uint32_t)rest, dir == VQ_DIR_WRITE,
+					      (uint16_t)(rest >> 32), elem, iov);
+		if (!ok)
 			break;
 	}
 	return d;
+}
+
+/*
+ * Out of line and not static, a pointer and its end, as vq_pop_run_split():
+ * what it keeps fits the registers.  One copy of the loop per direction.
+ */
+const struct pvirtq_desc *vq_pop_run_packed(const struct pvirtq_desc *d, unsigned n, uint16_t want, enum vq_dir dir,
+					    const struct gmem_region *r, struct vq_elem *elem, struct iovec *iov)
+{
+	if (dir == VQ_DIR_READ)
+		return pop_run_packed(d, n, want, VQ_DIR_READ, r, elem, iov);
+	if (dir == VQ_DIR_WRITE)
+		return pop_run_packed(d, n, want, VQ_DIR_WRITE, r, elem, iov);
+	return pop_run_packed(d, n, want, VQ_DIR_ANY, r, elem, iov);
 }
 
 /*
@@ -153,7 +178,8 @@ const struct pvirtq_desc *vq_pop_run_packed(const struct pvirtq_desc *d, unsigne
  * (vq_pop_run_packed()), the wrap counter flipped there; the position
  * stored once at the end.
  */
-unsigned vq_pop_burst_packed(struct vq *q, const struct gmem_region *r, struct vq_elem *elem, struct iovec *iov, unsigned max)
+unsigned vq_pop_burst_packed(struct vq *q, enum vq_dir dir, const struct gmem_region *r, struct vq_elem *elem,
+			     struct iovec *iov, unsigned max)
 {
 	const struct pvirtq_desc *ring = q->ring.packed.desc;
 	const unsigned num = q->num;
@@ -163,7 +189,7 @@ unsigned vq_pop_burst_packed(struct vq *q, const struct gmem_region *r, struct v
 
 	while (i < max) {
 		unsigned run = max - i < num - pos ? max - i : num - pos;
-		unsigned k = (unsigned)(vq_pop_run_packed(&ring[pos], run, want, r, &elem[i], &iov[i]) - &ring[pos]);
+		unsigned k = (unsigned)(vq_pop_run_packed(&ring[pos], run, want, dir, r, &elem[i], &iov[i]) - &ring[pos]);
 
 		i += k;
 		pos += k;

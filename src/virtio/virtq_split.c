@@ -130,25 +130,27 @@ int vq_pop_split(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigned
 /*
  * vq_pop_lone_split() (vsw/virtq_inline.h) for the heads @heads[0, @n),
  * consecutive in the ring (no wrap): each ring entry and descriptor read
- * once, as there.  Returns where it stopped: @heads + how many it took.
- * Out of line (and not static: gcc would split @q into more arguments than
- * go in registers), a loop over a pointer and its end, with no position to
- * mask: what it keeps fits the registers (with a position, and inline, gcc
- * spilled the element and iovec pointers on every chain).
+ * once, as there.  For one direction @dir (a constant in each copy of the
+ * loop) one compare of the flags takes NEXT, INDIRECT and WRITE together.
+ * Returns where it stopped: @heads + how many it took.
  */
-const uint16_t *vq_pop_run_split(const struct vq *q, const struct gmem_region *r, const uint16_t *heads, unsigned n,
-				 struct vq_elem *elem, struct iovec *iov)
+static inline __attribute__((always_inline)) const uint16_t *
+pop_run_split(const struct vq *q, const enum vq_dir dir, const struct gmem_region *r, const uint16_t *heads, unsigned n,
+	      struct vq_elem *elem, struct iovec *iov)
 {
 	const struct virtq_desc *desc = q->ring.split.desc;
 	const unsigned mask = q->num - 1u;
 	const uint64_t gpa = r->gpa, size = r->size;
 	uint8_t *const hva = r->hva;
 	const uint16_t *p = heads, *end = heads + n;
+	const uint64_t flag_mask = (uint64_t)(VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_INDIRECT | VIRTQ_DESC_F_WRITE) << 32;
+	const uint64_t flag_match = dir == VQ_DIR_WRITE ? (uint64_t)VIRTQ_DESC_F_WRITE << 32 : 0;
 
 	for (; p != end; p++, elem++, iov++) {
 		unsigned head = vq_sh_load16(p);
 		const uint64_t *d;
 		uint64_t addr, rest;
+		bool ok;
 
 		/* Out of range (above num - 1): left to vq_pop(), which refuses it. */
 		if (head > mask)
@@ -157,10 +159,36 @@ const uint16_t *vq_pop_run_split(const struct vq *q, const struct gmem_region *r
 		d = (const uint64_t *)&desc[head];
 		addr = vq_sh_load64(&d[0]);
 		rest = vq_sh_load64(&d[1]);
-		if (!vq_take_lone_in(gpa, size, hva, addr, (uint32_t)rest, (uint16_t)(rest >> 32), (uint16_t)head, elem, iov))
+		if (dir == VQ_DIR_ANY) {
+			ok = vq_take_lone_in(gpa, size, hva, addr, (uint32_t)rest, (uint16_t)(rest >> 32), (uint16_t)head,
+					     elem, iov);
+		} else {
+			/* {len, flags, next}: the flags are bits 32-47. */
+			ok = (rest & flag_mask) == flag_match &&
+			     vq_take_lone_dir(gpa, size, hva, addr, (uint32_t)rest, dir == VQ_DIR_WRITE, (uint16_t)head, elem,
+					      iov);
+		}
+		if (!ok)
 			break;
 	}
 	return p;
+}
+
+/*
+ * Out of line (and not static: gcc would split @q into more arguments than
+ * go in registers), a loop over a pointer and its end, with no position to
+ * mask: what it keeps fits the registers (with a position, and inline, gcc
+ * spilled the element and iovec pointers on every chain).  One copy of the
+ * loop per direction.
+ */
+const uint16_t *vq_pop_run_split(const struct vq *q, enum vq_dir dir, const struct gmem_region *r, const uint16_t *heads,
+				 unsigned n, struct vq_elem *elem, struct iovec *iov)
+{
+	if (dir == VQ_DIR_READ)
+		return pop_run_split(q, VQ_DIR_READ, r, heads, n, elem, iov);
+	if (dir == VQ_DIR_WRITE)
+		return pop_run_split(q, VQ_DIR_WRITE, r, heads, n, elem, iov);
+	return pop_run_split(q, VQ_DIR_ANY, r, heads, n, elem, iov);
 }
 
 /*
@@ -168,7 +196,8 @@ const uint16_t *vq_pop_run_split(const struct vq *q, const struct gmem_region *r
  * read: the ring entries from last_avail on, up to its end, then from its
  * start (vq_pop_run_split()); the position stored once at the end.
  */
-unsigned vq_pop_burst_split(struct vq *q, const struct gmem_region *r, struct vq_elem *elem, struct iovec *iov, unsigned max)
+unsigned vq_pop_burst_split(struct vq *q, enum vq_dir dir, const struct gmem_region *r, struct vq_elem *elem,
+			    struct iovec *iov, unsigned max)
 {
 	const uint16_t *ring = q->ring.split.avail->ring;
 	const unsigned mask = q->num - 1u, start = q->last_avail & mask;
@@ -180,9 +209,9 @@ unsigned vq_pop_burst_split(struct vq *q, const struct gmem_region *r, struct vq
 	if (max > q->num)
 		max = q->num;
 	run = max < q->num - start ? max : q->num - start;
-	k = (unsigned)(vq_pop_run_split(q, r, ring + start, run, elem, iov) - (ring + start));
+	k = (unsigned)(vq_pop_run_split(q, dir, r, ring + start, run, elem, iov) - (ring + start));
 	if (k == run && max > run)
-		k += (unsigned)(vq_pop_run_split(q, r, ring, max - run, elem + run, iov + run) - ring);
+		k += (unsigned)(vq_pop_run_split(q, dir, r, ring, max - run, elem + run, iov + run) - ring);
 	q->last_avail = (uint16_t)(q->last_avail + k);
 	return k;
 }

@@ -215,13 +215,15 @@ static void one_config(void)
 		for (unsigned op = 0; op < 3 * num + 8; op++) {
 			unsigned c = rnd(100);
 			iter++;
-			if (c < 15) {
+			if (c < 22) {
 				/* vq_pop_burst() on A against as many vq_pop_slow() on B, some given back, then A's vq_pop() for what it left */
 				struct vq_elem ea[64], eb;
 				unsigned max = rnd(65), k, back;
+				enum vq_dir dir;
 				if (nh - first + max >= 500) continue;
 				memset(ea, 0x5a, sizeof(ea));
-				k = vq_pop_burst(&QA, ea, iova, max);
+				dir = (enum vq_dir)rnd(3);
+				k = vq_pop_burst(&QA, dir, ea, iova, max);
 				if (k > max) DIE("burst popped %u of %u", k, max);
 				for (unsigned j = 0; j < k; j++) {
 					int rb;
@@ -230,6 +232,8 @@ static void one_config(void)
 					if (rb != 0) DIE("burst popped %u, slow pop %u gave %d", k, j, rb);
 					if (memcmp(&ea[j], &eb, sizeof(eb))) DIE("burst elem %u differs", j);
 					if (eb.ndesc != 1 || eb.out_num + eb.in_num != 1) DIE("burst popped a chain");
+					if ((dir == VQ_DIR_READ && eb.in_num) || (dir == VQ_DIR_WRITE && eb.out_num))
+						DIE("burst for %s buffers popped the other kind", dir == VQ_DIR_READ ? "read" : "written");
 					if (off_of(&A, iova[j].iov_base) != off_of(&B, iovb[0].iov_base) || iova[j].iov_len != iovb[0].iov_len)
 						DIE("burst iov %u differs", j);
 					h[nh].ea = ea[j]; h[nh].eb = eb; nh++;
@@ -250,7 +254,9 @@ static void one_config(void)
 					struct vq_elem e1, e2;
 					struct iovec it;
 					int ra, rb;
-					if (QA.packed ? vq_pop_lone_packed(&tmp, &e1, &it) : vq_pop_lone_split(&tmp, &e1, &it))
+					/* ... but for one of the other direction than asked for. */
+					if ((QA.packed ? vq_pop_lone_packed(&tmp, &e1, &it) : vq_pop_lone_split(&tmp, &e1, &it)) &&
+					    (dir == VQ_DIR_ANY || (dir == VQ_DIR_READ ? e1.out_num : e1.in_num)))
 						DIE("burst stopped before a lone buffer in its region");
 					ra = vq_pop(&QA, &e1, iova, 256);
 					rb = vq_pop_slow(&QB, &e2, iovb, 256);
@@ -416,7 +422,16 @@ static void test_burst_region_edges(void **state)
 				rr_split_avail(&RA, 1);
 			}
 			assert_int_equal(vq_pop_slow(&QA, &e[0], iov, 4), 0);
-			assert_int_equal(vq_pop_burst(&QA, e, iov, 4), cases[c].taken);
+			/* Writable buffers: taken the same by a burst for any direction and for written ones; not for read ones. */
+			{
+				struct vq save = QA;
+
+				assert_int_equal(vq_pop_burst(&QA, VQ_DIR_READ, e, iov, 4), 0);
+				assert_memory_equal(&save, &QA, sizeof(save));
+				assert_int_equal(vq_pop_burst(&QA, VQ_DIR_ANY, e, iov, 4), cases[c].taken);
+				QA = save;
+			}
+			assert_int_equal(vq_pop_burst(&QA, VQ_DIR_WRITE, e, iov, 4), cases[c].taken);
 			if (cases[c].taken) {
 				assert_ptr_equal(iov[0].iov_base, rr_hva(&A, cases[c].addr));
 				assert_int_equal(iov[0].iov_len, cases[c].len);
