@@ -1,4 +1,4 @@
-/* test_port_vhost_migration.c - the vhost-user port during a live migration: the receive buffers it fills are dirty-logged (not while logging is off), SEND_RARP puts a RARP from the guest's MAC into the switch; and a tx burst that drops frames gives back the receive buffers it popped ahead, an rx burst stops at its byte budget. */
+/* test_port_vhost_migration.c - the vhost-user port during a live migration: the receive buffers it fills are dirty-logged (not while logging is off), SEND_RARP puts a RARP from the guest's MAC into the switch; and a tx burst that drops frames gives back the receive buffers it popped ahead, an rx burst stops at its byte budget; a tx burst's short way writes what its general way does. */
 
 /*
  * The test is the front end (QEMU) and the guest's driver at once:
@@ -502,6 +502,76 @@ static void test_rx_byte_budget(void **state)
 	free(pk);
 }
 
+/*
+ * tx_burst's short way (every frame of a burst in a receive buffer of its
+ * own, no offload, not logging: vp_fill_flat()) writes what its general
+ * way does (taken while the dirty log is on): the same header, frame,
+ * used length and order, nothing past the frame; for frames whose bytes
+ * are all in the view, all in the head, or both.  The header is the plain
+ * one (virtio 1.3 5.1.6.4: no flags, GSO_NONE, num_buffers 1) written over
+ * whatever the buffer held.
+ */
+#define FLAT_N 7
+#define FLAT_CHECK 1600u	/* bytes of each buffer compared: the longest frame, its header and more */
+static void flat_burst(struct fx *f, uint8_t out[FLAT_N][FLAT_CHECK], uint32_t lens[FLAT_N])
+{
+	static const uint32_t sizes[FLAT_N] = { 60, 64, 100, 128, 129, 1514, 60 };
+	static const bool head[FLAT_N] = { true, true, false, true, true, true, false };
+	static uint8_t frames[FLAT_N][1514];
+	struct iovec iovs[FLAT_N];
+	struct pkt *pk[FLAT_N];
+	struct port_io io = { 0 };
+	unsigned offs[FLAT_N];
+	void *tok;
+
+	for (unsigned i = 0; i < FLAT_N; i++) {
+		offs[i] = 0x8000 + i * 0x1000;
+		memset(f->mem + offs[i], 0xee, 0x1000);	/* not a header of ours, nor a frame */
+	}
+	post(f, offs, FLAT_N, 0x1000);
+	for (unsigned i = 0; i < FLAT_N; i++) {
+		pk[i] = frame_pkt(frames[i], sizes[i], 0, &iovs[i]);
+		for (unsigned b = 0; b < sizes[i]; b++)
+			frames[i][b] = (uint8_t)(i * 37 + b * 7);
+		if (head[i])
+			pkt_load_head(pk[i]);	/* the parse stage's copy: the first 128 bytes from the head */
+	}
+	f->p->ops->tx_burst(f->p, &io, pk, FLAT_N);
+	for (unsigned i = 0; i < FLAT_N; i++) {
+		assert_int_equal(vq_drv_get_used(&f->rx, &tok, &lens[i]), 0);
+		assert_int_equal((uintptr_t)tok, offs[i]);
+		memcpy(out[i], f->mem + offs[i], FLAT_CHECK);
+		assert_memory_equal(out[i] + 12, frames[i], sizes[i]);
+		free(pk[i]);
+	}
+	assert_int_equal(vq_drv_get_used(&f->rx, &tok, &lens[0]), -EAGAIN);
+}
+
+static void test_tx_short_way_as_general(void **state)
+{
+	static const uint8_t plain[12] = { 0, VIRTIO_NET_HDR_GSO_NONE, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0 };
+	static uint8_t flat[FLAT_N][FLAT_CHECK], general[FLAT_N][FLAT_CHECK];
+	uint32_t flat_len[FLAT_N], general_len[FLAT_N];
+	struct fx *f = *state;
+
+	flat_burst(f, flat, flat_len);
+	/* Logging: each frame the general way (its buffers logged). */
+	send_u64(f, VHOST_USER_SET_FEATURES, features(true), -1);
+	send_addr(f, 0, 1u << VHOST_VRING_F_LOG);
+	send_addr(f, 1, 1u << VHOST_VRING_F_LOG);
+	assert_connected(f);
+	flat_burst(f, general, general_len);
+	assert_true(dirty(f, GPA + 0x8000 + (FLAT_N - 1) * 0x1000));
+	for (unsigned i = 0; i < FLAT_N; i++) {
+		assert_int_equal(flat_len[i], general_len[i]);
+		assert_memory_equal(flat[i], plain, sizeof(plain));
+		assert_memory_equal(flat[i], general[i], FLAT_CHECK);
+		assert_int_equal(flat[i][flat_len[i]], 0xee);
+	}
+	assert_int_equal(atomic_load(&f->p->stats.tx_packets), 2 * FLAT_N);
+	assert_connected(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -510,6 +580,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tx_drops_give_buffers_back, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_rx_byte_budget, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_tx_unwritable_buffer_skipped, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_tx_short_way_as_general, fx_setup, fx_teardown),
 	};
 	/* The migration scenario's fault (port_vhost.c) must not leak in from the environment: this test would fail. */
 	unsetenv("VSW_FAULT_SKIP_RX_LOG");
