@@ -41,7 +41,7 @@ class Seed:
                  in_order=False, mem=MEM_TWO, base_sel=0, iov_max=0,
                  flush_every=1, len_mode=0, hold=1, kick_disable=False,
                  set_base=None, num_raw=None, fill=0xA5A5A5A5,
-                 unpop_each=False, unpop_held=False, burst=False,
+                 unpop_each=False, unpop_held=False, burst=False, burst_dir=0,
                  desc_off=DESC_OFF, driver_off=DRIVER_OFF, device_off=DEVICE_OFF):
         self.packed, self.num = packed, num
         self.event_idx, self.indirect, self.in_order = event_idx, indirect, in_order
@@ -52,6 +52,7 @@ class Seed:
         self.fill = fill
         self.unpop_each, self.unpop_held = unpop_each, unpop_held
         self.burst = burst
+        self.burst_dir = burst_dir	# vq_pop_burst()'s direction: 0 any, 1 read, 2 write
         self.image = bytearray(IMAGE)
         self.patches = []
 
@@ -132,7 +133,7 @@ class Seed:
         ops = ((self.flush_every.bit_length() - 1) | self.len_mode << 2 | (self.hold - 1) << 4
                | self.kick_disable << 6 | (self.set_base is not None) << 7)
         img = bytes(self.image).rstrip(b'\0')
-        ops2 = self.unpop_each | self.unpop_held << 1 | self.burst << 2
+        ops2 = self.unpop_each | self.unpop_held << 1 | self.burst << 2 | self.burst_dir << 3
         out = struct.pack('<BBBBIHHHHIB3x', cfg, self.num_byte(), self.iov_max, ops,
                           self.set_base or 0, self.desc_off, self.driver_off,
                           self.device_off, len(img), self.fill, ops2)
@@ -437,6 +438,30 @@ def split_burst_lone():
     s.sdesc(5, s.buf(5), 64)
     s.sdesc(6, s.buf(6), 64, WRITE)
     s.savail([0, 1, 2, 3, 5, 6])
+    return s
+
+
+@seed
+def split_burst_read_then_written():
+    # vq_pop_burst() for read buffers (a transmit queue's): it stops at the
+    # first writable one, which vq_pop() then gives as it is; a chain.
+    s = Seed(num=8, burst=True, burst_dir=1, hold=4)
+    for i in range(5):
+        s.sdesc(i, s.buf(i), 64, WRITE if i in (2, 3) else 0)
+    s.sdesc(5, s.buf(5), 12, NEXT, 6)
+    s.sdesc(6, s.buf(6), 100)
+    s.savail([0, 1, 2, 3, 4, 5])
+    return s
+
+
+@seed
+def split_burst_written_then_read():
+    # The same for written buffers (a receive queue's); one past the region.
+    s = Seed(num=8, burst=True, burst_dir=2, hold=4)
+    for i in range(4):
+        s.sdesc(i, s.buf(i), 64, 0 if i == 2 else WRITE)
+    s.sdesc(4, s.gpa(HALF) - 8, 64, WRITE)
+    s.savail([0, 1, 2, 3, 4])
     return s
 
 
@@ -882,6 +907,32 @@ def packed_burst_wraps():
     s.pdesc(3, s.buf(1), 64, 3, 0, wrap=True)
     s.pdesc(0, s.buf(2), 64, 0, WRITE, wrap=False)
     s.pdesc(1, s.buf(3), 8, 1, NEXT, wrap=False)
+    return s
+
+
+@seed
+def packed_burst_dirs():
+    # vq_pop_burst() for written buffers: a readable one in the run, then
+    # a chain, then a lone one again.
+    s = Seed(packed=True, num=8, burst=True, burst_dir=2, hold=4)
+    s.pdesc(0, s.buf(0), 64, 0, WRITE)
+    s.pdesc(1, s.buf(1), 64, 1, WRITE)
+    s.pdesc(2, s.buf(2), 64, 2, 0)
+    s.pdesc(3, s.buf(3), 64, 3, WRITE | NEXT)
+    s.pdesc(4, s.buf(4), 64, 3, WRITE)
+    s.pdesc(5, s.buf(5), 64, 5, WRITE)
+    return s
+
+
+@seed
+def packed_burst_read_wraps():
+    # For read buffers, the wrap counter flipping inside the run.
+    s = Seed(packed=True, num=4, burst=True, burst_dir=1, unpop_held=True, hold=3,
+             set_base=(2 | 0x8000) | (2 | 0x8000) << 16)
+    s.pdesc(2, s.buf(0), 64, 2, 0, wrap=True)
+    s.pdesc(3, s.buf(1), 64, 3, 0, wrap=True)
+    s.pdesc(0, s.buf(2), 64, 0, 0, wrap=False)
+    s.pdesc(1, s.buf(3), 64, 1, WRITE, wrap=False)
     return s
 
 
