@@ -349,8 +349,12 @@ static int pop(struct harness *h, struct vq_elem *e)
 	h->iov[h->iov_max].iov_len = 0x5a5a;
 	vq_prefetch(&h->q, 32); /* the data path's hint before each burst: reads the rings too */
 	/* A lone descriptor through vq_pop_burst() (one iovec: needs iov_max >= 1), else vq_pop(). */
-	if (h->burst && h->iov_max && vq_pop_burst(&h->q, h->dir, e, h->iov, 1) == 1)
+	if (h->burst && h->iov_max && vq_pop_burst(&h->q, h->dir, e, h->iov, 1) == 1) {
+		/* A burst for one direction takes none of the other (vq_pop() below does). */
+		if ((h->dir == VQ_DIR_READ && e->in_num) || (h->dir == VQ_DIR_WRITE && e->out_num))
+			abort();
 		rc = 0;
+	}
 	else
 		rc = vq_pop(&h->q, e, h->iov, h->iov_max);
 	trace("pop %d id %u ndesc %u out %u/%u in %u/%u%s%s\n", rc, e->id, e->ndesc,

@@ -443,8 +443,9 @@ def split_burst_lone():
 
 @seed
 def split_burst_read_then_written():
-    # vq_pop_burst() for read buffers (a transmit queue's): it stops at the
-    # first writable one, which vq_pop() then gives as it is; a chain.
+    # vq_pop_burst() (a burst of one a pop) for read buffers, as a transmit
+    # queue's: a writable one is left to vq_pop(), which gives it as it is;
+    # a chain.
     s = Seed(num=8, burst=True, burst_dir=1, hold=4)
     for i in range(5):
         s.sdesc(i, s.buf(i), 64, WRITE if i in (2, 3) else 0)
@@ -912,8 +913,8 @@ def packed_burst_wraps():
 
 @seed
 def packed_burst_dirs():
-    # vq_pop_burst() for written buffers: a readable one in the run, then
-    # a chain, then a lone one again.
+    # vq_pop_burst() (a burst of one a pop) for written buffers: a readable
+    # one among them, then a chain, then a lone one again.
     s = Seed(packed=True, num=8, burst=True, burst_dir=2, hold=4)
     s.pdesc(0, s.buf(0), 64, 0, WRITE)
     s.pdesc(1, s.buf(1), 64, 1, WRITE)
@@ -926,7 +927,8 @@ def packed_burst_dirs():
 
 @seed
 def packed_burst_read_wraps():
-    # For read buffers, the wrap counter flipping inside the run.
+    # For read buffers, across the ring's end (the wrap counter flips), a
+    # writable one last.
     s = Seed(packed=True, num=4, burst=True, burst_dir=1, unpop_held=True, hold=3,
              set_base=(2 | 0x8000) | (2 | 0x8000) << 16)
     s.pdesc(2, s.buf(0), 64, 2, 0, wrap=True)

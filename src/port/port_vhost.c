@@ -352,8 +352,8 @@ static unsigned vp_rx_burst(struct port *p, unsigned q, struct port_io *io, stru
 		for (j = 0; j < k && budget < PKT_BURST_BYTES; j++, used++) {
 			const struct vq_elem *ej = &qs->rx_elems[popped];
 
-			if (ej->out_num)
-				vp_prefetch_head(&qs->rx_iov[used], hdr_len + PKT_HEAD_COPY);
+			/* A run of read-only buffers (VQ_DIR_READ): each one's iovec holds its header and frame. */
+			vp_prefetch_head(&qs->rx_iov[used], hdr_len + PKT_HEAD_COPY);
 			qs->rx_iov_at[popped++] = (uint16_t)used;
 			budget += ej->out_len;
 		}
@@ -476,7 +476,10 @@ static void vp_rx_done(struct port *p, unsigned q, struct port_io *io)
  * frames.  The chunk starts by popping a buffer per frame ahead, in one
  * run (vq_pop_burst()), which the frames take before popping more.  Only a
  * frame's own buffers and those popped ahead are ever given back
- * (vq_unpop, newest first), and always before anything is pushed.
+ * (vq_unpop, newest first), and always before anything is pushed.  When
+ * every frame of the burst fits the buffer popped ahead for it, needs no
+ * offload and nothing is logged, vp_fill_flat() does both passes without
+ * the per-frame bookkeeping.
  */
 struct vp_fill {
 	unsigned hdr_len;
@@ -522,9 +525,11 @@ static enum vp_take vp_fill_take(struct vhost_port *vp, struct vp_queue *qs, str
 			return VP_DROPPED;
 		}
 		if (e->in_len == 0) {
-			/* Kept, never pushed, as a buffer just popped is; any popped ahead after it go back. */
-			while (f->nst > f->ne + 1)
-				vq_unpop(&vr->vq, &qs->tx_elems[--f->nst]);
+			/*
+			 * Kept, never pushed, as a buffer just popped is.  Only
+			 * vq_pop() gives one (the run popped ahead takes writable
+			 * buffers only), so nothing was popped ahead after it.
+			 */
 			f->nst = f->ne;
 			vp_dp_error(vp, idx, "receive buffer with no device-writable part");
 			return VP_DROPPED;
@@ -687,7 +692,7 @@ static void vp_tx_burst(struct port *p, struct port_io *io, struct pkt *const *p
 
 		f.ne = 0;
 		f.used = 0;
-		/* A buffer per frame popped ahead, in one run, while they are lone descriptors (one iovec each). */
+		/* A buffer per frame popped ahead, in one run, while they are lone writable descriptors (one iovec each). */
 		f.nst = vq_pop_burst(&vr->vq, VQ_DIR_WRITE, qs->tx_elems, qs->tx_iov, n - i < VP_TX_ELEMS ? n - i : VP_TX_ELEMS);
 		/* A buffer popped for every frame left, nothing to log: the short way, if every frame fits its own. */
 		if (f.nst == n - i && !log) {

@@ -505,21 +505,22 @@ static void test_rx_byte_budget(void **state)
 /*
  * tx_burst's short way (every frame of a burst in a receive buffer of its
  * own, no offload, not logging: vp_fill_flat()) writes what its general
- * way does (taken while the dirty log is on): the same header, frame,
- * used length and order, nothing past the frame; for frames whose bytes
+ * way does (taken while the dirty log is on, or when a frame of the burst
+ * is over the MTU): the same header, frame, used length and order,
+ * nothing past the frame, the same byte counts; for frames whose bytes
  * are all in the view, all in the head, or both.  The header is the plain
  * one (virtio 1.3 5.1.6.4: no flags, GSO_NONE, num_buffers 1) written over
  * whatever the buffer held.
  */
 #define FLAT_N 7
 #define FLAT_CHECK 1600u	/* bytes of each buffer compared: the longest frame, its header and more */
-static void flat_burst(struct fx *f, uint8_t out[FLAT_N][FLAT_CHECK], uint32_t lens[FLAT_N])
+static void flat_burst(struct fx *f, uint8_t out[FLAT_N][FLAT_CHECK], uint32_t lens[FLAT_N], bool too_big_last)
 {
 	static const uint32_t sizes[FLAT_N] = { 60, 64, 100, 128, 129, 1514, 60 };
 	static const bool head[FLAT_N] = { true, true, false, true, true, true, false };
-	static uint8_t frames[FLAT_N][1514];
-	struct iovec iovs[FLAT_N];
-	struct pkt *pk[FLAT_N];
+	static uint8_t frames[FLAT_N][1514], big[1600];
+	struct iovec iovs[FLAT_N + 1];
+	struct pkt *pk[FLAT_N + 1];
 	struct port_io io = { 0 };
 	unsigned offs[FLAT_N];
 	void *tok;
@@ -529,6 +530,12 @@ static void flat_burst(struct fx *f, uint8_t out[FLAT_N][FLAT_CHECK], uint32_t l
 		memset(f->mem + offs[i], 0xee, 0x1000);	/* not a header of ours, nor a frame */
 	}
 	post(f, offs, FLAT_N, 0x1000);
+	if (too_big_last) {
+		/* A buffer for it too, so the short way's own check turns the burst down (and gives it back). */
+		static const unsigned spare = 0xf000;
+
+		post(f, &spare, 1, 0x1000);
+	}
 	for (unsigned i = 0; i < FLAT_N; i++) {
 		pk[i] = frame_pkt(frames[i], sizes[i], 0, &iovs[i]);
 		for (unsigned b = 0; b < sizes[i]; b++)
@@ -536,7 +543,10 @@ static void flat_burst(struct fx *f, uint8_t out[FLAT_N][FLAT_CHECK], uint32_t l
 		if (head[i])
 			pkt_load_head(pk[i]);	/* the parse stage's copy: the first 128 bytes from the head */
 	}
-	f->p->ops->tx_burst(f->p, &io, pk, FLAT_N);
+	/* Over the MTU (1500): dropped, and the burst takes the general way. */
+	if (too_big_last)
+		pk[FLAT_N] = frame_pkt(big, sizeof(big), 0x99, &iovs[FLAT_N]);
+	f->p->ops->tx_burst(f->p, &io, pk, FLAT_N + too_big_last);
 	for (unsigned i = 0; i < FLAT_N; i++) {
 		assert_int_equal(vq_drv_get_used(&f->rx, &tok, &lens[i]), 0);
 		assert_int_equal((uintptr_t)tok, offs[i]);
@@ -545,22 +555,40 @@ static void flat_burst(struct fx *f, uint8_t out[FLAT_N][FLAT_CHECK], uint32_t l
 		free(pk[i]);
 	}
 	assert_int_equal(vq_drv_get_used(&f->rx, &tok, &lens[0]), -EAGAIN);
+	if (too_big_last) {
+		/* The spare buffer was given back: the next frame takes it. */
+		pk[FLAT_N]->len = 60;
+		f->p->ops->tx_burst(f->p, &io, &pk[FLAT_N], 1);
+		expect_used(f, 0xf000, 0x99);
+		free(pk[FLAT_N]);
+	}
 }
 
 static void test_tx_short_way_as_general(void **state)
 {
 	static const uint8_t plain[12] = { 0, VIRTIO_NET_HDR_GSO_NONE, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0 };
 	static uint8_t flat[FLAT_N][FLAT_CHECK], general[FLAT_N][FLAT_CHECK];
-	uint32_t flat_len[FLAT_N], general_len[FLAT_N];
+	uint32_t flat_len[FLAT_N], general_len[FLAT_N], bytes = 0;
 	struct fx *f = *state;
 
-	flat_burst(f, flat, flat_len);
+	send_u64(f, VHOST_USER_NET_SET_MTU, 1500, -1);
+	flat_burst(f, flat, flat_len, false);
+	for (unsigned i = 0; i < FLAT_N; i++)
+		bytes += flat_len[i] - 12;
+	assert_int_equal(atomic_load(&f->p->stats.tx_bytes), bytes);
+	/* A frame the short way does not take, last: the general way for all, the same bytes. */
+	flat_burst(f, general, general_len, true);
+	for (unsigned i = 0; i < FLAT_N; i++) {
+		assert_int_equal(flat_len[i], general_len[i]);
+		assert_memory_equal(flat[i], general[i], FLAT_CHECK);
+	}
+	assert_int_equal(atomic_load(&f->p->stats.drops[DROP_TOO_BIG]), 1);
 	/* Logging: each frame the general way (its buffers logged). */
 	send_u64(f, VHOST_USER_SET_FEATURES, features(true), -1);
 	send_addr(f, 0, 1u << VHOST_VRING_F_LOG);
 	send_addr(f, 1, 1u << VHOST_VRING_F_LOG);
 	assert_connected(f);
-	flat_burst(f, general, general_len);
+	flat_burst(f, general, general_len, false);
 	assert_true(dirty(f, GPA + 0x8000 + (FLAT_N - 1) * 0x1000));
 	for (unsigned i = 0; i < FLAT_N; i++) {
 		assert_int_equal(flat_len[i], general_len[i]);
@@ -568,7 +596,8 @@ static void test_tx_short_way_as_general(void **state)
 		assert_memory_equal(flat[i], general[i], FLAT_CHECK);
 		assert_int_equal(flat[i][flat_len[i]], 0xee);
 	}
-	assert_int_equal(atomic_load(&f->p->stats.tx_packets), 2 * FLAT_N);
+	assert_int_equal(atomic_load(&f->p->stats.tx_packets), 3 * FLAT_N + 1);
+	assert_int_equal(atomic_load(&f->p->stats.tx_bytes), 3 * bytes + 60);
 	assert_connected(f);
 }
 
