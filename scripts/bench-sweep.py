@@ -91,7 +91,8 @@ def report(a, points, meta):
          "testpmd generator (mac forwarding, virtio-user, mrg_rxbuf, in_order) on CPU 1.  Mpps forwarded in both "
          "directions and busy cycles per frame of the switch side (vswd busy_cycles, testpmd "
          "--record-core-cycles, OVS pmd-stats-show), medians; ⚠: the generator was over 90 %% busy, so it, not "
-         "the switch, set the rate there (the cycles columns still rank the switches).  Fewer cycles is better: a "
+         "the switch, set the rate there; a switch that keeps up polls smaller batches, so there its busy cycles a "
+         "frame overstate what a frame costs it.  Fewer cycles is better: a "
          "cycles ratio below 1 means vsw spends less per frame." % (
              meta["date"], meta["command"], "quick (1 sample of 1 s)" if a.quick else
              "%d samples of %g s" % (a.samples, a.seconds)), ""]
