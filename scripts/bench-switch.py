@@ -1406,7 +1406,9 @@ def cycles_report(res, a):
         return []
     L = ["#### Cycles per frame, switch side: busy cycles and CPU time per forwarded frame, median (min–max)", ""]
     L.append("What the switch spends per frame, whatever rate the generator reached: at 64 B the generator sets "
-             "the pace, so Mpps alone does not rank the switches; cycles per frame do.  *Busy*: TSC cycles of "
+             "the pace, so Mpps alone does not rank the switches; cycles per frame do, with one caveat: a switch "
+             "that keeps up with the generator polls smaller batches, so its cycles a frame then overstate what "
+             "a frame costs it.  *Busy*: TSC cycles of "
              "the forwarding thread's polls that moved frames (each switch's own counter) ÷ frames it took in "
              "during the window.  *CPU time*: utime+stime of the forwarding thread (/proc/PID/task/TID/stat) "
              "× TSC Hz ÷ the same frames: every cycle the thread ran, empty polls too, none it was preempted "
@@ -1783,7 +1785,8 @@ some sample.
   costs end to end.
 - **Cycles per frame (switch side).**  At 64 B the generator sets the
   pace, so Mpps cannot rank the switches; what each switch spends per
-  frame can.  Around each window the script reads the switch's own
+  frame can (a switch that keeps up polls smaller batches, so then its
+  cycles a frame overstate a frame's cost).  Around each window the script reads the switch's own
   counters and divides the growth of its busy cycles by the growth of the
   frames it took in.  vswd: `vswctl stats --json`, per worker
   `busy_cycles` (TSC cycles of the rounds that moved frames), `frames`
