@@ -516,7 +516,7 @@ static void parse_config(struct harness *h, const uint8_t *data)
 	h->unpop_each = data[20] & 1;
 	h->unpop_held = data[20] & 2;
 	h->burst = data[20] & 4;
-	h->dir = (data[20] >> 3 & 3) == 1 ? VQ_DIR_READ : (data[20] >> 3 & 3) == 2 ? VQ_DIR_WRITE : VQ_DIR_ANY;
+	h->dir = (const enum vq_dir[4]){ VQ_DIR_ANY, VQ_DIR_READ, VQ_DIR_WRITE, VQ_DIR_ANY }[data[20] >> 3 & 3];
 }
 
 /* Header bytes 16-19: what the device writes into writable buffers. */

@@ -491,6 +491,13 @@ struct vp_fill {
 
 enum vp_take { VP_TAKEN, VP_CHUNK_FULL, VP_DROPPED };
 
+/* Frame @pk may go whole into the buffer popped ahead as tx_elems[@j] (one iovec), its header in front. */
+static inline bool vp_fits_ahead(const struct vp_fill *f, const struct vp_queue *qs, unsigned j, const struct pkt *pk)
+{
+	/* A TSO frame the driver takes whole may pass the MTU. */
+	return (pk->len <= f->max_frame || pk->gso_type) && qs->tx_elems[j].in_len >= (uint64_t)f->hdr_len + pk->len;
+}
+
 /* Pop the receive buffers frame @pk needs into the chunk; VP_DROPPED says why in *@why. */
 static enum vp_take vp_fill_take(struct vhost_port *vp, struct vp_queue *qs, struct vu_vring *vr, unsigned idx,
 				 struct vp_fill *f, const struct pkt *pk, enum port_drop *why)
@@ -527,10 +534,9 @@ static enum vp_take vp_fill_take(struct vhost_port *vp, struct vp_queue *qs, str
 		if (e->in_len == 0) {
 			/*
 			 * Kept, never pushed, as a buffer just popped is.  Only
-			 * vq_pop() gives one (the run popped ahead takes writable
-			 * buffers only), so nothing was popped ahead after it.
+			 * vq_pop() above gives one (the run popped ahead takes
+			 * writable buffers only), so none was popped ahead after it.
 			 */
-			f->nst = f->ne;
 			vp_dp_error(vp, idx, "receive buffer with no device-writable part");
 			return VP_DROPPED;
 		}
@@ -632,11 +638,10 @@ static unsigned vp_fill_flat(struct vp_queue *qs, struct vu_vring *vr, const str
 
 	for (unsigned j = 0; j < k; j++) {
 		const struct pkt *pk = pkts[j];
-		uint64_t need = (uint64_t)hdr_len + pk->len;
 
-		if (pk->csum != PKT_CSUM_NONE || pk->gso_type || pk->len > f->max_frame || qs->tx_elems[j].in_len < need)
+		if (pk->csum != PKT_CSUM_NONE || pk->gso_type || !vp_fits_ahead(f, qs, j, pk))
 			return 0;
-		vp_prefetch_rx_buf(&qs->tx_iov[j], hdr_len, need);
+		vp_prefetch_rx_buf(&qs->tx_iov[j], hdr_len, hdr_len + pk->len);
 	}
 	for (unsigned j = 0; j < k; j++) {
 		const struct pkt *pk = pkts[j];
@@ -716,8 +721,7 @@ static void vp_tx_burst(struct port *p, struct port_io *io, struct pkt *const *p
 			 * the frame and its header whole, so it is the frame's
 			 * only buffer, as vp_fill_take() would find.
 			 */
-			if (f.ne < f.nst && !vq_broken(&vr->vq) && (pk->len <= f.max_frame || pk->gso_type) &&
-			    qs->tx_elems[f.ne].in_len >= (uint64_t)f.hdr_len + pk->len) {
+			if (f.ne < f.nst && !vq_broken(&vr->vq) && vp_fits_ahead(&f, qs, f.ne, pk)) {
 				vp_prefetch_rx_buf(&qs->tx_iov[f.used], f.hdr_len, f.hdr_len + pk->len);
 				qs->tx_iov_at[f.ne++] = (uint16_t)f.used++;
 				ok[i - start] = true;
