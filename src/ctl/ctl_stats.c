@@ -140,6 +140,7 @@ struct json_object *ctl_stats(struct vswd *v, struct json_object *req, struct ct
 		json_object_object_add(o, "flow_cache_misses", u64_json(&w->ctx.flow->stats.emc_misses));
 		json_object_object_add(o, "flow_megaflow_hits", u64_json(&w->ctx.flow->stats.mf_hits));
 		json_object_object_add(o, "flow_megaflow_probes", u64_json(&w->ctx.flow->stats.mf_probes));
+		json_object_object_add(o, "flow_whole_batches", u64_json(&w->ctx.flow->stats.whole_batches));
 		json_object_object_add(o, "stages", stages_json(&w->perf));
 		json_object_array_add(workers, o);
 	}

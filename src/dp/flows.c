@@ -768,6 +768,75 @@ static void outputs(struct vswitch *sw, struct dp_flow *f, struct pkt_batch *b, 
 		b->dest[i] = PKT_DEST_COPIED;
 }
 
+/*
+ * A batch of one flow, whole: every frame of @b has frame 0's key (the
+ * short way made frame 0's, f->keys[0], and each later frame's head
+ * agreed with it: flow_key_head_same(); their keys are not made), none
+ * came from a tunnel, the port has no check.  When frame 0 falls in a megaflow of this version whose memo
+ * writes nothing and gives at most one output, and that with the frame's
+ * final headers, each frame's answer is that memo's, as the per-frame
+ * way below would find it (frames 1.. as repeats of frame 0's:
+ * lookup_table0()) and replay it (frames 1.. as the run's repeats), with
+ * the same counts: the memo is replayed once for the batch, its counts
+ * taken for every frame, and each frame's verdict is the one verdict.
+ * False, with nothing counted or changed, for any other batch (the
+ * per-frame way takes it).
+ */
+static bool one_flow(struct vswitch *sw, struct dp_flow *f, struct pkt_batch *b, const struct flow_tables *t)
+{
+	uint64_t tag = t->gen + 1, bytes = 0;
+	const struct flow_memo *m;
+	struct dp_flow_mf *e;
+	unsigned probes = 0, n = b->n, hits;
+	uint16_t dest;
+
+	if (f->mf_gen != tag || f->mf_tables != t || !f->n_mf_masks)
+		return false;	/* a new version, or no megaflow yet: lookup_table0() */
+	for (unsigned i = 0; i < n; i++) {
+		if (b->pkts[i].head_len > FLOW_HDR_MAX)
+			return false;	/* the executor's own way (run_actions()) */
+		bytes += b->pkts[i].len;
+	}
+	e = mf_lookup(f, t, tag, &f->keys[0], &b->pkts[0], 0, &probes);
+	if (!e)
+		return false;
+	m = &e->memo;
+	if (m->n_rules == FLOW_MEMO_NONE || (m->flags & FLOW_MEMO_F_WRITES) || m->n_out > 1 ||
+	    (m->n_out == 1 && m->out[0].snap != FLOW_SNAP_LIVE))
+		return false;
+	/* As lookup_table0() counts n megaflow hits: frame 0's and its n - 1 repeats'. */
+	hits = e->hits + n;
+	e->hits = (uint16_t)(hits < DP_FLOW_HITS_MAX ? hits : DP_FLOW_HITS_MAX);
+	stat_add(&f->stats.emc_hits, n);
+	stat_add(&f->stats.mf_hits, n);
+	stat_add(&f->stats.mf_probes, probes);
+	stat_add(&f->stats.whole_batches, 1);
+
+	flow_exec_begin(&f->x, t, sw->clock_ns() / 1000000);
+	flow_exec_replay(&f->x, m, b->pkts[0].len);
+	if (n > 1)
+		flow_exec_replay_more(&f->x, m, n - 1, bytes - b->pkts[0].len);
+	flow_exec_end(&f->x);
+
+	if (m->n_out == 1 && f->x.out[0].kind == FLOW_OUT_NORMAL) {
+		/* `normal` alone with the final headers: the learning bridge decides for the batch */
+		switch_decide(sw, b);
+		return true;
+	}
+	/* A memo's outputs carry no tunnel metadata (setting it is a write), so tun_out() has nothing to do. */
+	if (!m->n_out)
+		dest = (uint16_t)PKT_DEST_DROP_WHY(m->miss_drops ? DROP_FLOW_MISS : DROP_FLOW_DROP);
+	else
+		dest = out_verdict(sw, &f->x.out[0]);
+	for (unsigned i = 0; i < n; i++)
+		b->dest[i] = dest;
+	b->vlan = false;
+	b->n_out = dest < PKT_DEST_FLOOD ? n : 0;
+	b->n_flood = dest == PKT_DEST_FLOOD ? n : 0;
+	b->n_drop = pkt_dest_is_drop(dest) ? n : 0;
+	return true;
+}
+
 void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct pkt_batch *b, const struct flow_tables *t)
 {
 	struct dp_flow *f = ctx->flow;
@@ -804,7 +873,7 @@ void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct pkt_batch *b,
 	 * tunnel take the whole way (tun_in()).
 	 */
 	const uint8_t *short_hdr = NULL;
-	unsigned short_i = 0;
+	unsigned short_i = 0, start = 0;
 	/*
 	 * flow_key_extract_same() reads 42 bytes of a head whatever its length:
 	 * a frame here has its head at PKT_HEADROOM or before (a port's load,
@@ -813,7 +882,43 @@ void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct pkt_batch *b,
 	 */
 	_Static_assert(PKT_HEADROOM + 42 <= sizeof(((struct pkt *)0)->buf), "a head's 42 bytes lie in the buffer");
 
-	for (unsigned i = 0; i < b->n; i++) {
+	/*
+	 * A batch that may be one flow (frame 0's key made the short way, from
+	 * no tunnel, into a slot whose tail is zero; no check on the port):
+	 * each later frame's head is compared with frame 0's first, no key
+	 * made.  When every frame agrees and one_flow() answers the batch, no
+	 * key but frame 0's is made at all.  Otherwise the frames that agreed
+	 * take frame 0's key, as flow_key_extract_same() gives it, and the
+	 * loop below goes on from the first frame that did not.
+	 */
+	if (!sp->secured && b->n && !(b->pkts[0].flags & PKT_F_TUNNEL) && !(f->key_tail & 1)) {
+		const struct pkt *p0 = &b->pkts[0];
+		const uint8_t *hdr0 = pkt_head(p0);
+		uint16_t tot[PKT_BURST];
+		unsigned i = 1;
+
+		f->same_key[0] = DP_FLOW_KEY_OWN;
+		if (flow_key_extract_frame(&f->keys[0], hdr0, p0->head_len, p0->len, (uint16_t)in->id, &f->ofs[0])) {
+			for (; i < b->n; i++) {
+				const struct pkt *p = &b->pkts[i];
+
+				if ((p->flags & PKT_F_TUNNEL) || (f->key_tail >> i & 1) ||
+				    !(tot[i] = (uint16_t)flow_key_head_same(pkt_head(p), hdr0, p->head_len, p->len)))
+					break;
+			}
+			if (i == b->n && one_flow(sw, f, b, t))
+				return;
+			for (unsigned j = 1; j < i; j++) {
+				flow_key_same_fill(&f->keys[j], &f->keys[0], tot[j], &f->ofs[j]);
+				f->same_key[j] = 0;
+			}
+			if (i > 1)
+				f->same_key[0] = 0;
+			short_hdr = hdr0;
+		}
+		start = i;
+	}
+	for (unsigned i = start; i < b->n; i++) {
 		struct pkt *p = &b->pkts[i];
 		const uint8_t *hdr = pkt_head(p);
 		uint64_t bit = 1ull << i;

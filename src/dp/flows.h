@@ -145,6 +145,7 @@ struct dp_flow_mf {
 struct dp_flow_stats {
 	atomic_uint_least64_t emc_hits, emc_misses, mf_hits;
 	atomic_uint_least64_t mf_probes;	/* megaflow places compared with a key (mf_lookup()) */
+	atomic_uint_least64_t whole_batches;	/* batches of one flow answered at once (dp/flows.c one_flow()) */
 };
 
 #define DP_FLOW_KEY_OWN 0xff

@@ -175,27 +175,23 @@ bool flow_key_extract_frame(struct flow_key *key, const uint8_t *hdr, size_t hdr
 			    uint16_t in_port, struct flow_ofs *ofs);
 
 /*
- * flow_key_extract_frame() of a frame received on the port of @prev's,
- * right after @prev was made from the head at @prev_hdr by
- * flow_key_extract_frame() returning true: when the frame's head @hdr
- * agrees with @prev_hdr on every byte the key is made of and on the
- * bytes that chose the short way (Ethertype, version and IHL, the
- * fragment bits, protocol, TCP data offset), and its own lengths are
- * consistent, its key is @prev's frame words, copied, and its offsets
- * @prev's with its own L4 length: true.  False, with @key and @ofs
- * untouched, for any other frame (the caller extracts it).  A run of
- * one flow's frames (a TCP stream's burst) then costs a compare and a
- * copy each instead of an extraction, and dp/flows.c knows their keys
- * are equal without comparing them.
+ * Whether a frame received on the port of a frame whose key
+ * flow_key_extract_frame() made from the head at @prev_hdr, returning
+ * true, has that frame's key too: when the frame's head @hdr agrees with
+ * @prev_hdr on every byte the key is made of and on the bytes that chose
+ * the short way (Ethertype, version and IHL, the fragment bits,
+ * protocol, TCP data offset), and its own lengths are consistent, its
+ * IPv4 total length (28 or more); else 0.  flow_key_extract_same() makes
+ * the key from it; dp/flows.c compares a batch's heads first, and makes
+ * keys only when it needs them.
  *
  * Reads the first 42 bytes of both heads whatever @hdr_len says (and a
  * TCP frame's byte 46 once @hdr_len says it is there): the caller's heads
  * have that room (a packet's head buffer); an answer never depends on
  * bytes past @hdr_len (the length checks refuse such a frame).
  */
-static inline bool flow_key_extract_same(struct flow_key *key, const struct flow_key *prev, const uint8_t *hdr,
-					 const uint8_t *prev_hdr, size_t hdr_len, size_t frame_len,
-					 struct flow_ofs *ofs)
+static inline unsigned flow_key_head_same(const uint8_t *hdr, const uint8_t *prev_hdr, size_t hdr_len,
+					  size_t frame_len)
 {
 	typedef uint8_t v16 __attribute__((vector_size(16), aligned(1)));
 	typedef uint64_t u64x2 __attribute__((vector_size(16), aligned(8)));
@@ -214,19 +210,53 @@ static inline bool flow_key_extract_same(struct flow_key *key, const struct flow
 	/* The addresses and ports first: a frame of another flow stops here. */
 	d = (*(const v16 *)(hdr + 26) ^ *(const v16 *)(prev_hdr + 26)) & m2;
 	if (((u64x2)d)[0] | ((u64x2)d)[1])
-		return false;
+		return 0;
 	d = (*(const v16 *)hdr ^ *(const v16 *)prev_hdr) | ((*(const v16 *)(hdr + 16) ^ *(const v16 *)(prev_hdr + 16)) & m1);
 	if (((u64x2)d)[0] | ((u64x2)d)[1])
-		return false;
+		return 0;
 	/* Of @prev's shape: IPv4 with IHL 5, no fragment, TCP (data offset >= 5: @prev's) or UDP. */
 	need = hdr[23] == 6 ? 20 : 8;
 	if (end < 14 + 20 + need || (need == 20 && ((hdr[46] ^ prev_hdr[46]) & 0xf0)))
-		return false;
+		return 0;
 	tot = (unsigned)hdr[16] << 8 | hdr[17];
 	if (tot < 20 + need || 14 + tot > frame_len)
-		return false;
+		return 0;
+	return tot;
+}
+
+/*
+ * The key and offsets of a frame flow_key_head_same() found to have
+ * @prev's (@tot: what it returned): @prev's frame words, copied, and its
+ * offsets with the frame's own L4 length, as flow_key_extract_frame()
+ * would make them.
+ */
+static inline void flow_key_same_fill(struct flow_key *key, const struct flow_key *prev, unsigned tot,
+				      struct flow_ofs *ofs)
+{
 	memcpy(key->w, prev->w, FLOW_KEY_FRAME_WORDS * 8);
 	*ofs = (struct flow_ofs){ 14, 14 + 20, (uint16_t)(tot - 20), 0, 0 };
+}
+
+/*
+ * flow_key_extract_frame() of a frame received on the port of @prev's,
+ * right after @prev was made from the head at @prev_hdr by
+ * flow_key_extract_frame() returning true: when flow_key_head_same() says
+ * the frame has @prev's key, that key and its offsets
+ * (flow_key_same_fill()): true.  False, with @key and @ofs untouched, for
+ * any other frame (the caller extracts it).  A run of one flow's frames
+ * (a TCP stream's burst) then costs a compare and a copy each instead of
+ * an extraction, and dp/flows.c knows their keys are equal without
+ * comparing them.  Reads as flow_key_head_same().
+ */
+static inline bool flow_key_extract_same(struct flow_key *key, const struct flow_key *prev, const uint8_t *hdr,
+					 const uint8_t *prev_hdr, size_t hdr_len, size_t frame_len,
+					 struct flow_ofs *ofs)
+{
+	unsigned tot = flow_key_head_same(hdr, prev_hdr, hdr_len, frame_len);
+
+	if (!tot)
+		return false;
+	flow_key_same_fill(key, prev, tot, ofs);
 	return true;
 }
 
