@@ -141,11 +141,16 @@ class Proc:
             return self.buf[-n:].strip()
 
     def wait(self, timeout):
-        """The exit status, or None if still running after @timeout seconds."""
+        """The exit status, or None if still running after @timeout seconds.  Once it has exited, its last
+        output is in the buffer too (tail()): the reader thread may not have read the pipe's last bytes yet
+        when the exit is seen, so it is given up to 2 s to reach the end (a child of its own still holding
+        the pipe would keep it from ever ending)."""
         try:
-            return self.p.wait(timeout)
+            rc = self.p.wait(timeout)
         except subprocess.TimeoutExpired:
             return None
+        self.t.join(2)
+        return rc
 
     def close(self, term_timeout=5.0):
         if self.p.poll() is None:
