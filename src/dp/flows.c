@@ -227,10 +227,13 @@ static inline bool mf_fits(struct dp_flow *f, const struct dp_flow_mf *e, struct
  * frame's shape (a flow's SYN made it, a data frame asks) is passed
  * over: the frame goes on to the exact-match cache and the classifier,
  * and its run's memo to the exact-match entry (mf_insert() finds the
- * megaflow there), so both shapes are replayed.
+ * megaflow there), so both shapes are replayed.  Inlined in both of its
+ * callers: a call of its own costs a frame some 30 instructions at 1M
+ * flows (callgrind).
  */
-static inline struct dp_flow_mf *mf_lookup(struct dp_flow *f, const struct flow_tables *t, uint64_t tag,
-					   const struct flow_key *k, struct pkt *p, unsigned i, unsigned *probes)
+static inline __attribute__((always_inline)) struct dp_flow_mf *
+mf_lookup(struct dp_flow *f, const struct flow_tables *t, uint64_t tag, const struct flow_key *k, struct pkt *p,
+	  unsigned i, unsigned *probes)
 {
 	uint64_t port = in_port_bit(k);
 
@@ -448,6 +451,7 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, struct
 			uint16_t mfi = (uint16_t)(e - f->mf);
 
 			CACHE_HIT(e);
+			f->mf_last = e;
 			f->rules[i] = e->rule;
 			if (j < i && f->mfp[j] == mfi && !(p->flags & PKT_F_TUNNEL) && p->head_len <= FLOW_HDR_MAX) {
 				/* frame j had it this batch: its run's memo is this megaflow's, and fits this frame (mf_lookup()) */
@@ -769,10 +773,13 @@ static void outputs(struct vswitch *sw, struct dp_flow *f, struct pkt_batch *b, 
 }
 
 /*
- * A batch of one flow, whole: every frame of @b has frame 0's key (the
- * short way made frame 0's, f->keys[0], and each later frame's head
- * agreed with it: flow_key_head_same(); their keys are not made), none
- * came from a tunnel, the port has no check.  When frame 0 falls in a megaflow of this version whose memo
+ * A batch in one megaflow, whole: every frame of @b falls in the megaflow
+ * frame 0 falls in, none came from a tunnel, the port has no check.
+ * Either the frames are known to have frame 0's key (@keys_made false:
+ * the short way made frame 0's, f->keys[0], and each later frame's head
+ * agreed with it, flow_key_head_same(); their keys are not made), or
+ * each frame's key is made (@keys_made) and compared with the megaflow
+ * on its mask.  When that megaflow is of this version and its memo
  * writes nothing and gives at most one output, and that with the frame's
  * final headers, each frame's answer is that memo's, as the per-frame
  * way below would find it (frames 1.. as repeats of frame 0's:
@@ -782,7 +789,8 @@ static void outputs(struct vswitch *sw, struct dp_flow *f, struct pkt_batch *b, 
  * False, with nothing counted or changed, for any other batch (the
  * per-frame way takes it).
  */
-static bool one_flow(struct vswitch *sw, struct dp_flow *f, struct pkt_batch *b, const struct flow_tables *t)
+static bool one_megaflow(struct vswitch *sw, struct dp_flow *f, struct pkt_batch *b, const struct flow_tables *t,
+			 bool keys_made)
 {
 	uint64_t tag = t->gen + 1, bytes = 0;
 	const struct flow_memo *m;
@@ -792,21 +800,38 @@ static bool one_flow(struct vswitch *sw, struct dp_flow *f, struct pkt_batch *b,
 
 	if (f->mf_gen != tag || f->mf_tables != t || !f->n_mf_masks)
 		return false;	/* a new version, or no megaflow yet: lookup_table0() */
+	/*
+	 * Frame 0's megaflow: f->mf_last when it is of this version and frame
+	 * 0's key falls in it (any megaflow a key falls in stands for the same
+	 * run: lookup_table0()); else, for a batch of one flow, the masks'
+	 * lookup.  A batch of several keys tries no lookup of its own: where
+	 * neighbours fall in different megaflows (many flows) it would fail
+	 * at frame 1 every time, and lookup_table0() would make it again.
+	 */
+	e = f->mf_last;
+	if (!e || e->gen != tag || e->tables != t || !words_same_masked(f->keys[0].w, e->key, f->mf_mask[e->mask].w)) {
+		if (keys_made)
+			return false;
+		e = mf_lookup(f, t, tag, &f->keys[0], &b->pkts[0], 0, &probes);
+		if (!e)
+			return false;
+		f->mf_last = e;
+	}
+	m = &e->memo;
+	if (m->n_rules == FLOW_MEMO_NONE || (m->flags & FLOW_MEMO_F_WRITES) || m->n_out > 1 ||
+	    (m->n_out == 1 && m->out[0].snap != FLOW_SNAP_LIVE))
+		return false;
+	for (unsigned i = 1; keys_made && i < n; i++)
+		if (!words_same_masked(f->keys[i].w, e->key, f->mf_mask[e->mask].w))	/* e->key is stored masked */
+			return false;
 	for (unsigned i = 0; i < n; i++) {
 		if (b->pkts[i].head_len > FLOW_HDR_MAX)
 			return false;	/* the executor's own way (run_actions()) */
 		bytes += b->pkts[i].len;
 	}
-	e = mf_lookup(f, t, tag, &f->keys[0], &b->pkts[0], 0, &probes);
-	if (!e)
-		return false;
-	m = &e->memo;
-	if (m->n_rules == FLOW_MEMO_NONE || (m->flags & FLOW_MEMO_F_WRITES) || m->n_out > 1 ||
-	    (m->n_out == 1 && m->out[0].snap != FLOW_SNAP_LIVE))
-		return false;
 	/* As lookup_table0() counts n megaflow hits: frame 0's and its n - 1 repeats'. */
 	hits = e->hits + n;
-	e->hits = (uint16_t)(hits < DP_FLOW_HITS_MAX ? hits : DP_FLOW_HITS_MAX);
+	e->hits = (uint8_t)(hits < DP_FLOW_HITS_MAX ? hits : DP_FLOW_HITS_MAX);
 	stat_add(&f->stats.emc_hits, n);
 	stat_add(&f->stats.mf_hits, n);
 	stat_add(&f->stats.mf_probes, probes);
@@ -874,6 +899,7 @@ void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct pkt_batch *b,
 	 */
 	const uint8_t *short_hdr = NULL;
 	unsigned short_i = 0, start = 0;
+	bool tunnel = false;	/* a frame from a tunnel: no batch in one megaflow (tun_out() has work) */
 	/*
 	 * flow_key_extract_same() reads 42 bytes of a head whatever its length:
 	 * a frame here has its head at PKT_HEADROOM or before (a port's load,
@@ -886,7 +912,7 @@ void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct pkt_batch *b,
 	 * A batch that may be one flow (frame 0's key made the short way, from
 	 * no tunnel, into a slot whose tail is zero; no check on the port):
 	 * each later frame's head is compared with frame 0's first, no key
-	 * made.  When every frame agrees and one_flow() answers the batch, no
+	 * made.  When every frame agrees and one_megaflow() answers the batch, no
 	 * key but frame 0's is made at all.  Otherwise the frames that agreed
 	 * take frame 0's key, as flow_key_extract_same() gives it, and the
 	 * loop below goes on from the first frame that did not.
@@ -906,7 +932,7 @@ void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct pkt_batch *b,
 				    !(tot[i] = (uint16_t)flow_key_head_same(pkt_head(p), hdr0, p->head_len, p->len)))
 					break;
 			}
-			if (i == b->n && one_flow(sw, f, b, t))
+			if (i == b->n && one_megaflow(sw, f, b, t, false))
 				return;
 			for (unsigned j = 1; j < i; j++) {
 				flow_key_same_fill(&f->keys[j], &f->keys[0], tot[j], &f->ofs[j]);
@@ -945,8 +971,12 @@ void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct pkt_batch *b,
 			tun_in(&f->keys[i], p);
 			f->key_tail |= bit;
 			short_hdr = NULL;
+			tunnel = true;
 		}
 	}
+	/* Frames of several flows (or of shapes the short way does not take) may still share one megaflow. */
+	if (!sp->secured && !tunnel && start < b->n && b->n > 1 && one_megaflow(sw, f, b, t, true))
+		return;
 	lookup_table0(f, t, b, live);
 
 	/*

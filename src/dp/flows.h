@@ -145,7 +145,7 @@ struct dp_flow_mf {
 struct dp_flow_stats {
 	atomic_uint_least64_t emc_hits, emc_misses, mf_hits;
 	atomic_uint_least64_t mf_probes;	/* megaflow places compared with a key (mf_lookup()) */
-	atomic_uint_least64_t whole_batches;	/* batches of one flow answered at once (dp/flows.c one_flow()) */
+	atomic_uint_least64_t whole_batches;	/* batches in one megaflow answered at once (dp/flows.c one_megaflow()) */
 };
 
 #define DP_FLOW_KEY_OWN 0xff
@@ -202,6 +202,14 @@ struct dp_flow {
 	uint64_t mf_gen;
 	const struct flow_tables *mf_tables;
 	unsigned n_mf_masks;
+	/*
+	 * The megaflow the last masks' lookup found (or the last batch
+	 * answered whole, dp/flows.c one_megaflow()): the first one tried for
+	 * a batch in one megaflow.  Possibly of an older version or rewritten
+	 * since: it answers only when it is of the version in force and the
+	 * key falls in it.
+	 */
+	struct dp_flow_mf *mf_last;
 	/*
 	 * For the control thread's reader (dp_flow_mf_read()): mf_epoch
 	 * counts the masks' resets (a new version), mf_masks_pub the masks

@@ -621,19 +621,22 @@ static const char *const whole_acts[] = {
 };
 
 /*
- * Batches of one flow equal looking every frame up: two switches with the
- * same random rule set, mostly of actions that write nothing (so a
- * batch's megaflow memo may answer it whole, one_flow() in dp/flows.c),
- * take the same batches of 1 to RUN_BATCH frames: one spec throughout,
- * of several lengths (the key is the same), and now and then one frame
- * of another spec, or of a tunnel, somewhere in it (not one flow).  One
- * switch has its caches warm, the other forgets them before each batch:
- * every frame sent is the same, and so are the drops by reason, the
- * executor's counts, the tables' misses and the rules' packets and bytes.
- * A batch answered whole counts what the per-frame way would: a
- * megaflow hit (and a cache hit) for each of its frames, no miss.
+ * Batches of one flow, or of one megaflow, equal looking every frame up:
+ * two switches with the same random rule set, mostly of actions that
+ * write nothing (so a batch's megaflow memo may answer it whole,
+ * one_megaflow() in dp/flows.c), take the same batches of 1 to RUN_BATCH
+ * frames: one spec throughout, of several lengths (the key is the same),
+ * or in half the batches with several source ports too (which no rule
+ * reads: other keys, often the same megaflow), and now and then one
+ * frame of another spec (one field apart, which some masks read and
+ * others do not, or any), or of a tunnel, somewhere in it.  One switch has
+ * its caches warm, the other forgets them before each batch: every frame
+ * sent is the same, and so are the drops by reason, the executor's
+ * counts, the tables' misses and the rules' packets and bytes.  A batch
+ * answered whole counts what the per-frame way would: a megaflow hit
+ * (and a cache hit) for each of its frames, no miss.
  */
-static void test_one_flow_batches(void **state)
+static void test_one_megaflow_batches(void **state)
 {
 	struct fx *a = *state, *b;
 	uint64_t whole = 0, whole_frames = 0, batches = 0;
@@ -662,7 +665,7 @@ static void test_one_flow_batches(void **state)
 
 		for (unsigned round = 0; round < 12; round++) {
 			unsigned in = rnd(2), n = 1 + (rnd(4) ? RUN_BATCH - 1 : rnd(RUN_BATCH));
-			unsigned v = pool[rnd(2)], odd = rnd(3) ? RUN_BATCH : rnd(n);
+			unsigned v = pool[rnd(2)], odd = rnd(3) ? RUN_BATCH : rnd(n), ports = rnd(2);
 			struct dp_flow_stats *st = &a->ctx->flow->stats;
 			uint64_t w0 = atomic_load(&st->whole_batches), h0 = atomic_load(&st->emc_hits);
 			uint64_t m0 = atomic_load(&st->mf_hits), x0 = atomic_load(&st->emc_misses);
@@ -670,8 +673,11 @@ static void test_one_flow_batches(void **state)
 			for (unsigned i = 0; i < n; i++) {
 				unsigned w = v + FRAME_VARS * rnd(8);	/* another length, the same key */
 
-				if (i == odd)
-					w = rnd(2) ? rnd(FRAME_VARS) : v + FRAME_VARS * 8 * (2 + rnd(2));	/* another flow, or a tunnel */
+				if (ports)
+					w ^= rnd(4) << 8;	/* another source port: another key */
+
+				if (i == odd)	/* another flow: one field apart (some masks read it), any; or from a tunnel */
+					w = rnd(3) == 0 ? v ^ 1u << rnd(8) : rnd(2) ? rnd(FRAME_VARS) : v + FRAME_VARS * 8 * (2 + rnd(2));
 				frame_var_run(a, i, w, in);
 				frame_var_run(b, i, w, in);
 			}
@@ -694,7 +700,7 @@ static void test_one_flow_batches(void **state)
 		diff_counts(a, b, iter);
 		pair_end(state, iter, a, b);
 	}
-	print_message("one-flow batches: %" PRIu64 " of %" PRIu64 " batches (%" PRIu64 " frames) answered whole\n", whole,
+	print_message("one-megaflow batches: %" PRIu64 " of %" PRIu64 " batches (%" PRIu64 " frames) answered whole\n", whole,
 		      batches, whole_frames);
 	assert_true(whole > 200 && whole < batches / 2 && whole_frames > 4000);
 }
@@ -705,7 +711,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_replay_equals_run, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_replay_equals_run_fields, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_runs_equal_uncached, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_one_flow_batches, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_one_megaflow_batches, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
