@@ -786,8 +786,11 @@ static void outputs(struct vswitch *sw, struct dp_flow *f, struct pkt_batch *b, 
  * lookup_table0()) and replay it (frames 1.. as the run's repeats), with
  * the same counts: the memo is replayed once for the batch, its counts
  * taken for every frame, and each frame's verdict is the one verdict.
- * False, with nothing counted or changed, for any other batch (the
- * per-frame way takes it).
+ * The caches' counts are the per-frame way's (a megaflow hit for each
+ * frame) but for the probes, which count the places compared: one when
+ * f->mf_last answers.  False for any other batch, with nothing counted
+ * (f->mf_last may be the megaflow the masks' lookup found): the
+ * per-frame way takes it.
  */
 static bool one_megaflow(struct vswitch *sw, struct dp_flow *f, struct pkt_batch *b, const struct flow_tables *t,
 			 bool keys_made)
@@ -809,7 +812,10 @@ static bool one_megaflow(struct vswitch *sw, struct dp_flow *f, struct pkt_batch
 	 * at frame 1 every time, and lookup_table0() would make it again.
 	 */
 	e = f->mf_last;
-	if (!e || e->gen != tag || e->tables != t || !words_same_masked(f->keys[0].w, e->key, f->mf_mask[e->mask].w)) {
+	if (e && e->gen == tag && e->tables == t && e->mask < f->n_mf_masks &&
+	    words_same_masked(f->keys[0].w, e->key, f->mf_mask[e->mask].w)) {
+		probes = 1;
+	} else {
 		if (keys_made)
 			return false;
 		e = mf_lookup(f, t, tag, &f->keys[0], &b->pkts[0], 0, &probes);

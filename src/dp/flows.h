@@ -53,6 +53,13 @@
  * changed after it.  Past a pool's DP_FLOW_COPIES copies in a batch, an
  * output is a `flow_copies` drop.
  *
+ * A batch in one megaflow (dp/flows.c one_megaflow(): every frame falls
+ * in frame 0's, no tunnel, no port check) whose memo writes nothing and
+ * has at most one output with the final headers skips the per-frame
+ * passes: one replay counted for every frame, one verdict for all.  A
+ * batch of one flow is found before any key but frame 0's is made (each
+ * later head compared with frame 0's, flow_key_head_same()).
+ *
  * A version whose only rule is table 0's match-all `actions=normal`
  * (flow_tables.only_normal) is the learning bridge on the batch plus one
  * counter update per batch: no key, no lookup, no action runs.
