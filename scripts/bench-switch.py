@@ -117,6 +117,11 @@ def ensure_packages(want_perf):
     r = subprocess.run(argv, timeout=1800)
     if r.returncode != 0:
         raise BenchError("%s failed" % " ".join(argv))
+    # A package list that names the wrong package shows here, not as a generator that never starts
+    # (Debian 12's dpdk holds scripts only: dpdk-testpmd is in dpdk-dev).
+    for tool, pkg in (("dpdk-testpmd", "dpdk-dev"), ("ovs-vswitchd", "openvswitch-switch-dpdk")):
+        if not shutil.which(tool):
+            raise BenchError("%s not found after %s (package %s)" % (tool, " ".join(argv), pkg))
 
 
 def pkg_version(p):

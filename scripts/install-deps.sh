@@ -37,7 +37,7 @@ SCENARIO_PKGS=(
 # Benchmarks (make bench, and the smoke runs of them in make check): DPDK
 # io-forwarding and OVS-DPDK next to vswd.
 BENCH_PKGS=(
-	dpdk librte-net-vhost23 librte-net-virtio23 librte-net-tap23 librte-mempool-ring23
+	dpdk-dev librte-net-vhost23 librte-net-virtio23 librte-net-tap23 librte-mempool-ring23	# dpdk-dev has dpdk-testpmd (dpdk: scripts only)
 	openvswitch-switch-dpdk iproute2 procps util-linux coreutils iperf3 ethtool busybox-static
 )
 PERF_PKGS=(linux-perf)
