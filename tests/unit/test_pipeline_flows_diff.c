@@ -559,6 +559,15 @@ static void diff_logs(const struct fx *a, const struct fx *b, unsigned iter, uns
 
 #define RUN_BATCH 32
 
+/* The batch @a just forwarded (@n frames from port @in), now through @b with its caches forgotten: the same frames sent. */
+static void forward_uncached_same(struct fx *a, struct fx *b, unsigned in, unsigned n, unsigned iter, unsigned round)
+{
+	cur = b;
+	caches_wipe(b);
+	forward(b, in, n);
+	diff_logs(a, b, iter, round);
+}
+
 /*
  * Runs of one megaflow's frames within a batch equal looking every frame
  * up: two switches with the same random rule set (diff_rule(),
@@ -608,10 +617,7 @@ static void test_runs_equal_uncached(void **state)
 			/* run[] says what the per-frame way did; a batch answered whole writes none of it */
 			for (unsigned i = 0; atomic_load(&a->ctx->flow->stats.whole_batches) == whole && i < n; i++)
 				repeats += a->ctx->flow->run[i] != i;
-			cur = b;
-			caches_wipe(b);
-			forward(b, in, n);
-			diff_logs(a, b, iter, round);
+			forward_uncached_same(a, b, in, n, iter, round);
 		}
 		diff_counts(a, b, iter);
 		pair_end(state, iter, a, b);
@@ -715,10 +721,7 @@ static void test_one_megaflow_batches(void **state)
 				whole_frames += n;
 				whole_keys += keys == 3;	/* frames of two keys: found with their keys made */
 			}
-			cur = b;
-			caches_wipe(b);
-			forward(b, in, n);
-			diff_logs(a, b, iter, round);
+			forward_uncached_same(a, b, in, n, iter, round);
 		}
 		diff_counts(a, b, iter);
 		pair_end(state, iter, a, b);
