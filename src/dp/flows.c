@@ -921,7 +921,8 @@ void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct pkt_batch *b,
 	 * made.  When every frame agrees and one_megaflow() answers the batch, no
 	 * key but frame 0's is made at all.  Otherwise the frames that agreed
 	 * take frame 0's key, as flow_key_extract_same() gives it, and the
-	 * loop below goes on from the first frame that did not.
+	 * loop below goes on from the first frame that did not (its key made
+	 * whole: it is not frame 0's flow).
 	 */
 	if (!sp->secured && b->n && !(b->pkts[0].flags & PKT_F_TUNNEL) && !(f->key_tail & 1)) {
 		const struct pkt *p0 = &b->pkts[0];
@@ -946,7 +947,7 @@ void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct pkt_batch *b,
 			}
 			if (i > 1)
 				f->same_key[0] = 0;
-			short_hdr = hdr0;
+			/* short_hdr stays NULL: frame i, where the loop below starts, just failed this very compare */
 		}
 		start = i;
 	}
