@@ -113,7 +113,8 @@ struct dp_ctx {
 	const struct switch_portlist *flood_list; /* the ports they go to (but the ingress and grouped ones) */
 	unsigned flood_in;			/* the ingress port's slot */
 	unsigned flood_copies;			/* flood copies made this round (dp_round_start zeroes) */
-	unsigned flood_debt;			/* copies the flood budget lacks (egress.h): 0 full, paid back each round */
+	unsigned flood_debt;			/* what the worker's flood bucket lacks (egress.h): 0 full, paid back each round */
+	unsigned *flood_queue_debt;		/* the polled queue's own bucket (dp_queue_start); NULL: none */
 	bool flood_starved;			/* a batch had every flood frame refused for the budget this round */
 	struct dp_flow *flow;			/* the flow tables' scratch and copies (flows.h), made at dp_start */
 	struct dp_offload offload;		/* the tx stage's segments for a destination without offloads (offload.h) */
@@ -160,6 +161,7 @@ struct dp_poll {
 	uint16_t hot[DP_RXQ_MAX], cold[DP_RXQ_MAX];
 	uint16_t at[DP_RXQ_MAX];	/* index in hot[], or DP_POLL_COLD | index in cold[] */
 	uint64_t last[DP_RXQ_MAX];	/* counter at a hot queue's last frame (or since it is hot) */
+	unsigned flood_debt[DP_RXQ_MAX];	/* each queue's own flood bucket (dp_queue_start); 0 when it turns hot */
 };
 #define DP_POLL_COLD 0x8000u
 _Static_assert(DP_RXQ_MAX <= DP_POLL_COLD, "a queue's index leaves the cold bit free");
@@ -241,22 +243,40 @@ void dp_rebuild(struct dp *dp);
 void dp_rebuild_port(struct dp *dp, struct port *p);
 
 /*
- * Flood copies a round pays back into the worker's flood budget for each
- * queue it polls (egress.h): under a flood storm, floods average at most
- * this many copies per queue a round, twice a unicast batch's frames: a
- * small switch refuses no flood short of a storm (two ports flooding full
- * batches to each other, or three at half rate, stay under it), and a
- * broadcast storm to 1,000 ports takes at most two thirds of a round's
- * work (its copies against the queues' unicast batches).  A refill of a
- * quarter batch a round, whatever the queues, dropped most of a
- * two-port switch's floods under testpmd's flowgen.
+ * The flood budget's unit is a copy; a flood frame costs one per
+ * destination port, and a batch's first flood frame DP_FLOOD_VISIT_COPIES
+ * more per destination: every port its floods reach is a burst of its own
+ * (ring indexes, a notification check, its counters), paid once for the
+ * batch's floods however many.  Measured (docs/PERFORMANCE.md, "Scale"):
+ * a broadcast to 1,000 idle vhost-user ports costs 2.6 to 3.8 times a
+ * unicast frame's work per copy, so copies alone undercharged it.
  */
-#define DP_FLOOD_QUEUE_COPIES (2 * PKT_BURST)
+#define DP_FLOOD_VISIT_COPIES 2
 
 /*
- * A worker round over @queues hot queues begins: the flood budget fills up
- * by DP_FLOOD_QUEUE_COPIES for each (at least one: dp.c; tests that call
- * dp_forward() directly pass 1).
+ * Two buckets pay for a flood frame (egress.h), each of sw->flood_budget
+ * copies:
+ *
+ * - the worker's, filled by DP_FLOOD_QUEUE_COPIES for each hot queue a
+ *   round (dp_round_start): it bounds the floods of a round, whoever
+ *   sends them;
+ * - the polled queue's own, filled by DP_FLOOD_QUEUE_SHARE each time the
+ *   queue is polled (dp_queue_start): under a storm a queue's floods cost
+ *   about one unicast batch's work a round, the share of each other hot
+ *   queue, however many queues are hot and whatever the fan-out.  A
+ *   full batch of floods to one port (a two-port switch's unknown
+ *   unicast) costs PKT_BURST + DP_FLOOD_VISIT_COPIES: never refused.
+ *
+ * With only the worker's bucket, one port broadcasting to 1,000 took the
+ * refill of every hot queue, and unicast beside it got 8 % of the worker.
+ */
+#define DP_FLOOD_QUEUE_COPIES (2 * PKT_BURST)
+#define DP_FLOOD_QUEUE_SHARE (PKT_BURST + DP_FLOOD_VISIT_COPIES)
+
+/*
+ * A worker round over @queues hot queues begins: the worker's bucket
+ * fills up by DP_FLOOD_QUEUE_COPIES for each (at least one: dp.c; tests
+ * that call dp_forward() directly pass 1).
  */
 static inline void dp_round_start(struct dp_ctx *ctx, unsigned queues)
 {
@@ -265,6 +285,16 @@ static inline void dp_round_start(struct dp_ctx *ctx, unsigned queues)
 	ctx->flood_debt = ctx->flood_debt > refill ? ctx->flood_debt - refill : 0;
 	ctx->flood_copies = 0;
 	ctx->flood_starved = false;
+}
+
+/*
+ * A queue is polled (poll.c): its own bucket @debt fills up by
+ * DP_FLOOD_QUEUE_SHARE and pays for the floods of the batch that follows.
+ */
+static inline void dp_queue_start(struct dp_ctx *ctx, unsigned *debt)
+{
+	*debt = *debt > DP_FLOOD_QUEUE_SHARE ? *debt - DP_FLOOD_QUEUE_SHARE : 0;
+	ctx->flood_queue_debt = debt;
 }
 
 #endif

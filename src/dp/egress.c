@@ -34,16 +34,27 @@ static unsigned fan_out(struct vswitch *sw, const struct switch_portlist *l, con
 	return l->n - (atomic_load_explicit(&sw->ports[in->id], memory_order_relaxed) == in);
 }
 
-/* May one more flood frame of @fan copies go out?  When the budget holds them, or is full (egress.h). */
+/*
+ * May one more flood frame of @fan copies go out?  When both buckets, the
+ * worker's and the polled queue's, hold its cost or are full (egress.h).
+ * The batch's first flood frame also pays for the bursts to its @fan
+ * ports (DP_FLOOD_VISIT_COPIES each, dp.h).
+ */
 static bool flood_admit(struct vswitch *sw, struct dp_ctx *ctx, unsigned fan)
 {
-	unsigned budget = sw->flood_budget;
+	unsigned budget = sw->flood_budget, cost = fan, *qd = ctx->flood_queue_debt;
 
 	if (!budget)
 		return true;
-	if (ctx->flood_debt && ctx->flood_debt + fan > budget)
+	if (!ctx->nflood)
+		cost += fan * DP_FLOOD_VISIT_COPIES;
+	if (ctx->flood_debt && ctx->flood_debt + cost > budget)
 		return false;
-	ctx->flood_debt += fan;
+	if (qd && *qd && *qd + cost > budget)
+		return false;
+	ctx->flood_debt += cost;
+	if (qd)
+		*qd += cost;
 	ctx->flood_copies += fan;
 	return true;
 }

@@ -37,23 +37,21 @@
  * flood-only ports in slot order; a destination's frames keep their batch
  * order.
  *
- * The flood budget (sw->flood_budget copies, per worker): a flood frame
- * costs one copy per destination port (its fan-out).  It is a token
- * bucket of the budget's copies that each round fills up by
- * DP_FLOOD_QUEUE_COPIES for each queue the worker polls (ctx->flood_debt:
- * the copies it lacks).  A flood
- * frame passes when the bucket holds its copies, or when it is full (a
- * fan-out bigger than the budget: it goes, and the bucket owes its
- * copies); else it is a `flood_budget` drop on the ingress port and the
- * rest of the batch goes on.  So a round makes at most max(budget, one
- * fan-out) flood copies, and under a storm floods average at most
- * DP_FLOOD_QUEUE_COPIES copies per polled queue a round, however many
- * ports they reach: the queues' unicast batches keep a third of every
- * round's work or more (a budget made again every round let one
- * broadcast to 1,000 ports a round cost 15 times a unicast batch).  Unicast frames of the same batch and of
- * every other queue of the round are served as usual, and the worker
- * starts its next round at the first queue whose every flood frame was
- * refused (poll.c), so that flooding ports take turns.
+ * The flood budget (sw->flood_budget copies; the buckets and their
+ * refills: dp.h): a flood frame costs one copy per destination port (its
+ * fan-out), and the batch's first flood frame DP_FLOOD_VISIT_COPIES more
+ * per port (each port's burst).  It passes when the worker's bucket
+ * (ctx->flood_debt: what it lacks) and the polled queue's own
+ * (*ctx->flood_queue_debt) hold its cost, or are full (a cost bigger than
+ * the budget: it goes, and the buckets owe it); else it is a
+ * `flood_budget` drop on the ingress port and the rest of the batch goes
+ * on.  So a round makes at most max(budget, one fan-out) flood copies,
+ * and under a storm a queue's floods cost about DP_FLOOD_QUEUE_SHARE a
+ * poll, a unicast batch's work, however many ports they reach and however
+ * many queues are hot.  Unicast frames of the same batch and of every
+ * other queue of the round are served as usual, and the worker starts its
+ * next round at the first queue whose every flood frame was refused
+ * (poll.c), so that flooding ports take turns.
  */
 
 #include "dp/dp.h"

@@ -22,6 +22,7 @@ void dp_poll_reset(struct dp_poll *ps, const struct dp_rxq_list *l, uint64_t now
 		ps->hot[x] = (uint16_t)x;
 		ps->at[x] = (uint16_t)x;
 		ps->last[x] = now;
+		ps->flood_debt[x] = 0;
 		/* Carried over from the last list armed, or new: polled from now on, so no kicks. */
 		rxq_disarm(&l->rxq[x]);
 	}
@@ -39,6 +40,7 @@ unsigned dp_poll_round(struct dp_poll *ps, struct vswitch *sw, struct dp_ctx *ct
 		unsigned m;
 
 		dp_perf_pick(ctx);
+		dp_queue_start(ctx, &ps->flood_debt[x]);
 		m = dp_process_batch(sw, ctx, r->port, r->q);
 
 		if (m) {
@@ -80,6 +82,7 @@ static void warm(struct dp_poll *ps, unsigned x, uint64_t now)
 	ps->at[x] = (uint16_t)ps->nhot;
 	ps->hot[ps->nhot++] = (uint16_t)x;
 	ps->last[x] = now;
+	ps->flood_debt[x] = 0;	/* idle for a while: its floods start on a full bucket */
 }
 
 /* Hot queues idle for cold_after turn cold, armed; one that has frames after all stays (disarmed again). */
@@ -156,6 +159,7 @@ unsigned dp_poll_check(struct dp_poll *ps, struct vswitch *sw, struct dp_ctx *ct
 			ps->sweep = 0;
 		x = ps->cold[ps->sweep++];
 		dp_perf_pick(ctx);
+		dp_queue_start(ctx, &ps->flood_debt[x]);
 		m = dp_process_batch(sw, ctx, ps->list->rxq[x].port, ps->list->rxq[x].q);
 		if (m) {
 			warm(ps, x, now);

@@ -55,10 +55,13 @@ enum switch_mode {
 #define SWITCH_DEFAULT_MAC_LIMIT 0
 #define SWITCH_DEFAULT_FLOOD_RATE 0
 /*
- * Flood copies (frames x destination ports) a worker may make at once
- * (dp/egress.h: a bucket that fills up by DP_FLOOD_QUEUE_COPIES per polled queue a round):
- * one full batch of broadcasts on a switch of 64 ports fits, a broadcast
- * to 1,000 ports leaves room for three more.  0: no limit.
+ * Flood copies (frames x destination ports, and each port's burst) a
+ * worker and each queue it polls may make at once (dp/dp.h: buckets that
+ * fill up by DP_FLOOD_QUEUE_COPIES per polled queue a round and by
+ * DP_FLOOD_QUEUE_SHARE per poll): 63 of a full batch of broadcasts on a
+ * switch of 64 ports fit; a broadcast to 1,000 ports (its 999 copies and
+ * 999 bursts: 2,997) leaves room for another in the same batch.  0: no
+ * limit.
  */
 #define SWITCH_DEFAULT_FLOOD_BUDGET 4096
 
@@ -121,7 +124,7 @@ struct vswitch {
 	_Atomic(struct port *) ports[PORT_MAX];	/* published by the control thread (switch_port_set), read by workers */
 	_Atomic(const struct switch_portlist *) flood_list;	/* one of lists[], republished with every change */
 	struct switch_portlist lists[2];
-	unsigned flood_budget;			/* a worker's bucket of flood copies (dp/egress.h); 0: no limit */
+	unsigned flood_budget;			/* a worker's and each polled queue's bucket of flood copies (dp/dp.h); 0: no limit */
 	atomic_uint now_s;			/* coarse clock for aging, ticked by the control thread */
 	atomic_uint vlan_ports;			/* attached ports with switch_port.vlan: VLANs on the data path when not 0 */
 	uint64_t (*clock_ns)(void);		/* monotonic; read at most once per batch, for flood_rate */
