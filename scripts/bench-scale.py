@@ -24,8 +24,8 @@ ports A and B with 256-entry rings, and the other N - 2 ports with
      `stats` and `show` at N ports;
   3. flooding: A sends broadcasts flat out (or --flood-rate), B and the
      N - 2 idle ports are drained by vsw-bench; from vswd's counters:
-     broadcasts admitted per second, `flood_budget` drops (the per-round
-     copy budget), copies delivered per second, `no_rx_buffer` drops, and
+     broadcasts admitted per second, `flood_budget` drops (the worker's
+     and the queue's copy budgets), copies delivered per second, `no_rx_buffer` drops, and
      the check that every admitted broadcast is, on every other port,
      either delivered or counted;
   4. fairness: A -> B unicast again at N ports while the first idle port

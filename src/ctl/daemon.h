@@ -42,7 +42,7 @@ struct vswd_config {
 	unsigned perf_every;		/* stages timed in one batch poll of this many (a power of two) */
 	enum switch_mode mode;
 	unsigned aging_s;
-	unsigned flood_budget;		/* flood copies per worker round (switch.h); 0: no limit */
+	unsigned flood_budget;		/* flood copies a worker, and a polled queue, may make at once (switch.h, dp/dp.h); 0: no limit */
 	unsigned fdb_size;		/* MACs the FDB is sized for (fdb.h), allocated at start */
 	char ctl_group[CTL_GROUP_MAX];	/* "": only root and vswd's user may use the control socket */
 	char flows_path[PATH_MAX];	/* "": flows are not saved; else loaded at start, rewritten on every change */

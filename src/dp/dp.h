@@ -161,7 +161,9 @@ struct dp_poll {
 	uint16_t hot[DP_RXQ_MAX], cold[DP_RXQ_MAX];
 	uint16_t at[DP_RXQ_MAX];	/* index in hot[], or DP_POLL_COLD | index in cold[] */
 	uint64_t last[DP_RXQ_MAX];	/* counter at a hot queue's last frame (or since it is hot) */
-	unsigned flood_debt[DP_RXQ_MAX];	/* each queue's own flood bucket (dp_queue_start); 0 when it turns hot */
+	unsigned flood_debt[DP_RXQ_MAX];	/* each queue's own flood bucket (dp_queue_start); 0 when it turns cold */
+	uint8_t unicast[DP_RXQ_MAX];	/* 1: the hot queue's last batch of frames sent unicast */
+	unsigned unicast_queues;	/* how many hot queues have unicast[] set */
 };
 #define DP_POLL_COLD 0x8000u
 _Static_assert(DP_RXQ_MAX <= DP_POLL_COLD, "a queue's index leaves the cold bit free");
@@ -243,32 +245,35 @@ void dp_rebuild(struct dp *dp);
 void dp_rebuild_port(struct dp *dp, struct port *p);
 
 /*
- * The flood budget's unit is a copy; a flood frame costs one per
- * destination port, and a batch's first flood frame DP_FLOOD_VISIT_COPIES
- * more per destination: every port its floods reach is a burst of its own
- * (ring indexes, a notification check, its counters), paid once for the
- * batch's floods however many.  Measured (docs/PERFORMANCE.md, "Scale"):
- * a broadcast to 1,000 idle vhost-user ports costs 2.6 to 3.8 times a
- * unicast frame's work per copy, so copies alone undercharged it.
+ * The flood budget's unit is a copy: a flood frame costs one per
+ * destination port.  What a queue's own bucket is charged adds
+ * DP_FLOOD_VISIT_COPIES per destination port for the batch's first flood
+ * frame: every port its floods reach is a burst of its own (ring indexes,
+ * a notification check, its counters), paid once for the batch's floods
+ * however many.  Measured (docs/PERFORMANCE.md, "Scale: reading the
+ * figures"): a copy of a broadcast to 1,000 idle vhost-user ports costs
+ * 1.8 to 3.9 unicast frames' work.
  */
 #define DP_FLOOD_VISIT_COPIES 2
 
 /*
- * Two buckets pay for a flood frame (egress.h), each of sw->flood_budget
- * copies:
+ * Two buckets of sw->flood_budget copies pay for a flood frame (egress.h):
  *
- * - the worker's, filled by DP_FLOOD_QUEUE_COPIES for each hot queue a
- *   round (dp_round_start): it bounds the floods of a round, whoever
- *   sends them;
- * - the polled queue's own, filled by DP_FLOOD_QUEUE_SHARE each time the
- *   queue is polled (dp_queue_start): under a storm a queue's floods cost
- *   about one unicast batch's work a round, the share of each other hot
- *   queue, however many queues are hot and whatever the fan-out.  A
- *   full batch of floods to one port (a two-port switch's unknown
- *   unicast) costs PKT_BURST + DP_FLOOD_VISIT_COPIES: never refused.
+ * - the worker's, charged the frame's copies and filled by
+ *   DP_FLOOD_QUEUE_COPIES for each hot queue a round (dp_round_start): it
+ *   bounds the floods of a round, whoever sends them, and refuses only a
+ *   storm (two ports flooding full batches to each other, or three at
+ *   half rate, stay under it);
+ * - the polled queue's own, charged copies and bursts and filled by
+ *   DP_FLOOD_QUEUE_SHARE each time the queue is polled (dp_queue_start),
+ *   which holds the queue's floods only while another hot queue of the
+ *   worker sends unicast (its last batch did): then a flooding
+ *   queue gets about one unicast batch's work a poll, like the queue it
+ *   competes with, however many queues are hot and whatever the
+ *   fan-out.  A full batch of floods to one port fits it.
  *
- * With only the worker's bucket, one port broadcasting to 1,000 took the
- * refill of every hot queue, and unicast beside it got 8 % of the worker.
+ * With the worker's bucket alone, one port broadcasting to 1,000 took the
+ * refill of every hot queue, and left unicast beside it 8 % of its rate.
  */
 #define DP_FLOOD_QUEUE_COPIES (2 * PKT_BURST)
 #define DP_FLOOD_QUEUE_SHARE (PKT_BURST + DP_FLOOD_VISIT_COPIES)
@@ -289,12 +294,15 @@ static inline void dp_round_start(struct dp_ctx *ctx, unsigned queues)
 
 /*
  * A queue is polled (poll.c): its own bucket @debt fills up by
- * DP_FLOOD_QUEUE_SHARE and pays for the floods of the batch that follows.
+ * DP_FLOOD_QUEUE_SHARE and, when @held (another queue sends unicast),
+ * holds the floods of the batch that follows; else that batch's floods
+ * pay the worker's bucket only.
  */
-static inline void dp_queue_start(struct dp_ctx *ctx, unsigned *debt)
+static inline void dp_queue_start(struct dp_ctx *ctx, unsigned *debt, bool held)
 {
-	*debt = *debt > DP_FLOOD_QUEUE_SHARE ? *debt - DP_FLOOD_QUEUE_SHARE : 0;
-	ctx->flood_queue_debt = debt;
+	if (*debt)
+		*debt = *debt > DP_FLOOD_QUEUE_SHARE ? *debt - DP_FLOOD_QUEUE_SHARE : 0;
+	ctx->flood_queue_debt = held ? debt : NULL;
 }
 
 #endif

@@ -35,10 +35,11 @@ static unsigned fan_out(struct vswitch *sw, const struct switch_portlist *l, con
 }
 
 /*
- * May one more flood frame of @fan copies go out?  When both buckets, the
- * worker's and the polled queue's, hold its cost or are full (egress.h).
- * The batch's first flood frame also pays for the bursts to its @fan
- * ports (DP_FLOOD_VISIT_COPIES each, dp.h).
+ * May one more flood frame of @fan copies go out?  When the worker's
+ * bucket holds its copies or is full, and so does the polled queue's,
+ * when it has one this batch (dp_queue_start), for the frame's cost: its
+ * copies and, the batch's first flood frame, the bursts to its @fan ports
+ * (DP_FLOOD_VISIT_COPIES each, dp.h).
  */
 static bool flood_admit(struct vswitch *sw, struct dp_ctx *ctx, unsigned fan)
 {
@@ -46,15 +47,16 @@ static bool flood_admit(struct vswitch *sw, struct dp_ctx *ctx, unsigned fan)
 
 	if (!budget)
 		return true;
-	if (!ctx->nflood)
-		cost += fan * DP_FLOOD_VISIT_COPIES;
-	if (ctx->flood_debt && ctx->flood_debt + cost > budget)
+	if (ctx->flood_debt && ctx->flood_debt + fan > budget)
 		return false;
-	if (qd && *qd && *qd + cost > budget)
-		return false;
-	ctx->flood_debt += cost;
-	if (qd)
+	if (qd) {
+		if (!ctx->nflood)
+			cost += fan * DP_FLOOD_VISIT_COPIES;
+		if (*qd && *qd + cost > budget)
+			return false;
 		*qd += cost;
+	}
+	ctx->flood_debt += fan;
 	ctx->flood_copies += fan;
 	return true;
 }

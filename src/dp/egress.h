@@ -39,19 +39,20 @@
  *
  * The flood budget (sw->flood_budget copies; the buckets and their
  * refills: dp.h): a flood frame costs one copy per destination port (its
- * fan-out), and the batch's first flood frame DP_FLOOD_VISIT_COPIES more
- * per port (each port's burst).  It passes when the worker's bucket
- * (ctx->flood_debt: what it lacks) and the polled queue's own
- * (*ctx->flood_queue_debt) hold its cost, or are full (a cost bigger than
- * the budget: it goes, and the buckets owe it); else it is a
- * `flood_budget` drop on the ingress port and the rest of the batch goes
- * on.  So a round makes at most max(budget, one fan-out) flood copies,
- * and under a storm a queue's floods cost about DP_FLOOD_QUEUE_SHARE a
- * poll, a unicast batch's work, however many ports they reach and however
- * many queues are hot.  Unicast frames of the same batch and of every
- * other queue of the round are served as usual, and the worker starts its
- * next round at the first queue whose every flood frame was refused
- * (poll.c), so that flooding ports take turns.
+ * fan-out) in the worker's bucket (ctx->flood_debt: what it lacks), and,
+ * when the poller holds the queue to its share (ctx->flood_queue_debt,
+ * while another queue sends unicast), as much plus DP_FLOOD_VISIT_COPIES
+ * per port for the batch's first flood frame (each port's burst) in the
+ * queue's own.  It passes when each of those buckets holds its cost or
+ * is full (a cost bigger than the budget: it goes, and the bucket owes
+ * it); else it is a `flood_budget` drop on the ingress port and the rest
+ * of the batch goes on.  So a round makes at most max(budget, one
+ * fan-out) flood copies, and beside unicast a queue's floods cost about
+ * DP_FLOOD_QUEUE_SHARE a poll, a unicast batch's work, however many ports
+ * they reach and however many queues are hot.  Unicast frames of the
+ * same batch and of every other queue of the round are served as usual,
+ * and the worker starts its next round at the first queue whose every
+ * flood frame was refused (poll.c), so that flooding ports take turns.
  */
 
 #include "dp/dp.h"

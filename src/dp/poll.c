@@ -16,6 +16,7 @@ void dp_poll_reset(struct dp_poll *ps, const struct dp_rxq_list *l, uint64_t now
 	ps->ncold = 0;
 	ps->start = 0;
 	ps->sweep = 0;
+	ps->unicast_queues = 0;
 	ps->nwake = 0;
 	ps->next_check = now + ps->check_every;
 	for (unsigned x = 0; x < l->n; x++) {
@@ -23,6 +24,7 @@ void dp_poll_reset(struct dp_poll *ps, const struct dp_rxq_list *l, uint64_t now
 		ps->at[x] = (uint16_t)x;
 		ps->last[x] = now;
 		ps->flood_debt[x] = 0;
+		ps->unicast[x] = 0;
 		/* Carried over from the last list armed, or new: polled from now on, so no kicks. */
 		rxq_disarm(&l->rxq[x]);
 	}
@@ -40,10 +42,16 @@ unsigned dp_poll_round(struct dp_poll *ps, struct vswitch *sw, struct dp_ctx *ct
 		unsigned m;
 
 		dp_perf_pick(ctx);
-		dp_queue_start(ctx, &ps->flood_debt[x]);
+		/* Its floods held to its share while another queue sends unicast (dp.h). */
+		dp_queue_start(ctx, &ps->flood_debt[x], ps->unicast_queues > ps->unicast[x]);
 		m = dp_process_batch(sw, ctx, r->port, r->q);
 
 		if (m) {
+			/* Until its next batch or until it turns cold: a queue the sender keeps short still counts. */
+			uint8_t u = ctx->batch.n_out != 0;
+
+			ps->unicast_queues += u - ps->unicast[x];
+			ps->unicast[x] = u;
 			ps->last[x] = now;
 			moved += m;
 		}
@@ -82,7 +90,6 @@ static void warm(struct dp_poll *ps, unsigned x, uint64_t now)
 	ps->at[x] = (uint16_t)ps->nhot;
 	ps->hot[ps->nhot++] = (uint16_t)x;
 	ps->last[x] = now;
-	ps->flood_debt[x] = 0;	/* idle for a while: its floods start on a full bucket */
 }
 
 /* Hot queues idle for cold_after turn cold, armed; one that has frames after all stays (disarmed again). */
@@ -110,6 +117,10 @@ static void cool(struct dp_poll *ps, uint64_t now)
 			continue;
 		}
 		hot_remove(ps, i);
+		/* Idle a while: its floods start again on a full bucket, its unicast counts no more. */
+		ps->flood_debt[x] = 0;
+		ps->unicast_queues -= ps->unicast[x];
+		ps->unicast[x] = 0;
 		ps->at[x] = (uint16_t)(DP_POLL_COLD | ps->ncold);
 		ps->cold[ps->ncold++] = (uint16_t)x;
 	}
@@ -159,7 +170,7 @@ unsigned dp_poll_check(struct dp_poll *ps, struct vswitch *sw, struct dp_ctx *ct
 			ps->sweep = 0;
 		x = ps->cold[ps->sweep++];
 		dp_perf_pick(ctx);
-		dp_queue_start(ctx, &ps->flood_debt[x]);
+		dp_queue_start(ctx, &ps->flood_debt[x], ps->unicast_queues > 0);
 		m = dp_process_batch(sw, ctx, ps->list->rxq[x].port, ps->list->rxq[x].q);
 		if (m) {
 			warm(ps, x, now);

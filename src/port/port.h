@@ -51,7 +51,7 @@ enum port_drop {
 	DROP_SRC_IP,		/* IPv4/IPv6 source or ARP sender address not in the port's ip= list */
 	DROP_ETHERTYPE,		/* from a port with ip=: neither IPv4, ARP, RARP nor IPv6, or too short for its header */
 	DROP_FLOOD_RATE,	/* broadcast, multicast or unknown unicast over the port's flood_rate */
-	DROP_FLOOD_BUDGET,	/* a flood over its worker round's copy budget (the switch's flood_budget) */
+	DROP_FLOOD_BUDGET,	/* a flood over its worker's or its queue's copy budget (the switch's flood_budget; dp/dp.h) */
 	DROP_VLAN_TAGGED,	/* an 802.1Q tag with a VLAN ID on an access port (tag=) */
 	DROP_VLAN_DENIED,	/* in a VLAN its port does not trunk (trunks=), or tagged with the reserved VID 4095 */
 	DROP_FLOW_MISS,		/* flow tables: a table miss where the table drops */

@@ -55,13 +55,13 @@ enum switch_mode {
 #define SWITCH_DEFAULT_MAC_LIMIT 0
 #define SWITCH_DEFAULT_FLOOD_RATE 0
 /*
- * Flood copies (frames x destination ports, and each port's burst) a
- * worker and each queue it polls may make at once (dp/dp.h: buckets that
- * fill up by DP_FLOOD_QUEUE_COPIES per polled queue a round and by
- * DP_FLOOD_QUEUE_SHARE per poll): 63 of a full batch of broadcasts on a
- * switch of 64 ports fit; a broadcast to 1,000 ports (its 999 copies and
- * 999 bursts: 2,997) leaves room for another in the same batch.  0: no
- * limit.
+ * Flood copies (frames x destination ports) a worker may make at once,
+ * and a queue while another sends unicast (dp/dp.h: the worker's bucket
+ * fills up by DP_FLOOD_QUEUE_COPIES per hot queue a round, a queue's by
+ * DP_FLOOD_QUEUE_SHARE per poll, and a queue's is also charged each
+ * destination port's burst): one full batch of broadcasts on a switch of
+ * 64 ports fits the worker's, a broadcast to 1,000 ports leaves room for
+ * three more (a queue's: one more, at 2,997 for the first).  0: no limit.
  */
 #define SWITCH_DEFAULT_FLOOD_BUDGET 4096
 

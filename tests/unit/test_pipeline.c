@@ -51,6 +51,8 @@ struct fx {
 	struct tx_call log[LOG_MAX];
 	unsigned nlog;
 	unsigned rx_n, rx_done_calls;	/* what the fake rx_burst hands over */
+	bool rx_per_port;		/* instead: port p hands over rx_cnt[p] frames from pkts[rx_from[p]] */
+	unsigned rx_from[NPORTS], rx_cnt[NPORTS];
 	unsigned slow_port;		/* this port's tx_burst spins slow_cycles (0: none) */
 	uint64_t slow_cycles;
 };
@@ -76,9 +78,13 @@ static void fake_tx_burst(struct port *p, struct port_io *io, struct pkt *const 
 
 static unsigned fake_rx_burst(struct port *p, unsigned q, struct port_io *io, struct pkt *pkts, unsigned max)
 {
-	unsigned n = cur->rx_n < max ? cur->rx_n : max;
+	unsigned n = cur->rx_n < max ? cur->rx_n : max, from = 0;
 
-	memcpy(pkts, cur->pkts, n * sizeof(*pkts));
+	if (cur->rx_per_port) {
+		n = cur->rx_cnt[p->id] < max ? cur->rx_cnt[p->id] : max;
+		from = cur->rx_from[p->id];
+	}
+	memcpy(pkts, cur->pkts + from, n * sizeof(*pkts));
 	return n;
 }
 
@@ -371,6 +377,64 @@ static void test_flood_budget_turns(void **state)
 	assert_int_equal(port_drops(&f->ports[1], DROP_FLOOD_BUDGET), 35);
 }
 
+/*
+ * Through the poller: port 0 floods 48 frames a poll (to the two other
+ * ports: 96 copies, and 2 x 2 for the bursts, against a queue's share of
+ * 66), first alone, then while port 1 sends unicast.  Alone, only the
+ * worker's bucket holds it (2 x 128 copies a round for two hot queues):
+ * nothing refused.  Beside unicast, its queue's bucket holds it to about
+ * its share a poll: some refused, the unicast all through.
+ */
+static void test_flood_queue_share_polled(void **state)
+{
+	enum { FLOODS = 48, UNI = 4, ROUNDS = 200 };
+	struct fx *f = *state;
+	static struct dp_rxq_list l;
+	static struct dp_poll ps;
+	uint64_t refused, to_b = 0;
+
+	f->sw->flood_budget = 256;
+	teach(f, MAC_B, 2);
+	for (unsigned i = 0; i < FLOODS; i++)
+		frame(f, i, BCAST, MAC_A);
+	for (unsigned i = FLOODS; i < FLOODS + UNI; i++)
+		frame(f, i, MAC_B, MAC_C);
+	f->rx_per_port = true;
+	f->rx_from[0] = 0;
+	f->rx_cnt[0] = FLOODS;
+	f->rx_from[1] = FLOODS;
+	f->rx_cnt[1] = 0;
+	l.n = 2;
+	l.seq = 1;
+	for (unsigned i = 0; i < 2; i++)
+		l.rxq[i] = (struct dp_rxq){ .port = &f->ports[i], .q = 0, .slot = (uint16_t)i, .fd = -1 };
+	dp_poll_reset(&ps, &l, 0);
+	for (unsigned r = 0; r < ROUNDS; r++) {
+		f->nlog = 0;
+		dp_round_start(f->ctx, ps.nhot);
+		assert_int_equal(dp_poll_round(&ps, f->sw, f->ctx, 0), FLOODS);
+	}
+	assert_int_equal(port_drops(&f->ports[0], DROP_FLOOD_BUDGET), 0);
+	assert_int_equal(ps.unicast_queues, 0);
+
+	f->rx_cnt[1] = UNI;
+	for (unsigned r = 0; r < ROUNDS; r++) {
+		f->nlog = 0;
+		dp_round_start(f->ctx, ps.nhot);
+		assert_int_equal(dp_poll_round(&ps, f->sw, f->ctx, 0), FLOODS + UNI);
+		/* Port 1 gets the floods only, port 2 the floods and the unicast. */
+		for (unsigned c = 0; c < f->nlog; c++)
+			to_b += f->log[c].port == 2 ? f->log[c].n : -(uint64_t)f->log[c].n;
+	}
+	assert_int_equal(ps.unicast_queues, 1);
+	assert_int_equal(to_b, ROUNDS * UNI);
+	refused = port_drops(&f->ports[0], DROP_FLOOD_BUDGET);
+	/* Admitted: at most the bucket and a share a poll, at 2 copies a frame and 4 a batch for the bursts. */
+	assert_true(ROUNDS * FLOODS - refused <= (256 + ROUNDS * (DP_FLOOD_QUEUE_SHARE - 4)) / 2 + 1);
+	assert_true(refused > 0);
+	f->rx_per_port = false;
+}
+
 /* ---- timing ---- */
 
 static void test_hist_log2(void **state)
@@ -612,6 +676,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_secured_port, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_flood_merged_in_order, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_flood_budget_turns, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_flood_queue_share_polled, fx_setup, fx_teardown),
 		cmocka_unit_test(test_hist_log2),
 		cmocka_unit_test(test_hist_loglinear),
 		cmocka_unit_test(test_percentiles),
