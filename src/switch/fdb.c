@@ -599,7 +599,21 @@ unsigned fdb_dump(struct fdb *f, struct fdb_entry *out, unsigned max, uint32_t n
 
 	for (unsigned bi = 0; bi < f->n_buckets && (n < max || live); bi++) {
 		struct fdb_bucket *b = &f->buckets[bi];
+		bool any = false;
 
+		/*
+		 * Under the bucket's lock, which every writer of a key holds: a
+		 * way replaced between the reads of its key and of its seen word
+		 * gave the old key the new entry's VLAN, and the MAC decoded with
+		 * it was one nobody sent.  An empty bucket is only read; a
+		 * learner that finds one locked skips that learn (FDB_BUSY: the
+		 * next frame learns), a refresh of the second needs no lock.
+		 */
+		for (int i = 0; i < FDB_WAYS && !any; i++)
+			any = atomic_load_explicit(&b->key[i], memory_order_relaxed) != 0;
+		if (!any)
+			continue;
+		bucket_lock(b);
 		for (int i = 0; i < FDB_WAYS; i++) {
 			uint64_t k = atomic_load_explicit(&b->key[i], memory_order_relaxed), mac;
 			uint32_t s = atomic_load_explicit(&b->seen[i], memory_order_relaxed);
@@ -618,6 +632,7 @@ unsigned fdb_dump(struct fdb *f, struct fdb_entry *out, unsigned max, uint32_t n
 			out[n].age_s = locked ? 0 : seen_age(s, now);
 			n++;
 		}
+		bucket_unlock(b);
 	}
 	if (live)
 		*live = all;

@@ -1,5 +1,6 @@
 /* test_switch_fdb.c - unit tests of the MAC table: learning, buckets, aging in slices, limits, flushes, the hash, and the cost of a lookup. */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,82 @@
 #include <cmocka.h>
 
 #include "switch_fx.h"
+
+/*
+ * fdb show (fdb_dump()) takes no lock while workers learn: a learner
+ * replacing a way between the dump's reads of its key and of its seen
+ * word gave the old key the new entry's VLAN, and the MAC decoded with
+ * it was one nobody sent (a key stores the MAC mixed with its VLAN).
+ * Here a thread learns MAC i in VLAN 1 + i % 7 over and over in a small
+ * full table (every learn evicts), and every pair dumped meanwhile must
+ * be one it learned.
+ */
+struct dump_race {
+	struct fdb *t;
+	atomic_bool stop;
+	_Atomic uint32_t now;
+};
+
+#define RACE_MACS 4096u
+
+static void race_mac(unsigned i, uint8_t mac[6])
+{
+	memcpy(mac, (const uint8_t[6]){ 0x02, 0, 0, 0x5a, (uint8_t)(i >> 8), (uint8_t)i }, 6);
+}
+
+static void *race_learner(void *arg)
+{
+	struct dump_race *r = arg;
+
+	for (unsigned n = 0; !atomic_load(&r->stop); n++) {
+		unsigned i = n % RACE_MACS;
+		uint8_t mac[6];
+		uint64_t mv;
+
+		race_mac(i, mac);
+		mv = fdb_mac_vlan(fdb_mac(mac), 1 + i % 7);
+		if (i == 0)
+			atomic_fetch_add(&r->now, 1); /* a new second each lap: the oldest entry goes */
+		fdb_learn_in(r->t, fdb_bucket_of(r->t, mv), mv, 1 + i % 3, atomic_load(&r->now));
+	}
+	return NULL;
+}
+
+static void test_fdb_dump_while_learning(void **state)
+{
+	static struct fdb_entry e[4 * FDB_SIZE_MIN];
+	struct dump_race r = { .t = fdb_new(FDB_SIZE_MIN), .now = 1 };
+	unsigned dumps = 0, entries = 0, bad = 0;
+	pthread_t th;
+
+	assert_int_equal(pthread_create(&th, NULL, race_learner, &r), 0);
+	for (struct timespec t0 = { 0 }, t; dumps < 2000000; dumps++) {
+		unsigned n = fdb_dump(r.t, e, sizeof(e) / sizeof(e[0]), atomic_load(&r.now), NULL);
+
+		for (unsigned k = 0; k < n; k++) {
+			unsigned i = (unsigned)e[k].mac[4] << 8 | e[k].mac[5];
+			uint8_t want[6];
+
+			race_mac(i, want);
+			entries++;
+			if (i >= RACE_MACS || memcmp(e[k].mac, want, 6) || e[k].vlan != 1 + i % 7)
+				bad++;
+		}
+		if ((dumps & 1023) == 0) {
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			if (!t0.tv_sec)
+				t0 = t;
+			else if (t.tv_sec - t0.tv_sec >= 3)
+				break;
+		}
+	}
+	atomic_store(&r.stop, true);
+	pthread_join(th, NULL);
+	printf("dump while learning: %u dumps, %u entries, %u not learned\n", dumps, entries, bad);
+	fdb_free(r.t);
+	assert_true(entries > 0);
+	assert_int_equal(bad, 0);
+}
 
 /* Learn, look up, move, age out, flush by port. */
 static void test_fdb_basic(void **state)
@@ -567,6 +644,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fdb_basic),
+		cmocka_unit_test(test_fdb_dump_while_learning),
 		cmocka_unit_test(test_fdb_full_bucket_and_dump),
 		cmocka_unit_test(test_fdb_crafted_macs_do_not_evict),
 		cmocka_unit_test(test_fdb_million),
