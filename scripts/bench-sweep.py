@@ -69,10 +69,11 @@ def point_rows(a, qs, tf, saved):
                         and x["ring"] == ring and x["size"] == size and x.get(field) is not None]
             mpps = {s: med(vals(s, "mpps")) for s in a.only}
             cpf = {s: med(vals(s, "sut_busy_cpf")) for s in a.only}
-            gen = med(vals("vsw", "gen_busy")) if "vsw" in a.only else None
-            flag = " ⚠" if gen is not None and gen > GEN_BUSY_LIMIT else ""
+            # Each system's own generator: over the limit against DPDK or OVS too, their rate is a floor.
+            gen = {s: med(vals(s, "gen_busy")) for s in a.only}
+            flag = {s: " ⚠" if gen[s] is not None and gen[s] > GEN_BUSY_LIMIT else "" for s in a.only}
             row = ["%d" % qs, "%d x 32" % tf, ring, "%d B" % size]
-            row += [fmt(mpps[s]) + (flag if s == "vsw" else "") for s in a.only]
+            row += [fmt(mpps[s]) + flag[s] for s in a.only]
             row += [ratio(mpps["vsw"], mpps[p]) for p in a.only if p != "vsw"]
             row += [fmt(cpf[s], 0) for s in a.only]
             row += [ratio(cpf["vsw"], cpf[p]) for p in a.only if p != "vsw"]
@@ -90,8 +91,8 @@ def report(a, points, meta):
     L = ["Measured %s with `%s`: one bench-switch run per point, %s; each system's switch on CPU 0, the "
          "testpmd generator (mac forwarding, virtio-user, mrg_rxbuf, in_order) on CPU 1.  Mpps forwarded in both "
          "directions and busy cycles per frame of the switch side (vswd busy_cycles, testpmd "
-         "--record-core-cycles, OVS pmd-stats-show), medians; ⚠: the generator was over 90 %% busy, so it, not "
-         "the switch, set the rate there; a switch that keeps up polls smaller batches, so there its busy cycles a "
+         "--record-core-cycles, OVS pmd-stats-show), medians; ⚠ after a system's Mpps: the generator was over 90 %% "
+         "busy against that system, so it, not the switch, set the rate there; a switch that keeps up polls smaller batches, so there its busy cycles a "
          "frame overstate what a frame costs it.  Fewer cycles is better: a "
          "cycles ratio below 1 means vsw spends less per frame." % (
              meta["date"], meta["command"], "quick (1 sample of 1 s)" if a.quick else
