@@ -175,6 +175,21 @@ static void test_scale_flood_budget(void **state)
 }
 
 /*
+ * A storm's frames: a full batch of broadcasts in @bcast, one of unicast
+ * to MAC_B in @uni, which the switch learns behind the last port.
+ */
+static void storm_frames(struct big *b, uint8_t (*bcast)[6], uint8_t (*uni)[6])
+{
+	for (unsigned i = 0; i < PKT_BURST; i++) {
+		memcpy(bcast[i], BCAST, 6);
+		memcpy(uni[i], MAC_B, 6);
+	}
+	b->sw->flood_budget = 0;
+	big_send(b, PORT_MAX - 1, &BCAST, 1, MAC_B);
+	b->sw->flood_budget = SWITCH_DEFAULT_FLOOD_BUDGET;
+}
+
+/*
  * A broadcast storm at 4,096 ports beside a unicast stream, a full batch
  * of each every round: unicast gets every frame through, and the floods'
  * copies average at most DP_FLOOD_QUEUE_COPIES a round (the refill of
@@ -187,18 +202,12 @@ static void test_scale_flood_storm_fair(void **state)
 {
 	enum { ROUNDS = 600 };
 	struct big *b = big_new();
-	const unsigned last = PORT_MAX - 1, storm = 7;
+	const unsigned storm = 7;
 	static uint8_t bcast[PKT_BURST][6], uni[PKT_BURST][6];
 	uint64_t flood = 0, unicast = 0, floods_out;
 	unsigned silent;
 
-	for (unsigned i = 0; i < PKT_BURST; i++) {
-		memcpy(bcast[i], BCAST, 6);
-		memcpy(uni[i], MAC_B, 6);
-	}
-	b->sw->flood_budget = 0;
-	big_send(b, last, &BCAST, 1, MAC_B); /* MAC_B learned behind the last port */
-	b->sw->flood_budget = SWITCH_DEFAULT_FLOOD_BUDGET;
+	storm_frames(b, bcast, uni);
 	dp_round_start(b->ctx, 1);
 	for (unsigned r = 0; r < ROUNDS; r++) {
 		dp_round_start(b->ctx, 1);
@@ -240,13 +249,7 @@ static void test_scale_flood_queue_share(void **state)
 	unsigned q_storm = 0, q_uni = 0, silent;
 	uint64_t flood = 0, floods_out;
 
-	for (unsigned i = 0; i < PKT_BURST; i++) {
-		memcpy(bcast[i], BCAST, 6);
-		memcpy(uni[i], MAC_B, 6);
-	}
-	b->sw->flood_budget = 0;
-	big_send(b, last, &BCAST, 1, MAC_B);
-	b->sw->flood_budget = SWITCH_DEFAULT_FLOOD_BUDGET;
+	storm_frames(b, bcast, uni);
 	for (unsigned r = 0; r < ROUNDS; r++) {
 		dp_round_start(b->ctx, 2);
 		big_zero(b);
