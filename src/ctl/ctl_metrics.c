@@ -58,6 +58,7 @@ static const struct {
 	{ "vsw_port_fdb_entries", "MAC addresses learned on the port." },
 	{ "vsw_port_fdb_mac_moves", "MACs the port took over from another port." },
 	{ "vsw_port_fdb_learn_limit", "Learning refused because the port owns mac_limit entries." },
+	{ "vsw_port_fdb_learn_busy", "Sources not learned because another thread held their MAC table bucket (a later frame learns)." },
 	{ "vsw_queue_rx_packets", "Frames into the switch from one queue of the port." },
 	{ "vsw_queue_rx_bytes", "Bytes into the switch from one queue of the port." },
 	{ "vsw_queue_tx_packets", "Frames out of the switch into one queue of the port." },

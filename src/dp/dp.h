@@ -115,6 +115,7 @@ struct dp_ctx {
 	unsigned flood_copies;			/* flood copies made this round (dp_round_start zeroes) */
 	unsigned flood_debt;			/* what the worker's flood bucket lacks (egress.h): 0 full, paid back each round */
 	unsigned *flood_queue_debt;		/* the polled queue's own bucket (dp_queue_start); NULL: none */
+	unsigned unicast_out;			/* frames of the polled queue grouped to one port (egress.c; poll.c zeroes) */
 	bool flood_starved;			/* a batch had every flood frame refused for the budget this round */
 	struct dp_flow *flow;			/* the flow tables' scratch and copies (flows.h), made at dp_start */
 	struct dp_offload offload;		/* the tx stage's segments for a destination without offloads (offload.h) */
@@ -262,12 +263,14 @@ void dp_rebuild_port(struct dp *dp, struct port *p);
  * - the worker's, charged the frame's copies and filled by
  *   DP_FLOOD_QUEUE_COPIES for each hot queue a round (dp_round_start): it
  *   bounds the floods of a round, whoever sends them, and refuses only a
- *   storm (two ports flooding full batches to each other, or three at
- *   half rate, stay under it);
+ *   storm (two or three ports flooding full batches to each other stay
+ *   under it);
  * - the polled queue's own, charged copies and bursts and filled by
  *   DP_FLOOD_QUEUE_SHARE each time the queue is polled (dp_queue_start),
  *   which holds the queue's floods only while another hot queue of the
- *   worker sends unicast (its last batch did): then a flooding
+ *   worker sends unicast (its last batch of frames sent some to one port,
+ *   ctx->unicast_out; the mark stays until its next batch of frames or
+ *   until it turns cold; a hub, which floods everything, holds none): then a flooding
  *   queue gets about one unicast batch's work a poll, like the queue it
  *   competes with, however many queues are hot and whatever the
  *   fan-out.  A full batch of floods to one port fits it.

@@ -84,6 +84,9 @@ void dp_act_gather(struct vswitch *sw, struct dp_ctx *ctx, const struct pkt_batc
 {
 	unsigned nowhere = 0, refused = 0, fan = 0, i = 0;
 
+	/* The queue's own frames and the flows' copies of them, not the answers the tx stage makes (pmtu.h). */
+	if (!ctx->pmtu.answering)
+		ctx->unicast_out += b->n_out;
 	if (b->n_flood) {
 		ctx->flood_list = atomic_load_explicit(&sw->flood_list, memory_order_acquire);
 		ctx->flood_in = b->in->id;

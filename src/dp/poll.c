@@ -44,11 +44,12 @@ unsigned dp_poll_round(struct dp_poll *ps, struct vswitch *sw, struct dp_ctx *ct
 		dp_perf_pick(ctx);
 		/* Its floods held to its share while another queue sends unicast (dp.h). */
 		dp_queue_start(ctx, &ps->flood_debt[x], ps->unicast_queues > ps->unicast[x]);
+		ctx->unicast_out = 0;
 		m = dp_process_batch(sw, ctx, r->port, r->q);
 
 		if (m) {
 			/* Until its next batch or until it turns cold: a queue the sender keeps short still counts. */
-			uint8_t u = ctx->batch.n_out != 0;
+			uint8_t u = ctx->unicast_out != 0;
 
 			ps->unicast_queues += u - ps->unicast[x];
 			ps->unicast[x] = u;

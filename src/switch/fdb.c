@@ -69,7 +69,8 @@ static inline uint32_t seen_age(uint32_t seen, uint32_t now)
 
 /*
  * The bucket's lock word, held by whoever changes a key of it: every
- * learner's install, move and eviction, fdb_lock_vlan() and aging.  A
+ * learner's install, move and eviction, fdb_lock_vlan(), aging and the
+ * flush walk; and by fdb_dump() while it copies a bucket's entries out.  A
  * writer alone in its bucket writes a new entry's seen word, then its key
  * (a lookup reads the key, then the seen word: it finds the new key with
  * its own VLAN, or the old key beside the new seen word, another VLAN: a
@@ -599,21 +600,26 @@ unsigned fdb_dump(struct fdb *f, struct fdb_entry *out, unsigned max, uint32_t n
 
 	for (unsigned bi = 0; bi < f->n_buckets && (n < max || live); bi++) {
 		struct fdb_bucket *b = &f->buckets[bi];
-		bool any = false;
+		bool any = false, held;
 
 		/*
-		 * Under the bucket's lock, which every writer of a key holds: a
-		 * way replaced between the reads of its key and of its seen word
-		 * gave the old key the new entry's VLAN, and the MAC decoded with
-		 * it was one nobody sent.  An empty bucket is only read; a
-		 * learner that finds one locked skips that learn (FDB_BUSY: the
-		 * next frame learns), a refresh of the second needs no lock.
+		 * Entries copied out are read under the bucket's lock, which every
+		 * writer of a key holds: a way replaced between the reads of its
+		 * key and of its seen word gave the old key the new entry's VLAN,
+		 * and the MAC decoded with it was one nobody sent.  An empty
+		 * bucket is only read, and so is one only counted (past @max, or
+		 * @max 0): a torn pair there changes the count by an expiry at
+		 * most.  A learner that finds the bucket locked skips that learn
+		 * (FDB_BUSY, counted as learn_busy; a later frame learns); the
+		 * refresh of a second needs no lock.
 		 */
 		for (int i = 0; i < FDB_WAYS && !any; i++)
 			any = atomic_load_explicit(&b->key[i], memory_order_relaxed) != 0;
 		if (!any)
 			continue;
-		bucket_lock(b);
+		held = n < max;
+		if (held)
+			bucket_lock(b);
 		for (int i = 0; i < FDB_WAYS; i++) {
 			uint64_t k = atomic_load_explicit(&b->key[i], memory_order_relaxed), mac;
 			uint32_t s = atomic_load_explicit(&b->seen[i], memory_order_relaxed);
@@ -632,7 +638,8 @@ unsigned fdb_dump(struct fdb *f, struct fdb_entry *out, unsigned max, uint32_t n
 			out[n].age_s = locked ? 0 : seen_age(s, now);
 			n++;
 		}
-		bucket_unlock(b);
+		if (held)
+			bucket_unlock(b);
 	}
 	if (live)
 		*live = all;

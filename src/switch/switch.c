@@ -16,6 +16,7 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 const char *const switch_counter_names[SWC__COUNT] = {
 	[SWC_MAC_MOVES] = "mac_moves",
 	[SWC_LEARN_LIMIT] = "learn_limit",
+	[SWC_LEARN_BUSY] = "learn_busy",
 };
 
 static uint64_t monotonic_ns(void)
@@ -116,7 +117,9 @@ static bool learn(struct vswitch *sw, struct switch_port *sp, struct fdb_bucket 
 	case FDB_REFUSED_FULL:
 		return true; /* a bucket of locked entries: forwarded, not learned */
 	case FDB_BUSY:
-		return true; /* another thread was changing the bucket: forwarded, a later frame learns */
+		/* Another thread held the bucket (a learner, aging, fdb show): forwarded, a later frame learns. */
+		atomic_fetch_add_explicit(&sp->counters[SWC_LEARN_BUSY], 1, memory_order_relaxed);
+		return true;
 	case FDB_REFUSED_LOCKED:
 		break;
 	}

@@ -98,6 +98,7 @@ struct switch_port_cfg {
 enum switch_counter {
 	SWC_MAC_MOVES,		/* MACs this port took over from another port */
 	SWC_LEARN_LIMIT,	/* learning refused: the port owns mac_limit entries */
+	SWC_LEARN_BUSY,		/* not learned: another thread held the MAC's bucket (a later frame learns) */
 	SWC__COUNT
 };
 extern const char *const switch_counter_names[SWC__COUNT];

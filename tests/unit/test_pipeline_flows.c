@@ -116,6 +116,33 @@ static void test_push_vlan(void **state)
 	assert_memory_equal(t->bytes, f->bufs[0], 60);
 }
 
+/*
+ * What the poller takes as "this queue sends unicast" (poll.c, the flood
+ * budget's queue bucket): the frames grouped to one port, the `normal`
+ * copies of a mixed batch among them.  The batch's own n_out counted
+ * only the explicit outputs: here none, though three frames went to one
+ * port.  Floods and drops are not unicast.
+ */
+static void test_unicast_out(void **state)
+{
+	struct fx *f = *state;
+
+	add(f, "priority=10,udp,nw_dst=10.0.0.9,actions=drop");
+	add(f, "priority=0,actions=normal");
+	frame(f, 0, 3, 0xff, 1, 3); /* teaches 02:..:03 behind port 3 */
+	f->ctx->unicast_out = 0;
+	forward(f, 3, 1);
+	assert_int_equal(f->ctx->unicast_out, 0); /* a broadcast */
+	for (unsigned i = 0; i < 3; i++)
+		frame(f, i, 1, 3, 2, 0);
+	frame(f, 3, 1, 3, 9, 0);
+	f->ctx->unicast_out = 0;
+	forward(f, 0, 4);
+	assert_int_equal(sent_to(f, 3), 3);
+	assert_int_equal(f->ctx->batch.n_out, 0);
+	assert_int_equal(f->ctx->unicast_out, 3);
+}
+
 /* normal: the bridge learns and forwards; a batch mixing normal with other outputs copies the normal frames. */
 static void test_normal(void **state)
 {
@@ -1360,6 +1387,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rewrite_versions, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_push_vlan, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_normal, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_unicast_out, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_mirror_flood, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_in_port_and_flood, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_vlans, fx_setup, fx_teardown),

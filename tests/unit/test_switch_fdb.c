@@ -14,10 +14,10 @@
 #include "switch_fx.h"
 
 /*
- * fdb show (fdb_dump()) takes no lock while workers learn: a learner
- * replacing a way between the dump's reads of its key and of its seen
- * word gave the old key the new entry's VLAN, and the MAC decoded with
- * it was one nobody sent (a key stores the MAC mixed with its VLAN).
+ * fdb show (fdb_dump()) while workers learn: when it read with no lock, a
+ * learner replacing a way between the dump's reads of its key and of its
+ * seen word gave the old key the new entry's VLAN, and the MAC decoded
+ * with it was one nobody sent (a key stores the MAC mixed with its VLAN).
  * Here a thread learns MAC i in VLAN 1 + i % 7 over and over in a small
  * full table (every learn evicts), and every pair dumped meanwhile must
  * be one it learned.
