@@ -156,8 +156,9 @@ struct json_object *ctl_stats(struct vswd *v, struct json_object *req, struct ct
  * FDB_SHOW_DEFAULT) and "total", the live entries all told.  One walk of
  * the table on the control thread (each bucket whose entries it copies
  * out read under the bucket's lock, fdb_dump()): workers never wait for
- * it, one that finds a bucket locked skips that learn (learn_busy).  The limit keeps a million-MAC table's reply (and the JSON
- * built for it) in bounds; "limit":0 asks for the count alone.  The
+ * it, one that finds a bucket locked skips that learn (learn_busy).  The
+ * limit keeps a million-MAC table's reply (and the JSON built for it) in
+ * bounds; "limit":0 asks for the count alone.  The
  * command table has checked "limit"'s type and range.
  */
 struct json_object *ctl_fdb_show(struct vswd *v, struct json_object *req, struct ctl_peer *peer)

@@ -270,10 +270,10 @@ void dp_rebuild_port(struct dp *dp, struct port *p);
  *   which holds the queue's floods only while another hot queue of the
  *   worker sends unicast (its last batch of frames sent some to one port,
  *   ctx->unicast_out; the mark stays until its next batch of frames or
- *   until it turns cold; a hub, which floods everything, holds none): then a flooding
- *   queue gets about one unicast batch's work a poll, like the queue it
- *   competes with, however many queues are hot and whatever the
- *   fan-out.  A full batch of floods to one port fits it.
+ *   until it turns cold; a hub, which floods everything, holds none):
+ *   then a flooding queue gets about one unicast batch's work a poll,
+ *   like the queue it competes with, however many queues are hot and
+ *   whatever the fan-out.  A full batch of floods to one port fits it.
  *
  * With the worker's bucket alone, one port broadcasting to 1,000 took the
  * refill of every hot queue, and left unicast beside it 8 % of its rate.

@@ -600,7 +600,7 @@ unsigned fdb_dump(struct fdb *f, struct fdb_entry *out, unsigned max, uint32_t n
 
 	for (unsigned bi = 0; bi < f->n_buckets && (n < max || live); bi++) {
 		struct fdb_bucket *b = &f->buckets[bi];
-		bool any = false, held;
+		bool held = false;
 
 		/*
 		 * Entries copied out are read under the bucket's lock, which every
@@ -613,11 +613,8 @@ unsigned fdb_dump(struct fdb *f, struct fdb_entry *out, unsigned max, uint32_t n
 		 * (FDB_BUSY, counted as learn_busy; a later frame learns); the
 		 * refresh of a second needs no lock.
 		 */
-		for (int i = 0; i < FDB_WAYS && !any; i++)
-			any = atomic_load_explicit(&b->key[i], memory_order_relaxed) != 0;
-		if (!any)
-			continue;
-		held = n < max;
+		for (int i = 0; i < FDB_WAYS && n < max && !held; i++)
+			held = atomic_load_explicit(&b->key[i], memory_order_relaxed) != 0;
 		if (held)
 			bucket_lock(b);
 		for (int i = 0; i < FDB_WAYS; i++) {

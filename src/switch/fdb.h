@@ -367,8 +367,9 @@ void fdb_flush_port(struct fdb *f, unsigned port);
 /*
  * Copy up to @max live entries into @out; returns the count copied.  With
  * @live, the table's live entries all told (the walk goes on past @max).
- * Control thread: each non-empty bucket is read under its lock, so an
- * entry is never a key paired with another entry's seen word.
+ * Control thread: each non-empty bucket whose entries are copied out is
+ * read under its lock, so an entry is never a key paired with another
+ * entry's seen word (buckets only counted are read without it).
  */
 unsigned fdb_dump(struct fdb *f, struct fdb_entry *out, unsigned max, uint32_t now, unsigned *live);
 
