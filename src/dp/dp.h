@@ -115,6 +115,8 @@ struct dp_ctx {
 	unsigned flood_copies;			/* flood copies made this round (dp_round_start zeroes) */
 	unsigned flood_debt;			/* what the worker's flood bucket lacks (egress.h): 0 full, paid back each round */
 	unsigned *flood_queue_debt;		/* the polled queue's own bucket (dp_queue_start); NULL: none */
+	unsigned flood_vlan;			/* the VLAN ID the batch's admitted floods share, or a key of egress.c's */
+	unsigned flood_paid;			/* the key whose bursts the queue's bucket was charged last this batch */
 	unsigned unicast_out;			/* frames of the polled queue grouped to one port (egress.c; poll.c zeroes) */
 	bool flood_starved;			/* a batch had every flood frame refused for the budget this round */
 	struct dp_flow *flow;			/* the flow tables' scratch and copies (flows.h), made at dp_start */
@@ -247,15 +249,19 @@ void dp_rebuild_port(struct dp *dp, struct port *p);
 
 /*
  * The flood budget's unit is a copy: a flood frame costs one per
- * destination port.  What a queue's own bucket is charged adds
- * DP_FLOOD_VISIT_COPIES per destination port for the batch's first flood
- * frame: every port its floods reach is a burst of its own (ring indexes,
- * a notification check, its counters), paid once for the batch's floods
- * however many.  Measured (docs/PERFORMANCE.md, "Scale: reading the
- * figures"): a copy of a broadcast to 1,000 idle vhost-user ports costs
- * 1.8 to 3.9 unicast frames' work.
+ * destination port, a port that carries its VLAN (switch_vlan.h).  What a
+ * queue's own bucket is charged adds, for the batch's first flood frame
+ * (and for the first of each other VLAN), DP_FLOOD_VISIT_COPIES per
+ * destination port: every port its floods reach is a burst of its own
+ * (ring indexes, a notification check, its counters), paid once for the
+ * batch's floods however many; and one copy per DP_FLOOD_SKIPS_PER_COPY
+ * ports of other VLANs the flood pass walks past.  Measured
+ * (docs/PERFORMANCE.md, "Scale: reading the figures"): a copy of a
+ * broadcast to 1,000 idle vhost-user ports costs 1.8 to 3.9 unicast
+ * frames' work.
  */
 #define DP_FLOOD_VISIT_COPIES 2
+#define DP_FLOOD_SKIPS_PER_COPY 64
 
 /*
  * Two buckets of sw->flood_budget copies pay for a flood frame (egress.h):

@@ -28,36 +28,71 @@ static inline struct dp_group *group_new(struct dp_ctx *ctx, unsigned d)
 	return grp;
 }
 
-/* Copies a flood frame from @in costs: every port on @l but @in (which is on it while it is published). */
-static unsigned fan_out(struct vswitch *sw, const struct switch_portlist *l, const struct port *in)
+/*
+ * What the batch's flood frames are keyed by: a VLAN ID (0-4095), or one
+ * of these.  ctx->flood_vlan holds the key all its admitted floods share,
+ * which lets the flood pass test each port once (dp_egress_flood_next).
+ */
+#define FLOOD_KEY_NONE 0x1000u	/* a frame without a VLAN (pkt.vlan PKT_VLAN_NONE): every port */
+#define FLOOD_KEY_MIXED 0x2000u	/* floods of several keys in the batch */
+#define FLOOD_KEY_UNSET 0x4000u	/* no flood admitted yet */
+
+/* The key of flood frame @p of a batch whose VLAN flag is @vlans. */
+static inline unsigned flood_key(const struct pkt *p, bool vlans)
 {
-	return l->n - (atomic_load_explicit(&sw->ports[in->id], memory_order_relaxed) == in);
+	return vlans && p->vlan != PKT_VLAN_NONE ? SWITCH_VID(p->vlan) : FLOOD_KEY_NONE;
+}
+
+/*
+ * Copies a flood frame of key @key from @in costs: every port on @l that
+ * carries its VLAN but @in (which is on it while it is published); and in
+ * *@skip the ports the flood pass walks past without sending.
+ */
+static unsigned fan_out(struct vswitch *sw, const struct switch_portlist *l, const struct port *in, unsigned key,
+			unsigned *skip)
+{
+	bool listed = atomic_load_explicit(&sw->ports[in->id], memory_order_relaxed) == in;
+	unsigned fan;
+
+	if (key == FLOOD_KEY_NONE) {
+		*skip = 0;
+		return l->n - listed;
+	}
+	fan = switch_list_carrying(l, key) - (listed && switch_vlan_carries(&sw->sp[in->id], key));
+	*skip = l->n - listed - fan;
+	return fan;
 }
 
 /*
  * May one more flood frame of @fan copies go out?  When the worker's
  * bucket holds its copies or is full, and so does the polled queue's,
  * when it has one this batch (dp_queue_start), for the frame's cost: its
- * copies and, the batch's first flood frame, the bursts to its @fan ports
- * (DP_FLOOD_VISIT_COPIES each, dp.h).
+ * copies and, the batch's first flood frame of key @key (after one of
+ * another key: again), the bursts to its @fan ports
+ * (DP_FLOOD_VISIT_COPIES each, dp.h) and the flood pass's walk past @skip
+ * ports that do not carry its VLAN (DP_FLOOD_SKIPS_PER_COPY to a copy).
  */
-static bool flood_admit(struct vswitch *sw, struct dp_ctx *ctx, unsigned fan)
+static bool flood_admit(struct vswitch *sw, struct dp_ctx *ctx, unsigned fan, unsigned skip, unsigned key)
 {
 	unsigned budget = sw->flood_budget, cost = fan, *qd = ctx->flood_queue_debt;
 
 	if (!budget)
-		return true;
+		goto admit;
 	if (ctx->flood_debt && ctx->flood_debt + fan > budget)
 		return false;
 	if (qd) {
-		if (!ctx->nflood)
-			cost += fan * DP_FLOOD_VISIT_COPIES;
+		if (key != ctx->flood_paid)
+			cost += fan * DP_FLOOD_VISIT_COPIES + skip / DP_FLOOD_SKIPS_PER_COPY;
 		if (*qd && *qd + cost > budget)
 			return false;
 		*qd += cost;
+		ctx->flood_paid = key;
 	}
 	ctx->flood_debt += fan;
 	ctx->flood_copies += fan;
+admit:
+	if (ctx->flood_vlan != key)
+		ctx->flood_vlan = ctx->flood_vlan == FLOOD_KEY_UNSET ? key : FLOOD_KEY_MIXED;
 	return true;
 }
 
@@ -82,7 +117,7 @@ static void merge_flood(struct dp_group *g, struct pkt *const *fl, unsigned nf)
 
 void dp_act_gather(struct vswitch *sw, struct dp_ctx *ctx, const struct pkt_batch *b)
 {
-	unsigned nowhere = 0, refused = 0, fan = 0, i = 0;
+	unsigned nowhere = 0, refused = 0, fan = 0, skip = 0, fan_key = FLOOD_KEY_UNSET, i = 0;
 
 	/* The queue's own frames and the flows' copies of them, not the answers the tx stage makes (pmtu.h). */
 	if (!ctx->pmtu.answering)
@@ -90,7 +125,7 @@ void dp_act_gather(struct vswitch *sw, struct dp_ctx *ctx, const struct pkt_batc
 	if (b->n_flood) {
 		ctx->flood_list = atomic_load_explicit(&sw->flood_list, memory_order_acquire);
 		ctx->flood_in = b->in->id;
-		fan = fan_out(sw, ctx->flood_list, b->in);
+		ctx->flood_vlan = ctx->flood_paid = FLOOD_KEY_UNSET;
 	}
 	while (i < b->n) {
 		unsigned d = b->dest[i], k;
@@ -99,9 +134,16 @@ void dp_act_gather(struct vswitch *sw, struct dp_ctx *ctx, const struct pkt_batc
 
 		if (d >= PKT_DEST_FLOOD) {
 			if (d == PKT_DEST_FLOOD) {
+				unsigned key = flood_key(&b->pkts[i], b->vlan);
+
+				/* A batch's floods are mostly of one key: the fan-out once for each run of it. */
+				if (key != fan_key) {
+					fan = fan_out(sw, ctx->flood_list, b->in, key, &skip);
+					fan_key = key;
+				}
 				if (!fan)
 					nowhere++;
-				else if (flood_admit(sw, ctx, fan))
+				else if (flood_admit(sw, ctx, fan, skip, key))
 					ctx->flood[ctx->nflood++] = &b->pkts[i];
 				else
 					refused++;
@@ -171,16 +213,20 @@ struct port *dp_egress_flood_next(struct vswitch *sw, struct dp_ctx *ctx, unsign
 {
 	const struct switch_portlist *l = ctx->flood_list;
 	struct pkt *vlan_sel[PKT_BURST], *const *fl = ctx->flood;
-	unsigned n = ctx->nflood;
+	unsigned n = ctx->nflood, vid = ctx->flood_vlan;
 
 	if (!ctx->nflood)
 		return NULL;
 	while (*cursor < l->n) {
-		unsigned s = l->slot[(*cursor)++], nsend;
+		unsigned at = (*cursor)++, s = l->slot[at], nsend;
 		struct pkt *const *send;
 		struct port *out;
 
 		if (s == ctx->flood_in || ctx->grp_of[s])
+			continue;
+		/* Floods of one VLAN: a port that does not carry it is passed by its two bytes in the list. */
+		if (vid < SWITCH_VLANS && l->vlan_of[at] != vid && l->vlan_of[at] != SWITCH_LIST_VLAN_ALL &&
+		    (l->vlan_of[at] != SWITCH_LIST_VLAN_SOME || !switch_vlan_carries(&sw->sp[s], vid)))
 			continue;
 		/* NULL: on its way out (unpublished before the list that drops it). */
 		out = atomic_load_explicit(&sw->ports[s], memory_order_acquire);

@@ -72,6 +72,10 @@ void switch_port_set(struct vswitch *sw, unsigned slot, struct port *p)
 	}
 	if (!placed)
 		next->slot[next->n++] = (uint16_t)slot;
+	next->all_vlans = 0;
+	memset(next->vlan_only, 0, sizeof(next->vlan_only));
+	for (unsigned i = 0; i < next->n; i++)
+		switch_vlan_list_add(next, i, &sw->sp[next->slot[i]].cfg);
 	atomic_store_explicit(&sw->flood_list, next, memory_order_release);
 }
 

@@ -114,11 +114,30 @@ struct switch_port {
 	atomic_uint_least64_t counters[SWC__COUNT];
 };
 
-/* The slots a flood goes to: every published port, in slot order. */
+/* switch_portlist.vlan_of[]: a port that carries every VLAN, or some it needs switch_vlan_carries() to tell. */
+#define SWITCH_LIST_VLAN_ALL 0xffffu
+#define SWITCH_LIST_VLAN_SOME 0xfffeu
+
+/*
+ * The slots a flood goes to: every published port, in slot order; and, so
+ * that a flood in one VLAN costs what it reaches, each one's VLANs in a
+ * compact form beside it and how many ports carry each VLAN (the flood's
+ * fan-out, dp/egress.c).  Built by switch_port_set() from the ports'
+ * switch_port_cfg, which changes only while a port is unpublished.
+ */
 struct switch_portlist {
 	unsigned n;
+	unsigned all_vlans;			/* ports that carry every VLAN (plain ports, trunks without trunks=) */
+	uint16_t vlan_only[SWITCH_VLANS];	/* the other ports that carry VLAN v (access, trunks=, native) */
 	uint16_t slot[PORT_MAX];
+	uint16_t vlan_of[PORT_MAX];		/* slot[i]'s VLAN: an access port's tag, or SWITCH_LIST_VLAN_* */
 };
+
+/* Ports on @l that carry VLAN @vid. */
+static inline unsigned switch_list_carrying(const struct switch_portlist *l, unsigned vid)
+{
+	return l->all_vlans + l->vlan_only[vid];
+}
 
 struct vswitch {
 	enum switch_mode mode;
@@ -143,7 +162,7 @@ void switch_destroy(struct vswitch *sw);
 
 /*
  * Control thread: publish @p in slot @slot (NULL: empty the slot) and the
- * flood list that follows, in O(ports).  Two lists take turns, so while
+ * flood list that follows, in O(ports) (and the VLANs their trunks= name).  Two lists take turns, so while
  * workers run, a grace period (dp_sync) must pass before the next call:
  * a worker may still read the list this call replaced.
  */

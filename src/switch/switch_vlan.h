@@ -76,6 +76,13 @@ static inline bool switch_vlan_cfg_on(const struct switch_port_cfg *c)
 }
 
 /*
+ * Put port @c at position @i of flood list @l (slot[@i] already there):
+ * its VLAN class into vlan_of[@i], and it into the counts of the VLANs it
+ * carries (switch_vlan_carries(), VLAN by VLAN).  O(VLANs listed).
+ */
+void switch_vlan_list_add(struct switch_portlist *l, unsigned i, const struct switch_port_cfg *c);
+
+/*
  * Ingress of frame @p through port @sp (switch.c runs it over a batch):
  * its VLAN into pkt.vlan (and pkt.vlan_head), true; or false with the drop
  * reason (`vlan_tagged`, `vlan_denied`) in *@why.

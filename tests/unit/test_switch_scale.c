@@ -1,4 +1,4 @@
-/* test_switch_scale.c - unit tests of a switch of PORT_MAX ports: every slot published, the flood budget, fairness in a storm, a port deleted in the middle. */
+/* test_switch_scale.c - unit tests of a switch of PORT_MAX ports: every slot published, the flood budget, fairness in a storm, floods within VLANs, a port deleted in the middle. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,9 +23,11 @@ struct big {
 	struct fake_port *ports;	/* PORT_MAX of them, slot i in ports[i] */
 };
 
-static struct big *big_new(void)
+/* A switch with every slot published, each with the options @cfg_of gives it (NULL: none). */
+static struct big *big_new_with(void (*cfg_of)(unsigned slot, struct switch_port_cfg *c))
 {
 	struct big *b = calloc(1, sizeof(*b));
+	struct switch_port_cfg c;
 
 	assert_non_null(b);
 	b->sw = malloc(sizeof(*b->sw));
@@ -37,9 +39,20 @@ static struct big *big_new(void)
 		b->ports[i].port.id = i;
 		b->ports[i].port.ops = &fake_ops;
 		snprintf(b->ports[i].port.name, sizeof(b->ports[i].port.name), "p%u", i);
+		if (cfg_of) {
+			char err[128] = "";
+
+			cfg_of(i, &c);
+			assert_int_equal(switch_port_attach(b->sw, i, &c, err, sizeof(err)), 0);
+		}
 		switch_port_set(b->sw, i, &b->ports[i].port);
 	}
 	return b;
+}
+
+static struct big *big_new(void)
+{
+	return big_new_with(NULL);
 }
 
 static void big_free(struct big *b)
@@ -331,6 +344,183 @@ static void test_scale_flood_queue_small(void **state)
 	big_free(b);
 }
 
+/* ---- VLANs: a flood costs and reaches the ports of its VLAN ---- */
+
+/*
+ * Tenants on a switch of 4,096: access ports of VLAN 20, but 1 and 2 in
+ * VLAN 10, 3 alone in 30, 4 a trunk of 10 and 99, 5 native-untagged in 40
+ * with trunks=10, and 6 a plain port (every VLAN).
+ */
+static void tenants(unsigned slot, struct switch_port_cfg *c)
+{
+	*c = cfg_none();
+	if (slot == 6)
+		return;
+	c->vlan_mode = SWITCH_VLAN_ACCESS;
+	c->has_tag = true;
+	c->tag = slot == 1 || slot == 2 ? 10 : slot == 3 ? 30 : 20;
+	if (slot == 4 || slot == 5) {
+		c->vlan_mode = slot == 4 ? SWITCH_VLAN_TRUNK : SWITCH_VLAN_NATIVE_UNTAGGED;
+		c->has_tag = slot == 5;
+		c->tag = slot == 5 ? 40 : 0;
+		c->trunks_only = true;
+		c->trunks[10 / 64] |= 1ull << (10 % 64);
+		if (slot == 4)
+			c->trunks[99 / 64] |= 1ull << (99 % 64);
+	}
+}
+
+/* Broadcasts into slot @in, one per entry of @tci (802.1Q TCI; PKT_VLAN_NONE: untagged), in one batch. */
+static void big_send_tagged(struct big *b, unsigned in, const unsigned *tci, unsigned n, const uint8_t src[6])
+{
+	static uint8_t buf[PKT_BURST][64];
+	static struct iovec iov[PKT_BURST];
+	static _Alignas(64) struct pkt p[PKT_BURST];
+
+	for (unsigned i = 0; i < n; i++) {
+		uint8_t *h = buf[i];
+		unsigned off = 12;
+
+		memset(h, 0, sizeof(buf[i]));
+		memcpy(h, BCAST, 6);
+		memcpy(h + 6, src, 6);
+		if (tci[i] != PKT_VLAN_NONE) {
+			h[12] = 0x81;
+			h[14] = (uint8_t)(tci[i] >> 8);
+			h[15] = (uint8_t)tci[i];
+			off = 16;
+		}
+		h[off] = 0x08;
+		iov[i] = (struct iovec){ .iov_base = h, .iov_len = sizeof(buf[i]) };
+		pkt_rx_init(&p[i], &iov[i], 1, sizeof(buf[i]), in);
+	}
+	dp_forward(b->sw, b->ctx, &b->ports[in].port, p, n);
+}
+
+/*
+ * A broadcast reaches the ports of its VLAN and is charged their number
+ * of copies, not the switch's: a flood that finds no other port of its
+ * VLAN is a `no_destination` drop; a trunk's batch of several VLANs goes
+ * to each VLAN's ports.
+ */
+static void test_scale_vlan_flood_reach(void **state)
+{
+	struct big *b = big_new_with(tenants);
+	const struct switch_portlist *l = atomic_load(&b->sw->flood_list);
+	const unsigned mixed[4] = { 10, 99, PKT_VLAN_NONE, 0x2000 | 10 };
+	unsigned silent;
+
+	assert_int_equal(switch_list_carrying(l, 10), 5); /* 1, 2, 4, 5, 6 */
+	assert_int_equal(switch_list_carrying(l, 20), PORT_MAX - 5);
+	assert_int_equal(switch_list_carrying(l, 30), 2);
+	assert_int_equal(switch_list_carrying(l, 40), 2);
+	assert_int_equal(switch_list_carrying(l, 99), 2);
+	assert_int_equal(switch_list_carrying(l, 0), 1);
+
+	dp_round_start(b->ctx, 1);
+	big_send(b, 1, &BCAST, 1, MAC_A);
+	assert_int_equal(big_got(b, &silent), 4);
+	assert_int_equal(b->ports[2].got + b->ports[4].got + b->ports[5].got + b->ports[6].got, 4);
+	assert_int_equal(b->ctx->flood_copies, 4);
+	big_zero(b);
+	big_send(b, 3, &BCAST, 1, MAC_C);
+	assert_int_equal(big_got(b, &silent), 1);
+	assert_int_equal(b->ports[6].got, 1);
+	assert_int_equal(b->ctx->flood_copies, 5);
+
+	/* Alone in VLAN 30 once the plain port goes: nobody to flood to, counted. */
+	switch_port_set(b->sw, 6, NULL);
+	big_zero(b);
+	big_send(b, 3, &BCAST, 1, MAC_C);
+	assert_int_equal(big_got(b, &silent), 0);
+	assert_int_equal(big_drops(b, 3, DROP_NO_DESTINATION), 1);
+	assert_int_equal(big_drops(b, 3, DROP_FLOOD_BUDGET), 0);
+	assert_int_equal(b->ctx->flood_copies, 5);
+
+	/* VLAN 20: every other port of it, within the budget (4,089 copies of 4,096). */
+	dp_round_start(b->ctx, 1);
+	big_send(b, 7, &BCAST, 1, MAC_B);
+	assert_int_equal(big_got(b, &silent), PORT_MAX - 7);
+	assert_int_equal(b->ports[0].got, 1);
+	assert_int_equal(b->ports[1].got + b->ports[4].got, 0);
+	assert_int_equal(b->ctx->flood_copies, PORT_MAX - 7);
+	assert_int_equal(big_drops(b, 7, DROP_FLOOD_BUDGET), 0);
+
+	/* The trunk's batch of VLANs 10, 99, 0 (untagged: not its) and 10 again (with a priority). */
+	switch_port_set(b->sw, 6, &b->ports[6].port);
+	b->sw->flood_budget = 0;
+	big_zero(b);
+	big_send_tagged(b, 4, mixed, 4, MAC_C);
+	assert_int_equal(b->ports[1].got, 2);
+	assert_int_equal(b->ports[2].got, 2);
+	assert_int_equal(b->ports[5].got, 2);
+	assert_int_equal(b->ports[6].got, 3);
+	assert_int_equal(big_got(b, &silent), 9);
+	assert_int_equal(big_drops(b, 4, DROP_VLAN_DENIED), 1); /* untagged: VLAN 0, not in its trunks= */
+	switch_port_set(b->sw, 6, NULL);
+	big_zero(b);
+	big_send_tagged(b, 4, mixed, 4, MAC_C);
+	assert_int_equal(big_got(b, &silent), 6);
+	assert_int_equal(big_drops(b, 4, DROP_NO_DESTINATION), 1);
+	assert_int_equal(big_drops(b, 4, DROP_VLAN_DENIED), 2);
+	big_free(b);
+}
+
+/*
+ * A storm in a VLAN of four ports on a switch of 4,096, beside unicast in
+ * another VLAN, held to its queue's share: it pays its copies, its bursts
+ * and the flood pass's walk past the 4,091 ports of other VLANs, not the
+ * 4,094 copies a broadcast to the whole switch costs, so it gets a share
+ * of the poll's work: at least a broadcast a poll (5 in 800 polls when
+ * every port was charged as a copy).  The flood pass's cycles a port of
+ * another VLAN are printed.
+ */
+static void test_scale_vlan_flood_queue_share(void **state)
+{
+	enum { ROUNDS = 800, TIMED = 2000 };
+	struct big *b = big_new_with(tenants);
+	const unsigned last = PORT_MAX - 1, storm = 1, fan = 3, skip = PORT_MAX - 1 - 1 - fan;
+	const unsigned first = fan * (1 + DP_FLOOD_VISIT_COPIES) + skip / DP_FLOOD_SKIPS_PER_COPY;
+	static uint8_t bcast[PKT_BURST][6], uni[PKT_BURST][6];
+	unsigned q_storm = 0, q_uni = 0, silent, batches = 0;
+	uint64_t floods_out = 0, t;
+
+	storm_frames(b, bcast, uni);
+	switch_port_set(b->sw, 6, NULL); /* VLAN 10: 1 (the storm), 2, 4, 5 */
+	for (unsigned r = 0; r < ROUNDS; r++) {
+		dp_round_start(b->ctx, 2);
+		big_zero(b);
+		dp_queue_start(b->ctx, &q_storm, true);
+		big_send(b, storm, bcast, PKT_BURST, MAC_C);
+		dp_queue_start(b->ctx, &q_uni, false);
+		big_send(b, 7, uni, PKT_BURST, MAC_A);
+		assert_int_equal(b->ports[last].got, PKT_BURST);
+		assert_int_equal(b->ports[4].got, b->ports[2].got);
+		assert_int_equal(b->ports[5].got, b->ports[2].got);
+		assert_int_equal(big_got(b, &silent), PKT_BURST + fan * b->ports[2].got);
+		floods_out += b->ports[2].got;
+		batches += b->ports[2].got > 0;
+	}
+	printf("VLAN storm: %llu broadcasts of %u out in %u rounds (%u batches), first of a batch %u copies\n",
+	       (unsigned long long)floods_out, ROUNDS * PKT_BURST, ROUNDS, batches, first);
+	assert_true(floods_out >= ROUNDS);
+	/* What the storm was charged: its bucket's depth and the polls' refills, and one frame's overshoot. */
+	assert_true(floods_out * fan + batches * (uint64_t)(first - fan) <=
+		    SWITCH_DEFAULT_FLOOD_BUDGET + (uint64_t)ROUNDS * DP_FLOOD_QUEUE_SHARE + first);
+	assert_int_equal(big_drops(b, storm, DROP_FLOOD_BUDGET), ROUNDS * PKT_BURST - floods_out);
+	assert_int_equal(big_drops(b, 7, DROP_FLOOD_BUDGET), 0);
+
+	/* The flood pass alone, unbudgeted: what walking past a port of another VLAN costs. */
+	b->sw->flood_budget = 0;
+	t = __rdtsc();
+	for (unsigned r = 0; r < TIMED; r++)
+		big_send(b, storm, &BCAST, 1, MAC_C);
+	t = __rdtsc() - t;
+	printf("VLAN flood pass at %u ports: %.1f cycles a broadcast, %.2f a port of another VLAN\n", PORT_MAX,
+	       (double)t / TIMED, (double)t / TIMED / skip);
+	big_free(b);
+}
+
 /* A port deleted in the middle of 4,096: floods skip it, its MACs are forgotten; back again, it is reached. */
 static void test_scale_port_del_middle(void **state)
 {
@@ -371,6 +561,8 @@ int main(void)
 		cmocka_unit_test(test_scale_flood_storm_fair),
 		cmocka_unit_test(test_scale_flood_queue_share),
 		cmocka_unit_test(test_scale_flood_queue_small),
+		cmocka_unit_test(test_scale_vlan_flood_reach),
+		cmocka_unit_test(test_scale_vlan_flood_queue_share),
 		cmocka_unit_test(test_scale_port_del_middle),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,6 +19,7 @@
 #include "dp/pipeline.h"
 #include "switch/fdb.h"
 #include "switch/switch.h"
+#include "switch/switch_vlan.h"
 #include "../lib/zalloc.h"
 
 static const uint8_t MAC_A[6] = { 0x02, 0, 0, 0, 0, 0xa };
@@ -867,6 +868,80 @@ static void test_fdb_control_waits_for_bucket(void **state)
 	free(t);
 }
 
+/* Options of any shape switch_vlan_carries() reads, drawn from a few VLANs so that ports share them. */
+static void random_vlan_cfg(struct switch_port_cfg *c, unsigned *seed)
+{
+	static const unsigned vids[] = { 0, 1, 2, 10, 63, 64, 100, 4094 };
+
+	memset(c, 0, sizeof(*c));
+	c->vlan_mode = (uint8_t)(rand_r(seed) % 4);
+	c->tag = (uint16_t)vids[1 + rand_r(seed) % 7];
+	c->has_tag = c->vlan_mode != SWITCH_VLAN_TRUNK;
+	if (c->vlan_mode == SWITCH_VLAN_TRUNK)
+		c->tag = 0;
+	if (c->vlan_mode != SWITCH_VLAN_ACCESS && rand_r(seed) % 3) {
+		c->trunks_only = true;
+		for (unsigned k = rand_r(seed) % 4; k; k--) {
+			unsigned v = vids[rand_r(seed) % 8];
+
+			c->trunks[v / 64] |= 1ull << (v % 64);
+		}
+	}
+}
+
+/*
+ * The flood list's VLAN view (switch_portlist.vlan_only/all_vlans and
+ * vlan_of[]) says what switch_vlan_carries() says, for every VLAN, through
+ * random attaches and removals of ports of every mode: the flood's
+ * fan-out and its pass rest on it (dp/egress.c).
+ */
+static void test_flood_list_vlans(void **state)
+{
+	struct vswitch *sw = malloc(sizeof(*sw));
+	static struct port ports[48];
+	unsigned seed = 42, checked = 0;
+	char err[128] = "";
+
+	assert_non_null(sw);
+	assert_int_equal(switch_init(sw, SWITCH_LEARNING, 300, 4096), 0);
+	for (unsigned step = 0; step < 150; step++) {
+		unsigned slot = 1 + (unsigned)rand_r(&seed) % 47;
+		const struct switch_portlist *l;
+
+		if (atomic_load(&sw->ports[slot])) {
+			switch_port_set(sw, slot, NULL);
+			switch_port_detach(sw, slot);
+		} else {
+			struct switch_port_cfg c;
+
+			random_vlan_cfg(&c, &seed);
+			assert_int_equal(switch_port_attach(sw, slot, &c, err, sizeof(err)), 0);
+			ports[slot].id = slot;
+			switch_port_set(sw, slot, &ports[slot]);
+		}
+		l = atomic_load(&sw->flood_list);
+		for (unsigned vid = 0; vid < SWITCH_VLANS; vid++) {
+			unsigned want = 0;
+
+			for (unsigned i = 0; i < l->n; i++) {
+				bool carries = switch_vlan_carries(&sw->sp[l->slot[i]], vid);
+				unsigned cls = l->vlan_of[i];
+
+				want += carries;
+				assert_int_equal(cls == vid || cls == SWITCH_LIST_VLAN_ALL ||
+							 (cls == SWITCH_LIST_VLAN_SOME && carries),
+						 carries);
+				assert_true(cls < SWITCH_VLANS || cls == SWITCH_LIST_VLAN_ALL || cls == SWITCH_LIST_VLAN_SOME);
+			}
+			assert_int_equal(switch_list_carrying(l, vid), want);
+			checked += want;
+		}
+	}
+	assert_true(checked > 10000); /* ports were there, in many VLANs */
+	switch_destroy(sw);
+	free(sw);
+}
+
 /* tag=, trunks= and vlan_mode= as a config entry and vswctl spell them, and what is refused. */
 static void test_vlan_port_opts(void **state)
 {
@@ -951,6 +1026,7 @@ int main(void)
 		cmocka_unit_test(test_fdb_install_overtaken_by_flush),
 		cmocka_unit_test(test_fdb_control_waits_for_bucket),
 		cmocka_unit_test(test_vlan_port_opts),
+		cmocka_unit_test(test_flood_list_vlans),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
