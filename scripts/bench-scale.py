@@ -30,7 +30,12 @@ ports A and B with 256-entry rings, and the other N - 2 ports with
      either delivered or counted;
   4. fairness: A -> B unicast again at N ports while the first idle port
      floods at --fair-rate broadcasts per second; its rate next to
-     phase 1's.
+     phase 1's;
+  5. tenants: the same in a fresh vswd whose ports are in VLANs (access
+     ports: A and B in VLAN 10, the flooder p2 and p3 in VLAN 20, every
+     other port in VLAN 30): A -> B alone and beside p2's broadcasts, in
+     turn (--samples pairs at most 3), the median of the pairs' ratios,
+     and what p2's broadcasts cost (they reach p3 alone).
 
 --smoke: 20 ports, one sample each, 1 s windows, 5 add/del pairs: the
 code paths, not the figures (what `make check` runs).  Exit status 1 when
@@ -61,7 +66,8 @@ FRAME = 60                    # bytes without the FCS: a 64-byte Ethernet frame
 INGRESS_DROPS = ("flood_budget", "no_destination", "flood_rate", "bad_header", "runt", "src_mac", "mac_locked",
                  "src_ip", "ethertype")
 DEST_DROPS = ("no_rx_buffer", "too_big", "port_down", "port_broken")
-PHASES = ["forward", "control", "flood", "fair"]
+PHASES = ["forward", "control", "flood", "fair", "vlan"]
+VLAN_AB, VLAN_FLOOD, VLAN_REST = 10, 20, 30
 
 # The head of the doc's Scale section (the results follow it).
 DOC_HEAD = """## Scale
@@ -69,14 +75,15 @@ DOC_HEAD = """## Scale
 vswd with a thousand vhost-user ports connected (issue 13): forwarding
 between two of them next to a switch of two ports, `port-add` and
 `port-del` at that size, broadcast to all of them under the flood budget,
-and unicast while one port floods.  The design: docs/VSWD.md, "Thousands
+unicast while one port floods, and the same among tenants in VLANs (a
+port flooding its VLAN of two).  The design: docs/VSWD.md, "Thousands
 of ports and flooding".
 
 ### Run it
 
     python3 scripts/bench-scale.py [--ports 1000] [--samples 5] [--seconds 5] [--adds 20]
                                    [--flood-seconds 5] [--flood-rate PPS] [--fair-rate PPS] [--event]
-                                   [--phases forward,control,flood,fair] [--smoke] [--doc FILE | --no-doc]
+                                   [--phases forward,control,flood,fair,vlan] [--smoke] [--doc FILE | --no-doc]
                                    [--json FILE] [--keep]
 
 Also the last step of `make bench`.  No root needed, no hugepages: one
@@ -89,7 +96,11 @@ Forwarding samples alternate between a fresh vswd of 2 ports and one of
 the control socket, from sending to the whole reply, while vsw-bench holds
 every port connected; flood figures come from vswd's counters (`stats`),
 with the check that every admitted broadcast was, on each other port,
-delivered or counted.  A full run (5 samples of 5 s, 1,000 ports) takes a
+delivered or counted.  The tenants' phase runs a fresh vswd whose ports
+are access ports (A and B in VLAN 10, the flooder and one more port in
+VLAN 20, the rest in VLAN 30), A -> B alone and beside the flooder in
+turn, and checks that its admitted broadcasts reached the other port of
+its VLAN (delivered or counted) and no port of another.  A full run (5 samples of 5 s, 1,000 ports) takes a
 few minutes and rewrites this section; `--smoke` (20 ports, 1 s) is
 what `make check` runs and judges nothing but the checks.
 
@@ -125,7 +136,8 @@ class Ctx:
 class Vswd:
     """vswd with @n vhost-user server ports p0..p(n-1); A is p0, B is p1."""
 
-    def __init__(self, ctx, n):
+    def __init__(self, ctx, n, opts=None):
+        """@opts(i): more options of port i (a dict, as a config entry spells them), or None."""
         ctx.seq += 1
         self.ctx = ctx
         self.n = n
@@ -133,8 +145,8 @@ class Vswd:
         os.makedirs(self.dir)
         self.ctl = os.path.join(self.dir, "ctl.sock")
         conf = {"workers": 1, "busy_poll": not ctx.a.event,
-                "ports": [{"name": "p%d" % i, "type": "vhost-user", "path": self.sock(i), "mode": "server"}
-                          for i in range(n)]}
+                "ports": [dict({"name": "p%d" % i, "type": "vhost-user", "path": self.sock(i), "mode": "server"},
+                               **(opts(i) if opts else {})) for i in range(n)]}
         if ctx.sut_cpu is not None:
             conf["cpus"] = [ctx.sut_cpu]
         cpath = os.path.join(self.dir, "vswd.json")
@@ -314,6 +326,51 @@ def phase_fair(ctx, res, sw):
         sw.n, a.fair_rate, r["rx_mpps"], r["flooded"], res["fair"]["flood_admitted"]))
 
 
+def tenant_tag(i):
+    """Access VLANs of phase 5: A and B (p0, p1), the flooder p2 and p3, everyone else."""
+    return {"tag": VLAN_AB if i < 2 else VLAN_FLOOD if i < 4 else VLAN_REST}
+
+
+def phase_vlan(ctx, res):
+    """A -> B alone and beside p2's broadcasts in a VLAN of two ports, on a switch of N tenants' ports."""
+    a = ctx.a
+    sw = Vswd(ctx, a.ports, tenant_tag)
+    v = {"alone": [], "beside": [], "ratios": [], "flooded": 0, "admitted": 0, "flood_budget": 0, "p3_got": 0,
+         "others_got": 0}
+    try:
+        for s in range(min(a.samples, 3)):
+            pair = {}
+            for kind in (["alone", "beside"] if s % 2 == 0 else ["beside", "alone"]):
+                before = sw.stats()
+                extra = ["--seconds", a.seconds] + (["--flood-rate", a.fair_rate] if kind == "beside" else [])
+                r = vsw_bench(ctx, sw, extra, a.seconds)
+                d = diff_stats(before, sw.stats())
+                if r["rx"] == 0:
+                    raise BenchError("tenants: nothing forwarded A -> B (%s)" % kind)
+                pair[kind] = r["rx_mpps"]
+                v[kind].append(r["rx_mpps"])
+                if kind == "beside":
+                    p2 = d.get("p2", {"rx": 0, "drops": {}})
+                    v["flooded"] += r["flooded"]
+                    v["admitted"] += p2["rx"] - drops(p2, INGRESS_DROPS)
+                    v["flood_budget"] += p2["drops"].get("flood_budget", 0)
+                    v["p3_got"] += d.get("p3", {"tx": 0})["tx"] + drops(d.get("p3", {"drops": {}}), DEST_DROPS)
+                    # p2 and the ports of VLAN 30 (A and B hear each other's hellos in VLAN 10).
+                    v["others_got"] += sum(d[k]["tx"] for k in d if k not in ("p0", "p1", "p3"))
+            v["ratios"].append(pair["beside"] / pair["alone"])
+            log("  pair %d: A -> B alone %.3f Mpps, beside p2's broadcasts %.3f (%.3f)" % (
+                s + 1, pair["alone"], pair["beside"], v["ratios"][-1]))
+    finally:
+        sw.close()
+    res["vlan"] = v
+    # Every admitted broadcast went to p3 (delivered or counted there), and to no port of another VLAN.
+    if v["p3_got"] != v["admitted"] or v["others_got"]:
+        res["failed"].append("tenants: %d broadcasts admitted, p3 got or dropped %d, other VLANs' ports got %d" % (
+            v["admitted"], v["p3_got"], v["others_got"]))
+    log("  p2 sent %d broadcasts in VLAN %d, %d admitted, %d flood_budget drops" % (
+        v["flooded"], VLAN_FLOOD, v["admitted"], v["flood_budget"]))
+
+
 # ---------------------------------------------------------------- report
 
 def report(ctx, res):
@@ -336,14 +393,17 @@ def report(ctx, res):
         "",
         "| measure | value |",
         "| --- | --- |",
-        "| 64 B A -> B, 2 ports (Mpps, median of %d) | %.3f (%s) |" % (
-            len(f2), med(f2), " ".join("%.3f" % x for x in f2)),
-        "| 64 B A -> B, %d ports (Mpps, median of %d) | %.3f (%s) |" % (
-            a.ports, len(fn), med(fn), " ".join("%.3f" % x for x in fn)),
-        "| ratio %d / 2 ports (median of the per-pair ratios; per pair) | %.3f (%s) |" % (
-            a.ports, ratio, " ".join("%.3f" % x for x in pairs)),
-        "| ratio of the medians, %d / 2 ports | %.3f |" % (a.ports, ratio_mm),
     ]
+    if f2 and fn:
+        lines += [
+            "| 64 B A -> B, 2 ports (Mpps, median of %d) | %.3f (%s) |" % (
+                len(f2), med(f2), " ".join("%.3f" % x for x in f2)),
+            "| 64 B A -> B, %d ports (Mpps, median of %d) | %.3f (%s) |" % (
+                a.ports, len(fn), med(fn), " ".join("%.3f" % x for x in fn)),
+            "| ratio %d / 2 ports (median of the per-pair ratios; per pair) | %.3f (%s) |" % (
+                a.ports, ratio, " ".join("%.3f" % x for x in pairs)),
+            "| ratio of the medians, %d / 2 ports | %.3f |" % (a.ports, ratio_mm),
+        ]
     if res["add_ms"]:
         lines += [
             "| port-add at %d ports (ms, median / max of %d) | %.2f / %.2f |" % (
@@ -364,6 +424,17 @@ def report(ctx, res):
     if fair:
         lines += ["| A -> B at %d ports while one port floods %s/s (Mpps; / alone) | %.3f (%.3f) |" % (
             a.ports, a.fair_rate, fair["mpps"], fair["mpps"] / med(fn) if fn and med(fn) > 0 else float("nan"))]
+    vl = res.get("vlan")
+    if vl:
+        lines += [
+            "| tenants (%d ports in 3 VLANs): A -> B alone, beside one port's %s broadcasts/s to its VLAN of 2 "
+            "(Mpps, medians of %d) | %.3f, %.3f |" % (a.ports, a.fair_rate, len(vl["alone"]), med(vl["alone"]),
+                                                     med(vl["beside"])),
+            "| tenants: beside / alone (median of the pairs' ratios; per pair) | %.3f (%s) |" % (
+                med(vl["ratios"]), " ".join("%.3f" % x for x in vl["ratios"])),
+            "| tenants: broadcasts sent, admitted, `flood_budget` drops | %d, %d, %d |" % (
+                vl["flooded"], vl["admitted"], vl["flood_budget"]),
+        ]
     lines += ["", "Targets (issue 13): ratio >= 0.95: %s; port-add and port-del < 10 ms: %s." % (
         "not measured" if not (f2 and fn) else "met" if ratio >= 0.95 else "MISSED",
         "not measured" if not res["add_ms"] else "met" if max(res["add_ms"] + res["del_ms"]) < 10 else "MISSED")]
@@ -428,7 +499,7 @@ def main(argv):
         if "forward" in a.phases:
             log("## forwarding: 2 ports vs %d ports, %d sample(s) of %d s" % (a.ports, a.samples, a.seconds))
             phase_forward(ctx, res)
-        sw = Vswd(ctx, a.ports) if set(a.phases) - {"forward"} else None
+        sw = Vswd(ctx, a.ports) if set(a.phases) - {"forward", "vlan"} else None
         try:
             if "control" in a.phases:
                 log("## control plane at %d connected ports" % a.ports)
@@ -442,9 +513,12 @@ def main(argv):
         finally:
             if sw:
                 sw.close()
+        if "vlan" in a.phases and a.fair_rate:
+            log("## tenants: unicast while one port floods its own VLAN")
+            phase_vlan(ctx, res)
     except BenchError as e:
         res["failed"].append(str(e))
-    if any(res["forward"].values()) or res["add_ms"] or res.get("flood"):
+    if any(res["forward"].values()) or res["add_ms"] or res.get("flood") or res.get("vlan") or res.get("fair"):
         text = report(ctx, res)
         print("\n" + text)
         if a.doc and not res["failed"]:
