@@ -96,6 +96,8 @@ struct dp_group {
 struct switch_portlist;
 struct dp_flow;
 
+#define DP_FLOOD_VID_WORDS 64	/* a bit per VLAN ID (SWITCH_VLANS, asserted in egress.c) */
+
 /* Per-worker scratch for one forwarding round. */
 struct dp_ctx {
 	struct port_io io;			/* worker id, blame, timing (port.h): what port ops get */
@@ -115,8 +117,11 @@ struct dp_ctx {
 	unsigned flood_copies;			/* flood copies made this round (dp_round_start zeroes) */
 	unsigned flood_debt;			/* what the worker's flood bucket lacks (egress.h): 0 full, paid back each round */
 	unsigned *flood_queue_debt;		/* the polled queue's own bucket (dp_queue_start); NULL: none */
-	unsigned flood_vlan;			/* the VLAN ID the batch's admitted floods share, or a key of egress.c's */
-	unsigned flood_paid;			/* the key whose bursts the queue's bucket was charged last this batch */
+	/* The VLANs of the batch's admitted floods (egress.c): a bit each, listed to clear them; or none. */
+	uint64_t flood_vids[DP_FLOOD_VID_WORDS];
+	uint16_t flood_vid_list[PKT_BURST];
+	unsigned n_flood_vids;
+	bool flood_none;			/* a flood frame without a VLAN (pkt.vlan PKT_VLAN_NONE): to every port */
 	unsigned unicast_out;			/* frames of the polled queue grouped to one port (egress.c; poll.c zeroes) */
 	bool flood_starved;			/* a batch had every flood frame refused for the budget this round */
 	struct dp_flow *flow;			/* the flow tables' scratch and copies (flows.h), made at dp_start */
@@ -251,11 +256,12 @@ void dp_rebuild_port(struct dp *dp, struct port *p);
  * The flood budget's unit is a copy: a flood frame costs one per
  * destination port, a port that carries its VLAN (switch_vlan.h).  What a
  * queue's own bucket is charged adds, for the batch's first flood frame
- * (and for the first of each other VLAN), DP_FLOOD_VISIT_COPIES per
- * destination port: every port its floods reach is a burst of its own
- * (ring indexes, a notification check, its counters), paid once for the
- * batch's floods however many; and one copy per DP_FLOOD_SKIPS_PER_COPY
- * ports of other VLANs the flood pass walks past.  Measured
+ * of each VLAN, DP_FLOOD_VISIT_COPIES per destination port: every port
+ * its floods reach is a burst of its own (ring indexes, a notification
+ * check, its counters), paid once for the batch's floods however many;
+ * and, for the batch's first flood frame, one copy per
+ * DP_FLOOD_SKIPS_PER_COPY ports of other VLANs the flood pass walks past
+ * (a pass for the batch, each port passed on its two bytes in the list).  Measured
  * (docs/PERFORMANCE.md, "Scale: reading the figures"): a copy of a
  * broadcast to 1,000 idle vhost-user ports costs 1.8 to 3.9 unicast
  * frames' work.

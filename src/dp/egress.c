@@ -29,18 +29,36 @@ static inline struct dp_group *group_new(struct dp_ctx *ctx, unsigned d)
 }
 
 /*
- * What the batch's flood frames are keyed by: a VLAN ID (0-4095), or one
- * of these.  ctx->flood_vlan holds the key all its admitted floods share,
- * which lets the flood pass test each port once (dp_egress_flood_next).
+ * What a flood frame is keyed by: its VLAN ID (0-4095), or FLOOD_KEY_NONE
+ * for a frame without a VLAN (pkt.vlan PKT_VLAN_NONE), which goes to
+ * every port.  The batch's admitted keys are in ctx->flood_vids (and
+ * flood_none); the flood pass tests each port against them once.
  */
-#define FLOOD_KEY_NONE 0x1000u	/* a frame without a VLAN (pkt.vlan PKT_VLAN_NONE): every port */
-#define FLOOD_KEY_MIXED 0x2000u	/* floods of several keys in the batch */
-#define FLOOD_KEY_UNSET 0x4000u	/* no flood admitted yet */
+#define FLOOD_KEY_NONE 0x1000u
+#define FLOOD_KEY_UNSET 0x2000u	/* dp_act_gather(): no fan-out computed yet */
+
+_Static_assert(DP_FLOOD_VID_WORDS * 64 == SWITCH_VLANS, "a bit per VLAN ID in ctx->flood_vids");
 
 /* The key of flood frame @p of a batch whose VLAN flag is @vlans. */
 static inline unsigned flood_key(const struct pkt *p, bool vlans)
 {
 	return vlans && p->vlan != PKT_VLAN_NONE ? SWITCH_VID(p->vlan) : FLOOD_KEY_NONE;
+}
+
+/* Has a flood frame of key @key been admitted in this batch? */
+static inline bool flood_key_seen(const struct dp_ctx *ctx, unsigned key)
+{
+	return key == FLOOD_KEY_NONE ? ctx->flood_none : (ctx->flood_vids[key / 64] >> (key % 64) & 1);
+}
+
+static inline void flood_key_note(struct dp_ctx *ctx, unsigned key)
+{
+	if (key == FLOOD_KEY_NONE) {
+		ctx->flood_none = true;
+		return;
+	}
+	ctx->flood_vids[key / 64] |= 1ull << (key % 64);
+	ctx->flood_vid_list[ctx->n_flood_vids++] = (uint16_t)key;
 }
 
 /*
@@ -67,32 +85,31 @@ static unsigned fan_out(struct vswitch *sw, const struct switch_portlist *l, con
  * May one more flood frame of @fan copies go out?  When the worker's
  * bucket holds its copies or is full, and so does the polled queue's,
  * when it has one this batch (dp_queue_start), for the frame's cost: its
- * copies and, the batch's first flood frame of key @key (after one of
- * another key: again), the bursts to its @fan ports
- * (DP_FLOOD_VISIT_COPIES each, dp.h) and the flood pass's walk past @skip
- * ports that do not carry its VLAN (DP_FLOOD_SKIPS_PER_COPY to a copy).
+ * copies; for the batch's first frame of key @key the bursts to its @fan
+ * ports (DP_FLOOD_VISIT_COPIES each, dp.h); for the batch's first flood
+ * frame the flood pass's walk past @skip ports of other VLANs
+ * (DP_FLOOD_SKIPS_PER_COPY to a copy).
  */
 static bool flood_admit(struct vswitch *sw, struct dp_ctx *ctx, unsigned fan, unsigned skip, unsigned key)
 {
 	unsigned budget = sw->flood_budget, cost = fan, *qd = ctx->flood_queue_debt;
+	bool seen = flood_key_seen(ctx, key);
 
-	if (!budget)
-		goto admit;
-	if (ctx->flood_debt && ctx->flood_debt + fan > budget)
-		return false;
-	if (qd) {
-		if (key != ctx->flood_paid)
-			cost += fan * DP_FLOOD_VISIT_COPIES + skip / DP_FLOOD_SKIPS_PER_COPY;
-		if (*qd && *qd + cost > budget)
+	if (budget) {
+		if (ctx->flood_debt && ctx->flood_debt + fan > budget)
 			return false;
-		*qd += cost;
-		ctx->flood_paid = key;
+		if (qd) {
+			if (!seen)
+				cost += fan * DP_FLOOD_VISIT_COPIES + (ctx->nflood ? 0 : skip / DP_FLOOD_SKIPS_PER_COPY);
+			if (*qd && *qd + cost > budget)
+				return false;
+			*qd += cost;
+		}
+		ctx->flood_debt += fan;
+		ctx->flood_copies += fan;
 	}
-	ctx->flood_debt += fan;
-	ctx->flood_copies += fan;
-admit:
-	if (ctx->flood_vlan != key)
-		ctx->flood_vlan = ctx->flood_vlan == FLOOD_KEY_UNSET ? key : FLOOD_KEY_MIXED;
+	if (!seen)
+		flood_key_note(ctx, key);
 	return true;
 }
 
@@ -125,7 +142,10 @@ void dp_act_gather(struct vswitch *sw, struct dp_ctx *ctx, const struct pkt_batc
 	if (b->n_flood) {
 		ctx->flood_list = atomic_load_explicit(&sw->flood_list, memory_order_acquire);
 		ctx->flood_in = b->in->id;
-		ctx->flood_vlan = ctx->flood_paid = FLOOD_KEY_UNSET;
+		for (unsigned k = 0; k < ctx->n_flood_vids; k++)
+			ctx->flood_vids[ctx->flood_vid_list[k] / 64] = 0;
+		ctx->n_flood_vids = 0;
+		ctx->flood_none = false;
 	}
 	while (i < b->n) {
 		unsigned d = b->dest[i], k;
@@ -213,7 +233,9 @@ struct port *dp_egress_flood_next(struct vswitch *sw, struct dp_ctx *ctx, unsign
 {
 	const struct switch_portlist *l = ctx->flood_list;
 	struct pkt *vlan_sel[PKT_BURST], *const *fl = ctx->flood;
-	unsigned n = ctx->nflood, vid = ctx->flood_vlan;
+	/* Floods in VLANs only: one (vid), or several (their bits); a port of none of them is passed. */
+	unsigned n = ctx->nflood, vid = !ctx->flood_none && ctx->n_flood_vids == 1 ? ctx->flood_vid_list[0] : SWITCH_VLANS;
+	bool several = !ctx->flood_none && ctx->n_flood_vids > 1;
 
 	if (!ctx->nflood)
 		return NULL;
@@ -224,10 +246,17 @@ struct port *dp_egress_flood_next(struct vswitch *sw, struct dp_ctx *ctx, unsign
 
 		if (s == ctx->flood_in || ctx->grp_of[s])
 			continue;
-		/* Floods of one VLAN: a port that does not carry it is passed by its two bytes in the list. */
-		if (vid < SWITCH_VLANS && l->vlan_of[at] != vid && l->vlan_of[at] != SWITCH_LIST_VLAN_ALL &&
-		    (l->vlan_of[at] != SWITCH_LIST_VLAN_SOME || !switch_vlan_carries(&sw->sp[s], vid)))
+		/* On its two bytes in the list (a trunks= or native port of several VLANs: its options, per frame below). */
+		if (vid < SWITCH_VLANS) {
+			unsigned c = l->vlan_of[at];
+
+			if (c != vid && c != SWITCH_LIST_VLAN_ALL &&
+			    (c != SWITCH_LIST_VLAN_SOME || !switch_vlan_carries(&sw->sp[s], vid)))
+				continue;
+		} else if (several && l->vlan_of[at] < SWITCH_VLANS &&
+			   !(ctx->flood_vids[l->vlan_of[at] / 64] >> (l->vlan_of[at] % 64) & 1)) {
 			continue;
+		}
 		/* NULL: on its way out (unpublished before the list that drops it). */
 		out = atomic_load_explicit(&sw->ports[s], memory_order_acquire);
 		if (!out)

@@ -43,9 +43,10 @@
  * worker's bucket (ctx->flood_debt: what it lacks), and, when the poller
  * holds the queue to its share (ctx->flood_queue_debt, while another
  * queue sends unicast), as much plus DP_FLOOD_VISIT_COPIES per port for
- * the batch's first flood frame of its VLAN (each port's burst) and a
- * copy per DP_FLOOD_SKIPS_PER_COPY ports of other VLANs the flood pass
- * walks past, in the queue's own.  It passes when each of those buckets holds its cost or
+ * the batch's first flood frame of its VLAN (each port's burst) and, for
+ * the batch's first, a copy per DP_FLOOD_SKIPS_PER_COPY ports of other
+ * VLANs the flood pass walks past (once for the batch, each port passed on
+ * its two bytes in the list), in the queue's own.  It passes when each of those buckets holds its cost or
  * is full (a cost bigger than the budget: it goes, and the bucket owes
  * it); else it is a `flood_budget` drop on the ingress port and the rest
  * of the batch goes on.  So a round makes at most max(budget, one

@@ -32,7 +32,7 @@ int switch_init(struct vswitch *sw, enum switch_mode mode, unsigned aging_s, uns
 	sw->mode = mode;
 	for (unsigned i = 0; i < PORT_MAX; i++)
 		atomic_init(&sw->ports[i], NULL);
-	sw->lists[0].n = sw->lists[1].n = 0;
+	memset(sw->lists, 0, sizeof(sw->lists)); /* no port: nothing counted in any VLAN */
 	atomic_init(&sw->flood_list, &sw->lists[0]);
 	sw->flood_budget = SWITCH_DEFAULT_FLOOD_BUDGET;
 	atomic_init(&sw->now_s, 0);
@@ -52,7 +52,8 @@ void switch_port_set(struct vswitch *sw, unsigned slot, struct port *p)
 {
 	const struct switch_portlist *cur = atomic_load_explicit(&sw->flood_list, memory_order_relaxed);
 	struct switch_portlist *next = cur == &sw->lists[0] ? &sw->lists[1] : &sw->lists[0];
-	bool placed = !p;
+	const struct switch_port_cfg *c = &sw->sp[slot].cfg;
+	bool placed = !p, was = false;
 
 	/*
 	 * The port first, then the list naming it: a worker that finds a slot
@@ -62,20 +63,33 @@ void switch_port_set(struct vswitch *sw, unsigned slot, struct port *p)
 	atomic_store_explicit(&sw->ports[slot], p, memory_order_release);
 	next->n = 0;
 	for (unsigned i = 0; i < cur->n; i++) {
-		if (cur->slot[i] == slot)
+		if (cur->slot[i] == slot) {
+			was = true;
 			continue;
+		}
 		if (!placed && cur->slot[i] > slot) {
+			next->vlan_of[next->n] = switch_vlan_class(c);
 			next->slot[next->n++] = (uint16_t)slot;
 			placed = true;
 		}
+		next->vlan_of[next->n] = cur->vlan_of[i];
 		next->slot[next->n++] = cur->slot[i];
 	}
-	if (!placed)
+	if (!placed) {
+		next->vlan_of[next->n] = switch_vlan_class(c);
 		next->slot[next->n++] = (uint16_t)slot;
-	next->all_vlans = 0;
-	memset(next->vlan_only, 0, sizeof(next->vlan_only));
-	for (unsigned i = 0; i < next->n; i++)
-		switch_vlan_list_add(next, i, &sw->sp[next->slot[i]].cfg);
+	}
+	/*
+	 * The VLAN counts: the other ports' as they were (their options do not
+	 * change while they are published), this slot's out and, published,
+	 * in again: O(its VLANs), not O(every port's).
+	 */
+	next->all_vlans = cur->all_vlans;
+	memcpy(next->vlan_only, cur->vlan_only, sizeof(next->vlan_only));
+	if (was)
+		switch_vlan_list_count(next, c, false);
+	if (p)
+		switch_vlan_list_count(next, c, true);
 	atomic_store_explicit(&sw->flood_list, next, memory_order_release);
 }
 

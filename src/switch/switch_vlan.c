@@ -35,25 +35,24 @@ static unsigned classify(const struct switch_port *sp, const struct pkt *p, enum
 	return tci;
 }
 
-void switch_vlan_list_add(struct switch_portlist *l, unsigned i, const struct switch_port_cfg *c)
+void switch_vlan_list_count(struct switch_portlist *l, const struct switch_port_cfg *c, bool add)
 {
+	const uint16_t d = add ? 1 : (uint16_t)-1; /* modulo 2^16: a count never goes below 0 */
+
 	if (c->vlan_mode == SWITCH_VLAN_ACCESS) {
-		l->vlan_of[i] = c->tag;
-		l->vlan_only[c->tag]++;
+		l->vlan_only[c->tag] += d;
 		return;
 	}
 	if (!c->trunks_only) {
-		l->vlan_of[i] = SWITCH_LIST_VLAN_ALL;
-		l->all_vlans++;
+		l->all_vlans += add ? 1 : -1u;
 		return;
 	}
-	l->vlan_of[i] = SWITCH_LIST_VLAN_SOME;
 	for (unsigned w = 0; w < SWITCH_VLANS / 64; w++)
 		for (uint64_t bits = c->trunks[w]; bits; bits &= bits - 1)
-			l->vlan_only[w * 64 + (unsigned)__builtin_ctzll(bits)]++;
+			l->vlan_only[w * 64 + (unsigned)__builtin_ctzll(bits)] += d;
 	/* A native-* port's own VLAN, when trunks= does not list it. */
 	if (c->vlan_mode != SWITCH_VLAN_TRUNK && !(c->trunks[c->tag / 64] >> (c->tag % 64) & 1))
-		l->vlan_only[c->tag]++;
+		l->vlan_only[c->tag] += d;
 }
 
 bool switch_vlan_ingress(const struct switch_port *sp, struct pkt *p, enum port_drop *why)

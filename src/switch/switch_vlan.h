@@ -75,12 +75,20 @@ static inline bool switch_vlan_cfg_on(const struct switch_port_cfg *c)
 	return c->vlan_mode != SWITCH_VLAN_TRUNK || c->trunks_only;
 }
 
+/* A port's entry in switch_portlist.vlan_of[]: its access tag, or SWITCH_LIST_VLAN_ALL / _SOME. */
+static inline uint16_t switch_vlan_class(const struct switch_port_cfg *c)
+{
+	if (c->vlan_mode == SWITCH_VLAN_ACCESS)
+		return c->tag;
+	return c->trunks_only ? SWITCH_LIST_VLAN_SOME : SWITCH_LIST_VLAN_ALL;
+}
+
 /*
- * Put port @c at position @i of flood list @l (slot[@i] already there):
- * its VLAN class into vlan_of[@i], and it into the counts of the VLANs it
- * carries (switch_vlan_carries(), VLAN by VLAN).  O(VLANs listed).
+ * Add port @c to the counts of flood list @l of the VLANs it carries
+ * (switch_vlan_carries(), VLAN by VLAN), or take it out of them (@add
+ * false).  O(the VLANs its trunks= lists).
  */
-void switch_vlan_list_add(struct switch_portlist *l, unsigned i, const struct switch_port_cfg *c);
+void switch_vlan_list_count(struct switch_portlist *l, const struct switch_port_cfg *c, bool add);
 
 /*
  * Ingress of frame @p through port @sp (switch.c runs it over a batch):
