@@ -203,6 +203,23 @@ static void storm_frames(struct big *b, uint8_t (*bcast)[6], uint8_t (*uni)[6])
 }
 
 /*
+ * A round of two hot queues: slot @storm's batch of broadcasts @bcast
+ * (from MAC_C), held by its queue's bucket *@q_storm as the poller holds
+ * a queue beside unicast, then slot @uni_in's batch @uni (from MAC_A),
+ * its bucket *@q_uni not holding it.
+ */
+static void storm_round(struct big *b, unsigned storm, unsigned *q_storm, uint8_t (*bcast)[6], unsigned uni_in,
+			unsigned *q_uni, uint8_t (*uni)[6])
+{
+	dp_round_start(b->ctx, 2);
+	big_zero(b);
+	dp_queue_start(b->ctx, q_storm, true);
+	big_send(b, storm, bcast, PKT_BURST, MAC_C);
+	dp_queue_start(b->ctx, q_uni, false);
+	big_send(b, uni_in, uni, PKT_BURST, MAC_A);
+}
+
+/*
  * A broadcast storm at 4,096 ports beside a unicast stream, a full batch
  * of each every round: unicast gets every frame through, and the floods'
  * copies average at most DP_FLOOD_QUEUE_COPIES a round (the refill of
@@ -264,12 +281,7 @@ static void test_scale_flood_queue_share(void **state)
 
 	storm_frames(b, bcast, uni);
 	for (unsigned r = 0; r < ROUNDS; r++) {
-		dp_round_start(b->ctx, 2);
-		big_zero(b);
-		dp_queue_start(b->ctx, &q_storm, true);
-		big_send(b, storm, bcast, PKT_BURST, MAC_C);
-		dp_queue_start(b->ctx, &q_uni, false);
-		big_send(b, 0, uni, PKT_BURST, MAC_A);
+		storm_round(b, storm, &q_storm, bcast, 0, &q_uni, uni);
 		assert_int_equal(b->ports[last].got, PKT_BURST + (b->ports[0].got ? 1 : 0));
 		flood += big_got(b, &silent) - PKT_BURST;
 	}
@@ -488,12 +500,7 @@ static void test_scale_vlan_flood_queue_share(void **state)
 	storm_frames(b, bcast, uni);
 	switch_port_set(b->sw, 6, NULL); /* VLAN 10: 1 (the storm), 2, 4, 5 */
 	for (unsigned r = 0; r < ROUNDS; r++) {
-		dp_round_start(b->ctx, 2);
-		big_zero(b);
-		dp_queue_start(b->ctx, &q_storm, true);
-		big_send(b, storm, bcast, PKT_BURST, MAC_C);
-		dp_queue_start(b->ctx, &q_uni, false);
-		big_send(b, 7, uni, PKT_BURST, MAC_A);
+		storm_round(b, storm, &q_storm, bcast, 7, &q_uni, uni);
 		assert_int_equal(b->ports[last].got, PKT_BURST);
 		assert_int_equal(b->ports[4].got, b->ports[2].got);
 		assert_int_equal(b->ports[5].got, b->ports[2].got);
