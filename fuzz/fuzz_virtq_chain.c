@@ -39,7 +39,8 @@
  *                       (newest first) instead of pushing them; bit 2:
  *                       pop through vq_pop_burst() (one chain a call) first,
  *                       vq_pop() only for what it leaves; bits 3-4: the
- *                       direction it asks for (0 any, 1 read, 2 write, 3 any)
+ *                       direction it asks for (0 any, 1 read, 2 write, 3 any);
+ *                       bit 5: a queue the device only reads (device_reads)
  *    21   u8[3] (reserved, 0)
  *    24   image_len bytes  copied to image offset 0
  *     ..  patches   { u16 off; u8 len; u8 bytes[len]; } ... each written into
@@ -517,6 +518,7 @@ static void parse_config(struct harness *h, const uint8_t *data)
 	h->unpop_held = data[20] & 2;
 	h->burst = data[20] & 4;
 	h->dir = (const enum vq_dir[4]){ VQ_DIR_ANY, VQ_DIR_READ, VQ_DIR_WRITE, VQ_DIR_ANY }[data[20] >> 3 & 3];
+	h->cfg.device_reads = data[20] & 0x20; /* a transmitq: packed indirect tables' writable entries are read */
 }
 
 /* Header bytes 16-19: what the device writes into writable buffers. */

@@ -62,6 +62,7 @@ struct vq_config {
 	bool event_idx;		/* VIRTIO_F_EVENT_IDX */
 	bool indirect;		/* VIRTIO_F_INDIRECT_DESC */
 	bool in_order;		/* VIRTIO_F_IN_ORDER */
+	bool device_reads;	/* the device only reads this queue's buffers (virtio-net's transmitq): see vq.writable_read */
 	uint64_t desc_gpa;	/* descriptor table / descriptor ring */
 	uint64_t driver_gpa;	/* split: available ring; packed: driver event suppression */
 	uint64_t device_gpa;	/* split: used ring; packed: device event suppression */
@@ -84,6 +85,15 @@ struct vq_elem {
 struct vq {
 	unsigned num;
 	bool packed, event_idx, indirect, in_order;
+	bool device_reads;		/* vq_config.device_reads */
+	/*
+	 * Set (relaxed atomics: the control thread reads it) when a packed
+	 * indirect table on a queue the device only reads had an entry marked
+	 * device-writable, which was read as device-readable: DPDK's virtio
+	 * PMD marks every entry of its transmit indirect tables so at setup
+	 * (vring_desc_init_indirect_packed()) and never clears the header's.
+	 */
+	bool writable_read;
 	bool broken;
 	const char *error;		/* why it broke */
 	const struct gmem *mem;
@@ -140,6 +150,12 @@ struct vq {
  * lies contiguous in guest memory.  Returns 0 or -EINVAL / -EFAULT.
  */
 int vq_init(struct vq *q, const struct vq_config *cfg);
+
+/* Did the driver mark a transmit indirect table's entries device-writable (vq.writable_read)?  Any thread. */
+static inline bool vq_writable_read(const struct vq *q)
+{
+	return __atomic_load_n(&q->writable_read, __ATOMIC_RELAXED);
+}
 
 /*
  * Resume from a saved position (vhost-user SET_VRING_BASE).  Split: @base

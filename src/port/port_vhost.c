@@ -129,6 +129,7 @@ struct vhost_port {
 	atomic_bool rarp_pending;
 	bool fault_skip_rx_log;		/* tests only: VSW_FAULT_SKIP_RX_LOG, must break migration */
 	bool told_log_missed;		/* warned that pages fell outside the dirty log, this log */
+	bool told_writable_read;	/* said that the driver marks transmit buffers writable, this session */
 	/* What the driver acked, as the data path uses it (vp_offloads(), while the rings are off). */
 	unsigned rx_accept;		/* VNET_ACCEPT_*: requests taken from the driver's headers */
 	bool guest_csum;		/* DATA_VALID may go to the driver */
@@ -952,6 +953,7 @@ static void vp_attach(struct vhost_port *vp, int fd)
 	vu_dev_attach(&vp->dev, fd);
 	vp->sessions++;
 	vp->last_error[0] = '\0';
+	vp->told_writable_read = false;
 	if (evloop_add(vp->env.loop, fd, EPOLLIN, &vp->conn_h) < 0) {
 		log_err("port %s: cannot watch its socket", vp->port.name);
 		vu_dev_detach(&vp->dev);
@@ -1026,6 +1028,14 @@ static void vp_tick(struct port *p)
 		vp->told_log_missed = true;
 	} else {
 		vp->told_log_missed = false;
+	}
+	for (unsigned q = 0; q < vp->queues && vp->dev.fd >= 0 && !vp->told_writable_read; q++) {
+		if (!vq_writable_read(&vp->dev.vrings[virtio_net_txq(q)].vq))
+			continue;
+		log_info("port %s: vring %u: the driver marks transmit buffers in indirect tables device-writable "
+			 "(DPDK's virtio PMD does, packed rings): read as device-readable", vp->port.name,
+			 virtio_net_txq(q));
+		vp->told_writable_read = true;
 	}
 	if (vp->client && vp->dev.fd < 0)
 		vp_try_connect(vp);

@@ -36,6 +36,7 @@ int vq_init(struct vq *q, const struct vq_config *cfg)
 	q->event_idx = cfg->event_idx;
 	q->indirect = cfg->indirect;
 	q->in_order = cfg->in_order;
+	q->device_reads = cfg->device_reads;
 	q->mem = cfg->mem;
 	q->log = cfg->log;
 	q->desc_gpa = cfg->desc_gpa;

@@ -49,6 +49,19 @@ static int walk_indirect(struct vq *q, struct vq_chain *c, uint64_t table_gpa, u
 		/* "The driver MUST NOT set any flags except DESC_F_WRITE within an indirect descriptor." */
 		if (flags & VIRTQ_DESC_F_INDIRECT)
 			return vq_fail(q, -EINVAL, "nested indirect descriptor");
+		if ((flags & VIRTQ_DESC_F_WRITE) && q->device_reads) {
+			/*
+			 * A transmit buffer the driver marked device-writable: DPDK's
+			 * virtio PMD leaves its header entry so in every indirect table
+			 * (vq.writable_read).  The device only reads these buffers, so
+			 * reading it writes nothing the driver did not give; DPDK's
+			 * vhost reads it too.  Broken instead, a DPDK application's
+			 * first frame of two to seven segments ended its port.
+			 */
+			flags &= (uint16_t)~VIRTQ_DESC_F_WRITE;
+			if (!q->writable_read)
+				__atomic_store_n(&q->writable_read, true, __ATOMIC_RELAXED);
+		}
 		rc = vq_chain_add(q, c, d.addr, vq_raw_len(d), flags & VIRTQ_DESC_F_WRITE);
 		if (rc < 0)
 			return rc;

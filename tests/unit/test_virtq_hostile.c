@@ -377,6 +377,59 @@ static void test_packed_valid_indirect(void **state)
 	assert_false(vq_broken(&f->q));
 }
 
+/*
+ * DPDK's virtio PMD transmits chains of two to seven segments through an
+ * indirect table whose header entry it leaves marked device-writable
+ * (vring_desc_init_indirect_packed() marks every entry so; the transmit
+ * path writes the flags of the data entries only).  On a queue the device
+ * only reads (a transmitq) that is read as device-readable and said
+ * (vq_writable_read()); on any other queue it still breaks the queue
+ * (test_readable_after_writable), and so does a direct descriptor.
+ */
+static void test_packed_transmit_table_marked_writable(void **state)
+{
+	struct fx *f = *state;
+	const struct dsc t[] = {
+		{ BUF(0), 12, F_WRITE, 0 },	/* the virtio-net header */
+		{ BUF(1), 1448, 0x80 | F_NEXT, 0 }, /* DPDK's data entries: the ring's AVAIL bit and NEXT, ignored */
+		{ BUF(2), 600, 0x80, 0 },
+	};
+	const struct dsc d[] = { { TBL(0), sizeof(t), F_INDIRECT, 0 } };
+	const struct dsc direct[] = {
+		{ BUF(0), 12, F_NEXT | F_WRITE, 1 },
+		{ BUF(1), 64, 0, 0 },
+	};
+	struct vq_config cfg;
+
+	rr_ring_init(&f->r, &f->mem, NUM, true);
+	cfg = rr_ring_config(&f->r, true);
+	cfg.device_reads = true;
+	assert_int_equal(vq_init(&f->q, &cfg), 0);
+	assert_false(vq_writable_read(&f->q));
+	rr_packed_table(&f->mem, TBL(0), 0, t[0].addr, t[0].len, t[0].flags);
+	rr_packed_table(&f->mem, TBL(0), 1, t[1].addr, t[1].len, t[1].flags);
+	rr_packed_table(&f->mem, TBL(0), 2, t[2].addr, t[2].len, t[2].flags);
+	post(f, d, 1, 4);
+	assert_int_equal(pop(f), 0);
+	assert_int_equal(f->e.id, 4);
+	assert_counts(f, 3, 0, 12 + 1448 + 600, 0);
+	assert_iov(f, 0, BUF(0), 12);
+	assert_iov(f, 1, BUF(1), 1448);
+	assert_iov(f, 2, BUF(2), 600);
+	assert_true(vq_writable_read(&f->q));
+	assert_false(vq_broken(&f->q));
+
+	/* A direct chain so on the same kind of queue: broken, as before. */
+	rr_ring_init(&f->r, &f->mem, NUM, true);
+	cfg = rr_ring_config(&f->r, true);
+	cfg.device_reads = true;
+	assert_int_equal(vq_init(&f->q, &cfg), 0);
+	post(f, direct, 2, 1);
+	assert_int_equal(pop(f), -EINVAL);
+	assert_true(vq_broken(&f->q));
+	assert_false(vq_writable_read(&f->q));
+}
+
 /* In a packed indirect table NEXT is ignored: the table length alone gives the entries. */
 static void test_packed_indirect_ignores_next(void **state)
 {
@@ -1251,6 +1304,7 @@ int main(void)
 		T(test_split_indirect_table_outside_memory),
 		T(test_packed_indirect_table_outside_memory),
 		T(test_readable_after_writable),
+		T(test_packed_transmit_table_marked_writable),
 		T(test_zero_length),
 		T(test_len_runs_outside_memory),
 		T(test_len_sum_overflows_u32),
