@@ -395,7 +395,7 @@ int csum_complete(const struct iovec *iov, unsigned n, size_t len, size_t csum_s
 	sum = csum_add_iov(0, iov, n, csum_start, len - csum_start, &got);
 	if (got != len - csum_start)
 		return -EINVAL;
-	c = csum_finish_l4(sum);
+	c = csum_finish_l4(sum, csum_offset);
 	/* The field may straddle two iovecs: one bounded copy writes it either way. */
 	iov_from_buf(iov, n, csum_start + csum_offset, &c, 2);
 	return 0;
@@ -459,7 +459,7 @@ bool csum_complete_guess(uint8_t *f, size_t len)
 	want = csum_fold(pseudo);
 	if (have != want || have == 0)
 		return false;
-	c = csum_finish_l4(csum_add(0, f + l4, l4_len));
+	c = csum_finish_l4(csum_add(0, f + l4, l4_len), check_off);
 	memcpy(f + l4 + check_off, &c, 2);
 	return true;
 }

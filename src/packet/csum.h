@@ -72,24 +72,30 @@ static inline uint16_t csum_finish(uint32_t sum)
 	return (uint16_t)~csum_fold(sum);
 }
 
+/* Where UDP's checksum field is in its header: the one whose computed zero is written as all ones. */
+#define CSUM_UDP_OFFSET 6
+
 /*
- * The value of a TCP or UDP checksum field from @sum: csum_finish(), but
- * a computed zero is written as all ones (RFC 768: a zero UDP checksum
- * means "none"; in one's complement the two are the same number, so TCP
- * takes either and one rule serves both).
+ * The value of the checksum field at @csum_offset of a TCP or UDP header
+ * from @sum: csum_finish(), but UDP's (at CSUM_UDP_OFFSET) is written as
+ * all ones when it computes to zero (RFC 768: a zero UDP checksum means
+ * "none"; in one's complement the two are the same number).  Any other
+ * (TCP's at 16) stays as computed: over bytes not all zero the sum is never
+ * +0, so a computed field is never 0xffff (RFC 1624, section 3), and
+ * readers that compare rather than add (tshark) call 0xffff wrong there.
  */
-static inline uint16_t csum_finish_l4(uint32_t sum)
+static inline uint16_t csum_finish_l4(uint32_t sum, size_t csum_offset)
 {
 	uint16_t c = csum_finish(sum);
 
-	return c ? c : 0xffff;
+	return c || csum_offset != CSUM_UDP_OFFSET ? c : 0xffff;
 }
 
 /* csum_finish_l4() of sums added in 64 bits without a fold between them. */
-static inline uint16_t csum_finish_l4_64(uint64_t acc)
+static inline uint16_t csum_finish_l4_64(uint64_t acc, size_t csum_offset)
 {
 	acc = (acc & 0xffffffffu) + (acc >> 32);
-	return csum_finish_l4((uint32_t)((acc & 0xffffffffu) + (acc >> 32)));
+	return csum_finish_l4((uint32_t)((acc & 0xffffffffu) + (acc >> 32)), csum_offset);
 }
 
 /* A frame csum_add64() sums: 57 to 64 bytes (a minimum-size Ethernet frame is 60 without its FCS). */
@@ -178,7 +184,8 @@ uint32_t csum_pseudo_ipv6(const void *saddr, const void *daddr, uint8_t proto, u
  * @csum_offset holds the pseudo-header sum; the complemented sum of the
  * bytes from @csum_start to the frame's end (@len bytes in @n iovecs),
  * that field included, replaces it.  A result of zero is stored as 0xffff
- * (the same in one's complement; for UDP zero would mean "no checksum").
+ * when the field is UDP's (@csum_offset 6: zero would mean "no checksum"),
+ * as zero otherwise (csum_finish_l4()).
  * 0, or -EINVAL when the field is not inside the frame or the iovecs hold
  * less than @len bytes (nothing is written then).
  */

@@ -174,7 +174,7 @@ int gso_copy_finish(const struct pkt *s, uint8_t *buf)
 	if ((s->head_len - start) & 1)
 		part = (uint16_t)(part << 8 | part >> 8);
 	acc += part;
-	c = csum_finish_l4_64(acc);
+	c = csum_finish_l4_64(acc, s->csum_offset);
 	memcpy(buf + start + s->csum_offset, &c, 2);
 	return (int)s->len;
 }
@@ -202,7 +202,7 @@ static bool finish_l4(struct pkt *s, unsigned start, unsigned off, uint32_t seed
 	memcpy(field, &c, 2);
 	if (!gso_pkt_sum(s, start, s->len - start, &sum))
 		return false;
-	c = csum_finish_l4(sum);
+	c = csum_finish_l4(sum, off);
 	memcpy(field, &c, 2);
 	return true;
 }
@@ -220,7 +220,7 @@ static int complete_one(const struct pkt *p, struct pkt *s)
 	/* The field holds the sender's seed (the pseudo-header sum): it is summed as it is (csum.h). */
 	if (!gso_pkt_sum(s, p->csum_start, s->len - p->csum_start, &sum))
 		return -EINVAL;
-	c = csum_finish_l4(sum);
+	c = csum_finish_l4(sum, p->csum_offset);
 	memcpy(field, &c, 2);
 	return 1;
 }

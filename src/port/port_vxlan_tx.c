@@ -85,7 +85,7 @@ static inline void vx_csum4(struct vx_port *v, unsigned m, const union vtep_addr
 {
 	uint64_t acc = (uint64_t)v->tx_sum[m] +
 		       csum_pseudo_ipv4(&v->local.v4.sin_addr, &dst->v4.sin_addr, IPPROTO_UDP, udp_len);
-	uint16_t c = csum_finish_l4_64(acc);
+	uint16_t c = csum_finish_l4_64(acc, CSUM_UDP_OFFSET);
 
 	memcpy(v->tx_hdr[m] + 6, &c, 2);
 }
@@ -1020,7 +1020,7 @@ static unsigned vx_tx_plain(struct vx_port *v, struct pkt *const *pkts, unsigned
 			uint64_t acc = (uint64_t)sum + psum + htons((uint16_t)udp_len); /* the pseudo header's length */
 			uint16_t c;
 
-			c = csum_finish_l4_64(acc);
+			c = csum_finish_l4_64(acc, CSUM_UDP_OFFSET);
 			memcpy(h + 6, &c, 2);
 		}
 	}

@@ -154,7 +154,7 @@ static inline size_t ref_segment(const uint8_t *f, size_t len, const struct ref_
 	{
 		uint16_t c = (uint16_t)~ref_add(ref_pseudo(out, g, (unsigned)l4_len), ref_sum(out + g->l4, l4_len));
 
-		ref_put(out + csum_at, c ? c : 0xffff);
+		ref_put(out + csum_at, c || !g->udp ? c : 0xffff); /* UDP's zero is all ones (RFC 768); TCP's stays */
 	}
 	return slen;
 }

@@ -202,21 +202,27 @@ static void test_known_vectors(void **state)
 }
 
 /*
- * The L4 field's value: the one's complement of the folded sum, a zero
- * written as 0xffff (RFC 768); from a 64-bit sum of 32-bit sums, the
- * same as adding them one at a time with an end-around carry.
+ * The L4 field's value: the one's complement of the folded sum; a zero
+ * written as 0xffff in UDP's field (RFC 768), left zero in TCP's (RFC
+ * 1624: a computed TCP checksum is never 0xffff); from a 64-bit sum of
+ * 32-bit sums, the same as adding them one at a time with an end-around
+ * carry.
  */
 static void test_finish_l4(void **state)
 {
 	uint32_t seed = 0x12345678;
 
 	(void)state;
-	assert_int_equal(csum_finish_l4(0xffff), 0xffff);	/* csum_finish() gives 0 */
-	assert_int_equal(csum_finish_l4(0xfffe0001u), 0xffff);	/* folds to 0xffff too */
-	assert_int_equal(csum_finish_l4(0), 0xffff);		/* ~0: already all ones */
-	assert_int_equal(csum_finish_l4(0x1234), (uint16_t)~0x1234);
+	assert_int_equal(csum_finish_l4(0xffff, CSUM_UDP_OFFSET), 0xffff);	/* csum_finish() gives 0 */
+	assert_int_equal(csum_finish_l4(0xfffe0001u, CSUM_UDP_OFFSET), 0xffff); /* folds to 0xffff too */
+	assert_int_equal(csum_finish_l4(0, CSUM_UDP_OFFSET), 0xffff);		/* ~0: already all ones */
+	assert_int_equal(csum_finish_l4(0x1234, CSUM_UDP_OFFSET), (uint16_t)~0x1234);
+	assert_int_equal(csum_finish_l4(0xffff, 16), 0);			/* TCP: zero stays zero */
+	assert_int_equal(csum_finish_l4(0xfffe0001u, 16), 0);
+	assert_int_equal(csum_finish_l4(0, 16), 0xffff);			/* ~+0: only all-zero bytes sum to it */
+	assert_int_equal(csum_finish_l4(0x1234, 16), (uint16_t)~0x1234);
 	/* 0xffffffff + 0xffffffff + 1: one fold of the 64-bit sum would carry out of 32 bits */
-	assert_int_equal(csum_finish_l4_64(0x1ffffffffull), csum_finish_l4(1));
+	assert_int_equal(csum_finish_l4_64(0x1ffffffffull, CSUM_UDP_OFFSET), csum_finish_l4(1, CSUM_UDP_OFFSET));
 	for (unsigned iter = 0; iter < 100000; iter++) {
 		uint64_t acc = 0;
 		uint32_t ref = 0;
@@ -231,8 +237,9 @@ static void test_finish_l4(void **state)
 			ref += v;
 			ref += ref < v;	/* end-around carry */
 		}
-		assert_int_equal(csum_finish_l4_64(acc), csum_finish_l4(ref));
-		assert_int_not_equal(csum_finish_l4_64(acc), 0);
+		assert_int_equal(csum_finish_l4_64(acc, CSUM_UDP_OFFSET), csum_finish_l4(ref, CSUM_UDP_OFFSET));
+		assert_int_not_equal(csum_finish_l4_64(acc, CSUM_UDP_OFFSET), 0);
+		assert_int_equal(csum_finish_l4_64(acc, 16), csum_finish(ref));
 	}
 }
 
