@@ -91,7 +91,9 @@ struct vq {
 	 * indirect table on a queue the device only reads had an entry marked
 	 * device-writable, which was read as device-readable: DPDK's virtio
 	 * PMD marks every entry of its transmit indirect tables so at setup
-	 * (vring_desc_init_indirect_packed()) and never clears the header's.
+	 * (vring_desc_init_indirect_packed()) and rewrites the flags of the
+	 * data entries only (not even all of them: not the one whose index in
+	 * the table equals the ring slot's), never the header's.
 	 */
 	bool writable_read;
 	bool broken;

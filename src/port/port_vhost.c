@@ -1030,7 +1030,10 @@ static void vp_tick(struct port *p)
 		vp->told_log_missed = false;
 	}
 	for (unsigned q = 0; q < vp->queues && vp->dev.fd >= 0 && !vp->told_writable_read; q++) {
-		if (!vq_writable_read(&vp->dev.vrings[virtio_net_txq(q)].vq))
+		const struct vu_vring *vr = &vp->dev.vrings[virtio_net_txq(q)];
+
+		/* Mapped: set up in this session (vq_init() cleared the flag; a reset ring keeps the last session's). */
+		if (!vr->mapped || !vq_writable_read(&vr->vq))
 			continue;
 		log_info("port %s: vring %u: the driver marks transmit buffers in indirect tables device-writable "
 			 "(DPDK's virtio PMD does, packed rings): read as device-readable", vp->port.name,

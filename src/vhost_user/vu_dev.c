@@ -122,7 +122,11 @@ static int vring_setup_vq(struct vu_dev *d, unsigned idx, uint32_t base)
 		.event_idx = vu_has_feature(d, VIRTIO_F_EVENT_IDX),
 		.indirect = vu_has_feature(d, VIRTIO_F_INDIRECT_DESC),
 		.in_order = vu_has_feature(d, VIRTIO_F_IN_ORDER),
-		/* 5.1.2: receiveqN is 2N, transmitqN 2N + 1 (no control queue is offered). */
+		/*
+		 * 5.1.2: receiveqN is 2N, transmitqN 2N + 1.  The control queue,
+		 * when negotiated, stays the front end's (vu_msg.c refuses a vring
+		 * index past 2 x max_queue_pairs).
+		 */
 		.device_reads = idx % 2 == 1,
 		.mem = d->mem,
 		.log = vu_dev_logging(d) ? &d->log : NULL,

@@ -56,7 +56,7 @@ static int walk_indirect(struct vq *q, struct vq_chain *c, uint64_t table_gpa, u
 			 * (vq.writable_read).  The device only reads these buffers, so
 			 * reading it writes nothing the driver did not give; DPDK's
 			 * vhost reads it too.  Broken instead, a DPDK application's
-			 * first frame of two to seven segments ended its port.
+			 * first frame through such a table ended its port.
 			 */
 			flags &= (uint16_t)~VIRTQ_DESC_F_WRITE;
 			if (!q->writable_read)

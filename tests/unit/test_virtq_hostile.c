@@ -378,10 +378,11 @@ static void test_packed_valid_indirect(void **state)
 }
 
 /*
- * DPDK's virtio PMD transmits chains of two to seven segments through an
+ * DPDK's virtio PMD transmits frames of one to seven segments through an
  * indirect table whose header entry it leaves marked device-writable
  * (vring_desc_init_indirect_packed() marks every entry so; the transmit
- * path writes the flags of the data entries only).  On a queue the device
+ * path writes the flags of the data entries only, and not of the one
+ * whose table index equals the ring slot's).  On a queue the device
  * only reads (a transmitq) that is read as device-readable and said
  * (vq_writable_read()); on any other queue it still breaks the queue
  * (test_readable_after_writable), and so does a direct descriptor.
@@ -392,7 +393,7 @@ static void test_packed_transmit_table_marked_writable(void **state)
 	const struct dsc t[] = {
 		{ BUF(0), 12, F_WRITE, 0 },	/* the virtio-net header */
 		{ BUF(1), 1448, 0x80 | F_NEXT, 0 }, /* DPDK's data entries: the ring's AVAIL bit and NEXT, ignored */
-		{ BUF(2), 600, 0x80, 0 },
+		{ BUF(2), 600, F_WRITE, 0 },	/* the entry whose index is the ring slot's keeps its WRITE too */
 	};
 	const struct dsc d[] = { { TBL(0), sizeof(t), F_INDIRECT, 0 } };
 	const struct dsc direct[] = {
