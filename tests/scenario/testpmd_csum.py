@@ -61,20 +61,16 @@ exit); about 25 s.
     python3 tests/scenario/testpmd_csum.py --build build [--configs split,packed-inorder]
 """
 
-import argparse
 import json
 import os
 import select
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the work tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from testpmd_lib import (Proc, Results, TestPmd, cleanup_prefix, exit_on_signals, finish, log,  # noqa: E402
-                         testpmd_ready)
+from testpmd_lib import Proc, TestPmd, cleanup_prefix, main_layouts  # noqa: E402
 
 # Packed rings as DPDK's virtio-user has them by default (in order): without IN_ORDER its transmit path
 # writes a chain's buffer id into the indirect table (chains of 2-7 segments), where the device ignores it
@@ -291,34 +287,7 @@ def run_config(args, res, cfg, workdir):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--build", default="build")
-    ap.add_argument("--configs", default=",".join(CONFIGS), help="of: " + ",".join(CONFIGS))
-    ap.add_argument("--keep", action="store_true", help="keep the logs directory")
-    args = ap.parse_args()
-    args.build = os.path.abspath(args.build)
-    exit_on_signals()
-    res = Results()
-    t_start = time.monotonic()
-    missing = [t for t in ("iperf3", "tshark", "nstat") if not shutil.which(t)]
-    if missing:
-        print("testpmd-csum: %s not installed" % ", ".join(missing))
-        print("testpmd-csum: 0 passed, 1 failed")
-        return 1
-    if not testpmd_ready("testpmd-csum"):
-        return 1
-    workdir = tempfile.mkdtemp(prefix="vsw-testpmd-csum-")
-    log("testpmd-csum: logs in %s" % workdir)
-    for cfg in args.configs.split(","):
-        if cfg not in CONFIGS:
-            res.check("config %s" % cfg, False, "unknown configuration")
-            continue
-        log("== %s (virtio-user %s)" % (cfg, CONFIGS[cfg]))
-        try:
-            run_config(args, res, cfg, workdir)
-        except Exception as e:  # one layout's failure must not hide the others
-            res.check("%s: ran to the end" % cfg, False, "%s: %s" % (type(e).__name__, e))
-    return finish("testpmd-csum", res, workdir, args.keep, t_start)
+    return main_layouts("testpmd-csum", __doc__, CONFIGS, run_config, tools=("iperf3", "tshark", "nstat", "busybox"))
 
 
 if __name__ == "__main__":

@@ -35,19 +35,16 @@ ip and 1024 hugepages (reserved here, put back at exit); about 20 s.
     python3 tests/scenario/testpmd_jumbo.py --build build [--configs split,packed-inorder]
 """
 
-import argparse
 import json
 import os
 import re
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the work tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from testpmd_lib import (Proc, Results, TestPmd, cleanup_prefix, exit_on_signals, finish, log,  # noqa: E402
-                         testpmd_ready)
+from testpmd_lib import Proc, TestPmd, cleanup_prefix, main_layouts  # noqa: E402
 
 CONFIGS = {
     "split": "in_order=0",
@@ -171,29 +168,7 @@ def run_config(args, res, cfg, workdir):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--build", default="build")
-    ap.add_argument("--configs", default=",".join(CONFIGS), help="of: " + ",".join(CONFIGS))
-    ap.add_argument("--keep", action="store_true", help="keep the logs directory")
-    args = ap.parse_args()
-    args.build = os.path.abspath(args.build)
-    exit_on_signals()
-    res = Results()
-    t_start = time.monotonic()
-    if not testpmd_ready("testpmd-jumbo"):
-        return 1
-    workdir = tempfile.mkdtemp(prefix="vsw-testpmd-jumbo-")
-    log("testpmd-jumbo: logs in %s" % workdir)
-    for cfg in args.configs.split(","):
-        if cfg not in CONFIGS:
-            res.check("config %s" % cfg, False, "unknown configuration")
-            continue
-        log("== %s (virtio-user %s)" % (cfg, CONFIGS[cfg]))
-        try:
-            run_config(args, res, cfg, workdir)
-        except Exception as e:  # one layout's failure must not hide the others
-            res.check("%s: ran to the end" % cfg, False, "%s: %s" % (type(e).__name__, e))
-    return finish("testpmd-jumbo", res, workdir, args.keep, t_start)
+    return main_layouts("testpmd-jumbo", __doc__, CONFIGS, run_config)
 
 
 if __name__ == "__main__":

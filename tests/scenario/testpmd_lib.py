@@ -1,12 +1,13 @@
 """testpmd_lib.py - drive dpdk-testpmd interactively and vswd through vswctl (python3 stdlib only).
 
-Used by testpmd_pair.py and testpmd_jumbo.py.  The process and testpmd prompt machinery is
+Used by testpmd_pair.py, testpmd_jumbo.py and testpmd_csum.py.  The process and testpmd prompt machinery is
 scripts/bench_procs.py's, shared with the benchmarks; here children also get
 SIGTERM when the test dies (PR_SET_PDEATHSIG).  Everything is bounded:
 every read has a timeout, and every process started here is killed by
 close().
 """
 
+import argparse
 import json
 import os
 import re
@@ -14,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
@@ -78,6 +80,40 @@ def finish(name, res, workdir, keep, t_start):
     log("%s: %.0f s" % (name, time.monotonic() - t_start))
     print("%s: %d passed, %d failed" % (name, res.passed, res.failed), flush=True)
     return 1 if res.failed else 0
+
+
+def main_layouts(name, doc, configs, run_config, tools=()):
+    """The whole main() of a scenario that runs @run_config(args, res, cfg, workdir) once per ring layout of
+    @configs (--configs picks some; --build, --keep), after checking @tools and testpmd_ready(); one layout's
+    exception is its own failure, not the others'.  Returns the exit code."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--configs", default=",".join(configs), help="of: " + ",".join(configs))
+    ap.add_argument("--keep", action="store_true", help="keep the logs directory")
+    args = ap.parse_args()
+    args.build = os.path.abspath(args.build)
+    exit_on_signals()
+    res = Results()
+    t_start = time.monotonic()
+    missing = [t for t in tools if not shutil.which(t)]
+    if missing:
+        print("%s: %s not installed" % (name, ", ".join(missing)))
+        print("%s: 0 passed, 1 failed" % name)
+        return 1
+    if not testpmd_ready(name):
+        return 1
+    workdir = tempfile.mkdtemp(prefix="vsw-%s-" % name)
+    log("%s: logs in %s" % (name, workdir))
+    for cfg in args.configs.split(","):
+        if cfg not in configs:
+            res.check("config %s" % cfg, False, "unknown configuration")
+            continue
+        log("== %s (virtio-user %s)" % (cfg, configs[cfg]))
+        try:
+            run_config(args, res, cfg, workdir)
+        except Exception as e:  # one layout's failure must not hide the others
+            res.check("%s: ran to the end" % cfg, False, "%s: %s" % (type(e).__name__, e))
+    return finish(name, res, workdir, args.keep, t_start)
 
 
 def Proc(argv, logpath, stdin=False, env=None):
