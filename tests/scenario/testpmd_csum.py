@@ -70,7 +70,7 @@ import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the work tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from testpmd_lib import Proc, TestPmd, cleanup_prefix, main_layouts  # noqa: E402
+from testpmd_lib import Proc, TestPmd, cleanup_prefix, main_layouts, vswd_in_netns  # noqa: E402
 
 # Packed rings as DPDK's virtio-user has them by default (in order): without IN_ORDER its transmit path
 # writes a chain's buffer id into the indirect table (chains of 2-7 segments), where the device ignores it
@@ -125,17 +125,12 @@ def run_config(args, res, cfg, workdir):
             made.append(ns)
             sh(["ip", "link", "set", "lo", "up"], ns=ns)
             sh(["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"], ns=ns)
-        conf = {"workers": 1, "ports": [
+        vs = vswd_in_netns(args.build, nsv, d, [
             {"name": "p0", "type": "vhost-user", "path": os.path.join(d, "p0.sock")},
             {"name": "p1", "type": "vhost-user", "path": os.path.join(d, "p1.sock")},
             {"name": "ta", "type": "tap", "ifname": TAPS[0]},
             {"name": "tb", "type": "tap", "ifname": TAPS[1]},
-            {"name": "pw", "type": "pcap", "write": pcap}]}
-        with open(os.path.join(d, "vswd.json"), "w") as f:
-            json.dump(conf, f)
-        vs = Proc(["ip", "netns", "exec", nsv, os.path.join(args.build, "vswd"), "--foreground", "--ctl", ctl,
-                   "--config", os.path.join(d, "vswd.json")], os.path.join(d, "vswd.log"))
-        vs.wait_for(r"ready: control socket", 0, 15)
+            {"name": "pw", "type": "pcap", "write": pcap}])
         # Each side's frames to its testpmd port and back, and every frame to the pcap port too: no flooding
         # (a frame flooded to both testpmd ports would come back through the other one).
         for a, b in (("ta", "p0"), ("p0", "ta"), ("tb", "p1"), ("p1", "tb")):

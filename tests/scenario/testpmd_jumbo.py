@@ -44,7 +44,7 @@ import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the work tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from testpmd_lib import Proc, TestPmd, cleanup_prefix, main_layouts  # noqa: E402
+from testpmd_lib import TestPmd, cleanup_prefix, main_layouts, vswd_in_netns  # noqa: E402
 
 CONFIGS = {
     "split": "in_order=0",
@@ -100,13 +100,9 @@ def run_config(args, res, cfg, workdir):
         ip(ns, "link", "set", "lo", "up")
         subprocess.run(["ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1",
                         "net.ipv6.conf.default.disable_ipv6=1"], check=True, timeout=10)
-        conf = {"workers": 1, "ports": [{"name": "p0", "type": "vhost-user", "path": os.path.join(d, "p0.sock")},
-                                        {"name": "t0", "type": "tap", "ifname": TAP}]}
-        with open(os.path.join(d, "vswd.json"), "w") as f:
-            json.dump(conf, f)
-        vs = Proc(["ip", "netns", "exec", ns, os.path.join(args.build, "vswd"), "--foreground", "--ctl", ctl,
-                   "--config", os.path.join(d, "vswd.json")], os.path.join(d, "vswd.log"))
-        vs.wait_for(r"ready: control socket", 0, 15)
+        vs = vswd_in_netns(args.build, ns, d, [
+            {"name": "p0", "type": "vhost-user", "path": os.path.join(d, "p0.sock")},
+            {"name": "t0", "type": "tap", "ifname": TAP}])
         cleanup_prefix(prefix)
         tp = TestPmd(["net_virtio_user0,path=%s,queues=1,mac=%s,%s" % (os.path.join(d, "p0.sock"), MAC,
                                                                          CONFIGS[cfg])],

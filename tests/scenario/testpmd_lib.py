@@ -116,6 +116,22 @@ def main_layouts(name, doc, configs, run_config, tools=()):
     return finish(name, res, workdir, args.keep, t_start)
 
 
+def vswd_in_netns(build, ns, d, ports):
+    """vswd (one worker) in network namespace @ns with the config entries @ports, its config, control socket
+    (d/ctl.sock) and log in directory @d; returns the Proc once it is ready."""
+    conf = os.path.join(d, "vswd.json")
+    with open(conf, "w") as f:
+        json.dump({"workers": 1, "ports": ports}, f)
+    vs = Proc(["ip", "netns", "exec", ns, os.path.join(build, "vswd"), "--foreground", "--ctl",
+               os.path.join(d, "ctl.sock"), "--config", conf], os.path.join(d, "vswd.log"))
+    try:
+        vs.wait_for(r"ready: control socket", 0, 15)
+    except BaseException:
+        vs.close()
+        raise
+    return vs
+
+
 def Proc(argv, logpath, stdin=False, env=None):
     """A child in its own session, output collected by a thread, killed if the test dies."""
     return bench_procs.Proc(argv, logpath, stdin=stdin, env=env, die_with_parent=True)
