@@ -53,6 +53,7 @@ void switch_port_set(struct vswitch *sw, unsigned slot, struct port *p)
 	const struct switch_portlist *cur = atomic_load_explicit(&sw->flood_list, memory_order_relaxed);
 	struct switch_portlist *next = cur == &sw->lists[0] ? &sw->lists[1] : &sw->lists[0];
 	const struct switch_port_cfg *c = &sw->sp[slot].cfg;
+	const uint16_t cls = switch_vlan_class(c); /* the slot's entry in vlan_of[], wherever it lands */
 	bool placed = !p, was = false;
 
 	/*
@@ -68,7 +69,7 @@ void switch_port_set(struct vswitch *sw, unsigned slot, struct port *p)
 			continue;
 		}
 		if (!placed && cur->slot[i] > slot) {
-			next->vlan_of[next->n] = switch_vlan_class(c);
+			next->vlan_of[next->n] = cls;
 			next->slot[next->n++] = (uint16_t)slot;
 			placed = true;
 		}
@@ -76,7 +77,7 @@ void switch_port_set(struct vswitch *sw, unsigned slot, struct port *p)
 		next->slot[next->n++] = cur->slot[i];
 	}
 	if (!placed) {
-		next->vlan_of[next->n] = switch_vlan_class(c);
+		next->vlan_of[next->n] = cls;
 		next->slot[next->n++] = (uint16_t)slot;
 	}
 	/*
