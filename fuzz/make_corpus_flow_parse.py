@@ -182,6 +182,10 @@ VSW = [
     "tun_ipv6_src=fd00::1,tun_ipv6_dst=fd00::/64,actions=set_field:fd00::2->tun_ipv6_dst,output:1",
     "actions=move:NXM_NX_TUN_IPV6_SRC[0..63]->tun_ipv6_dst[64..127],load:2->tun_ipv6_dst[0..7],output:1",
     "actions=set_field:fd00::9->tun_ipv6_src,output:1",
+    "tcp,tcp_flags=+syn-ack,actions=drop",
+    "tcp6,tcp_flags=syn|ack|0x100,actions=move:tcp_flags[0..7]->reg0[0..7],normal",
+    "tcp,NXM_NX_TCP_FLAGS=0x002/0x012,tcp_flags=+syn+[800]-rst,actions=normal",
+    "tcp,tcp_flags=+syn+syn,tcp_flags=syn||,tcp_flags=0x1000,actions=drop",
 ]
 
 

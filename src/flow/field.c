@@ -108,7 +108,28 @@ const struct flow_field flow_fields[FF__COUNT] = {
 			      .syntax = FS_IPV6, .flags = FF_MASKABLE, .valid = ALL },
 	[FF_TUN_IPV6_DST] = { { "tun_ipv6_dst", "NXM_NX_TUN_IPV6_DST" }, WHOLE(tun_ipv6_dst, 128),
 			      .syntax = FS_IPV6, .flags = FF_MASKABLE | FF_WRITABLE, .valid = ALL },
+	/* Read-only, as in Open vSwitch: a flow may match and move it, not write it. */
+	[FF_TCP_FLAGS] = { { "tcp_flags", "NXM_NX_TCP_FLAGS", "OXM_OF_TCP_FLAGS" }, WHOLE(tcp_flags, 16),
+			   .match_prereq = FP_TCP, .prereq = FP_TCP, .syntax = FS_TCP_FLAGS, .flags = FF_MASKABLE,
+			   .valid = FLOW_TCP_FLAGS_MASK },
 };
+
+static const char *const tcp_flag_names[FLOW_TCP_FLAG_BITS] = {
+	"fin", "syn", "rst", "psh", "ack", "urg", "ece", "cwr", "ns", "[200]", "[400]", "[800]",
+};
+
+const char *flow_tcp_flag_name(unsigned bit)
+{
+	return bit < FLOW_TCP_FLAG_BITS ? tcp_flag_names[bit] : NULL;
+}
+
+unsigned flow_tcp_flag_by_name(const char *name, size_t len)
+{
+	for (unsigned i = 0; i < FLOW_TCP_FLAG_BITS; i++)
+		if (strlen(tcp_flag_names[i]) == len && memcmp(tcp_flag_names[i], name, len) == 0)
+			return 1u << i;
+	return 0;
+}
 
 const struct flow_field *flow_field_by_name(const char *name, size_t len)
 {

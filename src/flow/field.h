@@ -65,6 +65,7 @@ enum flow_field_id {
 	FF_REG7 = FF_REG0 + 7,
 	FF_TUN_IPV6_SRC,	/* after the registers: the ids before them stay what they were */
 	FF_TUN_IPV6_DST,
+	FF_TCP_FLAGS,		/* after them, for the same reason */
 	FF__COUNT
 };
 
@@ -93,6 +94,7 @@ enum flow_syntax {
 	FS_IPV6,
 	FS_PORT,		/* a port number or a name the caller resolves */
 	FS_FRAG,		/* no, yes, first, later, not_later */
+	FS_TCP_FLAGS,		/* syn|ack (every flag: these set, the rest clear), +syn-ack (only those), or V/M */
 };
 
 #define FF_MASKABLE 0x01	/* value/mask in a match */
@@ -146,6 +148,16 @@ struct flow_frag_name {
 };
 #define FLOW_FRAG_NAMES 5
 extern const struct flow_frag_name flow_frag_names[FLOW_FRAG_NAMES];
+
+/*
+ * tcp_flags' names, as Open vSwitch's packet_tcp_flag_to_string(): bit 0
+ * (0x001) "fin" to bit 8 (0x100) "ns", and the three reserved bits
+ * "[200]", "[400]", "[800]".  The name of bit @bit (0-11); the bit (a
+ * mask of one) named by the @len bytes at @name, or 0.
+ */
+#define FLOW_TCP_FLAG_BITS 12
+const char *flow_tcp_flag_name(unsigned bit);
+unsigned flow_tcp_flag_by_name(const char *name, size_t len);
 
 /* Copy @n bits from @src bit @src_start of @from to @dst bit @dst_start of @to (any widths, fields up to 128 bits). */
 void flow_field_copy_bits(const struct flow_field *src, const struct flow_key *from, unsigned src_start,

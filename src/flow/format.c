@@ -140,6 +140,20 @@ static void put_value(struct sbuf *b, const struct flow_field *f, flow_u128 v, f
 		put_hex(b, m);
 		return;
 	}
+	case FS_TCP_FLAGS:
+		/* As Open vSwitch's format_flags_masked(): "syn|ack" when every flag is matched ("0": none set), else +set-clear. */
+		if (!masked) {
+			if (!v)
+				put(b, "0");
+			for (unsigned i = 0, n = 0; i < FLOW_TCP_FLAG_BITS; i++)
+				if (v & (1u << i))
+					put(b, "%s%s", n++ ? "|" : "", flow_tcp_flag_name(i));
+			return;
+		}
+		for (unsigned i = 0; i < FLOW_TCP_FLAG_BITS; i++)
+			if (m & (1u << i))
+				put(b, "%c%s", v & (1u << i) ? '+' : '-', flow_tcp_flag_name(i));
+		return;
 	}
 }
 
@@ -261,6 +275,7 @@ size_t flow_format_match(const struct flow_match *m, const struct flow_names *na
 		put_field(&x, FF_TP_SRC);
 		put_field(&x, FF_TP_DST);
 	}
+	put_field(&x, FF_TCP_FLAGS);
 	put_field(&x, FF_ARP_SHA);
 	put_field(&x, FF_ARP_THA);
 	put_field(&x, FF_TUN_ID);

@@ -83,6 +83,8 @@ static void extract_l4(struct flow_key *key, const struct cursor *c, size_t off,
 	} else {
 		memcpy(&key->tp_src, c->p + off, 2);
 		memcpy(&key->tp_dst, c->p + off + 2, 2);
+		if (key->nw_proto == IPPROTO_TCP_)
+			key->tcp_flags = htons(rd16(c->p + off + 12) & FLOW_TCP_FLAGS_MASK);
 	}
 	ofs->l4 = (uint16_t)off;
 	ofs->l4_len = (uint16_t)(l4_len > 0xffff ? 0xffff : l4_len);
@@ -260,6 +262,8 @@ static inline bool extract_fast(struct flow_key *key, const uint8_t *hdr, size_t
 	key->nw_ttl = ip[8];
 	memcpy(&key->tp_src, l4, 2);
 	memcpy(&key->tp_dst, l4 + 2, 2);
+	if (need == 20)
+		key->tcp_flags = htons(rd16(l4 + 12) & FLOW_TCP_FLAGS_MASK);
 	*ofs = (struct flow_ofs){ ETH_HLEN, ETH_HLEN + 20, (uint16_t)(tot - 20), 0, 0 };
 	return true;
 }

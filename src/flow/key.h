@@ -16,7 +16,7 @@
  *     2   dl_src(6) tp_dst(2)
  *     3   nw_src(4) nw_dst(4)          IPv4 addresses, or ARP spa/tpa
  *     4   nw_tos(1) nw_ttl(1) arp_sha(6)
- *     5   arp_tha(6) pad(2)
+ *     5   arp_tha(6) tcp_flags(2)
  *   6-7   ipv6_src
  *   8-9   ipv6_dst
  *    10   tun_id
@@ -32,7 +32,10 @@
  * the low byte of tp_src and tp_dst.  vlan_tci has bit 12 (CFI/DEI in the
  * frame) forced to 1 when a tag is present and is 0 without one.  nw_tos is
  * the whole ToS/traffic-class byte (DSCP and ECN); nw_frag has bit 0 for
- * "a fragment" and bit 1 for "not the first fragment".
+ * "a fragment" and bit 1 for "not the first fragment".  tcp_flags is the
+ * low 12 bits of the TCP header's 13th and 14th bytes (NS, CWR ... FIN,
+ * and the three reserved bits above NS), 0 in any frame but TCP; it
+ * shares word 5 with arp_tha, which only ARP frames fill.
  *
  * A frame from an IPv4 underlay fills tun_src/tun_dst, one from an IPv6
  * underlay tun_ipv6_src/tun_ipv6_dst, and the other pair stays 0 (as Open
@@ -54,6 +57,9 @@
 /* nw_frag bits (NXM_NX_IP_FRAG). */
 #define FLOW_FRAG_ANY 0x01
 #define FLOW_FRAG_LATER 0x02
+
+/* tcp_flags: the bits that exist (ovs-fields(7): the low 12 of the 16). */
+#define FLOW_TCP_FLAGS_MASK 0x0fff
 
 /* vlan_tci: the "tag present" bit and the fields of the TCI. */
 #define FLOW_TCI_PRESENT 0x1000
@@ -86,7 +92,7 @@ struct flow_key {
 			uint8_t arp_sha[6];
 
 			uint8_t arp_tha[6];
-			uint8_t pad[2];
+			uint16_t tcp_flags;
 
 			uint8_t ipv6_src[16];
 			uint8_t ipv6_dst[16];
@@ -109,6 +115,7 @@ struct flow_key {
 _Static_assert(sizeof(struct flow_key) == FLOW_KEY_WORDS * 8, "flow_key is whole words");
 _Static_assert(offsetof(struct flow_key, tp_src) == 14, "tp_src closes word 1");
 _Static_assert(offsetof(struct flow_key, nw_src) == 24, "nw_src opens word 3");
+_Static_assert(offsetof(struct flow_key, tcp_flags) == 46, "tcp_flags closes word 5");
 _Static_assert(offsetof(struct flow_key, ipv6_src) == 48, "ipv6_src opens word 6");
 _Static_assert(offsetof(struct flow_key, tun_id) == 80, "tun_id is word 10");
 _Static_assert(offsetof(struct flow_key, metadata) == 96, "metadata is word 12");
@@ -186,7 +193,7 @@ bool flow_key_extract_frame(struct flow_key *key, const uint8_t *hdr, size_t hdr
  * keys only when it needs them.
  *
  * Reads the first 42 bytes of both heads whatever @hdr_len says (and a
- * TCP frame's byte 46 once @hdr_len says it is there): the caller's heads
+ * TCP frame's bytes 46-47 once @hdr_len says they are there): the caller's heads
  * have that room (a packet's head buffer); an answer never depends on
  * bytes past @hdr_len (the length checks refuse such a frame).
  */
@@ -216,8 +223,8 @@ static inline unsigned flow_key_head_same(const uint8_t *hdr, const uint8_t *pre
 		return 0;
 	/* Of @prev's shape: IPv4 with IHL 5, no fragment, TCP (data offset >= 5: @prev's) or UDP. */
 	need = hdr[23] == 6 ? 20 : 8;
-	if (end < 14 + 20 + need || (need == 20 && ((hdr[46] ^ prev_hdr[46]) & 0xf0)))
-		return 0;
+	if (end < 14 + 20 + need || (need == 20 && ((hdr[46] ^ prev_hdr[46]) | (hdr[47] ^ prev_hdr[47]))))
+		return 0;	/* TCP: the data offset and the flags (tcp_flags) as @prev's */
 	tot = (unsigned)hdr[16] << 8 | hdr[17];
 	if (tot < 20 + need || 14 + tot > frame_len)
 		return 0;

@@ -157,6 +157,67 @@ int flowp_port(struct parser *p, const char *s, uint16_t *port, int *special)
 }
 
 /*
+ * tcp_flags written with names (@s, NUL-terminated, no '/'), as Open
+ * vSwitch's parse_flags(): "+syn-ack" matches the flags named (SYN set,
+ * ACK clear) and no other; "syn|ack" (names or numbers, '|' between)
+ * matches every flag, those given set and the rest clear.
+ */
+static int parse_tcp_flags(struct parser *p, char *s, flow_u128 *v, flow_u128 *m, const char *what)
+{
+	unsigned flags = 0, mask = 0;
+
+	if (*s == '+' || *s == '-') {
+		while (*s) {
+			bool set = *s == '+';
+			size_t len;
+			unsigned bit;
+
+			if (*s != '+' && *s != '-')
+				return flowp_fail(p, "%s: each flag needs '+' (set) or '-' (clear) before it", what);
+			s++;
+			len = strcspn(s, "+-");
+			bit = flow_tcp_flag_by_name(s, len);
+			if (!bit)
+				return flowp_fail(p, "%s: unknown TCP flag \"%.*s\" (fin, syn, rst, psh, ack, urg, ece, "
+						  "cwr, ns)", what, (int)len, s);
+			if (mask & bit)
+				return flowp_fail(p, "%s: each TCP flag can be given only once", what);
+			mask |= bit;
+			if (set)
+				flags |= bit;
+			s += len;
+		}
+		*v = flags;
+		*m = mask;
+		return 0;
+	}
+	while (*s) {
+		size_t len = strcspn(s, "|");
+		unsigned bit = flow_tcp_flag_by_name(s, len);
+		char num[24];
+		flow_u128 n;
+
+		if (!bit) {
+			if (!len || len >= sizeof(num))
+				return flowp_fail(p, "%s: bad TCP flags", what);
+			memcpy(num, s, len);
+			num[len] = '\0';
+			if (!flowp_u128(num, &n) || n & ~(flow_u128)FLOW_TCP_FLAGS_MASK)
+				return flowp_fail(p, "%s: unknown TCP flag \"%s\" (fin, syn, rst, psh, ack, urg, ece, cwr, "
+						  "ns, or a number below 0x1000)", what, num);
+			bit = (unsigned)n;
+		}
+		flags |= bit;
+		s += len;
+		if (*s == '|' && !*++s)
+			return flowp_fail(p, "%s: a TCP flag must follow '|'", what);
+	}
+	*v = flags;
+	*m = FLOW_TCP_FLAGS_MASK;
+	return 0;
+}
+
+/*
  * @s as a value of field @f (its syntax), optionally "/mask": *@v and *@m
  * in field units (a missing mask: every valid bit).  @what names the
  * token in messages.
@@ -233,6 +294,12 @@ int flowp_field_value(struct parser *p, const struct flow_field *f, char *s, flo
 			mok = flowp_u128(slash, m);
 		break;
 	}
+	case FS_TCP_FLAGS:
+		if (!slash)
+			return parse_tcp_flags(p, s, v, m, what);
+		ok = flowp_u128(s, v);
+		mok = flowp_u128(slash, m);
+		break;
 	}
 	if (!ok)
 		return flowp_fail(p, "%s: bad value \"%s\" for %s", what, s, f->names[0]);

@@ -26,6 +26,7 @@ struct frame_spec {
 	bool frag6;			/* a fragment header (first fragment) after them */
 	/* L4 */
 	uint16_t sport, dport;
+	uint16_t tcp_flags;		/* TCP: the 12 bits after the data offset (NS ... FIN); frame_tcp4(): PSH|ACK */
 	uint8_t icmp_type, icmp_code;
 	bool udp_no_csum;
 	unsigned payload;		/* bytes after the L4 header */
@@ -56,7 +57,8 @@ static inline uint16_t fr_get16(const uint8_t *p)
 static inline struct frame_spec frame_tcp4(void)
 {
 	struct frame_spec s = { .vlan = -1, .vlan2 = -1, .type = 0x0800, .proto = 6, .ttl = 64,
-				.src4 = 0x0a000001, .dst4 = 0x0a000002, .sport = 1234, .dport = 80, .payload = 10 };
+				.src4 = 0x0a000001, .dst4 = 0x0a000002, .sport = 1234, .dport = 80, .tcp_flags = 0x018,
+				.payload = 10 };
 
 	memcpy(s.dst, "\x02\x00\x00\x00\x00\x02", 6);
 	memcpy(s.src, "\x02\x00\x00\x00\x00\x01", 6);
@@ -193,8 +195,8 @@ static inline size_t frame_build(uint8_t *out, const struct frame_spec *s)
 			fr_put16(l4, s->sport);
 			fr_put16(l4 + 2, s->dport);
 			fr_put32(l4 + 4, 0x01020304);
-			l4[12] = 0x50;
-			l4[13] = 0x18;
+			l4[12] = (uint8_t)(0x50 | ((s->tcp_flags >> 8) & 0x0f));
+			l4[13] = (uint8_t)s->tcp_flags;
 			fr_put16(l4 + 14, 512);
 		} else if (s->proto == 17) {
 			fr_put16(l4, s->sport);

@@ -2,6 +2,7 @@
 #ifndef VSW_TESTS_FLOW_REF_H
 #define VSW_TESTS_FLOW_REF_H
 
+#include <arpa/inet.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -55,7 +56,7 @@ static inline bool ref_agrees(const struct ref_rule *r, unsigned n, unsigned tab
  * (the key's last words).  Values are drawn from a small
  * alphabet so that rules and keys meet.
  */
-#define REF_MASKS 13
+#define REF_MASKS 14
 
 static inline void ref_mask(struct flow_key *m, unsigned which)
 {
@@ -107,6 +108,11 @@ static inline void ref_mask(struct flow_key *m, unsigned which)
 	case 12:
 		memset(m->tun_ipv6_dst, 0xff, 8);	/* tun_ipv6_dst=.../64 */
 		m->tun_ipv6_src[15] = 0xff;
+		break;
+	case 13:
+		m->dl_type = 0xffff;
+		m->nw_proto = 0xff;
+		m->tcp_flags = htons(0x0012);	/* tcp_flags=+syn-ack and its kin */
 		break;
 	}
 }

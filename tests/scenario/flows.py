@@ -29,6 +29,13 @@ Steps:
      count grew by the echo requests, `flow dump` shows the drop rule,
      as in_port=c1, with packets;
   4. `flow del-strict priority=100,in_port=c1`: the ping succeeds again;
+  4b. tcp_flags (a connection's first segment): an echo server in c2 (TCP
+     port 7000), a client in c1 with one connection open and echoing;
+     `priority=200,tcp,nw_dst=10.0.0.2,tp_dst=7000,tcp_flags=+syn-ack
+     actions=drop`: the open connection still echoes, a new one times out
+     (its SYNs dropped), `flow dump` shows the rule as tcp_flags=+syn-ack
+     with packets, the ping still works; the rule deleted, a new
+     connection is made;
   5. rewrite: c1 pings 10.0.0.99 (a static neighbour entry: c2's MAC);
      `in_port=c1,ip,nw_dst=10.0.0.99 actions=mod_nw_dst:10.0.0.2,normal`
      and `in_port=c2,ip,nw_src=10.0.0.2,nw_dst=10.0.0.1
@@ -249,6 +256,73 @@ def settle(dst):
     return False
 
 
+# An echo server (c2) and a client (c1) in one process each: the client opens a connection, then on each
+# line of its stdin "echo" (over that connection) or "new" (a second connection, 3 s), printing "ok" or "fail".
+ECHO_SERVER = r"""
+import socket, threading
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("%s", 7000)); s.listen(8)
+def serve(c):
+    while True:
+        d = c.recv(4096)
+        if not d: return
+        c.sendall(d)
+while True:
+    c, _ = s.accept(); threading.Thread(target=serve, args=(c,), daemon=True).start()
+"""
+ECHO_CLIENT = r"""
+import socket, sys
+def conn():
+    c = socket.create_connection(("%s", 7000), timeout=3); c.settimeout(3); return c
+def echo(c):
+    c.sendall(b"vsw"); return c.recv(16) == b"vsw"
+try:
+    a = conn(); print("ok" if echo(a) else "fail", flush=True)
+except OSError:
+    print("fail", flush=True); sys.exit(1)
+for line in sys.stdin:
+    try:
+        ok = echo(a) if line.strip() == "echo" else echo(conn())
+    except OSError:
+        ok = False
+    print("ok" if ok else "fail", flush=True)
+"""
+
+
+def tcp_flags_step(sw):
+    """Step 4b: a rule on tcp_flags=+syn-ack refuses new connections and keeps the open one."""
+    srv = subprocess.Popen(["ip", "netns", "exec", NS["c2"], sys.executable, "-c", ECHO_SERVER % IP["c2"]],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cli = None
+    try:
+        time.sleep(0.3)
+        cli = subprocess.Popen(["ip", "netns", "exec", NS["c1"], sys.executable, "-c", ECHO_CLIENT % IP["c2"]],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+        def ask(what):
+            if what:
+                cli.stdin.write(what + "\n")
+                cli.stdin.flush()
+            return cli.stdout.readline().strip() == "ok"
+
+        check(ask(None), "tcp_flags: c1 opens a TCP connection to c2 and it echoes")
+        rule = "priority=200,tcp,nw_dst=%s,tp_dst=7000,tcp_flags=+syn-ack" % IP["c2"]
+        sw.ok("flow", "add", rule + " actions=drop")
+        check(ask("echo"), "tcp_flags=+syn-ack drop: the open connection still echoes")
+        check(not ask("new"), "tcp_flags=+syn-ack drop: a new connection times out (its SYNs dropped)")
+        out = sw.ok("flow", "dump")
+        line = [l for l in out.splitlines() if "tp_dst=7000" in l]
+        check(len(line) == 1 and "tcp_flags=+syn-ack" in line[0] and "n_packets=0," not in line[0],
+              "flow dump: the rule as tcp_flags=+syn-ack, with packets (the SYNs)", out.strip())
+        check(ping(IP["c2"]), "tcp_flags=+syn-ack drop: pings still cross")
+        sw.ok("flow", "del-strict", rule)
+        check(ask("new"), "the tcp_flags rule deleted: a new connection is made")
+    finally:
+        for proc in (cli, srv):
+            if proc:
+                proc.kill()
+                proc.wait(5)
+
+
 REWRITE_FLOWS = ("priority=200,in_port=c1,ip,nw_dst=%s actions=mod_nw_dst:%s,normal" % (GHOST, IP["c2"]),
                  "priority=200,in_port=c2,ip,nw_src=%s,nw_dst=%s actions=mod_nw_src:%s,normal" % (IP["c2"], IP["c1"],
                                                                                                 GHOST))
@@ -280,6 +354,9 @@ def scenario(build, wd, state):
     # 4. deleted: joined again
     sw.ok("flow", "del-strict", "priority=100,in_port=c1")
     check(ping(IP["c2"]), "drop rule deleted: c1 reaches c2 again")
+
+    # 4b. a connection's first segment: tcp_flags
+    tcp_flags_step(sw)
 
     # 5. rewrites the kernels accept
     must(["ip", "neigh", "replace", GHOST, "lladdr", MAC["c2"], "dev", "eth0", "nud", "permanent"], ns=NS["c1"])

@@ -50,6 +50,7 @@ static void test_tcp4(void **state)
 	assert_int_equal(k.nw_frag, 0);
 	assert_int_equal(ntohs(k.tp_src), 1234);
 	assert_int_equal(ntohs(k.tp_dst), 80);
+	assert_int_equal(ntohs(k.tcp_flags), 0x018);
 	assert_int_equal(o.l3, 14);
 	assert_int_equal(o.l4, 34);
 	assert_int_equal(o.l4_len, 30);
@@ -59,6 +60,60 @@ static void test_tcp4(void **state)
 	for (int i = 0; i < 16; i++)
 		assert_int_equal(k.ipv6_src[i] | k.ipv6_dst[i] | k.tun_ipv6_src[i] | k.tun_ipv6_dst[i], 0);
 	assert_int_equal(k.tun_src | k.tun_dst, 0);
+}
+
+/*
+ * tcp_flags: the low 12 bits of the TCP header's bytes 12-13 (NS, the
+ * three reserved bits, CWR ... FIN), never the data offset; by the short
+ * way and by the walk (IPv4 with options, IPv6), 0 for UDP, for a later
+ * fragment and for a header that does not fit.
+ */
+static void test_tcp_flags(void **state)
+{
+	static const uint16_t flags[] = { 0x000, 0x002, 0x012, 0x011, 0x004, 0x0c2, 0x100, 0xe00, 0xfff };
+	struct flow_key k;
+	struct flow_ofs o;
+
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+		for (unsigned shape = 0; shape < 3; shape++) {
+			struct frame_spec s = frame_tcp4();
+			size_t n;
+
+			s.tcp_flags = flags[i];
+			s.ip_opts = shape == 1 ? 8 : 0;
+			if (shape == 2)
+				s.type = 0x86dd;
+			n = frame_build(buf, &s);
+			buf[(size_t)(shape == 2 ? 54 : 34 + s.ip_opts) + 12] |= 0xf0;	/* data offset 15: not a flag */
+			memset(&k, 0xa5, sizeof(k));
+			extract(&k, &o, buf, n, n, 1);
+			assert_int_equal(k.nw_proto, 6);
+			assert_int_equal(ntohs(k.tcp_flags), flags[i]);
+		}
+	{
+		struct frame_spec s = frame_tcp4();
+		size_t n;
+
+		s.proto = 17;
+		n = frame_build(buf, &s);
+		buf[34 + 12] = 0xff;	/* where TCP's flags would be: payload */
+		buf[34 + 13] = 0xff;
+		extract(&k, &o, buf, n, n, 1);
+		assert_int_equal(k.tcp_flags, 0);
+
+		s = frame_tcp4();
+		s.tcp_flags = 0x002;
+		s.frag = 0x0001;	/* offset 8: a later fragment */
+		n = frame_build(buf, &s);
+		extract(&k, &o, buf, n, n, 1);
+		assert_int_equal(k.tcp_flags, 0);
+
+		s.frag = 0;
+		n = frame_build(buf, &s);
+		extract(&k, &o, buf, 34 + 12, n, 1);	/* the copy ends before the flags */
+		assert_int_equal(k.tcp_flags, 0);
+		assert_int_equal(o.truncated, 1);
+	}
 }
 
 static void test_udp_icmp_options(void **state)
@@ -328,7 +383,7 @@ static void test_every_cut(void **state)
  */
 static void test_fast_equals_walk(void **state)
 {
-	static const unsigned spots[] = { 12, 13, 14, 16, 17, 20, 21, 23, 46, 14, 23 };
+	static const unsigned spots[] = { 12, 13, 14, 16, 17, 20, 21, 23, 46, 47, 14, 23 };
 	uint32_t rnd = 0x6b43a9b5u;
 	unsigned fast = 0;
 
@@ -412,9 +467,9 @@ static void test_same_equals_extract(void **state)
 		/* Bytes the key or the short way's choice read (A is TCP or UDP, IHL 5, no options). */
 		for (unsigned at = 0; at < 60; at++) {
 			bool keyed = at < 16 || (at >= 20 && at <= 23) || (at >= 26 && at <= 37) ||
-				     (at == 46 && s.proto == 6);
+				     ((at == 46 || at == 47) && s.proto == 6);	/* data offset; tcp_flags */
 
-			key_bytes |= keyed && at < n && ((buf[at] ^ a[at]) & (at == 20 ? 0x3f : at == 46 ? 0xf0 : 0xff));
+			key_bytes |= keyed && at < n && ((buf[at] ^ a[at]) & (at == 20 ? 0x3f : 0xff));
 		}
 		rnd ^= rnd << 13, rnd ^= rnd >> 17, rnd ^= rnd << 5;
 		hdr_len = rnd % 4 ? n : rnd % (n + 1);
@@ -515,6 +570,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tcp4),
+		cmocka_unit_test(test_tcp_flags),
 		cmocka_unit_test(test_udp_icmp_options),
 		cmocka_unit_test(test_vlan),
 		cmocka_unit_test(test_arp),

@@ -100,6 +100,14 @@ static const char *const good_flows[] = {
 	"tun_id=0x5,tun_ipv6_src=fd00::1,tun_ipv6_dst=fd00::/64,actions=set_field:fd00::2->tun_ipv6_dst,output:1",
 	"NXM_NX_TUN_IPV6_SRC=fd00::1/::ffff,actions=load:0x2->NXM_NX_TUN_IPV6_DST[0..15],output:1",
 	"actions=move:tun_ipv6_src[]->tun_ipv6_dst[],move:reg0[]->tun_ipv6_dst[96..127],output:1",
+	"tcp,tcp_flags=+syn-ack,actions=drop",
+	"tcp6,tcp_flags=syn|ack,actions=normal",
+	"tcp,tcp_flags=0,actions=normal",
+	"tcp,tcp_flags=0x002/0x012,tp_dst=80,actions=output:2",
+	"tcp,tcp_flags=+ns+[800]-fin,actions=drop",
+	"tcp,tcp_flags=fin|0x10|rst,actions=drop",
+	"tcp,NXM_NX_TCP_FLAGS=0x4/0x4,actions=move:tcp_flags[]->reg0[0..15],normal",
+	"tcp,OXM_OF_TCP_FLAGS=+urg+psh+ece+cwr,actions=normal",
 };
 
 static void parse_ok(const char *text, enum flow_parse_cmd cmd, struct flow_mod *mod)
@@ -213,6 +221,42 @@ static void test_match_values(void **state)
 	assert_int_equal(m.match.value.nw_frag, FLOW_FRAG_ANY);
 	assert_int_equal(m.match.mask.nw_frag, FLOW_FRAG_ANY | FLOW_FRAG_LATER);
 	free(m.actions);
+}
+
+/* tcp_flags in each of its forms: the bits matched and how a dump writes them (as ovs-ofctl: names, +set-clear). */
+static void test_tcp_flags(void **state)
+{
+	static const struct {
+		const char *text;
+		uint16_t v, m;
+		const char *shown;
+	} cases[] = {
+		{ "tcp,tcp_flags=+syn-ack,actions=drop", 0x002, 0x012, "tcp_flags=+syn-ack" },
+		{ "tcp,tcp_flags=0x002/0x012,actions=drop", 0x002, 0x012, "tcp_flags=+syn-ack" },
+		{ "tcp,tcp_flags=-ack+syn,actions=drop", 0x002, 0x012, "tcp_flags=+syn-ack" },
+		{ "tcp,tcp_flags=syn|ack,actions=drop", 0x012, 0xfff, "tcp_flags=syn|ack" },
+		{ "tcp,tcp_flags=ack|syn,actions=drop", 0x012, 0xfff, "tcp_flags=syn|ack" },
+		{ "tcp,tcp_flags=syn,actions=drop", 0x002, 0xfff, "tcp_flags=syn " },
+		{ "tcp,tcp_flags=0x12,actions=drop", 0x012, 0xfff, "tcp_flags=syn|ack" },
+		{ "tcp,tcp_flags=0,actions=drop", 0x000, 0xfff, "tcp_flags=0 " },
+		{ "tcp,tcp_flags=+fin+syn+rst+psh+ack+urg+ece+cwr+ns+[200]+[400]+[800],actions=drop", 0xfff, 0xfff,
+		  "tcp_flags=fin|syn|rst|psh|ack|urg|ece|cwr|ns|[200]|[400]|[800]" },
+		{ "tcp6,tcp_flags=-rst,actions=drop", 0x000, 0x004, "tcp6,tcp_flags=-rst" },
+		{ "tcp,tcp_flags=0x100/0x100,actions=drop", 0x100, 0x100, "tcp_flags=+ns" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct flow_mod m;
+		char text[512];
+
+		parse_ok(cases[i].text, FLOW_CMD_ADD, &m);
+		assert_int_equal(ntohs(m.match.value.tcp_flags), cases[i].v);
+		assert_int_equal(ntohs(m.match.mask.tcp_flags), cases[i].m);
+		assert_true(flow_format(&m, true, &names, text, sizeof(text)) < sizeof(text));
+		if (!strstr(text, cases[i].shown))
+			fail_msg("\"%s\" -> \"%s\": no \"%s\"", cases[i].text, text, cases[i].shown);
+		free(m.actions);
+	}
 }
 
 static void test_keywords(void **state)
@@ -443,6 +487,19 @@ static void test_refusals(void **state)
 		{ "actions=move:reg0[]->tun_src[]", FLOW_CMD_ADD, "local=" },
 		{ "tun_ipv6_dst=10.0.0.1,actions=drop", FLOW_CMD_ADD, "tun_ipv6_dst" },
 		{ "tun_ipv6_dst=fd00::/129,actions=drop", FLOW_CMD_ADD, "mask" },
+		{ "tcp_flags=+syn,actions=drop", FLOW_CMD_ADD, "needs tcp" },
+		{ "udp,tcp_flags=+syn,actions=drop", FLOW_CMD_ADD, "tcp_flags" },
+		{ "tcp,tcp_flags=+syn+syn,actions=drop", FLOW_CMD_ADD, "only once" },
+		{ "tcp,tcp_flags=+syn-foo,actions=drop", FLOW_CMD_ADD, "\"foo\"" },
+		{ "tcp,tcp_flags=+syn|ack,actions=drop", FLOW_CMD_ADD, "\"syn|ack\"" },
+		{ "tcp,tcp_flags=syn+ack,actions=drop", FLOW_CMD_ADD, "syn+ack" },
+		{ "tcp,tcp_flags=syn|,actions=drop", FLOW_CMD_ADD, "'|'" },
+		{ "tcp,tcp_flags=syn||ack,actions=drop", FLOW_CMD_ADD, "bad TCP flags" },
+		{ "tcp,tcp_flags=0x1000,actions=drop", FLOW_CMD_ADD, "0x1000" },
+		{ "tcp,tcp_flags=0x2/0x1012,actions=drop", FLOW_CMD_ADD, "mask" },
+		{ "tcp,tcp_flags=+syn,tcp_flags=-syn,actions=drop", FLOW_CMD_ADD, "contradicts" },
+		{ "tcp,actions=set_field:0x2->tcp_flags", FLOW_CMD_ADD, "read-only" },
+		{ "tcp,actions=load:1->tcp_flags[1]", FLOW_CMD_ADD, "read-only" },
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -561,6 +618,7 @@ int main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_port_zero),
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_tcp_flags),
 		cmocka_unit_test(test_tun_dst_actions),
 		cmocka_unit_test(test_parse_actions_only),
 	};

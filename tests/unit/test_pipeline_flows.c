@@ -455,6 +455,64 @@ static void test_megaflow_masks(void **state)
 	assert_int_equal(bytes, 7 * f->iov[0].iov_len);
 }
 
+/* Frame @i: TCP/IPv4 from MAC ..:01 to ..:02, 10.0.0.1:1234 -> 10.0.0.2:80, with TCP flags @flags. */
+static void tcp_frame(struct fx *f, unsigned i, uint16_t flags, unsigned in)
+{
+	struct frame_spec s = frame_tcp4();
+	size_t len;
+
+	s.tcp_flags = flags;
+	len = frame_build(f->bufs[i], &s);
+	f->iov[i] = (struct iovec){ .iov_base = f->bufs[i], .iov_len = len };
+	pkt_rx_init(&f->pkts[i], &f->iov[i], 1, (uint32_t)len, in);
+}
+
+/*
+ * tcp_flags: frames of one connection that differ only in their flags
+ * take each its own rule, in one batch (a frame after another of the same
+ * addresses and ports is not the earlier one's repeat) and from the
+ * caches (a megaflow made by an ACK does not answer a SYN).
+ */
+static void test_tcp_flags(void **state)
+{
+	static const uint16_t flags[] = { 0x010, 0x002, 0x018, 0x012, 0x002, 0x010, 0x002, 0x011, 0x102, 0x001 };
+	const unsigned n = sizeof(flags) / sizeof(flags[0]);
+	struct fx *f = *state;
+	const struct dp_flow_stats *st = &f->ctx->flow->stats;
+	unsigned want[NPORTS] = { 0 };
+
+	add(f, "table=0,priority=100,tcp,tcp_flags=+syn-ack,actions=output:3");	/* a connection's first segment */
+	add(f, "table=0,priority=50,tcp,tcp_flags=fin|ack,actions=output:4");	/* exactly FIN and ACK */
+	add(f, "table=0,priority=10,ip,actions=output:2");
+	for (unsigned i = 0; i < n; i++)
+		want[(flags[i] & 0x012) == 0x002 ? 2 : flags[i] == 0x011 ? 3 : 1]++;
+	for (unsigned round = 0; round < 3; round++) {
+		uint64_t hits = atomic_load(&st->emc_hits) + atomic_load(&st->mf_hits);
+
+		for (unsigned i = 0; i < n; i++)
+			tcp_frame(f, i, flags[i], 0);
+		forward(f, 0, n);
+		assert_int_equal(f->nlog, n);
+		for (unsigned p = 1; p < NPORTS; p++)
+			assert_int_equal(sent_to(f, p), want[p]);
+		for (unsigned k = 0; k < f->nlog; k++) {
+			const uint8_t *l4 = f->log[k].bytes + 14 + 20;
+			uint16_t fl = (uint16_t)(((l4[12] & 0x0f) << 8) | l4[13]);
+
+			assert_int_equal(f->log[k].port, (fl & 0x012) == 0x002 ? 2u : fl == 0x011 ? 3u : 1u);
+		}
+		if (round)
+			assert_true(atomic_load(&st->emc_hits) + atomic_load(&st->mf_hits) > hits);
+	}
+	/* One frame a batch, cached: each flag set still finds its rule. */
+	for (unsigned i = 0; i < n; i++) {
+		tcp_frame(f, 0, flags[i], 0);
+		forward(f, 0, 1);
+		assert_int_equal(f->nlog, 1);
+		assert_int_equal(f->log[0].port, (flags[i] & 0x012) == 0x002 ? 2u : flags[i] == 0x011 ? 3u : 1u);
+	}
+}
+
 /*
  * The megaflow masks are probed for the in_ports they have megaflows of
  * only (Open vSwitch keeps a classifier per in_port): port 1's frames
@@ -1411,6 +1469,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tunnel_fields, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_tunnel_slot_reused, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_tunnel_ipv6, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_flags, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

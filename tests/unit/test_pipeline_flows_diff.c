@@ -378,6 +378,7 @@ static void frame_var_fields(struct fx *f, unsigned i, unsigned v, unsigned in)
 	s.dst6[15] = v & 128 ? 3 : 5;
 	switch (kind) {
 	case 0:
+		s.tcp_flags = (uint16_t[]){ 0x010, 0x002, 0x012, 0x011 }[(v >> 8) & 3];	/* ACK, SYN, SYN-ACK, FIN */
 		break;
 	case 1:
 		s.proto = 17;
@@ -429,13 +430,14 @@ static const char *const fld_matches[] = {
 	"vlan_tci=0/0x1000,", "dl_src=02:00:00:00:02:00/ff:00:00:00:ff:00,", "dl_dst=02:00:00:00:00:01,",
 	"reg2=0x3/0x3,", "reg3=8,", "in_port=2,", "in_port=4,", "metadata=0x5,", "metadata=0x3/0x3,",
 	"icmp6,icmpv6_type=129,", "udp6,udp_dst=80,", "ip,ip_frag=later,", "ip,ip_frag=first,", "tcp,tcp_dst=443,",
+	"tcp,tcp_flags=+syn-ack,", "tcp,tcp_flags=fin|ack,", "tcp,tcp_flags=0x010/0x010,",
 };
 static const char *const fld_writes[] = {
 	"mod_nw_ecn:2", "mod_nw_tos:32", "load:1->NXM_OF_IP_TOS[5..7]", "move:NXM_OF_IP_TOS[0..1]->NXM_OF_IP_TOS[6..7]",
 	"move:NXM_OF_IP_TOS[]->reg3[0..7]", "dec_ttl", "mod_nw_ttl:63", "load:2->arp_op", "move:arp_spa[]->arp_tpa[]",
 	"set_field:02:00:00:00:00:01->arp_tha", "move:arp_sha[]->arp_tha[]", "move:arp_op[]->reg3[0..7]",
 	"set_field:0->icmp_type", "move:icmp_code[]->icmp_type[]", "move:icmp_type[]->reg3[0..7]",
-	"set_field:3->icmp_code", "set_field:2020::3->ipv6_dst", "move:ipv6_dst[0..7]->reg3[0..7]",
+	"set_field:3->icmp_code", "move:tcp_flags[0..7]->reg3[0..7]", "set_field:2020::3->ipv6_dst", "move:ipv6_dst[0..7]->reg3[0..7]",
 	"move:ipv6_src[120..127]->ipv6_dst[0..7]", "set_field:129->icmpv6_type", "mod_vlan_pcp:5", "mod_vlan_vid:5",
 	"strip_vlan", "push_vlan:0x8100", "load:0x1005->vlan_tci", "set_field:0xa000/0xe000->vlan_tci",
 	"move:vlan_tci[13..15]->reg2[0..2]", "move:eth_src[0..15]->eth_src[8..23]", "move:eth_src[40..47]->reg2[0..7]",
