@@ -849,9 +849,12 @@ static void put_l4(uint8_t *l4, const struct flow_key *k)
 	}
 	memcpy(l4, &k->tp_src, 2);
 	memcpy(l4 + 2, &k->tp_dst, 2);
-	if (k->nw_proto == 6)
-		l4[12] = 0x50;
-	else if (k->nw_proto == 17)
+	if (k->nw_proto == 6) {
+		uint16_t flags = ntohs(k->tcp_flags);
+
+		l4[12] = (uint8_t)(0x50 | (flags >> 8 & 0x0f));	/* data offset 5; NS and the reserved bits */
+		l4[13] = (uint8_t)flags;
+	} else if (k->nw_proto == 17)
 		put16(l4 + 4, 8);
 }
 

@@ -512,11 +512,55 @@ static void test_flows_deleted_port(void **state)
 	assert_int_equal(stub_ports_live, 0);
 }
 
+/* trace of a TCP frame: the flags the match gives are the frame's (a rule on tcp_flags takes it or not). */
+static void test_trace_tcp_flags(void **state)
+{
+	static const struct {
+		const char *flow, *rule, *datapath;
+	} cases[] = {
+		{ "in_port=vm1,tcp,tcp_flags=syn", "tcp,tcp_flags=+syn-ack, priority 100", "drop" },
+		{ "in_port=vm1,tcp,tcp_flags=+syn-ack", "tcp,tcp_flags=+syn-ack, priority 100", "drop" },
+		{ "in_port=vm1,tcp,tcp_flags=syn|ack", "(any), priority 10", "output:vm2" },
+		{ "in_port=vm1,tcp", "(any), priority 10", "output:vm2" },
+		{ "in_port=vm1,tcp6,tcp_flags=fin|ack", "tcp6,tcp_flags=fin|ack, priority 50", "output:vm1" },
+		{ "in_port=vm1,tcp6,tcp_flags=fin|ack|psh", "(any), priority 10", "output:vm2" },
+	};
+	struct vswd_config cfg;
+	struct vswd *v;
+	char err[256];
+
+	(void)state;
+	vswd_config_default(&cfg);
+	snprintf(cfg.flows_path, sizeof(cfg.flows_path), "%s", tmp_path("trace.flows"));
+	v = offline_vswd();
+	vswd_shutdown(v);
+	assert_int_equal(vswd_init(v, &cfg, err, sizeof(err)), 0);
+	v->create_hook = stub_port_create;
+	stub_add(v, "vm1", "/x");
+	stub_add(v, "vm2", "/y");
+	assert_string_equal(ask(v, "{\"cmd\":\"flow-add\",\"flow\":\"priority=100,tcp,tcp_flags=+syn-ack,actions=drop\"}",
+				NULL), "ok");
+	assert_string_equal(ask(v, "{\"cmd\":\"flow-add\",\"flow\":\"priority=50,tcp6,tcp_flags=fin|ack,actions=in_port\"}",
+				NULL), "ok");
+	assert_string_equal(ask(v, "{\"cmd\":\"flow-add\",\"flow\":\"priority=10,actions=output:vm2\"}", NULL), "ok");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *t = trace_of(v, cases[i].flow);
+		char want[128];
+
+		snprintf(want, sizeof(want), "Datapath actions: %s\n", cases[i].datapath);
+		if (!strstr(t, cases[i].rule) || !strstr(t, want))
+			fail_msg("trace %s:\n%s", cases[i].flow, t);
+	}
+	vswd_shutdown(v);
+	assert_int_equal(stub_ports_live, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_flows),
 		cmocka_unit_test(test_flows_deleted_port),
+		cmocka_unit_test(test_trace_tcp_flags),
 	};
 
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
