@@ -142,6 +142,12 @@ static void put_value(struct sbuf *b, const struct flow_field *f, flow_u128 v, f
 	}
 	case FS_TCP_FLAGS:
 		/* As Open vSwitch's format_flags_masked(): "syn|ack" when every flag is matched ("0": none set), else +set-clear. */
+		if (m & ~(flow_u128)FLOW_TCP_FLAGS_MASK || !m) {
+			put_hex(b, v);	/* bits no flag has (parse refuses them): as numbers, never an empty value */
+			put(b, "/");
+			put_hex(b, m);
+			return;
+		}
 		if (!masked) {
 			if (!v)
 				put(b, "0");

@@ -577,7 +577,7 @@ static int match_token(struct parser *p, char *tok)
 	}
 	if (strchr(tok, '[')) {
 		unsigned start, n;
-		flow_u128 v, m;
+		flow_u128 v, m, valid;
 		char *slash;
 		int rc;
 
@@ -591,11 +591,15 @@ static int match_token(struct parser *p, char *tok)
 		slash = strchr(eq + 1, '/');
 		if (slash)
 			*slash++ = '\0';
-		m = flowp_ones(n);
+		/* The bits of the part that exist (tcp_flags: 12 of its 16): a value or mask past them matches nothing. */
+		valid = (flow_field_valid(f) >> start) & flowp_ones(n);
+		m = valid;
 		if (!flowp_u128(eq + 1, &v) || (slash && !flowp_u128(slash, &m)))
 			return flowp_fail(p, "%s: bad value", token);
 		if ((v | m) & ~flowp_ones(n))
 			return flowp_fail(p, "%s: value or mask wider than %u bits", token, n);
+		if ((v | m) & ~valid)
+			return flowp_fail(p, "%s: value or mask sets bits %s does not have", token, f->names[0]);
 		if (!p->given[flow_field_id(f)])
 			p->given[flow_field_id(f)] = tok;
 		return merge_field(p, f, start, n, v, m, token);

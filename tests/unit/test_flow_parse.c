@@ -108,6 +108,7 @@ static const char *const good_flows[] = {
 	"tcp,tcp_flags=fin|0x10|rst,actions=drop",
 	"tcp,NXM_NX_TCP_FLAGS=0x4/0x4,actions=move:tcp_flags[]->reg0[0..15],normal",
 	"tcp,OXM_OF_TCP_FLAGS=+urg+psh+ece+cwr,actions=normal",
+	"tcp,tcp_flags[0..4]=0x2/0x12,actions=drop",
 };
 
 static void parse_ok(const char *text, enum flow_parse_cmd cmd, struct flow_mod *mod)
@@ -243,6 +244,11 @@ static void test_tcp_flags(void **state)
 		  "tcp_flags=fin|syn|rst|psh|ack|urg|ece|cwr|ns|[200]|[400]|[800]" },
 		{ "tcp6,tcp_flags=-rst,actions=drop", 0x000, 0x004, "tcp6,tcp_flags=-rst" },
 		{ "tcp,tcp_flags=0x100/0x100,actions=drop", 0x100, 0x100, "tcp_flags=+ns" },
+		/* In part: the bits given, the others any; the whole field, every flag. */
+		{ "tcp,tcp_flags[]=0x12,actions=drop", 0x012, 0xfff, "tcp_flags=syn|ack" },
+		{ "tcp,tcp_flags[1]=1,actions=drop", 0x002, 0x002, "tcp_flags=+syn" },
+		{ "tcp,tcp_flags[0..4]=0x2/0x12,actions=drop", 0x002, 0x012, "tcp_flags=+syn-ack" },
+		{ "tcp,tcp_flags[8..11]=0x1,actions=drop", 0x100, 0xf00, "tcp_flags=+ns-[200]-[400]-[800]" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -500,6 +506,9 @@ static void test_refusals(void **state)
 		{ "tcp,tcp_flags=+syn,tcp_flags=-syn,actions=drop", FLOW_CMD_ADD, "contradicts" },
 		{ "tcp,actions=set_field:0x2->tcp_flags", FLOW_CMD_ADD, "read-only" },
 		{ "tcp,actions=load:1->tcp_flags[1]", FLOW_CMD_ADD, "read-only" },
+		{ "tcp,tcp_flags[12]=1,actions=drop", FLOW_CMD_ADD, "does not have" },
+		{ "tcp,tcp_flags[12..15]=0/0xf,actions=drop", FLOW_CMD_ADD, "does not have" },
+		{ "tcp,tcp_flags[]=0x12/0xffff,actions=drop", FLOW_CMD_ADD, "does not have" },
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
