@@ -283,6 +283,22 @@ static int port_id(struct vswd *v, const char *name)
 	return id;
 }
 
+/* An offline vswd with the default config (@cfg) but its flows file @flows_name, and stub ports vm1 and vm2. */
+static struct vswd *stub_vswd(struct vswd_config *cfg, const char *flows_name)
+{
+	struct vswd *v = offline_vswd();
+	char err[256];
+
+	vswd_config_default(cfg);
+	snprintf(cfg->flows_path, sizeof(cfg->flows_path), "%s", tmp_path(flows_name));
+	vswd_shutdown(v);
+	assert_int_equal(vswd_init(v, cfg, err, sizeof(err)), 0);
+	v->create_hook = stub_port_create;
+	stub_add(v, "vm1", "/x");
+	stub_add(v, "vm2", "/y");
+	return v;
+}
+
 /* The trace of the match @flow, into a static buffer. */
 static const char *trace_of(struct vswd *v, const char *flow)
 {
@@ -357,14 +373,7 @@ static void test_flows_deleted_port(void **state)
 	int vm1, vm2;
 	uint64_t gen;
 
-	vswd_config_default(&cfg);
-	snprintf(cfg.flows_path, sizeof(cfg.flows_path), "%s", tmp_path("slots.flows"));
-	v = offline_vswd();
-	vswd_shutdown(v);
-	assert_int_equal(vswd_init(v, &cfg, err, sizeof(err)), 0);
-	v->create_hook = stub_port_create;
-	stub_add(v, "vm1", "/x");
-	stub_add(v, "vm2", "/y");
+	v = stub_vswd(&cfg, "slots.flows");
 	vm1 = port_id(v, "vm1");
 	vm2 = port_id(v, "vm2");
 	assert_string_equal(ask(v, "{\"cmd\":\"flow-add\",\"flow\":\"in_port=vm1,actions=output:vm2\"}", NULL), "ok");
@@ -526,18 +535,9 @@ static void test_trace_tcp_flags(void **state)
 		{ "in_port=vm1,tcp6,tcp_flags=fin|ack|psh", "(any), priority 10", "output:vm2" },
 	};
 	struct vswd_config cfg;
-	struct vswd *v;
-	char err[256];
+	struct vswd *v = stub_vswd(&cfg, "trace.flows");
 
 	(void)state;
-	vswd_config_default(&cfg);
-	snprintf(cfg.flows_path, sizeof(cfg.flows_path), "%s", tmp_path("trace.flows"));
-	v = offline_vswd();
-	vswd_shutdown(v);
-	assert_int_equal(vswd_init(v, &cfg, err, sizeof(err)), 0);
-	v->create_hook = stub_port_create;
-	stub_add(v, "vm1", "/x");
-	stub_add(v, "vm2", "/y");
 	assert_string_equal(ask(v, "{\"cmd\":\"flow-add\",\"flow\":\"priority=100,tcp,tcp_flags=+syn-ack,actions=drop\"}",
 				NULL), "ok");
 	assert_string_equal(ask(v, "{\"cmd\":\"flow-add\",\"flow\":\"priority=50,tcp6,tcp_flags=fin|ack,actions=in_port\"}",
