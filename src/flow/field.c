@@ -70,11 +70,16 @@ const struct flow_field flow_fields[FF__COUNT] = {
 			 .prereq = FP_UDP, .syntax = FS_DEC, .flags = FF_MASKABLE | FF_WRITABLE, .valid = 0xffff },
 	[FF_UDP_DST] = { { "udp_dst", "NXM_OF_UDP_DST", "OXM_OF_UDP_DST" }, WHOLE(tp_dst, 16), .match_prereq = FP_UDP,
 			 .prereq = FP_UDP, .syntax = FS_DEC, .flags = FF_MASKABLE | FF_WRITABLE, .valid = 0xffff },
+	/*
+	 * icmp_type and icmp_code in an icmp6 flow are the ICMPv6 type and code
+	 * (the same key bytes): Open vSwitch takes them so and its dump-flows
+	 * writes ICMPv6 matches that way (icmp6,icmp_type=135).
+	 */
 	[FF_ICMP_TYPE] = { { "icmp_type", "NXM_OF_ICMP_TYPE", "OXM_OF_ICMPV4_TYPE" }, WHOLE(tp_src, 8),
-			   .match_prereq = FP_ICMP4, .prereq = FP_ICMP4, .syntax = FS_DEC, .flags = FF_WRITABLE,
+			   .match_prereq = FP_ICMP_ANY, .prereq = FP_ICMP_ANY, .syntax = FS_DEC, .flags = FF_WRITABLE,
 			   .valid = 0xff },
 	[FF_ICMP_CODE] = { { "icmp_code", "NXM_OF_ICMP_CODE", "OXM_OF_ICMPV4_CODE" }, WHOLE(tp_dst, 8),
-			   .match_prereq = FP_ICMP4, .prereq = FP_ICMP4, .syntax = FS_DEC, .flags = FF_WRITABLE,
+			   .match_prereq = FP_ICMP_ANY, .prereq = FP_ICMP_ANY, .syntax = FS_DEC, .flags = FF_WRITABLE,
 			   .valid = 0xff },
 	[FF_ICMPV6_TYPE] = { { "icmpv6_type", "NXM_NX_ICMPV6_TYPE", "OXM_OF_ICMPV6_TYPE" }, WHOLE(tp_src, 8),
 			     .match_prereq = FP_ICMP6, .prereq = FP_ICMP6, .syntax = FS_DEC, .flags = FF_WRITABLE,
@@ -175,6 +180,8 @@ static bool prereq_holds(enum flow_prereq p, int type, int proto)
 		return v4 && proto == 1;
 	case FP_ICMP6:
 		return v6 && proto == 58;
+	case FP_ICMP_ANY:
+		return (v4 && proto == 1) || (v6 && proto == 58);
 	}
 	return false;
 }
@@ -189,7 +196,7 @@ bool flow_prereq_in_match(enum flow_prereq p, const struct flow_match *m)
 
 bool flow_prereq_in_key(enum flow_prereq p, const struct flow_key *k)
 {
-	if ((p == FP_L4 || p == FP_TCP || p == FP_UDP || p == FP_ICMP4 || p == FP_ICMP6) &&
+	if ((p == FP_L4 || p == FP_TCP || p == FP_UDP || p == FP_ICMP4 || p == FP_ICMP6 || p == FP_ICMP_ANY) &&
 	    (k->nw_frag & FLOW_FRAG_LATER))
 		return false;	/* a later fragment carries no L4 header */
 	return prereq_holds(p, ntohs(k->dl_type), k->nw_proto);
@@ -210,6 +217,7 @@ const char *flow_prereq_name(enum flow_prereq p)
 		[FP_UDP] = "udp or udp6",
 		[FP_ICMP4] = "icmp",
 		[FP_ICMP6] = "icmp6",
+		[FP_ICMP_ANY] = "icmp or icmp6",
 	};
 
 	return p < sizeof(names) / sizeof(names[0]) ? names[p] : "?";

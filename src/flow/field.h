@@ -83,6 +83,7 @@ enum flow_prereq {
 	FP_UDP,
 	FP_ICMP4,
 	FP_ICMP6,
+	FP_ICMP_ANY,		/* ICMP or ICMPv6: icmp_type and icmp_code, as Open vSwitch takes (and dumps) them for icmp6 too */
 };
 
 /* How a field's values are written in flow syntax. */

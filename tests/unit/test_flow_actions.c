@@ -334,6 +334,35 @@ static void test_ipv6_rewrites(void **state)
 	}
 }
 
+/*
+ * icmp_type and icmp_code in an icmp6 flow (as Open vSwitch takes and
+ * dumps them): they match the ICMPv6 type and code, and a write to them
+ * rewrites the ICMPv6 header with its checksum (pseudo header included).
+ */
+static void test_icmp6_by_icmp_type(void **state)
+{
+	for (int hit = 0; hit < 2; hit++) {
+		struct fx *f = fx_new();
+		struct frame_spec s = frame_tcp4();
+		uint8_t fr[2048];
+		size_t len;
+
+		s.type = 0x86dd;
+		s.proto = 58;
+		s.icmp_type = hit ? 128 : 135;
+		add(f, "priority=40000,icmp6,icmp_type=128,icmp_code=0,actions=set_field:129->icmp_type,"
+		       "set_field:3->icmp_code,output:3");
+		add(f, "priority=100,ipv6,actions=output:2");
+		load(f, &s, HEADROOM, 0, 1);
+		assert_int_equal(run(f), 1);
+		check_out(f, 0, FLOW_OUT_PORT, hit ? 3 : 2, fr, &len);	/* checksums checked there */
+		check_key_follows(f, fr, len);
+		assert_int_equal(fr[14 + 40], hit ? 129 : 135);
+		assert_int_equal(fr[14 + 41], hit ? 3 : 0);
+		fx_free(f);
+	}
+}
+
 /* Only the first bytes in the buffer: the rest of the frame is elsewhere and never touched; checksums still right. */
 static void test_partial_copy(void **state)
 {
@@ -925,6 +954,7 @@ int main(void)
 		cmocka_unit_test(test_ipv4_rewrites),
 		cmocka_unit_test(test_icmp_all_zero),
 		cmocka_unit_test(test_ipv6_rewrites),
+		cmocka_unit_test(test_icmp6_by_icmp_type),
 		cmocka_unit_test(test_partial_copy),
 		cmocka_unit_test(test_vlan_actions),
 		cmocka_unit_test(test_dec_ttl),

@@ -109,6 +109,8 @@ static const char *const good_flows[] = {
 	"tcp,NXM_NX_TCP_FLAGS=0x4/0x4,actions=move:tcp_flags[]->reg0[0..15],normal",
 	"tcp,OXM_OF_TCP_FLAGS=+urg+psh+ece+cwr,actions=normal",
 	"tcp,tcp_flags[0..4]=0x2/0x12,actions=drop",
+	"icmp6,icmp_type=135,icmp_code=0,actions=normal",
+	"icmp6,actions=set_field:136->icmp_type,move:icmp_code[]->reg0[0..7],normal",
 };
 
 static void parse_ok(const char *text, enum flow_parse_cmd cmd, struct flow_mod *mod)
@@ -263,6 +265,22 @@ static void test_tcp_flags(void **state)
 			fail_msg("\"%s\" -> \"%s\": no \"%s\"", cases[i].text, text, cases[i].shown);
 		free(m.actions);
 	}
+}
+
+/* In an icmp6 flow icmp_type and icmp_code are icmpv6_type and icmpv6_code (Open vSwitch's dump-flows writes them so). */
+static void test_icmp6_names(void **state)
+{
+	struct flow_mod a, b;
+	char text[256];
+
+	parse_ok("icmp6,icmp_type=135,icmp_code=0,actions=drop", FLOW_CMD_ADD, &a);
+	parse_ok("icmp6,icmpv6_type=135,icmpv6_code=0,actions=drop", FLOW_CMD_ADD, &b);
+	assert_true(flow_match_equal(&a.match, &b.match));
+	assert_true(flow_format(&a, true, &names, text, sizeof(text)) < sizeof(text));
+	assert_non_null(strstr(text, "icmp6,icmpv6_type=135,icmpv6_code=0"));
+	free(a.actions);
+	free(b.actions);
+	parse_bad("icmp6,icmp_type=135,icmpv6_type=136,actions=drop", FLOW_CMD_ADD, "contradicts");
 }
 
 static void test_keywords(void **state)
@@ -424,6 +442,9 @@ static void test_refusals(void **state)
 		{ "nw_src=1.2.3.4,actions=drop", FLOW_CMD_ADD, "ip or arp" },
 		{ "ipv6_src=::1,actions=drop", FLOW_CMD_ADD, "ipv6" },
 		{ "ip,icmp_type=8,actions=drop", FLOW_CMD_ADD, "icmp_type" },
+		{ "ipv6,icmp_code=0,actions=drop", FLOW_CMD_ADD, "icmp or icmp6" },
+		{ "icmp,icmpv6_type=3,actions=drop", FLOW_CMD_ADD, "icmpv6_type" },
+		{ "ip,actions=set_field:8->icmp_type", FLOW_CMD_ADD, "icmp or icmp6" },
 		{ "arp_sha=00:00:00:00:00:01,actions=drop", FLOW_CMD_ADD, "arp" },
 		{ "nw_ttl=3,actions=drop", FLOW_CMD_ADD, "nw_ttl" },
 		{ "ip,ct_state=+trk,actions=drop", FLOW_CMD_ADD, "ct_state" },
@@ -628,6 +649,7 @@ int main(void)
 		cmocka_unit_test(test_port_zero),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_tcp_flags),
+		cmocka_unit_test(test_icmp6_names),
 		cmocka_unit_test(test_tun_dst_actions),
 		cmocka_unit_test(test_parse_actions_only),
 	};

@@ -430,7 +430,7 @@ static const char *const fld_matches[] = {
 	"vlan_tci=0/0x1000,", "dl_src=02:00:00:00:02:00/ff:00:00:00:ff:00,", "dl_dst=02:00:00:00:00:01,",
 	"reg2=0x3/0x3,", "reg3=8,", "in_port=2,", "in_port=4,", "metadata=0x5,", "metadata=0x3/0x3,",
 	"icmp6,icmpv6_type=129,", "udp6,udp_dst=80,", "ip,ip_frag=later,", "ip,ip_frag=first,", "tcp,tcp_dst=443,",
-	"tcp,tcp_flags=+syn-ack,", "tcp,tcp_flags=fin|ack,", "tcp,tcp_flags=0x010/0x010,",
+	"tcp,tcp_flags=+syn-ack,", "tcp,tcp_flags=fin|ack,", "tcp,tcp_flags=0x010/0x010,", "icmp6,icmp_type=128,",
 };
 static const char *const fld_writes[] = {
 	"mod_nw_ecn:2", "mod_nw_tos:32", "load:1->NXM_OF_IP_TOS[5..7]", "move:NXM_OF_IP_TOS[0..1]->NXM_OF_IP_TOS[6..7]",
