@@ -533,6 +533,10 @@ static int parse_action(struct parser *p, char *s)
 int flowp_list(struct parser *p, char *s, bool top)
 {
 	size_t first = p->n_acts;
+	bool outer_drop = p->drop;	/* a clone's list: its own drop, the outer one's put back after */
+
+	if (!top)
+		p->drop = false;
 
 	while (*s) {
 		int depth = 0;
@@ -547,10 +551,10 @@ int flowp_list(struct parser *p, char *s, bool top)
 			if (*e == '(')
 				depth++;
 			else if (*e == ')' && --depth < 0)
-				return flowp_fail(p, "unbalanced ')' in the actions");
+				return flowp_fail(p, "unbalanced ')' in the actions: \"%.*s\"", (int)(e - s + 1), s);
 		}
 		if (depth)
-			return flowp_fail(p, "unbalanced '(' in the actions");
+			return flowp_fail(p, "unbalanced '(' in the actions: \"%.64s\"", s);
 		if (*e)
 			*e++ = '\0';
 		if (p->n_acts > first && p->acts[p->n_acts - 1].type == FA_GOTO_TABLE)
@@ -562,8 +566,11 @@ int flowp_list(struct parser *p, char *s, bool top)
 	}
 	if (top && p->drop && p->n_acts)
 		return flowp_fail(p, "drop must be the only action");
-	if (!top && p->drop)
-		return flowp_fail(p, "drop inside clone() does nothing: leave it out");
+	/* clone(drop) is an empty clone, as Open vSwitch writes one in its dumps; drop beside other actions is not. */
+	if (!top && p->drop && p->n_acts > first)
+		return flowp_fail(p, "drop must be the only action in clone()");
+	if (!top)
+		p->drop = outer_drop;
 	return 0;
 }
 

@@ -110,6 +110,7 @@ static const char *const good_flows[] = {
 	"tcp,OXM_OF_TCP_FLAGS=+urg+psh+ece+cwr,actions=normal",
 	"tcp,tcp_flags[0..4]=0x2/0x12,actions=drop",
 	"icmp6,icmp_type=135,icmp_code=0,actions=normal",
+	"actions=clone(drop),clone(clone(drop),output:2),note:00.00.00.00.00.00",
 	"icmp6,actions=set_field:136->icmp_type,move:icmp_code[]->reg0[0..7],normal",
 };
 
@@ -482,7 +483,9 @@ static void test_refusals(void **state)
 		{ "out_port=1,actions=drop", FLOW_CMD_ADD, "out_port" },
 		{ "priority=1", FLOW_CMD_ADD, "must specify an action" },
 		{ "actions=drop,output:1", FLOW_CMD_ADD, "drop" },
-		{ "actions=clone(drop)", FLOW_CMD_ADD, "drop" },
+		{ "actions=clone(drop,output:1)", FLOW_CMD_ADD, "only action in clone()" },
+		{ "actions=clone(output:1,drop)", FLOW_CMD_ADD, "only action in clone()" },
+		{ "actions=clone(clone(drop),drop),output:1", FLOW_CMD_ADD, "only action in clone()" },
 		{ "table=2,actions=goto_table:1", FLOW_CMD_ADD, "later table" },
 		{ "actions=goto_table:3,output:1", FLOW_CMD_ADD, "last" },
 		{ "actions=clone(goto_table:3)", FLOW_CMD_ADD, "clone" },
@@ -490,7 +493,7 @@ static void test_refusals(void **state)
 		{ "actions=resubmit(,254)", FLOW_CMD_ADD, "0 to 253" },
 		{ "actions=resubmit(,)", FLOW_CMD_ADD, "resubmit" },
 		{ "actions=clone(clone(clone(clone(clone(output:1)))))", FLOW_CMD_ADD, "deeper" },
-		{ "actions=clone(output:1", FLOW_CMD_ADD, "unbalanced" },
+		{ "actions=clone(output:1", FLOW_CMD_ADD, "unbalanced '(' in the actions: \"clone(output:1\"" },
 		{ "actions=output:1)", FLOW_CMD_ADD, "')'" },
 		{ "tcp,udp,actions=drop", FLOW_CMD_ADD, "contradicts" },
 		{ "ip,arp,actions=drop", FLOW_CMD_ADD, "arp" },
