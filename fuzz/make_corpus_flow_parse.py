@@ -187,7 +187,7 @@ VSW = [
     "tcp,NXM_NX_TCP_FLAGS=0x002/0x012,tcp_flags=+syn+[800]-rst,actions=normal",
     "tcp,tcp_flags=+syn+syn,tcp_flags=syn||,tcp_flags=0x1000,actions=drop",
     "tcp,tcp_flags[12]=1,tcp_flags[0..4]=0x2/0x12,tcp_flags[]=0x12,actions=drop",
-    "icmp6,icmp_type=135,icmp_code=0,actions=set_field:136->icmp_type,normal",
+    "icmp6,icmp_type=135,icmp_code=0,actions=set_field:136->icmpv6_type,normal",
 ]
 
 

@@ -32,6 +32,7 @@ SCENARIO_PKGS=(
 	procps							# sysctl
 	systemd bash-completion					# scenario/install: systemd-analyze verify of vswd.service, the completion
 	libvirt-daemon-system libvirt-clients util-linux	# scenario/libvirt: guests defined with virsh, its own namespace (unshare)
+	openvswitch-common					# scenario/flows_ovs: ovs-ofctl parse-flow, the reference flow parser
 )
 
 # Benchmarks (make bench, and the smoke runs of them in make check): DPDK

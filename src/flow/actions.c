@@ -822,6 +822,8 @@ static void clone_begin(struct flow_exec *x, struct flow_pkt *pkt, struct flow_k
 {
 	struct flow_exec_save *s;
 
+	if (!a->n)
+		return;			/* clone() or clone(drop): nothing to run, nothing to save */
 	f->i = (uint16_t)(f->i + a->n);		/* the body runs in its own frame */
 	x->dep_lost = true;			/* its end puts the key back: not followed (a clone's run has no memo) */
 	if (x->n_clone == FLOW_CLONE_MAX) {

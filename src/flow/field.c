@@ -71,15 +71,17 @@ const struct flow_field flow_fields[FF__COUNT] = {
 	[FF_UDP_DST] = { { "udp_dst", "NXM_OF_UDP_DST", "OXM_OF_UDP_DST" }, WHOLE(tp_dst, 16), .match_prereq = FP_UDP,
 			 .prereq = FP_UDP, .syntax = FS_DEC, .flags = FF_MASKABLE | FF_WRITABLE, .valid = 0xffff },
 	/*
-	 * icmp_type and icmp_code in an icmp6 flow are the ICMPv6 type and code
-	 * (the same key bytes): Open vSwitch takes them so and its dump-flows
-	 * writes ICMPv6 matches that way (icmp6,icmp_type=135).
+	 * icmp_type and icmp_code matched in an icmp6 flow are the ICMPv6 type
+	 * and code (the same key bytes): Open vSwitch takes them so and its
+	 * dump-flows writes ICMPv6 matches that way (icmp6,icmp_type=135).  A
+	 * write stays ICMPv4's (OVS refuses set_field:..->icmp_type in an icmp6
+	 * flow: icmpv6_type is the field to write).
 	 */
 	[FF_ICMP_TYPE] = { { "icmp_type", "NXM_OF_ICMP_TYPE", "OXM_OF_ICMPV4_TYPE" }, WHOLE(tp_src, 8),
-			   .match_prereq = FP_ICMP_ANY, .prereq = FP_ICMP_ANY, .syntax = FS_DEC, .flags = FF_WRITABLE,
+			   .match_prereq = FP_ICMP_ANY, .prereq = FP_ICMP4, .syntax = FS_DEC, .flags = FF_WRITABLE,
 			   .valid = 0xff },
 	[FF_ICMP_CODE] = { { "icmp_code", "NXM_OF_ICMP_CODE", "OXM_OF_ICMPV4_CODE" }, WHOLE(tp_dst, 8),
-			   .match_prereq = FP_ICMP_ANY, .prereq = FP_ICMP_ANY, .syntax = FS_DEC, .flags = FF_WRITABLE,
+			   .match_prereq = FP_ICMP_ANY, .prereq = FP_ICMP4, .syntax = FS_DEC, .flags = FF_WRITABLE,
 			   .valid = 0xff },
 	[FF_ICMPV6_TYPE] = { { "icmpv6_type", "NXM_NX_ICMPV6_TYPE", "OXM_OF_ICMPV6_TYPE" }, WHOLE(tp_src, 8),
 			     .match_prereq = FP_ICMP6, .prereq = FP_ICMP6, .syntax = FS_DEC, .flags = FF_WRITABLE,

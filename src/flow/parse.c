@@ -639,7 +639,10 @@ static int check_prereqs(struct parser *p)
 				    f->match_prereq == FP_L4 ? "tcp" :
 				    f->match_prereq == FP_TCP ? "tcp" :
 				    f->match_prereq == FP_UDP ? "udp" :
-				    f->match_prereq == FP_ICMP4 || f->match_prereq == FP_ICMP_ANY ? "icmp" :
+				    f->match_prereq == FP_ICMP4 ? "icmp" :
+				    f->match_prereq == FP_ICMP_ANY ?
+				    (p->mod->match.mask.dl_type == 0xffff && p->mod->match.value.dl_type == htons(0x86dd) ?
+				     "icmp6" : "icmp") :
 				    f->match_prereq == FP_ICMP6 ? "icmp6" :
 				    f->match_prereq == FP_IPV6 ? "ipv6" :
 				    f->match_prereq == FP_ARP ? "arp" : "ip",

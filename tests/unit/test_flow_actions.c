@@ -335,9 +335,10 @@ static void test_ipv6_rewrites(void **state)
 }
 
 /*
- * icmp_type and icmp_code in an icmp6 flow (as Open vSwitch takes and
- * dumps them): they match the ICMPv6 type and code, and a write to them
- * rewrites the ICMPv6 header with its checksum (pseudo header included).
+ * icmp_type and icmp_code matched in an icmp6 flow (as Open vSwitch takes
+ * and dumps them) are the ICMPv6 type and code; the rule's writes of
+ * icmpv6_type and icmpv6_code rewrite the header with its checksum
+ * (pseudo header included).
  */
 static void test_icmp6_by_icmp_type(void **state)
 {
@@ -350,8 +351,8 @@ static void test_icmp6_by_icmp_type(void **state)
 		s.type = 0x86dd;
 		s.proto = 58;
 		s.icmp_type = hit ? 128 : 135;
-		add(f, "priority=40000,icmp6,icmp_type=128,icmp_code=0,actions=set_field:129->icmp_type,"
-		       "set_field:3->icmp_code,output:3");
+		add(f, "priority=40000,icmp6,icmp_type=128,icmp_code=0,actions=set_field:129->icmpv6_type,"
+		       "set_field:3->icmpv6_code,output:3");
 		add(f, "priority=100,ipv6,actions=output:2");
 		load(f, &s, HEADROOM, 0, 1);
 		assert_int_equal(run(f), 1);
@@ -738,6 +739,16 @@ static void test_header_versions(void **state)
 	assert_int_equal(fr_get16(fr + 14 + 22), 80);
 	assert_int_equal(f->key.regs[2], 0);	/* the clone's register write is gone too */
 	assert_int_equal(f->pkt.head, HEADROOM);
+
+	/* clone(drop), as ovs-ofctl prints an empty clone: nothing run, nothing saved, no snapshot taken. */
+	add(f, "in_port=4,tcp,actions=output:1,clone(drop),output:2,clone(drop),output:3,clone(),output:5,"
+	       "clone(drop),output:6,clone(drop),output:7,clone(drop),output:9");
+	load(f, &s, HEADROOM, 0, 4);
+	assert_int_equal(run(f), 7);
+	assert_int_equal(f->x.n_snap, 0);
+	assert_int_equal(f->x.cnt[FLOW_CNT_SNAP_FULL], 1);	/* the case above's, none more */
+	check_out(f, 6, FLOW_OUT_PORT, 9, fr, &len);
+	assert_memory_equal(fr, f->orig, len);
 	fx_free(f);
 }
 

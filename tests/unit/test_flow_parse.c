@@ -111,7 +111,7 @@ static const char *const good_flows[] = {
 	"tcp,tcp_flags[0..4]=0x2/0x12,actions=drop",
 	"icmp6,icmp_type=135,icmp_code=0,actions=normal",
 	"actions=clone(drop),clone(clone(drop),output:2),note:00.00.00.00.00.00",
-	"icmp6,actions=set_field:136->icmp_type,move:icmp_code[]->reg0[0..7],normal",
+	"icmp6,actions=set_field:136->icmpv6_type,move:icmpv6_code[]->reg0[0..7],normal",
 };
 
 static void parse_ok(const char *text, enum flow_parse_cmd cmd, struct flow_mod *mod)
@@ -445,7 +445,11 @@ static void test_refusals(void **state)
 		{ "ip,icmp_type=8,actions=drop", FLOW_CMD_ADD, "icmp_type" },
 		{ "ipv6,icmp_code=0,actions=drop", FLOW_CMD_ADD, "icmp or icmp6" },
 		{ "icmp,icmpv6_type=3,actions=drop", FLOW_CMD_ADD, "icmpv6_type" },
-		{ "ip,actions=set_field:8->icmp_type", FLOW_CMD_ADD, "icmp or icmp6" },
+		{ "ip,actions=set_field:8->icmp_type", FLOW_CMD_ADD, "needs icmp" },
+		/* A write of icmp_type stays ICMPv4's, as Open vSwitch has it (icmpv6_type is the ICMPv6 field to write). */
+		{ "icmp6,actions=set_field:136->icmp_type", FLOW_CMD_ADD, "needs icmp" },
+		{ "icmp6,actions=move:icmp_code[]->reg0[0..7]", FLOW_CMD_ADD, "icmp_code" },
+		{ "ipv6,icmp_code=0,actions=drop", FLOW_CMD_ADD, "\"icmp6,icmp_code\"" },
 		{ "arp_sha=00:00:00:00:00:01,actions=drop", FLOW_CMD_ADD, "arp" },
 		{ "nw_ttl=3,actions=drop", FLOW_CMD_ADD, "nw_ttl" },
 		{ "ip,ct_state=+trk,actions=drop", FLOW_CMD_ADD, "ct_state" },
