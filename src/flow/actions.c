@@ -284,7 +284,7 @@ static void dep_read_prereq(struct flow_exec *x, enum flow_prereq p)
 	if (p == FP_NONE)
 		return;
 	dep_read(x, offsetof(struct flow_key, dl_type), 2, 0xff);
-	if (p == FP_L4 || p == FP_TCP || p == FP_UDP || p == FP_ICMP4 || p == FP_ICMP6 || p == FP_ICMP_ANY)
+	if (flow_prereq_l4(p))
 		dep_read(x, offsetof(struct flow_key, nw_proto), 2, 0xff);
 }
 

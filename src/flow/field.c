@@ -198,8 +198,7 @@ bool flow_prereq_in_match(enum flow_prereq p, const struct flow_match *m)
 
 bool flow_prereq_in_key(enum flow_prereq p, const struct flow_key *k)
 {
-	if ((p == FP_L4 || p == FP_TCP || p == FP_UDP || p == FP_ICMP4 || p == FP_ICMP6 || p == FP_ICMP_ANY) &&
-	    (k->nw_frag & FLOW_FRAG_LATER))
+	if (flow_prereq_l4(p) && (k->nw_frag & FLOW_FRAG_LATER))
 		return false;	/* a later fragment carries no L4 header */
 	return prereq_holds(p, ntohs(k->dl_type), k->nw_proto);
 }

@@ -123,6 +123,12 @@ static inline enum flow_field_id flow_field_id(const struct flow_field *f)
 	return (enum flow_field_id)(f - flow_fields);
 }
 
+/* True when @p is about the L4 header (TCP, UDP, ICMP): a later fragment, which has none, never meets it. */
+static inline bool flow_prereq_l4(enum flow_prereq p)
+{
+	return p == FP_L4 || p == FP_TCP || p == FP_UDP || p == FP_ICMP4 || p == FP_ICMP6 || p == FP_ICMP_ANY;
+}
+
 /* True when @m matches only frames for which @p holds (dl_type and nw_proto matched exactly). */
 bool flow_prereq_in_match(enum flow_prereq p, const struct flow_match *m);
 /* True when the packet @k describes meets @p (a later fragment has no L4 fields). */

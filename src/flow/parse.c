@@ -167,13 +167,11 @@ static int parse_tcp_flags(struct parser *p, char *s, flow_u128 *v, flow_u128 *m
 	unsigned flags = 0, mask = 0;
 
 	if (*s == '+' || *s == '-') {
-		while (*s) {
+		while (*s) {	/* at a '+' or '-': the first, or where the name before stopped */
 			bool set = *s == '+';
 			size_t len;
 			unsigned bit;
 
-			if (*s != '+' && *s != '-')
-				return flowp_fail(p, "%s: each flag needs '+' (set) or '-' (clear) before it", what);
 			s++;
 			len = strcspn(s, "+-");
 			bit = flow_tcp_flag_by_name(s, len);
@@ -234,6 +232,10 @@ int flowp_field_value(struct parser *p, const struct flow_field *f, char *s, flo
 		*slash++ = '\0';
 	*m = valid;
 	switch (f->syntax) {
+	case FS_TCP_FLAGS:
+		if (!slash)
+			return parse_tcp_flags(p, s, v, m, what);
+		__attribute__((fallthrough));	/* V/M: numbers */
 	case FS_DEC:
 	case FS_HEX:
 		ok = flowp_u128(s, v);
@@ -294,12 +296,6 @@ int flowp_field_value(struct parser *p, const struct flow_field *f, char *s, flo
 			mok = flowp_u128(slash, m);
 		break;
 	}
-	case FS_TCP_FLAGS:
-		if (!slash)
-			return parse_tcp_flags(p, s, v, m, what);
-		ok = flowp_u128(s, v);
-		mok = flowp_u128(slash, m);
-		break;
 	}
 	if (!ok)
 		return flowp_fail(p, "%s: bad value \"%s\" for %s", what, s, f->names[0]);
@@ -641,8 +637,7 @@ static int check_prereqs(struct parser *p)
 				    f->match_prereq == FP_UDP ? "udp" :
 				    f->match_prereq == FP_ICMP4 ? "icmp" :
 				    f->match_prereq == FP_ICMP_ANY ?
-				    (p->mod->match.mask.dl_type == 0xffff && p->mod->match.value.dl_type == htons(0x86dd) ?
-				     "icmp6" : "icmp") :
+				    (flow_prereq_in_match(FP_IPV6, &p->mod->match) ? "icmp6" : "icmp") :
 				    f->match_prereq == FP_ICMP6 ? "icmp6" :
 				    f->match_prereq == FP_IPV6 ? "ipv6" :
 				    f->match_prereq == FP_ARP ? "arp" : "ip",
