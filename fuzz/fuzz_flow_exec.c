@@ -41,10 +41,11 @@
 #include <string.h>
 
 #include "../tests/lib/csum_ref.h"
+#include "flow/learn.h"
 #include "flow/parse.h"
 
 #define FRAME_MAX 1600
-#define PROGRAMS 24
+#define PROGRAMS 25
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -118,6 +119,13 @@ static const char *const rules[] = {
 	"table=9,priority=20,arp,arp_op=2,arp_sha=00:00:00:00:00:01/00:00:00:00:00:01,actions=output:4",
 	"table=9,priority=30,icmp,icmp_type=8,actions=output:3",
 	"table=9,priority=20,icmp,nw_dst=10.0.0.1,actions=output:4",
+	/* learn: the rule each run makes from its key (learn_check()), after rewrites and inside clone(). */
+	"in_port=25,actions=learn(table=20,idle_timeout=5,vlan_tci[0..11],eth_dst=eth_src,load:in_port->reg0[0..15],"
+	"output:in_port[]),mod_vlan_vid:7,clone(learn(table=21,dl_vlan,eth_src=eth_dst,load:0x5->reg1[])),output:2",
+	"priority=40000,in_port=25,ip,actions=mod_nw_src:10.0.0.1,learn(table=22,eth_type=0x800,nw_dst=nw_src,"
+	"nw_src=10.0.0.1,load:nw_dst[]->reg1[],load:nw_ttl[]->reg2[0..7],output:reg3[0..15]),output:3",
+	"priority=40000,in_port=25,ipv6,actions=learn(table=23,eth_type=0x86dd,ipv6_dst=ipv6_src,"
+	"load:ipv6_src[0..63]->metadata[],NXM_NX_REG0[0..7]=0x5),output:4",
 	"table=9,priority=10,ip,nw_dst=10.0.0.0/8,actions=output:5",
 	/* Tags set on a frame with or without one, then looked up on every bit of the TCI. */
 	"in_port=20,actions=mod_vlan_pcp:5,resubmit(,10),set_field:0x1003/0x1fff->vlan_tci,resubmit(,10)",
@@ -165,6 +173,8 @@ static uint64_t x_delta[FLOW_CNT__COUNT], misses_delta[FLOW_N_TABLES];
 		}                                                                        \
 	} while (0)
 
+static void learn_check(void *arg, const struct flow_act *a, const struct flow_key *k);
+
 static void setup(void)
 {
 	char err[FLOW_ERR_MAX];
@@ -185,6 +195,35 @@ static void setup(void)
 	check(flow_db_set_miss(db, 14, FLOW_MISS_NEXT) == 0);
 	check(flow_db_commit(db) > 0);
 	flow_exec_init(&x);
+	x.learn = learn_check;
+}
+
+/*
+ * A learn the run reached: the rule it makes has a normalized match, is
+ * one of the tables the rules name, and reads back from its dump as
+ * itself (a learned rule is one flow syntax can say: `flow dump` and the
+ * flows file hold it).
+ */
+static void learn_check(void *arg, const struct flow_act *a, const struct flow_key *k)
+{
+	struct flow_mod mod, back;
+	char text[4096], err[FLOW_ERR_MAX];
+
+	(void)arg;
+	check(a->type == FA_LEARN);
+	check(flow_learn_build(a, k, &mod) == 0);
+	check(mod.table >= 20 && mod.table <= 23);
+	for (unsigned i = 0; i < FLOW_KEY_WORDS; i++)
+		check(!(mod.match.value.w[i] & ~mod.match.mask.w[i]));
+	check(flow_format(&mod, true, NULL, text, sizeof(text)) < sizeof(text));
+	if (flow_parse(text, FLOW_CMD_ADD, NULL, &back, err, sizeof(err))) {
+		fprintf(stderr, "learned rule \"%s\" does not parse: %s\n", text, err);
+		abort();
+	}
+	check(flow_match_equal(&mod.match, &back.match) && back.table == mod.table && back.priority == mod.priority &&
+	      back.idle_timeout_s == mod.idle_timeout_s && flow_actions_equal(mod.actions, back.actions));
+	free(back.actions);
+	free(mod.actions);
 }
 
 static uint16_t rd16(const uint8_t *p)

@@ -18,7 +18,7 @@ import random
 import struct
 import sys
 
-PROGRAMS = 24
+PROGRAMS = 25
 
 
 def csum(data):

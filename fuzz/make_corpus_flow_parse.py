@@ -8,7 +8,7 @@ fuzz/fuzz_flow_parse.c: a byte for the command (add, modify, delete) and
 port names, then flow text.  The flows are the examples of the Open vSwitch
 documentation (ovs-actions(7), ovs-fields(7), ovs-ofctl(8), the advanced
 tutorial's VLAN pipeline, ovs-ofctl dump-flows output) as written there,
-those vsw refuses (ct, learn, push/pop, controller...), and the edges of
+those vsw refuses (ct, push/pop, controller...), every form of learn, and the edges of
 every value syntax.  Python 3 standard library only; deterministic.
 """
 
@@ -62,6 +62,17 @@ OVS_DOCS = [
     "actions=output(port=1,max_len=128)",
     "actions=enqueue:1:2",
     "actions=sample(probability=65535,collector_set_id=1)",
+    # ovs-actions(7): learn
+    "udp, actions=learn(dl_type=0x800, nw_proto=17, udp_dst=udp_src)",
+    "actions=learn(table=1,hard_timeout=60,NXM_OF_VLAN_TCI[0..11],NXM_OF_ETH_DST[]=NXM_OF_ETH_SRC[],"
+    "output:NXM_OF_IN_PORT[])",
+    "actions=learn(table=1,idle_timeout=10,priority=7,cookie=0x5,send_flow_rem,eth_dst=eth_src,load:0x7->reg1[],"
+    "load:in_port->reg0[0..15],output:reg2[0..15],reg0[3..5]=5,in_port=3)",
+    "ipv6,actions=learn(table=4,eth_type=0x86dd,ipv6_dst=ipv6_src,load:ipv6_src[64..127]->tun_ipv6_dst[0..63])",
+    "actions=learn(),clone(learn(eth_dst))",
+    "actions=learn(limit=10,result_dst=reg0[1],delete_learned,fin_idle_timeout=5,fin_hard_timeout=10)",
+    "actions=learn(udp_dst=udp_src)",
+    "actions=learn(eth_dst=01:02:03:04:05:06/ff:ff:ff:00:00:00,load:0x100->reg0[0..7])",
     # ovs-fields(7): the VLAN chart, masks
     "vlan_tci=0,actions=drop",
     "vlan_tci=0x1000/0x1000,actions=drop",

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -18,6 +19,7 @@
 #include "ctl/handlers.h"
 #include "dp/flows.h"
 #include "flow/field.h"
+#include "flow/learn.h"
 #include "flow/parse.h"
 #include "flow/table.h"
 #include "lib/atomic_file.h"
@@ -285,11 +287,10 @@ struct json_object *vswd_flows_lines(struct vswd *v)
 	return l.a;
 }
 
-/* Commit the edits, publish them, wait out the old version, free it, save.  0, or -1 with @err. */
-static int flows_commit(struct vswd *v, char *err, size_t errlen)
+/* Commit the edits, publish them, wait out the old version, free it.  0, or -1 with @err. */
+static int flows_publish(struct vswd *v, char *err, size_t errlen)
 {
 	int64_t gen = flow_db_commit(v->flows);
-	int rc;
 
 	if (gen < 0) {
 		snprintf(err, errlen, "out of memory: the change is not in force");
@@ -301,6 +302,22 @@ static int flows_commit(struct vswd *v, char *err, size_t errlen)
 	if (v->dp_started)
 		dp_sync(&v->dp);
 	flow_db_reclaim(v->flows, (uint64_t)gen);
+	vswd_flows_learn_timer(v);
+	return 0;
+}
+
+/* flows_publish(), then save (the flows file, the state).  0, or -1 with @err. */
+static int flows_commit(struct vswd *v, char *err, size_t errlen)
+{
+	int rc;
+
+	if (flows_publish(v, err, errlen) < 0)
+		return -1;
+	/* An edit not a learn's: what the workers learned from may be gone (dp/flows.h) */
+	for (unsigned i = 0; i < v->dp.nworkers; i++)
+		if (v->dp.workers[i].ctx.flow)
+			dp_flow_learn_forget(v->dp.workers[i].ctx.flow);
+	v->flows_unsaved = false;
 	if (v->cfg.flows_path[0] && (rc = flows_save(v, v->cfg.flows_path)) < 0) {
 		log_err("flows file %s: %s", v->cfg.flows_path, strerror(-rc));
 		snprintf(err, errlen, "in force, but not saved to %.200s: %s", v->cfg.flows_path, strerror(-rc));
@@ -315,6 +332,69 @@ void vswd_flows_tick(struct vswd *v)
 
 	if (v->flows && flow_db_expire(v->flows, flows_clock_ms(v->sw)) > 0 && flows_commit(v, err, sizeof(err)) < 0)
 		log_err("flow timeouts: %s", err);
+	else if (v->flows_unsaved && flows_commit(v, err, sizeof(err)) < 0)
+		log_err("learned flows: %s", err);	/* nothing to commit: the save the learn timer left */
+}
+
+/* ---- learn (flow/learn.h): the workers queue, the control thread applies ---- */
+
+struct learn_ctx {
+	struct vswd *v;
+	bool changed;
+};
+
+static void learn_one(void *arg, const struct flow_act *a, const struct flow_key *k)
+{
+	struct learn_ctx *c = arg;
+	struct flow_mod mod;
+	int rc;
+
+	if (a->type != FA_LEARN || a->n > FLOW_LEARN_SPECS_MAX) {
+		c->v->learn_failed++;	/* not what a worker queues: never */
+		return;
+	}
+	rc = flow_learn_build(a, k, &mod);
+	if (rc == 0)
+		rc = flow_db_learn(c->v->flows, &mod);
+	if (rc < 0) {
+		c->v->learn_failed++;
+	} else if (rc == 0) {
+		c->v->learn_refreshed++;
+	} else {
+		c->v->learn_added++;
+		c->changed = true;
+	}
+}
+
+void vswd_flows_learn(struct vswd *v)
+{
+	struct learn_ctx c = { v, false };
+	char err[256];
+
+	for (unsigned i = 0; v->flows && i < v->dp.nworkers; i++)
+		if (v->dp.workers[i].ctx.flow)
+			dp_flow_learn_drain(v->dp.workers[i].ctx.flow, learn_one, &c);
+	if (!c.changed)
+		return;
+	/* In force now; saved by the next tick (a learn a millisecond would otherwise write the file as often). */
+	if (flows_publish(v, err, sizeof(err)) < 0)
+		log_err("learn: %s", err);
+	v->flows_unsaved = true;
+}
+
+void vswd_flows_learn_timer(struct vswd *v)
+{
+	bool want = v->learn_fd >= 0 && v->flows && flow_db_learning(v->flows) > 0;
+	struct itimerspec its = { { 0, VSWD_LEARN_MS * 1000000L }, { 0, VSWD_LEARN_MS * 1000000L } };
+	static const struct itimerspec off;
+
+	if (want == v->learn_armed)
+		return;
+	if (timerfd_settime(v->learn_fd, 0, want ? &its : &off, NULL) < 0) {
+		log_err("learn timer: %s", strerror(errno));
+		return;
+	}
+	v->learn_armed = want;
 }
 
 /*
@@ -867,7 +947,13 @@ static size_t trace_frame(const struct flow_key *k, uint8_t *f)
 	memset(f, 0, 128);
 	memcpy(f, k->dl_dst, 6);
 	memcpy(f + 6, k->dl_src, 6);
-	if (tci & FLOW_TCI_PRESENT) {
+	/*
+	 * A tag when the TCI says one (the present bit), or gives a VID or a
+	 * priority: `vlan_tci=20`, as Open vSwitch's tutorial traces a frame
+	 * of VLAN 20 (ofproto/trace keeps such a TCI as given; a frame has the
+	 * tag or not).
+	 */
+	if (tci & (FLOW_TCI_PRESENT | FLOW_TCI_VID | FLOW_TCI_PCP)) {
 		put16(f + o, 0x8100);
 		put16(f + o + 2, tci & (uint16_t)~FLOW_TCI_PRESENT);
 		o += 4;
@@ -949,6 +1035,26 @@ static void trace_table(void *arg, unsigned table, const struct flow_rule *rule,
 	strbuf_addf(t->buf, t->len, &t->used, "    actions=%s\n", buf);
 }
 
+/* A learn action the trace reaches: the rule it would add or refresh (not applied: a trace changes nothing). */
+static void trace_learn(void *arg, const struct flow_act *a, const struct flow_key *k)
+{
+	struct trace_ctx *t = arg;
+	struct flow_names names = vswd_names(t->v);
+	struct flow_mod mod;
+	char buf[8192];
+
+	if (flow_learn_build(a, k, &mod) < 0) {
+		strbuf_addf(t->buf, t->len, &t->used, "    learn: out of memory\n");
+		return;
+	}
+	flow_format_match(&mod.match, &names, buf, sizeof(buf));
+	strbuf_addf(t->buf, t->len, &t->used, "    learn: -> table=%u %s%spriority=%u", mod.table, buf, buf[0] ? " " : "",
+		    mod.priority);
+	flow_format_actions(mod.actions, &names, buf, sizeof(buf));
+	strbuf_addf(t->buf, t->len, &t->used, " actions=%s (not applied: a trace learns nothing)\n", buf);
+	free(mod.actions);
+}
+
 /* The fields of @b that differ from @a, as a match text ("" when none). */
 static void key_diff(const struct flow_key *a, const struct flow_key *b, const struct flow_names *names, char *buf,
 		     size_t len)
@@ -1027,6 +1133,8 @@ struct json_object *ctl_trace(struct vswd *v, struct json_object *req, struct ct
 	flow_exec_init(x);
 	x->trace = trace_table;
 	x->trace_arg = &t;
+	x->learn = trace_learn;
+	x->learn_arg = &t;
 	flow_exec_begin(x, ft, flows_clock_ms(v->sw));
 	flow_exec_run(x, &fp, &key, 0, flow_tables_lookup(ft, 0, &key));
 	/* no flow_exec_end(): a trace counts on no rule */

@@ -141,13 +141,24 @@ struct json_object *ctl_stats(struct vswd *v, struct json_object *req, struct ct
 		json_object_object_add(o, "flow_megaflow_hits", u64_json(&w->ctx.flow->stats.mf_hits));
 		json_object_object_add(o, "flow_megaflow_probes", u64_json(&w->ctx.flow->stats.mf_probes));
 		json_object_object_add(o, "flow_whole_batches", u64_json(&w->ctx.flow->stats.whole_batches));
+		/* learn actions (dp/flows.h): queued for the control thread, dropped for a full queue */
+		json_object_object_add(o, "flow_learns_queued", u64_json(&w->ctx.flow->learn_sent));
+		json_object_object_add(o, "flow_learns_queue_full", u64_json(&w->ctx.flow->learn_full));
 		json_object_object_add(o, "stages", stages_json(&w->perf));
 		json_object_array_add(workers, o);
 	}
 	json_object_object_add(r, "ports", ports);
 	json_object_object_add(r, "workers", workers);
-	if (v->flows)
+	if (v->flows) {
+		struct json_object *l = json_object_new_object();
+
 		json_object_object_add(r, "tables", vswd_flow_tables_json(v));
+		/* What the control thread did with the learns queued: rules added or changed, refreshed, failed. */
+		json_object_object_add(l, "added", json_object_new_int64((int64_t)v->learn_added));
+		json_object_object_add(l, "refreshed", json_object_new_int64((int64_t)v->learn_refreshed));
+		json_object_object_add(l, "failed", json_object_new_int64((int64_t)v->learn_failed));
+		json_object_object_add(r, "learn", l);
+	}
 	return r;
 }
 

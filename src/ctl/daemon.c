@@ -159,6 +159,16 @@ static void on_timer(struct ev_handler *h, uint32_t events)
 	ctl_sock_tick(v);
 }
 
+static void on_learn_timer(struct ev_handler *h, uint32_t events)
+{
+	struct vswd *v = (struct vswd *)((char *)h - offsetof(struct vswd, learn_h));
+	uint64_t ticks;
+
+	if (read(v->learn_fd, &ticks, sizeof(ticks)) != sizeof(ticks))
+		return;
+	vswd_flows_learn(v);
+}
+
 static void on_signal(struct ev_handler *h, uint32_t events)
 {
 	struct vswd *v = (struct vswd *)((char *)h - offsetof(struct vswd, signal_h));
@@ -178,7 +188,7 @@ int vswd_init(struct vswd *v, const struct vswd_config *c, char *err, size_t err
 {
 	memset(v, 0, sizeof(*v));
 	v->cfg = *c;
-	v->ctl_fd = v->timer_fd = v->signal_fd = -1;
+	v->ctl_fd = v->timer_fd = v->signal_fd = v->learn_fd = -1;
 	v->loop.epfd = -1;
 	v->sw = malloc(sizeof(*v->sw));
 	if (!v->sw || evloop_init(&v->loop) < 0) {
@@ -237,6 +247,14 @@ int vswd_start(struct vswd *v, const struct vswd_config *c, const char *ctl_path
 		snprintf(err, errlen, "timer: %s", strerror(errno));
 		return -1;
 	}
+	/* learn's: armed while a rule learns (vswd_flows_learn_timer()) */
+	v->learn_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	v->learn_h.fn = on_learn_timer;
+	if (v->learn_fd < 0 || evloop_add(&v->loop, v->learn_fd, EPOLLIN, &v->learn_h) < 0) {
+		snprintf(err, errlen, "learn timer: %s", strerror(errno));
+		return -1;
+	}
+	vswd_flows_learn_timer(v);
 	v->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	v->signal_h.fn = on_signal;
 	if (v->signal_fd < 0 || evloop_add(&v->loop, v->signal_fd, EPOLLIN, &v->signal_h) < 0) {
@@ -296,6 +314,8 @@ void vswd_shutdown(struct vswd *v)
 	ctl_sock_close(v);
 	if (v->timer_fd >= 0)
 		close(v->timer_fd);
+	if (v->learn_fd >= 0)
+		close(v->learn_fd);
 	if (v->signal_fd >= 0)
 		close(v->signal_fd);
 	if (v->loop.epfd >= 0)

@@ -80,6 +80,16 @@ struct vswd {
 	gid_t ctl_gid;
 	int ctl_fd, timer_fd, signal_fd;
 	struct ev_handler ctl_h, timer_h, signal_h;
+	/*
+	 * learn (ctl_flows.c): a timer that takes the workers' learn
+	 * requests every VSWD_LEARN_MS while a rule learns (armed), the
+	 * counts of what they did, and a save the timer leaves to the
+	 * once-a-second tick (flows_unsaved).
+	 */
+	int learn_fd;
+	struct ev_handler learn_h;
+	bool learn_armed, flows_unsaved;
+	uint64_t learn_added, learn_refreshed, learn_failed;
 	struct ctl_conn *conns[CTL_CONN_MAX];
 	bool conns_deferred;		/* a connection has requests waiting for room in the graveyard */
 	/*
@@ -140,6 +150,11 @@ int vswd_add_config_ports(struct vswd *v, struct json_object *o, char *err, size
 
 /* ctl_flows.c: the flow db (vswd_init), the rules of cfg.flows_path (after the config's ports), timeouts (the tick). 0 or -1 with @err. */
 int vswd_flows_init(struct vswd *v, char *err, size_t errlen);
+/* The learn timer's work: apply what the workers' learn actions queued (dp/flows.h), publish once. */
+void vswd_flows_learn(struct vswd *v);
+/* Arm the learn timer while a rule learns, disarm it otherwise (after each change of the rules). */
+void vswd_flows_learn_timer(struct vswd *v);
+#define VSWD_LEARN_MS 2
 int vswd_flows_load(struct vswd *v, char *err, size_t errlen);
 void vswd_flows_tick(struct vswd *v);
 void vswd_flows_destroy(struct vswd *v);

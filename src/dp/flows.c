@@ -18,6 +18,37 @@ _Static_assert((DP_FLOW_MF_ENTRIES & (DP_FLOW_MF_ENTRIES - 1)) == 0 && DP_FLOW_M
 _Static_assert(PKT_BURST <= 256, "a frame's index fits dp_flow.run[]");
 _Static_assert(PKT_BURST <= 64, "a frame's index is a bit of dp_flow.key_tail");
 
+/* The executor's learn callback on the data path: queue the learn for the control thread, unless a repeat (flows.h). */
+static void learn_queue(void *arg, const struct flow_act *a, const struct flow_key *k)
+{
+	struct dp_flow *f = arg;
+	uint64_t h = flow_learn_hash(a, k), now = f->x.now_ms;
+	struct dp_flow_learn_seen *seen = &f->learn_seen[h & (DP_FLOW_LEARN_SEEN - 1)];
+	unsigned tail = atomic_load_explicit(&f->learn_tail, memory_order_relaxed);
+	struct dp_flow_learn_req *q;
+
+	if (atomic_load_explicit(&f->learn_forget, memory_order_relaxed)) {
+		atomic_store_explicit(&f->learn_forget, false, memory_order_relaxed);
+		memset(f->learn_seen, 0, sizeof(f->learn_seen));
+	} else if (seen->hash == h && now - seen->ms < DP_FLOW_LEARN_REFRESH_MS) {
+		return;
+	}
+	/* acquire: the control thread is done with the places it gave back */
+	if (tail - atomic_load_explicit(&f->learn_head, memory_order_acquire) >= DP_FLOW_LEARN_QUEUE) {
+		atomic_store_explicit(&f->learn_full, atomic_load_explicit(&f->learn_full, memory_order_relaxed) + 1,
+				      memory_order_relaxed);
+		return;
+	}
+	q = &f->learn_q[tail & (DP_FLOW_LEARN_QUEUE - 1)];
+	memcpy(q->a, a, (1 + (size_t)a->n) * sizeof(*a));	/* a->n <= FLOW_LEARN_SPECS_MAX (parse_act.c) */
+	q->key = *k;
+	atomic_store_explicit(&f->learn_tail, tail + 1, memory_order_release);
+	atomic_store_explicit(&f->learn_sent, atomic_load_explicit(&f->learn_sent, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+	seen->hash = h;
+	seen->ms = now;
+}
+
 struct dp_flow *dp_flow_ctx_new(void)
 {
 	size_t size = (sizeof(struct dp_flow) + 63) & ~(size_t)63;
@@ -27,7 +58,24 @@ struct dp_flow *dp_flow_ctx_new(void)
 		return NULL;
 	memset(f, 0, size);
 	flow_exec_init(&f->x);
+	f->x.learn = learn_queue;
+	f->x.learn_arg = f;
 	return f;
+}
+
+unsigned dp_flow_learn_drain(struct dp_flow *f, void (*fn)(void *arg, const struct flow_act *a,
+							    const struct flow_key *k), void *arg)
+{
+	unsigned head = atomic_load_explicit(&f->learn_head, memory_order_relaxed);
+	unsigned tail = atomic_load_explicit(&f->learn_tail, memory_order_acquire), n = 0;
+
+	for (; head != tail; head++, n++) {
+		const struct dp_flow_learn_req *q = &f->learn_q[head & (DP_FLOW_LEARN_QUEUE - 1)];
+
+		fn(arg, q->a, &q->key);
+	}
+	atomic_store_explicit(&f->learn_head, head, memory_order_release);
+	return n;
 }
 
 /* One multiplier per key word of a cache's hash. */

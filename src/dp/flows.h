@@ -89,6 +89,7 @@
 #include "dp/dp.h"
 #include "flow/actions.h"
 #include "flow/classifier.h"
+#include "flow/learn.h"
 
 #define DP_FLOW_COPIES PKT_BURST	/* frame copies per pool (normal, other outputs) per batch */
 #define DP_FLOW_EMC_ENTRIES 2048	/* exact-match cache entries per worker (a power of two) */
@@ -97,6 +98,9 @@
 #define DP_FLOW_MF_NONE 0xffff		/* dp_flow.mfp[]: no megaflow */
 #define DP_FLOW_MF_MASKS 8		/* distinct megaflow masks per worker and version */
 #define DP_FLOW_HITS_MAX 255		/* an entry's hit count saturates here: an ended flow's ages out in 8 refusals */
+#define DP_FLOW_LEARN_QUEUE 64		/* learn requests a worker holds for the control thread (a power of two) */
+#define DP_FLOW_LEARN_SEEN 512		/* learns a worker remembers sending (a power of two) */
+#define DP_FLOW_LEARN_REFRESH_MS 1000	/* a learn sent again within this is a repeat: not sent */
 
 struct vswitch;
 
@@ -156,6 +160,34 @@ struct dp_flow_stats {
 };
 
 #define DP_FLOW_KEY_OWN 0xff
+
+/*
+ * learn (flow/learn.h) on the data path: a worker cannot edit the flow
+ * db, so each learn action it runs is queued for the control thread with
+ * the action, its specs and the key as the action saw it (a copy: the
+ * rule may be gone by the time it is read), and the control thread
+ * builds and applies the rule (ctl_flows.c, a few milliseconds later).
+ * Every frame of a learning flow runs its actions (no memo), but a learn
+ * is queued only when its rule would differ from the ones this worker
+ * queued in the last DP_FLOW_LEARN_REFRESH_MS (flow_learn_hash() of the
+ * action and the bits it reads, in a small table: a collision only sends
+ * one more): the same MAC seen again refreshes its learned rule's hard
+ * timeout at most once a second, a MAC that moves is learned at once.
+ * An edit of the rules other than a learn's (a command, a timeout) makes
+ * every worker forget what it sent (dp_flow_learn_forget()): a learned
+ * rule deleted is learned again by the next frame, as in Open vSwitch.
+ * A full queue drops the learn, counted (learn_full); the next
+ * frame of that flow tries again.
+ */
+struct dp_flow_learn_req {
+	struct flow_act a[1 + FLOW_LEARN_SPECS_MAX];	/* the FA_LEARN, then its a[0].n specs */
+	struct flow_key key;
+};
+
+struct dp_flow_learn_seen {
+	uint64_t hash;		/* flow_learn_hash() of a learn queued ... */
+	uint64_t ms;		/* ... at this batch time */
+};
 
 /* A worker's flow state: made once at startup (dp_flow_ctx_new), never allocated on the data path. */
 struct dp_flow {
@@ -245,10 +277,32 @@ struct dp_flow {
 	struct dp_flow_emc emc[DP_FLOW_EMC_ENTRIES];
 	/* emc[i]'s memo's actions when it has FLOW_MEMO_F_WRITES: apart, so the other entries stay as small. */
 	struct flow_memo_acts emc_acts[DP_FLOW_EMC_ENTRIES];
+	/* learn: the worker writes at learn_tail, the control thread reads at learn_head (dp_flow_learn_drain()). */
+	_Alignas(64) atomic_uint learn_tail;
+	atomic_uint_least64_t learn_sent;	/* learns queued (the worker's counters) ... */
+	atomic_uint_least64_t learn_full;	/* ... and dropped for a full queue: not learned */
+	_Alignas(64) atomic_uint learn_head;
+	atomic_bool learn_forget;		/* set by the control thread after an edit: learn_seen[] is forgotten */
+	struct dp_flow_learn_seen learn_seen[DP_FLOW_LEARN_SEEN];
+	struct dp_flow_learn_req learn_q[DP_FLOW_LEARN_QUEUE];
 };
 
 /* A worker's flow state, zeroed, cache-line aligned; NULL when out of memory.  Free with free(). */
 struct dp_flow *dp_flow_ctx_new(void);
+
+/*
+ * Control thread: call @fn for each learn worker state @f queued since
+ * the last call, in order (@a: the FA_LEARN and its specs, @k: the key),
+ * then give their places back.  Returns how many.
+ */
+/* Control thread, after an edit of the rules: worker state @f sends its next learns whatever it sent before. */
+static inline void dp_flow_learn_forget(struct dp_flow *f)
+{
+	atomic_store_explicit(&f->learn_forget, true, memory_order_relaxed);
+}
+
+unsigned dp_flow_learn_drain(struct dp_flow *f, void (*fn)(void *arg, const struct flow_act *a,
+							    const struct flow_key *k), void *arg);
 
 /* One megaflow as the control thread sees it: a copy, consistent, of the version it asked for. */
 struct dp_flow_mf_view {

@@ -1108,6 +1108,11 @@ static void step(struct flow_exec *x, struct flow_pkt *pkt, struct flow_key *k, 
 		break;
 	case FA_NOTE:
 		break;
+	case FA_LEARN:
+		if (x->learn)
+			x->learn(x->learn_arg, a, k);
+		f->i = (uint16_t)(f->i + a->n);	/* its specs are not actions */
+		break;
 	}
 }
 

@@ -66,6 +66,8 @@ enum flow_act_type {
 	FA_GOTO_TABLE,		/* .table; always the last action */
 	FA_CLONE,		/* the next .n actions are the body */
 	FA_NOTE,		/* .n bytes at .note_ofs of the note area; does nothing */
+	FA_LEARN,		/* learn(): the next .n actions are its specs (FA_LEARN_SPEC), see flow/learn.h */
+	FA_LEARN_SPEC,		/* one spec of the FA_LEARN before it; never run */
 };
 
 /* How an FA_SET or FA_POP_VLAN was written, so the formatter prints it back the same way. */
@@ -342,6 +344,16 @@ struct flow_exec {
 	 */
 	void (*trace)(void *arg, unsigned table, const struct flow_rule *rule, const struct flow_key *k);
 	void *trace_arg;
+
+	/*
+	 * learn(): called for each learn action a run reaches, with the
+	 * action (its specs follow it) and the key as the action sees it;
+	 * flow_learn_build() (flow/learn.h) makes the rule of the two.  NULL:
+	 * learn does nothing.  A run that learns is never a memo: every frame
+	 * runs its actions, so every frame learns (the callee sorts repeats out).
+	 */
+	void (*learn)(void *arg, const struct flow_act *a, const struct flow_key *k);
+	void *learn_arg;
 
 	/*
 	 * When not NULL, every decision of a run ORs the bits of the run's

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "flow/field.h"
+#include "flow/learn.h"
 #include "lib/strbuf.h"
 
 /* Text into a caller's buffer, snprintf-style: what does not fit is counted, not written. */
@@ -355,6 +356,84 @@ static void put_set(struct sbuf *b, const struct flow_act *a, const struct flow_
 	}
 }
 
+
+/* A field in a learn spec as ovs-ofctl names it there (mf_format_subfield(): the NXM name, else the OXM one). */
+static void put_learn_subfield(struct sbuf *b, const struct flow_field *f, unsigned start, unsigned n)
+{
+	const char *name = f->names[0];
+
+	for (unsigned i = FF_NAMES; i-- > 0;)
+		if (f->names[i] && (!strncmp(f->names[i], "NXM_", 4) ||
+				    (!strncmp(f->names[i], "OXM_", 4) && strncmp(name, "NXM_", 4))))
+			name = f->names[i];
+	if (start == 0 && n == f->n_bits)
+		put(b, "%s[]", name);
+	else
+		put(b, "%s[%u..%u]", name, start, start + n - 1);
+}
+
+/* learn(...) as ovs-ofctl prints it (learn_format()): its arguments, then its specs. */
+static void put_learn(struct sbuf *b, const struct flow_act *a, const struct flow_names *names)
+{
+	struct flow_learn_args g = flow_learn_args(a);
+
+	put(b, "learn(table=%u", a->table);
+	if (g.idle_timeout_s)
+		put(b, ",idle_timeout=%u", g.idle_timeout_s);
+	if (g.hard_timeout_s)
+		put(b, ",hard_timeout=%u", g.hard_timeout_s);
+	if (a->port != FLOW_PRIORITY_DEFAULT)
+		put(b, ",priority=%u", a->port);
+	if (g.send_flow_rem)
+		put(b, ",send_flow_rem");
+	if (g.cookie)
+		put(b, ",cookie=0x%llx", (unsigned long long)g.cookie);
+	for (unsigned i = 1; i <= a->n; i++) {
+		const struct flow_act *s = &a[i];
+		const struct flow_field *dst = &flow_fields[s->field], *src = &flow_fields[s->src_field];
+		flow_u128 v;
+
+		memcpy(&v, s->val, sizeof(v));
+		put(b, ",");
+		switch ((enum flow_learn_kind)s->syntax) {
+		case FLK_MATCH_IMM:
+			if (s->start == 0 && s->n_bits == dst->n_bits) {
+				put(b, "%s=", dst->names[0]);
+				put_value(b, dst, v, flow_field_valid(dst), names);
+			} else {
+				put_learn_subfield(b, dst, s->start, s->n_bits);
+				put(b, "=");
+				put_hex(b, v);
+			}
+			break;
+		case FLK_MATCH_FIELD:
+			put_learn_subfield(b, dst, s->start, s->n_bits);
+			if (s->src_field != s->field || s->src_start != s->start) {
+				put(b, "=");
+				put_learn_subfield(b, src, s->src_start, s->n_bits);
+			}
+			break;
+		case FLK_LOAD_IMM:
+			put(b, "load:");
+			put_hex(b, v);
+			put(b, "->");
+			put_learn_subfield(b, dst, s->start, s->n_bits);
+			break;
+		case FLK_LOAD_FIELD:
+			put(b, "load:");
+			put_learn_subfield(b, src, s->src_start, s->n_bits);
+			put(b, "->");
+			put_learn_subfield(b, dst, s->start, s->n_bits);
+			break;
+		case FLK_OUTPUT:
+			put(b, "output:");
+			put_learn_subfield(b, src, s->src_start, s->n_bits);
+			break;
+		}
+	}
+	put(b, ")");
+}
+
 static void put_list(struct sbuf *b, const struct flow_actions *acts, uint32_t from, uint32_t n,
 		     const struct flow_names *names)
 {
@@ -436,6 +515,13 @@ static void put_list(struct sbuf *b, const struct flow_actions *acts, uint32_t f
 				put(b, k ? ".%02x" : "%02x", note[k]);
 			break;
 		}
+		case FA_LEARN:
+			put_learn(b, a, names);
+			i += a->n;
+			break;
+		case FA_LEARN_SPEC:
+			put(b, "?");	/* never alone: put_learn() prints them */
+			break;
 		}
 	}
 }

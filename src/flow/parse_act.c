@@ -1,11 +1,13 @@
 /* parse_act.c - the action half of the flow syntax: the action table and its compilation into struct flow_act lists. */
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "flow/field.h"
+#include "flow/learn.h"
 #include "flow/parse_int.h"
 
 #define NOTE_MAX 1024		/* bytes of one note: action lists stay small */
@@ -431,6 +433,224 @@ static int act_clone(struct parser *p, const char *name, char *arg)
 	return 0;
 }
 
+
+/* ---- learn ---- */
+
+/* True when @s names a field ("NAME" or "NAME[...]"): a learn spec's source, not a constant. */
+static bool names_field(const char *s)
+{
+	const char *br = strchr(s, '[');
+
+	return flow_field_by_name(s, br ? (size_t)(br - s) : strlen(s)) != NULL;
+}
+
+/* A learn spec's field the new rule matches or loads needs what the new rule's match has so far (@tmpl). */
+static int learn_check_dst(struct parser *p, const struct flow_field *f, const struct flow_match *tmpl, bool load)
+{
+	enum flow_prereq need = (enum flow_prereq)(load ? f->prereq : f->match_prereq);
+
+	if (load && !(f->flags & FF_WRITABLE))
+		return flowp_fail(p, "learn: load: %s is read-only", f->names[0]);
+	if (!flow_prereq_in_match(need, tmpl))
+		return flowp_fail(p, "learn: %s needs %s in the learned flow's match (give it as a value first, e.g. "
+			    "\"dl_type=0x800\")", f->names[0], flow_prereq_name(need));
+	return 0;
+}
+
+/* The learned flow's match as its constants so far say: what learn_check_dst() tests. */
+static void learn_tmpl_add(struct flow_match *tmpl, const struct flow_field *f, unsigned start, unsigned n,
+			   flow_u128 v)
+{
+	flow_field_set128(f, &tmpl->value, start, n, v);
+	flow_field_set128(f, &tmpl->mask, start, n, flowp_ones(n));
+}
+
+/* One spec of learn(): @name, and @value (NULL: none) after its '=' or ':'. */
+static int learn_spec(struct parser *p, char *name, char *value, struct flow_match *tmpl)
+{
+	const struct flow_field *dst, *src;
+	unsigned ds, dn, ss, sn;
+	flow_u128 v, m;
+	struct flow_act *a;
+	int rc;
+
+	if (!strcasecmp(name, "load")) {
+		char *arrow = value ? strstr(value, "->") : NULL;
+
+		if (!arrow)
+			return flowp_fail(p, "learn: load:%s: expected SRC->DST", value ? value : "");
+		*arrow = '\0';
+		rc = flowp_subfield(p, arrow + 2, &dst, &ds, &dn);
+		if (!rc)
+			rc = learn_check_dst(p, dst, tmpl, true);
+		if (rc)
+			return rc;
+		if (!names_field(value)) {
+			if (!flowp_u128(value, &v))
+				return flowp_fail(p, "learn: load:%s: neither a field nor a number", value);
+			if (v & ~flowp_ones(dn))
+				return flowp_fail(p, "learn: load:%s: does not fit in %u bits", value, dn);
+			NEW_ACT(p, a, FA_LEARN_SPEC);
+			a->syntax = FLK_LOAD_IMM;
+			memcpy(a->val, &v, sizeof(v));
+		} else {
+			rc = flowp_subfield(p, value, &src, &ss, &sn);
+			if (!rc)
+				rc = check_read(p, src, "learn");
+			if (rc)
+				return rc;
+			if (sn != dn)
+				return flowp_fail(p, "learn: load: %s takes %u bits, %s %u: the widths must be equal",
+					    src->names[0], sn, dst->names[0], dn);
+			NEW_ACT(p, a, FA_LEARN_SPEC);
+			a->syntax = FLK_LOAD_FIELD;
+			a->src_field = (uint8_t)flow_field_id(src);
+			a->src_start = (uint8_t)ss;
+		}
+		a->field = (uint8_t)flow_field_id(dst);
+		a->start = (uint8_t)ds;
+		a->n_bits = (uint8_t)dn;
+		return 0;
+	}
+	if (!strcasecmp(name, "output")) {
+		if (!value || !*value)
+			return flowp_fail(p, "learn: output: needs a field");
+		rc = flowp_subfield(p, value, &src, &ss, &sn);
+		if (!rc)
+			rc = check_read(p, src, "learn");
+		if (rc)
+			return rc;
+		if (sn > 16)
+			return flowp_fail(p, "learn: output:%s: a port is 16 bits, not %u", src->names[0], sn);
+		NEW_ACT(p, a, FA_LEARN_SPEC);
+		a->syntax = FLK_OUTPUT;
+		a->src_field = (uint8_t)flow_field_id(src);
+		a->src_start = (uint8_t)ss;
+		a->n_bits = (uint8_t)sn;
+		return 0;
+	}
+	if (!names_field(name))
+		return flowp_fail(p, "learn: unsupported argument or field \"%s\"", name);
+	rc = flowp_subfield(p, name, &dst, &ds, &dn);
+	if (!rc)
+		rc = learn_check_dst(p, dst, tmpl, false);
+	if (rc)
+		return rc;
+	if (value && *value && !names_field(value)) {
+		/* A constant: the field's own syntax for all of it, a number for some of its bits. */
+		if (ds == 0 && dn == dst->n_bits) {
+			char token[128];
+
+			snprintf(token, sizeof(token), "learn: %s", name);
+			rc = flowp_field_value(p, dst, value, &v, &m, token);
+			if (rc)
+				return rc;
+			if ((m & flow_field_valid(dst)) != flow_field_valid(dst))
+				return flowp_fail(p, "learn: %s=%s: a learned match takes no mask", name, value);
+		} else if (!flowp_u128(value, &v)) {
+			return flowp_fail(p, "learn: %s=%s: not a number", name, value);
+		} else if (v & ~flowp_ones(dn)) {
+			return flowp_fail(p, "learn: %s=%s: does not fit in %u bits", name, value, dn);
+		}
+		NEW_ACT(p, a, FA_LEARN_SPEC);
+		a->syntax = FLK_MATCH_IMM;
+		memcpy(a->val, &v, sizeof(v));
+		learn_tmpl_add(tmpl, dst, ds, dn, v);
+	} else {
+		src = dst;
+		ss = ds;
+		sn = dn;
+		if (value && *value && (rc = flowp_subfield(p, value, &src, &ss, &sn)))
+			return rc;
+		if ((rc = check_read(p, src, "learn")))
+			return rc;
+		if (sn != dn)
+			return flowp_fail(p, "learn: %s takes %u bits, %s %u: the widths must be equal", dst->names[0], dn,
+				    src->names[0], sn);
+		NEW_ACT(p, a, FA_LEARN_SPEC);
+		a->syntax = FLK_MATCH_FIELD;
+		a->src_field = (uint8_t)flow_field_id(src);
+		a->src_start = (uint8_t)ss;
+	}
+	a->field = (uint8_t)flow_field_id(dst);
+	a->start = (uint8_t)ds;
+	a->n_bits = (uint8_t)dn;
+	return 0;
+}
+
+/* learn(ARG,...): ovs-actions(7), "The learn action"; see flow/learn.h. */
+static int act_learn(struct parser *p, const char *name, char *arg)
+{
+	struct flow_learn_args g;
+	struct flow_match tmpl;
+	size_t at = p->n_acts;
+	uint16_t priority = FLOW_PRIORITY_DEFAULT;
+	uint8_t table = 1;
+	struct flow_act *a;
+	uint64_t v;
+	int rc;
+
+	memset(&g, 0, sizeof(g));	/* padding too: actions compare as bytes */
+	memset(&tmpl, 0, sizeof(tmpl));
+	NEW_ACT(p, a, FA_LEARN);
+	while (arg && *arg) {
+		char *item = arg, *end = strchr(arg, ','), *value;
+		size_t k;
+
+		if (end)
+			*end++ = '\0';
+		arg = end;
+		while (isspace((unsigned char)*item))
+			item++;
+		for (k = strlen(item); k && isspace((unsigned char)item[k - 1]); k--)
+			item[k - 1] = '\0';
+		if (!*item)
+			continue;
+		/* NAME=VALUE or NAME:VALUE (load:, output:); '=' inside "->" or brackets is not a separator */
+		k = strcspn(item, "=:");
+		value = item[k] ? item + k + 1 : NULL;
+		if (value) {
+			item[k] = '\0';
+			while (isspace((unsigned char)*value))
+				value++;
+		}
+		if (!strcasecmp(item, "table")) {
+			if (!value || (rc = parse_table(p, value, "learn: table", &table)))
+				return value ? rc : flowp_fail(p, "learn: table needs a number");
+		} else if (!strcasecmp(item, "priority")) {
+			if (!value || !flowp_uint(value, 65535, &v))
+				return flowp_fail(p, "learn: priority=%s: 0 to 65535", value ? value : "");
+			priority = (uint16_t)v;
+		} else if (!strcasecmp(item, "idle_timeout") || !strcasecmp(item, "hard_timeout")) {
+			if (!value || !flowp_uint(value, 65535, &v))
+				return flowp_fail(p, "learn: %s=%s: seconds, 0 to 65535", item, value ? value : "");
+			*(!strcasecmp(item, "idle_timeout") ? &g.idle_timeout_s : &g.hard_timeout_s) = (uint16_t)v;
+		} else if (!strcasecmp(item, "cookie")) {
+			if (!value || !flowp_uint(value, UINT64_MAX, &v))
+				return flowp_fail(p, "learn: cookie=%s: a number", value ? value : "");
+			g.cookie = v;
+		} else if (!strcasecmp(item, "send_flow_rem") && !value) {
+			g.send_flow_rem = 1;	/* kept for the dump: vsw has no controller to send it to */
+		} else if (!strcasecmp(item, "fin_idle_timeout") || !strcasecmp(item, "fin_hard_timeout") ||
+			   !strcasecmp(item, "delete_learned") || !strcasecmp(item, "limit") ||
+			   !strcasecmp(item, "result_dst")) {
+			return flowp_fail(p, "learn: \"%s\" is not supported by vsw", item);
+		} else {
+			if (p->n_acts - at - 1 >= FLOW_LEARN_SPECS_MAX)
+				return flowp_fail(p, "learn: more than %d specs", FLOW_LEARN_SPECS_MAX);
+			rc = learn_spec(p, item, value, &tmpl);
+			if (rc)
+				return rc;
+		}
+	}
+	a = &p->acts[at];	/* the specs may have moved the list */
+	a->table = table;
+	a->port = priority;
+	a->n = (uint16_t)(p->n_acts - at - 1);
+	memcpy(a->val, &g, sizeof(g));
+	return 0;
+}
+
 enum arg_kind { ARG_NONE, ARG_REQ, ARG_OPT };
 
 /* Every action vsw knows; anything else is refused by name. */
@@ -470,6 +690,7 @@ static const struct action_def {
 	{ "goto_table", ARG_REQ, act_goto_table },
 	{ "note", ARG_OPT, act_note },
 	{ "clone", ARG_REQ, act_clone },
+	{ "learn", ARG_REQ, act_learn },
 };
 
 /* One action: "name", "name:arg" or "name(args)"; a bare number or port name outputs. */
@@ -504,7 +725,7 @@ static int parse_action(struct parser *p, char *s)
 			continue;
 		if (d->arg == ARG_NONE && arg)
 			return flowp_fail(p, "%s: takes no argument", s);
-		if (d->arg == ARG_REQ && (!arg || (!*arg && strcasecmp(s, "clone"))))
+		if (d->arg == ARG_REQ && (!arg || (!*arg && strcasecmp(s, "clone") && strcasecmp(s, "learn"))))
 			return flowp_fail(p, "%s: needs an argument", s);
 		if (!d->fn)
 			return act_resubmit(p, s, arg, paren);

@@ -42,6 +42,7 @@ struct flow_db {
 
 	struct flow_rule **map;			/* (table, priority, match) -> rule, chained through hnext */
 	size_t map_size, map_n;
+	size_t n_learning;			/* rules of the map whose actions learn (flow_db_learning()) */
 
 	uint64_t seed;
 	uint64_t gen, seq;
@@ -225,6 +226,15 @@ void flow_db_set_sync(struct flow_db *db, void (*sync)(void *arg), void *arg)
 
 /* ---- the rule map ---- */
 
+/* True when @a has a learn action (in a clone or not). */
+static bool actions_learn(const struct flow_actions *a)
+{
+	for (uint32_t i = 0; a && i < a->n; i++)
+		if (a->a[i].type == FA_LEARN)
+			return true;
+	return false;
+}
+
 static struct flow_rule **map_slot(struct flow_db *db, unsigned table, unsigned priority, const struct flow_match *m)
 {
 	return &db->map[rule_hash(db, table, priority, m) & (db->map_size - 1)];
@@ -269,6 +279,7 @@ static void map_insert(struct flow_db *db, struct flow_rule *r)
 	r->hnext = *slot;
 	*slot = r;
 	db->map_n++;
+	db->n_learning += actions_learn(r->actions);
 }
 
 static void map_remove(struct flow_db *db, struct flow_rule *r)
@@ -277,6 +288,7 @@ static void map_remove(struct flow_db *db, struct flow_rule *r)
 		if (*p == r) {
 			*p = r->hnext;
 			db->map_n--;
+			db->n_learning -= actions_learn(r->actions);
 			return;
 		}
 }
@@ -486,6 +498,34 @@ static long collect(const struct flow_db *db, const struct flow_mod *f, bool str
 	}
 	*out = v;
 	return (long)n;
+}
+
+int flow_db_learn(struct flow_db *db, struct flow_mod *mod)
+{
+	struct flow_rule *old;
+
+	if (mod->table >= FLOW_N_TABLES || !mod->actions) {
+		free(mod->actions);
+		mod->actions = NULL;
+		return -EINVAL;
+	}
+	flow_match_normalize(&mod->match);
+	old = map_find(db, mod->table, mod->priority, &mod->match);
+	if (old && old->cookie == mod->cookie && old->idle_timeout_s == mod->idle_timeout_s &&
+	    old->hard_timeout_s == mod->hard_timeout_s && flow_actions_equal(old->actions, mod->actions)) {
+		/* Open vSwitch's ofproto_flow_mod_learn_refresh(): the hard timeout starts again, nothing else. */
+		old->modified_ms = db->now(db->now_arg);
+		free(mod->actions);
+		mod->actions = NULL;
+		return 0;
+	}
+	mod->reset_counts = 0;	/* a modify: the counts stay */
+	return flow_db_add(db, mod) < 0 ? -ENOMEM : 1;
+}
+
+size_t flow_db_learning(const struct flow_db *db)
+{
+	return db->n_learning;
 }
 
 int flow_db_modify(struct flow_db *db, struct flow_mod *mod, bool strict)

@@ -76,6 +76,18 @@ void flow_db_set_sync(struct flow_db *db, void (*sync)(void *arg), void *arg);
 int flow_db_add(struct flow_db *db, struct flow_mod *mod);
 /* New actions (and cookie) for the rules @mod matches (@strict: same priority and match); adds when none. Count of rules, or -ENOMEM. */
 int flow_db_modify(struct flow_db *db, struct flow_mod *mod, bool strict);
+/*
+ * What a learn action asks (flow/learn.h): a strict modify that adds when
+ * no rule has @mod's table, priority and match, as Open vSwitch applies a
+ * learn.  A rule that already is what @mod says (actions, cookie,
+ * timeouts) only has its hard timeout started again (the one change to a
+ * published rule: its modified_ms, which only the control thread reads):
+ * nothing to commit.  1: an edit to commit; 0: refreshed only; -ENOMEM,
+ * -EINVAL.  Takes @mod->actions in every case.
+ */
+int flow_db_learn(struct flow_db *db, struct flow_mod *mod);
+/* Rules whose actions learn, as of the edits. */
+size_t flow_db_learning(const struct flow_db *db);
 /* Remove the rules @mod matches; the count. */
 int flow_db_delete(struct flow_db *db, const struct flow_mod *mod, bool strict);
 /* Remove every rule of every table. */

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "../lib/flow_frames.h"
+#include "flow/learn.h"
 #include "flow/parse.h"
 #include "packet/csum.h"
 
@@ -957,6 +958,173 @@ static void test_ovs_vlan_tutorial(void **state)
 	fx_free(f);
 }
 
+/* The learn callback of test_learn_tutorial(): each learn the run reached, built and applied at once. */
+struct learned {
+	struct fx *f;
+	unsigned calls;
+	int last_rc;		/* flow_db_learn()'s answer to the last one: 1 an edit, 0 a refresh */
+	char text[512];		/* the last rule, as a dump line */
+};
+
+static void learn_apply(void *arg, const struct flow_act *a, const struct flow_key *k)
+{
+	struct learned *l = arg;
+	struct flow_mod mod;
+
+	l->calls++;
+	assert_int_equal(flow_learn_build(a, k, &mod), 0);
+	flow_format(&mod, true, NULL, l->text, sizeof(l->text));
+	l->last_rc = flow_db_learn(l->f->db, &mod);
+	assert_true(l->last_rc >= 0);
+	assert_true(flow_db_commit(l->f->db) >= 0);
+}
+
+static int rule_packets(void *arg, const struct flow_rule *r)
+{
+	uint64_t bytes;
+
+	flow_db_rule_stats(r, (uint64_t *)arg, &bytes);
+	return 0;
+}
+
+static uint64_t test_now_ms;
+
+static uint64_t test_clock(void *arg)
+{
+	(void)arg;
+	return test_now_ms;
+}
+
+/*
+ * The same tutorial with its real table 2, learn(...), as written there:
+ * what traffic learns into table 10 (the rule, as ovs-ofctl's dump says
+ * it), the unicast it then sends to one port, a MAC that moves, a learn
+ * that changes nothing (a refresh: the hard timeout starts again), no memo
+ * for a run that learns, and learn inside clone().
+ */
+static void test_learn_tutorial(void **state)
+{
+	static const char *const flows[] = {
+		"table=0, priority=0, actions=resubmit(,1)",
+		"table=1, priority=99, in_port=1, actions=resubmit(,2)",
+		"table=1, priority=99, in_port=2, vlan_tci=0, actions=mod_vlan_vid:20, resubmit(,2)",
+		("table=2 actions=learn(table=10, NXM_OF_VLAN_TCI[0..11], NXM_OF_ETH_DST[]=NXM_OF_ETH_SRC[], "
+		 "load:NXM_OF_IN_PORT[]->NXM_NX_REG0[0..15]), resubmit(,3)"),
+		"table=3 priority=50 actions=resubmit(,10), resubmit(,4)",
+		"table=4 reg0=1 actions=1",
+		"table=4 reg0=2 actions=strip_vlan,2",
+		"table=4 reg0=0 priority=99 dl_vlan=20 actions=1,strip_vlan,2",
+	};
+	struct fx *f = fx_new();
+	struct learned l = { f, 0, 0, "" };
+	struct frame_spec s = frame_tcp4();
+	struct flow_memo memo;
+	struct flow_memo_acts ma;
+	uint8_t fr[2048];
+	size_t len;
+
+	test_now_ms = 1000;
+	flow_db_set_clock(f->db, test_clock, NULL);
+	for (size_t i = 0; i < sizeof(flows) / sizeof(flows[0]); i++)
+		add(f, flows[i]);
+	assert_int_equal(flow_db_learning(f->db), 1);
+	f->x.learn = learn_apply;
+	f->x.learn_arg = &l;
+
+	/* 50:..:02 on access port 2 broadcasts: flooded in VLAN 20 (the trunk), and learned there. */
+	memcpy(s.src, "\x50\0\0\0\0\x02", 6);
+	memset(s.dst, 0xff, 6);
+	load(f, &s, HEADROOM, 0, 2);
+	assert_int_equal(run(f), 1);
+	check_out(f, 0, FLOW_OUT_PORT, 1, fr, &len);
+	assert_false(flow_exec_memo(&f->x, &memo, &ma));	/* a run that learns is no memo: the next frame learns too */
+	assert_int_equal(l.calls, 1);
+	assert_int_equal(l.last_rc, 1);
+	assert_string_equal(l.text, "table=10,priority=32768,vlan_tci=0x0014/0x0fff,dl_dst=50:00:00:00:00:02 "
+				    "actions=load:0x2->reg0[0..15]");
+	assert_int_equal(flow_db_count(f->db, 10), 1);
+
+	/* The trunk in VLAN 20 to 50:..:02: table 10 knows it: port 2 alone, untagged. */
+	memcpy(s.src, "\x50\0\0\0\0\x01", 6);
+	memcpy(s.dst, "\x50\0\0\0\0\x02", 6);
+	s.vlan = 20;
+	load(f, &s, HEADROOM, 0, 1);
+	assert_int_equal(run(f), 1);
+	check_out(f, 0, FLOW_OUT_PORT, 2, fr, &len);
+	assert_int_equal(len, f->orig_len - 4);
+	assert_int_equal(l.calls, 2);	/* and 50:..:01 learned at port 1 */
+	assert_string_equal(l.text, "table=10,priority=32768,vlan_tci=0x0014/0x0fff,dl_dst=50:00:00:00:00:01 "
+				    "actions=load:0x1->reg0[0..15]");
+	assert_int_equal(flow_db_count(f->db, 10), 2);
+
+	/* 50:..:02 again from port 2, 9 s later: the same rule, refreshed (no edit, its hard timeout restarts). */
+	test_now_ms = 10000;
+	memcpy(s.src, "\x50\0\0\0\0\x02", 6);
+	memcpy(s.dst, "\x50\0\0\0\0\x01", 6);
+	s.vlan = -1;
+	load(f, &s, HEADROOM, 0, 2);
+	assert_int_equal(run(f), 1);
+	check_out(f, 0, FLOW_OUT_PORT, 1, fr, &len);	/* to the learned trunk, tagged 20 */
+	assert_int_equal(fr_get16(fr + 14) & 0xfff, 20);
+	assert_int_equal(l.last_rc, 0);
+	assert_int_equal(flow_db_count(f->db, 10), 2);
+
+	/* It moves to the trunk: the rule changes (load:0x1), keeping its count (the unicast above). */
+	memcpy(s.src, "\x50\0\0\0\0\x02", 6);
+	memcpy(s.dst, "\xff\xff\xff\xff\xff\xff", 6);
+	s.vlan = 20;
+	load(f, &s, HEADROOM, 0, 1);
+	run(f);
+	assert_int_equal(l.last_rc, 1);
+	assert_string_equal(l.text, "table=10,priority=32768,vlan_tci=0x0014/0x0fff,dl_dst=50:00:00:00:00:02 "
+				    "actions=load:0x1->reg0[0..15]");
+	assert_int_equal(flow_db_count(f->db, 10), 2);
+	{
+		struct flow_mod want;
+		char err[FLOW_ERR_MAX];
+		uint64_t packets = 0;
+
+		assert_int_equal(flow_parse("table=10,vlan_tci=0x0014/0x0fff,dl_dst=50:00:00:00:00:02", FLOW_CMD_DELETE,
+					    NULL, &want, err, sizeof(err)), 0);
+		assert_int_equal(flow_db_foreach(f->db, &want, rule_packets, &packets), 0);
+		assert_int_equal(packets, 1);
+	}
+
+	/* A hard timeout restarts with each refresh (Open vSwitch's learn refresh). */
+	test_now_ms = 1000;
+	add(f, "table=0, priority=20, in_port=4, actions=learn(table=6,hard_timeout=10,eth_dst=eth_src,output:in_port[])");
+	s.vlan = -1;
+	memcpy(s.src, "\x50\0\0\0\0\x04", 6);
+	load(f, &s, HEADROOM, 0, 4);
+	run(f);
+	assert_int_equal(l.last_rc, 1);
+	assert_string_equal(l.text, "table=6,priority=32768,hard_timeout=10,dl_dst=50:00:00:00:00:04 actions=output:4");
+	test_now_ms = 9000;
+	load(f, &s, HEADROOM, 0, 4);
+	run(f);
+	assert_int_equal(l.last_rc, 0);
+	assert_int_equal(flow_db_expire(f->db, 11000), 0);	/* 10 s after the learn, 2 s after the refresh */
+	assert_int_equal(flow_db_expire(f->db, 18999), 0);
+	assert_int_equal(flow_db_expire(f->db, 19000), 1);
+	assert_true(flow_db_commit(f->db) >= 0);
+	assert_int_equal(flow_db_count(f->db, 6), 0);
+
+	/* learn inside clone(): it runs, the clone's output too. */
+	add(f, "table=0, priority=10, in_port=3, actions=clone(learn(table=5,eth_dst=eth_src,output:in_port[])),output:1");
+	assert_int_equal(flow_db_learning(f->db), 3);
+	s.vlan = -1;
+	memcpy(s.src, "\x50\0\0\0\0\x03", 6);
+	load(f, &s, HEADROOM, 0, 3);
+	l.calls = 0;
+	assert_int_equal(run(f), 1);
+	check_out(f, 0, FLOW_OUT_PORT, 1, fr, &len);
+	assert_int_equal(l.calls, 1);
+	assert_string_equal(l.text, "table=5,priority=32768,dl_dst=50:00:00:00:00:03 actions=output:3");
+	flow_db_clear(f->db);
+	assert_int_equal(flow_db_learning(f->db), 0);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -978,6 +1146,7 @@ int main(void)
 		cmocka_unit_test(test_counters),
 		cmocka_unit_test(test_short_headers),
 		cmocka_unit_test(test_ovs_vlan_tutorial),
+		cmocka_unit_test(test_learn_tutorial),
 		cmocka_unit_test(test_tun6_outputs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

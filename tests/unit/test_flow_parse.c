@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "flow/field.h"
+#include "flow/learn.h"
 #include "flow/parse.h"
 
 static const char *const port_names[] = { NULL, "vm1", "vm2", "tap0" };
@@ -112,6 +113,15 @@ static const char *const good_flows[] = {
 	"icmp6,icmp_type=135,icmp_code=0,actions=normal",
 	"actions=clone(drop),clone(clone(drop),output:2),note:00.00.00.00.00.00",
 	"icmp6,actions=set_field:136->icmpv6_type,move:icmpv6_code[]->reg0[0..7],normal",
+	/* learn: ovs-advanced.rst's table 2, ovs-actions(7)'s example, every kind of spec and argument */
+	("table=2 actions=learn(table=10, NXM_OF_VLAN_TCI[0..11], NXM_OF_ETH_DST[]=NXM_OF_ETH_SRC[], "
+	 "load:NXM_OF_IN_PORT[]->NXM_NX_REG0[0..15]), resubmit(,3)"),
+	"udp, actions=learn(dl_type=0x800, nw_proto=17, udp_dst=udp_src)",
+	("ip,actions=learn(table=3,priority=7,idle_timeout=10,hard_timeout=20,cookie=0x5,eth_dst=eth_src,"
+	 "vlan_tci[0..11],load:0x7->reg1[],load:in_port->reg0[0..15],output:NXM_NX_REG2[0..15],eth_type=0x800,"
+	 "ip_dst=10.0.0.1,nw_src=ip_dst,eth_src=00:11:22:33:44:55,in_port=vm2,reg0[3..5]=5)"),
+	"actions=learn(send_flow_rem,eth_dst),learn(),clone(learn(table=253,output:in_port[]))",
+	"ipv6,actions=learn(table=4,eth_type=0x86dd,ipv6_dst=ipv6_src,load:ipv6_src[64..127]->tun_ipv6_dst[0..63])",
 };
 
 static void parse_ok(const char *text, enum flow_parse_cmd cmd, struct flow_mod *mod)
@@ -457,7 +467,29 @@ static void test_refusals(void **state)
 		{ "actions=controller", FLOW_CMD_ADD, "controller" },
 		{ "actions=output:LOCAL", FLOW_CMD_ADD, "LOCAL" },
 		{ "actions=ct(commit)", FLOW_CMD_ADD, "\"ct\"" },
-		{ "actions=learn(table=1)", FLOW_CMD_ADD, "learn" },
+		{ "actions=learn(limit=10,eth_dst)", FLOW_CMD_ADD, "\"limit\"" },
+		{ "actions=learn(delete_learned)", FLOW_CMD_ADD, "delete_learned" },
+		{ "actions=learn(fin_idle_timeout=5)", FLOW_CMD_ADD, "fin_idle_timeout" },
+		{ "actions=learn(result_dst=reg0[1])", FLOW_CMD_ADD, "result_dst" },
+		{ "actions=learn(udp_dst=udp_src)", FLOW_CMD_ADD, "udp" },
+		{ "udp,actions=learn(udp_dst=udp_src)", FLOW_CMD_ADD, "learned flow's match" },
+		{ "udp,actions=learn(dl_type=0x800,udp_dst=udp_src)", FLOW_CMD_ADD, "learned flow's match" },
+		{ "actions=learn(eth_dst=eth_src[0..7])", FLOW_CMD_ADD, "widths" },
+		{ "actions=learn(load:0x100->reg0[0..7])", FLOW_CMD_ADD, "8 bits" },
+		{ "actions=learn(load:in_port->reg0[0..7])", FLOW_CMD_ADD, "widths" },
+		{ "actions=learn(load:0x1->nw_proto)", FLOW_CMD_ADD, "read-only" },
+		{ "actions=learn(load:0x1)", FLOW_CMD_ADD, "SRC->DST" },
+		{ "actions=learn(output:reg0[])", FLOW_CMD_ADD, "16 bits" },
+		{ "actions=learn(output)", FLOW_CMD_ADD, "needs a field" },
+		{ "actions=learn(eth_dst=01:02:03:04:05:06/ff:ff:ff:00:00:00)", FLOW_CMD_ADD, "no mask" },
+		{ "actions=learn(reg0[0..3]=16)", FLOW_CMD_ADD, "4 bits" },
+		{ "actions=learn(reg0[0..3]=x)", FLOW_CMD_ADD, "not a number" },
+		{ "actions=learn(table=254)", FLOW_CMD_ADD, "0 to 253" },
+		{ "actions=learn(priority=65536)", FLOW_CMD_ADD, "priority" },
+		{ "actions=learn(foo=1)", FLOW_CMD_ADD, "\"foo\"" },
+		{ "actions=learn(eth_dst=nosuchfield[])", FLOW_CMD_ADD, "nosuchfield" },
+		{ "actions=learn(in_port=nosuchport)", FLOW_CMD_ADD, "nosuchport" },
+		{ "actions=learn", FLOW_CMD_ADD, "learn" },
 		{ "actions=check_pkt_larger(1500)->reg0[0]", FLOW_CMD_ADD, "\"check_pkt_larger\"" },
 		{ "actions=push:in_port,load:0->in_port,2,pop:in_port", FLOW_CMD_ADD, "\"push\"" },
 		{ "actions=foo", FLOW_CMD_ADD, "foo" },
@@ -565,6 +597,83 @@ static void round_trip(const char *text, enum flow_parse_cmd cmd)
 	free(b.actions);
 }
 
+/*
+ * learn (flow/learn.h): how the specs compile, and the dump as ovs-ofctl
+ * prints the action (learn_format(): table first, fields by their NXM
+ * names); 32 specs at most.
+ */
+static void test_learn(void **state)
+{
+	const struct flow_act *a;
+	struct flow_learn_args g;
+	struct flow_mod m;
+	char text[1024], many[2048];
+	flow_u128 v;
+	size_t n = 0;
+
+	parse_ok("table=2 actions=learn(table=10, NXM_OF_VLAN_TCI[0..11], NXM_OF_ETH_DST[]=NXM_OF_ETH_SRC[], "
+		 "load:NXM_OF_IN_PORT[]->NXM_NX_REG0[0..15]), resubmit(,3)", FLOW_CMD_ADD, &m);
+	assert_int_equal(m.actions->n, 5);
+	a = m.actions->a;
+	assert_int_equal(a[0].type, FA_LEARN);
+	assert_int_equal(a[0].table, 10);
+	assert_int_equal(a[0].port, FLOW_PRIORITY_DEFAULT);
+	assert_int_equal(a[0].n, 3);
+	assert_int_equal(a[1].type, FA_LEARN_SPEC);
+	assert_int_equal(a[1].syntax, FLK_MATCH_FIELD);
+	assert_int_equal(a[1].field, FF_VLAN_TCI);
+	assert_int_equal(a[1].src_field, FF_VLAN_TCI);
+	assert_int_equal(a[1].n_bits, 12);
+	assert_int_equal(a[2].syntax, FLK_MATCH_FIELD);
+	assert_int_equal(a[2].field, FF_ETH_DST);
+	assert_int_equal(a[2].src_field, FF_ETH_SRC);
+	assert_int_equal(a[3].syntax, FLK_LOAD_FIELD);
+	assert_int_equal(a[3].field, FF_REG0);
+	assert_int_equal(a[3].src_field, FF_IN_PORT);
+	assert_int_equal(a[3].n_bits, 16);
+	assert_int_equal(a[4].type, FA_RESUBMIT);
+	flow_format_actions(m.actions, &names, text, sizeof(text));
+	assert_string_equal(text, "learn(table=10,NXM_OF_VLAN_TCI[0..11],NXM_OF_ETH_DST[]=NXM_OF_ETH_SRC[],"
+				  "load:NXM_OF_IN_PORT[]->NXM_NX_REG0[0..15]),resubmit(,3)");
+	free(m.actions);
+
+	parse_ok("ip,actions=learn(table=3,priority=7,idle_timeout=10,hard_timeout=20,cookie=0x5,send_flow_rem,"
+		 "eth_type=0x800,ip_dst=10.0.0.1,reg0[3..5]=5,in_port=vm2,load:0x7->reg1[],output:reg2[0..15])",
+		 FLOW_CMD_ADD, &m);
+	a = m.actions->a;
+	assert_int_equal(a[0].n, 6);
+	g = flow_learn_args(&a[0]);
+	assert_int_equal(g.cookie, 5);
+	assert_int_equal(g.idle_timeout_s, 10);
+	assert_int_equal(g.hard_timeout_s, 20);
+	assert_int_equal(g.send_flow_rem, 1);
+	assert_int_equal(a[0].port, 7);
+	assert_int_equal(a[2].syntax, FLK_MATCH_IMM);
+	memcpy(&v, a[2].val, sizeof(v));
+	assert_true(v == 0x0a000001);
+	assert_int_equal(a[3].start, 3);
+	assert_int_equal(a[3].n_bits, 3);
+	assert_int_equal(a[5].syntax, FLK_LOAD_IMM);
+	assert_int_equal(a[6].syntax, FLK_OUTPUT);
+	assert_int_equal(a[6].src_field, FF_REG0 + 2);
+	flow_format_actions(m.actions, &names, text, sizeof(text));
+	assert_string_equal(text, "learn(table=3,idle_timeout=10,hard_timeout=20,priority=7,send_flow_rem,cookie=0x5,"
+				  "dl_type=0x800,nw_dst=10.0.0.1,NXM_NX_REG0[3..5]=0x5,in_port=vm2,"
+				  "load:0x7->NXM_NX_REG1[],output:NXM_NX_REG2[0..15])");
+	free(m.actions);
+
+	/* 32 specs: taken; 33: refused. */
+	n = (size_t)snprintf(many, sizeof(many), "actions=learn(table=5");
+	for (unsigned i = 0; i < 32; i++)
+		n += (size_t)snprintf(many + n, sizeof(many) - n, ",reg%u[%u]=1", i % 8, i / 8);
+	snprintf(many + n, sizeof(many) - n, ")");
+	parse_ok(many, FLOW_CMD_ADD, &m);
+	assert_int_equal(m.actions->a[0].n, FLOW_LEARN_SPECS_MAX);
+	free(m.actions);
+	snprintf(many + n, sizeof(many) - n, ",reg7[31]=1)");
+	parse_bad(many, FLOW_CMD_ADD, "more than 32");
+}
+
 static void test_round_trip(void **state)
 {
 	char text[256];
@@ -654,6 +763,7 @@ int main(void)
 		cmocka_unit_test(test_in_port_word),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_port_zero),
+		cmocka_unit_test(test_learn),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_tcp_flags),
 		cmocka_unit_test(test_icmp6_names),

@@ -1,0 +1,412 @@
+#!/usr/bin/env python3
+"""flows_learn.py - scenario: Open vSwitch's Advanced Features Tutorial, pasted into vswd, on real traffic.
+
+Objective (issue 14, item 4: "a user can paste a flow from OVS
+documentation and it means the same"): the MAC-learning switch of Open
+vSwitch's "OVS Advanced Features" tutorial (Documentation/tutorials/
+ovs-advanced.rst: five tables, VLANs, and the `learn` action that fills
+table 10), its flows exactly as the tutorial writes them, loaded with
+`vswctl flow replace`, switches real frames between four network
+namespaces as the tutorial says it does:
+
+    netns t1 (802.1Q endpoint:      --veth--> vlt1T --(p1, port 1: trunk)---+
+      VLAN 20 10.20.0.1, VLAN 30 10.30.0.1)                                 |
+    netns a2 (eth0 10.20.0.2, 10.30.0.2 !) --veth--> vla2T --(p2: VLAN 20)--+-- vswd
+    netns a3 (eth0 10.30.0.3)       --veth--> vla3T --(p3, port 3: VLAN 30)-+   (afpacket ports,
+    netns a4 (eth0 10.30.0.4)       --veth--> vla4T --(p4, port 4: VLAN 30)-+    the tutorial's flows)
+
+The trunk's host is vlans.py's 802.1Q endpoint (ARP and ICMP echo over a
+raw socket, tags in the frames; the kernel here may have no VLAN
+devices).  a2 also has an address of VLAN 30's subnet: were VLAN 30's
+ARP broadcasts to leak into VLAN 20, a3 would reach it.  (T is a tag
+derived from the test's pid: concurrent runs do not collide.)
+
+Steps:
+  1. the namespaces (IPv6 off, TSO/GSO off); vswd --foreground with
+     ports p1..p4 (numbers 1..4, as the tutorial's OpenFlow ports);
+     `vswctl flow replace` of the tutorial's flows as written there
+     (its line continuations joined), `flow dump` shows the learn action
+     as ovs-ofctl prints it;
+  2. `vswctl trace` of the tutorial's first example (in_port=1,
+     vlan_tci=20, dl_src=50:00:00:00:00:01): table 2's learn and the rule
+     it would make, "-> table=10 vlan_tci=0x0014/0x0fff,dl_dst=50:00:00:
+     00:00:01 priority=32768 actions=load:0x1->reg0[0..15]" as
+     ofproto/trace prints it (reg0: vsw's name for NXM_NX_REG0); a trace
+     learns nothing (table 10 empty);
+  3. a2 pings the trunk host's VLAN 20 address and back (the trunk pings
+     a2): replies; table 10 holds what the learn actions learned: a2's MAC
+     on VLAN 20 at port 2 and the trunk's at port 1, as ovs-ofctl would
+     print them (`vlan_tci=0x0014/0x0fff,dl_dst=MAC actions=load:0x2->
+     reg0[0..15]`), used (n_packets > 0);
+  4. a3 pings a4 (VLAN 30): replies; once both are learned, 10 more
+     pings cross without one frame reaching the trunk (the endpoint's
+     per-VLAN counts do not move: unicast goes to the learned port only,
+     no flood), and a2's port gets none either;
+  5. VLAN isolation: a2 (VLAN 20, with a VLAN 30 address) cannot reach
+     a3; the trunk host reaches a3 and a4 on VLAN 30;
+  6. stats: the control thread added the learned rules (learn "added"
+     >= 4), no learn failed, no worker's queue was full;
+  7. `flow del table=10`: the learned rules are gone, and traffic learns
+     them again at once (a3 pings a4: table 10 has both again within a
+     second: the workers forget what they learned before an edit);
+  8. cleanup: vswd exits 0 on SIGTERM; no namespace or veth left.
+
+Each check prints PASS or FAIL (nothing is skipped); the last line is
+"flows_learn: N passed, M failed"; the exit code is non-zero on any
+failure.  Every wait is bounded; a run takes about 20 s.
+
+    python3 tests/scenario/flows_learn.py --build build [--keep]
+"""
+
+import argparse
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+VLANS_PY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "vlans.py")
+TAG = "%x" % (os.getpid() & 0xffff)
+HOSTS = ("t1", "a2", "a3", "a4")
+NS = {h: "vswl-%s-%s" % (h, TAG) for h in HOSTS}
+VETH = {h: "vl%s%s" % (h, TAG) for h in HOSTS}
+MAC = {"t1": "02:00:00:00:e1:01", "a2": "02:00:00:00:e1:02", "a3": "02:00:00:00:e1:03", "a4": "02:00:00:00:e1:04"}
+T1_IP = {20: "10.20.0.1", 30: "10.30.0.1"}
+IP = {"a2": "10.20.0.2", "a3": "10.30.0.3", "a4": "10.30.0.4"}
+
+# Documentation/tutorials/ovs-advanced.rst, tables 0 to 4, as the tutorial writes them (the learn
+# flow's shell line continuations joined).
+TUTORIAL = """
+table=0, dl_src=01:00:00:00:00:00/01:00:00:00:00:00, actions=drop
+table=0, dl_dst=01:80:c2:00:00:00/ff:ff:ff:ff:ff:f0, actions=drop
+table=0, priority=0, actions=resubmit(,1)
+table=1, priority=0, actions=drop
+table=1, priority=99, in_port=1, actions=resubmit(,2)
+table=1, priority=99, in_port=2, vlan_tci=0, actions=mod_vlan_vid:20, resubmit(,2)
+table=1, priority=99, in_port=3, vlan_tci=0, actions=mod_vlan_vid:30, resubmit(,2)
+table=1, priority=99, in_port=4, vlan_tci=0, actions=mod_vlan_vid:30, resubmit(,2)
+table=2 actions=learn(table=10, NXM_OF_VLAN_TCI[0..11],                                NXM_OF_ETH_DST[]=NXM_OF_ETH_SRC[],                                load:NXM_OF_IN_PORT[]->NXM_NX_REG0[0..15]),                          resubmit(,3)
+table=3 priority=50 actions=resubmit(,10), resubmit(,4)
+table=3 priority=99 dl_dst=01:00:00:00:00:00/01:00:00:00:00:00           actions=resubmit(,4)
+table=4 reg0=1 actions=1
+table=4 reg0=2 actions=strip_vlan,2
+table=4 reg0=3 actions=strip_vlan,3
+table=4 reg0=4 actions=strip_vlan,4
+table=4 reg0=0 priority=99 dl_vlan=20 actions=1,strip_vlan,2
+table=4 reg0=0 priority=99 dl_vlan=30 actions=1,strip_vlan,3,4
+table=4 reg0=0 priority=50            actions=1
+"""
+LEARN_DUMP = ("learn(table=10,NXM_OF_VLAN_TCI[0..11],NXM_OF_ETH_DST[]=NXM_OF_ETH_SRC[],"
+              "load:NXM_OF_IN_PORT[]->NXM_NX_REG0[0..15])")
+
+PASSED = 0
+FAILED = 0
+
+
+class Terminated(Exception):
+    pass
+
+
+def check(ok, what, detail=""):
+    global PASSED, FAILED
+    if ok:
+        PASSED += 1
+        print("PASS " + what, flush=True)
+    else:
+        FAILED += 1
+        print("FAIL " + what + (": " + detail[:3000] if detail else ""), flush=True)
+
+
+def on_signal(sig, frame):
+    raise Terminated("signal %d" % sig)
+
+
+def run(argv, timeout=20, ns=None):
+    """Run argv (in netns ns); return (rc, stdout, stderr); rc 124 on timeout."""
+    if ns:
+        argv = ["ip", "netns", "exec", ns] + list(argv)
+    try:
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+        return p.returncode, p.stdout, p.stderr
+    except subprocess.TimeoutExpired:
+        return 124, "", "(timed out after %s s)" % timeout
+
+
+def must(argv, timeout=20, ns=None):
+    rc, out, err = run(argv, timeout, ns)
+    if rc != 0:
+        raise RuntimeError("`%s` exited %d: %s" % (" ".join(argv), rc, (err or out).strip()[:400]))
+    return out
+
+
+class Vswd:
+    """vswd --foreground with ports p1..p4 (afpacket on the hosts' veths), in the work directory."""
+
+    def __init__(self, build, wd):
+        self.vswd = os.path.join(build, "vswd")
+        self.vswctl = os.path.join(build, "vswctl")
+        self.ctl = os.path.join(wd, "ctl.sock")
+        self.conf = os.path.join(wd, "vswd.json")
+        self.log_path = os.path.join(wd, "vswd.log")
+        with open(self.conf, "w") as f:
+            json.dump({"workers": 1, "ports": [{"name": "p%d" % (i + 1), "type": "afpacket", "ifname": VETH[h]}
+                                               for i, h in enumerate(HOSTS)]}, f)
+        self.proc = None
+
+    def start(self):
+        self.log = open(self.log_path, "a")
+        self.proc = subprocess.Popen([self.vswd, "--foreground", "--ctl", self.ctl, "--config", self.conf],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 10
+        while True:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("vswd did not start; see %s" % self.log_path)
+            if os.path.exists(self.ctl) and self.ctl_run("show")[0] == 0:
+                return
+            time.sleep(0.05)
+
+    def ctl_run(self, *args, timeout=10):
+        return run([self.vswctl, "--ctl", self.ctl] + list(args), timeout=timeout)
+
+    def ok(self, *args):
+        rc, out, err = self.ctl_run(*args)
+        check(rc == 0, "vswctl " + " ".join(args)[:120], (err or out).strip())
+        return out
+
+    def table10(self):
+        rc, out, err = self.ctl_run("flow", "dump", "table=10")
+        return [l.strip() for l in out.splitlines() if l.strip()] if rc == 0 else []
+
+    def stop(self):
+        rc = None
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                rc = self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        elif self.proc:
+            rc = self.proc.returncode
+        if self.proc:
+            self.log.close()
+        self.proc = None
+        return rc
+
+
+class Trunk:
+    """vlans.py --peer in t1: an 802.1Q host with an address on VLANs 20 and 30."""
+
+    def __init__(self):
+        argv = [sys.executable, VLANS_PY, "--peer", "eth0", MAC["t1"]] + \
+               ["%d=%s" % (v, ip) for v, ip in sorted(T1_IP.items())]
+        self.proc = subprocess.Popen(["ip", "netns", "exec", NS["t1"]] + argv, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
+        self.ask(None)
+
+    def ask(self, line):
+        if line:
+            self.proc.stdin.write(line + "\n")
+            self.proc.stdin.flush()
+        if not select.select([self.proc.stdout], [], [], 30)[0]:
+            raise RuntimeError("the 802.1Q endpoint did not answer %r" % line)
+        ans = self.proc.stdout.readline()
+        if not ans:
+            raise RuntimeError("the 802.1Q endpoint exited (rc %s)" % self.proc.poll())
+        return json.loads(ans)
+
+    def ping(self, vid, ip, n=3):
+        return self.ask("ping %d %s %d" % (vid, ip, n)).get("replies", 0)
+
+    def rx(self):
+        return self.ask("stats").get("rx", {})
+
+    def stop(self):
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.write("quit\n")
+                self.proc.stdin.flush()
+                self.proc.wait(5)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+def make_host(h):
+    ns, veth = NS[h], VETH[h]
+    must(["ip", "netns", "add", ns])
+    must(["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"], ns=ns)
+    must(["ip", "link", "set", "lo", "up"], ns=ns)
+    must(["ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns])
+    must(["ip", "link", "set", veth, "addrgenmode", "none"])
+    must(["sysctl", "-qw", "net.ipv6.conf.%s.disable_ipv6=1" % veth])
+    must(["ip", "link", "set", veth, "up"])
+    must(["ip", "link", "set", "eth0", "address", MAC[h]], ns=ns)
+    if h in IP:
+        must(["ip", "addr", "add", IP[h] + "/24", "dev", "eth0"], ns=ns)
+    if h == "a2":
+        must(["ip", "addr", "add", "10.30.0.2/24", "dev", "eth0"], ns=ns)
+    must(["ip", "link", "set", "eth0", "up"], ns=ns)
+    must(["ethtool", "-K", "eth0", "tso", "off", "gso", "off"], ns=ns)
+
+
+def cleanup_net():
+    for h in HOSTS:
+        if os.path.exists("/run/netns/" + NS[h]):
+            run(["ip", "netns", "del", NS[h]], timeout=10)
+        if run(["ip", "link", "show", VETH[h]], timeout=5)[0] == 0:
+            run(["ip", "link", "del", VETH[h]], timeout=10)
+    return [n for n in NS.values() if os.path.exists("/run/netns/" + n)] + \
+        [v for v in VETH.values() if run(["ip", "link", "show", v], timeout=5)[0] == 0]
+
+
+def received(src, dst, count):
+    """src pings dst (busybox ping): the replies, or -1 when ping said nothing."""
+    rc, out, err = run(["busybox", "ping", "-c", str(count), "-i", "0.2", "-W", "1", dst], timeout=count + 10,
+                       ns=NS[src])
+    m = re.search(r"(\d+) packets transmitted, (\d+) packets received", out)
+    return int(m.group(2)) if m and int(m.group(1)) == count else -1
+
+
+def learned(sw, vid, mac, port):
+    """The table 10 rule the tutorial's learn makes for mac on VLAN vid behind port (vsw's dump: reg0 for
+    NXM_NX_REG0, the priority always shown)."""
+    want = "table=10,priority=32768,vlan_tci=0x%04x/0x0fff,dl_dst=%s actions=load:0x%x->reg0[0..15]" % (vid, mac,
+                                                                                                     port)
+    return [l for l in sw.table10() if l.endswith(want)]
+
+
+def wait_learned(sw, vid, mac, port):
+    for _ in range(50):
+        got = learned(sw, vid, mac, port)
+        if got:
+            return got
+        time.sleep(0.05)
+    return []
+
+
+def scenario(build, wd, state):
+    for h in HOSTS:
+        make_host(h)
+    sw = state["sw"] = Vswd(build, wd)
+    sw.start()
+    trunk = state["trunk"] = Trunk()
+
+    # 1. the tutorial's flows, as written there
+    path = os.path.join(wd, "tutorial.flows")
+    with open(path, "w") as f:
+        f.write(TUTORIAL)
+    sw.ok("flow", "replace", path)
+    out = sw.ok("flow", "dump")
+    check(len(out.strip().splitlines()) == 18 and LEARN_DUMP + ",resubmit(,3)" in out,
+          "flow dump: the tutorial's 18 flows, the learn action as ovs-ofctl prints it", out.strip())
+
+    # 2. trace: the learn and the rule it would make; nothing learned
+    rc, out, err = sw.ctl_run("trace", "in_port=1,vlan_tci=20,dl_src=50:00:00:00:00:01,dl_dst=ff:ff:ff:ff:ff:ff")
+    check(rc == 0 and LEARN_DUMP in out and
+          "learn: -> table=10 vlan_tci=0x0014/0x0fff,dl_dst=50:00:00:00:00:01 priority=32768 "
+          "actions=load:0x1->reg0[0..15]" in out,
+          "vswctl trace: table 2's learn and the rule it makes, as ofproto/trace prints them", (err or out).strip())
+    check(sw.table10() == [], "a trace learns nothing: table 10 is empty", "\n".join(sw.table10()))
+
+    # 3. VLAN 20: a2 <-> the trunk; table 10 learns both
+    n = received("a2", T1_IP[20], 3)
+    check(n == 3, "a2 pings the trunk host on VLAN 20: 3 replies", "%d" % n)
+    n = trunk.ping(20, IP["a2"], 3)
+    check(n == 3, "the trunk host pings a2 on VLAN 20: 3 replies", "%d" % n)
+    a2 = wait_learned(sw, 20, MAC["a2"], 2)
+    t1 = wait_learned(sw, 20, MAC["t1"], 1)
+    check(len(a2) == 1 and len(t1) == 1, "table 10: a2 learned on VLAN 20 at port 2, the trunk host at port 1",
+          "\n".join(sw.table10()))
+    check(all("n_packets=0," not in l for l in a2 + t1), "the learned rules are used (n_packets > 0)",
+          "\n".join(a2 + t1))
+
+    # 4. VLAN 30: a3 <-> a4; once learned, unicast never floods to the trunk or a2
+    n = received("a3", IP["a4"], 3)
+    check(n == 3, "a3 pings a4 on VLAN 30: 3 replies", "%d" % n)
+    ok3, ok4 = wait_learned(sw, 30, MAC["a3"], 3), wait_learned(sw, 30, MAC["a4"], 4)
+    check(len(ok3) == 1 and len(ok4) == 1, "table 10: a3 learned at port 3, a4 at port 4, on VLAN 30",
+          "\n".join(sw.table10()))
+    before, a2_before = trunk.rx(), int(must(["cat", "/sys/class/net/eth0/statistics/rx_packets"], ns=NS["a2"]))
+    n = received("a3", IP["a4"], 10)
+    after, a2_after = trunk.rx(), int(must(["cat", "/sys/class/net/eth0/statistics/rx_packets"], ns=NS["a2"]))
+    check(n == 10, "a3 pings a4 10 times more: 10 replies", "%d" % n)
+    check(before == after, "learned: none of those frames reached the trunk (no flood)", "%s -> %s" % (before, after))
+    check(a2_after == a2_before, "learned: none reached a2 (another VLAN)", "%d -> %d" % (a2_before, a2_after))
+
+    # 5. VLAN isolation, and the trunk on VLAN 30
+    n = received("a2", IP["a3"], 2)
+    check(n == 0, "a2 (VLAN 20, with a VLAN 30 address) cannot reach a3", "%d replies" % n)
+    n3, n4 = trunk.ping(30, IP["a3"], 3), trunk.ping(30, IP["a4"], 3)
+    check(n3 == 3 and n4 == 3, "the trunk host reaches a3 and a4 on VLAN 30", "%d, %d" % (n3, n4))
+    check(len(wait_learned(sw, 30, MAC["t1"], 1)) == 1, "table 10: the trunk host learned on VLAN 30 at port 1",
+          "\n".join(sw.table10()))
+
+    # 6. the control thread's counts
+    rc, out, err = sw.ctl_run("--json", "stats")
+    st = json.loads(out) if rc == 0 else {}
+    learn = st.get("learn", {})
+    full = sum(w.get("flow_learns_queue_full", 0) for w in st.get("workers", []))
+    queued = sum(w.get("flow_learns_queued", 0) for w in st.get("workers", []))
+    check(learn.get("added", 0) >= 5 and learn.get("failed", 1) == 0 and full == 0 and queued >= learn.get("added", 0),
+          "stats: the learned rules added (>= 5), none failed, no queue full", json.dumps(learn) +
+          " queued %d, queue full %d" % (queued, full))
+
+    # 7. forgotten, learned again
+    sw.ok("flow", "del", "table=10")
+    check(sw.table10() == [], "flow del table=10: the learned rules are gone", "\n".join(sw.table10()))
+    n = received("a3", IP["a4"], 3)
+    again = wait_learned(sw, 30, MAC["a3"], 3) + wait_learned(sw, 30, MAC["a4"], 4)
+    check(n == 3 and len(again) == 2, "a3 pings a4 again: replies, and table 10 learns both again",
+          "%d replies; %s" % (n, "\n".join(sw.table10())))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--build", default=os.path.join(REPO, "build"))
+    ap.add_argument("--keep", action="store_true", help="keep the work directory (vswd's log)")
+    args = ap.parse_args()
+    build = os.path.abspath(args.build)
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, on_signal)
+    missing = [t for t in ("ip", "ethtool", "busybox") if not shutil.which(t)]
+    missing += [p for p in (os.path.join(build, "vswd"), os.path.join(build, "vswctl")) if not os.path.exists(p)]
+    if os.geteuid() != 0 or missing:
+        check(False, "prerequisites", "needs root" if os.geteuid() else "missing: %s" % ", ".join(missing))
+        print("flows_learn: %d passed, %d failed" % (PASSED, FAILED))
+        sys.exit(1)
+    wd = tempfile.mkdtemp(prefix="vsw-learn-")
+    state = {}
+    try:
+        scenario(build, wd, state)
+    except Terminated as e:
+        check(False, "ran to the end", "interrupted by %s" % e)
+    except Exception as e:
+        check(False, "ran to the end", "%s: %s" % (type(e).__name__, e))
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)
+        if state.get("trunk"):
+            state["trunk"].stop()
+        if state.get("sw"):
+            rc = state["sw"].stop()
+            check(rc in (0, None), "vswd exits 0 on SIGTERM", "exit code %s" % rc)
+        left = cleanup_net()
+        check(not left, "cleanup: no netns or veth of the test left", ", ".join(left))
+    if FAILED or args.keep:
+        print("     vswd's log kept in %s" % wd)
+    else:
+        shutil.rmtree(wd, ignore_errors=True)
+    print("flows_learn: %d passed, %d failed" % (PASSED, FAILED), flush=True)
+    sys.exit(1 if FAILED else 0)
+
+
+if __name__ == "__main__":
+    main()
