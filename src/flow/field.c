@@ -16,7 +16,7 @@
 			  .n_bits = 32, .syntax = FS_HEX, .flags = FF_MASKABLE | FF_WRITABLE, .valid = 0xffffffffull }
 
 const struct flow_field flow_fields[FF__COUNT] = {
-	[FF_IN_PORT] = { { "in_port", "NXM_OF_IN_PORT" }, WHOLE(in_port, 16), .syntax = FS_PORT,
+	[FF_IN_PORT] = { { "in_port", "NXM_OF_IN_PORT", "OXM_OF_IN_PORT" }, WHOLE(in_port, 16), .syntax = FS_PORT,
 			 .flags = FF_WRITABLE, .valid = 0xffff },
 	[FF_ETH_SRC] = { { "dl_src", "eth_src", "NXM_OF_ETH_SRC", "OXM_OF_ETH_SRC" }, WHOLE(dl_src, 48),
 			 .syntax = FS_MAC, .flags = FF_MASKABLE | FF_WRITABLE, .valid = 0xffffffffffffull },
