@@ -53,7 +53,15 @@ Steps:
   8. `flow del table=10`: the learned rules are gone, and traffic learns
      them again at once (a3 pings a4: table 10 has both again within a
      second: the workers forget what they learned before an edit);
-  9. cleanup: vswd exits 0 on SIGTERM; no namespace or veth left.
+  9. Open vSwitch as the reference: table 10 emptied, the neighbour
+     caches flushed, the same pings (VLAN 20 both ways, VLAN 30 among
+     a3, a4 and the trunk, a2 to a3 across VLANs); vswd stopped,
+     ovs-vswitchd (userspace datapath, --disable-system) started in a
+     namespace of its own (its tap devices never on the host) on the
+     same four veths, moved there, as ports 1 to 4 with the same flows file, the same
+     pings: the same replies, and table 10 holds the same rules
+     (VLAN, MAC, port) in both;
+ 10. cleanup: vswd and Open vSwitch stopped; no namespace or veth left.
 
 Each check prints PASS or FAIL (nothing is skipped); the last line is
 "flows_learn: N passed, M failed"; the exit code is non-zero on any
@@ -79,6 +87,9 @@ VLANS_PY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "vlans.py")
 TAG = "%x" % (os.getpid() & 0xffff)
 HOSTS = ("t1", "a2", "a3", "a4")
 NS = {h: "vswl-%s-%s" % (h, TAG) for h in HOSTS}
+# Open vSwitch's own namespace: the veths' switch ends move there for its run, and its userspace
+# datapath's tap devices (ovs-netdev, br0) are made there, never on the host.
+OVS_NS = "vswl-ovs-" + TAG
 VETH = {h: "vl%s%s" % (h, TAG) for h in HOSTS}
 MAC = {"t1": "02:00:00:00:e1:01", "a2": "02:00:00:00:e1:02", "a3": "02:00:00:00:e1:03", "a4": "02:00:00:00:e1:04"}
 T1_IP = {20: "10.20.0.1", 30: "10.30.0.1"}
@@ -263,12 +274,14 @@ def make_host(h):
 
 
 def cleanup_net():
+    if os.path.exists("/run/netns/" + OVS_NS):
+        run(["ip", "netns", "del", OVS_NS], timeout=10)
     for h in HOSTS:
         if os.path.exists("/run/netns/" + NS[h]):
             run(["ip", "netns", "del", NS[h]], timeout=10)
         if run(["ip", "link", "show", VETH[h]], timeout=5)[0] == 0:
             run(["ip", "link", "del", VETH[h]], timeout=10)
-    return [n for n in NS.values() if os.path.exists("/run/netns/" + n)] + \
+    return [n for n in list(NS.values()) + [OVS_NS] if os.path.exists("/run/netns/" + n)] + \
         [v for v in VETH.values() if run(["ip", "link", "show", v], timeout=5)[0] == 0]
 
 
@@ -295,6 +308,94 @@ def wait_learned(sw, vid, mac, port):
             return got
         time.sleep(0.05)
     return []
+
+
+class Ovs:
+    """Open vSwitch itself (ovsdb-server, ovs-vswitchd --disable-system) in wd/ovs: bridge br0 of the userspace
+    datapath (datapath_type=netdev), the four veths as OpenFlow ports 1 to 4, the tutorial's flows."""
+
+    def __init__(self, wd):
+        d = self.d = os.path.join(wd, "ovs")
+        os.makedirs(d)
+        self.env = dict(os.environ, OVS_RUNDIR=d, OVS_LOGDIR=d, OVS_DBDIR=d, OVS_SYSCONFDIR=d)
+        self.vsctl = ["ovs-vsctl", "--db=unix:" + d + "/db.sock", "--timeout=30"]
+        self.started = []
+
+    def sh(self, argv, timeout=40):
+        p = subprocess.run(["ip", "netns", "exec", OVS_NS] + argv, capture_output=True, text=True, timeout=timeout,
+                           env=self.env)
+        if p.returncode != 0:
+            raise RuntimeError("`%s` exited %d: %s" % (" ".join(argv), p.returncode, (p.stderr or p.stdout)[:400]))
+        return p.stdout
+
+    def start(self, flows_path):
+        d = self.d
+        must(["ip", "netns", "add", OVS_NS])
+        must(["ip", "link", "set", "lo", "up"], ns=OVS_NS)
+        for h in HOSTS:
+            must(["ip", "link", "set", VETH[h], "netns", OVS_NS])
+            must(["ip", "link", "set", VETH[h], "up"], ns=OVS_NS)
+        self.sh(["ovsdb-tool", "create", d + "/conf.db", "/usr/share/openvswitch/vswitch.ovsschema"])
+        self.sh(["ovsdb-server", d + "/conf.db", "--remote=punix:" + d + "/db.sock", "--unixctl=" + d + "/ovsdb.ctl",
+                 "--no-chdir", "--log-file=" + d + "/ovsdb.log", "--pidfile=" + d + "/ovsdb.pid", "--detach"])
+        self.started.append(d + "/ovsdb.pid")
+        self.sh(self.vsctl + ["--no-wait", "init"])
+        self.sh(["ovs-vswitchd", "unix:" + d + "/db.sock", "--unixctl=" + d + "/vswitchd.ctl", "--no-chdir",
+                 "--log-file=" + d + "/vswitchd.log", "--pidfile=" + d + "/vswitchd.pid", "--disable-system",
+                 "--detach"])
+        self.started.append(d + "/vswitchd.pid")
+        self.sh(self.vsctl + ["add-br", "br0", "--", "set", "bridge", "br0", "datapath_type=netdev",
+                              "fail_mode=secure"])
+        for i, h in enumerate(HOSTS):
+            self.sh(self.vsctl + ["add-port", "br0", VETH[h], "--", "set", "Interface", VETH[h],
+                                  "ofport_request=%d" % (i + 1)])
+        self.br = "unix:" + d + "/br0.mgmt"
+        for _ in range(200):    # add-br returns with the database written; the OpenFlow socket comes after
+            if os.path.exists(d + "/br0.mgmt"):
+                break
+            time.sleep(0.05)
+        self.sh(["ovs-ofctl", "del-flows", self.br])
+        self.sh(["ovs-ofctl", "add-flows", self.br, flows_path])
+
+    def table10(self):
+        return [l.strip() for l in self.sh(["ovs-ofctl", "dump-flows", self.br, "table=10"]).splitlines()
+                if "table=10" in l]
+
+    def stop(self):
+        for pidfile in reversed(self.started):
+            try:
+                with open(pidfile) as f:
+                    pid = int(f.read().strip())
+                os.kill(pid, signal.SIGTERM)
+                for _ in range(100):
+                    os.kill(pid, 0)
+                    time.sleep(0.05)
+                os.kill(pid, signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
+        self.started = []
+
+
+def traffic(trunk):
+    """The same pings for either switch, after the hosts forget their neighbours: the replies of each."""
+    for h in ("a2", "a3", "a4"):
+        run(["ip", "neigh", "flush", "all"], ns=NS[h])
+    return {"a2 -> trunk (VLAN 20)": received("a2", T1_IP[20], 3),
+            "trunk -> a2 (VLAN 20)": trunk.ping(20, IP["a2"], 3),
+            "a3 -> a4 (VLAN 30)": received("a3", IP["a4"], 3),
+            "trunk -> a3 (VLAN 30)": trunk.ping(30, IP["a3"], 3),
+            "trunk -> a4 (VLAN 30)": trunk.ping(30, IP["a4"], 3),
+            "a2 -> a3 (VLAN 20 to 30)": received("a2", IP["a3"], 2)}
+
+
+def learned_set(lines):
+    """Table 10's rules as {(VLAN, MAC, port)}, from either switch's dump (reg0 or NXM_NX_REG0)."""
+    out = set()
+    for l in lines:
+        m = re.search(r"vlan_tci=0x([0-9a-f]{4})/0x0fff,dl_dst=([0-9a-f:]{17}) actions=load:0x([0-9a-f]+)->"
+                      r"(?:reg0|NXM_NX_REG0)\[0\.\.15\]$", l)
+        out.add((int(m.group(1), 16), m.group(2), int(m.group(3), 16)) if m else ("unparsed", l))
+    return out
 
 
 def scenario(build, wd, state):
@@ -394,6 +495,31 @@ def scenario(build, wd, state):
     check(n == 3 and len(again) == 2, "a3 pings a4 again: replies, and table 10 learns both again",
           "%d replies; %s" % (n, "\n".join(sw.table10())))
 
+    # 9. Open vSwitch as the reference: the same flows, the same pings, the same rules learned
+    sw.ok("flow", "del", "table=10")
+    mine = traffic(trunk)
+    time.sleep(0.2)
+    vsw_set = learned_set(sw.table10())
+    rc = sw.stop()
+    check(rc == 0, "vswd exits 0 on SIGTERM (before Open vSwitch)", "exit code %s" % rc)
+    ovs = state["ovs"] = Ovs(wd)
+    ovs.start(path)
+    theirs = traffic(trunk)
+    ovs_set = set()
+    for _ in range(20):     # Open vSwitch's learns come from its upcall handlers: a moment later too
+        ovs_set = learned_set(ovs.table10())
+        if ovs_set == vsw_set:
+            break
+        time.sleep(0.1)
+    check(mine == theirs and mine["a3 -> a4 (VLAN 30)"] == 3 and mine["a2 -> a3 (VLAN 20 to 30)"] == 0,
+          "the same pings through vswd and through Open vSwitch: the same replies", "vsw %s, OVS %s" % (mine, theirs))
+    want = {(20, MAC["a2"], 2), (20, MAC["t1"], 1), (30, MAC["a3"], 3), (30, MAC["a4"], 4), (30, MAC["t1"], 1)}
+    check(vsw_set == ovs_set and vsw_set >= want,
+          "table 10 after them: the rules Open vSwitch learned are the ones vsw learned (%d)" % len(ovs_set),
+          "vsw %s\nOVS %s" % (sorted(map(str, vsw_set)), sorted(map(str, ovs_set))))
+    ovs.stop()
+    state["ovs"] = None
+
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -404,7 +530,8 @@ def main():
 
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, on_signal)
-    missing = [t for t in ("ip", "ethtool", "busybox") if not shutil.which(t)]
+    missing = [t for t in ("ip", "ethtool", "busybox", "ovs-vswitchd", "ovsdb-server", "ovs-vsctl", "ovs-ofctl")
+               if not shutil.which(t)]
     missing += [p for p in (os.path.join(build, "vswd"), os.path.join(build, "vswctl")) if not os.path.exists(p)]
     if os.geteuid() != 0 or missing:
         check(False, "prerequisites", "needs root" if os.geteuid() else "missing: %s" % ", ".join(missing))
@@ -423,6 +550,8 @@ def main():
             signal.signal(sig, signal.SIG_IGN)
         if state.get("trunk"):
             state["trunk"].stop()
+        if state.get("ovs"):
+            state["ovs"].stop()
         if state.get("sw"):
             rc = state["sw"].stop()
             check(rc in (0, None), "vswd exits 0 on SIGTERM", "exit code %s" % rc)
