@@ -126,6 +126,9 @@ static const char *const rules[] = {
 	"nw_src=10.0.0.1,load:nw_dst[]->reg1[],load:nw_ttl[]->reg2[0..7],output:reg3[0..15]),output:3",
 	"priority=40000,in_port=25,ipv6,actions=learn(table=23,eth_type=0x86dd,ipv6_dst=ipv6_src,"
 	"load:ipv6_src[0..63]->metadata[],NXM_NX_REG0[0..7]=0x5),output:4",
+	/* The stack into a header (its checksum follows), check_pkt_larger, exit. */
+	"priority=40000,in_port=25,udp,actions=push:udp_src[],push:reg0[],check_pkt_larger(100)->reg0[3],pop:reg1[],"
+	"pop:udp_dst[],output:2,pop:reg2[],exit,output:3",
 	"table=9,priority=10,ip,nw_dst=10.0.0.0/8,actions=output:5",
 	/* Tags set on a frame with or without one, then looked up on every bit of the TCI. */
 	"in_port=20,actions=mod_vlan_pcp:5,resubmit(,10),set_field:0x1003/0x1fff->vlan_tci,resubmit(,10)",

@@ -8,7 +8,7 @@ fuzz/fuzz_flow_parse.c: a byte for the command (add, modify, delete) and
 port names, then flow text.  The flows are the examples of the Open vSwitch
 documentation (ovs-actions(7), ovs-fields(7), ovs-ofctl(8), the advanced
 tutorial's VLAN pipeline, ovs-ofctl dump-flows output) as written there,
-those vsw refuses (ct, push/pop, controller...), every form of learn, and the edges of
+those vsw refuses (ct, controller, sample...), every form of learn, and the edges of
 every value syntax.  Python 3 standard library only; deterministic.
 """
 
@@ -73,6 +73,12 @@ OVS_DOCS = [
     "actions=learn(limit=10,result_dst=reg0[1],delete_learned,fin_idle_timeout=5,fin_hard_timeout=10)",
     "actions=learn(udp_dst=udp_src)",
     "actions=learn(eth_dst=01:02:03:04:05:06/ff:ff:ff:00:00:00,load:0x100->reg0[0..7])",
+    # ovs-actions(7): the stack, exit, check_pkt_larger
+    "actions=pop:reg2[0..5]",
+    "actions=output:1,exit,output:2",
+    "actions=check_pkt_larger(8000)->reg9[10]",
+    "udp,actions=push:udp_src[],pop:udp_dst[],check_pkt_larger(64)->NXM_NX_REG0[31],exit",
+    "actions=check_pkt_larger(1500)->reg0[0..1]",
     # ovs-fields(7): the VLAN chart, masks
     "vlan_tci=0,actions=drop",
     "vlan_tci=0x1000/0x1000,actions=drop",

@@ -27,6 +27,7 @@ const char *const flow_cnt_names[FLOW_CNT__COUNT] = {
 	[FLOW_CNT_SNAP_FULL] = "too_many_header_versions",
 	[FLOW_CNT_HDR_TOO_BIG] = "headers_too_big",
 	[FLOW_CNT_CUT_SKIP] = "write_past_copy_skipped",
+	[FLOW_CNT_STACK] = "stack_too_deep",
 };
 
 /* ---- checksums (RFC 1624) ---- */
@@ -1052,6 +1053,36 @@ static bool do_act(struct flow_exec *x, struct flow_pkt *pkt, struct flow_key *k
 	case FA_SET_VLAN_PCP:
 		set_vlan(x, pkt, k, a);
 		break;
+	case FA_PUSH:
+		if (x->n_stack == FLOW_STACK_MAX) {
+			x->cnt[FLOW_CNT_STACK]++;
+			x->stop = x->counted = true;
+			return false;
+		}
+		x->stack[x->n_stack++] = flow_field_get128(&flow_fields[a->field], k, a->start, a->n_bits);
+		break;
+	case FA_POP:
+	case FA_CHECK_PKT_LARGER: {
+		struct flow_act set;
+		flow_u128 v;
+
+		if (a->type == FA_POP) {
+			if (!x->n_stack) {
+				x->cnt[FLOW_CNT_STACK]++;
+				x->stop = x->counted = true;
+				return false;
+			}
+			v = x->stack[--x->n_stack];	/* more bits than pushed: zeros on the left; fewer: cut */
+		} else {
+			/* The frame's length but its VLAN tag, as ovs-actions(7) counts it. */
+			uint32_t len = pkt->frame_len - ((k->vlan_tci & htons(FLOW_TCI_PRESENT)) ? 4 : 0);
+
+			v = len > a->port;
+		}
+		flow_act_load(&set, a->field, a->start, a->n_bits, v);
+		write_field(x, pkt, k, &set);
+		break;
+	}
 	case FA_DEC_TTL:
 		if (!dec_ttl(x, pkt, k)) {
 			/* ovs-actions(7): no decrement; the current action list stops, outer ones go on. */
@@ -1113,7 +1144,32 @@ static void step(struct flow_exec *x, struct flow_pkt *pkt, struct flow_key *k, 
 			x->learn(x->learn_arg, a, k);
 		f->i = (uint16_t)(f->i + a->n);	/* its specs are not actions */
 		break;
+	case FA_EXIT:
+		x->stop = true;		/* every list, the outer ones too (ovs-actions(7)); no memo for such a run */
+		break;
 	}
+}
+
+void flow_act_load(struct flow_act *a, unsigned id, unsigned start, unsigned n, flow_u128 v)
+{
+	const struct flow_field *f = &flow_fields[id];
+	flow_u128 ones = n >= 128 ? ~(flow_u128)0 : ((flow_u128)1 << n) - 1;
+	struct flow_key kv, km;
+
+	memset(a, 0, sizeof(*a));
+	memset(&kv, 0, sizeof(kv));
+	memset(&km, 0, sizeof(km));
+	a->type = FA_SET;
+	a->syntax = FAS_LOAD;
+	a->field = (uint8_t)id;
+	a->start = (uint8_t)start;
+	a->n_bits = (uint8_t)n;
+	a->table = FLOW_TABLE_ANY;
+	a->port = FLOW_PORT_NONE;
+	flow_field_set128(f, &kv, start, n, v & ones);
+	flow_field_set128(f, &km, start, n, ones);
+	memcpy(a->val, kv.b + f->ofs, f->len);
+	memcpy(a->mask, km.b + f->ofs, f->len);
 }
 
 void flow_exec_init(struct flow_exec *x)
@@ -1140,6 +1196,7 @@ unsigned flow_exec_run(struct flow_exec *x, struct flow_pkt *pkt, struct flow_ke
 	x->resubmits = 0;
 	x->n_frames = 0;
 	x->n_clone = 0;
+	x->n_stack = 0;
 	x->n_entered = 0;
 	x->miss_drops = 0;
 	x->n_missed = 0;

@@ -26,7 +26,9 @@
  * resubmit that ends the list and honours the table's miss behaviour;
  * clone() runs its actions on a copy of the packet state and restores it;
  * dec_ttl on a TTL of 0 or 1 stops the current action list (outer lists
- * continue after their resubmit) and counts FLOW_CNT_TTL.  Limits: 64
+ * continue after their resubmit) and counts FLOW_CNT_TTL; exit stops every
+ * list; push and pop use a stack per packet (FLOW_STACK_MAX entries: past
+ * it, or popping an empty one, processing ends, FLOW_CNT_STACK).  Limits: 64
  * nested lists (a resubmit or goto_table that ends its list replaces its
  * frame instead of nesting, so forward pipelines of any length fit: Open
  * vSwitch instead exempts resubmits to a later table), 4096 resubmits per
@@ -68,6 +70,10 @@ enum flow_act_type {
 	FA_NOTE,		/* .n bytes at .note_ofs of the note area; does nothing */
 	FA_LEARN,		/* learn(): the next .n actions are its specs (FA_LEARN_SPEC), see flow/learn.h */
 	FA_LEARN_SPEC,		/* one spec of the FA_LEARN before it; never run */
+	FA_PUSH,		/* push: bits .start/.n_bits of .field onto the packet's stack */
+	FA_POP,			/* pop: the stack's top into bits .start/.n_bits of .field */
+	FA_EXIT,		/* exit: no more actions, in any list */
+	FA_CHECK_PKT_LARGER,	/* bit .start of .field: 1 when the frame (without VLAN tags) has more than .port bytes */
 };
 
 /* How an FA_SET or FA_POP_VLAN was written, so the formatter prints it back the same way. */
@@ -118,6 +124,9 @@ static inline const uint8_t *flow_actions_notes(const struct flow_actions *acts)
 	return (const uint8_t *)(acts->a + acts->n);
 }
 
+/* @a as an FA_SET that writes @v into bits [@start, @start + @n) of field @id (as `load` compiles). */
+void flow_act_load(struct flow_act *a, unsigned id, unsigned start, unsigned n, unsigned __int128 v);
+
 /* True when @a and @b are the same list (the parser's output compared, e.g. for round trips). */
 bool flow_actions_equal(const struct flow_actions *a, const struct flow_actions *b);
 
@@ -130,6 +139,7 @@ bool flow_actions_equal(const struct flow_actions *a, const struct flow_actions 
 #define FLOW_RESUBMIT_MAX 4096		/* resubmits and goto_tables per packet (Open vSwitch's limit) */
 #define FLOW_CLONE_MAX 4		/* nested clone() */
 #define FLOW_STATS_SLOTS 16		/* rules whose counts an executor gathers before flushing */
+#define FLOW_STACK_MAX 64		/* entries of push's stack (Open vSwitch's is 64 kB: fields are 128 bits at most here) */
 
 #define FLOW_PKT_CSUM_PARTIAL 0x01	/* the L4 checksum field holds the pseudo-header sum (virtio NEEDS_CSUM) */
 
@@ -194,6 +204,7 @@ enum flow_cnt {
 	FLOW_CNT_SNAP_FULL,		/* more than FLOW_SNAP_MAX header versions: processing ended */
 	FLOW_CNT_HDR_TOO_BIG,		/* len > FLOW_HDR_MAX: not run */
 	FLOW_CNT_CUT_SKIP,		/* a header write skipped: its bytes, or a checksum over them, are past the copy */
+	FLOW_CNT_STACK,			/* push past FLOW_STACK_MAX entries, or pop of an empty stack: processing ended */
 	FLOW_CNT__COUNT
 };
 
@@ -392,6 +403,8 @@ struct flow_exec {
 	bool counted;				/* this packet's fate is counted already (no FLOW_CNT_NO_OUTPUT) */
 	unsigned resubmits;
 	unsigned n_frames, n_clone;
+	unsigned n_stack;			/* push and pop: the packet's stack */
+	unsigned __int128 stack[FLOW_STACK_MAX];
 	struct flow_exec_frame frames[FLOW_DEPTH_MAX];
 	struct flow_exec_save saves[FLOW_CLONE_MAX];
 	unsigned n_stats;

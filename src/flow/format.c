@@ -522,6 +522,18 @@ static void put_list(struct sbuf *b, const struct flow_actions *acts, uint32_t f
 		case FA_LEARN_SPEC:
 			put(b, "?");	/* never alone: put_learn() prints them */
 			break;
+		case FA_PUSH:
+		case FA_POP:
+			put(b, a->type == FA_PUSH ? "push:" : "pop:");
+			put_subfield(b, &flow_fields[a->field], a->start, a->n_bits);
+			break;
+		case FA_EXIT:
+			put(b, "exit");
+			break;
+		case FA_CHECK_PKT_LARGER:
+			put(b, "check_pkt_larger(%u)->", a->port);
+			put_subfield(b, &flow_fields[a->field], a->start, a->n_bits);
+			break;
 		}
 	}
 }

@@ -24,28 +24,6 @@ static flow_u128 spec_value(const struct flow_act *s, const struct flow_key *k)
 	return flow_field_get128(&flow_fields[s->src_field], k, s->src_start, s->n_bits);
 }
 
-/* An FA_SET that loads @v into bits [@start, @start + @n) of field @f, as parse_act.c compiles `load`. */
-static void load_act(struct flow_act *a, enum flow_field_id id, unsigned start, unsigned n, flow_u128 v)
-{
-	const struct flow_field *f = &flow_fields[id];
-	struct flow_key kv, km;
-
-	memset(a, 0, sizeof(*a));
-	memset(&kv, 0, sizeof(kv));
-	memset(&km, 0, sizeof(km));
-	a->type = FA_SET;
-	a->syntax = FAS_LOAD;
-	a->field = (uint8_t)id;
-	a->start = (uint8_t)start;
-	a->n_bits = (uint8_t)n;
-	a->table = FLOW_TABLE_ANY;
-	a->port = FLOW_PORT_NONE;
-	flow_field_set128(f, &kv, start, n, v & ones(n));
-	flow_field_set128(f, &km, start, n, ones(n));
-	memcpy(a->val, kv.b + f->ofs, f->len);
-	memcpy(a->mask, km.b + f->ofs, f->len);
-}
-
 /* The action output:@port makes in the new rule (ovs learn_execute(): a port, in_port, flood, all); false: none. */
 static bool output_act(struct flow_act *a, uint64_t port)
 {
@@ -103,7 +81,7 @@ int flow_learn_build(const struct flow_act *a, const struct flow_key *k, struct 
 			break;
 		case FLK_LOAD_FIELD:
 		case FLK_LOAD_IMM:
-			load_act(&acts->a[n_acts++], (enum flow_field_id)s->field, s->start, s->n_bits, v);
+			flow_act_load(&acts->a[n_acts++], s->field, s->start, s->n_bits, v);
 			break;
 		case FLK_OUTPUT:
 			n_acts += output_act(&acts->a[n_acts], (uint64_t)v);

@@ -651,6 +651,66 @@ static int act_learn(struct parser *p, const char *name, char *arg)
 	return 0;
 }
 
+/* push:SRC[a..b] (a field the match has) and pop:DST[a..b] (a field the match lets it write). */
+static int act_stack(struct parser *p, const char *name, char *arg)
+{
+	bool push = !strcasecmp(name, "push");
+	const struct flow_field *f;
+	struct flow_act *a;
+	unsigned start, n;
+	int rc = flowp_subfield(p, arg, &f, &start, &n);
+
+	if (!rc)
+		rc = push ? check_read(p, f, name) : check_write(p, f, name);
+	if (rc)
+		return rc;
+	NEW_ACT(p, a, push ? FA_PUSH : FA_POP);
+	a->field = (uint8_t)flow_field_id(f);
+	a->start = (uint8_t)start;
+	a->n_bits = (uint8_t)n;
+	return 0;
+}
+
+static int act_exit(struct parser *p, const char *name, char *arg)
+{
+	struct flow_act *a;
+
+	(void)name;
+	(void)arg;
+	NEW_ACT(p, a, FA_EXIT);
+	return 0;
+}
+
+/* check_pkt_larger(LEN)->DST[bit]: @rest is "(LEN)->DST[bit]" (ovs-actions(7)). */
+static int act_check_pkt_larger(struct parser *p, char *rest)
+{
+	char *close = strchr(rest, ')');
+	const struct flow_field *f;
+	struct flow_act *a;
+	unsigned start, n;
+	uint64_t len;
+	int rc;
+
+	if (rest[0] != '(' || !close || strncmp(close + 1, "->", 2))
+		return flowp_fail(p, "check_pkt_larger%s: expected check_pkt_larger(LEN)->DST[BIT]", rest);
+	*close = '\0';
+	if (!flowp_uint(rest + 1, 65535, &len))
+		return flowp_fail(p, "check_pkt_larger(%s): a length from 0 to 65535", rest + 1);
+	rc = flowp_subfield(p, close + 3, &f, &start, &n);
+	if (!rc)
+		rc = check_write(p, f, "check_pkt_larger");
+	if (rc)
+		return rc;
+	if (n != 1)
+		return flowp_fail(p, "check_pkt_larger: %s takes %u bits: the destination is one bit", f->names[0], n);
+	NEW_ACT(p, a, FA_CHECK_PKT_LARGER);
+	a->field = (uint8_t)flow_field_id(f);
+	a->start = (uint8_t)start;
+	a->n_bits = 1;
+	a->port = (uint16_t)len;
+	return 0;
+}
+
 enum arg_kind { ARG_NONE, ARG_REQ, ARG_OPT };
 
 /* Every action vsw knows; anything else is refused by name. */
@@ -691,6 +751,10 @@ static const struct action_def {
 	{ "note", ARG_OPT, act_note },
 	{ "clone", ARG_REQ, act_clone },
 	{ "learn", ARG_REQ, act_learn },
+	{ "push", ARG_REQ, act_stack },
+	{ "pop", ARG_REQ, act_stack },
+	{ "exit", ARG_NONE, act_exit },
+	{ "check_pkt_larger", ARG_REQ, NULL },	/* its own syntax: act_check_pkt_larger */
 };
 
 /* One action: "name", "name:arg" or "name(args)"; a bare number or port name outputs. */
@@ -703,8 +767,10 @@ static int parse_action(struct parser *p, char *s)
 	for (size_t k = 0; k < sizeof(action_defs) / sizeof(action_defs[0]); k++)
 		if (strlen(action_defs[k].name) == i && !strncasecmp(s, action_defs[k].name, i))
 			known = true;
+	if (!strncasecmp(s, "check_pkt_larger", 16) && strchr("(:-", s[16]))	/* s[16] '\0' too */
+		return act_check_pkt_larger(p, s + 16);
 	if (!known && s[i])
-		return flowp_fail(p, "unsupported action \"%.*s\"", (int)i, s);	/* ct(...), learn(...), push:... */
+		return flowp_fail(p, "unsupported action \"%.*s\"", (int)i, s);	/* ct(...), sample(...) ... */
 	if (s[i] == '(') {
 		size_t len = strlen(s);
 

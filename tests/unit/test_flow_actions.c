@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "../lib/flow_frames.h"
+#include "flow/field.h"
 #include "flow/learn.h"
 #include "flow/parse.h"
 #include "packet/csum.h"
@@ -1125,6 +1126,83 @@ static void test_learn_tutorial(void **state)
 	fx_free(f);
 }
 
+static uint64_t reg(const struct fx *f, unsigned r)
+{
+	return flow_field_get_bits(&flow_fields[FF_REG0 + r], &f->key, 0, 32);
+}
+
+/*
+ * push/pop, exit and check_pkt_larger (ovs-actions(7)): ovs-actions(7)'s
+ * example of outputs back to the input port through a pushed in_port, a
+ * pop of fewer or more bits than pushed, the stack's two errors, exit
+ * ending the outer lists too, and the length without the VLAN tag.
+ */
+static void test_stack_exit_pkt_larger(void **state)
+{
+	struct fx *f = fx_new();
+	struct frame_spec s = frame_tcp4();
+	uint8_t fr[2048];
+	char text[2048];
+	size_t len, n;
+	uint32_t flen;
+
+	add(f, "in_port=2,actions=push:in_port,load:0->in_port,2,pop:in_port,2,output:3");
+	add(f, "in_port=4,actions=load:0x12345678->reg0[],load:0xffffffff->reg2[],push:reg0[],pop:reg1[0..7],"
+	       "push:reg0[0..7],pop:reg2[],resubmit(,1)");
+	add(f, "table=1,reg1=0x78,reg2=0x78,actions=output:1");
+	add(f, "in_port=5,actions=output:2,resubmit(,1),output:3");
+	add(f, "table=1,in_port=5,actions=output:4,exit,output:6");
+	add(f, "in_port=6,actions=output:2,pop:reg0[],output:3");
+
+	/* Out to the input port (in_port 0 for the while), then not again: the stack put in_port back. */
+	load(f, &s, HEADROOM, 0, 2);
+	assert_int_equal(run(f), 2);
+	check_out(f, 0, FLOW_OUT_PORT, 2, fr, &len);
+	check_out(f, 1, FLOW_OUT_PORT, 3, fr, &len);
+	assert_int_equal(ntohs(f->key.in_port), 2);
+	/* 32 bits pushed, 8 popped: the low 8; 8 pushed, 32 popped: zeros on the left. */
+	load(f, &s, HEADROOM, 0, 4);
+	assert_int_equal(run(f), 1);
+	check_out(f, 0, FLOW_OUT_PORT, 1, fr, &len);
+	assert_int_equal(reg(f, 1), 0x78);
+	assert_int_equal(reg(f, 2), 0x78);
+	/* exit in the resubmitted table: its outputs so far, nothing after, in that list or the outer one. */
+	load(f, &s, HEADROOM, 0, 5);
+	assert_int_equal(run(f), 2);
+	check_out(f, 0, FLOW_OUT_PORT, 2, fr, &len);
+	check_out(f, 1, FLOW_OUT_PORT, 4, fr, &len);
+	/* A pop of the empty stack ends processing, counted; the output before it stays. */
+	load(f, &s, HEADROOM, 0, 6);
+	assert_int_equal(run(f), 1);
+	check_out(f, 0, FLOW_OUT_PORT, 2, fr, &len);
+	assert_int_equal(f->x.cnt[FLOW_CNT_STACK], 1);
+	/* FLOW_STACK_MAX pushes fit; one more ends processing, counted. */
+	n = (size_t)snprintf(text, sizeof(text), "in_port=7,actions=output:2");
+	for (unsigned i = 0; i <= FLOW_STACK_MAX; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, ",push:reg0[]");
+	snprintf(text + n, sizeof(text) - n, ",output:3");
+	add(f, text);
+	load(f, &s, HEADROOM, 0, 7);
+	assert_int_equal(run(f), 1);
+	assert_int_equal(f->x.cnt[FLOW_CNT_STACK], 2);
+
+	/* check_pkt_larger: the frame's length, a tag not counted. */
+	flen = (uint32_t)frame_build(fr, &s);
+	snprintf(text, sizeof(text), "in_port=8,actions=check_pkt_larger(%u)->reg3[0],check_pkt_larger(%u)->reg3[1],"
+		 "check_pkt_larger(0)->reg3[31],resubmit(,1)", flen - 1, flen);
+	add(f, text);
+	add(f, "table=1,in_port=8,reg3=0x80000001,actions=output:1");
+	for (int tag = 0; tag < 2; tag++) {
+		s.vlan = tag ? 9 : -1;
+		load(f, &s, HEADROOM, 0, 8);
+		assert_int_equal((uint32_t)f->orig_len, flen + (tag ? 4u : 0u));
+		assert_int_equal(run(f), 1);
+		check_out(f, 0, FLOW_OUT_PORT, 1, fr, &len);
+		assert_int_equal(reg(f, 3), 0x80000001);
+	}
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1147,6 +1225,7 @@ int main(void)
 		cmocka_unit_test(test_short_headers),
 		cmocka_unit_test(test_ovs_vlan_tutorial),
 		cmocka_unit_test(test_learn_tutorial),
+		cmocka_unit_test(test_stack_exit_pkt_larger),
 		cmocka_unit_test(test_tun6_outputs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -122,6 +122,11 @@ static const char *const good_flows[] = {
 	 "ip_dst=10.0.0.1,nw_src=ip_dst,eth_src=00:11:22:33:44:55,in_port=vm2,reg0[3..5]=5)"),
 	"actions=learn(send_flow_rem,eth_dst),learn(),clone(learn(table=253,output:in_port[]))",
 	"ipv6,actions=learn(table=4,eth_type=0x86dd,ipv6_dst=ipv6_src,load:ipv6_src[64..127]->tun_ipv6_dst[0..63])",
+	/* ovs-actions(7): the stack, exit, check_pkt_larger */
+	"actions=push:in_port,load:0->in_port,2,3,4,5,6,pop:in_port",
+	"actions=push:NXM_NX_REG2[0..5],pop:reg3[],push:eth_src[],pop:reg4[0..15]",
+	"actions=check_pkt_larger(1500)->reg0[0],check_pkt_larger(8000)->NXM_NX_REG7[10],resubmit(,1)",
+	"actions=output:1,exit",
 };
 
 static void parse_ok(const char *text, enum flow_parse_cmd cmd, struct flow_mod *mod)
@@ -490,8 +495,15 @@ static void test_refusals(void **state)
 		{ "actions=learn(eth_dst=nosuchfield[])", FLOW_CMD_ADD, "nosuchfield" },
 		{ "actions=learn(in_port=nosuchport)", FLOW_CMD_ADD, "nosuchport" },
 		{ "actions=learn", FLOW_CMD_ADD, "learn" },
-		{ "actions=check_pkt_larger(1500)->reg0[0]", FLOW_CMD_ADD, "\"check_pkt_larger\"" },
-		{ "actions=push:in_port,load:0->in_port,2,pop:in_port", FLOW_CMD_ADD, "\"push\"" },
+		{ "actions=check_pkt_larger(1500)->reg0[0..1]", FLOW_CMD_ADD, "one bit" },
+		{ "actions=check_pkt_larger(70000)->reg0[0]", FLOW_CMD_ADD, "0 to 65535" },
+		{ "actions=check_pkt_larger(1500)", FLOW_CMD_ADD, "expected" },
+		{ "actions=check_pkt_larger->reg0[0]", FLOW_CMD_ADD, "expected" },
+		{ "actions=check_pkt_larger(1500)->nw_proto[0]", FLOW_CMD_ADD, "read-only" },
+		{ "actions=pop:nw_proto", FLOW_CMD_ADD, "read-only" },
+		{ "actions=push:tcp_dst[]", FLOW_CMD_ADD, "tcp" },
+		{ "actions=push:nosuchfield[]", FLOW_CMD_ADD, "nosuchfield" },
+		{ "actions=exit:1", FLOW_CMD_ADD, "takes no argument" },
 		{ "actions=foo", FLOW_CMD_ADD, "foo" },
 		{ "actions=output(port=1,max_len=100)", FLOW_CMD_ADD, "max_len" },
 		{ "actions=set_field:1.2.3.4->nw_dst", FLOW_CMD_ADD, "needs ip" },
