@@ -126,6 +126,9 @@ static const char *const rules[] = {
 	"nw_src=10.0.0.1,load:nw_dst[]->reg1[],load:nw_ttl[]->reg2[0..7],output:reg3[0..15]),output:3",
 	"priority=40000,in_port=25,ipv6,actions=learn(table=23,eth_type=0x86dd,ipv6_dst=ipv6_src,"
 	"load:ipv6_src[0..63]->metadata[],NXM_NX_REG0[0..7]=0x5),output:4",
+	/* Fields whose bits are not all the field's (tcp_flags' 12 of 16, nw_tos' 6 of 8), and a part of one. */
+	"priority=40001,in_port=25,tcp,actions=learn(table=21,dl_type=0x800,nw_proto=6,NXM_NX_TCP_FLAGS[],nw_tos,"
+	"nw_ecn,tcp_src[0..7],ip_frag),output:5",
 	/* The stack into a header (its checksum follows), check_pkt_larger, exit. */
 	"priority=40000,in_port=25,udp,actions=push:udp_src[],push:reg0[],check_pkt_larger(100)->reg0[3],pop:reg1[],"
 	"pop:udp_dst[],output:2,pop:reg2[],exit,output:3",

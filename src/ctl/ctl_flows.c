@@ -217,6 +217,8 @@ static int save_one(void *arg, const struct flow_rule *r)
 	struct flow_mod mod;
 	char buf[8192];
 
+	if (r->learned)
+		return 0;	/* learned again after a restart, as Open vSwitch's (docs/FLOWS.md, "learn") */
 	flow_rule_to_mod(r, &mod);
 	if (flow_format(&mod, true, &names, buf, sizeof(buf)) >= sizeof(buf))
 		return -E2BIG;
@@ -260,6 +262,8 @@ static int line_one(void *arg, const struct flow_rule *r)
 	struct flow_mod mod;
 	char buf[8192];
 
+	if (r->learned)
+		return 0;	/* as save_one() */
 	flow_rule_to_mod(r, &mod);
 	if (flow_format(&mod, true, &names, buf, sizeof(buf)) >= sizeof(buf))
 		return -E2BIG;
@@ -313,11 +317,15 @@ static int flows_commit(struct vswd *v, char *err, size_t errlen)
 
 	if (flows_publish(v, err, errlen) < 0)
 		return -1;
-	/* An edit not a learn's: what the workers learned from may be gone (dp/flows.h) */
+	/*
+	 * An edit not a learn's: what the workers learned from may be gone
+	 * (dp/flows.h): they forget what they sent, and a learn queued on an
+	 * older version is not applied.
+	 */
 	for (unsigned i = 0; i < v->dp.nworkers; i++)
 		if (v->dp.workers[i].ctx.flow)
 			dp_flow_learn_forget(v->dp.workers[i].ctx.flow);
-	v->flows_unsaved = false;
+	v->learn_edit_gen = flow_db_tables(v->flows)->gen;
 	if (v->cfg.flows_path[0] && (rc = flows_save(v, v->cfg.flows_path)) < 0) {
 		log_err("flows file %s: %s", v->cfg.flows_path, strerror(-rc));
 		snprintf(err, errlen, "in force, but not saved to %.200s: %s", v->cfg.flows_path, strerror(-rc));
@@ -332,8 +340,6 @@ void vswd_flows_tick(struct vswd *v)
 
 	if (v->flows && flow_db_expire(v->flows, flows_clock_ms(v->sw)) > 0 && flows_commit(v, err, sizeof(err)) < 0)
 		log_err("flow timeouts: %s", err);
-	else if (v->flows_unsaved && flows_commit(v, err, sizeof(err)) < 0)
-		log_err("learned flows: %s", err);	/* nothing to commit: the save the learn timer left */
 }
 
 /* ---- learn (flow/learn.h): the workers queue, the control thread applies ---- */
@@ -343,25 +349,78 @@ struct learn_ctx {
 	bool changed;
 };
 
-static void learn_one(void *arg, const struct flow_act *a, const struct flow_key *k)
+/* Whether @mod reads back from its dump as itself: a learned rule must be one flow syntax can say (dump, trace). */
+static bool learn_expressible(struct vswd *v, const struct flow_mod *mod, char *text, size_t len, char *err,
+			      size_t errlen)
+{
+	struct flow_names names = vswd_names(v);
+	struct flow_mod back;
+	bool same;
+
+	if (flow_format(mod, true, &names, text, len) >= len) {
+		snprintf(err, errlen, "too long");
+		return false;
+	}
+	if (flow_parse(text, FLOW_CMD_ADD, &names, &back, err, errlen) < 0)
+		return false;
+	same = back.table == mod->table && back.priority == mod->priority && flow_match_equal(&back.match, &mod->match) &&
+	       flow_actions_equal(back.actions, mod->actions);
+	free(back.actions);
+	if (!same)
+		snprintf(err, errlen, "it reads back as another rule");
+	return same;
+}
+
+/* Say why learns fail, once a minute at most (a guest can make them fail as fast as it sends). */
+static void learn_fail_log(struct vswd *v, const char *what, const char *text, const char *why)
+{
+	if (v->learn_logged_s && v->uptime_s - v->learn_logged_s < 60)
+		return;
+	v->learn_logged_s = v->uptime_s ? v->uptime_s : 1;
+	log_warn("learn: %s%s%s%s (such failures are counted in `vswctl stats`, learn; this message once a minute)",
+		 what, text ? " \"" : "", text ? text : "", text ? "\"" : "");
+	if (why)
+		log_warn("learn: %s", why);
+}
+
+static void learn_one(void *arg, const struct dp_flow_learn_req *q)
 {
 	struct learn_ctx *c = arg;
+	struct vswd *v = c->v;
+	char text[8192], err[FLOW_ERR_MAX];
 	struct flow_mod mod;
 	int rc;
 
-	if (a->type != FA_LEARN || a->n > FLOW_LEARN_SPECS_MAX) {
-		c->v->learn_failed++;	/* not what a worker queues: never */
+	if (q->gen < v->learn_edit_gen) {
+		v->learn_stale++;	/* its rule (or what it learns from) was edited since: not applied */
 		return;
 	}
-	rc = flow_learn_build(a, k, &mod);
-	if (rc == 0)
-		rc = flow_db_learn(c->v->flows, &mod);
-	if (rc < 0) {
-		c->v->learn_failed++;
+	if (q->a[0].type != FA_LEARN || q->a[0].n > FLOW_LEARN_SPECS_MAX) {
+		v->learn_failed++;	/* never from a worker: the parser bounds the specs */
+		return;
+	}
+	if (flow_learn_build(q->a, &q->key, &mod) < 0) {
+		v->learn_failed++;
+		return;
+	}
+	if (!learn_expressible(v, &mod, text, sizeof(text), err, sizeof(err))) {
+		learn_fail_log(v, "a rule that flow syntax cannot say, not added:", text, err);
+		free(mod.actions);
+		v->learn_failed++;
+		return;
+	}
+	rc = flow_db_learn(v->flows, &mod);
+	if (rc == -ENOSPC) {
+		snprintf(err, sizeof(err), "no room for another learned rule (%u there, the most): not added:",
+			 (unsigned)FLOW_DB_LEARNED_MAX);
+		learn_fail_log(v, err, text, NULL);
+		v->learn_full++;
+	} else if (rc < 0) {
+		v->learn_failed++;
 	} else if (rc == 0) {
-		c->v->learn_refreshed++;
+		v->learn_refreshed++;
 	} else {
-		c->v->learn_added++;
+		v->learn_added++;
 		c->changed = true;
 	}
 }
@@ -370,27 +429,30 @@ void vswd_flows_learn(struct vswd *v)
 {
 	struct learn_ctx c = { v, false };
 	char err[256];
+	unsigned n = 0;
 
 	for (unsigned i = 0; v->flows && i < v->dp.nworkers; i++)
 		if (v->dp.workers[i].ctx.flow)
-			dp_flow_learn_drain(v->dp.workers[i].ctx.flow, learn_one, &c);
-	if (!c.changed)
-		return;
-	/* In force now; saved by the next tick (a learn a millisecond would otherwise write the file as often). */
-	if (flows_publish(v, err, sizeof(err)) < 0)
+			n += dp_flow_learn_drain(v->dp.workers[i].ctx.flow, learn_one, &c);
+	/* Idle: a slower timer (a learn waits VSWD_LEARN_IDLE_MS at most); busy: the fast one again. */
+	v->learn_idle = n ? 0 : v->learn_idle + 1;
+	if (n || v->learn_idle == VSWD_LEARN_IDLE_TICKS)
+		vswd_flows_learn_timer(v);
+	/* In force now; learned rules are never saved (docs/FLOWS.md, "learn"). */
+	if (c.changed && flows_publish(v, err, sizeof(err)) < 0)
 		log_err("learn: %s", err);
-	v->flows_unsaved = true;
 }
 
 void vswd_flows_learn_timer(struct vswd *v)
 {
-	bool want = v->learn_fd >= 0 && v->flows && flow_db_learning(v->flows) > 0;
-	struct itimerspec its = { { 0, VSWD_LEARN_MS * 1000000L }, { 0, VSWD_LEARN_MS * 1000000L } };
-	static const struct itimerspec off;
+	/* 0: off; else the period in ms: fast while learns come, slow once none came for a while */
+	unsigned want = v->learn_fd < 0 || !v->flows || !flow_db_learning(v->flows) ? 0 :
+			v->learn_idle >= VSWD_LEARN_IDLE_TICKS ? VSWD_LEARN_IDLE_MS : VSWD_LEARN_MS;
+	struct itimerspec its = { { 0, want * 1000000L }, { 0, want * 1000000L } };
 
 	if (want == v->learn_armed)
 		return;
-	if (timerfd_settime(v->learn_fd, 0, want ? &its : &off, NULL) < 0) {
+	if (timerfd_settime(v->learn_fd, 0, &its, NULL) < 0) {
 		log_err("learn timer: %s", strerror(errno));
 		return;
 	}

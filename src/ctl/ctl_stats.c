@@ -153,10 +153,18 @@ struct json_object *ctl_stats(struct vswd *v, struct json_object *req, struct ct
 		struct json_object *l = json_object_new_object();
 
 		json_object_object_add(r, "tables", vswd_flow_tables_json(v));
-		/* What the control thread did with the learns queued: rules added or changed, refreshed, failed. */
+		/*
+		 * What the control thread did with the learns queued: rules added or
+		 * changed, refreshed, failed (a rule flow syntax cannot say, or out of
+		 * memory), stale (queued before an edit), table_full (no room for
+		 * another learned rule); and the learned rules there are.
+		 */
 		json_object_object_add(l, "added", json_object_new_int64((int64_t)v->learn_added));
 		json_object_object_add(l, "refreshed", json_object_new_int64((int64_t)v->learn_refreshed));
 		json_object_object_add(l, "failed", json_object_new_int64((int64_t)v->learn_failed));
+		json_object_object_add(l, "stale", json_object_new_int64((int64_t)v->learn_stale));
+		json_object_object_add(l, "table_full", json_object_new_int64((int64_t)v->learn_full));
+		json_object_object_add(l, "learned", json_object_new_int64((int64_t)flow_db_learned(v->flows)));
 		json_object_object_add(r, "learn", l);
 	}
 	return r;

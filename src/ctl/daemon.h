@@ -82,14 +82,17 @@ struct vswd {
 	struct ev_handler ctl_h, timer_h, signal_h;
 	/*
 	 * learn (ctl_flows.c): a timer that takes the workers' learn
-	 * requests every VSWD_LEARN_MS while a rule learns (armed), the
-	 * counts of what they did, and a save the timer leaves to the
-	 * once-a-second tick (flows_unsaved).
+	 * requests while a rule learns (learn_armed: its period in ms, 0 off;
+	 * VSWD_LEARN_MS, or VSWD_LEARN_IDLE_MS after learn_idle ticks that
+	 * found none), the generation of the last edit not a learn's
+	 * (requests from older versions are not applied), the counts of
+	 * what the requests did, and when a failure was last logged.
 	 */
 	int learn_fd;
 	struct ev_handler learn_h;
-	bool learn_armed, flows_unsaved;
-	uint64_t learn_added, learn_refreshed, learn_failed;
+	unsigned learn_armed, learn_idle, learn_logged_s;
+	uint64_t learn_edit_gen;
+	uint64_t learn_added, learn_refreshed, learn_failed, learn_stale, learn_full;
 	struct ctl_conn *conns[CTL_CONN_MAX];
 	bool conns_deferred;		/* a connection has requests waiting for room in the graveyard */
 	/*
@@ -155,6 +158,8 @@ void vswd_flows_learn(struct vswd *v);
 /* Arm the learn timer while a rule learns, disarm it otherwise (after each change of the rules). */
 void vswd_flows_learn_timer(struct vswd *v);
 #define VSWD_LEARN_MS 2
+#define VSWD_LEARN_IDLE_MS 20
+#define VSWD_LEARN_IDLE_TICKS 100
 int vswd_flows_load(struct vswd *v, char *err, size_t errlen);
 void vswd_flows_tick(struct vswd *v);
 void vswd_flows_destroy(struct vswd *v);

@@ -22,7 +22,7 @@ _Static_assert(PKT_BURST <= 64, "a frame's index is a bit of dp_flow.key_tail");
 static void learn_queue(void *arg, const struct flow_act *a, const struct flow_key *k)
 {
 	struct dp_flow *f = arg;
-	uint64_t h = flow_learn_hash(a, k), now = f->x.now_ms;
+	uint64_t rest, h = flow_learn_hash(a, k, &rest), now = f->x.now_ms;
 	struct dp_flow_learn_seen *seen = &f->learn_seen[h & (DP_FLOW_LEARN_SEEN - 1)];
 	unsigned tail = atomic_load_explicit(&f->learn_tail, memory_order_relaxed);
 	struct dp_flow_learn_req *q;
@@ -30,7 +30,7 @@ static void learn_queue(void *arg, const struct flow_act *a, const struct flow_k
 	if (atomic_load_explicit(&f->learn_forget, memory_order_relaxed)) {
 		atomic_store_explicit(&f->learn_forget, false, memory_order_relaxed);
 		memset(f->learn_seen, 0, sizeof(f->learn_seen));
-	} else if (seen->hash == h && now - seen->ms < DP_FLOW_LEARN_REFRESH_MS) {
+	} else if (seen->match == h && seen->rest == rest && now - seen->ms < DP_FLOW_LEARN_REFRESH_MS) {
 		return;
 	}
 	/* acquire: the control thread is done with the places it gave back */
@@ -42,10 +42,12 @@ static void learn_queue(void *arg, const struct flow_act *a, const struct flow_k
 	q = &f->learn_q[tail & (DP_FLOW_LEARN_QUEUE - 1)];
 	memcpy(q->a, a, (1 + (size_t)a->n) * sizeof(*a));	/* a->n <= FLOW_LEARN_SPECS_MAX (parse_act.c) */
 	q->key = *k;
+	q->gen = f->x.tables->gen;
 	atomic_store_explicit(&f->learn_tail, tail + 1, memory_order_release);
 	atomic_store_explicit(&f->learn_sent, atomic_load_explicit(&f->learn_sent, memory_order_relaxed) + 1,
 			      memory_order_relaxed);
-	seen->hash = h;
+	seen->match = h;
+	seen->rest = rest;
 	seen->ms = now;
 }
 
@@ -63,16 +65,13 @@ struct dp_flow *dp_flow_ctx_new(void)
 	return f;
 }
 
-unsigned dp_flow_learn_drain(struct dp_flow *f, void (*fn)(void *arg, const struct flow_act *a,
-							    const struct flow_key *k), void *arg)
+unsigned dp_flow_learn_drain(struct dp_flow *f, void (*fn)(void *arg, const struct dp_flow_learn_req *q), void *arg)
 {
 	unsigned head = atomic_load_explicit(&f->learn_head, memory_order_relaxed);
 	unsigned tail = atomic_load_explicit(&f->learn_tail, memory_order_acquire), n = 0;
 
 	for (; head != tail; head++, n++) {
-		const struct dp_flow_learn_req *q = &f->learn_q[head & (DP_FLOW_LEARN_QUEUE - 1)];
-
-		fn(arg, q->a, &q->key);
+		fn(arg, &f->learn_q[head & (DP_FLOW_LEARN_QUEUE - 1)]);
 	}
 	atomic_store_explicit(&f->learn_head, head, memory_order_release);
 	return n;

@@ -168,11 +168,12 @@ struct dp_flow_stats {
  * rule may be gone by the time it is read), and the control thread
  * builds and applies the rule (ctl_flows.c, a few milliseconds later).
  * Every frame of a learning flow runs its actions (no memo), but a learn
- * is queued only when its rule would differ from the ones this worker
- * queued in the last DP_FLOW_LEARN_REFRESH_MS (flow_learn_hash() of the
- * action and the bits it reads, in a small table: a collision only sends
- * one more): the same MAC seen again refreshes its learned rule's hard
- * timeout at most once a second, a MAC that moves is learned at once.
+ * is queued only when its rule would differ from the one this worker
+ * queued for the same match in the last DP_FLOW_LEARN_REFRESH_MS
+ * (flow_learn_hash(): the match's hash picks a place in a small table,
+ * which keeps the rest's; a collision only sends one more): the same MAC
+ * seen again refreshes its learned rule's hard timeout at most once a
+ * second, a MAC that moves (and moves back) is learned at once.
  * An edit of the rules other than a learn's (a command, a timeout) makes
  * every worker forget what it sent (dp_flow_learn_forget()): a learned
  * rule deleted is learned again by the next frame, as in Open vSwitch.
@@ -182,10 +183,11 @@ struct dp_flow_stats {
 struct dp_flow_learn_req {
 	struct flow_act a[1 + FLOW_LEARN_SPECS_MAX];	/* the FA_LEARN, then its a[0].n specs */
 	struct flow_key key;
+	uint64_t gen;		/* the version it ran on: a learn from before an edit is not applied after it */
 };
 
 struct dp_flow_learn_seen {
-	uint64_t hash;		/* flow_learn_hash() of a learn queued ... */
+	uint64_t match, rest;	/* flow_learn_hash() of a learn queued ... */
 	uint64_t ms;		/* ... at this batch time */
 };
 
@@ -292,8 +294,8 @@ struct dp_flow *dp_flow_ctx_new(void);
 
 /*
  * Control thread: call @fn for each learn worker state @f queued since
- * the last call, in order (@a: the FA_LEARN and its specs, @k: the key),
- * then give their places back.  Returns how many.
+ * the last call, in order, then give their places back.  Returns how
+ * many.
  */
 /* Control thread, after an edit of the rules: worker state @f sends its next learns whatever it sent before. */
 static inline void dp_flow_learn_forget(struct dp_flow *f)
@@ -301,8 +303,7 @@ static inline void dp_flow_learn_forget(struct dp_flow *f)
 	atomic_store_explicit(&f->learn_forget, true, memory_order_relaxed);
 }
 
-unsigned dp_flow_learn_drain(struct dp_flow *f, void (*fn)(void *arg, const struct flow_act *a,
-							    const struct flow_key *k), void *arg);
+unsigned dp_flow_learn_drain(struct dp_flow *f, void (*fn)(void *arg, const struct dp_flow_learn_req *q), void *arg);
 
 /* One megaflow as the control thread sees it: a copy, consistent, of the version it asked for. */
 struct dp_flow_mf_view {

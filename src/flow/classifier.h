@@ -62,6 +62,8 @@ struct flow_rule {
 	uint64_t handed_packets, handed_bytes;		/* this rule's counts when a modify replaced it */
 	struct flow_rule *successor;			/* the rule that replaced it: gets the rest at reclaim */
 	struct flow_rule *predecessor;			/* the rule it replaced, until that one is reclaimed */
+	uint64_t refreshed_ms;				/* a learn found it as it says: the hard timeout runs from here if later */
+	bool learned;					/* a learn added it (flow_db_learn()): counted, capped, not saved */
 
 	/* Workers write these: their own cache line. */
 	_Alignas(64) _Atomic uint64_t n_packets;

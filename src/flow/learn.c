@@ -69,16 +69,20 @@ int flow_learn_build(const struct flow_act *a, const struct flow_key *k, struct 
 
 		switch ((enum flow_learn_kind)s->syntax) {
 		case FLK_MATCH_FIELD:
-		case FLK_MATCH_IMM:
+		case FLK_MATCH_IMM: {
+			/* Only the bits the field has (tcp_flags' 12 of 16): a mask flow syntax can say. */
+			flow_u128 m = ones(s->n_bits) & (flow_field_valid(f) >> s->start);
+
 			/* A later spec of the same bits wins, as Open vSwitch writes them in order. */
-			flow_field_set128(f, &mod->match.value, s->start, s->n_bits, v);
-			flow_field_set128(f, &mod->match.mask, s->start, s->n_bits, ones(s->n_bits));
+			flow_field_set128(f, &mod->match.value, s->start, s->n_bits, v & m);
+			flow_field_set128(f, &mod->match.mask, s->start, s->n_bits, m);
 			if (f->flags & FF_SETS_TAG) {
 				/* dl_vlan, dl_vlan_pcp: a tag must be there, as their matches say in flow syntax */
 				mod->match.value.vlan_tci |= htons(FLOW_TCI_PRESENT);
 				mod->match.mask.vlan_tci |= htons(FLOW_TCI_PRESENT);
 			}
 			break;
+		}
 		case FLK_LOAD_FIELD:
 		case FLK_LOAD_IMM:
 			flow_act_load(&acts->a[n_acts++], s->field, s->start, s->n_bits, v);
@@ -101,20 +105,22 @@ static inline uint64_t mix(uint64_t h, uint64_t w)
 	return h ^ (h >> 29);
 }
 
-uint64_t flow_learn_hash(const struct flow_act *a, const struct flow_key *k)
+uint64_t flow_learn_hash(const struct flow_act *a, const struct flow_key *k, uint64_t *rest)
 {
-	uint64_t h = mix(0x6c6561726eull, (uint64_t)(uintptr_t)a);
+	uint64_t h = mix(0x6c6561726eull, (uint64_t)(uintptr_t)a), r = h;
 
 	for (unsigned i = 1; i <= a->n; i++) {
 		const struct flow_act *s = &a[i];
+		flow_u128 v;
 
 		if (s->syntax == FLK_MATCH_IMM || s->syntax == FLK_LOAD_IMM)
 			continue;
-		{
-			flow_u128 v = flow_field_get128(&flow_fields[s->src_field], k, s->src_start, s->n_bits);
-
+		v = flow_field_get128(&flow_fields[s->src_field], k, s->src_start, s->n_bits);
+		if (s->syntax == FLK_MATCH_FIELD)
 			h = mix(mix(h, (uint64_t)v), (uint64_t)(v >> 64));
-		}
+		else
+			r = mix(mix(r, (uint64_t)v), (uint64_t)(v >> 64));
 	}
+	*rest = r;
 	return h;
 }

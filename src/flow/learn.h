@@ -75,11 +75,13 @@ static inline struct flow_learn_args flow_learn_args(const struct flow_act *a)
 int flow_learn_build(const struct flow_act *a, const struct flow_key *k, struct flow_mod *mod);
 
 /*
- * A hash of what @a's rule for key @k depends on: the action (its
- * address) and every bit its specs read from @k.  Two packets with equal
- * hashes make the same rule (barring collisions): the data path sends one
- * of them.
+ * Hashes of what @a's rule for key @k depends on: the return value, of
+ * its match (the action's address and every bit its match specs read
+ * from @k); *@rest, of the rest (the bits its load and output specs
+ * read).  Equal pairs make the same rule (barring collisions): the data
+ * path sends one of them; the same match with another rest is a rule
+ * that changes (a MAC that moved).
  */
-uint64_t flow_learn_hash(const struct flow_act *a, const struct flow_key *k);
+uint64_t flow_learn_hash(const struct flow_act *a, const struct flow_key *k, uint64_t *rest);
 
 #endif

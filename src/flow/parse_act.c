@@ -536,6 +536,8 @@ static int learn_spec(struct parser *p, char *name, char *value, struct flow_mat
 		rc = learn_check_dst(p, dst, tmpl, false);
 	if (rc)
 		return rc;
+	if ((ds || dn != dst->n_bits) && !(dst->flags & FF_MASKABLE))
+		return flowp_fail(p, "learn: %s takes no mask: the learned flow matches all of it or none", dst->names[0]);
 	if (value && *value && !names_field(value)) {
 		/* A constant: the field's own syntax for all of it, a number for some of its bits. */
 		if (ds == 0 && dn == dst->n_bits) {
@@ -571,6 +573,9 @@ static int learn_spec(struct parser *p, char *name, char *value, struct flow_mat
 		a->syntax = FLK_MATCH_FIELD;
 		a->src_field = (uint8_t)flow_field_id(src);
 		a->src_start = (uint8_t)ss;
+		/* The packet gives these bits: no constant the template had there holds any more. */
+		flow_field_set128(dst, &tmpl->value, ds, dn, 0);
+		flow_field_set128(dst, &tmpl->mask, ds, dn, 0);
 	}
 	a->field = (uint8_t)flow_field_id(dst);
 	a->start = (uint8_t)ds;
@@ -642,6 +647,18 @@ static int act_learn(struct parser *p, const char *name, char *arg)
 			if (rc)
 				return rc;
 		}
+	}
+	/*
+	 * Each field the learned flow matches or loads, against its match as
+	 * the specs left it: a later spec may have changed a constant an
+	 * earlier one relied on (dl_type=0x800,nw_src,dl_type=0x86dd).
+	 */
+	for (size_t i = at + 1; i < p->n_acts; i++) {
+		const struct flow_act *sp = &p->acts[i];
+		bool load = sp->syntax == FLK_LOAD_FIELD || sp->syntax == FLK_LOAD_IMM;
+
+		if (sp->syntax != FLK_OUTPUT && (rc = learn_check_dst(p, &flow_fields[sp->field], &tmpl, load)))
+			return rc;
 	}
 	a = &p->acts[at];	/* the specs may have moved the list */
 	a->table = table;

@@ -43,6 +43,8 @@ struct flow_db {
 	struct flow_rule **map;			/* (table, priority, match) -> rule, chained through hnext */
 	size_t map_size, map_n;
 	size_t n_learning;			/* rules of the map whose actions learn (flow_db_learning()) */
+	size_t n_learned;			/* rules of the map a learn added (flow_db_learned()) ... */
+	size_t learned_max;			/* ... at most (flow_db_set_learned_max()) */
 
 	uint64_t seed;
 	uint64_t gen, seq;
@@ -121,6 +123,7 @@ struct flow_db *flow_db_create(void)
 
 	if (!db)
 		return NULL;
+	db->learned_max = FLOW_DB_LEARNED_MAX;
 	if (getrandom(&db->seed, sizeof(db->seed), 0) != sizeof(db->seed))
 		db->seed = clock_ms(NULL) * 0x9e3779b97f4a7c15ull ^ (uintptr_t)db;
 	db->now = clock_ms;
@@ -280,6 +283,7 @@ static void map_insert(struct flow_db *db, struct flow_rule *r)
 	*slot = r;
 	db->map_n++;
 	db->n_learning += actions_learn(r->actions);
+	db->n_learned += r->learned;
 }
 
 static void map_remove(struct flow_db *db, struct flow_rule *r)
@@ -289,6 +293,7 @@ static void map_remove(struct flow_db *db, struct flow_rule *r)
 			*p = r->hnext;
 			db->map_n--;
 			db->n_learning -= actions_learn(r->actions);
+			db->n_learned -= r->learned;
 			return;
 		}
 }
@@ -406,7 +411,8 @@ static int rule_replace(struct flow_db *db, struct flow_rule *old, struct flow_r
 	return 0;
 }
 
-int flow_db_add(struct flow_db *db, struct flow_mod *mod)
+/* flow_db_add(), the rule marked @learned (a learn's: counted in n_learned, which map_insert() adds to). */
+static int add_rule(struct flow_db *db, struct flow_mod *mod, bool learned)
 {
 	unsigned table = mod->table == FLOW_TABLE_ANY ? 0 : mod->table;
 	struct flow_rule *r, *old;
@@ -436,6 +442,7 @@ int flow_db_add(struct flow_db *db, struct flow_mod *mod)
 	r->hard_timeout_s = mod->hard_timeout_s;
 	r->created_ms = r->modified_ms = now;
 	r->seq = ++db->seq;
+	r->learned = learned;
 
 	old = map_find(db, table, r->priority, &r->match);
 	if (old) {
@@ -447,6 +454,11 @@ int flow_db_add(struct flow_db *db, struct flow_mod *mod)
 	}
 	rule_free(r);
 	return -ENOMEM;
+}
+
+int flow_db_add(struct flow_db *db, struct flow_mod *mod)
+{
+	return add_rule(db, mod, false);
 }
 
 /* True when @r is one @f selects: table, cookie, out_port; the match covered (@strict: equal, with the priority). */
@@ -503,6 +515,7 @@ static long collect(const struct flow_db *db, const struct flow_mod *f, bool str
 int flow_db_learn(struct flow_db *db, struct flow_mod *mod)
 {
 	struct flow_rule *old;
+	int rc;
 
 	if (mod->table >= FLOW_N_TABLES || !mod->actions) {
 		free(mod->actions);
@@ -513,14 +526,39 @@ int flow_db_learn(struct flow_db *db, struct flow_mod *mod)
 	old = map_find(db, mod->table, mod->priority, &mod->match);
 	if (old && old->cookie == mod->cookie && old->idle_timeout_s == mod->idle_timeout_s &&
 	    old->hard_timeout_s == mod->hard_timeout_s && flow_actions_equal(old->actions, mod->actions)) {
-		/* Open vSwitch's ofproto_flow_mod_learn_refresh(): the hard timeout starts again, nothing else. */
-		old->modified_ms = db->now(db->now_arg);
+		/* Open vSwitch's learn refresh: the hard timeout starts again (its rule->modified), nothing else. */
+		old->refreshed_ms = db->now(db->now_arg);
 		free(mod->actions);
 		mod->actions = NULL;
 		return 0;
 	}
-	mod->reset_counts = 0;	/* a modify: the counts stay */
-	return flow_db_add(db, mod) < 0 ? -ENOMEM : 1;
+	if (old) {
+		/*
+		 * OFPFC_MODIFY_STRICT, as Open vSwitch's learn: new actions and
+		 * cookie; the timeouts, creation time and counters stay the rule's.
+		 */
+		mod->set_cookie = 1;
+		mod->cookie_mask = 0;
+		mod->out_port = FLOW_PORT_NONE;
+		rc = flow_db_modify(db, mod, true);
+		return rc < 0 ? rc : 1;
+	}
+	if (db->n_learned >= db->learned_max) {
+		free(mod->actions);
+		mod->actions = NULL;
+		return -ENOSPC;
+	}
+	return add_rule(db, mod, true) < 0 ? -ENOMEM : 1;
+}
+
+size_t flow_db_learned(const struct flow_db *db)
+{
+	return db->n_learned;
+}
+
+void flow_db_set_learned_max(struct flow_db *db, size_t max)
+{
+	db->learned_max = max;
 }
 
 size_t flow_db_learning(const struct flow_db *db)
@@ -570,6 +608,7 @@ int flow_db_modify(struct flow_db *db, struct flow_mod *mod, bool strict)
 			r->cookie = mod->cookie;
 		r->modified_ms = now;
 		r->seq = old->seq;
+		r->learned = old->learned;
 		if (rule_replace(db, old, r, true)) {
 			rule_free(r);
 			break;
@@ -646,7 +685,9 @@ int flow_db_expire(struct flow_db *db, uint64_t now_ms)
 
 				if (used < r->modified_ms)
 					used = r->modified_ms;
-				hard = r->hard_timeout_s && now_ms >= r->modified_ms + r->hard_timeout_s * 1000ull;
+				hard = r->hard_timeout_s &&
+				       now_ms >= (r->refreshed_ms > r->modified_ms ? r->refreshed_ms : r->modified_ms) +
+						 r->hard_timeout_s * 1000ull;
 				idle = r->idle_timeout_s && now_ms >= used + r->idle_timeout_s * 1000ull;
 				if ((hard || idle) && pend_reserve(db, 1) == 0) {
 					rule_remove(db, r);	/* the last rule moved into slot i */

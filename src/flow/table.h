@@ -77,15 +77,25 @@ int flow_db_add(struct flow_db *db, struct flow_mod *mod);
 /* New actions (and cookie) for the rules @mod matches (@strict: same priority and match); adds when none. Count of rules, or -ENOMEM. */
 int flow_db_modify(struct flow_db *db, struct flow_mod *mod, bool strict);
 /*
- * What a learn action asks (flow/learn.h): a strict modify that adds when
- * no rule has @mod's table, priority and match, as Open vSwitch applies a
- * learn.  A rule that already is what @mod says (actions, cookie,
- * timeouts) only has its hard timeout started again (the one change to a
- * published rule: its modified_ms, which only the control thread reads):
- * nothing to commit.  1: an edit to commit; 0: refreshed only; -ENOMEM,
- * -EINVAL.  Takes @mod->actions in every case.
+ * What a learn action asks (flow/learn.h), as Open vSwitch applies it: a
+ * strict modify that adds when no rule has @mod's table, priority and
+ * match.  A rule that already is what @mod says (actions, cookie,
+ * timeouts) only has its hard timeout started again (refreshed_ms, which
+ * only the control thread reads: nothing to commit; its idle timeout
+ * still counts only the packets it matched).  Another rule there gets
+ * @mod's actions and cookie and keeps its timeouts, creation time and
+ * counts (OVS's modify).  A new rule is marked learned: at most
+ * FLOW_DB_LEARNED_MAX of them by default (-ENOSPC past it), and flow files leave them
+ * out (they are learned again, as Open vSwitch's are after a restart).
+ * 1: an edit to commit; 0: refreshed only; -ENOSPC, -ENOMEM, -EINVAL.
+ * Takes @mod->actions in every case.
  */
 int flow_db_learn(struct flow_db *db, struct flow_mod *mod);
+#define FLOW_DB_LEARNED_MAX 65536
+/* Rules a learn added, as of the edits. */
+size_t flow_db_learned(const struct flow_db *db);
+/* At most @max of them from now on (default FLOW_DB_LEARNED_MAX; those there stay). */
+void flow_db_set_learned_max(struct flow_db *db, size_t max);
 /* Rules whose actions learn, as of the edits. */
 size_t flow_db_learning(const struct flow_db *db);
 /* Remove the rules @mod matches; the count. */

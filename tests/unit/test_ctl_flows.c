@@ -23,6 +23,8 @@
 #include "ctl/daemon.h"
 #include "ctl/handlers.h"
 #include "ctl/reload.h"
+#include "dp/flows.h"
+#include "flow/key.h"
 #include "flow/table.h"
 #include "lib/log.h"
 #include "lib/unix_sock.h"
@@ -555,12 +557,107 @@ static void test_trace_tcp_flags(void **state)
 	assert_int_equal(stub_ports_live, 0);
 }
 
+/* A frame from @mac into port slot @in_port run through worker state @f's executor on the published tables (its learns queue). */
+static void learn_frame(struct vswd *v, struct dp_flow *f, uint8_t mac, uint16_t in_port)
+{
+	uint8_t buf[64 + 64] = { 0 }, *fr = buf + 64;
+	const struct flow_tables *t = flow_db_tables(v->flows);
+	struct flow_pkt pkt = { .buf = buf, .cap = sizeof(buf), .head = 64, .len = 60, .frame_len = 60 };
+	struct flow_key key;
+
+	memset(fr, 0xff, 6);
+	memcpy(fr + 6, (const uint8_t[]){ 0x02, 0, 0, 0, 0, mac }, 6);
+	fr[12] = 0x08;
+	fr[13] = 0x06;	/* an ARP frame: no header its key needs past the Ethernet one */
+	flow_key_extract(&key, fr, 60, 60, in_port, &pkt.ofs);
+	flow_exec_begin(&f->x, t, 1000);
+	flow_exec_run(&f->x, &pkt, &key, 0, flow_tables_lookup(t, 0, &key));
+	flow_exec_end(&f->x);
+}
+
+static int64_t learn_stat(struct vswd *v, const char *name)
+{
+	struct json_object *r = ask_reply(v, "{\"cmd\":\"stats\"}"), *l, *x;
+	int64_t n = -1;
+
+	if (json_object_object_get_ex(r, "learn", &l) && json_object_object_get_ex(l, name, &x))
+		n = json_object_get_int64(x);
+	json_object_put(r);
+	return n;
+}
+
+/*
+ * learn on the control thread (ctl_flows.c): the learns a worker queued
+ * become rules (a table's count), one that makes a rule flow syntax
+ * cannot say (in_port 0) is refused and counted, learned rules are left
+ * out of the saved flows, a learn queued before an edit is not applied
+ * after it (stale), and past the learned rules' cap a learn is refused
+ * (table_full) while one that refreshes a rule there still counts.
+ */
+static void test_learn_control(void **state)
+{
+	struct vswd_config cfg;
+	struct vswd *v = stub_vswd(&cfg, "learn.flows");
+	struct dp_worker *w = calloc(1, sizeof(*w));
+	struct dp_flow *f;
+
+	(void)state;
+	assert_non_null(w);
+	w->ctx.flow = f = dp_flow_ctx_new();
+	assert_non_null(f);
+	v->dp.workers = w;	/* one worker's flow state, no thread: its executor runs here */
+	v->dp.nworkers = 1;
+	assert_string_equal(ask(v, "{\"cmd\":\"flow-add\",\"flow\":\"priority=10,actions=learn(table=10,eth_dst=eth_src,"
+				   "load:in_port->reg0[0..15]),learn(table=11,in_port=reg0[0..15],output:in_port[]),"
+				   "output:vm2\"}", NULL), "ok");
+	learn_frame(v, f, 0x21, 1);
+	assert_int_equal(atomic_load(&f->learn_sent), 2);
+	vswd_flows_learn(v);
+	assert_int_equal(flow_db_count(v->flows, 10), 1);
+	assert_int_equal(flow_db_count(v->flows, 11), 0);	/* in_port=0: no rule flow syntax can say */
+	assert_int_equal(learn_stat(v, "added"), 1);
+	assert_int_equal(learn_stat(v, "failed"), 1);
+	assert_int_equal(learn_stat(v, "learned"), 1);
+	assert_non_null(strstr(flow_lines(v), "learn(table=10"));
+	assert_null(strstr(flow_lines(v), "\ntable=10,"));	/* learned: never saved */
+	assert_int_not_equal(strncmp(flow_lines(v), "table=10,", 9), 0);
+
+	/* Queued, then an edit, then drained: stale, not applied; the worker forgot, so the next frame queues again. */
+	learn_frame(v, f, 0x22, 1);
+	assert_string_equal(ask(v, "{\"cmd\":\"flow-add\",\"flow\":\"table=5,actions=drop\"}", NULL), "ok");
+	vswd_flows_learn(v);
+	assert_int_equal(learn_stat(v, "stale"), 1);	/* table 11's learn, the same as before: a repeat, not queued */
+	assert_int_equal(flow_db_count(v->flows, 10), 1);
+	learn_frame(v, f, 0x22, 1);
+	vswd_flows_learn(v);
+	assert_int_equal(flow_db_count(v->flows, 10), 2);
+
+	/* Two learned, the cap at two: a third MAC is refused, a known one still refreshes. */
+	flow_db_set_learned_max(v->flows, 2);
+	learn_frame(v, f, 0x23, 1);
+	vswd_flows_learn(v);
+	assert_int_equal(learn_stat(v, "table_full"), 1);
+	assert_int_equal(flow_db_count(v->flows, 10), 2);
+	assert_string_equal(ask(v, "{\"cmd\":\"flow-add\",\"flow\":\"table=6,actions=drop\"}", NULL), "ok");
+	learn_frame(v, f, 0x22, 1);	/* after an edit: queued again, whatever was sent */
+	vswd_flows_learn(v);
+	assert_int_equal(learn_stat(v, "refreshed"), 1);
+
+	v->dp.nworkers = 0;
+	v->dp.workers = NULL;
+	free(f);
+	free(w);
+	vswd_shutdown(v);
+	assert_int_equal(stub_ports_live, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_flows),
 		cmocka_unit_test(test_flows_deleted_port),
 		cmocka_unit_test(test_trace_tcp_flags),
+		cmocka_unit_test(test_learn_control),
 	};
 
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);

@@ -476,17 +476,19 @@ static void tcp_frame(struct fx *f, unsigned i, uint16_t flags, int vlan, unsign
  */
 /* test_learn_queue(): the learns drained, kept as dump text. */
 struct drained {
+	uint64_t gen;		/* the version the learns ran on */
 	unsigned n;
 	char text[DP_FLOW_LEARN_QUEUE * 2][256];
 };
 
-static void drain_one(void *arg, const struct flow_act *a, const struct flow_key *k)
+static void drain_one(void *arg, const struct dp_flow_learn_req *q)
 {
 	struct drained *d = arg;
 	struct flow_mod mod;
 
-	assert_int_equal(a->type, FA_LEARN);
-	assert_int_equal(flow_learn_build(a, k, &mod), 0);
+	assert_int_equal(q->a[0].type, FA_LEARN);
+	assert_int_equal(q->gen, d->gen);
+	assert_int_equal(flow_learn_build(q->a, &q->key, &mod), 0);
 	assert_true(d->n < sizeof(d->text) / sizeof(d->text[0]));
 	flow_format(&mod, true, NULL, d->text[d->n++], sizeof(d->text[0]));
 	free(mod.actions);
@@ -507,6 +509,7 @@ static void test_learn_queue(void **state)
 
 	assert_non_null(d);
 	add(f, "table=0,actions=learn(table=10,eth_dst=eth_src,load:in_port->reg0[0..15]),flood");
+	d->gen = flow_db_tables(f->db)->gen;
 	/* A batch of 8 frames from 2 MACs, twice: 2 learns queued, both frames forwarded each time. */
 	for (unsigned round = 0; round < 2; round++) {
 		for (unsigned i = 0; i < 8; i++)
@@ -536,6 +539,12 @@ static void test_learn_queue(void **state)
 	assert_int_equal(atomic_load(&fl->learn_sent), 5);
 	assert_int_equal(dp_flow_learn_drain(fl, drain_one, d), 3);
 	assert_string_equal(d->text[3], "table=10,priority=32768,dl_dst=02:00:00:00:00:10 actions=load:0x2->reg0[0..15]");
+	/* It moves back to port 1 within the second: learned again at once (the match's place keeps the rest). */
+	frame(f, 0, 0x10, 0xff, 9, 1);
+	forward(f, 0, 1);
+	assert_int_equal(atomic_load(&fl->learn_sent), 6);
+	assert_int_equal(dp_flow_learn_drain(fl, drain_one, d), 1);
+	assert_string_equal(d->text[5], "table=10,priority=32768,dl_dst=02:00:00:00:00:10 actions=load:0x1->reg0[0..15]");
 
 	/* The queue full (the control thread away): each learn past it counted, none lost silently. */
 	for (unsigned k = 0; k < DP_FLOW_LEARN_QUEUE + 10; k++) {
