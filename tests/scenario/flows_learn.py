@@ -82,6 +82,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from netns_lib import Terminated, check, must, on_signal, run, tally  # noqa: E402
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 VLANS_PY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "vlans.py")
 TAG = "%x" % (os.getpid() & 0xffff)
@@ -119,46 +122,6 @@ table=4 reg0=0 priority=50            actions=1
 """
 LEARN_DUMP = ("learn(table=10,NXM_OF_VLAN_TCI[0..11],NXM_OF_ETH_DST[]=NXM_OF_ETH_SRC[],"
               "load:NXM_OF_IN_PORT[]->NXM_NX_REG0[0..15])")
-
-PASSED = 0
-FAILED = 0
-
-
-class Terminated(Exception):
-    pass
-
-
-def check(ok, what, detail=""):
-    global PASSED, FAILED
-    if ok:
-        PASSED += 1
-        print("PASS " + what, flush=True)
-    else:
-        FAILED += 1
-        print("FAIL " + what + (": " + detail[:3000] if detail else ""), flush=True)
-
-
-def on_signal(sig, frame):
-    raise Terminated("signal %d" % sig)
-
-
-def run(argv, timeout=20, ns=None):
-    """Run argv (in netns ns); return (rc, stdout, stderr); rc 124 on timeout."""
-    if ns:
-        argv = ["ip", "netns", "exec", ns] + list(argv)
-    try:
-        p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
-        return p.returncode, p.stdout, p.stderr
-    except subprocess.TimeoutExpired:
-        return 124, "", "(timed out after %s s)" % timeout
-
-
-def must(argv, timeout=20, ns=None):
-    rc, out, err = run(argv, timeout, ns)
-    if rc != 0:
-        raise RuntimeError("`%s` exited %d: %s" % (" ".join(argv), rc, (err or out).strip()[:400]))
-    return out
-
 
 class Vswd:
     """vswd --foreground with ports p1..p4 (afpacket on the hosts' veths), in the work directory."""
@@ -530,7 +493,7 @@ def main():
     missing += [p for p in (os.path.join(build, "vswd"), os.path.join(build, "vswctl")) if not os.path.exists(p)]
     if os.geteuid() != 0 or missing:
         check(False, "prerequisites", "needs root" if os.geteuid() else "missing: %s" % ", ".join(missing))
-        print("flows_learn: %d passed, %d failed" % (PASSED, FAILED))
+        print("flows_learn: %d passed, %d failed" % (tally.passed, tally.failed))
         sys.exit(1)
     wd = tempfile.mkdtemp(prefix="vsw-learn-")
     state = {}
@@ -552,12 +515,12 @@ def main():
             check(rc in (0, None), "vswd exits 0 on SIGTERM", "exit code %s" % rc)
         left = cleanup_net()
         check(not left, "cleanup: no netns or veth of the test left", ", ".join(left))
-    if FAILED or args.keep:
+    if tally.failed or args.keep:
         print("     vswd's log kept in %s" % wd)
     else:
         shutil.rmtree(wd, ignore_errors=True)
-    print("flows_learn: %d passed, %d failed" % (PASSED, FAILED), flush=True)
-    sys.exit(1 if FAILED else 0)
+    print("flows_learn: %d passed, %d failed" % (tally.passed, tally.failed), flush=True)
+    sys.exit(1 if tally.failed else 0)
 
 
 if __name__ == "__main__":
