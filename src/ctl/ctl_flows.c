@@ -310,11 +310,12 @@ static int flows_publish(struct vswd *v, char *err, size_t errlen)
 	return 0;
 }
 
-/* flows_publish(), then save (the flows file, the state).  0, or -1 with @err. */
-static int flows_commit(struct vswd *v, char *err, size_t errlen)
+/*
+ * flows_publish() of an edit not a learn's (a command, a timeout): what
+ * the workers learned from may be gone.  0, or -1 with @err.
+ */
+static int flows_edit(struct vswd *v, char *err, size_t errlen)
 {
-	int rc;
-
 	if (flows_publish(v, err, errlen) < 0)
 		return -1;
 	/*
@@ -326,6 +327,16 @@ static int flows_commit(struct vswd *v, char *err, size_t errlen)
 		if (v->dp.workers[i].ctx.flow)
 			dp_flow_learn_forget(v->dp.workers[i].ctx.flow);
 	v->learn_edit_gen = flow_db_tables(v->flows)->gen;
+	return 0;
+}
+
+/* flows_edit(), then save (the flows file, the state).  0, or -1 with @err. */
+static int flows_commit(struct vswd *v, char *err, size_t errlen)
+{
+	int rc;
+
+	if (flows_edit(v, err, errlen) < 0)
+		return -1;
 	if (v->cfg.flows_path[0] && (rc = flows_save(v, v->cfg.flows_path)) < 0) {
 		log_err("flows file %s: %s", v->cfg.flows_path, strerror(-rc));
 		snprintf(err, errlen, "in force, but not saved to %.200s: %s", v->cfg.flows_path, strerror(-rc));
@@ -337,8 +348,18 @@ static int flows_commit(struct vswd *v, char *err, size_t errlen)
 void vswd_flows_tick(struct vswd *v)
 {
 	char err[256];
+	size_t learned;
+	int n;
 
-	if (v->flows && flow_db_expire(v->flows, flows_clock_ms(v->sw)) > 0 && flows_commit(v, err, sizeof(err)) < 0)
+	if (!v->flows)
+		return;
+	learned = flow_db_learned(v->flows);
+	n = flow_db_expire(v->flows, flows_clock_ms(v->sw));
+	if (n <= 0)
+		return;
+	/* Learned rules alone: nothing saved changed (they never are), so no file is written again. */
+	if ((size_t)n == learned - flow_db_learned(v->flows) ? flows_edit(v, err, sizeof(err)) < 0 :
+							       flows_commit(v, err, sizeof(err)) < 0)
 		log_err("flow timeouts: %s", err);
 }
 
@@ -346,7 +367,7 @@ void vswd_flows_tick(struct vswd *v)
 
 struct learn_ctx {
 	struct vswd *v;
-	bool changed;
+	bool changed, saved_changed;	/* a rule changed; one of those saved (a user's a learn changed) */
 };
 
 /* Whether @mod reads back from its dump as itself: a learned rule must be one flow syntax can say (dump, trace). */
@@ -422,12 +443,13 @@ static void learn_one(void *arg, const struct dp_flow_learn_req *q)
 	} else {
 		v->learn_added++;
 		c->changed = true;
+		c->saved_changed |= rc == 2;
 	}
 }
 
 void vswd_flows_learn(struct vswd *v)
 {
-	struct learn_ctx c = { v, false };
+	struct learn_ctx c = { v, false, false };
 	char err[256];
 	unsigned n = 0;
 
@@ -438,8 +460,8 @@ void vswd_flows_learn(struct vswd *v)
 	v->learn_idle = n ? 0 : v->learn_idle + 1;
 	if (n || v->learn_idle == VSWD_LEARN_IDLE_TICKS)
 		vswd_flows_learn_timer(v);
-	/* In force now; learned rules are never saved (docs/FLOWS.md, "learn"). */
-	if (c.changed && flows_publish(v, err, sizeof(err)) < 0)
+	/* In force now; learned rules are never saved (docs/FLOWS.md, "learn"), a user's rule a learn changed is. */
+	if (c.saved_changed ? flows_commit(v, err, sizeof(err)) < 0 : c.changed && flows_publish(v, err, sizeof(err)) < 0)
 		log_err("learn: %s", err);
 }
 

@@ -8,6 +8,7 @@
 
 #include "flow/key.h"
 #include "lib/prefetch.h"
+#include "packet/gso.h"
 #include "switch/switch.h"
 #include "switch/switch_sec.h"
 
@@ -253,6 +254,7 @@ static inline struct flow_pkt exec_pkt(const struct dp_flow *f, struct pkt *p, u
 		.len = p->head_len,
 		.flags = p->csum == PKT_CSUM_PARTIAL ? FLOW_PKT_CSUM_PARTIAL : 0,
 		.frame_len = p->len,
+		.seg_len = p->gso_type ? gso_wire_len(p) : 0,
 		.ofs = f->ofs[i],
 	};
 }

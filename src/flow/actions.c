@@ -836,6 +836,8 @@ static void clone_begin(struct flow_exec *x, struct flow_pkt *pkt, struct flow_k
 	s->key = *k;
 	s->pkt = *pkt;
 	memcpy(s->bytes, frame_of(pkt), pkt->len);
+	s->n_stack = x->n_stack;
+	memcpy(s->stack, x->stack, x->n_stack * sizeof(x->stack[0]));
 	if (push_frame(x, a + 1, a->n, f->table, true))
 		x->n_clone++;
 }
@@ -849,6 +851,8 @@ static void clone_end(struct flow_exec *x, struct flow_pkt *pkt, struct flow_key
 	*k = s->key;
 	*pkt = s->pkt;
 	memcpy(frame_of(pkt), s->bytes, pkt->len);
+	x->n_stack = s->n_stack;
+	memcpy(x->stack, s->stack, s->n_stack * sizeof(x->stack[0]));
 }
 
 static bool dec_ttl(struct flow_exec *x, struct flow_pkt *pkt, struct flow_key *k)
@@ -1074,8 +1078,15 @@ static bool do_act(struct flow_exec *x, struct flow_pkt *pkt, struct flow_key *k
 			}
 			v = x->stack[--x->n_stack];	/* more bits than pushed: zeros on the left; fewer: cut */
 		} else {
-			/* The frame's length but its VLAN tag, as ovs-actions(7) counts it. */
-			uint32_t len = pkt->frame_len - ((k->vlan_tci & htons(FLOW_TCI_PRESENT)) ? 4 : 0);
+			/*
+			 * The frame's length but its VLAN tag, as ovs-actions(7) counts
+			 * it; of a segmentation request, its largest segment's (OVS's
+			 * odp_execute_check_pkt_len()), with what a push or pop since
+			 * the run began added or took.
+			 */
+			uint32_t len = pkt->seg_len ? pkt->seg_len + pkt->len - x->len0 : pkt->frame_len;
+
+			len -= (k->vlan_tci & htons(FLOW_TCI_PRESENT)) && len >= 4 ? 4 : 0;
 
 			v = len > a->port;
 		}
@@ -1156,6 +1167,8 @@ void flow_act_load(struct flow_act *a, unsigned id, unsigned start, unsigned n, 
 	flow_u128 ones = n >= 128 ? ~(flow_u128)0 : ((flow_u128)1 << n) - 1;
 	struct flow_key kv, km;
 
+	if (start == 0 && n == f->n_bits)
+		ones &= flow_field_valid(f);	/* nw_tos' DSCP only, as `load` writes it */
 	memset(a, 0, sizeof(*a));
 	memset(&kv, 0, sizeof(kv));
 	memset(&km, 0, sizeof(km));

@@ -139,7 +139,7 @@ bool flow_actions_equal(const struct flow_actions *a, const struct flow_actions 
 #define FLOW_RESUBMIT_MAX 4096		/* resubmits and goto_tables per packet (Open vSwitch's limit) */
 #define FLOW_CLONE_MAX 4		/* nested clone() */
 #define FLOW_STATS_SLOTS 16		/* rules whose counts an executor gathers before flushing */
-#define FLOW_STACK_MAX 64		/* entries of push's stack (Open vSwitch's is 64 kB: fields are 128 bits at most here) */
+#define FLOW_STACK_MAX 64		/* entries of push's stack, each a field of up to 128 bits (Open vSwitch's: 64 kB) */
 
 #define FLOW_PKT_CSUM_PARTIAL 0x01	/* the L4 checksum field holds the pseudo-header sum (virtio NEEDS_CSUM) */
 
@@ -151,6 +151,12 @@ struct flow_pkt {
 	uint16_t len;			/* frame bytes held from head on (<= FLOW_HDR_MAX) */
 	uint16_t flags;			/* FLOW_PKT_* */
 	uint32_t frame_len;		/* the whole frame: len bytes here, the rest wherever the caller keeps it */
+	/*
+	 * A segmentation request (TSO, USO): the bytes of its largest segment
+	 * on the wire (headers + segment size) as it came in; 0 otherwise.
+	 * check_pkt_larger measures that, as Open vSwitch does.
+	 */
+	uint32_t seg_len;
 	struct flow_ofs ofs;		/* from flow_key_extract(), relative to head; kept in step by the actions */
 };
 
@@ -330,6 +336,8 @@ struct flow_exec_save {
 	struct flow_key key;
 	struct flow_pkt pkt;
 	uint8_t bytes[FLOW_HDR_MAX];		/* buf[head .. head + len) when the clone began */
+	unsigned n_stack;			/* and push's stack (ovs-actions(7): clone restores it too) */
+	unsigned __int128 stack[FLOW_STACK_MAX];
 };
 
 /*

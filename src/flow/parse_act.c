@@ -573,9 +573,17 @@ static int learn_spec(struct parser *p, char *name, char *value, struct flow_mat
 		a->syntax = FLK_MATCH_FIELD;
 		a->src_field = (uint8_t)flow_field_id(src);
 		a->src_start = (uint8_t)ss;
-		/* The packet gives these bits: no constant the template had there holds any more. */
-		flow_field_set128(dst, &tmpl->value, ds, dn, 0);
-		flow_field_set128(dst, &tmpl->mask, ds, dn, 0);
+		/*
+		 * The packet gives these bits: the constant the rule's own match
+		 * pins them to (ip,...,learn(...,NXM_OF_ETH_TYPE[],...): 0x800),
+		 * or none any more.
+		 */
+		if (flow_field_get128(src, &p->mod->match.mask, ss, sn) == flowp_ones(sn)) {
+			learn_tmpl_add(tmpl, dst, ds, dn, flow_field_get128(src, &p->mod->match.value, ss, sn));
+		} else {
+			flow_field_set128(dst, &tmpl->value, ds, dn, 0);
+			flow_field_set128(dst, &tmpl->mask, ds, dn, 0);
+		}
 	}
 	a->field = (uint8_t)flow_field_id(dst);
 	a->start = (uint8_t)ds;

@@ -540,8 +540,10 @@ int flow_db_learn(struct flow_db *db, struct flow_mod *mod)
 		mod->set_cookie = 1;
 		mod->cookie_mask = 0;
 		mod->out_port = FLOW_PORT_NONE;
+		bool saved = !old->learned;
+
 		rc = flow_db_modify(db, mod, true);
-		return rc < 0 ? rc : 1;
+		return rc < 0 ? rc : saved ? 2 : 1;
 	}
 	if (db->n_learned >= db->learned_max) {
 		free(mod->actions);

@@ -87,7 +87,8 @@ int flow_db_modify(struct flow_db *db, struct flow_mod *mod, bool strict);
  * counts (OVS's modify).  A new rule is marked learned: at most
  * FLOW_DB_LEARNED_MAX of them by default (-ENOSPC past it), and flow files leave them
  * out (they are learned again, as Open vSwitch's are after a restart).
- * 1: an edit to commit; 0: refreshed only; -ENOSPC, -ENOMEM, -EINVAL.
+ * 1: an edit to commit; 2: the same, of a rule not learned (saved); 0:
+ * refreshed only; -ENOSPC, -ENOMEM, -EINVAL.
  * Takes @mod->actions in every case.
  */
 int flow_db_learn(struct flow_db *db, struct flow_mod *mod);

@@ -607,6 +607,8 @@ static void test_learn_control(void **state)
 	assert_non_null(f);
 	v->dp.workers = w;	/* one worker's flow state, no thread: its executor runs here */
 	v->dp.nworkers = 1;
+	v->sw->clock_ns = test_clock;
+	test_clock_ns = 1000000000ull;
 	assert_string_equal(ask(v, "{\"cmd\":\"flow-add\",\"flow\":\"priority=10,actions=learn(table=10,eth_dst=eth_src,"
 				   "load:in_port->reg0[0..15]),learn(table=11,in_port=reg0[0..15],output:in_port[]),"
 				   "output:vm2\"}", NULL), "ok");
@@ -642,6 +644,38 @@ static void test_learn_control(void **state)
 	learn_frame(v, f, 0x22, 1);	/* after an edit: queued again, whatever was sent */
 	vswd_flows_learn(v);
 	assert_int_equal(learn_stat(v, "refreshed"), 1);
+
+	/*
+	 * A user's rule a learn changes is saved at once; a learned rule that
+	 * times out changes nothing saved: the flows file is not written.
+	 */
+	flow_db_set_learned_max(v->flows, 100);
+	assert_string_equal(ask(v, "{\"cmd\":\"flow-add\",\"flow\":\"table=10,dl_dst=02:00:00:00:00:31,"
+				   "actions=load:0x9->reg0[0..15]\"}", NULL), "ok");
+	learn_frame(v, f, 0x31, 1);
+	vswd_flows_learn(v);
+	assert_non_null(strstr(flow_lines(v), "dl_dst=02:00:00:00:00:31 actions=load:0x1->reg0[0..15]"));
+	{
+		FILE *fp = fopen(cfg.flows_path, "r");
+		char text[4096];
+		size_t n;
+
+		assert_non_null(fp);
+		n = fread(text, 1, sizeof(text) - 1, fp);
+		text[n] = '\0';
+		fclose(fp);
+		assert_non_null(strstr(text, "dl_dst=02:00:00:00:00:31 actions=load:0x1->reg0[0..15]"));
+	}
+	assert_string_equal(ask(v, "{\"cmd\":\"flow-add\",\"flow\":\"priority=20,in_port=vm2,actions=learn(table=12,"
+				   "hard_timeout=1,eth_dst=eth_src,output:in_port[])\"}", NULL), "ok");
+	learn_frame(v, f, 0x32, 2);
+	vswd_flows_learn(v);
+	assert_int_equal(flow_db_count(v->flows, 12), 1);
+	assert_int_equal(unlink(cfg.flows_path), 0);
+	test_clock_ns += 5000000000ull;
+	vswd_flows_tick(v);
+	assert_int_equal(flow_db_count(v->flows, 12), 0);
+	assert_int_equal(access(cfg.flows_path, F_OK), -1);	/* not written again */
 
 	v->dp.nworkers = 0;
 	v->dp.workers = NULL;

@@ -972,9 +972,17 @@ static void learn_apply(void *arg, const struct flow_act *a, const struct flow_k
 	struct learned *l = arg;
 	struct flow_mod mod;
 
+	struct flow_mod back;
+	char err[FLOW_ERR_MAX];
+
 	l->calls++;
 	assert_int_equal(flow_learn_build(a, k, &mod), 0);
 	flow_format(&mod, true, NULL, l->text, sizeof(l->text));
+	/* Every rule a learn makes reads back from its dump as itself. */
+	if (flow_parse(l->text, FLOW_CMD_ADD, NULL, &back, err, sizeof(err)))
+		fail_msg("%s: %s", l->text, err);
+	assert_true(flow_match_equal(&back.match, &mod.match) && flow_actions_equal(back.actions, mod.actions));
+	free(back.actions);
 	l->last_rc = flow_db_learn(l->f->db, &mod);
 	assert_true(l->last_rc >= 0);
 	assert_true(flow_db_commit(l->f->db) >= 0);
@@ -1121,6 +1129,13 @@ static void test_learn_tutorial(void **state)
 	check_out(f, 0, FLOW_OUT_PORT, 1, fr, &len);
 	assert_int_equal(l.calls, 1);
 	assert_string_equal(l.text, "table=5,priority=32768,dl_dst=50:00:00:00:00:03 actions=output:3");
+	/* A load of nw_tos in the learned rule: its DSCP bits, as `load` writes them (the rule reads back). */
+	add(f, "table=0, priority=30, in_port=4, ip, actions=learn(table=7,eth_type=0x800,NXM_OF_IP_DST[]=NXM_OF_IP_SRC[],"
+	       "load:NXM_OF_IP_TOS[]->NXM_OF_IP_TOS[])");
+	s.tos = 0xb9;
+	load(f, &s, HEADROOM, 0, 4);
+	run(f);
+	assert_string_equal(l.text, "table=7,priority=32768,ip,nw_dst=10.0.0.1 actions=load:0xb8->nw_tos[]");
 	flow_db_clear(f->db);
 	assert_int_equal(flow_db_learning(f->db), 0);
 	fx_free(f);
@@ -1186,6 +1201,23 @@ static void test_stack_exit_pkt_larger(void **state)
 	assert_int_equal(run(f), 1);
 	assert_int_equal(f->x.cnt[FLOW_CNT_STACK], 2);
 
+	/* clone() keeps the stack as it was (ovs-actions(7)): a pop inside takes nothing from the outer one. */
+	add(f, "in_port=9,actions=load:5->reg0[],push:reg0[],clone(pop:reg1[],output:7),pop:reg2[],output:8");
+	load(f, &s, HEADROOM, 0, 9);
+	assert_int_equal(run(f), 2);
+	check_out(f, 0, FLOW_OUT_PORT, 7, fr, &len);
+	check_out(f, 1, FLOW_OUT_PORT, 8, fr, &len);
+	assert_int_equal(reg(f, 2), 5);
+	assert_int_equal(f->x.cnt[FLOW_CNT_STACK], 2);
+	/* A pop into nw_tos writes its DSCP bits, as load does: the ECN bits stay. */
+	add(f, "in_port=10,ip,actions=load:0xff->reg0[0..7],push:reg0[0..7],pop:nw_tos[],output:2");
+	s.tos = 0x01;
+	load(f, &s, HEADROOM, 0, 10);
+	assert_int_equal(run(f), 1);
+	check_out(f, 0, FLOW_OUT_PORT, 2, fr, &len);
+	assert_int_equal(fr[14 + 1], 0xfd);
+	s.tos = 0;
+
 	/* check_pkt_larger: the frame's length, a tag not counted. */
 	flen = (uint32_t)frame_build(fr, &s);
 	snprintf(text, sizeof(text), "in_port=8,actions=check_pkt_larger(%u)->reg3[0],check_pkt_larger(%u)->reg3[1],"
@@ -1200,6 +1232,13 @@ static void test_stack_exit_pkt_larger(void **state)
 		check_out(f, 0, FLOW_OUT_PORT, 1, fr, &len);
 		assert_int_equal(reg(f, 3), 0x80000001);
 	}
+	/* A segmentation request: its largest segment on the wire is what counts (seg_len), not the whole frame. */
+	s.vlan = -1;
+	load(f, &s, HEADROOM, 0, 8);
+	f->pkt.frame_len = 65000;
+	f->pkt.seg_len = flen;
+	assert_int_equal(run(f), 1);
+	assert_int_equal(reg(f, 3), 0x80000001);
 	fx_free(f);
 }
 

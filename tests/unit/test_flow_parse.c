@@ -127,6 +127,7 @@ static const char *const good_flows[] = {
 	"actions=push:NXM_NX_REG2[0..5],pop:reg3[],push:eth_src[],pop:reg4[0..15]",
 	"actions=check_pkt_larger(1500)->reg0[0],check_pkt_larger(8000)->NXM_NX_REG7[10],resubmit(,1)",
 	"actions=output:1,exit",
+	"ip,actions=learn(dl_type=0x800,NXM_OF_ETH_TYPE[],NXM_OF_IP_SRC[])",	/* dl_type from the packet: ip's */
 };
 
 static void parse_ok(const char *text, enum flow_parse_cmd cmd, struct flow_mod *mod)
