@@ -74,7 +74,6 @@ import argparse
 import json
 import os
 import re
-import select
 import shutil
 import signal
 import subprocess
@@ -84,9 +83,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from netns_lib import Terminated, check, must, on_signal, run, tally  # noqa: E402
+import vlans  # noqa: E402  (its 802.1Q endpoint, PeerProc)
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-VLANS_PY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "vlans.py")
 TAG = "%x" % (os.getpid() & 0xffff)
 HOSTS = ("t1", "a2", "a3", "a4")
 NS = {h: "vswl-%s-%s" % (h, TAG) for h in HOSTS}
@@ -180,42 +179,17 @@ class Vswd:
         return rc
 
 
-class Trunk:
-    """vlans.py --peer in t1: an 802.1Q host with an address on VLANs 20 and 30."""
+class Trunk(vlans.PeerProc):
+    """vlans.py's 802.1Q endpoint in t1: an address on VLANs 20 and 30."""
 
     def __init__(self):
-        argv = [sys.executable, VLANS_PY, "--peer", "eth0", MAC["t1"]] + \
-               ["%d=%s" % (v, ip) for v, ip in sorted(T1_IP.items())]
-        self.proc = subprocess.Popen(["ip", "netns", "exec", NS["t1"]] + argv, stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True)
-        self.ask(None)
-
-    def ask(self, line):
-        if line:
-            self.proc.stdin.write(line + "\n")
-            self.proc.stdin.flush()
-        if not select.select([self.proc.stdout], [], [], 30)[0]:
-            raise RuntimeError("the 802.1Q endpoint did not answer %r" % line)
-        ans = self.proc.stdout.readline()
-        if not ans:
-            raise RuntimeError("the 802.1Q endpoint exited (rc %s)" % self.proc.poll())
-        return json.loads(ans)
+        super().__init__(NS["t1"], MAC["t1"], T1_IP)
 
     def ping(self, vid, ip, n=3):
         return self.ask("ping %d %s %d" % (vid, ip, n)).get("replies", 0)
 
     def rx(self):
         return self.ask("stats").get("rx", {})
-
-    def stop(self):
-        if self.proc.poll() is None:
-            try:
-                self.proc.stdin.write("quit\n")
-                self.proc.stdin.flush()
-                self.proc.wait(5)
-            except (OSError, subprocess.TimeoutExpired):
-                self.proc.kill()
-                self.proc.wait(5)
 
 
 def make_host(h):

@@ -415,12 +415,13 @@ def peer_main(argv):
 
 
 class PeerProc:
-    """vlans.py --peer in netns NS[h], driven over its stdin and stdout (each answer within 30 s)."""
+    """vlans.py --peer on eth0 in netns @ns (MAC @mac, addresses {vid: ip}), driven over its stdin and stdout
+    (each answer within 30 s); flows_learn.py's trunk host too."""
 
-    def __init__(self, h, addrs):
-        argv = [sys.executable, os.path.abspath(__file__), "--peer", "eth0", MAC[h]] + \
+    def __init__(self, ns, mac, addrs):
+        argv = [sys.executable, os.path.abspath(__file__), "--peer", "eth0", mac] + \
                ["%d=%s" % (v, ip) for v, ip in sorted(addrs.items())]
-        self.proc = subprocess.Popen(["ip", "netns", "exec", NS[h]] + argv, stdin=subprocess.PIPE,
+        self.proc = subprocess.Popen(["ip", "netns", "exec", ns] + argv, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, text=True)
         self.ask(None)
 
@@ -462,7 +463,7 @@ class Trunk:
             note("trunk host: the kernel's VLAN devices eth0.10 and eth0.20")
         else:
             note("trunk host: the test's 802.1Q endpoint (the kernel has no VLAN devices: %s)" % (err or out).strip())
-            self.peer = state["peer"] = PeerProc("t", T_IP)
+            self.peer = state["peer"] = PeerProc(NS["t"], MAC["t"], T_IP)
 
     def ping(self, vid, ip, n=PING_COUNT):
         if self.kernel:
@@ -480,7 +481,7 @@ class Trunk:
 
 def raw_tagged(state, h, vid, n):
     """@n tagged ARP requests on VLAN @vid out of eth0 in netns NS[h] (the test's endpoint, no address)."""
-    p = PeerProc(h, {})
+    p = PeerProc(NS[h], MAC[h], {})
     state.setdefault("peers", []).append(p)
     p.ask("raw %d %d" % (vid, n))
     p.stop()
