@@ -210,18 +210,30 @@ struct save_ctx {
 	FILE *f;
 };
 
+/*
+ * The line the flows file and the state keep for @r, into @buf: 1; 0 for
+ * a learned rule (never saved: learned again after a restart, as Open
+ * vSwitch's, docs/FLOWS.md "learn"); -E2BIG.
+ */
+static int saved_line(struct vswd *v, const struct flow_rule *r, char *buf, size_t len)
+{
+	struct flow_names names = vswd_names(v);
+	struct flow_mod mod;
+
+	if (r->learned)
+		return 0;
+	flow_rule_to_mod(r, &mod);
+	return flow_format(&mod, true, &names, buf, len) >= len ? -E2BIG : 1;
+}
+
 static int save_one(void *arg, const struct flow_rule *r)
 {
 	struct save_ctx *s = arg;
-	struct flow_names names = vswd_names(s->v);
-	struct flow_mod mod;
 	char buf[8192];
+	int rc = saved_line(s->v, r, buf, sizeof(buf));
 
-	if (r->learned)
-		return 0;	/* learned again after a restart, as Open vSwitch's (docs/FLOWS.md, "learn") */
-	flow_rule_to_mod(r, &mod);
-	if (flow_format(&mod, true, &names, buf, sizeof(buf)) >= sizeof(buf))
-		return -E2BIG;
+	if (rc <= 0)
+		return rc;
 	return fprintf(s->f, "%s\n", buf) < 0 ? -EIO : 0;
 }
 
@@ -258,15 +270,11 @@ struct lines_ctx {
 static int line_one(void *arg, const struct flow_rule *r)
 {
 	struct lines_ctx *l = arg;
-	struct flow_names names = vswd_names(l->v);
-	struct flow_mod mod;
 	char buf[8192];
+	int rc = saved_line(l->v, r, buf, sizeof(buf));
 
-	if (r->learned)
-		return 0;	/* as save_one() */
-	flow_rule_to_mod(r, &mod);
-	if (flow_format(&mod, true, &names, buf, sizeof(buf)) >= sizeof(buf))
-		return -E2BIG;
+	if (rc <= 0)
+		return rc;
 	json_object_array_add(l->a, json_object_new_string(buf));
 	return 0;
 }
@@ -318,11 +326,7 @@ static int flows_edit(struct vswd *v, char *err, size_t errlen)
 {
 	if (flows_publish(v, err, errlen) < 0)
 		return -1;
-	/*
-	 * An edit not a learn's: what the workers learned from may be gone
-	 * (dp/flows.h): they forget what they sent, and a learn queued on an
-	 * older version is not applied.
-	 */
+	/* The workers forget what they sent, and a learn queued on an older version is not applied (dp/flows.h). */
 	for (unsigned i = 0; i < v->dp.nworkers; i++)
 		if (v->dp.workers[i].ctx.flow)
 			dp_flow_learn_forget(v->dp.workers[i].ctx.flow);
@@ -416,10 +420,6 @@ static void learn_one(void *arg, const struct dp_flow_learn_req *q)
 		v->learn_stale++;	/* its rule (or what it learns from) was edited since: not applied */
 		return;
 	}
-	if (q->a[0].type != FA_LEARN || q->a[0].n > FLOW_LEARN_SPECS_MAX) {
-		v->learn_failed++;	/* never from a worker: the parser bounds the specs */
-		return;
-	}
 	if (flow_learn_build(q->a, &q->key, &mod) < 0) {
 		v->learn_failed++;
 		return;
@@ -432,8 +432,8 @@ static void learn_one(void *arg, const struct dp_flow_learn_req *q)
 	}
 	rc = flow_db_learn(v->flows, &mod);
 	if (rc == -ENOSPC) {
-		snprintf(err, sizeof(err), "no room for another learned rule (%u there, the most): not added:",
-			 (unsigned)FLOW_DB_LEARNED_MAX);
+		snprintf(err, sizeof(err), "no room for another learned rule (%zu there, the most): not added:",
+			 flow_db_learned(v->flows));
 		learn_fail_log(v, err, text, NULL);
 		v->learn_full++;
 	} else if (rc < 0) {

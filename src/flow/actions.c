@@ -1090,7 +1090,7 @@ static bool do_act(struct flow_exec *x, struct flow_pkt *pkt, struct flow_key *k
 
 			v = len > a->port;
 		}
-		flow_act_load(&set, a->field, a->start, a->n_bits, v);
+		flow_act_set(&set, a->field, a->start, a->n_bits, v, ~(flow_u128)0, FAS_LOAD);
 		write_field(x, pkt, k, &set);
 		break;
 	}
@@ -1161,26 +1161,27 @@ static void step(struct flow_exec *x, struct flow_pkt *pkt, struct flow_key *k, 
 	}
 }
 
-void flow_act_load(struct flow_act *a, unsigned id, unsigned start, unsigned n, flow_u128 v)
+void flow_act_set(struct flow_act *a, unsigned id, unsigned start, unsigned n, flow_u128 v, flow_u128 m,
+		  unsigned syntax)
 {
 	const struct flow_field *f = &flow_fields[id];
-	flow_u128 ones = n >= 128 ? ~(flow_u128)0 : ((flow_u128)1 << n) - 1;
 	struct flow_key kv, km;
 
+	m &= flow_ones(n);
 	if (start == 0 && n == f->n_bits)
-		ones &= flow_field_valid(f);	/* nw_tos' DSCP only, as `load` writes it */
+		m &= flow_field_valid(f);	/* a whole nw_tos: its DSCP bits, as `load` writes it */
 	memset(a, 0, sizeof(*a));
 	memset(&kv, 0, sizeof(kv));
 	memset(&km, 0, sizeof(km));
 	a->type = FA_SET;
-	a->syntax = FAS_LOAD;
+	a->syntax = (uint8_t)syntax;
 	a->field = (uint8_t)id;
 	a->start = (uint8_t)start;
 	a->n_bits = (uint8_t)n;
 	a->table = FLOW_TABLE_ANY;
 	a->port = FLOW_PORT_NONE;
-	flow_field_set128(f, &kv, start, n, v & ones);
-	flow_field_set128(f, &km, start, n, ones);
+	flow_field_set128(f, &kv, start, n, v & m);
+	flow_field_set128(f, &km, start, n, m);
 	memcpy(a->val, kv.b + f->ofs, f->len);
 	memcpy(a->mask, km.b + f->ofs, f->len);
 }

@@ -124,8 +124,14 @@ static inline const uint8_t *flow_actions_notes(const struct flow_actions *acts)
 	return (const uint8_t *)(acts->a + acts->n);
 }
 
-/* @a as an FA_SET that writes @v into bits [@start, @start + @n) of field @id (as `load` compiles). */
-void flow_act_load(struct flow_act *a, unsigned id, unsigned start, unsigned n, unsigned __int128 v);
+/*
+ * @a as an FA_SET that writes @v into bits [@start, @start + @n) of field
+ * @id under mask @m (field units; of a whole field, only its valid bits),
+ * printed back in @syntax (enum flow_act_syntax): what set_field and load
+ * compile to, and what pop, check_pkt_larger and a learned load write.
+ */
+void flow_act_set(struct flow_act *a, unsigned id, unsigned start, unsigned n, unsigned __int128 v,
+		  unsigned __int128 m, unsigned syntax);
 
 /* True when @a and @b are the same list (the parser's output compared, e.g. for round trips). */
 bool flow_actions_equal(const struct flow_actions *a, const struct flow_actions *b);

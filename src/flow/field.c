@@ -242,20 +242,15 @@ static void store_be(uint8_t *b, unsigned len, unsigned __int128 v)
 	}
 }
 
-static unsigned __int128 ones(unsigned n)
-{
-	return n >= 128 ? ~(unsigned __int128)0 : ((unsigned __int128)1 << n) - 1;
-}
-
 static unsigned __int128 get128(const struct flow_field *f, const struct flow_key *k, unsigned start, unsigned n)
 {
-	return (load_be(k->b + f->ofs, f->len) >> (f->shift + start)) & ones(n);
+	return (load_be(k->b + f->ofs, f->len) >> (f->shift + start)) & flow_ones(n);
 }
 
 static void set128(const struct flow_field *f, struct flow_key *k, unsigned start, unsigned n, unsigned __int128 v)
 {
 	unsigned sh = f->shift + start;
-	unsigned __int128 m = ones(n) << sh, cur = load_be(k->b + f->ofs, f->len);
+	unsigned __int128 m = flow_ones(n) << sh, cur = load_be(k->b + f->ofs, f->len);
 
 	store_be(k->b + f->ofs, f->len, (cur & ~m) | ((v << sh) & m));
 }
@@ -272,7 +267,7 @@ void flow_field_set128(const struct flow_field *f, struct flow_key *k, unsigned 
 
 flow_u128 flow_field_valid(const struct flow_field *f)
 {
-	return f->n_bits > 64 ? ones(f->n_bits) : f->valid;
+	return f->n_bits > 64 ? flow_ones(f->n_bits) : f->valid;
 }
 
 uint64_t flow_field_get_bits(const struct flow_field *f, const struct flow_key *k, unsigned start, unsigned n)

@@ -139,6 +139,12 @@ const char *flow_prereq_name(enum flow_prereq p);
 /* A field's value, for fields up to 128 bits (IPv6 addresses). */
 typedef unsigned __int128 flow_u128;
 
+/* The low @n bits set (@n <= 128). */
+static inline flow_u128 flow_ones(unsigned n)
+{
+	return n >= 128 ? ~(flow_u128)0 : ((flow_u128)1 << n) - 1;
+}
+
 /* Bits [@start, @start + @n) of field @f of @k, as a number (@n <= 128). */
 flow_u128 flow_field_get128(const struct flow_field *f, const struct flow_key *k, unsigned start, unsigned n);
 /* Store the @n low bits of @v into bits [@start, @start + @n) of field @f of @k (@n <= 128). */

@@ -32,11 +32,6 @@ static size_t done(struct sbuf *b)
 	return b->len;
 }
 
-static flow_u128 ones(unsigned n)
-{
-	return n >= 128 ? ~(flow_u128)0 : ((flow_u128)1 << n) - 1;
-}
-
 static void put_hex(struct sbuf *b, flow_u128 v)
 {
 	if (v >> 64)
@@ -78,7 +73,7 @@ static void put_ip(struct sbuf *b, int af, flow_u128 v)
 static int prefix_len(flow_u128 m, unsigned bits)
 {
 	for (unsigned n = 0; n <= bits; n++)
-		if (m == (ones(bits) & ~ones(bits - n)))
+		if (m == (flow_ones(bits) & ~flow_ones(bits - n)))
 			return (int)n;
 	return -1;
 }
@@ -333,7 +328,7 @@ static void put_set(struct sbuf *b, const struct flow_act *a, const struct flow_
 	case FAS_WRITE_METADATA:
 		put(b, "write_metadata:");
 		put_hex(b, v);
-		if (m != ones(64)) {
+		if (m != flow_ones(64)) {
 			put(b, "/");
 			put_hex(b, m);
 		}

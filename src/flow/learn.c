@@ -7,11 +7,6 @@
 #include "flow/field.h"
 #include "flow/learn.h"
 
-static flow_u128 ones(unsigned n)
-{
-	return n >= 128 ? ~(flow_u128)0 : ((flow_u128)1 << n) - 1;
-}
-
 /* What spec @s gives: the packet's source bits, or its constant. */
 static flow_u128 spec_value(const struct flow_act *s, const struct flow_key *k)
 {
@@ -19,7 +14,7 @@ static flow_u128 spec_value(const struct flow_act *s, const struct flow_key *k)
 
 	if (s->syntax == FLK_MATCH_IMM || s->syntax == FLK_LOAD_IMM) {
 		memcpy(&v, s->val, sizeof(v));
-		return v & ones(s->n_bits);
+		return v & flow_ones(s->n_bits);
 	}
 	return flow_field_get128(&flow_fields[s->src_field], k, s->src_start, s->n_bits);
 }
@@ -71,7 +66,7 @@ int flow_learn_build(const struct flow_act *a, const struct flow_key *k, struct 
 		case FLK_MATCH_FIELD:
 		case FLK_MATCH_IMM: {
 			/* Only the bits the field has (tcp_flags' 12 of 16): a mask flow syntax can say. */
-			flow_u128 m = ones(s->n_bits) & (flow_field_valid(f) >> s->start);
+			flow_u128 m = flow_ones(s->n_bits) & (flow_field_valid(f) >> s->start);
 
 			/* A later spec of the same bits wins, as Open vSwitch writes them in order. */
 			flow_field_set128(f, &mod->match.value, s->start, s->n_bits, v & m);
@@ -85,7 +80,7 @@ int flow_learn_build(const struct flow_act *a, const struct flow_key *k, struct 
 		}
 		case FLK_LOAD_FIELD:
 		case FLK_LOAD_IMM:
-			flow_act_load(&acts->a[n_acts++], s->field, s->start, s->n_bits, v);
+			flow_act_set(&acts->a[n_acts++], s->field, s->start, s->n_bits, v, ~(flow_u128)0, FAS_LOAD);
 			break;
 		case FLK_OUTPUT:
 			n_acts += output_act(&acts->a[n_acts], (uint64_t)v);

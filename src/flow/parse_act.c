@@ -42,27 +42,14 @@ static struct flow_act *act_new(struct parser *p, enum flow_act_type type)
 			return flowp_fail((p), "out of memory"), -ENOMEM; \
 	} while (0)
 
-/* An FA_SET of bits [@start, @start + @n) of @f to @v under @m (field units). */
+/* An FA_SET of bits [@start, @start + @n) of @f to @v under @m (field units): flow_act_set(). */
 static int act_set(struct parser *p, const struct flow_field *f, unsigned start, unsigned n, flow_u128 v, flow_u128 m,
 		   enum flow_act_syntax syntax)
 {
-	struct flow_key kv, km;
 	struct flow_act *a;
 
 	NEW_ACT(p, a, FA_SET);
-	memset(&kv, 0, sizeof(kv));
-	memset(&km, 0, sizeof(km));
-	m &= flowp_ones(n);
-	if (start == 0 && n == f->n_bits)
-		m &= flow_field_valid(f);
-	flow_field_set128(f, &kv, start, n, v & m);
-	flow_field_set128(f, &km, start, n, m);
-	a->syntax = (uint8_t)syntax;
-	a->field = (uint8_t)flow_field_id(f);
-	a->start = (uint8_t)start;
-	a->n_bits = (uint8_t)n;
-	memcpy(a->val, kv.b + f->ofs, f->len);
-	memcpy(a->mask, km.b + f->ofs, f->len);
+	flow_act_set(a, flow_field_id(f), start, n, v, m, syntax);
 	return 0;
 }
 
@@ -779,7 +766,7 @@ static const struct action_def {
 	{ "push", ARG_REQ, act_stack },
 	{ "pop", ARG_REQ, act_stack },
 	{ "exit", ARG_NONE, act_exit },
-	{ "check_pkt_larger", ARG_REQ, NULL },	/* its own syntax: act_check_pkt_larger */
+	/* check_pkt_larger(LEN)->DST has its own syntax: parse_action() takes it first (act_check_pkt_larger) */
 };
 
 /* One action: "name", "name:arg" or "name(args)"; a bare number or port name outputs. */

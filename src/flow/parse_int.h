@@ -32,7 +32,7 @@ __attribute__((format(printf, 2, 3))) int flowp_fail(struct parser *p, const cha
 
 static inline flow_u128 flowp_ones(unsigned n)
 {
-	return n >= 128 ? ~(flow_u128)0 : ((flow_u128)1 << n) - 1;
+	return flow_ones(n);
 }
 
 static inline int flowp_hexval(int c)

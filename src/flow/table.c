@@ -533,6 +533,8 @@ int flow_db_learn(struct flow_db *db, struct flow_mod *mod)
 		return 0;
 	}
 	if (old) {
+		bool saved = !old->learned;
+
 		/*
 		 * OFPFC_MODIFY_STRICT, as Open vSwitch's learn: new actions and
 		 * cookie; the timeouts, creation time and counters stay the rule's.
@@ -540,8 +542,6 @@ int flow_db_learn(struct flow_db *db, struct flow_mod *mod)
 		mod->set_cookie = 1;
 		mod->cookie_mask = 0;
 		mod->out_port = FLOW_PORT_NONE;
-		bool saved = !old->learned;
-
 		rc = flow_db_modify(db, mod, true);
 		return rc < 0 ? rc : saved ? 2 : 1;
 	}
