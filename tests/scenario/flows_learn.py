@@ -88,7 +88,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from netns_lib import Terminated, check, must, on_signal, run, tally  # noqa: E402
+from netns_lib import OvsDaemons, Terminated, check, must, on_signal, run, tally  # noqa: E402
 import vlans  # noqa: E402  (its 802.1Q endpoint, PeerProc)
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -262,70 +262,28 @@ def wait_learned(sw, vid, mac, port):
     return []
 
 
-class Ovs:
-    """Open vSwitch itself (ovsdb-server, ovs-vswitchd --disable-system) in wd/ovs: bridge br0 of the userspace
-    datapath (datapath_type=netdev), the four veths as OpenFlow ports 1 to 4, the tutorial's flows."""
+class Ovs(OvsDaemons):
+    """Open vSwitch itself in OVS_NS: bridge br0 of the userspace datapath, the four veths as OpenFlow ports 1
+    to 4, the tutorial's flows."""
 
     def __init__(self, wd):
-        d = self.d = os.path.join(wd, "ovs")
-        os.makedirs(d)
-        self.env = dict(os.environ, OVS_RUNDIR=d, OVS_LOGDIR=d, OVS_DBDIR=d, OVS_SYSCONFDIR=d)
-        self.vsctl = ["ovs-vsctl", "--db=unix:" + d + "/db.sock", "--timeout=30"]
-        self.started = []
-
-    def sh(self, argv, timeout=40):
-        p = subprocess.run(["ip", "netns", "exec", OVS_NS] + argv, capture_output=True, text=True, timeout=timeout,
-                           env=self.env)
-        if p.returncode != 0:
-            raise RuntimeError("`%s` exited %d: %s" % (" ".join(argv), p.returncode, (p.stderr or p.stdout)[:400]))
-        return p.stdout
+        super().__init__(OVS_NS, wd)
 
     def start(self, flows_path):
-        d = self.d
         must(["ip", "netns", "add", OVS_NS])
         must(["ip", "link", "set", "lo", "up"], ns=OVS_NS)
         for h in HOSTS:
             must(["ip", "link", "set", VETH[h], "netns", OVS_NS])
             must(["ip", "link", "set", VETH[h], "up"], ns=OVS_NS)
-        self.sh(["ovsdb-tool", "create", d + "/conf.db", "/usr/share/openvswitch/vswitch.ovsschema"])
-        self.sh(["ovsdb-server", d + "/conf.db", "--remote=punix:" + d + "/db.sock", "--unixctl=" + d + "/ovsdb.ctl",
-                 "--no-chdir", "--log-file=" + d + "/ovsdb.log", "--pidfile=" + d + "/ovsdb.pid", "--detach"])
-        self.started.append(d + "/ovsdb.pid")
-        self.sh(self.vsctl + ["--no-wait", "init"])
-        self.sh(["ovs-vswitchd", "unix:" + d + "/db.sock", "--unixctl=" + d + "/vswitchd.ctl", "--no-chdir",
-                 "--log-file=" + d + "/vswitchd.log", "--pidfile=" + d + "/vswitchd.pid", "--disable-system",
-                 "--detach"])
-        self.started.append(d + "/vswitchd.pid")
-        self.sh(self.vsctl + ["add-br", "br0", "--", "set", "bridge", "br0", "datapath_type=netdev",
-                              "fail_mode=secure"])
+        super().start()
+        self.vsctl("add-br", "br0", "--", "set", "bridge", "br0", "datapath_type=netdev", "fail_mode=secure")
         for i, h in enumerate(HOSTS):
-            self.sh(self.vsctl + ["add-port", "br0", VETH[h], "--", "set", "Interface", VETH[h],
-                                  "ofport_request=%d" % (i + 1)])
-        self.br = "unix:" + d + "/br0.mgmt"
-        for _ in range(200):    # add-br returns with the database written; the OpenFlow socket comes after
-            if os.path.exists(d + "/br0.mgmt"):
-                break
-            time.sleep(0.05)
-        self.sh(["ovs-ofctl", "del-flows", self.br])
-        self.sh(["ovs-ofctl", "add-flows", self.br, flows_path])
+            self.vsctl("add-port", "br0", VETH[h], "--", "set", "Interface", VETH[h], "ofport_request=%d" % (i + 1))
+        self.ofctl("br0", "del-flows")
+        self.ofctl("br0", "add-flows", flows_path)
 
     def table10(self):
-        return [l.strip() for l in self.sh(["ovs-ofctl", "dump-flows", self.br, "table=10"]).splitlines()
-                if "table=10" in l]
-
-    def stop(self):
-        for pidfile in reversed(self.started):
-            try:
-                with open(pidfile) as f:
-                    pid = int(f.read().strip())
-                os.kill(pid, signal.SIGTERM)
-                for _ in range(100):
-                    os.kill(pid, 0)
-                    time.sleep(0.05)
-                os.kill(pid, signal.SIGKILL)
-            except (OSError, ValueError):
-                pass
-        self.started = []
+        return [l.strip() for l in self.ofctl("br0", "dump-flows", "table=10").splitlines() if "table=10" in l]
 
 
 def traffic(trunk):

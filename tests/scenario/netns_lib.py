@@ -1,6 +1,7 @@
 """netns_lib.py - what the network-namespace scenarios share: PASS/FAIL lines and their count, commands in a namespace, vswd's port counters.
 
-Used by vxlan.py and vxlan_remote_flow.py (vlans.py takes run, must and the signal handling):
+Used by vxlan.py, vxlan_remote_flow.py, vxlan_ovs.py and flows_learn.py (vlans.py takes run, must and the signal
+handling); OvsDaemons is Open vSwitch itself in a namespace (flows_learn.py, vxlan_ovs.py):
 
     from netns_lib import tally, check, note, Terminated, on_signal, run, must, port_stat, port_state
     check(rc == 0, "ping cA -> cB", err)
@@ -9,6 +10,8 @@ Used by vxlan.py and vxlan_remote_flow.py (vlans.py takes run, must and the sign
 Every wait is bounded (run()'s timeout).  Python 3 standard library only.
 """
 
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -85,3 +88,66 @@ def port_state(sw, name):
         if p["name"] == name:
             return p.get("state", "")
     return ""
+
+
+class OvsDaemons:
+    """Open vSwitch itself in network namespace @ns: ovsdb-server and ovs-vswitchd --disable-system (the
+    userspace datapath only, so no kernel module is needed: its bridges want datapath_type=netdev), with
+    their database, sockets, pid files and logs in @wd/ovs, nothing in the system's directories."""
+
+    def __init__(self, ns, wd):
+        self.ns = ns
+        d = self.dir = os.path.join(wd, "ovs")
+        os.makedirs(d)
+        self.env = dict(os.environ, OVS_RUNDIR=d, OVS_LOGDIR=d, OVS_DBDIR=d, OVS_SYSCONFDIR=d)
+        self.started = []
+
+    def sh(self, argv, timeout=40):
+        """@argv in the namespace with this instance's directories; its stdout, or RuntimeError."""
+        p = subprocess.run(["ip", "netns", "exec", self.ns] + argv, capture_output=True, text=True, timeout=timeout,
+                           env=self.env)
+        if p.returncode != 0:
+            raise RuntimeError("`%s` exited %d: %s" % (" ".join(argv), p.returncode, (p.stderr or p.stdout)[:400]))
+        return p.stdout
+
+    def vsctl(self, *args):
+        return self.sh(["ovs-vsctl", "--db=unix:" + self.dir + "/db.sock", "--timeout=30"] + list(args))
+
+    def appctl(self, *args):
+        return self.sh(["ovs-appctl", "-t", self.dir + "/vswitchd.ctl"] + list(args))
+
+    def ofctl(self, bridge, *args):
+        """ovs-ofctl on @bridge's OpenFlow socket (waited for: add-br returns before it exists)."""
+        mgmt = self.dir + "/" + bridge + ".mgmt"
+        for _ in range(200):
+            if os.path.exists(mgmt):
+                break
+            time.sleep(0.05)
+        return self.sh(["ovs-ofctl", args[0], "unix:" + mgmt] + list(args[1:]))
+
+    def start(self):
+        d = self.dir
+        self.sh(["ovsdb-tool", "create", d + "/conf.db", "/usr/share/openvswitch/vswitch.ovsschema"])
+        self.sh(["ovsdb-server", d + "/conf.db", "--remote=punix:" + d + "/db.sock", "--unixctl=" + d + "/ovsdb.ctl",
+                 "--no-chdir", "--log-file=" + d + "/ovsdb.log", "--pidfile=" + d + "/ovsdb.pid", "--detach"])
+        self.started.append(d + "/ovsdb.pid")
+        self.vsctl("--no-wait", "init")
+        self.sh(["ovs-vswitchd", "unix:" + d + "/db.sock", "--unixctl=" + d + "/vswitchd.ctl", "--no-chdir",
+                 "--log-file=" + d + "/vswitchd.log", "--pidfile=" + d + "/vswitchd.pid", "--disable-system",
+                 "--detach"])
+        self.started.append(d + "/vswitchd.pid")
+
+    def stop(self):
+        """SIGTERM to each daemon (ovs-vswitchd first), SIGKILL after 5 s."""
+        for pidfile in reversed(self.started):
+            try:
+                with open(pidfile) as f:
+                    pid = int(f.read().strip())
+                os.kill(pid, signal.SIGTERM)
+                for _ in range(100):
+                    os.kill(pid, 0)
+                    time.sleep(0.05)
+                os.kill(pid, signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
+        self.started = []
