@@ -2,7 +2,7 @@
 """bench-vxlan.py - one L2 overlay across two "hosts": vsw <-> vsw against kernel vxlan <-> kernel vxlan (issue 16, item 6).
 
     python3 scripts/bench-vxlan.py [--build build] [--rounds N] [--seconds S] [--tcp-seconds T]
-                                   [--systems vsw,kernel] [--underlay-gro] [--quick]
+                                   [--systems vsw,kernel] [--underlay-gro | --underlay-offload] [--quick]
                                    [--doc docs/PERFORMANCE.md | --no-doc] [--json FILE] [--keep]
     python3 scripts/bench-vxlan.py --self-test
 
@@ -20,7 +20,14 @@ spare), outer UDP checksums on for both.  A veth has no GRO unless asked
 (each datagram reaches the UDP stack alone); --underlay-gro turns it on
 for both veth ends (`ethtool -K gro on`: NAPI and GRO, as a NIC's driver
 has), for both systems, and its full run writes its own section, "VXLAN
-over an underlay with GRO".  Each sample:
+over an underlay with GRO".  Both veth ends have their transmit checksum
+offload off (and so their segmentation offload): the kernel cuts and
+sums every UDP GSO payload (vsw's) and UDP-tunnel GSO frame (the
+kernel vxlan's) in software before the veth, as for a NIC without
+offloads.  --underlay-offload leaves them on, as a NIC that takes UDP
+and UDP-tunnel segmentation (most server NICs): over a veth the frames
+then cross whole, cut nowhere, and are received whole; its full run
+writes "VXLAN over an underlay with offloads".  Each sample:
 
   - Mpps: dpdk-testpmd txonly in cA (CPU 1) sends 60-byte UDP frames (64 with
     the FCS) to cB's MAC; the rate is what cB's eth0 received over the
@@ -76,6 +83,7 @@ FRAME = 60
 SYSTEMS = {"vsw": "vsw <-> vsw (afpacket + vxlan ports)", "kernel": "kernel vxlan <-> kernel vxlan (bridged)"}
 DOC_HEADING = "VXLAN"
 DOC_HEADING_GRO = "VXLAN over an underlay with GRO"
+DOC_HEADING_OFFLOAD = "VXLAN over an underlay with offloads"
 
 
 # ---------------------------------------------------------------- topology
@@ -94,8 +102,10 @@ def build_net(system, ctx):
     for h, u in (("hA", "uA"), ("hB", "uB")):
         run(["ip", "addr", "add", UL4[h] + "/24", "dev", u], ns=NS[h])
         run(["ip", "link", "set", u, "mtu", str(UNDERLAY_MTU), "up"], ns=NS[h])
-        # Outer checksums finished before the peer's UDP socket sees them (see tests/scenario/vxlan.py).
-        run(["ethtool", "-K", u, "tx", "off"], ns=NS[h])
+        # Outer checksums finished before the peer's UDP socket sees them (see tests/scenario/vxlan.py),
+        # and GSO frames cut in software before the veth; --underlay-offload: neither (the frames cross whole).
+        if not ctx.args.underlay_offload:
+            run(["ethtool", "-K", u, "tx", "off"], ns=NS[h])
         if ctx.args.underlay_gro:
             run(["ethtool", "-K", u, "gro", "on"], ns=NS[h])
     peer = {"hA": "hB", "hB": "hA"}
@@ -266,18 +276,26 @@ def ratio(samples, field):
     return "%.2fx" % (med(a) / med(b)) if a and b and med(b) else "-"
 
 
+def doc_heading(args):
+    return DOC_HEADING_GRO if args.underlay_gro else DOC_HEADING_OFFLOAD if args.underlay_offload else DOC_HEADING
+
+
 def build_report(args, samples, meta):
-    gro = args.underlay_gro
-    out = ["## %s" % (DOC_HEADING_GRO if gro else DOC_HEADING), "",
+    gro, off = args.underlay_gro, args.underlay_offload
+    underlay = " with GRO on at both ends" if gro else \
+        " with its checksum and segmentation offloads on (GSO frames cross whole)" if off else \
+        " (no GRO, tx checksum and segmentation offloads off)"
+    out = ["## %s" % doc_heading(args), "",
            "Run it (root; two \"hosts\" as network namespaces joined by a veth, a container behind each; the "
            "same topology with the kernel's vxlan on both sides as the reference; about 2 minutes; rewrites this "
-           "section, the reading of it is %s):" % ("in \"VXLAN: reading the figures\"" if gro else "the next one"),
+           "section, the reading of it is %s):" % ("in \"VXLAN: reading the figures\"" if gro or off else "the next one"),
            "",
-           "    python3 scripts/bench-vxlan.py --rounds 3 %s--json /tmp/bvx.json" % ("--underlay-gro " if gro else ""),
+           "    python3 scripts/bench-vxlan.py --rounds 3 %s--json /tmp/bvx.json"
+           % ("--underlay-gro " if gro else "--underlay-offload " if off else ""),
            "",
            "`scripts/bench-vxlan.py` (%s): %s rounds, %s s Mpps windows, %s s TCP; underlay a %d-byte veth%s, "
            "outer checksums on." % (meta.get("date", "?"), args.rounds, args.seconds, args.tcp_seconds, UNDERLAY_MTU,
-                                    " with GRO on at both ends" if gro else " (no GRO)"),
+                                    underlay),
            "",
            "| system | 64 B inner, Mpps (encap + decap) | TCP cA -> cB, Gbit/s | encap cycles/pkt | decap cycles/pkt |",
            "|---|---|---|---|---|"]
@@ -320,6 +338,8 @@ def parse_args(argv):
     ap.add_argument("--tcp-seconds", type=int, default=10)
     ap.add_argument("--systems", default="vsw,kernel")
     ap.add_argument("--underlay-gro", action="store_true", help="GRO on for the underlay veth (NAPI, as a NIC's)")
+    ap.add_argument("--underlay-offload", action="store_true",
+                    help="the underlay veth's tx checksum and segmentation offloads left on (GSO frames cross whole)")
     ap.add_argument("--quick", action="store_true", help="1 round, 1 s windows and TCP; no doc")
     ap.add_argument("--doc", default=os.path.join(REPO, "docs", "PERFORMANCE.md"))
     ap.add_argument("--no-doc", action="store_true")
@@ -333,6 +353,8 @@ def parse_args(argv):
         ap.error("--systems: %s (known: %s)" % (",".join(bad) or "none", ",".join(SYSTEMS)))
     if a.rounds < 1 or a.seconds <= 0 or a.tcp_seconds < 1:
         ap.error("--rounds, --seconds and --tcp-seconds must be positive")
+    if a.underlay_gro and a.underlay_offload:
+        ap.error("--underlay-gro and --underlay-offload are two conditions: one at a time")
     if a.quick:
         a.rounds, a.seconds, a.warmup, a.tcp_seconds, a.no_doc = 1, 1.0, 0.5, 1, True
     return a
@@ -366,7 +388,15 @@ def self_test():
     g = build_report(parse_args(["--underlay-gro", "--no-doc"]), samples, {"date": "today", "machine": "test"})
     expect(g.startswith("## VXLAN over an underlay with GRO\n") and "--underlay-gro" in g and "with GRO on" in g,
            "--underlay-gro: its own section, its command, its underlay")
-    expect("(no GRO)" in rep, "the plain run says its underlay has no GRO")
+    expect("(no GRO, tx checksum" in rep, "the plain run says its underlay has no GRO and no offloads")
+    o = build_report(parse_args(["--underlay-offload", "--no-doc"]), samples, {"date": "today", "machine": "test"})
+    expect(o.startswith("## VXLAN over an underlay with offloads\n") and "--underlay-offload" in o and
+           "segmentation offloads on" in o, "--underlay-offload: its own section, its command, its underlay")
+    try:
+        parse_args(["--underlay-gro", "--underlay-offload"])
+        expect(False, "--underlay-gro with --underlay-offload is refused")
+    except SystemExit:
+        expect(True, "--underlay-gro with --underlay-offload is refused")
     q = parse_args(["--quick"])
     expect(q.rounds == 1 and q.no_doc, "--quick: one round, no doc")
     try:
@@ -405,7 +435,7 @@ def main(argv):
             json.dump({"samples": samples, "meta": meta}, f, indent=1)
     full = not a.quick and a.rounds >= 3 and sorted(a.systems) == sorted(SYSTEMS)
     if full and not a.no_doc and not any("error" in s for s in samples):
-        write_doc_section(a.doc, DOC_HEADING_GRO if a.underlay_gro else DOC_HEADING, rep)
+        write_doc_section(a.doc, doc_heading(a), rep)
     if not a.keep:
         shutil.rmtree(ctx.dir, ignore_errors=True)
     else:
