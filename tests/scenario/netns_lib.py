@@ -11,6 +11,7 @@ Every wait is bounded (run()'s timeout).  Python 3 standard library only.
 """
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -72,6 +73,29 @@ def must(argv, timeout=20, ns=None):
         raise RuntimeError("`%s`%s exited %d: %s" % (" ".join(argv), " in " + ns if ns else "", rc,
                                                      (err or out).strip()[:400]))
     return out
+
+
+def finish(label, wd, keep, sw=None, cleanup=None, stop_first=()):
+    """A scenario's end, whatever happened before: signals ignored from here on; each of @stop_first stopped
+    (guests, Open vSwitch); vswd @sw stopped and its exit code checked; @cleanup() run and checked to leave no
+    namespace (it returns the ones left); @wd kept (and named) with @keep or after a failure, else removed; the
+    closing line "@label: N passed, M failed".  Returns the exit code."""
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
+    for x in stop_first:
+        x.stop()
+    if sw:
+        rc = sw.stop()
+        check(rc == 0, "vswd exits 0 on SIGTERM (%s)" % rc)
+    if cleanup:
+        left = cleanup()
+        check(not left, "cleanup: no namespace of the test left", left)
+    if keep or tally.failed:
+        note("kept %s" % wd)
+    else:
+        shutil.rmtree(wd, ignore_errors=True)
+    print("%s: %d passed, %d failed" % (label, tally.passed, tally.failed), flush=True)
+    return 0 if tally.failed == 0 else 1
 
 
 def port_stat(sw, name):

@@ -125,7 +125,7 @@ import sys
 import tempfile
 import time
 
-from netns_lib import Terminated, check, must, note, on_signal, port_stat, port_state, run, tally
+from netns_lib import Terminated, check, finish, must, note, on_signal, port_stat, port_state, run, tally
 
 sys.dont_write_bytecode = True
 
@@ -1147,17 +1147,8 @@ def main():
     except (RuntimeError, Terminated) as e:
         check(False, "scenario ran to its end", e)
     finally:
-        if sw:
-            rc = sw.stop()
-            check(rc == 0, "vswd exits 0 on SIGTERM (%s)" % rc)
-        left = cleanup_net()
-        check(not left, "cleanup: no namespace of the test left", left)
-        if args.keep:
-            note("kept %s" % wd)
-        else:
-            shutil.rmtree(wd, ignore_errors=True)
-    print("vxlan: %d passed, %d failed" % (tally.passed, tally.failed))
-    return 0 if tally.failed == 0 else 1
+        rc = finish("vxlan", wd, args.keep, sw, cleanup_net)
+    return rc
 
 
 if __name__ == "__main__":

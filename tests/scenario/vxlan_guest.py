@@ -59,7 +59,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.dont_write_bytecode = True
-from netns_lib import Terminated, check, must, note, on_signal, port_stat, run, tally  # noqa: E402
+from netns_lib import Terminated, check, finish, must, note, on_signal, port_stat, run, tally  # noqa: E402
 import vxlan  # noqa: E402  (its namespaces, underlay, kernel VTEP and vswd)
 import offload  # noqa: E402  (its guests' offload options and checksum counters)
 from guest_lib import guest  # noqa: E402
@@ -187,21 +187,9 @@ def main():
     except (RuntimeError, guest.GuestError, Terminated) as e:
         check(False, "scenario ran to its end", e)
     finally:
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_IGN)
-        for g in state.get("guests", {}).values():
-            g.stop()
-        if state.get("sw"):
-            rc = state["sw"].stop()
-            check(rc == 0, "vswd exits 0 on SIGTERM (%s)" % rc)
-        left = vxlan.cleanup_net()
-        check(not left, "cleanup: no namespace of the test left", left)
-        if args.keep or tally.failed:
-            note("kept %s" % wd)
-        else:
-            shutil.rmtree(wd, ignore_errors=True)
-    print("vxlan_guest: %d passed, %d failed" % (tally.passed, tally.failed))
-    return 0 if tally.failed == 0 else 1
+        rc = finish("vxlan_guest", wd, args.keep, state.get("sw"), vxlan.cleanup_net,
+                    list(state.get("guests", {}).values()))
+    return rc
 
 
 if __name__ == "__main__":

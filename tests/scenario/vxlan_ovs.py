@@ -72,7 +72,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.dont_write_bytecode = True
-from netns_lib import (OvsDaemons, Terminated, check, must, note, on_signal, port_stat,  # noqa: E402
+from netns_lib import (OvsDaemons, Terminated, check, finish, must, note, on_signal, port_stat,  # noqa: E402
                        port_state, run, tally)
 import vxlan  # noqa: E402  (its namespaces, containers, vswd, pings, iperf3 and captures)
 from vxlan import NS, UL4, UL6, IN4, MAC, VNI  # noqa: E402
@@ -320,21 +320,8 @@ def main():
     except (RuntimeError, Terminated) as e:
         check(False, "scenario ran to its end", e)
     finally:
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_IGN)
-        if ovs:
-            ovs.stop()
-        if sw:
-            rc = sw.stop()
-            check(rc == 0, "vswd exits 0 on SIGTERM (%s)" % rc)
-        left = vxlan.cleanup_net()
-        check(not left, "cleanup: no namespace of the test left", left)
-        if args.keep or tally.failed:
-            note("kept %s" % wd)
-        else:
-            shutil.rmtree(wd, ignore_errors=True)
-    print("vxlan_ovs: %d passed, %d failed" % (tally.passed, tally.failed))
-    return 0 if tally.failed == 0 else 1
+        rc = finish("vxlan_ovs", wd, args.keep, sw, vxlan.cleanup_net, [ovs] if ovs else [])
+    return rc
 
 
 if __name__ == "__main__":
