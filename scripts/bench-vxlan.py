@@ -282,7 +282,7 @@ def doc_heading(args):
 
 def build_report(args, samples, meta):
     gro, off = args.underlay_gro, args.underlay_offload
-    underlay = " with GRO on at both ends" if gro else \
+    underlay = " with GRO on at both ends (tx checksum and segmentation offloads off)" if gro else \
         " with its checksum and segmentation offloads on (GSO frames cross whole)" if off else \
         " (no GRO, tx checksum and segmentation offloads off)"
     out = ["## %s" % doc_heading(args), "",
@@ -426,7 +426,8 @@ def main(argv):
         order = a.systems if rnd % 2 == 0 else list(reversed(a.systems))
         for system in order:
             samples.append(sample(ctx, system, rnd))
-    meta = {"date": time.strftime("%Y-%m-%d"), "machine": "%s, %d CPUs, kernel %s" % (
+    meta = {"underlay": "gro" if a.underlay_gro else "offload" if a.underlay_offload else "plain",
+            "date": time.strftime("%Y-%m-%d"), "machine": "%s, %d CPUs, kernel %s" % (
         platform.processor() or platform.machine(), os.cpu_count() or 0, platform.release())}
     rep = build_report(a, samples, meta)
     print(rep)

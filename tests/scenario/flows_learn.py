@@ -227,6 +227,11 @@ def make_host(h):
 
 def cleanup_net():
     if os.path.exists("/run/netns/" + OVS_NS):
+        for pid in run(["ip", "netns", "pids", OVS_NS], timeout=5)[1].split():
+            try:
+                os.kill(int(pid), signal.SIGKILL)   # an Open vSwitch daemon stop() could not name
+            except (ProcessLookupError, ValueError):
+                pass
         run(["ip", "netns", "del", OVS_NS], timeout=10)
     for h in HOSTS:
         if os.path.exists("/run/netns/" + NS[h]):

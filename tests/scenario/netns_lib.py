@@ -1,11 +1,12 @@
 """netns_lib.py - what the network-namespace scenarios share: PASS/FAIL lines and their count, commands in a namespace, vswd's port counters.
 
-Used by vxlan.py, vxlan_remote_flow.py, vxlan_ovs.py and flows_learn.py (vlans.py takes run, must and the signal
-handling); OvsDaemons is Open vSwitch itself in a namespace (flows_learn.py, vxlan_ovs.py):
+Used by vxlan.py, vxlan_remote_flow.py, vxlan_ovs.py, vxlan_guest.py and flows_learn.py (vlans.py takes run, must
+and the signal handling); OvsDaemons is Open vSwitch itself in a namespace (flows_learn.py, vxlan_ovs.py), finish()
+a scenario's end (the VXLAN scenarios):
 
     from netns_lib import tally, check, note, Terminated, on_signal, run, must, port_stat, port_state
     check(rc == 0, "ping cA -> cB", err)
-    print("vxlan: %d passed, %d failed" % (tally.passed, tally.failed))
+    print("vxlan: %d passed, %d failed" % (tally.passed, tally.failed))   # or: return finish("vxlan", wd, ...)
 
 Every wait is bounded (run()'s timeout).  Python 3 standard library only.
 """
@@ -75,11 +76,12 @@ def must(argv, timeout=20, ns=None):
     return out
 
 
-def finish(label, wd, keep, sw=None, cleanup=None, stop_first=()):
+def finish(label, wd, keep, sw=None, cleanup=None, stop_first=(), keep_failed=True):
     """A scenario's end, whatever happened before: signals ignored from here on; each of @stop_first stopped
     (guests, Open vSwitch); vswd @sw stopped and its exit code checked; @cleanup() run and checked to leave no
-    namespace (it returns the ones left); @wd kept (and named) with @keep or after a failure, else removed; the
-    closing line "@label: N passed, M failed".  Returns the exit code."""
+    namespace (it returns the ones left); @wd kept (and named) with @keep, or after a failure unless
+    @keep_failed is false (a work dir of captures), else removed; the closing line "@label: N passed, M failed".
+    Returns the exit code."""
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, signal.SIG_IGN)
     for x in stop_first:
@@ -90,7 +92,7 @@ def finish(label, wd, keep, sw=None, cleanup=None, stop_first=()):
     if cleanup:
         left = cleanup()
         check(not left, "cleanup: no namespace of the test left", left)
-    if keep or tally.failed:
+    if keep or (tally.failed and keep_failed):
         note("kept %s" % wd)
     else:
         shutil.rmtree(wd, ignore_errors=True)
@@ -127,9 +129,13 @@ class OvsDaemons:
         self.started = []
 
     def sh(self, argv, timeout=40):
-        """@argv in the namespace with this instance's directories; its stdout, or RuntimeError."""
-        p = subprocess.run(["ip", "netns", "exec", self.ns] + argv, capture_output=True, text=True, timeout=timeout,
-                           env=self.env)
+        """@argv in the namespace with this instance's directories; its stdout, or RuntimeError (a failure or
+        a command still running after @timeout seconds: ovs-appctl and ovs-ofctl wait for ever themselves)."""
+        try:
+            p = subprocess.run(["ip", "netns", "exec", self.ns] + argv, capture_output=True, text=True,
+                               timeout=timeout, env=self.env)
+        except subprocess.TimeoutExpired:
+            raise RuntimeError("`%s` still running after %d s" % (" ".join(argv), timeout))
         if p.returncode != 0:
             raise RuntimeError("`%s` exited %d: %s" % (" ".join(argv), p.returncode, (p.stderr or p.stdout)[:400]))
         return p.stdout
@@ -152,14 +158,15 @@ class OvsDaemons:
     def start(self):
         d = self.dir
         self.sh(["ovsdb-tool", "create", d + "/conf.db", "/usr/share/openvswitch/vswitch.ovsschema"])
+        # Each pid file is stop()'s before its daemon starts: one that forks and then fails is still stopped.
+        self.started.append(d + "/ovsdb.pid")
         self.sh(["ovsdb-server", d + "/conf.db", "--remote=punix:" + d + "/db.sock", "--unixctl=" + d + "/ovsdb.ctl",
                  "--no-chdir", "--log-file=" + d + "/ovsdb.log", "--pidfile=" + d + "/ovsdb.pid", "--detach"])
-        self.started.append(d + "/ovsdb.pid")
         self.vsctl("--no-wait", "init")
+        self.started.append(d + "/vswitchd.pid")
         self.sh(["ovs-vswitchd", "unix:" + d + "/db.sock", "--unixctl=" + d + "/vswitchd.ctl", "--no-chdir",
                  "--log-file=" + d + "/vswitchd.log", "--pidfile=" + d + "/vswitchd.pid", "--disable-system",
                  "--detach"])
-        self.started.append(d + "/vswitchd.pid")
 
     def stop(self):
         """SIGTERM to each daemon (ovs-vswitchd first), SIGKILL after 5 s."""

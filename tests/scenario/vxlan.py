@@ -1147,7 +1147,7 @@ def main():
     except (RuntimeError, Terminated) as e:
         check(False, "scenario ran to its end", e)
     finally:
-        rc = finish("vxlan", wd, args.keep, sw, cleanup_net)
+        rc = finish("vxlan", wd, args.keep, sw, cleanup_net, keep_failed=False)
     return rc
 
 

@@ -31,7 +31,11 @@ Steps:
          MIN_MBPS;
        - t0 merged received datagrams into TSO frames (`stats` "tunnel":
          gro_merged grew): vm's port sent frames larger than an MTU on
-         average while cB sent to it, vmoff's port none over 1514 bytes;
+         average while cB sent to it, vmoff's port at most 1514 bytes a
+         frame on average;
+       - with csum=on, vm's TCP to cB left t0 as UDP GSO payloads of
+         several datagrams (`stats` "tunnel": gso_sends and gso_segments
+         grew while vm sent);
      then t0 and vx0 deleted;
   3. in each guest /proc/net/snmp's Tcp and Udp InCsumErrors are 0 and
      the kernel log has no "bad gso"; cB's nstat the same; no port of
@@ -108,12 +112,17 @@ def one_case(sw, guests, csum):
     merged0 = port_stat(sw, "t0").get("tunnel", {}).get("gro_merged", 0)
     for g in guests.values():
         for reverse in (True, False):
-            before = tx_avg(sw, g.name)
+            before, tun0 = tx_avg(sw, g.name), port_stat(sw, "t0").get("tunnel", {})
             ok, mbps, detail = iperf3(g, reverse)
-            after = tx_avg(sw, g.name)
+            after, tun1 = tx_avg(sw, g.name), port_stat(sw, "t0").get("tunnel", {})
             check(ok, "%s: iperf3 TCP %s (%.0f Mbit/s)" % (what, "%s -> cB" % g.name if reverse else
                                                            "cB -> %s" % g.name, mbps), detail)
             if reverse:
+                if g.name == "vm" and csum:
+                    sends = tun1.get("gso_sends", 0) - tun0.get("gso_sends", 0)
+                    segs = tun1.get("gso_segments", 0) - tun0.get("gso_segments", 0)
+                    check(sends > 0 and segs > 2 * sends, "%s: vm's TSO frames left t0 as UDP GSO payloads "
+                          "(%d payloads, %d datagrams)" % (what, sends, segs), tun1)
                 continue
             pkts, nbytes = after[0] - before[0], after[1] - before[1]
             avg = nbytes / pkts if pkts else 0

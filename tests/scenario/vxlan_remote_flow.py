@@ -433,7 +433,7 @@ def main():
     except (RuntimeError, Terminated) as e:
         check(False, "scenario ran to its end", e)
     finally:
-        rc = finish("vxlan_remote_flow", wd, args.keep, sw, cleanup_net)
+        rc = finish("vxlan_remote_flow", wd, args.keep, sw, cleanup_net, keep_failed=False)
     return rc
 
 
