@@ -664,10 +664,13 @@ static inline __attribute__((always_inline)) bool vx_gso_append(struct vx_port *
  * whole: of its flow (vxlan_flow4_is(): its way, and the open payload,
  * which frame @i joined or opened, is that flow's), its size of at most
  * 64 bytes (whole in the head: one fixed copy), inner destination @mac
- * and the port's one VNI @vni, appended to the open payload while it asks
- * for UDP_SEGMENT already (two datagrams or more) and has room (fewer
- * than VXLAN_GSO_SEGS_MAX datagrams, VXLAN_GSO_BYTES, the arena with 64
- * bytes for the copy).  The payload's state and what the frames are
+ * and the port's one VNI @vni, appended to the open payload while it has
+ * room (fewer than VXLAN_GSO_SEGS_MAX datagrams, VXLAN_GSO_BYTES, the
+ * arena with 64 bytes for the copy); a payload of frame @i alone is made
+ * to ask for UDP_SEGMENT once the first is appended (a burst's second
+ * frame took vx_gso_small() and its message rebuilt, and a streak call
+ * that could not start: ~450 instructions a burst, most of the fixed cost
+ * of a burst of 8; callgrind, bench_vxlan -b 8 -c on -f 1).  The payload's state and what the frames are
  * compared with are in registers for the streak, no call in the loop: a
  * 64-byte frame of a run took ~130 instructions through vx_gso_append()
  * and the run loop's tests, each store into the payload reloading the
@@ -689,7 +692,7 @@ static __attribute__((noinline)) unsigned vx_gso_streak(struct vx_port *v, struc
 	struct vxlan_flow4 f;
 	uint8_t hdr[VXLAN_HLEN];
 
-	if (segs < 2 || len > 64 || v->tos_inherit || v->vni_flow || !vxlan_flow4_of(&f, first))
+	if (len > 64 || v->tos_inherit || v->vni_flow || !vxlan_flow4_of(&f, first))
 		return 0;
 	vxlan_hdr_build(hdr, vni);
 	/*
@@ -713,8 +716,18 @@ static __attribute__((noinline)) unsigned vx_gso_streak(struct vx_port *v, struc
 		memcpy(b + VXLAN_HLEN, pkt_head(nx), 64);
 		plen += seg;
 	}
-	v->gso_iov[m].iov_len = plen;
 	v->gso_used += k * seg;
+	if (segs == 1 && k) {
+		/* Frame @i's payload alone until now: with a second datagram it asks for UDP_SEGMENT. */
+		const struct vxlan_gso_msg gm = { .len = plen, .inner_bytes = v->gso_meta[m].inner_bytes + k * len,
+						  .seg_bytes = (uint16_t)seg, .segs = 1 + k };
+		const unsigned r = v->gso_meta[m].remote;
+
+		vx_gso_msg(v, m, base, &gm, r, &v->vt.remotes[r].addr, v->gso_meta[m].sock, v->gso_meta[m].sport,
+			   v->gso_meta[m].tos);
+		return k;
+	}
+	v->gso_iov[m].iov_len = plen;
 	v->gso_meta[m].inner_bytes += k * len;
 	v->gso_meta[m].segs = segs + k;
 	return k;
