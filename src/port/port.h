@@ -255,6 +255,18 @@ unsigned port_sendmmsg(int fd, struct mmsghdr *msgs, unsigned m, size_t hdr_len,
 
 static inline void port_count_drops(struct port *p, const unsigned drops[DROP__COUNT])
 {
+	unsigned any = 0;
+
+	/*
+	 * Most bursts drop nothing: one pass of ORs without a branch (a few
+	 * vector ORs), instead of a test and a branch for each reason every
+	 * burst (~140 instructions of a vxlan port's burst of 8 frames;
+	 * callgrind, bench_vxlan -b 8).
+	 */
+	for (unsigned r = 0; r < DROP__COUNT; r++)
+		any |= drops[r];
+	if (!any)
+		return;
 	for (unsigned r = 0; r < DROP__COUNT; r++)
 		if (drops[r])
 			port_count_drop(p, (enum port_drop)r, drops[r]);

@@ -462,6 +462,18 @@ static unsigned vx_gso_flush(struct vx_port *v, struct port_io *io, struct vx_cl
  * the frame's tun_dst, @r unused) through socket @sock (source port
  * @sport), outer TOS @tos (-1: the socket's).
  */
+/* The UDP_SEGMENT control message for pieces of @seg_bytes at @c: the bytes it takes (CMSG_SPACE). */
+static inline size_t vx_cmsg_segment(uint8_t *c, uint16_t seg_bytes)
+{
+	struct cmsghdr *cm = (struct cmsghdr *)c;
+
+	cm->cmsg_level = SOL_UDP;
+	cm->cmsg_type = UDP_SEGMENT;
+	cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+	memcpy(CMSG_DATA(cm), &seg_bytes, sizeof(uint16_t));
+	return CMSG_SPACE(sizeof(uint16_t));
+}
+
 static void vx_gso_msg(struct vx_port *v, unsigned m, uint8_t *buf, const struct vxlan_gso_msg *gm, unsigned r,
 		       const union vtep_addr *dst, unsigned sock, uint16_t sport, int tos)
 {
@@ -475,15 +487,8 @@ static void vx_gso_msg(struct vx_port *v, unsigned m, uint8_t *buf, const struct
 	else
 		v->gso_to[m].v4.sin_port = htons(v->dstport);
 	v->gso_iov[m] = (struct iovec){ buf, gm->len };
-	if (gm->segs > 1) {
-		struct cmsghdr *cm = (struct cmsghdr *)c;
-
-		cm->cmsg_level = SOL_UDP;
-		cm->cmsg_type = UDP_SEGMENT;
-		cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-		memcpy(CMSG_DATA(cm), &gm->seg_bytes, sizeof(uint16_t));
-		clen += CMSG_SPACE(sizeof(uint16_t));
-	}
+	if (gm->segs > 1)
+		clen += vx_cmsg_segment(c, gm->seg_bytes);
 	if (tos >= 0) {
 		struct cmsghdr *cm = (struct cmsghdr *)(c + clen);
 
@@ -718,14 +723,14 @@ static __attribute__((noinline)) unsigned vx_gso_streak(struct vx_port *v, struc
 	}
 	v->gso_used += k * seg;
 	if (segs == 1 && k) {
-		/* Frame @i's payload alone until now: with a second datagram it asks for UDP_SEGMENT. */
-		const struct vxlan_gso_msg gm = { .len = plen, .inner_bytes = v->gso_meta[m].inner_bytes + k * len,
-						  .seg_bytes = (uint16_t)seg, .segs = 1 + k };
-		const unsigned r = v->gso_meta[m].remote;
-
-		vx_gso_msg(v, m, base, &gm, r, &v->vt.remotes[r].addr, v->gso_meta[m].sock, v->gso_meta[m].sport,
-			   v->gso_meta[m].tos);
-		return k;
+		/*
+		 * Frame @i's payload alone until now: with a second datagram it
+		 * asks for UDP_SEGMENT.  Its control data is that message alone:
+		 * a TOS message comes only with tos=inherit, refused above.
+		 */
+		v->gso_msgs[m].msg_hdr.msg_control = v->gso_cmsg[m].buf;
+		v->gso_msgs[m].msg_hdr.msg_controllen = vx_cmsg_segment(v->gso_cmsg[m].buf, (uint16_t)seg);
+		v->gso_meta[m].seg_bytes = (uint16_t)seg;
 	}
 	v->gso_iov[m].iov_len = plen;
 	v->gso_meta[m].inner_bytes += k * len;
