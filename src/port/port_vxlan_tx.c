@@ -402,14 +402,23 @@ static unsigned vx_gso_flush(struct vx_port *v, struct port_io *io, struct vx_cl
 		return 0;
 	if (io->perf)
 		clk->encap += dp_tsc() - clk->t;
-	for (unsigned s = 0; s < v->n_gso; s++) {
+	for (uint32_t socks = v->gso_socks; socks; socks &= socks - 1) {
+		const unsigned s = (unsigned)__builtin_ctz(socks);
+		struct mmsghdr *batch = v->gso_batch;
 		unsigned k = 0, off = 0;
 
-		for (unsigned m = 0; m < v->gso_m; m++) {
-			if (v->gso_meta[m].sock != s)
-				continue;
-			v->gso_batch[k] = v->gso_msgs[m];
-			v->gso_batch_of[k++] = m;
+		if (socks == v->gso_socks && !(socks & (socks - 1))) {
+			/* All the round's messages go through this one socket (the usual case): sent where they are. */
+			batch = v->gso_msgs;
+			for (; k < v->gso_m; k++)
+				v->gso_batch_of[k] = k;
+		} else {
+			for (unsigned m = 0; m < v->gso_m; m++) {
+				if (v->gso_meta[m].sock != s)
+					continue;
+				v->gso_batch[k] = v->gso_msgs[m];
+				v->gso_batch_of[k++] = m;
+			}
 		}
 		while (off < k) {
 			unsigned first = v->gso_batch_of[off], left = 0;
@@ -419,7 +428,7 @@ static unsigned vx_gso_flush(struct vx_port *v, struct port_io *io, struct vx_cl
 				sent += vx_gso_resend(v, v->gso_batch_of + off, k - off, bytes, drops);
 				break;
 			}
-			rc = sendmmsg(v->gso_fd[s], v->gso_batch + off, k - off, MSG_DONTWAIT);
+			rc = sendmmsg(v->gso_fd[s], batch + off, k - off, MSG_DONTWAIT);
 			if (rc > 0) {
 				for (unsigned j = off; j < off + (unsigned)rc; j++) {
 					unsigned m = v->gso_batch_of[j];
