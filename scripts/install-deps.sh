@@ -33,7 +33,7 @@ SCENARIO_PKGS=(
 	systemd bash-completion					# scenario/install: systemd-analyze verify of vswd.service, the completion
 	libvirt-daemon-system libvirt-clients util-linux	# scenario/libvirt: guests defined with virsh, its own namespace (unshare)
 	openvswitch-common					# scenario/flows_ovs: ovs-ofctl parse-flow, the reference flow parser
-	openvswitch-switch					# scenario/flows_learn: ovs-vswitchd (userspace datapath), the reference learn
+	openvswitch-switch					# scenario/flows_learn, vxlan_ovs: ovs-vswitchd (userspace datapath), the reference learn and VTEP
 )
 
 # Benchmarks (make bench, and the smoke runs of them in make check): DPDK
