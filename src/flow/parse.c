@@ -106,7 +106,7 @@ static bool parse_ip_mask(const char *s, int af, flow_u128 *m)
 	uint64_t len;
 
 	if (flowp_uint(s, bits, &len)) {
-		*m = len ? flowp_ones(bits) & ~flowp_ones(bits - (unsigned)len) : 0;
+		*m = len ? flow_ones(bits) & ~flow_ones(bits - (unsigned)len) : 0;
 		return true;
 	}
 	if (inet_pton(af, s, b) != 1)
@@ -588,11 +588,11 @@ static int match_token(struct parser *p, char *tok)
 		if (slash)
 			*slash++ = '\0';
 		/* The bits of the part that exist (tcp_flags: 12 of its 16): a value or mask past them matches nothing. */
-		valid = (flow_field_valid(f) >> start) & flowp_ones(n);
+		valid = (flow_field_valid(f) >> start) & flow_ones(n);
 		m = valid;
 		if (!flowp_u128(eq + 1, &v) || (slash && !flowp_u128(slash, &m)))
 			return flowp_fail(p, "%s: bad value", token);
-		if ((v | m) & ~flowp_ones(n))
+		if ((v | m) & ~flow_ones(n))
 			return flowp_fail(p, "%s: value or mask wider than %u bits", token, n);
 		if ((v | m) & ~valid)
 			return flowp_fail(p, "%s: value or mask sets bits %s does not have", token, f->names[0]);

@@ -243,9 +243,9 @@ static int act_set_field(struct parser *p, const char *name, char *arg)
 	if (load) {
 		if (!flowp_u128(arg, &v))
 			return flowp_fail(p, "load:%s: not a number", arg);
-		if (v & ~flowp_ones(n))
+		if (v & ~flow_ones(n))
 			return flowp_fail(p, "load:%s: does not fit in %u bits", arg, n);
-		return act_set(p, f, start, n, v, flowp_ones(n), FAS_LOAD);
+		return act_set(p, f, start, n, v, flow_ones(n), FAS_LOAD);
 	}
 	if (start != 0 || n != f->n_bits)
 		return flowp_fail(p, "set_field: %s: a whole field (load writes bits)", f->names[0]);
@@ -449,7 +449,7 @@ static void learn_tmpl_add(struct flow_match *tmpl, const struct flow_field *f, 
 			   flow_u128 v)
 {
 	flow_field_set128(f, &tmpl->value, start, n, v);
-	flow_field_set128(f, &tmpl->mask, start, n, flowp_ones(n));
+	flow_field_set128(f, &tmpl->mask, start, n, flow_ones(n));
 }
 
 /* One spec of learn(): @name, and @value (NULL: none) after its '=' or ':'. */
@@ -475,7 +475,7 @@ static int learn_spec(struct parser *p, char *name, char *value, struct flow_mat
 		if (!names_field(value)) {
 			if (!flowp_u128(value, &v))
 				return flowp_fail(p, "learn: load:%s: neither a field nor a number", value);
-			if (v & ~flowp_ones(dn))
+			if (v & ~flow_ones(dn))
 				return flowp_fail(p, "learn: load:%s: does not fit in %u bits", value, dn);
 			NEW_ACT(p, a, FA_LEARN_SPEC);
 			a->syntax = FLK_LOAD_IMM;
@@ -538,7 +538,7 @@ static int learn_spec(struct parser *p, char *name, char *value, struct flow_mat
 				return flowp_fail(p, "learn: %s=%s: a learned match takes no mask", name, value);
 		} else if (!flowp_u128(value, &v)) {
 			return flowp_fail(p, "learn: %s=%s: not a number", name, value);
-		} else if (v & ~flowp_ones(dn)) {
+		} else if (v & ~flow_ones(dn)) {
 			return flowp_fail(p, "learn: %s=%s: does not fit in %u bits", name, value, dn);
 		}
 		NEW_ACT(p, a, FA_LEARN_SPEC);
@@ -565,7 +565,7 @@ static int learn_spec(struct parser *p, char *name, char *value, struct flow_mat
 		 * pins them to (ip,...,learn(...,NXM_OF_ETH_TYPE[],...): 0x800),
 		 * or none any more.
 		 */
-		if (flow_field_get128(src, &p->mod->match.mask, ss, sn) == flowp_ones(sn)) {
+		if (flow_field_get128(src, &p->mod->match.mask, ss, sn) == flow_ones(sn)) {
 			learn_tmpl_add(tmpl, dst, ds, dn, flow_field_get128(src, &p->mod->match.value, ss, sn));
 		} else {
 			flow_field_set128(dst, &tmpl->value, ds, dn, 0);

@@ -30,11 +30,6 @@ struct parser {
 /* Put a message into p->err (when it has room); returns -EINVAL. */
 __attribute__((format(printf, 2, 3))) int flowp_fail(struct parser *p, const char *fmt, ...);
 
-static inline flow_u128 flowp_ones(unsigned n)
-{
-	return flow_ones(n);
-}
-
 static inline int flowp_hexval(int c)
 {
 	if (c >= '0' && c <= '9')
