@@ -103,18 +103,38 @@ void vx_tx_init(struct vx_port *v)
 		v->msgs[m].msg_hdr = (struct msghdr){ .msg_namelen = v->alen, .msg_iov = v->tx_iov[m] };
 }
 
-/* Message @m's outer TOS (tos=inherit): @tos as its control message. */
-static void vx_tos_cmsg(struct vx_port *v, unsigned m, int tos)
+/* The outer TOS control message (IP_TOS, IPV6_TCLASS) of @tos at @c: the bytes it takes (CMSG_SPACE). */
+static inline size_t vx_cmsg_tos(const struct vx_port *v, uint8_t *c, int tos)
 {
-	struct cmsghdr *cm = (struct cmsghdr *)v->tx_cmsg[m].buf;
-	struct msghdr *mh = &v->msgs[m].msg_hdr;
+	struct cmsghdr *cm = (struct cmsghdr *)c;
 
-	mh->msg_control = v->tx_cmsg[m].buf;
-	mh->msg_controllen = sizeof(v->tx_cmsg[m].buf);
 	cm->cmsg_level = v->ipv6 ? IPPROTO_IPV6 : IPPROTO_IP;
 	cm->cmsg_type = v->ipv6 ? IPV6_TCLASS : IP_TOS;
 	cm->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(cm), &tos, sizeof(int));
+	return CMSG_SPACE(sizeof(int));
+}
+
+/* The UDP_SEGMENT control message for pieces of @seg_bytes at @c: the bytes it takes (CMSG_SPACE). */
+static inline size_t vx_cmsg_segment(uint8_t *c, uint16_t seg_bytes)
+{
+	struct cmsghdr *cm = (struct cmsghdr *)c;
+
+	cm->cmsg_level = SOL_UDP;
+	cm->cmsg_type = UDP_SEGMENT;
+	cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+	memcpy(CMSG_DATA(cm), &seg_bytes, sizeof(uint16_t));
+	return CMSG_SPACE(sizeof(uint16_t));
+}
+
+/* Message @m's outer TOS (tos=inherit): @tos as its control message. */
+static void vx_tos_cmsg(struct vx_port *v, unsigned m, int tos)
+{
+	struct msghdr *mh = &v->msgs[m].msg_hdr;
+
+	mh->msg_control = v->tx_cmsg[m].buf;
+	mh->msg_controllen = sizeof(v->tx_cmsg[m].buf);
+	vx_cmsg_tos(v, v->tx_cmsg[m].buf, tos);
 }
 
 /*
@@ -402,13 +422,15 @@ static unsigned vx_gso_flush(struct vx_port *v, struct port_io *io, struct vx_cl
 		return 0;
 	if (io->perf)
 		clk->encap += dp_tsc() - clk->t;
+	/* All the round's messages through one socket (the usual case): sent where they are, not copied. */
+	const bool one_sock = !(v->gso_socks & (v->gso_socks - 1));
+
 	for (uint32_t socks = v->gso_socks; socks; socks &= socks - 1) {
 		const unsigned s = (unsigned)__builtin_ctz(socks);
 		struct mmsghdr *batch = v->gso_batch;
 		unsigned k = 0, off = 0;
 
-		if (socks == v->gso_socks && !(socks & (socks - 1))) {
-			/* All the round's messages go through this one socket (the usual case): sent where they are. */
+		if (one_sock) {
 			batch = v->gso_msgs;
 			for (; k < v->gso_m; k++)
 				v->gso_batch_of[k] = k;
@@ -471,18 +493,6 @@ static unsigned vx_gso_flush(struct vx_port *v, struct port_io *io, struct vx_cl
  * the frame's tun_dst, @r unused) through socket @sock (source port
  * @sport), outer TOS @tos (-1: the socket's).
  */
-/* The UDP_SEGMENT control message for pieces of @seg_bytes at @c: the bytes it takes (CMSG_SPACE). */
-static inline size_t vx_cmsg_segment(uint8_t *c, uint16_t seg_bytes)
-{
-	struct cmsghdr *cm = (struct cmsghdr *)c;
-
-	cm->cmsg_level = SOL_UDP;
-	cm->cmsg_type = UDP_SEGMENT;
-	cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-	memcpy(CMSG_DATA(cm), &seg_bytes, sizeof(uint16_t));
-	return CMSG_SPACE(sizeof(uint16_t));
-}
-
 static void vx_gso_msg(struct vx_port *v, unsigned m, uint8_t *buf, const struct vxlan_gso_msg *gm, unsigned r,
 		       const union vtep_addr *dst, unsigned sock, uint16_t sport, int tos)
 {
@@ -498,15 +508,8 @@ static void vx_gso_msg(struct vx_port *v, unsigned m, uint8_t *buf, const struct
 	v->gso_iov[m] = (struct iovec){ buf, gm->len };
 	if (gm->segs > 1)
 		clen += vx_cmsg_segment(c, gm->seg_bytes);
-	if (tos >= 0) {
-		struct cmsghdr *cm = (struct cmsghdr *)(c + clen);
-
-		cm->cmsg_level = v->ipv6 ? IPPROTO_IPV6 : IPPROTO_IP;
-		cm->cmsg_type = v->ipv6 ? IPV6_TCLASS : IP_TOS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &tos, sizeof(int));
-		clen += CMSG_SPACE(sizeof(int));
-	}
+	if (tos >= 0)
+		clen += vx_cmsg_tos(v, c + clen, tos);
 	v->gso_msgs[m].msg_hdr = (struct msghdr){
 		.msg_name = &v->gso_to[m], .msg_namelen = v->alen, .msg_iov = &v->gso_iov[m], .msg_iovlen = 1,
 		.msg_control = clen ? c : NULL, .msg_controllen = clen,
@@ -683,8 +686,8 @@ static inline __attribute__((always_inline)) bool vx_gso_append(struct vx_port *
  * arena with 64 bytes for the copy); a payload of frame @i alone is made
  * to ask for UDP_SEGMENT once the first is appended (a burst's second
  * frame took vx_gso_small() and its message rebuilt, and a streak call
- * that could not start: ~450 instructions a burst, most of the fixed cost
- * of a burst of 8; callgrind, bench_vxlan -b 8 -c on -f 1).  The payload's state and what the frames are
+ * that could not start: ~190 instructions a burst of 8; callgrind,
+ * bench_vxlan -b 8 -c on -f 1).  The payload's state and what the frames are
  * compared with are in registers for the streak, no call in the loop: a
  * 64-byte frame of a run took ~130 instructions through vx_gso_append()
  * and the run loop's tests, each store into the payload reloading the
