@@ -289,8 +289,9 @@ def ping(g, src, dst):
     return ns_ping(src, IP[dst])
 
 
-def iperf3(g, container, reverse, seconds=3):
-    """TCP from the container's netns to the guest's iperf3 server (guest -> container with -R).
+def iperf3(g, container, reverse, seconds=3, ns=None):
+    """TCP from the container's netns (or netns @ns, by its name) to the guest's iperf3 server (guest -> container
+    with -R).
 
     Returns (ok, receiver Mbit/s, retransmits, detail)."""
     g.run("killall iperf3 >/dev/null 2>&1; rm -f /tmp/iperf3-s.log; "
@@ -299,9 +300,9 @@ def iperf3(g, container, reverse, seconds=3):
                     "usleep 100000; i=$((i+1)); done; cat /tmp/iperf3-s.log; exit 1", timeout=30)
     if rc != 0:
         return False, None, None, "iperf3 server did not start in the guest: " + out.strip()[:300]
-    argv = ["iperf3", "-c", IP["vm"], "-p", "5201", "-t", str(seconds), "-f", "m", "-J",
+    argv = ["iperf3", "-c", g.addr, "-p", "5201", "-t", str(seconds), "-f", "m", "-J",
             "--connect-timeout", "5000"] + (["-R"] if reverse else [])
-    rc, out, err = run(argv, timeout=seconds + 30, ns=NS[container])
+    rc, out, err = run(argv, timeout=seconds + 30, ns=ns or NS[container])
     g.run("killall iperf3 >/dev/null 2>&1; true", timeout=30)
     try:
         res = json.loads(out)

@@ -2,7 +2,7 @@
 
 Used by vxlan.py, vxlan_remote_flow.py, vxlan_ovs.py, vxlan_guest.py and flows_learn.py (vlans.py takes run, must
 and the signal handling); OvsDaemons is Open vSwitch itself in a namespace (flows_learn.py, vxlan_ovs.py), finish()
-a scenario's end (the VXLAN scenarios):
+a scenario's end and needs() its prerequisites (the VXLAN scenarios):
 
     from netns_lib import tally, check, note, Terminated, on_signal, run, must, port_stat, port_state
     check(rc == 0, "ping cA -> cB", err)
@@ -74,6 +74,17 @@ def must(argv, timeout=20, ns=None):
         raise RuntimeError("`%s`%s exited %d: %s" % (" ".join(argv), " in " + ns if ns else "", rc,
                                                      (err or out).strip()[:400]))
     return out
+
+
+def needs(label, tools):
+    """Root, and every one of @tools on the PATH: True.  Else False, after one FAIL naming what is missing and the
+    closing line "@label: N passed, M failed" (a scenario that cannot run fails, never skips)."""
+    missing = [t for t in tools if not shutil.which(t)]
+    if os.geteuid() == 0 and not missing:
+        return True
+    check(False, "%s scenario needs root and %s" % (label, ", ".join(missing or ["(nothing else)"])))
+    print("%s: %d passed, %d failed" % (label, tally.passed, tally.failed), flush=True)
+    return False
 
 
 def finish(label, wd, keep, sw=None, cleanup=None, stop_first=(), keep_failed=True):

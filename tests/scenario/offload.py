@@ -168,7 +168,6 @@ def uso(src, dst):
 
 def iperf3_guest_ns(g, ns_name, reverse):
     """containers.iperf3 (server in the guest, client in netns ns_name) for guest g."""
-    C.IP["vm"] = g.addr
     return C.iperf3(g, ns_name, reverse, seconds=2)
 
 

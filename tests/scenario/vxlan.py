@@ -116,7 +116,6 @@ import ctypes
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import struct
@@ -125,7 +124,7 @@ import sys
 import tempfile
 import time
 
-from netns_lib import Terminated, check, finish, must, note, on_signal, port_stat, port_state, run, tally
+from netns_lib import Terminated, check, finish, must, needs, note, on_signal, port_stat, port_state, run
 
 sys.dont_write_bytecode = True
 
@@ -1117,10 +1116,7 @@ def main():
     build = os.path.abspath(args.build)
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, on_signal)
-    missing = [t for t in ("ip", "ethtool", "busybox", "iperf3", "tcpdump", "tshark") if not shutil.which(t)]
-    if os.geteuid() != 0 or missing:
-        check(False, "vxlan scenario needs root and %s" % ", ".join(missing or ["(nothing else)"]))
-        print("vxlan: %d passed, %d failed" % (tally.passed, tally.failed))
+    if not needs("vxlan", ("ip", "ethtool", "busybox", "iperf3", "tcpdump", "tshark")):
         return 1
     wd = tempfile.mkdtemp(prefix="vsw-vxlan-")
     sw = None

@@ -28,7 +28,7 @@ Steps:
      the same csum=; then
        - each guest pings cB (3 echo requests, no loss);
        - iperf3 TCP 2 s each way between cB and each guest, at least
-         MIN_MBPS;
+         containers.py's MIN_MBPS;
        - t0 merged received datagrams into TSO frames (`stats` "tunnel":
          gro_merged grew): vm's port sent frames larger than an MTU on
          average while cB sent to it, vmoff's port at most 1514 bytes a
@@ -54,41 +54,21 @@ ip, ethtool, busybox, iperf3, nstat.
 """
 
 import argparse
-import json
 import os
-import shutil
 import signal
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.dont_write_bytecode = True
-from netns_lib import Terminated, check, finish, must, note, on_signal, port_stat, run, tally  # noqa: E402
+from netns_lib import Terminated, check, finish, must, needs, note, on_signal, port_stat, run  # noqa: E402
 import vxlan  # noqa: E402  (its namespaces, underlay, kernel VTEP and vswd)
 import offload  # noqa: E402  (its guests' offload options and checksum counters)
+import containers  # noqa: E402  (iperf3 between a guest and a namespace)
 from guest_lib import guest  # noqa: E402
 from vxlan import NS, UL4, IN4, VNI, INNER_MTU  # noqa: E402
 
 GUESTS = {"vm": ("10.77.0.20", "52:54:00:77:78:14"), "vmoff": ("10.77.0.21", "52:54:00:77:78:15")}
-MIN_MBPS = 10       # TCG guests move hundreds of Mbit/s; a broken path trickles at < 1
-
-
-def iperf3(g, reverse):
-    """TCP from cB to the guest's iperf3 server (guest -> cB with -R): (ok, receiver Mbit/s, detail)."""
-    g.run("killall iperf3 >/dev/null 2>&1; rm -f /tmp/iperf3-s.log; "
-          "iperf3 -s -1 -D -p 5201 --logfile /tmp/iperf3-s.log", timeout=30)
-    rc, out = g.run("i=0; while [ $i -lt 100 ]; do netstat -ltn | grep -q ':5201 ' && exit 0; "
-                    "usleep 100000; i=$((i+1)); done; cat /tmp/iperf3-s.log; exit 1", timeout=30)
-    if rc != 0:
-        return False, 0.0, "iperf3 server did not start in %s: %s" % (g.name, out.strip()[:300])
-    rc, out, err = run(["iperf3", "-c", g.addr, "-p", "5201", "-t", "2", "-J", "--connect-timeout", "5000"] +
-                       (["-R"] if reverse else []), timeout=40, ns=NS["cB"])
-    g.run("killall iperf3 >/dev/null 2>&1; true", timeout=30)
-    try:
-        mbps = json.loads(out)["end"]["sum_received"]["bits_per_second"] / 1e6
-    except (ValueError, KeyError, TypeError):
-        return False, 0.0, "rc %d: %s %s" % (rc, out.strip()[-300:], err.strip()[-300:])
-    return mbps >= MIN_MBPS, mbps, "%.1f Mbit/s (at least %d wanted)" % (mbps, MIN_MBPS)
 
 
 def tx_avg(sw, name):
@@ -113,10 +93,10 @@ def one_case(sw, guests, csum):
     for g in guests.values():
         for reverse in (True, False):
             before, tun0 = tx_avg(sw, g.name), port_stat(sw, "t0").get("tunnel", {})
-            ok, mbps, detail = iperf3(g, reverse)
+            ok, mbps, _, detail = containers.iperf3(g, None, reverse, seconds=2, ns=NS["cB"])
             after, tun1 = tx_avg(sw, g.name), port_stat(sw, "t0").get("tunnel", {})
             check(ok, "%s: iperf3 TCP %s (%.0f Mbit/s)" % (what, "%s -> cB" % g.name if reverse else
-                                                           "cB -> %s" % g.name, mbps), detail)
+                                                           "cB -> %s" % g.name, mbps or 0), detail)
             if reverse:
                 if g.name == "vm" and csum:
                     sends = tun1.get("gso_sends", 0) - tun0.get("gso_sends", 0)
@@ -183,10 +163,7 @@ def main():
     build = os.path.abspath(args.build)
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, on_signal)
-    missing = [t for t in ("ip", "ethtool", "busybox", "iperf3", "nstat", guest.QEMU) if not shutil.which(t)]
-    if os.geteuid() != 0 or missing:
-        check(False, "vxlan_guest scenario needs root and %s" % ", ".join(missing or ["(nothing else)"]))
-        print("vxlan_guest: %d passed, %d failed" % (tally.passed, tally.failed))
+    if not needs("vxlan_guest", ("ip", "ethtool", "busybox", "iperf3", "nstat", guest.QEMU)):
         return 1
     guest.ensure_built()
     wd = tempfile.mkdtemp(prefix="vsw-vxlan-guest-")

@@ -71,7 +71,6 @@ nstat, tcpdump, tshark, ovsdb-server, ovs-vswitchd, ovs-vsctl, ovs-ofctl.
 
 import argparse
 import os
-import shutil
 import signal
 import sys
 import tempfile
@@ -79,8 +78,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.dont_write_bytecode = True
-from netns_lib import (OvsDaemons, Terminated, check, finish, must, note, on_signal, port_stat,  # noqa: E402
-                       port_state, run, tally)
+from netns_lib import (OvsDaemons, Terminated, check, finish, must, needs, note, on_signal, port_stat,  # noqa: E402
+                       port_state, run)
 import vxlan  # noqa: E402  (its namespaces, containers, vswd, pings, iperf3 and captures)
 from vxlan import NS, UL4, UL6, IN4, MAC, VNI  # noqa: E402
 
@@ -310,11 +309,8 @@ def main():
     build = os.path.abspath(args.build)
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, on_signal)
-    missing = [t for t in ("ip", "ethtool", "busybox", "iperf3", "nstat", "tcpdump", "tshark", "ovsdb-server",
-                           "ovs-vswitchd", "ovs-vsctl", "ovs-ofctl") if not shutil.which(t)]
-    if os.geteuid() != 0 or missing:
-        check(False, "vxlan_ovs scenario needs root and %s" % ", ".join(missing or ["(nothing else)"]))
-        print("vxlan_ovs: %d passed, %d failed" % (tally.passed, tally.failed))
+    if not needs("vxlan_ovs", ("ip", "ethtool", "busybox", "iperf3", "nstat", "tcpdump", "tshark", "ovsdb-server",
+                               "ovs-vswitchd", "ovs-vsctl", "ovs-ofctl")):
         return 1
     wd = tempfile.mkdtemp(prefix="vsw-vxlan-ovs-")
     sw = ovs = None

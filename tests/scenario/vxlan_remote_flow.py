@@ -70,14 +70,13 @@ import argparse
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
 
-from netns_lib import Terminated, check, finish, must, note, on_signal, port_stat, port_state, run, tally
+from netns_lib import Terminated, check, finish, must, needs, on_signal, port_stat, port_state, run
 
 sys.dont_write_bytecode = True
 
@@ -406,10 +405,7 @@ def main():
     build = os.path.abspath(args.build)
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, on_signal)
-    missing = [t for t in ("ip", "busybox", "tcpdump", "tshark") if not shutil.which(t)]
-    if os.geteuid() != 0 or missing:
-        check(False, "vxlan_remote_flow scenario needs root and %s" % ", ".join(missing or ["(nothing else)"]))
-        print("vxlan_remote_flow: %d passed, %d failed" % (tally.passed, tally.failed))
+    if not needs("vxlan_remote_flow", ("ip", "busybox", "tcpdump", "tshark")):
         return 1
     wd = tempfile.mkdtemp(prefix="vsw-vxrf-")
     sw = None
