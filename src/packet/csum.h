@@ -98,6 +98,15 @@ static inline uint16_t csum_finish_l4_64(uint64_t acc, size_t csum_offset)
 	return csum_finish_l4((uint32_t)((acc & 0xffffffffu) + (acc >> 32)), csum_offset);
 }
 
+/* Eight bytes at @b as they lie in memory (any alignment): one load. */
+static inline uint64_t csum_load64(const uint8_t *b)
+{
+	uint64_t w;
+
+	memcpy(&w, b, 8);
+	return w;
+}
+
 /* A frame csum_add64() sums: 57 to 64 bytes (a minimum-size Ethernet frame is 60 without its FCS). */
 static inline bool csum_small64(size_t len)
 {
@@ -118,7 +127,21 @@ static inline uint32_t csum_add64(uint32_t sum, const void *buf, size_t len)
 	const uint8_t *b = buf;
 	uint64_t w[8], lo;
 
-	memcpy(w, b, sizeof(w));
+	/*
+	 * Word by word, each straight into a register: one memcpy() of the 64
+	 * bytes (or a loop of eight, which gcc fuses into one) is compiled by
+	 * gcc 12 -O2 to a `rep movsl` into the stack and loads back from it,
+	 * over a third of the encap point's cycles on 64-byte frames (perf
+	 * annotate of bench_vxlan -c on -f 1024).
+	 */
+	w[0] = csum_load64(b);
+	w[1] = csum_load64(b + 8);
+	w[2] = csum_load64(b + 16);
+	w[3] = csum_load64(b + 24);
+	w[4] = csum_load64(b + 32);
+	w[5] = csum_load64(b + 40);
+	w[6] = csum_load64(b + 48);
+	w[7] = csum_load64(b + 56);
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	w[7] &= ~0ull >> (8 * (64 - len)); /* the first len - 56 bytes: the low ones */
 #else

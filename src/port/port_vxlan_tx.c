@@ -641,7 +641,7 @@ static inline __attribute__((always_inline)) void vx_frame_to(const struct pkt *
 {
 	_Static_assert(PKT_HEAD_COPY >= 64, "a head holds 64 bytes");
 	if (pk->len == pk->head_len && pk->len <= 64 && room >= 64)
-		memcpy(to, pkt_head(pk), 64);
+		pkt_copy64(to, pkt_head(pk));
 	else
 		pkt_to_buf(pk, to, pk->len);
 }
@@ -730,7 +730,7 @@ static __attribute__((noinline)) unsigned vx_gso_streak(struct vx_port *v, struc
 		    !vxlan_flow4_is(&f, nx))
 			break;
 		memcpy(b, hdr, VXLAN_HLEN);
-		memcpy(b + VXLAN_HLEN, pkt_head(nx), 64);
+		pkt_copy64(b + VXLAN_HLEN, pkt_head(nx));
 		plen += seg;
 	}
 	v->gso_used += k * seg;
