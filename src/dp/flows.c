@@ -926,8 +926,8 @@ void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct pkt_batch *b,
 	/* Every frame so far goes to `normal` alone with its final headers: their verdicts wait (UNSET). */
 	bool all_normal = true;
 
-	f->normal = (struct pkt_batch){ .in = in, .pkts = f->normal_pkts };
-	f->extra = (struct pkt_batch){ .in = in, .pkts = f->extra_pkts };
+	pkt_batch_start(&f->normal, in, f->normal_pkts);
+	pkt_batch_start(&f->extra, in, f->extra_pkts);
 	if (t->only_normal && !sp->secured) {
 		/* `priority=0,actions=normal` alone: the bridge, and the rule's counts (a secured port takes the long way: its check's drops run no rule) */
 		uint64_t bytes = 0;
