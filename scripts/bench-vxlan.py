@@ -31,7 +31,12 @@ writes "VXLAN over an underlay with offloads".  Each sample:
 
   - Mpps: dpdk-testpmd txonly in cA (CPU 1) sends 60-byte UDP frames (64 with
     the FCS) to cB's MAC; the rate is what cB's eth0 received over the
-    window: every frame is encapsulated on hA and decapsulated on hB;
+    window: every frame is encapsulated on hA and decapsulated on hB.
+    Twice: one inner flow (every frame alike: a run vsw sends as one UDP
+    GSO payload), then many (`--txonly-multi-flow`: testpmd 22.11 gives
+    each frame the next of 256 inner source addresses, so each frame is
+    another flow's than the one before and a datagram of its own on the
+    underlay, for vsw as for the kernel);
   - TCP: iperf3 cA -> cB (both ends on CPU 1), Gbit/s received;
   - vsw only, during the Mpps window with stage timing on (`vswctl perf
     enable`): cycles per packet of the `encap` point on hA (the vxlan
@@ -80,6 +85,7 @@ MAC = {"cA": "02:78:78:00:00:0a", "cB": "02:78:78:00:00:0b"}
 VNI = 4242
 UNDERLAY_MTU = 1600
 FRAME = 60
+MULTI = "_multi"        # the fields of the many-flows window: mpps_multi, encap_cycles_multi, decap_cycles_multi
 SYSTEMS = {"vsw": "vsw <-> vsw (afpacket + vxlan ports)", "kernel": "kernel vxlan <-> kernel vxlan (bridged)"}
 DOC_HEADING = "VXLAN"
 DOC_HEADING_GRO = "VXLAN over an underlay with GRO"
@@ -166,13 +172,15 @@ def perf_stage(show, stage):
     return s.get("cycles_per_packet") if s.get("packets") else None
 
 
-def mpps_test(ctx, sws, warmup, seconds):
+def mpps_test(ctx, sws, warmup, seconds, multi=False):
+    """One Mpps window (testpmd txonly, one inner flow or, @multi, many) and the encap / decap points over it."""
     argv = ["stdbuf", "-oL", "dpdk-testpmd", "--lcores=0@%d,1@%d" % (GEN_CPU, GEN_CPU), "--no-huge", "-m", "512",
             "--no-shconf", "--file-prefix", "vbx" + TAG, "--no-pci", "--vdev",
             "net_af_packet0,iface=eth0,qdisc_bypass=1", "--log-level=lib.eal:warning", "--",
             "--forward-mode=txonly", "--txpkts=%d" % FRAME, "--tx-ip=%s,%s" % (IN4["cA"], IN4["cB"]),
-            "--eth-peer=0,%s" % MAC["cB"], "--burst=32", "--nb-cores=1", "--total-num-mbufs=16384"]
-    gen = Proc(argv, ctx.logpath("testpmd"), ns=NS["cA"], stdin=True, name="testpmd", keep_buf=False)
+            "--eth-peer=0,%s" % MAC["cB"], "--burst=32", "--nb-cores=1", "--total-num-mbufs=16384"] + \
+        (["--txonly-multi-flow"] if multi else [])
+    gen = Proc(argv, ctx.logpath("testpmd-multi" if multi else "testpmd"), ns=NS["cA"], stdin=True, name="testpmd", keep_buf=False)
     res = {}
     try:
         gen.wait_for(r"Press enter to exit", timeout=60)
@@ -239,6 +247,7 @@ def sample(ctx, system, rnd):
         if r.returncode:
             raise BenchError("no connectivity cA -> cB across the tunnel")
         s.update(mpps_test(ctx, sws, ctx.args.warmup, ctx.args.seconds))
+        s.update({k + MULTI: v for k, v in mpps_test(ctx, sws, ctx.args.warmup, ctx.args.seconds, True).items()})
         s["tcp_gbps"] = tcp_test(ctx, ctx.args.tcp_seconds)
     except BenchError as e:
         s["error"] = str(e)
@@ -258,6 +267,10 @@ def describe(s):
     out = "%.3f Mpps, TCP %.2f Gbit/s" % (s.get("mpps", 0), s.get("tcp_gbps", 0))
     if s.get("encap_cycles") is not None:
         out += ", encap %.0f / decap %.0f cycles per packet" % (s["encap_cycles"], s.get("decap_cycles") or 0)
+    if s.get("mpps" + MULTI) is not None:
+        out += "; many flows %.3f Mpps" % s["mpps" + MULTI]
+        if s.get("encap_cycles" + MULTI) is not None:
+            out += ", encap %.0f / decap %.0f" % (s["encap_cycles" + MULTI], s.get("decap_cycles" + MULTI) or 0)
     return out
 
 
@@ -297,16 +310,20 @@ def build_report(args, samples, meta):
            "outer checksums on." % (meta.get("date", "?"), args.rounds, args.seconds, args.tcp_seconds, UNDERLAY_MTU,
                                     underlay),
            "",
-           "| system | 64 B inner, Mpps (encap + decap) | TCP cA -> cB, Gbit/s | encap cycles/pkt | decap cycles/pkt |",
-           "|---|---|---|---|---|"]
+           "| system | inner flows | 64 B inner, Mpps (encap + decap) | TCP cA -> cB, Gbit/s | encap cycles/pkt "
+           "| decap cycles/pkt |",
+           "|---|---|---|---|---|---|"]
     for system in args.systems:
-        out.append("| %s | %s | %s | %s | %s |" % (
-            SYSTEMS[system], cell(vals(samples, system, "mpps"), 3), cell(vals(samples, system, "tcp_gbps"), 2),
-            cell(vals(samples, system, "encap_cycles"), 0), cell(vals(samples, system, "decap_cycles"), 0)))
-    out += ["", "vsw / kernel: Mpps %s, TCP %s (target >= 1.0x); encap and decap target <= 25 cycles each "
+        for suffix, flows, tcp in (("", "one", cell(vals(samples, system, "tcp_gbps"), 2)), (MULTI, "many", "")):
+            out.append("| %s | %s | %s | %s | %s | %s |" % (
+                SYSTEMS[system], flows, cell(vals(samples, system, "mpps" + suffix), 3), tcp,
+                cell(vals(samples, system, "encap_cycles" + suffix), 0),
+                cell(vals(samples, system, "decap_cycles" + suffix), 0)))
+    out += ["", "vsw / kernel: Mpps %s with one inner flow, %s with many (testpmd `--txonly-multi-flow`); TCP %s "
+            "(target >= 1.0x); encap and decap target <= 25 cycles each "
             "(the `encap` point on hA, `decap` on hB: the vxlan port's work around its sendmmsg / recvmmsg, "
             "the syscalls left out)."
-            % (ratio(samples, "mpps"), ratio(samples, "tcp_gbps"))]
+            % (ratio(samples, "mpps"), ratio(samples, "mpps" + MULTI), ratio(samples, "tcp_gbps"))]
     failed = [s for s in samples if "error" in s]
     if failed:
         out += ["", "Failed samples: %s." % "; ".join("%s round %d: %s" % (s["system"], s["round"], s["error"])
@@ -376,14 +393,19 @@ def self_test():
     expect(perf_stage({}, "tx.other") is None, "perf_stage: an empty answer is no figure")
     a = parse_args(["--no-doc"])
     samples = [{"system": "vsw", "round": r, "mpps": 1.0 + r / 10, "tcp_gbps": 4.0, "encap_cycles": 400.0 + r,
-                "decap_cycles": 300.0} for r in range(3)]
-    samples += [{"system": "kernel", "round": r, "mpps": 2.0, "tcp_gbps": 8.0} for r in range(3)]
+                "decap_cycles": 300.0, "mpps_multi": 0.3, "encap_cycles_multi": 70.0 + r,
+                "decap_cycles_multi": 40.0} for r in range(3)]
+    samples += [{"system": "kernel", "round": r, "mpps": 2.0, "tcp_gbps": 8.0, "mpps_multi": 0.4} for r in range(3)]
     samples.append({"system": "kernel", "round": 3, "error": "no connectivity"})
     rep = build_report(a, samples, {"date": "today", "machine": "test"})
     expect(rep.startswith("## VXLAN\n"), "the report is the doc section")
-    expect("| 1.100 (1.000-1.200) | 4.00 (4.00-4.00) | 401 (400-402) | 300 (300-300) |" in rep,
+    expect("| one | 1.100 (1.000-1.200) | 4.00 (4.00-4.00) | 401 (400-402) | 300 (300-300) |" in rep,
            "vsw's row: medians and ranges")
-    expect("Mpps 0.55x, TCP 0.50x" in rep, "ratios vsw / kernel")
+    expect("| many | 0.300 (0.300-0.300) |  | 71 (70-72) | 40 (40-40) |" in rep,
+           "vsw's many-flows row: its own window's Mpps and points, no TCP")
+    expect("| kernel vxlan <-> kernel vxlan (bridged) | many | 0.400 (0.400-0.400) |  | - | - |" in rep,
+           "the kernel's many-flows row: no points")
+    expect("Mpps 0.55x with one inner flow, 0.75x with many" in rep and "TCP 0.50x" in rep, "ratios vsw / kernel")
     expect("kernel round 3: no connectivity" in rep, "failed samples are named")
     g = build_report(parse_args(["--underlay-gro", "--no-doc"]), samples, {"date": "today", "machine": "test"})
     expect(g.startswith("## VXLAN over an underlay with GRO\n") and "--underlay-gro" in g and "with GRO on" in g,
