@@ -35,6 +35,15 @@
 uint32_t csum_add(uint32_t sum, const void *buf, size_t len);
 
 /*
+ * Tests and benchmarks: sum long buffers with the CPU's vector unit (AVX2,
+ * the default where it has it) when @on, else with the scalar chain alone;
+ * every csum_* function gives the same results either way.  Returns
+ * whether the CPU has the vector path.  Not for the data path: it is
+ * read there without a lock.
+ */
+bool csum_simd_set(bool on);
+
+/*
  * Copy the @len bytes at @src to @dst (not overlapping) and return their
  * partial sum, csum_add(0, @src, @len): one pass over the bytes where
  * memcpy() and csum_add() make two.  A piece at an odd offset of the

@@ -187,6 +187,56 @@ static void test_copy_sum(void **state)
 	}
 }
 
+/*
+ * Buffers past what one vector call takes (CSUM_AVX2_ROUNDS x 64 bytes, 1
+ * MiB) and around it, all ones (every lane at its largest: the carries
+ * and the lanes' bound) and random, at odd and even starts: csum_add()
+ * and csum_copy() against the reference.
+ */
+static void test_sum_long(void **state)
+{
+	static const size_t lens[] = { 255, 256, 257, 1448, 65535, 65536, (1u << 20) - 1, 1u << 20,
+				       (1u << 20) + 63, (2u << 20) + 129 };
+	size_t max = (2u << 20) + 129 + 8;
+	uint8_t *buf = malloc(max), *dst = malloc(max);
+
+	(void)state;
+	assert_non_null(buf);
+	assert_non_null(dst);
+	for (unsigned ones = 0; ones < 2; ones++) {
+		if (ones)
+			memset(buf, 0xff, max);
+		else
+			fill(buf, max);
+		for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+			for (size_t off = 0; off < 2; off++) {
+				uint16_t want = ref_sum(buf + off, lens[i]);
+
+				assert_int_equal(ref_of_mem(csum_fold(csum_add(0, buf + off, lens[i]))), want);
+				assert_int_equal(ref_of_mem(csum_fold(csum_copy(dst + 1 - off, buf + off, lens[i]))), want);
+				assert_memory_equal(dst + 1 - off, buf + off, lens[i]);
+			}
+		}
+	}
+	free(dst);
+	free(buf);
+}
+
+/* The sum tests again with the scalar chain alone (csum_simd_set(false)): both paths checked on a CPU with AVX2. */
+static int scalar_only(void **state)
+{
+	(void)state;
+	csum_simd_set(false);
+	return 0;
+}
+
+static int simd_back(void **state)
+{
+	(void)state;
+	csum_simd_set(true);
+	return 0;
+}
+
 static void test_known_vectors(void **state)
 {
 	static const uint8_t rfc1071[] = { 0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7 };
@@ -489,6 +539,12 @@ int main(void)
 		cmocka_unit_test(test_sum_iov),
 		cmocka_unit_test(test_sum_iov_carry),
 		cmocka_unit_test(test_copy_sum),
+		cmocka_unit_test(test_sum_long),
+		cmocka_unit_test_setup_teardown(test_sum_flat, scalar_only, simd_back),
+		cmocka_unit_test_setup_teardown(test_sum_chained_odd, scalar_only, simd_back),
+		cmocka_unit_test_setup_teardown(test_sum_iov, scalar_only, simd_back),
+		cmocka_unit_test_setup_teardown(test_copy_sum, scalar_only, simd_back),
+		cmocka_unit_test_setup_teardown(test_sum_long, scalar_only, simd_back),
 		cmocka_unit_test(test_known_vectors),
 		cmocka_unit_test(test_finish_l4),
 		cmocka_unit_test(test_ipv4_hdr_random),
