@@ -300,7 +300,7 @@ def build_report(args, samples, meta):
         " (no GRO, tx checksum and segmentation offloads off)"
     out = ["## %s" % doc_heading(args), "",
            "Run it (root; two \"hosts\" as network namespaces joined by a veth, a container behind each; the "
-           "same topology with the kernel's vxlan on both sides as the reference; about 2 minutes; rewrites this "
+           "same topology with the kernel's vxlan on both sides as the reference; about 4 minutes; rewrites this "
            "section, the reading of it is %s):" % ("in \"VXLAN: reading the figures\"" if gro or off else "the next one"),
            "",
            "    python3 scripts/bench-vxlan.py --rounds 3 %s--json /tmp/bvx.json"
