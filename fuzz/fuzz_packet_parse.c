@@ -8,7 +8,9 @@
  * plain reference parser restated here, and never leave an offset or a
  * flag that claims more than the head holds; pkt_to_buf(), pkt_copy() and
  * pkt_segs() must give back the frame (head from the private copy, the
- * rest from the view), also after a push into the headroom.
+ * rest from the view), also after a push into the headroom; the VXLAN
+ * flow hash of the frame unparsed (vxlan_flow_hash_raw4()) must be the
+ * parsed frame's.
  *
  * Input format:
  *
@@ -27,6 +29,7 @@
 #include <string.h>
 
 #include "packet/pkt.h"
+#include "packet/vxlan.h"
 
 #define HDR 20
 #define FRAME_MAX 4096
@@ -172,6 +175,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (p.flags & PKT_F_L4)
 		check(p.l4_off + 8u <= p.head_len);
 	check(pkt_parse(&p) == p.flags); /* idempotent */
+
+	/* The VXLAN flow hash of the frame unparsed (its raw IPv4 way) is the parsed frame's. */
+	{
+		static struct pkt q;
+
+		pkt_rx_init(&q, iov, n, (uint32_t)len, 1);
+		pkt_load_head(&q);
+		check(vxlan_flow_hash(&q) == vxlan_flow_hash(&p));
+	}
 
 	/* A source rewriting its buffer now changes nothing delivered from the head. */
 	memset(frame, 0xa5, p.head_len);
