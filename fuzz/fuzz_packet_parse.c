@@ -9,8 +9,8 @@
  * flag that claims more than the head holds; pkt_to_buf(), pkt_copy() and
  * pkt_segs() must give back the frame (head from the private copy, the
  * rest from the view), also after a push into the headroom; the VXLAN
- * flow hash of the frame unparsed (vxlan_flow_hash_raw4()) must be the
- * parsed frame's.
+ * flow hash and vxlan_flow4_of() of the frame unparsed (vxlan_raw4_l4())
+ * must be the parsed frame's.
  *
  * Input format:
  *
@@ -176,12 +176,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(p.l4_off + 8u <= p.head_len);
 	check(pkt_parse(&p) == p.flags); /* idempotent */
 
-	/* The VXLAN flow hash of the frame unparsed (its raw IPv4 way) is the parsed frame's. */
+	/* The VXLAN flow hash and flow4 of the frame unparsed (their raw IPv4 way) are the parsed frame's. */
 	{
 		static struct pkt q;
+		struct vxlan_flow4 fq, fp;
+		int oq, op;
 
 		pkt_rx_init(&q, iov, n, (uint32_t)len, 1);
 		pkt_load_head(&q);
+		memset(&fq, 0, sizeof(fq));
+		memset(&fp, 0, sizeof(fp));
+		oq = vxlan_flow4_of(&fq, &q);
+		op = vxlan_flow4_of(&fp, &p);
+		check(oq == op && memcmp(&fq, &fp, sizeof(fq)) == 0);
 		check(vxlan_flow_hash(&q) == vxlan_flow_hash(&p));
 	}
 

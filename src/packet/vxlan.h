@@ -129,43 +129,62 @@ static inline uint64_t vxlan_load64(const uint8_t *b)
  * the encap stage.
  */
 /*
- * vxlan_flow_hash()'s inputs for an unparsed untagged IPv4 frame with a
- * 20-byte header, from its bytes: what pkt_parse() would find (PKT_F_IPV4,
- * l3_off 14, l4_off 34, PKT_F_L4 when the whole TCP, UDP or SCTP header
- * is inside both the head and the IP total length, none for a fragment)
- * without the parse, which took ~30 cycles of the encap point a frame
- * when the learning switch hands frames on unparsed (bench_vxlan -u -f
- * 1024).  False, nothing decided, for any other frame: it is parsed.
- * test_vxlan's test_flow_hash_raw holds the two ways equal.
+ * What pkt_parse() would find in an unparsed untagged IPv4 frame with a
+ * 20-byte header, from its head's bytes, without the parse (which took
+ * ~30 cycles of the encap point a frame when the learning switch hands
+ * frames on unparsed: bench_vxlan -u -f 1024): PKT_F_IPV4 with l3_off
+ * 14, l4_off 34 and ip_proto h[23], and then 1 when it sets PKT_F_L4 (the
+ * whole TCP, UDP, SCTP, ICMP or ICMPv6 header inside both the head and
+ * the IP total length; not for a fragment), else 0.  -1, nothing
+ * decided, for any other frame: it is parsed.  test_vxlan's
+ * test_flow_hash_raw holds vxlan_flow_hash() and vxlan_flow4_of() equal
+ * both ways; fuzz_packet_parse the hash.
  */
-static inline bool vxlan_flow_hash_raw4(const struct pkt *p, const uint8_t *h, uint64_t *a, uint64_t *b)
+static inline int vxlan_raw4_l4(const struct pkt *p, const uint8_t *h)
 {
 	unsigned hl = p->head_len, tot, end, need;
-	uint32_t ports;
 
 	if (hl < 34 || h[12] != 0x08 || h[13] != 0x00 || h[14] != 0x45)
-		return false;
+		return -1;
 	tot = (unsigned)h[16] << 8 | h[17];
 	if (tot < 20 || 14 + tot > p->len)
-		return false;
-	*a = vxlan_load64(h + 26);
-	*b = h[23];
+		return -1;
 	if (((h[20] & 0x1f) | h[21]) != 0)
-		return true; /* a fragment: no ports */
+		return 0; /* a fragment: no L4 */
 	end = 14 + tot < hl ? 14 + tot : hl;
 	switch (h[23]) {
 	case 6:
 		if (34 + 20 > end)
-			return true;
+			return 0;
 		need = (h[46] >> 4) * 4u;
 		if (need < 20)
-			return true;
+			return 0;
 		break;
-	case 17: need = 8; break;
-	case 132: need = 12; break;
-	default: return true;
+	case 17:
+	case 1:
+	case 58:
+		need = 8;
+		break;
+	case 132:
+		need = 12;
+		break;
+	default:
+		return 0;
 	}
-	if (34 + need <= end) {
+	return 34 + need <= end;
+}
+
+/* vxlan_flow_hash()'s inputs for a frame vxlan_raw4_l4() decides (true), as it takes them from the parsed frame. */
+static inline bool vxlan_flow_hash_raw4(const struct pkt *p, const uint8_t *h, uint64_t *a, uint64_t *b)
+{
+	int l4 = vxlan_raw4_l4(p, h);
+	uint32_t ports;
+
+	if (l4 < 0)
+		return false;
+	*a = vxlan_load64(h + 26);
+	*b = h[23];
+	if (l4 && (h[23] == 6 || h[23] == 17 || h[23] == 132)) {
 		memcpy(&ports, h + 34, 4);
 		*b |= (uint64_t)ports << 8;
 	}
@@ -252,16 +271,21 @@ static inline bool vxlan_flow4_of(struct vxlan_flow4 *f, const struct pkt *p)
 	const uint8_t *h = (const uint8_t *)p->buf + p->head_off;
 	uint32_t w;
 
-	if (!p->parsed || (p->flags & (PKT_F_IPV4 | PKT_F_L4 | PKT_F_VLAN | PKT_F_FRAG)) != (PKT_F_IPV4 | PKT_F_L4) ||
-	    p->l3_off != 14 || p->l4_off != 34 || (p->ip_proto != 6 && p->ip_proto != 17))
+	if (!p->parsed) {
+		/* what the parse would say, from the bytes (the flow hash leaves such a frame unparsed) */
+		if (vxlan_raw4_l4(p, h) != 1 || (h[23] != 6 && h[23] != 17))
+			return false;
+	} else if ((p->flags & (PKT_F_IPV4 | PKT_F_L4 | PKT_F_VLAN | PKT_F_FRAG)) != (PKT_F_IPV4 | PKT_F_L4) ||
+		   p->l3_off != 14 || p->l4_off != 34 || (p->ip_proto != 6 && p->ip_proto != 17)) {
 		return false;
+	}
 	f->eth_ip = vxlan_load64(h + 12) & vxlan_flow4_eth_ip_mask();
 	memcpy(&w, h + 20, 4);
 	f->frag_proto = w & vxlan_flow4_frag_proto_mask();
 	f->addrs = vxlan_load64(h + 26);
 	memcpy(&f->ports, h + 34, 4);
 	f->head_len = p->head_len;
-	f->tcp = p->ip_proto == 6;
+	f->tcp = h[23] == 6;
 	f->doff = f->tcp ? h[46] : 0; /* PKT_F_L4 on TCP: its 20 bytes are in the head */
 	return true;
 }

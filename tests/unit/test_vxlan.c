@@ -145,9 +145,9 @@ static void test_src_port(void **state)
 }
 
 /*
- * vxlan_flow_hash() of an unparsed frame (its raw IPv4 way,
- * vxlan_flow_hash_raw4()) against the same frame parsed first: equal for
- * every frame.  Frames from an IPv4 template with one field at a time
+ * vxlan_flow_hash() and vxlan_flow4_of() of an unparsed frame (their raw
+ * IPv4 way, vxlan_raw4_l4()) against the same frame parsed first: equal
+ * for every frame, and a frame the raw way took left unparsed.  Frames from an IPv4 template with one field at a time
  * (sometimes two) set to a value the parse treats differently: the
  * EtherType (VLAN, IPv6, other), version and IHL, the total length (short,
  * past the frame, past the head), the fragment bits, the protocol (TCP
@@ -170,13 +170,14 @@ static void test_flow_hash_raw(void **state)
 	static const uint8_t protos[] = { 6, 17, 132, 1, 47, 58 };
 	struct pkt *a = zalloc64(sizeof(*a)), *b = zalloc64(sizeof(*b));
 	uint8_t frame[256];
-	unsigned raw = 0, raw_ports = 0;
+	unsigned raw = 0, raw_ports = 0, flow4 = 0;
 
 	(void)state;
 	for (unsigned r = 0; r < 200000; r++) {
 		unsigned len = 34 + hash_rnd() % 200, what = hash_rnd() % 10, tot;
 		struct iovec iov = { frame, len };
 		uint64_t x, y;
+		bool raw_taken;
 
 		for (unsigned i = 0; i < sizeof(frame); i++)
 			frame[i] = (uint8_t)hash_rnd();
@@ -203,15 +204,30 @@ static void test_flow_hash_raw(void **state)
 		pkt_load_head(a);
 		pkt_rx_init(b, &iov, 1, len, 0);
 		pkt_load(b);
-		if (!a->parsed && vxlan_flow_hash_raw4(a, pkt_head(a), &x, &y)) {
+		raw_taken = !a->parsed && vxlan_flow_hash_raw4(a, pkt_head(a), &x, &y);
+		if (raw_taken) {
 			raw++;
 			raw_ports += y > 0xff;
 		}
+		{
+			struct vxlan_flow4 fa, fb;
+			bool oa, ob;
+
+			memset(&fa, 0, sizeof(fa));
+			memset(&fb, 0, sizeof(fb));
+			oa = vxlan_flow4_of(&fa, a); /* before the hash: a is still unparsed */
+			ob = vxlan_flow4_of(&fb, b);
+			assert_int_equal(oa, ob);
+			assert_memory_equal(&fa, &fb, sizeof(fa));
+			flow4 += oa;
+		}
 		assert_int_equal(vxlan_flow_hash(a), vxlan_flow_hash(b));
+		assert_false(a->parsed && raw_taken);
 	}
 	/* The raw way took most frames, with and without their ports: the test reached it. */
 	assert_true(raw > 100000);
 	assert_true(raw_ports > 30000 && raw - raw_ports > 20000);
+	assert_true(flow4 > 20000);
 	free(b);
 	free(a);
 }
