@@ -226,6 +226,10 @@ int main(int argc, char **argv)
 		k0 = 1;
 	else if (only && !strcmp(only, "on"))
 		nk = 1;
+	if (tso && unparsed) {
+		fprintf(stderr, "bench_vxlan: -u is for the 64-byte frames: a TSO send is parsed by its port's checks\n");
+		return 2;
+	}
 	if (!burst || burst > PKT_BURST || !flows || !bursts || !samples || samples > 64 || k0 >= nk ||
 	    (only && strcmp(only, "on") && strcmp(only, "off"))) {
 		fprintf(stderr, "bench_vxlan: bad argument\n");

@@ -146,10 +146,10 @@ __attribute__((constructor)) static void csum_simd_init(void)
 
 bool csum_simd_set(bool on)
 {
-	bool have = __builtin_cpu_supports("avx2");
+	bool was = csum_avx2;
 
-	csum_avx2 = on && have;
-	return have;
+	csum_avx2 = on && __builtin_cpu_supports("avx2");
+	return was;
 }
 
 /* The sum of the 16-bit words of @rounds x 64 bytes at @p (at most CSUM_AVX2_ROUNDS), unfolded. */

@@ -36,9 +36,10 @@ uint32_t csum_add(uint32_t sum, const void *buf, size_t len);
 
 /*
  * Tests and benchmarks: sum long buffers with the CPU's vector unit (AVX2,
- * the default where it has it) when @on, else with the scalar chain alone;
- * every csum_* function gives the same results either way.  Returns
- * whether the CPU has the vector path.  Not for the data path: it is
+ * the default where it has it) when @on and the CPU has it, else with the
+ * scalar chain alone; every csum_* function gives the same results either
+ * way.  Returns whether the vector path was in use before the call (the
+ * first call: whether start-up chose it).  Not for the data path: it is
  * read there without a lock.
  */
 bool csum_simd_set(bool on);
