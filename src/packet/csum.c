@@ -152,49 +152,58 @@ bool csum_simd_set(bool on)
 	return was;
 }
 
+/* Four accumulators of 32-bit lanes: each 32-byte vector's low 16-bit words into one, its high ones into the next. */
+struct csum_lanes {
+	__m256i a[4];
+};
+
+/* The 64 bytes @v0, @v1 added into @l. */
+__attribute__((target("avx2"))) static inline void lanes_add(struct csum_lanes *l, __m256i v0, __m256i v1)
+{
+	const __m256i lo16 = _mm256_set1_epi32(0xffff);
+
+	l->a[0] = _mm256_add_epi32(l->a[0], _mm256_and_si256(v0, lo16));
+	l->a[1] = _mm256_add_epi32(l->a[1], _mm256_srli_epi32(v0, 16));
+	l->a[2] = _mm256_add_epi32(l->a[2], _mm256_and_si256(v1, lo16));
+	l->a[3] = _mm256_add_epi32(l->a[3], _mm256_srli_epi32(v1, 16));
+}
+
+/* Every lane of @l added up: eight 32-bit lanes into four 64-bit ones, then two, then one. */
+__attribute__((target("avx2"))) static inline uint64_t lanes_total(const struct csum_lanes *l)
+{
+	__m256i t = _mm256_add_epi32(_mm256_add_epi32(l->a[0], l->a[1]), _mm256_add_epi32(l->a[2], l->a[3]));
+	__m128i h;
+
+	t = _mm256_add_epi64(_mm256_and_si256(t, _mm256_set1_epi64x(0xffffffff)), _mm256_srli_epi64(t, 32));
+	h = _mm_add_epi64(_mm256_castsi256_si128(t), _mm256_extracti128_si256(t, 1));
+	return (uint64_t)_mm_cvtsi128_si64(h) + (uint64_t)_mm_extract_epi64(h, 1);
+}
+
 /* The sum of the 16-bit words of @rounds x 64 bytes at @p (at most CSUM_AVX2_ROUNDS), unfolded. */
 __attribute__((target("avx2"))) static uint64_t sum64_avx2(const uint8_t *p, size_t rounds)
 {
-	const __m256i lo16 = _mm256_set1_epi32(0xffff), lo32 = _mm256_set1_epi64x(0xffffffff);
-	__m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0, t;
-	__m128i h;
+	struct csum_lanes l = { { _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
+				  _mm256_setzero_si256() } };
 
-	for (; rounds; rounds--, p += 64) {
-		__m256i v0 = _mm256_loadu_si256((const __m256i *)p), v1 = _mm256_loadu_si256((const __m256i *)(p + 32));
-
-		a0 = _mm256_add_epi32(a0, _mm256_and_si256(v0, lo16));
-		a1 = _mm256_add_epi32(a1, _mm256_srli_epi32(v0, 16));
-		a2 = _mm256_add_epi32(a2, _mm256_and_si256(v1, lo16));
-		a3 = _mm256_add_epi32(a3, _mm256_srli_epi32(v1, 16));
-	}
-	t = _mm256_add_epi32(_mm256_add_epi32(a0, a1), _mm256_add_epi32(a2, a3));
-	/* eight 32-bit lanes into four 64-bit ones, then two, then one */
-	t = _mm256_add_epi64(_mm256_and_si256(t, lo32), _mm256_srli_epi64(t, 32));
-	h = _mm_add_epi64(_mm256_castsi256_si128(t), _mm256_extracti128_si256(t, 1));
-	return (uint64_t)_mm_cvtsi128_si64(h) + (uint64_t)_mm_extract_epi64(h, 1);
+	for (; rounds; rounds--, p += 64)
+		lanes_add(&l, _mm256_loadu_si256((const __m256i *)p), _mm256_loadu_si256((const __m256i *)(p + 32)));
+	return lanes_total(&l);
 }
 
 /* sum64_avx2() of @rounds x 64 bytes at @s while they are copied to @d. */
 __attribute__((target("avx2"))) static uint64_t copy_sum64_avx2(uint8_t *d, const uint8_t *s, size_t rounds)
 {
-	const __m256i lo16 = _mm256_set1_epi32(0xffff), lo32 = _mm256_set1_epi64x(0xffffffff);
-	__m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0, t;
-	__m128i h;
+	struct csum_lanes l = { { _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
+				  _mm256_setzero_si256() } };
 
 	for (; rounds; rounds--, s += 64, d += 64) {
 		__m256i v0 = _mm256_loadu_si256((const __m256i *)s), v1 = _mm256_loadu_si256((const __m256i *)(s + 32));
 
 		_mm256_storeu_si256((__m256i *)d, v0);
 		_mm256_storeu_si256((__m256i *)(d + 32), v1);
-		a0 = _mm256_add_epi32(a0, _mm256_and_si256(v0, lo16));
-		a1 = _mm256_add_epi32(a1, _mm256_srli_epi32(v0, 16));
-		a2 = _mm256_add_epi32(a2, _mm256_and_si256(v1, lo16));
-		a3 = _mm256_add_epi32(a3, _mm256_srli_epi32(v1, 16));
+		lanes_add(&l, v0, v1);
 	}
-	t = _mm256_add_epi32(_mm256_add_epi32(a0, a1), _mm256_add_epi32(a2, a3));
-	t = _mm256_add_epi64(_mm256_and_si256(t, lo32), _mm256_srli_epi64(t, 32));
-	h = _mm_add_epi64(_mm256_castsi256_si128(t), _mm256_extracti128_si256(t, 1));
-	return (uint64_t)_mm_cvtsi128_si64(h) + (uint64_t)_mm_extract_epi64(h, 1);
+	return lanes_total(&l);
 }
 
 /* @v added into @a, the end-around carry in. */

@@ -13,16 +13,14 @@
 #include <cmocka.h>
 
 #include "../lib/flow_ref.h"
+#include "../lib/rng.h"
 #include "flow/table.h"
 
 static uint64_t rng_state = 0x2545f4914f6cdd1dull;
 
 static uint32_t rnd(void)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (uint32_t)(rng_state >> 16);
+	return test_rnd(&rng_state);
 }
 
 /* One output to @port: rules are told apart by it. */

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "../lib/csum_ref.h"
+#include "../lib/rng.h"
 #include "packet/csum.h"
 #include "packet/vnet_hdr.h"
 
@@ -21,10 +22,7 @@ static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
 static uint32_t rnd(void)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (uint32_t)(rng_state >> 16);
+	return test_rnd(&rng_state);
 }
 
 static void fill(uint8_t *p, size_t len)

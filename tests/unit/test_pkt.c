@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "../lib/rng.h"
 #include "packet/pkt.h"
 
 #define FRAME_MAX 2048
@@ -29,10 +30,7 @@ static uint64_t rng_state = 0x2545f4914f6cdd1dull;
 
 static uint32_t rnd(void)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (uint32_t)(rng_state >> 16);
+	return test_rnd(&rng_state);
 }
 
 /* A frame under construction: bytes and length. */

@@ -47,6 +47,7 @@
 
 #include <cmocka.h>
 
+#include "../lib/rng.h"
 #include "../lib/zalloc.h"
 #include "packet/pkt.h"
 #include "packet/vxlan.h"
@@ -159,10 +160,7 @@ static uint64_t hash_rng = 0x2545f4914f6cdd1dull;
 
 static uint32_t hash_rnd(void)
 {
-	hash_rng ^= hash_rng << 13;
-	hash_rng ^= hash_rng >> 7;
-	hash_rng ^= hash_rng << 17;
-	return (uint32_t)(hash_rng >> 11);
+	return test_rnd(&hash_rng);
 }
 
 static void test_flow_hash_raw(void **state)
