@@ -267,6 +267,78 @@ static inline bool flow_key_extract_same(struct flow_key *key, const struct flow
 	return true;
 }
 
+/*
+ * A key mask (the first FLOW_KEY_FRAME_WORDS words: a megaflow's) as a
+ * mask over the first 48 bytes of a frame of the short way's shape
+ * (untagged IPv4 with IHL 5, TCP or UDP: extract_fast() in key.c), for
+ * flow_key_head_in().  Where the key takes a field from the frame, the
+ * field's mask; the bytes that decide the frame's shape (EtherType,
+ * version and IHL, fragment bits, protocol, TCP data offset) always; the
+ * rest (lengths, id, checksums, TCP sequence) never.
+ */
+struct flow_head_mask {
+	uint8_t m[48];
+};
+
+static inline void flow_head_mask_of(struct flow_head_mask *hm, const uint64_t *mask_words, bool tcp)
+{
+	const uint8_t *mb = (const uint8_t *)mask_words;
+
+	_Static_assert(offsetof(struct flow_key, tcp_flags) + 2 <= FLOW_KEY_FRAME_WORDS * 8,
+		       "the fields taken from a frame lie in its words");
+	memset(hm, 0, sizeof(*hm));
+	memcpy(hm->m, mb + offsetof(struct flow_key, dl_dst), 6);
+	memcpy(hm->m + 6, mb + offsetof(struct flow_key, dl_src), 6);
+	hm->m[12] = hm->m[13] = hm->m[14] = 0xff;	/* EtherType, version and IHL */
+	hm->m[15] = mb[offsetof(struct flow_key, nw_tos)];
+	hm->m[20] = 0x3f, hm->m[21] = 0xff;		/* fragment bits (MF, offset): none, as frame 0's */
+	hm->m[22] = mb[offsetof(struct flow_key, nw_ttl)];
+	hm->m[23] = 0xff;				/* protocol */
+	memcpy(hm->m + 26, mb + offsetof(struct flow_key, nw_src), 4);
+	memcpy(hm->m + 30, mb + offsetof(struct flow_key, nw_dst), 4);
+	memcpy(hm->m + 34, mb + offsetof(struct flow_key, tp_src), 2);
+	memcpy(hm->m + 36, mb + offsetof(struct flow_key, tp_dst), 2);
+	if (tcp) {
+		/* data offset (as frame 0's) and tcp_flags' twelve bits, which the key holds big-endian */
+		hm->m[46] = 0xf0 | (mb[offsetof(struct flow_key, tcp_flags)] & (FLOW_TCP_FLAGS_MASK >> 8));
+		hm->m[47] = mb[offsetof(struct flow_key, tcp_flags) + 1] & (FLOW_TCP_FLAGS_MASK & 0xff);
+	}
+}
+
+/*
+ * Does the frame with head @hdr (@hdr_len bytes of @frame_len) have, under
+ * the key mask @hm was made of (flow_head_mask_of(), with @hdr0[23] == 6
+ * for @tcp), the key of the frame at @hdr0, whose key the short way made
+ * (flow_key_extract_frame() returned true)?  Its IP total length when it
+ * does (flow_key_extract_frame() would take the short way for it too, and
+ * the key it would make agrees with @hdr0's wherever the mask is set), 0
+ * when that is not known.  flow_key_head_same() with a megaflow's mask: a
+ * batch of many flows in one megaflow is known to be in it without a key
+ * made for each frame.  Reads 48 bytes of each head, whatever its length.
+ */
+static inline unsigned flow_key_head_in(const uint8_t *hdr, const uint8_t *hdr0, size_t hdr_len, size_t frame_len,
+					const struct flow_head_mask *hm)
+{
+	typedef uint8_t v16 __attribute__((vector_size(16), aligned(1)));
+	typedef uint64_t u64x2 __attribute__((vector_size(16), aligned(8)));
+	const v16 *a = (const v16 *)hdr, *b = (const v16 *)hdr0, *m = (const v16 *)hm->m;
+	size_t end = hdr_len < frame_len ? hdr_len : frame_len;
+	unsigned need, tot;
+	v16 d;
+
+	d = ((a[0] ^ b[0]) & m[0]) | ((a[1] ^ b[1]) & m[1]) | ((a[2] ^ b[2]) & m[2]);
+	if (((u64x2)d)[0] | ((u64x2)d)[1])
+		return 0;
+	/* Of @hdr0's shape (its protocol, and its data offset for TCP: compared above): the lengths. */
+	need = hdr[23] == 6 ? 20 : 8;
+	if (end < 14 + 20 + need)
+		return 0;
+	tot = (unsigned)hdr[16] << 8 | hdr[17];
+	if (tot < 20 + need || 14 + tot > frame_len)
+		return 0;
+	return tot;
+}
+
 #define FLOW_IPV6_EXT_MAX 8
 
 /* True when @key falls under @m. */

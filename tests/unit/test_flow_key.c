@@ -507,6 +507,102 @@ static void test_same_equals_extract(void **state)
 	assert_true(refused_key > 40000);
 }
 
+/*
+ * flow_key_head_in() against extraction: frame A (TCP or UDP, the short
+ * way's shape) and a random key mask, frame B from A with random bits
+ * flipped (key bytes, shape bytes, bytes no key reads) and its head or
+ * frame cut short at times.  Whenever B is found in A's megaflow, the
+ * short way takes B too and B's key equals A's under the mask; B's with
+ * only unmasked key bytes changed are found (the mask matters), and
+ * B's with a masked key byte changed are not.
+ */
+static void test_head_in_masked(void **state)
+{
+	static const unsigned spots[] = { 0, 5, 6, 11, 12, 13, 14, 15, 16, 17, 20, 21, 22, 23, 24,
+					  26, 29, 30, 33, 34, 35, 36, 37, 38, 41, 46, 47 };
+	static uint8_t a[2048];
+	uint32_t rnd = 0x6d2b79f5u;
+	unsigned in = 0, in_unmasked_diff = 0, out_masked_diff = 0;
+
+	(void)state;
+	for (unsigned iter = 0; iter < 200000; iter++) {
+		struct frame_spec s = frame_tcp4();
+		struct flow_key ka, kb, mask;
+		struct flow_ofs oa, ob;
+		struct flow_head_mask hm;
+		size_t n, hdr_len, frame_len, room;
+		uint8_t *copy;
+		bool masked_diff = false, unmasked_diff = false;
+		unsigned tot;
+
+		rnd ^= rnd << 13, rnd ^= rnd >> 17, rnd ^= rnd << 5;
+		s.proto = (rnd & 1) ? 6 : 17;
+		s.payload = (rnd >> 1) % 24;
+		s.tos = (uint8_t)(rnd >> 6);
+		n = frame_build(a, &s);
+		memset(&ka, 0, sizeof(ka));
+		assert_true(flow_key_extract_frame(&ka, a, n, n, 3, &oa));
+		/* a mask: each byte of the frame's words all, none or some bits */
+		memset(&mask, 0, sizeof(mask));
+		for (unsigned k = 0; k < FLOW_KEY_FRAME_WORDS * 8; k++) {
+			rnd ^= rnd << 13, rnd ^= rnd >> 17, rnd ^= rnd << 5;
+			mask.b[k] = rnd % 3 == 0 ? 0 : rnd % 3 == 1 ? 0xff : (uint8_t)(rnd >> 8);
+		}
+		flow_head_mask_of(&hm, mask.w, s.proto == 6);
+		memcpy(buf, a, n);
+		for (unsigned m = 0, nm = (rnd >> 16) % 4; m < nm; m++) {
+			unsigned at;
+
+			rnd ^= rnd << 13, rnd ^= rnd >> 17, rnd ^= rnd << 5;
+			at = rnd % 2 ? spots[(rnd >> 1) % (sizeof(spots) / sizeof(spots[0]))] : (rnd >> 1) % 60;
+			buf[at] ^= (uint8_t)(1u << ((rnd >> 8) % 8));
+		}
+		rnd ^= rnd << 13, rnd ^= rnd >> 17, rnd ^= rnd << 5;
+		hdr_len = rnd % 4 ? n : rnd % (n + 1);
+		frame_len = (rnd >> 8) % 4 ? n : n - (rnd >> 10) % 24;
+		room = hdr_len > 48 ? hdr_len : 48;
+		copy = malloc(room);
+		assert_non_null(copy);
+		for (size_t j = 0; j < room; j++)
+			copy[j] = j < hdr_len ? buf[j] : (uint8_t)(rnd >> (j % 24));
+		memset(&kb, 0, sizeof(kb));
+		tot = flow_key_head_in(copy, a, hdr_len, frame_len, &hm);
+		if (flow_key_extract_frame(&kb, copy, hdr_len, frame_len, 3, &ob) &&
+		    !((buf[20] ^ a[20]) & 0x3f) && !(buf[21] ^ a[21]) && buf[23] == a[23] &&
+		    (s.proto != 6 || !((buf[46] ^ a[46]) & 0xf0))) {
+			/* B of A's shape: where their keys differ */
+			for (unsigned k = 0; k < FLOW_KEY_FRAME_WORDS * 8; k++) {
+				masked_diff |= ((ka.b[k] ^ kb.b[k]) & mask.b[k]) != 0;
+				unmasked_diff |= ((ka.b[k] ^ kb.b[k]) & ~mask.b[k]) != 0;
+			}
+			if (!masked_diff && unmasked_diff && tot) {
+				in_unmasked_diff++;
+			}
+			if (masked_diff) {
+				if (tot)
+					fail_msg("frame %u: a masked key byte differs and B was found in A's megaflow", iter);
+				out_masked_diff++;
+			}
+		}
+		if (tot) {
+			memset(&kb, 0, sizeof(kb));
+			if (!flow_key_extract_frame(&kb, copy, hdr_len, frame_len, 3, &ob))
+				fail_msg("frame %u: found in A's megaflow, but not of the short way's shape", iter);
+			for (unsigned k = 0; k < FLOW_KEY_FRAME_WORDS; k++)
+				if ((ka.w[k] ^ kb.w[k]) & mask.w[k])
+					fail_msg("frame %u: found in A's megaflow, key word %u differs under the mask", iter, k);
+			assert_int_equal(tot, ob.l4 + ob.l4_len - 14);
+			in++;
+		}
+		free(copy);
+	}
+	print_message("%u of 200000 frames found in A's megaflow, %u with unmasked key bytes changed; %u with a masked "
+		      "key byte changed refused\n", in, in_unmasked_diff, out_masked_diff);
+	assert_true(in > 40000);
+	assert_true(in_unmasked_diff > 10000);
+	assert_true(out_masked_diff > 10000);
+}
+
 static void test_llc_snap(void **state)
 {
 	static const uint8_t snap[] = { 0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x06 };
@@ -580,6 +676,7 @@ int main(void)
 		cmocka_unit_test(test_every_cut),
 		cmocka_unit_test(test_fast_equals_walk),
 		cmocka_unit_test(test_same_equals_extract),
+		cmocka_unit_test(test_head_in_masked),
 		cmocka_unit_test(test_llc_snap),
 		cmocka_unit_test(test_match_ops),
 	};
