@@ -500,7 +500,7 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, struct
 			uint16_t mfi = (uint16_t)(e - f->mf);
 
 			CACHE_HIT(e);
-			f->mf_last = e;
+			f->mf_last[b->in->id % DP_FLOW_LAST] = e;
 			f->rules[i] = e->rule;
 			if (j < i && f->mfp[j] == mfi && !(p->flags & PKT_F_TUNNEL) && p->head_len <= FLOW_HDR_MAX) {
 				/* frame j had it this batch: its run's memo is this megaflow's, and fits this frame (mf_lookup()) */
@@ -821,9 +821,17 @@ static void outputs(struct vswitch *sw, struct dp_flow *f, struct pkt_batch *b, 
 		b->dest[i] = PKT_DEST_COPIED;
 }
 
+/* May memo @m answer a batch whole (one_megaflow())?  A run that writes nothing, with at most one output, of the live frame. */
+static inline bool memo_whole(const struct flow_memo *m)
+{
+	return m->n_rules != FLOW_MEMO_NONE && !(m->flags & FLOW_MEMO_F_WRITES) && m->n_out <= 1 &&
+	       (m->n_out == 0 || m->out[0].snap == FLOW_SNAP_LIVE);
+}
+
 /*
  * Frames @from to the end of @b, none from a tunnel, all in frame 0's
- * megaflow f->mf_last (of this version, frame 0's key in it), which
+ * megaflow, the last of @b's port (f->mf_last: of this version, frame
+ * 0's key in it, its memo one that answers a batch whole), which
  * frame 0's head @hdr0 made the short way?  Each frame's head compared
  * with @hdr0 under the megaflow's mask (flow_key_head_in()), no key made:
  * a batch of many flows that one megaflow covers (flows to the addresses
@@ -831,30 +839,18 @@ static void outputs(struct vswitch *sw, struct dp_flow *f, struct pkt_batch *b, 
  * (one_megaflow() with @keys_made), ~100 instructions, where this is ~20.
  * True: one_megaflow() may take the batch as frames of frame 0's key.
  */
-static bool heads_in_megaflow(struct dp_flow *f, struct pkt_batch *b, const struct flow_tables *t, const uint8_t *hdr0,
-			      unsigned from)
+static bool heads_in_megaflow(const struct dp_flow *f, const struct pkt_batch *b, const struct flow_tables *t,
+			      const uint8_t *hdr0, unsigned from)
 {
 	uint64_t tag = t->gen + 1;
-	struct dp_flow_mf *e = f->mf_last;
+	const struct dp_flow_mf *e = f->mf_last[b->in->id % DP_FLOW_LAST];
 	struct flow_head_mask hm;
 
-	if (f->mf_gen != tag || f->mf_tables != t || !f->n_mf_masks)
+	/* No lookup of its own: where the frames are in several megaflows it would be wasted (one_megaflow()). */
+	if (f->mf_gen != tag || f->mf_tables != t || !e || e->gen != tag || e->tables != t ||
+	    e->mask >= f->n_mf_masks || !words_same_masked(f->keys[0].w, e->key, f->mf_mask[e->mask].w) ||
+	    !memo_whole(&e->memo))
 		return false;
-	if (!e || e->gen != tag || e->tables != t || e->mask >= f->n_mf_masks ||
-	    !words_same_masked(f->keys[0].w, e->key, f->mf_mask[e->mask].w)) {
-		/*
-		 * Frame 0's megaflow looked up (f->mf_last is another's: the
-		 * last batch was another port's, say): one lookup a batch,
-		 * wasted when its frames are in several megaflows.
-		 */
-		unsigned probes = 0;
-
-		e = mf_lookup(f, t, tag, &f->keys[0], &b->pkts[0], 0, &probes);
-		stat_add(&f->stats.mf_probes, probes);
-		if (!e)
-			return false;
-		f->mf_last = e;
-	}
 	flow_head_mask_of(&hm, f->mf_mask[e->mask].w, hdr0[23] == 6);
 	for (unsigned i = from; i < b->n; i++) {
 		const struct pkt *p = &b->pkts[i];
@@ -870,7 +866,8 @@ static bool heads_in_megaflow(struct dp_flow *f, struct pkt_batch *b, const stru
  * frame 0 falls in, none came from a tunnel, the port has no check.
  * Either the frames are known to have frame 0's key (@keys_made false:
  * the short way made frame 0's, f->keys[0], and each later frame's head
- * agreed with it, flow_key_head_same(); their keys are not made), or
+ * agreed with it, flow_key_head_same(), or agreed with it under the
+ * megaflow's mask, heads_in_megaflow(); their keys are not made), or
  * each frame's key is made (@keys_made) and compared with the megaflow
  * on its mask.  When that megaflow is of this version and its memo
  * writes nothing and gives at most one output, and that with the frame's
@@ -881,8 +878,8 @@ static bool heads_in_megaflow(struct dp_flow *f, struct pkt_batch *b, const stru
  * taken for every frame, and each frame's verdict is the one verdict.
  * The caches' counts are the per-frame way's (a megaflow hit for each
  * frame) but for the probes, which count the places compared: one when
- * f->mf_last answers.  False for any other batch, with nothing counted
- * (f->mf_last may be the megaflow the masks' lookup found): the
+ * the port's f->mf_last answers.  False for any other batch, with nothing
+ * counted (f->mf_last may be the megaflow the masks' lookup found): the
  * per-frame way takes it.
  */
 static bool one_megaflow(struct vswitch *sw, struct dp_flow *f, struct pkt_batch *b, const struct flow_tables *t,
@@ -890,21 +887,21 @@ static bool one_megaflow(struct vswitch *sw, struct dp_flow *f, struct pkt_batch
 {
 	uint64_t tag = t->gen + 1, bytes = 0;
 	const struct flow_memo *m;
-	struct dp_flow_mf *e;
+	struct dp_flow_mf *e, **last = &f->mf_last[b->in->id % DP_FLOW_LAST];
 	unsigned probes = 0, n = b->n, hits;
 	uint16_t dest;
 
 	if (f->mf_gen != tag || f->mf_tables != t || !f->n_mf_masks)
 		return false;	/* a new version, or no megaflow yet: lookup_table0() */
 	/*
-	 * Frame 0's megaflow: f->mf_last when it is of this version and frame
+	 * Frame 0's megaflow: the port's f->mf_last when it is of this version and frame
 	 * 0's key falls in it (any megaflow a key falls in stands for the same
 	 * run: lookup_table0()); else, for a batch of one flow, the masks'
 	 * lookup.  A batch of several keys tries no lookup of its own: where
 	 * neighbours fall in different megaflows (many flows) it would fail
 	 * at frame 1 every time, and lookup_table0() would make it again.
 	 */
-	e = f->mf_last;
+	e = *last;
 	if (e && e->gen == tag && e->tables == t && e->mask < f->n_mf_masks &&
 	    words_same_masked(f->keys[0].w, e->key, f->mf_mask[e->mask].w)) {
 		probes = 1;
@@ -914,11 +911,10 @@ static bool one_megaflow(struct vswitch *sw, struct dp_flow *f, struct pkt_batch
 		e = mf_lookup(f, t, tag, &f->keys[0], &b->pkts[0], 0, &probes);
 		if (!e)
 			return false;
-		f->mf_last = e;
+		*last = e;
 	}
 	m = &e->memo;
-	if (m->n_rules == FLOW_MEMO_NONE || (m->flags & FLOW_MEMO_F_WRITES) || m->n_out > 1 ||
-	    (m->n_out == 1 && m->out[0].snap != FLOW_SNAP_LIVE))
+	if (!memo_whole(m))
 		return false;
 	for (unsigned i = 1; keys_made && i < n; i++)
 		if (!words_same_masked(f->keys[i].w, e->key, f->mf_mask[e->mask].w))	/* e->key is stored masked */

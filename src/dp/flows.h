@@ -93,6 +93,7 @@
 
 #define DP_FLOW_COPIES PKT_BURST	/* frame copies per pool (normal, other outputs) per batch */
 #define DP_FLOW_EMC_ENTRIES 2048	/* exact-match cache entries per worker (a power of two) */
+#define DP_FLOW_LAST 8			/* ingress ports with a last megaflow of their own (mf_last) */
 #define DP_FLOW_EMC_WORDS 10		/* key words a cache entry holds: those a frame can set (key.h) */
 #define DP_FLOW_MF_ENTRIES 1024		/* megaflow entries per worker (a power of two) */
 #define DP_FLOW_MF_NONE 0xffff		/* dp_flow.mfp[]: no megaflow */
@@ -244,13 +245,16 @@ struct dp_flow {
 	const struct flow_tables *mf_tables;
 	unsigned n_mf_masks;
 	/*
-	 * The megaflow the last masks' lookup found (or the last batch
-	 * answered whole, dp/flows.c one_megaflow()): the first one tried for
-	 * a batch in one megaflow.  Possibly of an older version or rewritten
-	 * since: it answers only when it is of the version in force and the
-	 * key falls in it.
+	 * Per ingress port (its slot % DP_FLOW_LAST): the megaflow the last
+	 * masks' lookup of its frames found (or its last batch answered
+	 * whole, dp/flows.c one_megaflow()): the first one tried for a batch
+	 * of it in one megaflow.  Per port, as a worker polling two ports in
+	 * turn (each direction of a stream) would otherwise find the other
+	 * port's there every batch.  Possibly of an older version or
+	 * rewritten since: it answers only when it is of the version in
+	 * force and the key falls in it.
 	 */
-	struct dp_flow_mf *mf_last;
+	struct dp_flow_mf *mf_last[DP_FLOW_LAST];
 	/*
 	 * For the control thread's reader (dp_flow_mf_read()): mf_epoch
 	 * counts the masks' resets (a new version), mf_masks_pub the masks

@@ -656,7 +656,7 @@ static const char *const whole_acts[] = {
 static void test_one_megaflow_batches(void **state)
 {
 	struct fx *a = *state, *b;
-	uint64_t whole = 0, whole_frames = 0, batches = 0, whole_keys = 0;
+	uint64_t whole = 0, whole_frames = 0, batches = 0, whole_keys = 0, whole_heads = 0;
 
 	rnd_state = 0x27d4eb2fu;
 	for (unsigned iter = 0; iter < 150; iter++) {
@@ -714,6 +714,13 @@ static void test_one_megaflow_batches(void **state)
 				frame_var_run(b, i, w, in);
 			}
 			cur = a;
+			/*
+			 * Frame 1's key words marked: a batch answered whole with
+			 * frames of two keys and the mark still there was found
+			 * by its heads (heads_in_megaflow()), no key made.  Only
+			 * the frame's words: the rest are the slot's (key_tail).
+			 */
+			memset(a->ctx->flow->keys[1].w, 0x5a, FLOW_KEY_FRAME_WORDS * 8);
 			forward(a, in, n);
 			batches++;
 			if (atomic_load(&st->whole_batches) != w0) {
@@ -723,7 +730,15 @@ static void test_one_megaflow_batches(void **state)
 				assert_int_equal(atomic_load(&st->emc_misses), x0);
 				whole++;
 				whole_frames += n;
-				whole_keys += keys == 3;	/* frames of two keys: found with their keys made */
+				whole_keys += keys == 3;	/* frames of two keys: found with their keys made, or by their heads */
+				if (keys == 3) {
+					const uint8_t *k1 = (const uint8_t *)a->ctx->flow->keys[1].w;
+					bool marked = true;
+
+					for (unsigned j = 0; j < FLOW_KEY_FRAME_WORDS * 8; j++)
+						marked &= k1[j] == 0x5a;
+					whole_heads += marked;
+				}
 			}
 			forward_uncached_same(a, b, in, n, iter, round);
 		}
@@ -731,8 +746,10 @@ static void test_one_megaflow_batches(void **state)
 		pair_end(state, iter, a, b);
 	}
 	print_message("one-megaflow batches: %" PRIu64 " of %" PRIu64 " batches (%" PRIu64 " frames) answered whole, %" PRIu64
-		      " of them of several keys\n", whole, batches, whole_frames, whole_keys);
+		      " of them of several keys, %" PRIu64 " of those by their heads\n", whole, batches, whole_frames,
+		      whole_keys, whole_heads);
 	assert_true(whole > 200 && whole < batches / 2 && whole_frames > 4000 && whole_keys > 50);
+	assert_true(whole_heads > 20 && whole_heads < whole_keys);
 }
 
 int main(void)
