@@ -423,6 +423,66 @@ static void test_fast_equals_walk(void **state)
 	assert_true(fast > 20000);
 }
 
+/* The A-and-B tests' generator (xorshift32): *@r stepped. */
+static void step(uint32_t *r)
+{
+	*r ^= *r << 13, *r ^= *r >> 17, *r ^= *r << 5;
+}
+
+/* Frame A of the A-and-B tests into @a (TCP or UDP, a short payload, any ToS), its key made the short way: its length. */
+static size_t frame_a(uint32_t *r, struct frame_spec *s, uint8_t *a, struct flow_key *ka, struct flow_ofs *oa)
+{
+	size_t n;
+
+	step(r);
+	s->proto = (*r & 1) ? 6 : 17;
+	s->payload = (*r >> 1) % 24;
+	s->tos = (uint8_t)(*r >> 6);
+	n = frame_build(a, s);
+	memset(ka, 0, sizeof(*ka));
+	assert_true(flow_key_extract_frame(ka, a, n, n, 3, oa));
+	return n;
+}
+
+/* Frame B (buf, a copy of A) with up to three bits flipped: at the bytes the key or the short way's shape read, or anywhere in the first 60. */
+static void flip_bits(uint32_t *r)
+{
+	static const unsigned spots[] = { 0, 5, 6, 11, 12, 13, 14, 15, 16, 17, 18, 20, 21, 22, 23, 24,
+					  26, 29, 30, 33, 34, 35, 36, 37, 38, 41, 46, 47 };
+
+	for (unsigned m = 0, nm = (*r >> 16) % 4; m < nm; m++) {
+		unsigned at;
+
+		step(r);
+		at = *r % 2 ? spots[(*r >> 1) % (sizeof(spots) / sizeof(spots[0]))] : (*r >> 1) % 60;
+		buf[at] ^= (uint8_t)(1u << ((*r >> 8) % 8));
+	}
+}
+
+/*
+ * B (buf, @n bytes) as a port may hand it: its head (*@hdr_len) and its
+ * frame (*@frame_len) cut short at times, in a heap copy of at least
+ * @min bytes (what the code under test reads whatever the head's length),
+ * the bytes past the head stale: @a's own at times when @stale_a (an
+ * earlier frame of the flow left them), else any.
+ */
+static uint8_t *cut_copy(uint32_t *r, const uint8_t *a, size_t n, size_t min, bool stale_a, size_t *hdr_len,
+			 size_t *frame_len)
+{
+	size_t room;
+	uint8_t *copy;
+
+	step(r);
+	*hdr_len = *r % 4 ? n : *r % (n + 1);
+	*frame_len = (*r >> 8) % 4 ? n : n - (*r >> 10) % 24;
+	room = *hdr_len > min ? *hdr_len : min;
+	copy = malloc(room);
+	assert_non_null(copy);
+	for (size_t j = 0; j < room; j++)
+		copy[j] = j < *hdr_len ? buf[j] : stale_a && (*r >> 24) % 2 ? a[j] : (uint8_t)(*r >> (j % 24));
+	return copy;
+}
+
 /*
  * flow_key_extract_same(): a frame B after a frame A whose key the short
  * way made gets, whenever it says true, exactly the key and offsets the
@@ -435,8 +495,6 @@ static void test_fast_equals_walk(void **state)
  */
 static void test_same_equals_extract(void **state)
 {
-	static const unsigned spots[] = { 0, 5, 6, 11, 12, 13, 14, 15, 16, 17, 18, 20, 21, 22, 23, 24,
-					  26, 29, 30, 33, 34, 35, 36, 37, 38, 41, 46, 47 };
 	static uint8_t a[2048];
 	uint32_t rnd = 0x2f6e91c3u;
 	unsigned same = 0, refused_key = 0;
@@ -445,25 +503,13 @@ static void test_same_equals_extract(void **state)
 		struct frame_spec s = frame_tcp4();
 		struct flow_key ka, kb, kw;
 		struct flow_ofs oa, ob, ow;
-		size_t n, hdr_len, frame_len, room;
+		size_t n, hdr_len, frame_len;
 		uint8_t *copy;
 		bool key_bytes = false, ok;
 
-		rnd ^= rnd << 13, rnd ^= rnd >> 17, rnd ^= rnd << 5;
-		s.proto = (rnd & 1) ? 6 : 17;
-		s.payload = (rnd >> 1) % 24;
-		s.tos = (uint8_t)(rnd >> 6);
-		n = frame_build(a, &s);
-		memset(&ka, 0, sizeof(ka));
-		assert_true(flow_key_extract_frame(&ka, a, n, n, 3, &oa));
+		n = frame_a(&rnd, &s, a, &ka, &oa);
 		memcpy(buf, a, n);
-		for (unsigned m = 0, nm = (rnd >> 16) % 4; m < nm; m++) {
-			unsigned at;
-
-			rnd ^= rnd << 13, rnd ^= rnd >> 17, rnd ^= rnd << 5;
-			at = rnd % 2 ? spots[(rnd >> 1) % (sizeof(spots) / sizeof(spots[0]))] : (rnd >> 1) % 60;
-			buf[at] ^= (uint8_t)(1u << ((rnd >> 8) % 8));
-		}
+		flip_bits(&rnd);
 		/* Bytes the key or the short way's choice read (A is TCP or UDP, IHL 5, no options). */
 		for (unsigned at = 0; at < 60; at++) {
 			bool keyed = at < 16 || (at >= 20 && at <= 23) || (at >= 26 && at <= 37) ||
@@ -471,14 +517,7 @@ static void test_same_equals_extract(void **state)
 
 			key_bytes |= keyed && at < n && ((buf[at] ^ a[at]) & (at == 20 ? 0x3f : 0xff));
 		}
-		rnd ^= rnd << 13, rnd ^= rnd >> 17, rnd ^= rnd << 5;
-		hdr_len = rnd % 4 ? n : rnd % (n + 1);
-		frame_len = (rnd >> 8) % 4 ? n : n - (rnd >> 10) % 24;
-		room = hdr_len > 42 ? hdr_len : 42;
-		copy = malloc(room);
-		assert_non_null(copy);
-		for (size_t j = 0; j < room; j++)
-			copy[j] = j < hdr_len ? buf[j] : (uint8_t)(rnd >> (j % 24));
+		copy = cut_copy(&rnd, a, n, 42, false, &hdr_len, &frame_len);
 		memset(&kb, 0xa5, sizeof(kb));
 		memset(&ob, 0xa5, sizeof(ob));
 		kw = kb;
@@ -518,8 +557,6 @@ static void test_same_equals_extract(void **state)
  */
 static void test_head_in_masked(void **state)
 {
-	static const unsigned spots[] = { 0, 5, 6, 11, 12, 13, 14, 15, 16, 17, 20, 21, 22, 23, 24,
-					  26, 29, 30, 33, 34, 35, 36, 37, 38, 41, 46, 47 };
 	static uint8_t a[2048];
 	uint32_t rnd = 0x6d2b79f5u;
 	unsigned in = 0, in_unmasked_diff = 0, out_masked_diff = 0;
@@ -530,18 +567,12 @@ static void test_head_in_masked(void **state)
 		struct flow_key ka, kb, mask;
 		struct flow_ofs oa, ob;
 		struct flow_head_mask hm;
-		size_t n, hdr_len, frame_len, room;
+		size_t n, hdr_len, frame_len;
 		uint8_t *copy;
 		bool masked_diff = false, unmasked_diff = false;
 		unsigned tot;
 
-		rnd ^= rnd << 13, rnd ^= rnd >> 17, rnd ^= rnd << 5;
-		s.proto = (rnd & 1) ? 6 : 17;
-		s.payload = (rnd >> 1) % 24;
-		s.tos = (uint8_t)(rnd >> 6);
-		n = frame_build(a, &s);
-		memset(&ka, 0, sizeof(ka));
-		assert_true(flow_key_extract_frame(&ka, a, n, n, 3, &oa));
+		n = frame_a(&rnd, &s, a, &ka, &oa);
 		/* a mask: each byte of the frame's words all, none or some bits */
 		memset(&mask, 0, sizeof(mask));
 		for (unsigned k = 0; k < FLOW_KEY_FRAME_WORDS * 8; k++) {
@@ -550,22 +581,8 @@ static void test_head_in_masked(void **state)
 		}
 		flow_head_mask_of(&hm, mask.w, s.proto == 6);
 		memcpy(buf, a, n);
-		for (unsigned m = 0, nm = (rnd >> 16) % 4; m < nm; m++) {
-			unsigned at;
-
-			rnd ^= rnd << 13, rnd ^= rnd >> 17, rnd ^= rnd << 5;
-			at = rnd % 2 ? spots[(rnd >> 1) % (sizeof(spots) / sizeof(spots[0]))] : (rnd >> 1) % 60;
-			buf[at] ^= (uint8_t)(1u << ((rnd >> 8) % 8));
-		}
-		rnd ^= rnd << 13, rnd ^= rnd >> 17, rnd ^= rnd << 5;
-		hdr_len = rnd % 4 ? n : rnd % (n + 1);
-		frame_len = (rnd >> 8) % 4 ? n : n - (rnd >> 10) % 24;
-		room = hdr_len > 48 ? hdr_len : 48;
-		copy = malloc(room);
-		assert_non_null(copy);
-		/* past the head: stale bytes, at times A's own (an earlier frame of the flow left them), else any */
-		for (size_t j = 0; j < room; j++)
-			copy[j] = j < hdr_len ? buf[j] : (rnd >> 24) % 2 ? a[j] : (uint8_t)(rnd >> (j % 24));
+		flip_bits(&rnd);
+		copy = cut_copy(&rnd, a, n, 48, true, &hdr_len, &frame_len);
 		memset(&kb, 0, sizeof(kb));
 		tot = flow_key_head_in(copy, a, hdr_len, frame_len, &hm);
 		if (flow_key_extract_frame(&kb, copy, hdr_len, frame_len, 3, &ob) &&
