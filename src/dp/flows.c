@@ -821,6 +821,13 @@ static void outputs(struct vswitch *sw, struct dp_flow *f, struct pkt_batch *b, 
 		b->dest[i] = PKT_DEST_COPIED;
 }
 
+/* Is @e (NULL: none) a megaflow of this version (@tag) of @t, frame 0's key in it? */
+static inline bool key0_in(const struct dp_flow *f, const struct flow_tables *t, uint64_t tag, const struct dp_flow_mf *e)
+{
+	return e && e->gen == tag && e->tables == t && e->mask < f->n_mf_masks &&
+	       words_same_masked(f->keys[0].w, e->key, f->mf_mask[e->mask].w);
+}
+
 /* May memo @m answer a batch whole (one_megaflow())?  A run that writes nothing, with at most one output, of the live frame. */
 static inline bool memo_whole(const struct flow_memo *m)
 {
@@ -847,9 +854,7 @@ static bool heads_in_megaflow(const struct dp_flow *f, const struct pkt_batch *b
 	struct flow_head_mask hm;
 
 	/* No lookup of its own: where the frames are in several megaflows it would be wasted (one_megaflow()). */
-	if (f->mf_gen != tag || f->mf_tables != t || !e || e->gen != tag || e->tables != t ||
-	    e->mask >= f->n_mf_masks || !words_same_masked(f->keys[0].w, e->key, f->mf_mask[e->mask].w) ||
-	    !memo_whole(&e->memo))
+	if (f->mf_gen != tag || f->mf_tables != t || !key0_in(f, t, tag, e) || !memo_whole(&e->memo))
 		return false;
 	flow_head_mask_of(&hm, f->mf_mask[e->mask].w, hdr0[23] == 6);
 	for (unsigned i = from; i < b->n; i++) {
@@ -902,8 +907,7 @@ static bool one_megaflow(struct vswitch *sw, struct dp_flow *f, struct pkt_batch
 	 * at frame 1 every time, and lookup_table0() would make it again.
 	 */
 	e = *last;
-	if (e && e->gen == tag && e->tables == t && e->mask < f->n_mf_masks &&
-	    words_same_masked(f->keys[0].w, e->key, f->mf_mask[e->mask].w)) {
+	if (key0_in(f, t, tag, e)) {
 		probes = 1;
 	} else {
 		if (keys_made)

@@ -182,6 +182,25 @@ bool flow_key_extract_frame(struct flow_key *key, const uint8_t *hdr, size_t hdr
 			    uint16_t in_port, struct flow_ofs *ofs);
 
 /*
+ * The lengths of a head of the short way's shape (untagged IPv4 with IHL
+ * 5, TCP if hdr[23] is 6, else UDP) as extract_fast() checks them: its TCP
+ * or UDP header inside @end (the head's end or the frame's, the nearer),
+ * the IP total length holding that header and inside @frame_len.  The
+ * total length when they hold, else 0.  Both head compares' end.
+ */
+static inline unsigned flow_head_tot(const uint8_t *hdr, size_t end, size_t frame_len)
+{
+	unsigned need = hdr[23] == 6 ? 20 : 8, tot;
+
+	if (end < 14 + 20 + need)
+		return 0;
+	tot = (unsigned)hdr[16] << 8 | hdr[17];
+	if (tot < 20 + need || 14 + tot > frame_len)
+		return 0;
+	return tot;
+}
+
+/*
  * Whether a frame received on the port of a frame whose key
  * flow_key_extract_frame() made from the head at @prev_hdr, returning
  * true, has that frame's key too: when the frame's head @hdr agrees with
@@ -212,7 +231,6 @@ static inline unsigned flow_key_head_same(const uint8_t *hdr, const uint8_t *pre
 	static const v16 m2 = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0 };
 	size_t end = hdr_len < frame_len ? hdr_len : frame_len;
 	v16 d;
-	unsigned need, tot;
 
 	/* The addresses and ports first: a frame of another flow stops here. */
 	d = (*(const v16 *)(hdr + 26) ^ *(const v16 *)(prev_hdr + 26)) & m2;
@@ -222,13 +240,9 @@ static inline unsigned flow_key_head_same(const uint8_t *hdr, const uint8_t *pre
 	if (((u64x2)d)[0] | ((u64x2)d)[1])
 		return 0;
 	/* Of @prev's shape: IPv4 with IHL 5, no fragment, TCP (data offset >= 5: @prev's) or UDP. */
-	need = hdr[23] == 6 ? 20 : 8;
-	if (end < 14 + 20 + need || (need == 20 && ((hdr[46] ^ prev_hdr[46]) | (hdr[47] ^ prev_hdr[47]))))
+	if (hdr[23] == 6 && end >= 14 + 20 + 20 && ((hdr[46] ^ prev_hdr[46]) | (hdr[47] ^ prev_hdr[47])))
 		return 0;	/* TCP: the data offset and the flags (tcp_flags) as @prev's */
-	tot = (unsigned)hdr[16] << 8 | hdr[17];
-	if (tot < 20 + need || 14 + tot > frame_len)
-		return 0;
-	return tot;
+	return flow_head_tot(hdr, end, frame_len);
 }
 
 /*
@@ -323,20 +337,13 @@ static inline unsigned flow_key_head_in(const uint8_t *hdr, const uint8_t *hdr0,
 	typedef uint64_t u64x2 __attribute__((vector_size(16), aligned(8)));
 	const v16 *a = (const v16 *)hdr, *b = (const v16 *)hdr0, *m = (const v16 *)hm->m;
 	size_t end = hdr_len < frame_len ? hdr_len : frame_len;
-	unsigned need, tot;
 	v16 d;
 
 	d = ((a[0] ^ b[0]) & m[0]) | ((a[1] ^ b[1]) & m[1]) | ((a[2] ^ b[2]) & m[2]);
 	if (((u64x2)d)[0] | ((u64x2)d)[1])
 		return 0;
 	/* Of @hdr0's shape (its protocol, and its data offset for TCP: compared above): the lengths. */
-	need = hdr[23] == 6 ? 20 : 8;
-	if (end < 14 + 20 + need)
-		return 0;
-	tot = (unsigned)hdr[16] << 8 | hdr[17];
-	if (tot < 20 + need || 14 + tot > frame_len)
-		return 0;
-	return tot;
+	return flow_head_tot(hdr, end, frame_len);
 }
 
 #define FLOW_IPV6_EXT_MAX 8

@@ -12,15 +12,6 @@
 #endif
 
 #if defined(__x86_64__)
-/* Eight bytes at @p as they lie in memory. */
-static inline uint64_t ld64(const uint8_t *p)
-{
-	uint64_t w;
-
-	memcpy(&w, p, 8);
-	return w;
-}
-
 /* Four bytes at @p as they lie in memory. */
 static inline uint32_t ld32(const uint8_t *p)
 {
@@ -57,51 +48,51 @@ static uint64_t sum_words_adc(uint64_t acc0, const uint8_t *p, size_t len)
 
 	/* Written out: gcc leaves a loop over the sixteen in place, and its result in memory. */
 	for (; len >= 128; p += 128, len -= 128) {
-		c = adc64(c, &a, ld64(p));
-		c = adc64(c, &a, ld64(p + 8));
-		c = adc64(c, &a, ld64(p + 16));
-		c = adc64(c, &a, ld64(p + 24));
-		c = adc64(c, &a, ld64(p + 32));
-		c = adc64(c, &a, ld64(p + 40));
-		c = adc64(c, &a, ld64(p + 48));
-		c = adc64(c, &a, ld64(p + 56));
-		c = adc64(c, &a, ld64(p + 64));
-		c = adc64(c, &a, ld64(p + 72));
-		c = adc64(c, &a, ld64(p + 80));
-		c = adc64(c, &a, ld64(p + 88));
-		c = adc64(c, &a, ld64(p + 96));
-		c = adc64(c, &a, ld64(p + 104));
-		c = adc64(c, &a, ld64(p + 112));
-		c = adc64(c, &a, ld64(p + 120));
+		c = adc64(c, &a, csum_load64(p));
+		c = adc64(c, &a, csum_load64(p + 8));
+		c = adc64(c, &a, csum_load64(p + 16));
+		c = adc64(c, &a, csum_load64(p + 24));
+		c = adc64(c, &a, csum_load64(p + 32));
+		c = adc64(c, &a, csum_load64(p + 40));
+		c = adc64(c, &a, csum_load64(p + 48));
+		c = adc64(c, &a, csum_load64(p + 56));
+		c = adc64(c, &a, csum_load64(p + 64));
+		c = adc64(c, &a, csum_load64(p + 72));
+		c = adc64(c, &a, csum_load64(p + 80));
+		c = adc64(c, &a, csum_load64(p + 88));
+		c = adc64(c, &a, csum_load64(p + 96));
+		c = adc64(c, &a, csum_load64(p + 104));
+		c = adc64(c, &a, csum_load64(p + 112));
+		c = adc64(c, &a, csum_load64(p + 120));
 	}
 	if (len >= 64) {
-		c = adc64(c, &a, ld64(p));
-		c = adc64(c, &a, ld64(p + 8));
-		c = adc64(c, &a, ld64(p + 16));
-		c = adc64(c, &a, ld64(p + 24));
-		c = adc64(c, &a, ld64(p + 32));
-		c = adc64(c, &a, ld64(p + 40));
-		c = adc64(c, &a, ld64(p + 48));
-		c = adc64(c, &a, ld64(p + 56));
+		c = adc64(c, &a, csum_load64(p));
+		c = adc64(c, &a, csum_load64(p + 8));
+		c = adc64(c, &a, csum_load64(p + 16));
+		c = adc64(c, &a, csum_load64(p + 24));
+		c = adc64(c, &a, csum_load64(p + 32));
+		c = adc64(c, &a, csum_load64(p + 40));
+		c = adc64(c, &a, csum_load64(p + 48));
+		c = adc64(c, &a, csum_load64(p + 56));
 		p += 64;
 		len -= 64;
 	}
 	if (len >= 32) {
-		c = adc64(c, &a, ld64(p));
-		c = adc64(c, &a, ld64(p + 8));
-		c = adc64(c, &a, ld64(p + 16));
-		c = adc64(c, &a, ld64(p + 24));
+		c = adc64(c, &a, csum_load64(p));
+		c = adc64(c, &a, csum_load64(p + 8));
+		c = adc64(c, &a, csum_load64(p + 16));
+		c = adc64(c, &a, csum_load64(p + 24));
 		p += 32;
 		len -= 32;
 	}
 	if (len >= 16) {
-		c = adc64(c, &a, ld64(p));
-		c = adc64(c, &a, ld64(p + 8));
+		c = adc64(c, &a, csum_load64(p));
+		c = adc64(c, &a, csum_load64(p + 8));
 		p += 16;
 		len -= 16;
 	}
 	if (len >= 8) {
-		c = adc64(c, &a, ld64(p));
+		c = adc64(c, &a, csum_load64(p));
 		p += 8;
 		len -= 8;
 	}

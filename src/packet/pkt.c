@@ -17,37 +17,6 @@ static inline unsigned rd16(const uint8_t *b)
 	return (unsigned)b[0] << 8 | b[1];
 }
 
-/*
- * PKT_F_L4 when the header of @proto at @at lies whole before @end (the
- * datagram's end or the head's, the nearer); 0 for a protocol whose
- * header we do not know, or a TCP data offset below its own header.
- */
-static unsigned l4_flag(unsigned proto, const uint8_t *h, unsigned at, unsigned end)
-{
-	unsigned need;
-
-	switch (proto) {
-	case IPPROTO_TCP:
-		if (at + 20 > end)
-			return 0;
-		need = (h[at + 12] >> 4) * 4u;
-		if (need < 20)
-			return 0;
-		break;
-	case IPPROTO_UDP:
-	case IPPROTO_ICMP:
-	case IPPROTO_ICMPV6:
-		need = 8;
-		break;
-	case IPPROTO_SCTP:
-		need = 12;
-		break;
-	default:
-		return 0;
-	}
-	return at + need <= end ? PKT_F_L4 : 0;
-}
-
 /* RFC 791: version 4, 5 <= IHL, IHL * 4 <= total length <= what the frame holds (the rest is padding). */
 static unsigned parse_ipv4(struct pkt *p, const uint8_t *h, unsigned off, unsigned hl)
 {
@@ -64,7 +33,7 @@ static unsigned parse_ipv4(struct pkt *p, const uint8_t *h, unsigned off, unsign
 		return PKT_F_IPV4 | PKT_F_FRAG;
 	p->l4_off = (uint16_t)(off + ihl);
 	end = off + tot < hl ? off + tot : hl;
-	return PKT_F_IPV4 | l4_flag(p->ip_proto, h, off + ihl, end);
+	return PKT_F_IPV4 | pkt_l4_flag(p->ip_proto, h, off + ihl, end);
 }
 
 /*
@@ -110,7 +79,7 @@ static unsigned parse_ipv6(struct pkt *p, const uint8_t *h, unsigned off, unsign
 	}
 	p->ip_proto = (uint8_t)next;
 	p->l4_off = (uint16_t)at;
-	return PKT_F_IPV6 | l4_flag(next, h, at, end);
+	return PKT_F_IPV6 | pkt_l4_flag(next, h, at, end);
 
 stop:
 	p->ip_proto = (uint8_t)next;

@@ -306,6 +306,38 @@ void pkt_load_head(struct pkt *p);
 void pkt_load_burst(struct pkt *pkts, unsigned n);
 
 /*
+ * PKT_F_L4 when the header of @proto at @at lies whole before @end (the
+ * datagram's end or the head's, the nearer); 0 for a protocol whose
+ * header we do not know, or a TCP data offset below its own header.
+ * pkt_parse()'s, and vxlan_raw4_l4()'s without the parse.
+ */
+static inline unsigned pkt_l4_flag(unsigned proto, const uint8_t *h, unsigned at, unsigned end)
+{
+	unsigned need;
+
+	switch (proto) {
+	case 6: /* TCP (pkt.h does without netinet/in.h's names) */
+		if (at + 20 > end)
+			return 0;
+		need = (h[at + 12] >> 4) * 4u;
+		if (need < 20)
+			return 0;
+		break;
+	case 17: /* UDP */
+	case 1:	 /* ICMP */
+	case 58: /* ICMPv6 */
+		need = 8;
+		break;
+	case 132: /* SCTP */
+		need = 12;
+		break;
+	default:
+		return 0;
+	}
+	return at + need <= end ? PKT_F_L4 : 0;
+}
+
+/*
  * Fill ethertype, vlan_tci, l3_off, l4_off, ip_proto and the PKT_F_* flags
  * (PKT_F_TUNNEL kept) from the head alone.  The head is untrusted: every
  * read is checked against head_len and every length field against the

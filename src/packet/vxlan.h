@@ -119,16 +119,6 @@ static inline uint64_t vxlan_load64(const uint8_t *b)
 }
 
 /*
- * A 32-bit hash of a frame's inner flow for its outer UDP source port
- * (RFC 7348: "it is recommended that the UDP source port number be
- * calculated using a hash of fields from the inner packet"): of the inner
- * IP addresses and protocol, and the L4 ports when the head has them,
- * else of the MACs and EtherType; so one inner flow keeps one outer port
- * (no reordering by ECMP on the underlay) and different flows spread.
- * Reads the head only (parses it if needed).  Inline: paid per frame in
- * the encap stage.
- */
-/*
  * What pkt_parse() would find in an unparsed untagged IPv4 frame with a
  * 20-byte header, from its head's bytes, without the parse (which took
  * ~30 cycles of the encap point a frame when the learning switch hands
@@ -142,7 +132,7 @@ static inline uint64_t vxlan_load64(const uint8_t *b)
  */
 static inline int vxlan_raw4_l4(const struct pkt *p, const uint8_t *h)
 {
-	unsigned hl = p->head_len, tot, end, need;
+	unsigned hl = p->head_len, tot, end;
 
 	if (hl < 34 || h[12] != 0x08 || h[13] != 0x00 || h[14] != 0x45)
 		return -1;
@@ -152,26 +142,7 @@ static inline int vxlan_raw4_l4(const struct pkt *p, const uint8_t *h)
 	if (((h[20] & 0x1f) | h[21]) != 0)
 		return 0; /* a fragment: no L4 */
 	end = 14 + tot < hl ? 14 + tot : hl;
-	switch (h[23]) {
-	case 6:
-		if (34 + 20 > end)
-			return 0;
-		need = (h[46] >> 4) * 4u;
-		if (need < 20)
-			return 0;
-		break;
-	case 17:
-	case 1:
-	case 58:
-		need = 8;
-		break;
-	case 132:
-		need = 12;
-		break;
-	default:
-		return 0;
-	}
-	return 34 + need <= end;
+	return pkt_l4_flag(h[23], h, 34, end) != 0;
 }
 
 /* vxlan_flow_hash()'s inputs for a frame vxlan_raw4_l4() decides (true), as it takes them from the parsed frame. */
@@ -191,6 +162,17 @@ static inline bool vxlan_flow_hash_raw4(const struct pkt *p, const uint8_t *h, u
 	return true;
 }
 
+/*
+ * A 32-bit hash of a frame's inner flow for its outer UDP source port
+ * (RFC 7348: "it is recommended that the UDP source port number be
+ * calculated using a hash of fields from the inner packet"): of the inner
+ * IP addresses and protocol, and the L4 ports when the head has them,
+ * else of the MACs and EtherType; so one inner flow keeps one outer port
+ * (no reordering by ECMP on the underlay) and different flows spread.
+ * Reads the head only (parses it if needed, but for the frames
+ * vxlan_flow_hash_raw4() takes, which it leaves unparsed).  Inline: paid
+ * per frame in the encap stage.
+ */
 static inline uint32_t vxlan_flow_hash(struct pkt *p)
 {
 	const uint8_t *h = pkt_head(p);
