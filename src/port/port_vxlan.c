@@ -100,14 +100,16 @@
  *   its bound port, so there are VX_GSO_SOCKS of them bound to ports of
  *   src_ports=, the flow's hash picking one: a flow keeps one outer port
  *   and flows still spread, over VX_GSO_SOCKS ports instead of the whole
- *   range.  A flow's finished frames (pure ACKs, small packets) go through
- *   its GSO socket too when they come in runs of one size (two or more
- *   to one remote in a row: vx_gso_small(), one UDP_SEGMENT send for the
- *   run, one trip through the kernel's stack instead of one per frame),
- *   else through the raw socket with that same port (vx_sport()), so one
- *   inner flow takes one ECMP path whichever way each frame goes; a
- *   flow's frames in the raw socket's batch are sent before any of its
- *   GSO payloads that follow them, and the other way round.  Without GSO,
+ *   range.  Finished frames (pure ACKs, small packets) go through their
+ *   flow's GSO socket too, whatever flow each is, when that socket has
+ *   two or more of one size to one remote in the burst (vx_tx_gather():
+ *   one UDP_SEGMENT payload for them, one trip through the kernel's stack
+ *   instead of one per frame; vx_gso_small() for a run of one flow on the
+ *   ports it does not serve), else through the raw socket with that same
+ *   port (vx_sport()), so one inner flow takes one ECMP path whichever way
+ *   each frame goes; a flow's frames in the raw socket's batch are sent
+ *   before any of its GSO payloads that follow them, and the other way
+ *   round.  Without GSO,
  *   tx_offload is 0, the egress fallback hands finished frames
  *   (segmented, checksums complete) and the hash spans all of src_ports=.
  *

@@ -19,12 +19,14 @@
 /*
  * A frame's way out (port_vxlan.c's opening comment says why), in
  * vx_tx_burst() under tx_lock (the common frames at a burst's head in
- * vx_tx_plain()'s loop, the same way as "any other" below): its VNI, its
+ * vx_tx_gather()'s or vx_tx_plain()'s loops): its VNI, its
  * remote VTEP (the table, else its VNI's flood list; remote=flow: its
  * tun_dst, vx_tx_flow()), then
  *
  *   an offload request (TSO, USO, a partial checksum)
  *     --> vx_gso_frame(): cut into UDP_SEGMENT payloads in the arena --.
+ *   finished frames at a burst's head, by the GSO socket of each flow  |
+ *     --> vx_tx_gather(): a socket's frames of one size, one payload --+
  *   a finished frame in a run of one flow and one size                 |
  *     --> vx_gso_small(): glued into one UDP_SEGMENT payload ----------+--> vx_gso_flush(): sendmmsg per GSO socket
  *   any other                                                           (refused for good: vx_gso_refuse(), and
@@ -422,18 +424,34 @@ static unsigned vx_gso_flush(struct vx_port *v, struct port_io *io, struct vx_cl
 		return 0;
 	if (io->perf)
 		clk->encap += dp_tsc() - clk->t;
-	/* All the round's messages through one socket (the usual case): sent where they are, not copied. */
-	const bool one_sock = !(v->gso_socks & (v->gso_socks - 1));
+	/*
+	 * Each socket's messages where they are when they lie together (one
+	 * socket, the usual case, or a round vx_tx_gather() built socket by
+	 * socket), else copied into one batch a socket.
+	 */
+	bool in_place = true;
+	unsigned at = 0;	/* in place: the next socket's first message */
+	uint32_t seen = 1u << v->gso_meta[0].sock;
 
+	for (unsigned m = 1; m < v->gso_m && in_place; m++) {
+		uint32_t bit = 1u << v->gso_meta[m].sock;
+
+		if (v->gso_meta[m].sock != v->gso_meta[m - 1].sock) {
+			in_place = !(seen & bit);
+			seen |= bit;
+		}
+	}
 	for (uint32_t socks = v->gso_socks; socks; socks &= socks - 1) {
-		const unsigned s = (unsigned)__builtin_ctz(socks);
+		unsigned s = (unsigned)__builtin_ctz(socks);
 		struct mmsghdr *batch = v->gso_batch;
 		unsigned k = 0, off = 0;
 
-		if (one_sock) {
-			batch = v->gso_msgs;
-			for (; k < v->gso_m; k++)
-				v->gso_batch_of[k] = k;
+		if (in_place) {
+			s = v->gso_meta[at].sock;
+			batch = v->gso_msgs + at;
+			for (; at + k < v->gso_m && v->gso_meta[at + k].sock == s; k++)
+				v->gso_batch_of[k] = at + k;
+			at += k;
 		} else {
 			for (unsigned m = 0; m < v->gso_m; m++) {
 				if (v->gso_meta[m].sock != s)
@@ -954,108 +972,352 @@ static bool vx_fits(struct vx_port *v, struct port_io *io, struct pkt *pk, int *
 }
 
 /*
- * The common frames at the head of a burst, in a loop of their own: on a
- * port with one VNI, static remotes, no vlan_vni= and no tos=inherit, a
- * finished frame (no offload request) that fits every path, to one
- * remote (the one its inner destination is known behind, or a flood list
- * of one: an unknown destination on a point-to-point tunnel), that
- * leaves through the raw socket (with UDP GSO on: no run of its flow
- * starts at it, the next frame is another flow's, as vx_gso_run() would
- * find).  Messages [0, return)
- * built for frames [0, return): it stops at the first frame that is not
- * such (vx_tx_burst() takes it and the rest) or when the messages are
- * full.  *@raw_socks gets the GSO sockets of its flows (GSO on).
- * The port's settings are read once into locals: vx_tx_burst()'s loop
- * reloaded them after each header store (a store through a byte pointer
- * may alias them), and its tests for the rare cases were most of the
- * ~260 instructions a frame (callgrind on bench_vxlan, csum=off).
+ * Raw message @m for finished frame @pk (vx_tx_plain()'s and
+ * vx_tx_gather()'s: no tag to strip, no TOS of its own) to @dst from
+ * @sport, behind header bytes @vxh (their sum @vxh_sum); with @csum4
+ * (IPv4, csum=on) its outer checksum from @psum, @dst's pseudo header
+ * but its length.  False when it cannot go (too many segments, too big
+ * for one datagram): vx_tx_burst()'s too_big drop.
+ */
+static inline __attribute__((always_inline)) bool vx_raw_msg(struct vx_port *v, unsigned m, struct pkt *pk,
+							     const union vtep_addr *dst, uint16_t sport,
+							     const uint8_t vxh[VXLAN_HLEN], uint32_t vxh_sum,
+							     bool csum4, uint32_t psum)
+{
+	uint8_t *h = v->tx_hdr[m];
+	struct iovec *iov = v->tx_iov[m];
+	struct msghdr *mh = &v->msgs[m].msg_hdr;
+	uint32_t udp_len = VX_HDR_LEN + pk->len, hsum;
+	int nseg = pkt_segs(pk, &iov[1], VX_TX_IOV);
+
+	if (nseg < 0 || udp_len > 65535)
+		return false;
+	hsum = vx_udp_hdr(v, h, sport, udp_len) + vxh_sum;
+	memcpy(h + VXLAN_UDP_HLEN, vxh, VXLAN_HLEN);
+	iov[0] = (struct iovec){ h, VX_HDR_LEN };
+	mh->msg_name = (void *)dst;
+	mh->msg_iovlen = (size_t)nseg + 1;
+	if (csum4) {
+		/* The datagram's sum (a small frame whole in its head: csum_add64()), the pseudo header's, folded once. */
+		const uint8_t *head = pkt_head(pk);
+		uint32_t sum = pk->len == pk->head_len && csum_small64(pk->len) ? csum_add64(hsum, head, pk->len)
+			       : nseg == 1 ? csum_add(hsum, iov[1].iov_base, iov[1].iov_len)
+					   : csum_add_iov(hsum, &iov[1], (unsigned)nseg, 0, pk->len, NULL);
+		uint64_t acc = (uint64_t)sum + psum + htons((uint16_t)udp_len); /* the pseudo header's length */
+		uint16_t c = csum_finish_l4_64(acc, CSUM_UDP_OFFSET);
+
+		memcpy(h + 6, &c, 2);
+	}
+	return true;
+}
+
+/*
+ * The remote a frame to inner destination @mac in the port's one VNI
+ * @vni goes to (the one it is known behind, or a flood list of one: an
+ * unknown destination on a point-to-point tunnel); -1 when it floods to
+ * none or to several (vx_tx_burst()'s, which makes the copies).
+ */
+static inline int vx_plain_remote(struct vx_port *v, uint32_t vni, uint64_t mac, uint32_t now_s)
+{
+	int r = vtep_lookup(&v->vt, vni, mac, now_s);
+
+	if (r < 0) {
+		/* Flooded: one remote in the list (the VNI's, else the port's) is one message too. */
+		uint32_t to = vtep_flood_mask(&v->vt, vni);
+
+		if (!to)
+			to = v->vt.n_flood >= 32 ? ~0u : (1u << v->vt.n_flood) - 1;
+		if (!to || (to & (to - 1)))
+			return -1;
+		r = __builtin_ctz(to);
+	}
+	return r;
+}
+
+/*
+ * The common frames at the head of a burst, in a loop of their own, with
+ * UDP GSO off (vx_tx_gather()'s with it on): on a port with one VNI,
+ * static remotes, no vlan_vni= and no tos=inherit, a finished frame (no
+ * offload request) that fits every path, to one remote
+ * (vx_plain_remote()), through the raw socket.  Messages [@m0, @m0 +
+ * return) built for frames [0, return): it stops at the first frame that
+ * is not such (vx_tx_burst() takes it, and tries again after it) or when
+ * the messages are full.  The port's settings are read once into locals: vx_tx_burst()'s
+ * loop reloaded them after each header store (a store through a byte
+ * pointer may alias them), and its tests for the rare cases were most of
+ * the ~260 instructions a frame (callgrind on bench_vxlan, csum=off).
  */
 static unsigned vx_tx_plain(struct vx_port *v, struct pkt *const *pkts, unsigned n, unsigned fit, uint32_t now_s,
-			    uint32_t *raw_socks)
+			    unsigned m0)
 {
 	const uint32_t vni = v->vni;
 	const uint16_t lo = v->sport_lo, hi = v->sport_hi;
-	const bool gso = vx_gso_on(v), csum4 = v->csum && !v->ipv6;
-	const unsigned n_gso = v->n_gso;
+	const bool csum4 = v->csum && !v->ipv6;
 	uint8_t vxh[VXLAN_HLEN];
 	const uint32_t vxh_sum = vxlan_hdr_build(vxh, vni);	/* the same 8 bytes every frame */
 	const union vtep_addr *dst = NULL;
 	uint64_t last_mac = 0;
-	uint32_t hash = 0, socks = 0, psum = 0;	/* psum: dst's pseudo header but its length (csum4) */
+	uint32_t psum = 0;	/* dst's pseudo header but its length (csum4) */
 	unsigned m = 0;
 
-	if (n > PKT_BURST)
-		n = PKT_BURST;
-	if (n && gso)
-		hash = vxlan_flow_hash(pkts[0]);
+	if (n > PKT_BURST - m0)
+		n = PKT_BURST - m0;
 	for (; m < n; m++) {
 		struct pkt *pk = pkts[m];
-		const uint8_t *head = pkt_head(pk);
-		uint64_t mac = vtep_mac(head);
-		uint8_t *h = v->tx_hdr[m];
-		struct iovec *iov = v->tx_iov[m];
-		struct msghdr *mh = &v->msgs[m].msg_hdr;
-		uint32_t udp_len = VX_HDR_LEN + pk->len, hsum;
-		uint16_t sport;
-		int nseg;
+		uint64_t mac = vtep_mac(pkt_head(pk));
 
 		if (gso_wanted(pk) || pk->len > fit)
 			break;
 		if (mac != last_mac || !dst) {
-			int r = vtep_lookup(&v->vt, vni, mac, now_s);
+			int r = vx_plain_remote(v, vni, mac, now_s);
 
-			if (r < 0) {
-				/* Flooded: one remote in the list (the VNI's, else the port's) is one message too. */
-				uint32_t to = vtep_flood_mask(&v->vt, vni);
-
-				if (!to)
-					to = v->vt.n_flood >= 32 ? ~0u : (1u << v->vt.n_flood) - 1;
-				if (!to || (to & (to - 1)))
-					break; /* none, or copies: vx_tx_burst()'s */
-				r = __builtin_ctz(to);
-			}
+			if (r < 0)
+				break;
 			dst = &v->vt.remotes[r].addr;
 			last_mac = mac;
 			if (csum4)
 				psum = csum_pseudo_ipv4(&v->local.v4.sin_addr, &dst->v4.sin_addr, IPPROTO_UDP, 0);
 		}
-		if (gso) {
-			/* The next frame of the same flow (size, destination) would start a run: vx_tx_burst()'s. */
-			struct pkt *nx = m + 1 < n ? pkts[m + 1] : NULL;
-			uint32_t nh = nx ? vxlan_flow_hash(nx) : 0;	/* its own turn's, if it has one here */
-			unsigned sock = (unsigned)((uint64_t)hash * n_gso >> 32);
-
-			if (nx && nh == hash && nx->len == pk->len && !gso_wanted(nx) && vtep_mac(pkt_head(nx)) == mac)
-				break;
-			sport = v->gso_sport[sock];
-			socks |= 1u << sock;
-			hash = nh;
-		} else {
-			sport = vxlan_hash_port(vxlan_flow_hash(pk), lo, hi);
-			socks = ~0u; /* no GSO socket: as vx_tx_burst()'s frames of none */
-		}
-		nseg = pkt_segs(pk, &iov[1], VX_TX_IOV);
-		if (nseg < 0 || udp_len > 65535)
+		if (!vx_raw_msg(v, m0 + m, pk, dst, vxlan_hash_port(vxlan_flow_hash(pk), lo, hi), vxh, vxh_sum, csum4,
+				psum))
 			break; /* vx_tx_burst() drops it */
-		hsum = vx_udp_hdr(v, h, sport, udp_len) + vxh_sum;
-		memcpy(h + VXLAN_UDP_HLEN, vxh, VXLAN_HLEN);
-		iov[0] = (struct iovec){ h, VX_HDR_LEN };
-		mh->msg_name = (void *)dst;
-		mh->msg_iovlen = (size_t)nseg + 1;
-		if (csum4) {
-			/* The datagram's sum (a small frame whole in its head: csum_add64()), the pseudo header's, folded once. */
-			uint32_t sum = pk->len == pk->head_len && csum_small64(pk->len) ? csum_add64(hsum, head, pk->len)
-				       : nseg == 1 ? csum_add(hsum, iov[1].iov_base, iov[1].iov_len)
-						   : csum_add_iov(hsum, &iov[1], (unsigned)nseg, 0, pk->len, NULL);
-			uint64_t acc = (uint64_t)sum + psum + htons((uint16_t)udp_len); /* the pseudo header's length */
-			uint16_t c;
+	}
+	return m;
+}
 
-			c = csum_finish_l4_64(acc, CSUM_UDP_OFFSET);
-			memcpy(h + 6, &c, 2);
+/* A run of vx_tx_gather()'s: frames [first, first + n) of the burst, one GSO socket, remote and size. */
+struct vx_run {
+	uint8_t first, n;
+	uint8_t remote;
+	uint8_t next;		/* the socket's next run (PKT_BURST: none) */
+	uint32_t len;
+};
+
+/* vx_tx_gather()'s ways of the frames it takes: runs in the burst's order, each socket's as a list. */
+struct vx_gather {
+	struct vx_run run[PKT_BURST];
+	uint8_t sock[PKT_BURST];	/* each run's */
+	uint8_t head[VX_GSO_SOCKS], tail[VX_GSO_SOCKS];
+	unsigned runs;
+	uint32_t used;		/* sockets with frames */
+	uint32_t glued;		/* sockets with a frame that follows one of its size and remote: GSO payloads */
+};
+
+/*
+ * Pass 1 of vx_tx_gather(): the ways of frames [0, return) of @pkts (@n,
+ * at most PKT_BURST) into *@g.  Stops where vx_tx_plain() does, or where
+ * the arena could not hold the payloads (each frame's datagram, a line's
+ * alignment, the 64 bytes of the last frame's fixed copy, after what the
+ * round holds).  After two
+ * frames of one size and hash in a row, the next frames of that flow take
+ * its way without a hash of their own (vxlan_flow4_is(), ~15
+ * instructions against ~45).
+ */
+static unsigned vx_gather_ways(struct vx_port *v, struct pkt *const *pkts, unsigned n, unsigned fit, uint32_t now_s,
+			       struct vx_gather *g)
+{
+	const uint32_t vni = v->vni;
+	const unsigned n_gso = v->n_gso;
+	uint64_t last_mac = 0;
+	size_t bytes = v->gso_used + 64;
+	struct vxlan_flow4 f;
+	bool have_f = false;
+	unsigned i = 0, s = 0, flen = 0, cur = PKT_BURST;	/* cur: the open run */
+	uint32_t last_hash = 0;
+	int r = -1;
+
+	g->used = g->glued = 0;
+	g->runs = 0;
+	for (; i < n; i++) {
+		struct pkt *pk = pkts[i];
+		uint64_t mac = vtep_mac(pkt_head(pk));
+		struct vx_run *ru;
+
+		if (gso_wanted(pk) || pk->len > fit)
+			break;
+		bytes += VXLAN_HLEN + pk->len + 63;
+		if (bytes > VX_GSO_ARENA)
+			break;
+		if (mac != last_mac || r < 0) {
+			r = vx_plain_remote(v, vni, mac, now_s);
+			if (r < 0)
+				break;
+			last_mac = mac;
+		}
+		if (!have_f || pk->len != flen || !vxlan_flow4_is(&f, pk)) {
+			uint32_t hash = vxlan_flow_hash(pk);
+
+			s = (unsigned)((uint64_t)hash * n_gso >> 32);
+			/* Two frames of one size and hash in a row: a flow, whose next frames compare with this one. */
+			have_f = i && hash == last_hash && pk->len == pkts[i - 1]->len && vxlan_flow4_of(&f, pk);
+			flen = pk->len;
+			last_hash = hash;
+		}
+		if (cur < PKT_BURST && g->sock[cur] == s && g->run[cur].remote == r && g->run[cur].len == pk->len) {
+			g->run[cur].n++;
+			g->glued |= 1u << s;
+			continue;
+		}
+		cur = g->runs++;
+		ru = &g->run[cur];
+		*ru = (struct vx_run){ .first = (uint8_t)i, .n = 1, .remote = (uint8_t)r, .next = PKT_BURST, .len = pk->len };
+		g->sock[cur] = (uint8_t)s;
+		if (g->used & 1u << s) {
+			struct vx_run *t = &g->run[g->tail[s]];
+
+			t->next = (uint8_t)cur;
+			if (t->remote == r && t->len == pk->len)
+				g->glued |= 1u << s;
+		} else {
+			g->used |= 1u << s;
+			g->head[s] = (uint8_t)cur;
+		}
+		g->tail[s] = (uint8_t)cur;
+	}
+	return i;
+}
+
+/* GSO message of the round for the payload of @segs datagrams of @len-byte frames at @base (@plen bytes) to remote @r by socket @s. */
+static void vx_gather_msg(struct vx_port *v, uint8_t *base, size_t plen, unsigned segs, unsigned len, unsigned r,
+			  unsigned s)
+{
+	struct vxlan_gso_msg gm = { .len = plen, .inner_bytes = (size_t)segs * len,
+				    .seg_bytes = (uint16_t)(VXLAN_HLEN + len), .segs = segs };
+
+	vx_gso_msg(v, v->gso_m++, base, &gm, r, &v->vt.remotes[r].addr, s, v->gso_sport[s], -1);
+	v->gso_used += plen;
+}
+
+/*
+ * Pass 2 of vx_tx_gather(): socket @s's runs (*@g) as UDP_SEGMENT payloads
+ * in the arena, each of frames of one size to one remote (at most
+ * VXLAN_GSO_SEGS_MAX datagrams, VXLAN_GSO_BYTES), each datagram its VXLAN
+ * header @vxh and the frame; the GSO messages of the round.  The
+ * payloads are built one after the other, each contiguous; a run's
+ * frames in a loop of their own (a flow's burst is one run).
+ */
+static void vx_gather_payloads(struct vx_port *v, struct pkt *const *pkts, const struct vx_gather *g, unsigned s,
+			       const uint8_t vxh[VXLAN_HLEN])
+{
+	uint8_t *const arena = v->gso_buf;
+	uint8_t *base = NULL;
+	size_t plen = 0, seg = 0;
+	unsigned segs = 0, most = 0, r = 0, len = 0;
+
+	for (unsigned x = g->head[s]; x < PKT_BURST; x = g->run[x].next) {
+		const struct vx_run *ru = &g->run[x];
+		unsigned i = ru->first, end = i + ru->n;
+
+		if (segs && (ru->remote != r || ru->len != len)) {
+			vx_gather_msg(v, base, plen, segs, len, r, s);
+			segs = most = 0; /* a payload of its own: opened below */
+		}
+		while (i < end) {
+			unsigned take;
+			uint8_t *b;
+
+			if (segs == most) {
+				if (segs)
+					vx_gather_msg(v, base, plen, segs, len, r, s);
+				v->gso_used = (v->gso_used + 63) & ~(size_t)63;
+				base = arena + v->gso_used;
+				plen = 0;
+				segs = 0;
+				r = ru->remote;
+				len = ru->len;
+				seg = VXLAN_HLEN + len;
+				most = VXLAN_GSO_BYTES / (unsigned)seg;
+				if (most > VXLAN_GSO_SEGS_MAX)
+					most = VXLAN_GSO_SEGS_MAX;
+			}
+			take = end - i < most - segs ? end - i : most - segs;
+			b = base + plen;
+			/* vx_frame_to() without its room test: the budget of vx_gather_ways() leaves 64 bytes past any frame */
+			for (unsigned k = 0; k < take; k++, b += seg) {
+				const struct pkt *pk = pkts[i + k];
+
+				memcpy(b, vxh, VXLAN_HLEN);
+				if (len <= 64 && pk->head_len == len)
+					pkt_copy64(b + VXLAN_HLEN, pkt_head(pk));
+				else
+					pkt_to_buf(pk, b + VXLAN_HLEN, len);
+			}
+			plen += take * seg;
+			segs += take;
+			i += take;
 		}
 	}
-	*raw_socks = socks;
-	return m;
+	if (segs)
+		vx_gather_msg(v, base, plen, segs, len, r, s);
+}
+
+/*
+ * The common frames at the head of a burst (vx_tx_plain()'s) with UDP GSO
+ * on, gathered by the GSO socket their flow's hash picks, whatever flow
+ * each is: a socket's frames of one size to one remote make one
+ * UDP_SEGMENT payload, which the kernel cuts into datagrams that each
+ * carry that socket's source port, as each would alone.  So a burst of
+ * many inner flows (64-byte frames of many sources, many TCP streams'
+ * ACKs) leaves in a send a socket, one trip through the kernel's UDP and
+ * IP output a payload, where the raw socket took one a frame; the frames
+ * of one flow are the case of one socket.  A socket none of whose
+ * frames follows one of its size and remote (nothing to glue) sends its
+ * frames through the raw socket, in its one sendmmsg: a send of its own
+ * would cost more than it saves (but for a socket with messages in the
+ * round already: they go first).
+ * Order: a flow's frames all take its socket; a socket's frames stay in
+ * the burst's order, all on one way here (its payloads, built and sent
+ * in order, or the raw batch), so each flow's do; with what the batches
+ * held before, as vx_tx_burst()'s rules (the raw batch is sent before
+ * the round).  At a burst's start, and again after each frame
+ * vx_tx_burst() takes: returns the frames taken, [0, return): raw
+ * messages from *@m on (*@m grown), their sockets added to *@raw_socks,
+ * the rest appended to the GSO round; the datagrams made added to
+ * *@built, frames it could not send counted in @drops.
+ */
+static unsigned vx_tx_gather(struct vx_port *v, struct pkt *const *pkts, unsigned n, unsigned fit, uint32_t now_s,
+			     unsigned *m, uint32_t *raw_socks, unsigned *built, unsigned drops[DROP__COUNT])
+{
+	const bool csum4 = v->csum && !v->ipv6;
+	uint8_t vxh[VXLAN_HLEN];
+	const uint32_t vxh_sum = vxlan_hdr_build(vxh, v->vni);
+	const unsigned m0 = v->gso_m, room = PKT_BURST - (*m > m0 ? *m : m0);
+	struct vx_gather g;
+	unsigned k, raw = *m, segs = 0;
+	int last_r = -1;
+	uint32_t psum = 0, glued;
+
+	/* At most a message a frame on either way: both have room for all */
+	k = vx_gather_ways(v, pkts, n < room ? n : room, fit, now_s, &g);
+	glued = g.glued | (g.used & v->gso_socks);
+	/* The lone ways' frames (a run of one each), in the burst's order, through the raw socket. */
+	for (unsigned x = 0; x < g.runs && (g.used & ~glued); x++) {
+		const struct vx_run *ru = &g.run[x];
+		unsigned s = g.sock[x], r = ru->remote;
+		const union vtep_addr *dst = &v->vt.remotes[r].addr;
+
+		if (glued & 1u << s)
+			continue;
+		if (csum4 && (int)r != last_r) {
+			psum = csum_pseudo_ipv4(&v->local.v4.sin_addr, &dst->v4.sin_addr, IPPROTO_UDP, 0);
+			last_r = (int)r;
+		}
+		if (!vx_raw_msg(v, raw, pkts[ru->first], dst, v->gso_sport[s], vxh, vxh_sum, csum4, psum)) {
+			drops[DROP_TOO_BIG]++;
+			continue;
+		}
+		raw++;
+	}
+	for (uint32_t socks = glued; socks; socks &= socks - 1)
+		vx_gather_payloads(v, pkts, &g, (unsigned)__builtin_ctz(socks), vxh);
+	for (unsigned i = m0; i < v->gso_m; i++)
+		segs += v->gso_meta[i].segs;
+	if (v->gso_m != m0)
+		v->gso_open = false; /* the round's last payload is one of these, closed */
+	*built += raw - *m + segs;
+	*m = raw;
+	*raw_socks |= g.used & ~glued;
+	return k;
 }
 
 /*
@@ -1081,16 +1343,28 @@ void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, un
 	unsigned ahead_i = 0;
 	uint32_t raw_socks = 0;	/* the GSO sockets of the flows with messages m holds (all: one of no known socket) */
 	int sock, sport;	/* the frame's GSO socket and outer port when worked out, else -1 */
-
-	unsigned i0 = 0;
+	const bool plain = !v->map && !v->remote_flow && !v->vni_flow && !v->tos_inherit;
+	unsigned common = 0;	/* the common frames' loops are tried again from frame `common` on */
 
 	pthread_spin_lock(&v->tx_lock);
 	clk.t = dp_perf_note_start(io->perf);
-	if (!v->map && !v->remote_flow && !v->vni_flow && !v->tos_inherit && !v->gso_m) {
-		/* The common frames first, in their own loop; the rest (and each frame after the first rare one) below. */
-		i0 = m = built = vx_tx_plain(v, pkts, n, fit, now_s, &raw_socks);
-	}
-	for (unsigned i = i0; i < n; i++) {
+	for (unsigned i = 0; i < n; i++) {
+		if (plain && i >= common) {
+			/* The common frames in their own loops, from the burst's start and after each frame they left to the rest below. */
+			if (vx_gso_on(v)) {
+				i += vx_tx_gather(v, pkts + i, n - i, fit, now_s, &m, &raw_socks, &built, drops);
+			} else {
+				unsigned k = vx_tx_plain(v, pkts + i, n - i, fit, now_s, m);
+
+				i += k;
+				m += k;
+				built += k;
+				raw_socks = ~0u;
+			}
+			common = i + 1;
+			if (i >= n)
+				break;
+		}
 		struct pkt *pk = pkts[i];
 		uint32_t vni = 0, to = 0;
 		unsigned need = 1;
