@@ -78,9 +78,10 @@ static inline unsigned vx_map_vid(const struct vx_map *m, uint32_t vni)
 #define VX_GSO_SOCKS 8		/* UDP sockets for GSO payloads: outer source ports a flow's hash picks from */
 /*
  * The GSO payloads of one round of sendmmsg, back to back in one arena
- * (512 KiB a port): a payload is built where at least VX_GSO_BUF bytes are
- * left and takes what it used, so a round holds 8 payloads of 64 KiB or
- * up to PKT_BURST small ones (frames with a partial checksum alone).
+ * (512 KiB a port): a payload of a cut frame or a run is built where at
+ * least VX_GSO_BUF bytes are left, the gathered ones of a burst where
+ * their frames' bytes are (vx_tx_gather()), and each takes what it used,
+ * so a round holds 8 payloads of 64 KiB or up to PKT_BURST small ones.
  */
 #define VX_GSO_ARENA (8u * 65536u)
 #define VX_GSO_BUF 65536u

@@ -1105,7 +1105,8 @@ struct vx_gather {
 
 /*
  * Pass 1 of vx_tx_gather(): the ways of frames [0, return) of @pkts (@n,
- * at most PKT_BURST) into *@g.  Stops where vx_tx_plain() does, or where
+ * at most PKT_BURST) into *@g.  Stops where vx_tx_plain() does, at a
+ * frame two of which would not fit one payload, or where
  * the arena could not hold the payloads (each frame's datagram, a line's
  * alignment, the 64 bytes of the last frame's fixed copy, after what the
  * round holds).  After two
@@ -1133,7 +1134,8 @@ static unsigned vx_gather_ways(struct vx_port *v, struct pkt *const *pkts, unsig
 		uint64_t mac = vtep_mac(pkt_head(pk));
 		struct vx_run *ru;
 
-		if (gso_wanted(pk) || pk->len > fit)
+		/* and two frames to a payload at least: a larger one is vx_tx_burst()'s */
+		if (gso_wanted(pk) || pk->len > fit || 2 * (VXLAN_HLEN + pk->len) > VXLAN_GSO_BYTES)
 			break;
 		bytes += VXLAN_HLEN + pk->len + 63;
 		if (bytes > VX_GSO_ARENA)
@@ -1267,29 +1269,44 @@ static void vx_gather_payloads(struct vx_port *v, struct pkt *const *pkts, const
  * round already: they go first).
  * Order: a flow's frames all take its socket; a socket's frames stay in
  * the burst's order, all on one way here (its payloads, built and sent
- * in order, or the raw batch), so each flow's do; with what the batches
- * held before, as vx_tx_burst()'s rules (the raw batch is sent before
- * the round).  At a burst's start, and again after each frame
+ * in order, or the raw batch), so each flow's do.  With what the
+ * batches held before, vx_tx_burst()'s rule: a socket with messages in
+ * the round stays on it, and the raw batch is sent first (through
+ * @io, @clk: *@sent, *@bytes) when it holds a frame of a socket that
+ * goes into the round.  At a burst's start, and again after each frame
  * vx_tx_burst() takes: returns the frames taken, [0, return): raw
  * messages from *@m on (*@m grown), their sockets added to *@raw_socks,
  * the rest appended to the GSO round; the datagrams made added to
  * *@built, frames it could not send counted in @drops.
  */
-static unsigned vx_tx_gather(struct vx_port *v, struct pkt *const *pkts, unsigned n, unsigned fit, uint32_t now_s,
-			     unsigned *m, uint32_t *raw_socks, unsigned *built, unsigned drops[DROP__COUNT])
+static unsigned vx_tx_gather(struct vx_port *v, struct port_io *io, struct vx_clock *clk, struct pkt *const *pkts,
+			     unsigned n, unsigned fit, uint32_t now_s, unsigned *m, uint32_t *raw_socks, unsigned *built,
+			     unsigned *sent, uint64_t *bytes, unsigned drops[DROP__COUNT])
 {
 	const bool csum4 = v->csum && !v->ipv6;
 	uint8_t vxh[VXLAN_HLEN];
 	const uint32_t vxh_sum = vxlan_hdr_build(vxh, v->vni);
 	const unsigned m0 = v->gso_m, room = PKT_BURST - (*m > m0 ? *m : m0);
 	struct vx_gather g;
-	unsigned k, raw = *m, segs = 0;
+	unsigned k, raw, segs = 0;
 	int last_r = -1;
 	uint32_t psum = 0, glued;
 
 	/* At most a message a frame on either way: both have room for all */
 	k = vx_gather_ways(v, pkts, n < room ? n : room, fit, now_s, &g);
 	glued = g.glued | (g.used & v->gso_socks);
+	if (*m && (glued & *raw_socks)) {
+		/*
+		 * Frames of a socket that goes into the round wait in the raw
+		 * batch (before a frame vx_tx_burst() took): the batch goes
+		 * first, as the round may be flushed before it (a frame of no
+		 * known socket, a full arena).
+		 */
+		*sent += vx_send(v, io, clk, *m, bytes, drops);
+		*m = 0;
+		*raw_socks = 0;
+	}
+	raw = *m;
 	/* The lone ways' frames (a run of one each), in the burst's order, through the raw socket. */
 	for (unsigned x = 0; x < g.runs && (g.used & ~glued); x++) {
 		const struct vx_run *ru = &g.run[x];
@@ -1352,8 +1369,10 @@ void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, un
 		if (plain && i >= common) {
 			/* The common frames in their own loops, from the burst's start and after each frame they left to the rest below. */
 			if (vx_gso_on(v)) {
-				i += vx_tx_gather(v, pkts + i, n - i, fit, now_s, &m, &raw_socks, &built, drops);
-			} else {
+				i += vx_tx_gather(v, io, &clk, pkts + i, n - i, fit, now_s, &m, &raw_socks, &built, &sent,
+						  &bytes, drops);
+			} else if (!v->gso_m) {
+				/* GSO off: not while a round waits (refused in this burst): the loop below sends it first */
 				unsigned k = vx_tx_plain(v, pkts + i, n - i, fit, now_s, m);
 
 				i += k;
