@@ -869,6 +869,78 @@ static void test_port_gather_big_frames(void **state)
 }
 
 /*
+ * The kernel's first refusal of UDP GSO in the middle of a burst, and a
+ * flow's frame with an offload request after it (still cut into the
+ * round: GSO had been on when the burst began) followed by a finished
+ * frame of that flow: [G1 G2] glued (a UDP_SEGMENT payload), broadcast
+ * B (copies: the round is flushed first, and refused), F1 with a
+ * partial checksum (the round), F2 finished.  F2 waits for the round
+ * (the GSO-off loop took it onto the raw batch, sent first, until it
+ * waited for a round to be empty): F's frames arrive in order.
+ */
+static void test_port_gso_refused_round_waits(void **state)
+{
+	enum { N = 5 };
+	static uint8_t fr[N][64], out[256];
+	static const uint16_t sport[N] = { 2000, 2000, 3000, 1000, 1000 };
+	static const uint8_t seq[N] = { 0, 1, 0, 0, 1 };
+	struct pkt *tx = zalloc64(N * sizeof(*tx)), *list[N], *rx = zalloc64(PKT_BURST * sizeof(*rx));
+	struct iovec iov[N];
+	struct port_io io = { 0 };
+	unsigned socks, got = 0, next_f = 0, seen = 0;
+	struct port *a, *b;
+	char err[256] = "";
+
+	(void)state;
+	vx_pair(&a, &b);
+	socks = gso_sockets(a);
+	for (unsigned i = 0; i < N; i++) {
+		small_frame(fr[i], 60, sport[i], seq[i]);
+		if (i == 2)
+			memset(fr[i], 0xff, 6); /* B: a broadcast */
+		iov[i] = (struct iovec){ fr[i], 60 };
+		pkt_rx_init(&tx[i], &iov[i], 1, 60, 0);
+		pkt_load_head(&tx[i]);
+		list[i] = &tx[i];
+	}
+	tx[3].csum = PKT_CSUM_PARTIAL; /* F1 */
+	tx[3].csum_start = 34;
+	tx[3].csum_offset = 6;
+	for (unsigned k = 0; k < 2; k++)
+		assert_int_equal(port_vxlan_fdb_add(a, (const uint8_t[6]){ 0 }, 0x4242, k ? "127.0.0.3" : "127.0.0.2", err,
+						    sizeof(err)),
+				 0);
+	assert_int_equal(port_vxlan_fdb_add(a, fr[0], 0x4242, "127.0.0.2", err, sizeof(err)), 0);
+	assert_int_equal(gso_break(a, "127.0.0.1"), socks);
+	a->ops->tx_burst(a, &io, list, N);
+	assert_int_equal(type_stat(a, "gso_fallbacks"), 1);
+	assert_int_equal(atomic_load(&a->stats.tx_packets), N + 1); /* B twice */
+	for (int tries = 0; tries < 10 && got < N; tries++) {
+		unsigned n = rx_wait(b, rx);
+
+		for (unsigned k = 0; k < n; k++, got++) {
+			unsigned l = rx[k].len;
+
+			assert_int_equal(l, 60);
+			assert_int_equal(pkt_to_buf(&rx[k], out, l), l);
+			if ((out[34] << 8 | out[35]) != 1000)
+				continue;
+			if (out[43] != next_f)
+				fail_msg("flow F: frame %u arrived where %u was due", out[43], next_f);
+			next_f++;
+			seen++;
+		}
+		b->ops->rx_done(b, 0, &io);
+	}
+	assert_int_equal(got, N);
+	assert_int_equal(seen, 2);
+	b->ops->destroy(b);
+	a->ops->destroy(a);
+	free(rx);
+	free(tx);
+}
+
+/*
  * The kernel's first refusal of UDP GSO while the raw socket's batch
  * waits: frame X alone (the raw socket), a run of flow Y (a GSO payload),
  * then broadcast Z, flooded to two remotes (copies: the raw socket, no
@@ -1036,6 +1108,7 @@ int main(void)
 		cmocka_unit_test(test_port_gather_big_frames),
 		cmocka_unit_test(test_port_gso_refused),
 		cmocka_unit_test(test_port_gso_refused_raw_waiting),
+		cmocka_unit_test(test_port_gso_refused_round_waits),
 		cmocka_unit_test(test_port_remote_flow_gso),
 	};
 
