@@ -695,80 +695,6 @@ static inline __attribute__((always_inline)) bool vx_gso_append(struct vx_port *
 }
 
 /*
- * The frames after frame @i of the burst (@n) that continue its run
- * whole: of its flow (vxlan_flow4_is(): its way, and the open payload,
- * which frame @i joined or opened, is that flow's), its size of at most
- * 64 bytes (whole in the head: one fixed copy), inner destination @mac
- * and the port's one VNI @vni, appended to the open payload while it has
- * room (fewer than VXLAN_GSO_SEGS_MAX datagrams, VXLAN_GSO_BYTES, the
- * arena with 64 bytes for the copy); a payload of frame @i alone is made
- * to ask for UDP_SEGMENT once the first is appended (a burst's second
- * frame took vx_gso_small() and its message rebuilt, and a streak call
- * that could not start: ~190 instructions a burst of 8; callgrind,
- * bench_vxlan -b 8 -c on -f 1).  The payload's state and what the frames are
- * compared with are in registers for the streak, no call in the loop: a
- * 64-byte frame of a run took ~130 instructions through vx_gso_append()
- * and the run loop's tests, each store into the payload reloading the
- * port's fields (callgrind, bench_vxlan -c on -f 1).  Returns how many it
- * took: frames @i + 1 to @i + that.  Its caller's loop is never reached on
- * a port with vlan_vni= or remote=flow; tos=inherit and vni=flow it
- * refuses itself.
- */
-static __attribute__((noinline)) unsigned vx_gso_streak(struct vx_port *v, struct pkt *const *pkts, unsigned i,
-							   unsigned n, uint64_t mac, uint32_t vni)
-{
-	const unsigned m = v->gso_m - 1;
-	const struct pkt *first = pkts[i];
-	const uint32_t len = first->len;
-	const size_t seg = VXLAN_HLEN + len;
-	uint8_t *const base = v->gso_iov[m].iov_base, *const end = v->gso_buf + VX_GSO_ARENA;
-	size_t plen = v->gso_iov[m].iov_len, pmax;
-	unsigned segs = v->gso_meta[m].segs, k = 0, kmax;
-	struct vxlan_flow4 f;
-	uint8_t hdr[VXLAN_HLEN];
-
-	if (len > 64 || v->tos_inherit || v->vni_flow || !vxlan_flow4_of(&f, first))
-		return 0;
-	vxlan_hdr_build(hdr, vni);
-	/*
-	 * The bounds in two tests a frame: the payload's room (VXLAN_GSO_BYTES)
-	 * and the arena's (the payload is its last bytes: they grow together;
-	 * the fixed copy writes 64 bytes behind the header) as one end for
-	 * plen; the datagrams and the burst as one count.
-	 */
-	pmax = (size_t)(end - base) >= VXLAN_HLEN + 64 ? (size_t)(end - base) - VXLAN_HLEN - 64 + seg : 0;
-	if (pmax > VXLAN_GSO_BYTES)
-		pmax = VXLAN_GSO_BYTES;
-	kmax = VXLAN_GSO_SEGS_MAX - segs < n - i - 1 ? VXLAN_GSO_SEGS_MAX - segs : n - i - 1;
-	for (; k < kmax && plen + seg <= pmax; k++) {
-		const struct pkt *nx = pkts[i + 1 + k];
-		uint8_t *b = base + plen;
-
-		if (nx->len != len || nx->head_len != len || gso_wanted(nx) || vtep_mac(pkt_head(nx)) != mac ||
-		    !vxlan_flow4_is(&f, nx))
-			break;
-		memcpy(b, hdr, VXLAN_HLEN);
-		pkt_copy64(b + VXLAN_HLEN, pkt_head(nx));
-		plen += seg;
-	}
-	v->gso_used += k * seg;
-	if (segs == 1 && k) {
-		/*
-		 * Frame @i's payload alone until now: with a second datagram it
-		 * asks for UDP_SEGMENT.  Its control data is that message alone:
-		 * a TOS message comes only with tos=inherit, refused above.
-		 */
-		v->gso_msgs[m].msg_hdr.msg_control = v->gso_cmsg[m].buf;
-		v->gso_msgs[m].msg_hdr.msg_controllen = vx_cmsg_segment(v->gso_cmsg[m].buf, (uint16_t)seg);
-		v->gso_meta[m].seg_bytes = (uint16_t)seg;
-	}
-	v->gso_iov[m].iov_len = plen;
-	v->gso_meta[m].inner_bytes += k * len;
-	v->gso_meta[m].segs = segs + k;
-	return k;
-}
-
-/*
  * A finished frame (no offload request) in @vni to remote @r through the
  * GSO sockets, while GSO is on: appended to the round's last GSO payload
  * when that one is open (built here), goes to @r through the same socket
@@ -1483,13 +1409,7 @@ void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, un
 					struct pkt *nx = pkts[i + 1];
 					struct vx_flow_out nf;
 					struct vxlan_flow4 f4;
-					unsigned k = vx_gso_streak(v, pkts, i, n, mac, vni);
 
-					if (k) {
-						i += k;
-						built += k;
-						continue;
-					}
 					if (nx->len != pk->len || gso_wanted(nx) || vtep_mac(pkt_head(nx)) != mac ||
 					    vx_tx_vni(v, nx) != vni)
 						break;
