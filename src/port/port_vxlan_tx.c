@@ -1050,10 +1050,11 @@ static unsigned vx_gather_ways(struct vx_port *v, struct pkt *const *pkts, unsig
 	struct vxlan_flow4 f;
 	bool have_f = false;
 	unsigned i = 0, s = 0, flen = 0, cur = PKT_BURST;	/* cur: the open run */
-	uint32_t last_hash = 0;
-	int r = -1;
+	unsigned run_s = VX_GSO_SOCKS, run_len = 0;	/* its socket and size, and run_r its remote, in registers */
+	uint32_t last_hash = 0, glued = 0;
+	int r = -1, run_r = -1;
 
-	g->used = g->glued = 0;
+	g->used = 0;
 	g->runs = 0;
 	for (; i < n; i++) {
 		struct pkt *pk = pkts[i];
@@ -1081,11 +1082,14 @@ static unsigned vx_gather_ways(struct vx_port *v, struct pkt *const *pkts, unsig
 			flen = pk->len;
 			last_hash = hash;
 		}
-		if (cur < PKT_BURST && g->sock[cur] == s && g->run[cur].remote == r && g->run[cur].len == pk->len) {
+		if (s == run_s && r == run_r && pk->len == run_len) {
 			g->run[cur].n++;
-			g->glued |= 1u << s;
+			glued |= 1u << s;
 			continue;
 		}
+		run_s = s;
+		run_r = r;
+		run_len = pk->len;
 		cur = g->runs++;
 		ru = &g->run[cur];
 		*ru = (struct vx_run){ .first = (uint8_t)i, .n = 1, .remote = (uint8_t)r, .next = PKT_BURST, .len = pk->len };
@@ -1095,13 +1099,14 @@ static unsigned vx_gather_ways(struct vx_port *v, struct pkt *const *pkts, unsig
 
 			t->next = (uint8_t)cur;
 			if (t->remote == r && t->len == pk->len)
-				g->glued |= 1u << s;
+				glued |= 1u << s;
 		} else {
 			g->used |= 1u << s;
 			g->head[s] = (uint8_t)cur;
 		}
 		g->tail[s] = (uint8_t)cur;
 	}
+	g->glued = glued;
 	return i;
 }
 
