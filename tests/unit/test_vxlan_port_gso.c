@@ -660,6 +660,22 @@ static unsigned sock_of(unsigned socks, uint16_t sport)
 }
 
 /*
+ * Port @a's VNI floods to two remotes: b's host, and 127.0.0.3, where
+ * nobody listens (a broadcast leaves as two copies through the raw
+ * socket); destination @mac is behind b's host (a static entry).
+ */
+static void flood_two(struct port *a, const uint8_t mac[6])
+{
+	char err[256] = "";
+
+	for (unsigned k = 0; k < 2; k++)
+		if (port_vxlan_fdb_add(a, (const uint8_t[6]){ 0 }, 0x4242, k ? "127.0.0.3" : "127.0.0.2", err, sizeof(err)))
+			fail_msg("flood list: %s", err);
+	if (port_vxlan_fdb_add(a, mac, 0x4242, "127.0.0.2", err, sizeof(err)))
+		fail_msg("static entry: %s", err);
+}
+
+/*
  * Frames of many inner flows gathered by GSO socket (vx_tx_gather()):
  * two flows' lone frames of one size on one socket leave as one
  * UDP_SEGMENT payload of two datagrams, lone frames each on a socket of
@@ -680,7 +696,6 @@ static void test_port_gather_many_flows(void **state)
 	unsigned seq[FLOWS] = { 0 }, next[FLOWS] = { 0 }, socks, sk[FLOWS], lone[3] = { 0 }, pair[2] = { 0 }, nl = 0, np = 0;
 	uint64_t rnd = 7, sends, segments, total = 0, copies = 0, packets;
 	struct port *a, *b;
-	char err[256] = "";
 
 	(void)state;
 	vx_pair(&a, &b);
@@ -738,12 +753,7 @@ static void test_port_gather_many_flows(void **state)
 			b->ops->rx_done(b, 0, &io);
 		}
 	}
-	/* The destination a static entry; the VNI's flood list two remotes: b's host, and one nobody listens at. */
-	assert_int_equal(port_vxlan_fdb_add(a, frames[0], 0x4242, "127.0.0.2", err, sizeof(err)), 0);
-	for (unsigned k = 0; k < 2; k++)
-		assert_int_equal(port_vxlan_fdb_add(a, (const uint8_t[6]){ 0 }, 0x4242, k ? "127.0.0.3" : "127.0.0.2", err,
-						    sizeof(err)),
-				 0);
+	flood_two(a, frames[0]);
 	sends = type_stat(a, "gso_sends");
 	segments = type_stat(a, "gso_segments");
 	packets = atomic_load(&a->stats.tx_packets);
@@ -889,7 +899,6 @@ static void test_port_gso_refused_round_waits(void **state)
 	struct port_io io = { 0 };
 	unsigned socks, got = 0, next_f = 0, seen = 0;
 	struct port *a, *b;
-	char err[256] = "";
 
 	(void)state;
 	vx_pair(&a, &b);
@@ -906,11 +915,7 @@ static void test_port_gso_refused_round_waits(void **state)
 	tx[3].csum = PKT_CSUM_PARTIAL; /* F1 */
 	tx[3].csum_start = 34;
 	tx[3].csum_offset = 6;
-	for (unsigned k = 0; k < 2; k++)
-		assert_int_equal(port_vxlan_fdb_add(a, (const uint8_t[6]){ 0 }, 0x4242, k ? "127.0.0.3" : "127.0.0.2", err,
-						    sizeof(err)),
-				 0);
-	assert_int_equal(port_vxlan_fdb_add(a, fr[0], 0x4242, "127.0.0.2", err, sizeof(err)), 0);
+	flood_two(a, fr[0]);
 	assert_int_equal(gso_break(a, "127.0.0.1"), socks);
 	a->ops->tx_burst(a, &io, list, N);
 	assert_int_equal(type_stat(a, "gso_fallbacks"), 1);
@@ -961,7 +966,6 @@ static void test_port_gso_refused_raw_waiting(void **state)
 	uint16_t sport[N] = { 0, 1000, 1000, 1000, 0 };
 	unsigned socks, sy, got = 0, seen[N] = { 0 };
 	struct port *a, *b;
-	char err[256] = "";
 
 	(void)state;
 	vx_pair(&a, &b);
@@ -984,15 +988,7 @@ static void test_port_gso_refused_raw_waiting(void **state)
 		pkt_load_head(&tx[i]);
 		list[i] = &tx[i];
 	}
-	/*
-	 * Z: a broadcast, flooded to the VNI's list of two remotes (b's host,
-	 * and one nobody listens at); the others' destination a static entry.
-	 */
-	for (unsigned k = 0; k < 2; k++)
-		assert_int_equal(port_vxlan_fdb_add(a, (const uint8_t[6]){ 0 }, 0x4242, k ? "127.0.0.3" : "127.0.0.2", err,
-						    sizeof(err)),
-				 0);
-	assert_int_equal(port_vxlan_fdb_add(a, fr[0], 0x4242, "127.0.0.2", err, sizeof(err)), 0);
+	flood_two(a, fr[0]); /* Z, a broadcast, leaves as two copies */
 	assert_int_equal(gso_break(a, "127.0.0.1"), socks);
 	a->ops->tx_burst(a, &io, list, N);
 	assert_int_equal(type_stat(a, "gso_fallbacks"), 1);
