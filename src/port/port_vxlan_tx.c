@@ -1032,12 +1032,11 @@ struct vx_gather {
 /*
  * Pass 1 of vx_tx_gather(): the ways of frames [0, return) of @pkts (@n,
  * at most PKT_BURST) into *@g.  Stops where vx_tx_plain() does, at a
- * frame two of which would not fit one payload, or where
- * the arena could not hold the payloads (each frame's datagram, a line's
- * alignment, the 64 bytes of the last frame's fixed copy, after what the
- * round holds).  After two
- * frames of one size and hash in a row, the next frames of that flow take
- * its way without a hash of their own (vxlan_flow4_is(), ~15
+ * frame two of which would not fit one payload, or where the arena could
+ * not hold the payloads (each frame's datagram, a line's alignment, the
+ * 64 bytes of the last frame's fixed copy, after what the round holds).
+ * After two frames of one size and hash in a row, the next frames of that
+ * flow take its way without a hash of their own (vxlan_flow4_is(), ~15
  * instructions against ~45).
  */
 static unsigned vx_gather_ways(struct vx_port *v, struct pkt *const *pkts, unsigned n, unsigned fit, uint32_t now_s,
@@ -1061,7 +1060,7 @@ static unsigned vx_gather_ways(struct vx_port *v, struct pkt *const *pkts, unsig
 		uint64_t mac = vtep_mac(pkt_head(pk));
 		struct vx_run *ru;
 
-		/* and two frames to a payload at least: a larger one is vx_tx_burst()'s */
+		/* (and two frames to a payload at least: a larger one is vx_tx_burst()'s) */
 		if (gso_wanted(pk) || pk->len > fit || 2 * (VXLAN_HLEN + pk->len) > VXLAN_GSO_BYTES)
 			break;
 		bytes += VXLAN_HLEN + pk->len + 63;
