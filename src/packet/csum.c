@@ -31,6 +31,19 @@ static inline unsigned char adc64(unsigned char c, uint64_t *a, uint64_t w)
 	return c;
 }
 
+/* The eight 8-byte words at @p added into *@a with carry @c in (adc64()): the carry out.  Written out, inline. */
+static inline __attribute__((always_inline)) unsigned char adc64x8(unsigned char c, uint64_t *a, const uint8_t *p)
+{
+	c = adc64(c, a, csum_load64(p));
+	c = adc64(c, a, csum_load64(p + 8));
+	c = adc64(c, a, csum_load64(p + 16));
+	c = adc64(c, a, csum_load64(p + 24));
+	c = adc64(c, a, csum_load64(p + 32));
+	c = adc64(c, a, csum_load64(p + 40));
+	c = adc64(c, a, csum_load64(p + 48));
+	return adc64(c, a, csum_load64(p + 56));
+}
+
 /*
  * Sum of the 16-bit words at @p (the last one padded with a zero byte),
  * unfolded, in memory order.  One chain of add-with-carry over 8-byte
@@ -46,34 +59,13 @@ static uint64_t sum_words_adc(uint64_t acc0, const uint8_t *p, size_t len)
 	uint64_t a = acc0;
 	unsigned char c = 0;
 
-	/* Written out: gcc leaves a loop over the sixteen in place, and its result in memory. */
+	/* Written out (adc64x8()): gcc leaves a loop over the sixteen in place, and its result in memory. */
 	for (; len >= 128; p += 128, len -= 128) {
-		c = adc64(c, &a, csum_load64(p));
-		c = adc64(c, &a, csum_load64(p + 8));
-		c = adc64(c, &a, csum_load64(p + 16));
-		c = adc64(c, &a, csum_load64(p + 24));
-		c = adc64(c, &a, csum_load64(p + 32));
-		c = adc64(c, &a, csum_load64(p + 40));
-		c = adc64(c, &a, csum_load64(p + 48));
-		c = adc64(c, &a, csum_load64(p + 56));
-		c = adc64(c, &a, csum_load64(p + 64));
-		c = adc64(c, &a, csum_load64(p + 72));
-		c = adc64(c, &a, csum_load64(p + 80));
-		c = adc64(c, &a, csum_load64(p + 88));
-		c = adc64(c, &a, csum_load64(p + 96));
-		c = adc64(c, &a, csum_load64(p + 104));
-		c = adc64(c, &a, csum_load64(p + 112));
-		c = adc64(c, &a, csum_load64(p + 120));
+		c = adc64x8(c, &a, p);
+		c = adc64x8(c, &a, p + 64);
 	}
 	if (len >= 64) {
-		c = adc64(c, &a, csum_load64(p));
-		c = adc64(c, &a, csum_load64(p + 8));
-		c = adc64(c, &a, csum_load64(p + 16));
-		c = adc64(c, &a, csum_load64(p + 24));
-		c = adc64(c, &a, csum_load64(p + 32));
-		c = adc64(c, &a, csum_load64(p + 40));
-		c = adc64(c, &a, csum_load64(p + 48));
-		c = adc64(c, &a, csum_load64(p + 56));
+		c = adc64x8(c, &a, p);
 		p += 64;
 		len -= 64;
 	}
