@@ -435,7 +435,7 @@ uint32_t vtep_remotes_named(struct vtep *t)
 
 uint32_t vtep_remotes_release(struct vtep *t)
 {
-	uint32_t flood = t->n_flood >= 32 ? ~0u : (1u << t->n_flood) - 1, gone;
+	uint32_t flood = vtep_port_flood(t), gone;
 
 	/*
 	 * Under the lock learning takes: a request applied before is forgotten

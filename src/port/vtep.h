@@ -304,6 +304,12 @@ int vtep_flood_del(struct vtep *t, uint32_t vni, int remote);
 /* @vni's flood list as a mask over remotes[], or 0: none (flood to the port's, remotes[0 .. n_flood)).  Lock-free. */
 uint32_t vtep_flood_mask(const struct vtep *t, uint32_t vni);
 
+/* The port's flood list, remotes[0 .. n_flood), as a mask over remotes[]. */
+static inline uint32_t vtep_port_flood(const struct vtep *t)
+{
+	return t->n_flood >= 32 ? ~0u : (1u << t->n_flood) - 1;
+}
+
 /* Control thread: up to @max per-VNI flood lists into @out; returns the count. */
 unsigned vtep_flood_dump(const struct vtep *t, struct vtep_flood *out, unsigned max);
 
