@@ -30,6 +30,11 @@
  *                --dst-flows N: up to 16 M flows as testpmd's flowgen makes
  *                them, each frame rewritten in six bytes (struct dst_flows);
  *                a frame A's full ring refused is sent as it is next time
+ *                Fixed buffers (vuser_config.fixed) unless --copy: each
+ *                buffer stays behind its descriptor and keeps its frame, so
+ *                a frame costs the generator its stamp and ring entries,
+ *                not a copy and a descriptor (the generator must outrun
+ *                the switch it measures, on a CPU of its own)
  *   ping-pong:   A sends one frame, B answers it, A receives the answer:
  *                round-trip percentiles
  *
@@ -81,6 +86,8 @@ struct opts {
 	unsigned window;		/* --tso: sends in flight at most (0: open loop) */
 	unsigned lead_in;		/* --tso, throughput: seconds of traffic before the counted ones */
 	unsigned dst_flows;		/* throughput: flowgen's flows (10.253.0.0 + i), 0: --flows instead */
+	bool copy;			/* --copy: throughput through the copying bursts, not fixed buffers */
+	bool fixed;			/* A and B opened with fixed buffers (throughput, not --copy) */
 };
 
 /* The idle ports (--idle), opened after A and B. */
@@ -236,6 +243,7 @@ static struct vuser *open_port_sized(const struct opts *o, const char *path, uns
 		.in_order = o->in_order,
 		.queue_size = queue_size, .mtu = o->size > 1500 ? o->size : 1500, .connect_timeout_ms = 10000,
 		.tso4 = o->tso, .no_guest_offload = o->no_guest_tso && path == o->b,
+		.fixed = o->fixed && (path == o->a || path == o->b),
 	};
 
 	return vuser_open(&c, err, errlen);
@@ -244,6 +252,25 @@ static struct vuser *open_port_sized(const struct opts *o, const char *path, uns
 static struct vuser *open_port(const struct opts *o, const char *path, char *err, size_t errlen)
 {
 	return open_port_sized(o, path, o->queue_size, err, errlen);
+}
+
+/* One burst either way A and B were opened: the copying bursts, or through fixed buffers (copied in). */
+static unsigned port_tx(const struct opts *o, struct vuser *u, const struct vuser_frame *f, unsigned n)
+{
+	uint8_t *buf[BURST];
+	unsigned k;
+
+	if (!o->fixed)
+		return vuser_tx_burst(u, 0, f, n);
+	k = vuser_fixed_tx_bufs(u, 0, buf, n < BURST ? n : BURST);
+	for (unsigned i = 0; i < k; i++)
+		memcpy(buf[i], f[i].data, f[i].len);
+	return k ? vuser_fixed_tx_send(u, 0, k, f[0].len) : 0;	/* one length: the callers send one frame */
+}
+
+static unsigned port_rx(const struct opts *o, struct vuser *u, struct vuser_frame *f, unsigned max)
+{
+	return o->fixed ? vuser_fixed_rx(u, 0, f, max) : vuser_rx_burst(u, 0, f, max);
 }
 
 /* The --idle ports, on FMT % (first + i); 0, or 1 with a message. */
@@ -411,6 +438,7 @@ static int run_throughput(const struct opts *o, struct vuser *a, struct vuser *b
 		fl[i] = (struct vuser_frame){ bcast, o->size };
 	}
 	assert(!o->dst_flows || dst_flows_sum_ok(&df, frames[0]));
+	vuser_fixed_tx_fill(a, 0, frames[0], o->size);	/* the template; nothing without fixed buffers */
 	frame_build(bcast, o->size, (const uint8_t[6]){ 0xff, 0xff, 0xff, 0xff, 0xff, 0xff }, MAC_C, 0);
 	while (!stop) {
 		uint64_t t = now_ns(), c = cycles_now();
@@ -432,6 +460,22 @@ static int run_throughput(const struct opts *o, struct vuser *a, struct vuser *b
 			base_bytes = rx_bytes;
 		}
 		want = pace_want(&pace, t, BURST);
+		if (o->fixed) {
+			/* Free buffers still hold their last frame: only what changes is written. */
+			uint8_t *fb[BURST];
+			unsigned k = want ? vuser_fixed_tx_bufs(a, 0, fb, want) : 0;
+
+			for (unsigned i = 0; i < k; i++) {
+				if (o->dst_flows)
+					dst_flows_write(&df, fb[i]);
+				else if (o->flows > 1)
+					frame_build(fb[i], o->size, MAC_B, MAC_A, (unsigned)((seq + i) % o->flows));
+				frame_stamp(fb[i], seq + i, 0);
+			}
+			n = k ? vuser_fixed_tx_send(a, 0, k, o->size) : 0;
+			short_tx = n < want;
+			goto sent;
+		}
 		/*
 		 * Only frames not built yet are built: those A's ring refused wait
 		 * as they are, their flows and stamps still next in order, so a
@@ -458,6 +502,7 @@ static int run_throughput(const struct opts *o, struct vuser *a, struct vuser *b
 				out[i].data = slot[i];
 		}
 		ready -= n;
+sent:
 		seq += n;
 		pace_sent(&pace, n);
 		if (o->flood_rate > 0 && nidle) {
@@ -469,7 +514,7 @@ static int run_throughput(const struct opts *o, struct vuser *a, struct vuser *b
 				pace_sent(&flood_pace, k);
 			}
 		}
-		got = vuser_rx_burst(b, 0, in, BURST);
+		got = port_rx(o, b, in, BURST);
 		for (unsigned i = 0; i < got; i++) {
 			uint64_t s;
 
@@ -495,7 +540,7 @@ static int run_throughput(const struct opts *o, struct vuser *a, struct vuser *b
 	t_end = now_ns();
 	/* Drain: what is still in flight arrives within a few milliseconds. */
 	for (uint64_t d = now_ns() + 200000000ull; now_ns() < d;)
-		rx += vuser_rx_burst(b, 0, in, BURST);
+		rx += port_rx(o, b, in, BURST);
 	{
 		double secs = (double)(t_end - t_count) / 1e9, window = (double)tsc_hz * secs;
 		uint64_t lost = seq > rx ? seq - rx : 0, tx_c = seq - base_tx, rx_c = rx - base_rx;
@@ -508,19 +553,21 @@ static int run_throughput(const struct opts *o, struct vuser *a, struct vuser *b
 			       ",\"out_of_order\":%" PRIu64 ",\"tx_mpps\":%.4f,\"rx_mpps\":%.4f,\"rx_gbps\":%.4f,"
 			       "\"tx_all\":%" PRIu64 ",\"rx_all\":%" PRIu64 ",\"busy_cycles\":%" PRIu64
 			       ",\"busy_share\":%.4f,\"cycles_per_rx\":%.1f,\"rx_per_busy_round\":%.2f"
-			       ",\"tx_full_share\":%.4f,\"tsc_hz\":%" PRIu64 ",\"idle\":%u,\"flooded\":%" PRIu64 "}\n",
+			       ",\"tx_full_share\":%.4f,\"tsc_hz\":%" PRIu64 ",\"idle\":%u,\"flooded\":%" PRIu64
+			       ",\"buffers\":\"%s\"}\n",
 			       o->size, o->flows, o->dst_flows, df.stride, secs, o->lead_in, tx_c, rx_c, lost, out_of_order,
 			       tx_c / secs / 1e6, rx_c / secs / 1e6, (rx_bytes - base_bytes) * 8 / secs / 1e9, seq, rx,
-			       busy, busy / window, cpf, per_round, full / window, tsc_hz, nidle, flooded);
+			       busy, busy / window, cpf, per_round, full / window, tsc_hz, nidle, flooded,
+			       o->fixed ? "fixed" : "copy");
 		else {
 			printf("summary: %u B, %u flows, %.1f s: tx %" PRIu64 " (%.3f Mpps), rx %" PRIu64
 			       " (%.3f Mpps, %.3f Gbit/s), lost %" PRIu64 " (%.4f %%), out of order %" PRIu64 "\n",
 			       o->size, o->dst_flows ? o->dst_flows : o->flows, secs, tx_c, tx_c / secs / 1e6, rx_c,
 			       rx_c / secs / 1e6, (rx_bytes - base_bytes) * 8 / secs / 1e9, lost,
 			       seq ? 100.0 * (double)lost / (double)seq : 0.0, out_of_order);
-			printf("generator: busy %.0f %% of the window, %.0f cycles per frame received (%.1f frames a busy "
-			       "round); A's ring full %.0f %% of the window\n",
-			       100 * busy / window, cpf, per_round, 100 * full / window);
+			printf("generator (%s buffers): busy %.0f %% of the window, %.0f cycles per frame received (%.1f "
+			       "frames a busy round); A's ring full %.0f %% of the window\n",
+			       o->fixed ? "fixed" : "copying", 100 * busy / window, cpf, per_round, 100 * full / window);
 		}
 	}
 	return rx ? 0 : 1;
@@ -764,6 +811,9 @@ static void usage(FILE *f)
 		   "  --dst-flows N        throughput: N IPv4/UDP flows as testpmd's flowgen sends them\n"
 		   "                       (10.254.0.0:1000 -> 10.253.0.0 + i:1001, i < N <= 16777216),\n"
 		   "                       in a stride coprime with N; a few cycles a frame\n"
+		   "  --copy               throughput: copy each frame into a free buffer (a guest driver's\n"
+		   "                       way) instead of fixed buffers rewritten in place, the default\n"
+		   "                       where frames fit one receive buffer and the ring is not in-order\n"
 		   "  --rate PPS           transmit rate (default: flat out)\n"
 		   "  --seconds S          duration (default 5)\n"
 		   "  --pingpong [N]       round-trip latency over N samples (default 10000)\n"
@@ -808,7 +858,7 @@ int main(int argc, char **argv)
 		{ "mss", required_argument, NULL, 'm' }, { "no-guest-tso", no_argument, NULL, 'G' },
 		{ "verify-every", required_argument, NULL, 'V' }, { "window", required_argument, NULL, 'W' },
 		{ "lead-in", required_argument, NULL, 'I' }, { "in-order", no_argument, NULL, 'O' },
-		{ "dst-flows", required_argument, NULL, 'D' }, { 0 },
+		{ "dst-flows", required_argument, NULL, 'D' }, { "copy", no_argument, NULL, 'C' }, { 0 },
 	};
 	struct opts o = { .size = 64, .flows = 1, .seconds = 5, .samples = 10000, .queue_size = 256, .warmup = -1,
 			  .idle_queue_size = 64, .mss = 1448, .verify_every = 64,
@@ -850,6 +900,7 @@ int main(int argc, char **argv)
 		case 'W': o.window = (unsigned)atoi(optarg); break;
 		case 'I': o.lead_in = (unsigned)atoi(optarg); break;
 		case 'D': o.dst_flows = (unsigned)strtoul(optarg, NULL, 10); if (!o.dst_flows) o.dst_flows = UINT_MAX; break;
+		case 'C': o.copy = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -864,6 +915,13 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	/*
+	 * Throughput through fixed buffers unless --copy: frames that fit one
+	 * receive buffer (2 KiB with mergeable buffers), rings the fixed way
+	 * serves (not in-order).
+	 */
+	o.fixed = !o.copy && !(o.pingpong || o.flood || o.hold || o.tso || o.in_order) &&
+		  (o.no_mrg || o.size + sizeof(struct virtio_net_hdr_v1) <= 2048);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	raise_fd_limit();
@@ -891,11 +949,11 @@ int main(int argc, char **argv)
 	}
 	/* Let a learning switch see B, then let the rings settle. */
 	frame_build(hello, sizeof(hello), (const uint8_t[6]){ 0xff, 0xff, 0xff, 0xff, 0xff, 0xff }, MAC_B, 0);
-	vuser_tx_burst(b, 0, &hf, 1);
+	port_tx(&o, b, &hf, 1);
 	for (uint64_t d = now_ns() + 100000000ull; now_ns() < d;) {
 		struct vuser_frame f[BURST];
 
-		vuser_rx_burst(a, 0, f, BURST);
+		port_rx(&o, a, f, BURST);
 	}
 	rc = o.hold ? run_hold(&o) : o.flood ? run_flood(&o, a, b) : o.pingpong ? run_pingpong(&o, a, b)
 						      : o.tso ? run_tso(&o, a, b) : run_throughput(&o, a, b);

@@ -20,6 +20,7 @@
 #include "vsw/vhost_user.h"
 #include "vsw/virtio_net.h"
 #include "vsw/virtio_spec.h"
+#include "vsw/virtq.h"
 #include "vsw/virtq_driver.h"
 
 /*
@@ -41,6 +42,16 @@
 /* VERSION_1: the header is always this size, mrg_rxbuf or not (5.1.6); a constant folds into the copies. */
 #define HDR_LEN ((uint32_t)sizeof(struct virtio_net_hdr_v1))
 
+/*
+ * A ring of fixed buffers (vuser_config.fixed): buffer i is always the
+ * one of descriptor i (split) or buffer id i (packed).
+ */
+struct vuser_fixed_ring {
+	uint8_t *out;			/* [qsize]: 1 while the device has buffer i */
+	uint32_t *len;			/* [qsize], split: the length descriptor i holds */
+	uint16_t flags;			/* VIRTQ_DESC_F_WRITE (rx) or 0 (tx) */
+};
+
 /* A buffer's ring token is its address: never NULL, and no index arithmetic on the way back. */
 struct vuser_queue {
 	struct vq_drv rx, tx;
@@ -54,6 +65,13 @@ struct vuser_queue {
 	void *held_tok[VUSER_RX_HOLD];	/* used rx buffers reaped and not yet turned into frames (their tokens) */
 	uint32_t held_len[VUSER_RX_HOLD];
 	unsigned held_at, nheld;	/* next to take, count */
+	/* Fixed buffers only: */
+	struct vuser_fixed_ring frx, ftx;
+	uint16_t *tx_fifo;		/* [qsize]: free tx buffers, the longest free first */
+	uint16_t tx_head;		/* tx_fifo's first free */
+	unsigned tx_fifo_n, tx_given;	/* free; handed out by vuser_fixed_tx_bufs() */
+	uint16_t rx_back[VUSER_RX_HOLD];	/* rx buffers handed out by the last vuser_fixed_rx() */
+	unsigned rx_nback;
 };
 
 struct vuser {
@@ -64,7 +82,7 @@ struct vuser {
 	unsigned nqp, qsize;
 	unsigned rx_accept;		/* VNET_ACCEPT_*: the headers this end acked (GUEST_*) */
 	uint32_t rx_buf, tx_buf;
-	bool mrg;
+	bool mrg, fixed;
 	struct vuser_queue q[VUSER_MAX_QUEUE_PAIRS];
 	struct vuser_stats stats;
 	char error[160];
@@ -310,6 +328,325 @@ static void rx_refill(struct vuser *u, struct vuser_queue *q)
 		kick(q->rx_kick, u);
 }
 
+/*
+ * ---- Fixed buffers: a generator's short way (vuser_config.fixed) ----
+ *
+ * Buffer i of a ring is always the one of descriptor i (split) or buffer
+ * id i (packed); the driver may make a descriptor available again once
+ * the device has used it (2.7.13, 2.8.21).  rx buffers go back to the ring
+ * as they came; tx buffers keep their frame between sends, and the caller
+ * rewrites only the bytes that change.  What the copying way spends on a
+ * frame's copy, its token and slot bookkeeping and the split ring's
+ * descriptor writes is left out; the device sees the same rings.
+ */
+
+static uint8_t *fixed_buf(const struct vuser *u, const struct vuser_queue *q, bool tx, uint16_t id)
+{
+	return tx ? q->tx_bufs + (size_t)id * u->tx_buf : q->rx_bufs + (size_t)id * u->rx_buf;
+}
+
+static void fixed_broken(struct vuser *u, struct vq_drv *d, bool tx, const char *why)
+{
+	d->broken = true;
+	if (!u->error[0])
+		snprintf(u->error, sizeof(u->error), "%s ring: %s", tx ? "tx" : "rx", why);
+}
+
+/*
+ * Make buffers @ids[0..n) of @d available (one segment of @len bytes each)
+ * and publish them; kick when the device asks.
+ */
+static void fixed_post(struct vuser *u, struct vuser_queue *q, bool tx, const uint16_t *ids, unsigned n,
+		       uint32_t len)
+{
+	struct vq_drv *d = tx ? &q->tx : &q->rx;
+	struct vuser_fixed_ring *fr = tx ? &q->ftx : &q->frx;
+	uint16_t pos = d->avail_idx;
+
+	if (!n || d->broken)
+		return;
+	if (!d->packed) {
+		uint16_t mask = (uint16_t)(d->num - 1);
+
+		for (unsigned k = 0; k < n; k++) {
+			uint16_t id = ids[k];
+
+			if (fr->len[id] != len) {
+				vq_sh_store32(&d->ring.split.desc[id].len, len);
+				fr->len[id] = len;
+			}
+			fr->out[id] = 1;
+			vq_sh_store16(&d->ring.split.avail->ring[pos++ & mask], id);
+		}
+	} else {
+		struct pvirtq_desc *desc = d->ring.packed.desc;
+		bool wrap = d->avail_wrap;
+		uint16_t f = fr->flags | (wrap ? VIRTQ_DESC_F_AVAIL : VIRTQ_DESC_F_USED), num = (uint16_t)d->num;
+
+		for (unsigned k = 0; k < n; k++) {
+			uint16_t id = ids[k];
+
+			fr->out[id] = 1;
+			vq_sh_store64(&desc[pos].addr, gpa_of(fixed_buf(u, q, tx, id)));
+			if (k == 0 && !d->batch_head.pending) {
+				/* The batch's head: its flags go last, in vq_drv_kick_prepare(). */
+				vq_sh_store32(&desc[pos].len, len);
+				vq_sh_store16(&desc[pos].id, id);
+				d->batch_head.pos = pos;
+				d->batch_head.flags = f;
+				d->batch_head.pending = true;
+			} else {
+				vq_sh_store64((uint64_t *)&desc[pos] + 1, (uint64_t)f << 48 | (uint64_t)id << 32 | len);
+			}
+			if (++pos == num) {
+				pos = 0;
+				wrap = !wrap;
+				f ^= VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED;
+			}
+		}
+		d->avail_wrap = wrap;
+		d->added_desc = (uint16_t)(d->added_desc + n);
+	}
+	d->avail_idx = pos;
+	d->inflight += n;
+	d->num_added = (uint16_t)(d->num_added + n);
+	if (vq_drv_kick_prepare(d))
+		kick(tx ? q->tx_kick : q->rx_kick, u);
+}
+
+/*
+ * Up to @max buffers of @d the device is done with: their ids and lengths.
+ * An id out of range or not in flight, or a length past the buffer, breaks
+ * the ring (a device at fault).
+ */
+static unsigned fixed_used(struct vuser *u, struct vuser_queue *q, bool tx, uint16_t *ids, uint32_t *lens,
+			   unsigned max)
+{
+	struct vq_drv *d = tx ? &q->tx : &q->rx;
+	uint8_t *out = tx ? q->ftx.out : q->frx.out;
+	uint32_t most = tx ? u->tx_buf : u->rx_buf;
+	unsigned n = 0;
+
+	if (d->broken)
+		return 0;
+	if (!d->packed) {
+		const struct virtq_used_elem *used = d->ring.split.used->ring;
+		uint16_t mask = (uint16_t)(d->num - 1), last = d->last_used;
+		unsigned ready;
+
+		if (last == d->used_idx_cache) {
+			/* Acquire: the index before the entries and buffers it publishes. */
+			uint16_t idx = vq_sh_load16_acquire(&d->ring.split.used->idx);
+
+			if ((uint16_t)(idx - last) > d->inflight) {
+				fixed_broken(u, d, tx, "device moved the used index past the buffers in flight");
+				return 0;
+			}
+			d->used_idx_cache = idx;
+		}
+		ready = (uint16_t)(d->used_idx_cache - last);
+		if (ready > max)
+			ready = max;
+		for (; n < ready; n++, last++) {
+			/* One untorn load: id and len agree. */
+			uint64_t e = vq_sh_load64((const uint64_t *)&used[last & mask]);
+			uint32_t id = (uint32_t)e, len = (uint32_t)(e >> 32);
+
+			if (id >= d->num || !out[id]) {
+				fixed_broken(u, d, tx, "device used a buffer that is not in flight");
+				break;
+			}
+			if (len > most) {
+				fixed_broken(u, d, tx, "device wrote past a buffer");
+				break;
+			}
+			out[id] = 0;
+			ids[n] = (uint16_t)id;
+			lens[n] = len;
+		}
+		d->last_used = last;
+	} else {
+		struct pvirtq_desc *desc = d->ring.packed.desc;
+		uint16_t pos = d->last_used, num = (uint16_t)d->num;
+		uint16_t want = d->used_wrap ? VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED : 0;
+		bool wrap = d->used_wrap;
+
+		for (; n < max; n++) {
+			/* Acquire: the flags before the id, len and buffer the device wrote first. */
+			uint16_t flags = vq_sh_load16_acquire(&desc[pos].flags), id;
+
+			if ((flags & (VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED)) != want)
+				break;
+			id = vq_sh_load16(&desc[pos].id);
+			if (id >= num || !out[id]) {
+				fixed_broken(u, d, tx, "device used a buffer id that is not in flight");
+				break;
+			}
+			/* 2.8.4: the length is reserved when WRITE is clear. */
+			lens[n] = flags & VIRTQ_DESC_F_WRITE ? vq_sh_load32(&desc[pos].len) : 0;
+			if (lens[n] > most) {
+				fixed_broken(u, d, tx, "device wrote past a buffer");
+				break;
+			}
+			out[id] = 0;
+			ids[n] = id;
+			if (++pos == num) {
+				pos = 0;
+				wrap = !wrap;
+				want ^= VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED;
+			}
+		}
+		d->last_used = pos;
+		d->used_wrap = wrap;
+	}
+	d->inflight -= n;
+	return n;
+}
+
+/* Every rx buffer to the ring; every tx buffer free, its descriptor written (split). */
+static int fixed_setup(struct vuser *u, struct vuser_queue *q)
+{
+	uint16_t ids[VUSER_CHUNK];
+
+	q->frx.out = calloc(u->qsize, 1);
+	q->ftx.out = calloc(u->qsize, 1);
+	q->frx.len = calloc(u->qsize, sizeof(uint32_t));
+	q->ftx.len = calloc(u->qsize, sizeof(uint32_t));
+	q->tx_fifo = calloc(u->qsize, sizeof(uint16_t));
+	if (!q->frx.out || !q->ftx.out || !q->frx.len || !q->ftx.len || !q->tx_fifo)
+		return -1;
+	q->frx.flags = VIRTQ_DESC_F_WRITE;
+	q->ftx.flags = 0;
+	vq_drv_call_disable(&q->rx);
+	vq_drv_call_disable(&q->tx);
+	if (!q->rx.packed)
+		for (unsigned i = 0; i < u->qsize; i++) {
+			/* Written once: address and flags never change, a length only when the caller's does. */
+			vq_sh_store64(&q->rx.ring.split.desc[i].addr, gpa_of(fixed_buf(u, q, false, (uint16_t)i)));
+			vq_sh_store16(&q->rx.ring.split.desc[i].flags, VIRTQ_DESC_F_WRITE);
+			vq_sh_store64(&q->tx.ring.split.desc[i].addr, gpa_of(fixed_buf(u, q, true, (uint16_t)i)));
+		}
+	for (unsigned i = 0; i < u->qsize; i++)
+		q->tx_fifo[i] = (uint16_t)i;
+	q->tx_fifo_n = u->qsize;
+	for (unsigned i = 0; i < u->qsize;) {
+		unsigned k = 0;
+
+		for (; k < VUSER_CHUNK && i < u->qsize; k++, i++)
+			ids[k] = (uint16_t)i;
+		fixed_post(u, q, false, ids, k, u->rx_buf);
+	}
+	return 0;
+}
+
+void vuser_fixed_tx_fill(struct vuser *u, unsigned qp, const uint8_t *frame, uint32_t len)
+{
+	struct vuser_queue *q = &u->q[qp];
+
+	if (!u->fixed || len > u->tx_buf - HDR_LEN)
+		return;
+	for (unsigned i = 0; i < u->qsize; i++) {
+		uint8_t *b = fixed_buf(u, q, true, (uint16_t)i);
+
+		memset(b, 0, HDR_LEN);
+		memcpy(b + HDR_LEN, frame, len);
+	}
+}
+
+unsigned vuser_fixed_tx_bufs(struct vuser *u, unsigned qp, uint8_t **frames, unsigned n)
+{
+	struct vuser_queue *q = &u->q[qp];
+	unsigned num = u->qsize, k;
+
+	if (!u->fixed)
+		return 0;
+	if (q->tx_fifo_n < n) {
+		/* Reclaim what the device is done with: to the back of the queue of free ones. */
+		uint16_t ids[VUSER_CHUNK];
+		uint32_t lens[VUSER_CHUNK];
+		unsigned got;
+
+		do {
+			got = fixed_used(u, q, true, ids, lens, VUSER_CHUNK);
+			for (unsigned j = 0; j < got; j++)
+				q->tx_fifo[(q->tx_head + q->tx_fifo_n++) % num] = ids[j];
+		} while (got == VUSER_CHUNK);
+	}
+	k = n < q->tx_fifo_n ? n : q->tx_fifo_n;
+	for (unsigned j = 0; j < k; j++) {
+		frames[j] = fixed_buf(u, q, true, q->tx_fifo[(q->tx_head + j) % num]) + HDR_LEN;
+		/* The device read it last, from its CPU. */
+		prefetch_w(frames[j]);
+	}
+	q->tx_given = k;
+	return k;
+}
+
+unsigned vuser_fixed_tx_send(struct vuser *u, unsigned qp, unsigned n, uint32_t len)
+{
+	struct vuser_queue *q = &u->q[qp];
+	uint16_t ids[VUSER_CHUNK];
+	unsigned sent = 0;
+
+	if (!u->fixed || q->tx.broken || len > u->tx_buf - HDR_LEN)
+		return 0;
+	if (n > q->tx_given)
+		n = q->tx_given;
+	while (sent < n) {
+		unsigned k = n - sent < VUSER_CHUNK ? n - sent : VUSER_CHUNK;
+
+		for (unsigned j = 0; j < k; j++) {
+			ids[j] = q->tx_fifo[q->tx_head];
+			q->tx_head = (uint16_t)(q->tx_head + 1u == u->qsize ? 0 : q->tx_head + 1u);
+		}
+		q->tx_fifo_n -= k;
+		fixed_post(u, q, true, ids, k, HDR_LEN + len);
+		sent += k;
+	}
+	q->tx_given = 0;
+	u->stats.tx_frames += sent;
+	return sent;
+}
+
+unsigned vuser_fixed_rx(struct vuser *u, unsigned qp, struct vuser_frame *frames, unsigned max)
+{
+	struct vuser_queue *q = &u->q[qp];
+	uint16_t ids[VUSER_RX_HOLD];
+	uint32_t lens[VUSER_RX_HOLD];
+	unsigned got, n = 0;
+
+	if (!u->fixed)
+		return 0;
+	/* The last call's buffers back to the ring, as they came. */
+	fixed_post(u, q, false, q->rx_back, q->rx_nback, u->rx_buf);
+	q->rx_nback = 0;
+	got = fixed_used(u, q, false, ids, lens, max < VUSER_RX_HOLD ? max : VUSER_RX_HOLD);
+	/* The device just wrote these lines from its CPU: start the misses together. */
+	for (unsigned j = 0; j < got; j++)
+		prefetch_r(fixed_buf(u, q, false, ids[j]));
+	for (unsigned j = 0; j < got; j++) {
+		const uint8_t *b = fixed_buf(u, q, false, ids[j]);
+		struct virtio_net_hdr_v1 h;
+
+		q->rx_back[q->rx_nback++] = ids[j];
+		if (lens[j] < HDR_LEN) {
+			u->stats.rx_bad_hdr++;
+			continue;
+		}
+		memcpy(&h, b, sizeof(h));
+		if (u->mrg && h.num_buffers != 1) {
+			/* 5.1.6.4: a frame over several buffers; the fixed way never splits frames that fit one. */
+			if (!u->error[0])
+				snprintf(u->error, sizeof(u->error), "rx: num_buffers %u with fixed buffers", h.num_buffers);
+			u->stats.rx_bad_hdr++;
+			continue;
+		}
+		frames[n++] = (struct vuser_frame){ b + HDR_LEN, lens[j] - HDR_LEN };
+	}
+	u->stats.rx_frames += n;
+	return n;
+}
+
 struct vuser *vuser_open(const struct vuser_config *cfg, char *err, size_t errlen)
 {
 	struct vuser *u = calloc(1, sizeof(*u));
@@ -330,6 +667,12 @@ struct vuser *vuser_open(const struct vuser_config *cfg, char *err, size_t errle
 		fail(err, errlen, "bad queue count or size");
 		goto out_free;
 	}
+	if (cfg->fixed && (cfg->in_order || cfg->tso4)) {
+		/* An in-order device may use a batch with one entry; frames of 64 KiB want the copying way. */
+		fail(err, errlen, "fixed buffers: not with in_order or tso4");
+		goto out_free;
+	}
+	u->fixed = cfg->fixed;
 	for (unsigned i = 0; i < VUSER_MAX_QUEUE_PAIRS; i++)
 		u->q[i].rx_kick = u->q[i].rx_call = u->q[i].tx_kick = u->q[i].tx_call = -1;
 
@@ -441,6 +784,13 @@ struct vuser *vuser_open(const struct vuser_config *cfg, char *err, size_t errle
 			goto out_proto;
 		q->rx_bufs = arena_take(&a, (size_t)u->qsize * u->rx_buf);
 		q->tx_bufs = arena_take(&a, (size_t)u->qsize * u->tx_buf);
+		if (u->fixed) {
+			if (fixed_setup(u, q) < 0) {
+				fail(err, errlen, "out of memory");
+				goto out_free;
+			}
+			continue;
+		}
 		for (unsigned b = 0; b < u->qsize; b++)
 			q->tx_free[q->tx_nfree++] = q->tx_bufs + (size_t)b * u->tx_buf;
 		/* Busy polling: no used-buffer notifications until vuser_wait_rx(). */
@@ -505,6 +855,8 @@ unsigned vuser_tx_burst_vnet(struct vuser *u, unsigned qp, const struct vuser_fr
 	struct vuser_queue *q = &u->q[qp];
 	unsigned sent = 0;
 
+	if (u->fixed)
+		return 0;	/* vuser_fixed_tx_bufs() and vuser_fixed_tx_send() */
 	/* Reclaim what the back end is done with (len is meaningless for tx), when the burst needs it. */
 	if (q->tx_nfree < n) {
 		void *tok[VUSER_CHUNK];
@@ -620,6 +972,8 @@ unsigned vuser_rx_burst_vnet(struct vuser *u, unsigned qp, struct vuser_frame *f
 	size_t reasm_off = 0;
 	unsigned n = 0;
 
+	if (u->fixed)
+		return 0;	/* vuser_fixed_rx() */
 	rx_refill(u, q);
 	if (q->held_at) {
 		/* A head left by the last burst (no room to join it then) goes first. */
@@ -739,6 +1093,11 @@ void vuser_close(struct vuser *u)
 		free(q->tx_free);
 		free(q->refill);
 		free(q->reasm);
+		free(q->frx.out);
+		free(q->frx.len);
+		free(q->ftx.out);
+		free(q->ftx.len);
+		free(q->tx_fifo);
 	}
 	if (u->sock >= 0)
 		close(u->sock);

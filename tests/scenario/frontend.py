@@ -8,8 +8,10 @@ every vsw-bench mode runs: one-second smoke runs, not measurements.
 Steps:
   1. vswd with two vhost-user ports; vsw-bench throughput for split and
      packed rings, mergeable buffers on and off, 64/1518/9000-byte frames,
-     4 flows: frames arrive, in order, and every frame vsw-bench lost is a
-     drop vswd counted (sent = received + vswd's drops);
+     4 flows, through fixed buffers and copied (--copy): frames arrive, in
+     order, and every frame vsw-bench lost is a drop vswd counted (sent =
+     received + vswd's drops); the way vsw-bench reports is the one asked
+     for (9000 bytes over mergeable buffers: always copied);
   2. vswd's stage timing after that traffic (`vswctl perf show --json`):
      packets at the rx, parse, lookup, action, tx, used-ring publish and
      rx-done points, a latency, and busy cycles in `vswctl stats`; then
@@ -17,7 +19,7 @@ Steps:
   3. vsw-bench ping-pong through vswd: all answered, percentiles reported;
   4. vsw-bench in server mode with vswd ports in client mode;
   5. dpdk-testpmd (net_vhost x2, io forwarding) as the back end: throughput
-     and ping-pong, split and packed;
+     (fixed buffers and copied) and ping-pong, split and packed;
   6. vsw-bench --tso (issue 15: 64 KiB TCP sends asking CSUM + TSO4)
      through vswd, split and packed, mergeable buffers on and off: with B
      acking GUEST_TSO4 every frame arrives whole (45 segments' worth), with
@@ -129,27 +131,30 @@ def against_vswd(build):
     wd = tempfile.mkdtemp(prefix="vsw-frontend-")
     sw = Vswd(build, wd)
     try:
-        for layout in ([], ["--packed"]):
-            for mrg in ([], ["--no-mrg"]):
-                for size in (64, 1518, 9000):
-                    name = "vswd %s %s %dB" % ("packed" if layout else "split", "no-mrg" if mrg else "mrg", size)
-                    before = sw.stats()
-                    r, p = bench(build, wd, "--seconds", "1", "--size", str(size), "--flows", "4", *(layout + mrg))
-                    if not r:
-                        check(name, False, p.stderr.strip()[-300:])
-                        continue
-                    after = sw.stats()
-                    drops = sum(after["b"]["drops"].values()) - sum(before["b"]["drops"].values())
-                    drops += sum(after["a"]["drops"].values()) - sum(before["a"]["drops"].values())
-                    rx_a = after["a"]["rx_packets"] - before["a"]["rx_packets"]
-                    # frames sent = frames vswd took in from a (+1 hello from b, not from a) ...
-                    # B is known to the switch, so nothing may go "nowhere"; a receiver
-                    # as fast as the sender gets most frames.
-                    nowhere = after["a"]["drops"]["no_destination"] - before["a"]["drops"]["no_destination"]
-                    ok = (r["rx"] > r["tx"] // 10 and r["out_of_order"] == 0 and rx_a == r["tx"] and
-                          r["tx"] == r["rx"] + drops and nowhere == 0)
-                    check(name, ok, "tx %d rx %d lost %d, vswd rx(a) %d drops %d, %.2f Mpps" % (
-                        r["tx"], r["rx"], r["lost"], rx_a, drops, r["rx_mpps"]))
+        for layout, mrg, size, way in ((layout, mrg, size, way) for layout in ([], ["--packed"])
+                                       for mrg in ([], ["--no-mrg"]) for size in (64, 1518, 9000)
+                                       for way in ([], ["--copy"])):
+            # Fixed buffers unless --copy or a frame over several mergeable buffers.
+            want = "copy" if way or (size > 2048 - 12 and not mrg) else "fixed"
+            name = "vswd %s %s %dB %s" % ("packed" if layout else "split", "no-mrg" if mrg else "mrg", size, want)
+            before = sw.stats()
+            r, p = bench(build, wd, "--seconds", "1", "--size", str(size), "--flows", "4",
+                         *(layout + mrg + way))
+            if not r:
+                check(name, False, p.stderr.strip()[-300:])
+                continue
+            after = sw.stats()
+            drops = sum(after["b"]["drops"].values()) - sum(before["b"]["drops"].values())
+            drops += sum(after["a"]["drops"].values()) - sum(before["a"]["drops"].values())
+            rx_a = after["a"]["rx_packets"] - before["a"]["rx_packets"]
+            # frames sent = frames vswd took in from a (+1 hello from b, not from a) ...
+            # B is known to the switch, so nothing may go "nowhere"; a receiver
+            # as fast as the sender gets most frames.
+            nowhere = after["a"]["drops"]["no_destination"] - before["a"]["drops"]["no_destination"]
+            ok = (r["rx"] > r["tx"] // 10 and r["out_of_order"] == 0 and rx_a == r["tx"] and
+                  r["tx"] == r["rx"] + drops and nowhere == 0 and r["buffers"] == want)
+            check(name, ok, "tx %d rx %d lost %d, vswd rx(a) %d drops %d, %.2f Mpps" % (
+                r["tx"], r["rx"], r["lost"], rx_a, drops, r["rx_mpps"]))
         for layout in ([], ["--packed"]):
             for mrg in ([], ["--no-mrg"]):
                 for guest in ([], ["--no-guest-tso"]):
@@ -226,9 +231,11 @@ def against_testpmd_once(build, wd, packed):
                 raise RuntimeError("testpmd did not start; see %s/testpmd.log" % wd)
             time.sleep(0.1)
         layout = ["--packed"] if packed else []
-        r, p = bench(build, wd, "--seconds", "1", *layout)
-        check(name + " throughput", bool(r) and r["rx"] > 0,
-              "tx %d rx %d %.2f Mpps" % (r["tx"], r["rx"], r["rx_mpps"]) if r else p.stderr[-300:])
+        for way in ("fixed", "copy"):
+            r, p = bench(build, wd, "--seconds", "1", *(layout + (["--copy"] if way == "copy" else [])))
+            check(name + " throughput, %s buffers" % way,
+                  bool(r) and r["rx"] > 0 and r["out_of_order"] == 0 and r["buffers"] == way,
+                  "tx %d rx %d %.2f Mpps" % (r["tx"], r["rx"], r["rx_mpps"]) if r else p.stderr[-300:])
         r, p = bench(build, wd, "--pingpong=1000", *layout)
         check(name + " ping-pong", bool(r) and r["lost"] == 0,
               "p50 %.1f us" % r["p50_us"] if r else p.stderr[-300:])

@@ -21,7 +21,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -42,6 +41,7 @@
 #include <cmocka.h>
 
 #include "../lib/proc_counts.h"
+#include "../lib/vu_serve.h"
 #include "vhost_user/vu_dev.h"
 #include "vhost_user/vu_memguard.h"
 #include "vsw/virtio_net.h"
@@ -685,23 +685,6 @@ static void test_guest_memory_not_dumped(void **state)
 
 /* ---- vuser: its memfd is sealed against shrinking and growing ---- */
 
-struct vuser_run {
-	char path[108];
-	struct vuser *u;
-	char err[160];
-	atomic_bool done;
-};
-
-static void *vuser_thread(void *arg)
-{
-	struct vuser_run *r = arg;
-	struct vuser_config cfg = { .path = r->path, .connect_timeout_ms = 5000 };
-
-	r->u = vuser_open(&cfg, r->err, sizeof(r->err));
-	atomic_store(&r->done, true);
-	return NULL;
-}
-
 /* The fd of this process whose link names memfd @name, or -1. */
 static int find_memfd(const char *name)
 {
@@ -729,48 +712,21 @@ static int find_memfd(const char *name)
  */
 static void test_vuser_memfd_sealed(void **state)
 {
-	struct vuser_run *r = calloc(1, sizeof(*r));
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct vuser_config cfg = { 0 };
 	struct mx *f = *state;
-	int lfd, fd, memfd, seals;
-	pthread_t t;
+	struct vuser *u;
+	char err[400];
+	int memfd, seals;
 
-	assert_non_null(r);
-	snprintf(r->path, sizeof(r->path), "/tmp/vsw-h-mem-vuser-%d.sock", (int)getpid());
-	strcpy(sa.sun_path, r->path);
-	unlink(r->path);
-	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(lfd >= 0);
-	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(lfd, 1), 0);
-	assert_int_equal(pthread_create(&t, NULL, vuser_thread, r), 0);
-	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	close(lfd);
-	unlink(r->path);
-	assert_true(fd >= 0);
 	vu_dev_detach(&f->d);
 	close(f->peer);
 	f->peer = -1;
-	vu_dev_attach(&f->d, fd);
-	for (int i = 0; i < 1000 && !atomic_load(&r->done); i++) {
-		struct timespec ms = { 0, 5 * 1000 * 1000 };
-
-		if (vu_dev_on_readable(&f->d) < 0)
-			break;
-		nanosleep(&ms, NULL);
-	}
-	pthread_join(t, NULL);
-	if (!r->u) {
-		char err[sizeof(r->err)];
-
-		snprintf(err, sizeof(err), "%s", r->err);
-		free(r);
-		fail_msg("vuser_open against the device: %s (device: %s)", err, f->d.error);
-	}
+	u = vu_serve_open(&f->d, &cfg, err, sizeof(err));
+	if (!u)
+		fail_msg("%s", err);
 	memfd = find_memfd("vuser");
 	seals = memfd >= 0 ? fcntl(memfd, F_GET_SEALS) : -1;
-	vuser_close(r->u);
-	free(r);
+	vuser_close(u);
 	vu_dev_detach(&f->d);
 	mx_connect(f); /* the teardown's socket */
 	if (memfd < 0)
