@@ -141,6 +141,7 @@ struct json_object *ctl_stats(struct vswd *v, struct json_object *req, struct ct
 		json_object_object_add(o, "flow_megaflow_hits", u64_json(&w->ctx.flow->stats.mf_hits));
 		json_object_object_add(o, "flow_megaflow_probes", u64_json(&w->ctx.flow->stats.mf_probes));
 		json_object_object_add(o, "flow_whole_batches", u64_json(&w->ctx.flow->stats.whole_batches));
+		json_object_object_add(o, "flow_head_batches", u64_json(&w->ctx.flow->stats.head_batches));
 		/* learn actions (dp/flows.h): queued for the control thread, dropped for a full queue */
 		json_object_object_add(o, "flow_learns_queued", u64_json(&w->ctx.flow->learn_sent));
 		json_object_object_add(o, "flow_learns_queue_full", u64_json(&w->ctx.flow->learn_full));

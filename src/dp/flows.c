@@ -421,6 +421,130 @@ static inline void stat_add(atomic_uint_least64_t *c, uint64_t n)
  * never answers, so a commit invalidates both caches at once, and a rule
  * deleted before the batch began (absent from @t) is never found.
  */
+/* May memo @m answer a batch whole (one_megaflow())?  A run that writes nothing, with at most one output, of the live frame. */
+static inline bool memo_whole(const struct flow_memo *m)
+{
+	return m->n_rules != FLOW_MEMO_NONE && !(m->flags & FLOW_MEMO_F_WRITES) && m->n_out <= 1 &&
+	       (m->n_out == 0 || m->out[0].snap == FLOW_SNAP_LIVE);
+}
+
+/*
+ * ---- The head cache (struct dp_flow_hc) ----
+ *
+ * Flows to the addresses of many prefixes fall in many megaflows of one
+ * mask (a megaflow a /16), and a batch of them in several: neither a
+ * batch of one flow (flow_key_head_same()) nor of one megaflow
+ * (heads_in_megaflow()), so each frame had its key made and looked up in
+ * the megaflows, ~400 instructions a frame at a million flows against
+ * ~70 at one.  The head cache maps a frame's head, under a mask's head
+ * mask, to the megaflow its key falls in, so that such a batch costs a
+ * hash and a compare of six words a frame and one replay per megaflow.
+ */
+
+/* The head mask of megaflow mask @mi for TCP (@tcp) or UDP frames, made once a version. */
+static const struct flow_head_mask *hc_head_mask(struct dp_flow *f, const struct flow_tables *t, uint64_t tag,
+						 unsigned mi, bool tcp)
+{
+	__typeof__(f->hc_hm[0][0]) *c = &f->hc_hm[mi][tcp];
+
+	if (c->gen != tag || c->tables != t) {
+		flow_head_mask_of(&c->hm, f->mf_mask[mi].w, tcp);
+		c->gen = tag;
+		c->tables = t;
+	}
+	return &c->hm;
+}
+
+/* @hdr's first 48 bytes under @hm into @w; the hash of (@w, mask @mi, @tcp, @in_port), whose two places hc_find() tries. */
+static inline unsigned hc_place(uint64_t *w, const uint8_t *hdr, const struct flow_head_mask *hm, unsigned mi,
+				bool tcp, uint16_t in_port)
+{
+	uint64_t h = ((uint64_t)mi << 17 | (uint64_t)tcp << 16 | in_port) * 0xd6e8feb86659fd93ull;
+
+#pragma GCC unroll 6
+	for (unsigned k = 0; k < 6; k++) {
+		uint64_t a, m;
+
+		memcpy(&a, hdr + 8 * k, 8);
+		memcpy(&m, hm->m + 8 * k, 8);
+		w[k] = a & m;
+		h += w[k] * hash_mul[k];
+	}
+	/*
+	 * Heads of one mask differ in a few bytes (a /16's two), which the
+	 * multiplies above carry only upwards: a full finaliser (MurmurHash3's
+	 * fmix64) before the place is cut.
+	 */
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 33;
+	return (unsigned)h;
+}
+
+/* True when head cache entry @x holds the head words @w of (mask @mi, @tcp, @in_port) for version @t. */
+static inline bool hc_holds(const struct dp_flow_hc *x, const struct flow_tables *t, uint64_t tag, const uint64_t *w,
+			    unsigned mi, bool tcp, uint16_t in_port)
+{
+	/* One test of everything ORed together, as mf_find()'s: no branch a field. */
+	uint64_t diff = (x->gen ^ tag) | (uint64_t)((uintptr_t)x->tables ^ (uintptr_t)t) |
+			((uint64_t)(x->mask ^ mi) | (uint64_t)(x->in_port ^ in_port) | (uint64_t)(x->tcp ^ tcp)) |
+			(w[0] ^ x->head[0]) | (w[1] ^ x->head[1]) | (w[2] ^ x->head[2]) | (w[3] ^ x->head[3]) |
+			(w[4] ^ x->head[4]) | (w[5] ^ x->head[5]);
+
+	return diff == 0;
+}
+
+/* The entry holding (@w, @mi, @tcp, @in_port) at either of the two places of hash @h, or NULL. */
+static inline struct dp_flow_hc *hc_find(struct dp_flow *f, const struct flow_tables *t, uint64_t tag, unsigned h,
+					 const uint64_t *w, unsigned mi, bool tcp, uint16_t in_port)
+{
+	struct dp_flow_hc *x = &f->hc[h & (DP_FLOW_HC_ENTRIES - 1)];
+
+	if (hc_holds(x, t, tag, w, mi, tcp, in_port))
+		return x;
+	x = &f->hc[(h >> 16) & (DP_FLOW_HC_ENTRIES - 1)];
+	return hc_holds(x, t, tag, w, mi, tcp, in_port) ? x : NULL;
+}
+
+/*
+ * Megaflow @e answered frame @p (port @in_port), whose key the short way
+ * made from its head: remember the head (under the mask's head mask) as
+ * one of @e's, when @e's memo could answer a batch whole.
+ */
+static void hc_insert(struct dp_flow *f, const struct flow_tables *t, uint64_t tag, const struct pkt *p,
+		      uint16_t in_port, const struct dp_flow_mf *e)
+{
+	const uint8_t *hdr = pkt_head(p);
+	bool tcp = hdr[23] == 6;
+	unsigned seq = atomic_load_explicit(&e->seq, memory_order_relaxed);
+	uint64_t w[6];
+	struct dp_flow_hc *x;
+	unsigned h;
+
+	if (!memo_whole(&e->memo) || (p->flags & PKT_F_TUNNEL) || p->head_len > FLOW_HDR_MAX)
+		return;
+	h = hc_place(w, hdr, hc_head_mask(f, t, tag, e->mask, tcp), e->mask, tcp, in_port);
+	x = hc_find(f, t, tag, h, w, e->mask, tcp, in_port);
+	if (x && x->mf == e && x->mf_seq == seq)
+		return;	/* there already: no store into a line other frames read */
+	if (!x) {
+		/* A place of another version (or empty) first, else the first: heads come and go with megaflows. */
+		struct dp_flow_hc *a = &f->hc[h & (DP_FLOW_HC_ENTRIES - 1)], *b = &f->hc[(h >> 16) & (DP_FLOW_HC_ENTRIES - 1)];
+
+		x = (a->gen == tag && a->tables == t) && !(b->gen == tag && b->tables == t) ? b : a;
+	}
+	memcpy(x->head, w, sizeof(w));
+	x->gen = tag;
+	x->tables = t;
+	x->mf = e;
+	x->mf_seq = seq;
+	x->mask = e->mask;
+	x->in_port = in_port;
+	x->tcp = tcp;
+}
+
 static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, struct pkt_batch *b, const bool *live)
 {
 	unsigned n = b->n;
@@ -501,6 +625,8 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, struct
 
 			CACHE_HIT(e);
 			f->mf_last[b->in->id % DP_FLOW_LAST] = e;
+			if (f->short_keys >> i & 1)
+				hc_insert(f, t, tag, p, (uint16_t)b->in->id, e);
 			f->rules[i] = e->rule;
 			if (j < i && f->mfp[j] == mfi && !(p->flags & PKT_F_TUNNEL) && p->head_len <= FLOW_HDR_MAX) {
 				/* frame j had it this batch: its run's memo is this megaflow's, and fits this frame (mf_lookup()) */
@@ -828,13 +954,6 @@ static inline bool key0_in(const struct dp_flow *f, const struct flow_tables *t,
 	       words_same_masked(f->keys[0].w, e->key, f->mf_mask[e->mask].w);
 }
 
-/* May memo @m answer a batch whole (one_megaflow())?  A run that writes nothing, with at most one output, of the live frame. */
-static inline bool memo_whole(const struct flow_memo *m)
-{
-	return m->n_rules != FLOW_MEMO_NONE && !(m->flags & FLOW_MEMO_F_WRITES) && m->n_out <= 1 &&
-	       (m->n_out == 0 || m->out[0].snap == FLOW_SNAP_LIVE);
-}
-
 /*
  * Frames @from to the end of @b, none from a tunnel, all in frame 0's
  * megaflow, the last of @b's port (f->mf_last: of this version, frame
@@ -961,6 +1080,110 @@ static bool one_megaflow(struct vswitch *sw, struct dp_flow *f, struct pkt_batch
 	return true;
 }
 
+/*
+ * A batch in several megaflows of one mask, whole: each frame of @b, none
+ * from a tunnel, found in the head cache under the mask of the port's
+ * last megaflow (its head, the port, the shape: hc_place(); its lengths:
+ * flow_head_tot(), as flow_key_head_in() checks them), each megaflow
+ * still the one the cache saw, of this version, with a memo that answers
+ * a batch whole and no `normal` output.  Then each frame's answer is its
+ * megaflow's memo, as the per-frame way below would find it (any
+ * megaflow a key falls in stands for the same run: lookup_table0()), and
+ * each memo is replayed once for its frames, with the counts the
+ * per-frame way would take.  @hdr0: frame 0's head, whose key
+ * (f->keys[0]) the short way made.  False, with nothing changed or
+ * counted, when any frame is not so found: the per-frame way takes the
+ * batch (and fills the cache).
+ */
+static bool heads_in_megaflows(struct vswitch *sw, struct dp_flow *f, struct pkt_batch *b,
+			       const struct flow_tables *t, const uint8_t *hdr0)
+{
+	uint64_t tag = t->gen + 1, bytes[PKT_BURST], now_ms;
+	const struct dp_flow_mf *e = f->mf_last[b->in->id % DP_FLOW_LAST], *grp_mf[PKT_BURST];
+	const struct flow_head_mask *hm;
+	uint16_t in_port = (uint16_t)b->in->id, grp_dest[PKT_BURST];
+	uint32_t len0[PKT_BURST];
+	unsigned n = b->n, ngrp = 0, frames[PKT_BURST], probes = 0;
+	uint8_t grp[PKT_BURST];
+	bool tcp = hdr0[23] == 6;
+	uint32_t mark;
+
+	/*
+	 * The mask: that of the port's last megaflow, if it is of this version.
+	 * Only the mask: whether frame 0's key falls in that megaflow does not
+	 * matter, the cache finds frame 0's own as every other frame's.
+	 */
+	if (f->mf_gen != tag || f->mf_tables != t || !e || e->gen != tag || e->tables != t ||
+	    e->mask >= f->n_mf_masks)
+		return false;
+	hm = hc_head_mask(f, t, tag, e->mask, tcp);
+	mark = ++f->hc_mark;
+	for (unsigned i = 0; i < n; i++) {
+		const struct pkt *p = &b->pkts[i];
+		const uint8_t *hdr = pkt_head(p);
+		size_t end = p->head_len < p->len ? p->head_len : p->len;
+		struct dp_flow_hc *x;
+		const struct dp_flow_mf *m;
+		uint64_t w[6];
+
+		if ((p->flags & PKT_F_TUNNEL) || p->head_len > FLOW_HDR_MAX)
+			return false;
+		x = hc_find(f, t, tag, hc_place(w, hdr, hm, e->mask, tcp, in_port), w, e->mask, tcp, in_port);
+		probes++;
+		if (!x || !flow_head_tot(hdr, end, p->len))
+			return false;
+		m = x->mf;
+		if (m->gen != tag || m->tables != t || m->mask != e->mask ||
+		    atomic_load_explicit(&m->seq, memory_order_relaxed) != x->mf_seq)
+			return false;	/* rewritten since: the per-frame way finds its megaflow again */
+		if (x->mark != mark) {
+			if (!memo_whole(&m->memo) || (m->memo.n_out == 1 && m->memo.out[0].kind == FLOW_OUT_NORMAL))
+				return false;
+			x->mark = mark;
+			x->grp = (uint8_t)ngrp;
+			grp_mf[ngrp] = m;
+			frames[ngrp] = 0;
+			bytes[ngrp] = 0;
+			len0[ngrp] = p->len;
+			ngrp++;
+		}
+		grp[i] = x->grp;
+		frames[x->grp]++;
+		bytes[x->grp] += p->len;
+	}
+	/* Every frame found: the counts and verdicts, as one_megaflow() gives them per megaflow. */
+	now_ms = sw->clock_ns() / 1000000;
+	for (unsigned g = 0; g < ngrp; g++) {
+		struct dp_flow_mf *m = (struct dp_flow_mf *)grp_mf[g];
+		const struct flow_memo *mm = &m->memo;
+		unsigned hits = m->hits + frames[g];
+
+		m->hits = (uint8_t)(hits < DP_FLOW_HITS_MAX ? hits : DP_FLOW_HITS_MAX);
+		flow_exec_begin(&f->x, t, now_ms);
+		flow_exec_replay(&f->x, mm, len0[g]);
+		if (frames[g] > 1)
+			flow_exec_replay_more(&f->x, mm, frames[g] - 1, bytes[g] - len0[g]);
+		flow_exec_end(&f->x);
+		grp_dest[g] = !mm->n_out ? (uint16_t)PKT_DEST_DROP_WHY(mm->miss_drops ? DROP_FLOW_MISS : DROP_FLOW_DROP)
+					  : out_verdict(sw, &f->x.out[0]);
+	}
+	b->vlan = false;
+	b->n_out = b->n_flood = b->n_drop = 0;
+	for (unsigned i = 0; i < n; i++) {
+		uint16_t dest = grp_dest[grp[i]];
+
+		b->dest[i] = dest;
+		b->n_out += dest < PKT_DEST_FLOOD;
+		b->n_flood += dest == PKT_DEST_FLOOD;
+		b->n_drop += pkt_dest_is_drop(dest);
+	}
+	stat_add(&f->stats.emc_hits, n);
+	stat_add(&f->stats.mf_hits, n);
+	stat_add(&f->stats.mf_probes, probes);
+	stat_add(&f->stats.head_batches, 1);
+	return true;
+}
+
 void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct pkt_batch *b, const struct flow_tables *t)
 {
 	struct dp_flow *f = ctx->flow;
@@ -998,6 +1221,8 @@ void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct pkt_batch *b,
 	 */
 	const uint8_t *short_hdr = NULL;
 	unsigned short_i = 0, start = 0;
+
+	f->short_keys = 0;
 	bool tunnel = false;	/* a frame from a tunnel: no batch in one megaflow (tun_out() has work) */
 	/*
 	 * flow_key_extract_same() reads 42 bytes of a head whatever its length
@@ -1038,6 +1263,10 @@ void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct pkt_batch *b,
 			/* Many flows, one megaflow: each head against frame 0's under its mask, no key made. */
 			if (i < b->n && heads_in_megaflow(f, b, t, hdr0, i) && one_megaflow(sw, f, b, t, false))
 				return;
+			/* Many flows in many megaflows of one mask: each head in the head cache. */
+			if (i < b->n && heads_in_megaflows(sw, f, b, t, hdr0))
+				return;
+			f->short_keys = 1;
 			for (unsigned j = 1; j < i; j++) {
 				flow_key_same_fill(&f->keys[j], &f->keys[0], tot[j], &f->ofs[j]);
 				f->same_key[j] = 0;
@@ -1068,6 +1297,7 @@ void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct pkt_batch *b,
 		} else if (flow_key_extract_frame(&f->keys[i], hdr, p->head_len, p->len, (uint16_t)in->id, &f->ofs[i])) {
 			short_hdr = hdr;
 			short_i = i;
+			f->short_keys |= bit;
 		} else {
 			short_hdr = NULL;
 		}

@@ -98,6 +98,7 @@
 #define DP_FLOW_MF_ENTRIES 1024		/* megaflow entries per worker (a power of two) */
 #define DP_FLOW_MF_NONE 0xffff		/* dp_flow.mfp[]: no megaflow */
 #define DP_FLOW_MF_MASKS 8		/* distinct megaflow masks per worker and version */
+#define DP_FLOW_HC_ENTRIES 1024		/* head cache entries per worker (a power of two, at most 65536) */
 #define DP_FLOW_HITS_MAX 255		/* an entry's hit count saturates here: an ended flow's ages out in 8 refusals */
 #define DP_FLOW_LEARN_QUEUE 64		/* learn requests a worker holds for the control thread (a power of two) */
 #define DP_FLOW_LEARN_SEEN 512		/* learns a worker remembers sending (a power of two) */
@@ -158,6 +159,7 @@ struct dp_flow_stats {
 	atomic_uint_least64_t emc_hits, emc_misses, mf_hits;
 	atomic_uint_least64_t mf_probes;	/* megaflow places compared with a key (mf_lookup()) */
 	atomic_uint_least64_t whole_batches;	/* batches in one megaflow answered at once (dp/flows.c one_megaflow()) */
+	atomic_uint_least64_t head_batches;	/* batches in several megaflows answered at once (heads_in_megaflows()) */
 };
 
 #define DP_FLOW_KEY_OWN 0xff
@@ -192,6 +194,28 @@ struct dp_flow_learn_seen {
 	uint64_t ms;		/* ... at this batch time */
 };
 
+/*
+ * One head cache entry: a frame of the short way's shape (flow/key.h,
+ * flow_head_mask_of()) from port @in_port whose first 48 bytes are @head
+ * under the head mask of megaflow mask @mask (TCP or not: @tcp) falls in
+ * megaflow @mf, while that is still the megaflow it was (its seq @mf_seq)
+ * of version (@gen, @tables).  Made from a frame whose key the short way
+ * made and the megaflows found (dp/flows.c, hc_insert()); read by
+ * heads_in_megaflows(), which answers a batch of many megaflows of one
+ * mask (flows to many prefixes) without a key made.
+ */
+struct dp_flow_hc {
+	uint64_t head[6];
+	uint64_t gen;
+	const struct flow_tables *tables;
+	const struct dp_flow_mf *mf;
+	unsigned mf_seq;
+	uint16_t mask, in_port;
+	uint8_t tcp;
+	uint8_t grp;				/* heads_in_megaflows(): the frames' group in this batch ... */
+	uint32_t mark;				/* ... when this is dp_flow.hc_mark */
+};
+
 /* A worker's flow state: made once at startup (dp_flow_ctx_new), never allocated on the data path. */
 struct dp_flow {
 	struct flow_exec x;
@@ -204,6 +228,7 @@ struct dp_flow {
 	 * (flow_key_extract_frame()).  0 at dp_flow_ctx_new(): keys all zero.
 	 */
 	uint64_t key_tail;
+	uint64_t short_keys;			/* bit i: keys[i] made the short way, from frame i's head (this batch) */
 	struct flow_ofs ofs[PKT_BURST];
 	const struct flow_key *kp[PKT_BURST];
 	const struct flow_rule *rules[PKT_BURST];
@@ -273,6 +298,14 @@ struct dp_flow {
 		uint64_t in_ports;
 	} mf_mask[DP_FLOW_MF_MASKS];
 	struct dp_flow_stats stats;
+	/* The head cache (struct dp_flow_hc), and each mask's head masks (TCP or not) of the version it was made in. */
+	uint32_t hc_mark;
+	struct dp_flow_hc hc[DP_FLOW_HC_ENTRIES];
+	struct {
+		struct flow_head_mask hm;
+		uint64_t gen;
+		const struct flow_tables *tables;
+	} hc_hm[DP_FLOW_MF_MASKS][2];
 	/* The copies of this batch: frames for `normal`, then for every other output. */
 	struct pkt_batch normal, extra;
 	_Alignas(64) struct pkt normal_pkts[DP_FLOW_COPIES];

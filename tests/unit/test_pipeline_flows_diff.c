@@ -86,6 +86,8 @@ static void caches_wipe(struct fx *f)
 		df->emc[i].gen = 0;
 	for (unsigned i = 0; i < DP_FLOW_MF_ENTRIES; i++)
 		df->mf[i].gen = 0;
+	for (unsigned i = 0; i < DP_FLOW_HC_ENTRIES; i++)
+		df->hc[i].gen = 0;
 	df->n_mf_masks = 0;
 }
 
@@ -752,6 +754,135 @@ static void test_one_megaflow_batches(void **state)
 	assert_true(whole_heads > 20 && whole_heads < whole_keys);
 }
 
+/*
+ * Two megaflows of @f's version and of one mask trade places, as
+ * mf_insert() would reuse a place for another megaflow (the seq moves on
+ * by 2): whatever still points at a place (the head cache) must see it
+ * is another megaflow now.  False when there are not two such.
+ */
+static bool megaflows_trade(struct fx *f)
+{
+	struct dp_flow *df = f->ctx->flow;
+	struct dp_flow_mf *x = NULL;
+
+	for (unsigned i = 0; i < DP_FLOW_MF_ENTRIES; i++) {
+		struct dp_flow_mf *y = &df->mf[i];
+
+		if (y->gen != df->mf_gen || y->tables != df->mf_tables)
+			continue;
+		if (!x) {
+			x = y;
+			continue;
+		}
+		if (y->mask != x->mask || !memcmp(&x->memo, &y->memo, sizeof(x->memo)))
+			continue;
+		{
+			uint64_t key[DP_FLOW_EMC_WORDS];
+			const struct flow_rule *rule = x->rule;
+			struct flow_memo memo = x->memo;
+
+			memcpy(key, x->key, sizeof(key));
+			memcpy(x->key, y->key, sizeof(key));
+			memcpy(y->key, key, sizeof(key));
+			x->rule = y->rule;
+			y->rule = rule;
+			x->memo = y->memo;
+			y->memo = memo;
+			atomic_store(&x->seq, atomic_load(&x->seq) + 2);
+			atomic_store(&y->seq, atomic_load(&y->seq) + 2);
+		}
+		return true;
+	}
+	return false;
+}
+
+/* Matches that split the short way's frames by address and port: one mask, several megaflows. */
+static const char *const many_matches[] = {
+	"ip,nw_dst=10.0.0.2,", "ip,nw_dst=10.0.0.3,", "udp,tp_dst=80,", "tcp,tp_dst=443,", "ip,nw_src=10.0.0.3,",
+	"ip,nw_dst=10.0.0.2,nw_src=10.0.0.9,", "udp,", "",
+};
+
+/*
+ * Batches of many megaflows of one mask equal looking every frame up:
+ * two switches with the same random rule set (matches on the
+ * destination and source addresses and ports, so a rule set's megaflows
+ * share a mask and frames to other addresses fall in other ones; actions
+ * that write nothing mostly, so their memos may answer a batch whole,
+ * and a few that write) take the same full batches of frames of the
+ * short way's shape drawn from eight specs (two destinations, two
+ * sources, two ports, UDP or TCP in one rule set of two) at several
+ * lengths, now and then one frame from a tunnel or of another spec.  One
+ * switch has its caches warm: after the first batches, each frame of a
+ * batch of several megaflows is found by its head in the head cache
+ * (heads_in_megaflows() in dp/flows.c); the other forgets every cache
+ * before each batch.  Every frame sent is the same, and so are the drops
+ * by reason, the executor's counts, the tables' misses and the rules'
+ * packets and bytes; a batch answered by its heads counts a megaflow hit
+ * for each frame and no miss.  In one rule set of three, before every
+ * fourth batch, two megaflows of the warm switch with different memos
+ * trade places (megaflows_trade()): the head cache must not answer with
+ * what its place holds now.
+ */
+static void test_many_megaflow_batches(void **state)
+{
+	struct fx *a = *state, *b;
+	uint64_t heads = 0, batches = 0, traded = 0;
+
+	rnd_state = 0x6b43a9b5u;
+	for (unsigned iter = 0; iter < 120; iter++) {
+		/* Untagged, no IPv4 options; destination (16), source (64), port (128); UDP (1) in half the rule sets. */
+		unsigned base = (iter & 1) | (rnd(4) << 8), spec[8];
+		char text[256];
+
+		pair_begin(state, iter, &a, &b);
+		for (unsigned r = 0, nr = 1 + rnd(5); r < nr; r++) {
+			unsigned table = rnd(2), prio = rnd(4) * 10;
+			const char *match = POOL(many_matches);
+			const char *acts = POOL(whole_acts);
+
+			snprintf(text, sizeof(text), "table=%u,priority=%u,%sactions=%s", table, prio, match, acts);
+			diff_add(a, b, text);
+		}
+		pair_maybe_miss_next(a, b);
+		snprintf(text, sizeof(text), "table=1,priority=5,actions=%s", POOL(whole_acts));
+		diff_add(a, b, text);
+		for (unsigned k = 0; k < 8; k++)
+			spec[k] = base | (k & 1 ? 16 : 0) | (k & 2 ? 64 : 0) | (k & 4 ? 128 : 0);
+		for (unsigned round = 0; round < 16; round++) {
+			unsigned in = rnd(2), n = RUN_BATCH, odd = rnd(4) ? RUN_BATCH : rnd(n);
+			struct dp_flow_stats *st = &a->ctx->flow->stats;
+			uint64_t h0 = atomic_load(&st->head_batches), e0 = atomic_load(&st->emc_hits);
+			uint64_t m0 = atomic_load(&st->mf_hits), x0 = atomic_load(&st->emc_misses);
+
+			for (unsigned i = 0; i < n; i++) {
+				unsigned w = spec[rnd(8)] + FRAME_VARS * rnd(8);	/* one of the specs, at one of 8 lengths */
+
+				if (i == odd)	/* from a tunnel, or any spec */
+					w = rnd(2) ? w % FRAME_VARS + FRAME_VARS * 8 * (2 + rnd(2)) : rnd(FRAME_VARS);
+				frame_var_run(a, i, w, in);
+				frame_var_run(b, i, w, in);
+			}
+			cur = a;
+			traded += iter % 3 == 0 && round % 4 == 3 && megaflows_trade(a);
+			forward(a, in, n);
+			batches++;
+			if (atomic_load(&st->head_batches) != h0) {
+				assert_int_equal(atomic_load(&st->head_batches), h0 + 1);
+				assert_int_equal(atomic_load(&st->emc_hits), e0 + n);
+				assert_int_equal(atomic_load(&st->mf_hits), m0 + n);
+				assert_int_equal(atomic_load(&st->emc_misses), x0);
+				heads++;
+			}
+			forward_uncached_same(a, b, in, n, iter, round);
+		}
+		diff_counts(a, b, iter);
+		pair_end(state, iter, a, b);
+	}
+	print_message("many-megaflow batches: %" PRIu64 " of %" PRIu64 " answered by their heads; megaflows traded "
+		      "places %" PRIu64 " times\n", heads, batches, traded);
+	assert_true(heads > 80 && heads < batches && traded > 20);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -759,6 +890,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_replay_equals_run_fields, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_runs_equal_uncached, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_one_megaflow_batches, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_many_megaflow_batches, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
