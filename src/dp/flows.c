@@ -455,19 +455,22 @@ static const struct flow_head_mask *hc_head_mask(struct dp_flow *f, const struct
 	return &c->hm;
 }
 
-/* @hdr's first 48 bytes under @hm into @w; the hash of (@w, mask @mi, @tcp, @in_port), whose two places hc_find() tries. */
-static inline unsigned hc_place(uint64_t *w, const uint8_t *hdr, const struct flow_head_mask *hm, unsigned mi,
-				bool tcp, uint16_t in_port)
+/*
+ * @hdr's first 48 bytes under the head mask whose words are @mw (a head
+ * mask's bytes as six words, loaded once a batch) into @w; the hash of
+ * (@w, mask @mi, @tcp, @in_port), whose two places hc_find() tries.
+ */
+static inline unsigned hc_place(uint64_t *w, const uint8_t *hdr, const uint64_t *mw, unsigned mi, bool tcp,
+				uint16_t in_port)
 {
 	uint64_t h = ((uint64_t)mi << 17 | (uint64_t)tcp << 16 | in_port) * 0xd6e8feb86659fd93ull;
 
 #pragma GCC unroll 6
 	for (unsigned k = 0; k < 6; k++) {
-		uint64_t a, m;
+		uint64_t a;
 
 		memcpy(&a, hdr + 8 * k, 8);
-		memcpy(&m, hm->m + 8 * k, 8);
-		w[k] = a & m;
+		w[k] = a & mw[k];
 		h += w[k] * hash_mul[k];
 	}
 	/*
@@ -519,13 +522,14 @@ static void hc_insert(struct dp_flow *f, const struct flow_tables *t, uint64_t t
 	const uint8_t *hdr = pkt_head(p);
 	bool tcp = hdr[23] == 6;
 	unsigned seq = atomic_load_explicit(&e->seq, memory_order_relaxed);
-	uint64_t w[6];
+	uint64_t w[6], mw[6];
 	struct dp_flow_hc *x;
 	unsigned h;
 
 	if (!memo_whole(&e->memo) || (p->flags & PKT_F_TUNNEL) || p->head_len > FLOW_HDR_MAX)
 		return;
-	h = hc_place(w, hdr, hc_head_mask(f, t, tag, e->mask, tcp), e->mask, tcp, in_port);
+	memcpy(mw, hc_head_mask(f, t, tag, e->mask, tcp)->m, sizeof(mw));
+	h = hc_place(w, hdr, mw, e->mask, tcp, in_port);
 	x = hc_find(f, t, tag, h, w, e->mask, tcp, in_port);
 	if (x && x->mf == e && x->mf_seq == seq)
 		return;	/* there already: no store into a line other frames read */
@@ -1100,11 +1104,11 @@ static bool heads_in_megaflows(struct vswitch *sw, struct dp_flow *f, struct pkt
 {
 	uint64_t tag = t->gen + 1, bytes[PKT_BURST], now_ms;
 	const struct dp_flow_mf *e = f->mf_last[b->in->id % DP_FLOW_LAST], *grp_mf[PKT_BURST];
-	const struct flow_head_mask *hm;
+	uint64_t mw[6];
 	uint16_t in_port = (uint16_t)b->in->id, grp_dest[PKT_BURST];
 	uint32_t len0[PKT_BURST];
 	unsigned n = b->n, ngrp = 0, frames[PKT_BURST], probes = 0;
-	uint8_t grp[PKT_BURST];
+	uint8_t grp[PKT_BURST], memo_of[PKT_BURST];
 	bool tcp = hdr0[23] == 6;
 	uint32_t mark;
 
@@ -1116,7 +1120,7 @@ static bool heads_in_megaflows(struct vswitch *sw, struct dp_flow *f, struct pkt
 	if (f->mf_gen != tag || f->mf_tables != t || !e || e->gen != tag || e->tables != t ||
 	    e->mask >= f->n_mf_masks)
 		return false;
-	hm = hc_head_mask(f, t, tag, e->mask, tcp);
+	memcpy(mw, hc_head_mask(f, t, tag, e->mask, tcp)->m, sizeof(mw));
 	mark = ++f->hc_mark;
 	for (unsigned i = 0; i < n; i++) {
 		const struct pkt *p = &b->pkts[i];
@@ -1128,7 +1132,7 @@ static bool heads_in_megaflows(struct vswitch *sw, struct dp_flow *f, struct pkt
 
 		if ((p->flags & PKT_F_TUNNEL) || p->head_len > FLOW_HDR_MAX)
 			return false;
-		x = hc_find(f, t, tag, hc_place(w, hdr, hm, e->mask, tcp, in_port), w, e->mask, tcp, in_port);
+		x = hc_find(f, t, tag, hc_place(w, hdr, mw, e->mask, tcp, in_port), w, e->mask, tcp, in_port);
 		probes++;
 		if (!x || !flow_head_tot(hdr, end, p->len))
 			return false;
@@ -1151,14 +1155,33 @@ static bool heads_in_megaflows(struct vswitch *sw, struct dp_flow *f, struct pkt
 		frames[x->grp]++;
 		bytes[x->grp] += p->len;
 	}
-	/* Every frame found: the counts and verdicts, as one_megaflow() gives them per megaflow. */
-	now_ms = sw->clock_ns() / 1000000;
+	/*
+	 * Every frame found: the counts and verdicts, as one_megaflow() gives
+	 * them per megaflow.  Megaflows of one memo (the same rules and
+	 * outputs: a prefix each) are replayed once, for all their frames.
+	 */
 	for (unsigned g = 0; g < ngrp; g++) {
 		struct dp_flow_mf *m = (struct dp_flow_mf *)grp_mf[g];
-		const struct flow_memo *mm = &m->memo;
 		unsigned hits = m->hits + frames[g];
 
 		m->hits = (uint8_t)(hits < DP_FLOW_HITS_MAX ? hits : DP_FLOW_HITS_MAX);
+		memo_of[g] = (uint8_t)g;
+		for (unsigned h = 0; h < g; h++)
+			if (memo_of[h] == h && !memcmp(&grp_mf[h]->memo, &m->memo, sizeof(m->memo))) {
+				memo_of[g] = (uint8_t)h;
+				frames[h] += frames[g];
+				bytes[h] += bytes[g];
+				break;
+			}
+	}
+	now_ms = sw->clock_ns() / 1000000;
+	for (unsigned g = 0; g < ngrp; g++) {
+		const struct flow_memo *mm = &grp_mf[g]->memo;
+
+		if (memo_of[g] != g) {
+			grp_dest[g] = grp_dest[memo_of[g]];	/* an earlier group's: replayed there */
+			continue;
+		}
 		flow_exec_begin(&f->x, t, now_ms);
 		flow_exec_replay(&f->x, mm, len0[g]);
 		if (frames[g] > 1)
