@@ -638,6 +638,29 @@ static const char *const whole_acts[] = {
 };
 
 /*
+ * The same 1 to 5 rules into @a and @b: a match of @matches (@n), in a
+ * table below @tables, with actions of whole_acts; table 0's misses going
+ * on to table 1 half the time; and table 1's default, of whole_acts too.
+ */
+static void whole_rules(struct fx *a, struct fx *b, const char *const *matches, unsigned n, unsigned tables)
+{
+	char text[256];
+
+	for (unsigned r = 0, nr = 1 + rnd(5); r < nr; r++) {
+		/* one draw a statement: gcc and clang draw the same rule sets */
+		unsigned table = rnd(tables), prio = rnd(4) * 10;
+		const char *match = matches[rnd(n)];
+		const char *acts = POOL(whole_acts);
+
+		snprintf(text, sizeof(text), "table=%u,priority=%u,%sactions=%s", table, prio, match, acts);
+		diff_add(a, b, text);
+	}
+	pair_maybe_miss_next(a, b);
+	snprintf(text, sizeof(text), "table=1,priority=5,actions=%s", POOL(whole_acts));
+	diff_add(a, b, text);
+}
+
+/*
  * Batches of one flow, or of one megaflow, equal looking every frame up:
  * two switches with the same random rule set, mostly of actions that
  * write nothing (so a batch's megaflow memo may answer it whole,
@@ -662,24 +685,11 @@ static void test_one_megaflow_batches(void **state)
 
 	rnd_state = 0x27d4eb2fu;
 	for (unsigned iter = 0; iter < 150; iter++) {
-		char text[256];
-
 		pair_begin(state, iter, &a, &b);
 		if (iter % 4 == 3) {
 			pair_rules(a, b, iter);
 		} else {
-			for (unsigned r = 0, nr = 1 + rnd(5); r < nr; r++) {
-				/* one draw a statement: gcc and clang draw the same rule sets */
-				unsigned table = rnd(3), prio = rnd(4) * 10;
-				const char *match = POOL(diff_matches);
-				const char *acts = POOL(whole_acts);
-
-				snprintf(text, sizeof(text), "table=%u,priority=%u,%sactions=%s", table, prio, match, acts);
-				diff_add(a, b, text);
-			}
-			pair_maybe_miss_next(a, b);
-			snprintf(text, sizeof(text), "table=1,priority=5,actions=%s", POOL(whole_acts));
-			diff_add(a, b, text);
+			whole_rules(a, b, diff_matches, sizeof(diff_matches) / sizeof(diff_matches[0]), 3);
 		}
 		/* Flows met again (their megaflows answer): one untagged without IPv4 options (the key's short way), one of any spec. */
 		unsigned pool[2] = { rnd(FRAME_VARS) & ~0x402u, rnd(FRAME_VARS) };
@@ -832,20 +842,9 @@ static void test_many_megaflow_batches(void **state)
 	for (unsigned iter = 0; iter < 120; iter++) {
 		/* Untagged, no IPv4 options; destination (16), source (64), port (128); UDP (1) in half the rule sets. */
 		unsigned base = (iter & 1) | (rnd(4) << 8), spec[8];
-		char text[256];
 
 		pair_begin(state, iter, &a, &b);
-		for (unsigned r = 0, nr = 1 + rnd(5); r < nr; r++) {
-			unsigned table = rnd(2), prio = rnd(4) * 10;
-			const char *match = POOL(many_matches);
-			const char *acts = POOL(whole_acts);
-
-			snprintf(text, sizeof(text), "table=%u,priority=%u,%sactions=%s", table, prio, match, acts);
-			diff_add(a, b, text);
-		}
-		pair_maybe_miss_next(a, b);
-		snprintf(text, sizeof(text), "table=1,priority=5,actions=%s", POOL(whole_acts));
-		diff_add(a, b, text);
+		whole_rules(a, b, many_matches, sizeof(many_matches) / sizeof(many_matches[0]), 2);
 		for (unsigned k = 0; k < 8; k++)
 			spec[k] = base | (k & 1 ? 16 : 0) | (k & 2 ? 64 : 0) | (k & 4 ? 128 : 0);
 		for (unsigned round = 0; round < 16; round++) {
