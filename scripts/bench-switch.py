@@ -2087,6 +2087,15 @@ def flow_gen_table(res, systems, rk, size, flows_n, gen):
     return L
 
 
+def vsw_bench_buffers(res):
+    """How vsw-bench moved its frames in these samples: fixed buffers rewritten in place (its default since
+    2026-12-06) or copied into free ones (--copy, and every vsw-bench before it, whose samples do not say)."""
+    ways = sorted({y.get("buffers", "copy") for ss in res.samples.values() for y in ss
+                   if y.get("generator") == "vsw-bench"})
+    return " and ".join({"fixed": "fixed buffers", "copy": "frames copied into free buffers"}.get(w, w)
+                        for w in ways) or "no samples"
+
+
 def flow_report(ctx, res, meta):
     """Markdown: the rate per number of flows, per system, of the run's generator (a.flow_gen); vsw's ratios;
     the issue's targets.  Only that generator's samples count: each has its results kinds (FLOW_KINDS)."""
@@ -2099,8 +2108,8 @@ def flow_report(ctx, res, meta):
          "generator %s." % (
              meta["date"], meta["command"], a.samples, a.seconds, a.warmup,
              os.path.relpath(a.flows, REPO) if a.flows else "none (the switches' defaults)",
-             "vsw-bench `--dst-flows N` (A -> B, one direction)" if gen == "vsw-bench" else
-             "testpmd flowgen (both ports, both directions)")]
+             "vsw-bench `--dst-flows N` (A -> B, one direction; %s)" % vsw_bench_buffers(res)
+             if gen == "vsw-bench" else "testpmd flowgen (both ports, both directions)")]
     L.extend(machine_lines(meta))
     targets14 = []
     tag = " (vsw-bench)" if gen == "vsw-bench" else ""

@@ -1084,6 +1084,26 @@ static bool one_megaflow(struct vswitch *sw, struct dp_flow *f, struct pkt_batch
 	return true;
 }
 
+/* True when memos @a and @b replay alike: the same rules, misses, outputs and counts (their unused slots aside). */
+static bool memo_same(const struct flow_memo *a, const struct flow_memo *b)
+{
+	if (a->n_rules != b->n_rules || a->n_out != b->n_out || a->miss_drops != b->miss_drops ||
+	    a->flags != b->flags || a->n_missed != b->n_missed || a->n_rules > FLOW_MEMO_RULES ||
+	    a->n_out > FLOW_MEMO_OUTS || a->n_missed > FLOW_MEMO_MISSES)
+		return false;
+	for (unsigned k = 0; k < a->n_missed; k++)
+		if (a->missed[k] != b->missed[k])
+			return false;
+	for (unsigned k = 0; k < a->n_out; k++)
+		if (a->out[k].kind != b->out[k].kind || a->out[k].snap != b->out[k].snap ||
+		    a->out[k].port != b->out[k].port || a->out[k].in_port != b->out[k].in_port)
+			return false;
+	for (unsigned k = 0; k < a->n_rules; k++)
+		if (a->rules[k] != b->rules[k])
+			return false;
+	return true;
+}
+
 /*
  * A batch in several megaflows of one mask, whole: each frame of @b, none
  * from a tunnel, found in the head cache under the mask of the port's
@@ -1167,7 +1187,7 @@ static bool heads_in_megaflows(struct vswitch *sw, struct dp_flow *f, struct pkt
 		m->hits = (uint8_t)(hits < DP_FLOW_HITS_MAX ? hits : DP_FLOW_HITS_MAX);
 		memo_of[g] = (uint8_t)g;
 		for (unsigned h = 0; h < g; h++)
-			if (memo_of[h] == h && !memcmp(&grp_mf[h]->memo, &m->memo, sizeof(m->memo))) {
+			if (memo_of[h] == h && memo_same(&grp_mf[h]->memo, &m->memo)) {
 				memo_of[g] = (uint8_t)h;
 				frames[h] += frames[g];
 				bytes[h] += bytes[g];

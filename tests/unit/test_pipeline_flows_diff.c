@@ -854,7 +854,10 @@ static void test_many_megaflow_batches(void **state)
 			uint64_t m0 = atomic_load(&st->mf_hits), x0 = atomic_load(&st->emc_misses);
 
 			for (unsigned i = 0; i < n; i++) {
-				unsigned w = spec[rnd(8)] + FRAME_VARS * rnd(8);	/* one of the specs, at one of 8 lengths */
+				/* one of the specs, at one of 8 lengths (one draw a statement: gcc and clang alike) */
+				unsigned w = spec[rnd(8)];
+
+				w += FRAME_VARS * rnd(8);
 
 				if (i == odd)	/* from a tunnel, or any spec */
 					w = rnd(2) ? w % FRAME_VARS + FRAME_VARS * 8 * (2 + rnd(2)) : rnd(FRAME_VARS);
