@@ -1160,7 +1160,8 @@ static bool heads_in_megaflows(struct vswitch *sw, struct dp_flow *f, struct pkt
 		if (m->gen != tag || m->tables != t || m->mask != e->mask ||
 		    atomic_load_explicit(&m->seq, memory_order_relaxed) != x->mf_seq)
 			return false;	/* rewritten since: the per-frame way finds its megaflow again */
-		if (x->mark != mark) {
+		/* A new group: its mark is another batch's (the count wraps: its group must be this batch's too). */
+		if (x->mark != mark || x->grp >= ngrp || grp_mf[x->grp] != m) {
 			if (!memo_whole(&m->memo) || (m->memo.n_out == 1 && m->memo.out[0].kind == FLOW_OUT_NORMAL))
 				return false;
 			x->mark = mark;

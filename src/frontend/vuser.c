@@ -548,6 +548,8 @@ void vuser_fixed_tx_fill(struct vuser *u, unsigned qp, const uint8_t *frame, uin
 	for (unsigned i = 0; i < u->qsize; i++) {
 		uint8_t *b = fixed_buf(u, q, true, (uint16_t)i);
 
+		if (q->ftx.out[i])
+			continue;	/* the device may be reading it */
 		memset(b, 0, HDR_LEN);
 		memcpy(b + HDR_LEN, frame, len);
 	}
@@ -635,11 +637,14 @@ unsigned vuser_fixed_rx(struct vuser *u, unsigned qp, struct vuser_frame *frames
 		}
 		memcpy(&h, b, sizeof(h));
 		if (u->mrg && h.num_buffers != 1) {
-			/* 5.1.6.4: a frame over several buffers; the fixed way never splits frames that fit one. */
-			if (!u->error[0])
-				snprintf(u->error, sizeof(u->error), "rx: num_buffers %u with fixed buffers", h.num_buffers);
+			/*
+			 * 5.1.6.4.2: one frame over several buffers, though every
+			 * frame fits one (vuser_open()): a device at fault.  Its
+			 * other buffers hold payload, not headers: none is read.
+			 */
+			fixed_broken(u, &q->rx, false, "a frame over several buffers (num_buffers != 1)");
 			u->stats.rx_bad_hdr++;
-			continue;
+			break;
 		}
 		frames[n++] = (struct vuser_frame){ b + HDR_LEN, lens[j] - HDR_LEN };
 	}
@@ -741,6 +746,11 @@ struct vuser *vuser_open(const struct vuser_config *cfg, char *err, size_t errle
 	u->mrg = u->features & VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF);
 	u->tx_buf = (uint32_t)align_up(HDR_LEN + (cfg->mtu ? cfg->mtu : 1500) + 18, 64);
 	u->rx_buf = !u->mrg ? u->tx_buf : u->rx_accept & VNET_ACCEPT_TSO4 ? RX_BUF_MRG_TSO : RX_BUF_MRG;
+	if (u->fixed && HDR_LEN + (cfg->mtu ? cfg->mtu : 1500) + 18 > u->rx_buf) {
+		/* A fixed receive buffer holds one frame whole (vuser_fixed_rx()): mergeable ones are 2 KiB. */
+		fail(err, errlen, "fixed buffers: an mtu of %u does not fit one %u-byte receive buffer", cfg->mtu, u->rx_buf);
+		goto out_free;
+	}
 	u->mem_size = 4096 + u->nqp * (2 * align_up(ring_bytes(u->qsize, true) + ring_bytes(u->qsize, false), 4096) +
 				       (size_t)u->qsize * (u->rx_buf + u->tx_buf) + 3 * 4096);
 	u->mem_size = align_up(u->mem_size, 2 << 20);

@@ -135,7 +135,7 @@ def against_vswd(build):
                                        for mrg in ([], ["--no-mrg"]) for size in (64, 1518, 9000)
                                        for way in ([], ["--copy"])):
             # Fixed buffers unless --copy or a frame over several mergeable buffers.
-            want = "copy" if way or (size > 2048 - 12 and not mrg) else "fixed"
+            want = "copy" if way or (size > 2048 - 12 - 18 and not mrg) else "fixed"
             name = "vswd %s %s %dB %s" % ("packed" if layout else "split", "no-mrg" if mrg else "mrg", size, want)
             before = sw.stats()
             r, p = bench(build, wd, "--seconds", "1", "--size", str(size), "--flows", "4",

@@ -14,8 +14,9 @@
  *   - tx buffers used out of order (two used entries swapped: allowed,
  *     2.7.8) come back to the free queue and are sent again;
  *   - a device at fault (an id out of range or not in flight, a used index
- *     past what is in flight, a length past the buffer) breaks the ring with
- *     a reason, and nothing more is taken from it.
+ *     past what is in flight, a length past the buffer, a frame over two
+ *     buffers) breaks the ring with a reason, and nothing more is taken
+ *     from it; an mtu whose frames would not fit one buffer is refused.
  */
 
 #include <setjmp.h>
@@ -42,6 +43,7 @@ struct fx {
 	struct vu_dev d;
 	struct vuser *u;
 	bool mrg;
+	bool split_frames;	/* the device says each frame took two buffers (num_buffers 2) */
 	uint64_t rng;
 	uint64_t sent, forwarded, received;	/* frames: A sent; the device moved; B took */
 };
@@ -147,7 +149,7 @@ static unsigned dev_forward(struct fx *f, unsigned max, unsigned size, bool swap
 		vq_unpop(rxq(f), &re[--r]);
 	for (unsigned i = 0; i < n; i++) {
 		const uint8_t *in = ti[i].iov_base;
-		struct virtio_net_hdr_v1 h = { .num_buffers = f->mrg ? 1 : 0 };
+		struct virtio_net_hdr_v1 h = { .num_buffers = f->mrg ? 1 + f->split_frames : 0 };
 		static const struct virtio_net_hdr_v1 zero;
 
 		assert_int_equal(ti[i].iov_len, HDR + size);
@@ -285,6 +287,23 @@ static void test_packed_bad_id(void **state) { (void)state; rx_fault(true, BAD_I
 static void test_packed_dup_id(void **state) { (void)state; rx_fault(true, DUP_ID, "not in flight"); }
 static void test_packed_past_len(void **state) { (void)state; rx_fault(true, PAST_LEN, "device wrote past a buffer"); }
 
+/* A device that says a frame took several buffers, though each fits one: the ring breaks, no buffer is read. */
+static void test_frame_over_buffers(void **state)
+{
+	struct fx *f = fx_open(false, true, 256);
+	struct vuser_frame in[64];
+
+	(void)state;
+	a_send(f, 4, 64);
+	f->split_frames = true;
+	assert_int_equal(dev_forward(f, 4, 64, false), 4);
+	assert_int_equal(vuser_fixed_rx(f->u, 0, in, 64), 0);
+	assert_non_null(vuser_error(f->u));
+	assert_non_null(strstr(vuser_error(f->u), "rx ring: a frame over several buffers"));
+	assert_int_equal(vuser_fixed_rx(f->u, 0, in, 64), 0);
+	fx_close(f);
+}
+
 /* The copying bursts refuse a fixed front end, and fixed buffers refuse in_order and tso4. */
 static void test_ways_apart(void **state)
 {
@@ -301,6 +320,21 @@ static void test_ways_apart(void **state)
 	fx_close(f);
 	assert_null(vuser_open(&cfg, err, sizeof(err)));
 	assert_non_null(strstr(err, "fixed buffers"));
+	{
+		/* Frames of 9000 bytes do not fit one 2 KiB mergeable buffer: refused. */
+		struct vu_dev d;
+		struct vuser_config big = { .fixed = true, .mtu = 9000 };
+		uint64_t features = VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VHOST_USER_F_PROTOCOL_FEATURES) |
+				    VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF);
+		struct vuser *u;
+
+		assert_int_equal(vu_dev_init(&d, "t", features, 1, NULL, NULL), 0);
+		u = vu_serve_open(&d, &big, err, sizeof(err));
+		assert_null(u);
+		assert_non_null(strstr(err, "an mtu of 9000 does not fit"));
+		vu_dev_detach(&d);
+		vu_dev_fini(&d);
+	}
 }
 
 int main(void)
@@ -319,6 +353,7 @@ int main(void)
 		cmocka_unit_test(test_packed_bad_id),
 		cmocka_unit_test(test_packed_dup_id),
 		cmocka_unit_test(test_packed_past_len),
+		cmocka_unit_test(test_frame_over_buffers),
 		cmocka_unit_test(test_ways_apart),
 	};
 
