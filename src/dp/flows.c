@@ -410,17 +410,6 @@ static inline void stat_add(atomic_uint_least64_t *c, uint64_t n)
 	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n, memory_order_relaxed);
 }
 
-/*
- * Table 0's rule for each frame of @b that the check left (@live[i]), and
- * its memo when a cache has one (f->memo[f->run[i]].n_rules: the frame's
- * own, or its run's first frame's; FLOW_MEMO_NONE otherwise), with its
- * actions (f->acts[] likewise): from a megaflow of this very version (@t->gen), else from
- * the exact-match cache's entry of this version with the same key, else
- * from the classifier, in one batch (each frame's f->wc[i] then says what
- * its answer depended on), and then cached.  An entry of an older version
- * never answers, so a commit invalidates both caches at once, and a rule
- * deleted before the batch began (absent from @t) is never found.
- */
 /* May memo @m answer a batch whole (one_megaflow())?  A run that writes nothing, with at most one output, of the live frame. */
 static inline bool memo_whole(const struct flow_memo *m)
 {
@@ -499,15 +488,21 @@ static inline bool hc_holds(const struct dp_flow_hc *x, const struct flow_tables
 	return diff == 0;
 }
 
+/* Place @way (0 or 1) of hash @h in the head cache. */
+static inline struct dp_flow_hc *hc_way(struct dp_flow *f, unsigned h, unsigned way)
+{
+	return &f->hc[(way ? h >> 16 : h) & (DP_FLOW_HC_ENTRIES - 1)];
+}
+
 /* The entry holding (@w, @mi, @tcp, @in_port) at either of the two places of hash @h, or NULL. */
 static inline struct dp_flow_hc *hc_find(struct dp_flow *f, const struct flow_tables *t, uint64_t tag, unsigned h,
 					 const uint64_t *w, unsigned mi, bool tcp, uint16_t in_port)
 {
-	struct dp_flow_hc *x = &f->hc[h & (DP_FLOW_HC_ENTRIES - 1)];
+	struct dp_flow_hc *x = hc_way(f, h, 0);
 
 	if (hc_holds(x, t, tag, w, mi, tcp, in_port))
 		return x;
-	x = &f->hc[(h >> 16) & (DP_FLOW_HC_ENTRIES - 1)];
+	x = hc_way(f, h, 1);
 	return hc_holds(x, t, tag, w, mi, tcp, in_port) ? x : NULL;
 }
 
@@ -535,7 +530,7 @@ static void hc_insert(struct dp_flow *f, const struct flow_tables *t, uint64_t t
 		return;	/* there already: no store into a line other frames read */
 	if (!x) {
 		/* A place of another version (or empty) first, else the first: heads come and go with megaflows. */
-		struct dp_flow_hc *a = &f->hc[h & (DP_FLOW_HC_ENTRIES - 1)], *b = &f->hc[(h >> 16) & (DP_FLOW_HC_ENTRIES - 1)];
+		struct dp_flow_hc *a = hc_way(f, h, 0), *b = hc_way(f, h, 1);
 
 		x = (a->gen == tag && a->tables == t) && !(b->gen == tag && b->tables == t) ? b : a;
 	}
@@ -549,6 +544,17 @@ static void hc_insert(struct dp_flow *f, const struct flow_tables *t, uint64_t t
 	x->tcp = tcp;
 }
 
+/*
+ * Table 0's rule for each frame of @b that the check left (@live[i]), and
+ * its memo when a cache has one (f->memo[f->run[i]].n_rules: the frame's
+ * own, or its run's first frame's; FLOW_MEMO_NONE otherwise), with its
+ * actions (f->acts[] likewise): from a megaflow of this very version (@t->gen), else from
+ * the exact-match cache's entry of this version with the same key, else
+ * from the classifier, in one batch (each frame's f->wc[i] then says what
+ * its answer depended on), and then cached.  An entry of an older version
+ * never answers, so a commit invalidates both caches at once, and a rule
+ * deleted before the batch began (absent from @t) is never found.
+ */
 static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, struct pkt_batch *b, const bool *live)
 {
 	unsigned n = b->n;
@@ -959,6 +965,35 @@ static inline bool key0_in(const struct dp_flow *f, const struct flow_tables *t,
 }
 
 /*
+ * Memo @m (one that answers a batch whole: memo_whole()) replayed once
+ * for @frames frames of @bytes bytes in all, the first of @len0: the
+ * rules', tables' and executor's counts of every frame, its outputs in
+ * f->x.out.
+ */
+static void memo_replay(struct dp_flow *f, const struct flow_tables *t, const struct flow_memo *m, uint64_t now_ms,
+			unsigned frames, uint32_t len0, uint64_t bytes)
+{
+	flow_exec_begin(&f->x, t, now_ms);
+	flow_exec_replay(&f->x, m, len0);
+	if (frames > 1)
+		flow_exec_replay_more(&f->x, m, frames - 1, bytes - len0);
+	flow_exec_end(&f->x);
+}
+
+/*
+ * The verdict of memo @m just replayed (memo_replay()), but `normal`: a
+ * drop for its reason when it has no output, else its output's.  A
+ * memo's outputs carry no tunnel metadata (setting it is a write), so
+ * tun_out() has nothing to do.
+ */
+static uint16_t memo_dest(struct vswitch *sw, const struct dp_flow *f, const struct flow_memo *m)
+{
+	if (!m->n_out)
+		return (uint16_t)PKT_DEST_DROP_WHY(m->miss_drops ? DROP_FLOW_MISS : DROP_FLOW_DROP);
+	return out_verdict(sw, &f->x.out[0]);
+}
+
+/*
  * Frames @from to the end of @b, none from a tunnel, all in frame 0's
  * megaflow, the last of @b's port (f->mf_last: of this version, frame
  * 0's key in it, its memo one that answers a batch whole), which
@@ -1059,22 +1094,13 @@ static bool one_megaflow(struct vswitch *sw, struct dp_flow *f, struct pkt_batch
 	stat_add(&f->stats.mf_probes, probes);
 	stat_add(&f->stats.whole_batches, 1);
 
-	flow_exec_begin(&f->x, t, sw->clock_ns() / 1000000);
-	flow_exec_replay(&f->x, m, b->pkts[0].len);
-	if (n > 1)
-		flow_exec_replay_more(&f->x, m, n - 1, bytes - b->pkts[0].len);
-	flow_exec_end(&f->x);
-
+	memo_replay(f, t, m, sw->clock_ns() / 1000000, n, b->pkts[0].len, bytes);
 	if (m->n_out == 1 && f->x.out[0].kind == FLOW_OUT_NORMAL) {
 		/* `normal` alone with the final headers: the learning bridge decides for the batch */
 		switch_decide(sw, b);
 		return true;
 	}
-	/* A memo's outputs carry no tunnel metadata (setting it is a write), so tun_out() has nothing to do. */
-	if (!m->n_out)
-		dest = (uint16_t)PKT_DEST_DROP_WHY(m->miss_drops ? DROP_FLOW_MISS : DROP_FLOW_DROP);
-	else
-		dest = out_verdict(sw, &f->x.out[0]);
+	dest = memo_dest(sw, f, m);
 	for (unsigned i = 0; i < n; i++)
 		b->dest[i] = dest;
 	b->vlan = false;
@@ -1203,13 +1229,8 @@ static bool heads_in_megaflows(struct vswitch *sw, struct dp_flow *f, struct pkt
 			grp_dest[g] = grp_dest[memo_of[g]];	/* an earlier group's: replayed there */
 			continue;
 		}
-		flow_exec_begin(&f->x, t, now_ms);
-		flow_exec_replay(&f->x, mm, len0[g]);
-		if (frames[g] > 1)
-			flow_exec_replay_more(&f->x, mm, frames[g] - 1, bytes[g] - len0[g]);
-		flow_exec_end(&f->x);
-		grp_dest[g] = !mm->n_out ? (uint16_t)PKT_DEST_DROP_WHY(mm->miss_drops ? DROP_FLOW_MISS : DROP_FLOW_DROP)
-					  : out_verdict(sw, &f->x.out[0]);
+		memo_replay(f, t, mm, now_ms, frames[g], len0[g], bytes[g]);
+		grp_dest[g] = memo_dest(sw, f, mm);
 	}
 	b->vlan = false;
 	b->n_out = b->n_flood = b->n_drop = 0;
@@ -1265,8 +1286,6 @@ void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct pkt_batch *b,
 	 */
 	const uint8_t *short_hdr = NULL;
 	unsigned short_i = 0, start = 0;
-
-	f->short_keys = 0;
 	bool tunnel = false;	/* a frame from a tunnel: no batch in one megaflow (tun_out() has work) */
 	/*
 	 * flow_key_extract_same() reads 42 bytes of a head whatever its length
@@ -1277,6 +1296,7 @@ void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct pkt_batch *b,
 	 */
 	_Static_assert(PKT_HEADROOM + 48 <= sizeof(((struct pkt *)0)->buf), "a head's 48 bytes lie in the buffer");
 
+	f->short_keys = 0;	/* a bit for each key the short way makes below */
 	/*
 	 * A batch that may be one flow (frame 0's key made the short way, from
 	 * no tunnel, into a slot whose tail is zero; no check on the port):
