@@ -410,6 +410,16 @@ static void pace_sent(struct pace *p, unsigned n)
  * the switch).  Full near 0: the switch kept up, and the generator may be
  * what limits the rate.
  */
+/* Frame @f (A's template, or the frame it last held) made frame number @seq: its flow, then its stamp. */
+static void frame_next(const struct opts *o, struct dst_flows *df, uint8_t *f, uint64_t seq)
+{
+	if (o->dst_flows)
+		dst_flows_write(df, f);
+	else if (o->flows > 1)
+		frame_build(f, o->size, MAC_B, MAC_A, (unsigned)(seq % o->flows));
+	frame_stamp(f, seq, 0);
+}
+
 static int run_throughput(const struct opts *o, struct vuser *a, struct vuser *b)
 {
 	static uint8_t frames[BURST][MAX_FRAME];
@@ -465,13 +475,8 @@ static int run_throughput(const struct opts *o, struct vuser *a, struct vuser *b
 			uint8_t *fb[BURST];
 			unsigned k = want ? vuser_fixed_tx_bufs(a, 0, fb, want) : 0;
 
-			for (unsigned i = 0; i < k; i++) {
-				if (o->dst_flows)
-					dst_flows_write(&df, fb[i]);
-				else if (o->flows > 1)
-					frame_build(fb[i], o->size, MAC_B, MAC_A, (unsigned)((seq + i) % o->flows));
-				frame_stamp(fb[i], seq + i, 0);
-			}
+			for (unsigned i = 0; i < k; i++)
+				frame_next(o, &df, fb[i], seq + i);
 			n = k ? vuser_fixed_tx_send(a, 0, k, o->size) : 0;
 			short_tx = n < want;
 			goto sent;
@@ -481,13 +486,8 @@ static int run_throughput(const struct opts *o, struct vuser *a, struct vuser *b
 		 * as they are, their flows and stamps still next in order, so a
 		 * full ring costs no rewrites.
 		 */
-		for (unsigned i = ready; i < want; i++) {
-			if (o->dst_flows)
-				dst_flows_write(&df, slot[i]);
-			else if (o->flows > 1)
-				frame_build(slot[i], o->size, MAC_B, MAC_A, (unsigned)((seq + i) % o->flows));
-			frame_stamp(slot[i], seq + i, 0);
-		}
+		for (unsigned i = ready; i < want; i++)
+			frame_next(o, &df, slot[i], seq + i);
 		ready = want > ready ? want : ready;
 		n = want ? vuser_tx_burst(a, 0, out, want) : 0;
 		short_tx = n < want;
@@ -921,7 +921,7 @@ int main(int argc, char **argv)
 	 * the way, rings the fixed way serves (not in-order).
 	 */
 	o.fixed = !o.copy && !(o.pingpong || o.flood || o.hold || o.tso || o.in_order) &&
-		  (o.no_mrg || sizeof(struct virtio_net_hdr_v1) + o.size + 18 <= 2048);
+		  (o.no_mrg || sizeof(struct virtio_net_hdr_v1) + o.size + 18 <= VUSER_RX_BUF_MRG);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	raise_fd_limit();

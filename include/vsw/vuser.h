@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #define VUSER_MAX_QUEUE_PAIRS 8
+#define VUSER_RX_BUF_MRG 2048u	/* a mergeable receive buffer, like Linux's: ~a page fraction each */
 
 struct vuser_config {
 	const char *path;	/* vhost-user socket */

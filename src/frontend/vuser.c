@@ -33,7 +33,6 @@
  */
 
 #define VHOST_USER_F_PROTOCOL_FEATURES_BIT (1ull << VHOST_USER_F_PROTOCOL_FEATURES)
-#define RX_BUF_MRG 2048u	/* like Linux's mergeable buffers: ~a page fraction each */
 #define RX_BUF_MRG_TSO 4096u	/* with GUEST_TSO4: a page each, as Linux's grow to under large receives */
 #define REASM_MAX (65536u + 64)		/* largest joined frame */
 #define REASM_ARENA (8 * REASM_MAX)		/* joined frames of one burst */
@@ -656,6 +655,7 @@ struct vuser *vuser_open(const struct vuser_config *cfg, char *err, size_t errle
 {
 	struct vuser *u = calloc(1, sizeof(*u));
 	uint64_t offered, want, proto = 0;
+	uint32_t frame_max;
 	struct vhost_user_memory mt = { .nregions = 1 };
 	struct arena a;
 	int rc;
@@ -744,9 +744,10 @@ struct vuser *vuser_open(const struct vuser_config *cfg, char *err, size_t errle
 
 	/* Memory: rings and buffers of every queue pair in one memfd. */
 	u->mrg = u->features & VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF);
-	u->tx_buf = (uint32_t)align_up(HDR_LEN + (cfg->mtu ? cfg->mtu : 1500) + 18, 64);
-	u->rx_buf = !u->mrg ? u->tx_buf : u->rx_accept & VNET_ACCEPT_TSO4 ? RX_BUF_MRG_TSO : RX_BUF_MRG;
-	if (u->fixed && HDR_LEN + (cfg->mtu ? cfg->mtu : 1500) + 18 > u->rx_buf) {
+	frame_max = HDR_LEN + (cfg->mtu ? cfg->mtu : 1500) + 18;	/* virtio-net header, Ethernet header, a tag */
+	u->tx_buf = (uint32_t)align_up(frame_max, 64);
+	u->rx_buf = !u->mrg ? u->tx_buf : u->rx_accept & VNET_ACCEPT_TSO4 ? RX_BUF_MRG_TSO : VUSER_RX_BUF_MRG;
+	if (u->fixed && frame_max > u->rx_buf) {
 		/* A fixed receive buffer holds one frame whole (vuser_fixed_rx()): mergeable ones are 2 KiB. */
 		fail(err, errlen, "fixed buffers: an mtu of %u does not fit one %u-byte receive buffer", cfg->mtu, u->rx_buf);
 		goto out_free;
