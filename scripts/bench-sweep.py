@@ -3,6 +3,7 @@
 
     python3 scripts/bench-sweep.py [--queue-sizes 256,1024] [--txfirst 1,4,8,32] [--samples 3]
                                    [--only vsw,dpdk,ovs] [--sizes 64,1518] [--rings split,packed]
+                                   [--gen testpmd|vsw-bench]
                                    [--doc docs/PERFORMANCE.md | --no-doc] [--json FILE] [--quick]
 
 One scripts/bench-switch.py run per point (ring size x bursts in flight),
@@ -17,6 +18,12 @@ io-forwarding and OVS-DPDK, and the switch side's busy cycles per frame
 generator was over 90 % busy is marked, since there the generator, not
 the switch, set the rate.  Writes the "Load sweep" section of
 docs/PERFORMANCE.md on a full run (not --quick, default points).
+
+--gen vsw-bench: the same points with vsw-bench as the generator, A -> B
+through fixed buffers, with `--in-flight 32 x N`: at most that many frames sent and
+not yet received, so N = 1 keeps one burst in the switch and 32 fills a
+256-descriptor ring.  Mpps are what B received, one direction.  Its full
+run writes the "Load sweep with vsw-bench" section.
 """
 
 import argparse
@@ -33,6 +40,7 @@ from bench_procs import log, med, write_doc_section  # noqa: E402
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHORT = {"vsw": "vsw", "dpdk": "DPDK", "ovs": "OVS"}
 GEN_BUSY_LIMIT = 0.90
+SECTION = {"testpmd": "Load sweep", "vsw-bench": "Load sweep with vsw-bench"}   # each generator's doc section
 
 
 
@@ -48,7 +56,7 @@ def run_point(a, qs, tf, path):
     argv = [sys.executable, os.path.join(REPO, "scripts", "bench-switch.py"), "--build", a.build,
             "--only", ",".join(a.only), "--sizes", ",".join(map(str, a.sizes)), "--rings", ",".join(a.rings),
             "--txfirst", str(tf), "--queue-size", str(qs), "--pingpong", "0", "--bench-seconds", "0",
-            "--idle-seconds", "0", "--no-doc", "--json", path]
+            "--idle-seconds", "0", "--no-doc", "--json", path, "--gen", a.gen]
     argv += ["--quick"] if a.quick else ["--samples", str(a.samples), "--seconds", str(a.seconds)]
     log("## point: rings of %d, tx_first %d" % (qs, tf))
     rc = subprocess.run(argv).returncode
@@ -88,15 +96,19 @@ def report(a, points, meta):
     head = (["ring size", "in flight", "ring", "frame"] + ["%s Mpps" % SHORT[s] for s in a.only] +
             ["vsw ÷ %s" % SHORT[p] for p in peers] + ["%s cyc/frame" % SHORT[s] for s in a.only] +
             ["cyc vsw ÷ %s" % SHORT[p] for p in peers] + ["failures"])
-    L = ["Measured %s with `%s`: one bench-switch run per point, %s; each system's switch on CPU 0, the "
-         "testpmd generator (mac forwarding, virtio-user, mrg_rxbuf, in_order) on CPU 1.  Mpps forwarded in both "
-         "directions and busy cycles per frame of the switch side (vswd busy_cycles, testpmd "
+    gen = ("the vsw-bench generator (A -> B through fixed buffers, at most 32 x N frames sent and not yet "
+           "received: `--in-flight`, a closed loop as testpmd's tx_first makes one) on CPU 1.  Mpps B received "
+           "(one direction)" if a.gen == "vsw-bench" else
+           "the testpmd generator (mac forwarding, virtio-user, mrg_rxbuf, in_order) on CPU 1.  Mpps forwarded in "
+           "both directions")
+    L = ["Measured %s with `%s`: one bench-switch run per point, %s; each system's switch on CPU 0, %s "
+         "and busy cycles per frame of the switch side (vswd busy_cycles, testpmd "
          "--record-core-cycles, OVS pmd-stats-show), medians; ⚠ after a system's Mpps: the generator was over 90 %% "
          "busy against that system, so it, not the switch, set the rate there; a switch that keeps up polls smaller batches, so there its busy cycles a "
          "frame overstate what a frame costs it.  Fewer cycles is better: a "
          "cycles ratio below 1 means vsw spends less per frame." % (
              meta["date"], meta["command"], "quick (1 sample of 1 s)" if a.quick else
-             "%d samples of %g s" % (a.samples, a.seconds)), ""]
+             "%d samples of %g s" % (a.samples, a.seconds), gen), ""]
     L.append("| " + " | ".join(head) + " |")
     L.append("|" + "---|" * len(head))
     for qs, tf, saved in points:
@@ -123,6 +135,9 @@ def main(argv):
                     "(default docs/PERFORMANCE.md on a full run)")
     ap.add_argument("--no-doc", action="store_true")
     ap.add_argument("--json", default=None, help="every point's bench-switch JSON, in one file")
+    ap.add_argument("--gen", choices=("testpmd", "vsw-bench"), default="testpmd",
+                    help="the generator: testpmd's mac loop (default) or vsw-bench A -> B with --in-flight 32 x N "
+                    "(the full run writes the \"%s\" section instead)" % SECTION["vsw-bench"])
     a = ap.parse_args(argv)
     a.only = [s for s in ("vsw", "dpdk", "ovs") if s in a.only.split(",")]
     if "vsw" not in a.only:
@@ -150,8 +165,8 @@ def main(argv):
                       f, indent=1)
     doc = a.doc or (os.path.join(REPO, "docs", "PERFORMANCE.md") if full and not a.no_doc else None)
     if doc and not a.no_doc:
-        write_doc_section(doc, "Load sweep", "## Load sweep\n\n" + text)
-        log("bench-sweep: wrote the Load sweep section of %s" % doc)
+        write_doc_section(doc, SECTION[a.gen], "## %s\n\n" % SECTION[a.gen] + text)
+        log("bench-sweep: wrote the %s section of %s" % (SECTION[a.gen], doc))
     return 1 if any(rcs) else 0
 
 

@@ -104,6 +104,7 @@ FLOW_SWEEP_N = [1, 1000, 10000, 100000, 1000000]
 FLOW_SECTION = "Flow tables (issue 14)"
 FLOW_VB_SECTION = "Flow tables with vsw-bench (issue 14)"     # the same sweep, the second generator
 FLOW_GENS = ("flowgen", "vsw-bench")
+LOOP_GENS = ("testpmd", "vsw-bench")
 TSO_SYSTEMS = ["vsw", "dpdk", "ovs"]
 TSO_SECTION = "Switching with TSO (issue 15)"
 OVS_TSO_LOG = "Userspace TCP Segmentation Offloading support enabled"
@@ -811,6 +812,9 @@ class Generator:
                 rx, dt, tx, res["tx_dropped"]))
         return res
 
+    def alive(self):
+        return self.tp.proc.alive()
+
     def idle_connected(self):
         """A little traffic, drained, then the ports stay connected and nothing is sent."""
         self.measure(64, 0.3, 0.5)
@@ -1011,6 +1015,8 @@ def session(ctx, res, system, ring, rnd, sizes, flows_n=None):
                 gen = Generator(ctx, tag, taps=sut.taps, netns=ctx.netns, flows_n=flows_n)
                 sut.attach()
                 time.sleep(0.3)
+            elif args.gen == "vsw-bench" and flows_n is None:
+                gen = VswBenchGen(ctx, tag, ring)
             else:
                 gen = Generator(ctx, tag, socks=sut.socks, ring=ring, server=sut.gen_server, flows_n=flows_n)
         except Exception as e:  # noqa: BLE001
@@ -1050,7 +1056,7 @@ def session(ctx, res, system, ring, rnd, sizes, flows_n=None):
                                 100 * r["gen_cpu_share"], cycles_note(r)))
                         except Exception as e:  # noqa: BLE001
                             res.fail(tput_key(system, rk, s, flows_n), "%s; switch: %s" % (e, sut.diag()), rnd)
-                            if not gen.tp.proc.alive():
+                            if not gen.alive():
                                 break
             finally:
                 gen.close()
@@ -1093,8 +1099,9 @@ def wait_traffic(sut, proc, timeout):
         time.sleep(0.05)
 
 
-def vsw_bench_flows(ctx, sut, ring, size, flows_n, tag):
-    """One sample: vsw-bench --dst-flows @flows_n, A -> switch -> B, frames of @size bytes (with FCS).
+def vsw_bench_flows(ctx, sut, ring, size, flows_n, tag, in_flight=None):
+    """One sample: vsw-bench --dst-flows @flows_n (None: one flow, the mac loop's frames), A -> switch -> B,
+    frames of @size bytes (with FCS); with @in_flight, at most that many frames sent and not yet received.
 
     The rate is what B received in vsw-bench's counted window (after
     --warmup seconds of lead-in: the first pass over the flows fills the
@@ -1104,8 +1111,12 @@ def vsw_bench_flows(ctx, sut, ring, size, flows_n, tag):
     a = ctx.args
     seconds, lead_in = max(1, int(round(a.seconds))), max(1, int(math.ceil(a.warmup)))
     argv = ["taskset", "-c", ctx.gen_cpu, os.path.join(ctx.bin, "vsw-bench"), "--a", sut.socks[0], "--b",
-            sut.socks[1], "--size", size - 4, "--dst-flows", flows_n, "--seconds", seconds, "--lead-in", lead_in,
+            sut.socks[1], "--size", size - 4, "--seconds", seconds, "--lead-in", lead_in,
             "--queue-size", a.queue_size, "--json"]
+    if flows_n is not None:
+        argv += ["--dst-flows", flows_n]
+    if in_flight:
+        argv += ["--in-flight", in_flight]
     if ring == "packed":
         argv.append("--packed")
     if sut.gen_server:
@@ -1113,7 +1124,8 @@ def vsw_bench_flows(ctx, sut, ring, size, flows_n, tag):
     counted = hasattr(sut, "cycles_counters")
     k0 = k1 = cycles_error = None
     pids = {"sut": sut.pid} if sut.pid else {}
-    proc = Proc([str(x) for x in argv], ctx.logpath("vsw-bench-flows-" + tag), name="vsw-bench")
+    proc = Proc([str(x) for x in argv], ctx.logpath("vsw-bench-%s-" % ("flows" if flows_n else "loop") + tag),
+                name="vsw-bench")
     try:
         pids["gen"] = proc.pid
         try:
@@ -1147,7 +1159,8 @@ def vsw_bench_flows(ctx, sut, ring, size, flows_n, tag):
     res["buffer_bytes"] = res.pop("size", None)
     res.update({"size": size, "flows_n": flows_n, "generator": "vsw-bench", "mpps": res["rx_mpps"],
                 "gen_busy": res["busy_share"], "gen_cycles_per_frame": res["cycles_per_rx"],
-                "gen_full_share": res["tx_full_share"], "tsc_hz": res["tsc_hz"],
+                "gen_full_share": res["tx_full_share"], "tsc_hz": res["tsc_hz"], "gen_in_flight": in_flight,
+                "gen_ceiling_mpps": res["tsc_hz"] / res["cycles_per_rx"] / 1e6 if res["cycles_per_rx"] else None,
                 "tsc_hz_source": "vsw-bench cycles_calibrate", "gbps": res["rx_gbps"] * size / (size - 4),
                 "lost_share": res["lost"] / res["tx_all"] if res["tx_all"] else None})
     # The share of a CPU our busy-polling processes got: below 1, something else ran there.
@@ -1168,6 +1181,26 @@ def vsw_bench_flows(ctx, sut, ring, size, flows_n, tag):
         raise BenchError("no traffic: B received %d frames in %.1f s (A sent %d)" % (
             res["rx"], res["seconds"], res["tx"]))
     return res
+
+
+class VswBenchGen:
+    """--gen vsw-bench: vsw-bench as the mac loop's generator, A -> switch -> B in one direction, with at most
+    --txfirst x 32 frames in flight (--in-flight: a closed loop, as testpmd's tx_first makes one), through
+    fixed buffers.  One vsw-bench run per sample; the same measure() as Generator's."""
+
+    def __init__(self, ctx, tag, ring):
+        self.ctx, self.tag, self.ring, self.n = ctx, tag, ring, 0
+
+    def measure(self, size, warmup, seconds, sut=None):
+        self.n += 1
+        return vsw_bench_flows(self.ctx, sut, self.ring, size, None, "%s-%d" % (self.tag, self.n),
+                               in_flight=32 * self.ctx.args.txfirst)
+
+    def alive(self):
+        return True     # a process per sample: nothing outlives a failed one
+
+    def close(self):
+        pass
 
 
 def vsw_bench_flow_session(ctx, res, system, ring, rnd, sizes, flows_n):
@@ -1482,14 +1515,17 @@ def build_report(ctx, res, meta):
     L = []
     sz = a.sizes
     rings = a.rings
-    L.append("Measured %s with `%s`; %d round(s), %g s windows after %g s warm-up; testpmd `start tx_first %d` "
-             "(%d frames in flight per direction), rings of %d descriptors." % (
-                 meta["date"], meta["command"], a.samples, a.seconds, a.warmup, a.txfirst, 32 * a.txfirst,
-                 getattr(a, "queue_size", 256)))
+    vb = getattr(a, "gen", "testpmd") == "vsw-bench"
+    L.append("Measured %s with `%s`; %d round(s), %g s windows after %g s warm-up; %s, rings of %d descriptors." % (
+        meta["date"], meta["command"], a.samples, a.seconds, a.warmup,
+        ("vsw-bench A -> B through fixed buffers, at most %d frames in flight (`--in-flight`)" % (32 * a.txfirst))
+        if vb else ("testpmd `start tx_first %d` (%d frames in flight per direction)" % (a.txfirst, 32 * a.txfirst)),
+        getattr(a, "queue_size", 256)))
     L.extend(machine_lines(meta))
 
     # throughput
-    L.append("#### Throughput: testpmd generator, Mpps forwarded (both directions), median (min–max)")
+    L.append("#### Throughput: vsw-bench generator, Mpps B received (one direction), median (min–max)" if vb else
+             "#### Throughput: testpmd generator, Mpps forwarded (both directions), median (min–max)")
     L.append("")
     hdr = ["frame", "ring"] + [LABEL[s] for s in systems]
     peers = [s for s in systems if s != "vsw"]
@@ -1520,7 +1556,8 @@ def build_report(ctx, res, meta):
     # generator headroom
     L.append("#### Is the generator the bottleneck?")
     L.append("")
-    L.append("testpmd's `--record-core-cycles` counts the generator's cycles in polls that found frames. "
+    L.append(("vsw-bench counts the cycles of its loop's rounds that moved a frame. " if vb else
+              "testpmd's `--record-core-cycles` counts the generator's cycles in polls that found frames. ") +
              "*busy* = those cycles ÷ all cycles of the window; *ceiling* = the rate the generator would reach "
              "if it never polled an empty ring (CPU Hz ÷ busy cycles per frame).  A busy share near 100 %% means "
              "the generator, not the switch, set the pace (flagged ⚠ above %d %%)." % (100 * GEN_BUSY_LIMIT))
@@ -2214,9 +2251,18 @@ def flow_gen_self_test():
             raise BenchError("flow-gen self-test: %s gave %s, want %s" % (
                 " ".join(argv), a and (a.flow_full, a.flow_vb_full, a.doc), want))
     for argv in (["--flow-gen", "vsw-bench"], ["--flows-n", "1", "--flow-gen", "vsw-bench", "--only", "vsw,kernel"],
-                 ["--flows-n", "1", "--flow-gen", "trex"]):
+                 ["--flows-n", "1", "--flow-gen", "trex"],
+                 ["--gen", "vsw-bench", "--only", "vsw,kernel"], ["--gen", "vsw-bench", "--only", "vsw,ovs", "--tso"],
+                 ["--gen", "vsw-bench", "--only", "vsw,ovs", "--flows-n", "1"]):
         if parsed(*argv) is not None:
             raise BenchError("flow-gen self-test: %s accepted, it must be refused" % " ".join(argv))
+    # The mac loop with vsw-bench never writes the Switching section (testpmd's loop), even as a full run would.
+    a = parsed("--gen", "vsw-bench", "--samples", "7")
+    if a is None or a.full or a.doc is not None or a.gen != "vsw-bench" or a.only != ["vsw", "dpdk", "ovs"]:
+        raise BenchError("flow-gen self-test: --gen vsw-bench gave full=%s doc=%s" % (a and a.full, a and a.doc))
+    a = parsed("--samples", "7")
+    if a is None or not a.full or a.gen != "testpmd":
+        raise BenchError("flow-gen self-test: a full testpmd run is no longer full")
 
     # flowgen: vsw 6, OVS 5 Mpps; vsw-bench: vsw 9, OVS 3 (and 7 vs 2 at a million flows)
     res = Results()
@@ -2549,7 +2595,11 @@ def parse_args(argv):
                     "tso=1) and ovs (userspace-tso-enable=true): Gbit/s of payload, per switch core")
     ap.add_argument("--self-test", action="store_true",
                     help="check the counter parsers and the flow files' port mapping, then exit (no root needed)")
-    ap.add_argument("--txfirst", type=int, default=4, help="bursts of 32 per port put in the loop (default 4)")
+    ap.add_argument("--txfirst", type=int, default=4, help="bursts of 32 per port put in the loop (default 4); "
+                    "with --gen vsw-bench, 32 x this many frames in flight")
+    ap.add_argument("--gen", choices=LOOP_GENS, default="testpmd",
+                    help="the mac loop's generator: testpmd (mac forwarding both ways, default) or vsw-bench "
+                    "(A -> B through fixed buffers, 32 x --txfirst frames in flight; vhost-user systems only)")
     ap.add_argument("--queue-size", type=int, default=256, choices=(256, 512, 1024),
                     help="descriptors per ring of the generator's virtio-user ports (default 256)")
     ap.add_argument("--gen-fwd", choices=("mac", "io"), default="mac",
@@ -2613,6 +2663,8 @@ def parse_args(argv):
         a.flows = os.path.abspath(a.flows)
         if not os.path.isfile(a.flows):
             ap.error("--flows: %s: no such file" % a.flows)
+    if a.gen == "vsw-bench":
+        a.only = a.only or "vsw,dpdk,ovs"
     a.only = a.only or ",".join(SYSTEMS)
     a.sizes = a.sizes or "64,1518"
     a.rings = a.rings or "split,packed"
@@ -2632,6 +2684,13 @@ def parse_args(argv):
     full = (not a.quick and sorted(a.only) == sorted(SYSTEMS) and a.sizes == SIZES and a.rings == RINGS
             and a.txfirst == 4 and a.queue_size == 256
             and a.samples >= 7 and not a.flows and not a.flows_n)
+    if a.gen == "vsw-bench":
+        if a.tso or a.flows_n:
+            ap.error("--gen vsw-bench: the mac loop's generator, not with --tso, --flows-n or --flow-sweep")
+        if [x for x in a.only if x not in VHOST_SYSTEMS]:
+            ap.error("--gen vsw-bench: vhost-user systems only (%s): the kernel system has taps" %
+                     ",".join(VHOST_SYSTEMS))
+        full = False    # the Switching section is testpmd's loop
     if a.flow_gen == "vsw-bench" and "kernel" in a.only:
         ap.error("--flow-gen vsw-bench: vhost-user systems only (%s): the kernel system has taps" %
                  ",".join(VHOST_SYSTEMS))

@@ -34,7 +34,12 @@
  *                buffer stays behind its descriptor and keeps its frame, so
  *                a frame costs the generator its stamp and ring entries,
  *                not a copy and a descriptor (the generator must outrun
- *                the switch it measures, on a CPU of its own)
+ *                the switch it measures, on a CPU of its own);
+ *                --in-flight N: a closed loop, as testpmd's `start
+ *                tx_first` makes one: at most N frames sent and not yet
+ *                received, so the switch finds at most N on A's ring (a
+ *                light load at one burst, full rings when N is over what
+ *                the rings hold)
  *   ping-pong:   A sends one frame, B answers it, A receives the answer:
  *                round-trip percentiles
  *
@@ -87,6 +92,7 @@ struct opts {
 	unsigned lead_in;		/* --tso, throughput: seconds of traffic before the counted ones */
 	unsigned dst_flows;		/* throughput: flowgen's flows (10.253.0.0 + i), 0: --flows instead */
 	bool copy;			/* --copy: throughput through the copying bursts, not fixed buffers */
+	unsigned in_flight;		/* throughput: frames sent and not yet received at most (0: open loop) */
 	bool fixed;			/* A and B opened with fixed buffers (throughput, not --copy) */
 };
 
@@ -434,6 +440,14 @@ static int run_throughput(const struct opts *o, struct vuser *a, struct vuser *b
 	unsigned second = 0, ready = 0;	/* slot[0..ready): built and stamped, refused so far */
 	uint8_t *slot[BURST];		/* the buffers behind out[], in the same order */
 	bool counting = !o->lead_in, moved = false, short_tx = false;
+	/*
+	 * --in-flight: frames B has not received are those after the newest
+	 * stamp it saw (the switch keeps A's order: older ones are lost), or
+	 * after the mark of the last write-off, when the loop made no progress
+	 * for 50 ms with all its frames out (lost at the tail).
+	 */
+	uint64_t floor_seq = 0, stalls = 0, progress_at = start;
+	unsigned max_in_flight = 0;
 	static uint8_t bcast[MAX_FRAME];
 	struct vuser_frame fl[BURST];
 	struct dst_flows df = { 0 };
@@ -470,6 +484,19 @@ static int run_throughput(const struct opts *o, struct vuser *a, struct vuser *b
 			base_bytes = rx_bytes;
 		}
 		want = pace_want(&pace, t, BURST);
+		if (o->in_flight) {
+			uint64_t out_now = seq - (expect > floor_seq ? expect : floor_seq);
+
+			if (out_now >= o->in_flight && t - progress_at > 50000000ull) {
+				floor_seq = seq;	/* written off: the loop starts again */
+				progress_at = t;
+				stalls++;
+				out_now = 0;
+			}
+			out_now = out_now < o->in_flight ? out_now : o->in_flight;
+			if (want > o->in_flight - out_now)
+				want = o->in_flight - (unsigned)out_now;
+		}
 		if (o->fixed) {
 			/* Free buffers still hold their last frame: only what changes is written. */
 			uint8_t *fb[BURST];
@@ -505,6 +532,12 @@ static int run_throughput(const struct opts *o, struct vuser *a, struct vuser *b
 sent:
 		seq += n;
 		pace_sent(&pace, n);
+		if (o->in_flight) {
+			uint64_t out_now = seq - (expect > floor_seq ? expect : floor_seq);
+
+			if (out_now > max_in_flight)
+				max_in_flight = (unsigned)(out_now < UINT_MAX ? out_now : UINT_MAX);
+		}
 		if (o->flood_rate > 0 && nidle) {
 			unsigned k = pace_want(&flood_pace, t, BURST);
 
@@ -527,6 +560,8 @@ sent:
 		}
 		rx += got;
 		moved = n || got;
+		if (got)
+			progress_at = t;
 		if (t >= next_report) {
 			if (!o->json)
 				printf("%3u s: tx %.3f Mpps, rx %.3f Mpps\n", ++second, (seq - last_tx) / 1e6,
@@ -554,11 +589,11 @@ sent:
 			       "\"tx_all\":%" PRIu64 ",\"rx_all\":%" PRIu64 ",\"busy_cycles\":%" PRIu64
 			       ",\"busy_share\":%.4f,\"cycles_per_rx\":%.1f,\"rx_per_busy_round\":%.2f"
 			       ",\"tx_full_share\":%.4f,\"tsc_hz\":%" PRIu64 ",\"idle\":%u,\"flooded\":%" PRIu64
-			       ",\"buffers\":\"%s\"}\n",
+			       ",\"buffers\":\"%s\",\"in_flight\":%u,\"max_in_flight\":%u,\"stalls\":%" PRIu64 "}\n",
 			       o->size, o->flows, o->dst_flows, df.stride, secs, o->lead_in, tx_c, rx_c, lost, out_of_order,
 			       tx_c / secs / 1e6, rx_c / secs / 1e6, (rx_bytes - base_bytes) * 8 / secs / 1e9, seq, rx,
 			       busy, busy / window, cpf, per_round, full / window, tsc_hz, nidle, flooded,
-			       o->fixed ? "fixed" : "copy");
+			       o->fixed ? "fixed" : "copy", o->in_flight, max_in_flight, stalls);
 		else {
 			printf("summary: %u B, %u flows, %.1f s: tx %" PRIu64 " (%.3f Mpps), rx %" PRIu64
 			       " (%.3f Mpps, %.3f Gbit/s), lost %" PRIu64 " (%.4f %%), out of order %" PRIu64 "\n",
@@ -568,6 +603,9 @@ sent:
 			printf("generator (%s buffers): busy %.0f %% of the window, %.0f cycles per frame received (%.1f "
 			       "frames a busy round); A's ring full %.0f %% of the window\n",
 			       o->fixed ? "fixed" : "copying", 100 * busy / window, cpf, per_round, 100 * full / window);
+			if (o->in_flight)
+				printf("in flight: at most %u frames, %u reached, %" PRIu64 " write-offs after 50 ms "
+				       "without progress\n", o->in_flight, max_in_flight, stalls);
 		}
 	}
 	return rx ? 0 : 1;
@@ -815,6 +853,8 @@ static void usage(FILE *f)
 		   "                       way) instead of fixed buffers rewritten in place, the default\n"
 		   "                       where frames fit one receive buffer and the ring is not in-order\n"
 		   "  --rate PPS           transmit rate (default: flat out)\n"
+		   "  --in-flight N        throughput: at most N frames sent and not yet received (a closed\n"
+		   "                       loop, as testpmd's tx_first; default 0: open loop)\n"
 		   "  --seconds S          duration (default 5)\n"
 		   "  --pingpong [N]       round-trip latency over N samples (default 10000)\n"
 		   "  --warmup N           ping-pong rounds before the samples, not counted\n"
@@ -858,7 +898,8 @@ int main(int argc, char **argv)
 		{ "mss", required_argument, NULL, 'm' }, { "no-guest-tso", no_argument, NULL, 'G' },
 		{ "verify-every", required_argument, NULL, 'V' }, { "window", required_argument, NULL, 'W' },
 		{ "lead-in", required_argument, NULL, 'I' }, { "in-order", no_argument, NULL, 'O' },
-		{ "dst-flows", required_argument, NULL, 'D' }, { "copy", no_argument, NULL, 'C' }, { 0 },
+		{ "dst-flows", required_argument, NULL, 'D' }, { "copy", no_argument, NULL, 'C' },
+		{ "in-flight", required_argument, NULL, 'N' }, { 0 },
 	};
 	struct opts o = { .size = 64, .flows = 1, .seconds = 5, .samples = 10000, .queue_size = 256, .warmup = -1,
 			  .idle_queue_size = 64, .mss = 1448, .verify_every = 64,
@@ -901,6 +942,7 @@ int main(int argc, char **argv)
 		case 'I': o.lead_in = (unsigned)atoi(optarg); break;
 		case 'D': o.dst_flows = (unsigned)strtoul(optarg, NULL, 10); if (!o.dst_flows) o.dst_flows = UINT_MAX; break;
 		case 'C': o.copy = true; break;
+		case 'N': o.in_flight = (unsigned)atoi(optarg); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -911,7 +953,8 @@ int main(int argc, char **argv)
 	    o.flows > 65535 || o.samples < 1 || (o.idle_count && (!o.idle_fmt || !strstr(o.idle_fmt, "%u"))) ||
 	    o.pingpong + o.flood + o.hold + o.tso > 1 || (o.tso && (o.flows > 1 || o.flood_rate > 0)) || o.mss < 1 ||
 	    o.mss > 9000 || !o.verify_every || (o.verify_every & (o.verify_every - 1)) ||
-	    (o.dst_flows && (o.dst_flows > DST_FLOWS_MAX || o.flows > 1 || o.pingpong + o.flood + o.hold + o.tso))) {
+	    (o.dst_flows && (o.dst_flows > DST_FLOWS_MAX || o.flows > 1 || o.pingpong + o.flood + o.hold + o.tso)) ||
+	    (o.in_flight && (o.pingpong + o.flood + o.hold + o.tso || o.rate > 0 || o.in_flight > 1u << 20))) {
 		usage(stderr);
 		return 2;
 	}
