@@ -26,7 +26,12 @@ Steps:
      --no-guest-tso vswd segments them (one 1,448-byte segment a frame);
      checksums and payload checked, nothing bad, nothing out of order;
      against testpmd without tso=1 (no HOST_TSO4 offered) vsw-bench --tso
-     refuses to run and says why.
+     refuses to run and says why;
+  7. vsw-bench --in-flight N (the load sweep's closed loop) through vswd,
+     split and packed: at most N frames out (vsw-bench reaches N, vswd's
+     busy rounds average N or fewer frames), nothing lost; and through a
+     rule that drops every frame: the loop writes its N frames off every
+     50 ms, so A sent exactly N x (write-offs + 1).
 Closing line: "frontend: N passed, M failed".
 """
 
@@ -160,6 +165,7 @@ def against_vswd(build):
                 for guest in ([], ["--no-guest-tso"]):
                     tso_run(build, wd, layout, mrg, guest)
         check_perf(sw)
+        in_flight_runs(build, wd, sw)
         sw.call("perf", "reset")
         off = sw.call("perf", "disable")
         frames0 = sw.workers()[0]["frames"]
@@ -186,6 +192,33 @@ def against_vswd(build):
               "rx %d" % r["rx"] if r else p.stderr[-300:])
     finally:
         sw.stop()
+
+
+def in_flight_runs(build, wd, sw):
+    """Step 7: vsw-bench --in-flight (the load sweep's closed loop).  Through vswd, at most N frames are out:
+    vsw-bench reaches N and no more, and vswd's rounds that moved frames took N or fewer on average; nothing is
+    lost or written off.  Then through a rule that drops every frame: every 50 ms the loop writes off its N
+    frames and sends N more, so A sent exactly N x (write-offs + 1)."""
+    for layout in ([], ["--packed"]):
+        for n in (8, 100):
+            name = "vswd --in-flight %d %s" % (n, "packed" if layout else "split")
+            sw.call("perf", "reset")
+            r, p = bench(build, wd, "--seconds", "1", "--in-flight", str(n), *layout)
+            rnd = sw.call("perf", "show")["total"]["stages"]["round"]
+            per_round = rnd["packets"] / max(rnd["batches"], 1)
+            ok = (bool(r) and r["in_flight"] == n and r["max_in_flight"] == n and r["rx"] == r["tx"] and
+                  r["stalls"] == 0 and r["out_of_order"] == 0 and r["rx"] > 10000 and 0 < per_round <= n)
+            check(name, ok, "tx %d rx %d, reached %d, %d write-offs, vswd %.1f frames a busy round" % (
+                r["tx"], r["rx"], r["max_in_flight"], r["stalls"], per_round) if r else p.stderr[-300:])
+    sw.call("flow", "add", "priority=100,actions=drop")
+    try:
+        r, p = bench(build, wd, "--seconds", "1", "--in-flight", "16")
+        ok = (bool(r) and p.returncode == 1 and r["rx"] == 0 and 15 <= r["stalls"] <= 21 and
+              r["tx"] == 16 * (r["stalls"] + 1) and r["max_in_flight"] == 16)
+        check("vswd --in-flight 16, every frame dropped: written off", ok,
+              "tx %d, %d write-offs, exit %d" % (r["tx"], r["stalls"], p.returncode) if r else p.stderr[-300:])
+    finally:
+        sw.call("flow", "del")
 
 
 def tso_run(build, wd, layout, mrg, guest):
