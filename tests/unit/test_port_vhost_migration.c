@@ -125,10 +125,13 @@ static void assert_connected(struct fx *f)
 		fail_msg("port: %s", buf);
 }
 
+/* The ring layout the next fx_setup() negotiates (the tests of small bursts run both). */
+static bool fx_packed;
+
 static uint64_t features(bool log_all)
 {
 	return VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VHOST_USER_F_PROTOCOL_FEATURES) |
-	       (log_all ? VIRTIO_BIT(VHOST_F_LOG_ALL) : 0);
+	       (fx_packed ? VIRTIO_BIT(VIRTIO_F_RING_PACKED) : 0) | (log_all ? VIRTIO_BIT(VHOST_F_LOG_ALL) : 0);
 }
 
 static bool dirty(const struct fx *f, uint64_t gpa)
@@ -197,7 +200,8 @@ static int fx_setup(void **state)
 		f->call[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		send_state(f, VHOST_USER_SET_VRING_NUM, i, NUM);
 		send_addr(f, i, 0);
-		send_state(f, VHOST_USER_SET_VRING_BASE, i, 0);
+		/* A packed ring starts with both wrap counters at 1 (2.8.1), bits 15 and 31 as QEMU sends them. */
+		send_state(f, VHOST_USER_SET_VRING_BASE, i, fx_packed ? 0x80008000u : 0);
 		send_u64(f, VHOST_USER_SET_VRING_CALL, i, f->call[i]);
 		send_u64(f, VHOST_USER_SET_VRING_KICK, i, f->kick[i]);
 		send_state(f, VHOST_USER_SET_VRING_ENABLE, i, 1);
@@ -211,7 +215,8 @@ static int fx_setup(void **state)
 	assert_connected(f);
 
 	struct vq_drv_config dc = {
-		.num = NUM, .desc = f->mem, .driver_area = f->mem + 0x1000, .device_area = f->mem + 0x2000,
+		.num = NUM, .packed = fx_packed, .desc = f->mem, .driver_area = f->mem + 0x1000,
+		.device_area = f->mem + 0x2000,
 	};
 	assert_int_equal(vq_drv_init(&f->rx, &dc), 0);
 	*state = f;
@@ -601,6 +606,71 @@ static void test_tx_short_way_as_general(void **state)
 	assert_connected(f);
 }
 
+/*
+ * Bursts of 1 to 40 small frames the short way (vp_fill_flat()): bursts of
+ * up to 32 are published to the driver every 8 frames as they are copied,
+ * bigger ones at their end.  Either way, when tx_burst returns every frame
+ * of the burst is used, once, in order, whole, with its own bytes, and
+ * nothing else is; the driver's next buffers go on from there.
+ */
+#define SMALL_BUF 128u
+static void small_bursts(struct fx *f)
+{
+	static const unsigned sizes[] = { 1, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 40, 8, 1 };
+	static uint8_t frames[40][60];
+	struct iovec iovs[40];
+	struct pkt *pk[40];
+	struct port_io io = { 0 };
+	unsigned offs[40], total = 0;
+
+	for (unsigned b = 0; b < sizeof(sizes) / sizeof(sizes[0]); b++) {
+		unsigned n = sizes[b];
+		void *tok;
+		uint32_t len;
+
+		for (unsigned i = 0; i < n; i++) {
+			offs[i] = 0x8000 + i * SMALL_BUF;
+			memset(f->mem + offs[i], 0xee, SMALL_BUF);
+			pk[i] = frame_pkt(frames[i], sizeof(frames[i]), (uint8_t)(b * 40 + i), &iovs[i]);
+		}
+		post(f, offs, n, SMALL_BUF);
+		f->p->ops->tx_burst(f->p, &io, pk, n);
+		for (unsigned i = 0; i < n; i++) {
+			assert_int_equal(vq_drv_get_used(&f->rx, &tok, &len), 0);
+			assert_int_equal((uintptr_t)tok, offs[i]);
+			assert_int_equal(len, 12 + sizeof(frames[i]));
+			assert_memory_equal(f->mem + offs[i] + 12, frames[i], sizeof(frames[i]));
+			assert_int_equal(f->mem[offs[i] + 12 + sizeof(frames[i])], 0xee);
+			free(pk[i]);
+		}
+		assert_int_equal(vq_drv_get_used(&f->rx, &tok, &len), -EAGAIN);
+		total += n;
+	}
+	assert_int_equal(atomic_load(&f->p->stats.tx_packets), total);
+	assert_int_equal(atomic_load(&f->p->stats.drops[DROP_NO_RX_BUFFER]), 0);
+	assert_connected(f);
+}
+
+static void test_tx_small_bursts_split(void **state)
+{
+	small_bursts(*state);
+}
+
+static int fx_setup_packed(void **state)
+{
+	int rc;
+
+	fx_packed = true;
+	rc = fx_setup(state);
+	fx_packed = false;
+	return rc;
+}
+
+static void test_tx_small_bursts_packed(void **state)
+{
+	small_bursts(*state);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -610,6 +680,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rx_byte_budget, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_tx_unwritable_buffer_skipped, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_tx_short_way_as_general, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_tx_small_bursts_split, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_tx_small_bursts_packed, fx_setup_packed, fx_teardown),
 	};
 	/* The migration scenario's fault (port_vhost.c) must not leak in from the environment: this test would fail. */
 	unsetenv("VSW_FAULT_SKIP_RX_LOG");
