@@ -623,7 +623,7 @@ static void vp_push_filled(struct vp_queue *qs, struct vu_vring *vr, unsigned fr
 /*
  * A burst of at most VP_EARLY_BURST frames is published to the driver
  * every VP_EARLY_EVERY frames as it is copied, not only at its end.  A
- * burst that small means the sender is not keeping the ring full: the
+ * burst that small means the senders keep few frames in flight: the
  * driver is waiting for these frames, and in a closed loop (a TCP window,
  * testpmd's tx_first, vsw-bench --in-flight) it sends the next ones only
  * once it has them, so the first frames reach it while the rest are
