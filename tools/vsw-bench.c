@@ -72,6 +72,7 @@
  */
 
 #define BURST 32
+#define STALL_NS 50000000ull	/* what is out and made no progress this long is written off (--tso, --in-flight) */
 #define MAX_FRAME 9018
 
 struct opts {
@@ -406,16 +407,6 @@ static void pace_sent(struct pace *p, unsigned n)
 	p->credit -= n;
 }
 
-/*
- * A sends flat out (or at --rate), B counts what arrives and checks the
- * sequence stamps.  Rates over the counted window (after --lead-in);
- * loss and order over the whole run.  Who set the pace: the TSC cycles of
- * the loop's rounds that moved a frame (busy: the generator's work, per
- * frame B received and per such round), and of the rounds in which A's
- * ring had no room for the whole burst (full: the generator waited for
- * the switch).  Full near 0: the switch kept up, and the generator may be
- * what limits the rate.
- */
 /* Frame @f (A's template, or the frame it last held) made frame number @seq: its flow, then its stamp. */
 static void frame_next(const struct opts *o, struct dst_flows *df, uint8_t *f, uint64_t seq)
 {
@@ -426,6 +417,26 @@ static void frame_next(const struct opts *o, struct dst_flows *df, uint8_t *f, u
 	frame_stamp(f, seq, 0);
 }
 
+/*
+ * --in-flight: the frames still out after @seq were sent: those after the
+ * newest stamp B saw (@expect: the switch keeps A's order, so older ones
+ * are lost) or after the last write-off (@floor_seq).
+ */
+static inline uint64_t frames_out(uint64_t seq, uint64_t expect, uint64_t floor_seq)
+{
+	return seq - (expect > floor_seq ? expect : floor_seq);
+}
+
+/*
+ * A sends flat out (or at --rate), B counts what arrives and checks the
+ * sequence stamps.  Rates over the counted window (after --lead-in);
+ * loss and order over the whole run.  Who set the pace: the TSC cycles of
+ * the loop's rounds that moved a frame (busy: the generator's work, per
+ * frame B received and per such round), and of the rounds in which A's
+ * ring had no room for the whole burst (full: the generator waited for
+ * the switch).  Full near 0: the switch kept up, and the generator may be
+ * what limits the rate.
+ */
 static int run_throughput(const struct opts *o, struct vuser *a, struct vuser *b)
 {
 	static uint8_t frames[BURST][MAX_FRAME];
@@ -440,12 +451,7 @@ static int run_throughput(const struct opts *o, struct vuser *a, struct vuser *b
 	unsigned second = 0, ready = 0;	/* slot[0..ready): built and stamped, refused so far */
 	uint8_t *slot[BURST];		/* the buffers behind out[], in the same order */
 	bool counting = !o->lead_in, moved = false, short_tx = false;
-	/*
-	 * --in-flight: frames B has not received are those after the newest
-	 * stamp it saw (the switch keeps A's order: older ones are lost), or
-	 * after the mark of the last write-off, when the loop made no progress
-	 * for 50 ms with all its frames out (lost at the tail).
-	 */
+	/* --in-flight: frames_out()'s mark, moved when all were out and none came for STALL_NS (lost at the tail). */
 	uint64_t floor_seq = 0, stalls = 0, progress_at = start;
 	unsigned max_in_flight = 0;
 	static uint8_t bcast[MAX_FRAME];
@@ -485,9 +491,9 @@ static int run_throughput(const struct opts *o, struct vuser *a, struct vuser *b
 		}
 		want = pace_want(&pace, t, BURST);
 		if (o->in_flight) {
-			uint64_t out_now = seq - (expect > floor_seq ? expect : floor_seq);
+			uint64_t out_now = frames_out(seq, expect, floor_seq);
 
-			if (out_now >= o->in_flight && t - progress_at > 50000000ull) {
+			if (out_now >= o->in_flight && t - progress_at > STALL_NS) {
 				floor_seq = seq;	/* written off: the loop starts again */
 				progress_at = t;
 				stalls++;
@@ -533,7 +539,7 @@ sent:
 		seq += n;
 		pace_sent(&pace, n);
 		if (o->in_flight) {
-			uint64_t out_now = seq - (expect > floor_seq ? expect : floor_seq);
+			uint64_t out_now = frames_out(seq, expect, floor_seq);
 
 			if (out_now > max_in_flight)
 				max_in_flight = (unsigned)(out_now < UINT_MAX ? out_now : UINT_MAX);
@@ -729,7 +735,7 @@ static int run_tso(const struct opts *o, struct vuser *a, struct vuser *b)
 			uint64_t acked = (r.payload_bytes + written_off) / t.send;
 			uint64_t inflight = sent > acked ? sent - acked : 0;
 
-			if (inflight >= o->window && tnow - progress_at > 50000000ull) {
+			if (inflight >= o->window && tnow - progress_at > STALL_NS) {
 				/* Lost on the way (or B's ring full for good): the window opens again. */
 				written_off = sent * t.send - r.payload_bytes;
 				progress_at = tnow;
