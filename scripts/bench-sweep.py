@@ -131,9 +131,8 @@ def report(a, points, meta):
     n = "%d" % a.samples if not a.quick else "1"
     L += ["", "The same points, each system's best of its %s samples (the most Mpps, the fewest cycles a frame; ⚠ "
           "from the medians).  On a machine whose noise only ever slows a sample down, the best sample is the "
-          "nearest to what the system can do, and on this one the samples of one configuration often split into "
-          "two groups about 2x apart: the generator's cycles a frame at ~80-120 or at ~180-290, for every system, "
-          "from sample to sample." % n, ""]
+          "nearest to what the system can do (on the machine of docs/PERFORMANCE.md, the samples of one "
+          "configuration can fall into two groups about 2x apart: \"Load sweep: reading the figures\")." % n, ""]
     L.append("| " + " | ".join(head[:-1]) + " |")
     L.append("|" + "---|" * (len(head) - 1))
     for qs, tf, saved in points:

@@ -1099,7 +1099,7 @@ def wait_traffic(sut, proc, timeout):
         time.sleep(0.05)
 
 
-def vsw_bench_flows(ctx, sut, ring, size, flows_n, tag, in_flight=None):
+def vsw_bench_sample(ctx, sut, ring, size, flows_n, tag, in_flight=None):
     """One sample: vsw-bench --dst-flows @flows_n (None: one flow, the mac loop's frames), A -> switch -> B,
     frames of @size bytes (with FCS); with @in_flight, at most that many frames sent and not yet received.
 
@@ -1193,7 +1193,7 @@ class VswBenchGen:
 
     def measure(self, size, warmup, seconds, sut=None):
         self.n += 1
-        return vsw_bench_flows(self.ctx, sut, self.ring, size, None, "%s-%d" % (self.tag, self.n),
+        return vsw_bench_sample(self.ctx, sut, self.ring, size, None, "%s-%d" % (self.tag, self.n),
                                in_flight=32 * self.ctx.args.txfirst)
 
     def alive(self):
@@ -1220,7 +1220,7 @@ def vsw_bench_flow_session(ctx, res, system, ring, rnd, sizes, flows_n):
             try:
                 r, best = None, -1.0
                 for attempt in range(1 + args.retries):
-                    x = vsw_bench_flows(ctx, sut, ring, s, flows_n, "%s-%d" % (tag, attempt))
+                    x = vsw_bench_sample(ctx, sut, ring, s, flows_n, "%s-%d" % (tag, attempt))
                     q = min(x.get("sut_cpu_share", 1.0), x.get("gen_cpu_share", 1.0))
                     x["attempts"] = attempt + 1
                     if q > best:
@@ -2683,14 +2683,14 @@ def parse_args(argv):
         ap.error("--sizes: frame sizes from 64 to 1518")
     full = (not a.quick and sorted(a.only) == sorted(SYSTEMS) and a.sizes == SIZES and a.rings == RINGS
             and a.txfirst == 4 and a.queue_size == 256
-            and a.samples >= 7 and not a.flows and not a.flows_n)
+            and a.samples >= 7 and not a.flows and not a.flows_n
+            and a.gen == "testpmd")      # the Switching section is testpmd's loop
     if a.gen == "vsw-bench":
         if a.tso or a.flows_n:
             ap.error("--gen vsw-bench: the mac loop's generator, not with --tso, --flows-n or --flow-sweep")
         if [x for x in a.only if x not in VHOST_SYSTEMS]:
             ap.error("--gen vsw-bench: vhost-user systems only (%s): the kernel system has taps" %
                      ",".join(VHOST_SYSTEMS))
-        full = False    # the Switching section is testpmd's loop
     if a.flow_gen == "vsw-bench" and "kernel" in a.only:
         ap.error("--flow-gen vsw-bench: vhost-user systems only (%s): the kernel system has taps" %
                  ",".join(VHOST_SYSTEMS))
