@@ -468,7 +468,7 @@ static int run_throughput(const struct opts *o, struct vuser *a, struct vuser *b
 		fl[i] = (struct vuser_frame){ bcast, o->size };
 	}
 	assert(!o->dst_flows || dst_flows_sum_ok(&df, frames[0]));
-	vuser_fixed_tx_fill(a, 0, frames[0], o->size);	/* the template; nothing without fixed buffers */
+	vuser_fixed_tx_fill(a, 0, frames[0], o->size, NULL);	/* the template; nothing without fixed buffers */
 	frame_build(bcast, o->size, (const uint8_t[6]){ 0xff, 0xff, 0xff, 0xff, 0xff, 0xff }, MAC_C, 0);
 	while (!stop) {
 		uint64_t t = now_ns(), c = cycles_now();
@@ -682,6 +682,12 @@ static int run_flood(const struct opts *o, struct vuser *a, struct vuser *b)
 	return tx && rx ? 0 : 1;
 }
 
+/* B's burst of the stream, with each frame's virtio-net header. */
+static unsigned tso_rx(const struct opts *o, struct vuser *b, struct vuser_frame *in, struct vnet_info *vin)
+{
+	return o->fixed ? vuser_fixed_rx_vnet(b, 0, in, vin, BURST) : vuser_rx_burst_vnet(b, 0, in, vin, BURST);
+}
+
 /*
  * The TCP stream: A sends TSO frames flat out (or --rate sends a second),
  * B checks and counts what arrives.  Loss is in payload bytes.
@@ -711,9 +717,11 @@ static int run_tso(const struct opts *o, struct vuser *a, struct vuser *b)
 	memcpy(r.dst, MAC_B, 6);
 	for (unsigned i = 0; i < BURST; i++)
 		out[i] = (struct vuser_frame){ frames[i], (uint32_t)tcp_stream_build(&t, frames[i], &vo[i]) };
+	/* Fixed buffers: every send is the template with its stamp, so A writes 54 bytes a send, not 64 KiB. */
+	vuser_fixed_tx_fill(a, 0, frames[0], out[0].len, &vo[0]);
 	if (!o->json)
-		printf("tso: %u B sends (%u payload, mss %u); B receives %s\n", o->size, t.send, o->mss,
-		       whole ? "them whole (GUEST_TSO4)" : "segments (no GUEST_TSO4 acked)");
+		printf("tso: %u B sends (%u payload, mss %u); B receives %s; %s buffers\n", o->size, t.send, o->mss,
+		       whole ? "them whole (GUEST_TSO4)" : "segments (no GUEST_TSO4 acked)", o->fixed ? "fixed" : "copying");
 	while (!stop) {
 		uint64_t tnow = now_ns();
 		unsigned want, n;
@@ -745,13 +753,22 @@ static int run_tso(const struct opts *o, struct vuser *a, struct vuser *b)
 			if (want > o->window - (inflight < o->window ? inflight : o->window))
 				want = o->window - (unsigned)(inflight < o->window ? inflight : o->window);
 		}
-		for (unsigned i = 0; i < want; i++)
-			tcp_stream_stamp(&t, frames[i], i);
-		n = want ? vuser_tx_burst_vnet(a, 0, out, vo, want) : 0;
+		if (o->fixed) {
+			uint8_t *fb[BURST];
+			unsigned k = want ? vuser_fixed_tx_bufs(a, 0, fb, want) : 0;
+
+			for (unsigned i = 0; i < k; i++)
+				tcp_stream_stamp(&t, fb[i], i);
+			n = k ? vuser_fixed_tx_send(a, 0, k, out[0].len) : 0;
+		} else {
+			for (unsigned i = 0; i < want; i++)
+				tcp_stream_stamp(&t, frames[i], i);
+			n = want ? vuser_tx_burst_vnet(a, 0, out, vo, want) : 0;
+		}
 		tcp_stream_sent(&t, n);
 		sent += n;
 		pace_sent(&pace, n);
-		n = vuser_rx_burst_vnet(b, 0, in, vin, BURST);
+		n = tso_rx(o, b, in, vin);
 		for (unsigned i = 0; i < n; i++)
 			tcp_stream_check(&r, in[i].data, in[i].len, &vin[i]);
 		if (tnow >= next_report) {
@@ -766,7 +783,7 @@ static int run_tso(const struct opts *o, struct vuser *a, struct vuser *b)
 		}
 	}
 	for (uint64_t d = now_ns() + 200000000ull; now_ns() < d;) {
-		unsigned n = vuser_rx_burst_vnet(b, 0, in, vin, BURST);
+		unsigned n = tso_rx(o, b, in, vin);
 
 		for (unsigned i = 0; i < n; i++)
 			tcp_stream_check(&r, in[i].data, in[i].len, &vin[i]);
@@ -789,12 +806,12 @@ static int run_tso(const struct opts *o, struct vuser *a, struct vuser *b)
 		       ",\"tx_gbps\":%.4f,\"rx_frames\":%" PRIu64 ",\"rx_gso_frames\":%" PRIu64
 		       ",\"rx_segments\":%" PRIu64 ",\"rx_payload_bytes\":%" PRIu64
 		       ",\"rx_gbps\":%.4f,\"rx_mpps\":%.4f,\"rx_seg_mpps\":%.4f,\"lost_bytes\":%.0f"
-		       ",\"rx_payload_all\":%" PRIu64 ",\"seed_without_length\":%" PRIu64 ",\"window\":%u,\"lead_in\":%u,\"stalls\":%" PRIu64 ",\"out_of_order\":%" PRIu64 ",\"verified\":%" PRIu64
+		       ",\"rx_payload_all\":%" PRIu64 ",\"seed_without_length\":%" PRIu64 ",\"buffers\":\"%s\",\"window\":%u,\"lead_in\":%u,\"stalls\":%" PRIu64 ",\"out_of_order\":%" PRIu64 ",\"verified\":%" PRIu64
 		       ",\"other\":%" PRIu64
 		       ",\"bad\":%" PRIu64 ",\"bad_header\":%" PRIu64,
 		       o->size, o->mss, secs, whole ? "true" : "false", sent, tx_bytes * 8 / secs / 1e9, r.frames,
 		       r.gso_frames, r.segments, r.payload_bytes, (double)r.payload_bytes * 8 / secs / 1e9,
-		       r.frames / secs / 1e6, r.segments / secs / 1e6, lost, base.payload_bytes + r.payload_bytes, r.seed_no_len, o->window, o->lead_in, stalls, r.out_of_order, r.verified,
+		       r.frames / secs / 1e6, r.segments / secs / 1e6, lost, base.payload_bytes + r.payload_bytes, r.seed_no_len, o->fixed ? "fixed" : "copy", o->window, o->lead_in, stalls, r.out_of_order, r.verified,
 		       r.other, bad,
 		       sb.rx_bad_hdr);
 		for (unsigned k = TCP_STREAM_BAD_LEN; k < TCP_STREAM_BAD__COUNT; k++)
@@ -855,9 +872,10 @@ static void usage(FILE *f)
 		   "  --dst-flows N        throughput: N IPv4/UDP flows as testpmd's flowgen sends them\n"
 		   "                       (10.254.0.0:1000 -> 10.253.0.0 + i:1001, i < N <= 16777216),\n"
 		   "                       in a stride coprime with N; a few cycles a frame\n"
-		   "  --copy               throughput: copy each frame into a free buffer (a guest driver's\n"
-		   "                       way) instead of fixed buffers rewritten in place, the default\n"
-		   "                       where frames fit one receive buffer and the ring is not in-order\n"
+		   "  --copy               throughput and --tso: copy each frame into a free buffer (a guest\n"
+		   "                       driver's way) instead of fixed buffers rewritten in place, the\n"
+		   "                       default where frames fit one receive buffer (--tso: always) and\n"
+		   "                       the ring is not in-order\n"
 		   "  --rate PPS           transmit rate (default: flat out)\n"
 		   "  --in-flight N        throughput: at most N frames sent and not yet received (a closed\n"
 		   "                       loop, as testpmd's tx_first; default 0: open loop)\n"
@@ -965,12 +983,13 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	/*
-	 * Throughput through fixed buffers unless --copy: frames that fit one
-	 * receive buffer (2 KiB with mergeable buffers) with a tag pushed on
-	 * the way, rings the fixed way serves (not in-order).
+	 * Throughput and --tso through fixed buffers unless --copy: frames
+	 * that fit one receive buffer (2 KiB with mergeable buffers) with a
+	 * tag pushed on the way, or TSO sends (each receive buffer then holds
+	 * a send whole), on rings the fixed way serves (not in-order).
 	 */
-	o.fixed = !o.copy && !(o.pingpong || o.flood || o.hold || o.tso || o.in_order) &&
-		  (o.no_mrg || sizeof(struct virtio_net_hdr_v1) + o.size + 18 <= VUSER_RX_BUF_MRG);
+	o.fixed = !o.copy && !(o.pingpong || o.flood || o.hold || o.in_order) &&
+		  (o.tso || o.no_mrg || sizeof(struct virtio_net_hdr_v1) + o.size + 18 <= VUSER_RX_BUF_MRG);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	raise_fd_limit();

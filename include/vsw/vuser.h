@@ -38,7 +38,7 @@ struct vuser_config {
 	unsigned connect_timeout_ms;	/* default 5000 */
 	bool tso4;		/* ask for CSUM + HOST_TSO4 (send) and GUEST_CSUM + GUEST_TSO4 (receive); mtu 65536 fits one */
 	bool no_guest_offload;	/* with tso4: ask for the send side only (receive finished frames) */
-	bool fixed;		/* fixed buffers: the vuser_fixed_*() calls instead of the bursts (not with in_order, tso4) */
+	bool fixed;		/* fixed buffers: the vuser_fixed_*() calls instead of the bursts (not with in_order) */
 };
 
 struct vuser_frame {
@@ -76,22 +76,30 @@ unsigned vuser_rx_burst_vnet(struct vuser *u, unsigned qp, struct vuser_frame *f
  * and rx buffer i stay behind the ring's descriptor (split) or buffer id
  * (packed) i, so nothing is copied and no descriptor rewritten per frame.
  *
- *   vuser_fixed_tx_fill()  a frame of @len bytes into every tx buffer, once
+ *   vuser_fixed_tx_fill()  a frame of @len bytes into every tx buffer, once,
+ *                          behind the virtio-net header @vi (NULL: zero)
  *   vuser_fixed_tx_bufs()  up to @n free tx buffers' frames, each still
  *                          holding what it last sent: the caller rewrites
  *                          what changes (a sequence number, an address)
  *   vuser_fixed_tx_send()  send the first @n of those as frames of @len bytes
  *   vuser_fixed_rx()       up to @max frames received, valid until the next
  *                          call, whose buffers then go back to the ring
+ *   vuser_fixed_rx_vnet()  the same with each frame's header, checked as
+ *                          vuser_rx_burst_vnet() checks it
+ *
+ * Each receive buffer holds one frame of the mtu whole (with mergeable
+ * buffers too: then the mtu, not 2 KiB, sizes them).
  *
  * A device at fault (an id not in flight, a length past its buffer)
  * breaks the ring: vuser_error() says why.  The burst calls return 0 on
  * such a front end.
  */
-void vuser_fixed_tx_fill(struct vuser *u, unsigned qp, const uint8_t *frame, uint32_t len);
+void vuser_fixed_tx_fill(struct vuser *u, unsigned qp, const uint8_t *frame, uint32_t len, const struct vnet_info *vi);
 unsigned vuser_fixed_tx_bufs(struct vuser *u, unsigned qp, uint8_t **frames, unsigned n);
 unsigned vuser_fixed_tx_send(struct vuser *u, unsigned qp, unsigned n, uint32_t len);
 unsigned vuser_fixed_rx(struct vuser *u, unsigned qp, struct vuser_frame *frames, unsigned max);
+unsigned vuser_fixed_rx_vnet(struct vuser *u, unsigned qp, struct vuser_frame *frames, struct vnet_info *vnet,
+			     unsigned max);
 
 /* Block up to @timeout_ms for a used-buffer notification on @qp's rx ring; 1 ready, 0 timeout. */
 int vuser_wait_rx(struct vuser *u, unsigned qp, int timeout_ms);

@@ -339,6 +339,15 @@ static void rx_refill(struct vuser *u, struct vuser_queue *q)
  * descriptor writes is left out; the device sees the same rings.
  */
 
+/* With @vi: the header @h of a frame of @len bytes, checked against what this end acked; false to drop it. */
+static bool rx_hdr(struct vuser *u, const struct virtio_net_hdr_v1 *h, uint32_t len, struct vnet_info *vi)
+{
+	if (!vi || vnet_hdr_parse(h, len, u->rx_accept, vi) == VNET_OK)
+		return true;
+	u->stats.rx_bad_hdr++;
+	return false;
+}
+
 static uint8_t *fixed_buf(const struct vuser *u, const struct vuser_queue *q, bool tx, uint16_t id)
 {
 	return tx ? q->tx_bufs + (size_t)id * u->tx_buf : q->rx_bufs + (size_t)id * u->rx_buf;
@@ -538,7 +547,7 @@ static int fixed_setup(struct vuser *u, struct vuser_queue *q)
 	return 0;
 }
 
-void vuser_fixed_tx_fill(struct vuser *u, unsigned qp, const uint8_t *frame, uint32_t len)
+void vuser_fixed_tx_fill(struct vuser *u, unsigned qp, const uint8_t *frame, uint32_t len, const struct vnet_info *vi)
 {
 	struct vuser_queue *q = &u->q[qp];
 
@@ -550,6 +559,8 @@ void vuser_fixed_tx_fill(struct vuser *u, unsigned qp, const uint8_t *frame, uin
 		if (q->ftx.out[i])
 			continue;	/* the device may be reading it */
 		memset(b, 0, HDR_LEN);
+		if (vi)
+			vnet_hdr_build(b, vi);
 		memcpy(b + HDR_LEN, frame, len);
 	}
 }
@@ -611,6 +622,12 @@ unsigned vuser_fixed_tx_send(struct vuser *u, unsigned qp, unsigned n, uint32_t 
 
 unsigned vuser_fixed_rx(struct vuser *u, unsigned qp, struct vuser_frame *frames, unsigned max)
 {
+	return vuser_fixed_rx_vnet(u, qp, frames, NULL, max);
+}
+
+unsigned vuser_fixed_rx_vnet(struct vuser *u, unsigned qp, struct vuser_frame *frames, struct vnet_info *vnet,
+			     unsigned max)
+{
 	struct vuser_queue *q = &u->q[qp];
 	uint16_t ids[VUSER_RX_HOLD];
 	uint32_t lens[VUSER_RX_HOLD];
@@ -645,7 +662,8 @@ unsigned vuser_fixed_rx(struct vuser *u, unsigned qp, struct vuser_frame *frames
 			u->stats.rx_bad_hdr++;
 			break;
 		}
-		frames[n++] = (struct vuser_frame){ b + HDR_LEN, lens[j] - HDR_LEN };
+		if (rx_hdr(u, &h, lens[j] - HDR_LEN, vnet ? &vnet[n] : NULL))
+			frames[n++] = (struct vuser_frame){ b + HDR_LEN, lens[j] - HDR_LEN };
 	}
 	u->stats.rx_frames += n;
 	return n;
@@ -672,9 +690,9 @@ struct vuser *vuser_open(const struct vuser_config *cfg, char *err, size_t errle
 		fail(err, errlen, "bad queue count or size");
 		goto out_free;
 	}
-	if (cfg->fixed && (cfg->in_order || cfg->tso4)) {
-		/* An in-order device may use a batch with one entry; frames of 64 KiB want the copying way. */
-		fail(err, errlen, "fixed buffers: not with in_order or tso4");
+	if (cfg->fixed && cfg->in_order) {
+		/* An in-order device may use a batch with one entry (2.7.9), which the fixed way does not read. */
+		fail(err, errlen, "fixed buffers: not with in_order");
 		goto out_free;
 	}
 	u->fixed = cfg->fixed;
@@ -748,9 +766,13 @@ struct vuser *vuser_open(const struct vuser_config *cfg, char *err, size_t errle
 	u->tx_buf = (uint32_t)align_up(frame_max, 64);
 	u->rx_buf = !u->mrg ? u->tx_buf : u->rx_accept & VNET_ACCEPT_TSO4 ? RX_BUF_MRG_TSO : VUSER_RX_BUF_MRG;
 	if (u->fixed && frame_max > u->rx_buf) {
-		/* A fixed receive buffer holds one frame whole (vuser_fixed_rx()): mergeable ones are 2 KiB. */
-		fail(err, errlen, "fixed buffers: an mtu of %u does not fit one %u-byte receive buffer", cfg->mtu, u->rx_buf);
-		goto out_free;
+		/*
+		 * A fixed receive buffer holds one frame whole (vuser_fixed_rx()),
+		 * so the mergeable buffers' 2 or 4 KiB give way to the mtu's size.
+		 * A device with MRG_RXBUF still fills one buffer before it takes
+		 * another (5.1.6.4.2); one that spreads a frame breaks the ring.
+		 */
+		u->rx_buf = u->tx_buf;
 	}
 	u->mem_size = 4096 + u->nqp * (2 * align_up(ring_bytes(u->qsize, true) + ring_bytes(u->qsize, false), 4096) +
 				       (size_t)u->qsize * (u->rx_buf + u->tx_buf) + 3 * 4096);
@@ -961,15 +983,6 @@ static bool rx_take(struct vuser *u, struct vuser_queue *q, uint8_t **buf, uint3
  * each one's header line, then read the headers and hand the frames out.
  * The misses of a burst overlap instead of queueing one behind the other.
  */
-/* With @vi: the header @h of a frame of @len bytes, checked against what this end acked; false to drop it. */
-static bool rx_hdr(struct vuser *u, const struct virtio_net_hdr_v1 *h, uint32_t len, struct vnet_info *vi)
-{
-	if (!vi || vnet_hdr_parse(h, len, u->rx_accept, vi) == VNET_OK)
-		return true;
-	u->stats.rx_bad_hdr++;
-	return false;
-}
-
 unsigned vuser_rx_burst(struct vuser *u, unsigned qp, struct vuser_frame *frames, unsigned max)
 {
 	return vuser_rx_burst_vnet(u, qp, frames, NULL, max);

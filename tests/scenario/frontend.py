@@ -25,6 +25,8 @@ Steps:
      acking GUEST_TSO4 every frame arrives whole (45 segments' worth), with
      --no-guest-tso vswd segments them (one 1,448-byte segment a frame);
      checksums and payload checked, nothing bad, nothing out of order;
+     through fixed buffers (the default), and copied (--copy) with
+     mergeable buffers;
      against testpmd without tso=1 (no HOST_TSO4 offered) vsw-bench --tso
      refuses to run and says why;
   7. vsw-bench --in-flight N (the load sweep's closed loop) through vswd,
@@ -163,7 +165,9 @@ def against_vswd(build):
         for layout in ([], ["--packed"]):
             for mrg in ([], ["--no-mrg"]):
                 for guest in ([], ["--no-guest-tso"]):
-                    tso_run(build, wd, layout, mrg, guest)
+                    tso_run(build, wd, layout, mrg, guest, [])
+                    if not mrg:
+                        tso_run(build, wd, layout, mrg, guest, ["--copy"])
         check_perf(sw)
         in_flight_runs(build, wd, sw)
         sw.call("perf", "reset")
@@ -221,11 +225,11 @@ def in_flight_runs(build, wd, sw):
         sw.call("flow", "del")
 
 
-def tso_run(build, wd, layout, mrg, guest):
+def tso_run(build, wd, layout, mrg, guest, way):
     """Step 6: one second of vsw-bench --tso through vswd; whole frames to B, or vswd's segments."""
-    name = "vswd tso %s %s %s" % ("packed" if layout else "split", "no-mrg" if mrg else "mrg",
-                                  "segmented" if guest else "whole")
-    r, p = bench(build, wd, "--tso", "--seconds", "1", *(layout + mrg + guest))
+    name = "vswd tso %s %s %s %s" % ("packed" if layout else "split", "no-mrg" if mrg else "mrg",
+                                     "segmented" if guest else "whole", "copied" if way else "fixed")
+    r, p = bench(build, wd, "--tso", "--seconds", "1", *(layout + mrg + guest + way))
     if not r or r.get("mode") != "tso":
         check(name, False, (p.stderr or p.stdout).strip()[-300:])
         return
@@ -234,7 +238,7 @@ def tso_run(build, wd, layout, mrg, guest):
     else:
         form = r["peer_tso"] and r["rx_gso_frames"] == r["rx_frames"] and r["rx_segments"] == 45 * r["rx_frames"]
     ok = (p.returncode == 0 and form and r["bad"] == 0 and r["rx_payload_bytes"] > 0 and r["verified"] > 0 and
-          r["out_of_order"] == 0 and r["other"] == 0)
+          r["out_of_order"] == 0 and r["other"] == 0 and r["buffers"] == ("copy" if way else "fixed"))
     check(name, ok, "%d frames (%d whole), %d segments, %.2f Gbit/s, %d checked, bad %d" % (
         r["rx_frames"], r["rx_gso_frames"], r["rx_segments"], r["rx_gbps"], r["verified"], r["bad"]))
 
