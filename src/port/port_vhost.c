@@ -638,6 +638,25 @@ static void vp_push_filled(struct vp_queue *qs, struct vu_vring *vr, unsigned fr
 #define VP_EARLY_EVERY 8
 
 /*
+ * The general way publishes what it filled once VP_EARLY_BYTES were
+ * copied since the last publish, whatever the burst's size: a TSO frame
+ * of 64 KiB reaches the driver as soon as it is copied, not after the
+ * rest of its burst, and its sender's window opens while the switch
+ * copies the next.  Against a copy of that size a publish (a line of the
+ * used ring) costs nothing; 64-byte frames never reach it.  vsw-bench
+ * --tso, 4 sends in flight (docs/PERFORMANCE.md, "Switching with TSO").
+ */
+#define VP_EARLY_BYTES 16384u
+
+/* Publish tx_elems[from, to) now, before the burst ends (its rest: at the end, by vp_tx_burst()); returns @to. */
+static unsigned vp_push_early(struct vp_queue *qs, struct vu_vring *vr, unsigned from, unsigned to)
+{
+	vp_push_filled(qs, vr, from, to);
+	vq_flush(&vr->vq);
+	return to;
+}
+
+/*
  * The common chunk the short way: every frame of @pkts[0, @k) takes the
  * receive buffer popped ahead for it (a lone descriptor: one iovec,
  * tx_iov[j]) whole with its header, and asks for no offload (its header is
@@ -674,11 +693,8 @@ static unsigned vp_fill_flat(struct vp_queue *qs, struct vu_vring *vr, const str
 			pkt_to_buf(pk, b + hdr_len, pk->len);
 		qs->tx_len[j] = hdr_len + pk->len;
 		sum += pk->len;
-		if (k <= VP_EARLY_BURST && j + 1 - pushed == VP_EARLY_EVERY && j + 1 < k) {
-			vp_push_filled(qs, vr, pushed, j + 1);
-			vq_flush(&vr->vq);	/* the rest of the burst: at the end, by vp_tx_burst() */
-			pushed = j + 1;
-		}
+		if (k <= VP_EARLY_BURST && j + 1 - pushed == VP_EARLY_EVERY && j + 1 < k)
+			pushed = vp_push_early(qs, vr, pushed, j + 1);
 	}
 	vp_push_filled(qs, vr, pushed, k);
 	*bytes += sum;
@@ -765,7 +781,7 @@ static void vp_tx_burst(struct port *p, struct port_io *io, struct pkt *const *p
 		/* Popped ahead and not taken: given back, newest first, before anything is pushed. */
 		while (f.nst > f.ne)
 			vq_unpop(&vr->vq, &qs->tx_elems[--f.nst]);
-		for (unsigned j = start; j < i; j++) {
+		for (unsigned j = start, early = 0; j < i; j++) {
 			if (!ok[j - start]) {
 				/* Buffers a dropped frame kept (a bad one among them: the port is failing) are not pushed. */
 				if (nb[j - start]) {
@@ -781,6 +797,11 @@ static void vp_tx_burst(struct port *p, struct port_io *io, struct pkt *const *p
 			vp_fill_copy(qs, vr, &f, pkts[j], first[j - start], nb[j - start], n > 1, log);
 			sent++;
 			bytes += pkts[j]->len;
+			early += pkts[j]->len;
+			if (early >= VP_EARLY_BYTES && j + 1 < i) {
+				push_from = vp_push_early(qs, vr, push_from, first[j - start] + nb[j - start]);
+				early = 0;
+			}
 		}
 		vp_push_filled(qs, vr, push_from, f.ne);
 	}
