@@ -2431,10 +2431,10 @@ frames whole moves 45 segments' worth per frame; one that segments them
 must cut and checksum each.  Set-up as in "Switching" (the switch on CPU
 0, the generator on CPU 1); vsw-bench keeps at most 4 sends in flight,
 as a TCP sender keeps to its window.  Its ports use fixed buffers (since
-2026-12-06): A rewrites a send's 54 header bytes, not 64 KiB, and B
-reads each frame where the switch put it, so the switch, not the
-generator, sets the pace; each switch still copies every byte from A's
-buffer to B's.  This section is rewritten by each full run; the
+2026-12-06): A rewrites the 8 header bytes that change from send to
+send, not 64 KiB, and B reads each frame where the switch put it, so the
+switch, not the generator, sets the pace; each switch still copies every
+byte from A's buffer to B's.  This section is rewritten by each full run; the
 reading and the guests under TCG are in the next sections.
 
 ### Run it

@@ -717,7 +717,7 @@ static int run_tso(const struct opts *o, struct vuser *a, struct vuser *b)
 	memcpy(r.dst, MAC_B, 6);
 	for (unsigned i = 0; i < BURST; i++)
 		out[i] = (struct vuser_frame){ frames[i], (uint32_t)tcp_stream_build(&t, frames[i], &vo[i]) };
-	/* Fixed buffers: every send is the template with its stamp, so A writes 54 bytes a send, not 64 KiB. */
+	/* Fixed buffers: every send is the template with its stamp: A rewrites 8 bytes a send, not 64 KiB. */
 	vuser_fixed_tx_fill(a, 0, frames[0], out[0].len, &vo[0]);
 	if (!o->json)
 		printf("tso: %u B sends (%u payload, mss %u); B receives %s; %s buffers\n", o->size, t.send, o->mss,

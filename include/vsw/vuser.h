@@ -88,7 +88,8 @@ unsigned vuser_rx_burst_vnet(struct vuser *u, unsigned qp, struct vuser_frame *f
  *                          vuser_rx_burst_vnet() checks it
  *
  * Each receive buffer holds one frame of the mtu whole (with mergeable
- * buffers too: then the mtu, not 2 KiB, sizes them).
+ * buffers too: then the mtu, not 2 KiB, sizes them), and with GUEST_TSO4
+ * acked one of 64 KiB, whatever the mtu.
  *
  * A device at fault (an id not in flight, a length past its buffer)
  * breaks the ring: vuser_error() says why.  The burst calls return 0 on

@@ -34,6 +34,7 @@
 
 #define VHOST_USER_F_PROTOCOL_FEATURES_BIT (1ull << VHOST_USER_F_PROTOCOL_FEATURES)
 #define RX_BUF_MRG_TSO 4096u	/* with GUEST_TSO4: a page each, as Linux's grow to under large receives */
+#define RX_BUF_GSO 65600u	/* with GUEST_TSO4, one buffer a frame: 65,562 bytes (5.1.6.3.1) in 64-byte steps */
 #define REASM_MAX (65536u + 64)		/* largest joined frame */
 #define REASM_ARENA (8 * REASM_MAX)		/* joined frames of one burst */
 #define VUSER_RX_HOLD 64			/* used rx buffers reaped ahead of parsing */
@@ -773,6 +774,15 @@ struct vuser *vuser_open(const struct vuser_config *cfg, char *err, size_t errle
 		 * another (5.1.6.4.2); one that spreads a frame breaks the ring.
 		 */
 		u->rx_buf = u->tx_buf;
+	}
+	if ((u->rx_accept & VNET_ACCEPT_TSO4) && (!u->mrg || u->fixed) && u->rx_buf < RX_BUF_GSO) {
+		/*
+		 * 5.1.6.3.1: with GUEST_TSO4 "and not MRG_RXBUF, the driver SHOULD
+		 * populate the receive queue(s) with buffers of at least 65562
+		 * bytes": a GSO frame may pass the mtu.  Fixed buffers hold a
+		 * frame whole either way.
+		 */
+		u->rx_buf = RX_BUF_GSO;
 	}
 	u->mem_size = 4096 + u->nqp * (2 * align_up(ring_bytes(u->qsize, true) + ring_bytes(u->qsize, false), 4096) +
 				       (size_t)u->qsize * (u->rx_buf + u->tx_buf) + 3 * 4096);

@@ -198,6 +198,23 @@ static unsigned dev_forward(struct fx *f, unsigned max, unsigned size, bool swap
 	return n;
 }
 
+/* The device writes one frame of @size bytes with header @vi into the next receive buffer (it must fit). */
+static void dev_inject_rx(struct fx *f, const uint8_t *frame, unsigned size, const struct vnet_info *vi)
+{
+	struct vq_elem re;
+	struct iovec ri;
+	struct virtio_net_hdr_v1 h = { 0 };
+
+	assert_int_equal(pop_n(rxq(f), VQ_DIR_WRITE, &re, &ri, 1), 1);
+	vnet_hdr_build(&h, vi);
+	h.num_buffers = f->mrg ? 1 : 0;
+	assert_true(ri.iov_len >= HDR + size);
+	memcpy(ri.iov_base, &h, HDR);
+	memcpy((uint8_t *)ri.iov_base + HDR, frame, size);
+	vq_push_n(rxq(f), &re, 1, HDR + size);
+	vq_flush(rxq(f));
+}
+
 /* B takes what arrived: every frame the next in order, with its bytes. */
 static unsigned b_receive(struct fx *f, unsigned size)
 {
@@ -378,14 +395,14 @@ static void test_mrg_mtu_9000(void **state)
  * with vuser_fixed_rx_vnet(), and a frame whose header asks for what B did
  * not ack (UFO) is dropped and counted, the ring left working.
  */
-static void tso_fixed(bool packed)
+static void tso_fixed(bool packed, uint32_t mtu)
 {
 	const struct vnet_info vi = { .flags = VNET_NEEDS_CSUM, .gso = VNET_GSO_TCPV4, .hdr_len = 54,
 				      .gso_size = 1448, .csum_start = 34, .csum_offset = 16 };
 	const unsigned size = 14 + 20 + 20 + 45 * 1448;
 	uint64_t offloads = VIRTIO_BIT(VIRTIO_NET_F_CSUM) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) |
 			    VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4);
-	struct fx *f = fx_open_cfg((struct vuser_config){ .packed = packed, .queue_size = 64, .mtu = size, .tso4 = true },
+	struct fx *f = fx_open_cfg((struct vuser_config){ .packed = packed, .queue_size = 64, .mtu = mtu, .tso4 = true },
 				   offloads);
 	static uint8_t tmpl[14 + 20 + 20 + 45 * 1448];
 	struct vuser_frame in[64];
@@ -394,6 +411,18 @@ static void tso_fixed(bool packed)
 	struct vuser_stats st;
 
 	assert_true(vuser_features(f->u) & VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4));
+	if (mtu < size) {
+		/* A 1,500-byte mtu: B's receive buffers must still take a 64 KiB GSO frame whole. */
+		frame_fill(tmpl, size, 0);
+		dev_inject_rx(f, tmpl, size, &vi);
+		assert_int_equal(vuser_fixed_rx_vnet(f->u, 0, in, vin, 64), 1);
+		assert_int_equal(in[0].len, size);
+		assert_memory_equal(in[0].data, tmpl, size);
+		assert_int_equal(vin[0].gso, VNET_GSO_TCPV4);
+		assert_null(vuser_error(f->u));
+		fx_close(f);
+		return;
+	}
 	vnet_hdr_build(f->tx_hdr, &vi);
 	frame_fill(tmpl, size, 0);
 	vuser_fixed_tx_fill(f->u, 0, tmpl, size, &vi);
@@ -429,8 +458,15 @@ static void tso_fixed(bool packed)
 	fx_close(f);
 }
 
-static void test_tso_fixed_split(void **state) { (void)state; tso_fixed(false); }
-static void test_tso_fixed_packed(void **state) { (void)state; tso_fixed(true); }
+static void test_tso_fixed_split(void **state) { (void)state; tso_fixed(false, 14 + 20 + 20 + 45 * 1448); }
+static void test_tso_fixed_packed(void **state) { (void)state; tso_fixed(true, 14 + 20 + 20 + 45 * 1448); }
+/* GUEST_TSO4 with the default mtu (1500): a receive buffer still holds a 64 KiB GSO frame (5.1.6.3.1). */
+static void test_tso_fixed_small_mtu(void **state)
+{
+	(void)state;
+	tso_fixed(false, 0);
+	tso_fixed(true, 0);
+}
 
 int main(void)
 {
@@ -453,6 +489,7 @@ int main(void)
 		cmocka_unit_test(test_mrg_mtu_9000),
 		cmocka_unit_test(test_tso_fixed_split),
 		cmocka_unit_test(test_tso_fixed_packed),
+		cmocka_unit_test(test_tso_fixed_small_mtu),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
