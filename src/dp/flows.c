@@ -1,5 +1,6 @@
 /* flows.c - the lookup stage with flow tables: keys, exact-match cache, classifier, actions, then verdicts and copies (flows.h). */
 #include "dp/flows.h"
+#include "dp/flows_heads.h"
 
 #include <endian.h>
 #include <stddef.h>
@@ -78,13 +79,6 @@ unsigned dp_flow_learn_drain(struct dp_flow *f, void (*fn)(void *arg, const stru
 	return n;
 }
 
-/* One multiplier per key word of a cache's hash. */
-static const uint64_t hash_mul[DP_FLOW_EMC_WORDS] = {
-	0x9e3779b97f4a7c15ull, 0xc2b2ae3d27d4eb4full, 0x165667b19e3779f9ull, 0xd6e8feb86659fd93ull,
-	0xff51afd7ed558ccdull, 0xc4ceb9fe1a85ec53ull, 0x94d049bb133111ebull, 0xbf58476d1ce4e5b9ull,
-	0x85ebca77c2b2ae63ull, 0x27d4eb2f165667c5ull,
-};
-
 /* The end of a cache's hash: every bit of @h into the high half, which the places are cut from; never 0. */
 static inline uint64_t hash_fold(uint64_t h)
 {
@@ -108,7 +102,7 @@ static inline uint64_t emc_hash(const struct flow_key *k)
 	uint64_t h = 0;
 
 	for (unsigned i = 0; i < DP_FLOW_EMC_WORDS; i++)
-		h += k->w[i] * hash_mul[i];
+		h += k->w[i] * dp_flow_hash_mul[i];
 	return hash_fold(h);
 }
 
@@ -147,7 +141,7 @@ static inline uint64_t mf_hash(const struct flow_key *k, const struct dp_flow_mf
 
 #pragma GCC unroll 10
 	for (unsigned w = 0; w < DP_FLOW_EMC_WORDS; w++)
-		h += (k->w[w] & m->w[w]) * hash_mul[w];
+		h += (k->w[w] & m->w[w]) * dp_flow_hash_mul[w];
 	return hash_fold(h);
 }
 
@@ -404,146 +398,6 @@ unsigned dp_flow_mf_read(const struct dp_flow *f, const struct flow_tables *t, s
 	return 0;
 }
 
-/* Add @n to a counter only this worker writes: a relaxed load and store, no locked add. */
-static inline void stat_add(atomic_uint_least64_t *c, uint64_t n)
-{
-	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n, memory_order_relaxed);
-}
-
-/* May memo @m answer a batch whole (one_megaflow())?  A run that writes nothing, with at most one output, of the live frame. */
-static inline bool memo_whole(const struct flow_memo *m)
-{
-	return m->n_rules != FLOW_MEMO_NONE && !(m->flags & FLOW_MEMO_F_WRITES) && m->n_out <= 1 &&
-	       (m->n_out == 0 || m->out[0].snap == FLOW_SNAP_LIVE);
-}
-
-/*
- * ---- The head cache (struct dp_flow_hc) ----
- *
- * Flows to the addresses of many prefixes fall in many megaflows of one
- * mask (a megaflow a /16), and a batch of them in several: neither a
- * batch of one flow (flow_key_head_same()) nor of one megaflow
- * (heads_in_megaflow()), so each frame had its key made and looked up in
- * the megaflows, ~400 instructions a frame at a million flows against
- * ~70 at one.  The head cache maps a frame's head, under a mask's head
- * mask, to the megaflow its key falls in, so that such a batch costs a
- * hash and a compare of six words a frame and one replay per megaflow.
- */
-
-/* The head mask of megaflow mask @mi for TCP (@tcp) or UDP frames, made once a version. */
-static const struct flow_head_mask *hc_head_mask(struct dp_flow *f, const struct flow_tables *t, uint64_t tag,
-						 unsigned mi, bool tcp)
-{
-	__typeof__(f->hc_hm[0][0]) *c = &f->hc_hm[mi][tcp];
-
-	if (c->gen != tag || c->tables != t) {
-		flow_head_mask_of(&c->hm, f->mf_mask[mi].w, tcp);
-		c->gen = tag;
-		c->tables = t;
-	}
-	return &c->hm;
-}
-
-/*
- * @hdr's first 48 bytes under the head mask whose words are @mw (a head
- * mask's bytes as six words, loaded once a batch) into @w; the hash of
- * (@w, mask @mi, @tcp, @in_port), whose two places hc_find() tries.
- */
-static inline unsigned hc_place(uint64_t *w, const uint8_t *hdr, const uint64_t *mw, unsigned mi, bool tcp,
-				uint16_t in_port)
-{
-	uint64_t h = ((uint64_t)mi << 17 | (uint64_t)tcp << 16 | in_port) * 0xd6e8feb86659fd93ull;
-
-#pragma GCC unroll 6
-	for (unsigned k = 0; k < 6; k++) {
-		uint64_t a;
-
-		memcpy(&a, hdr + 8 * k, 8);
-		w[k] = a & mw[k];
-		h += w[k] * hash_mul[k];
-	}
-	/*
-	 * Heads of one mask differ in a few bytes (a /16's two), which the
-	 * multiplies above carry only upwards: a full finaliser (MurmurHash3's
-	 * fmix64) before the place is cut.
-	 */
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ull;
-	h ^= h >> 33;
-	return (unsigned)h;
-}
-
-/* True when head cache entry @x holds the head words @w of (mask @mi, @tcp, @in_port) for version @t. */
-static inline bool hc_holds(const struct dp_flow_hc *x, const struct flow_tables *t, uint64_t tag, const uint64_t *w,
-			    unsigned mi, bool tcp, uint16_t in_port)
-{
-	/* One test of everything ORed together, as mf_find()'s: no branch a field. */
-	uint64_t diff = (x->gen ^ tag) | (uint64_t)((uintptr_t)x->tables ^ (uintptr_t)t) |
-			((uint64_t)(x->mask ^ mi) | (uint64_t)(x->in_port ^ in_port) | (uint64_t)(x->tcp ^ tcp)) |
-			(w[0] ^ x->head[0]) | (w[1] ^ x->head[1]) | (w[2] ^ x->head[2]) | (w[3] ^ x->head[3]) |
-			(w[4] ^ x->head[4]) | (w[5] ^ x->head[5]);
-
-	return diff == 0;
-}
-
-/* Place @way (0 or 1) of hash @h in the head cache. */
-static inline struct dp_flow_hc *hc_way(struct dp_flow *f, unsigned h, unsigned way)
-{
-	return &f->hc[(way ? h >> 16 : h) & (DP_FLOW_HC_ENTRIES - 1)];
-}
-
-/* The entry holding (@w, @mi, @tcp, @in_port) at either of the two places of hash @h, or NULL. */
-static inline struct dp_flow_hc *hc_find(struct dp_flow *f, const struct flow_tables *t, uint64_t tag, unsigned h,
-					 const uint64_t *w, unsigned mi, bool tcp, uint16_t in_port)
-{
-	struct dp_flow_hc *x = hc_way(f, h, 0);
-
-	if (hc_holds(x, t, tag, w, mi, tcp, in_port))
-		return x;
-	x = hc_way(f, h, 1);
-	return hc_holds(x, t, tag, w, mi, tcp, in_port) ? x : NULL;
-}
-
-/*
- * Megaflow @e answered frame @p (port @in_port), whose key the short way
- * made from its head: remember the head (under the mask's head mask) as
- * one of @e's, when @e's memo could answer a batch whole.
- */
-static void hc_insert(struct dp_flow *f, const struct flow_tables *t, uint64_t tag, const struct pkt *p,
-		      uint16_t in_port, const struct dp_flow_mf *e)
-{
-	const uint8_t *hdr = pkt_head(p);
-	bool tcp = hdr[23] == 6;
-	unsigned seq = atomic_load_explicit(&e->seq, memory_order_relaxed);
-	uint64_t w[6], mw[6];
-	struct dp_flow_hc *x;
-	unsigned h;
-
-	if (!memo_whole(&e->memo) || (p->flags & PKT_F_TUNNEL) || p->head_len > FLOW_HDR_MAX)
-		return;
-	memcpy(mw, hc_head_mask(f, t, tag, e->mask, tcp)->m, sizeof(mw));
-	h = hc_place(w, hdr, mw, e->mask, tcp, in_port);
-	x = hc_find(f, t, tag, h, w, e->mask, tcp, in_port);
-	if (x && x->mf == e && x->mf_seq == seq)
-		return;	/* there already: no store into a line other frames read */
-	if (!x) {
-		/* A place of another version (or empty) first, else the first: heads come and go with megaflows. */
-		struct dp_flow_hc *a = hc_way(f, h, 0), *b = hc_way(f, h, 1);
-
-		x = (a->gen == tag && a->tables == t) && !(b->gen == tag && b->tables == t) ? b : a;
-	}
-	memcpy(x->head, w, sizeof(w));
-	x->gen = tag;
-	x->tables = t;
-	x->mf = e;
-	x->mf_seq = seq;
-	x->mask = e->mask;
-	x->in_port = in_port;
-	x->tcp = tcp;
-}
-
 /*
  * Table 0's rule for each frame of @b that the check left (@live[i]), and
  * its memo when a cache has one (f->memo[f->run[i]].n_rules: the frame's
@@ -684,10 +538,10 @@ static void lookup_table0(struct dp_flow *f, const struct flow_tables *t, struct
 		f->kp[m] = &f->keys[i];
 		f->miss_idx[m++] = i;
 	}
-	stat_add(&f->stats.emc_misses, m);
-	stat_add(&f->stats.emc_hits, hits + mf_hits);
-	stat_add(&f->stats.mf_hits, mf_hits);
-	stat_add(&f->stats.mf_probes, probes);
+	dp_flow_stat_add(&f->stats.emc_misses, m);
+	dp_flow_stat_add(&f->stats.emc_hits, hits + mf_hits);
+	dp_flow_stat_add(&f->stats.mf_hits, mf_hits);
+	dp_flow_stat_add(&f->stats.mf_probes, probes);
 	if (!m)
 		return;
 	if (t->cls[0])
@@ -965,13 +819,13 @@ static inline bool key0_in(const struct dp_flow *f, const struct flow_tables *t,
 }
 
 /*
- * Memo @m (one that answers a batch whole: memo_whole()) replayed once
+ * Memo @m (one that answers a batch whole: dp_flow_memo_whole()) replayed once
  * for @frames frames of @bytes bytes in all, the first of @len0: the
  * rules', tables' and executor's counts of every frame, its outputs in
  * f->x.out.
  */
-static void memo_replay(struct dp_flow *f, const struct flow_tables *t, const struct flow_memo *m, uint64_t now_ms,
-			unsigned frames, uint32_t len0, uint64_t bytes)
+void dp_flow_memo_replay(struct dp_flow *f, const struct flow_tables *t, const struct flow_memo *m, uint64_t now_ms,
+			 unsigned frames, uint32_t len0, uint64_t bytes)
 {
 	flow_exec_begin(&f->x, t, now_ms);
 	flow_exec_replay(&f->x, m, len0);
@@ -981,12 +835,12 @@ static void memo_replay(struct dp_flow *f, const struct flow_tables *t, const st
 }
 
 /*
- * The verdict of memo @m just replayed (memo_replay()), but `normal`: a
+ * The verdict of memo @m just replayed (dp_flow_memo_replay()), but `normal`: a
  * drop for its reason when it has no output, else its output's.  A
  * memo's outputs carry no tunnel metadata (setting it is a write), so
  * tun_out() has nothing to do.
  */
-static uint16_t memo_dest(struct vswitch *sw, const struct dp_flow *f, const struct flow_memo *m)
+uint16_t dp_flow_memo_dest(struct vswitch *sw, const struct dp_flow *f, const struct flow_memo *m)
 {
 	if (!m->n_out)
 		return (uint16_t)PKT_DEST_DROP_WHY(m->miss_drops ? DROP_FLOW_MISS : DROP_FLOW_DROP);
@@ -1012,7 +866,7 @@ static bool heads_in_megaflow(const struct dp_flow *f, const struct pkt_batch *b
 	struct flow_head_mask hm;
 
 	/* No lookup of its own: where the frames are in several megaflows it would be wasted (one_megaflow()). */
-	if (f->mf_gen != tag || f->mf_tables != t || !key0_in(f, t, tag, e) || !memo_whole(&e->memo))
+	if (f->mf_gen != tag || f->mf_tables != t || !key0_in(f, t, tag, e) || !dp_flow_memo_whole(&e->memo))
 		return false;
 	flow_head_mask_of(&hm, f->mf_mask[e->mask].w, hdr0[23] == 6);
 	for (unsigned i = from; i < b->n; i++) {
@@ -1076,7 +930,7 @@ static bool one_megaflow(struct vswitch *sw, struct dp_flow *f, struct pkt_batch
 		*last = e;
 	}
 	m = &e->memo;
-	if (!memo_whole(m))
+	if (!dp_flow_memo_whole(m))
 		return false;
 	for (unsigned i = 1; keys_made && i < n; i++)
 		if (!words_same_masked(f->keys[i].w, e->key, f->mf_mask[e->mask].w))	/* e->key is stored masked */
@@ -1089,163 +943,24 @@ static bool one_megaflow(struct vswitch *sw, struct dp_flow *f, struct pkt_batch
 	/* As lookup_table0() counts n megaflow hits: frame 0's and its n - 1 repeats'. */
 	hits = e->hits + n;
 	e->hits = (uint8_t)(hits < DP_FLOW_HITS_MAX ? hits : DP_FLOW_HITS_MAX);
-	stat_add(&f->stats.emc_hits, n);
-	stat_add(&f->stats.mf_hits, n);
-	stat_add(&f->stats.mf_probes, probes);
-	stat_add(&f->stats.whole_batches, 1);
+	dp_flow_stat_add(&f->stats.emc_hits, n);
+	dp_flow_stat_add(&f->stats.mf_hits, n);
+	dp_flow_stat_add(&f->stats.mf_probes, probes);
+	dp_flow_stat_add(&f->stats.whole_batches, 1);
 
-	memo_replay(f, t, m, sw->clock_ns() / 1000000, n, b->pkts[0].len, bytes);
+	dp_flow_memo_replay(f, t, m, sw->clock_ns() / 1000000, n, b->pkts[0].len, bytes);
 	if (m->n_out == 1 && f->x.out[0].kind == FLOW_OUT_NORMAL) {
 		/* `normal` alone with the final headers: the learning bridge decides for the batch */
 		switch_decide(sw, b);
 		return true;
 	}
-	dest = memo_dest(sw, f, m);
+	dest = dp_flow_memo_dest(sw, f, m);
 	for (unsigned i = 0; i < n; i++)
 		b->dest[i] = dest;
 	b->vlan = false;
 	b->n_out = dest < PKT_DEST_FLOOD ? n : 0;
 	b->n_flood = dest == PKT_DEST_FLOOD ? n : 0;
 	b->n_drop = pkt_dest_is_drop(dest) ? n : 0;
-	return true;
-}
-
-/* True when memos @a and @b replay alike: the same rules, misses, outputs and counts (their unused slots aside). */
-static bool memo_same(const struct flow_memo *a, const struct flow_memo *b)
-{
-	if (a->n_rules != b->n_rules || a->n_out != b->n_out || a->miss_drops != b->miss_drops ||
-	    a->flags != b->flags || a->n_missed != b->n_missed || a->n_rules > FLOW_MEMO_RULES ||
-	    a->n_out > FLOW_MEMO_OUTS || a->n_missed > FLOW_MEMO_MISSES)
-		return false;
-	for (unsigned k = 0; k < a->n_missed; k++)
-		if (a->missed[k] != b->missed[k])
-			return false;
-	for (unsigned k = 0; k < a->n_out; k++)
-		if (a->out[k].kind != b->out[k].kind || a->out[k].snap != b->out[k].snap ||
-		    a->out[k].port != b->out[k].port || a->out[k].in_port != b->out[k].in_port)
-			return false;
-	for (unsigned k = 0; k < a->n_rules; k++)
-		if (a->rules[k] != b->rules[k])
-			return false;
-	return true;
-}
-
-/*
- * A batch in several megaflows of one mask, whole: each frame of @b, none
- * from a tunnel, found in the head cache under the mask of the port's
- * last megaflow (its head, the port, the shape: hc_place(); its lengths:
- * flow_head_tot(), as flow_key_head_in() checks them), each megaflow
- * still the one the cache saw, of this version, with a memo that answers
- * a batch whole and no `normal` output.  Then each frame's answer is its
- * megaflow's memo, as the per-frame way below would find it (any
- * megaflow a key falls in stands for the same run: lookup_table0()), and
- * each memo is replayed once for its frames, with the counts the
- * per-frame way would take.  @hdr0: frame 0's head, whose key
- * (f->keys[0]) the short way made.  False, with nothing changed or
- * counted, when any frame is not so found: the per-frame way takes the
- * batch (and fills the cache).
- */
-static bool heads_in_megaflows(struct vswitch *sw, struct dp_flow *f, struct pkt_batch *b,
-			       const struct flow_tables *t, const uint8_t *hdr0)
-{
-	uint64_t tag = t->gen + 1, bytes[PKT_BURST], now_ms;
-	const struct dp_flow_mf *e = f->mf_last[b->in->id % DP_FLOW_LAST], *grp_mf[PKT_BURST];
-	uint64_t mw[6];
-	uint16_t in_port = (uint16_t)b->in->id, grp_dest[PKT_BURST];
-	uint32_t len0[PKT_BURST];
-	unsigned n = b->n, ngrp = 0, frames[PKT_BURST], probes = 0;
-	uint8_t grp[PKT_BURST], memo_of[PKT_BURST];
-	bool tcp = hdr0[23] == 6;
-	uint32_t mark;
-
-	/*
-	 * The mask: that of the port's last megaflow, if it is of this version.
-	 * Only the mask: whether frame 0's key falls in that megaflow does not
-	 * matter, the cache finds frame 0's own as every other frame's.
-	 */
-	if (f->mf_gen != tag || f->mf_tables != t || !e || e->gen != tag || e->tables != t ||
-	    e->mask >= f->n_mf_masks)
-		return false;
-	memcpy(mw, hc_head_mask(f, t, tag, e->mask, tcp)->m, sizeof(mw));
-	mark = ++f->hc_mark;
-	for (unsigned i = 0; i < n; i++) {
-		const struct pkt *p = &b->pkts[i];
-		const uint8_t *hdr = pkt_head(p);
-		size_t end = p->head_len < p->len ? p->head_len : p->len;
-		struct dp_flow_hc *x;
-		const struct dp_flow_mf *m;
-		uint64_t w[6];
-
-		if ((p->flags & PKT_F_TUNNEL) || p->head_len > FLOW_HDR_MAX)
-			return false;
-		x = hc_find(f, t, tag, hc_place(w, hdr, mw, e->mask, tcp, in_port), w, e->mask, tcp, in_port);
-		probes++;
-		if (!x || !flow_head_tot(hdr, end, p->len))
-			return false;
-		m = x->mf;
-		if (m->gen != tag || m->tables != t || m->mask != e->mask ||
-		    atomic_load_explicit(&m->seq, memory_order_relaxed) != x->mf_seq)
-			return false;	/* rewritten since: the per-frame way finds its megaflow again */
-		/* A new group: its mark is another batch's (the count wraps: its group must be this batch's too). */
-		if (x->mark != mark || x->grp >= ngrp || grp_mf[x->grp] != m) {
-			if (!memo_whole(&m->memo) || (m->memo.n_out == 1 && m->memo.out[0].kind == FLOW_OUT_NORMAL))
-				return false;
-			x->mark = mark;
-			x->grp = (uint8_t)ngrp;
-			grp_mf[ngrp] = m;
-			frames[ngrp] = 0;
-			bytes[ngrp] = 0;
-			len0[ngrp] = p->len;
-			ngrp++;
-		}
-		grp[i] = x->grp;
-		frames[x->grp]++;
-		bytes[x->grp] += p->len;
-	}
-	/*
-	 * Every frame found: the counts and verdicts, as one_megaflow() gives
-	 * them per megaflow.  Megaflows of one memo (the same rules and
-	 * outputs: a prefix each) are replayed once, for all their frames.
-	 */
-	for (unsigned g = 0; g < ngrp; g++) {
-		struct dp_flow_mf *m = (struct dp_flow_mf *)grp_mf[g];
-		unsigned hits = m->hits + frames[g];
-
-		m->hits = (uint8_t)(hits < DP_FLOW_HITS_MAX ? hits : DP_FLOW_HITS_MAX);
-		memo_of[g] = (uint8_t)g;
-		for (unsigned h = 0; h < g; h++)
-			if (memo_of[h] == h && memo_same(&grp_mf[h]->memo, &m->memo)) {
-				memo_of[g] = (uint8_t)h;
-				frames[h] += frames[g];
-				bytes[h] += bytes[g];
-				break;
-			}
-	}
-	now_ms = sw->clock_ns() / 1000000;
-	for (unsigned g = 0; g < ngrp; g++) {
-		const struct flow_memo *mm = &grp_mf[g]->memo;
-
-		if (memo_of[g] != g) {
-			grp_dest[g] = grp_dest[memo_of[g]];	/* an earlier group's: replayed there */
-			continue;
-		}
-		memo_replay(f, t, mm, now_ms, frames[g], len0[g], bytes[g]);
-		grp_dest[g] = memo_dest(sw, f, mm);
-	}
-	b->vlan = false;
-	b->n_out = b->n_flood = b->n_drop = 0;
-	for (unsigned i = 0; i < n; i++) {
-		uint16_t dest = grp_dest[grp[i]];
-
-		b->dest[i] = dest;
-		b->n_out += dest < PKT_DEST_FLOOD;
-		b->n_flood += dest == PKT_DEST_FLOOD;
-		b->n_drop += pkt_dest_is_drop(dest);
-	}
-	stat_add(&f->stats.emc_hits, n);
-	stat_add(&f->stats.mf_hits, n);
-	stat_add(&f->stats.mf_probes, probes);
-	stat_add(&f->stats.head_batches, 1);
 	return true;
 }
 
@@ -1328,7 +1043,7 @@ void dp_flow_lookup(struct vswitch *sw, struct dp_ctx *ctx, struct pkt_batch *b,
 			if (i < b->n && heads_in_megaflow(f, b, t, hdr0, i) && one_megaflow(sw, f, b, t, false))
 				return;
 			/* Many flows in many megaflows of one mask: each head in the head cache. */
-			if (i < b->n && heads_in_megaflows(sw, f, b, t, hdr0))
+			if (i < b->n && dp_flow_heads_in_megaflows(sw, f, b, t, hdr0))
 				return;
 			f->short_keys = 1;
 			for (unsigned j = 1; j < i; j++) {

@@ -159,7 +159,7 @@ struct dp_flow_stats {
 	atomic_uint_least64_t emc_hits, emc_misses, mf_hits;
 	atomic_uint_least64_t mf_probes;	/* megaflow places compared with a key (mf_lookup()) */
 	atomic_uint_least64_t whole_batches;	/* batches in one megaflow answered at once (dp/flows.c one_megaflow()) */
-	atomic_uint_least64_t head_batches;	/* batches in several megaflows answered at once (heads_in_megaflows()) */
+	atomic_uint_least64_t head_batches;	/* batches in several megaflows answered at once (dp_flow_heads_in_megaflows()) */
 };
 
 #define DP_FLOW_KEY_OWN 0xff
@@ -200,9 +200,10 @@ struct dp_flow_learn_seen {
  * under the head mask of megaflow mask @mask (TCP or not: @tcp) falls in
  * megaflow @mf, while that is still the megaflow it was (its seq @mf_seq)
  * of version (@gen, @tables).  Made from a frame whose key the short way
- * made and the megaflows found (dp/flows.c, hc_insert()); read by
- * heads_in_megaflows(), which answers a batch of many megaflows of one
- * mask (flows to many prefixes) without a key made.
+ * made and the megaflows found (dp/flows_heads.h, hc_insert()); read by
+ * dp_flow_heads_in_megaflows() (dp/flows_heads.c), which answers a batch
+ * of many megaflows of one mask (flows to many prefixes) without a key
+ * made.
  */
 struct dp_flow_hc {
 	uint64_t head[6];
@@ -212,7 +213,7 @@ struct dp_flow_hc {
 	unsigned mf_seq;
 	uint16_t mask, in_port;
 	uint8_t tcp;
-	uint8_t grp;				/* heads_in_megaflows(): the frames' group in this batch ... */
+	uint8_t grp;				/* dp_flow_heads_in_megaflows(): the frames' group in this batch ... */
 	uint32_t mark;				/* ... when this is dp_flow.hc_mark */
 };
 
