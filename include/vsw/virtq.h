@@ -210,6 +210,19 @@ enum vq_dir {
 unsigned vq_pop_burst(struct vq *q, enum vq_dir dir, struct vq_elem *elem, struct iovec *iov, unsigned max);
 
 /*
+ * After a vq_pop_burst() that took fewer than asked: true when it stopped
+ * because nothing more was available as far as it looked (split: the
+ * available index last read, not read again here; packed: the next
+ * descriptor, whose line the run just read, not available), false when a
+ * chain it leaves to vq_pop() waits there.  A caller that has what there
+ * was can stop without another look at the driver's side of the ring
+ * (on a ring another CPU writes, a cache miss each time); a buffer made
+ * available since then is found by the next burst.  True for a broken
+ * queue.
+ */
+bool vq_avail_seen_empty(struct vq *q);
+
+/*
  * A hint before popping up to @n chains: start loading their descriptors
  * into the cache so the pops that follow do not wait for each in turn (on
  * a ring another CPU writes, every descriptor line is a cache miss).

@@ -346,8 +346,8 @@ static unsigned vp_rx_burst(struct port *p, unsigned q, struct port_io *io, stru
 		 * above would let through), those after the one that reaches the
 		 * byte budget given back;
 		 */
-		unsigned room = VP_IOV_POOL - VP_CHAIN_IOV + 1 - used;
-		unsigned k = vq_pop_burst(&vr->vq, VQ_DIR_READ, e, &qs->rx_iov[used], max - popped < room ? max - popped : room), j;
+		unsigned room = VP_IOV_POOL - VP_CHAIN_IOV + 1 - used, want = max - popped < room ? max - popped : room;
+		unsigned k = vq_pop_burst(&vr->vq, VQ_DIR_READ, e, &qs->rx_iov[used], want), j;
 		int rc;
 
 		for (j = 0; j < k && budget < PKT_BURST_BYTES; j++, used++) {
@@ -360,6 +360,13 @@ static unsigned vp_rx_burst(struct port *p, unsigned q, struct port_io *io, stru
 		}
 		for (unsigned u = k; u > j; u--)
 			vq_unpop(&vr->vq, &qs->rx_elems[popped + u - 1 - j]);
+		/*
+		 * Fewer than asked and nothing more available, as the run saw it:
+		 * done, without another look at the driver's index or descriptor
+		 * (a line its CPU is writing): light load, every burst.
+		 */
+		if (k < want && vq_avail_seen_empty(&vr->vq))
+			break;
 		if (k)
 			continue;
 		/* then anything else, one chain. */

@@ -67,6 +67,13 @@ unsigned vq_pop_burst(struct vq *q, enum vq_dir dir, struct vq_elem *elem, struc
 			 : vq_pop_burst_split(q, dir, &r, elem, iov, max);
 }
 
+bool vq_avail_seen_empty(struct vq *q)
+{
+	if (q->broken)
+		return true;
+	return q->packed ? !vq_has_avail_packed(q) : q->last_avail == q->avail_idx_cache;
+}
+
 void vq_prefetch(struct vq *q, unsigned n)
 {
 	if (q->broken || n == 0)

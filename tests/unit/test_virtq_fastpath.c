@@ -444,11 +444,77 @@ static void test_burst_region_edges(void **state)
 	rr_mem_fini(&A);
 }
 
+/*
+ * vq_avail_seen_empty() after a burst: true when the burst took all there
+ * was (split: as far as the available index it last read goes; packed: the
+ * next descriptor not available), false with a chain waiting for vq_pop(),
+ * true for a broken queue.
+ */
+static void test_burst_seen_empty(void **state)
+{
+	assert_int_equal(rr_mem_init(&A, false), 0);
+	for (unsigned packed = 0; packed < 2; packed++) {
+		struct vq_config cfg;
+		struct vq_elem e[8];
+		struct iovec iov[8];
+
+		rr_mem_clear(&A);
+		rr_ring_init(&RA, &A, 8, packed);
+		cfg = rr_ring_config(&RA, false);
+		assert_int_equal(vq_init(&QA, &cfg), 0);
+		/* Three lone buffers, all taken. */
+		for (unsigned i = 0; i < 3; i++) {
+			if (packed) {
+				rr_packed_desc(&RA, i, RR_BUF_GPA(i), 64, (uint16_t)i, VIRTQ_DESC_F_WRITE, true);
+			} else {
+				rr_split_desc(&RA, i, RR_BUF_GPA(i), 64, VIRTQ_DESC_F_WRITE, 0);
+				rr_split_avail(&RA, (uint16_t)i);
+			}
+		}
+		vq_prefetch(&QA, 8);	/* split: reads the available index */
+		assert_int_equal(vq_pop_burst(&QA, VQ_DIR_WRITE, e, iov, 8), 3);
+		assert_true(vq_avail_seen_empty(&QA));
+		/* One lone buffer, then a chain of two: the burst stops before the chain, which waits. */
+		if (packed) {
+			rr_packed_desc(&RA, 3, RR_BUF_GPA(3), 64, 3, VIRTQ_DESC_F_WRITE, true);
+			rr_packed_desc(&RA, 4, RR_BUF_GPA(4), 64, 4, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, true);
+			rr_packed_desc(&RA, 5, RR_BUF_GPA(5), 64, 4, VIRTQ_DESC_F_WRITE, true);
+		} else {
+			rr_split_desc(&RA, 3, RR_BUF_GPA(3), 64, VIRTQ_DESC_F_WRITE, 0);
+			rr_split_desc(&RA, 4, RR_BUF_GPA(4), 64, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 5);
+			rr_split_desc(&RA, 5, RR_BUF_GPA(5), 64, VIRTQ_DESC_F_WRITE, 0);
+			rr_split_avail(&RA, 3);
+			rr_split_avail(&RA, 4);
+		}
+		vq_prefetch(&QA, 8);
+		assert_int_equal(vq_pop_burst(&QA, VQ_DIR_WRITE, e, iov, 8), 1);
+		assert_false(vq_avail_seen_empty(&QA));
+		assert_int_equal(vq_pop_slow(&QA, &e[0], iov, 8), 0);
+		assert_int_equal(e[0].in_len, 128);	/* both descriptors */
+		assert_true(vq_avail_seen_empty(&QA));
+		/* A buffer made available now: packed sees its flags; split does not read the index again. */
+		if (packed) {
+			rr_packed_desc(&RA, 6, RR_BUF_GPA(6), 64, 5, VIRTQ_DESC_F_WRITE, true);
+			assert_false(vq_avail_seen_empty(&QA));
+		} else {
+			rr_split_desc(&RA, 6, RR_BUF_GPA(6), 64, VIRTQ_DESC_F_WRITE, 0);
+			rr_split_avail(&RA, 6);
+			assert_true(vq_avail_seen_empty(&QA));
+			vq_prefetch(&QA, 8);
+			assert_false(vq_avail_seen_empty(&QA));
+		}
+		QA.broken = true;
+		assert_true(vq_avail_seen_empty(&QA));
+	}
+	rr_mem_fini(&A);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fast_equals_slow),
 		cmocka_unit_test(test_burst_region_edges),
+		cmocka_unit_test(test_burst_seen_empty),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
