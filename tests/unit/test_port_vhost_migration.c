@@ -468,6 +468,17 @@ static void test_tx_unwritable_buffer_skipped(void **state)
 		free(pk[i]);
 }
 
+/* The guest's driver of vring 1 (its transmit queue), at the ring addresses fx_setup() gave vswd. */
+static void guest_tx_init(struct fx *f, struct vq_drv *tx)
+{
+	struct vq_drv_config dc = {
+		.num = NUM, .packed = f->rx.packed, .desc = f->mem + 0x4000, .driver_area = f->mem + 0x5000,
+		.device_area = f->mem + 0x6000,
+	};
+
+	assert_int_equal(vq_drv_init(tx, &dc), 0);
+}
+
 /*
  * rx_burst stops at its byte budget (PKT_BURST_BYTES, counted before each
  * chain): the guest's 10 frames of 32 KiB come 8 in one burst, 2 in the next,
@@ -477,9 +488,6 @@ static void test_rx_byte_budget(void **state)
 {
 	struct fx *f = *state;
 	struct vq_drv tx;
-	struct vq_drv_config dc = {
-		.num = NUM, .desc = f->mem + 0x4000, .driver_area = f->mem + 0x5000, .device_area = f->mem + 0x6000,
-	};
 	struct vq_seg seg = { GPA + 0x8000, 0x8000 };
 	struct port_io io = { 0 };
 	struct pkt *pk = aligned_alloc(64, PKT_BURST * sizeof(*pk));
@@ -488,7 +496,7 @@ static void test_rx_byte_budget(void **state)
 	uint32_t len;
 
 	assert_non_null(pk);
-	assert_int_equal(vq_drv_init(&tx, &dc), 0);
+	guest_tx_init(f, &tx);
 	memset(f->mem + 0x8000, 0, 12); /* a virtio-net header asking nothing */
 	for (uintptr_t i = 1; i <= 10; i++)
 		assert_int_equal(vq_drv_add(&tx, &seg, 1, 0, (void *)i), 0);
@@ -521,10 +529,6 @@ static void test_rx_lone_and_chains(void **state)
 	const unsigned nf = sizeof(shape) / sizeof(shape[0]);
 	struct fx *f = *state;
 	struct vq_drv tx;
-	struct vq_drv_config dc = {
-		.num = NUM, .packed = f->rx.packed, .desc = f->mem + 0x4000, .driver_area = f->mem + 0x5000,
-		.device_area = f->mem + 0x6000,
-	};
 	struct port_io io = { 0 };
 	struct pkt *pk = aligned_alloc(64, PKT_BURST * sizeof(*pk));
 	void *tok;
@@ -532,7 +536,7 @@ static void test_rx_lone_and_chains(void **state)
 	unsigned got = 0;
 
 	assert_non_null(pk);
-	assert_int_equal(vq_drv_init(&tx, &dc), 0);
+	guest_tx_init(f, &tx);
 	for (unsigned i = 0; i < nf; i++) {
 		unsigned off = 0x8000 + i * 0x200;
 		struct vq_seg seg[2] = { { GPA + off, 12 + 60 + i }, { GPA + off + 0x100, 60 + i } };
