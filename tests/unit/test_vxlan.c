@@ -755,6 +755,80 @@ static void test_port_socket_drops(void **state)
 	q->ops->destroy(q);
 }
 
+/* This process's raw sockets of protocol UDP bound to @addr, into @fds (at most @max); how many. */
+static unsigned raw_udp_fds(const char *addr, int *fds, unsigned max)
+{
+	unsigned n = 0;
+
+	for (int fd = 3; fd < 1024 && n < max; fd++) {
+		struct sockaddr_in a;
+		socklen_t alen = sizeof(a);
+		int type = 0, proto = 0;
+		socklen_t l1 = sizeof(type), l2 = sizeof(proto);
+		char ip[INET_ADDRSTRLEN];
+
+		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l1) || type != SOCK_RAW ||
+		    getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &l2) || proto != IPPROTO_UDP ||
+		    getsockname(fd, (struct sockaddr *)&a, &alen) || a.sin_family != AF_INET ||
+		    !inet_ntop(AF_INET, &a.sin_addr, ip, sizeof(ip)) || strcmp(ip, addr))
+			continue;
+		fds[n++] = fd;
+	}
+	return n;
+}
+
+/* Whether a UDP datagram from @from to @addr reaches raw socket @fd (its filter taken off first). */
+static bool raw_gets_udp(int fd, const char *from, const char *addr)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(47999) }, me = { .sin_family = AF_INET };
+	uint8_t buf[64] = { 0 };
+	int u = socket(AF_INET, SOCK_DGRAM, 0);
+	bool got = false;
+
+	assert_true(u >= 0);
+	/* The option's value is not read, but the kernel wants an int's room. */
+	(void)setsockopt(fd, SOL_SOCKET, SO_DETACH_FILTER, &(int){ 0 }, sizeof(int));
+	while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
+	inet_pton(AF_INET, from, &me.sin_addr);
+	assert_int_equal(bind(u, (struct sockaddr *)&me, sizeof(me)), 0);
+	inet_pton(AF_INET, addr, &to.sin_addr);
+	assert_int_equal(sendto(u, buf, 16, 0, (struct sockaddr *)&to, sizeof(to)), 16);
+	for (int i = 0; i < 20 && !got; i++) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		got = poll(&p, 1, 5) == 1 && recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0;
+	}
+	close(u);
+	return got;
+}
+
+/*
+ * The transmit side's raw socket is handed no clone of the datagrams that
+ * reach its address from a remote VTEP (the kernel's raw delivery, a cost
+ * a datagram): it is connected to its own address.  The control: a raw
+ * socket bound alike, not connected, gets one.
+ */
+static void test_port_raw_tx_deaf(void **state)
+{
+	struct sockaddr_in at = { .sin_family = AF_INET };
+	int fds[4], control;
+	struct port *q;
+
+	if (geteuid() != 0)
+		fail_msg("the vxlan port test needs root (a raw socket for its transmit side)");
+	q = vx_named("q", "127.0.0.43", "127.0.0.44", "7");
+	assert_int_equal(raw_udp_fds("127.0.0.43", fds, 4), 1);
+	assert_false(raw_gets_udp(fds[0], "127.0.0.44", "127.0.0.43"));
+	control = socket(AF_INET, SOCK_RAW, IPPROTO_UDP);
+	assert_true(control >= 0);
+	inet_pton(AF_INET, "127.0.0.43", &at.sin_addr);
+	assert_int_equal(bind(control, (struct sockaddr *)&at, sizeof(at)), 0);
+	assert_true(raw_gets_udp(control, "127.0.0.44", "127.0.0.43"));
+	close(control);
+	q->ops->destroy(q);
+}
+
 /* Without remote=: no port flood list; a VNI floods to its own list alone, a VNI without one nowhere. */
 static void test_port_no_remote(void **state)
 {
@@ -1090,6 +1164,7 @@ int main(void)
 		cmocka_unit_test(test_port_no_remote),
 		cmocka_unit_test(test_port_fdb_refused),
 		cmocka_unit_test(test_port_socket_drops),
+		cmocka_unit_test(test_port_raw_tx_deaf),
 		cmocka_unit_test(test_port_vlan_vni),
 		cmocka_unit_test(test_port_remote_flow6),	/* last two: they move the process to network namespaces */
 		cmocka_unit_test(test_port_csum_carry),
