@@ -92,7 +92,7 @@ struct port_type_stat {
 	const char *name;
 	uint64_t value;
 };
-#define PORT_TYPE_STATS_MAX 32
+#define PORT_TYPE_STATS_MAX 48
 
 /* A queue's counters as the control thread reads them (port_ops.queue_stats). */
 struct port_queue_stats {

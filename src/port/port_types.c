@@ -54,7 +54,7 @@ static const struct port_param afxdp_params[] = {
 static const struct port_param vxlan_params[] = {
 	{ "local", PORT_PARAM_REQUIRED, "IP" }, { "remote", 0, "IP[,IP..]|flow" },
 	{ "vni", 0, "N|flow" }, { "vlan_vni", 0, "VID:VNI[,VID:VNI..]" }, { "dstport", 0, "4789" }, { "csum", 0, "on|off" }, { "ttl", 0, "N" },
-	{ "tos", 0, "N|inherit" }, { "src_ports", 0, "LO-HI" }, { "mtu", 0, "N" }, { NULL, 0, NULL },
+	{ "tos", 0, "N|inherit" }, { "src_ports", 0, "LO-HI" }, { "mtu", 0, "N" }, { "xdp", 0, "IFNAME" }, { NULL, 0, NULL },
 };
 
 /* Keys of every port-add request and config entry, whatever the type (the switch's own settings: port_type_check). */

@@ -168,9 +168,12 @@
 static const char *const vx_off_names[VX_OFF__COUNT] = { "gso_sends",	 "gso_segments", "gso_fallbacks", "gso_resent",
 							  "gro_receives", "gro_segments", "gro_merged" };
 static const char *const vx_rx_bad_names[VX_RX__COUNT] = { "short", "flags", "vni", "remote", "truncated", "tagged" };
+static const char *const vx_xdp_bad_names[VXO__COUNT] = { "", "xdp_bad_short", "xdp_bad_not_ours", "xdp_bad_ip_header",
+							 "xdp_bad_ip_length", "xdp_bad_fragment", "xdp_bad_udp_length",
+							 "xdp_bad_udp_csum" };
 
 static unsigned vx_rx_queues(struct port *p) { return 1; }
-static int vx_rx_fd(struct port *p, unsigned q) { return vx_of(p)->rx_fd; }
+static int vx_rx_fd(struct port *p, unsigned q) { return vx_of(p)->rx_ep >= 0 ? vx_of(p)->rx_ep : vx_of(p)->rx_fd; }
 
 static bool vx_rx_arm(struct port *p, unsigned q)
 {
@@ -229,6 +232,10 @@ static void vx_describe(struct port *p, char *buf, size_t len)
 				s + 1 == v->n_gso ? ")" : "");
 	if (off >= 0 && (size_t)off < len)
 		off += snprintf(buf + off, len - (size_t)off, " udp_gro %s", v->gro ? "on" : "off (no UDP_GRO: kernel < 5.0)");
+	if (v->xdp && off >= 0 && (size_t)off < len)
+		off += snprintf(buf + off, len - (size_t)off, " xdp %s (%u queue%s, %s hook, %llu datagrams)", v->xdp->ifname,
+				v->xdp->nq, v->xdp->nq == 1 ? "" : "s", v->xdp->native ? "driver" : "generic",
+				(unsigned long long)atomic_load_explicit(&v->xdp_rx, memory_order_relaxed));
 	for (unsigned r = 0; r < VX_RX__COUNT && off >= 0 && (size_t)off < len; r++) {
 		uint64_t c = atomic_load_explicit(&v->rx_bad[r], memory_order_relaxed);
 
@@ -266,9 +273,9 @@ static unsigned vx_type_stats(struct port *p, struct port_type_stat *out, unsign
 	uint32_t mem[SK_MEMINFO_VARS] = { 0 };
 	socklen_t mem_len = sizeof(mem);
 
-	_Static_assert(VX_RX__COUNT + VTEP__COUNT + VX_OFF__COUNT + 10 <= PORT_TYPE_STATS_MAX,
+	_Static_assert(VX_RX__COUNT + VTEP__COUNT + VX_OFF__COUNT + 11 + VXO__COUNT - 1 <= PORT_TYPE_STATS_MAX,
 		       "the figures fit what `stats` asks for");
-	if (max < VX_RX__COUNT + VTEP__COUNT + VX_OFF__COUNT + 10)
+	if (max < VX_RX__COUNT + VTEP__COUNT + VX_OFF__COUNT + 11 + VXO__COUNT - 1)
 		return 0;
 	for (unsigned r = 0; r < VX_RX__COUNT; r++)
 		out[n++] = (struct port_type_stat){ rx_names[r], atomic_load_explicit(&v->rx_bad[r], memory_order_relaxed) };
@@ -294,6 +301,11 @@ static unsigned vx_type_stats(struct port *p, struct port_type_stat *out, unsign
 											  memory_order_relaxed) : 0 };
 	out[n++] = (struct port_type_stat){ "mtu_cache_evicted",
 					    v->mtu.dsts ? atomic_load_explicit(&v->mtu.dsts->evicted, memory_order_relaxed) : 0 };
+	/* xdp=: the datagrams its sockets brought, the frames refused by reason (each also a port drop) */
+	out[n++] = (struct port_type_stat){ "xdp_rx", atomic_load_explicit(&v->xdp_rx, memory_order_relaxed) };
+	for (unsigned r = 1; r < VXO__COUNT; r++)
+		out[n++] = (struct port_type_stat){ vx_xdp_bad_names[r],
+						    atomic_load_explicit(&v->xdp_bad[r], memory_order_relaxed) };
 	return n;
 }
 
@@ -318,6 +330,13 @@ static void vx_destroy(struct port *p)
 	if (v->mtu_wake_fd >= 0)
 		evloop_del(v->env.loop, v->mtu_wake_fd);
 	vxlan_mtu_close(&v->mtu);	/* closes mtu_wake_fd */
+	if (v->xdp) {
+		vxlan_xdp_close(v->xdp);
+		free(v->xdp);
+	}
+	free(v->xdp_if);
+	if (v->rx_ep >= 0)
+		close(v->rx_ep);
 	if (v->rx_fd >= 0)
 		close(v->rx_fd);
 	if (v->tx_fd >= 0)
@@ -495,7 +514,7 @@ static int vx_parse(struct vx_port *v, struct json_object *params, char *err, si
 	const char *local = port_param_str(params, "local"), *remote = port_param_str(params, "remote");
 	const char *csum = port_param_str(params, "csum"), *tos = port_param_str(params, "tos");
 	const char *range = port_param_str(params, "src_ports"), *vni_str = port_param_str(params, "vni");
-	const char *map = port_param_str(params, "vlan_vni");
+	const char *map = port_param_str(params, "vlan_vni"), *xdp = port_param_str(params, "xdp");
 	unsigned vni = 0, dstport, ttl, mtu, lo = 49152, hi = 65535, tosv = 0;
 	bool vni_flow = vni_str && strcmp(vni_str, "flow") == 0, remote_flow = remote && strcmp(remote, "flow") == 0;
 	int fl;
@@ -556,6 +575,10 @@ static int vx_parse(struct vx_port *v, struct json_object *params, char *err, si
 	v->tos = (int)tosv;
 	v->sport_lo = (uint16_t)lo;
 	v->sport_hi = (uint16_t)hi;
+	if (xdp && !(v->xdp_if = strdup(xdp))) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	inet_ntop(fl, v->ipv6 ? (void *)&v->local.v6.sin6_addr : (void *)&v->local.v4.sin_addr, v->local_str,
 		  sizeof(v->local_str));
 	return 0;
@@ -713,6 +736,38 @@ static void vx_open_gso(struct vx_port *v)
 	atomic_store_explicit(&v->port.tx_offload, VX_GSO_TX_OFFLOAD, memory_order_relaxed);
 }
 
+/*
+ * xdp=IFNAME: the program and sockets on IFNAME (vxlan_xdp.h), and one fd
+ * for the worker to wait on that is readable when the UDP socket or any of
+ * them is (an epoll of them, level-triggered inside).  0, or -1 with @err.
+ */
+static int vx_open_xdp(struct vx_port *v, char *err, size_t errlen)
+{
+	const uint8_t *local = v->ipv6 ? (const uint8_t *)&v->local.v6.sin6_addr : (const uint8_t *)&v->local.v4.sin_addr;
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	v->xdp = calloc(1, sizeof(*v->xdp));
+	if (!v->xdp) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (vxlan_xdp_open(v->xdp, v->xdp_if, v->ipv6, local, v->dstport, err, errlen) < 0) {
+		free(v->xdp);
+		v->xdp = NULL;
+		return -1;
+	}
+	v->rx_ep = epoll_create1(EPOLL_CLOEXEC);
+	if (v->rx_ep < 0 || epoll_ctl(v->rx_ep, EPOLL_CTL_ADD, v->rx_fd, &ev) < 0)
+		goto fail;
+	for (unsigned i = 0; i < v->xdp->nq; i++)
+		if (epoll_ctl(v->rx_ep, EPOLL_CTL_ADD, v->xdp->q[i].sock.fd, &ev) < 0)
+			goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "xdp=%s: epoll: %s", v->xdp_if, strerror(errno));
+	return -1;
+}
+
 struct port *port_vxlan_create(const char *name, struct json_object *params, const struct port_env *env, char *err,
 			       size_t errlen)
 {
@@ -723,7 +778,7 @@ struct port *port_vxlan_create(const char *name, struct json_object *params, con
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	v->rx_fd = v->tx_fd = v->mtu.fd = v->mtu_wake_fd = -1;
+	v->rx_fd = v->tx_fd = v->mtu.fd = v->mtu_wake_fd = v->rx_ep = -1;
 	v->env = *env;
 	pthread_spin_init(&v->tx_lock, PTHREAD_PROCESS_PRIVATE);
 	snprintf(v->port.name, sizeof(v->port.name), "%s", name);
@@ -784,6 +839,8 @@ struct port *port_vxlan_create(const char *name, struct json_object *params, con
 		snprintf(err, errlen, "vxlan %s:%u: %s: %s", v->local_str, (unsigned)v->dstport, what, strerror(errno));
 		goto out_free;
 	}
+	if (v->xdp_if && vx_open_xdp(v, err, errlen) < 0)
+		goto out_free;
 	return &v->port;
 
 out_free:

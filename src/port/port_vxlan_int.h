@@ -12,6 +12,8 @@
  *   port_vxlan_tx.c   tx_burst: frames out to their VTEPs through the raw socket, or through the UDP
  *                     GSO sockets as UDP_SEGMENT payloads (cut from offloaded frames, glued from
  *                     runs of small ones)
+ *   vxlan_xdp.c       xdp=: the XDP program and AF_XDP sockets that bring datagrams past the
+ *                     kernel's IP and UDP receive (port_vxlan_rx.c reads them with the socket's)
  *
  * The helpers two of them call are inline here: a burst calls them per
  * frame (vx_map_vid(), vx_gso_on()).
@@ -30,9 +32,11 @@
 #include "packet/vxlan.h"
 #include "lib/evloop.h"
 #include "packet/vxlan_gso.h"
+#include "packet/vxlan_outer.h"
 #include "port/port.h"
 #include "port/vtep.h"
 #include "port/vxlan_mtu.h"
+#include "port/vxlan_xdp.h"
 
 /* vlan_vni=: VID -> VNI by index, VNI -> VID by open addressing (at most half full). */
 #define VX_MAP_SLOTS 8192u
@@ -138,6 +142,14 @@ struct vx_port {
 	struct vtep vt;
 	struct port_env env;	/* the daemon's: a grace period (PORT_QUIESCE) before a freed remote's slot is reused */
 	int rx_fd, tx_fd;
+	/* xdp=IFNAME: the AF_XDP receive path (vxlan_xdp.h); rx_ep holds rx_fd and its sockets for the worker */
+	struct vxlan_xdp *xdp;
+	char *xdp_if;
+	int rx_ep;			/* -1: none (the worker waits on rx_fd) */
+	unsigned rx_xn;			/* frames of the last fill, given back at the next (rx_xf) */
+	unsigned rx_xfront;		/* messages at the front whose slot is a frame's (rx_iov[] points into the UMEM) */
+	atomic_uint_least64_t xdp_rx;	/* datagrams that came through it */
+	atomic_uint_least64_t xdp_bad[VXO__COUNT];	/* frames it refused, by vxlan_outer_parse()'s reason */
 	struct vxlan_mtu mtu;	/* the underlay MTU: port.tx_frame_max from it (vxlan_mtu.h) */
 	struct ev_handler mtu_wake_h;	/* remote=flow: the data path asked for a destination's MTU */
 	int mtu_wake_fd;	/* its eventfd on env.loop (-1: none) */
@@ -159,6 +171,7 @@ struct vx_port {
 	} rx_cmsg[PKT_BURST];
 	struct mmsghdr rx_msgs[PKT_BURST];
 	struct iovec rx_iov[PKT_BURST];	/* the slots, for recvmmsg */
+	struct vxlan_xdp_frame rx_xf[PKT_BURST];	/* xdp=: the frames of the last fill */
 	struct iovec rx_view[PKT_BURST];	/* the inner frames, for the switch */
 	union vtep_addr rx_from[PKT_BURST];
 	atomic_uint_least64_t rx_bad[VX_RX__COUNT];

@@ -113,9 +113,75 @@ void vx_rx_init(struct vx_port *v)
 	}
 }
 
-/* Fill the slots again: recvmmsg of up to @max messages; false when the socket had none. */
+/*
+ * xdp=: the frames the sockets have, up to @max, as messages [0, n) the
+ * way recvmmsg would have written them (the slot a view of the UDP payload
+ * in the frame, the source address, the length, no flags or control), once
+ * each passes what the kernel would have checked (vxlan_outer_parse(): a
+ * frame that does not is counted by reason and dropped).  The frames of
+ * the fill before go back to the kernel first: their messages are done.
+ */
+static unsigned vx_rx_fill_xdp(struct vx_port *v, unsigned max)
+{
+	const uint8_t *local = v->ipv6 ? (const uint8_t *)&v->local.v6.sin6_addr : (const uint8_t *)&v->local.v4.sin_addr;
+	unsigned got, n = 0, bad[VXO__COUNT] = { 0 }, nbad = 0;
+
+	vxlan_xdp_recycle(v->xdp, v->rx_xf, v->rx_xn);
+	got = v->rx_xn = vxlan_xdp_rx(v->xdp, v->rx_xf, max);
+	for (unsigned i = 0; i < got; i++) {
+		struct msghdr *mh = &v->rx_msgs[n].msg_hdr;
+		enum vxlan_outer_bad r;
+		struct vxlan_outer o;
+
+		r = vxlan_outer_parse(v->rx_xf[i].data, v->rx_xf[i].len, v->ipv6, local, v->dstport, &o);
+		if (r != VXO_OK) {
+			bad[r]++;
+			nbad++;
+			continue;
+		}
+		v->rx_iov[n].iov_base = (void *)o.payload;
+		v->rx_msgs[n].msg_len = (unsigned)o.len;
+		mh->msg_flags = 0;
+		mh->msg_controllen = 0;
+		mh->msg_namelen = v->alen;
+		if (v->ipv6) {
+			v->rx_from[n].v6 = (struct sockaddr_in6){ .sin6_family = AF_INET6, .sin6_port = htons(o.sport) };
+			memcpy(&v->rx_from[n].v6.sin6_addr, o.src, 16);
+			/* A link-local source is of the interface it came in on, as the kernel would say. */
+			if (IN6_IS_ADDR_LINKLOCAL(&v->rx_from[n].v6.sin6_addr))
+				v->rx_from[n].v6.sin6_scope_id = v->xdp->ifindex;
+		} else {
+			v->rx_from[n].v4 = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(o.sport) };
+			memcpy(&v->rx_from[n].v4.sin_addr, o.src, 4);
+		}
+		n++;
+	}
+	if (nbad) {
+		for (unsigned r = 1; r < VXO__COUNT; r++)
+			if (bad[r])
+				port_count(&v->xdp_bad[r], bad[r]);
+		port_count_drop(&v->port, DROP_BAD_HEADER, nbad);
+	}
+	if (n)
+		port_count(&v->xdp_rx, n);
+	/* The messages behind [0, n) that were frames' the last time are the slots' again, for recvmmsg. */
+	for (unsigned i = n; i < v->rx_xfront; i++)
+		v->rx_iov[i].iov_base = v->rx_slots + (size_t)i * VX_RX_SLOT;
+	v->rx_xfront = n;
+	return n;
+}
+
+/*
+ * Fill the slots again: recvmmsg of up to @max messages; false when the
+ * socket had none.  xdp=: the AF_XDP sockets' datagrams first
+ * (vx_rx_fill_xdp()), the UDP socket's behind them (what the program
+ * passed to the kernel: a jumbo frame, a fragment, IPv4 options, a queue
+ * without a socket).
+ */
 static bool vx_rx_fill(struct vx_port *v, unsigned max)
 {
+	unsigned first = 0;
+	bool xdp_more = false;
 	int got;
 
 	/*
@@ -129,16 +195,21 @@ static bool vx_rx_fill(struct vx_port *v, unsigned max)
 		v->rx_msgs[i].msg_hdr.msg_controllen = v->gro ? sizeof(v->rx_cmsg[i].buf) : 0;
 	}
 	v->rx_dirty = 0;
-	got = recvmmsg(v->rx_fd, v->rx_msgs, max, MSG_DONTWAIT, NULL);
-	v->rx_next = v->rx_got = 0;
+	if (v->xdp) {
+		first = vx_rx_fill_xdp(v, max);
+		xdp_more = v->rx_xn == max;
+	}
+	got = first < max ? recvmmsg(v->rx_fd, v->rx_msgs + first, max - first, MSG_DONTWAIT, NULL) : 0;
+	v->rx_next = 0;
+	v->rx_got = v->rx_dirty = first;
 	v->rx_off = 0;
 	v->rx_r_prev = -1;
 	if (got <= 0) {
-		v->drained = true;
-		return false;
+		v->drained = !xdp_more;
+		return first > 0;
 	}
-	v->drained = (unsigned)got < max;
-	v->rx_got = v->rx_dirty = (unsigned)got;
+	v->drained = (unsigned)got < max - first && !xdp_more;
+	v->rx_got = v->rx_dirty = first + (unsigned)got;
 	return true;
 }
 

@@ -39,6 +39,13 @@ Steps:
      then `port del t0`, vx0 deleted;
      and with the outer checksum on, iperf3 UDP both ways (20 Mbit/s, 2 s, the loss
      the receiver counts at most UDP_LOSS_MAX per cent);
+     then twice more with `xdp=uA` on t0 (IPv4 with checksums, IPv6 without):
+     the same checks, and the kernel's datagrams came in through t0's AF_XDP
+     socket (`stats` "tunnel" xdp_rx, no xdp_bad_*), `show` says so, and
+     `port del t0` takes the XDP program off uA; with IPv4, two frames sent
+     from hB as whole frames (AF_PACKET), one with a wrong UDP checksum and
+     one with a wrong IPv4 header sum, are each refused and counted
+     (xdp_bad_udp_csum, xdp_bad_ip_header, bad_header drops);
   2a. the kernel refuses UDP GSO for good (issue 16 review): IPv4, csum on; SO_NO_CHECK put on t0's GSO
      sockets through pidfd_getfd(2), so Linux's udp_send_skb() answers their UDP_SEGMENT payloads with
      EINVAL (the refusal xfrm's EIO stands for: an `ip xfrm state ... proto esp` cannot be made on a
@@ -479,13 +486,13 @@ class Capture:
         return rows
 
 
-def one_case(sw, wd, v6, csum):
+def one_case(sw, wd, v6, csum, xdp=False):
     ul = UL6 if v6 else UL4
-    what = "%s underlay, csum %s" % ("IPv6" if v6 else "IPv4", "on" if csum else "off")
+    what = "%s underlay, csum %s%s" % ("IPv6" if v6 else "IPv4", "on" if csum else "off", ", xdp=uA" if xdp else "")
     note(what)
     kernel_vxlan(v6, csum)
     rc, out, err = sw.ctl_run("port", "add", "t0", "vxlan", "local=" + ul["A"], "remote=" + ul["B"],
-                              "vni=%d" % VNI, "csum=" + ("on" if csum else "off"))
+                              "vni=%d" % VNI, "csum=" + ("on" if csum else "off"), *(["xdp=uA"] if xdp else []))
     if not check(rc == 0, "%s: port add t0 vxlan" % what, (out + err).strip()):
         must(["ip", "link", "del", "vx0"], ns=NS["hB"])
         return
@@ -557,8 +564,69 @@ def one_case(sw, wd, v6, csum):
     st = port_stat(sw, "t0")
     drops = {k: v for k, v in st.get("drops", {}).items() if v}
     check(not drops, "%s: no drops on t0" % what, drops)
+    if xdp and not v6:
+        xdp_hostile(sw, what)
+    if xdp:
+        state, tun = port_state(sw, "t0"), port_stat(sw, "t0").get("tunnel", {})
+        xbad = {k: v for k, v in tun.items() if k.startswith("xdp_bad") and v and k not in XDP_HOSTILE}
+        check(re.search(r"xdp uA \(1 queue, (driver|generic) hook", state) and tun.get("xdp_rx", 0) > 1000 and
+              not xbad, "%s: the kernel's datagrams came in through t0's AF_XDP socket (%d), none refused"
+              % (what, tun.get("xdp_rx", 0)), [state, tun])
     must([sw.vswctl, "--ctl", sw.ctl, "port", "del", "t0"])
     must(["ip", "link", "del", "vx0"], ns=NS["hB"])
+    if xdp:
+        rc, out, err = run(["ip", "-d", "link", "show", "uA"], ns=NS["hA"])
+        check(rc == 0 and "prog/xdp" not in out and " xdp " not in out.split("\n")[0],
+              "%s: port del t0 took its XDP program off uA" % what, out + err)
+
+
+XDP_HOSTILE = ("xdp_bad_udp_csum", "xdp_bad_ip_header")
+
+
+def xdp_hostile(sw, what):
+    """Frames past the kernel's receive (xdp=): a wrong UDP checksum, a wrong IPv4 header sum; each refused, counted."""
+    before = port_stat(sw, "t0")
+    # From hB's side of the underlay, as whole frames (AF_PACKET): the kernel would fill an IP header's sum.
+    script = r"""
+import socket, struct, sys
+def csum(b):
+    b += bytes(len(b) & 1)
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+src, dst = socket.inet_aton(sys.argv[1]), socket.inet_aton(sys.argv[2])
+dmac, smac = bytes.fromhex(sys.argv[3].replace(":", "")), bytes.fromhex(sys.argv[4].replace(":", ""))
+payload = bytes.fromhex("0800000000%06x00" % int(sys.argv[5])) + dmac + smac + b"\x88\xb5" + bytes(46)
+u = struct.pack("!HHHH", 50000, 4789, 8 + len(payload), 0) + payload
+c = csum(src + dst + struct.pack("!BBH", 0, 17, len(u)) + u)
+def frame(ucsum, ipsum_off):
+    uu = u[:6] + struct.pack("!H", ucsum) + u[8:]
+    h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(uu), 7, 0x4000, 64, 17, 0, src, dst)
+    h = h[:10] + struct.pack("!H", csum(h) ^ ipsum_off) + h[12:]
+    return dmac + smac + b"\x08\x00" + h + uu
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind(("uB", 0))
+s.send(frame(c ^ 0x0101, 0))    # the UDP checksum off
+s.send(frame(c, 0x0404))        # the IPv4 header sum off
+"""
+    rc, out, err = run(["cat", "/sys/class/net/uA/address"], ns=NS["hA"])
+    mac_a = out.strip()
+    rc2, out2, err2 = run(["cat", "/sys/class/net/uB/address"], ns=NS["hB"])
+    must(["python3", "-c", script, UL4["B"], UL4["A"], mac_a, out2.strip(), str(VNI)], ns=NS["hB"])
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        tun = port_stat(sw, "t0").get("tunnel", {})
+        if all(tun.get(k, 0) > before.get("tunnel", {}).get(k, 0) for k in XDP_HOSTILE):
+            break
+        time.sleep(0.1)
+    st = port_stat(sw, "t0")
+    tun = st.get("tunnel", {})
+    delta = {k: tun.get(k, 0) - before.get("tunnel", {}).get(k, 0) for k in XDP_HOSTILE}
+    bad = st.get("drops", {}).get("bad_header", 0) - before.get("drops", {}).get("bad_header", 0)
+    check(rc == 0 and rc2 == 0 and all(v == 1 for v in delta.values()) and bad == 2,
+          "%s: a frame with a wrong UDP checksum and one with a wrong IPv4 header sum, past the kernel: "
+          "each refused and counted (%s, bad_header +%d)" % (what, delta, bad), [err, err2, tun])
 
 
 def gso_break(sw, ports):
@@ -1130,6 +1198,9 @@ def main():
             for v6 in (False, True):
                 for csum in (True, False):
                     one_case(sw, wd, v6, csum)
+            # xdp=: the datagrams past the kernel's IP and UDP receive; both families, a checksum and none
+            one_case(sw, wd, False, True, xdp=True)
+            one_case(sw, wd, True, False, xdp=True)
             gso_refused(sw)
             vsw_pair(build, wd, sw)
             pmtu_tcp(sw, wd)

@@ -1,0 +1,369 @@
+/* test_vxlan_xdp.c - unit tests of the vxlan port's AF_XDP receive path: the outer header checks (packet/vxlan_outer) and the XDP program's choice of frames (port/vxlan_xdp), run by the kernel on test frames. */
+
+/*
+ * vxlan_outer_parse() checks what the kernel's IP and UDP receive would:
+ * each test frame passes, then each field spoiled in turn is refused for
+ * its reason, and every truncation of a passing frame is refused without
+ * reading past it.  The XDP program is loaded and run by the kernel
+ * (BPF_PROG_TEST_RUN) with an AF_XDP socket on the loopback's queue 0 in
+ * its map: the frames a vxlan port of that address and port is to get are
+ * redirected (XDP_REDIRECT), every other one passed to the kernel
+ * (XDP_PASS).  The program tests need root (CAP_BPF) and fail with the
+ * reason otherwise.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/bpf.h>
+#include <linux/if_xdp.h>
+#include <net/if.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <bpf/bpf.h>
+
+#include "packet/csum.h"
+#include "packet/vxlan_outer.h"
+#include "port/afxdp_sock.h"
+#include "port/vxlan_xdp.h"
+
+static const uint8_t local4[4] = { 192, 168, 78, 2 }, remote4[4] = { 192, 168, 78, 1 };
+static const uint8_t local6[16] = { 0xfd, 0, 0, 0x78, [15] = 2 }, remote6[16] = { 0xfd, 0, 0, 0x78, [15] = 1 };
+#define DSTPORT 4789
+#define PROG_DATA_MAX 1500u	/* the programs' longest frame here: the kernel's test run splits longer ones than a page */
+
+static void wr16(uint8_t *b, unsigned v)
+{
+	b[0] = (uint8_t)(v >> 8);
+	b[1] = (uint8_t)v;
+}
+
+/* The UDP checksum of the datagram at @u (@ulen bytes) from @src to @dst into its field (@zero: leave 0). */
+static void udp_sum(uint8_t *u, size_t ulen, const uint8_t *src, const uint8_t *dst, bool v6, bool zero)
+{
+	uint32_t s = v6 ? csum_pseudo_ipv6(src, dst, 17, (uint32_t)ulen) : csum_pseudo_ipv4(src, dst, 17, (uint32_t)ulen);
+	uint16_t c;
+
+	u[6] = u[7] = 0;
+	if (zero)
+		return;
+	c = csum_finish_l4(csum_add(s, u, ulen), CSUM_UDP_OFFSET);
+	memcpy(u + 6, &c, 2);
+}
+
+/* An underlay frame: Ethernet, IPv4 or IPv6, UDP to local:DSTPORT with @plen bytes of payload. Its length. */
+static size_t outer_frame(uint8_t *f, bool v6, size_t plen, bool zero_csum)
+{
+	size_t l3 = 14, l4 = v6 ? 54 : 34, ulen = 8 + plen;
+
+	memset(f, 0, l4 + ulen);
+	memcpy(f, "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01", 12);
+	wr16(f + 12, v6 ? 0x86dd : 0x0800);
+	if (v6) {
+		f[l3] = 0x60;
+		wr16(f + l3 + 4, (unsigned)ulen);
+		f[l3 + 6] = 17;
+		f[l3 + 7] = 64;
+		memcpy(f + l3 + 8, remote6, 16);
+		memcpy(f + l3 + 24, local6, 16);
+	} else {
+		uint16_t c;
+
+		f[l3] = 0x45;
+		wr16(f + l3 + 2, (unsigned)(20 + ulen));
+		wr16(f + l3 + 4, 0x1234);
+		f[l3 + 6] = 0x40; /* DF */
+		f[l3 + 8] = 64;
+		f[l3 + 9] = 17;
+		memcpy(f + l3 + 12, remote4, 4);
+		memcpy(f + l3 + 16, local4, 4);
+		c = csum_ipv4_hdr(f + l3, 20);
+		memcpy(f + l3 + 10, &c, 2);
+	}
+	wr16(f + l4, 51234);
+	wr16(f + l4 + 2, DSTPORT);
+	wr16(f + l4 + 4, (unsigned)ulen);
+	for (size_t i = 0; i < plen; i++)
+		f[l4 + 8 + i] = (uint8_t)(i * 7 + 3);
+	udp_sum(f + l4, ulen, f + l3 + (v6 ? 8 : 12), f + l3 + (v6 ? 24 : 16), v6, zero_csum);
+	return l4 + ulen;
+}
+
+static enum vxlan_outer_bad parse(const uint8_t *f, size_t len, bool v6, struct vxlan_outer *o)
+{
+	/* A heap copy of exactly @len bytes: a read past it is ASan's. */
+	uint8_t *c = malloc(len ? len : 1);
+	enum vxlan_outer_bad r;
+
+	assert_non_null(c);
+	memcpy(c, f, len);
+	r = vxlan_outer_parse(c, len, v6, v6 ? local6 : local4, DSTPORT, o);
+	if (r == VXO_OK)
+		o->payload = f + (o->payload - c);
+	free(c);
+	return r;
+}
+
+static void test_outer_ipv4(void **state)
+{
+	static uint8_t f[2000];
+	struct vxlan_outer o;
+	size_t len = outer_frame(f, false, 100, false);
+
+	(void)state;
+	assert_int_equal(parse(f, len, false, &o), VXO_OK);
+	assert_ptr_equal(o.payload, f + 42);
+	assert_int_equal(o.len, 100);
+	assert_int_equal(o.sport, 51234);
+	assert_memory_equal(o.src, remote4, 4);
+	/* Ethernet padding past the IP length is not the datagram's. */
+	assert_int_equal(parse(f, len + 6, false, &o), VXO_OK);
+	assert_int_equal(o.len, 100);
+	/* Every truncation is refused. */
+	for (size_t l = 0; l < len; l++)
+		assert_int_not_equal(parse(f, l, false, &o), VXO_OK);
+	/* A zero checksum is none (RFC 768). */
+	len = outer_frame(f, false, 100, true);
+	assert_int_equal(parse(f, len, false, &o), VXO_OK);
+	/* Each field spoiled, its reason. */
+	struct {
+		size_t at;
+		uint8_t xor;
+		enum vxlan_outer_bad want;
+	} cases[] = {
+		{ 12, 0x01, VXO_NOT_OURS },	/* ethertype */
+		{ 14, 0x10, VXO_IP_HEADER },	/* version 5 */
+		{ 14, 0x05 ^ 0x04, VXO_IP_HEADER },	/* IHL 4 */
+		{ 24, 0x01, VXO_IP_HEADER },	/* header checksum */
+		{ 16, 0x10, VXO_IP_HEADER },	/* total length (the header sum no longer adds) */
+		{ 33, 0x01, VXO_IP_HEADER },	/* destination */
+		{ 36, 0x01, VXO_NOT_OURS },	/* UDP port */
+		{ 39, 0x80, VXO_UDP_LENGTH },	/* UDP length past the IP payload */
+		{ 60, 0x01, VXO_UDP_CSUM },	/* payload */
+		{ 40, 0x01, VXO_UDP_CSUM },	/* the checksum */
+	};
+	len = outer_frame(f, false, 100, false);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		f[cases[i].at] ^= cases[i].xor;
+		assert_int_equal(parse(f, len, false, &o), cases[i].want);
+		f[cases[i].at] ^= cases[i].xor;
+	}
+	/* With their header sums right: a fragment, another destination, a length past the frame, UDP not. */
+	struct {
+		size_t at;
+		uint8_t set;
+		enum vxlan_outer_bad want;
+	} fixed[] = {
+		{ 20, 0x20, VXO_FRAGMENT },	/* MF */
+		{ 21, 0x01, VXO_FRAGMENT },	/* offset */
+		{ 33, 0x09, VXO_NOT_OURS },	/* destination */
+		{ 23, 6, VXO_NOT_OURS },	/* protocol */
+		{ 16, 0x08, VXO_IP_LENGTH },	/* total length past the frame */
+	};
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+		uint8_t was = f[fixed[i].at], was_c[2] = { f[24], f[25] };
+		uint16_t c;
+
+		f[fixed[i].at] = fixed[i].set;
+		f[24] = f[25] = 0;
+		c = csum_ipv4_hdr(f + 14, 20);
+		memcpy(f + 24, &c, 2);
+		assert_int_equal(parse(f, len, false, &o), fixed[i].want);
+		f[fixed[i].at] = was;
+		f[24] = was_c[0], f[25] = was_c[1];
+	}
+	assert_int_equal(parse(f, len, false, &o), VXO_OK);
+	/* Not of the port's family. */
+	assert_int_equal(vxlan_outer_parse(f, len, true, local6, DSTPORT, &o), VXO_NOT_OURS);
+}
+
+static void test_outer_ipv6(void **state)
+{
+	static uint8_t f[2000];
+	struct vxlan_outer o;
+	size_t len = outer_frame(f, true, 300, false);
+
+	(void)state;
+	assert_int_equal(parse(f, len, true, &o), VXO_OK);
+	assert_ptr_equal(o.payload, f + 62);
+	assert_int_equal(o.len, 300);
+	assert_memory_equal(o.src, remote6, 16);
+	for (size_t l = 0; l < len; l++)
+		assert_int_not_equal(parse(f, l, true, &o), VXO_OK);
+	f[100] ^= 0x40;
+	assert_int_equal(parse(f, len, true, &o), VXO_UDP_CSUM);
+	f[100] ^= 0x40;
+	f[14] ^= 0x20;	/* version 4 */
+	assert_int_equal(parse(f, len, true, &o), VXO_IP_HEADER);
+	f[14] ^= 0x20;
+	f[20] = 0;	/* hop-by-hop options: not ours (the program passes it) */
+	assert_int_equal(parse(f, len, true, &o), VXO_NOT_OURS);
+	f[20] = 17;
+	f[18] ^= 0x08;	/* payload length past the frame */
+	assert_int_equal(parse(f, len, true, &o), VXO_IP_LENGTH);
+	f[18] ^= 0x08;
+	/* A zero checksum: the port accepts it (UDP_NO_CHECK6_RX on its socket). */
+	len = outer_frame(f, true, 300, true);
+	assert_int_equal(parse(f, len, true, &o), VXO_OK);
+}
+
+/* ---- the XDP program, run by the kernel ---- */
+
+struct prog_fx {
+	int map_fd, prog_fd;
+	struct afxdp_sock sock;
+	struct xsk_ring_prod fill, tx;
+	struct xsk_ring_cons comp, rx;
+	void *umem;
+};
+
+static void prog_setup(struct prog_fx *x, bool v6)
+{
+	struct afxdp_sock_config c = { .umem_bytes = 64 * 4096, .frame_bytes = 4096, .rx_entries = 64,
+				       .tx_entries = 64, .ifindex = 1, .qid = 0, .bind_flags = XDP_COPY };
+	static char log[65536];
+	int rc;
+
+	if (geteuid() != 0)
+		fail_msg("the XDP program tests need root (CAP_BPF)");
+	x->map_fd = bpf_map_create(BPF_MAP_TYPE_XSKMAP, "t_xsks", 4, 4, VXLAN_XDP_QUEUES, NULL);
+	assert_true(x->map_fd >= 0);
+	log[0] = '\0';
+	x->prog_fd = vxlan_xdp_prog_load(x->map_fd, v6, v6 ? local6 : local4, DSTPORT, PROG_DATA_MAX, log, sizeof(log));
+	if (x->prog_fd < 0)
+		fail_msg("program: %s\n%s", strerror(-x->prog_fd), log);
+	x->umem = mmap(NULL, c.umem_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(x->umem != MAP_FAILED);
+	c.umem = x->umem;
+	c.ifindex = if_nametoindex("lo");
+	/* A socket closed by the test before lets go of the queue when a kernel workqueue gets to it. */
+	for (int tries = 0; (rc = afxdp_sock_open(&x->sock, &c, &x->fill, &x->comp, &x->rx, &x->tx)) == -EBUSY &&
+			    tries < 200; tries++)
+		usleep(10000);
+	if (rc < 0)
+		fail_msg("AF_XDP socket on lo: %s", strerror(-rc));
+	assert_int_equal(bpf_map_update_elem(x->map_fd, &(uint32_t){ 0 }, &x->sock.fd, 0), 0);
+}
+
+static void prog_teardown(struct prog_fx *x)
+{
+	afxdp_sock_close(&x->sock);
+	munmap(x->umem, 64 * 4096);
+	close(x->prog_fd);
+	close(x->map_fd);
+}
+
+/* What the program returns for frame @f (@len bytes). */
+static int verdict(const struct prog_fx *x, const uint8_t *f, size_t len)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = f, .data_size_in = (uint32_t)len, .repeat = 1);
+
+	assert_int_equal(bpf_prog_test_run_opts(x->prog_fd, &o), 0);
+	return (int)o.retval;
+}
+
+static void test_prog_ipv4(void **state)
+{
+	static uint8_t f[VXLAN_XDP_FRAME + 100];
+	struct prog_fx x;
+	size_t len;
+
+	(void)state;
+	prog_setup(&x, false);
+	len = outer_frame(f, false, 100, false);
+	assert_int_equal(verdict(&x, f, len), XDP_REDIRECT);
+	/* The program looks at where a datagram goes, not at its sums: the port checks those. */
+	f[24] ^= 1;
+	assert_int_equal(verdict(&x, f, len), XDP_REDIRECT);
+	f[24] ^= 1;
+	/* The longest frame it is to take, and one byte more (the kernel's then). */
+	len = outer_frame(f, false, PROG_DATA_MAX - 42, false);
+	assert_int_equal(verdict(&x, f, len), XDP_REDIRECT);
+	len = outer_frame(f, false, PROG_DATA_MAX - 41, false);
+	assert_int_equal(verdict(&x, f, len), XDP_PASS);
+	len = outer_frame(f, false, 100, false);
+	struct {
+		size_t at;
+		uint8_t set;
+	} pass[] = {
+		{ 12, 0x81 },	/* 802.1Q tag (0x8100) */
+		{ 13, 0x06 },	/* ARP */
+		{ 14, 0x46 },	/* IPv4 options */
+		{ 20, 0x20 },	/* MF */
+		{ 21, 0x08 },	/* offset */
+		{ 23, 6 },	/* TCP */
+		{ 33, 9 },	/* to another address */
+		{ 37, 0xb6 },	/* to another port */
+	};
+	for (size_t i = 0; i < sizeof(pass) / sizeof(pass[0]); i++) {
+		uint8_t was = f[pass[i].at];
+
+		f[pass[i].at] = pass[i].set;
+		assert_int_equal(verdict(&x, f, len), XDP_PASS);
+		f[pass[i].at] = was;
+	}
+	assert_int_equal(verdict(&x, f, len), XDP_REDIRECT);
+	/* Too short for its headers. */
+	for (size_t l = 14; l < 42; l++)
+		assert_int_equal(verdict(&x, f, l), XDP_PASS);
+	/* An IPv6 datagram to the port's port: another family's. */
+	len = outer_frame(f, true, 100, false);
+	assert_int_equal(verdict(&x, f, len), XDP_PASS);
+	/* No socket in the map for the queue: the kernel's. */
+	assert_int_equal(bpf_map_delete_elem(x.map_fd, &(uint32_t){ 0 }), 0);
+	len = outer_frame(f, false, 100, false);
+	assert_int_equal(verdict(&x, f, len), XDP_PASS);
+	prog_teardown(&x);
+}
+
+static void test_prog_ipv6(void **state)
+{
+	static uint8_t f[2000];
+	struct prog_fx x;
+	size_t len;
+
+	(void)state;
+	prog_setup(&x, true);
+	len = outer_frame(f, true, 100, false);
+	assert_int_equal(verdict(&x, f, len), XDP_REDIRECT);
+	struct {
+		size_t at;
+		uint8_t set;
+	} pass[] = {
+		{ 14, 0x40 },	/* version 4 */
+		{ 20, 0 },	/* hop-by-hop options first */
+		{ 53, 3 },	/* to another address (its last byte) */
+		{ 38, 0xfe },	/* ... its first */
+		{ 57, 0xb6 },	/* to another port */
+	};
+	for (size_t i = 0; i < sizeof(pass) / sizeof(pass[0]); i++) {
+		uint8_t was = f[pass[i].at];
+
+		f[pass[i].at] = pass[i].set;
+		assert_int_equal(verdict(&x, f, len), XDP_PASS);
+		f[pass[i].at] = was;
+	}
+	assert_int_equal(verdict(&x, f, len), XDP_REDIRECT);
+	len = outer_frame(f, false, 100, false);
+	assert_int_equal(verdict(&x, f, len), XDP_PASS);
+	prog_teardown(&x);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_outer_ipv4),
+		cmocka_unit_test(test_outer_ipv6),
+		cmocka_unit_test(test_prog_ipv4),
+		cmocka_unit_test(test_prog_ipv6),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
