@@ -6,8 +6,9 @@
  * port.  vxlan_outer_parse() must read nothing past the frame, and accept
  * exactly a frame the kernel's IP and UDP receive would have handed the
  * port's socket: its payload view must be inside the frame, the UDP length
- * less 8 bytes, end where the UDP length says, and the checksum (when not
- * zero) must add up, which is checked here again the slow way.
+ * less 8 bytes, right behind the IP and UDP headers, inside the IP length,
+ * with a whole IPv4 header (its sum, no fragment), and the checksum (when
+ * not zero) must add up; each is checked here again the slow way.
  *
  * Input format:
  *
@@ -61,9 +62,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const unsigned l3 = 14, alen = v6 ? 16 : 4;
 		const uint8_t *u = o.payload - 8;
 
-		/* The view is inside the frame, behind a UDP header to the port, of the UDP length. */
-		if (o.payload < f + 8 || o.payload + o.len > f + len || rd16(u + 2) != rd16(data + 17) ||
+		const uint8_t *ip = f + l3;
+		size_t l4 = v6 ? l3 + 40 : l3 + (size_t)(ip[0] & 0x0f) * 4;
+
+		/* The view is right behind the IP header and a UDP header to the port, of the UDP length. */
+		if (o.payload != f + l4 + 8 || o.payload + o.len > f + len || rd16(u + 2) != rd16(data + 17) ||
 		    rd16(u + 4) != o.len + 8 || rd16(u) != o.sport)
+			abort();
+		/* The IP header is whole and right: its version, its sum, no fragment, a length that holds the datagram. */
+		if (!v6 && (ip[0] >> 4 != 4 || slow_sum(0, ip, l4 - l3) != 0xffff || (rd16(ip + 6) & 0x3fff) ||
+			    rd16(ip + 2) < l4 - l3 + o.len + 8 || l3 + rd16(ip + 2) > len || ip[9] != 17))
+			abort();
+		if (v6 && (ip[0] >> 4 != 6 || rd16(ip + 4) < o.len + 8 || l3 + 40 + rd16(ip + 4) > len || ip[6] != 17))
 			abort();
 		/* The destination is the port's, the source the header's. */
 		if (memcmp(f + l3 + (v6 ? 24 : 16), data + 1, alen) || memcmp(o.src, f + l3 + (v6 ? 8 : 12), alen))

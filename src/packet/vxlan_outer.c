@@ -35,6 +35,17 @@ static enum vxlan_outer_bad udp_check(const uint8_t *u, size_t ip_payload, uint1
 	return VXO_OK;
 }
 
+/* Whether @src (4 or 16 bytes) is an address a datagram may come from (not a martian, not @local). */
+static bool source_ok(const uint8_t *src, const uint8_t *local, bool ipv6)
+{
+	static const uint8_t zero[16], v4mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	if (ipv6)
+		return memcmp(src, zero, 16) != 0 && !(memcmp(src, zero, 15) == 0 && src[15] == 1) && src[0] != 0xff &&
+		       memcmp(src, v4mapped, 12) != 0 && memcmp(src, local, 16) != 0;
+	return src[0] != 0 && src[0] != 127 && src[0] < 224 && memcmp(src, local, 4) != 0;
+}
+
 enum vxlan_outer_bad vxlan_outer_parse(const uint8_t *f, size_t len, bool ipv6, const uint8_t *local, uint16_t dstport,
 				       struct vxlan_outer *o)
 {
@@ -64,6 +75,8 @@ enum vxlan_outer_bad vxlan_outer_parse(const uint8_t *f, size_t len, bool ipv6, 
 			return VXO_NOT_OURS;
 		if (total < ihl + UDP_HLEN)
 			return VXO_IP_LENGTH;
+		if (!source_ok(ip + 12, local, false))
+			return VXO_SOURCE;
 		memset(o->src, 0, sizeof(o->src));
 		memcpy(o->src, ip + 12, 4);
 		return udp_check(ip + ihl, total - ihl, dstport, ip + 12, ip + 16, false, o);
@@ -81,6 +94,8 @@ enum vxlan_outer_bad vxlan_outer_parse(const uint8_t *f, size_t len, bool ipv6, 
 			return VXO_NOT_OURS;
 		if (plen < UDP_HLEN)
 			return VXO_IP_LENGTH;
+		if (!source_ok(ip + 8, local, true))
+			return VXO_SOURCE;
 		memcpy(o->src, ip + 8, 16);
 		return udp_check(ip + 40, plen, dstport, ip + 8, ip + 24, true, o);
 	}

@@ -19,6 +19,11 @@
  *              passes them), protocol UDP, destination local=
  *   IPv6       version 6, payload length within the frame, next header UDP
  *              (extension headers: the program passes them), destination local=
+ *   source     not one a host sends from, as the kernel's martian checks
+ *              (ip_route_input_slow(), ipv6_rcv()): IPv4 0/8, 127/8,
+ *              224/4 and up (multicast, reserved, broadcast); IPv6 ::,
+ *              ::1, ff00::/8, ::ffff:0:0/96 (v4-mapped); nor the port's
+ *              own address
  *   UDP        destination port dstport=, length >= 8 and within the IP
  *              payload (RFC 768), checksum over the pseudo header
  *              (RFC 768; RFC 8200 section 8.1) unless zero: a zero is no
@@ -37,6 +42,7 @@ enum vxlan_outer_bad {
 	VXO_FRAGMENT,		/* an IPv4 fragment */
 	VXO_UDP_LENGTH,		/* UDP length under 8 or past the IP payload */
 	VXO_UDP_CSUM,		/* a UDP checksum that does not add up */
+	VXO_SOURCE,		/* a source no host sends from (martian): see vxlan_outer_parse() */
 	VXO__COUNT
 };
 

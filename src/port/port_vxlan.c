@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "lib/log.h"
 #include "packet/vxlan.h"
 #include "packet/vxlan_gso.h"
 #include "port/port_types.h"
@@ -170,7 +171,7 @@ static const char *const vx_off_names[VX_OFF__COUNT] = { "gso_sends",	 "gso_segm
 static const char *const vx_rx_bad_names[VX_RX__COUNT] = { "short", "flags", "vni", "remote", "truncated", "tagged" };
 static const char *const vx_xdp_bad_names[VXO__COUNT] = { "", "xdp_bad_short", "xdp_bad_not_ours", "xdp_bad_ip_header",
 							 "xdp_bad_ip_length", "xdp_bad_fragment", "xdp_bad_udp_length",
-							 "xdp_bad_udp_csum" };
+							 "xdp_bad_udp_csum", "xdp_bad_source" };
 
 static unsigned vx_rx_queues(struct port *p) { return 1; }
 static int vx_rx_fd(struct port *p, unsigned q) { return vx_of(p)->rx_ep >= 0 ? vx_of(p)->rx_ep : vx_of(p)->rx_fd; }
@@ -309,10 +310,29 @@ static unsigned vx_type_stats(struct port *p, struct port_type_stat *out, unsign
 	return n;
 }
 
-/* Control plane, once a second: the underlay MTU again (a route or a path MTU may have changed). */
+/*
+ * Control plane, once a second: the underlay MTU again (a route or a path
+ * MTU may have changed); xdp=: the first second with datagrams whose UDP
+ * checksum does not add up says so once, with the usual cause: a veth
+ * whose peer has transmit checksum offload on hands the kernel's
+ * datagrams over with the checksum left for a NIC to finish (only the
+ * kernel's own receive knows that; the AF_XDP copy does not).
+ */
 static void vx_tick(struct port *p)
 {
-	vxlan_mtu_apply(&vx_of(p)->mtu, &vx_of(p)->vt, p);
+	struct vx_port *v = vx_of(p);
+
+	vxlan_mtu_apply(&v->mtu, &v->vt, p);
+	if (v->xdp && !v->xdp_csum_said) {
+		uint64_t n = atomic_load_explicit(&v->xdp_bad[VXO_UDP_CSUM], memory_order_relaxed);
+
+		if (n) {
+			log_warn("port %s: xdp=%s: %llu datagrams with a wrong UDP checksum dropped (a veth peer with "
+				 "transmit checksum offload on leaves them unfinished: ethtool -K PEER tx off)",
+				 p->name, v->xdp->ifname, (unsigned long long)n);
+			v->xdp_csum_said = true;
+		}
+	}
 }
 
 /* Control thread: the data path asked for a destination's MTU (remote=flow): read now, not at the next tick. */

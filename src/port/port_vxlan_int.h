@@ -150,6 +150,7 @@ struct vx_port {
 	unsigned rx_xfront;		/* messages at the front whose slot is a frame's (rx_iov[] points into the UMEM) */
 	atomic_uint_least64_t xdp_rx;	/* datagrams that came through it */
 	atomic_uint_least64_t xdp_bad[VXO__COUNT];	/* frames it refused, by vxlan_outer_parse()'s reason */
+	bool xdp_csum_said;		/* control thread: wrong UDP checksums were logged */
 	struct vxlan_mtu mtu;	/* the underlay MTU: port.tx_frame_max from it (vxlan_mtu.h) */
 	struct ev_handler mtu_wake_h;	/* remote=flow: the data path asked for a destination's MTU */
 	int mtu_wake_fd;	/* its eventfd on env.loop (-1: none) */

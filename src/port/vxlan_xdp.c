@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <linux/bpf.h>
 #include <linux/ethtool.h>
+#include <linux/if_arp.h>
 #include <linux/if_link.h>
 #include <linux/if_xdp.h>
 #include <linux/sockios.h>
@@ -87,8 +88,8 @@ static void need(struct prog *p, int32_t len)
 	emit(p, insn(BPF_JMP | BPF_JGT | BPF_X, R4, R3, 0, 0), L_PASS);
 }
 
-int vxlan_xdp_prog_load(int map_fd, bool ipv6, const uint8_t *local, uint16_t dstport, unsigned data_max, char *log,
-			size_t loglen)
+int vxlan_xdp_prog_load(int map_fd, const uint8_t mac[6], bool ipv6, const uint8_t *local, uint16_t dstport,
+			unsigned data_max, char *log, size_t loglen)
 {
 	const uint8_t type[2] = { ipv6 ? 0x86 : 0x08, ipv6 ? 0xdd : 0x00 };
 	const uint8_t port[2] = { (uint8_t)(dstport >> 8), (uint8_t)dstport };
@@ -107,6 +108,11 @@ int vxlan_xdp_prog_load(int map_fd, bool ipv6, const uint8_t *local, uint16_t ds
 	emit(&p, insn(BPF_ALU64 | BPF_MOV | BPF_X, R4, R2, 0, 0), -1);
 	emit(&p, insn(BPF_ALU64 | BPF_ADD | BPF_K, R4, 0, 0, (int32_t)data_max + 1), -1);
 	emit(&p, insn(BPF_JMP | BPF_JLE | BPF_X, R4, R3, 0, 0), L_PASS);
+	/* to the interface's own MAC: a frame for another host (a promiscuous interface) is the kernel's to drop */
+	ldx(&p, BPF_W, R5, R2, 0);
+	jne32(&p, R5, imm_of(mac, 4), L_PASS);
+	ldx(&p, BPF_H, R5, R2, 4);
+	jne32(&p, R5, imm_of(mac + 4, 2), L_PASS);
 	ldx(&p, BPF_H, R5, R2, 12);
 	jne32(&p, R5, imm_of(type, 2), L_PASS);
 	if (!ipv6) {
@@ -172,6 +178,24 @@ static unsigned if_rx_queues(const char *ifname)
 	return n;
 }
 
+/* The interface's MAC address into @mac.  0 or -errno. */
+static int if_mac(const char *ifname, uint8_t mac[6])
+{
+	struct ifreq ifr = { 0 };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc = 0;
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (fd < 0 || ioctl(fd, SIOCGIFHWADDR, &ifr) < 0)
+		rc = -errno;
+	else if (ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER)
+		rc = -EPFNOSUPPORT;
+	else
+		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
 /* Socket @qi on queue @qi: its UMEM, the socket, the fill ring full.  0 or -errno. */
 static int queue_open(struct vxlan_xdp *x, unsigned qi)
 {
@@ -195,7 +219,10 @@ static int queue_open(struct vxlan_xdp *x, unsigned qi)
 		return -ENOMEM;
 	}
 	c.umem = q->umem;
-	rc = afxdp_sock_open(&q->sock, &c, &q->fill, &q->comp, &q->rx, &q->tx);
+	/* A socket closed a moment ago (a port just deleted) lets go of its queue when a kernel workqueue gets to it. */
+	for (unsigned tries = 0; (rc = afxdp_sock_open(&q->sock, &c, &q->fill, &q->comp, &q->rx, &q->tx)) == -EBUSY &&
+				 tries < 100; tries++)
+		usleep(10000);
 	if (rc < 0) {
 		munmap(q->umem, bytes);
 		q->umem = NULL;
@@ -213,6 +240,7 @@ int vxlan_xdp_open(struct vxlan_xdp *x, const char *ifname, bool ipv6, const uin
 		   char *err, size_t errlen)
 {
 	unsigned queues;
+	uint8_t mac[6];
 	int rc = -EINVAL;
 
 	memset(x, 0, sizeof(*x));
@@ -224,6 +252,11 @@ int vxlan_xdp_open(struct vxlan_xdp *x, const char *ifname, bool ipv6, const uin
 		return -1;
 	}
 	snprintf(x->ifname, sizeof(x->ifname), "%s", ifname);
+	rc = if_mac(ifname, mac);
+	if (rc < 0) {
+		snprintf(err, errlen, "xdp=%s: not an Ethernet interface (%s)", ifname, strerror(-rc));
+		goto fail;
+	}
 	queues = if_rx_queues(ifname);
 	x->nq = queues < VXLAN_XDP_QUEUES ? queues : VXLAN_XDP_QUEUES;
 	x->map_fd = bpf_map_create(BPF_MAP_TYPE_XSKMAP, "vsw_vx_xsks", 4, 4, VXLAN_XDP_QUEUES, NULL);
@@ -231,29 +264,41 @@ int vxlan_xdp_open(struct vxlan_xdp *x, const char *ifname, bool ipv6, const uin
 		snprintf(err, errlen, "xdp=%s: XSKMAP: %s (needs CAP_BPF and a kernel with AF_XDP)", ifname, strerror(errno));
 		goto fail;
 	}
-	x->prog_fd = vxlan_xdp_prog_load(x->map_fd, ipv6, local, dstport, VXLAN_XDP_DATA_MAX, NULL, 0);
+	x->prog_fd = vxlan_xdp_prog_load(x->map_fd, mac, ipv6, local, dstport, VXLAN_XDP_DATA_MAX, NULL, 0);
 	if (x->prog_fd < 0) {
 		snprintf(err, errlen, "xdp=%s: loading the XDP program: %s", ifname, strerror(-x->prog_fd));
 		goto fail;
 	}
-	for (int native = 1; native >= 0 && x->link_fd < 0; native--) {
-		LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = native ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE);
+	/*
+	 * The driver's hook only: it runs before GRO.  The generic one runs
+	 * after, when the kernel may have merged the port's datagrams into one
+	 * packet (UDP GRO for its socket, or fraglist GRO), lengths rewritten
+	 * and the checksum left partial: not a datagram off the wire.
+	 */
+	{
+		LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = XDP_FLAGS_DRV_MODE);
 
 		x->link_fd = bpf_link_create(x->prog_fd, (int)x->ifindex, BPF_XDP, &lo);
-		x->native = native;
 		rc = -errno;
-		if (x->link_fd < 0 && rc == -EBUSY)
-			break;
+		x->native = true;
 	}
 	if (x->link_fd < 0) {
-		snprintf(err, errlen, "xdp=%s: attaching the XDP program: %s%s", ifname, strerror(-rc),
-			 rc == -EBUSY ? " (the interface has an XDP program already)" : "");
+		snprintf(err, errlen, "xdp=%s: attaching the XDP program in the driver's hook: %s%s", ifname, strerror(-rc),
+			 rc == -EBUSY ? " (the interface has an XDP program already)"
+			 : rc == -EOPNOTSUPP ? " (its driver has no XDP hook)"
+			 : rc == -EINVAL ? " (a kernel before 5.9 attaches no XDP program by link; or the MTU is over what "
+					   "the driver takes with XDP)" : "");
 		goto fail;
 	}
 	for (unsigned i = 0; i < x->nq; i++) {
 		int fd;
 
 		rc = queue_open(x, i);
+		if (rc == -EINVAL && i > 0) {
+			/* Fewer queues than the driver said (a veth before 5.15 counts its queues twice): those are the kernel's. */
+			x->nq = i;
+			break;
+		}
 		if (rc < 0) {
 			snprintf(err, errlen, "xdp=%s: AF_XDP socket on queue %u: %s", ifname, i, strerror(-rc));
 			goto fail;

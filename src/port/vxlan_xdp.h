@@ -32,11 +32,12 @@
  * The program's check is only where to send a frame: the port checks it
  * as the kernel would have (packet/vxlan_outer.h).
  *
- * Needs CAP_NET_ADMIN and CAP_BPF (root), a kernel with AF_XDP (4.18) and
- * bpf_redirect_map()'s default action (5.3), and no other XDP program on
- * the interface.  In the driver's hook where the driver has one (veth,
- * most NICs), else the generic one; copy mode (a frame is copied into the
- * UMEM: no driver support needed).
+ * Also in the program: the frame is to the interface's own MAC (the
+ * kernel drops another host's).  In the driver's hook only: the generic
+ * one runs after GRO, which may have merged the port's datagrams.  Copy
+ * mode (a frame is copied into the UMEM: no zero-copy support needed).
+ * Needs CAP_NET_ADMIN and CAP_BPF (root), Linux 5.9 (an XDP bpf_link) and
+ * no other XDP program on the interface.
  */
 #define VXLAN_XDP_QUEUES 8u		/* sockets at most: the interface's first receive queues */
 #define VXLAN_XDP_FRAME 4096u		/* a UMEM frame (chunk) */
@@ -54,7 +55,7 @@ struct vxlan_xdp {
 	char ifname[IF_NAMESIZE];
 	unsigned ifindex;
 	int map_fd, prog_fd, link_fd;	/* -1: none */
-	bool native;			/* the driver's hook (else the generic one) */
+	bool native;			/* the driver's hook (always: the generic one is refused) */
 	unsigned nq;			/* sockets: queues 0..nq-1 */
 	unsigned next_q;		/* where the next vxlan_xdp_rx() starts */
 	struct vxlan_xdp_queue q[VXLAN_XDP_QUEUES];
@@ -69,14 +70,14 @@ struct vxlan_xdp_frame {
 };
 
 /*
- * Load the program for datagrams of family @ipv6 to @local (4 or 16
- * bytes, as on the wire) port @dstport (host order), of at most
+ * Load the program for frames to @mac with datagrams of family @ipv6 to
+ * @local (4 or 16 bytes, as on the wire) port @dstport (host order), of at most
  * @data_max bytes (VXLAN_XDP_DATA_MAX; a longer frame passes), into
  * XSKMAP @map_fd.  The program fd, or -errno with the verifier's log in
  * @log.
  */
-int vxlan_xdp_prog_load(int map_fd, bool ipv6, const uint8_t *local, uint16_t dstport, unsigned data_max, char *log,
-			size_t loglen);
+int vxlan_xdp_prog_load(int map_fd, const uint8_t mac[6], bool ipv6, const uint8_t *local, uint16_t dstport,
+			unsigned data_max, char *log, size_t loglen);
 
 /*
  * Set @x up on interface @ifname: the map, the program (attached through a

@@ -45,7 +45,10 @@ Steps:
      `port del t0` takes the XDP program off uA; with IPv4, two frames sent
      from hB as whole frames (AF_PACKET), one with a wrong UDP checksum and
      one with a wrong IPv4 header sum, are each refused and counted
-     (xdp_bad_udp_csum, xdp_bad_ip_header, bad_header drops);
+     (xdp_bad_udp_csum, xdp_bad_ip_header, bad_header drops); then uB's tx
+     checksum offload on for a moment: the kernel's datagrams reach uA with
+     partial checksums, which t0 refuses (ping cA -> cB gets no answer),
+     counts and names in one log line with the cause; off again, pings cross;
   2a. the kernel refuses UDP GSO for good (issue 16 review): IPv4, csum on; SO_NO_CHECK put on t0's GSO
      sockets through pidfd_getfd(2), so Linux's udp_send_skb() answers their UDP_SEGMENT payloads with
      EINVAL (the refusal xfrm's EIO stands for: an `ip xfrm state ... proto esp` cannot be made on a
@@ -566,6 +569,7 @@ def one_case(sw, wd, v6, csum, xdp=False):
     check(not drops, "%s: no drops on t0" % what, drops)
     if xdp and not v6:
         xdp_hostile(sw, what)
+        xdp_partial_csum(sw, what)
     if xdp:
         state, tun = port_state(sw, "t0"), port_stat(sw, "t0").get("tunnel", {})
         xbad = {k: v for k, v in tun.items() if k.startswith("xdp_bad") and v and k not in XDP_HOSTILE}
@@ -581,6 +585,28 @@ def one_case(sw, wd, v6, csum, xdp=False):
 
 
 XDP_HOSTILE = ("xdp_bad_udp_csum", "xdp_bad_ip_header")
+
+
+def xdp_partial_csum(sw, what):
+    """uB's tx checksum offload on: the kernel's datagrams reach uA unfinished; refused, counted, logged once."""
+    before = port_stat(sw, "t0").get("tunnel", {}).get("xdp_bad_udp_csum", 0)
+    must(["ethtool", "-K", "uB", "tx", "on"], ns=NS["hB"])
+    try:
+        got, _ = ping("cA", IN4["cB"])
+        deadline = time.monotonic() + 3
+        logged = False
+        while time.monotonic() < deadline and not logged:
+            time.sleep(0.2)
+            with open(sw.log_path) as f:
+                logged = any("xdp=uA" in ln and "wrong UDP checksum" in ln and "tx off" in ln for ln in f)
+        after = port_stat(sw, "t0").get("tunnel", {}).get("xdp_bad_udp_csum", 0)
+        check(got == 0 and after >= before + 3 and logged,
+              "%s: with uB's tx checksum offload on, its partial checksums are refused (%d), counted (+%d) and "
+              "logged with the cause" % (what, got, after - before), "logged" if logged else "no log line")
+    finally:
+        must(["ethtool", "-K", "uB", "tx", "off"], ns=NS["hB"])
+    got, detail = ping("cA", IN4["cB"])
+    check(got == 3, "%s: uB's offload off again: ping cA -> cB (%d/3)" % (what, got), detail)
 
 
 def xdp_hostile(sw, what):

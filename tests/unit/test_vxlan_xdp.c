@@ -35,6 +35,7 @@
 #include "port/vxlan_xdp.h"
 
 static const uint8_t local4[4] = { 192, 168, 78, 2 }, remote4[4] = { 192, 168, 78, 1 };
+static const uint8_t our_mac[6] = { 0x02, 0, 0, 0, 0, 0x02 };	/* the frames' destination (outer_frame()) */
 static const uint8_t local6[16] = { 0xfd, 0, 0, 0x78, [15] = 2 }, remote6[16] = { 0xfd, 0, 0, 0x78, [15] = 1 };
 #define DSTPORT 4789
 #define PROG_DATA_MAX 1500u	/* the programs' longest frame here: the kernel's test run splits longer ones than a page */
@@ -180,6 +181,64 @@ static void test_outer_ipv4(void **state)
 		f[24] = was_c[0], f[25] = was_c[1];
 	}
 	assert_int_equal(parse(f, len, false, &o), VXO_OK);
+	/* Sources no host sends from (the kernel's martians), and the port's own address. */
+	{
+		static const uint8_t srcs[][4] = { { 0, 1, 2, 3 }, { 127, 0, 0, 1 }, { 224, 0, 0, 5 }, { 239, 1, 1, 1 },
+						   { 255, 255, 255, 255 }, { 240, 0, 0, 1 }, { 192, 168, 78, 2 } };
+
+		for (size_t i = 0; i < sizeof(srcs) / sizeof(srcs[0]); i++) {
+			uint8_t g[200];
+			size_t l = outer_frame(g, false, 100, false);
+			uint16_t c;
+
+			memcpy(g + 26, srcs[i], 4);
+			g[24] = g[25] = 0;
+			c = csum_ipv4_hdr(g + 14, 20);
+			memcpy(g + 24, &c, 2);
+			udp_sum(g + 34, 108, g + 26, g + 30, false, false);
+			assert_int_equal(parse(g, l, false, &o), VXO_SOURCE);
+		}
+	}
+	/* UDP lengths: under 8; shorter than the IP payload (the rest is not the datagram's, as Linux trims it). */
+	{
+		uint8_t g[200];
+		size_t l = outer_frame(g, false, 100, false);
+
+		wr16(g + 38, 7);
+		assert_int_equal(parse(g, l, false, &o), VXO_UDP_LENGTH);
+		wr16(g + 38, 8 + 90);
+		udp_sum(g + 34, 98, g + 26, g + 30, false, false);
+		assert_int_equal(parse(g, l, false, &o), VXO_OK);
+		assert_int_equal(o.len, 90);
+	}
+	/* An odd length, and a checksum that computes to zero, sent as all ones (RFC 768). */
+	{
+		uint8_t g[200];
+		size_t l = outer_frame(g, false, 101, false);
+		bool ones = false;
+
+		assert_int_equal(parse(g, l, false, &o), VXO_OK);
+		assert_int_equal(o.len, 101);
+		for (unsigned k = 0; k < 65536 && !ones; k++) {
+			wr16(g + 42, k);	/* the payload's first word moves the sum through every value */
+			udp_sum(g + 34, 109, g + 26, g + 30, false, false);
+			ones = g[40] == 0xff && g[41] == 0xff;
+		}
+		assert_true(ones);
+		assert_int_equal(parse(g, l, false, &o), VXO_OK);
+	}
+	/* IPv4 total length under its header and a UDP header. */
+	{
+		uint8_t g[200];
+		size_t l = outer_frame(g, false, 100, false);
+		uint16_t c;
+
+		wr16(g + 16, 24);
+		g[24] = g[25] = 0;
+		c = csum_ipv4_hdr(g + 14, 20);
+		memcpy(g + 24, &c, 2);
+		assert_int_equal(parse(g, l, false, &o), VXO_IP_LENGTH);
+	}
 	/* Not of the port's family. */
 	assert_int_equal(vxlan_outer_parse(f, len, true, local6, DSTPORT, &o), VXO_NOT_OURS);
 }
@@ -209,6 +268,20 @@ static void test_outer_ipv6(void **state)
 	f[18] ^= 0x08;	/* payload length past the frame */
 	assert_int_equal(parse(f, len, true, &o), VXO_IP_LENGTH);
 	f[18] ^= 0x08;
+	/* Martian sources: ::, ::1, multicast, v4-mapped, the port's own. */
+	{
+		static const uint8_t srcs[][16] = { { 0 }, { [15] = 1 }, { 0xff, 0x02, [15] = 1 },
+						    { [10] = 0xff, [11] = 0xff, 10, 0, 0, 1 },
+						    { 0xfd, 0, 0, 0x78, [15] = 2 } };
+
+		for (size_t i = 0; i < sizeof(srcs) / sizeof(srcs[0]); i++) {
+			uint8_t g[500];
+			size_t l = outer_frame(g, true, 300, true);
+
+			memcpy(g + 22, srcs[i], 16);
+			assert_int_equal(parse(g, l, true, &o), VXO_SOURCE);
+		}
+	}
 	/* A zero checksum: the port accepts it (UDP_NO_CHECK6_RX on its socket). */
 	len = outer_frame(f, true, 300, true);
 	assert_int_equal(parse(f, len, true, &o), VXO_OK);
@@ -236,7 +309,8 @@ static void prog_setup(struct prog_fx *x, bool v6)
 	x->map_fd = bpf_map_create(BPF_MAP_TYPE_XSKMAP, "t_xsks", 4, 4, VXLAN_XDP_QUEUES, NULL);
 	assert_true(x->map_fd >= 0);
 	log[0] = '\0';
-	x->prog_fd = vxlan_xdp_prog_load(x->map_fd, v6, v6 ? local6 : local4, DSTPORT, PROG_DATA_MAX, log, sizeof(log));
+	x->prog_fd = vxlan_xdp_prog_load(x->map_fd, our_mac, v6, v6 ? local6 : local4, DSTPORT, PROG_DATA_MAX, log,
+					 sizeof(log));
 	if (x->prog_fd < 0)
 		fail_msg("program: %s\n%s", strerror(-x->prog_fd), log);
 	x->umem = mmap(NULL, c.umem_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -301,6 +375,8 @@ static void test_prog_ipv4(void **state)
 		{ 23, 6 },	/* TCP */
 		{ 33, 9 },	/* to another address */
 		{ 37, 0xb6 },	/* to another port */
+		{ 0, 0xff },	/* to another MAC (its first byte: broadcast) */
+		{ 5, 0x03 },	/* ... its last */
 	};
 	for (size_t i = 0; i < sizeof(pass) / sizeof(pass[0]); i++) {
 		uint8_t was = f[pass[i].at];
@@ -342,14 +418,19 @@ static void test_prog_ipv6(void **state)
 		{ 53, 3 },	/* to another address (its last byte) */
 		{ 38, 0xfe },	/* ... its first */
 		{ 57, 0xb6 },	/* to another port */
+		{ 3, 0x01 },	/* to another MAC */
+		{ 15, 0x0f },	/* the traffic class's low bits and the flow label: still ours (below) */
 	};
 	for (size_t i = 0; i < sizeof(pass) / sizeof(pass[0]); i++) {
 		uint8_t was = f[pass[i].at];
 
 		f[pass[i].at] = pass[i].set;
-		assert_int_equal(verdict(&x, f, len), XDP_PASS);
+		assert_int_equal(verdict(&x, f, len), pass[i].at == 15 ? XDP_REDIRECT : XDP_PASS);
 		f[pass[i].at] = was;
 	}
+	f[14] = 0x6f;	/* the traffic class's high bits: ours */
+	assert_int_equal(verdict(&x, f, len), XDP_REDIRECT);
+	f[14] = 0x60;
 	assert_int_equal(verdict(&x, f, len), XDP_REDIRECT);
 	len = outer_frame(f, false, 100, false);
 	assert_int_equal(verdict(&x, f, len), XDP_PASS);
