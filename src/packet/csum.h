@@ -76,6 +76,17 @@ static inline uint16_t csum_fold(uint32_t sum)
 	return (uint16_t)sum;
 }
 
+/*
+ * @whole less @part, two sums of the same data's bytes (@part those at its
+ * start, an even number), folded: the sum of the rest, for a check that
+ * knows the whole's sum already (RFC 1071: one's complement subtraction
+ * is the addition of the complement).
+ */
+static inline uint32_t csum_sub(uint32_t whole, uint32_t part)
+{
+	return (uint32_t)csum_fold(whole) + (uint16_t)~csum_fold(part);
+}
+
 /* The checksum field's value for @sum: the folded sum complemented, in memory byte order. */
 static inline uint16_t csum_finish(uint32_t sum)
 {

@@ -82,8 +82,13 @@ struct seg_geom {
 static unsigned rd16(const uint8_t *b) { return (unsigned)b[0] << 8 | b[1]; }
 static uint32_t rd32(const uint8_t *b) { return (uint32_t)rd16(b) << 16 | rd16(b + 2); }
 
-/* @f (@len bytes) as an untagged IPv4 (IHL 5, not a fragment) or IPv6 TCP segment whose IP length is the frame's, with correct sums. */
-static bool seg_geom_of(const uint8_t *f, size_t len, struct seg_geom *g)
+/*
+ * @f (@len bytes) as an untagged IPv4 (IHL 5, not a fragment) or IPv6 TCP
+ * segment whose IP length is the frame's, with correct sums; @fsum, when
+ * not NULL, the sum of all its bytes (the TCP checksum then checked from
+ * it and the headers' sum).
+ */
+static bool seg_geom_of(const uint8_t *f, size_t len, const uint32_t *fsum, struct seg_geom *g)
 {
 	uint32_t sum;
 
@@ -112,6 +117,8 @@ static bool seg_geom_of(const uint8_t *f, size_t len, struct seg_geom *g)
 	g->payload = len - g->hdr;
 	sum = g->v6 ? csum_pseudo_ipv6(f + 22, f + 38, 6, (uint32_t)(len - g->l4))
 		    : csum_pseudo_ipv4(f + 26, f + 30, 6, (uint32_t)(len - g->l4));
+	if (fsum)
+		return csum_fold((uint32_t)csum_fold(sum) + csum_fold(csum_sub(*fsum, csum_add(0, f, g->l4)))) == 0xffff;
 	return csum_fold(csum_add(sum, f + g->l4, len - g->l4)) == 0xffff;
 }
 
@@ -138,6 +145,12 @@ static bool seg_follows(const uint8_t *first, const struct seg_geom *g0, const u
 
 unsigned vxlan_gro_merge(const struct iovec *seg, unsigned n, struct iovec *iov, struct vxlan_tso *tso)
 {
+	return vxlan_gro_merge_sums(seg, NULL, n, iov, tso);
+}
+
+unsigned vxlan_gro_merge_sums(const struct iovec *seg, const uint32_t *sums, unsigned n, struct iovec *iov,
+			      struct vxlan_tso *tso)
+{
 	const uint8_t *first = seg[0].iov_base;
 	uint8_t *f0 = seg[0].iov_base;
 	struct seg_geom g0, gp, g;
@@ -146,7 +159,7 @@ unsigned vxlan_gro_merge(const struct iovec *seg, unsigned n, struct iovec *iov,
 	uint32_t sum;
 	uint16_t v;
 
-	if (n < 2 || !seg_geom_of(first, seg[0].iov_len, &g0) || !g0.payload || first[g0.l4 + 13] != 0x10)
+	if (n < 2 || !seg_geom_of(first, seg[0].iov_len, sums, &g0) || !g0.payload || first[g0.l4 + 13] != 0x10)
 		return 1; /* ACK alone: anything else (PSH, FIN, SYN, RST, URG, ECN) ends a run where it is */
 	total = seg[0].iov_len;
 	gp = g0;
@@ -154,7 +167,7 @@ unsigned vxlan_gro_merge(const struct iovec *seg, unsigned n, struct iovec *iov,
 		const uint8_t *f = seg[k].iov_base, *prev = seg[k - 1].iov_base;
 		uint8_t fl;
 
-		if (gp.payload != g0.payload || !seg_geom_of(f, seg[k].iov_len, &g) ||
+		if (gp.payload != g0.payload || !seg_geom_of(f, seg[k].iov_len, sums ? &sums[k] : NULL, &g) ||
 		    !seg_follows(first, &g0, prev, &gp, f, &g, k) || !g.payload || g.payload > g0.payload ||
 		    total + g.payload - PKT_ETH_HLEN > 65535)
 			break;

@@ -94,4 +94,13 @@ struct vxlan_tso {
  */
 unsigned vxlan_gro_merge(const struct iovec *seg, unsigned n, struct iovec *iov, struct vxlan_tso *tso);
 
+/*
+ * vxlan_gro_merge() with each segment's sum known (@sums[k]: csum_add()
+ * of all of seg[k]'s bytes, as the outer UDP checksum's check leaves it,
+ * packet/vxlan_outer.h): the TCP checksums are checked from them and the
+ * headers' sums, without a pass over the payloads.  The same result.
+ */
+unsigned vxlan_gro_merge_sums(const struct iovec *seg, const uint32_t *sums, unsigned n, struct iovec *iov,
+			      struct vxlan_tso *tso);
+
 #endif

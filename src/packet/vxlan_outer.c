@@ -21,13 +21,22 @@ static enum vxlan_outer_bad udp_check(const uint8_t *u, size_t ip_payload, uint1
 	ulen = rd16(u + 4);
 	if (ulen < UDP_HLEN || ulen > ip_payload)
 		return VXO_UDP_LENGTH;
+	o->sum_ok = false;
 	if (u[6] | u[7]) {
-		uint32_t sum = ipv6 ? csum_pseudo_ipv6(src, dst, 17, (uint32_t)ulen)
-				    : csum_pseudo_ipv4(src, dst, 17, (uint32_t)ulen);
+		uint32_t head = ipv6 ? csum_pseudo_ipv6(src, dst, 17, (uint32_t)ulen)
+				     : csum_pseudo_ipv4(src, dst, 17, (uint32_t)ulen);
+		uint32_t payload = csum_add(0, u + UDP_HLEN, ulen - UDP_HLEN);
 
-		/* The pseudo header, the UDP header and the payload with the sender's checksum add to all ones. */
-		if (csum_fold(csum_add(sum, u, ulen)) != 0xffff)
+		/*
+		 * The pseudo header, the UDP header and the payload with the
+		 * sender's checksum add to all ones.  The payload's own sum is
+		 * kept: the inner frame's checks need no pass of their own.
+		 */
+		head = csum_add(head, u, UDP_HLEN);
+		if (csum_fold((uint32_t)csum_fold(head) + csum_fold(payload)) != 0xffff)
 			return VXO_UDP_CSUM;
+		o->sum_ok = true;
+		o->sum = payload;
 	}
 	o->payload = u + UDP_HLEN;
 	o->len = ulen - UDP_HLEN;

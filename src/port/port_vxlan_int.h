@@ -148,6 +148,8 @@ struct vx_port {
 	int rx_ep;			/* -1: none (the worker waits on rx_fd) */
 	unsigned rx_xn;			/* frames of the last fill, given back at the next (rx_xf) */
 	unsigned rx_xfront;		/* messages at the front whose slot is a frame's (rx_iov[] points into the UMEM) */
+	uint64_t rx_isum_ok;		/* messages whose inner frame's sum is known (bit i: rx_isum[i]; xdp=, csum on) */
+	uint32_t rx_isum[PKT_BURST];	/* the sum of message i's inner frame, from the outer checksum's check */
 	atomic_uint_least64_t xdp_rx;	/* datagrams that came through it */
 	atomic_uint_least64_t xdp_bad[VXO__COUNT];	/* frames it refused, by vxlan_outer_parse()'s reason */
 	bool xdp_csum_said;		/* control thread: wrong UDP checksums were logged */

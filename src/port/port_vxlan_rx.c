@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include "lib/perf.h"
+#include "packet/csum.h"
 #include "packet/vxlan.h"
 #include "packet/vxlan_gso.h"
 #include "port/vtep.h"
@@ -128,6 +129,7 @@ static unsigned vx_rx_fill_xdp(struct vx_port *v, unsigned max)
 
 	vxlan_xdp_recycle(v->xdp, v->rx_xf, v->rx_xn);
 	got = v->rx_xn = vxlan_xdp_rx(v->xdp, v->rx_xf, max);
+	v->rx_isum_ok = 0;
 	for (unsigned i = 0; i < got; i++) {
 		struct msghdr *mh = &v->rx_msgs[n].msg_hdr;
 		enum vxlan_outer_bad r;
@@ -141,6 +143,11 @@ static unsigned vx_rx_fill_xdp(struct vx_port *v, unsigned max)
 		}
 		v->rx_iov[n].iov_base = (void *)o.payload;
 		v->rx_msgs[n].msg_len = (unsigned)o.len;
+		if (o.sum_ok && o.len >= VXLAN_HLEN) {
+			/* The inner frame's sum: the payload's less the VXLAN header's (a merge's checks need no pass). */
+			v->rx_isum[n] = csum_sub(o.sum, csum_add(0, o.payload, VXLAN_HLEN));
+			v->rx_isum_ok |= 1ull << n;
+		}
 		mh->msg_flags = 0;
 		mh->msg_controllen = 0;
 		mh->msg_namelen = v->alen;
@@ -372,15 +379,15 @@ static inline __attribute__((always_inline)) void vx_rx_deliver(struct vx_port *
  * of its own); *@dropped when the merged frame's request did not pass
  * (counted; cannot be: the merge checked the headers).
  */
-static unsigned vx_rx_tso(struct vx_port *v, struct pkt *pk, const struct iovec *dg, unsigned run, size_t *miov_used,
-			  bool *dropped)
+static unsigned vx_rx_tso(struct vx_port *v, struct pkt *pk, const struct iovec *dg, const uint32_t *sums, unsigned run,
+			  size_t *miov_used, bool *dropped)
 {
 	struct vxlan_tso tso;
 	unsigned k;
 
 	if (*miov_used + run > VX_RX_MIOV)
 		return 1;
-	k = vxlan_gro_merge(dg, run, v->rx_miov + *miov_used, &tso);
+	k = vxlan_gro_merge_sums(dg, sums, run, v->rx_miov + *miov_used, &tso);
 	if (k < 2)
 		return 1;
 	pkt_rx_init(pk, v->rx_miov + *miov_used, (uint16_t)k, tso.len, v->port.id);
@@ -442,12 +449,17 @@ static __attribute__((noinline)) unsigned vx_rx_plain_run(struct vx_port *v, str
 							    bool *dropped)
 {
 	struct iovec dg[VXLAN_GSO_SEGS_MAX];
+	uint64_t sums_ok;
 	unsigned run;
 
 	if (!vx_rx_opens(dg0->iov_base, dg0->iov_len))
 		return 1;
 	run = vx_rx_run(v, i, got, dg0, vni, dg);
-	return run > 1 ? vx_rx_tso(v, pk, dg, run, miov_used, dropped) : 1;
+	if (run < 2)
+		return 1;
+	/* The inner frames' sums, when every message of the run has one (xdp=, csum on): no pass over them. */
+	sums_ok = run == 64 ? ~0ull : ((1ull << run) - 1) << i;
+	return vx_rx_tso(v, pk, dg, (v->rx_isum_ok & sums_ok) == sums_ok ? &v->rx_isum[i] : NULL, run, miov_used, dropped);
 }
 
 /*
@@ -716,7 +728,7 @@ unsigned vx_rx_burst(struct port *p, unsigned q, struct port_io *io, struct pkt 
 			if (run > 1) {
 				bool dropped = false;
 
-				k = vx_rx_tso(v, pk, &dg[j], run, &miov_used, &dropped);
+				k = vx_rx_tso(v, pk, &dg[j], NULL, run, &miov_used, &dropped);
 				if (dropped)
 					continue;
 				merged += k > 1;

@@ -122,6 +122,9 @@ static void test_outer_ipv4(void **state)
 	assert_int_equal(parse(f, len, false, &o), VXO_OK);
 	assert_ptr_equal(o.payload, f + 42);
 	assert_int_equal(o.len, 100);
+	/* The payload's sum, kept for the inner checks, is its bytes'. */
+	assert_true(o.sum_ok);
+	assert_int_equal(csum_fold(o.sum), csum_fold(csum_add(0, f + 42, 100)));
 	assert_int_equal(o.sport, 51234);
 	assert_memory_equal(o.src, remote4, 4);
 	/* Ethernet padding past the IP length is not the datagram's. */
@@ -130,9 +133,10 @@ static void test_outer_ipv4(void **state)
 	/* Every truncation is refused. */
 	for (size_t l = 0; l < len; l++)
 		assert_int_not_equal(parse(f, l, false, &o), VXO_OK);
-	/* A zero checksum is none (RFC 768). */
+	/* A zero checksum is none (RFC 768): no sum then. */
 	len = outer_frame(f, false, 100, true);
 	assert_int_equal(parse(f, len, false, &o), VXO_OK);
+	assert_false(o.sum_ok);
 	/* Each field spoiled, its reason. */
 	struct {
 		size_t at;
