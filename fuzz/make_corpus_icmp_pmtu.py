@@ -17,15 +17,10 @@ import random
 import struct
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from corpus_lib import csum  # noqa: E402
+
 MACS = bytes.fromhex("02000000000b02000000000a")
-
-
-def csum(b):
-    b += bytes(len(b) & 1)
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
 
 
 def ip4(proto, payload, frag=0x4000, src=(10, 0, 0, 1), dst=(10, 0, 0, 2)):

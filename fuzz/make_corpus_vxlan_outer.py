@@ -18,19 +18,14 @@ import random
 import struct
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from corpus_lib import csum  # noqa: E402
+
 MACS = bytes.fromhex("02000000000202000000000a")
 L4 = bytes((192, 168, 78, 2))
 R4 = bytes((192, 168, 78, 1))
 L6 = bytes.fromhex("fd000078000000000000000000000002")
 R6 = bytes.fromhex("fd000078000000000000000000000001")
-
-
-def csum(b):
-    b += bytes(len(b) & 1)
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
 
 
 def udp(src, dst, payload, sum_it=True, port=4789, ulen=None):

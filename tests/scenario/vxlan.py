@@ -326,18 +326,22 @@ def iperf(reverse, dst="cB"):
 
 # An ICMP echo with DF that ignores the route's path MTU (IP_PMTUDISC_PROBE), so every probe leaves at its
 # size; one line per probe: "reply", "frag-needed MTU from ADDR" (an ICMP 3/4 quoting this probe) or "timeout".
-PROBE = r"""
-import os, socket, struct, sys, time
-dst, size, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
-s.setsockopt(socket.IPPROTO_IP, 10, 3)  # IP_MTU_DISCOVER = IP_PMTUDISC_PROBE
-ident = os.getpid() & 0xffff
+# The Internet checksum (RFC 1071), for the scripts below that run in a namespace (python3 -c).
+CSUM_PY = r"""
+import struct
 def csum(b):
     b += bytes(len(b) & 1)
     t = sum(struct.unpack("!%dH" % (len(b) // 2), b))
     while t >> 16:
         t = (t & 0xffff) + (t >> 16)
     return ~t & 0xffff
+"""
+PROBE = CSUM_PY + r"""
+import os, socket, struct, sys, time
+dst, size, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+s.setsockopt(socket.IPPROTO_IP, 10, 3)  # IP_MTU_DISCOVER = IP_PMTUDISC_PROBE
+ident = os.getpid() & 0xffff
 for seq in range(count):
     body = struct.pack("!HH", ident, seq) + bytes(size)
     s.sendto(struct.pack("!BBH", 8, 0, csum(b"\x08\x00\x00\x00" + body)) + body, (dst, 0))
@@ -613,14 +617,8 @@ def xdp_hostile(sw, what):
     """Frames past the kernel's receive (xdp=): a wrong UDP checksum, a wrong IPv4 header sum; each refused, counted."""
     before = port_stat(sw, "t0")
     # From hB's side of the underlay, as whole frames (AF_PACKET): the kernel would fill an IP header's sum.
-    script = r"""
+    script = CSUM_PY + r"""
 import socket, struct, sys
-def csum(b):
-    b += bytes(len(b) & 1)
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
 src, dst = socket.inet_aton(sys.argv[1]), socket.inet_aton(sys.argv[2])
 dmac, smac = bytes.fromhex(sys.argv[3].replace(":", "")), bytes.fromhex(sys.argv[4].replace(":", ""))
 payload = bytes.fromhex("0800000000%06x00" % int(sys.argv[5])) + dmac + smac + b"\x88\xb5" + bytes(46)
