@@ -8,14 +8,22 @@
  * (BPF_PROG_TEST_RUN) with an AF_XDP socket on the loopback's queue 0 in
  * its map: the frames a vxlan port of that address and port is to get are
  * redirected (XDP_REDIRECT), every other one passed to the kernel
- * (XDP_PASS).  The program tests need root (CAP_BPF) and fail with the
- * reason otherwise.
+ * (XDP_PASS).  Then the port with xdp= on a veth in a network namespace
+ * of the test's own: thousands of datagrams through the AF_XDP socket
+ * (its frames recycled), fragmented ones through the UDP socket between
+ * them.  The program and port tests need root (CAP_BPF, a namespace) and
+ * fail with the reason otherwise.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
 #include <linux/bpf.h>
 #include <linux/if_xdp.h>
 #include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -30,8 +38,11 @@
 #include <bpf/bpf.h>
 
 #include "packet/csum.h"
+#include "packet/pkt.h"
 #include "packet/vxlan_outer.h"
 #include "port/afxdp_sock.h"
+#include "port/port.h"
+#include "port/port_vxlan.h"
 #include "port/vxlan_xdp.h"
 
 static const uint8_t local4[4] = { 192, 168, 78, 2 }, remote4[4] = { 192, 168, 78, 1 };
@@ -441,6 +452,172 @@ static void test_prog_ipv6(void **state)
 	prog_teardown(&x);
 }
 
+/* ---- the port with xdp= on a veth, in a network namespace of its own ---- */
+
+/* The figure @name of `stats`' tunnel object of port @p (0 when it has none). */
+static uint64_t tunnel_stat(struct port *p, const char *name)
+{
+	struct port_type_stat st[PORT_TYPE_STATS_MAX];
+	unsigned n = p->ops->type_stats(p, st, PORT_TYPE_STATS_MAX);
+
+	for (unsigned i = 0; i < n; i++)
+		if (strcmp(st[i].name, name) == 0)
+			return st[i].value;
+	return 0;
+}
+
+/* The namespace of the veth's other end (the remote host), named for ip(8). */
+static char peer_ns[40];
+
+/* A UDP socket on 192.168.90.2, in peer_ns, sending to the port's 192.168.90.1:47890, allowed to fragment. */
+static int sender(void)
+{
+	struct sockaddr_in me = { .sin_family = AF_INET };
+	char path[80];
+	int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC), other, fd, dont = IP_PMTUDISC_DONT;
+
+	snprintf(path, sizeof(path), "/run/netns/%s", peer_ns);
+	other = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(self >= 0 && other >= 0);
+	/* The socket is of the namespace it is made in. */
+	assert_int_equal(setns(other, CLONE_NEWNET), 0);
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_int_equal(setns(self, CLONE_NEWNET), 0);
+	close(other);
+	close(self);
+	assert_true(fd >= 0);
+	inet_pton(AF_INET, "192.168.90.2", &me.sin_addr);
+	assert_int_equal(bind(fd, (struct sockaddr *)&me, sizeof(me)), 0);
+	assert_int_equal(setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &dont, sizeof(dont)), 0);
+	return fd;
+}
+
+/* A VXLAN datagram of VNI 0x4242 holding an inner frame of @inner bytes whose bytes after the MACs are @tag. */
+static size_t vx_dgram(uint8_t *d, size_t inner, uint8_t tag)
+{
+	static const uint8_t hdr[8] = { 0x08, 0, 0, 0, 0x00, 0x42, 0x42, 0 };
+
+	memcpy(d, hdr, 8);
+	memcpy(d + 8, "\x02\x00\x00\x00\x00\x0a\x02\x00\x00\x00\x00\x0b", 12);
+	d[20] = 0x88, d[21] = 0xb5;
+	memset(d + 22, tag, inner - 14);
+	return 8 + inner;
+}
+
+/* Frames of @p until @want came or 2 s passed: how many, by inner length (@n_small of 100 bytes, @n_big of 1900). */
+static void drain(struct port *p, unsigned want, unsigned *n_small, unsigned *n_big)
+{
+	struct pkt *rx = calloc(PKT_BURST, sizeof(*rx));
+	struct port_io io = { 0 };
+
+	assert_non_null(rx);
+	for (int idle = 0; *n_small + *n_big < want && idle < 40;) {
+		struct pollfd pfd = { .fd = p->ops->rx_fd(p, 0), .events = POLLIN };
+		unsigned n = p->ops->rx_burst(p, 0, &io, rx, PKT_BURST);
+
+		for (unsigned i = 0; i < n; i++) {
+			const uint8_t *f = rx[i].iov[0].iov_base;
+
+			assert_true(rx[i].iov[0].iov_len >= 14 && f[12] == 0x88 && f[13] == 0xb5);
+			if (rx[i].len == 100)
+				(*n_small)++;
+			else if (rx[i].len == 1900)
+				(*n_big)++;
+			else
+				fail_msg("an inner frame of %u bytes", rx[i].len);
+		}
+		p->ops->rx_done(p, 0, &io);
+		if (!n) {
+			idle++;
+			(void)poll(&pfd, 1, 50);
+		}
+	}
+	free(rx);
+}
+
+/*
+ * The port with xdp= on a veth: 5,000 datagrams, more than twice the
+ * UMEM's frames, all come through the AF_XDP socket (so each frame went
+ * back to the fill ring), and datagrams the program passes to the kernel
+ * (2,000-byte ones the sender's IP fragments) come through the UDP socket
+ * between them, each inner frame whole.  Then the program and sockets go
+ * with the port: the same datagrams reach a port without xdp=.
+ */
+static void test_port_xdp(void **state)
+{
+	struct json_object *o;
+	struct port_env env = { 0 };
+	char err[256] = "", desc[512], cmd[600];
+	unsigned small = 0, big = 0;
+	static uint8_t d[4000];
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(47890) };
+	struct port *p;
+	int fd;
+
+	if (geteuid() != 0)
+		fail_msg("the xdp= port test needs root (a network namespace, XDP)");
+	if (unshare(CLONE_NEWNET) < 0)
+		fail_msg("cannot make a network namespace: %s", strerror(errno));
+	snprintf(peer_ns, sizeof(peer_ns), "vsw-xdp-test-%d", (int)getpid());
+	snprintf(cmd, sizeof(cmd),
+		 "ip link set lo up && ip netns add %1$s && ip link add xa type veth peer name xb netns %1$s && "
+		 "ip addr add 192.168.90.1/24 dev xa && ip -n %1$s addr add 192.168.90.2/24 dev xb && "
+		 "ethtool -K xa tx off >/dev/null && ip netns exec %1$s ethtool -K xb tx off >/dev/null && "
+		 "ip link set xa up && ip -n %1$s link set xb up && ip -n %1$s link set lo up", peer_ns);
+	if (system(cmd))
+		fail_msg("cannot set up the veth pair with ip(8) and ethtool(8)");
+	o = json_object_new_object();
+	json_object_object_add(o, "local", json_object_new_string("192.168.90.1"));
+	json_object_object_add(o, "remote", json_object_new_string("192.168.90.2"));
+	json_object_object_add(o, "vni", json_object_new_int(0x4242));
+	json_object_object_add(o, "dstport", json_object_new_int(47890));
+	json_object_object_add(o, "xdp", json_object_new_string("xa"));
+	p = port_vxlan_create("x", o, &env, err, sizeof(err));
+	if (!p)
+		fail_msg("port with xdp=xa: %s", err);
+	p->ops->describe(p, desc, sizeof(desc));
+	assert_non_null(strstr(desc, "xdp xa (1 queue, driver hook"));
+	fd = sender();
+	inet_pton(AF_INET, "192.168.90.1", &to.sin_addr);
+	/* in rounds of 100 and one fragmented datagram, drained after each: the socket's buffer never fills */
+	for (unsigned r = 0; r < 50; r++) {
+		size_t l;
+
+		for (unsigned i = 0; i < 100; i++) {
+			l = vx_dgram(d, 100, (uint8_t)i);
+			assert_int_equal(sendto(fd, d, l, 0, (struct sockaddr *)&to, sizeof(to)), (ssize_t)l);
+		}
+		l = vx_dgram(d, 1900, 0xee);
+		assert_int_equal(sendto(fd, d, l, 0, (struct sockaddr *)&to, sizeof(to)), (ssize_t)l);
+		drain(p, (r + 1) * 101, &small, &big);
+	}
+	assert_int_equal(small, 5000);
+	assert_int_equal(big, 50);
+	assert_int_equal(tunnel_stat(p, "xdp_rx"), 5000);	/* the fragments went the kernel's way */
+	assert_int_equal(atomic_load(&p->stats.rx_packets), 5050);
+	p->ops->destroy(p);
+	/* the program went with the port: a port without xdp= gets the same datagrams through its socket */
+	json_object_object_del(o, "xdp");
+	p = port_vxlan_create("y", o, &env, err, sizeof(err));
+	if (!p)
+		fail_msg("port without xdp=: %s", err);
+	small = big = 0;
+	for (unsigned i = 0; i < 10; i++) {
+		size_t l = vx_dgram(d, 100, 1);
+
+		assert_int_equal(sendto(fd, d, l, 0, (struct sockaddr *)&to, sizeof(to)), (ssize_t)l);
+	}
+	drain(p, 10, &small, &big);
+	assert_int_equal(small, 10);
+	assert_int_equal(tunnel_stat(p, "xdp_rx"), 0);
+	assert_int_equal(system("ip link show xa | grep -q ' xdp '"), 256); /* grep found nothing: exit 1 */
+	p->ops->destroy(p);
+	close(fd);
+	json_object_put(o);
+	snprintf(cmd, sizeof(cmd), "ip netns del %s", peer_ns);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -448,6 +625,7 @@ int main(void)
 		cmocka_unit_test(test_outer_ipv6),
 		cmocka_unit_test(test_prog_ipv4),
 		cmocka_unit_test(test_prog_ipv6),
+		cmocka_unit_test(test_port_xdp),	/* last: it moves the process to a network namespace */
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
