@@ -18,6 +18,7 @@ PKGS=(
 	libpcap-dev libxdp-dev libbpf-dev	# capture and pcap ports, AF_XDP ports
 	python3					# seed corpus generators, test runners
 	iproute2				# ip: veth pairs for the afxdp/afpacket unit tests
+	ethtool					# test_vxlan_xdp: a veth's tx checksum offload off
 	mandoc					# the manual pages' lint (scripts/check-man.py)
 )
 
