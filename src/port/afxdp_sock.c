@@ -1,13 +1,19 @@
-/* afxdp_sock.c - one AF_XDP socket set up by hand: UMEM registration (with tx metadata room when the kernel has it), four rings, bind. */
+/* afxdp_sock.c - one AF_XDP socket set up by hand: UMEM registration (with tx metadata room when the kernel has it), four rings, bind (a busy queue waited for); an interface's rx queues. */
 #include "port/afxdp_sock.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <linux/ethtool.h>
 #include <linux/if_xdp.h>
+#include <linux/sockios.h>
 
 #ifndef AF_XDP
 #define AF_XDP 44
@@ -156,4 +162,50 @@ void afxdp_sock_close(struct afxdp_sock *s)
 	if (s->fd >= 0)
 		close(s->fd);
 	s->fd = -1;
+}
+
+int afxdp_sock_open_busy(struct afxdp_sock *s, const struct afxdp_sock_config *c, struct xsk_ring_prod *fill,
+			 struct xsk_ring_cons *comp, struct xsk_ring_cons *rx, struct xsk_ring_prod *tx)
+{
+	for (unsigned tries = 0;; tries++) {
+		/* A failed bind leaves the socket unusable, so every attempt starts from a new one. */
+		int rc = afxdp_sock_open(s, c, fill, comp, rx, tx);
+
+		if (rc != -EBUSY || tries == AFXDP_BUSY_TRIES)
+			return rc;
+		usleep(AFXDP_BUSY_WAIT_US);
+	}
+}
+
+unsigned afxdp_if_rx_queues(int ioctl_fd, const char *ifname, unsigned ifindex)
+{
+	struct ethtool_channels ch = { .cmd = ETHTOOL_GCHANNELS };
+	struct ifreq ifr = { 0 };
+	char path[80];
+	unsigned n = 0, sys_ifindex = 0;
+	struct dirent *de;
+	FILE *f;
+	DIR *d;
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = (void *)&ch;
+	if (ioctl_fd >= 0 && ioctl(ioctl_fd, SIOCETHTOOL, &ifr) == 0 && ch.combined_count + ch.rx_count > 0)
+		return ch.combined_count + ch.rx_count;
+	snprintf(path, sizeof(path), "/sys/class/net/%s/ifindex", ifname);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%u", &sys_ifindex) != 1)
+		sys_ifindex = 0;
+	fclose(f);
+	if (sys_ifindex != ifindex)
+		return 0;
+	snprintf(path, sizeof(path), "/sys/class/net/%s/queues", ifname);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while ((de = readdir(d)) != NULL)
+		n += strncmp(de->d_name, "rx-", 3) == 0;
+	closedir(d);
+	return n;
 }

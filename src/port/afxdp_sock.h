@@ -1,4 +1,4 @@
-/* afxdp_sock.h - one AF_XDP socket, its UMEM registration and its four rings, set up by hand so the UMEM can carry tx metadata (libxdp 1.3 cannot ask for it). */
+/* afxdp_sock.h - one AF_XDP socket, its UMEM registration and its four rings, set up by hand so the UMEM can carry tx metadata (libxdp 1.3 cannot ask for it); an interface's rx queues. */
 #ifndef VSW_PORT_AFXDP_SOCK_H
 #define VSW_PORT_AFXDP_SOCK_H
 
@@ -81,6 +81,27 @@ struct afxdp_sock_config {
  */
 int afxdp_sock_open(struct afxdp_sock *s, const struct afxdp_sock_config *c, struct xsk_ring_prod *fill,
 		    struct xsk_ring_cons *comp, struct xsk_ring_cons *rx, struct xsk_ring_prod *tx);
+
+/*
+ * afxdp_sock_open(), retried while the queue is busy (EBUSY): a socket
+ * closed a moment ago (a port just deleted) lets go of its queue only when
+ * a kernel workqueue gets to it.  Sleeps: the control thread's, at
+ * creation.
+ */
+#define AFXDP_BUSY_TRIES 50		/* a busy queue is retried this often ... */
+#define AFXDP_BUSY_WAIT_US 10000	/* ... this far apart */
+int afxdp_sock_open_busy(struct afxdp_sock *s, const struct afxdp_sock_config *c, struct xsk_ring_prod *fill,
+			 struct xsk_ring_cons *comp, struct xsk_ring_cons *rx, struct xsk_ring_prod *tx);
+
+/*
+ * The rx queues interface @ifname (index @ifindex) has now: its channels
+ * (ETHTOOL_GCHANNELS through @ioctl_fd, a datagram socket: combined plus
+ * rx-only ones; veth reports its real_num_rx_queues as rx), else the rx-N
+ * entries of /sys/class/net/IF/queues when that sysfs shows this
+ * namespace's interface (same ifindex: sysfs shows the namespace it was
+ * mounted in).  0 when neither says.
+ */
+unsigned afxdp_if_rx_queues(int ioctl_fd, const char *ifname, unsigned ifindex);
 
 /* Unmap the rings and close the socket (which takes it out of any xsks map); a closed one is left alone. */
 void afxdp_sock_close(struct afxdp_sock *s);

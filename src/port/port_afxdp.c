@@ -3,7 +3,6 @@
 
 #include <assert.h>
 #include <errno.h>
-#include <dirent.h>
 #include <net/if.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -122,7 +121,7 @@
  * bpf_link and shared by the ports on one interface (see afx_prog_get).
  *
  * The number of queues is read once, at creation (ETHTOOL_GCHANNELS, see
- * afx_if_rx_queues); the tick reads it again and describe() says when the
+ * afxdp_if_rx_queues()); the tick reads it again and describe() says when the
  * interface changed it (the port must then be added again).
  *
  * No allocation and no syscall per frame; one sendto per transmit burst
@@ -141,8 +140,6 @@
 #define AFX_ETH_OVERHEAD 18u	/* Ethernet header and one VLAN tag on top of the MTU */
 #define AFX_QUEUES_MAX 256u	/* entries in the program's socket map: queue= is below this */
 #define AFX_KERNEL_TX_BATCH 32u	/* frames one copy-mode sendto() sends at most (the kernel's TX_BATCH_SIZE) */
-#define AFX_BUSY_TRIES 50	/* a busy queue is retried this often ... */
-#define AFX_BUSY_WAIT_US 10000	/* ... this far apart (control thread, creation only) */
 
 #define AFX_POW2(x) (((x) & ((x) - 1)) == 0)
 _Static_assert(AFX_POW2(AFX_TX_PORT_FRAMES) && AFX_POW2(AFX_TX_QUEUE_FRAMES_MIN) && AFX_POW2(AFX_RX_PORT_FRAMES) &&
@@ -799,46 +796,6 @@ static void afx_refresh_mtu(struct afx_port *ap)
 	atomic_store_explicit(&ap->tx_max_bytes, max < afx_tx_room(ap) ? max : afx_tx_room(ap), memory_order_relaxed);
 }
 
-/*
- * The rx queues @ifname has now: its channels (ETHTOOL_GCHANNELS: combined
- * plus rx-only ones; veth reports its real_num_rx_queues as rx), else the
- * rx-N entries of /sys/class/net/IF/queues when that sysfs shows this
- * namespace's interface (same ifindex: sysfs shows the namespace it was
- * mounted in).  0 when neither says.
- */
-static unsigned afx_if_rx_queues(int ioctl_fd, const char *ifname, unsigned ifindex)
-{
-	struct ethtool_channels ch = { .cmd = ETHTOOL_GCHANNELS };
-	struct ifreq ifr = { 0 };
-	char path[80];
-	unsigned n = 0, sys_ifindex = 0;
-	struct dirent *de;
-	FILE *f;
-	DIR *d;
-
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	ifr.ifr_data = (void *)&ch;
-	if (ioctl_fd >= 0 && ioctl(ioctl_fd, SIOCETHTOOL, &ifr) == 0 && ch.combined_count + ch.rx_count > 0)
-		return ch.combined_count + ch.rx_count;
-	snprintf(path, sizeof(path), "/sys/class/net/%s/ifindex", ifname);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	if (fscanf(f, "%u", &sys_ifindex) != 1)
-		sys_ifindex = 0;
-	fclose(f);
-	if (sys_ifindex != ifindex)
-		return 0;
-	snprintf(path, sizeof(path), "/sys/class/net/%s/queues", ifname);
-	d = opendir(path);
-	if (!d)
-		return 0;
-	while ((de = readdir(d)) != NULL)
-		n += strncmp(de->d_name, "rx-", 3) == 0;
-	closedir(d);
-	return n;
-}
-
 static void afx_tick(struct port *p)
 {
 	struct afx_port *ap = afx_of(p);
@@ -846,7 +803,7 @@ static void afx_tick(struct port *p)
 
 	afx_refresh_mtu(ap);
 	/* Queues added or removed (ethtool -L) after creation: say so, once; describe() says it every time. */
-	now = afx_if_rx_queues(ap->ioctl_fd, ap->ifname, ap->ifindex);
+	now = afxdp_if_rx_queues(ap->ioctl_fd, ap->ifname, ap->ifindex);
 	atomic_store_explicit(&ap->if_queues_now, now, memory_order_relaxed);
 	if (!ap->one_queue && ap->if_queues && now && now != ap->if_queues && !ap->warned_queues) {
 		log_warn("port %s: %s now has %u rx queues, the port serves %u: delete and add it again", p->name,
@@ -973,7 +930,7 @@ static const struct port_ops afxdp_port_ops = {
 	.destroy = afx_destroy,
 };
 
-/* One attempt: a socket bound to queue aq->qid of @ap's interface, with our UMEM registered afresh.  0 or -errno. */
+/* A socket bound to queue aq->qid of @ap's interface, with our UMEM registered afresh (a busy queue waited for).  0 or -errno. */
 static int afx_open(struct afx_queue *aq, const struct afx_port *ap, uint16_t bind_flags)
 {
 	const struct afxdp_sock_config c = {
@@ -988,26 +945,9 @@ static int afx_open(struct afx_queue *aq, const struct afx_port *ap, uint16_t bi
 		.tx_meta = ap->tx_meta,
 	};
 
-	/* A failed bind leaves the socket unusable, so every attempt starts from a new one. */
-	return afxdp_sock_open(&aq->sock, &c, &aq->fill, &aq->comp, &aq->rx, &aq->tx);
+	return afxdp_sock_open_busy(&aq->sock, &c, &aq->fill, &aq->comp, &aq->rx, &aq->tx);
 }
 
-/*
- * afx_open, retried while the queue is busy: a socket closed a moment ago
- * (a port just deleted) lets go of its queue only when a kernel workqueue
- * gets to it.
- */
-static int afx_open_retry(struct afx_queue *aq, const struct afx_port *ap, uint16_t bind_flags)
-{
-	int rc;
-
-	for (unsigned tries = 0;; tries++) {
-		rc = afx_open(aq, ap, bind_flags);
-		if (rc != -EBUSY || tries == AFX_BUSY_TRIES)
-			return rc;
-		usleep(AFX_BUSY_WAIT_US);
-	}
-}
 
 /* The one line for a socket that could not be bound to queue @qid. */
 static void afx_open_error(const struct afx_port *ap, unsigned qid, enum afx_zc zc, int rc, char *err, size_t errlen)
@@ -1083,7 +1023,7 @@ static struct afx_queue *afx_queue_new(const struct afx_port *ap, unsigned qid, 
 			 aq->umem_bytes >> 20, qid, strerror(errno));
 		goto out_free;
 	}
-	rc = afx_open_retry(aq, ap, zc == AFX_ZC_ON ? XDP_ZEROCOPY : zc == AFX_ZC_OFF ? XDP_COPY : 0);
+	rc = afx_open(aq, ap, zc == AFX_ZC_ON ? XDP_ZEROCOPY : zc == AFX_ZC_OFF ? XDP_COPY : 0);
 	if (rc < 0) {
 		afx_open_error(ap, qid, zc, rc, err, errlen);
 		goto out_free;
@@ -1152,7 +1092,7 @@ static int afx_param_rx_frames(struct json_object *params, unsigned *out, char *
 static int afx_pick_queues(struct afx_port *ap, struct json_object *params, unsigned *first, unsigned *nq,
 			   char *err, size_t errlen)
 {
-	ap->if_queues = afx_if_rx_queues(ap->ioctl_fd, ap->ifname, ap->ifindex);
+	ap->if_queues = afxdp_if_rx_queues(ap->ioctl_fd, ap->ifname, ap->ifindex);
 	atomic_init(&ap->if_queues_now, ap->if_queues);
 	ap->one_queue = json_object_object_get_ex(params, "queue", NULL);
 	if (ap->one_queue) {

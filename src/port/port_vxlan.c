@@ -234,8 +234,8 @@ static void vx_describe(struct port *p, char *buf, size_t len)
 	if (off >= 0 && (size_t)off < len)
 		off += snprintf(buf + off, len - (size_t)off, " udp_gro %s", v->gro ? "on" : "off (no UDP_GRO: kernel < 5.0)");
 	if (v->xdp && off >= 0 && (size_t)off < len)
-		off += snprintf(buf + off, len - (size_t)off, " xdp %s (%u queue%s, %s hook, %llu datagrams)", v->xdp->ifname,
-				v->xdp->nq, v->xdp->nq == 1 ? "" : "s", v->xdp->native ? "driver" : "generic",
+		off += snprintf(buf + off, len - (size_t)off, " xdp %s (%u queue%s, driver hook, %llu datagrams)", v->xdp->ifname,
+				v->xdp->nq, v->xdp->nq == 1 ? "" : "s",
 				(unsigned long long)atomic_load_explicit(&v->xdp_rx, memory_order_relaxed));
 	for (unsigned r = 0; r < VX_RX__COUNT && off >= 0 && (size_t)off < len; r++) {
 		uint64_t c = atomic_load_explicit(&v->rx_bad[r], memory_order_relaxed);
@@ -599,8 +599,7 @@ static int vx_parse(struct vx_port *v, struct json_object *params, char *err, si
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	inet_ntop(fl, v->ipv6 ? (void *)&v->local.v6.sin6_addr : (void *)&v->local.v4.sin_addr, v->local_str,
-		  sizeof(v->local_str));
+	inet_ntop(fl, vx_local_bytes(v), v->local_str, sizeof(v->local_str));
 	return 0;
 }
 
@@ -763,7 +762,7 @@ static void vx_open_gso(struct vx_port *v)
  */
 static int vx_open_xdp(struct vx_port *v, char *err, size_t errlen)
 {
-	const uint8_t *local = v->ipv6 ? (const uint8_t *)&v->local.v6.sin6_addr : (const uint8_t *)&v->local.v4.sin_addr;
+	const uint8_t *local = vx_local_bytes(v);
 	struct epoll_event ev = { .events = EPOLLIN };
 
 	v->xdp = calloc(1, sizeof(*v->xdp));

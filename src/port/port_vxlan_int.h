@@ -224,6 +224,12 @@ struct vx_port {
 
 static inline struct vx_port *vx_of(struct port *p) { return (struct vx_port *)p; }
 
+/* local='s address as in a header (4 or 16 bytes). */
+static inline const uint8_t *vx_local_bytes(const struct vx_port *v)
+{
+	return v->ipv6 ? (const uint8_t *)&v->local.v6.sin6_addr : (const uint8_t *)&v->local.v4.sin_addr;
+}
+
 /* UDP GSO is on: the port has GSO sockets and the kernel has not refused it for good. */
 static inline bool vx_gso_on(const struct vx_port *v)
 {

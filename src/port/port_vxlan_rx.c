@@ -124,7 +124,7 @@ void vx_rx_init(struct vx_port *v)
  */
 static unsigned vx_rx_fill_xdp(struct vx_port *v, unsigned max)
 {
-	const uint8_t *local = v->ipv6 ? (const uint8_t *)&v->local.v6.sin6_addr : (const uint8_t *)&v->local.v4.sin_addr;
+	const uint8_t *local = vx_local_bytes(v);
 	unsigned got, n = 0, bad[VXO__COUNT] = { 0 }, nbad = 0;
 
 	vxlan_xdp_recycle(v->xdp, v->rx_xf, v->rx_xn);

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <linux/bpf.h>
-#include <linux/ethtool.h>
 #include <linux/if_arp.h>
 #include <linux/if_link.h>
 #include <linux/if_xdp.h>
@@ -161,39 +160,18 @@ int vxlan_xdp_prog_load(int map_fd, const uint8_t mac[6], bool ipv6, const uint8
 	return fd < 0 ? -errno : fd;
 }
 
-/* The interface's receive queues (ETHTOOL_GCHANNELS: combined and rx-only; a veth says its rx), 1 when it does not say. */
-static unsigned if_rx_queues(const char *ifname)
-{
-	struct ethtool_channels ch = { .cmd = ETHTOOL_GCHANNELS };
-	struct ifreq ifr = { 0 };
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	unsigned n = 1;
-
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	ifr.ifr_data = (void *)&ch;
-	if (fd >= 0 && ioctl(fd, SIOCETHTOOL, &ifr) == 0 && ch.combined_count + ch.rx_count > 0)
-		n = ch.combined_count + ch.rx_count;
-	if (fd >= 0)
-		close(fd);
-	return n;
-}
-
-/* The interface's MAC address into @mac.  0 or -errno. */
-static int if_mac(const char *ifname, uint8_t mac[6])
+/* The MAC address of interface @ifname into @mac, through @ioctl_fd (a datagram socket).  0 or -errno. */
+static int if_mac(int ioctl_fd, const char *ifname, uint8_t mac[6])
 {
 	struct ifreq ifr = { 0 };
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc = 0;
 
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	if (fd < 0 || ioctl(fd, SIOCGIFHWADDR, &ifr) < 0)
-		rc = -errno;
-	else if (ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER)
-		rc = -EPFNOSUPPORT;
-	else
-		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
-	if (fd >= 0)
-		close(fd);
-	return rc;
+	if (ioctl_fd < 0 || ioctl(ioctl_fd, SIOCGIFHWADDR, &ifr) < 0)
+		return -errno;
+	if (ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER)
+		return -EPFNOSUPPORT;
+	memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	return 0;
 }
 
 /* Socket @qi on queue @qi: its UMEM, the socket, the fill ring full.  0 or -errno. */
@@ -219,10 +197,7 @@ static int queue_open(struct vxlan_xdp *x, unsigned qi)
 		return -ENOMEM;
 	}
 	c.umem = q->umem;
-	/* A socket closed a moment ago (a port just deleted) lets go of its queue when a kernel workqueue gets to it. */
-	for (unsigned tries = 0; (rc = afxdp_sock_open(&q->sock, &c, &q->fill, &q->comp, &q->rx, &q->tx)) == -EBUSY &&
-				 tries < 100; tries++)
-		usleep(10000);
+	rc = afxdp_sock_open_busy(&q->sock, &c, &q->fill, &q->comp, &q->rx, &q->tx);
 	if (rc < 0) {
 		munmap(q->umem, bytes);
 		q->umem = NULL;
@@ -241,7 +216,7 @@ int vxlan_xdp_open(struct vxlan_xdp *x, const char *ifname, bool ipv6, const uin
 {
 	unsigned queues;
 	uint8_t mac[6];
-	int rc = -EINVAL;
+	int rc = -EINVAL, ioctl_fd;
 
 	memset(x, 0, sizeof(*x));
 	x->map_fd = x->prog_fd = x->link_fd = -1;
@@ -252,13 +227,17 @@ int vxlan_xdp_open(struct vxlan_xdp *x, const char *ifname, bool ipv6, const uin
 		return -1;
 	}
 	snprintf(x->ifname, sizeof(x->ifname), "%s", ifname);
-	rc = if_mac(ifname, mac);
+	ioctl_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	rc = ioctl_fd < 0 ? -errno : if_mac(ioctl_fd, ifname, mac);
+	/* The queues it has (1 when it does not say: queue 0 at least). */
+	queues = rc < 0 ? 0 : afxdp_if_rx_queues(ioctl_fd, ifname, x->ifindex);
+	if (ioctl_fd >= 0)
+		close(ioctl_fd);
 	if (rc < 0) {
 		snprintf(err, errlen, "xdp=%s: not an Ethernet interface (%s)", ifname, strerror(-rc));
 		goto fail;
 	}
-	queues = if_rx_queues(ifname);
-	x->nq = queues < VXLAN_XDP_QUEUES ? queues : VXLAN_XDP_QUEUES;
+	x->nq = !queues ? 1 : queues < VXLAN_XDP_QUEUES ? queues : VXLAN_XDP_QUEUES;
 	x->map_fd = bpf_map_create(BPF_MAP_TYPE_XSKMAP, "vsw_vx_xsks", 4, 4, VXLAN_XDP_QUEUES, NULL);
 	if (x->map_fd < 0) {
 		snprintf(err, errlen, "xdp=%s: XSKMAP: %s (needs CAP_BPF and a kernel with AF_XDP)", ifname, strerror(errno));
@@ -280,7 +259,6 @@ int vxlan_xdp_open(struct vxlan_xdp *x, const char *ifname, bool ipv6, const uin
 
 		x->link_fd = bpf_link_create(x->prog_fd, (int)x->ifindex, BPF_XDP, &lo);
 		rc = -errno;
-		x->native = true;
 	}
 	if (x->link_fd < 0) {
 		snprintf(err, errlen, "xdp=%s: attaching the XDP program in the driver's hook: %s%s", ifname, strerror(-rc),

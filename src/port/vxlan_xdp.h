@@ -55,7 +55,6 @@ struct vxlan_xdp {
 	char ifname[IF_NAMESIZE];
 	unsigned ifindex;
 	int map_fd, prog_fd, link_fd;	/* -1: none */
-	bool native;			/* the driver's hook (always: the generic one is refused) */
 	unsigned nq;			/* sockets: queues 0..nq-1 */
 	unsigned next_q;		/* where the next vxlan_xdp_rx() starts */
 	struct vxlan_xdp_queue q[VXLAN_XDP_QUEUES];
