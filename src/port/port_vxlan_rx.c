@@ -458,7 +458,8 @@ static __attribute__((noinline)) unsigned vx_rx_plain_run(struct vx_port *v, str
 	if (run < 2)
 		return 1;
 	/* The inner frames' sums, when every message of the run has one (xdp=, csum on): no pass over them. */
-	sums_ok = run == 64 ? ~0ull : ((1ull << run) - 1) << i;
+	_Static_assert(PKT_BURST <= 64, "rx_isum_ok has a bit for each message");
+	sums_ok = run >= 64 ? ~0ull : ((1ull << run) - 1) << i;
 	return vx_rx_tso(v, pk, dg, (v->rx_isum_ok & sums_ok) == sums_ok ? &v->rx_isum[i] : NULL, run, miov_used, dropped);
 }
 
