@@ -410,9 +410,10 @@ def ping_rtt(count):
     return float(m.group(3)), float(m.group(4))
 
 
-def tcp_test(ctx, sut, seconds, omit):
-    """iperf3 c1 -> c2, both ends on the generator's CPU; returns (Gbit/s received, retransmits, other tasks'
-    user share of CPU 0 and of CPU 1 while it ran)."""
+def tcp_test(ctx, sut, seconds, omit, cc):
+    """iperf3 c1 -> c2 with congestion control @cc (iperf3 -C: the sender's socket), both ends on the
+    generator's CPU; returns (Gbit/s received, retransmits, other tasks' user share of CPU 0 and of CPU 1
+    while it ran)."""
     srv = Proc(["iperf3", "-s", "-1", "-A", GEN_CPU, "--forceflush", "-B", IP["c2"]], ctx.logpath("iperf3-server"),
                keep_buf=False,
                ns=NS["c2"], name="iperf3 -s")
@@ -422,8 +423,8 @@ def tcp_test(ctx, sut, seconds, omit):
         p0 = proc_cpu_seconds(sut.pid) if sut.pid else None
         n0 = tcp_counters(NS["c1"])
         u0, k0, t0, c0 = proc_utime(sut.pid) if sut.pid else None, cpu_ticks(), time.monotonic(), os.times()
-        r = run(["iperf3", "-c", IP["c2"], "-t", seconds, "-O", omit, "-A", GEN_CPU, "-J", "--connect-timeout",
-                 "3000"], ns=NS["c1"], timeout=seconds + omit + 20, check=False)
+        r = run(["iperf3", "-c", IP["c2"], "-t", seconds, "-O", omit, "-A", GEN_CPU, "-C", cc, "-J",
+                 "--connect-timeout", "3000"], ns=NS["c1"], timeout=seconds + omit + 20, check=False)
         u1, k1, t1 = proc_utime(sut.pid) if sut.pid else None, cpu_ticks(), time.monotonic()
         w1 = run_delay(sut.pid) if sut.pid else None
         p1 = proc_cpu_seconds(sut.pid) if sut.pid else None
@@ -450,6 +451,8 @@ def tcp_test(ctx, sut, seconds, omit):
         if "error" in j:
             raise BenchError("iperf3: %s" % j["error"])
         end = j["end"]
+        if end.get("sender_tcp_congestion") != cc:
+            raise BenchError("iperf3 sent with congestion control %r, not %s" % (end.get("sender_tcp_congestion"), cc))
         return end["sum_received"]["bits_per_second"] / 1e9, end["sum_sent"].get("retransmits"), foreign0, foreign1
     finally:
         if srv.wait(5) is None:
@@ -598,15 +601,17 @@ def sample(ctx, system, rnd):
             if rtt is None:
                 raise BenchError("ping: lost echoes of %d" % a.pings)
             s["rtt_avg_ms"], s["rtt_max_ms"] = rtt
-        if not a.no_tcp:
+        for cc in ([] if a.no_tcp else a.cc):
             ctx.tcp_sut_wait, ctx.tcp_cpu = None, {}
-            s["gbps"], s["retrans"], s["tcp_foreign_cpu0"], s["tcp_foreign_cpu1"] = tcp_test(
-                ctx, sut, a.tcp_seconds, a.tcp_omit)
-            s["tcp_sut_wait"] = ctx.tcp_sut_wait
-            s.update(ctx.tcp_cpu)
+            t = s.setdefault("tcp", {}).setdefault(cc, {})
+            t["gbps"], t["retrans"], t["tcp_foreign_cpu0"], t["tcp_foreign_cpu1"] = tcp_test(
+                ctx, sut, a.tcp_seconds, a.tcp_omit, cc)
+            t["tcp_sut_wait"] = ctx.tcp_sut_wait
+            t.update(ctx.tcp_cpu)
+            s["tcp_sut_wait"] = max(s.get("tcp_sut_wait") or 0.0, ctx.tcp_sut_wait or 0.0)
             why = sut.died()
             if why:
-                raise BenchError("during TCP: " + why)
+                raise BenchError("during TCP (%s): %s" % (cc, why))
         if not params.get("tcp_only") and not a.no_mpps:
             s.update(mpps_test(ctx, sut, a.warmup, a.seconds))
             why = sut.died()
@@ -636,13 +641,15 @@ def describe(s):
     parts = []
     if s.get("rtt_avg_ms") is not None:
         parts.append("ping %.3f/%.3f ms" % (s["rtt_avg_ms"], s["rtt_max_ms"]))
-    if s.get("gbps") is not None:
-        parts.append("TCP %.2f Gbit/s (%s retr%s%s, CPU0 %.0f%% CPU1 %.0f%%)" % (
-            s["gbps"], s.get("retrans"),
-            "; c1 resent %d segments, %d D-SACKed" % (s["retrans_segs"], s["dsack_segs"])
-            if s.get("retrans_segs") else "",
-            ", vswd %.0f%%" % (100 * s["tcp_sut_cpu"]) if s.get("tcp_sut_cpu") is not None else "",
-            100 * (s.get("tcp_cpu0_busy") or 0), 100 * (s.get("tcp_cpu1_busy") or 0)))
+    for cc, t in tcp_runs(s):
+        if t.get("gbps") is None:
+            continue
+        parts.append("TCP%s %.2f Gbit/s (%s retr%s%s, CPU0 %.0f%% CPU1 %.0f%%)" % (
+            " " + cc if cc else "", t["gbps"], t.get("retrans"),
+            "; c1 resent %d segments, %d D-SACKed" % (t["retrans_segs"], t["dsack_segs"])
+            if t.get("retrans_segs") else "",
+            ", vswd %.0f%%" % (100 * t["tcp_sut_cpu"]) if t.get("tcp_sut_cpu") is not None else "",
+            100 * (t.get("tcp_cpu0_busy") or 0), 100 * (t.get("tcp_cpu1_busy") or 0)))
     if s.get("mpps") is not None:
         parts.append("64 B %.3f Mpps of %.3f offered" % (s["mpps"], s["offered_mpps"]))
         if s.get("lost_before_vsw") is not None:
@@ -663,8 +670,25 @@ def describe(s):
 # ---------------------------------------------------------------- report
 
 
+def tcp_runs(s):
+    """A sample's TCP runs as (congestion control, fields); a sample of an older --json (one run, its fields
+    in the sample itself, the congestion control not recorded) gives (None, the sample)."""
+    if "tcp" in s:
+        return list(s["tcp"].items())
+    return [(None, s)] if s.get("gbps") is not None else []
+
+
+def get(s, field):
+    """@field of sample @s; "gbps@cubic" is field gbps of its TCP run with cubic."""
+    if "@" in field:
+        name, cc = field.split("@", 1)
+        return dict(tcp_runs(s)).get(cc, {}).get(name)
+    return s.get(field)
+
+
 def vals(samples, system, field):
-    return [s[field] for s in samples if s["system"] == system and s.get(field) is not None and not s.get("error")]
+    return [get(s, field) for s in samples if s["system"] == system and get(s, field) is not None
+            and not s.get("error")]
 
 
 def spread(xs, prec):
@@ -681,9 +705,9 @@ def ratio(samples, system, ref, field):
     if not va or not vb or system == ref:
         return "—"
     r = med(va) / med(vb)
-    a = {s["round"]: s[field] for s in samples if s["system"] == system and s.get(field) is not None
+    a = {s["round"]: get(s, field) for s in samples if s["system"] == system and get(s, field) is not None
          and not s.get("error")}
-    b = {s["round"]: s[field] for s in samples if s["system"] == ref and s.get(field) is not None
+    b = {s["round"]: get(s, field) for s in samples if s["system"] == ref and get(s, field) is not None
          and not s.get("error")}
     pr = [a[k] / b[k] for k in sorted(a) if k in b and b[k]]
     if len(pr) > 1:
@@ -705,35 +729,45 @@ def disturbed(s):
     return foreign(s) > FOREIGN_MAX
 
 
-def table(samples, systems, ref):
-    out = ["| system | 64 B Mpps at c2 | vs bridge | offered Mpps | delivered | TCP Gbit/s | vs bridge "
-           "| TCP retr | ping avg ms | vswd CPU | CPU 0 busy | CPU 1 busy | samples |",
-           "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+def tcp_field(field, cc):
+    return field if cc is None else field + "@" + cc
+
+
+def table(samples, systems, ref, ccs):
+    """@ccs: the congestion controls of the TCP runs (None: an older run's one, not recorded)."""
+    tcp_head = "".join("| TCP Gbit/s%s | vs bridge | TCP retr " % (", " + cc if cc else "") for cc in ccs)
+    out = ["| system | 64 B Mpps at c2 | vs bridge | offered Mpps | delivered " + tcp_head +
+           "| ping avg ms | vswd CPU | CPU 0 busy | CPU 1 busy | samples |",
+           "| --- | ---: | ---: | ---: | ---: " + "| ---: | ---: | ---: " * len(ccs) + "| ---: | ---: | ---: | ---: | ---: |"]
     for system in systems:
         ss = [s for s in samples if s["system"] == system]
         ok = [s for s in ss if not s.get("error")]
         mp = vals(samples, system, "mpps")
         dl = [s["mpps"] / s["offered_mpps"] for s in ok if s.get("mpps") is not None and s.get("offered_mpps")]
-        rt = vals(samples, system, "retrans")
         sut = vals(samples, system, "sut_cpu")
         cpu0 = vals(samples, system, "cpu0_busy")
         cpu1 = vals(samples, system, "cpu1_busy")
         rtt = vals(samples, system, "rtt_avg_ms")
         nfail = len(ss) - len(ok)
-        out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+        tcp = []
+        for cc in ccs:
+            g, rt = tcp_field("gbps", cc), vals(samples, system, tcp_field("retrans", cc))
+            tcp += [spread(vals(samples, system, g), 2), ratio(samples, system, ref, g) if ref else "—",
+                    "%.0f" % med(rt) if rt else "—"]
+        out.append("| " + " | ".join(["%s"] * (10 + len(tcp))) % (
             SYSTEMS[system][0], spread(mp, 3), ratio(samples, system, ref, "mpps") if ref else "—",
             spread(vals(samples, system, "offered_mpps"), 3), "%.0f%%" % (100 * med(dl)) if dl else "—",
-            spread(vals(samples, system, "gbps"), 2), ratio(samples, system, ref, "gbps") if ref else "—",
-            "%.0f" % med(rt) if rt else "—", "%.3f" % med(rtt) if rtt else "—",
+            *tcp, "%.3f" % med(rtt) if rtt else "—",
             "%.0f%%" % (100 * med(sut)) if sut else "—", "%.0f%%" % (100 * med(cpu0)) if cpu0 else "—",
             "%.0f%%" % (100 * med(cpu1)) if cpu1 else "—",
-            "%d" % len(ok) + (" (+%d failed)" % nfail if nfail else "")))
+            "%d" % len(ok) + (" (+%d failed)" % nfail if nfail else "")) + " |")
     return out
 
 
 def build_report(args, samples, systems, meta):
     out = []
     ref = REFERENCE if REFERENCE in systems else None
+    ccs = meta.get("ccs") or ([None] if any(tcp_runs(s) for s in samples) else [])
     n_rounds = max([s["round"] for s in samples] or [0])
     mc = meta["machine"]
     out.append("%s, `%s`; %s, %s CPUs, %s, kernel %s (HZ %s, IRQ time accounting %s), Debian %s; dpdk %s, "
@@ -742,9 +776,12 @@ def build_report(args, samples, systems, meta):
                    mc.get("irq_time", "?"), mc["debian"], mc["dpdk"], mc["iperf3"], meta["vsw"]))
     out.append("")
     out.append("%d round(s); 64-byte frames: %.0f s windows after %.1f s of warm-up, generator %s; TCP: iperf3 "
-               "-t %d -O %d; every process of the benchmark at nice %d.  Load average (1 min) %.2f before, %.2f after, at most %.2f at a round's start (the run's "
+               "-t %d -O %d%s; every process of the benchmark at nice %d.  Load average (1 min) %.2f before, %.2f after, at most %.2f at a round's start (the run's "
                "own spinning processes add up to 2)." % (
                    n_rounds, args.seconds, args.warmup, args.gen, args.tcp_seconds, args.tcp_omit,
+                   ", once with each congestion control in c1 (`-C`): %s (the kernel's default here: %s; "
+                   "Debian's kernels default to cubic)" % (", ".join(c for c in ccs if c), meta.get("cc_default", "?"))
+                   if any(ccs) else "",
                    getattr(args, "nice", 0) or 0, meta["load_before"][0], meta.get("load_after", [float("nan")])[0],
                    meta.get("max_load", float("nan"))))
     if meta.get("preliminary"):
@@ -761,11 +798,11 @@ def build_report(args, samples, systems, meta):
         out.append("")
         out.append("Undisturbed samples:")
         out.append("")
-        out.extend(table(quiet, systems, ref))
+        out.extend(table(quiet, systems, ref, ccs))
         out.append("")
         out.append("All samples:")
     out.append("")
-    out.extend(table(samples, systems, ref))
+    out.extend(table(samples, systems, ref, ccs))
     out.append("")
     out.append("Medians, min–max in parentheses; \"vs bridge\": ratio of medians, in parentheses the range of the "
                "per-round ratios.  \"delivered\": frames c2 received / frames the generator handed to c1's eth0 "
@@ -797,11 +834,14 @@ def build_report(args, samples, systems, meta):
             for p, d in (s.get("vsw_drops") or {}).items():
                 for k, v in d.items():
                     drops["%s %s" % (p, k)] = drops.get("%s %s" % (p, k), 0) + v
-        rs = [s for s in ss if s.get("retrans_segs") is not None and not s.get("error")]
-        if rs and sum(s["retrans_segs"] for s in rs):
-            line += " TCP: c1 retransmitted %d segments in %d run(s); c2 D-SACKed %d of them (it had them " \
-                    "already: spurious retransmissions, not losses)." % (
-                        sum(s["retrans_segs"] for s in rs), len(rs), sum(s["dsack_segs"] for s in rs))
+        for cc in ccs:
+            rs = [t for s in ss if not s.get("error") for c, t in tcp_runs(s)
+                  if c == cc and t.get("retrans_segs") is not None]
+            if rs and sum(t["retrans_segs"] for t in rs):
+                line += " TCP%s: c1 retransmitted %d segments in %d run(s); c2 D-SACKed %d of them (it had " \
+                        "them already: spurious retransmissions, not losses)." % (
+                            " with " + cc if cc else "", sum(t["retrans_segs"] for t in rs), len(rs),
+                            sum(t["dsack_segs"] for t in rs))
         if drops:
             line += " vswd drop counters over all samples: %s." % ", ".join("%s %d" % kv for kv in sorted(drops.items()))
         kstats = [s["ports_after"] for s in ss if s.get("ports_after")
@@ -892,7 +932,13 @@ set-up before issue 15), `vsw-xdp-skb` (AF_XDP in skb mode) and
   rest was lost: between p1 and vswd's port (the socket's ring: AF_XDP's
   fill ring ran empty, or the TPACKET ring was full) or after it.
 - **TCP.**  `iperf3 -c 10.0.0.2 -t 4 -O 1 -A 1` in c1 against `iperf3 -s
-  -1 -A 1` in c2: both ends on CPU 1; the receiver's figure.
+  -1 -A 1` in c2: both ends on CPU 1; the receiver's figure.  Once
+  with each congestion control of `--cc` (`iperf3 -C`, the sender's
+  socket; default cubic, Debian's default, and BBR, which this
+  machine's kernel defaults to): BBR sizes its window from the smallest
+  round trip it saw, and a path with a queue in the middle (vswd's
+  rings) stays below its window's rate, so the two rank the systems
+  differently (the "TCP Gbit/s" columns, one per congestion control).
 - **Retransmits.**  "TCP retr" is iperf3's count; the notes add how many
   of the segments c1 resent c2 D-SACKed (it had them already: spurious,
   not lost).  With vswd, c1's TCP sends from two CPUs: from iperf3 on
@@ -982,6 +1028,9 @@ def parse_args(argv):
     ap.add_argument("--nice", type=int, default=0,
                     help="run every process of the benchmark at this nice value (-20: other tasks on the machine "
                     "get ~1%% of a CPU we use; default 0)")
+    ap.add_argument("--cc", default="cubic,bbr",
+                    help="congestion controls, comma-separated: one iperf3 run with each in every sample "
+                    "(default cubic,bbr: Debian's default and the other common one)")
     ap.add_argument("--no-tcp", action="store_true", help="skip iperf3")
     ap.add_argument("--no-mpps", action="store_true", help="skip the 64-byte frames")
     ap.add_argument("--quick", action="store_true", help="1 round, 1 s windows and TCP; no doc")
@@ -1003,6 +1052,9 @@ def parse_args(argv):
     if bad or not names:
         ap.error("--systems: unknown %s (known: %s)" % (",".join(bad), ",".join(SYSTEMS)))
     a.systems = [s for s in SYSTEMS if s in names]
+    a.cc = [c.strip() for c in a.cc.split(",") if c.strip()]
+    if not a.cc or any(not re.fullmatch(r"[a-z0-9_]+", c) for c in a.cc) or len(set(a.cc)) != len(a.cc):
+        ap.error("--cc: a comma-separated list of distinct congestion control names")
     full = not a.quick and a.systems == [s for s in SYSTEMS if s in DEFAULT_SYSTEMS] and a.rounds >= 3 \
         and not a.no_tcp and not a.no_mpps and not a.report
     if a.quick:
@@ -1043,6 +1095,23 @@ def wait_for_quiet(limit, max_s):
             return False
         log("bench-containers: load %.2f >= %.2f, waiting (%.0f s so far)" % (la, limit, time.monotonic() - t0))
         time.sleep(min(60.0, max(1.0, max_s - (time.monotonic() - t0))))
+
+
+def congestion_controls(wanted):
+    """Check that the kernel has every congestion control in @wanted, loading tcp_NAME modules it lacks;
+    returns the kernel's default, or raises BenchError naming the missing ones."""
+    def have():
+        with open("/proc/sys/net/ipv4/tcp_available_congestion_control") as f:
+            return f.read().split()
+    for cc in wanted:
+        if cc not in have():
+            run(["modprobe", "tcp_" + cc], check=False, timeout=30)
+    missing = [cc for cc in wanted if cc not in have()]
+    if missing:
+        raise BenchError("congestion control %s not in this kernel (tcp_available_congestion_control: %s)"
+                         % (", ".join(missing), " ".join(have())))
+    with open("/proc/sys/net/ipv4/tcp_congestion_control") as f:
+        return f.read().strip()
 
 
 def report_only(a):
@@ -1109,7 +1178,8 @@ def main(argv):
     meta = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "command": "make bench" if os.environ.get("VSW_FROM_MAKE_BENCH") and a.full else
             "python3 scripts/bench-containers.py" + ("" if not argv else " " + " ".join(argv)),
-            "machine": machine_notes(), "vsw": vsw_source(a.build), "load_before": loadavg()}
+            "machine": machine_notes(), "vsw": vsw_source(a.build), "load_before": loadavg(),
+            "ccs": [] if a.no_tcp else a.cc, "cc_default": congestion_controls([] if a.no_tcp else a.cc)}
     log("## containers: %s, load %s, work dir %s" % (meta["date"], " ".join("%.2f" % x for x in meta["load_before"]),
                                                      ctx.dir))
     samples = []
