@@ -1097,23 +1097,6 @@ def wait_for_quiet(limit, max_s):
         time.sleep(min(60.0, max(1.0, max_s - (time.monotonic() - t0))))
 
 
-def congestion_controls(wanted):
-    """Check that the kernel has every congestion control in @wanted, loading tcp_NAME modules it lacks;
-    returns the kernel's default, or raises BenchError naming the missing ones."""
-    def have():
-        with open("/proc/sys/net/ipv4/tcp_available_congestion_control") as f:
-            return f.read().split()
-    for cc in wanted:
-        if cc not in have():
-            run(["modprobe", "tcp_" + cc], check=False, timeout=30)
-    missing = [cc for cc in wanted if cc not in have()]
-    if missing:
-        raise BenchError("congestion control %s not in this kernel (tcp_available_congestion_control: %s)"
-                         % (", ".join(missing), " ".join(have())))
-    with open("/proc/sys/net/ipv4/tcp_congestion_control") as f:
-        return f.read().strip()
-
-
 def report_only(a):
     with open(a.report) as f:
         j = json.load(f)
@@ -1179,7 +1162,7 @@ def main(argv):
             "command": "make bench" if os.environ.get("VSW_FROM_MAKE_BENCH") and a.full else
             "python3 scripts/bench-containers.py" + ("" if not argv else " " + " ".join(argv)),
             "machine": machine_notes(), "vsw": vsw_source(a.build), "load_before": loadavg(),
-            "ccs": [] if a.no_tcp else a.cc, "cc_default": congestion_controls([] if a.no_tcp else a.cc)}
+            "ccs": [] if a.no_tcp else a.cc, "cc_default": bench_procs.congestion_controls([] if a.no_tcp else a.cc)}
     log("## containers: %s, load %s, work dir %s" % (meta["date"], " ".join("%.2f" % x for x in meta["load_before"]),
                                                      ctx.dir))
     samples = []

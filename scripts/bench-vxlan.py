@@ -39,7 +39,9 @@ writes "VXLAN over an underlay with offloads".  Each sample:
     each frame the next of 256 inner source addresses, so each frame is
     another flow's than the one before and a datagram of its own on the
     underlay, for vsw as for the kernel);
-  - TCP: iperf3 cA -> cB (both ends on CPU 1), Gbit/s received;
+  - TCP: iperf3 cA -> cB (both ends on CPU 1), Gbit/s received, once with
+    each congestion control of --cc (iperf3 -C; default cubic, Debian's
+    kernels' default, and bbr);
   - vsw only, during the Mpps window with stage timing on (`vswctl perf
     enable`): cycles per packet of the `encap` point on hA (the vxlan
     port's outer headers and messages, sendmmsg left out) and of `decap`
@@ -65,6 +67,7 @@ import functools
 import json
 import os
 import platform
+import re
 import shutil
 import sys
 import tempfile
@@ -224,18 +227,21 @@ def mpps_test(ctx, sws, warmup, seconds, multi=False):
     return res
 
 
-def tcp_test(ctx, seconds):
+def tcp_test(ctx, seconds, cc):
     srv = Proc(["iperf3", "-s", "-1", "--forceflush", "-A", str(GEN_CPU), "-B", IN4["cB"]], ctx.logpath("iperf3-server"),
                ns=NS["cB"], name="iperf3 -s", keep_buf=False)
     try:
         srv.wait_for(r"Server listening", timeout=10)
-        r = run(["iperf3", "-c", IN4["cB"], "-t", str(seconds), "-A", str(GEN_CPU), "-J", "--connect-timeout",
-                 "3000"], ns=NS["cA"], timeout=seconds + 20, check=False)
+        r = run(["iperf3", "-c", IN4["cB"], "-t", str(seconds), "-A", str(GEN_CPU), "-C", cc, "-J",
+                 "--connect-timeout", "3000"], ns=NS["cA"], timeout=seconds + 20, check=False)
         try:
             j = json.loads(r.stdout)
-            return j["end"]["sum_received"]["bits_per_second"] / 1e9
+            gbps, used = j["end"]["sum_received"]["bits_per_second"] / 1e9, j["end"].get("sender_tcp_congestion")
         except (ValueError, KeyError):
             raise BenchError("iperf3: exit %d: %s" % (r.returncode, (r.stderr or r.stdout)[-300:]))
+        if used != cc:
+            raise BenchError("iperf3 sent with congestion control %r, not %s" % (used, cc))
+        return gbps
     finally:
         if srv.wait(5) is None:
             srv.close()
@@ -253,7 +259,8 @@ def sample(ctx, system, rnd):
             raise BenchError("no connectivity cA -> cB across the tunnel")
         s.update(mpps_test(ctx, sws, ctx.args.warmup, ctx.args.seconds))
         s.update({k + MULTI: v for k, v in mpps_test(ctx, sws, ctx.args.warmup, ctx.args.seconds, True).items()})
-        s["tcp_gbps"] = tcp_test(ctx, ctx.args.tcp_seconds)
+        for cc in ctx.args.cc:
+            s["tcp_gbps_" + cc] = tcp_test(ctx, ctx.args.tcp_seconds, cc)
     except BenchError as e:
         s["error"] = str(e)
     finally:
@@ -269,7 +276,8 @@ def sample(ctx, system, rnd):
 def describe(s):
     if "error" in s:
         return "failed: " + s["error"]
-    out = "%.3f Mpps, TCP %.2f Gbit/s" % (s.get("mpps", 0), s.get("tcp_gbps", 0))
+    out = "%.3f Mpps, TCP %s" % (s.get("mpps", 0), ", ".join(
+        "%s %.2f Gbit/s" % (k[len("tcp_gbps_"):], v) for k, v in s.items() if k.startswith("tcp_gbps_")))
     if s.get("encap_cycles") is not None:
         out += ", encap %.0f / decap %.0f cycles per packet" % (s["encap_cycles"], s.get("decap_cycles") or 0)
     if s.get("mpps" + MULTI) is not None:
@@ -311,23 +319,26 @@ def build_report(args, samples, meta):
            "    python3 scripts/bench-vxlan.py --rounds 3 %s--json /tmp/bvx.json"
            % ("--underlay-gro " if gro else "--underlay-offload " if off else ""),
            "",
-           "`scripts/bench-vxlan.py` (%s): %s rounds, %s s Mpps windows, %s s TCP; underlay a %d-byte veth%s, "
-           "outer checksums on." % (meta.get("date", "?"), args.rounds, args.seconds, args.tcp_seconds, UNDERLAY_MTU,
+           "`scripts/bench-vxlan.py` (%s): %s rounds, %s s Mpps windows, %s s TCP once with each congestion control (`iperf3 -C`: %s); underlay a %d-byte veth%s, "
+           "outer checksums on." % (meta.get("date", "?"), args.rounds, args.seconds, args.tcp_seconds, ", ".join(args.cc),
+                                    UNDERLAY_MTU,
                                     underlay),
            "",
-           "| system | inner flows | 64 B inner, Mpps (encap + decap) | TCP cA -> cB, Gbit/s | encap cycles/pkt "
-           "| decap cycles/pkt |",
-           "|---|---|---|---|---|---|"]
+           "| system | inner flows | 64 B inner, Mpps (encap + decap) | %s | encap cycles/pkt "
+           "| decap cycles/pkt |" % " | ".join("TCP cA -> cB, Gbit/s, %s" % cc for cc in args.cc),
+           "|---|---|---|" + "---|" * len(args.cc) + "---|---|"]
     for system in args.systems:
-        for suffix, flows, tcp in (("", "one", cell(vals(samples, system, "tcp_gbps"), 2)), (MULTI, "many", "")):
+        for suffix, flows in (("", "one"), (MULTI, "many")):
+            tcp = [cell(vals(samples, system, "tcp_gbps_" + cc), 2) if not suffix else "" for cc in args.cc]
             out.append("| %s | %s | %s | %s | %s | %s |" % (
-                SYSTEMS[system], flows, cell(vals(samples, system, "mpps" + suffix), 3), tcp,
+                SYSTEMS[system], flows, cell(vals(samples, system, "mpps" + suffix), 3), " | ".join(tcp),
                 cell(vals(samples, system, "encap_cycles" + suffix), 0),
                 cell(vals(samples, system, "decap_cycles" + suffix), 0)))
     for system in [x for x in args.systems if x != "kernel"]:
         out += ["", "%s / kernel: Mpps %s with one inner flow, %s with many (testpmd `--txonly-multi-flow`); TCP %s "
                 "(target >= 1.0x)." % (system, ratio(samples, "mpps", system), ratio(samples, "mpps" + MULTI, system),
-                                      ratio(samples, "tcp_gbps", system))]
+                                      ", ".join("%s with %s" % (ratio(samples, "tcp_gbps_" + cc, system), cc)
+                                                for cc in args.cc))]
     out += ["", "Encap and decap target <= 25 cycles each (the `encap` point on hA, `decap` on hB: the vxlan port's "
             "work around its sendmmsg / recvmmsg, the syscalls left out; with `xdp=` decap includes the checks of the "
             "outer headers and UDP checksum the kernel's receive did before)."]
@@ -361,6 +372,8 @@ def parse_args(argv):
     ap.add_argument("--warmup", type=float, default=1.0)
     ap.add_argument("--tcp-seconds", type=int, default=10)
     ap.add_argument("--systems", default=None)
+    ap.add_argument("--cc", default="cubic,bbr",
+                    help="congestion controls, comma-separated: one iperf3 run with each in every sample")
     ap.add_argument("--underlay-gro", action="store_true", help="GRO on for the underlay veth (NAPI, as a NIC's)")
     ap.add_argument("--underlay-offload", action="store_true",
                     help="the underlay veth's tx checksum and segmentation offloads left on (GSO frames cross whole)")
@@ -374,6 +387,9 @@ def parse_args(argv):
     if a.systems is None:
         a.systems = ",".join(applicable(a))
     a.systems = [s for s in a.systems.split(",") if s]
+    a.cc = [c.strip() for c in a.cc.split(",") if c.strip()]
+    if not a.cc or any(not re.fullmatch(r"[a-z0-9_]+", c) for c in a.cc) or len(set(a.cc)) != len(a.cc):
+        ap.error("--cc: a comma-separated list of distinct congestion control names")
     if a.underlay_offload and "vsw-xdp" in a.systems:
         ap.error("--underlay-offload: vsw-xdp cannot run there (the veth hands the kernel's datagrams over with "
                  "partial checksums, which an AF_XDP socket cannot tell from wrong ones; docs/VSWD.md)")
@@ -409,21 +425,25 @@ def self_test():
     expect(perf_stage(show, "rx.other") is None, "perf_stage: a stage without frames is no figure")
     expect(perf_stage({}, "tx.other") is None, "perf_stage: an empty answer is no figure")
     a = parse_args(["--no-doc"])
-    samples = [{"system": "vsw", "round": r, "mpps": 1.0 + r / 10, "tcp_gbps": 4.0, "encap_cycles": 400.0 + r,
+    samples = [{"system": "vsw", "round": r, "mpps": 1.0 + r / 10, "tcp_gbps_cubic": 4.0, "tcp_gbps_bbr": 3.0,
+                "encap_cycles": 400.0 + r,
                 "decap_cycles": 300.0, "mpps_multi": 0.3, "encap_cycles_multi": 70.0 + r,
                 "decap_cycles_multi": 40.0} for r in range(3)]
-    samples += [{"system": "kernel", "round": r, "mpps": 2.0, "tcp_gbps": 8.0, "mpps_multi": 0.4} for r in range(3)]
+    samples += [{"system": "kernel", "round": r, "mpps": 2.0, "tcp_gbps_cubic": 8.0, "tcp_gbps_bbr": 4.0,
+                 "mpps_multi": 0.4} for r in range(3)]
     samples.append({"system": "kernel", "round": 3, "error": "no connectivity"})
     rep = build_report(a, samples, {"date": "today", "machine": "test"})
     expect(rep.startswith("## VXLAN\n"), "the report is the doc section")
-    expect("| one | 1.100 (1.000-1.200) | 4.00 (4.00-4.00) | 401 (400-402) | 300 (300-300) |" in rep,
-           "vsw's row: medians and ranges")
-    expect("| many | 0.300 (0.300-0.300) |  | 71 (70-72) | 40 (40-40) |" in rep,
+    expect("| one | 1.100 (1.000-1.200) | 4.00 (4.00-4.00) | 3.00 (3.00-3.00) | 401 (400-402) | 300 (300-300) |"
+           in rep, "vsw's row: medians and ranges, TCP with cubic, then with bbr")
+    expect("| TCP cA -> cB, Gbit/s, cubic | TCP cA -> cB, Gbit/s, bbr |" in rep and "|---|---|---|---|---|---|---|"
+           in rep, "a TCP column a congestion control")
+    expect("| many | 0.300 (0.300-0.300) |  |  | 71 (70-72) | 40 (40-40) |" in rep,
            "vsw's many-flows row: its own window's Mpps and points, no TCP")
-    expect("| kernel vxlan <-> kernel vxlan (bridged) | many | 0.400 (0.400-0.400) |  | - | - |" in rep,
+    expect("| kernel vxlan <-> kernel vxlan (bridged) | many | 0.400 (0.400-0.400) |  |  | - | - |" in rep,
            "the kernel's many-flows row: no points")
-    expect("vsw / kernel: Mpps 0.55x with one inner flow, 0.75x with many" in rep and "TCP 0.50x" in rep,
-           "ratios vsw / kernel")
+    expect("vsw / kernel: Mpps 0.55x with one inner flow, 0.75x with many" in rep and
+           "TCP 0.50x with cubic, 0.75x with bbr" in rep, "ratios vsw / kernel, TCP a congestion control each")
     expect("vsw-xdp / kernel: Mpps - with one inner flow" in rep, "a system without samples has no ratio")
     expect("kernel round 3: no connectivity" in rep, "failed samples are named")
     g = build_report(parse_args(["--underlay-gro", "--no-doc"]), samples, {"date": "today", "machine": "test"})
@@ -446,6 +466,13 @@ def self_test():
         expect(False, "vsw-xdp over the offloading underlay is refused")
     except SystemExit:
         expect(True, "vsw-xdp over the offloading underlay is refused")
+    expect(parse_args(["--cc", "bbr"]).cc == ["bbr"] and parse_args([]).cc == ["cubic", "bbr"],
+           "--cc: the list, cubic and bbr by default")
+    try:
+        parse_args(["--cc", "cubic,cubic"])
+        expect(False, "--cc: a name twice is refused")
+    except SystemExit:
+        expect(True, "--cc: a name twice is refused")
     q = parse_args(["--quick"])
     expect(q.rounds == 1 and q.no_doc, "--quick: one round, no doc")
     try:
@@ -468,6 +495,11 @@ def main(argv):
         if not shutil.which(tool):
             print("bench-vxlan: %s not found" % tool, file=sys.stderr)
             return 2
+    try:
+        bench_procs.congestion_controls(a.cc)
+    except BenchError as e:
+        print("bench-vxlan: %s" % e, file=sys.stderr)
+        return 2
     install_cleanup()
     ctx = Ctx(a)
     samples = []

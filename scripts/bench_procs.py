@@ -231,6 +231,26 @@ def install_cleanup():
     signal.signal(signal.SIGHUP, _on_signal)
 
 
+def congestion_controls(wanted):
+    """Check that the kernel has every congestion control in @wanted, loading tcp_NAME modules it lacks;
+    returns the kernel's default, or raises BenchError naming the missing ones."""
+    def have():
+        with open("/proc/sys/net/ipv4/tcp_available_congestion_control") as f:
+            return f.read().split()
+    for cc in wanted:
+        if cc not in have():
+            try:
+                run(["modprobe", "tcp_" + cc], check=False, timeout=30)
+            except OSError:         # no modprobe: the check below names what is missing
+                pass
+    missing = [cc for cc in wanted if cc not in have()]
+    if missing:
+        raise BenchError("congestion control %s not in this kernel (tcp_available_congestion_control: %s)"
+                         % (", ".join(missing), " ".join(have())))
+    with open("/proc/sys/net/ipv4/tcp_congestion_control") as f:
+        return f.read().strip()
+
+
 def run(argv, timeout=30, check=True, env=None, input=None, ns=None):
     """A short command (in netns @ns), bounded; returns its CompletedProcess (text)."""
     argv = _in_netns(argv, ns)
