@@ -140,8 +140,12 @@ static void *worker_main(void *arg)
 			 * No PAUSE here: a busy-polling worker owns its core, and a
 			 * frame arriving during one waits it out (about 11 ns on
 			 * the CI machine, half of an idle round).  DPDK's and OVS's
-			 * poll loops do not pause either.
+			 * poll loops do not pause either.  Its cold queues' kicks
+			 * are read now and then while it is idle, not only at its
+			 * checks: a request on a port idle for a millisecond would
+			 * otherwise wait up to DP_COLD_CHECK_US in each direction.
 			 */
+			dp_poll_kicks(&w->poll, w->epfd, now);
 			continue;
 		}
 		armed = true;
@@ -206,6 +210,7 @@ int dp_start(struct dp *dp, struct vswitch *sw, unsigned nworkers, const int *cp
 		atomic_init(&w->list, &w->lists[0]);
 		w->poll.cold_after = dp->tsc_hz / 1000000 * DP_COLD_AFTER_US;
 		w->poll.check_every = dp->tsc_hz / 1000000 * DP_COLD_CHECK_US;
+		w->poll.kicks_idle = dp->tsc_hz / 1000000 * DP_KICKS_IDLE_US;
 		w->epfd = epoll_create1(EPOLL_CLOEXEC);
 		w->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		ev.data.u64 = DP_POLL_KEY_WAKE;

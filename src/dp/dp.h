@@ -17,7 +17,10 @@
  *         DP_COLD_CHECK_US a worker reads its epoll set without waiting
  *         (one syscall for all its cold queues) and a queue that was
  *         kicked turns hot again; one cold queue is polled as well, in
- *         turn, in case a kick went missing
+ *         turn, in case a kick went missing.  A busy-polling worker
+ *         with nothing to do also reads the kicks every DP_KICKS_IDLE_US:
+ *         the first frame on an idle port waits that long at most, not
+ *         DP_COLD_CHECK_US
  *
  * With nothing to do a worker either spins (busy_poll) or arms its hot
  * queues too and sleeps in epoll_wait on their fds: an idle switch uses no
@@ -63,6 +66,7 @@ _Static_assert(DROP__COUNT <= 0xff, "a drop reason fits a verdict's low byte (pa
 #define DP_RXQ_NONE 0xffffu
 #define DP_COLD_AFTER_US 1000	/* a queue without frames for this long is polled only when kicked */
 #define DP_COLD_CHECK_US 100	/* how often a busy worker looks for kicks on its cold queues */
+#define DP_KICKS_IDLE_US 5	/* and a busy-polling one whose last round moved nothing */
 #define DP_WAKE_EVENTS 64	/* epoll events taken at once */
 #define DP_STALL_MS 1000	/* a worker stuck this long in one place is unstuck */
 #define DP_UNSTICK_SIGNAL SIGURG /* ignored by default: harmless if one arrives from elsewhere */
@@ -163,7 +167,8 @@ struct dp_poll {
 	unsigned start;			/* the round begins at hot[start]: the queue last refused every flood */
 	unsigned sweep;			/* next cold queue polled in case its kick went missing */
 	uint64_t next_check;		/* cycle counter: cool idle queues, look for kicks */
-	uint64_t cold_after, check_every;	/* DP_COLD_AFTER_US, DP_COLD_CHECK_US in counter ticks */
+	uint64_t next_kicks;		/* cycle counter: an idle busy-polling worker looks for kicks (dp_poll_kicks) */
+	uint64_t cold_after, check_every, kicks_idle;	/* DP_COLD_AFTER_US, DP_COLD_CHECK_US, DP_KICKS_IDLE_US in counter ticks */
 	unsigned nwake;			/* queues woken in epoll_wait, seen at the next round */
 	uint64_t wake[DP_WAKE_EVENTS];
 	uint16_t hot[DP_RXQ_MAX], cold[DP_RXQ_MAX];

@@ -19,6 +19,7 @@ void dp_poll_reset(struct dp_poll *ps, const struct dp_rxq_list *l, uint64_t now
 	ps->unicast_queues = 0;
 	ps->nwake = 0;
 	ps->next_check = now + ps->check_every;
+	ps->next_kicks = now;
 	for (unsigned x = 0; x < l->n; x++) {
 		ps->hot[x] = (uint16_t)x;
 		ps->at[x] = (uint16_t)x;
@@ -149,20 +150,34 @@ static void warm_key(struct dp_poll *ps, uint64_t key, uint64_t now)
 		}
 }
 
-unsigned dp_poll_check(struct dp_poll *ps, struct vswitch *sw, struct dp_ctx *ctx, int epfd, uint64_t now)
+/* Which cold queues were kicked: they turn hot (the rest of the events stay queued for the next look). */
+static void warm_kicked(struct dp_poll *ps, int epfd, uint64_t now)
 {
 	struct epoll_event ev[DP_WAKE_EVENTS];
+	int n = epoll_wait(epfd, ev, DP_WAKE_EVENTS, 0);
+
+	for (int k = 0; k < n; k++)
+		warm_key(ps, ev[k].data.u64, now);
+}
+
+void dp_poll_kicks(struct dp_poll *ps, int epfd, uint64_t now)
+{
+	if (!ps->ncold || now < ps->next_kicks)
+		return;
+	ps->next_kicks = now + ps->kicks_idle;
+	warm_kicked(ps, epfd, now);
+}
+
+unsigned dp_poll_check(struct dp_poll *ps, struct vswitch *sw, struct dp_ctx *ctx, int epfd, uint64_t now)
+{
 	unsigned moved = 0;
-	int n;
 
 	ps->next_check = now + ps->check_every;
 	cool(ps, now);
 	if (!ps->ncold)
 		return 0;
-	/* One syscall for every cold queue: which of them were kicked (the rest stay queued for the next check). */
-	n = epoll_wait(epfd, ev, DP_WAKE_EVENTS, 0);
-	for (int k = 0; k < n; k++)
-		warm_key(ps, ev[k].data.u64, now);
+	/* One syscall for every cold queue. */
+	warm_kicked(ps, epfd, now);
 	/* And one in turn, polled: a kick lost (a driver that missed our enable) delays it, never strands it. */
 	if (ps->ncold) {
 		unsigned x, m;

@@ -14,7 +14,9 @@
  *                                    nothing waiting)      went missing ]
  *
  * A round costs the hot queues; the cold ones cost one epoll_wait(0)
- * every DP_COLD_CHECK_US, however many there are.  A queue turns cold
+ * every DP_COLD_CHECK_US, however many there are (and every
+ * DP_KICKS_IDLE_US of a busy-polling worker's idle time, which is
+ * spent spinning anyway: dp_poll_kicks()).  A queue turns cold
  * only when arming it says nothing is waiting: one that must be polled
  * (no wake-up fd, frames still to give: rx_arm() true) stays hot.  A new
  * list (ports added, deleted, rings changed) starts every queue hot,
@@ -48,6 +50,13 @@ unsigned dp_poll_round(struct dp_poll *ps, struct vswitch *sw, struct dp_ctx *ct
  * cold queue is polled.  Returns the frames that moved.
  */
 unsigned dp_poll_check(struct dp_poll *ps, struct vswitch *sw, struct dp_ctx *ctx, int epfd, uint64_t now);
+
+/*
+ * An idle round of a busy-polling worker: every DP_KICKS_IDLE_US
+ * (ps->next_kicks), the cold queues that were kicked turn hot (one
+ * epoll_wait on @epfd, not waiting; nothing polled, nothing cooled).
+ */
+void dp_poll_kicks(struct dp_poll *ps, int epfd, uint64_t now);
 
 /* Before sleeping: notifications on for the hot queues too; true when one has frames already. */
 bool dp_poll_arm(struct dp_poll *ps);
