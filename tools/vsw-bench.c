@@ -82,6 +82,7 @@ struct opts {
 	bool pingpong, json, packed, no_mrg, in_order, server;
 	unsigned queue_size;
 	int warmup;			/* ping-pong: rounds not counted; -1: two rings' worth */
+	unsigned gap_us;		/* ping-pong: idle time before each ping (a sparse request stream) */
 	const char *idle_fmt;		/* printf pattern of the idle ports' sockets (one %u) */
 	unsigned idle_count, idle_first, idle_queue_size;
 	bool flood, hold;
@@ -351,6 +352,14 @@ static int run_pingpong(const struct opts *o, struct vuser *a, struct vuser *b)
 		struct vuser_frame out = { ping, o->size }, back = { pong, o->size };
 		bool ok = false;
 
+		if (o->gap_us) {
+			struct timespec ts = { o->gap_us / 1000000, (long)(o->gap_us % 1000000) * 1000 };
+
+			while (nanosleep(&ts, &ts) < 0 && errno == EINTR && !stop)
+				;
+			t0 = now_ns();
+			deadline = t0 + 1000000000ull;
+		}
 		frame_stamp(ping, i, t0);
 		if (vuser_tx_burst(a, 0, &out, 1) != 1)
 			break;
@@ -372,13 +381,14 @@ static int run_pingpong(const struct opts *o, struct vuser *a, struct vuser *b)
 	qsort(rtt, got, sizeof(*rtt), cmp_u64);
 #define PCT(p) (got ? rtt[(size_t)((got - 1) * (p))] / 1000.0 : 0.0)
 	if (o->json)
-		printf("{\"mode\":\"pingpong\",\"size\":%u,\"warmup\":%u,\"samples\":%u,\"lost\":%u,\"p50_us\":%.2f,"
-		       "\"p99_us\":%.2f,\"p999_us\":%.2f,\"min_us\":%.2f,\"max_us\":%.2f}\n",
-		       o->size, warmup, got, lost, PCT(0.5), PCT(0.99), PCT(0.999), PCT(0.0), PCT(1.0));
+		printf("{\"mode\":\"pingpong\",\"size\":%u,\"warmup\":%u,\"gap_us\":%u,\"samples\":%u,\"lost\":%u,"
+		       "\"p50_us\":%.2f,\"p99_us\":%.2f,\"p999_us\":%.2f,\"min_us\":%.2f,\"max_us\":%.2f}\n",
+		       o->size, warmup, o->gap_us, got, lost, PCT(0.5), PCT(0.99), PCT(0.999), PCT(0.0), PCT(1.0));
 	else
-		printf("pingpong %u B: %u samples, %u lost; round trip p50 %.2f us, p99 %.2f us, p99.9 %.2f us "
+		printf("pingpong %u B%s: %u samples, %u lost; round trip p50 %.2f us, p99 %.2f us, p99.9 %.2f us "
 		       "(min %.2f, max %.2f)\n",
-		       o->size, got, lost, PCT(0.5), PCT(0.99), PCT(0.999), PCT(0.0), PCT(1.0));
+		       o->size, o->gap_us ? ", sparse" : "", got, lost, PCT(0.5), PCT(0.99), PCT(0.999), PCT(0.0),
+		       PCT(1.0));
 #undef PCT
 	free(rtt);
 	return got ? 0 : 1;
@@ -883,6 +893,8 @@ static void usage(FILE *f)
 		   "  --pingpong [N]       round-trip latency over N samples (default 10000)\n"
 		   "  --warmup N           ping-pong rounds before the samples, not counted\n"
 		   "                       (default: twice the queue size)\n"
+		   "  --gap US             ping-pong: US microseconds idle before each ping (a sparse\n"
+		   "                       request stream: the switch's ports idle between pings)\n"
 		   "  --packed, --no-mrg   ring layout / mergeable rx buffers off\n"
 		   "  --in-order           ask for VIRTIO_F_IN_ORDER (as testpmd's in_order=1)\n"
 		   "  --queue-size N       ring size (default 256)\n"
@@ -923,7 +935,7 @@ int main(int argc, char **argv)
 		{ "verify-every", required_argument, NULL, 'V' }, { "window", required_argument, NULL, 'W' },
 		{ "lead-in", required_argument, NULL, 'I' }, { "in-order", no_argument, NULL, 'O' },
 		{ "dst-flows", required_argument, NULL, 'D' }, { "copy", no_argument, NULL, 'C' },
-		{ "in-flight", required_argument, NULL, 'N' }, { 0 },
+		{ "in-flight", required_argument, NULL, 'N' }, { "gap", required_argument, NULL, 'g' }, { 0 },
 	};
 	struct opts o = { .size = 64, .flows = 1, .seconds = 5, .samples = 10000, .queue_size = 256, .warmup = -1,
 			  .idle_queue_size = 64, .mss = 1448, .verify_every = 64,
@@ -951,6 +963,7 @@ int main(int argc, char **argv)
 		case 'S': o.server = true; break;
 		case 'q': o.queue_size = (unsigned)atoi(optarg); break;
 		case 'w': o.warmup = atoi(optarg); if (o.warmup < 0) o.warmup = 0; break;
+		case 'g': o.gap_us = (unsigned)atoi(optarg); break;
 		case 'i': o.idle_fmt = optarg; break;
 		case 'n': o.idle_count = (unsigned)atoi(optarg); break;
 		case 'F': o.idle_first = (unsigned)atoi(optarg); break;
@@ -978,7 +991,8 @@ int main(int argc, char **argv)
 	    o.pingpong + o.flood + o.hold + o.tso > 1 || (o.tso && (o.flows > 1 || o.flood_rate > 0)) || o.mss < 1 ||
 	    o.mss > 9000 || !o.verify_every || (o.verify_every & (o.verify_every - 1)) ||
 	    (o.dst_flows && (o.dst_flows > DST_FLOWS_MAX || o.flows > 1 || o.pingpong + o.flood + o.hold + o.tso)) ||
-	    (o.in_flight && (o.pingpong + o.flood + o.hold + o.tso || o.rate > 0 || o.in_flight > 1u << 20))) {
+	    (o.in_flight && (o.pingpong + o.flood + o.hold + o.tso || o.rate > 0 || o.in_flight > 1u << 20)) ||
+	    (o.gap_us && (!o.pingpong || o.gap_us > 1000000))) {
 		usage(stderr);
 		return 2;
 	}

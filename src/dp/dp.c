@@ -211,6 +211,7 @@ int dp_start(struct dp *dp, struct vswitch *sw, unsigned nworkers, const int *cp
 		w->poll.cold_after = dp->tsc_hz / 1000000 * DP_COLD_AFTER_US;
 		w->poll.check_every = dp->tsc_hz / 1000000 * DP_COLD_CHECK_US;
 		w->poll.kicks_idle = dp->tsc_hz / 1000000 * DP_KICKS_IDLE_US;
+		w->poll.keep_cheap = busy_poll;
 		w->epfd = epoll_create1(EPOLL_CLOEXEC);
 		w->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		ev.data.u64 = DP_POLL_KEY_WAKE;

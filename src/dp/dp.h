@@ -20,7 +20,9 @@
  *         turn, in case a kick went missing.  A busy-polling worker
  *         with nothing to do also reads the kicks every DP_KICKS_IDLE_US:
  *         the first frame on an idle port waits that long at most, not
- *         DP_COLD_CHECK_US
+ *         DP_COLD_CHECK_US.  And it keeps up to DP_HOT_KEEP idle queues
+ *         of ports whose poll is a read of a shared ring (rx_poll_cheap:
+ *         vhost-user, afpacket, afxdp) hot: no kick, no wait at all
  *
  * With nothing to do a worker either spins (busy_poll) or arms its hot
  * queues too and sleeps in epoll_wait on their fds: an idle switch uses no
@@ -67,6 +69,7 @@ _Static_assert(DROP__COUNT <= 0xff, "a drop reason fits a verdict's low byte (pa
 #define DP_COLD_AFTER_US 1000	/* a queue without frames for this long is polled only when kicked */
 #define DP_COLD_CHECK_US 100	/* how often a busy worker looks for kicks on its cold queues */
 #define DP_KICKS_IDLE_US 5	/* and a busy-polling one whose last round moved nothing */
+#define DP_HOT_KEEP 8		/* idle queues of rx_poll_cheap ports a busy-polling worker keeps hot */
 #define DP_WAKE_EVENTS 64	/* epoll events taken at once */
 #define DP_STALL_MS 1000	/* a worker stuck this long in one place is unstuck */
 #define DP_UNSTICK_SIGNAL SIGURG /* ignored by default: harmless if one arrives from elsewhere */
@@ -168,6 +171,7 @@ struct dp_poll {
 	unsigned sweep;			/* next cold queue polled in case its kick went missing */
 	uint64_t next_check;		/* cycle counter: cool idle queues, look for kicks */
 	uint64_t next_kicks;		/* cycle counter: an idle busy-polling worker looks for kicks (dp_poll_kicks) */
+	bool keep_cheap;		/* busy polling: DP_HOT_KEEP idle rx_poll_cheap queues stay hot */
 	uint64_t cold_after, check_every, kicks_idle;	/* DP_COLD_AFTER_US, DP_COLD_CHECK_US, DP_KICKS_IDLE_US in counter ticks */
 	unsigned nwake;			/* queues woken in epoll_wait, seen at the next round */
 	uint64_t wake[DP_WAKE_EVENTS];

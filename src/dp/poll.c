@@ -94,7 +94,11 @@ static void warm(struct dp_poll *ps, unsigned x, uint64_t now)
 	ps->last[x] = now;
 }
 
-/* Hot queues idle for cold_after turn cold, armed; one that has frames after all stays (disarmed again). */
+/*
+ * Hot queues idle for cold_after turn cold, armed; one that has frames
+ * after all stays (disarmed again), and so does an idle queue whose poll
+ * is cheap on a busy-polling worker while DP_HOT_KEEP or fewer are hot.
+ */
 static void cool(struct dp_poll *ps, uint64_t now)
 {
 	const struct dp_rxq_list *l = ps->list;
@@ -103,7 +107,8 @@ static void cool(struct dp_poll *ps, uint64_t now)
 		unsigned x = ps->hot[i];
 		const struct dp_rxq *r = &l->rxq[x];
 
-		if (now - ps->last[x] < ps->cold_after) {
+		if (now - ps->last[x] < ps->cold_after ||
+		    (ps->keep_cheap && r->port->ops->rx_poll_cheap && ps->nhot <= DP_HOT_KEEP)) {
 			i++;
 			continue;
 		}

@@ -193,6 +193,14 @@ struct port_ops {
 	/* Ask for a wake-up on queue @q; true when frames are already waiting. */
 	bool (*rx_arm)(struct port *p, unsigned q);
 	void (*rx_disarm)(struct port *p, unsigned q);
+	/*
+	 * Polling an idle queue reads memory only (a ring it shares with its
+	 * peer), no syscall: a busy-polling worker keeps up to DP_HOT_KEEP
+	 * such queues polled every round however idle (dp/dp.h), as DPDK's
+	 * and OVS's poll loops do, so that a frame on a quiet port is not
+	 * held until a kick is read (nor the peer made to kick).
+	 */
+	bool rx_poll_cheap;
 	/* Control plane: one line of state ("connected", "broken: ...") into @buf. */
 	void (*describe)(struct port *p, char *buf, size_t len);
 	/* Control plane, once a second: reconnect, report what the data path found. */

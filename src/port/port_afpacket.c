@@ -370,6 +370,7 @@ static const struct port_ops afp_port_ops = {
 	.rx_fd = afp_rx_fd,
 	.rx_arm = afp_rx_arm,
 	.rx_disarm = afp_rx_disarm,
+	.rx_poll_cheap = true,
 	.describe = afp_describe,
 	.tick = afp_tick,
 	.destroy = afp_destroy,

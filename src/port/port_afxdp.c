@@ -925,6 +925,7 @@ static const struct port_ops afxdp_port_ops = {
 	.rx_fd = afx_rx_fd,
 	.rx_arm = afx_rx_arm,
 	.rx_disarm = afx_rx_disarm,
+	.rx_poll_cheap = true,
 	.describe = afx_describe,
 	.tick = afx_tick,
 	.destroy = afx_destroy,

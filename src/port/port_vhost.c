@@ -1147,6 +1147,7 @@ static const struct port_ops vhost_port_ops = {
 	.rx_fd = vp_rx_fd,
 	.rx_arm = vp_rx_arm,
 	.rx_disarm = vp_rx_disarm,
+	.rx_poll_cheap = true,
 	.describe = vp_describe,
 	.tick = vp_tick,
 	.destroy = vp_destroy,

@@ -333,7 +333,8 @@ static unsigned many_rx_burst(struct port *p, unsigned q, struct port_io *io, st
 	uint64_t zero = 0;
 
 	atomic_fetch_add(&mp->polls, 1);
-	atomic_compare_exchange_strong(&mp->first_poll_ns, &zero, now_ns());
+	if (!atomic_load(&mp->first_poll_ns))
+		atomic_compare_exchange_strong(&mp->first_poll_ns, &zero, now_ns());
 	return 0;
 }
 
@@ -357,14 +358,29 @@ static const struct port_ops many_ops = {
 	.rx_disarm = fake_rx_disarm,
 };
 
+/* The same, polled by reading a ring (vhost-user, afpacket, afxdp): a busy-polling worker keeps some hot. */
+static const struct port_ops cheap_ops = {
+	.type = "cheap",
+	.rx_burst = many_rx_burst,
+	.rx_done = fake_rx_done,
+	.tx_burst = fake_tx_burst,
+	.rx_queues = many_rx_queues,
+	.rx_fd = many_rx_fd,
+	.rx_arm = many_rx_arm,
+	.rx_disarm = fake_rx_disarm,
+	.rx_poll_cheap = true,
+};
+
 struct many {
 	struct vswitch *sw;
 	struct dp dp;
 	struct many_port ports[MANY];
+	unsigned n;
 	int base_fds;
 };
 
-static struct many *many_start(bool busy_poll)
+/* @n ports of @ops on a switch, one worker. */
+static struct many *many_start_ops(bool busy_poll, unsigned n, const struct port_ops *ops)
 {
 	struct many *m = calloc(1, sizeof(*m));
 
@@ -373,12 +389,13 @@ static struct many *many_start(bool busy_poll)
 	m->sw = malloc(sizeof(*m->sw));
 	assert_non_null(m->sw);
 	assert_int_equal(switch_init(m->sw, SWITCH_LEARNING, 300, 4096), 0);
-	for (unsigned i = 0; i < MANY; i++) {
+	m->n = n;
+	for (unsigned i = 0; i < n; i++) {
 		struct many_port *mp = &m->ports[i];
 
 		snprintf(mp->port.name, sizeof(mp->port.name), "idle%u", i);
 		mp->port.id = i;
-		mp->port.ops = &many_ops;
+		mp->port.ops = ops;
 		mp->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		assert_true(mp->fd >= 0);
 		switch_port_set(m->sw, i, &mp->port);
@@ -388,12 +405,17 @@ static struct many *many_start(bool busy_poll)
 	return m;
 }
 
+static struct many *many_start(bool busy_poll)
+{
+	return many_start_ops(busy_poll, MANY, &many_ops);
+}
+
 static void many_stop(struct many *m)
 {
 	int base = m->base_fds;
 
 	dp_stop(&m->dp);
-	for (unsigned i = 0; i < MANY; i++)
+	for (unsigned i = 0; i < m->n; i++)
 		close(m->ports[i].fd);
 	switch_destroy(m->sw);
 	free(m->sw);
@@ -515,6 +537,68 @@ static void test_idle_busy_worker_sees_kicks_soon(void **state)
 	if (lat[KICKS / 2] > DP_COLD_CHECK_US * 1000u / 4)
 		fail_msg("median %.1f us from a kick to its cold queue's poll on an idle busy-polling worker "
 			 "(checks every %d us)", lat[KICKS / 2] / 1e3, DP_COLD_CHECK_US);
+	many_stop(m);
+}
+
+/*
+ * Busy polling: idle queues of ports whose poll reads a ring stay hot, up
+ * to DP_HOT_KEEP of them (never armed, polled every round: a frame there
+ * is seen at once, and the peer is not asked to kick); past that many,
+ * the rest turn cold as any idle queue does.  Event-driven, they all do.
+ */
+static void test_busy_worker_keeps_cheap_queues_hot(void **state)
+{
+	const unsigned n = DP_HOT_KEEP + 4;
+	struct many *m = many_start_ops(true, n, &cheap_ops);
+	unsigned armed = 0, hot = 0, cold_polls = 0;
+	double end;
+
+	/* Cold is armed once: wait until 4 are (1 ms idle; up to 5 s for a loaded machine), then 20 ms more. */
+	for (end = now_s() + 5.0; now_s() < end; sleep_ms(1)) {
+		armed = 0;
+		for (unsigned i = 0; i < n; i++)
+			armed += atomic_load(&m->ports[i].arms) > 0;
+		if (armed >= n - DP_HOT_KEEP)
+			break;
+	}
+	sleep_ms(20);
+	{
+		unsigned before[DP_HOT_KEEP + 4];
+		uint64_t r0 = many_rounds(m);
+
+		for (unsigned i = 0; i < n; i++)
+			before[i] = atomic_load(&m->ports[i].polls);
+		sleep_ms(20);
+		armed = 0;
+		for (unsigned i = 0; i < n; i++) {
+			unsigned polls = atomic_load(&m->ports[i].polls) - before[i];
+
+			if (atomic_load(&m->ports[i].arms)) {
+				armed++;
+				cold_polls += polls;
+			} else if (polls > 100) {
+				hot++;
+			}
+		}
+		print_message("%u idle ring ports, busy polling: %u hot (polled > 100 times in 20 ms, %llu rounds), "
+			      "%u armed (cold, %u polls)\n", n, hot, (unsigned long long)(many_rounds(m) - r0), armed,
+			      cold_polls);
+	}
+	if (armed != n - DP_HOT_KEEP || hot != DP_HOT_KEEP)
+		fail_msg("%u of %u idle ring ports hot and %u armed; expected %u hot (DP_HOT_KEEP) and the rest cold", hot,
+			 n, armed, DP_HOT_KEEP);
+	many_stop(m);
+
+	m = many_start_ops(false, 4, &cheap_ops);
+	for (end = now_s() + 5.0; now_s() < end; sleep_ms(1)) {
+		armed = 0;
+		for (unsigned i = 0; i < 4; i++)
+			armed += atomic_load(&m->ports[i].arms) > 0;
+		if (armed == 4)
+			break;
+	}
+	if (armed != 4)
+		fail_msg("event-driven: %u of 4 idle ring ports armed after 5 s", armed);
 	many_stop(m);
 }
 
@@ -751,6 +835,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_watchdog_unsticks_without_dp_sync, fx_setup, fx_teardown),
 		cmocka_unit_test(test_idle_ports_cost_busy_rounds_nothing),
 		cmocka_unit_test(test_idle_busy_worker_sees_kicks_soon),
+		cmocka_unit_test(test_busy_worker_keeps_cheap_queues_hot),
 		cmocka_unit_test(test_kick_wakes_only_its_queue),
 		cmocka_unit_test_setup_teardown(test_stage_timing_sampled, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_stage_timing_no_aliasing, fx_setup, fx_teardown),
