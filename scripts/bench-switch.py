@@ -826,7 +826,7 @@ class Generator:
 PINGPONG_WARMUP = 512   # rounds not counted: every buffer of both 256-entry rings used twice
 
 
-def vsw_bench(ctx, socks, ring, server, size, seconds=None, pingpong=None):
+def vsw_bench(ctx, socks, ring, server, size, seconds=None, pingpong=None, gap_us=0):
     argv = ["taskset", "-c", ctx.gen_cpu, os.path.join(ctx.bin, "vsw-bench"), "--a", socks[0], "--b", socks[1],
             "--size", size - 4, "--json"]
     if ring == "packed":
@@ -834,8 +834,10 @@ def vsw_bench(ctx, socks, ring, server, size, seconds=None, pingpong=None):
     if server:
         argv.append("--server")
     if pingpong:
-        argv += ["--pingpong=%d" % pingpong, "--warmup", PINGPONG_WARMUP]
-        limit = 60 + pingpong / 1000
+        argv += ["--pingpong=%d" % pingpong, "--warmup", PINGPONG_WARMUP if not gap_us else 20]
+        if gap_us:
+            argv += ["--gap", gap_us]
+        limit = 60 + pingpong / 1000 + pingpong * gap_us / 1e6
     else:
         argv += ["--seconds", seconds]
         limit = 60 + seconds
@@ -1071,6 +1073,15 @@ def session(ctx, res, system, ring, rnd, sizes, flows_n=None):
                     r["p50_us"], r["p99_us"], r["p999_us"]))
             except Exception as e:  # noqa: BLE001
                 res.fail(("lat", system, ring, 64), str(e), rnd)
+        if args.pingpong_sparse:
+            try:
+                r = vsw_bench(ctx, sut.socks, ring, sut.gen_server, 64, pingpong=args.pingpong_sparse,
+                              gap_us=args.pingpong_gap)
+                res.add(("lat_sparse", system, ring, 64), r, rnd)
+                log("    ping-pong 64 B, one every %d us  p50 %.2f us  p99 %.2f us  p99.9 %.2f us" % (
+                    args.pingpong_gap, r["p50_us"], r["p99_us"], r["p999_us"]))
+            except Exception as e:  # noqa: BLE001
+                res.fail(("lat_sparse", system, ring, 64), str(e), rnd)
         if args.bench_seconds:
             for s in sizes:
                 try:
@@ -1629,9 +1640,25 @@ def build_report(ctx, res, meta):
                  "rings used twice) are not counted: until then the back end may be taking first-touch page "
                  "faults on the new guest memory (vswd and DPDK map it on demand)." % PINGPONG_WARMUP)
         L.append("")
-        if "kernel" in systems:
-            L.append("vsw-bench speaks vhost-user only: no round trip for the Linux bridge.")
-            L.append("")
+    if getattr(a, "pingpong_sparse", 0) and lat_sys:
+        L.append("#### Round trip, sparse: vsw-bench ping-pong, 64 B, one ping every %d µs after the last "
+                 "answer, %d pings per sample; µs, median over samples (min–max)" % (a.pingpong_gap,
+                                                                                   a.pingpong_sparse))
+        L.append("")
+        L.append("| system | ring | p50 | p99 | p99.9 |")
+        L.append("|---|---|---|---|---|")
+        for sysn in lat_sys:
+            for ring in rings:
+                key = ("lat_sparse", sysn, ring, 64)
+                L.append("| %s | %s | %s | %s | %s |" % (LABEL[sysn], ring, cell(res, key, "p50_us"),
+                                                         cell(res, key, "p99_us"), cell(res, key, "p999_us")))
+        L.append("")
+        L.append("A request stream with the ports idle in between (vsw-bench sleeps --gap µs before each ping): "
+                 "what a switch that stops polling idle ports, or asks its peers to kick, adds to each request.")
+        L.append("")
+    if (a.pingpong or getattr(a, "pingpong_sparse", 0)) and lat_sys and "kernel" in systems:
+        L.append("vsw-bench speaks vhost-user only: no round trip for the Linux bridge.")
+        L.append("")
 
     # vsw-bench throughput
     if a.bench_seconds and lat_sys:
@@ -2615,6 +2642,10 @@ def parse_args(argv):
     ap.add_argument("--gen-devargs", default="mrg_rxbuf=1,in_order=1",
                     help="extra virtio-user devargs of the generator (default mrg_rxbuf=1,in_order=1)")
     ap.add_argument("--pingpong", type=int, default=20000, help="pings per latency sample (0: none)")
+    ap.add_argument("--pingpong-sparse", type=int, default=500,
+                    help="pings per sparse latency sample, one every --pingpong-gap µs (0: none)")
+    ap.add_argument("--pingpong-gap", type=int, default=2000,
+                    help="µs idle before each sparse ping (default 2000: past vswd's 1 ms for an idle queue)")
     ap.add_argument("--bench-seconds", type=int, default=2, help="vsw-bench throughput seconds (0: none)")
     ap.add_argument("--idle-seconds", type=float, default=10.0, help="idle measurement (0: none)")
     ap.add_argument("--retries", type=int, default=2,
@@ -2660,7 +2691,7 @@ def parse_args(argv):
         if not a.flows_n or min(a.flows_n) < 1:
             ap.error("--flows-n: numbers of flows >= 1")
         a.only = a.only or "vsw,ovs"
-        a.pingpong = a.bench_seconds = a.idle_seconds = 0
+        a.pingpong = a.pingpong_sparse = a.bench_seconds = a.idle_seconds = 0
         # flowgen's frames carry one source MAC on both ports: a learning bridge would see it move with every
         # frame.  So flowgen runs go through a rule set, pipeline.flows unless --flows names another.
         a.flows = a.flows or os.path.join(FLOWS_DIR, "pipeline.flows")
@@ -2711,6 +2742,7 @@ def parse_args(argv):
     if a.quick:
         a.samples, a.seconds, a.warmup, a.retries = 1, 1.0, 0.5, 0
         a.pingpong = min(a.pingpong, 2000) if a.pingpong else 0
+        a.pingpong_sparse = min(a.pingpong_sparse, 50) if a.pingpong_sparse else 0
         a.bench_seconds = min(a.bench_seconds, 1) if a.bench_seconds else 0
         a.idle_seconds = min(a.idle_seconds, 2.0) if a.idle_seconds else 0
     a.doc_given = a.doc
@@ -2753,9 +2785,12 @@ def report_from_json(a):
     with open(a.from_json) as f:
         saved = json.load(f)
     for k in ("samples", "seconds", "warmup", "txfirst", "queue_size", "pingpong", "bench_seconds", "idle_seconds", "only",
-              "sizes", "rings", "retries", "full", "flows_n", "flows", "flow_full", "tso", "tso_full"):
+              "sizes", "rings", "retries", "full", "flows_n", "flows", "flow_full", "tso", "tso_full",
+              "pingpong_sparse", "pingpong_gap"):
         if k in saved["args"]:
             setattr(a, k, saved["args"][k])
+    if "pingpong_sparse" not in saved["args"]:
+        a.pingpong_sparse = 0     # a run from before the sparse ping-pong
     # A run saved before vsw-bench generated flows was flowgen's.
     a.flow_gen = saved["args"].get("flow_gen", "flowgen")
     a.flow_vb_full = saved["args"].get("flow_vb_full", False)
