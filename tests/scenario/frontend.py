@@ -177,6 +177,13 @@ def against_vswd(build):
               r["warmup"] == 512,
               "p50 %.1f us p99 %.1f us, %d samples after %d warm-up rounds" % (
                   r["p50_us"], r["p99_us"], r["samples"], r["warmup"]) if r else p.stderr[-300:])
+        # Sparse: 3 ms idle before each ping, past the 1 ms after which a queue turns cold: every ping goes
+        # through the kick path (this vswd sleeps when idle) and must still come back.
+        r, p = bench(build, wd, "--pingpong=30", "--warmup", "3", "--gap", "3000")
+        check("vswd sparse ping-pong (--gap 3000): every ping answered", bool(r) and r["lost"] == 0 and
+              r["samples"] == 30 and r["gap_us"] == 3000 and r["p50_us"] > 0,
+              "p50 %.1f us p99 %.1f us, %d samples, %d lost" % (r["p50_us"], r["p99_us"], r["samples"], r["lost"])
+              if r else p.stderr[-300:])
         t = sw.call("perf", "show")["total"]["stages"]
         moved = sw.workers()[0]["frames"] - frames0
         check("vswd perf disable: nothing timed", off.get("ok") is True and moved > 0 and
