@@ -93,6 +93,21 @@ static inline bool vq_desc_is_avail(uint16_t flags, bool wrap)
 }
 
 /*
+ * Might a buffer be available?  One relaxed read of the driver's side (the
+ * available index, or the next packed descriptor's flags), for a poll of
+ * an idle queue to end there: false means none was when it looked; true
+ * (also for a broken queue) means pop, which reads and checks again.
+ */
+static inline bool vq_avail_maybe(const struct vq *q)
+{
+	if (q->broken)
+		return true;
+	if (q->packed)
+		return vq_desc_is_avail(vq_sh_load16(&q->ring.packed.desc[q->last_avail].flags), q->avail_wrap);
+	return q->last_avail != q->avail_idx_cache || vq_sh_load16(&q->ring.split.avail->idx) != q->last_avail;
+}
+
+/*
  * Write one used element into its split used-ring slot and advance the used
  * index by the buffers it stands for (1 unless IN_ORDER coalesced).
  * 2.7.8.2: "The device MUST set len prior to updating the used idx": the

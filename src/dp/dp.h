@@ -20,8 +20,10 @@
  *         turn, in case a kick went missing.  A busy-polling worker
  *         with nothing to do also reads the kicks every DP_KICKS_IDLE_US:
  *         the first frame on an idle port waits that long at most, not
- *         DP_COLD_CHECK_US.  And it keeps up to DP_HOT_KEEP idle queues
- *         of ports whose poll is a read of a shared ring (rx_poll_cheap:
+ *         DP_COLD_CHECK_US.  And unless it was busy for a whole check
+ *         (no round without frames: every poll of an idle queue would
+ *         cost the busy ones), it keeps up to DP_HOT_KEEP idle queues of
+ *         ports whose poll is a read of a shared ring (rx_poll_cheap:
  *         vhost-user, afpacket, afxdp) hot: no kick, no wait at all
  *
  * With nothing to do a worker either spins (busy_poll) or arms its hot
@@ -172,6 +174,7 @@ struct dp_poll {
 	uint64_t next_check;		/* cycle counter: cool idle queues, look for kicks */
 	uint64_t next_kicks;		/* cycle counter: an idle busy-polling worker looks for kicks (dp_poll_kicks) */
 	bool keep_cheap;		/* busy polling: DP_HOT_KEEP idle rx_poll_cheap queues stay hot */
+	unsigned idle_rounds;		/* busy polling: rounds that moved nothing since the last check */
 	uint64_t cold_after, check_every, kicks_idle;	/* DP_COLD_AFTER_US, DP_COLD_CHECK_US, DP_KICKS_IDLE_US in counter ticks */
 	unsigned nwake;			/* queues woken in epoll_wait, seen at the next round */
 	uint64_t wake[DP_WAKE_EVENTS];

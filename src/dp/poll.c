@@ -97,18 +97,20 @@ static void warm(struct dp_poll *ps, unsigned x, uint64_t now)
 /*
  * Hot queues idle for cold_after turn cold, armed; one that has frames
  * after all stays (disarmed again), and so does an idle queue whose poll
- * is cheap on a busy-polling worker while DP_HOT_KEEP or fewer are hot.
+ * is cheap on a busy-polling worker that had idle rounds since the last
+ * check, while DP_HOT_KEEP or fewer are hot.
  */
 static void cool(struct dp_poll *ps, uint64_t now)
 {
 	const struct dp_rxq_list *l = ps->list;
+	const bool keep = ps->keep_cheap && ps->idle_rounds;
 
+	ps->idle_rounds = 0;
 	for (unsigned i = 0; i < ps->nhot;) {
 		unsigned x = ps->hot[i];
 		const struct dp_rxq *r = &l->rxq[x];
 
-		if (now - ps->last[x] < ps->cold_after ||
-		    (ps->keep_cheap && r->port->ops->rx_poll_cheap && ps->nhot <= DP_HOT_KEEP)) {
+		if (now - ps->last[x] < ps->cold_after || (keep && r->port->ops->rx_poll_cheap && ps->nhot <= DP_HOT_KEEP)) {
 			i++;
 			continue;
 		}
@@ -167,6 +169,7 @@ static void warm_kicked(struct dp_poll *ps, int epfd, uint64_t now)
 
 void dp_poll_kicks(struct dp_poll *ps, int epfd, uint64_t now)
 {
+	ps->idle_rounds++;
 	if (!ps->ncold || now < ps->next_kicks)
 		return;
 	ps->next_kicks = now + ps->kicks_idle;

@@ -52,7 +52,8 @@ unsigned dp_poll_round(struct dp_poll *ps, struct vswitch *sw, struct dp_ctx *ct
 unsigned dp_poll_check(struct dp_poll *ps, struct vswitch *sw, struct dp_ctx *ctx, int epfd, uint64_t now);
 
 /*
- * An idle round of a busy-polling worker: every DP_KICKS_IDLE_US
+ * An idle round of a busy-polling worker (counted: one without any until
+ * the next check keeps no idle queue hot): every DP_KICKS_IDLE_US
  * (ps->next_kicks), the cold queues that were kicked turn hot (one
  * epoll_wait on @epfd, not waiting; nothing polled, nothing cooled).
  */

@@ -316,18 +316,37 @@ static void vp_rarp_build(struct vp_queue *qs, const uint8_t mac[6])
  * descriptors were prefetched) and starts loading each frame's first
  * line; the second reads the headers, which have arrived by then.
  */
+static __attribute__((noinline)) unsigned vp_rx_pop(struct vhost_port *vp, struct vp_queue *qs, unsigned q,
+						     struct vu_vring *vr, struct port_io *io, struct pkt *pkts,
+						     unsigned max);
+
+/*
+ * The poll: a queue with nothing available (a busy-polling worker keeps
+ * polling a few idle ones, dp.h) costs a read of the driver's side and
+ * returns, before vp_rx_pop() sets anything up.
+ */
 static unsigned vp_rx_burst(struct port *p, unsigned q, struct port_io *io, struct pkt *pkts, unsigned max)
 {
 	struct vhost_port *vp = vp_of(p);
 	struct vp_queue *qs = &vp->qs[q];
-	unsigned idx = virtio_net_txq(q), hdr_len, used = 0, n = 0, popped = 0, rarp;
-	struct vu_vring *vr = &vp->dev.vrings[idx];
-	unsigned drops[DROP__COUNT] = { 0 };
-	uint64_t budget = 0, bytes = 0;
+	struct vu_vring *vr = &vp->dev.vrings[virtio_net_txq(q)];
 
 	qs->rx_popped = 0;
 	if (!atomic_load_explicit(&vr->live, memory_order_acquire))
 		return 0;
+	if (!vq_avail_maybe(&vr->vq) && (q || !atomic_load_explicit(&vp->rarp_pending, memory_order_relaxed)))
+		return 0;
+	return vp_rx_pop(vp, qs, q, vr, io, pkts, max);
+}
+
+static unsigned vp_rx_pop(struct vhost_port *vp, struct vp_queue *qs, unsigned q, struct vu_vring *vr,
+			  struct port_io *io, struct pkt *pkts, unsigned max)
+{
+	struct port *p = &vp->port;
+	unsigned idx = virtio_net_txq(q), hdr_len, used = 0, n = 0, popped = 0, rarp;
+	unsigned drops[DROP__COUNT] = { 0 };
+	uint64_t budget = 0, bytes = 0;
+
 	hdr_len = vu_dev_net_hdr_len(&vp->dev);
 	/* Acquire (the exchange): rarp_mac was written before the flag was set. */
 	if (q == 0 && max > 0 && atomic_load_explicit(&vp->rarp_pending, memory_order_relaxed) &&

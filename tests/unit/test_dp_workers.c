@@ -327,11 +327,17 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+static atomic_bool many_busy;	/* port 0 hands a frame to every poll: the worker never has an idle round */
+
 static unsigned many_rx_burst(struct port *p, unsigned q, struct port_io *io, struct pkt *pkts, unsigned max)
 {
 	struct many_port *mp = (struct many_port *)p;
 	uint64_t zero = 0;
 
+	if (p->id == 0 && atomic_load(&many_busy)) {
+		pkt_rx_init(&pkts[0], &bcast_iov, 1, sizeof(bcast_frame), p->id);
+		return 1;
+	}
 	atomic_fetch_add(&mp->polls, 1);
 	if (!atomic_load(&mp->first_poll_ns))
 		atomic_compare_exchange_strong(&mp->first_poll_ns, &zero, now_ns());
@@ -602,6 +608,35 @@ static void test_busy_worker_keeps_cheap_queues_hot(void **state)
 	many_stop(m);
 }
 
+/*
+ * A busy-polling worker with no idle round (one queue always has a frame)
+ * keeps no idle queue hot, however few: each poll of one would cost the
+ * busy queue's frames, and no idle round means no request is waiting on
+ * the worker to be seen.
+ */
+static void test_saturated_worker_cools_cheap_queues(void **state)
+{
+	const unsigned n = DP_HOT_KEEP / 2 + 1;
+	struct many *m;
+	unsigned armed = 0;
+	double end;
+
+	atomic_store(&many_busy, true);
+	m = many_start_ops(true, n, &cheap_ops);
+	for (end = now_s() + 5.0; now_s() < end; sleep_ms(1)) {
+		armed = 0;
+		for (unsigned i = 1; i < n; i++)
+			armed += atomic_load(&m->ports[i].arms) > 0;
+		if (armed == n - 1)
+			break;
+	}
+	print_message("%u idle ring ports next to one that always has a frame: %u turned cold\n", n - 1, armed);
+	atomic_store(&many_busy, false);
+	many_stop(m);
+	if (armed != n - 1)
+		fail_msg("a worker without idle rounds kept %u of %u idle ring queues hot", n - 1 - armed, n - 1);
+}
+
 /* Event-driven: a kick on one of many idle queues costs a poll or two of that queue, not a pass over all. */
 static void test_kick_wakes_only_its_queue(void **state)
 {
@@ -836,6 +871,7 @@ int main(void)
 		cmocka_unit_test(test_idle_ports_cost_busy_rounds_nothing),
 		cmocka_unit_test(test_idle_busy_worker_sees_kicks_soon),
 		cmocka_unit_test(test_busy_worker_keeps_cheap_queues_hot),
+		cmocka_unit_test(test_saturated_worker_cools_cheap_queues),
 		cmocka_unit_test(test_kick_wakes_only_its_queue),
 		cmocka_unit_test_setup_teardown(test_stage_timing_sampled, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_stage_timing_no_aliasing, fx_setup, fx_teardown),

@@ -509,12 +509,58 @@ static void test_burst_seen_empty(void **state)
 	rr_mem_fini(&A);
 }
 
+/*
+ * vq_avail_maybe(), the poll of an idle queue: false on an empty ring and
+ * once a burst took everything; true as soon as the driver makes a buffer
+ * available (split: its index; packed: the next descriptor's flags), also
+ * past the packed ring's wrap; true for a broken queue (the pop says why).
+ */
+static void test_avail_maybe(void **state)
+{
+	assert_int_equal(rr_mem_init(&A, false), 0);
+	for (unsigned packed = 0; packed < 2; packed++) {
+		struct vq_config cfg;
+		struct vq_elem e[8];
+		struct iovec iov[8];
+
+		rr_mem_clear(&A);
+		rr_ring_init(&RA, &A, 4, packed);
+		cfg = rr_ring_config(&RA, false);
+		assert_int_equal(vq_init(&QA, &cfg), 0);
+		assert_false(vq_avail_maybe(&QA));
+		for (unsigned round = 0; round < 3; round++) {	/* 12 buffers through a ring of 4: it wraps twice */
+			for (unsigned i = 0; i < 4; i++) {
+				unsigned id = round * 4 + i;
+
+				if (packed) {
+					rr_packed_desc(&RA, (uint16_t)(id % 4), RR_BUF_GPA(i), 64, (uint16_t)i,
+						       VIRTQ_DESC_F_WRITE, round % 2 == 0);
+				} else {
+					rr_split_desc(&RA, (uint16_t)i, RR_BUF_GPA(i), 64, VIRTQ_DESC_F_WRITE, 0);
+					rr_split_avail(&RA, (uint16_t)i);
+				}
+				assert_true(vq_avail_maybe(&QA));
+			}
+			vq_prefetch(&QA, 8);
+			assert_int_equal(vq_pop_burst(&QA, VQ_DIR_WRITE, e, iov, 8), 4);
+			assert_false(vq_avail_maybe(&QA));
+			vq_push_n(&QA, e, 4, 64);
+			vq_flush(&QA);
+			assert_false(vq_avail_maybe(&QA));
+		}
+		QA.broken = true;
+		assert_true(vq_avail_maybe(&QA));
+	}
+	rr_mem_fini(&A);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fast_equals_slow),
 		cmocka_unit_test(test_burst_region_edges),
 		cmocka_unit_test(test_burst_seen_empty),
+		cmocka_unit_test(test_avail_maybe),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
