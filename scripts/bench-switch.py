@@ -1624,38 +1624,28 @@ def build_report(ctx, res, meta):
 
     # latency
     lat_sys = [x for x in systems if x != "kernel"]
+
+    def lat_table(kind, title, after):
+        L.extend([title, "", "| system | ring | p50 | p99 | p99.9 |", "|---|---|---|---|---|"])
+        for sysn in lat_sys:
+            for ring in rings:
+                key = (kind, sysn, ring, 64)
+                L.append("| %s | %s | %s | %s | %s |" % (LABEL[sysn], ring, cell(res, key, "p50_us"),
+                                                         cell(res, key, "p99_us"), cell(res, key, "p999_us")))
+        L.extend(["", after, ""])
+
     if a.pingpong and lat_sys:
-        L.append("#### Round trip: vsw-bench ping-pong, 64 B, %d pings per sample; µs, median over samples "
-                 "(min–max)" % a.pingpong)
-        L.append("")
-        L.append("| system | ring | p50 | p99 | p99.9 |")
-        L.append("|---|---|---|---|---|")
-        for sysn in lat_sys:
-            for ring in rings:
-                key = ("lat", sysn, ring, 64)
-                L.append("| %s | %s | %s | %s | %s |" % (LABEL[sysn], ring, cell(res, key, "p50_us"),
-                                                         cell(res, key, "p99_us"), cell(res, key, "p999_us")))
-        L.append("")
-        L.append("Each sample is a new vsw-bench connection; its first %d rounds (every buffer of both "
-                 "rings used twice) are not counted: until then the back end may be taking first-touch page "
-                 "faults on the new guest memory (vswd and DPDK map it on demand)." % PINGPONG_WARMUP)
-        L.append("")
+        lat_table("lat", "#### Round trip: vsw-bench ping-pong, 64 B, %d pings per sample; µs, median over samples "
+                  "(min–max)" % a.pingpong,
+                  "Each sample is a new vsw-bench connection; its first %d rounds (every buffer of both "
+                  "rings used twice) are not counted: until then the back end may be taking first-touch page "
+                  "faults on the new guest memory (vswd and DPDK map it on demand)." % PINGPONG_WARMUP)
     if getattr(a, "pingpong_sparse", 0) and lat_sys:
-        L.append("#### Round trip, sparse: vsw-bench ping-pong, 64 B, one ping every %d µs after the last "
-                 "answer, %d pings per sample; µs, median over samples (min–max)" % (a.pingpong_gap,
-                                                                                   a.pingpong_sparse))
-        L.append("")
-        L.append("| system | ring | p50 | p99 | p99.9 |")
-        L.append("|---|---|---|---|---|")
-        for sysn in lat_sys:
-            for ring in rings:
-                key = ("lat_sparse", sysn, ring, 64)
-                L.append("| %s | %s | %s | %s | %s |" % (LABEL[sysn], ring, cell(res, key, "p50_us"),
-                                                         cell(res, key, "p99_us"), cell(res, key, "p999_us")))
-        L.append("")
-        L.append("A request stream with the ports idle in between (vsw-bench sleeps --gap µs before each ping): "
-                 "what a switch that stops polling idle ports, or asks its peers to kick, adds to each request.")
-        L.append("")
+        lat_table("lat_sparse", "#### Round trip, sparse: vsw-bench ping-pong, 64 B, one ping every %d µs after the "
+                  "last answer, %d pings per sample; µs, median over samples (min–max)" % (a.pingpong_gap,
+                                                                                          a.pingpong_sparse),
+                  "A request stream with the ports idle in between (vsw-bench sleeps --gap µs before each ping): "
+                  "what a switch that stops polling idle ports, or asks its peers to kick, adds to each request.")
     if (a.pingpong or getattr(a, "pingpong_sparse", 0)) and lat_sys and "kernel" in systems:
         L.append("vsw-bench speaks vhost-user only: no round trip for the Linux bridge.")
         L.append("")

@@ -353,29 +353,15 @@ static bool many_rx_arm(struct port *p, unsigned q)
 	return false;
 }
 
-static const struct port_ops many_ops = {
-	.type = "many",
-	.rx_burst = many_rx_burst,
-	.rx_done = fake_rx_done,
-	.tx_burst = fake_tx_burst,
-	.rx_queues = many_rx_queues,
-	.rx_fd = many_rx_fd,
-	.rx_arm = many_rx_arm,
-	.rx_disarm = fake_rx_disarm,
-};
+#define MANY_OPS							\
+	.rx_burst = many_rx_burst, .rx_done = fake_rx_done, .tx_burst = fake_tx_burst,	\
+	.rx_queues = many_rx_queues, .rx_fd = many_rx_fd, .rx_arm = many_rx_arm,	\
+	.rx_disarm = fake_rx_disarm
+
+static const struct port_ops many_ops = { .type = "many", MANY_OPS };
 
 /* The same, polled by reading a ring (vhost-user, afpacket, afxdp): a busy-polling worker keeps some hot. */
-static const struct port_ops cheap_ops = {
-	.type = "cheap",
-	.rx_burst = many_rx_burst,
-	.rx_done = fake_rx_done,
-	.tx_burst = fake_tx_burst,
-	.rx_queues = many_rx_queues,
-	.rx_fd = many_rx_fd,
-	.rx_arm = many_rx_arm,
-	.rx_disarm = fake_rx_disarm,
-	.rx_poll_cheap = true,
-};
+static const struct port_ops cheap_ops = { .type = "cheap", MANY_OPS, .rx_poll_cheap = true };
 
 struct many {
 	struct vswitch *sw;

@@ -385,6 +385,17 @@ static void test_fast_equals_slow(void **state)
 	rr_mem_fini(&B);
 }
 
+/* QA on a fresh ring of @num in A (split or @packed), no indirect descriptors. */
+static void qa_start(unsigned num, bool packed)
+{
+	struct vq_config cfg;
+
+	rr_mem_clear(&A);
+	rr_ring_init(&RA, &A, num, packed);
+	cfg = rr_ring_config(&RA, false);
+	assert_int_equal(vq_init(&QA, &cfg), 0);
+}
+
 /*
  * vq_pop_burst() at the edges of the region of the last translation (R1):
  * a buffer ending on its last byte is taken; one a byte longer, or
@@ -403,14 +414,10 @@ static void test_burst_region_edges(void **state)
 		};
 
 		for (unsigned c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-			struct vq_config cfg;
 			struct vq_elem e[4];
 			struct iovec iov[4];
 
-			rr_mem_clear(&A);
-			rr_ring_init(&RA, &A, 8, packed);
-			cfg = rr_ring_config(&RA, false);
-			assert_int_equal(vq_init(&QA, &cfg), 0);
+			qa_start(8, packed);
 			/* A buffer in R1 first, popped alone: R1 becomes the region of the last translation. */
 			if (packed) {
 				rr_packed_desc(&RA, 0, RR_R1_GPA, 64, 0, VIRTQ_DESC_F_WRITE, true);
@@ -454,14 +461,10 @@ static void test_burst_seen_empty(void **state)
 {
 	assert_int_equal(rr_mem_init(&A, false), 0);
 	for (unsigned packed = 0; packed < 2; packed++) {
-		struct vq_config cfg;
 		struct vq_elem e[8];
 		struct iovec iov[8];
 
-		rr_mem_clear(&A);
-		rr_ring_init(&RA, &A, 8, packed);
-		cfg = rr_ring_config(&RA, false);
-		assert_int_equal(vq_init(&QA, &cfg), 0);
+		qa_start(8, packed);
 		/* Three lone buffers, all taken. */
 		for (unsigned i = 0; i < 3; i++) {
 			if (packed) {
@@ -519,14 +522,10 @@ static void test_avail_maybe(void **state)
 {
 	assert_int_equal(rr_mem_init(&A, false), 0);
 	for (unsigned packed = 0; packed < 2; packed++) {
-		struct vq_config cfg;
 		struct vq_elem e[8];
 		struct iovec iov[8];
 
-		rr_mem_clear(&A);
-		rr_ring_init(&RA, &A, 4, packed);
-		cfg = rr_ring_config(&RA, false);
-		assert_int_equal(vq_init(&QA, &cfg), 0);
+		qa_start(4, packed);
 		assert_false(vq_avail_maybe(&QA));
 		for (unsigned round = 0; round < 3; round++) {	/* 12 buffers through a ring of 4: it wraps twice */
 			for (unsigned i = 0; i < 4; i++) {
