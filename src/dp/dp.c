@@ -43,7 +43,7 @@ static unsigned worker_round(struct dp_worker *w, uint64_t now)
 
 	w->ctx.perf_round = pf;
 	w->ctx.perf_mask = atomic_load_explicit(&w->dp->perf_every, memory_order_relaxed) - 1;
-	dp_round_start(&w->ctx, w->poll.nhot);
+	dp_round_start(&w->ctx, w->poll.nhot - w->poll.nkept);
 	moved = dp_poll_round(&w->poll, sw, &w->ctx, now);
 	if (now >= w->poll.next_check)
 		moved += dp_poll_check(&w->poll, sw, &w->ctx, w->epfd, now);

@@ -22,9 +22,10 @@
  *         the first frame on an idle port waits that long at most, not
  *         DP_COLD_CHECK_US.  And unless it was busy for a whole check
  *         (no round without frames: every poll of an idle queue would
- *         cost the busy ones), it keeps up to DP_HOT_KEEP idle queues of
- *         ports whose poll is a read of a shared ring (rx_poll_cheap:
- *         vhost-user, afpacket, afxdp) hot: no kick, no wait at all
+ *         cost the busy ones), it keeps idle queues whose poll is a read
+ *         of a shared ring (rx_poll_cheap: vhost-user queues the front
+ *         end started, afpacket, afxdp) hot while at most DP_HOT_KEEP
+ *         queues, busy ones included, are: no kick, no wait at all
  *
  * With nothing to do a worker either spins (busy_poll) or arms its hot
  * queues too and sleeps in epoll_wait on their fds: an idle switch uses no
@@ -71,7 +72,7 @@ _Static_assert(DROP__COUNT <= 0xff, "a drop reason fits a verdict's low byte (pa
 #define DP_COLD_AFTER_US 1000	/* a queue without frames for this long is polled only when kicked */
 #define DP_COLD_CHECK_US 100	/* how often a busy worker looks for kicks on its cold queues */
 #define DP_KICKS_IDLE_US 5	/* and a busy-polling one whose last round moved nothing */
-#define DP_HOT_KEEP 8		/* idle queues of rx_poll_cheap ports a busy-polling worker keeps hot */
+#define DP_HOT_KEEP 8		/* hot queues up to which a busy-polling worker keeps idle rx_poll_cheap ones hot */
 #define DP_WAKE_EVENTS 64	/* epoll events taken at once */
 #define DP_STALL_MS 1000	/* a worker stuck this long in one place is unstuck */
 #define DP_UNSTICK_SIGNAL SIGURG /* ignored by default: harmless if one arrives from elsewhere */
@@ -173,8 +174,9 @@ struct dp_poll {
 	unsigned sweep;			/* next cold queue polled in case its kick went missing */
 	uint64_t next_check;		/* cycle counter: cool idle queues, look for kicks */
 	uint64_t next_kicks;		/* cycle counter: an idle busy-polling worker looks for kicks (dp_poll_kicks) */
-	bool keep_cheap;		/* busy polling: DP_HOT_KEEP idle rx_poll_cheap queues stay hot */
+	bool keep_cheap;		/* busy polling: idle rx_poll_cheap queues may stay hot (DP_HOT_KEEP) */
 	unsigned idle_rounds;		/* busy polling: rounds that moved nothing since the last check */
+	unsigned nkept;			/* of the hot queues, idle ones kept hot at the last check (cool()) */
 	uint64_t cold_after, check_every, kicks_idle;	/* DP_COLD_AFTER_US, DP_COLD_CHECK_US, DP_KICKS_IDLE_US in counter ticks */
 	unsigned nwake;			/* queues woken in epoll_wait, seen at the next round */
 	uint64_t wake[DP_WAKE_EVENTS];
@@ -285,7 +287,8 @@ void dp_rebuild_port(struct dp *dp, struct port *p);
  * Two buckets of sw->flood_budget copies pay for a flood frame (egress.h):
  *
  * - the worker's, charged the frame's copies and filled by
- *   DP_FLOOD_QUEUE_COPIES for each hot queue a round (dp_round_start): it
+ *   DP_FLOOD_QUEUE_COPIES for each hot queue a round, idle ones kept hot
+ *   (poll.c) left out (dp_round_start): it
  *   bounds the floods of a round, whoever sends them, and refuses only a
  *   storm (two or three ports flooding full batches to each other stay
  *   under it);

@@ -20,6 +20,8 @@ void dp_poll_reset(struct dp_poll *ps, const struct dp_rxq_list *l, uint64_t now
 	ps->nwake = 0;
 	ps->next_check = now + ps->check_every;
 	ps->next_kicks = now;
+	ps->idle_rounds = 0;
+	ps->nkept = 0;
 	for (unsigned x = 0; x < l->n; x++) {
 		ps->hot[x] = (uint16_t)x;
 		ps->at[x] = (uint16_t)x;
@@ -94,11 +96,21 @@ static void warm(struct dp_poll *ps, unsigned x, uint64_t now)
 	ps->last[x] = now;
 }
 
+/* Queue @x idle a while: its floods start again on a full bucket, its unicast counts no more. */
+static void idle_reset(struct dp_poll *ps, unsigned x)
+{
+	ps->flood_debt[x] = 0;
+	ps->unicast_queues -= ps->unicast[x];
+	ps->unicast[x] = 0;
+}
+
 /*
  * Hot queues idle for cold_after turn cold, armed; one that has frames
- * after all stays (disarmed again), and so does an idle queue whose poll
- * is cheap on a busy-polling worker that had idle rounds since the last
- * check, while DP_HOT_KEEP or fewer are hot.
+ * after all stays (disarmed again).  On a busy-polling worker that had
+ * idle rounds since the last check, an idle queue whose poll is cheap
+ * (rx_poll_cheap) stays too while DP_HOT_KEEP or fewer queues are hot,
+ * busy ones included; it is idle all the same (idle_reset(), and not one
+ * of the queues the worker's flood bucket grows by: ps->nkept).
  */
 static void cool(struct dp_poll *ps, uint64_t now)
 {
@@ -106,11 +118,19 @@ static void cool(struct dp_poll *ps, uint64_t now)
 	const bool keep = ps->keep_cheap && ps->idle_rounds;
 
 	ps->idle_rounds = 0;
+	ps->nkept = 0;
 	for (unsigned i = 0; i < ps->nhot;) {
 		unsigned x = ps->hot[i];
 		const struct dp_rxq *r = &l->rxq[x];
 
-		if (now - ps->last[x] < ps->cold_after || (keep && r->port->ops->rx_poll_cheap && ps->nhot <= DP_HOT_KEEP)) {
+		if (now - ps->last[x] < ps->cold_after) {
+			i++;
+			continue;
+		}
+		if (keep && ps->nhot <= DP_HOT_KEEP && r->port->ops->rx_poll_cheap &&
+		    r->port->ops->rx_poll_cheap(r->port, r->q)) {
+			idle_reset(ps, x);
+			ps->nkept++;
 			i++;
 			continue;
 		}
@@ -126,10 +146,7 @@ static void cool(struct dp_poll *ps, uint64_t now)
 			continue;
 		}
 		hot_remove(ps, i);
-		/* Idle a while: its floods start again on a full bucket, its unicast counts no more. */
-		ps->flood_debt[x] = 0;
-		ps->unicast_queues -= ps->unicast[x];
-		ps->unicast[x] = 0;
+		idle_reset(ps, x);
 		ps->at[x] = (uint16_t)(DP_POLL_COLD | ps->ncold);
 		ps->cold[ps->ncold++] = (uint16_t)x;
 	}

@@ -194,13 +194,15 @@ struct port_ops {
 	bool (*rx_arm)(struct port *p, unsigned q);
 	void (*rx_disarm)(struct port *p, unsigned q);
 	/*
-	 * Polling an idle queue reads memory only (a ring it shares with its
-	 * peer), no syscall: a busy-polling worker keeps up to DP_HOT_KEEP
-	 * such queues polled every round however idle (dp/dp.h), as DPDK's
-	 * and OVS's poll loops do, so that a frame on a quiet port is not
-	 * held until a kick is read (nor the peer made to kick).
+	 * Optional (NULL: never): true when polling queue @q while it is idle
+	 * is a read of a ring shared with the peer, no syscall, and the queue
+	 * can have frames (a vhost-user queue not live cannot).  A
+	 * busy-polling worker with idle rounds keeps a few such queues polled
+	 * every round however idle (DP_HOT_KEEP, dp/dp.h), as DPDK's and
+	 * OVS's poll loops do all of theirs: a frame on a quiet port is seen
+	 * in the next round, not when a kick is read.
 	 */
-	bool rx_poll_cheap;
+	bool (*rx_poll_cheap)(struct port *p, unsigned q);
 	/* Control plane: one line of state ("connected", "broken: ...") into @buf. */
 	void (*describe)(struct port *p, char *buf, size_t len);
 	/* Control plane, once a second: reconnect, report what the data path found. */
@@ -241,6 +243,12 @@ struct port {
 	 */
 	atomic_uint tx_frame_max;
 };
+
+/* rx_poll_cheap of a port type whose every queue always qualifies (its rx ring is a mapping of the kernel's). */
+static inline bool port_rx_poll_cheap_always(struct port *p, unsigned q)
+{
+	return true;
+}
 
 static inline void port_count_drop(struct port *p, enum port_drop why, unsigned n)
 {

@@ -260,8 +260,10 @@ static unsigned afp_rx_burst(struct port *p, unsigned q, struct port_io *io, str
 		n++;
 	}
 	a->pending = n == max || bytes >= PKT_BURST_BYTES || a->rx_taken == AFP_SLOTS || no_room;
-	port_count(&p->stats.rx_packets, n);
-	port_count(&p->stats.rx_bytes, bytes);
+	if (n) {	/* an empty poll writes no shared line */
+		port_count(&p->stats.rx_packets, n);
+		port_count(&p->stats.rx_bytes, bytes);
+	}
 	return n;
 }
 
@@ -370,7 +372,7 @@ static const struct port_ops afp_port_ops = {
 	.rx_fd = afp_rx_fd,
 	.rx_arm = afp_rx_arm,
 	.rx_disarm = afp_rx_disarm,
-	.rx_poll_cheap = true,
+	.rx_poll_cheap = port_rx_poll_cheap_always,
 	.describe = afp_describe,
 	.tick = afp_tick,
 	.destroy = afp_destroy,

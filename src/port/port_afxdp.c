@@ -519,10 +519,11 @@ static unsigned afx_rx_burst(struct port *p, unsigned q, struct port_io *io, str
 		port_count_drop(p, DROP_TOO_BIG, too_big);
 	if (broken)
 		port_count_drop(p, DROP_PORT_BROKEN, broken);
-	port_count(&p->stats.rx_packets, n);
-	port_count(&p->stats.rx_bytes, bytes);
-	if (n)
+	if (n) {	/* an empty poll writes no shared line */
+		port_count(&p->stats.rx_packets, n);
+		port_count(&p->stats.rx_bytes, bytes);
 		port_queue_count(&aq->rx_count, n, bytes);
+	}
 	return n;
 }
 
@@ -925,7 +926,7 @@ static const struct port_ops afxdp_port_ops = {
 	.rx_fd = afx_rx_fd,
 	.rx_arm = afx_rx_arm,
 	.rx_disarm = afx_rx_disarm,
-	.rx_poll_cheap = true,
+	.rx_poll_cheap = port_rx_poll_cheap_always,
 	.describe = afx_describe,
 	.tick = afx_tick,
 	.destroy = afx_destroy,

@@ -320,6 +320,14 @@ static __attribute__((noinline)) unsigned vp_rx_pop(struct vhost_port *vp, struc
 						     struct vu_vring *vr, struct port_io *io, struct pkt *pkts,
 						     unsigned max);
 
+/* A queue the front end started: its poll with nothing available is vq_avail_maybe()'s one read. */
+static bool vp_rx_poll_cheap(struct port *p, unsigned q)
+{
+	struct vhost_port *vp = vp_of(p);
+
+	return atomic_load_explicit(&vp->dev.vrings[virtio_net_txq(q)].live, memory_order_relaxed);
+}
+
 /*
  * The poll: a queue with nothing available (a busy-polling worker keeps
  * polling a few idle ones, dp.h) costs a read of the driver's side and
@@ -1166,7 +1174,7 @@ static const struct port_ops vhost_port_ops = {
 	.rx_fd = vp_rx_fd,
 	.rx_arm = vp_rx_arm,
 	.rx_disarm = vp_rx_disarm,
-	.rx_poll_cheap = true,
+	.rx_poll_cheap = vp_rx_poll_cheap,
 	.describe = vp_describe,
 	.tick = vp_tick,
 	.destroy = vp_destroy,
