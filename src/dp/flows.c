@@ -25,14 +25,18 @@ static void learn_queue(void *arg, const struct flow_act *a, const struct flow_k
 {
 	struct dp_flow *f = arg;
 	uint64_t rest, h = flow_learn_hash(a, k, &rest), now = f->x.now_ms;
-	struct dp_flow_learn_seen *seen = &f->learn_seen[h & (DP_FLOW_LEARN_SEEN - 1)];
+	/* Two places a match may have (low and high bits of its hash): two matches rarely share both. */
+	struct dp_flow_learn_seen *s0 = &f->learn_seen[h & (DP_FLOW_LEARN_SEEN - 1)];
+	struct dp_flow_learn_seen *s1 = &f->learn_seen[(h >> 32) & (DP_FLOW_LEARN_SEEN - 1)];
+	struct dp_flow_learn_seen *seen;
 	unsigned tail = atomic_load_explicit(&f->learn_tail, memory_order_relaxed);
 	struct dp_flow_learn_req *q;
 
 	if (atomic_load_explicit(&f->learn_forget, memory_order_relaxed)) {
 		atomic_store_explicit(&f->learn_forget, false, memory_order_relaxed);
 		memset(f->learn_seen, 0, sizeof(f->learn_seen));
-	} else if (seen->match == h && seen->rest == rest && now - seen->ms < DP_FLOW_LEARN_REFRESH_MS) {
+	} else if ((s0->match == h && s0->rest == rest && now - s0->ms < DP_FLOW_LEARN_REFRESH_MS) ||
+		   (s1->match == h && s1->rest == rest && now - s1->ms < DP_FLOW_LEARN_REFRESH_MS)) {
 		return;
 	}
 	/* acquire: the control thread is done with the places it gave back */
@@ -48,6 +52,8 @@ static void learn_queue(void *arg, const struct flow_act *a, const struct flow_k
 	atomic_store_explicit(&f->learn_tail, tail + 1, memory_order_release);
 	atomic_store_explicit(&f->learn_sent, atomic_load_explicit(&f->learn_sent, memory_order_relaxed) + 1,
 			      memory_order_relaxed);
+	/* The match's own place (a MAC that moved: its rest replaced), else the one written longer ago. */
+	seen = s0->match == h ? s0 : s1->match == h ? s1 : s0->ms <= s1->ms ? s0 : s1;
 	seen->match = h;
 	seen->rest = rest;
 	seen->ms = now;

@@ -173,8 +173,9 @@ struct dp_flow_stats {
  * Every frame of a learning flow runs its actions (no memo), but a learn
  * is queued only when its rule would differ from the one this worker
  * queued for the same match in the last DP_FLOW_LEARN_REFRESH_MS
- * (flow_learn_hash(): the match's hash picks a place in a small table,
- * which keeps the rest's; a collision only sends one more): the same MAC
+ * (flow_learn_hash(): the match's hash picks two places in a small
+ * table, one of which keeps the rest's; two matches that share both
+ * places, or a third evicting one, only send one more): the same MAC
  * seen again refreshes its learned rule's hard timeout at most once a
  * second, a MAC that moves (and moves back) is learned at once.
  * An edit of the rules other than a learn's (a command, a timeout) makes
