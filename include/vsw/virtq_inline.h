@@ -93,19 +93,19 @@ static inline bool vq_desc_is_avail(uint16_t flags, bool wrap)
 }
 
 /*
- * Might a buffer be available?  One relaxed read of the driver's side (the
- * available index, or the next packed descriptor's flags), for a poll of
- * an idle queue to end there: false means none was when it looked (and
- * always for a broken queue, which has none to give, as vq_has_avail());
- * true means pop, which reads and checks again.
+ * Is a buffer available right now?  One read of the driver's side (the
+ * available index, or the next packed descriptor's flags), inline for a
+ * poll of an idle queue to end there; vq_has_avail() is this.  False for
+ * a broken queue, which has none to give.
  */
 static inline bool vq_avail_maybe(const struct vq *q)
 {
 	if (q->broken)
 		return false;
 	if (q->packed)
-		return vq_desc_is_avail(vq_sh_load16(&q->ring.packed.desc[q->last_avail].flags), q->avail_wrap);
-	return q->last_avail != q->avail_idx_cache || vq_sh_load16(&q->ring.split.avail->idx) != q->last_avail;
+		return vq_desc_is_avail(vq_sh_load16_acquire(&q->ring.packed.desc[q->last_avail].flags),
+					q->avail_wrap);
+	return q->last_avail != q->avail_idx_cache || vq_sh_load16_acquire(&q->ring.split.avail->idx) != q->last_avail;
 }
 
 /*

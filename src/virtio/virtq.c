@@ -250,9 +250,7 @@ bool vq_kick_enable(struct vq *q)
 
 bool vq_has_avail(struct vq *q)
 {
-	if (q->broken)
-		return false;
-	return q->packed ? vq_has_avail_packed(q) : vq_has_avail_split(q);
+	return vq_avail_maybe(q);
 }
 
 void vq_set_base(struct vq *q, uint32_t base)

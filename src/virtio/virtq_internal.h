@@ -148,7 +148,6 @@ void vq_publish_split(struct vq *q);
 bool vq_need_notify_split(struct vq *q);
 void vq_kick_disable_split(struct vq *q);
 bool vq_kick_enable_split(struct vq *q);
-bool vq_has_avail_split(struct vq *q);
 
 int vq_init_packed(struct vq *q, const struct vq_config *cfg);
 int vq_pop_packed(struct vq *q, struct vq_elem *elem, struct iovec *iov, unsigned iov_max);

@@ -328,10 +328,3 @@ bool vq_kick_enable_split(struct vq *q)
 	vq_sh_fence_store_load();
 	return vq_sh_load16_acquire(&q->ring.split.avail->idx) != q->last_avail;
 }
-
-bool vq_has_avail_split(struct vq *q)
-{
-	if (q->last_avail != q->avail_idx_cache)
-		return true;
-	return vq_sh_load16_acquire(&q->ring.split.avail->idx) != q->last_avail;
-}
