@@ -263,6 +263,7 @@ static uint32_t vx_tx_vni(const struct vx_port *v, const struct pkt *pk)
 struct vx_clock {
 	uint64_t t;		/* when the current stretch of building began (0: timing off) */
 	uint64_t encap;		/* the stretches so far */
+	bool last;		/* the burst's last send: no stretch after it, no clock read */
 };
 
 /* Messages [0, @m) through the raw socket, outside the encap point's clock. */
@@ -271,10 +272,13 @@ static unsigned vx_send(struct vx_port *v, struct port_io *io, struct vx_clock *
 {
 	unsigned sent;
 
+	if (!m)
+		return 0; /* nor the two clock reads around no syscall (~25 cycles each, inside the encap point) */
 	if (io->perf)
 		clk->encap += dp_tsc() - clk->t;
-	sent = m ? port_sendmmsg(v->tx_fd, v->msgs, m, VX_HDR_LEN, bytes, drops) : 0;
-	clk->t = dp_perf_note_start(io->perf);
+	sent = port_sendmmsg(v->tx_fd, v->msgs, m, VX_HDR_LEN, bytes, drops);
+	if (!clk->last)
+		clk->t = dp_perf_note_start(io->perf);
 	return sent;
 }
 
@@ -430,6 +434,25 @@ static unsigned vx_gso_flush(struct vx_port *v, struct port_io *io, struct vx_cl
 		return 0;
 	if (io->perf)
 		clk->encap += dp_tsc() - clk->t;
+	if (v->gso_m == 1 && !atomic_load_explicit(&v->gso_err, memory_order_relaxed)) {
+		/*
+		 * One message (a burst of one flow, or of one socket's): sent
+		 * without the batching below, ~120 of its ~180 instructions a
+		 * burst.  Anything but its whole send goes the way below, which
+		 * sends it again and sorts out the error.
+		 */
+		const __typeof__(v->gso_meta[0]) *gm = &v->gso_meta[0];
+
+		if (sendmmsg(v->gso_fd[gm->sock], v->gso_msgs, 1, MSG_DONTWAIT) == 1) {
+			sent = gm->segs;
+			*bytes += gm->inner_bytes;
+			if (gm->segs > 1) {
+				msgs = 1;
+				segs = gm->segs;
+			}
+			goto done;
+		}
+	}
 	/*
 	 * Each socket's messages where they are when they lie together (one
 	 * socket, the usual case, or a round vx_tx_gather() built socket by
@@ -502,13 +525,18 @@ static unsigned vx_gso_flush(struct vx_port *v, struct port_io *io, struct vx_cl
 			off++;
 		}
 	}
-	port_count(&v->off_count[VX_GSO_SENDS], msgs);
-	port_count(&v->off_count[VX_GSO_SEGMENTS], segs);
+done:
+	/* under tx_lock, their one writer: plain adds, no locked ones (two a burst were ~40 cycles) */
+	if (msgs) {
+		port_count_owned(&v->off_count[VX_GSO_SENDS], msgs);
+		port_count_owned(&v->off_count[VX_GSO_SEGMENTS], segs);
+	}
 	v->gso_m = 0;
 	v->gso_used = 0;
 	v->gso_open = false;
 	v->gso_socks = 0;
-	clk->t = dp_perf_note_start(io->perf);
+	if (!clk->last)
+		clk->t = dp_perf_note_start(io->perf);
 	return sent;
 }
 
@@ -523,8 +551,8 @@ static void vx_gso_msg(struct vx_port *v, unsigned m, uint8_t *buf, const struct
 	uint8_t *c = v->gso_cmsg[m].buf;
 	size_t clen = 0;
 
-	/* The remotes are kept as raw-socket addresses (port 0): a UDP socket needs the port. */
-	memcpy(&v->gso_to[m], dst, v->alen);
+	/* The remotes are kept as raw-socket addresses (port 0): a UDP socket needs the port.  The whole union: a fixed copy, no call. */
+	v->gso_to[m] = *dst;
 	if (v->ipv6)
 		v->gso_to[m].v6.sin6_port = htons(v->dstport);
 	else
@@ -1016,23 +1044,27 @@ static unsigned vx_tx_plain(struct vx_port *v, struct pkt *const *pkts, unsigned
 	return m;
 }
 
-/* A run of vx_tx_gather()'s: frames [first, first + n) of the burst, one GSO socket, remote and size. */
-struct vx_run {
-	uint8_t first, n;
-	uint8_t remote;
-	uint8_t next;		/* the socket's next run (PKT_BURST: none) */
-	uint32_t len;
-};
-
-/* vx_tx_gather()'s ways of the frames it takes: runs in the burst's order, each socket's as a list. */
+/*
+ * vx_tx_gather()'s ways of the frames it takes: each frame's GSO socket and
+ * remote, each socket's frames as a list in the burst's order.  A list of
+ * frames, not of runs: a burst of many flows puts frames of one socket far
+ * apart, each a run of its own, and pass 2's work a run was ~50
+ * instructions a frame there (callgrind, bench_vxlan -u -f 64).
+ */
 struct vx_gather {
-	struct vx_run run[PKT_BURST];
-	uint8_t sock[PKT_BURST];	/* each run's */
+	uint32_t key[PKT_BURST];	/* each frame's size and remote (vx_gather_key()) */
+	uint8_t sock[PKT_BURST];	/* and socket */
+	uint8_t next[PKT_BURST];	/* the socket's next frame (PKT_BURST: none) */
 	uint8_t head[VX_GSO_SOCKS], tail[VX_GSO_SOCKS];
-	unsigned runs;
 	uint32_t used;		/* sockets with frames */
 	uint32_t glued;		/* sockets with a frame that follows one of its size and remote: GSO payloads */
 };
+
+/* A frame's size and remote in one word: frames of one key go into one payload (lengths fit 24 bits: two fit a payload). */
+static inline uint32_t vx_gather_key(uint32_t len, unsigned r)
+{
+	return len << 8 | r;
+}
 
 /*
  * Pass 1 of vx_tx_gather(): the ways of frames [0, return) of @pkts (@n,
@@ -1053,17 +1085,14 @@ static unsigned vx_gather_ways(struct vx_port *v, struct pkt *const *pkts, unsig
 	size_t bytes = v->gso_used + 64;
 	struct vxlan_flow4 f;
 	bool have_f = false;
-	unsigned i = 0, s = 0, flen = 0, cur = PKT_BURST;	/* cur: the open run */
-	unsigned run_s = VX_GSO_SOCKS, run_len = 0;	/* its socket and size, and run_r its remote, in registers */
-	uint32_t last_hash = 0, glued = 0;
-	int r = -1, run_r = -1;
+	unsigned i = 0, s = 0, flen = 0, run_s = VX_GSO_SOCKS;	/* run_s, run_key: the way of the frame before */
+	uint32_t last_hash = 0, glued = 0, used = 0, run_key = 0;
+	int r = -1;
 
-	g->used = 0;
-	g->runs = 0;
 	for (; i < n; i++) {
 		struct pkt *pk = pkts[i];
 		uint64_t mac = vtep_mac(pkt_head(pk));
-		struct vx_run *ru;
+		uint32_t key, bit;
 
 		/* (and two frames to a payload at least: a larger one is vx_tx_burst()'s) */
 		if (gso_wanted(pk) || pk->len > fit || 2 * (VXLAN_HLEN + pk->len) > VXLAN_GSO_BYTES)
@@ -1086,30 +1115,33 @@ static unsigned vx_gather_ways(struct vx_port *v, struct pkt *const *pkts, unsig
 			flen = pk->len;
 			last_hash = hash;
 		}
-		if (s == run_s && r == run_r && pk->len == run_len) {
-			g->run[cur].n++;
-			glued |= 1u << s;
-			continue;
-		}
-		run_s = s;
-		run_r = r;
-		run_len = pk->len;
-		cur = g->runs++;
-		ru = &g->run[cur];
-		*ru = (struct vx_run){ .first = (uint8_t)i, .n = 1, .remote = (uint8_t)r, .next = PKT_BURST, .len = pk->len };
-		g->sock[cur] = (uint8_t)s;
-		if (g->used & 1u << s) {
-			struct vx_run *t = &g->run[g->tail[s]];
-
-			t->next = (uint8_t)cur;
-			if (t->remote == r && t->len == pk->len)
-				glued |= 1u << s;
+		key = vx_gather_key(pk->len, (unsigned)r);
+		bit = 1u << s;
+		g->key[i] = key;
+		g->sock[i] = (uint8_t)s;
+		if (s == run_s && key == run_key) {
+			/* the way of the frame before (a flow's frames in a row): its socket's tail, known */
+			g->next[i - 1] = (uint8_t)i;
+			glued |= bit;
 		} else {
-			g->used |= 1u << s;
-			g->head[s] = (uint8_t)cur;
+			if (used & bit) {
+				unsigned t = g->tail[s];
+
+				g->next[t] = (uint8_t)i;
+				if (g->key[t] == key)
+					glued |= bit;
+			} else {
+				used |= bit;
+				g->head[s] = (uint8_t)i;
+			}
+			run_s = s;
+			run_key = key;
 		}
-		g->tail[s] = (uint8_t)cur;
+		g->tail[s] = (uint8_t)i;
 	}
+	for (uint32_t u = used; u; u &= u - 1)
+		g->next[g->tail[__builtin_ctz(u)]] = PKT_BURST;
+	g->used = used;
 	g->glued = glued;
 	return i;
 }
@@ -1126,70 +1158,55 @@ static void vx_gather_msg(struct vx_port *v, uint8_t *base, size_t plen, unsigne
 }
 
 /*
- * Pass 2 of vx_tx_gather(): socket @s's runs (*@g) as UDP_SEGMENT payloads
- * in the arena, each of frames of one size to one remote (at most
- * VXLAN_GSO_SEGS_MAX datagrams, VXLAN_GSO_BYTES), each datagram its VXLAN
- * header @vxh and the frame; the GSO messages of the round.  The
- * payloads are built one after the other, each contiguous; a run's
- * frames in a loop of their own (a flow's burst is one run).
+ * Pass 2 of vx_tx_gather(): socket @s's frames (*@g) as UDP_SEGMENT
+ * payloads in the arena, each of frames of one size to one remote (at
+ * most VXLAN_GSO_SEGS_MAX datagrams, VXLAN_GSO_BYTES), each datagram its
+ * VXLAN header @vxh and the frame; the GSO messages of the round.  The
+ * payloads are built one after the other, each contiguous, the socket's
+ * frames in the burst's order.
  */
 static void vx_gather_payloads(struct vx_port *v, struct pkt *const *pkts, const struct vx_gather *g, unsigned s,
 			       const uint8_t vxh[VXLAN_HLEN])
 {
 	uint8_t *const arena = v->gso_buf;
-	uint8_t *base = NULL;
-	size_t plen = 0, seg = 0;
+	uint8_t *base = NULL, *b = NULL;
+	size_t seg = 0;
 	unsigned segs = 0, most = 0, r = 0, len = 0;
+	uint32_t key = UINT32_MAX;	/* no frame's: the first opens a payload */
 
-	for (unsigned x = g->head[s]; x < PKT_BURST; x = g->run[x].next) {
-		const struct vx_run *ru = &g->run[x];
-		unsigned i = ru->first, end = i + ru->n;
+	for (unsigned i = g->head[s]; i < PKT_BURST; i = g->next[i]) {
+		const struct pkt *pk = pkts[i];
+		uint32_t k = g->key[i];
 
-		if (segs && (ru->remote != r || ru->len != len)) {
-			vx_gather_msg(v, base, plen, segs, len, r, s);
-			segs = most = 0; /* a payload of its own: opened below */
+		if (k != key || segs == most) {
+			if (segs)
+				vx_gather_msg(v, base, (size_t)(b - base), segs, len, r, s);
+			v->gso_used = (v->gso_used + 63) & ~(size_t)63;
+			base = b = arena + v->gso_used;
+			segs = 0;
+			key = k;
+			r = k & 0xff;
+			len = k >> 8;
+			seg = VXLAN_HLEN + len;
+			most = VXLAN_GSO_BYTES / (unsigned)seg;
+			if (most > VXLAN_GSO_SEGS_MAX)
+				most = VXLAN_GSO_SEGS_MAX;
 		}
-		while (i < end) {
-			unsigned take;
-			uint8_t *b;
-
-			if (segs == most) {
-				if (segs)
-					vx_gather_msg(v, base, plen, segs, len, r, s);
-				v->gso_used = (v->gso_used + 63) & ~(size_t)63;
-				base = arena + v->gso_used;
-				plen = 0;
-				segs = 0;
-				r = ru->remote;
-				len = ru->len;
-				seg = VXLAN_HLEN + len;
-				most = VXLAN_GSO_BYTES / (unsigned)seg;
-				if (most > VXLAN_GSO_SEGS_MAX)
-					most = VXLAN_GSO_SEGS_MAX;
-			}
-			take = end - i < most - segs ? end - i : most - segs;
-			b = base + plen;
-			/*
-			 * vx_frame_to() without its room test (the budget of
-			 * vx_gather_ways() leaves 64 bytes past any frame) nor its
-			 * reloads: ~12 of ~120 instructions a frame of one flow.
-			 */
-			for (unsigned k = 0; k < take; k++, b += seg) {
-				const struct pkt *pk = pkts[i + k];
-
-				memcpy(b, vxh, VXLAN_HLEN);
-				if (len <= 64 && pk->head_len == len)
-					pkt_copy64(b + VXLAN_HLEN, pkt_head(pk));
-				else
-					pkt_to_buf(pk, b + VXLAN_HLEN, len);
-			}
-			plen += take * seg;
-			segs += take;
-			i += take;
-		}
+		/*
+		 * vx_frame_to() without its room test (the budget of
+		 * vx_gather_ways() leaves 64 bytes past any frame) nor its
+		 * reloads: ~12 of ~120 instructions a frame of one flow.
+		 */
+		memcpy(b, vxh, VXLAN_HLEN);
+		if (len <= 64 && pk->head_len == len)
+			pkt_copy64(b + VXLAN_HLEN, pkt_head(pk));
+		else
+			pkt_to_buf(pk, b + VXLAN_HLEN, len);
+		b += seg;
+		segs++;
 	}
 	if (segs)
-		vx_gather_msg(v, base, plen, segs, len, r, s);
+		vx_gather_msg(v, base, (size_t)(b - base), segs, len, r, s);
 }
 
 /*
@@ -1246,10 +1263,9 @@ static unsigned vx_tx_gather(struct vx_port *v, struct port_io *io, struct vx_cl
 		*raw_socks = 0;
 	}
 	raw = *m;
-	/* The lone ways' frames (a run of one each), in the burst's order, through the raw socket. */
-	for (unsigned x = 0; x < g.runs && (g.used & ~glued); x++) {
-		const struct vx_run *ru = &g.run[x];
-		unsigned s = g.sock[x], r = ru->remote;
+	/* The lone ways' frames, in the burst's order, through the raw socket. */
+	for (unsigned i = 0; i < k && (g.used & ~glued); i++) {
+		unsigned s = g.sock[i], r = g.key[i] & 0xff;
 		const union vtep_addr *dst = &v->vt.remotes[r].addr;
 
 		if (glued & 1u << s)
@@ -1258,7 +1274,7 @@ static unsigned vx_tx_gather(struct vx_port *v, struct port_io *io, struct vx_cl
 			psum = csum_pseudo_ipv4(&v->local.v4.sin_addr, &dst->v4.sin_addr, IPPROTO_UDP, 0);
 			last_r = (int)r;
 		}
-		if (!vx_raw_msg(v, raw, pkts[ru->first], dst, v->gso_sport[s], vxh, vxh_sum, csum4, psum)) {
+		if (!vx_raw_msg(v, raw, pkts[i], dst, v->gso_sport[s], vxh, vxh_sum, csum4, psum)) {
 			drops[DROP_TOO_BIG]++;
 			continue;
 		}
@@ -1293,7 +1309,7 @@ void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, un
 	unsigned fit = atomic_load_explicit(&v->mtu.fit_all, memory_order_relaxed);	/* frames up to it fit anywhere */
 	struct vx_mtu_memo memo = { { 0, 0 }, 0 };
 	uint64_t bytes = 0;
-	struct vx_clock clk = { 0, 0 };
+	struct vx_clock clk = { 0, 0, false };
 	struct vx_dest last = { .vni = UINT32_MAX };	/* no VNI is that: nothing matches before the first lookup */
 	struct vx_flow_out ahead = { .sock = VX_GSO_SOCKS };	/* frame ahead_i's way, when vx_gso_run() worked it out */
 	unsigned ahead_i = 0;
@@ -1477,7 +1493,11 @@ void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, un
 		raw_socks |= sock < 0 ? ~0u : 1u << sock;
 	}
 	/* The raw socket's and the GSO round's datagrams share no flow (no socket) now: either may go first. */
+	if (!m && !v->gso_m && io->perf)
+		clk.encap += dp_tsc() - clk.t; /* the stretch since the last send, which no send closes */
+	clk.last = !v->gso_m;
 	sent += vx_send(v, io, &clk, m, &bytes, drops);
+	clk.last = true;
 	sent += vx_gso_flush(v, io, &clk, &bytes, drops);
 	if (io->perf)
 		dp_perf_add(io->perf, DP_PT_ENCAP, clk.encap, built);
