@@ -180,6 +180,12 @@ def perf_stage(show, stage):
     return s.get("cycles_per_packet") if s.get("packets") else None
 
 
+def perf_batch(show, stage):
+    """Packets per batch of @stage (what a point's fixed cost a batch is spread over), or None when no batch."""
+    s = (show or {}).get("total", {}).get("stages", {}).get(stage, {})
+    return s["packets"] / s["batches"] if s.get("batches") else None
+
+
 def mpps_test(ctx, sws, warmup, seconds, multi=False):
     """One Mpps window (testpmd txonly, one inner flow or, @multi, many) and the encap / decap points over it."""
     argv = ["stdbuf", "-oL", "dpdk-testpmd", "--lcores=0@%d,1@%d" % (GEN_CPU, GEN_CPU), "--no-huge", "-m", "512",
@@ -200,16 +206,23 @@ def mpps_test(ctx, sws, warmup, seconds, multi=False):
             # The points per window, the median of the windows: both vswd share one CPU with the
             # veths' softirqs, and an interrupt that lands inside a timed stretch adds its length
             # to that window's mean alone.
-            enc, dec = [], []
+            enc, dec, encb, decb = [], [], [], []
             for _ in range(PERF_WINDOWS):
                 for sw in sws.values():
                     sw.call("perf", "reset")
                 time.sleep(seconds / PERF_WINDOWS)
-                enc.append(perf_stage(sws["hA"].call("perf", "show"), "encap"))
-                dec.append(perf_stage(sws["hB"].call("perf", "show"), "decap"))
+                sa, sb = sws["hA"].call("perf", "show"), sws["hB"].call("perf", "show")
+                enc.append(perf_stage(sa, "encap"))
+                dec.append(perf_stage(sb, "decap"))
+                encb.append(perf_batch(sa, "encap"))
+                decb.append(perf_batch(sb, "decap"))
             enc, dec = [x for x in enc if x is not None], [x for x in dec if x is not None]
+            encb, decb = [x for x in encb if x is not None], [x for x in decb if x is not None]
             res["encap_cycles"] = med(enc) if enc else None
             res["decap_cycles"] = med(dec) if dec else None
+            # frames per batch at each point: the fixed cost of a burst is spread over them
+            res["encap_batch"] = med(encb) if encb else None
+            res["decap_batch"] = med(decb) if decb else None
             for sw in sws.values():
                 sw.call("perf", "disable")
         else:
@@ -280,10 +293,14 @@ def describe(s):
         "%s %.2f Gbit/s" % (k[len("tcp_gbps_"):], v) for k, v in s.items() if k.startswith("tcp_gbps_")))
     if s.get("encap_cycles") is not None:
         out += ", encap %.0f / decap %.0f cycles per packet" % (s["encap_cycles"], s.get("decap_cycles") or 0)
+        if s.get("encap_batch") is not None:
+            out += " (%.1f / %.1f a batch)" % (s["encap_batch"], s.get("decap_batch") or 0)
     if s.get("mpps" + MULTI) is not None:
         out += "; many flows %.3f Mpps" % s["mpps" + MULTI]
         if s.get("encap_cycles" + MULTI) is not None:
             out += ", encap %.0f / decap %.0f" % (s["encap_cycles" + MULTI], s.get("decap_cycles" + MULTI) or 0)
+            if s.get("encap_batch" + MULTI) is not None:
+                out += " (%.1f / %.1f a batch)" % (s["encap_batch" + MULTI], s.get("decap_batch" + MULTI) or 0)
     return out
 
 
