@@ -154,12 +154,7 @@ def foreign_user(cpu_a, cpu_b, cpu, own_a, own_b, dt):
 
 
 def machine_notes():
-    model = "?"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
+    model = bench_procs.cpu_model()
     debian = "?"
     if os.path.exists("/etc/debian_version"):
         with open("/etc/debian_version") as f:

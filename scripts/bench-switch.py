@@ -73,7 +73,7 @@ import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_procs import (BenchError, Proc, TestPmd, close_all, close_new, cpu_busy, cpu_ticks,  # noqa: E402
+from bench_procs import (BenchError, Proc, TestPmd, close_all, close_new, cpu_busy, cpu_model, cpu_ticks,  # noqa: E402
                          cpuinfo_hz, reserve_hugepages, install_cleanup, live_children, loadavg, log, on_exit,
                          proc_cpu_seconds, run, thread_cpu_seconds, write_doc_section, bench_instances, wait_turn, med)
 
@@ -131,15 +131,7 @@ def pkg_version(p):
 
 
 def machine_notes():
-    model = "?"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
+    model = cpu_model()
     debian = "?"
     try:
         with open("/etc/debian_version") as f:

@@ -525,8 +525,8 @@ def main(argv):
         for system in order:
             samples.append(sample(ctx, system, rnd))
     meta = {"underlay": "gro" if a.underlay_gro else "offload" if a.underlay_offload else "plain",
-            "date": time.strftime("%Y-%m-%d"), "machine": "%s, %d CPUs, kernel %s" % (
-        platform.processor() or platform.machine(), os.cpu_count() or 0, platform.release())}
+            "date": time.strftime("%Y-%m-%d"), "machine": "%s, %s, %d CPUs, kernel %s" % (
+        platform.machine(), bench_procs.cpu_model(), os.cpu_count() or 0, platform.release())}
     rep = build_report(a, samples, meta)
     print(rep)
     if a.json:
