@@ -1056,10 +1056,11 @@ static unsigned vx_tx_plain(struct vx_port *v, struct pkt *const *pkts, unsigned
  * instructions a frame there (callgrind, bench_vxlan -u -f 64).
  */
 struct vx_gather {
+	/* 16-bit indices, not bytes: a store through a char type may alias anything, and made the loops reload */
 	uint32_t key[PKT_BURST];	/* each frame's size and remote (vx_gather_key()) */
-	uint8_t sock[PKT_BURST];	/* and socket */
-	uint8_t next[PKT_BURST];	/* the socket's next frame (PKT_BURST: none) */
-	uint8_t head[VX_GSO_SOCKS], tail[VX_GSO_SOCKS];
+	uint16_t sock[PKT_BURST];	/* and socket */
+	uint16_t next[PKT_BURST];	/* the socket's next frame (PKT_BURST: none) */
+	uint16_t head[VX_GSO_SOCKS], tail[VX_GSO_SOCKS];
 	uint32_t used;		/* sockets with frames */
 	uint32_t glued;		/* sockets with a frame that follows one of its size and remote: GSO payloads */
 };
@@ -1115,33 +1116,35 @@ static unsigned vx_gather_ways(struct vx_port *v, struct pkt *const *pkts, unsig
 
 			s = vx_hash_sock(n_gso, hash);
 			/* Two frames of one size and hash in a row: a flow, whose next frames compare with this one. */
-			have_f = i && hash == last_hash && pk->len == pkts[i - 1]->len && vxlan_flow4_of(&f, pk);
+			have_f = false;
+			if (hash == last_hash && i && pk->len == pkts[i - 1]->len)
+				have_f = vxlan_flow4_of(&f, pk);
 			flen = pk->len;
 			last_hash = hash;
 		}
 		key = vx_gather_key(pk->len, (unsigned)r);
 		bit = 1u << s;
 		g->key[i] = key;
-		g->sock[i] = (uint8_t)s;
+		g->sock[i] = (uint16_t)s;
 		if (s == run_s && key == run_key) {
 			/* the way of the frame before (a flow's frames in a row): its socket's tail, known */
-			g->next[i - 1] = (uint8_t)i;
+			g->next[i - 1] = (uint16_t)i;
 			glued |= bit;
 		} else {
 			if (used & bit) {
 				unsigned t = g->tail[s];
 
-				g->next[t] = (uint8_t)i;
+				g->next[t] = (uint16_t)i;
 				if (g->key[t] == key)
 					glued |= bit;
 			} else {
 				used |= bit;
-				g->head[s] = (uint8_t)i;
+				g->head[s] = (uint16_t)i;
 			}
 			run_s = s;
 			run_key = key;
 		}
-		g->tail[s] = (uint8_t)i;
+		g->tail[s] = (uint16_t)i;
 	}
 	for (uint32_t u = used; u; u &= u - 1)
 		g->next[g->tail[__builtin_ctz(u)]] = PKT_BURST;
