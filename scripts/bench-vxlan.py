@@ -174,15 +174,20 @@ def link_rx(ns, dev="eth0"):
 
 # ---------------------------------------------------------------- measurements
 
+def perf_point(show, stage):
+    """@stage's figures in a `vswctl perf show --json` answer (its "total"), {} when absent."""
+    return (show or {}).get("total", {}).get("stages", {}).get(stage, {})
+
+
 def perf_stage(show, stage):
-    """Cycles per packet of @stage in a `vswctl perf show --json` answer (its "total"), or None when no frame."""
-    s = (show or {}).get("total", {}).get("stages", {}).get(stage, {})
+    """Cycles per packet of @stage in a `vswctl perf show --json` answer, or None when no frame."""
+    s = perf_point(show, stage)
     return s.get("cycles_per_packet") if s.get("packets") else None
 
 
 def perf_batch(show, stage):
     """Packets per batch of @stage (what a point's fixed cost a batch is spread over), or None when no batch."""
-    s = (show or {}).get("total", {}).get("stages", {}).get(stage, {})
+    s = perf_point(show, stage)
     return s["packets"] / s["batches"] if s.get("batches") else None
 
 

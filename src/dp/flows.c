@@ -20,6 +20,12 @@ _Static_assert((DP_FLOW_MF_ENTRIES & (DP_FLOW_MF_ENTRIES - 1)) == 0 && DP_FLOW_M
 _Static_assert(PKT_BURST <= 256, "a frame's index fits dp_flow.run[]");
 _Static_assert(PKT_BURST <= 64, "a frame's index is a bit of dp_flow.key_tail");
 
+/* Did this worker queue (@h, @rest) from place @s less than DP_FLOW_LEARN_REFRESH_MS before @now? */
+static bool learn_seen_fresh(const struct dp_flow_learn_seen *s, uint64_t h, uint64_t rest, uint64_t now)
+{
+	return s->match == h && s->rest == rest && now - s->ms < DP_FLOW_LEARN_REFRESH_MS;
+}
+
 /* The executor's learn callback on the data path: queue the learn for the control thread, unless a repeat (flows.h). */
 static void learn_queue(void *arg, const struct flow_act *a, const struct flow_key *k)
 {
@@ -35,8 +41,7 @@ static void learn_queue(void *arg, const struct flow_act *a, const struct flow_k
 	if (atomic_load_explicit(&f->learn_forget, memory_order_relaxed)) {
 		atomic_store_explicit(&f->learn_forget, false, memory_order_relaxed);
 		memset(f->learn_seen, 0, sizeof(f->learn_seen));
-	} else if ((s0->match == h && s0->rest == rest && now - s0->ms < DP_FLOW_LEARN_REFRESH_MS) ||
-		   (s1->match == h && s1->rest == rest && now - s1->ms < DP_FLOW_LEARN_REFRESH_MS)) {
+	} else if (learn_seen_fresh(s0, h, rest, now) || learn_seen_fresh(s1, h, rest, now)) {
 		return;
 	}
 	/* acquire: the control thread is done with the places it gave back */

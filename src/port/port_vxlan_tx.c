@@ -425,6 +425,18 @@ static unsigned vx_gso_resend(struct vx_port *v, const unsigned *list, unsigned 
  * Once the kernel refused GSO (vx_gso_refuse()), the refused message and
  * every one after it go through vx_gso_resend().
  */
+/* GSO message @m went out: its datagrams to *@sent, its inner bytes to *@bytes, and a UDP_SEGMENT send's to *@msgs, *@segs. */
+static inline void vx_gso_sent(const struct vx_port *v, unsigned m, unsigned *sent, uint64_t *bytes, unsigned *msgs,
+			       unsigned *segs)
+{
+	*sent += v->gso_meta[m].segs;
+	*bytes += v->gso_meta[m].inner_bytes;
+	if (v->gso_meta[m].segs > 1) {
+		++*msgs;
+		*segs += v->gso_meta[m].segs;
+	}
+}
+
 static unsigned vx_gso_flush(struct vx_port *v, struct port_io *io, struct vx_clock *clk, uint64_t *bytes,
 			     unsigned drops[DROP__COUNT])
 {
@@ -441,15 +453,8 @@ static unsigned vx_gso_flush(struct vx_port *v, struct port_io *io, struct vx_cl
 		 * burst.  Anything but its whole send goes the way below, which
 		 * sends it again and sorts out the error.
 		 */
-		const __typeof__(v->gso_meta[0]) *gm = &v->gso_meta[0];
-
-		if (sendmmsg(v->gso_fd[gm->sock], v->gso_msgs, 1, MSG_DONTWAIT) == 1) {
-			sent = gm->segs;
-			*bytes += gm->inner_bytes;
-			if (gm->segs > 1) {
-				msgs = 1;
-				segs = gm->segs;
-			}
+		if (sendmmsg(v->gso_fd[v->gso_meta[0].sock], v->gso_msgs, 1, MSG_DONTWAIT) == 1) {
+			vx_gso_sent(v, 0, &sent, bytes, &msgs, &segs);
 			goto done;
 		}
 	}
@@ -499,16 +504,8 @@ static unsigned vx_gso_flush(struct vx_port *v, struct port_io *io, struct vx_cl
 			}
 			rc = sendmmsg(v->gso_fd[s], batch + off, k - off, MSG_DONTWAIT);
 			if (rc > 0) {
-				for (unsigned j = off; j < off + (unsigned)rc; j++) {
-					unsigned m = v->gso_batch_of[j];
-
-					sent += v->gso_meta[m].segs;
-					*bytes += v->gso_meta[m].inner_bytes;
-					if (v->gso_meta[m].segs > 1) {
-						msgs++;
-						segs += v->gso_meta[m].segs;
-					}
-				}
+				for (unsigned j = off; j < off + (unsigned)rc; j++)
+					vx_gso_sent(v, v->gso_batch_of[j], &sent, bytes, &msgs, &segs);
 				off += (unsigned)rc;
 				continue;
 			}
@@ -1071,6 +1068,18 @@ static inline uint32_t vx_gather_key(uint32_t len, unsigned r)
 	return len << 8 | r;
 }
 
+/* The remote of a vx_gather_key(). */
+static inline unsigned vx_gather_key_remote(uint32_t key)
+{
+	return key & 0xff;
+}
+
+/* The size of a vx_gather_key(). */
+static inline unsigned vx_gather_key_len(uint32_t key)
+{
+	return key >> 8;
+}
+
 /*
  * Pass 1 of vx_tx_gather(): the ways of frames [0, return) of @pkts (@n,
  * at most PKT_BURST) into *@g.  Stops where vx_tx_plain() does, at a
@@ -1192,8 +1201,8 @@ static void vx_gather_payloads(struct vx_port *v, struct pkt *const *pkts, const
 			base = b = arena + v->gso_used;
 			segs = 0;
 			key = k;
-			r = k & 0xff;
-			len = k >> 8;
+			r = vx_gather_key_remote(k);
+			len = vx_gather_key_len(k);
 			seg = VXLAN_HLEN + len;
 			most = VXLAN_GSO_BYTES / (unsigned)seg;
 			if (most > VXLAN_GSO_SEGS_MAX)
@@ -1272,7 +1281,7 @@ static unsigned vx_tx_gather(struct vx_port *v, struct port_io *io, struct vx_cl
 	raw = *m;
 	/* The lone ways' frames, in the burst's order, through the raw socket. */
 	for (unsigned i = 0; i < k && (g.used & ~glued); i++) {
-		unsigned s = g.sock[i], r = g.key[i] & 0xff;
+		unsigned s = g.sock[i], r = vx_gather_key_remote(g.key[i]);
 		const union vtep_addr *dst = &v->vt.remotes[r].addr;
 
 		if (glued & 1u << s)
