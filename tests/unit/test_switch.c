@@ -168,6 +168,87 @@ static void test_decide_batch_as_one_by_one(void **state)
 	fx_free(f[1]);
 }
 
+/*
+ * A batch of one head (all frames of frame 0's MACs and EtherType: frame
+ * 0 is decided, the others take its verdict) decides what its frames
+ * would one by one, and so do batches that only nearly are one: a last
+ * frame of another destination, another EtherType, a tagged frame 0.
+ * Known unicast, unknown and multicast destinations, a destination
+ * behind the ingress port; verdicts, counts and table alike.
+ */
+static void test_decide_one_head_batch_as_one_by_one(void **state)
+{
+	struct fx *f[2] = { fx_new(SWITCH_LEARNING), fx_new(SWITCH_LEARNING) };
+	static const struct {
+		const uint8_t *dst;
+		unsigned in;		/* the batch's ingress port */
+		int odd;		/* 0 alike; the last frame 1 to MAC_C, 2 another EtherType, 5 from MAC_C, 6 tagged;
+				   3 every frame tagged, 7 too and the last in another VLAN; 4 frames 10.. to C */
+		unsigned first;		/* frame 0's verdict */
+	} cases[] = {
+		{ MAC_B, 0, 0, 1 }, { MAC_C, 0, 0, PKT_DEST_FLOOD }, { MCAST, 0, 0, PKT_DEST_FLOOD },
+		{ BCAST, 2, 0, PKT_DEST_FLOOD }, { MAC_A, 0, 0, PKT_DEST_DROP_WHY(DROP_NO_DESTINATION) },
+		{ MAC_B, 0, 1, 1 }, { MAC_B, 0, 2, 1 }, { MAC_B, 0, 3, PKT_DEST_FLOOD }, { MAC_B, 0, 4, 1 },
+		{ MAC_B, 0, 5, 1 }, { MAC_B, 0, 6, 1 }, { MAC_B, 0, 7, PKT_DEST_FLOOD }, { MAC_B, 2, 0, 1 },
+	};
+	static struct pkt p[2][20];
+
+	for (unsigned k = 0; k < 2; k++) {
+		send_frame(f[k], 1, BCAST, MAC_B);	/* B behind port 1 */
+		send_frame(f[k], 0, BCAST, MAC_A);	/* A behind port 0: A -> A from port 0 is filtered */
+	}
+	for (unsigned c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct pkt_batch *b = &f[0]->ctx->batch;
+		unsigned n_out = 0, n_flood = 0, n_drop = 0;
+
+		for (unsigned i = 0; i < 20; i++) {
+			uint8_t *h;
+
+			p[0][i] = (struct pkt){ .head_off = PKT_HEADROOM, .head_len = 18 };
+			h = pkt_head(&p[0][i]);
+			memset(h, 0, 18);
+			memcpy(h, (cases[c].odd == 1 && i == 19) || (cases[c].odd == 4 && i >= 10) ? MAC_C : cases[c].dst, 6);
+			memcpy(h + 6, cases[c].odd == 5 && i == 19 ? MAC_C : MAC_A, 6);
+			h[12] = 0x08;
+			h[13] = cases[c].odd == 2 && i == 19 ? 0x06 : 0x00;
+			if (cases[c].odd == 3 || cases[c].odd == 7 || (cases[c].odd == 6 && i == 19)) {
+				h[12] = 0x81;
+				h[15] = cases[c].odd == 7 && i == 19 ? 6 : 5;	/* VLAN 5: filed apart from VLAN 0's */
+			}
+			p[1][i] = p[0][i];
+		}
+		*b = (struct pkt_batch){ .in = &f[0]->ports[cases[c].in].port, .pkts = p[0], .n = 20 };
+		switch_decide(f[0]->sw, b);
+		assert_int_equal(b->dest[0], cases[c].first);
+		assert_int_equal(b->dest[9], cases[c].first);
+		if (cases[c].odd == 1 || cases[c].odd == 4 || cases[c].odd == 6)
+			assert_int_equal(b->dest[19], PKT_DEST_FLOOD);	/* C is unknown, and so is B in VLAN 5 (and 6) */
+		else
+			assert_int_equal(b->dest[19], cases[c].first);
+		for (unsigned i = 0; i < 20; i++) {
+			struct pkt_batch *one = &f[1]->ctx->batch;
+
+			*one = (struct pkt_batch){ .in = &f[1]->ports[cases[c].in].port, .pkts = &p[1][i], .n = 1 };
+			switch_decide(f[1]->sw, one);
+			assert_int_equal(b->dest[i], one->dest[0]);
+			n_out += one->n_out;
+			n_flood += one->n_flood;
+			n_drop += one->n_drop;
+		}
+		assert_int_equal(b->n_out, n_out);
+		assert_int_equal(b->n_flood, n_flood);
+		assert_int_equal(b->n_drop, n_drop);
+		assert_int_equal(fdb_lookup(&f[0]->sw->fdb, MAC_A, 0), fdb_lookup(&f[1]->sw->fdb, MAC_A, 0));
+		assert_int_equal(fdb_lookup(&f[0]->sw->fdb, MAC_C, 0), fdb_lookup(&f[1]->sw->fdb, MAC_C, 0));
+		assert_int_equal(fdb_port_entries(&f[0]->sw->fdb, 0), fdb_port_entries(&f[1]->sw->fdb, 0));
+	}
+	for (unsigned c = 0; c < SWC__COUNT; c++)
+		for (unsigned port = 0; port < 3; port++)
+			assert_int_equal(counter(f[0], port, c), counter(f[1], port, c));
+	fx_free(f[0]);
+	fx_free(f[1]);
+}
+
 /* Detaching a slot forgets what it learned (the walk is skipped only for a slot that owns nothing). */
 static void test_detach_forgets_learned(void **state)
 {
@@ -331,6 +412,7 @@ int main(void)
 		cmocka_unit_test(test_alone_counts_no_destination),
 		cmocka_unit_test(test_batch_grouping),
 		cmocka_unit_test(test_decide_batch_as_one_by_one),
+		cmocka_unit_test(test_decide_one_head_batch_as_one_by_one),
 		cmocka_unit_test(test_detach_forgets_learned),
 		cmocka_unit_test(test_mac_move_counted),
 		cmocka_unit_test(test_port_opts),
