@@ -162,9 +162,7 @@
  * port_vxlan_tx.c its tx_burst (destinations, head-end replication,
  * encapsulation, the raw socket, and UDP GSO: payloads cut from offloaded
  * frames or glued from runs of small ones, the fallback when the kernel
- * refuses it), whose loops for a burst's common frames (by GSO socket
- * into payloads, or raw datagrams) are port_vxlan_gather.c;
- * port_vxlan_int.h holds the struct they share.
+ * refuses it); port_vxlan_int.h holds the struct they share.
  */
 
 /* The names of the counters of port_vxlan_int.h, for describe and `stats`. */

@@ -1,4 +1,4 @@
-/* port_vxlan_int.h - the VXLAN port's own parts: its struct and what its files share (port_vxlan.c's opening comment has the design). */
+/* port_vxlan_int.h - the VXLAN port's own parts: its struct and what its three files share (port_vxlan.c's opening comment has the design). */
 #ifndef VSW_PORT_PORT_VXLAN_INT_H
 #define VSW_PORT_PORT_VXLAN_INT_H
 
@@ -12,23 +12,18 @@
  *   port_vxlan_tx.c   tx_burst: frames out to their VTEPs through the raw socket, or through the UDP
  *                     GSO sockets as UDP_SEGMENT payloads (cut from offloaded frames, glued from
  *                     runs of small ones)
- *   port_vxlan_gather.c  the common frames at a burst's head, in loops of their own: by GSO socket
- *                     into UDP_SEGMENT payloads, or as raw datagrams with GSO off
  *   vxlan_xdp.c       xdp=: the XDP program and AF_XDP sockets that bring datagrams past the
  *                     kernel's IP and UDP receive (port_vxlan_rx.c reads them with the socket's)
  *
  * The helpers two of them call are inline here: a burst calls them per
  * frame (vx_map_vid(), vx_gso_on()).
  */
-#include <arpa/inet.h>
 #include <netinet/in.h>
-#include <netinet/udp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -257,121 +252,5 @@ void vx_tx_init(struct vx_port *v);
 void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, unsigned n);
 /* The name of an errno with which the kernel refuses UDP GSO, for the log and describe. */
 const char *vx_errno_name(int err);
-
-/*
- * ---- port_vxlan_tx.c and port_vxlan_gather.c ----
- *
- * vx_tx_burst() hands the common frames at a burst's head to
- * vx_tx_gather() (UDP GSO on) or vx_tx_plain() (off); what both build
- * messages with is inline here, paid per frame or per message.
- */
-
-/* Which of @n_gso GSO sockets (the port's n_gso) inner flow hash @hash (vxlan_flow_hash()) picks: its high bits scaled. */
-static inline unsigned vx_hash_sock(unsigned n_gso, uint32_t hash)
-{
-	return (unsigned)((uint64_t)hash * n_gso >> 32);
-}
-
-/* The outer TOS control message (IP_TOS, IPV6_TCLASS) of @tos at @c: the bytes it takes (CMSG_SPACE). */
-static inline size_t vx_cmsg_tos(const struct vx_port *v, uint8_t *c, int tos)
-{
-	struct cmsghdr *cm = (struct cmsghdr *)c;
-
-	cm->cmsg_level = v->ipv6 ? IPPROTO_IPV6 : IPPROTO_IP;
-	cm->cmsg_type = v->ipv6 ? IPV6_TCLASS : IP_TOS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &tos, sizeof(int));
-	return CMSG_SPACE(sizeof(int));
-}
-
-/* The UDP_SEGMENT control message for pieces of @seg_bytes at @c: the bytes it takes (CMSG_SPACE). */
-static inline size_t vx_cmsg_segment(uint8_t *c, uint16_t seg_bytes)
-{
-	struct cmsghdr *cm = (struct cmsghdr *)c;
-
-	cm->cmsg_level = SOL_UDP;
-	cm->cmsg_type = UDP_SEGMENT;
-	cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-	memcpy(CMSG_DATA(cm), &seg_bytes, sizeof(uint16_t));
-	return CMSG_SPACE(sizeof(uint16_t));
-}
-
-/*
- * The outer UDP header of a datagram of @udp_len bytes from @sport to the
- * port's dstport, into @h; its checksum zero: no checksum (csum=off), or
- * the kernel's to fill (IPv6), or vx_csum4()'s (IPv4).  Returns the sum of
- * its words (memory order, unfolded), for vx_csum4()'s.  One store of four
- * big-endian words: a checksum that reads it back right after gets it
- * from the store buffer, as it would not from eight byte stores.
- */
-static inline uint32_t vx_udp_hdr(const struct vx_port *v, uint8_t *h, uint16_t sport, uint32_t udp_len)
-{
-	const uint16_t w[4] = { htons(sport), htons(v->dstport), htons((uint16_t)udp_len), 0 };
-
-	memcpy(h, w, sizeof(w));
-	return (uint32_t)w[0] + w[1] + w[2];
-}
-
-/*
- * The encap point (lib/perf.h) of a tx burst: the cycles spent building
- * messages, the sendmmsg syscalls left out (a read before and after each).
- */
-struct vx_clock {
-	uint64_t t;		/* when the current stretch of building began (0: timing off) */
-	uint64_t encap;		/* the stretches so far */
-	bool last;		/* the burst's last send: no stretch after it, no clock read */
-};
-
-/*
- * GSO message @m: payload @gm in @buf to remote @r at @dst (remote=flow:
- * the frame's tun_dst, @r unused) through socket @sock (source port
- * @sport), outer TOS @tos (-1: the socket's).  Inline: a call with its
- * nine arguments was ~30 of its ~100 instructions, paid a message (eight
- * a burst of many flows, one a socket).
- */
-static inline __attribute__((always_inline)) void vx_gso_msg(struct vx_port *v, unsigned m, uint8_t *buf,
-							     const struct vxlan_gso_msg *gm, unsigned r,
-							     const union vtep_addr *dst, unsigned sock, uint16_t sport,
-							     int tos)
-{
-	uint8_t *c = v->gso_cmsg[m].buf;
-	size_t clen = 0;
-
-	/* The remotes are kept as raw-socket addresses (port 0): a UDP socket needs the port.  The whole union: a fixed copy, no call. */
-	v->gso_to[m] = *dst;
-	if (v->ipv6)
-		v->gso_to[m].v6.sin6_port = htons(v->dstport);
-	else
-		v->gso_to[m].v4.sin_port = htons(v->dstport);
-	v->gso_iov[m] = (struct iovec){ buf, gm->len };
-	if (gm->segs > 1)
-		clen += vx_cmsg_segment(c, gm->seg_bytes);
-	if (tos >= 0)
-		clen += vx_cmsg_tos(v, c + clen, tos);
-	v->gso_msgs[m].msg_hdr = (struct msghdr){
-		.msg_name = &v->gso_to[m], .msg_namelen = v->alen, .msg_iov = &v->gso_iov[m], .msg_iovlen = 1,
-		.msg_control = clen ? c : NULL, .msg_controllen = clen,
-	};
-	v->gso_meta[m].sock = (uint8_t)sock;
-	v->gso_socks |= 1u << sock;
-	v->gso_meta[m].remote = (uint8_t)r;
-	v->gso_meta[m].sport = sport;
-	v->gso_meta[m].tos = tos;
-	v->gso_meta[m].seg_bytes = gm->segs > 1 ? gm->seg_bytes : (uint16_t)gm->len;
-	v->gso_meta[m].segs = gm->segs;
-	v->gso_meta[m].inner_bytes = gm->inner_bytes;
-}
-
-/* Messages [0, @m) through the raw socket, outside the encap point's clock. */
-unsigned vx_send(struct vx_port *v, struct port_io *io, struct vx_clock *clk, unsigned m, uint64_t *bytes,
-		 unsigned drops[DROP__COUNT]);
-
-/* ---- port_vxlan_gather.c ---- */
-
-unsigned vx_tx_plain(struct vx_port *v, struct pkt *const *pkts, unsigned n, unsigned fit, uint32_t now_s,
-		     unsigned m0);
-unsigned vx_tx_gather(struct vx_port *v, struct port_io *io, struct vx_clock *clk, struct pkt *const *pkts,
-		      unsigned n, unsigned fit, uint32_t now_s, unsigned *m, uint32_t *raw_socks, unsigned *built,
-		      unsigned *sent, uint64_t *bytes, unsigned drops[DROP__COUNT]);
 
 #endif
