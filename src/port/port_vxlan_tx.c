@@ -419,12 +419,6 @@ static unsigned vx_gso_resend(struct vx_port *v, const unsigned *list, unsigned 
 	return sent;
 }
 
-/*
- * The round's GSO messages, one sendmmsg (or more, on a partial send) per
- * socket they use, outside the encap point's clock; the datagrams sent.
- * Once the kernel refused GSO (vx_gso_refuse()), the refused message and
- * every one after it go through vx_gso_resend().
- */
 /* GSO message @m went out: its datagrams to *@sent, its inner bytes to *@bytes, and a UDP_SEGMENT send's to *@msgs, *@segs. */
 static inline void vx_gso_sent(const struct vx_port *v, unsigned m, unsigned *sent, uint64_t *bytes, unsigned *msgs,
 			       unsigned *segs)
@@ -437,6 +431,12 @@ static inline void vx_gso_sent(const struct vx_port *v, unsigned m, unsigned *se
 	}
 }
 
+/*
+ * The round's GSO messages, one sendmmsg (or more, on a partial send) per
+ * socket they use, outside the encap point's clock; the datagrams sent.
+ * Once the kernel refused GSO (vx_gso_refuse()), the refused message and
+ * every one after it go through vx_gso_resend().
+ */
 static unsigned vx_gso_flush(struct vx_port *v, struct port_io *io, struct vx_clock *clk, uint64_t *bytes,
 			     unsigned drops[DROP__COUNT])
 {

@@ -369,9 +369,9 @@ again:
 		if (v == PKT_DEST_FLOOD ? !sp->flood_interval_ns : v != PKT_DEST_DROP_WHY(DROP_FLOOD_RATE)) {
 			/*
 			 * The whole array, a fixed size (a few vector stores, where
-			 * a loop to run was ~4 instructions a frame): the loop
-			 * below writes every verdict from run on, and none past
-			 * b->n is read.
+			 * a loop to run was ~4 instructions a frame): the loop,
+			 * run again from run on, writes every verdict after the
+			 * run, and none past b->n is read.
 			 */
 			for (unsigned i = 0; i < PKT_BURST; i++)
 				dest[i] = v;

@@ -512,7 +512,15 @@ static void test_port_remotes(void **state)
 	free(got);
 }
 
-static unsigned recv_each(struct port *const *ps, unsigned n);
+/* Frames each of @n ports receives, as one number: port i's count in decimal digit i (from the left). */
+static unsigned recv_each(struct port *const *ps, unsigned n)
+{
+	unsigned r = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		r = r * 10 + recv_all(ps[i], NULL);
+	return r;
+}
 
 /* The first frame @p receives, taken as soon as it is there (up to 2 s): 1, else 0. */
 static unsigned recv_first(struct port *p)
@@ -712,16 +720,6 @@ static void test_port_remote_flow(void **state)
 	q->ops->destroy(q);
 	p->ops->destroy(p);
 	free(got);
-}
-
-/* Frames each of @n ports receives, as one number: port i's count in decimal digit i (from the left). */
-static unsigned recv_each(struct port *const *ps, unsigned n)
-{
-	unsigned r = 0;
-
-	for (unsigned i = 0; i < n; i++)
-		r = r * 10 + recv_all(ps[i], NULL);
-	return r;
 }
 
 static void test_port_vni_flood(void **state)
