@@ -344,36 +344,38 @@ static inline __attribute__((always_inline)) void vq_push_many(struct vq *q, con
 		return;
 	}
 	if (q->packed) {
-		uint16_t pos, avail_used;
-		bool wrap;
-		uint32_t ndesc = 0;
 		/* In locals: the stores into the ring could alias the queue's fields, which gcc would load again each time. */
 		struct pvirtq_desc *const desc = q->ring.packed.desc;
 		const unsigned num = q->num;
+		const uint64_t flip = (uint64_t)(VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED) << 48;
+		const uint64_t write = (uint64_t)VIRTQ_DESC_F_WRITE << 48;
+		unsigned pos, start, laps = 0;
+		uint64_t au;	/* AVAIL and USED as the used wrap counter says, in place for the 64-bit store */
 
 		if (!q->batch_head.pending)
 			vq_push(q, &elem[i], lens ? lens[i] : len), i++; /* the batch head: its flags held back */
-		pos = q->used_idx;
-		wrap = q->used_wrap;
-		avail_used = wrap ? VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED : 0;
+		pos = start = q->used_idx;
+		au = q->used_wrap ? flip : 0;
 		for (; i < n; i++) {
 			uint32_t li = lens ? lens[i] : len, l = li < elem[i].in_len ? li : elem[i].in_len;
-			/* 2.8.4: in a used descriptor WRITE says whether data was written. */
-			uint16_t flags = avail_used | (l ? VIRTQ_DESC_F_WRITE : 0);
 
-			/* len, id and flags in one store, as vq_write_used_packed() (the head's release orders it). */
-			vq_sh_store64((uint64_t *)&desc[pos] + 1, (uint64_t)flags << 48 | (uint64_t)elem[i].id << 32 | l);
-			ndesc += elem[i].ndesc;
-			pos = (uint16_t)(pos + elem[i].ndesc);
+			/*
+			 * len, id and flags in one store, as vq_write_used_packed() (the
+			 * head's release orders it); 2.8.4: in a used descriptor WRITE
+			 * says whether data was written.
+			 */
+			vq_sh_store64((uint64_t *)&desc[pos] + 1, au | (l ? write : 0) | (uint64_t)elem[i].id << 32 | l);
+			pos += elem[i].ndesc;
 			if (pos >= num) {
-				pos = (uint16_t)(pos - num);
-				wrap = !wrap;
-				avail_used = wrap ? VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED : 0;
+				pos -= num;
+				laps++;
+				au ^= flip;
 			}
 		}
-		q->used_idx = pos;
-		q->used_wrap = wrap;
-		q->used_since_signal += ndesc;
+		q->used_idx = (uint16_t)pos;
+		q->used_wrap = (q->used_wrap ^ laps) & 1;
+		/* Each chain takes fewer than num descriptors: the walk's length is the descriptors used. */
+		q->used_since_signal += laps * num + pos - start;
 		return;
 	}
 	{
@@ -392,12 +394,14 @@ static inline __attribute__((always_inline)) void vq_push_many(struct vq *q, con
 	q->staged = (uint16_t)(q->staged + n);
 }
 
-static inline void vq_push_n(struct vq *q, const struct vq_elem *elem, unsigned n, uint32_t len)
+static inline __attribute__((always_inline)) void vq_push_n(struct vq *q, const struct vq_elem *elem, unsigned n,
+							       uint32_t len)
 {
 	vq_push_many(q, elem, n, NULL, len);
 }
 
-static inline void vq_push_lens(struct vq *q, const struct vq_elem *elem, const uint32_t *lens, unsigned n)
+static inline __attribute__((always_inline)) void vq_push_lens(struct vq *q, const struct vq_elem *elem,
+								  const uint32_t *lens, unsigned n)
 {
 	vq_push_many(q, elem, n, lens, 0);
 }
