@@ -112,7 +112,11 @@
  *   before any of its GSO payloads that follow them, and the other way
  *   round.  Without GSO,
  *   tx_offload is 0, the egress fallback hands finished frames
- *   (segmented, checksums complete) and the hash spans all of src_ports=.
+ *   (segmented, checksums complete), and the outer source ports are
+ *   still those of the VX_GSO_SOCKS bound sockets, which then send
+ *   nothing: an underlay router's ICMP error about a datagram teaches the
+ *   kernel the path MTU only through the socket bound to its source port
+ *   (vx_open_ports()).
  *
  *   A kernel may refuse UDP_SEGMENT for good on a path (EIO when the
  *   route has an xfrm/IPsec transform, EINVAL, EOPNOTSUPP): the port then
@@ -231,6 +235,9 @@ static void vx_describe(struct port *p, char *buf, size_t len)
 	for (unsigned s = 0; !gso_err && s < v->n_gso && off >= 0 && (size_t)off < len; s++)
 		off += snprintf(buf + off, len - (size_t)off, "%s%u%s", s ? "," : "", (unsigned)v->gso_sport[s],
 				s + 1 == v->n_gso ? ")" : "");
+	/* Without GSO the outer ports are the same sockets' (vx_open_ports()). */
+	for (unsigned s = 0; (gso_err || !v->n_gso) && s < v->n_ports && off >= 0 && (size_t)off < len; s++)
+		off += snprintf(buf + off, len - (size_t)off, "%s%u", s ? "," : " source ports ", (unsigned)v->gso_sport[s]);
 	if (off >= 0 && (size_t)off < len)
 		off += snprintf(buf + off, len - (size_t)off, " udp_gro %s", v->gro ? "on" : "off (no UDP_GRO: kernel < 5.0)");
 	if (v->xdp && off >= 0 && (size_t)off < len)
@@ -361,7 +368,7 @@ static void vx_destroy(struct port *p)
 		close(v->rx_fd);
 	if (v->tx_fd >= 0)
 		close(v->tx_fd);
-	for (unsigned s = 0; s < v->n_gso; s++)
+	for (unsigned s = 0; s < v->n_ports; s++)
 		close(v->gso_fd[s]);
 	free(v->gso_buf);
 	free(v->gso_scratch);
@@ -679,38 +686,31 @@ static const char *vx_open_tx(struct vx_port *v)
 }
 
 /*
- * UDP GSO: VX_GSO_SOCKS UDP sockets bound to local= and ports spread over
+ * VX_GSO_SOCKS UDP sockets bound to local= and ports spread over
  * src_ports= (a port in use is skipped for the next one), each with the
- * raw socket's TTL, TOS and no fragmentation, and what sending needs: the
- * buffers.  GSO stays off (gso_off says why) when csum=off (the kernel
- * refuses UDP_SEGMENT without checksums), when the kernel does not take
- * UDP_SEGMENT (before 4.18) or when no port is free; the port works
- * without it.
+ * raw socket's TTL, TOS and no fragmentation, receiving nothing: the
+ * outer source ports (vx_hash_sport()), whether UDP GSO is on or not.
+ * GSO sends through them; but they are there for the kernel's ICMP errors
+ * too.  An underlay router's "fragmentation needed" / "packet too big"
+ * about one of our datagrams reaches the kernel's UDP error handler,
+ * which updates the route's path MTU (vxlan_mtu.c reads it) only through
+ * the socket bound to the datagram's source port: with none (a port
+ * drawn from the whole range) it counts an InErrors and forgets it, and
+ * the raw socket, connected to local= (vx_open_tx()), is matched by no
+ * error either.  So with csum=off or vlan_vni= too the outer ports are
+ * these; n_ports 0 (none could be bound) is the only case of the whole
+ * range.
  */
-static void vx_open_gso(struct vx_port *v)
+static void vx_open_ports(struct vx_port *v)
 {
 	struct sock_filter drop_all = BPF_STMT(BPF_RET | BPF_K, 0);
 	struct sock_fprog prog = { .len = 1, .filter = &drop_all };
 	unsigned range = (unsigned)v->sport_hi - v->sport_lo + 1;
 
-	if (!v->csum) {
-		v->gso_off = "csum=off";
-		return;
-	}
-	if (v->map) {
-		v->gso_off = "vlan_vni=";
-		return;
-	}
-	v->gso_off = "no free source port";
 	for (unsigned k = 0; k < VX_GSO_SOCKS && k < range; k++) {
 		int fd = socket(v->ipv6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
 		bool ok = fd >= 0;
 
-		if (ok && setopt(fd, SOL_UDP, UDP_SEGMENT, 0) < 0) {
-			v->gso_off = "no UDP_SEGMENT: kernel < 4.18";
-			close(fd);
-			break;
-		}
 		ok = ok && setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) == 0;
 		(void)(ok && setopt(fd, SOL_SOCKET, SO_SNDBUF, 4 << 20));
 		if (ok && v->ipv6)
@@ -732,8 +732,8 @@ static void vx_open_gso(struct vx_port *v)
 			else
 				a.v4.sin_port = htons(port);
 			if (bind(fd, &a.sa, v->alen) == 0) {
-				v->gso_sport[v->n_gso] = port;
-				v->gso_fd[v->n_gso++] = fd;
+				v->gso_sport[v->n_ports] = port;
+				v->gso_fd[v->n_ports++] = fd;
 				fd = -1;
 				break;
 			}
@@ -741,17 +741,40 @@ static void vx_open_gso(struct vx_port *v)
 		if (fd >= 0)
 			close(fd);
 	}
-	if (!v->n_gso)
+}
+
+/*
+ * UDP GSO through the sockets of vx_open_ports(), and what sending needs:
+ * the buffers.  GSO stays off (gso_off says why) when csum=off (the
+ * kernel refuses UDP_SEGMENT without checksums), with vlan_vni=, when the
+ * kernel does not take UDP_SEGMENT (before 4.18) or when no port is free;
+ * the port works without it.
+ */
+static void vx_open_gso(struct vx_port *v)
+{
+	if (!v->csum) {
+		v->gso_off = "csum=off";
 		return;
+	}
+	if (v->map) {
+		v->gso_off = "vlan_vni=";
+		return;
+	}
+	if (!v->n_ports) {
+		v->gso_off = "no free source port";
+		return;
+	}
+	if (setopt(v->gso_fd[0], SOL_UDP, UDP_SEGMENT, 0) < 0) {
+		v->gso_off = "no UDP_SEGMENT: kernel < 4.18";
+		return;
+	}
 	v->gso_buf = malloc(VX_GSO_ARENA);
 	v->gso_scratch = aligned_alloc(_Alignof(struct pkt), sizeof(struct pkt) * VXLAN_GSO_SEGS_MAX);
 	if (!v->gso_buf || !v->gso_scratch) {
-		for (unsigned s = 0; s < v->n_gso; s++)
-			close(v->gso_fd[s]);
-		v->n_gso = 0;
 		v->gso_off = "out of memory";
 		return;
 	}
+	v->n_gso = v->n_ports;
 	atomic_store_explicit(&v->port.tx_offload, VX_GSO_TX_OFFLOAD, memory_order_relaxed);
 }
 
@@ -818,6 +841,7 @@ struct port *port_vxlan_create(const char *name, struct json_object *params, con
 	if (!what)
 		what = vx_open_tx(v);
 	if (!what) {
+		vx_open_ports(v);
 		vx_open_gso(v);
 		/*
 		 * UDP GRO: the kernel may glue a flow's datagrams in one slot

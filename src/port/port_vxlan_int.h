@@ -134,6 +134,7 @@ struct vx_port {
 	atomic_int gso_err;	/* the errno of the kernel's refusal: GSO off for good (vx_gso_refuse()), 0 while on */
 	unsigned gso_m;		/* GSO messages of the current round */
 	bool gso_open;		/* the last of them takes more finished frames (vx_gso_small()) */
+	uint8_t n_ports;	/* UDP sockets bound to source ports (gso_fd, gso_sport), GSO on or off: vx_open_ports() */
 	uint32_t gso_socks;	/* the sockets they go through (bit per socket) */
 	union vtep_addr local;
 	socklen_t alen;
@@ -194,7 +195,7 @@ struct vx_port {
 		struct cmsghdr align;
 		uint8_t buf[CMSG_SPACE(sizeof(int))];
 	} tx_cmsg[VX_TX_MSGS];
-	/* UDP GSO (under tx_lock): n_gso sockets, 0 when off (gso_off says why); n_gso, gso_err, gso_m: above */
+	/* UDP GSO (under tx_lock): n_gso sockets, 0 when off (gso_off says why); n_gso, n_ports, gso_err, gso_m: above */
 	const char *gso_off;
 	int gso_fd[VX_GSO_SOCKS];
 	uint16_t gso_sport[VX_GSO_SOCKS];

@@ -58,19 +58,25 @@ static inline unsigned vx_hash_sock(unsigned n_gso, uint32_t hash)
 }
 
 /*
- * The outer source port for inner flow hash @hash (vxlan_flow_hash()):
- * in src_ports= (RFC 7348 section 5), or, while UDP GSO is on, the port
- * of the GSO socket the hash picks (its index into *@sock; 0 with GSO
- * off), for the frames of the raw socket too: one inner flow, one outer
- * port, one ECMP path, whichever way each of its frames leaves.
+ * The outer source port for inner flow hash @hash (vxlan_flow_hash()), in
+ * src_ports= (RFC 7348 section 5): the port of the bound socket the hash
+ * picks (while UDP GSO is on, its index into *@sock; 0 with GSO off), for
+ * the frames of the raw socket too: one inner flow, one outer port, one
+ * ECMP path, whichever way each of its frames leaves.  With GSO off the
+ * sockets are there all the same, for the kernel's ICMP errors
+ * (vx_open_ports()); only when none could be bound does the hash span the
+ * whole range.
  */
 static inline uint16_t vx_hash_sport(const struct vx_port *v, uint32_t hash, unsigned *sock)
 {
 	*sock = 0;
-	if (!vx_gso_on(v))
-		return vxlan_hash_port(hash, v->sport_lo, v->sport_hi);
-	*sock = vx_hash_sock(v->n_gso, hash);
-	return v->gso_sport[*sock];
+	if (vx_gso_on(v)) {
+		*sock = vx_hash_sock(v->n_gso, hash);
+		return v->gso_sport[*sock];
+	}
+	if (v->n_ports)
+		return v->gso_sport[vx_hash_sock(v->n_ports, hash)];
+	return vxlan_hash_port(hash, v->sport_lo, v->sport_hi);
 }
 
 /* vx_hash_sport() of @pk's inner flow; its GSO socket into *@sock when not NULL. */
@@ -1013,6 +1019,9 @@ static unsigned vx_tx_plain(struct vx_port *v, struct pkt *const *pkts, unsigned
 {
 	const uint32_t vni = v->vni;
 	const uint16_t lo = v->sport_lo, hi = v->sport_hi;
+	/* The outer source ports: the bound sockets' (vx_hash_sport()), the range only without them. */
+	const unsigned np = v->n_ports;
+	const uint16_t *const ports = v->gso_sport;
 	const bool csum4 = v->csum && !v->ipv6;
 	uint8_t vxh[VXLAN_HLEN];
 	const uint32_t vxh_sum = vxlan_hdr_build(vxh, vni);	/* the same 8 bytes every frame */
@@ -1039,7 +1048,8 @@ static unsigned vx_tx_plain(struct vx_port *v, struct pkt *const *pkts, unsigned
 			if (csum4)
 				psum = csum_pseudo_ipv4(&v->local.v4.sin_addr, &dst->v4.sin_addr, IPPROTO_UDP, 0);
 		}
-		if (!vx_raw_msg(v, m0 + m, pk, dst, vxlan_src_port(pk, lo, hi), vxh, vxh_sum, csum4, psum))
+		if (!vx_raw_msg(v, m0 + m, pk, dst, np ? ports[vx_hash_sock(np, vxlan_flow_hash(pk))] :
+						   vxlan_src_port(pk, lo, hi), vxh, vxh_sum, csum4, psum))
 			break; /* vx_tx_burst() drops it */
 	}
 	return m;

@@ -73,6 +73,11 @@ Steps:
   3b. jumbo (item 5): underlay 9000, inner 8950 (cA's own MTU 9000): DF echoes
      of 8922 payload bytes cross both ways, 8923 get frag-needed 8950; iperf3
      TCP both ways;
+  3c. a path MTU behind a router (item 4): a second underlay hA -- hR -- hB whose
+     hop to hB is 1400 bytes (hA's own 1500); with csum=off and on: a DF echo of
+     an inner 1400 bytes dies at hR, hR's ICMP frag-needed (MTU 1400) teaches hA's
+     route, t0 reads it (frame_max 1364), and cA's 1351-byte DF packet is
+     answered by vsw with frag-needed 1350, a 1350-byte one crosses;
   4. hostile datagrams to hA:4789 from hB (a UDP socket): I flag clear,
      another VNI, too short; and from a third address (not remote): each
      is a drop on t0 (`bad_header`, `src_ip`) and named in its state;
@@ -139,7 +144,7 @@ from netns_lib import Terminated, check, finish, must, needs, note, on_signal, p
 sys.dont_write_bytecode = True
 
 TAG = "%04x" % (os.getpid() & 0xffff)
-NS = {h: "vswx-%s-%s" % (h, TAG) for h in ("hA", "hB", "cA", "cB", "hC", "cC", "cA2")}
+NS = {h: "vswx-%s-%s" % (h, TAG) for h in ("hA", "hB", "cA", "cB", "hC", "cC", "cA2", "hR")}
 VNI = 4000 + (os.getpid() % 1000)
 UL4 = {"A": "192.168.77.1", "B": "192.168.77.2", "X": "192.168.77.3", "C": "192.168.79.3", "A2": "192.168.79.1"}
 UL6 = {"A": "fd77::1", "B": "fd77::2", "X": "fd77::3"}
@@ -796,6 +801,70 @@ def pmtu_tcp(sw, wd):
             run(["sysctl", "-qw", "net.ipv6.conf.eth0.disable_ipv6=1"], ns=NS[c])
 
 
+def pmtu_router(sw):
+    """Item 4, a path MTU only a router knows: hA -- hR -- hB, a second underlay routed through netns hR,
+    whose link to hB is 1400 bytes while hA's own is 1500.  vsw's datagrams of an inner 1400-byte packet
+    (1450 outer, DF) die at hR, which answers hA with ICMP frag-needed, MTU 1400; hA's kernel must learn it
+    (the error reaches its UDP error handler only through a socket bound to the datagram's source port),
+    t0 must read it from the route, and answer cA's next too-big packet itself.  With csum=on (UDP GSO's
+    sockets) and csum=off (no GSO: the outer ports' sockets are bound all the same)."""
+    ra, rb, la, lb = "192.168.81.254", "192.168.82.254", "192.168.81.1", "192.168.82.2"
+    hr = NS["hR"]
+    must(["ip", "link", "add", "uR1", "netns", NS["hA"], "type", "veth", "peer", "name", "r1", "netns", hr])
+    must(["ip", "link", "add", "uR2", "netns", NS["hB"], "type", "veth", "peer", "name", "r2", "netns", hr])
+    try:
+        for ns, dev, addr in ((NS["hA"], "uR1", la), (hr, "r1", ra), (hr, "r2", rb), (NS["hB"], "uR2", lb)):
+            must(["ip", "addr", "add", addr + "/24", "dev", dev], ns=ns)
+            must(["ip", "link", "set", dev, "up"], ns=ns)
+        for ns, dev in ((hr, "r2"), (NS["hB"], "uR2")):
+            must(["ip", "link", "set", dev, "mtu", "1400"], ns=ns)
+        must(["ethtool", "-K", "uR2", "tx", "off"], ns=NS["hB"])    # as uB (setup_net)
+        must(["sysctl", "-qw", "net.ipv4.ip_forward=1"], ns=hr)
+        must(["ip", "route", "add", "192.168.82.0/24", "via", ra], ns=NS["hA"])
+        must(["ip", "route", "add", "192.168.81.0/24", "via", rb], ns=NS["hB"])
+        for csum in (False, True):
+            what = "path MTU 1400 behind a router, csum=%s" % ("on" if csum else "off")
+            note(what)
+            run(["ip", "route", "flush", "cache"], ns=NS["hA"])
+            forget_pmtu()
+            argv = ["ip", "link", "add", "vx0", "type", "vxlan", "id", str(VNI), "local", lb, "remote", la,
+                    "dstport", "4789", "udpcsum" if csum else "noudpcsum"]
+            must(argv, ns=NS["hB"])
+            must(["ip", "link", "set", "vx0", "mtu", str(INNER_MTU), "master", "br0"], ns=NS["hB"])
+            must(["ip", "link", "set", "vx0", "up"], ns=NS["hB"])
+            try:
+                must([sw.vswctl, "--ctl", sw.ctl, "port", "add", "t0", "vxlan", "local=" + la, "remote=" + lb,
+                      "vni=%d" % VNI, "csum=" + ("on" if csum else "off")])
+                got, detail = ping("cA", IN4["cB"])
+                check(got == 3, "%s: ping cA -> cB through hR (%d/3)" % (what, got), detail if got != 3 else "")
+                state = port_state(sw, "t0")
+                check("mtu 1500 (route 1500)" in state, "%s: t0 starts from hA's own link, 1500" % what, state)
+                # an inner 1400-byte packet: 1450 bytes outer, over hR's 1400 (lost there, answered to hA)
+                df_probe("cA", IN4["cB"], 1372, count=1)
+                _, out, _ = run(["ip", "route", "get", lb], ns=NS["hA"])
+                check("mtu 1400" in out, "%s: hA's route to hB learned the path MTU 1400 from hR's ICMP" % what,
+                      out.strip())
+                deadline = time.monotonic() + 5
+                while "mtu 1400 (route 1400)" not in state and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                    state = port_state(sw, "t0")
+                check("mtu 1400 (route 1400) frame_max 1364" in state, "%s: t0 reads it (frames up to 1364)" % what,
+                      state)
+                res, pdetail = df_probe("cA", IN4["cB"], 1322, count=1)
+                check(res == ["reply"], "%s: a 1350-byte IP packet with DF crosses (%s)" % (what, res), pdetail)
+                res, pdetail = df_probe("cA", IN4["cB"], 1323, count=1)
+                check(res == ["frag-needed 1350 from %s" % IN4["cB"]],
+                      "%s: a 1351-byte one is answered by vsw with frag-needed, MTU 1350 (%s)" % (what, res), pdetail)
+                must([sw.vswctl, "--ctl", sw.ctl, "port", "del", "t0"])
+            finally:
+                run(["ip", "link", "del", "vx0"], ns=NS["hB"])
+    finally:
+        run(["ip", "link", "del", "uR1"], ns=NS["hA"])
+        run(["ip", "link", "del", "uR2"], ns=NS["hB"])
+        run(["ip", "route", "flush", "cache"], ns=NS["hA"])
+        forget_pmtu()
+
+
 def jumbo(sw, wd):
     """Item 5: an inner MTU of 8950 over a 9000-byte underlay, vsw <-> kernel vxlan; cA's own MTU is 9000, so
     the first IP packet over 8950 leaves it and is vsw's to answer."""
@@ -1204,6 +1273,7 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (logs, captures)")
     ap.add_argument("--only-three", action="store_true", help="step 7 alone (three hosts, vni=flow)")
     ap.add_argument("--only-gso-refused", action="store_true", help="step 2a alone (the kernel refuses UDP GSO)")
+    ap.add_argument("--only-pmtu-router", action="store_true", help="step 3c alone (a path MTU behind a router)")
     args = ap.parse_args()
     build = os.path.abspath(args.build)
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
@@ -1218,6 +1288,8 @@ def main():
         must([sw.vswctl, "--ctl", sw.ctl, "port", "add", "a", "afpacket", "ifname=vA"])
         if args.only_gso_refused:
             gso_refused(sw)
+        elif args.only_pmtu_router:
+            pmtu_router(sw)
         elif not args.only_three:
             for v6 in (False, True):
                 for csum in (True, False):
@@ -1228,12 +1300,13 @@ def main():
             gso_refused(sw)
             vsw_pair(build, wd, sw)
             pmtu_tcp(sw, wd)
+            pmtu_router(sw)
             jumbo(sw, wd)
             hostile(sw)
             too_big(sw)
             bad_options(sw)
             must([sw.vswctl, "--ctl", sw.ctl, "port", "del", "t0"])
-        if not args.only_gso_refused:
+        if not args.only_gso_refused and not args.only_pmtu_router:
             three_hosts(sw, wd)
     except (RuntimeError, Terminated) as e:
         check(False, "scenario ran to its end", e)
