@@ -96,6 +96,50 @@ static enum gso_bad geom_of(const struct pkt *p, struct geom *g)
 	return GSO_OK;
 }
 
+/*
+ * Where a checksum-only request (no segmentation) may have its sum written:
+ * nowhere the switch read to decide the frame's way, since the sum is
+ * written at egress, after the checks (port security's MACs and IP
+ * addresses, VLAN tags, the flows' fields).  So the sum starts at L3 or
+ * after, and its field is the L4 header's own checksum field or lies past
+ * the L4 header (an inner checksum of a tunnelled packet); for a protocol
+ * vsw does not parse, anywhere from the L4 header on; without an L4
+ * header in sight, past the IP header; and not in an ARP frame's 28 bytes
+ * (the switch reads its sender, the flows its fields).  Linux's
+ * virtio_net_hdr_to_skb() is looser (a transport offset of 20 or more
+ * from the frame's start); a driver's request that points anywhere else
+ * is not a checksum its stack would ask for.
+ */
+static bool csum_place_ok(struct pkt *p)
+{
+	unsigned flags = pkt_parsed(p), l3 = p->l3_off, l4 = p->l4_off;
+	unsigned f = (unsigned)p->csum_start + p->csum_offset; /* the field's first byte */
+	const uint8_t *h = pkt_head(p);
+
+	if (p->csum_start < l3 || !l3)
+		return false;
+	if (!(flags & (PKT_F_IPV4 | PKT_F_IPV6)))
+		return f >= l3 + 28u;
+	if (!(flags & PKT_F_L4))
+		return f >= l3 + ((flags & PKT_F_IPV4) ? (h[l3] & 0xfu) * 4u : 40u);
+	if (f < l4)
+		return false;
+	switch (p->ip_proto) {
+	case IPPROTO_TCP:
+		return f == l4 + TCP_CSUM_OFF || f >= l4 + (h[l4 + 12] >> 4) * 4u;
+	case IPPROTO_UDP:
+	case IPPROTO_UDPLITE:
+		return f == l4 + UDP_CSUM_OFF || f >= l4 + 8u;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		return f == l4 + 2u || f >= l4 + 8u;
+	case IPPROTO_SCTP:
+		return f == l4 + 8u || f >= l4 + 12u; /* ports, verification tag */
+	default:
+		return true;
+	}
+}
+
 enum gso_bad gso_check(struct pkt *p)
 {
 	struct geom g;
@@ -110,6 +154,8 @@ enum gso_bad gso_check(struct pkt *p)
 	}
 	if (p->csum == PKT_CSUM_PARTIAL && (size_t)p->csum_start + p->csum_offset + 2 > p->head_len)
 		return GSO_BAD_CSUM_FIELD;
+	if (p->csum == PKT_CSUM_PARTIAL && !csum_place_ok(p))
+		return GSO_BAD_CSUM_PLACE;
 	return GSO_OK;
 }
 

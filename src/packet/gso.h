@@ -53,7 +53,8 @@ enum gso_bad {
 	GSO_BAD_HEADERS,	/* segmentation of headers that do not parse (or a fragment) */
 	GSO_BAD_TYPE,		/* gso type vs protocol (TCPV4 on IPv6, UDP on TCP, UFO) */
 	GSO_BAD_SIZE,		/* gso_size 0, or more than GSO_SEGS_MAX segments */
-	GSO_BAD_CSUM_PLACE,	/* segmentation without a partial checksum on the L4 header's field */
+	GSO_BAD_CSUM_PLACE,	/* segmentation without a partial checksum on the L4 header's field, or a checksum
+				 * whose field lies where the switch reads (the MACs, a tag, IP or ARP, L4 ports) */
 	GSO_BAD_IP_LEN,		/* the IP length is not the frame's (padding, or short) */
 	GSO_BAD_VIEW,		/* the frame's bytes are not all there */
 	GSO_BAD__COUNT

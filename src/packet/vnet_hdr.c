@@ -32,7 +32,13 @@ static void le16_put(uint8_t *p, uint16_t v)
 enum vnet_bad vnet_hdr_parse_slow(const void *hdr, size_t frame_len, unsigned accept, struct vnet_info *out)
 {
 	const uint8_t *h = hdr;
-	unsigned flags = h[0], gso = h[1] & ~(unsigned)VIRTIO_NET_HDR_GSO_ECN;
+	/*
+	 * 5.1.6.2.2: "The device MUST ignore flag bits that it does not
+	 * recognize."  Those it knows but a driver must not set (DATA_VALID,
+	 * RSC_INFO: 5.1.6.2.1) are refused below where the sender may not.
+	 */
+	unsigned flags = h[0] & (VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID | VIRTIO_NET_HDR_F_RSC_INFO),
+		 gso = h[1] & ~(unsigned)VIRTIO_NET_HDR_GSO_ECN;
 	bool ecn = h[1] & VIRTIO_NET_HDR_GSO_ECN;
 	unsigned allowed = VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID;
 	static const struct {

@@ -63,7 +63,7 @@ struct vnet_info {
 /* Why a header was refused. */
 enum vnet_bad {
 	VNET_OK,
-	VNET_BAD_FLAGS,		/* a flag not defined, or not allowed from this sender (RSC_INFO, DATA_VALID) */
+	VNET_BAD_FLAGS,		/* a flag not allowed from this sender (RSC_INFO, DATA_VALID) */
 	VNET_BAD_CSUM,		/* NEEDS_CSUM not accepted here */
 	VNET_BAD_CSUM_RANGE,	/* the checksum field not inside the frame */
 	VNET_BAD_GSO_TYPE,	/* an undefined gso_type, or one not accepted here */
@@ -80,7 +80,9 @@ extern const char *const vnet_bad_names[VNET_BAD__COUNT];
  * unspecified).  The rules, for a header from a peer we do not trust:
  *   - flags: NEEDS_CSUM only if accepted; DATA_VALID only if accepted
  *     (5.1.6.2.1: "The driver MUST NOT set the VIRTIO_NET_HDR_F_DATA_VALID
- *     and VIRTIO_NET_HDR_F_RSC_INFO bits in flags"); nothing else;
+ *     and VIRTIO_NET_HDR_F_RSC_INFO bits in flags"), RSC_INFO never;
+ *     bits of no defined flag are ignored (5.1.6.2.2: "The device MUST
+ *     ignore flag bits that it does not recognize");
  *   - NEEDS_CSUM: csum_start + csum_offset + 2 <= @frame_len;
  *   - gso_type: a defined one that is accepted, ECN only on top of one and
  *     only if accepted; then NEEDS_CSUM set, gso_size > 0, hdr_len <= @frame_len.

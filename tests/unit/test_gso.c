@@ -257,6 +257,67 @@ static void test_rejects(void **state)
 		assert_non_null(gso_bad_names[r]);
 }
 
+/*
+ * A checksum-only request whose field lies where the switch reads (the
+ * MACs, a tag, the IP header, the L4 ports, ARP) is refused: the sum is
+ * written at egress, after port security and the flows looked at those
+ * bytes, and a guest choosing its payload would choose what is written.
+ */
+static void test_csum_place(void **state)
+{
+	static const struct {
+		bool udp, vlan;
+		int start;	/* from L4 (l4 + start) or, below -100, from the frame's start (-start - 100) */
+		unsigned offset;
+		enum gso_bad want;
+	} cases[] = {
+		{ false, false, 0, 16, GSO_OK },			/* TCP's own field */
+		{ false, false, 20, 10, GSO_OK },			/* past the TCP header: a tunnel's inner sum */
+		{ false, false, 0, 0, GSO_BAD_CSUM_PLACE },		/* the source port */
+		{ false, false, 0, 2, GSO_BAD_CSUM_PLACE },		/* the destination port */
+		{ false, false, 0, 13, GSO_BAD_CSUM_PLACE },		/* the flags */
+		{ false, false, -20, 12, GSO_BAD_CSUM_PLACE },		/* the IP source address */
+		{ false, false, -106, 0, GSO_BAD_CSUM_PLACE },		/* the source MAC */
+		{ false, false, -110, 24, GSO_BAD_CSUM_PLACE },		/* the sum starts in the MACs, field on TCP's */
+		{ true, false, 0, 6, GSO_OK },				/* UDP's own field */
+		{ true, false, 8, 4, GSO_OK },				/* in the payload */
+		{ true, false, 0, 2, GSO_BAD_CSUM_PLACE },
+		{ false, true, 0, 16, GSO_OK },				/* tagged: the offsets after the tag */
+		{ false, true, -114, 0, GSO_BAD_CSUM_PLACE },		/* the tag's TCI */
+	};
+	struct ref_geom g;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t len = ref_frame(frame, &g, false, cases[i].udp, cases[i].vlan, 0, 0, 0x10, 1000, 1);
+
+		load(len, false);
+		set_offload(&g, VNET_GSO_NONE, 0);
+		src.csum_start = (uint16_t)(cases[i].start < -100 ? -cases[i].start - 100 : (int)g.l4 + cases[i].start);
+		src.csum_offset = (uint16_t)cases[i].offset;
+		if (gso_check(&src) != cases[i].want)
+			fail_msg("case %zu: %s, want %s", i, gso_bad_names[gso_check(&src)], gso_bad_names[cases[i].want]);
+	}
+	/* An ARP request (sender at 14 + 8..17): no sum inside its 28 bytes, after them one is as good as any. */
+	memset(frame, 0, 60);
+	memset(frame, 0xff, 6);
+	frame[6] = 2;
+	frame[12] = 0x08;
+	frame[13] = 0x06;
+	frame[14 + 1] = 1;
+	frame[14 + 2] = 0x08;
+	frame[14 + 4] = 6;
+	frame[14 + 5] = 4;
+	frame[14 + 7] = 1;
+	load(60, false);
+	src.csum = PKT_CSUM_PARTIAL;
+	src.gso_type = VNET_GSO_NONE;
+	src.csum_start = 14;
+	src.csum_offset = 14;
+	assert_int_equal(gso_check(&src), GSO_BAD_CSUM_PLACE);
+	src.csum_offset = 28;
+	assert_int_equal(gso_check(&src), GSO_OK);
+}
+
 /* What a frame needs of its destination. */
 static void test_needs(void **state)
 {
@@ -284,6 +345,7 @@ int main(void)
 		cmocka_unit_test(test_segment_64k),
 		cmocka_unit_test(test_complete_clone),
 		cmocka_unit_test(test_rejects),
+		cmocka_unit_test(test_csum_place),
 		cmocka_unit_test(test_needs),
 	};
 

@@ -511,8 +511,12 @@ static void test_vnet_rejects(void **state)
 	} cases[] = {
 		{ { 0 }, 60, 0, VNET_OK },
 		{ { 4 }, 60, ACCEPT_ALL, VNET_BAD_FLAGS },			/* RSC_INFO: device to driver only */
-		{ { 8 }, 60, ACCEPT_ALL, VNET_BAD_FLAGS },			/* undefined */
-		{ { 0x80 }, 60, ACCEPT_ALL, VNET_BAD_FLAGS },
+		/* 5.1.6.2.2: "The device MUST ignore flag bits that it does not recognize." */
+		{ { 8 }, 60, ACCEPT_ALL, VNET_OK },				/* undefined: ignored */
+		{ { 0x80 }, 60, ACCEPT_ALL, VNET_OK },
+		{ { 0xf8 | 1, 0, 0, 0, 0, 0, 34, 0, 16, 0 }, 60, VNET_ACCEPT_CSUM, VNET_OK },	/* NEEDS_CSUM kept */
+		{ { 0xf8 | 1, 0, 0, 0, 0, 0, 34, 0, 16, 0 }, 60, 0, VNET_BAD_CSUM },
+		{ { 0xf8 | 4 }, 60, ACCEPT_ALL, VNET_BAD_FLAGS },
 		{ { 2 }, 60, VNET_ACCEPT_CSUM, VNET_BAD_FLAGS },		/* DATA_VALID from a driver */
 		{ { 2 }, 60, VNET_ACCEPT_DATA_VALID, VNET_OK },
 		{ { 1, 0, 0, 0, 0, 0, 34, 0, 16, 0 }, 60, 0, VNET_BAD_CSUM },	/* not negotiated */
