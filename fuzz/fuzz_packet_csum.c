@@ -47,7 +47,7 @@ static void check(int cond)
 /* The rules of vnet_hdr.h, restated the plain way: true when the header must be accepted. */
 static int ref_accepts(const uint8_t *h, size_t len, unsigned acc)
 {
-	unsigned flags = h[0], gso = h[1] & 0x7f, ecn = h[1] & 0x80;
+	unsigned flags = h[0] & 7u, gso = h[1] & 0x7f, ecn = h[1] & 0x80; /* bits of no flag: ignored (5.1.6.2.2) */
 	unsigned hdr_len = h[2] | h[3] << 8, gso_size = h[4] | h[5] << 8;
 	unsigned start = h[6] | h[7] << 8, off = h[8] | h[9] << 8;
 
@@ -139,7 +139,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 							      vi.csum_start == back.csum_start &&
 							      vi.csum_offset == back.csum_offset));
 		if (vi.flags || vi.gso != VNET_GSO_NONE)
-			check(memcmp(hdr2, data, VNET_HDR_LEN) == 0);
+			check(hdr2[0] == (data[0] & 3u) && memcmp(hdr2 + 1, data + 1, VNET_HDR_LEN - 1) == 0);
 	}
 
 	/* Completion at the header's offsets (whatever the verdict: the function checks its own range). */

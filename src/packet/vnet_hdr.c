@@ -53,6 +53,10 @@ enum vnet_bad vnet_hdr_parse_slow(const void *hdr, size_t frame_len, unsigned ac
 		[VIRTIO_NET_HDR_GSO_UDP_L4] = { VNET_GSO_UDP_L4, VNET_ACCEPT_USO },
 	};
 
+	if (!flags && h[1] == VIRTIO_NET_HDR_GSO_NONE) {
+		*out = (struct vnet_info){ .gso = VNET_GSO_NONE }; /* as vnet_hdr_parse()'s common case */
+		return VNET_OK;
+	}
 	*out = (struct vnet_info){
 		.hdr_len = le16_at(h + 2),
 		.gso_size = le16_at(h + 4),
