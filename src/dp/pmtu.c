@@ -40,6 +40,9 @@ static void answer(struct dp_pmtu *pm, struct port *out, unsigned max, struct pk
 		return;
 	pm->iov[a] = (struct iovec){ pm->buf[a], len };
 	pkt_rx_init(&pm->pkts[a], &pm->iov[a], 1, len, out->id);
+	/* From a tunnel: its key and addresses, so that flows on tun_id / tun_src take the answer as the remote's frames. */
+	if (out->ops->answer_tun && out->ops->answer_tun(out, p, &pm->pkts[a].tun))
+		pm->pkts[a].flags |= PKT_F_TUNNEL;
 	pm->n = a + 1;
 	atomic_fetch_add_explicit(&out->stats.tx_pmtu_icmp, 1, memory_order_relaxed);
 }

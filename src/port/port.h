@@ -219,6 +219,13 @@ struct port_ops {
 	 */
 	unsigned (*type_stats)(struct port *p, struct port_type_stat *out, unsigned max);
 	const char *type_stats_name;
+	/*
+	 * Data path, optional (a tunnel): the tunnel metadata of an ICMP
+	 * answer (dp/pmtu.h) to frame @pk, too big for its way out of this
+	 * port, into *@tun: as if the answer came back through the tunnel
+	 * from where @pk was going.  False: none (the answer goes without).
+	 */
+	bool (*answer_tun)(struct port *p, const struct pkt *pk, struct pkt_tun *tun);
 	void (*destroy)(struct port *p);
 };
 

@@ -393,6 +393,7 @@ static const struct port_ops vx_port_ops = {
 	.tick = vx_tick,
 	.type_stats = vx_type_stats,
 	.type_stats_name = "tunnel",
+	.answer_tun = vx_answer_tun,
 	.destroy = vx_destroy,
 };
 

@@ -251,6 +251,7 @@ void vx_rx_done(struct port *p, unsigned q, struct port_io *io);
 void vx_tx_init(struct vx_port *v);
 /* port_ops.tx_burst. */
 void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, unsigned n);
+bool vx_answer_tun(struct port *p, const struct pkt *pk, struct pkt_tun *tun);
 /* The name of an errno with which the kernel refuses UDP GSO, for the log and describe. */
 const char *vx_errno_name(int err);
 

@@ -263,6 +263,59 @@ static uint32_t vx_tx_vni(const struct vx_port *v, const struct pkt *pk)
 }
 
 /*
+ * The tunnel metadata of an ICMP answer to @pk (dp/pmtu.c), too big for
+ * its way out of this port: the VNI @pk was going in, from the remote it
+ * was going to (its tun_dst with remote=flow; else the one its inner
+ * destination is known behind, or for a flood the first of the VNI's
+ * list), to local=.  Linux's vxlan answers the same way (the tunnel's
+ * key and addresses swapped), and flows that match tun_id or tun_src
+ * (vni=flow) take the answer as they take that remote's frames.
+ */
+bool vx_answer_tun(struct port *p, const struct pkt *pk, struct pkt_tun *tun)
+{
+	struct vx_port *v = (struct vx_port *)p;
+	const union vtep_addr *from = NULL;
+	uint32_t vni;
+
+	if (v->map) {
+		if (!vx_tx_map(v, pk, &vni))
+			return false;
+	} else {
+		vni = vx_tx_vni(v, pk);
+	}
+	memset(tun, 0, sizeof(*tun));
+	tun->id = vni;
+	tun->ipv6 = v->ipv6;
+	if (v->remote_flow) {
+		if (!(pk->flags & PKT_F_TUNNEL) || pk->tun.ipv6 != v->ipv6)
+			return false;
+		tun->src = pk->tun.dst;
+	} else {
+		int r = vtep_lookup(&v->vt, vni, vtep_mac(pkt_head(pk)), vtep_now_s());
+
+		if (r < 0) {
+			uint32_t to = vtep_flood_mask(&v->vt, vni);
+
+			if (!to)
+				to = vtep_port_flood(&v->vt); /* the VNI's list, else the port's: vx_tx_burst()'s flood */
+			if (!to)
+				return false;
+			r = __builtin_ctz(to);
+		}
+		from = &v->vt.remotes[r].addr;
+		if (v->ipv6)
+			memcpy(tun->src.v6, &from->v6.sin6_addr, 16);
+		else
+			tun->src.v4 = from->v4.sin_addr.s_addr;
+	}
+	if (v->ipv6)
+		memcpy(tun->dst.v6, &v->local.v6.sin6_addr, 16);
+	else
+		tun->dst.v4 = v->local.v4.sin_addr.s_addr;
+	return true;
+}
+
+/*
  * The encap point (lib/perf.h) of a tx burst: the cycles spent building
  * messages, the sendmmsg syscalls left out (a read before and after each).
  */

@@ -112,7 +112,9 @@ Steps:
      and per-VNI flood lists (`tunnel fdb add 00:00:00:00:00:00 vni=VNI
      remote=B`, VNI + 1 -> C): cA reaches cB, cA2 reaches cC, cA's ARP
      broadcast in VNI is on hB's underlay only and cA2's in VNI + 1 on
-     hC's only; `tunnel fdb show` marks both flood; `del ... remote=B`
+     hC's only; with hC's path at 1400, cA2's 1430-byte DF packet to cC is answered
+     with frag-needed 1350 back through the tun_id flow (the answer carries the
+     tunnel's metadata); `tunnel fdb show` marks both flood; `del ... remote=B`
      takes one; neither container reaches the other VNI's; both tun_id
      flows counted packets;
   8. cleanup: vswd (SIGTERM, exit 0), namespaces.  Also on SIGTERM/SIGINT.
@@ -1218,6 +1220,20 @@ def three_hosts(sw, wd):
     got_a2b, _ = ping("cA2", IN4["cB"], count=2)
     check(got_ac == 0 and got_a2b == 0, "vni=flow: isolation: cA cannot reach cC, cA2 cannot reach cB (%d, %d replies)"
           % (got_ac, got_a2b))
+    # item 4 under flows: hC's path narrowed to 1400, cA2's DF packet of 1430 bytes to cC is too big for it;
+    # vsw's answer comes back as from the tunnel in VNI + 1 (its tun_id, tun_src hC) and the tun_id flow
+    # takes it to cA2 (without the metadata no flow matched it: a flow_miss, and cA2 never heard)
+    set_mtus({("hA", "uA2"): 1400})
+    deadline = time.monotonic() + 5
+    state = port_state(sw, "t0")
+    while time.monotonic() < deadline and "route 1400" not in state and UL4["C"] + " mtu 1400" not in state:
+        time.sleep(0.3)
+        state = port_state(sw, "t0")
+    res, detail = df_probe("cA2", IN4["cC"], 1402, count=1)
+    check(res == ["frag-needed 1350 from %s" % IN4["cC"]],
+          "vni=flow: cA2's 1430-byte DF packet to cC (path 1400) answered with frag-needed 1350, back through "
+          "the tun_id flow (%s)" % res, (detail, state))
+    set_mtus({("hA", "uA2"): 1500})
     rc, out, err = sw.ctl_run("flow", "dump")
     lines = [ln for ln in out.splitlines() if "in_port=t0,tun_id=" in ln]
     check(len(lines) == 2 and all("n_packets=0," not in ln for ln in lines),

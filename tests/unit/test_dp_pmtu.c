@@ -46,6 +46,8 @@ struct fx {
 	unsigned len1[256];
 	uint8_t first0[2048];
 	size_t first0_len;
+	bool first0_tunnel;	/* port 0's first frame came with tunnel metadata ... */
+	uint64_t first0_tun_id;	/* ... this key */
 	unsigned own_limit;	/* port 1 checks frames against it in its tx_burst (0: not) */
 };
 
@@ -70,13 +72,26 @@ static void fake_tx_burst(struct port *p, struct port_io *io, struct pkt *const 
 		}
 		if (p->id == 1 && f->got[1] < 256)
 			f->len1[f->got[1]] = pkts[i]->len;
-		if (p->id == 0 && f->got[0] == 0)
+		if (p->id == 0 && f->got[0] == 0) {
 			f->first0_len = pkt_to_buf(pkts[i], f->first0, sizeof(f->first0));
+			f->first0_tunnel = pkts[i]->flags & PKT_F_TUNNEL;
+			f->first0_tun_id = pkts[i]->tun.id;
+		}
 		f->got[p->id]++;
 	}
 }
 
-static const struct port_ops fake_ops = { .type = "fake", .tx_burst = fake_tx_burst };
+/* Port 1 is a tunnel: an answer to a frame too big for it comes back with key 99 (a vxlan port's vx_answer_tun()). */
+static bool fake_answer_tun(struct port *p, const struct pkt *pk, struct pkt_tun *tun)
+{
+	if (p->id != 1)
+		return false;
+	memset(tun, 0, sizeof(*tun));
+	tun->id = 99;
+	return true;
+}
+
+static const struct port_ops fake_ops = { .type = "fake", .tx_burst = fake_tx_burst, .answer_tun = fake_answer_tun };
 
 /* Frame @i of the batch: @len bytes at @buf from port 0. */
 static void rx(struct fx *f, unsigned i, uint8_t *buf, size_t len)
@@ -168,6 +183,9 @@ static void test_too_big_answered(void **state)
 	assert_int_equal(f->len1[1], sizeof(small));
 	assert_int_equal(port_drops(&f->ports[1], DROP_TOO_BIG), 1);
 	assert_int_equal(atomic_load(&f->ports[1].stats.tx_pmtu_icmp), 1);
+	/* the answer came back as from the tunnel: its metadata (flows on tun_id take it) */
+	assert_true(f->first0_tunnel);
+	assert_int_equal(f->first0_tun_id, 99);
 	/* The answer: to the container only (looked up from the tunnel: unicast to the learned port). */
 	assert_int_equal(f->got[0], 1);
 	assert_int_equal(f->got[2], 0);

@@ -222,6 +222,61 @@ static void test_remote_flow6_port_mtu(void **state)
 	assert_int_equal(system("ip addr del fd66::1/64 dev d0"), 0);
 }
 
+/*
+ * An ICMP answer to a frame too big for a tunnel port carries the tunnel's
+ * metadata as if it came back from where the frame was going (dp/pmtu.c):
+ * the frame's VNI, the remote it was going to as tun_src, local= as
+ * tun_dst; so flows on tun_id / tun_src (vni=flow, remote=flow) take it.
+ */
+static void test_answer_tun(void **state)
+{
+	struct pkt *pk = zalloc64(sizeof(*pk));
+	struct pkt_tun tun;
+	struct iovec iov;
+	struct port *p;
+	char err[256] = "";
+
+	small_frame(frame, 1500, 1000, 1);
+	memset(frame, 0xff, 6); /* a flood: the VNI's first remote */
+	iov = (struct iovec){ frame, 1500 };
+	pkt_rx_init(pk, &iov, 1, 1500, 0);
+	pkt_load(pk);
+	/* vni=4242 remote=10.66.1.2 */
+	p = vx_try("vt", "10.66.0.1", "10.66.1.2", "vni", "4242", err, sizeof(err));
+	if (!p)
+		fail_msg("vni=4242: %s", err);
+	assert_true(p->ops->answer_tun(p, pk, &tun));
+	assert_int_equal(tun.id, 4242);
+	assert_false(tun.ipv6);
+	assert_int_equal(tun.src.v4, inet_addr("10.66.1.2"));
+	assert_int_equal(tun.dst.v4, inet_addr("10.66.0.1"));
+	p->ops->destroy(p);
+	/* vni=flow: the frame's key */
+	p = vx_try("vt", "10.66.0.1", "10.66.1.3", "vni", "flow", err, sizeof(err));
+	if (!p)
+		fail_msg("vni=flow: %s", err);
+	pk->flags |= PKT_F_TUNNEL;
+	memset(&pk->tun, 0, sizeof(pk->tun));
+	pk->tun.id = 77;
+	assert_true(p->ops->answer_tun(p, pk, &tun));
+	assert_int_equal(tun.id, 77);
+	assert_int_equal(tun.src.v4, inet_addr("10.66.1.3"));
+	p->ops->destroy(p);
+	/* remote=flow: the frame's tun_dst; without one, no metadata */
+	p = vx_try("vt", "10.66.0.1", "flow", "vni", "5", err, sizeof(err));
+	if (!p)
+		fail_msg("remote=flow: %s", err);
+	pk->tun.dst.v4 = inet_addr("10.66.0.9");
+	assert_true(p->ops->answer_tun(p, pk, &tun));
+	assert_int_equal(tun.id, 5);
+	assert_int_equal(tun.src.v4, inet_addr("10.66.0.9"));
+	assert_int_equal(tun.dst.v4, inet_addr("10.66.0.1"));
+	pk->flags &= (uint8_t)~PKT_F_TUNNEL;
+	assert_false(p->ops->answer_tun(p, pk, &tun));
+	p->ops->destroy(p);
+	free(pk);
+}
+
 static void test_remote_flow(void **state)
 {
 	struct port_vxlan_mtu m[PORT_VXLAN_MTU_MAX];
@@ -366,6 +421,7 @@ int main(void)
 		cmocka_unit_test(test_per_remote),
 		cmocka_unit_test(test_per_remote_capped),
 		cmocka_unit_test(test_remote_flow),
+		cmocka_unit_test(test_answer_tun),
 		cmocka_unit_test(test_remote_flow_wake),
 		cmocka_unit_test(test_remote_flow6_port_mtu),
 	};
