@@ -74,10 +74,11 @@ Steps:
      of 8922 payload bytes cross both ways, 8923 get frag-needed 8950; iperf3
      TCP both ways;
   3c. a path MTU behind a router (item 4): a second underlay hA -- hR -- hB whose
-     hop to hB is 1400 bytes (hA's own 1500); with csum=off and on: a DF echo of
-     an inner 1400 bytes dies at hR, hR's ICMP frag-needed (MTU 1400) teaches hA's
-     route, t0 reads it (frame_max 1364), and cA's 1351-byte DF packet is
-     answered by vsw with frag-needed 1350, a 1350-byte one crosses;
+     hop to hB is 1400 bytes (hA's own 1500); IPv4 and IPv6 underlays, csum=off
+     and on: a DF echo of an inner 1400 bytes dies at hR, hR's ICMP frag-needed /
+     packet too big (MTU 1400) teaches hA's route, t0 reads it (frame_max 1364,
+     IPv6 1344), and cA's DF packet one byte over 1350 (1330) is answered by vsw
+     with frag-needed, one of that size crosses;
   4. hostile datagrams to hA:4789 from hB (a UDP socket): I flag clear,
      another VNI, too short; and from a third address (not remote): each
      is a drop on t0 (`bad_header`, `src_ip`) and named in its state;
@@ -806,64 +807,88 @@ def pmtu_tcp(sw, wd):
 def pmtu_router(sw):
     """Item 4, a path MTU only a router knows: hA -- hR -- hB, a second underlay routed through netns hR,
     whose link to hB is 1400 bytes while hA's own is 1500.  vsw's datagrams of an inner 1400-byte packet
-    (1450 outer, DF) die at hR, which answers hA with ICMP frag-needed, MTU 1400; hA's kernel must learn it
-    (the error reaches its UDP error handler only through a socket bound to the datagram's source port),
-    t0 must read it from the route, and answer cA's next too-big packet itself.  With csum=on (UDP GSO's
-    sockets) and csum=off (no GSO: the outer ports' sockets are bound all the same)."""
-    ra, rb, la, lb = "192.168.81.254", "192.168.82.254", "192.168.81.1", "192.168.82.2"
+    (DF) die at hR, which answers hA with ICMP frag-needed / ICMPv6 packet too big, MTU 1400; hA's kernel
+    must learn it (the error reaches its UDP error handler only through a socket bound to the datagram's
+    source port), t0 must read it from the route, and answer cA's next too-big packet itself.  IPv4 and
+    IPv6 underlays, csum=on (UDP GSO's sockets) and csum=off (no GSO: the outer ports' sockets are bound
+    all the same)."""
+    ul = {False: {"a": "192.168.81.1", "ra": "192.168.81.254", "rb": "192.168.82.254", "b": "192.168.82.2",
+                  "neta": "192.168.81.0/24", "netb": "192.168.82.0/24", "plen": "/24"},
+          True: {"a": "fd81::1", "ra": "fd81::fe", "rb": "fd82::fe", "b": "fd82::2",
+                 "neta": "fd81::/64", "netb": "fd82::/64", "plen": "/64"}}
     hr = NS["hR"]
     must(["ip", "link", "add", "uR1", "netns", NS["hA"], "type", "veth", "peer", "name", "r1", "netns", hr])
     must(["ip", "link", "add", "uR2", "netns", NS["hB"], "type", "veth", "peer", "name", "r2", "netns", hr])
     try:
-        for ns, dev, addr in ((NS["hA"], "uR1", la), (hr, "r1", ra), (hr, "r2", rb), (NS["hB"], "uR2", lb)):
-            must(["ip", "addr", "add", addr + "/24", "dev", dev], ns=ns)
+        for u in ul.values():
+            nodad = ["nodad"] if ":" in u["a"] else []
+            for ns, dev, addr in ((NS["hA"], "uR1", u["a"]), (hr, "r1", u["ra"]), (hr, "r2", u["rb"]),
+                                  (NS["hB"], "uR2", u["b"])):
+                must(["ip", "addr", "add", addr + u["plen"], "dev", dev] + nodad, ns=ns)
+        for ns, dev in ((NS["hA"], "uR1"), (hr, "r1"), (hr, "r2"), (NS["hB"], "uR2")):
             must(["ip", "link", "set", dev, "up"], ns=ns)
         for ns, dev in ((hr, "r2"), (NS["hB"], "uR2")):
             must(["ip", "link", "set", dev, "mtu", "1400"], ns=ns)
         must(["ethtool", "-K", "uR2", "tx", "off"], ns=NS["hB"])    # as uB (setup_net)
-        must(["sysctl", "-qw", "net.ipv4.ip_forward=1"], ns=hr)
-        must(["ip", "route", "add", "192.168.82.0/24", "via", ra], ns=NS["hA"])
-        must(["ip", "route", "add", "192.168.81.0/24", "via", rb], ns=NS["hB"])
-        for csum in (False, True):
-            what = "path MTU 1400 behind a router, csum=%s" % ("on" if csum else "off")
-            note(what)
-            run(["ip", "route", "flush", "cache"], ns=NS["hA"])
-            forget_pmtu()
-            argv = ["ip", "link", "add", "vx0", "type", "vxlan", "id", str(VNI), "local", lb, "remote", la,
-                    "dstport", "4789", "udpcsum" if csum else "noudpcsum"]
-            must(argv, ns=NS["hB"])
-            must(["ip", "link", "set", "vx0", "mtu", str(INNER_MTU), "master", "br0"], ns=NS["hB"])
-            must(["ip", "link", "set", "vx0", "up"], ns=NS["hB"])
-            try:
-                must([sw.vswctl, "--ctl", sw.ctl, "port", "add", "t0", "vxlan", "local=" + la, "remote=" + lb,
-                      "vni=%d" % VNI, "csum=" + ("on" if csum else "off")])
-                got, detail = ping("cA", IN4["cB"])
-                check(got == 3, "%s: ping cA -> cB through hR (%d/3)" % (what, got), detail if got != 3 else "")
-                state = port_state(sw, "t0")
-                check("mtu 1500 (route 1500)" in state, "%s: t0 starts from hA's own link, 1500" % what, state)
-                # an inner 1400-byte packet: 1450 bytes outer, over hR's 1400 (lost there, answered to hA)
-                df_probe("cA", IN4["cB"], 1372, count=1)
-                _, out, _ = run(["ip", "route", "get", lb], ns=NS["hA"])
-                check("mtu 1400" in out, "%s: hA's route to hB learned the path MTU 1400 from hR's ICMP" % what,
-                      out.strip())
-                deadline = time.monotonic() + 5
-                while "mtu 1400 (route 1400)" not in state and time.monotonic() < deadline:
-                    time.sleep(0.2)
+        must(["sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"], ns=hr)
+        for u in ul.values():
+            must(["ip", "route", "add", u["netb"], "via", u["ra"]], ns=NS["hA"])
+            must(["ip", "route", "add", u["neta"], "via", u["rb"]], ns=NS["hB"])
+        for v6 in (False, True):
+            u = ul[v6]
+            # what fits the 1400-byte hop: U - 50 (IPv4 underlay) or U - 70 (IPv6) bytes of inner IP packet
+            inner = 1400 - (70 if v6 else 50)
+            for csum in (False, True):
+                what = "path MTU 1400 behind a router, %s underlay, csum=%s" % ("IPv6" if v6 else "IPv4",
+                                                                               "on" if csum else "off")
+                note(what)
+                for fam in ("-4", "-6"):
+                    run(["ip", fam, "route", "flush", "cache"], ns=NS["hA"])
+                forget_pmtu()
+                argv = ["ip", "link", "add", "vx0", "type", "vxlan", "id", str(VNI), "local", u["b"], "remote",
+                        u["a"], "dstport", "4789"]
+                if v6:
+                    argv += ["noudp6zerocsumtx", "noudp6zerocsumrx"] if csum else ["udp6zerocsumtx", "udp6zerocsumrx"]
+                else:
+                    argv += ["udpcsum" if csum else "noudpcsum"]
+                must(argv, ns=NS["hB"])
+                must(["ip", "link", "set", "vx0", "mtu", str(INNER_MTU), "master", "br0"], ns=NS["hB"])
+                must(["ip", "link", "set", "vx0", "up"], ns=NS["hB"])
+                try:
+                    must([sw.vswctl, "--ctl", sw.ctl, "port", "add", "t0", "vxlan", "local=" + u["a"],
+                          "remote=" + u["b"], "vni=%d" % VNI, "csum=" + ("on" if csum else "off")])
+                    got, detail = ping("cA", IN4["cB"])
+                    if got != 3:    # the first echo may wait for IPv6 neighbour discovery on the way
+                        got, detail = ping("cA", IN4["cB"])
+                    check(got == 3, "%s: ping cA -> cB through hR (%d/3)" % (what, got), detail if got != 3 else "")
                     state = port_state(sw, "t0")
-                check("mtu 1400 (route 1400) frame_max 1364" in state, "%s: t0 reads it (frames up to 1364)" % what,
-                      state)
-                res, pdetail = df_probe("cA", IN4["cB"], 1322, count=1)
-                check(res == ["reply"], "%s: a 1350-byte IP packet with DF crosses (%s)" % (what, res), pdetail)
-                res, pdetail = df_probe("cA", IN4["cB"], 1323, count=1)
-                check(res == ["frag-needed 1350 from %s" % IN4["cB"]],
-                      "%s: a 1351-byte one is answered by vsw with frag-needed, MTU 1350 (%s)" % (what, res), pdetail)
-                must([sw.vswctl, "--ctl", sw.ctl, "port", "del", "t0"])
-            finally:
-                run(["ip", "link", "del", "vx0"], ns=NS["hB"])
+                    check("mtu 1500 (route 1500)" in state, "%s: t0 starts from hA's own link, 1500" % what, state)
+                    # an inner 1400-byte packet: over hR's 1400 outer (lost there, answered to hA)
+                    df_probe("cA", IN4["cB"], 1372, count=1)
+                    _, out, _ = run(["ip", "-6" if v6 else "-4", "route", "get", u["b"]], ns=NS["hA"])
+                    check("mtu 1400" in out, "%s: hA's route to hB learned the path MTU 1400 from hR's ICMP" % what,
+                          out.strip())
+                    want = "mtu 1400 (route 1400) frame_max %d" % (inner + 14)
+                    deadline = time.monotonic() + 5
+                    while want not in state and time.monotonic() < deadline:
+                        time.sleep(0.2)
+                        state = port_state(sw, "t0")
+                    check(want in state, "%s: t0 reads it (frames up to %d)" % (what, inner + 14), state)
+                    res, pdetail = df_probe("cA", IN4["cB"], inner - 28, count=1)
+                    check(res == ["reply"], "%s: a %d-byte IP packet with DF crosses (%s)" % (what, inner, res),
+                          pdetail)
+                    res, pdetail = df_probe("cA", IN4["cB"], inner - 27, count=1)
+                    check(res == ["frag-needed %d from %s" % (inner, IN4["cB"])],
+                          "%s: a %d-byte one is answered by vsw with frag-needed, MTU %d (%s)"
+                          % (what, inner + 1, inner, res), pdetail)
+                    must([sw.vswctl, "--ctl", sw.ctl, "port", "del", "t0"])
+                finally:
+                    run(["ip", "link", "del", "vx0"], ns=NS["hB"])
     finally:
         run(["ip", "link", "del", "uR1"], ns=NS["hA"])
         run(["ip", "link", "del", "uR2"], ns=NS["hB"])
-        run(["ip", "route", "flush", "cache"], ns=NS["hA"])
+        for fam in ("-4", "-6"):
+            run(["ip", fam, "route", "flush", "cache"], ns=NS["hA"])
         forget_pmtu()
 
 
