@@ -113,6 +113,11 @@ struct json_object *ctl_stats(struct vswd *v, struct json_object *req, struct ct
 		for (unsigned why = 1; why < GSO_BAD__COUNT; why++)
 			json_object_object_add(drops, gso_bad_names[why], u64_json(&p->stats.offload_bad[why]));
 		json_object_object_add(o, "offload_bad", drops);
+		/* bad_header of a virtio-net header by vnet_hdr_parse()'s reason (packet/vnet_hdr.h). */
+		drops = json_object_new_object();
+		for (unsigned why = 1; why < VNET_BAD__COUNT; why++)
+			json_object_object_add(drops, vnet_bad_names[why], u64_json(&p->header_bad[why]));
+		json_object_object_add(o, "header_bad", drops);
 		json_object_object_add(o, "tx_pmtu_icmp", u64_json(&p->stats.tx_pmtu_icmp));
 		json_object_object_add(o, "fdb", switch_port_json(v->sw, i));
 		queues = queues_json(p);

@@ -8,10 +8,10 @@
 const char *const vnet_bad_names[VNET_BAD__COUNT] = {
 	[VNET_OK] = "ok",
 	[VNET_BAD_FLAGS] = "flags",
-	[VNET_BAD_CSUM] = "csum not negotiated",
-	[VNET_BAD_CSUM_RANGE] = "csum range",
-	[VNET_BAD_GSO_TYPE] = "gso type",
-	[VNET_BAD_GSO] = "gso fields",
+	[VNET_BAD_CSUM] = "csum_not_negotiated",
+	[VNET_BAD_CSUM_RANGE] = "csum_range",
+	[VNET_BAD_GSO_TYPE] = "gso_type",
+	[VNET_BAD_GSO] = "gso_fields",
 	[VNET_BAD_HDR_LEN] = "hdr_len",
 };
 

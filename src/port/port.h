@@ -29,6 +29,7 @@
 
 #include "packet/gso.h"
 #include "packet/pkt.h"
+#include "packet/vnet_hdr.h"
 
 #define PORT_NAME_MAX 32
 #define PORT_MAX 4096		/* slots on one switch: 0..4095 (nothing on the data path loops over them) */
@@ -249,7 +250,17 @@ struct port {
 	 * (dp/pmtu.h).  A tunnel's underlay MTU less its outer headers.
 	 */
 	atomic_uint tx_frame_max;
+	/*
+	 * Its DROP_BAD_HEADER drops of a virtio-net header (vhost-user, tap,
+	 * AF_PACKET), by vnet_hdr_parse()'s reason (port_count_bad_header());
+	 * a stats counter, kept last so that the fields above keep their lines;
+	 * eight of them (VNET_BAD__COUNT used): the struct grows by one whole
+	 * line, so each port type's own fields after it keep their places in
+	 * theirs (a hot field's line mates move the data path's cycles).
+	 */
+	atomic_uint_least64_t header_bad[8];
 };
+_Static_assert(VNET_BAD__COUNT <= 8, "port.header_bad holds every reason");
 
 /* rx_poll_cheap of a port type whose every queue always qualifies (its rx ring is a mapping of the kernel's). */
 static inline bool port_rx_poll_cheap_always(struct port *p, unsigned q)
@@ -312,6 +323,14 @@ static inline bool port_offload_rx_ok(struct port *p, struct pkt *pk)
 	atomic_fetch_add_explicit(&p->stats.offload_bad[why], 1, memory_order_relaxed);
 	port_count_drop(p, DROP_BAD_OFFLOAD, 1);
 	return false;
+}
+
+/* A frame dropped at rx for its virtio-net header (@why: vnet_hdr_parse()'s reason): a bad_header drop, by reason. */
+static inline void port_count_bad_header(struct port *p, enum vnet_bad why)
+{
+	if ((unsigned)why < VNET_BAD__COUNT)
+		atomic_fetch_add_explicit(&p->header_bad[why], 1, memory_order_relaxed);
+	port_count_drop(p, DROP_BAD_HEADER, 1);
 }
 
 static inline void port_count(atomic_uint_least64_t *ctr, uint64_t n)

@@ -186,6 +186,7 @@ static unsigned afp_rx_burst(struct port *p, unsigned q, struct port_io *io, str
 		uint32_t status, mac, snaplen, flen;
 		struct afp_rx rx;
 		struct vnet_info vi;
+		enum vnet_bad why;
 		uint8_t hdr[VNET_HDR_LEN];
 		uint8_t *frame;
 		uint32_t len;
@@ -228,8 +229,9 @@ static unsigned afp_rx_burst(struct port *p, unsigned q, struct port_io *io, str
 		frame = rx.frame;
 		len = rx.len;
 		memcpy(hdr, frame - AFP_HDR_LEN, AFP_HDR_LEN);
-		if (vnet_hdr_parse(hdr, len, AFP_ACCEPT, &vi) != VNET_OK) {
-			port_count_drop(p, DROP_BAD_HEADER, 1);
+		why = vnet_hdr_parse(hdr, len, AFP_ACCEPT, &vi);
+		if (why != VNET_OK) {
+			port_count_bad_header(p, why);
 			big_used = big_mark;
 			continue;
 		}

@@ -75,6 +75,7 @@ static unsigned tap_rx_burst(struct port *p, unsigned q, struct port_io *io, str
 	for (; i < max && bytes < PKT_BURST_BYTES; i++) {
 		uint8_t *slot = t->slots + (size_t)n * TAP_SLOT;
 		struct vnet_info vi;
+		enum vnet_bad why;
 		ssize_t len = read(t->fd, slot, TAP_SLOT);
 
 		if (len < 0) {
@@ -91,8 +92,9 @@ static unsigned tap_rx_burst(struct port *p, unsigned q, struct port_io *io, str
 			continue;
 		}
 		/* The slot is ours: the header is read from private memory. */
-		if (vnet_hdr_parse(slot, (size_t)len - TAP_HDR_LEN, t->rx_accept, &vi) != VNET_OK) {
-			port_count_drop(p, DROP_BAD_HEADER, 1); /* should not happen */
+		why = vnet_hdr_parse(slot, (size_t)len - TAP_HDR_LEN, t->rx_accept, &vi);
+		if (why != VNET_OK) {
+			port_count_bad_header(p, why); /* should not happen */
 			continue;
 		}
 		t->rx_iov[n] = (struct iovec){ slot + TAP_HDR_LEN, (size_t)len - TAP_HDR_LEN };

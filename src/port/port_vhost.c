@@ -417,6 +417,7 @@ static unsigned vp_rx_pop(struct vhost_port *vp, struct vp_queue *qs, unsigned q
 		struct iovec *iov = &qs->rx_iov[qs->rx_iov_at[i]];
 		struct virtio_net_hdr_v1 h = { 0 };
 		struct vnet_info vi;
+		enum vnet_bad why;
 		struct pkt *pk = &pkts[n];
 		size_t skip = hdr_len;
 		unsigned k = 0;
@@ -450,8 +451,11 @@ static unsigned vp_rx_pop(struct vhost_port *vp, struct vp_queue *qs, unsigned q
 		}
 		/* The header, copied once into private memory (5.1.6.2). */
 		vp_peek_hdr(iov, e->out_num, &h, hdr_len);
-		if (vnet_hdr_parse(&h, e->out_len - hdr_len, vp->rx_accept, &vi) != VNET_OK) {
-			drops[DROP_BAD_HEADER]++; /* a flag or GSO type that was not negotiated */
+		why = vnet_hdr_parse(&h, e->out_len - hdr_len, vp->rx_accept, &vi);
+		if (why != VNET_OK) {
+			/* a flag or GSO type that was not negotiated, fields that do not fit the frame */
+			drops[DROP_BAD_HEADER]++;
+			atomic_fetch_add_explicit(&p->header_bad[why], 1, memory_order_relaxed);
 			continue;
 		}
 		if (e->out_len - hdr_len > PKT_MAX_FRAME) {

@@ -22,7 +22,8 @@ Steps:
      receive 10 frames of 1,000 payload bytes, headers all zero (nothing
      requested: C acked nothing), IPv4 and TCP checksums correct from
      scratch, sequence numbers 1000 apart, the payload as sent;
-  3. A sends a header asking GSO_TCPV6 (not acked): a bad_header drop on a;
+  3. A sends a header asking GSO_TCPV6 (not acked): a bad_header drop on a,
+     reason gso_type (vswctl stats --json: header_bad);
      A sends GSO_TCPV4 over an IPv6 frame: a bad_offload drop on a, reason
      gso_type (vswctl stats --json: offload_bad); B and C receive nothing
      more;
@@ -266,6 +267,10 @@ def main():
         check(d_hdr == 1 and d_off == 1 and d_type == 1, "a: GSO_TCPV6 is bad_header, TCPV4 on IPv6 bad_offload gso_type",
               "bad_header +%d, bad_offload +%d (gso_type +%d); %s" % (d_hdr, d_off, d_type, {
                   k: v - before["offload_bad"][k] for k, v in after["offload_bad"].items() if v != before["offload_bad"][k]}))
+        d_hdr_type = after["header_bad"]["gso_type"] - before["header_bad"]["gso_type"]
+        check(d_hdr_type == 1 and sum(after["header_bad"].values()) - sum(before["header_bad"].values()) == 1,
+              "a: the bad_header drop by its reason, header_bad gso_type (a type not negotiated)",
+              {k: v - before["header_bad"][k] for k, v in after["header_bad"].items()})
         check(not drivers["b"].recv(0, 0.2) and not drivers["c"].recv(0, 0.2), "b and c got nothing of them")
         check(vswd.poll() is None, "vswd alive")
     except Exception as e:
