@@ -58,6 +58,17 @@ static inline unsigned vx_hash_sock(unsigned n_gso, uint32_t hash)
 }
 
 /*
+ * The outer source port for inner flow hash @hash without GSO: the port of
+ * the bound socket the hash picks (@n_ports of them, @ports), or with none
+ * the hash spread over lo-hi.  Its arguments are the port's fields, so
+ * that vx_tx_plain()'s loop passes them from locals.
+ */
+static inline uint16_t vx_ports_pick(unsigned n_ports, const uint16_t *ports, uint16_t lo, uint16_t hi, uint32_t hash)
+{
+	return n_ports ? ports[vx_hash_sock(n_ports, hash)] : vxlan_hash_port(hash, lo, hi);
+}
+
+/*
  * The outer source port for inner flow hash @hash (vxlan_flow_hash()), in
  * src_ports= (RFC 7348 section 5): the port of the bound socket the hash
  * picks (while UDP GSO is on, its index into *@sock; 0 with GSO off), for
@@ -74,9 +85,7 @@ static inline uint16_t vx_hash_sport(const struct vx_port *v, uint32_t hash, uns
 		*sock = vx_hash_sock(v->n_gso, hash);
 		return v->gso_sport[*sock];
 	}
-	if (v->n_ports)
-		return v->gso_sport[vx_hash_sock(v->n_ports, hash)];
-	return vxlan_hash_port(hash, v->sport_lo, v->sport_hi);
+	return vx_ports_pick(v->n_ports, v->gso_sport, v->sport_lo, v->sport_hi, hash);
 }
 
 /* vx_hash_sport() of @pk's inner flow; its GSO socket into *@sock when not NULL. */
@@ -1072,7 +1081,7 @@ static unsigned vx_tx_plain(struct vx_port *v, struct pkt *const *pkts, unsigned
 {
 	const uint32_t vni = v->vni;
 	const uint16_t lo = v->sport_lo, hi = v->sport_hi;
-	/* The outer source ports: the bound sockets' (vx_hash_sport()), the range only without them. */
+	/* The outer source ports (vx_ports_pick()), read once. */
 	const unsigned np = v->n_ports;
 	const uint16_t *const ports = v->gso_sport;
 	const bool csum4 = v->csum && !v->ipv6;
@@ -1101,8 +1110,8 @@ static unsigned vx_tx_plain(struct vx_port *v, struct pkt *const *pkts, unsigned
 			if (csum4)
 				psum = csum_pseudo_ipv4(&v->local.v4.sin_addr, &dst->v4.sin_addr, IPPROTO_UDP, 0);
 		}
-		if (!vx_raw_msg(v, m0 + m, pk, dst, np ? ports[vx_hash_sock(np, vxlan_flow_hash(pk))] :
-						   vxlan_src_port(pk, lo, hi), vxh, vxh_sum, csum4, psum))
+		if (!vx_raw_msg(v, m0 + m, pk, dst, vx_ports_pick(np, ports, lo, hi, vxlan_flow_hash(pk)), vxh, vxh_sum,
+				csum4, psum))
 			break; /* vx_tx_burst() drops it */
 	}
 	return m;
