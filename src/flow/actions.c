@@ -30,28 +30,6 @@ const char *const flow_cnt_names[FLOW_CNT__COUNT] = {
 	[FLOW_CNT_STACK] = "stack_too_deep",
 };
 
-/* ---- checksums (RFC 1624) ---- */
-
-/*
- * The checksum field at @field after the @len bytes (even, at an even
- * offset of the summed data) @old became @new: HC' = ~(~HC + ~m + m')
- * (RFC 1624 eqn. 3), sums in memory byte order as csum.h keeps them.
- * @partial: the field holds an uncomplemented pseudo-header sum
- * (CHECKSUM_PARTIAL), updated without the complements.
- */
-static void csum_replace(uint8_t *field, const void *old, const void *new, size_t len, bool partial)
-{
-	uint16_t hc, so = csum_fold(csum_add(0, old, len)), r;
-	uint32_t sum;
-
-	memcpy(&hc, field, 2);
-	sum = partial ? hc : (uint16_t)~hc;
-	sum += (uint16_t)~so;
-	sum = csum_add(sum, new, len);
-	r = partial ? csum_fold(sum) : (uint16_t)~csum_fold(sum);
-	memcpy(field, &r, 2);
-}
-
 static inline uint8_t *frame_of(struct flow_pkt *pkt)
 {
 	return pkt->buf + pkt->head;

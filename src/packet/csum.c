@@ -581,3 +581,23 @@ bool csum_complete_guess(uint8_t *f, size_t len)
 	memcpy(f + l4 + check_off, &c, 2);
 	return true;
 }
+
+/*
+ * The checksum field at @field after the @len bytes (even, at an even
+ * offset of the summed data) @old became @new: HC' = ~(~HC + ~m + m')
+ * (RFC 1624 eqn. 3), sums in memory byte order as csum.h keeps them.
+ * @partial: the field holds an uncomplemented pseudo-header sum
+ * (CHECKSUM_PARTIAL), updated without the complements.
+ */
+void csum_replace(uint8_t *field, const void *old, const void *new, size_t len, bool partial)
+{
+	uint16_t hc, so = csum_fold(csum_add(0, old, len)), r;
+	uint32_t sum;
+
+	memcpy(&hc, field, 2);
+	sum = partial ? hc : (uint16_t)~hc;
+	sum += (uint16_t)~so;
+	sum = csum_add(sum, new, len);
+	r = partial ? csum_fold(sum) : (uint16_t)~csum_fold(sum);
+	memcpy(field, &r, 2);
+}

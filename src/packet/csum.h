@@ -68,6 +68,15 @@ uint32_t csum_add_iov(uint32_t sum, const struct iovec *iov, unsigned n, size_t 
  */
 uint32_t csum_copy_iov(void *dst, const struct iovec *iov, unsigned n, size_t off, size_t len, size_t *done);
 
+/*
+ * The checksum field at @field after the @len bytes (even, at an even
+ * offset of the summed data) @old became @new: HC' = ~(~HC + ~m + m')
+ * (RFC 1624 eqn. 3), sums in memory byte order as csum.h keeps them.
+ * @partial: the field holds an uncomplemented pseudo-header sum
+ * (CHECKSUM_PARTIAL), updated without the complements.
+ */
+void csum_replace(uint8_t *field, const void *old, const void *new, size_t len, bool partial);
+
 /* @sum folded to 16 bits, in memory byte order (not complemented); inline: a data path folds once a frame. */
 static inline uint16_t csum_fold(uint32_t sum)
 {

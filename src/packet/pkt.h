@@ -80,6 +80,7 @@
 #define PKT_VLAN_HLEN 4u
 #define PKT_VXLAN6_HLEN (14u + 40u + 8u + 8u) /* outer Ethernet + IPv6 + UDP + VXLAN */
 #define PKT_TPID_8021Q 0x8100u	/* the tag the switch's VLANs use (switch/switch_vlan.c) */
+#define PKT_TPID_8021AD 0x88a8u	/* an S-tag (802.1ad), outer tag of QinQ */
 #define PKT_VLAN_NONE 0xffffu	/* pkt.vlan: no VLAN given (VID 4095 is reserved: no frame of ours carries it) */
 
 _Static_assert(PKT_HEADROOM >= 2 * PKT_VLAN_HLEN + PKT_VXLAN6_HLEN, "headroom for a tag and a tagged VXLAN header");
