@@ -47,12 +47,14 @@ static enum vxlan_outer_bad udp_check(const uint8_t *u, size_t ip_payload, uint1
 /* Whether @src (4 or 16 bytes) is an address a datagram may come from (not a martian, not @local). */
 static bool source_ok(const uint8_t *src, const uint8_t *local, bool ipv6)
 {
-	static const uint8_t zero[16], v4mapped[12] = { [10] = 0xff, [11] = 0xff };
+	static const uint8_t zero[16], v4mapped[12] = { [10] = 0xff, [11] = 0xff }, broadcast[4] = { 0xff, 0xff, 0xff, 0xff };
 
 	if (ipv6)
 		return memcmp(src, zero, 16) != 0 && !(memcmp(src, zero, 15) == 0 && src[15] == 1) && src[0] != 0xff &&
 		       memcmp(src, v4mapped, 12) != 0 && memcmp(src, local, 16) != 0;
-	return src[0] != 0 && src[0] != 127 && src[0] < 224 && memcmp(src, local, 4) != 0;
+	/* 240/4 (reserved, "class E") is a source the kernel takes; only its last address is broadcast. */
+	return src[0] != 0 && src[0] != 127 && (src[0] < 224 || (src[0] >= 240 && memcmp(src, broadcast, 4) != 0)) &&
+	       memcmp(src, local, 4) != 0;
 }
 
 enum vxlan_outer_bad vxlan_outer_parse(const uint8_t *f, size_t len, bool ipv6, const uint8_t *local, uint16_t dstport,

@@ -21,7 +21,8 @@
  *              (extension headers: the program passes them), destination local=
  *   source     not one a host sends from, as the kernel's martian checks
  *              (ip_route_input_slow(), ipv6_rcv()): IPv4 0/8, 127/8,
- *              224/4 and up (multicast, reserved, broadcast); IPv6 ::,
+ *              224/4 (multicast), 255.255.255.255 (broadcast; the rest
+ *              of 240/4 passes, as there); IPv6 ::,
  *              ::1, ff00::/8, ::ffff:0:0/96 (v4-mapped); nor the port's
  *              own address
  *   UDP        destination port dstport=, length >= 8 and within the IP
