@@ -8,7 +8,11 @@
  * that is the payload past 8 bytes, inside it.  The inner frame then goes
  * through what the switch does to it (pkt_load(), pkt_parse()) and, on the
  * way out of another vxlan port, vxlan_src_port(), which must stay in its
- * range and read only the head.  With UDP GRO the socket hands a buffer
+ * range and read only the head.  RFC 6040's egress (ecn_decap_frame(),
+ * on a copy, the outer ECN field the low two bits of the range's lo)
+ * must change nothing but the ECN bits of an IPv4 or IPv6 header (behind
+ * at most one tag) and IPv4's header checksum, which stays right when it
+ * was, and drop exactly a Not-ECT packet under CE.  With UDP GRO the socket hands a buffer
  * of several datagrams and their size (the kernel's, but of any value
  * here): vxlan_gro_split() must cut it into contiguous pieces covering it
  * exactly, each of that size but the last (one piece for a size of zero or
@@ -34,6 +38,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "packet/csum.h"
+#include "packet/ecn.h"
 #include "packet/gso.h"
 #include "packet/pkt.h"
 #include "packet/vxlan.h"
@@ -79,6 +85,49 @@ static void merge_runs(struct iovec *in, unsigned n)
 	}
 }
 
+/* ecn_decap_frame() of inner frame @f (@len bytes) under outer ECN @outer, on a copy, against a plain restatement. */
+static void ecn_check(const uint8_t *f, size_t len, unsigned outer)
+{
+	static uint8_t c[65536];
+	size_t l3 = 14, tos_at = 0;
+	unsigned type = len >= 14 ? (unsigned)f[12] << 8 | f[13] : 0, inner = 0;
+	bool ip4 = false, ip = false, sum_ok = false;
+	enum ecn_frame r;
+
+	memcpy(c, f, len);
+	if ((type == 0x8100 || type == 0x88a8) && len >= 18) {
+		type = (unsigned)f[16] << 8 | f[17];
+		l3 = 18;
+	}
+	if (type == 0x0800 && len >= l3 + 20 && f[l3] >> 4 == 4) {
+		ip = ip4 = true;
+		tos_at = l3 + 1;
+		inner = f[tos_at] & 3;
+		sum_ok = csum_fold(csum_add(0, f + l3, 20)) == 0xffff;
+	} else if (type == 0x86dd && len >= l3 + 40 && f[l3] >> 4 == 6) {
+		ip = true;
+		tos_at = l3 + 1;
+		inner = f[tos_at] >> 4 & 3;
+	}
+	r = ecn_decap_frame(c, len, outer);
+	check(r == ECN_FRAME_DROP ? ip && inner == 0 && outer == 3 : !(ip && inner == 0 && outer == 3));
+	for (size_t i = 0; i < len; i++) {
+		uint8_t mask = r == ECN_FRAME_DROP || !ip ? 0 : i == tos_at ? (ip4 ? 0x03 : 0x30)
+			       : ip4 && (i == l3 + 10 || i == l3 + 11) ? 0xff : 0;
+
+		check(((c[i] ^ f[i]) & ~mask) == 0);
+	}
+	if (r == ECN_FRAME_MARKED) {
+		unsigned now = ip4 ? c[tos_at] & 3 : c[tos_at] >> 4 & 3;
+
+		check(ip && (int)now == ecn_decap(outer, inner) && now != inner);
+		if (ip4 && sum_ok)
+			check(csum_fold(csum_add(0, c + l3, 20)) == 0xffff);
+	}
+	if (r == ECN_FRAME_KEEP)
+		check(!memcmp(c, f, len) && (!ip || ecn_decap(outer, inner) == (int)inner));
+}
+
 /* One datagram of @len bytes at @d: decap against the plain reference, then what the switch does to the inner frame. */
 static bool one_datagram(const uint8_t *d, size_t len, uint32_t vni, unsigned lo, unsigned hi)
 {
@@ -103,6 +152,7 @@ static bool one_datagram(const uint8_t *d, size_t len, uint32_t vni, unsigned lo
 		return false;
 	}
 	check(inner.iov_base == d + VXLAN_HLEN && inner.iov_len == len - VXLAN_HLEN);
+	ecn_check(inner.iov_base, inner.iov_len, lo & 3);
 
 	pkt_rx_init(&p, &inner, 1, (uint32_t)inner.iov_len, 1);
 	pkt_load(&p);

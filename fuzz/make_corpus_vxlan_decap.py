@@ -13,7 +13,9 @@ merge, and runs of TCP segments the merge must stop in or take whole:
 FIN, RST, URG, ECE, PSH first, a sequence overlap or gap or wrap, a bad
 TCP or IPv4 header sum, an IPv4 ID off, options that differ, segments
 longer or shorter than the first, a last one shorter than the headers,
-IPv6); plus random bytes.  Deterministic: running it twice writes the same bytes.
+IPv6); inner IPv4 and IPv6 packets (untagged, behind an 802.1Q or
+802.1ad tag) of each ECN codepoint under each outer one (the range's lo's
+low two bits, RFC 6040); plus random bytes.  Deterministic: running it twice writes the same bytes.
 """
 
 import hashlib
@@ -155,6 +157,19 @@ def main():
     # runs the merge must stop in: other flags, sequence overlaps and gaps, bad sums, options, short and odd sizes
     for payload, gro in tcp_runs():
         seeds.append(seed(42, payload, gro=gro))
+    # RFC 6040: each inner ECN codepoint under each outer one (lo's low two bits), IPv4 (header sum right) and IPv6
+    for outer in range(4):
+        for ecn in range(4):
+            ip = bytearray(struct.pack("!BBHHHBBH4s4s", 0x45, 0xb8 | ecn, 28, 1, 0x4000, 64, 17, 0,
+                                       bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2])))
+            ip[10:12] = struct.pack("!H", csum(bytes(ip)))
+            udp = struct.pack("!HHHH", 1234, 4789, 8, 0)
+            ip6 = struct.pack("!IHBB16s16s", 0x6b800000 | ecn << 20 | 0x12345, 8, 17, 64, bytes(15) + b"\1",
+                              bytes(15) + b"\2")
+            for fr in (MACS + b"\x08\x00" + bytes(ip) + udp, MACS + b"\x86\xdd" + ip6 + udp,
+                       MACS + b"\x81\x00\x00\x0a\x08\x00" + bytes(ip) + udp,
+                       MACS + b"\x88\xa8\x00\x0a\x86\xdd" + ip6 + udp):
+                seeds.append(seed(42, vxlan(42) + fr, lo=49152 + outer))
     for _ in range(16):
         n = rng.randrange(0, 200)
         seeds.append(seed(rng.randrange(1 << 24), bytes(rng.randrange(256) for _ in range(n)),

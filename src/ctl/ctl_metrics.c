@@ -82,6 +82,8 @@ static const struct {
 	{ "vsw_port_tunnel_rx_bad_vni", "VXLAN datagrams dropped: a VNI the port does not serve." },
 	{ "vsw_port_tunnel_rx_bad_remote", "VXLAN datagrams dropped: not from a known remote VTEP." },
 	{ "vsw_port_tunnel_rx_bad_truncated", "VXLAN datagrams dropped: larger than a receive slot." },
+	{ "vsw_port_tunnel_rx_bad_tagged", "VXLAN datagrams dropped: under vlan_vni=, an inner frame tagged already." },
+	{ "vsw_port_tunnel_rx_bad_ecn", "VXLAN datagrams dropped: CE on the outer header over a Not-ECT inner packet (RFC 6040)." },
 	{ "vsw_port_tunnel_fdb_learned", "Tunnel fdb entries added by learning." },
 	{ "vsw_port_tunnel_fdb_moved", "Learned MACs seen behind another remote VTEP." },
 	{ "vsw_port_tunnel_fdb_full", "MACs not learned: every entry of their bucket static." },

@@ -90,6 +90,7 @@ enum vxlan_outer_bad vxlan_outer_parse(const uint8_t *f, size_t len, bool ipv6, 
 			return VXO_SOURCE;
 		memset(o->src, 0, sizeof(o->src));
 		memcpy(o->src, ip + 12, 4);
+		o->tos = ip[1];
 		return udp_check(ip + ihl, total - ihl, dstport, ip + 12, ip + 16, false, o);
 	} else {
 		size_t plen;
@@ -108,6 +109,7 @@ enum vxlan_outer_bad vxlan_outer_parse(const uint8_t *f, size_t len, bool ipv6, 
 		if (!source_ok(ip + 8, local, true))
 			return VXO_SOURCE;
 		memcpy(o->src, ip + 8, 16);
+		o->tos = (uint8_t)((ip[0] & 0x0f) << 4 | ip[1] >> 4);
 		return udp_check(ip + 40, plen, dstport, ip + 8, ip + 24, true, o);
 	}
 }

@@ -52,6 +52,7 @@ struct vxlan_outer {
 	size_t len;
 	uint8_t src[16];	/* the source address (IPv4: the first 4 bytes), as in the frame */
 	uint16_t sport;		/* the source port, host order */
+	uint8_t tos;		/* IPv4's TOS, IPv6's traffic class: DSCP and the ECN field (RFC 6040's outer) */
 	bool sum_ok;		/* the checksum was there and checked: @sum is the payload's */
 	uint32_t sum;		/* the one's complement sum of the payload's bytes (csum_add()'s, not folded) */
 };

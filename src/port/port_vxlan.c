@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "packet/ecn.h"
 #include "packet/vxlan.h"
 #include "packet/vxlan_gso.h"
 #include "port/port_types.h"
@@ -172,7 +173,7 @@
 /* The names of the counters of port_vxlan_int.h, for describe and `stats`. */
 static const char *const vx_off_names[VX_OFF__COUNT] = { "gso_sends",	 "gso_segments", "gso_fallbacks", "gso_resent",
 							  "gro_receives", "gro_segments", "gro_merged" };
-static const char *const vx_rx_bad_names[VX_RX__COUNT] = { "short", "flags", "vni", "remote", "truncated", "tagged" };
+static const char *const vx_rx_bad_names[VX_RX__COUNT] = { "short", "flags", "vni", "remote", "truncated", "tagged", "ecn" };
 static const char *const vx_xdp_bad_names[VXO__COUNT] = { "", "xdp_bad_short", "xdp_bad_not_ours", "xdp_bad_ip_header",
 							 "xdp_bad_ip_length", "xdp_bad_fragment", "xdp_bad_udp_length",
 							 "xdp_bad_udp_csum", "xdp_bad_source" };
@@ -273,7 +274,8 @@ static void vx_describe(struct port *p, char *buf, size_t len)
 static unsigned vx_type_stats(struct port *p, struct port_type_stat *out, unsigned max)
 {
 	static const char *const rx_names[VX_RX__COUNT] = { "rx_bad_short", "rx_bad_flags", "rx_bad_vni",
-							     "rx_bad_remote", "rx_bad_truncated", "rx_bad_tagged" };
+							     "rx_bad_remote", "rx_bad_truncated", "rx_bad_tagged",
+							     "rx_bad_ecn" };
 	static const char *const fdb_names[VTEP__COUNT] = { "fdb_learned", "fdb_moved", "fdb_full" };
 	struct vx_port *v = vx_of(p);
 	unsigned n = 0, learned, statics;
@@ -587,6 +589,12 @@ static int vx_parse(struct vx_port *v, struct json_object *params, char *err, si
 		snprintf(err, errlen, "vxlan: tos= must be 0..255 or inherit");
 		return -1;
 	}
+	if (tosv & ECN_MASK) {
+		/* As OVS's options:tos: "ECN part must be zero" (the inner packet's ECN field goes to the outer header). */
+		snprintf(err, errlen, "vxlan: tos=%u has ECN bits set: tos= takes the DSCP (a multiple of 4), "
+			 "the ECN field is copied from the inner packet (RFC 6040)", tosv);
+		return -1;
+	}
 	if (range && (sscanf(range, "%u-%u%c", &lo, &hi, &tail) != 2 || lo < 1 || lo > hi || hi > 65535)) {
 		snprintf(err, errlen, "vxlan: src_ports= must be LO-HI with 1 <= LO <= HI <= 65535");
 		return -1;
@@ -633,6 +641,9 @@ static const char *vx_open_rx(struct vx_port *v)
 	} else {
 		bind_to.v4.sin_port = htons(v->dstport);
 	}
+	/* Each datagram's outer ECN field, for RFC 6040's decapsulation (vx_rx_ecn()). */
+	if (v->ipv6 ? setopt(v->rx_fd, IPPROTO_IPV6, IPV6_RECVTCLASS, 1) < 0 : setopt(v->rx_fd, IPPROTO_IP, IP_RECVTOS, 1) < 0)
+		return v->ipv6 ? "IPV6_RECVTCLASS" : "IP_RECVTOS";
 	/* A burst of 64 full datagrams and more: the kernel's default (~200 KiB) drops under a TCP window. */
 	(void)setopt(v->rx_fd, SOL_SOCKET, SO_RCVBUF, 4 << 20);
 	if (bind(v->rx_fd, &bind_to.sa, v->alen) < 0)

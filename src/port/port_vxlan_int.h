@@ -116,6 +116,7 @@ enum vx_rx_bad {
 	VX_RX_REMOTE,	/* not from the remote VTEP */
 	VX_RX_TRUNC,	/* larger than a slot (cannot be: a UDP payload fits) */
 	VX_RX_TAGGED,	/* vlan_vni=: an inner frame that carries a tag already */
+	VX_RX_ECN,	/* CE on the outer header over a Not-ECT inner packet (RFC 6040 section 4.2: drop) */
 	VX_RX__COUNT
 };
 
@@ -169,9 +170,12 @@ struct vx_port {
 	int rx_r_prev;		/* the message before's (-1: none, or dropped), for the next with its address */
 	const union vtep_addr *rx_src;	/* its source VTEP: remotes[rx_r]'s address, or rx_from[] (remote=flow) */
 	struct iovec *rx_miov;	/* VX_RX_MIOV: the views of merged TSO frames (no vlan_vni=) */
+	unsigned rx_ecn_marks;	/* datagrams of the last fill that vx_rx_ecn() marked for the drop */
+	uint64_t rx_tos_key;	/* the TOS control message's level and type as one word (vx_rx_alone()) */
 	union {
 		struct cmsghdr align;
-		uint8_t buf[CMSG_SPACE(sizeof(int))];
+		/* UDP_GRO's, then IP_TOS's (one byte) or IPV6_TCLASS's (an int) */
+		uint8_t buf[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(int))];
 	} rx_cmsg[PKT_BURST];
 	struct mmsghdr rx_msgs[PKT_BURST];
 	struct iovec rx_iov[PKT_BURST];	/* the slots, for recvmmsg */

@@ -7,6 +7,7 @@
 
 #include "lib/perf.h"
 #include "packet/csum.h"
+#include "packet/ecn.h"
 #include "packet/vxlan.h"
 #include "packet/vxlan_gso.h"
 #include "port/vtep.h"
@@ -87,29 +88,143 @@ static inline bool vx_rx_same_stream(const uint8_t *first, const uint8_t *f, siz
 	return t == PKT_ETH_HLEN + 20 ? !memcmp(f + 26, first + 26, 12) : !memcmp(f + 22, first + 22, 36);
 }
 
-/* The GRO datagram size of a received message (its UDP_GRO cmsg), or 0: one datagram. */
-static size_t vx_gro_size(const struct msghdr *mh)
-{
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR((struct msghdr *)mh, cm)) {
-		int seg;
+/*
+ * The drop mark vx_rx_ecn() writes over a datagram's VXLAN flags and the
+ * reserved bytes after them: the I flag clear (vx_rx_check() drops it),
+ * the rest saying why.  Looked for only in a fill that marked one
+ * (rx_ecn_marks): a datagram that came so off the wire in such a fill is
+ * counted as `ecn` rather than `flags`, dropped either way.
+ */
+static const uint8_t vx_ecn_mark[4] = { 0x00, 'E', 'C', 'N' };
 
-		if (cm->cmsg_level != SOL_UDP || cm->cmsg_type != UDP_GRO || cm->cmsg_len < CMSG_LEN(sizeof(int)))
-			continue;
-		memcpy(&seg, CMSG_DATA(cm), sizeof(seg));
-		return seg > 0 ? (size_t)seg : 0;
+static inline bool vx_rx_ecn_marked(const uint8_t *d)
+{
+	return !memcmp(d, vx_ecn_mark, sizeof(vx_ecn_mark));
+}
+
+/*
+ * RFC 6040 at the egress: message @i's datagrams (one, or its GRO slot's,
+ * of @seg bytes each) arrived under an outer ECN field @outer (not
+ * Not-ECT): each inner IP header takes the table's codepoint in place
+ * (ecn_decap_frame()), before any merge compares them; one to drop gets
+ * the drop mark in its VXLAN header (vx_rx_ecn_marked(): vx_rx_check()
+ * counts it).  Rare (a router marked, or a peer's ingress copies ECN):
+ * out of the loops, which see only what it rewrote.
+ */
+static __attribute__((noinline)) void vx_rx_ecn(struct vx_port *v, unsigned i, unsigned outer, size_t seg)
+{
+	uint8_t *buf = v->rx_iov[i].iov_base;
+	size_t len = v->rx_msgs[i].msg_len;
+	bool marked = false;
+
+	if (!seg)
+		seg = len;
+	for (size_t off = 0; off < len; off += seg) {
+		uint8_t *d = buf + off;
+		size_t l = len - off < seg ? len - off : seg;
+
+		if (l < VXLAN_HLEN)
+			break;
+		switch (ecn_decap_frame(d + VXLAN_HLEN, l - VXLAN_HLEN, outer)) {
+		case ECN_FRAME_KEEP:
+			break;
+		case ECN_FRAME_MARKED:
+			marked = true;
+			break;
+		case ECN_FRAME_DROP:
+			memcpy(d, vx_ecn_mark, sizeof(vx_ecn_mark));
+			v->rx_ecn_marks++;
+			break;
+		}
 	}
-	return 0;
+	/* xdp=: the inner frame's sum from the outer check no longer holds (IPv6's traffic class is in it). */
+	if (marked && i < 64)
+		v->rx_isum_ok &= ~(1ull << i);
+}
+
+/*
+ * Message @mh's control messages (the kernel's) the slow way: its GRO
+ * datagram size (UDP_GRO) into *@seg and its outer TOS (IP_TOS, one byte;
+ * IPV6_TCLASS, an int) into *@tos.
+ */
+static void vx_rx_cmsgs(const struct vx_port *v, const struct msghdr *mh, int *seg, unsigned *tos)
+{
+	const int level = v->ipv6 ? IPPROTO_IPV6 : IPPROTO_IP, type = v->ipv6 ? IPV6_TCLASS : IP_TOS;
+
+	*seg = 0;
+	*tos = 0;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR((struct msghdr *)mh, cm)) {
+		bool has_int = cm->cmsg_len >= CMSG_LEN(sizeof(int));
+
+		if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO && has_int)
+			memcpy(seg, CMSG_DATA(cm), sizeof(int));
+		else if (cm->cmsg_level == level && cm->cmsg_type == type && v->ipv6 && has_int)
+			memcpy(tos, CMSG_DATA(cm), sizeof(int));
+		else if (cm->cmsg_level == level && cm->cmsg_type == type && cm->cmsg_len >= CMSG_LEN(1))
+			*tos = *CMSG_DATA(cm);
+	}
+}
+
+/*
+ * Is message @i a datagram alone whose only control message is its TOS
+ * (the common message: no GRO coalescing; xdp='s are written so, their
+ * ECN field applied at the fill)?  Then its outer ECN field goes into
+ * *@ecn; false for any other (a GRO slot: vx_rx_msg_start()'s).  The TOS
+ * control message's level and type compared in one word (rx_tos_key),
+ * its size as CMSG_SPACE(int) (IP_TOS's one byte takes as many), the ECN
+ * bits in its first byte (IP_TOS's byte; IPV6_TCLASS's int's low byte on
+ * a little-endian CPU): a walk with CMSG_NXTHDR() was ~40 instructions a
+ * message (callgrind, bench_vxlan -c off -f 1024).
+ */
+static inline bool vx_rx_alone(const struct vx_port *v, unsigned i, unsigned *ecn)
+{
+	const struct cmsghdr *cm = (const struct cmsghdr *)v->rx_cmsg[i].buf;
+	const unsigned at = v->ipv6 && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__ ? sizeof(int) - 1 : 0;
+	uint64_t key;
+
+	_Static_assert(CMSG_SPACE(1) == CMSG_SPACE(sizeof(int)), "IP_TOS's byte takes an int's room");
+	_Static_assert(offsetof(struct cmsghdr, cmsg_type) == offsetof(struct cmsghdr, cmsg_level) + sizeof(int),
+		       "a control message's level and type are one word");
+	memcpy(&key, &cm->cmsg_level, sizeof(key));
+	if (v->rx_msgs[i].msg_hdr.msg_controllen != CMSG_SPACE(sizeof(int)) || key != v->rx_tos_key)
+		return false;
+	*ecn = CMSG_DATA(cm)[at] & ECN_MASK;
+	return true;
+}
+
+/*
+ * xdp=: message @i's control as vx_rx_alone() reads it, Not-ECT (its
+ * outer ECN field was applied at the fill), as if the socket had written
+ * it: one TOS control message.
+ */
+static void vx_rx_alone_write(struct vx_port *v, unsigned i)
+{
+	struct cmsghdr *cm = (struct cmsghdr *)v->rx_cmsg[i].buf;
+
+	memcpy(&cm->cmsg_level, &v->rx_tos_key, sizeof(v->rx_tos_key));
+	cm->cmsg_len = CMSG_LEN(v->ipv6 ? sizeof(int) : 1);
+	memset(CMSG_DATA(cm), 0, sizeof(int));
+	v->rx_msgs[i].msg_hdr.msg_controllen = CMSG_SPACE(sizeof(int));
+}
+
+/* The word vx_rx_alone() compares a control message's level and type with: the TOS's of the port's family. */
+static void vx_rx_tos_key(struct vx_port *v)
+{
+	const int lt[2] = { v->ipv6 ? IPPROTO_IPV6 : IPPROTO_IP, v->ipv6 ? IPV6_TCLASS : IP_TOS };
+
+	memcpy(&v->rx_tos_key, lt, sizeof(v->rx_tos_key));
 }
 
 /* The receive messages, once the slots are there and GRO is known: each its slot, address and control buffer. */
 void vx_rx_init(struct vx_port *v)
 {
+	vx_rx_tos_key(v);
 	for (unsigned i = 0; i < PKT_BURST; i++) {
 		v->rx_msgs[i].msg_hdr = (struct msghdr){
 			.msg_name = &v->rx_from[i], .msg_namelen = sizeof(v->rx_from[i]),
 			.msg_iov = &v->rx_iov[i], .msg_iovlen = 1,
-			.msg_control = v->gro ? v->rx_cmsg[i].buf : NULL,
-			.msg_controllen = v->gro ? sizeof(v->rx_cmsg[i].buf) : 0,
+			.msg_control = v->rx_cmsg[i].buf,
+			.msg_controllen = sizeof(v->rx_cmsg[i].buf),
 		};
 	}
 }
@@ -117,7 +232,8 @@ void vx_rx_init(struct vx_port *v)
 /*
  * xdp=: the frames the sockets have, up to @max, as messages [0, n) the
  * way recvmmsg would have written them (the slot a view of the UDP payload
- * in the frame, the source address, the length, no flags or control), once
+ * in the frame, the source address, the length, no flags, its TOS as
+ * control: vx_rx_alone_write()), once
  * each passes what the kernel would have checked (vxlan_outer_parse(): a
  * frame that does not is counted by reason and dropped).  The frames of
  * the fill before go back to the kernel first: their messages are done.
@@ -149,8 +265,10 @@ static unsigned vx_rx_fill_xdp(struct vx_port *v, unsigned max)
 			v->rx_isum_ok |= 1ull << n;
 		}
 		mh->msg_flags = 0;
-		mh->msg_controllen = 0;
+		vx_rx_alone_write(v, n);
 		mh->msg_namelen = v->alen;
+		if (o.tos & ECN_MASK)
+			vx_rx_ecn(v, n, o.tos & ECN_MASK, 0);
 		if (v->ipv6) {
 			v->rx_from[n].v6 = (struct sockaddr_in6){ .sin6_family = AF_INET6, .sin6_port = htons(o.sport) };
 			memcpy(&v->rx_from[n].v6.sin6_addr, o.src, 16);
@@ -203,9 +321,10 @@ static bool vx_rx_fill(struct vx_port *v, unsigned max)
 	 */
 	for (unsigned i = 0; i < v->rx_dirty; i++) {
 		v->rx_msgs[i].msg_hdr.msg_namelen = sizeof(v->rx_from[i]);
-		v->rx_msgs[i].msg_hdr.msg_controllen = v->gro ? sizeof(v->rx_cmsg[i].buf) : 0;
+		v->rx_msgs[i].msg_hdr.msg_controllen = sizeof(v->rx_cmsg[i].buf);
 	}
 	v->rx_dirty = 0;
+	v->rx_ecn_marks = 0;
 	if (v->xdp) {
 		/* A quarter of the burst is the socket's at least, so what the program passed it is read under load too. */
 		unsigned ask = max > 4 ? max - max / 4 : max;
@@ -278,7 +397,15 @@ static bool vx_rx_msg_start(struct vx_port *v, unsigned bad[VX_RX__COUNT])
 		return false;
 	}
 	v->rx_src = v->remote_flow ? &v->rx_from[i] : &v->vt.remotes[v->rx_r].addr;
-	v->rx_seg = v->gro ? vx_gro_size(mh) : 0;
+	{
+		unsigned tos;
+		int seg;
+
+		vx_rx_cmsgs(v, mh, &seg, &tos);
+		v->rx_seg = v->gro && seg > 0 ? (size_t)seg : 0;
+		if (tos & ECN_MASK)
+			vx_rx_ecn(v, i, tos & ECN_MASK, v->rx_seg);
+	}
 	if (v->rx_seg && v->rx_seg < len) {
 		port_count(&v->off_count[VX_GRO_RECEIVES], 1);
 		port_count(&v->off_count[VX_GRO_SEGMENTS], (len + v->rx_seg - 1) / v->rx_seg);
@@ -307,7 +434,7 @@ static inline bool vx_rx_check(const struct vx_port *v, const uint8_t *d, size_t
 		bad[VX_RX_SHORT]++;
 		return false;
 	case VXLAN_BAD_FLAGS:
-		bad[VX_RX_FLAGS]++;
+		bad[v->rx_ecn_marks && vx_rx_ecn_marked(d) ? VX_RX_ECN : VX_RX_FLAGS]++;
 		return false;
 	default:
 		bad[VX_RX_VNI]++;
@@ -416,8 +543,9 @@ static unsigned vx_rx_tso(struct vx_port *v, struct pkt *pk, const struct iovec 
 static unsigned vx_rx_run(struct vx_port *v, unsigned i, unsigned got, const struct iovec *dg0, uint32_t vni,
 			  struct iovec *dg)
 {
-	unsigned run = 1, spare[VX_RX__COUNT] = { 0 };
+	unsigned run = 1, spare[VX_RX__COUNT] = { 0 }, ecn = 0;
 
+	(void)vx_rx_alone(v, i, &ecn); /* message i's outer ECN field (a datagram alone: vx_rx_plain() saw it) */
 	dg[0] = *dg0;
 	for (unsigned j = i + 1; j < got && run < VXLAN_GSO_SEGS_MAX; j++, run++) {
 		const struct msghdr *mh = &v->rx_msgs[j].msg_hdr;
@@ -425,10 +553,16 @@ static unsigned vx_rx_run(struct vx_port *v, unsigned i, unsigned got, const str
 		const uint8_t *d = v->rx_iov[j].iov_base;
 		uint32_t vj;
 		uint16_t vid;
+		unsigned ej;
 
-		if ((v->gro && mh->msg_controllen && vx_gro_size(mh)) || (mh->msg_flags & MSG_TRUNC) ||
-		    !vx_same_host(v, &v->rx_from[j], &v->rx_from[j - 1]) || !vx_rx_check(v, d, len, &vj, &vid, spare) ||
-		    vj != vni || !vx_rx_same_stream(dg0->iov_base, d + VXLAN_HLEN, len - VXLAN_HLEN))
+		/* (an outer ECN field of its own ends the run, as the kernel's GRO flushes on an outer TOS) */
+		if (!vx_rx_alone(v, j, &ej) || ej != ecn || (mh->msg_flags & MSG_TRUNC) ||
+		    !vx_same_host(v, &v->rx_from[j], &v->rx_from[j - 1]))
+			break;
+		if (ej)
+			vx_rx_ecn(v, j, ej, 0); /* as its own turn would: the table applied twice is applied once */
+		if (!vx_rx_check(v, d, len, &vj, &vid, spare) || vj != vni ||
+		    !vx_rx_same_stream(dg0->iov_base, d + VXLAN_HLEN, len - VXLAN_HLEN))
 			break;
 		dg[run] = (struct iovec){ (uint8_t *)d + VXLAN_HLEN, len - VXLAN_HLEN };
 	}
@@ -478,7 +612,6 @@ static unsigned vx_rx_plain(struct vx_port *v, struct pkt *pkts, unsigned n, uns
 			    unsigned bad[VX_RX__COUNT], unsigned *dgrams, size_t *miov_used, unsigned *merged)
 {
 	const unsigned got = v->rx_got, in_port = v->port.id;
-	const bool gro = v->gro;
 	unsigned i = v->rx_next;
 	int r = v->rx_r_prev;	/* message i - 1's remote, -1: none (or dropped) */
 	const union vtep_addr *src = r >= 0 ? &v->vt.remotes[r].addr : NULL;
@@ -489,8 +622,9 @@ static unsigned vx_rx_plain(struct vx_port *v, struct pkt *pkts, unsigned n, uns
 		const uint8_t *d = v->rx_iov[i].iov_base;
 		uint32_t vni;
 		uint16_t vid;
+		unsigned ecn;
 
-		if (gro && mh->msg_controllen && vx_gro_size(mh))
+		if (!vx_rx_alone(v, i, &ecn))
 			break; /* a GRO slot: vx_rx_burst()'s */
 		if (mh->msg_flags & MSG_TRUNC || !len) {
 			bad[len ? VX_RX_TRUNC : VX_RX_SHORT]++;
@@ -506,6 +640,8 @@ static unsigned vx_rx_plain(struct vx_port *v, struct pkt *pkts, unsigned n, uns
 			src = &v->vt.remotes[r].addr;
 		}
 		(*dgrams)++; /* a datagram of a message that passed (the decap point's count, as vx_rx_burst()'s) */
+		if (__builtin_expect(ecn, 0))
+			vx_rx_ecn(v, i, ecn, 0);
 		if (!vx_rx_check(v, d, len, &vni, &vid, bad))
 			continue;
 		v->rx_view[n] = (struct iovec){ (uint8_t *)d + VXLAN_HLEN, len - VXLAN_HLEN };

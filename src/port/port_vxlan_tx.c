@@ -11,6 +11,7 @@
 #include "lib/log.h"
 #include "lib/perf.h"
 #include "packet/csum.h"
+#include "packet/ecn.h"
 #include "packet/gso.h"
 #include "packet/vxlan.h"
 #include "packet/vxlan_gso.h"
@@ -37,8 +38,8 @@
  * before the other takes a frame of a flow it holds.
  */
 
-/* The outer TOS for tos=inherit: the inner IPv4 TOS or IPv6 traffic class (DSCP and ECN), else 0. */
-static int vx_inner_tos(struct pkt *pk)
+/* The inner IPv4 TOS or IPv6 traffic class (DSCP and ECN), else 0: the outer TOS for tos=inherit. */
+static inline int vx_inner_tos(struct pkt *pk)
 {
 	const uint8_t *h = pkt_head(pk);
 	unsigned flags = pkt_parsed(pk);
@@ -50,6 +51,57 @@ static int vx_inner_tos(struct pkt *pk)
 	return 0;
 }
 
+/*
+ * The outer TOS of @pk's datagram, -1 when it is the socket's (tos=, ECN
+ * Not-ECT).  RFC 6040 section 4.1's normal mode, as Linux's vxlan and
+ * OVS encapsulate: the inner ECN field copied to the outer header (a
+ * router on the underlay then marks CE where it would drop, and the egress
+ * passes the mark on, section 4.2), with tos=inherit the whole TOS,
+ * otherwise the port's DSCP (tos=, whose ECN bits are zero) with it.
+ */
+static inline int vx_outer_tos(const struct vx_port *v, struct pkt *pk)
+{
+	int t = vx_inner_tos(pk);
+
+	if (v->tos_inherit)
+		return t;
+	return t & (int)ECN_MASK ? v->tos | (t & (int)ECN_MASK) : -1;
+}
+
+/*
+ * May the datagram of the frame whose head is @h have a TOS of its own (vx_outer_tos()): an inner IPv4
+ * or IPv6 header (untagged or behind one 802.1Q tag) whose ECN field is
+ * not Not-ECT, or a frame this does not know (another tag): the common
+ * loops leave it to vx_tx_burst()'s, which parses.  From the head's bytes,
+ * as the common loops hash most frames without a parse
+ * (vxlan_flow4_is()): a parse for this was ~50 instructions.  The head's
+ * buffer holds PKT_HEAD_COPY bytes whatever the frame's length: a short
+ * frame reads bytes that are not its own, and a wrong "maybe" only sends
+ * it the general way.
+ */
+static inline bool vx_inner_ecn(const uint8_t *h)
+{
+	uint32_t w;
+	unsigned type;
+
+	_Static_assert(PKT_HEAD_COPY >= PKT_ETH_HLEN + PKT_VLAN_HLEN + 2, "the head holds a tag and the TOS behind it");
+	/* EtherType, IPv4's version and TOS (IPv6's version, traffic class and a nibble of flow label) in one load */
+	memcpy(&w, h + 12, sizeof(w));
+	w = ntohl(w);
+	type = w >> 16;
+	if (type == 0x0800)
+		return w & ECN_MASK;
+	if (type == 0x86dd)
+		return w >> 4 & ECN_MASK;
+	if (type != PKT_TPID_8021Q)
+		return type == PKT_TPID_8021AD;
+	type = (unsigned)h[16] << 8 | h[17];
+	if (type == 0x0800)
+		return h[19] & ECN_MASK;
+	if (type == 0x86dd)
+		return h[19] >> 4 & ECN_MASK;
+	return type == PKT_TPID_8021AD || type == PKT_TPID_8021Q;
+}
 
 /* Which of @n_gso GSO sockets (the port's n_gso) inner flow hash @hash (vxlan_flow_hash()) picks: its high bits scaled. */
 static inline unsigned vx_hash_sock(unsigned n_gso, uint32_t hash)
@@ -117,8 +169,9 @@ static inline void vx_csum4(struct vx_port *v, unsigned m, const union vtep_addr
  * The raw socket's messages, once at create: the fields vx_encap() leaves
  * as they are.  Whoever writes a whole message (vx_encap_copy(),
  * vx_gso_resend()) writes these same values again: its address length,
- * its own iovecs, and a control message with tos=inherit alone (every
- * message then has one, vx_tos_cmsg()), none otherwise.
+ * its own iovecs, and a control message when the datagram has a TOS of
+ * its own (vx_outer_tos(): every one with tos=inherit, else one whose
+ * inner header is ECN-capable), none otherwise.
  */
 void vx_tx_init(struct vx_port *v)
 {
@@ -150,7 +203,7 @@ static inline size_t vx_cmsg_segment(uint8_t *c, uint16_t seg_bytes)
 	return CMSG_SPACE(sizeof(uint16_t));
 }
 
-/* Message @m's outer TOS (tos=inherit): @tos as its control message. */
+/* Message @m's outer TOS (vx_outer_tos()): @tos as its control message. */
 static void vx_tos_cmsg(struct vx_port *v, unsigned m, int tos)
 {
 	struct msghdr *mh = &v->msgs[m].msg_hdr;
@@ -220,8 +273,16 @@ static inline __attribute__((always_inline)) bool vx_encap(struct vx_port *v, un
 		v->tx_sum[m] = sum;
 		vx_csum4(v, m, dst, udp_len);
 	}
-	if (v->tos_inherit)
-		vx_tos_cmsg(v, m, vx_inner_tos(pk));
+	{
+		int tos = vx_outer_tos(v, pk);
+
+		if (tos >= 0) {
+			vx_tos_cmsg(v, m, tos);
+		} else {
+			mh->msg_control = NULL; /* the socket's: a message before may have had one */
+			mh->msg_controllen = 0;
+		}
+	}
 	return true;
 }
 
@@ -658,7 +719,7 @@ static void vx_gso_frame(struct vx_port *v, struct port_io *io, struct vx_clock 
 {
 	unsigned sock;
 	uint16_t sport = vx_sport(v, pk, &sock);
-	int tos = v->tos_inherit ? vx_inner_tos(pk) : -1;
+	int tos = vx_outer_tos(v, pk);
 
 	for (unsigned first = 0;;) {
 		struct vxlan_gso_msg gm;
@@ -706,7 +767,7 @@ static inline __attribute__((always_inline)) void vx_flow_out(const struct vx_po
 {
 	fo->hash = vxlan_flow_hash(pk);
 	fo->sport = vx_hash_sport(v, fo->hash, &fo->sock);
-	fo->tos = v->tos_inherit ? vx_inner_tos(pk) : -1;
+	fo->tos = vx_outer_tos(v, pk);
 }
 
 /* Would a datagram of @seg bytes to remote @r by @fo join the round's open GSO payload (vx_gso_small())? */
@@ -1026,6 +1087,8 @@ static inline __attribute__((always_inline)) bool vx_raw_msg(struct vx_port *v, 
 	iov[0] = (struct iovec){ h, VX_HDR_LEN };
 	mh->msg_name = (void *)dst;
 	mh->msg_iovlen = (size_t)nseg + 1;
+	mh->msg_control = NULL; /* the socket's TOS (its frames have no ECN: vx_tx_plain()); the line is written anyway */
+	mh->msg_controllen = 0;
 	if (csum4) {
 		/* The datagram's sum (a small frame whole in its head: csum_add64()), the pseudo header's, folded once. */
 		const uint8_t *head = pkt_head(pk);
@@ -1067,7 +1130,8 @@ static inline int vx_plain_remote(struct vx_port *v, uint32_t vni, uint64_t mac,
  * The common frames at the head of a burst, in a loop of their own, with
  * UDP GSO off (vx_tx_gather()'s with it on): on a port with one VNI,
  * static remotes, no vlan_vni= and no tos=inherit, a finished frame (no
- * offload request) that fits every path, to one remote
+ * offload request, its ECN field Not-ECT: the socket's TOS) that fits
+ * every path, to one remote
  * (vx_plain_remote()), through the raw socket.  Messages [@m0, @m0 +
  * return) built for frames [0, return): it stops at the first frame that
  * is not such (vx_tx_burst() takes it, and tries again after it) or when
@@ -1098,7 +1162,7 @@ static unsigned vx_tx_plain(struct vx_port *v, struct pkt *const *pkts, unsigned
 		struct pkt *pk = pkts[m];
 		uint64_t mac = vtep_mac(pkt_head(pk));
 
-		if (gso_wanted(pk) || pk->len > fit)
+		if (gso_wanted(pk) || pk->len > fit || vx_inner_ecn(pkt_head(pk)))
 			break;
 		if (mac != last_mac || !dst) {
 			int r = vx_plain_remote(v, vni, mac, now_s);
@@ -1177,7 +1241,8 @@ static unsigned vx_gather_ways(struct vx_port *v, struct pkt *const *pkts, unsig
 
 	for (; i < n; i++) {
 		struct pkt *pk = pkts[i];
-		uint64_t mac = vtep_mac(pkt_head(pk));
+		const uint8_t *h = pkt_head(pk);
+		uint64_t mac = vtep_mac(h);
 		uint32_t key, bit;
 
 		/* (and two frames to a payload at least: a larger one is vx_tx_burst()'s) */
@@ -1193,8 +1258,12 @@ static unsigned vx_gather_ways(struct vx_port *v, struct pkt *const *pkts, unsig
 			last_mac = mac;
 		}
 		if (!have_f || pk->len != flen || !vxlan_flow4_is(&f, pk)) {
-			uint32_t hash = vxlan_flow_hash(pk);
+			uint32_t hash;
 
+			/* (a frame of the flow before has its TOS byte too: vxlan_flow4_is()) */
+			if (vx_inner_ecn(h))
+				break;
+			hash = vxlan_flow_hash(pk);
 			s = vx_hash_sock(n_gso, hash);
 			/* Two frames of one size and hash in a row: a flow, whose next frames compare with this one. */
 			have_f = false;
@@ -1513,8 +1582,9 @@ void vx_tx_burst(struct port *p, struct port_io *io, struct pkt *const *pkts, un
 				 * and VNI (this frame's remote), each joining the open payload
 				 * (vx_gso_joins()), as this loop's top would find; the first
 				 * that does not goes round it, its way kept in ahead.  A frame
-				 * of the flow of the one before (vxlan_flow4_is(), no TOS
-				 * of its own) has that one's way, and the open payload is
+				 * of the flow of the one before (vxlan_flow4_is(), which
+				 * compares the TOS byte too: the same ECN field, so the same
+				 * outer TOS without tos=inherit) has that one's way, and the open payload is
 				 * that flow's (each frame of the run joined it or opened it):
 				 * it joins while the payload has fewer than the most
 				 * datagrams.  GSO checked again only after a send

@@ -36,6 +36,12 @@ Steps:
          payloads (`stats` "tunnel": gso_sends, gso_segments), none with
          csum=off;
        - `vswctl fdb show`: cB's MAC on t0;
+       - ECN (RFC 6040, ecn_case()): cA's UDP packets Not-ECT, ECT(1), ECT(0), CE
+         (DSCP 46) leave t0 with the inner ECN field on the outer header and DSCP 0
+         (tshark) and reach cB with their TOS; the kernel's datagrams of cB's ECT(0)
+         and CE packets reach cA as sent; datagrams from hB's address with an outer
+         CE over ECT(0) reach cA as CE, ECT(1) over ECT(0) as ECT(1), ECT(0) over
+         ECT(1) as ECT(1); CE over Not-ECT is dropped and counted once (rx_bad_ecn);
      then `port del t0`, vx0 deleted;
      and with the outer checksum on, iperf3 UDP both ways (20 Mbit/s, 2 s, the loss
      the receiver counts at most UDP_LOSS_MAX per cent);
@@ -500,6 +506,144 @@ class Capture:
                 rows.append((f[0].split(",")[0], f[1].split(",")[-1], int(f[2].split(",")[0])))
         return rows
 
+# RFC 6040 across the tunnel (ecn_case()).  ECN_RECV: a UDP socket on PORT with IP_RECVTOS (13); prints "ready",
+# then, after N datagrams or T seconds, one JSON object: each datagram's text and the TOS it came with.
+ECN_RECV = r"""
+import json, socket, sys, time
+port, n, t = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, 13, 1)
+s.bind(("0.0.0.0", port))
+print("ready", flush=True)
+got, end = {}, time.monotonic() + t
+while len(got) < n and time.monotonic() < end:
+    s.settimeout(max(0.01, end - time.monotonic()))
+    try:
+        d, anc, flags, addr = s.recvmsg(2048, 64)
+    except socket.timeout:
+        break
+    got[d.decode(errors="replace")] = [x[2][0] for x in anc if x[0] == socket.IPPROTO_IP and x[1] == 1]
+print(json.dumps(got), flush=True)
+"""
+
+# ECN_SEND DST PORT TAG=TOS...: one datagram each, its text TAG, from a socket with IP_TOS TOS (ECN bits too: UDP).
+ECN_SEND = r"""
+import socket, sys
+dst, port = sys.argv[1], int(sys.argv[2])
+for item in sys.argv[3:]:
+    tag, tos = item.split("=")
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, int(tos, 0))
+    s.sendto(tag.encode(), (dst, port))
+    s.close()
+"""
+
+# ECN_INJECT FAMILY SRC DST VNI SMAC DMAC SIP DIP PORT TAG=OUTER:INNER...: VXLAN datagrams from SRC (the remote VTEP's
+# address) to DST:4789 with the outer TOS / traffic class OUTER, each holding an IPv4 UDP packet SIP -> DIP:PORT whose
+# TOS is INNER and text TAG: what a VTEP sends behind a router that marked CE, which no ingress here does.
+ECN_INJECT = CSUM_PY + r"""
+import socket, struct, sys
+fam, src, dst, vni, smac, dmac, sip, dip, port = sys.argv[1:10]
+v6 = fam == "6"
+for item in sys.argv[10:]:
+    tag, tos = item.split("=")
+    outer, inner = (int(x, 0) for x in tos.split(":"))
+    udp = struct.pack("!HHHH", 5603, int(port), 8 + len(tag), 0) + tag.encode()
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, inner, 20 + len(udp), 0, 0x4000, 64, 17, 0,
+                     socket.inet_aton(sip), socket.inet_aton(dip))
+    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+    frame = bytes.fromhex(dmac.replace(":", "") + smac.replace(":", "")) + b"\x08\x00" + ip + udp
+    s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((src, 0))
+    if v6:
+        s.setsockopt(socket.IPPROTO_IPV6, 67, outer)  # IPV6_TCLASS
+    else:
+        s.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, outer)
+    s.sendto(b"\x08\x00\x00\x00" + int(vni).to_bytes(3, "big") + b"\x00" + frame, (dst, 4789))
+    s.close()
+"""
+
+
+def ecn_recv(ns, port, n):
+    """ECN_RECV in netns @ns, ready: its Popen."""
+    p = subprocess.Popen(["ip", "netns", "exec", NS[ns], sys.executable, "-c", ECN_RECV, str(port), str(n), "4"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p.stdout.readline()
+    return p
+
+
+def ecn_got(p):
+    """What ECN_RECV @p received: {text: [TOS]}, and its stderr when it said nothing."""
+    try:
+        out, err = p.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+    try:
+        return json.loads(out.strip().splitlines()[-1]), ""
+    except (ValueError, IndexError):
+        return {}, err[-300:]
+
+
+def ecn_case(sw, wd, what, v6):
+    """RFC 6040 (ECN) through t0, the kernel's vxlan on the other side, after one_case's checks (its drop counts).
+
+    vsw's ingress (normal mode, section 4.1, as the kernel's and OVS's): cA's UDP packets to cB with the inner ECN
+    field Not-ECT, ECT(1), ECT(0), CE (DSCP 46 on all) leave t0 with that ECN field on the outer header and t0's
+    DSCP (0) (tshark on uB), and reach cB with their TOS whole.  vsw's egress (section 4.2): the kernel's datagrams
+    of cB's ECT(0) and CE packets (its ingress makes the outer ECT(0)) reach cA unchanged; datagrams from hB's address
+    with an outer CE (a router marked it) over ECT(0) reach cA as CE, with an outer ECT(1) over ECT(0) as ECT(1); an
+    outer CE over Not-ECT is dropped and counted (rx_bad_ecn, a bad_header drop)."""
+    ul = UL6 if v6 else UL4
+    before = port_stat(sw, "t0")
+    cap = Capture(wd, "ecn-%s" % ("6" if v6 else "4") + ("-xdp" if "xdp" in what else ""), immediate=True)
+    rb, ra = ecn_recv("cB", 5601, 4), ecn_recv("cA", 5602, 5)
+    try:
+        must([sys.executable, "-c", ECN_SEND, IN4["cB"], "5601", "i0=0xb8", "i1=0xb9", "i2=0xba", "i3=0xbb"],
+             ns=NS["cA"])
+        must([sys.executable, "-c", ECN_SEND, IN4["cA"], "5602", "k2=0x02", "k3=0x03"], ns=NS["cB"])
+        must([sys.executable, "-c", ECN_INJECT, "6" if v6 else "4", ul["B"], ul["A"], str(VNI), MAC["cB"],
+              MAC["cA"], IN4["cB"], IN4["cA"], "5602", "ce-over-ect0=3:2", "ect1-over-ect0=1:2",
+              "ect0-over-ect1=2:1", "ce-over-not=3:0"], ns=NS["hB"])
+        got_b, err_b = ecn_got(rb)
+        got_a, err_a = ecn_got(ra)
+    finally:
+        for p in (rb, ra):
+            if p.poll() is None:
+                p.kill()
+        time.sleep(0.3)
+        cap.stop()
+    want_b = {"i0": [0xb8], "i1": [0xb9], "i2": [0xba], "i3": [0xbb]}
+    check(got_b == want_b, "%s, ECN: cA's packets reach cB through the kernel's egress with their TOS" % what,
+          [got_b, err_b])
+    want_a = {"k2": [2], "k3": [3], "ce-over-ect0": [3], "ect1-over-ect0": [1], "ect0-over-ect1": [1]}
+    check(got_a == want_a, "%s, ECN: vsw's egress: CE over ECT(0) is CE, ECT(1) over ECT(0) ECT(1), the kernel's "
+          "ECT(0) and CE as sent, CE over Not-ECT dropped" % what, [got_a, err_a])
+    # The outer headers vsw wrote for cA's four packets: the ECN field of the inner one, DSCP 0 (t0's tos=).  Over
+    # IPv4 each field has two occurrences (a field asked for twice is printed once): the outer, then the inner.
+    fields = (["ipv6.tclass.dscp", "ipv6.tclass.ecn"] if v6 else []) + ["ip.dsfield.dscp", "ip.dsfield.ecn"]
+    rc, out, err = run(["tshark", "-r", cap.path, "-Y", "vxlan && udp.dstport == 5601", "-T", "fields",
+                        "-E", "occurrence=a", "-E", "aggregator=,"] + [x for f in fields for x in ("-e", f)],
+                       timeout=60)
+    outer = []
+    for ln in out.splitlines():
+        f = [x.split(",") for x in ln.split("\t")]
+        try:
+            # (outer DSCP, outer ECN, inner ECN)
+            outer.append((int(f[0][0], 0), int(f[1][0], 0), int(f[-1][-1], 0)))
+        except (ValueError, IndexError):
+            outer.append(ln)
+    check(all(isinstance(o, tuple) for o in outer) and sorted(o[2] for o in outer) == [0, 1, 2, 3] and
+          all(o[0] == 0 and o[1] == o[2] for o in outer),
+          "%s, ECN: vsw's outer headers carry each inner ECN field, DSCP 0 (RFC 6040 normal mode)" % what,
+          [outer, (err if rc else "")])
+    st = port_stat(sw, "t0")
+    d_ecn = st.get("tunnel", {}).get("rx_bad_ecn", 0) - before.get("tunnel", {}).get("rx_bad_ecn", 0)
+    d_bad = st.get("drops", {}).get("bad_header", 0) - before.get("drops", {}).get("bad_header", 0)
+    check(d_ecn == 1 and d_bad == 1, "%s, ECN: CE over Not-ECT counted once (rx_bad_ecn %d, bad_header %d)"
+          % (what, d_ecn, d_bad), st)
+
+
 
 def one_case(sw, wd, v6, csum, xdp=False):
     ul = UL6 if v6 else UL4
@@ -579,6 +723,7 @@ def one_case(sw, wd, v6, csum, xdp=False):
     st = port_stat(sw, "t0")
     drops = {k: v for k, v in st.get("drops", {}).items() if v}
     check(not drops, "%s: no drops on t0" % what, drops)
+    ecn_case(sw, wd, what, v6)
     if xdp and not v6:
         xdp_hostile(sw, what)
         xdp_partial_csum(sw, what)

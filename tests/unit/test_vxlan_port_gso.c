@@ -36,6 +36,7 @@
 #include "../lib/gso_ref.h"
 #include "../lib/rng.h"
 #include "../lib/zalloc.h"
+#include "packet/csum.h"
 #include "packet/gso.h"
 #include "packet/pkt.h"
 #include "packet/vnet_hdr.h"
@@ -49,9 +50,10 @@
  * @len bytes of @payload as UDP to 127.0.0.2:47890 (port b of vx_pair())
  * from 127.0.0.1 (its remote's host) on a port of their own, as one
  * UDP_SEGMENT payload of @seg-byte datagrams when @seg is not 0: datagrams
- * no vxlan port would send, from an address the receiver accepts.
+ * no vxlan port would send, from an address the receiver accepts; with
+ * the outer TOS @tos (IP_TOS: DSCP and the ECN field).
  */
-static void send_from_remote(const void *payload, size_t len, int seg)
+static void send_from_remote(const void *payload, size_t len, int seg, int tos)
 {
 	struct sockaddr_in from = { .sin_family = AF_INET }, to = { .sin_family = AF_INET, .sin_port = htons(47890) };
 	int fd = socket(AF_INET, SOCK_DGRAM, 0);
@@ -62,6 +64,7 @@ static void send_from_remote(const void *payload, size_t len, int seg)
 	assert_int_equal(bind(fd, (struct sockaddr *)&from, sizeof(from)), 0);
 	if (seg)
 		assert_int_equal(setsockopt(fd, SOL_UDP, UDP_SEGMENT, &seg, sizeof(seg)), 0);
+	assert_int_equal(setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof(tos)), 0);
 	assert_int_equal(sendto(fd, payload, len, 0, (struct sockaddr *)&to, sizeof(to)), (ssize_t)len);
 	close(fd);
 }
@@ -290,7 +293,7 @@ static void test_port_merge_messages(void **state)
 		vxlan_hdr_build(dgram, 0x4243);
 		memcpy(dgram + VXLAN_HLEN, segs[20], iov[20].iov_len);
 		a->ops->tx_burst(a, &io, list, 5);
-		send_from_remote(dgram, VXLAN_HLEN + iov[20].iov_len, 0);
+		send_from_remote(dgram, VXLAN_HLEN + iov[20].iov_len, 0, 0);
 		a->ops->tx_burst(a, &io, list + 5, 5);
 	}
 	merged = rx_segments(b, rx, PKT_BURST, frame, len, &g, 10, &seen, &frames);
@@ -339,7 +342,7 @@ static void test_port_gro_slot_drops(void **state)
 			seq[want++] = k;
 	}
 	memset(payload + N * SEG, 0x08, 10); /* a last piece of 10 bytes: short */
-	send_from_remote(payload, sizeof(payload), SEG);
+	send_from_remote(payload, sizeof(payload), SEG, 0);
 	for (int tries = 0; got < want && tries < 40; tries++) {
 		struct pollfd pfd = { .fd = b->ops->rx_fd(b, 0), .events = POLLIN };
 		unsigned n = b->ops->rx_burst(b, 0, &io, rx, PKT_BURST);
@@ -361,6 +364,74 @@ static void test_port_gro_slot_drops(void **state)
 	assert_int_equal(type_stat(b, "rx_bad_vni"), 1);
 	assert_int_equal(type_stat(b, "rx_bad_flags"), 1);
 	assert_int_equal(type_stat(b, "rx_bad_short"), 1);
+	b->ops->destroy(b);
+	free(rx);
+}
+
+/*
+ * RFC 6040 over a GRO slot: one UDP_SEGMENT send under an outer CE of
+ * 60-byte inner IPv4 frames, ECT(0), Not-ECT, ECT(1), CE, Not-ECT,
+ * ECT(0): the four ECN-capable ones come out CE, in order, their header
+ * checksums right; each Not-ECT one is dropped and counted once
+ * (rx_bad_ecn, not rx_bad_flags: the drop mark is told apart).  Then a
+ * slot under ECT(1): its ECT(0) packets come out ECT(1).
+ */
+static void test_port_gro_slot_ecn(void **state)
+{
+	enum { N = 6, SEG = VXLAN_HLEN + 60 };
+	static const uint8_t inner[N] = { 2, 0, 1, 3, 0, 2 };
+	static uint8_t payload[N * SEG];
+	struct pkt *rx = zalloc64(PKT_BURST * sizeof(*rx));
+	struct port_io io = { 0 };
+	char err[256] = "";
+	struct port *b;
+
+	(void)state;
+	b = vx_port("127.0.0.2", "127.0.0.1", "on", err, sizeof(err));
+	if (!b)
+		fail_msg("port b: %s", err);
+	for (unsigned round = 0; round < 2; round++) {
+		const int outer = round ? 0xb8 | 1 : 0xb8 | 3; /* DSCP 46 and ECT(1), then CE */
+		unsigned got = 0, want = 0, seq[N];
+
+		for (unsigned k = 0; k < N; k++) {
+			uint8_t *d = payload + k * SEG;
+			uint16_t c;
+
+			vxlan_hdr_build(d, 0x4242);
+			small_frame(d + VXLAN_HLEN, 60, 1000, k);
+			d[VXLAN_HLEN + 15] = (uint8_t)(0x28 | inner[k]); /* DSCP 10 */
+			c = csum_ipv4_hdr(d + VXLAN_HLEN + 14, 20);
+			memcpy(d + VXLAN_HLEN + 24, &c, 2);
+			if (inner[k] || round)
+				seq[want++] = k;
+		}
+		send_from_remote(payload, sizeof(payload), SEG, outer);
+		for (int tries = 0; got < want && tries < 40; tries++) {
+			struct pollfd pfd = { .fd = b->ops->rx_fd(b, 0), .events = POLLIN };
+			unsigned n = b->ops->rx_burst(b, 0, &io, rx, PKT_BURST);
+
+			for (unsigned i = 0; i < n; i++, got++) {
+				const uint8_t *want_f = payload + seq[got] * SEG + VXLAN_HLEN;
+				unsigned ecn = round ? (inner[seq[got]] == 2 ? 1 : inner[seq[got]]) : 3;
+				uint8_t out[64];
+
+				assert_true(got < want);
+				assert_int_equal(pkt_to_buf(&rx[i], out, 60), 60);
+				assert_int_equal(out[15], 0x28 | ecn);
+				assert_int_equal(csum_fold(csum_add(0, out + 14, 20)), 0xffff);
+				assert_memory_equal(out + 16, want_f + 16, 8); /* then the checksum, then as sent */
+				assert_memory_equal(out + 26, want_f + 26, 60 - 26);
+			}
+			b->ops->rx_done(b, 0, &io);
+			if (!n && b->ops->rx_arm(b, 0) == false)
+				poll(&pfd, 1, 50);
+		}
+		assert_int_equal(got, want);
+	}
+	assert_true(type_stat(b, "gro_receives") >= 2);
+	assert_int_equal(type_stat(b, "rx_bad_ecn"), 2);
+	assert_int_equal(type_stat(b, "rx_bad_flags"), 0);
 	b->ops->destroy(b);
 	free(rx);
 }
@@ -394,6 +465,107 @@ static unsigned sink_sport(int fd, size_t *len)
 	if (len)
 		*len = (size_t)n;
 	return ntohs(from.sin_port);
+}
+
+/*
+ * RFC 6040 normal mode at the ingress: a burst of one flow's 60-byte
+ * frames whose inner ECN fields vary (DSCP 10 on all), through a port
+ * with the default tos=, with tos=184 (DSCP 46) and with tos=inherit,
+ * csum=on (UDP GSO: the gathered payloads, a run's shortcut) and off (the
+ * raw socket's plain loop): every datagram's outer TOS is the port's DSCP
+ * with the inner ECN field (the inner TOS whole with inherit), read at a
+ * plain UDP socket in the remote's place (IP_RECVTOS).  A tos= with ECN
+ * bits is refused.
+ */
+static void test_port_ecn_encap(void **state)
+{
+	enum { N = 16 };
+	static const uint8_t ecn[N] = { 0, 2, 2, 0, 3, 1, 2, 2, 2, 2, 0, 0, 2, 2, 3, 2 };
+	static const char *const toses[] = { NULL, "184", "inherit" };
+	static uint8_t frames[N][60];
+	struct pkt *tx = zalloc64(N * sizeof(*tx)), *ptr[N];
+	struct iovec iov[N];
+	struct port_io io = { 0 };
+	char err[256] = "";
+
+	(void)state;
+	for (unsigned k = 0; k < N; k++) {
+		uint16_t c;
+
+		small_frame(frames[k], 60, 1000, k);
+		frames[k][15] = (uint8_t)(0x28 | ecn[k]);
+		c = csum_ipv4_hdr(frames[k] + 14, 20);
+		memcpy(frames[k] + 24, &c, 2);
+	}
+	for (unsigned csum = 0; csum < 2; csum++) {
+		for (unsigned t = 0; t < sizeof(toses) / sizeof(toses[0]); t++) {
+			struct json_object *o = json_object_new_object();
+			struct port_env env = { 0 };
+			int sink = udp_sink("127.0.0.2"), one = 1;
+			unsigned seen = 0;
+			struct port *a;
+
+			json_object_object_add(o, "local", json_object_new_string("127.0.0.1"));
+			json_object_object_add(o, "remote", json_object_new_string("127.0.0.2"));
+			json_object_object_add(o, "vni", json_object_new_int(0x4242));
+			json_object_object_add(o, "dstport", json_object_new_int(47890));
+			json_object_object_add(o, "csum", json_object_new_string(csum ? "on" : "off"));
+			if (toses[t])
+				json_object_object_add(o, "tos", json_object_new_string(toses[t]));
+			a = port_vxlan_create("ecn", o, &env, err, sizeof(err));
+			json_object_put(o);
+			if (!a)
+				fail_msg("port: %s", err);
+			assert_int_equal(setsockopt(sink, IPPROTO_IP, IP_RECVTOS, &one, sizeof(one)), 0);
+			for (unsigned k = 0; k < N; k++) {
+				iov[k] = (struct iovec){ frames[k], 60 };
+				pkt_rx_init(&tx[k], &iov[k], 1, 60, 0);
+				pkt_load(&tx[k]);
+				ptr[k] = &tx[k];
+			}
+			a->ops->tx_burst(a, &io, ptr, N);
+			for (unsigned k = 0; k < N; k++) {
+				uint8_t buf[128], cbuf[CMSG_SPACE(sizeof(int))];
+				struct iovec riov = { buf, sizeof(buf) };
+				struct msghdr mh = { .msg_iov = &riov, .msg_iovlen = 1, .msg_control = cbuf,
+						     .msg_controllen = sizeof(cbuf) };
+				struct pollfd pfd = { .fd = sink, .events = POLLIN };
+				int tos = -1, want;
+				unsigned seq;
+
+				if (poll(&pfd, 1, 1000) != 1)
+					break;
+				assert_int_equal(recvmsg(sink, &mh, 0), VXLAN_HLEN + 60);
+				for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+					if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_TOS)
+						tos = *CMSG_DATA(cm);
+				seq = (unsigned)buf[VXLAN_HLEN + 42] << 8 | buf[VXLAN_HLEN + 43];
+				assert_true(seq < N);
+				want = t == 2 ? 0x28 | ecn[seq] : (t == 1 ? 184 : 0) | ecn[seq];
+				if (tos != want)
+					fail_msg("csum=%s tos=%s: frame %u (inner ECN %u) left with outer TOS %d, not %d",
+						 csum ? "on" : "off", toses[t] ? toses[t] : "(default)", seq, ecn[seq], tos, want);
+				seen++;
+			}
+			assert_int_equal(seen, N);
+			a->ops->destroy(a);
+			close(sink);
+		}
+	}
+	/* tos= is the DSCP: ECN bits in it are refused, with the reason. */
+	{
+		struct json_object *o = json_object_new_object();
+		struct port_env env = { 0 };
+
+		json_object_object_add(o, "local", json_object_new_string("127.0.0.1"));
+		json_object_object_add(o, "remote", json_object_new_string("127.0.0.2"));
+		json_object_object_add(o, "vni", json_object_new_int(0x4242));
+		json_object_object_add(o, "tos", json_object_new_string("185"));
+		assert_null(port_vxlan_create("ecn", o, &env, err, sizeof(err)));
+		assert_non_null(strstr(err, "ECN bits"));
+		json_object_put(o);
+	}
+	free(tx);
 }
 
 /*
@@ -1099,6 +1271,8 @@ int main(void)
 		cmocka_unit_test(test_port_gso),
 		cmocka_unit_test(test_port_merge_messages),
 		cmocka_unit_test(test_port_gro_slot_drops),
+		cmocka_unit_test(test_port_gro_slot_ecn),
+		cmocka_unit_test(test_port_ecn_encap),
 		cmocka_unit_test(test_port_sport_one_flow),
 		cmocka_unit_test(test_port_run_two_flows),
 		cmocka_unit_test(test_port_small_runs),

@@ -216,6 +216,21 @@ static void test_outer_ipv4(void **state)
 			assert_int_equal(parse(g, l, false, &o), i < 6 ? VXO_SOURCE : VXO_OK);
 		}
 	}
+	/* The outer TOS is handed on (RFC 6040's outer ECN field): DSCP 46, CE. */
+	{
+		uint8_t g[200];
+		size_t l = outer_frame(g, false, 100, false);
+		uint16_t c;
+
+		assert_int_equal(parse(g, l, false, &o), VXO_OK);
+		assert_int_equal(o.tos, 0);
+		g[15] = 46 << 2 | 3;
+		g[24] = g[25] = 0;
+		c = csum_ipv4_hdr(g + 14, 20);
+		memcpy(g + 24, &c, 2);
+		assert_int_equal(parse(g, l, false, &o), VXO_OK);
+		assert_int_equal(o.tos, 46 << 2 | 3);
+	}
 	/* UDP lengths: under 8; shorter than the IP payload (the rest is not the datagram's, as Linux trims it). */
 	{
 		uint8_t g[200];
@@ -302,6 +317,12 @@ static void test_outer_ipv6(void **state)
 	/* A zero checksum: the port accepts it (UDP_NO_CHECK6_RX on its socket). */
 	len = outer_frame(f, true, 300, true);
 	assert_int_equal(parse(f, len, true, &o), VXO_OK);
+	assert_int_equal(o.tos, 0);
+	/* The traffic class (across the first two bytes) is handed on: DSCP 46, ECT(1). */
+	f[14] = 0x60 | (46 << 2 | 1) >> 4;
+	f[15] = (uint8_t)((46 << 2 | 1) << 4);
+	assert_int_equal(parse(f, len, true, &o), VXO_OK);
+	assert_int_equal(o.tos, 46 << 2 | 1);
 }
 
 /* ---- the XDP program, run by the kernel ---- */
@@ -506,6 +527,82 @@ static size_t vx_dgram(uint8_t *d, size_t inner, uint8_t tag)
 	return 8 + inner;
 }
 
+/* A VXLAN datagram of VNI 0x4242 holding an inner IPv4 UDP frame (48 bytes of IP) with TOS @tos from 10.0.@id.1, its header checksum right. */
+static size_t ecn_dgram(uint8_t *d, uint8_t tos, uint8_t id)
+{
+	uint16_t c;
+
+	vx_dgram(d, 62, 0);
+	d[20] = 0x08, d[21] = 0x00;
+	d[22] = 0x45, d[23] = tos, d[25] = 48, d[30] = 64, d[31] = 17;
+	memcpy(d + 34, "\x0a\0\0\x01\x0a\0\0\x02", 8);
+	d[36] = id;
+	c = csum_ipv4_hdr(d + 22, 20);
+	memcpy(d + 32, &c, 2);
+	return 8 + 62;
+}
+
+/*
+ * RFC 6040 at @p (receiving on 192.168.90.1): datagrams sent from @fd with
+ * an outer ECN field (IP_TOS) over inner IPv4 packets: CE over ECT(0)
+ * comes out CE, ECT(1) over ECT(0) comes out ECT(1), each with its header
+ * checksum right; CE over Not-ECT is dropped (rx_bad_ecn, a bad_header
+ * drop); CE over a frame that is not IP leaves it as it is.
+ */
+static void ecn_check(struct port *p, int fd, const struct sockaddr_in *to)
+{
+	static const struct {
+		int outer;
+		uint8_t inner, want;	/* want 0xff: dropped */
+	} cases[] = { { 3, 0xb8 | 2, 0xb8 | 3 }, { 3, 0xb8, 0xff }, { 1, 0x02, 0x01 }, { 2, 0x00, 0x00 }, { 3, 0x03, 0x03 } };
+	struct pkt *rx = calloc(PKT_BURST, sizeof(*rx));
+	struct port_io io = { 0 };
+	uint64_t drops = atomic_load(&p->stats.drops[DROP_BAD_HEADER]);
+	unsigned got = 0, want = 0, zero = 0;
+	uint8_t d[120];
+
+	assert_non_null(rx);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t l = ecn_dgram(d, cases[i].inner, (uint8_t)i); /* the inner source tells the cases apart */
+
+		assert_int_equal(setsockopt(fd, IPPROTO_IP, IP_TOS, &cases[i].outer, sizeof(int)), 0);
+		assert_int_equal(sendto(fd, d, l, 0, (const struct sockaddr *)to, sizeof(*to)), (ssize_t)l);
+		want += cases[i].want != 0xff;
+	}
+	/* and CE over a frame that is not IP */
+	vx_dgram(d, 100, 0x5a);
+	assert_int_equal(sendto(fd, d, 108, 0, (const struct sockaddr *)to, sizeof(*to)), 108);
+	want++;
+	assert_int_equal(setsockopt(fd, IPPROTO_IP, IP_TOS, &zero, sizeof(int)), 0);
+	for (int idle = 0; got < want && idle < 40;) {
+		struct pollfd pfd = { .fd = p->ops->rx_fd(p, 0), .events = POLLIN };
+		unsigned n = p->ops->rx_burst(p, 0, &io, rx, PKT_BURST);
+
+		for (unsigned k = 0; k < n; k++, got++) {
+			const uint8_t *f = rx[k].iov[0].iov_base;
+
+			assert_true(rx[k].iov[0].iov_len >= 34);
+			if (f[12] == 0x88) {
+				assert_int_equal(f[14], 0x5a);
+				continue;
+			}
+			assert_true(f[28] < sizeof(cases) / sizeof(cases[0]));
+			assert_int_not_equal(cases[f[28]].want, 0xff);
+			assert_int_equal(f[15], cases[f[28]].want);
+			assert_int_equal(csum_fold(csum_add(0, f + 14, 20)), 0xffff);
+		}
+		p->ops->rx_done(p, 0, &io);
+		if (!n) {
+			idle++;
+			(void)poll(&pfd, 1, 50);
+		}
+	}
+	assert_int_equal(got, want);
+	assert_int_equal(tunnel_stat(p, "rx_bad_ecn"), 1);
+	assert_int_equal(atomic_load(&p->stats.drops[DROP_BAD_HEADER]), drops + 1);
+	free(rx);
+}
+
 /* Frames of @p until @want came or 2 s passed: how many, by inner length (@n_small of 100 bytes, @n_big of 1900). */
 static void drain(struct port *p, unsigned want, unsigned *n_small, unsigned *n_big)
 {
@@ -597,6 +694,8 @@ static void test_port_xdp(void **state)
 	assert_int_equal(big, 50);
 	assert_int_equal(tunnel_stat(p, "xdp_rx"), 5000);	/* the fragments went the kernel's way */
 	assert_int_equal(atomic_load(&p->stats.rx_packets), 5050);
+	ecn_check(p, fd, &to);
+	assert_int_equal(tunnel_stat(p, "xdp_rx"), 5006);	/* they came through the program */
 	p->ops->destroy(p);
 	/* the program went with the port: a port without xdp= gets the same datagrams through its socket */
 	json_object_object_del(o, "xdp");
@@ -612,6 +711,7 @@ static void test_port_xdp(void **state)
 	drain(p, 10, &small, &big);
 	assert_int_equal(small, 10);
 	assert_int_equal(tunnel_stat(p, "xdp_rx"), 0);
+	ecn_check(p, fd, &to);
 	assert_int_equal(system("ip link show xa | grep -q ' xdp '"), 256); /* grep found nothing: exit 1 */
 	p->ops->destroy(p);
 	close(fd);
