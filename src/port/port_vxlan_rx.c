@@ -108,9 +108,12 @@ static inline bool vx_rx_ecn_marked(const uint8_t *d)
  * Not-ECT): each inner IP header takes the table's codepoint in place
  * (ecn_decap_frame()), before any merge compares them; one to drop gets
  * the drop mark in its VXLAN header (vx_rx_ecn_marked(): vx_rx_check()
- * counts it).  Rare (a router marked, or a peer's ingress copies ECN):
+ * counts it), unless the VXLAN checks drop it for a reason of their own.  Rare (a router marked, or a peer's ingress copies ECN):
  * out of the loops, which see only what it rewrote.
  */
+static inline bool vx_rx_check(const struct vx_port *v, const uint8_t *d, size_t dlen, uint32_t *vni, uint16_t *vid,
+			       unsigned bad[VX_RX__COUNT]);
+
 static __attribute__((noinline)) void vx_rx_ecn(struct vx_port *v, unsigned i, unsigned outer, size_t seg)
 {
 	uint8_t *buf = v->rx_iov[i].iov_base;
@@ -131,10 +134,18 @@ static __attribute__((noinline)) void vx_rx_ecn(struct vx_port *v, unsigned i, u
 		case ECN_FRAME_MARKED:
 			marked = true;
 			break;
-		case ECN_FRAME_DROP:
-			memcpy(d, vx_ecn_mark, sizeof(vx_ecn_mark));
-			v->rx_ecn_marks++;
+		case ECN_FRAME_DROP: {
+			unsigned spare[VX_RX__COUNT] = { 0 };
+			uint32_t vni;
+			uint16_t vid;
+
+			/* one the VXLAN checks drop anyway keeps its own reason (another VNI, a tag under vlan_vni=) */
+			if (vx_rx_check(v, d, l, &vni, &vid, spare)) {
+				memcpy(d, vx_ecn_mark, sizeof(vx_ecn_mark));
+				v->rx_ecn_marks++;
+			}
 			break;
+		}
 		}
 	}
 	/* xdp=: the inner frame's sum from the outer check no longer holds (IPv6's traffic class is in it). */

@@ -52,55 +52,55 @@ static inline int vx_inner_tos(struct pkt *pk)
 }
 
 /*
- * The outer TOS of @pk's datagram, -1 when it is the socket's (tos=, ECN
- * Not-ECT).  RFC 6040 section 4.1's normal mode, as Linux's vxlan and
- * OVS encapsulate: the inner ECN field copied to the outer header (a
- * router on the underlay then marks CE where it would drop, and the egress
- * passes the mark on, section 4.2), with tos=inherit the whole TOS,
- * otherwise the port's DSCP (tos=, whose ECN bits are zero) with it.
+ * The inner ECN field of the frame whose head is @h (@hl bytes): the bits
+ * where an IPv4 TOS or IPv6 traffic class is, untagged or behind one tag
+ * (802.1Q or 802.1ad, as packet/ecn.c reads it on the way out), of a
+ * frame of that EtherType, else 0 (Not-ECT).  From the head's bytes, in
+ * the common loops and the general path alike, so both give a frame the
+ * same outer TOS: the common loops hash most frames without a parse
+ * (vxlan_flow4_is()), and a parse for this was ~50 instructions.
  */
-static inline int vx_outer_tos(const struct vx_port *v, struct pkt *pk)
+static inline unsigned vx_inner_ecn(const uint8_t *h, unsigned hl)
 {
-	int t = vx_inner_tos(pk);
+	uint16_t type;
 
-	if (v->tos_inherit)
-		return t;
-	return t & (int)ECN_MASK ? v->tos | (t & (int)ECN_MASK) : -1;
+	if (hl < PKT_ETH_HLEN + PKT_VLAN_HLEN + 2)
+		return 0; /* (no frame of an IP header is so short: the bytes read are the frame's) */
+	memcpy(&type, h + 12, sizeof(type));
+	if (type == htons(0x0800))
+		return h[15] & ECN_MASK; /* IPv4's TOS */
+	if (type == htons(0x86dd))
+		return h[15] >> 4 & ECN_MASK; /* the low nibble of IPv6's traffic class */
+	if (type != htons(PKT_TPID_8021Q) && type != htons(PKT_TPID_8021AD))
+		return 0;
+	memcpy(&type, h + 16, sizeof(type));
+	if (type == htons(0x0800))
+		return h[19] & ECN_MASK;
+	if (type == htons(0x86dd))
+		return h[19] >> 4 & ECN_MASK;
+	return 0;
+}
+
+/* The outer TOS without tos=inherit for a frame of inner ECN field @ecn: the port's DSCP with it, -1 (the socket's) for Not-ECT. */
+static inline int vx_ecn_tos(const struct vx_port *v, unsigned ecn)
+{
+	return ecn ? v->tos | (int)ecn : -1;
 }
 
 /*
- * May the datagram of the frame whose head is @h have a TOS of its own (vx_outer_tos()): an inner IPv4
- * or IPv6 header (untagged or behind one 802.1Q tag) whose ECN field is
- * not Not-ECT, or a frame this does not know (another tag): the common
- * loops leave it to vx_tx_burst()'s, which parses.  From the head's bytes,
- * as the common loops hash most frames without a parse
- * (vxlan_flow4_is()): a parse for this was ~50 instructions.  The head's
- * buffer holds PKT_HEAD_COPY bytes whatever the frame's length: a short
- * frame reads bytes that are not its own, and a wrong "maybe" only sends
- * it the general way.
+ * The outer TOS of @pk's datagram, -1 when it is the socket's (tos=, ECN
+ * Not-ECT).  RFC 6040 section 4.1's normal mode: the inner ECN field
+ * copied to the outer header (a router on the underlay then marks CE
+ * where it would drop, and the egress passes the mark on, section 4.2),
+ * with tos=inherit the whole TOS, otherwise the port's DSCP (tos=, whose
+ * ECN bits are zero) with it.  (Linux's vxlan and OVS copy it too, but an
+ * inner CE as ECT(0), RFC 3168's rule; the egress ends with CE either way.)
  */
-static inline bool vx_inner_ecn(const uint8_t *h)
+static inline int vx_outer_tos(const struct vx_port *v, struct pkt *pk)
 {
-	uint32_t w;
-	unsigned type;
-
-	_Static_assert(PKT_HEAD_COPY >= PKT_ETH_HLEN + PKT_VLAN_HLEN + 2, "the head holds a tag and the TOS behind it");
-	/* EtherType, IPv4's version and TOS (IPv6's version, traffic class and a nibble of flow label) in one load */
-	memcpy(&w, h + 12, sizeof(w));
-	w = ntohl(w);
-	type = w >> 16;
-	if (type == 0x0800)
-		return w & ECN_MASK;
-	if (type == 0x86dd)
-		return w >> 4 & ECN_MASK;
-	if (type != PKT_TPID_8021Q)
-		return type == PKT_TPID_8021AD;
-	type = (unsigned)h[16] << 8 | h[17];
-	if (type == 0x0800)
-		return h[19] & ECN_MASK;
-	if (type == 0x86dd)
-		return h[19] >> 4 & ECN_MASK;
-	return type == PKT_TPID_8021AD || type == PKT_TPID_8021Q;
+	if (v->tos_inherit)
+		return vx_inner_tos(pk);
+	return vx_ecn_tos(v, vx_inner_ecn(pkt_head(pk), pk->head_len));
 }
 
 /* Which of @n_gso GSO sockets (the port's n_gso) inner flow hash @hash (vxlan_flow_hash()) picks: its high bits scaled. */
@@ -1063,8 +1063,9 @@ static bool vx_fits(struct vx_port *v, struct port_io *io, struct pkt *pk, int *
 
 /*
  * Raw message @m for finished frame @pk (vx_tx_plain()'s and
- * vx_tx_gather()'s: no tag to strip, no TOS of its own) to @dst from
- * @sport, behind header bytes @vxh (their sum @vxh_sum); with @csum4
+ * vx_tx_gather()'s: no tag to strip) to @dst from @sport, the socket's
+ * TOS (a caller gives a frame with an ECN field its own after:
+ * vx_tos_cmsg()), behind header bytes @vxh (their sum @vxh_sum); with @csum4
  * (IPv4, csum=on) its outer checksum from @psum, @dst's pseudo header
  * but its length.  False when it cannot go (too many segments, too big
  * for one datagram): vx_tx_burst()'s too_big drop.
@@ -1087,7 +1088,7 @@ static inline __attribute__((always_inline)) bool vx_raw_msg(struct vx_port *v, 
 	iov[0] = (struct iovec){ h, VX_HDR_LEN };
 	mh->msg_name = (void *)dst;
 	mh->msg_iovlen = (size_t)nseg + 1;
-	mh->msg_control = NULL; /* the socket's TOS (its frames have no ECN: vx_tx_plain()); the line is written anyway */
+	mh->msg_control = NULL; /* the socket's TOS (a message before may have had one; the caller sets one: vx_tos_cmsg()) */
 	mh->msg_controllen = 0;
 	if (csum4) {
 		/* The datagram's sum (a small frame whole in its head: csum_add64()), the pseudo header's, folded once. */
@@ -1149,6 +1150,7 @@ static unsigned vx_tx_plain(struct vx_port *v, struct pkt *const *pkts, unsigned
 	const unsigned np = v->n_ports;
 	const uint16_t *const ports = v->gso_sport;
 	const bool csum4 = v->csum && !v->ipv6;
+	const int dscp = v->tos;	/* with a frame's ECN field its outer TOS (vx_ecn_tos()) */
 	uint8_t vxh[VXLAN_HLEN];
 	const uint32_t vxh_sum = vxlan_hdr_build(vxh, vni);	/* the same 8 bytes every frame */
 	const union vtep_addr *dst = NULL;
@@ -1161,8 +1163,9 @@ static unsigned vx_tx_plain(struct vx_port *v, struct pkt *const *pkts, unsigned
 	for (; m < n; m++) {
 		struct pkt *pk = pkts[m];
 		uint64_t mac = vtep_mac(pkt_head(pk));
+		unsigned ecn;
 
-		if (gso_wanted(pk) || pk->len > fit || vx_inner_ecn(pkt_head(pk)))
+		if (gso_wanted(pk) || pk->len > fit)
 			break;
 		if (mac != last_mac || !dst) {
 			int r = vx_plain_remote(v, vni, mac, now_s);
@@ -1177,6 +1180,9 @@ static unsigned vx_tx_plain(struct vx_port *v, struct pkt *const *pkts, unsigned
 		if (!vx_raw_msg(v, m0 + m, pk, dst, vx_ports_pick(np, ports, lo, hi, vxlan_flow_hash(pk)), vxh, vxh_sum,
 				csum4, psum))
 			break; /* vx_tx_burst() drops it */
+		ecn = vx_inner_ecn(pkt_head(pk), pk->head_len);
+		if (__builtin_expect(ecn, 0))
+			vx_tos_cmsg(v, m0 + m, dscp | (int)ecn); /* its TOS, vx_ecn_tos()'s */
 	}
 	return m;
 }
@@ -1241,8 +1247,7 @@ static unsigned vx_gather_ways(struct vx_port *v, struct pkt *const *pkts, unsig
 
 	for (; i < n; i++) {
 		struct pkt *pk = pkts[i];
-		const uint8_t *h = pkt_head(pk);
-		uint64_t mac = vtep_mac(h);
+		uint64_t mac = vtep_mac(pkt_head(pk));
 		uint32_t key, bit;
 
 		/* (and two frames to a payload at least: a larger one is vx_tx_burst()'s) */
@@ -1258,12 +1263,8 @@ static unsigned vx_gather_ways(struct vx_port *v, struct pkt *const *pkts, unsig
 			last_mac = mac;
 		}
 		if (!have_f || pk->len != flen || !vxlan_flow4_is(&f, pk)) {
-			uint32_t hash;
+			uint32_t hash = vxlan_flow_hash(pk);
 
-			/* (a frame of the flow before has its TOS byte too: vxlan_flow4_is()) */
-			if (vx_inner_ecn(h))
-				break;
-			hash = vxlan_flow_hash(pk);
 			s = vx_hash_sock(n_gso, hash);
 			/* Two frames of one size and hash in a row: a flow, whose next frames compare with this one. */
 			have_f = false;
@@ -1303,20 +1304,25 @@ static unsigned vx_gather_ways(struct vx_port *v, struct pkt *const *pkts, unsig
 	return i;
 }
 
-/* GSO message of the round for the payload of @segs datagrams of @len-byte frames at @base (@plen bytes) to remote @r by socket @s. */
+/*
+ * GSO message of the round for the payload of @segs datagrams of @len-byte
+ * frames at @base (@plen bytes) to remote @r by socket @s, outer TOS @tos
+ * (-1: the socket's).
+ */
 static void vx_gather_msg(struct vx_port *v, uint8_t *base, size_t plen, unsigned segs, unsigned len, unsigned r,
-			  unsigned s)
+			  unsigned s, int tos)
 {
 	struct vxlan_gso_msg gm = { .len = plen, .inner_bytes = (size_t)segs * len,
 				    .seg_bytes = (uint16_t)(VXLAN_HLEN + len), .segs = segs };
 
-	vx_gso_msg(v, v->gso_m++, base, &gm, r, &v->vt.remotes[r].addr, s, v->gso_sport[s], -1);
+	vx_gso_msg(v, v->gso_m++, base, &gm, r, &v->vt.remotes[r].addr, s, v->gso_sport[s], tos);
 	v->gso_used += plen;
 }
 
 /*
  * Pass 2 of vx_tx_gather(): socket @s's frames (*@g) as UDP_SEGMENT
- * payloads in the arena, each of frames of one size to one remote (at
+ * payloads in the arena, each of frames of one size to one remote with
+ * one inner ECN field, the payload's outer TOS (at
  * most VXLAN_GSO_SEGS_MAX datagrams, VXLAN_GSO_BYTES), each datagram its
  * VXLAN header @vxh and the frame; the GSO messages of the round.  The
  * payloads are built one after the other, each contiguous, the socket's
@@ -1328,22 +1334,24 @@ static void vx_gather_payloads(struct vx_port *v, struct pkt *const *pkts, const
 	uint8_t *const arena = v->gso_buf;
 	uint8_t *base = NULL, *b = NULL;
 	size_t seg = 0;
-	unsigned segs = 0, most = 0, r = 0, len = 0;
+	unsigned segs = 0, most = 0, r = 0, len = 0, ecn = 0;
 	uint32_t key = UINT32_MAX;	/* no frame's: the first opens a payload */
 
 	for (unsigned i = g->head[s]; i < PKT_BURST; i = g->next[i]) {
 		const struct pkt *pk = pkts[i];
 		uint32_t k = g->key[i];
+		unsigned e = vx_inner_ecn(pkt_head(pk), pk->head_len);	/* one outer TOS a payload: vx_ecn_tos() */
 
-		if (k != key || segs == most) {
+		if (k != key || segs == most || e != ecn) {
 			if (segs)
-				vx_gather_msg(v, base, (size_t)(b - base), segs, len, r, s);
+				vx_gather_msg(v, base, (size_t)(b - base), segs, len, r, s, vx_ecn_tos(v, ecn));
 			v->gso_used = (v->gso_used + 63) & ~(size_t)63;
 			base = b = arena + v->gso_used;
 			segs = 0;
 			key = k;
 			r = vx_gather_key_remote(k);
 			len = vx_gather_key_len(k);
+			ecn = e;
 			seg = VXLAN_HLEN + len;
 			most = VXLAN_GSO_BYTES / (unsigned)seg;
 			if (most > VXLAN_GSO_SEGS_MAX)
@@ -1363,7 +1371,7 @@ static void vx_gather_payloads(struct vx_port *v, struct pkt *const *pkts, const
 		segs++;
 	}
 	if (segs)
-		vx_gather_msg(v, base, (size_t)(b - base), segs, len, r, s);
+		vx_gather_msg(v, base, (size_t)(b - base), segs, len, r, s, vx_ecn_tos(v, ecn));
 }
 
 /*
@@ -1434,6 +1442,12 @@ static unsigned vx_tx_gather(struct vx_port *v, struct port_io *io, struct vx_cl
 		if (!vx_raw_msg(v, raw, pkts[i], dst, v->gso_sport[s], vxh, vxh_sum, csum4, psum)) {
 			drops[DROP_TOO_BIG]++;
 			continue;
+		}
+		{
+			unsigned ecn = vx_inner_ecn(pkt_head(pkts[i]), pkts[i]->head_len);
+
+			if (ecn)
+				vx_tos_cmsg(v, raw, vx_ecn_tos(v, ecn));
 		}
 		raw++;
 	}

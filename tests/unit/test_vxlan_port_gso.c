@@ -371,15 +371,17 @@ static void test_port_gro_slot_drops(void **state)
 /*
  * RFC 6040 over a GRO slot: one UDP_SEGMENT send under an outer CE of
  * 60-byte inner IPv4 frames, ECT(0), Not-ECT, ECT(1), CE, Not-ECT,
- * ECT(0): the four ECN-capable ones come out CE, in order, their header
- * checksums right; each Not-ECT one is dropped and counted once
- * (rx_bad_ecn, not rx_bad_flags: the drop mark is told apart).  Then a
- * slot under ECT(1): its ECT(0) packets come out ECT(1).
+ * ECT(0), and a Not-ECT one of another VNI: the four ECN-capable ones
+ * come out CE, in order, their header checksums right; each Not-ECT one
+ * is dropped and counted once (rx_bad_ecn, not rx_bad_flags: the drop
+ * mark is told apart), the other VNI's as rx_bad_vni.  Then a slot under
+ * ECT(1): its ECT(0) packets come out ECT(1), the other VNI's again
+ * rx_bad_vni.
  */
 static void test_port_gro_slot_ecn(void **state)
 {
-	enum { N = 6, SEG = VXLAN_HLEN + 60 };
-	static const uint8_t inner[N] = { 2, 0, 1, 3, 0, 2 };
+	enum { N = 7, SEG = VXLAN_HLEN + 60 };
+	static const uint8_t inner[N] = { 2, 0, 1, 3, 0, 2, 0 };
 	static uint8_t payload[N * SEG];
 	struct pkt *rx = zalloc64(PKT_BURST * sizeof(*rx));
 	struct port_io io = { 0 };
@@ -398,12 +400,12 @@ static void test_port_gro_slot_ecn(void **state)
 			uint8_t *d = payload + k * SEG;
 			uint16_t c;
 
-			vxlan_hdr_build(d, 0x4242);
+			vxlan_hdr_build(d, k == N - 1 ? 0x4343 : 0x4242);
 			small_frame(d + VXLAN_HLEN, 60, 1000, k);
 			d[VXLAN_HLEN + 15] = (uint8_t)(0x28 | inner[k]); /* DSCP 10 */
 			c = csum_ipv4_hdr(d + VXLAN_HLEN + 14, 20);
 			memcpy(d + VXLAN_HLEN + 24, &c, 2);
-			if (inner[k] || round)
+			if ((inner[k] || round) && k != N - 1)
 				seq[want++] = k;
 		}
 		send_from_remote(payload, sizeof(payload), SEG, outer);
@@ -431,6 +433,7 @@ static void test_port_gro_slot_ecn(void **state)
 	}
 	assert_true(type_stat(b, "gro_receives") >= 2);
 	assert_int_equal(type_stat(b, "rx_bad_ecn"), 2);
+	assert_int_equal(type_stat(b, "rx_bad_vni"), 2);
 	assert_int_equal(type_stat(b, "rx_bad_flags"), 0);
 	b->ops->destroy(b);
 	free(rx);
@@ -469,7 +472,8 @@ static unsigned sink_sport(int fd, size_t *len)
 
 /*
  * RFC 6040 normal mode at the ingress: a burst of one flow's 60-byte
- * frames whose inner ECN fields vary (DSCP 10 on all), through a port
+ * frames whose inner ECN fields vary (DSCP 10 on all), two more behind
+ * an 802.1Q and an 802.1ad tag, through a port
  * with the default tos=, with tos=184 (DSCP 46) and with tos=inherit,
  * csum=on (UDP GSO: the gathered payloads, a run's shortcut) and off (the
  * raw socket's plain loop): every datagram's outer TOS is the port's DSCP
@@ -479,10 +483,10 @@ static unsigned sink_sport(int fd, size_t *len)
  */
 static void test_port_ecn_encap(void **state)
 {
-	enum { N = 16 };
-	static const uint8_t ecn[N] = { 0, 2, 2, 0, 3, 1, 2, 2, 2, 2, 0, 0, 2, 2, 3, 2 };
+	enum { N = 18, TAGGED = 16 };
+	static const uint8_t ecn[N] = { 0, 2, 2, 0, 3, 1, 2, 2, 2, 2, 0, 0, 2, 2, 3, 2, 1, 3 };
 	static const char *const toses[] = { NULL, "184", "inherit" };
-	static uint8_t frames[N][60];
+	static uint8_t frames[N][64];
 	struct pkt *tx = zalloc64(N * sizeof(*tx)), *ptr[N];
 	struct iovec iov[N];
 	struct port_io io = { 0 };
@@ -496,6 +500,14 @@ static void test_port_ecn_encap(void **state)
 		frames[k][15] = (uint8_t)(0x28 | ecn[k]);
 		c = csum_ipv4_hdr(frames[k] + 14, 20);
 		memcpy(frames[k] + 24, &c, 2);
+		if (k >= TAGGED) {
+			/* behind an 802.1Q tag, then an 802.1ad one (VLAN 7) */
+			memmove(frames[k] + 16, frames[k] + 12, 48);
+			frames[k][12] = k == TAGGED ? 0x81 : 0x88;
+			frames[k][13] = k == TAGGED ? 0x00 : 0xa8;
+			frames[k][14] = 0;
+			frames[k][15] = 7;
+		}
 	}
 	for (unsigned csum = 0; csum < 2; csum++) {
 		for (unsigned t = 0; t < sizeof(toses) / sizeof(toses[0]); t++) {
@@ -518,8 +530,10 @@ static void test_port_ecn_encap(void **state)
 				fail_msg("port: %s", err);
 			assert_int_equal(setsockopt(sink, IPPROTO_IP, IP_RECVTOS, &one, sizeof(one)), 0);
 			for (unsigned k = 0; k < N; k++) {
-				iov[k] = (struct iovec){ frames[k], 60 };
-				pkt_rx_init(&tx[k], &iov[k], 1, 60, 0);
+				unsigned len = k >= TAGGED ? 64 : 60;
+
+				iov[k] = (struct iovec){ frames[k], len };
+				pkt_rx_init(&tx[k], &iov[k], 1, len, 0);
 				pkt_load(&tx[k]);
 				ptr[k] = &tx[k];
 			}
@@ -531,15 +545,18 @@ static void test_port_ecn_encap(void **state)
 						     .msg_controllen = sizeof(cbuf) };
 				struct pollfd pfd = { .fd = sink, .events = POLLIN };
 				int tos = -1, want;
-				unsigned seq;
+				unsigned seq, at;
+				ssize_t got;
 
 				if (poll(&pfd, 1, 1000) != 1)
 					break;
-				assert_int_equal(recvmsg(sink, &mh, 0), VXLAN_HLEN + 60);
+				got = recvmsg(sink, &mh, 0);
+				at = buf[VXLAN_HLEN + 12] == 0x08 ? 0 : 4; /* a tagged frame's sequence number is 4 bytes on */
+				assert_int_equal(got, VXLAN_HLEN + 60 + at);
 				for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
 					if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_TOS)
 						tos = *CMSG_DATA(cm);
-				seq = (unsigned)buf[VXLAN_HLEN + 42] << 8 | buf[VXLAN_HLEN + 43];
+				seq = (unsigned)buf[VXLAN_HLEN + at + 42] << 8 | buf[VXLAN_HLEN + at + 43];
 				assert_true(seq < N);
 				want = t == 2 ? 0x28 | ecn[seq] : (t == 1 ? 184 : 0) | ecn[seq];
 				if (tos != want)
