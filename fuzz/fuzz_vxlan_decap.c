@@ -124,8 +124,10 @@ static void ecn_check(const uint8_t *f, size_t len, unsigned outer)
 		if (ip4 && sum_ok)
 			check(csum_fold(csum_add(0, c + l3, 20)) == 0xffff);
 	}
-	if (r == ECN_FRAME_KEEP)
+	if (r == ECN_FRAME_KEEP || r == ECN_FRAME_ODD)
 		check(!memcmp(c, f, len) && (!ip || ecn_decap(outer, inner) == (int)inner));
+	/* "(!!!)" but the drop: an ECT outer over Not-ECT, ECT(1) over CE */
+	check((r == ECN_FRAME_ODD) == (ip && ((inner == 0 && (outer == 1 || outer == 2)) || (inner == 3 && outer == 1))));
 }
 
 /* One datagram of @len bytes at @d: decap against the plain reference, then what the switch does to the inner frame. */

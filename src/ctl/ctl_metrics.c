@@ -84,6 +84,7 @@ static const struct {
 	{ "vsw_port_tunnel_rx_bad_truncated", "VXLAN datagrams dropped: larger than a receive slot." },
 	{ "vsw_port_tunnel_rx_bad_tagged", "VXLAN datagrams dropped: under vlan_vni=, an inner frame tagged already." },
 	{ "vsw_port_tunnel_rx_bad_ecn", "VXLAN datagrams dropped: CE on the outer header over a Not-ECT inner packet (RFC 6040)." },
+	{ "vsw_port_tunnel_rx_ecn_unexpected", "VXLAN datagrams taken with an ECN combination no RFC 6040 ingress sends." },
 	{ "vsw_port_tunnel_fdb_learned", "Tunnel fdb entries added by learning." },
 	{ "vsw_port_tunnel_fdb_moved", "Learned MACs seen behind another remote VTEP." },
 	{ "vsw_port_tunnel_fdb_full", "MACs not learned: every entry of their bucket static." },

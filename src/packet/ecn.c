@@ -31,7 +31,7 @@ enum ecn_frame ecn_decap_frame(uint8_t *f, size_t len, unsigned outer)
 	if (to < 0)
 		return ECN_FRAME_DROP;
 	if ((unsigned)to == (inner & ECN_MASK))
-		return ECN_FRAME_KEEP;
+		return ecn_odd(outer, inner) ? ECN_FRAME_ODD : ECN_FRAME_KEEP;
 	if (type == 0x0800) {
 		/* The first header word (version, IHL, TOS) changes: its checksum follows (RFC 1624). */
 		uint8_t w[2] = { ip[0], (uint8_t)((ip[1] & ~ECN_MASK) | (unsigned)to) };

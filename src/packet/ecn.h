@@ -22,9 +22,12 @@
  *
  * "The ECN field of the outgoing header is set to the codepoint at the
  * intersection"; the drop is the one case where the congestion mark
- * cannot be passed on to a transport that does not understand ECN.
+ * cannot be passed on to a transport that does not understand ECN.  Of
+ * the other "(!!!)" cells the RFC says a decapsulator "SHOULD log the
+ * event": ecn_decap_frame() tells them apart (ECN_FRAME_ODD) for a count.
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,6 +36,15 @@
 #define ECN_ECT0 2u
 #define ECN_CE 3u
 #define ECN_MASK 3u
+
+/* Is (@outer, @inner) a "(!!!)" cell of the table that does not drop (an ECT outer over Not-ECT, ECT(1) over CE)? */
+static inline bool ecn_odd(unsigned outer, unsigned inner)
+{
+	outer &= ECN_MASK;
+	inner &= ECN_MASK;
+	return (inner == ECN_NOT_ECT && (outer == ECN_ECT0 || outer == ECN_ECT1)) ||
+	       (inner == ECN_CE && outer == ECN_ECT1);
+}
 
 /* The table above: the inner codepoint that leaves for @inner under @outer, or -1: drop. */
 static inline int ecn_decap(unsigned outer, unsigned inner)
@@ -50,6 +62,7 @@ static inline int ecn_decap(unsigned outer, unsigned inner)
 
 enum ecn_frame {
 	ECN_FRAME_KEEP,		/* not IP (or too short for its header), or the table leaves it as it is */
+	ECN_FRAME_ODD,		/* left as it is, but a "(!!!)" combination no compliant ingress sends: worth counting */
 	ECN_FRAME_MARKED,	/* the ECN field rewritten (IPv4: the header checksum updated, RFC 1624) */
 	ECN_FRAME_DROP,		/* Not-ECT inner under a CE outer */
 };

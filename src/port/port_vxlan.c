@@ -283,12 +283,14 @@ static unsigned vx_type_stats(struct port *p, struct port_type_stat *out, unsign
 	uint32_t mem[SK_MEMINFO_VARS] = { 0 };
 	socklen_t mem_len = sizeof(mem);
 
-	_Static_assert(VX_RX__COUNT + VTEP__COUNT + VX_OFF__COUNT + 11 + VXO__COUNT - 1 <= PORT_TYPE_STATS_MAX,
+	_Static_assert(VX_RX__COUNT + VTEP__COUNT + VX_OFF__COUNT + 12 + VXO__COUNT - 1 <= PORT_TYPE_STATS_MAX,
 		       "the figures fit what `stats` asks for");
-	if (max < VX_RX__COUNT + VTEP__COUNT + VX_OFF__COUNT + 11 + VXO__COUNT - 1)
+	if (max < VX_RX__COUNT + VTEP__COUNT + VX_OFF__COUNT + 12 + VXO__COUNT - 1)
 		return 0;
 	for (unsigned r = 0; r < VX_RX__COUNT; r++)
 		out[n++] = (struct port_type_stat){ rx_names[r], atomic_load_explicit(&v->rx_bad[r], memory_order_relaxed) };
+	/* taken, but of an ECN combination no compliant ingress sends (RFC 6040's "(!!!)": "SHOULD log") */
+	out[n++] = (struct port_type_stat){ "rx_ecn_unexpected", atomic_load_explicit(&v->rx_ecn_odd, memory_order_relaxed) };
 	for (unsigned c = 0; c < VTEP__COUNT; c++)
 		out[n++] = (struct port_type_stat){ fdb_names[c],
 						    atomic_load_explicit(&v->vt.counters[c], memory_order_relaxed) };

@@ -171,6 +171,7 @@ struct vx_port {
 	const union vtep_addr *rx_src;	/* its source VTEP: remotes[rx_r]'s address, or rx_from[] (remote=flow) */
 	struct iovec *rx_miov;	/* VX_RX_MIOV: the views of merged TSO frames (no vlan_vni=) */
 	unsigned rx_ecn_marks;	/* datagrams of the last fill that vx_rx_ecn() marked for the drop */
+	atomic_uint_least64_t rx_ecn_odd;	/* datagrams of a "(!!!)" ECN combination taken as they were (packet/ecn.h) */
 	uint64_t rx_tos_key;	/* the TOS control message's level and type as one word (vx_rx_alone()) */
 	union {
 		struct cmsghdr align;

@@ -119,6 +119,7 @@ static __attribute__((noinline)) void vx_rx_ecn(struct vx_port *v, unsigned i, u
 	uint8_t *buf = v->rx_iov[i].iov_base;
 	size_t len = v->rx_msgs[i].msg_len;
 	bool marked = false;
+	unsigned odd = 0;
 
 	if (!seg)
 		seg = len;
@@ -130,6 +131,9 @@ static __attribute__((noinline)) void vx_rx_ecn(struct vx_port *v, unsigned i, u
 			break;
 		switch (ecn_decap_frame(d + VXLAN_HLEN, l - VXLAN_HLEN, outer)) {
 		case ECN_FRAME_KEEP:
+			break;
+		case ECN_FRAME_ODD:
+			odd++;
 			break;
 		case ECN_FRAME_MARKED:
 			marked = true;
@@ -151,6 +155,8 @@ static __attribute__((noinline)) void vx_rx_ecn(struct vx_port *v, unsigned i, u
 	/* xdp=: the inner frame's sum from the outer check no longer holds (IPv6's traffic class is in it). */
 	if (marked && i < 64)
 		v->rx_isum_ok &= ~(1ull << i);
+	if (odd)
+		port_count(&v->rx_ecn_odd, odd);
 }
 
 /*

@@ -12,6 +12,7 @@
 
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -34,6 +35,13 @@ static const struct {
 	{ CE, { CE, CE, CE, CE } },
 };
 static const int columns[4] = { NOT, E0, E1, CE };
+/* The cells Figure 4 marks "(!!!)" but the drop: taken as the table says, counted (ECN_FRAME_ODD). */
+static const bool odd4[4][4] = {
+	{ false, true, true, false },
+	{ false, false, false, false },
+	{ false, false, false, false },
+	{ false, false, true, false },
+};
 
 static void test_table(void **state)
 {
@@ -43,6 +51,9 @@ static void test_table(void **state)
 			assert_int_equal(ecn_decap((unsigned)columns[c], (unsigned)figure4[r].inner), figure4[r].out[c]);
 	/* Only the low two bits of either argument count (a whole TOS byte may be passed). */
 	assert_int_equal(ecn_decap(0xb8 | CE, 0x28 | E0), CE);
+	for (unsigned r = 0; r < 4; r++)
+		for (unsigned c = 0; c < 4; c++)
+			assert_int_equal(ecn_odd((unsigned)columns[c], (unsigned)figure4[r].inner), odd4[r][c]);
 }
 
 /* An IPv4 frame at @f (@tag: behind an 802.1Q tag) with TOS @tos and a right header checksum: its length. */
@@ -88,8 +99,9 @@ static void test_frame_ipv4(void **state)
 					assert_memory_equal(f, was, len);
 					continue;
 				}
-				assert_int_equal(got, figure4[r].out[c] == figure4[r].inner ? ECN_FRAME_KEEP
-											    : ECN_FRAME_MARKED);
+				assert_int_equal(got, odd4[r][c] ? ECN_FRAME_ODD
+							 : figure4[r].out[c] == figure4[r].inner ? ECN_FRAME_KEEP
+												    : ECN_FRAME_MARKED);
 				assert_int_equal(f[l3 + 1], 46 << 2 | figure4[r].out[c]);
 				/* The header with its checksum sums to all ones (RFC 791). */
 				assert_int_equal(csum_fold(csum_add(0, f + l3, 20)), 0xffff);
@@ -124,7 +136,8 @@ static void test_frame_ipv6(void **state)
 	assert_int_equal(f[15] >> 4 & 3, E1);
 	f[15] &= 0xcf;
 	memcpy(was, f, sizeof(f));
-	assert_int_equal(ecn_decap_frame(f, 54, E1), ECN_FRAME_KEEP);
+	assert_int_equal(ecn_decap_frame(f, 54, E1), ECN_FRAME_ODD); /* "(!!!)": left, counted */
+	assert_int_equal(ecn_decap_frame(f, 54, NOT), ECN_FRAME_KEEP);
 	assert_int_equal(ecn_decap_frame(f, 54, CE), ECN_FRAME_DROP);
 	assert_memory_equal(f, was, sizeof(f));
 	/* A version that is not 6 is not IPv6: left alone. */

@@ -599,6 +599,7 @@ static void ecn_check(struct port *p, int fd, const struct sockaddr_in *to)
 	}
 	assert_int_equal(got, want);
 	assert_int_equal(tunnel_stat(p, "rx_bad_ecn"), 1);
+	assert_int_equal(tunnel_stat(p, "rx_ecn_unexpected"), 1); /* ECT(0) over Not-ECT: "(!!!)", taken */
 	assert_int_equal(atomic_load(&p->stats.drops[DROP_BAD_HEADER]), drops + 1);
 	free(rx);
 }
