@@ -108,8 +108,9 @@ static inline bool vx_rx_ecn_marked(const uint8_t *d)
  * Not-ECT): each inner IP header takes the table's codepoint in place
  * (ecn_decap_frame()), before any merge compares them; one to drop gets
  * the drop mark in its VXLAN header (vx_rx_ecn_marked(): vx_rx_check()
- * counts it), unless the VXLAN checks drop it for a reason of their own.  Rare (a router marked, or a peer's ingress copies ECN):
- * out of the loops, which see only what it rewrote.
+ * counts it), unless the VXLAN checks drop it for a reason of their
+ * own.  Rare (a router marked, or a peer's ingress copies ECN): out of
+ * the loops, which see only what it rewrote.
  */
 static inline bool vx_rx_check(const struct vx_port *v, const uint8_t *d, size_t dlen, uint32_t *vni, uint16_t *vid,
 			       unsigned bad[VX_RX__COUNT]);

@@ -81,7 +81,7 @@ static inline unsigned vx_inner_ecn(const uint8_t *h, unsigned hl)
 	return 0;
 }
 
-/* The outer TOS without tos=inherit for a frame of inner ECN field @ecn: the port's DSCP with it, -1 (the socket's) for Not-ECT. */
+/* The outer TOS without tos=inherit for inner ECN field @ecn: the port's DSCP with it, -1 (the socket's) for Not-ECT. */
 static inline int vx_ecn_tos(const struct vx_port *v, unsigned ecn)
 {
 	return ecn ? v->tos | (int)ecn : -1;
