@@ -161,25 +161,42 @@ static __attribute__((noinline)) void vx_rx_ecn(struct vx_port *v, unsigned i, u
 }
 
 /*
- * Message @mh's control messages (the kernel's) the slow way: its GRO
- * datagram size (UDP_GRO) into *@seg and its outer TOS (IP_TOS, one byte;
- * IPV6_TCLASS, an int) into *@tos.
+ * The byte of a TOS control message (the port's family's: rx_tos_key)
+ * that holds the ECN field: IP_TOS's one byte; IPV6_TCLASS's int's low
+ * byte (its first on a little-endian CPU).
  */
-static void vx_rx_cmsgs(const struct vx_port *v, const struct msghdr *mh, int *seg, unsigned *tos)
+static inline unsigned vx_rx_tos_at(const struct vx_port *v)
 {
-	const int level = v->ipv6 ? IPPROTO_IPV6 : IPPROTO_IP, type = v->ipv6 ? IPV6_TCLASS : IP_TOS;
+	return v->ipv6 && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__ ? sizeof(int) - 1 : 0;
+}
+
+/* Is control message @cm the TOS one of the port's family (its level and type one word: rx_tos_key)? */
+static inline bool vx_rx_is_tos(const struct vx_port *v, const struct cmsghdr *cm)
+{
+	uint64_t key;
+
+	_Static_assert(offsetof(struct cmsghdr, cmsg_type) == offsetof(struct cmsghdr, cmsg_level) + sizeof(int),
+		       "a control message's level and type are one word");
+	memcpy(&key, &cm->cmsg_level, sizeof(key));
+	return key == v->rx_tos_key;
+}
+
+/*
+ * Message @mh's control messages (the kernel's) the slow way: its GRO
+ * datagram size (UDP_GRO) into *@seg and its outer ECN field (of IP_TOS
+ * or IPV6_TCLASS) into *@ecn.
+ */
+static void vx_rx_cmsgs(const struct vx_port *v, const struct msghdr *mh, int *seg, unsigned *ecn)
+{
+	const unsigned at = vx_rx_tos_at(v);
 
 	*seg = 0;
-	*tos = 0;
+	*ecn = 0;
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR((struct msghdr *)mh, cm)) {
-		bool has_int = cm->cmsg_len >= CMSG_LEN(sizeof(int));
-
-		if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO && has_int)
+		if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO && cm->cmsg_len >= CMSG_LEN(sizeof(int)))
 			memcpy(seg, CMSG_DATA(cm), sizeof(int));
-		else if (cm->cmsg_level == level && cm->cmsg_type == type && v->ipv6 && has_int)
-			memcpy(tos, CMSG_DATA(cm), sizeof(int));
-		else if (cm->cmsg_level == level && cm->cmsg_type == type && cm->cmsg_len >= CMSG_LEN(1))
-			*tos = *CMSG_DATA(cm);
+		else if (vx_rx_is_tos(v, cm) && cm->cmsg_len >= CMSG_LEN(at + 1))
+			*ecn = CMSG_DATA(cm)[at] & ECN_MASK;
 	}
 }
 
@@ -188,25 +205,20 @@ static void vx_rx_cmsgs(const struct vx_port *v, const struct msghdr *mh, int *s
  * (the common message: no GRO coalescing; xdp='s are written so, their
  * ECN field applied at the fill)?  Then its outer ECN field goes into
  * *@ecn; false for any other (a GRO slot: vx_rx_msg_start()'s).  The TOS
- * control message's level and type compared in one word (rx_tos_key),
- * its size as CMSG_SPACE(int) (IP_TOS's one byte takes as many), the ECN
- * bits in its first byte (IP_TOS's byte; IPV6_TCLASS's int's low byte on
- * a little-endian CPU): a walk with CMSG_NXTHDR() was ~40 instructions a
- * message (callgrind, bench_vxlan -c off -f 1024).
+ * control message's level and type compared in one word
+ * (vx_rx_is_tos()), its size as CMSG_SPACE(int) (IP_TOS's one byte takes
+ * as many), the ECN bits read from one byte (vx_rx_tos_at()): a walk with
+ * CMSG_NXTHDR() was ~40 instructions a message (callgrind, bench_vxlan -c
+ * off -f 1024).
  */
 static inline bool vx_rx_alone(const struct vx_port *v, unsigned i, unsigned *ecn)
 {
 	const struct cmsghdr *cm = (const struct cmsghdr *)v->rx_cmsg[i].buf;
-	const unsigned at = v->ipv6 && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__ ? sizeof(int) - 1 : 0;
-	uint64_t key;
 
 	_Static_assert(CMSG_SPACE(1) == CMSG_SPACE(sizeof(int)), "IP_TOS's byte takes an int's room");
-	_Static_assert(offsetof(struct cmsghdr, cmsg_type) == offsetof(struct cmsghdr, cmsg_level) + sizeof(int),
-		       "a control message's level and type are one word");
-	memcpy(&key, &cm->cmsg_level, sizeof(key));
-	if (v->rx_msgs[i].msg_hdr.msg_controllen != CMSG_SPACE(sizeof(int)) || key != v->rx_tos_key)
+	if (v->rx_msgs[i].msg_hdr.msg_controllen != CMSG_SPACE(sizeof(int)) || !vx_rx_is_tos(v, cm))
 		return false;
-	*ecn = CMSG_DATA(cm)[at] & ECN_MASK;
+	*ecn = CMSG_DATA(cm)[vx_rx_tos_at(v)] & ECN_MASK;
 	return true;
 }
 
@@ -416,13 +428,13 @@ static bool vx_rx_msg_start(struct vx_port *v, unsigned bad[VX_RX__COUNT])
 	}
 	v->rx_src = v->remote_flow ? &v->rx_from[i] : &v->vt.remotes[v->rx_r].addr;
 	{
-		unsigned tos;
+		unsigned ecn;
 		int seg;
 
-		vx_rx_cmsgs(v, mh, &seg, &tos);
+		vx_rx_cmsgs(v, mh, &seg, &ecn);
 		v->rx_seg = v->gro && seg > 0 ? (size_t)seg : 0;
-		if (tos & ECN_MASK)
-			vx_rx_ecn(v, i, tos & ECN_MASK, v->rx_seg);
+		if (ecn)
+			vx_rx_ecn(v, i, ecn, v->rx_seg);
 	}
 	if (v->rx_seg && v->rx_seg < len) {
 		port_count(&v->off_count[VX_GRO_RECEIVES], 1);

@@ -203,11 +203,20 @@ static inline size_t vx_cmsg_segment(uint8_t *c, uint16_t seg_bytes)
 	return CMSG_SPACE(sizeof(uint16_t));
 }
 
-/* Message @m's outer TOS (vx_outer_tos()): @tos as its control message. */
-static void vx_tos_cmsg(struct vx_port *v, unsigned m, int tos)
+/*
+ * Message @m's outer TOS (vx_outer_tos()): @tos as its control message,
+ * or for -1 the socket's: no control message (a message before in this
+ * slot may have had one).
+ */
+static inline void vx_tos_cmsg(struct vx_port *v, unsigned m, int tos)
 {
 	struct msghdr *mh = &v->msgs[m].msg_hdr;
 
+	if (tos < 0) {
+		mh->msg_control = NULL;
+		mh->msg_controllen = 0;
+		return;
+	}
 	mh->msg_control = v->tx_cmsg[m].buf;
 	mh->msg_controllen = sizeof(v->tx_cmsg[m].buf);
 	vx_cmsg_tos(v, v->tx_cmsg[m].buf, tos);
@@ -273,16 +282,7 @@ static inline __attribute__((always_inline)) bool vx_encap(struct vx_port *v, un
 		v->tx_sum[m] = sum;
 		vx_csum4(v, m, dst, udp_len);
 	}
-	{
-		int tos = vx_outer_tos(v, pk);
-
-		if (tos >= 0) {
-			vx_tos_cmsg(v, m, tos);
-		} else {
-			mh->msg_control = NULL; /* the socket's: a message before may have had one */
-			mh->msg_controllen = 0;
-		}
-	}
+	vx_tos_cmsg(v, m, vx_outer_tos(v, pk));
 	return true;
 }
 
@@ -1088,8 +1088,7 @@ static inline __attribute__((always_inline)) bool vx_raw_msg(struct vx_port *v, 
 	iov[0] = (struct iovec){ h, VX_HDR_LEN };
 	mh->msg_name = (void *)dst;
 	mh->msg_iovlen = (size_t)nseg + 1;
-	mh->msg_control = NULL; /* the socket's TOS (a message before may have had one; the caller sets one: vx_tos_cmsg()) */
-	mh->msg_controllen = 0;
+	vx_tos_cmsg(v, m, -1); /* the socket's TOS (a caller gives a frame with an ECN field its own after) */
 	if (csum4) {
 		/* The datagram's sum (a small frame whole in its head: csum_add64()), the pseudo header's, folded once. */
 		const uint8_t *head = pkt_head(pk);
@@ -1131,8 +1130,8 @@ static inline int vx_plain_remote(struct vx_port *v, uint32_t vni, uint64_t mac,
  * The common frames at the head of a burst, in a loop of their own, with
  * UDP GSO off (vx_tx_gather()'s with it on): on a port with one VNI,
  * static remotes, no vlan_vni= and no tos=inherit, a finished frame (no
- * offload request, its ECN field Not-ECT: the socket's TOS) that fits
- * every path, to one remote
+ * offload request; one with an ECN field gets its outer TOS as a control
+ * message, vx_ecn_tos()) that fits every path, to one remote
  * (vx_plain_remote()), through the raw socket.  Messages [@m0, @m0 +
  * return) built for frames [0, return): it stops at the first frame that
  * is not such (vx_tx_burst() takes it, and tries again after it) or when
