@@ -308,6 +308,32 @@ static void test_port_merge_messages(void **state)
 }
 
 /*
+ * Port @b's 60-byte frames into @out (@want of them at most, 40 tries
+ * of a burst each): each frame's bytes, in the order they came.  Returns
+ * how many came.
+ */
+static unsigned rx_frames60(struct port *b, struct pkt *rx, unsigned want, uint8_t (*out)[64])
+{
+	struct port_io io = { 0 };
+	unsigned got = 0;
+
+	for (int tries = 0; got < want && tries < 40; tries++) {
+		struct pollfd pfd = { .fd = b->ops->rx_fd(b, 0), .events = POLLIN };
+		unsigned n = b->ops->rx_burst(b, 0, &io, rx, PKT_BURST);
+
+		for (unsigned i = 0; i < n; i++, got++) {
+			assert_true(got < want);
+			assert_int_equal(rx[i].len, 60);
+			assert_int_equal(pkt_to_buf(&rx[i], out[got], 60), 60);
+		}
+		b->ops->rx_done(b, 0, &io);
+		if (!n && b->ops->rx_arm(b, 0) == false)
+			poll(&pfd, 1, 50);
+	}
+	return got;
+}
+
+/*
  * One GRO slot (a UDP_SEGMENT send from a plain socket of the remote's
  * address, looped back whole) of 60-byte UDP frames with, among them,
  * one of another VNI, one whose I flag is clear and a short last piece:
@@ -321,9 +347,9 @@ static void test_port_gro_slot_drops(void **state)
 	static const uint32_t vni[N] = { 0x4242, 0x4242, 0x4242, 0x4343, 0x4242, 0x4242, 0x4242, 0x4242, 0x4242 };
 	static uint8_t payload[N * SEG + 10];
 	struct pkt *rx = zalloc64(PKT_BURST * sizeof(*rx));
-	struct port_io io = { 0 };
+	uint8_t out[N][64];
 	char err[256] = "";
-	unsigned got = 0, want = 0, seq[N];
+	unsigned got, want = 0, seq[N];
 	struct ref_geom g;
 	struct port *b;
 
@@ -343,23 +369,10 @@ static void test_port_gro_slot_drops(void **state)
 	}
 	memset(payload + N * SEG, 0x08, 10); /* a last piece of 10 bytes: short */
 	send_from_remote(payload, sizeof(payload), SEG, 0);
-	for (int tries = 0; got < want && tries < 40; tries++) {
-		struct pollfd pfd = { .fd = b->ops->rx_fd(b, 0), .events = POLLIN };
-		unsigned n = b->ops->rx_burst(b, 0, &io, rx, PKT_BURST);
-
-		for (unsigned i = 0; i < n; i++, got++) {
-			uint8_t out[64];
-
-			assert_true(got < want);
-			assert_int_equal(rx[i].len, 60);
-			assert_int_equal(pkt_to_buf(&rx[i], out, 60), 60);
-			assert_memory_equal(out, payload + seq[got] * SEG + VXLAN_HLEN, 60);
-		}
-		b->ops->rx_done(b, 0, &io);
-		if (!n && b->ops->rx_arm(b, 0) == false)
-			poll(&pfd, 1, 50);
-	}
+	got = rx_frames60(b, rx, want, out);
 	assert_int_equal(got, want);
+	for (unsigned k = 0; k < got; k++)
+		assert_memory_equal(out[k], payload + seq[k] * SEG + VXLAN_HLEN, 60);
 	assert_true(type_stat(b, "gro_receives") >= 1);
 	assert_int_equal(type_stat(b, "rx_bad_vni"), 1);
 	assert_int_equal(type_stat(b, "rx_bad_flags"), 1);
@@ -384,7 +397,7 @@ static void test_port_gro_slot_ecn(void **state)
 	static const uint8_t inner[N] = { 2, 0, 1, 3, 0, 2, 0 };
 	static uint8_t payload[N * SEG];
 	struct pkt *rx = zalloc64(PKT_BURST * sizeof(*rx));
-	struct port_io io = { 0 };
+	uint8_t out[N][64];
 	char err[256] = "";
 	struct port *b;
 
@@ -394,7 +407,7 @@ static void test_port_gro_slot_ecn(void **state)
 		fail_msg("port b: %s", err);
 	for (unsigned round = 0; round < 2; round++) {
 		const int outer = round ? 0xb8 | 1 : 0xb8 | 3; /* DSCP 46 and ECT(1), then CE */
-		unsigned got = 0, want = 0, seq[N];
+		unsigned got, want = 0, seq[N];
 
 		for (unsigned k = 0; k < N; k++) {
 			uint8_t *d = payload + k * SEG;
@@ -409,27 +422,17 @@ static void test_port_gro_slot_ecn(void **state)
 				seq[want++] = k;
 		}
 		send_from_remote(payload, sizeof(payload), SEG, outer);
-		for (int tries = 0; got < want && tries < 40; tries++) {
-			struct pollfd pfd = { .fd = b->ops->rx_fd(b, 0), .events = POLLIN };
-			unsigned n = b->ops->rx_burst(b, 0, &io, rx, PKT_BURST);
-
-			for (unsigned i = 0; i < n; i++, got++) {
-				const uint8_t *want_f = payload + seq[got] * SEG + VXLAN_HLEN;
-				unsigned ecn = round ? (inner[seq[got]] == 2 ? 1 : inner[seq[got]]) : 3;
-				uint8_t out[64];
-
-				assert_true(got < want);
-				assert_int_equal(pkt_to_buf(&rx[i], out, 60), 60);
-				assert_int_equal(out[15], 0x28 | ecn);
-				assert_int_equal(csum_fold(csum_add(0, out + 14, 20)), 0xffff);
-				assert_memory_equal(out + 16, want_f + 16, 8); /* then the checksum, then as sent */
-				assert_memory_equal(out + 26, want_f + 26, 60 - 26);
-			}
-			b->ops->rx_done(b, 0, &io);
-			if (!n && b->ops->rx_arm(b, 0) == false)
-				poll(&pfd, 1, 50);
-		}
+		got = rx_frames60(b, rx, want, out);
 		assert_int_equal(got, want);
+		for (unsigned k = 0; k < got; k++) {
+			const uint8_t *want_f = payload + seq[k] * SEG + VXLAN_HLEN;
+			unsigned ecn = round ? (inner[seq[k]] == 2 ? 1 : inner[seq[k]]) : 3;
+
+			assert_int_equal(out[k][15], 0x28 | ecn);
+			assert_int_equal(csum_fold(csum_add(0, out[k] + 14, 20)), 0xffff);
+			assert_memory_equal(out[k] + 16, want_f + 16, 8); /* then the checksum, then as sent */
+			assert_memory_equal(out[k] + 26, want_f + 26, 60 - 26);
+		}
 	}
 	assert_true(type_stat(b, "gro_receives") >= 2);
 	assert_int_equal(type_stat(b, "rx_bad_ecn"), 2);
