@@ -6,7 +6,8 @@
  * must copy exactly min(len, PKT_HEAD_COPY) bytes into the head whatever
  * the cuts; pkt_parse() must read nothing outside the head, agree with a
  * plain reference parser restated here, and never leave an offset or a
- * flag that claims more than the head holds; pkt_to_buf(), pkt_copy() and
+ * flag that claims more than the head holds (nor pkt_parse_l3(), its walk
+ * behind every tag); pkt_to_buf(), pkt_copy() and
  * pkt_segs() must give back the frame (head from the private copy, the
  * rest from the view), also after a push into the headroom; the VXLAN
  * flow hash and vxlan_flow4_of() of the frame unparsed (vxlan_raw4_l4())
@@ -66,7 +67,8 @@ static unsigned ref_l4(unsigned proto, const uint8_t *h, unsigned at, unsigned e
 	return need && at + need <= end ? PKT_F_L4 : 0;
 }
 
-static void ref_parse(const uint8_t *h, unsigned hl, unsigned len, struct ref *r)
+/* @max_tags: 1 as pkt_parse(), more as pkt_parse_l3() (every tag; the head bounds them). */
+static void ref_parse(const uint8_t *h, unsigned hl, unsigned len, unsigned max_tags, struct ref *r)
 {
 	unsigned off = 14;
 
@@ -74,11 +76,12 @@ static void ref_parse(const uint8_t *h, unsigned hl, unsigned len, struct ref *r
 	if (hl < 14)
 		return;
 	r->type = be16(h + 12);
-	if ((r->type == 0x8100 || r->type == 0x88a8) && hl >= 18) {
+	for (unsigned t = 0; t < max_tags && (r->type == 0x8100 || r->type == 0x88a8) && hl >= off + 4; t++) {
 		r->flags |= PKT_F_VLAN;
-		r->tci = be16(h + 14);
-		r->type = be16(h + 16);
-		off = 18;
+		if (!t)
+			r->tci = be16(h + 14);
+		r->type = be16(h + off + 2);
+		off += 4;
 	}
 	r->l3 = off;
 	if (r->type == 0x0800 && hl >= off + 20 && h[off] >> 4 == 4) {
@@ -168,13 +171,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check(memcmp(pkt_head(&p), frame, p.head_len) == 0);
 
 	/* The parse, against the reference; nothing it claims lies past the head. */
-	ref_parse(frame, p.head_len, (unsigned)len, &r);
+	ref_parse(frame, p.head_len, (unsigned)len, 1, &r);
 	check(p.flags == r.flags && p.ethertype == r.type && p.vlan_tci == r.tci && p.l3_off == r.l3 &&
 	      p.l4_off == r.l4 && p.ip_proto == r.proto);
 	check(p.l3_off <= p.head_len && p.l4_off <= len);
 	if (p.flags & PKT_F_L4)
 		check(p.l4_off + 8u <= p.head_len);
 	check(pkt_parse(&p) == p.flags); /* idempotent */
+
+	/* Behind every tag (the offload checks' parse): the reference's too, and nothing past the head. */
+	{
+		struct pkt_l3 o;
+		unsigned f = pkt_parse_l3(&p, &o);
+
+		ref_parse(frame, p.head_len, (unsigned)len, 64, &r);
+		check(f == (r.flags & ~PKT_F_VLAN) && o.l3_off == r.l3 && o.l4_off == r.l4 && o.ip_proto == r.proto);
+		check(o.l3_off <= p.head_len && o.l4_off <= len);
+		if (f & PKT_F_L4)
+			check(o.l4_off + 8u <= p.head_len);
+	}
 
 	/* The VXLAN flow hash and flow4 of the frame unparsed (their raw IPv4 way) are the parsed frame's. */
 	{

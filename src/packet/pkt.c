@@ -17,23 +17,30 @@ static inline unsigned rd16(const uint8_t *b)
 	return (unsigned)b[0] << 8 | b[1];
 }
 
+/*
+ * What the IP parse found, in one word held in registers: the PKT_F_*
+ * flags (bits 0-7), the transport protocol (8-15), the transport header's
+ * offset (16-31) or 0.  pkt_parse() stores it in its fields,
+ * pkt_parse_l3() in its own.
+ */
+#define L3_RES(flags, proto, l4) ((uint32_t)(flags) | (uint32_t)(proto) << 8 | (uint32_t)(l4) << 16)
+
 /* RFC 791: version 4, 5 <= IHL, IHL * 4 <= total length <= what the frame holds (the rest is padding). */
-static unsigned parse_ipv4(struct pkt *p, const uint8_t *h, unsigned off, unsigned hl)
+static inline uint32_t parse_ipv4(uint32_t len, const uint8_t *h, unsigned off, unsigned hl)
 {
-	unsigned ihl, tot, end;
+	unsigned ihl, tot, end, proto;
 
 	if (off + IPV4_HLEN > hl || h[off] >> 4 != 4)
 		return 0;
 	ihl = (h[off] & 0xfu) * 4;
 	tot = rd16(h + off + 2);
-	if (ihl < IPV4_HLEN || tot < ihl || off + tot > p->len || off + ihl > hl)
+	if (ihl < IPV4_HLEN || tot < ihl || off + tot > len || off + ihl > hl)
 		return 0;
-	p->ip_proto = h[off + 9];
+	proto = h[off + 9];
 	if (rd16(h + off + 6) & IPV4_FRAG_OFFSET)
-		return PKT_F_IPV4 | PKT_F_FRAG;
-	p->l4_off = (uint16_t)(off + ihl);
+		return L3_RES(PKT_F_IPV4 | PKT_F_FRAG, proto, 0);
 	end = off + tot < hl ? off + tot : hl;
-	return PKT_F_IPV4 | pkt_l4_flag(p->ip_proto, h, off + ihl, end);
+	return L3_RES(PKT_F_IPV4 | pkt_l4_flag(proto, h, off + ihl, end), proto, off + ihl);
 }
 
 /*
@@ -45,14 +52,14 @@ static unsigned parse_ipv4(struct pkt *p, const uint8_t *h, unsigned off, unsign
  * number and l4_off stays 0.  A transport header may start past the head
  * (long options): l4_off says where, PKT_F_L4 stays clear.
  */
-static unsigned parse_ipv6(struct pkt *p, const uint8_t *h, unsigned off, unsigned hl)
+static inline uint32_t parse_ipv6(uint32_t len, const uint8_t *h, unsigned off, unsigned hl)
 {
 	unsigned dgram, end, next, at = off + IPV6_HLEN;
 
 	if (off + IPV6_HLEN > hl || h[off] >> 4 != 6)
 		return 0;
 	dgram = off + IPV6_HLEN + rd16(h + off + 4);
-	if (dgram > p->len)
+	if (dgram > len)
 		return 0;
 	end = dgram < hl ? dgram : hl;
 	next = h[off + 6];
@@ -63,48 +70,56 @@ static unsigned parse_ipv6(struct pkt *p, const uint8_t *h, unsigned off, unsign
 		    next != IPPROTO_FRAGMENT)
 			break;
 		if (at + 8 > end)
-			goto stop;
+			return L3_RES(PKT_F_IPV6, next, 0);
 		if (next == IPPROTO_FRAGMENT) {
-			if (rd16(h + at + 2) & IPV6_FRAG_OFFSET) {
-				p->ip_proto = h[at];
-				return PKT_F_IPV6 | PKT_F_FRAG;
-			}
+			if (rd16(h + at + 2) & IPV6_FRAG_OFFSET)
+				return L3_RES(PKT_F_IPV6 | PKT_F_FRAG, h[at], 0);
 		} else {
 			xlen = (h[at + 1] + 1u) * 8;
 			if (at + xlen > dgram)
-				goto stop;
+				return L3_RES(PKT_F_IPV6, next, 0);
 		}
 		next = h[at];
 		at += xlen;
 	}
-	p->ip_proto = (uint8_t)next;
-	p->l4_off = (uint16_t)at;
-	return PKT_F_IPV6 | pkt_l4_flag(next, h, at, end);
+	return L3_RES(PKT_F_IPV6 | pkt_l4_flag(next, h, at, end), next, at);
+}
 
-stop:
-	p->ip_proto = (uint8_t)next;
-	return PKT_F_IPV6;
+/* The IP header at @off (EtherType @type) and what follows it, as L3_RES(). */
+static inline uint32_t parse_l3(uint32_t len, const uint8_t *h, unsigned off, unsigned hl, unsigned type)
+{
+	if (type == ETHERTYPE_IPV4)
+		return parse_ipv4(len, h, off, hl);
+	if (type == ETHERTYPE_IPV6)
+		return parse_ipv6(len, h, off, hl);
+	return 0;
 }
 
 unsigned pkt_parse(struct pkt *p)
 {
 	const uint8_t *h = pkt_head(p);
 	unsigned hl = p->head_len, off = PKT_ETH_HLEN, flags = p->flags & PKT_F_TUNNEL, type;
+	uint32_t r;
 
 	p->vlan_tci = 0;
-	p->l4_off = 0;
-	p->ip_proto = 0;
 	if (hl < PKT_ETH_HLEN) {
 		/* No port hands over such a frame (a runt is its drop); parsed as nothing. */
 		p->ethertype = 0;
 		p->l3_off = 0;
+		p->l4_off = 0;
+		p->ip_proto = 0;
 		p->flags = (uint8_t)flags;
 		p->parsed = true;
 		return flags;
 	}
 	type = rd16(h + 12);
 	if ((type == ETHERTYPE_VLAN || type == ETHERTYPE_QINQ) && off + PKT_VLAN_HLEN <= hl) {
-		/* One tag; what follows a second one is left unparsed (ethertype: the inner tag's). */
+		/*
+		 * One tag; what follows a second one is left unparsed (ethertype:
+		 * the inner tag's), as OVS's default vlan-limit of 1 leaves it to
+		 * the flows.  The offload checks look behind every tag
+		 * (pkt_parse_l3()).
+		 */
 		p->vlan_tci = (uint16_t)rd16(h + 14);
 		type = rd16(h + 16);
 		off += PKT_VLAN_HLEN;
@@ -112,13 +127,36 @@ unsigned pkt_parse(struct pkt *p)
 	}
 	p->ethertype = (uint16_t)type;
 	p->l3_off = (uint16_t)off;
-	if (type == ETHERTYPE_IPV4)
-		flags |= parse_ipv4(p, h, off, hl);
-	else if (type == ETHERTYPE_IPV6)
-		flags |= parse_ipv6(p, h, off, hl);
+	r = parse_l3(p->len, h, off, hl, type);
+	p->ip_proto = (uint8_t)(r >> 8);
+	p->l4_off = (uint16_t)(r >> 16);
+	flags |= r & 0xff;
 	p->flags = (uint8_t)flags;
 	p->parsed = true;
 	return flags;
+}
+
+unsigned pkt_parse_l3(const struct pkt *p, struct pkt_l3 *o)
+{
+	const uint8_t *h = pkt_head(p);
+	unsigned hl = p->head_len, off = PKT_ETH_HLEN, type;
+	uint32_t r;
+
+	if (hl < PKT_ETH_HLEN) {
+		*o = (struct pkt_l3){ 0 };
+		return 0;
+	}
+	type = rd16(h + 12);
+	/* Every tag the head holds: the head's length bounds the walk. */
+	while ((type == ETHERTYPE_VLAN || type == ETHERTYPE_QINQ) && off + PKT_VLAN_HLEN <= hl) {
+		type = rd16(h + off + 2);
+		off += PKT_VLAN_HLEN;
+	}
+	r = parse_l3(p->len, h, off, hl, type);
+	o->l3_off = (uint16_t)off;
+	o->ip_proto = (uint8_t)(r >> 8);
+	o->l4_off = (uint16_t)(r >> 16);
+	return r & 0xff;
 }
 
 /* The head, copied from the view: pkt_load() without the parse, inline in the burst's loop. */

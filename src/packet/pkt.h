@@ -347,6 +347,22 @@ static inline unsigned pkt_l4_flag(unsigned proto, const uint8_t *h, unsigned at
  */
 unsigned pkt_parse(struct pkt *p);
 
+/* Where a frame's IP and transport headers lie (pkt_parse_l3()). */
+struct pkt_l3 {
+	uint16_t l3_off;	/* the header after the Ethernet header and its tags */
+	uint16_t l4_off;	/* as pkt.l4_off */
+	uint8_t ip_proto;	/* as pkt.ip_proto */
+};
+
+/*
+ * pkt_parse()'s L3 and L4 part behind every 802.1Q / 802.1ad tag the head
+ * holds, not only the first: for the offload checks and segmentation
+ * (packet/gso.c), which must find a QinQ frame's TCP header where the
+ * flows do not look.  Returns PKT_F_IPV4 / PKT_F_IPV6 / PKT_F_L4 /
+ * PKT_F_FRAG as pkt_parse() would behind the last tag; @p is not changed.
+ */
+unsigned pkt_parse_l3(const struct pkt *p, struct pkt_l3 *o);
+
 /* The flags, parsing the head first if nobody has since it was loaded. */
 static inline unsigned pkt_parsed(struct pkt *p)
 {
