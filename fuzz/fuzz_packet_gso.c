@@ -108,9 +108,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	{
 		/* A segmentation request passed: the reference cuts the same frame at the same places. */
+		struct pkt_l3 o;
+		unsigned f = pkt_parse_l3(&src, &o); /* behind every tag: fuzz_packet_parse holds it to its reference */
 		struct ref_geom g = {
-			.l3 = src.l3_off, .l4 = src.l4_off,
-			.v6 = src.flags & PKT_F_IPV6, .udp = src.ip_proto == 17,
+			.l3 = o.l3_off, .l4 = o.l4_off,
+			.v6 = f & PKT_F_IPV6, .udp = o.ip_proto == 17,
 		};
 
 		g.hdr = g.l4 + (g.udp ? 8 : (before[g.l4 + 12] >> 4) * 4u);

@@ -29,7 +29,7 @@ def csum(b):
     return s
 
 
-def frame(rng, v6, udp, payload, vlan=False, ip_opt=0, tcp_opt=0, flags=0x18):
+def frame(rng, v6, udp, payload, vlan=False, ip_opt=0, tcp_opt=0, flags=0x18, qinq=False):
     """A sender's partial frame: (bytes, csum_start, csum_offset)."""
     l4h = 8 if udp else 20 + tcp_opt
     l4_len = l4h + payload
@@ -54,7 +54,8 @@ def frame(rng, v6, udp, payload, vlan=False, ip_opt=0, tcp_opt=0, flags=0x18):
         eth_type = 0x0800
     off = 6 if udp else 16
     body[off:off + 2] = struct.pack("!H", csum(ph))
-    eth = bytes(range(1, 13)) + (b"\x81\x00\x00\x07" if vlan else b"") + struct.pack("!H", eth_type)
+    eth = bytes(range(1, 13)) + (b"\x88\xa8\x00\x64" if qinq else b"") + (b"\x81\x00\x00\x07" if vlan or qinq else b"") + \
+        struct.pack("!H", eth_type)
     return eth + bytes(ip) + bytes(body), len(eth) + len(ip), off
 
 
@@ -92,7 +93,7 @@ def main():
     seeds["bad_padding"] = seed(TCPV4, 1000, s, o, f + b"\0" * 6)
     seeds["bad_no_partial"] = seed(TCPV4, 1000, s, o, f, csum_mode=0)
     seeds["bad_csum_place"] = seed(TCPV4, 1000, s, 6, f)
-    seeds["bad_csum_past_head"] = seed(NONE, 0, 1000, 2, f)
+    seeds["bad_csum_past_max"] = seed(NONE, 0, 1000, 2, f)
     seeds["bad_csum_past_end"] = seed(NONE, 0, 0xFFFF, 0xFFFF, f)
     f, s, o = frame(rng, True, True, 2000)
     seeds["bad_ecn_udp"] = seed(USO | ECN, 500, s, o, f)
@@ -101,6 +102,18 @@ def main():
         seeds["random_%02d" % i] = seed(rng.randrange(256), rng.randrange(65536), rng.randrange(n + 4),
                                         rng.randrange(40), rng.randbytes(n), csum_mode=rng.randrange(3),
                                         cuts=[rng.randrange(256) for _ in range(7)], chunk=rng.randrange(256))
+    for v6 in (False, True):
+        for udp in (False, True):
+            f, s, o = frame(rng, v6, udp, 3000, qinq=True, tcp_opt=0 if udp else 12)
+            name = "qinq_%s_%s" % ("v6" if v6 else "v4", "udp" if udp else "tcp")
+            seeds[name] = seed(USO if udp else (TCPV6 if v6 else TCPV4), 1000, s, o, f, cuts=[30, 9])
+            seeds[name + "_csum_only"] = seed(NONE, 0, s, o, f)
+    # An inner checksum behind an IPv6 VXLAN header (70 bytes): the field past the 128-byte head.
+    f, s, o = frame(rng, True, False, 1200)
+    outer = bytes(range(0x20, 0x2C)) + b"\x86\xdd" + struct.pack("!IHBB", 0x60000000, len(f) + 16, 17, 64) + \
+        rng.randbytes(32) + struct.pack("!HHHH", 40000, 4789, len(f) + 16, 0) + b"\x08\0\0\0\0\0\x2a\0"
+    seeds["vxlan6_inner_v6_csum"] = seed(NONE, 0, len(outer) + s, o, outer + f, cuts=[100, 40])
+    seeds["vxlan6_inner_v6_csum_tso_refused"] = seed(TCPV6, 1000, len(outer) + s, o, outer + f)
     for name, data in sorted(seeds.items()):
         with open(os.path.join(out, name), "wb") as fh:
             fh.write(data)

@@ -32,6 +32,7 @@ struct geom {
 	unsigned hdr;		/* headers' end: the payload starts here */
 	unsigned mss;		/* payload bytes per segment */
 	unsigned nseg;
+	uint8_t proto;		/* IPPROTO_TCP or IPPROTO_UDP */
 	bool v6, udp;
 };
 
@@ -51,22 +52,31 @@ static bool segmenting(const struct pkt *p)
 	return (p->gso_type & ~PKT_GSO_ECN) != VNET_GSO_NONE;
 }
 
-/* The geometry of @p's segmentation request, from its parsed head (pkt_parse()); GSO_OK or why not. */
+/*
+ * The geometry of @p's segmentation request, from its head: behind every
+ * tag (pkt_parse_l3()), so a QinQ frame's TCP header is found where the
+ * parse's one tag stops short of it, and the head read as it is now (a
+ * tag pushed for a destination since the parse moves every offset).
+ * GSO_OK or why not.
+ */
 static enum gso_bad geom_of(const struct pkt *p, struct geom *g)
 {
 	const uint8_t *h = pkt_head(p);
 	unsigned type = p->gso_type & ~PKT_GSO_ECN, payload;
+	struct pkt_l3 o;
+	unsigned flags = pkt_parse_l3(p, &o);
 
-	if (!(p->flags & (PKT_F_IPV4 | PKT_F_IPV6)) || (p->flags & PKT_F_FRAG) || !(p->flags & PKT_F_L4))
+	if (!(flags & (PKT_F_IPV4 | PKT_F_IPV6)) || (flags & PKT_F_FRAG) || !(flags & PKT_F_L4))
 		return GSO_BAD_HEADERS;
-	g->l3 = p->l3_off;
-	g->l4 = p->l4_off;
-	g->v6 = p->flags & PKT_F_IPV6;
-	g->udp = p->ip_proto == IPPROTO_UDP;
+	g->l3 = o.l3_off;
+	g->l4 = o.l4_off;
+	g->proto = o.ip_proto;
+	g->v6 = flags & PKT_F_IPV6;
+	g->udp = o.ip_proto == IPPROTO_UDP;
 	switch (type) {
 	case VNET_GSO_TCPV4:
 	case VNET_GSO_TCPV6:
-		if (p->ip_proto != IPPROTO_TCP || g->v6 != (type == VNET_GSO_TCPV6))
+		if (o.ip_proto != IPPROTO_TCP || g->v6 != (type == VNET_GSO_TCPV6))
 			return GSO_BAD_TYPE;
 		g->hdr = g->l4 + (h[g->l4 + 12] >> 4) * 4u; /* PKT_F_L4: the whole TCP header is in the head */
 		break;
@@ -108,13 +118,24 @@ static enum gso_bad geom_of(const struct pkt *p, struct geom *g)
  * (the switch reads its sender, the flows its fields).  Linux's
  * virtio_net_hdr_to_skb() is looser (a transport offset of 20 or more
  * from the frame's start); a driver's request that points anywhere else
- * is not a checksum its stack would ask for.
+ * is not a checksum its stack would ask for.  A QinQ frame is judged by
+ * its headers behind the second tag (pkt_parse_l3()), as a frame with
+ * one tag by those behind it.
  */
 static bool csum_place_ok(struct pkt *p)
 {
-	unsigned flags = pkt_parsed(p), l3 = p->l3_off, l4 = p->l4_off;
+	unsigned flags = pkt_parsed(p), l3 = p->l3_off, l4 = p->l4_off, proto = p->ip_proto;
 	unsigned f = (unsigned)p->csum_start + p->csum_offset; /* the field's first byte */
 	const uint8_t *h = pkt_head(p);
+
+	if ((flags & PKT_F_VLAN) && (p->ethertype == PKT_TPID_8021Q || p->ethertype == PKT_TPID_8021AD)) {
+		struct pkt_l3 o;
+
+		flags = pkt_parse_l3(p, &o);
+		l3 = o.l3_off;
+		l4 = o.l4_off;
+		proto = o.ip_proto;
+	}
 
 	if (p->csum_start < l3 || !l3)
 		return false;
@@ -124,7 +145,7 @@ static bool csum_place_ok(struct pkt *p)
 		return f >= l3 + ((flags & PKT_F_IPV4) ? (h[l3] & 0xfu) * 4u : 40u);
 	if (f < l4)
 		return false;
-	switch (p->ip_proto) {
+	switch (proto) {
 	case IPPROTO_TCP:
 		return f == l4 + TCP_CSUM_OFF || f >= l4 + (h[l4 + 12] >> 4) * 4u;
 	case IPPROTO_UDP:
@@ -152,11 +173,20 @@ enum gso_bad gso_check(struct pkt *p)
 		pkt_parsed(p);
 		return geom_of(p, &g);
 	}
-	if (p->csum == PKT_CSUM_PARTIAL && (size_t)p->csum_start + p->csum_offset + 2 > p->head_len)
+	if (p->csum == PKT_CSUM_PARTIAL && (size_t)p->csum_start + p->csum_offset + 2 > GSO_CSUM_FIELD_MAX)
 		return GSO_BAD_CSUM_FIELD;
 	if (p->csum == PKT_CSUM_PARTIAL && !csum_place_ok(p))
 		return GSO_BAD_CSUM_PLACE;
 	return GSO_OK;
+}
+
+unsigned gso_seg_len(const struct pkt *p)
+{
+	struct geom g;
+
+	if (!segmenting(p) || geom_of(p, &g) != GSO_OK)
+		return p->len; /* checked at rx: only a frame with no segmentation */
+	return g.hdr + g.mss < p->len ? g.hdr + g.mss : p->len;
 }
 
 unsigned gso_count(const struct pkt *p)
@@ -253,21 +283,41 @@ static bool finish_l4(struct pkt *s, unsigned start, unsigned off, uint32_t seed
 	return true;
 }
 
-/* A clone of @p (a partial checksum, no segmentation) with the checksum completed in its own head. */
+/*
+ * A clone of @p (a partial checksum, no segmentation) with the checksum
+ * completed in its own head.  A field past @p's head (an inner checksum
+ * behind a long tunnel header, IPv6 extension headers; gso_check() lets
+ * it reach GSO_CSUM_FIELD_MAX) gets the clone a longer head: the bytes up
+ * to the field's end copied from the view, the head moved down the buffer
+ * as far as it must (its headroom is spent: nothing pushes after this).
+ */
 static int complete_one(const struct pkt *p, struct pkt *s)
 {
-	uint8_t *field;
+	size_t end = (size_t)p->csum_start + p->csum_offset + 2;
 	uint32_t sum;
 	uint16_t c;
 
 	meta_copy(s, p);
-	memcpy(pkt_head(s), pkt_head(p), p->head_len);
-	field = pkt_head(s) + p->csum_start + p->csum_offset;
+	if (end > p->head_len) {
+		size_t more = end - p->head_len;
+
+		if (end > sizeof(s->buf) || end > p->len)
+			return -EINVAL;
+		if (s->head_off + end > sizeof(s->buf))
+			s->head_off = (uint16_t)(sizeof(s->buf) - end);
+		memcpy(pkt_head(s), pkt_head(p), p->head_len);
+		if (pkt_copy(p, p->head_len, &(struct iovec){ pkt_head(s) + p->head_len, more }, 1, 0, more) != more)
+			return -EINVAL;
+		s->head_len = (uint16_t)end;
+		s->view_off = (uint16_t)(p->view_off + more);
+	} else {
+		memcpy(pkt_head(s), pkt_head(p), p->head_len);
+	}
 	/* The field holds the sender's seed (the pseudo-header sum): it is summed as it is (csum.h). */
 	if (!gso_pkt_sum(s, p->csum_start, s->len - p->csum_start, &sum))
 		return -EINVAL;
 	c = csum_finish_l4(sum, p->csum_offset);
-	memcpy(field, &c, 2);
+	memcpy(pkt_head(s) + p->csum_start + p->csum_offset, &c, 2);
 	return 1;
 }
 
@@ -308,7 +358,7 @@ static bool build_seg(const struct pkt *p, const struct geom *g, unsigned k, str
 	l4_len = s->len - g->l4;
 	if (g->v6) {
 		wr16(h + g->l3 + 4, (unsigned)(s->len - g->l3 - 40));
-		seed = csum_pseudo_ipv6(h + g->l3 + 8, h + g->l3 + 24, p->ip_proto, (uint32_t)l4_len);
+		seed = csum_pseudo_ipv6(h + g->l3 + 8, h + g->l3 + 24, g->proto, (uint32_t)l4_len);
 	} else {
 		uint16_t ipc;
 
@@ -316,7 +366,7 @@ static bool build_seg(const struct pkt *p, const struct geom *g, unsigned k, str
 		wr16(h + g->l3 + 4, (rd16(h + g->l3 + 4) + k) & 0xffff); /* no fixed ids in virtio: one per segment */
 		ipc = csum_ipv4_hdr(h + g->l3, g->l4 - g->l3);
 		memcpy(h + g->l3 + 10, &ipc, 2);
-		seed = csum_pseudo_ipv4(h + g->l3 + 12, h + g->l3 + 16, p->ip_proto, (uint32_t)l4_len);
+		seed = csum_pseudo_ipv4(h + g->l3 + 12, h + g->l3 + 16, g->proto, (uint32_t)l4_len);
 	}
 	if (g->udp) {
 		wr16(l4 + 4, (unsigned)l4_len);

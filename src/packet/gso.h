@@ -45,11 +45,23 @@
 /* Segments of one frame at most: a frame cut finer than this is refused (GSO_BAD_SIZE). */
 #define GSO_SEGS_MAX 1024u
 
+/*
+ * How far from the frame's start a checksum-only request's field may end
+ * (csum_start + csum_offset + 2): past the 128-byte head, where an inner
+ * checksum lies behind an IPv6 VXLAN header (a Linux guest's or
+ * container's vxlan over IPv6 with inner IPv6: 14 + 40 + 8 + 8 + 14 + 40
+ * + 16 = the field at 140), completed in a clone's longer head when a
+ * destination needs it done (gso_segment()).  Three lines: two tags and
+ * 40 bytes of IPv6 extension headers more than that, and room for the
+ * tags a destination pushes in the 256-byte buffer.
+ */
+#define GSO_CSUM_FIELD_MAX 192u
+
 /* Why an offload request was refused. */
 enum gso_bad {
 	GSO_OK,
 	GSO_BAD_CSUM_RANGE,	/* csum_start + csum_offset + 2 past the frame's end */
-	GSO_BAD_CSUM_FIELD,	/* the checksum field past the private head (cannot be written there) */
+	GSO_BAD_CSUM_FIELD,	/* the checksum field ends past GSO_CSUM_FIELD_MAX (cannot be written in a head) */
 	GSO_BAD_HEADERS,	/* segmentation of headers that do not parse (or a fragment) */
 	GSO_BAD_TYPE,		/* gso type vs protocol (TCPV4 on IPv6, UDP on TCP, UFO) */
 	GSO_BAD_SIZE,		/* gso_size 0, or more than GSO_SEGS_MAX segments */
@@ -83,23 +95,18 @@ static inline bool gso_wanted(const struct pkt *p)
 	return p->gso_type || p->csum == PKT_CSUM_PARTIAL;
 }
 
+/* gso_wire_len() of a segmentation request: one segment's bytes (its headers + gso_size), or the frame's. */
+unsigned gso_seg_len(const struct pkt *p);
+
 /*
  * The bytes of the largest frame @p goes out as on a link that takes no
  * offload: itself, or for a segmentation request one segment (its headers
  * + gso_size).  What a size limit on the wire (a tunnel's path MTU) is
- * checked against.  Parses @p's head if that was not done yet.
+ * checked against.
  */
-static inline unsigned gso_wire_len(struct pkt *p)
+static inline unsigned gso_wire_len(const struct pkt *p)
 {
-	unsigned hdr;
-
-	if (!p->gso_type)
-		return p->len;
-	/* Checked at rx (gso_check()): the L4 header is whole in the head. */
-	if (!(pkt_parsed(p) & PKT_F_L4))
-		return p->len;
-	hdr = p->ip_proto == 6 ? p->l4_off + (pkt_head(p)[p->l4_off + 12] >> 4) * 4u : p->l4_off + 8u;
-	return hdr + p->gso_size < p->len ? hdr + p->gso_size : p->len;
+	return p->gso_type ? gso_seg_len(p) : p->len;
 }
 
 /*
@@ -108,8 +115,10 @@ static inline unsigned gso_wire_len(struct pkt *p)
  * segmentation request: IPv4 + TCP for TCPV4, IPv6 + TCP for TCPV6, either
  * + UDP for UDP_L4, the L4 header whole in the head, not a fragment, the
  * IP length the frame's, a partial checksum on the L4 header's field, and
- * at most GSO_SEGS_MAX segments.  For a checksum alone: the field inside
- * the frame and inside the head.
+ * at most GSO_SEGS_MAX segments, the headers found behind every VLAN tag
+ * (pkt_parse_l3(): QinQ).  For a checksum alone: the field inside the
+ * frame, ending within GSO_CSUM_FIELD_MAX bytes, and not where the
+ * switch reads (the MACs, tags, the IP header, the L4 ports).
  */
 enum gso_bad gso_check(struct pkt *p);
 

@@ -141,7 +141,11 @@ void vnet_from_pkt(struct pkt *p, bool valid_ok, struct vnet_info *vi)
 	vi->gso = (enum vnet_gso)(p->gso_type & ~PKT_GSO_ECN);
 	vi->gso_ecn = p->gso_type & PKT_GSO_ECN;
 	vi->gso_size = p->gso_size;
-	/* Checked at rx (gso_check()): the L4 header is whole in the head. */
-	pkt_parsed(p);
-	vi->hdr_len = (uint16_t)(p->l4_off + (p->ip_proto == IPPROTO_TCP ? (pkt_head(p)[p->l4_off + 12] >> 4) * 4u : 8u));
+	/*
+	 * Checked at rx (gso_check()): the checksum starts at the L4 header,
+	 * which is whole in the head (behind every tag: a QinQ frame's too;
+	 * a tag pushed since moved csum_start with it).
+	 */
+	vi->hdr_len = (uint16_t)(p->csum_start +
+				 (vi->gso == VNET_GSO_UDP_L4 ? 8u : (pkt_head(p)[p->csum_start + 12] >> 4) * 4u));
 }

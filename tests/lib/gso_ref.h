@@ -47,26 +47,27 @@ static inline uint16_t ref_pseudo(const uint8_t *f, const struct ref_geom *g, un
 }
 
 /*
- * A sender's frame into @f: Ethernet (a VLAN tag if @vlan), IPv4 (with
+ * A sender's frame into @f: Ethernet (@tags VLAN tags: 1 an 802.1Q tag, 2
+ * an 802.1ad tag and an 802.1Q tag behind it: QinQ), IPv4 (with
  * @ip_opt bytes of options) or IPv6, TCP (@tcp_opt bytes of options, flags
  * @tcp_flags) or UDP, @payload bytes of a pattern from @seed; the L4
  * checksum field holds the pseudo-header sum (CHECKSUM_PARTIAL).  Fills @g;
  * returns the length.
  */
-static inline size_t ref_frame(uint8_t *f, struct ref_geom *g, bool v6, bool udp, bool vlan, unsigned ip_opt,
+static inline size_t ref_frame(uint8_t *f, struct ref_geom *g, bool v6, bool udp, unsigned tags, unsigned ip_opt,
 			       unsigned tcp_opt, unsigned tcp_flags, size_t payload, uint32_t seed)
 {
 	unsigned l4h = udp ? 8 : 20 + tcp_opt;
 	size_t len, l4_len;
 
-	memset(f, 0, 18);
+	memset(f, 0, 22);
 	for (unsigned i = 0; i < 12; i++)
 		f[i] = (uint8_t)(0x10 + i);
 	g->l3 = 14;
-	if (vlan) {
-		ref_wr16(f + 12, 0x8100);
-		ref_wr16(f + 14, 0x0123);
-		g->l3 = 18;
+	for (unsigned t = 0; t < tags; t++) {
+		ref_wr16(f + g->l3 - 2, t + 1 < tags ? 0x88a8 : 0x8100);
+		ref_wr16(f + g->l3, 0x0123 + t);
+		g->l3 += 4;
 	}
 	ref_wr16(f + g->l3 - 2, v6 ? 0x86dd : 0x0800);
 	g->v6 = v6;

@@ -29,8 +29,8 @@ static uint8_t frame[FRAME_MAX], saved[FRAME_MAX], want[FRAME_MAX], got[FRAME_MA
 static struct iovec iov[40];
 static struct pkt src, segs[8];
 
-/* @len bytes of frame[] as a packet whose view is cut into up to 32 random pieces (odd ones too). */
-static void load(size_t len, bool cut)
+/* @len bytes of @f as a packet whose view is cut into up to 32 random pieces (odd ones too). */
+static void load_from(uint8_t *f, size_t len, bool cut)
 {
 	unsigned n = 0;
 	size_t at = 0;
@@ -38,12 +38,18 @@ static void load(size_t len, bool cut)
 	while (cut && at < len && n < 31) {
 		size_t take = rnd() % 3 == 0 ? rnd() % 5 : rnd() % (len - at + 1) / 4;
 
-		iov[n++] = (struct iovec){ frame + at, take };
+		iov[n++] = (struct iovec){ f + at, take };
 		at += take;
 	}
-	iov[n++] = (struct iovec){ frame + at, len - at };
+	iov[n++] = (struct iovec){ f + at, len - at };
 	pkt_rx_init(&src, iov, n, (uint32_t)len, 3);
 	pkt_load(&src);
+}
+
+/* @len bytes of frame[] as a packet (load_from()). */
+static void load(size_t len, bool cut)
+{
+	load_from(frame, len, cut);
 }
 
 static void set_offload(const struct ref_geom *g, unsigned gso, unsigned mss)
@@ -110,19 +116,20 @@ static void check_segments(const struct ref_geom *g, size_t len, unsigned mss, u
 static void test_segment_random(void **state)
 {
 	for (unsigned r = 0; r < ROUNDS; r++) {
-		bool v6 = rnd() & 1, udp = rnd() % 3 == 0, vlan = rnd() % 4 == 0;
+		bool v6 = rnd() & 1, udp = rnd() % 3 == 0;
+		unsigned tags = rnd() % 4 == 0 ? 1 + rnd() % 2 : 0; /* one tag or two (QinQ) */
 		unsigned ip_opt = v6 ? 0 : (rnd() % 3) * 4, tcp_opt = udp ? 0 : (rnd() % 11) * 4;
 		size_t payload = rnd() % 4 == 0 ? rnd() % 65000 : rnd() % 9000, max_payload;
 		unsigned mss = rnd() % 4 == 0 ? 1 + rnd() % 200 : 500 + rnd() % 9000, flags = rnd() & 0xff;
 		struct ref_geom g;
 		size_t len;
 
-		max_payload = FRAME_MAX - 18 - 60 - 60 - 8;
+		max_payload = FRAME_MAX - 22 - 60 - 60 - 8;
 		if (payload > max_payload)
 			payload = max_payload;
 		if (payload / mss >= GSO_SEGS_MAX)
 			mss = (unsigned)(payload / GSO_SEGS_MAX + 1);
-		len = ref_frame(frame, &g, v6, udp, vlan, ip_opt, tcp_opt, udp ? 0 : flags, payload, rnd());
+		len = ref_frame(frame, &g, v6, udp, tags, ip_opt, tcp_opt, udp ? 0 : flags, payload, rnd());
 		memcpy(saved, frame, len);
 		load(len, rnd() & 1);
 		set_offload(&g, udp ? VNET_GSO_UDP_L4 : v6 ? VNET_GSO_TCPV6 : VNET_GSO_TCPV4, mss);
@@ -166,7 +173,7 @@ static void test_complete_clone(void **state)
 	for (unsigned r = 0; r < 200; r++) {
 		bool v6 = rnd() & 1, udp = rnd() & 1;
 		struct ref_geom g;
-		size_t len = ref_frame(frame, &g, v6, udp, rnd() & 1, 0, 0, 0x10, rnd() % 3000, rnd());
+		size_t len = ref_frame(frame, &g, v6, udp, rnd() % 3, 0, 0, 0x10, rnd() % 3000, rnd());
 		uint8_t head_before[sizeof(src.buf)];
 
 		memcpy(saved, frame, len);
@@ -191,6 +198,126 @@ static void test_complete_clone(void **state)
 	}
 }
 
+/* @len bytes of @inner behind an outer Ethernet + IPv6 + UDP + VXLAN header (70 bytes, or 74 tagged) into frame[]. */
+static size_t vxlan6_wrap(const uint8_t *inner, size_t len, bool tagged)
+{
+	size_t o = tagged ? 74 : 70, l3 = o - 56;
+
+	memset(frame, 0, o);
+	for (unsigned i = 0; i < 12; i++)
+		frame[i] = (uint8_t)(0x20 + i);
+	if (tagged) {
+		ref_wr16(frame + 12, 0x8100);
+		ref_wr16(frame + 14, 7);
+	}
+	ref_wr16(frame + l3 - 2, 0x86dd);
+	frame[l3] = 0x60;
+	ref_wr16(frame + l3 + 4, (unsigned)(len + 16));
+	frame[l3 + 6] = 17;
+	frame[l3 + 7] = 64;
+	frame[l3 + 8] = 0xfd;
+	frame[l3 + 24] = 0xfd;
+	frame[l3 + 23] = 1;
+	frame[l3 + 39] = 2;
+	ref_wr16(frame + l3 + 40, 40000);
+	ref_wr16(frame + l3 + 42, 4789);
+	ref_wr16(frame + l3 + 44, (unsigned)(len + 16));
+	frame[l3 + 48] = 0x08;
+	memcpy(frame + o, inner, len);
+	return o + len;
+}
+
+/*
+ * The inner checksum of a frame tunnelled in IPv6 VXLAN (a guest's or a
+ * container's vxlan device over IPv6 with checksum offload): its field
+ * past the 128-byte head (inner IPv6 TCP: at 140), taken up to
+ * GSO_CSUM_FIELD_MAX and completed in a clone whose longer head holds it;
+ * the source's head and memory untouched, and the same after a tag pushed
+ * in front for a destination.  Past the limit: csum_field.
+ */
+static void test_complete_long_field(void **state)
+{
+	static uint8_t inner[4000];
+
+	for (unsigned r = 0; r < 300; r++) {
+		bool v6 = rnd() % 4 != 0, udp = rnd() % 3 == 0, tagged = rnd() & 1;
+		unsigned tags = rnd() % 4 == 0 ? 1 + rnd() % 2 : 0, tcp_opt = udp ? 0 : (rnd() % 11) * 4;
+		struct ref_geom g;
+		size_t ilen = ref_frame(inner, &g, v6, udp, tags, 0, tcp_opt, 0x10, rnd() % 3000, rnd());
+		size_t len = vxlan6_wrap(inner, ilen, tagged), o = len - ilen;
+		size_t start = o + g.l4, field = start + (udp ? 6 : 16);
+		uint8_t head_before[sizeof(src.buf)];
+		bool push = rnd() & 1;
+
+		memcpy(saved, frame, len);
+		load(len, rnd() & 1);
+		src.csum = PKT_CSUM_PARTIAL;
+		src.csum_start = (uint16_t)start;
+		src.csum_offset = udp ? 6 : 16;
+		if (field + 2 > GSO_CSUM_FIELD_MAX) {
+			assert_int_equal(gso_check(&src), GSO_BAD_CSUM_FIELD);
+			continue;
+		}
+		assert_int_equal(gso_check(&src), GSO_OK);
+		if (push) {
+			assert_int_equal(pkt_vlan_push(&src, 0x0042), 0);
+			memmove(saved + 16, saved + 12, len - 12);
+			ref_wr16(saved + 12, 0x8100);
+			ref_wr16(saved + 14, 0x0042);
+			len += 4;
+			o += 4;
+			field += 4;
+		}
+		memcpy(head_before, src.buf, sizeof(src.buf));
+		assert_int_equal(gso_segment(&src, 0, segs, 4), 1);
+		assert_int_equal(segs[0].csum, PKT_CSUM_NONE);
+		assert_true(segs[0].head_len >= field + 2);
+		assert_int_equal(pkt_to_buf(&segs[0], got, sizeof(got)), len);
+		assert_true(ref_csums_ok(got + o, len - o, &g));
+		/* Only the checksum field differs from the sender's frame. */
+		memcpy(want, saved, len);
+		memcpy(want + field, got + field, 2);
+		assert_memory_equal(got, want, len);
+		/* gso_segment_partial() completes a checksum alone the same way. */
+		assert_int_equal(gso_segment_partial(&src, 0, segs, 4), 1);
+		memset(got, 0xa5, len + 2);
+		assert_int_equal(gso_copy_finish(&segs[0], got), (int)len);
+		assert_memory_equal(got, want, len);
+		assert_int_equal(got[len], 0xa5);
+		assert_memory_equal(head_before, src.buf, sizeof(src.buf));
+		assert_memory_equal(frame, push ? frame : saved, push ? 0 : len);
+	}
+}
+
+/*
+ * A segmentation request after the tx stage pushed a tag for a destination
+ * (a trunk port): the segments' headers found where they lie now, not
+ * where the parse at rx found them (the same frame sent tagged).
+ */
+static void test_segment_after_push(void **state)
+{
+	static uint8_t plain[FRAME_MAX];
+
+	for (unsigned r = 0; r < 60; r++) {
+		bool v6 = rnd() & 1, udp = rnd() % 3 == 0;
+		unsigned mss = 500 + rnd() % 1500;
+		uint32_t seed = rnd();
+		struct ref_geom g;
+		size_t payload = rnd() % 20000, len = ref_frame(plain, &g, v6, udp, 0, 0, 0, 0x10, payload, seed);
+
+		load_from(plain, len, rnd() & 1);
+		set_offload(&g, udp ? VNET_GSO_UDP_L4 : v6 ? VNET_GSO_TCPV6 : VNET_GSO_TCPV4, mss);
+		assert_int_equal(gso_check(&src), GSO_OK);
+		assert_int_equal(pkt_vlan_push(&src, 0x0123), 0);
+		/* The reference: the sender's frame with that tag (ref_frame()'s bytes after it are the same). */
+		len = ref_frame(frame, &g, v6, udp, 1, 0, 0, 0x10, payload, seed);
+		memcpy(saved, frame, len);
+		/* Nothing parses the head again before (the parse at rx is all a destination without a size limit sees). */
+		check_segments(&g, len, mss, 1 + rnd() % 8, rnd() & 1);
+		assert_int_equal(gso_wire_len(&src), g.hdr + mss < len ? g.hdr + mss : len);
+	}
+}
+
 /* Each malformed request refused with its reason (and the reasons named). */
 static void test_rejects(void **state)
 {
@@ -203,9 +330,14 @@ static void test_rejects(void **state)
 	src.csum_start = (uint16_t)(len - 1);
 	src.csum_offset = 0;
 	assert_int_equal(gso_check(&src), GSO_BAD_CSUM_RANGE);
-	/* Inside the frame, past the private head. */
+	/* Inside the frame, past what a head can hold (GSO_CSUM_FIELD_MAX); at its end, taken. */
 	src.csum_start = 1000;
 	assert_int_equal(gso_check(&src), GSO_BAD_CSUM_FIELD);
+	src.csum_start = GSO_CSUM_FIELD_MAX - 2 - 10;
+	src.csum_offset = 11;
+	assert_int_equal(gso_check(&src), GSO_BAD_CSUM_FIELD);
+	src.csum_offset = 10;
+	assert_int_equal(gso_check(&src), GSO_OK);
 	/* gso_size 0, and one cutting into more than GSO_SEGS_MAX. */
 	set_offload(&g, VNET_GSO_TCPV4, 0);
 	assert_int_equal(gso_check(&src), GSO_BAD_SIZE);
@@ -266,7 +398,8 @@ static void test_rejects(void **state)
 static void test_csum_place(void **state)
 {
 	static const struct {
-		bool udp, vlan;
+		bool udp;
+		unsigned vlan;	/* tags */
 		int start;	/* from L4 (l4 + start) or, below -100, from the frame's start (-start - 100) */
 		unsigned offset;
 		enum gso_bad want;
@@ -284,6 +417,11 @@ static void test_csum_place(void **state)
 		{ true, false, 0, 2, GSO_BAD_CSUM_PLACE },
 		{ false, true, 0, 16, GSO_OK },				/* tagged: the offsets after the tag */
 		{ false, true, -114, 0, GSO_BAD_CSUM_PLACE },		/* the tag's TCI */
+		{ false, 2, 0, 16, GSO_OK },				/* QinQ: the offsets after both tags */
+		{ false, 2, 0, 0, GSO_BAD_CSUM_PLACE },			/* QinQ: the source port */
+		{ false, 2, -20, 12, GSO_BAD_CSUM_PLACE },		/* QinQ: the IP source address */
+		{ true, 2, 0, 6, GSO_OK },
+		{ true, 2, 0, 4, GSO_BAD_CSUM_PLACE },			/* QinQ: the UDP length */
 	};
 	struct ref_geom g;
 
@@ -344,6 +482,8 @@ int main(void)
 		cmocka_unit_test(test_segment_random),
 		cmocka_unit_test(test_segment_64k),
 		cmocka_unit_test(test_complete_clone),
+		cmocka_unit_test(test_complete_long_field),
+		cmocka_unit_test(test_segment_after_push),
 		cmocka_unit_test(test_rejects),
 		cmocka_unit_test(test_csum_place),
 		cmocka_unit_test(test_needs),
