@@ -114,6 +114,28 @@ def main():
         rng.randbytes(32) + struct.pack("!HHHH", 40000, 4789, len(f) + 16, 0) + b"\x08\0\0\0\0\0\x2a\0"
     seeds["vxlan6_inner_v6_csum"] = seed(NONE, 0, len(outer) + s, o, outer + f, cuts=[100, 40])
     seeds["vxlan6_inner_v6_csum_tso_refused"] = seed(TCPV6, 1000, len(outer) + s, o, outer + f)
+    # UDP tunnels' TSO / USO frames as a container's vxlan device hands them to AF_PACKET: the inner type,
+    # csum_start at the inner transport header; outer IPv4 / IPv6, outer UDP checksum used or not.
+    for ov6 in (False, True):
+        for v6 in (False, True):
+            for udp in (False, True):
+                f, s, o = frame(rng, v6, udp, 2500, tcp_opt=0 if udp else 12)
+                ulen = 8 + 8 + len(f)
+                if ov6:
+                    oip = struct.pack("!IHBB", 0x60000000, ulen, 17, 64) + rng.randbytes(32)
+                    eth_type = b"\x86\xdd"
+                else:
+                    oip = bytearray(struct.pack("!BBHHHBBH", 0x45, 0, 20 + ulen, 7, 0x4000, 64, 17, 0) + rng.randbytes(8))
+                    oip[10:12] = struct.pack("!H", 0xFFFF - csum(bytes(oip)))
+                    eth_type = b"\x08\x00"
+                for ocsum in (0, 0x1234):
+                    outer = bytes(range(0x30, 0x3C)) + eth_type + bytes(oip) + \
+                        struct.pack("!HHHH", 40001, 4789, ulen, ocsum) + b"\x08\0\0\0\0\0\x2a\0"
+                    name = "tunnel_%s_%s_%s%s" % ("o6" if ov6 else "o4", "v6" if v6 else "v4", "udp" if udp else "tcp",
+                                                  "_ocsum" if ocsum else "")
+                    gso = USO if udp else (TCPV6 if v6 else TCPV4)
+                    seeds[name] = seed(gso, 700, len(outer) + s, o, outer + f, cuts=[90, 7, 200],
+                                       chunk=0x80 | 3 if ocsum else 3)
     for name, data in sorted(seeds.items()):
         with open(os.path.join(out, name), "wb") as fh:
             fh.write(data)

@@ -34,6 +34,11 @@ struct geom {
 	unsigned nseg;
 	uint8_t proto;		/* IPPROTO_TCP or IPPROTO_UDP */
 	bool v6, udp;
+	/* A UDP tunnel's packet (gso_tunnel()): l3, l4 above are the inner headers; these the outer. */
+	bool tun;
+	bool ov6;		/* the outer IP header is IPv6 */
+	bool ocsum;		/* the outer UDP checksum is in use (not zero): computed for each segment */
+	unsigned ol3, ol4;	/* outer IP and UDP headers */
 };
 
 static unsigned rd16(const uint8_t *b)
@@ -49,30 +54,117 @@ static void wr16(uint8_t *b, unsigned v)
 
 static bool segmenting(const struct pkt *p)
 {
-	return (p->gso_type & ~PKT_GSO_ECN) != VNET_GSO_NONE;
+	return (p->gso_type & PKT_GSO_TYPE) != VNET_GSO_NONE;
+}
+
+/*
+ * The inner IP header of a UDP tunnel's packet whose transport header
+ * (@proto) starts at @l4, found by what it says of itself: IPv6 (no
+ * extension headers) 40 bytes before with that next header and a payload
+ * length reaching the frame's end; or IPv4 whose IHL puts it where it
+ * ends at @l4, with that protocol, not a fragment, and a total length
+ * reaching the frame's end.  Not before @from (the outer UDP header's
+ * end).  Its offset, or 0.
+ */
+static unsigned inner_l3(const uint8_t *h, unsigned from, unsigned l4, unsigned len, unsigned proto, bool *v6)
+{
+	if (l4 >= from + 40 && h[l4 - 40] >> 4 == 6 && h[l4 - 34] == proto && rd16(h + l4 - 36) == len - l4) {
+		*v6 = true;
+		return l4 - 40;
+	}
+	for (unsigned ihl = 20; ihl <= 60 && l4 >= from + ihl; ihl += 4) {
+		const uint8_t *ip = h + l4 - ihl;
+
+		if (ip[0] == (0x40 | ihl / 4) && ip[9] == proto && rd16(ip + 2) == len - (l4 - ihl) &&
+		    !(rd16(ip + 6) & 0x3fff)) {
+			*v6 = false;
+			return l4 - ihl;
+		}
+	}
+	return 0;
+}
+
+/*
+ * A segmentation request on a UDP tunnel's packet, as Linux's AF_PACKET
+ * and tun give one from a container's or host's vxlan/geneve device
+ * (virtio_net_hdr_from_skb(): the inner packet's GSO type, csum_start at
+ * the inner transport header, nothing said of the tunnel): the outer
+ * headers (@o, @oflags: IP and UDP, whole in the head) are fixed for each
+ * segment as the inner ones are.  Fills @g's inner and outer offsets;
+ * GSO_OK or why not.  hdr (the inner transport header's end) may lie past
+ * the head: gso_check() loads a longer one.
+ */
+static enum gso_bad geom_tunnel(const struct pkt *p, const struct pkt_l3 *o, unsigned oflags, unsigned type,
+				struct geom *g)
+{
+	const uint8_t *h = pkt_head(p);
+	unsigned cs = p->csum_start, proto = type == VNET_GSO_UDP_L4 ? IPPROTO_UDP : IPPROTO_TCP, l3;
+	bool v6;
+
+	g->tun = true;
+	g->ol3 = o->l3_off;
+	g->ol4 = o->l4_off;
+	g->ov6 = oflags & PKT_F_IPV6;
+	g->ocsum = h[g->ol4 + 6] || h[g->ol4 + 7];
+	if (p->csum != PKT_CSUM_PARTIAL || p->csum_offset != (proto == IPPROTO_UDP ? UDP_CSUM_OFF : TCP_CSUM_OFF) ||
+	    cs + (proto == IPPROTO_UDP ? 8u : 20u) > p->head_len)
+		return GSO_BAD_CSUM_PLACE;
+	l3 = inner_l3(h, g->ol4 + 8, cs, p->len, proto, &v6);
+	/* The outer UDP sum, done from the bytes up to the inner header, wants them in 16-bit words. */
+	if (!l3 || ((cs - g->ol4) & 1))
+		return GSO_BAD_HEADERS;
+	if ((type == VNET_GSO_TCPV4 && v6) || (type == VNET_GSO_TCPV6 && !v6) ||
+	    ((p->gso_type & PKT_GSO_ECN) && proto == IPPROTO_UDP))
+		return GSO_BAD_TYPE;
+	g->l3 = l3;
+	g->l4 = cs;
+	g->proto = (uint8_t)proto;
+	g->v6 = v6;
+	g->udp = proto == IPPROTO_UDP;
+	if (g->udp) {
+		g->hdr = cs + 8;
+	} else {
+		g->hdr = cs + (h[cs + 12] >> 4) * 4u;
+		if (g->hdr < cs + 20)
+			return GSO_BAD_HEADERS;
+	}
+	/* Both datagrams end where the frame does: each segment's lengths are computed from its own. */
+	if ((g->ov6 ? rd16(h + g->ol3 + 4) + 40u != p->len - g->ol3 : rd16(h + g->ol3 + 2) != p->len - g->ol3) ||
+	    rd16(h + g->ol4 + 4) != p->len - g->ol4)
+		return GSO_BAD_IP_LEN;
+	return GSO_OK;
 }
 
 /*
  * The geometry of @p's segmentation request, from its head: behind every
  * tag (pkt_parse_l3()), so a QinQ frame's TCP header is found where the
  * parse's one tag stops short of it, and the head read as it is now (a
- * tag pushed for a destination since the parse moves every offset).
- * GSO_OK or why not.
+ * tag pushed for a destination since the parse moves every offset); a UDP
+ * tunnel's packet by geom_tunnel().  GSO_OK or why not.
  */
 static enum gso_bad geom_of(const struct pkt *p, struct geom *g)
 {
 	const uint8_t *h = pkt_head(p);
-	unsigned type = p->gso_type & ~PKT_GSO_ECN, payload;
+	unsigned type = p->gso_type & PKT_GSO_TYPE, payload;
 	struct pkt_l3 o;
 	unsigned flags = pkt_parse_l3(p, &o);
+	enum gso_bad bad;
 
 	if (!(flags & (PKT_F_IPV4 | PKT_F_IPV6)) || (flags & PKT_F_FRAG) || !(flags & PKT_F_L4))
 		return GSO_BAD_HEADERS;
+	g->tun = false;
 	g->l3 = o.l3_off;
 	g->l4 = o.l4_off;
 	g->proto = o.ip_proto;
 	g->v6 = flags & PKT_F_IPV6;
 	g->udp = o.ip_proto == IPPROTO_UDP;
+	/* The sum starts past the outer UDP header: a tunnel's packet, whatever the type says (it names the inner). */
+	if (g->udp && type != VNET_GSO_UDP && p->csum == PKT_CSUM_PARTIAL && p->csum_start > g->l4 + 8) {
+		bad = geom_tunnel(p, &o, flags, type, g);
+		if (bad != GSO_OK)
+			return bad;
+		goto cut;
+	}
 	switch (type) {
 	case VNET_GSO_TCPV4:
 	case VNET_GSO_TCPV6:
@@ -94,7 +186,8 @@ static enum gso_bad geom_of(const struct pkt *p, struct geom *g)
 	if (p->csum != PKT_CSUM_PARTIAL || p->csum_start != g->l4 ||
 	    p->csum_offset != (g->udp ? UDP_CSUM_OFF : TCP_CSUM_OFF))
 		return GSO_BAD_CSUM_PLACE;
-	if (g->hdr > p->len)
+cut:
+	if (g->hdr > p->len || g->hdr > p->head_len)
 		return GSO_BAD_HEADERS;
 	g->mss = p->gso_size;
 	if (g->mss == 0)
@@ -167,11 +260,25 @@ enum gso_bad gso_check(struct pkt *p)
 
 	if (p->csum == PKT_CSUM_PARTIAL && (size_t)p->csum_start + p->csum_offset + 2 > p->len)
 		return GSO_BAD_CSUM_RANGE;
+	p->gso_type &= (uint8_t)~PKT_GSO_TUNNEL; /* this check's to say, not the medium's */
 	if (p->gso_type == PKT_GSO_ECN)
 		return GSO_BAD_TYPE; /* ECN on top of no segmentation */
 	if (segmenting(p)) {
+		enum gso_bad bad;
+
+		/*
+		 * Headers that may reach past the head (a tunnel's: an IPv6 VXLAN
+		 * header and inner IPv6 + TCP make 156 bytes and more): a longer
+		 * one, so that each segment's headers come from it.
+		 */
+		if (p->csum == PKT_CSUM_PARTIAL && p->csum_start + 60u > p->head_len && p->len > p->head_len &&
+		    !pkt_load_long(p, PKT_HEAD_LONG))
+			return GSO_BAD_VIEW;
 		pkt_parsed(p);
-		return geom_of(p, &g);
+		bad = geom_of(p, &g);
+		if (bad == GSO_OK && g.tun)
+			p->gso_type |= PKT_GSO_TUNNEL;
+		return bad;
 	}
 	if (p->csum == PKT_CSUM_PARTIAL && (size_t)p->csum_start + p->csum_offset + 2 > GSO_CSUM_FIELD_MAX)
 		return GSO_BAD_CSUM_FIELD;
@@ -333,6 +440,45 @@ static bool leave_l4(struct pkt *s, unsigned start, unsigned off, uint32_t seed)
 	return true;
 }
 
+/*
+ * A tunnel's segment @s (geometry @g; @k-th): the outer IP and UDP headers
+ * for its length, and the outer UDP checksum when the sender used one,
+ * from the headers alone (RFC 7348 allows it zero over IPv4; RFC 6935
+ * over IPv6 only by configuration: a zero one stays zero): the inner
+ * transport bytes, completed or still partial, sum to the complement of
+ * their pseudo-header sum @inner_seed, so the payload is not read again
+ * (Linux's local checksum offload, Documentation/networking/checksum-offloads.rst).
+ */
+static void outer_fix(struct pkt *s, const struct geom *g, unsigned k, uint32_t inner_seed)
+{
+	uint8_t *h = pkt_head(s);
+	unsigned ulen = s->len - g->ol4;
+	uint32_t sum;
+	uint16_t c;
+
+	if (g->ov6) {
+		wr16(h + g->ol3 + 4, (unsigned)(s->len - g->ol3 - 40));
+	} else {
+		wr16(h + g->ol3 + 2, (unsigned)(s->len - g->ol3));
+		wr16(h + g->ol3 + 4, (rd16(h + g->ol3 + 4) + k) & 0xffff);
+		c = csum_ipv4_hdr(h + g->ol3, (h[g->ol3] & 0xfu) * 4u);
+		memcpy(h + g->ol3 + 10, &c, 2);
+	}
+	wr16(h + g->ol4 + 4, ulen);
+	if (!g->ocsum)
+		return;
+	sum = g->ov6 ? csum_pseudo_ipv6(h + g->ol3 + 8, h + g->ol3 + 24, IPPROTO_UDP, ulen)
+		     : csum_pseudo_ipv4(h + g->ol3 + 12, h + g->ol3 + 16, IPPROTO_UDP, ulen);
+	memset(h + g->ol4 + 6, 0, 2);
+	sum = csum_add(sum, h + g->ol4, g->l4 - g->ol4); /* an even count (geom_tunnel()) */
+	c = (uint16_t)~csum_fold(inner_seed);
+	sum = csum_add(sum, &c, 2);
+	c = (uint16_t)~csum_fold(sum);
+	if (!c)
+		c = 0xffff; /* RFC 768: a computed zero is sent as all ones */
+	memcpy(h + g->ol4 + 6, &c, 2);
+}
+
 /* Segment @k of @p (geometry @g) into @s, its L4 checksum completed or, with @partial, left partial. */
 static bool build_seg(const struct pkt *p, const struct geom *g, unsigned k, struct pkt *s, bool partial)
 {
@@ -368,6 +514,8 @@ static bool build_seg(const struct pkt *p, const struct geom *g, unsigned k, str
 		memcpy(h + g->l3 + 10, &ipc, 2);
 		seed = csum_pseudo_ipv4(h + g->l3 + 12, h + g->l3 + 16, g->proto, (uint32_t)l4_len);
 	}
+	if (g->tun)
+		outer_fix(s, g, k, seed);
 	if (g->udp) {
 		wr16(l4 + 4, (unsigned)l4_len);
 		return l4_sum(s, g->l4, UDP_CSUM_OFF, seed);

@@ -41,6 +41,14 @@
 #define GSO_TX_ECN 8u		/* TCP segmentation with CWR set (virtio GSO_ECN) */
 #define GSO_TX_USO 16u		/* UDP segmentation (virtio GSO_UDP_L4) */
 #define GSO_TX_ALL 31u
+/*
+ * Segmentation of a UDP tunnel's inner packet (PKT_GSO_TUNNEL), which no
+ * port takes whole: Linux's AF_PACKET gives such a request (a container's
+ * vxlan device) but cannot send it back (packet_snd() on a veth: ENOMEM,
+ * the skb segmented as a plain TCP one), and a virtio-net device without
+ * the 1.4 tunnel feature has no header for it.  Outside GSO_TX_ALL.
+ */
+#define GSO_TX_TUNNEL 32u
 
 /* Segments of one frame at most: a frame cut finer than this is refused (GSO_BAD_SIZE). */
 #define GSO_SEGS_MAX 1024u
@@ -82,10 +90,12 @@ static inline unsigned gso_needs(const struct pkt *p)
 		[3] = 0xff,				/* VNET_GSO_UDP (UFO): nobody here takes it */
 		[4] = GSO_TX_CSUM | GSO_TX_USO,		/* VNET_GSO_UDP_L4 */
 	};
-	unsigned t = p->gso_type & ~PKT_GSO_ECN, n = t < 5 ? by_type[t] : 0xff; /* 0xff: no port takes it */
+	unsigned t = p->gso_type & PKT_GSO_TYPE, n = t < 5 ? by_type[t] : 0xff; /* 0xff: no port takes it */
 
 	if (p->gso_type & PKT_GSO_ECN)
 		n |= GSO_TX_ECN;
+	if (p->gso_type & PKT_GSO_TUNNEL)
+		n |= GSO_TX_TUNNEL;
 	return n | (p->csum == PKT_CSUM_PARTIAL ? GSO_TX_CSUM : 0);
 }
 

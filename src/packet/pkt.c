@@ -188,6 +188,30 @@ void pkt_load(struct pkt *p)
 	pkt_parse(p);
 }
 
+bool pkt_load_long(struct pkt *p, unsigned want)
+{
+	uint8_t *to;
+	size_t more;
+
+	if (want > PKT_HEAD_LONG)
+		want = PKT_HEAD_LONG;
+	if (want > p->len)
+		want = p->len;
+	if (want <= p->head_len)
+		return true;
+	/* The head ends at the buffer's end: the most headroom in front of it. */
+	to = p->buf + sizeof(p->buf) - want;
+	memmove(to, pkt_head(p), p->head_len);
+	p->head_off = (uint16_t)(to - p->buf);
+	more = want - p->head_len;
+	if (iov_to_buf(p->iov, p->niov, p->view_off, to + p->head_len, more) != more)
+		return false;
+	p->head_len = (uint16_t)want;
+	p->view_off = (uint16_t)(p->view_off + more);
+	p->parsed = false;
+	return true;
+}
+
 void pkt_load_burst(struct pkt *pkts, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++)

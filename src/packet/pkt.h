@@ -102,8 +102,16 @@ enum pkt_csum {
 	PKT_CSUM_VERIFIED,	/* checked by the medium (virtio DATA_VALID) */
 };
 
-/* pkt.gso_type: an enum vnet_gso, and this bit: the TCP header carries CWR (virtio GSO_ECN). */
+/*
+ * pkt.gso_type: an enum vnet_gso (PKT_GSO_TYPE bits), and these: the TCP
+ * header carries CWR (virtio GSO_ECN); the frame is a UDP tunnel's packet
+ * whose inner transport header is to be segmented (set by gso_check()
+ * alone, never by a medium: Linux's AF_PACKET and tun say only the inner
+ * type).
+ */
 #define PKT_GSO_ECN 0x80u
+#define PKT_GSO_TUNNEL 0x40u
+#define PKT_GSO_TYPE 0x3fu
 
 /* Outer header of a decapsulated frame (valid under PKT_F_TUNNEL). */
 struct pkt_tun {
@@ -136,7 +144,7 @@ struct pkt {
 	bool loaded;		/* the head holds the frame's first bytes: the parse stage leaves it as it is */
 	/* offload (the source port's; zero unless its medium says more) */
 	uint8_t csum;		/* enum pkt_csum */
-	uint8_t gso_type;	/* enum vnet_gso (vnet_hdr.h) | PKT_GSO_ECN: segment into gso_size payload bytes */
+	uint8_t gso_type;	/* enum vnet_gso (vnet_hdr.h) | PKT_GSO_*: segment into gso_size payload bytes */
 	uint16_t gso_size;
 	uint16_t csum_start;	/* under PKT_CSUM_PARTIAL: the sum starts here, ... */
 	uint16_t csum_offset;	/* ... and goes csum_offset bytes after it */
@@ -299,6 +307,22 @@ void pkt_load(struct pkt *p);
 
 /* pkt_load() without the parse: for a port that changes the head at rx (the parse stage then leaves it). */
 void pkt_load_head(struct pkt *p);
+
+/*
+ * The longest head pkt_load_long() gives: the buffer less 64 bytes of
+ * headroom (tags and headers a destination or the flows push in front).
+ */
+#define PKT_HEAD_LONG (PKT_HEADROOM + PKT_HEAD_COPY - 64u)
+
+/*
+ * A loaded head grown to @want bytes (at most PKT_HEAD_LONG; the frame's
+ * length if shorter), lowered in the buffer to make room: for an offload
+ * request whose headers reach past PKT_HEAD_COPY (a tunnel's packet to
+ * segment; gso_check()).  Parsed again when next asked.  False when the
+ * view holds fewer bytes than the frame claims (the head is then as it
+ * was, moved).
+ */
+bool pkt_load_long(struct pkt *p, unsigned want);
 
 /*
  * The parse stage: pkt_load() for a burst, but the parse left to

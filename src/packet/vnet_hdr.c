@@ -136,9 +136,10 @@ void vnet_from_pkt(struct pkt *p, bool valid_ok, struct vnet_info *vi)
 	} else if (p->csum == PKT_CSUM_VERIFIED && valid_ok) {
 		vi->flags = VNET_DATA_VALID;
 	}
-	if ((p->gso_type & ~PKT_GSO_ECN) == VNET_GSO_NONE)
+	if ((p->gso_type & PKT_GSO_TYPE) == VNET_GSO_NONE)
 		return;
-	vi->gso = (enum vnet_gso)(p->gso_type & ~PKT_GSO_ECN);
+	/* A tunnel's packet (PKT_GSO_TUNNEL) goes as Linux gave it: the inner type, csum_start at the inner header. */
+	vi->gso = (enum vnet_gso)(p->gso_type & PKT_GSO_TYPE);
 	vi->gso_ecn = p->gso_type & PKT_GSO_ECN;
 	vi->gso_size = p->gso_size;
 	/*

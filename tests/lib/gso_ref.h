@@ -160,6 +160,42 @@ static inline size_t ref_segment(const uint8_t *f, size_t len, const struct ref_
 	return slen;
 }
 
+/*
+ * The reference's segment @k of a tunnel frame (@o outer bytes, outer IP at
+ * @ol3, UDP at @ol4) whose inner packet @inner (@ilen bytes, layout @g) is
+ * cut at @mss: the inner segment the plain way, the outer headers' lengths,
+ * an IPv4 ID one more a segment and its header sum, and the outer UDP sum
+ * over the whole segment from scratch when the frame had one.  Its length.
+ */
+static inline size_t ref_tunnel_segment(const uint8_t *f, size_t o, unsigned ol3, unsigned ol4, bool ov6,
+					 bool ocsum, const uint8_t *inner, size_t ilen, const struct ref_geom *g,
+					 unsigned mss, unsigned k, uint8_t *out)
+{
+	size_t il = ref_segment(inner, ilen, g, mss, k, out + o), len = o + il;
+	struct ref_geom og = { .l3 = ol3, .l4 = ol4, .v6 = ov6, .udp = true };
+
+	if (!il)
+		return 0;
+	memcpy(out, f, o);
+	if (ov6) {
+		ref_wr16(out + ol3 + 4, (unsigned)(len - ol3 - 40));
+	} else {
+		ref_wr16(out + ol3 + 2, (unsigned)(len - ol3));
+		ref_wr16(out + ol3 + 4, (ref_rd16(f + ol3 + 4) + k) & 0xffff);
+		ref_wr16(out + ol3 + 10, 0);
+		ref_put(out + ol3 + 10, (uint16_t)~ref_sum(out + ol3, 20));
+	}
+	ref_wr16(out + ol4 + 4, (unsigned)(len - ol4));
+	if (ocsum) {
+		uint16_t c;
+
+		ref_wr16(out + ol4 + 6, 0);
+		c = (uint16_t)~ref_add(ref_pseudo(out, &og, (unsigned)(len - ol4)), ref_sum(out + ol4, len - ol4));
+		ref_put(out + ol4 + 6, c ? c : 0xffff);
+	}
+	return len;
+}
+
 /* True when the finished frame @f (@len bytes, layout @g) has a correct IPv4 header sum and L4 checksum. */
 static inline bool ref_csums_ok(const uint8_t *f, size_t len, const struct ref_geom *g)
 {

@@ -290,6 +290,151 @@ static void test_complete_long_field(void **state)
 }
 
 /*
+ * @ilen bytes of @inner behind an outer Ethernet (@tags tags: 0 or 1) +
+ * IPv4 or IPv6 (@ov6) + UDP + VXLAN header into @f, as a Linux vxlan
+ * device hands its TSO frames to AF_PACKET: the outer lengths the whole
+ * frame's, the outer UDP checksum field 0 (none) or, with @ocsum, some
+ * value (the super-frame's; recomputed per segment).  The outer header's
+ * length.
+ */
+static size_t tunnel_wrap(uint8_t *f, const uint8_t *inner, size_t ilen, bool ov6, unsigned tags, bool ocsum,
+			  unsigned id)
+{
+	size_t l3 = 14 + 4 * tags, l4 = l3 + (ov6 ? 40 : 20), o = l4 + 16, len = o + ilen;
+
+	memset(f, 0, o);
+	for (unsigned i = 0; i < 12; i++)
+		f[i] = (uint8_t)(0x30 + i);
+	if (tags) {
+		ref_wr16(f + 12, 0x8100);
+		ref_wr16(f + 14, 9);
+	}
+	ref_wr16(f + l3 - 2, ov6 ? 0x86dd : 0x0800);
+	if (ov6) {
+		f[l3] = 0x60;
+		ref_wr16(f + l3 + 4, (unsigned)(len - l3 - 40));
+		f[l3 + 6] = 17;
+		f[l3 + 7] = 64;
+		for (unsigned i = 0; i < 32; i++)
+			f[l3 + 8 + i] = (uint8_t)(0xa0 + i * 7);
+	} else {
+		f[l3] = 0x45;
+		ref_wr16(f + l3 + 2, (unsigned)(len - l3));
+		ref_wr16(f + l3 + 4, id);
+		ref_wr16(f + l3 + 6, 0x4000);
+		f[l3 + 8] = 64;
+		f[l3 + 9] = 17;
+		for (unsigned i = 0; i < 8; i++)
+			f[l3 + 12 + i] = (uint8_t)(0xc0 + i * 5);
+		ref_put(f + l3 + 10, (uint16_t)~ref_sum(f + l3, 20));
+	}
+	ref_wr16(f + l4, 40000 + id % 1000);
+	ref_wr16(f + l4 + 2, 4789);
+	ref_wr16(f + l4 + 4, (unsigned)(len - l4));
+	if (ocsum)
+		ref_wr16(f + l4 + 6, 0x5a5a);
+	f[l4 + 8] = 0x08;
+	f[l4 + 14] = 42;
+	memcpy(f + o, inner, ilen);
+	return o;
+}
+
+/*
+ * A UDP tunnel's TSO / USO frame as Linux's AF_PACKET gives it from a
+ * container's vxlan device: the inner type, csum_start at the inner
+ * transport header, nothing said of the tunnel.  Recognised
+ * (PKT_GSO_TUNNEL, needing GSO_TX_TUNNEL), and cut into segments whose
+ * inner and outer headers are the reference's (outer IPv4 and IPv6, with
+ * and without its UDP checksum, inner IPv4 and IPv6, TCP and UDP), also
+ * with the inner sums left partial; headers past the 128-byte head (outer
+ * and inner IPv6: 156 bytes and more) read into a longer one.
+ */
+static void test_segment_tunnel(void **state)
+{
+	static uint8_t inner[FRAME_MAX], ref[FRAME_MAX];
+
+	for (unsigned r = 0; r < 200; r++) {
+		bool ov6 = rnd() & 1, v6 = rnd() & 1, udp = rnd() % 3 == 0, ocsum = rnd() & 1, partial = rnd() & 1;
+		unsigned tags = rnd() % 4 == 0, tcp_opt = udp ? 0 : (rnd() % 4) * 4, mss = 200 + rnd() % 1400, nseg, k = 0;
+		size_t payload = rnd() % 30000, ilen, o, len;
+		struct ref_geom g;
+		unsigned ol3 = 14 + 4 * tags, ol4 = ol3 + (ov6 ? 40 : 20);
+
+		ilen = ref_frame(inner, &g, v6, udp, 0, 0, tcp_opt, udp ? 0 : 0x10, payload, rnd());
+		o = tunnel_wrap(frame, inner, ilen, ov6, tags, ocsum, rnd() & 0xffff);
+		len = o + ilen;
+		memcpy(saved, frame, len);
+		load(len, rnd() & 1);
+		src.csum = PKT_CSUM_PARTIAL;
+		src.csum_start = (uint16_t)(o + g.l4);
+		src.csum_offset = udp ? 6 : 16;
+		src.gso_type = (uint8_t)(udp ? VNET_GSO_UDP_L4 : v6 ? VNET_GSO_TCPV6 : VNET_GSO_TCPV4);
+		src.gso_size = (uint16_t)mss;
+		assert_int_equal(gso_check(&src), GSO_OK);
+		assert_true(src.gso_type & PKT_GSO_TUNNEL);
+		assert_true(gso_needs(&src) & GSO_TX_TUNNEL);
+		nseg = gso_count(&src);
+		assert_int_equal(nseg, payload ? (payload + mss - 1) / mss : 1);
+		assert_int_equal(gso_wire_len(&src), o + g.hdr + mss < len ? o + g.hdr + mss : len);
+		while (k < nseg) {
+			int n = partial ? gso_segment_partial(&src, k, segs, 4) : gso_segment(&src, k, segs, 4);
+
+			assert_true(n > 0);
+			for (int i = 0; i < n; i++, k++) {
+				size_t wl = ref_tunnel_segment(frame, o, ol3, ol4, ov6, ocsum, inner, ilen, &g, mss, k, ref);
+
+				assert_int_equal(segs[i].len, wl);
+				assert_int_equal(pkt_to_buf(&segs[i], got, sizeof(got)), wl);
+				if (partial) {
+					assert_int_equal(segs[i].csum, PKT_CSUM_PARTIAL);
+					assert_int_equal(segs[i].csum_start, o + g.l4);
+					assert_int_equal(csum_complete_buf(got, wl, o + g.l4, udp ? 6 : 16), 0);
+				}
+				if (memcmp(got, ref, wl))
+					fail_msg("tunnel segment %u of %u differs (ov6 %d v6 %d udp %d ocsum %d partial %d)",
+						 k, nseg, ov6, v6, udp, ocsum, partial);
+			}
+		}
+		assert_memory_equal(frame, saved, len);
+	}
+	/* Not a tunnel's: a sum starting past the outer UDP header with no inner IP header before it. */
+	{
+		struct ref_geom g;
+		size_t ilen = ref_frame(inner, &g, false, false, 0, 0, 0, 0x10, 3000, 5);
+		size_t o = tunnel_wrap(frame, inner, ilen, false, 0, false, 1);
+
+		frame[o + g.l3] = 0x46; /* the inner IHL says 24 bytes: the header does not end at the TCP one */
+		load(o + ilen, false);
+		src.csum = PKT_CSUM_PARTIAL;
+		src.csum_start = (uint16_t)(o + g.l4);
+		src.csum_offset = 16;
+		src.gso_type = VNET_GSO_TCPV4;
+		src.gso_size = 1000;
+		assert_int_equal(gso_check(&src), GSO_BAD_HEADERS);
+		/* A TCPV6 request on an inner IPv4 packet. */
+		ilen = ref_frame(inner, &g, false, false, 0, 0, 0, 0x10, 3000, 5);
+		o = tunnel_wrap(frame, inner, ilen, true, 0, true, 1);
+		load(o + ilen, false);
+		src.csum = PKT_CSUM_PARTIAL;
+		src.csum_start = (uint16_t)(o + g.l4);
+		src.csum_offset = 16;
+		src.gso_type = VNET_GSO_TCPV6;
+		src.gso_size = 1000;
+		assert_int_equal(gso_check(&src), GSO_BAD_TYPE);
+		/* The outer UDP length not the frame's. */
+		src.gso_type = VNET_GSO_TCPV4;
+		ref_wr16(frame + 14 + 40 + 4, 100);
+		load(o + ilen, false);
+		src.csum = PKT_CSUM_PARTIAL;
+		src.csum_start = (uint16_t)(o + g.l4);
+		src.csum_offset = 16;
+		src.gso_type = VNET_GSO_TCPV4;
+		src.gso_size = 1000;
+		assert_int_equal(gso_check(&src), GSO_BAD_IP_LEN);
+	}
+}
+
+/*
  * A segmentation request after the tx stage pushed a tag for a destination
  * (a trunk port): the segments' headers found where they lie now, not
  * where the parse at rx found them (the same frame sent tagged).
@@ -484,6 +629,7 @@ int main(void)
 		cmocka_unit_test(test_complete_clone),
 		cmocka_unit_test(test_complete_long_field),
 		cmocka_unit_test(test_segment_after_push),
+		cmocka_unit_test(test_segment_tunnel),
 		cmocka_unit_test(test_rejects),
 		cmocka_unit_test(test_csum_place),
 		cmocka_unit_test(test_needs),
