@@ -532,13 +532,20 @@ static uint16_t be16_at(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-bool csum_complete_guess(uint8_t *f, size_t len)
+/*
+ * csum_complete_guess() of the one Ethernet frame @f (@len bytes), or with
+ * @look only a look; *@tun: where the inner Ethernet frame of a UDP tunnel
+ * it carries starts (VXLAN on Linux's ports 4789 and 8472 with its I
+ * flag, Geneve on 6081 carrying Ethernet), or 0.
+ */
+static bool guess_one(uint8_t *f, size_t len, bool look, size_t *tun)
 {
 	size_t l3 = 14, l4, l4_len, check_off;
 	uint16_t type, have, want, c;
 	uint32_t pseudo;
 	uint8_t proto;
 
+	*tun = 0;
 	if (len < 14)
 		return false;
 	type = be16_at(f + 12);
@@ -567,11 +574,21 @@ bool csum_complete_guess(uint8_t *f, size_t len)
 	} else {
 		return false;
 	}
-	if (proto == 6 && l4_len >= 20)
+	if (proto == 6 && l4_len >= 20) {
 		check_off = 16;
-	else if (proto == 17 && l4_len >= 8)
+	} else if (proto == 17 && l4_len >= 8) {
+		unsigned dport = be16_at(f + l4 + 2);
+
 		check_off = 6;
-	else
+		if (l4_len >= 16 + 14 && (dport == 4789 || dport == 8472) && (f[l4 + 8] & 0x08))
+			*tun = l4 + 16;
+		else if (l4_len >= 16 + 14 && dport == 6081 && be16_at(f + l4 + 10) == 0x6558 &&
+			 16 + (size_t)(f[l4 + 8] & 0x3f) * 4 + 14 <= l4_len)
+			*tun = l4 + 16 + (size_t)(f[l4 + 8] & 0x3f) * 4;
+	} else {
+		return false;
+	}
+	if (look)
 		return false;
 	memcpy(&have, f + l4 + check_off, 2);
 	want = csum_fold(pseudo);
@@ -580,6 +597,24 @@ bool csum_complete_guess(uint8_t *f, size_t len)
 	c = csum_finish_l4(csum_add(0, f + l4, l4_len), check_off);
 	memcpy(f + l4 + check_off, &c, 2);
 	return true;
+}
+
+bool csum_complete_guess(uint8_t *f, size_t len)
+{
+	size_t tun, inner;
+	bool done = false;
+
+	/*
+	 * A tunnel's packet whose inner checksum was left partial (Linux's
+	 * vxlan over a device with checksum offload): its outer UDP sum, if
+	 * any, was made for the completed inner bytes (local checksum
+	 * offload), and holds once they are.  The inner one first, so that an
+	 * outer sum done here covers the bytes as they end.
+	 */
+	guess_one(f, len, true, &tun);
+	if (tun)
+		done = guess_one(f + tun, len - tun, false, &inner);
+	return guess_one(f, len, false, &tun) || done;
 }
 
 /*

@@ -251,7 +251,9 @@ int csum_complete_buf(void *frame, size_t len, size_t csum_start, size_t csum_of
  * A frame that arrived without its CHECKSUM_PARTIAL mark (AF_XDP): if
  * @frame (@len bytes: Ethernet, one optional VLAN tag, IPv4 or IPv6
  * without extension headers, TCP or UDP) has a checksum field equal to its
- * pseudo-header sum, complete it.  A field that held a full checksum equal
+ * pseudo-header sum, complete it; the same for the inner frame of a UDP
+ * tunnel it carries (VXLAN, Geneve: one level), whose transport checksum
+ * a container's vxlan device leaves partial.  A field that held a full checksum equal
  * to that sum by coincidence gets the same value again, so a correct frame
  * is never changed.  Every offset is checked against @len; true when the
  * field was rewritten.

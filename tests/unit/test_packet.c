@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "../lib/csum_ref.h"
+#include "../lib/gso_ref.h"
 #include "../lib/rng.h"
 #include "packet/csum.h"
 #include "packet/vnet_hdr.h"
@@ -452,6 +453,83 @@ static void test_complete_guess(void **state)
 	assert_false(csum_complete_guess(f, 13));
 }
 
+/*
+ * A UDP tunnel's frame from a container's vxlan device through AF_XDP: the
+ * inner TCP/UDP checksum left partial, the outer UDP sum (if any) made for
+ * the completed inner bytes.  The guess completes the inner one (VXLAN on
+ * 4789 and 8472, Geneve on 6081 with options) and the frame is the
+ * sender's finished one; on another port, or under a VXLAN header
+ * without its I flag, the inner frame is left alone.
+ */
+static void test_complete_guess_tunnel(void **state)
+{
+	static uint8_t f[1800], good[1800], inner[1600];
+
+	for (int r = 0; r < 400; r++) {
+		bool ov6 = r & 1, v6 = r & 2, udp = r & 4, geneve = r % 5 == 0, ocsum = rnd() & 1;
+		size_t iat, ilen = make_l4_frame(inner, v6, udp, rnd() % 1200, &iat), l3 = 14, l4 = ov6 ? 54 : 34;
+		size_t th = geneve ? 16 : 8, o = l4 + 8 + th, len = o + ilen, ulen = len - l4;
+		unsigned port = geneve ? 6081 : (r & 8) ? 8472 : 4789;
+		uint16_t ps, c;
+
+		memset(f, 0, o);
+		fill(f + 6, 6);
+		f[12] = ov6 ? 0x86 : 0x08;
+		f[13] = ov6 ? 0xdd : 0x00;
+		if (ov6) {
+			f[l3] = 0x60;
+			ref_put(f + l3 + 4, (uint16_t)ulen);
+			f[l3 + 6] = 17;
+			fill(f + l3 + 8, 32);
+		} else {
+			f[l3] = 0x45;
+			ref_put(f + l3 + 2, (uint16_t)(len - l3));
+			f[l3 + 6] = 0x40;
+			f[l3 + 9] = 17;
+			fill(f + l3 + 12, 8);
+		}
+		ref_put(f + l4, 50000);
+		ref_put(f + l4 + 2, (uint16_t)port);
+		ref_put(f + l4 + 4, (uint16_t)ulen);
+		if (geneve) {
+			f[l4 + 8] = 2;	/* two words of options */
+			ref_put(f + l4 + 10, 0x6558);
+		} else {
+			f[l4 + 8] = 0x08;
+		}
+		memcpy(f + o, inner, ilen);
+		if (ocsum) {
+			struct ref_geom og = { .l3 = l3, .l4 = l4, .v6 = ov6, .udp = true };
+
+			c = (uint16_t)~ref_add(ref_sum(f + l4, ulen), ref_pseudo(f, &og, (unsigned)ulen));
+			ref_put(f + l4 + 6, c ? c : 0xffff);
+		}
+		memcpy(good, f, len);
+		csum_complete_guess(f, len);
+		assert_memory_equal(f, good, len);
+		/* The inner field partial: completed, and the outer sum holds again. */
+		ps = csum_fold(v6 ? csum_pseudo_ipv6(f + o + 22, f + o + 38, udp ? 17 : 6, (uint32_t)(ilen - 54))
+				  : csum_pseudo_ipv4(f + o + 26, f + o + 30, udp ? 17 : 6, (uint32_t)(ilen - 34)));
+		if (ps == 0)
+			continue;
+		memcpy(f + o + iat, &ps, 2);
+		assert_true(csum_complete_guess(f, len));
+		assert_memory_equal(f, good, len);
+		/* Not a tunnel's port, or VXLAN without its I flag: the inner frame is not looked into. */
+		memcpy(f + o + iat, &ps, 2);
+		ref_put(f + l4 + 2, 4000);
+		if (ocsum)
+			ref_put(f + l4 + 6, 0); /* no outer sum: nothing else for the guess to see */
+		assert_false(csum_complete_guess(f, len));
+		assert_memory_equal(f + o + iat, &ps, 2);
+		if (!geneve) {
+			ref_put(f + l4 + 2, (uint16_t)port);
+			f[l4 + 8] = 0;
+			assert_false(csum_complete_guess(f, len));
+		}
+	}
+}
+
 /* ---- virtio-net header ---- */
 
 #define ACCEPT_ALL (VNET_ACCEPT_CSUM | VNET_ACCEPT_DATA_VALID | VNET_ACCEPT_TSO4 | VNET_ACCEPT_TSO6 | \
@@ -574,6 +652,7 @@ int main(void)
 		cmocka_unit_test(test_complete_partial),
 		cmocka_unit_test(test_complete_rejects),
 		cmocka_unit_test(test_complete_guess),
+		cmocka_unit_test(test_complete_guess_tunnel),
 		cmocka_unit_test(test_vnet_round_trip),
 		cmocka_unit_test(test_vnet_rejects),
 	};
