@@ -318,8 +318,9 @@ def iperf3(g, container, reverse, seconds=3, ns=None):
         rc, "%.2f" % mbps if mbps is not None else "no", MIN_MBPS)
 
 
-def iperf3_ns(server, client, reverse, streams=4, seconds=2):
-    """TCP from netns `client` to an iperf3 server in netns `server` (the other way with -R), `streams` at once.
+def iperf3_ns(server, client, reverse, streams=4, seconds=2, addr=None):
+    """TCP from netns `client` to an iperf3 server in netns `server` (the other way with -R), `streams` at once,
+    to the server's address `addr` (its eth0's by default).
 
     Returns (ok, receiver Mbit/s, detail): ok when it completes at MIN_MBPS or more, every stream moving data."""
     port = "5202"
@@ -331,7 +332,7 @@ def iperf3_ns(server, client, reverse, streams=4, seconds=2):
             if time.monotonic() > deadline or srv.poll() is not None:
                 return False, None, "iperf3 server in %s did not start" % server
             time.sleep(0.05)
-        argv = ["iperf3", "-c", IP[server], "-p", port, "-t", str(seconds), "-P", str(streams), "-f", "m", "-J",
+        argv = ["iperf3", "-c", addr or IP[server], "-p", port, "-t", str(seconds), "-P", str(streams), "-f", "m", "-J",
                 "--connect-timeout", "5000"] + (["-R"] if reverse else [])
         rc, out, err = run(argv, timeout=seconds + 30, ns=NS[client])
     finally:

@@ -34,8 +34,18 @@ Steps:
      each receiver gets at least half of the datagrams, every one of them
      1000 bytes with its pattern, and c1's port received the sends whole
      (average rx frame over 1514 bytes while they ran);
-  6. in every namespace `nstat -asz`: TcpInCsumErrors and UdpInCsumErrors
-     are 0 (the checksums vsw completed are right); c3's port says the
+  5b. tunnels inside the containers (issue 15: "containers with TSO/GSO
+     left on"): c1, c2 and c3 get the kernel's vxlan devices vx4 (over
+     eth0's IPv4, outer UDP checksum on) and vx6 (over an IPv6 address on
+     eth0, its outer UDP checksum the default), TSO on; their TSO frames
+     reach vswd as a UDP tunnel's (the inner GSO type, csum_start at the
+     inner TCP header), which no port takes whole, so vswd segments them
+     for c2 (afpacket, inner sums left to the kernel) and c3 (afxdp, whose
+     veth end sums in software for c3's stack to check, outer UDP sums
+     too); iperf3 TCP 2 s each way c1 <-> c2 and c1 <-> c3 through each
+     device, at MIN_MBPS or more;
+  6. in every namespace `nstat -asz`: TcpInCsumErrors, UdpInCsumErrors
+     and Udp6InCsumErrors are 0 (the checksums vsw completed are right); c3's port says the
      kernel completed checksums for it (AF_XDP tx metadata, N frames > 0:
      the frames c3 checked in this step went that way);
   7. `vswctl stats --json`: no bad_header nor bad_offload drop on any
@@ -173,7 +183,7 @@ def iperf3_guest_ns(g, ns_name, reverse):
 
 def nstat_errors(name):
     """{counter: value} of the checksum error counters in netns NS[name], or None."""
-    rc, out, err = C.run(["nstat", "-asz", "TcpInCsumErrors", "UdpInCsumErrors"], ns=C.NS[name])
+    rc, out, err = C.run(["nstat", "-asz", "TcpInCsumErrors", "UdpInCsumErrors", "Udp6InCsumErrors"], ns=C.NS[name])
     if rc != 0:
         return None
     vals = {}
@@ -182,6 +192,49 @@ def nstat_errors(name):
         if m:
             vals[m.group(1)] = int(m.group(2))
     return vals
+
+
+TUNNELS = (("vx4", 42, "udpcsum"), ("vx6", 43, ""))   # the kernel's vxlan devices in c1, c2, c3 (step 5b)
+TUN_IN = {"vx4": "10.5.0.%d", "vx6": "fd00:6::%d"}       # inner addresses, by container number
+TUN_OUT6 = "fd00:5::%d"                                  # vx6's underlay: eth0's IPv6 address
+
+
+def tunnels(rates):
+    """Step 5b: TCP through the kernel's vxlan devices inside the containers (their TSO frames come in as a UDP
+    tunnel's, to be segmented by vswd for every destination)."""
+    for n in ("c1", "c2", "c3"):
+        i = int(n[1])
+        ns = C.NS[n]
+        C.must(["sysctl", "-qw", "net.ipv6.conf.eth0.disable_ipv6=0"], ns=ns)
+        C.must(["ip", "addr", "add", TUN_OUT6 % i + "/64", "dev", "eth0", "nodad"], ns=ns)
+        for dev, vni, opt in TUNNELS:
+            group = ["local", C.IP[n]] if dev == "vx4" else ["local", TUN_OUT6 % i]
+            C.must(["ip", "link", "add", dev, "type", "vxlan", "id", str(vni), "dstport", "4789", "nolearning"] +
+                   group + ([opt] if opt else []), ns=ns)
+            C.must(["ip", "link", "set", dev, "address", "02:76:73:%02x:00:%02x" % (vni, i)], ns=ns)
+            C.must(["sysctl", "-qw", "net.ipv6.conf.%s.disable_ipv6=0" % dev], ns=ns)
+            C.must(["ip", "link", "set", dev, "up"], ns=ns)
+            C.must(["ip", "addr", "add", TUN_IN[dev] % i + ("/64" if dev == "vx6" else "/24"), "dev", dev] +
+                   (["nodad"] if dev == "vx6" else []), ns=ns)
+            for m in ("c1", "c2", "c3"):
+                if m == n:
+                    continue
+                j = int(m[1])
+                remote = C.IP[m] if dev == "vx4" else TUN_OUT6 % j
+                C.must(["bridge", "fdb", "append", "00:00:00:00:00:00", "dev", dev, "dst", remote], ns=ns)
+        rc, out, _ = C.run(["ethtool", "-k", "vx6"], ns=ns)
+        if n == "c1":
+            C.check(rc == 0 and "tcp-segmentation-offload: on" in out, "c1: TSO on in its vxlan device vx6",
+                    "" if "tcp-segmentation-offload: on" in out else out[:300])
+    for dev, _, opt in TUNNELS:
+        for server, client in (("c2", "c1"), ("c3", "c1")):
+            for reverse in (False, True):
+                a, b = (server, client) if reverse else (client, server)
+                what = "iperf3 TCP %s -> %s through their %s (vxlan over IPv%s, outer UDP sum)" % (a, b, dev, dev[2])
+                ok, mbps, detail = C.iperf3_ns(server, client, reverse, streams=1, seconds=2,
+                                               addr=TUN_IN[dev] % int(server[1]))
+                rates[what] = mbps
+                C.check(ok, what, detail)
 
 
 def guest_part(guests, rates):
@@ -277,10 +330,13 @@ def scenario(build, wd, state):
     C.check(d_pk and d_by / d_pk > 1514, "stats: port c1 received the UDP_SEGMENT sends whole",
             "%d frames, %.0f bytes each" % (d_pk, d_by / max(1, d_pk)))
 
+    tunnels(rates)
+
     for n in ENDPOINTS:
         errs = nstat_errors(n)
-        C.check(errs is not None and errs.get("TcpInCsumErrors", -1) == 0 and errs.get("UdpInCsumErrors", -1) == 0,
-                "nstat in %s: no TcpInCsumErrors, no UdpInCsumErrors" % n, str(errs))
+        C.check(errs is not None and errs.get("TcpInCsumErrors", -1) == 0 and errs.get("UdpInCsumErrors", -1) == 0
+                and errs.get("Udp6InCsumErrors", -1) == 0,
+                "nstat in %s: no TcpInCsumErrors, no UdpInCsumErrors, no Udp6InCsumErrors" % n, str(errs))
 
     # The kernel finished c3's partial checksums (AF_XDP tx metadata) and nstat above saw them right.
     show = sw.call("show")
