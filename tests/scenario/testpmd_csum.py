@@ -30,7 +30,11 @@ port sends it (no offload: finished by vswd), on its way into testpmd and
 out of it.
 
 For each ring layout (split; packed as DPDK's virtio-user has it, in order:
-see CONFIGS for why not without):
+see CONFIGS for why not without), and split again with QinQ (split-qinq:
+vswd's flows push an 802.1ad and an 802.1Q tag on the frames toward
+testpmd and pop them on the way back, so testpmd's TSO and checksum
+requests come on frames with two tags, and pw's file holds them tagged;
+every segment there carries both):
   1. testpmd's ports took the checksum and TSO transmit offloads (what
      `csum set` and `tso set` print: hardware, SEGSZ); testpmd runs with
      LRO, so vswd hands it the namespaces' TSO frames whole;
@@ -78,7 +82,11 @@ from testpmd_lib import Proc, TestPmd, cleanup_prefix, main_layouts, vswd_in_net
 # leaves a stale id in the ring descriptor; with chains of other lengths beside them (its TSO frames of
 # 33 descriptors here) it then frees the wrong buffers and stops transmitting after a few dozen frames,
 # against any device that follows the spec (DPDK's vhost reads the ring descriptor's id too).
-CONFIGS = {"split": "in_order=0", "packed-inorder": "packed_vq=1,in_order=1"}
+CONFIGS = {"split": "in_order=0", "packed-inorder": "packed_vq=1,in_order=1", "split-qinq": "in_order=0"}
+# split-qinq: vswd's flows put two tags (802.1ad VID 100 outside, 802.1Q VID 200 inside) on the namespaces' frames
+# toward testpmd and take them off on the way back, so testpmd's TSO requests come in on QinQ frames (its csum
+# engine counts both tags into l2_len), and the pcap port's copies are cut behind both tags.
+QINQ_PUSH = "push_vlan:0x8100,mod_vlan_vid:200,push_vlan:0x88a8,mod_vlan_vid:100"
 MAC_TP = ("02:76:73:63:00:00", "02:76:73:63:00:01")   # testpmd's ports 0 and 1
 MAC_NS = ("02:76:73:63:0a:01", "02:76:73:63:0b:02")   # the taps in A and B
 IP_NS = ("10.78.0.1", "10.78.0.2")
@@ -134,7 +142,13 @@ def run_config(args, res, cfg, workdir):
         # Each side's frames to its testpmd port and back, and every frame to the pcap port too: no flooding
         # (a frame flooded to both testpmd ports would come back through the other one).
         for a, b in (("ta", "p0"), ("p0", "ta"), ("tb", "p1"), ("p1", "tb")):
-            vswctl(args.build, ctl, "flow", "add", "in_port=%s,actions=output:%s,output:pw" % (a, b))
+            if "qinq" not in cfg:
+                acts = "output:%s,output:pw" % b
+            elif a.startswith("t"):
+                acts = "%s,output:%s,output:pw" % (QINQ_PUSH, b)   # pw: QinQ frames, TSO ones cut behind both tags
+            else:
+                acts = "output:pw,pop_vlan,pop_vlan,output:%s" % b
+            vswctl(args.build, ctl, "flow", "add", "in_port=%s,actions=%s" % (a, acts))
         for i, (tap, ns) in enumerate(zip(TAPS, (nsa, nsb))):
             sh(["ip", "link", "set", tap, "netns", ns], ns=nsv)
             sh(["ip", "link", "set", tap, "address", MAC_NS[i], "up"], ns=ns)
@@ -253,12 +267,20 @@ def run_config(args, res, cfg, workdir):
         bad = [r for r in rows if r[1] != "1" or (r[2] or r[3]) != "1"]
         data = [r for r in rows if len(r) > 4 and r[4] and int(r[4]) > 0]
         longest = max((int(r[0]) for r in rows), default=0)
+        wire_max = 1514 + (8 if "qinq" in cfg else 0)
         segsz = sum(1 for r in data if int(r[4]) == SEGSZ)
         res.check("%s: pw's file: every IP, TCP and UDP checksum of %d packets verified good" % (cfg, len(rows)),
                   rows and not bad, "%d not, e.g. %s (frame.len, ip, tcp, udp status, tcp.len)" % (len(bad), bad[:3]))
-        res.check("%s: pw's file: %d TCP segments with data, %d of testpmd's %d bytes, none over 1514 bytes "
-                  "(longest %d)" % (cfg, len(data), segsz, SEGSZ, longest),
-                  len(data) > 5000 and segsz > 100 and longest <= 1514, "")
+        res.check("%s: pw's file: %d TCP segments with data, %d of testpmd's %d bytes, none over %d bytes "
+                  "(longest %d)" % (cfg, len(data), segsz, SEGSZ, wire_max, longest),
+                  len(data) > 5000 and segsz > 100 and longest <= wire_max, "")
+        if "qinq" in cfg:
+            # Wireshark names the 802.1ad tag's VID ieee8021ad.id, the 802.1Q one's vlan.id.
+            tags = sh(["tshark", "-r", pcap, "-n", "-Y", "tcp.len > 0", "-T", "fields", "-e", "ieee8021ad.id",
+                       "-e", "vlan.id"], timeout=300).stdout.split("\n")
+            both = sum(1 for ln in tags if ln.split() == ["100", "200"])
+            res.check("%s: pw's file: %d of %d TCP segments with data carry both tags (100, 200)" % (
+                cfg, both, len(data)), both == len(data) and both > 0, str(tags[:3]))
         res.check("%s: vswd still running" % cfg, vs.alive(), "vswd exited")
         with open(os.path.join(d, "vswd.log")) as f:
             lines = f.readlines()
