@@ -2,7 +2,7 @@
 """bench-containers.py - container to container through vswd (AF_XDP, AF_PACKET ports) and a Linux bridge.
 
     python3 scripts/bench-containers.py [--build build] [--rounds N] [--seconds S] [--tcp-seconds T]
-                                        [--systems NAME,...] [--gen af_xdp|af_packet] [--quick]
+                                        [--systems NAME,...] [--gen af_xdp|af_packet] [--quick] [--vxlan]
                                         [--wait-load L] [--wait-max S] [--quiet-load L]
                                         [--doc docs/PERFORMANCE.md | --no-doc] [--json FILE] [--keep]
 
@@ -72,6 +72,7 @@ SW_CPU, GEN_CPU = 0, 1
 TAG = "%04x" % (os.getpid() & 0xffff)
 NS = {"c1": "vbc%sc1" % TAG, "c2": "vbc%sc2" % TAG, "sw": "vbc%ssw" % TAG}
 IP = {"c1": "10.0.0.1", "c2": "10.0.0.2"}
+INNER = {"c1": "10.0.1.1", "c2": "10.0.1.2"}   # --vxlan: the vxlan devices' addresses
 MAC = {"c1": "02:76:73:64:00:01", "c2": "02:76:73:64:00:02"}
 HOST_END = {"c1": "p1", "c2": "p2"}
 FRAME = 60                    # bytes without the FCS: a 64-byte Ethernet frame
@@ -270,6 +271,15 @@ class Topo:
             self.delete()
             raise
 
+    def vxlan(self):
+        """--vxlan: a vxlan device vx0 in c1 and c2 over eth0 (VNI 42, port 4789, outer UDP checksums on), the
+        inner addresses INNER: a container overlay, whose TSO frames reach the switch as a UDP tunnel's."""
+        for k, other in (("c1", "c2"), ("c2", "c1")):
+            run(["ip", "-n", NS[k], "link", "add", "vx0", "type", "vxlan", "id", "42", "local", IP[k], "remote",
+                 IP[other], "dstport", "4789", "udpcsum"])
+            run(["ip", "-n", NS[k], "addr", "add", INNER[k] + "/24", "dev", "vx0"])
+            run(["ip", "-n", NS[k], "link", "set", "vx0", "up"])
+
     def offloads_off(self):
         for k in ("c1", "c2"):
             run(["ethtool", "-K", "eth0", "tso", "off", "gso", "off"], ns=NS[k])
@@ -409,7 +419,8 @@ def tcp_test(ctx, sut, seconds, omit, cc):
     """iperf3 c1 -> c2 with congestion control @cc (iperf3 -C: the sender's socket), both ends on the
     generator's CPU; returns (Gbit/s received, retransmits, other tasks' user share of CPU 0 and of CPU 1
     while it ran)."""
-    srv = Proc(["iperf3", "-s", "-1", "-A", GEN_CPU, "--forceflush", "-B", IP["c2"]], ctx.logpath("iperf3-server"),
+    dst = INNER["c2"] if ctx.args.vxlan else IP["c2"]
+    srv = Proc(["iperf3", "-s", "-1", "-A", GEN_CPU, "--forceflush", "-B", dst], ctx.logpath("iperf3-server"),
                keep_buf=False,
                ns=NS["c2"], name="iperf3 -s")
     try:
@@ -418,7 +429,7 @@ def tcp_test(ctx, sut, seconds, omit, cc):
         p0 = proc_cpu_seconds(sut.pid) if sut.pid else None
         n0 = tcp_counters(NS["c1"])
         u0, k0, t0, c0 = proc_utime(sut.pid) if sut.pid else None, cpu_ticks(), time.monotonic(), os.times()
-        r = run(["iperf3", "-c", IP["c2"], "-t", seconds, "-O", omit, "-A", GEN_CPU, "-C", cc, "-J",
+        r = run(["iperf3", "-c", dst, "-t", seconds, "-O", omit, "-A", GEN_CPU, "-C", cc, "-J",
                  "--connect-timeout", "3000"], ns=NS["c1"], timeout=seconds + omit + 20, check=False)
         u1, k1, t1 = proc_utime(sut.pid) if sut.pid else None, cpu_ticks(), time.monotonic()
         w1 = run_delay(sut.pid) if sut.pid else None
@@ -584,6 +595,9 @@ def sample(ctx, system, rnd):
         topo = Topo()
         if params.get("offloads") == "off":
             topo.offloads_off()
+        if a.vxlan:
+            topo.vxlan()
+            s["vxlan"] = True
         sut = Vswd(ctx, params) if kind == "vsw" else Bridge(ctx, params)
         if kind == "vsw":
             s["ports"] = sut.port_states()
@@ -1026,6 +1040,9 @@ def parse_args(argv):
     ap.add_argument("--cc", default="cubic,bbr",
                     help="congestion controls, comma-separated: one iperf3 run with each in every sample "
                     "(default cubic,bbr: Debian's default and the other common one)")
+    ap.add_argument("--vxlan", action="store_true",
+                    help="TCP through a vxlan device in each container (a container overlay); implies --no-mpps "
+                         "and --no-doc")
     ap.add_argument("--no-tcp", action="store_true", help="skip iperf3")
     ap.add_argument("--no-mpps", action="store_true", help="skip the 64-byte frames")
     ap.add_argument("--quick", action="store_true", help="1 round, 1 s windows and TCP; no doc")
@@ -1048,6 +1065,8 @@ def parse_args(argv):
         ap.error("--systems: unknown %s (known: %s)" % (",".join(bad), ",".join(SYSTEMS)))
     a.systems = [s for s in SYSTEMS if s in names]
     a.cc = [c.strip() for c in a.cc.split(",") if c.strip()]
+    if a.vxlan:
+        a.no_mpps = a.no_doc = True
     if not a.cc or any(not re.fullmatch(r"[a-z0-9_]+", c) for c in a.cc) or len(set(a.cc)) != len(a.cc):
         ap.error("--cc: a comma-separated list of distinct congestion control names")
     full = not a.quick and a.systems == [s for s in SYSTEMS if s in DEFAULT_SYSTEMS] and a.rounds >= 3 \
