@@ -257,7 +257,12 @@ static inline struct flow_pkt exec_pkt(const struct dp_flow *f, struct pkt *p, u
 		.cap = sizeof(p->buf),
 		.head = p->head_off,
 		.len = p->head_len,
-		.flags = p->csum == PKT_CSUM_PARTIAL ? FLOW_PKT_CSUM_PARTIAL : 0,
+		/*
+		 * Partial only where the flows' L4 header has it: a sum that starts
+		 * further on (a tunnel's inner one) leaves the outer L4 sum a
+		 * complete one, made for the bytes as they will be.
+		 */
+		.flags = p->csum == PKT_CSUM_PARTIAL && p->csum_start == f->ofs[i].l4 ? FLOW_PKT_CSUM_PARTIAL : 0,
 		.frame_len = p->len,
 		.seg_len = p->gso_type ? gso_wire_len(p) : 0,
 		.ofs = f->ofs[i],

@@ -96,6 +96,30 @@ static void test_rewrite_versions(void **state)
 	assert_true(frame_csums_ok(t2->bytes, t2->len));
 }
 
+/*
+ * A frame whose partial checksum lies past its L4 header (a tunnel's inner
+ * sum: a container's vxlan device leaves it so under a complete outer UDP
+ * sum): rewriting the outer address updates the outer UDP sum as a
+ * complete one, not as a partial seed, and the request itself is kept.
+ */
+static void test_rewrite_inner_partial(void **state)
+{
+	struct fx *f = *state;
+	const struct tx_frame *t;
+
+	add(f, "in_port=1,udp,actions=mod_nw_dst:10.0.0.99,mod_tp_dst:4789,output:2");
+	frame(f, 0, 1, 2, 2, 0);
+	f->pkts[0].csum = PKT_CSUM_PARTIAL;
+	f->pkts[0].csum_start = 14 + 20 + 8;	/* the UDP payload's first bytes */
+	f->pkts[0].csum_offset = 2;
+	forward(f, 0, 1);
+	assert_int_equal(f->nlog, 1);
+	t = first_to(f, 1);
+	assert_int_equal(t->bytes[14 + 19], 99);
+	assert_int_equal(t->bytes[14 + 20 + 2] << 8 | t->bytes[14 + 20 + 3], 4789);
+	assert_true(frame_csums_ok(t->bytes, t->len));
+}
+
 /* push_vlan and mod_vlan_vid in the head's headroom: the frame grows by the tag. */
 static void test_push_vlan(void **state)
 {
@@ -1445,6 +1469,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tunnel_dst, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_output_miss_drop, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_rewrite_versions, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_rewrite_inner_partial, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_push_vlan, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_normal, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_unicast_out, fx_setup, fx_teardown),
