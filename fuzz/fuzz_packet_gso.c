@@ -162,11 +162,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				check(pkt_to_buf(&segs[i], got, sizeof(got)) == wl);
 				if (partial)
 					check(segs[i].csum == PKT_CSUM_PARTIAL && segs[i].csum_start == cs &&
+					      segs[i].csum_offset == (udp ? 6 : 16) &&
 					      csum_complete_buf(got, wl, cs, udp ? 6 : 16) == 0);
 				check(memcmp(got, want, wl) == 0);
+				{
+					/* The fused copy, as below. */
+					uint8_t *flat = malloc(wl);
+
+					check(flat != NULL);
+					check(gso_copy_finish(&segs[i], flat) == (int)wl);
+					check(memcmp(flat, want, wl) == 0);
+					free(flat);
+				}
 			}
 		}
-		check(gso_segment(&src, k, segs, chunk) == 0);
+		check((partial ? gso_segment_partial(&src, k, segs, chunk) : gso_segment(&src, k, segs, chunk)) == 0);
 	} else {
 		/* A segmentation request passed: the reference cuts the same frame at the same places. */
 		struct pkt_l3 o;

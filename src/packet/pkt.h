@@ -54,6 +54,9 @@
  *     two whole cache lines.  A 64-byte frame fits in one line, copied
  *     with fixed-size moves (pkt_copy_small()), never a memcpy of a length
  *     known only at run time.
+ *   - PKT_HEAD_LONG 192: a head grown for an offload request whose headers
+ *     reach past PKT_HEAD_COPY (a tunnel's packet to segment:
+ *     pkt_load_long()), moved down the buffer; 64 bytes of headroom stay.
  *   - PKT_HEADROOM 128: a VLAN tag (4) and an outer Ethernet + IPv6 + UDP +
  *     VXLAN header (14 + 40 + 8 + 8 = 70) make 74; with an outer tag, 78.
  *     The next multiple of a cache line keeps the head line-aligned, so a

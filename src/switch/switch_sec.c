@@ -171,7 +171,7 @@ void switch_sec_check(const struct switch_port *sp, struct pkt_batch *b)
 {
 	for (unsigned i = 0; i < b->n; i++) {
 		const struct pkt *p = &b->pkts[i];
-		/* The head: at least the Ethernet header (ports hand over no runt), at most PKT_HEAD_COPY. */
+		/* The head: at least the Ethernet header (ports hand over no runt), at most PKT_HEAD_LONG. */
 		enum port_drop why = sec_check(&sp->cfg, pkt_head(p), p->head_len);
 
 		if (why != PASS)

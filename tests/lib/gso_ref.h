@@ -183,7 +183,7 @@ static inline size_t ref_tunnel_segment(const uint8_t *f, size_t o, unsigned ol3
 		ref_wr16(out + ol3 + 2, (unsigned)(len - ol3));
 		ref_wr16(out + ol3 + 4, (ref_rd16(f + ol3 + 4) + k) & 0xffff);
 		ref_wr16(out + ol3 + 10, 0);
-		ref_put(out + ol3 + 10, (uint16_t)~ref_sum(out + ol3, 20));
+		ref_put(out + ol3 + 10, (uint16_t)~ref_sum(out + ol3, (out[ol3] & 0xfu) * 4u));
 	}
 	ref_wr16(out + ol4 + 4, (unsigned)(len - ol4));
 	if (ocsum) {
