@@ -11,7 +11,7 @@
  * range and read only the head.  RFC 6040's egress (ecn_decap_frame(),
  * on a copy, the outer ECN field the low two bits of the range's lo)
  * must change nothing but the ECN bits of an IPv4 or IPv6 header (behind
- * at most one tag) and IPv4's header checksum, which stays right when it
+ * at most two tags) and IPv4's header checksum, which stays right when it
  * was, and drop exactly a Not-ECT packet under CE.  With UDP GRO the socket hands a buffer
  * of several datagrams and their size (the kernel's, but of any value
  * here): vxlan_gro_split() must cut it into contiguous pieces covering it
@@ -98,6 +98,10 @@ static void ecn_check(const uint8_t *f, size_t len, unsigned outer)
 	if ((type == 0x8100 || type == 0x88a8) && len >= 18) {
 		type = (unsigned)f[16] << 8 | f[17];
 		l3 = 18;
+		if ((type == 0x8100 || type == 0x88a8) && len >= 22) { /* QinQ: a second tag, no third */
+			type = (unsigned)f[20] << 8 | f[21];
+			l3 = 22;
+		}
 	}
 	if (type == 0x0800 && len >= l3 + 20 && f[l3] >> 4 == 4) {
 		ip = ip4 = true;

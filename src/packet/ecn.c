@@ -16,8 +16,9 @@ enum ecn_frame ecn_decap_frame(uint8_t *f, size_t len, unsigned outer)
 	if (len < PKT_ETH_HLEN)
 		return ECN_FRAME_KEEP;
 	type = (unsigned)f[12] << 8 | f[13];
-	if ((type == PKT_TPID_8021Q || type == PKT_TPID_8021AD) && len >= PKT_ETH_HLEN + 4) {
-		type = (unsigned)f[16] << 8 | f[17];
+	/* Untagged, one tag, or two (QinQ), as vxlan's transmit reads it. */
+	for (unsigned t = 0; t < 2 && (type == PKT_TPID_8021Q || type == PKT_TPID_8021AD) && len >= l3 + 4; t++) {
+		type = (unsigned)f[l3 + 2] << 8 | f[l3 + 3];
 		l3 += 4;
 	}
 	ip = f + l3;

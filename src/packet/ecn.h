@@ -70,7 +70,7 @@ enum ecn_frame {
 /*
  * The decapsulated Ethernet frame @f (@len bytes, untrusted, writable)
  * under an outer ECN field @outer: ecn_decap() applied to its IPv4 or
- * IPv6 header, untagged or behind one 802.1Q / 802.1ad tag.  Reads
+ * IPv6 header, untagged or behind one or two 802.1Q / 802.1ad tags.  Reads
  * nothing past @f + @len; writes only the ECN bits (and IPv4's checksum).
  */
 enum ecn_frame ecn_decap_frame(uint8_t *f, size_t len, unsigned outer);

@@ -38,23 +38,32 @@
  * before the other takes a frame of a flow it holds.
  */
 
-/* The inner IPv4 TOS or IPv6 traffic class (DSCP and ECN), else 0: the outer TOS for tos=inherit. */
+/*
+ * The inner IPv4 TOS or IPv6 traffic class (DSCP and ECN), else 0: the
+ * outer TOS for tos=inherit.  Behind two tags too (the parse reads one).
+ */
 static inline int vx_inner_tos(struct pkt *pk)
 {
 	const uint8_t *h = pkt_head(pk);
-	unsigned flags = pkt_parsed(pk);
+	unsigned flags = pkt_parsed(pk), l3 = pk->l3_off;
 
+	if ((flags & PKT_F_VLAN) && (pk->ethertype == PKT_TPID_8021Q || pk->ethertype == PKT_TPID_8021AD)) {
+		struct pkt_l3 o;
+
+		flags = pkt_parse_l3(pk, &o);
+		l3 = o.l3_off;
+	}
 	if (flags & PKT_F_IPV4)
-		return h[pk->l3_off + 1];
+		return h[l3 + 1];
 	if (flags & PKT_F_IPV6)
-		return (h[pk->l3_off] & 0x0f) << 4 | h[pk->l3_off + 1] >> 4;
+		return (h[l3] & 0x0f) << 4 | h[l3 + 1] >> 4;
 	return 0;
 }
 
 /*
  * The inner ECN field of the frame whose head is @h (@hl bytes): the bits
- * where an IPv4 TOS or IPv6 traffic class is, untagged or behind one tag
- * (802.1Q or 802.1ad, as packet/ecn.c reads it on the way out), of a
+ * where an IPv4 TOS or IPv6 traffic class is, untagged or behind one or
+ * two tags (802.1Q or 802.1ad, as packet/ecn.c reads it on the way out), of a
  * frame of that EtherType, else 0 (Not-ECT).  From the head's bytes, in
  * the common loops and the general path alike, so both give a frame the
  * same outer TOS: the common loops hash most frames without a parse
@@ -78,6 +87,14 @@ static inline unsigned vx_inner_ecn(const uint8_t *h, unsigned hl)
 		return h[19] & ECN_MASK;
 	if (type == htons(0x86dd))
 		return h[19] >> 4 & ECN_MASK;
+	if ((type != htons(PKT_TPID_8021Q) && type != htons(PKT_TPID_8021AD)) ||
+	    hl < PKT_ETH_HLEN + 2 * PKT_VLAN_HLEN + 2)
+		return 0;
+	memcpy(&type, h + 20, sizeof(type)); /* QinQ: behind the second tag */
+	if (type == htons(0x0800))
+		return h[23] & ECN_MASK;
+	if (type == htons(0x86dd))
+		return h[23] >> 4 & ECN_MASK;
 	return 0;
 }
 

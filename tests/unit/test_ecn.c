@@ -5,7 +5,7 @@
  * out here as the RFC prints it (not derived from the code).  The frame:
  * IPv4 (the header checksum still right after a rewrite, DSCP kept),
  * IPv6 (the traffic class across its two bytes, the flow label kept),
- * behind an 802.1Q or 802.1ad tag, a Not-ECT packet under CE dropped, ARP
+ * behind an 802.1Q or 802.1ad tag or both (QinQ), a Not-ECT packet under CE dropped, ARP
  * and frames too short for their IP header left alone, and no byte read
  * or written past the frame (each truncation, under ASan in make check).
  */
@@ -56,15 +56,22 @@ static void test_table(void **state)
 			assert_int_equal(ecn_odd((unsigned)columns[c], (unsigned)figure4[r].inner), odd4[r][c]);
 }
 
-/* An IPv4 frame at @f (@tag: behind an 802.1Q tag) with TOS @tos and a right header checksum: its length. */
+/*
+ * An IPv4 frame at @f (@tag: behind a tag of that TPID; 1: behind an
+ * 802.1ad and an 802.1Q tag, QinQ) with TOS @tos and a right header
+ * checksum: its length.
+ */
 static size_t ipv4_frame(uint8_t *f, uint8_t tos, unsigned tag)
 {
-	size_t l3 = 14 + (tag ? 4 : 0);
+	size_t l3 = 14 + (tag == 1 ? 8 : tag ? 4 : 0);
 	uint16_t c;
 
 	memset(f, 0, 100);
 	memcpy(f, "\x02\0\0\0\0\x01\x02\0\0\0\0\x02", 12);
-	if (tag) {
+	if (tag == 1) {
+		f[12] = 0x88, f[13] = 0xa8, f[14] = 0, f[15] = 100;
+		f[16] = 0x81, f[17] = 0x00, f[18] = 0, f[19] = 200;
+	} else if (tag) {
 		f[12] = (uint8_t)(tag >> 8), f[13] = (uint8_t)tag;
 		f[14] = 0, f[15] = 7;
 	}
@@ -83,9 +90,9 @@ static void test_frame_ipv4(void **state)
 
 	(void)state;
 	/* Every inner codepoint under every outer one, DSCP 46 around it: the table's answer, the checksum right. */
-	for (unsigned tag = 0; tag < 3; tag++) {
-		unsigned tpid = tag == 0 ? 0 : tag == 1 ? 0x8100 : 0x88a8;
-		size_t l3 = tpid ? 18 : 14;
+	for (unsigned tag = 0; tag < 4; tag++) {
+		unsigned tpid = tag == 0 ? 0 : tag == 1 ? 0x8100 : tag == 2 ? 0x88a8 : 1 /* QinQ */;
+		size_t l3 = tpid == 1 ? 22 : tpid ? 18 : 14;
 
 		for (unsigned r = 0; r < 4; r++) {
 			for (unsigned c = 0; c < 4; c++) {

@@ -486,10 +486,10 @@ static unsigned sink_sport(int fd, size_t *len)
  */
 static void test_port_ecn_encap(void **state)
 {
-	enum { N = 18, TAGGED = 16 };
-	static const uint8_t ecn[N] = { 0, 2, 2, 0, 3, 1, 2, 2, 2, 2, 0, 0, 2, 2, 3, 2, 1, 3 };
+	enum { N = 19, TAGGED = 16, QINQ = 18 };
+	static const uint8_t ecn[N] = { 0, 2, 2, 0, 3, 1, 2, 2, 2, 2, 0, 0, 2, 2, 3, 2, 1, 3, 1 };
 	static const char *const toses[] = { NULL, "184", "inherit" };
-	static uint8_t frames[N][64];
+	static uint8_t frames[N][72];
 	struct pkt *tx = zalloc64(N * sizeof(*tx)), *ptr[N];
 	struct iovec iov[N];
 	struct port_io io = { 0 };
@@ -503,7 +503,11 @@ static void test_port_ecn_encap(void **state)
 		frames[k][15] = (uint8_t)(0x28 | ecn[k]);
 		c = csum_ipv4_hdr(frames[k] + 14, 20);
 		memcpy(frames[k] + 24, &c, 2);
-		if (k >= TAGGED) {
+		if (k == QINQ) {
+			/* behind an 802.1ad tag (VLAN 100) and an 802.1Q one (VLAN 200) */
+			memmove(frames[k] + 20, frames[k] + 12, 48);
+			memcpy(frames[k] + 12, "\x88\xa8\x00\x64\x81\x00\x00\xc8", 8);
+		} else if (k >= TAGGED) {
 			/* behind an 802.1Q tag, then an 802.1ad one (VLAN 7) */
 			memmove(frames[k] + 16, frames[k] + 12, 48);
 			frames[k][12] = k == TAGGED ? 0x81 : 0x88;
@@ -533,7 +537,7 @@ static void test_port_ecn_encap(void **state)
 				fail_msg("port: %s", err);
 			assert_int_equal(setsockopt(sink, IPPROTO_IP, IP_RECVTOS, &one, sizeof(one)), 0);
 			for (unsigned k = 0; k < N; k++) {
-				unsigned len = k >= TAGGED ? 64 : 60;
+				unsigned len = k == QINQ ? 68 : k >= TAGGED ? 64 : 60;
 
 				iov[k] = (struct iovec){ frames[k], len };
 				pkt_rx_init(&tx[k], &iov[k], 1, len, 0);
@@ -554,7 +558,8 @@ static void test_port_ecn_encap(void **state)
 				if (poll(&pfd, 1, 1000) != 1)
 					break;
 				got = recvmsg(sink, &mh, 0);
-				at = buf[VXLAN_HLEN + 12] == 0x08 ? 0 : 4; /* a tagged frame's sequence number is 4 bytes on */
+				/* a tagged frame's sequence number is 4 bytes on, a QinQ one's 8 */
+				at = buf[VXLAN_HLEN + 12] == 0x08 ? 0 : buf[VXLAN_HLEN + 16] == 0x81 ? 8 : 4;
 				assert_int_equal(got, VXLAN_HLEN + 60 + at);
 				for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
 					if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_TOS)
