@@ -57,6 +57,38 @@ static bool segmenting(const struct pkt *p)
 	return (p->gso_type & PKT_GSO_TYPE) != VNET_GSO_NONE;
 }
 
+/* Does the IPv4 (@v6 false) or IPv6 datagram at @l3 end where the @len-byte frame does (no padding after it)? */
+static bool ip_ends_at(const uint8_t *h, unsigned l3, bool v6, size_t len)
+{
+	return v6 ? rd16(h + l3 + 4) + 40u == len - l3 : rd16(h + l3 + 2) == len - l3;
+}
+
+/*
+ * A segment's IP header at @l3 (its transport header at @l4) for the
+ * segment's @len bytes: the length, and for IPv4 the ID one more for each
+ * segment before (@k: no fixed IDs in virtio) and the header sum.
+ */
+static void seg_ip(uint8_t *h, unsigned l3, unsigned l4, bool v6, size_t len, unsigned k)
+{
+	uint16_t c;
+
+	if (v6) {
+		wr16(h + l3 + 4, (unsigned)(len - l3 - 40));
+		return;
+	}
+	wr16(h + l3 + 2, (unsigned)(len - l3));
+	wr16(h + l3 + 4, (rd16(h + l3 + 4) + k) & 0xffff);
+	c = csum_ipv4_hdr(h + l3, l4 - l3);
+	memcpy(h + l3 + 10, &c, 2);
+}
+
+/* The pseudo-header sum of the IP header at @l3 for @l4_len bytes of @proto. */
+static uint32_t seg_pseudo(const uint8_t *h, unsigned l3, bool v6, uint8_t proto, uint32_t l4_len)
+{
+	return v6 ? csum_pseudo_ipv6(h + l3 + 8, h + l3 + 24, proto, l4_len)
+		  : csum_pseudo_ipv4(h + l3 + 12, h + l3 + 16, proto, l4_len);
+}
+
 /*
  * The inner IP header of a UDP tunnel's packet whose transport header
  * (@proto) starts at @l4, found by what it says of itself: IPv6 (no
@@ -68,14 +100,14 @@ static bool segmenting(const struct pkt *p)
  */
 static unsigned inner_l3(const uint8_t *h, unsigned from, unsigned l4, unsigned len, unsigned proto, bool *v6)
 {
-	if (l4 >= from + 40 && h[l4 - 40] >> 4 == 6 && h[l4 - 34] == proto && rd16(h + l4 - 36) == len - l4) {
+	if (l4 >= from + 40 && h[l4 - 40] >> 4 == 6 && h[l4 - 34] == proto && ip_ends_at(h, l4 - 40, true, len)) {
 		*v6 = true;
 		return l4 - 40;
 	}
 	for (unsigned ihl = 20; ihl <= 60 && l4 >= from + ihl; ihl += 4) {
 		const uint8_t *ip = h + l4 - ihl;
 
-		if (ip[0] == (0x40 | ihl / 4) && ip[9] == proto && rd16(ip + 2) == len - (l4 - ihl) &&
+		if (ip[0] == (0x40 | ihl / 4) && ip[9] == proto && ip_ends_at(h, l4 - ihl, false, len) &&
 		    !(rd16(ip + 6) & 0x3fff)) {
 			*v6 = false;
 			return l4 - ihl;
@@ -129,8 +161,7 @@ static enum gso_bad geom_tunnel(const struct pkt *p, const struct pkt_l3 *o, uns
 			return GSO_BAD_HEADERS;
 	}
 	/* Both datagrams end where the frame does: each segment's lengths are computed from its own. */
-	if ((g->ov6 ? rd16(h + g->ol3 + 4) + 40u != p->len - g->ol3 : rd16(h + g->ol3 + 2) != p->len - g->ol3) ||
-	    rd16(h + g->ol4 + 4) != p->len - g->ol4)
+	if (!ip_ends_at(h, g->ol3, g->ov6, p->len) || rd16(h + g->ol4 + 4) != p->len - g->ol4)
 		return GSO_BAD_IP_LEN;
 	return GSO_OK;
 }
@@ -181,7 +212,7 @@ static enum gso_bad geom_of(const struct pkt *p, struct geom *g)
 		return GSO_BAD_TYPE; /* UFO (IP fragments of one datagram): not taken anywhere here */
 	}
 	/* A segment's IP length is computed from the frame's: the frame must end where the IP datagram does. */
-	if (g->v6 ? rd16(h + g->l3 + 4) + 40u != p->len - g->l3 : rd16(h + g->l3 + 2) != p->len - g->l3)
+	if (!ip_ends_at(h, g->l3, g->v6, p->len))
 		return GSO_BAD_IP_LEN;
 	if (p->csum != PKT_CSUM_PARTIAL || p->csum_start != g->l4 ||
 	    p->csum_offset != (g->udp ? UDP_CSUM_OFF : TCP_CSUM_OFF))
@@ -395,8 +426,8 @@ static bool finish_l4(struct pkt *s, unsigned start, unsigned off, uint32_t seed
  * completed in its own head.  A field past @p's head (an inner checksum
  * behind a long tunnel header, IPv6 extension headers; gso_check() lets
  * it reach GSO_CSUM_FIELD_MAX) gets the clone a longer head: the bytes up
- * to the field's end copied from the view, the head moved down the buffer
- * as far as it must (its headroom is spent: nothing pushes after this).
+ * to the field's end read from the view by pkt_load_long(), the head at
+ * the buffer's end (its headroom is spent: nothing pushes after this).
  */
 static int complete_one(const struct pkt *p, struct pkt *s)
 {
@@ -406,20 +437,13 @@ static int complete_one(const struct pkt *p, struct pkt *s)
 
 	meta_copy(s, p);
 	if (end > p->head_len) {
-		size_t more = end - p->head_len;
-
 		if (end > sizeof(s->buf) || end > p->len)
 			return -EINVAL;
-		if (s->head_off + end > sizeof(s->buf))
-			s->head_off = (uint16_t)(sizeof(s->buf) - end);
-		memcpy(pkt_head(s), pkt_head(p), p->head_len);
-		if (pkt_copy(p, p->head_len, &(struct iovec){ pkt_head(s) + p->head_len, more }, 1, 0, more) != more)
-			return -EINVAL;
-		s->head_len = (uint16_t)end;
-		s->view_off = (uint16_t)(p->view_off + more);
-	} else {
-		memcpy(pkt_head(s), pkt_head(p), p->head_len);
+		s->head_off = (uint16_t)(sizeof(s->buf) - end); /* where pkt_load_long() puts it: no second move */
 	}
+	memcpy(pkt_head(s), pkt_head(p), p->head_len);
+	if (end > p->head_len && !pkt_load_long(s, (unsigned)end))
+		return -EINVAL;
 	/* The field holds the sender's seed (the pseudo-header sum): it is summed as it is (csum.h). */
 	if (!gso_pkt_sum(s, p->csum_start, s->len - p->csum_start, &sum))
 		return -EINVAL;
@@ -456,19 +480,11 @@ static void outer_fix(struct pkt *s, const struct geom *g, unsigned k, uint32_t 
 	uint32_t sum;
 	uint16_t c;
 
-	if (g->ov6) {
-		wr16(h + g->ol3 + 4, (unsigned)(s->len - g->ol3 - 40));
-	} else {
-		wr16(h + g->ol3 + 2, (unsigned)(s->len - g->ol3));
-		wr16(h + g->ol3 + 4, (rd16(h + g->ol3 + 4) + k) & 0xffff);
-		c = csum_ipv4_hdr(h + g->ol3, (h[g->ol3] & 0xfu) * 4u);
-		memcpy(h + g->ol3 + 10, &c, 2);
-	}
+	seg_ip(h, g->ol3, g->ol4, g->ov6, s->len, k);
 	wr16(h + g->ol4 + 4, ulen);
 	if (!g->ocsum)
 		return;
-	sum = g->ov6 ? csum_pseudo_ipv6(h + g->ol3 + 8, h + g->ol3 + 24, IPPROTO_UDP, ulen)
-		     : csum_pseudo_ipv4(h + g->ol3 + 12, h + g->ol3 + 16, IPPROTO_UDP, ulen);
+	sum = seg_pseudo(h, g->ol3, g->ov6, IPPROTO_UDP, ulen);
 	memset(h + g->ol4 + 6, 0, 2);
 	sum = csum_add(sum, h + g->ol4, g->l4 - g->ol4); /* an even count (geom_tunnel()) */
 	c = (uint16_t)~csum_fold(inner_seed);
@@ -502,18 +518,8 @@ static bool build_seg(const struct pkt *p, const struct geom *g, unsigned k, str
 	memcpy(h + g->hdr, pkt_head(p) + ps, in_head);
 	l4 = h + g->l4;
 	l4_len = s->len - g->l4;
-	if (g->v6) {
-		wr16(h + g->l3 + 4, (unsigned)(s->len - g->l3 - 40));
-		seed = csum_pseudo_ipv6(h + g->l3 + 8, h + g->l3 + 24, g->proto, (uint32_t)l4_len);
-	} else {
-		uint16_t ipc;
-
-		wr16(h + g->l3 + 2, (unsigned)(s->len - g->l3));
-		wr16(h + g->l3 + 4, (rd16(h + g->l3 + 4) + k) & 0xffff); /* no fixed ids in virtio: one per segment */
-		ipc = csum_ipv4_hdr(h + g->l3, g->l4 - g->l3);
-		memcpy(h + g->l3 + 10, &ipc, 2);
-		seed = csum_pseudo_ipv4(h + g->l3 + 12, h + g->l3 + 16, g->proto, (uint32_t)l4_len);
-	}
+	seg_ip(h, g->l3, g->l4, g->v6, s->len, k);
+	seed = seg_pseudo(h, g->l3, g->v6, g->proto, (uint32_t)l4_len);
 	if (g->tun)
 		outer_fix(s, g, k, seed);
 	if (g->udp) {

@@ -193,8 +193,8 @@ bool pkt_load_long(struct pkt *p, unsigned want)
 	uint8_t *to;
 	size_t more;
 
-	if (want > PKT_HEAD_LONG)
-		want = PKT_HEAD_LONG;
+	if (want > sizeof(p->buf))
+		want = sizeof(p->buf);
 	if (want > p->len)
 		want = p->len;
 	if (want <= p->head_len)

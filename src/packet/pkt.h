@@ -312,18 +312,20 @@ void pkt_load(struct pkt *p);
 void pkt_load_head(struct pkt *p);
 
 /*
- * The longest head pkt_load_long() gives: the buffer less 64 bytes of
- * headroom (tags and headers a destination or the flows push in front).
+ * The longest head the rx checks grow (pkt_load_long() for gso_check()):
+ * the buffer less 64 bytes of headroom (tags and headers a destination or
+ * the flows push in front).
  */
 #define PKT_HEAD_LONG (PKT_HEADROOM + PKT_HEAD_COPY - 64u)
 
 /*
- * A loaded head grown to @want bytes (at most PKT_HEAD_LONG; the frame's
- * length if shorter), lowered in the buffer to make room: for an offload
- * request whose headers reach past PKT_HEAD_COPY (a tunnel's packet to
- * segment; gso_check()).  Parsed again when next asked.  False when the
- * view holds fewer bytes than the frame claims (the head is then as it
- * was, moved).
+ * A loaded head grown to @want bytes (at most the whole buffer; the
+ * frame's length if shorter), moved to the buffer's end to make room: for
+ * an offload request whose headers reach past PKT_HEAD_COPY (a tunnel's
+ * packet to segment, gso_check(): PKT_HEAD_LONG), and a clone whose
+ * checksum field lies past its source's head (after which nothing pushes).
+ * Parsed again when next asked.  False when the view holds fewer bytes
+ * than the frame claims (the head is then as it was, moved).
  */
 bool pkt_load_long(struct pkt *p, unsigned want);
 

@@ -52,13 +52,19 @@ static void load(size_t len, bool cut)
 	load_from(frame, len, cut);
 }
 
-static void set_offload(const struct ref_geom *g, unsigned gso, unsigned mss)
+/* src's request for a frame of layout @g that starts @at bytes in (behind a tunnel's outer header; 0: none). */
+static void set_offload_at(const struct ref_geom *g, size_t at, unsigned gso, unsigned mss)
 {
 	src.csum = PKT_CSUM_PARTIAL;
-	src.csum_start = (uint16_t)g->l4;
+	src.csum_start = (uint16_t)(at + g->l4);
 	src.csum_offset = g->udp ? 6 : 16;
 	src.gso_type = (uint8_t)gso;
 	src.gso_size = (uint16_t)mss;
+}
+
+static void set_offload(const struct ref_geom *g, unsigned gso, unsigned mss)
+{
+	set_offload_at(g, 0, gso, mss);
 }
 
 /*
@@ -198,97 +204,6 @@ static void test_complete_clone(void **state)
 	}
 }
 
-/* @len bytes of @inner behind an outer Ethernet + IPv6 + UDP + VXLAN header (70 bytes, or 74 tagged) into frame[]. */
-static size_t vxlan6_wrap(const uint8_t *inner, size_t len, bool tagged)
-{
-	size_t o = tagged ? 74 : 70, l3 = o - 56;
-
-	memset(frame, 0, o);
-	for (unsigned i = 0; i < 12; i++)
-		frame[i] = (uint8_t)(0x20 + i);
-	if (tagged) {
-		ref_wr16(frame + 12, 0x8100);
-		ref_wr16(frame + 14, 7);
-	}
-	ref_wr16(frame + l3 - 2, 0x86dd);
-	frame[l3] = 0x60;
-	ref_wr16(frame + l3 + 4, (unsigned)(len + 16));
-	frame[l3 + 6] = 17;
-	frame[l3 + 7] = 64;
-	frame[l3 + 8] = 0xfd;
-	frame[l3 + 24] = 0xfd;
-	frame[l3 + 23] = 1;
-	frame[l3 + 39] = 2;
-	ref_wr16(frame + l3 + 40, 40000);
-	ref_wr16(frame + l3 + 42, 4789);
-	ref_wr16(frame + l3 + 44, (unsigned)(len + 16));
-	frame[l3 + 48] = 0x08;
-	memcpy(frame + o, inner, len);
-	return o + len;
-}
-
-/*
- * The inner checksum of a frame tunnelled in IPv6 VXLAN (a guest's or a
- * container's vxlan device over IPv6 with checksum offload): its field
- * past the 128-byte head (inner IPv6 TCP: at 140), taken up to
- * GSO_CSUM_FIELD_MAX and completed in a clone whose longer head holds it;
- * the source's head and memory untouched, and the same after a tag pushed
- * in front for a destination.  Past the limit: csum_field.
- */
-static void test_complete_long_field(void **state)
-{
-	static uint8_t inner[4000];
-
-	for (unsigned r = 0; r < 300; r++) {
-		bool v6 = rnd() % 4 != 0, udp = rnd() % 3 == 0, tagged = rnd() & 1;
-		unsigned tags = rnd() % 4 == 0 ? 1 + rnd() % 2 : 0, tcp_opt = udp ? 0 : (rnd() % 11) * 4;
-		struct ref_geom g;
-		size_t ilen = ref_frame(inner, &g, v6, udp, tags, 0, tcp_opt, 0x10, rnd() % 3000, rnd());
-		size_t len = vxlan6_wrap(inner, ilen, tagged), o = len - ilen;
-		size_t start = o + g.l4, field = start + (udp ? 6 : 16);
-		uint8_t head_before[sizeof(src.buf)];
-		bool push = rnd() & 1;
-
-		memcpy(saved, frame, len);
-		load(len, rnd() & 1);
-		src.csum = PKT_CSUM_PARTIAL;
-		src.csum_start = (uint16_t)start;
-		src.csum_offset = udp ? 6 : 16;
-		if (field + 2 > GSO_CSUM_FIELD_MAX) {
-			assert_int_equal(gso_check(&src), GSO_BAD_CSUM_FIELD);
-			continue;
-		}
-		assert_int_equal(gso_check(&src), GSO_OK);
-		if (push) {
-			assert_int_equal(pkt_vlan_push(&src, 0x0042), 0);
-			memmove(saved + 16, saved + 12, len - 12);
-			ref_wr16(saved + 12, 0x8100);
-			ref_wr16(saved + 14, 0x0042);
-			len += 4;
-			o += 4;
-			field += 4;
-		}
-		memcpy(head_before, src.buf, sizeof(src.buf));
-		assert_int_equal(gso_segment(&src, 0, segs, 4), 1);
-		assert_int_equal(segs[0].csum, PKT_CSUM_NONE);
-		assert_true(segs[0].head_len >= field + 2);
-		assert_int_equal(pkt_to_buf(&segs[0], got, sizeof(got)), len);
-		assert_true(ref_csums_ok(got + o, len - o, &g));
-		/* Only the checksum field differs from the sender's frame. */
-		memcpy(want, saved, len);
-		memcpy(want + field, got + field, 2);
-		assert_memory_equal(got, want, len);
-		/* gso_segment_partial() completes a checksum alone the same way. */
-		assert_int_equal(gso_segment_partial(&src, 0, segs, 4), 1);
-		memset(got, 0xa5, len + 2);
-		assert_int_equal(gso_copy_finish(&segs[0], got), (int)len);
-		assert_memory_equal(got, want, len);
-		assert_int_equal(got[len], 0xa5);
-		assert_memory_equal(head_before, src.buf, sizeof(src.buf));
-		assert_memory_equal(frame, push ? frame : saved, push ? 0 : len);
-	}
-}
-
 /*
  * @ilen bytes of @inner behind an outer Ethernet (@tags tags: 0 or 1) +
  * IPv4 or IPv6 (@ov6) + UDP + VXLAN header into @f, as a Linux vxlan
@@ -342,6 +257,66 @@ static size_t tunnel_wrap(uint8_t *f, const uint8_t *inner, size_t ilen, bool ov
 }
 
 /*
+ * The inner checksum of a frame tunnelled in IPv6 VXLAN (a guest's or a
+ * container's vxlan device over IPv6 with checksum offload): its field
+ * past the 128-byte head (inner IPv6 TCP: at 140), taken up to
+ * GSO_CSUM_FIELD_MAX and completed in a clone whose longer head holds it;
+ * the source's head and memory untouched, and the same after a tag pushed
+ * in front for a destination.  Past the limit: csum_field.
+ */
+static void test_complete_long_field(void **state)
+{
+	static uint8_t inner[4000];
+
+	for (unsigned r = 0; r < 300; r++) {
+		bool v6 = rnd() % 4 != 0, udp = rnd() % 3 == 0, tagged = rnd() & 1;
+		unsigned tags = rnd() % 4 == 0 ? 1 + rnd() % 2 : 0, tcp_opt = udp ? 0 : (rnd() % 11) * 4;
+		struct ref_geom g;
+		size_t ilen = ref_frame(inner, &g, v6, udp, tags, 0, tcp_opt, 0x10, rnd() % 3000, rnd());
+		size_t o = tunnel_wrap(frame, inner, ilen, true, tagged, false, r), len = o + ilen;
+		size_t start = o + g.l4, field = start + (udp ? 6 : 16);
+		uint8_t head_before[sizeof(src.buf)];
+		bool push = rnd() & 1;
+
+		memcpy(saved, frame, len);
+		load(len, rnd() & 1);
+		set_offload_at(&g, o, VNET_GSO_NONE, 0);
+		if (field + 2 > GSO_CSUM_FIELD_MAX) {
+			assert_int_equal(gso_check(&src), GSO_BAD_CSUM_FIELD);
+			continue;
+		}
+		assert_int_equal(gso_check(&src), GSO_OK);
+		if (push) {
+			assert_int_equal(pkt_vlan_push(&src, 0x0042), 0);
+			memmove(saved + 16, saved + 12, len - 12);
+			ref_wr16(saved + 12, 0x8100);
+			ref_wr16(saved + 14, 0x0042);
+			len += 4;
+			o += 4;
+			field += 4;
+		}
+		memcpy(head_before, src.buf, sizeof(src.buf));
+		assert_int_equal(gso_segment(&src, 0, segs, 4), 1);
+		assert_int_equal(segs[0].csum, PKT_CSUM_NONE);
+		assert_true(segs[0].head_len >= field + 2);
+		assert_int_equal(pkt_to_buf(&segs[0], got, sizeof(got)), len);
+		assert_true(ref_csums_ok(got + o, len - o, &g));
+		/* Only the checksum field differs from the sender's frame. */
+		memcpy(want, saved, len);
+		memcpy(want + field, got + field, 2);
+		assert_memory_equal(got, want, len);
+		/* gso_segment_partial() completes a checksum alone the same way. */
+		assert_int_equal(gso_segment_partial(&src, 0, segs, 4), 1);
+		memset(got, 0xa5, len + 2);
+		assert_int_equal(gso_copy_finish(&segs[0], got), (int)len);
+		assert_memory_equal(got, want, len);
+		assert_int_equal(got[len], 0xa5);
+		assert_memory_equal(head_before, src.buf, sizeof(src.buf));
+		assert_memory_equal(frame, push ? frame : saved, push ? 0 : len);
+	}
+}
+
+/*
  * A UDP tunnel's TSO / USO frame as Linux's AF_PACKET gives it from a
  * container's vxlan device: the inner type, csum_start at the inner
  * transport header, nothing said of the tunnel.  Recognised
@@ -368,11 +343,7 @@ static void test_segment_tunnel(void **state)
 		len = o + ilen;
 		memcpy(saved, frame, len);
 		load(len, rnd() & 1);
-		src.csum = PKT_CSUM_PARTIAL;
-		src.csum_start = (uint16_t)(o + g.l4);
-		src.csum_offset = udp ? 6 : 16;
-		src.gso_type = (uint8_t)(udp ? VNET_GSO_UDP_L4 : v6 ? VNET_GSO_TCPV6 : VNET_GSO_TCPV4);
-		src.gso_size = (uint16_t)mss;
+		set_offload_at(&g, o, udp ? VNET_GSO_UDP_L4 : v6 ? VNET_GSO_TCPV6 : VNET_GSO_TCPV4, mss);
 		assert_int_equal(gso_check(&src), GSO_OK);
 		assert_true(src.gso_type & PKT_GSO_TUNNEL);
 		assert_true(gso_needs(&src) & GSO_TX_TUNNEL);
@@ -408,31 +379,18 @@ static void test_segment_tunnel(void **state)
 
 		frame[o + g.l3] = 0x46; /* the inner IHL says 24 bytes: the header does not end at the TCP one */
 		load(o + ilen, false);
-		src.csum = PKT_CSUM_PARTIAL;
-		src.csum_start = (uint16_t)(o + g.l4);
-		src.csum_offset = 16;
-		src.gso_type = VNET_GSO_TCPV4;
-		src.gso_size = 1000;
+		set_offload_at(&g, o, VNET_GSO_TCPV4, 1000);
 		assert_int_equal(gso_check(&src), GSO_BAD_HEADERS);
 		/* A TCPV6 request on an inner IPv4 packet. */
 		ilen = ref_frame(inner, &g, false, false, 0, 0, 0, 0x10, 3000, 5);
 		o = tunnel_wrap(frame, inner, ilen, true, 0, true, 1);
 		load(o + ilen, false);
-		src.csum = PKT_CSUM_PARTIAL;
-		src.csum_start = (uint16_t)(o + g.l4);
-		src.csum_offset = 16;
-		src.gso_type = VNET_GSO_TCPV6;
-		src.gso_size = 1000;
+		set_offload_at(&g, o, VNET_GSO_TCPV6, 1000);
 		assert_int_equal(gso_check(&src), GSO_BAD_TYPE);
 		/* The outer UDP length not the frame's. */
-		src.gso_type = VNET_GSO_TCPV4;
 		ref_wr16(frame + 14 + 40 + 4, 100);
 		load(o + ilen, false);
-		src.csum = PKT_CSUM_PARTIAL;
-		src.csum_start = (uint16_t)(o + g.l4);
-		src.csum_offset = 16;
-		src.gso_type = VNET_GSO_TCPV4;
-		src.gso_size = 1000;
+		set_offload_at(&g, o, VNET_GSO_TCPV4, 1000);
 		assert_int_equal(gso_check(&src), GSO_BAD_IP_LEN);
 	}
 }
